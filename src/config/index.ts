@@ -1,0 +1,207 @@
+/**
+ * Layered configuration: built-in defaults, then a config file (`tollstream.config.ts` or `.json`),
+ * then `TOLLSTREAM_*` environment variables, then CLI flags. Each layer is checked on its own, so an
+ * unknown or ill-typed key is reported with the layer it came from.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TollstreamError } from '../core/errors.ts';
+import { DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
+
+export { DEFAULT_CONFIG, type TollstreamConfig, type AccessKey, type DeclaredStream } from './schema.ts';
+
+export interface LoadConfigOptions {
+  /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */
+  readonly cwd?: string;
+  /** An explicit config file; overrides the search (and `TOLLSTREAM_CONFIG`). */
+  readonly configFile?: string;
+  /** @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Dotted keys from CLI flags, e.g. `{ port: '4567', 'storage.fsync': 'interval' }`. */
+  readonly flags?: Readonly<Record<string, unknown>>;
+}
+
+type Flat = Map<string, unknown>;
+
+const ENV_PREFIX = 'TOLLSTREAM_';
+/** Environment variables with a meaning of their own rather than a config key. */
+const ENV_RESERVED = new Set(['TOLLSTREAM_CONFIG']);
+
+/** `storage.fsyncIntervalMs` -> `TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS` */
+export function envName(key: string): string {
+  return ENV_PREFIX + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+const KEY_BY_ENV = new Map(Object.keys(SCHEMA).map((k) => [envName(k), k]));
+
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<TollstreamConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+
+  const layers: Array<{ source: string; values: Flat }> = [];
+  const file = findConfigFile(cwd, options.configFile ?? env.TOLLSTREAM_CONFIG);
+  if (file) layers.push({ source: file, values: flatten(await readConfigFile(file), file) });
+  layers.push({ source: 'environment', values: fromEnv(env) });
+  layers.push({ source: 'command line', values: fromFlags(options.flags ?? {}) });
+
+  const explicit: Flat = new Map();
+  for (const layer of layers) for (const [k, v] of layer.values) explicit.set(k, v);
+  checkConflicts(explicit);
+
+  const merged = flatten(DEFAULT_CONFIG as unknown as Record<string, unknown>, 'defaults');
+  for (const [k, v] of explicit) merged.set(k, v);
+  const config = unflatten(merged) as unknown as TollstreamConfig;
+  return { ...config, dataDir: path.resolve(cwd, config.dataDir) };
+}
+
+function findConfigFile(cwd: string, explicit: string | undefined): string | undefined {
+  if (explicit) {
+    const p = path.resolve(cwd, explicit);
+    if (!fs.existsSync(p)) throw configError(`config file not found: ${p}`, { file: p });
+    return p;
+  }
+  const candidates = ['tollstream.config.ts', 'tollstream.config.json'].map((f) => path.join(cwd, f)).filter((p) => fs.existsSync(p));
+  if (candidates.length > 1) {
+    throw configError(`both ${candidates.join(' and ')} exist; keep one`, { files: candidates });
+  }
+  return candidates[0];
+}
+
+async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    if (file.endsWith('.json')) {
+      value = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } else {
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      value = mod.default;
+    }
+  } catch (err) {
+    throw configError(`cannot read config file ${file}: ${(err as Error).message}`, { file }, err);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw configError(`config file ${file} must ${file.endsWith('.json') ? 'hold' : 'export default'} an object`, { file });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Turns a nested object into dotted keys, rejecting keys the schema does not know. */
+function flatten(obj: Record<string, unknown>, source: string, prefix = '', out: Flat = new Map()): Flat {
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    const leaf = SCHEMA[key];
+    if (leaf) {
+      if (v === undefined) continue;
+      out.set(key, checkValue(key, v, source));
+    } else if (isPlainObject(v) && Object.keys(SCHEMA).some((s) => s.startsWith(key + '.'))) {
+      flatten(v, source, key, out);
+    } else {
+      throw configError(`unknown config key '${key}' in ${source}${suggest(key)}`, { key, source });
+    }
+  }
+  return out;
+}
+
+function fromEnv(env: Readonly<Record<string, string | undefined>>): Flat {
+  const out: Flat = new Map();
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || ENV_RESERVED.has(name) || raw === undefined) continue;
+    const key = KEY_BY_ENV.get(name);
+    if (!key) throw configError(`unknown environment variable ${name}${suggest(name)}`, { key: name, source: 'environment' });
+    out.set(key, parseText(key, raw, `environment variable ${name}`));
+  }
+  return out;
+}
+
+function fromFlags(flags: Readonly<Record<string, unknown>>): Flat {
+  const out: Flat = new Map();
+  for (const [key, v] of Object.entries(flags)) {
+    if (v === undefined) continue;
+    if (!SCHEMA[key]) throw configError(`unknown config key '${key}' on the command line${suggest(key)}`, { key, source: 'command line' });
+    out.set(key, typeof v === 'string' ? parseText(key, v, `flag for ${key}`) : checkValue(key, v, 'command line'));
+  }
+  return out;
+}
+
+function parseText(key: string, raw: string, source: string): unknown {
+  const leaf = SCHEMA[key]!;
+  switch (leaf.type) {
+    case 'string':
+    case 'enum':
+      return checkValue(key, raw, source);
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) throw configError(`${key} must be an integer, got '${raw}' (${source})`, { key, source });
+      return checkValue(key, Number(raw), source);
+    }
+    case 'json': {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch (err) {
+        throw configError(`${key} must be JSON (${source}): ${(err as Error).message}`, { key, source }, err);
+      }
+      return checkValue(key, parsed, source);
+    }
+  }
+}
+
+function checkValue(key: string, v: unknown, source: string): unknown {
+  const leaf = SCHEMA[key]!;
+  let problem: string | undefined;
+  switch (leaf.type) {
+    case 'string':
+      if (typeof v !== 'string' || v === '') problem = 'must be a non-empty string';
+      break;
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < leaf.min || v > leaf.max) {
+        problem = `must be an integer from ${leaf.min} to ${leaf.max}`;
+      }
+      break;
+    case 'enum':
+      if (typeof v !== 'string' || !leaf.values.includes(v)) problem = `must be one of ${leaf.values.map((x) => `'${x}'`).join(', ')}`;
+      break;
+    case 'json':
+      problem = leaf.check(v);
+      break;
+  }
+  if (problem) {
+    const sep = problem.startsWith('[') ? '' : ' ';
+    throw configError(`${key}${sep}${problem}, got ${JSON.stringify(v)} (${source})`, { key, source });
+  }
+  return v;
+}
+
+function checkConflicts(explicit: Flat): void {
+  if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
+    throw configError(
+      "storage.fsyncIntervalMs conflicts with storage.fsync 'always': set storage.fsync to 'interval' or drop storage.fsyncIntervalMs",
+      { key: 'storage.fsyncIntervalMs' },
+    );
+  }
+}
+
+function unflatten(flat: Flat): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of flat) {
+    const parts = key.split('.');
+    let node = out;
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    node[parts.at(-1)!] = v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function suggest(key: string): string {
+  const lower = key.toLowerCase().replace(/^tollstream_/, '').replace(/[_.-]/g, '');
+  const hit = Object.keys(SCHEMA).find((k) => k.toLowerCase().replace(/[_.-]/g, '') === lower || k.toLowerCase().endsWith(lower));
+  return hit ? ` (did you mean '${hit}'?)` : '';
+}
+
+function configError(message: string, context: Record<string, unknown>, cause?: unknown): TollstreamError {
+  return new TollstreamError('CONFIG_INVALID', message, { context, cause });
+}

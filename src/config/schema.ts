@@ -1,0 +1,170 @@
+/**
+ * The one source of configuration defaults. Every key is documented here with its unit and default;
+ * `docs/configuration.md` is this file in prose.
+ */
+import type { DedupeConfig } from '../log/types.ts';
+
+export interface AccessKey {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export interface DeclaredStream {
+  readonly name: string;
+  /** @default 2 */
+  readonly shardCount?: number;
+  /** @default storage.retentionHours */
+  readonly retentionHours?: number;
+  readonly retentionBytes?: number;
+  readonly dedupe?: DedupeConfig;
+}
+
+export interface TollstreamConfig {
+  /** Where all data lives. @default './data' */
+  readonly dataDir: string;
+  /** Address the HTTP port binds to. @default '127.0.0.1' */
+  readonly host: string;
+  /** The one HTTP port (HTTP/1.1 and cleartext HTTP/2). @default 4566 */
+  readonly port: number;
+  readonly logging: {
+    /** @default 'info' */
+    readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+    /** @default 'json' */
+    readonly format: 'json' | 'pretty';
+  };
+  readonly storage: {
+    /**
+     * `always`: a write is acknowledged only after it is fsynced (no acknowledged write is ever lost).
+     * `interval`: writes are acknowledged once written to the OS and fsynced every `fsyncIntervalMs`;
+     * a power loss (not a process crash) can lose up to `fsyncIntervalMs` of acknowledged writes.
+     * @default 'always'
+     */
+    readonly fsync: 'always' | 'interval';
+    /** Only with `fsync: 'interval'`. Milliseconds. @default 100 */
+    readonly fsyncIntervalMs: number;
+    /** A segment file rolls over past this size, in bytes. @default 67108864 (64 MiB) */
+    readonly segmentBytes: number;
+    /** One sparse index entry per this many bytes of batches. @default 4096 */
+    readonly indexIntervalBytes: number;
+    /** Default retention of new streams, in hours. @default 24 */
+    readonly retentionHours: number;
+  };
+  readonly auth: {
+    /**
+     * Access keys whose SigV4 signatures are verified. Empty (the default) is local mode: any well-formed
+     * SigV4 request is accepted, as local Kinesis emulators do, and the native API needs no key.
+     * @default []
+     */
+    readonly accessKeys: readonly AccessKey[];
+    /**
+     * API keys of the native API, stored hashed: `sha256:<hex of SHA-256 of the key>`
+     * (`tollstream keys hash KEY` prints one). @default []
+     */
+    readonly apiKeys: readonly string[];
+  };
+  /** Streams created at start if they do not exist. @default toll_transactions, 2 shards, deduped by transaction_id */
+  readonly streams: readonly DeclaredStream[];
+}
+
+export const DEFAULT_CONFIG: TollstreamConfig = {
+  dataDir: './data',
+  host: '127.0.0.1',
+  port: 4566,
+  logging: { level: 'info', format: 'json' },
+  storage: {
+    fsync: 'always',
+    fsyncIntervalMs: 100,
+    segmentBytes: 64 * 1024 * 1024,
+    indexIntervalBytes: 4096,
+    retentionHours: 24,
+  },
+  auth: { accessKeys: [], apiKeys: [] },
+  streams: [
+    { name: 'toll_transactions', shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } },
+  ],
+};
+
+/** The type of each leaf, for validating files, environment variables and flags. */
+type Leaf =
+  | { type: 'string' }
+  | { type: 'integer'; min: number; max: number }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'json'; check: (value: unknown) => string | undefined };
+
+export const SCHEMA: Record<string, Leaf> = {
+  dataDir: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'integer', min: 0, max: 65535 },
+  'logging.level': { type: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'] },
+  'logging.format': { type: 'enum', values: ['json', 'pretty'] },
+  'storage.fsync': { type: 'enum', values: ['always', 'interval'] },
+  'storage.fsyncIntervalMs': { type: 'integer', min: 1, max: 60_000 },
+  'storage.segmentBytes': { type: 'integer', min: 4096, max: 1024 ** 3 },
+  'storage.indexIntervalBytes': { type: 'integer', min: 64, max: 1024 * 1024 },
+  'storage.retentionHours': { type: 'integer', min: 1, max: 8760 },
+  'auth.accessKeys': { type: 'json', check: checkAccessKeys },
+  'auth.apiKeys': { type: 'json', check: checkApiKeys },
+  streams: { type: 'json', check: checkStreams },
+};
+
+function checkAccessKeys(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of { accessKeyId, secretAccessKey }';
+  for (const [i, k] of v.entries()) {
+    if (typeof k !== 'object' || k === null) return `[${i}] must be an object`;
+    const unknown = Object.keys(k).filter((x) => x !== 'accessKeyId' && x !== 'secretAccessKey');
+    if (unknown.length) return `[${i}] has unknown key '${unknown[0]}'`;
+    const { accessKeyId, secretAccessKey } = k as Record<string, unknown>;
+    if (typeof accessKeyId !== 'string' || !accessKeyId) return `[${i}].accessKeyId must be a non-empty string`;
+    if (typeof secretAccessKey !== 'string' || !secretAccessKey) return `[${i}].secretAccessKey must be a non-empty string`;
+  }
+  return undefined;
+}
+
+function checkApiKeys(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of "sha256:<hex>" strings';
+  for (const [i, k] of v.entries()) {
+    if (typeof k !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(k)) {
+      return `[${i}] must be "sha256:" and 64 lowercase hex digits (hash a key with: tollstream keys hash KEY)`;
+    }
+  }
+  return undefined;
+}
+
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+const STREAM_KEYS = new Set(['name', 'shardCount', 'retentionHours', 'retentionBytes', 'dedupe']);
+
+function checkStreams(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of { name, shardCount?, retentionHours?, retentionBytes?, dedupe? }';
+  const seen = new Set<string>();
+  for (const [i, s] of v.entries()) {
+    if (typeof s !== 'object' || s === null) return `[${i}] must be an object`;
+    const rec = s as Record<string, unknown>;
+    const unknown = Object.keys(rec).find((k) => !STREAM_KEYS.has(k));
+    if (unknown) return `[${i}] has unknown key '${unknown}'`;
+    if (typeof rec.name !== 'string' || !STREAM_NAME.test(rec.name)) return `[${i}].name must match ${STREAM_NAME}`;
+    if (seen.has(rec.name)) return `[${i}] declares stream '${rec.name}' twice`;
+    seen.add(rec.name);
+    if (rec.shardCount !== undefined && !(Number.isInteger(rec.shardCount) && (rec.shardCount as number) >= 1 && (rec.shardCount as number) <= 1024)) {
+      return `[${i}].shardCount must be an integer from 1 to 1024`;
+    }
+    if (rec.retentionHours !== undefined && !(Number.isInteger(rec.retentionHours) && (rec.retentionHours as number) >= 1)) {
+      return `[${i}].retentionHours must be a positive integer`;
+    }
+    if (rec.retentionBytes !== undefined && !(Number.isInteger(rec.retentionBytes) && (rec.retentionBytes as number) > 0)) {
+      return `[${i}].retentionBytes must be a positive integer`;
+    }
+    if (rec.dedupe !== undefined) {
+      const d = rec.dedupe as Record<string, unknown>;
+      if (typeof d !== 'object' || d === null) return `[${i}].dedupe must be an object`;
+      const bad = Object.keys(d).find((k) => !['mode', 'field', 'windowSeconds'].includes(k));
+      if (bad) return `[${i}].dedupe has unknown key '${bad}'`;
+      if (d.mode !== 'field' && d.mode !== 'key') return `[${i}].dedupe.mode must be 'field' or 'key'`;
+      if (d.mode === 'field' && (typeof d.field !== 'string' || !d.field)) return `[${i}].dedupe.field is required with mode 'field'`;
+      if (d.mode === 'key' && d.field !== undefined) return `[${i}].dedupe.field conflicts with mode 'key'`;
+      if (d.windowSeconds !== undefined && !(Number.isInteger(d.windowSeconds) && (d.windowSeconds as number) > 0)) {
+        return `[${i}].dedupe.windowSeconds must be a positive integer`;
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+/**
+ * Every error Tollstream raises on purpose is a `TollstreamError` with a stable `code`.
+ * Callers branch on `code` (or on `kind`/`retriable`), never on message text.
+ * The HTTP layer maps codes to responses in one place (see `src/gateway/errors.ts`).
+ */
+
+/** Who has to act: the caller fixes a `user` error, an `external` one is a dependency's fault, `internal` is ours. */
+export type ErrorKind = 'user' | 'external' | 'internal';
+
+interface CodeInfo {
+  readonly kind: ErrorKind;
+  readonly retriable: boolean;
+}
+
+/** The table of error codes. Adding a code here is the only way to create a new one. */
+export const ERROR_CODES = {
+  // Configuration and start-up
+  CONFIG_INVALID: { kind: 'user', retriable: false },
+  // Requests
+  INVALID_ARGUMENT: { kind: 'user', retriable: false },
+  LIMIT_EXCEEDED: { kind: 'user', retriable: false },
+  PAYLOAD_TOO_LARGE: { kind: 'user', retriable: false },
+  MALFORMED_REQUEST: { kind: 'user', retriable: false },
+  UNKNOWN_OPERATION: { kind: 'user', retriable: false },
+  UNAUTHORIZED: { kind: 'user', retriable: false },
+  FORBIDDEN: { kind: 'user', retriable: false },
+  NOT_FOUND: { kind: 'user', retriable: false },
+  // Streams and shards
+  STREAM_NOT_FOUND: { kind: 'user', retriable: false },
+  STREAM_EXISTS: { kind: 'user', retriable: false },
+  STREAM_BUSY: { kind: 'user', retriable: true },
+  SHARD_NOT_FOUND: { kind: 'user', retriable: false },
+  ITERATOR_INVALID: { kind: 'user', retriable: false },
+  ITERATOR_EXPIRED: { kind: 'user', retriable: false },
+  SEQUENCE_NOT_FOUND: { kind: 'user', retriable: false },
+  // Storage
+  LOG_CORRUPT: { kind: 'internal', retriable: false },
+  LOG_CLOSED: { kind: 'internal', retriable: true },
+  IO_ERROR: { kind: 'external', retriable: true },
+  // Anything else
+  INTERNAL: { kind: 'internal', retriable: false },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorOptions {
+  /** Facts that locate the problem: stream, shard, file, offset, key... Logged and returned to API callers. */
+  readonly context?: Readonly<Record<string, unknown>>;
+  readonly cause?: unknown;
+}
+
+export class TollstreamError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly retriable: boolean;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TollstreamError';
+    this.code = code;
+    this.kind = ERROR_CODES[code].kind;
+    this.retriable = ERROR_CODES[code].retriable;
+    this.context = options.context ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...(Object.keys(this.context).length ? { context: this.context } : {}) };
+  }
+}
+
+export function isTollstreamError(err: unknown, code?: ErrorCode): err is TollstreamError {
+  return err instanceof TollstreamError && (code === undefined || err.code === code);
+}
+
+/** Wraps anything thrown by a dependency or a bug, keeping it as `cause`. */
+export function toTollstreamError(err: unknown): TollstreamError {
+  if (err instanceof TollstreamError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TollstreamError('INTERNAL', message, { cause: err });
+}

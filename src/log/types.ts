@@ -1,0 +1,194 @@
+/**
+ * The contract of the stream log. Callers (gateway, SQL engine, functions, delivery) depend only on this
+ * file; backends (the embedded on-disk log today, NATS JetStream later) implement it and run the shared
+ * conformance suite in `src/log/conformance.ts`.
+ *
+ * Sequence numbers are decimal strings. Within a stream they are fixed-width, so for two records of the
+ * same shard `a < b` as strings exactly when `a` was appended before `b`; they also compare correctly as
+ * big integers (`BigInt(a) < BigInt(b)`), which is how Kinesis clients treat them.
+ */
+
+/** A record as a producer sends it. */
+export interface AppendRecord {
+  /** The payload, at most 1 MiB. */
+  readonly data: Uint8Array;
+  /** 1 to 256 Unicode characters; MD5 of its UTF-8 bytes picks the shard unless `explicitHashKey` is given. */
+  readonly partitionKey: string;
+  /** A decimal 128-bit integer that overrides the partition key's hash for shard selection. */
+  readonly explicitHashKey?: string;
+  /**
+   * A producer-chosen key for deduplication (`dedupe.mode: 'key'`). A second append with the same key within
+   * the stream's dedupe window is not stored again; its result names the first record.
+   */
+  readonly idempotencyKey?: string;
+}
+
+/** The outcome of one record of an append, in the order the records were given. */
+export type AppendResult =
+  | {
+      readonly ok: true;
+      readonly shardId: string;
+      readonly sequenceNumber: string;
+      /** True when the record was recognized as a producer retry and not stored a second time. */
+      readonly duplicate: boolean;
+    }
+  | {
+      readonly ok: false;
+      /** A Kinesis-style error code for this record alone (the rest of the request may have succeeded). */
+      readonly errorCode: 'InternalFailure' | 'ProvisionedThroughputExceededException';
+      readonly errorMessage: string;
+    };
+
+/** A record as stored and read back. */
+export interface StoredRecord {
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  readonly explicitHashKey?: string;
+  readonly data: Uint8Array;
+  /** Milliseconds since the epoch when the log accepted the record (Kinesis' ApproximateArrivalTimestamp). */
+  readonly arrivalTime: number;
+}
+
+export type StartPosition =
+  | { readonly type: 'TRIM_HORIZON' }
+  | { readonly type: 'LATEST' }
+  | { readonly type: 'AT_SEQUENCE_NUMBER'; readonly sequenceNumber: string }
+  | { readonly type: 'AFTER_SEQUENCE_NUMBER'; readonly sequenceNumber: string }
+  | { readonly type: 'AT_TIMESTAMP'; readonly timestamp: number };
+
+export interface ReadLimits {
+  /** At most this many records. @default 10000 */
+  readonly maxRecords?: number;
+  /** At most about this many bytes of record data; at least one record is returned if any is available. @default 10 MiB */
+  readonly maxBytes?: number;
+}
+
+export interface ReadResult {
+  readonly records: readonly StoredRecord[];
+  /**
+   * Where the next read of this shard starts. Pass it back to `read` (or `subscribe`) to continue. It is
+   * `null` once a closed shard (a reshard parent) has been read to its end: continue with its children.
+   */
+  readonly next: StartPosition | null;
+  /** How far behind the shard's newest record this read is, in ms (0 when at the tip). */
+  readonly millisBehindLatest: number;
+  /** Set when `next` is null: the shards that took over this shard's hash range. */
+  readonly childShardIds?: readonly string[];
+}
+
+export interface HashKeyRange {
+  /** Decimal 128-bit integers, inclusive. */
+  readonly startingHashKey: string;
+  readonly endingHashKey: string;
+}
+
+export interface ShardDescription {
+  readonly shardId: string;
+  readonly hashKeyRange: HashKeyRange;
+  /** The shards this one took over from after a reshard (empty for an original shard). */
+  readonly parentShardIds: readonly string[];
+  readonly startingSequenceNumber: string;
+  /** Set once the shard is closed by a reshard: the last sequence number it can ever hold. */
+  readonly endingSequenceNumber?: string;
+}
+
+export interface DedupeConfig {
+  /**
+   * `field`: the record data is JSON and `field` (a top-level property) identifies the event.
+   * `key`: the producer sends an `idempotencyKey` with each record.
+   */
+  readonly mode: 'field' | 'key';
+  /** The JSON property for `mode: 'field'`, e.g. `transaction_id`. */
+  readonly field?: string;
+  /** How long a key is remembered, in seconds. @default 3600 */
+  readonly windowSeconds?: number;
+}
+
+export interface StreamConfig {
+  /** @default 1 */
+  readonly shardCount?: number;
+  /** Records older than this are reclaimed (whole segments at a time). @default 24 */
+  readonly retentionHours?: number;
+  /** Per shard, the oldest segments are reclaimed above this size. @default unlimited */
+  readonly retentionBytes?: number;
+  readonly dedupe?: DedupeConfig;
+}
+
+export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
+
+export interface StreamDescription {
+  readonly name: string;
+  readonly status: StreamStatus;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly retentionHours: number;
+  readonly retentionBytes?: number;
+  readonly dedupe?: DedupeConfig;
+  /** All shards that still hold data or are open, parents before children. */
+  readonly shards: readonly ShardDescription[];
+  /** The number of open shards. */
+  readonly openShardCount: number;
+}
+
+export interface StreamSummary {
+  readonly name: string;
+  readonly status: StreamStatus;
+  readonly openShardCount: number;
+  readonly createdAt: number;
+}
+
+/** Counters a backend keeps for `/metrics` and the console. */
+export interface ShardStats {
+  readonly stream: string;
+  readonly shardId: string;
+  readonly recordsIn: number;
+  readonly bytesIn: number;
+  readonly duplicatesDropped: number;
+  /** Bytes on disk (or in the backend) now. */
+  readonly storedBytes: number;
+  readonly latestSequenceNumber?: string;
+  readonly latestArrivalTime?: number;
+}
+
+export interface LogStats {
+  readonly shards: readonly ShardStats[];
+  /** Durations of flushes to stable storage, in ms, since the last call (for a latency histogram). */
+  readonly fsyncDurationsMs: readonly number[];
+}
+
+export interface Subscription extends AsyncIterable<ReadResult> {
+  /** Stops the subscription; a pending iteration ends. */
+  close(): void;
+}
+
+export interface StreamLog {
+  createStream(name: string, config?: StreamConfig): Promise<StreamDescription>;
+  /** Removes the stream and its data. */
+  deleteStream(name: string): Promise<void>;
+  listStreams(): Promise<readonly StreamSummary[]>;
+  describeStream(name: string): Promise<StreamDescription>;
+  /** Uniform scaling to `targetShardCount` open shards (between half and double the current count). */
+  updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription>;
+  updateRetention(name: string, retention: { retentionHours?: number; retentionBytes?: number | null }): Promise<StreamDescription>;
+
+  /**
+   * Appends records; each goes to the shard that owns its hash key. Resolves only after every stored
+   * record is durable (flushed to stable storage under `fsync: 'always'`). Records of one call that land
+   * on the same shard keep their order and are written as one batch.
+   */
+  append(stream: string, records: readonly AppendRecord[]): Promise<readonly AppendResult[]>;
+
+  /** Reads a batch from one shard, starting at `from`. Never waits for new records. */
+  read(stream: string, shardId: string, from: StartPosition, limits?: ReadLimits): Promise<ReadResult>;
+
+  /**
+   * Follows one shard from `from`: yields each batch as soon as it is durable, without polling.
+   * Ends after the last batch of a closed shard (its `next` is null) or when closed / `signal` aborts.
+   */
+  subscribe(stream: string, shardId: string, from: StartPosition, options?: ReadLimits & { signal?: AbortSignal }): Subscription;
+
+  stats(): LogStats;
+
+  /** Flushes and releases files; later calls fail with `LOG_CLOSED`. */
+  close(): Promise<void>;
+}
