@@ -23,6 +23,11 @@ export const ERROR_CODES = {
   MALFORMED_REQUEST: { kind: 'user', retriable: false },
   UNKNOWN_OPERATION: { kind: 'user', retriable: false },
   UNAUTHORIZED: { kind: 'user', retriable: false },
+  // SigV4 (Kinesis and Firehose APIs): MissingAuthenticationToken, UnrecognizedClient, InvalidSignature
+  AUTH_MISSING: { kind: 'user', retriable: false },
+  AUTH_UNKNOWN_KEY: { kind: 'user', retriable: false },
+  AUTH_SIGNATURE_INVALID: { kind: 'user', retriable: false },
+  AUTH_SIGNATURE_EXPIRED: { kind: 'user', retriable: false },
   FORBIDDEN: { kind: 'user', retriable: false },
   NOT_FOUND: { kind: 'user', retriable: false },
   // Streams and shards
