@@ -1,0 +1,241 @@
+import crypto from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { describe, expect, it } from 'vitest';
+import { isTollstreamError, type ErrorCode } from '../../core/errors.ts';
+import { createAuthenticator, hashApiKey, type Authenticator, type SigV4Request } from './index.ts';
+
+/** The hash constructor the SDK signer wants, on node:crypto (the SDK's own hash packages are not installed). */
+class Sha256 {
+  private hash: crypto.Hash | crypto.Hmac;
+  private readonly secret: string | Uint8Array | undefined;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.secret = secret === undefined || typeof secret === 'string' ? secret : toBytes(secret);
+    this.hash = this.fresh();
+  }
+  private fresh(): crypto.Hash | crypto.Hmac {
+    return this.secret === undefined ? crypto.createHash('sha256') : crypto.createHmac('sha256', this.secret);
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(typeof data === 'string' ? data : toBytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {
+    this.hash = this.fresh();
+  }
+}
+
+function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+}
+
+const KEY = { accessKeyId: 'AKIDTOLLS', secretAccessKey: 'tollstream-secret-key' };
+const SIGNED_AT = Date.UTC(2026, 0, 26, 9, 30, 0);
+const BODY = JSON.stringify({ StreamName: 'toll_transactions', Data: 'eyJ0cmFuc2FjdGlvbl9pZCI6MX0=', PartitionKey: 'plaza-7' });
+
+interface SignOptions {
+  service?: string;
+  secret?: string;
+  accessKeyId?: string;
+  path?: string;
+  query?: Record<string, string>;
+  body?: string;
+  signingDate?: number;
+  region?: string;
+}
+
+/** Signs a Kinesis-style request with the real SDK signer and returns it the way a Node server would see it. */
+async function signed(options: SignOptions = {}): Promise<SigV4Request> {
+  const signer = new SignatureV4({
+    service: options.service ?? 'kinesis',
+    region: options.region ?? 'us-east-1',
+    credentials: { accessKeyId: options.accessKeyId ?? KEY.accessKeyId, secretAccessKey: options.secret ?? KEY.secretAccessKey },
+    sha256: Sha256,
+  });
+  const body = options.body ?? BODY;
+  const path = options.path ?? '/';
+  const request = await signer.sign(
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: 4566,
+      path,
+      query: options.query ?? {},
+      headers: {
+        host: '127.0.0.1:4566',
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'Kinesis_20131202.PutRecord',
+        'content-length': String(Buffer.byteLength(body)),
+      },
+      body,
+    },
+    { signingDate: new Date(options.signingDate ?? SIGNED_AT) },
+  );
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v;
+  const query = new URLSearchParams(options.query ?? {}).toString().replace(/\+/g, '%20');
+  return { method: request.method, path: query ? `${path}?${query}` : path, headers, body: Buffer.from(body) };
+}
+
+function verifier(now = SIGNED_AT + 60_000): Authenticator {
+  return createAuthenticator({ accessKeys: [KEY], apiKeys: [], now: () => now });
+}
+
+function codeOf(fn: () => void): ErrorCode | 'passed' {
+  try {
+    fn();
+    return 'passed';
+  } catch (err) {
+    if (isTollstreamError(err)) return err.code;
+    throw err;
+  }
+}
+
+describe('SigV4 in verify mode', () => {
+  it('accepts a request signed by the AWS SDK signer', async () => {
+    const auth = verifier();
+    const req = await signed();
+    expect(auth.mode).toBe('verify');
+    expect(codeOf(() => auth.verifySigV4(req))).toBe('passed');
+  });
+
+  it.each([
+    ['a firehose request', { service: 'firehose' }],
+    ['another region', { region: 'eu-west-1' }],
+    ['a path with encoded characters', { path: '/v1/streams/toll%20transactions/records' }],
+    ['a query string', { path: '/x', query: { b: '2', a: 'x y', c: "it's*" } }],
+    ['an empty body', { body: '' }],
+  ])('accepts %s', async (_name, options) => {
+    const req = await signed(options);
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('passed');
+  });
+
+  it('accepts a clock skew just under 15 minutes either way', async () => {
+    const req = await signed();
+    expect(codeOf(() => verifier(SIGNED_AT + 14 * 60_000).verifySigV4(req))).toBe('passed');
+    expect(codeOf(() => verifier(SIGNED_AT - 14 * 60_000).verifySigV4(req))).toBe('passed');
+  });
+
+  it('rejects a tampered body', async () => {
+    const req = await signed();
+    const tampered = { ...req, body: Buffer.from(BODY.replace('plaza-7', 'plaza-8')) };
+    expect(codeOf(() => verifier().verifySigV4(tampered))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects a tampered body even when the payload hash header is dropped', async () => {
+    const req = await signed();
+    const headers = { ...req.headers };
+    delete headers['x-amz-content-sha256'];
+    const tampered = { ...req, headers, body: Buffer.from(BODY.replace('plaza-7', 'plaza-8')) };
+    expect(codeOf(() => verifier().verifySigV4(tampered))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects a tampered signed header', async () => {
+    const req = await signed();
+    const tampered = { ...req, headers: { ...req.headers, 'x-amz-target': 'Kinesis_20131202.DeleteStream' } };
+    expect(codeOf(() => verifier().verifySigV4(tampered))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects a tampered path and a tampered query', async () => {
+    const req = await signed({ path: '/a', query: { x: '1' } });
+    expect(codeOf(() => verifier().verifySigV4({ ...req, path: '/b?x=1' }))).toBe('AUTH_SIGNATURE_INVALID');
+    expect(codeOf(() => verifier().verifySigV4({ ...req, path: '/a?x=2' }))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects a signature made with the wrong secret', async () => {
+    const req = await signed({ secret: 'not-the-secret' });
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects an access key id it does not know', async () => {
+    const req = await signed({ accessKeyId: 'AKIDSOMEONEELSE' });
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('AUTH_UNKNOWN_KEY');
+  });
+
+  it('rejects a request signed more than 15 minutes before or after the server clock', async () => {
+    const req = await signed();
+    expect(codeOf(() => verifier(SIGNED_AT + 16 * 60_000).verifySigV4(req))).toBe('AUTH_SIGNATURE_EXPIRED');
+    expect(codeOf(() => verifier(SIGNED_AT - 16 * 60_000).verifySigV4(req))).toBe('AUTH_SIGNATURE_EXPIRED');
+  });
+
+  it('rejects a credential scope for another service', async () => {
+    const req = await signed({ service: 's3' });
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects a credential scope whose date is not the x-amz-date', async () => {
+    const req = await signed();
+    const authorization = String(req.headers.authorization).replace('/20260126/', '/20260125/');
+    expect(codeOf(() => verifier().verifySigV4({ ...req, headers: { ...req.headers, authorization } }))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects a signature that does not cover host', async () => {
+    const req = await signed();
+    const authorization = String(req.headers.authorization).replace('SignedHeaders=content-length;content-type;host;', 'SignedHeaders=content-length;content-type;');
+    expect(authorization).not.toBe(req.headers.authorization);
+    expect(codeOf(() => verifier().verifySigV4({ ...req, headers: { ...req.headers, authorization } }))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('rejects a request without or with a malformed Authorization header', async () => {
+    const req = await signed();
+    const headers = { ...req.headers };
+    delete headers.authorization;
+    expect(codeOf(() => verifier().verifySigV4({ ...req, headers }))).toBe('AUTH_MISSING');
+    for (const authorization of ['Bearer abc', 'AWS4-HMAC-SHA256 Credential=AKID/2026/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00', '']) {
+      expect(codeOf(() => verifier().verifySigV4({ ...req, headers: { ...req.headers, authorization } }))).toBe('AUTH_MISSING');
+    }
+  });
+
+  it('verifies an HTTP/2 request whose host comes as the :authority pseudo header', async () => {
+    const req = await signed();
+    const { host, ...rest } = req.headers;
+    const h2 = { ...req, headers: { ':method': 'POST', ':path': '/', ':scheme': 'http', ':authority': host, ...rest } };
+    expect(codeOf(() => verifier().verifySigV4(h2))).toBe('passed');
+    const wrongHost = { ...h2, headers: { ...h2.headers, ':authority': 'evil.example:4566' } };
+    expect(codeOf(() => verifier().verifySigV4(wrongHost))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('accepts header values with extra spaces the way SigV4 canonicalizes them', async () => {
+    const req = await signed();
+    const spaced = { ...req, headers: { ...req.headers, 'content-type': '  application/x-amz-json-1.1  ' } };
+    expect(codeOf(() => verifier().verifySigV4(spaced))).toBe('passed');
+  });
+});
+
+describe('SigV4 in local mode', () => {
+  const local = createAuthenticator({ accessKeys: [], apiKeys: [] });
+
+  it('accepts any well-formed signature without checking it', async () => {
+    expect(local.mode).toBe('local');
+    const req = await signed({ secret: 'anything', accessKeyId: 'test' });
+    expect(codeOf(() => local.verifySigV4({ ...req, body: Buffer.from('changed') }))).toBe('passed');
+  });
+
+  it('still rejects a request without a SigV4 Authorization header', async () => {
+    const req = await signed();
+    expect(codeOf(() => local.verifySigV4({ ...req, headers: { ...req.headers, authorization: undefined } }))).toBe('AUTH_MISSING');
+    expect(codeOf(() => local.verifySigV4({ ...req, headers: { ...req.headers, authorization: 'AWS4-HMAC-SHA256 nonsense' } }))).toBe('AUTH_MISSING');
+  });
+});
+
+describe('API keys', () => {
+  it('hashes a key to the sha256: form the config accepts', () => {
+    expect(hashApiKey('abc')).toBe('sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('accepts the right bearer key and rejects a wrong or missing one', () => {
+    const auth = createAuthenticator({ accessKeys: [], apiKeys: [hashApiKey('other'), hashApiKey('s3cret')] });
+    expect(codeOf(() => auth.verifyBearer('Bearer s3cret'))).toBe('passed');
+    expect(codeOf(() => auth.verifyBearer('bearer s3cret'))).toBe('passed');
+    expect(codeOf(() => auth.verifyBearer('Bearer wrong'))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => auth.verifyBearer('s3cret'))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => auth.verifyBearer(undefined))).toBe('UNAUTHORIZED');
+  });
+
+  it('needs no key when none is configured', () => {
+    const auth = createAuthenticator({ accessKeys: [], apiKeys: [] });
+    expect(codeOf(() => auth.verifyBearer(undefined))).toBe('passed');
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Who may call Tollstream: SigV4 for the Kinesis and Firehose APIs, bearer API keys for the native API.
+ * A pure module (no I/O); the gateway calls it for each request and maps the thrown codes to responses.
+ */
+import crypto from 'node:crypto';
+import { TollstreamError } from '../../core/errors.ts';
+import type { AccessKey } from '../../config/index.ts';
+import {
+  canonicalRequest,
+  computeSignature,
+  headerValue,
+  parseAmzDate,
+  parseAuthorization,
+  payloadHash,
+  timingSafeEqualStrings,
+  type HeaderMap,
+} from './sigv4.ts';
+
+/** How far a request's `x-amz-date` may be from the server's clock, as AWS allows. */
+export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+/** The SigV4 service names a credential scope may carry. */
+export const SIGNING_SERVICES: readonly string[] = ['kinesis', 'firehose'];
+
+export interface SigV4Request {
+  /** `GET`, `POST`... */
+  readonly method: string;
+  /** The raw request target as received (`req.url`): path, still percent-encoded, plus query string. */
+  readonly path: string;
+  /**
+   * The request headers with lowercase names, as Node gives them in `req.headers` for HTTP/1.1 and HTTP/2.
+   * The signed `host` header is read from `host`, or, when absent (HTTP/2), from the `:authority` pseudo
+   * header, so the gateway passes `req.headers` unchanged for both protocols.
+   */
+  readonly headers: HeaderMap;
+  /** The complete request body, as received. */
+  readonly body: Buffer;
+}
+
+export interface Authenticator {
+  /** `local`: no access keys configured, any well-formed SigV4 request passes. `verify`: signatures are checked. */
+  readonly mode: 'local' | 'verify';
+  /**
+   * Kinesis/Firehose requests. Throws TollstreamError with code AUTH_MISSING (no or malformed Authorization),
+   * AUTH_UNKNOWN_KEY, AUTH_SIGNATURE_INVALID or AUTH_SIGNATURE_EXPIRED (more than 15 minutes of clock skew).
+   */
+  verifySigV4(req: SigV4Request): void;
+  /**
+   * Native API: the `Authorization` header value (`Bearer <api key>`). Throws TollstreamError UNAUTHORIZED when
+   * API keys are configured and the header does not carry one of them; with no API keys configured, accepts anything.
+   */
+  verifyBearer(authorization: string | undefined): void;
+}
+
+export interface AuthenticatorOptions {
+  readonly accessKeys: readonly AccessKey[];
+  /** Hashed API keys, `sha256:<hex>` (see `hashApiKey`). */
+  readonly apiKeys: readonly string[];
+  /** The clock, ms since the epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const secrets = new Map(options.accessKeys.map((k) => [k.accessKeyId, k.secretAccessKey]));
+  const apiKeyHashes = options.apiKeys.map((h) => h.toLowerCase());
+  const now = options.now ?? Date.now;
+  const mode = secrets.size === 0 ? 'local' : 'verify';
+
+  return {
+    mode,
+    verifySigV4(req) {
+      const auth = parseAuthorization(headerValue(req.headers, 'authorization'));
+      if (mode === 'local') return;
+
+      const secret = secrets.get(auth.accessKeyId);
+      if (secret === undefined) {
+        throw new TollstreamError('AUTH_UNKNOWN_KEY', `the access key id '${auth.accessKeyId}' is not configured in auth.accessKeys`, {
+          context: { accessKeyId: auth.accessKeyId },
+        });
+      }
+      for (const required of ['host', 'x-amz-date']) {
+        if (!auth.signedHeaders.includes(required)) throw invalid(`the '${required}' header must be signed (SignedHeaders)`);
+      }
+      const amzDate = headerValue(req.headers, 'x-amz-date')?.trim() ?? '';
+      const signedAt = parseAmzDate(amzDate);
+      if (signedAt === undefined) throw invalid(`x-amz-date must be a date like 20260126T093000Z, got '${amzDate}'`);
+      if (amzDate.slice(0, 8) !== auth.date) {
+        throw invalid(`the credential scope date ${auth.date} does not match x-amz-date ${amzDate}`);
+      }
+      if (!SIGNING_SERVICES.includes(auth.service)) {
+        throw invalid(`the credential scope names service '${auth.service}'; sign for 'kinesis' or 'firehose'`);
+      }
+      const skew = Math.abs(now() - signedAt);
+      if (skew > MAX_CLOCK_SKEW_MS) {
+        throw new TollstreamError(
+          'AUTH_SIGNATURE_EXPIRED',
+          `the request was signed at ${amzDate}, more than 15 minutes from the server's clock; check the client's clock`,
+          { context: { amzDate, serverTime: new Date(now()).toISOString() } },
+        );
+      }
+      for (const name of auth.signedHeaders) {
+        if (headerValue(req.headers, name) === undefined) throw invalid(`the signed header '${name}' is missing from the request`);
+      }
+      const canonical = canonicalRequest(req, auth.signedHeaders, payloadHash(req));
+      const expected = computeSignature(secret, amzDate, auth, canonical);
+      if (!timingSafeEqualStrings(expected, auth.signature)) {
+        throw invalid('the request signature does not match; check the secret access key and that nothing altered the request');
+      }
+    },
+    verifyBearer(authorization) {
+      if (apiKeyHashes.length === 0) return;
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+      if (!m) {
+        throw new TollstreamError('UNAUTHORIZED', 'this server needs an API key: send the header "Authorization: Bearer <api key>"');
+      }
+      const presented = hashApiKey(m[1]!);
+      // Compare against every key without stopping early, so timing does not tell which one was close.
+      let match = false;
+      for (const stored of apiKeyHashes) match = timingSafeEqualStrings(presented, stored) || match;
+      if (!match) throw new TollstreamError('UNAUTHORIZED', 'the API key is not valid for this server');
+    },
+  };
+}
+
+function invalid(message: string): TollstreamError {
+  return new TollstreamError('AUTH_SIGNATURE_INVALID', message);
+}
+
+/** The stored form of an API key for `auth.apiKeys`: `sha256:<hex of SHA-256 of the key's UTF-8 bytes>`. */
+export function hashApiKey(key: string): string {
+  return `sha256:${crypto.createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
