@@ -26,7 +26,7 @@ type Flat = Map<string, unknown>;
 
 const ENV_PREFIX = 'TOLLSTREAM_';
 /** Environment variables with a meaning of their own rather than a config key. */
-const ENV_RESERVED = new Set(['TOLLSTREAM_CONFIG']);
+const ENV_RESERVED = new Set(['TOLLSTREAM_CONFIG', 'TOLLSTREAM_ENDPOINT', 'TOLLSTREAM_API_KEY']);
 
 /** `storage.fsyncIntervalMs` -> `TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS` */
 export function envName(key: string): string {
