@@ -16,6 +16,8 @@ interface CodeInfo {
 export const ERROR_CODES = {
   // Configuration and start-up
   CONFIG_INVALID: { kind: 'user', retriable: false },
+  /** Another running process holds the data directory's lock. */
+  DATA_DIR_LOCKED: { kind: 'user', retriable: false },
   // Requests
   INVALID_ARGUMENT: { kind: 'user', retriable: false },
   LIMIT_EXCEEDED: { kind: 'user', retriable: false },
