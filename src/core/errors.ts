@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   AUTH_SIGNATURE_EXPIRED: { kind: 'user', retriable: false },
   FORBIDDEN: { kind: 'user', retriable: false },
   NOT_FOUND: { kind: 'user', retriable: false },
+  // Tables: a conditional write whose condition did not hold (re-read the item and decide again)
+  CONDITION_FAILED: { kind: 'user', retriable: false },
   // Streams and shards
   STREAM_NOT_FOUND: { kind: 'user', retriable: false },
   STREAM_EXISTS: { kind: 'user', retriable: false },
