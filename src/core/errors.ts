@@ -24,6 +24,10 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { kind: 'user', retriable: false },
   MALFORMED_REQUEST: { kind: 'user', retriable: false },
   UNKNOWN_OPERATION: { kind: 'user', retriable: false },
+  /** A request field breaks a declared constraint (length, range, count): Kinesis' ValidationException. */
+  VALIDATION_FAILED: { kind: 'user', retriable: false },
+  /** A shard refused a write for now (Kinesis' ProvisionedThroughputExceededException); retry with backoff. */
+  THROUGHPUT_EXCEEDED: { kind: 'user', retriable: true },
   UNAUTHORIZED: { kind: 'user', retriable: false },
   // SigV4 (Kinesis and Firehose APIs): MissingAuthenticationToken, UnrecognizedClient, InvalidSignature
   AUTH_MISSING: { kind: 'user', retriable: false },
@@ -46,6 +50,10 @@ export const ERROR_CODES = {
   LOG_CORRUPT: { kind: 'internal', retriable: false },
   LOG_CLOSED: { kind: 'internal', retriable: true },
   IO_ERROR: { kind: 'external', retriable: true },
+  // Streaming SQL: the query text (syntax), its meaning (plan), and the inputs it runs over
+  SQL_SYNTAX: { kind: 'user', retriable: false },
+  SQL_PLAN: { kind: 'user', retriable: false },
+  SQL_INPUT: { kind: 'user', retriable: false },
   // Anything else
   INTERNAL: { kind: 'internal', retriable: false },
 } as const satisfies Record<string, CodeInfo>;
