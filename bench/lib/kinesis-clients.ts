@@ -1,0 +1,43 @@
+/**
+ * AWS SDK v3 Kinesis clients pointed at local servers. Tollstream gets the SDK's default transport
+ * (HTTP/2 cleartext, as a stock producer would use it); kinesalite speaks only HTTP/1.1, so it gets
+ * `NodeHttpHandler`.
+ */
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import http from 'node:http';
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface LocalClientOptions {
+  /** SDK attempts per call; 1 leaves retries to the caller. @default 1 */
+  readonly maxAttempts?: number;
+  /** @default 10000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/** A client with the SDK's default (HTTP/2) request handler. */
+export function defaultTransportKinesisClient(endpoint: string, options: LocalClientOptions = {}): KinesisClient {
+  return new KinesisClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: options.maxAttempts ?? 1,
+    // An options object keeps the default handler class (NodeHttp2Handler) and sets its timeout.
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000 },
+  });
+}
+
+/** A client over HTTP/1.1 with keep-alive and up to `maxSockets` connections. */
+export function http1KinesisClient(endpoint: string, maxSockets: number, options: LocalClientOptions = {}): KinesisClient {
+  return new KinesisClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: options.maxAttempts ?? 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+    }),
+  });
+}
