@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runSimulateCommand, UsageError } from './command.ts';
+
+describe('tollstream simulate', () => {
+  it('writes the requested number of records to an NDJSON file, repeatably', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-sim-'));
+    const args = ['--to', 'file', '--fast', '--start', '2026-11-26T08:00:00Z', '--count', '1200', '--seed', '42', '--batch', '100'];
+    expect(await runSimulateCommand([...args, '--out', path.join(dir, 'a.ndjson')])).toBe(0);
+    expect(await runSimulateCommand([...args, '--out', path.join(dir, 'b.ndjson')])).toBe(0);
+    const a = fs.readFileSync(path.join(dir, 'a.ndjson'), 'utf8');
+    expect(a).toBe(fs.readFileSync(path.join(dir, 'b.ndjson'), 'utf8'));
+    const lines = a.trim().split('\n');
+    expect(lines).toHaveLength(1200);
+    const first = JSON.parse(lines[0]!);
+    expect(first).toMatchObject({ currency: 'USD' });
+    expect(first.event_time >= '2026-11-26T08:00:00').toBe(true);
+  });
+
+  it('plants a drop given on the command line', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-sim-'));
+    const out = path.join(dir, 'drop.ndjson');
+    const code = await runSimulateCommand([
+      '--to', 'file', '--out', out, '--fast', '--start', '2026-11-26T08:00:00Z', '--count', '3000', '--plazas', '3',
+      '--drop', 'P01@2026-11-26T08:00:00Z/2026-11-26T09:00:00Z',
+    ]);
+    expect(code).toBe(0);
+    const rows = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.filter((r) => r.plaza_id === 'P01' && r.event_time >= '2026-11-26T08:00' && r.event_time < '2026-11-26T09:00')).toHaveLength(0);
+    expect(rows.filter((r) => r.plaza_id === 'P02').length).toBeGreaterThan(0);
+  });
+
+  it('rejects contradictory and malformed flags with a message naming them', async () => {
+    await expect(runSimulateCommand(['--fast', '--rate', '10'])).rejects.toThrow(UsageError);
+    await expect(runSimulateCommand(['--to', 'file', '--count', 'many'])).rejects.toThrow(/--count must be an integer/);
+    await expect(runSimulateCommand(['--drop', 'P01'])).rejects.toThrow(/--drop must look like/);
+    await expect(runSimulateCommand(['--bogus'])).rejects.toThrow(/bogus/);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * `tollstream simulate`: realistic ABC Tolls traffic to the Kinesis API, the native API or NDJSON files.
+ */
+import { parseArgs } from 'node:util';
+import { TrafficGenerator, type PlantedDrop, type PlantedSpend } from './generator.ts';
+import { runSimulation } from './run.ts';
+import { fileSink, kinesisSink, nativeSink, type Sink } from './sinks.ts';
+
+export const SIMULATE_HELP = `Usage: tollstream simulate [options]
+
+Sends realistic toll traffic: customers with vehicles, plazas along roads, vehicle classes with their tariffs,
+daily peaks, heavy and light customers, and a share of out-of-order, late and retried records.
+
+Where to:
+  --to kinesis|native|file  the Kinesis API through the AWS SDK (default), the native NDJSON API, or a file
+  --endpoint URL            server address (default $TOLLSTREAM_ENDPOINT or http://127.0.0.1:4566)
+  --stream NAME             stream to write to (default toll_transactions)
+  --out FILE                with --to file: the NDJSON file, '-' for stdout (default -)
+  --api-key KEY             native API key (default $TOLLSTREAM_API_KEY)
+
+How much and how fast:
+  --rate N                  records per second, event time following the wall clock (default 1000)
+  --fast                    as fast as the receiver accepts; event time runs on a simulated clock
+  --start TIME              with --fast: event time of the first record (ISO 8601, default now)
+  --count N                 stop after N records
+  --duration SECONDS        stop after this long (default: until Ctrl-C, or 10 s with --fast and no --count)
+  --batch N                 records per request (default 500)
+  --concurrency N           requests in flight (default 4)
+
+What traffic:
+  --seed N                  repeatable traffic for a seed (default 1)
+  --customers N             (default 10000)
+  --plazas N                (default 20)
+  --out-of-order SHARE      share of records up to 20 s out of order (default 0.02)
+  --late SHARE              share of records 5-60 minutes late (default 0.001)
+  --duplicates SHARE        share of records sent twice, as a producer retry (default 0.005)
+  --drop PLAZA@FROM/TO[*F]  plant a traffic drop: only share F (default 0, an outage) of PLAZA's traffic
+                            between FROM and TO (ISO 8601); repeatable
+  --plant CUSTOMER@TIME=CENTS  plant extra spend for a customer at a time; repeatable
+`;
+
+export async function runSimulateCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      to: { type: 'string', default: 'kinesis' },
+      endpoint: { type: 'string' },
+      stream: { type: 'string', default: 'toll_transactions' },
+      out: { type: 'string', default: '-' },
+      'api-key': { type: 'string' },
+      rate: { type: 'string' },
+      fast: { type: 'boolean', default: false },
+      start: { type: 'string' },
+      count: { type: 'string' },
+      duration: { type: 'string' },
+      batch: { type: 'string', default: '500' },
+      concurrency: { type: 'string', default: '4' },
+      seed: { type: 'string', default: '1' },
+      customers: { type: 'string', default: '10000' },
+      plazas: { type: 'string', default: '20' },
+      'out-of-order': { type: 'string', default: '0.02' },
+      late: { type: 'string', default: '0.001' },
+      duplicates: { type: 'string', default: '0.005' },
+      drop: { type: 'string', multiple: true, default: [] },
+      plant: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(SIMULATE_HELP);
+    return 0;
+  }
+  if (values.fast && values.rate !== undefined) throw new UsageError('--rate and --fast contradict each other: pick one');
+  const rate = values.fast ? undefined : number('--rate', values.rate ?? '1000', { min: 1 });
+  const start = values.start !== undefined ? time('--start', values.start) : Date.now();
+  if (!values.fast && values.start !== undefined) throw new UsageError('--start needs --fast (paced traffic follows the wall clock)');
+  const count = values.count !== undefined ? number('--count', values.count, { min: 1, integer: true }) : undefined;
+  let durationMs = values.duration !== undefined ? number('--duration', values.duration, { min: 0.001 }) * 1000 : undefined;
+  if (values.fast && count === undefined && durationMs === undefined) durationMs = 10_000;
+
+  const generator = new TrafficGenerator({
+    seed: number('--seed', values.seed, { integer: true }),
+    customers: number('--customers', values.customers, { min: 1, integer: true }),
+    plazas: number('--plazas', values.plazas, { min: 1, integer: true }),
+    startTime: start,
+    eventsPerSecond: rate ?? 1000,
+    dailyProfile: values.fast,
+    outOfOrderShare: number('--out-of-order', values['out-of-order'], { min: 0, max: 1 }),
+    lateShare: number('--late', values.late, { min: 0, max: 1 }),
+    duplicateShare: number('--duplicates', values.duplicates, { min: 0, max: 1 }),
+    drops: values.drop.map(parseDrop),
+    plantedSpends: values.plant.map(parsePlant),
+  });
+
+  const endpoint = values.endpoint ?? process.env.TOLLSTREAM_ENDPOINT ?? 'http://127.0.0.1:4566';
+  let sink: Sink;
+  switch (values.to) {
+    case 'kinesis':
+      sink = kinesisSink({ endpoint, stream: values.stream });
+      break;
+    case 'native':
+      sink = nativeSink({ endpoint, stream: values.stream, apiKey: values['api-key'] ?? process.env.TOLLSTREAM_API_KEY });
+      break;
+    case 'file':
+      sink = fileSink(values.out);
+      break;
+    default:
+      throw new UsageError(`--to must be kinesis, native or file, got '${values.to}'`);
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  const tty = process.stderr.isTTY;
+  try {
+    const stats = await runSimulation({
+      generator,
+      sink,
+      rate,
+      count,
+      durationMs,
+      batchSize: number('--batch', values.batch, { min: 1, max: 500, integer: true }),
+      concurrency: number('--concurrency', values.concurrency, { min: 1, max: 64, integer: true }),
+      signal: controller.signal,
+      onProgress: (s) => {
+        if (tty) process.stderr.write(`\r${s.accepted} accepted, ${Math.round((s.accepted * 1000) / s.elapsedMs)} records/s   `);
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    const perSecond = stats.elapsedMs > 0 ? Math.round((stats.accepted * 1000) / stats.elapsedMs) : stats.accepted;
+    process.stderr.write(
+      `sent ${stats.sent} records (${stats.duplicatesSent} retries) in ${(stats.elapsedMs / 1000).toFixed(1)} s: ${stats.accepted} accepted, ${stats.failed} failed, ${perSecond} records/s\n`,
+    );
+    return stats.failed > 0 ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    await sink.close();
+  }
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function number(flag: string, raw: string, limits: { min?: number; max?: number; integer?: boolean } = {}): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || (limits.integer && !Number.isInteger(n)) || (limits.min !== undefined && n < limits.min) || (limits.max !== undefined && n > limits.max)) {
+    const range = [limits.min !== undefined ? `>= ${limits.min}` : '', limits.max !== undefined ? `<= ${limits.max}` : ''].filter(Boolean).join(' and ');
+    throw new UsageError(`${flag} must be ${limits.integer ? 'an integer' : 'a number'}${range ? ' ' + range : ''}, got '${raw}'`);
+  }
+  return n;
+}
+
+function time(flag: string, raw: string): number {
+  const t = Date.parse(raw);
+  if (Number.isNaN(t)) throw new UsageError(`${flag} must be an ISO 8601 time, got '${raw}'`);
+  return t;
+}
+
+function parseDrop(spec: string): PlantedDrop {
+  const m = /^([^@]+)@([^/]+)\/([^*]+)(?:\*([\d.]+))?$/.exec(spec);
+  if (!m) throw new UsageError(`--drop must look like P07@2026-11-26T14:00:00Z/2026-11-26T14:30:00Z*0.2, got '${spec}'`);
+  return { plazaId: m[1]!, from: time('--drop', m[2]!), to: time('--drop', m[3]!), factor: m[4] === undefined ? 0 : number('--drop factor', m[4], { min: 0, max: 1 }) };
+}
+
+function parsePlant(spec: string): PlantedSpend {
+  const m = /^([^@]+)@([^=]+)=(\d+)$/.exec(spec);
+  if (!m) throw new UsageError(`--plant must look like C0000042@2026-11-26T14:00:00Z=25000, got '${spec}'`);
+  return { customerId: m[1]!, at: time('--plant', m[2]!), amountCents: Number(m[3]) };
+}
