@@ -1,0 +1,124 @@
+/**
+ * A small client of the native HTTP API (docs/native-api in the gateway docs) for the CLI commands.
+ */
+import type { StreamDescription, StreamSummary } from '../log/index.ts';
+import { stringFlag, type CommandInput } from './command.ts';
+
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
+
+/** An error answered by the server, in the API's `{ error: { code, message, context } }` shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly context?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface RecordOutcome {
+  readonly shardId?: string;
+  readonly sequenceNumber?: string;
+  readonly duplicate?: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface PutRecordsResponse {
+  readonly failedRecordCount: number;
+  readonly records: readonly RecordOutcome[];
+}
+
+export interface CreateStreamRequest {
+  readonly name: string;
+  readonly shardCount?: number;
+  readonly retentionHours?: number;
+  readonly dedupe?: { readonly mode: 'field' | 'key'; readonly field?: string };
+}
+
+export class NativeClient {
+  readonly endpoint: string;
+  private readonly apiKey: string | undefined;
+
+  constructor(endpoint: string, apiKey: string | undefined) {
+    this.endpoint = endpoint.replace(/\/+$/, '');
+    this.apiKey = apiKey;
+  }
+
+  /** From `--endpoint`/`--api-key`, then `TOLLSTREAM_ENDPOINT`/`TOLLSTREAM_API_KEY`, then the default port. */
+  static fromInput(input: CommandInput): NativeClient {
+    const endpoint = stringFlag(input.values, 'endpoint') ?? input.io.env.TOLLSTREAM_ENDPOINT ?? DEFAULT_ENDPOINT;
+    const apiKey = stringFlag(input.values, 'api-key') ?? input.io.env.TOLLSTREAM_API_KEY;
+    return new NativeClient(endpoint, apiKey || undefined);
+  }
+
+  listStreams(): Promise<{ streams: StreamSummary[] }> {
+    return this.json('GET', '/v1/streams');
+  }
+
+  createStream(request: CreateStreamRequest): Promise<StreamDescription> {
+    return this.json('POST', '/v1/streams', JSON.stringify(request), 'application/json');
+  }
+
+  describeStream(name: string): Promise<StreamDescription> {
+    return this.json('GET', `/v1/streams/${encodeURIComponent(name)}`);
+  }
+
+  async deleteStream(name: string): Promise<void> {
+    await this.json('DELETE', `/v1/streams/${encodeURIComponent(name)}`);
+  }
+
+  /** Sends NDJSON lines (one record each). */
+  putRecords(stream: string, ndjson: string, query: Readonly<Record<string, string>>): Promise<PutRecordsResponse> {
+    const qs = new URLSearchParams(query).toString();
+    return this.json('POST', `/v1/streams/${encodeURIComponent(stream)}/records${qs ? '?' + qs : ''}`, ndjson, 'application/x-ndjson');
+  }
+
+  /** Opens the SSE tail; the caller reads the body until `signal` aborts. */
+  async tail(stream: string, from: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.request('GET', `/v1/streams/${encodeURIComponent(stream)}/tail?from=${encodeURIComponent(from)}`, {
+      signal,
+      headers: { accept: 'text/event-stream' },
+    });
+    if (!res.ok) throw await apiError(res);
+    if (!res.body) throw new ApiError(res.status, 'INTERNAL', 'the server sent no event stream');
+    return res.body;
+  }
+
+  private async json<T>(method: string, path: string, body?: string, contentType?: string): Promise<T> {
+    const res = await this.request(method, path, { body, headers: contentType ? { 'content-type': contentType } : {} });
+    if (!res.ok) throw await apiError(res);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private async request(method: string, path: string, init: { body?: string | undefined; headers: Record<string, string>; signal?: AbortSignal }): Promise<Response> {
+    const headers = { ...init.headers, ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) };
+    try {
+      return await fetch(this.endpoint + path, {
+        method,
+        headers,
+        ...(init.body === undefined ? {} : { body: init.body }),
+        ...(init.signal ? { signal: init.signal } : {}),
+      });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new ApiError(0, 'UNREACHABLE', `cannot reach tollstream at ${this.endpoint} (${why}); is 'tollstream up' running? Set --endpoint or TOLLSTREAM_ENDPOINT to point elsewhere`);
+    }
+  }
+}
+
+async function apiError(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string; context?: Record<string, unknown> } };
+    if (body.error?.code) return new ApiError(res.status, body.error.code, body.error.message ?? res.statusText, body.error.context);
+  } catch {
+    // Not the API's error shape; report the status below.
+  }
+  return new ApiError(res.status, `HTTP_${res.status}`, `the server answered ${res.status} ${res.statusText}${text ? ': ' + text.slice(0, 200) : ''}`);
+}

@@ -1,0 +1,132 @@
+/**
+ * The `tollstream` command line: a table of commands, each parsed with node:util parseArgs. `runCli` is the
+ * whole program minus the process (argv, streams, signals and exit are passed in), so tests can drive it too.
+ */
+import fs from 'node:fs';
+import { isTollstreamError } from '../core/errors.ts';
+import { ApiError } from './client.ts';
+import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
+import { keysHash } from './commands/keys.ts';
+import { put } from './commands/put.ts';
+import { streamsCreate, streamsDelete, streamsDescribe, streamsList } from './commands/streams.ts';
+import { tail } from './commands/tail.ts';
+import { up } from './commands/up.ts';
+
+export { UsageError, type Command, type Io } from './command.ts';
+
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, keysHash];
+
+const GROUPS: Readonly<Record<string, string>> = {
+  streams: 'Manage streams on a running server.',
+  keys: 'API key helpers.',
+};
+
+export interface CliIo extends Omit<Io, 'signal'> {
+  /**
+   * Called once by commands that run until stopped; returns a signal that aborts on SIGINT/SIGTERM.
+   * Other commands never call it, so Ctrl-C ends them the default way.
+   */
+  stopSignal(): AbortSignal;
+}
+
+/** Runs one command line; resolves to the process exit code. Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    reportError(err, io, debug);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+  const first = argv[0];
+  if (first === undefined) {
+    io.stderr.write(topHelp());
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    io.stdout.write(topHelp());
+    return 0;
+  }
+  if (first === '--version' || first === '-v') {
+    io.stdout.write(`tollstream ${version()}\n`);
+    return 0;
+  }
+  const { command, rest } = findCommand(argv);
+  const { values, positionals } = parseCommandArgs(command, rest);
+  if (values.help) {
+    io.stdout.write(commandHelp(command));
+    return 0;
+  }
+  let signal: AbortSignal | undefined;
+  const commandIo: Io = {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    stdin: io.stdin,
+    env: io.env,
+    get signal() {
+      signal ??= command.stoppable ? io.stopSignal() : new AbortController().signal;
+      return signal;
+    },
+  };
+  if (command.stoppable) void commandIo.signal; // install the stop handlers before any work starts
+  return (await command.run({ values, positionals, io: commandIo })) ?? 0;
+}
+
+function findCommand(argv: readonly string[]): { command: Command; rest: readonly string[] } {
+  const [first, second] = argv;
+  const two = COMMANDS.find((c) => c.name === `${first} ${second}`);
+  if (two) return { command: two, rest: argv.slice(2) };
+  const one = COMMANDS.find((c) => c.name === first);
+  if (one) return { command: one, rest: argv.slice(1) };
+  if (first !== undefined && GROUPS[first] !== undefined) {
+    const subs = COMMANDS.filter((c) => c.name.startsWith(first + ' ')).map((c) => c.name);
+    const what = second === undefined || second.startsWith('-') ? `'tollstream ${first}' needs a subcommand` : `unknown command '${first} ${second}'`;
+    throw new UsageError(what, `one of: ${subs.map((s) => `tollstream ${s}`).join(', ')}`);
+  }
+  if (first?.startsWith('-')) throw new UsageError(`unknown option '${first}'`, "run 'tollstream --help' for the commands");
+  const guess = COMMANDS.map((c) => c.name.split(' ')[0]!).find((n) => n.startsWith((first ?? '').slice(0, 3)));
+  throw new UsageError(`unknown command '${first}'`, `${guess ? `did you mean 'tollstream ${guess}'? ` : ''}run 'tollstream --help' for the commands`);
+}
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length + (c.args ? c.args.length + 1 : 0)));
+  const rows = COMMANDS.map((c) => `  ${`${c.name}${c.args ? ' ' + c.args : ''}`.padEnd(width)}  ${c.summary}`);
+  return [
+    'usage: tollstream <command> [options]',
+    '',
+    'Tollstream: a durable sharded stream log with Kinesis-compatible, Firehose and native HTTP APIs.',
+    '',
+    'commands:',
+    ...rows,
+    '',
+    "Run 'tollstream <command> --help' for a command's options.",
+    `Groups: ${Object.entries(GROUPS)
+      .map(([g, d]) => `${g} (${d.replace(/\.$/, '')})`)
+      .join(', ')}.`,
+    '',
+  ].join('\n');
+}
+
+function reportError(err: unknown, io: CliIo, debug: boolean): void {
+  if (err instanceof UsageError) {
+    io.stderr.write(`error: ${err.message}\n  ${err.hint}\n`);
+  } else if (isTollstreamError(err) || err instanceof ApiError) {
+    io.stderr.write(`error: ${err.message} (${err.code})\n`);
+  } else {
+    io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  if (debug && err instanceof Error && err.cause instanceof Error && err.cause.stack) io.stderr.write(`caused by: ${err.cause.stack}\n`);
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The data directory's own files: the lock that keeps a second server out, and the secret that
+ * makes shard iterators survive a restart.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TollstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+
+export const LOCK_FILE = 'tollstream.lock';
+export const SECRET_FILE = 'secret';
+
+export interface DataDirLock {
+  readonly file: string;
+  /** Removes the lock file if it is still ours. */
+  release(): void;
+}
+
+/**
+ * Takes `<dataDir>/tollstream.lock`, created exclusively and holding our pid. A lock whose pid is no longer
+ * running (the previous server was killed with SIGKILL or the machine lost power) is taken over with a warning.
+ */
+export function lockDataDir(dataDir: string, logger: Logger): DataDirLock {
+  const file = path.join(dataDir, LOCK_FILE);
+  const mine = `${process.pid}\n`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(file, mine, { flag: 'wx', mode: 0o644 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw lockIoError(file, err);
+    }
+    const holder = readPid(file);
+    if (holder !== undefined && isRunning(holder)) {
+      throw new TollstreamError(
+        'DATA_DIR_LOCKED',
+        `the data directory ${dataDir} is in use by another tollstream process (pid ${holder}); stop it or choose another --data-dir`,
+        { context: { dataDir, pid: holder, lockFile: file } },
+      );
+    }
+    logger.warn('taking over a stale data directory lock; the previous server did not stop cleanly', { lockFile: file, stalePid: holder });
+    try {
+      fs.unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw lockIoError(file, err);
+    }
+  }
+  let released = false;
+  return {
+    file,
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        if (fs.readFileSync(file, 'utf8') === mine) fs.unlinkSync(file);
+      } catch {
+        // Already gone: nothing to release.
+      }
+    },
+  };
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function lockIoError(file: string, cause: unknown): TollstreamError {
+  return new TollstreamError('IO_ERROR', `cannot create the lock file ${file}: ${(cause as Error).message}`, {
+    context: { lockFile: file },
+    cause,
+  });
+}
+
+/**
+ * The server's secret (32 random bytes, hex) from `<dataDir>/secret`, created with mode 0600 on first start.
+ * A file readable by others is tightened to 0600 with a warning.
+ */
+export function loadOrCreateSecret(dataDir: string, logger: Logger): Buffer {
+  const file = path.join(dataDir, SECRET_FILE);
+  try {
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('hex') + '\n', { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new TollstreamError('IO_ERROR', `cannot create ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
+    }
+  }
+  const mode = fs.statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    logger.warn('the secret file was readable by others; restricting it to its owner', { file, mode: mode.toString(8) });
+    fs.chmodSync(file, 0o600);
+  }
+  const hex = fs.readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) {
+    throw new TollstreamError('CONFIG_INVALID', `${file} does not hold a 64-digit hex secret; delete it to have a new one made (open shard iterators become invalid)`, {
+      context: { file },
+    });
+  }
+  return Buffer.from(hex, 'hex');
+}

@@ -1,0 +1,138 @@
+/**
+ * The composition root: from a loaded config to a running server (data directory, stream log, declared
+ * streams, authentication, gateway) and back down again in the reverse order.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TollstreamConfig } from '../config/index.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
+import { createAuthenticator } from '../gateway/auth/index.ts';
+import { createGateway } from '../gateway/index.ts';
+import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
+import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
+
+export interface RunningServer {
+  /** Where clients reach the server, e.g. `http://127.0.0.1:4566` (a wildcard host is given as loopback). */
+  readonly url: string;
+  /** The bound port (the real one when the config asked for port 0). */
+  readonly port: number;
+  readonly log: StreamLog;
+  /** Stops accepting requests, closes the gateway, then the log, then releases the data directory. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  /** @default a logger built from `config.logging`, writing to stderr */
+  readonly logger?: Logger;
+}
+
+/** The shard count of a declared stream that does not name one (as documented in the config schema). */
+const DECLARED_STREAM_SHARDS = 2;
+
+export async function startServer(config: TollstreamConfig, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
+  const dataDir = path.resolve(config.dataDir);
+  try {
+    fs.mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new TollstreamError('IO_ERROR', `cannot create the data directory ${dataDir}: ${(err as Error).message}`, {
+      context: { dataDir },
+      cause: err,
+    });
+  }
+
+  const lock = lockDataDir(dataDir, logger);
+  const undo: Array<() => Promise<void> | void> = [() => lock.release()];
+  try {
+    const iteratorSecret = loadOrCreateSecret(dataDir, logger);
+    const log = await openEmbeddedLog({
+      dir: path.join(dataDir, 'streams'),
+      fsync: config.storage.fsync,
+      fsyncIntervalMs: config.storage.fsyncIntervalMs,
+      segmentBytes: config.storage.segmentBytes,
+      indexIntervalBytes: config.storage.indexIntervalBytes,
+      defaultRetentionHours: config.storage.retentionHours,
+      logger: logger.child({ component: 'log' }),
+    });
+    undo.unshift(() => log.close());
+    await createDeclaredStreams(log, config, logger);
+
+    const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
+    warnAboutOpenDoors(config, logger);
+    const gateway = createGateway({ log, authenticator, logger: logger.child({ component: 'gateway' }), iteratorSecret });
+    undo.unshift(() => gateway.close());
+    const { port } = await gateway.listen(config.port, config.host);
+    gateway.setReady(true);
+
+    const url = `http://${urlHost(config.host)}:${port}`;
+    logger.info('ready', { url, dataDir, fsync: config.storage.fsync, sigv4: authenticator.mode, apiKeys: config.auth.apiKeys.length > 0 });
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      log,
+      close() {
+        closing ??= (async () => {
+          gateway.setReady(false);
+          logger.info('stopping');
+          await runAll(undo);
+          logger.info('stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await runAll(undo).catch((cleanupErr: unknown) => logger.error('cleanup after a failed start failed', { err: cleanupErr }));
+    throw err;
+  }
+}
+
+/** Runs every step even if one fails, then rethrows the first failure. */
+async function runAll(steps: ReadonlyArray<() => Promise<void> | void>): Promise<void> {
+  let first: unknown;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+async function createDeclaredStreams(log: StreamLog, config: TollstreamConfig, logger: Logger): Promise<void> {
+  const existing = new Set((await log.listStreams()).map((s) => s.name));
+  for (const declared of config.streams) {
+    if (existing.has(declared.name)) continue;
+    try {
+      await log.createStream(declared.name, {
+        shardCount: declared.shardCount ?? DECLARED_STREAM_SHARDS,
+        retentionHours: declared.retentionHours ?? config.storage.retentionHours,
+        ...(declared.retentionBytes === undefined ? {} : { retentionBytes: declared.retentionBytes }),
+        ...(declared.dedupe === undefined ? {} : { dedupe: declared.dedupe }),
+      });
+      logger.info('created declared stream', { stream: declared.name });
+    } catch (err) {
+      if (!isTollstreamError(err, 'STREAM_EXISTS')) throw err;
+    }
+  }
+}
+
+/** Half-protected setups are legal (e.g. SDK producers signed, native API on a trusted network) but worth a line. */
+function warnAboutOpenDoors(config: TollstreamConfig, logger: Logger): void {
+  const sigv4 = config.auth.accessKeys.length > 0;
+  const apiKeys = config.auth.apiKeys.length > 0;
+  if (sigv4 && !apiKeys) {
+    logger.warn('SigV4 is verified but auth.apiKeys is empty: the native API (/v1) accepts requests without a key');
+  } else if (apiKeys && !sigv4) {
+    logger.warn('auth.apiKeys protects the native API but auth.accessKeys is empty: the Kinesis and Firehose APIs accept any well-formed signature');
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
