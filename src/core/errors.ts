@@ -50,6 +50,15 @@ export const ERROR_CODES = {
   LOG_CORRUPT: { kind: 'internal', retriable: false },
   LOG_CLOSED: { kind: 'internal', retriable: true },
   IO_ERROR: { kind: 'external', retriable: true },
+  // Warehouse and delivery
+  /** A warehouse query tried to write: reports and ad-hoc queries are read-only. */
+  WAREHOUSE_READ_ONLY: { kind: 'user', retriable: false },
+  /** The warehouse refused the data itself (a value out of range, a constraint): retrying the same rows fails again. */
+  WAREHOUSE_REJECTED: { kind: 'user', retriable: false },
+  /** The warehouse could not be reached or written (disk, lock, connection): delivery retries. */
+  WAREHOUSE_UNAVAILABLE: { kind: 'external', retriable: true },
+  /** A batch would move a delivery position backwards: another delivery writes the same table from the same stream. */
+  DELIVERY_POSITION_CONFLICT: { kind: 'internal', retriable: false },
   // Streaming SQL: the query text (syntax), its meaning (plan), and the inputs it runs over
   SQL_SYNTAX: { kind: 'user', retriable: false },
   SQL_PLAN: { kind: 'user', retriable: false },
