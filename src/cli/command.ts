@@ -42,6 +42,8 @@ export interface Command {
    * command winds down itself. Other commands keep the default, so Ctrl-C ends them at once.
    */
   readonly stoppable?: boolean;
+  /** For a command that parses its own arguments and prints its own help: gets everything after its name. */
+  runRaw?(argv: readonly string[], io: Io): Promise<number>;
   /** Resolves to the exit code (0 when it returns nothing). */
   run(input: CommandInput): Promise<number | void>;
 }

@@ -8,13 +8,14 @@ import { ApiError } from './client.ts';
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
 import { keysHash } from './commands/keys.ts';
 import { put } from './commands/put.ts';
+import { simulate } from './commands/simulate.ts';
 import { streamsCreate, streamsDelete, streamsDescribe, streamsList } from './commands/streams.ts';
 import { tail } from './commands/tail.ts';
 import { up } from './commands/up.ts';
 
 export { UsageError, type Command, type Io } from './command.ts';
 
-export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, keysHash];
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, keysHash];
 
 const GROUPS: Readonly<Record<string, string>> = {
   streams: 'Manage streams on a running server.',
@@ -55,6 +56,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     return 0;
   }
   const { command, rest } = findCommand(argv);
+  if (command.runRaw) return command.runRaw(rest, { ...io, signal: new AbortController().signal });
   const { values, positionals } = parseCommandArgs(command, rest);
   if (values.help) {
     io.stdout.write(commandHelp(command));
