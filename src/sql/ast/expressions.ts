@@ -1,0 +1,219 @@
+/**
+ * Expression nodes. Every node is an immutable value with a literal `kind`; passes over expressions
+ * dispatch through `Record<ExprKind, ...>` so a new kind does not compile until every pass handles it.
+ */
+import type { SourcePos } from '../diagnostics.ts';
+
+export type TimeUnit = 'MILLISECOND' | 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'QUARTER' | 'YEAR';
+
+/** SQL types the engine computes with. DECIMAL/NUMERIC become DOUBLE; every integer width becomes BIGINT. */
+export type SqlTypeName = 'BOOLEAN' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'TIMESTAMP' | 'INTERVAL' | 'NULL' | 'ANY';
+
+export interface TypeRef {
+  readonly name: SqlTypeName;
+  /** As written, e.g. `VARCHAR(16)`, for messages and EXPLAIN. */
+  readonly text: string;
+}
+
+export interface LiteralExpr {
+  readonly kind: 'literal';
+  readonly type: 'BOOLEAN' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'TIMESTAMP' | 'NULL';
+  readonly value: string | number | boolean | null;
+  readonly pos: SourcePos;
+}
+
+/** `INTERVAL '10' MINUTE`; the value is held in milliseconds (months count as 30 days, years as 365). */
+export interface IntervalExpr {
+  readonly kind: 'interval';
+  readonly millis: number;
+  readonly text: string;
+  readonly pos: SourcePos;
+}
+
+export interface ColumnExpr {
+  readonly kind: 'column';
+  readonly qualifier: string | null;
+  readonly name: string;
+  /** Quoted identifiers match exactly first; unquoted ones match regardless of case. */
+  readonly quoted: boolean;
+  readonly pos: SourcePos;
+}
+
+export interface UnaryExpr {
+  readonly kind: 'unary';
+  readonly op: '-' | '+' | 'NOT';
+  readonly operand: Expr;
+  readonly pos: SourcePos;
+}
+
+export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '||' | '=' | '<>' | '<' | '<=' | '>' | '>=' | 'AND' | 'OR';
+
+export interface BinaryExpr {
+  readonly kind: 'binary';
+  readonly op: BinaryOp;
+  readonly left: Expr;
+  readonly right: Expr;
+  readonly pos: SourcePos;
+}
+
+export interface IsNullExpr {
+  readonly kind: 'isNull';
+  readonly operand: Expr;
+  readonly negated: boolean;
+  readonly pos: SourcePos;
+}
+
+export interface InListExpr {
+  readonly kind: 'inList';
+  readonly operand: Expr;
+  readonly list: readonly Expr[];
+  readonly negated: boolean;
+  readonly pos: SourcePos;
+}
+
+export interface BetweenExpr {
+  readonly kind: 'between';
+  readonly operand: Expr;
+  readonly low: Expr;
+  readonly high: Expr;
+  readonly negated: boolean;
+  readonly pos: SourcePos;
+}
+
+export interface LikeExpr {
+  readonly kind: 'like';
+  readonly operand: Expr;
+  readonly pattern: Expr;
+  readonly negated: boolean;
+  readonly pos: SourcePos;
+}
+
+export interface CaseExpr {
+  readonly kind: 'case';
+  readonly operand: Expr | null;
+  readonly whens: readonly { readonly when: Expr; readonly then: Expr }[];
+  readonly otherwise: Expr | null;
+  readonly pos: SourcePos;
+}
+
+export interface CastExpr {
+  readonly kind: 'cast';
+  readonly operand: Expr;
+  readonly target: TypeRef;
+  /** TRY_CAST gives NULL where CAST fails. */
+  readonly lenient: boolean;
+  readonly pos: SourcePos;
+}
+
+/** `OVER (PARTITION BY ... ORDER BY ...)` or `OVER w` naming a `WINDOW w AS (...)` clause. */
+export interface OverClause {
+  readonly windowName: string | null;
+  readonly partitionBy: readonly Expr[];
+  readonly orderBy: readonly OrderItem[];
+  /** `RANGE INTERVAL '1' MINUTE PRECEDING`, in ms; null when not given. */
+  readonly rangeMillis: number | null;
+  readonly pos: SourcePos;
+}
+
+export interface OrderItem {
+  readonly expr: Expr;
+  readonly descending: boolean;
+}
+
+export interface CallExpr {
+  readonly kind: 'call';
+  /** Upper case. */
+  readonly name: string;
+  readonly args: readonly Expr[];
+  readonly distinct: boolean;
+  /** `COUNT(*)`. */
+  readonly star: boolean;
+  readonly filter: Expr | null;
+  readonly over: OverClause | null;
+  readonly pos: SourcePos;
+}
+
+/** `FLOOR(ts TO MINUTE)`, `CEIL(ts TO HOUR)`; with no unit it is the numeric function. */
+export interface FloorCeilExpr {
+  readonly kind: 'floorCeil';
+  readonly fn: 'FLOOR' | 'CEIL';
+  readonly operand: Expr;
+  readonly unit: TimeUnit | null;
+  readonly pos: SourcePos;
+}
+
+export interface ExtractExpr {
+  readonly kind: 'extract';
+  readonly unit: TimeUnit | 'DOW' | 'DOY' | 'EPOCH';
+  readonly operand: Expr;
+  readonly pos: SourcePos;
+}
+
+/** Kinesis Analytics `STEP(ts BY INTERVAL '10' MINUTE)`: the start of the fixed-size interval holding `ts`. */
+export interface StepExpr {
+  readonly kind: 'step';
+  readonly operand: Expr;
+  readonly interval: IntervalExpr;
+  readonly pos: SourcePos;
+}
+
+export type Expr =
+  | LiteralExpr
+  | IntervalExpr
+  | ColumnExpr
+  | UnaryExpr
+  | BinaryExpr
+  | IsNullExpr
+  | InListExpr
+  | BetweenExpr
+  | LikeExpr
+  | CaseExpr
+  | CastExpr
+  | CallExpr
+  | FloorCeilExpr
+  | ExtractExpr
+  | StepExpr;
+
+export type ExprKind = Expr['kind'];
+export type ExprOfKind<K extends ExprKind> = Extract<Expr, { kind: K }>;
+
+/** Children of a node, for passes that only need to walk (collecting columns, finding aggregates). */
+export const exprChildren: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => readonly Expr[] } = {
+  literal: () => [],
+  interval: () => [],
+  column: () => [],
+  unary: (e) => [e.operand],
+  binary: (e) => [e.left, e.right],
+  isNull: (e) => [e.operand],
+  inList: (e) => [e.operand, ...e.list],
+  between: (e) => [e.operand, e.low, e.high],
+  like: (e) => [e.operand, e.pattern],
+  case: (e) => [...(e.operand ? [e.operand] : []), ...e.whens.flatMap((w) => [w.when, w.then]), ...(e.otherwise ? [e.otherwise] : [])],
+  cast: (e) => [e.operand],
+  call: (e) => [...e.args, ...(e.filter ? [e.filter] : [])],
+  floorCeil: (e) => [e.operand],
+  extract: (e) => [e.operand],
+  step: (e) => [e.operand, e.interval],
+};
+
+export function childrenOf(e: Expr): readonly Expr[] {
+  return (exprChildren[e.kind] as (x: Expr) => readonly Expr[])(e);
+}
+
+/** True when some node of `e` (itself included) satisfies `test`. */
+export function someExpr(e: Expr, test: (x: Expr) => boolean): boolean {
+  if (test(e)) return true;
+  for (const c of childrenOf(e)) if (someExpr(c, test)) return true;
+  return false;
+}
+
+/** A key equal for two expressions written the same way (positions and identifier case ignored). */
+export function exprKey(e: Expr): string {
+  return JSON.stringify(e, (k, v: unknown) => {
+    if (k === 'pos') return undefined;
+    if (k === 'name' && typeof v === 'string') return v.toLowerCase();
+    if (k === 'qualifier') return undefined;
+    if (k === 'quoted') return undefined;
+    return v;
+  });
+}

@@ -1,0 +1,87 @@
+/** Query nodes: SELECT and what it reads FROM. */
+import type { SourcePos } from '../diagnostics.ts';
+import type { Expr, IntervalExpr, OverClause } from './expressions.ts';
+
+export interface SelectItem {
+  readonly kind: 'item';
+  readonly expr: Expr;
+  readonly alias: string | null;
+  readonly pos: SourcePos;
+}
+
+/** `*` or `t.*` in a select list. */
+export interface StarItem {
+  readonly kind: 'star';
+  readonly qualifier: string | null;
+  readonly pos: SourcePos;
+}
+
+export interface TableRef {
+  readonly kind: 'tableRef';
+  readonly name: string;
+  readonly alias: string | null;
+  readonly pos: SourcePos;
+}
+
+export type WindowFunction = 'TUMBLE' | 'HOP' | 'SESSION' | 'CUMULATE';
+
+/**
+ * `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' MINUTE))`: the rows of `t` with `window_start`,
+ * `window_end` and `window_time` added. Sizes by function: TUMBLE [size], HOP [slide, size],
+ * SESSION [gap], CUMULATE [step, max].
+ */
+export interface WindowTvf {
+  readonly kind: 'windowTvf';
+  readonly fn: WindowFunction;
+  readonly source: TableRef;
+  readonly timeColumn: string;
+  readonly sizes: readonly IntervalExpr[];
+  readonly alias: string | null;
+  readonly pos: SourcePos;
+}
+
+export interface JoinFrom {
+  readonly kind: 'join';
+  readonly joinType: 'INNER' | 'LEFT';
+  readonly left: FromItem;
+  readonly right: FromItem;
+  readonly on: Expr;
+  readonly pos: SourcePos;
+}
+
+export interface SubqueryFrom {
+  readonly kind: 'subquery';
+  readonly query: SelectQuery;
+  readonly alias: string | null;
+  readonly pos: SourcePos;
+}
+
+export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom;
+export type FromKind = FromItem['kind'];
+
+export interface NamedWindow {
+  readonly name: string;
+  readonly spec: OverClause;
+}
+
+/** Kinesis Analytics `WINDOWED BY STAGGER (PARTITION BY ... RANGE INTERVAL '1' MINUTE)`. */
+export interface StaggerClause {
+  readonly partitionBy: readonly Expr[];
+  readonly range: IntervalExpr;
+  readonly pos: SourcePos;
+}
+
+export interface SelectQuery {
+  readonly kind: 'select';
+  /** `SELECT STREAM` (Kinesis Analytics); same meaning as a plain SELECT here. */
+  readonly stream: boolean;
+  readonly distinct: boolean;
+  readonly items: readonly (SelectItem | StarItem)[];
+  readonly from: FromItem | null;
+  readonly where: Expr | null;
+  readonly groupBy: readonly Expr[];
+  readonly having: Expr | null;
+  readonly windows: readonly NamedWindow[];
+  readonly windowedBy: StaggerClause | null;
+  readonly pos: SourcePos;
+}

@@ -1,0 +1,488 @@
+/** Expression parsing by precedence climbing: OR < AND < NOT < comparison < || < + - < * / % < unary. */
+import type {
+  BinaryOp,
+  Expr,
+  IntervalExpr,
+  OrderItem,
+  OverClause,
+  SqlTypeName,
+  TimeUnit,
+  TypeRef,
+} from '../ast/index.ts';
+import type { Cursor } from './cursor.ts';
+
+export function parseExpr(c: Cursor): Expr {
+  return parseOr(c);
+}
+
+function parseOr(c: Cursor): Expr {
+  let left = parseAnd(c);
+  while (c.isWord('OR')) {
+    const pos = c.next().pos;
+    left = { kind: 'binary', op: 'OR', left, right: parseAnd(c), pos };
+  }
+  return left;
+}
+
+function parseAnd(c: Cursor): Expr {
+  let left = parseNot(c);
+  while (c.isWord('AND')) {
+    const pos = c.next().pos;
+    left = { kind: 'binary', op: 'AND', left, right: parseNot(c), pos };
+  }
+  return left;
+}
+
+function parseNot(c: Cursor): Expr {
+  if (c.isWord('NOT')) {
+    const pos = c.next().pos;
+    return { kind: 'unary', op: 'NOT', operand: parseNot(c), pos };
+  }
+  return parseComparison(c);
+}
+
+const COMPARISONS = new Set(['=', '<>', '!=', '<', '<=', '>', '>=']);
+
+function parseComparison(c: Cursor): Expr {
+  let left = parseConcat(c);
+  for (;;) {
+    const t = c.peek();
+    if (t.type === 'op' && COMPARISONS.has(t.text)) {
+      c.next();
+      const op = (t.text === '!=' ? '<>' : t.text) as BinaryOp;
+      left = { kind: 'binary', op, left, right: parseConcat(c), pos: t.pos };
+      continue;
+    }
+    if (c.isWord('IS')) {
+      c.next();
+      const negated = c.acceptWord('NOT');
+      c.expectWord('NULL', 'Write IS NULL or IS NOT NULL.');
+      left = { kind: 'isNull', operand: left, negated, pos: t.pos };
+      continue;
+    }
+    const negated = c.isWord('NOT') && (c.isWordAt(1, 'IN') || c.isWordAt(1, 'BETWEEN') || c.isWordAt(1, 'LIKE'));
+    if (negated) c.next();
+    if (c.acceptWord('IN')) {
+      c.expectOp('(', 'IN takes a list: x IN (1, 2, 3).');
+      const list: Expr[] = [];
+      do list.push(parseExpr(c));
+      while (c.acceptOp(','));
+      c.expectOp(')');
+      left = { kind: 'inList', operand: left, list, negated, pos: t.pos };
+      continue;
+    }
+    if (c.acceptWord('BETWEEN')) {
+      c.acceptWord('SYMMETRIC');
+      const low = parseConcat(c);
+      c.expectWord('AND', 'Write x BETWEEN low AND high.');
+      left = { kind: 'between', operand: left, low, high: parseConcat(c), negated, pos: t.pos };
+      continue;
+    }
+    if (c.acceptWord('LIKE')) {
+      left = { kind: 'like', operand: left, pattern: parseConcat(c), negated, pos: t.pos };
+      continue;
+    }
+    return left;
+  }
+}
+
+function parseConcat(c: Cursor): Expr {
+  let left = parseAdditive(c);
+  while (c.isOp('||')) {
+    const pos = c.next().pos;
+    left = { kind: 'binary', op: '||', left, right: parseAdditive(c), pos };
+  }
+  return left;
+}
+
+function parseAdditive(c: Cursor): Expr {
+  let left = parseMultiplicative(c);
+  while (c.isOp('+') || c.isOp('-')) {
+    const t = c.next();
+    left = { kind: 'binary', op: t.text as '+' | '-', left, right: parseMultiplicative(c), pos: t.pos };
+  }
+  return left;
+}
+
+function parseMultiplicative(c: Cursor): Expr {
+  let left = parseUnary(c);
+  while (c.isOp('*') || c.isOp('/') || c.isOp('%')) {
+    const t = c.next();
+    left = { kind: 'binary', op: t.text as '*' | '/' | '%', left, right: parseUnary(c), pos: t.pos };
+  }
+  return left;
+}
+
+function parseUnary(c: Cursor): Expr {
+  if (c.isOp('-') || c.isOp('+')) {
+    const t = c.next();
+    const operand = parseUnary(c);
+    if (t.text === '-' && operand.kind === 'literal' && typeof operand.value === 'number') {
+      return { ...operand, value: -operand.value, pos: t.pos };
+    }
+    return { kind: 'unary', op: t.text as '-' | '+', operand, pos: t.pos };
+  }
+  let e = parsePrimary(c);
+  while (c.acceptOp('::')) e = { kind: 'cast', operand: e, target: parseType(c), lenient: false, pos: e.pos };
+  return e;
+}
+
+const UNIT_MILLIS: Record<TimeUnit, number> = {
+  MILLISECOND: 1,
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: 86_400_000,
+  WEEK: 7 * 86_400_000,
+  MONTH: 30 * 86_400_000,
+  QUARTER: 90 * 86_400_000,
+  YEAR: 365 * 86_400_000,
+};
+
+export function parseTimeUnit(c: Cursor): TimeUnit {
+  const t = c.next();
+  let u = t.upper;
+  if (u.endsWith('S') && u !== 'MILLISECONDS' && `${u.slice(0, -1)}` in UNIT_MILLIS) u = u.slice(0, -1);
+  if (u === 'MILLISECONDS') u = 'MILLISECOND';
+  if (t.type !== 'word' || !(u in UNIT_MILLIS)) {
+    throw c.errorAt(t.pos, `expected a time unit but found ${c.describe(t)}`, 'Units are MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR.');
+  }
+  if (c.isOp('(') && c.peek(1).type === 'number') {
+    c.next();
+    c.next();
+    c.expectOp(')');
+  }
+  return u as TimeUnit;
+}
+
+/** `INTERVAL '10' MINUTE`, `INTERVAL '1:30' MINUTE TO SECOND`, `INTERVAL '2' HOURS`. */
+export function parseInterval(c: Cursor): IntervalExpr {
+  const pos = c.peek().pos;
+  c.expectWord('INTERVAL', "Write a duration as INTERVAL '10' MINUTE.");
+  const start = c.peek();
+  let text: string;
+  if (start.type === 'string' || start.type === 'number') text = c.next().text;
+  else throw c.error(`expected a quoted amount after INTERVAL but found ${c.describe()}`, "Write INTERVAL '10' MINUTE.");
+  const unit = parseTimeUnit(c);
+  let millis: number;
+  if (c.acceptWord('TO')) {
+    const last = parseTimeUnit(c);
+    const order: TimeUnit[] = ['DAY', 'HOUR', 'MINUTE', 'SECOND'];
+    const from = order.indexOf(unit);
+    const parts = text.trim().split(/[: ]/);
+    if (from < 0 || order.indexOf(last) < from) throw c.errorAt(pos, `unsupported interval ${unit} TO ${last}`, 'Use DAY/HOUR/MINUTE TO a smaller unit.');
+    millis = 0;
+    parts.forEach((p, i) => {
+      const u = order[from + i];
+      if (u) millis += Number(p) * UNIT_MILLIS[u];
+    });
+  } else {
+    millis = Number(text.trim()) * UNIT_MILLIS[unit];
+  }
+  if (!Number.isFinite(millis)) throw c.errorAt(pos, `'${text}' is not a number of ${unit.toLowerCase()}s`, "Write INTERVAL '10' MINUTE.");
+  return { kind: 'interval', millis, text: `INTERVAL '${text}' ${unit}`, pos };
+}
+
+const TYPE_NAMES: Record<string, SqlTypeName> = {
+  BOOLEAN: 'BOOLEAN', BOOL: 'BOOLEAN',
+  TINYINT: 'BIGINT', SMALLINT: 'BIGINT', INT: 'BIGINT', INTEGER: 'BIGINT', BIGINT: 'BIGINT',
+  REAL: 'DOUBLE', FLOAT: 'DOUBLE', DOUBLE: 'DOUBLE', DECIMAL: 'DOUBLE', NUMERIC: 'DOUBLE', DEC: 'DOUBLE',
+  VARCHAR: 'VARCHAR', CHAR: 'VARCHAR', STRING: 'VARCHAR', TEXT: 'VARCHAR', CHARACTER: 'VARCHAR',
+  TIMESTAMP: 'TIMESTAMP', TIMESTAMP_LTZ: 'TIMESTAMP', DATE: 'TIMESTAMP',
+};
+
+export function parseType(c: Cursor): TypeRef {
+  const t = c.next();
+  const name = TYPE_NAMES[t.upper];
+  if (t.type !== 'word' || !name) {
+    throw c.errorAt(t.pos, `unknown type ${c.describe(t)}`, 'Types are BOOLEAN, INT/BIGINT, DOUBLE/DECIMAL, VARCHAR, TIMESTAMP.');
+  }
+  let text = t.upper;
+  if (t.upper === 'DOUBLE') c.acceptWord('PRECISION');
+  if (c.acceptWord('VARYING')) text += ' VARYING';
+  if (c.acceptOp('(')) {
+    const args: string[] = [];
+    do args.push(c.next().text);
+    while (c.acceptOp(','));
+    c.expectOp(')');
+    text += `(${args.join(',')})`;
+  }
+  if (name === 'TIMESTAMP' && c.acceptWord('WITH')) {
+    c.acceptWord('LOCAL');
+    c.expectWord('TIME');
+    c.expectWord('ZONE');
+  }
+  return { name, text };
+}
+
+function parsePrimary(c: Cursor): Expr {
+  const t = c.peek();
+  const pos = t.pos;
+  if (t.type === 'number') {
+    c.next();
+    const isInt = /^[0-9]+$/.test(t.text);
+    return { kind: 'literal', type: isInt ? 'BIGINT' : 'DOUBLE', value: Number(t.text), pos };
+  }
+  if (t.type === 'string') {
+    c.next();
+    return { kind: 'literal', type: 'VARCHAR', value: t.text, pos };
+  }
+  if (t.type === 'op' && t.text === '(') {
+    c.next();
+    const e = parseExpr(c);
+    c.expectOp(')');
+    return e;
+  }
+  if (t.type === 'quoted') return parseColumnRef(c);
+  if (t.type !== 'word') throw c.error(`expected an expression but found ${c.describe()}`, '');
+
+  switch (t.upper) {
+    case 'TRUE':
+    case 'FALSE':
+      c.next();
+      return { kind: 'literal', type: 'BOOLEAN', value: t.upper === 'TRUE', pos };
+    case 'NULL':
+      c.next();
+      return { kind: 'literal', type: 'NULL', value: null, pos };
+    case 'INTERVAL':
+      return parseInterval(c);
+    case 'TIMESTAMP':
+    case 'DATE':
+      if (c.peek(1).type === 'string') {
+        c.next();
+        const lit = c.next();
+        const ms = parseTimestampText(lit.text);
+        if (ms === null) throw c.errorAt(lit.pos, `'${lit.text}' is not a timestamp`, "Write TIMESTAMP '2024-05-01 10:00:00'.");
+        return { kind: 'literal', type: 'TIMESTAMP', value: ms, pos };
+      }
+      break;
+    case 'CASE':
+      return parseCase(c);
+    case 'CAST':
+    case 'TRY_CAST': {
+      c.next();
+      c.expectOp('(');
+      const operand = parseExpr(c);
+      c.expectWord('AS', 'Write CAST(x AS TYPE).');
+      const target = parseType(c);
+      c.expectOp(')');
+      return { kind: 'cast', operand, target, lenient: t.upper === 'TRY_CAST', pos };
+    }
+    case 'EXTRACT': {
+      c.next();
+      c.expectOp('(');
+      const u = c.peek();
+      let unit: TimeUnit | 'DOW' | 'DOY' | 'EPOCH';
+      if (u.upper === 'DOW' || u.upper === 'DOY' || u.upper === 'EPOCH') {
+        c.next();
+        unit = u.upper;
+      } else unit = parseTimeUnit(c);
+      c.expectWord('FROM', 'Write EXTRACT(HOUR FROM ts).');
+      const operand = parseExpr(c);
+      c.expectOp(')');
+      return { kind: 'extract', unit, operand, pos };
+    }
+    case 'FLOOR':
+    case 'CEIL':
+    case 'CEILING':
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const operand = parseExpr(c);
+        const unit = c.acceptWord('TO') ? parseTimeUnit(c) : null;
+        c.expectOp(')');
+        return { kind: 'floorCeil', fn: t.upper === 'FLOOR' ? 'FLOOR' : 'CEIL', operand, unit, pos };
+      }
+      break;
+    case 'STEP':
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const operand = parseExpr(c);
+        c.expectWord('BY', "Write STEP(ts BY INTERVAL '10' MINUTE).");
+        const interval = parseInterval(c);
+        c.expectOp(')');
+        return { kind: 'step', operand, interval, pos };
+      }
+      break;
+    case 'SUBSTRING':
+    case 'SUBSTR':
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const args = [parseExpr(c)];
+        if (c.acceptWord('FROM') || c.acceptOp(',')) args.push(parseExpr(c));
+        if (c.acceptWord('FOR') || c.acceptOp(',')) args.push(parseExpr(c));
+        c.expectOp(')');
+        return call('SUBSTRING', args, pos);
+      }
+      break;
+    case 'TRIM':
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        let mode = 'BOTH';
+        if (c.isWord('BOTH') || c.isWord('LEADING') || c.isWord('TRAILING')) mode = c.next().upper;
+        let chars: Expr = { kind: 'literal', type: 'VARCHAR', value: ' ', pos };
+        let operand: Expr;
+        if (c.acceptWord('FROM')) operand = parseExpr(c);
+        else {
+          operand = parseExpr(c);
+          if (c.acceptWord('FROM')) {
+            chars = operand;
+            operand = parseExpr(c);
+          }
+        }
+        c.expectOp(')');
+        return call('TRIM', [{ kind: 'literal', type: 'VARCHAR', value: mode, pos }, chars, operand], pos);
+      }
+      break;
+    case 'POSITION':
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const needle = parseConcat(c);
+        c.expectWord('IN');
+        const hay = parseExpr(c);
+        c.expectOp(')');
+        return call('POSITION', [needle, hay], pos);
+      }
+      break;
+    case 'CURRENT_TIMESTAMP':
+    case 'LOCALTIMESTAMP':
+    case 'CURRENT_ROW_TIMESTAMP':
+      if (!c.isOpAt(1, '(')) {
+        c.next();
+        return call('CURRENT_TIMESTAMP', [], pos);
+      }
+      break;
+    default:
+      break;
+  }
+  if (RESERVED.has(t.upper)) {
+    throw c.error(`expected an expression but found ${t.upper}`, 'Check for a missing or extra comma, or quote the name if it is a column: "' + t.text + '".');
+  }
+  if (c.isOpAt(1, '(')) return parseCall(c);
+  return parseColumnRef(c);
+}
+
+const RESERVED = new Set([
+  'FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'WINDOW', 'WINDOWED', 'JOIN', 'ON', 'SELECT', 'AND', 'OR', 'AS', 'BY',
+  'WHEN', 'THEN', 'ELSE', 'END', 'UNION', 'LIMIT', 'INSERT', 'CREATE', 'INTO', 'IN', 'BETWEEN', 'LIKE', 'IS',
+]);
+
+function call(name: string, args: Expr[], pos: Expr['pos']): Expr {
+  return { kind: 'call', name, args, distinct: false, star: false, filter: null, over: null, pos };
+}
+
+function parseColumnRef(c: Cursor): Expr {
+  const first = c.next();
+  if (c.isOp('.') && (c.peek(1).type === 'word' || c.peek(1).type === 'quoted')) {
+    c.next();
+    const second = c.next();
+    return { kind: 'column', qualifier: first.text, name: second.text, quoted: second.type === 'quoted', pos: second.pos };
+  }
+  return { kind: 'column', qualifier: null, name: first.text, quoted: first.type === 'quoted', pos: first.pos };
+}
+
+function parseCall(c: Cursor): Expr {
+  const nameTok = c.next();
+  c.expectOp('(');
+  let star = false;
+  let distinct = false;
+  const args: Expr[] = [];
+  if (c.acceptOp('*')) star = true;
+  else if (!c.isOp(')')) {
+    distinct = c.acceptWord('DISTINCT');
+    if (!distinct) c.acceptWord('ALL');
+    do args.push(parseExpr(c));
+    while (c.acceptOp(','));
+  }
+  c.expectOp(')', `Close the argument list of ${nameTok.text}.`);
+  let filter: Expr | null = null;
+  if (c.isWord('FILTER') && c.isOpAt(1, '(')) {
+    c.next();
+    c.next();
+    c.expectWord('WHERE', 'Write FILTER (WHERE condition).');
+    filter = parseExpr(c);
+    c.expectOp(')');
+  }
+  let over: OverClause | null = null;
+  if (c.isWord('OVER')) {
+    const overPos = c.next().pos;
+    if (c.isOp('(')) over = parseOverSpec(c);
+    else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, pos: overPos };
+  }
+  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, over, pos: nameTok.pos };
+}
+
+/** `(PARTITION BY a ORDER BY b DESC RANGE INTERVAL '1' MINUTE PRECEDING)`. */
+export function parseOverSpec(c: Cursor): OverClause {
+  const pos = c.expectOp('(', 'A window specification is in parentheses: (PARTITION BY ... RANGE INTERVAL ... PRECEDING).').pos;
+  const partitionBy: Expr[] = [];
+  const orderBy: OrderItem[] = [];
+  let rangeMillis: number | null = null;
+  if (c.acceptWord('PARTITION')) {
+    c.expectWord('BY');
+    do partitionBy.push(parseExpr(c));
+    while (c.acceptOp(','));
+  }
+  if (c.acceptWord('ORDER')) {
+    c.expectWord('BY');
+    do {
+      const expr = parseExpr(c);
+      const descending = c.acceptWord('DESC');
+      if (!descending) c.acceptWord('ASC');
+      orderBy.push({ expr, descending });
+    } while (c.acceptOp(','));
+  }
+  if (c.acceptWord('RANGE')) {
+    if (c.acceptWord('BETWEEN')) {
+      rangeMillis = parseInterval(c).millis;
+      c.expectWord('PRECEDING');
+      c.expectWord('AND');
+      c.expectWord('CURRENT');
+      c.expectWord('ROW');
+    } else {
+      rangeMillis = parseInterval(c).millis;
+      c.expectWord('PRECEDING', "A sliding window looks back: RANGE INTERVAL '1' MINUTE PRECEDING.");
+    }
+  } else if (c.isWord('ROWS')) {
+    throw c.error('ROWS windows are not supported yet', "Use a time range: RANGE INTERVAL '1' MINUTE PRECEDING.");
+  }
+  c.expectOp(')');
+  return { windowName: null, partitionBy, orderBy, rangeMillis, pos };
+}
+
+function parseCase(c: Cursor): Expr {
+  const pos = c.next().pos;
+  const operand = c.isWord('WHEN') ? null : parseExpr(c);
+  const whens: { when: Expr; then: Expr }[] = [];
+  while (c.acceptWord('WHEN')) {
+    const when = parseExpr(c);
+    c.expectWord('THEN', 'Write CASE WHEN condition THEN value ... END.');
+    whens.push({ when, then: parseExpr(c) });
+  }
+  if (whens.length === 0) throw c.error(`expected WHEN but found ${c.describe()}`, 'A CASE needs at least one WHEN ... THEN ....');
+  const otherwise = c.acceptWord('ELSE') ? parseExpr(c) : null;
+  c.expectWord('END', 'Close CASE with END.');
+  return { kind: 'case', operand, whens, otherwise, pos };
+}
+
+/**
+ * Timestamps in input and literals: ISO 8601 with or without `T`, with an offset or `Z`; without one the
+ * text is UTC. Returns epoch milliseconds, or null when the text is not a timestamp.
+ */
+export function parseTimestampText(text: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(text.trim());
+  if (!m) return null;
+  const ms = m[7] ? Math.round(Number(m[7]) * 1000) : 0;
+  let t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0), ms);
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  }
+  return Number.isFinite(t) ? t : null;
+}

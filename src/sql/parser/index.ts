@@ -1,0 +1,2 @@
+export { parseSql } from './parser.ts';
+export { parseTimestampText } from './expressions.ts';

@@ -1,0 +1,285 @@
+/**
+ * Recursive-descent parser for both dialects into one immutable AST.
+ * Statements are here; expressions live in `expressions.ts` (the same cursor is shared).
+ */
+import type {
+  ColumnDef,
+  CreatePumpStmt,
+  Expr,
+  FromItem,
+  InsertStmt,
+  NamedWindow,
+  QueryStmt,
+  Script,
+  SelectItem,
+  SelectQuery,
+  StaggerClause,
+  StarItem,
+  Statement,
+  TableRef,
+  WindowFunction,
+} from '../ast/index.ts';
+import { Cursor } from './cursor.ts';
+import { parseExpr, parseInterval, parseOverSpec, parseType } from './expressions.ts';
+import { tokenize } from './lexer.ts';
+
+/** Parses a script of `;`-separated statements. Throws `SQL_SYNTAX` naming the line and column. */
+export function parseSql(sql: string): Script {
+  const c = new Cursor(sql, tokenize(sql));
+  const statements: Statement[] = [];
+  while (!c.atEnd()) {
+    if (c.acceptOp(';')) continue;
+    statements.push(parseStatement(c));
+    if (!c.atEnd()) c.expectOp(';', 'Separate statements with a semicolon.');
+  }
+  if (statements.length === 0) {
+    throw c.error('the SQL text has no statement', 'Write at least one SELECT, INSERT INTO or CREATE PUMP statement.');
+  }
+  return { sql, statements };
+}
+
+function parseStatement(c: Cursor): Statement {
+  const pos = c.peek().pos;
+  if (c.acceptWord('EXPLAIN')) {
+    if (c.acceptWord('PLAN')) c.expectWord('FOR');
+    const inner = parseStatement(c);
+    if (inner.kind !== 'insert' && inner.kind !== 'createPump' && inner.kind !== 'query') {
+      throw c.errorAt(inner.pos, 'EXPLAIN works on a query, an INSERT INTO or a CREATE PUMP', 'Put EXPLAIN before the statement that moves rows.');
+    }
+    return { kind: 'explain', statement: inner, pos };
+  }
+  if (c.acceptWord('CREATE')) {
+    if (c.acceptWord('OR')) c.expectWord('REPLACE');
+    c.acceptWord('TEMPORARY');
+    if (c.acceptWord('TABLE')) return parseCreateTable(c, pos);
+    if (c.acceptWord('STREAM')) {
+      const name = c.identifier('a stream name');
+      const { columns } = parseColumnList(c, false);
+      return { kind: 'createStream', name, columns, pos };
+    }
+    if (c.acceptWord('VIEW')) {
+      const name = c.identifier('a view name');
+      c.expectWord('AS');
+      return { kind: 'createView', name, query: parseSelect(c), pos };
+    }
+    if (c.acceptWord('PUMP')) {
+      const name = c.identifier('a pump name');
+      c.expectWord('AS');
+      const insertPos = c.peek().pos;
+      c.expectWord('INSERT', 'A pump is `CREATE OR REPLACE PUMP "P" AS INSERT INTO "S" SELECT STREAM ...`.');
+      const insert = parseInsertRest(c, insertPos);
+      return { kind: 'createPump', name, insert, pos } satisfies CreatePumpStmt;
+    }
+    throw c.error(`expected TABLE, STREAM, VIEW or PUMP after CREATE but found ${c.describe()}`, 'Tollstream creates tables, views, streams and pumps.');
+  }
+  if (c.acceptWord('INSERT')) return parseInsertRest(c, pos);
+  if (c.isWord('SELECT') || c.isOp('(')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
+  throw c.error(`expected a statement but found ${c.describe()}`, 'Statements start with SELECT, INSERT INTO, CREATE TABLE/VIEW/STREAM/PUMP or EXPLAIN.');
+}
+
+function parseInsertRest(c: Cursor, pos: InsertStmt['pos']): InsertStmt {
+  c.expectWord('INTO');
+  const target = c.identifier('the stream or table to insert into');
+  let columns: string[] | null = null;
+  if (c.isOp('(') && !c.isWordAt(1, 'SELECT')) {
+    c.expectOp('(');
+    columns = [];
+    do columns.push(c.identifier('a column name'));
+    while (c.acceptOp(','));
+    c.expectOp(')');
+  }
+  return { kind: 'insert', target, columns, query: parseSelect(c), pos };
+}
+
+function parseCreateTable(c: Cursor, pos: Statement['pos']): Statement {
+  const name = c.identifier('a table name');
+  const { columns, watermark } = parseColumnList(c, true);
+  const options: Record<string, string> = {};
+  if (c.acceptWord('WITH')) {
+    c.expectOp('(');
+    if (!c.isOp(')')) {
+      do {
+        const key = c.stringLiteral('an option name in quotes');
+        c.expectOp('=');
+        options[key] = c.stringLiteral('an option value in quotes');
+      } while (c.acceptOp(','));
+    }
+    c.expectOp(')');
+  }
+  return { kind: 'createTable', name, columns, watermark, options, pos };
+}
+
+function parseColumnList(c: Cursor, allowWatermark: boolean) {
+  const columns: ColumnDef[] = [];
+  let watermark: { column: string; expr: Expr; pos: Statement['pos'] } | null = null;
+  c.expectOp('(', 'List the columns in parentheses: (name TYPE, ...).');
+  do {
+    const pos = c.peek().pos;
+    if (allowWatermark && c.acceptWord('WATERMARK')) {
+      c.expectWord('FOR');
+      const column = c.identifier('the event-time column');
+      c.expectWord('AS');
+      watermark = { column, expr: parseExpr(c), pos };
+      continue;
+    }
+    if (c.acceptWord('PRIMARY')) {
+      c.expectWord('KEY');
+      c.expectOp('(');
+      while (!c.acceptOp(')')) c.next();
+      if (c.acceptWord('NOT')) c.expectWord('ENFORCED');
+      continue;
+    }
+    const name = c.identifier('a column name');
+    const type = parseType(c);
+    if (c.acceptWord('NOT')) c.expectWord('NULL');
+    else c.acceptWord('NULL');
+    columns.push({ name, type, pos });
+  } while (c.acceptOp(','));
+  c.expectOp(')', 'Close the column list, separating columns with commas.');
+  return { columns, watermark };
+}
+
+const CLAUSE_WORDS = new Set([
+  'FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'WINDOW', 'WINDOWED', 'JOIN', 'LEFT', 'INNER', 'RIGHT', 'FULL', 'ON',
+  'UNION', 'LIMIT', 'AS', 'AND', 'OR', 'SELECT', 'CROSS', 'OUTER',
+]);
+
+export function parseSelect(c: Cursor): SelectQuery {
+  if (c.acceptOp('(')) {
+    const q = parseSelect(c);
+    c.expectOp(')');
+    return q;
+  }
+  const pos = c.peek().pos;
+  c.expectWord('SELECT', 'A query starts with SELECT.');
+  const stream = c.acceptWord('STREAM');
+  const distinct = c.acceptWord('DISTINCT');
+  if (!distinct) c.acceptWord('ALL');
+  const items: (SelectItem | StarItem)[] = [];
+  do items.push(parseSelectItem(c));
+  while (c.acceptOp(','));
+  let from: FromItem | null = null;
+  if (c.acceptWord('FROM')) from = parseFrom(c);
+  let where: Expr | null = null;
+  if (c.acceptWord('WHERE')) where = parseExpr(c);
+  let windowedBy: StaggerClause | null = null;
+  if (c.isWord('WINDOWED')) {
+    const wpos = c.next().pos;
+    c.expectWord('BY');
+    c.expectWord('STAGGER', 'Kinesis Analytics windows rows with WINDOWED BY STAGGER (PARTITION BY ... RANGE INTERVAL ...).');
+    c.expectOp('(');
+    c.expectWord('PARTITION');
+    c.expectWord('BY');
+    const partitionBy: Expr[] = [];
+    do partitionBy.push(parseExpr(c));
+    while (c.acceptOp(','));
+    c.expectWord('RANGE');
+    const range = parseInterval(c);
+    c.expectOp(')');
+    windowedBy = { partitionBy, range, pos: wpos };
+  }
+  const groupBy: Expr[] = [];
+  if (c.acceptWord('GROUP')) {
+    c.expectWord('BY');
+    do groupBy.push(parseExpr(c));
+    while (c.acceptOp(','));
+  }
+  let having: Expr | null = null;
+  if (c.acceptWord('HAVING')) having = parseExpr(c);
+  const windows: NamedWindow[] = [];
+  if (c.acceptWord('WINDOW')) {
+    do {
+      const name = c.identifier('a window name');
+      c.expectWord('AS');
+      windows.push({ name, spec: parseOverSpec(c) });
+    } while (c.acceptOp(','));
+  }
+  if (c.isWord('ORDER') || c.isWord('LIMIT') || c.isWord('UNION')) {
+    throw c.error(`${c.peek().upper} is not supported on a stream`, 'A continuous query never ends, so it cannot be sorted, limited or unioned yet; use a window and ROW_NUMBER() for top-N.');
+  }
+  return { kind: 'select', stream, distinct, items, from, where, groupBy, having, windows, windowedBy, pos };
+}
+
+function parseSelectItem(c: Cursor): SelectItem | StarItem {
+  const pos = c.peek().pos;
+  if (c.acceptOp('*')) return { kind: 'star', qualifier: null, pos };
+  if ((c.peek().type === 'word' || c.peek().type === 'quoted') && c.isOpAt(1, '.') && c.isOpAt(2, '*')) {
+    const qualifier = c.identifier('a table name');
+    c.expectOp('.');
+    c.expectOp('*');
+    return { kind: 'star', qualifier, pos };
+  }
+  const expr = parseExpr(c);
+  return { kind: 'item', expr, alias: parseAlias(c), pos };
+}
+
+function parseAlias(c: Cursor): string | null {
+  if (c.acceptWord('AS')) return c.identifier('an alias');
+  const t = c.peek();
+  if (t.type === 'quoted' || (t.type === 'word' && !CLAUSE_WORDS.has(t.upper))) return c.identifier('an alias');
+  return null;
+}
+
+function parseFrom(c: Cursor): FromItem {
+  let left = parseFromPrimary(c);
+  for (;;) {
+    const pos = c.peek().pos;
+    let joinType: 'INNER' | 'LEFT' | null = null;
+    if (c.acceptWord('JOIN')) joinType = 'INNER';
+    else if (c.acceptWord('INNER')) {
+      c.expectWord('JOIN');
+      joinType = 'INNER';
+    } else if (c.acceptWord('LEFT')) {
+      c.acceptWord('OUTER');
+      c.expectWord('JOIN');
+      joinType = 'LEFT';
+    } else if (c.isWord('RIGHT') || c.isWord('FULL') || c.isWord('CROSS')) {
+      throw c.error(`${c.peek().upper} JOIN is not supported yet`, 'Use JOIN or LEFT JOIN with an ON condition.');
+    }
+    if (!joinType) return left;
+    const right = parseFromPrimary(c);
+    c.expectWord('ON', 'A join needs an ON condition, e.g. ON a.k = b.k.');
+    left = { kind: 'join', joinType, left, right, on: parseExpr(c), pos };
+  }
+}
+
+const WINDOW_FUNCTIONS: Record<WindowFunction, number> = { TUMBLE: 1, HOP: 2, SESSION: 1, CUMULATE: 2 };
+
+function parseFromPrimary(c: Cursor): FromItem {
+  const pos = c.peek().pos;
+  if (c.isOp('(')) {
+    c.expectOp('(');
+    const query = parseSelect(c);
+    c.expectOp(')');
+    return { kind: 'subquery', query, alias: parseAlias(c), pos };
+  }
+  if (c.isWord('TABLE') && c.isOpAt(1, '(')) {
+    c.next();
+    c.expectOp('(');
+    const fnTok = c.next();
+    const fn = fnTok.upper as WindowFunction;
+    if (fnTok.type !== 'word' || !(fn in WINDOW_FUNCTIONS)) {
+      throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
+    }
+    c.expectOp('(');
+    c.expectWord('TABLE', `The first argument is the input: ${fn}(TABLE t, DESCRIPTOR(ts), ...).`);
+    const srcPos = c.peek().pos;
+    const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), alias: null, pos: srcPos };
+    c.expectOp(',');
+    c.expectWord('DESCRIPTOR', 'The second argument names the time column: DESCRIPTOR(ts).');
+    c.expectOp('(');
+    const timeColumn = c.identifier('the time column');
+    c.expectOp(')');
+    const sizes = [];
+    while (c.acceptOp(',')) sizes.push(parseInterval(c));
+    c.expectOp(')');
+    c.expectOp(')');
+    if (sizes.length !== WINDOW_FUNCTIONS[fn]) {
+      const want = { TUMBLE: 'a size', HOP: 'a slide and a size', SESSION: 'a gap', CUMULATE: 'a step and a max size' }[fn];
+      throw c.errorAt(fnTok.pos, `${fn} takes ${want} after the DESCRIPTOR, got ${sizes.length} interval(s)`, `Write e.g. ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}).`);
+    }
+    return { kind: 'windowTvf', fn, source, timeColumn, sizes, alias: parseAlias(c), pos };
+  }
+  const name = c.identifier('a table or stream name');
+  return { kind: 'tableRef', name, alias: parseAlias(c), pos };
+}
