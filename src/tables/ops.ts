@@ -1,0 +1,278 @@
+/**
+ * Item and checkpoint operations on one SQLite connection. Every method assumes the caller provides the
+ * transaction (a standalone call is wrapped by `Tables`, a `tx` call runs inside `tables.transaction`), so a
+ * read-check-write sequence is atomic. Statements are prepared once and reused.
+ */
+import type Database from 'better-sqlite3';
+import { TollstreamError } from '../core/errors.ts';
+import { assertCondition, evaluateCondition } from './condition.ts';
+import { assertJsonObject, assertJsonValue } from './json.ts';
+import { assertKeyPart, decodeCursor, encodeCursor, rangeToBounds, tightenLower, tightenUpper, type Bounds } from './keys.ts';
+import { assertPath, readPath, removePath, writePath } from './paths.ts';
+import type { Checkpoint, Item, JsonObject, Key, QueryOptions, QueryResult, TableDescription, UpdateSpec, WriteOptions } from './types.ts';
+
+interface ItemRow {
+  pk: string;
+  sk: string;
+  version: number;
+  updated_at: number;
+  value: string;
+}
+
+interface CheckpointRow {
+  consumer: string;
+  stream: string;
+  shard_id: string;
+  sequence_number: string;
+  updated_at: number;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+/** A stored value larger than this is refused; big documents belong in the warehouse. */
+export const MAX_VALUE_BYTES = 400 * 1024;
+const SEQUENCE_NUMBER = /^[0-9]{1,128}$/;
+
+export class ItemOps {
+  readonly #db: Database.Database;
+  readonly #describe: (table: string) => TableDescription;
+  readonly #now: () => number;
+  readonly #select;
+  readonly #insert;
+  readonly #replace;
+  readonly #delete;
+  readonly #getCheckpoint;
+  readonly #listCheckpoints;
+  readonly #setCheckpoint;
+  readonly #queries = new Map<string, Database.Statement<unknown[], ItemRow>>();
+
+  constructor(db: Database.Database, describe: (table: string) => TableDescription, now: () => number) {
+    this.#db = db;
+    this.#describe = describe;
+    this.#now = now;
+    this.#select = db.prepare<[string, string, string], ItemRow>(
+      'SELECT pk, sk, version, updated_at, value FROM ts_items WHERE tbl = ? AND pk = ? AND sk = ?',
+    );
+    this.#insert = db.prepare<[string, string, string, number, number, string]>(
+      'INSERT INTO ts_items (tbl, pk, sk, version, updated_at, value) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#replace = db.prepare<[number, number, string, string, string, string]>(
+      'UPDATE ts_items SET version = ?, updated_at = ?, value = ? WHERE tbl = ? AND pk = ? AND sk = ?',
+    );
+    this.#delete = db.prepare<[string, string, string]>('DELETE FROM ts_items WHERE tbl = ? AND pk = ? AND sk = ?');
+    this.#getCheckpoint = db.prepare<[string, string, string], CheckpointRow>(
+      'SELECT * FROM ts_checkpoints WHERE consumer = ? AND stream = ? AND shard_id = ?',
+    );
+    this.#listCheckpoints = db.prepare<[string], CheckpointRow>('SELECT * FROM ts_checkpoints WHERE consumer = ? ORDER BY stream, shard_id');
+    this.#setCheckpoint = db.prepare<[string, string, string, string, number]>(
+      `INSERT INTO ts_checkpoints (consumer, stream, shard_id, sequence_number, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (consumer, stream, shard_id) DO UPDATE SET sequence_number = excluded.sequence_number, updated_at = excluded.updated_at`,
+    );
+  }
+
+  get<V extends JsonObject>(table: string, key: Key): Item<V> | undefined {
+    const sk = this.#storedSortKey(table, key);
+    const row = this.#select.get(table, key.pk, sk);
+    return row ? (toItem(row, this.#describe(table).sortKey, JSON.parse(row.value) as V)) : undefined;
+  }
+
+  put<V extends JsonObject>(table: string, key: Key, value: V, options: WriteOptions = {}): Item<V> {
+    const sk = this.#storedSortKey(table, key);
+    assertJsonObject(value, 'value');
+    const text = encode(value, table, key);
+    const row = this.#select.get(table, key.pk, sk);
+    const sortKey = this.#describe(table).sortKey;
+    this.#check(options, row, sortKey, table, key, 'put');
+    const version = (row?.version ?? 0) + 1;
+    const now = this.#now();
+    if (row) this.#replace.run(version, now, text, table, key.pk, sk);
+    else this.#insert.run(table, key.pk, sk, version, now, text);
+    return makeItem(key, sortKey, value, version, now);
+  }
+
+  delete<V extends JsonObject>(table: string, key: Key, options: WriteOptions = {}): Item<V> | undefined {
+    const sk = this.#storedSortKey(table, key);
+    const row = this.#select.get(table, key.pk, sk);
+    const sortKey = this.#describe(table).sortKey;
+    const current = this.#check(options, row, sortKey, table, key, 'delete');
+    if (!row) return undefined;
+    this.#delete.run(table, key.pk, sk);
+    return (current ?? toItem(row, sortKey, JSON.parse(row.value) as JsonObject)) as Item<V>;
+  }
+
+  update<V extends JsonObject>(table: string, key: Key, spec: UpdateSpec): Item<V> {
+    const sk = this.#storedSortKey(table, key);
+    const row = this.#select.get(table, key.pk, sk);
+    const sortKey = this.#describe(table).sortKey;
+    const current = this.#check(spec, row, sortKey, table, key, 'update');
+    const value = (current ? current.value : row ? JSON.parse(row.value) : {}) as Record<string, unknown>;
+    if (spec.set) {
+      for (const [path, v] of Object.entries(spec.set)) {
+        assertPath(path, 'set');
+        assertJsonValue(v, `set.${path}`);
+        writePath(value, path, v);
+      }
+    }
+    if (spec.add) {
+      for (const [path, delta] of Object.entries(spec.add)) {
+        assertPath(path, 'add');
+        writePath(value, path, addNumbers(readPath(value as JsonObject, path), delta, path, table, key));
+      }
+    }
+    if (spec.remove) for (const path of spec.remove) (assertPath(path, 'remove'), removePath(value, path));
+    const text = encode(value, table, key);
+    const version = (row?.version ?? 0) + 1;
+    const now = this.#now();
+    if (row) this.#replace.run(version, now, text, table, key.pk, sk);
+    else this.#insert.run(table, key.pk, sk, version, now, text);
+    return makeItem(key, sortKey, value as V, version, now);
+  }
+
+  query<V extends JsonObject>(table: string, pk: string, options: QueryOptions = {}): QueryResult<V> {
+    const { sortKey } = this.#describe(table);
+    assertKeyPart(pk, 'pk', table);
+    const limit = options.limit ?? DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new TollstreamError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_LIMIT}`, { context: { table, limit } });
+    }
+    const order = options.order ?? 'asc';
+    if (order !== 'asc' && order !== 'desc') {
+      throw new TollstreamError('INVALID_ARGUMENT', "order must be 'asc' or 'desc'", { context: { table, order } });
+    }
+    const bounds = rangeToBounds(options.sk, table);
+    if (options.cursor !== undefined) {
+      const last = decodeCursor(options.cursor, table, pk);
+      if (order === 'asc') tightenLower(bounds, last, false);
+      else tightenUpper(bounds, last, false);
+    }
+    const params: unknown[] = [table, pk];
+    if (bounds.lower) params.push(bounds.lower.value);
+    if (bounds.upper) params.push(bounds.upper.value);
+    params.push(limit + 1);
+    const rows = this.#queryStatement(bounds, order).all(...params);
+    const page = rows.slice(0, limit);
+    const items = page.map((row) => toItem(row, sortKey, JSON.parse(row.value) as V));
+    const lastRow = page[page.length - 1];
+    return rows.length > limit && lastRow ? { items, cursor: encodeCursor(table, pk, lastRow.sk) } : { items };
+  }
+
+  getCheckpoint(consumer: string, stream: string, shardId: string): Checkpoint | undefined {
+    assertCheckpointNames(consumer, stream, shardId);
+    const row = this.#getCheckpoint.get(consumer, stream, shardId);
+    return row ? toCheckpoint(row) : undefined;
+  }
+
+  listCheckpoints(consumer: string): readonly Checkpoint[] {
+    assertCheckpointNames(consumer, 'stream', 'shard');
+    return this.#listCheckpoints.all(consumer).map(toCheckpoint);
+  }
+
+  setCheckpoint(consumer: string, stream: string, shardId: string, sequenceNumber: string): void {
+    assertCheckpointNames(consumer, stream, shardId);
+    if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'sequenceNumber must be a decimal string as returned by the stream log', {
+        context: { consumer, stream, shardId, sequenceNumber },
+      });
+    }
+    this.#setCheckpoint.run(consumer, stream, shardId, sequenceNumber, this.#now());
+  }
+
+  #storedSortKey(table: string, key: Key): string {
+    const { sortKey } = this.#describe(table);
+    if (typeof key !== 'object' || key === null) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'key must be an object { pk, sk? }', { context: { table } });
+    }
+    assertKeyPart(key.pk, 'pk', table);
+    if (sortKey) {
+      assertKeyPart(key.sk, 'sk', table);
+      return key.sk;
+    }
+    if (key.sk !== undefined) {
+      throw new TollstreamError('INVALID_ARGUMENT', `table '${table}' has no sort key; leave sk out of the key`, {
+        context: { table, pk: key.pk },
+      });
+    }
+    return '';
+  }
+
+  /** Throws CONDITION_FAILED unless the condition holds; returns the parsed current item when it had to read it. */
+  #check(options: WriteOptions, row: ItemRow | undefined, sortKey: boolean, table: string, key: Key, operation: string): Item | undefined {
+    if (options.condition === undefined) return undefined;
+    assertCondition(options.condition);
+    const current = row ? toItem(row, sortKey, JSON.parse(row.value) as JsonObject) : undefined;
+    if (!evaluateCondition(options.condition, current)) {
+      throw new TollstreamError('CONDITION_FAILED', `the condition of this ${operation} does not hold for the current item; re-read it and decide again`, {
+        context: { table, pk: key.pk, ...(sortKey ? { sk: key.sk } : {}), operation, condition: options.condition, currentVersion: current?.version ?? null },
+      });
+    }
+    return current;
+  }
+
+  #queryStatement(bounds: Bounds, order: 'asc' | 'desc'): Database.Statement<unknown[], ItemRow> {
+    const lower = bounds.lower ? (bounds.lower.inclusive ? '>=' : '>') : '';
+    const upper = bounds.upper ? (bounds.upper.inclusive ? '<=' : '<') : '';
+    const cacheKey = `${lower}|${upper}|${order}`;
+    let stmt = this.#queries.get(cacheKey);
+    if (!stmt) {
+      const where = ['tbl = ?', 'pk = ?'];
+      if (lower) where.push(`sk ${lower} ?`);
+      if (upper) where.push(`sk ${upper} ?`);
+      stmt = this.#db.prepare<unknown[], ItemRow>(
+        `SELECT pk, sk, version, updated_at, value FROM ts_items WHERE ${where.join(' AND ')} ORDER BY sk ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
+      );
+      this.#queries.set(cacheKey, stmt);
+    }
+    return stmt;
+  }
+}
+
+function addNumbers(current: unknown, delta: unknown, path: string, table: string, key: Key): number {
+  if (typeof delta !== 'number' || !Number.isFinite(delta)) {
+    throw new TollstreamError('INVALID_ARGUMENT', `add.${path} must be a finite number`, { context: { table, pk: key.pk, path } });
+  }
+  if (current !== undefined && typeof current !== 'number') {
+    throw new TollstreamError('INVALID_ARGUMENT', `cannot add to '${path}': it holds a ${current === null ? 'null' : typeof current}, not a number`, {
+      context: { table, pk: key.pk, path },
+    });
+  }
+  const sum = (current ?? 0) + delta;
+  if (Number.isInteger(sum) && !Number.isSafeInteger(sum)) {
+    throw new TollstreamError('INVALID_ARGUMENT', `adding ${delta} to '${path}' gives ${sum}, beyond ±(2^53-1) where integers stop being exact`, {
+      context: { table, pk: key.pk, path, current: current ?? 0, delta },
+    });
+  }
+  return sum;
+}
+
+function encode(value: unknown, table: string, key: Key): string {
+  const text = JSON.stringify(value);
+  // Only measure in bytes when the character count makes it possible to exceed the limit.
+  if (text.length * 3 > MAX_VALUE_BYTES && Buffer.byteLength(text) > MAX_VALUE_BYTES) {
+    throw new TollstreamError('PAYLOAD_TOO_LARGE', `the item is ${Buffer.byteLength(text)} bytes as JSON; the limit is ${MAX_VALUE_BYTES}`, {
+      context: { table, pk: key.pk },
+    });
+  }
+  return text;
+}
+
+function toItem<V extends JsonObject>(row: ItemRow, sortKey: boolean, value: V): Item<V> {
+  return sortKey
+    ? { pk: row.pk, sk: row.sk, value, version: row.version, updatedAt: row.updated_at }
+    : { pk: row.pk, value, version: row.version, updatedAt: row.updated_at };
+}
+
+function makeItem<V extends JsonObject>(key: Key, sortKey: boolean, value: V, version: number, updatedAt: number): Item<V> {
+  return sortKey ? { pk: key.pk, sk: key.sk as string, value, version, updatedAt } : { pk: key.pk, value, version, updatedAt };
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint {
+  return { consumer: row.consumer, stream: row.stream, shardId: row.shard_id, sequenceNumber: row.sequence_number, updatedAt: row.updated_at };
+}
+
+function assertCheckpointNames(consumer: unknown, stream: unknown, shardId: unknown): void {
+  for (const [name, v] of [['consumer', consumer], ['stream', stream], ['shardId', shardId]] as const) {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 256) {
+      throw new TollstreamError('INVALID_ARGUMENT', `${name} must be a non-empty string of at most 256 characters`, { context: { [name]: v } });
+    }
+  }
+}

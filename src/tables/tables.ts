@@ -1,0 +1,309 @@
+/**
+ * `openTables`: tables on one SQLite database file through better-sqlite3 (synchronous), in WAL mode.
+ * One connection per process; SQLite serializes writers, so each write transaction sees the latest commit.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { TollstreamError } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
+import { assertTableName } from './keys.ts';
+import { ItemOps } from './ops.ts';
+import { migrateTables } from './schema.ts';
+import type { TableDescription, TableOps, Tables, TableTx } from './types.ts';
+
+export interface TablesOptions {
+  /** The database file (created with its directory if missing), or ':memory:' for a private in-memory one. */
+  readonly path: string;
+  readonly logger?: Logger;
+  /**
+   * `full` (the default): every commit is fsynced before it returns, so a committed checkpoint or outbox row
+   * survives a power loss, matching the stream log's `fsync: 'always'`. `normal`: in WAL mode commits
+   * survive a process crash but the last ones can roll back on power loss (state and checkpoint roll back
+   * together, so redelivery repairs state; but notifications already sent would be sent again).
+   * @default 'full'
+   */
+  readonly synchronous?: 'full' | 'normal';
+  /** How long a write waits for another process's write lock before failing, in ms. @default 5000 */
+  readonly busyTimeoutMs?: number;
+  /** The clock stamped on items and checkpoints. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A method added to every transaction handle by another component (see `internal.ts`). */
+export type TxDecoration = (tx: TableTx, ...args: never[]) => unknown;
+
+/** What sibling components reach through `internal.ts`; not part of the public door. */
+export interface TablesInternals {
+  readonly db: Database.Database;
+  readonly logger: Logger;
+  readonly now: () => number;
+  decorate(name: string, method: TxDecoration): void;
+  /** Runs `fn` after the current outermost transaction commits (right away when none is open). */
+  afterCommit(fn: () => void): void;
+}
+
+const internals = new WeakMap<Tables, TablesInternals>();
+
+export function tablesInternals(tables: Tables): TablesInternals {
+  const found = internals.get(tables);
+  if (!found) throw new TollstreamError('INVALID_ARGUMENT', 'expected a Tables object returned by openTables()');
+  return found;
+}
+
+export function openTables(options: TablesOptions): Tables {
+  const logger = (options.logger ?? silentLogger).child({ component: 'tables' });
+  const now = options.now ?? Date.now;
+  if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma('foreign_keys = ON');
+    migrateTables(db);
+  } catch (err) {
+    throw new TollstreamError('IO_ERROR', `cannot open the tables database at ${options.path}: ${(err as Error).message}`, {
+      context: { path: options.path },
+      cause: err,
+    });
+  }
+  const tables = new SqliteTables(db, logger, now);
+  internals.set(tables, tables.internals);
+  logger.info('tables opened', { path: options.path, synchronous: options.synchronous ?? 'full' });
+  return tables;
+}
+
+class SqliteTables implements Tables {
+  readonly #db: Database.Database;
+  readonly #logger: Logger;
+  readonly #ops: ItemOps;
+  readonly #known = new Map<string, TableDescription>();
+  readonly #decorations = new Map<string, TxDecoration>();
+  readonly #inTransaction: (fn: () => unknown) => unknown;
+  #afterCommit: (() => void)[] = [];
+  #depth = 0;
+  #closed = false;
+  readonly internals: TablesInternals;
+
+  constructor(db: Database.Database, logger: Logger, now: () => number) {
+    this.#db = db;
+    this.#logger = logger;
+    this.#ops = new ItemOps(db, (t) => this.describeTable(t), now);
+    // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never fails half way on a lock upgrade.
+    this.#inTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
+    for (const row of db.prepare<[], { name: string; sort_key: number; created_at: number }>('SELECT * FROM ts_tables').all()) {
+      this.#known.set(row.name, { name: row.name, sortKey: row.sort_key === 1, createdAt: row.created_at });
+    }
+    this.internals = {
+      db,
+      logger,
+      now,
+      decorate: (name, method) => {
+        if (name in TX_METHODS || this.#decorations.has(name)) {
+          throw new TollstreamError('INVALID_ARGUMENT', `transactions already have a method '${name}'`, { context: { name } });
+        }
+        this.#decorations.set(name, method);
+      },
+      afterCommit: (fn) => {
+        if (this.#depth > 0) this.#afterCommit.push(fn);
+        else fn();
+      },
+    };
+  }
+
+  createTable(name: string, options: { sortKey?: boolean; ifNotExists?: boolean } = {}): TableDescription {
+    this.#assertOpen();
+    assertTableName(name);
+    const sortKey = options.sortKey ?? false;
+    return this.#write(() => {
+      const existing = this.#lookup(name);
+      if (existing) {
+        if (options.ifNotExists && existing.sortKey === sortKey) return existing;
+        throw new TollstreamError(
+          'INVALID_ARGUMENT',
+          existing.sortKey === sortKey
+            ? `table '${name}' already exists; pass ifNotExists to accept it`
+            : `table '${name}' already exists with sortKey=${existing.sortKey}; pick another name or delete it first`,
+          { context: { table: name } },
+        );
+      }
+      const created: TableDescription = { name, sortKey, createdAt: this.internals.now() };
+      this.#db.prepare('INSERT INTO ts_tables (name, sort_key, created_at) VALUES (?, ?, ?)').run(name, sortKey ? 1 : 0, created.createdAt);
+      this.#known.set(name, created);
+      return created;
+    });
+  }
+
+  deleteTable(name: string): void {
+    this.#assertOpen();
+    this.describeTable(name);
+    this.#write(() => {
+      this.#db.prepare('DELETE FROM ts_items WHERE tbl = ?').run(name);
+      this.#db.prepare('DELETE FROM ts_tables WHERE name = ?').run(name);
+    });
+    this.#known.delete(name);
+  }
+
+  listTables(): readonly TableDescription[] {
+    this.#assertOpen();
+    return [...this.#known.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  describeTable(name: string): TableDescription {
+    this.#assertOpen();
+    const found = this.#known.get(name) ?? this.#lookup(name);
+    if (!found) {
+      assertTableName(name);
+      throw new TollstreamError('NOT_FOUND', `table '${name}' does not exist; create it with createTable('${name}')`, { context: { table: name } });
+    }
+    return found;
+  }
+
+  get: TableOps['get'] = (table, key) => this.#read(() => this.#ops.get(table, key));
+  query: TableOps['query'] = (table, pk, options) => this.#read(() => this.#ops.query(table, pk, options));
+  getCheckpoint: TableOps['getCheckpoint'] = (c, s, sh) => this.#read(() => this.#ops.getCheckpoint(c, s, sh));
+  listCheckpoints: TableOps['listCheckpoints'] = (c) => this.#read(() => this.#ops.listCheckpoints(c));
+  put: TableOps['put'] = (table, key, value, options) => this.#write(() => this.#ops.put(table, key, value, options));
+  delete: TableOps['delete'] = (table, key, options) => this.#write(() => this.#ops.delete(table, key, options));
+  update: TableOps['update'] = (table, key, spec) => this.#write(() => this.#ops.update(table, key, spec));
+
+  deleteCheckpoints(consumer: string): number {
+    this.#assertOpen();
+    return this.#write(() => this.#db.prepare('DELETE FROM ts_checkpoints WHERE consumer = ?').run(consumer).changes);
+  }
+
+  transaction<T>(fn: (tx: TableTx) => T): T {
+    this.#assertOpen();
+    const tx = new Transaction(this.#ops, this.#decorations);
+    try {
+      return this.#write(() => {
+        const result = fn(tx);
+        if (isThenable(result)) {
+          throw new TollstreamError(
+            'INVALID_ARGUMENT',
+            'the transaction function returned a promise; it must be synchronous (do async work before or after the transaction)',
+          );
+        }
+        return result;
+      });
+    } finally {
+      tx.finish();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+    this.#logger.info('tables closed');
+  }
+
+  /** Runs `fn` in a write transaction (or as part of the enclosing one) and maps SQLite errors. */
+  #write<T>(fn: () => T): T {
+    this.#assertOpen();
+    this.#depth++;
+    let committed = false;
+    try {
+      const result = this.#inTransaction(fn) as T;
+      committed = true;
+      return result;
+    } catch (err) {
+      throw mapSqliteError(err);
+    } finally {
+      this.#depth--;
+      if (this.#depth === 0) {
+        const callbacks = this.#afterCommit;
+        this.#afterCommit = [];
+        if (committed) for (const cb of callbacks) runCallback(cb, this.#logger);
+      }
+    }
+  }
+
+  #read<T>(fn: () => T): T {
+    this.#assertOpen();
+    try {
+      return fn();
+    } catch (err) {
+      throw mapSqliteError(err);
+    }
+  }
+
+  #lookup(name: string): TableDescription | undefined {
+    const row = this.#db.prepare<[string], { name: string; sort_key: number; created_at: number }>('SELECT * FROM ts_tables WHERE name = ?').get(name);
+    if (!row) return undefined;
+    const found = { name: row.name, sortKey: row.sort_key === 1, createdAt: row.created_at };
+    this.#known.set(name, found);
+    return found;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TollstreamError('INTERNAL', 'the tables database is closed; open it again with openTables()');
+  }
+}
+
+const TX_METHODS = { get: 1, put: 1, delete: 1, update: 1, query: 1, getCheckpoint: 1, listCheckpoints: 1, setCheckpoint: 1 } as const;
+
+/** The `tx` handle: the item operations plus decorations, usable only while its transaction runs. */
+class Transaction implements TableTx {
+  #ops: ItemOps | undefined;
+
+  constructor(ops: ItemOps, decorations: ReadonlyMap<string, TxDecoration>) {
+    this.#ops = ops;
+    for (const [name, method] of decorations) {
+      Object.defineProperty(this, name, {
+        value: (...args: never[]) => (this.#live(), method(this, ...args)),
+        enumerable: false,
+      });
+    }
+  }
+
+  finish(): void {
+    this.#ops = undefined;
+  }
+
+  #live(): ItemOps {
+    if (!this.#ops) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'this transaction has ended; use tx only inside the function given to transaction()');
+    }
+    return this.#ops;
+  }
+
+  get: TableOps['get'] = (table, key) => this.#live().get(table, key);
+  put: TableOps['put'] = (table, key, value, options) => this.#live().put(table, key, value, options);
+  delete: TableOps['delete'] = (table, key, options) => this.#live().delete(table, key, options);
+  update: TableOps['update'] = (table, key, spec) => this.#live().update(table, key, spec);
+  query: TableOps['query'] = (table, pk, options) => this.#live().query(table, pk, options);
+  getCheckpoint: TableOps['getCheckpoint'] = (c, s, sh) => this.#live().getCheckpoint(c, s, sh);
+  listCheckpoints: TableOps['listCheckpoints'] = (c) => this.#live().listCheckpoints(c);
+  setCheckpoint: TableTx['setCheckpoint'] = (c, s, sh, seq) => this.#live().setCheckpoint(c, s, sh, seq);
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function mapSqliteError(err: unknown): unknown {
+  if (err instanceof TollstreamError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+    const io = busy || code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' || code === 'SQLITE_CANTOPEN';
+    if (io) {
+      return new TollstreamError(
+        'IO_ERROR',
+        busy ? 'the tables database is locked by another writer for longer than the busy timeout; retry' : `the tables database failed: ${(err as Error).message}`,
+        { context: { sqliteCode: code }, cause: err },
+      );
+    }
+  }
+  return err;
+}
+
+function runCallback(cb: () => void, logger: Logger): void {
+  try {
+    cb();
+  } catch (err) {
+    logger.error('after-commit callback failed', { err });
+  }
+}
