@@ -1,0 +1,221 @@
+/**
+ * `npm run bench:ingest`: sustained durable ingest of toll transactions on this machine, in one run.
+ *
+ *   Tollstream, Kinesis API (AWS SDK v3, default HTTP/2 transport, PutRecords of 500, concurrent producers)
+ *   Tollstream, native API (NDJSON POSTs, a few in flight)
+ *   kinesalite, same Kinesis API workload (the usual local stand-in for Kinesis)
+ *   References: JSON.parse of the same lines on one core; append + fdatasync of the same bytes
+ *   PutRecords latency at half the measured Kinesis API maximum
+ *
+ * Flags: --quick (short phases), --duration SECONDS, --producers N, --native-batch N, --native-inflight N,
+ * --shards N, --phases references,kinesis,native,latency,kinesalite, --cpu-prof (profile the server).
+ * See docs/benchmarks.md.
+ */
+import { CreateStreamCommand, DescribeStreamSummaryCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
+import { cpuMeter } from '../lib/cpu-usage.ts';
+import { defaultTransportKinesisClient, http1KinesisClient } from '../lib/kinesis-clients.ts';
+import { describeMachine } from '../lib/machine.ts';
+import { createAgent, createStream } from '../lib/native-client.ts';
+import { REPO_ROOT, startKinesalite, startTollstream, type ServerProcess } from '../lib/processes.ts';
+import { createRng } from '../lib/rng.ts';
+import { sleep, summarizeLatencies } from '../lib/stats.ts';
+import { encodedTollTransactions } from '../lib/toll-payload.ts';
+import { closedLoop, nativeAppendSender, openLoop, putRecordsSender, type LoadResult } from './load.ts';
+import { measureAppendFdatasync, measureJsonParse } from './references.ts';
+import { printReport, type IngestResults, type PhaseResult } from './report.ts';
+
+const PAYLOAD_SEED = 20_261_126;
+const KINESIS_BATCH = 500;
+const PHASES = ['references', 'kinesis', 'native', 'latency', 'kinesalite'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    producers: { type: 'string', default: '8' },
+    'native-batch': { type: 'string', default: '1000' },
+    'native-inflight': { type: 'string', default: '4' },
+    shards: { type: 'string', default: '4' },
+    phases: { type: 'string', default: PHASES.join(',') },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+
+const durationMs = Number(flags.duration ?? (flags.quick ? 3 : 10)) * 1000;
+const warmupMs = flags.quick ? 1000 : 2000;
+const producers = positiveInt(flags.producers, '--producers');
+const nativeBatch = positiveInt(flags['native-batch'], '--native-batch');
+const nativeInflight = positiveInt(flags['native-inflight'], '--native-inflight');
+const shardCount = positiveInt(flags.shards, '--shards');
+const phases = new Set(flags.phases.split(',').map((p) => p.trim()));
+for (const p of phases) if (!PHASES.includes(p as Phase)) throw new Error(`unknown phase '${p}'; phases are ${PHASES.join(', ')}`);
+const runs = (p: Phase) => phases.has(p);
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+// The payload: the same toll transactions for every phase.
+const rng = createRng(PAYLOAD_SEED);
+const pool = encodedTollTransactions(rng, 20_000);
+const lines = pool.map((b) => b.toString('utf8'));
+const avgRecordBytes = pool.reduce((n, b) => n + b.length, 0) / pool.length;
+const kinesisBatches: PutRecordsRequestEntry[][] = [];
+for (let i = 0; i + KINESIS_BATCH <= pool.length; i += KINESIS_BATCH) {
+  kinesisBatches.push(
+    pool.slice(i, i + KINESIS_BATCH).map((data, j) => ({ Data: data, PartitionKey: (JSON.parse(lines[i + j]!) as { customer_id: string }).customer_id })),
+  );
+}
+const nativeBodies: Buffer[] = [];
+for (let i = 0; i + nativeBatch <= pool.length; i += nativeBatch) nativeBodies.push(Buffer.from(lines.slice(i, i + nativeBatch).join('\n') + '\n'));
+if (nativeBodies.length === 0) throw new Error(`--native-batch ${nativeBatch} is larger than the payload pool (${pool.length})`);
+
+const results: IngestResults = {
+  date: new Date().toISOString(),
+  machine: describeMachine(),
+  settings: { durationMs, warmupMs, producers, kinesisBatch: KINESIS_BATCH, nativeBatch, nativeInflight, shardCount, avgRecordBytes: Math.round(avgRecordBytes), fsync: 'always' },
+  phases: {},
+};
+
+const workDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-bench-'));
+const profileDir = path.join(workDir, 'cpu-profile');
+let tollstream: ServerProcess | undefined;
+let kinesalite: ServerProcess | undefined;
+let profile: ProfileSummary | undefined;
+try {
+  log(`payload: ${pool.length} toll transactions, ${Math.round(avgRecordBytes)} bytes each on average; phases of ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up`);
+
+  if (runs('references')) {
+    log('reference: JSON.parse of each NDJSON line on one core');
+    const parse = measureJsonParse(lines, durationMs);
+    results.phases.jsonParse = { recordsPerSecond: parse.recordsPerSecond, records: parse.records, seconds: parse.seconds };
+    for (const batchRecords of [...new Set([KINESIS_BATCH, nativeBatch])]) {
+      log(`reference: append + fdatasync of ${batchRecords}-record batches`);
+      const batch = Buffer.from(lines.slice(0, batchRecords).join('\n') + '\n');
+      const r = measureAppendFdatasync(workDir, batch, batchRecords, durationMs / 2);
+      results.phases[`fdatasync${batchRecords}`] = {
+        recordsPerSecond: r.recordsPerSecond,
+        records: r.records,
+        seconds: r.seconds,
+        extra: { batchBytes: r.batchBytes, syncsPerSecond: round1(r.syncsPerSecond), megabytesPerSecond: round1(r.megabytesPerSecond) },
+      };
+    }
+  }
+
+  if (runs('kinesis') || runs('native') || runs('latency')) {
+    log('starting tollstream');
+    tollstream = await startTollstream({
+      dataDir: path.join(workDir, 'data'),
+      port: 0,
+      logLevel: 'warn',
+      nodeArgs: flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    const agent = createAgent(nativeInflight + 1);
+    await createStream(agent, tollstream.url, { name: 'bench_kinesis', shardCount });
+    await createStream(agent, tollstream.url, { name: 'bench_native', shardCount });
+    const clients = Array.from({ length: producers }, () => defaultTransportKinesisClient(tollstream!.url, { requestTimeoutMs: 30_000 }));
+    const meter = cpuMeter(tollstream.pid);
+
+    let kinesisRate: number | undefined;
+    if (runs('kinesis') || runs('latency')) {
+      log(`tollstream Kinesis API: ${producers} producers, PutRecords of ${KINESIS_BATCH}`);
+      meter.start();
+      const r = await closedLoop({ concurrency: producers, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
+      results.phases.tollstreamKinesis = phaseResult(r, meter.stop());
+      kinesisRate = r.recordsPerSecond;
+    }
+    if (runs('native')) {
+      log(`tollstream native API: NDJSON POSTs of ${nativeBatch}, ${nativeInflight} in flight`);
+      const url = `${tollstream.url}/v1/streams/bench_native/records?partitionKeyField=customer_id`;
+      meter.start();
+      const r = await closedLoop({ concurrency: nativeInflight, batchRecords: nativeBatch, warmupMs, durationMs, send: nativeAppendSender(agent, url, nativeBodies) });
+      results.phases.tollstreamNative = phaseResult(r, meter.stop());
+    }
+    if (runs('latency') && kinesisRate !== undefined && kinesisRate > 0) {
+      const target = kinesisRate / 2;
+      log(`PutRecords latency at ${Math.round(target)} records/s (half the measured maximum)`);
+      meter.start();
+      const r = await openLoop({ recordsPerSecond: target, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
+      results.phases.putRecordsLatency = { ...phaseResult(r, meter.stop()), targetRecordsPerSecond: target };
+    }
+    for (const c of clients) c.destroy();
+    agent.destroy();
+    await tollstream.stop(30_000);
+    tollstream = undefined;
+    if (flags['cpu-prof']) profile = await readProfile(profileDir);
+  }
+
+  if (runs('kinesalite')) {
+    log('starting kinesalite (in-memory)');
+    kinesalite = await startKinesalite();
+    const clients = Array.from({ length: producers }, () => http1KinesisClient(kinesalite!.url, 1, { requestTimeoutMs: 120_000 }));
+    await clients[0]!.send(new CreateStreamCommand({ StreamName: 'bench_kinesis', ShardCount: shardCount }));
+    for (let i = 0; ; i++) {
+      const d = await clients[0]!.send(new DescribeStreamSummaryCommand({ StreamName: 'bench_kinesis' }));
+      if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+      if (i > 100) throw new Error('kinesalite stream did not become ACTIVE');
+      await sleep(50);
+    }
+    log(`kinesalite Kinesis API: ${producers} producers, PutRecords of ${KINESIS_BATCH}`);
+    const meter = cpuMeter(kinesalite.pid);
+    meter.start();
+    const r = await closedLoop({ concurrency: producers, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
+    results.phases.kinesalite = phaseResult(r, meter.stop());
+    for (const c of clients) c.destroy();
+    await kinesalite.stop();
+    kinesalite = undefined;
+  }
+} finally {
+  await tollstream?.stop(5000);
+  await kinesalite?.stop(5000);
+  await rm(workDir, { recursive: true, force: true });
+}
+
+printReport(results, profile);
+const resultsDir = path.join(REPO_ROOT, 'bench/results');
+await mkdir(resultsDir, { recursive: true });
+const file = path.join(resultsDir, `ingest-${results.date.replace(/[:.]/g, '-')}.json`);
+await writeFile(file, JSON.stringify({ ...results, ...(profile ? { serverCpuProfile: profile } : {}) }, null, 2) + '\n');
+console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
+
+function phaseResult(r: LoadResult, cpu: { serverCores: number; loadGeneratorCores: number }): PhaseResult {
+  return {
+    recordsPerSecond: r.recordsPerSecond,
+    records: r.records,
+    seconds: r.seconds,
+    requests: r.requests,
+    failedRecords: r.failedRecords,
+    failedRequests: r.failedRequests,
+    ...(r.firstError ? { firstError: r.firstError } : {}),
+    latency: summarizeLatencies(r.latenciesMs),
+    serverCores: cpu.serverCores,
+    loadGeneratorCores: cpu.loadGeneratorCores,
+  };
+}
+
+async function readProfile(dir: string): Promise<ProfileSummary | undefined> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) {
+    log(`no CPU profile was written to ${dir} (the server must exit normally on SIGTERM for --cpu-prof to write one)`);
+    return undefined;
+  }
+  // Kept outside the repository: open it in Chrome DevTools or VS Code for the call tree.
+  const kept = path.join(os.tmpdir(), `tollstream-server-${Date.now()}.cpuprofile`);
+  await copyFile(path.join(dir, files[0]!), kept);
+  log(`server CPU profile kept at ${kept}`);
+  return summarizeCpuProfile(kept, 25, REPO_ROOT);
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,108 @@
+/** The readable table of `bench:ingest`, and its targets with an honest PASS/MISS each. */
+import type { ProfileSummary } from '../lib/cpu-profile.ts';
+import type { MachineDescription } from '../lib/machine.ts';
+import { formatCount, formatTable, type LatencySummary } from '../lib/stats.ts';
+
+export interface PhaseResult {
+  readonly recordsPerSecond: number;
+  readonly records: number;
+  readonly seconds: number;
+  readonly requests?: number;
+  readonly failedRecords?: number;
+  readonly failedRequests?: number;
+  readonly firstError?: string;
+  readonly latency?: LatencySummary;
+  readonly serverCores?: number;
+  readonly loadGeneratorCores?: number;
+  readonly targetRecordsPerSecond?: number;
+  readonly extra?: Readonly<Record<string, number>>;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly goal: string;
+  readonly measured: string;
+  readonly pass: boolean | undefined;
+}
+
+export interface IngestResults {
+  readonly date: string;
+  readonly machine: MachineDescription;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly phases: Record<string, PhaseResult>;
+  targets?: readonly Target[];
+}
+
+const LABELS: Readonly<Record<string, string>> = {
+  tollstreamKinesis: 'Tollstream, Kinesis API (SDK v3, h2c, PutRecords 500)',
+  tollstreamNative: 'Tollstream, native API (NDJSON POST)',
+  kinesalite: 'kinesalite, Kinesis API (SDK v3, HTTP/1.1, PutRecords 500)',
+  jsonParse: 'reference: JSON.parse per line, one core',
+  putRecordsLatency: 'PutRecords at half the Kinesis API maximum',
+};
+
+function label(key: string): string {
+  const fsync = /^fdatasync(\d+)$/.exec(key);
+  if (fsync) return `reference: append + fdatasync, batches of ${fsync[1]}`;
+  return LABELS[key] ?? key;
+}
+
+/** Computes the targets, stores them in `results`, prints everything on stdout. */
+export function printReport(results: IngestResults, profile?: ProfileSummary): void {
+  const p = results.phases;
+  const ratio = (a?: PhaseResult, b?: PhaseResult) => (a && b && b.recordsPerSecond > 0 ? a.recordsPerSecond / b.recordsPerSecond : undefined);
+  const nativeVsParse = ratio(p.tollstreamNative, p.jsonParse);
+  const kinesisVsKinesalite = ratio(p.tollstreamKinesis, p.kinesalite);
+  const p99 = p.putRecordsLatency?.latency?.p99Ms;
+  const latencyClean = p.putRecordsLatency !== undefined && (p.putRecordsLatency.failedRequests ?? 0) === 0;
+  const targets: Target[] = [
+    { name: 'native / JSON.parse', goal: '>= 0.5', measured: fmtRatio(nativeVsParse), pass: nativeVsParse === undefined ? undefined : nativeVsParse >= 0.5 },
+    { name: 'Kinesis API / kinesalite', goal: '>= 20', measured: fmtRatio(kinesisVsKinesalite), pass: kinesisVsKinesalite === undefined ? undefined : kinesisVsKinesalite >= 20 },
+    {
+      name: 'PutRecords p99 at half max rate',
+      goal: '<= 20 ms',
+      measured: p99 === undefined || Number.isNaN(p99) ? 'n/a' : `${p99} ms`,
+      pass: p99 === undefined || Number.isNaN(p99) ? undefined : p99 <= 20 && latencyClean,
+    },
+  ];
+  results.targets = targets;
+
+  const m = results.machine;
+  console.log(`\nTollstream ingest benchmark, ${results.date}`);
+  console.log(`${m.cpuModel} x${m.cpuCount}, ${Math.round(m.memoryBytes / 2 ** 30)} GiB, ${m.os}, node ${m.nodeVersion}`);
+  console.log(`settings: ${JSON.stringify(results.settings)}`);
+  console.log('load generator and server share the same cores; all traffic on 127.0.0.1\n');
+
+  const rows = Object.entries(p).map(([key, r]) => [
+    label(key),
+    formatCount(r.recordsPerSecond),
+    r.latency && r.latency.count > 0 ? `${r.latency.p50Ms} / ${r.latency.p99Ms}` : '',
+    r.serverCores === undefined || Number.isNaN(r.serverCores) ? '' : r.serverCores.toFixed(2),
+    r.loadGeneratorCores === undefined ? '' : r.loadGeneratorCores.toFixed(2),
+    r.failedRecords || r.failedRequests ? `${r.failedRecords ?? 0} rec / ${r.failedRequests ?? 0} req` : '',
+  ]);
+  console.log(formatTable(['figure', 'records/s', 'req ms p50 / p99', 'server cores', 'loadgen cores', 'failures'], rows));
+  for (const [key, r] of Object.entries(p)) if (r.firstError) console.log(`  ${label(key)}: first error: ${r.firstError}`);
+  for (const [key, r] of Object.entries(p)) {
+    if (r.extra) console.log(`  ${label(key)}: ${Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+  if (p.putRecordsLatency?.targetRecordsPerSecond !== undefined) {
+    const l = p.putRecordsLatency;
+    console.log(`  paced load: target ${formatCount(l.targetRecordsPerSecond!)} records/s, achieved ${formatCount(l.recordsPerSecond)}; ` +
+      `latency from the moment each request was due: p50 ${l.latency?.p50Ms} ms, p90 ${l.latency?.p90Ms} ms, p99 ${l.latency?.p99Ms} ms, max ${l.latency?.maxMs} ms (${l.latency?.count} requests)`);
+  }
+
+  console.log('\ntargets');
+  console.log(formatTable(['target', 'goal', 'measured', 'result'], targets.map((t) => [t.name, t.goal, t.measured, t.pass === undefined ? 'NOT RUN' : t.pass ? 'PASS' : 'MISS'])));
+
+  if (profile) {
+    console.log(`\nserver CPU profile: ${profile.totalMs} ms sampled, ${profile.idlePercent}% idle; top self time by function:`);
+    console.log(formatTable(['function', 'self ms', '%'], profile.byFunction.map((l) => [l.name, String(l.selfMs), l.percent.toFixed(1)])));
+    console.log('\nby file:');
+    console.log(formatTable(['file', 'self ms', '%'], profile.byFile.map((l) => [l.name, String(l.selfMs), l.percent.toFixed(1)])));
+  }
+}
+
+function fmtRatio(r: number | undefined): string {
+  return r === undefined ? 'n/a' : r >= 10 ? r.toFixed(1) : r.toFixed(2);
+}

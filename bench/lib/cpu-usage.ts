@@ -1,0 +1,41 @@
+/** CPU time of a process (Linux /proc), to report how many cores a server used during a phase. */
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds the process `pid` has used so far; NaN where /proc is not available. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Measures the cores used by a process and by this one between `start()` and `stop()`. */
+export function cpuMeter(serverPid: number | undefined) {
+  let serverStart = 0;
+  let selfStart = process.cpuUsage();
+  let wallStart = 0;
+  return {
+    start(): void {
+      serverStart = serverPid === undefined ? Number.NaN : processCpuSeconds(serverPid);
+      selfStart = process.cpuUsage();
+      wallStart = performance.now();
+    },
+    stop(): { serverCores: number; loadGeneratorCores: number } {
+      const wall = (performance.now() - wallStart) / 1000;
+      const self = process.cpuUsage(selfStart);
+      const server = serverPid === undefined ? Number.NaN : processCpuSeconds(serverPid) - serverStart;
+      return {
+        serverCores: Math.round((server / wall) * 100) / 100,
+        loadGeneratorCores: Math.round(((self.user + self.system) / 1e6 / wall) * 100) / 100,
+      };
+    },
+  };
+}
