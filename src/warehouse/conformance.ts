@@ -1,0 +1,165 @@
+/**
+ * The conformance suite every warehouse backend runs (DuckDB now, PostgreSQL later): what delivery and
+ * reports rely on, asserted through the `Warehouse` interface only.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isTollstreamError } from '../core/errors.ts';
+import type { Row, Warehouse } from './types.ts';
+
+/** A place holding one warehouse's data; `open` may be called again after `close` to reopen the same data. */
+export interface WarehouseFixture {
+  open(options?: { now?: () => number }): Promise<Warehouse>;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.parse('2026-11-26T10:00:00.000Z');
+
+function tollRow(i: number, shardId = 'shardId-000000000000', arrival = T0 + i): Row {
+  return {
+    transaction_id: `tx-${i}`,
+    customer_id: `C${String(i % 7).padStart(7, '0')}`,
+    tag_id: null,
+    plate: `ABC${i}`,
+    plaza_id: i % 2 === 0 ? 'P01' : 'P02',
+    lane: 1 + (i % 4),
+    vehicle_class: 2,
+    amount_cents: 1_250 + i,
+    currency: 'USD',
+    event_time: T0 + i * 1000,
+    arrival_time: arrival,
+    shard_id: shardId,
+    sequence_number: String(1000 + i).padStart(24, '0'),
+  };
+}
+
+function seq(i: number): string {
+  return String(1000 + i).padStart(24, '0');
+}
+
+export function describeWarehouseConformance(name: string, createFixture: () => Promise<WarehouseFixture>): void {
+  describe(`warehouse conformance: ${name}`, () => {
+    let fixture: WarehouseFixture;
+    let warehouse: Warehouse;
+    let clock = T0;
+
+    beforeEach(async () => {
+      clock = T0;
+      fixture = await createFixture();
+      warehouse = await fixture.open({ now: () => clock });
+      await warehouse.ensureSchema();
+    });
+    afterEach(async () => {
+      await warehouse.close();
+      await fixture.cleanup();
+    });
+
+    const count = async (table = 'toll_transactions') => (await warehouse.query(`SELECT count(*) AS n FROM ${table}`)).rows[0]![0];
+
+    it('loads rows and records the source positions with them', async () => {
+      await warehouse.loadBatch({
+        table: 'toll_transactions',
+        rows: [tollRow(1), tollRow(2), tollRow(3, 'shardId-000000000001')],
+        source: { stream: 'toll_transactions', positions: { 'shardId-000000000000': seq(2), 'shardId-000000000001': seq(3) } },
+      });
+      expect(await count()).toBe(3);
+      expect(await warehouse.positions('toll_transactions', 'toll_transactions')).toEqual({
+        'shardId-000000000000': seq(2),
+        'shardId-000000000001': seq(3),
+      });
+      expect(await warehouse.positions('other_stream', 'toll_transactions')).toEqual({});
+    });
+
+    it('keeps money as integer cents and returns timestamps as ISO 8601 UTC', async () => {
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(5)], source: { stream: 's', positions: { a: seq(5) } } });
+      const result = await warehouse.query('SELECT amount_cents, sum(amount_cents) AS total, event_time FROM toll_transactions GROUP BY ALL');
+      expect(result.rows[0]).toEqual([1_255, 1_255, new Date(T0 + 5000).toISOString()]);
+    });
+
+    it('leaves neither rows nor positions nor errors when a batch fails', async () => {
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1)], source: { stream: 's', positions: { a: seq(1) } } });
+      const bad = { ...tollRow(3), plaza_id: null };
+      const failing = warehouse.loadBatch({
+        table: 'toll_transactions',
+        rows: [tollRow(2), bad],
+        errors: [{ shardId: 'a', sequenceNumber: seq(2), errorType: 'format-conversion-failed', errorCode: 'invalid-json', errorMessage: 'x', rawData: new Uint8Array([1]), arrivalTime: T0 }],
+        source: { stream: 's', positions: { a: seq(3) } },
+      });
+      await expect(failing).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_REJECTED'));
+      expect(await count()).toBe(1);
+      expect(await count('_delivery_errors')).toBe(0);
+      expect(await warehouse.positions('s', 'toll_transactions')).toEqual({ a: seq(1) });
+      // The warehouse is still usable after the failed transaction.
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(2)], source: { stream: 's', positions: { a: seq(2) } } });
+      expect(await count()).toBe(2);
+    });
+
+    it('refuses a batch that would load a range again', async () => {
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1), tollRow(2)], source: { stream: 's', positions: { a: seq(2) } } });
+      const replay = warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(2)], source: { stream: 's', positions: { a: seq(2) } } });
+      await expect(replay).rejects.toSatisfy((err) => isTollstreamError(err, 'DELIVERY_POSITION_CONFLICT'));
+      expect(await count()).toBe(2);
+    });
+
+    it('stores error records with their type and raw bytes in the same transaction', async () => {
+      await warehouse.loadBatch({
+        table: 'toll_transactions',
+        rows: [tollRow(1)],
+        errors: [{ shardId: 'a', sequenceNumber: seq(2), errorType: 'processing-failed', errorCode: 'transform-failed', errorMessage: 'no', rawData: Buffer.from('{"x":1}'), arrivalTime: T0 }],
+        source: { stream: 's', positions: { a: seq(2) } },
+      });
+      const result = await warehouse.query('SELECT error_type, error_code, raw_data_base64, sequence_number FROM _delivery_errors');
+      expect(result.rows).toEqual([['processing-failed', 'transform-failed', Buffer.from('{"x":1}').toString('base64'), seq(2)]]);
+    });
+
+    it('refuses writes in queries and leaves the data unchanged', async () => {
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1)], source: { stream: 's', positions: { a: seq(1) } } });
+      const writes = [
+        "INSERT INTO toll_transactions (transaction_id) VALUES ('x')",
+        'DELETE FROM toll_transactions',
+        'UPDATE toll_transactions SET amount_cents = 0',
+        'CREATE TABLE evil (x INTEGER)',
+        'DROP TABLE toll_transactions',
+        "COPY toll_transactions TO 'stolen.csv'",
+        'SELECT 1; DELETE FROM toll_transactions',
+        "ATTACH 'other.db' AS other",
+      ];
+      for (const sql of writes) {
+        await expect(warehouse.query(sql), sql).rejects.toSatisfy((err) => isTollstreamError(err) && (err.code === 'WAREHOUSE_READ_ONLY' || err.code === 'INVALID_ARGUMENT'));
+      }
+      await expect(warehouse.query('DELETE FROM toll_transactions')).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_READ_ONLY'));
+      expect(await count()).toBe(1);
+    });
+
+    it('binds parameters by name, including nulls and timestamps', async () => {
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1), tollRow(2), tollRow(3)], source: { stream: 's', positions: { a: seq(3) } } });
+      const sql = 'SELECT count(*) FROM toll_transactions WHERE ($plaza IS NULL OR plaza_id = $plaza) AND event_time >= $from';
+      expect((await warehouse.query(sql, { plaza: 'P02', from: new Date(T0) })).rows).toEqual([[2]]);
+      expect((await warehouse.query(sql, { plaza: null, from: new Date(T0 + 2000) })).rows).toEqual([[2]]);
+      // A value is data, never SQL.
+      expect((await warehouse.query(sql, { plaza: "P01' OR '1'='1", from: new Date(0) })).rows).toEqual([[0]]);
+    });
+
+    it('reports freshness as now minus the newest loaded arrival time', async () => {
+      expect((await warehouse.freshness()).seconds).toBeNull();
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1, 'a', T0), tollRow(2, 'b', T0 + 2000)], source: { stream: 's', positions: { a: seq(1), b: seq(2) } } });
+      clock = T0 + 7000;
+      expect(await warehouse.freshness()).toEqual({ seconds: 5, newestArrivalTime: new Date(T0 + 2000).toISOString() });
+    });
+
+    it('replaces reference rows as a whole', async () => {
+      const ref = (expected: number) => ({ plaza_id: 'P01', day_of_week: 4, slot: 20, expected_count: expected, alert_threshold: 10 });
+      await warehouse.replaceRows('station_reference', [ref(100)]);
+      await warehouse.replaceRows('station_reference', [ref(120)]);
+      expect((await warehouse.query('SELECT expected_count FROM station_reference')).rows).toEqual([[120]]);
+    });
+
+    it('keeps committed batches and positions across a reopen', async () => {
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1)], source: { stream: 's', positions: { a: seq(1) } } });
+      await warehouse.close();
+      warehouse = await fixture.open({ now: () => clock });
+      await warehouse.ensureSchema();
+      expect(await count()).toBe(1);
+      expect(await warehouse.positions('s', 'toll_transactions')).toEqual({ a: seq(1) });
+    });
+  });
+}

@@ -1,0 +1,360 @@
+/**
+ * The DuckDB warehouse: one database file, one connection for writes (serialized), a fresh connection in a
+ * read-only transaction for every query. Rows go in through the Appender inside the write transaction, so a
+ * batch and its source positions commit together.
+ */
+import {
+  DuckDBInstance,
+  StatementType,
+  timestampValue,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, tableSchema } from './tables.ts';
+import { toQueryValue } from './values.ts';
+import type {
+  ColumnSchema,
+  Freshness,
+  LoadBatch,
+  QueryParams,
+  QueryResult,
+  Row,
+  RowValue,
+  TableSchema,
+  Warehouse,
+} from './types.ts';
+
+export interface DuckDBWarehouseOptions {
+  /** The database file; `:memory:` for a throwaway warehouse. */
+  readonly path: string;
+  /**
+   * Let SQL read and write files outside the database (read_csv, COPY TO...). Off, analysts' queries cannot
+   * touch the server's file system. @default false
+   */
+  readonly externalAccess?: boolean;
+  /** DuckDB worker threads. @default DuckDB's choice (the number of cores) */
+  readonly threads?: number;
+  /** The clock, in ms since the epoch (for freshness and `loaded_at`). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Statement types a query may run: they read and never write. */
+const READ_STATEMENTS: ReadonlySet<number> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
+
+const DUCKDB_TYPES: Record<ColumnSchema['type'], string> = {
+  varchar: 'VARCHAR',
+  smallint: 'SMALLINT',
+  integer: 'INTEGER',
+  bigint: 'BIGINT',
+  timestamp: 'TIMESTAMP',
+};
+
+/** Primary keys of the tables that need one (upserts); data tables have none so appends stay fast. */
+const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
+  [DELIVERY_POSITIONS.name]: ['stream', 'table_name', 'shard_id'],
+  station_reference: ['plaza_id', 'day_of_week', 'slot'],
+};
+
+export async function openDuckDBWarehouse(options: DuckDBWarehouseOptions): Promise<Warehouse> {
+  const config: Record<string, string> = { enable_external_access: String(options.externalAccess ?? false) };
+  if (options.threads !== undefined) config.threads = String(options.threads);
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(options.path, config);
+  } catch (err) {
+    throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `cannot open the DuckDB warehouse at ${options.path}: ${message(err)}; check the path and that no other process has it open`, {
+      context: { path: options.path },
+      cause: err,
+    });
+  }
+  const writer = await instance.connect();
+  return new DuckDBWarehouse(instance, writer, options.now ?? Date.now);
+}
+
+class DuckDBWarehouse implements Warehouse {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly now: () => number,
+  ) {}
+
+  async ensureSchema(): Promise<void> {
+    await this.exclusive(async () => {
+      for (const table of TABLES) await this.writer.run(createTableSql(table));
+    });
+  }
+
+  async loadBatch(batch: LoadBatch): Promise<void> {
+    const schema = knownTable(batch.table);
+    await this.transaction(async () => {
+      const stored = await this.readPositions(batch.source.stream, batch.table);
+      for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
+        const before = stored[shardId];
+        if (before !== undefined && BigInt(sequenceNumber) <= BigInt(before)) {
+          throw new TollstreamError(
+            'DELIVERY_POSITION_CONFLICT',
+            `batch ends at ${sequenceNumber} of ${shardId} but ${batch.table} already holds the stream up to ${before}; only one delivery may write a table from a stream`,
+            { context: { stream: batch.source.stream, table: batch.table, shardId, sequenceNumber, stored: before } },
+          );
+        }
+      }
+      if (batch.rows.length > 0) await this.append(schema, batch.rows);
+      const failedAt = this.now();
+      if (batch.errors && batch.errors.length > 0) {
+        await this.append(
+          DELIVERY_ERRORS,
+          batch.errors.map((e) => ({
+            stream: batch.source.stream,
+            table_name: batch.table,
+            shard_id: e.shardId,
+            sequence_number: e.sequenceNumber,
+            error_type: e.errorType,
+            error_code: e.errorCode,
+            error_message: e.errorMessage,
+            raw_data_base64: Buffer.from(e.rawData).toString('base64'),
+            arrival_time: e.arrivalTime,
+            failed_at: failedAt,
+          })),
+        );
+      }
+      const newest = newestArrivalByShard(batch.rows);
+      for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
+        const arrival = newest.get(shardId);
+        await this.writer.run(
+          `INSERT INTO ${quote(DELIVERY_POSITIONS.name)} VALUES ($stream, $table, $shard, $seq, $newest, $loaded)
+           ON CONFLICT (stream, table_name, shard_id) DO UPDATE SET
+             sequence_number = excluded.sequence_number,
+             newest_arrival_time = greatest(${quote(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
+             loaded_at = excluded.loaded_at`,
+          {
+            stream: batch.source.stream,
+            table: batch.table,
+            shard: shardId,
+            seq: sequenceNumber,
+            newest: arrival === undefined ? null : timestampFromMs(arrival),
+            loaded: timestampFromMs(failedAt),
+          },
+        );
+      }
+    });
+  }
+
+  async positions(stream: string, table: string): Promise<Record<string, string>> {
+    return this.exclusive(() => this.readPositions(stream, table));
+  }
+
+  async replaceRows(table: string, rows: readonly Row[]): Promise<void> {
+    const schema = knownTable(table);
+    await this.transaction(async () => {
+      await this.writer.run(`DELETE FROM ${quote(schema.name)}`);
+      if (rows.length > 0) await this.append(schema, rows);
+    });
+  }
+
+  async query(sql: string, params: QueryParams = {}): Promise<QueryResult> {
+    this.assertOpen();
+    const conn = await this.instance.connect();
+    try {
+      await conn.run('BEGIN TRANSACTION READ ONLY');
+      const extracted = await conn.extractStatements(sql);
+      if (extracted.count !== 1) {
+        throw new TollstreamError('INVALID_ARGUMENT', `a query must be exactly one SQL statement, got ${extracted.count}`);
+      }
+      const prepared = await extracted.prepare(0);
+      if (!READ_STATEMENTS.has(prepared.statementType)) {
+        throw new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: only SELECT and EXPLAIN may run (got a ${StatementType[prepared.statementType] ?? 'other'} statement)`, {
+          context: { statementType: StatementType[prepared.statementType] },
+        });
+      }
+      prepared.bind(bindValues(params));
+      const reader = await prepared.runAndReadAll();
+      const types = reader.columnTypes();
+      const columns = reader.columnNames().map((name, i) => ({ name, type: types[i]!.toString() }));
+      const rows = reader.getRowsJS().map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
+      return { columns, rows };
+    } catch (err) {
+      throw queryError(err);
+    } finally {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      conn.closeSync();
+    }
+  }
+
+  async freshness(): Promise<Freshness> {
+    const newest = await this.exclusive(async () => {
+      const reader = await this.writer.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quote(DELIVERY_POSITIONS.name)}`);
+      const value = reader.getRowsJS()[0]?.[0];
+      return value === null || value === undefined ? null : Number(value);
+    });
+    if (newest === null) return { seconds: null, newestArrivalTime: null };
+    return { seconds: Math.max(0, (this.now() - newest) / 1000), newestArrivalTime: new Date(newest).toISOString() };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.exclusive(async () => {
+      this.closed = true;
+      this.writer.closeSync();
+      this.instance.closeSync();
+    });
+  }
+
+  /** Runs `fn` alone on the write connection: DuckDB connections do not interleave transactions. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      this.assertOpen();
+      return fn();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private transaction(fn: () => Promise<void>): Promise<void> {
+    return this.exclusive(async () => {
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        await fn();
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw writeError(err);
+      }
+    });
+  }
+
+  private async readPositions(stream: string, table: string): Promise<Record<string, string>> {
+    const reader = await this.writer.runAndReadAll(
+      `SELECT shard_id, sequence_number FROM ${quote(DELIVERY_POSITIONS.name)} WHERE stream = $stream AND table_name = $table`,
+      { stream, table },
+    );
+    const out: Record<string, string> = {};
+    for (const [shard, seq] of reader.getRowsJS()) out[String(shard)] = String(seq);
+    return out;
+  }
+
+  private async append(schema: TableSchema, rows: readonly Row[]): Promise<void> {
+    const appender = await this.writer.createAppender(schema.name);
+    try {
+      for (const row of rows) {
+        for (const column of schema.columns) appendValue(appender, schema, column, row[column.name] ?? null);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      try {
+        appender.closeSync();
+      } catch {
+        // The flush error above is the one worth reporting; the transaction rolls back either way.
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TollstreamError('WAREHOUSE_UNAVAILABLE', 'the warehouse is closed');
+  }
+}
+
+function createTableSql(table: TableSchema): string {
+  const columns = table.columns.map((c) => `${quote(c.name)} ${DUCKDB_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const key = PRIMARY_KEYS[table.name];
+  if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${quote(table.name)} (${columns.join(', ')})`;
+}
+
+function appendValue(appender: DuckDBAppender, table: TableSchema, column: ColumnSchema, value: RowValue): void {
+  if (value === null) {
+    if (!column.nullable) throw rejected(table, column, 'is null but the column is NOT NULL');
+    appender.appendNull();
+    return;
+  }
+  switch (column.type) {
+    case 'varchar':
+      if (typeof value !== 'string') throw rejected(table, column, `must be a string, got ${typeof value}`);
+      appender.appendVarchar(value);
+      return;
+    case 'smallint':
+    case 'integer': {
+      const n = typeof value === 'bigint' ? Number(value) : value;
+      const max = column.type === 'smallint' ? 32_767 : 2_147_483_647;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n > max || n < -max - 1) throw rejected(table, column, `must be a ${column.type}, got ${String(value)}`);
+      if (column.type === 'smallint') appender.appendSmallInt(n);
+      else appender.appendInteger(n);
+      return;
+    }
+    case 'bigint':
+      if (typeof value === 'bigint') appender.appendBigInt(value);
+      else if (typeof value === 'number' && Number.isSafeInteger(value)) appender.appendBigInt(BigInt(value));
+      else throw rejected(table, column, `must be an integer, got ${String(value)}`);
+      return;
+    case 'timestamp':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw rejected(table, column, `must be milliseconds since the epoch, got ${String(value)}`);
+      appender.appendTimestamp(timestampFromMs(value));
+      return;
+  }
+}
+
+function rejected(table: TableSchema, column: ColumnSchema, what: string): TollstreamError {
+  return new TollstreamError('WAREHOUSE_REJECTED', `${table.name}.${column.name} ${what}`, { context: { table: table.name, column: column.name } });
+}
+
+function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const row of rows) {
+    const shard = row.shard_id;
+    const arrival = row.arrival_time;
+    if (typeof shard !== 'string' || typeof arrival !== 'number') continue;
+    const before = newest.get(shard);
+    if (before === undefined || arrival > before) newest.set(shard, arrival);
+  }
+  return newest;
+}
+
+function bindValues(params: QueryParams): Record<string, DuckDBValue> {
+  const out: Record<string, DuckDBValue> = {};
+  for (const [name, value] of Object.entries(params)) {
+    out[name] = value instanceof Date ? timestampFromMs(value.getTime()) : (value as DuckDBValue);
+  }
+  return out;
+}
+
+function timestampFromMs(ms: number) {
+  return timestampValue(BigInt(Math.round(ms)) * 1000n);
+}
+
+function knownTable(name: string): TableSchema {
+  const schema = tableSchema(name);
+  if (!schema) {
+    throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${name}'; known tables: ${TABLES.map((t) => t.name).join(', ')}`, { context: { table: name } });
+  }
+  return schema;
+}
+
+/** DuckDB error classes that mean the data itself is wrong: retrying the same rows cannot succeed. */
+const DATA_ERRORS = /^(Constraint Error|Conversion Error|Invalid Input Error|Out of Range Error|Failed to append)/;
+
+function writeError(err: unknown): TollstreamError {
+  if (isTollstreamError(err)) return err;
+  const text = message(err);
+  if (DATA_ERRORS.test(text)) return new TollstreamError('WAREHOUSE_REJECTED', `the warehouse refused the batch: ${text}`, { cause: err });
+  return new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing to the warehouse failed: ${text}`, { cause: err });
+}
+
+function queryError(err: unknown): TollstreamError {
+  if (isTollstreamError(err)) return err;
+  const text = message(err);
+  if (/read-only/i.test(text)) return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${text}`, { cause: err });
+  return new TollstreamError('INVALID_ARGUMENT', `the query failed: ${text}`, { cause: err });
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,77 @@
+/**
+ * The tables of the warehouse, as data: backends turn them into DDL, delivery parses records against them,
+ * and docs/warehouse.md describes them.
+ */
+import type { TableSchema } from './types.ts';
+
+/** The columns every delivered table gets from the log, after the record's own fields. */
+export const SOURCE_COLUMNS = ['arrival_time', 'shard_id', 'sequence_number'] as const;
+
+export const TOLL_TRANSACTIONS: TableSchema = {
+  name: 'toll_transactions',
+  description: 'One row per toll transaction delivered from the stream toll_transactions.',
+  columns: [
+    { name: 'transaction_id', type: 'varchar', description: 'Unique id of the transaction.' },
+    { name: 'customer_id', type: 'varchar', nullable: true, description: 'Account of the customer; null for pay-by-plate.' },
+    { name: 'tag_id', type: 'varchar', nullable: true, description: 'Transponder read at the lane; null when none was read.' },
+    { name: 'plate', type: 'varchar', nullable: true, description: 'Licence plate read at the lane.' },
+    { name: 'plaza_id', type: 'varchar', description: 'Toll plaza (station), e.g. P07.' },
+    { name: 'lane', type: 'integer', min: 0, max: 1000, description: 'Lane number at the plaza.' },
+    { name: 'vehicle_class', type: 'smallint', min: 1, max: 5, description: '1 motorcycle, 2 car, 3 light truck, 4 bus, 5 heavy truck.' },
+    { name: 'amount_cents', type: 'bigint', description: 'Toll charged, in integer cents of `currency`.' },
+    { name: 'currency', type: 'varchar', description: 'ISO 4217 code, e.g. USD.' },
+    { name: 'event_time', type: 'timestamp', description: 'When the vehicle passed, UTC (millisecond precision).' },
+    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record, UTC.' },
+    { name: 'shard_id', type: 'varchar', description: 'Log shard the record was read from.' },
+    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
+  ],
+};
+
+export const STATION_REFERENCE: TableSchema = {
+  name: 'station_reference',
+  description: 'Expected traffic per plaza, day of week and 30-minute slot, with the alert threshold.',
+  columns: [
+    { name: 'plaza_id', type: 'varchar', description: 'Toll plaza.' },
+    { name: 'day_of_week', type: 'smallint', min: 0, max: 6, description: '0 Sunday ... 6 Saturday (UTC).' },
+    { name: 'slot', type: 'smallint', min: 0, max: 47, description: '30-minute slot of the UTC day: 0 is 00:00-00:30.' },
+    { name: 'expected_count', type: 'integer', min: 0, description: 'Vehicles expected in the slot.' },
+    { name: 'alert_threshold', type: 'integer', min: 0, description: 'A slot with fewer vehicles than this is flagged.' },
+  ],
+};
+
+export const DELIVERY_POSITIONS: TableSchema = {
+  name: '_delivery_positions',
+  description: 'How far each delivery has loaded each shard; written in the same transaction as the rows.',
+  columns: [
+    { name: 'stream', type: 'varchar', description: 'Source log stream.' },
+    { name: 'table_name', type: 'varchar', description: 'Destination table.' },
+    { name: 'shard_id', type: 'varchar', description: 'Source shard.' },
+    { name: 'sequence_number', type: 'varchar', description: 'Last sequence number loaded (or sent to the error table).' },
+    { name: 'newest_arrival_time', type: 'timestamp', nullable: true, description: 'Newest arrival time among loaded rows of the shard.' },
+    { name: 'loaded_at', type: 'timestamp', description: 'When the last batch touching the shard committed.' },
+  ],
+};
+
+export const DELIVERY_ERRORS: TableSchema = {
+  name: '_delivery_errors',
+  description: 'Records that could not be delivered, with the reason and their raw bytes (base64).',
+  columns: [
+    { name: 'stream', type: 'varchar', description: 'Source log stream.' },
+    { name: 'table_name', type: 'varchar', description: 'Destination table the record was meant for.' },
+    { name: 'shard_id', type: 'varchar', description: 'Source shard.' },
+    { name: 'sequence_number', type: 'varchar', description: 'Source sequence number.' },
+    { name: 'error_type', type: 'varchar', description: 'processing-failed, format-conversion-failed or destination-failed.' },
+    { name: 'error_code', type: 'varchar', description: 'A short stable reason, e.g. invalid-json, schema-mismatch.' },
+    { name: 'error_message', type: 'varchar', description: 'What was wrong, for a person.' },
+    { name: 'raw_data_base64', type: 'varchar', description: 'The record as read from the log, base64.' },
+    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record.' },
+    { name: 'failed_at', type: 'timestamp', description: 'When delivery gave up on the record.' },
+  ],
+};
+
+/** Every table `ensureSchema` creates. */
+export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, STATION_REFERENCE, DELIVERY_POSITIONS, DELIVERY_ERRORS];
+
+export function tableSchema(name: string): TableSchema | undefined {
+  return TABLES.find((t) => t.name === name);
+}

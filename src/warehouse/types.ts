@@ -1,0 +1,107 @@
+/**
+ * The contract of the warehouse. Delivery and reports depend only on this file; backends (DuckDB today,
+ * PostgreSQL later) implement it and run the shared suite in `conformance.ts`.
+ */
+
+/** Column types every backend can store. Money is `bigint` cents; timestamps are UTC without a zone. */
+export type ColumnType = 'varchar' | 'smallint' | 'integer' | 'bigint' | 'timestamp';
+
+export interface ColumnSchema {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** @default false */
+  readonly nullable?: boolean;
+  /** For integer columns: the smallest and largest accepted values (checked when a record is parsed). */
+  readonly min?: number;
+  readonly max?: number;
+  readonly description: string;
+}
+
+export interface TableSchema {
+  readonly name: string;
+  readonly description: string;
+  readonly columns: readonly ColumnSchema[];
+}
+
+/**
+ * One value of a row handed to `loadBatch`/`replaceRows`: strings for `varchar`, numbers (safe integers) or
+ * bigints for integer types, milliseconds since the epoch (a number) for `timestamp`, null for nothing.
+ */
+export type RowValue = string | number | bigint | null;
+export type Row = Readonly<Record<string, RowValue>>;
+
+/** Firehose's error output types. */
+export type DeliveryErrorType = 'processing-failed' | 'format-conversion-failed' | 'destination-failed';
+
+/** A record that could not be delivered, kept with its raw bytes so nothing is lost. */
+export interface DeliveryErrorRow {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly errorType: DeliveryErrorType;
+  /** A short stable code, e.g. `invalid-json`, `schema-mismatch`, `transform-failed`, `WAREHOUSE_REJECTED`. */
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly rawData: Uint8Array;
+  /** Milliseconds since the epoch when the log accepted the record. */
+  readonly arrivalTime: number;
+}
+
+export interface BatchSource {
+  readonly stream: string;
+  /** The last sequence number covered by this batch, per shard (delivered, dropped or failed alike). */
+  readonly positions: Readonly<Record<string, string>>;
+}
+
+export interface LoadBatch {
+  readonly table: string;
+  readonly rows: readonly Row[];
+  /** Records of the same source range that go to the error table instead (`_delivery_errors`). */
+  readonly errors?: readonly DeliveryErrorRow[];
+  readonly source: BatchSource;
+}
+
+export interface QueryColumn {
+  readonly name: string;
+  /** The backend's type name, e.g. `BIGINT`, `TIMESTAMP`, `VARCHAR`. */
+  readonly type: string;
+}
+
+/** Values are JSON-safe: integers beyond 2^53 come back as decimal strings, timestamps as ISO 8601 strings. */
+export type QueryValue = string | number | boolean | null;
+
+export interface QueryResult {
+  readonly columns: readonly QueryColumn[];
+  readonly rows: readonly (readonly QueryValue[])[];
+}
+
+/** Parameters bound by name (`$from` in the SQL is `{ from: ... }`); a Date binds as a timestamp. */
+export type QueryParams = Readonly<Record<string, string | number | bigint | boolean | Date | null>>;
+
+export interface Freshness {
+  /** Now minus the newest arrival time among loaded rows, in seconds; null before anything was loaded. */
+  readonly seconds: number | null;
+  /** ISO 8601; null before anything was loaded. */
+  readonly newestArrivalTime: string | null;
+}
+
+export interface Warehouse {
+  /** Creates the known tables (`TABLES`) when missing. Idempotent. */
+  ensureSchema(): Promise<void>;
+  /**
+   * Inserts `rows` into `table`, `errors` into `_delivery_errors`, and moves the source positions forward,
+   * all in ONE transaction: afterwards either all of it is visible or none of it. A position that does not
+   * move forward is refused with `DELIVERY_POSITION_CONFLICT` (it would load a range twice).
+   */
+  loadBatch(batch: LoadBatch): Promise<void>;
+  /** The stored positions of `stream` delivered into `table`: shard id -> last sequence number. */
+  positions(stream: string, table: string): Promise<Record<string, string>>;
+  /** Replaces every row of a reference table (e.g. `station_reference`) in one transaction. */
+  replaceRows(table: string, rows: readonly Row[]): Promise<void>;
+  /**
+   * Runs one read-only statement with bound parameters. Statements that write (INSERT, COPY, ATTACH, SET...)
+   * are refused with `WAREHOUSE_READ_ONLY`; the statement also runs inside a read-only transaction.
+   */
+  query(sql: string, params?: QueryParams): Promise<QueryResult>;
+  freshness(): Promise<Freshness>;
+  close(): Promise<void>;
+}
