@@ -166,7 +166,13 @@ export function startTollstream(options: TollstreamProcessOptions): Promise<Serv
     readyLine: /tollstream ready at (http:\/\/[^\s]+)/,
     healthPath: '/health',
     timeoutMs: options.timeoutMs ?? 60_000,
+    env: withoutTollstreamSettings(process.env),
   });
+}
+
+/** The server under test runs with its defaults and our flags only, whatever the caller's shell exports. */
+function withoutTollstreamSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('TOLLSTREAM_')));
 }
 
 /** Starts kinesalite (in-memory store) on 127.0.0.1 and a free port. */
