@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
+import { isTollstreamError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { startServer, type RunningServer } from './index.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function config(overrides: Partial<TollstreamConfig> = {}): TollstreamConfig {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-server-'));
+  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  return { ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, ...overrides };
+}
+
+async function start(cfg: TollstreamConfig, lines?: string[]): Promise<RunningServer> {
+  const logger = createLogger({ level: 'info', write: (l) => lines?.push(l) });
+  const server = await startServer(cfg, { logger });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+describe('startServer', () => {
+  it('serves on the URL it reports, logs one ready line and creates the declared streams', async () => {
+    const lines: string[] = [];
+    const cfg = config({ streams: [{ name: 'toll_transactions', shardCount: 2 }, { name: 'alerts', shardCount: 1, retentionHours: 72 }] });
+    const server = await start(cfg, lines);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    const ready = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'ready');
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.url).toBe(server.url);
+    const alerts = await server.log.describeStream('alerts');
+    expect(alerts.openShardCount).toBe(1);
+    expect(alerts.retentionHours).toBe(72);
+    expect((await server.log.describeStream('toll_transactions')).openShardCount).toBe(2);
+  });
+
+  it('refuses a second server on the same data directory, and allows one after close', async () => {
+    const cfg = config();
+    const first = await start(cfg);
+    const err = await startServer(cfg, { logger: createLogger({ level: 'silent' }) }).catch((e: unknown) => e);
+    expect(isTollstreamError(err, 'DATA_DIR_LOCKED')).toBe(true);
+    await first.close();
+    await expect(fetch(`${first.url}/health`)).rejects.toThrow();
+    const second = await start(cfg);
+    expect((await fetch(`${second.url}/health`)).status).toBe(200);
+  });
+
+  it('keeps streams and the secret across a restart', async () => {
+    const cfg = config({ streams: [] });
+    const first = await start(cfg);
+    await first.log.createStream('kept', { shardCount: 1 });
+    const secret = fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8');
+    await first.close();
+    const second = await start(cfg);
+    expect((await second.log.listStreams()).map((s) => s.name)).toEqual(['kept']);
+    expect(fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8')).toBe(secret);
+  });
+
+  it('verifies SigV4 signatures of the AWS SDK when access keys are configured', async () => {
+    const server = await start(config({ auth: { accessKeys: [{ accessKeyId: 'AKIDTOLLS', secretAccessKey: 'right-secret' }], apiKeys: [] } }));
+    const client = (secretAccessKey: string) =>
+      new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTOLLS', secretAccessKey }, maxAttempts: 1 });
+    const good = client('right-secret');
+    const bad = client('wrong-secret');
+    cleanups.push(() => good.destroy(), () => bad.destroy());
+    const listed = await good.send(new ListStreamsCommand({}));
+    expect(listed.StreamNames).toContain('toll_transactions');
+    await expect(bad.send(new ListStreamsCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
+  });
+});
