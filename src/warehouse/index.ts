@@ -5,3 +5,4 @@
 export type * from './types.ts';
 export { openDuckDBWarehouse, type DuckDBWarehouseOptions } from './duckdb.ts';
 export { TABLES, TOLL_TRANSACTIONS, STATION_REFERENCE, DELIVERY_POSITIONS, DELIVERY_ERRORS, SOURCE_COLUMNS, tableSchema } from './tables.ts';
+export { rowFromObject, type RowConversion } from './rows.ts';
