@@ -1,0 +1,40 @@
+/** What every Kinesis and Firehose operation is given: the log, the iterator codec and naming facts. */
+import { TollstreamError } from '../../core/errors.ts';
+import type { StreamLog } from '../../log/index.ts';
+import type { IteratorCodec } from './iterators.ts';
+import { optionalString, type Json } from './input.ts';
+
+export interface AwsContext {
+  readonly log: StreamLog;
+  readonly iterators: IteratorCodec;
+  /** Used in ARNs only. */
+  readonly region: string;
+  readonly accountId: string;
+  /** A fresh partition key for a record that has none (Firehose, native API). */
+  randomPartitionKey(): string;
+}
+
+export type Operation = (ctx: AwsContext, input: Json) => Promise<unknown>;
+
+export const STREAM_NAME = /^[a-zA-Z0-9_.-]+$/;
+const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]*:[0-9]*:stream\/([a-zA-Z0-9_.-]{1,128})$/;
+
+export function streamArn(ctx: AwsContext, name: string): string {
+  return `arn:aws:kinesis:${ctx.region}:${ctx.accountId}:stream/${name}`;
+}
+
+/** The stream a request names, by `StreamName` or `StreamARN`. */
+export function streamNameOf(input: Json): string {
+  const name = optionalString(input, 'StreamName', { min: 1, max: 128, pattern: STREAM_NAME });
+  if (name !== undefined) return name;
+  const arn = optionalString(input, 'StreamARN', { min: 1, max: 2048 });
+  if (arn !== undefined) {
+    const match = STREAM_ARN.exec(arn);
+    if (!match) throw new TollstreamError('INVALID_ARGUMENT', `'${arn}' is not a Kinesis stream ARN`, { context: { streamArn: arn } });
+    return match[1]!;
+  }
+  throw new TollstreamError('INVALID_ARGUMENT', 'the request must name a stream with StreamName or StreamARN');
+}
+
+/** Epoch seconds, as the AWS JSON protocols send timestamps. */
+export const epochSeconds = (ms: number): number => ms / 1000;

@@ -1,0 +1,43 @@
+/**
+ * The AWS JSON 1.1 front: picks the operation from `X-Amz-Target`, checks the SigV4 signature, parses the
+ * body and runs the operation. Errors are left to the caller, which answers them in the AWS shape.
+ */
+import { TollstreamError } from '../../core/errors.ts';
+import type { AwsContext, Operation } from './context.ts';
+import { FIREHOSE_OPERATIONS } from './firehose.ts';
+import { parseJsonObject } from './input.ts';
+import { RECORD_OPERATIONS } from './kinesis-records.ts';
+import { STREAM_OPERATIONS } from './kinesis-streams.ts';
+
+const KINESIS_PREFIX = 'Kinesis_20131202.';
+const FIREHOSE_PREFIX = 'Firehose_20150804.';
+const KINESIS_OPERATIONS: Readonly<Record<string, Operation>> = { ...STREAM_OPERATIONS, ...RECORD_OPERATIONS };
+
+export interface AwsTarget {
+  readonly api: 'kinesis' | 'firehose';
+  /** The operation name, or `unknown` for metrics when it is not one we serve. */
+  readonly operation: string;
+  readonly run: Operation | undefined;
+}
+
+export function resolveTarget(target: string): AwsTarget {
+  if (target.startsWith(KINESIS_PREFIX)) return lookup('kinesis', KINESIS_OPERATIONS, target.slice(KINESIS_PREFIX.length));
+  if (target.startsWith(FIREHOSE_PREFIX)) return lookup('firehose', FIREHOSE_OPERATIONS, target.slice(FIREHOSE_PREFIX.length));
+  return { api: 'kinesis', operation: 'unknown', run: undefined };
+}
+
+function lookup(api: AwsTarget['api'], table: Readonly<Record<string, Operation>>, name: string): AwsTarget {
+  const run = Object.hasOwn(table, name) ? table[name] : undefined;
+  return { api, operation: run ? name : 'unknown', run };
+}
+
+export function unknownOperation(target: string): TollstreamError {
+  return new TollstreamError('UNKNOWN_OPERATION', `the operation '${target}' is not supported; see docs/gateway.md for the supported Kinesis and Firehose operations`, {
+    context: { target },
+  });
+}
+
+export async function runOperation(ctx: AwsContext, run: Operation, body: Buffer): Promise<string> {
+  const input = parseJsonObject(body);
+  return JSON.stringify(await run(ctx, input));
+}

@@ -1,0 +1,178 @@
+/** Kinesis data-plane operations: PutRecord(s), GetShardIterator, GetRecords. */
+import { TollstreamError } from '../../core/errors.ts';
+import type { AppendRecord, AppendResult, StartPosition } from '../../log/index.ts';
+import { epochSeconds, streamNameOf, type AwsContext, type Operation } from './context.ts';
+import {
+  asObject,
+  characterCount,
+  optionalInteger,
+  optionalString,
+  optionalTimestamp,
+  requiredArray,
+  requiredBlob,
+  requiredString,
+  type Json,
+} from './input.ts';
+
+/** Kinesis' limits. */
+export const KINESIS_LIMITS = {
+  /** Data plus partition key of one record, bytes. */
+  recordBytes: 1024 * 1024,
+  recordsPerPut: 500,
+  /** Data plus partition keys of one PutRecords request, bytes. */
+  putRecordsBytes: 5 * 1024 * 1024,
+  partitionKeyCharacters: 256,
+  recordsPerGet: 10_000,
+  /** Data returned by one GetRecords, bytes. */
+  getRecordsBytes: 10 * 1024 * 1024,
+} as const;
+
+const MAX_HASH_KEY = (1n << 128n) - 1n;
+const DIGITS = /^[0-9]+$/;
+
+/** Validates one Kinesis record entry (PutRecord input or a PutRecords member); returns it and its size. */
+function kinesisRecord(entry: Json, field: string): { record: AppendRecord; size: number } {
+  const partitionKey = requiredString(entry, 'PartitionKey', { min: 1 });
+  if (characterCount(partitionKey) > KINESIS_LIMITS.partitionKeyCharacters) {
+    throw new TollstreamError('VALIDATION_FAILED', `${field}.PartitionKey is longer than ${KINESIS_LIMITS.partitionKeyCharacters} characters`, {
+      context: { field },
+    });
+  }
+  const data = requiredBlob(entry, 'Data');
+  const size = data.length + Buffer.byteLength(partitionKey);
+  if (size > KINESIS_LIMITS.recordBytes) {
+    throw new TollstreamError(
+      'INVALID_ARGUMENT',
+      `${field} is ${size} bytes (data plus partition key); a record may be at most ${KINESIS_LIMITS.recordBytes} bytes`,
+      { context: { field, sizeBytes: size, limitBytes: KINESIS_LIMITS.recordBytes } },
+    );
+  }
+  const explicitHashKey = optionalString(entry, 'ExplicitHashKey');
+  if (explicitHashKey !== undefined && !(DIGITS.test(explicitHashKey) && explicitHashKey.length <= 39 && BigInt(explicitHashKey) <= MAX_HASH_KEY)) {
+    throw new TollstreamError('INVALID_ARGUMENT', `${field}.ExplicitHashKey must be a decimal integer from 0 to 2^128 - 1`, {
+      context: { field, explicitHashKey },
+    });
+  }
+  return { record: explicitHashKey === undefined ? { data, partitionKey } : { data, partitionKey, explicitHashKey }, size };
+}
+
+const putRecord: Operation = async (ctx, input) => {
+  const stream = streamNameOf(input);
+  const { record } = kinesisRecord(input, 'Record');
+  const [result] = await ctx.log.append(stream, [record]);
+  if (!result) throw new TollstreamError('INTERNAL', 'the log returned no result for the appended record');
+  if (!result.ok) throw failedRecordError(result);
+  return { ShardId: result.shardId, SequenceNumber: result.sequenceNumber, EncryptionType: 'NONE' };
+};
+
+function failedRecordError(result: Extract<AppendResult, { ok: false }>): TollstreamError {
+  return new TollstreamError(result.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'INTERNAL', result.errorMessage);
+}
+
+const putRecords: Operation = async (ctx, input) => {
+  const stream = streamNameOf(input);
+  const entries = requiredArray(input, 'Records', 1, KINESIS_LIMITS.recordsPerPut);
+  const records = new Array<AppendRecord>(entries.length);
+  let total = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const { record, size } = kinesisRecord(asObject(entries[i], `Records.${i + 1}`), `Records.${i + 1}`);
+    records[i] = record;
+    total += size;
+  }
+  if (total > KINESIS_LIMITS.putRecordsBytes) {
+    throw new TollstreamError(
+      'INVALID_ARGUMENT',
+      `the request carries ${total} bytes of records (data plus partition keys); PutRecords accepts at most ${KINESIS_LIMITS.putRecordsBytes}`,
+      { context: { sizeBytes: total, limitBytes: KINESIS_LIMITS.putRecordsBytes } },
+    );
+  }
+  const results = await ctx.log.append(stream, records);
+  let failed = 0;
+  const out = new Array<Json>(results.length);
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    if (r.ok) {
+      out[i] = { SequenceNumber: r.sequenceNumber, ShardId: r.shardId };
+    } else {
+      failed++;
+      out[i] = { ErrorCode: r.errorCode, ErrorMessage: r.errorMessage };
+    }
+  }
+  return { FailedRecordCount: failed, Records: out, EncryptionType: 'NONE' };
+};
+
+const ITERATOR_TYPES = new Set(['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']);
+
+const getShardIterator: Operation = async (ctx, input) => {
+  const stream = streamNameOf(input);
+  const shardId = requiredString(input, 'ShardId', { min: 1, max: 128 });
+  const type = requiredString(input, 'ShardIteratorType');
+  if (!ITERATOR_TYPES.has(type)) {
+    throw new TollstreamError('VALIDATION_FAILED', `ShardIteratorType '${type}' is not one of ${[...ITERATOR_TYPES].join(', ')}`);
+  }
+  let position: StartPosition;
+  if (type === 'AT_SEQUENCE_NUMBER' || type === 'AFTER_SEQUENCE_NUMBER') {
+    const sequenceNumber = optionalString(input, 'StartingSequenceNumber');
+    if (sequenceNumber === undefined || !DIGITS.test(sequenceNumber)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `${type} needs StartingSequenceNumber, a decimal sequence number`);
+    }
+    position = { type, sequenceNumber };
+  } else if (type === 'AT_TIMESTAMP') {
+    const timestamp = optionalTimestamp(input, 'Timestamp');
+    if (timestamp === undefined) throw new TollstreamError('INVALID_ARGUMENT', 'AT_TIMESTAMP needs Timestamp');
+    position = { type, timestamp };
+  } else {
+    position = { type: type as 'TRIM_HORIZON' | 'LATEST' };
+  }
+  // Checks that the stream and shard exist (and the sequence number is valid). For LATEST the read also
+  // pins the position, so records put after this call are read by the iterator, as Kinesis does.
+  const probe = await ctx.log.read(stream, shardId, position, { maxRecords: 1 });
+  if (position.type === 'LATEST' && probe.next !== null) position = probe.next;
+  return { ShardIterator: ctx.iterators.encode(stream, shardId, position) };
+};
+
+const getRecords: Operation = async (ctx, input) => {
+  const token = requiredString(input, 'ShardIterator', { min: 1, max: 2048 });
+  const limit = optionalInteger(input, 'Limit', 1, KINESIS_LIMITS.recordsPerGet) ?? KINESIS_LIMITS.recordsPerGet;
+  const iterator = ctx.iterators.decode(token);
+  const result = await ctx.log.read(iterator.stream, iterator.shardId, iterator.position, {
+    maxRecords: limit,
+    maxBytes: KINESIS_LIMITS.getRecordsBytes,
+  });
+  const records = new Array<Json>(result.records.length);
+  for (let i = 0; i < result.records.length; i++) {
+    const r = result.records[i]!;
+    records[i] = {
+      SequenceNumber: r.sequenceNumber,
+      ApproximateArrivalTimestamp: epochSeconds(r.arrivalTime),
+      Data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).toString('base64'),
+      PartitionKey: r.partitionKey,
+    };
+  }
+  const response: Json = { Records: records, MillisBehindLatest: result.millisBehindLatest };
+  if (result.next !== null) {
+    response.NextShardIterator = ctx.iterators.encode(iterator.stream, iterator.shardId, result.next);
+  } else {
+    response.ChildShards = await childShards(ctx, iterator.stream, result.childShardIds ?? []);
+  }
+  return response;
+};
+
+async function childShards(ctx: AwsContext, stream: string, childIds: readonly string[]): Promise<Json[]> {
+  if (childIds.length === 0) return [];
+  const d = await ctx.log.describeStream(stream);
+  return d.shards
+    .filter((s) => childIds.includes(s.shardId))
+    .map((s) => ({
+      ShardId: s.shardId,
+      ParentShards: [...s.parentShardIds],
+      HashKeyRange: { StartingHashKey: s.hashKeyRange.startingHashKey, EndingHashKey: s.hashKeyRange.endingHashKey },
+    }));
+}
+
+export const RECORD_OPERATIONS: Readonly<Record<string, Operation>> = {
+  PutRecord: putRecord,
+  PutRecords: putRecords,
+  GetShardIterator: getShardIterator,
+  GetRecords: getRecords,
+};

@@ -1,0 +1,202 @@
+/** Kinesis control-plane operations: create, delete, describe, list, reshard, retention. */
+import { TollstreamError } from '../../core/errors.ts';
+import type { ShardDescription, StreamDescription } from '../../log/index.ts';
+import { epochSeconds, streamArn, streamNameOf, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
+import { asObject, optionalInteger, optionalString, optionalTimestamp, requiredInteger, requiredString, type Json } from './input.ts';
+
+/** Retention bounds in hours. Kinesis' floor is 24; Tollstream allows shorter, down to one hour. */
+const MIN_RETENTION_HOURS = 1;
+const MAX_RETENTION_HOURS = 8760;
+const MAX_SHARDS = 1024;
+
+export function kinesisShard(shard: ShardDescription): Json {
+  return {
+    ShardId: shard.shardId,
+    ...(shard.parentShardIds[0] !== undefined ? { ParentShardId: shard.parentShardIds[0] } : {}),
+    ...(shard.parentShardIds[1] !== undefined ? { AdjacentParentShardId: shard.parentShardIds[1] } : {}),
+    HashKeyRange: { StartingHashKey: shard.hashKeyRange.startingHashKey, EndingHashKey: shard.hashKeyRange.endingHashKey },
+    SequenceNumberRange: {
+      StartingSequenceNumber: shard.startingSequenceNumber,
+      ...(shard.endingSequenceNumber !== undefined ? { EndingSequenceNumber: shard.endingSequenceNumber } : {}),
+    },
+  };
+}
+
+function commonFields(ctx: AwsContext, d: StreamDescription): Json {
+  return {
+    StreamName: d.name,
+    StreamARN: streamArn(ctx, d.name),
+    StreamStatus: d.status,
+    StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    RetentionPeriodHours: d.retentionHours,
+    StreamCreationTimestamp: epochSeconds(d.createdAt),
+    EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
+    EncryptionType: 'NONE',
+  };
+}
+
+const createStream: Operation = async (ctx, input) => {
+  const name = requiredString(input, 'StreamName', { min: 1, max: 128, pattern: STREAM_NAME });
+  const shardCount = optionalInteger(input, 'ShardCount', 1, MAX_SHARDS) ?? 1;
+  await ctx.log.createStream(name, { shardCount });
+  return {};
+};
+
+const deleteStream: Operation = async (ctx, input) => {
+  await ctx.log.deleteStream(streamNameOf(input));
+  return {};
+};
+
+const describeStream: Operation = async (ctx, input) => {
+  const d = await ctx.log.describeStream(streamNameOf(input));
+  const limit = optionalInteger(input, 'Limit', 1, 10_000) ?? 100;
+  const after = optionalString(input, 'ExclusiveStartShardId', { min: 1, max: 128 });
+  const start = after === undefined ? 0 : d.shards.findIndex((s) => s.shardId === after) + 1;
+  const page = d.shards.slice(start, start + limit);
+  return {
+    StreamDescription: {
+      ...commonFields(ctx, d),
+      Shards: page.map(kinesisShard),
+      HasMoreShards: start + page.length < d.shards.length,
+    },
+  };
+};
+
+const describeStreamSummary: Operation = async (ctx, input) => {
+  const d = await ctx.log.describeStream(streamNameOf(input));
+  return { StreamDescriptionSummary: { ...commonFields(ctx, d), OpenShardCount: d.openShardCount, ConsumerCount: 0 } };
+};
+
+const listStreams: Operation = async (ctx, input) => {
+  const limit = optionalInteger(input, 'Limit', 1, 10_000) ?? 100;
+  const token = optionalString(input, 'NextToken', { min: 1, max: 1048 });
+  const after = token !== undefined ? decodeToken(token, 'streams') : optionalString(input, 'ExclusiveStartStreamName', { min: 1, max: 128 });
+  const all = [...(await ctx.log.listStreams())].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const page = all.filter((s) => after === undefined || s.name > after).slice(0, limit);
+  const more = page.length > 0 && all[all.length - 1]!.name > page[page.length - 1]!.name;
+  return {
+    StreamNames: page.map((s) => s.name),
+    HasMoreStreams: more,
+    ...(more ? { NextToken: encodeToken('streams', page[page.length - 1]!.name) } : {}),
+    StreamSummaries: page.map((s) => ({
+      StreamName: s.name,
+      StreamARN: streamArn(ctx, s.name),
+      StreamStatus: s.status,
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      StreamCreationTimestamp: epochSeconds(s.createdAt),
+    })),
+  };
+};
+
+const listShards: Operation = async (ctx, input) => {
+  const token = optionalString(input, 'NextToken', { min: 1, max: 1048 });
+  const hasStream = input.StreamName !== undefined || input.StreamARN !== undefined;
+  if (token !== undefined && hasStream) {
+    throw new TollstreamError('INVALID_ARGUMENT', 'NextToken and StreamName cannot be given together; NextToken already names the stream');
+  }
+  const limit = optionalInteger(input, 'MaxResults', 1, 10_000) ?? 1000;
+  let stream: string;
+  let after: string | undefined;
+  let filter: Json | undefined;
+  if (token !== undefined) {
+    const decoded = decodeToken(token, 'shards');
+    const slash = decoded.indexOf('/');
+    stream = decoded.slice(0, slash);
+    after = decoded.slice(slash + 1);
+  } else {
+    stream = streamNameOf(input);
+    after = optionalString(input, 'ExclusiveStartShardId', { min: 1, max: 128 });
+    if (input.ShardFilter !== undefined && input.ShardFilter !== null) filter = asObject(input.ShardFilter, 'ShardFilter');
+  }
+  const d = await ctx.log.describeStream(stream);
+  let shards = d.shards;
+  if (filter) shards = filterShards(shards, filter);
+  if (after !== undefined) {
+    const afterId = after;
+    shards = shards.filter((s) => s.shardId > afterId);
+  }
+  const page = shards.slice(0, limit);
+  const more = page.length < shards.length;
+  return {
+    Shards: page.map(kinesisShard),
+    ...(more ? { NextToken: encodeToken('shards', `${stream}/${page[page.length - 1]!.shardId}`) } : {}),
+  };
+};
+
+function filterShards(shards: readonly ShardDescription[], filter: Json): readonly ShardDescription[] {
+  const type = requiredString(filter, 'Type');
+  switch (type) {
+    case 'AFTER_SHARD_ID': {
+      const id = requiredString(filter, 'ShardId', { min: 1, max: 128 });
+      return shards.filter((s) => s.shardId > id);
+    }
+    case 'AT_LATEST':
+      return shards.filter((s) => s.endingSequenceNumber === undefined);
+    case 'AT_TRIM_HORIZON':
+    case 'FROM_TRIM_HORIZON':
+      return shards;
+    case 'AT_TIMESTAMP':
+    case 'FROM_TIMESTAMP':
+      // Shards do not record when they closed; every shard that still holds data may hold later records.
+      optionalTimestamp(filter, 'Timestamp');
+      return shards;
+    default:
+      throw new TollstreamError('INVALID_ARGUMENT', `ShardFilter.Type '${type}' is not one of AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP`);
+  }
+}
+
+const updateShardCount: Operation = async (ctx, input) => {
+  const name = streamNameOf(input);
+  const target = requiredInteger(input, 'TargetShardCount', 1, MAX_SHARDS);
+  const scaling = requiredString(input, 'ScalingType');
+  if (scaling !== 'UNIFORM_SCALING') {
+    throw new TollstreamError('VALIDATION_FAILED', `ScalingType must be UNIFORM_SCALING, got '${scaling}'`);
+  }
+  const before = await ctx.log.describeStream(name);
+  const after = await ctx.log.updateShardCount(name, target);
+  return { StreamName: name, StreamARN: streamArn(ctx, name), CurrentShardCount: before.openShardCount, TargetShardCount: after.openShardCount };
+};
+
+function retentionChange(direction: 'increase' | 'decrease'): Operation {
+  return async (ctx, input) => {
+    const name = streamNameOf(input);
+    const hours = requiredInteger(input, 'RetentionPeriodHours', MIN_RETENTION_HOURS, MAX_RETENTION_HOURS);
+    const current = (await ctx.log.describeStream(name)).retentionHours;
+    if (direction === 'increase' ? hours < current : hours > current) {
+      throw new TollstreamError(
+        'INVALID_ARGUMENT',
+        `the retention of '${name}' is ${current} hours; ${direction === 'increase' ? 'IncreaseStreamRetentionPeriod cannot lower' : 'DecreaseStreamRetentionPeriod cannot raise'} it to ${hours}`,
+        { context: { stream: name, retentionHours: current, requested: hours } },
+      );
+    }
+    await ctx.log.updateRetention(name, { retentionHours: hours });
+    return {};
+  };
+}
+
+/** Pagination tokens: the last key returned, tagged with what it pages over. */
+function encodeToken(kind: string, last: string): string {
+  return Buffer.from(JSON.stringify([kind, last])).toString('base64url');
+}
+
+function decodeToken(token: string, kind: string): string {
+  try {
+    const [k, last] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (k === kind && typeof last === 'string') return last;
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new TollstreamError('INVALID_ARGUMENT', 'NextToken is not a token this server issued; repeat the first request without it');
+}
+
+export const STREAM_OPERATIONS: Readonly<Record<string, Operation>> = {
+  CreateStream: createStream,
+  DeleteStream: deleteStream,
+  DescribeStream: describeStream,
+  DescribeStreamSummary: describeStreamSummary,
+  ListStreams: listStreams,
+  ListShards: listShards,
+  UpdateShardCount: updateShardCount,
+  IncreaseStreamRetentionPeriod: retentionChange('increase'),
+  DecreaseStreamRetentionPeriod: retentionChange('decrease'),
+};

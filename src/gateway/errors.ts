@@ -1,0 +1,96 @@
+/**
+ * The one place where errors become responses: TollstreamError codes to Kinesis/Firehose `__type`s
+ * (JSON 1.1 error shape, which the AWS SDKs turn into typed exceptions) and to the native API's
+ * `{ error: { code, message, context } }`. Anything that is not a TollstreamError is a bug: it is logged
+ * with the request id and answered 500 without internals.
+ */
+import { TollstreamError, type ErrorCode } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+interface AwsError {
+  readonly type: string;
+  readonly status: number;
+}
+
+/** Codes absent here follow their kind: user errors are InvalidArgumentException, the rest InternalFailure. */
+const AWS_ERRORS: Partial<Record<ErrorCode, AwsError>> = {
+  STREAM_NOT_FOUND: { type: 'ResourceNotFoundException', status: 400 },
+  SHARD_NOT_FOUND: { type: 'ResourceNotFoundException', status: 400 },
+  NOT_FOUND: { type: 'ResourceNotFoundException', status: 400 },
+  STREAM_EXISTS: { type: 'ResourceInUseException', status: 400 },
+  STREAM_BUSY: { type: 'ResourceInUseException', status: 400 },
+  INVALID_ARGUMENT: { type: 'InvalidArgumentException', status: 400 },
+  ITERATOR_INVALID: { type: 'InvalidArgumentException', status: 400 },
+  SEQUENCE_NOT_FOUND: { type: 'InvalidArgumentException', status: 400 },
+  PAYLOAD_TOO_LARGE: { type: 'InvalidArgumentException', status: 413 },
+  ITERATOR_EXPIRED: { type: 'ExpiredIteratorException', status: 400 },
+  LIMIT_EXCEEDED: { type: 'LimitExceededException', status: 400 },
+  THROUGHPUT_EXCEEDED: { type: 'ProvisionedThroughputExceededException', status: 400 },
+  VALIDATION_FAILED: { type: 'ValidationException', status: 400 },
+  MALFORMED_REQUEST: { type: 'SerializationException', status: 400 },
+  UNKNOWN_OPERATION: { type: 'UnknownOperationException', status: 400 },
+  AUTH_MISSING: { type: 'MissingAuthenticationTokenException', status: 403 },
+  AUTH_UNKNOWN_KEY: { type: 'UnrecognizedClientException', status: 400 },
+  AUTH_SIGNATURE_INVALID: { type: 'InvalidSignatureException', status: 403 },
+  AUTH_SIGNATURE_EXPIRED: { type: 'InvalidSignatureException', status: 400 },
+  UNAUTHORIZED: { type: 'UnrecognizedClientException', status: 400 },
+  FORBIDDEN: { type: 'AccessDeniedException', status: 400 },
+  LOG_CLOSED: { type: 'InternalFailure', status: 500 },
+  IO_ERROR: { type: 'InternalFailure', status: 500 },
+  INTERNAL: { type: 'InternalFailure', status: 500 },
+};
+
+/** Codes absent here follow their kind: user 400, external 503, internal 500. */
+const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
+  STREAM_NOT_FOUND: 404,
+  SHARD_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  STREAM_EXISTS: 409,
+  STREAM_BUSY: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  THROUGHPUT_EXCEEDED: 429,
+  UNAUTHORIZED: 401,
+  AUTH_MISSING: 401,
+  AUTH_UNKNOWN_KEY: 401,
+  AUTH_SIGNATURE_INVALID: 401,
+  AUTH_SIGNATURE_EXPIRED: 401,
+  FORBIDDEN: 403,
+  LOG_CLOSED: 503,
+};
+
+export type ErrorShape = 'aws' | 'native';
+
+/**
+ * The response for `err` in the shape of the API that failed. Unknown errors are logged (they are bugs)
+ * and answered with a generic message naming the request id.
+ */
+export function errorResponse(err: unknown, shape: ErrorShape, logger: Logger, requestId: string): ErrorResponse {
+  const known = err instanceof TollstreamError ? err : undefined;
+  if (!known || known.kind === 'internal') {
+    logger.error('request failed', { requestId, err: err instanceof Error ? err : String(err) });
+  }
+  const code: ErrorCode = known?.code ?? 'INTERNAL';
+  const message = known && known.kind !== 'internal' ? known.message : `internal error; the server log has the details (request id ${requestId})`;
+
+  if (shape === 'aws') {
+    const aws = AWS_ERRORS[code] ?? (known?.kind === 'user' ? { type: 'InvalidArgumentException', status: 400 } : { type: 'InternalFailure', status: 500 });
+    return {
+      status: aws.status,
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': aws.type },
+      body: JSON.stringify({ __type: aws.type, message }),
+    };
+  }
+  const status = NATIVE_STATUS[code] ?? (known === undefined ? 500 : known.kind === 'user' ? 400 : known.kind === 'external' ? 503 : 500);
+  const context = known && known.kind !== 'internal' && Object.keys(known.context).length > 0 ? known.context : undefined;
+  return {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: { code, message, ...(context ? { context } : {}) } }),
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * What the handlers need from a request and a response, the same for HTTP/1.1 (`node:http`) and HTTP/2
+ * (the `node:http2` compatibility API): reading a capped body and writing a complete or streamed reply.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { TollstreamError } from '../core/errors.ts';
+
+export type Request = IncomingMessage | Http2ServerRequest;
+export type Response = ServerResponse | Http2ServerResponse;
+
+/** The subset of both response classes the gateway uses (their overloads differ, their behaviour does not). */
+interface ResponseLike {
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  readonly destroyed?: boolean;
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  write(chunk: string | Uint8Array): boolean;
+  end(body?: string | Uint8Array): unknown;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  setHeader(name: string, value: string): unknown;
+}
+
+export const asResponse = (res: Response): ResponseLike => res as unknown as ResponseLike;
+
+/** Raised when the client went away before its request body was complete: nobody is left to answer. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('the client closed the connection before the request body was complete');
+  }
+}
+
+export function isHttp1(req: Request): req is IncomingMessage {
+  return req.httpVersionMajor === 1;
+}
+
+/**
+ * Reads the whole body, refusing before buffering more than `limit` bytes. Chunks are copied once,
+ * into one buffer, at the end.
+ */
+export function readBody(req: Request, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.reject(tooLarge(limit, Number(declared)));
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (err: Error | undefined) => {
+      if (settled) return;
+      settled = true;
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onGone);
+      req.removeListener('close', onGone);
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        finish(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish(undefined);
+    const onGone = () => finish(new ClientGoneError());
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onGone);
+    req.once('close', onGone);
+  });
+}
+
+function tooLarge(limit: number, declared?: number): TollstreamError {
+  return new TollstreamError('PAYLOAD_TOO_LARGE', `the request body exceeds the ${limit} byte limit; split it into smaller requests`, {
+    context: { limitBytes: limit, ...(declared !== undefined ? { contentLength: declared } : {}) },
+  });
+}
+
+/** Writes a complete response unless the client is gone or a response was already started. */
+export function send(res: Response, status: number, headers: Record<string, string>, body: string | Buffer): void {
+  const r = asResponse(res);
+  if (r.headersSent || r.writableEnded || r.destroyed) return;
+  const payload = typeof body === 'string' ? Buffer.from(body) : body;
+  r.writeHead(status, { ...headers, 'content-length': payload.length });
+  r.end(payload);
+}
+
+/** Writes one chunk of a streamed response, waiting while the client's buffers are full. */
+export async function writeChunk(res: Response, chunk: string): Promise<void> {
+  const r = asResponse(res);
+  if (r.destroyed || r.writableEnded) return;
+  if (!r.write(chunk)) {
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      r.once('drain', done);
+      r.once('close', done);
+    });
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The ingest gateway: Kinesis Data Streams and Firehose JSON APIs, the native HTTP API, /health and
+ * /metrics on one port (HTTP/1.1 and cleartext HTTP/2). The one public door.
+ */
+export { createGateway } from './gateway.ts';
+export type { Gateway, GatewayOptions } from './gateway.ts';
+export { createAuthenticator } from './auth/index.ts';
+export type { Authenticator } from './auth/index.ts';
+export { KINESIS_LIMITS } from './aws/kinesis-records.ts';
+export { FIREHOSE_LIMITS } from './aws/firehose.ts';
+export { ITERATOR_TTL_MS } from './aws/iterators.ts';

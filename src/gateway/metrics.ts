@@ -1,0 +1,63 @@
+/**
+ * What the gateway exports on /metrics. Request counters and latencies are updated per request through
+ * cached series; per-shard record counts and fsync latencies come from the log's own stats at scrape time,
+ * so ingest pays nothing per record.
+ */
+import type { StreamLog } from '../log/index.ts';
+import { Registry, type CounterChild, type HistogramChild } from '../metrics/index.ts';
+
+const FSYNC_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** One answered request: `api` is kinesis, firehose, native or ops; `operation` the Kinesis operation or native route. */
+  request(api: string, operation: string, status: number, seconds: number): void;
+  tailOpened(): void;
+  tailClosed(): void;
+  setReady(ready: boolean): void;
+}
+
+export function createGatewayMetrics(registry: Registry, log: StreamLog): GatewayMetrics {
+  const requests = registry.counter('tollstream_requests_total', 'Requests answered, by API, operation and HTTP status.', ['api', 'operation', 'status']);
+  const latency = registry.histogram('tollstream_request_duration_seconds', 'Time from request to response, by API and operation, in seconds.', ['api', 'operation']);
+  const recordsIn = registry.counter('tollstream_records_in_total', 'Records stored, by stream and shard.', ['stream', 'shard']);
+  const bytesIn = registry.counter('tollstream_bytes_in_total', 'Bytes of record data stored, by stream and shard.', ['stream', 'shard']);
+  const duplicates = registry.counter('tollstream_duplicates_dropped_total', 'Records recognized as producer retries and not stored again.', ['stream', 'shard']);
+  const stored = registry.gauge('tollstream_stored_bytes', 'Bytes held by the log now, by stream and shard.', ['stream', 'shard']);
+  const fsync = registry.histogram('tollstream_fsync_duration_seconds', 'Duration of flushes to stable storage, in seconds.', [], FSYNC_BUCKETS_SECONDS).labels();
+  const tails = registry.gauge('tollstream_tail_clients', 'Open tail (Server-Sent Events) connections.').labels();
+  const ready = registry.gauge('tollstream_ready', '1 when the gateway serves requests, 0 while starting or stopping.').labels();
+
+  registry.onCollect(() => {
+    const stats = log.stats();
+    recordsIn.reset();
+    bytesIn.reset();
+    duplicates.reset();
+    stored.reset();
+    for (const s of stats.shards) {
+      recordsIn.labels(s.stream, s.shardId).inc(s.recordsIn);
+      bytesIn.labels(s.stream, s.shardId).inc(s.bytesIn);
+      duplicates.labels(s.stream, s.shardId).inc(s.duplicatesDropped);
+      stored.labels(s.stream, s.shardId).set(s.storedBytes);
+    }
+    for (const ms of stats.fsyncDurationsMs) fsync.observe(ms / 1000);
+  });
+
+  const series = new Map<string, { count: CounterChild; latency: HistogramChild }>();
+  return {
+    registry,
+    request(api, operation, status, seconds) {
+      const key = `${api} ${operation} ${status}`;
+      let s = series.get(key);
+      if (!s) {
+        s = { count: requests.labels(api, operation, String(status)), latency: latency.labels(api, operation) };
+        series.set(key, s);
+      }
+      s.count.inc();
+      s.latency.observe(seconds);
+    },
+    tailOpened: () => tails.inc(1),
+    tailClosed: () => tails.inc(-1),
+    setReady: (value) => ready.set(value ? 1 : 0),
+  };
+}

@@ -1,0 +1,166 @@
+/** The native HTTP API under /v1 (see docs/gateway.md): streams, record ingest and tail. */
+import { TollstreamError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { DedupeConfig, StreamConfig, StreamLog } from '../../log/index.ts';
+import { readBody, send, type Request, type Response } from '../http.ts';
+import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
+import { tail } from './tail.ts';
+
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export interface NativeContext {
+  readonly log: StreamLog;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+  readonly randomPartitionKey: () => string;
+  readonly shutdown: AbortSignal;
+}
+
+/** A route's name for metrics, e.g. `POST /v1/streams/{name}/records`. */
+export type NativeRoute = 'listStreams' | 'createStream' | 'describeStream' | 'deleteStream' | 'putRecords' | 'tail' | 'unknown';
+
+export interface ParsedPath {
+  readonly route: NativeRoute;
+  readonly stream?: string;
+  readonly query: URLSearchParams;
+}
+
+/** Matches `url` (path and query, as received) against the /v1 routes. */
+export function matchRoute(method: string, url: string): ParsedPath {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const parts = path.split('/');
+  // ['', 'v1', 'streams', name?, action?]
+  if (parts[1] !== 'v1' || parts[2] !== 'streams') return { route: 'unknown', query };
+  if (parts.length === 3 || (parts.length === 4 && parts[3] === '')) {
+    if (method === 'GET') return { route: 'listStreams', query };
+    if (method === 'POST') return { route: 'createStream', query };
+    return { route: 'unknown', query };
+  }
+  let stream: string;
+  try {
+    stream = decodeURIComponent(parts[3]!);
+  } catch {
+    return { route: 'unknown', query };
+  }
+  if (parts.length === 4) {
+    if (method === 'GET') return { route: 'describeStream', stream, query };
+    if (method === 'DELETE') return { route: 'deleteStream', stream, query };
+  } else if (parts.length === 5) {
+    if (parts[4] === 'records' && method === 'POST') return { route: 'putRecords', stream, query };
+    if (parts[4] === 'tail' && method === 'GET') return { route: 'tail', stream, query };
+  }
+  return { route: 'unknown', query };
+}
+
+export async function handleNative(ctx: NativeContext, req: Request, res: Response, match: ParsedPath): Promise<void> {
+  switch (match.route) {
+    case 'listStreams':
+      return send(res, 200, JSON_HEADERS, JSON.stringify({ streams: await ctx.log.listStreams() }));
+    case 'createStream': {
+      const { name, config } = streamRequest(await readBody(req, ctx.maxBodyBytes));
+      return send(res, 201, JSON_HEADERS, JSON.stringify(await ctx.log.createStream(name, config)));
+    }
+    case 'describeStream':
+      return send(res, 200, JSON_HEADERS, JSON.stringify(await ctx.log.describeStream(match.stream!)));
+    case 'deleteStream':
+      await ctx.log.deleteStream(match.stream!);
+      return send(res, 204, {}, '');
+    case 'putRecords':
+      return putRecords(ctx, req, res, match.stream!, match.query);
+    case 'tail': {
+      const from = match.query.get('from') ?? 'LATEST';
+      if (from !== 'LATEST' && from !== 'TRIM_HORIZON') {
+        throw new TollstreamError('INVALID_ARGUMENT', `from must be LATEST or TRIM_HORIZON, got '${from}'`, { context: { from } });
+      }
+      return tail(req, res, { log: ctx.log, logger: ctx.logger, stream: match.stream!, from, shutdown: ctx.shutdown });
+    }
+    case 'unknown':
+      throw new TollstreamError('NOT_FOUND', `no route ${req.method} ${req.url?.split('?')[0]}; see docs/gateway.md for the native API`);
+  }
+}
+
+async function putRecords(ctx: NativeContext, req: Request, res: Response, stream: string, query: URLSearchParams): Promise<void> {
+  const body = await readBody(req, ctx.maxBodyBytes);
+  const partitionKeyField = query.get('partitionKeyField') ?? undefined;
+  const idempotencyKeyField = query.get('idempotencyKeyField') ?? undefined;
+  const options: IngestOptions = { partitionKeyField, idempotencyKeyField, randomPartitionKey: ctx.randomPartitionKey };
+  const contentType = req.headers['content-type'] ?? '';
+  const parsed = contentType.startsWith('application/json') ? parseJsonArray(body, options) : parseNdjson(body, options);
+  const results = parsed.records.length > 0 ? await ctx.log.append(stream, parsed.records) : [];
+  if (parsed.records.length === 0) await ctx.log.describeStream(stream); // an unknown stream is an error even for an empty body
+
+  const parts = new Array<string>(parsed.outcomes.length);
+  let failed = 0;
+  for (let i = 0; i < parsed.outcomes.length; i++) {
+    const outcome = parsed.outcomes[i]!;
+    if (typeof outcome !== 'number') {
+      failed++;
+      parts[i] = errorItem(outcome);
+      continue;
+    }
+    const r = results[outcome]!;
+    if (r.ok) {
+      parts[i] = `{"shardId":${JSON.stringify(r.shardId)},"sequenceNumber":"${r.sequenceNumber}","duplicate":${r.duplicate}}`;
+    } else {
+      failed++;
+      parts[i] = errorItem({ code: r.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'INTERNAL', message: r.errorMessage });
+    }
+  }
+  send(res, 200, JSON_HEADERS, `{"failedRecordCount":${failed},"records":[${parts.join(',')}]}`);
+}
+
+function errorItem(error: RecordError): string {
+  return JSON.stringify({ error });
+}
+
+const CREATE_KEYS = new Set(['name', 'shardCount', 'retentionHours', 'retentionBytes', 'dedupe']);
+
+function streamRequest(body: Buffer): { name: string; config: StreamConfig } {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TollstreamError('MALFORMED_REQUEST', 'the body must be a JSON object { name, shardCount?, retentionHours?, retentionBytes?, dedupe? }');
+  }
+  const v = value as Record<string, unknown>;
+  const unknown = Object.keys(v).find((k) => !CREATE_KEYS.has(k));
+  if (unknown !== undefined) throw invalid(`unknown field '${unknown}'; allowed: ${[...CREATE_KEYS].join(', ')}`, unknown);
+  if (typeof v.name !== 'string' || !STREAM_NAME.test(v.name)) throw invalid(`name must match ${STREAM_NAME}`, 'name');
+  const config: { -readonly [K in keyof StreamConfig]: StreamConfig[K] } = {};
+  if (v.shardCount !== undefined) config.shardCount = integer(v.shardCount, 'shardCount', 1, 1024);
+  if (v.retentionHours !== undefined) config.retentionHours = integer(v.retentionHours, 'retentionHours', 1, 8760);
+  if (v.retentionBytes !== undefined) config.retentionBytes = integer(v.retentionBytes, 'retentionBytes', 1, Number.MAX_SAFE_INTEGER);
+  if (v.dedupe !== undefined) config.dedupe = dedupe(v.dedupe);
+  return { name: v.name, config };
+}
+
+function dedupe(value: unknown): DedupeConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('dedupe must be an object { mode, field?, windowSeconds? }', 'dedupe');
+  const d = value as Record<string, unknown>;
+  const bad = Object.keys(d).find((k) => k !== 'mode' && k !== 'field' && k !== 'windowSeconds');
+  if (bad !== undefined) throw invalid(`dedupe has unknown field '${bad}'`, `dedupe.${bad}`);
+  if (d.mode !== 'field' && d.mode !== 'key') throw invalid("dedupe.mode must be 'field' or 'key'", 'dedupe.mode');
+  if (d.mode === 'field' && (typeof d.field !== 'string' || d.field === '')) throw invalid("dedupe.field is required with mode 'field'", 'dedupe.field');
+  if (d.mode === 'key' && d.field !== undefined) throw invalid("dedupe.field conflicts with mode 'key'", 'dedupe.field');
+  const windowSeconds = d.windowSeconds === undefined ? undefined : integer(d.windowSeconds, 'dedupe.windowSeconds', 1, 31 * 24 * 3600);
+  return {
+    mode: d.mode,
+    ...(d.mode === 'field' ? { field: d.field as string } : {}),
+    ...(windowSeconds !== undefined ? { windowSeconds } : {}),
+  };
+}
+
+function integer(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${field} must be an integer from ${min} to ${max}`, field);
+  }
+  return value;
+}
+
+const invalid = (message: string, field: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { field } });
