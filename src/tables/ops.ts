@@ -19,6 +19,9 @@ interface ItemRow {
   value: string;
 }
 
+/** [version, updated_at, value] */
+type PointRow = [number, number, string];
+
 interface CheckpointRow {
   consumer: string;
   stream: string;
@@ -50,9 +53,10 @@ export class ItemOps {
     this.#db = db;
     this.#describe = describe;
     this.#now = now;
-    this.#select = db.prepare<[string, string, string], ItemRow>(
-      'SELECT pk, sk, version, updated_at, value FROM ts_items WHERE tbl = ? AND pk = ? AND sk = ?',
-    );
+    // Raw rows (arrays) of only the columns not known from the key: the point read is the hot path of update.
+    this.#select = db
+      .prepare<[string, string, string], PointRow>('SELECT version, updated_at, value FROM ts_items WHERE tbl = ? AND pk = ? AND sk = ?')
+      .raw(true);
     this.#insert = db.prepare<[string, string, string, number, number, string]>(
       'INSERT INTO ts_items (tbl, pk, sk, version, updated_at, value) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -73,7 +77,7 @@ export class ItemOps {
   get<V extends JsonObject>(table: string, key: Key): Item<V> | undefined {
     const sk = this.#storedSortKey(table, key);
     const row = this.#select.get(table, key.pk, sk);
-    return row ? (toItem(row, this.#describe(table).sortKey, JSON.parse(row.value) as V)) : undefined;
+    return row ? pointItem(key, this.#describe(table).sortKey, row) as Item<V> : undefined;
   }
 
   put<V extends JsonObject>(table: string, key: Key, value: V, options: WriteOptions = {}): Item<V> {
@@ -83,7 +87,7 @@ export class ItemOps {
     const row = this.#select.get(table, key.pk, sk);
     const sortKey = this.#describe(table).sortKey;
     this.#check(options, row, sortKey, table, key, 'put');
-    const version = (row?.version ?? 0) + 1;
+    const version = (row?.[0] ?? 0) + 1;
     const now = this.#now();
     if (row) this.#replace.run(version, now, text, table, key.pk, sk);
     else this.#insert.run(table, key.pk, sk, version, now, text);
@@ -97,7 +101,7 @@ export class ItemOps {
     const current = this.#check(options, row, sortKey, table, key, 'delete');
     if (!row) return undefined;
     this.#delete.run(table, key.pk, sk);
-    return (current ?? toItem(row, sortKey, JSON.parse(row.value) as JsonObject)) as Item<V>;
+    return (current ?? pointItem(key, sortKey, row)) as Item<V>;
   }
 
   update<V extends JsonObject>(table: string, key: Key, spec: UpdateSpec): Item<V> {
@@ -105,7 +109,7 @@ export class ItemOps {
     const row = this.#select.get(table, key.pk, sk);
     const sortKey = this.#describe(table).sortKey;
     const current = this.#check(spec, row, sortKey, table, key, 'update');
-    const value = (current ? current.value : row ? JSON.parse(row.value) : {}) as Record<string, unknown>;
+    const value = (current ? current.value : row ? JSON.parse(row[2]) : {}) as Record<string, unknown>;
     if (spec.set) {
       for (const [path, v] of Object.entries(spec.set)) {
         assertPath(path, 'set');
@@ -121,7 +125,7 @@ export class ItemOps {
     }
     if (spec.remove) for (const path of spec.remove) (assertPath(path, 'remove'), removePath(value, path));
     const text = encode(value, table, key);
-    const version = (row?.version ?? 0) + 1;
+    const version = (row?.[0] ?? 0) + 1;
     const now = this.#now();
     if (row) this.#replace.run(version, now, text, table, key.pk, sk);
     else this.#insert.run(table, key.pk, sk, version, now, text);
@@ -196,10 +200,10 @@ export class ItemOps {
   }
 
   /** Throws CONDITION_FAILED unless the condition holds; returns the parsed current item when it had to read it. */
-  #check(options: WriteOptions, row: ItemRow | undefined, sortKey: boolean, table: string, key: Key, operation: string): Item | undefined {
+  #check(options: WriteOptions, row: PointRow | undefined, sortKey: boolean, table: string, key: Key, operation: string): Item | undefined {
     if (options.condition === undefined) return undefined;
     assertCondition(options.condition);
-    const current = row ? toItem(row, sortKey, JSON.parse(row.value) as JsonObject) : undefined;
+    const current = row ? pointItem(key, sortKey, row) : undefined;
     if (!evaluateCondition(options.condition, current)) {
       throw new TollstreamError('CONDITION_FAILED', `the condition of this ${operation} does not hold for the current item; re-read it and decide again`, {
         context: { table, pk: key.pk, ...(sortKey ? { sk: key.sk } : {}), operation, condition: options.condition, currentVersion: current?.version ?? null },
@@ -259,6 +263,10 @@ function toItem<V extends JsonObject>(row: ItemRow, sortKey: boolean, value: V):
   return sortKey
     ? { pk: row.pk, sk: row.sk, value, version: row.version, updatedAt: row.updated_at }
     : { pk: row.pk, value, version: row.version, updatedAt: row.updated_at };
+}
+
+function pointItem(key: Key, sortKey: boolean, row: PointRow): Item {
+  return makeItem(key, sortKey, JSON.parse(row[2]) as JsonObject, row[0], row[1]);
 }
 
 function makeItem<V extends JsonObject>(key: Key, sortKey: boolean, value: V, version: number, updatedAt: number): Item<V> {
