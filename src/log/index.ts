@@ -1,5 +1,11 @@
 /**
  * The stream log: the one public door. Callers use the `StreamLog` interface; `openEmbeddedLog`
- * gives the embedded on-disk backend.
+ * gives the embedded on-disk backend; `describeStreamLogConformance` is the suite every backend passes.
  */
 export type * from './types.ts';
+export { openEmbeddedLog } from './embedded/log.ts';
+export type { EmbeddedLogOptions, EmbeddedStreamLog } from './embedded/log.ts';
+export { hashKeyOf, parseExplicitHashKey, splitHashKeyRange, formatShardId, MAX_HASH_KEY } from './hashkey.ts';
+export { compareSequenceNumbers } from './sequence.ts';
+export { shardForHashKey } from './routing.ts';
+export { crc32c } from './crc32c.ts';

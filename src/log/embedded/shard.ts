@@ -1,0 +1,383 @@
+/**
+ * One shard of the embedded log: its segments, the group-commit writer and reads.
+ *
+ * Group commit: `enqueue` stamps the batch's offsets and queues it; one flush loop per shard takes
+ * everything queued, writes it with one `writev` and (under `fsync: 'always'`) one `fdatasync`, then
+ * makes it readable and resolves the appends. Batches queued while a flush is in flight go together in
+ * the next one, so one fsync covers many appends.
+ */
+import { mkdir, open } from 'node:fs/promises';
+import { TollstreamError } from '../../core/errors.ts';
+import { checkBatch, forEachRecord, LENGTH_PREFIX_BYTES, setBaseOffset } from '../batch.ts';
+import type { BatchHeader, DecodedRecord } from '../batch.ts';
+import { fsyncDir, ioError, writeAll } from './files.ts';
+import { Segment } from './segment.ts';
+
+export interface ShardWriterOptions {
+  readonly fsync: 'always' | 'interval';
+  readonly segmentBytes: number;
+  readonly indexIntervalBytes: number;
+  /** Called with each fsync's duration in ms. */
+  readonly onFsync: (ms: number) => void;
+  /** Called after the shard rolled to a new segment (retention runs then). */
+  readonly onRoll: () => Promise<void>;
+}
+
+interface QueuedBatch {
+  readonly buf: Buffer;
+  readonly header: BatchHeader;
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+const READ_CHUNK = 256 * 1024;
+
+export class Shard {
+  readonly stream: string;
+  readonly shardId: string;
+  readonly index: number;
+  readonly dir: string;
+  readonly segments: Segment[];
+  /** Offset the next enqueued record gets. */
+  nextOffset: number;
+  /** Offset after the last readable (durable) record. */
+  visibleNextOffset: number;
+  /** Arrival time of the newest record; arrival times never go backwards within a shard. */
+  lastTimestamp: number;
+  /** Set when a reshard closed the shard: the offset after its last record. */
+  endOffset: number | undefined;
+
+  recordsIn = 0;
+  bytesIn = 0;
+  duplicatesDropped = 0;
+
+  private readonly options: ShardWriterOptions;
+  private queue: QueuedBatch[] = [];
+  private flushing: Promise<void> | undefined;
+  private gate: Promise<void> | undefined;
+  private dirty = false;
+  private broken: TollstreamError | undefined;
+  private waiters: Array<() => void> = [];
+
+  constructor(stream: string, shardId: string, index: number, dir: string, segments: Segment[], options: ShardWriterOptions) {
+    this.stream = stream;
+    this.shardId = shardId;
+    this.index = index;
+    this.dir = dir;
+    this.segments = segments;
+    this.options = options;
+    const last = segments[segments.length - 1];
+    this.nextOffset = last ? last.nextOffset : 0;
+    this.visibleNextOffset = this.nextOffset;
+    this.lastTimestamp = last && !Number.isNaN(last.maxTimestamp) ? last.maxTimestamp : 0;
+    this.endOffset = undefined;
+  }
+
+  /** Creates the directory and first segment of a new shard. */
+  static async createFiles(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const seg = new Segment(dir, 0, 1);
+    const fh = await open(seg.path, 'w');
+    await fh.sync();
+    await fh.close();
+    await fsyncDir(dir);
+  }
+
+  /** Oldest retained offset. */
+  get firstOffset(): number {
+    return this.segments[0]?.baseOffset ?? this.endOffset ?? this.nextOffset;
+  }
+
+  get storedBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  get isClosed(): boolean {
+    return this.endOffset !== undefined;
+  }
+
+  /** Holds flushes until `gate` settles (new reshard children wait for the metadata naming them). */
+  holdUntil(gate: Promise<void>): void {
+    this.gate = gate;
+  }
+
+  /** Arrival time for records appended now: never before the shard's newest record. */
+  arrivalTime(now: number): number {
+    return now > this.lastTimestamp ? now : this.lastTimestamp;
+  }
+
+  /** Queues an encoded batch; its records get offsets now, `done` settles when they are durable. */
+  enqueue(buf: Buffer, recordCount: number, timestamp: number): { baseOffset: number; done: Promise<void> } {
+    if (this.broken) return { baseOffset: -1, done: Promise.reject(this.broken) };
+    const baseOffset = this.nextOffset;
+    setBaseOffset(buf, baseOffset);
+    this.nextOffset += recordCount;
+    this.lastTimestamp = timestamp;
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const header: BatchHeader = { baseOffset, size: buf.length, recordCount, firstTimestamp: timestamp, maxTimestamp: timestamp };
+    this.queue.push({ buf, header, done, resolve, reject });
+    this.recordsIn += recordCount;
+    this.bytesIn += buf.length;
+    this.flushing ??= this.flushLoop();
+    return { baseOffset, done };
+  }
+
+  /** Settles when everything queued so far is durable (or failed). */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  /** Closes the shard for writes at its current end (after a reshard). */
+  closeForWrites(): number {
+    this.endOffset = this.nextOffset;
+    this.wake();
+    return this.endOffset;
+  }
+
+  private async flushLoop(): Promise<void> {
+    let rolled = false;
+    try {
+      if (this.gate) await this.gate;
+      while (this.queue.length > 0) {
+        let seg = this.segments[this.segments.length - 1]!;
+        if (seg.size >= this.options.segmentBytes) {
+          seg = await this.roll(seg);
+          rolled = true;
+        }
+        const group: QueuedBatch[] = [];
+        let bytes = 0;
+        while (this.queue.length > 0) {
+          const next = this.queue[0]!;
+          if (group.length > 0 && seg.size + bytes + next.buf.length > this.options.segmentBytes) break;
+          group.push(next);
+          bytes += next.buf.length;
+          this.queue.shift();
+        }
+        try {
+          const fh = await seg.file();
+          await writeAll(
+            fh,
+            group.map((b) => b.buf),
+            seg.size,
+          );
+          if (this.options.fsync === 'always') {
+            const t0 = performance.now();
+            await fh.datasync();
+            this.options.onFsync(performance.now() - t0);
+          } else {
+            this.dirty = true;
+          }
+        } catch (err) {
+          this.fail(ioError('appending to a segment', err, { stream: this.stream, shardId: this.shardId, file: seg.path, offset: seg.size }), group);
+          return;
+        }
+        let pos = seg.size;
+        for (const b of group) {
+          seg.noteBatch(pos, b.header);
+          pos += b.header.size;
+        }
+        this.visibleNextOffset = seg.nextOffset;
+        for (const b of group) b.resolve();
+        this.wake();
+      }
+    } catch (err) {
+      this.fail(ioError('rolling a segment', err, { stream: this.stream, shardId: this.shardId }), []);
+    } finally {
+      this.flushing = undefined;
+      if (this.queue.length > 0 && !this.broken) this.flushing = this.flushLoop();
+    }
+    if (rolled) await this.options.onRoll().catch(() => undefined);
+  }
+
+  /** After a failed write the file's tail is unknown: the shard refuses appends until the log is reopened. */
+  private fail(err: TollstreamError, group: QueuedBatch[]): void {
+    this.broken = err;
+    for (const b of group) b.reject(err);
+    for (const b of this.queue) b.reject(err);
+    this.queue = [];
+  }
+
+  private async roll(old: Segment): Promise<Segment> {
+    const fh = await old.file();
+    if (this.dirty || this.options.fsync === 'interval') await fh.datasync();
+    const seg = new Segment(this.dir, old.nextOffset, this.options.indexIntervalBytes);
+    const created = await open(seg.path, 'w');
+    await created.close();
+    await fsyncDir(this.dir);
+    this.segments.push(seg);
+    await old.writeIndexFiles().catch(() => undefined);
+    await old.closeFile();
+    return seg;
+  }
+
+  /** Under `fsync: 'interval'`: flushes written data to stable storage. */
+  async syncIfDirty(): Promise<void> {
+    if (!this.dirty || this.broken) return;
+    this.dirty = false;
+    const seg = this.segments[this.segments.length - 1];
+    if (!seg) return;
+    const t0 = performance.now();
+    try {
+      await (await seg.file()).datasync();
+    } catch (err) {
+      this.broken = ioError('flushing a segment', err, { stream: this.stream, shardId: this.shardId, file: seg.path });
+      return;
+    }
+    this.options.onFsync(performance.now() - t0);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves once a record at `offset` is readable, the shard closes, or `signal` aborts. */
+  waitForData(offset: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.visibleNextOffset > offset || this.isClosed || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Wakes every waiter (the log is closing or the shard is going away). */
+  wakeAll(): void {
+    this.wake();
+  }
+
+  private segmentFor(offset: number): number {
+    const s = this.segments;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private corrupt(seg: Segment, position: number, detail: string): TollstreamError {
+    return new TollstreamError('LOG_CORRUPT', `segment ${seg.path} is damaged at byte ${position} (${detail}); the records there cannot be read`, {
+      context: { stream: this.stream, shardId: this.shardId, file: seg.path, offset: position },
+    });
+  }
+
+  /**
+   * Reads records from `fromOffset` (raised to the oldest retained one) up to the readable end, at most
+   * `maxRecords` and about `maxBytes` of data (at least one record if any).
+   */
+  async read(fromOffset: number, maxRecords: number, maxBytes: number): Promise<{ records: DecodedRecord[]; nextOffset: number }> {
+    const records: DecodedRecord[] = [];
+    let offset = Math.max(fromOffset, this.firstOffset);
+    const end = this.visibleNextOffset;
+    let bytes = 0;
+    let full = false;
+    while (!full && offset < end && this.segments.length > 0) {
+      const seg = this.segments[this.segmentFor(offset)]!;
+      if (offset >= seg.nextOffset) break;
+      let pos = seg.positionFor(offset);
+      while (!full && pos < seg.size && offset < end) {
+        let want = Math.min(seg.size - pos, Math.max(READ_CHUNK, Math.min(maxBytes, 16 * 1024 * 1024) + 64 * 1024));
+        let buf = await seg.readAt(pos, want);
+        let check = checkBatch(buf, 0, buf.length, true);
+        if (!check.ok && check.reason === 'truncated' && buf.length >= LENGTH_PREFIX_BYTES) {
+          // A batch larger than the chunk: read exactly it.
+          want = LENGTH_PREFIX_BYTES + buf.readUInt32BE(8);
+          if (pos + want <= seg.size) {
+            buf = await seg.readAt(pos, want);
+            check = checkBatch(buf, 0, buf.length, true);
+          }
+        }
+        if (!check.ok) throw this.corrupt(seg, pos, check.detail);
+        let p = 0;
+        while (p < buf.length) {
+          const c = p === 0 ? check : checkBatch(buf, p, buf.length, true);
+          if (!c.ok) {
+            if (c.reason === 'truncated') break;
+            throw this.corrupt(seg, pos + p, c.detail);
+          }
+          const h = c.header;
+          if (h.baseOffset + h.recordCount > offset) {
+            forEachRecord(buf, p, h, (r) => {
+              if (r.offset < offset) return true;
+              if (records.length >= maxRecords || (records.length > 0 && bytes + r.data.length > maxBytes)) {
+                full = true;
+                return false;
+              }
+              records.push(r);
+              bytes += r.data.length;
+              offset = r.offset + 1;
+              return true;
+            });
+            if (full) break;
+          }
+          offset = Math.max(offset, h.baseOffset + h.recordCount);
+          p += h.size;
+        }
+        pos += p;
+      }
+    }
+    return { records, nextOffset: offset };
+  }
+
+  /** The offset of the first record that arrived at or after `timestamp` (the readable end if none). */
+  async offsetForTime(timestamp: number): Promise<number> {
+    for (const seg of this.segments) {
+      if (!(seg.maxTimestamp >= timestamp)) continue;
+      let pos = seg.positionForTime(timestamp);
+      while (pos < seg.size) {
+        const head = await seg.readAt(pos, 39);
+        const c = checkBatch(head, 0, head.length, false);
+        // The header alone is shorter than the batch; only its framing fields matter here.
+        const size = LENGTH_PREFIX_BYTES + head.readUInt32BE(8);
+        if (!c.ok && c.reason === 'invalid') throw this.corrupt(seg, pos, c.detail);
+        const base = head.readUInt32BE(0) * 0x1_0000_0000 + head.readUInt32BE(4);
+        const maxTs = head.readUInt32BE(31) * 0x1_0000_0000 + head.readUInt32BE(35);
+        if (maxTs >= timestamp) {
+          // Records of a batch share one arrival time, so the batch's first record is the answer.
+          return Math.max(base, this.firstOffset);
+        }
+        pos += size;
+      }
+    }
+    return this.visibleNextOffset;
+  }
+
+  /** Deletes whole segments, oldest first, while `shouldDelete` says so; the last is kept unless `all`. */
+  async deleteOldSegments(shouldDelete: (seg: Segment, totalBytes: number) => boolean, all: boolean): Promise<number> {
+    let deleted = 0;
+    while (this.segments.length > (all ? 0 : 1)) {
+      const seg = this.segments[0]!;
+      if (!shouldDelete(seg, this.storedBytes)) break;
+      this.segments.shift();
+      await seg.delete();
+      deleted++;
+    }
+    if (deleted > 0) await fsyncDir(this.dir).catch(() => undefined);
+    return deleted;
+  }
+
+  /** Flushes, writes the active segment's index and releases the files. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.syncIfDirty();
+    this.wake();
+    const last = this.segments[this.segments.length - 1];
+    if (last && !this.broken) await last.writeIndexFiles().catch(() => undefined);
+    await Promise.all(this.segments.map((s) => s.closeFile()));
+  }
+}

@@ -1,0 +1,68 @@
+/** Argument checks of the embedded log, each failing with `INVALID_ARGUMENT` or `LIMIT_EXCEEDED` and a fix. */
+import { TollstreamError } from '../../core/errors.ts';
+import type { DedupeConfig, StreamConfig } from '../types.ts';
+
+export const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+export const MAX_SHARDS = 1024;
+export const MAX_RECORD_BYTES = 1024 * 1024;
+export const MAX_KEY_CHARS = 256;
+
+function invalid(message: string, context: Record<string, unknown> = {}): TollstreamError {
+  return new TollstreamError('INVALID_ARGUMENT', message, { context });
+}
+
+export function checkStreamName(name: string): void {
+  if (typeof name !== 'string' || !STREAM_NAME.test(name) || name === '.' || name === '..') {
+    throw invalid(`stream name '${String(name).slice(0, 140)}' must be 1 to 128 letters, digits, '_', '.' or '-'`, { stream: name });
+  }
+}
+
+export function checkShardCount(count: unknown, stream: string): number {
+  if (!Number.isInteger(count) || (count as number) < 1) throw invalid(`shardCount must be a positive integer, got ${String(count)}`, { stream });
+  if ((count as number) > MAX_SHARDS) {
+    throw new TollstreamError('LIMIT_EXCEEDED', `shardCount ${String(count)} is above the limit of ${MAX_SHARDS} open shards per stream`, { context: { stream } });
+  }
+  return count as number;
+}
+
+export function checkRetentionHours(hours: unknown, stream: string): number {
+  if (!Number.isInteger(hours) || (hours as number) < 1 || (hours as number) > 87_600) {
+    throw invalid(`retentionHours must be an integer from 1 to 87600, got ${String(hours)}`, { stream });
+  }
+  return hours as number;
+}
+
+export function checkRetentionBytes(bytes: unknown, stream: string): number | undefined {
+  if (bytes === undefined || bytes === null) return undefined;
+  if (!Number.isSafeInteger(bytes) || (bytes as number) < 1) throw invalid(`retentionBytes must be a positive integer, got ${String(bytes)}`, { stream });
+  return bytes as number;
+}
+
+export function checkDedupe(dedupe: DedupeConfig | undefined, stream: string): DedupeConfig | undefined {
+  if (dedupe === undefined) return undefined;
+  if (typeof dedupe !== 'object' || dedupe === null) throw invalid('dedupe must be an object { mode, field?, windowSeconds? }', { stream });
+  if (dedupe.mode !== 'field' && dedupe.mode !== 'key') throw invalid(`dedupe.mode must be 'field' or 'key', got '${String(dedupe.mode)}'`, { stream });
+  if (dedupe.mode === 'field' && (typeof dedupe.field !== 'string' || dedupe.field === '')) {
+    throw invalid("dedupe.field (a top-level JSON property such as 'transaction_id') is required with mode 'field'", { stream });
+  }
+  if (dedupe.mode === 'key' && dedupe.field !== undefined) throw invalid("dedupe.field conflicts with mode 'key'; drop one", { stream });
+  const windowSeconds = dedupe.windowSeconds ?? 3600;
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 1) throw invalid(`dedupe.windowSeconds must be a positive integer, got ${String(windowSeconds)}`, { stream });
+  return dedupe.mode === 'field' ? { mode: 'field', field: dedupe.field!, windowSeconds } : { mode: 'key', windowSeconds };
+}
+
+export function checkStreamConfig(name: string, config: StreamConfig, defaultRetentionHours: number) {
+  if (typeof config !== 'object' || config === null) throw invalid('stream config must be an object', { stream: name });
+  return {
+    shardCount: checkShardCount(config.shardCount ?? 1, name),
+    retentionHours: checkRetentionHours(config.retentionHours ?? defaultRetentionHours, name),
+    retentionBytes: checkRetentionBytes(config.retentionBytes, name),
+    dedupe: checkDedupe(config.dedupe, name),
+  };
+}
+
+export function checkLimit(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || (value as number) < 1) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
+  return value as number;
+}
