@@ -33,6 +33,8 @@ export interface GatewayOptions {
   /** Region and account used in stream ARNs. @default 'us-east-1', '000000000000' */
   readonly region?: string;
   readonly accountId?: string;
+  /** The clock for shard iterator expiry, ms since the epoch. @default Date.now */
+  readonly now?: () => number;
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
 }
@@ -69,7 +71,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const aws: AwsContext = {
     log,
-    iterators: createIteratorCodec(options.iteratorSecret ?? crypto.randomBytes(32)),
+    iterators: createIteratorCodec(options.iteratorSecret ?? crypto.randomBytes(32), options.now),
     region: options.region ?? 'us-east-1',
     accountId: options.accountId ?? '000000000000',
     randomPartitionKey,

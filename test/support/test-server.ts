@@ -30,6 +30,8 @@ export interface TestServer extends AsyncDisposable {
 export interface TestServerOptions extends Partial<Omit<GatewayOptions, 'log' | 'authenticator' | 'logger'>> {
   readonly authenticator?: Authenticator;
   readonly logger?: Logger;
+  /** Wraps the log the gateway sees, e.g. to inject failures. */
+  readonly wrapLog?: (log: StreamLog) => StreamLog;
 }
 
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
@@ -37,9 +39,10 @@ export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'tes
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-gw-'));
   const log = await openTestLog(dir);
+  const { wrapLog, ...gatewayOptions } = options;
   const gateway = createGateway({
-    ...options,
-    log,
+    ...gatewayOptions,
+    log: wrapLog ? wrapLog(log) : log,
     authenticator: options.authenticator ?? createAuthenticator({ accessKeys: [], apiKeys: [] }),
     logger: options.logger ?? silentLogger,
     ready: true,
