@@ -1,0 +1,131 @@
+/**
+ * From log records to what a destination writes: the optional transform (Firehose's contract), then the
+ * format conversion of each record into the table's columns. Every record ends as exactly one outcome,
+ * in the order it was read, so any prefix of a batch knows the positions it covers.
+ */
+import type { StoredRecord } from '../log/types.ts';
+import { SOURCE_COLUMNS, rowFromObject, type Row, type TableSchema } from '../warehouse/index.ts';
+import type { DeliveryErrorRow, DeliveryErrorType, DestinationBatch, TransformFunction, TransformInputRecord, TransformOutputRecord } from './types.ts';
+
+export interface BufferedRecord {
+  readonly shardId: string;
+  readonly record: StoredRecord;
+}
+
+export type Outcome =
+  | { readonly kind: 'row'; readonly row: Row }
+  | { readonly kind: 'dropped' }
+  | { readonly kind: 'error'; readonly error: DeliveryErrorRow };
+
+export interface PreparedRecord {
+  readonly source: BufferedRecord;
+  readonly outcome: Outcome;
+}
+
+const SOURCE = new Set<string>(SOURCE_COLUMNS);
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export async function prepareRecords(
+  records: readonly BufferedRecord[],
+  schema: TableSchema,
+  transform: TransformFunction | undefined,
+  transformAttempts: number,
+): Promise<PreparedRecord[]> {
+  const transformed = transform ? await runTransform(records, transform, transformAttempts) : undefined;
+  return records.map((source, i) => {
+    const t = transformed?.[i];
+    if (t && t.kind !== 'data') return { source, outcome: t };
+    const data = t ? t.data : source.record.data;
+    return { source, outcome: convert(source, data, schema) };
+  });
+}
+
+export type ErrorOutcome = Extract<Outcome, { readonly kind: 'error' }>;
+
+export function failed(source: BufferedRecord, errorType: DeliveryErrorType, errorCode: string, errorMessage: string): ErrorOutcome {
+  return {
+    kind: 'error',
+    error: {
+      shardId: source.shardId,
+      sequenceNumber: source.record.sequenceNumber,
+      errorType,
+      errorCode,
+      errorMessage,
+      rawData: source.record.data,
+      arrivalTime: source.record.arrivalTime,
+    },
+  };
+}
+
+/** The destination batch of `prepared`: its rows, its failed records, and the last position per shard. */
+export function toDestinationBatch(stream: string, prepared: readonly PreparedRecord[]): DestinationBatch {
+  const rows: Row[] = [];
+  const errors: DeliveryErrorRow[] = [];
+  const positions: Record<string, string> = {};
+  for (const { source, outcome } of prepared) {
+    positions[source.shardId] = source.record.sequenceNumber;
+    if (outcome.kind === 'row') rows.push(outcome.row);
+    else if (outcome.kind === 'error') errors.push(outcome.error);
+  }
+  return { stream, rows, errors, positions };
+}
+
+function convert(source: BufferedRecord, data: Uint8Array, schema: TableSchema): Outcome {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    return failed(source, 'format-conversion-failed', 'invalid-json', `the record is not UTF-8 JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const converted = rowFromObject(schema, value, { omit: SOURCE });
+  if (!converted.ok) return failed(source, 'format-conversion-failed', 'schema-mismatch', converted.message);
+  return {
+    kind: 'row',
+    row: { ...converted.row, arrival_time: source.record.arrivalTime, shard_id: source.shardId, sequence_number: source.record.sequenceNumber },
+  };
+}
+
+type TransformOutcome = { readonly kind: 'data'; readonly data: Uint8Array } | { readonly kind: 'dropped' } | ErrorOutcome;
+
+async function runTransform(records: readonly BufferedRecord[], transform: TransformFunction, attempts: number): Promise<TransformOutcome[]> {
+  const inputs: TransformInputRecord[] = records.map(({ shardId, record }) => ({
+    recordId: `${shardId}/${record.sequenceNumber}`,
+    data: record.data,
+    approximateArrivalTimestamp: record.arrivalTime,
+    partitionKey: record.partitionKey,
+    shardId,
+    sequenceNumber: record.sequenceNumber,
+  }));
+  let outputs: readonly TransformOutputRecord[] | undefined;
+  let lastError = '';
+  for (let attempt = 1; attempt <= Math.max(1, attempts) && outputs === undefined; attempt++) {
+    try {
+      const result = await transform(inputs);
+      if (!Array.isArray(result)) throw new TypeError('the transform must return an array of records');
+      outputs = result;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+  }
+  if (outputs === undefined) {
+    return records.map((source) => failed(source, 'processing-failed', 'transform-failed', `the transform failed ${attempts} times: ${lastError}`));
+  }
+  const byId = new Map<string, TransformOutputRecord>();
+  for (const out of outputs) if (out && typeof out.recordId === 'string' && !byId.has(out.recordId)) byId.set(out.recordId, out);
+  return records.map((source, i): TransformOutcome => {
+    const out = byId.get(inputs[i]!.recordId);
+    if (!out) return failed(source, 'processing-failed', 'transform-missing-record', 'the transform returned no result for this record');
+    switch (out.result) {
+      case 'Ok':
+        return out.data instanceof Uint8Array
+          ? { kind: 'data', data: out.data }
+          : failed(source, 'processing-failed', 'transform-invalid-result', "the transform answered 'Ok' without data");
+      case 'Dropped':
+        return { kind: 'dropped' };
+      case 'ProcessingFailed':
+        return failed(source, 'processing-failed', 'transform-processing-failed', out.errorMessage ?? 'the transform reported ProcessingFailed');
+      default:
+        return failed(source, 'processing-failed', 'transform-invalid-result', `the transform answered an unknown result ${JSON.stringify(out.result)}`);
+    }
+  });
+}

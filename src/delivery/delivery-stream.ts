@@ -1,0 +1,363 @@
+/**
+ * A delivery stream: follows every shard of a log stream (children after their parents), buffers records
+ * until Firehose's size or interval hint is reached, converts them into rows and writes each batch with its
+ * source positions in one destination transaction. It resumes from the positions the destination holds,
+ * so each record lands exactly once however often delivery stops, crashes or restarts.
+ */
+import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
+import type { ShardDescription, StartPosition, StoredRecord, StreamLog, Subscription } from '../log/types.ts';
+import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
+import { failed, prepareRecords, toDestinationBatch, type BufferedRecord, type PreparedRecord } from './convert.ts';
+import type { DeliveryDestination, DeliveryErrorType, DeliveryState, DeliveryStats, DestinationBatch, TransformFunction } from './types.ts';
+
+export interface BufferingHints {
+  /** Deliver once this many MiB are buffered: 1 to 128, as Firehose. @default 4 */
+  readonly sizeMiB?: number;
+  /**
+   * Deliver once the oldest buffered record has waited this long, in seconds: 0 to 900 (fractions allowed).
+   * Firehose's default is 300; here it is short so the warehouse stays within seconds of the log. @default 1
+   */
+  readonly intervalSeconds?: number;
+}
+
+export interface DeliveryStreamOptions {
+  /** Names this delivery in logs and stats. */
+  readonly name: string;
+  readonly log: StreamLog;
+  /** The source log stream. */
+  readonly stream: string;
+  readonly destination: DeliveryDestination;
+  readonly buffering?: BufferingHints;
+  readonly transform?: TransformFunction;
+  /** Calls of a throwing transform before its batch counts as processing-failed. @default 3 */
+  readonly transformAttempts?: number;
+  /** Backoff between failed destination writes (retried until they succeed or delivery stops). */
+  readonly retry?: BackoffOptions;
+  /** Records per read from a shard. @default 5000 */
+  readonly readMaxRecords?: number;
+  readonly logger?: Logger;
+}
+
+const MiB = 1024 * 1024;
+const ERROR_TYPES: readonly DeliveryErrorType[] = ['processing-failed', 'format-conversion-failed', 'destination-failed'];
+
+export class DeliveryStream {
+  readonly name: string;
+  private readonly log: StreamLog;
+  private readonly stream: string;
+  private readonly destination: DeliveryDestination;
+  private readonly sizeBytes: number;
+  private readonly intervalMs: number;
+  private readonly logger: Logger;
+  private readonly abort = new AbortController();
+  private state: DeliveryState = 'created';
+  private stopping = false;
+
+  private buffer: BufferedRecord[] = [];
+  private bufferBytes = 0;
+  private bufferSince: number | undefined;
+  private oldestBufferedArrival = Infinity;
+  private oldestInFlightArrival = Infinity;
+  private wakeFlusher: (() => void) | undefined;
+  private spaceWaiters: Array<() => void> = [];
+  private flusher: Promise<void> | undefined;
+
+  private startPositions: Record<string, string> = {};
+  private readonly readers = new Map<string, Promise<void>>();
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly finishedShards = new Set<string>();
+  private readonly lagByShard = new Map<string, number>();
+  private launching: Promise<void> = Promise.resolve();
+
+  private readonly counters = {
+    recordsRead: 0,
+    rowsDelivered: 0,
+    bytesDelivered: 0,
+    batchesDelivered: 0,
+    recordsDropped: 0,
+    destinationRetries: 0,
+    lastBatchTime: null as number | null,
+    lastBatchRows: 0,
+    lastBatchDurationMs: 0,
+    lastError: null as string | null,
+    errors: { 'processing-failed': 0, 'format-conversion-failed': 0, 'destination-failed': 0 } as Record<DeliveryErrorType, number>,
+  };
+
+  constructor(private readonly options: DeliveryStreamOptions) {
+    const sizeMiB = options.buffering?.sizeMiB ?? 4;
+    const intervalSeconds = options.buffering?.intervalSeconds ?? 1;
+    if (!(sizeMiB >= 1 && sizeMiB <= 128)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `buffering.sizeMiB must be from 1 to 128 (got ${sizeMiB})`, { context: { delivery: options.name } });
+    }
+    if (!(intervalSeconds >= 0 && intervalSeconds <= 900)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `buffering.intervalSeconds must be from 0 to 900 (got ${intervalSeconds})`, { context: { delivery: options.name } });
+    }
+    this.name = options.name;
+    this.log = options.log;
+    this.stream = options.stream;
+    this.destination = options.destination;
+    this.sizeBytes = sizeMiB * MiB;
+    this.intervalMs = intervalSeconds * 1000;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'delivery', delivery: options.name, stream: options.stream });
+  }
+
+  /** Reads where the destination stopped and starts following every shard. */
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new TollstreamError('INVALID_ARGUMENT', `delivery '${this.name}' was already started`);
+    this.startPositions = await this.destination.positions(this.stream);
+    this.state = 'running';
+    this.flusher = this.runFlusher();
+    await this.launchReadyShards();
+    this.logger.info('delivery started', { destination: this.destination.description, resumedShards: Object.keys(this.startPositions).length });
+  }
+
+  /**
+   * Stops reading, delivers what is buffered (one try if the destination is healthy; given up if it is
+   * failing: the log still holds those records), and resolves when nothing is in flight.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'created') {
+      this.state = 'stopped';
+      return;
+    }
+    this.stopping = true;
+    this.abort.abort();
+    for (const sub of this.subscriptions) sub.close();
+    this.releaseSpaceWaiters();
+    this.wakeFlusher?.();
+    await Promise.allSettled([...this.readers.values()]);
+    this.wakeFlusher?.();
+    await this.flusher;
+    if (this.state !== 'failed') this.state = 'stopped';
+    this.logger.info('delivery stopped', { rowsDelivered: this.counters.rowsDelivered });
+  }
+
+  stats(): DeliveryStats {
+    const oldest = Math.min(this.oldestBufferedArrival, this.oldestInFlightArrival);
+    return {
+      name: this.name,
+      stream: this.stream,
+      destination: this.destination.description,
+      state: this.state,
+      recordsRead: this.counters.recordsRead,
+      rowsDelivered: this.counters.rowsDelivered,
+      bytesDelivered: this.counters.bytesDelivered,
+      batchesDelivered: this.counters.batchesDelivered,
+      recordsDropped: this.counters.recordsDropped,
+      errors: { ...this.counters.errors },
+      destinationRetries: this.counters.destinationRetries,
+      bufferedRecords: this.buffer.length,
+      bufferedBytes: this.bufferBytes,
+      dataFreshnessSeconds: Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0,
+      millisBehindLatest: Math.max(0, ...this.lagByShard.values()),
+      lastBatchTime: this.counters.lastBatchTime,
+      lastBatchRows: this.counters.lastBatchRows,
+      lastBatchDurationMs: this.counters.lastBatchDurationMs,
+      lastError: this.counters.lastError,
+    };
+  }
+
+  // ---- reading ----
+
+  /** Starts a reader for every shard whose parents are all read to their end (or gone by retention). */
+  private launchReadyShards(): Promise<void> {
+    this.launching = this.launching.then(async () => {
+      if (this.stopping) return;
+      const description = await this.log.describeStream(this.stream);
+      const known = new Set(description.shards.map((s) => s.shardId));
+      for (const shard of description.shards) {
+        if (this.readers.has(shard.shardId) || this.finishedShards.has(shard.shardId)) continue;
+        if (!shard.parentShardIds.every((p) => !known.has(p) || this.finishedShards.has(p))) continue;
+        this.readers.set(shard.shardId, this.runReader(shard));
+      }
+    });
+    return this.launching;
+  }
+
+  private async runReader(shard: ShardDescription): Promise<void> {
+    const shardId = shard.shardId;
+    const stored = this.startPositions[shardId];
+    let position: StartPosition = stored ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: stored } : { type: 'TRIM_HORIZON' };
+    let attempt = 0;
+    while (!this.stopping) {
+      const sub = this.log.subscribe(this.stream, shardId, position, { maxRecords: this.options.readMaxRecords ?? 5000, signal: this.abort.signal });
+      this.subscriptions.add(sub);
+      try {
+        for await (const result of sub) {
+          attempt = 0;
+          this.lagByShard.set(shardId, result.millisBehindLatest);
+          const last = result.records[result.records.length - 1];
+          if (last) {
+            if (!(await this.accept(shardId, result.records))) return;
+            position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber };
+          }
+          if (result.next === null) {
+            this.finishedShards.add(shardId);
+            this.lagByShard.delete(shardId);
+            this.readers.delete(shardId);
+            this.logger.info('shard read to its end; following its children', { shardId, children: result.childShardIds ?? [] });
+            await this.launchReadyShards();
+            return;
+          }
+        }
+        return; // the subscription ended because delivery stops
+      } catch (err) {
+        if (this.stopping) return;
+        attempt++;
+        this.counters.lastError = describeError(err);
+        this.logger.warn('reading a shard failed; retrying', { shardId, attempt, err });
+        await sleep(backoffDelay(attempt, this.options.retry), this.abort.signal);
+      } finally {
+        this.subscriptions.delete(sub);
+        sub.close();
+      }
+    }
+  }
+
+  /** Adds records to the buffer, waiting while it is full. False when delivery stops meanwhile. */
+  private async accept(shardId: string, records: readonly StoredRecord[]): Promise<boolean> {
+    while (this.bufferBytes >= 2 * this.sizeBytes && !this.stopping) {
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    }
+    if (this.stopping) return false;
+    if (this.bufferSince === undefined) this.bufferSince = Date.now();
+    for (const record of records) {
+      this.buffer.push({ shardId, record });
+      this.bufferBytes += record.data.length;
+      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
+    }
+    this.counters.recordsRead += records.length;
+    this.wakeFlusher?.();
+    return true;
+  }
+
+  private releaseSpaceWaiters(): void {
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---- delivering ----
+
+  private async runFlusher(): Promise<void> {
+    for (;;) {
+      if (this.buffer.length === 0) {
+        if (this.stopping) return;
+        await this.waitForWork();
+        continue;
+      }
+      const waited = Date.now() - (this.bufferSince ?? Date.now());
+      if (!this.stopping && this.bufferBytes < this.sizeBytes && waited < this.intervalMs) {
+        await this.waitForWork(this.intervalMs - waited);
+        continue;
+      }
+      const records = this.buffer;
+      this.oldestInFlightArrival = this.oldestBufferedArrival;
+      this.buffer = [];
+      this.bufferBytes = 0;
+      this.bufferSince = undefined;
+      this.oldestBufferedArrival = Infinity;
+      this.releaseSpaceWaiters();
+      const delivered = await this.deliver(records);
+      this.oldestInFlightArrival = Infinity;
+      if (!delivered) return;
+    }
+  }
+
+  private waitForWork(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const self = this;
+      function done() {
+        if (timer) clearTimeout(timer);
+        if (self.wakeFlusher === done) self.wakeFlusher = undefined;
+        resolve();
+      }
+      this.wakeFlusher = done;
+    });
+  }
+
+  private async deliver(records: readonly BufferedRecord[]): Promise<boolean> {
+    const started = Date.now();
+    const prepared = await prepareRecords(records, this.destination.schema, this.options.transform, this.options.transformAttempts ?? 3);
+    const ok = await this.write(prepared);
+    if (ok) {
+      this.counters.lastBatchTime = Date.now();
+      this.counters.lastBatchDurationMs = this.counters.lastBatchTime - started;
+    }
+    return ok;
+  }
+
+  /** Writes `prepared`, retrying while the destination is unavailable. False when delivery stops or fails. */
+  private async write(prepared: readonly PreparedRecord[]): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const batch = toDestinationBatch(this.stream, prepared);
+      try {
+        await this.destination.write(batch);
+        this.counted(batch, prepared);
+        if (this.state === 'retrying') this.logger.info('destination recovered', { attempts: attempt });
+        this.state = 'running';
+        return true;
+      } catch (err) {
+        this.counters.lastError = describeError(err);
+        if (isTollstreamError(err, 'WAREHOUSE_REJECTED')) return this.isolateRejected(prepared, err);
+        if (isTollstreamError(err) && !err.retriable) {
+          this.state = 'failed';
+          this.logger.error('delivery failed and stopped; fix the cause and restart it', { err });
+          this.stopping = true;
+          this.abort.abort();
+          this.releaseSpaceWaiters();
+          return false;
+        }
+        if (this.stopping) return false;
+        this.state = 'retrying';
+        this.counters.destinationRetries++;
+        const delay = backoffDelay(attempt, this.options.retry);
+        this.logger.warn('writing a batch failed; retrying', { attempt, delayMs: delay, err });
+        await sleep(delay, this.abort.signal);
+        if (this.stopping) return false;
+      }
+    }
+  }
+
+  /**
+   * The destination refused some row of the batch. Halves narrow it down to the rows it refuses, which go to
+   * the error output as destination-failed; the other rows are delivered.
+   */
+  private async isolateRejected(prepared: readonly PreparedRecord[], err: TollstreamError): Promise<boolean> {
+    const rowCount = prepared.filter((p) => p.outcome.kind === 'row').length;
+    if (rowCount === 0) {
+      this.state = 'failed';
+      this.logger.error('the destination refuses even the error records; delivery stopped', { err });
+      this.stopping = true;
+      this.abort.abort();
+      return false;
+    }
+    if (rowCount === 1) {
+      const rejected = prepared.map((p) => (p.outcome.kind === 'row' ? { source: p.source, outcome: failed(p.source, 'destination-failed', err.code, err.message) } : p));
+      return this.write(rejected);
+    }
+    let rowsSeen = 0;
+    const mid = prepared.findIndex((p) => p.outcome.kind === 'row' && ++rowsSeen > rowCount / 2);
+    return (await this.write(prepared.slice(0, mid))) && this.write(prepared.slice(mid));
+  }
+
+  private counted(batch: DestinationBatch, prepared: readonly PreparedRecord[]): void {
+    const c = this.counters;
+    c.batchesDelivered++;
+    c.rowsDelivered += batch.rows.length;
+    c.lastBatchRows = batch.rows.length;
+    for (const p of prepared) {
+      if (p.outcome.kind === 'row') c.bytesDelivered += p.source.record.data.length;
+      else if (p.outcome.kind === 'dropped') c.recordsDropped++;
+    }
+    for (const e of batch.errors) c.errors[e.errorType]++;
+    for (const type of ERROR_TYPES) if (batch.errors.some((e) => e.errorType === type)) this.logger.warn('records sent to the error output', { errorType: type, count: batch.errors.filter((e) => e.errorType === type).length });
+  }
+}
+
+function describeError(err: unknown): string {
+  if (isTollstreamError(err)) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,8 @@
+/**
+ * Delivery (the Firehose role): the one public door. A `DeliveryStream` moves a log stream into a
+ * destination (a warehouse table, or a Parquet data lake) exactly once.
+ */
+export type * from './types.ts';
+export { DeliveryStream, type DeliveryStreamOptions, type BufferingHints } from './delivery-stream.ts';
+export { warehouseDestination } from './warehouse-destination.ts';
+export { backoffDelay, type BackoffOptions } from './backoff.ts';
