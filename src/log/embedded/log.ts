@@ -289,7 +289,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
 
   // ---- streams ---------------------------------------------------------------------------------------
 
-  createStream(name: string, config: StreamConfig = {}): Promise<StreamDescription> {
+  async createStream(name: string, config: StreamConfig = {}): Promise<StreamDescription> {
     this.checkOpen();
     checkStreamName(name);
     const c = checkStreamConfig(name, config, this.defaultRetentionHours);
@@ -325,7 +325,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     });
   }
 
-  deleteStream(name: string): Promise<void> {
+  async deleteStream(name: string): Promise<void> {
     this.stream(name);
     return this.admin(async () => {
       const s = this.stream(name);
@@ -383,7 +383,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     };
   }
 
-  updateRetention(name: string, retention: { retentionHours?: number; retentionBytes?: number | null }): Promise<StreamDescription> {
+  async updateRetention(name: string, retention: { retentionHours?: number; retentionBytes?: number | null }): Promise<StreamDescription> {
     this.stream(name);
     const hours = retention.retentionHours === undefined ? undefined : checkRetentionHours(retention.retentionHours, name);
     const bytes = retention.retentionBytes === undefined ? undefined : checkRetentionBytes(retention.retentionBytes, name);
@@ -399,7 +399,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     });
   }
 
-  updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription> {
+  async updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription> {
     this.stream(name);
     checkShardCount(targetShardCount, name);
     return this.admin(async () => {
