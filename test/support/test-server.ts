@@ -1,5 +1,5 @@
 /**
- * Starts a gateway on 127.0.0.1 (random port) over a stream log in a fresh temp dir, with SDK clients
+ * Starts a gateway on 127.0.0.1 (random port) over the embedded stream log in a fresh temp dir, with SDK clients
  * pointed at it. `close()` (or `await using`) stops clients, gateway and log and removes the dir.
  */
 import crypto from 'node:crypto';
@@ -10,8 +10,7 @@ import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { silentLogger, type Logger } from '../../src/core/logger.ts';
 import { createAuthenticator, createGateway, type Authenticator, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
-import type { StreamLog } from '../../src/log/index.ts';
-import { createMemoryLog } from './memory-log.ts';
+import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
 
 export interface TestServer extends AsyncDisposable {
   /** `http://127.0.0.1:PORT` */
@@ -79,8 +78,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
-async function openTestLog(_dir: string): Promise<StreamLog> {
-  return createMemoryLog();
+async function openTestLog(dir: string): Promise<StreamLog> {
+  return openEmbeddedLog({ dir: path.join(dir, 'streams'), fsync: 'always' });
 }
 
 /** A stream name no other test uses. */
