@@ -1,2 +1,1 @@
 export { parseSql } from './parser.ts';
-export { parseTimestampText } from './expressions.ts';

@@ -1,0 +1,248 @@
+/** Scalar functions: a table of name -> arity, result type and implementation. */
+import type { SqlTypeName, TimeUnit } from '../ast/index.ts';
+import { parseTimestampText } from './time.ts';
+import type { Value } from './types.ts';
+import { RowError, formatTimestamp } from './types.ts';
+
+export interface ScalarFunction {
+  readonly minArgs: number;
+  readonly maxArgs: number;
+  readonly returns: (args: readonly SqlTypeName[]) => SqlTypeName;
+  /** Called with non-null arguments only, unless `nullSafe` (then it sees nulls and decides itself). */
+  readonly impl: (args: Value[]) => Value;
+  readonly nullSafe?: boolean;
+}
+
+const str = (v: Value): string => (typeof v === 'string' ? v : String(v));
+const num = (v: Value, fn: string): number => {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) throw new RowError('EVAL_ERROR', `${fn}: '${String(v)}' is not a number`);
+  return n;
+};
+
+const regexCache = new Map<string, RegExp>();
+function regex(pattern: string): RegExp {
+  let r = regexCache.get(pattern);
+  if (!r) {
+    try {
+      r = new RegExp(pattern);
+    } catch (err) {
+      throw new RowError('EVAL_ERROR', `invalid regular expression '${pattern}': ${(err as Error).message}`);
+    }
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, r);
+  }
+  return r;
+}
+
+/** Offset of a time zone from UTC at an instant, in ms (positive east of Greenwich). */
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+export function zoneOffset(zone: string, instant: number): number {
+  if (zone.toUpperCase() === 'UTC' || zone === 'Z') return 0;
+  let f = zoneFormats.get(zone);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      });
+    } catch {
+      throw new RowError('EVAL_ERROR', `unknown time zone '${zone}'; use an IANA name such as 'Europe/Paris'`);
+    }
+    zoneFormats.set(zone, f);
+  }
+  const parts: Record<string, number> = {};
+  for (const p of f.formatToParts(new Date(instant))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return wall - (instant - (((instant % 1000) + 1000) % 1000));
+}
+
+/** Wall-clock time in `from` to wall-clock time in `to`. */
+export function convertTz(ts: number, from: string, to: string): number {
+  let instant = ts - zoneOffset(from, ts);
+  instant = ts - zoneOffset(from, instant);
+  return instant + zoneOffset(to, instant);
+}
+
+export function floorTime(ts: number, unit: TimeUnit): number {
+  const d = new Date(ts);
+  switch (unit) {
+    case 'MILLISECOND':
+      return ts;
+    case 'SECOND':
+      return Math.floor(ts / 1000) * 1000;
+    case 'MINUTE':
+      return Math.floor(ts / 60_000) * 60_000;
+    case 'HOUR':
+      return Math.floor(ts / 3_600_000) * 3_600_000;
+    case 'DAY':
+      return Math.floor(ts / 86_400_000) * 86_400_000;
+    case 'WEEK': {
+      const day = Math.floor(ts / 86_400_000) * 86_400_000;
+      const dow = (new Date(day).getUTCDay() + 6) % 7;
+      return day - dow * 86_400_000;
+    }
+    case 'MONTH':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    case 'QUARTER':
+      return Date.UTC(d.getUTCFullYear(), Math.floor(d.getUTCMonth() / 3) * 3, 1);
+    case 'YEAR':
+      return Date.UTC(d.getUTCFullYear(), 0, 1);
+  }
+}
+
+export function ceilTime(ts: number, unit: TimeUnit): number {
+  const f = floorTime(ts, unit);
+  if (f === ts) return ts;
+  const d = new Date(f);
+  switch (unit) {
+    case 'MONTH':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    case 'QUARTER':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 3, 1);
+    case 'YEAR':
+      return Date.UTC(d.getUTCFullYear() + 1, 0, 1);
+    case 'WEEK':
+      return f + 7 * 86_400_000;
+    default:
+      return f + { MILLISECOND: 1, SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 }[unit];
+  }
+}
+
+export function extractField(ts: number, unit: TimeUnit | 'DOW' | 'DOY' | 'EPOCH'): number {
+  const d = new Date(ts);
+  switch (unit) {
+    case 'MILLISECOND':
+      return d.getUTCSeconds() * 1000 + d.getUTCMilliseconds();
+    case 'SECOND':
+      return d.getUTCSeconds();
+    case 'MINUTE':
+      return d.getUTCMinutes();
+    case 'HOUR':
+      return d.getUTCHours();
+    case 'DAY':
+      return d.getUTCDate();
+    case 'WEEK': {
+      const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+      const dayNum = (t.getUTCDay() + 6) % 7;
+      t.setUTCDate(t.getUTCDate() - dayNum + 3);
+      const firstThursday = new Date(Date.UTC(t.getUTCFullYear(), 0, 4));
+      return 1 + Math.round(((t.getTime() - firstThursday.getTime()) / 86_400_000 - 3 + ((firstThursday.getUTCDay() + 6) % 7)) / 7);
+    }
+    case 'MONTH':
+      return d.getUTCMonth() + 1;
+    case 'QUARTER':
+      return Math.floor(d.getUTCMonth() / 3) + 1;
+    case 'YEAR':
+      return d.getUTCFullYear();
+    case 'DOW':
+      return d.getUTCDay() + 1;
+    case 'DOY':
+      return Math.floor((ts - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
+    case 'EPOCH':
+      return Math.floor(ts / 1000);
+  }
+}
+
+const same = (t: SqlTypeName) => () => t;
+const firstArg = (args: readonly SqlTypeName[]) => args[0] ?? 'ANY';
+const numeric = (args: readonly SqlTypeName[]): SqlTypeName => (args.some((a) => a === 'DOUBLE') ? 'DOUBLE' : args.every((a) => a === 'BIGINT' || a === 'NULL') ? 'BIGINT' : 'ANY');
+
+export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
+  UPPER: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => str(s!).toUpperCase() },
+  LOWER: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => str(s!).toLowerCase() },
+  CHAR_LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
+  CHARACTER_LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
+  LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
+  CONCAT: { minArgs: 1, maxArgs: 100, returns: same('VARCHAR'), impl: (args) => args.map((a) => str(a)).join('') },
+  SUBSTRING: {
+    minArgs: 2,
+    maxArgs: 3,
+    returns: same('VARCHAR'),
+    impl: ([s, from, len]) => {
+      const chars = [...str(s!)];
+      const start = num(from!, 'SUBSTRING');
+      let begin = start - 1;
+      let end = len === undefined ? chars.length : begin + num(len, 'SUBSTRING');
+      if (len !== undefined && num(len, 'SUBSTRING') < 0) throw new RowError('EVAL_ERROR', 'SUBSTRING: negative length');
+      begin = Math.max(0, begin);
+      end = Math.max(begin, end);
+      return chars.slice(begin, end).join('');
+    },
+  },
+  TRIM: {
+    minArgs: 3,
+    maxArgs: 3,
+    returns: same('VARCHAR'),
+    impl: ([mode, chars, s]) => {
+      const set = new Set(str(chars!));
+      const cs = [...str(s!)];
+      let b = 0;
+      let e = cs.length;
+      if (mode !== 'TRAILING') while (b < e && set.has(cs[b]!)) b++;
+      if (mode !== 'LEADING') while (e > b && set.has(cs[e - 1]!)) e--;
+      return cs.slice(b, e).join('');
+    },
+  },
+  POSITION: { minArgs: 2, maxArgs: 2, returns: same('BIGINT'), impl: ([n, h]) => str(h!).indexOf(str(n!)) + 1 },
+  REPLACE: { minArgs: 3, maxArgs: 3, returns: same('VARCHAR'), impl: ([s, a, b]) => str(s!).split(str(a!)).join(str(b!)) },
+  REGEXP_LIKE: { minArgs: 2, maxArgs: 2, returns: same('BOOLEAN'), impl: ([s, p]) => regex(str(p!)).test(str(s!)) },
+  REGEXP: { minArgs: 2, maxArgs: 2, returns: same('BOOLEAN'), impl: ([s, p]) => regex(str(p!)).test(str(s!)) },
+  REGEXP_EXTRACT: {
+    minArgs: 2,
+    maxArgs: 3,
+    returns: same('VARCHAR'),
+    impl: ([s, p, g]) => {
+      const m = regex(str(p!)).exec(str(s!));
+      if (!m) return null;
+      return m[g === undefined ? (m.length > 1 ? 1 : 0) : num(g, 'REGEXP_EXTRACT')] ?? null;
+    },
+  },
+  ABS: { minArgs: 1, maxArgs: 1, returns: firstArg, impl: ([x]) => Math.abs(num(x!, 'ABS')) },
+  ROUND: {
+    minArgs: 1,
+    maxArgs: 2,
+    returns: firstArg,
+    impl: ([x, d]) => {
+      const f = 10 ** (d === undefined ? 0 : num(d, 'ROUND'));
+      const v = num(x!, 'ROUND') * f;
+      return (Math.sign(v) * Math.round(Math.abs(v))) / f;
+    },
+  },
+  MOD: {
+    minArgs: 2,
+    maxArgs: 2,
+    returns: numeric,
+    impl: ([a, b]) => {
+      if (num(b!, 'MOD') === 0) throw new RowError('DIVISION_BY_ZERO', 'MOD by zero');
+      return num(a!, 'MOD') % num(b!, 'MOD');
+    },
+  },
+  POWER: { minArgs: 2, maxArgs: 2, returns: same('DOUBLE'), impl: ([a, b]) => num(a!, 'POWER') ** num(b!, 'POWER') },
+  SQRT: { minArgs: 1, maxArgs: 1, returns: same('DOUBLE'), impl: ([a]) => Math.sqrt(num(a!, 'SQRT')) },
+  COALESCE: { minArgs: 1, maxArgs: 100, nullSafe: true, returns: (a) => a.find((t) => t !== 'NULL') ?? 'NULL', impl: (args) => args.find((a) => a !== null) ?? null },
+  IFNULL: { minArgs: 2, maxArgs: 2, nullSafe: true, returns: firstArg, impl: ([a, b]) => (a !== null ? a! : b!) },
+  NULLIF: { minArgs: 2, maxArgs: 2, nullSafe: true, returns: firstArg, impl: ([a, b]) => (a === b ? null : a!) },
+  GREATEST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! > m! ? a : m)) ?? null },
+  LEAST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! < m! ? a : m)) ?? null },
+  /** Wall-clock time in one zone to wall-clock time in another: CONVERT_TZ(ts, 'UTC', 'Europe/Paris'). */
+  CONVERT_TZ: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([t, a, b]) => convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)) },
+  TO_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('TIMESTAMP'), impl: ([s]) => (typeof s === 'number' ? s : parseTs(str(s!))) },
+  TO_TIMESTAMP_LTZ: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([n, p]) => num(n!, 'TO_TIMESTAMP_LTZ') * (p === undefined || p === 3 ? 1 : 1000) },
+  UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => Math.floor(num(t!, 'UNIX_TIMESTAMP') / 1000) },
+  DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
+};
+
+function parseTs(s: string): number {
+  const t = parseTimestampText(s);
+  if (t === null) throw new RowError('EVAL_ERROR', `'${s}' is not a timestamp`);
+  return t;
+}
+
+/** Java-style patterns (yyyy MM dd HH mm ss SSS), as Flink's DATE_FORMAT. */
+function dateFormat(ts: number, pattern: string): string {
+  const iso = formatTimestamp(ts);
+  const parts: Record<string, string> = {
+    yyyy: iso.slice(0, 4), MM: iso.slice(5, 7), dd: iso.slice(8, 10), HH: iso.slice(11, 13), mm: iso.slice(14, 16), ss: iso.slice(17, 19), SSS: iso.slice(20, 23),
+  };
+  return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (k) => parts[k] ?? k);
+}

@@ -1,0 +1,68 @@
+/**
+ * Stream-to-table join against reference data loaded once (CSV/JSON file): each stream row probes a hash
+ * index on the equality keys; LEFT JOIN keeps unmatched rows with NULLs.
+ */
+import type { CompiledFn, Row, Value } from '../expr/types.ts';
+import { RowError } from '../expr/types.ts';
+import type { Operator, Output } from '../runtime/operator.ts';
+import { NO_STATE, keyOf } from '../runtime/operator.ts';
+
+export class LookupJoinOperator implements Operator {
+  private readonly index = new Map<unknown, Row[]>();
+
+  constructor(
+    readonly description: string,
+    tableRows: readonly Row[],
+    tableKeyFns: readonly CompiledFn[],
+    private readonly streamKeyFns: readonly CompiledFn[],
+    private readonly tableWidth: number,
+    /** The full ON condition over the joined row (stream columns, then table columns). */
+    private readonly condition: ((row: Row) => boolean) | null,
+    private readonly left: boolean,
+  ) {
+    for (const r of tableRows) {
+      const keys = tableKeyFns.map((f) => f(r));
+      if (keys.includes(null)) continue;
+      const k = keyOf(keys);
+      const list = this.index.get(k);
+      if (list) list.push(r);
+      else this.index.set(k, [r]);
+    }
+  }
+
+  processBatch(rows: readonly Row[], _input: number, out: Output): void {
+    for (const row of rows) {
+      try {
+        const keys: Value[] = this.streamKeyFns.map((f) => f(row));
+        const matches = keys.includes(null) ? undefined : this.index.get(keyOf(keys));
+        let matched = false;
+        if (matches) {
+          for (const t of matches) {
+            const joined = this.join(row, t);
+            if (this.condition === null || this.condition(joined)) {
+              out.emit(joined);
+              matched = true;
+            }
+          }
+        }
+        if (!matched && this.left) out.emit(this.join(row, null));
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        out.error(err.errorName, err.message, row);
+      }
+    }
+  }
+
+  private join(streamRow: Row, tableRow: Row | null): Row {
+    const out = streamRow.slice();
+    if (tableRow) for (const v of tableRow) out.push(v);
+    else for (let i = 0; i < this.tableWidth; i++) out.push(null);
+    return out;
+  }
+
+  handleWatermark(): void {}
+  handleCheckpoint(): unknown {
+    return NO_STATE;
+  }
+  handleEnd(): void {}
+}

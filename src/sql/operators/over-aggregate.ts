@@ -1,0 +1,81 @@
+/**
+ * Kinesis Analytics sliding windows, `AGG(x) OVER (PARTITION BY k RANGE INTERVAL '1' MINUTE PRECEDING)`:
+ * every row is emitted at once with aggregates over its partition's rows of the last `range` (by time,
+ * the row itself included). Rows are taken in arrival order.
+ */
+import type { CompiledAggregate } from '../expr/aggregates.ts';
+import type { CompiledFn, Row } from '../expr/types.ts';
+import { RowError } from '../expr/types.ts';
+import type { Operator, Output } from '../runtime/operator.ts';
+import { keyOf } from '../runtime/operator.ts';
+
+export interface OverWindow {
+  readonly partitionFns: readonly CompiledFn[];
+  readonly range: number;
+  readonly aggs: readonly CompiledAggregate[];
+}
+
+interface Buffer {
+  times: number[];
+  rows: Row[];
+  head: number;
+}
+
+export class OverAggregateOperator implements Operator {
+  private readonly buffers: Map<unknown, Buffer>[];
+
+  constructor(
+    readonly description: string,
+    private readonly timeFn: CompiledFn,
+    private readonly windows: readonly OverWindow[],
+  ) {
+    this.buffers = windows.map(() => new Map());
+  }
+
+  processBatch(rows: readonly Row[], _input: number, out: Output): void {
+    for (const row of rows) {
+      try {
+        const t = this.timeFn(row);
+        if (typeof t !== 'number') {
+          out.error('NULL_TIME', 'the row has no time to slide a window over', row);
+          continue;
+        }
+        const result: Row = row.slice();
+        this.windows.forEach((w, wi) => {
+          const k = keyOf(w.partitionFns.map((f) => f(row)));
+          const map = this.buffers[wi]!;
+          let b = map.get(k);
+          if (!b) {
+            b = { times: [], rows: [], head: 0 };
+            map.set(k, b);
+          }
+          b.times.push(t);
+          b.rows.push(row);
+          while (b.head < b.times.length && b.times[b.head]! < t - w.range) b.head++;
+          if (b.head > 256 && b.head * 2 > b.times.length) {
+            b.times.splice(0, b.head);
+            b.rows.splice(0, b.head);
+            b.head = 0;
+          }
+          for (const a of w.aggs) {
+            const acc = a.create();
+            for (let i = b.head; i < b.rows.length; i++) if (b.times[i]! <= t) a.add(acc, b.rows[i]!);
+            result.push(a.result(acc));
+          }
+        });
+        out.emit(result);
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        out.error(err.errorName, err.message, row);
+      }
+    }
+  }
+
+  handleWatermark(): void {}
+
+  handleCheckpoint(): unknown {
+    return this.buffers.map((m) => [...m.entries()].map(([k, b]) => ({ key: k, times: b.times.slice(b.head), rows: b.rows.slice(b.head) })));
+  }
+
+  handleEnd(): void {}
+}

@@ -1,0 +1,114 @@
+/**
+ * GROUP BY over fixed windows (TUMBLE, HOP, CUMULATE; Kinesis STEP and FLOOR): one final row per window and
+ * group, emitted when the watermark passes the window end (plus allowed lateness). A row whose every window
+ * already closed is late and goes to the error stream.
+ */
+import type { CompiledAggregate } from '../expr/aggregates.ts';
+import type { CompiledFn, Row } from '../expr/types.ts';
+import { RowError, formatTimestamp } from '../expr/types.ts';
+import type { Operator, Output } from '../runtime/operator.ts';
+import { GroupTable } from './group-table.ts';
+
+/** Calls `each(start, end)` for every window holding time `ts`. */
+export type WindowAssigner = (ts: number, each: (start: number, end: number) => void) => void;
+
+export function tumbling(size: number): WindowAssigner {
+  return (ts, each) => {
+    const start = Math.floor(ts / size) * size;
+    each(start, start + size);
+  };
+}
+
+export function hopping(slide: number, size: number): WindowAssigner {
+  return (ts, each) => {
+    for (let start = Math.floor(ts / slide) * slide; start > ts - size; start -= slide) each(start, start + size);
+  };
+}
+
+export function cumulating(step: number, max: number): WindowAssigner {
+  return (ts, each) => {
+    const start = Math.floor(ts / max) * max;
+    for (let end = start + Math.floor((ts - start) / step) * step + step; end <= start + max; end += step) each(start, end);
+  };
+}
+
+interface OpenWindow {
+  readonly start: number;
+  readonly end: number;
+  readonly table: GroupTable;
+}
+
+export class WindowAggregateOperator implements Operator {
+  private readonly windows = new Map<number, OpenWindow>();
+  private watermark = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly description: string,
+    private readonly assign: WindowAssigner,
+    private readonly timeFn: CompiledFn,
+    private readonly keyFns: readonly CompiledFn[],
+    private readonly aggs: readonly CompiledAggregate[],
+    private readonly allowedLateness: number,
+  ) {}
+
+  processBatch(rows: readonly Row[], _input: number, out: Output): void {
+    const closedBefore = this.watermark - this.allowedLateness;
+    for (const row of rows) {
+      try {
+        this.processRow(row, closedBefore, out);
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        out.error(err.errorName, err.message, row);
+      }
+    }
+  }
+
+  private processRow(row: Row, closedBefore: number, out: Output): void {
+    {
+      const ts = this.timeFn(row);
+      if (typeof ts !== 'number') {
+        out.error('NULL_TIME', 'the row has no event time, so no window can hold it', row);
+        return;
+      }
+      let placed = false;
+      this.assign(ts, (start, end) => {
+        if (end <= closedBefore) return;
+        let w = this.windows.get(end);
+        if (!w) {
+          w = { start, end, table: new GroupTable(this.keyFns, this.aggs) };
+          this.windows.set(end, w);
+        }
+        const { group } = w.table.groupOf(row);
+        w.table.add(group, row);
+        placed = true;
+      });
+      if (!placed) {
+        out.error(
+          'LATE_ROW',
+          `event time ${formatTimestamp(ts)} is behind the watermark ${formatTimestamp(this.watermark)}: its window already closed. Raise the WATERMARK delay (or allowed lateness) if such rows are expected.`,
+          row,
+        );
+      }
+    }
+  }
+
+  handleWatermark(time: number, out: Output): void {
+    this.watermark = time;
+    const limit = time - this.allowedLateness;
+    const due = [...this.windows.values()].filter((w) => w.end <= limit).sort((a, b) => a.end - b.end);
+    for (const w of due) {
+      this.windows.delete(w.end);
+      const extra = [w.start, w.end, w.end - 1, w.end];
+      for (const g of w.table.groups.values()) out.emit(w.table.resultRow(g, extra));
+    }
+  }
+
+  handleCheckpoint(): unknown {
+    return {
+      watermark: this.watermark,
+      windows: [...this.windows.values()].map((w) => ({ start: w.start, end: w.end, groups: w.table.snapshot() })),
+    };
+  }
+
+  handleEnd(): void {}
+}

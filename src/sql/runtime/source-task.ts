@@ -1,0 +1,85 @@
+/**
+ * Reads one input (an async iterable of JSON records), decodes rows in batches, generates watermarks and
+ * checkpoint barriers, and at the end of a bounded input sends the watermark to +Infinity and end-of-data.
+ */
+import type { Row } from '../expr/types.ts';
+import type { SourceDecoder } from '../operators/source-decoder.ts';
+import { DecodeError } from '../operators/source-decoder.ts';
+import type { WatermarkGenerator } from '../operators/watermark-generator.ts';
+import type { Message } from './messages.ts';
+import type { Downstream } from './task.ts';
+
+export interface SourceTaskOptions {
+  readonly batchSize: number;
+  /** Inject a checkpoint barrier after this many records; 0 for none. */
+  readonly checkpointEveryRows: number;
+  readonly reportError: (errorName: string, message: string, record: unknown) => void;
+  readonly reportSnapshot: (barrierId: number, state: unknown) => void;
+}
+
+export class SourceTask {
+  readonly downstream: Downstream[] = [];
+  private offset = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly records: AsyncIterable<Record<string, unknown>>,
+    private readonly decoder: SourceDecoder,
+    private readonly watermarks: WatermarkGenerator,
+    private readonly options: SourceTaskOptions,
+  ) {}
+
+  async run(): Promise<void> {
+    const { batchSize, checkpointEveryRows } = this.options;
+    let batch: Row[] = [];
+    let sinceBarrier = 0;
+    let barrierId = 0;
+    for await (const record of this.records) {
+      this.offset++;
+      const row = this.decodeOne(record);
+      if (row) {
+        batch.push(row);
+        const p = record._partition ?? record._shard;
+        this.watermarks.observe(row, p === undefined ? '' : String(p));
+      }
+      sinceBarrier++;
+      const barrierDue = checkpointEveryRows > 0 && sinceBarrier >= checkpointEveryRows;
+      if (batch.length >= batchSize || barrierDue) {
+        await this.flush(batch);
+        batch = [];
+      }
+      if (barrierDue) {
+        sinceBarrier = 0;
+        barrierId++;
+        this.options.reportSnapshot(barrierId, { offset: this.offset, watermarks: this.watermarks.snapshot() });
+        await this.broadcast({ kind: 'barrier', id: barrierId });
+      }
+    }
+    await this.flush(batch);
+    await this.broadcast({ kind: 'watermark', time: Number.POSITIVE_INFINITY });
+    await this.broadcast({ kind: 'end' });
+  }
+
+  private decodeOne(record: Record<string, unknown>): Row | null {
+    try {
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+        throw new DecodeError('the record is not a JSON object');
+      }
+      return this.decoder.decode(record);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.options.reportError('PARSE_ERROR', err.message, record);
+      return null;
+    }
+  }
+
+  private async flush(batch: Row[]): Promise<void> {
+    if (batch.length > 0) await this.broadcast({ kind: 'data', rows: batch });
+    const wm = this.watermarks.advance();
+    if (wm !== null) await this.broadcast({ kind: 'watermark', time: wm });
+  }
+
+  private async broadcast(message: Message): Promise<void> {
+    for (const d of this.downstream) await d.queue.send(d.input, message);
+  }
+}
