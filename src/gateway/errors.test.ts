@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { TollstreamError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { errorResponse } from './errors.ts';
+
+const lines: string[] = [];
+const logger = createLogger({ level: 'error', write: (line) => lines.push(line) });
+
+describe('error responses', () => {
+  it('maps codes to Kinesis exception types', () => {
+    const cases: Array<[TollstreamError, string, number]> = [
+      [new TollstreamError('STREAM_NOT_FOUND', 'gone'), 'ResourceNotFoundException', 400],
+      [new TollstreamError('STREAM_EXISTS', 'dup'), 'ResourceInUseException', 400],
+      [new TollstreamError('ITERATOR_EXPIRED', 'old'), 'ExpiredIteratorException', 400],
+      [new TollstreamError('THROUGHPUT_EXCEEDED', 'busy'), 'ProvisionedThroughputExceededException', 400],
+      [new TollstreamError('AUTH_MISSING', 'no auth'), 'MissingAuthenticationTokenException', 403],
+      [new TollstreamError('AUTH_SIGNATURE_INVALID', 'bad sig'), 'InvalidSignatureException', 403],
+      [new TollstreamError('AUTH_UNKNOWN_KEY', 'who'), 'UnrecognizedClientException', 400],
+      [new TollstreamError('MALFORMED_REQUEST', 'bad json'), 'SerializationException', 400],
+    ];
+    for (const [err, type, status] of cases) {
+      const r = errorResponse(err, 'aws', logger, 'req-1');
+      expect(r.status).toBe(status);
+      expect(JSON.parse(r.body)).toEqual({ __type: type, message: err.message });
+    }
+  });
+
+  it('maps codes to native statuses with code, message and context', () => {
+    const r = errorResponse(new TollstreamError('STREAM_NOT_FOUND', 'no stream x', { context: { stream: 'x' } }), 'native', logger, 'req-2');
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body)).toEqual({ error: { code: 'STREAM_NOT_FOUND', message: 'no stream x', context: { stream: 'x' } } });
+  });
+
+  it('logs unknown errors and answers 500 without their details', () => {
+    lines.length = 0;
+    const secret = new Error('connection string postgres://user:pw@db');
+    for (const shape of ['aws', 'native'] as const) {
+      const r = errorResponse(secret, shape, logger, 'req-3');
+      expect(r.status).toBe(500);
+      expect(r.body).not.toContain('postgres');
+      expect(r.body).toContain('req-3');
+    }
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', requestId: 'req-3' });
+    expect(JSON.parse(errorResponse(secret, 'aws', logger, 'r').body).__type).toBe('InternalFailure');
+  });
+});
