@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { hashKeyOf, MAX_HASH_KEY, parseExplicitHashKey, rangeIndexOf, splitHashKeyRange } from './hashkey.ts';
+import { shardForHashKey } from './routing.ts';
+import type { ShardDescription } from './types.ts';
+
+describe('hash keys', () => {
+  it('is the MD5 of the UTF-8 partition key as a big-endian 128-bit integer', () => {
+    // md5("a") = 0cc175b9c0f1b6a831c399e269772661
+    expect(hashKeyOf('a')).toBe(0x0cc175b9c0f1b6a831c399e269772661n);
+    const key = 'Zürich-🚗';
+    expect(hashKeyOf(key)).toBe(BigInt('0x' + createHash('md5').update(Buffer.from(key, 'utf8')).digest('hex')));
+    expect(hashKeyOf(key)).toBe(hashKeyOf(key));
+  });
+
+  it('splits the space uniformly as Kinesis does', () => {
+    const two = splitHashKeyRange(2);
+    expect(two).toEqual([
+      { startingHashKey: '0', endingHashKey: '170141183460469231731687303715884105727' },
+      { startingHashKey: '170141183460469231731687303715884105728', endingHashKey: '340282366920938463463374607431768211455' },
+    ]);
+    const three = splitHashKeyRange(3);
+    expect(BigInt(three[2]!.endingHashKey)).toBe(MAX_HASH_KEY);
+    expect(BigInt(three[1]!.startingHashKey)).toBe((MAX_HASH_KEY + 1n) / 3n);
+  });
+
+  it('finds the range of a key at and around the boundaries', () => {
+    const ranges = splitHashKeyRange(4);
+    const starts = ranges.map((r) => BigInt(r.startingHashKey));
+    expect(rangeIndexOf(starts, 0n)).toBe(0);
+    expect(rangeIndexOf(starts, starts[1]! - 1n)).toBe(0);
+    expect(rangeIndexOf(starts, starts[1]!)).toBe(1);
+    expect(rangeIndexOf(starts, MAX_HASH_KEY)).toBe(3);
+    const shards: ShardDescription[] = ranges.map((hashKeyRange, i) => ({ shardId: `s${i}`, hashKeyRange, parentShardIds: [], startingSequenceNumber: '0' }));
+    expect(shardForHashKey(shards, { partitionKey: 'x', explicitHashKey: starts[2]!.toString() })?.shardId).toBe('s2');
+    expect(shardForHashKey(shards, { partitionKey: 'a' })?.shardId).toBe('s0');
+  });
+
+  it('accepts explicit hash keys from 0 to 2^128-1 only', () => {
+    expect(parseExplicitHashKey('0')).toBe(0n);
+    expect(parseExplicitHashKey(MAX_HASH_KEY.toString())).toBe(MAX_HASH_KEY);
+    for (const bad of ['', '-1', '1.5', 'abc', (MAX_HASH_KEY + 1n).toString(), '1'.repeat(40)]) {
+      expect(() => parseExplicitHashKey(bad), bad).toThrow(/explicitHashKey/);
+    }
+  });
+});
