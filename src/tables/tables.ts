@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../core/logger.ts';
 import { assertTableName } from './keys.ts';
 import { ItemOps } from './ops.ts';
 import { migrateTables } from './schema.ts';
-import type { TableDescription, TableOps, Tables, TableTx } from './types.ts';
+import type { TableDescription, TableOps, Tables, TableTx, TableTxCore } from './types.ts';
 
 export interface TablesOptions {
   /** The database file (created with its directory if missing), or ':memory:' for a private in-memory one. */
@@ -175,7 +175,8 @@ class SqliteTables implements Tables {
 
   transaction<T>(fn: (tx: TableTx) => T): T {
     this.#assertOpen();
-    const tx = new Transaction(this.#ops, this.#decorations);
+    // Decorations (such as notifications' `publish`) are attached at run time; see TxDecoration.
+    const tx = new Transaction(this.#ops, this.#decorations) as unknown as TableTx & Transaction;
     try {
       return this.#write(() => {
         const result = fn(tx);
@@ -245,14 +246,14 @@ class SqliteTables implements Tables {
 const TX_METHODS = { get: 1, put: 1, delete: 1, update: 1, query: 1, getCheckpoint: 1, listCheckpoints: 1, setCheckpoint: 1 } as const;
 
 /** The `tx` handle: the item operations plus decorations, usable only while its transaction runs. */
-class Transaction implements TableTx {
+class Transaction implements TableTxCore {
   #ops: ItemOps | undefined;
 
   constructor(ops: ItemOps, decorations: ReadonlyMap<string, TxDecoration>) {
     this.#ops = ops;
     for (const [name, method] of decorations) {
       Object.defineProperty(this, name, {
-        value: (...args: never[]) => (this.#live(), method(this, ...args)),
+        value: (...args: never[]) => (this.#live(), method(this as unknown as TableTx, ...args)),
         enumerable: false,
       });
     }
@@ -276,7 +277,7 @@ class Transaction implements TableTx {
   query: TableOps['query'] = (table, pk, options) => this.#live().query(table, pk, options);
   getCheckpoint: TableOps['getCheckpoint'] = (c, s, sh) => this.#live().getCheckpoint(c, s, sh);
   listCheckpoints: TableOps['listCheckpoints'] = (c) => this.#live().listCheckpoints(c);
-  setCheckpoint: TableTx['setCheckpoint'] = (c, s, sh, seq) => this.#live().setCheckpoint(c, s, sh, seq);
+  setCheckpoint: TableTxCore['setCheckpoint'] = (c, s, sh, seq) => this.#live().setCheckpoint(c, s, sh, seq);
 }
 
 function isThenable(value: unknown): boolean {

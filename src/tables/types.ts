@@ -124,7 +124,10 @@ export interface TableOps {
  * The handle inside `tables.transaction(fn)`. Everything written through it commits together or not at all.
  * Other components add methods to it (notifications add `publish`) by augmenting this interface.
  */
-export interface TableTx extends TableOps {
+export interface TableTx extends TableTxCore {}
+
+/** What tables alone put on a transaction handle; `TableTx` is this plus what other components add. */
+export interface TableTxCore extends TableOps {
   /**
    * Records that `consumer` has applied the stream up to `sequenceNumber` in this shard. Committed with the
    * transaction's writes, so after a crash a redelivered batch can be recognized and skipped.

@@ -1,0 +1,159 @@
+/**
+ * The contract of notifications: topics, subscriptions (per-customer inbox, signed webhooks), a
+ * transactional outbox, a dispatcher, and the inbox API the HTTP layer serves.
+ */
+import type { Logger } from '../core/logger.ts';
+import type { JsonObject, Tables } from '../tables/index.ts';
+
+/**
+ * `standard`: delivered to the topic's subscriptions. `inbox`: additionally delivered to the inbox of the
+ * customer named by the message's `customerField` (every message must name one).
+ */
+export type TopicKind = 'standard' | 'inbox';
+
+export interface TopicDescription {
+  readonly name: string;
+  readonly kind: TopicKind;
+  /** For `inbox` topics: the top-level message attribute holding the customer id. */
+  readonly customerField?: string;
+  readonly createdAt: number;
+}
+
+export type SubscriptionSpec =
+  /** Every message of the topic lands in this customer's inbox. */
+  | { readonly protocol: 'inbox'; readonly customerId: string }
+  /** Every message is POSTed to `url`, signed with `secret` (a `whsec_<base64>` secret is used as its decoded bytes). */
+  | { readonly protocol: 'webhook'; readonly url: string; readonly secret: string };
+
+export interface Subscription {
+  readonly id: number;
+  readonly topic: string;
+  readonly protocol: 'inbox' | 'webhook';
+  readonly customerId?: string;
+  readonly url?: string;
+  readonly createdAt: number;
+}
+
+export interface PublishOptions {
+  /**
+   * Identifies the notification: a second publish with the same key is a no-op, so repeating a whole
+   * transaction (after a crash, on redelivery) never notifies twice. Sent as the `webhook-id` header.
+   * 1 to 256 visible ASCII characters, e.g. `spend-alert:c-17:2026-11:5000`.
+   */
+  readonly idempotencyKey: string;
+}
+
+export interface PublishResult {
+  readonly outboxId: number;
+  /** True when the key was already published (nothing was written). */
+  readonly duplicate: boolean;
+}
+
+export interface InboxEntry {
+  /** Increases with every entry of the database; the SSE event id. */
+  readonly id: number;
+  readonly customerId: string;
+  readonly topic: string;
+  readonly message: JsonObject;
+  readonly idempotencyKey: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly read: boolean;
+}
+
+export interface ListInboxOptions {
+  /** Only entries with a larger id. */
+  readonly after?: number;
+  /** Only entries with a smaller id. */
+  readonly before?: number;
+  /** 1 to 500. @default 50 */
+  readonly limit?: number;
+  /** @default 'asc' */
+  readonly order?: 'asc' | 'desc';
+}
+
+export interface InboxEventsOptions {
+  /** Resume after this entry id (the SSE `Last-Event-ID`); entries up to it are not replayed. @default 0 */
+  readonly lastEventId?: number | string;
+  /** Ends the iteration (quietly) when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+export interface DeadLetter {
+  readonly id: number;
+  readonly deliveryId: number;
+  readonly subscriptionId: number;
+  readonly topic: string;
+  readonly url: string;
+  readonly idempotencyKey: string;
+  readonly message: JsonObject;
+  readonly attempts: number;
+  readonly lastError: string;
+  readonly createdAt: number;
+}
+
+export interface RetryPolicy {
+  /** Attempts per webhook delivery, the first included, before it is dead-lettered. @default 8 */
+  readonly maxAttempts: number;
+  /** The backoff ceiling after the first failure, in ms; it doubles per failure. @default 1000 */
+  readonly baseDelayMs: number;
+  /** The backoff ceiling never exceeds this, in ms. @default 300000 (5 minutes) */
+  readonly maxDelayMs: number;
+  /** One attempt fails if the receiver has not answered within this, in ms. @default 10000 */
+  readonly timeoutMs: number;
+}
+
+export interface NotifyOptions {
+  /** Notifications keep their state in this database, so outbox rows commit with table writes. */
+  readonly tables: Tables;
+  readonly logger?: Logger;
+  readonly retry?: Partial<RetryPolicy>;
+  /** How often the dispatcher looks for work written by other processes, in ms. @default 1000 */
+  readonly pollIntervalMs?: number;
+  /** Webhook requests in flight at once. @default 8 */
+  readonly concurrency?: number;
+  /** Injected for tests. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Uniform in [0, 1), for the backoff jitter. @default Math.random */
+  readonly random?: () => number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface Notify {
+  createTopic(name: string, options?: { readonly kind?: TopicKind; readonly customerField?: string; readonly ifNotExists?: boolean }): TopicDescription;
+  listTopics(): readonly TopicDescription[];
+  describeTopic(name: string): TopicDescription;
+  subscribe(topic: string, spec: SubscriptionSpec): Subscription;
+  /** Stops future fan-out to this subscription; deliveries already created still run. */
+  unsubscribe(subscriptionId: number): void;
+  listSubscriptions(topic: string): readonly Subscription[];
+  /** Publishes in its own transaction; inside a tables transaction use `tx.publish`. */
+  publish(topic: string, message: JsonObject, options: PublishOptions): PublishResult;
+
+  /** Starts the dispatcher (fan-out of the outbox, webhook delivery with retries). Idempotent. */
+  start(): void;
+  /** Stops the dispatcher; in-flight webhook requests are aborted and stay pending for the next start. */
+  stop(): Promise<void>;
+
+  listInbox(customerId: string, options?: ListInboxOptions): readonly InboxEntry[];
+  /** Marks these entries of this customer read; returns how many changed. */
+  markRead(customerId: string, ids: readonly number[]): number;
+  unreadCount(customerId: string): number;
+  /** Replays entries after `lastEventId`, then yields new ones as they arrive, with no gap and no repeat. */
+  inboxEvents(customerId: string, options?: InboxEventsOptions): AsyncIterable<InboxEntry>;
+
+  listDeadLetters(options?: { readonly after?: number; readonly limit?: number }): readonly DeadLetter[];
+  /** Queues a dead-lettered delivery again with a fresh attempt budget; the record is removed. */
+  redriveDeadLetter(id: number): void;
+}
+
+declare module '../tables/types.ts' {
+  interface TableTx {
+    /**
+     * Writes a notification to the outbox in this transaction: it exists exactly when the transaction
+     * commits, once per idempotency key. Available once `openNotify({ tables })` has been called.
+     */
+    publish(topic: string, message: JsonObject, options: PublishOptions): PublishResult;
+  }
+}
