@@ -7,8 +7,7 @@ import path from 'node:path';
 import type { TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
-import { createAuthenticator } from '../gateway/auth/index.ts';
-import { createGateway } from '../gateway/index.ts';
+import { createAuthenticator, createGateway } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
 
@@ -47,7 +46,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
   try {
     const iteratorSecret = loadOrCreateSecret(dataDir, logger);
     const log = await openEmbeddedLog({
-      dir: path.join(dataDir, 'streams'),
+      // The log keeps its streams in `<dir>/streams/<name>/`, so the data directory is its directory.
+      dir: dataDir,
       fsync: config.storage.fsync,
       fsyncIntervalMs: config.storage.fsyncIntervalMs,
       segmentBytes: config.storage.segmentBytes,

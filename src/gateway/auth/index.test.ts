@@ -43,6 +43,8 @@ interface SignOptions {
   body?: string;
   signingDate?: number;
   region?: string;
+  /** Sign `:authority` instead of `host`, as the SDK's HTTP/2 handler does. */
+  http2?: boolean;
 }
 
 /** Signs a Kinesis-style request with the real SDK signer and returns it the way a Node server would see it. */
@@ -64,7 +66,7 @@ async function signed(options: SignOptions = {}): Promise<SigV4Request> {
       path,
       query: options.query ?? {},
       headers: {
-        host: '127.0.0.1:4566',
+        ...(options.http2 ? { ':authority': '127.0.0.1:4566' } : { host: '127.0.0.1:4566' }),
         'content-type': 'application/x-amz-json-1.1',
         'x-amz-target': 'Kinesis_20131202.PutRecord',
         'content-length': String(Buffer.byteLength(body)),
@@ -171,7 +173,7 @@ describe('SigV4 in verify mode', () => {
     expect(codeOf(() => verifier().verifySigV4({ ...req, headers: { ...req.headers, authorization } }))).toBe('AUTH_SIGNATURE_INVALID');
   });
 
-  it('rejects a signature that does not cover host', async () => {
+  it('rejects a signature that covers neither host nor :authority', async () => {
     const req = await signed();
     const authorization = String(req.headers.authorization).replace('SignedHeaders=content-length;content-type;host;', 'SignedHeaders=content-length;content-type;');
     expect(authorization).not.toBe(req.headers.authorization);
@@ -194,6 +196,14 @@ describe('SigV4 in verify mode', () => {
     const h2 = { ...req, headers: { ':method': 'POST', ':path': '/', ':scheme': 'http', ':authority': host, ...rest } };
     expect(codeOf(() => verifier().verifySigV4(h2))).toBe('passed');
     const wrongHost = { ...h2, headers: { ...h2.headers, ':authority': 'evil.example:4566' } };
+    expect(codeOf(() => verifier().verifySigV4(wrongHost))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('verifies a request signed over HTTP/2 the way the AWS SDK does it, with :authority signed', async () => {
+    const req = await signed({ http2: true });
+    expect(String(req.headers.authorization)).toContain('SignedHeaders=:authority;');
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('passed');
+    const wrongHost = { ...req, headers: { ...req.headers, ':authority': 'evil.example:4566' } };
     expect(codeOf(() => verifier().verifySigV4(wrongHost))).toBe('AUTH_SIGNATURE_INVALID');
   });
 

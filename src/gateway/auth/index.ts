@@ -27,9 +27,9 @@ export interface SigV4Request {
   /** The raw request target as received (`req.url`): path, still percent-encoded, plus query string. */
   readonly path: string;
   /**
-   * The request headers with lowercase names, as Node gives them in `req.headers` for HTTP/1.1 and HTTP/2.
-   * The signed `host` header is read from `host`, or, when absent (HTTP/2), from the `:authority` pseudo
-   * header, so the gateway passes `req.headers` unchanged for both protocols.
+   * The request headers with lowercase names, exactly as Node gives them in `req.headers` for HTTP/1.1 and
+   * HTTP/2 (pseudo headers included): pass them unchanged. `host` and `:authority` stand in for each other,
+   * because the AWS SDK over HTTP/2 signs `:authority` and other clients sign `host` whatever the protocol.
    */
   readonly headers: HeaderMap;
   /** The complete request body, as received. */
@@ -77,9 +77,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           context: { accessKeyId: auth.accessKeyId },
         });
       }
-      for (const required of ['host', 'x-amz-date']) {
-        if (!auth.signedHeaders.includes(required)) throw invalid(`the '${required}' header must be signed (SignedHeaders)`);
+      if (!auth.signedHeaders.includes('host') && !auth.signedHeaders.includes(':authority')) {
+        throw invalid("the 'host' header (or ':authority' over HTTP/2) must be signed (SignedHeaders)");
       }
+      if (!auth.signedHeaders.includes('x-amz-date')) throw invalid("the 'x-amz-date' header must be signed (SignedHeaders)");
       const amzDate = headerValue(req.headers, 'x-amz-date')?.trim() ?? '';
       const signedAt = parseAmzDate(amzDate);
       if (signedAt === undefined) throw invalid(`x-amz-date must be a date like 20260126T093000Z, got '${amzDate}'`);

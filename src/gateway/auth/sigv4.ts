@@ -85,10 +85,14 @@ export interface SignedRequest {
   readonly body: Buffer;
 }
 
-/** The header's value as SigV4 sees it; `host` falls back to HTTP/2's `:authority`. */
+/**
+ * The header's value as SigV4 sees it. `host` and HTTP/2's `:authority` stand in for each other: a client
+ * may sign `host` and travel over HTTP/2, and the AWS SDK over HTTP/2 signs `:authority` itself.
+ */
 export function headerValue(headers: HeaderMap, name: string): string | undefined {
   let v = headers[name];
   if (v === undefined && name === 'host') v = headers[':authority'];
+  if (v === undefined && name === ':authority') v = headers.host;
   if (v === undefined) return undefined;
   return Array.isArray(v) ? v.join(',') : v;
 }
