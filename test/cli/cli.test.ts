@@ -112,7 +112,7 @@ describe('tollstream against a running server', () => {
     const table = await runCli(['streams', 'describe', 'plaza_events'], { env });
     expect(table.stdout).toContain('retention:');
     expect(table.stdout).toMatch(/^SHARD\s+STATE\s+PARENTS\s+HASH KEY RANGE$/m);
-    expect(table.stdout.split('\n').filter((l) => /\bopen\b/.test(l))).toHaveLength(3);
+    expect(table.stdout.split('\n').filter((l) => /^shardId-\S+\s+open\s/.test(l))).toHaveLength(3);
 
     const listed = await runCli(['streams', 'list', '--json'], { env });
     expect((JSON.parse(listed.stdout) as Array<{ name: string }>).map((s) => s.name)).toContain('plaza_events');
