@@ -62,13 +62,16 @@ describe('ingest under repeated SIGKILL', () => {
     const problems: string[] = [];
     let lastPlain: VerifyOutcome | undefined;
     let lastDedupe: VerifyOutcome | undefined;
+    const timings = { restartMs: 0, verifyMs: 0 };
     const verify = async (when: string) => {
+      const startedAt = performance.now();
       await Promise.all(producers.map((p) => p.pause()));
       lastPlain = verifyAgainstLedger(await readWholeStream(reader, PLAIN_STREAM.name), mergedLedger(plainProducers), { deduped: false });
       lastDedupe = verifyAgainstLedger(await readWholeStream(reader, DEDUPE_STREAM.name), mergedLedger(dedupeProducers), { deduped: true });
       for (const p of lastPlain.problems) problems.push(`${when}, ${PLAIN_STREAM.name}: ${p}`);
       for (const p of lastDedupe.problems) problems.push(`${when}, ${DEDUPE_STREAM.name}: ${p}`);
       for (const p of producers) p.resume();
+      timings.verifyMs += performance.now() - startedAt;
     };
 
     for (const p of producers) p.start();
@@ -81,7 +84,9 @@ describe('ingest under repeated SIGKILL', () => {
       const exit = await server.exited;
       expect(exit.signal).toBe('SIGKILL');
       kills++;
+      const restartAt = performance.now();
       server = await start();
+      timings.restartMs += performance.now() - restartAt;
       await verify(`after kill ${cycle}`);
       interruptedRequests += sum(producers, (p) => p.counters.ambiguousRequests) - ambiguousBefore;
       if (problems.length > 0) break;
@@ -101,6 +106,8 @@ describe('ingest under repeated SIGKILL', () => {
       recordFailures: sum(producers, (p) => p.counters.recordFailures),
       plainStream: { recordsRead: lastPlain?.recordsRead, retryDuplicates: lastPlain?.retryDuplicates },
       dedupeStream: { recordsRead: lastDedupe?.recordsRead, retryDuplicates: lastDedupe?.retryDuplicates },
+      meanRestartMs: Math.round(timings.restartMs / Math.max(1, kills)),
+      meanVerifyMs: Math.round(timings.verifyMs / (kills + 1)),
     };
     console.log(`crash test summary: ${JSON.stringify(summary)}`);
 
