@@ -13,8 +13,9 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly context?: Readonly<Record<string, unknown>>,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'ApiError';
   }
 }
@@ -107,7 +108,7 @@ export class NativeClient {
       if ((err as Error).name === 'AbortError') throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new ApiError(0, 'UNREACHABLE', `cannot reach tollstream at ${this.endpoint} (${why}); is 'tollstream up' running? Set --endpoint or TOLLSTREAM_ENDPOINT to point elsewhere`);
+      throw new ApiError(0, 'UNREACHABLE', `cannot reach tollstream at ${this.endpoint} (${why}); is 'tollstream up' running? Set --endpoint or TOLLSTREAM_ENDPOINT to point elsewhere`, undefined, err);
     }
   }
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLines, runCli, spawnCli, startUp, tempDir, type UpProcess } from './helpers.ts';
@@ -12,6 +13,17 @@ function dir(label: string): string {
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
+
+/** A port nobody listens on: one the kernel just handed out and that was closed again. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 describe('tollstream without a server', () => {
   it('lists every command in --help', async () => {
@@ -67,9 +79,10 @@ describe('tollstream without a server', () => {
   });
 
   it('says how to fix an unreachable server', async () => {
-    const res = await runCli(['streams', 'list', '--endpoint', 'http://127.0.0.1:9']);
+    const port = await closedPort();
+    const res = await runCli(['streams', 'list', '--endpoint', `http://127.0.0.1:${port}`]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('cannot reach tollstream at http://127.0.0.1:9');
+    expect(res.stderr).toContain(`cannot reach tollstream at http://127.0.0.1:${port} (ECONNREFUSED)`);
   });
 });
 
