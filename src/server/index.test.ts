@@ -64,6 +64,13 @@ describe('startServer', () => {
     expect(fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8')).toBe(secret);
   });
 
+  it('warns at start when API keys protect the native API but SigV4 is not verified', async () => {
+    const lines: string[] = [];
+    await start(config({ auth: { accessKeys: [], apiKeys: ['sha256:' + 'a'.repeat(64)] } }), lines);
+    const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'warn');
+    expect(warnings.map((w) => w.msg)).toEqual([expect.stringContaining('the Kinesis and Firehose APIs accept any well-formed signature')]);
+  });
+
   it('verifies SigV4 signatures of the AWS SDK when access keys are configured', async () => {
     const server = await start(config({ auth: { accessKeys: [{ accessKeyId: 'AKIDTOLLS', secretAccessKey: 'right-secret' }], apiKeys: [] } }));
     const client = (secretAccessKey: string) =>
