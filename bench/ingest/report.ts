@@ -69,7 +69,7 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
 
   const m = results.machine;
   console.log(`\nTollstream ingest benchmark, ${results.date}`);
-  console.log(`${m.cpuModel} x${m.cpuCount}, ${Math.round(m.memoryBytes / 2 ** 30)} GiB, ${m.os}, node ${m.nodeVersion}`);
+  console.log(`${m.cpuModel} x${m.cpuCount}, ${Math.round(m.memoryBytes / 2 ** 30)} GiB, ${m.os}, node ${m.nodeVersion}, load average ${m.loadAverage.join(' ')} at start`);
   console.log(`settings: ${JSON.stringify(results.settings)}`);
   console.log('load generator and server share the same cores; all traffic on 127.0.0.1\n');
 

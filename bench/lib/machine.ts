@@ -7,6 +7,8 @@ export interface MachineDescription {
   readonly memoryBytes: number;
   readonly os: string;
   readonly nodeVersion: string;
+  /** 1, 5 and 15 minute load averages when the run started: other work on the machine skews every figure. */
+  readonly loadAverage: readonly number[];
 }
 
 export function describeMachine(): MachineDescription {
@@ -17,5 +19,6 @@ export function describeMachine(): MachineDescription {
     memoryBytes: os.totalmem(),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     nodeVersion: process.version,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
