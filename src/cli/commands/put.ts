@@ -49,6 +49,7 @@ export const put: Command = {
     const client = NativeClient.fromInput(input);
 
     const source = file === undefined || file === '-' ? io.stdin : openInput(file);
+    if (source === io.stdin && (io.stdin as { isTTY?: boolean }).isTTY) io.stderr.write('reading NDJSON from the terminal; end with Ctrl-D\n');
     const tally = { sent: 0, failed: 0, duplicates: 0, shown: 0 };
     const progress = startProgress(io, tally);
     const inFlight = new Set<Promise<void>>();
