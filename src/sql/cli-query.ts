@@ -1,0 +1,99 @@
+/**
+ * `tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--explain]`: runs the SQL over the
+ * files and prints every output row as NDJSON on stdout with a `_stream` field (error-stream rows too).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { isTollstreamError } from '../core/errors.ts';
+import { runQuery } from './run-query.ts';
+
+const USAGE = `usage: tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--explain]
+  [--allowed-lateness MS] [--idle-timeout MS] [--batch-size N]`;
+
+export interface CommandIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const defaultIo: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/** Returns the exit code: 0 ok, 2 bad usage, 1 the query failed. */
+export async function runQueryCommand(argv: string[], io: CommandIo = defaultIo): Promise<number> {
+  let sqlPath: string | null = null;
+  let explain = false;
+  const inputs: Record<string, string> = {};
+  const numbers: Record<string, number> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') && arg.startsWith('--') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--sql':
+        sqlPath = value() ?? null;
+        break;
+      case '--input': {
+        const v = value();
+        const eq = v?.indexOf('=') ?? -1;
+        if (!v || eq <= 0) {
+          io.err(`--input takes NAME=FILE.ndjson, got ${v ?? 'nothing'}\n${USAGE}\n`);
+          return 2;
+        }
+        inputs[v.slice(0, eq)] = v.slice(eq + 1);
+        break;
+      }
+      case '--explain':
+        explain = true;
+        break;
+      case '--allowed-lateness':
+      case '--idle-timeout':
+      case '--batch-size': {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n < 0) {
+          io.err(`${flag} takes a number\n${USAGE}\n`);
+          return 2;
+        }
+        numbers[flag] = n;
+        break;
+      }
+      case '--help':
+      case '-h':
+        io.out(`${USAGE}\n`);
+        return 0;
+      default:
+        io.err(`unknown option ${arg}\n${USAGE}\n`);
+        return 2;
+    }
+  }
+  if (!sqlPath) {
+    io.err(`--sql FILE is required\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const sql = await readFile(sqlPath, 'utf8');
+    const result = await runQuery({
+      sql,
+      inputs,
+      explain,
+      baseDir: dirname(sqlPath),
+      allowedLatenessMs: numbers['--allowed-lateness'],
+      idleTimeoutMs: numbers['--idle-timeout'],
+      batchSize: numbers['--batch-size'],
+      collect: false,
+      onRow: (stream, row) => io.out(`${JSON.stringify({ _stream: stream, ...row })}\n`),
+    });
+    if (result.explain !== null) io.out(`${result.explain}\n`);
+    const errors = Object.entries(result.metrics.errorCounts);
+    if (errors.length) io.err(`error stream: ${errors.map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
+    return 0;
+  } catch (err) {
+    if (isTollstreamError(err)) {
+      io.err(`${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      io.err(`cannot read ${(err as NodeJS.ErrnoException).path ?? sqlPath}: no such file\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * Streaming SQL: the one public door. `runQuery` runs a script over bounded inputs; `parse` gives the AST;
+ * `explainQuery` the physical plan. `runQueryCommand` is the `tollstream query` command.
+ */
+export { explainQuery, parse, runQuery } from './run-query.ts';
+export type { QueryInput, RunQueryOptions, RunQueryResult } from './run-query.ts';
+export type { ErrorRow } from './runtime/error-stream.ts';
+export { ERROR_STREAM } from './runtime/error-stream.ts';
+export { runQueryCommand } from './cli-query.ts';
+export type * as Ast from './ast/index.ts';

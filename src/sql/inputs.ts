@@ -1,0 +1,154 @@
+/**
+ * Inputs of a file run: NDJSON files read line by line, async iterables peeked to infer the columns of
+ * streams no CREATE statement declares, and reference tables loaded from CSV or JSON.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { TollstreamError } from '../core/errors.ts';
+import type { SqlTypeName } from './ast/index.ts';
+import { castValue } from './expr/compile.ts';
+import { parseTimestampText } from './expr/time.ts';
+import type { Row, Value } from './expr/types.ts';
+import { RowError } from './expr/types.ts';
+import type { InferredInput } from './planner/logical/catalog.ts';
+import type { RefTableDef } from './planner/logical/nodes.ts';
+
+/** Records of an NDJSON file; a line that is not JSON is yielded as its text (it goes to the error stream). */
+export async function* readNdjson(path: string): AsyncGenerator<unknown> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const done = new Promise<never>((_, reject) => stream.once('error', reject));
+  done.catch(() => {});
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        yield JSON.parse(line) as unknown;
+      } catch {
+        yield line;
+      }
+    }
+  } catch (err) {
+    throw new TollstreamError('SQL_INPUT', `cannot read input file ${path}: ${(err as Error).message}`, { context: { path }, cause: err });
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
+
+/** Reads the first `count` records and gives them back in front of the rest. */
+export async function peek(source: AsyncIterable<unknown>, count: number): Promise<{ head: unknown[]; all: AsyncIterable<unknown> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head: unknown[] = [];
+  let finished = false;
+  while (head.length < count) {
+    const r = await it.next();
+    if (r.done) {
+      finished = true;
+      break;
+    }
+    head.push(r.value);
+  }
+  async function* all(): AsyncGenerator<unknown> {
+    yield* head;
+    if (finished) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head, all: all() };
+}
+
+const HIDDEN_FIELDS = new Set(['_arrival_time', '_partition', '_shard']);
+
+/** Columns from sample records: integers BIGINT, other numbers DOUBLE, ISO timestamps TIMESTAMP, text VARCHAR. */
+export function inferColumns(sample: readonly unknown[]): InferredInput {
+  const types = new Map<string, SqlTypeName>();
+  const merge = (a: SqlTypeName | undefined, b: SqlTypeName): SqlTypeName => {
+    if (a === undefined || a === 'NULL') return b;
+    if (b === 'NULL' || a === b) return a;
+    if ((a === 'BIGINT' && b === 'DOUBLE') || (a === 'DOUBLE' && b === 'BIGINT')) return 'DOUBLE';
+    return 'VARCHAR';
+  };
+  for (const rec of sample) {
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) continue;
+    for (const [k, v] of Object.entries(rec)) {
+      if (HIDDEN_FIELDS.has(k)) continue;
+      let t: SqlTypeName;
+      if (v === null || v === undefined) t = 'NULL';
+      else if (typeof v === 'boolean') t = 'BOOLEAN';
+      else if (typeof v === 'number') t = Number.isInteger(v) ? 'BIGINT' : 'DOUBLE';
+      else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v) && parseTimestampText(v) !== null) t = 'TIMESTAMP';
+      else t = 'VARCHAR';
+      types.set(k, merge(types.get(k), t));
+    }
+  }
+  return { columns: [...types].map(([name, type]) => ({ name, type: type === 'NULL' ? 'VARCHAR' : type })) };
+}
+
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      field = '';
+      if (row.length > 1 || row[0] !== '') rows.push(row);
+      row = [];
+    } else field += ch;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Rows of a reference table in its declared column order and types. CSV needs a header line. */
+export async function loadRefTable(def: RefTableDef, baseDir: string): Promise<Row[]> {
+  const path = isAbsolute(def.path) ? def.path : resolve(baseDir, def.path);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TollstreamError('SQL_INPUT', `cannot read reference table ${def.name} from ${path}: ${(err as Error).message}`, { context: { table: def.name, path }, cause: err });
+  }
+  let records: Record<string, unknown>[];
+  if (def.format === 'csv') {
+    const [header, ...body] = parseCsv(text);
+    if (!header) return [];
+    records = body.map((cells) => Object.fromEntries(header.map((h, i) => [h.trim(), cells[i] === '' ? null : cells[i]])));
+  } else {
+    const trimmed = text.trim();
+    records = (trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))) as Record<string, unknown>[];
+  }
+  return records.map((rec, line) =>
+    def.columns.map((c) => {
+      const raw = rec[c.name] ?? rec[c.name.toLowerCase()] ?? rec[c.name.toUpperCase()] ?? null;
+      try {
+        return castValue(raw as Value, typeof raw === 'number' ? (Number.isInteger(raw) ? 'BIGINT' : 'DOUBLE') : typeof raw === 'boolean' ? 'BOOLEAN' : 'VARCHAR', c.type);
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        throw new TollstreamError('SQL_INPUT', `reference table ${def.name}, record ${line + 1}: column ${c.name}: ${err.message}`, { context: { table: def.name, path } });
+      }
+    }),
+  );
+}

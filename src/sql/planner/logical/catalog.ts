@@ -1,0 +1,138 @@
+/** What the script declares: source tables, reference tables, in-application streams, views. */
+import type { ColumnDef, CreateTableStmt, Expr, Script, SelectQuery } from '../../ast/index.ts';
+import { planProblem } from '../../diagnostics.ts';
+import type { RefTableDef, SourceDef } from './nodes.ts';
+
+export interface StreamDef {
+  readonly name: string;
+  readonly columns: readonly ColumnDef[];
+  /** Set when the stream is also fed from an input (a CREATE TABLE with a 'stream' option). */
+  readonly source: CreateTableStmt | null;
+}
+
+export interface InferredInput {
+  readonly columns: readonly { readonly name: string; readonly type: SourceDef['columns'][number]['type'] }[];
+}
+
+export interface CatalogOptions {
+  /** Inputs with no CREATE statement, with columns inferred from their first records. */
+  readonly inferred: ReadonlyMap<string, InferredInput>;
+  /** Default for `'watermark.idle-timeout'`, ms. */
+  readonly idleTimeout: number;
+}
+
+export class Catalog {
+  readonly tables = new Map<string, CreateTableStmt>();
+  readonly streams = new Map<string, StreamDef>();
+  readonly views = new Map<string, SelectQuery>();
+  /** Lower-cased names of streams/tables that some INSERT or pump writes. */
+  readonly written = new Set<string>();
+
+  constructor(
+    script: Script,
+    private readonly options: CatalogOptions,
+  ) {
+    for (const st of script.statements) {
+      const key = (n: string) => n.toLowerCase();
+      switch (st.kind) {
+        case 'createTable':
+          this.tables.set(key(st.name), st);
+          break;
+        case 'createStream':
+          this.streams.set(key(st.name), { name: st.name, columns: st.columns, source: null });
+          break;
+        case 'createView':
+          this.views.set(key(st.name), st.query);
+          break;
+        case 'insert':
+          this.written.add(key(st.target));
+          break;
+        case 'createPump':
+          this.written.add(key(st.insert.target));
+          break;
+        case 'explain': {
+          const inner = st.statement;
+          if (inner.kind === 'insert') this.written.add(key(inner.target));
+          if (inner.kind === 'createPump') this.written.add(key(inner.insert.target));
+          break;
+        }
+        case 'query':
+          break;
+      }
+    }
+  }
+
+  isRefTable(name: string): boolean {
+    const t = this.tables.get(name.toLowerCase());
+    return t !== undefined && t.options.path !== undefined;
+  }
+
+  refTable(name: string): RefTableDef {
+    const t = this.tables.get(name.toLowerCase())!;
+    const format = (t.options.format ?? (t.options.path!.endsWith('.csv') ? 'csv' : 'json')).toLowerCase();
+    if (format !== 'csv' && format !== 'json') {
+      throw planProblem(t.pos, `reference table ${t.name} has format '${format}'`, "Use 'format' = 'csv' or 'json'.");
+    }
+    return { name: t.name, path: t.options.path!, format, columns: t.columns.map((c) => ({ name: c.name, type: c.type.name })) };
+  }
+
+  /** The columns of a stream/table that statements write to, or null when it is not declared. */
+  targetColumns(name: string): readonly { name: string; type: SourceDef['columns'][number]['type'] }[] | null {
+    const s = this.streams.get(name.toLowerCase());
+    if (s) return s.columns.map((c) => ({ name: c.name, type: c.type.name }));
+    const t = this.tables.get(name.toLowerCase());
+    if (t) return t.columns.map((c) => ({ name: c.name, type: c.type.name }));
+    return null;
+  }
+
+  /** The source that reads input `name`, or null when nothing of that name is declared or given. */
+  source(name: string): SourceDef | null {
+    const t = this.tables.get(name.toLowerCase());
+    if (t) return this.sourceFromTable(t);
+    const s = this.streams.get(name.toLowerCase());
+    if (s) return this.sourceFromColumns(s.name, s.name, s.columns.map((c) => ({ name: c.name, type: c.type.name })));
+    const inferred = this.options.inferred.get(name) ?? [...this.options.inferred.entries()].find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+    if (inferred) return this.sourceFromColumns(name, name, inferred.columns);
+    return null;
+  }
+
+  private sourceFromColumns(name: string, input: string, columns: SourceDef['columns']): SourceDef {
+    const eventTime = columns.findIndex((c) => c.type === 'TIMESTAMP');
+    return { name, input, columns, watermarkColumn: columns.length, watermarkDelay: 0, idleTimeout: this.options.idleTimeout, eventTimeColumn: eventTime };
+  }
+
+  private sourceFromTable(t: CreateTableStmt): SourceDef {
+    const columns = t.columns.map((c) => ({ name: c.name, type: c.type.name }));
+    const input = t.options.stream ?? t.options.topic ?? t.name;
+    const idleText = t.options['watermark.idle-timeout'] ?? t.options['scan.watermark.idle-timeout'];
+    const idleTimeout = idleText === undefined ? this.options.idleTimeout : parseDuration(idleText, t);
+    if (!t.watermark) {
+      const base = this.sourceFromColumns(t.name, input, columns);
+      return { ...base, idleTimeout };
+    }
+    const wm = t.watermark;
+    const col = columns.findIndex((c) => c.name.toLowerCase() === wm.column.toLowerCase());
+    if (col < 0) throw planProblem(wm.pos, `WATERMARK FOR names "${wm.column}", which is not a column of ${t.name}`, `Columns: ${columns.map((c) => c.name).join(', ')}.`);
+    if (columns[col]!.type !== 'TIMESTAMP') throw planProblem(wm.pos, `the watermark column "${wm.column}" is ${columns[col]!.type}`, 'Declare it TIMESTAMP(3).');
+    return { name: t.name, input, columns, watermarkColumn: col, watermarkDelay: watermarkDelay(wm.expr, wm.column, wm.pos), idleTimeout, eventTimeColumn: col };
+  }
+}
+
+/** `ts`, `ts - INTERVAL '5' SECOND`: the bounded out-of-orderness, ms. */
+function watermarkDelay(e: Expr, column: string, pos: Expr['pos']): number {
+  if (e.kind === 'column' && e.name.toLowerCase() === column.toLowerCase()) return 0;
+  if (e.kind === 'binary' && e.op === '-' && e.left.kind === 'column' && e.left.name.toLowerCase() === column.toLowerCase() && e.right.kind === 'interval') {
+    return e.right.millis;
+  }
+  throw planProblem(pos, 'the WATERMARK expression must be the column minus an interval', `Write WATERMARK FOR ${column} AS ${column} - INTERVAL '5' SECOND.`);
+}
+
+/** '5 s', '500 ms', '2 min', '1 h', '5000' (ms). */
+export function parseDuration(text: string, t: { pos: Expr['pos'] }): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)?\s*$/i.exec(text);
+  if (!m) throw planProblem(t.pos, `'${text}' is not a duration`, "Write e.g. '30 s', '500 ms', '5 min'.");
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'ms').toLowerCase();
+  const factor = unit.startsWith('ms') || unit.startsWith('milli') ? 1 : unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : unit.startsWith('h') ? 3_600_000 : 86_400_000;
+  return n * factor;
+}

@@ -1,0 +1,153 @@
+/**
+ * The logical plan: what to compute, with expressions still as AST over each node's input fields.
+ * The physical planner picks operators and compiles the expressions.
+ */
+import type { CallExpr, Expr, OrderItem, SqlTypeName } from '../../ast/index.ts';
+import type { Field } from '../../expr/scope.ts';
+
+export interface SourceDef {
+  /** The name in SQL. */
+  readonly name: string;
+  /** The input stream it reads (`'stream'` option, else the name). */
+  readonly input: string;
+  readonly columns: readonly { readonly name: string; readonly type: SqlTypeName }[];
+  /** The watermark follows this column (ROWTIME when the table has no WATERMARK clause). */
+  readonly watermarkColumn: number;
+  readonly watermarkDelay: number;
+  readonly idleTimeout: number;
+  /** Column ROWTIME falls back to when records carry no arrival time; -1 for processing time. */
+  readonly eventTimeColumn: number;
+}
+
+export interface RefTableDef {
+  readonly name: string;
+  readonly path: string;
+  readonly format: 'csv' | 'json';
+  readonly columns: readonly { readonly name: string; readonly type: SqlTypeName }[];
+}
+
+export type WindowSpec =
+  | { readonly type: 'TUMBLE'; readonly size: number; readonly time: Expr }
+  | { readonly type: 'HOP'; readonly slide: number; readonly size: number; readonly time: Expr }
+  | { readonly type: 'CUMULATE'; readonly step: number; readonly size: number; readonly time: Expr }
+  | { readonly type: 'SESSION'; readonly gap: number; readonly time: Expr }
+  | { readonly type: 'STAGGER'; readonly range: number; readonly time: Expr };
+
+interface Base {
+  /** Output fields; the hidden ROWTIME is among them. */
+  readonly fields: readonly Field[];
+}
+
+export interface ScanNode extends Base {
+  readonly kind: 'scan';
+  readonly source: SourceDef;
+}
+
+/** Reads an in-application stream that INSERTs/pumps of the same script write. */
+export interface StreamReadNode extends Base {
+  readonly kind: 'streamRead';
+  readonly stream: string;
+}
+
+export interface FilterNode extends Base {
+  readonly kind: 'filter';
+  readonly input: LogicalNode;
+  readonly condition: Expr;
+  readonly substitutions: ReadonlyMap<string, number> | null;
+}
+
+export interface ProjectNode extends Base {
+  readonly kind: 'project';
+  readonly input: LogicalNode;
+  readonly exprs: readonly Expr[];
+  readonly substitutions: ReadonlyMap<string, number> | null;
+}
+
+export interface WindowAssignNode extends Base {
+  readonly kind: 'windowAssign';
+  readonly input: LogicalNode;
+  readonly window: WindowSpec;
+}
+
+/** Output: keys..., aggregates..., [window_start, window_end, window_time when windowed], ROWTIME. */
+export interface AggregateNode extends Base {
+  readonly kind: 'aggregate';
+  readonly input: LogicalNode;
+  readonly keys: readonly Expr[];
+  readonly aggs: readonly CallExpr[];
+  readonly window: WindowSpec | null;
+  readonly rowtime: Expr;
+}
+
+/** Output: the input fields, then one per aggregate of each window. */
+export interface OverAggregateNode extends Base {
+  readonly kind: 'overAggregate';
+  readonly input: LogicalNode;
+  readonly time: Expr;
+  readonly windows: readonly { readonly partitionBy: readonly Expr[]; readonly range: number; readonly aggs: readonly CallExpr[] }[];
+}
+
+/** Output: the input fields, then the row number. */
+export interface TopNNode extends Base {
+  readonly kind: 'topN';
+  readonly input: LogicalNode;
+  readonly windowEnd: Expr;
+  readonly partitionBy: readonly Expr[];
+  readonly orderBy: readonly OrderItem[];
+}
+
+/** Output: the stream fields, then the table columns. */
+export interface LookupJoinNode extends Base {
+  readonly kind: 'lookupJoin';
+  readonly input: LogicalNode;
+  readonly table: RefTableDef;
+  readonly tableFields: readonly Field[];
+  readonly streamKeys: readonly Expr[];
+  readonly tableKeys: readonly Expr[];
+  readonly condition: Expr | null;
+  readonly joinType: 'INNER' | 'LEFT';
+}
+
+/** Output: the left fields, then the right fields. */
+export interface IntervalJoinNode extends Base {
+  readonly kind: 'intervalJoin';
+  readonly left: LogicalNode;
+  readonly right: LogicalNode;
+  readonly leftKeys: readonly Expr[];
+  readonly rightKeys: readonly Expr[];
+  readonly leftTime: Expr;
+  readonly rightTime: Expr;
+  /** right.time within [left.time - lower, left.time + upper]. */
+  readonly lower: number;
+  readonly upper: number;
+  readonly condition: Expr;
+}
+
+export type LogicalNode =
+  | ScanNode
+  | StreamReadNode
+  | FilterNode
+  | ProjectNode
+  | WindowAssignNode
+  | AggregateNode
+  | OverAggregateNode
+  | TopNNode
+  | LookupJoinNode
+  | IntervalJoinNode;
+
+export type LogicalKind = LogicalNode['kind'];
+
+/** One INSERT/pump (or bare query): a query feeding a stream. */
+export interface Pipeline {
+  readonly pumpName: string;
+  readonly target: string;
+  readonly targetColumns: readonly { readonly name: string; readonly type: SqlTypeName }[];
+  readonly query: LogicalNode;
+}
+
+export interface LogicalPlan {
+  readonly pipelines: readonly Pipeline[];
+  /** Streams written by the script, in order of first write. */
+  readonly outputs: readonly string[];
+  readonly explain: boolean;
+}

@@ -1,0 +1,128 @@
+/**
+ * Joins: a stream with a reference table (lookup join on equality keys), or two streams bounded in time
+ * (interval join: equality keys plus `b.ts BETWEEN a.ts - X AND a.ts + Y`).
+ */
+import type { Expr, JoinFrom } from '../../ast/index.ts';
+import { childrenOf } from '../../ast/index.ts';
+import { planProblem } from '../../diagnostics.ts';
+import { compileExpr, compilePredicate } from '../../expr/compile.ts';
+import type { Field } from '../../expr/scope.ts';
+import { Scope } from '../../expr/scope.ts';
+import type { LogicalNode } from './nodes.ts';
+import type { PlanEnv } from './plan-query.ts';
+import { ctxOf, planFrom } from './plan-query.ts';
+
+function conjuncts(e: Expr): Expr[] {
+  return e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e];
+}
+
+type Side = 'left' | 'right' | 'both' | 'none';
+
+function sideOf(e: Expr, left: Scope, right: Scope): Side {
+  let side: Side = 'none';
+  const visit = (x: Expr) => {
+    if (x.kind === 'column') {
+      let s: Side;
+      try {
+        left.resolve(x.qualifier, x.name, x.pos);
+        s = 'left';
+      } catch {
+        s = 'right';
+      }
+      side = side === 'none' || side === s ? s : 'both';
+    }
+    for (const c of childrenOf(x)) visit(c);
+  };
+  visit(e);
+  void right;
+  return side;
+}
+
+/** `col`, `col + INTERVAL`, `col - INTERVAL` -> the column and the offset in ms. */
+function timeBound(e: Expr): { column: Expr; offset: number } | null {
+  if (e.kind === 'column') return { column: e, offset: 0 };
+  if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && e.left.kind === 'column' && e.right.kind === 'interval') {
+    return { column: e.left, offset: e.op === '+' ? e.right.millis : -e.right.millis };
+  }
+  return null;
+}
+
+export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
+  const left = planFrom(item.left, env);
+  const leftScope = new Scope(left.fields);
+  if (item.right.kind === 'tableRef' && env.catalog.isRefTable(item.right.name)) {
+    const table = env.catalog.refTable(item.right.name);
+    const qualifier = item.right.alias ?? item.right.name;
+    const tableFields: Field[] = table.columns.map((c) => ({ name: c.name, type: c.type, qualifier, hidden: false }));
+    const tableScope = new Scope(tableFields);
+    const fields = [...left.fields, ...tableFields];
+    const streamKeys: Expr[] = [];
+    const tableKeys: Expr[] = [];
+    const rest: Expr[] = [];
+    for (const c of conjuncts(item.on)) {
+      if (c.kind === 'binary' && c.op === '=') {
+        const l = sideOf(c.left, leftScope, tableScope);
+        const r = sideOf(c.right, leftScope, tableScope);
+        if (l === 'left' && r === 'right') {
+          streamKeys.push(c.left);
+          tableKeys.push(c.right);
+          continue;
+        }
+        if (l === 'right' && r === 'left') {
+          streamKeys.push(c.right);
+          tableKeys.push(c.left);
+          continue;
+        }
+      }
+      rest.push(c);
+    }
+    if (streamKeys.length === 0) {
+      throw planProblem(item.on.pos, `the join with reference table ${table.name} has no equality between the stream and the table`, `Join on a key: ON s.plaza_id = ${qualifier}.plaza_id.`);
+    }
+    streamKeys.forEach((k) => compileExpr(k, ctxOf(env, left.fields)));
+    tableKeys.forEach((k) => compileExpr(k, ctxOf(env, tableFields)));
+    const condition = rest.length === 0 ? null : rest.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: a.pos }) as Expr);
+    if (condition) compilePredicate(condition, ctxOf(env, fields));
+    return { kind: 'lookupJoin', input: left, table, tableFields, streamKeys, tableKeys, condition, joinType: item.joinType, fields };
+  }
+
+  const right = planFrom(item.right, env);
+  const rightScope = new Scope(right.fields);
+  if (item.joinType !== 'INNER') throw planProblem(item.pos, 'LEFT JOIN of two streams is not supported yet', 'Use an inner interval join, or join a reference table.');
+  const fields = [...left.fields, ...right.fields];
+  const leftKeys: Expr[] = [];
+  const rightKeys: Expr[] = [];
+  let bounds: { leftTime: Expr; rightTime: Expr; lower: number; upper: number } | null = null;
+  for (const c of conjuncts(item.on)) {
+    if (c.kind === 'binary' && c.op === '=') {
+      const l = sideOf(c.left, leftScope, rightScope);
+      const r = sideOf(c.right, leftScope, rightScope);
+      if (l === 'left' && r === 'right') {
+        leftKeys.push(c.left);
+        rightKeys.push(c.right);
+      } else if (l === 'right' && r === 'left') {
+        leftKeys.push(c.right);
+        rightKeys.push(c.left);
+      }
+    }
+    if (c.kind === 'between' && !c.negated && c.operand.kind === 'column') {
+      const lo = timeBound(c.low);
+      const hi = timeBound(c.high);
+      const opSide = sideOf(c.operand, leftScope, rightScope);
+      if (lo && hi && sideOf(lo.column, leftScope, rightScope) === sideOf(hi.column, leftScope, rightScope) && sideOf(lo.column, leftScope, rightScope) !== opSide) {
+        // operand BETWEEN other + lo AND other + hi
+        if (opSide === 'right') bounds = { leftTime: lo.column, rightTime: c.operand, lower: -lo.offset, upper: hi.offset };
+        else bounds = { leftTime: c.operand, rightTime: lo.column, lower: hi.offset, upper: -lo.offset };
+      }
+    }
+  }
+  if (!bounds) {
+    throw planProblem(item.on.pos, 'a join of two streams needs a time bound, or its state grows forever', 'Add e.g. AND b.ts BETWEEN a.ts - INTERVAL \'5\' MINUTE AND a.ts + INTERVAL \'5\' MINUTE.');
+  }
+  if (leftKeys.length === 0) throw planProblem(item.on.pos, 'a join of two streams needs an equality key', 'Add e.g. a.plate = b.plate.');
+  compilePredicate(item.on, ctxOf(env, fields));
+  for (const [e, f] of [[bounds.leftTime, left.fields], [bounds.rightTime, right.fields]] as const) {
+    if (compileExpr(e, ctxOf(env, f)).type !== 'TIMESTAMP') throw planProblem(e.pos, 'the join time bound must compare TIMESTAMP columns', '');
+  }
+  return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: item.on, fields };
+}

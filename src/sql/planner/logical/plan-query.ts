@@ -1,0 +1,329 @@
+/** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
+import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, SelectQuery } from '../../ast/index.ts';
+import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
+import type { SourcePos } from '../../diagnostics.ts';
+import { PlanProblem, planProblem } from '../../diagnostics.ts';
+import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
+import type { CompileContext } from '../../expr/compile.ts';
+import { compileExpr } from '../../expr/compile.ts';
+import type { Field } from '../../expr/scope.ts';
+import { Scope } from '../../expr/scope.ts';
+import type { Catalog } from './catalog.ts';
+import { planJoin } from './plan-join.ts';
+import type { AggregateNode, LogicalNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+
+export interface PlanEnv {
+  readonly catalog: Catalog;
+  readonly now: () => number;
+  readonly viewsInProgress: Set<string>;
+}
+
+export function rowtimeField(qualifier: string | null): Field {
+  return { name: 'ROWTIME', type: 'TIMESTAMP', qualifier, hidden: true };
+}
+
+export function col(name: string, pos: SourcePos, qualifier: string | null = null): ColumnExpr {
+  return { kind: 'column', qualifier, name, quoted: false, pos };
+}
+
+export function ctxOf(env: PlanEnv, fields: readonly Field[], substitutions?: ReadonlyMap<string, number> | null): CompileContext {
+  return { scope: new Scope(fields), substitutions: substitutions ?? undefined, now: env.now };
+}
+
+function requalify(node: LogicalNode, qualifier: string | null): LogicalNode {
+  if (qualifier === null) return node;
+  return { ...node, fields: node.fields.map((f) => ({ ...f, qualifier })) } as LogicalNode;
+}
+
+export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
+  switch (item.kind) {
+    case 'tableRef':
+      return planTableRef(item.name, item.alias ?? item.name, item.pos, env);
+    case 'subquery':
+      return requalify(planSelect(item.query, env), item.alias);
+    case 'windowTvf': {
+      const qualifier = item.alias ?? item.source.name;
+      const input = requalify(planTableRef(item.source.name, item.source.alias ?? item.source.name, item.source.pos, env), qualifier);
+      const time = col(item.timeColumn, item.pos);
+      const t = compileExpr(time, ctxOf(env, input.fields));
+      if (t.type !== 'TIMESTAMP') {
+        throw planProblem(item.pos, `DESCRIPTOR(${item.timeColumn}) is ${t.type}, not a TIMESTAMP`, 'Window over a TIMESTAMP column, best the one the WATERMARK is declared for.');
+      }
+      const ms = item.sizes.map((s) => s.millis);
+      if (ms.some((m) => m <= 0)) throw planProblem(item.pos, 'window sizes must be positive', '');
+      let window: WindowSpec;
+      switch (item.fn) {
+        case 'TUMBLE':
+          window = { type: 'TUMBLE', size: ms[0]!, time };
+          break;
+        case 'HOP':
+          window = { type: 'HOP', slide: ms[0]!, size: ms[1]!, time };
+          break;
+        case 'CUMULATE':
+          if (ms[1]! % ms[0]! !== 0) throw planProblem(item.pos, 'CUMULATE max size must be a multiple of the step', '');
+          window = { type: 'CUMULATE', step: ms[0]!, size: ms[1]!, time };
+          break;
+        case 'SESSION':
+          window = { type: 'SESSION', gap: ms[0]!, time };
+          break;
+      }
+      const wf = (name: string): Field => ({ name, type: 'TIMESTAMP', qualifier, hidden: false });
+      return { kind: 'windowAssign', input, window, fields: [...input.fields, wf('window_start'), wf('window_end'), wf('window_time')] };
+    }
+    case 'join':
+      return planJoin(item, env);
+  }
+}
+
+function planTableRef(name: string, qualifier: string, pos: SourcePos, env: PlanEnv): LogicalNode {
+  const { catalog } = env;
+  const lower = name.toLowerCase();
+  const view = catalog.views.get(lower);
+  if (view) {
+    if (env.viewsInProgress.has(lower)) throw planProblem(pos, `view ${name} refers to itself`, 'Break the cycle between the views.');
+    env.viewsInProgress.add(lower);
+    try {
+      return requalify(planSelect(view, env), qualifier);
+    } finally {
+      env.viewsInProgress.delete(lower);
+    }
+  }
+  if (catalog.isRefTable(name)) {
+    throw planProblem(pos, `${name} is a reference table (it has a 'path'), so it can only be joined to a stream`, `Write ... FROM s JOIN ${name} ON s.k = ${name}.k.`);
+  }
+  if (catalog.written.has(lower)) {
+    const cols = catalog.targetColumns(name);
+    if (!cols) throw planProblem(pos, `stream ${name} is written to but never declared`, `Declare it with CREATE STREAM "${name}" (...) or CREATE TABLE.`);
+    const fields: Field[] = cols.map((c) => ({ name: c.name, type: c.type, qualifier, hidden: false }));
+    return { kind: 'streamRead', stream: name, fields: [...fields, rowtimeField(qualifier)] };
+  }
+  const source = catalog.source(name);
+  if (!source) {
+    throw planProblem(pos, `unknown table or stream "${name}"`, `Declare it with CREATE TABLE ${name} (...) WITH ('stream' = '...'), or give an input named ${name} (--input ${name}=file.ndjson).`);
+  }
+  const fields: Field[] = source.columns.map((c) => ({ name: c.name, type: c.type, qualifier, hidden: false }));
+  return { kind: 'scan', source, fields: [...fields, rowtimeField(qualifier)] };
+}
+
+function collectCalls(e: Expr, test: (c: CallExpr) => boolean, into: CallExpr[]): void {
+  if (e.kind === 'call' && test(e)) {
+    if (!into.some((c) => exprKey(c) === exprKey(e))) into.push(e);
+    return;
+  }
+  for (const c of childrenOf(e)) collectCalls(c, test, into);
+}
+
+const FIXED_UNITS: Record<string, number> = { MILLISECOND: 1, SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 };
+
+export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
+  if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
+  let node = planFrom(q.from, env);
+  if (q.where) {
+    if (someExpr(q.where, (e) => isAggregateCall(e))) throw planProblem(q.where.pos, 'aggregates are not allowed in WHERE', 'Filter groups with HAVING.');
+    compileExpr(q.where, ctxOf(env, node.fields));
+    node = { kind: 'filter', input: node, condition: q.where, substitutions: null, fields: node.fields };
+  }
+  const itemExprs = q.items.flatMap((i) => (i.kind === 'item' ? [i.expr] : []));
+  const aggs: CallExpr[] = [];
+  for (const e of [...itemExprs, ...(q.having ? [q.having] : [])]) collectCalls(e, (c) => isAggregateCall(c), aggs);
+  const overs: CallExpr[] = [];
+  for (const e of itemExprs) collectCalls(e, (c) => c.over !== null, overs);
+  const grouped = aggs.length > 0 || q.groupBy.length > 0 || q.windowedBy !== null || q.distinct;
+
+  let subs: Map<string, number> | null = null;
+  if (grouped) {
+    if (overs.length > 0) throw planProblem(overs[0]!.pos, 'OVER windows cannot be mixed with GROUP BY in one query', 'Aggregate in a subquery, then apply the OVER window outside.');
+    if (q.items.some((i) => i.kind === 'star')) throw planProblem(q.pos, 'SELECT * cannot be used with GROUP BY', 'List the grouped columns and the aggregates.');
+    ({ node, subs } = planAggregate(q, node, aggs, itemExprs, env));
+    if (q.having) {
+      compileSelectExpr(q.having, node, subs, env);
+      node = { kind: 'filter', input: node, condition: q.having, substitutions: subs, fields: node.fields };
+    }
+  } else {
+    if (q.having) throw planProblem(q.having.pos, 'HAVING needs GROUP BY or aggregates', 'Use WHERE to filter rows.');
+    if (overs.length > 0) ({ node, subs } = planOver(q, node, overs, env));
+  }
+  return planProjection(q, node, subs, env);
+}
+
+function compileSelectExpr(e: Expr, node: LogicalNode, subs: ReadonlyMap<string, number> | null, env: PlanEnv) {
+  try {
+    return compileExpr(e, ctxOf(env, node.fields, subs));
+  } catch (err) {
+    if (subs && node.kind !== 'overAggregate' && node.kind !== 'topN' && err instanceof PlanProblem && err.problem.startsWith('unknown column')) {
+      const name = /"(.*)"/.exec(err.problem)?.[1] ?? '?';
+      throw planProblem(err.pos, `column "${name}" is neither in GROUP BY nor inside an aggregate`, `Add it to GROUP BY or aggregate it, e.g. MAX(${name}).`);
+    }
+    throw err;
+  }
+}
+
+function planProjection(q: SelectQuery, node: LogicalNode, subs: ReadonlyMap<string, number> | null, env: PlanEnv): LogicalNode {
+  const exprs: Expr[] = [];
+  const fields: Field[] = [];
+  q.items.forEach((item, i) => {
+    if (item.kind === 'star') {
+      const wanted = node.fields
+        .map((f, idx) => ({ f, idx }))
+        .filter(({ f }) => !f.hidden && (item.qualifier === null || f.qualifier?.toLowerCase() === item.qualifier.toLowerCase()));
+      if (wanted.length === 0) throw planProblem(item.pos, `${item.qualifier ?? ''}.* matches no column`, 'Check the table name or alias.');
+      for (const { f } of wanted) {
+        exprs.push(col(f.name, item.pos, f.qualifier));
+        fields.push({ name: f.name, type: f.type, qualifier: null, hidden: false });
+      }
+      return;
+    }
+    const c = compileSelectExpr(item.expr, node, subs, env);
+    exprs.push(item.expr);
+    const name = item.alias ?? (item.expr.kind === 'column' ? item.expr.name : `EXPR$${i}`);
+    fields.push({ name, type: c.type, qualifier: null, hidden: false });
+  });
+  if (node.fields.some((f) => f.hidden && f.name === 'ROWTIME')) {
+    exprs.push(col('ROWTIME', q.pos));
+    fields.push(rowtimeField(null));
+  }
+  return { kind: 'project', input: node, exprs, substitutions: subs, fields };
+}
+
+/** If `node` is a window TVF (perhaps under a WHERE), the TVF and a way to rebuild the node without it. */
+function peelWindowAssign(node: LogicalNode): { assign: WindowAssignNode; without: () => LogicalNode } | null {
+  if (node.kind === 'windowAssign') return { assign: node, without: () => node.input };
+  if (node.kind === 'filter' && node.input.kind === 'windowAssign') {
+    const assign = node.input;
+    return {
+      assign,
+      without: () => {
+        if (someExpr(node.condition, (e) => e.kind === 'column' && /^window_(start|end|time)$/i.test(e.name))) {
+          throw planProblem(node.condition.pos, 'WHERE on window_start/window_end before the aggregation is not supported', 'Filter on the window columns with HAVING.');
+        }
+        return { ...node, input: assign.input, fields: assign.input.fields };
+      },
+    };
+  }
+  return null;
+}
+
+function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], itemExprs: Expr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number> } {
+  let keys: Expr[] = [...q.groupBy];
+  if (q.distinct && aggs.length === 0 && keys.length === 0) keys = itemExprs;
+  if (q.windowedBy) keys = [...q.windowedBy.partitionBy, ...keys];
+  let window: WindowSpec | null = null;
+  let windowKeyExprs: Expr[] = [];
+  const isWindowCol = (e: Expr, name: string) => e.kind === 'column' && e.name.toLowerCase() === name;
+
+  const peeled = peelWindowAssign(input);
+  if (peeled && keys.some((k) => isWindowCol(k, 'window_start')) && keys.some((k) => isWindowCol(k, 'window_end'))) {
+    window = peeled.assign.window;
+    input = peeled.without();
+    keys = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end'));
+  } else if (q.windowedBy) {
+    window = { type: 'STAGGER', range: q.windowedBy.range.millis, time: col('ROWTIME', q.windowedBy.pos) };
+  } else {
+    const candidates = keys.filter(
+      (k) => k.kind === 'step' || (k.kind === 'floorCeil' && k.fn === 'FLOOR' && k.unit !== null && k.unit in FIXED_UNITS),
+    );
+    const isRowtime = (k: Expr) => (k.kind === 'step' || k.kind === 'floorCeil') && k.operand.kind === 'column' && k.operand.name.toUpperCase() === 'ROWTIME';
+    const chosen = candidates.find(isRowtime) ?? candidates[0];
+    if (chosen && (chosen.kind === 'step' || chosen.kind === 'floorCeil')) {
+      const size = chosen.kind === 'step' ? chosen.interval.millis : FIXED_UNITS[chosen.unit!]!;
+      window = { type: 'TUMBLE', size, time: chosen.operand };
+      windowKeyExprs = [chosen];
+      keys = keys.filter((k) => k !== chosen);
+    }
+  }
+
+  const inCtx = ctxOf(env, input.fields);
+  if (window) {
+    const t = compileExpr(window.time, inCtx);
+    if (t.type !== 'TIMESTAMP' && t.type !== 'ANY') throw planProblem(window.time.pos, `the window time is ${t.type}, not a TIMESTAMP`, 'Window over ROWTIME or a TIMESTAMP column.');
+  }
+  const fields: Field[] = [];
+  keys.forEach((k, i) => {
+    if (someExpr(k, (e) => isAggregateCall(e))) throw planProblem(k.pos, 'GROUP BY cannot contain an aggregate', '');
+    const c = compileExpr(k, inCtx);
+    fields.push({ name: k.kind === 'column' ? k.name : `EXPR$k${i}`, type: c.type, qualifier: null, hidden: false });
+  });
+  aggs.forEach((a, i) => {
+    const c = compileAggregate(a, inCtx, '');
+    fields.push({ name: `EXPR$a${i}`, type: c.type, qualifier: null, hidden: false });
+  });
+  const subs = new Map<string, number>();
+  keys.forEach((k, i) => subs.set(exprKey(k), i));
+  aggs.forEach((a, i) => subs.set(exprKey(a), keys.length + i));
+  const at = fields.length;
+  if (window) {
+    for (const name of ['window_start', 'window_end', 'window_time']) fields.push({ name, type: 'TIMESTAMP', qualifier: null, hidden: false });
+    subs.set(exprKey(col('window_start', q.pos)), at);
+    subs.set(exprKey(col('window_end', q.pos)), at + 1);
+    subs.set(exprKey(col('window_time', q.pos)), at + 2);
+    for (const k of windowKeyExprs) subs.set(exprKey(k), at);
+  }
+  fields.push(rowtimeField(null));
+  subs.set(exprKey(col('ROWTIME', q.pos)), fields.length - 1);
+  const node: AggregateNode = { kind: 'aggregate', input, keys, aggs, window, rowtime: col('ROWTIME', q.pos), fields };
+  return { node, subs };
+}
+
+function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number> } {
+  const specOf = (c: CallExpr): OverClause => {
+    const o = c.over!;
+    if (o.windowName === null) return o;
+    const w = q.windows.find((x) => x.name.toLowerCase() === o.windowName!.toLowerCase());
+    if (!w) throw planProblem(o.pos, `window ${o.windowName} is not defined`, `Add WINDOW ${o.windowName} AS (PARTITION BY ... RANGE INTERVAL '1' MINUTE PRECEDING).`);
+    return w.spec;
+  };
+  const subs = new Map<string, number>();
+  let node = input;
+  const ranking = overs.filter((c) => c.name === 'ROW_NUMBER' || c.name === 'RANK' || c.name === 'DENSE_RANK');
+  const aggregates = overs.filter((c) => !ranking.includes(c));
+  if (aggregates.length > 0) {
+    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; aggs: CallExpr[] }>();
+    for (const c of aggregates) {
+      if (!isAggregateCall({ ...c, over: null })) throw planProblem(c.pos, `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX or AVG over a window.');
+      const spec = specOf(c);
+      if (spec.rangeMillis === null) throw planProblem(spec.pos, 'a sliding window needs a time range', "Add RANGE INTERVAL '1' MINUTE PRECEDING.");
+      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis]);
+      let g = groups.get(key);
+      if (!g) {
+        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis, aggs: [] };
+        groups.set(key, g);
+      }
+      g.aggs.push(c);
+    }
+    const ctx = ctxOf(env, node.fields);
+    const fields = [...node.fields];
+    const windows = [...groups.values()];
+    for (const w of windows) {
+      for (const p of w.partitionBy) compileExpr(p, ctx);
+      for (const a of w.aggs) {
+        const c = compileAggregate({ ...a, over: null }, ctx, '');
+        subs.set(exprKey(a), fields.length);
+        fields.push({ name: `EXPR$o${fields.length}`, type: c.type, qualifier: null, hidden: false });
+      }
+    }
+    node = { kind: 'overAggregate', input: node, time: col('ROWTIME', q.pos), windows, fields };
+  }
+  if (ranking.length > 1) throw planProblem(ranking[1]!.pos, 'only one ROW_NUMBER per query', '');
+  const rn = ranking[0];
+  if (rn) {
+    if (rn.name !== 'ROW_NUMBER') throw planProblem(rn.pos, `${rn.name} is not supported yet`, 'Use ROW_NUMBER().');
+    const spec = specOf(rn);
+    const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end');
+    if (!windowEnd) {
+      throw planProblem(spec.pos, 'ROW_NUMBER on a stream needs window_end in PARTITION BY', 'Rank the rows of a window: PARTITION BY window_start, window_end ORDER BY x DESC.');
+    }
+    if (spec.orderBy.length === 0) throw planProblem(spec.pos, 'ROW_NUMBER needs ORDER BY', 'Say what ranks first: ORDER BY total DESC.');
+    const ctx = ctxOf(env, node.fields);
+    for (const e of [...spec.partitionBy, ...spec.orderBy.map((o) => o.expr)]) compileExpr(e, ctx);
+    subs.set(exprKey(rn), node.fields.length);
+    node = {
+      kind: 'topN',
+      input: node,
+      windowEnd,
+      partitionBy: spec.partitionBy,
+      orderBy: spec.orderBy,
+      fields: [...node.fields, { name: 'EXPR$rn', type: 'BIGINT', qualifier: null, hidden: false }],
+    };
+  }
+  return { node, subs };
+}

@@ -1,0 +1,85 @@
+/** A whole script -> the pipelines (one per INSERT, pump or bare query) that feed output streams. */
+import type { InsertStmt, Script, SelectQuery, Statement } from '../../ast/index.ts';
+import { planProblem } from '../../diagnostics.ts';
+import type { CatalogOptions } from './catalog.ts';
+import { Catalog } from './catalog.ts';
+import type { LogicalPlan, Pipeline } from './nodes.ts';
+import type { PlanEnv } from './plan-query.ts';
+import { planSelect } from './plan-query.ts';
+
+export interface LogicalPlanOptions extends CatalogOptions {
+  readonly now: () => number;
+}
+
+export function planScript(script: Script, options: LogicalPlanOptions): LogicalPlan & { catalog: Catalog } {
+  const catalog = new Catalog(script, options);
+  const env: PlanEnv = { catalog, now: options.now, viewsInProgress: new Set() };
+  const pipelines: Pipeline[] = [];
+  const outputs: string[] = [];
+  let explain = false;
+  let results = 0;
+
+  const addOutput = (name: string) => {
+    if (!outputs.some((o) => o.toLowerCase() === name.toLowerCase())) outputs.push(name);
+  };
+
+  const planInsert = (insert: InsertStmt, pumpName: string) => {
+    const query = planSelect(insert.query, env);
+    const visible = query.fields.filter((f) => !f.hidden);
+    const declared = catalog.targetColumns(insert.target);
+    if (!declared) {
+      throw planProblem(insert.pos, `${insert.target} is not declared`, `Declare where the rows go: CREATE STREAM "${insert.target}" (...) or CREATE TABLE ${insert.target} (...) WITH ('stream' = '...').`);
+    }
+    if (catalog.isRefTable(insert.target)) throw planProblem(insert.pos, `${insert.target} is a reference table and cannot be written`, '');
+    let targetColumns = declared;
+    if (insert.columns) {
+      targetColumns = insert.columns.map((name) => {
+        const c = declared.find((d) => d.name.toLowerCase() === name.toLowerCase());
+        if (!c) throw planProblem(insert.pos, `${insert.target} has no column "${name}"`, `Columns: ${declared.map((d) => d.name).join(', ')}.`);
+        return c;
+      });
+    }
+    if (visible.length !== targetColumns.length) {
+      throw planProblem(
+        insert.query.pos,
+        `the query gives ${visible.length} column(s) but ${insert.target} takes ${targetColumns.length} (${targetColumns.map((c) => c.name).join(', ')})`,
+        'Select one value per target column, in the same order.',
+      );
+    }
+    const name = catalog.streams.get(insert.target.toLowerCase())?.name ?? catalog.tables.get(insert.target.toLowerCase())?.options.stream ?? insert.target;
+    pipelines.push({ pumpName, target: name, targetColumns, query });
+    addOutput(name);
+  };
+
+  const planQuery = (query: SelectQuery) => {
+    const node = planSelect(query, env);
+    results++;
+    const target = results === 1 ? 'result' : `result_${results}`;
+    const targetColumns = node.fields.filter((f) => !f.hidden).map((f) => ({ name: f.name, type: f.type }));
+    pipelines.push({ pumpName: target, target, targetColumns, query: node });
+    addOutput(target);
+  };
+
+  const visit = (st: Statement) => {
+    switch (st.kind) {
+      case 'createTable':
+      case 'createStream':
+      case 'createView':
+        return;
+      case 'insert':
+        return planInsert(st, `INSERT INTO ${st.target}`);
+      case 'createPump':
+        return planInsert(st.insert, st.name);
+      case 'query':
+        return planQuery(st.query);
+      case 'explain':
+        explain = true;
+        return visit(st.statement);
+    }
+  };
+  for (const st of script.statements) visit(st);
+  if (pipelines.length === 0) {
+    throw planProblem(script.statements[0]!.pos, 'the script declares things but moves no rows', 'Add an INSERT INTO ... SELECT, a CREATE PUMP or a SELECT.');
+  }
+  return { pipelines, outputs, explain, catalog };
+}

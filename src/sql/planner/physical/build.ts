@@ -1,0 +1,273 @@
+/**
+ * Logical plan -> physical graph: picks an operator for each node, fuses WHERE and the select list into
+ * one Calc, shares one source per input, compiles every expression to closures.
+ */
+import type { Expr } from '../../ast/index.ts';
+import { planProblem } from '../../diagnostics.ts';
+import { compileAggregate } from '../../expr/aggregates.ts';
+import type { CompileContext } from '../../expr/compile.ts';
+import { castValue, compileExpr, compilePredicate } from '../../expr/compile.ts';
+import type { Field } from '../../expr/scope.ts';
+import { Scope } from '../../expr/scope.ts';
+import type { CompiledFn, Row, Value } from '../../expr/types.ts';
+import { CalcOperator } from '../../operators/calc.ts';
+import { IntervalJoinOperator } from '../../operators/interval-join.ts';
+import { LookupJoinOperator } from '../../operators/lookup-join.ts';
+import { OverAggregateOperator } from '../../operators/over-aggregate.ts';
+import { SessionWindowAggregateOperator } from '../../operators/session-window-aggregate.ts';
+import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
+import { StreamSinkOperator } from '../../operators/stream-sink.ts';
+import { UpdatingAggregateOperator } from '../../operators/updating-aggregate.ts';
+import type { WindowAssigner } from '../../operators/window-aggregate.ts';
+import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
+import { WindowAssignOperator } from '../../operators/window-assign.ts';
+import { WindowTopNOperator } from '../../operators/window-top-n.ts';
+import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
+import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
+import { renderExpr, renderMillis } from './render.ts';
+
+export interface PhysicalOptions {
+  readonly now: () => number;
+  /** Windows close this long after the watermark passes their end, ms. */
+  readonly allowedLateness: number;
+  /** Rows of each reference table, by table name (lower case). */
+  readonly refRows: ReadonlyMap<string, readonly Row[]>;
+}
+
+type Ctx = { options: PhysicalOptions; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
+
+function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
+  return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now };
+}
+
+function operator(c: Ctx, name: string, detail: string, inputs: PhysicalNode[], fields: readonly Field[], create: OperatorNode['create']): OperatorNode {
+  const node: OperatorNode = { kind: 'operator', id: c.nextId(), name, detail, inputs, fields, pumpName: c.pump, create };
+  c.nodes.push(node);
+  return node;
+}
+
+function assigner(w: WindowSpec): WindowAssigner {
+  switch (w.type) {
+    case 'TUMBLE':
+      return tumbling(w.size);
+    case 'HOP':
+      return hopping(w.slide, w.size);
+    case 'CUMULATE':
+      return cumulating(w.step, w.size);
+    default:
+      throw new Error(`no fixed assigner for ${w.type}`);
+  }
+}
+
+function windowText(w: WindowSpec): string {
+  switch (w.type) {
+    case 'TUMBLE':
+      return `tumble size=${renderMillis(w.size)}`;
+    case 'HOP':
+      return `hop slide=${renderMillis(w.slide)} size=${renderMillis(w.size)}`;
+    case 'CUMULATE':
+      return `cumulate step=${renderMillis(w.step)} max=${renderMillis(w.size)}`;
+    case 'SESSION':
+      return `session gap=${renderMillis(w.gap)}`;
+    case 'STAGGER':
+      return `stagger range=${renderMillis(w.range)}`;
+  }
+}
+
+const list = (es: readonly Expr[]) => es.map(renderExpr).join(', ');
+
+const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: K }>, c: Ctx) => PhysicalNode } = {
+  scan: (n, c) => {
+    const key = n.source.input.toLowerCase();
+    let s = c.sources.get(key);
+    if (!s) {
+      const src = n.source;
+      const wmCol = src.watermarkColumn === src.columns.length ? 'ROWTIME' : src.columns[src.watermarkColumn]!.name;
+      const detail = `input=${src.input} watermark=${wmCol}${src.watermarkDelay ? ` - ${renderMillis(src.watermarkDelay)}` : ''} idle-timeout=${renderMillis(src.idleTimeout)}`;
+      s = { kind: 'source', id: c.nextId(), name: 'Source', detail, fields: n.fields, pumpName: null, source: src };
+      c.sources.set(key, s);
+      c.nodes.push(s);
+    }
+    return s;
+  },
+  streamRead: (n, c) => {
+    const sink = c.sinks.get(n.stream.toLowerCase());
+    if (!sink) throw planProblem({ offset: -1, line: 0, column: 0 }, `stream ${n.stream} is read before any statement writes it`, 'Put the INSERT or pump that writes it first.');
+    return sink;
+  },
+  filter: (n, c) => {
+    const input = build(n.input, c);
+    const pred = compilePredicate(n.condition, cctx(c, n.input.fields, n.substitutions));
+    return operator(c, 'Calc', `where ${renderExpr(n.condition)}`, [input], n.fields, () => new CalcOperator('Calc', pred, null));
+  },
+  project: (n, c) => {
+    let inputNode = n.input;
+    let pred: ((row: Row) => boolean) | null = null;
+    let where = '';
+    if (inputNode.kind === 'filter') {
+      pred = compilePredicate(inputNode.condition, cctx(c, inputNode.input.fields, inputNode.substitutions));
+      where = `where ${renderExpr(inputNode.condition)}; `;
+      inputNode = inputNode.input;
+    }
+    const input = build(inputNode, c);
+    const ctx = cctx(c, inputNode.fields, n.substitutions);
+    const fns = n.exprs.map((e) => compileExpr(e, ctx).fn);
+    const shown = n.exprs.map((e, i) => {
+      const f = n.fields[i]!;
+      const t = renderExpr(e);
+      return f.hidden ? null : t === f.name ? t : `${t} AS ${f.name}`;
+    });
+    const detail = `${where}select ${shown.filter((s) => s !== null).join(', ')}`;
+    const p = pred;
+    return operator(c, 'Calc', detail, [input], n.fields, () => new CalcOperator('Calc', p, fns));
+  },
+  windowAssign: (n, c) => {
+    const input = build(n.input, c);
+    if (n.window.type === 'SESSION' || n.window.type === 'STAGGER') {
+      throw planProblem(n.window.time.pos, 'a SESSION window needs a GROUP BY window_start, window_end', 'Aggregate the session: GROUP BY window_start, window_end, key.');
+    }
+    const time = compileExpr(n.window.time, cctx(c, n.input.fields)).fn;
+    const assign = assigner(n.window);
+    return operator(c, 'WindowAssign', windowText(n.window), [input], n.fields, () => new WindowAssignOperator('WindowAssign', assign, time));
+  },
+  aggregate: (n, c) => {
+    const input = build(n.input, c);
+    const ctx = cctx(c, n.input.fields);
+    const keyFns = n.keys.map((k) => compileExpr(k, ctx).fn);
+    const aggs = n.aggs.map((a) => compileAggregate(a, ctx, renderExpr(a)));
+    const detail = `${n.window ? `${windowText(n.window)} on ${renderExpr(n.window.time)} ` : ''}keys=[${list(n.keys)}] aggs=[${aggs.map((a) => a.text).join(', ')}]`;
+    const lateness = c.options.allowedLateness;
+    const w = n.window;
+    if (!w) {
+      const rowtime = compileExpr(n.rowtime, ctx).fn;
+      return operator(c, 'UpdatingAggregate', detail, [input], n.fields, () => new UpdatingAggregateOperator('UpdatingAggregate', keyFns, aggs, rowtime));
+    }
+    const time = compileExpr(w.time, ctx).fn;
+    switch (w.type) {
+      case 'SESSION':
+        return operator(c, 'SessionWindowAggregate', detail, [input], n.fields, () => new SessionWindowAggregateOperator('SessionWindowAggregate', w.gap, time, keyFns, aggs, lateness));
+      case 'STAGGER':
+        return operator(c, 'StaggerWindowAggregate', detail, [input], n.fields, () => new StaggerWindowAggregateOperator('StaggerWindowAggregate', w.range, time, keyFns, aggs));
+      default: {
+        const name = w.type === 'TUMBLE' ? 'TumblingWindowAggregate' : w.type === 'HOP' ? 'HoppingWindowAggregate' : 'CumulatingWindowAggregate';
+        const assign = assigner(w);
+        return operator(c, name, detail, [input], n.fields, () => new WindowAggregateOperator(name, assign, time, keyFns, aggs, lateness));
+      }
+    }
+  },
+  overAggregate: (n, c) => {
+    const input = build(n.input, c);
+    const ctx = cctx(c, n.input.fields);
+    const time = compileExpr(n.time, ctx).fn;
+    const windows = n.windows.map((w) => ({
+      partitionFns: w.partitionBy.map((p) => compileExpr(p, ctx).fn),
+      range: w.range,
+      aggs: w.aggs.map((a) => compileAggregate({ ...a, over: null }, ctx, renderExpr({ ...a, over: null }))),
+    }));
+    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] range=${renderMillis(w.range)} aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    return operator(c, 'SlidingWindowAggregate', detail, [input], n.fields, () => new OverAggregateOperator('SlidingWindowAggregate', time, windows));
+  },
+  topN: (n, c) => {
+    const input = build(n.input, c);
+    const ctx = cctx(c, n.input.fields);
+    const end = compileExpr(n.windowEnd, ctx).fn;
+    const parts = n.partitionBy.map((p) => compileExpr(p, ctx).fn);
+    const order = n.orderBy.map((o) => ({ fn: compileExpr(o.expr, ctx).fn, descending: o.descending }));
+    const detail = `partition=[${list(n.partitionBy)}] order=[${n.orderBy.map((o) => `${renderExpr(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ')}]`;
+    return operator(c, 'WindowTopN', detail, [input], n.fields, () => new WindowTopNOperator('WindowTopN', end, parts, order, Number.POSITIVE_INFINITY));
+  },
+  lookupJoin: (n, c) => {
+    const input = build(n.input, c);
+    const rows = c.options.refRows.get(n.table.name.toLowerCase()) ?? [];
+    const streamKeys = n.streamKeys.map((k) => compileExpr(k, cctx(c, n.input.fields)).fn);
+    const tableKeys = n.tableKeys.map((k) => compileExpr(k, cctx(c, n.tableFields)).fn);
+    const cond = n.condition ? compilePredicate(n.condition, cctx(c, n.fields)) : null;
+    const detail = `${n.joinType} table=${n.table.name} (${rows.length} rows from ${n.table.path}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
+    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', rows, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType === 'LEFT'));
+  },
+  intervalJoin: (n, c) => {
+    const left = build(n.left, c);
+    const right = build(n.right, c);
+    const lctx = cctx(c, n.left.fields);
+    const rctx = cctx(c, n.right.fields);
+    const sides = [
+      { keyFns: n.leftKeys.map((k) => compileExpr(k, lctx).fn), timeFn: compileExpr(n.leftTime, lctx).fn, width: n.left.fields.length },
+      { keyFns: n.rightKeys.map((k) => compileExpr(k, rctx).fn), timeFn: compileExpr(n.rightTime, rctx).fn, width: n.right.fields.length },
+    ] as const;
+    const cond = compilePredicate(n.condition, cctx(c, n.fields));
+    const detail = `on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
+    return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond));
+  },
+};
+
+function build(n: LogicalNode, c: Ctx): PhysicalNode {
+  return (BUILDERS[n.kind] as (x: LogicalNode, c: Ctx) => PhysicalNode)(n, c);
+}
+
+export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): PhysicalGraph {
+  let id = 0;
+  const c: Ctx = { options, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
+  const outputs: OutputStream[] = [];
+  const sinkInputs = new Map<string, PhysicalNode[]>();
+  // Sinks exist before any pipeline so a pipeline can read a stream another one writes.
+  for (const p of plan.pipelines) {
+    const key = p.target.toLowerCase();
+    if (c.sinks.has(key)) continue;
+    const inputs: PhysicalNode[] = [];
+    sinkInputs.set(key, inputs);
+    const columns = p.targetColumns;
+    const fields: Field[] = [...columns.map((col) => ({ name: col.name, type: col.type, qualifier: null, hidden: false })), { name: 'ROWTIME', type: 'TIMESTAMP', qualifier: null, hidden: true }];
+    const target = p.target;
+    const sink: OperatorNode = {
+      kind: 'operator',
+      id: `sink:${target}`,
+      name: 'StreamSink',
+      detail: target,
+      inputs,
+      fields,
+      pumpName: null,
+      create: (hooks, readers) => new StreamSinkOperator('StreamSink', (rows) => hooks.deliver(target, rows), readers > 0),
+    };
+    c.sinks.set(key, sink);
+    outputs.push({ name: target, columns, sink });
+  }
+  for (const p of plan.pipelines) {
+    c.pump = p.pumpName;
+    const query = build(p.query, c);
+    const from = p.query.fields.map((f, i) => ({ f, i })).filter(({ f }) => !f.hidden);
+    const rowtimeAt = p.query.fields.findIndex((f) => f.hidden && f.name === 'ROWTIME');
+    const now = options.now;
+    const fns: CompiledFn[] = p.targetColumns.map((col, i) => {
+      const src = from[i]!;
+      const fromType = src.f.type;
+      const at = src.i;
+      if (fromType === col.type || col.type === 'ANY') return (row: Row) => row[at] as Value;
+      return (row: Row) => castValue(row[at] as Value, fromType, col.type);
+    });
+    fns.push(rowtimeAt >= 0 ? (row: Row) => row[rowtimeAt] as Value : () => now());
+    const sink = c.sinks.get(p.target.toLowerCase())!;
+    const insert = operator(c, 'Insert', `${p.pumpName} -> ${p.target}`, [query], sink.fields, () => new CalcOperator('Insert', null, fns));
+    sinkInputs.get(p.target.toLowerCase())!.push(insert);
+  }
+  for (const s of c.sinks.values()) c.nodes.push(s);
+  return { nodes: order(c.nodes), outputs };
+}
+
+/** Inputs before readers; a pump that (through other pumps) reads the stream it writes is rejected. */
+function order(nodes: readonly PhysicalNode[]): PhysicalNode[] {
+  const out: PhysicalNode[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (n: PhysicalNode) => {
+    const s = state.get(n.id);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      throw planProblem({ offset: -1, line: 0, column: 0 }, `the stream ${n.detail} feeds itself through a pump`, 'A pump cannot read, directly or through other streams, the stream it writes.');
+    }
+    state.set(n.id, 'visiting');
+    if (n.kind === 'operator') for (const i of n.inputs) visit(i);
+    state.set(n.id, 'done');
+    out.push(n);
+  };
+  for (const n of nodes) visit(n);
+  return out;
+}

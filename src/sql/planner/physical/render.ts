@@ -1,0 +1,37 @@
+/** Expressions back to SQL text, for EXPLAIN. */
+import type { Expr, ExprKind, ExprOfKind } from '../../ast/index.ts';
+
+const quoteIdent = (s: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
+
+const RENDER: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => string } = {
+  literal: (e) =>
+    e.value === null ? 'NULL' : e.type === 'VARCHAR' ? `'${String(e.value).replace(/'/g, "''")}'` : e.type === 'TIMESTAMP' ? `TIMESTAMP '${new Date(e.value as number).toISOString()}'` : String(e.value),
+  interval: (e) => e.text,
+  column: (e) => (e.qualifier ? `${quoteIdent(e.qualifier)}.` : '') + quoteIdent(e.name),
+  unary: (e) => (e.op === 'NOT' ? `NOT ${renderExpr(e.operand)}` : `${e.op}${renderExpr(e.operand)}`),
+  binary: (e) => `(${renderExpr(e.left)} ${e.op} ${renderExpr(e.right)})`,
+  isNull: (e) => `${renderExpr(e.operand)} IS ${e.negated ? 'NOT ' : ''}NULL`,
+  inList: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}IN (${e.list.map(renderExpr).join(', ')})`,
+  between: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}BETWEEN ${renderExpr(e.low)} AND ${renderExpr(e.high)}`,
+  like: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}LIKE ${renderExpr(e.pattern)}`,
+  case: (e) =>
+    `CASE${e.operand ? ` ${renderExpr(e.operand)}` : ''}${e.whens.map((w) => ` WHEN ${renderExpr(w.when)} THEN ${renderExpr(w.then)}`).join('')}${e.otherwise ? ` ELSE ${renderExpr(e.otherwise)}` : ''} END`,
+  cast: (e) => `${e.lenient ? 'TRY_CAST' : 'CAST'}(${renderExpr(e.operand)} AS ${e.target.text})`,
+  call: (e) =>
+    `${e.name}(${e.star ? '*' : `${e.distinct ? 'DISTINCT ' : ''}${e.args.map(renderExpr).join(', ')}`})${e.filter ? ` FILTER (WHERE ${renderExpr(e.filter)})` : ''}${e.over ? ' OVER (...)' : ''}`,
+  floorCeil: (e) => `${e.fn}(${renderExpr(e.operand)}${e.unit ? ` TO ${e.unit}` : ''})`,
+  extract: (e) => `EXTRACT(${e.unit} FROM ${renderExpr(e.operand)})`,
+  step: (e) => `STEP(${renderExpr(e.operand)} BY ${e.interval.text})`,
+};
+
+export function renderExpr(e: Expr): string {
+  return (RENDER[e.kind] as (x: Expr) => string)(e);
+}
+
+export function renderMillis(ms: number): string {
+  if (ms === 0) return '0';
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
