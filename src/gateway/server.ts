@@ -68,7 +68,8 @@ export function createProtocolServer(handler: Handler, logger: Logger): Listenin
   });
   h2.on('sessionError', (err) => logger.debug('http2 session error', { err }));
 
-  const server = net.createServer((socket) => {
+  // Responses go out as soon as they are written (no Nagle delay behind a delayed ACK).
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     // Errors (resets, garbage) end only this connection; the protocol servers add their own handling.
