@@ -161,16 +161,18 @@ describe('tollstream against a running server', () => {
   });
 
   it('reads stdin, and names the line of bad JSON', async () => {
-    const ok = await runCli(['put', 'lane_reads'], { env, input: '{"a":1}\n{"a":2}\n' });
+    expect((await runCli(['streams', 'create', 'stdin_reads'], { env })).code).toBe(0);
+    const ok = await runCli(['put', 'stdin_reads'], { env, input: '{"a":1}\n{"a":2}\n' });
     expect(ok.stdout).toBe('sent 2 records, 0 failed\n');
 
-    const bad = await runCli(['put', 'lane_reads'], { env, input: '{"a":1}\n\n{"a":\n' });
+    const bad = await runCli(['put', 'stdin_reads'], { env, input: '{"a":1}\n\n{"a":\n' });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('line 3 is not valid JSON');
   });
 
   it('counts records the server rejects and exits non-zero', async () => {
-    const res = await runCli(['put', 'lane_reads', '--partition-key-field', 'plaza'], { env, input: '{"plaza":"P1"}\n{"other":1}\n' });
+    expect((await runCli(['streams', 'create', 'keyed_reads'], { env })).code).toBe(0);
+    const res = await runCli(['put', 'keyed_reads', '--partition-key-field', 'plaza'], { env, input: '{"plaza":"P1"}\n{"other":1}\n' });
     expect(res.stdout).toBe('sent 1 records, 1 failed\n');
     expect(res.stderr).toMatch(/^line 2: /m);
     expect(res.code).toBe(1);
