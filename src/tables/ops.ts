@@ -11,6 +11,11 @@ import { assertKeyPart, decodeCursor, encodeCursor, rangeToBounds, tightenLower,
 import { assertPath, readPath, removePath, writePath } from './paths.ts';
 import type { Checkpoint, Item, JsonObject, Key, QueryOptions, QueryResult, TableDescription, UpdateSpec, WriteOptions } from './types.ts';
 
+/** A table as the operations need it: its description plus the integer id its items are stored under. */
+export interface StoredTable extends TableDescription {
+  readonly id: number;
+}
+
 interface ItemRow {
   pk: string;
   sk: string;
@@ -38,7 +43,7 @@ const SEQUENCE_NUMBER = /^[0-9]{1,128}$/;
 
 export class ItemOps {
   readonly #db: Database.Database;
-  readonly #describe: (table: string) => TableDescription;
+  readonly #describe: (table: string) => StoredTable;
   readonly #now: () => number;
   readonly #select;
   readonly #insert;
@@ -49,21 +54,21 @@ export class ItemOps {
   readonly #setCheckpoint;
   readonly #queries = new Map<string, Database.Statement<unknown[], ItemRow>>();
 
-  constructor(db: Database.Database, describe: (table: string) => TableDescription, now: () => number) {
+  constructor(db: Database.Database, describe: (table: string) => StoredTable, now: () => number) {
     this.#db = db;
     this.#describe = describe;
     this.#now = now;
     // Raw rows (arrays) of only the columns not known from the key: the point read is the hot path of update.
     this.#select = db
-      .prepare<[string, string, string], PointRow>('SELECT version, updated_at, value FROM ts_items WHERE tbl = ? AND pk = ? AND sk = ?')
+      .prepare<[number, string, string], PointRow>('SELECT version, updated_at, value FROM ts_items WHERE table_id = ? AND pk = ? AND sk = ?')
       .raw(true);
-    this.#insert = db.prepare<[string, string, string, number, number, string]>(
-      'INSERT INTO ts_items (tbl, pk, sk, version, updated_at, value) VALUES (?, ?, ?, ?, ?, ?)',
+    this.#insert = db.prepare<[number, string, string, number, number, string]>(
+      'INSERT INTO ts_items (table_id, pk, sk, version, updated_at, value) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    this.#replace = db.prepare<[number, number, string, string, string, string]>(
-      'UPDATE ts_items SET version = ?, updated_at = ?, value = ? WHERE tbl = ? AND pk = ? AND sk = ?',
+    this.#replace = db.prepare<[number, number, string, number, string, string]>(
+      'UPDATE ts_items SET version = ?, updated_at = ?, value = ? WHERE table_id = ? AND pk = ? AND sk = ?',
     );
-    this.#delete = db.prepare<[string, string, string]>('DELETE FROM ts_items WHERE tbl = ? AND pk = ? AND sk = ?');
+    this.#delete = db.prepare<[number, string, string]>('DELETE FROM ts_items WHERE table_id = ? AND pk = ? AND sk = ?');
     this.#getCheckpoint = db.prepare<[string, string, string], CheckpointRow>(
       'SELECT * FROM ts_checkpoints WHERE consumer = ? AND stream = ? AND shard_id = ?',
     );
@@ -75,39 +80,36 @@ export class ItemOps {
   }
 
   get<V extends JsonObject>(table: string, key: Key): Item<V> | undefined {
-    const sk = this.#storedSortKey(table, key);
-    const row = this.#select.get(table, key.pk, sk);
-    return row ? pointItem(key, this.#describe(table).sortKey, row) as Item<V> : undefined;
+    const { id, sk, sortKey } = this.#locate(table, key);
+    const row = this.#select.get(id, key.pk, sk);
+    return row ? (pointItem(key, sortKey, row) as Item<V>) : undefined;
   }
 
   put<V extends JsonObject>(table: string, key: Key, value: V, options: WriteOptions = {}): Item<V> {
-    const sk = this.#storedSortKey(table, key);
+    const { id, sk, sortKey } = this.#locate(table, key);
     assertJsonObject(value, 'value');
     const text = encode(value, table, key);
-    const row = this.#select.get(table, key.pk, sk);
-    const sortKey = this.#describe(table).sortKey;
+    const row = this.#select.get(id, key.pk, sk);
     this.#check(options, row, sortKey, table, key, 'put');
     const version = (row?.[0] ?? 0) + 1;
     const now = this.#now();
-    if (row) this.#replace.run(version, now, text, table, key.pk, sk);
-    else this.#insert.run(table, key.pk, sk, version, now, text);
+    if (row) this.#replace.run(version, now, text, id, key.pk, sk);
+    else this.#insert.run(id, key.pk, sk, version, now, text);
     return makeItem(key, sortKey, value, version, now);
   }
 
   delete<V extends JsonObject>(table: string, key: Key, options: WriteOptions = {}): Item<V> | undefined {
-    const sk = this.#storedSortKey(table, key);
-    const row = this.#select.get(table, key.pk, sk);
-    const sortKey = this.#describe(table).sortKey;
+    const { id, sk, sortKey } = this.#locate(table, key);
+    const row = this.#select.get(id, key.pk, sk);
     const current = this.#check(options, row, sortKey, table, key, 'delete');
     if (!row) return undefined;
-    this.#delete.run(table, key.pk, sk);
+    this.#delete.run(id, key.pk, sk);
     return (current ?? pointItem(key, sortKey, row)) as Item<V>;
   }
 
   update<V extends JsonObject>(table: string, key: Key, spec: UpdateSpec): Item<V> {
-    const sk = this.#storedSortKey(table, key);
-    const row = this.#select.get(table, key.pk, sk);
-    const sortKey = this.#describe(table).sortKey;
+    const { id, sk, sortKey } = this.#locate(table, key);
+    const row = this.#select.get(id, key.pk, sk);
     const current = this.#check(spec, row, sortKey, table, key, 'update');
     const value = (current ? current.value : row ? JSON.parse(row[2]) : {}) as Record<string, unknown>;
     if (spec.set) {
@@ -127,13 +129,13 @@ export class ItemOps {
     const text = encode(value, table, key);
     const version = (row?.[0] ?? 0) + 1;
     const now = this.#now();
-    if (row) this.#replace.run(version, now, text, table, key.pk, sk);
-    else this.#insert.run(table, key.pk, sk, version, now, text);
+    if (row) this.#replace.run(version, now, text, id, key.pk, sk);
+    else this.#insert.run(id, key.pk, sk, version, now, text);
     return makeItem(key, sortKey, value as V, version, now);
   }
 
   query<V extends JsonObject>(table: string, pk: string, options: QueryOptions = {}): QueryResult<V> {
-    const { sortKey } = this.#describe(table);
+    const { id, sortKey } = this.#describe(table);
     assertKeyPart(pk, 'pk', table);
     const limit = options.limit ?? DEFAULT_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -149,7 +151,7 @@ export class ItemOps {
       if (order === 'asc') tightenLower(bounds, last, false);
       else tightenUpper(bounds, last, false);
     }
-    const params: unknown[] = [table, pk];
+    const params: unknown[] = [id, pk];
     if (bounds.lower) params.push(bounds.lower.value);
     if (bounds.upper) params.push(bounds.upper.value);
     params.push(limit + 1);
@@ -181,22 +183,23 @@ export class ItemOps {
     this.#setCheckpoint.run(consumer, stream, shardId, sequenceNumber, this.#now());
   }
 
-  #storedSortKey(table: string, key: Key): string {
-    const { sortKey } = this.#describe(table);
+  /** The table's id and the stored sort key ('' in tables without one), after checking the key's shape. */
+  #locate(table: string, key: Key): { id: number; sk: string; sortKey: boolean } {
+    const { id, sortKey } = this.#describe(table);
     if (typeof key !== 'object' || key === null) {
       throw new TollstreamError('INVALID_ARGUMENT', 'key must be an object { pk, sk? }', { context: { table } });
     }
     assertKeyPart(key.pk, 'pk', table);
     if (sortKey) {
       assertKeyPart(key.sk, 'sk', table);
-      return key.sk;
+      return { id, sk: key.sk, sortKey };
     }
     if (key.sk !== undefined) {
       throw new TollstreamError('INVALID_ARGUMENT', `table '${table}' has no sort key; leave sk out of the key`, {
         context: { table, pk: key.pk },
       });
     }
-    return '';
+    return { id, sk: '', sortKey };
   }
 
   /** Throws CONDITION_FAILED unless the condition holds; returns the parsed current item when it had to read it. */
@@ -218,7 +221,7 @@ export class ItemOps {
     const cacheKey = `${lower}|${upper}|${order}`;
     let stmt = this.#queries.get(cacheKey);
     if (!stmt) {
-      const where = ['tbl = ?', 'pk = ?'];
+      const where = ['table_id = ?', 'pk = ?'];
       if (lower) where.push(`sk ${lower} ?`);
       if (upper) where.push(`sk ${upper} ?`);
       stmt = this.#db.prepare<unknown[], ItemRow>(

@@ -3,6 +3,7 @@ import { TollstreamError } from '../core/errors.ts';
 import type { JsonObject, JsonValue } from './types.ts';
 
 export function readPath(value: JsonObject, path: string): JsonValue | undefined {
+  if (!path.includes('.')) return Object.hasOwn(value, path) ? value[path] : undefined;
   let current: JsonValue | undefined = value;
   for (const part of path.split('.')) {
     if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
@@ -13,6 +14,10 @@ export function readPath(value: JsonObject, path: string): JsonValue | undefined
 
 /** Sets `path` in `target` (mutated; it must be a fresh copy), creating missing parent objects. */
 export function writePath(target: Record<string, unknown>, path: string, value: JsonValue): void {
+  if (!path.includes('.')) {
+    target[path] = value;
+    return;
+  }
   const parts = path.split('.');
   let current = target;
   for (let i = 0; i < parts.length - 1; i++) {
@@ -48,6 +53,7 @@ export function removePath(target: Record<string, unknown>, path: string): void 
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function assertPath(path: unknown, what: string): asserts path is string {
+  if (typeof path === 'string' && path !== '' && !path.includes('.') && !FORBIDDEN.has(path)) return;
   if (typeof path !== 'string' || path === '' || path.split('.').some((p) => p === '' || FORBIDDEN.has(p))) {
     throw new TollstreamError('INVALID_ARGUMENT', `${what} '${String(path)}' is not an attribute path like 'total_cents' or 'limits.monthly'`, {
       context: { path },

@@ -8,21 +8,23 @@ export const TABLES_SCHEMA_VERSION = 1;
 
 const DDL_V1 = `
 CREATE TABLE IF NOT EXISTS ts_tables (
-  name        TEXT PRIMARY KEY,
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  name        TEXT NOT NULL UNIQUE,
   sort_key    INTEGER NOT NULL,
   created_at  INTEGER NOT NULL
 ) STRICT;
 
 -- One row per item. sk is '' in tables without a sort key. WITHOUT ROWID clusters the rows by key,
--- so a query by partition key is one index range scan.
+-- so a query by partition key is one index range scan. Tables are referenced by their integer id (short
+-- keys), which AUTOINCREMENT never reuses, so a re-created table never sees an old table's items.
 CREATE TABLE IF NOT EXISTS ts_items (
-  tbl         TEXT NOT NULL,
+  table_id    INTEGER NOT NULL,
   pk          TEXT NOT NULL,
   sk          TEXT NOT NULL,
   version     INTEGER NOT NULL,
   updated_at  INTEGER NOT NULL,
   value       TEXT NOT NULL,
-  PRIMARY KEY (tbl, pk, sk)
+  PRIMARY KEY (table_id, pk, sk)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS ts_checkpoints (

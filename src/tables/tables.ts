@@ -8,7 +8,7 @@ import path from 'node:path';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { assertTableName } from './keys.ts';
-import { ItemOps } from './ops.ts';
+import { ItemOps, type StoredTable } from './ops.ts';
 import { migrateTables } from './schema.ts';
 import type { TableDescription, TableOps, Tables, TableTx, TableTxCore } from './types.ts';
 
@@ -78,7 +78,7 @@ class SqliteTables implements Tables {
   readonly #db: Database.Database;
   readonly #logger: Logger;
   readonly #ops: ItemOps;
-  readonly #known = new Map<string, TableDescription>();
+  readonly #known = new Map<string, StoredTable>();
   readonly #decorations = new Map<string, TxDecoration>();
   readonly #inTransaction: (fn: () => unknown) => unknown;
   #afterCommit: (() => void)[] = [];
@@ -89,12 +89,10 @@ class SqliteTables implements Tables {
   constructor(db: Database.Database, logger: Logger, now: () => number) {
     this.#db = db;
     this.#logger = logger;
-    this.#ops = new ItemOps(db, (t) => this.describeTable(t), now);
+    this.#ops = new ItemOps(db, (t) => this.#stored(t), now);
     // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never fails half way on a lock upgrade.
     this.#inTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
-    for (const row of db.prepare<[], { name: string; sort_key: number; created_at: number }>('SELECT * FROM ts_tables').all()) {
-      this.#known.set(row.name, { name: row.name, sortKey: row.sort_key === 1, createdAt: row.created_at });
-    }
+    for (const row of db.prepare<[], TableRow>('SELECT * FROM ts_tables').all()) this.#known.set(row.name, toStoredTable(row));
     this.internals = {
       db,
       logger,
@@ -119,7 +117,7 @@ class SqliteTables implements Tables {
     return this.#write(() => {
       const existing = this.#lookup(name);
       if (existing) {
-        if (options.ifNotExists && existing.sortKey === sortKey) return existing;
+        if (options.ifNotExists && existing.sortKey === sortKey) return describe(existing);
         throw new TollstreamError(
           'INVALID_ARGUMENT',
           existing.sortKey === sortKey
@@ -128,29 +126,34 @@ class SqliteTables implements Tables {
           { context: { table: name } },
         );
       }
-      const created: TableDescription = { name, sortKey, createdAt: this.internals.now() };
-      this.#db.prepare('INSERT INTO ts_tables (name, sort_key, created_at) VALUES (?, ?, ?)').run(name, sortKey ? 1 : 0, created.createdAt);
+      const createdAt = this.internals.now();
+      const id = Number(this.#db.prepare('INSERT INTO ts_tables (name, sort_key, created_at) VALUES (?, ?, ?)').run(name, sortKey ? 1 : 0, createdAt).lastInsertRowid);
+      const created: StoredTable = { id, name, sortKey, createdAt };
       this.#known.set(name, created);
-      return created;
+      return describe(created);
     });
   }
 
   deleteTable(name: string): void {
     this.#assertOpen();
-    this.describeTable(name);
+    const { id } = this.#stored(name);
     this.#write(() => {
-      this.#db.prepare('DELETE FROM ts_items WHERE tbl = ?').run(name);
-      this.#db.prepare('DELETE FROM ts_tables WHERE name = ?').run(name);
+      this.#db.prepare('DELETE FROM ts_items WHERE table_id = ?').run(id);
+      this.#db.prepare('DELETE FROM ts_tables WHERE id = ?').run(id);
     });
     this.#known.delete(name);
   }
 
   listTables(): readonly TableDescription[] {
     this.#assertOpen();
-    return [...this.#known.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.#known.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(describe);
   }
 
   describeTable(name: string): TableDescription {
+    return describe(this.#stored(name));
+  }
+
+  #stored(name: string): StoredTable {
     this.#assertOpen();
     const found = this.#known.get(name) ?? this.#lookup(name);
     if (!found) {
@@ -230,10 +233,10 @@ class SqliteTables implements Tables {
     }
   }
 
-  #lookup(name: string): TableDescription | undefined {
-    const row = this.#db.prepare<[string], { name: string; sort_key: number; created_at: number }>('SELECT * FROM ts_tables WHERE name = ?').get(name);
+  #lookup(name: string): StoredTable | undefined {
+    const row = this.#db.prepare<[string], TableRow>('SELECT * FROM ts_tables WHERE name = ?').get(name);
     if (!row) return undefined;
-    const found = { name: row.name, sortKey: row.sort_key === 1, createdAt: row.created_at };
+    const found = toStoredTable(row);
     this.#known.set(name, found);
     return found;
   }
@@ -278,6 +281,21 @@ class Transaction implements TableTxCore {
   getCheckpoint: TableOps['getCheckpoint'] = (c, s, sh) => this.#live().getCheckpoint(c, s, sh);
   listCheckpoints: TableOps['listCheckpoints'] = (c) => this.#live().listCheckpoints(c);
   setCheckpoint: TableTxCore['setCheckpoint'] = (c, s, sh, seq) => this.#live().setCheckpoint(c, s, sh, seq);
+}
+
+interface TableRow {
+  id: number;
+  name: string;
+  sort_key: number;
+  created_at: number;
+}
+
+function toStoredTable(row: TableRow): StoredTable {
+  return { id: row.id, name: row.name, sortKey: row.sort_key === 1, createdAt: row.created_at };
+}
+
+function describe(table: StoredTable): TableDescription {
+  return { name: table.name, sortKey: table.sortKey, createdAt: table.createdAt };
 }
 
 function isThenable(value: unknown): boolean {
