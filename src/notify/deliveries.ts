@@ -63,10 +63,25 @@ export class DeliveryStore {
       listDead: db.prepare<[number, number], DeadLetterRow>('SELECT * FROM notify_dead_letters WHERE id > ? ORDER BY id LIMIT ?'),
       deadById: db.prepare<[number], DeadLetterRow>('SELECT * FROM notify_dead_letters WHERE id = ?'),
       deleteDead: db.prepare<[number]>('DELETE FROM notify_dead_letters WHERE id = ?'),
+      pruneDeliveries: db.prepare<[number]>(
+        "DELETE FROM notify_deliveries WHERE status = 'delivered' AND outbox_id IN (SELECT id FROM notify_outbox WHERE created_at < ?)",
+      ),
+      // Rows with a pending or dead delivery stay: retries and redrives read the message from them.
+      pruneOutbox: db.prepare<[number]>(
+        `DELETE FROM notify_outbox WHERE created_at < ? AND dispatched_at IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM notify_deliveries d WHERE d.outbox_id = notify_outbox.id)`,
+      ),
       requeue: db.prepare<[number, number, number]>(
         "UPDATE notify_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
       ),
     };
+  }
+
+  /** Call inside a transaction: removes delivered deliveries and fully handled outbox rows created before `before`. */
+  prune(before: number): { outbox: number; deliveries: number } {
+    const deliveries = this.#stmts.pruneDeliveries.run(before).changes;
+    const outbox = this.#stmts.pruneOutbox.run(before).changes;
+    return { outbox, deliveries };
   }
 
   insert(outboxId: number, subscriptionId: number, url: string, secret: string, now: number): void {

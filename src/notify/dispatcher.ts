@@ -57,6 +57,13 @@ export class Dispatcher {
     this.#deps.logger.info('dispatcher stopped');
   }
 
+  /** Stops at once without waiting (the database is closing): in-flight attempts are aborted and stay pending. */
+  halt(): void {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#stopping.abort();
+  }
+
   /** New work was committed in this process: look now rather than at the next poll. */
   wake(): void {
     if (this.#running) this.#schedule(0);
@@ -163,11 +170,17 @@ export class Dispatcher {
     const t = now();
     const attempts = delivery.attempts + 1;
     const fields = { deliveryId: delivery.id, url: delivery.url, webhookId: delivery.idempotency_key, attempts };
-    tables.transaction(() => {
-      if (error === undefined) deliveries.markDelivered(delivery.id, t);
-      else if (attempts >= retry.maxAttempts) deliveries.markDead(delivery.id, error, t);
-      else deliveries.markFailed(delivery.id, error, t + backoffDelayMs(attempts, retry.baseDelayMs, retry.maxDelayMs, random), t);
-    });
+    try {
+      tables.transaction(() => {
+        if (error === undefined) deliveries.markDelivered(delivery.id, t);
+        else if (attempts >= retry.maxAttempts) deliveries.markDead(delivery.id, error, t);
+        else deliveries.markFailed(delivery.id, error, t + backoffDelayMs(attempts, retry.baseDelayMs, retry.maxDelayMs, random), t);
+      });
+    } catch (err) {
+      // Halted because the database closed: the delivery stays pending and is attempted again after reopening.
+      if (stopping.aborted) return;
+      throw err;
+    }
     if (error === undefined) logger.debug('webhook delivered', fields);
     else if (attempts >= retry.maxAttempts) logger.warn('webhook dead-lettered after its last attempt', { ...fields, error });
     else logger.info('webhook attempt failed; will retry', { ...fields, error });

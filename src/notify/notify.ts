@@ -83,6 +83,7 @@ export function openNotify(options: NotifyOptions): Notify {
     return result;
   };
   internals.decorate('publish', publishIn as (tx: TableTx, ...args: never[]) => unknown);
+  internals.onClose(() => dispatcher.halt());
 
   const notify: Notify = {
     createTopic(name, topicOptions = {}) {
@@ -147,6 +148,11 @@ export function openNotify(options: NotifyOptions): Notify {
     },
     unreadCount: (customerId) => (assertCustomerId(customerId), store.unreadCount(customerId)),
     inboxEvents: (customerId, feedOptions = {}) => (assertCustomerId(customerId), inboxEvents(store, hub, customerId, feedOptions, pollIntervalMs)),
+    prune(pruneOptions) {
+      const before = pruneOptions?.before;
+      if (!Number.isSafeInteger(before)) throw new TollstreamError('INVALID_ARGUMENT', 'prune needs before: a time in ms since the epoch');
+      return options.tables.transaction(() => deliveries.prune(before));
+    },
     listDeadLetters(listOptions = {}) {
       const limit = listOptions.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {

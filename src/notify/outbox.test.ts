@@ -120,6 +120,23 @@ describe('outbox', () => {
   });
 });
 
+describe('prune', () => {
+  it('removes handled outbox rows, after which their key is forgotten, but keeps undelivered ones', async () => {
+    f.notify.createTopic('hooks');
+    f.notify.subscribe('hooks', { protocol: 'webhook', url: 'http://127.0.0.1:9/unreachable', secret: 'secret-123' });
+    f.notify.publish('spend-alerts', { customer_id: 'c-1' }, { idempotencyKey: 'done-1' });
+    f.notify.publish('hooks', { a: 1 }, { idempotencyKey: 'pending-1' });
+    f.notify.start();
+    await waitFor('the inbox entry', () => f.notify.listInbox('c-1').length === 1);
+    await f.notify.stop();
+
+    expect(f.notify.prune({ before: Date.now() + 1000 })).toEqual({ outbox: 1, deliveries: 0 });
+    expect(f.notify.listInbox('c-1')).toHaveLength(1);
+    expect(f.notify.publish('spend-alerts', { customer_id: 'c-1' }, { idempotencyKey: 'done-1' }).duplicate).toBe(false);
+    expect(f.notify.publish('hooks', { a: 1 }, { idempotencyKey: 'pending-1' }).duplicate).toBe(true);
+  });
+});
+
 describe('inbox', () => {
   it('delivers standard topics to inbox subscriptions and keeps read state', async () => {
     f.notify.createTopic('service', { kind: 'standard' });

@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../core/logger.ts';
+import { openTables } from '../tables/index.ts';
+import { openNotify } from './index.ts';
 import { openFixture, startWebhookReceiver, waitFor, type NotifyFixture, type WebhookReceiver } from './test-helpers.ts';
 
 const SECRET = 'restart-secret';
@@ -36,6 +42,25 @@ describe('restart', () => {
       ['alert-1', 204, true],
     ]);
     expect(f.notify.listDeadLetters()).toEqual([]);
+  });
+
+  it('closing the database stops a running dispatcher without errors', async () => {
+    const lines: string[] = [];
+    const dir = mkdtempSync(path.join(tmpdir(), 'tollstream-notify-close-'));
+    try {
+      const tables = openTables({ path: path.join(dir, 'tables.db') });
+      const notify = openNotify({ tables, pollIntervalMs: 5, logger: createLogger({ level: 'warn', write: (l) => lines.push(l) }) });
+      notify.createTopic('t', { kind: 'inbox' });
+      notify.start();
+      notify.publish('t', { customer_id: 'c-1' }, { idempotencyKey: 'k' });
+      await waitFor('the entry', () => notify.listInbox('c-1').length === 1);
+      tables.close();
+      // Several poll intervals pass: a dispatcher still running would log failures on the closed database.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(lines).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('notifications committed while no dispatcher ran are delivered after reopening', async () => {

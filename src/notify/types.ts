@@ -143,6 +143,13 @@ export interface Notify {
   /** Replays entries after `lastEventId`, then yields new ones as they arrive, with no gap and no repeat. */
   inboxEvents(customerId: string, options?: InboxEventsOptions): AsyncIterable<InboxEntry>;
 
+  /**
+   * Removes outbox rows created before `before` (ms since the epoch) whose fan-out and webhook deliveries
+   * are done, and their delivered deliveries. Inbox entries and dead letters stay. A key pruned this way is
+   * forgotten: the idempotency window is the retention you prune with. Returns how many rows went.
+   */
+  prune(options: { readonly before: number }): { readonly outbox: number; readonly deliveries: number };
+
   listDeadLetters(options?: { readonly after?: number; readonly limit?: number }): readonly DeadLetter[];
   /** Queues a dead-lettered delivery again with a fresh attempt budget; the record is removed. */
   redriveDeadLetter(id: number): void;

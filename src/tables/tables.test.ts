@@ -73,6 +73,13 @@ describe('items', () => {
     expect(tables.get('customers', { pk: 'c-1' })?.version).toBe(1);
   });
 
+  it('refuses attribute paths that are empty or reach into prototypes', () => {
+    for (const path of ['', 'a..b', '__proto__', 'x.constructor']) {
+      expect(thrown(() => tables.update('customers', { pk: 'c-1' }, { set: { [path]: 1 } })).code).toBe('INVALID_ARGUMENT');
+    }
+    expect(tables.get('customers', { pk: 'c-1' })).toBeUndefined();
+  });
+
   it('deletes and returns what was removed', () => {
     tables.put('customers', { pk: 'c-1' }, { a: 1 });
     expect(tables.delete('customers', { pk: 'c-1' })?.value).toEqual({ a: 1 });

@@ -41,6 +41,8 @@ export interface TablesInternals {
   decorate(name: string, method: TxDecoration): void;
   /** Runs `fn` after the current outermost transaction commits (right away when none is open). */
   afterCommit(fn: () => void): void;
+  /** Runs `fn` at the start of `close()`, so background work on the database stops first. */
+  onClose(fn: () => void): void;
 }
 
 const internals = new WeakMap<Tables, TablesInternals>();
@@ -82,6 +84,7 @@ class SqliteTables implements Tables {
   readonly #decorations = new Map<string, TxDecoration>();
   readonly #inTransaction: (fn: () => unknown) => unknown;
   #afterCommit: (() => void)[] = [];
+  readonly #onClose: (() => void)[] = [];
   #depth = 0;
   #closed = false;
   readonly internals: TablesInternals;
@@ -106,6 +109,9 @@ class SqliteTables implements Tables {
       afterCommit: (fn) => {
         if (this.#depth > 0) this.#afterCommit.push(fn);
         else fn();
+      },
+      onClose: (fn) => {
+        this.#onClose.push(fn);
       },
     };
   }
@@ -198,6 +204,7 @@ class SqliteTables implements Tables {
 
   close(): void {
     if (this.#closed) return;
+    for (const fn of this.#onClose) runCallback(fn, this.#logger);
     this.#closed = true;
     this.#db.close();
     this.#logger.info('tables closed');
@@ -323,6 +330,6 @@ function runCallback(cb: () => void, logger: Logger): void {
   try {
     cb();
   } catch (err) {
-    logger.error('after-commit callback failed', { err });
+    logger.error('a callback of a sibling component failed', { err });
   }
 }

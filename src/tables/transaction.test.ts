@@ -94,6 +94,20 @@ describe('transactions with checkpoints', () => {
     expect(tables.get('monthly_spend', { pk: 'c-9', sk: 'm' })?.value).toEqual({ n: 1 });
   });
 
+  it('a nested transaction that throws undoes only its own writes', () => {
+    tables.transaction((tx) => {
+      tx.put('monthly_spend', { pk: 'outer', sk: 'm' }, { n: 1 });
+      expect(() =>
+        tables.transaction((inner) => {
+          inner.put('monthly_spend', { pk: 'inner', sk: 'm' }, { n: 1 });
+          throw new Error('inner failed');
+        }),
+      ).toThrow('inner failed');
+    });
+    expect(tables.get('monthly_spend', { pk: 'outer', sk: 'm' })).toBeDefined();
+    expect(tables.get('monthly_spend', { pk: 'inner', sk: 'm' })).toBeUndefined();
+  });
+
   it('a tx handle cannot be used after its transaction ended', () => {
     let leaked: TableTx | undefined;
     tables.transaction((tx) => {
