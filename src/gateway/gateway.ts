@@ -50,6 +50,8 @@ export interface Gateway {
 }
 
 const AWS_JSON = { 'content-type': 'application/x-amz-json-1.1' };
+/** The status recorded in metrics for requests whose client left before sending the whole body (nginx' convention). */
+const CLIENT_CLOSED_REQUEST = 499;
 
 export function createGateway(options: GatewayOptions): Gateway {
   const { log, authenticator } = options;
@@ -88,6 +90,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let api = 'native';
     let operation = 'unknown';
     let shape: 'aws' | 'native' = 'native';
+    let status: number | undefined;
     try {
       if (typeof target === 'string') {
         shape = 'aws';
@@ -120,7 +123,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         throw new TollstreamError('NOT_FOUND', `no route ${method} ${url.split('?')[0]}; the native API is under /v1, the Kinesis and Firehose APIs need X-Amz-Target`);
       }
     } catch (err) {
-      if (err instanceof ClientGoneError) return;
+      if (err instanceof ClientGoneError) {
+        status = CLIENT_CLOSED_REQUEST;
+        return;
+      }
       const r = asResponse(res);
       if (r.headersSent) {
         // A streamed response (tail) failed after it started: all that is left is to end it.
@@ -133,7 +139,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (isTollstreamError(err, 'PAYLOAD_TOO_LARGE') && req.httpVersionMajor === 1) response.headers.connection = 'close';
       send(res, response.status, response.headers, response.body);
     } finally {
-      metrics.request(api, operation, res.statusCode, (performance.now() - started) / 1000);
+      metrics.request(api, operation, status ?? res.statusCode, (performance.now() - started) / 1000);
     }
   }
 
