@@ -1,0 +1,117 @@
+/**
+ * Runs event source mappings: one worker per shard, parents finished before their children so order per
+ * partition key survives a reshard.
+ */
+import { TollstreamError } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
+import type { ShardDescription, StreamLog } from '../log/index.ts';
+import type { Tables } from '../tables/index.ts';
+import { resolveMapping, type ResolvedMapping } from './mapping.ts';
+import { runShard } from './shard-worker.ts';
+import type { EventSourceMapping, MappingStats } from './types.ts';
+
+export interface FunctionsRuntimeOptions {
+  readonly log: StreamLog;
+  readonly tables: Tables;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+interface Running {
+  readonly mapping: ResolvedMapping;
+  readonly stats: MappingStats;
+  readonly controller: AbortController;
+  /** Shard id -> its worker; resolves true when the shard is finished. */
+  readonly shards: Map<string, Promise<boolean>>;
+  readonly failures: unknown[];
+}
+
+export class FunctionsRuntime {
+  private readonly running = new Map<string, Running>();
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly options: FunctionsRuntimeOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts delivering the stream to the handler. The stream must exist. */
+  async start(mapping: EventSourceMapping): Promise<void> {
+    const resolved = resolveMapping(mapping);
+    if (this.running.has(resolved.name)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `event source mapping '${resolved.name}' is already running`, { context: { mapping: resolved.name } });
+    }
+    await this.options.log.describeStream(resolved.stream);
+    if (resolved.onFailure) await this.options.log.describeStream(resolved.onFailure.stream);
+    const run: Running = {
+      mapping: resolved,
+      stats: {
+        name: resolved.name,
+        stream: resolved.stream,
+        invocations: 0,
+        errors: 0,
+        retries: 0,
+        recordsProcessed: 0,
+        recordsSkippedAsDone: 0,
+        recordsSentToOnFailure: 0,
+        iteratorAgeMs: 0,
+      },
+      controller: new AbortController(),
+      shards: new Map(),
+      failures: [],
+    };
+    this.running.set(resolved.name, run);
+    await this.discover(run);
+  }
+
+  /** Stops one mapping, or all; waits for invocations in flight. */
+  async stop(name?: string): Promise<void> {
+    const runs = name === undefined ? [...this.running.values()] : [this.running.get(name)].filter((r): r is Running => r !== undefined);
+    for (const run of runs) run.controller.abort();
+    await Promise.all(runs.flatMap((run) => [...run.shards.values()].map((p) => p.catch(() => false))));
+    for (const run of runs) this.running.delete(run.mapping.name);
+  }
+
+  stats(): MappingStats[] {
+    return [...this.running.values()].map((r) => ({ ...r.stats }));
+  }
+
+  /** Starts a worker for every shard not yet started; a child waits for its parents. */
+  private async discover(run: Running): Promise<void> {
+    if (run.controller.signal.aborted) return;
+    const description = await this.options.log.describeStream(run.mapping.stream);
+    const byId = new Map(description.shards.map((s) => [s.shardId, s]));
+    for (const shard of description.shards) this.startShard(run, shard, byId);
+  }
+
+  private startShard(run: Running, shard: ShardDescription, byId: ReadonlyMap<string, ShardDescription>): Promise<boolean> {
+    const existing = run.shards.get(shard.shardId);
+    if (existing) return existing;
+    const parents = shard.parentShardIds
+      .map((id) => byId.get(id))
+      .filter((p): p is ShardDescription => p !== undefined)
+      .map((p) => this.startShard(run, p, byId));
+    const signal = run.controller.signal;
+    const worker = (async () => {
+      const finished = await Promise.all(parents);
+      if (!finished.every(Boolean) || signal.aborted) return false;
+      const deps = { log: this.options.log, tables: this.options.tables, logger: this.logger.child({ mapping: run.mapping.name, shardId: shard.shardId }), mapping: run.mapping, stats: run.stats, signal, now: this.now };
+      const done = await runShard(deps, shard.shardId, shard.endingSequenceNumber);
+      if (done && !signal.aborted) {
+        // A closed shard has children: look them up (they may be newer than our last look) and start them.
+        void this.discover(run).catch((err: unknown) => this.fail(run, err));
+      }
+      return done;
+    })();
+    worker.catch((err: unknown) => this.fail(run, err));
+    run.shards.set(shard.shardId, worker);
+    return worker;
+  }
+
+  private fail(run: Running, err: unknown): void {
+    if (run.controller.signal.aborted) return;
+    run.failures.push(err);
+    this.logger.error('function worker stopped on an error', { mapping: run.mapping.name, error: err instanceof Error ? err : String(err) });
+  }
+}

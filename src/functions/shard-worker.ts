@@ -1,0 +1,319 @@
+/**
+ * Feeds one shard to one mapping's handler: reads from the checkpoint on, gathers batches, splits them into
+ * lanes by partition key, and delivers each lane's records in order with retries, bisection, partial batch
+ * failures and the on-failure destination.
+ *
+ * Checkpoints: each shard has VIRTUAL_LANES virtual lanes (a partition key always maps to the same one, whatever
+ * the parallelization factor), and each virtual lane has its own checkpoint, committed in the same table
+ * transaction as the handler's effects. A shard-level checkpoint records the point before which every lane is
+ * done; reading resumes there, and records at or before their lane's checkpoint are skipped.
+ */
+import type { Logger } from '../core/logger.ts';
+import type { StartPosition, StoredRecord, StreamLog } from '../log/index.ts';
+import type { Tables, TableTx } from '../tables/index.ts';
+import type { ResolvedMapping } from './mapping.ts';
+import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
+
+export const VIRTUAL_LANES = 10;
+
+export interface ShardWorkerDeps {
+  readonly log: StreamLog;
+  readonly tables: Tables;
+  readonly logger: Logger;
+  readonly mapping: ResolvedMapping;
+  readonly stats: MappingStats;
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+}
+
+const decoder = new TextDecoder();
+
+export function consumerName(mapping: string): string {
+  return `function:${mapping}`;
+}
+
+export function laneOf(partitionKey: string): number {
+  // FNV-1a: cheap, stable across processes and versions.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < partitionKey.length; i++) {
+    h ^= partitionKey.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % VIRTUAL_LANES;
+}
+
+/** Processes the shard until it ends (a closed shard read to its end) or `signal` aborts. Returns true when the shard is finished. */
+export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSequenceNumber: string | undefined): Promise<boolean> {
+  const { log, tables, mapping, signal } = deps;
+  const consumer = consumerName(mapping.name);
+  const shardCheckpoint = tables.getCheckpoint(consumer, mapping.stream, shardId)?.sequenceNumber;
+  if (endingSequenceNumber !== undefined && shardCheckpoint !== undefined && shardCheckpoint >= endingSequenceNumber) return true;
+
+  const laneCheckpoints: (string | undefined)[] = [];
+  for (let v = 0; v < VIRTUAL_LANES; v++) laneCheckpoints.push(tables.getCheckpoint(consumer, mapping.stream, `${shardId}/${v}`)?.sequenceNumber);
+
+  const from: StartPosition =
+    shardCheckpoint !== undefined
+      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: shardCheckpoint }
+      : lowestLaneStart(laneCheckpoints) ?? startFor(mapping.startingPosition);
+
+  const subscription = log.subscribe(mapping.stream, shardId, from, { maxRecords: mapping.batchSize, signal });
+  const iterator = subscription[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<{ records: readonly StoredRecord[]; next: StartPosition | null }>> | undefined;
+  let buffer: StoredRecord[] = [];
+  let ended = false;
+  try {
+    while (!signal.aborted) {
+      // Gather a batch: up to batchSize records, waiting at most batchingWindowMs after the first one.
+      let windowEnds = Infinity;
+      while (!ended && buffer.length < mapping.batchSize) {
+        pending ??= iterator.next();
+        const wait = buffer.length === 0 ? undefined : windowEnds - Date.now();
+        if (wait !== undefined && wait <= 0) break;
+        const step = wait === undefined ? await pending : await Promise.race([pending, delay(wait).then(() => undefined)]);
+        if (step === undefined) break;
+        pending = undefined;
+        if (step.done) {
+          ended = true;
+          break;
+        }
+        if (buffer.length === 0 && step.value.records.length > 0) windowEnds = Date.now() + mapping.batchingWindowMs;
+        buffer.push(...step.value.records);
+        if (step.value.next === null) ended = true;
+        if (mapping.batchingWindowMs === 0 && buffer.length > 0) break;
+      }
+      if (signal.aborted) break;
+      if (buffer.length > 0) {
+        const batch = buffer.slice(0, mapping.batchSize);
+        buffer = buffer.slice(batch.length);
+        await processBatch(deps, shardId, batch, laneCheckpoints);
+        if (signal.aborted) break;
+        const last = batch[batch.length - 1]!;
+        tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber));
+        deps.stats.iteratorAgeMs = Math.max(0, deps.now() - last.arrivalTime);
+      } else if (ended) {
+        if (endingSequenceNumber !== undefined) {
+          tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, endingSequenceNumber));
+        }
+        return true;
+      }
+    }
+    return false;
+  } finally {
+    subscription.close();
+  }
+}
+
+function lowestLaneStart(lanes: readonly (string | undefined)[]): StartPosition | undefined {
+  // Only when every lane has a checkpoint can reading start after the lowest; otherwise a lane may still need older records.
+  if (lanes.some((l) => l === undefined)) return undefined;
+  const lowest = [...(lanes as string[])].sort()[0]!;
+  return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: lowest };
+}
+
+function startFor(sp: ResolvedMapping['startingPosition']): StartPosition {
+  if (sp === 'LATEST') return { type: 'LATEST' };
+  if (sp === 'TRIM_HORIZON') return { type: 'TRIM_HORIZON' };
+  return { type: 'AT_TIMESTAMP', timestamp: sp.timestamp };
+}
+
+/** Splits a batch into worker lanes and delivers them concurrently; each lane keeps its records' order. */
+async function processBatch(deps: ShardWorkerDeps, shardId: string, batch: readonly StoredRecord[], laneCheckpoints: (string | undefined)[]): Promise<void> {
+  const workers: FunctionRecord[][] = Array.from({ length: deps.mapping.parallelizationFactor }, () => []);
+  for (const r of batch) {
+    const v = laneOf(r.partitionKey);
+    const done = laneCheckpoints[v];
+    if (done !== undefined && r.sequenceNumber <= done) {
+      deps.stats.recordsSkippedAsDone++;
+      continue;
+    }
+    workers[v % workers.length]!.push(toFunctionRecord(deps.mapping.stream, shardId, r));
+  }
+  await Promise.all(workers.filter((w) => w.length > 0).map((w) => deliver(deps, shardId, w, 1, laneCheckpoints)));
+}
+
+function toFunctionRecord(stream: string, shardId: string, r: StoredRecord): FunctionRecord {
+  return {
+    stream,
+    shardId,
+    sequenceNumber: r.sequenceNumber,
+    partitionKey: r.partitionKey,
+    data: r.data,
+    arrivalTime: r.arrivalTime,
+    text: () => decoder.decode(r.data),
+    json: <T>() => JSON.parse(decoder.decode(r.data)) as T,
+  };
+}
+
+/** Commits lane checkpoints for `records` (those up to `through`) inside `tx`. */
+function checkpointLanes(deps: ShardWorkerDeps, tx: TableTx, shardId: string, records: readonly FunctionRecord[], through: string, laneCheckpoints: (string | undefined)[]): () => void {
+  const lastPerLane = new Map<number, string>();
+  for (const r of records) if (r.sequenceNumber <= through) lastPerLane.set(laneOf(r.partitionKey), r.sequenceNumber);
+  const consumer = consumerName(deps.mapping.name);
+  for (const [v, seq] of lastPerLane) tx.setCheckpoint(consumer, deps.mapping.stream, `${shardId}/${v}`, seq);
+  // The in-memory copy changes only once the transaction has committed.
+  return () => {
+    for (const [v, seq] of lastPerLane) laneCheckpoints[v] = seq;
+  };
+}
+
+/**
+ * Delivers records (one lane, in order) until each is done or given up on. A handler error retries the
+ * batch after a backoff, or with bisection splits it in two; the limits on attempts and record age decide
+ * when a batch goes to the on-failure destination, so a poison record never stalls a shard forever.
+ */
+async function deliver(deps: ShardWorkerDeps, shardId: string, initial: readonly FunctionRecord[], firstAttempt: number, laneCheckpoints: (string | undefined)[]): Promise<void> {
+  const { mapping, stats, tables, signal } = deps;
+  let records = initial;
+  let attempt = firstAttempt;
+  while (records.length > 0 && !signal.aborted) {
+    const oldest = records[0]!.arrivalTime;
+    if (mapping.maximumRecordAgeSeconds >= 0 && deps.now() - oldest > mapping.maximumRecordAgeSeconds * 1000 && attempt > 1) {
+      await giveUp(deps, shardId, records, attempt - 1, 'maximum record age exceeded', laneCheckpoints);
+      return;
+    }
+    let committedThrough: string | undefined;
+    const context: FunctionContext = {
+      mapping: mapping.name,
+      attempt,
+      logger: deps.logger,
+      tables,
+      transact: (fn, options) => {
+        if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
+        const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
+        let apply: () => void = () => {};
+        const result = tables.transaction((tx) => {
+          const out = fn(tx);
+          apply = checkpointLanes(deps, tx, shardId, records, through, laneCheckpoints);
+          return out;
+        });
+        apply();
+        committedThrough = through;
+        return result;
+      },
+    };
+    stats.invocations++;
+    let failedAt: string | undefined;
+    let error: unknown;
+    try {
+      const result: HandlerResult = await mapping.handler({ mapping: mapping.name, stream: mapping.stream, shardId, records }, context);
+      failedAt = firstFailure(result, records);
+    } catch (err) {
+      error = err;
+      failedAt = records[0]!.sequenceNumber;
+    }
+    // Whatever the handler committed is done; whatever before the first failure succeeded is done too.
+    const doneThrough = maxSeq(committedThrough, failedAt === undefined ? records[records.length - 1]!.sequenceNumber : previousSeq(records, failedAt));
+    if (doneThrough !== undefined && doneThrough !== committedThrough) {
+      let apply: () => void = () => {};
+      tables.transaction((tx) => {
+        apply = checkpointLanes(deps, tx, shardId, records, doneThrough, laneCheckpoints);
+      });
+      apply();
+    }
+    const remaining = doneThrough === undefined ? records : records.filter((r) => r.sequenceNumber > doneThrough);
+    stats.recordsProcessed += records.length - remaining.length;
+    if (remaining.length === 0) return;
+
+    stats.errors++;
+    deps.logger.warn('function invocation failed', {
+      mapping: mapping.name,
+      shardId,
+      attempt,
+      firstSequenceNumber: remaining[0]!.sequenceNumber,
+      records: remaining.length,
+      error: error instanceof Error ? error : error === undefined ? 'batch item failure' : String(error),
+    });
+    if (mapping.bisectBatchOnFunctionError && remaining.length > 1) {
+      const half = Math.ceil(remaining.length / 2);
+      stats.retries++;
+      await deliver(deps, shardId, remaining.slice(0, half), attempt + 1, laneCheckpoints);
+      await deliver(deps, shardId, remaining.slice(half), attempt + 1, laneCheckpoints);
+      return;
+    }
+    if (mapping.maximumRetryAttempts >= 0 && attempt > mapping.maximumRetryAttempts) {
+      await giveUp(deps, shardId, remaining, attempt, error instanceof Error ? error.message : 'batch item failure', laneCheckpoints);
+      return;
+    }
+    stats.retries++;
+    const backoff = Math.min(mapping.retryMaxDelayMs, mapping.retryBaseDelayMs * 2 ** (attempt - 1));
+    await delay(backoff * (0.5 + Math.random() / 2), signal);
+    records = remaining;
+    attempt++;
+  }
+}
+
+function firstFailure(result: HandlerResult, records: readonly FunctionRecord[]): string | undefined {
+  const failures = result?.batchItemFailures;
+  if (!failures || failures.length === 0) return undefined;
+  const ids = new Set(records.map((r) => r.sequenceNumber));
+  let first: string | undefined;
+  for (const f of failures) {
+    // An identifier that is not in the batch makes the whole batch fail, as Lambda does.
+    if (!ids.has(f.itemIdentifier)) return records[0]!.sequenceNumber;
+    if (first === undefined || f.itemIdentifier < first) first = f.itemIdentifier;
+  }
+  return first;
+}
+
+function previousSeq(records: readonly FunctionRecord[], seq: string): string | undefined {
+  let prev: string | undefined;
+  for (const r of records) {
+    if (r.sequenceNumber >= seq) break;
+    prev = r.sequenceNumber;
+  }
+  return prev;
+}
+
+function maxSeq(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b;
+}
+
+async function giveUp(deps: ShardWorkerDeps, shardId: string, records: readonly FunctionRecord[], attempts: number, reason: string, laneCheckpoints: (string | undefined)[]): Promise<void> {
+  const { mapping, log, stats } = deps;
+  const first = records[0]!;
+  const last = records[records.length - 1]!;
+  const details = {
+    requestContext: { mapping: mapping.name, condition: reason, approximateInvokeCount: attempts },
+    stream: mapping.stream,
+    shardId,
+    startSequenceNumber: first.sequenceNumber,
+    endSequenceNumber: last.sequenceNumber,
+    approximateArrivalOfFirstRecord: new Date(first.arrivalTime).toISOString(),
+    approximateArrivalOfLastRecord: new Date(last.arrivalTime).toISOString(),
+    batchSize: records.length,
+    timestamp: new Date(deps.now()).toISOString(),
+  };
+  if (mapping.onFailure) {
+    // Written before the checkpoint moves: a crash in between sends the details again, with the same idempotency key.
+    await log.append(mapping.onFailure.stream, [
+      {
+        data: new TextEncoder().encode(JSON.stringify(details)),
+        partitionKey: `${mapping.name}/${shardId}`,
+        idempotencyKey: `${mapping.name}/${shardId}/${first.sequenceNumber}-${last.sequenceNumber}`,
+      },
+    ]);
+  }
+  deps.logger.error('function gave up on records', { ...details, onFailure: mapping.onFailure?.stream ?? 'none (records skipped)' });
+  let apply: () => void = () => {};
+  deps.tables.transaction((tx) => {
+    apply = checkpointLanes(deps, tx, shardId, records, last.sequenceNumber, laneCheckpoints);
+  });
+  apply();
+  stats.recordsSentToOnFailure += records.length;
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
