@@ -34,6 +34,8 @@ export interface DeliveryStreamOptions {
   readonly transformAttempts?: number;
   /** Backoff between failed destination writes (retried until they succeed or delivery stops). */
   readonly retry?: BackoffOptions;
+  /** Most records in one batch, whatever the size hint (bounds a batch's transaction and transform call). @default 50000 */
+  readonly maxBatchRecords?: number;
   /** Records per read from a shard. @default 5000 */
   readonly readMaxRecords?: number;
   readonly logger?: Logger;
@@ -49,6 +51,7 @@ export class DeliveryStream {
   private readonly destination: DeliveryDestination;
   private readonly sizeBytes: number;
   private readonly intervalMs: number;
+  private readonly maxBatchRecords: number;
   private readonly logger: Logger;
   private readonly abort = new AbortController();
   private state: DeliveryState = 'created';
@@ -99,6 +102,10 @@ export class DeliveryStream {
     this.destination = options.destination;
     this.sizeBytes = sizeMiB * MiB;
     this.intervalMs = intervalSeconds * 1000;
+    this.maxBatchRecords = options.maxBatchRecords ?? 50_000;
+    if (!(Number.isInteger(this.maxBatchRecords) && this.maxBatchRecords >= 1)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `maxBatchRecords must be a positive integer (got ${this.maxBatchRecords})`, { context: { delivery: options.name } });
+    }
     this.logger = (options.logger ?? silentLogger).child({ component: 'delivery', delivery: options.name, stream: options.stream });
   }
 
@@ -248,21 +255,33 @@ export class DeliveryStream {
         continue;
       }
       const waited = Date.now() - (this.bufferSince ?? Date.now());
-      if (!this.stopping && this.bufferBytes < this.sizeBytes && waited < this.intervalMs) {
+      const full = this.bufferBytes >= this.sizeBytes || this.buffer.length >= this.maxBatchRecords;
+      if (!this.stopping && !full && waited < this.intervalMs) {
         await this.waitForWork(this.intervalMs - waited);
         continue;
       }
-      const records = this.buffer;
-      this.oldestInFlightArrival = this.oldestBufferedArrival;
-      this.buffer = [];
-      this.bufferBytes = 0;
-      this.bufferSince = undefined;
-      this.oldestBufferedArrival = Infinity;
+      const records = this.takeBatch();
       this.releaseSpaceWaiters();
       const delivered = await this.deliver(records);
       this.oldestInFlightArrival = Infinity;
       if (!delivered) return;
     }
+  }
+
+  /** Takes the oldest records of the buffer, at most `maxBatchRecords`: a prefix keeps each shard contiguous. */
+  private takeBatch(): BufferedRecord[] {
+    const records = this.buffer.length <= this.maxBatchRecords ? this.buffer : this.buffer.slice(0, this.maxBatchRecords);
+    this.oldestInFlightArrival = this.oldestBufferedArrival;
+    this.buffer = this.buffer.length <= this.maxBatchRecords ? [] : this.buffer.slice(this.maxBatchRecords);
+    this.bufferBytes = 0;
+    this.oldestBufferedArrival = Infinity;
+    for (const { record } of this.buffer) {
+      this.bufferBytes += record.data.length;
+      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
+    }
+    // What stays has waited as long as the batch taken: it is due at once.
+    this.bufferSince = this.buffer.length > 0 ? this.bufferSince : undefined;
+    return records;
   }
 
   private waitForWork(ms?: number): Promise<void> {
