@@ -193,6 +193,24 @@ describe('native tail', () => {
     controller.abort();
   });
 
+  it('streams over HTTP/2 as well', async () => {
+    const name = await createStream();
+    const session = http2.connect(server.url);
+    try {
+      const req = session.request({ ':method': 'GET', ':path': `/v1/streams/${name}/tail` });
+      req.setEncoding('utf8');
+      let text = '';
+      const opened = new Promise<void>((resolve) => req.on('data', (c: string) => ((text += c), text.includes('tailing') && resolve())));
+      await opened;
+      await ingest(name, '{"over":"h2"}\n');
+      while (!text.includes('event: record')) await new Promise<void>((resolve) => req.once('data', () => resolve()));
+      expect(text).toContain('"data":{"over":"h2"}');
+      req.close();
+    } finally {
+      session.close();
+    }
+  });
+
   it('refuses an unknown stream or start position before streaming', async () => {
     const missing = await api('/v1/streams/no-such-stream/tail');
     expect(missing.status).toBe(404);

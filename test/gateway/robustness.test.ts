@@ -172,4 +172,26 @@ describe('shutdown', () => {
     await expect(fetch(`${own.url}/health`)).rejects.toThrow();
     await own.close();
   });
+
+  it('ends open tails and HTTP/2 sessions when closing', async () => {
+    const own = await startTestServer();
+    const name = uniqueName();
+    await own.log.createStream(name);
+    const res = await fetch(`${own.url}/v1/streams/${name}/tail`);
+    const reader = res.body!.getReader();
+    await reader.read(); // the opening comment
+    const session = http2.connect(own.url);
+    await new Promise<void>((resolve) => session.once('connect', () => resolve()));
+    const sessionClosed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    session.on('error', () => undefined);
+
+    await own.gateway.close();
+    // The tail's stream ends (or is cut) instead of hanging.
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true }));
+      if (chunk.done) break;
+    }
+    await sessionClosed;
+    await own.close();
+  });
 });
