@@ -36,6 +36,13 @@ describe('crc32c', () => {
     }
   });
 
+  it('agrees with the reference on long inputs at every alignment', () => {
+    const data = Uint8Array.from({ length: 1100 }, (_, i) => (i * 97 + 13) & 0xff);
+    for (let start = 0; start < 8; start++) {
+      for (const len of [64, 65, 71, 72, 1000]) expect(crc32c(data, start, start + len)).toBe(reference(data.subarray(start, start + len)));
+    }
+  });
+
   it('continues a checksum across pieces', () => {
     const data = Buffer.from('The quick brown fox jumps over the lazy dog');
     const whole = crc32c(data);

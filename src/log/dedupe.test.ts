@@ -89,26 +89,37 @@ describe('FieldExtractor', () => {
 });
 
 describe('DedupeWindow', () => {
-  const entry = (time: number, seq = String(time)) => ({ shardId: 's', sequenceNumber: seq, time });
-
   it('remembers the first record of a key within the window only', () => {
     const w = new DedupeWindow(1000, 100);
-    w.add('k', entry(0, 'first'));
-    w.add('k', entry(10, 'second'));
-    expect(w.get('k', 500)?.sequenceNumber).toBe('first');
-    expect(w.get('k', 1000)).toBeUndefined();
-    w.add('k', entry(1500, 'third'));
-    expect(w.get('k', 1600)?.sequenceNumber).toBe('third');
+    w.add('k', 0, 10, 0);
+    w.add('k', 0, 11, 10);
+    expect(w.offsetOf(w.find('k', 500))).toBe(10);
+    expect(w.find('k', 1000)).toBe(-1);
+    w.add('k', 1, 12, 1500);
+    const slot = w.find('k', 1600);
+    expect([w.shardIndexOf(slot), w.offsetOf(slot)]).toEqual([1, 12]);
   });
 
-  it('forgets expired keys and stays within its bound', () => {
-    const w = new DedupeWindow(1000, 3);
-    for (let i = 0; i < 5; i++) w.add(`k${i}`, entry(i));
-    expect(w.size).toBe(3);
-    expect(w.evictedEarly).toBe(2);
-    expect(w.get('k0', 10)).toBeUndefined();
-    expect(w.get('k4', 10)).toBeDefined();
-    w.expire(1003);
+  it('forgets expired keys, grows, and stays within its bound', () => {
+    const w = new DedupeWindow(10_000, 5000);
+    for (let i = 0; i < 6000; i++) w.insert(`k${i}`, 0, i, i);
+    expect(w.size).toBe(5000);
+    expect(w.evictedEarly).toBe(1000);
+    expect(w.find('k999', 6000)).toBe(-1);
+    expect(w.offsetOf(w.find('k1000', 6000))).toBe(1000);
+    expect(w.offsetOf(w.find('k5999', 6000))).toBe(5999);
+    w.expire(15_998);
     expect(w.size).toBe(1);
+    expect(w.find('k5999', 15_998)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('forgets a key whose record was not stored, and completes placeholders', () => {
+    const w = new DedupeWindow(1000, 10);
+    const a = w.insert('a', 0, -1, 5);
+    w.forget(a);
+    expect(w.find('a', 6)).toBe(-1);
+    const b = w.insert('b', 0, -1, 5);
+    w.update(b, 3, 42, 7);
+    expect([w.shardIndexOf(b), w.offsetOf(b)]).toEqual([3, 42]);
   });
 });

@@ -119,9 +119,9 @@ describe('torn tail recovery', () => {
   it('refuses to open when a batch before the tail is damaged, naming the file and byte', async () => {
     const victim = boundaries[2]!;
     const cases: Array<[string, (b: Buffer) => void]> = [
-      ['a flipped data byte', (b) => void (b[boundaries[3]! - 2] ^= 0x01)],
-      ['a flipped length byte', (b) => void (b[victim + 9] ^= 0x40)],
-      ['a flipped magic byte', (b) => void (b[victim + 12] ^= 0x01)],
+      ['a flipped data byte', (b) => void (b[boundaries[3]! - 2] = b[boundaries[3]! - 2]! ^ 0x01)],
+      ['a flipped length byte', (b) => void (b[victim + 9] = b[victim + 9]! ^ 0x40)],
+      ['a flipped magic byte', (b) => void (b[victim + 12] = b[victim + 12]! ^ 0x01)],
     ];
     for (const [what, damage] of cases) {
       const damaged = Buffer.from(original);
@@ -160,7 +160,7 @@ describe('damage in a sealed segment', () => {
       expect(segments.length).toBeGreaterThan(2);
       const first = path.join(shard, segments[0]!);
       const bytes = await readFile(first);
-      bytes[bytes.length - 5] ^= 0x01;
+      bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0x01;
       await writeFile(first, bytes);
       log = await openEmbeddedLog(options);
       let error: unknown;

@@ -10,7 +10,6 @@ import type { Logger } from '../../core/logger.ts';
 import { encodeBatch } from '../batch.ts';
 import type { DecodedRecord, EncodableRecord } from '../batch.ts';
 import { DedupeWindow, FieldExtractor } from '../dedupe.ts';
-import type { DedupeEntry } from '../dedupe.ts';
 import { formatShardId, hashKeyOf, parseExplicitHashKey, rangeIndexOf, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
 import { formatSequenceNumber, parseSequenceNumber, sequencePrefix } from '../sequence.ts';
 import type {
@@ -77,6 +76,7 @@ const DEFAULT_MAX_RECORDS = 10_000;
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const MAX_FSYNC_SAMPLES = 10_000;
 const DELETED_PREFIX = '.deleted-';
+const ROUTE_CACHE_LIMIT = 65_536;
 
 interface DedupeState {
   readonly window: DedupeWindow;
@@ -90,6 +90,8 @@ interface StreamState {
   /** Open shards in hash key order, with their starting keys for routing. */
   open: Shard[];
   openStarts: bigint[];
+  /** Partition key -> position in `open`; replaced on every reshard. */
+  routeCache: Map<string, number>;
   status: 'ACTIVE' | 'UPDATING';
   dedupe: DedupeState | undefined;
 }
@@ -198,9 +200,14 @@ class EmbeddedLog implements EmbeddedStreamLog {
           context: { stream, shardId: meta.shardId, file: dir },
         });
       }
-      shard.nextOffset = meta.endOffset;
-      shard.visibleNextOffset = Math.max(shard.visibleNextOffset, 0);
-      shard.endOffset = meta.endOffset;
+      // Under fsync 'interval' a power loss can take a closed shard's last writes; it then ends earlier.
+      const end = segments.length === 0 ? meta.endOffset : shard.visibleNextOffset;
+      if (end < meta.endOffset) {
+        this.logger.warn('a closed shard ends before its recorded end offset; its last records were lost', { stream, shardId: meta.shardId, endOffset: meta.endOffset, found: end });
+      }
+      shard.nextOffset = end;
+      shard.visibleNextOffset = end;
+      shard.endOffset = end;
     }
     return shard;
   }
@@ -215,7 +222,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
         await rm(path.join(dir, entry), { recursive: true, force: true });
       }
     }
-    const state: StreamState = { meta, dir, shards, open: [], openStarts: [], status: 'ACTIVE', dedupe: undefined };
+    const state: StreamState = { meta, dir, shards, open: [], openStarts: [], routeCache: new Map(), status: 'ACTIVE', dedupe: undefined };
     this.route(state);
     state.dedupe = this.newDedupe(meta);
     if (state.dedupe) await this.rebuildDedupe(state, state.dedupe);
@@ -233,22 +240,21 @@ class EmbeddedLog implements EmbeddedStreamLog {
   /** Reloads the dedupe window from the records that arrived within it. */
   private async rebuildDedupe(state: StreamState, dedupe: DedupeState): Promise<void> {
     const cutoff = this.now() - dedupe.window.windowMs;
-    const found: Array<{ key: string; entry: DedupeEntry }> = [];
+    const found: Array<{ key: string; shardIndex: number; offset: number; time: number }> = [];
     for (const shard of [...state.shards.values()].sort((a, b) => a.index - b.index)) {
       let offset = await shard.offsetForTime(cutoff + 1);
-      const prefix = sequencePrefix(shard.index);
       while (offset < shard.visibleNextOffset) {
         const { records, nextOffset } = await shard.read(offset, 10_000, 16 * 1024 * 1024);
         if (records.length === 0) break;
         for (const r of records) {
           const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
-          if (key !== undefined) found.push({ key, entry: { shardId: shard.shardId, sequenceNumber: prefix + pad(r.offset), time: r.arrivalTime } });
+          if (key !== undefined) found.push({ key, shardIndex: shard.index, offset: r.offset, time: r.arrivalTime });
         }
         offset = nextOffset;
       }
     }
-    found.sort((a, b) => a.entry.time - b.entry.time);
-    for (const f of found) dedupe.window.add(f.key, f.entry);
+    found.sort((a, b) => a.time - b.time);
+    for (const f of found) dedupe.window.add(f.key, f.shardIndex, f.offset, f.time);
     if (found.length) this.logger.info('rebuilt the dedupe window', { stream: state.meta.name, keys: dedupe.window.size });
   }
 
@@ -258,6 +264,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     open.sort((a, b) => (range.get(a.shardId)! < range.get(b.shardId)! ? -1 : 1));
     state.open = open;
     state.openStarts = open.map((s) => range.get(s.shardId)!);
+    state.routeCache = new Map();
   }
 
   private checkOpen(): void {
@@ -474,51 +481,55 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const now = this.now();
     const results: AppendResult[] = new Array(n);
     const open = s.open;
-    const starts = s.openStarts;
     const single = open.length === 1;
     const groups: Array<EncodableRecord[] | undefined> = new Array(open.length);
     const groupIndexes: Array<number[] | undefined> = new Array(open.length);
     const dedupe = s.dedupe;
-    let keys: Array<string | undefined> | undefined;
-    let firstInCall: Map<string, number> | undefined;
-    let dupOf: Map<number, number> | undefined;
+    const window = dedupe?.window;
+    // Dedupe slots of keys first seen in this call: placeholders (offset -1 - index) until the batch has offsets.
+    let placed: Int32Array | undefined;
+    let repeats: number[] | undefined;
     let waits: Array<Promise<void>> | undefined;
-    if (dedupe) {
-      dedupe.window.expire(now);
-      keys = new Array(n);
-      firstInCall = new Map();
-    }
-    for (let i = 0; i < n; i++) {
-      const r = records[i]!;
-      checkRecord(r, stream, i);
-      const hasHash = r.explicitHashKey !== undefined;
-      const hash = hasHash ? parseExplicitHashKey(r.explicitHashKey!) : hashKeyOf(r.partitionKey);
-      const g = single ? 0 : rangeIndexOf(starts, hash);
-      if (dedupe) {
-        const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
-        if (key !== undefined) {
-          const seen = dedupe.window.get(key, now);
-          if (seen) {
-            results[i] = { ok: true, shardId: seen.shardId, sequenceNumber: seen.sequenceNumber, duplicate: true };
-            open[g]!.duplicatesDropped++;
-            if (seen.pending) (waits ??= []).push(this.duplicateSettles(seen.pending, results, i));
-            continue;
-          }
-          const first = firstInCall!.get(key);
-          if (first !== undefined) {
-            (dupOf ??= new Map()).set(i, first);
-            open[g]!.duplicatesDropped++;
-            continue;
-          }
-          firstInCall!.set(key, i);
-          keys![i] = key;
-        }
+    try {
+      if (window) {
+        window.expire(now);
+        placed = new Int32Array(n).fill(-1);
       }
-      const rec: EncodableRecord = hasHash
-        ? { partitionKey: r.partitionKey, data: r.data, explicitHashKey: hash, ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}) }
-        : r;
-      (groups[g] ??= []).push(rec);
-      (groupIndexes[g] ??= []).push(i);
+      for (let i = 0; i < n; i++) {
+        const r = records[i]!;
+        checkRecord(r, stream, i);
+        let g = 0;
+        let hash: bigint | undefined;
+        if (r.explicitHashKey !== undefined) {
+          hash = parseExplicitHashKey(r.explicitHashKey);
+          if (!single) g = rangeIndexOf(s.openStarts, hash);
+        } else if (!single) {
+          g = this.routeOf(s, r.partitionKey);
+        }
+        if (window) {
+          const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
+          if (key !== undefined) {
+            const seen = window.find(key, now);
+            if (seen >= 0) {
+              open[g]!.duplicatesDropped++;
+              const offset = window.offsetOf(seen);
+              if (offset < 0) (repeats ??= []).push(i, -1 - offset);
+              else (waits ??= []).push(this.answerDuplicate(s, window.shardIndexOf(seen), offset, results, i));
+              continue;
+            }
+            placed![i] = window.insert(key, open[g]!.index, -1 - i, now);
+          }
+        }
+        const rec: EncodableRecord =
+          hash === undefined
+            ? (r as EncodableRecord) // no explicit hash key: the producer's record encodes as it is
+            : { partitionKey: r.partitionKey, data: r.data, explicitHashKey: hash, ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}) };
+        (groups[g] ??= []).push(rec);
+        (groupIndexes[g] ??= []).push(i);
+      }
+    } catch (err) {
+      if (placed) for (let i = 0; i < n; i++) if (placed[i]! >= 0) window!.forget(placed[i]!);
+      throw err;
     }
     for (let g = 0; g < open.length; g++) {
       const recs = groups[g];
@@ -527,39 +538,55 @@ class EmbeddedLog implements EmbeddedStreamLog {
       const shard = open[g]!;
       const ts = shard.arrivalTime(now);
       const { baseOffset, done } = shard.enqueue(encodeBatch(recs, ts), recs.length, ts);
-      const prefix = sequencePrefix(shard.index);
+      const run = shard.sequences.start(baseOffset);
       const shardId = shard.shardId;
       for (let k = 0; k < idx.length; k++) {
         const i = idx[k]!;
-        const sequenceNumber = prefix + pad(baseOffset + k);
-        results[i] = { ok: true, shardId, sequenceNumber, duplicate: false };
-        const key = keys?.[i];
-        if (key !== undefined) dedupe!.window.add(key, { shardId, sequenceNumber, time: ts, pending: done });
+        results[i] = { ok: true, shardId, sequenceNumber: run.next(), duplicate: false };
+        if (placed !== undefined && placed[i]! >= 0) window!.update(placed[i]!, shard.index, baseOffset + k, ts);
       }
       (waits ??= []).push(
         done.then(noop, (err: unknown) => {
           const message = err instanceof Error ? err.message : String(err);
           for (const i of idx) {
             results[i] = { ok: false, errorCode: 'InternalFailure', errorMessage: message };
-            const key = keys?.[i];
-            if (key !== undefined) dedupe!.window.delete(key);
+            if (placed !== undefined && placed[i]! >= 0) window!.forget(placed[i]!);
           }
         }),
       );
     }
     if (waits) await Promise.all(waits);
-    if (dupOf) for (const [i, first] of dupOf) {
-      const r = results[first]!;
-      results[i] = r.ok ? { ...r, duplicate: true } : r;
+    if (repeats) {
+      for (let j = 0; j < repeats.length; j += 2) {
+        const first = results[repeats[j + 1]!]!;
+        results[repeats[j]!] = first.ok ? { ...first, duplicate: true } : first;
+      }
     }
     return results;
   }
 
-  /** A duplicate of a record still being written is acknowledged only once that record is durable. */
-  private duplicateSettles(pending: Promise<void>, results: AppendResult[], i: number): Promise<void> {
-    return pending.then(noop, (err: unknown) => {
+  /** Answers a repeat with its first record, once that record is durable (it may still be in flight). */
+  private async answerDuplicate(s: StreamState, shardIndex: number, offset: number, results: AppendResult[], i: number): Promise<void> {
+    const shardId = formatShardId(shardIndex);
+    results[i] = { ok: true, shardId, sequenceNumber: formatSequenceNumber(shardIndex, offset), duplicate: true };
+    const shard = s.shards.get(shardId);
+    if (!shard || shard.visibleNextOffset > offset) return;
+    try {
+      await shard.whenDurable(offset);
+    } catch (err) {
       results[i] = { ok: false, errorCode: 'InternalFailure', errorMessage: err instanceof Error ? err.message : String(err) };
-    });
+    }
+  }
+
+  /** The open shard (its position in `open`) of a partition key, cached per stream. */
+  private routeOf(s: StreamState, partitionKey: string): number {
+    let g = s.routeCache.get(partitionKey);
+    if (g === undefined) {
+      g = rangeIndexOf(s.openStarts, hashKeyOf(partitionKey));
+      if (s.routeCache.size >= ROUTE_CACHE_LIMIT) s.routeCache = new Map();
+      s.routeCache.set(partitionKey, g);
+    }
+    return g;
   }
 
   private async resolveStart(s: StreamState, shard: Shard, from: StartPosition): Promise<number> {
@@ -691,7 +718,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
   }
 
   private async syncAll(): Promise<void> {
-    for (const s of this.streams.values()) for (const shard of s.open) await shard.syncIfDirty();
+    for (const s of this.streams.values()) for (const shard of s.shards.values()) await shard.syncIfDirty();
   }
 
   enforceRetention(): Promise<void> {

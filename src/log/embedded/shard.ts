@@ -12,6 +12,7 @@ import { checkBatch, forEachRecord, LENGTH_PREFIX_BYTES, setBaseOffset } from '.
 import type { BatchHeader, DecodedRecord } from '../batch.ts';
 import { fsyncDir, ioError, writeAll } from './files.ts';
 import { Segment } from './segment.ts';
+import { SequenceRun, sequencePrefix } from '../sequence.ts';
 
 export interface ShardWriterOptions {
   readonly fsync: 'always' | 'interval';
@@ -48,6 +49,8 @@ export class Shard {
   /** Set when a reshard closed the shard: the offset after its last record. */
   endOffset: number | undefined;
 
+  /** Formats this shard's sequence numbers. */
+  readonly sequences: SequenceRun;
   recordsIn = 0;
   bytesIn = 0;
   duplicatesDropped = 0;
@@ -67,6 +70,7 @@ export class Shard {
     this.dir = dir;
     this.segments = segments;
     this.options = options;
+    this.sequences = new SequenceRun(sequencePrefix(index));
     const last = segments[segments.length - 1];
     this.nextOffset = last ? last.nextOffset : 0;
     this.visibleNextOffset = this.nextOffset;
@@ -200,6 +204,7 @@ export class Shard {
   /** After a failed write the file's tail is unknown: the shard refuses appends until the log is reopened. */
   private fail(err: TollstreamError, group: QueuedBatch[]): void {
     this.broken = err;
+    this.wake();
     for (const b of group) b.reject(err);
     for (const b of this.queue) b.reject(err);
     this.queue = [];
@@ -251,6 +256,14 @@ export class Shard {
       this.waiters.push(done);
       signal?.addEventListener('abort', done, { once: true });
     });
+  }
+
+  /** Resolves once the record at `offset` (already enqueued) is durable; rejects if its write failed. */
+  async whenDurable(offset: number): Promise<void> {
+    while (this.visibleNextOffset <= offset) {
+      if (this.broken) throw this.broken;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
   }
 
   /** Wakes every waiter (the log is closing or the shard is going away). */
