@@ -16,7 +16,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
+import { summarizeCpuProfile, type ProfileSummary, type TimeWindow } from '../lib/cpu-profile.ts';
 import { cpuMeter } from '../lib/cpu-usage.ts';
 import { defaultTransportKinesisClient, http1KinesisClient } from '../lib/kinesis-clients.ts';
 import { describeMachine } from '../lib/machine.ts';
@@ -92,6 +92,8 @@ const profileDir = path.join(workDir, 'cpu-profile');
 let tollstream: ServerProcess | undefined;
 let kinesalite: ServerProcess | undefined;
 let profile: ProfileSummary | undefined;
+/** The measured phases of the server under test, to cut its CPU profile to them. */
+const profileWindows: TimeWindow[] = [];
 try {
   log(`payload: ${pool.length} toll transactions, ${Math.round(avgRecordBytes)} bytes each on average; phases of ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up`);
 
@@ -131,7 +133,7 @@ try {
       log(`tollstream Kinesis API: ${producers} producers, PutRecords of ${KINESIS_BATCH}`);
       meter.start();
       const r = await closedLoop({ concurrency: producers, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
-      results.phases.tollstreamKinesis = phaseResult(r, meter.stop());
+      results.phases.tollstreamKinesis = phaseResult(r, meter.stop(), profileWindows);
       kinesisRate = r.recordsPerSecond;
     }
     if (runs('native')) {
@@ -139,14 +141,14 @@ try {
       const url = `${tollstream.url}/v1/streams/bench_native/records?partitionKeyField=customer_id`;
       meter.start();
       const r = await closedLoop({ concurrency: nativeInflight, batchRecords: nativeBatch, warmupMs, durationMs, send: nativeAppendSender(agent, url, nativeBodies) });
-      results.phases.tollstreamNative = phaseResult(r, meter.stop());
+      results.phases.tollstreamNative = phaseResult(r, meter.stop(), profileWindows);
     }
     if (runs('latency') && kinesisRate !== undefined && kinesisRate > 0) {
       const target = kinesisRate / 2;
       log(`PutRecords latency at ${Math.round(target)} records/s (half the measured maximum)`);
       meter.start();
       const r = await openLoop({ recordsPerSecond: target, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
-      results.phases.putRecordsLatency = { ...phaseResult(r, meter.stop()), targetRecordsPerSecond: target };
+      results.phases.putRecordsLatency = { ...phaseResult(r, meter.stop(), profileWindows), targetRecordsPerSecond: target };
     }
     for (const c of clients) c.destroy();
     agent.destroy();
@@ -188,7 +190,12 @@ const file = path.join(resultsDir, `ingest-${results.date.replace(/[:.]/g, '-')}
 await writeFile(file, JSON.stringify({ ...results, ...(profile ? { serverCpuProfile: profile } : {}) }, null, 2) + '\n');
 console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
 
-function phaseResult(r: LoadResult, cpu: { serverCores: number; loadGeneratorCores: number }): PhaseResult {
+function phaseResult(
+  r: LoadResult,
+  cpu: { serverCores: number; loadGeneratorCores: number; window: TimeWindow },
+  windows?: TimeWindow[],
+): PhaseResult {
+  windows?.push(cpu.window);
   return {
     recordsPerSecond: r.recordsPerSecond,
     records: r.records,
@@ -213,7 +220,7 @@ async function readProfile(dir: string): Promise<ProfileSummary | undefined> {
   const kept = path.join(os.tmpdir(), `tollstream-server-${Date.now()}.cpuprofile`);
   await copyFile(path.join(dir, files[0]!), kept);
   log(`server CPU profile kept at ${kept}`);
-  return summarizeCpuProfile(kept, 25, REPO_ROOT);
+  return summarizeCpuProfile(kept, { top: 25, repoRoot: REPO_ROOT, windows: profileWindows });
 }
 
 function round1(n: number): number {

@@ -78,10 +78,11 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
     formatCount(r.recordsPerSecond),
     r.latency && r.latency.count > 0 ? `${r.latency.p50Ms} / ${r.latency.p99Ms}` : '',
     r.serverCores === undefined || Number.isNaN(r.serverCores) ? '' : r.serverCores.toFixed(2),
+    r.serverCores === undefined || !(r.serverCores > 0) ? '' : formatCount(r.recordsPerSecond / r.serverCores),
     r.loadGeneratorCores === undefined ? '' : r.loadGeneratorCores.toFixed(2),
     r.failedRecords || r.failedRequests ? `${r.failedRecords ?? 0} rec / ${r.failedRequests ?? 0} req` : '',
   ]);
-  console.log(formatTable(['figure', 'records/s', 'req ms p50 / p99', 'server cores', 'loadgen cores', 'failures'], rows));
+  console.log(formatTable(['figure', 'records/s', 'req ms p50 / p99', 'server cores', 'rec/s per server core', 'loadgen cores', 'failures'], rows));
   for (const [key, r] of Object.entries(p)) if (r.firstError) console.log(`  ${label(key)}: first error: ${r.firstError}`);
   for (const [key, r] of Object.entries(p)) {
     if (r.extra) console.log(`  ${label(key)}: ${Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -96,10 +97,11 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
   console.log(formatTable(['target', 'goal', 'measured', 'result'], targets.map((t) => [t.name, t.goal, t.measured, t.pass === undefined ? 'NOT RUN' : t.pass ? 'PASS' : 'MISS'])));
 
   if (profile) {
-    console.log(`\nserver CPU profile: ${profile.totalMs} ms sampled, ${profile.idlePercent}% idle; top self time by function:`);
-    console.log(formatTable(['function', 'self ms', '%'], profile.byFunction.map((l) => [l.name, String(l.selfMs), l.percent.toFixed(1)])));
+    console.log(`\nserver CPU profile of the measured windows: ${profile.totalMs} ms sampled, main thread ${profile.idlePercent}% idle;` +
+      ` self time by function, % of the ${profile.busyMs} busy ms:`);
+    console.log(formatTable(['function', 'self ms', '% busy'], profile.byFunction.map((l) => [l.name, String(l.selfMs), l.percent.toFixed(1)])));
     console.log('\nby file:');
-    console.log(formatTable(['file', 'self ms', '%'], profile.byFile.map((l) => [l.name, String(l.selfMs), l.percent.toFixed(1)])));
+    console.log(formatTable(['file', 'self ms', '% busy'], profile.byFile.map((l) => [l.name, String(l.selfMs), l.percent.toFixed(1)])));
   }
 }
 

@@ -22,19 +22,23 @@ export function cpuMeter(serverPid: number | undefined) {
   let serverStart = 0;
   let selfStart = process.cpuUsage();
   let wallStart = 0;
+  let monotonicStartUs = 0;
   return {
     start(): void {
+      monotonicStartUs = Number(process.hrtime.bigint() / 1000n);
       serverStart = serverPid === undefined ? Number.NaN : processCpuSeconds(serverPid);
       selfStart = process.cpuUsage();
       wallStart = performance.now();
     },
-    stop(): { serverCores: number; loadGeneratorCores: number } {
+    /** Cores used since `start`, and the span in monotonic microseconds (to cut a CPU profile to it). */
+    stop(): { serverCores: number; loadGeneratorCores: number; window: { fromUs: number; toUs: number } } {
       const wall = (performance.now() - wallStart) / 1000;
       const self = process.cpuUsage(selfStart);
       const server = serverPid === undefined ? Number.NaN : processCpuSeconds(serverPid) - serverStart;
       return {
         serverCores: Math.round((server / wall) * 100) / 100,
         loadGeneratorCores: Math.round(((self.user + self.system) / 1e6 / wall) * 100) / 100,
+        window: { fromUs: monotonicStartUs, toUs: Number(process.hrtime.bigint() / 1000n) },
       };
     },
   };
