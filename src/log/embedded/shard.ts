@@ -32,7 +32,8 @@ interface QueuedBatch {
   reject(err: unknown): void;
 }
 
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 64 * 1024;
+const MAX_READ_CHUNK = 16 * 1024 * 1024;
 
 export class Shard {
   readonly stream: string;
@@ -304,7 +305,9 @@ export class Shard {
       if (offset >= seg.nextOffset) break;
       let pos = seg.positionFor(offset);
       while (!full && pos < seg.size && offset < end) {
-        let want = Math.min(seg.size - pos, Math.max(READ_CHUNK, Math.min(maxBytes, 16 * 1024 * 1024) + 64 * 1024));
+        // Enough for the limits at a typical record size; a short guess just costs another read.
+        const guess = Math.min(maxBytes, maxRecords * 1024, MAX_READ_CHUNK) + this.options.indexIntervalBytes;
+        let want = Math.min(seg.size - pos, Math.max(READ_CHUNK, guess));
         let buf = await seg.readAt(pos, want);
         let check = checkBatch(buf, 0, buf.length, true);
         if (!check.ok && check.reason === 'truncated' && buf.length >= LENGTH_PREFIX_BYTES) {
