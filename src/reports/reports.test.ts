@@ -1,0 +1,178 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTollstreamError } from '../core/errors.ts';
+import { TrafficGenerator, type TollTransaction } from '../simulator/index.ts';
+import { openDuckDBWarehouse, type Row, type Warehouse } from '../warehouse/index.ts';
+import { formatCsv, formatJson, formatTable, listReports, loadStationReference, runReport, type ReportResult } from './index.ts';
+
+const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
+const HOUR = 3600_000;
+const OUTAGE = { plazaId: 'P03', from: T0 + 8 * HOUR, to: T0 + 9 * HOUR, factor: 0 };
+
+describe('reports on generated traffic', () => {
+  let dir: string;
+  let warehouse: Warehouse;
+  let txs: TollTransaction[];
+  const clock = T0 + 31 * HOUR;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-reports-'));
+    warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'w.duckdb'), threads: 1, now: () => clock });
+    await warehouse.ensureSchema();
+    const generator = new TrafficGenerator({ seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] });
+    txs = [...generator.until(T0 + 30 * HOUR)].filter((g) => !g.duplicate).map((g) => g.transaction);
+    const rows: Row[] = txs.map((t, i) => ({ ...t, event_time: Date.parse(t.event_time), arrival_time: T0 + 30 * HOUR, shard_id: 's0', sequence_number: String(i).padStart(12, '0') }));
+    await warehouse.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: String(rows.length - 1).padStart(12, '0') } } });
+  });
+  afterAll(async () => {
+    await warehouse.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const inRange = (t: TollTransaction, from: number, to: number) => Date.parse(t.event_time) >= from && Date.parse(t.event_time) < to;
+  const objects = (r: ReportResult) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])));
+
+  function group<K extends string>(list: readonly TollTransaction[], key: (t: TollTransaction) => K): Map<K, { trips: number; cents: number }> {
+    const out = new Map<K, { trips: number; cents: number }>();
+    for (const t of list) {
+      const g = out.get(key(t)) ?? { trips: 0, cents: 0 };
+      g.trips++;
+      g.cents += t.amount_cents;
+      out.set(key(t), g);
+    }
+    return out;
+  }
+
+  it('lists the reports with their parameters', () => {
+    expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected']);
+    expect(listReports().find((r) => r.name === 'top_customers')?.parameters).toContain('limit');
+  });
+
+  it('revenue per plaza per hour matches the generated transactions', async () => {
+    const from = T0 + 2 * HOUR;
+    const to = T0 + 10 * HOUR;
+    const result = await runReport(warehouse, 'revenue_by_plaza_hour', { from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+    const expected = group(txs.filter((t) => inRange(t, from, to)), (t) => `${t.plaza_id}|${new Date(Math.floor(Date.parse(t.event_time) / HOUR) * HOUR).toISOString()}|${t.currency}`);
+    const want = [...expected.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => {
+        const [plaza_id, hour, currency] = k.split('|');
+        return { plaza_id, hour, currency, trips: v.trips, revenue_cents: v.cents };
+      });
+    expect(objects(result)).toEqual(want);
+    expect(result.freshnessSeconds).toBe(3600);
+    // The planted outage: no row for P03 between 08:00 and 09:00.
+    expect(objects(result).some((r) => r.plaza_id === 'P03' && r.hour === new Date(T0 + 8 * HOUR).toISOString())).toBe(false);
+  });
+
+  it('revenue and trips per vehicle class per day, filtered by plaza and class, match', async () => {
+    const result = await runReport(warehouse, 'revenue_by_vehicle_class_day', { from: '2026-11-26', to: '2026-11-28', plaza: 'P02', vehicleClass: '2' });
+    const expected = group(txs.filter((t) => t.plaza_id === 'P02' && t.vehicle_class === 2), (t) => t.event_time.slice(0, 10));
+    expect(objects(result)).toEqual(
+      [...expected.entries()].sort().map(([day, v]) => ({ vehicle_class: 2, day, currency: 'USD', trips: v.trips, revenue_cents: v.cents })),
+    );
+    expect(result.rows.length).toBe(2);
+  });
+
+  it('top customers by spend match, with the limit', async () => {
+    const from = T0;
+    const to = T0 + 30 * HOUR;
+    const result = await runReport(warehouse, 'top_customers', { from: new Date(from), to: new Date(to), limit: 5 });
+    const spend = group(txs, (t) => t.customer_id);
+    const want = [...spend.entries()]
+      .sort(([a, x], [b, y]) => y.cents - x.cents || (a < b ? -1 : 1))
+      .slice(0, 5)
+      .map(([customer_id, v]) => ({ customer_id, currency: 'USD', trips: v.trips, spend_cents: v.cents }));
+    expect(objects(result)).toEqual(want);
+  });
+
+  it('vehicles per station per 30 minutes against the reference, flagging the outage', async () => {
+    const reference = [];
+    for (let slot = 0; slot < 48; slot++) reference.push({ plaza_id: 'P03', day_of_week: 4, slot, expected_count: 10 + slot, alert_threshold: 3 });
+    await loadStationReference(warehouse, { json: reference });
+    const from = T0 + 6 * HOUR;
+    const to = T0 + 12 * HOUR;
+    const result = await runReport(warehouse, 'station_traffic_vs_expected', { from: new Date(from), to: new Date(to), plaza: 'P03' });
+    const rows = objects(result);
+    expect(rows).toHaveLength(12);
+    for (const [i, row] of rows.entries()) {
+      const start = from + i * 30 * 60_000;
+      const vehicles = txs.filter((t) => t.plaza_id === 'P03' && inRange(t, start, start + 30 * 60_000)).length;
+      const slot = 12 + i;
+      expect(row).toEqual({
+        plaza_id: 'P03',
+        period_start: new Date(start).toISOString(),
+        day_of_week: 4,
+        slot,
+        vehicles,
+        expected_count: 10 + slot,
+        alert_threshold: 3,
+        below_threshold: vehicles < 3,
+      });
+    }
+    const outage = rows.filter((r) => Date.parse(String(r.period_start)) >= OUTAGE.from && Date.parse(String(r.period_start)) < OUTAGE.to);
+    expect(outage.map((r) => [r.vehicles, r.below_threshold])).toEqual([
+      [0, true],
+      [0, true],
+    ]);
+  });
+
+  it('refuses unknown reports, unknown parameters and bad values, and treats values as data', async () => {
+    await expect(runReport(warehouse, 'nope')).rejects.toSatisfy((e) => isTollstreamError(e, 'NOT_FOUND'));
+    await expect(runReport(warehouse, 'station_traffic_vs_expected', { vehicleClass: 2 })).rejects.toThrow(/takes no parameter 'vehicleClass'/);
+    await expect(runReport(warehouse, 'top_customers', { vehicleClass: 'seven' })).rejects.toThrow(/'vehicleClass' must be an integer from 1 to 5/);
+    await expect(runReport(warehouse, 'top_customers', { from: 'yesterday' })).rejects.toThrow(/'from' must be an ISO 8601/);
+    await expect(runReport(warehouse, 'top_customers', { from: '2026-11-27', to: '2026-11-26' })).rejects.toThrow(/must be before/);
+    const sneaky = await runReport(warehouse, 'revenue_by_plaza_hour', { from: '2026-11-26', to: '2026-11-28', plaza: "P01' OR '1'='1" });
+    expect(sneaky.rows).toEqual([]);
+  });
+
+  it('formats results as a table, CSV and JSON', () => {
+    const result: ReportResult = {
+      report: 'demo',
+      columns: [
+        { name: 'plaza_id', type: 'VARCHAR' },
+        { name: 'revenue_cents', type: 'BIGINT' },
+      ],
+      rows: [
+        ['P01', 1250],
+        ['Main, "North"', 75],
+      ],
+      freshnessSeconds: 2.5,
+    };
+    expect(formatTable(result)).toBe(['plaza_id       revenue_cents', '-------------  -------------', 'P01                     1250', 'Main, "North"             75', '(2 rows; data fresh to 2.5 s ago)', ''].join('\n'));
+    expect(formatCsv(result)).toBe('plaza_id,revenue_cents\r\nP01,1250\r\n"Main, ""North""",75\r\n');
+    expect(JSON.parse(formatJson(result))).toEqual({ report: 'demo', freshnessSeconds: 2.5, columns: result.columns, rows: [{ plaza_id: 'P01', revenue_cents: 1250 }, { plaza_id: 'Main, "North"', revenue_cents: 75 }] });
+  });
+});
+
+describe('station reference loading', () => {
+  let dir: string;
+  let warehouse: Warehouse;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-reference-'));
+    warehouse = await openDuckDBWarehouse({ path: ':memory:', threads: 1 });
+    await warehouse.ensureSchema();
+  });
+  afterAll(async () => {
+    await warehouse.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads a CSV file and replaces the previous reference', async () => {
+    const file = path.join(dir, 'reference.csv');
+    await fs.writeFile(file, 'plaza_id,day_of_week,slot,expected_count,alert_threshold\r\nP01,1,16,120,60\r\nP01,1,17,130,65\r\n');
+    expect(await loadStationReference(warehouse, { path: file })).toEqual({ rows: 2 });
+    await loadStationReference(warehouse, { csv: 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP02,0,0,5,1\n' });
+    expect((await warehouse.query('SELECT plaza_id, slot, expected_count FROM station_reference')).rows).toEqual([['P02', 0, 5]]);
+  });
+
+  it('refuses bad rows and duplicates, naming the row, and keeps the previous reference', async () => {
+    await loadStationReference(warehouse, { csv: 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP02,0,0,5,1\n' });
+    await expect(loadStationReference(warehouse, { csv: 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP01,1,48,1,1\n' })).rejects.toThrow(/row 1: field 'slot' must be from 0 to 47/);
+    await expect(loadStationReference(warehouse, { json: '[{"plaza_id":"P01","day_of_week":1,"slot":2,"expected_count":1,"alert_threshold":1},{"plaza_id":"P01","day_of_week":1,"slot":2,"expected_count":3,"alert_threshold":1}]' })).rejects.toThrow(/row 2: .* appears twice/);
+    expect((await warehouse.query('SELECT count(*) FROM station_reference')).rows).toEqual([[1]]);
+  });
+});

@@ -1,0 +1,89 @@
+/** Running a named report: parameters checked and bound, the result with the warehouse's freshness. */
+import { TollstreamError } from '../core/errors.ts';
+import type { QueryColumn, QueryParams, QueryValue, Warehouse } from '../warehouse/index.ts';
+import { REPORTS, type ParameterName, type ReportDefinition } from './catalog.ts';
+
+/** Report parameters as a caller gives them: typed values, or strings straight from a command line. */
+export interface ReportParams {
+  /** Start of the event-time range, inclusive (ISO 8601 or a Date). @default 24 hours before `to` */
+  readonly from?: string | Date;
+  /** End of the event-time range, exclusive. @default now */
+  readonly to?: string | Date;
+  readonly plaza?: string;
+  /** 1 to 5. */
+  readonly vehicleClass?: number | string;
+  /** Rows of `top_customers`. @default 10 */
+  readonly limit?: number | string;
+}
+
+export interface ReportResult {
+  readonly report: string;
+  readonly columns: readonly QueryColumn[];
+  readonly rows: readonly (readonly QueryValue[])[];
+  /** Seconds between now and the newest row loaded into the warehouse; null when nothing was loaded yet. */
+  readonly freshnessSeconds: number | null;
+}
+
+export interface ReportInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: readonly ParameterName[];
+}
+
+const SQL_NAMES: Record<ParameterName, string> = { from: 'from', to: 'to', plaza: 'plaza', vehicleClass: 'vehicle_class', limit: 'limit' };
+const DAY_MS = 24 * 3600 * 1000;
+const MAX_LIMIT = 10_000;
+
+export function listReports(): ReportInfo[] {
+  return REPORTS.map(({ name, description, parameters }) => ({ name, description, parameters }));
+}
+
+export async function runReport(warehouse: Warehouse, name: string, params: ReportParams = {}, now: () => number = Date.now): Promise<ReportResult> {
+  const report = REPORTS.find((r) => r.name === name);
+  if (!report) {
+    throw new TollstreamError('NOT_FOUND', `no report named '${name}'; reports: ${REPORTS.map((r) => r.name).join(', ')}`, { context: { report: name } });
+  }
+  const bound = bindParams(report, params, now);
+  const [result, freshness] = await Promise.all([warehouse.query(report.sql, bound), warehouse.freshness()]);
+  return { report: report.name, columns: result.columns, rows: result.rows, freshnessSeconds: freshness.seconds };
+}
+
+function bindParams(report: ReportDefinition, params: ReportParams, now: () => number): QueryParams {
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined) continue;
+    if (!report.parameters.includes(key as ParameterName)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `report '${report.name}' takes no parameter '${key}'; it takes: ${report.parameters.join(', ')}`, { context: { report: report.name, parameter: key } });
+    }
+  }
+  const to = params.to === undefined ? new Date(now()) : toDate('to', params.to);
+  const from = params.from === undefined ? new Date(to.getTime() - DAY_MS) : toDate('from', params.from);
+  if (from.getTime() >= to.getTime()) {
+    throw new TollstreamError('INVALID_ARGUMENT', `'from' (${from.toISOString()}) must be before 'to' (${to.toISOString()})`);
+  }
+  const values: Record<ParameterName, string | number | Date | null> = {
+    from,
+    to,
+    plaza: params.plaza === undefined || params.plaza === '' ? null : String(params.plaza),
+    vehicleClass: params.vehicleClass === undefined ? null : toInteger('vehicleClass', params.vehicleClass, 1, 5),
+    limit: params.limit === undefined ? 10 : toInteger('limit', params.limit, 1, MAX_LIMIT),
+  };
+  const bound: Record<string, string | number | Date | null> = {};
+  for (const p of report.parameters) bound[SQL_NAMES[p]] = values[p];
+  return bound;
+}
+
+function toDate(name: string, value: string | Date): Date {
+  const date = value instanceof Date ? value : new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(date.getTime())) {
+    throw new TollstreamError('INVALID_ARGUMENT', `'${name}' must be an ISO 8601 date or date-time (e.g. 2026-11-26T10:00:00Z), got '${String(value)}'`, { context: { parameter: name } });
+  }
+  return date;
+}
+
+function toInteger(name: string, value: number | string, min: number, max: number): number {
+  const n = typeof value === 'number' ? value : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new TollstreamError('INVALID_ARGUMENT', `'${name}' must be an integer from ${min} to ${max}, got '${String(value)}'`, { context: { parameter: name } });
+  }
+  return n;
+}
