@@ -71,6 +71,8 @@ export class DeliveryStore {
         `DELETE FROM notify_outbox WHERE created_at < ? AND dispatched_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM notify_deliveries d WHERE d.outbox_id = notify_outbox.id)`,
       ),
+      countPending: db.prepare<[], number>("SELECT count(*) FROM notify_deliveries WHERE status = 'pending'").pluck(),
+      countDead: db.prepare<[], number>('SELECT count(*) FROM notify_dead_letters').pluck(),
       requeue: db.prepare<[number, number, number]>(
         "UPDATE notify_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
       ),
@@ -82,6 +84,10 @@ export class DeliveryStore {
     const deliveries = this.#stmts.pruneDeliveries.run(before).changes;
     const outbox = this.#stmts.pruneOutbox.run(before).changes;
     return { outbox, deliveries };
+  }
+
+  counts(): { deliveriesPending: number; deadLetters: number } {
+    return { deliveriesPending: this.#stmts.countPending.get() as number, deadLetters: this.#stmts.countDead.get() as number };
   }
 
   insert(outboxId: number, subscriptionId: number, url: string, secret: string, now: number): void {

@@ -75,6 +75,13 @@ describe('inbox live feed', () => {
     await expect(done).resolves.toEqual([]);
   });
 
+  it('ends quietly when the database closes, so streams end at shutdown', async () => {
+    const done = take(f.notify.inboxEvents('c-closing'), 1);
+    await new Promise((r) => setTimeout(r, 10));
+    f.tables.close();
+    await expect(done).resolves.toEqual([]);
+  });
+
   it('rejects a malformed Last-Event-ID before iterating', () => {
     expect(() => f.notify.inboxEvents('c-1', { lastEventId: 'abc' })).toThrow(/not an inbox event id/);
   });

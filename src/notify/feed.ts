@@ -12,6 +12,18 @@ const PAGE = 100;
 
 export class InboxHub {
   readonly #waiters = new Map<string, Set<() => void>>();
+  #closed = false;
+
+  /** True once the database is closing: feeds end instead of reading again. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Ends every feed (they finish quietly, so SSE responses end cleanly at shutdown). */
+  close(): void {
+    this.#closed = true;
+    for (const customerId of [...this.#waiters.keys()]) this.notify(customerId);
+  }
 
   /** Wakes every feed of this customer. */
   notify(customerId: string): void {
@@ -65,14 +77,14 @@ export function inboxEvents(
   return {
     async *[Symbol.asyncIterator]() {
       let cursor = start;
-      while (!signal?.aborted) {
+      while (!signal?.aborted && !hub.closed) {
         const page = store.listInbox(customerId, { after: cursor, limit: PAGE });
         if (page.length === 0) {
           await hub.wait(customerId, pollIntervalMs, signal);
           continue;
         }
         for (const entry of page) {
-          if (signal?.aborted) return;
+          if (signal?.aborted || hub.closed) return;
           yield entry;
           cursor = entry.id;
         }

@@ -82,8 +82,15 @@ export function openNotify(options: NotifyOptions): Notify {
     if (!result.duplicate) internals.afterCommit(() => dispatcher.wake());
     return result;
   };
-  internals.decorate('publish', publishIn as (tx: TableTx, ...args: never[]) => unknown);
-  internals.onClose(() => dispatcher.halt());
+  try {
+    internals.decorate('publish', publishIn as (tx: TableTx, ...args: never[]) => unknown);
+  } catch (err) {
+    throw new TollstreamError('INVALID_ARGUMENT', 'notifications are already open on these tables; share the first Notify object', { cause: err });
+  }
+  internals.onClose(() => {
+    dispatcher.halt();
+    hub.close();
+  });
 
   const notify: Notify = {
     createTopic(name, topicOptions = {}) {
@@ -153,6 +160,7 @@ export function openNotify(options: NotifyOptions): Notify {
       if (!Number.isSafeInteger(before)) throw new TollstreamError('INVALID_ARGUMENT', 'prune needs before: a time in ms since the epoch');
       return options.tables.transaction(() => deliveries.prune(before));
     },
+    stats: () => ({ ...deliveries.counts(), ...store.counts() }),
     listDeadLetters(listOptions = {}) {
       const limit = listOptions.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {

@@ -160,6 +160,10 @@ export class NotifyStore {
     return changed;
   }
 
+  counts(): { outboxPending: number } {
+    return { outboxPending: this.#db.prepare<[], number>('SELECT count(*) FROM notify_outbox WHERE dispatched_at IS NULL').pluck().get() as number };
+  }
+
   unreadCount(customerId: string): number {
     return this.#stmts.unread.get(customerId) as number;
   }

@@ -92,6 +92,14 @@ export interface DeadLetter {
   readonly createdAt: number;
 }
 
+export interface NotifyStats {
+  /** Outbox rows committed but not yet fanned out. */
+  readonly outboxPending: number;
+  /** Webhook deliveries waiting for their next attempt (or in flight). */
+  readonly deliveriesPending: number;
+  readonly deadLetters: number;
+}
+
 export interface RetryPolicy {
   /** Attempts per webhook delivery, the first included, before it is dead-lettered. @default 8 */
   readonly maxAttempts: number;
@@ -149,6 +157,9 @@ export interface Notify {
    * forgotten: the idempotency window is the retention you prune with. Returns how many rows went.
    */
   prune(options: { readonly before: number }): { readonly outbox: number; readonly deliveries: number };
+
+  /** Backlog gauges for metrics and the console. */
+  stats(): NotifyStats;
 
   listDeadLetters(options?: { readonly after?: number; readonly limit?: number }): readonly DeadLetter[];
   /** Queues a dead-lettered delivery again with a fresh attempt budget; the record is removed. */

@@ -51,6 +51,7 @@ describe('webhook delivery', () => {
     expect(dead).toMatchObject({ topic: 'spend-alerts', url: receiver.url, idempotencyKey: 'alert-9', attempts: 3, lastError: 'HTTP 500' });
     expect(dead?.message).toEqual({ customer_id: 'c-9' });
     expect(receiver.received).toHaveLength(3);
+    expect(f.notify.stats()).toEqual({ outboxPending: 0, deliveriesPending: 0, deadLetters: 1 });
 
     f.notify.redriveDeadLetter(dead?.id ?? -1);
     await waitFor('the redriven attempt', () => receiver.received.length === 4);
