@@ -147,6 +147,7 @@ export async function runQuery(options: RunQueryOptions): Promise<RunQueryResult
     batchSize: options.batchSize ?? 512,
     queueCapacity: options.queueCapacity ?? 8192,
     checkpointEveryRows: options.checkpointEveryRows ?? 0,
+    allowedLateness: options.allowedLatenessMs ?? 0,
     now,
     errors,
     onSnapshot: options.onSnapshot,

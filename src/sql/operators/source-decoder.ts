@@ -1,7 +1,8 @@
 /**
  * Turns input records (JSON objects) into rows of the source's columns, converting to the declared types.
  * The hidden ROWTIME column (last) is the record's `_arrival_time` or `arrival_time` field when present,
- * else the event-time column, else the processing time.
+ * else the event-time column, else the processing time; like a real arrival time it never goes backwards
+ * (an earlier value is raised to the latest ROWTIME so far).
  */
 import type { SqlTypeName } from '../ast/index.ts';
 import { parseTimestampText } from '../expr/time.ts';
@@ -46,6 +47,7 @@ function convert(raw: unknown, type: SqlTypeName, name: string): Value {
 
 export class SourceDecoder {
   private readonly lookups: (readonly string[])[];
+  private lastRowtime = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly columns: readonly DecoderColumn[],
@@ -70,7 +72,10 @@ export class SourceDecoder {
     let rowtime: Value = null;
     if (arrival !== undefined && arrival !== null) rowtime = convert(arrival, 'TIMESTAMP', '_arrival_time');
     else if (this.eventTimeIndex >= 0) rowtime = row[this.eventTimeIndex] as Value;
-    row[cols.length] = rowtime ?? this.now();
+    let t = typeof rowtime === 'number' ? rowtime : this.now();
+    if (t < this.lastRowtime) t = this.lastRowtime;
+    else this.lastRowtime = t;
+    row[cols.length] = t;
     return row;
   }
 }

@@ -3,6 +3,9 @@
  * partitions. A partition that has been silent for `idleTimeout` stops holding the watermark back. Time for
  * idleness is the source's own event-time progress (the largest event time seen), which keeps file runs
  * deterministic.
+ *
+ * The watermark is tracked row by row, so whether a row is late does not depend on batch boundaries: a row
+ * older than the watermark minus the allowed lateness is late and never reaches the operators.
  */
 import type { Row } from '../expr/types.ts';
 
@@ -14,17 +17,25 @@ interface PartitionState {
 export class WatermarkGenerator {
   private readonly partitions = new Map<string, PartitionState>();
   private clock = Number.NEGATIVE_INFINITY;
+  private current = Number.NEGATIVE_INFINITY;
   private emitted = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly timeIndex: number,
     readonly delay: number,
     readonly idleTimeout: number,
+    readonly allowedLateness: number,
   ) {}
 
-  observe(row: Row, partition: string): void {
+  get watermark(): number {
+    return this.current;
+  }
+
+  /** Takes the row into account; false when it is late (older than watermark - allowed lateness). */
+  accept(row: Row, partition: string): boolean {
     const t = row[this.timeIndex];
-    if (typeof t !== 'number') return;
+    if (typeof t !== 'number') return true;
+    if (t < this.current - this.allowedLateness) return false;
     if (t > this.clock) this.clock = t;
     const p = this.partitions.get(partition);
     if (!p) this.partitions.set(partition, { maxTime: t, lastSeenAt: this.clock });
@@ -32,10 +43,11 @@ export class WatermarkGenerator {
       if (t > p.maxTime) p.maxTime = t;
       p.lastSeenAt = this.clock;
     }
+    this.recompute();
+    return true;
   }
 
-  /** The new watermark if it advanced, else null. */
-  advance(): number | null {
+  private recompute(): void {
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (const p of this.partitions.values()) {
@@ -44,14 +56,18 @@ export class WatermarkGenerator {
       if (p.maxTime < min) min = p.maxTime;
     }
     const base = min === Number.POSITIVE_INFINITY ? max : min;
-    if (base === Number.NEGATIVE_INFINITY) return null;
     const wm = base - this.delay;
-    if (wm <= this.emitted) return null;
-    this.emitted = wm;
-    return wm;
+    if (wm > this.current) this.current = wm;
+  }
+
+  /** The watermark to send downstream if it advanced since the last call, else null. */
+  advance(): number | null {
+    if (this.current <= this.emitted) return null;
+    this.emitted = this.current;
+    return this.current;
   }
 
   snapshot(): unknown {
-    return { emitted: this.emitted, partitions: Object.fromEntries(this.partitions) };
+    return { watermark: this.current, clock: this.clock, partitions: Object.fromEntries(this.partitions) };
   }
 }

@@ -13,6 +13,7 @@ export interface RunGraphOptions {
   readonly batchSize: number;
   readonly queueCapacity: number;
   readonly checkpointEveryRows: number;
+  readonly allowedLateness: number;
   readonly now: () => number;
   readonly errors: ErrorStream;
   readonly hooks: RuntimeHooks;
@@ -47,7 +48,7 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
       const records = options.inputs.get(src.input);
       if (!records) throw new Error(`no input for ${src.input}`);
       const decoder = new SourceDecoder(src.columns, src.eventTimeColumn, options.now);
-      const wm = new WatermarkGenerator(src.watermarkColumn, src.watermarkDelay, src.idleTimeout);
+      const wm = new WatermarkGenerator(src.watermarkColumn, src.watermarkDelay, src.idleTimeout, options.allowedLateness);
       tasks.set(
         node.id,
         new SourceTask(node.id, records as AsyncIterable<Record<string, unknown>>, decoder, wm, {

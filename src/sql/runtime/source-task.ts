@@ -38,9 +38,9 @@ export class SourceTask {
       this.offset++;
       const row = this.decodeOne(record);
       if (row) {
-        batch.push(row);
         const p = record._partition ?? record._shard;
-        this.watermarks.observe(row, p === undefined ? '' : String(p));
+        if (this.watermarks.accept(row, p === undefined ? '' : String(p))) batch.push(row);
+        else this.late(row, record);
       }
       sinceBarrier++;
       const barrierDue = checkpointEveryRows > 0 && sinceBarrier >= checkpointEveryRows;
@@ -60,8 +60,20 @@ export class SourceTask {
     await this.broadcast({ kind: 'end' });
   }
 
+  private late(row: Row, record: Record<string, unknown>): void {
+    const wm = this.watermarks;
+    const t = new Date(row[wm.timeIndex] as number).toISOString();
+    const lateness = wm.allowedLateness ? ` minus the allowed lateness (${wm.allowedLateness} ms)` : '';
+    this.options.reportError(
+      'LATE_ROW',
+      `event time ${t} is behind the watermark ${new Date(wm.watermark).toISOString()}${lateness}; raise the WATERMARK delay or the allowed lateness if such rows are expected`,
+      record,
+    );
+  }
+
   private decodeOne(record: Record<string, unknown>): Row | null {
     try {
+      if (typeof record === 'string') throw new DecodeError('the line is not valid JSON');
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {
         throw new DecodeError('the record is not a JSON object');
       }

@@ -1,0 +1,3 @@
+-- fail: SQL_SYNTAX 3:39 unterminated string literal
+-- inputs: tolls
+SELECT plate FROM tolls WHERE plate = 'AB-1;
