@@ -92,24 +92,32 @@ async function putRecords(ctx: NativeContext, req: Request, res: Response, strea
   const results = parsed.records.length > 0 ? await ctx.log.append(stream, parsed.records) : [];
   if (parsed.records.length === 0) await ctx.log.describeStream(stream); // an unknown stream is an error even for an empty body
 
-  const parts = new Array<string>(parsed.outcomes.length);
+  // Built as one string: the per-shard prefix is escaped once, not once per record.
+  const prefixes = new Map<string, string>();
+  let out = '';
   let failed = 0;
   for (let i = 0; i < parsed.outcomes.length; i++) {
     const outcome = parsed.outcomes[i]!;
+    if (i > 0) out += ',';
     if (typeof outcome !== 'number') {
       failed++;
-      parts[i] = errorItem(outcome);
+      out += errorItem(outcome);
       continue;
     }
     const r = results[outcome]!;
     if (r.ok) {
-      parts[i] = `{"shardId":${JSON.stringify(r.shardId)},"sequenceNumber":"${r.sequenceNumber}","duplicate":${r.duplicate}}`;
+      let prefix = prefixes.get(r.shardId);
+      if (prefix === undefined) {
+        prefix = `{"shardId":${JSON.stringify(r.shardId)},"sequenceNumber":"`;
+        prefixes.set(r.shardId, prefix);
+      }
+      out += prefix + r.sequenceNumber + (r.duplicate ? '","duplicate":true}' : '","duplicate":false}');
     } else {
       failed++;
-      parts[i] = errorItem({ code: r.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'INTERNAL', message: r.errorMessage });
+      out += errorItem({ code: r.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'INTERNAL', message: r.errorMessage });
     }
   }
-  send(res, 200, JSON_HEADERS, `{"failedRecordCount":${failed},"records":[${parts.join(',')}]}`);
+  send(res, 200, JSON_HEADERS, `{"failedRecordCount":${failed},"records":[${out}]}`);
 }
 
 function errorItem(error: RecordError): string {
