@@ -148,8 +148,8 @@ export function openNotify(options: NotifyOptions): Notify {
     },
     markRead(customerId, ids) {
       assertCustomerId(customerId);
-      if (!Array.isArray(ids) || ids.some((id) => !Number.isSafeInteger(id))) {
-        throw new TollstreamError('INVALID_ARGUMENT', 'ids must be an array of inbox entry ids');
+      if (!Array.isArray(ids) || ids.length > 1000 || ids.some((id) => !Number.isSafeInteger(id))) {
+        throw new TollstreamError('INVALID_ARGUMENT', 'ids must be an array of at most 1000 inbox entry ids');
       }
       return options.tables.transaction(() => store.markRead(customerId, ids, now()));
     },

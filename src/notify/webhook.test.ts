@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelayMs, signWebhook, verifyWebhook } from './index.ts';
 import { openFixture, startWebhookReceiver, waitFor, type NotifyFixture, type WebhookReceiver } from './test-helpers.ts';
@@ -72,6 +74,51 @@ describe('webhook delivery', () => {
     const fixture = f;
     await waitFor('a dead letter', () => fixture.notify.listDeadLetters().length === 1);
     expect(fixture.notify.listDeadLetters()[0]?.lastError).toBe('ECONNREFUSED');
+  });
+});
+
+describe('hanging receivers', () => {
+  let hanging: Server | undefined;
+  afterEach(async () => {
+    hanging?.closeAllConnections();
+    await new Promise((r) => (hanging ? hanging.close(r) : r(undefined)));
+    hanging = undefined;
+  });
+
+  async function startHanging(): Promise<{ url: string; requests: () => number }> {
+    let count = 0;
+    hanging = createServer(() => {
+      count++; // never answers
+    });
+    await new Promise<void>((r) => hanging?.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/`, requests: () => count };
+  }
+
+  it('an attempt without an answer within timeoutMs fails and is retried', async () => {
+    const { url, requests } = await startHanging();
+    f = openFixture({ retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20, timeoutMs: 50 } });
+    const fixture = f;
+    fixture.notify.createTopic('t');
+    fixture.notify.subscribe('t', { protocol: 'webhook', url, secret: SECRET });
+    fixture.notify.start();
+    fixture.notify.publish('t', { a: 1 }, { idempotencyKey: 'k' });
+    await waitFor('a dead letter', () => fixture.notify.listDeadLetters().length === 1);
+    expect(requests()).toBe(2);
+    expect(fixture.notify.listDeadLetters()[0]?.lastError).toBe('no answer within 50 ms');
+  });
+
+  it('stop() aborts a request in flight without counting it as an attempt', async () => {
+    const { url, requests } = await startHanging();
+    f = openFixture({ retry: { maxAttempts: 1, baseDelayMs: 5, maxDelayMs: 20, timeoutMs: 60_000 } });
+    const fixture = f;
+    fixture.notify.createTopic('t');
+    fixture.notify.subscribe('t', { protocol: 'webhook', url, secret: SECRET });
+    fixture.notify.start();
+    fixture.notify.publish('t', { a: 1 }, { idempotencyKey: 'k' });
+    await waitFor('the request', () => requests() === 1);
+    await fixture.notify.stop();
+    // With maxAttempts 1, a counted attempt would have dead-lettered it.
+    expect(fixture.notify.stats()).toEqual({ outboxPending: 0, deliveriesPending: 1, deadLetters: 0 });
   });
 });
 
