@@ -109,6 +109,7 @@ export class ItemOps {
 
   update<V extends JsonObject>(table: string, key: Key, spec: UpdateSpec): Item<V> {
     const { id, sk, sortKey } = this.#locate(table, key);
+    assertUpdateSpec(spec, table);
     const row = this.#select.get(id, key.pk, sk);
     const current = this.#check(spec, row, sortKey, table, key, 'update');
     const value = (current ? current.value : row ? JSON.parse(row[2]) : {}) as Record<string, unknown>;
@@ -231,6 +232,22 @@ export class ItemOps {
     }
     return stmt;
   }
+}
+
+const UPDATE_KEYS = new Set(['add', 'set', 'remove', 'condition']);
+
+/** A typo such as `{ inc: ... }` must fail, not silently write nothing but a new version. */
+function assertUpdateSpec(spec: UpdateSpec, table: string): void {
+  const bad = (why: string): never => {
+    throw new TollstreamError('INVALID_ARGUMENT', `update ${why}`, { context: { table } });
+  };
+  if (typeof spec !== 'object' || spec === null) bad('needs a spec { add?, set?, remove?, condition? }');
+  for (const k of Object.keys(spec)) if (!UPDATE_KEYS.has(k)) bad(`has unknown key '${k}'; use add, set, remove, condition`);
+  for (const k of ['add', 'set'] as const) {
+    const v = spec[k];
+    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) bad(`.${k} must be an object of attribute paths`);
+  }
+  if (spec.remove !== undefined && !Array.isArray(spec.remove)) bad('.remove must be an array of attribute paths');
 }
 
 function addNumbers(current: unknown, delta: unknown, path: string, table: string, key: Key): number {

@@ -73,6 +73,11 @@ describe('items', () => {
     expect(tables.get('customers', { pk: 'c-1' })?.version).toBe(1);
   });
 
+  it('refuses an update spec with an unknown key instead of writing nothing', () => {
+    expect(thrown(() => tables.update('customers', { pk: 'c-1' }, { inc: { n: 1 } } as never)).message).toContain("unknown key 'inc'");
+    expect(tables.get('customers', { pk: 'c-1' })).toBeUndefined();
+  });
+
   it('refuses attribute paths that are empty or reach into prototypes', () => {
     for (const path of ['', 'a..b', '__proto__', 'x.constructor']) {
       expect(thrown(() => tables.update('customers', { pk: 'c-1' }, { set: { [path]: 1 } })).code).toBe('INVALID_ARGUMENT');
