@@ -66,8 +66,8 @@ export function openNotify(options: NotifyOptions): Notify {
     assertJsonObject(message, 'message');
     if (topic.kind === 'inbox' && topic.customerField) {
       const customerId = message[topic.customerField];
-      if (typeof customerId !== 'string' || customerId === '') {
-        throw new TollstreamError('INVALID_ARGUMENT', `messages of inbox topic '${topicName}' must name the customer in '${topic.customerField}'`, {
+      if (typeof customerId !== 'string' || customerId === '' || customerId.length > 256) {
+        throw new TollstreamError('INVALID_ARGUMENT', `messages of inbox topic '${topicName}' must name the customer (1-256 characters) in '${topic.customerField}'`, {
           context: { topic: topicName, idempotencyKey: key },
         });
       }
