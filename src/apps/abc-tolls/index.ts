@@ -1,0 +1,28 @@
+/**
+ * The ABC Tolls spending alerts: the one public door. Toll transactions are summed per customer and month,
+ * and a customer whose month passes their threshold gets exactly one inbox notification per threshold.
+ */
+export { validateTransaction, parseIsoWithZone, MAX_ID_LENGTH, type TollTransaction, type ValidationResult } from './schema.ts';
+export { createCalendar, isMonthKey, type Calendar } from './calendar.ts';
+export { SpendLedger, breachKey, DEFAULT_TOPIC, type ApplyResult, type BreachMessage, type LedgerOptions, type SpendSource } from './ledger.ts';
+export {
+  Customers,
+  type Customer,
+  type CustomerInput,
+  type CustomersOptions,
+  type IssuedToken,
+  type ThresholdChange,
+  type TokenInfo,
+} from './customers.ts';
+export { transactionsHandler, windowsHandler, validateWindow, type SpendHandlerOptions, type SpendPathStats, type WindowSpend } from './spend-function.ts';
+export {
+  startSpendAlerts,
+  resolveSpendAlertsConfig,
+  type ResolvedSpendAlertsConfig,
+  type SpendAlerts,
+  type SpendAlertsConfig,
+  type SpendAlertsDeps,
+  type SpendSourceKind,
+} from './pipeline.ts';
+export { SpendReader, type DaySpend, type MonthToDate, type SpendReaderOptions } from './spend.ts';
+export { TABLES, ensureTables } from './tables.ts';

@@ -1,0 +1,127 @@
+/**
+ * The core both spend paths share: add spend to a customer's month and day, and publish a breach
+ * notification when the month's total crosses the customer's threshold. It writes only through the
+ * transaction it is given, so whoever calls it decides what commits together (a function batch with its
+ * checkpoint, a threshold change).
+ */
+import type { TableTx } from '../../tables/index.ts';
+import { createCalendar, type Calendar } from './calendar.ts';
+import { TABLES, type CustomerItem, type TotalItem } from './tables.ts';
+
+/** The topic breach notifications go to; an inbox topic keyed by `customer_id`. */
+export const DEFAULT_TOPIC = 'spend-alerts';
+
+/** Where a piece of spend came from, named in the breach message. */
+export type SpendSource =
+  | { readonly kind: 'transaction'; readonly transactionId: string }
+  | {
+      readonly kind: 'window';
+      /** ISO 8601 bounds of the window, as the window record gave them. */
+      readonly windowStart: string;
+      readonly windowEnd: string;
+      /** Transactions the window total holds. */
+      readonly transactions: number;
+      /** The month the window producer assigned, `YYYY-MM`; wins over the month of the window's start. */
+      readonly month?: string;
+    };
+
+export interface BreachMessage {
+  readonly [key: string]: string | number | { readonly start: string; readonly end: string };
+  readonly type: 'threshold_breach';
+  readonly customer_id: string;
+  readonly month: string;
+  readonly threshold_cents: number;
+  readonly total_cents: number;
+  /** ISO 8601: the event time of the spend that crossed, or when a lowered threshold was set. */
+  readonly breached_at: string;
+  /** `transaction`, `window` or `threshold_change`: what made the total exceed the threshold. */
+  readonly cause: string;
+}
+
+export interface ApplyResult {
+  readonly month: string;
+  readonly totalCents: number;
+  /** The threshold crossed by this spend, if any (its notification is published in the same transaction). */
+  readonly breachedThresholdCents?: number;
+}
+
+export interface LedgerOptions {
+  /** IANA zone where months and days begin. @default 'UTC' */
+  readonly timeZone?: string;
+  /** @default 'spend-alerts' */
+  readonly topic?: string;
+}
+
+/** The idempotency key of the one notification per (customer, month, threshold). */
+export function breachKey(customerId: string, month: string, thresholdCents: number): string {
+  return `breach:${customerId}:${month}:${thresholdCents}`;
+}
+
+export class SpendLedger {
+  readonly calendar: Calendar;
+  readonly topic: string;
+
+  constructor(options: LedgerOptions = {}) {
+    this.calendar = createCalendar(options.timeZone ?? 'UTC');
+    this.topic = options.topic ?? DEFAULT_TOPIC;
+  }
+
+  /**
+   * Adds `cents` to the customer's month and day of `eventTimeMs` (a late record counts in its own month)
+   * and, when this takes the month past the customer's current threshold, publishes the breach in `tx`.
+   * A crossing is `before <= threshold < after`; the idempotency key makes a repeat of the same crossing
+   * (redelivery, or the same threshold set again) a no-op.
+   */
+  applySpend(tx: TableTx, customerId: string, eventTimeMs: number, cents: number, source: SpendSource): ApplyResult {
+    const month = source.kind === 'window' && source.month !== undefined ? source.month : this.calendar.month(eventTimeMs);
+    const count = source.kind === 'window' ? source.transactions : 1;
+    const add = { total_cents: cents, transactions: count };
+    const after = (tx.update(TABLES.monthlyTotals, { pk: customerId, sk: month }, { add }).value as unknown as TotalItem).total_cents;
+    tx.update(TABLES.dailyTotals, { pk: customerId, sk: this.calendar.day(eventTimeMs) }, { add });
+    const before = after - cents;
+    const threshold = thresholdIn(tx, customerId);
+    if (threshold === undefined || !(before <= threshold && after > threshold)) return { month, totalCents: after };
+    const message: BreachMessage = {
+      type: 'threshold_breach',
+      customer_id: customerId,
+      month,
+      threshold_cents: threshold,
+      total_cents: after,
+      breached_at: new Date(eventTimeMs).toISOString(),
+      cause: source.kind,
+      ...(source.kind === 'transaction' ? { transaction_id: source.transactionId } : { window: { start: source.windowStart, end: source.windowEnd } }),
+    };
+    tx.publish(this.topic, message, { idempotencyKey: breachKey(customerId, month, threshold) });
+    return { month, totalCents: after, breachedThresholdCents: threshold };
+  }
+
+  /**
+   * Called in the transaction that sets a threshold: if the month of `nowMs` is already past it, the breach
+   * is published now. Returns the month's total and whether it is past the threshold.
+   */
+  checkThreshold(tx: TableTx, customerId: string, thresholdCents: number, nowMs: number): { month: string; totalCents: number; breached: boolean } {
+    const month = this.calendar.month(nowMs);
+    const totalCents = monthTotalIn(tx, customerId, month);
+    if (totalCents <= thresholdCents) return { month, totalCents, breached: false };
+    const message: BreachMessage = {
+      type: 'threshold_breach',
+      customer_id: customerId,
+      month,
+      threshold_cents: thresholdCents,
+      total_cents: totalCents,
+      breached_at: new Date(nowMs).toISOString(),
+      cause: 'threshold_change',
+    };
+    tx.publish(this.topic, message, { idempotencyKey: breachKey(customerId, month, thresholdCents) });
+    return { month, totalCents, breached: true };
+  }
+}
+
+export function thresholdIn(tx: Pick<TableTx, 'get'>, customerId: string): number | undefined {
+  const customer = tx.get(TABLES.customers, { pk: customerId })?.value as unknown as CustomerItem | undefined;
+  return customer?.threshold_cents;
+}
+
+export function monthTotalIn(tx: Pick<TableTx, 'get'>, customerId: string, month: string): number {
+  return (tx.get(TABLES.monthlyTotals, { pk: customerId, sk: month })?.value as unknown as TotalItem | undefined)?.total_cents ?? 0;
+}

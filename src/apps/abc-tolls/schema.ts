@@ -1,0 +1,90 @@
+/**
+ * The toll transaction as roadside equipment sends it, and its check. `validateTransaction` runs once per
+ * record at ingest rates, so it is a straight line of type checks: no closures or regexes built per call,
+ * no exceptions for control flow, and the event time is parsed once and handed back.
+ */
+
+export interface TollTransaction {
+  readonly transaction_id: string;
+  readonly customer_id: string;
+  readonly tag_id: string;
+  readonly plate: string;
+  readonly plaza_id: string;
+  /** 1 or more. */
+  readonly lane: number;
+  /** 1 (motorcycle) to 5 (heavy truck). */
+  readonly vehicle_class: number;
+  /** Integer cents, 0 or more; money is never a float. */
+  readonly amount_cents: number;
+  /** ISO 4217 code, three upper-case letters. */
+  readonly currency: string;
+  /** ISO 8601 with a zone (`Z` or `±hh:mm`). */
+  readonly event_time: string;
+}
+
+export type ValidationResult =
+  | { readonly ok: true; readonly tx: TollTransaction; /** `event_time` in ms since the epoch. */ readonly eventTimeMs: number }
+  | { readonly ok: false; readonly reason: string };
+
+/** Longest accepted identifier; inbox and table keys take more, but no toll system sends longer ids. */
+export const MAX_ID_LENGTH = 256;
+
+const STRING_FIELDS = ['transaction_id', 'customer_id', 'tag_id', 'plate', 'plaza_id'] as const;
+// Date and time with a zone; fractions up to nanoseconds. Ranges of each part are checked after the match.
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Checks one decoded record; `reason` names the first field that is wrong and how. */
+export function validateTransaction(value: unknown): ValidationResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('the record is not a JSON object');
+  const v = value as Record<string, unknown>;
+  for (let i = 0; i < STRING_FIELDS.length; i++) {
+    const name = STRING_FIELDS[i]!;
+    const s = v[name];
+    if (typeof s !== 'string') return fail(s === undefined ? `${name} is missing` : `${name} must be a string`);
+    if (s.length === 0 || s.length > MAX_ID_LENGTH) return fail(`${name} must be 1 to ${MAX_ID_LENGTH} characters`);
+  }
+  const lane = v.lane;
+  if (typeof lane !== 'number' || !Number.isSafeInteger(lane) || lane < 1) return fail('lane must be an integer of 1 or more');
+  const cls = v.vehicle_class;
+  if (typeof cls !== 'number' || !Number.isInteger(cls) || cls < 1 || cls > 5) return fail('vehicle_class must be an integer from 1 to 5');
+  const amount = v.amount_cents;
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) {
+    return fail('amount_cents must be a whole number of cents, 0 or more (money is never a fraction)');
+  }
+  const currency = v.currency;
+  if (typeof currency !== 'string' || !isCurrencyCode(currency)) return fail('currency must be three upper-case letters (ISO 4217)');
+  const eventTime = v.event_time;
+  if (typeof eventTime !== 'string') return fail(eventTime === undefined ? 'event_time is missing' : 'event_time must be a string');
+  const eventTimeMs = parseIsoWithZone(eventTime);
+  if (eventTimeMs === undefined) return fail('event_time must be an ISO 8601 date and time with a zone, e.g. 2026-11-26T08:15:00Z');
+  return { ok: true, tx: value as TollTransaction, eventTimeMs };
+}
+
+function fail(reason: string): ValidationResult {
+  return { ok: false, reason };
+}
+
+function isCurrencyCode(s: string): boolean {
+  if (s.length !== 3) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 65 || c > 90) return false;
+  }
+  return true;
+}
+
+/** ms since the epoch, or undefined when the text is not a real instant with a zone (Feb 30 and hour 24 are refused). */
+export function parseIsoWithZone(text: string): number | undefined {
+  const m = ISO_WITH_ZONE.exec(text);
+  if (m === null) return undefined;
+  const year = +m[1]!;
+  const month = +m[2]!;
+  const day = +m[3]!;
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return undefined;
+  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return undefined;
+  if (+m[4]! > 23 || +m[5]! > 59 || (m[6] !== undefined && +m[6] > 59)) return undefined;
+  if (m[7] !== undefined && (+m[7] > 23 || +m[8]! > 59)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}

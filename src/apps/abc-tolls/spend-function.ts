@@ -1,0 +1,221 @@
+/**
+ * The handlers of the spend mappings. Both paths check each record, send the ones they cannot apply to an
+ * error stream (never dropping one silently), and apply the rest through `SpendLedger.applySpend` inside the
+ * batch's `ctx.transact`, so totals, breach notifications, counters and the checkpoint commit together and
+ * a redelivered batch has no second effect.
+ *
+ * - `transactionsHandler`: records of `toll_transactions`, one toll each (the path used until streaming SQL
+ *   runs on the live log).
+ * - `windowsHandler`: records of `customer_spend`, per-customer window totals written by the SQL job.
+ */
+import { TollstreamError } from '../../core/errors.ts';
+import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
+import type { StreamLog } from '../../log/index.ts';
+import type { TableTx } from '../../tables/index.ts';
+import { isMonthKey } from './calendar.ts';
+import type { SpendLedger } from './ledger.ts';
+import { MAX_ID_LENGTH, parseIsoWithZone, validateTransaction } from './schema.ts';
+import { TABLES } from './tables.ts';
+
+/** Counters since start, for metrics; the persistent counts are in the `spend_alert_counters` table. */
+export interface SpendPathStats {
+  readonly stream: string;
+  recordsApplied: number;
+  recordsInvalid: number;
+  /** Left to the other path by `cutoverAt`. */
+  recordsOutsideCutover: number;
+  breachesPublished: number;
+}
+
+export interface SpendHandlerOptions {
+  readonly ledger: SpendLedger;
+  readonly log: StreamLog;
+  /** Receives `{ reason, record, stream, shardId, sequenceNumber }` for each record that cannot be applied. */
+  readonly errorStream: string;
+  /**
+   * ms since the epoch. The transactions path applies events before it, the windows path windows starting at
+   * or after it, so both can run during a switch without counting anything twice.
+   */
+  readonly cutoverAt?: number;
+  /** Only this currency is summed; other records are invalid. Undefined accepts any (single-currency deployments). */
+  readonly currency?: string;
+  readonly stats: SpendPathStats;
+}
+
+/** The per-customer window total the SQL job writes to `customer_spend`. */
+export interface WindowSpend {
+  readonly customer_id: string;
+  readonly window_start: string;
+  readonly window_end: string;
+  readonly total_cents: number;
+  readonly transactions: number;
+  readonly month?: string;
+}
+
+/** Longest record text copied into an error record, so the error record stays within the log's 1 MiB. */
+const MAX_ERROR_TEXT = 256 * 1024;
+const encoder = new TextEncoder();
+
+interface Rejected {
+  readonly record: FunctionRecord;
+  readonly text: string;
+  readonly reason: string;
+}
+
+interface ValidTransaction {
+  readonly customerId: string;
+  readonly transactionId: string;
+  readonly eventTimeMs: number;
+  readonly cents: number;
+}
+
+export function transactionsHandler(options: SpendHandlerOptions): FunctionHandler {
+  const { ledger, cutoverAt, currency, stats } = options;
+  return async (event, ctx) => {
+    const valid: ValidTransaction[] = [];
+    const rejected: Rejected[] = [];
+    let outside = 0;
+    for (const record of event.records) {
+      const text = record.text();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        rejected.push({ record, text, reason: 'the record is not JSON' });
+        continue;
+      }
+      const checked = validateTransaction(value);
+      if (!checked.ok) {
+        rejected.push({ record, text, reason: checked.reason });
+        continue;
+      }
+      if (currency !== undefined && checked.tx.currency !== currency) {
+        rejected.push({ record, text, reason: `currency ${checked.tx.currency} is not the account currency ${currency}` });
+        continue;
+      }
+      if (cutoverAt !== undefined && checked.eventTimeMs >= cutoverAt) {
+        outside++;
+        continue;
+      }
+      valid.push({ customerId: checked.tx.customer_id, transactionId: checked.tx.transaction_id, eventTimeMs: checked.eventTimeMs, cents: checked.tx.amount_cents });
+    }
+    if (rejected.length > 0) await sendToErrorStream(options, rejected);
+    const breaches = ctx.transact((tx) => {
+      let crossed = 0;
+      for (const v of valid) {
+        const result = ledger.applySpend(tx, v.customerId, v.eventTimeMs, v.cents, { kind: 'transaction', transactionId: v.transactionId });
+        if (result.breachedThresholdCents !== undefined) crossed++;
+      }
+      countUnapplied(tx, event.stream, rejected.length, outside);
+      return crossed;
+    });
+    stats.recordsApplied += valid.length;
+    stats.recordsInvalid += rejected.length;
+    stats.recordsOutsideCutover += outside;
+    stats.breachesPublished += breaches;
+  };
+}
+
+export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
+  const { ledger, cutoverAt, stats } = options;
+  return async (event, ctx) => {
+    const valid: { spend: WindowSpend; startMs: number }[] = [];
+    const rejected: Rejected[] = [];
+    let outside = 0;
+    for (const record of event.records) {
+      const text = record.text();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        rejected.push({ record, text, reason: 'the record is not JSON' });
+        continue;
+      }
+      const checked = validateWindow(value);
+      if (typeof checked === 'string') {
+        rejected.push({ record, text, reason: checked });
+        continue;
+      }
+      if (cutoverAt !== undefined && checked.startMs < cutoverAt) {
+        outside++;
+        continue;
+      }
+      valid.push(checked);
+    }
+    if (rejected.length > 0) await sendToErrorStream(options, rejected);
+    const breaches = ctx.transact((tx) => {
+      let crossed = 0;
+      for (const { spend, startMs } of valid) {
+        const result = ledger.applySpend(tx, spend.customer_id, startMs, spend.total_cents, {
+          kind: 'window',
+          windowStart: spend.window_start,
+          windowEnd: spend.window_end,
+          transactions: spend.transactions,
+          ...(spend.month !== undefined ? { month: spend.month } : {}),
+        });
+        if (result.breachedThresholdCents !== undefined) crossed++;
+      }
+      countUnapplied(tx, event.stream, rejected.length, outside);
+      return crossed;
+    });
+    stats.recordsApplied += valid.length;
+    stats.recordsInvalid += rejected.length;
+    stats.recordsOutsideCutover += outside;
+    stats.breachesPublished += breaches;
+  };
+}
+
+/** The window record, or the reason it is not one. */
+export function validateWindow(value: unknown): { spend: WindowSpend; startMs: number } | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the record is not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (typeof v.customer_id !== 'string' || v.customer_id.length === 0 || v.customer_id.length > MAX_ID_LENGTH) {
+    return `customer_id must be a string of 1 to ${MAX_ID_LENGTH} characters`;
+  }
+  const startMs = typeof v.window_start === 'string' ? parseIsoWithZone(v.window_start) : undefined;
+  if (startMs === undefined) return 'window_start must be an ISO 8601 date and time with a zone';
+  const endMs = typeof v.window_end === 'string' ? parseIsoWithZone(v.window_end) : undefined;
+  if (endMs === undefined || endMs <= startMs) return 'window_end must be an ISO 8601 date and time with a zone, after window_start';
+  if (typeof v.total_cents !== 'number' || !Number.isSafeInteger(v.total_cents) || v.total_cents < 0) {
+    return 'total_cents must be a whole number of cents, 0 or more (money is never a fraction)';
+  }
+  if (typeof v.transactions !== 'number' || !Number.isSafeInteger(v.transactions) || v.transactions < 0) return 'transactions must be an integer, 0 or more';
+  if (v.month !== undefined && !isMonthKey(v.month)) return 'month, when given, must be YYYY-MM';
+  return { spend: value as WindowSpend, startMs };
+}
+
+/**
+ * Appends the rejected records to the error stream before the batch's transaction. A crash in between
+ * appends them again on redelivery with the same idempotency keys, which the stream's key dedupe drops.
+ */
+async function sendToErrorStream(options: SpendHandlerOptions, rejected: readonly Rejected[]): Promise<void> {
+  const records = rejected.map(({ record, text, reason }) => {
+    const truncated = text.length > MAX_ERROR_TEXT;
+    const body = {
+      reason,
+      record: truncated ? text.slice(0, MAX_ERROR_TEXT) : text,
+      ...(truncated ? { truncated: true } : {}),
+      stream: record.stream,
+      shardId: record.shardId,
+      sequenceNumber: record.sequenceNumber,
+    };
+    return {
+      data: encoder.encode(JSON.stringify(body)),
+      partitionKey: record.shardId,
+      idempotencyKey: `${record.stream}/${record.shardId}/${record.sequenceNumber}`,
+    };
+  });
+  const results = await options.log.append(options.errorStream, records);
+  const failed = results.find((r) => !r.ok);
+  if (failed && !failed.ok) {
+    // Thrown so the batch is retried: a record may not be skipped before its error record is stored.
+    throw new TollstreamError('IO_ERROR', `cannot store invalid records in ${options.errorStream}: ${failed.errorMessage}`, {
+      context: { stream: options.errorStream, errorCode: failed.errorCode },
+    });
+  }
+}
+
+function countUnapplied(tx: TableTx, stream: string, invalid: number, outside: number): void {
+  if (invalid === 0 && outside === 0) return;
+  tx.update(TABLES.counters, { pk: stream }, { add: { invalid_records: invalid, outside_cutover: outside } });
+}

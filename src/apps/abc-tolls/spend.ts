@@ -1,0 +1,76 @@
+/** The read side for the customer API: month-to-date spend with its days, and the threshold. */
+import type { Tables } from '../../tables/index.ts';
+import { createCalendar, type Calendar } from './calendar.ts';
+import { monthTotalIn, thresholdIn } from './ledger.ts';
+import { TABLES, type TotalItem } from './tables.ts';
+
+export interface DaySpend {
+  /** `YYYY-MM-DD` in the configured time zone. */
+  readonly day: string;
+  readonly totalCents: number;
+  readonly transactions: number;
+}
+
+export interface MonthToDate {
+  readonly customerId: string;
+  /** `YYYY-MM` in `timeZone`. */
+  readonly month: string;
+  readonly timeZone: string;
+  readonly totalCents: number;
+  readonly transactions: number;
+  readonly thresholdCents?: number;
+  /** Days with spend, in order. */
+  readonly days: readonly DaySpend[];
+}
+
+export interface SpendReaderOptions {
+  readonly tables: Tables;
+  /** Must be the pipeline's zone, or months would be cut differently from the totals. @default 'UTC' */
+  readonly timeZone?: string;
+}
+
+export class SpendReader {
+  readonly #tables: Tables;
+  readonly #calendar: Calendar;
+
+  constructor(options: SpendReaderOptions) {
+    this.#tables = options.tables;
+    this.#calendar = createCalendar(options.timeZone ?? 'UTC');
+  }
+
+  /** The spend of the month `now` falls in (ms since the epoch), with a per-day breakdown. */
+  monthToDate(customerId: string, now: number = Date.now()): MonthToDate {
+    const month = this.#calendar.month(now);
+    const monthItem = this.#tables.get(TABLES.monthlyTotals, { pk: customerId, sk: month })?.value as unknown as TotalItem | undefined;
+    const days: DaySpend[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = this.#tables.query(TABLES.dailyTotals, customerId, { sk: { beginsWith: `${month}-` }, limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const item of page.items) {
+        const v = item.value as unknown as TotalItem;
+        days.push({ day: item.sk!, totalCents: v.total_cents, transactions: v.transactions });
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    const thresholdCents = thresholdIn(this.#tables, customerId);
+    return {
+      customerId,
+      month,
+      timeZone: this.#calendar.timeZone,
+      totalCents: monthItem?.total_cents ?? 0,
+      transactions: monthItem?.transactions ?? 0,
+      ...(thresholdCents !== undefined ? { thresholdCents } : {}),
+      days,
+    };
+  }
+
+  /** The total of one month (`YYYY-MM`), 0 when nothing was spent. */
+  monthTotal(customerId: string, month: string): number {
+    return monthTotalIn(this.#tables, customerId, month);
+  }
+
+  /** The customer's monthly threshold in cents, or undefined when none is set. */
+  thresholdOf(customerId: string): number | undefined {
+    return thresholdIn(this.#tables, customerId);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The tables of the ABC Tolls app, their item shapes (read back with a cast: tables hold JSON objects), and
+ * the one place that creates them.
+ */
+import type { Tables } from '../../tables/index.ts';
+
+export const TABLES = {
+  /** pk customer id. */
+  customers: 'customers',
+  /** pk SHA-256 (hex) of a customer token: which customer it belongs to. */
+  tokens: 'customer_tokens',
+  /** pk customer id, sk token id: the tokens of a customer, to list and revoke them. */
+  tokensByCustomer: 'customer_tokens_by_customer',
+  /** pk customer id, sk `YYYY-MM` in the configured time zone. */
+  monthlyTotals: 'monthly_totals',
+  /** pk customer id, sk `YYYY-MM-DD` in the configured time zone. */
+  dailyTotals: 'daily_totals',
+  /** pk the source stream name: counts of records the pipeline did not apply. */
+  counters: 'spend_alert_counters',
+} as const;
+
+export interface CustomerItem {
+  readonly customer_id: string;
+  readonly name: string;
+  readonly email: string;
+  /** For display; months are cut in the pipeline's time zone so that every total means the same period. */
+  readonly time_zone?: string;
+  /** The monthly threshold in cents; absent means no alerts. */
+  readonly threshold_cents?: number;
+  readonly created_at: number;
+}
+
+export interface TotalItem {
+  readonly total_cents: number;
+  readonly transactions: number;
+}
+
+export type TokenItem = {
+  readonly customer_id: string;
+  readonly token_id: string;
+  readonly created_at: number;
+};
+
+export interface CounterItem {
+  /** Records sent to the error stream. */
+  readonly invalid_records: number;
+  /** Records left to the other path of a cutover (see `cutoverAt`). */
+  readonly outside_cutover: number;
+}
+
+/** Creates the app's tables where missing. */
+export function ensureTables(tables: Tables): void {
+  tables.createTable(TABLES.customers, { ifNotExists: true });
+  tables.createTable(TABLES.tokens, { ifNotExists: true });
+  tables.createTable(TABLES.tokensByCustomer, { sortKey: true, ifNotExists: true });
+  tables.createTable(TABLES.monthlyTotals, { sortKey: true, ifNotExists: true });
+  tables.createTable(TABLES.dailyTotals, { sortKey: true, ifNotExists: true });
+  tables.createTable(TABLES.counters, { ifNotExists: true });
+}
