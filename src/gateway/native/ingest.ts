@@ -1,10 +1,12 @@
 /**
  * Turns a native ingest body (NDJSON or a JSON array) into log records. NDJSON lines are found by scanning
- * for '\n' bytes; each line is parsed once (to reject invalid JSON and read the key fields) and its exact
- * bytes become the record's data, without a copy.
+ * for '\n' bytes; each line is validated and its key fields located by one pass of `JsonScanner` over its
+ * bytes (no value is built; JSON.parse only for the rare shapes the scanner leaves to it, and to word the
+ * error of an invalid line), and its exact bytes become the record's data, without a copy.
  */
 import { TollstreamError } from '../../core/errors.ts';
 import type { AppendRecord } from '../../log/index.ts';
+import { JsonScanner, VALUE_ESCAPED_STRING, VALUE_NUMBER, VALUE_PLAIN_STRING } from './json-scan.ts';
 
 /** A record's data may be at most this many bytes, as in Kinesis. */
 export const MAX_NATIVE_RECORD_BYTES = 1024 * 1024;
@@ -33,6 +35,10 @@ export interface ParsedBody {
 export function parseNdjson(body: Buffer, options: IngestOptions): ParsedBody {
   const records: AppendRecord[] = [];
   const outcomes: Array<number | RecordError> = [];
+  const fields: string[] = [];
+  const keyIndex = options.partitionKeyField !== undefined ? fields.push(options.partitionKeyField) - 1 : -1;
+  const idIndex = options.idempotencyKeyField !== undefined ? fields.push(options.idempotencyKeyField) - 1 : -1;
+  const scanner = new JsonScanner(fields);
   let start = 0;
   let line = 0;
   while (start < body.length) {
@@ -41,23 +47,47 @@ export function parseNdjson(body: Buffer, options: IngestOptions): ParsedBody {
     let stop = end;
     if (stop > start && body[stop - 1] === 13) stop--;
     line++;
-    if (stop > start) {
-      const text = body.toString('utf8', start, stop);
-      if (!(isBlankStart(body[start]!) && text.trim() === '')) {
+    let first = start;
+    while (first < stop && isWhitespace(body[first]!)) first++;
+    if (first < stop) {
+      const outcome = scanner.scan(body, start, stop);
+      let partitionKey: string | undefined;
+      let idempotencyKey: string | undefined;
+      if (outcome === 'valid') {
+        if (keyIndex >= 0) partitionKey = scannedKey(body, scanner, keyIndex);
+        if (idIndex >= 0) idempotencyKey = scannedKey(body, scanner, idIndex);
+      } else {
+        // Invalid, or a shape the scanner leaves to JSON.parse (deep nesting, escaped property names).
         let value: unknown;
         try {
-          value = JSON.parse(text);
+          value = JSON.parse(body.toString('utf8', start, stop));
         } catch (err) {
           throw new TollstreamError('MALFORMED_REQUEST', `line ${line} is not valid JSON (${(err as Error).message}); send one JSON value per line`, {
             context: { line },
           });
         }
-        addRecord(body.subarray(start, stop), value, options, records, outcomes);
+        if (options.partitionKeyField !== undefined) partitionKey = keyField(value, options.partitionKeyField);
+        if (options.idempotencyKeyField !== undefined) idempotencyKey = keyField(value, options.idempotencyKeyField);
       }
+      addRecord(body.subarray(start, stop), partitionKey, idempotencyKey, options, records, outcomes);
     }
     start = end + 1;
   }
   return { records, outcomes };
+}
+
+/** A located property's value as a key: a string's text, a number's JSON.parse value as text, else none. */
+function scannedKey(body: Buffer, scanner: JsonScanner, index: number): string | undefined {
+  const kind = scanner.kind[index];
+  const start = scanner.start[index]!;
+  const end = scanner.end[index]!;
+  if (kind === VALUE_PLAIN_STRING) return body.toString('utf8', start + 1, end - 1);
+  if (kind === VALUE_ESCAPED_STRING) return JSON.parse(body.toString('utf8', start, end)) as string;
+  if (kind === VALUE_NUMBER) {
+    const n = Number(body.toString('latin1', start, end));
+    return Number.isFinite(n) ? String(n) : undefined;
+  }
+  return undefined;
 }
 
 export function parseJsonArray(body: Buffer, options: IngestOptions): ParsedBody {
@@ -72,22 +102,32 @@ export function parseJsonArray(body: Buffer, options: IngestOptions): ParsedBody
   }
   const records: AppendRecord[] = [];
   const outcomes: Array<number | RecordError> = [];
-  for (const value of values) addRecord(Buffer.from(JSON.stringify(value)), value, options, records, outcomes);
+  for (const value of values) {
+    const partitionKey = options.partitionKeyField !== undefined ? keyField(value, options.partitionKeyField) : undefined;
+    const idempotencyKey = options.idempotencyKeyField !== undefined ? keyField(value, options.idempotencyKeyField) : undefined;
+    addRecord(Buffer.from(JSON.stringify(value)), partitionKey, idempotencyKey, options, records, outcomes);
+  }
   return { records, outcomes };
 }
 
-function isBlankStart(byte: number): boolean {
+function isWhitespace(byte: number): boolean {
   return byte === 32 || byte === 9 || byte === 13;
 }
 
-function addRecord(data: Buffer, value: unknown, options: IngestOptions, records: AppendRecord[], outcomes: Array<number | RecordError>): void {
+function addRecord(
+  data: Buffer,
+  key: string | undefined,
+  idempotencyKey: string | undefined,
+  options: IngestOptions,
+  records: AppendRecord[],
+  outcomes: Array<number | RecordError>,
+): void {
   if (data.length > MAX_NATIVE_RECORD_BYTES) {
     outcomes.push({ code: 'PAYLOAD_TOO_LARGE', message: `the record is ${data.length} bytes; a record may be at most ${MAX_NATIVE_RECORD_BYTES}` });
     return;
   }
   let partitionKey: string;
   if (options.partitionKeyField !== undefined) {
-    const key = keyField(value, options.partitionKeyField);
     if (key === undefined || key.length === 0 || key.length > MAX_PARTITION_KEY_CHARACTERS) {
       outcomes.push({
         code: 'INVALID_ARGUMENT',
@@ -99,12 +139,11 @@ function addRecord(data: Buffer, value: unknown, options: IngestOptions, records
   } else {
     partitionKey = options.randomPartitionKey();
   }
-  const idempotencyKey = options.idempotencyKeyField !== undefined ? keyField(value, options.idempotencyKeyField) : undefined;
   outcomes.push(records.length);
   records.push(idempotencyKey === undefined ? { data, partitionKey } : { data, partitionKey, idempotencyKey });
 }
 
-/** A top-level string (or number, written as its JSON text) field of an object record. */
+/** A top-level string (or finite number, as its JavaScript text) field of an object record. */
 function keyField(value: unknown, field: string): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const v = (value as Record<string, unknown>)[field];
