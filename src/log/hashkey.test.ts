@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashKeyOf, MAX_HASH_KEY, parseExplicitHashKey, rangeIndexOf, splitHashKeyRange } from './hashkey.ts';
+import { HashRouter, hashKeyOf, MAX_HASH_KEY, parseExplicitHashKey, rangeIndexOf, splitHashKeyRange } from './hashkey.ts';
 import { shardForHashKey } from './routing.ts';
 import type { ShardDescription } from './types.ts';
 
@@ -34,6 +34,28 @@ describe('hash keys', () => {
     const shards: ShardDescription[] = ranges.map((hashKeyRange, i) => ({ shardId: `s${i}`, hashKeyRange, parentShardIds: [], startingSequenceNumber: '0' }));
     expect(shardForHashKey(shards, { partitionKey: 'x', explicitHashKey: starts[2]!.toString() })?.shardId).toBe('s2');
     expect(shardForHashKey(shards, { partitionKey: 'a' })?.shardId).toBe('s0');
+  });
+
+  it('routes partition keys exactly like the full 128-bit comparison', () => {
+    for (const count of [2, 3, 5, 7, 16, 1000]) {
+      const starts = splitHashKeyRange(count).map((r) => BigInt(r.startingHashKey));
+      const router = new HashRouter(starts);
+      for (let i = 0; i < 500; i++) {
+        const key = `plate-${i}-${count}`;
+        expect(router.indexOfKey(key)).toBe(rangeIndexOf(starts, hashKeyOf(key)));
+      }
+    }
+    // Boundaries that share the key's top 48 bits need the full comparison.
+    const h = hashKeyOf('a');
+    expect(new HashRouter([0n, h]).indexOfKey('a')).toBe(1);
+    expect(new HashRouter([0n, h + 1n]).indexOfKey('a')).toBe(0);
+    expect(new HashRouter([0n, (h >> 80n) << 80n]).indexOfKey('a')).toBe(1);
+    expect(new HashRouter([0n]).indexOfKey('a')).toBe(0);
+  });
+
+  it('hashes keys longer than the fast path the same way', () => {
+    const key = 'k'.repeat(1500);
+    expect(hashKeyOf(key)).toBe(BigInt('0x' + createHash('md5').update(key).digest('hex')));
   });
 
   it('accepts explicit hash keys from 0 to 2^128-1 only', () => {

@@ -5,25 +5,81 @@
  */
 import { createHash } from 'node:crypto';
 import { TollstreamError } from '../core/errors.ts';
+import { md5Words } from './md5.ts';
 import type { HashKeyRange } from './types.ts';
 
 export const MAX_HASH_KEY = (1n << 128n) - 1n;
 
-/** Partition keys repeat a lot (a plate, a lane, a device), and MD5 costs about a microsecond. */
+/** Keeps BigInt construction off the path for keys seen before; bounded. */
 const CACHE_LIMIT = 65_536;
 let cache = new Map<string, bigint>();
+const digest = new Uint32Array(4);
+/** Longer text than this (UTF-16 units) is hashed by node:crypto; the JS MD5's buffer is sized for keys. */
+const JS_MD5_MAX_CHARS = 1000;
+
+function md5Into(partitionKey: string, out: Uint32Array): void {
+  if (partitionKey.length <= JS_MD5_MAX_CHARS) return md5Words(partitionKey, out);
+  const d = createHash('md5').update(partitionKey, 'utf8').digest();
+  for (let i = 0; i < 4; i++) out[i] = d.readUInt32BE(i * 4);
+}
+
+function wordsToBigInt(w: Uint32Array): bigint {
+  return (BigInt(w[0]!) << 96n) | (BigInt(w[1]!) << 64n) | (BigInt(w[2]!) << 32n) | BigInt(w[3]!);
+}
 
 /** The hash key of a partition key: MD5 of its UTF-8 bytes as a 128-bit big-endian integer. */
 export function hashKeyOf(partitionKey: string): bigint {
   let key = cache.get(partitionKey);
   if (key === undefined) {
-    const digest = createHash('md5').update(partitionKey, 'utf8').digest();
-    key = (digest.readBigUInt64BE(0) << 64n) | digest.readBigUInt64BE(8);
+    md5Into(partitionKey, digest);
+    key = wordsToBigInt(digest);
     // Dropping the whole cache when full is crude but bounded, cheap, and keeps the common path a single get.
     if (cache.size >= CACHE_LIMIT) cache = new Map();
     cache.set(partitionKey, key);
   }
   return key;
+}
+
+/**
+ * Picks the shard of a record among contiguous ranges. Comparing the top 48 bits of the hash (a plain
+ * number) decides all but a 2^-48 sliver of keys without building a BigInt; that sliver, and explicit hash
+ * keys, take the exact BigInt comparison.
+ */
+export class HashRouter {
+  private readonly starts: readonly bigint[];
+  private readonly tops: Float64Array;
+
+  /** `startingKeys`: the ranges' first keys, ascending, the first being 0. */
+  constructor(startingKeys: readonly bigint[]) {
+    this.starts = startingKeys;
+    this.tops = Float64Array.from(startingKeys, (k) => Number(k >> 80n));
+  }
+
+  get size(): number {
+    return this.starts.length;
+  }
+
+  /** Index of the range owning the MD5 of `partitionKey`. */
+  indexOfKey(partitionKey: string): number {
+    if (this.starts.length === 1) return 0;
+    md5Into(partitionKey, digest);
+    const top = digest[0]! * 65_536 + (digest[1]! >>> 16);
+    const tops = this.tops;
+    let lo = 0;
+    let hi = tops.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (tops[mid]! <= top) lo = mid;
+      else hi = mid - 1;
+    }
+    if (tops[lo] === top && lo > 0) return rangeIndexOf(this.starts, wordsToBigInt(digest));
+    return lo;
+  }
+
+  /** Index of the range owning `hashKey`. */
+  indexOfHash(hashKey: bigint): number {
+    return rangeIndexOf(this.starts, hashKey);
+  }
 }
 
 const DECIMAL = /^\d{1,39}$/;

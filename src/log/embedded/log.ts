@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logger.ts';
 import { encodeBatch } from '../batch.ts';
 import type { DecodedRecord, EncodableRecord } from '../batch.ts';
 import { DedupeWindow, FieldExtractor } from '../dedupe.ts';
-import { formatShardId, hashKeyOf, parseExplicitHashKey, rangeIndexOf, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
+import { formatShardId, HashRouter, parseExplicitHashKey, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
 import { formatSequenceNumber, parseSequenceNumber, sequencePrefix } from '../sequence.ts';
 import type {
   AppendRecord,
@@ -76,7 +76,6 @@ const DEFAULT_MAX_RECORDS = 10_000;
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const MAX_FSYNC_SAMPLES = 10_000;
 const DELETED_PREFIX = '.deleted-';
-const ROUTE_CACHE_LIMIT = 65_536;
 
 interface DedupeState {
   readonly window: DedupeWindow;
@@ -89,9 +88,7 @@ interface StreamState {
   readonly shards: Map<string, Shard>;
   /** Open shards in hash key order, with their starting keys for routing. */
   open: Shard[];
-  openStarts: bigint[];
-  /** Partition key -> position in `open`; replaced on every reshard. */
-  routeCache: Map<string, number>;
+  router: HashRouter;
   status: 'ACTIVE' | 'UPDATING';
   dedupe: DedupeState | undefined;
 }
@@ -222,7 +219,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
         await rm(path.join(dir, entry), { recursive: true, force: true });
       }
     }
-    const state: StreamState = { meta, dir, shards, open: [], openStarts: [], routeCache: new Map(), status: 'ACTIVE', dedupe: undefined };
+    const state: StreamState = { meta, dir, shards, open: [], router: new HashRouter([0n]), status: 'ACTIVE', dedupe: undefined };
     this.route(state);
     state.dedupe = this.newDedupe(meta);
     if (state.dedupe) await this.rebuildDedupe(state, state.dedupe);
@@ -263,8 +260,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const range = new Map(state.meta.shards.map((m) => [m.shardId, BigInt(m.hashKeyRange.startingHashKey)]));
     open.sort((a, b) => (range.get(a.shardId)! < range.get(b.shardId)! ? -1 : 1));
     state.open = open;
-    state.openStarts = open.map((s) => range.get(s.shardId)!);
-    state.routeCache = new Map();
+    state.router = new HashRouter(open.map((s) => range.get(s.shardId)!));
   }
 
   private checkOpen(): void {
@@ -502,9 +498,9 @@ class EmbeddedLog implements EmbeddedStreamLog {
         let hash: bigint | undefined;
         if (r.explicitHashKey !== undefined) {
           hash = parseExplicitHashKey(r.explicitHashKey);
-          if (!single) g = rangeIndexOf(s.openStarts, hash);
+          if (!single) g = s.router.indexOfHash(hash);
         } else if (!single) {
-          g = this.routeOf(s, r.partitionKey);
+          g = s.router.indexOfKey(r.partitionKey);
         }
         if (window) {
           const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
@@ -576,17 +572,6 @@ class EmbeddedLog implements EmbeddedStreamLog {
     } catch (err) {
       results[i] = { ok: false, errorCode: 'InternalFailure', errorMessage: err instanceof Error ? err.message : String(err) };
     }
-  }
-
-  /** The open shard (its position in `open`) of a partition key, cached per stream. */
-  private routeOf(s: StreamState, partitionKey: string): number {
-    let g = s.routeCache.get(partitionKey);
-    if (g === undefined) {
-      g = rangeIndexOf(s.openStarts, hashKeyOf(partitionKey));
-      if (s.routeCache.size >= ROUTE_CACHE_LIMIT) s.routeCache = new Map();
-      s.routeCache.set(partitionKey, g);
-    }
-    return g;
   }
 
   private async resolveStart(s: StreamState, shard: Shard, from: StartPosition): Promise<number> {
