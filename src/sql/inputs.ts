@@ -5,7 +5,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { TollstreamError } from '../core/errors.ts';
 import type { SqlTypeName } from './ast/index.ts';
 import { castValue } from './expr/compile.ts';
@@ -15,44 +14,75 @@ import { RowError } from './expr/types.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import type { RefTableDef } from './planner/logical/nodes.ts';
 
-/** Records of an NDJSON file; a line that is not JSON is yielded as its text (it goes to the error stream). */
-export async function* readNdjson(path: string): AsyncGenerator<unknown> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const done = new Promise<never>((_, reject) => stream.once('error', reject));
-  done.catch(() => {});
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  try {
-    for await (const line of lines) {
-      if (line.trim() === '') continue;
-      try {
-        yield JSON.parse(line) as unknown;
-      } catch {
-        yield line;
-      }
+/**
+ * Records of an NDJSON file, yielded in arrays (one per chunk read) so the engine pays one await per
+ * chunk, not per record. A line that is not JSON is yielded as its text (it goes to the error stream).
+ */
+export async function* readNdjson(path: string): AsyncGenerator<unknown[]> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+  let rest = '';
+  const parse = (line: string): unknown => {
+    try {
+      return JSON.parse(line) as unknown;
+    } catch {
+      return line;
     }
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const text = rest + chunk;
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      const batch: unknown[] = [];
+      for (const line of lines) if (line.trim() !== '') batch.push(parse(line));
+      if (batch.length) yield batch;
+    }
+    if (rest.trim() !== '') yield [parse(rest)];
   } catch (err) {
     throw new TollstreamError('SQL_INPUT', `cannot read input file ${path}: ${(err as Error).message}`, { context: { path }, cause: err });
   } finally {
-    lines.close();
     stream.destroy();
   }
 }
 
-/** Reads the first `count` records and gives them back in front of the rest. */
-export async function peek(source: AsyncIterable<unknown>, count: number): Promise<{ head: unknown[]; all: AsyncIterable<unknown> }> {
+/** Flattens inputs that yield arrays of records (batches) and inputs that yield records one by one. */
+export async function* records(source: AsyncIterable<unknown>): AsyncGenerator<unknown[]> {
+  let batch: unknown[] = [];
+  for await (const item of source) {
+    if (Array.isArray(item)) {
+      if (batch.length) {
+        yield batch;
+        batch = [];
+      }
+      yield item;
+    } else {
+      batch.push(item);
+      if (batch.length >= 256) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** Reads batches until at least `count` records are in hand, and gives them back in front of the rest. */
+export async function peek(source: AsyncIterable<unknown[]>, count: number): Promise<{ head: unknown[]; all: AsyncIterable<unknown[]> }> {
   const it = source[Symbol.asyncIterator]();
-  const head: unknown[] = [];
+  const batches: unknown[][] = [];
+  let seen = 0;
   let finished = false;
-  while (head.length < count) {
+  while (seen < count) {
     const r = await it.next();
     if (r.done) {
       finished = true;
       break;
     }
-    head.push(r.value);
+    batches.push(r.value);
+    seen += r.value.length;
   }
-  async function* all(): AsyncGenerator<unknown> {
-    yield* head;
+  async function* all(): AsyncGenerator<unknown[]> {
+    yield* batches;
     if (finished) return;
     for (;;) {
       const r = await it.next();
@@ -60,7 +90,7 @@ export async function peek(source: AsyncIterable<unknown>, count: number): Promi
       yield r.value;
     }
   }
-  return { head, all: all() };
+  return { head: batches.flat().slice(0, count), all: all() };
 }
 
 const HIDDEN_FIELDS = new Set(['_arrival_time', '_partition', '_shard']);

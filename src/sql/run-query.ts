@@ -8,7 +8,7 @@ import type { Script } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
-import { inferColumns, loadRefTable, peek, readNdjson } from './inputs.ts';
+import { inferColumns, loadRefTable, peek, readNdjson, records } from './inputs.ts';
 import { parseSql } from './parser/index.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import { planScript } from './planner/logical/plan-script.ts';
@@ -19,7 +19,8 @@ import type { ErrorRow } from './runtime/error-stream.ts';
 import { ERROR_STREAM, ErrorStream } from './runtime/error-stream.ts';
 import { runGraph } from './runtime/run-graph.ts';
 
-export type QueryInput = AsyncIterable<Record<string, unknown>> | string;
+/** Records one by one, or in arrays (batches, cheaper), or the path of an NDJSON file. */
+export type QueryInput = AsyncIterable<Record<string, unknown> | readonly Record<string, unknown>[]> | string;
 
 export interface RunQueryOptions {
   readonly sql: string;
@@ -81,16 +82,15 @@ function withSql<T>(sql: string, fn: () => T): T {
 interface Prepared {
   readonly graph: PhysicalGraph;
   readonly explain: boolean;
-  readonly inputs: Map<string, AsyncIterable<unknown>>;
+  readonly inputs: Map<string, AsyncIterable<unknown[]>>;
 }
 
 async function prepare(options: RunQueryOptions, now: () => number): Promise<Prepared> {
   const script = parseSql(options.sql);
-  const inputs = new Map<string, AsyncIterable<unknown>>();
+  const inputs = new Map<string, AsyncIterable<unknown[]>>();
   const inferred = new Map<string, InferredInput>();
   for (const [name, input] of Object.entries(options.inputs)) {
-    const records = typeof input === 'string' ? readNdjson(input) : input;
-    const { head, all } = await peek(records, 100);
+    const { head, all } = await peek(records(typeof input === 'string' ? readNdjson(input) : input), 100);
     inputs.set(name, all);
     inferred.set(name, inferColumns(head));
   }

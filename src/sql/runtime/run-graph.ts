@@ -9,7 +9,7 @@ import { SourceTask } from './source-task.ts';
 import { Task } from './task.ts';
 
 export interface RunGraphOptions {
-  readonly inputs: ReadonlyMap<string, AsyncIterable<unknown>>;
+  readonly inputs: ReadonlyMap<string, AsyncIterable<unknown[]>>;
   readonly batchSize: number;
   readonly queueCapacity: number;
   readonly checkpointEveryRows: number;
@@ -51,7 +51,7 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
       const wm = new WatermarkGenerator(src.watermarkColumn, src.watermarkDelay, src.idleTimeout, options.allowedLateness);
       tasks.set(
         node.id,
-        new SourceTask(node.id, records as AsyncIterable<Record<string, unknown>>, decoder, wm, {
+        new SourceTask(node.id, records, decoder, wm, {
           batchSize: options.batchSize,
           checkpointEveryRows: options.checkpointEveryRows,
           reportError: (name, message, record) => options.errors.add(name, message, record, null),

@@ -23,41 +23,47 @@ export class SourceTask {
 
   constructor(
     readonly id: string,
-    private readonly records: AsyncIterable<Record<string, unknown>>,
+    private readonly records: AsyncIterable<unknown[]>,
     private readonly decoder: SourceDecoder,
     private readonly watermarks: WatermarkGenerator,
     private readonly options: SourceTaskOptions,
   ) {}
 
+  private batch: Row[] = [];
+  private sinceBarrier = 0;
+  private barrierId = 0;
+
   async run(): Promise<void> {
-    const { batchSize, checkpointEveryRows } = this.options;
-    let batch: Row[] = [];
-    let sinceBarrier = 0;
-    let barrierId = 0;
-    for await (const record of this.records) {
-      this.offset++;
-      const row = this.decodeOne(record);
-      if (row) {
-        const p = record._partition ?? record._shard;
-        if (this.watermarks.accept(row, p === undefined ? '' : String(p))) batch.push(row);
-        else this.late(row, record);
-      }
-      sinceBarrier++;
-      const barrierDue = checkpointEveryRows > 0 && sinceBarrier >= checkpointEveryRows;
-      if (batch.length >= batchSize || barrierDue) {
-        await this.flush(batch);
-        batch = [];
-      }
-      if (barrierDue) {
-        sinceBarrier = 0;
-        barrierId++;
-        this.options.reportSnapshot(barrierId, { offset: this.offset, watermarks: this.watermarks.snapshot() });
-        await this.broadcast({ kind: 'barrier', id: barrierId });
+    for await (const chunk of this.records) {
+      for (const record of chunk) {
+        this.take(record);
+        const barrierDue = this.options.checkpointEveryRows > 0 && this.sinceBarrier >= this.options.checkpointEveryRows;
+        if (this.batch.length >= this.options.batchSize || barrierDue) await this.flush();
+        if (barrierDue) await this.checkpoint();
       }
     }
-    await this.flush(batch);
+    await this.flush();
     await this.broadcast({ kind: 'watermark', time: Number.POSITIVE_INFINITY });
     await this.broadcast({ kind: 'end' });
+  }
+
+  /** Decodes one record into the batch, or sends it to the error stream (unreadable or late). */
+  private take(record: unknown): void {
+    this.offset++;
+    this.sinceBarrier++;
+    const row = this.decodeOne(record);
+    if (!row) return;
+    const rec = record as Record<string, unknown>;
+    const p = rec._partition ?? rec._shard;
+    if (this.watermarks.accept(row, p === undefined ? '' : String(p))) this.batch.push(row);
+    else this.late(row, rec);
+  }
+
+  private async checkpoint(): Promise<void> {
+    this.sinceBarrier = 0;
+    this.barrierId++;
+    this.options.reportSnapshot(this.barrierId, { offset: this.offset, watermarks: this.watermarks.snapshot() });
+    await this.broadcast({ kind: 'barrier', id: this.barrierId });
   }
 
   private late(row: Row, record: Record<string, unknown>): void {
@@ -71,13 +77,13 @@ export class SourceTask {
     );
   }
 
-  private decodeOne(record: Record<string, unknown>): Row | null {
+  private decodeOne(record: unknown): Row | null {
     try {
       if (typeof record === 'string') throw new DecodeError('the line is not valid JSON');
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {
         throw new DecodeError('the record is not a JSON object');
       }
-      return this.decoder.decode(record);
+      return this.decoder.decode(record as Record<string, unknown>);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.options.reportError('PARSE_ERROR', err.message, record);
@@ -85,7 +91,9 @@ export class SourceTask {
     }
   }
 
-  private async flush(batch: Row[]): Promise<void> {
+  private async flush(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
     if (batch.length > 0) await this.broadcast({ kind: 'data', rows: batch });
     const wm = this.watermarks.advance();
     if (wm !== null) await this.broadcast({ kind: 'watermark', time: wm });
