@@ -169,7 +169,8 @@ export class DeliveryStream {
 
   /** Starts a reader for every shard whose parents are all read to their end (or gone by retention). */
   private launchReadyShards(): Promise<void> {
-    this.launching = this.launching.then(async () => {
+    // A failed launch must not block later ones: chain on the settled promise.
+    this.launching = this.launching.catch(() => undefined).then(async () => {
       if (this.stopping) return;
       const description = await this.log.describeStream(this.stream);
       const known = new Set(description.shards.map((s) => s.shardId));
