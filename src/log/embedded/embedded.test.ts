@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { describeStreamLogConformance } from '../conformance.ts';
@@ -33,3 +34,109 @@ describeStreamLogConformance(
   },
   { clock: true, retention: { retentionBytes: 16 * 1024 } },
 );
+
+describeStreamLogConformance(
+  'embedded, fsync interval',
+  async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-log-'));
+    const options: EmbeddedLogOptions = { dir, fsync: 'interval', fsyncIntervalMs: 5, segmentBytes: 4096, indexIntervalBytes: 256 };
+    let log: EmbeddedStreamLog = await openEmbeddedLog(options);
+    return {
+      get log() {
+        return log;
+      },
+      async reopen() {
+        await log.close();
+        log = await openEmbeddedLog(options);
+        return log;
+      },
+      async cleanup() {
+        await log.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  {},
+);
+
+describe('embedded log', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-log-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const rec = (i: number, size = 100) => ({ partitionKey: `k${i}`, data: Buffer.from(`{"id":"${i}","pad":"${'x'.repeat(size)}"}`) });
+
+  it('covers many concurrent appends to a shard with few fsyncs', async () => {
+    const log = await openEmbeddedLog({ dir, fsync: 'always' });
+    await log.createStream('s');
+    log.stats();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append('s', [rec(i)])));
+    expect(results.flat().every((r) => r.ok)).toBe(true);
+    const fsyncs = log.stats().fsyncDurationsMs.length;
+    expect(fsyncs).toBeGreaterThan(0);
+    expect(fsyncs).toBeLessThan(50);
+    await log.close();
+  });
+
+  it('rebuilds missing or damaged index files and still finds records by offset and time', async () => {
+    let clock = 1_000_000;
+    const options: EmbeddedLogOptions = { dir, fsync: 'always', segmentBytes: 1024, indexIntervalBytes: 128, now: () => clock };
+    let log = await openEmbeddedLog(options);
+    await log.createStream('s');
+    const seqs: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      clock += 1000;
+      const [r] = await log.append('s', [rec(i)]);
+      if (r!.ok) seqs.push(r!.sequenceNumber);
+    }
+    await log.close();
+    const shardDir = path.join(dir, 'streams', 's', 'shardId-000000000000');
+    const names = (await readdir(shardDir)).sort();
+    const indexes = names.filter((n) => n.endsWith('.index'));
+    expect(indexes.length).toBeGreaterThan(3);
+    await rm(path.join(shardDir, indexes[0]!));
+    await writeFile(path.join(shardDir, indexes[1]!.replace('.index', '.timeindex')), Buffer.alloc(5, 0xff));
+    await writeFile(path.join(shardDir, indexes[2]!), Buffer.alloc(16, 0x7f));
+    log = await openEmbeddedLog(options);
+    const all = await log.read('s', 'shardId-000000000000', { type: 'TRIM_HORIZON' });
+    expect(all.records.map((r) => r.sequenceNumber)).toEqual(seqs);
+    for (const i of [0, 7, 19, 33, 39]) {
+      const at = await log.read('s', 'shardId-000000000000', { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: seqs[i]! }, { maxRecords: 1 });
+      expect(at.records[0]!.sequenceNumber).toBe(seqs[i]);
+      const t = all.records[i]!.arrivalTime;
+      const byTime = await log.read('s', 'shardId-000000000000', { type: 'AT_TIMESTAMP', timestamp: t - 500 }, { maxRecords: 1 });
+      expect(byTime.records[0]!.sequenceNumber).toBe(seqs[i]);
+    }
+    expect(await readdir(shardDir)).toContain(indexes[0]);
+    await log.close();
+  });
+
+  it('forgets the oldest dedupe keys past dedupeMaxKeys, storing a later repeat again', async () => {
+    const log = await openEmbeddedLog({ dir, fsync: 'always', dedupeMaxKeys: 2 });
+    await log.createStream('s', { dedupe: { mode: 'key' } });
+    const put = (key: string) => log.append('s', [{ partitionKey: 'p', data: Buffer.from(key), idempotencyKey: key }]);
+    await put('a');
+    await put('b');
+    expect((await put('b'))[0]).toMatchObject({ duplicate: true });
+    await put('c');
+    expect((await put('a'))[0]).toMatchObject({ duplicate: false });
+    await log.close();
+  });
+
+  it('rolls segments and reclaims them by size without losing the newest records', async () => {
+    const log = await openEmbeddedLog({ dir, fsync: 'always', segmentBytes: 2048 });
+    await log.createStream('s', { retentionBytes: 8192 });
+    for (let i = 0; i < 200; i++) await log.append('s', [rec(i, 200)]);
+    await log.enforceRetention();
+    const stats = log.stats().shards[0]!;
+    expect(stats.storedBytes).toBeLessThanOrEqual(8192 + 2048 + 512);
+    const res = await log.read('s', 'shardId-000000000000', { type: 'TRIM_HORIZON' });
+    const last = JSON.parse(Buffer.from(res.records[res.records.length - 1]!.data).toString()) as { id: string };
+    expect(last.id).toBe('199');
+    await log.close();
+  });
+});

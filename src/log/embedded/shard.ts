@@ -246,9 +246,10 @@ export class Shard {
     for (const f of w) f();
   }
 
-  /** Resolves once a record at `offset` is readable, the shard closes, or `signal` aborts. */
+  /** Resolves once a record at `offset` is readable, the shard is closed and drained, or `signal` aborts. */
   waitForData(offset: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.visibleNextOffset > offset || this.isClosed || signal?.aborted) return Promise.resolve();
+    const drainedClosed = this.endOffset !== undefined && this.visibleNextOffset >= this.endOffset;
+    if (this.visibleNextOffset > offset || drainedClosed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);
