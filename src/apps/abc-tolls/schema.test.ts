@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { TrafficGenerator } from '../../simulator/index.ts';
+import { validateTransaction } from './schema.ts';
+
+const good = {
+  transaction_id: 'tx-1',
+  customer_id: 'C0000001',
+  tag_id: 'TAG000000010',
+  plate: 'ABC-1234',
+  plaza_id: 'P01',
+  lane: 2,
+  vehicle_class: 2,
+  amount_cents: 350,
+  currency: 'USD',
+  event_time: '2026-11-26T08:15:00.123Z',
+};
+
+function reasonFor(changes: Record<string, unknown>): string | undefined {
+  const result = validateTransaction({ ...good, ...changes });
+  return result.ok ? undefined : result.reason;
+}
+
+describe('validateTransaction', () => {
+  it('accepts what the simulator sends and returns the event time in ms', () => {
+    const generator = new TrafficGenerator({ seed: 3, customers: 50, startTime: Date.UTC(2026, 10, 1) });
+    for (let i = 0; i < 500; i++) {
+      const tx = generator.next().transaction;
+      const result = validateTransaction(JSON.parse(JSON.stringify(tx)));
+      expect(result).toEqual({ ok: true, tx, eventTimeMs: Date.parse(tx.event_time) });
+    }
+  });
+
+  it('accepts zone offsets and nanosecond fractions', () => {
+    const result = validateTransaction({ ...good, event_time: '2026-11-26T08:15:00.123456789+05:45' });
+    expect(result.ok && result.eventTimeMs).toBe(Date.UTC(2026, 10, 26, 2, 30, 0, 123));
+  });
+
+  it('rejects money that is not whole cents', () => {
+    expect(reasonFor({ amount_cents: 12.5 })).toMatch(/amount_cents.*whole number of cents/);
+    expect(reasonFor({ amount_cents: -1 })).toMatch(/amount_cents/);
+    expect(reasonFor({ amount_cents: 2 ** 53 })).toMatch(/amount_cents/);
+    expect(reasonFor({ amount_cents: '350' })).toMatch(/amount_cents/);
+  });
+
+  it('rejects lanes, vehicle classes and currencies out of range', () => {
+    expect(reasonFor({ lane: 0 })).toMatch(/lane/);
+    expect(reasonFor({ lane: 1.5 })).toMatch(/lane/);
+    expect(reasonFor({ vehicle_class: 6 })).toMatch(/vehicle_class/);
+    expect(reasonFor({ vehicle_class: 0 })).toMatch(/vehicle_class/);
+    expect(reasonFor({ currency: 'usd' })).toMatch(/currency/);
+    expect(reasonFor({ currency: 'USDX' })).toMatch(/currency/);
+  });
+
+  it('rejects event times without a zone or that are not real instants', () => {
+    for (const eventTime of ['2026-11-26T08:15:00', '2026-11-26', '2026-02-30T00:00:00Z', '2025-02-29T00:00:00Z', '2026-11-26T24:00:00Z', 'yesterday', 1764144900000]) {
+      expect(reasonFor({ event_time: eventTime }), String(eventTime)).toMatch(/event_time/);
+    }
+    expect(reasonFor({ event_time: '2028-02-29T00:00:00Z' })).toBeUndefined();
+  });
+
+  it('names a missing or empty identifier', () => {
+    const { plate: _plate, ...withoutPlate } = good;
+    expect(validateTransaction(withoutPlate)).toEqual({ ok: false, reason: 'plate is missing' });
+    expect(reasonFor({ customer_id: '' })).toMatch(/customer_id must be 1 to 256/);
+    expect(reasonFor({ tag_id: 42 })).toBe('tag_id must be a string');
+  });
+
+  it('rejects values that are not objects', () => {
+    for (const value of [null, 'tx', 3, [good]]) expect(validateTransaction(value).ok).toBe(false);
+  });
+});
