@@ -5,6 +5,12 @@
  * text is UTC. Returns epoch milliseconds, or null when the text is not a timestamp.
  */
 export function parseTimestampText(text: string): number | null {
+  // Fast path for the common full form 2026-03-02T08:00:00.000Z / 2026-03-02T08:00:00Z.
+  const n = text.length;
+  if ((n === 24 || n === 20) && text.charCodeAt(10) === 84 && text.charCodeAt(n - 1) === 90 && text.charCodeAt(4) === 45) {
+    const t = Date.parse(text);
+    if (!Number.isNaN(t)) return t;
+  }
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(text.trim());
   if (!m) return null;
   const ms = m[7] ? Math.round(Number(m[7]) * 1000) : 0;

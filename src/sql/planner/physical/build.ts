@@ -246,6 +246,16 @@ export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): Phys
     });
     fns.push(rowtimeAt >= 0 ? (row: Row) => row[rowtimeAt] as Value : () => now());
     const sink = c.sinks.get(p.target.toLowerCase())!;
+    // When the query already produces the target's columns in order (and ROWTIME after them), rows go
+    // to the sink as they are: no copy per row.
+    const identity =
+      rowtimeAt === p.targetColumns.length &&
+      p.query.fields.length === p.targetColumns.length + 1 &&
+      p.targetColumns.every((col, i) => from[i]!.i === i && (from[i]!.f.type === col.type || col.type === 'ANY'));
+    if (identity) {
+      sinkInputs.get(p.target.toLowerCase())!.push(query);
+      continue;
+    }
     const insert = operator(c, 'Insert', `${p.pumpName} -> ${p.target}`, [query], sink.fields, () => new CalcOperator('Insert', null, fns));
     sinkInputs.get(p.target.toLowerCase())!.push(insert);
   }
