@@ -101,6 +101,14 @@ describe('embedded log', () => {
     await rm(path.join(shardDir, indexes[0]!));
     await writeFile(path.join(shardDir, indexes[1]!.replace('.index', '.timeindex')), Buffer.alloc(5, 0xff));
     await writeFile(path.join(shardDir, indexes[2]!), Buffer.alloc(16, 0x7f));
+    // Plausible but wrong: a second entry pointing into the middle of the first batch.
+    const idx = Buffer.alloc(16);
+    idx.writeUInt32BE(1, 8);
+    idx.writeUInt32BE(7, 12);
+    const tix = Buffer.alloc(24);
+    tix.writeUInt32BE(1, 20);
+    await writeFile(path.join(shardDir, indexes[3]!), idx);
+    await writeFile(path.join(shardDir, indexes[3]!.replace('.index', '.timeindex')), tix);
     log = await openEmbeddedLog(options);
     const all = await log.read('s', 'shardId-000000000000', { type: 'TRIM_HORIZON' });
     expect(all.records.map((r) => r.sequenceNumber)).toEqual(seqs);

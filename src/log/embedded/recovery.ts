@@ -120,7 +120,12 @@ async function openSealed(seg: Segment, context: Record<string, unknown>): Promi
     seg.size = from;
   }
   const buf = await readRegion(seg.path, from, size, context);
-  const failure = scan(seg, buf, from, false);
+  let failure = scan(seg, buf, from, false);
+  if (failure && from > 0) {
+    // The index may be what is wrong: walk the whole segment before calling it damaged.
+    seg.resetIndex();
+    failure = scan(seg, await readRegion(seg.path, 0, size, context), 0, false);
+  }
   if (failure) throw corrupt(seg.path, failure.position, failure.detail, context);
   if (!loaded || seg.indexEntryCount !== before) await seg.writeIndexFiles();
 }

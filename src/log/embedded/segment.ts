@@ -87,6 +87,16 @@ export class Segment {
     this.bytesSinceIndex = this.indexIntervalBytes;
   }
 
+  /** Forgets the index and every noted batch (before a walk of the whole segment). */
+  resetIndex(): void {
+    this.truncateIndex(0);
+    this.nextOffset = this.baseOffset;
+    this.size = 0;
+    this.firstTimestamp = Number.NaN;
+    this.maxTimestamp = Number.NaN;
+    this.bytesSinceIndex = 0;
+  }
+
   /** File position of a batch at or before the one holding `offset`. */
   positionFor(offset: number): number {
     const rel = offset - this.baseOffset;
