@@ -79,10 +79,11 @@ function convert(source: BufferedRecord, data: Uint8Array, schema: TableSchema):
   }
   const converted = rowFromObject(schema, value, { omit: SOURCE });
   if (!converted.ok) return failed(source, 'format-conversion-failed', 'schema-mismatch', converted.message);
-  return {
-    kind: 'row',
-    row: { ...converted.row, arrival_time: source.record.arrivalTime, shard_id: source.shardId, sequence_number: source.record.sequenceNumber },
-  };
+  const row = converted.row as Record<string, Row[string]>;
+  row.arrival_time = source.record.arrivalTime;
+  row.shard_id = source.shardId;
+  row.sequence_number = source.record.sequenceNumber;
+  return { kind: 'row', row };
 }
 
 type TransformOutcome = { readonly kind: 'data'; readonly data: Uint8Array } | { readonly kind: 'dropped' } | ErrorOutcome;

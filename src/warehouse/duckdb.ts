@@ -186,11 +186,17 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   async freshness(): Promise<Freshness> {
-    const newest = await this.exclusive(async () => {
-      const reader = await this.writer.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quote(DELIVERY_POSITIONS.name)}`);
+    // Its own connection: a report asking for freshness does not wait for a batch being committed.
+    this.assertOpen();
+    const conn = await this.instance.connect();
+    let newest: number | null;
+    try {
+      const reader = await conn.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quote(DELIVERY_POSITIONS.name)}`);
       const value = reader.getRowsJS()[0]?.[0];
-      return value === null || value === undefined ? null : Number(value);
-    });
+      newest = value === null || value === undefined ? null : Number(value);
+    } finally {
+      conn.closeSync();
+    }
     if (newest === null) return { seconds: null, newestArrivalTime: null };
     return { seconds: Math.max(0, (this.now() - newest) / 1000), newestArrivalTime: new Date(newest).toISOString() };
   }
