@@ -101,12 +101,20 @@ export function trafficPlan(options: { count: number; seed: number; customers: n
   const generator = new TrafficGenerator(trafficOptions);
   const records: TollTransaction[] = [];
   for (let i = 0; i < options.count; i++) records.push(generator.next().transaction);
-  // A first pass without thresholds finds each customer's busiest month; the threshold is 60% of it.
+  // A first pass without thresholds finds each customer's quietest month; the threshold is 60% of it, so the
+  // customers that spend in every month of the traffic are breached in each of them.
   const dry = new SpendOracle(new Map(), timeZone);
   for (const r of records) dry.add(r);
-  const best = new Map<string, number>();
-  for (const e of dry.entries()) best.set(e.customerId, Math.max(best.get(e.customerId) ?? 0, e.totalCents));
-  const busiest = [...best].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, options.withThresholds);
+  const monthCount = new Set([...dry.entries()].map((e) => e.month)).size;
+  const least = new Map<string, { months: number; cents: number }>();
+  for (const e of dry.entries()) {
+    const prev = least.get(e.customerId);
+    least.set(e.customerId, { months: (prev?.months ?? 0) + 1, cents: Math.min(prev?.cents ?? Infinity, e.totalCents) });
+  }
+  const busiest = [...least]
+    .map(([customer, l]) => [customer, l.months === monthCount ? l.cents : 0] as const)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, options.withThresholds);
   const thresholds = new Map(busiest.map(([customer, cents]) => [customer, Math.floor((cents * 0.6) / 100) * 100]));
   const oracle = new SpendOracle(thresholds, timeZone);
   for (const r of records) oracle.add(r);
@@ -147,4 +155,30 @@ export function allInbox(notify: Notify, customerId: string): InboxEntry[] {
     out.push(...page);
     if (page.length < 500) return out;
   }
+}
+
+/** True when the mapping's shard checkpoints have reached the newest record of every shard of `stream`. */
+export function caughtUp(stores: Pick<Stores, 'log' | 'tables'>, mapping: string, stream: string): boolean {
+  for (const shard of stores.log.stats().shards) {
+    if (shard.stream !== stream || shard.latestSequenceNumber === undefined) continue;
+    const checkpoint = stores.tables.getCheckpoint(`function:${mapping}`, stream, shard.shardId)?.sequenceNumber;
+    if (checkpoint === undefined || checkpoint < shard.latestSequenceNumber) return false;
+  }
+  return true;
+}
+
+/** Every (customer, month) total in the tables, as `customer/month -> cents`. */
+export function monthlyTotalsOf(tables: Tables, customerIds: Iterable<string>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const customerId of customerIds) {
+    for (const item of tables.query('monthly_totals', customerId, { limit: 1000 }).items) out.set(`${customerId}/${item.sk}`, item.value.total_cents as number);
+  }
+  return out;
+}
+
+/** The oracle's totals in the shape of `monthlyTotalsOf`. */
+export function oracleTotals(oracle: SpendOracle): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of oracle.entries()) out.set(`${e.customerId}/${e.month}`, e.totalCents);
+  return out;
 }
