@@ -8,7 +8,7 @@ import { isTollstreamError } from '../core/errors.ts';
 import { runQuery } from './run-query.ts';
 
 const USAGE = `usage: tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--explain]
-  [--allowed-lateness MS] [--idle-timeout MS] [--batch-size N]`;
+  [--allowed-lateness MS] [--idle-timeout MS] [--batch-size N] [--debug]`;
 
 export interface CommandIo {
   readonly out: (text: string) => void;
@@ -21,6 +21,7 @@ const defaultIo: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => 
 export async function runQueryCommand(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   let sqlPath: string | null = null;
   let explain = false;
+  let debug = false;
   const inputs: Record<string, string> = {};
   const numbers: Record<string, number> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -35,7 +36,7 @@ export async function runQueryCommand(argv: string[], io: CommandIo = defaultIo)
         const v = value();
         const eq = v?.indexOf('=') ?? -1;
         if (!v || eq <= 0) {
-          io.err(`--input takes NAME=FILE.ndjson, got ${v ?? 'nothing'}\n${USAGE}\n`);
+          io.err(`error: --input takes NAME=FILE.ndjson, got ${v ?? 'nothing'}\n${USAGE}\n`);
           return 2;
         }
         inputs[v.slice(0, eq)] = v.slice(eq + 1);
@@ -44,12 +45,15 @@ export async function runQueryCommand(argv: string[], io: CommandIo = defaultIo)
       case '--explain':
         explain = true;
         break;
+      case '--debug':
+        debug = true;
+        break;
       case '--allowed-lateness':
       case '--idle-timeout':
       case '--batch-size': {
         const n = Number(value());
         if (!Number.isFinite(n) || n < 0) {
-          io.err(`${flag} takes a number\n${USAGE}\n`);
+          io.err(`error: ${flag} takes a number\n${USAGE}\n`);
           return 2;
         }
         numbers[flag] = n;
@@ -60,12 +64,12 @@ export async function runQueryCommand(argv: string[], io: CommandIo = defaultIo)
         io.out(`${USAGE}\n`);
         return 0;
       default:
-        io.err(`unknown option ${arg}\n${USAGE}\n`);
+        io.err(`error: unknown option ${arg}\n${USAGE}\n`);
         return 2;
     }
   }
   if (!sqlPath) {
-    io.err(`--sql FILE is required\n${USAGE}\n`);
+    io.err(`error: --sql FILE is required\n${USAGE}\n`);
     return 2;
   }
   try {
@@ -87,11 +91,12 @@ export async function runQueryCommand(argv: string[], io: CommandIo = defaultIo)
     return 0;
   } catch (err) {
     if (isTollstreamError(err)) {
-      io.err(`${err.code}: ${err.message}\n`);
+      io.err(`error: ${err.message} (${err.code})\n`);
+      if (debug && err.stack) io.err(`${err.stack}\n`);
       return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      io.err(`cannot read ${(err as NodeJS.ErrnoException).path ?? sqlPath}: no such file\n`);
+      io.err(`error: cannot read ${(err as NodeJS.ErrnoException).path ?? sqlPath}: no such file (SQL_INPUT)\n`);
       return 1;
     }
     throw err;
