@@ -182,3 +182,6 @@ export function oracleTotals(oracle: SpendOracle): Map<string, number> {
   for (const e of oracle.entries()) out.set(`${e.customerId}/${e.month}`, e.totalCents);
   return out;
 }
+
+/** The traffic of the crash test, shared by the test and its child process. */
+export const CRASH_TRAFFIC = { count: 20_000, seed: 9, customers: 60, withThresholds: 20, startTime: Date.UTC(2026, 9, 31, 22), eventsPerSecond: 2 } as const;
