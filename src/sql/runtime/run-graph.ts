@@ -39,6 +39,12 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
   const readers = new Map<string, number>();
   for (const n of graph.nodes) if (n.kind === 'operator') for (const i of n.inputs) readers.set(i.id, (readers.get(i.id) ?? 0) + 1);
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  /** A source's rows are attributed to its pump when exactly one pump reads it. */
+  const pumpOf = (sourceId: string): string | null => {
+    const pumps = new Set<string | null>();
+    for (const n of graph.nodes) if (n.kind === 'operator' && n.inputs.some((i) => i.id === sourceId)) pumps.add(n.pumpName);
+    return pumps.size === 1 ? [...pumps][0]! : null;
+  };
   const tasks = new Map<string, Task | SourceTask>();
   const snapshot = options.onSnapshot ?? (() => {});
 
@@ -54,7 +60,7 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
         new SourceTask(node.id, records, decoder, wm, {
           batchSize: options.batchSize,
           checkpointEveryRows: options.checkpointEveryRows,
-          reportError: (name, message, record) => options.errors.add(name, message, record, null),
+          reportError: (name, message, record) => options.errors.add(name, message, record, pumpOf(node.id)),
           reportSnapshot: (id, state) => snapshot(node.id, id, state),
         }),
       );

@@ -123,6 +123,8 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
     compileExpr(q.where, ctxOf(env, node.fields));
     node = { kind: 'filter', input: node, condition: q.where, substitutions: null, fields: node.fields };
   }
+  // `*` means the columns FROM gives, not those OVER windows add.
+  const fromWidth = node.fields.length;
   const itemExprs = q.items.flatMap((i) => (i.kind === 'item' ? [i.expr] : []));
   const aggs: CallExpr[] = [];
   for (const e of [...itemExprs, ...(q.having ? [q.having] : [])]) collectCalls(e, (c) => isAggregateCall(c), aggs);
@@ -143,7 +145,7 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
     if (q.having) throw planProblem(q.having.pos, 'HAVING needs GROUP BY or aggregates', 'Use WHERE to filter rows.');
     if (overs.length > 0) ({ node, subs } = planOver(q, node, overs, env));
   }
-  return planProjection(q, node, subs, env);
+  return planProjection(q, node, subs, env, fromWidth);
 }
 
 function compileSelectExpr(e: Expr, node: LogicalNode, subs: ReadonlyMap<string, number> | null, env: PlanEnv) {
@@ -158,14 +160,14 @@ function compileSelectExpr(e: Expr, node: LogicalNode, subs: ReadonlyMap<string,
   }
 }
 
-function planProjection(q: SelectQuery, node: LogicalNode, subs: ReadonlyMap<string, number> | null, env: PlanEnv): LogicalNode {
+function planProjection(q: SelectQuery, node: LogicalNode, subs: ReadonlyMap<string, number> | null, env: PlanEnv, fromWidth: number): LogicalNode {
   const exprs: Expr[] = [];
   const fields: Field[] = [];
   q.items.forEach((item, i) => {
     if (item.kind === 'star') {
       const wanted = node.fields
         .map((f, idx) => ({ f, idx }))
-        .filter(({ f }) => !f.hidden && (item.qualifier === null || f.qualifier?.toLowerCase() === item.qualifier.toLowerCase()));
+        .filter(({ f, idx }) => idx < fromWidth && !f.hidden && (item.qualifier === null || f.qualifier?.toLowerCase() === item.qualifier.toLowerCase()));
       if (wanted.length === 0) throw planProblem(item.pos, `${item.qualifier ?? ''}.* matches no column`, 'Check the table name or alias.');
       for (const { f } of wanted) {
         exprs.push(col(f.name, item.pos, f.qualifier));
