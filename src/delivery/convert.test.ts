@@ -27,7 +27,7 @@ describe('record transformation and format conversion', () => {
   it('uses the data the transform returns, and keeps source columns from the log', async () => {
     const transform: TransformFunction = (records) =>
       records.map((r) => ({ recordId: r.recordId, result: 'Ok', data: new TextEncoder().encode(JSON.stringify({ ...tx, amount_cents: 750 })) }));
-    const [prepared] = await prepareRecords([buffered('s1', 7, { broken: true })], TOLL_TRANSACTIONS, transform, 1);
+    const [prepared] = await prepareRecords([buffered('s1', 7, { broken: true })], TOLL_TRANSACTIONS, transform, { attempts: 1, timeoutMs: 1000 });
     expect(prepared!.outcome).toEqual({ kind: 'row', row: expect.objectContaining({ amount_cents: 750, shard_id: 's1', sequence_number: '000007', arrival_time: 1_007 }) });
   });
 
@@ -36,7 +36,7 @@ describe('record transformation and format conversion', () => {
       { recordId: records[1]!.recordId, result: 'Ok' },
       { recordId: records[2]!.recordId, result: 'Maybe' as never },
     ];
-    const prepared = await prepareRecords([buffered('s', 1, tx), buffered('s', 2, tx), buffered('s', 3, tx)], TOLL_TRANSACTIONS, transform, 1);
+    const prepared = await prepareRecords([buffered('s', 1, tx), buffered('s', 2, tx), buffered('s', 3, tx)], TOLL_TRANSACTIONS, transform, { attempts: 1, timeoutMs: 1000 });
     expect(prepared.map((p) => (p.outcome.kind === 'error' ? p.outcome.error.errorCode : p.outcome.kind))).toEqual([
       'transform-missing-record',
       'transform-invalid-result',
@@ -44,9 +44,15 @@ describe('record transformation and format conversion', () => {
     ]);
   });
 
+  it('fails the batch when the transform never answers', async () => {
+    const never: TransformFunction = () => new Promise(() => undefined);
+    const prepared = await prepareRecords([buffered('s', 1, tx)], TOLL_TRANSACTIONS, never, { attempts: 2, timeoutMs: 20 });
+    expect(prepared[0]!.outcome).toMatchObject({ kind: 'error', error: { errorType: 'processing-failed', errorCode: 'transform-failed', errorMessage: expect.stringMatching(/did not answer within 20 ms/) } });
+  });
+
   it('covers every record in the positions, dropped and failed ones too', async () => {
     const transform: TransformFunction = (records) => records.map((r, i) => ({ recordId: r.recordId, result: i === 2 ? 'Dropped' : 'Ok', data: r.data }));
-    const prepared = await prepareRecords([buffered('a', 1, tx), buffered('b', 2, 'nope'), buffered('a', 3, tx)], TOLL_TRANSACTIONS, transform, 1);
+    const prepared = await prepareRecords([buffered('a', 1, tx), buffered('b', 2, 'nope'), buffered('a', 3, tx)], TOLL_TRANSACTIONS, transform, { attempts: 1, timeoutMs: 1000 });
     const batch = toDestinationBatch('toll_transactions', prepared);
     expect(batch.rows).toHaveLength(1);
     expect(batch.errors.map((e) => [e.errorType, e.errorCode])).toEqual([['format-conversion-failed', 'invalid-json']]);

@@ -25,13 +25,20 @@ export interface PreparedRecord {
 const SOURCE = new Set<string>(SOURCE_COLUMNS);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+export interface TransformPolicy {
+  /** Calls of a throwing (or timed out) transform before its batch fails. */
+  readonly attempts: number;
+  /** One call may take this long, in ms. */
+  readonly timeoutMs: number;
+}
+
 export async function prepareRecords(
   records: readonly BufferedRecord[],
   schema: TableSchema,
   transform: TransformFunction | undefined,
-  transformAttempts: number,
+  policy: TransformPolicy = { attempts: 3, timeoutMs: 60_000 },
 ): Promise<PreparedRecord[]> {
-  const transformed = transform ? await runTransform(records, transform, transformAttempts) : undefined;
+  const transformed = transform ? await runTransform(records, transform, policy) : undefined;
   return records.map((source, i) => {
     const t = transformed?.[i];
     if (t && t.kind !== 'data') return { source, outcome: t };
@@ -88,7 +95,8 @@ function convert(source: BufferedRecord, data: Uint8Array, schema: TableSchema):
 
 type TransformOutcome = { readonly kind: 'data'; readonly data: Uint8Array } | { readonly kind: 'dropped' } | ErrorOutcome;
 
-async function runTransform(records: readonly BufferedRecord[], transform: TransformFunction, attempts: number): Promise<TransformOutcome[]> {
+async function runTransform(records: readonly BufferedRecord[], transform: TransformFunction, policy: TransformPolicy): Promise<TransformOutcome[]> {
+  const attempts = Math.max(1, policy.attempts);
   const inputs: TransformInputRecord[] = records.map(({ shardId, record }) => ({
     recordId: `${shardId}/${record.sequenceNumber}`,
     data: record.data,
@@ -99,9 +107,9 @@ async function runTransform(records: readonly BufferedRecord[], transform: Trans
   }));
   let outputs: readonly TransformOutputRecord[] | undefined;
   let lastError = '';
-  for (let attempt = 1; attempt <= Math.max(1, attempts) && outputs === undefined; attempt++) {
+  for (let attempt = 1; attempt <= attempts && outputs === undefined; attempt++) {
     try {
-      const result = await transform(inputs);
+      const result = await withTimeout(Promise.resolve().then(() => transform(inputs)), policy.timeoutMs);
       if (!Array.isArray(result)) throw new TypeError('the transform must return an array of records');
       outputs = result;
     } catch (err) {
@@ -129,4 +137,12 @@ async function runTransform(records: readonly BufferedRecord[], transform: Trans
         return failed(source, 'processing-failed', 'transform-invalid-result', `the transform answered an unknown result ${JSON.stringify(out.result)}`);
     }
   });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`the transform did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

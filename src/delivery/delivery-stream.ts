@@ -30,8 +30,10 @@ export interface DeliveryStreamOptions {
   readonly destination: DeliveryDestination;
   readonly buffering?: BufferingHints;
   readonly transform?: TransformFunction;
-  /** Calls of a throwing transform before its batch counts as processing-failed. @default 3 */
+  /** Calls of a throwing (or timed out) transform before its batch counts as processing-failed. @default 3 */
   readonly transformAttempts?: number;
+  /** One transform call may take this long, in ms, before it counts as failed. @default 60000 */
+  readonly transformTimeoutMs?: number;
   /** Backoff between failed destination writes (retried until they succeed or delivery stops). */
   readonly retry?: BackoffOptions;
   /** Most records in one batch, whatever the size hint (bounds a batch's transaction and transform call). @default 50000 */
@@ -300,7 +302,10 @@ export class DeliveryStream {
 
   private async deliver(records: readonly BufferedRecord[]): Promise<boolean> {
     const started = Date.now();
-    const prepared = await prepareRecords(records, this.destination.schema, this.options.transform, this.options.transformAttempts ?? 3);
+    const prepared = await prepareRecords(records, this.destination.schema, this.options.transform, {
+      attempts: this.options.transformAttempts ?? 3,
+      timeoutMs: this.options.transformTimeoutMs ?? 60_000,
+    });
     const ok = await this.write(prepared);
     if (ok) {
       this.counters.lastBatchTime = Date.now();
