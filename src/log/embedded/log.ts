@@ -43,6 +43,7 @@ import {
   MAX_KEY_CHARS,
   MAX_RECORD_BYTES,
   MAX_SHARDS,
+  STREAM_NAME,
 } from './validate.ts';
 
 export interface EmbeddedLogOptions {
@@ -75,7 +76,8 @@ export interface EmbeddedStreamLog extends StreamLog {
 const DEFAULT_MAX_RECORDS = 10_000;
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const MAX_FSYNC_SAMPLES = 10_000;
-const DELETED_PREFIX = '.deleted-';
+/** Not a possible stream name (`~` is not allowed in one), so it never collides with a stream. */
+const DELETED_PREFIX = '~deleted-';
 
 interface DedupeState {
   readonly window: DedupeWindow;
@@ -144,10 +146,15 @@ class EmbeddedLog implements EmbeddedStreamLog {
     } catch (err) {
       throw ioError('creating the log directory', err, { file: this.streamsDir });
     }
-    for (const name of (await readdir(this.streamsDir)).sort()) {
+    for (const entry of (await readdir(this.streamsDir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const name = entry.name;
       const dir = path.join(this.streamsDir, name);
       if (name.startsWith(DELETED_PREFIX)) {
         await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      if (!entry.isDirectory() || !STREAM_NAME.test(name)) {
+        this.logger.warn('ignoring an entry of the streams directory that is not a stream', { file: dir });
         continue;
       }
       const meta = await readStreamMeta(dir);
