@@ -3,7 +3,7 @@
  * stream and the error stream. At the end of the inputs the watermark goes to +Infinity, so every window
  * closes and emits.
  */
-import { TollstreamError } from '../core/errors.ts';
+import { TollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Script } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
@@ -163,6 +163,8 @@ export async function runQuery(options: RunQueryOptions): Promise<RunQueryResult
         }
       },
     },
+  }).catch((err: unknown) => {
+    throw toTollstreamError(err);
   });
   if (collect) streams[ERROR_STREAM] = errors.rows.map((r) => ({ ...r }));
   return { streams, errors: errors.rows, explain: null, metrics: { rowsOut, errorCounts: { ...errors.counts }, maxQueueDepth: stats.maxQueueDepth } };

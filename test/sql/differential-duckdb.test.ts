@@ -1,7 +1,7 @@
 /**
  * Differential test: random toll passages with out-of-order event times (never beyond the watermark delay,
  * so no row is late) go through our TUMBLE and HOP aggregates, and DuckDB computes the same windows in
- * batch. The final window rows must be equal, row for row.
+ * batch. Records are spread over three partitions (shards). The final window rows must be equal, row for row.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ function random(seed: number): () => number {
 }
 
 interface Passage {
+  _partition: string;
   plate: string;
   plaza_id: number;
   amount_cents: number;
@@ -43,6 +44,8 @@ function generate(seed: number, count: number): Passage[] {
     // Up to 20 s out of order; the watermark allows 30 s.
     const ms = clock - Math.floor(rnd() * 20_000);
     out.push({
+      // Three shards: the watermark is the minimum of theirs.
+      _partition: `shard-${Math.floor(rnd() * 3)}`,
       plate: `P-${Math.floor(rnd() * 60)}`,
       plaza_id: 1 + Math.floor(rnd() * 6),
       amount_cents: 100 + Math.floor(rnd() * 1900),

@@ -84,6 +84,12 @@ describe('runQuery', () => {
     expect((err as Error).message).toContain('stream "tolls"');
   });
 
+  it('reports an input file that cannot be read', async () => {
+    const err = await runQuery({ sql: SQL, inputs: { tolls: '/nonexistent/tolls.ndjson' } }).catch((e: unknown) => e);
+    expect(isTollstreamError(err, 'SQL_INPUT')).toBe(true);
+    expect((err as Error).message).toContain('/nonexistent/tolls.ndjson');
+  });
+
   it('infers the columns of an undeclared Kinesis source from its records', async () => {
     const sql = `CREATE OR REPLACE STREAM "OUT" ("plate" VARCHAR(16), "double_cents" BIGINT);
       CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM "plate", "amount_cents" * 2 FROM "SOURCE_SQL_STREAM_001";`;
