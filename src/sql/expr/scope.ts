@@ -38,19 +38,7 @@ export class Scope {
     throw planProblem(pos, `unknown column "${name}"`, names.length ? `Columns here: ${names.join(', ')}.` : 'The input has no columns.');
   }
 
-  withQualifier(qualifier: string): Scope {
-    return new Scope(this.fields.map((f) => ({ ...f, qualifier })));
-  }
-
-  concat(other: Scope): Scope {
-    return new Scope([...this.fields, ...other.fields]);
-  }
-
   get width(): number {
     return this.fields.length;
-  }
-
-  indexOfRowtime(): number {
-    return this.fields.findIndex((f) => f.hidden && f.name === 'ROWTIME');
   }
 }

@@ -11,7 +11,6 @@ import { keyOf } from '../runtime/operator.ts';
 export interface IntervalJoinSide {
   readonly keyFns: readonly CompiledFn[];
   readonly timeFn: CompiledFn;
-  readonly width: number;
 }
 
 export class IntervalJoinOperator implements Operator {

@@ -18,7 +18,8 @@ function conjuncts(e: Expr): Expr[] {
 
 type Side = 'left' | 'right' | 'both' | 'none';
 
-function sideOf(e: Expr, left: Scope, right: Scope): Side {
+/** Which input an expression reads: a column resolvable on the left is the left's, any other the right's. */
+function sideOf(e: Expr, left: Scope): Side {
   let side: Side = 'none';
   const visit = (x: Expr) => {
     if (x.kind === 'column') {
@@ -34,7 +35,6 @@ function sideOf(e: Expr, left: Scope, right: Scope): Side {
     for (const c of childrenOf(x)) visit(c);
   };
   visit(e);
-  void right;
   return side;
 }
 
@@ -54,15 +54,14 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
     const table = env.catalog.refTable(item.right.name);
     const qualifier = item.right.alias ?? item.right.name;
     const tableFields: Field[] = table.columns.map((c) => ({ name: c.name, type: c.type, qualifier, hidden: false }));
-    const tableScope = new Scope(tableFields);
     const fields = [...left.fields, ...tableFields];
     const streamKeys: Expr[] = [];
     const tableKeys: Expr[] = [];
     const rest: Expr[] = [];
     for (const c of conjuncts(item.on)) {
       if (c.kind === 'binary' && c.op === '=') {
-        const l = sideOf(c.left, leftScope, tableScope);
-        const r = sideOf(c.right, leftScope, tableScope);
+        const l = sideOf(c.left, leftScope);
+        const r = sideOf(c.right, leftScope);
         if (l === 'left' && r === 'right') {
           streamKeys.push(c.left);
           tableKeys.push(c.right);
@@ -87,7 +86,6 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   }
 
   const right = planFrom(item.right, env);
-  const rightScope = new Scope(right.fields);
   if (item.joinType !== 'INNER') throw planProblem(item.pos, 'LEFT JOIN of two streams is not supported yet', 'Use an inner interval join, or join a reference table.');
   const fields = [...left.fields, ...right.fields];
   const leftKeys: Expr[] = [];
@@ -95,8 +93,8 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   let bounds: { leftTime: Expr; rightTime: Expr; lower: number; upper: number } | null = null;
   for (const c of conjuncts(item.on)) {
     if (c.kind === 'binary' && c.op === '=') {
-      const l = sideOf(c.left, leftScope, rightScope);
-      const r = sideOf(c.right, leftScope, rightScope);
+      const l = sideOf(c.left, leftScope);
+      const r = sideOf(c.right, leftScope);
       if (l === 'left' && r === 'right') {
         leftKeys.push(c.left);
         rightKeys.push(c.right);
@@ -108,8 +106,8 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
     if (c.kind === 'between' && !c.negated && c.operand.kind === 'column') {
       const lo = timeBound(c.low);
       const hi = timeBound(c.high);
-      const opSide = sideOf(c.operand, leftScope, rightScope);
-      if (lo && hi && sideOf(lo.column, leftScope, rightScope) === sideOf(hi.column, leftScope, rightScope) && sideOf(lo.column, leftScope, rightScope) !== opSide) {
+      const opSide = sideOf(c.operand, leftScope);
+      if (lo && hi && sideOf(lo.column, leftScope) === sideOf(hi.column, leftScope) && sideOf(lo.column, leftScope) !== opSide) {
         // operand BETWEEN other + lo AND other + hi
         if (opSide === 'right') bounds = { leftTime: lo.column, rightTime: c.operand, lower: -lo.offset, upper: hi.offset };
         else bounds = { leftTime: c.operand, rightTime: lo.column, lower: hi.offset, upper: -lo.offset };
