@@ -1,7 +1,8 @@
 /**
  * Top-N per window: `ROW_NUMBER() OVER (PARTITION BY window_start, window_end, ... ORDER BY x DESC)`.
  * Rows of a window are held until the watermark passes its end, then numbered within each partition and
- * emitted with the number appended; only the first `limit` of each partition are kept when a limit is known.
+ * emitted with the number appended; only the best `limit` of each partition are kept when the query
+ * around says `rn <= N`.
  */
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
@@ -20,15 +21,25 @@ function compareValues(a: Value, b: Value): number {
 }
 
 export class WindowTopNOperator implements Operator {
-  private readonly pending = new Map<number, Row[]>();
+  /** window end -> partition key -> rows (pruned to the best `limit` now and then). */
+  private readonly pending = new Map<number, Map<unknown, Row[]>>();
+  private readonly compare: (a: Row, b: Row) => number;
 
   constructor(
     readonly description: string,
     private readonly windowEndFn: CompiledFn,
     private readonly partitionFns: readonly CompiledFn[],
-    private readonly order: readonly SortKey[],
+    order: readonly SortKey[],
     private readonly limit: number,
-  ) {}
+  ) {
+    this.compare = (a, b) => {
+      for (const o of order) {
+        const c = compareValues(o.fn(a), o.fn(b));
+        if (c !== 0) return o.descending ? -c : c;
+      }
+      return 0;
+    };
+  }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
     for (const row of rows) {
@@ -37,40 +48,38 @@ export class WindowTopNOperator implements Operator {
         out.error('NULL_TIME', 'ROW_NUMBER over windows needs window_end in the PARTITION BY', row);
         continue;
       }
-      const list = this.pending.get(end);
-      if (list) list.push(row);
-      else this.pending.set(end, [row]);
+      let parts = this.pending.get(end);
+      if (!parts) {
+        parts = new Map();
+        this.pending.set(end, parts);
+      }
+      const k = keyOf(this.partitionFns.map((f) => f(row)));
+      let list = parts.get(k);
+      if (!list) {
+        list = [];
+        parts.set(k, list);
+      }
+      list.push(row);
+      // Amortized pruning: sort and cut only when twice the limit has piled up (the sort is stable).
+      if (list.length >= 2 * this.limit + 16) parts.set(k, list.sort(this.compare).slice(0, this.limit));
     }
   }
 
   handleWatermark(time: number, out: Output): void {
     const due = [...this.pending.keys()].filter((e) => e <= time).sort((a, b) => a - b);
     for (const end of due) {
-      const rows = this.pending.get(end)!;
+      const parts = this.pending.get(end)!;
       this.pending.delete(end);
-      const parts = new Map<unknown, Row[]>();
-      for (const r of rows) {
-        const k = keyOf(this.partitionFns.map((f) => f(r)));
-        const p = parts.get(k);
-        if (p) p.push(r);
-        else parts.set(k, [r]);
-      }
-      for (const p of parts.values()) {
-        p.sort((a, b) => {
-          for (const o of this.order) {
-            const c = compareValues(o.fn(a), o.fn(b));
-            if (c !== 0) return o.descending ? -c : c;
-          }
-          return 0;
-        });
-        const n = Math.min(p.length, this.limit);
-        for (let i = 0; i < n; i++) out.emit([...p[i]!, i + 1]);
+      for (const list of parts.values()) {
+        list.sort(this.compare);
+        const n = Math.min(list.length, this.limit);
+        for (let i = 0; i < n; i++) out.emit([...list[i]!, i + 1]);
       }
     }
   }
 
   handleCheckpoint(): unknown {
-    return [...this.pending.entries()].map(([end, rows]) => ({ end, rows }));
+    return [...this.pending.entries()].map(([end, parts]) => ({ end, rows: [...parts.values()].flat() }));
   }
 
   handleEnd(): void {}

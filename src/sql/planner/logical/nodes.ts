@@ -94,6 +94,8 @@ export interface TopNNode extends Base {
   readonly windowEnd: Expr;
   readonly partitionBy: readonly Expr[];
   readonly orderBy: readonly OrderItem[];
+  /** Rows kept per partition: the `rn <= N` of the query around it, else all. */
+  readonly limit: number;
 }
 
 /** Output: the stream fields, then the table columns. */

@@ -118,6 +118,7 @@ const FIXED_UNITS: Record<string, number> = { MILLISECOND: 1, SECOND: 1000, MINU
 export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
   let node = planFrom(q.from, env);
+  if (q.where) node = pushDownRowLimit(node, q.where);
   if (q.where) {
     if (someExpr(q.where, (e) => isAggregateCall(e))) throw planProblem(q.where.pos, 'aggregates are not allowed in WHERE', 'Filter groups with HAVING.');
     compileExpr(q.where, ctxOf(env, node.fields));
@@ -324,8 +325,29 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
       windowEnd,
       partitionBy: spec.partitionBy,
       orderBy: spec.orderBy,
+      limit: Number.POSITIVE_INFINITY,
       fields: [...node.fields, { name: 'EXPR$rn', type: 'BIGINT', qualifier: null, hidden: false }],
     };
   }
   return { node, subs };
+}
+
+/**
+ * `WHERE rn <= N` (or `rn < N`) over a query that numbers rows with ROW_NUMBER: the top-N operator need
+ * not keep more than N rows per partition. The filter stays (it is what removes the rest).
+ */
+function pushDownRowLimit(node: LogicalNode, where: Expr): LogicalNode {
+  if (node.kind !== 'project' || node.input.kind !== 'topN') return node;
+  const conjuncts = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e]);
+  let limit = Number.POSITIVE_INFINITY;
+  for (const c of conjuncts(where)) {
+    if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<') || c.left.kind !== 'column' || c.right.kind !== 'literal' || typeof c.right.value !== 'number') continue;
+    const name = c.left.name.toLowerCase();
+    const i = node.fields.findIndex((f) => !f.hidden && f.name.toLowerCase() === name);
+    const e = node.exprs[i];
+    if (i < 0 || !e || e.kind !== 'call' || e.name !== 'ROW_NUMBER') continue;
+    limit = Math.min(limit, c.op === '<=' ? c.right.value : c.right.value - 1);
+  }
+  if (limit === Number.POSITIVE_INFINITY) return node;
+  return { ...node, input: { ...node.input, limit: Math.max(0, Math.floor(limit)) } };
 }

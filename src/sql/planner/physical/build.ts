@@ -173,8 +173,8 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const end = compileExpr(n.windowEnd, ctx).fn;
     const parts = n.partitionBy.map((p) => compileExpr(p, ctx).fn);
     const order = n.orderBy.map((o) => ({ fn: compileExpr(o.expr, ctx).fn, descending: o.descending }));
-    const detail = `partition=[${list(n.partitionBy)}] order=[${n.orderBy.map((o) => `${renderExpr(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ')}]`;
-    return operator(c, 'WindowTopN', detail, [input], n.fields, () => new WindowTopNOperator('WindowTopN', end, parts, order, Number.POSITIVE_INFINITY));
+    const detail = `partition=[${list(n.partitionBy)}] order=[${n.orderBy.map((o) => `${renderExpr(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ')}]${Number.isFinite(n.limit) ? ` limit=${n.limit}` : ''}`;
+    return operator(c, 'WindowTopN', detail, [input], n.fields, () => new WindowTopNOperator('WindowTopN', end, parts, order, n.limit));
   },
   lookupJoin: (n, c) => {
     const input = build(n.input, c);
