@@ -20,6 +20,7 @@ import { summarizeCpuProfile, type ProfileSummary, type TimeWindow } from '../li
 import { cpuMeter } from '../lib/cpu-usage.ts';
 import { defaultTransportKinesisClient, http1KinesisClient } from '../lib/kinesis-clients.ts';
 import { describeMachine } from '../lib/machine.ts';
+import { fetchFsyncHistogram, fsyncsBetween } from '../lib/metrics.ts';
 import { createAgent, createStream } from '../lib/native-client.ts';
 import { REPO_ROOT, startKinesalite, startTollstream, type ServerProcess } from '../lib/processes.ts';
 import { createRng } from '../lib/rng.ts';
@@ -131,24 +132,31 @@ try {
     let kinesisRate: number | undefined;
     if (runs('kinesis') || runs('latency')) {
       log(`tollstream Kinesis API: ${producers} producers, PutRecords of ${KINESIS_BATCH}`);
+      const fsyncBefore = await fetchFsyncHistogram(tollstream.url);
       meter.start();
       const r = await closedLoop({ concurrency: producers, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
-      results.phases.tollstreamKinesis = phaseResult(r, meter.stop(), profileWindows);
+      results.phases.tollstreamKinesis = { ...phaseResult(r, meter.stop(), profileWindows), ...(await fsyncFigures(tollstream.url, fsyncBefore)) };
       kinesisRate = r.recordsPerSecond;
     }
     if (runs('native')) {
       log(`tollstream native API: NDJSON POSTs of ${nativeBatch}, ${nativeInflight} in flight`);
       const url = `${tollstream.url}/v1/streams/bench_native/records?partitionKeyField=customer_id`;
+      const fsyncBefore = await fetchFsyncHistogram(tollstream.url);
       meter.start();
       const r = await closedLoop({ concurrency: nativeInflight, batchRecords: nativeBatch, warmupMs, durationMs, send: nativeAppendSender(agent, url, nativeBodies) });
-      results.phases.tollstreamNative = phaseResult(r, meter.stop(), profileWindows);
+      results.phases.tollstreamNative = { ...phaseResult(r, meter.stop(), profileWindows), ...(await fsyncFigures(tollstream.url, fsyncBefore)) };
     }
     if (runs('latency') && kinesisRate !== undefined && kinesisRate > 0) {
       const target = kinesisRate / 2;
       log(`PutRecords latency at ${Math.round(target)} records/s (half the measured maximum)`);
+      const fsyncBefore = await fetchFsyncHistogram(tollstream.url);
       meter.start();
       const r = await openLoop({ recordsPerSecond: target, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
-      results.phases.putRecordsLatency = { ...phaseResult(r, meter.stop(), profileWindows), targetRecordsPerSecond: target };
+      results.phases.putRecordsLatency = {
+        ...phaseResult(r, meter.stop(), profileWindows),
+        targetRecordsPerSecond: target,
+        ...(await fsyncFigures(tollstream.url, fsyncBefore)),
+      };
     }
     for (const c of clients) c.destroy();
     agent.destroy();
@@ -208,6 +216,14 @@ function phaseResult(
     serverCores: cpu.serverCores,
     loadGeneratorCores: cpu.loadGeneratorCores,
   };
+}
+
+/** The server's fsyncs during a phase (warm-up included), from its /metrics histogram. */
+async function fsyncFigures(url: string, before: Awaited<ReturnType<typeof fetchFsyncHistogram>>): Promise<Pick<PhaseResult, 'extra'>> {
+  const after = await fetchFsyncHistogram(url);
+  const f = before && after ? fsyncsBetween(before, after) : undefined;
+  if (!f) return {};
+  return { extra: { fsyncs: f.fsyncs, fsyncMeanMs: f.meanMs, fsyncP50AtMostMs: f.p50AtMostMs, fsyncP99AtMostMs: f.p99AtMostMs } };
 }
 
 async function readProfile(dir: string): Promise<ProfileSummary | undefined> {

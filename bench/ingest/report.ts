@@ -31,6 +31,8 @@ export interface IngestResults {
   readonly settings: Readonly<Record<string, unknown>>;
   readonly phases: Record<string, PhaseResult>;
   targets?: readonly Target[];
+  /** Rates divided by the cores the server used: less sensitive to other work on the machine. */
+  cpuNormalized?: Readonly<Record<string, number>>;
 }
 
 const LABELS: Readonly<Record<string, string>> = {
@@ -93,8 +95,22 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
       `latency from the moment each request was due: p50 ${l.latency?.p50Ms} ms, p90 ${l.latency?.p90Ms} ms, p99 ${l.latency?.p99Ms} ms, max ${l.latency?.maxMs} ms (${l.latency?.count} requests)`);
   }
 
+  // The same ratios per core used, which hold up better than raw rates when other work shares the machine.
+  const perCore = (r?: PhaseResult) => (r?.serverCores && r.serverCores > 0 ? r.recordsPerSecond / r.serverCores : undefined);
+  const nativePerCore = perCore(p.tollstreamNative);
+  const kinesisPerCore = perCore(p.tollstreamKinesis);
+  const kinesalitePerCore = perCore(p.kinesalite);
+  const info: string[] = [];
+  results.cpuNormalized = {
+    ...(nativePerCore && p.jsonParse ? { nativePerCoreOverJsonParse: nativePerCore / p.jsonParse.recordsPerSecond } : {}),
+    ...(kinesisPerCore && kinesalitePerCore ? { kinesisPerCoreOverKinesalitePerCore: kinesisPerCore / kinesalitePerCore } : {}),
+  };
+  if (nativePerCore && p.jsonParse) info.push(`native per server core / JSON.parse on one core: ${fmtRatio(nativePerCore / p.jsonParse.recordsPerSecond)}`);
+  if (kinesisPerCore && kinesalitePerCore) info.push(`Kinesis API per server core / kinesalite per server core: ${fmtRatio(kinesisPerCore / kinesalitePerCore)}`);
+
   console.log('\ntargets');
   console.log(formatTable(['target', 'goal', 'measured', 'result'], targets.map((t) => [t.name, t.goal, t.measured, t.pass === undefined ? 'NOT RUN' : t.pass ? 'PASS' : 'MISS'])));
+  if (info.length > 0) console.log(`for information, CPU-normalized: ${info.join('; ')}`);
 
   if (profile) {
     console.log(`\nserver CPU profile of the measured windows: ${profile.totalMs} ms sampled, main thread ${profile.idlePercent}% idle;` +
