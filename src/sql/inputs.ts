@@ -82,12 +82,17 @@ export async function peek(source: AsyncIterable<unknown[]>, count: number): Pro
     seen += r.value.length;
   }
   async function* all(): AsyncGenerator<unknown[]> {
-    yield* batches;
-    if (finished) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
+    try {
+      yield* batches;
+      if (finished) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      // Closing early (EXPLAIN, a failure) closes the input too, e.g. its file.
+      if (!finished) await it.return?.();
     }
   }
   return { head: batches.flat().slice(0, count), all: all() };

@@ -113,8 +113,13 @@ async function prepare(options: RunQueryOptions, now: () => number): Promise<Pre
 
 /** Plans the SQL and renders the physical plan. */
 export async function explainQuery(options: RunQueryOptions): Promise<string> {
-  const { graph } = await prepare({ ...options }, options.now ?? Date.now);
+  const { graph, inputs } = await prepare({ ...options }, options.now ?? Date.now);
+  await closeAll(inputs);
   return explainGraph(graph);
+}
+
+async function closeAll(inputs: ReadonlyMap<string, AsyncIterable<unknown[]>>): Promise<void> {
+  for (const input of inputs.values()) await (input as AsyncGenerator<unknown[]>).return?.(undefined);
 }
 
 export async function runQuery(options: RunQueryOptions): Promise<RunQueryResult> {
@@ -128,6 +133,7 @@ export async function runQuery(options: RunQueryOptions): Promise<RunQueryResult
     onRow?.(ERROR_STREAM, { ...row });
   });
   const { graph, explain, inputs } = await prepare(options, now);
+  if (explain) await closeAll(inputs);
   if (explain) return { streams: {}, errors: [], explain: explainGraph(graph), metrics: { rowsOut: {}, errorCounts: {}, maxQueueDepth: {} } };
 
   const exporters = new Map(

@@ -194,8 +194,11 @@ export function parseSelect(c: Cursor): SelectQuery {
       windows.push({ name, spec: parseOverSpec(c) });
     } while (c.acceptOp(','));
   }
-  if (c.isWord('ORDER') || c.isWord('LIMIT') || c.isWord('UNION')) {
-    throw c.error(`${c.peek().upper} is not supported on a stream`, 'A continuous query never ends, so it cannot be sorted, limited or unioned yet; use a window and ROW_NUMBER() for top-N.');
+  if (c.isWord('ORDER') || c.isWord('LIMIT')) {
+    throw c.error(`${c.peek().upper} is not supported on a stream`, 'A continuous query never ends, so it cannot be sorted or limited; rank rows per window with ROW_NUMBER() for a top-N.');
+  }
+  if (c.isWord('UNION')) {
+    throw c.error('UNION is not supported yet', 'Write one INSERT INTO (or pump) per query into the same target stream: a stream written by several is their union.');
   }
   return { kind: 'select', stream, distinct, items, from, where, groupBy, having, windows, windowedBy, pos };
 }
