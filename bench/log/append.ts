@@ -1,10 +1,10 @@
 /**
  * Micro-benchmark of the embedded log's append path (bounded: a few seconds per scenario).
  *
- *   node bin/run-ts.mjs bench/log/append.ts [--seconds 3] [--dir DIR]
+ *   node bin/run-ts.mjs bench/log/append.ts [--seconds 3] [--dir DIR] [--shards 2] [--appenders 4]
  *
  * Appends 500-record batches of ~200-byte JSON toll records from 4 concurrent appenders into a 2-shard
- * stream, with and without dedupe, under fsync 'always' and 'interval', and compares with the raw rate of
+ * stream (by default), with and without dedupe, under fsync 'always' and 'interval', and compares with the raw rate of
  * write+fdatasync of the same bytes and with JSON.parse of the same records.
  */
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -15,10 +15,13 @@ import { encodeBatch } from '../../src/log/batch.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 import type { AppendRecord, DedupeConfig } from '../../src/log/index.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, dir: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '3' }, dir: { type: 'string' }, shards: { type: 'string', default: '2' }, appenders: { type: 'string', default: '4' } },
+});
 const SECONDS = Math.min(Number(values.seconds), 30);
 const BATCH = 500;
-const APPENDERS = 4;
+const APPENDERS = Math.min(Number(values.appenders), 64);
+const SHARDS = Math.min(Number(values.shards), 64);
 const PLATES = 10_000;
 
 let txCounter = 0;
@@ -57,7 +60,7 @@ function makeBatches(count: number): AppendRecord[][] {
 async function runLog(label: string, fsync: 'always' | 'interval', dedupe: DedupeConfig | undefined, base: string): Promise<void> {
   const dir = await mkdtemp(path.join(base, 'bench-log-'));
   const log = await openEmbeddedLog({ dir, fsync });
-  await log.createStream('tolls', { shardCount: 2, ...(dedupe ? { dedupe } : {}) });
+  await log.createStream('tolls', { shardCount: SHARDS, ...(dedupe ? { dedupe } : {}) });
   const pool = makeBatches(200);
   let next = 0;
   let records = 0;
@@ -124,7 +127,7 @@ function runJsonParse(): void {
 
 const base = values.dir ?? os.tmpdir();
 const sample = tollRecord();
-console.log(`record ~${sample.data.length} bytes, ${BATCH}-record appends, ${APPENDERS} appenders, 2 shards, ${SECONDS}s per run, dir ${base}`);
+console.log(`record ~${sample.data.length} bytes, ${BATCH}-record appends, ${APPENDERS} appenders, ${SHARDS} shards, ${SECONDS}s per run, dir ${base}`);
 runJsonParse();
 await runRaw(base);
 const dedupe: DedupeConfig = { mode: 'field', field: 'transaction_id', windowSeconds: 3600 };

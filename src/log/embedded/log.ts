@@ -7,21 +7,16 @@ import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { Logger } from '../../core/logger.ts';
-import { encodeBatch } from '../batch.ts';
-import type { DecodedRecord, EncodableRecord } from '../batch.ts';
-import { DedupeWindow, FieldExtractor } from '../dedupe.ts';
-import { formatShardId, HashRouter, parseExplicitHashKey, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
-import { formatSequenceNumber, parseSequenceNumber, sequencePrefix } from '../sequence.ts';
+import { formatShardId, HashRouter, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
+import { formatSequenceNumber, sequencePrefix } from '../sequence.ts';
 import type {
   AppendRecord,
   AppendResult,
   LogStats,
   ReadLimits,
   ReadResult,
-  ShardDescription,
   ShardStats,
   StartPosition,
-  StoredRecord,
   StreamConfig,
   StreamDescription,
   StreamLog,
@@ -33,6 +28,10 @@ import { readStreamMeta, writeStreamMeta } from './metadata.ts';
 import type { ShardMeta, StreamMeta } from './metadata.ts';
 import { recoverSegments } from './recovery.ts';
 import { Shard } from './shard.ts';
+import { appendToStream } from './append.ts';
+import { pad, resolveStart, toStored } from './read.ts';
+import { describeStreamState, newDedupe, rebuildDedupe, routeStream } from './stream.ts';
+import type { StreamState } from './stream.ts';
 import {
   checkLimit,
   checkRetentionBytes,
@@ -40,8 +39,6 @@ import {
   checkShardCount,
   checkStreamConfig,
   checkStreamName,
-  MAX_KEY_CHARS,
-  MAX_RECORD_BYTES,
   MAX_SHARDS,
   STREAM_NAME,
 } from './validate.ts';
@@ -78,22 +75,6 @@ const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const MAX_FSYNC_SAMPLES = 10_000;
 /** Not a possible stream name (`~` is not allowed in one), so it never collides with a stream. */
 const DELETED_PREFIX = '~deleted-';
-
-interface DedupeState {
-  readonly window: DedupeWindow;
-  readonly extractor: FieldExtractor | undefined;
-}
-
-interface StreamState {
-  meta: StreamMeta;
-  readonly dir: string;
-  readonly shards: Map<string, Shard>;
-  /** Open shards in hash key order, with their starting keys for routing. */
-  open: Shard[];
-  router: HashRouter;
-  status: 'ACTIVE' | 'UPDATING';
-  dedupe: DedupeState | undefined;
-}
 
 const noop = (): void => undefined;
 
@@ -227,47 +208,13 @@ class EmbeddedLog implements EmbeddedStreamLog {
       }
     }
     const state: StreamState = { meta, dir, shards, open: [], router: new HashRouter([0n]), status: 'ACTIVE', dedupe: undefined };
-    this.route(state);
-    state.dedupe = this.newDedupe(meta);
-    if (state.dedupe) await this.rebuildDedupe(state, state.dedupe);
-    return state;
-  }
-
-  private newDedupe(meta: StreamMeta): DedupeState | undefined {
-    if (!meta.dedupe) return undefined;
-    return {
-      window: new DedupeWindow((meta.dedupe.windowSeconds ?? 3600) * 1000, this.dedupeMaxKeys),
-      extractor: meta.dedupe.mode === 'field' ? new FieldExtractor(meta.dedupe.field!) : undefined,
-    };
-  }
-
-  /** Reloads the dedupe window from the records that arrived within it. */
-  private async rebuildDedupe(state: StreamState, dedupe: DedupeState): Promise<void> {
-    const cutoff = this.now() - dedupe.window.windowMs;
-    const found: Array<{ key: string; shardIndex: number; offset: number; time: number }> = [];
-    for (const shard of [...state.shards.values()].sort((a, b) => a.index - b.index)) {
-      let offset = await shard.offsetForTime(cutoff + 1);
-      while (offset < shard.visibleNextOffset) {
-        const { records, nextOffset } = await shard.read(offset, 10_000, 16 * 1024 * 1024);
-        if (records.length === 0) break;
-        for (const r of records) {
-          const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
-          if (key !== undefined) found.push({ key, shardIndex: shard.index, offset: r.offset, time: r.arrivalTime });
-        }
-        offset = nextOffset;
-      }
+    routeStream(state);
+    state.dedupe = newDedupe(meta, this.dedupeMaxKeys);
+    if (state.dedupe) {
+      const keys = await rebuildDedupe(state, state.dedupe, this.now());
+      if (keys > 0) this.logger.info('rebuilt the dedupe window', { stream: meta.name, keys: state.dedupe.window.size });
     }
-    found.sort((a, b) => a.time - b.time);
-    for (const f of found) dedupe.window.add(f.key, f.shardIndex, f.offset, f.time);
-    if (found.length) this.logger.info('rebuilt the dedupe window', { stream: state.meta.name, keys: dedupe.window.size });
-  }
-
-  private route(state: StreamState): void {
-    const open = [...state.shards.values()].filter((s) => !s.isClosed);
-    const range = new Map(state.meta.shards.map((m) => [m.shardId, BigInt(m.hashKeyRange.startingHashKey)]));
-    open.sort((a, b) => (range.get(a.shardId)! < range.get(b.shardId)! ? -1 : 1));
-    state.open = open;
-    state.router = new HashRouter(open.map((s) => range.get(s.shardId)!));
+    return state;
   }
 
   private checkOpen(): void {
@@ -331,7 +278,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
       const state = await this.openStream(dir, meta);
       this.streams.set(name, state);
       this.logger.info('stream created', { stream: name, shards: c.shardCount });
-      return this.describe(state);
+      return describeStreamState(state);
     });
   }
 
@@ -364,33 +311,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
   }
 
   async describeStream(name: string): Promise<StreamDescription> {
-    return this.describe(this.stream(name));
-  }
-
-  private describe(s: StreamState): StreamDescription {
-    const shards: ShardDescription[] = [];
-    for (const m of [...s.meta.shards].sort((a, b) => a.index - b.index)) {
-      const shard = s.shards.get(m.shardId);
-      if (!shard) continue;
-      const end = shard.endOffset;
-      shards.push({
-        shardId: m.shardId,
-        hashKeyRange: m.hashKeyRange,
-        parentShardIds: m.parentShardIds,
-        startingSequenceNumber: formatSequenceNumber(m.index, 0),
-        ...(end !== undefined ? { endingSequenceNumber: formatSequenceNumber(m.index, Math.max(end - 1, 0)) } : {}),
-      });
-    }
-    return {
-      name: s.meta.name,
-      status: s.status,
-      createdAt: s.meta.createdAt,
-      retentionHours: s.meta.retentionHours,
-      ...(s.meta.retentionBytes !== undefined ? { retentionBytes: s.meta.retentionBytes } : {}),
-      ...(s.meta.dedupe ? { dedupe: s.meta.dedupe } : {}),
-      shards,
-      openShardCount: s.open.length,
-    };
+    return describeStreamState(this.stream(name));
   }
 
   async updateRetention(name: string, retention: { retentionHours?: number; retentionBytes?: number | null }): Promise<StreamDescription> {
@@ -405,7 +326,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
       await writeStreamMeta(s.dir, meta);
       s.meta = meta;
       await this.retentionFor(name);
-      return this.describe(s);
+      return describeStreamState(s);
     });
   }
 
@@ -422,7 +343,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
           { context: { stream: name } },
         );
       }
-      if (targetShardCount === current) return this.describe(s);
+      if (targetShardCount === current) return describeStreamState(s);
       s.status = 'UPDATING';
       try {
         await this.reshard(s, targetShardCount);
@@ -430,7 +351,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
         s.status = 'ACTIVE';
       }
       this.logger.info('stream resharded', { stream: name, from: current, to: targetShardCount });
-      return this.describe(s);
+      return describeStreamState(s);
     });
   }
 
@@ -466,7 +387,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
       shards: [...s.meta.shards.map((m) => (ends.has(m.shardId) ? { ...m, endOffset: ends.get(m.shardId)! } : m)), ...children],
     };
     s.meta = meta;
-    this.route(s);
+    routeStream(s);
     try {
       for (const p of parents) await s.shards.get(p.shardId)!.drain();
       await writeStreamMeta(s.dir, meta);
@@ -478,140 +399,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
   // ---- records --------------------------------------------------------------------------------------
 
   async append(stream: string, records: readonly AppendRecord[]): Promise<readonly AppendResult[]> {
-    const s = this.stream(stream);
-    if (!Array.isArray(records)) throw new TollstreamError('INVALID_ARGUMENT', 'records must be an array', { context: { stream } });
-    const n = records.length;
-    const now = this.now();
-    const results: AppendResult[] = new Array(n);
-    const open = s.open;
-    const single = open.length === 1;
-    const groups: Array<EncodableRecord[] | undefined> = new Array(open.length);
-    const groupIndexes: Array<number[] | undefined> = new Array(open.length);
-    const dedupe = s.dedupe;
-    const window = dedupe?.window;
-    // Dedupe slots of keys first seen in this call: placeholders (offset -1 - index) until the batch has offsets.
-    let placed: Int32Array | undefined;
-    let repeats: number[] | undefined;
-    let waits: Array<Promise<void>> | undefined;
-    try {
-      if (window) {
-        window.expire(now);
-        placed = new Int32Array(n).fill(-1);
-      }
-      for (let i = 0; i < n; i++) {
-        const r = records[i]!;
-        checkRecord(r, stream, i);
-        let g = 0;
-        let hash: bigint | undefined;
-        if (r.explicitHashKey !== undefined) {
-          hash = parseExplicitHashKey(r.explicitHashKey);
-          if (!single) g = s.router.indexOfHash(hash);
-        } else if (!single) {
-          g = s.router.indexOfKey(r.partitionKey);
-        }
-        if (window) {
-          const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
-          if (key !== undefined) {
-            const seen = window.find(key, now);
-            if (seen >= 0) {
-              open[g]!.duplicatesDropped++;
-              const offset = window.offsetOf(seen);
-              if (offset < 0) (repeats ??= []).push(i, -1 - offset);
-              else (waits ??= []).push(this.answerDuplicate(s, window.shardIndexOf(seen), offset, results, i));
-              continue;
-            }
-            placed![i] = window.insert(key, open[g]!.index, -1 - i, now);
-          }
-        }
-        const rec: EncodableRecord =
-          hash === undefined
-            ? (r as EncodableRecord) // no explicit hash key: the producer's record encodes as it is
-            : { partitionKey: r.partitionKey, data: r.data, explicitHashKey: hash, ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}) };
-        (groups[g] ??= []).push(rec);
-        (groupIndexes[g] ??= []).push(i);
-      }
-    } catch (err) {
-      if (placed) for (let i = 0; i < n; i++) if (placed[i]! >= 0) window!.forget(placed[i]!);
-      throw err;
-    }
-    for (let g = 0; g < open.length; g++) {
-      const recs = groups[g];
-      if (!recs) continue;
-      const idx = groupIndexes[g]!;
-      const shard = open[g]!;
-      const ts = shard.arrivalTime(now);
-      const { baseOffset, done } = shard.enqueue(encodeBatch(recs, ts), recs.length, ts);
-      const run = shard.sequences.start(baseOffset);
-      const shardId = shard.shardId;
-      for (let k = 0; k < idx.length; k++) {
-        const i = idx[k]!;
-        results[i] = { ok: true, shardId, sequenceNumber: run.next(), duplicate: false };
-        if (placed !== undefined && placed[i]! >= 0) window!.update(placed[i]!, shard.index, baseOffset + k, ts);
-      }
-      (waits ??= []).push(
-        done.then(noop, (err: unknown) => {
-          const message = err instanceof Error ? err.message : String(err);
-          for (const i of idx) {
-            results[i] = { ok: false, errorCode: 'InternalFailure', errorMessage: message };
-            if (placed !== undefined && placed[i]! >= 0) window!.forget(placed[i]!);
-          }
-        }),
-      );
-    }
-    if (waits) await Promise.all(waits);
-    if (repeats) {
-      for (let j = 0; j < repeats.length; j += 2) {
-        const first = results[repeats[j + 1]!]!;
-        results[repeats[j]!] = first.ok ? { ...first, duplicate: true } : first;
-      }
-    }
-    return results;
-  }
-
-  /** Answers a repeat with its first record, once that record is durable (it may still be in flight). */
-  private async answerDuplicate(s: StreamState, shardIndex: number, offset: number, results: AppendResult[], i: number): Promise<void> {
-    const shardId = formatShardId(shardIndex);
-    results[i] = { ok: true, shardId, sequenceNumber: formatSequenceNumber(shardIndex, offset), duplicate: true };
-    const shard = s.shards.get(shardId);
-    if (!shard || shard.visibleNextOffset > offset) return;
-    try {
-      await shard.whenDurable(offset);
-    } catch (err) {
-      results[i] = { ok: false, errorCode: 'InternalFailure', errorMessage: err instanceof Error ? err.message : String(err) };
-    }
-  }
-
-  private async resolveStart(s: StreamState, shard: Shard, from: StartPosition): Promise<number> {
-    if (typeof from !== 'object' || from === null) throw new TollstreamError('INVALID_ARGUMENT', 'a start position { type, ... } is required');
-    switch (from.type) {
-      case 'TRIM_HORIZON':
-        return shard.firstOffset;
-      case 'LATEST':
-        return shard.visibleNextOffset;
-      case 'AT_SEQUENCE_NUMBER':
-      case 'AFTER_SEQUENCE_NUMBER': {
-        const { shardIndex, offset } = parseSequenceNumber(from.sequenceNumber);
-        const context = { stream: s.meta.name, shardId: shard.shardId, sequenceNumber: from.sequenceNumber };
-        if (shardIndex !== shard.index) {
-          throw new TollstreamError('INVALID_ARGUMENT', `sequence number ${from.sequenceNumber} belongs to ${formatShardId(shardIndex)}, not ${shard.shardId}`, { context });
-        }
-        if (offset >= shard.visibleNextOffset) {
-          throw new TollstreamError('SEQUENCE_NOT_FOUND', `shard ${shard.shardId} has no record ${from.sequenceNumber} yet; its latest is offset ${shard.visibleNextOffset - 1}`, {
-            context,
-          });
-        }
-        return from.type === 'AT_SEQUENCE_NUMBER' ? offset : offset + 1;
-      }
-      case 'AT_TIMESTAMP':
-        if (typeof from.timestamp !== 'number' || !Number.isFinite(from.timestamp)) {
-          throw new TollstreamError('INVALID_ARGUMENT', 'AT_TIMESTAMP needs a timestamp in ms since the epoch', { context: { stream: s.meta.name, shardId: shard.shardId } });
-        }
-        return shard.offsetForTime(from.timestamp);
-      default:
-        throw new TollstreamError('INVALID_ARGUMENT', `unknown start position type '${String((from as { type: unknown }).type)}'`, {
-          context: { stream: s.meta.name, shardId: shard.shardId },
-        });
-    }
+    return appendToStream(this.stream(stream), records, this.now());
   }
 
   async read(stream: string, shardId: string, from: StartPosition, limits: ReadLimits = {}): Promise<ReadResult> {
@@ -623,7 +411,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const shard = this.shard(s, shardId);
     const maxRecords = checkLimit(limits.maxRecords, 'maxRecords', DEFAULT_MAX_RECORDS);
     const maxBytes = checkLimit(limits.maxBytes, 'maxBytes', DEFAULT_MAX_BYTES);
-    const start = await this.resolveStart(s, shard, from);
+    const start = await resolveStart(s, shard, from);
     const { records: decoded, nextOffset } = await shard.read(start, maxRecords, maxBytes);
     this.checkOpen();
     const prefix = sequencePrefix(shard.index);
@@ -773,29 +561,3 @@ class EmbeddedLog implements EmbeddedStreamLog {
   }
 }
 
-function pad(offset: number): string {
-  return String(offset).padStart(20, '0');
-}
-
-function toStored(r: DecodedRecord, prefix: string): StoredRecord {
-  return r.explicitHashKey !== undefined
-    ? { sequenceNumber: prefix + pad(r.offset), partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, data: r.data, arrivalTime: r.arrivalTime }
-    : { sequenceNumber: prefix + pad(r.offset), partitionKey: r.partitionKey, data: r.data, arrivalTime: r.arrivalTime };
-}
-
-function checkRecord(r: AppendRecord, stream: string, i: number): void {
-  const pk = r?.partitionKey;
-  if (typeof pk !== 'string' || pk.length === 0 || pk.length > MAX_KEY_CHARS * 2 || (pk.length > MAX_KEY_CHARS && [...pk].length > MAX_KEY_CHARS)) {
-    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: partitionKey must be 1 to ${MAX_KEY_CHARS} characters`, { context: { stream, record: i } });
-  }
-  if (!(r.data instanceof Uint8Array)) throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: data must be bytes`, { context: { stream, record: i } });
-  if (r.data.length > MAX_RECORD_BYTES) {
-    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: data is ${r.data.length} bytes, above the limit of ${MAX_RECORD_BYTES}`, { context: { stream, record: i } });
-  }
-  const idem = r.idempotencyKey;
-  if (idem !== undefined && (typeof idem !== 'string' || idem.length === 0 || idem.length > MAX_KEY_CHARS)) {
-    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: idempotencyKey must be 1 to ${MAX_KEY_CHARS} characters`, { context: { stream, record: i } });
-  }
-}
-
-export { MAX_SHARDS };
