@@ -124,3 +124,56 @@ describe('windowed aggregates agree with DuckDB', () => {
     });
   }
 });
+
+describe('Kinesis Analytics windows agree with DuckDB', () => {
+  it('sliding windows (OVER ... RANGE INTERVAL PRECEDING) and STEP on ROWTIME', async () => {
+    const rnd = random(99);
+    const base = Date.UTC(2026, 2, 2, 8);
+    let arrival = base;
+    const records = Array.from({ length: 3000 }, (_, seq) => {
+      arrival += 1 + Math.floor(rnd() * 3000); // strictly increasing: no two rows share a ROWTIME
+      return { seq, plate: `P-${Math.floor(rnd() * 25)}`, amount_cents: 100 + Math.floor(rnd() * 900), arrival_ms: arrival, _arrival_time: new Date(arrival).toISOString() };
+    });
+    const path = join(dir, 'kinesis.ndjson');
+    writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const sql = `
+      CREATE OR REPLACE STREAM "SLIDING" ("seq" BIGINT, "plate" VARCHAR(16), "n" BIGINT, "total" BIGINT, "lo" BIGINT, "hi" BIGINT);
+      CREATE OR REPLACE STREAM "STEPPED" ("window_start" TIMESTAMP, "plate" VARCHAR(16), "n" BIGINT, "total" BIGINT);
+      CREATE OR REPLACE PUMP "SLIDING_PUMP" AS INSERT INTO "SLIDING"
+        SELECT STREAM "seq", "plate", COUNT(*) OVER W, SUM("amount_cents") OVER W, MIN("amount_cents") OVER W, MAX("amount_cents") OVER W
+        FROM "SOURCE_SQL_STREAM_001"
+        WINDOW W AS (PARTITION BY "plate" RANGE INTERVAL '2' MINUTE PRECEDING);
+      CREATE OR REPLACE PUMP "STEP_PUMP" AS INSERT INTO "STEPPED"
+        SELECT STREAM STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '15' MINUTE), "plate", COUNT(*), SUM("amount_cents")
+        FROM "SOURCE_SQL_STREAM_001"
+        GROUP BY "plate", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '15' MINUTE);`;
+    const result = await runQuery({ sql, inputs: { SOURCE_SQL_STREAM_001: path }, batchSize: 64 });
+    expect(result.errors).toEqual([]);
+
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}',
+        columns = {seq: 'BIGINT', plate: 'VARCHAR', amount_cents: 'BIGINT', arrival_ms: 'BIGINT'})`);
+      const rows = async (q: string) => (await db.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[];
+      const sliding = await rows(`
+        SELECT seq, plate,
+          COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+        FROM s WINDOW w AS (PARTITION BY plate ORDER BY arrival_ms RANGE BETWEEN 120000 PRECEDING AND CURRENT ROW)
+        ORDER BY seq`);
+      const norm = (r: Record<string, unknown>) => ({ seq: Number(r.seq), plate: r.plate, n: Number(r.n), total: Number(r.total), lo: Number(r.lo), hi: Number(r.hi) });
+      expect([...result.streams.SLIDING!].map(norm).sort((a, b) => a.seq - b.seq)).toEqual(sliding.map(norm));
+
+      const stepped = await rows(`
+        SELECT (arrival_ms // 900000) * 900000 AS ws, plate, COUNT(*) AS n, SUM(amount_cents) AS total
+        FROM s GROUP BY ws, plate ORDER BY ws, plate`);
+      const key = (r: { ws: number; plate: unknown }) => `${r.ws}|${String(r.plate)}`;
+      const ours = result.streams.STEPPED!.map((r) => ({ ws: Date.parse(r.window_start as string), plate: r.plate, n: Number(r.n), total: Number(r.total) }));
+      const theirs = stepped.map((r) => ({ ws: Number(r.ws), plate: r.plate, n: Number(r.n), total: Number(r.total) }));
+      expect(ours.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(theirs.sort((a, b) => key(a).localeCompare(key(b))));
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+});
