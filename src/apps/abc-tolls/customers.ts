@@ -10,7 +10,7 @@ import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
 import type { Tables } from '../../tables/index.ts';
 import { assertTimeZone } from './calendar.ts';
 import { SpendLedger, type LedgerOptions } from './ledger.ts';
-import { MAX_ID_LENGTH } from './schema.ts';
+import { isCustomerId, MAX_CUSTOMER_ID_LENGTH } from './schema.ts';
 import { ensureTables, TABLES, type CustomerItem, type TokenItem } from './tables.ts';
 
 export interface Customer {
@@ -180,8 +180,8 @@ export class Customers {
   }
 
   #checkInput(input: CustomerInput): { customer_id: string; name: string; email: string; time_zone?: string } {
-    if (typeof input?.id !== 'string' || input.id.length === 0 || input.id.length > MAX_ID_LENGTH) {
-      throw new TollstreamError('INVALID_ARGUMENT', `a customer id is 1 to ${MAX_ID_LENGTH} characters`, { context: { customerId: input?.id } });
+    if (typeof input?.id !== 'string' || !isCustomerId(input.id)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `a customer id is 1 to ${MAX_CUSTOMER_ID_LENGTH} visible ASCII characters`, { context: { customerId: input?.id } });
     }
     if (typeof input.name !== 'string' || input.name.trim() === '') {
       throw new TollstreamError('INVALID_ARGUMENT', 'a customer needs a name', { context: { customerId: input.id } });

@@ -61,7 +61,12 @@ describe('validateTransaction', () => {
   it('names a missing or empty identifier', () => {
     const { plate: _plate, ...withoutPlate } = good;
     expect(validateTransaction(withoutPlate)).toEqual({ ok: false, reason: 'plate is missing' });
-    expect(reasonFor({ customer_id: '' })).toMatch(/customer_id must be 1 to 256/);
+    expect(reasonFor({ customer_id: '' })).toMatch(/customer_id must be 1 to 200 visible ASCII/);
+    // The customer id goes into the breach notification's idempotency key, which is visible ASCII only.
+    expect(reasonFor({ customer_id: 'C 1' })).toMatch(/customer_id/);
+    expect(reasonFor({ customer_id: 'C\u00e91' })).toMatch(/customer_id/);
+    expect(reasonFor({ customer_id: 'C'.repeat(201) })).toMatch(/customer_id/);
+    expect(reasonFor({ plate: 'AB\ud800' })).toMatch(/plate.*well-formed/);
     expect(reasonFor({ tag_id: 42 })).toBe('tag_id must be a string');
   });
 

@@ -26,12 +26,20 @@ export type ValidationResult =
   | { readonly ok: true; readonly tx: TollTransaction; /** `event_time` in ms since the epoch. */ readonly eventTimeMs: number }
   | { readonly ok: false; readonly reason: string };
 
-/** Longest accepted identifier; inbox and table keys take more, but no toll system sends longer ids. */
+/** Longest accepted identifier; table keys take more, but no toll system sends longer ids. */
 export const MAX_ID_LENGTH = 256;
+/**
+ * A customer id is 1 to 200 visible ASCII characters: it is part of the breach notification's idempotency
+ * key (`breach:<customer>:<month>:<threshold>`, at most 256 visible ASCII characters), so anything else would
+ * make every batch holding it fail.
+ */
+export const MAX_CUSTOMER_ID_LENGTH = 200;
 
-const STRING_FIELDS = ['transaction_id', 'customer_id', 'tag_id', 'plate', 'plaza_id'] as const;
+const STRING_FIELDS = ['transaction_id', 'tag_id', 'plate', 'plaza_id'] as const;
 // Date and time with a zone; fractions up to nanoseconds. Ranges of each part are checked after the match.
 const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+// In unicode mode a surrogate pair is one code point, so this matches only a lone (ill-formed) surrogate.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Checks one decoded record; `reason` names the first field that is wrong and how. */
@@ -42,8 +50,11 @@ export function validateTransaction(value: unknown): ValidationResult {
     const name = STRING_FIELDS[i]!;
     const s = v[name];
     if (typeof s !== 'string') return fail(s === undefined ? `${name} is missing` : `${name} must be a string`);
-    if (s.length === 0 || s.length > MAX_ID_LENGTH) return fail(`${name} must be 1 to ${MAX_ID_LENGTH} characters`);
+    if (s.length === 0 || s.length > MAX_ID_LENGTH || LONE_SURROGATE.test(s)) return fail(`${name} must be 1 to ${MAX_ID_LENGTH} characters of well-formed Unicode`);
   }
+  const customerId = v.customer_id;
+  if (typeof customerId !== 'string') return fail(customerId === undefined ? 'customer_id is missing' : 'customer_id must be a string');
+  if (!isCustomerId(customerId)) return fail(`customer_id must be 1 to ${MAX_CUSTOMER_ID_LENGTH} visible ASCII characters`);
   const lane = v.lane;
   if (typeof lane !== 'number' || !Number.isSafeInteger(lane) || lane < 1) return fail('lane must be an integer of 1 or more');
   const cls = v.vehicle_class;
@@ -63,6 +74,16 @@ export function validateTransaction(value: unknown): ValidationResult {
 
 function fail(reason: string): ValidationResult {
   return { ok: false, reason };
+}
+
+/** 1 to MAX_CUSTOMER_ID_LENGTH characters from `!` to `~`. */
+export function isCustomerId(s: string): boolean {
+  if (s.length === 0 || s.length > MAX_CUSTOMER_ID_LENGTH) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 function isCurrencyCode(s: string): boolean {

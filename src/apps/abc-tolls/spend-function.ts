@@ -14,7 +14,7 @@ import type { StreamLog } from '../../log/index.ts';
 import type { TableTx } from '../../tables/index.ts';
 import { isMonthKey } from './calendar.ts';
 import type { SpendLedger } from './ledger.ts';
-import { MAX_ID_LENGTH, parseIsoWithZone, validateTransaction } from './schema.ts';
+import { isCustomerId, MAX_CUSTOMER_ID_LENGTH, parseIsoWithZone, validateTransaction } from './schema.ts';
 import { TABLES } from './tables.ts';
 
 /** Counters since start, for metrics; the persistent counts are in the `spend_alert_counters` table. */
@@ -169,9 +169,7 @@ export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
 export function validateWindow(value: unknown): { spend: WindowSpend; startMs: number } | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the record is not a JSON object';
   const v = value as Record<string, unknown>;
-  if (typeof v.customer_id !== 'string' || v.customer_id.length === 0 || v.customer_id.length > MAX_ID_LENGTH) {
-    return `customer_id must be a string of 1 to ${MAX_ID_LENGTH} characters`;
-  }
+  if (typeof v.customer_id !== 'string' || !isCustomerId(v.customer_id)) return `customer_id must be 1 to ${MAX_CUSTOMER_ID_LENGTH} visible ASCII characters`;
   const startMs = typeof v.window_start === 'string' ? parseIsoWithZone(v.window_start) : undefined;
   if (startMs === undefined) return 'window_start must be an ISO 8601 date and time with a zone';
   const endMs = typeof v.window_end === 'string' ? parseIsoWithZone(v.window_end) : undefined;
