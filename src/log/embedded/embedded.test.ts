@@ -147,4 +147,20 @@ describe('embedded log', () => {
     expect(last.id).toBe('199');
     await log.close();
   });
+
+  it('expires the records of a quiet shard too, continuing its sequence afterwards', async () => {
+    let clock = 5_000_000;
+    const log = await openEmbeddedLog({ dir, fsync: 'always', now: () => clock });
+    await log.createStream('s', { retentionHours: 1 });
+    const [old] = await log.append('s', [rec(1), rec(2)]);
+    clock += 2 * 3_600_000;
+    await log.enforceRetention();
+    const shard = 'shardId-000000000000';
+    expect((await log.read('s', shard, { type: 'TRIM_HORIZON' })).records).toEqual([]);
+    const [fresh] = await log.append('s', [rec(3)]);
+    expect(BigInt(fresh!.ok ? fresh!.sequenceNumber : 0)).toBe(BigInt(old!.ok ? old!.sequenceNumber : 0) + 2n);
+    const fromOld = await log.read('s', shard, { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: old!.ok ? old!.sequenceNumber : '' });
+    expect(fromOld.records.map((r) => r.sequenceNumber)).toEqual([fresh!.ok ? fresh!.sequenceNumber : '']);
+    await log.close();
+  });
 });

@@ -524,6 +524,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const maxBytes = s.meta.retentionBytes;
     const emptied: string[] = [];
     for (const shard of s.shards.values()) {
+      await shard.rollIfExpired(cutoff);
       const deleted = await shard.deleteOldSegments(
         (seg, total) => !(seg.maxTimestamp >= cutoff) || (maxBytes !== undefined && total > maxBytes),
         shard.isClosed,

@@ -33,6 +33,7 @@ interface QueuedBatch {
 }
 
 const READ_CHUNK = 64 * 1024;
+const noop = (): void => undefined;
 const MAX_READ_CHUNK = 16 * 1024 * 1024;
 
 export class Shard {
@@ -222,6 +223,23 @@ export class Shard {
     await old.writeIndexFiles().catch(() => undefined);
     await old.closeFile();
     return seg;
+  }
+
+  /**
+   * Starts a new active segment when every record of the current one arrived before `cutoff`, so that
+   * retention can delete it (it never deletes the active segment). Skipped while writes are in flight:
+   * those records are new anyway.
+   */
+  async rollIfExpired(cutoff: number): Promise<void> {
+    const seg = this.segments[this.segments.length - 1];
+    if (!seg || this.isClosed || this.broken || this.flushing || seg.size === 0 || !(seg.maxTimestamp < cutoff)) return;
+    // Holding `flushing` keeps appends queued (not written) until the new segment is in place.
+    const run = this.roll(seg).then(noop, (err: unknown) => this.fail(ioError('rolling a segment', err, { stream: this.stream, shardId: this.shardId }), []));
+    this.flushing = run.finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0 && !this.broken) this.flushing = this.flushLoop();
+    });
+    await this.flushing;
   }
 
   /** Under `fsync: 'interval'`: flushes written data to stable storage. */
