@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envName, loadConfig } from './index.ts';
+import { envName, lakeDir, loadConfig, warehousePath } from './index.ts';
 
 function tempDir(files: Record<string, string> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-config-'));
@@ -71,5 +71,51 @@ describe('loadConfig', () => {
   it('maps keys to environment variable names', () => {
     expect(envName('storage.fsyncIntervalMs')).toBe('TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS');
     expect(envName('dataDir')).toBe('TOLLSTREAM_DATA_DIR');
+    expect(envName('delivery.bufferSizeMiB')).toBe('TOLLSTREAM_DELIVERY_BUFFER_SIZE_MIB');
+  });
+});
+
+describe('warehouse, delivery, lake and reference settings', () => {
+  it('defaults to a warehouse in the data directory, delivering toll_transactions every second, no lake', async () => {
+    const cwd = tempDir();
+    const config = await loadConfig({ cwd, env: {} });
+    expect(config.warehouse.enabled).toBe(true);
+    expect(warehousePath(config)).toBe(path.join(cwd, 'data', 'warehouse.duckdb'));
+    expect(config.delivery).toEqual({ stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 });
+    expect(config.lake.enabled).toBe(false);
+    expect(lakeDir(config)).toBe(path.join(cwd, 'data', 'lake'));
+    expect(config.reference.stationsFile).toBeUndefined();
+  });
+
+  it('reads them from a file and the environment, paths relative to the working directory', async () => {
+    const cwd = tempDir({
+      'tollstream.config.json': JSON.stringify({ warehouse: { path: 'w/main.duckdb' }, lake: { enabled: true, dir: 'parquet' }, reference: { stationsFile: 'stations.csv' } }),
+    });
+    const config = await loadConfig({ cwd, env: { TOLLSTREAM_DELIVERY_BUFFER_SIZE_MIB: '16', TOLLSTREAM_DELIVERY_BUFFER_INTERVAL_SECONDS: '0', TOLLSTREAM_LAKE_ENABLED: 'true' } });
+    expect(warehousePath(config)).toBe(path.join(cwd, 'w/main.duckdb'));
+    expect(lakeDir(config)).toBe(path.join(cwd, 'parquet'));
+    expect(config.reference.stationsFile).toBe(path.join(cwd, 'stations.csv'));
+    expect(config.delivery.bufferSizeMiB).toBe(16);
+    expect(config.delivery.bufferIntervalSeconds).toBe(0);
+  });
+
+  it('checks ranges and booleans, naming the key', async () => {
+    await expect(loadConfig({ cwd: tempDir(), env: {}, flags: { 'delivery.bufferSizeMiB': '129' } })).rejects.toThrow(/delivery.bufferSizeMiB must be an integer from 1 to 128/);
+    await expect(loadConfig({ cwd: tempDir(), env: {}, flags: { 'delivery.bufferIntervalSeconds': 901 } })).rejects.toThrow(/from 0 to 900/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_WAREHOUSE_ENABLED: 'yes' } })).rejects.toThrow(/warehouse.enabled must be true or false/);
+    const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ warehouse: { enabled: 'no' } }) });
+    await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/warehouse.enabled must be true or false/);
+  });
+
+  it('rejects unknown keys in the new sections', async () => {
+    const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ delivery: { bufferSize: 4 } }) });
+    await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/unknown config key 'delivery.bufferSize'/);
+  });
+
+  it('rejects settings of a part that is switched off', async () => {
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LAKE_DIR: '/tmp/lake' } })).rejects.toThrow(/lake.dir conflicts with lake.enabled false/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_WAREHOUSE_ENABLED: 'false', TOLLSTREAM_REFERENCE_STATIONS_FILE: 's.csv' } })).rejects.toThrow(
+      /reference.stationsFile conflicts with warehouse.enabled false/,
+    );
   });
 });

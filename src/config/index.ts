@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, type TollstreamConfig, type AccessKey, type DeclaredStream } from './schema.ts';
+export { DEFAULT_CONFIG, warehousePath, lakeDir, type TollstreamConfig, type AccessKey, type DeclaredStream } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */
@@ -28,9 +28,9 @@ const ENV_PREFIX = 'TOLLSTREAM_';
 /** Environment variables with a meaning of their own rather than a config key. */
 const ENV_RESERVED = new Set(['TOLLSTREAM_CONFIG', 'TOLLSTREAM_ENDPOINT', 'TOLLSTREAM_API_KEY']);
 
-/** `storage.fsyncIntervalMs` -> `TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS` */
+/** `storage.fsyncIntervalMs` -> `TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS`; `delivery.bufferSizeMiB` -> `..._BUFFER_SIZE_MIB` */
 export function envName(key: string): string {
-  return ENV_PREFIX + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  return ENV_PREFIX + key.replace(/MiB/g, 'Mib').replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
 const KEY_BY_ENV = new Map(Object.keys(SCHEMA).map((k) => [envName(k), k]));
@@ -52,7 +52,19 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Tolls
   const merged = flatten(DEFAULT_CONFIG as unknown as Record<string, unknown>, 'defaults');
   for (const [k, v] of explicit) merged.set(k, v);
   const config = unflatten(merged) as unknown as TollstreamConfig;
-  return { ...config, dataDir: path.resolve(cwd, config.dataDir) };
+  const at = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
+  return {
+    ...config,
+    dataDir: path.resolve(cwd, config.dataDir),
+    // Paths are relative to where the server starts, as dataDir is; unset ones keep their data-dir defaults.
+    warehouse: { ...config.warehouse, ...optional('path', at(config.warehouse.path)) },
+    lake: { ...config.lake, ...optional('dir', at(config.lake.dir)) },
+    reference: { ...optional('stationsFile', at(config.reference?.stationsFile)) },
+  };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
 function findConfigFile(cwd: string, explicit: string | undefined): string | undefined {
@@ -130,6 +142,9 @@ function parseText(key: string, raw: string, source: string): unknown {
     case 'string':
     case 'enum':
       return checkValue(key, raw, source);
+    case 'boolean':
+      if (raw.trim() !== 'true' && raw.trim() !== 'false') throw configError(`${key} must be true or false, got '${raw}' (${source})`, { key, source });
+      return raw.trim() === 'true';
     case 'integer': {
       if (!/^-?\d+$/.test(raw.trim())) throw configError(`${key} must be an integer, got '${raw}' (${source})`, { key, source });
       return checkValue(key, Number(raw), source);
@@ -153,6 +168,9 @@ function checkValue(key: string, v: unknown, source: string): unknown {
     case 'string':
       if (typeof v !== 'string' || v === '') problem = 'must be a non-empty string';
       break;
+    case 'boolean':
+      if (typeof v !== 'boolean') problem = 'must be true or false';
+      break;
     case 'integer':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < leaf.min || v > leaf.max) {
         problem = `must be an integer from ${leaf.min} to ${leaf.max}`;
@@ -172,7 +190,20 @@ function checkValue(key: string, v: unknown, source: string): unknown {
   return v;
 }
 
+/** A setting that only means something when another one is on: `lake.dir` needs `lake.enabled`... */
+const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]> = [
+  ['warehouse.path', 'warehouse.enabled'],
+  ['reference.stationsFile', 'warehouse.enabled'],
+  ['lake.dir', 'lake.enabled'],
+];
+
 function checkConflicts(explicit: Flat): void {
+  const defaults = flatten(DEFAULT_CONFIG as unknown as Record<string, unknown>, 'defaults');
+  for (const [key, enabledKey] of REQUIRES_ENABLED) {
+    if (explicit.has(key) && (explicit.get(enabledKey) ?? defaults.get(enabledKey)) !== true) {
+      throw configError(`${key} conflicts with ${enabledKey} false: set ${enabledKey} to true or drop ${key}`, { key });
+    }
+  }
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(
       "storage.fsyncIntervalMs conflicts with storage.fsync 'always': set storage.fsync to 'interval' or drop storage.fsyncIntervalMs",

@@ -2,6 +2,7 @@
  * The one source of configuration defaults. Every key is documented here with its unit and default;
  * `docs/configuration.md` is this file in prose.
  */
+import path from 'node:path';
 import type { DedupeConfig } from '../log/types.ts';
 
 export interface AccessKey {
@@ -64,6 +65,36 @@ export interface TollstreamConfig {
   };
   /** Streams created at start if they do not exist. @default toll_transactions, 2 shards, deduped by transaction_id */
   readonly streams: readonly DeclaredStream[];
+  readonly warehouse: {
+    /** Open the warehouse, deliver `delivery.stream` into it and serve reports and queries. @default true */
+    readonly enabled: boolean;
+    /** The DuckDB database file (one process holds it). @default `<dataDir>/warehouse.duckdb` (see `warehousePath`) */
+    readonly path?: string;
+  };
+  readonly delivery: {
+    /** The log stream delivered into the warehouse table `toll_transactions` (and the lake). @default 'toll_transactions' */
+    readonly stream: string;
+    /** Deliver a batch once this many MiB are buffered, 1 to 128 (Firehose's size hint). @default 4 */
+    readonly bufferSizeMiB: number;
+    /**
+     * Deliver a batch once the oldest buffered record waited this many seconds, 0 to 900 (Firehose's interval
+     * hint; Firehose defaults to 300, here it is short so reports see data within seconds). @default 1
+     */
+    readonly bufferIntervalSeconds: number;
+  };
+  readonly lake: {
+    /** Also deliver `delivery.stream` into a Parquet data lake (a second, independent delivery). @default false */
+    readonly enabled: boolean;
+    /** Where the lake's files go. @default `<dataDir>/lake` (see `lakeDir`) */
+    readonly dir?: string;
+  };
+  readonly reference: {
+    /**
+     * Station reference data (CSV with a header row, or a JSON array; `.csv` or `.json`) loaded into the
+     * warehouse at every start, replacing what it held. @default none (keep what the warehouse holds)
+     */
+    readonly stationsFile?: string;
+  };
 }
 
 export const DEFAULT_CONFIG: TollstreamConfig = {
@@ -82,11 +113,26 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   streams: [
     { name: 'toll_transactions', shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } },
   ],
+  warehouse: { enabled: true },
+  delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
+  lake: { enabled: false },
+  reference: {},
 };
+
+/** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
+export function warehousePath(config: TollstreamConfig): string {
+  return path.resolve(config.warehouse.path ?? path.join(config.dataDir, 'warehouse.duckdb'));
+}
+
+/** The Parquet lake's directory: `lake.dir`, else `lake` in the data directory. */
+export function lakeDir(config: TollstreamConfig): string {
+  return path.resolve(config.lake.dir ?? path.join(config.dataDir, 'lake'));
+}
 
 /** The type of each leaf, for validating files, environment variables and flags. */
 type Leaf =
   | { type: 'string' }
+  | { type: 'boolean' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'json'; check: (value: unknown) => string | undefined };
@@ -105,6 +151,14 @@ export const SCHEMA: Record<string, Leaf> = {
   'auth.accessKeys': { type: 'json', check: checkAccessKeys },
   'auth.apiKeys': { type: 'json', check: checkApiKeys },
   streams: { type: 'json', check: checkStreams },
+  'warehouse.enabled': { type: 'boolean' },
+  'warehouse.path': { type: 'string' },
+  'delivery.stream': { type: 'string' },
+  'delivery.bufferSizeMiB': { type: 'integer', min: 1, max: 128 },
+  'delivery.bufferIntervalSeconds': { type: 'integer', min: 0, max: 900 },
+  'lake.enabled': { type: 'boolean' },
+  'lake.dir': { type: 'string' },
+  'reference.stationsFile': { type: 'string' },
 };
 
 function checkAccessKeys(v: unknown): string | undefined {
