@@ -1,4 +1,6 @@
 /** The file runner's behaviour beyond rows: async inputs, checkpoints, EXPLAIN, streaming rows, input errors. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../../src/core/errors.ts';
 import { explainQuery, runQuery } from '../../src/sql/index.ts';
@@ -54,6 +56,25 @@ describe('runQuery', () => {
     expect((source?.state as { offset: number }).offset).toBe(20);
     const window = snapshots.find((s) => s.id === 1 && (s.state as { windows?: unknown[] } | null)?.windows !== undefined);
     expect((window?.state as { windows: unknown[] }).windows.length).toBeGreaterThan(0);
+  });
+
+  it('aligns barriers across the two inputs of a join without changing its rows', async () => {
+    const dir = join(import.meta.dirname, 'cases', 'interval-join-entry-exit');
+    const sql = readFileSync(join(dir, 'query.sql'), 'utf8');
+    const inputs = () => ({ entries: join(dir, 'entries.ndjson'), exits: join(dir, 'exits.ndjson') });
+    const plain = await runQuery({ sql, inputs: inputs(), batchSize: 1 });
+    const joinSnapshots: number[] = [];
+    const checked = await runQuery({
+      sql,
+      inputs: inputs(),
+      batchSize: 1,
+      checkpointEveryRows: 1,
+      onSnapshot: (_task, id, state) => {
+        if (Array.isArray(state) && state.length === 2) joinSnapshots.push(id);
+      },
+    });
+    expect(checked.streams).toEqual(plain.streams);
+    expect(joinSnapshots).toEqual([1, 2, 3, 4]);
   });
 
   it('streams rows to onRow as they are produced', async () => {

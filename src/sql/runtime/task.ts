@@ -114,7 +114,14 @@ export class Task {
     this.barrierSeen.fill(false);
     for (let i = 0; i < this.inputCount; i++) {
       const held = this.held[i]!.splice(0);
-      for (const m of held) await this.handle(i, m);
+      for (let k = 0; k < held.length; k++) {
+        // A held barrier may start the next alignment: what follows it on this input waits again.
+        if (this.aligning !== null && this.barrierSeen[i]) {
+          this.held[i]!.push(...held.slice(k));
+          break;
+        }
+        await this.handle(i, held[k]!);
+      }
     }
   }
 
