@@ -167,23 +167,34 @@ export interface StreamLog {
   deleteStream(name: string): Promise<void>;
   listStreams(): Promise<readonly StreamSummary[]>;
   describeStream(name: string): Promise<StreamDescription>;
-  /** Uniform scaling to `targetShardCount` open shards (between half and double the current count). */
+  /**
+   * Uniform scaling to `targetShardCount` open shards (between half and double the current count, else
+   * `LIMIT_EXCEEDED`; not a positive integer: `INVALID_ARGUMENT`). All open shards close and the new ones
+   * split the hash key space uniformly; each new shard's parents are the closed shards overlapping it.
+   */
   updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription>;
   updateRetention(name: string, retention: { retentionHours?: number; retentionBytes?: number | null }): Promise<StreamDescription>;
 
   /**
    * Appends records; each goes to the shard that owns its hash key. Resolves only after every stored
    * record is durable (flushed to stable storage under `fsync: 'always'`). Records of one call that land
-   * on the same shard keep their order and are written as one batch.
+   * on the same shard keep their order and are written as one batch. An invalid record (key length, data
+   * size, explicit hash key) fails the whole call with `INVALID_ARGUMENT` and nothing is stored; a storage
+   * failure is reported per record (`ok: false`).
    */
   append(stream: string, records: readonly AppendRecord[]): Promise<readonly AppendResult[]>;
 
-  /** Reads a batch from one shard, starting at `from`. Never waits for new records. */
+  /**
+   * Reads a batch from one shard, starting at `from`. Never waits for new records. A position before the
+   * oldest retained record starts at the oldest retained record. A sequence number that is malformed or of
+   * another shard is `INVALID_ARGUMENT`; one past the shard's newest record is `SEQUENCE_NOT_FOUND`.
+   */
   read(stream: string, shardId: string, from: StartPosition, limits?: ReadLimits): Promise<ReadResult>;
 
   /**
    * Follows one shard from `from`: yields each batch as soon as it is durable, without polling.
-   * Ends after the last batch of a closed shard (its `next` is null) or when closed / `signal` aborts.
+   * Ends after the last batch of a closed shard (its `next` is null) or when closed / `signal` aborts,
+   * and also when the stream is deleted or the log closes.
    */
   subscribe(stream: string, shardId: string, from: StartPosition, options?: ReadLimits & { signal?: AbortSignal }): Subscription;
 
