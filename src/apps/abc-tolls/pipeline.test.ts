@@ -159,14 +159,15 @@ describe('spend alerts pipeline', () => {
       { ...valid('bad-1', 0), amount_cents: 12.5 },
       { ...valid('bad-2', 100), currency: 'EUR' },
       { ...valid('bad-3', 100), event_time: '2026-11-20 10:00' },
+      valid('bad-4', Number.MAX_SAFE_INTEGER),
       valid('ok-2', 450),
     ];
     await appendRecords(stores.log, 'toll_transactions', records, 10);
     const alerts = await startSpendAlerts({ ...stores });
     await waitFor('the pipeline to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions'));
 
-    expect(alerts.invalidCount()).toBe(4);
-    expect(alerts.stats()[0]).toMatchObject({ recordsApplied: 2, recordsInvalid: 4 });
+    expect(alerts.invalidCount()).toBe(5);
+    expect(alerts.stats()[0]).toMatchObject({ recordsApplied: 2, recordsInvalid: 5 });
     expect(new SpendReader({ tables: stores.tables }).monthTotal('C1', '2026-11')).toBe(750);
 
     const errors = (await stores.log.read('toll_transactions_errors', 'shardId-000000000000', { type: 'TRIM_HORIZON' })).records.map(
@@ -178,6 +179,7 @@ describe('spend alerts pipeline', () => {
         'amount_cents must be a whole number of cents, 0 or more (money is never a fraction)',
         'currency EUR is not the account currency USD',
         'event_time must be an ISO 8601 date and time with a zone, e.g. 2026-11-26T08:15:00Z',
+        'amount_cents 9007199254740991 is above the limit of 100000000 for one toll',
       ].sort(),
     );
     for (const error of errors) {
@@ -250,6 +252,7 @@ describe('spend alerts pipeline', () => {
     expect(bad({ source: 'both' })).toThrow(/cutoverAt/);
     expect(bad({ batchSize: 0 })).toThrow(/batchSize/);
     expect(bad({ currency: 'usd' })).toThrow(/currency/);
+    expect(bad({ maxAmountCents: 1.5 })).toThrow(/maxAmountCents/);
     expect(bad({ timezone: 'UTC' } as SpendAlertsConfig)).toThrow(/unknown key 'timezone'/);
     expect(resolveSpendAlertsConfig({ currency: null }).currency).toBeUndefined();
     expect(resolveSpendAlertsConfig().transactionsErrorStream).toBe('toll_transactions_errors');

@@ -38,6 +38,12 @@ export interface SpendAlertsConfig {
   readonly topic?: string;
   /** Only this currency is summed; other records are invalid. `null` accepts any. @default 'USD' */
   readonly currency?: string | null;
+  /**
+   * Amounts above this, in cents, of one toll or one window are invalid records; it keeps a garbage amount from
+   * overflowing a month's total (which would fail its batch forever). `null` for no limit.
+   * @default 100000000 ($1,000,000)
+   */
+  readonly maxAmountCents?: number | null;
   /** Records per invocation. @default 500 */
   readonly batchSize?: number;
   /** Where a mapping without a checkpoint starts. @default 'TRIM_HORIZON' */
@@ -58,6 +64,7 @@ export interface ResolvedSpendAlertsConfig {
   readonly spendErrorStream: string;
   readonly topic: string;
   readonly currency: string | undefined;
+  readonly maxAmountCents: number | undefined;
   readonly batchSize: number;
   readonly startingPosition: StartingPosition;
   readonly shardCount: number;
@@ -96,6 +103,7 @@ const CONFIG_KEYS = new Set([
   'spendErrorStream',
   'topic',
   'currency',
+  'maxAmountCents',
   'batchSize',
   'startingPosition',
   'shardCount',
@@ -113,6 +121,10 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   }
   const currency = config.currency === null ? undefined : (config.currency ?? 'USD');
   if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) throw invalid('currency', 'currency must be three upper-case letters, or null to accept any');
+  const maxAmountCents = config.maxAmountCents === null ? undefined : (config.maxAmountCents ?? 100_000_000);
+  if (maxAmountCents !== undefined && !(Number.isSafeInteger(maxAmountCents) && maxAmountCents >= 0)) {
+    throw invalid('maxAmountCents', 'maxAmountCents must be a whole number of cents, or null for no limit');
+  }
   const batchSize = config.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw invalid('batchSize', 'batchSize must be an integer from 1 to 10000');
   const shardCount = config.shardCount ?? 2;
@@ -129,6 +141,7 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
     spendErrorStream: config.spendErrorStream ?? `${spendStream}_errors`,
     topic: config.topic ?? DEFAULT_TOPIC,
     currency,
+    maxAmountCents,
     batchSize,
     startingPosition: config.startingPosition ?? 'TRIM_HORIZON',
     shardCount,
@@ -175,6 +188,7 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
         stats,
         ...(config.cutoverAt !== undefined ? { cutoverAt: config.cutoverAt } : {}),
         ...(config.currency !== undefined ? { currency: config.currency } : {}),
+        ...(config.maxAmountCents !== undefined ? { maxAmountCents: config.maxAmountCents } : {}),
       };
       await functions.start({
         name: path.mapping,

@@ -39,6 +39,11 @@ export interface SpendHandlerOptions {
   readonly cutoverAt?: number;
   /** Only this currency is summed; other records are invalid. Undefined accepts any (single-currency deployments). */
   readonly currency?: string;
+  /**
+   * Larger amounts (of one toll or one window) are invalid: a garbage amount near 2^53 would push a month's
+   * total past what integers hold exactly, and that batch would then fail forever. Undefined for no limit.
+   */
+  readonly maxAmountCents?: number;
   readonly stats: SpendPathStats;
 }
 
@@ -70,7 +75,7 @@ interface ValidTransaction {
 }
 
 export function transactionsHandler(options: SpendHandlerOptions): FunctionHandler {
-  const { ledger, cutoverAt, currency, stats } = options;
+  const { ledger, cutoverAt, currency, maxAmountCents, stats } = options;
   return async (event, ctx) => {
     const valid: ValidTransaction[] = [];
     const rejected: Rejected[] = [];
@@ -91,6 +96,10 @@ export function transactionsHandler(options: SpendHandlerOptions): FunctionHandl
       }
       if (currency !== undefined && checked.tx.currency !== currency) {
         rejected.push({ record, text, reason: `currency ${checked.tx.currency} is not the account currency ${currency}` });
+        continue;
+      }
+      if (maxAmountCents !== undefined && checked.tx.amount_cents > maxAmountCents) {
+        rejected.push({ record, text, reason: `amount_cents ${checked.tx.amount_cents} is above the limit of ${maxAmountCents} for one toll` });
         continue;
       }
       if (cutoverAt !== undefined && checked.eventTimeMs >= cutoverAt) {
@@ -117,7 +126,7 @@ export function transactionsHandler(options: SpendHandlerOptions): FunctionHandl
 }
 
 export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
-  const { ledger, cutoverAt, stats } = options;
+  const { ledger, cutoverAt, maxAmountCents, stats } = options;
   return async (event, ctx) => {
     const valid: { spend: WindowSpend; startMs: number }[] = [];
     const rejected: Rejected[] = [];
@@ -134,6 +143,10 @@ export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
       const checked = validateWindow(value);
       if (typeof checked === 'string') {
         rejected.push({ record, text, reason: checked });
+        continue;
+      }
+      if (maxAmountCents !== undefined && checked.spend.total_cents > maxAmountCents) {
+        rejected.push({ record, text, reason: `total_cents ${checked.spend.total_cents} is above the limit of ${maxAmountCents} for one window` });
         continue;
       }
       if (cutoverAt !== undefined && checked.startMs < cutoverAt) {
