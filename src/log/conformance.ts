@@ -358,6 +358,15 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
         setTimeout(() => controller.abort(), 20);
         expect((await pending2).done).toBe(true);
       });
+
+      it('ends when the stream is deleted', async () => {
+        await create('s');
+        const sub = log.subscribe('s', 'shardId-000000000000', { type: 'LATEST' });
+        const pending = sub[Symbol.asyncIterator]().next();
+        setTimeout(() => void log.deleteStream('s'), 20);
+        expect((await pending).done).toBe(true);
+        sub.close();
+      });
     });
 
     describe('resharding', () => {
