@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarizeCpuProfile, type ProfileSummary, type TimeWindow } from '../lib/cpu-profile.ts';
 import { cpuMeter } from '../lib/cpu-usage.ts';
-import { defaultTransportKinesisClient, http1KinesisClient } from '../lib/kinesis-clients.ts';
+import { defaultTransportKinesisClient, http1KinesisClient, recordWireTimings, type WireTiming } from '../lib/kinesis-clients.ts';
 import { describeMachine } from '../lib/machine.ts';
 import { fetchFsyncHistogram, fsyncsBetween } from '../lib/metrics.ts';
 import { createAgent, createStream } from '../lib/native-client.ts';
@@ -127,6 +127,8 @@ try {
     await createStream(agent, tollstream.url, { name: 'bench_kinesis', shardCount });
     await createStream(agent, tollstream.url, { name: 'bench_native', shardCount });
     const clients = Array.from({ length: producers }, () => defaultTransportKinesisClient(tollstream!.url, { requestTimeoutMs: 30_000 }));
+    const wireTimings: WireTiming[] = [];
+    for (const c of clients) recordWireTimings(c, (t) => wireTimings.push(t));
     const meter = cpuMeter(tollstream.pid);
 
     let kinesisRate: number | undefined;
@@ -150,11 +152,14 @@ try {
       const target = kinesisRate / 2;
       log(`PutRecords latency at ${Math.round(target)} records/s (half the measured maximum)`);
       const fsyncBefore = await fetchFsyncHistogram(tollstream.url);
+      wireTimings.length = 0;
+      const measureFrom = performance.now() + warmupMs;
       meter.start();
       const r = await openLoop({ recordsPerSecond: target, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
       results.phases.putRecordsLatency = {
         ...phaseResult(r, meter.stop(), profileWindows),
         targetRecordsPerSecond: target,
+        wireLatency: summarizeLatencies(wireTimings.filter((t) => t.at >= measureFrom).map((t) => t.ms)),
         ...(await fsyncFigures(tollstream.url, fsyncBefore)),
       };
     }

@@ -15,6 +15,8 @@ export interface PhaseResult {
   readonly serverCores?: number;
   readonly loadGeneratorCores?: number;
   readonly targetRecordsPerSecond?: number;
+  /** Request latency without the SDK's own work: request handed to the transport until response headers. */
+  readonly wireLatency?: LatencySummary;
   readonly extra?: Readonly<Record<string, number>>;
 }
 
@@ -93,6 +95,10 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
     const l = p.putRecordsLatency;
     console.log(`  paced load: target ${formatCount(l.targetRecordsPerSecond!)} records/s, achieved ${formatCount(l.recordsPerSecond)}; ` +
       `latency from the moment each request was due: p50 ${l.latency?.p50Ms} ms, p90 ${l.latency?.p90Ms} ms, p99 ${l.latency?.p99Ms} ms, max ${l.latency?.maxMs} ms (${l.latency?.count} requests)`);
+    if (l.wireLatency) {
+      console.log(`  on the wire (signed request handed to the transport until response headers, no SDK work, no queueing in the SDK): ` +
+        `p50 ${l.wireLatency.p50Ms} ms, p90 ${l.wireLatency.p90Ms} ms, p99 ${l.wireLatency.p99Ms} ms, max ${l.wireLatency.maxMs} ms`);
+    }
   }
 
   // The same ratios per core used, which hold up better than raw rates when other work shares the machine.
