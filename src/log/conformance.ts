@@ -412,6 +412,35 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
         for (const r of more) expect(r.ok && children.some((c) => c.shardId === r.shardId)).toBe(true);
       });
 
+      it('keeps every record acknowledged while a reshard runs, each exactly once', async () => {
+        await create('s', { shardCount: 2 });
+        const acked: Array<{ shardId: string; sequenceNumber: string; text: string }> = [];
+        const appender = async (a: number) => {
+          for (let round = 0; round < 8; round++) {
+            const batch = records(5, `a${a}-${round}-`, (i) => `k${a}-${round}-${i}`);
+            const res = await log.append('s', batch);
+            res.forEach((r, i) => {
+              if (r.ok) acked.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, text: Buffer.from(batch[i]!.data).toString() });
+            });
+          }
+        };
+        const running = Promise.all(Array.from({ length: 6 }, (_, a) => appender(a)));
+        await new Promise((r) => setTimeout(r, 5));
+        const d = await log.updateShardCount('s', 4);
+        await running;
+        expect(acked).toHaveLength(6 * 8 * 5);
+        const stored = new Map<string, string>();
+        for (const shard of d.shards) {
+          for (const r of (await readAll(log, 's', shard.shardId, { type: 'TRIM_HORIZON' }, 50)).records) {
+            const key = `${shard.shardId}/${r.sequenceNumber}`;
+            expect(stored.has(key)).toBe(false);
+            stored.set(key, text(r));
+          }
+        }
+        expect(stored.size).toBe(acked.length);
+        for (const a of acked) expect(stored.get(`${a.shardId}/${a.sequenceNumber}`)).toBe(a.text);
+      });
+
       it('merges 3 shards into 2, each child naming every parent it overlaps', async () => {
         await create('s', { shardCount: 3 });
         const d = await log.updateShardCount('s', 2);
