@@ -6,10 +6,22 @@ import type { Expr, ExprKind, ExprOfKind, SqlTypeName } from '../ast/index.ts';
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
 import { SCALAR_FUNCTIONS, ceilTime, extractField, floorTime } from './functions.ts';
+import {
+  arithmeticType,
+  castValue,
+  coerceTo,
+  comparable,
+  compileArithmetic,
+  compileComparison,
+  likeRegex,
+  textOf,
+  toNumber,
+} from './operations.ts';
 import type { Scope } from './scope.ts';
-import { parseTimestampText } from './time.ts';
 import type { CompiledExpr, CompiledFn, Row, Value } from './types.ts';
-import { RowError, formatTimestamp } from './types.ts';
+import { RowError } from './types.ts';
+
+export { castValue, textOf } from './operations.ts';
 
 export interface CompileContext {
   readonly scope: Scope;
@@ -56,154 +68,6 @@ function column(i: number, type: SqlTypeName): CompiledExpr {
 
 function derived(fn: CompiledFn, type: SqlTypeName, parts: readonly CompiledExpr[]): CompiledExpr {
   return { fn, type, constant: parts.every((p) => p.constant) };
-}
-
-export function textOf(v: Value, type: SqlTypeName): string {
-  if (type === 'TIMESTAMP' && typeof v === 'number') return formatTimestamp(v);
-  return String(v);
-}
-
-function toNumber(v: Value): number {
-  if (typeof v === 'number') return v;
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : typeof v === 'boolean' ? Number(v) : Number.NaN;
-  if (Number.isNaN(n)) throw new RowError('EVAL_ERROR', `'${String(v)}' is not a number`);
-  return n;
-}
-
-function checkInt(n: number): number {
-  if (!Number.isSafeInteger(n)) throw new RowError('INTEGER_OVERFLOW', `integer result ${n} is beyond ±2^53; cast to DOUBLE first`);
-  return n;
-}
-
-/** Coerces a constant string to a timestamp when compared with or added to a timestamp. */
-function coerceTo(c: CompiledExpr, type: SqlTypeName): CompiledExpr {
-  if (type === 'TIMESTAMP' && c.type === 'VARCHAR' && c.constant) {
-    const v = c.fn([]);
-    const t = typeof v === 'string' ? parseTimestampText(v) : null;
-    if (t !== null) return constant(t, 'TIMESTAMP');
-  }
-  return c;
-}
-
-function arithmeticType(op: string, l: SqlTypeName, r: SqlTypeName, pos: Expr['pos']): SqlTypeName {
-  const isNum = (t: SqlTypeName) => t === 'BIGINT' || t === 'DOUBLE' || t === 'ANY' || t === 'NULL';
-  if (op === '+' || op === '-') {
-    if (l === 'TIMESTAMP' && (r === 'INTERVAL' || r === 'ANY' || r === 'NULL')) return 'TIMESTAMP';
-    if (op === '+' && l === 'INTERVAL' && r === 'TIMESTAMP') return 'TIMESTAMP';
-    if (op === '-' && l === 'TIMESTAMP' && r === 'TIMESTAMP') return 'INTERVAL';
-    if (l === 'INTERVAL' && r === 'INTERVAL') return 'INTERVAL';
-  }
-  if (op === '*' && ((l === 'INTERVAL' && isNum(r)) || (r === 'INTERVAL' && isNum(l)))) return 'INTERVAL';
-  if (op === '/' && l === 'INTERVAL' && isNum(r)) return 'INTERVAL';
-  if (!isNum(l) || !isNum(r)) {
-    throw planProblem(pos, `cannot apply ${op} to ${l} and ${r}`, l === 'VARCHAR' || r === 'VARCHAR' ? 'Join strings with || or CONCAT; CAST text to a number first.' : 'Add an INTERVAL to a TIMESTAMP, or compute with numbers.');
-  }
-  if (l === 'DOUBLE' || r === 'DOUBLE') return 'DOUBLE';
-  if (l === 'BIGINT' && r === 'BIGINT') return 'BIGINT';
-  if ((l === 'BIGINT' || l === 'NULL') && (r === 'BIGINT' || r === 'NULL')) return 'BIGINT';
-  return 'ANY';
-}
-
-function compileArithmetic(op: '+' | '-' | '*' | '/' | '%', L: CompiledExpr, R: CompiledExpr, type: SqlTypeName): CompiledFn {
-  const lf = L.fn;
-  const rf = R.fn;
-  const integer = type === 'BIGINT';
-  const calc: (a: number, b: number) => number = {
-    '+': integer ? (a: number, b: number) => checkInt(a + b) : (a: number, b: number) => a + b,
-    '-': integer ? (a: number, b: number) => checkInt(a - b) : (a: number, b: number) => a - b,
-    '*': integer ? (a: number, b: number) => checkInt(a * b) : (a: number, b: number) => a * b,
-    '/': (a: number, b: number) => {
-      if (b === 0) throw new RowError('DIVISION_BY_ZERO', 'division by zero');
-      return integer ? Math.trunc(a / b) : a / b;
-    },
-    '%': (a: number, b: number) => {
-      if (b === 0) throw new RowError('DIVISION_BY_ZERO', 'modulo by zero');
-      return a % b;
-    },
-  }[op];
-  return (row) => {
-    const a = lf(row);
-    if (a === null) return null;
-    const b = rf(row);
-    if (b === null) return null;
-    return calc(typeof a === 'number' ? a : toNumber(a), typeof b === 'number' ? b : toNumber(b));
-  };
-}
-
-function compileComparison(op: '=' | '<>' | '<' | '<=' | '>' | '>=', L: CompiledExpr, R: CompiledExpr): CompiledFn {
-  const lf = L.fn;
-  const rf = R.fn;
-  const numeric = L.type === 'BIGINT' || L.type === 'DOUBLE' || R.type === 'BIGINT' || R.type === 'DOUBLE';
-  const norm = numeric ? (v: Value) => (typeof v === 'string' ? toNumber(v) : v) : (v: Value) => v;
-  const test: (a: Value, b: Value) => boolean = {
-    '=': (a: Value, b: Value) => a === b,
-    '<>': (a: Value, b: Value) => a !== b,
-    '<': (a: Value, b: Value) => a! < b!,
-    '<=': (a: Value, b: Value) => a! <= b!,
-    '>': (a: Value, b: Value) => a! > b!,
-    '>=': (a: Value, b: Value) => a! >= b!,
-  }[op];
-  return (row) => {
-    const a = lf(row);
-    if (a === null) return null;
-    const b = rf(row);
-    if (b === null) return null;
-    return test(norm(a), norm(b));
-  };
-}
-
-function comparable(l: SqlTypeName, r: SqlTypeName): boolean {
-  if (l === r || l === 'ANY' || r === 'ANY' || l === 'NULL' || r === 'NULL') return true;
-  const num = (t: SqlTypeName) => t === 'BIGINT' || t === 'DOUBLE';
-  return num(l) && num(r);
-}
-
-const LIKE_CACHE = new Map<string, RegExp>();
-function likeRegex(pattern: string): RegExp {
-  let r = LIKE_CACHE.get(pattern);
-  if (!r) {
-    let src = '';
-    for (const ch of pattern) src += ch === '%' ? '.*' : ch === '_' ? '.' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    r = new RegExp(`^${src}$`, 's');
-    if (LIKE_CACHE.size > 1000) LIKE_CACHE.clear();
-    LIKE_CACHE.set(pattern, r);
-  }
-  return r;
-}
-
-export function castValue(v: Value, from: SqlTypeName, to: SqlTypeName): Value {
-  if (v === null) return null;
-  switch (to) {
-    case 'VARCHAR':
-      return textOf(v, from);
-    case 'BIGINT': {
-      if (typeof v === 'boolean') return v ? 1 : 0;
-      const n = typeof v === 'number' ? v : Number(String(v).trim());
-      if (!Number.isFinite(n) || String(v).trim() === '') throw new RowError('CAST_FAILED', `cannot cast '${String(v)}' to BIGINT`);
-      return checkInt(Math.trunc(n));
-    }
-    case 'DOUBLE': {
-      const n = typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : Number(String(v).trim());
-      if (Number.isNaN(n) || String(v).trim() === '') throw new RowError('CAST_FAILED', `cannot cast '${String(v)}' to DOUBLE`);
-      return n;
-    }
-    case 'BOOLEAN': {
-      if (typeof v === 'boolean') return v;
-      if (typeof v === 'number') return v !== 0;
-      const s = v.trim().toLowerCase();
-      if (s === 'true' || s === 't' || s === '1') return true;
-      if (s === 'false' || s === 'f' || s === '0') return false;
-      throw new RowError('CAST_FAILED', `cannot cast '${v}' to BOOLEAN`);
-    }
-    case 'TIMESTAMP': {
-      if (typeof v === 'number') return v;
-      const t = parseTimestampText(String(v));
-      if (t === null) throw new RowError('CAST_FAILED', `cannot cast '${String(v)}' to TIMESTAMP`);
-      return t;
-    }
-    default:
-      return v;
-  }
 }
 
 const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileContext) => CompiledExpr } = {

@@ -1,16 +1,8 @@
 /** Expression parsing by precedence climbing: OR < AND < NOT < comparison < || < + - < * / % < unary. */
-import type {
-  BinaryOp,
-  Expr,
-  IntervalExpr,
-  OrderItem,
-  OverClause,
-  SqlTypeName,
-  TimeUnit,
-  TypeRef,
-} from '../ast/index.ts';
+import type { BinaryOp, Expr, OrderItem, OverClause, TimeUnit } from '../ast/index.ts';
 import { parseTimestampText } from '../expr/time.ts';
 import type { Cursor } from './cursor.ts';
+import { parseInterval, parseTimeUnit, parseType } from './units-and-types.ts';
 
 export function parseExpr(c: Cursor): Expr {
   return parseOr(c);
@@ -126,94 +118,6 @@ function parseUnary(c: Cursor): Expr {
   let e = parsePrimary(c);
   while (c.acceptOp('::')) e = { kind: 'cast', operand: e, target: parseType(c), lenient: false, pos: e.pos };
   return e;
-}
-
-const UNIT_MILLIS: Record<TimeUnit, number> = {
-  MILLISECOND: 1,
-  SECOND: 1000,
-  MINUTE: 60_000,
-  HOUR: 3_600_000,
-  DAY: 86_400_000,
-  WEEK: 7 * 86_400_000,
-  MONTH: 30 * 86_400_000,
-  QUARTER: 90 * 86_400_000,
-  YEAR: 365 * 86_400_000,
-};
-
-export function parseTimeUnit(c: Cursor): TimeUnit {
-  const t = c.next();
-  let u = t.upper;
-  if (u.endsWith('S') && u !== 'MILLISECONDS' && `${u.slice(0, -1)}` in UNIT_MILLIS) u = u.slice(0, -1);
-  if (u === 'MILLISECONDS') u = 'MILLISECOND';
-  if (t.type !== 'word' || !(u in UNIT_MILLIS)) {
-    throw c.errorAt(t.pos, `expected a time unit but found ${c.describe(t)}`, 'Units are MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR.');
-  }
-  if (c.isOp('(') && c.peek(1).type === 'number') {
-    c.next();
-    c.next();
-    c.expectOp(')');
-  }
-  return u as TimeUnit;
-}
-
-/** `INTERVAL '10' MINUTE`, `INTERVAL '1:30' MINUTE TO SECOND`, `INTERVAL '2' HOURS`. */
-export function parseInterval(c: Cursor): IntervalExpr {
-  const pos = c.peek().pos;
-  c.expectWord('INTERVAL', "Write a duration as INTERVAL '10' MINUTE.");
-  const start = c.peek();
-  let text: string;
-  if (start.type === 'string' || start.type === 'number') text = c.next().text;
-  else throw c.error(`expected a quoted amount after INTERVAL but found ${c.describe()}`, "Write INTERVAL '10' MINUTE.");
-  const unit = parseTimeUnit(c);
-  let millis: number;
-  if (c.acceptWord('TO')) {
-    const last = parseTimeUnit(c);
-    const order: TimeUnit[] = ['DAY', 'HOUR', 'MINUTE', 'SECOND'];
-    const from = order.indexOf(unit);
-    const parts = text.trim().split(/[: ]/);
-    if (from < 0 || order.indexOf(last) < from) throw c.errorAt(pos, `unsupported interval ${unit} TO ${last}`, 'Use DAY/HOUR/MINUTE TO a smaller unit.');
-    millis = 0;
-    parts.forEach((p, i) => {
-      const u = order[from + i];
-      if (u) millis += Number(p) * UNIT_MILLIS[u];
-    });
-  } else {
-    millis = Number(text.trim()) * UNIT_MILLIS[unit];
-  }
-  if (!Number.isFinite(millis)) throw c.errorAt(pos, `'${text}' is not a number of ${unit.toLowerCase()}s`, "Write INTERVAL '10' MINUTE.");
-  return { kind: 'interval', millis, text: `INTERVAL '${text}' ${unit}`, pos };
-}
-
-const TYPE_NAMES: Record<string, SqlTypeName> = {
-  BOOLEAN: 'BOOLEAN', BOOL: 'BOOLEAN',
-  TINYINT: 'BIGINT', SMALLINT: 'BIGINT', INT: 'BIGINT', INTEGER: 'BIGINT', BIGINT: 'BIGINT',
-  REAL: 'DOUBLE', FLOAT: 'DOUBLE', DOUBLE: 'DOUBLE', DECIMAL: 'DOUBLE', NUMERIC: 'DOUBLE', DEC: 'DOUBLE',
-  VARCHAR: 'VARCHAR', CHAR: 'VARCHAR', STRING: 'VARCHAR', TEXT: 'VARCHAR', CHARACTER: 'VARCHAR',
-  TIMESTAMP: 'TIMESTAMP', TIMESTAMP_LTZ: 'TIMESTAMP', DATE: 'TIMESTAMP',
-};
-
-export function parseType(c: Cursor): TypeRef {
-  const t = c.next();
-  const name = TYPE_NAMES[t.upper];
-  if (t.type !== 'word' || !name) {
-    throw c.errorAt(t.pos, `unknown type ${c.describe(t)}`, 'Types are BOOLEAN, INT/BIGINT, DOUBLE/DECIMAL, VARCHAR, TIMESTAMP.');
-  }
-  let text = t.upper;
-  if (t.upper === 'DOUBLE') c.acceptWord('PRECISION');
-  if (c.acceptWord('VARYING')) text += ' VARYING';
-  if (c.acceptOp('(')) {
-    const args: string[] = [];
-    do args.push(c.next().text);
-    while (c.acceptOp(','));
-    c.expectOp(')');
-    text += `(${args.join(',')})`;
-  }
-  if (name === 'TIMESTAMP' && c.acceptWord('WITH')) {
-    c.acceptWord('LOCAL');
-    c.expectWord('TIME');
-    c.expectWord('ZONE');
-  }
-  return { name, text };
 }
 
 function parsePrimary(c: Cursor): Expr {

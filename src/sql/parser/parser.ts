@@ -20,7 +20,8 @@ import type {
   WindowFunction,
 } from '../ast/index.ts';
 import { Cursor } from './cursor.ts';
-import { parseExpr, parseInterval, parseOverSpec, parseType } from './expressions.ts';
+import { parseExpr, parseOverSpec } from './expressions.ts';
+import { parseInterval, parseType } from './units-and-types.ts';
 import { tokenize } from './lexer.ts';
 
 /** Parses a script of `;`-separated statements. Throws `SQL_SYNTAX` naming the line and column. */
