@@ -10,7 +10,7 @@
  *
  *   node bin/run-ts.mjs src/apps/abc-tolls/testing/crash-child.ts DIR [--finish]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSpendAlerts } from '../pipeline.ts';
 import { appendRecords, caughtUp, CRASH_TRAFFIC, openStores, trafficPlan, waitFor } from './harness.ts';
@@ -33,7 +33,9 @@ while (appended < plan.records.length) {
   const next = Math.min(plan.records.length, appended + BATCH);
   await appendRecords(stores.log, 'toll_transactions', plan.records.slice(appended, next), BATCH);
   appended = next;
-  writeFileSync(progressFile, String(appended));
+  // Written aside and renamed, so a kill never leaves the file empty (which would restart the traffic from 0).
+  writeFileSync(`${progressFile}.tmp`, String(appended));
+  renameSync(`${progressFile}.tmp`, progressFile);
   await new Promise((r) => setTimeout(r, PAUSE_MS));
 }
 
