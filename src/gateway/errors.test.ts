@@ -31,6 +31,22 @@ describe('error responses', () => {
     expect(JSON.parse(r.body)).toEqual({ error: { code: 'STREAM_NOT_FOUND', message: 'no stream x', context: { stream: 'x' } } });
   });
 
+  it('maps the warehouse codes: read-only and rejected are the caller\'s, unavailable is 503, a position conflict 409', () => {
+    const cases: Array<[TollstreamError, number, boolean]> = [
+      [new TollstreamError('WAREHOUSE_READ_ONLY', 'queries are read-only'), 400, true],
+      [new TollstreamError('WAREHOUSE_REJECTED', 'lane out of range'), 400, true],
+      [new TollstreamError('WAREHOUSE_UNAVAILABLE', 'warehouse disabled'), 503, true],
+      [new TollstreamError('DELIVERY_POSITION_CONFLICT', 'two writers'), 409, false],
+    ];
+    for (const [err, status, messageShown] of cases) {
+      const r = errorResponse(err, 'native', logger, 'req-4');
+      expect(r.status).toBe(status);
+      const body = JSON.parse(r.body) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe(err.code);
+      expect(body.error.message.includes(err.message)).toBe(messageShown);
+    }
+  });
+
   it('logs unknown errors and answers 500 without their details', () => {
     lines.length = 0;
     const secret = new Error('connection string postgres://user:pw@db');

@@ -42,6 +42,7 @@ const AWS_ERRORS: Partial<Record<ErrorCode, AwsError>> = {
   UNAUTHORIZED: { type: 'UnrecognizedClientException', status: 400 },
   FORBIDDEN: { type: 'AccessDeniedException', status: 400 },
   LOG_CLOSED: { type: 'InternalFailure', status: 500 },
+  WAREHOUSE_UNAVAILABLE: { type: 'ServiceUnavailableException', status: 503 },
   IO_ERROR: { type: 'InternalFailure', status: 500 },
   INTERNAL: { type: 'InternalFailure', status: 500 },
 };
@@ -62,6 +63,11 @@ const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
   AUTH_SIGNATURE_EXPIRED: 401,
   FORBIDDEN: 403,
   LOG_CLOSED: 503,
+  WAREHOUSE_READ_ONLY: 400,
+  WAREHOUSE_REJECTED: 400,
+  WAREHOUSE_UNAVAILABLE: 503,
+  /** Two deliveries writing one table from one stream: the state conflicts, as STREAM_EXISTS does. */
+  DELIVERY_POSITION_CONFLICT: 409,
 };
 
 export type ErrorShape = 'aws' | 'native';

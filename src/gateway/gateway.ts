@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { StreamLog } from '../log/index.ts';
+import type { Warehouse } from '../warehouse/index.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../metrics/index.ts';
 import type { Authenticator } from './auth/index.ts';
 import type { AwsContext } from './aws/context.ts';
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   readonly logger: Logger;
   /** Where the gateway registers its metrics; /metrics renders this registry. @default a new Registry */
   readonly metrics?: Registry;
+  /** Serves `/v1/reports`, `/v1/warehouse/query` and `/v1/reference/stations`; absent, they answer 503. @default none */
+  readonly warehouse?: Warehouse;
   /** Signs shard iterators. Give the same secret to every instance (and across restarts) to keep iterators valid. @default 32 random bytes */
   readonly iteratorSecret?: string | Buffer;
   /** Largest Kinesis/Firehose request body, in bytes. @default 10 MiB (a full PutRecords in base64 fits) */
@@ -78,7 +81,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     accountId: options.accountId ?? '000000000000',
     randomPartitionKey,
   };
-  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal };
+  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse };
 
   async function handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();
@@ -118,7 +121,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       } else if (method === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
         api = 'ops';
         operation = 'metrics';
-        send(res, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }, registry.render());
+        send(res, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }, await registry.renderAsync());
       } else {
         throw new TollstreamError('NOT_FOUND', `no route ${method} ${url.split('?')[0]}; the native API is under /v1, the Kinesis and Firehose APIs need X-Amz-Target`);
       }

@@ -54,4 +54,16 @@ describe('Registry', () => {
     const c = registry.counter('two_total', 'x', ['a', 'b']);
     expect(() => c.labels('only-one')).toThrow(/takes labels/);
   });
+
+  it('refreshes values that need a query before an async rendering, and keeps the old value when one fails', async () => {
+    const registry = new Registry();
+    const freshness = registry.gauge('freshness_seconds', 'Age of the newest row.').labels();
+    let answer: () => Promise<number> = async () => 1.5;
+    registry.onCollectAsync(async () => freshness.set(await answer()));
+    expect(await registry.renderAsync()).toContain('freshness_seconds 1.5\n');
+    answer = async () => {
+      throw new Error('closed');
+    };
+    expect(await registry.renderAsync()).toContain('freshness_seconds 1.5\n');
+  });
 });

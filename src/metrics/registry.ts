@@ -43,6 +43,7 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 export class Registry {
   private readonly metrics = new Map<string, Metric>();
   private readonly collectors: Array<() => void> = [];
+  private readonly asyncCollectors: Array<() => Promise<void>> = [];
 
   counter(name: string, help: string, labelNames: readonly string[] = []): LabeledMetric<CounterChild> {
     const family = new Family<CounterState>(name, help, 'counter', labelNames, () => ({ value: 0 }));
@@ -118,7 +119,21 @@ export class Registry {
     this.collectors.push(collect);
   }
 
-  /** The Prometheus text exposition format 0.0.4. */
+  /**
+   * Runs before each `renderAsync`, for values that need a query (e.g. the warehouse's freshness). A collector
+   * that fails leaves its metrics as they were; it should log the failure itself.
+   */
+  onCollectAsync(collect: () => Promise<void>): void {
+    this.asyncCollectors.push(collect);
+  }
+
+  /** Runs the async collectors (concurrently), then renders as `render()` does. */
+  async renderAsync(): Promise<string> {
+    await Promise.allSettled(this.asyncCollectors.map((collect) => collect()));
+    return this.render();
+  }
+
+  /** The Prometheus text exposition format 0.0.4. Async collectors do not run here (see `renderAsync`). */
   render(): string {
     for (const collect of this.collectors) collect();
     const out: string[] = [];

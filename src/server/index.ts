@@ -1,15 +1,21 @@
 /**
  * The composition root: from a loaded config to a running server (data directory, stream log, declared
- * streams, authentication, gateway) and back down again in the reverse order.
+ * streams, warehouse and station reference, deliveries, authentication, gateway with one metrics registry)
+ * and back down again in the reverse order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { TollstreamConfig } from '../config/index.ts';
+import { lakeDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
+import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
 import { createAuthenticator, createGateway } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
+import { Registry } from '../metrics/index.ts';
+import { loadStationReference } from '../reports/index.ts';
+import { openDuckDBWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
+import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 
 export interface RunningServer {
   /** Where clients reach the server, e.g. `http://127.0.0.1:4566` (a wildcard host is given as loopback). */
@@ -17,7 +23,14 @@ export interface RunningServer {
   /** The bound port (the real one when the config asked for port 0). */
   readonly port: number;
   readonly log: StreamLog;
-  /** Stops accepting requests, closes the gateway, then the log, then releases the data directory. Idempotent. */
+  /** The warehouse; undefined with `warehouse.enabled: false`. */
+  readonly warehouse: Warehouse | undefined;
+  /** The running deliveries (`warehouse`, and `lake` when enabled); empty when nothing is delivered. */
+  readonly deliveries: readonly DeliveryStream[];
+  /**
+   * Stops accepting requests and closes the gateway, stops the deliveries, closes the warehouse and the lake,
+   * then the log, then releases the data directory. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -58,21 +71,47 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     undo.unshift(() => log.close());
     await createDeclaredStreams(log, config, logger);
 
+    const metrics = new Registry();
+    const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger) : undefined;
+    if (warehouse) {
+      undo.unshift(() => warehouse.close());
+      registerWarehouseMetrics(metrics, warehouse, logger.child({ component: 'warehouse' }));
+    }
+    const deliveries = await startDeliveries(log, warehouse, config, logger, undo);
+    registerDeliveryMetrics(metrics, deliveries);
+
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
     warnAboutOpenDoors(config, logger);
-    const gateway = createGateway({ log, authenticator, logger: logger.child({ component: 'gateway' }), iteratorSecret });
+    const gateway = createGateway({
+      log,
+      authenticator,
+      logger: logger.child({ component: 'gateway' }),
+      iteratorSecret,
+      metrics,
+      ...(warehouse ? { warehouse } : {}),
+    });
     undo.unshift(() => gateway.close());
     const { port } = await gateway.listen(config.port, config.host);
     gateway.setReady(true);
 
     const url = `http://${urlHost(config.host)}:${port}`;
-    logger.info('ready', { url, dataDir, fsync: config.storage.fsync, sigv4: authenticator.mode, apiKeys: config.auth.apiKeys.length > 0 });
+    logger.info('ready', {
+      url,
+      dataDir,
+      fsync: config.storage.fsync,
+      sigv4: authenticator.mode,
+      apiKeys: config.auth.apiKeys.length > 0,
+      warehouse: warehouse ? warehousePath(config) : false,
+      deliveries: deliveries.map((d) => d.name),
+    });
 
     let closing: Promise<void> | undefined;
     return {
       url,
       port,
       log,
+      warehouse,
+      deliveries,
       close() {
         closing ??= (async () => {
           gateway.setReady(false);
@@ -87,6 +126,64 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     await runAll(undo).catch((cleanupErr: unknown) => logger.error('cleanup after a failed start failed', { err: cleanupErr }));
     throw err;
   }
+}
+
+async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<Warehouse> {
+  const file = warehousePath(config);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const warehouse = await openDuckDBWarehouse({ path: file });
+  try {
+    await warehouse.ensureSchema();
+    const stations = config.reference.stationsFile;
+    if (stations !== undefined) {
+      const { rows } = await loadStationReference(warehouse, { path: stations });
+      logger.info('loaded station reference data', { file: stations, rows });
+    }
+  } catch (err) {
+    await warehouse.close();
+    throw err;
+  }
+  return warehouse;
+}
+
+/**
+ * One delivery of `delivery.stream` into the warehouse table, and one into the Parquet lake when enabled.
+ * Each registers its stop in `undo` as soon as it runs, so a failed start stops the ones already running.
+ */
+async function startDeliveries(
+  log: StreamLog,
+  warehouse: Warehouse | undefined,
+  config: TollstreamConfig,
+  logger: Logger,
+  undo: Array<() => Promise<void> | void>,
+): Promise<DeliveryStream[]> {
+  const stream = config.delivery.stream;
+  const destinations: Array<{ name: string; destination: () => Promise<DeliveryDestination> }> = [];
+  if (warehouse) destinations.push({ name: 'warehouse', destination: async () => warehouseDestination(warehouse, TOLL_TRANSACTIONS.name) });
+  if (config.lake.enabled) destinations.push({ name: 'lake', destination: () => openParquetLake({ dir: lakeDir(config) }) });
+  if (destinations.length === 0) return [];
+  const exists = (await log.listStreams()).some((s) => s.name === stream);
+  if (!exists) {
+    logger.warn(`delivery.stream '${stream}' does not exist, so nothing is delivered; declare it in streams (or create it) and restart`, { stream });
+    return [];
+  }
+  const deliveries: DeliveryStream[] = [];
+  for (const { name, destination: open } of destinations) {
+    const destination = await open();
+    if (destination.close) undo.unshift(() => destination.close!());
+    const delivery = new DeliveryStream({
+      name,
+      log,
+      stream,
+      destination,
+      buffering: { sizeMiB: config.delivery.bufferSizeMiB, intervalSeconds: config.delivery.bufferIntervalSeconds },
+      logger,
+    });
+    await delivery.start();
+    undo.unshift(() => delivery.stop());
+    deliveries.push(delivery);
+  }
+  return deliveries;
 }
 
 /** Runs every step even if one fails, then rethrows the first failure. */

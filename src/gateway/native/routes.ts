@@ -1,10 +1,12 @@
-/** The native HTTP API under /v1 (see docs/gateway.md): streams, record ingest and tail. */
+/** The native HTTP API under /v1 (see docs/gateway.md): streams, record ingest, tail, and the warehouse's reports, SQL and reference data. */
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { DedupeConfig, StreamConfig, StreamLog } from '../../log/index.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
 import { tail } from './tail.ts';
+import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute } from './warehouse.ts';
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -15,14 +17,28 @@ export interface NativeContext {
   readonly maxBodyBytes: number;
   readonly randomPartitionKey: () => string;
   readonly shutdown: AbortSignal;
+  /** Serves the report, query and reference routes; absent, they answer 503 WAREHOUSE_UNAVAILABLE. */
+  readonly warehouse: Warehouse | undefined;
 }
 
 /** A route's name for metrics, e.g. `POST /v1/streams/{name}/records`. */
-export type NativeRoute = 'listStreams' | 'createStream' | 'describeStream' | 'deleteStream' | 'putRecords' | 'tail' | 'unknown';
+export type NativeRoute =
+  | 'listStreams'
+  | 'createStream'
+  | 'describeStream'
+  | 'deleteStream'
+  | 'putRecords'
+  | 'tail'
+  | 'listReports'
+  | 'runReport'
+  | 'queryWarehouse'
+  | 'replaceStations'
+  | 'unknown';
 
 export interface ParsedPath {
   readonly route: NativeRoute;
   readonly stream?: string;
+  readonly report?: string;
   readonly query: URLSearchParams;
 }
 
@@ -32,6 +48,7 @@ export function matchRoute(method: string, url: string): ParsedPath {
   const path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
   const parts = path.split('/');
+  if (parts[1] === 'v1' && parts[2] !== 'streams') return matchWarehouseRoute(method, parts, query);
   // ['', 'v1', 'streams', name?, action?]
   if (parts[1] !== 'v1' || parts[2] !== 'streams') return { route: 'unknown', query };
   if (parts.length === 3 || (parts.length === 4 && parts[3] === '')) {
@@ -52,6 +69,24 @@ export function matchRoute(method: string, url: string): ParsedPath {
     if (parts[4] === 'records' && method === 'POST') return { route: 'putRecords', stream, query };
     if (parts[4] === 'tail' && method === 'GET') return { route: 'tail', stream, query };
   }
+  return { route: 'unknown', query };
+}
+
+/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/stations`. */
+function matchWarehouseRoute(method: string, parts: readonly string[], query: URLSearchParams): ParsedPath {
+  const rest = parts.slice(2);
+  if (rest[0] === 'reports' && method === 'GET') {
+    if (rest.length === 1 || (rest.length === 2 && rest[1] === '')) return { route: 'listReports', query };
+    if (rest.length === 2) {
+      try {
+        return { route: 'runReport', report: decodeURIComponent(rest[1]!), query };
+      } catch {
+        return { route: 'unknown', query };
+      }
+    }
+  }
+  if (rest.length === 2 && rest[0] === 'warehouse' && rest[1] === 'query' && method === 'POST') return { route: 'queryWarehouse', query };
+  if (rest.length === 2 && rest[0] === 'reference' && rest[1] === 'stations' && method === 'PUT') return { route: 'replaceStations', query };
   return { route: 'unknown', query };
 }
 
@@ -77,6 +112,14 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
       }
       return tail(req, res, { log: ctx.log, logger: ctx.logger, stream: match.stream!, from, shutdown: ctx.shutdown });
     }
+    case 'listReports':
+      return listReportsRoute(res);
+    case 'runReport':
+      return runReportRoute(ctx, res, match.report!, match.query);
+    case 'queryWarehouse':
+      return queryRoute(ctx, req, res);
+    case 'replaceStations':
+      return replaceStationsRoute(ctx, req, res);
     case 'unknown':
       throw new TollstreamError('NOT_FOUND', `no route ${req.method} ${req.url?.split('?')[0]}; see docs/gateway.md for the native API`);
   }
