@@ -48,6 +48,12 @@ export interface RunQueryOptions {
   readonly collect?: boolean;
   /** Called for every operator snapshot at a checkpoint. */
   readonly onSnapshot?: (taskId: string, checkpointId: number, state: unknown) => void;
+  /**
+   * Continue from a checkpoint: every task's state at one checkpoint id, as `onSnapshot` reported them
+   * (task id -> state). Inputs are read from their start and the records before the checkpoint skipped;
+   * rows the first run emitted before the checkpoint are not emitted again.
+   */
+  readonly restoreFrom?: Readonly<Record<string, unknown>>;
 }
 
 export interface RunQueryResult {
@@ -157,6 +163,7 @@ export async function runQuery(options: RunQueryOptions): Promise<RunQueryResult
     now,
     errors,
     onSnapshot: options.onSnapshot,
+    restore: options.restoreFrom,
     hooks: {
       deliver: (stream, rows) => {
         const exp = exporters.get(stream)!;

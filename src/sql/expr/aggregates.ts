@@ -154,6 +154,11 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   };
 }
 
+/** Accumulators back from `snapshotAccs`. */
+export function restoreAccs(snapshot: unknown): Acc[] {
+  return (snapshot as { v: Value; n: number; d?: Value[] }[]).map((a) => (a.d ? { v: a.v, n: a.n, distinct: new Set(a.d) } : { v: a.v, n: a.n }));
+}
+
 /** A JSON-friendly copy of accumulators, for checkpoints. */
 export function snapshotAccs(accs: readonly Acc[]): unknown {
   return accs.map((a) => (a.distinct ? { v: a.v, n: a.n, d: [...a.distinct] } : { v: a.v, n: a.n }));

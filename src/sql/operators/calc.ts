@@ -34,6 +34,7 @@ export class CalcOperator implements Operator {
   handleCheckpoint(): unknown {
     return NO_STATE;
   }
+  restoreState(): void {}
   handleEnd(): void {}
 }
 

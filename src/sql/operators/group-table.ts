@@ -1,6 +1,6 @@
 /** Groups and their accumulators, shared by the aggregate operators. */
 import type { Acc, CompiledAggregate } from '../expr/aggregates.ts';
-import { snapshotAccs } from '../expr/aggregates.ts';
+import { restoreAccs, snapshotAccs } from '../expr/aggregates.ts';
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { keyOf } from '../runtime/operator.ts';
 
@@ -55,5 +55,11 @@ export class GroupTable {
 
   snapshot(): unknown {
     return [...this.groups.values()].map((g) => ({ keys: g.keys, accs: snapshotAccs(g.accs) }));
+  }
+
+  restore(snapshot: unknown): void {
+    for (const g of snapshot as { keys: Value[]; accs: unknown }[]) {
+      this.groups.set(this.keyFns.length === 0 ? '' : keyOf(g.keys), { keys: g.keys, accs: restoreAccs(g.accs) });
+    }
   }
 }

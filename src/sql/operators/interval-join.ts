@@ -74,5 +74,17 @@ export class IntervalJoinOperator implements Operator {
     return this.buffers.map((m) => [...m.values()].flat());
   }
 
+  restoreState(state: unknown): void {
+    (state as Row[][]).forEach((rows, side) => {
+      const keyFns = this.sides[side]!.keyFns;
+      for (const row of rows) {
+        const k = keyOf(keyFns.map((f) => f(row)));
+        const list = this.buffers[side]!.get(k);
+        if (list) list.push(row);
+        else this.buffers[side]!.set(k, [row]);
+      }
+    });
+  }
+
   handleEnd(): void {}
 }

@@ -64,5 +64,6 @@ export class LookupJoinOperator implements Operator {
   handleCheckpoint(): unknown {
     return NO_STATE;
   }
+  restoreState(): void {}
   handleEnd(): void {}
 }

@@ -77,5 +77,11 @@ export class OverAggregateOperator implements Operator {
     return this.buffers.map((m) => [...m.entries()].map(([k, b]) => ({ key: k, times: b.times.slice(b.head), rows: b.rows.slice(b.head) })));
   }
 
+  restoreState(state: unknown): void {
+    (state as { key: unknown; times: number[]; rows: Row[] }[][]).forEach((entries, i) => {
+      for (const e of entries) this.buffers[i]!.set(e.key, { times: e.times, rows: e.rows, head: 0 });
+    });
+  }
+
   handleEnd(): void {}
 }

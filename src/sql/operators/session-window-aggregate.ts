@@ -3,11 +3,11 @@
  * bridges them. A session is final when the watermark passes its last row plus the gap.
  */
 import type { Acc, CompiledAggregate } from '../expr/aggregates.ts';
-import { snapshotAccs } from '../expr/aggregates.ts';
+import { restoreAccs, snapshotAccs } from '../expr/aggregates.ts';
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { formatTimestamp } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
-import { keyOf } from '../runtime/operator.ts';
+import { keyOf, restoredTime } from '../runtime/operator.ts';
 
 interface Session {
   start: number;
@@ -82,7 +82,18 @@ export class SessionWindowAggregateOperator implements Operator {
   }
 
   handleCheckpoint(): unknown {
-    return [...this.keys.values()].map((e) => ({ keys: e.values, sessions: e.sessions.map((s) => ({ start: s.start, end: s.end, accs: snapshotAccs(s.accs) })) }));
+    return {
+      watermark: this.watermark,
+      keys: [...this.keys.values()].map((e) => ({ keys: e.values, sessions: e.sessions.map((s) => ({ start: s.start, end: s.end, accs: snapshotAccs(s.accs) })) })),
+    };
+  }
+
+  restoreState(state: unknown): void {
+    const s = state as { watermark: unknown; keys: { keys: Value[]; sessions: { start: number; end: number; accs: unknown }[] }[] };
+    this.watermark = restoredTime(s.watermark);
+    for (const e of s.keys) {
+      this.keys.set(keyOf(e.keys), { values: e.keys, sessions: e.sessions.map((x) => ({ start: x.start, end: x.end, accs: restoreAccs(x.accs) })) });
+    }
   }
 
   handleEnd(): void {}

@@ -58,6 +58,15 @@ export class SourceDecoder {
     this.lookups = columns.map((c) => [...new Set([c.name, c.name.toLowerCase(), c.name.toUpperCase()])]);
   }
 
+  /** The latest ROWTIME, which later ones may not go below. */
+  snapshot(): number {
+    return this.lastRowtime;
+  }
+
+  restore(lastRowtime: unknown): void {
+    this.lastRowtime = typeof lastRowtime === 'number' ? lastRowtime : Number.NEGATIVE_INFINITY;
+  }
+
   /** A row with the hidden ROWTIME last; throws `DecodeError` naming the bad field. */
   decode(record: Record<string, unknown>): Row {
     const cols = this.columns;

@@ -4,7 +4,7 @@
  * the close. A row after the close opens the key's next window, so no row is late here.
  */
 import type { CompiledAggregate } from '../expr/aggregates.ts';
-import { snapshotAccs } from '../expr/aggregates.ts';
+import { restoreAccs, snapshotAccs } from '../expr/aggregates.ts';
 import type { Acc } from '../expr/aggregates.ts';
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { RowError } from '../expr/types.ts';
@@ -73,6 +73,12 @@ export class StaggerWindowAggregateOperator implements Operator {
 
   handleCheckpoint(): unknown {
     return [...this.open.values()].map((w) => ({ keys: w.keys, opened: w.opened, accs: snapshotAccs(w.accs) }));
+  }
+
+  restoreState(state: unknown): void {
+    for (const w of state as { keys: Value[]; opened: number; accs: unknown }[]) {
+      this.open.set(keyOf(w.keys), { keys: w.keys, opened: w.opened, accs: restoreAccs(w.accs) });
+    }
   }
 
   handleEnd(): void {}

@@ -22,5 +22,6 @@ export class StreamSinkOperator implements Operator {
   handleCheckpoint(): unknown {
     return NO_STATE;
   }
+  restoreState(): void {}
   handleEnd(): void {}
 }

@@ -40,5 +40,8 @@ export class UpdatingAggregateOperator implements Operator {
   handleCheckpoint(): unknown {
     return this.table.snapshot();
   }
+  restoreState(state: unknown): void {
+    this.table.restore(state);
+  }
   handleEnd(): void {}
 }

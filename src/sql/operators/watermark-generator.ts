@@ -8,6 +8,7 @@
  * older than the watermark minus the allowed lateness is late and never reaches the operators.
  */
 import type { Row } from '../expr/types.ts';
+import { restoredTime } from '../runtime/operator.ts';
 
 interface PartitionState {
   maxTime: number;
@@ -68,6 +69,16 @@ export class WatermarkGenerator {
   }
 
   snapshot(): unknown {
-    return { watermark: this.current, clock: this.clock, partitions: Object.fromEntries(this.partitions) };
+    const partitions: Record<string, PartitionState> = {};
+    for (const [k, p] of this.partitions) partitions[k] = { ...p };
+    return { watermark: this.current, emitted: this.emitted, clock: this.clock, partitions };
+  }
+
+  restore(snapshot: unknown): void {
+    const s = snapshot as { watermark: unknown; emitted: unknown; clock: unknown; partitions: Record<string, PartitionState> };
+    this.current = restoredTime(s.watermark);
+    this.emitted = restoredTime(s.emitted);
+    this.clock = restoredTime(s.clock);
+    for (const [k, p] of Object.entries(s.partitions)) this.partitions.set(k, { ...p });
   }
 }

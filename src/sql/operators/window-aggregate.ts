@@ -7,6 +7,7 @@ import type { CompiledAggregate } from '../expr/aggregates.ts';
 import type { CompiledFn, Row } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
+import { restoredTime } from '../runtime/operator.ts';
 import { GroupTable } from './group-table.ts';
 
 /** Calls `each(start, end)` for every window holding time `ts`. */
@@ -108,6 +109,16 @@ export class WindowAggregateOperator implements Operator {
       watermark: this.watermark,
       windows: [...this.windows.values()].map((w) => ({ start: w.start, end: w.end, groups: w.table.snapshot() })),
     };
+  }
+
+  restoreState(state: unknown): void {
+    const s = state as { watermark: unknown; windows: { start: number; end: number; groups: unknown }[] };
+    this.watermark = restoredTime(s.watermark);
+    for (const w of s.windows) {
+      const table = new GroupTable(this.keyFns, this.aggs);
+      table.restore(w.groups);
+      this.windows.set(w.end, { start: w.start, end: w.end, table });
+    }
   }
 
   handleEnd(): void {}

@@ -30,5 +30,6 @@ export class WindowAssignOperator implements Operator {
   handleCheckpoint(): unknown {
     return NO_STATE;
   }
+  restoreState(): void {}
   handleEnd(): void {}
 }

@@ -79,7 +79,11 @@ export class WindowTopNOperator implements Operator {
   }
 
   handleCheckpoint(): unknown {
-    return [...this.pending.entries()].map(([end, parts]) => ({ end, rows: [...parts.values()].flat() }));
+    return [...this.pending.values()].map((parts) => [...parts.values()].flat()).flat();
+  }
+
+  restoreState(state: unknown): void {
+    this.processBatch(state as Row[], 0, { emit: () => {}, error: () => {} });
   }
 
   handleEnd(): void {}

@@ -17,8 +17,10 @@ export interface Operator {
   processBatch(rows: readonly Row[], input: number, out: Output): void;
   /** The merged watermark (the minimum over inputs) advanced to `time`. */
   handleWatermark(time: number, out: Output): void;
-  /** Returns the operator's state as plain JSON data (every row before the barrier included). */
+  /** Returns the operator's state as plain data (every row before the barrier included). */
   handleCheckpoint(id: number): unknown;
+  /** Takes back a state `handleCheckpoint` returned, before any message arrives. */
+  restoreState(state: unknown): void;
   /** Every input ended; the watermark already went to +Infinity. */
   handleEnd(out: Output): void;
 }
@@ -34,3 +36,8 @@ export function keyOf(values: readonly Value[]): string | number | boolean | nul
 
 /** A stateless operator's checkpoint. */
 export const NO_STATE = null;
+
+/** A watermark from a snapshot: -Infinity may have been written as null (JSON). */
+export function restoredTime(t: unknown): number {
+  return typeof t === 'number' ? t : Number.NEGATIVE_INFINITY;
+}

@@ -1,4 +1,5 @@
 /** Instantiates a physical graph as tasks joined by bounded queues, and runs it to the end of its inputs. */
+import { TollstreamError } from '../../core/errors.ts';
 import type { Row, Value } from '../expr/types.ts';
 import { exportValue } from '../expr/types.ts';
 import { SourceDecoder } from '../operators/source-decoder.ts';
@@ -18,6 +19,8 @@ export interface RunGraphOptions {
   readonly errors: ErrorStream;
   readonly hooks: RuntimeHooks;
   readonly onSnapshot?: (taskId: string, barrierId: number, state: unknown) => void;
+  /** States of one checkpoint by task id (as `onSnapshot` reported them): the run continues from there. */
+  readonly restore?: Readonly<Record<string, unknown>>;
 }
 
 export interface RunStats {
@@ -78,6 +81,16 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
         reportSnapshot: snapshot,
       }),
     );
+  }
+  if (options.restore) {
+    for (const [id, task] of tasks) {
+      if (!(id in options.restore)) {
+        throw new TollstreamError('SQL_INPUT', `the checkpoint has no state for ${id}: it was taken from a different query`, { context: { task: id } });
+      }
+      const state = options.restore[id];
+      if (task instanceof SourceTask) task.restore(state);
+      else task.operator.restoreState(state);
+    }
   }
   for (const node of graph.nodes) {
     if (node.kind !== 'operator') continue;

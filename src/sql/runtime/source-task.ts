@@ -32,10 +32,26 @@ export class SourceTask {
   private batch: Row[] = [];
   private sinceBarrier = 0;
   private barrierId = 0;
+  /** Records already processed before the checkpoint restored from: read again, but skipped. */
+  private skip = 0;
+
+  /** Continues from a checkpoint: its input position, watermarks and barrier count. */
+  restore(state: unknown): void {
+    const s = state as { offset: number; barrierId: number; watermarks: unknown; rowtime: unknown };
+    this.decoder.restore(s.rowtime);
+    this.skip = s.offset;
+    this.offset = s.offset;
+    this.barrierId = s.barrierId;
+    this.watermarks.restore(s.watermarks);
+  }
 
   async run(): Promise<void> {
     for await (const chunk of this.records) {
       for (const record of chunk) {
+        if (this.skip > 0) {
+          this.skip--;
+          continue;
+        }
         this.take(record);
         const barrierDue = this.options.checkpointEveryRows > 0 && this.sinceBarrier >= this.options.checkpointEveryRows;
         if (this.batch.length >= this.options.batchSize || barrierDue) await this.flush();
@@ -62,7 +78,7 @@ export class SourceTask {
   private async checkpoint(): Promise<void> {
     this.sinceBarrier = 0;
     this.barrierId++;
-    this.options.reportSnapshot(this.barrierId, { offset: this.offset, watermarks: this.watermarks.snapshot() });
+    this.options.reportSnapshot(this.barrierId, { offset: this.offset, barrierId: this.barrierId, watermarks: this.watermarks.snapshot(), rowtime: this.decoder.snapshot() });
     await this.broadcast({ kind: 'barrier', id: this.barrierId });
   }
 
