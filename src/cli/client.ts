@@ -39,6 +39,21 @@ export interface CreateStreamRequest {
   readonly dedupe?: { readonly mode: 'field' | 'key'; readonly field?: string };
 }
 
+/** A report as the server lists it; `parameters` are the HTTP names (`class`, not vehicleClass). */
+export interface ReportSummary {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: readonly string[];
+}
+
+/** Rows of a report or a query, as the server answers them: JSON-safe values, money in integer cents. */
+export interface WarehouseAnswer {
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>;
+  readonly rows: ReadonlyArray<ReadonlyArray<string | number | boolean | null>>;
+  /** Age of the newest row loaded into the warehouse, in seconds; null before anything was loaded. */
+  readonly freshnessSeconds: number | null;
+}
+
 export class NativeClient {
   readonly endpoint: string;
   private readonly apiKey: string | undefined;
@@ -75,6 +90,26 @@ export class NativeClient {
   putRecords(stream: string, ndjson: string, query: Readonly<Record<string, string>>): Promise<PutRecordsResponse> {
     const qs = new URLSearchParams(query).toString();
     return this.json('POST', `/v1/streams/${encodeURIComponent(stream)}/records${qs ? '?' + qs : ''}`, ndjson, 'application/x-ndjson');
+  }
+
+  listReports(): Promise<{ reports: ReportSummary[] }> {
+    return this.json('GET', '/v1/reports');
+  }
+
+  /** Runs a named report; `params` are the HTTP parameters (from, to, plaza, class, limit). */
+  runReport(name: string, params: Readonly<Record<string, string>>): Promise<WarehouseAnswer & { report: string }> {
+    const qs = new URLSearchParams(params).toString();
+    return this.json('GET', `/v1/reports/${encodeURIComponent(name)}${qs ? '?' + qs : ''}`);
+  }
+
+  /** One read-only SQL statement with named parameters (`$name`). */
+  query(sql: string, params?: Readonly<Record<string, unknown>>): Promise<WarehouseAnswer> {
+    return this.json('POST', '/v1/warehouse/query', JSON.stringify(params === undefined ? { sql } : { sql, params }), 'application/json');
+  }
+
+  /** Replaces the station reference data with a CSV or JSON document. */
+  replaceStations(body: string, contentType: 'text/csv' | 'application/json'): Promise<{ rows: number }> {
+    return this.json('PUT', '/v1/reference/stations', body, contentType);
   }
 
   /** Opens the SSE tail; the caller reads the body until `signal` aborts. */

@@ -12,13 +12,15 @@ import { simulate } from './commands/simulate.ts';
 import { streamsCreate, streamsDelete, streamsDescribe, streamsList } from './commands/streams.ts';
 import { tail } from './commands/tail.ts';
 import { up } from './commands/up.ts';
+import { referenceLoad, report, sql } from './commands/warehouse.ts';
 
 export { UsageError, type Command, type Io } from './command.ts';
 
-export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, keysHash];
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, report, sql, referenceLoad, keysHash];
 
 const GROUPS: Readonly<Record<string, string>> = {
   streams: 'Manage streams on a running server.',
+  reference: 'Reference data of the warehouse.',
   keys: 'API key helpers.',
 };
 

@@ -12,7 +12,7 @@ const CONFIG_FLAGS: Readonly<Record<string, string>> = {
 
 export const up: Command = {
   name: 'up',
-  summary: 'Start the server: the stream log and the Kinesis, Firehose and native APIs on one port.',
+  summary: 'Start the server: the stream log, the warehouse with its delivery, and the Kinesis, Firehose and native APIs on one port.',
   description:
     'Settings come from the defaults, then tollstream.config.{json,ts} (or --config), then TOLLSTREAM_* variables, then these flags.\n' +
     'Prints "tollstream ready at URL" on stdout once it accepts requests; logs go to stderr. Ctrl-C or SIGTERM stops it cleanly.',
