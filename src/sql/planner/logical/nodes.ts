@@ -3,6 +3,7 @@
  * The physical planner picks operators and compiles the expressions.
  */
 import type { CallExpr, Expr, OrderItem, SqlTypeName } from '../../ast/index.ts';
+import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
 
 export interface SourceDef {
@@ -139,9 +140,30 @@ export type LogicalNode =
 
 export type LogicalKind = LogicalNode['kind'];
 
+/** The inputs of each kind of node, for passes that walk the plan. */
+export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: K }>) => readonly LogicalNode[] } = {
+  scan: () => [],
+  streamRead: () => [],
+  filter: (n) => [n.input],
+  project: (n) => [n.input],
+  windowAssign: (n) => [n.input],
+  aggregate: (n) => [n.input],
+  overAggregate: (n) => [n.input],
+  topN: (n) => [n.input],
+  lookupJoin: (n) => [n.input],
+  intervalJoin: (n) => [n.left, n.right],
+};
+
+/** Names of the in-application streams a plan reads. */
+export function streamsRead(n: LogicalNode): string[] {
+  if (n.kind === 'streamRead') return [n.stream];
+  return (logicalInputs[n.kind] as (x: LogicalNode) => readonly LogicalNode[])(n).flatMap(streamsRead);
+}
+
 /** One INSERT/pump (or bare query): a query feeding a stream. */
 export interface Pipeline {
   readonly pumpName: string;
+  readonly pos: SourcePos;
   readonly target: string;
   readonly targetColumns: readonly { readonly name: string; readonly type: SqlTypeName }[];
   readonly query: LogicalNode;

@@ -4,6 +4,7 @@ import { planProblem } from '../../diagnostics.ts';
 import type { CatalogOptions } from './catalog.ts';
 import { Catalog } from './catalog.ts';
 import type { LogicalPlan, Pipeline } from './nodes.ts';
+import { streamsRead } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
 import { planSelect } from './plan-query.ts';
 
@@ -47,7 +48,7 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
       );
     }
     const name = catalog.streams.get(insert.target.toLowerCase())?.name ?? catalog.tables.get(insert.target.toLowerCase())?.options.stream ?? insert.target;
-    pipelines.push({ pumpName, target: name, targetColumns, query });
+    pipelines.push({ pumpName, pos: insert.pos, target: name, targetColumns, query });
     addOutput(name);
   };
 
@@ -56,7 +57,7 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
     results++;
     const target = results === 1 ? 'result' : `result_${results}`;
     const targetColumns = node.fields.filter((f) => !f.hidden).map((f) => ({ name: f.name, type: f.type }));
-    pipelines.push({ pumpName: target, target, targetColumns, query: node });
+    pipelines.push({ pumpName: target, pos: query.pos, target, targetColumns, query: node });
     addOutput(target);
   };
 
@@ -81,5 +82,26 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
   if (pipelines.length === 0) {
     throw planProblem(script.statements[0]!.pos, 'the script declares things but moves no rows', 'Add an INSERT INTO ... SELECT, a CREATE PUMP or a SELECT.');
   }
+  rejectCycles(pipelines);
   return { pipelines, outputs, explain, catalog };
+}
+
+/** A pump may not read, directly or through other pumps' streams, the stream it writes: rows would loop. */
+function rejectCycles(pipelines: readonly Pipeline[]): void {
+  const lower = (s: string) => s.toLowerCase();
+  const readers = new Map<string, Pipeline[]>();
+  for (const p of pipelines) for (const s of streamsRead(p.query)) readers.set(lower(s), [...(readers.get(lower(s)) ?? []), p]);
+  for (const p of pipelines) {
+    const seen = new Set<string>();
+    const queue = streamsRead(p.query).map(lower);
+    while (queue.length > 0) {
+      const s = queue.shift()!;
+      if (s === lower(p.target)) {
+        throw planProblem(p.pos, `${p.pumpName} reads stream ${p.target}, which it writes (directly or through other pumps), so rows would loop forever`, 'Write the result to another stream.');
+      }
+      if (seen.has(s)) continue;
+      seen.add(s);
+      for (const reader of readers.get(s) ?? []) queue.push(lower(reader.target));
+    }
+  }
 }

@@ -271,7 +271,7 @@ function order(nodes: readonly PhysicalNode[]): PhysicalNode[] {
     const s = state.get(n.id);
     if (s === 'done') return;
     if (s === 'visiting') {
-      throw planProblem({ offset: -1, line: 0, column: 0 }, `the stream ${n.detail} feeds itself through a pump`, 'A pump cannot read, directly or through other streams, the stream it writes.');
+      throw planProblem({ offset: -1, line: 0, column: 0 }, `the plan has a cycle through ${n.name} [${n.detail}]`, 'A pump cannot read, directly or through other streams, the stream it writes.');
     }
     state.set(n.id, 'visiting');
     if (n.kind === 'operator') for (const i of n.inputs) visit(i);

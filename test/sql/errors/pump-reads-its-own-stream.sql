@@ -1,0 +1,5 @@
+-- fail: SQL_PLAN 5:32 P2 reads stream A, which it writes (directly or through other pumps)
+-- inputs: SOURCE_SQL_STREAM_001
+CREATE OR REPLACE STREAM "A" ("x" BIGINT);
+CREATE OR REPLACE PUMP "P1" AS INSERT INTO "A" SELECT STREAM "amount_cents" FROM "SOURCE_SQL_STREAM_001";
+CREATE OR REPLACE PUMP "P2" AS INSERT INTO "A" SELECT STREAM "x" + 1 FROM "A" WHERE "x" < 10;
