@@ -80,7 +80,7 @@ describe('tollstream report, sql and reference load', () => {
     fs.writeFileSync(bad, JSON.stringify([{ plaza_id: 'P01', day_of_week: 4, slot: 48, expected_count: 1, alert_threshold: 1 }]));
     const refused = await runCli(['reference', 'load', bad, ...client()]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/row 1: field 'slot' must be from 0 to 47 \(INVALID_ARGUMENT\)/);
+    expect(refused.stderr).toMatch(/row 1: field 'slot' must be from 0 to 47, got 48 \(INVALID_ARGUMENT\)/);
   });
 
   it('explains usage mistakes with exit code 2', async () => {
