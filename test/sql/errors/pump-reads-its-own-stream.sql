@@ -1,4 +1,4 @@
--- fail: SQL_PLAN 5:32 P2 reads stream A, which it writes (directly or through other pumps)
+-- fail: SQL_PLAN 5:32 P2 reads the stream it writes (A): rows would loop forever
 -- inputs: SOURCE_SQL_STREAM_001
 CREATE OR REPLACE STREAM "A" ("x" BIGINT);
 CREATE OR REPLACE PUMP "P1" AS INSERT INTO "A" SELECT STREAM "amount_cents" FROM "SOURCE_SQL_STREAM_001";

@@ -90,18 +90,28 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
 function rejectCycles(pipelines: readonly Pipeline[]): void {
   const lower = (s: string) => s.toLowerCase();
   const readers = new Map<string, Pipeline[]>();
+  const names = new Map(pipelines.map((p) => [lower(p.target), p.target]));
   for (const p of pipelines) for (const s of streamsRead(p.query)) readers.set(lower(s), [...(readers.get(lower(s)) ?? []), p]);
   for (const p of pipelines) {
+    // Follow rows from the pump's target through the pumps that read it; coming back to it is a loop.
+    const target = lower(p.target);
     const seen = new Set<string>();
-    const queue = streamsRead(p.query).map(lower);
+    const queue = [target];
     while (queue.length > 0) {
       const s = queue.shift()!;
-      if (s === lower(p.target)) {
-        throw planProblem(p.pos, `${p.pumpName} reads stream ${p.target}, which it writes (directly or through other pumps), so rows would loop forever`, 'Write the result to another stream.');
-      }
       if (seen.has(s)) continue;
       seen.add(s);
-      for (const reader of readers.get(s) ?? []) queue.push(lower(reader.target));
+      for (const reader of readers.get(s) ?? []) {
+        if (lower(reader.target) === target) {
+          const read = names.get(s) ?? s;
+          const problem =
+            s === target
+              ? `${reader.pumpName} reads the stream it writes (${reader.target}): rows would loop forever`
+              : `${reader.pumpName} writes ${reader.target} but reads ${read}, which other pumps feed from ${reader.target}: rows would loop forever`;
+          throw planProblem(reader.pos, problem, 'Write the result to another stream.');
+        }
+        queue.push(lower(reader.target));
+      }
     }
   }
 }
