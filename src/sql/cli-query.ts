@@ -18,7 +18,7 @@ export interface CommandIo {
 const defaultIo: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 /** Returns the exit code: 0 ok, 2 bad usage, 1 the query failed. */
-export async function runQueryCommand(argv: string[], io: CommandIo = defaultIo): Promise<number> {
+export async function runQueryCommand(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
   let sqlPath: string | null = null;
   let explain = false;
   let debug = false;

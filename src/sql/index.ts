@@ -7,4 +7,5 @@ export type { QueryInput, RunQueryOptions, RunQueryResult } from './run-query.ts
 export type { ErrorRow } from './runtime/error-stream.ts';
 export { ERROR_STREAM } from './runtime/error-stream.ts';
 export { runQueryCommand } from './cli-query.ts';
+export type { CommandIo } from './cli-query.ts';
 export type * as Ast from './ast/index.ts';
