@@ -63,6 +63,15 @@ export interface IsNullExpr {
   readonly pos: SourcePos;
 }
 
+/** `a IS [NOT] DISTINCT FROM b`: equality where NULL equals NULL (never NULL itself). */
+export interface IsDistinctExpr {
+  readonly kind: 'isDistinct';
+  readonly left: Expr;
+  readonly right: Expr;
+  readonly negated: boolean;
+  readonly pos: SourcePos;
+}
+
 export interface InListExpr {
   readonly kind: 'inList';
   readonly operand: Expr;
@@ -164,6 +173,7 @@ export type Expr =
   | UnaryExpr
   | BinaryExpr
   | IsNullExpr
+  | IsDistinctExpr
   | InListExpr
   | BetweenExpr
   | LikeExpr
@@ -185,6 +195,7 @@ export const exprChildren: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => rea
   unary: (e) => [e.operand],
   binary: (e) => [e.left, e.right],
   isNull: (e) => [e.operand],
+  isDistinct: (e) => [e.left, e.right],
   inList: (e) => [e.operand, ...e.list],
   between: (e) => [e.operand, e.low, e.high],
   like: (e) => [e.operand, e.pattern],

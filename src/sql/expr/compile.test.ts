@@ -59,6 +59,13 @@ describe('expressions', () => {
     expect(evaluate("CAST(TIMESTAMP '2026-03-02 08:00:00' AS VARCHAR)")).toBe('2026-03-02T08:00:00.000Z');
   });
 
+  it('treats NULL as a value in IS [NOT] DISTINCT FROM', () => {
+    expect(evaluate('n IS DISTINCT FROM NULL')).toBe(false);
+    expect(evaluate('n IS NOT DISTINCT FROM NULL')).toBe(true);
+    expect(evaluate('n IS DISTINCT FROM 1')).toBe(true);
+    expect(evaluate('n IS DISTINCT FROM 1', [1, null, null, null, null])).toBe(false);
+  });
+
   it('handles IN and BETWEEN with NULLs as SQL does', () => {
     expect(evaluate('1 IN (1, NULL)')).toBe(true);
     expect(evaluate('2 IN (1, NULL)')).toBe(null);

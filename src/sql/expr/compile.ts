@@ -144,6 +144,23 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const f = o.fn;
     return derived(e.negated ? (row) => f(row) !== null : (row) => f(row) === null, 'BOOLEAN', [o]);
   },
+  isDistinct: (e, ctx) => {
+    let L = compileExpr(e.left, ctx);
+    let R = compileExpr(e.right, ctx);
+    L = coerceTo(L, R.type);
+    R = coerceTo(R, L.type);
+    if (!comparable(L.type, R.type)) throw planProblem(e.pos, `cannot compare ${L.type} with ${R.type}`, 'CAST one side to the type of the other.');
+    const eq = compileComparison('=', L, R);
+    const lf = L.fn;
+    const rf = R.fn;
+    const neg = e.negated;
+    return derived((row) => {
+      const a = lf(row);
+      const b = rf(row);
+      const same = a === null || b === null ? a === b : eq(row) === true;
+      return neg ? same : !same;
+    }, 'BOOLEAN', [L, R]);
+  },
   inList: (e, ctx) => {
     const o = compileExpr(e.operand, ctx);
     const items = e.list.map((x) => coerceTo(compileExpr(x, ctx), o.type));

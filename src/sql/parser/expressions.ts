@@ -49,7 +49,12 @@ function parseComparison(c: Cursor): Expr {
     if (c.isWord('IS')) {
       c.next();
       const negated = c.acceptWord('NOT');
-      c.expectWord('NULL', 'Write IS NULL or IS NOT NULL.');
+      if (c.acceptWord('DISTINCT')) {
+        c.expectWord('FROM', 'Write a IS [NOT] DISTINCT FROM b.');
+        left = { kind: 'isDistinct', left, right: parseConcat(c), negated, pos: t.pos };
+        continue;
+      }
+      c.expectWord('NULL', 'Write IS [NOT] NULL or IS [NOT] DISTINCT FROM.');
       left = { kind: 'isNull', operand: left, negated, pos: t.pos };
       continue;
     }

@@ -11,6 +11,7 @@ const RENDER: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => string } = {
   unary: (e) => (e.op === 'NOT' ? `NOT ${renderExpr(e.operand)}` : `${e.op}${renderExpr(e.operand)}`),
   binary: (e) => `(${renderExpr(e.left)} ${e.op} ${renderExpr(e.right)})`,
   isNull: (e) => `${renderExpr(e.operand)} IS ${e.negated ? 'NOT ' : ''}NULL`,
+  isDistinct: (e) => `${renderExpr(e.left)} IS ${e.negated ? 'NOT ' : ''}DISTINCT FROM ${renderExpr(e.right)}`,
   inList: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}IN (${e.list.map(renderExpr).join(', ')})`,
   between: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}BETWEEN ${renderExpr(e.low)} AND ${renderExpr(e.high)}`,
   like: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}LIKE ${renderExpr(e.pattern)}`,
