@@ -1,0 +1,52 @@
+/** What the route handlers share, and the JSON shapes of customers and notifications in the API. */
+import type { Logger } from '../../../core/logger.ts';
+import type { InboxEntry, Notify } from '../../../notify/index.ts';
+import type { Customer, Customers } from '../customers.ts';
+import type { SpendReader } from '../spend.ts';
+
+export interface ApiContext {
+  readonly customers: Customers;
+  readonly spend: SpendReader;
+  readonly notify: Notify;
+  readonly logger: Logger;
+  readonly currency: string;
+  readonly maxBodyBytes: number;
+  readonly sseKeepAliveMs: number;
+  readonly shutdown: AbortSignal | undefined;
+  /** The deployment's zone (months are cut in it), shown for customers without a zone of their own. */
+  deploymentZone(customerId: string): string;
+}
+
+export interface CustomerJson {
+  readonly customer_id: string;
+  readonly name: string;
+  readonly email: string;
+  readonly time_zone: string;
+  readonly threshold_cents: number | null;
+  readonly currency: string;
+  readonly created_at: string;
+}
+
+export function customerJson(ctx: ApiContext, customer: Customer): CustomerJson {
+  return {
+    customer_id: customer.id,
+    name: customer.name,
+    email: customer.email,
+    time_zone: customer.timeZone ?? ctx.deploymentZone(customer.id),
+    threshold_cents: customer.thresholdCents ?? null,
+    currency: ctx.currency,
+    created_at: new Date(customer.createdAt).toISOString(),
+  };
+}
+
+export interface NotificationJson {
+  readonly id: number;
+  readonly created_at: string;
+  readonly read: boolean;
+  readonly message: InboxEntry['message'];
+}
+
+/** An inbox entry as the customer sees it: no internal keys, no topic plumbing. */
+export function notificationJson(entry: InboxEntry): NotificationJson {
+  return { id: entry.id, created_at: new Date(entry.createdAt).toISOString(), read: entry.read, message: entry.message };
+}

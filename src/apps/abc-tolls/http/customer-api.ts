@@ -1,0 +1,149 @@
+/**
+ * `createCustomerApi`: the customer API of ABC Tolls as a route module the gateway mounts in front of its
+ * own routes. It answers every request under `/v1/customers` and `/v1/me` completely, errors included, in
+ * the native API's error shape.
+ *
+ * Who may call what: operator routes run `operatorAuth` (the gateway's native API key check, open when no
+ * key is configured); customer routes need a customer token, and the customer is always the token's.
+ */
+import crypto from 'node:crypto';
+import { TollstreamError } from '../../../core/errors.ts';
+import type { Logger } from '../../../core/logger.ts';
+import type { Notify } from '../../../notify/index.ts';
+import type { Customer, Customers } from '../customers.ts';
+import type { SpendReader } from '../spend.ts';
+import type { ApiContext } from './context.ts';
+import * as customerRoutes from './customer-routes.ts';
+import { ClientGoneError, asResponse, headerString, sendError, type IncomingRequest, type OutgoingResponse } from './io.ts';
+import * as operatorRoutes from './operator-routes.ts';
+import { matchRoute, ownsPath, type MatchedRoute } from './routes.ts';
+
+export interface RouteModule {
+  /** True when this module serves the request (method + path, path without query string). */
+  matches(method: string, path: string): boolean;
+  /** Serves it fully (status, headers, body); never throws (errors become responses in the native error shape). */
+  handle(req: IncomingRequest, res: OutgoingResponse): Promise<void>;
+}
+
+export interface CustomerApiOptions {
+  readonly customers: Customers;
+  /** Must cut months in the pipeline's zone (`startSpendAlerts` config `timeZone`). */
+  readonly spend: SpendReader;
+  readonly notify: Notify;
+  readonly logger: Logger;
+  /** The operator check for `/v1/customers`: throws TollstreamError UNAUTHORIZED. Pass the gateway authenticator's `verifyBearer`. */
+  readonly operatorAuth: (authorizationHeader: string | undefined) => void;
+  /** Ends open notification streams (give it before closing the gateway, which waits for open requests). */
+  readonly shutdown?: AbortSignal;
+  /** The currency of every amount, as the pipeline sums it (`startSpendAlerts` config `currency`). @default 'USD' */
+  readonly currency?: string;
+  /** Largest request body, in bytes; larger ones are answered 413. @default 65536 (64 KiB) */
+  readonly maxBodyBytes?: number;
+  /** A comment is sent on an idle notification stream this often, in ms. @default 15000 */
+  readonly sseKeepAliveMs?: number;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export function createCustomerApi(options: CustomerApiOptions): RouteModule {
+  const logger = options.logger.child({ component: 'customer-api' });
+  const requestPrefix = crypto.randomBytes(4).toString('hex');
+  let requestCounter = 0;
+  let zone: string | undefined;
+  const ctx: ApiContext = {
+    customers: options.customers,
+    spend: options.spend,
+    notify: options.notify,
+    logger,
+    currency: options.currency ?? 'USD',
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+    sseKeepAliveMs: options.sseKeepAliveMs ?? 15_000,
+    shutdown: options.shutdown,
+    // SpendReader says its zone only with a month's figures; it never changes, so it is asked once.
+    deploymentZone: (customerId) => (zone ??= options.spend.monthToDate(customerId).timeZone),
+  };
+
+  /** The customer of the request's token: the Authorization header, or `?access_token=` where the route allows it (EventSource cannot send headers). */
+  const authenticateCustomer = (req: IncomingRequest, query: URLSearchParams, allowQueryToken: boolean): Customer => {
+    const header = headerString(req.headers.authorization);
+    let token: string | undefined;
+    if (header !== undefined) {
+      const m = BEARER.exec(header);
+      if (!m) throw new TollstreamError('UNAUTHORIZED', 'send the customer token as "Authorization: Bearer <token>"');
+      token = m[1];
+    } else if (allowQueryToken) {
+      token = query.get('access_token') ?? undefined;
+    }
+    if (token === undefined) throw new TollstreamError('UNAUTHORIZED', 'this route needs a customer token: send "Authorization: Bearer <token>"');
+    const customer = options.customers.customerForToken(token);
+    if (!customer) throw new TollstreamError('UNAUTHORIZED', 'the customer token is not valid (unknown or revoked); ask the operator for a new one');
+    return customer;
+  };
+
+  const dispatch = async (route: MatchedRoute, req: IncomingRequest, res: OutgoingResponse, query: URLSearchParams): Promise<void> => {
+    if (route.audience === 'operator') {
+      options.operatorAuth(headerString(req.headers.authorization));
+      const customerId = route.params.customerId!;
+      switch (route.name) {
+        case 'createCustomer':
+          return operatorRoutes.createCustomer(ctx, req, res);
+        case 'getCustomer':
+          return operatorRoutes.getCustomer(ctx, customerId, res);
+        case 'updateCustomer':
+          return operatorRoutes.updateCustomer(ctx, customerId, req, res);
+        case 'issueToken':
+          return operatorRoutes.issueToken(ctx, customerId, req, res);
+        case 'revokeToken':
+          return operatorRoutes.revokeToken(ctx, customerId, route.params.tokenId!, req, res);
+      }
+      throw new TollstreamError('INTERNAL', `operator route ${route.name} has no handler`);
+    }
+    const customer = authenticateCustomer(req, query, route.name === 'notificationStream');
+    switch (route.name) {
+      case 'me':
+        return customerRoutes.me(ctx, customer, query, res);
+      case 'setThreshold':
+        return customerRoutes.setThreshold(ctx, customer, query, req, res);
+      case 'spend':
+        return customerRoutes.spend(ctx, customer, query, res);
+      case 'listNotifications':
+        return customerRoutes.listNotifications(ctx, customer, query, res);
+      case 'markRead':
+        return customerRoutes.markRead(ctx, customer, query, req, res);
+      case 'notificationStream':
+        return customerRoutes.notificationStream(ctx, customer, query, req, res);
+    }
+    throw new TollstreamError('INTERNAL', `route ${route.name} has no handler`);
+  };
+
+  return {
+    matches: (_method, path) => ownsPath(path),
+    async handle(req, res) {
+      const r = asResponse(res);
+      const given = r.getHeader('x-amzn-requestid');
+      const requestId = typeof given === 'string' ? given : `${requestPrefix}-${(requestCounter++).toString(36)}`;
+      if (given === undefined) r.setHeader('x-amzn-requestid', requestId);
+      try {
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        const path = q < 0 ? url : url.slice(0, q);
+        const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+        await dispatch(matchRoute(req.method ?? 'GET', path), req, res, query);
+      } catch (err) {
+        if (err instanceof ClientGoneError) return;
+        if (r.headersSent) {
+          // A notification stream failed after it started: all that is left is to end it.
+          logger.warn('streamed response failed', { requestId, err: err instanceof Error ? err : String(err) });
+          if (!r.writableEnded) r.end();
+          return;
+        }
+        try {
+          sendError(req, res, err, logger, requestId);
+        } catch (sendErr) {
+          logger.error('could not answer a failed request', { requestId, err: sendErr instanceof Error ? sendErr : String(sendErr) });
+          res.destroy();
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The route table of the customer API. The module owns every path under `/v1/customers` and `/v1/me`, so a
+ * path or method it does not serve there gets its clear 404 rather than falling through to another API.
+ */
+import { TollstreamError } from '../../../core/errors.ts';
+import { decodeSegment } from './input.ts';
+
+export type RouteName =
+  | 'createCustomer'
+  | 'getCustomer'
+  | 'updateCustomer'
+  | 'issueToken'
+  | 'revokeToken'
+  | 'me'
+  | 'setThreshold'
+  | 'spend'
+  | 'listNotifications'
+  | 'markRead'
+  | 'notificationStream';
+
+/** Operator routes take the native API key; customer routes take a customer token (the customer comes from it). */
+export type Audience = 'operator' | 'customer';
+
+export interface MatchedRoute {
+  readonly name: RouteName;
+  readonly audience: Audience;
+  /** Decoded path parameters (operator routes only: customer routes have no ids in the path). */
+  readonly params: { readonly customerId?: string; readonly tokenId?: string };
+}
+
+interface RouteSpec {
+  readonly method: string;
+  /** Segments after the leading `/`; `:name` is a parameter. */
+  readonly pattern: readonly string[];
+  readonly name: RouteName;
+  readonly audience: Audience;
+}
+
+const ROUTES: readonly RouteSpec[] = [
+  { method: 'POST', pattern: ['v1', 'customers'], name: 'createCustomer', audience: 'operator' },
+  { method: 'GET', pattern: ['v1', 'customers', ':customerId'], name: 'getCustomer', audience: 'operator' },
+  { method: 'PUT', pattern: ['v1', 'customers', ':customerId'], name: 'updateCustomer', audience: 'operator' },
+  { method: 'POST', pattern: ['v1', 'customers', ':customerId', 'tokens'], name: 'issueToken', audience: 'operator' },
+  { method: 'DELETE', pattern: ['v1', 'customers', ':customerId', 'tokens', ':tokenId'], name: 'revokeToken', audience: 'operator' },
+  { method: 'GET', pattern: ['v1', 'me'], name: 'me', audience: 'customer' },
+  { method: 'PUT', pattern: ['v1', 'me', 'threshold'], name: 'setThreshold', audience: 'customer' },
+  { method: 'GET', pattern: ['v1', 'me', 'spend'], name: 'spend', audience: 'customer' },
+  { method: 'GET', pattern: ['v1', 'me', 'notifications'], name: 'listNotifications', audience: 'customer' },
+  { method: 'POST', pattern: ['v1', 'me', 'notifications', 'read'], name: 'markRead', audience: 'customer' },
+  { method: 'GET', pattern: ['v1', 'me', 'notifications', 'stream'], name: 'notificationStream', audience: 'customer' },
+];
+
+/** True for the paths this module answers (every method): `/v1/customers[/...]` and `/v1/me[/...]`. */
+export function ownsPath(path: string): boolean {
+  return path === '/v1/customers' || path.startsWith('/v1/customers/') || path === '/v1/me' || path.startsWith('/v1/me/');
+}
+
+/** The route of `method` and `path` (no query string); throws NOT_FOUND naming what the path does take. */
+export function matchRoute(method: string, path: string): MatchedRoute {
+  const segments = path.split('/').slice(1);
+  const methods: string[] = [];
+  for (const route of ROUTES) {
+    if (!fits(route.pattern, segments)) continue;
+    if (route.method !== method) {
+      methods.push(route.method);
+      continue;
+    }
+    const params: { customerId?: string; tokenId?: string } = {};
+    route.pattern.forEach((part, i) => {
+      if (part === ':customerId') params.customerId = decodeSegment(segments[i]!, 'customer id');
+      else if (part === ':tokenId') params.tokenId = decodeSegment(segments[i]!, 'token id');
+    });
+    return { name: route.name, audience: route.audience, params };
+  }
+  if (methods.length > 0) {
+    throw new TollstreamError('NOT_FOUND', `${path} takes ${methods.join(', ')}, not ${method}`, { context: { method, path, allowed: methods } });
+  }
+  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/spend, /v1/me/notifications[/read|/stream] and /v1/customers/{id}[/tokens]`, {
+    context: { method, path },
+  });
+}
+
+function fits(pattern: readonly string[], segments: readonly string[]): boolean {
+  if (pattern.length !== segments.length) return false;
+  return pattern.every((part, i) => (part.startsWith(':') ? segments[i] !== '' : part === segments[i]));
+}
