@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DedupeWindow, FieldExtractor } from './dedupe.ts';
+import { DedupeWindow, FieldExtractor, MAX_DEDUPE_KEY_BYTES } from './dedupe.ts';
 
 const ex = new FieldExtractor('transaction_id');
 const get = (text: string) => ex.extract(Buffer.from(text, 'utf8'));
@@ -89,37 +89,106 @@ describe('FieldExtractor', () => {
 });
 
 describe('DedupeWindow', () => {
+  const find = (w: DedupeWindow, key: string, now: number) => w.findText(key, now);
+  const insert = (w: DedupeWindow, key: string, shard: number, offset: number, time: number) => {
+    expect(w.findText(key, time)).toBe(-1);
+    return w.insertFound(shard, offset, time);
+  };
+
   it('remembers the first record of a key within the window only', () => {
     const w = new DedupeWindow(1000, 100);
     w.add('k', 0, 10, 0);
     w.add('k', 0, 11, 10);
-    expect(w.offsetOf(w.find('k', 500))).toBe(10);
-    expect(w.find('k', 1000)).toBe(-1);
+    expect(w.offsetOf(find(w, 'k', 500))).toBe(10);
+    expect(find(w, 'k', 1000)).toBe(-1);
     w.add('k', 1, 12, 1500);
-    const slot = w.find('k', 1600);
+    const slot = find(w, 'k', 1600);
     expect([w.shardIndexOf(slot), w.offsetOf(slot)]).toEqual([1, 12]);
+    expect(w.size).toBe(1);
+  });
+
+  it('finds keys given as bytes inside a larger buffer, and as text', () => {
+    const w = new DedupeWindow(1000, 100);
+    const data = Buffer.from('{"id":"tx-42"}');
+    expect(w.find(data, 7, 12, 0)).toBe(-1);
+    const slot = w.insertFound(0, 5, 0);
+    expect(find(w, 'tx-42', 1)).toBe(slot);
+    expect(find(w, 'tx-4', 1)).toBe(-1);
+    expect(w.find(Buffer.from('xxtx-42'), 2, 7, 1)).toBe(slot);
   });
 
   it('forgets expired keys, grows, and stays within its bound', () => {
     const w = new DedupeWindow(10_000, 5000);
-    for (let i = 0; i < 6000; i++) w.insert(`k${i}`, 0, i, i);
+    for (let i = 0; i < 6000; i++) insert(w, `k${i}`, 0, i, i);
     expect(w.size).toBe(5000);
     expect(w.evictedEarly).toBe(1000);
-    expect(w.find('k999', 6000)).toBe(-1);
-    expect(w.offsetOf(w.find('k1000', 6000))).toBe(1000);
-    expect(w.offsetOf(w.find('k5999', 6000))).toBe(5999);
+    expect(find(w, 'k999', 6000)).toBe(-1);
+    expect(w.offsetOf(find(w, 'k1000', 6000))).toBe(1000);
+    expect(w.offsetOf(find(w, 'k5999', 6000))).toBe(5999);
     w.expire(15_998);
     expect(w.size).toBe(1);
-    expect(w.find('k5999', 15_998)).toBeGreaterThanOrEqual(0);
+    expect(find(w, 'k5999', 15_998)).toBeGreaterThanOrEqual(0);
   });
 
   it('forgets a key whose record was not stored, and completes placeholders', () => {
     const w = new DedupeWindow(1000, 10);
-    const a = w.insert('a', 0, -1, 5);
+    const a = insert(w, 'a', 0, -1, 5);
     w.forget(a);
-    expect(w.find('a', 6)).toBe(-1);
-    const b = w.insert('b', 0, -1, 5);
+    expect(find(w, 'a', 6)).toBe(-1);
+    const b = insert(w, 'b', 0, -1, 5);
     w.update(b, 3, 42, 7);
     expect([w.shardIndexOf(b), w.offsetOf(b)]).toEqual([3, 42]);
+  });
+
+  it('does not remember keys longer than the limit', () => {
+    const w = new DedupeWindow(1000, 10);
+    const long = 'x'.repeat(MAX_DEDUPE_KEY_BYTES + 1);
+    expect(find(w, long, 0)).toBe(-1);
+    expect(w.insertFound(0, 1, 0)).toBe(-1);
+    expect(find(w, long, 1)).toBe(-1);
+    w.add('y'.repeat(MAX_DEDUPE_KEY_BYTES), 0, 2, 0);
+    expect(find(w, 'y'.repeat(MAX_DEDUPE_KEY_BYTES), 1)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('agrees with a Map model through random inserts, repeats, expiry, forgetting and eviction', () => {
+    let seed = 42;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const windowMs = 500;
+    const maxKeys = 300;
+    const w = new DedupeWindow(windowMs, maxKeys);
+    // The model: a FIFO of slots (forgotten ones keep their place until they leave) and a map of live keys.
+    type Entry = { key: string; offset: number; time: number };
+    const ring: Entry[] = [];
+    const live = new Map<string, Entry>();
+    const dropFront = () => {
+      const e = ring.shift()!;
+      if (live.get(e.key) === e) live.delete(e.key);
+    };
+    let now = 0;
+    for (let step = 0; step < 30_000; step++) {
+      now += rand(3);
+      w.expire(now);
+      while (ring.length > 0 && ring[0]!.time <= now - windowMs) dropFront();
+      const key = `key-${rand(4000)}-${'z'.repeat(rand(40))}`;
+      const entry = live.get(key);
+      const slot = w.findText(key, now);
+      if (entry) {
+        expect(w.offsetOf(slot)).toBe(entry.offset);
+        continue;
+      }
+      expect(slot).toBe(-1);
+      if (rand(20) === 0) continue;
+      const s = w.insertFound(0, step, now);
+      if (ring.length === maxKeys) dropFront();
+      const e = { key, offset: step, time: now };
+      ring.push(e);
+      live.set(key, e);
+      if (rand(50) === 0) {
+        w.forget(s);
+        live.delete(key);
+      }
+      expect(w.size).toBe(live.size);
+    }
+    expect(w.evictedEarly).toBeGreaterThan(0);
   });
 });

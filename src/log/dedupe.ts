@@ -21,20 +21,57 @@ let stringFlags = 0;
 /** Set by `skipValue` when nesting went past MAX_DEPTH. */
 let tooDeep = false;
 
+/** What `locate` found: no key, a key whose UTF-8 bytes are `[start, end)` of the data, or a decoded `text`. */
+export const NO_KEY = 0;
+export const KEY_BYTES = 1;
+export const KEY_TEXT = 2;
+
+/** Set by `scanTop` for the last occurrence of the field. */
+let foundKind = NO_KEY;
+let foundStart = 0;
+let foundEnd = 0;
+
 /** Extracts a top-level property from JSON bytes; see the module comment. */
 export class FieldExtractor {
   readonly field: string;
   private readonly fieldBytes: Uint8Array;
+  /** After `locate` returned KEY_BYTES: the key's byte range in the data. */
+  start = 0;
+  end = 0;
+  /** After `locate` returned KEY_TEXT: the key. */
+  text = '';
 
   constructor(field: string) {
     this.field = field;
     this.fieldBytes = new Uint8Array(Buffer.from(field, 'utf8'));
   }
 
-  extract(data: Uint8Array): string | undefined {
+  /** Finds the key of `data` without building a string when its bytes can serve as the key. */
+  locate(data: Uint8Array): number {
     tooDeep = false;
-    const result = scanTop(data, this.fieldBytes, this.field);
-    return tooDeep ? this.slowPath(data) : result;
+    foundKind = NO_KEY;
+    const valid = scanTop(data, this.fieldBytes, this.field);
+    if (tooDeep) {
+      const key = this.slowPath(data);
+      if (key === undefined) return NO_KEY;
+      this.text = key;
+      return KEY_TEXT;
+    }
+    if (!valid || foundKind === NO_KEY) return NO_KEY;
+    if (foundKind === KEY_TEXT) {
+      this.text = JSON.parse(text(data, foundStart - 1, foundEnd + 1, 'utf8')) as string;
+      return KEY_TEXT;
+    }
+    this.start = foundStart;
+    this.end = foundEnd;
+    return KEY_BYTES;
+  }
+
+  /** The key of `data` as a string, or undefined. */
+  extract(data: Uint8Array): string | undefined {
+    const kind = this.locate(data);
+    if (kind === NO_KEY) return undefined;
+    return kind === KEY_TEXT ? this.text : text(data, this.start, this.end, 'utf8');
   }
 
   /** `JSON.parse` reference behaviour, used when the scanner declines (very deep nesting). */
@@ -74,21 +111,20 @@ function ws(b: Uint8Array, p: number, end: number): number {
   return p;
 }
 
-/** Returns undefined for no key, including for any invalid JSON. */
-function scanTop(b: Uint8Array, field: Uint8Array, fieldText: string): string | undefined {
+/** Returns whether `b` is valid JSON with an object at the top; sets `found*` for the field's last value. */
+function scanTop(b: Uint8Array, field: Uint8Array, fieldText: string): boolean {
   const end = b.length;
   let p = ws(b, 0, end);
-  if (b[p] !== 0x7b) return undefined;
+  if (b[p] !== 0x7b) return false;
   p = ws(b, p + 1, end);
-  let found: string | undefined;
   if (b[p] === 0x7d) {
     p++;
   } else {
     for (;;) {
-      if (b[p] !== QUOTE) return undefined;
+      if (b[p] !== QUOTE) return false;
       const keyStart = p + 1;
       p = skipString(b, p, end);
-      if (p < 0) return undefined;
+      if (p < 0) return false;
       const keyEnd = p - 1;
       let isField: boolean;
       if (stringFlags & 1) {
@@ -105,26 +141,34 @@ function scanTop(b: Uint8Array, field: Uint8Array, fieldText: string): string | 
         }
       }
       p = ws(b, p, end);
-      if (b[p] !== 0x3a) return undefined;
+      if (b[p] !== 0x3a) return false;
       p = ws(b, p + 1, end);
       const valueStart = p;
       const c = b[p]!;
       p = skipValue(b, p, end, 0);
-      if (p < 0) return undefined;
+      if (p < 0) return false;
       if (isField) {
-        if (c === QUOTE) found = decodeString(b, valueStart + 1, p - 1, stringFlags);
-        else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) found = text(b, valueStart, p, 'latin1');
-        else found = undefined;
+        if (c === QUOTE) {
+          foundKind = stringFlags & 1 ? KEY_TEXT : KEY_BYTES;
+          foundStart = valueStart + 1;
+          foundEnd = p - 1;
+        } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+          foundKind = KEY_BYTES;
+          foundStart = valueStart;
+          foundEnd = p;
+        } else {
+          foundKind = NO_KEY;
+        }
       }
       p = ws(b, p, end);
       const sep = b[p];
       p++;
       if (sep === 0x7d) break;
-      if (sep !== 0x2c) return undefined;
+      if (sep !== 0x2c) return false;
       p = ws(b, p, end);
     }
   }
-  return ws(b, p, end) === end ? found : undefined;
+  return ws(b, p, end) === end;
 }
 
 /** Bytes that end the fast scan of a string's contents: 1 for a quote, backslash or control byte, 2 for non-ASCII. */
@@ -253,61 +297,129 @@ function isHex(c: number | undefined): boolean {
   return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
 }
 
+/** Keys longer than this (UTF-8 bytes) are not remembered: records with them are never deduplicated. */
+export const MAX_DEDUPE_KEY_BYTES = 1024;
+
+const textScratch = Buffer.alloc(MAX_DEDUPE_KEY_BYTES * 3 + 8);
+
 /**
  * The keys seen within the window and where their first record lives (shard index, offset, arrival time).
  *
- * Entries sit in a ring in arrival order (arrival times only grow), so expiry pops from the oldest end; a
- * Map from key to the entry's slot finds them. Slots are typed arrays, not objects, so remembering a key
- * costs no allocation besides the key string and keeps the garbage collector out of the append path.
+ * Everything sits in typed arrays, not in JS objects or strings: a ring of slots in arrival order (arrival
+ * times only grow, so expiry pops the oldest end), a byte ring holding the keys' bytes, and an
+ * open-addressing hash table (linear probing, backward-shift deletion) from key bytes to slot. Remembering
+ * a key thus allocates nothing and leaves the garbage collector nothing to trace, however many keys the
+ * window holds. Lookups compare the full key bytes, so a hash collision never makes two keys one.
  *
  * Bounded to `maxKeys`: past it the oldest keys are forgotten early (a retry of one of those would be
  * stored again); `evictedEarly` counts them so the operator can see it happen.
  */
 export class DedupeWindow {
-  private readonly map = new Map<string, number>();
-  private keys: Array<string | undefined>;
+  private capacity: number;
+  private keyPos: Float64Array;
+  private keyLen: Uint16Array;
+  private hashes: Int32Array;
   private shards: Int32Array;
   private offsets: Float64Array;
   private times: Float64Array;
-  private capacity: number;
-  /** Slot numbers grow forever; a slot lives at `slot % capacity` of the ring. */
+  /** 1 while the slot is the table's entry for its key. */
+  private inTable: Uint8Array;
+  /** Slot numbers grow forever; slot `n` lives at ring index `n % capacity`. */
   private head = 0;
   private tail = 0;
+  private arena: Uint8Array;
+  private arenaTail = 0;
+  /**
+   * Pairs (hash, ring index + 1), the index 0 when free; at most half full. Keeping the hash beside the
+   * index lets a lookup of a new key (the common case) touch one cache line of the table and nothing else.
+   */
+  private table: Int32Array;
+  private live = 0;
   evictedEarly = 0;
+
+  /** The key of the last `find`, kept for `insertFound`. */
+  private lastBytes: Uint8Array = textScratch;
+  private lastStart = 0;
+  private lastLength = -1;
+  private lastHash = 0;
+  /** Table position of an expired entry of the last key, which `insertFound` replaces. */
+  private lastStale = -1;
 
   constructor(
     readonly windowMs: number,
     readonly maxKeys: number,
   ) {
     this.capacity = Math.min(maxKeys, 4096);
-    this.keys = new Array(this.capacity);
+    this.keyPos = new Float64Array(this.capacity);
+    this.keyLen = new Uint16Array(this.capacity);
+    this.hashes = new Int32Array(this.capacity);
     this.shards = new Int32Array(this.capacity);
     this.offsets = new Float64Array(this.capacity);
     this.times = new Float64Array(this.capacity);
+    this.inTable = new Uint8Array(this.capacity);
+    this.arena = new Uint8Array(64 * 1024);
+    this.table = new Int32Array(2 * tableSizeFor(this.capacity));
   }
 
+  /** Keys remembered now. */
   get size(): number {
-    return this.map.size;
+    return this.live;
   }
 
-  /** The slot of `key` if it was seen within the window before `now`, else -1. */
-  find(key: string, now: number): number {
-    const slot = this.map.get(key);
-    if (slot === undefined) return -1;
-    return this.times[slot % this.capacity]! > now - this.windowMs ? slot : -1;
+  /**
+   * Looks up the key `bytes[start, end)`; returns its slot if it was seen within the window before `now`,
+   * else -1. Remembers the key for `insertFound`.
+   */
+  find(bytes: Uint8Array, start: number, end: number, now: number): number {
+    const length = end - start;
+    this.lastStale = -1;
+    if (length > MAX_DEDUPE_KEY_BYTES) {
+      this.lastLength = -1;
+      return -1;
+    }
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    this.lastBytes = bytes;
+    this.lastStart = start;
+    this.lastLength = length;
+    this.lastHash = h;
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    for (let t = h & mask; ; t = (t + 1) & mask) {
+      const e = table[2 * t + 1]!;
+      if (e === 0) return -1;
+      const r = e - 1;
+      if (table[2 * t] === h && this.keyLen[r] === length && this.sameKey(r, bytes, start, length)) {
+        if (this.times[r]! > now - this.windowMs) return this.slotOf(r);
+        this.lastStale = t;
+        return -1;
+      }
+    }
   }
 
-  shardIndexOf(slot: number): number {
-    return this.shards[slot % this.capacity]!;
+  /** `find` for a key given as text (an idempotency key, a decoded JSON string). */
+  findText(key: string, now: number, encoding: 'utf8' | 'latin1' = 'utf8'): number {
+    if (key.length > MAX_DEDUPE_KEY_BYTES) {
+      this.lastLength = -1;
+      this.lastStale = -1;
+      return -1;
+    }
+    const n = textScratch.write(key, 0, encoding);
+    return this.find(textScratch, 0, n, now);
   }
 
-  /** The first record's offset; negative while it is a placeholder (see `insert`). */
-  offsetOf(slot: number): number {
-    return this.offsets[slot % this.capacity]!;
-  }
-
-  /** Remembers `key` (replacing an expired entry) and returns its slot. */
-  insert(key: string, shardIndex: number, offset: number, time: number): number {
+  /**
+   * Remembers the key of the last `find` (which found nothing live) and returns its slot, or -1 when that
+   * key cannot be remembered (too long). Must follow the `find` directly, before any other lookup.
+   */
+  insertFound(shardIndex: number, offset: number, time: number): number {
+    const length = this.lastLength;
+    if (length < 0) return -1;
+    if (this.lastStale >= 0) {
+      const r = this.table[2 * this.lastStale + 1]! - 1;
+      this.inTable[r] = 0;
+      this.removeAt(this.lastStale);
+    }
     if (this.tail - this.head === this.capacity) {
       if (this.capacity < this.maxKeys) this.grow();
       else {
@@ -315,36 +427,68 @@ export class DedupeWindow {
         this.evictedEarly++;
       }
     }
+    const pos = this.reserve(length);
+    const arena = this.arena;
+    const at = pos & (arena.length - 1);
+    // `lastBytes` may be the shared scratch buffer; it still holds the key (no lookup ran since `find`).
+    const from = this.lastBytes;
+    const start = this.lastStart;
+    if (length <= 64) for (let i = 0; i < length; i++) arena[at + i] = from[start + i]!;
+    else arena.set(from.subarray(start, start + length), at);
     const slot = this.tail++;
-    const i = slot % this.capacity;
-    this.keys[i] = key;
-    this.shards[i] = shardIndex;
-    this.offsets[i] = offset;
-    this.times[i] = time;
-    this.map.set(key, slot);
+    const r = slot % this.capacity;
+    this.keyPos[r] = pos;
+    this.keyLen[r] = length;
+    this.hashes[r] = this.lastHash;
+    this.shards[r] = shardIndex;
+    this.offsets[r] = offset;
+    this.times[r] = time;
+    this.inTable[r] = 1;
+    this.arenaTail = pos + length;
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let t = this.lastHash & mask;
+    while (table[2 * t + 1] !== 0) t = (t + 1) & mask;
+    table[2 * t] = this.lastHash;
+    table[2 * t + 1] = r + 1;
+    this.live++;
+    this.lastLength = -1;
     return slot;
+  }
+
+  /** Remembers `key` unless it is already remembered within the window (the first record wins). */
+  add(key: string, shardIndex: number, offset: number, time: number, encoding: 'utf8' | 'latin1' = 'utf8'): void {
+    if (this.findText(key, time, encoding) >= 0) return;
+    this.insertFound(shardIndex, offset, time);
+  }
+
+  shardIndexOf(slot: number): number {
+    return this.shards[slot % this.capacity]!;
+  }
+
+  /** The first record's offset; negative while it is a placeholder. */
+  offsetOf(slot: number): number {
+    return this.offsets[slot % this.capacity]!;
   }
 
   /** Completes a slot (a placeholder gets its record's place once the batch has offsets). */
   update(slot: number, shardIndex: number, offset: number, time: number): void {
-    const i = slot % this.capacity;
-    this.shards[i] = shardIndex;
-    this.offsets[i] = offset;
+    if (slot < this.head) return; // forgotten early (the bound), nothing to complete
+    const r = slot % this.capacity;
+    this.shards[r] = shardIndex;
+    this.offsets[r] = offset;
     // Arrival times of a stream's shards may differ by a little; keep the ring ordered for expiry.
     const before = slot > this.head ? this.times[(slot - 1) % this.capacity]! : time;
-    this.times[i] = Math.max(time, before);
-  }
-
-  /** Remembers `key` unless it is already remembered within the window (the first record wins). */
-  add(key: string, shardIndex: number, offset: number, time: number): void {
-    if (this.find(key, time) >= 0) return;
-    this.insert(key, shardIndex, offset, time);
+    this.times[r] = Math.max(time, before);
   }
 
   /** Forgets the key of `slot` (its record was not stored after all). */
   forget(slot: number): void {
-    const key = this.keys[slot % this.capacity];
-    if (key !== undefined && this.map.get(key) === slot) this.map.delete(key);
+    if (slot < this.head || slot >= this.tail) return;
+    const r = slot % this.capacity;
+    if (this.inTable[r] !== 1) return;
+    this.inTable[r] = 0;
+    this.removeAt(this.tablePositionOf(r));
   }
 
   /** Forgets keys older than the window. Cheap when nothing expired: it looks at the oldest key only. */
@@ -353,32 +497,126 @@ export class DedupeWindow {
     while (this.head < this.tail && this.times[this.head % this.capacity]! <= limit) this.dropOldest();
   }
 
+  private slotOf(r: number): number {
+    // The live slots are head..tail-1; exactly one of them maps to ring index r.
+    const base = this.head - (this.head % this.capacity);
+    const slot = base + r;
+    return slot >= this.head ? slot : slot + this.capacity;
+  }
+
+  private sameKey(r: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const arena = this.arena;
+    const at = this.keyPos[r]! & (arena.length - 1);
+    for (let i = 0; i < length; i++) if (arena[at + i] !== bytes[start + i]) return false;
+    return true;
+  }
+
   private dropOldest(): void {
-    const i = this.head % this.capacity;
-    const key = this.keys[i]!;
-    if (this.map.get(key) === this.head) this.map.delete(key);
-    this.keys[i] = undefined;
+    const r = this.head % this.capacity;
+    if (this.inTable[r] === 1) {
+      this.inTable[r] = 0;
+      this.removeAt(this.tablePositionOf(r));
+    }
     this.head++;
+  }
+
+  private tablePositionOf(r: number): number {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    for (let t = this.hashes[r]! & mask; ; t = (t + 1) & mask) if (table[2 * t + 1] === r + 1) return t;
+  }
+
+  /** Linear-probing deletion: shift later entries of the probe run back so lookups still find them. */
+  private removeAt(t: number): void {
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    let hole = t;
+    for (let j = (t + 1) & mask; table[2 * j + 1] !== 0; j = (j + 1) & mask) {
+      const home = table[2 * j]! & mask;
+      // Move entry j into the hole unless its home lies cyclically in (hole, j].
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        table[2 * hole] = table[2 * j]!;
+        table[2 * hole + 1] = table[2 * j + 1]!;
+        hole = j;
+      }
+    }
+    table[2 * hole] = 0;
+    table[2 * hole + 1] = 0;
+    this.live--;
+  }
+
+  /** Absolute arena position for a key of `length` bytes, growing the arena when full. */
+  private reserve(length: number): number {
+    for (;;) {
+      const size = this.arena.length;
+      const headPos = this.head < this.tail ? this.keyPos[this.head % this.capacity]! : this.arenaTail;
+      let pos = this.arenaTail;
+      const at = pos & (size - 1);
+      if (at + length > size) pos += size - at; // keys never wrap: skip to the start of the ring
+      if (pos + length - headPos <= size) return pos;
+      this.growArena();
+    }
+  }
+
+  private growArena(): void {
+    const old = this.arena;
+    const arena = new Uint8Array(old.length * 2);
+    const oldMask = old.length - 1;
+    const mask = arena.length - 1;
+    for (let slot = this.head; slot < this.tail; slot++) {
+      const r = slot % this.capacity;
+      const pos = this.keyPos[r]!;
+      const len = this.keyLen[r]!;
+      arena.set(old.subarray(pos & oldMask, (pos & oldMask) + len), pos & mask);
+    }
+    this.arena = arena;
   }
 
   private grow(): void {
     const capacity = Math.min(this.maxKeys, this.capacity * 2);
-    const keys: Array<string | undefined> = new Array(capacity);
+    const keyPos = new Float64Array(capacity);
+    const keyLen = new Uint16Array(capacity);
+    const hashes = new Int32Array(capacity);
     const shards = new Int32Array(capacity);
     const offsets = new Float64Array(capacity);
     const times = new Float64Array(capacity);
+    const inTable = new Uint8Array(capacity);
     for (let slot = this.head; slot < this.tail; slot++) {
       const from = slot % this.capacity;
       const to = slot % capacity;
-      keys[to] = this.keys[from];
+      keyPos[to] = this.keyPos[from]!;
+      keyLen[to] = this.keyLen[from]!;
+      hashes[to] = this.hashes[from]!;
       shards[to] = this.shards[from]!;
       offsets[to] = this.offsets[from]!;
       times[to] = this.times[from]!;
+      inTable[to] = this.inTable[from]!;
     }
-    this.keys = keys;
+    const table = new Int32Array(2 * tableSizeFor(capacity));
+    const mask = (table.length >> 1) - 1;
+    for (let slot = this.head; slot < this.tail; slot++) {
+      const r = slot % capacity;
+      if (inTable[r] !== 1) continue;
+      let t = hashes[r]! & mask;
+      while (table[2 * t + 1] !== 0) t = (t + 1) & mask;
+      table[2 * t] = hashes[r]!;
+      table[2 * t + 1] = r + 1;
+    }
+    this.capacity = capacity;
+    this.keyPos = keyPos;
+    this.keyLen = keyLen;
+    this.hashes = hashes;
     this.shards = shards;
     this.offsets = offsets;
     this.times = times;
-    this.capacity = capacity;
+    this.inTable = inTable;
+    this.table = table;
   }
+}
+
+function tableSizeFor(capacity: number): number {
+  let size = 16;
+  while (size < capacity * 2) size *= 2;
+  return size;
 }

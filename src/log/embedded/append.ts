@@ -5,6 +5,7 @@
  */
 import { TollstreamError } from '../../core/errors.ts';
 import { encodeBatch } from '../batch.ts';
+import { KEY_BYTES, KEY_TEXT } from '../dedupe.ts';
 import type { EncodableRecord } from '../batch.ts';
 import { formatShardId, parseExplicitHashKey } from '../hashkey.ts';
 import { formatSequenceNumber } from '../sequence.ts';
@@ -50,18 +51,24 @@ export async function appendToStream(s: StreamState, records: readonly AppendRec
         g = s.router.indexOfKey(r.partitionKey);
       }
       if (window) {
-        const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
-        if (key !== undefined) {
-          const seen = window.find(key, now);
-          if (seen >= 0) {
-            open[g]!.duplicatesDropped++;
-            const offset = window.offsetOf(seen);
-            if (offset < 0) (repeats ??= []).push(i, -1 - offset);
-            else (waits ??= []).push(answerDuplicate(s, window.shardIndexOf(seen), offset, results, i));
-            continue;
-          }
-          placed![i] = window.insert(key, open[g]!.index, -1 - i, now);
+        // The key is looked up where it lies in the data (no string is built for it in the common case).
+        const extractor = dedupe.extractor;
+        let seen = -2;
+        if (extractor) {
+          const kind = extractor.locate(r.data);
+          if (kind === KEY_BYTES) seen = window.find(r.data, extractor.start, extractor.end, now);
+          else if (kind === KEY_TEXT) seen = window.findText(extractor.text, now);
+        } else if (r.idempotencyKey !== undefined) {
+          seen = window.findText(r.idempotencyKey, now);
         }
+        if (seen >= 0) {
+          open[g]!.duplicatesDropped++;
+          const offset = window.offsetOf(seen);
+          if (offset < 0) (repeats ??= []).push(i, -1 - offset);
+          else (waits ??= []).push(answerDuplicate(s, window.shardIndexOf(seen), offset, results, i));
+          continue;
+        }
+        if (seen === -1) placed![i] = window.insertFound(open[g]!.index, -1 - i, now);
       }
       const rec: EncodableRecord =
         hash === undefined

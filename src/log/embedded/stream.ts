@@ -1,5 +1,5 @@
 /** A stream of the embedded log in memory: its shards, routing, dedupe window, and its description. */
-import { DedupeWindow, FieldExtractor } from '../dedupe.ts';
+import { DedupeWindow, FieldExtractor, KEY_BYTES, KEY_TEXT } from '../dedupe.ts';
 import { HashRouter } from '../hashkey.ts';
 import { formatSequenceNumber } from '../sequence.ts';
 import type { ShardDescription, StreamDescription } from '../types.ts';
@@ -33,21 +33,33 @@ export function newDedupe(meta: StreamMeta, maxKeys: number): DedupeState | unde
 /** Reloads the dedupe window from the records that arrived within it; returns how many keys it saw. */
 export async function rebuildDedupe(state: StreamState, dedupe: DedupeState, now: number): Promise<number> {
   const cutoff = now - dedupe.window.windowMs;
-  const found: Array<{ key: string; shardIndex: number; offset: number; time: number }> = [];
+  // Keys as found in the data are kept as latin1 text (one char per byte), so their bytes come back exactly.
+  const found: Array<{ key: string; encoding: 'latin1' | 'utf8'; shardIndex: number; offset: number; time: number }> = [];
+  const extractor = dedupe.extractor;
   for (const shard of [...state.shards.values()].sort((a, b) => a.index - b.index)) {
     let offset = await shard.offsetForTime(cutoff + 1);
     while (offset < shard.visibleNextOffset) {
       const { records, nextOffset } = await shard.read(offset, 10_000, 16 * 1024 * 1024);
       if (records.length === 0) break;
       for (const r of records) {
-        const key = dedupe.extractor ? dedupe.extractor.extract(r.data) : r.idempotencyKey;
-        if (key !== undefined) found.push({ key, shardIndex: shard.index, offset: r.offset, time: r.arrivalTime });
+        const where = { shardIndex: shard.index, offset: r.offset, time: r.arrivalTime };
+        if (extractor) {
+          const kind = extractor.locate(r.data);
+          if (kind === KEY_BYTES) {
+            const key = Buffer.from(r.data.buffer, r.data.byteOffset + extractor.start, extractor.end - extractor.start).toString('latin1');
+            found.push({ key, encoding: 'latin1', ...where });
+          } else if (kind === KEY_TEXT) {
+            found.push({ key: extractor.text, encoding: 'utf8', ...where });
+          }
+        } else if (r.idempotencyKey !== undefined) {
+          found.push({ key: r.idempotencyKey, encoding: 'utf8', ...where });
+        }
       }
       offset = nextOffset;
     }
   }
   found.sort((a, b) => a.time - b.time);
-  for (const f of found) dedupe.window.add(f.key, f.shardIndex, f.offset, f.time);
+  for (const f of found) dedupe.window.add(f.key, f.shardIndex, f.offset, f.time, f.encoding);
   return found.length;
 }
 
