@@ -3,6 +3,7 @@
  * JSON `snapshot` for checkpoints. COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, MIN, MAX, AVG, FILTER (WHERE).
  */
 import type { CallExpr, SqlTypeName } from '../ast/index.ts';
+import { someExpr } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
 import type { CompileContext } from './compile.ts';
 import { compileExpr, compilePredicate } from './compile.ts';
@@ -107,6 +108,9 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, 'Aggregates are COUNT, SUM, MIN, MAX, AVG.');
   if (call.star && name !== 'COUNT') throw planProblem(call.pos, `${name}(*) is not valid`, 'Only COUNT takes *.');
   if (!call.star && call.args.length !== 1) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
+  if (!call.star && someExpr(call.args[0]!, (e) => isAggregateCall(e))) {
+    throw planProblem(call.args[0]!.pos, `aggregates cannot be nested in ${name}`, 'Aggregate in a subquery, then aggregate its result outside.');
+  }
   const arg = call.star ? null : compileExpr(call.args[0]!, ctx);
   if (arg && (name === 'SUM' || name === 'AVG') && !['BIGINT', 'DOUBLE', 'ANY', 'NULL', 'INTERVAL'].includes(arg.type)) {
     throw planProblem(call.args[0]!.pos, `${name} needs numbers, this is ${arg.type}`, 'CAST the argument to a number.');
