@@ -163,4 +163,22 @@ describe('embedded log', () => {
     expect(fromOld.records.map((r) => r.sequenceNumber)).toEqual([fresh!.ok ? fresh!.sequenceNumber : '']);
     await log.close();
   });
+
+  it('dedupes a field by its decoded value, escaped or not, and survives a restart with any key bytes', async () => {
+    const options: EmbeddedLogOptions = { dir, fsync: 'always' };
+    let log = await openEmbeddedLog(options);
+    await log.createStream('s', { dedupe: { mode: 'field', field: 'id' } });
+    const put = (json: string) => log.append('s', [{ partitionKey: 'p', data: Buffer.from(json) }]);
+    const [first] = await put('{"id":"tx-1é"}');
+    expect((await put('{"id":"tx\\u002d1\\u00e9","n":2}'))[0]).toEqual({ ...first, duplicate: true });
+    const [num] = await put('{"id":42}');
+    expect((await put('{"id":"42"}'))[0]).toEqual({ ...num, duplicate: true });
+    expect((await put('{"id":42.0}'))[0]).toMatchObject({ duplicate: false });
+    await log.close();
+    log = await openEmbeddedLog(options);
+    expect((await put('{"id":"tx-1é"}'))[0]).toEqual({ ...first, duplicate: true });
+    expect((await put('{"id":"tx\\u002d1\\u00e9"}'))[0]).toEqual({ ...first, duplicate: true });
+    expect((await put('{"id":42}'))[0]).toEqual({ ...num, duplicate: true });
+    await log.close();
+  });
 });
