@@ -4,6 +4,7 @@
  * neither loses nor duplicates rows.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
@@ -166,6 +167,29 @@ describe('warehouse API protection and switches', () => {
       expect((await fetch(`${server.url}/v1/reference/stations`, { method: 'PUT', body: '[]' })).status).toBe(401);
       const ok = await query(server.url, 'SELECT 1 AS one', undefined, { authorization: 'Bearer analyst-key' });
       expect(ok).toEqual({ status: 200, body: { columns: [{ name: 'one', type: 'INTEGER' }], rows: [[1]], freshnessSeconds: null } });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('also delivers into the Parquet lake when it is enabled, and exports both deliveries', async () => {
+    const dir = dataDir('lake');
+    const server = await start(serverConfig(dir, { lake: { enabled: true } }));
+    try {
+      const records = traffic(300, 31);
+      const txs = distinct(records);
+      await send(server.url, records);
+      await waitForRows(server.url, txs.length);
+      const deadline = Date.now() + 20_000;
+      let text = '';
+      while (Date.now() < deadline && !text.includes(`tollstream_delivery_rows_total{delivery="lake"} ${txs.length}\n`)) {
+        await new Promise((r) => setTimeout(r, 100));
+        text = await (await fetch(`${server.url}/metrics`)).text();
+      }
+      expect(text).toContain(`tollstream_delivery_rows_total{delivery="lake"} ${txs.length}\n`);
+      expect(text).toContain(`tollstream_delivery_rows_total{delivery="warehouse"} ${txs.length}\n`);
+      const files = fs.readdirSync(path.join(dir, 'lake', 'toll_transactions'), { recursive: true }).map(String);
+      expect(files.some((f) => f.startsWith('plaza_id=') && f.endsWith('.parquet'))).toBe(true);
     } finally {
       await server.close();
     }
