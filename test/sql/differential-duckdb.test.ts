@@ -1,7 +1,8 @@
 /**
  * Differential test: random toll passages with out-of-order event times (never beyond the watermark delay,
- * so no row is late) go through our TUMBLE and HOP aggregates, and DuckDB computes the same windows in
- * batch. Records are spread over three partitions (shards). The final window rows must be equal, row for row.
+ * so no row is late), spread over three partitions (shards), go through our TUMBLE, HOP, CUMULATE and
+ * SESSION aggregates, and DuckDB computes the same windows in batch. The final window rows must be equal,
+ * row for row.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,16 @@ INSERT INTO tumbling
 SELECT window_start, plaza_id, COUNT(*), SUM(amount_cents), MIN(amount_cents), MAX(amount_cents)
 FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '5' MINUTE))
 GROUP BY window_start, window_end, plaza_id;
+CREATE TABLE cumulating (window_start TIMESTAMP(3), window_end TIMESTAMP(3), plaza_id INT, n BIGINT, total BIGINT, lo BIGINT, hi BIGINT) WITH ('stream' = 'cumulating');
+CREATE TABLE sessions (window_start TIMESTAMP(3), window_end TIMESTAMP(3), plate VARCHAR(16), n BIGINT, total BIGINT, lo BIGINT, hi BIGINT) WITH ('stream' = 'sessions');
+INSERT INTO cumulating
+SELECT window_start, window_end, plaza_id, COUNT(*), SUM(amount_cents), MIN(amount_cents), MAX(amount_cents)
+FROM TABLE(CUMULATE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '2' MINUTE, INTERVAL '10' MINUTE))
+GROUP BY window_start, window_end, plaza_id;
+INSERT INTO sessions
+SELECT window_start, window_end, plate, COUNT(*), SUM(amount_cents), MIN(amount_cents), MAX(amount_cents)
+FROM TABLE(SESSION(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '3' MINUTE))
+GROUP BY window_start, window_end, plate;
 INSERT INTO hopping
 SELECT window_start, plaza_id, COUNT(*), SUM(amount_cents), MIN(amount_cents), MAX(amount_cents)
 FROM TABLE(HOP(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE))
@@ -84,7 +95,7 @@ function compareRows(a: WindowRow, b: WindowRow): number {
   return 0;
 }
 
-async function duckdbWindows(path: string): Promise<{ tumbling: WindowRow[]; hopping: WindowRow[] }> {
+async function duckdbWindows(path: string): Promise<{ tumbling: WindowRow[]; hopping: WindowRow[]; cumulating: string[]; sessions: string[] }> {
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   try {
@@ -102,7 +113,28 @@ async function duckdbWindows(path: string): Promise<{ tumbling: WindowRow[]; hop
       SELECT (event_ms // 60000) * 60000 - k * 60000 AS ws, plaza_id, COUNT(*) AS n, SUM(amount_cents) AS total,
              MIN(amount_cents) AS lo, MAX(amount_cents) AS hi
       FROM tolls CROSS JOIN range(0, 5) AS r(k) GROUP BY ws, plaza_id`);
-    return { tumbling, hopping };
+    const readWide = async (sql: string) =>
+      ((await db.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[])
+        .map((r) => [r.ws, r.we, r.k, r.n, r.total, r.lo, r.hi].map((v) => (typeof v === 'string' ? v : Number(v))))
+        .map((r) => JSON.stringify(r))
+        .sort();
+    // CUMULATE step 2 min, max 10 min: windows [s, s + 2k min) for k = 1..5 that hold the row.
+    const cumulating = await readWide(`
+      SELECT (event_ms // 600000) * 600000 AS ws, (event_ms // 600000) * 600000 + k * 120000 AS we, CAST(plaza_id AS VARCHAR) AS k,
+             COUNT(*) AS n, SUM(amount_cents) AS total, MIN(amount_cents) AS lo, MAX(amount_cents) AS hi
+      FROM tolls CROSS JOIN range(1, 6) AS r(k)
+      WHERE event_ms < (event_ms // 600000) * 600000 + k * 120000
+      GROUP BY ws, we, plaza_id`);
+    // SESSION gap 3 min per plate: a row starts a new session unless it is less than 3 min after the previous one.
+    const sessions = await readWide(`
+      WITH marked AS (
+        SELECT *, CASE WHEN event_ms - LAG(event_ms) OVER (PARTITION BY plate ORDER BY event_ms) < 180000 THEN 0 ELSE 1 END AS starts
+        FROM tolls),
+      numbered AS (SELECT *, SUM(starts) OVER (PARTITION BY plate ORDER BY event_ms ROWS UNBOUNDED PRECEDING) AS session FROM marked)
+      SELECT MIN(event_ms) AS ws, MAX(event_ms) + 180000 AS we, plate AS k,
+             COUNT(*) AS n, SUM(amount_cents) AS total, MIN(amount_cents) AS lo, MAX(amount_cents) AS hi
+      FROM numbered GROUP BY plate, session`);
+    return { tumbling, hopping, cumulating, sessions };
   } finally {
     db.closeSync();
     instance.closeSync();
@@ -111,7 +143,7 @@ async function duckdbWindows(path: string): Promise<{ tumbling: WindowRow[]; hop
 
 describe('windowed aggregates agree with DuckDB', () => {
   for (const seed of [7, 2026, 424242]) {
-    it(`TUMBLE and HOP with COUNT/SUM/MIN/MAX, out-of-order input (seed ${seed})`, async () => {
+    it(`TUMBLE, HOP, CUMULATE and SESSION with COUNT/SUM/MIN/MAX, out-of-order input (seed ${seed})`, async () => {
       const passages = generate(seed, 4000);
       const path = join(dir, `tolls-${seed}.ndjson`);
       writeFileSync(path, passages.map((p) => JSON.stringify(p)).join('\n') + '\n');
@@ -121,6 +153,11 @@ describe('windowed aggregates agree with DuckDB', () => {
       expect(expected.tumbling.length).toBeGreaterThan(100);
       expect(ours(result.streams.tumbling!)).toEqual(expected.tumbling);
       expect(ours(result.streams.hopping!)).toEqual(expected.hopping);
+      const wide = (rows: Record<string, unknown>[], key: string) =>
+        rows.map((r) => JSON.stringify([Date.parse(r.window_start as string), Date.parse(r.window_end as string), String(r[key]), r.n, r.total, r.lo, r.hi])).sort();
+      expect(wide(result.streams.cumulating!, 'plaza_id')).toEqual(expected.cumulating);
+      expect(expected.sessions.length).toBeGreaterThan(100);
+      expect(wide(result.streams.sessions!, 'plate')).toEqual(expected.sessions);
     });
   }
 });
