@@ -10,7 +10,7 @@ import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { LogicalNode } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
-import { ctxOf, planFrom } from './plan-query.ts';
+import { ctxOf, planFrom, rejectUpdates } from './plan-query.ts';
 
 function conjuncts(e: Expr): Expr[] {
   return e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e];
@@ -85,7 +85,10 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
     return { kind: 'lookupJoin', input: left, table, tableFields, streamKeys, tableKeys, condition, joinType: item.joinType, fields };
   }
 
+  // Enriching updates from a reference table is fine; matching them in time against another stream is not.
   const right = planFrom(item.right, env);
+  rejectUpdates(left, env, item.pos, 'this join');
+  rejectUpdates(right, env, item.pos, 'this join');
   if (item.joinType !== 'INNER') throw planProblem(item.pos, 'LEFT JOIN of two streams is not supported yet', 'Use an inner interval join, or join a reference table.');
   const fields = [...left.fields, ...right.fields];
   const leftKeys: Expr[] = [];

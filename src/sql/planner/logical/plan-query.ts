@@ -11,11 +11,33 @@ import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
 import { planJoin } from './plan-join.ts';
 import type { AggregateNode, LogicalNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+import { logicalInputs } from './nodes.ts';
 
 export interface PlanEnv {
   readonly catalog: Catalog;
   readonly now: () => number;
   readonly viewsInProgress: Set<string>;
+  /** Streams (lower case) written by a GROUP BY without a window: their rows are updates, not facts. */
+  readonly updatingStreams: Set<string>;
+}
+
+/**
+ * True when the node's rows are updates of earlier rows (a GROUP BY without a window emits the new total of
+ * a group for every change). Counting or joining such rows again would count every update.
+ */
+export function isUpdating(node: LogicalNode, env: PlanEnv): boolean {
+  if (node.kind === 'aggregate') return node.window === null && node.aggs.length > 0;
+  if (node.kind === 'streamRead') return env.updatingStreams.has(node.stream.toLowerCase());
+  return (logicalInputs[node.kind] as (n: LogicalNode) => readonly LogicalNode[])(node).some((n) => isUpdating(n, env));
+}
+
+export function rejectUpdates(node: LogicalNode, env: PlanEnv, pos: SourcePos, what: string): void {
+  if (!isUpdating(node, env)) return;
+  throw planProblem(
+    pos,
+    `${what} reads the output of a GROUP BY without a window, whose rows are updates (a new total per change); that is not supported yet`,
+    'Window the inner aggregation (TUMBLE, HOP, STEP ... ), or work on the raw rows.',
+  );
 }
 
 export function rowtimeField(qualifier: string | null): Field {
@@ -207,6 +229,7 @@ function peelWindowAssign(node: LogicalNode): { assign: WindowAssignNode; withou
 }
 
 function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], itemExprs: Expr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number> } {
+  rejectUpdates(input, env, q.pos, 'this aggregation');
   let keys: Expr[] = [...q.groupBy];
   if (q.distinct && aggs.length === 0 && keys.length === 0) keys = itemExprs;
   if (q.windowedBy) keys = [...q.windowedBy.partitionBy, ...keys];
@@ -277,6 +300,7 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   };
   const subs = new Map<string, number>();
   let node = input;
+  rejectUpdates(input, env, overs[0]!.pos, `${overs[0]!.name} OVER (...)`);
   const ranking = overs.filter((c) => c.name === 'ROW_NUMBER' || c.name === 'RANK' || c.name === 'DENSE_RANK');
   const aggregates = overs.filter((c) => !ranking.includes(c));
   if (aggregates.length > 0) {

@@ -6,7 +6,7 @@ import { Catalog } from './catalog.ts';
 import type { LogicalPlan, Pipeline } from './nodes.ts';
 import { streamsRead } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
-import { planSelect } from './plan-query.ts';
+import { isUpdating, planSelect } from './plan-query.ts';
 
 export interface LogicalPlanOptions extends CatalogOptions {
   readonly now: () => number;
@@ -14,7 +14,7 @@ export interface LogicalPlanOptions extends CatalogOptions {
 
 export function planScript(script: Script, options: LogicalPlanOptions): LogicalPlan & { catalog: Catalog } {
   const catalog = new Catalog(script, options);
-  const env: PlanEnv = { catalog, now: options.now, viewsInProgress: new Set() };
+  const env: PlanEnv = { catalog, now: options.now, viewsInProgress: new Set(), updatingStreams: new Set() };
   const pipelines: Pipeline[] = [];
   const outputs: string[] = [];
   let explain = false;
@@ -49,6 +49,7 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
     }
     const name = catalog.streams.get(insert.target.toLowerCase())?.name ?? catalog.tables.get(insert.target.toLowerCase())?.options.stream ?? insert.target;
     pipelines.push({ pumpName, pos: insert.pos, target: name, targetColumns, query });
+    if (isUpdating(query, env)) env.updatingStreams.add(insert.target.toLowerCase());
     addOutput(name);
   };
 
