@@ -1,0 +1,472 @@
+/**
+ * The ABC Tolls customer app (/app/): sign in with a customer token, month-to-date spend with a per-day
+ * chart and the threshold line, the monthly alert threshold, and alerts that arrive live over SSE.
+ * Works offline from the service worker's shell and the last figures kept in localStorage.
+ */
+import '../styles.css';
+import './app.css';
+import { ApiError } from '../lib/api.ts';
+import { centsToInput, formatCents, parseDollars } from '../lib/money.ts';
+import { announce, h, replace } from '../ui/dom.ts';
+import { customerApi, type CustomerApi, type Me, type Notification, type Spend } from './api.ts';
+import { monthName, notificationText, when } from './format.ts';
+import { spendChart, type SpendChart } from './spend-chart.ts';
+
+const TOKEN_KEY = 'tollstream.customer.token';
+const CACHE_KEY = 'tollstream.customer.last';
+
+interface Cached {
+  readonly me: Me;
+  readonly spend: Spend;
+}
+
+const root = document.getElementById('root')!;
+
+if ('serviceWorker' in navigator && location.protocol !== 'file:') {
+  navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch(() => undefined);
+}
+
+start();
+
+function start(): void {
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (token) signedIn(token);
+  else signIn();
+}
+
+// ---------------------------------------------------------------- sign in
+
+function signIn(message?: string): void {
+  document.title = 'Sign in — ABC Tolls';
+  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'token-hint token-error', spellcheck: 'false' });
+  const error = h('p', { id: 'token-error', class: 'error', role: 'alert' }, message ?? '');
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  const form = h(
+    'form',
+    { class: 'card signin', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'token' }, 'Access token'), input, h('p', { id: 'token-hint', class: 'hint' }, 'The access token from your ABC Tolls account. It stays on this device until you sign out.')),
+    error,
+    button,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const token = input.value.trim();
+    if (token === '') {
+      error.textContent = 'Enter your access token.';
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+      return;
+    }
+    button.disabled = true;
+    button.textContent = 'Signing in…';
+    error.textContent = '';
+    try {
+      const me = await customerApi(token).me();
+      localStorage.setItem(TOKEN_KEY, token);
+      signedIn(token, me);
+    } catch (err) {
+      error.textContent = signInError(err);
+      input.setAttribute('aria-invalid', 'true');
+      button.disabled = false;
+      button.textContent = 'Sign in';
+      input.focus();
+    }
+  });
+  replace(
+    root,
+    h('header', { class: 'bar' }, h('span', { class: 'brand' }, 'ABC Tolls')),
+    h('main', { id: 'main', class: 'page' }, h('h1', {}, 'Your toll spending'), h('p', { class: 'muted' }, 'Sign in to see what you spent this month and get an alert when you pass your limit.'), form),
+    h('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' }),
+  );
+  input.focus();
+}
+
+function signInError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.isNetwork) return navigator.onLine ? 'ABC Tolls cannot be reached right now. Try again in a moment.' : 'You are offline. Connect to the internet to sign in.';
+    if (err.status === 401) return 'That access token was not accepted. Check it and try again.';
+    if (err.status === 404) return 'This server does not offer the customer service (/v1/me was not found).';
+    return err.message;
+  }
+  return 'Signing in failed. Try again.';
+}
+
+// ---------------------------------------------------------------- signed in
+
+function signedIn(token: string, knownMe?: Me): void {
+  document.title = 'My spending — ABC Tolls';
+  const api = customerApi(token);
+  const state = {
+    me: knownMe as Me | undefined,
+    spend: undefined as Spend | undefined,
+    notifications: [] as Notification[],
+    unread: 0,
+    stopped: false,
+  };
+
+  // --- layout
+  const badge = h('span', { class: 'badge', 'aria-hidden': 'true' });
+  const bell = h('button', { type: 'button', class: 'bell', 'aria-controls': 'alerts' }, h('span', { 'aria-hidden': 'true' }, '🔔'), h('span', { class: 'bell-label' }, 'Alerts'), badge);
+  const signOutButton = h('button', { type: 'button', class: 'link' }, 'Sign out');
+  const offline = h('div', { class: 'notice warn banner', role: 'status', hidden: true });
+  const who = h('p', { class: 'muted who' });
+
+  const spendBody = h('div', {}, h('p', { class: 'loading' }, 'Loading your spending…'));
+  const spendError = h('div', { class: 'notice error', role: 'alert', hidden: true });
+  const spendCard = h('section', { class: 'card', 'aria-labelledby': 'spend-title' }, h('h2', { id: 'spend-title' }, 'Spending this month'), spendError, spendBody);
+
+  const thresholdInput = h('input', { id: 'threshold', name: 'threshold', inputmode: 'decimal', autocomplete: 'off', 'aria-describedby': 'threshold-hint threshold-error', placeholder: '50.00' });
+  const thresholdError = h('p', { id: 'threshold-error', class: 'error', role: 'alert' });
+  const thresholdStatus = h('p', { class: 'status', role: 'status' });
+  const saveButton = h('button', { type: 'submit' }, 'Save threshold');
+  const removeButton = h('button', { type: 'button', class: 'secondary' }, 'Remove threshold');
+  const thresholdNow = h('p', { class: 'muted' });
+  const thresholdForm = h(
+    'form',
+    { novalidate: true },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'threshold' }, 'Alert me when my spending this month passes'),
+      h('div', { class: 'money-input' }, h('span', { 'aria-hidden': 'true' }, '$'), thresholdInput),
+      h('p', { id: 'threshold-hint', class: 'hint' }, 'In dollars, for example 50 or 49.99.'),
+    ),
+    thresholdError,
+    h('div', { class: 'row' }, saveButton, removeButton),
+    thresholdStatus,
+  );
+  const thresholdCard = h('section', { class: 'card', 'aria-labelledby': 'threshold-title' }, h('h2', { id: 'threshold-title' }, 'Monthly alert threshold'), thresholdNow, thresholdForm);
+
+  const liveState = h('p', { class: 'muted live-state', role: 'status' });
+  const markAllButton = h('button', { type: 'button', class: 'secondary small', disabled: true }, 'Mark all as read');
+  const list = h('ul', { class: 'notes', 'aria-label': 'Alerts, newest first' });
+  const alertsError = h('div', { class: 'notice error', role: 'alert', hidden: true });
+  const alertsCard = h(
+    'section',
+    { class: 'card', id: 'alerts', 'aria-labelledby': 'alerts-title', tabindex: -1 },
+    h('div', { class: 'row' }, h('h2', { id: 'alerts-title' }, 'Alerts'), h('span', { class: 'spacer' }), markAllButton),
+    liveState,
+    alertsError,
+    list,
+  );
+
+  replace(
+    root,
+    h('header', { class: 'bar' }, h('span', { class: 'brand' }, 'ABC Tolls'), h('span', { class: 'spacer' }), bell, signOutButton),
+    h('main', { id: 'main', class: 'page' }, offline, who, spendCard, thresholdCard, alertsCard),
+    h('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' }),
+  );
+
+  let chart: SpendChart | undefined;
+
+  // --- rendering
+  const currency = () => state.spend?.currency ?? state.me?.currency ?? 'USD';
+
+  function renderWho(): void {
+    who.textContent = state.me ? `Signed in as ${state.me.name || state.me.customer_id}` : '';
+  }
+
+  function renderSpend(): void {
+    const s = state.spend;
+    if (!s) return;
+    const c = s.currency;
+    const threshold = s.threshold_cents;
+    const ratio = threshold && threshold > 0 ? s.total_cents / threshold : undefined;
+    const over = threshold !== null && s.total_cents > threshold;
+    const meter =
+      ratio === undefined
+        ? null
+        : h(
+            'div',
+            { class: `meter${over ? ' over' : ''}`, role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': threshold ?? 0, 'aria-valuenow': Math.min(s.total_cents, threshold ?? 0), 'aria-label': 'Spending against your threshold' },
+            h('div', { class: 'meter-fill', style: `width: ${Math.min(100, Math.round(ratio * 100))}%` }),
+          );
+    const table = h(
+      'details',
+      { class: 'days' },
+      h('summary', {}, 'Daily amounts'),
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), h('th', { scope: 'col', class: 'num' }, 'Spent'))),
+        h('tbody', {}, ...(s.days.length === 0 ? [h('tr', {}, h('td', { colspan: 2 }, 'No tolls yet this month.'))] : s.days.map((d) => h('tr', {}, h('td', {}, d.date), h('td', { class: 'num' }, formatCents(d.total_cents, c)))))),
+      ),
+    );
+    const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': chartLabel(s) });
+    replace(
+      spendBody,
+      h('p', { class: 'month' }, monthName(s.month)),
+      h('p', { class: `total${over ? ' over' : ''}` }, h('span', { class: 'amount', 'data-testid': 'total' }, formatCents(s.total_cents, c)), threshold === null ? h('span', { class: 'of' }, ' spent so far') : h('span', { class: 'of' }, ` of your ${formatCents(threshold, c)} threshold`)),
+      over ? h('p', { class: 'notice warn' }, 'You are over your threshold for this month.') : null,
+      meter,
+      chartBox,
+      table,
+    );
+    chart?.destroy();
+    chart = spendChart(chartBox, s);
+    thresholdNow.textContent = threshold === null ? 'No threshold is set: you get no spending alerts.' : `Current threshold: ${formatCents(threshold, c)} a month.`;
+    removeButton.disabled = threshold === null;
+    if (document.activeElement !== thresholdInput && thresholdInput.value === '' && threshold !== null) thresholdInput.value = centsToInput(threshold);
+  }
+
+  function renderAlerts(): void {
+    const unread = state.unread;
+    badge.textContent = unread > 0 ? String(unread > 99 ? '99+' : unread) : '';
+    badge.hidden = unread === 0;
+    bell.setAttribute('aria-label', unread === 0 ? 'Alerts, none unread' : `Alerts, ${unread} unread`);
+    markAllButton.disabled = unread === 0;
+    if (state.notifications.length === 0) {
+      replace(list, h('li', { class: 'empty' }, 'No alerts yet. When your spending passes your threshold, the alert shows up here at once.'));
+      return;
+    }
+    replace(
+      list,
+      ...state.notifications.map((n) => {
+        const mark = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Mark as read: ${notificationText(n, currency())}` }, 'Mark read');
+        mark.addEventListener('click', () => void markRead([n.id]));
+        return h(
+          'li',
+          { class: `note${n.read ? '' : ' unread'}`, 'data-id': n.id },
+          h('div', {}, n.read ? null : h('span', { class: 'dot', 'aria-label': 'Unread' }), h('p', { class: 'note-text' }, notificationText(n, currency())), h('p', { class: 'muted small' }, h('time', {}, when(n.created_at)))),
+          n.read ? null : mark,
+        );
+      }),
+    );
+  }
+
+  function saveCache(): void {
+    if (state.me && state.spend) localStorage.setItem(CACHE_KEY, JSON.stringify({ me: state.me, spend: state.spend } satisfies Cached));
+  }
+
+  function loadCache(): boolean {
+    try {
+      const cached = JSON.parse(localStorage.getItem(CACHE_KEY) ?? 'null') as Cached | null;
+      if (!cached) return false;
+      state.me ??= cached.me;
+      state.spend = cached.spend;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // --- online / offline
+  function setOffline(isOffline: boolean): void {
+    offline.hidden = !isOffline;
+    offline.textContent = isOffline ? 'You are offline. These are the last figures we had; they update when you are back online.' : '';
+  }
+
+  const onOnline = () => {
+    setOffline(false);
+    void refresh();
+    connect();
+  };
+  const onOffline = () => setOffline(true);
+  window.addEventListener('online', onOnline);
+  window.addEventListener('offline', onOffline);
+
+  /** Shows a failed load: offline (cached figures stay), signed out, or the server's message. */
+  function failed(err: unknown, where: HTMLElement): void {
+    if (err instanceof ApiError && err.status === 401) {
+      signOut('Your session ended (the access token is no longer valid). Sign in again.');
+      return;
+    }
+    if (err instanceof ApiError && err.isNetwork) {
+      setOffline(true);
+      return;
+    }
+    where.hidden = false;
+    where.textContent = err instanceof ApiError && err.status === 404 ? 'This server does not offer the customer service yet.' : `Could not load: ${(err as Error).message}`;
+  }
+
+  // --- data
+  async function refresh(): Promise<void> {
+    try {
+      const [me, spend] = await Promise.all([api.me(), api.spend()]);
+      state.me = me;
+      state.spend = spend;
+      spendError.hidden = true;
+      setOffline(!navigator.onLine);
+      saveCache();
+      renderWho();
+      renderSpend();
+    } catch (err) {
+      if (!state.spend && loadCache()) {
+        renderWho();
+        renderSpend();
+      }
+      failed(err, spendError);
+      if (!state.spend && !(err instanceof ApiError && err.status === 401)) replace(spendBody, h('p', { class: 'muted' }, 'Your spending is not available right now.'));
+    }
+  }
+
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshSoon = () => {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => void refresh(), 300);
+  };
+
+  async function loadNotifications(): Promise<void> {
+    try {
+      let after: number | undefined;
+      let all: Notification[] = [];
+      let unread = 0;
+      // Pages of 200 oldest-first; keep the newest 200 for the list.
+      for (let page = 0; page < 10; page++) {
+        const answer = await api.notifications(after, 200);
+        unread = answer.unread;
+        all = all.concat(answer.notifications).slice(-200);
+        if (answer.notifications.length < 200) break;
+        after = answer.notifications[answer.notifications.length - 1]!.id;
+      }
+      const known = new Map(state.notifications.map((n) => [n.id, n]));
+      for (const n of all) known.set(n.id, n);
+      state.notifications = [...known.values()].sort((a, b) => b.id - a.id);
+      state.unread = unread;
+      alertsError.hidden = true;
+      renderAlerts();
+    } catch (err) {
+      failed(err, alertsError);
+    }
+  }
+
+  async function markRead(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      const { unread } = await api.markRead(ids);
+      for (const n of state.notifications) if (ids.includes(n.id)) n.read = true;
+      state.unread = unread;
+      renderAlerts();
+      announce(ids.length === 1 ? 'Alert marked as read.' : 'All alerts marked as read.');
+      (list.querySelector<HTMLButtonElement>('li.unread button') ?? alertsCard).focus();
+    } catch (err) {
+      failed(err, alertsError);
+    }
+  }
+
+  // --- live notifications
+  let source: EventSource | undefined;
+  function connect(): void {
+    source?.close();
+    if (state.stopped) return;
+    const lastId = state.notifications.reduce<number | undefined>((max, n) => (max === undefined || n.id > max ? n.id : max), undefined);
+    const es = new EventSource(api.streamUrl(lastId));
+    source = es;
+    es.addEventListener('open', () => {
+      liveState.textContent = 'Live: new alerts appear here as they happen.';
+      root.dataset.live = 'open';
+    });
+    es.addEventListener('notification', (event) => {
+      let n: Notification;
+      try {
+        n = JSON.parse((event as MessageEvent<string>).data) as Notification;
+      } catch {
+        return;
+      }
+      if (state.notifications.some((x) => x.id === n.id)) return;
+      state.notifications.unshift(n);
+      state.notifications.sort((a, b) => b.id - a.id);
+      if (!n.read) state.unread += 1;
+      renderAlerts();
+      announce(`New alert. ${notificationText(n, currency())}`);
+      refreshSoon();
+    });
+    es.addEventListener('error', () => {
+      root.dataset.live = 'closed';
+      if (es.readyState === EventSource.CLOSED) {
+        // The server refused the stream (e.g. the token was revoked): find out why, then retry later.
+        liveState.textContent = 'Live alerts are paused. Retrying…';
+        api.me().then(
+          () => setTimeout(() => source === es && connect(), 5000),
+          (err: unknown) => failed(err, alertsError),
+        );
+      } else {
+        liveState.textContent = navigator.onLine ? 'Live alerts are reconnecting…' : 'Live alerts resume when you are back online.';
+      }
+    });
+  }
+
+  // --- threshold form
+  thresholdForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const parsed = parseDollars(thresholdInput.value);
+    if (!parsed.ok) {
+      thresholdError.textContent = parsed.reason;
+      thresholdInput.setAttribute('aria-invalid', 'true');
+      thresholdInput.focus();
+      return;
+    }
+    await saveThreshold(parsed.cents);
+  });
+  thresholdInput.addEventListener('input', () => {
+    thresholdInput.removeAttribute('aria-invalid');
+    thresholdError.textContent = '';
+  });
+  removeButton.addEventListener('click', () => void saveThreshold(null));
+
+  async function saveThreshold(cents: number | null): Promise<void> {
+    thresholdError.textContent = '';
+    thresholdStatus.textContent = '';
+    thresholdInput.removeAttribute('aria-invalid');
+    saveButton.disabled = true;
+    removeButton.disabled = true;
+    try {
+      const answer = await api.setThreshold(cents);
+      const c = currency();
+      if (answer.threshold_cents === null) {
+        thresholdInput.value = '';
+        thresholdStatus.textContent = 'Threshold removed. You will not get spending alerts.';
+      } else {
+        thresholdInput.value = centsToInput(answer.threshold_cents);
+        thresholdStatus.textContent = answer.breached
+          ? `Saved: ${formatCents(answer.threshold_cents, c)}. You have already spent ${formatCents(answer.total_cents, c)} this month, so an alert is on its way.`
+          : `Saved: we will alert you when this month's spending passes ${formatCents(answer.threshold_cents, c)}.`;
+      }
+      if (state.spend) {
+        state.spend = { ...state.spend, threshold_cents: answer.threshold_cents, total_cents: answer.total_cents };
+        renderSpend();
+      }
+      refreshSoon();
+    } catch (err) {
+      if (err instanceof ApiError && err.isNetwork) thresholdError.textContent = 'You are offline, so the threshold was not saved. Try again when you are back online.';
+      else if (err instanceof ApiError && err.status === 400) thresholdError.textContent = err.message;
+      else if (err instanceof ApiError && err.status === 401) failed(err, thresholdError);
+      else thresholdError.textContent = `The threshold was not saved: ${(err as Error).message}`;
+    } finally {
+      saveButton.disabled = false;
+      removeButton.disabled = state.spend?.threshold_cents === null;
+    }
+  }
+
+  // --- header buttons
+  bell.addEventListener('click', () => {
+    alertsCard.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    alertsCard.focus({ preventScroll: true });
+  });
+  markAllButton.addEventListener('click', () => void markRead(state.notifications.filter((n) => !n.read).map((n) => n.id)));
+  signOutButton.addEventListener('click', () => signOut());
+
+  function signOut(message?: string): void {
+    state.stopped = true;
+    source?.close();
+    chart?.destroy();
+    clearTimeout(refreshTimer);
+    window.removeEventListener('online', onOnline);
+    window.removeEventListener('offline', onOffline);
+    localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(CACHE_KEY);
+    signIn(message);
+  }
+
+  // --- go
+  renderWho();
+  renderAlerts();
+  setOffline(!navigator.onLine);
+  void refresh();
+  void loadNotifications().then(() => connect());
+}
+
+function chartLabel(s: Spend): string {
+  const t = s.threshold_cents === null ? 'no threshold set' : `threshold ${formatCents(s.threshold_cents, s.currency)}`;
+  return `Chart of spending per day in ${monthName(s.month)}: ${s.days.length} days with tolls, ${formatCents(s.total_cents, s.currency)} in total, ${t}. The amounts are in the Daily amounts table below.`;
+}

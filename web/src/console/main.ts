@@ -1,0 +1,118 @@
+/**
+ * The Tollstream operator console (/console/): sign in with an API key (kept for this browser tab only),
+ * then Streams, Queries, Functions & delivery, Reports, SQL and a live tail, one page per hash route.
+ */
+import '../styles.css';
+import './console.css';
+import { ApiError } from '../lib/api.ts';
+import { h, replace } from '../ui/dom.ts';
+import { createContext, type Page } from './context.ts';
+import { deliveryPage } from './pages/delivery.ts';
+import { queriesPage } from './pages/queries.ts';
+import { reportsPage } from './pages/reports.ts';
+import { sqlPage } from './pages/sql.ts';
+import { streamsPage } from './pages/streams.ts';
+import { tailPage } from './pages/tail.ts';
+
+const KEY = 'tollstream.console.key';
+const root = document.getElementById('root')!;
+
+const PAGES: ReadonlyArray<{ id: string; title: string; page: Page }> = [
+  { id: 'streams', title: 'Streams', page: streamsPage },
+  { id: 'queries', title: 'Queries', page: queriesPage },
+  { id: 'delivery', title: 'Functions & delivery', page: deliveryPage },
+  { id: 'reports', title: 'Reports', page: reportsPage },
+  { id: 'sql', title: 'SQL', page: sqlPage },
+  { id: 'tail', title: 'Live tail', page: tailPage },
+];
+
+const stored = sessionStorage.getItem(KEY);
+if (stored === null) signIn();
+else shell(stored);
+
+function signIn(message?: string): void {
+  document.title = 'Sign in — Tollstream console';
+  const input = h('input', { id: 'api-key', name: 'api-key', type: 'password', autocomplete: 'current-password', spellcheck: 'false', 'aria-describedby': 'api-key-hint api-key-error' });
+  const error = h('p', { id: 'api-key-error', class: 'error', role: 'alert' }, message ?? '');
+  const button = h('button', { type: 'submit' }, 'Sign in');
+  const form = h(
+    'form',
+    { class: 'card signin', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'api-key' }, 'API key'), input, h('p', { id: 'api-key-hint', class: 'hint' }, 'A key from auth.apiKeys of the server config. Leave it empty when the server runs in local mode (no keys configured). It is kept for this tab only.')),
+    error,
+    button,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = input.value.trim();
+    button.disabled = true;
+    error.textContent = '';
+    try {
+      await createContext(key, () => undefined).json('/v1/streams');
+      sessionStorage.setItem(KEY, key);
+      shell(key);
+    } catch (err) {
+      error.textContent =
+        err instanceof ApiError && err.status === 401
+          ? key === ''
+            ? 'This server needs an API key.'
+            : 'That API key was not accepted.'
+          : err instanceof ApiError && err.isNetwork
+            ? 'The server cannot be reached.'
+            : `Signing in failed: ${(err as Error).message}`;
+      input.setAttribute('aria-invalid', 'true');
+      button.disabled = false;
+      input.focus();
+    }
+  });
+  replace(
+    root,
+    h('header', { class: 'topbar' }, h('span', { class: 'brand' }, 'Tollstream console')),
+    h('main', { id: 'main', class: 'signin-page' }, h('h1', {}, 'Operator sign-in'), form),
+    h('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' }),
+  );
+  input.focus();
+}
+
+function shell(key: string): void {
+  let stop: (() => void) | undefined;
+  const signOut = (message?: string) => {
+    stop?.();
+    stop = undefined;
+    window.removeEventListener('hashchange', route);
+    sessionStorage.removeItem(KEY);
+    signIn(message);
+  };
+  const ctx = createContext(key, () => signOut('The API key is no longer accepted. Sign in again.'));
+  const links = PAGES.map((p) => h('a', { href: `#/${p.id}`, 'data-page': p.id }, p.title));
+  const content = h('div', { class: 'content' });
+  const heading = h('h1', { id: 'page-title', tabindex: -1 });
+  const signOutButton = h('button', { type: 'button', class: 'link' }, 'Sign out');
+  signOutButton.addEventListener('click', () => signOut());
+  replace(
+    root,
+    h('header', { class: 'topbar' }, h('span', { class: 'brand' }, 'Tollstream console'), h('span', { class: 'spacer' }), h('span', { class: 'mode' }, key === '' ? 'local mode' : 'signed in'), signOutButton),
+    h('div', { class: 'layout' }, h('nav', { 'aria-label': 'Console pages' }, h('ul', {}, ...links.map((a) => h('li', {}, a)))), h('main', { id: 'main' }, heading, content)),
+    h('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' }),
+  );
+
+  let first = true;
+  function route(): void {
+    const id = location.hash.replace(/^#\/?/, '') || 'streams';
+    const page = PAGES.find((p) => p.id === id) ?? PAGES[0]!;
+    stop?.();
+    for (const a of links) {
+      if (a.dataset.page === page.id) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    heading.textContent = page.title;
+    document.title = `${page.title} — Tollstream console`;
+    content.replaceChildren();
+    stop = page.page(content, ctx);
+    // Move focus to the new page's heading on navigation (not on the first load), as a screen reader expects.
+    if (!first) heading.focus();
+    first = false;
+  }
+  window.addEventListener('hashchange', route);
+  route();
+}

@@ -1,0 +1,108 @@
+/**
+ * Functions and delivery, from /metrics (parsed in the browser): each delivery's state, throughput, errors,
+ * buffering and freshness; the warehouse's freshness; function metrics when the server exports them; and
+ * every other metric behind a filter.
+ */
+import { formatRate, ratesBetween, type CounterSnapshot } from '../../lib/rates.ts';
+import { samplesOf, sumBy, type MetricFamily } from '../../lib/prometheus.ts';
+import { cellText, dataTable, h, replace } from '../../ui/dom.ts';
+import { describeError, every, type Page } from '../context.ts';
+
+export const deliveryPage: Page = (container, ctx) => {
+  const error = h('div', { class: 'notice error', role: 'alert', hidden: true });
+  const deliveries = h('div', {}, h('p', { class: 'loading' }, 'Reading /metrics…'));
+  const warehouse = h('div', {});
+  const functions = h('div', {});
+  const filter = h('input', { id: 'metric-filter', type: 'search', placeholder: 'tollstream_', autocomplete: 'off', spellcheck: 'false' });
+  const all = h('div', {});
+  replace(
+    container,
+    error,
+    h('section', { 'aria-labelledby': 'deliveries-h' }, h('h2', { id: 'deliveries-h' }, 'Deliveries'), deliveries),
+    h('section', { 'aria-labelledby': 'warehouse-h' }, h('h2', { id: 'warehouse-h' }, 'Warehouse'), warehouse),
+    h('section', { 'aria-labelledby': 'functions-h' }, h('h2', { id: 'functions-h' }, 'Functions'), functions),
+    h('section', { 'aria-labelledby': 'all-h' }, h('h2', { id: 'all-h' }, 'All metrics'), h('div', { class: 'field narrow' }, h('label', { for: 'metric-filter' }, 'Show metrics whose name contains'), filter), all),
+  );
+
+  let latest: Map<string, MetricFamily> | undefined;
+  let previous: CounterSnapshot | undefined;
+  const renderAll = () => {
+    if (!latest) return;
+    const needle = filter.value.trim().toLowerCase();
+    const rows: unknown[][] = [];
+    for (const f of latest.values()) {
+      if (needle !== '' && !f.name.toLowerCase().includes(needle)) continue;
+      for (const s of f.samples.slice(0, 200)) rows.push([s.name, f.type, Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(', '), s.value]);
+    }
+    replace(all, rows.length === 0 ? h('p', { class: 'muted' }, 'No metric matches.') : dataTable(['Sample', 'Type', 'Labels', 'Value'], rows.slice(0, 500), `${rows.length} samples${rows.length > 500 ? ' (first 500 shown)' : ''}`));
+  };
+  filter.addEventListener('input', renderAll);
+
+  const stop = every(3000, async () => {
+    try {
+      const families = await ctx.metrics();
+      latest = families;
+      error.hidden = true;
+      const now = Date.now();
+      const rowsNow: CounterSnapshot = { at: now, values: sumBy(families, 'tollstream_delivery_rows_total', 'delivery') };
+      const rowRates = ratesBetween(previous, rowsNow);
+      previous = rowsNow;
+      replace(deliveries, deliveryTable(families, rowRates));
+      replace(warehouse, warehouseView(families));
+      replace(functions, functionView(families));
+      renderAll();
+    } catch (err) {
+      error.hidden = false;
+      error.textContent = `Could not read /metrics: ${describeError(err)}`;
+    }
+  });
+  return stop;
+};
+
+function deliveryTable(families: Map<string, MetricFamily>, rowRates: ReadonlyMap<string, number>): HTMLElement {
+  const names = [...new Set(samplesOf(families, 'tollstream_delivery_rows_total').map((s) => s.labels.delivery ?? ''))].sort();
+  if (names.length === 0) return h('p', { class: 'muted' }, 'No deliveries run on this server (tollstream_delivery_* metrics are absent).');
+  const one = (metric: string, delivery: string) => samplesOf(families, metric, { delivery }).reduce((sum, s) => sum + s.value, 0);
+  const rows = names.map((d) => {
+    const state = samplesOf(families, 'tollstream_delivery_state', { delivery: d }).find((s) => s.value === 1)?.labels.state ?? 'unknown';
+    const errors = samplesOf(families, 'tollstream_delivery_errors_total', { delivery: d });
+    return [
+      d,
+      state,
+      rowRates.has(d) ? formatRate(rowRates.get(d)!) : '…',
+      one('tollstream_delivery_rows_total', d),
+      one('tollstream_delivery_records_read_total', d),
+      one('tollstream_delivery_batches_total', d),
+      errors.length === 0 ? 0 : errors.map((s) => `${s.labels.type ?? '?'}: ${s.value}`).join(', '),
+      one('tollstream_delivery_retries_total', d),
+      one('tollstream_delivery_buffered_records', d),
+      `${cellText(one('tollstream_delivery_data_freshness_seconds', d))} s`,
+      `${formatRate(one('tollstream_delivery_millis_behind_latest', d) / 1000)} s`,
+    ];
+  });
+  return dataTable(['Delivery', 'State', 'Rows/s', 'Rows delivered', 'Records read', 'Batches', 'Errors', 'Retries', 'Buffered', 'Data freshness', 'Behind latest'], rows);
+}
+
+function warehouseView(families: Map<string, MetricFamily>): HTMLElement {
+  const up = samplesOf(families, 'tollstream_warehouse_up')[0];
+  const freshness = samplesOf(families, 'tollstream_warehouse_freshness_seconds')[0];
+  if (!up && !freshness) return h('p', { class: 'muted' }, 'This server runs without a warehouse.');
+  return h(
+    'dl',
+    { class: 'facts' },
+    h('dt', {}, 'Status'),
+    h('dd', {}, up === undefined ? 'unknown' : up.value === 1 ? 'up' : 'down (the freshness query failed; see the server log)'),
+    h('dt', {}, 'Freshness'),
+    h('dd', { 'data-testid': 'warehouse-freshness' }, freshness === undefined ? 'no rows loaded yet' : `${formatRate(freshness.value)} s since the newest loaded row arrived`),
+  );
+}
+
+function functionView(families: Map<string, MetricFamily>): HTMLElement {
+  const rows: unknown[][] = [];
+  for (const f of families.values()) {
+    if (!/^tollstream_(function|functions|mapping|event_source)/.test(f.name)) continue;
+    for (const s of f.samples) rows.push([s.name, Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(', '), s.value]);
+  }
+  if (rows.length === 0) return h('p', { class: 'muted' }, 'This server exports no function metrics (tollstream_function_*) yet.');
+  return dataTable(['Metric', 'Labels', 'Value'], rows);
+}

@@ -1,0 +1,130 @@
+/** Reports: the named warehouse reports, run with their parameters, shown as a table and a chart. */
+import { seriesOf, type Column } from '../../lib/report-series.ts';
+import { responsiveChart, uPlot, type ChartHandle } from '../../ui/chart.ts';
+import { dataTable, h, replace } from '../../ui/dom.ts';
+import { describeError, type Page } from '../context.ts';
+
+interface ReportInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: readonly string[];
+}
+
+interface ReportAnswer {
+  readonly columns: Column[];
+  readonly rows: unknown[][];
+  readonly freshnessSeconds: number | null;
+}
+
+const PARAM_LABELS: Readonly<Record<string, string>> = {
+  from: 'From (UTC)',
+  to: 'To (UTC)',
+  plaza: 'Plaza id',
+  class: 'Vehicle class (1-5)',
+  limit: 'Limit',
+};
+
+/** `2026-11-26T08:00` of a Date, for a datetime-local input read as UTC. */
+const inputTime = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+
+export const reportsPage: Page = (container, ctx) => {
+  const error = h('div', { class: 'notice error', role: 'alert', hidden: true });
+  const picker = h('select', { id: 'report' });
+  const description = h('p', { class: 'muted', id: 'report-description' });
+  const params = h('div', { class: 'params' });
+  const runButton = h('button', { type: 'submit' }, 'Run report');
+  const form = h(
+    'form',
+    { class: 'card', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'report' }, 'Report'), picker, description),
+    params,
+    runButton,
+  );
+  const result = h('div', { 'aria-live': 'polite' });
+  replace(container, error, form, result);
+  picker.setAttribute('aria-describedby', 'report-description');
+
+  let reports: ReportInfo[] = [];
+  let chart: ChartHandle | undefined;
+  let stopped = false;
+
+  const showParams = () => {
+    const r = reports.find((x) => x.name === picker.value);
+    description.textContent = r?.description ?? '';
+    params.replaceChildren(
+      ...(r?.parameters ?? []).map((p) => {
+        const id = `param-${p}`;
+        const attrs: Record<string, string | number | boolean> = { id, name: p, autocomplete: 'off' };
+        if (p === 'from' || p === 'to') Object.assign(attrs, { type: 'datetime-local', value: inputTime(p === 'from' ? Date.now() - 7 * 86_400_000 : Date.now() + 60_000) });
+        else if (p === 'class') Object.assign(attrs, { type: 'number', min: 1, max: 5, step: 1 });
+        else if (p === 'limit') Object.assign(attrs, { type: 'number', min: 1, step: 1, value: 10 });
+        return h('div', { class: 'field' }, h('label', { for: id }, PARAM_LABELS[p] ?? p), h('input', attrs));
+      }),
+    );
+  };
+  picker.addEventListener('change', showParams);
+
+  void ctx.json<{ reports: ReportInfo[] }>('/v1/reports').then(
+    (answer) => {
+      if (stopped) return;
+      reports = answer.reports;
+      replace(picker, ...reports.map((r) => h('option', { value: r.name }, r.name)));
+      showParams();
+    },
+    (err: unknown) => {
+      error.hidden = false;
+      error.textContent = `Could not list the reports: ${describeError(err)}`;
+      runButton.disabled = true;
+    },
+  );
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = picker.value;
+    if (!name) return;
+    const query = new URLSearchParams();
+    for (const input of params.querySelectorAll('input')) {
+      if (input.value === '') continue;
+      query.set(input.name, input.type === 'datetime-local' ? `${input.value}:00Z` : input.value);
+    }
+    runButton.disabled = true;
+    replace(result, h('p', { class: 'loading' }, `Running ${name}…`));
+    try {
+      const answer = await ctx.json<ReportAnswer>(`/v1/reports/${encodeURIComponent(name)}?${query}`);
+      chart?.destroy();
+      chart = undefined;
+      const chartBox = h('div', { class: 'chart', role: 'img' });
+      const freshness = answer.freshnessSeconds === null ? 'The warehouse holds no rows yet.' : `Data is ${Math.round(answer.freshnessSeconds)} s behind the stream.`;
+      replace(
+        result,
+        h('section', { class: 'card', 'aria-label': `Result of ${name}` }, h('h2', {}, name), h('p', { class: 'muted' }, `${answer.rows.length} rows. ${freshness}`), chartBox, answer.rows.length === 0 ? h('p', { class: 'muted' }, 'No rows in this range.') : dataTable(answer.columns.map((c) => c.name), answer.rows.slice(0, 2000), `${name}${answer.rows.length > 2000 ? ' (first 2000 rows)' : ''}`)),
+      );
+      const series = seriesOf(answer.columns, answer.rows);
+      if (series && series.x.length > 0) {
+        chartBox.setAttribute('aria-label', `Chart of ${series.yName} by ${series.xName}; the numbers are in the table below.`);
+        const categories = series.categories;
+        chart = responsiveChart(
+          chartBox,
+          {
+            height: 220,
+            scales: { x: { time: series.time }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+            axes: [{ stroke: '#4a5361', ...(series.time ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? (categories[t] ?? '') : '')) }) }, { stroke: '#4a5361', size: 70 }],
+            series: [{ label: series.xName, ...(series.time ? {} : { value: (_u: uPlot, v: number) => categories[v] ?? '' }) }, { label: series.yName, stroke: '#0a58b0', fill: '#9cc3ee', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 48] }), points: { show: false } }],
+          },
+          [series.x, series.y],
+        );
+      } else {
+        chartBox.remove();
+      }
+    } catch (err) {
+      replace(result, h('div', { class: 'notice error', role: 'alert' }, `The report failed: ${describeError(err)}`));
+    } finally {
+      runButton.disabled = false;
+    }
+  });
+
+  return () => {
+    stopped = true;
+    chart?.destroy();
+  };
+};
