@@ -82,4 +82,26 @@ describe('startServer', () => {
     expect(listed.StreamNames).toContain('toll_transactions');
     await expect(bad.send(new ListStreamsCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
   });
+
+  it('loads the configured station reference at start, and a bad file stops the start without keeping the lock', async () => {
+    const cfg = config();
+    const good = path.join(cfg.dataDir, 'stations.csv');
+    fs.writeFileSync(good, 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP01,1,16,120,60\n');
+    const bad = path.join(cfg.dataDir, 'bad.csv');
+    fs.writeFileSync(bad, 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP01,7,16,120,60\n');
+    const err = await startServer({ ...cfg, reference: { stationsFile: bad } }, { logger: createLogger({ level: 'silent' }) }).catch((e: unknown) => e);
+    expect(isTollstreamError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect((err as Error).message).toContain('row 1');
+    const server = await start({ ...cfg, reference: { stationsFile: good } });
+    expect((await server.warehouse!.query('SELECT plaza_id, expected_count FROM station_reference')).rows).toEqual([['P01', 120]]);
+  });
+
+  it('warns and delivers nothing when the delivered stream does not exist, and still serves the warehouse', async () => {
+    const lines: string[] = [];
+    const server = await start(config({ streams: [] }), lines);
+    expect(server.deliveries).toEqual([]);
+    const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'warn');
+    expect(warnings.map((w) => w.msg)).toContainEqual(expect.stringContaining("delivery.stream 'toll_transactions' does not exist"));
+    expect((await server.warehouse!.query('SELECT count(*) FROM toll_transactions')).rows).toEqual([[0]]);
+  });
 });
