@@ -141,11 +141,12 @@ describe('customer A against customer B', () => {
 
   it("gets only its own entries on the stream, whatever Last-Event-ID or second token it sends", async () => {
     const ownIds = server.stores.notify.listInbox('C-A').map((e) => e.id);
-    for (const variant of [
+    const variants: Array<{ path: string; headers: Record<string, string> }> = [
       { path: '/v1/me/notifications/stream', headers: { authorization: `Bearer ${tokenA}` } },
       { path: `/v1/me/notifications/stream?access_token=${tokenB}`, headers: { authorization: `Bearer ${tokenA}` } },
       { path: '/v1/me/notifications/stream?lastEventId=0', headers: { authorization: `Bearer ${tokenA}`, 'last-event-id': String(Math.min(...idsB) - 1) } },
-    ]) {
+    ];
+    for (const variant of variants) {
       const abort = new AbortController();
       const res = await fetch(`${server.url}${variant.path}`, { headers: variant.headers, signal: abort.signal });
       expect(res.status).toBe(200);
