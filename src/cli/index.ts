@@ -8,6 +8,7 @@ import { ApiError } from './client.ts';
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
 import { keysHash } from './commands/keys.ts';
 import { put } from './commands/put.ts';
+import { query } from './commands/query.ts';
 import { simulate } from './commands/simulate.ts';
 import { streamsCreate, streamsDelete, streamsDescribe, streamsList } from './commands/streams.ts';
 import { tail } from './commands/tail.ts';
@@ -16,7 +17,7 @@ import { referenceLoad, report, sql } from './commands/warehouse.ts';
 
 export { UsageError, type Command, type Io } from './command.ts';
 
-export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, report, sql, referenceLoad, keysHash];
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, report, sql, referenceLoad, keysHash];
 
 const GROUPS: Readonly<Record<string, string>> = {
   streams: 'Manage streams on a running server.',
