@@ -124,6 +124,16 @@ describe('fields', () => {
     expect(server.customers.get('N1')).toBeUndefined();
   });
 
+  it('takes customer ids with reserved characters percent-encoded in the path, and refuses broken escapes', async () => {
+    const op = server.operatorKey!;
+    const id = 'C/1%?#x';
+    expect((await call(server.url, 'POST', '/v1/customers', { auth: op, body: { customer_id: id, email: 'odd@example.com' } })).status).toBe(201);
+    expect((await call(server.url, 'GET', `/v1/customers/${encodeURIComponent(id)}`, { auth: op })).body.customer_id).toBe(id);
+    expect((await call(server.url, 'POST', `/v1/customers/${encodeURIComponent(id)}/tokens`, { auth: op })).status).toBe(201);
+    const broken = await call(server.url, 'GET', '/v1/customers/%E0%A4%A', { auth: op });
+    expect(broken).toMatchObject({ status: 400, body: { error: { code: 'INVALID_ARGUMENT', context: { field: 'customer id' } } } });
+  });
+
   it('refuses bad query parameters and a bad Last-Event-ID before the stream starts', async () => {
     for (const query of ['limit=0', 'limit=501', 'limit=ten', 'after=-1', 'after=1.5', 'limit=5&limit=6']) {
       const res = await call(server.url, 'GET', `/v1/me/notifications?${query}`, { auth: token });
