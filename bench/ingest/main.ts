@@ -6,9 +6,10 @@
  *   kinesalite, same Kinesis API workload (the usual local stand-in for Kinesis)
  *   References: JSON.parse of the same lines on one core; append + fdatasync of the same bytes
  *   PutRecords latency at half the measured Kinesis API maximum
+ *   The SDK producer alone, against an endpoint that stores nothing (the load generator's own ceiling)
  *
  * Flags: --quick (short phases), --duration SECONDS, --producers N, --native-batch N, --native-inflight N,
- * --shards N, --phases references,kinesis,native,latency,kinesalite, --cpu-prof (profile the server).
+ * --shards N, --phases references,sdk,kinesis,native,latency,kinesalite, --cpu-prof (profile the server).
  * See docs/benchmarks.md.
  */
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
@@ -22,7 +23,7 @@ import { defaultTransportKinesisClient, http1KinesisClient, recordWireTimings, t
 import { describeMachine } from '../lib/machine.ts';
 import { fetchFsyncHistogram, fsyncsBetween } from '../lib/metrics.ts';
 import { createAgent, createStream } from '../lib/native-client.ts';
-import { REPO_ROOT, startKinesalite, startTollstream, type ServerProcess } from '../lib/processes.ts';
+import { REPO_ROOT, startKinesalite, startNullKinesis, startTollstream, type ServerProcess } from '../lib/processes.ts';
 import { createRng } from '../lib/rng.ts';
 import { sleep, summarizeLatencies } from '../lib/stats.ts';
 import { encodedTollTransactions } from '../lib/toll-payload.ts';
@@ -32,7 +33,7 @@ import { printReport, type IngestResults, type PhaseResult } from './report.ts';
 
 const PAYLOAD_SEED = 20_261_126;
 const KINESIS_BATCH = 500;
-const PHASES = ['references', 'kinesis', 'native', 'latency', 'kinesalite'] as const;
+const PHASES = ['references', 'sdk', 'kinesis', 'native', 'latency', 'kinesalite'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: flags } = parseArgs({
@@ -112,6 +113,21 @@ try {
         seconds: r.seconds,
         extra: { batchBytes: r.batchBytes, syncsPerSecond: round1(r.syncsPerSecond), megabytesPerSecond: round1(r.megabytesPerSecond) },
       };
+    }
+  }
+
+  if (runs('sdk')) {
+    log(`reference: the SDK producer alone, ${producers} producers, PutRecords of ${KINESIS_BATCH} to an endpoint that stores nothing`);
+    const nullServer = await startNullKinesis();
+    try {
+      const clients = Array.from({ length: producers }, () => defaultTransportKinesisClient(nullServer.url, { requestTimeoutMs: 30_000 }));
+      const meter = cpuMeter(nullServer.pid);
+      meter.start();
+      const r = await closedLoop({ concurrency: producers, batchRecords: KINESIS_BATCH, warmupMs, durationMs, send: putRecordsSender(clients, 'bench_kinesis', kinesisBatches) });
+      results.phases.sdkAlone = phaseResult(r, meter.stop());
+      for (const c of clients) c.destroy();
+    } finally {
+      await nullServer.stop();
     }
   }
 

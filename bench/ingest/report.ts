@@ -42,6 +42,7 @@ const LABELS: Readonly<Record<string, string>> = {
   tollstreamNative: 'Tollstream, native API (NDJSON POST)',
   kinesalite: 'kinesalite, Kinesis API (SDK v3, HTTP/1.1, PutRecords 500)',
   jsonParse: 'reference: JSON.parse per line, one core',
+  sdkAlone: 'reference: SDK producer alone (endpoint stores nothing)',
   putRecordsLatency: 'PutRecords at half the Kinesis API maximum',
 };
 

@@ -184,3 +184,13 @@ export function startKinesalite(timeoutMs = 30_000): Promise<ServerProcess> {
     timeoutMs,
   });
 }
+
+/** Starts a Kinesis endpoint that stores nothing and acknowledges every PutRecords of 500 (h2c). */
+export function startNullKinesis(timeoutMs = 30_000): Promise<ServerProcess> {
+  return spawnUntilReady({
+    label: 'null kinesis',
+    args: [path.join(REPO_ROOT, 'bench/lib/null-kinesis-server.mjs')],
+    readyLine: /null kinesis ready at (http:\/\/[^\s]+)/,
+    timeoutMs,
+  });
+}
