@@ -82,6 +82,24 @@ describe('customer API over HTTP/1.1, operator auth configured', () => {
     expect((await call(server.url, 'GET', '/v1/me', { auth: tokenA })).status).toBe(200);
   });
 
+  it('revoking a token ends its open notification stream before the next notification', async () => {
+    const op = server.operatorKey!;
+    const spare = (await call(server.url, 'POST', '/v1/customers/C-B/tokens', { auth: op })).body;
+    const revokedStream = await openStream(server, spare.token);
+    const keptStream = await openStream(server, tokenB);
+    try {
+      await revokedStream.reader.waitForComment('connected');
+      await keptStream.reader.waitForComment('connected');
+      expect((await call(server.url, 'DELETE', `/v1/customers/C-B/tokens/${spare.token_id}`, { auth: op })).status).toBe(204);
+      server.stores.notify.publish('spend-alerts', { type: 'test_marker', customer_id: 'C-B' }, { idempotencyKey: 'after-revoke' });
+      expect(JSON.parse((await keptStream.reader.next())!.data).message.type).toBe('test_marker');
+      expect(await revokedStream.reader.next()).toBeUndefined();
+    } finally {
+      await revokedStream.close();
+      await keptStream.close();
+    }
+  });
+
   it('a breach arrives once on the open stream; list, unread and read marks agree; Last-Event-ID resumes after it', async () => {
     const set = await call(server.url, 'PUT', '/v1/me/threshold', { auth: tokenA, body: { threshold_cents: 1000 } });
     expect(set).toMatchObject({ status: 200, body: { threshold_cents: 1000, total_cents: 0, breached: false } });

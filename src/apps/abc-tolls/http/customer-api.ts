@@ -64,7 +64,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
   };
 
   /** The customer of the request's token: the Authorization header, or `?access_token=` where the route allows it (EventSource cannot send headers). */
-  const authenticateCustomer = (req: IncomingRequest, query: URLSearchParams, allowQueryToken: boolean): Customer => {
+  const authenticateCustomer = (req: IncomingRequest, query: URLSearchParams, allowQueryToken: boolean): { customer: Customer; token: string } => {
     const header = headerString(req.headers.authorization);
     let token: string | undefined;
     if (header !== undefined) {
@@ -77,7 +77,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
     if (token === undefined) throw new TollstreamError('UNAUTHORIZED', 'this route needs a customer token: send "Authorization: Bearer <token>"');
     const customer = options.customers.customerForToken(token);
     if (!customer) throw new TollstreamError('UNAUTHORIZED', 'the customer token is not valid (unknown or revoked); ask the operator for a new one');
-    return customer;
+    return { customer, token };
   };
 
   const dispatch = async (route: MatchedRoute, req: IncomingRequest, res: OutgoingResponse, query: URLSearchParams): Promise<void> => {
@@ -98,7 +98,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
       }
       throw new TollstreamError('INTERNAL', `operator route ${route.name} has no handler`);
     }
-    const customer = authenticateCustomer(req, query, route.name === 'notificationStream');
+    const { customer, token } = authenticateCustomer(req, query, route.name === 'notificationStream');
     switch (route.name) {
       case 'me':
         return customerRoutes.me(ctx, customer, query, res);
@@ -111,7 +111,8 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
       case 'markRead':
         return customerRoutes.markRead(ctx, customer, query, req, res);
       case 'notificationStream':
-        return customerRoutes.notificationStream(ctx, customer, query, req, res);
+        // A stream outlives its request: a token revoked meanwhile ends it before the next notification.
+        return customerRoutes.notificationStream(ctx, customer, query, req, res, () => options.customers.customerForToken(token)?.id === customer.id);
     }
     throw new TollstreamError('INTERNAL', `route ${route.name} has no handler`);
   };

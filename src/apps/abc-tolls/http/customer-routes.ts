@@ -83,9 +83,17 @@ export async function markRead(ctx: ApiContext, customer: Customer, query: URLSe
 /**
  * `GET /v1/me/notifications/stream`: Server-Sent Events, `event: notification`, `id: <inbox id>`, data the
  * notification as the list gives it. Replays entries after `Last-Event-ID` (header or `?lastEventId=`),
- * then follows new ones until the client leaves or the server shuts down.
+ * then follows new ones until the client leaves, the server shuts down, or `stillAuthorized` turns false
+ * (checked before each notification, so a revoked token receives nothing more).
  */
-export async function notificationStream(ctx: ApiContext, customer: Customer, query: URLSearchParams, req: IncomingRequest, res: OutgoingResponse): Promise<void> {
+export async function notificationStream(
+  ctx: ApiContext,
+  customer: Customer,
+  query: URLSearchParams,
+  req: IncomingRequest,
+  res: OutgoingResponse,
+  stillAuthorized: () => boolean,
+): Promise<void> {
   onlyParams(query, ['lastEventId', 'access_token']);
   const lastEventId = lastEventIdOf(req.headers, req.url);
   const feed = new AbortController();
@@ -100,7 +108,10 @@ export async function notificationStream(ctx: ApiContext, customer: Customer, qu
   const source = async function* (signal: AbortSignal): AsyncIterable<SseEvent> {
     if (signal.aborted) return;
     signal.addEventListener('abort', () => feed.abort(), { once: true });
-    for await (const entry of entries) yield { id: entry.id, event: 'notification', data: JSON.stringify(notificationJson(entry)) };
+    for await (const entry of entries) {
+      if (!stillAuthorized()) return;
+      yield { id: entry.id, event: 'notification', data: JSON.stringify(notificationJson(entry)) };
+    }
   };
   try {
     await writeSse(res, source, { keepAliveMs: ctx.sseKeepAliveMs, ...(ctx.shutdown ? { signal: ctx.shutdown } : {}), headers: { 'cache-control': 'no-store, no-transform' } });
