@@ -167,6 +167,7 @@ function checkValue(key: string, v: unknown, source: string): unknown {
   switch (leaf.type) {
     case 'string':
       if (typeof v !== 'string' || v === '') problem = 'must be a non-empty string';
+      else problem = leaf.check?.(v);
       break;
     case 'boolean':
       if (typeof v !== 'boolean') problem = 'must be true or false';

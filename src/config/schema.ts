@@ -95,6 +95,15 @@ export interface TollstreamConfig {
      */
     readonly stationsFile?: string;
   };
+  /** The ABC Tolls spending alerts and the customer API (`/v1/customers`, `/v1/me`). */
+  readonly alerts: {
+    /** Run the spend function, keep monthly totals and notify customers past their threshold. @default true */
+    readonly enabled: boolean;
+    /** IANA time zone in which a month (and a day of the spend breakdown) begins. @default 'UTC' */
+    readonly timeZone: string;
+    /** Only tolls in this currency count; others go to the error stream. @default 'USD' */
+    readonly currency: string;
+  };
 }
 
 export const DEFAULT_CONFIG: TollstreamConfig = {
@@ -117,6 +126,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
   lake: { enabled: false },
   reference: {},
+  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD' },
 };
 
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
@@ -131,7 +141,7 @@ export function lakeDir(config: TollstreamConfig): string {
 
 /** The type of each leaf, for validating files, environment variables and flags. */
 type Leaf =
-  | { type: 'string' }
+  | { type: 'string'; check?: (value: string) => string | undefined }
   | { type: 'boolean' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
@@ -159,6 +169,9 @@ export const SCHEMA: Record<string, Leaf> = {
   'lake.enabled': { type: 'boolean' },
   'lake.dir': { type: 'string' },
   'reference.stationsFile': { type: 'string' },
+  'alerts.enabled': { type: 'boolean' },
+  'alerts.timeZone': { type: 'string', check: checkTimeZone },
+  'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },
 };
 
 function checkAccessKeys(v: unknown): string | undefined {
@@ -221,4 +234,13 @@ function checkStreams(v: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+function checkTimeZone(v: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return undefined;
+  } catch {
+    return `must be an IANA time zone name such as "UTC" or "America/New_York" ('${v}' is not one)`;
+  }
 }

@@ -14,7 +14,7 @@ import type { AwsContext } from './aws/context.ts';
 import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts';
 import { createIteratorCodec } from './aws/iterators.ts';
 import { errorResponse } from './errors.ts';
-import { ClientGoneError, asResponse, readBody, send, type Request, type Response } from './http.ts';
+import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, type NativeContext } from './native/routes.ts';
 import { createProtocolServer } from './server.ts';
@@ -27,6 +27,11 @@ export interface GatewayOptions {
   readonly metrics?: Registry;
   /** Serves `/v1/reports`, `/v1/warehouse/query` and `/v1/reference/stations`; absent, they answer 503. @default none */
   readonly warehouse?: Warehouse;
+  /**
+   * Route modules answered before the native API, in order (the customer API, the web pages). Each does its
+   * own authentication: customer tokens are not native API keys. @default none
+   */
+  readonly routes?: readonly RouteModule[];
   /** Signs shard iterators. Give the same secret to every instance (and across restarts) to keep iterators valid. @default 32 random bytes */
   readonly iteratorSecret?: string | Buffer;
   /** Largest Kinesis/Firehose request body, in bytes. @default 10 MiB (a full PutRecords in base64 fits) */
@@ -64,6 +69,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxAwsBodyBytes = options.maxAwsBodyBytes ?? 10 * 1024 * 1024;
   const maxNativeBodyBytes = options.maxNativeBodyBytes ?? 16 * 1024 * 1024;
   const shutdown = new AbortController();
+  const routes = options.routes ?? [];
   let ready = options.ready ?? false;
   metrics.setReady(ready);
 
@@ -94,6 +100,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let operation = 'unknown';
     let shape: 'aws' | 'native' = 'native';
     let status: number | undefined;
+    const mounted = typeof target === 'string' || routes.length === 0 ? undefined : routes.find((m) => m.matches(method, url.split('?', 1)[0]!));
     try {
       if (typeof target === 'string') {
         shape = 'aws';
@@ -104,6 +111,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         authenticator.verifySigV4({ method, path: url, headers: req.headers, body });
         if (!resolved.run) throw unknownOperation(target);
         send(res, 200, AWS_JSON, await runOperation(aws, resolved.run, body));
+      } else if (mounted) {
+        api = 'app';
+        operation = 'route';
+        await mounted.handle(req, res);
       } else if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
         const match = matchRoute(method, url);
         operation = match.route;

@@ -21,6 +21,16 @@ interface ResponseLike {
   setHeader(name: string, value: string): unknown;
 }
 
+/**
+ * A component's HTTP routes, mounted by the gateway in front of its own (the customer API, the web pages).
+ * The module answers every request it `matches`, errors included, in its own shape.
+ */
+export interface RouteModule {
+  /** True when this module serves `method` on `path` (the path without its query string). */
+  matches(method: string, path: string): boolean;
+  handle(req: Request, res: Response): Promise<void>;
+}
+
 export const asResponse = (res: Response): ResponseLike => res as unknown as ResponseLike;
 
 /** Raised when the client went away before its request body was complete: nobody is left to answer. */

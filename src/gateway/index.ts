@@ -4,6 +4,7 @@
  */
 export { createGateway } from './gateway.ts';
 export type { Gateway, GatewayOptions } from './gateway.ts';
+export type { RouteModule, Request, Response } from './http.ts';
 export { createAuthenticator } from './auth/index.ts';
 export type { Authenticator } from './auth/index.ts';
 export { KINESIS_LIMITS } from './aws/kinesis-records.ts';

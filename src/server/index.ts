@@ -15,6 +15,7 @@ import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
+import { startAlerts, type RunningAlerts } from './alerts.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 
 export interface RunningServer {
@@ -82,15 +83,20 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
     warnAboutOpenDoors(config, logger);
+    let alerts: RunningAlerts | undefined;
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger }, undo);
     const gateway = createGateway({
       log,
       authenticator,
       logger: logger.child({ component: 'gateway' }),
       iteratorSecret,
       metrics,
+      routes: alerts ? [alerts.routes] : [],
       ...(warehouse ? { warehouse } : {}),
     });
     undo.unshift(() => gateway.close());
+    // Open notification streams end first, so closing the gateway need not wait for them.
+    if (alerts) undo.unshift(() => alerts.endStreams());
     const { port } = await gateway.listen(config.port, config.host);
     gateway.setReady(true);
 
@@ -103,6 +109,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       apiKeys: config.auth.apiKeys.length > 0,
       warehouse: warehouse ? warehousePath(config) : false,
       deliveries: deliveries.map((d) => d.name),
+      alerts: config.alerts.enabled,
     });
 
     let closing: Promise<void> | undefined;
