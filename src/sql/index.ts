@@ -9,3 +9,6 @@ export { ERROR_STREAM } from './runtime/error-stream.ts';
 export { runQueryCommand } from './cli-query.ts';
 export type { CommandIo } from './cli-query.ts';
 export type * as Ast from './ast/index.ts';
+export { planLiveQuery, runLiveQuery, undeclaredInputs } from './run-live.ts';
+export type { InferredColumns, LiveItem, LiveOutput, LivePlan, LivePlanOptions, LiveRunOptions, OutputKeyMode, OutputKeys } from './run-live.ts';
+export { inferColumns } from './inputs.ts';

@@ -67,8 +67,11 @@ export class SourceDecoder {
     this.lastRowtime = typeof lastRowtime === 'number' ? lastRowtime : Number.NEGATIVE_INFINITY;
   }
 
-  /** A row with the hidden ROWTIME last; throws `DecodeError` naming the bad field. */
-  decode(record: Record<string, unknown>): Row {
+  /**
+   * A row with the hidden ROWTIME last; throws `DecodeError` naming the bad field. `arrivalTime` (a live
+   * source's log arrival time, ms) takes the place of the record's `_arrival_time` field.
+   */
+  decode(record: Record<string, unknown>, arrivalTime?: number): Row {
     const cols = this.columns;
     const row: Row = new Array(cols.length + 1);
     for (let i = 0; i < cols.length; i++) {
@@ -77,7 +80,7 @@ export class SourceDecoder {
       for (let j = 1; raw === undefined && j < names.length; j++) raw = record[names[j]!];
       row[i] = convert(raw, cols[i]!.type, cols[i]!.name);
     }
-    const arrival = record._arrival_time ?? record.arrival_time;
+    const arrival = arrivalTime ?? record._arrival_time ?? record.arrival_time;
     let rowtime: Value = null;
     if (arrival !== undefined && arrival !== null) rowtime = convert(arrival, 'TIMESTAMP', '_arrival_time');
     else if (this.eventTimeIndex >= 0) rowtime = row[this.eventTimeIndex] as Value;

@@ -20,6 +20,8 @@ export class WatermarkGenerator {
   private clock = Number.NEGATIVE_INFINITY;
   private current = Number.NEGATIVE_INFINITY;
   private emitted = Number.NEGATIVE_INFINITY;
+  /** Processing time (ms) for idleness in live mode; null: idleness follows event time. */
+  private processingNow: number | null = null;
 
   constructor(
     readonly timeIndex: number,
@@ -27,6 +29,15 @@ export class WatermarkGenerator {
     readonly idleTimeout: number,
     readonly allowedLateness: number,
   ) {}
+
+  /**
+   * Switches idleness to processing time and sets that clock (ms); called by a live source before each
+   * batch and on ticks. Partitions found idle stop holding the watermark back at once.
+   */
+  setProcessingTime(now: number): void {
+    this.processingNow = now;
+    this.recompute();
+  }
 
   get watermark(): number {
     return this.current;
@@ -38,11 +49,12 @@ export class WatermarkGenerator {
     if (typeof t !== 'number') return true;
     if (t < this.current - this.allowedLateness) return false;
     if (t > this.clock) this.clock = t;
+    const seenAt = this.processingNow ?? this.clock;
     const p = this.partitions.get(partition);
-    if (!p) this.partitions.set(partition, { maxTime: t, lastSeenAt: this.clock });
+    if (!p) this.partitions.set(partition, { maxTime: t, lastSeenAt: seenAt });
     else {
       if (t > p.maxTime) p.maxTime = t;
-      p.lastSeenAt = this.clock;
+      p.lastSeenAt = seenAt;
     }
     this.recompute();
     return true;
@@ -51,9 +63,10 @@ export class WatermarkGenerator {
   private recompute(): void {
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
+    const now = this.processingNow ?? this.clock;
     for (const p of this.partitions.values()) {
       if (p.maxTime > max) max = p.maxTime;
-      if (this.clock - p.lastSeenAt > this.idleTimeout) continue;
+      if (now - p.lastSeenAt > this.idleTimeout) continue;
       if (p.maxTime < min) min = p.maxTime;
     }
     const base = min === Number.POSITIVE_INFINITY ? max : min;
@@ -79,6 +92,7 @@ export class WatermarkGenerator {
     this.current = restoredTime(s.watermark);
     this.emitted = restoredTime(s.emitted);
     this.clock = restoredTime(s.clock);
-    for (const [k, p] of Object.entries(s.partitions)) this.partitions.set(k, { ...p });
+    // In processing time, a partition's last sighting before the restart says nothing about now: count it as just seen.
+    for (const [k, p] of Object.entries(s.partitions)) this.partitions.set(k, { ...p, lastSeenAt: this.processingNow ?? p.lastSeenAt });
   }
 }

@@ -22,6 +22,8 @@ export class ErrorStream {
   constructor(
     private readonly now: () => number,
     private readonly listener?: (row: ErrorRow) => void,
+    /** Keep the rows in `rows` (a bounded run); a live run passes them on only. */
+    private readonly keep = true,
   ) {}
 
   add(errorName: string, message: string, dataRow: unknown, pumpName: string | null): void {
@@ -34,7 +36,7 @@ export class ErrorStream {
       PUMP_NAME: pumpName,
     };
     this.counts[errorName] = (this.counts[errorName] ?? 0) + 1;
-    this.rows.push(row);
+    if (this.keep) this.rows.push(row);
     this.listener?.(row);
   }
 }

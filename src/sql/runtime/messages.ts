@@ -7,4 +7,6 @@ export type Message =
   | { readonly kind: 'watermark'; readonly time: number }
   /** Snapshot your state now: every row before this barrier is in it, none after. */
   | { readonly kind: 'barrier'; readonly id: number }
-  | { readonly kind: 'end' };
+  | { readonly kind: 'end' }
+  /** A live run is stopping: leave at once, without closing windows (the last checkpoint holds the state). */
+  | { readonly kind: 'cancel' };

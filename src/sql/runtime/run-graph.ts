@@ -6,11 +6,15 @@ import { SourceDecoder } from '../operators/source-decoder.ts';
 import { WatermarkGenerator } from '../operators/watermark-generator.ts';
 import type { PhysicalGraph, PhysicalNode, RuntimeHooks } from '../planner/physical/graph.ts';
 import type { ErrorStream } from './error-stream.ts';
+import type { LiveItem } from './live-source-task.ts';
+import { LiveSourceTask } from './live-source-task.ts';
 import { SourceTask } from './source-task.ts';
 import { Task } from './task.ts';
 
 export interface RunGraphOptions {
   readonly inputs: ReadonlyMap<string, AsyncIterable<unknown[]>>;
+  /** Live inputs (log streams) by input name; a source whose input is here runs as a live source. */
+  readonly live?: LiveRunOptions;
   readonly batchSize: number;
   readonly queueCapacity: number;
   readonly checkpointEveryRows: number;
@@ -21,6 +25,15 @@ export interface RunGraphOptions {
   readonly onSnapshot?: (taskId: string, barrierId: number, state: unknown) => void;
   /** States of one checkpoint by task id (as `onSnapshot` reported them): the run continues from there. */
   readonly restore?: Readonly<Record<string, unknown>>;
+}
+
+export interface LiveRunOptions {
+  readonly inputs: ReadonlyMap<string, AsyncIterable<LiveItem>>;
+  /** Processing time for idle partitions, ms. */
+  readonly now: () => number;
+  /** Each live source task as it is built, by input name (for its watermark). */
+  readonly onSource?: (input: string, task: LiveSourceTask) => void;
+  readonly onRecords?: (input: string, records: number, rows: number) => void;
 }
 
 export interface RunStats {
@@ -48,16 +61,29 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
     for (const n of graph.nodes) if (n.kind === 'operator' && n.inputs.some((i) => i.id === sourceId)) pumps.add(n.pumpName);
     return pumps.size === 1 ? [...pumps][0]! : null;
   };
-  const tasks = new Map<string, Task | SourceTask>();
+  const tasks = new Map<string, Task | SourceTask | LiveSourceTask>();
   const snapshot = options.onSnapshot ?? (() => {});
 
   for (const node of graph.nodes) {
     if (node.kind === 'source') {
       const src = node.source;
-      const records = options.inputs.get(src.input);
-      if (!records) throw new Error(`no input for ${src.input}`);
       const decoder = new SourceDecoder(src.columns, src.eventTimeColumn, options.now);
       const wm = new WatermarkGenerator(src.watermarkColumn, src.watermarkDelay, src.idleTimeout, options.allowedLateness);
+      const live = options.live?.inputs.get(src.input);
+      if (live) {
+        const task = new LiveSourceTask(node.id, live, decoder, wm, {
+          batchSize: options.batchSize,
+          now: options.live!.now,
+          reportError: (name, message, record) => options.errors.add(name, message, record, pumpOf(node.id)),
+          reportSnapshot: (id, state) => snapshot(node.id, id, state),
+          onRecords: (records, rows) => options.live!.onRecords?.(src.input, records, rows),
+        });
+        options.live!.onSource?.(src.input, task);
+        tasks.set(node.id, task);
+        continue;
+      }
+      const records = options.inputs.get(src.input);
+      if (!records) throw new Error(`no input for ${src.input}`);
       tasks.set(
         node.id,
         new SourceTask(node.id, records, decoder, wm, {
@@ -88,7 +114,7 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
         throw new TollstreamError('SQL_INPUT', `the checkpoint has no state for ${id}: it was taken from a different query`, { context: { task: id } });
       }
       const state = options.restore[id];
-      if (task instanceof SourceTask) task.restore(state);
+      if (task instanceof SourceTask || task instanceof LiveSourceTask) task.restore(state);
       else task.operator.restoreState(state);
     }
   }

@@ -55,6 +55,10 @@ export class Task {
   async run(): Promise<void> {
     while (!this.ended.every(Boolean)) {
       const { input, message } = await this.queue.receive();
+      if (message.kind === 'cancel') {
+        await this.cancel(input);
+        return;
+      }
       // During alignment, an input that already passed the barrier waits: its rows belong to the next snapshot.
       if (this.aligning !== null && this.barrierSeen[input]) {
         this.held[input]!.push(message);
@@ -63,6 +67,17 @@ export class Task {
       await this.handle(input, message);
     }
     await this.broadcast({ kind: 'end' });
+  }
+
+  /** Drops everything until every input has cancelled (so no upstream waits on a queue nobody reads), then passes it on. */
+  private async cancel(first: number): Promise<void> {
+    const gone = this.ended.slice();
+    gone[first] = true;
+    while (!gone.every(Boolean)) {
+      const { input, message } = await this.queue.receive();
+      if (message.kind === 'cancel' || message.kind === 'end') gone[input] = true;
+    }
+    await this.broadcast({ kind: 'cancel' });
   }
 
   private async handle(input: number, message: Message): Promise<void> {
@@ -80,6 +95,8 @@ export class Task {
         this.barrierSeen[input] = true;
         this.aligning = message.id;
         await this.completeAlignment();
+        return;
+      case 'cancel':
         return;
       case 'end':
         this.ended[input] = true;

@@ -1,0 +1,96 @@
+/**
+ * Which output columns identify a row, for writers that must recognize a row they already wrote (a live
+ * query replaying after a crash) and for partitioning the output by the GROUP BY key.
+ *
+ * - `window`: a windowed GROUP BY whose select list carries every group key and a window bound: one final
+ *   row per window and key, so the identity columns (bounds + keys) name the row.
+ * - `group`: a GROUP BY without a window (an update per change): the identity columns name the group, and
+ *   the writer adds a per-group version.
+ * - `row`: anything else (projections, filters, joins, top-N, several pumps into one stream): rows have no
+ *   natural name; the writer uses their content and an occurrence count.
+ */
+import type { Expr, InsertStmt, Script, SelectQuery, Statement } from './ast/index.ts';
+
+export type OutputKeyMode = 'window' | 'group' | 'row';
+
+export interface OutputKeys {
+  readonly mode: OutputKeyMode;
+  /** Output columns naming the row (window and group modes), in output order. */
+  readonly identity: readonly string[];
+  /** The GROUP BY key columns without window bounds: the partition key of the output records. */
+  readonly partition: readonly string[];
+}
+
+const WINDOW_COLUMNS = new Set(['window_start', 'window_end', 'window_time']);
+
+function strip(e: Expr): string {
+  return JSON.stringify(e, (k, v: unknown) => (k === 'pos' ? undefined : typeof v === 'string' ? v.toLowerCase() : v));
+}
+
+function isWindowBound(e: Expr): boolean {
+  if (e.kind === 'column') return WINDOW_COLUMNS.has(e.name.toLowerCase());
+  if (e.kind === 'call') return e.name === 'STEP' || e.name === 'FLOOR' || e.name === 'CEIL';
+  return false;
+}
+
+function sameExpr(a: Expr, b: Expr): boolean {
+  if (a.kind === 'column' && b.kind === 'column') return a.name.toLowerCase() === b.name.toLowerCase();
+  return strip(a) === strip(b);
+}
+
+function keysOfInsert(query: SelectQuery, columns: readonly string[]): OutputKeys {
+  const row: OutputKeys = { mode: 'row', identity: [], partition: [] };
+  if (query.groupBy.length === 0 && !query.windowedBy) return row;
+  const groupBy = query.windowedBy ? query.windowedBy.partitionBy : query.groupBy;
+  const identity: string[] = [];
+  const partition: string[] = [];
+  let bound = false;
+  let windowed = query.windowedBy !== null || (query.from?.kind === 'windowTvf');
+  for (const g of groupBy) {
+    const w = isWindowBound(g);
+    if (w) windowed = true;
+    const at = query.items.findIndex((it) => it.kind === 'item' && sameExpr(it.expr, g));
+    if (at < 0 || at >= columns.length) {
+      // A group key that is not in the output (window_end next to a selected window_start is fine).
+      if (w) continue;
+      return row;
+    }
+    if (query.items.some((it) => it.kind === 'star')) return row;
+    const name = columns[at]!;
+    if (!identity.includes(name)) identity.push(name);
+    if (w) bound = true;
+    else if (!partition.includes(name)) partition.push(name);
+  }
+  if (windowed) return bound ? { mode: 'window', identity: columns.filter((c) => identity.includes(c)), partition } : row;
+  return { mode: 'group', identity: columns.filter((c) => identity.includes(c)), partition };
+}
+
+/** The statements that feed output streams, in the order the planner makes their pipelines. */
+function feeding(script: Script): (InsertStmt | { kind: 'query'; query: SelectQuery })[] {
+  const out: (InsertStmt | { kind: 'query'; query: SelectQuery })[] = [];
+  const visit = (st: Statement): void => {
+    if (st.kind === 'insert') out.push(st);
+    else if (st.kind === 'createPump') out.push(st.insert);
+    else if (st.kind === 'query') out.push({ kind: 'query', query: st.query });
+    else if (st.kind === 'explain') visit(st.statement);
+  };
+  for (const st of script.statements) visit(st);
+  return out;
+}
+
+/**
+ * Output keys per output stream. `pipelines` are the planner's, in order, with their target stream and
+ * target columns. A stream fed by several pipelines is in `row` mode (two pumps may produce the same key).
+ */
+export function outputKeys(script: Script, pipelines: readonly { readonly target: string; readonly targetColumns: readonly { readonly name: string }[] }[]): Map<string, OutputKeys> {
+  const statements = feeding(script);
+  const result = new Map<string, OutputKeys>();
+  const fed = new Map<string, number>();
+  pipelines.forEach((p, i) => {
+    const st = statements[i];
+    const keys = st ? keysOfInsert(st.query, p.targetColumns.map((c) => c.name)) : { mode: 'row' as const, identity: [], partition: [] };
+    fed.set(p.target, (fed.get(p.target) ?? 0) + 1);
+    result.set(p.target, fed.get(p.target)! > 1 ? { mode: 'row', identity: [], partition: keys.partition } : keys);
+  });
+  return result;
+}

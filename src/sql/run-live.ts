@@ -1,0 +1,189 @@
+/**
+ * The live runner: the same plans as the file runner, over inputs that never end (the shards of log
+ * streams, merged by the caller into `LiveItem`s). The caller owns time: it puts checkpoint barriers, idle
+ * ticks and the final cancel into the inputs, persists what `onSnapshot` reports, and restores from it.
+ * Nothing here closes windows at the end: a stopped live query continues from its last checkpoint.
+ */
+import { toTollstreamError } from '../core/errors.ts';
+import type { FromItem, Script, SelectQuery } from './ast/index.ts';
+import { PlanProblem, sqlError } from './diagnostics.ts';
+import type { Row, Value } from './expr/types.ts';
+import { exportValue } from './expr/types.ts';
+import { loadRefTable } from './inputs.ts';
+import type { OutputKeys } from './output-keys.ts';
+import { outputKeys } from './output-keys.ts';
+import { parseSql } from './parser/index.ts';
+import type { InferredInput } from './planner/logical/catalog.ts';
+import { planScript } from './planner/logical/plan-script.ts';
+import { buildPhysical } from './planner/physical/build.ts';
+import { explainGraph } from './planner/physical/explain.ts';
+import type { PhysicalGraph } from './planner/physical/graph.ts';
+import type { ErrorRow } from './runtime/error-stream.ts';
+import { ErrorStream } from './runtime/error-stream.ts';
+import type { LiveItem, LiveSourceTask } from './runtime/live-source-task.ts';
+import { runGraph } from './runtime/run-graph.ts';
+
+export type { LiveItem } from './runtime/live-source-task.ts';
+export type { OutputKeys, OutputKeyMode } from './output-keys.ts';
+
+export type InferredColumns = InferredInput['columns'];
+
+export interface LivePlanOptions {
+  readonly sql: string;
+  /** Columns of inputs the SQL reads without declaring them (Kinesis' SOURCE_SQL_STREAM_001), by input name. */
+  readonly inferred?: Readonly<Record<string, InferredColumns>>;
+  /** Default idle timeout of input shards, processing time, ms. @default 60000 */
+  readonly idleTimeoutMs?: number;
+  /** @default 0 */
+  readonly allowedLatenessMs?: number;
+  /** Where relative reference-table paths start. @default process.cwd() */
+  readonly baseDir?: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface LiveOutput {
+  readonly name: string;
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /** The task whose checkpoint snapshot covers exactly the rows delivered to this output before it. */
+  readonly sinkTaskId: string;
+  readonly keys: OutputKeys;
+}
+
+export interface LivePlan {
+  readonly sql: string;
+  /** Input names the query reads (a table's 'stream' option, or the undeclared name). */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly LiveOutput[];
+  /** Every task id: a checkpoint is complete once each has reported. */
+  readonly taskIds: readonly string[];
+  readonly explain: string;
+  readonly graph: PhysicalGraph;
+  readonly allowedLatenessMs: number;
+  readonly now: () => number;
+}
+
+/** The names a script reads in FROM that it neither declares nor writes: the inputs needing inferred columns. */
+export function undeclaredInputs(sql: string): string[] {
+  const script = parseSql(sql);
+  const declared = new Set<string>();
+  const read: string[] = [];
+  for (const st of script.statements) {
+    if (st.kind === 'createTable' || st.kind === 'createStream' || st.kind === 'createView') declared.add(st.name.toLowerCase());
+  }
+  const visitQuery = (q: SelectQuery): void => {
+    const from = (f: FromItem | null): void => {
+      if (!f) return;
+      if (f.kind === 'tableRef') read.push(f.name);
+      else if (f.kind === 'windowTvf') read.push(f.source.name);
+      else if (f.kind === 'join') {
+        from(f.left);
+        from(f.right);
+      } else visitQuery(f.query);
+    };
+    from(q.from);
+  };
+  const visit = (st: Script['statements'][number]): void => {
+    if (st.kind === 'insert') visitQuery(st.query);
+    else if (st.kind === 'createPump') visitQuery(st.insert.query);
+    else if (st.kind === 'query' || st.kind === 'createView') visitQuery(st.query);
+    else if (st.kind === 'explain') visit(st.statement);
+  };
+  for (const st of script.statements) visit(st);
+  const seen = new Set<string>();
+  return read.filter((n) => {
+    const k = n.toLowerCase();
+    if (declared.has(k) || seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function withSql<T>(sql: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof PlanProblem) throw sqlError('SQL_PLAN', sql, err.pos, err.problem, err.hint);
+    throw err;
+  }
+}
+
+/** Parses and plans a live query; throws `SQL_SYNTAX`/`SQL_PLAN` with line and column. */
+export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan> {
+  const now = options.now ?? Date.now;
+  const script = parseSql(options.sql);
+  const inferred = new Map<string, InferredInput>(Object.entries(options.inferred ?? {}).map(([k, columns]) => [k, { columns }]));
+  const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now }));
+  const refRows = new Map<string, Row[]>();
+  for (const [key, t] of plan.catalog.tables) {
+    if (t.options.path !== undefined) refRows.set(key, await loadRefTable(withSql(options.sql, () => plan.catalog.refTable(t.name)), options.baseDir ?? process.cwd()));
+  }
+  const allowedLatenessMs = options.allowedLatenessMs ?? 0;
+  const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: allowedLatenessMs, refRows }));
+  const keys = outputKeys(script, plan.pipelines);
+  const inputs: string[] = [];
+  for (const n of graph.nodes) if (n.kind === 'source' && !inputs.includes(n.source.input)) inputs.push(n.source.input);
+  return {
+    sql: options.sql,
+    inputs,
+    outputs: graph.outputs.map((o) => ({ name: o.name, columns: o.columns, sinkTaskId: o.sink.id, keys: keys.get(o.name) ?? { mode: 'row', identity: [], partition: [] } })),
+    taskIds: graph.nodes.map((n) => n.id),
+    explain: explainGraph(graph),
+    graph,
+    allowedLatenessMs,
+    now,
+  };
+}
+
+export interface LiveRunOptions {
+  /** One live input per name of `plan.inputs`. */
+  readonly inputs: ReadonlyMap<string, AsyncIterable<LiveItem>>;
+  /** Every task's state of one checkpoint (as `onSnapshot` reported them). */
+  readonly restoreFrom?: Readonly<Record<string, unknown>>;
+  readonly onSnapshot: (taskId: string, checkpointId: number, state: unknown) => void;
+  /** Output rows as JSON-ready objects (hidden ROWTIME left out), in order, per stream. Synchronous: buffer them. */
+  readonly deliver: (stream: string, rows: readonly Record<string, unknown>[]) => void;
+  /** Error-stream rows (Kinesis shape). */
+  readonly onError: (row: ErrorRow) => void;
+  readonly onSource?: (input: string, task: LiveSourceTask) => void;
+  readonly onRecords?: (input: string, records: number, rows: number) => void;
+  /** @default 512 */
+  readonly batchSize?: number;
+  /** @default 8192 */
+  readonly queueCapacity?: number;
+}
+
+/** Runs the plan until its inputs cancel (or end). A plan runs once: plan again for a restart. */
+export async function runLiveQuery(plan: LivePlan, options: LiveRunOptions): Promise<void> {
+  const exporters = new Map(
+    plan.graph.outputs.map((o) => {
+      const cols = o.columns;
+      return [o.name, (row: Row) => {
+        const obj: Record<string, unknown> = {};
+        for (let i = 0; i < cols.length; i++) obj[cols[i]!.name] = exportValue(row[i] as Value, cols[i]!.type);
+        return obj;
+      }] as const;
+    }),
+  );
+  const errors = new ErrorStream(plan.now, (row) => options.onError(row), false);
+  await runGraph(plan.graph, {
+    inputs: new Map(),
+    live: { inputs: options.inputs, now: Date.now, onSource: options.onSource, onRecords: options.onRecords },
+    batchSize: options.batchSize ?? 512,
+    queueCapacity: options.queueCapacity ?? 8192,
+    checkpointEveryRows: 0,
+    allowedLateness: plan.allowedLatenessMs,
+    now: plan.now,
+    errors,
+    onSnapshot: options.onSnapshot,
+    restore: options.restoreFrom,
+    hooks: {
+      deliver: (stream, rows) => {
+        const exp = exporters.get(stream)!;
+        options.deliver(stream, rows.map(exp));
+      },
+    },
+  }).catch((err: unknown) => {
+    throw toTollstreamError(err);
+  });
+}

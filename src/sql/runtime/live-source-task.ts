@@ -1,0 +1,138 @@
+/**
+ * Reads one live input (the shards of a log stream, merged by the caller) and feeds the graph: decodes
+ * records, tracks per-shard watermarks with idleness in processing time, and passes on the checkpoint
+ * barriers and the cancel that the caller puts in the same sequence as the records, so a barrier sits
+ * exactly after the records it covers. A live input has no end: nothing here ever sends the watermark to
+ * +Infinity.
+ */
+import type { Row } from '../expr/types.ts';
+import type { SourceDecoder } from '../operators/source-decoder.ts';
+import { DecodeError } from '../operators/source-decoder.ts';
+import type { WatermarkGenerator } from '../operators/watermark-generator.ts';
+import type { Message } from './messages.ts';
+import type { Downstream } from './task.ts';
+
+/** What a live input yields, in order. */
+export type LiveItem =
+  /** Records of one partition (shard), JSON-decoded (a string when the data was not JSON), with their arrival times (ms). */
+  | { readonly kind: 'records'; readonly partition: string; readonly records: readonly unknown[]; readonly arrivalTimes: readonly number[] }
+  /** Checkpoint `id` covers every record yielded before it. */
+  | { readonly kind: 'barrier'; readonly id: number }
+  /** Nothing new: re-check idle partitions (processing time) and send the watermark if it moved. */
+  | { readonly kind: 'tick' }
+  /** Stop now, without closing windows. */
+  | { readonly kind: 'cancel' };
+
+export interface LiveSourceOptions {
+  readonly batchSize: number;
+  readonly now: () => number;
+  readonly reportError: (errorName: string, message: string, record: unknown) => void;
+  readonly reportSnapshot: (barrierId: number, state: unknown) => void;
+  /** Called per batch of records taken: records read, rows passed on (not late, decodable). */
+  readonly onRecords?: (records: number, rows: number) => void;
+}
+
+export class LiveSourceTask {
+  readonly downstream: Downstream[] = [];
+  private batch: Row[] = [];
+
+  constructor(
+    readonly id: string,
+    private readonly items: AsyncIterable<LiveItem>,
+    private readonly decoder: SourceDecoder,
+    private readonly watermarks: WatermarkGenerator,
+    private readonly options: LiveSourceOptions,
+  ) {
+    watermarks.setProcessingTime(options.now());
+  }
+
+  /** The current watermark (ms; -Infinity before the first row). */
+  get watermark(): number {
+    return this.watermarks.watermark;
+  }
+
+  /** Continues from a checkpoint's state; the caller resumes the input after the checkpoint's positions. */
+  restore(state: unknown): void {
+    const s = state as { watermarks: unknown; rowtime: unknown };
+    this.decoder.restore(s.rowtime);
+    this.watermarks.setProcessingTime(this.options.now());
+    this.watermarks.restore(s.watermarks);
+  }
+
+  async run(): Promise<void> {
+    for await (const item of this.items) {
+      switch (item.kind) {
+        case 'records':
+          this.watermarks.setProcessingTime(this.options.now());
+          await this.take(item.partition, item.records, item.arrivalTimes);
+          break;
+        case 'tick':
+          this.watermarks.setProcessingTime(this.options.now());
+          await this.flush();
+          break;
+        case 'barrier':
+          await this.flush();
+          this.options.reportSnapshot(item.id, { watermarks: this.watermarks.snapshot(), rowtime: this.decoder.snapshot() });
+          await this.broadcast({ kind: 'barrier', id: item.id });
+          break;
+        case 'cancel':
+          await this.broadcast({ kind: 'cancel' });
+          return;
+      }
+    }
+    // The input ended without a cancel (its stream was deleted, the log closed): stop the graph the same way.
+    await this.broadcast({ kind: 'cancel' });
+  }
+
+  private async take(partition: string, records: readonly unknown[], arrivalTimes: readonly number[]): Promise<void> {
+    let passed = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      const row = this.decodeOne(record, arrivalTimes[i]!);
+      if (row) {
+        if (this.watermarks.accept(row, partition)) {
+          this.batch.push(row);
+          passed++;
+        } else this.late(row, record as Record<string, unknown>);
+      }
+      if (this.batch.length >= this.options.batchSize) await this.flush();
+    }
+    this.options.onRecords?.(records.length, passed);
+    await this.flush();
+  }
+
+  private late(row: Row, record: Record<string, unknown>): void {
+    const wm = this.watermarks;
+    const t = new Date(row[wm.timeIndex] as number).toISOString();
+    const lateness = wm.allowedLateness ? ` minus the allowed lateness (${wm.allowedLateness} ms)` : '';
+    this.options.reportError(
+      'LATE_ROW',
+      `event time ${t} is behind the watermark ${new Date(wm.watermark).toISOString()}${lateness}; raise the WATERMARK delay or the allowed lateness if such rows are expected`,
+      record,
+    );
+  }
+
+  private decodeOne(record: unknown, arrivalTime: number): Row | null {
+    try {
+      if (typeof record === 'string') throw new DecodeError('the record is not valid JSON');
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new DecodeError('the record is not a JSON object');
+      return this.decoder.decode(record as Record<string, unknown>, arrivalTime);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.options.reportError('PARSE_ERROR', err.message, record);
+      return null;
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length > 0) await this.broadcast({ kind: 'data', rows: batch });
+    const wm = this.watermarks.advance();
+    if (wm !== null) await this.broadcast({ kind: 'watermark', time: wm });
+  }
+
+  private async broadcast(message: Message): Promise<void> {
+    for (const d of this.downstream) await d.queue.send(d.input, message);
+  }
+}
