@@ -29,6 +29,8 @@ export interface KinesisSinkOptions {
 
 /** PutRecords through the AWS SDK v3 with its default transport; records that fail are retried up to 3 times. */
 export function kinesisSink(options: KinesisSinkOptions): Sink {
+  // The SDK warns on Node 20 about its releases of 2027; the version this package pins supports Node 20.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new KinesisClient({
     endpoint: options.endpoint,
     region: options.region ?? 'us-east-1',
