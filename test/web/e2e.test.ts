@@ -37,8 +37,19 @@ afterAll(async () => {
 });
 
 async function shot(page: Page, name: string): Promise<void> {
+  await page.evaluate('window.scrollTo(0, 0)');
   const width = page.viewportSize()?.width ?? 0;
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+}
+
+/** Screenshots at desktop width and at 375 px, leaving the page at desktop width. */
+async function shots(page: Page, name: string): Promise<void> {
+  await page.setViewportSize(DESKTOP);
+  await shot(page, name);
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(300); // charts follow their container's width
+  await shot(page, name);
+  await page.setViewportSize(DESKTOP);
 }
 
 /** Errors the page logged or threw, except failed requests the test caused on purpose (offline). */
@@ -153,6 +164,8 @@ describe('customer app', () => {
     const errors = watchErrors(page);
     try {
       await page.goto(`${stack.url}/app/`);
+      await page.getByLabel('Access token').waitFor();
+      await shot(page, 'app-signin');
       await page.evaluate(`localStorage.setItem('tollstream.customer.token', ${JSON.stringify(token)})`);
       await page.reload();
       await page.getByTestId('total').filter({ hasText: '$53.50' }).waitFor({ timeout: 30_000 });
@@ -189,7 +202,7 @@ describe('operator console', () => {
     await page.getByLabel('API key').fill('wrong-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('That API key was not accepted.').waitFor();
-    await shot(page, 'console-signin');
+    await shots(page, 'console-signin');
     await page.getByLabel('API key').fill(stack.apiKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     const row = page.locator('tr[data-stream="toll_transactions"]');
@@ -221,10 +234,7 @@ describe('operator console', () => {
         { timeout: 30_000, polling: 250 },
       );
       await page.waitForTimeout(2500); // a few scrapes, so the chart has a line
-      await shot(page, 'console-streams');
-      await page.setViewportSize(PHONE);
-      await shot(page, 'console-streams');
-      await page.setViewportSize(DESKTOP);
+      await shots(page, 'console-streams');
     } finally {
       sending = false;
       await sender;
@@ -251,7 +261,7 @@ describe('operator console', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
     const csv = fs.readFileSync((await download.path())!, 'utf8');
     expect(csv).toBe('customer_id,trips,spend_cents\r\nC-WEB-0001,3,2700\r\nC-WEB-0002,2,5350\r\n');
-    await shot(page, 'console-sql');
+    await shots(page, 'console-sql');
 
     // A bad statement shows the server's message.
     await sql.fill('DELETE FROM toll_transactions');
@@ -266,18 +276,18 @@ describe('operator console', () => {
     const queriesStatus = (await fetch(`${stack.url}/v1/queries`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).status;
     if (queriesStatus === 404) await page.getByTestId('queries-unavailable').waitFor();
     else await page.getByRole('heading', { name: 'Running queries' }).waitFor();
-    await shot(page, 'console-queries');
+    await shots(page, 'console-queries');
 
     await page.getByRole('link', { name: 'Functions & delivery' }).click();
     await page.locator('table tbody tr', { hasText: 'warehouse' }).first().waitFor();
     await page.getByTestId('warehouse-freshness').waitFor();
-    await shot(page, 'console-delivery');
+    await shots(page, 'console-delivery');
 
     await page.getByRole('link', { name: 'Reports' }).click();
     await page.getByLabel('Report', { exact: true }).selectOption('revenue_by_plaza_hour');
     await page.getByRole('button', { name: 'Run report' }).click();
     await page.getByRole('table', { name: 'revenue_by_plaza_hour' }).waitFor();
-    await shot(page, 'console-reports');
+    await shots(page, 'console-reports');
 
     await page.getByRole('link', { name: 'Live tail' }).click();
     await page.getByLabel('Stream').selectOption('toll_transactions');
@@ -286,10 +296,7 @@ describe('operator console', () => {
     const record = toll('C-TAIL-1', 4242);
     await sendTolls(stack.url, stack.apiKey, [record]);
     await page.locator('ol.tail li', { hasText: String(record.transaction_id) }).waitFor({ timeout: 20_000 });
-    await shot(page, 'console-tail');
-    await page.setViewportSize(PHONE);
-    await shot(page, 'console-tail');
-    await page.setViewportSize(DESKTOP);
+    await shots(page, 'console-tail');
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.getByText('Stopped after').waitFor();
     expect(errors).toEqual([]);

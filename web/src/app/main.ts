@@ -106,7 +106,7 @@ function signedIn(token: string, knownMe?: Me): void {
 
   // --- layout
   const badge = h('span', { class: 'badge', 'aria-hidden': 'true' });
-  const bell = h('button', { type: 'button', class: 'bell', 'aria-controls': 'alerts' }, h('span', { 'aria-hidden': 'true' }, '🔔'), h('span', { class: 'bell-label' }, 'Alerts'), badge);
+  const bell = h('button', { type: 'button', class: 'bell', 'aria-controls': 'alerts' }, bellIcon(), h('span', { class: 'bell-label' }, 'Alerts'), badge);
   const signOutButton = h('button', { type: 'button', class: 'link' }, 'Sign out');
   const offline = h('div', { class: 'notice warn banner', role: 'status', hidden: true });
   const who = h('p', { class: 'muted who' });
@@ -464,6 +464,21 @@ function signedIn(token: string, knownMe?: Me): void {
   setOffline(!navigator.onLine);
   void refresh();
   void loadNotifications().then(() => connect());
+}
+
+/** A bell drawn inline, so it shows without an emoji font. */
+function bellIcon(): SVGSVGElement {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '20');
+  svg.setAttribute('height', '20');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('d', 'M12 2a6 6 0 0 0-6 6v3.6L4.3 15.2A1 1 0 0 0 5.2 17h13.6a1 1 0 0 0 .9-1.8L18 11.6V8a6 6 0 0 0-6-6Zm0 20a3 3 0 0 0 2.8-2H9.2A3 3 0 0 0 12 22Z');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
 }
 
 function chartLabel(s: Spend): string {

@@ -39,7 +39,7 @@ export function spendChart(container: HTMLElement, spend: Spend): SpendChart {
     height: 220,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'UTC'),
     cursor: { y: false },
-    legend: { show: true },
+    legend: { show: true, live: false },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max, (spend.threshold_cents ?? 0) / 100) * 1.1] } },
     axes: [
       { values: (_u, ticks) => ticks.map((t) => String(new Date(t * 1000).getUTCDate())), stroke: '#4a5361', grid: { show: false } },

@@ -102,7 +102,11 @@ function shell(key: string): void {
     const page = PAGES.find((p) => p.id === id) ?? PAGES[0]!;
     stop?.();
     for (const a of links) {
-      if (a.dataset.page === page.id) a.setAttribute('aria-current', 'page');
+      if (a.dataset.page === page.id) {
+        a.setAttribute('aria-current', 'page');
+        // On a phone the tab row scrolls sideways: keep the current page's tab in view.
+        a.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+      }
       else a.removeAttribute('aria-current');
     }
     heading.textContent = page.title;

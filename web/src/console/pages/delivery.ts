@@ -21,7 +21,7 @@ export const deliveryPage: Page = (container, ctx) => {
     h('section', { 'aria-labelledby': 'deliveries-h' }, h('h2', { id: 'deliveries-h' }, 'Deliveries'), deliveries),
     h('section', { 'aria-labelledby': 'warehouse-h' }, h('h2', { id: 'warehouse-h' }, 'Warehouse'), warehouse),
     h('section', { 'aria-labelledby': 'functions-h' }, h('h2', { id: 'functions-h' }, 'Functions'), functions),
-    h('section', { 'aria-labelledby': 'all-h' }, h('h2', { id: 'all-h' }, 'All metrics'), h('div', { class: 'field narrow' }, h('label', { for: 'metric-filter' }, 'Show metrics whose name contains'), filter), all),
+    h('details', { class: 'all-metrics' }, h('summary', {}, h('h2', { class: 'inline' }, 'All metrics')), h('div', { class: 'field narrow' }, h('label', { for: 'metric-filter' }, 'Show metrics whose name contains'), filter), all),
   );
 
   let latest: Map<string, MetricFamily> | undefined;
@@ -32,7 +32,8 @@ export const deliveryPage: Page = (container, ctx) => {
     const rows: unknown[][] = [];
     for (const f of latest.values()) {
       if (needle !== '' && !f.name.toLowerCase().includes(needle)) continue;
-      for (const s of f.samples.slice(0, 200)) rows.push([s.name, f.type, Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(', '), s.value]);
+      // Histogram buckets only when asked for by name: they are most of the lines and say little in a table.
+      for (const s of f.samples) if (!s.name.endsWith('_bucket') || needle.includes('bucket')) rows.push([s.name, f.type, Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(', '), s.value]);
     }
     replace(all, rows.length === 0 ? h('p', { class: 'muted' }, 'No metric matches.') : dataTable(['Sample', 'Type', 'Labels', 'Value'], rows.slice(0, 500), `${rows.length} samples${rows.length > 500 ? ' (first 500 shown)' : ''}`));
   };
@@ -65,7 +66,7 @@ function deliveryTable(families: Map<string, MetricFamily>, rowRates: ReadonlyMa
   const one = (metric: string, delivery: string) => samplesOf(families, metric, { delivery }).reduce((sum, s) => sum + s.value, 0);
   const rows = names.map((d) => {
     const state = samplesOf(families, 'tollstream_delivery_state', { delivery: d }).find((s) => s.value === 1)?.labels.state ?? 'unknown';
-    const errors = samplesOf(families, 'tollstream_delivery_errors_total', { delivery: d });
+    const errors = samplesOf(families, 'tollstream_delivery_errors_total', { delivery: d }).filter((s) => s.value > 0);
     return [
       d,
       state,

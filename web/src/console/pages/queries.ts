@@ -44,8 +44,8 @@ export const queriesPage: Page = (container, ctx) => {
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         unavailable = true;
-        replace(list, h('div', { class: 'notice info', 'data-testid': 'queries-unavailable' }, 'Streaming queries are not available on this server (GET /v1/queries answered 404). Run queries with `tollstream sql` for now, or upgrade the server.'));
-        createButton.disabled = true;
+        replace(list, h('div', { class: 'notice info', 'data-testid': 'queries-unavailable' }, 'Streaming queries are not available on this server: GET /v1/queries answered 404. Try SQL on sample files with `tollstream query` until the server runs queries.'));
+        form.hidden = true;
         return;
       }
       error.hidden = false;

@@ -27,6 +27,14 @@ const PARAM_LABELS: Readonly<Record<string, string>> = {
 /** `2026-11-26T08:00` of a Date, for a datetime-local input read as UTC. */
 const inputTime = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
+/** Half a step of room on each side, so the first and last bars are whole (an hour either side of one time). */
+function padRange(min: number, max: number, points: number, time: boolean): [number, number] {
+  // With one point uPlot hands over a made-up max (years later on a time scale): centre on the point instead.
+  if (points <= 1 || min === max) return time ? [min - 3600, min + 3600] : [min - 0.5, min + 0.5];
+  const half = (max - min) / (points - 1) / 2;
+  return [min - half, max + half];
+}
+
 export const reportsPage: Page = (container, ctx) => {
   const error = h('div', { class: 'notice error', role: 'alert', hidden: true });
   const picker = h('select', { id: 'report' });
@@ -107,7 +115,8 @@ export const reportsPage: Page = (container, ctx) => {
           chartBox,
           {
             height: 220,
-            scales: { x: { time: series.time }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+            legend: { live: false },
+            scales: { x: { time: series.time, range: (_u, min, max) => padRange(min, max, series.x.length, series.time) }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
             axes: [{ stroke: '#4a5361', ...(series.time ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? (categories[t] ?? '') : '')) }) }, { stroke: '#4a5361', size: 70 }],
             series: [{ label: series.xName, ...(series.time ? {} : { value: (_u: uPlot, v: number) => categories[v] ?? '' }) }, { label: series.yName, stroke: '#0a58b0', fill: '#9cc3ee', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 48] }), points: { show: false } }],
           },

@@ -33,7 +33,7 @@ export const streamsPage: Page = (container, ctx) => {
   replace(
     container,
     error,
-    h('section', { 'aria-labelledby': 'streams-h' }, h('h2', { id: 'streams-h' }, 'Streams'), table, updated),
+    h('section', { 'aria-label': 'Streams' }, table, updated),
     h('section', { class: 'card', 'aria-labelledby': 'rate-h' }, h('h2', { id: 'rate-h' }, 'Ingest rate (records/s)'), chartBox),
     h('section', { 'aria-labelledby': 'consumers-h' }, h('h2', { id: 'consumers-h' }, 'Consumers'), consumers),
   );
@@ -93,8 +93,12 @@ export const streamsPage: Page = (container, ctx) => {
             chartBox,
             {
               height: 200,
+              legend: { live: false },
               scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.15] } },
-              axes: [{ stroke: '#4a5361' }, { stroke: '#4a5361', size: 60 }],
+              axes: [
+                { stroke: '#4a5361', space: 90, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300], values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString()) },
+                { stroke: '#4a5361', size: 60 },
+              ],
               series: [{}, ...[...history.keys()].map((name, i) => ({ label: name, stroke: COLOURS[i % COLOURS.length]!, width: 2, points: { show: false }, value: (_u: unknown, v: number | null) => (v === null ? '—' : `${formatRate(v)}/s`) }))],
             },
             data,
