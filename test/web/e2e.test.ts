@@ -52,6 +52,13 @@ async function shots(page: Page, name: string): Promise<void> {
   await page.setViewportSize(DESKTOP);
 }
 
+/** Form fields without a label (by id or name): every input, select and textarea must have one. */
+async function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(`[...document.querySelectorAll('input, select, textarea')]
+    .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map((el) => el.id || el.name || el.outerHTML.slice(0, 60))`);
+}
+
 /** Errors the page logged or threw, except failed requests the test caused on purpose (offline). */
 function watchErrors(page: Page): string[] {
   const errors: string[] = [];
@@ -109,7 +116,8 @@ describe('customer app', () => {
       await page.getByText('Use at most two decimal places').waitFor();
       expect(await threshold.getAttribute('aria-invalid')).toBe('true');
       await threshold.fill('20');
-      await page.getByRole('button', { name: 'Save threshold' }).click();
+      await threshold.press('Enter'); // keyboard only: Enter in the field submits the form
+      expect(await unlabelled(page)).toEqual([]);
       await page.getByText("Saved: we will alert you when this month's spending passes $20.00.").waitFor();
       const me = await fetch(`${stack.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<{ threshold_cents: number }>);
       expect(me.threshold_cents).toBe(2000);
@@ -262,6 +270,7 @@ describe('operator console', () => {
     const csv = fs.readFileSync((await download.path())!, 'utf8');
     expect(csv).toBe('customer_id,trips,spend_cents\r\nC-WEB-0001,3,2700\r\nC-WEB-0002,2,5350\r\n');
     await shots(page, 'console-sql');
+    expect(await unlabelled(page)).toEqual([]);
 
     // A bad statement shows the server's message.
     await sql.fill('DELETE FROM toll_transactions');
@@ -277,17 +286,20 @@ describe('operator console', () => {
     if (queriesStatus === 404) await page.getByTestId('queries-unavailable').waitFor();
     else await page.getByRole('heading', { name: 'Running queries' }).waitFor();
     await shots(page, 'console-queries');
+    expect(await unlabelled(page)).toEqual([]);
 
     await page.getByRole('link', { name: 'Functions & delivery' }).click();
     await page.locator('table tbody tr', { hasText: 'warehouse' }).first().waitFor();
     await page.getByTestId('warehouse-freshness').waitFor();
     await shots(page, 'console-delivery');
+    expect(await unlabelled(page)).toEqual([]);
 
     await page.getByRole('link', { name: 'Reports' }).click();
     await page.getByLabel('Report', { exact: true }).selectOption('revenue_by_plaza_hour');
     await page.getByRole('button', { name: 'Run report' }).click();
     await page.getByRole('table', { name: 'revenue_by_plaza_hour' }).waitFor();
     await shots(page, 'console-reports');
+    expect(await unlabelled(page)).toEqual([]);
 
     await page.getByRole('link', { name: 'Live tail' }).click();
     await page.getByLabel('Stream').selectOption('toll_transactions');
@@ -297,6 +309,7 @@ describe('operator console', () => {
     await sendTolls(stack.url, stack.apiKey, [record]);
     await page.locator('ol.tail li', { hasText: String(record.transaction_id) }).waitFor({ timeout: 20_000 });
     await shots(page, 'console-tail');
+    expect(await unlabelled(page)).toEqual([]);
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.getByText('Stopped after').waitFor();
     expect(errors).toEqual([]);
