@@ -63,6 +63,8 @@ export const ERROR_CODES = {
   SQL_SYNTAX: { kind: 'user', retriable: false },
   SQL_PLAN: { kind: 'user', retriable: false },
   SQL_INPUT: { kind: 'user', retriable: false },
+  /** A continuous query of that name already exists (drop it first, or pick another name). */
+  QUERY_EXISTS: { kind: 'user', retriable: false },
   // Anything else
   INTERNAL: { kind: 'internal', retriable: false },
 } as const satisfies Record<string, CodeInfo>;
