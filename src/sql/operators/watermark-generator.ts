@@ -43,6 +43,20 @@ export class WatermarkGenerator {
     return this.current;
   }
 
+  /**
+   * A live source announces a shard before its first record: until the shard delivers (or goes idle) it
+   * holds the watermark back, so another shard read first cannot make its records late.
+   */
+  openPartition(partition: string): void {
+    if (this.partitions.has(partition)) return;
+    this.partitions.set(partition, { maxTime: Number.NEGATIVE_INFINITY, lastSeenAt: this.processingNow ?? this.clock });
+  }
+
+  /** A shard read to its end (a reshard parent) no longer holds the watermark back. */
+  closePartition(partition: string): void {
+    if (this.partitions.delete(partition)) this.recompute();
+  }
+
   /** Takes the row into account; false when it is late (older than watermark - allowed lateness). */
   accept(row: Row, partition: string): boolean {
     const t = row[this.timeIndex];

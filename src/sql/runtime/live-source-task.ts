@@ -18,6 +18,8 @@ export type LiveItem =
   | { readonly kind: 'records'; readonly partition: string; readonly records: readonly unknown[]; readonly arrivalTimes: readonly number[] }
   /** Checkpoint `id` covers every record yielded before it. */
   | { readonly kind: 'barrier'; readonly id: number }
+  /** A shard about to be read (`open`) or read to its end (`closed`). */
+  | { readonly kind: 'partition'; readonly partition: string; readonly state: 'open' | 'closed' }
   /** Nothing new: re-check idle partitions (processing time) and send the watermark if it moved. */
   | { readonly kind: 'tick' }
   /** Stop now, without closing windows. */
@@ -65,6 +67,11 @@ export class LiveSourceTask {
         case 'records':
           this.watermarks.setProcessingTime(this.options.now());
           await this.take(item.partition, item.records, item.arrivalTimes);
+          break;
+        case 'partition':
+          if (item.state === 'open') this.watermarks.openPartition(item.partition);
+          else this.watermarks.closePartition(item.partition);
+          await this.flush();
           break;
         case 'tick':
           this.watermarks.setProcessingTime(this.options.now());

@@ -1,0 +1,7 @@
+/**
+ * Continuous queries: streaming SQL running on the live stream log with exactly-once checkpoints. The one
+ * public door.
+ */
+export { QueryManager } from './manager.ts';
+export type { QueryManagerOptions } from './manager.ts';
+export type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryState, QueryStats } from './types.ts';

@@ -1,0 +1,338 @@
+/**
+ * The query manager: creates, lists, explains, stops and drops continuous SQL queries over the stream log,
+ * persists their definitions and checkpoints under one folder, and resumes them at `start()`.
+ */
+import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { silentLogger } from '../core/logger.ts';
+import type { StreamLog } from '../log/index.ts';
+import type { Registry } from '../metrics/index.ts';
+import type { InferredColumns } from '../sql/index.ts';
+import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
+import { RunningQuery } from './running-query.ts';
+import { QueryStore } from './store.ts';
+import type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryStats } from './types.ts';
+
+export interface QueryManagerOptions {
+  readonly log: StreamLog;
+  /** Folder of query definitions and checkpoints, e.g. `<dataDir>/queries`. */
+  readonly dir: string;
+  /** Time between checkpoints, ms. @default 1000 */
+  readonly checkpointIntervalMs?: number;
+  /** Default idle timeout of input shards (processing time), ms; a table's 'watermark.idle-timeout' overrides it. @default 60000 */
+  readonly idleTimeoutMs?: number;
+  /** Rows per batch between operators. @default 512 */
+  readonly batchSize?: number;
+  /** Shards of output streams the manager creates. @default 1 */
+  readonly outputShardCount?: number;
+  /** Dedupe window of output streams the manager creates, seconds. @default 3600 */
+  readonly outputDedupeWindowSeconds?: number;
+  /** Where relative reference-table paths start. @default process.cwd() */
+  readonly baseDir?: string;
+  readonly logger?: Logger;
+  /** Processing-time clock for CURRENT_TIMESTAMP and ERROR_TIME. @default Date.now */
+  readonly now?: () => number;
+}
+
+const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const KINESIS_INPUT = 'SOURCE_SQL_STREAM_001';
+const INFER_SAMPLE = 100;
+
+const EMPTY_STATS: QueryStats = {
+  rowsInPerSecond: 0, rowsOutPerSecond: 0, rowsInTotal: 0, rowsOutTotal: 0, lateRows: 0, errors: 0,
+  watermark: null, lagMs: 0, pendingOutputRows: 0, lastCheckpoint: null,
+};
+
+export class QueryManager {
+  private readonly store: QueryStore;
+  private readonly defs = new Map<string, QueryDefinition>();
+  private readonly running = new Map<string, RunningQuery>();
+  private readonly logger: Logger;
+  private readonly log: StreamLog;
+  private started = false;
+  /** Serializes admin operations (create, stop, drop, start, close). */
+  private admin: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: QueryManagerOptions) {
+    this.store = new QueryStore(options.dir);
+    this.logger = (options.logger ?? silentLogger).child({ component: 'queries' });
+    this.log = options.log;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.admin.then(fn, fn);
+    this.admin = p.catch(() => {});
+    return p;
+  }
+
+  /** Loads the stored definitions and resumes every query that was not stopped by a user. */
+  start(): Promise<void> {
+    return this.serial(async () => {
+      if (this.started) return;
+      this.started = true;
+      for (const def of await this.store.listDefinitions()) {
+        this.defs.set(def.name, def);
+        if (!def.stopped) await this.launch(def);
+      }
+    });
+  }
+
+  private settings() {
+    return {
+      log: this.log, store: this.store, logger: this.logger,
+      checkpointIntervalMs: this.options.checkpointIntervalMs ?? 1000,
+      idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
+      batchSize: this.options.batchSize ?? 512,
+      forgetAfterMs: (this.options.outputDedupeWindowSeconds ?? 3600) * 1000,
+      now: this.options.now ?? Date.now,
+      baseDir: this.options.baseDir ?? process.cwd(),
+    };
+  }
+
+  /** Starts a query; a failure to start leaves it FAILED (listed with its error), not thrown. */
+  private async launch(def: QueryDefinition): Promise<RunningQuery> {
+    const q = new RunningQuery(def, this.settings());
+    this.running.set(def.name, q);
+    try {
+      await q.start();
+    } catch (err) {
+      q.state = 'FAILED';
+      q.error = toTollstreamError(err);
+      this.logger.error('query could not start', { query: def.name, err });
+      await q.stop().catch(() => {});
+      q.state = 'FAILED';
+    }
+    return q;
+  }
+
+  /**
+   * Validates and plans the SQL, binds its inputs and outputs to log streams (outputs and `<name>_errors`
+   * created if missing, with key dedupe), stores the definition and starts the query.
+   */
+  createQuery(request: CreateQueryRequest): Promise<QueryInfo> {
+    return this.serial(async () => {
+      const { name, sql } = request;
+      if (typeof name !== 'string' || !NAME.test(name)) {
+        throw new TollstreamError('INVALID_ARGUMENT', `query name ${JSON.stringify(name)} is not valid: use 1 to 64 letters, digits, '_' or '-'`, { context: { query: name } });
+      }
+      if (typeof sql !== 'string' || sql.trim() === '') throw new TollstreamError('INVALID_ARGUMENT', 'the query has no SQL: send its text in "sql"', { context: { query: name } });
+      if (this.defs.has(name)) throw new TollstreamError('QUERY_EXISTS', `query "${name}" already exists: drop it first or pick another name`, { context: { query: name } });
+      const streamOf = (sqlName: string): string =>
+        request.inputs?.[sqlName] ?? (sqlName.toUpperCase() === KINESIS_INPUT && request.input !== undefined ? request.input : sqlName);
+
+      // Undeclared inputs (Kinesis' SOURCE_SQL_STREAM_001) get columns inferred once, from the stream's first records.
+      const inferred: Record<string, InferredColumns> = {};
+      for (const input of undeclaredInputs(sql)) {
+        const stream = streamOf(input);
+        if (!(await this.streamExists(stream))) continue; // the planner reports the unknown name with its position
+        const sample = await this.sample(stream);
+        if (sample.length === 0) {
+          throw new TollstreamError('SQL_INPUT', `query "${name}" reads ${input} (stream "${stream}"), which has no records to infer its columns from: declare them with CREATE OR REPLACE STREAM "${input}" (...)`, { context: { query: name, input, stream } });
+        }
+        inferred[input] = inferColumns(sample).columns;
+      }
+      const plan = await planLiveQuery({ sql, inferred, idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000, baseDir: this.options.baseDir });
+      const inputs: Record<string, string> = {};
+      for (const input of plan.inputs) {
+        const stream = streamOf(input);
+        if (!(await this.streamExists(stream))) {
+          const hint = input.toUpperCase() === KINESIS_INPUT ? ` Name the input stream with "input" (e.g. "input": "toll_transactions").` : ' Create the stream first, or point the table at another one with WITH (\'stream\' = \'...\').';
+          throw new TollstreamError('STREAM_NOT_FOUND', `query "${name}" reads stream "${stream}", which does not exist.${hint}`, { context: { query: name, input, stream } });
+        }
+        inputs[input] = stream;
+      }
+      const outputs: Record<string, string> = {};
+      for (const o of plan.outputs) outputs[o.name] = request.outputs?.[o.name] ?? o.name;
+      const errorStream = `${name}_errors`;
+      for (const stream of [...Object.values(outputs), errorStream]) {
+        if (Object.values(inputs).includes(stream)) {
+          throw new TollstreamError('INVALID_ARGUMENT', `query "${name}" would write the stream it reads ("${stream}"): map the output elsewhere with "outputs"`, { context: { query: name, stream } });
+        }
+        await this.ensureOutputStream(stream);
+      }
+      const def: QueryDefinition = { name, sql, inputs, outputs, errorStream, inferred, createdAt: Date.now(), stopped: false };
+      await this.store.saveDefinition(def);
+      this.defs.set(name, def);
+      await this.launch(def);
+      this.logger.info('query created', { query: name, inputs, outputs });
+      return this.info(name);
+    });
+  }
+
+  private async streamExists(stream: string): Promise<boolean> {
+    try {
+      await this.log.describeStream(stream);
+      return true;
+    } catch (err) {
+      if (isTollstreamError(err, 'STREAM_NOT_FOUND') || isTollstreamError(err, 'INVALID_ARGUMENT')) return false;
+      throw err;
+    }
+  }
+
+  private async sample(stream: string): Promise<unknown[]> {
+    const desc = await this.log.describeStream(stream);
+    const out: unknown[] = [];
+    for (const shard of desc.shards) {
+      if (out.length >= INFER_SAMPLE) break;
+      const r = await this.log.read(stream, shard.shardId, { type: 'TRIM_HORIZON' }, { maxRecords: INFER_SAMPLE - out.length });
+      for (const rec of r.records) {
+        try {
+          out.push(JSON.parse(Buffer.from(rec.data).toString('utf8')));
+        } catch {
+          // not JSON: the query reports it as a PARSE_ERROR when it runs
+        }
+      }
+    }
+    return out;
+  }
+
+  private async ensureOutputStream(stream: string): Promise<void> {
+    try {
+      const desc = await this.log.describeStream(stream);
+      if (desc.dedupe?.mode !== 'key') {
+        this.logger.warn('output stream has no key dedupe: rows produced again after a crash will be stored twice', { stream });
+      }
+    } catch (err) {
+      if (!isTollstreamError(err, 'STREAM_NOT_FOUND')) throw err;
+      await this.log
+        .createStream(stream, { shardCount: this.options.outputShardCount ?? 1, dedupe: { mode: 'key', windowSeconds: this.options.outputDedupeWindowSeconds ?? 3600 } })
+        .catch((e: unknown) => {
+          if (!isTollstreamError(e, 'STREAM_EXISTS')) throw e;
+        });
+    }
+  }
+
+  private get(name: string): QueryDefinition {
+    const def = this.defs.get(name);
+    if (!def) throw new TollstreamError('NOT_FOUND', `query "${name}" does not exist: list queries to see their names`, { context: { query: name } });
+    return def;
+  }
+
+  info(name: string): QueryInfo {
+    const def = this.get(name);
+    const q = this.running.get(name);
+    const keys = new Map(q?.plan?.outputs.map((o) => [o.name, o.keys]) ?? []);
+    return {
+      name,
+      sql: def.sql,
+      state: q ? q.state : def.stopped ? 'STOPPED' : 'STOPPED',
+      error: q?.error ? { code: q.error.code, message: q.error.message } : null,
+      inputs: Object.entries(def.inputs).map(([n, stream]) => ({ name: n, stream })),
+      outputs: Object.entries(def.outputs).map(([n, stream]) => ({ name: n, stream, keyMode: keys.get(n)?.mode ?? 'row', partitionKey: keys.get(n)?.partition ?? [] })),
+      errorStream: def.errorStream,
+      createdAt: new Date(def.createdAt).toISOString(),
+      stats: q ? q.stats() : EMPTY_STATS,
+    };
+  }
+
+  listQueries(): QueryInfo[] {
+    return [...this.defs.keys()].map((n) => this.info(n));
+  }
+
+  /** The physical plan of a query, as EXPLAIN renders it. */
+  async explain(name: string): Promise<string> {
+    const def = this.get(name);
+    const plan = this.running.get(name)?.plan ?? (await planLiveQuery({ sql: def.sql, inferred: def.inferred, baseDir: this.options.baseDir }));
+    return plan.explain;
+  }
+
+  /** Stops a query after a final checkpoint; it stays stopped across restarts until `resumeQuery`. */
+  stopQuery(name: string): Promise<QueryInfo> {
+    return this.serial(async () => {
+      const def = this.get(name);
+      await this.running.get(name)?.stop();
+      this.running.delete(name);
+      const stopped = { ...def, stopped: true };
+      await this.store.saveDefinition(stopped);
+      this.defs.set(name, stopped);
+      return this.info(name);
+    });
+  }
+
+  /** Starts a stopped (or failed) query again from its last checkpoint. */
+  resumeQuery(name: string): Promise<QueryInfo> {
+    return this.serial(async () => {
+      const def = this.get(name);
+      const q = this.running.get(name);
+      if (q && (q.state === 'RUNNING' || q.state === 'STARTING')) return this.info(name);
+      await q?.stop();
+      const resumed = { ...def, stopped: false };
+      await this.store.saveDefinition(resumed);
+      this.defs.set(name, resumed);
+      await this.launch(resumed);
+      return this.info(name);
+    });
+  }
+
+  /** Stops and forgets a query and its checkpoint. Its output and error streams stay. */
+  dropQuery(name: string): Promise<void> {
+    return this.serial(async () => {
+      this.get(name);
+      await this.running.get(name)?.stop();
+      this.running.delete(name);
+      this.defs.delete(name);
+      await this.store.remove(name);
+      this.logger.info('query dropped', { query: name });
+    });
+  }
+
+  /** Takes a checkpoint of a running query now and waits until it is stored (for tests and shutdown tools). */
+  async checkpointNow(name: string): Promise<void> {
+    this.get(name);
+    const q = this.running.get(name);
+    if (q?.state === 'RUNNING') await q.checkpoint();
+  }
+
+  /** The lowest watermark of a running query's sources, ms; -Infinity before its first row or when not running. */
+  watermarkOf(name: string): number {
+    this.get(name);
+    return this.running.get(name)?.watermarkMs ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /** Stops every query with a final checkpoint (they resume at the next `start()`). Call before closing the log. */
+  close(): Promise<void> {
+    return this.serial(async () => {
+      await Promise.all([...this.running.values()].map((q) => q.stop()));
+      this.running.clear();
+      this.started = false;
+    });
+  }
+
+  /** Registers the query metrics (refreshed at each scrape). */
+  registerMetrics(registry: Registry): void {
+    const rowsIn = registry.gauge('tollstream_query_rows_in_total', 'Input records taken in by a continuous query since it started', ['query']);
+    const rowsOut = registry.gauge('tollstream_query_rows_out_total', 'Rows a continuous query appended to its output streams since it started', ['query']);
+    const inRate = registry.gauge('tollstream_query_rows_in_per_second', 'Input records per second of a continuous query', ['query']);
+    const outRate = registry.gauge('tollstream_query_rows_out_per_second', 'Output rows per second of a continuous query', ['query']);
+    const late = registry.gauge('tollstream_query_late_rows_total', 'Rows behind the watermark sent to the error stream', ['query']);
+    const errors = registry.gauge('tollstream_query_errors_total', 'Error-stream rows of a continuous query (late rows included)', ['query']);
+    const watermark = registry.gauge('tollstream_query_watermark_seconds', 'Lowest source watermark of a continuous query (Unix time)', ['query']);
+    const lag = registry.gauge('tollstream_query_lag_seconds', 'How far the slowest input shard of a query is behind its newest record', ['query']);
+    const pending = registry.gauge('tollstream_query_pending_output_rows', 'Output rows buffered, not yet appended', ['query']);
+    const ckptId = registry.gauge('tollstream_query_checkpoint_id', 'Id of the last stored checkpoint', ['query']);
+    const ckptDur = registry.gauge('tollstream_query_checkpoint_duration_seconds', 'Barrier to durable storage time of the last checkpoint', ['query']);
+    const ckptBytes = registry.gauge('tollstream_query_checkpoint_bytes', 'Size of the last stored checkpoint', ['query']);
+    const running = registry.gauge('tollstream_query_running', '1 when the query runs, 0 when stopped or failed', ['query']);
+    registry.onCollect(() => {
+      for (const g of [rowsIn, rowsOut, inRate, outRate, late, errors, watermark, lag, pending, ckptId, ckptDur, ckptBytes, running]) g.reset();
+      for (const q of this.listQueries()) {
+        const s = q.stats;
+        rowsIn.labels(q.name).set(s.rowsInTotal);
+        rowsOut.labels(q.name).set(s.rowsOutTotal);
+        inRate.labels(q.name).set(s.rowsInPerSecond);
+        outRate.labels(q.name).set(s.rowsOutPerSecond);
+        late.labels(q.name).set(s.lateRows);
+        errors.labels(q.name).set(s.errors);
+        if (s.watermark) watermark.labels(q.name).set(Date.parse(s.watermark) / 1000);
+        lag.labels(q.name).set(s.lagMs / 1000);
+        pending.labels(q.name).set(s.pendingOutputRows);
+        if (s.lastCheckpoint) {
+          ckptId.labels(q.name).set(s.lastCheckpoint.id);
+          ckptDur.labels(q.name).set(s.lastCheckpoint.durationMs / 1000);
+          ckptBytes.labels(q.name).set(s.lastCheckpoint.bytes);
+        }
+        running.labels(q.name).set(q.state === 'RUNNING' ? 1 : 0);
+      }
+    });
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * One query running live: its inputs (log streams), the engine run, its output writers, and the
+ * checkpoint loop. A checkpoint puts barrier N into every input; once every task has reported its state for
+ * N and the writers have appended every row delivered before, the states, the input positions at the
+ * barriers and the writers' key counters are stored together, atomically. A restart restores the states,
+ * resumes the inputs after the stored positions, and the rows it produces again carry the keys they had.
+ */
+import { TollstreamError, toTollstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { StreamLog } from '../log/index.ts';
+import type { LivePlan } from '../sql/index.ts';
+import { planLiveQuery, runLiveQuery } from '../sql/index.ts';
+import { LiveInput } from './live-input.ts';
+import { SinkWriter } from './sink-writer.ts';
+import type { QueryStore } from './store.ts';
+import type { Checkpoint, QueryDefinition, QueryState, QueryStats, ShardPositions } from './types.ts';
+
+export interface RunSettings {
+  readonly log: StreamLog;
+  readonly store: QueryStore;
+  readonly logger: Logger;
+  readonly checkpointIntervalMs: number;
+  readonly idleTimeoutMs: number;
+  readonly batchSize: number;
+  /** Output key counters are forgotten after this long (the output streams' dedupe window), ms. */
+  readonly forgetAfterMs: number;
+  readonly now: () => number;
+  readonly baseDir: string;
+}
+
+interface InFlight {
+  readonly id: number;
+  readonly startedAt: number;
+  readonly states: Record<string, unknown>;
+  readonly positions: Record<string, ShardPositions>;
+  readonly sinks: Record<string, unknown>;
+  reported: number;
+  readonly done: Promise<void>;
+  resolveReported: () => void;
+}
+
+export class RunningQuery {
+  state: QueryState = 'STARTING';
+  error: TollstreamError | null = null;
+  plan: LivePlan | null = null;
+  private inputs = new Map<string, LiveInput>();
+  private writers = new Map<string, SinkWriter>();
+  private errorWriter: SinkWriter | null = null;
+  private sinkOfTask = new Map<string, string>();
+  private sources: { readonly watermark: number }[] = [];
+  private run: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: InFlight | null = null;
+  private lastId = 0;
+  private lastCheckpoint: QueryStats['lastCheckpoint'] = null;
+  private rowsIn = 0;
+  private lateRows = 0;
+  private errorCount = 0;
+  private sample = { at: 0, rowsIn: 0, rowsOut: 0 };
+  private rates = { rowsIn: 0, rowsOut: 0 };
+  readonly errorCounts: Record<string, number> = {};
+
+  constructor(
+    readonly def: QueryDefinition,
+    private readonly settings: RunSettings,
+  ) {}
+
+  private streamOf(input: string): string {
+    return this.def.inputs[input] ?? input;
+  }
+
+  /** Plans, restores the last checkpoint if any, opens the inputs and starts the engine. */
+  async start(): Promise<void> {
+    const { log, store, logger } = this.settings;
+    const plan = await planLiveQuery({ sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, now: this.settings.now, baseDir: this.settings.baseDir });
+    this.plan = plan;
+    const checkpoint = await store.loadCheckpoint(this.def.name);
+    if (checkpoint) this.lastId = checkpoint.id;
+    const waitForRoom = async () => {
+      for (const w of this.writers.values()) await w.waitForRoom();
+    };
+    for (const o of plan.outputs) {
+      const writer = new SinkWriter({
+        log, stream: this.def.outputs[o.name] ?? o.name, query: this.def.name, output: o.name, keys: o.keys,
+        forgetAfterMs: this.settings.forgetAfterMs, restore: checkpoint?.sinks[o.name], logger,
+      });
+      this.writers.set(o.name, writer);
+      this.sinkOfTask.set(o.sinkTaskId, o.name);
+    }
+    this.errorWriter = new SinkWriter({ log, stream: this.def.errorStream, query: this.def.name, output: 'errors', keys: null, forgetAfterMs: this.settings.forgetAfterMs, logger });
+    for (const input of plan.inputs) {
+      const stream = this.streamOf(input);
+      const li = new LiveInput(log, stream, checkpoint?.positions[stream] ?? null, { waitForRoom, logger });
+      this.inputs.set(input, li);
+    }
+    for (const li of this.inputs.values()) await li.open();
+    this.run = runLiveQuery(plan, {
+      inputs: this.inputs,
+      restoreFrom: checkpoint?.states,
+      batchSize: this.settings.batchSize,
+      onSnapshot: (taskId, id, state) => this.onSnapshot(taskId, id, state),
+      deliver: (stream, rows) => this.writers.get(stream)!.addRows(rows, this.settings.now()),
+      onError: (row) => {
+        this.errorCount++;
+        if (row.ERROR_NAME === 'LATE_ROW') this.lateRows++;
+        this.errorCounts[row.ERROR_NAME] = (this.errorCounts[row.ERROR_NAME] ?? 0) + 1;
+        this.errorWriter!.addError({ ...row }, this.settings.now());
+      },
+      onSource: (_input, task) => {
+        this.sources.push(task);
+      },
+      onRecords: (_input, records) => {
+        this.rowsIn += records;
+      },
+    });
+    this.run.then(
+      () => this.ended(null),
+      (err: unknown) => this.ended(toTollstreamError(err)),
+    );
+    this.state = 'RUNNING';
+    this.sample = { at: Date.now(), rowsIn: 0, rowsOut: 0 };
+    this.timer = setInterval(() => this.tick(), this.settings.checkpointIntervalMs);
+    this.timer.unref();
+    logger.info('query started', { query: this.def.name, restoredCheckpoint: checkpoint?.id ?? null });
+  }
+
+  private ended(err: TollstreamError | null): void {
+    if (this.state === 'STOPPING' || this.state === 'STOPPED') return;
+    const failure = err ?? [...this.inputs.values()].map((i) => i.failure).find((f) => f !== null) ?? new TollstreamError('INTERNAL', 'the query stopped by itself', {});
+    this.fail(failure);
+  }
+
+  private fail(err: TollstreamError): void {
+    if (this.state === 'FAILED') return;
+    this.state = 'FAILED';
+    this.error = err;
+    if (this.timer) clearInterval(this.timer);
+    for (const i of this.inputs.values()) i.cancel();
+    this.settings.logger.error('query failed', { query: this.def.name, err });
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const dt = (now - this.sample.at) / 1000;
+    if (dt > 0) {
+      const out = this.rowsOutTotal();
+      this.rates = { rowsIn: (this.rowsIn - this.sample.rowsIn) / dt, rowsOut: (out - this.sample.rowsOut) / dt };
+      this.sample = { at: now, rowsIn: this.rowsIn, rowsOut: out };
+    }
+    const failed = [...this.writers.values(), this.errorWriter!].find((w) => w.failure !== null);
+    if (failed) return this.fail(failed.failure!);
+    if (this.inFlight === null && this.state === 'RUNNING') void this.checkpoint().catch((err: unknown) => this.fail(toTollstreamError(err)));
+  }
+
+  private rowsOutTotal(): number {
+    let n = 0;
+    for (const w of this.writers.values()) n += w.rowsWritten;
+    return n;
+  }
+
+  /** Takes one checkpoint and stores it; resolves once it is durable. */
+  async checkpoint(): Promise<void> {
+    if (this.inFlight) return this.inFlight.done;
+    const id = this.lastId + 1;
+    let resolveReported!: () => void;
+    const reported = new Promise<void>((r) => (resolveReported = r));
+    const flight: Omit<InFlight, 'done'> & { done?: Promise<void> } = { id, startedAt: Date.now(), states: {}, positions: {}, sinks: {}, reported: 0, resolveReported };
+    const done = (async () => {
+      await reported;
+      await Promise.all([...this.writers.values()].map((w) => w.flushed()));
+      await this.errorWriter!.flushed();
+      const checkpoint: Checkpoint = { version: 1, id, takenAt: Date.now(), states: flight.states, positions: flight.positions, sinks: flight.sinks };
+      const bytes = await this.settings.store.saveCheckpoint(this.def.name, checkpoint);
+      this.lastId = id;
+      this.lastCheckpoint = { id, at: new Date(checkpoint.takenAt).toISOString(), durationMs: checkpoint.takenAt - flight.startedAt, bytes };
+    })();
+    flight.done = done;
+    this.inFlight = flight as InFlight;
+    for (const [input, li] of this.inputs) flight.positions[this.streamOf(input)] = li.injectBarrier(id);
+    try {
+      await done;
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  private onSnapshot(taskId: string, id: number, state: unknown): void {
+    const f = this.inFlight;
+    if (!f || f.id !== id) return;
+    f.states[taskId] = state;
+    const output = this.sinkOfTask.get(taskId);
+    if (output) f.sinks[output] = this.writers.get(output)!.snapshot(this.settings.now());
+    f.reported++;
+    if (f.reported === this.plan!.taskIds.length) f.resolveReported();
+  }
+
+  /** Stops with a final checkpoint (when running), so a restart continues exactly here. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.state === 'RUNNING') {
+      this.state = 'STOPPING';
+      try {
+        if (this.inFlight) await this.inFlight.done;
+        await this.checkpoint();
+      } catch (err) {
+        this.settings.logger.warn('final checkpoint failed; the query continues from the previous one', { query: this.def.name, err });
+      }
+    }
+    for (const i of this.inputs.values()) i.cancel();
+    await this.run?.catch(() => {});
+    // Rows produced after the final barrier are re-produced after a restart with the same keys: writing them is harmless.
+    await Promise.all([...this.writers.values(), this.errorWriter].map((w) => w?.flushed().catch(() => {})));
+    if (this.state !== 'FAILED') this.state = 'STOPPED';
+  }
+
+  stats(): QueryStats {
+    let watermark = Number.POSITIVE_INFINITY;
+    for (const s of this.sources) if (s.watermark < watermark) watermark = s.watermark;
+    let lag = 0;
+    for (const i of this.inputs.values()) lag = Math.max(lag, i.lagMs);
+    let pending = 0;
+    for (const w of this.writers.values()) pending += w.pendingRows;
+    const running = this.state === 'RUNNING';
+    return {
+      rowsInPerSecond: running ? Math.round(this.rates.rowsIn) : 0,
+      rowsOutPerSecond: running ? Math.round(this.rates.rowsOut) : 0,
+      rowsInTotal: this.rowsIn,
+      rowsOutTotal: this.rowsOutTotal(),
+      lateRows: this.lateRows,
+      errors: this.errorCount,
+      watermark: Number.isFinite(watermark) ? new Date(watermark).toISOString() : null,
+      lagMs: lag,
+      pendingOutputRows: pending,
+      lastCheckpoint: this.lastCheckpoint,
+    };
+  }
+
+  /** The lowest source watermark, ms (-Infinity before the first row). */
+  get watermarkMs(): number {
+    let w = Number.POSITIVE_INFINITY;
+    for (const s of this.sources) if (s.watermark < w) w = s.watermark;
+    return this.sources.length === 0 ? Number.NEGATIVE_INFINITY : w;
+  }
+
+  get lastCheckpointId(): number {
+    return this.lastId;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Writes a query's output rows to a log stream, each with an idempotency key that is the same when the row
+ * is produced again after a restart from a checkpoint, so the stream's key dedupe drops the repeat:
+ *
+ * - `window` mode: query, stream, and the row's identity columns (window bounds and group key);
+ * - `group` mode: the identity columns and the group's version (1, 2, ... per group), versions being part
+ *   of the checkpoint;
+ * - `row` mode: the row's content and its occurrence count (checkpointed, forgotten after the stream's
+ *   dedupe window);
+ * - error rows: their error name, pump and data row, and an occurrence count kept in memory.
+ *
+ * Rows are buffered (the engine delivers synchronously) and appended in order by one loop; `flushed()`
+ * resolves once everything buffered before the call is durable, which a checkpoint awaits before it is
+ * stored.
+ */
+import { createHash } from 'node:crypto';
+import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AppendRecord, StreamLog } from '../log/index.ts';
+import type { OutputKeys } from '../sql/index.ts';
+
+const APPEND_BATCH = 500;
+
+interface Pending {
+  readonly record: AppendRecord;
+}
+
+/** Counters of a writer at a checkpoint: versions (group mode) or occurrences (row mode), with when last used. */
+export interface KeyCounters {
+  readonly counts: Map<string, [count: number, lastUsedMs: number]>;
+}
+
+function digest(parts: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\u0000');
+  return h.digest('base64url');
+}
+
+function partitionKeyOf(text: string): string {
+  if (text.length === 0) return '-';
+  return text.length <= 256 ? text : createHash('sha256').update(text).digest('hex');
+}
+
+export interface SinkWriterOptions {
+  readonly log: StreamLog;
+  readonly stream: string;
+  readonly query: string;
+  /** The SQL name of the output (part of the key, so two outputs sharing a stream do not collide). */
+  readonly output: string;
+  readonly keys: OutputKeys | null;
+  /** Occurrence counters older than this are forgotten (the output stream's dedupe window), ms. */
+  readonly forgetAfterMs: number;
+  /** Checkpointed counters to continue from. */
+  readonly restore?: unknown;
+  /** Rows buffered before `waitForRoom` waits. @default 20000 */
+  readonly maxPending?: number;
+  readonly logger: Logger;
+}
+
+export class SinkWriter {
+  private pending: Pending[] = [];
+  private written = 0;
+  private added = 0;
+  private flushing = false;
+  private waiters: { target: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private roomWaiters: (() => void)[] = [];
+  private counts = new Map<string, [number, number]>();
+  failure: TollstreamError | null = null;
+  private readonly maxPending: number;
+
+  constructor(private readonly options: SinkWriterOptions) {
+    this.maxPending = options.maxPending ?? 20_000;
+    const restored = options.restore as KeyCounters | undefined;
+    if (restored?.counts) this.counts = new Map(restored.counts);
+  }
+
+  get pendingRows(): number {
+    return this.added - this.written;
+  }
+
+  get rowsWritten(): number {
+    return this.written;
+  }
+
+  /** The key counters now (taken when the output's sink task passes a barrier). */
+  snapshot(now: number): KeyCounters {
+    const keep = new Map<string, [number, number]>();
+    for (const [k, v] of this.counts) if (now - v[1] <= this.options.forgetAfterMs) keep.set(k, v);
+    this.counts = keep;
+    return { counts: new Map([...keep].map(([k, v]) => [k, [v[0], v[1]]])) };
+  }
+
+  /** Buffers output rows with their keys (the engine's `deliver`). */
+  addRows(rows: readonly Record<string, unknown>[], now: number): void {
+    const { keys, query, output } = this.options;
+    const mode = keys?.mode ?? 'row';
+    for (const row of rows) {
+      const data = JSON.stringify(row);
+      let id: string;
+      let partition: string;
+      if (mode === 'row') {
+        id = digest([query, output, data, String(this.next(data, now))]);
+        partition = keys && keys.partition.length > 0 ? keys.partition.map((c) => String(row[c])).join('|') : id;
+      } else {
+        const identity = JSON.stringify(keys!.identity.map((c) => row[c] ?? null));
+        id = mode === 'window' ? digest([query, output, identity]) : digest([query, output, identity, String(this.next(identity, now))]);
+        partition = keys!.partition.length > 0 ? keys!.partition.map((c) => String(row[c])).join('|') : output;
+      }
+      this.push({ data: Buffer.from(data), partitionKey: partitionKeyOf(partition), idempotencyKey: id });
+    }
+  }
+
+  /** Buffers an error-stream row; its key counts occurrences of the same error in memory only. */
+  addError(row: Record<string, unknown>, now: number): void {
+    const data = JSON.stringify(row);
+    const what = JSON.stringify([row.ERROR_NAME, row.PUMP_NAME, row.DATA_ROW]);
+    const id = digest([this.options.query, 'errors', what, String(this.next(what, now))]);
+    this.push({ data: Buffer.from(data), partitionKey: partitionKeyOf(String(row.ERROR_NAME)), idempotencyKey: id });
+  }
+
+  private next(key: string, now: number): number {
+    const c = this.counts.get(key);
+    if (c) {
+      c[0]++;
+      c[1] = now;
+      return c[0];
+    }
+    this.counts.set(key, [1, now]);
+    return 1;
+  }
+
+  private push(record: AppendRecord): void {
+    this.pending.push({ record });
+    this.added++;
+    if (!this.flushing) void this.flushLoop();
+  }
+
+  /** Resolves once every row buffered before this call is appended durably. */
+  flushed(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const target = this.added;
+    if (this.written >= target) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ target, resolve, reject }));
+  }
+
+  /** Waits while too many rows are buffered (the query slows its inputs down). */
+  async waitForRoom(): Promise<void> {
+    while (this.pendingRows > this.maxPending && !this.failure) await new Promise<void>((r) => this.roomWaiters.push(r));
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.flushing = true;
+    try {
+      let backoff = 10;
+      while (this.pending.length > 0 && !this.failure) {
+        const batch = this.pending.slice(0, APPEND_BATCH);
+        let results;
+        try {
+          results = await this.options.log.append(this.options.stream, batch.map((p) => p.record));
+        } catch (err) {
+          if (isTollstreamError(err) && err.retriable && err.code !== 'LOG_CLOSED') {
+            await new Promise((r) => setTimeout(r, backoff));
+            backoff = Math.min(backoff * 2, 1000);
+            continue;
+          }
+          throw err;
+        }
+        // Keep the rows that failed at the front, in order, and retry them; the rest are done.
+        const failed = batch.filter((_, i) => !results[i]!.ok);
+        const done = batch.length - failed.length;
+        this.pending = [...failed, ...this.pending.slice(batch.length)];
+        this.written += done;
+        if (failed.length > 0) {
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, 1000);
+        } else backoff = 10;
+        this.settle();
+      }
+    } catch (err) {
+      this.failure = isTollstreamError(err) ? err : new TollstreamError('INTERNAL', `writing to stream "${this.options.stream}" failed: ${String(err)}`, { cause: err });
+      this.options.logger.error('query output failed', { stream: this.options.stream, err });
+      for (const w of this.waiters.splice(0)) w.reject(this.failure);
+      for (const w of this.roomWaiters.splice(0)) w();
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private settle(): void {
+    this.waiters = this.waiters.filter((w) => {
+      if (this.written < w.target) return true;
+      w.resolve();
+      return false;
+    });
+    if (this.pendingRows <= this.maxPending) for (const w of this.roomWaiters.splice(0)) w();
+  }
+}

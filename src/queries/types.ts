@@ -1,0 +1,82 @@
+/** The shapes of the query manager: what a user sends, what is stored, what is reported. */
+import type { InferredColumns, OutputKeyMode } from '../sql/index.ts';
+
+export interface CreateQueryRequest {
+  /** 1 to 64 of `[a-zA-Z0-9_-]`. Also names the error stream `<name>_errors`. */
+  readonly name: string;
+  readonly sql: string;
+  /**
+   * The log stream behind a Kinesis-dialect application's input `SOURCE_SQL_STREAM_001`
+   * (e.g. `'toll_transactions'`). @default 'SOURCE_SQL_STREAM_001'
+   */
+  readonly input?: string;
+  /** SQL input name -> log stream, for any input (overrides `input`). Flink tables name theirs with `'stream'`. */
+  readonly inputs?: Readonly<Record<string, string>>;
+  /** SQL output stream name -> log stream (e.g. `DESTINATION_SQL_STREAM` -> `customer_spend`). @default the same name */
+  readonly outputs?: Readonly<Record<string, string>>;
+}
+
+/** What is persisted so the query restarts with the server. */
+export interface QueryDefinition {
+  readonly name: string;
+  readonly sql: string;
+  /** SQL input name -> log stream, resolved at create time. */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** SQL output name -> log stream. */
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly errorStream: string;
+  /** Columns inferred at create time for inputs the SQL does not declare (kept so a restart plans the same query). */
+  readonly inferred: Readonly<Record<string, InferredColumns>>;
+  readonly createdAt: number;
+  /** Stopped by the user: not resumed at start. */
+  readonly stopped: boolean;
+}
+
+/** Per shard of an input stream: the last sequence number taken in, or 'done' for a closed shard read to its end. */
+export type ShardPositions = Record<string, string>;
+
+export interface Checkpoint {
+  readonly version: 1;
+  readonly id: number;
+  readonly takenAt: number;
+  /** Every task's state (task id -> state), as the engine reported them at this barrier. */
+  readonly states: Record<string, unknown>;
+  /** Input log stream -> shard positions at the barrier. */
+  readonly positions: Record<string, ShardPositions>;
+  /** Output stream -> the sink writer's key counters at the barrier. */
+  readonly sinks: Record<string, unknown>;
+}
+
+export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
+
+export interface QueryStats {
+  /** Input records taken in per second (over the last sampling interval, about one checkpoint interval). */
+  readonly rowsInPerSecond: number;
+  /** Rows written to output streams per second (error stream excluded). */
+  readonly rowsOutPerSecond: number;
+  readonly rowsInTotal: number;
+  readonly rowsOutTotal: number;
+  readonly lateRows: number;
+  /** Error-stream rows, late rows included. */
+  readonly errors: number;
+  /** The lowest source watermark (ISO 8601), null before the first row. */
+  readonly watermark: string | null;
+  /** How far the slowest input shard is behind its newest record, ms. */
+  readonly lagMs: number;
+  /** Output rows buffered, not yet appended. */
+  readonly pendingOutputRows: number;
+  readonly lastCheckpoint: { readonly id: number; readonly at: string; readonly durationMs: number; readonly bytes: number } | null;
+}
+
+export interface QueryInfo {
+  readonly name: string;
+  readonly sql: string;
+  readonly state: QueryState;
+  /** Why the query failed (FAILED). */
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly inputs: readonly { readonly name: string; readonly stream: string }[];
+  readonly outputs: readonly { readonly name: string; readonly stream: string; readonly keyMode: OutputKeyMode; readonly partitionKey: readonly string[] }[];
+  readonly errorStream: string;
+  readonly createdAt: string;
+  readonly stats: QueryStats;
+}
