@@ -1,9 +1,9 @@
 /**
  * The web pages against a real server, for the browser tests: a `startServer` instance (log, warehouse,
- * deliveries, native API, /metrics) with an API key, the ABC Tolls pipeline and customer API over its log,
- * and a front HTTP server on 127.0.0.1 that serves the built pages (src/web), answers the customer API and
- * proxies everything else to the server. Once src/server mounts the customer API and the static routes
- * itself, the front server is no longer needed and the tests can point at `server.url` directly.
+ * deliveries, spending alerts and the customer API, native API, /metrics) with an API key, behind a front
+ * HTTP server on 127.0.0.1 that serves the built pages (src/web) and proxies everything else to it. Once
+ * src/server mounts the static routes itself (a gateway route module, like the customer API), the front
+ * server is no longer needed and the tests can point at `server.url` directly.
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -13,16 +13,10 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createCustomerApi } from '../../src/apps/abc-tolls/http/index.ts';
-import { Customers, SpendReader, startSpendAlerts, type SpendAlerts } from '../../src/apps/abc-tolls/index.ts';
 import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
-import { FunctionsRuntime } from '../../src/functions/index.ts';
-import { createAuthenticator } from '../../src/gateway/index.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
-import { openNotify, type Notify } from '../../src/notify/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { openTables, type Tables } from '../../src/tables/index.ts';
 import { createStaticRoutes } from '../../src/web/index.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -33,12 +27,11 @@ export async function buildWeb(outDir: string): Promise<void> {
 }
 
 export interface WebStack {
-  /** The front server: pages, customer API and (proxied) everything else. */
+  /** The front server: the pages, and everything else proxied to the server. */
   readonly url: string;
   readonly server: RunningServer;
   /** The operator's API key (the server requires it on /v1). */
   readonly apiKey: string;
-  readonly customers: Customers;
   close(): Promise<void>;
 }
 
@@ -58,34 +51,16 @@ export async function startWebStack(options: { webRoot: string }): Promise<WebSt
         port: 0,
         logging: { level: 'silent', format: 'json' },
         auth: { accessKeys: [], apiKeys: [hashApiKey(apiKey)] },
+        alerts: { ...DEFAULT_CONFIG.alerts, enabled: true, timeZone: 'UTC' },
       },
       { logger: silentLogger },
     );
     undo.unshift(() => server.close());
 
-    // The ABC Tolls side, over the server's own log (the server does not open it yet).
-    const tables: Tables = openTables({ path: path.join(dataDir, 'abc-tolls.db') });
-    undo.unshift(() => tables.close());
-    const notify: Notify = openNotify({ tables, pollIntervalMs: 50 });
-    undo.unshift(() => notify.stop());
-    const functions = new FunctionsRuntime({ log: server.log, tables, logger: silentLogger });
-    undo.unshift(() => functions.stop());
-    const alerts: SpendAlerts = await startSpendAlerts({ log: server.log, tables, notify, functions, config: { timeZone: 'UTC' } });
-    undo.unshift(() => alerts.stop());
-    notify.start();
-    const customers = new Customers({ tables, timeZone: 'UTC' });
-    const spend = new SpendReader({ tables, timeZone: 'UTC' });
-    const authenticator = createAuthenticator({ accessKeys: [], apiKeys: [hashApiKey(apiKey)] });
-    const shutdown = new AbortController();
-    const customerApi = createCustomerApi({ customers, spend, notify, logger: silentLogger, operatorAuth: (h) => authenticator.verifyBearer(h), shutdown: shutdown.signal });
     const pages = createStaticRoutes({ root: options.webRoot });
-
     const upstream = new URL(server.url);
     const front = http.createServer((req, res) => {
-      const method = req.method ?? 'GET';
-      const p = (req.url ?? '/').split('?')[0]!;
-      if (pages.matches(method, p)) void pages.handle(req, res);
-      else if (customerApi.matches(method, p)) void customerApi.handle(req, res);
+      if (pages.matches(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!)) void pages.handle(req, res);
       else proxy(req, res, upstream);
     });
     const sockets = new Set<net.Socket>();
@@ -95,13 +70,12 @@ export async function startWebStack(options: { webRoot: string }): Promise<WebSt
     });
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
     undo.unshift(async () => {
-      shutdown.abort();
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await closed;
     });
     const port = (front.address() as net.AddressInfo).port;
-    return { url: `http://127.0.0.1:${port}`, server, apiKey, customers, close };
+    return { url: `http://127.0.0.1:${port}`, server, apiKey, close };
   } catch (err) {
     await close();
     throw err;

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteModule as GatewayRouteModule } from '../../src/gateway/index.ts';
 import { createStaticRoutes, type RouteModule } from '../../src/web/index.ts';
 
 interface Answer {
@@ -238,5 +239,12 @@ describe('static routes without a build', () => {
       await new Promise((r) => server.close(r));
       fs.rmSync(base, { recursive: true, force: true });
     }
+  });
+});
+
+describe('static routes as a gateway route module', () => {
+  it('has the shape the gateway mounts (checked by the type checker) and claims no API path', () => {
+    const module: GatewayRouteModule = createStaticRoutes({ root: os.tmpdir() });
+    for (const p of ['/v1/me', '/v1/me/notifications/stream', '/v1/customers', '/v1/streams', '/metrics', '/health', '/']) expect(module.matches('GET', p), p).toBe(false);
   });
 });
