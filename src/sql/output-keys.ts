@@ -27,9 +27,10 @@ function strip(e: Expr): string {
   return JSON.stringify(e, (k, v: unknown) => (k === 'pos' ? undefined : typeof v === 'string' ? v.toLowerCase() : v));
 }
 
-function isWindowBound(e: Expr): boolean {
-  if (e.kind === 'column') return WINDOW_COLUMNS.has(e.name.toLowerCase());
-  if (e.kind === 'call') return e.name === 'STEP' || e.name === 'FLOOR' || e.name === 'CEIL';
+/** A window table function's bound, or a Kinesis STEP/FLOOR over ROWTIME (the others are plain keys). */
+function isWindowBound(e: Expr, tvf: boolean): boolean {
+  if (e.kind === 'column') return tvf && WINDOW_COLUMNS.has(e.name.toLowerCase());
+  if (e.kind === 'step' || e.kind === 'floorCeil') return e.operand.kind === 'column' && e.operand.name.toUpperCase() === 'ROWTIME';
   return false;
 }
 
@@ -40,14 +41,16 @@ function sameExpr(a: Expr, b: Expr): boolean {
 
 function keysOfInsert(query: SelectQuery, columns: readonly string[]): OutputKeys {
   const row: OutputKeys = { mode: 'row', identity: [], partition: [] };
-  if (query.groupBy.length === 0 && !query.windowedBy) return row;
-  const groupBy = query.windowedBy ? query.windowedBy.partitionBy : query.groupBy;
+  // A stagger window can close and open again for the same key: its rows have no natural name.
+  if (query.groupBy.length === 0 || query.windowedBy) return row;
+  const groupBy = query.groupBy;
   const identity: string[] = [];
   const partition: string[] = [];
   let bound = false;
-  let windowed = query.windowedBy !== null || (query.from?.kind === 'windowTvf');
+  const tvf = query.from?.kind === 'windowTvf';
+  let windowed = false;
   for (const g of groupBy) {
-    const w = isWindowBound(g);
+    const w = isWindowBound(g, tvf);
     if (w) windowed = true;
     const at = query.items.findIndex((it) => it.kind === 'item' && sameExpr(it.expr, g));
     if (at < 0 || at >= columns.length) {

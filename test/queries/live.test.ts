@@ -58,4 +58,145 @@ describe('continuous queries on the live log', () => {
     expect(stats.lastCheckpoint).not.toBeNull();
     expect(await m.explain('spend')).toContain('TumblingWindowAggregate');
   });
+
+  it('a restart in the middle of the stream gives the output of an uninterrupted run: no row twice, none missing', async () => {
+    const { log, manager } = await setup();
+    const records = traffic(4000, 11);
+    await appendTolls(log, 'toll_transactions', records.slice(0, 1500));
+    const first = manager();
+    await first.start();
+    await first.createQuery({ name: 'spend', sql: SPEND_SQL });
+    await appendTolls(log, 'toll_transactions', records.slice(1500, 2500));
+    await waitFor(() => first.info('spend').stats.rowsInTotal >= 2000, 'the first run to take in records');
+    await first.close();
+    const before = (await readAll(log, 'customer_spend')).length;
+    expect(before).toBeGreaterThan(0);
+
+    await appendTolls(log, 'toll_transactions', records.slice(2500));
+    const second = manager();
+    await second.start();
+    expect(second.info('spend').state).toBe('RUNNING');
+    const last = Math.max(...records.map((r) => Date.parse(String(r.event_time))));
+    const flush = await appendFlush(log, 'toll_transactions', last);
+    await finish(second, 'spend', last);
+
+    const out = await readAll(log, 'customer_spend');
+    expect(canonical(out)).toEqual(await reference(SPEND_SQL, 'toll_transactions', [...records, ...flush], 'customer_spend'));
+  });
+
+  it('a stopped query stays stopped across a restart and resumes from its checkpoint', async () => {
+    const { log, manager } = await setup();
+    const records = traffic(1500, 5);
+    await appendTolls(log, 'toll_transactions', records.slice(0, 700));
+    const m = manager();
+    await m.start();
+    await m.createQuery({ name: 'spend', sql: SPEND_SQL });
+    await waitFor(() => m.info('spend').stats.rowsInTotal >= 700, 'rows taken in');
+    expect((await m.stopQuery('spend')).state).toBe('STOPPED');
+    await m.close();
+    await appendTolls(log, 'toll_transactions', records.slice(700));
+
+    const again = manager();
+    await again.start();
+    expect(again.listQueries().map((q) => [q.name, q.state])).toEqual([['spend', 'STOPPED']]);
+    await again.resumeQuery('spend');
+    const last = Math.max(...records.map((r) => Date.parse(String(r.event_time))));
+    const flush = await appendFlush(log, 'toll_transactions', last);
+    await finish(again, 'spend', last);
+    expect(canonical(await readAll(log, 'customer_spend'))).toEqual(await reference(SPEND_SQL, 'toll_transactions', [...records, ...flush], 'customer_spend'));
+
+    await again.dropQuery('spend');
+    expect(again.listQueries()).toEqual([]);
+    expect(() => again.info('spend')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('runs a Kinesis Analytics application live: STEP over ROWTIME, which is the log arrival time', async () => {
+    const { log, manager } = await setup(1);
+    const sql = `
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("customer_id" VARCHAR(16), "window_start" TIMESTAMP, "trips" BIGINT, "total_cents" BIGINT);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS
+  INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM "customer_id", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' SECOND), COUNT(*), SUM("amount_cents")
+  FROM "SOURCE_SQL_STREAM_001"
+  GROUP BY "customer_id", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' SECOND);`;
+    const records = traffic(900, 3);
+    await appendTolls(log, 'toll_transactions', records.slice(0, 300));
+    const m = manager();
+    await m.start();
+    const info = await m.createQuery({ name: 'kda', sql, input: 'toll_transactions', outputs: { DESTINATION_SQL_STREAM: 'kda_spend' } });
+    expect(info.inputs).toEqual([{ name: 'SOURCE_SQL_STREAM_001', stream: 'toll_transactions' }]);
+    expect(info.outputs[0]).toMatchObject({ stream: 'kda_spend', keyMode: 'window', partitionKey: ['customer_id'] });
+    await new Promise((r) => setTimeout(r, 1100));
+    await appendTolls(log, 'toll_transactions', records.slice(300, 600));
+    await new Promise((r) => setTimeout(r, 1100));
+    await appendTolls(log, 'toll_transactions', records.slice(600));
+    await new Promise((r) => setTimeout(r, 1100));
+    await appendTolls(log, 'toll_transactions', [{ transaction_id: 'last', customer_id: FLUSH_CUSTOMER, plaza_id: 'P0', amount_cents: 0, event_time: records[0]!.event_time }]);
+    // Every window before the last record's arrival second is closed by its ROWTIME.
+    const stored = (await readAll(log, 'toll_transactions')).length;
+    expect(stored).toBe(901);
+    await waitFor(() => m.info('kda').stats.rowsInTotal === 901, 'every record taken in');
+    await m.checkpointNow('kda');
+
+    // The file run over the same records with their log arrival times as ROWTIME.
+    const desc = await log.describeStream('toll_transactions');
+    const withArrival: Record<string, unknown>[] = [];
+    const r = await log.read('toll_transactions', desc.shards[0]!.shardId, { type: 'TRIM_HORIZON' });
+    for (const rec of r.records) withArrival.push({ ...JSON.parse(Buffer.from(rec.data).toString('utf8')), _arrival_time: rec.arrivalTime });
+    const lastSecond = Math.floor(withArrival.at(-1)!._arrival_time as number / 1000) * 1000;
+    const expected = (await reference(sql, 'SOURCE_SQL_STREAM_001', withArrival, 'DESTINATION_SQL_STREAM'))
+      .filter((row) => Date.parse(JSON.parse(row).window_start) < lastSecond);
+    expect(expected.length).toBeGreaterThan(40);
+    expect(canonical(await readAll(log, 'kda_spend'))).toEqual(expected);
+  });
+
+  it('late rows go to <query>_errors in the Kinesis error shape', async () => {
+    const { log, manager } = await setup(1);
+    const records = traffic(600, 9);
+    await appendTolls(log, 'toll_transactions', records);
+    const m = manager();
+    await m.start();
+    await m.createQuery({ name: 'spend', sql: SPEND_SQL });
+    await waitFor(() => m.info('spend').stats.rowsInTotal === 600, 'rows taken in');
+    const late = { transaction_id: 'late-1', customer_id: 'C0000001', plaza_id: 'P1', amount_cents: 500, event_time: records[0]!.event_time };
+    await appendTolls(log, 'toll_transactions', [late]);
+    await waitFor(() => m.info('spend').stats.lateRows === 1, 'the late row');
+    await m.checkpointNow('spend');
+    const errors = await readAll(log, 'spend_errors');
+    expect(errors).toEqual([
+      {
+        ERROR_TIME: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        ERROR_LEVEL: 'ERROR',
+        ERROR_NAME: 'LATE_ROW',
+        MESSAGE: expect.stringContaining('is behind the watermark'),
+        DATA_ROW: JSON.stringify(late),
+        PUMP_NAME: 'INSERT INTO customer_spend',
+      },
+    ]);
+    expect(m.info('spend').errorStream).toBe('spend_errors');
+  });
+
+  it('a bad SQL fails createQuery with the SQL error and its line and column; a missing input stream is named', async () => {
+    const { manager } = await setup();
+    const m = manager();
+    await m.start();
+    await expect(m.createQuery({ name: 'bad', sql: 'CREATE TABLE t (a BIGINT) WITH (\'stream\' = \'toll_transactions\');\nINSERT INTO x SELEC a FROM t;' })).rejects.toMatchObject({
+      code: 'SQL_SYNTAX',
+      message: expect.stringMatching(/^line 2, column \d+/),
+    });
+    await expect(m.createQuery({ name: 'plan', sql: SPEND_SQL.replace('SUM(amount_cents)', 'SUM(amount)') })).rejects.toMatchObject({
+      code: 'SQL_PLAN',
+      message: expect.stringMatching(/line \d+, column \d+: .*amount/),
+    });
+    await expect(m.createQuery({ name: 'missing', sql: SPEND_SQL.replace("'stream' = 'toll_transactions'", "'stream' = 'no_such_stream'") })).rejects.toMatchObject({
+      code: 'STREAM_NOT_FOUND',
+      message: expect.stringContaining('reads stream "no_such_stream", which does not exist'),
+    });
+    await expect(m.createQuery({ name: 'kda', sql: 'CREATE OR REPLACE STREAM "D" ("n" BIGINT); CREATE OR REPLACE PUMP "P" AS INSERT INTO "D" SELECT STREAM COUNT(*) FROM "SOURCE_SQL_STREAM_001" GROUP BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL \'1\' MINUTE);' })).rejects.toMatchObject({
+      message: expect.stringContaining('SOURCE_SQL_STREAM_001'),
+    });
+    await m.createQuery({ name: 'spend', sql: SPEND_SQL });
+    await expect(m.createQuery({ name: 'spend', sql: SPEND_SQL })).rejects.toMatchObject({ code: 'QUERY_EXISTS' });
+    expect(m.listQueries().map((q) => q.name)).toEqual(['spend']);
+  });
 });
