@@ -146,6 +146,7 @@ describe('customer app', () => {
       await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
       await context.setOffline(true);
       await page.getByText('You are offline.').waitFor();
+      await page.getByText('Live alerts resume when you are back online.').waitFor();
       await shot(page, 'app-offline');
       await page.reload();
       await page.getByText('You are offline.').waitFor();
@@ -241,6 +242,9 @@ describe('operator console', () => {
         totalBefore,
         { timeout: 30_000, polling: 250 },
       );
+      // Consumers: the warehouse delivery and the spend function, each with how far behind it is.
+      await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'warehouse' }).waitFor();
+      await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'abc-tolls-spend-transactions' }).waitFor();
       await page.waitForTimeout(2500); // a few scrapes, so the chart has a line
       await shots(page, 'console-streams');
     } finally {
@@ -291,6 +295,7 @@ describe('operator console', () => {
     await page.getByRole('link', { name: 'Functions & delivery' }).click();
     await page.locator('table tbody tr', { hasText: 'warehouse' }).first().waitFor();
     await page.getByTestId('warehouse-freshness').waitFor();
+    await page.getByRole('table', { name: 'Event source mappings' }).locator('tr', { hasText: 'abc-tolls-spend-transactions' }).waitFor();
     await shots(page, 'console-delivery');
     expect(await unlabelled(page)).toEqual([]);
 

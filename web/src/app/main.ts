@@ -261,7 +261,10 @@ function signedIn(token: string, knownMe?: Me): void {
     void refresh();
     connect();
   };
-  const onOffline = () => setOffline(true);
+  const onOffline = () => {
+    setOffline(true);
+    liveState.textContent = 'Live alerts resume when you are back online.';
+  };
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
 

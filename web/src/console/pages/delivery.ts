@@ -13,6 +13,7 @@ export const deliveryPage: Page = (container, ctx) => {
   const deliveries = h('div', {}, h('p', { class: 'loading' }, 'Reading /metrics…'));
   const warehouse = h('div', {});
   const functions = h('div', {});
+  const notifications = h('div', {});
   const filter = h('input', { id: 'metric-filter', type: 'search', placeholder: 'tollstream_', autocomplete: 'off', spellcheck: 'false' });
   const all = h('div', {});
   replace(
@@ -21,6 +22,7 @@ export const deliveryPage: Page = (container, ctx) => {
     h('section', { 'aria-labelledby': 'deliveries-h' }, h('h2', { id: 'deliveries-h' }, 'Deliveries'), deliveries),
     h('section', { 'aria-labelledby': 'warehouse-h' }, h('h2', { id: 'warehouse-h' }, 'Warehouse'), warehouse),
     h('section', { 'aria-labelledby': 'functions-h' }, h('h2', { id: 'functions-h' }, 'Functions'), functions),
+    h('section', { 'aria-labelledby': 'notify-h' }, h('h2', { id: 'notify-h' }, 'Notifications'), notifications),
     h('details', { class: 'all-metrics' }, h('summary', {}, h('h2', { class: 'inline' }, 'All metrics')), h('div', { class: 'field narrow' }, h('label', { for: 'metric-filter' }, 'Show metrics whose name contains'), filter), all),
   );
 
@@ -51,6 +53,7 @@ export const deliveryPage: Page = (container, ctx) => {
       replace(deliveries, deliveryTable(families, rowRates));
       replace(warehouse, warehouseView(families));
       replace(functions, functionView(families));
+      replace(notifications, notifyView(families));
       renderAll();
     } catch (err) {
       error.hidden = false;
@@ -98,12 +101,33 @@ function warehouseView(families: Map<string, MetricFamily>): HTMLElement {
   );
 }
 
+/** The notification queues: what waits in the outbox, what waits for a webhook, what gave up. */
+function notifyView(families: Map<string, MetricFamily>): HTMLElement {
+  const gauges: Array<[string, string]> = [
+    ['tollstream_notify_outbox_pending', 'Outbox, waiting to be fanned out'],
+    ['tollstream_notify_deliveries_pending', 'Webhook deliveries waiting'],
+    ['tollstream_notify_dead_letters', 'Dead letters'],
+  ];
+  const present = gauges.filter(([name]) => families.has(name));
+  if (present.length === 0) return h('p', { class: 'muted' }, 'This server exports no notification metrics (tollstream_notify_*).');
+  const total = (name: string) => samplesOf(families, name).reduce((sum, s) => sum + s.value, 0);
+  return h('dl', { class: 'facts' }, ...present.flatMap(([name, label]) => [h('dt', {}, label), h('dd', {}, total(name).toLocaleString('en-US'))]));
+}
+
+/** One row per event source mapping, one column per `tollstream_function_*` metric (the prefix dropped). */
 function functionView(families: Map<string, MetricFamily>): HTMLElement {
-  const rows: unknown[][] = [];
-  for (const f of families.values()) {
-    if (!/^tollstream_(function|functions|mapping|event_source)/.test(f.name)) continue;
-    for (const s of f.samples) rows.push([s.name, Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(', '), s.value]);
+  const metrics = [...families.values()].filter((f) => f.name.startsWith('tollstream_function_'));
+  if (metrics.length === 0) return h('p', { class: 'muted' }, 'This server exports no function metrics (tollstream_function_*).');
+  const byMapping = new Map<string, Map<string, number>>();
+  for (const f of metrics) {
+    for (const s of f.samples) {
+      const who = s.labels.mapping ?? s.labels.function ?? Object.values(s.labels).join(' ');
+      const row = byMapping.get(who) ?? new Map<string, number>();
+      row.set(f.name, (row.get(f.name) ?? 0) + s.value);
+      byMapping.set(who, row);
+    }
   }
-  if (rows.length === 0) return h('p', { class: 'muted' }, 'This server exports no function metrics (tollstream_function_*) yet.');
-  return dataTable(['Metric', 'Labels', 'Value'], rows);
+  const columns = metrics.map((f) => f.name.slice('tollstream_function_'.length).replace(/_total$/, '').replace(/_/g, ' '));
+  const rows = [...byMapping].sort(([a], [b]) => a.localeCompare(b)).map(([who, values]) => [who, ...metrics.map((f) => values.get(f.name) ?? null)]);
+  return dataTable(['Mapping', ...columns], rows, 'Event source mappings');
 }

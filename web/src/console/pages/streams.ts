@@ -178,10 +178,11 @@ function consumerTable(families: Map<string, MetricFamily>): HTMLElement {
     rows.push([s.labels.delivery ?? '?', 'delivery', `${formatRate(s.value / 1000)} s`]);
   }
   for (const family of families.values()) {
-    if (!/^tollstream_function.*(behind|lag)/.test(family.name)) continue;
+    // Functions report the age of the last record they read (Lambda's IteratorAge), in ms.
+    if (!/^tollstream_function.*(behind|lag|iterator_age)/.test(family.name)) continue;
     for (const s of family.samples) {
       const who = s.labels.mapping ?? s.labels.function ?? s.labels.consumer ?? Object.values(s.labels).join(' ');
-      const seconds = family.name.includes('millis') ? s.value / 1000 : s.value;
+      const seconds = /millis|_ms$/.test(family.name) ? s.value / 1000 : s.value;
       rows.push([who, 'function', `${formatRate(seconds)} s`]);
     }
   }
