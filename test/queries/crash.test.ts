@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { canonical, openLog, readAll, reference, SPEND_SQL, tempDir, traffic } from './support.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const COUNT = 3000;
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+/** Starts the child; resolves with it once it printed `ready`, i.e. once its query runs. */
+function startChild(dir: string, mode: 'run' | 'final') {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), path.join(ROOT, 'test/queries/crash-child.ts'), dir, mode, String(COUNT)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`child exited (${code}) before it was ready: ${err}`)));
+  });
+  return { child, ready, exited, output: () => out, errors: () => err };
+}
+
+describe('crash recovery', () => {
+  it('a query killed with SIGKILL again and again while input arrives ends with the output of an uninterrupted run', { timeout: 180_000 }, async () => {
+    const { dir, cleanup } = await tempDir('queries-crash-');
+    cleanups.push(cleanup);
+    // Kill points spread over the input (the child appends for about a second after it is ready).
+    const delays = [150, 400, 250, 700, 50, 550, 900];
+    const seen: { input: number; output: number }[] = [];
+    for (const delay of delays) {
+      const c = startChild(dir, 'run');
+      await c.ready;
+      await new Promise((r) => setTimeout(r, delay));
+      c.child.kill('SIGKILL');
+      expect(await c.exited).toBe(null);
+      const log = await openLog(dir);
+      seen.push({ input: (await readAll(log, 'toll_transactions')).length, output: (await readAll(log, 'customer_spend').catch(() => [])).length });
+      await log.close();
+    }
+    // The kills hit while input was still arriving and after the query had written rows.
+    expect(seen.some((s) => s.input < COUNT && s.output > 0)).toBe(true);
+    const final = startChild(dir, 'final');
+    await final.ready;
+    const code = await final.exited;
+    expect(code, final.errors()).toBe(0);
+    expect(final.output()).toContain('done');
+
+    const log = await openLog(dir);
+    try {
+      const records = traffic(COUNT, 21);
+      expect((await readAll(log, 'toll_transactions')).length).toBe(COUNT + 2);
+      const flush = (await readAll(log, 'toll_transactions')).filter((r) => String(r.transaction_id).startsWith('flush-'));
+      expect(flush.length).toBe(2);
+      const expected = await reference(SPEND_SQL, 'toll_transactions', [...records, ...flush], 'customer_spend');
+      expect(canonical(await readAll(log, 'customer_spend'))).toEqual(expected);
+    } finally {
+      await log.close();
+    }
+  });
+});
