@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { lakeDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
@@ -15,6 +16,7 @@ import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
+import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 
@@ -38,7 +40,11 @@ export interface RunningServer {
 export interface StartServerOptions {
   /** @default a logger built from `config.logging`, writing to stderr */
   readonly logger?: Logger;
+  /** The built browser pages (`npm run build:web`), served at /app and /console. @default this package's `dist/web` */
+  readonly webRoot?: string;
 }
+
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
 /** The shard count of a declared stream that does not name one (as documented in the config schema). */
 const DECLARED_STREAM_SHARDS = 2;
@@ -91,7 +97,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       logger: logger.child({ component: 'gateway' }),
       iteratorSecret,
       metrics,
-      routes: alerts ? [alerts.routes] : [],
+      routes: [...(alerts ? [alerts.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
     });
     undo.unshift(() => gateway.close());

@@ -1,15 +1,11 @@
 /**
  * The web pages against a real server, for the browser tests: a `startServer` instance (log, warehouse,
- * deliveries, spending alerts and the customer API, native API, /metrics) with an API key, behind a front
- * HTTP server on 127.0.0.1 that serves the built pages (src/web) and proxies everything else to it. Once
- * src/server mounts the static routes itself (a gateway route module, like the customer API), the front
- * server is no longer needed and the tests can point at `server.url` directly.
+ * deliveries, spending alerts, the customer API, the native API, /metrics and the pages built into a temp
+ * folder) with an API key.
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +13,6 @@ import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { createStaticRoutes } from '../../src/web/index.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 
@@ -27,7 +22,7 @@ export async function buildWeb(outDir: string): Promise<void> {
 }
 
 export interface WebStack {
-  /** The front server: the pages, and everything else proxied to the server. */
+  /** The server: pages, APIs and metrics on one port. */
   readonly url: string;
   readonly server: RunningServer;
   /** The operator's API key (the server requires it on /v1). */
@@ -53,47 +48,15 @@ export async function startWebStack(options: { webRoot: string }): Promise<WebSt
         auth: { accessKeys: [], apiKeys: [hashApiKey(apiKey)] },
         alerts: { ...DEFAULT_CONFIG.alerts, enabled: true, timeZone: 'UTC' },
       },
-      { logger: silentLogger },
+      { logger: silentLogger, webRoot: options.webRoot },
     );
     undo.unshift(() => server.close());
 
-    const pages = createStaticRoutes({ root: options.webRoot });
-    const upstream = new URL(server.url);
-    const front = http.createServer((req, res) => {
-      if (pages.matches(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!)) void pages.handle(req, res);
-      else proxy(req, res, upstream);
-    });
-    const sockets = new Set<net.Socket>();
-    front.on('connection', (s: net.Socket) => {
-      sockets.add(s);
-      s.once('close', () => sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    undo.unshift(async () => {
-      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
-    });
-    const port = (front.address() as net.AddressInfo).port;
-    return { url: `http://127.0.0.1:${port}`, server, apiKey, close };
+    return { url: server.url, server, apiKey, close };
   } catch (err) {
     await close();
     throw err;
   }
-}
-
-/** Streams the request to the server and the answer back (SSE included); a client that leaves ends both. */
-function proxy(req: http.IncomingMessage, res: http.ServerResponse, upstream: URL): void {
-  const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(res);
-  });
-  out.on('error', () => {
-    if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: 'BAD_GATEWAY', message: 'the test proxy could not reach the server' } }));
-  });
-  res.on('close', () => out.destroy());
-  req.pipe(out);
 }
 
 let sent = 0;
