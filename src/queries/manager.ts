@@ -215,7 +215,7 @@ export class QueryManager {
     return {
       name,
       sql: def.sql,
-      state: q ? q.state : def.stopped ? 'STOPPED' : 'STOPPED',
+      state: q ? q.state : 'STOPPED',
       error: q?.error ? { code: q.error.code, message: q.error.message } : null,
       inputs: Object.entries(def.inputs).map(([n, stream]) => ({ name: n, stream })),
       outputs: Object.entries(def.outputs).map(([n, stream]) => ({ name: n, stream, keyMode: keys.get(n)?.mode ?? 'row', partitionKey: keys.get(n)?.partition ?? [] })),

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { planLiveQuery } from './index.ts';
+
+const TOLLS = `CREATE TABLE tolls (customer_id VARCHAR, plaza_id VARCHAR, amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'tolls');`;
+
+async function keysOf(sql: string, inferred?: Record<string, { name: string; type: 'VARCHAR' | 'BIGINT' | 'TIMESTAMP' }[]>) {
+  const plan = await planLiveQuery({ sql, inferred });
+  return Object.fromEntries(plan.outputs.map((o) => [o.name, o.keys]));
+}
+
+describe('output keys of a live query', () => {
+  it('a window TVF aggregate is named by its bounds and group keys, partitioned by the group keys', async () => {
+    const keys = await keysOf(`${TOLLS}
+      CREATE TABLE out (window_start TIMESTAMP(3), customer_id VARCHAR, total BIGINT) WITH ('stream' = 'spend');
+      INSERT INTO out SELECT window_start, customer_id, SUM(amount_cents)
+      FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, customer_id;`);
+    expect(keys.spend).toEqual({ mode: 'window', identity: ['window_start', 'customer_id'], partition: ['customer_id'] });
+  });
+
+  it('a window whose bounds are not in the output, a projection and a GROUP BY without a window', async () => {
+    const keys = await keysOf(`${TOLLS}
+      CREATE TABLE a (customer_id VARCHAR, total BIGINT) WITH ('stream' = 'a');
+      CREATE TABLE b (customer_id VARCHAR, amount_cents BIGINT) WITH ('stream' = 'b');
+      CREATE TABLE c (plaza_id VARCHAR, n BIGINT) WITH ('stream' = 'c');
+      INSERT INTO a SELECT customer_id, SUM(amount_cents) FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, customer_id;
+      INSERT INTO b SELECT customer_id, amount_cents FROM tolls WHERE amount_cents > 100;
+      INSERT INTO c SELECT plaza_id, COUNT(*) FROM tolls GROUP BY plaza_id;`);
+    expect(keys.a!.mode).toBe('row');
+    expect(keys.b!.mode).toBe('row');
+    expect(keys.c).toEqual({ mode: 'group', identity: ['plaza_id'], partition: ['plaza_id'] });
+  });
+
+  it('Kinesis: STEP over ROWTIME is the window, STEP over another column a plain key', async () => {
+    const input = { SOURCE_SQL_STREAM_001: [{ name: 'customer_id', type: 'VARCHAR' as const }, { name: 'event_time', type: 'TIMESTAMP' as const }] };
+    const keys = await keysOf(`
+      CREATE OR REPLACE STREAM "D" ("customer_id" VARCHAR(16), "minute" TIMESTAMP, "n" BIGINT);
+      CREATE OR REPLACE STREAM "E" ("customer_id" VARCHAR(16), "minute" TIMESTAMP, "n" BIGINT);
+      CREATE OR REPLACE PUMP "P1" AS INSERT INTO "D" SELECT STREAM "customer_id", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE), COUNT(*)
+        FROM "SOURCE_SQL_STREAM_001" GROUP BY "customer_id", STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '1' MINUTE);
+      CREATE OR REPLACE PUMP "P2" AS INSERT INTO "E" SELECT STREAM "customer_id", STEP("event_time" BY INTERVAL '1' MINUTE), COUNT(*)
+        FROM "SOURCE_SQL_STREAM_001" GROUP BY "customer_id", STEP("event_time" BY INTERVAL '1' MINUTE);`, input);
+    expect(keys.D).toEqual({ mode: 'window', identity: ['customer_id', 'minute'], partition: ['customer_id'] });
+    expect(keys.E).toEqual({ mode: 'group', identity: ['customer_id', 'minute'], partition: ['customer_id', 'minute'] });
+  });
+});
