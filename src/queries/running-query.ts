@@ -37,6 +37,8 @@ interface InFlight {
   reported: number;
   readonly done: Promise<void>;
   resolveReported: () => void;
+  /** The run ended before every task reported: the checkpoint can never complete. */
+  rejectReported: (err: unknown) => void;
 }
 
 export class RunningQuery {
@@ -49,6 +51,8 @@ export class RunningQuery {
   private sinkOfTask = new Map<string, string>();
   private sources: { readonly watermark: number }[] = [];
   private run: Promise<void> | null = null;
+  /** The engine run is over (cancelled or failed): no barrier can pass any more. */
+  private finished = false;
   private timer: NodeJS.Timeout | null = null;
   private inFlight: InFlight | null = null;
   private lastId = 0;
@@ -125,6 +129,8 @@ export class RunningQuery {
   }
 
   private ended(err: TollstreamError | null): void {
+    this.finished = true;
+    this.inFlight?.rejectReported(err ?? new TollstreamError('INTERNAL', `query "${this.def.name}" stopped before checkpoint ${this.inFlight.id} completed`, {}));
     if (this.state === 'STOPPING' || this.state === 'STOPPED') return;
     const failure = err ?? [...this.inputs.values()].map((i) => i.failure).find((f) => f !== null) ?? new TollstreamError('INTERNAL', 'the query stopped by itself', {});
     this.fail(failure);
@@ -161,10 +167,15 @@ export class RunningQuery {
   /** Takes one checkpoint and stores it; resolves once it is durable. */
   async checkpoint(): Promise<void> {
     if (this.inFlight) return this.inFlight.done;
+    if (this.finished || this.run === null) throw new TollstreamError('INVALID_ARGUMENT', `query "${this.def.name}" is not running: no checkpoint can be taken`, { context: { query: this.def.name } });
     const id = this.lastId + 1;
     let resolveReported!: () => void;
-    const reported = new Promise<void>((r) => (resolveReported = r));
-    const flight: Omit<InFlight, 'done'> & { done?: Promise<void> } = { id, startedAt: Date.now(), states: {}, positions: {}, sinks: {}, reported: 0, resolveReported };
+    let rejectReported!: (err: unknown) => void;
+    const reported = new Promise<void>((resolve, reject) => {
+      resolveReported = resolve;
+      rejectReported = reject;
+    });
+    const flight: Omit<InFlight, 'done'> & { done?: Promise<void> } = { id, startedAt: Date.now(), states: {}, positions: {}, sinks: {}, reported: 0, resolveReported, rejectReported };
     const done = (async () => {
       await reported;
       await Promise.all([...this.writers.values()].map((w) => w.flushed()));
@@ -200,7 +211,7 @@ export class RunningQuery {
     if (this.state === 'RUNNING') {
       this.state = 'STOPPING';
       try {
-        if (this.inFlight) await this.inFlight.done;
+        if (this.inFlight) await this.inFlight.done.catch(() => {});
         await this.checkpoint();
       } catch (err) {
         this.settings.logger.warn('final checkpoint failed; the query continues from the previous one', { query: this.def.name, err });

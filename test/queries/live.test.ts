@@ -241,4 +241,17 @@ INSERT INTO running_spend SELECT customer_id, COUNT(*), SUM(amount_cents) FROM t
     await second.checkpointNow('running');
     expect(canonical(await readAll(log, 'running_spend'))).toEqual(await reference(sql, 'toll_transactions', records, 'running_spend'));
   });
+
+  it('a query whose input stream is deleted fails with a clear error and still closes', async () => {
+    const { log, manager } = await setup(1);
+    await appendTolls(log, 'toll_transactions', traffic(100, 2));
+    const m = manager();
+    await m.start();
+    await m.createQuery({ name: 'spend', sql: SPEND_SQL });
+    await waitFor(() => m.info('spend').stats.rowsInTotal === 100, 'rows taken in');
+    await log.deleteStream('toll_transactions');
+    await waitFor(() => m.info('spend').state === 'FAILED', 'the query to fail');
+    expect(m.info('spend').error).toMatchObject({ code: 'STREAM_NOT_FOUND', message: expect.stringContaining('toll_transactions') });
+    await m.close();
+  });
 });
