@@ -1,0 +1,254 @@
+/**
+ * One phase of the alerts benchmark: a fresh `tollstream up` (default pipeline), customers with thresholds
+ * watching their notification streams, simulator traffic at a target rate through the Kinesis API with
+ * planted breaches at known times, then a bounded drain. Measures breach-to-notification latency from the
+ * breaching transaction's acknowledgement to the notification's arrival on the customer's open stream.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { kinesisSink, runSimulation, TrafficGenerator, type PlantedSpend, type Sink } from '../../src/simulator/index.ts';
+import { cpuMeter } from '../lib/cpu-usage.ts';
+import { startTollstream } from '../lib/processes.ts';
+import { round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
+import { NotificationWatcher, sampleMetrics, type MetricsSample } from './watch.ts';
+
+/** A threshold ordinary traffic cannot reach within a run ($500,000), and a planted spend that crosses it alone. */
+export const THRESHOLD_CENTS = 50_000_000;
+export const PLANTED_CENTS = 60_000_000;
+
+export interface PhaseOptions {
+  readonly label: string;
+  /** Target transactions per second. */
+  readonly rate: number;
+  readonly durationMs: number;
+  /** Longest wait for the notifications after the traffic stops. */
+  readonly drainMs: number;
+  readonly customers: number;
+  readonly breaches: number;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  /** Run the server under `node --cpu-prof`, writing into this directory. */
+  readonly cpuProfileDir?: string;
+  readonly log: (line: string) => void;
+}
+
+export interface PhaseResult {
+  readonly label: string;
+  readonly targetRate: number;
+  readonly durationMs: number;
+  readonly sent: number;
+  readonly accepted: number;
+  readonly failed: number;
+  /** Accepted records per second of traffic. */
+  readonly achievedRate: number;
+  /** Records the spend function committed per second during the traffic. */
+  readonly appliedRate: number;
+  /** Acknowledged records the function had not yet committed when the traffic stopped. */
+  readonly backlogAtEnd: number;
+  /** Seconds it took after the traffic stopped until the function had committed everything (undefined: not within the drain). */
+  readonly drainSeconds: number | undefined;
+  readonly iteratorAgeMs: { readonly firstThird: number; readonly lastThird: number; readonly max: number; readonly atEnd: number };
+  /** The function fell further behind during the run (backlog above one second of traffic, or iterator age rising by more than 1 s). */
+  readonly lagGrew: boolean;
+  readonly breachesPlanted: number;
+  readonly breachesSent: number;
+  readonly notified: number;
+  /** Notifications beyond the first per customer (each planted customer must get exactly one). */
+  readonly duplicateNotifications: number;
+  /** From the PutRecords acknowledgement of the breaching transaction to the notification read off the stream. */
+  readonly latency: LatencySummary;
+  /**
+   * From the moment the breaching transaction's PutRecords was issued to the notification's arrival. The
+   * acknowledgement can come after the notification when the server answers late (the spend function shares
+   * its event loop), so the latency from the acknowledgement can be negative; this one cannot.
+   */
+  readonly latencyFromRequest: LatencySummary;
+  /** From the acknowledgement to the notification's `created_at` on the server (leaves out the stream and this process's event loop). */
+  readonly latencyToInbox: LatencySummary;
+  /** Time of each PutRecords, from issuing it to its acknowledgement (SDK work included). */
+  readonly putRecordsMs: LatencySummary;
+  /** Server CPU time per accepted record during the traffic, in microseconds (all its threads). */
+  readonly serverCpuUsPerRecord: number;
+  readonly serverCores: number;
+  readonly loadGeneratorCores: number;
+  readonly samples: readonly MetricsSample[];
+  /** The traffic's span on the monotonic clock, to cut a CPU profile to it. */
+  readonly window: { readonly fromUs: number; readonly toUs: number };
+  readonly error?: string;
+}
+
+async function call(url: string, method: string, route: string, body?: unknown, token?: string): Promise<any> {
+  const res = await fetch(url + route, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
+  const { log } = options;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-bench-alerts-'));
+  const server = await startTollstream({
+    dataDir,
+    port: 0,
+    nodeArgs: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
+  });
+  const watchers: NotificationWatcher[] = [];
+  try {
+    // Planted customers spread over the simulated world (ids C0000001..), each with a token and a threshold.
+    const step = Math.max(1, Math.floor(options.customers / options.breaches));
+    const planted = Array.from({ length: Math.min(options.breaches, options.customers) }, (_, i) => `C${String(1 + i * step).padStart(7, '0')}`);
+    for (const id of planted) {
+      await call(server.url, 'POST', '/v1/customers', { customer_id: id, email: `${id.toLowerCase()}@example.com` });
+      const { token } = await call(server.url, 'POST', `/v1/customers/${id}/tokens`);
+      await call(server.url, 'PUT', '/v1/me/threshold', { threshold_cents: THRESHOLD_CENTS }, token);
+      watchers.push(new NotificationWatcher(server.url, id, token));
+    }
+    await Promise.all(watchers.map((w) => w.open()));
+
+    const start = Date.now();
+    const plants: PlantedSpend[] = planted.map((customerId, i) => ({
+      customerId,
+      at: start + Math.round(((i + 1) * options.durationMs) / (planted.length + 1)),
+      amountCents: PLANTED_CENTS,
+    }));
+    const generator = new TrafficGenerator({ seed: 20_261_126, customers: options.customers, startTime: start, eventsPerSecond: options.rate, dailyProfile: false, plantedSpends: plants });
+    const kinesis = kinesisSink({ endpoint: server.url, stream: 'toll_transactions' });
+    const issued = new Map<string, number>();
+    const requestMs: number[] = [];
+    // Notes when each planted transaction's PutRecords was issued, and how long each request took.
+    const sink: Sink = {
+      async send(batch) {
+        const at = performance.now();
+        for (const tx of batch) if (tx.amount_cents === PLANTED_CENTS) issued.set(tx.transaction_id, at);
+        const result = await kinesis.send(batch);
+        requestMs.push(performance.now() - at);
+        return result;
+      },
+      close: () => kinesis.close(),
+    };
+    const acks = new Map<string, { at: number; wall: number; customerId: string }>();
+    let acknowledged = 0;
+    const samples: MetricsSample[] = [];
+    const t0 = performance.now();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        try {
+          samples.push(await sampleMetrics(server.url, (performance.now() - t0) / 1000, acknowledged));
+        } catch {
+          // A slow answer under load: skip this sample.
+        }
+        await sleep(1000);
+      }
+    })();
+
+    log(`${options.label}: ${planted.length} customers watching their streams; traffic at ${options.rate.toLocaleString('en-US')} tolls/s for ${options.durationMs / 1000} s`);
+    const meter = cpuMeter(server.pid);
+    meter.start();
+    let error: string | undefined;
+    let stats = { sent: 0, accepted: 0, failed: 0, elapsedMs: options.durationMs, duplicatesSent: 0 };
+    try {
+      stats = await runSimulation({
+        generator,
+        sink,
+        rate: options.rate,
+        durationMs: options.durationMs,
+        batchSize: options.batchSize,
+        concurrency: options.concurrency,
+        onAcknowledged: (batch) => {
+          acknowledged += batch.length;
+          for (const r of batch) {
+            if (r.transaction.amount_cents === PLANTED_CENTS) acks.set(r.transaction.transaction_id, { at: performance.now(), wall: Date.now(), customerId: r.transaction.customer_id });
+          }
+        },
+        onProgress: (s) => log(`  ${(s.elapsedMs / 1000).toFixed(0)} s: ${s.accepted.toLocaleString('en-US')} acknowledged`),
+      });
+    } catch (err) {
+      error = (err as Error).message;
+      log(`  traffic stopped by an error: ${error}`);
+    }
+    const cpu = meter.stop();
+    const trafficEnd = performance.now();
+    await sink.close();
+    const atEnd = await sampleMetrics(server.url, (trafficEnd - t0) / 1000, acknowledged).catch(() => undefined);
+    if (atEnd) samples.push(atEnd);
+
+    // Drain: until every sent breach arrived and the function committed everything, or the drain time is up.
+    let drainSeconds: number | undefined;
+    const drainDeadline = trafficEnd + options.drainMs;
+    for (;;) {
+      const arrived = watchers.reduce((n, w) => n + w.arrivals.length, 0);
+      const last = samples[samples.length - 1];
+      if (drainSeconds === undefined && last && last.t >= (trafficEnd - t0) / 1000 && last.recordsApplied >= acknowledged) drainSeconds = Math.max(0, last.t - (trafficEnd - t0) / 1000);
+      if ((arrived >= acks.size && drainSeconds !== undefined) || performance.now() > drainDeadline) break;
+      await sleep(250);
+    }
+    sampling = false;
+    await sampler;
+    await Promise.all(watchers.map((w) => w.close()));
+
+    const latencies: number[] = [];
+    const fromIssue: number[] = [];
+    const toInbox: number[] = [];
+    let duplicates = 0;
+    let notified = 0;
+    for (const w of watchers) {
+      duplicates += Math.max(0, w.arrivals.length - 1);
+      for (const a of w.arrivals) {
+        const ack = a.transactionId === undefined ? undefined : acks.get(a.transactionId);
+        if (!ack) continue;
+        notified++;
+        latencies.push(a.at - ack.at);
+        fromIssue.push(a.at - (issued.get(a.transactionId!) ?? ack.at));
+        toInbox.push(a.createdAtMs - ack.wall);
+      }
+    }
+
+    const elapsedS = stats.elapsedMs / 1000;
+    const traffic = samples.filter((s) => s.t <= (trafficEnd - t0) / 1000 + 0.5);
+    const third = Math.max(1, Math.floor(traffic.length / 3));
+    const mean = (xs: readonly MetricsSample[]) => (xs.length ? xs.reduce((n, s) => n + s.iteratorAgeMs, 0) / xs.length : 0);
+    const firstThird = mean(traffic.slice(0, third));
+    const lastThird = mean(traffic.slice(-third));
+    const appliedAtEnd = atEnd?.recordsApplied ?? 0;
+    const backlogAtEnd = Math.max(0, acknowledged - appliedAtEnd);
+    const achievedRate = stats.accepted / elapsedS;
+    return {
+      label: options.label,
+      targetRate: options.rate,
+      durationMs: stats.elapsedMs,
+      sent: stats.sent,
+      accepted: stats.accepted,
+      failed: stats.failed,
+      achievedRate: Math.round(achievedRate),
+      appliedRate: Math.round(appliedAtEnd / elapsedS),
+      backlogAtEnd,
+      drainSeconds: drainSeconds === undefined ? undefined : round(drainSeconds, 1),
+      iteratorAgeMs: { firstThird: Math.round(firstThird), lastThird: Math.round(lastThird), max: Math.max(0, ...traffic.map((s) => s.iteratorAgeMs)), atEnd: atEnd?.iteratorAgeMs ?? Number.NaN },
+      lagGrew: backlogAtEnd > achievedRate || lastThird > firstThird + 1000,
+      breachesPlanted: planted.length,
+      breachesSent: acks.size,
+      notified,
+      duplicateNotifications: duplicates,
+      latency: summarizeLatencies(latencies),
+      latencyFromRequest: summarizeLatencies(fromIssue),
+      latencyToInbox: summarizeLatencies(toInbox),
+      putRecordsMs: summarizeLatencies(requestMs),
+      serverCpuUsPerRecord: stats.accepted > 0 ? Math.round((cpu.serverCores * elapsedS * 1e6) / stats.accepted) : Number.NaN,
+      serverCores: cpu.serverCores,
+      loadGeneratorCores: cpu.loadGeneratorCores,
+      samples,
+      window: cpu.window,
+      ...(error === undefined ? {} : { error }),
+    };
+  } finally {
+    for (const w of watchers) await w.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
