@@ -121,10 +121,16 @@ export class QueryManager {
         request.inputs?.[sqlName] ?? (sqlName.toUpperCase() === KINESIS_INPUT && request.input !== undefined ? request.input : sqlName);
 
       // Undeclared inputs (Kinesis' SOURCE_SQL_STREAM_001) get columns inferred once, from the stream's first records.
+      const missing = (input: string, stream: string): TollstreamError => {
+        const hint = input.toUpperCase() === KINESIS_INPUT || input !== stream
+          ? ` Name the input stream with "input" (e.g. "input": "toll_transactions") or map ${input} with "inputs".`
+          : " Create the stream first, or point the table at another one with WITH ('stream' = '...').";
+        return new TollstreamError('STREAM_NOT_FOUND', `query "${name}" reads stream "${stream}", which does not exist.${hint}`, { context: { query: name, input, stream } });
+      };
       const inferred: Record<string, InferredColumns> = {};
       for (const input of undeclaredInputs(sql)) {
         const stream = streamOf(input);
-        if (!(await this.streamExists(stream))) continue; // the planner reports the unknown name with its position
+        if (!(await this.streamExists(stream))) throw missing(input, stream);
         const sample = await this.sample(stream);
         if (sample.length === 0) {
           throw new TollstreamError('SQL_INPUT', `query "${name}" reads ${input} (stream "${stream}"), which has no records to infer its columns from: declare them with CREATE OR REPLACE STREAM "${input}" (...)`, { context: { query: name, input, stream } });
@@ -135,10 +141,7 @@ export class QueryManager {
       const inputs: Record<string, string> = {};
       for (const input of plan.inputs) {
         const stream = streamOf(input);
-        if (!(await this.streamExists(stream))) {
-          const hint = input.toUpperCase() === KINESIS_INPUT ? ` Name the input stream with "input" (e.g. "input": "toll_transactions").` : ' Create the stream first, or point the table at another one with WITH (\'stream\' = \'...\').';
-          throw new TollstreamError('STREAM_NOT_FOUND', `query "${name}" reads stream "${stream}", which does not exist.${hint}`, { context: { query: name, input, stream } });
-        }
+        if (!(await this.streamExists(stream))) throw missing(input, stream);
         inputs[input] = stream;
       }
       const outputs: Record<string, string> = {};

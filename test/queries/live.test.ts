@@ -193,7 +193,8 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS
       message: expect.stringContaining('reads stream "no_such_stream", which does not exist'),
     });
     await expect(m.createQuery({ name: 'kda', sql: 'CREATE OR REPLACE STREAM "D" ("n" BIGINT); CREATE OR REPLACE PUMP "P" AS INSERT INTO "D" SELECT STREAM COUNT(*) FROM "SOURCE_SQL_STREAM_001" GROUP BY STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL \'1\' MINUTE);' })).rejects.toMatchObject({
-      message: expect.stringContaining('SOURCE_SQL_STREAM_001'),
+      code: 'STREAM_NOT_FOUND',
+      message: expect.stringContaining('Name the input stream with "input"'),
     });
     await m.createQuery({ name: 'spend', sql: SPEND_SQL });
     await expect(m.createQuery({ name: 'spend', sql: SPEND_SQL })).rejects.toMatchObject({ code: 'QUERY_EXISTS' });
