@@ -34,9 +34,9 @@ describe('crash recovery', () => {
   it('a query killed with SIGKILL again and again while input arrives ends with the output of an uninterrupted run', { timeout: 180_000 }, async () => {
     const { dir, cleanup } = await tempDir('queries-crash-');
     cleanups.push(cleanup);
-    // Kill points spread over the input (the child appends for about a second after it is ready).
-    const delays = [150, 400, 250, 700, 50, 550, 900];
-    const seen: { input: number; output: number }[] = [];
+    // Kill points spread over the input (each child appends 50 records every 20 ms or so, continuing where the last one stopped).
+    const delays = [150, 400, 250, 700, 50, 550, 350];
+    const seen: { input: number; output: number; duplicatesDropped: number }[] = [];
     for (const delay of delays) {
       const c = startChild(dir, 'run');
       await c.ready;
@@ -44,7 +44,8 @@ describe('crash recovery', () => {
       c.child.kill('SIGKILL');
       expect(await c.exited).toBe(null);
       const log = await openLog(dir);
-      seen.push({ input: (await readAll(log, 'toll_transactions')).length, output: (await readAll(log, 'customer_spend').catch(() => [])).length });
+      const dropped = [...c.output().matchAll(/dropped (\d+)/g)].map((m) => Number(m[1])).at(-1) ?? 0;
+      seen.push({ input: (await readAll(log, 'toll_transactions')).length, output: (await readAll(log, 'customer_spend').catch(() => [])).length, duplicatesDropped: dropped });
       await log.close();
     }
     // The kills hit while input was still arriving and after the query had written rows.
@@ -54,6 +55,7 @@ describe('crash recovery', () => {
     const code = await final.exited;
     expect(code, final.errors()).toBe(0);
     expect(final.output()).toContain('done');
+    console.log(`crash test: ${JSON.stringify(seen)} ${final.output().trim().split('\n').join(', ')}`);
 
     const log = await openLog(dir);
     try {
