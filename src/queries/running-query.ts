@@ -56,6 +56,8 @@ export class RunningQuery {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: InFlight | null = null;
   private lastId = 0;
+  /** `activity()` when the last checkpoint's barriers went in. */
+  private checkpointedActivity = -1;
   private lastCheckpoint: QueryStats['lastCheckpoint'] = null;
   private rowsIn = 0;
   private lateRows = 0;
@@ -155,7 +157,16 @@ export class RunningQuery {
     }
     const failed = [...this.writers.values(), this.errorWriter!].find((w) => w.failure !== null);
     if (failed) return this.fail(failed.failure!);
+    // A quiet query (nothing read, nothing written since the last checkpoint) skips the checkpoint and its fsyncs.
+    const activity = this.activity();
+    if (activity === this.checkpointedActivity) return;
     if (this.inFlight === null && this.state === 'RUNNING') void this.checkpoint().catch((err: unknown) => this.fail(toTollstreamError(err)));
+  }
+
+  private activity(): number {
+    let n = this.rowsIn + this.errorCount;
+    for (const w of this.writers.values()) n += w.rowsAdded;
+    return n;
   }
 
   private rowsOutTotal(): number {
@@ -176,6 +187,7 @@ export class RunningQuery {
       rejectReported = reject;
     });
     const flight: Omit<InFlight, 'done'> & { done?: Promise<void> } = { id, startedAt: Date.now(), states: {}, positions: {}, sinks: {}, reported: 0, resolveReported, rejectReported };
+    const activity = this.activity();
     const done = (async () => {
       await reported;
       await Promise.all([...this.writers.values()].map((w) => w.flushed()));
@@ -183,6 +195,7 @@ export class RunningQuery {
       const checkpoint: Checkpoint = { version: 1, id, takenAt: Date.now(), states: flight.states, positions: flight.positions, sinks: flight.sinks };
       const bytes = await this.settings.store.saveCheckpoint(this.def.name, checkpoint);
       this.lastId = id;
+      this.checkpointedActivity = activity;
       this.lastCheckpoint = { id, at: new Date(checkpoint.takenAt).toISOString(), durationMs: checkpoint.takenAt - flight.startedAt, bytes };
     })();
     flight.done = done;

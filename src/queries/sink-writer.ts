@@ -78,6 +78,11 @@ export class SinkWriter {
     return this.added - this.written;
   }
 
+  /** Rows handed to the writer so far (written or pending). */
+  get rowsAdded(): number {
+    return this.added;
+  }
+
   get rowsWritten(): number {
     return this.written;
   }
