@@ -94,12 +94,13 @@ const kept = phases.filter((p) => !p.lagGrew && p.notified === p.breachesSent &&
 const best = kept.sort((a, b) => b.achievedRate - a.achievedRate)[0];
 console.log('');
 console.log(formatTable(
-  ['phase', 'target/s', 'achieved/s', 'committed/s', 'backlog', 'age 1st/last ms', 'lag grew', 'notified', 'dupes', 'ack p50/p99/max ms', 'req p50/p99 ms', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores'],
+  ['phase', 'target/s', 'achieved/s', 'committed/s', 'rec/call', 'backlog', 'age 1st/last ms', 'lag grew', 'notified', 'dupes', 'ack p50/p99/max ms', 'req p50/p99 ms', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores'],
   phases.map((p) => [
     p.label,
     formatCount(p.targetRate),
     formatCount(p.achievedRate),
     formatCount(p.appliedRate),
+    String(p.recordsPerInvocation),
     formatCount(p.backlogAtEnd),
     `${formatCount(p.iteratorAgeMs.firstThird)} / ${formatCount(p.iteratorAgeMs.lastThird)}`,
     p.lagGrew ? 'yes' : 'no',

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { kinesisSink, runSimulation, TrafficGenerator, type PlantedSpend, type Sink } from '../../src/simulator/index.ts';
+import { kinesisSink, runSimulation, TrafficGenerator, type PlantedSpend, type Sink, type TollTransaction } from '../../src/simulator/index.ts';
 import { cpuMeter } from '../lib/cpu-usage.ts';
 import { startTollstream } from '../lib/processes.ts';
 import { round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
@@ -44,7 +44,9 @@ export interface PhaseResult {
   readonly achievedRate: number;
   /** Records the spend function committed per second during the traffic. */
   readonly appliedRate: number;
-  /** Acknowledged records the function had not yet committed when the traffic stopped. */
+  /** Records per handler invocation during the traffic: small batches cost a transaction commit each. */
+  readonly recordsPerInvocation: number;
+  /** Acknowledged unique records the function had not yet committed when the traffic stopped. */
   readonly backlogAtEnd: number;
   /** Seconds it took after the traffic stopped until the function had committed everything (undefined: not within the drain). */
   readonly drainSeconds: number | undefined;
@@ -110,28 +112,42 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     }
     await Promise.all(watchers.map((w) => w.open()));
 
+    // Planted breaches at known wall-clock times spread over the run, whatever rate the load generator
+    // reaches: the sink adds each one to the first batch sent once it is due (the generator's own plants
+    // follow its simulated clock, which falls behind the wall clock when the target rate is not reached).
     const start = Date.now();
     const plants: PlantedSpend[] = planted.map((customerId, i) => ({
       customerId,
       at: start + Math.round(((i + 1) * options.durationMs) / (planted.length + 1)),
       amountCents: PLANTED_CENTS,
     }));
-    const generator = new TrafficGenerator({ seed: 20_261_126, customers: options.customers, startTime: start, eventsPerSecond: options.rate, dailyProfile: false, plantedSpends: plants });
+    const generator = new TrafficGenerator({ seed: 20_261_126, customers: options.customers, startTime: start, eventsPerSecond: options.rate, dailyProfile: false });
     const kinesis = kinesisSink({ endpoint: server.url, stream: 'toll_transactions' });
     const issued = new Map<string, number>();
+    const acks = new Map<string, { at: number; wall: number; customerId: string }>();
     const requestMs: number[] = [];
-    // Notes when each planted transaction's PutRecords was issued, and how long each request took.
     const sink: Sink = {
       async send(batch) {
+        const due: TollTransaction[] = [];
+        while (plants.length > 0 && plants[0]!.at <= Date.now()) due.push(plantedToll(plants.shift()!));
         const at = performance.now();
-        for (const tx of batch) if (tx.amount_cents === PLANTED_CENTS) issued.set(tx.transaction_id, at);
+        for (const tx of due) issued.set(tx.transaction_id, at);
+        // Planted tolls go in a request of their own, sent with the batch, so a batch never exceeds 500 records.
+        const plantsAcked = due.length
+          ? kinesis.send(due).then((r) => {
+              if (r.failed > 0) throw new Error(`PutRecords failed ${r.failed} planted tolls`);
+              const acked = performance.now();
+              for (const tx of due) acks.set(tx.transaction_id, { at: acked, wall: Date.now(), customerId: tx.customer_id });
+              acknowledged += due.length;
+            })
+          : undefined;
         const result = await kinesis.send(batch);
         requestMs.push(performance.now() - at);
+        await plantsAcked;
         return result;
       },
       close: () => kinesis.close(),
     };
-    const acks = new Map<string, { at: number; wall: number; customerId: string }>();
     let acknowledged = 0;
     const samples: MetricsSample[] = [];
     const t0 = performance.now();
@@ -161,10 +177,8 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
         batchSize: options.batchSize,
         concurrency: options.concurrency,
         onAcknowledged: (batch) => {
-          acknowledged += batch.length;
-          for (const r of batch) {
-            if (r.transaction.amount_cents === PLANTED_CENTS) acks.set(r.transaction.transaction_id, { at: performance.now(), wall: Date.now(), customerId: r.transaction.customer_id });
-          }
+          // Retries the generator sends (same transaction_id) are dropped by the stream, so they never reach the function.
+          for (const r of batch) if (!r.duplicate) acknowledged++;
         },
         onProgress: (s) => log(`  ${(s.elapsedMs / 1000).toFixed(0)} s: ${s.accepted.toLocaleString('en-US')} acknowledged`),
       });
@@ -227,6 +241,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       failed: stats.failed,
       achievedRate: Math.round(achievedRate),
       appliedRate: Math.round(appliedAtEnd / elapsedS),
+      recordsPerInvocation: atEnd && atEnd.invocations > 0 ? round(appliedAtEnd / atEnd.invocations, 1) : Number.NaN,
       backlogAtEnd,
       drainSeconds: drainSeconds === undefined ? undefined : round(drainSeconds, 1),
       iteratorAgeMs: { firstThird: Math.round(firstThird), lastThird: Math.round(lastThird), max: Math.max(0, ...traffic.map((s) => s.iteratorAgeMs)), atEnd: atEnd?.iteratorAgeMs ?? Number.NaN },
@@ -251,4 +266,20 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** A toll of `PLANTED_CENTS` for the planted customer, event time now: alone it takes the month past the threshold. */
+function plantedToll(plant: PlantedSpend): TollTransaction {
+  return {
+    transaction_id: `planted-${plant.customerId}-${plant.at}`,
+    customer_id: plant.customerId,
+    tag_id: `TAG-${plant.customerId}`,
+    plate: 'PLT-0001',
+    plaza_id: 'P01',
+    lane: 1,
+    vehicle_class: 5,
+    amount_cents: plant.amountCents,
+    currency: 'USD',
+    event_time: new Date().toISOString(),
+  };
 }

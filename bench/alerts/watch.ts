@@ -73,8 +73,10 @@ export interface MetricsSample {
   readonly iteratorAgeMs: number;
   /** Sum of `tollstream_function_records_total`: records whose effects are committed. */
   readonly recordsApplied: number;
+  /** Sum of `tollstream_function_invocations_total`. */
+  readonly invocations: number;
   readonly outboxPending: number;
-  /** Records the load generator had had acknowledged at that moment. */
+  /** Unique records the load generator had had acknowledged at that moment. */
   readonly acknowledged: number;
 }
 
@@ -91,6 +93,7 @@ export async function sampleMetrics(url: string, t: number, acknowledged: number
     t,
     iteratorAgeMs: Math.max(0, ...series(text, 'tollstream_function_iterator_age_ms')),
     recordsApplied: series(text, 'tollstream_function_records_total').reduce((a, b) => a + b, 0),
+    invocations: series(text, 'tollstream_function_invocations_total').reduce((a, b) => a + b, 0),
     outboxPending: series(text, 'tollstream_notify_outbox_pending')[0] ?? 0,
     acknowledged,
   };
