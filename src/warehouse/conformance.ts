@@ -1,6 +1,6 @@
 /**
- * The conformance suite every warehouse backend runs (DuckDB now, PostgreSQL later): what delivery and
- * reports rely on, asserted through the `Warehouse` interface only.
+ * The conformance suite every warehouse backend runs (DuckDB and PostgreSQL): what delivery and reports rely
+ * on, asserted through the `Warehouse` interface only. Its SQL is the common subset of both dialects.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
@@ -71,7 +71,7 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
 
     it('keeps money as integer cents and returns timestamps as ISO 8601 UTC', async () => {
       await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(5)], source: { stream: 's', positions: { a: seq(5) } } });
-      const result = await warehouse.query('SELECT amount_cents, sum(amount_cents) AS total, event_time FROM toll_transactions GROUP BY ALL');
+      const result = await warehouse.query('SELECT amount_cents, sum(amount_cents) AS total, event_time FROM toll_transactions GROUP BY amount_cents, event_time');
       expect(result.rows[0]).toEqual([1_255, 1_255, new Date(T0 + 5000).toISOString()]);
     });
 
@@ -151,6 +151,33 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       await warehouse.replaceRows('station_reference', [ref(100)]);
       await warehouse.replaceRows('station_reference', [ref(120)]);
       expect((await warehouse.query('SELECT expected_count FROM station_reference')).rows).toEqual([[120]]);
+    });
+
+    it('keeps every character of text values: quotes, commas, newlines, backslashes, empty strings apart from null', async () => {
+      const tricky = ['a,b', 'say "hi"', 'line\nbreak\r\nthere', 'back\\slash \\N', '', 'Zürich – 東京 🚗', "it's"];
+      const rows = tricky.map((plate, i) => ({ ...tollRow(i + 1), plate, tag_id: i % 2 === 0 ? null : '' }));
+      await warehouse.loadBatch({ table: 'toll_transactions', rows, source: { stream: 's', positions: { a: seq(tricky.length) } } });
+      const result = await warehouse.query('SELECT plate, tag_id FROM toll_transactions ORDER BY transaction_id');
+      expect(result.rows).toEqual(rows.map((r) => [r.plate, r.tag_id]));
+    });
+
+    it('loads threshold breaches with money as integer cents', async () => {
+      const breach = (i: number) => ({
+        breach_id: `breach:C${i}:2026-11:5000`,
+        customer_id: `C${i}`,
+        month: '2026-11',
+        threshold_cents: 5000,
+        total_cents: 5_000 + i * 125,
+        breached_at: T0 + i * 60_000,
+        cause: 'transaction',
+        arrival_time: T0 + i * 60_000 + 50,
+        shard_id: 'a',
+        sequence_number: seq(i),
+      });
+      await warehouse.loadBatch({ table: 'threshold_breaches', rows: [breach(1), breach(2)], source: { stream: 'spend_alerts', positions: { a: seq(2) } } });
+      const result = await warehouse.query('SELECT customer_id, total_cents, breached_at FROM threshold_breaches WHERE total_cents > $min ORDER BY customer_id', { min: 5_100 });
+      expect(result.rows).toEqual([['C1', 5_125, new Date(T0 + 60_000).toISOString()], ['C2', 5_250, new Date(T0 + 120_000).toISOString()]]);
+      expect(await warehouse.positions('spend_alerts', 'threshold_breaches')).toEqual({ a: seq(2) });
     });
 
     it('keeps committed batches and positions across a reopen', async () => {

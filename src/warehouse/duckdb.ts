@@ -12,6 +12,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { DUCKDB_DIALECT } from './dialect.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, tableSchema } from './tables.ts';
 import { toQueryValue } from './values.ts';
 import type {
@@ -74,6 +75,7 @@ export async function openDuckDBWarehouse(options: DuckDBWarehouseOptions): Prom
 }
 
 class DuckDBWarehouse implements Warehouse {
+  readonly dialect = DUCKDB_DIALECT;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 

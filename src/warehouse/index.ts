@@ -1,8 +1,11 @@
 /**
- * The warehouse: the one public door. Callers use the `Warehouse` interface; `openDuckDBWarehouse` gives the
- * DuckDB backend. The conformance suite every backend runs lives in `conformance.ts` (test-only).
+ * The warehouse: the one public door. Callers use the `Warehouse` interface; `openDuckDBWarehouse` and
+ * `openPostgresWarehouse` give the two backends, each naming its SQL dialect for reports. The conformance
+ * suite every backend runs lives in `conformance.ts` (test-only).
  */
 export type * from './types.ts';
 export { openDuckDBWarehouse, type DuckDBWarehouseOptions } from './duckdb.ts';
-export { TABLES, TOLL_TRANSACTIONS, STATION_REFERENCE, DELIVERY_POSITIONS, DELIVERY_ERRORS, SOURCE_COLUMNS, tableSchema } from './tables.ts';
+export { openPostgresWarehouse, type PostgresWarehouseOptions } from './postgres.ts';
+export { DUCKDB_DIALECT, POSTGRES_DIALECT } from './dialect.ts';
+export { TABLES, TOLL_TRANSACTIONS, STATION_REFERENCE, THRESHOLD_BREACHES, DELIVERY_POSITIONS, DELIVERY_ERRORS, SOURCE_COLUMNS, tableSchema } from './tables.ts';
 export { rowFromObject, type RowConversion } from './rows.ts';

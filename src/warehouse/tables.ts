@@ -39,6 +39,27 @@ export const STATION_REFERENCE: TableSchema = {
   ],
 };
 
+/**
+ * Spending-threshold breaches, one row per breach notification: the spend function's `spend-alerts` messages
+ * appended to the stream `spend_alerts` and delivered here (see docs/warehouse.md, "Threshold breaches").
+ */
+export const THRESHOLD_BREACHES: TableSchema = {
+  name: 'threshold_breaches',
+  description: 'One row per spending-threshold breach notification, delivered from the stream spend_alerts.',
+  columns: [
+    { name: 'breach_id', type: 'varchar', description: 'Idempotency key of the notification: breach:<customer>:<month>:<threshold>.' },
+    { name: 'customer_id', type: 'varchar', description: 'Customer whose month passed the threshold.' },
+    { name: 'month', type: 'varchar', description: 'Month of the total, YYYY-MM in the customer ledger\'s time zone.' },
+    { name: 'threshold_cents', type: 'bigint', min: 0, description: 'The threshold crossed, integer cents.' },
+    { name: 'total_cents', type: 'bigint', description: 'The month\'s total right after the crossing, integer cents.' },
+    { name: 'breached_at', type: 'timestamp', description: 'Event time of the spend that crossed, or when a lowered threshold was set (UTC).' },
+    { name: 'cause', type: 'varchar', description: 'transaction, window or threshold_change: what took the total past the threshold.' },
+    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record, UTC.' },
+    { name: 'shard_id', type: 'varchar', description: 'Log shard the record was read from.' },
+    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
+  ],
+};
+
 export const DELIVERY_POSITIONS: TableSchema = {
   name: '_delivery_positions',
   description: 'How far each delivery has loaded each shard; written in the same transaction as the rows.',
@@ -70,7 +91,7 @@ export const DELIVERY_ERRORS: TableSchema = {
 };
 
 /** Every table `ensureSchema` creates. */
-export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, STATION_REFERENCE, DELIVERY_POSITIONS, DELIVERY_ERRORS];
+export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, STATION_REFERENCE, THRESHOLD_BREACHES, DELIVERY_POSITIONS, DELIVERY_ERRORS];
 
 export function tableSchema(name: string): TableSchema | undefined {
   return TABLES.find((t) => t.name === name);

@@ -1,7 +1,10 @@
 /**
- * The contract of the warehouse. Delivery and reports depend only on this file; backends (DuckDB today,
- * PostgreSQL later) implement it and run the shared suite in `conformance.ts`.
+ * The contract of the warehouse. Delivery and reports depend only on this file; backends (DuckDB and
+ * PostgreSQL) implement it and run the shared suite in `conformance.ts`.
  */
+import type { SqlDialect } from './dialect.ts';
+
+export type { SqlDialect } from './dialect.ts';
 
 /** Column types every backend can store. Money is `bigint` cents; timestamps are UTC without a zone. */
 export type ColumnType = 'varchar' | 'smallint' | 'integer' | 'bigint' | 'timestamp';
@@ -85,6 +88,8 @@ export interface Freshness {
 }
 
 export interface Warehouse {
+  /** The SQL dialect `query` speaks, for the few places where reports differ between backends. */
+  readonly dialect: SqlDialect;
   /** Creates the known tables (`TABLES`) when missing. Idempotent. */
   ensureSchema(): Promise<void>;
   /**

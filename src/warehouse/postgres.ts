@@ -1,0 +1,439 @@
+/**
+ * The PostgreSQL warehouse: the same tables as DuckDB in one schema, rows loaded with COPY FROM STDIN (CSV)
+ * inside the transaction that also stores the error records and moves the positions, and every query in a
+ * READ ONLY transaction on a pool of its own (optionally as a role that may only SELECT).
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { csvLines } from './copy-csv.ts';
+import { POSTGRES_DIALECT } from './dialect.ts';
+import { checkReadStatement, toPositional } from './sql-text.ts';
+import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, tableSchema } from './tables.ts';
+import { toQueryValue } from './values.ts';
+import type { ColumnSchema, Freshness, LoadBatch, QueryParams, QueryResult, Row, TableSchema, Warehouse } from './types.ts';
+
+export interface PostgresWarehouseOptions {
+  /** `postgres://user:password@host:port/database`: the role that owns (or may create) the warehouse tables. */
+  readonly connectionString: string;
+  /** The schema holding the tables; created when missing. Lower-case letters, digits and `_`. @default 'public' */
+  readonly schema?: string;
+  /**
+   * Where queries and reports connect, e.g. as a role granted only USAGE on the schema and SELECT on its
+   * tables. Every query runs in a READ ONLY transaction either way; a role without write privileges (and not
+   * a superuser) also keeps server functions such as `pg_read_file` out of reach. @default `connectionString`
+   */
+  readonly queryConnectionString?: string;
+  /** Most connections used by concurrent queries. @default 4 */
+  readonly maxQueryConnections?: number;
+  /** A query running longer is cancelled (`LIMIT_EXCEEDED`), in milliseconds. @default 60000 */
+  readonly statementTimeoutMs?: number;
+  /** The clock, in ms since the epoch (for freshness and `loaded_at`). @default Date.now */
+  readonly now?: () => number;
+}
+
+const POSTGRES_TYPES: Record<ColumnSchema['type'], string> = {
+  varchar: 'text',
+  smallint: 'smallint',
+  integer: 'integer',
+  bigint: 'bigint',
+  timestamp: 'timestamptz',
+};
+
+/** Primary keys of the tables that need one (upserts and reference rows); data tables have none so COPY stays fast. */
+const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
+  [DELIVERY_POSITIONS.name]: ['stream', 'table_name', 'shard_id'],
+  station_reference: ['plaza_id', 'day_of_week', 'slot'],
+};
+
+/** Type names of result columns, DuckDB's spelling where the two agree. */
+const TYPE_NAMES: Readonly<Record<number, string>> = {
+  16: 'BOOLEAN',
+  20: 'BIGINT',
+  21: 'SMALLINT',
+  23: 'INTEGER',
+  25: 'VARCHAR',
+  1043: 'VARCHAR',
+  700: 'FLOAT',
+  701: 'DOUBLE',
+  1700: 'DECIMAL',
+  1082: 'DATE',
+  1083: 'TIME',
+  1114: 'TIMESTAMP',
+  1184: 'TIMESTAMP WITH TIME ZONE',
+  1186: 'INTERVAL',
+  114: 'JSON',
+  3802: 'JSON',
+};
+
+/** Result values the way `toQueryValue` expects them: int8 as bigint, dates and intervals as text, UTC timestamps. */
+const PARSERS: Readonly<Record<number, (text: string) => unknown>> = {
+  20: (text) => BigInt(text),
+  1700: parseNumeric,
+  1082: (text) => text,
+  1186: (text) => text,
+  1114: (text) => (/^\d{4}-/.test(text) ? new Date(`${text.replace(' ', 'T')}Z`) : text),
+};
+
+const typeParsers = {
+  getTypeParser: (oid: number, format?: string) => PARSERS[oid] ?? (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format),
+} as unknown as pg.CustomTypesConfig;
+
+const CHUNK_BYTES = 256 * 1024;
+
+export async function openPostgresWarehouse(options: PostgresWarehouseOptions): Promise<Warehouse> {
+  const schema = options.schema ?? 'public';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new TollstreamError('CONFIG_INVALID', `the warehouse schema '${schema}' must be lower-case letters, digits and _ (starting with a letter or _)`, { context: { schema } });
+  }
+  const session = `-c search_path=${schema} -c TimeZone=UTC`;
+  const writer = new pg.Pool({ connectionString: options.connectionString, max: 1, options: session, types: typeParsers });
+  const readers = new pg.Pool({
+    connectionString: options.queryConnectionString ?? options.connectionString,
+    max: options.maxQueryConnections ?? 4,
+    options: session,
+    types: typeParsers,
+  });
+  // An idle connection the server dropped is replaced on the next use; the error must not crash the process.
+  writer.on('error', () => undefined);
+  readers.on('error', () => undefined);
+  const warehouse = new PostgresWarehouse(writer, readers, schema, options.statementTimeoutMs ?? 60_000, options.now ?? Date.now);
+  try {
+    const client = await writer.connect();
+    client.release();
+  } catch (err) {
+    await warehouse.close();
+    throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `cannot connect to the PostgreSQL warehouse at ${redact(options.connectionString)}: ${message(err)}; check that the server runs and the URL, user and password`, {
+      context: { url: redact(options.connectionString) },
+      cause: err,
+    });
+  }
+  return warehouse;
+}
+
+class PostgresWarehouse implements Warehouse {
+  readonly dialect = POSTGRES_DIALECT;
+  private closed = false;
+
+  constructor(
+    private readonly writer: pg.Pool,
+    private readonly readers: pg.Pool,
+    private readonly schema: string,
+    private readonly statementTimeoutMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async ensureSchema(): Promise<void> {
+    await this.transaction(async (client) => {
+      // Two servers starting at once on one database would race on CREATE ... IF NOT EXISTS.
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:schema:${this.schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(this.schema)}`);
+      for (const table of TABLES) await client.query(createTableSql(this.schema, table));
+    });
+  }
+
+  async loadBatch(batch: LoadBatch): Promise<void> {
+    const schema = knownTable(batch.table);
+    // Checked and encoded before the transaction opens: a refused value costs no round trip.
+    const rows = batch.rows.length > 0 ? [...csvLines(schema, batch.rows, CHUNK_BYTES)] : [];
+    const failedAt = this.now();
+    const errors =
+      batch.errors && batch.errors.length > 0
+        ? [
+            ...csvLines(
+              DELIVERY_ERRORS,
+              batch.errors.map((e) => ({
+                stream: batch.source.stream,
+                table_name: batch.table,
+                shard_id: e.shardId,
+                sequence_number: e.sequenceNumber,
+                error_type: e.errorType,
+                error_code: e.errorCode,
+                error_message: e.errorMessage,
+                raw_data_base64: Buffer.from(e.rawData).toString('base64'),
+                arrival_time: e.arrivalTime,
+                failed_at: failedAt,
+              })),
+              CHUNK_BYTES,
+            ),
+          ]
+        : [];
+    await this.transaction(async (client) => {
+      // One writer per (stream, table) at a time, across processes: the position check below is then sound.
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:delivery:${batch.source.stream}:${batch.table}`]);
+      const stored = await readPositions(client, batch.source.stream, batch.table);
+      for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
+        const before = stored[shardId];
+        if (before !== undefined && BigInt(sequenceNumber) <= BigInt(before)) {
+          throw new TollstreamError(
+            'DELIVERY_POSITION_CONFLICT',
+            `batch ends at ${sequenceNumber} of ${shardId} but ${batch.table} already holds the stream up to ${before}; only one delivery may write a table from a stream`,
+            { context: { stream: batch.source.stream, table: batch.table, shardId, sequenceNumber, stored: before } },
+          );
+        }
+      }
+      if (rows.length > 0) await copyInto(client, schema, rows);
+      if (errors.length > 0) await copyInto(client, DELIVERY_ERRORS, errors);
+      const newest = newestArrivalByShard(batch.rows);
+      for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
+        const arrival = newest.get(shardId);
+        await client.query(
+          `INSERT INTO ${quote(DELIVERY_POSITIONS.name)} (stream, table_name, shard_id, sequence_number, newest_arrival_time, loaded_at)
+           VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz)
+           ON CONFLICT (stream, table_name, shard_id) DO UPDATE SET
+             sequence_number = excluded.sequence_number,
+             newest_arrival_time = greatest(${quote(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
+             loaded_at = excluded.loaded_at`,
+          [batch.source.stream, batch.table, shardId, sequenceNumber, arrival === undefined ? null : new Date(arrival).toISOString(), new Date(failedAt).toISOString()],
+        );
+      }
+    });
+  }
+
+  async positions(stream: string, table: string): Promise<Record<string, string>> {
+    this.assertOpen();
+    return this.withClient(this.writer, (client) => readPositions(client, stream, table)).catch((err: unknown) => {
+      throw writeError(err);
+    });
+  }
+
+  async replaceRows(table: string, rows: readonly Row[]): Promise<void> {
+    const schema = knownTable(table);
+    const lines = rows.length > 0 ? [...csvLines(schema, rows, CHUNK_BYTES)] : [];
+    await this.transaction(async (client) => {
+      await client.query(`DELETE FROM ${quote(schema.name)}`);
+      if (lines.length > 0) await copyInto(client, schema, lines);
+    });
+  }
+
+  async query(sql: string, params: QueryParams = {}): Promise<QueryResult> {
+    this.assertOpen();
+    checkReadStatement(toPositional(sql));
+    try {
+      return await this.runQuery(sql, params, false);
+    } catch (err) {
+      // A parameter with no type from its context (`$x IS NULL` before any comparison): type it from its value.
+      if (isServerError(err) && (err.code === '42P18' || err.code === '42P08')) {
+        try {
+          return await this.runQuery(sql, params, true);
+        } catch (retried) {
+          throw queryError(retried);
+        }
+      }
+      throw queryError(err);
+    }
+  }
+
+  private async runQuery(sql: string, params: QueryParams, typeFromValues: boolean): Promise<QueryResult> {
+    const statement = toPositional(sql, (name, placeholder) => placeholderFor(params[name], placeholder, typeFromValues));
+    const values = statement.names.map((name) => {
+      if (!Object.hasOwn(params, name)) {
+        throw new TollstreamError('INVALID_ARGUMENT', `the query uses $${name} but no parameter '${name}' was given`, { context: { parameter: name } });
+      }
+      return bindValue(params[name]!);
+    });
+    return this.withClient(this.readers, async (client) => {
+      await client.query('BEGIN TRANSACTION READ ONLY');
+      try {
+        await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(this.statementTimeoutMs))}`);
+        // The extended protocol even without values: the server then refuses a second statement itself.
+        const config = { text: statement.text, values, rowMode: 'array', queryMode: 'extended' } as pg.QueryArrayConfig;
+        const result = await client.query(config);
+        const columns = result.fields.map((f) => ({ name: f.name, type: TYPE_NAMES[f.dataTypeID] ?? `OID ${f.dataTypeID}` }));
+        const rows = (result.rows as unknown[][]).map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
+        return { columns, rows };
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+      }
+    });
+  }
+
+  async freshness(): Promise<Freshness> {
+    this.assertOpen();
+    const result = await this.withClient(this.readers, (client) =>
+      client.query<{ newest: bigint | null }>(`SELECT (extract(epoch FROM max(newest_arrival_time)) * 1000)::bigint AS newest FROM ${quote(DELIVERY_POSITIONS.name)}`),
+    ).catch((err: unknown) => {
+      throw writeError(err);
+    });
+    const value = result.rows[0]?.newest;
+    if (value === null || value === undefined) return { seconds: null, newestArrivalTime: null };
+    const newest = Number(value);
+    return { seconds: Math.max(0, (this.now() - newest) / 1000), newestArrivalTime: new Date(newest).toISOString() };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([this.writer.end(), this.readers.end()]);
+  }
+
+  /** Runs `fn` in one write transaction; the writer pool has one connection, so transactions run one at a time. */
+  private async transaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.withClient(this.writer, async (client) => {
+        await client.query('BEGIN');
+        try {
+          await fn(client);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
+    } catch (err) {
+      throw writeError(err);
+    }
+  }
+
+  /** A pooled connection for `fn`; a connection that failed at the protocol level is discarded, not reused. */
+  private async withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (!isServerError(err) && !isTollstreamError(err)) broken = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TollstreamError('WAREHOUSE_UNAVAILABLE', 'the warehouse is closed');
+  }
+}
+
+async function readPositions(client: pg.PoolClient, stream: string, table: string): Promise<Record<string, string>> {
+  const result = await client.query<{ shard_id: string; sequence_number: string }>(
+    `SELECT shard_id, sequence_number FROM ${quote(DELIVERY_POSITIONS.name)} WHERE stream = $1 AND table_name = $2`,
+    [stream, table],
+  );
+  const out: Record<string, string> = {};
+  for (const row of result.rows) out[row.shard_id] = row.sequence_number;
+  return out;
+}
+
+async function copyInto(client: pg.PoolClient, schema: TableSchema, chunks: readonly string[]): Promise<void> {
+  const columns = schema.columns.map((c) => quote(c.name)).join(', ');
+  const copy = client.query(copyFrom(`COPY ${quote(schema.name)} (${columns}) FROM STDIN WITH (FORMAT csv)`));
+  await pipeline(Readable.from(chunks), copy);
+}
+
+function createTableSql(schemaName: string, table: TableSchema): string {
+  const columns = table.columns.map((c) => `${quote(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const key = PRIMARY_KEYS[table.name];
+  if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${quote(schemaName)}.${quote(table.name)} (${columns.join(', ')})`;
+}
+
+function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const row of rows) {
+    const shard = row.shard_id;
+    const arrival = row.arrival_time;
+    if (typeof shard !== 'string' || typeof arrival !== 'number') continue;
+    const before = newest.get(shard);
+    if (before === undefined || arrival > before) newest.set(shard, arrival);
+  }
+  return newest;
+}
+
+/**
+ * The placeholder of one occurrence of a parameter. A null is the literal NULL (typed by its context like any
+ * NULL, so `$x IS NULL` works); a Date is a timestamptz. Strings and numbers stay untyped, so PostgreSQL types
+ * them from their context as DuckDB does ('2026-11-26' compared with a timestamp is a timestamp), unless
+ * `typeFromValues` asks for the type of the value itself.
+ */
+function placeholderFor(value: QueryParams[string] | undefined, next: () => string, typeFromValues: boolean): string {
+  if (value === null) return 'NULL';
+  const placeholder = next();
+  if (value instanceof Date) return `(${placeholder}::timestamptz)`;
+  if (typeof value === 'bigint') return `(${placeholder}::bigint)`;
+  if (typeof value === 'boolean') return `(${placeholder}::boolean)`;
+  if (!typeFromValues || value === undefined) return placeholder;
+  if (typeof value === 'number') return Number.isInteger(value) ? `(${placeholder}::bigint)` : `(${placeholder}::double precision)`;
+  return `(${placeholder}::text)`;
+}
+
+function bindValue(value: QueryParams[string]): string | number | boolean | null {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+/** numeric (e.g. `sum(bigint)`): a number while exact integers fit, the decimal text past 2^53. */
+function parseNumeric(text: string): unknown {
+  const n = Number(text);
+  if (!Number.isFinite(n)) return text;
+  if (/^-?\d+$/.test(text) && !Number.isSafeInteger(n)) return text;
+  return n;
+}
+
+function knownTable(name: string): TableSchema {
+  const schema = tableSchema(name);
+  if (!schema) {
+    throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${name}'; known tables: ${TABLES.map((t) => t.name).join(', ')}`, { context: { table: name } });
+  }
+  return schema;
+}
+
+interface ServerError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** An error the server answered (it has a SQLSTATE): the connection itself is still fine. */
+function isServerError(err: unknown): err is ServerError {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in err;
+}
+
+/** SQLSTATE classes meaning the data itself is wrong: 22 data exception, 23 integrity constraint violation. */
+function isDataError(err: ServerError): boolean {
+  return err.code.startsWith('22') || err.code.startsWith('23');
+}
+
+function writeError(err: unknown): TollstreamError {
+  if (isTollstreamError(err)) return err;
+  if (isServerError(err) && isDataError(err)) {
+    return new TollstreamError('WAREHOUSE_REJECTED', `the warehouse refused the batch: ${err.message}`, { context: { sqlState: err.code }, cause: err });
+  }
+  const context = isServerError(err) ? { sqlState: err.code } : {};
+  return new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing to the warehouse failed: ${message(err)}`, { context, cause: err });
+}
+
+function queryError(err: unknown): TollstreamError {
+  if (isTollstreamError(err)) return err;
+  if (!isServerError(err)) return new TollstreamError('WAREHOUSE_UNAVAILABLE', `the warehouse could not run the query: ${message(err)}`, { cause: err });
+  const context = { sqlState: err.code };
+  // 25006 read_only_sql_transaction, 42501 insufficient_privilege (the query role may only SELECT).
+  if (err.code === '25006' || err.code === '42501') return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${err.message}`, { context, cause: err });
+  if (err.code === '57014') return new TollstreamError('LIMIT_EXCEEDED', `the query ran past the warehouse's statement timeout and was cancelled: ${err.message}`, { context, cause: err });
+  if (err.code.startsWith('08') || err.code.startsWith('53') || err.code.startsWith('57')) {
+    return new TollstreamError('WAREHOUSE_UNAVAILABLE', `the warehouse could not run the query: ${err.message}`, { context, cause: err });
+  }
+  return new TollstreamError('INVALID_ARGUMENT', `the query failed: ${err.message}`, { context, cause: err });
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+/** The URL without its password, for messages and logs. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable connection string)';
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
