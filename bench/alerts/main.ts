@@ -9,7 +9,8 @@
  * Flags: --rate N (50000), --duration S (30; 10 with --quick), --drain S (longest wait for notifications after
  * the traffic, 30; 15 with --quick), --customers N (10000), --breaches N (40; 20 with --quick), --batch N (500),
  * --concurrency N (PutRecords in flight, 8), --fallback-rate N (the second phase's rate instead of 80% of the
- * committed rate), --no-fallback, --cpu-prof (profile the server). See docs/benchmarks.md.
+ * committed rate), --no-fallback, --no-warehouse (the server without its warehouse delivery, to see its cost),
+ * --cpu-prof (profile the server). See docs/benchmarks.md.
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -38,6 +39,7 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     'fallback-rate': { type: 'string' },
     'no-fallback': { type: 'boolean', default: false },
+    'no-warehouse': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
   },
 });
@@ -59,14 +61,24 @@ const fallbackRate = flags['fallback-rate'] === undefined ? undefined : positive
 
 const log = (line: string) => process.stderr.write(`[bench:alerts] ${line}\n`);
 const machine = describeMachine();
-const settings = { rate, durationMs, drainMs, customers, breaches, batchSize, concurrency, pipeline: 'tollstream up defaults (fsync always, warehouse delivery on)' };
+const noWarehouse = flags['no-warehouse'];
+const settings = {
+  rate,
+  durationMs,
+  drainMs,
+  customers,
+  breaches,
+  batchSize,
+  concurrency,
+  pipeline: `tollstream up defaults (fsync always, tables synchronous full${noWarehouse ? ', warehouse delivery OFF' : ', warehouse delivery on'})`,
+};
 log(`${machine.cpuCount} x ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}; ${JSON.stringify(settings)}`);
 
 const workDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-bench-alerts-run-'));
 const phases: PhaseResult[] = [];
 const profiles: Record<string, ProfileSummary> = {};
 try {
-  const common = { durationMs, drainMs, customers, breaches, batchSize, concurrency, log };
+  const common = { durationMs, drainMs, customers, breaches, batchSize, concurrency, noWarehouse, log };
   const profileDir = (label: string) => (flags['cpu-prof'] ? path.join(workDir, `profile-${label}`) : undefined);
 
   const target = await runPhase({ ...common, label: 'target', rate, ...opt('cpuProfileDir', profileDir('target')) });

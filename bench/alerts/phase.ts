@@ -4,7 +4,7 @@
  * planted breaches at known times, then a bounded drain. Measures breach-to-notification latency from the
  * breaching transaction's acknowledgement to the notification's arrival on the customer's open stream.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { kinesisSink, runSimulation, TrafficGenerator, type PlantedSpend, type Sink, type TollTransaction } from '../../src/simulator/index.ts';
@@ -28,6 +28,8 @@ export interface PhaseOptions {
   readonly breaches: number;
   readonly batchSize: number;
   readonly concurrency: number;
+  /** Run without the warehouse delivery (`warehouse.enabled: false`), to see what it costs the alerts. @default false */
+  readonly noWarehouse?: boolean;
   /** Run the server under `node --cpu-prof`, writing into this directory. */
   readonly cpuProfileDir?: string;
   readonly log: (line: string) => void;
@@ -94,9 +96,12 @@ async function call(url: string, method: string, route: string, body?: unknown, 
 export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   const { log } = options;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-bench-alerts-'));
+  const configFile = path.join(dataDir, 'bench.config.json');
+  if (options.noWarehouse) await writeFile(configFile, JSON.stringify({ warehouse: { enabled: false } }));
   const server = await startTollstream({
     dataDir,
     port: 0,
+    ...(options.noWarehouse ? { extraArgs: ['--config', configFile] } : {}),
     nodeArgs: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
   });
   const watchers: NotificationWatcher[] = [];
