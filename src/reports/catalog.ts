@@ -3,6 +3,8 @@
  * parameters (`$from`, `$plaza`...), never spliced into the SQL text.
  */
 
+import type { SqlDialect } from '../warehouse/index.ts';
+
 export type ParameterName = 'from' | 'to' | 'plaza' | 'vehicleClass' | 'limit';
 
 export interface ReportDefinition {
@@ -10,7 +12,8 @@ export interface ReportDefinition {
   readonly description: string;
   /** The parameters the report accepts; any other is refused. */
   readonly parameters: readonly ParameterName[];
-  readonly sql: string;
+  /** The statement, written once: the dialect fills in what DuckDB and PostgreSQL spell differently. */
+  readonly sql: (dialect: SqlDialect) => string;
 }
 
 /** Half-open event-time range [from, to), and the optional filters. */
@@ -23,7 +26,7 @@ export const REPORTS: readonly ReportDefinition[] = [
     name: 'revenue_by_plaza_hour',
     description: 'Trips and revenue (integer cents) per plaza per hour of event time, per currency.',
     parameters: ['from', 'to', 'plaza', 'vehicleClass'],
-    sql: `
+    sql: () => `
       SELECT plaza_id, date_trunc('hour', event_time) AS hour, currency,
              count(*)::BIGINT AS trips, sum(amount_cents)::BIGINT AS revenue_cents
       FROM toll_transactions
@@ -35,7 +38,7 @@ export const REPORTS: readonly ReportDefinition[] = [
     name: 'revenue_by_vehicle_class_day',
     description: 'Trips and revenue (integer cents) per vehicle class per UTC day, per currency.',
     parameters: ['from', 'to', 'plaza', 'vehicleClass'],
-    sql: `
+    sql: () => `
       SELECT vehicle_class, CAST(event_time AS DATE) AS day, currency,
              count(*)::BIGINT AS trips, sum(amount_cents)::BIGINT AS revenue_cents
       FROM toll_transactions
@@ -47,7 +50,7 @@ export const REPORTS: readonly ReportDefinition[] = [
     name: 'top_customers',
     description: 'The customers who spent most (integer cents) in the range, per currency; ties by customer id.',
     parameters: ['from', 'to', 'plaza', 'vehicleClass', 'limit'],
-    sql: `
+    sql: () => `
       SELECT customer_id, currency, count(*)::BIGINT AS trips, sum(amount_cents)::BIGINT AS spend_cents
       FROM toll_transactions
       WHERE customer_id IS NOT NULL AND ${FILTERS}
@@ -61,16 +64,19 @@ export const REPORTS: readonly ReportDefinition[] = [
       'Vehicles per plaza per 30-minute period against the expected count of station_reference (by UTC day of week and slot); ' +
       'periods below the alert threshold are flagged, including periods with no traffic at all.',
     parameters: ['from', 'to', 'plaza'],
-    sql: `
+    sql: (d) => {
+      const from = d.timeBucket(30, d.timestampParam('from'));
+      const to = d.timestampParam('to');
+      return `
       WITH periods AS (
-        SELECT unnest(range(time_bucket(INTERVAL 30 MINUTE, $from::TIMESTAMP), $to::TIMESTAMP, INTERVAL 30 MINUTE)) AS period_start
+        SELECT period_start FROM ${d.periodSeries(30, from, to, 'period_start')} AS series
       ),
       counts AS (
-        SELECT plaza_id, time_bucket(INTERVAL 30 MINUTE, event_time) AS period_start, count(*)::BIGINT AS vehicles
+        SELECT plaza_id, ${d.timeBucket(30, 'event_time')} AS period_start, count(*)::BIGINT AS vehicles
         FROM toll_transactions
-        WHERE event_time >= time_bucket(INTERVAL 30 MINUTE, $from::TIMESTAMP) AND event_time < $to
+        WHERE event_time >= ${from} AND event_time < $to
           AND ($plaza::VARCHAR IS NULL OR plaza_id = $plaza)
-        GROUP BY ALL
+        GROUP BY 1, 2
       ),
       stations AS (
         SELECT plaza_id FROM station_reference WHERE $plaza::VARCHAR IS NULL OR plaza_id = $plaza
@@ -78,8 +84,8 @@ export const REPORTS: readonly ReportDefinition[] = [
         SELECT plaza_id FROM counts
       )
       SELECT s.plaza_id, p.period_start,
-             dayofweek(p.period_start)::SMALLINT AS day_of_week,
-             (hour(p.period_start) * 2 + minute(p.period_start) // 30)::SMALLINT AS slot,
+             ${d.dayOfWeek('p.period_start')}::SMALLINT AS day_of_week,
+             ${d.slotOfDay(30, 'p.period_start')}::SMALLINT AS slot,
              coalesce(c.vehicles, 0)::BIGINT AS vehicles,
              r.expected_count, r.alert_threshold,
              coalesce(c.vehicles, 0) < r.alert_threshold AS below_threshold
@@ -87,8 +93,30 @@ export const REPORTS: readonly ReportDefinition[] = [
       CROSS JOIN periods p
       LEFT JOIN counts c ON c.plaza_id = s.plaza_id AND c.period_start = p.period_start
       LEFT JOIN station_reference r ON r.plaza_id = s.plaza_id
-        AND r.day_of_week = dayofweek(p.period_start)
-        AND r.slot = hour(p.period_start) * 2 + minute(p.period_start) // 30
-      ORDER BY s.plaza_id, p.period_start`,
+        AND r.day_of_week = ${d.dayOfWeek('p.period_start')}
+        AND r.slot = ${d.slotOfDay(30, 'p.period_start')}
+      ORDER BY s.plaza_id, p.period_start`;
+    },
+  },
+  {
+    name: 'threshold_breaches_per_day',
+    description:
+      'Spending-threshold breaches per UTC day (of the breach) and cause: breach notifications sent, distinct customers, ' +
+      'and how far past their thresholds the totals were (integer cents). A breach delivered twice counts once.',
+    parameters: ['from', 'to'],
+    sql: () => `
+      WITH breaches AS (
+        SELECT breach_id, min(customer_id) AS customer_id, min(cause) AS cause, min(breached_at) AS breached_at,
+               min(total_cents - threshold_cents) AS over_cents
+        FROM threshold_breaches
+        WHERE breached_at >= $from AND breached_at < $to
+        GROUP BY breach_id
+      )
+      SELECT CAST(breached_at AS DATE) AS day, cause,
+             count(*)::BIGINT AS breaches, count(DISTINCT customer_id)::BIGINT AS customers,
+             sum(over_cents)::BIGINT AS over_threshold_cents
+      FROM breaches
+      GROUP BY day, cause
+      ORDER BY day, cause`,
   },
 ];

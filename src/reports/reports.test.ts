@@ -46,7 +46,7 @@ describe('reports on generated traffic', () => {
   }
 
   it('lists the reports with their parameters', () => {
-    expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected']);
+    expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected', 'threshold_breaches_per_day']);
     expect(listReports().find((r) => r.name === 'top_customers')?.parameters).toContain('limit');
   });
 

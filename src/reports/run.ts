@@ -44,7 +44,7 @@ export async function runReport(warehouse: Warehouse, name: string, params: Repo
     throw new TollstreamError('NOT_FOUND', `no report named '${name}'; reports: ${REPORTS.map((r) => r.name).join(', ')}`, { context: { report: name } });
   }
   const bound = bindParams(report, params, now);
-  const [result, freshness] = await Promise.all([warehouse.query(report.sql, bound), warehouse.freshness()]);
+  const [result, freshness] = await Promise.all([warehouse.query(report.sql(warehouse.dialect), bound), warehouse.freshness()]);
   return { report: report.name, columns: result.columns, rows: result.rows, freshnessSeconds: freshness.seconds };
 }
 
