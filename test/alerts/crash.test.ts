@@ -62,7 +62,8 @@ describe('spending alerts under repeated SIGKILL of tollstream up', () => {
 
     const acknowledgedAtKill: number[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
-      await sleep(400 + Math.floor(Math.random() * 800));
+      // Long enough after the restart that the spend function is working through the traffic again.
+      await sleep(700 + Math.floor(Math.random() * 900));
       expect(producerDone, `traffic ended before kill ${kill + 1}`).toBe(false);
       await server.kill9();
       expect(server.child.signalCode).toBe('SIGKILL');

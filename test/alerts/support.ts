@@ -10,6 +10,9 @@ import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { TrafficGenerator, type GeneratedRecord, type PlantedSpend, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
 import { cleanEnv, REPO_ROOT } from '../cli/helpers.ts';
 
+// The SDK warns once per process that a future release will need Node.js 22; test output is not the place.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Settings every test server runs with: no warehouse (not under test here, and slow to open). */
 export const TEST_SERVER_ENV = { TOLLSTREAM_WAREHOUSE_ENABLED: 'false' };
 
