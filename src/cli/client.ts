@@ -3,6 +3,7 @@
  */
 import type { StreamDescription, StreamSummary } from '../log/index.ts';
 import { stringFlag, type CommandInput } from './command.ts';
+import type { CreateQueryRequest, QueryInfo } from '../queries/index.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 
@@ -110,6 +111,31 @@ export class NativeClient {
   /** Replaces the station reference data with a CSV or JSON document. */
   replaceStations(body: string, contentType: 'text/csv' | 'application/json'): Promise<{ rows: number }> {
     return this.json('PUT', '/v1/reference/stations', body, contentType);
+  }
+
+  listQueries(): Promise<{ queries: QueryInfo[] }> {
+    return this.json('GET', '/v1/queries');
+  }
+
+  createQuery(request: CreateQueryRequest): Promise<QueryInfo> {
+    return this.json('POST', '/v1/queries', JSON.stringify(request), 'application/json');
+  }
+
+  describeQuery(name: string): Promise<QueryInfo> {
+    return this.json('GET', `/v1/queries/${encodeURIComponent(name)}`);
+  }
+
+  explainQuery(name: string): Promise<{ name: string; plan: string }> {
+    return this.json('GET', `/v1/queries/${encodeURIComponent(name)}/explain`);
+  }
+
+  /** `stop` or `resume` a query. */
+  controlQuery(name: string, action: 'stop' | 'resume'): Promise<QueryInfo> {
+    return this.json('POST', `/v1/queries/${encodeURIComponent(name)}/${action}`);
+  }
+
+  async dropQuery(name: string): Promise<void> {
+    await this.json('DELETE', `/v1/queries/${encodeURIComponent(name)}`);
   }
 
   /** Opens the SSE tail; the caller reads the body until `signal` aborts. */

@@ -95,6 +95,13 @@ export interface TollstreamConfig {
      */
     readonly stationsFile?: string;
   };
+  /** Continuous SQL queries on the log (`/v1/queries`), their definitions and checkpoints in `<dataDir>/queries`. */
+  readonly queries: {
+    /** Run queries (and resume the ones that were running at the last stop). @default true */
+    readonly enabled: boolean;
+    /** Time between checkpoints of a query's state and input positions, in ms: at most this much input is re-read after a crash. @default 1000 */
+    readonly checkpointIntervalMs: number;
+  };
   /** The ABC Tolls spending alerts and the customer API (`/v1/customers`, `/v1/me`). */
   readonly alerts: {
     /** Run the spend function, keep monthly totals and notify customers past their threshold. @default true */
@@ -126,6 +133,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
   lake: { enabled: false },
   reference: {},
+  queries: { enabled: true, checkpointIntervalMs: 1000 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD' },
 };
 
@@ -169,6 +177,8 @@ export const SCHEMA: Record<string, Leaf> = {
   'lake.enabled': { type: 'boolean' },
   'lake.dir': { type: 'string' },
   'reference.stationsFile': { type: 'string' },
+  'queries.enabled': { type: 'boolean' },
+  'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
   'alerts.enabled': { type: 'boolean' },
   'alerts.timeZone': { type: 'string', check: checkTimeZone },
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },

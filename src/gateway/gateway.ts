@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { StreamLog } from '../log/index.ts';
+import type { QueryManager } from '../queries/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../metrics/index.ts';
 import type { Authenticator } from './auth/index.ts';
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   readonly metrics?: Registry;
   /** Serves `/v1/reports`, `/v1/warehouse/query` and `/v1/reference/stations`; absent, they answer 503. @default none */
   readonly warehouse?: Warehouse;
+  /** Serves `/v1/queries` (continuous SQL on the log); absent, those routes answer 404. @default none */
+  readonly queries?: QueryManager;
   /**
    * Route modules answered before the native API, in order (the customer API, the web pages). Each does its
    * own authentication: customer tokens are not native API keys. @default none
@@ -87,7 +90,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     accountId: options.accountId ?? '000000000000',
     randomPartitionKey,
   };
-  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse };
+  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries };
 
   async function handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();

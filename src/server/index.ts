@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
 import { createAuthenticator, createGateway } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
+import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
@@ -87,6 +88,22 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const deliveries = await startDeliveries(log, warehouse, config, logger, undo);
     registerDeliveryMetrics(metrics, deliveries);
 
+    let queries: QueryManager | undefined;
+    if (config.queries.enabled) {
+      const manager = new QueryManager({
+        log,
+        dir: path.join(dataDir, 'queries'),
+        checkpointIntervalMs: config.queries.checkpointIntervalMs,
+        baseDir: process.cwd(),
+        logger: logger.child({ component: 'queries' }),
+      });
+      manager.registerMetrics(metrics);
+      // Closed after the gateway and before the log: each query takes a last checkpoint.
+      undo.unshift(() => manager.close());
+      await manager.start();
+      queries = manager;
+    }
+
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
@@ -99,6 +116,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       routes: [...(alerts ? [alerts.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
+      ...(queries ? { queries } : {}),
     });
     undo.unshift(() => gateway.close());
     // Open notification streams end first, so closing the gateway need not wait for them.
@@ -116,6 +134,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       warehouse: warehouse ? warehousePath(config) : false,
       deliveries: deliveries.map((d) => d.name),
       alerts: config.alerts.enabled,
+      queries: queries ? queries.listQueries().map((q) => q.name) : false,
     });
 
     let closing: Promise<void> | undefined;

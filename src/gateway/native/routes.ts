@@ -2,9 +2,11 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { DedupeConfig, StreamConfig, StreamLog } from '../../log/index.ts';
+import type { QueryManager } from '../../queries/index.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
+import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts';
 import { tail } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute } from './warehouse.ts';
 
@@ -19,6 +21,8 @@ export interface NativeContext {
   readonly shutdown: AbortSignal;
   /** Serves the report, query and reference routes; absent, they answer 503 WAREHOUSE_UNAVAILABLE. */
   readonly warehouse: Warehouse | undefined;
+  /** Serves the continuous-query routes; absent, they answer 404. */
+  readonly queries: QueryManager | undefined;
 }
 
 /** A route's name for metrics, e.g. `POST /v1/streams/{name}/records`. */
@@ -33,12 +37,15 @@ export type NativeRoute =
   | 'runReport'
   | 'queryWarehouse'
   | 'replaceStations'
+  | QueryRoute
   | 'unknown';
 
 export interface ParsedPath {
   readonly route: NativeRoute;
   readonly stream?: string;
   readonly report?: string;
+  /** The continuous query named in the path. */
+  readonly queryName?: string;
   readonly query: URLSearchParams;
 }
 
@@ -72,9 +79,11 @@ export function matchRoute(method: string, url: string): ParsedPath {
   return { route: 'unknown', query };
 }
 
-/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/stations`. */
+/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/stations`, `/v1/queries[...]`. */
 function matchWarehouseRoute(method: string, parts: readonly string[], query: URLSearchParams): ParsedPath {
   const rest = parts.slice(2);
+  const queryRoute = matchQueryRoute(method, rest);
+  if (queryRoute) return { route: queryRoute.route, ...(queryRoute.name === undefined ? {} : { queryName: queryRoute.name }), query };
   if (rest[0] === 'reports' && method === 'GET') {
     if (rest.length === 1 || (rest.length === 2 && rest[1] === '')) return { route: 'listReports', query };
     if (rest.length === 2) {
@@ -120,6 +129,14 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
       return queryRoute(ctx, req, res);
     case 'replaceStations':
       return replaceStationsRoute(ctx, req, res);
+    case 'listQueries':
+    case 'createQuery':
+    case 'describeQuery':
+    case 'explainQuery':
+    case 'dropQuery':
+    case 'stopQuery':
+    case 'resumeQuery':
+      return handleQueryRoute(ctx.queries, req, res, match.route, match.queryName);
     case 'unknown':
       throw new TollstreamError('NOT_FOUND', `no route ${req.method} ${req.url?.split('?')[0]}; see docs/gateway.md for the native API`);
   }
