@@ -18,10 +18,12 @@ import { runQuery, type QueryInput } from '../../src/sql/index.ts';
 import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
 import { describeMachine } from '../lib/machine.ts';
 import { REPO_ROOT } from '../lib/processes.ts';
-import { formatCount, formatTable, round } from '../lib/stats.ts';
-import { openReference, type Reference } from './duckdb-reference.ts';
+import { formatCount, round } from '../lib/stats.ts';
+import { checkAgainst, sinkFor, type Sink } from './check.ts';
+import { openReference } from './duckdb-reference.ts';
 import { generateNexmark, inBatches, type NexmarkEvents } from './nexmark.ts';
 import { QUERIES, type BenchQuery, type InputName } from './queries.ts';
+import { formatReport, type QueryResult, type RunFigures } from './report.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -54,62 +56,6 @@ const log = (line: string) => process.stderr.write(`[bench:sql] ${line}\n`);
 // A full collection between runs, so one query's garbage does not land on the next one's figures.
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
-
-interface CheckResult {
-  readonly ok: boolean;
-  readonly detail: string;
-}
-
-interface RunFigures {
-  readonly rowsIn: number;
-  readonly rowsOut: number;
-  readonly wallMs: number;
-  readonly cpuMs: number;
-  readonly eventsPerSecond: number;
-  readonly eventsPerCpuSecond: number;
-  readonly peakRssBytes: number;
-  readonly peakHeapUsedBytes: number;
-  readonly errorRows: number;
-}
-
-interface QueryResult extends RunFigures {
-  readonly name: string;
-  readonly title: string;
-  readonly deviation: string;
-  readonly targetPerCore: number | null;
-  readonly flinkPerCore: number | null;
-  readonly verdict: 'PASS' | 'MISS' | 'n/a';
-  readonly duckdbMs: number;
-  readonly duckdbRows: number;
-  readonly check: CheckResult;
-  readonly profile?: ProfileSummary;
-}
-
-/** Our output row, reduced to what the check compares. */
-type Sink = { onRow: (stream: string, row: Record<string, unknown>) => void; keys: string[]; n: number; sums: Map<string, number> };
-
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/;
-const normalize = (v: unknown) => (typeof v === 'string' && ISO.test(v) ? Date.parse(v) : v);
-const rowKey = (row: Record<string, unknown>, columns: readonly string[]) => JSON.stringify(columns.map((c) => normalize(row[c])));
-
-function sinkFor(q: BenchQuery): Sink {
-  const sink: Sink = { keys: [], n: 0, sums: new Map(), onRow: () => {} };
-  const check = q.check;
-  if (check.kind === 'rows') {
-    sink.onRow = (stream, row) => {
-      if (stream === 'result') sink.keys.push(rowKey(row, check.columns));
-    };
-  } else {
-    const sums = check.sums.map(() => 0);
-    sink.onRow = (stream, row) => {
-      if (stream !== 'result') return;
-      sink.n++;
-      for (let i = 0; i < sums.length; i++) sums[i]! += row[check.sums[i]!] as number;
-      check.sums.forEach((s, i) => sink.sums.set(s, sums[i]!));
-    };
-  }
-  return sink;
-}
 
 /** The event-time cut of a query with `maxEvents` (events at or after it are left out), or null. */
 function timeCut(q: BenchQuery, events: NexmarkEvents): number | null {
@@ -190,38 +136,6 @@ async function measure(q: BenchQuery, inputs: Record<string, QueryInput>, rowsIn
   };
 }
 
-async function checkAgainst(q: BenchQuery, sql: string, sink: Sink, reference: Reference, errorRows: number): Promise<{ check: CheckResult; ms: number; rows: number }> {
-  const { rows, ms } = await reference.query(sql);
-  const problems: string[] = [];
-  if (errorRows > 0) problems.push(`${errorRows} error-stream rows`);
-  if (q.check.kind === 'totals') {
-    const expected = rows[0] ?? {};
-    if (Number(expected.n) !== sink.n) problems.push(`count ${sink.n} vs DuckDB ${String(expected.n)}`);
-    for (const s of q.check.sums) {
-      const ours = sink.sums.get(s) ?? 0;
-      const theirs = Number(expected[s]);
-      const tolerance = q.check.relativeTolerance * Math.max(Math.abs(ours), Math.abs(theirs));
-      if (!(Math.abs(ours - theirs) <= tolerance)) problems.push(`SUM(${s}) ${ours} vs DuckDB ${theirs}`);
-    }
-    const detail = problems.length ? problems.join('; ') : `count ${formatCount(sink.n)} and sums of ${q.check.sums.join(', ')} equal`;
-    return { check: { ok: problems.length === 0, detail }, ms, rows: Number(expected.n) };
-  }
-  const columns = q.check.columns;
-  const ours = [...sink.keys].sort();
-  const theirs = rows.map((r) => rowKey(r, columns)).sort();
-  if (ours.length !== theirs.length) problems.push(`${ours.length} rows vs DuckDB ${theirs.length}`);
-  const theirSet = new Set(theirs);
-  const ourSet = new Set(ours);
-  const missing = theirs.filter((k) => !ourSet.has(k));
-  const extra = ours.filter((k) => !theirSet.has(k));
-  if (missing.length) problems.push(`${missing.length} DuckDB rows missing, e.g. ${missing[0]}`);
-  if (extra.length) problems.push(`${extra.length} rows DuckDB does not have, e.g. ${extra[0]}`);
-  if (!missing.length && !extra.length && ours.some((k, i) => k !== theirs[i])) problems.push('same rows, different multiplicities');
-  if (theirs.length === 0) problems.push('empty result: nothing was compared');
-  const detail = problems.length ? problems.join('; ') : `${formatCount(ours.length)} rows equal, row for row [${columns.join(', ')}]`;
-  return { check: { ok: problems.length === 0, detail }, ms, rows: theirs.length };
-}
-
 /** The same bids as an NDJSON file (times as ISO text, as a producer would write them), through q1. */
 async function measureNdjson(events: NexmarkEvents, q: BenchQuery): Promise<RunFigures & { fileBytes: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-sql-'));
@@ -241,9 +155,6 @@ async function measureNdjson(events: NexmarkEvents, q: BenchQuery): Promise<RunF
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-const mb = (bytes: number) => `${Math.round(bytes / 1048576)}`;
-const rateText = (r: number) => (r >= 1e6 ? `${round(r / 1e6, 2)}M` : `${formatCount(r / 1000)}k`);
 
 async function main(): Promise<void> {
   const machine = describeMachine();
@@ -290,53 +201,10 @@ async function main(): Promise<void> {
     reference.close();
   }
 
-  const table = formatTable(
-    ['query', 'rows in', 'rows out', 'wall ev/s', 'ev/CPU-s', 'target/core', 'result', 'Flink/core', 'RSS MB', 'heap MB', 'DuckDB ms', 'vs DuckDB'],
-    results.map((r) => [
-      `${r.name} ${r.title}`,
-      formatCount(r.rowsIn),
-      formatCount(r.rowsOut),
-      rateText(r.eventsPerSecond),
-      rateText(r.eventsPerCpuSecond),
-      r.targetPerCore === null ? '-' : `>= ${rateText(r.targetPerCore)}`,
-      r.verdict === 'n/a' ? '-' : r.verdict,
-      r.flinkPerCore === null ? '-' : rateText(r.flinkPerCore),
-      mb(r.peakRssBytes),
-      mb(r.peakHeapUsedBytes),
-      formatCount(r.duckdbMs),
-      r.check.ok ? 'match' : 'MISMATCH',
-    ]),
-  );
-  const lines = [
-    '',
-    `Nexmark on the streaming SQL engine: ${formatCount(eventCount)} events (seed ${seed}), in-memory rows in arrays of ${BATCH}, one process`,
-    `${machine.cpuCount} x ${machine.cpuModel}, ${mb(machine.memoryBytes)} MB, node ${machine.nodeVersion}, load average at start ${machine.loadAverage.join(' ')}`,
-    '',
-    table,
-    '',
-    `ev/CPU-s: input rows per second of this process's CPU time (all threads, GC included); the targets apply to it.`,
-    `RSS/heap: peaks during the run; the events themselves hold ${mb(baseline.heapUsedBytes)} MB of heap (${mb(baseline.rssBytes)} MB RSS) before any query.`,
-    `DuckDB: one thread, batch SQL over the same events (loaded through the Appender in ${formatCount(duckdbLoadMs)} ms, not counted).`,
-  ];
-  if (ndjson) {
-    lines.push(
-      `q1 from an NDJSON file (${mb(ndjson.fileBytes)} MB, ISO times): ${rateText(ndjson.eventsPerSecond)} ev/s wall, ${rateText(ndjson.eventsPerCpuSecond)} ev/CPU-s ` +
-        `(in memory: ${rateText(results.find((r) => r.name === 'q1')?.eventsPerCpuSecond ?? Number.NaN)} ev/CPU-s): the cost of reading and parsing JSON text.`,
-    );
-  }
-  for (const q of queries) {
-    if (timeCut(q, events) !== null) lines.push(`${q.name} ran over the first ${formatCount(q.maxEvents!)} events only: too slow for the full count within the benchmark's time.`);
-  }
-  lines.push('', 'Checks against DuckDB:');
-  for (const r of results) lines.push(`  ${r.name.padEnd(8)} ${r.check.ok ? 'match   ' : 'MISMATCH'} ${r.check.detail}`);
-  lines.push('', 'Where the SQL differs from the Nexmark original:');
-  for (const r of results) lines.push(`  ${r.name.padEnd(8)} ${r.deviation}`);
-  for (const r of results) {
-    if (!r.profile) continue;
-    lines.push('', `CPU profile of ${r.name} (self time, ${r.profile.busyMs} ms busy):`);
-    for (const f of r.profile.byFunction.slice(0, 12)) lines.push(`  ${String(f.percent).padStart(5)}%  ${f.name}`);
-  }
-  process.stdout.write(lines.join('\n') + '\n');
+  const cutNotes = queries
+    .filter((q) => timeCut(q, events) !== null)
+    .map((q) => `${q.name} ran over the first ${formatCount(q.maxEvents!)} events only: too slow for the full count within the benchmark's time.`);
+  process.stdout.write(formatReport({ eventCount, seed, batch: BATCH, machine, baseline, duckdbLoadMs, results, ndjson, notes: cutNotes }));
 
   const resultsDir = path.join(REPO_ROOT, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
