@@ -85,8 +85,8 @@ const CHUNK_BYTES = 256 * 1024;
 
 export async function openPostgresWarehouse(options: PostgresWarehouseOptions): Promise<Warehouse> {
   const schema = options.schema ?? 'public';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new TollstreamError('CONFIG_INVALID', `the warehouse schema '${schema}' must be lower-case letters, digits and _ (starting with a letter or _)`, { context: { schema } });
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema.startsWith('pg_')) {
+    throw new TollstreamError('CONFIG_INVALID', `the warehouse schema '${schema}' must be lower-case letters, digits and _ (starting with a letter or _, not pg_)`, { context: { schema } });
   }
   const session = `-c search_path=${schema} -c TimeZone=UTC`;
   const writer = new pg.Pool({ connectionString: options.connectionString, max: 1, options: session, types: typeParsers });
