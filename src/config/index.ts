@@ -194,6 +194,7 @@ function checkValue(key: string, v: unknown, source: string): unknown {
 /** A setting that only means something when another one is on: `lake.dir` needs `lake.enabled`... */
 const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]> = [
   ['warehouse.path', 'warehouse.enabled'],
+  ['warehouse.postgresUrl', 'warehouse.enabled'],
   ['reference.stationsFile', 'warehouse.enabled'],
   ['lake.dir', 'lake.enabled'],
 ];
@@ -204,6 +205,16 @@ function checkConflicts(explicit: Flat): void {
     if (explicit.has(key) && (explicit.get(enabledKey) ?? defaults.get(enabledKey)) !== true) {
       throw configError(`${key} conflicts with ${enabledKey} false: set ${enabledKey} to true or drop ${key}`, { key });
     }
+  }
+  const warehouseKind = explicit.get('warehouse.kind') ?? DEFAULT_CONFIG.warehouse.kind;
+  if (warehouseKind === 'postgres' && !explicit.has('warehouse.postgresUrl') && (explicit.get('warehouse.enabled') ?? true) === true) {
+    throw configError("warehouse.kind 'postgres' needs warehouse.postgresUrl (postgres://user:password@host:5432/database)", { key: 'warehouse.postgresUrl' });
+  }
+  if (warehouseKind !== 'postgres' && explicit.has('warehouse.postgresUrl')) {
+    throw configError("warehouse.postgresUrl conflicts with warehouse.kind 'duckdb': set warehouse.kind to 'postgres' or drop warehouse.postgresUrl", { key: 'warehouse.postgresUrl' });
+  }
+  if (warehouseKind === 'postgres' && explicit.has('warehouse.path')) {
+    throw configError("warehouse.path (a DuckDB file) conflicts with warehouse.kind 'postgres': drop warehouse.path", { key: 'warehouse.path' });
   }
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(

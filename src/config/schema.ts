@@ -70,6 +70,13 @@ export interface TollstreamConfig {
     readonly enabled: boolean;
     /** The DuckDB database file (one process holds it). @default `<dataDir>/warehouse.duckdb` (see `warehousePath`) */
     readonly path?: string;
+    /** The backend: `duckdb` (a file in the data directory) or `postgres` (a server, see `postgresUrl`). @default 'duckdb' */
+    readonly kind?: 'duckdb' | 'postgres';
+    /**
+     * With `kind: 'postgres'`, required: `postgres://user:password@host:5432/database`; the tables go into its
+     * `public` schema. @default none
+     */
+    readonly postgresUrl?: string;
   };
   readonly delivery: {
     /** The log stream delivered into the warehouse table `toll_transactions` (and the lake). @default 'toll_transactions' */
@@ -129,7 +136,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   streams: [
     { name: 'toll_transactions', shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } },
   ],
-  warehouse: { enabled: true },
+  warehouse: { enabled: true, kind: 'duckdb' },
   delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
   lake: { enabled: false },
   reference: {},
@@ -171,6 +178,8 @@ export const SCHEMA: Record<string, Leaf> = {
   streams: { type: 'json', check: checkStreams },
   'warehouse.enabled': { type: 'boolean' },
   'warehouse.path': { type: 'string' },
+  'warehouse.kind': { type: 'enum', values: ['duckdb', 'postgres'] },
+  'warehouse.postgresUrl': { type: 'string', check: (v) => (/^postgres(ql)?:\/\/[^/\s]+/.test(v) ? undefined : 'must be a URL like postgres://user:password@host:5432/database') },
   'delivery.stream': { type: 'string' },
   'delivery.bufferSizeMiB': { type: 'integer', min: 1, max: 128 },
   'delivery.bufferIntervalSeconds': { type: 'integer', min: 0, max: 900 },

@@ -15,7 +15,7 @@ import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
-import { openDuckDBWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
+import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
@@ -131,7 +131,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       fsync: config.storage.fsync,
       sigv4: authenticator.mode,
       apiKeys: config.auth.apiKeys.length > 0,
-      warehouse: warehouse ? warehousePath(config) : false,
+      warehouse: warehouse ? (config.warehouse.kind === 'postgres' ? 'postgres' : warehousePath(config)) : false,
       deliveries: deliveries.map((d) => d.name),
       alerts: config.alerts.enabled,
       queries: queries ? queries.listQueries().map((q) => q.name) : false,
@@ -161,9 +161,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 }
 
 async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<Warehouse> {
-  const file = warehousePath(config);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const warehouse = await openDuckDBWarehouse({ path: file });
+  const warehouse = await openConfiguredWarehouse(config);
   try {
     await warehouse.ensureSchema();
     const stations = config.reference.stationsFile;
@@ -176,6 +174,19 @@ async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<
     throw err;
   }
   return warehouse;
+}
+
+/** The backend `warehouse.kind` names: a DuckDB file, or a PostgreSQL server at `warehouse.postgresUrl`. */
+async function openConfiguredWarehouse(config: TollstreamConfig): Promise<Warehouse> {
+  if (config.warehouse.kind === 'postgres') {
+    // loadConfig refuses kind 'postgres' without a URL; this guards a config built by hand.
+    const url = config.warehouse.postgresUrl;
+    if (url === undefined) throw new TollstreamError('CONFIG_INVALID', "warehouse.kind 'postgres' needs warehouse.postgresUrl", { context: { key: 'warehouse.postgresUrl' } });
+    return openPostgresWarehouse({ connectionString: url });
+  }
+  const file = warehousePath(config);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  return openDuckDBWarehouse({ path: file });
 }
 
 /**
