@@ -49,8 +49,9 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       await warehouse.ensureSchema();
     });
     afterEach(async () => {
-      await warehouse.close();
-      await fixture.cleanup();
+      // Undefined when the fixture could not be created (e.g. no server): that failure is the one to report.
+      await (warehouse as Warehouse | undefined)?.close();
+      await (fixture as WarehouseFixture | undefined)?.cleanup();
     });
 
     const count = async (table = 'toll_transactions') => (await warehouse.query(`SELECT count(*) AS n FROM ${table}`)).rows[0]![0];
