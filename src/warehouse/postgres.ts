@@ -96,9 +96,13 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
     options: session,
     types: typeParsers,
   });
-  // An idle connection the server dropped is replaced on the next use; the error must not crash the process.
-  writer.on('error', () => undefined);
-  readers.on('error', () => undefined);
+  // A connection the server (or the network) drops emits 'error' on its client, idle or checked out. The pool
+  // drops idle ones, `withClient` discards checked-out ones and the query in flight fails on its own; the event
+  // itself must not crash the process.
+  for (const pool of [writer, readers]) {
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+  }
   const warehouse = new PostgresWarehouse(writer, readers, schema, options.statementTimeoutMs ?? 60_000, options.now ?? Date.now);
   try {
     const client = await writer.connect();
@@ -129,7 +133,10 @@ class PostgresWarehouse implements Warehouse {
     await this.transaction(async (client) => {
       // Two servers starting at once on one database would race on CREATE ... IF NOT EXISTS.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:schema:${this.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(this.schema)}`);
+      // Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS, which a role
+      // that merely owns its schema does not have.
+      const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quote(this.schema)}`);
       for (const table of TABLES) await client.query(createTableSql(this.schema, table));
     });
   }

@@ -1,0 +1,91 @@
+/**
+ * A PostgreSQL outage while the warehouse is open: writes fail as WAREHOUSE_UNAVAILABLE (retriable, nothing
+ * half-written), and once the server is reachable again the same warehouse object works on fresh connections.
+ * The outage is a TCP proxy on 127.0.0.1 that the test closes, cutting every connection through it.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTollstreamError } from '../../src/core/errors.ts';
+import { openPostgresWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
+import { postgresSchema, type PostgresSchema } from './server.ts';
+
+class Proxy {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async start(): Promise<void> {
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.target);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Stops listening and cuts every open connection. */
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+}
+
+const T0 = Date.parse('2026-11-26T10:00:00.000Z');
+const row = (i: number): Row => ({
+  transaction_id: `tx-${i}`,
+  customer_id: 'C1',
+  tag_id: null,
+  plate: null,
+  plaza_id: 'P01',
+  lane: 1,
+  vehicle_class: 2,
+  amount_cents: 100 + i,
+  currency: 'USD',
+  event_time: T0 + i,
+  arrival_time: T0 + i,
+  shard_id: 'a',
+  sequence_number: String(i).padStart(6, '0'),
+});
+const batch = (i: number) => ({ table: 'toll_transactions', rows: [row(i)], source: { stream: 's', positions: { a: String(i).padStart(6, '0') } } });
+
+describe('PostgreSQL warehouse across an outage', () => {
+  let place: PostgresSchema;
+  let proxy: Proxy;
+  let warehouse: Warehouse;
+
+  beforeAll(async () => {
+    place = postgresSchema('outage');
+    const target = new URL(place.url);
+    proxy = new Proxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    const viaProxy = new URL(place.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    warehouse = await openPostgresWarehouse({ connectionString: viaProxy.toString(), schema: place.schema });
+    await warehouse.ensureSchema();
+  });
+  afterAll(async () => {
+    await warehouse?.close();
+    await proxy?.stop();
+    await place?.cleanup();
+  });
+
+  it('fails writes as retriable while the server is unreachable, then resumes on new connections', async () => {
+    await warehouse.loadBatch(batch(1));
+    await proxy.stop();
+    await expect(warehouse.loadBatch(batch(2))).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_UNAVAILABLE') && err.retriable);
+    await expect(warehouse.query('SELECT count(*) FROM toll_transactions')).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_UNAVAILABLE'));
+    await proxy.start(); // the same port again
+    await warehouse.loadBatch(batch(2));
+    expect((await warehouse.query('SELECT count(*) FROM toll_transactions')).rows).toEqual([[2]]);
+    expect(await warehouse.positions('s', 'toll_transactions')).toEqual({ a: '000002' });
+  });
+});
