@@ -120,6 +120,11 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
 class PostgresWarehouse implements Warehouse {
   readonly dialect = POSTGRES_DIALECT;
   private closed = false;
+  /**
+   * Batches whose COMMIT went out but whose answer was lost with the connection, by (stream, table): the
+   * transaction id and the batch's positions. The retry of such a batch asks the server how it ended.
+   */
+  private readonly unsettled = new Map<string, { readonly xid: string; readonly positions: string }>();
 
   constructor(
     private readonly writer: pg.Pool,
@@ -167,7 +172,15 @@ class PostgresWarehouse implements Warehouse {
             ),
           ]
         : [];
+    const pair = `${batch.source.stream}\u0000${batch.table}`;
+    const positionsKey = JSON.stringify(Object.entries(batch.source.positions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (await this.alreadyCommitted(pair, positionsKey)) return;
+    let xid: string | undefined;
+    const commitLost = () => {
+      if (xid !== undefined) this.unsettled.set(pair, { xid, positions: positionsKey });
+    };
     await this.transaction(async (client) => {
+      xid = (await client.query<{ xid: string }>('SELECT txid_current()::text AS xid')).rows[0]?.xid;
       // One writer per (stream, table) at a time, across processes: the position check below is then sound.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:delivery:${batch.source.stream}:${batch.table}`]);
       const stored = await readPositions(client, batch.source.stream, batch.table);
@@ -196,7 +209,29 @@ class PostgresWarehouse implements Warehouse {
           [batch.source.stream, batch.table, shardId, sequenceNumber, arrival === undefined ? null : new Date(arrival).toISOString(), new Date(failedAt).toISOString()],
         );
       }
+    }, commitLost);
+  }
+
+  /**
+   * True when an earlier attempt of this very batch (same stream, table and positions) lost its COMMIT answer
+   * but did commit: the retry must not load it again (nor fail on its own positions). Unreachable server:
+   * `WAREHOUSE_UNAVAILABLE`, and the question is asked again at the next retry.
+   */
+  private async alreadyCommitted(pair: string, positionsKey: string): Promise<boolean> {
+    const earlier = this.unsettled.get(pair);
+    if (!earlier) return false;
+    this.assertOpen();
+    const status = await this.withClient(this.writer, async (client) => {
+      const result = await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [earlier.xid]);
+      return result.rows[0]?.status ?? null;
+    }).catch((err: unknown) => {
+      throw writeError(err);
     });
+    if (status === 'in progress') {
+      throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `the previous attempt of this batch (transaction ${earlier.xid}) is still committing; retry`, { context: { xid: earlier.xid } });
+    }
+    this.unsettled.delete(pair);
+    return status === 'committed' && earlier.positions === positionsKey;
   }
 
   async positions(stream: string, table: string): Promise<Record<string, string>> {
@@ -277,14 +312,20 @@ class PostgresWarehouse implements Warehouse {
   }
 
   /** Runs `fn` in one write transaction; the writer pool has one connection, so transactions run one at a time. */
-  private async transaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  private async transaction(fn: (client: pg.PoolClient) => Promise<void>, commitLost?: () => void): Promise<void> {
     this.assertOpen();
     try {
       await this.withClient(this.writer, async (client) => {
         await client.query('BEGIN');
         try {
           await fn(client);
-          await client.query('COMMIT');
+          try {
+            await client.query('COMMIT');
+          } catch (err) {
+            // No answer (the connection went): the transaction may or may not have committed.
+            if (!isServerError(err)) commitLost?.();
+            throw err;
+          }
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined);
           throw err;

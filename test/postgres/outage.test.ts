@@ -12,6 +12,8 @@ import { postgresSchema, type PostgresSchema } from './server.ts';
 class Proxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** When set, the next COMMIT is passed to the server and the client's connection is cut before the answer. */
+  private cutNextCommit = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -24,11 +26,25 @@ class Proxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      upstream.pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        upstream.write(chunk);
+        if (this.cutNextCommit && chunk.includes('COMMIT\u0000')) {
+          this.cutNextCommit = false;
+          client.destroy();
+          // The server reads the COMMIT before it sees the end of the connection, so it does commit.
+          upstream.end();
+        }
+      });
+      client.on('end', () => upstream.end());
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
+  }
+
+  cutAfterNextCommit(): void {
+    this.cutNextCommit = true;
   }
 
   /** Stops listening and cuts every open connection. */
@@ -87,5 +103,19 @@ describe('PostgreSQL warehouse across an outage', () => {
     await warehouse.loadBatch(batch(2));
     expect((await warehouse.query('SELECT count(*) FROM toll_transactions')).rows).toEqual([[2]]);
     expect(await warehouse.positions('s', 'toll_transactions')).toEqual({ a: '000002' });
+  });
+
+  it('does not load a batch twice when the answer to its COMMIT was lost and it is retried', async () => {
+    const before = Number((await warehouse.query('SELECT count(*) FROM toll_transactions')).rows[0]![0]);
+    proxy.cutAfterNextCommit();
+    await expect(warehouse.loadBatch(batch(3))).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_UNAVAILABLE') && err.retriable);
+    // The retry (what delivery does after a retriable error) finds that the first attempt committed.
+    await warehouse.loadBatch(batch(3));
+    expect((await warehouse.query('SELECT count(*) FROM toll_transactions')).rows).toEqual([[before + 1]]);
+    expect(await warehouse.positions('s', 'toll_transactions')).toEqual({ a: '000003' });
+    // The next batch loads as usual, and a real replay is still refused.
+    await warehouse.loadBatch(batch(4));
+    await expect(warehouse.loadBatch(batch(4))).rejects.toSatisfy((err) => isTollstreamError(err, 'DELIVERY_POSITION_CONFLICT'));
+    expect((await warehouse.query('SELECT count(*) FROM toll_transactions')).rows).toEqual([[before + 2]]);
   });
 });
