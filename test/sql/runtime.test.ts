@@ -70,7 +70,7 @@ describe('runQuery', () => {
       batchSize: 1,
       checkpointEveryRows: 1,
       onSnapshot: (_task, id, state) => {
-        if (Array.isArray(state) && state.length === 2) joinSnapshots.push(id);
+        if (Array.isArray((state as { sides?: unknown } | null)?.sides)) joinSnapshots.push(id);
       },
     });
     expect(checked.streams).toEqual(plain.streams);

@@ -24,6 +24,7 @@ import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
+import { exprLag } from './emission-lag.ts';
 import { renderExpr, renderMillis } from './render.ts';
 
 export interface PhysicalOptions {
@@ -190,9 +191,13 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const right = build(n.right, c);
     const lctx = cctx(c, n.left.fields);
     const rctx = cctx(c, n.right.fields);
+    // How far behind the watermark each input can still deliver its time (see emission-lag.ts).
+    const lateness = c.options.allowedLateness;
+    const leftLag = Math.max(0, exprLag(n.left, n.leftTime, lateness) ?? lateness);
+    const rightLag = Math.max(0, exprLag(n.right, n.rightTime, lateness) ?? lateness);
     const sides = [
-      { keyFns: n.leftKeys.map((k) => compileExpr(k, lctx).fn), timeFn: compileExpr(n.leftTime, lctx).fn },
-      { keyFns: n.rightKeys.map((k) => compileExpr(k, rctx).fn), timeFn: compileExpr(n.rightTime, rctx).fn },
+      { keyFns: n.leftKeys.map((k) => compileExpr(k, lctx).fn), timeFn: compileExpr(n.leftTime, lctx).fn, lag: leftLag },
+      { keyFns: n.rightKeys.map((k) => compileExpr(k, rctx).fn), timeFn: compileExpr(n.rightTime, rctx).fn, lag: rightLag },
     ] as const;
     const cond = compilePredicate(n.condition, cctx(c, n.fields));
     const detail = `on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
