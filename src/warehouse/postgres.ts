@@ -9,6 +9,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { csvLines } from './copy-csv.ts';
+import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
 import { POSTGRES_DIALECT } from './dialect.ts';
 import { checkReadStatement, toPositional } from './sql-text.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, tableSchema } from './tables.ts';
@@ -47,39 +48,6 @@ const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
   [DELIVERY_POSITIONS.name]: ['stream', 'table_name', 'shard_id'],
   station_reference: ['plaza_id', 'day_of_week', 'slot'],
 };
-
-/** Type names of result columns, DuckDB's spelling where the two agree. */
-const TYPE_NAMES: Readonly<Record<number, string>> = {
-  16: 'BOOLEAN',
-  20: 'BIGINT',
-  21: 'SMALLINT',
-  23: 'INTEGER',
-  25: 'VARCHAR',
-  1043: 'VARCHAR',
-  700: 'FLOAT',
-  701: 'DOUBLE',
-  1700: 'DECIMAL',
-  1082: 'DATE',
-  1083: 'TIME',
-  1114: 'TIMESTAMP',
-  1184: 'TIMESTAMP WITH TIME ZONE',
-  1186: 'INTERVAL',
-  114: 'JSON',
-  3802: 'JSON',
-};
-
-/** Result values the way `toQueryValue` expects them: int8 as bigint, dates and intervals as text, UTC timestamps. */
-const PARSERS: Readonly<Record<number, (text: string) => unknown>> = {
-  20: (text) => BigInt(text),
-  1700: parseNumeric,
-  1082: (text) => text,
-  1186: (text) => text,
-  1114: (text) => (/^\d{4}-/.test(text) ? new Date(`${text.replace(' ', 'T')}Z`) : text),
-};
-
-const typeParsers = {
-  getTypeParser: (oid: number, format?: string) => PARSERS[oid] ?? (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format),
-} as unknown as pg.CustomTypesConfig;
 
 const CHUNK_BYTES = 256 * 1024;
 
@@ -390,37 +358,6 @@ function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
   return newest;
 }
 
-/**
- * The placeholder of one occurrence of a parameter. A null is the literal NULL (typed by its context like any
- * NULL, so `$x IS NULL` works); a Date is a timestamptz. Strings and numbers stay untyped, so PostgreSQL types
- * them from their context as DuckDB does ('2026-11-26' compared with a timestamp is a timestamp), unless
- * `typeFromValues` asks for the type of the value itself.
- */
-function placeholderFor(value: QueryParams[string] | undefined, next: () => string, typeFromValues: boolean): string {
-  if (value === null) return 'NULL';
-  const placeholder = next();
-  if (value instanceof Date) return `(${placeholder}::timestamptz)`;
-  if (typeof value === 'bigint') return `(${placeholder}::bigint)`;
-  if (typeof value === 'boolean') return `(${placeholder}::boolean)`;
-  if (!typeFromValues || value === undefined) return placeholder;
-  if (typeof value === 'number') return Number.isInteger(value) ? `(${placeholder}::bigint)` : `(${placeholder}::double precision)`;
-  return `(${placeholder}::text)`;
-}
-
-function bindValue(value: QueryParams[string]): string | number | boolean | null {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'bigint') return value.toString();
-  return value;
-}
-
-/** numeric (e.g. `sum(bigint)`): a number while exact integers fit, the decimal text past 2^53. */
-function parseNumeric(text: string): unknown {
-  const n = Number(text);
-  if (!Number.isFinite(n)) return text;
-  if (/^-?\d+$/.test(text) && !Number.isSafeInteger(n)) return text;
-  return n;
-}
-
 function knownTable(name: string): TableSchema {
   const schema = tableSchema(name);
   if (!schema) {
@@ -429,59 +366,6 @@ function knownTable(name: string): TableSchema {
   return schema;
 }
 
-interface ServerError {
-  readonly code: string;
-  readonly message: string;
-}
-
-/** An error the server answered (it has a SQLSTATE): the connection itself is still fine. */
-function isServerError(err: unknown): err is ServerError {
-  const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in err;
-}
-
-/** SQLSTATE classes meaning the data itself is wrong: 22 data exception, 23 integrity constraint violation. */
-function isDataError(err: ServerError): boolean {
-  return err.code.startsWith('22') || err.code.startsWith('23');
-}
-
-function writeError(err: unknown): TollstreamError {
-  if (isTollstreamError(err)) return err;
-  if (isServerError(err) && isDataError(err)) {
-    return new TollstreamError('WAREHOUSE_REJECTED', `the warehouse refused the batch: ${err.message}`, { context: { sqlState: err.code }, cause: err });
-  }
-  const context = isServerError(err) ? { sqlState: err.code } : {};
-  return new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing to the warehouse failed: ${message(err)}`, { context, cause: err });
-}
-
-function queryError(err: unknown): TollstreamError {
-  if (isTollstreamError(err)) return err;
-  if (!isServerError(err)) return new TollstreamError('WAREHOUSE_UNAVAILABLE', `the warehouse could not run the query: ${message(err)}`, { cause: err });
-  const context = { sqlState: err.code };
-  // 25006 read_only_sql_transaction, 42501 insufficient_privilege (the query role may only SELECT).
-  if (err.code === '25006' || err.code === '42501') return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${err.message}`, { context, cause: err });
-  if (err.code === '57014') return new TollstreamError('LIMIT_EXCEEDED', `the query ran past the warehouse's statement timeout and was cancelled: ${err.message}`, { context, cause: err });
-  if (err.code.startsWith('08') || err.code.startsWith('53') || err.code.startsWith('57')) {
-    return new TollstreamError('WAREHOUSE_UNAVAILABLE', `the warehouse could not run the query: ${err.message}`, { context, cause: err });
-  }
-  return new TollstreamError('INVALID_ARGUMENT', `the query failed: ${err.message}`, { context, cause: err });
-}
-
 function quote(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
-}
-
-/** The URL without its password, for messages and logs. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an unparsable connection string)';
-  }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
