@@ -1,7 +1,11 @@
-/** Delivery from the real embedded log into PostgreSQL: exactly once across a stop and restart midway. */
+/**
+ * Delivery from the real embedded log into PostgreSQL: exactly once across a stop and restart midway, rows the
+ * server refuses to the error output, and spend alerts into threshold_breaches.
+ */
 import fs from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
+import { runReport } from '../../src/reports/index.ts';
 import type { StreamLog } from '../../src/log/index.ts';
 import type { Warehouse } from '../../src/warehouse/index.ts';
 import { appendRaw, appendTransactions, eventually, openLog, tempDir, transactions } from '../delivery/helpers.ts';
@@ -99,5 +103,31 @@ describe('delivery from the embedded log into PostgreSQL', () => {
     expect(await rowCount()).toBe(40);
     const errors = await warehouse.query('SELECT error_type, error_code, raw_data_base64 FROM _delivery_errors');
     expect(errors.rows).toEqual([['destination-failed', 'WAREHOUSE_REJECTED', Buffer.from(payloads[40]!).toString('base64')]]);
+  });
+
+  it('delivers spend alert messages from a spend_alerts stream into threshold_breaches', async () => {
+    await log.createStream('spend_alerts', { shardCount: 1 });
+    // The spend function's breach message (type, customer_id, month, threshold_cents, total_cents, breached_at,
+    // cause) plus its idempotency key as breach_id; fields the table does not know are ignored.
+    const messages = Array.from({ length: 25 }, (_, i) => ({
+      type: 'threshold_breach',
+      breach_id: `breach:C${i}:2026-11:${1000 * (1 + (i % 3))}`,
+      customer_id: `C${i}`,
+      month: '2026-11',
+      threshold_cents: 1000 * (1 + (i % 3)),
+      total_cents: 1000 * (1 + (i % 3)) + 10 + i,
+      breached_at: new Date(Date.parse('2026-11-26T08:00:00Z') + i * 3600_000).toISOString(),
+      cause: i % 5 === 0 ? 'threshold_change' : 'transaction',
+    }));
+    await appendRaw(log, 'spend_alerts', messages.map((m) => JSON.stringify(m)), (i) => messages[i]!.customer_id);
+    const d = new DeliveryStream({ name: 'spend-alerts', log, stream: 'spend_alerts', destination: warehouseDestination(warehouse, 'threshold_breaches'), buffering: { intervalSeconds: 0.05 } });
+    running.push(d);
+    await d.start();
+    await eventually('all breaches', () => d.stats().rowsDelivered === messages.length);
+    const stored = await warehouse.query('SELECT count(*), count(DISTINCT breach_id), sum(total_cents - threshold_cents) FROM threshold_breaches');
+    expect(stored.rows).toEqual([[25, 25, messages.reduce((s, m) => s + m.total_cents - m.threshold_cents, 0)]]);
+    const report = await runReport(warehouse, 'threshold_breaches_per_day', { from: '2026-11-26', to: '2026-11-28' });
+    expect(report.rows.reduce((s, r) => s + Number(r[2]), 0)).toBe(25);
+    expect(report.rows.map((r) => r[0])).toContain('2026-11-27');
   });
 });
