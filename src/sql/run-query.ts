@@ -169,6 +169,8 @@ export async function runQuery(options: RunQueryOptions): Promise<RunQueryResult
         const exp = exporters.get(stream)!;
         const out = streams[stream];
         rowsOut[stream] = (rowsOut[stream] ?? 0) + rows.length;
+        // Rows nobody looks at are counted, not exported.
+        if (!out && !onRow) return;
         for (const r of rows) {
           const obj = exp(r);
           if (out) out.push(obj);

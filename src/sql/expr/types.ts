@@ -31,8 +31,37 @@ export class RowError extends Error {
   }
 }
 
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const MILLIS_SUFFIX = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, '0')}Z`);
+const HOURS_MINUTES = Array.from({ length: 1440 }, (_, i) => `${TWO_DIGITS[Math.floor(i / 60)]}:${TWO_DIGITS[i % 60]}:`);
+const DAY_MS = 86_400_000;
+/** Year 10000: beyond it toISOString writes six-digit years. */
+const FAST_LIMIT = 253_402_300_800_000;
+let cachedDay = Number.NaN;
+let cachedDayText = '';
+let cachedMinute = Number.NaN;
+let cachedMinuteText = '';
+
+/**
+ * ISO 8601 text of epoch milliseconds, exactly as `Date.prototype.toISOString` writes it
+ * (`2026-03-02T08:00:00.000Z`). Every timestamp leaving the engine goes through here, so the date part is
+ * computed once per minute and the rest comes from tables: about ten times cheaper than toISOString.
+ */
 export function formatTimestamp(ms: number): string {
-  return new Date(ms).toISOString();
+  if (!(ms >= 0 && ms < FAST_LIMIT) || !Number.isInteger(ms)) return new Date(ms).toISOString();
+  const minute = Math.floor(ms / 60_000);
+  if (minute !== cachedMinute) {
+    const day = Math.floor(ms / DAY_MS);
+    if (day !== cachedDay) {
+      cachedDay = day;
+      cachedDayText = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    }
+    cachedMinute = minute;
+    cachedMinuteText = cachedDayText + HOURS_MINUTES[minute - day * 1440]!;
+  }
+  const rest = ms - minute * 60_000;
+  const second = Math.floor(rest / 1000);
+  return cachedMinuteText + TWO_DIGITS[second]! + MILLIS_SUFFIX[rest - second * 1000]!;
 }
 
 /** A value as it leaves the engine in a JSON row. */
