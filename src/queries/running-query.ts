@@ -5,12 +5,13 @@
  * barriers and the writers' key counters are stored together, atomically. A restart restores the states,
  * resumes the inputs after the stored positions, and the rows it produces again carry the keys they had.
  */
-import { TollstreamError, toTollstreamError } from '../core/errors.ts';
+import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { LivePlan } from '../sql/index.ts';
 import { planLiveQuery, runLiveQuery } from '../sql/index.ts';
 import { LiveInput } from './live-input.ts';
+import { ReferenceFeed } from './reference-feed.ts';
 import { SinkWriter } from './sink-writer.ts';
 import type { QueryStore } from './store.ts';
 import type { Checkpoint, QueryDefinition, QueryState, QueryStats, ShardPositions } from './types.ts';
@@ -46,6 +47,7 @@ export class RunningQuery {
   error: TollstreamError | null = null;
   plan: LivePlan | null = null;
   private inputs = new Map<string, LiveInput>();
+  private referenceFeeds: ReferenceFeed[] = [];
   private writers = new Map<string, SinkWriter>();
   private errorWriter: SinkWriter | null = null;
   private sinkOfTask = new Map<string, string>();
@@ -99,6 +101,20 @@ export class RunningQuery {
       const li = new LiveInput(log, stream, checkpoint?.positions[stream] ?? null, { waitForRoom, logger });
       this.inputs.set(input, li);
     }
+    // Stream-backed reference tables are read whole before any fact row (after a restart too: they are not checkpointed).
+    for (const ref of plan.referenceStreams) {
+      const feed = new ReferenceFeed(log, ref, logger, this.def.name);
+      this.referenceFeeds.push(feed);
+      try {
+        await feed.load();
+      } catch (err) {
+        for (const f of this.referenceFeeds) f.close();
+        throw new TollstreamError(isTollstreamError(err, 'STREAM_NOT_FOUND') ? 'STREAM_NOT_FOUND' : 'INTERNAL', `query "${this.def.name}" cannot read reference table ${ref.name} from stream "${ref.stream}": ${(err as Error).message}`, {
+          context: { query: this.def.name, table: ref.name, stream: ref.stream },
+          cause: err,
+        });
+      }
+    }
     for (const li of this.inputs.values()) await li.open();
     this.run = runLiveQuery(plan, {
       inputs: this.inputs,
@@ -111,6 +127,10 @@ export class RunningQuery {
         if (row.ERROR_NAME === 'LATE_ROW') this.lateRows++;
         this.errorCounts[row.ERROR_NAME] = (this.errorCounts[row.ERROR_NAME] ?? 0) + 1;
         this.errorWriter!.addError({ ...row }, this.settings.now());
+      },
+      onReferenceReload: (event) => {
+        if (event.error !== undefined) logger.warn('reference table reload failed; the previous rows stay in use', { query: this.def.name, ...event });
+        else logger.info('reference table reloaded', { query: this.def.name, ...event });
       },
       onSource: (_input, task) => {
         this.sources.push(task);
@@ -144,6 +164,7 @@ export class RunningQuery {
     this.error = err;
     if (this.timer) clearInterval(this.timer);
     for (const i of this.inputs.values()) i.cancel();
+    for (const f of this.referenceFeeds) f.close();
     this.settings.logger.error('query failed', { query: this.def.name, err });
   }
 
@@ -155,7 +176,7 @@ export class RunningQuery {
       this.rates = { rowsIn: (this.rowsIn - this.sample.rowsIn) / dt, rowsOut: (out - this.sample.rowsOut) / dt };
       this.sample = { at: now, rowsIn: this.rowsIn, rowsOut: out };
     }
-    const failed = [...this.writers.values(), this.errorWriter!].find((w) => w.failure !== null);
+    const failed = [...this.writers.values(), this.errorWriter!, ...this.referenceFeeds].find((w) => w.failure !== null);
     if (failed) return this.fail(failed.failure!);
     // A quiet query (nothing read, nothing written since the last checkpoint) skips the checkpoint and its fsyncs.
     const activity = this.activity();
@@ -231,6 +252,7 @@ export class RunningQuery {
       }
     }
     for (const i of this.inputs.values()) i.cancel();
+    for (const f of this.referenceFeeds) f.close();
     await this.run?.catch(() => {});
     // Rows produced after the final barrier are re-produced after a restart with the same keys: writing them is harmless.
     await Promise.all([...this.writers.values(), this.errorWriter].map((w) => w?.flushed().catch(() => {})));

@@ -10,5 +10,6 @@ export { runQueryCommand } from './cli-query.ts';
 export type { CommandIo } from './cli-query.ts';
 export type * as Ast from './ast/index.ts';
 export { planLiveQuery, runLiveQuery, undeclaredInputs } from './run-live.ts';
-export type { InferredColumns, LiveItem, LiveOutput, LivePlan, LivePlanOptions, LiveRunOptions, OutputKeyMode, OutputKeys } from './run-live.ts';
+export type { InferredColumns, LiveItem, LiveOutput, LivePlan, LivePlanOptions, LiveReferenceStream, LiveRunOptions, OutputKeyMode, OutputKeys } from './run-live.ts';
+export type { ChangelogReferenceTable } from './reference-table.ts';
 export { inferColumns } from './inputs.ts';

@@ -157,9 +157,13 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-/** Rows of a reference table in its declared column order and types. CSV needs a header line. */
-export async function loadRefTable(def: RefTableDef, baseDir: string): Promise<Row[]> {
-  const path = isAbsolute(def.path) ? def.path : resolve(baseDir, def.path);
+/**
+ * Rows of a reference table in its declared column order and types. CSV needs a header line. A changelog
+ * table ('kind' = 'table' with a 'key') keeps the last record per key, and a record with `_deleted: true`
+ * removes its key. Throws `SQL_INPUT` when the file cannot be read or a value does not fit its column.
+ */
+export async function loadRefTable(def: RefTableDef, baseDir: string, resolvedPath?: string): Promise<Row[]> {
+  const path = resolvedPath ?? (isAbsolute(def.path!) ? def.path! : resolve(baseDir, def.path!));
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -167,23 +171,49 @@ export async function loadRefTable(def: RefTableDef, baseDir: string): Promise<R
     throw new TollstreamError('SQL_INPUT', `cannot read reference table ${def.name} from ${path}: ${(err as Error).message}`, { context: { table: def.name, path }, cause: err });
   }
   let records: Record<string, unknown>[];
-  if (def.format === 'csv') {
-    const [header, ...body] = parseCsv(text);
-    if (!header) return [];
-    records = body.map((cells) => Object.fromEntries(header.map((h, i) => [h.trim(), cells[i] === '' ? null : cells[i]])));
-  } else {
-    const trimmed = text.trim();
-    records = (trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))) as Record<string, unknown>[];
+  try {
+    if (def.format === 'csv') {
+      const [header, ...body] = parseCsv(text);
+      if (!header) return [];
+      records = body.map((cells) => Object.fromEntries(header.map((h, i) => [h.trim(), cells[i] === '' ? null : cells[i]])));
+    } else {
+      const trimmed = text.trim();
+      records = (trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))) as Record<string, unknown>[];
+    }
+  } catch (err) {
+    throw new TollstreamError('SQL_INPUT', `reference table ${def.name}: ${path} is not valid ${def.format.toUpperCase()}: ${(err as Error).message}`, { context: { table: def.name, path }, cause: err });
   }
-  return records.map((rec, line) =>
-    def.columns.map((c) => {
-      const raw = rec[c.name] ?? rec[c.name.toLowerCase()] ?? rec[c.name.toUpperCase()] ?? null;
-      try {
-        return castValue(raw as Value, typeof raw === 'number' ? (Number.isInteger(raw) ? 'BIGINT' : 'DOUBLE') : typeof raw === 'boolean' ? 'BOOLEAN' : 'VARCHAR', c.type);
-      } catch (err) {
-        if (!(err instanceof RowError)) throw err;
-        throw new TollstreamError('SQL_INPUT', `reference table ${def.name}, record ${line + 1}: column ${c.name}: ${err.message}`, { context: { table: def.name, path } });
-      }
-    }),
-  );
+  const rows = records.map((rec, line) => {
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+      throw new TollstreamError('SQL_INPUT', `reference table ${def.name}, record ${line + 1}: not an object`, { context: { table: def.name, path } });
+    }
+    try {
+      return refRecordToRow(def, rec);
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      throw new TollstreamError('SQL_INPUT', `reference table ${def.name}, record ${line + 1}: ${err.message}`, { context: { table: def.name, path } });
+    }
+  });
+  if (!def.changelog) return rows;
+  const keyCols = def.key.map((k) => def.columns.findIndex((c) => c.name.toLowerCase() === k.toLowerCase()));
+  const latest = new Map<string, Row>();
+  rows.forEach((row, i) => {
+    const k = JSON.stringify(keyCols.map((c) => row[c] ?? null));
+    if (records[i]!._deleted === true) latest.delete(k);
+    else latest.set(k, row);
+  });
+  return [...latest.values()];
+}
+
+/** One record (CSV cells as text, JSON values) to a row of the table's columns; throws `RowError` on a bad value. */
+export function refRecordToRow(def: RefTableDef, rec: Record<string, unknown>): Row {
+  return def.columns.map((c) => {
+    const raw = rec[c.name] ?? rec[c.name.toLowerCase()] ?? rec[c.name.toUpperCase()] ?? null;
+    try {
+      return castValue(raw as Value, typeof raw === 'number' ? (Number.isInteger(raw) ? 'BIGINT' : 'DOUBLE') : typeof raw === 'boolean' ? 'BOOLEAN' : 'VARCHAR', c.type);
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      throw new RowError(err.errorName, `column ${c.name}: ${err.message}`);
+    }
+  });
 }

@@ -9,13 +9,14 @@ import type { FromItem, Script, SelectQuery } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
-import { loadRefTable } from './inputs.ts';
 import type { OutputKeys } from './output-keys.ts';
 import { outputKeys } from './output-keys.ts';
 import { parseSql } from './parser/index.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import { planScript } from './planner/logical/plan-script.ts';
 import { buildPhysical } from './planner/physical/build.ts';
+import type { ReferenceTable } from './reference-table.ts';
+import { ChangelogReferenceTable, DEFAULT_LIVE_REFRESH_MS, FileReferenceTable } from './reference-table.ts';
 import { explainGraph } from './planner/physical/explain.ts';
 import type { PhysicalGraph } from './planner/physical/graph.ts';
 import type { ErrorRow } from './runtime/error-stream.ts';
@@ -61,6 +62,21 @@ export interface LivePlan {
   readonly graph: PhysicalGraph;
   readonly allowedLatenessMs: number;
   readonly now: () => number;
+  /**
+   * Stream-backed reference tables ('kind' = 'table'): the runner reads each stream from TRIM_HORIZON to its
+   * end into `table` before the query starts, then applies the records that arrive while it runs.
+   */
+  readonly referenceStreams: readonly LiveReferenceStream[];
+  /** File-backed reference tables; `runLiveQuery` checks their files for changes while it runs. */
+  readonly fileTables: readonly FileReferenceTable[];
+}
+
+export interface LiveReferenceStream {
+  /** The table's name in SQL. */
+  readonly name: string;
+  /** The log stream holding its changelog. */
+  readonly stream: string;
+  readonly table: ChangelogReferenceTable;
 }
 
 /** The names a script reads in FROM that it neither declares nor writes: the inputs needing inferred columns. */
@@ -114,12 +130,25 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
   const script = parseSql(options.sql);
   const inferred = new Map<string, InferredInput>(Object.entries(options.inferred ?? {}).map(([k, columns]) => [k, { columns }]));
   const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now }));
-  const refRows = new Map<string, Row[]>();
+  const refTables = new Map<string, ReferenceTable>();
+  const fileTables: FileReferenceTable[] = [];
+  const referenceStreams: LiveReferenceStream[] = [];
   for (const [key, t] of plan.catalog.tables) {
-    if (t.options.path !== undefined) refRows.set(key, await loadRefTable(withSql(options.sql, () => plan.catalog.refTable(t.name)), options.baseDir ?? process.cwd()));
+    if (!plan.catalog.isRefTable(t.name)) continue;
+    const def = withSql(options.sql, () => plan.catalog.refTable(t.name));
+    if (def.path !== null) {
+      const table = new FileReferenceTable(def, options.baseDir ?? process.cwd(), def.refreshMs ?? DEFAULT_LIVE_REFRESH_MS);
+      await table.load();
+      fileTables.push(table);
+      refTables.set(key, table);
+    } else {
+      const table = new ChangelogReferenceTable(def);
+      referenceStreams.push({ name: def.name, stream: def.stream!, table });
+      refTables.set(key, table);
+    }
   }
   const allowedLatenessMs = options.allowedLatenessMs ?? 0;
-  const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: allowedLatenessMs, refRows }));
+  const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: allowedLatenessMs, refRows: new Map(), refTables }));
   const keys = outputKeys(script, plan.pipelines);
   const inputs: string[] = [];
   for (const n of graph.nodes) if (n.kind === 'source' && !inputs.includes(n.source.input)) inputs.push(n.source.input);
@@ -132,6 +161,8 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
     graph,
     allowedLatenessMs,
     now,
+    referenceStreams,
+    fileTables,
   };
 }
 
@@ -147,6 +178,8 @@ export interface LiveRunOptions {
   readonly onError: (row: ErrorRow) => void;
   readonly onSource?: (input: string, task: LiveSourceTask) => void;
   readonly onRecords?: (input: string, records: number, rows: number) => void;
+  /** A file reference table was reloaded, or could not be (the previous rows stay in use). */
+  readonly onReferenceReload?: (event: { table: string; rows?: number; path?: string; error?: string }) => void;
   /** @default 512 */
   readonly batchSize?: number;
   /** @default 8192 */
@@ -166,24 +199,37 @@ export async function runLiveQuery(plan: LivePlan, options: LiveRunOptions): Pro
     }),
   );
   const errors = new ErrorStream(plan.now, (row) => options.onError(row), false);
-  await runGraph(plan.graph, {
-    inputs: new Map(),
-    live: { inputs: options.inputs, now: Date.now, onSource: options.onSource, onRecords: options.onRecords },
-    batchSize: options.batchSize ?? 512,
-    queueCapacity: options.queueCapacity ?? 8192,
-    checkpointEveryRows: 0,
-    allowedLateness: plan.allowedLatenessMs,
-    now: plan.now,
-    errors,
-    onSnapshot: options.onSnapshot,
-    restore: options.restoreFrom,
-    hooks: {
-      deliver: (stream, rows) => {
-        const exp = exporters.get(stream)!;
-        options.deliver(stream, rows.map(exp));
+  for (const table of plan.fileTables) {
+    table.start({
+      onReload: (name, rows) => options.onReferenceReload?.({ table: name, rows }),
+      onReloadError: (name, path, message) => {
+        options.onReferenceReload?.({ table: name, path, error: message });
+        errors.add('REFERENCE_RELOAD_FAILED', message, { table: name, path }, null);
       },
-    },
-  }).catch((err: unknown) => {
-    throw toTollstreamError(err);
-  });
+    });
+  }
+  try {
+    await runGraph(plan.graph, {
+      inputs: new Map(),
+      live: { inputs: options.inputs, now: Date.now, onSource: options.onSource, onRecords: options.onRecords },
+      batchSize: options.batchSize ?? 512,
+      queueCapacity: options.queueCapacity ?? 8192,
+      checkpointEveryRows: 0,
+      allowedLateness: plan.allowedLatenessMs,
+      now: plan.now,
+      errors,
+      onSnapshot: options.onSnapshot,
+      restore: options.restoreFrom,
+      hooks: {
+        deliver: (stream, rows) => {
+          const exp = exporters.get(stream)!;
+          options.deliver(stream, rows.map(exp));
+        },
+      },
+    }).catch((err: unknown) => {
+      throw toTollstreamError(err);
+    });
+  } finally {
+    for (const table of plan.fileTables) await table.stop();
+  }
 }

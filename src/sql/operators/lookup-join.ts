@@ -1,36 +1,48 @@
 /**
- * Stream-to-table join against reference data loaded once (CSV/JSON file): each stream row probes a hash
- * index on the equality keys; LEFT JOIN keeps unmatched rows with NULLs.
+ * Stream-to-table join against reference data: each stream row probes a hash index on the equality keys;
+ * LEFT JOIN keeps unmatched rows with NULLs. The table may change while the query runs (a reloaded file, a
+ * changelog stream): the index is rebuilt when its version moves, so a row is joined with the table as it
+ * is when the row is processed (processing-time lookup).
  */
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { RowError } from '../expr/types.ts';
+import type { ReferenceTable } from '../reference-table.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { NO_STATE, keyOf } from '../runtime/operator.ts';
 
 export class LookupJoinOperator implements Operator {
-  private readonly index = new Map<unknown, Row[]>();
+  private index = new Map<unknown, Row[]>();
+  private indexedVersion = -1;
 
   constructor(
     readonly description: string,
-    tableRows: readonly Row[],
-    tableKeyFns: readonly CompiledFn[],
+    private readonly table: ReferenceTable,
+    private readonly tableKeyFns: readonly CompiledFn[],
     private readonly streamKeyFns: readonly CompiledFn[],
     private readonly tableWidth: number,
     /** The full ON condition over the joined row (stream columns, then table columns). */
     private readonly condition: ((row: Row) => boolean) | null,
     private readonly left: boolean,
-  ) {
-    for (const r of tableRows) {
-      const keys = tableKeyFns.map((f) => f(r));
+  ) {}
+
+  private refreshIndex(): void {
+    const version = this.table.version;
+    if (version === this.indexedVersion) return;
+    const index = new Map<unknown, Row[]>();
+    for (const r of this.table.rows()) {
+      const keys = this.tableKeyFns.map((f) => f(r));
       if (keys.includes(null)) continue;
       const k = keyOf(keys);
-      const list = this.index.get(k);
+      const list = index.get(k);
       if (list) list.push(r);
-      else this.index.set(k, [r]);
+      else index.set(k, [r]);
     }
+    this.index = index;
+    this.indexedVersion = version;
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
+    this.refreshIndex();
     for (const row of rows) {
       try {
         const keys: Value[] = this.streamKeyFns.map((f) => f(row));

@@ -62,18 +62,38 @@ export class Catalog {
     }
   }
 
+  /** A table joined as reference data: a file ('path') or a changelog stream ('kind' = 'table'). */
   isRefTable(name: string): boolean {
     const t = this.tables.get(name.toLowerCase());
-    return t !== undefined && t.options.path !== undefined;
+    return t !== undefined && (t.options.path !== undefined || t.options.kind?.toLowerCase() === 'table');
   }
 
   refTable(name: string): RefTableDef {
     const t = this.tables.get(name.toLowerCase())!;
-    const format = (t.options.format ?? (t.options.path!.endsWith('.csv') ? 'csv' : 'json')).toLowerCase();
+    const path = t.options.path ?? null;
+    const changelog = t.options.kind?.toLowerCase() === 'table';
+    if (t.options.kind !== undefined && !changelog && t.options.kind.toLowerCase() !== 'stream') {
+      throw planProblem(t.pos, `table ${t.name} has 'kind' = '${t.options.kind}'`, "Use 'kind' = 'table' (reference data, latest record per key) or leave it out.");
+    }
+    const format = (t.options.format ?? (path?.endsWith('.csv') ? 'csv' : 'json')).toLowerCase();
     if (format !== 'csv' && format !== 'json') {
       throw planProblem(t.pos, `reference table ${t.name} has format '${format}'`, "Use 'format' = 'csv' or 'json'.");
     }
-    return { name: t.name, path: t.options.path!, format, columns: t.columns.map((c) => ({ name: c.name, type: c.type.name })) };
+    const columns = t.columns.map((c) => ({ name: c.name, type: c.type.name }));
+    const key = (t.options.key ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+    if (changelog && key.length === 0) {
+      throw planProblem(t.pos, `table ${t.name} has 'kind' = 'table' but no 'key'`, `Name the columns that identify a row, e.g. 'key' = '${columns[0]?.name ?? 'id'}' (several: 'a,b').`);
+    }
+    for (const k of key) {
+      if (!columns.some((c) => c.name.toLowerCase() === k.toLowerCase())) {
+        throw planProblem(t.pos, `'key' of table ${t.name} names "${k}", which is not one of its columns`, `Columns: ${columns.map((c) => c.name).join(', ')}.`);
+      }
+    }
+    const refreshText = t.options['refresh-interval'];
+    const refreshMs = refreshText === undefined ? null : /^\s*(off|never)\s*$/i.test(refreshText) ? 0 : parseDuration(refreshText, t);
+    return {
+      name: t.name, path, stream: path === null ? (t.options.stream ?? t.name) : null, format, columns, key, changelog, refreshMs,
+    };
   }
 
   /** The columns of a stream/table that statements write to, or null when it is not declared. */

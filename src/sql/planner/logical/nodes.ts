@@ -22,9 +22,18 @@ export interface SourceDef {
 
 export interface RefTableDef {
   readonly name: string;
-  readonly path: string;
+  /** The file ('path'); null for a table kept from a log stream. */
+  readonly path: string | null;
+  /** The log stream of a stream-backed table ('kind' = 'table' without 'path'); null for a file. */
+  readonly stream: string | null;
   readonly format: 'csv' | 'json';
   readonly columns: readonly { readonly name: string; readonly type: SqlTypeName }[];
+  /** 'key' columns of a changelog table; empty for a plain file. */
+  readonly key: readonly string[];
+  /** 'kind' = 'table': the records are a changelog (last per key wins, `_deleted: true` removes). */
+  readonly changelog: boolean;
+  /** 'refresh-interval' in ms (0: never); null when not set (live default 10 s, file runner never). */
+  readonly refreshMs: number | null;
 }
 
 export type WindowSpec =

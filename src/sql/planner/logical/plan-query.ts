@@ -111,7 +111,7 @@ function planTableRef(name: string, qualifier: string, pos: SourcePos, env: Plan
     }
   }
   if (catalog.isRefTable(name)) {
-    throw planProblem(pos, `${name} is a reference table (it has a 'path'), so it can only be joined to a stream`, `Write ... FROM s JOIN ${name} ON s.k = ${name}.k.`);
+    throw planProblem(pos, `${name} is a reference table (a 'path', or 'kind' = 'table'), so it can only be joined to a stream`, `Write ... FROM s JOIN ${name} ON s.k = ${name}.k.`);
   }
   if (catalog.written.has(lower)) {
     const cols = catalog.targetColumns(name);

@@ -13,6 +13,8 @@ import type { CompiledFn, Row, Value } from '../../expr/types.ts';
 import { CalcOperator } from '../../operators/calc.ts';
 import { IntervalJoinOperator } from '../../operators/interval-join.ts';
 import { LookupJoinOperator } from '../../operators/lookup-join.ts';
+import type { ReferenceTable } from '../../reference-table.ts';
+import { staticReferenceTable } from '../../reference-table.ts';
 import { OverAggregateOperator } from '../../operators/over-aggregate.ts';
 import { SessionWindowAggregateOperator } from '../../operators/session-window-aggregate.ts';
 import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
@@ -33,6 +35,8 @@ export interface PhysicalOptions {
   readonly allowedLateness: number;
   /** Rows of each reference table, by table name (lower case). */
   readonly refRows: ReadonlyMap<string, readonly Row[]>;
+  /** Reference tables that may change while the query runs, by table name (lower case); they win over `refRows`. */
+  readonly refTables?: ReadonlyMap<string, ReferenceTable>;
 }
 
 type Ctx = { options: PhysicalOptions; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
@@ -179,12 +183,13 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   },
   lookupJoin: (n, c) => {
     const input = build(n.input, c);
-    const rows = c.options.refRows.get(n.table.name.toLowerCase()) ?? [];
+    const key = n.table.name.toLowerCase();
+    const table = c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, c.options.refRows.get(key) ?? []);
     const streamKeys = n.streamKeys.map((k) => compileExpr(k, cctx(c, n.input.fields)).fn);
     const tableKeys = n.tableKeys.map((k) => compileExpr(k, cctx(c, n.tableFields)).fn);
     const cond = n.condition ? compilePredicate(n.condition, cctx(c, n.fields)) : null;
-    const detail = `${n.joinType} table=${n.table.name} (${rows.length} rows from ${n.table.path}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
-    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', rows, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType === 'LEFT'));
+    const detail = `${n.joinType} table=${n.table.name} (${n.table.path !== null ? `${table.rows().length} rows from ${n.table.path}` : `latest per key of stream ${n.table.stream}`}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
+    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', table, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType === 'LEFT'));
   },
   intervalJoin: (n, c) => {
     const left = build(n.left, c);

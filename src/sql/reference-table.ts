@@ -1,0 +1,175 @@
+/**
+ * Reference data that a stream joins to (lookup join), as it is at the moment a row is processed:
+ * - a static table (rows read once: the bounded file runner);
+ * - a file table that re-reads its CSV/JSON file when the file changes (live queries);
+ * - a changelog table: the latest record per key of a log stream, fed by the live runner.
+ * A table only ever swaps in whole new contents, so a join sees the old rows or the new ones, never a mix.
+ */
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { Row, Value } from './expr/types.ts';
+import { RowError } from './expr/types.ts';
+import { loadRefTable, refRecordToRow } from './inputs.ts';
+import type { RefTableDef } from './planner/logical/nodes.ts';
+import { keyOf } from './runtime/operator.ts';
+
+export interface ReferenceTable {
+  readonly name: string;
+  /** Changes whenever the rows change; a lookup index is rebuilt when it does. */
+  readonly version: number;
+  rows(): readonly Row[];
+}
+
+export function staticReferenceTable(name: string, rows: readonly Row[]): ReferenceTable {
+  return { name, version: 0, rows: () => rows };
+}
+
+/** Default refresh interval of file tables in live queries, ms. */
+export const DEFAULT_LIVE_REFRESH_MS = 10_000;
+
+export interface ReloadListener {
+  /** The file changed and its new contents are in use. */
+  readonly onReload?: (table: string, rows: number) => void;
+  /** The file changed but could not be read or parsed: the previous rows stay in use. */
+  readonly onReloadError?: (table: string, path: string, message: string) => void;
+}
+
+/** A CSV/JSON reference table that re-reads its file when its modification time, size or inode change. */
+export class FileReferenceTable implements ReferenceTable {
+  version = 0;
+  private current: readonly Row[] = [];
+  private fingerprint = '';
+  private timer: NodeJS.Timeout | null = null;
+  private checking: Promise<void> | null = null;
+  readonly path: string;
+
+  constructor(
+    readonly def: RefTableDef,
+    baseDir: string,
+    /** How often the file is checked for a change, ms; 0 never. */
+    readonly refreshMs: number,
+  ) {
+    this.path = isAbsolute(def.path!) ? def.path! : resolve(baseDir, def.path!);
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  rows(): readonly Row[] {
+    return this.current;
+  }
+
+  /** The first read; throws `SQL_INPUT` when the file cannot be read or parsed. */
+  async load(): Promise<void> {
+    const fingerprint = await this.stamp();
+    this.current = await loadRefTable(this.def, '/', this.path);
+    this.fingerprint = fingerprint;
+  }
+
+  /** Starts checking the file every `refreshMs` (no-op when 0). */
+  start(listener: ReloadListener): void {
+    if (this.refreshMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => {
+      this.checking ??= this.check(listener).finally(() => {
+        this.checking = null;
+      });
+    }, this.refreshMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.checking;
+  }
+
+  /** Reloads when the file changed. A failed reload keeps the previous rows and is reported once per change. */
+  async check(listener: ReloadListener = {}): Promise<void> {
+    let fingerprint: string;
+    try {
+      fingerprint = await this.stamp();
+    } catch (err) {
+      fingerprint = `missing: ${(err as Error).message}`;
+      if (fingerprint !== this.fingerprint) listener.onReloadError?.(this.name, this.path, `cannot read reference table ${this.name} from ${this.path}: ${(err as Error).message}; the previous rows stay in use`);
+      this.fingerprint = fingerprint;
+      return;
+    }
+    if (fingerprint === this.fingerprint) return;
+    this.fingerprint = fingerprint;
+    try {
+      const rows = await loadRefTable(this.def, '/', this.path);
+      this.current = rows;
+      this.version++;
+      listener.onReload?.(this.name, rows.length);
+    } catch (err) {
+      listener.onReloadError?.(this.name, this.path, `${(err as Error).message}; the previous rows of ${this.name} stay in use`);
+    }
+  }
+
+  private async stamp(): Promise<string> {
+    const s = await stat(this.path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  }
+}
+
+/**
+ * The latest record per key of a changelog (a log stream): a record replaces the one with the same key; a
+ * record with `_deleted: true` removes its key. Records are applied in the order they are given.
+ */
+export class ChangelogReferenceTable implements ReferenceTable {
+  version = 0;
+  private readonly byKey = new Map<unknown, Row>();
+  private readonly keyColumns: number[];
+  private cached: readonly Row[] = [];
+  private cachedVersion = 0;
+  /** Records that could not be applied (not an object, a key column missing, a bad value). */
+  rejected = 0;
+
+  constructor(readonly def: RefTableDef) {
+    this.keyColumns = def.key.map((k) => def.columns.findIndex((c) => c.name.toLowerCase() === k.toLowerCase()));
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  rows(): readonly Row[] {
+    if (this.cachedVersion !== this.version) {
+      this.cached = [...this.byKey.values()];
+      this.cachedVersion = this.version;
+    }
+    return this.cached;
+  }
+
+  /** Applies one changelog record; returns a reason when it cannot be applied (it is then ignored). */
+  apply(record: unknown): string | null {
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) return 'the record is not a JSON object';
+    let row: Row;
+    try {
+      row = refRecordToRow(this.def, record as Record<string, unknown>);
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      this.rejected++;
+      return err.message;
+    }
+    const keys: Value[] = this.keyColumns.map((i) => row[i] as Value);
+    if (keys.includes(null)) {
+      this.rejected++;
+      return `the key (${this.def.key.join(', ')}) has a null or missing column`;
+    }
+    const k = keyOf(keys);
+    const deleted = (record as Record<string, unknown>)._deleted === true;
+    if (deleted) {
+      if (this.byKey.delete(k)) this.version++;
+    } else {
+      this.byKey.set(k, row);
+      this.version++;
+    }
+    return null;
+  }
+}
