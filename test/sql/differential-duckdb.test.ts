@@ -214,3 +214,87 @@ describe('Kinesis Analytics windows agree with DuckDB', () => {
     }
   });
 });
+
+describe('interval joins agree with DuckDB', () => {
+  for (const seed of [11, 2027]) {
+    it(`two out-of-order streams joined on a key within a time interval (seed ${seed})`, async () => {
+      const entries = generate(seed, 1500).map((p) => ({ ...p, entry_time: p.event_time }));
+      const exits = generate(seed + 1, 1500).map((p) => ({ ...p, exit_time: p.event_time }));
+      const entriesPath = join(dir, `entries-${seed}.ndjson`);
+      const exitsPath = join(dir, `exits-${seed}.ndjson`);
+      writeFileSync(entriesPath, entries.map((p) => JSON.stringify(p)).join('\n') + '\n');
+      writeFileSync(exitsPath, exits.map((p) => JSON.stringify(p)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE entries (plate VARCHAR(16), plaza_id INT, entry_time TIMESTAMP(3),
+          WATERMARK FOR entry_time AS entry_time - INTERVAL '30' SECOND) WITH ('stream' = 'entries');
+        CREATE TABLE exits (plate VARCHAR(16), plaza_id INT, exit_time TIMESTAMP(3),
+          WATERMARK FOR exit_time AS exit_time - INTERVAL '30' SECOND) WITH ('stream' = 'exits');
+        SELECT n.plate, n.plaza_id AS entry_plaza, x.plaza_id AS exit_plaza, n.entry_time, x.exit_time
+        FROM entries n JOIN exits x
+          ON n.plate = x.plate AND x.exit_time BETWEEN n.entry_time - INTERVAL '2' MINUTE AND n.entry_time + INTERVAL '10' MINUTE;`;
+      const result = await runQuery({ sql, inputs: { entries: entriesPath, exits: exitsPath }, batchSize: 37 });
+      expect(result.errors).toEqual([]);
+      const ours = result.streams.result!.map((r) => JSON.stringify([r.plate, r.entry_plaza, r.exit_plaza, Date.parse(r.entry_time as string), Date.parse(r.exit_time as string)])).sort();
+
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        const load = (table: string, path: string) =>
+          db.run(`CREATE TABLE ${table} AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {plate: 'VARCHAR', plaza_id: 'INTEGER', event_ms: 'BIGINT'})`);
+        await load('entries', entriesPath);
+        await load('exits', exitsPath);
+        const rows = (await db.runAndReadAll(`
+          SELECT n.plate, n.plaza_id AS a, x.plaza_id AS b, n.event_ms AS t1, x.event_ms AS t2
+          FROM entries n JOIN exits x ON n.plate = x.plate AND x.event_ms BETWEEN n.event_ms - 120000 AND n.event_ms + 600000`)).getRowObjectsJS() as Record<string, unknown>[];
+        const theirs = rows.map((r) => JSON.stringify([r.plate, Number(r.a), Number(r.b), Number(r.t1), Number(r.t2)])).sort();
+        expect(theirs.length).toBeGreaterThan(100);
+        expect(ours).toEqual(theirs);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+
+  it('windowed aggregates joined on their window end with a zero-width bound (the busiest plazas of every HOP window)', async () => {
+    const passages = generate(31, 4000);
+    const path = join(dir, 'busiest.ndjson');
+    writeFileSync(path, passages.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const sql = `
+      CREATE TABLE tolls (plate VARCHAR(16), plaza_id INT, amount_cents BIGINT, event_time TIMESTAMP(3),
+        WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND) WITH ('stream' = 'tolls');
+      CREATE VIEW plaza_counts AS
+      SELECT window_start, window_end, plaza_id, COUNT(*) AS n
+      FROM TABLE(HOP(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '1' MINUTE, INTERVAL '3' MINUTE))
+      GROUP BY window_start, window_end, plaza_id;
+      CREATE VIEW busiest AS
+      SELECT window_start AS ends, MAX(n) AS top_n
+      FROM TABLE(TUMBLE(TABLE plaza_counts, DESCRIPTOR(window_end), INTERVAL '1' MINUTE))
+      GROUP BY window_start, window_end;
+      SELECT c.window_start, c.plaza_id, c.n
+      FROM plaza_counts c JOIN busiest b
+        ON c.window_end = b.ends AND c.n = b.top_n AND b.ends BETWEEN c.window_end AND c.window_end;`;
+    for (const batchSize of [5, 512]) {
+      const result = await runQuery({ sql, inputs: { tolls: path }, batchSize });
+      expect(result.errors).toEqual([]);
+      const ours = result.streams.result!.map((r) => JSON.stringify([Date.parse(r.window_start as string), r.plaza_id, r.n])).sort();
+
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE tolls AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {plaza_id: 'INTEGER', event_ms: 'BIGINT'})`);
+        const rows = (await db.runAndReadAll(`
+          WITH counts AS (
+            SELECT (event_ms // 60000) * 60000 - k * 60000 AS ws, plaza_id, COUNT(*) AS n
+            FROM tolls CROSS JOIN range(0, 3) AS r(k) GROUP BY ws, plaza_id)
+          SELECT ws, plaza_id, n FROM counts WHERE n = (SELECT MAX(n) FROM counts c2 WHERE c2.ws = counts.ws)`)).getRowObjectsJS() as Record<string, unknown>[];
+        const theirs = rows.map((r) => JSON.stringify([Number(r.ws), Number(r.plaza_id), Number(r.n)])).sort();
+        expect(theirs.length).toBeGreaterThan(100);
+        expect(ours).toEqual(theirs);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    }
+  });
+});
