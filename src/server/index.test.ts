@@ -54,7 +54,8 @@ describe('startServer', () => {
   });
 
   it('keeps streams and the secret across a restart', async () => {
-    const cfg = config({ streams: [] });
+    // No declared streams and no spending alerts (which create their own streams): only what the test creates.
+    const cfg = config({ streams: [], alerts: { ...DEFAULT_CONFIG.alerts, enabled: false } });
     const first = await start(cfg);
     await first.log.createStream('kept', { shardCount: 1 });
     const secret = fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8');
