@@ -19,6 +19,7 @@ interface ResponseLike {
   end(body?: string | Uint8Array): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   setHeader(name: string, value: string): unknown;
+  getHeader(name: string): unknown;
 }
 
 /**

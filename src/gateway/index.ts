@@ -5,6 +5,9 @@
 export { createGateway } from './gateway.ts';
 export type { Gateway, GatewayOptions } from './gateway.ts';
 export type { RouteModule, Request, Response } from './http.ts';
+// The plumbing route modules share with the gateway: capped bodies, complete responses, native error shape.
+export { readBody, send, asResponse, ClientGoneError } from './http.ts';
+export { errorResponse } from './errors.ts';
 export { createAuthenticator } from './auth/index.ts';
 export type { Authenticator } from './auth/index.ts';
 export { KINESIS_LIMITS } from './aws/kinesis-records.ts';
