@@ -26,6 +26,7 @@ import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
+import type { LagContext } from './emission-lag.ts';
 import { exprLag } from './emission-lag.ts';
 import { renderExpr, renderMillis } from './render.ts';
 
@@ -39,7 +40,7 @@ export interface PhysicalOptions {
   readonly refTables?: ReadonlyMap<string, ReferenceTable>;
 }
 
-type Ctx = { options: PhysicalOptions; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
+type Ctx = { options: PhysicalOptions; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
 
 function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
   return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now };
@@ -198,8 +199,8 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const rctx = cctx(c, n.right.fields);
     // How far behind the watermark each input can still deliver its time (see emission-lag.ts).
     const lateness = c.options.allowedLateness;
-    const leftLag = Math.max(0, exprLag(n.left, n.leftTime, lateness) ?? lateness);
-    const rightLag = Math.max(0, exprLag(n.right, n.rightTime, lateness) ?? lateness);
+    const leftLag = Math.max(0, exprLag(n.left, n.leftTime, c.lags) ?? lateness);
+    const rightLag = Math.max(0, exprLag(n.right, n.rightTime, c.lags) ?? lateness);
     const sides = [
       { keyFns: n.leftKeys.map((k) => compileExpr(k, lctx).fn), timeFn: compileExpr(n.leftTime, lctx).fn, lag: leftLag },
       { keyFns: n.rightKeys.map((k) => compileExpr(k, rctx).fn), timeFn: compileExpr(n.rightTime, rctx).fn, lag: rightLag },
@@ -216,7 +217,7 @@ function build(n: LogicalNode, c: Ctx): PhysicalNode {
 
 export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): PhysicalGraph {
   let id = 0;
-  const c: Ctx = { options, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
+  const c: Ctx = { options, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
   const outputs: OutputStream[] = [];
   const sinkInputs = new Map<string, PhysicalNode[]>();
   // Sinks exist before any pipeline so a pipeline can read a stream another one writes.

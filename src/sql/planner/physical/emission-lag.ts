@@ -12,9 +12,16 @@
 import type { Expr } from '../../ast/index.ts';
 import { exprKey } from '../../ast/index.ts';
 import { Scope } from '../../expr/scope.ts';
-import type { LogicalKind, LogicalNode, WindowSpec } from '../logical/nodes.ts';
+import type { LogicalKind, LogicalNode, Pipeline, WindowSpec } from '../logical/nodes.ts';
 
 type Lag = number | null;
+
+export interface LagContext {
+  /** Allowed lateness of the run, ms: rows up to this far behind the watermark still pass a source. */
+  readonly lateness: number;
+  /** Every INSERT/pump of the script, to follow a stream read to what writes it. */
+  readonly pipelines: readonly Pipeline[];
+}
 
 function windowSize(w: WindowSpec): number | null {
   switch (w.type) {
@@ -32,9 +39,9 @@ function windowSize(w: WindowSpec): number | null {
 const plus = (lag: Lag, more: number): Lag => (lag === null ? null : lag + more);
 
 /** The lag of an expression over `node`'s output: a column, or a column plus or minus an interval. */
-export function exprLag(node: LogicalNode, e: Expr, lateness: number, substitutions?: ReadonlyMap<string, number> | null): Lag {
+export function exprLag(node: LogicalNode, e: Expr, ctx: LagContext, substitutions?: ReadonlyMap<string, number> | null): Lag {
   const sub = substitutions?.get(exprKey(e));
-  if (sub !== undefined) return fieldLag(node, sub, lateness);
+  if (sub !== undefined) return fieldLag(node, sub, ctx);
   if (e.kind === 'column') {
     let i: number;
     try {
@@ -42,36 +49,53 @@ export function exprLag(node: LogicalNode, e: Expr, lateness: number, substituti
     } catch {
       return null;
     }
-    return fieldLag(node, i, lateness);
+    return fieldLag(node, i, ctx);
   }
   if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && e.right.kind === 'interval') {
     // col + X is X later than col, so it trails the watermark by X less.
-    return plus(exprLag(node, e.left, lateness, substitutions), e.op === '+' ? -e.right.millis : e.right.millis);
+    return plus(exprLag(node, e.left, ctx, substitutions), e.op === '+' ? -e.right.millis : e.right.millis);
   }
   return null;
 }
 
-type FieldLag = { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: K }>, field: number, lateness: number) => Lag };
+type FieldLag = { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: K }>, field: number, ctx: LagContext) => Lag };
 
 const FIELD_LAG: FieldLag = {
-  scan: (n, field, lateness) => (field === n.source.watermarkColumn ? lateness : null),
-  // The stream's writers are other pipelines; not followed yet.
-  streamRead: () => null,
-  filter: (n, field, lateness) => fieldLag(n.input, field, lateness),
-  project: (n, field, lateness) => {
-    const e = n.exprs[field];
-    return e === undefined ? null : exprLag(n.input, e, lateness, n.substitutions);
+  scan: (n, field, ctx) => (field === n.source.watermarkColumn ? ctx.lateness : null),
+  streamRead: (n, field, ctx) => {
+    // The union of what the pumps writing the stream deliver to this column, as the sink receives it.
+    const writers = ctx.pipelines.filter((p) => p.target.toLowerCase() === n.stream.toLowerCase());
+    let lag: Lag = writers.length > 0 ? Number.NEGATIVE_INFINITY : null;
+    for (const p of writers) {
+      if (lag === null) break;
+      const from = p.query.fields.map((f, i) => ({ f, i })).filter(({ f }) => !f.hidden);
+      let own: Lag = null;
+      if (field < p.targetColumns.length) {
+        const src = from[field];
+        if (src && src.f.type === p.targetColumns[field]!.type) own = fieldLag(p.query, src.i, ctx);
+      } else if (field === p.targetColumns.length) {
+        const rowtimeAt = p.query.fields.findIndex((f) => f.hidden && f.name === 'ROWTIME');
+        if (rowtimeAt >= 0) own = fieldLag(p.query, rowtimeAt, ctx);
+      }
+      lag = own === null ? null : Math.max(lag, own);
+    }
+    return lag;
   },
-  windowAssign: (n, field, lateness) => {
+  filter: (n, field, ctx) => fieldLag(n.input, field, ctx),
+  project: (n, field, ctx) => {
+    const e = n.exprs[field];
+    return e === undefined ? null : exprLag(n.input, e, ctx, n.substitutions);
+  },
+  windowAssign: (n, field, ctx) => {
     const own = field - n.input.fields.length;
-    if (own < 0) return fieldLag(n.input, field, lateness);
+    if (own < 0) return fieldLag(n.input, field, ctx);
     // Rows pass at once: a row at time t gets windows ending after t and starting after t - size.
-    const t = exprLag(n.input, n.window.time, lateness);
+    const t = exprLag(n.input, n.window.time, ctx);
     const size = windowSize(n.window);
     if (own === 0) return size === null ? null : plus(t, size);
     return own === 1 ? t : plus(t, 1);
   },
-  aggregate: (n, field, lateness) => {
+  aggregate: (n, field, { lateness }) => {
     const w = n.window;
     if (!w || w.type === 'SESSION' || w.type === 'STAGGER') return null;
     // Windows ending at or before watermark - lateness are emitted; later rows belong to windows ending after it.
@@ -88,14 +112,14 @@ const FIELD_LAG: FieldLag = {
         return null;
     }
   },
-  overAggregate: (n, field, lateness) => (field < n.input.fields.length ? fieldLag(n.input, field, lateness) : null),
+  overAggregate: (n, field, ctx) => (field < n.input.fields.length ? fieldLag(n.input, field, ctx) : null),
   // Rows wait for their window to close; how long they waited is not tracked.
   topN: () => null,
-  lookupJoin: (n, field, lateness) => (field < n.input.fields.length ? fieldLag(n.input, field, lateness) : null),
-  intervalJoin: (n, field, lateness) => {
+  lookupJoin: (n, field, ctx) => (field < n.input.fields.length ? fieldLag(n.input, field, ctx) : null),
+  intervalJoin: (n, field, ctx) => {
     // A joined row leaves when its later half arrives; the earlier half is bounded by the join's interval.
-    const leftLag = exprLag(n.left, n.leftTime, lateness);
-    const rightLag = exprLag(n.right, n.rightTime, lateness);
+    const leftLag = exprLag(n.left, n.leftTime, ctx);
+    const rightLag = exprLag(n.right, n.rightTime, ctx);
     const width = n.left.fields.length;
     const side = field < width ? n.left : n.right;
     const own = field < width ? field : field - width;
@@ -115,6 +139,15 @@ function safeResolve(node: LogicalNode, e: Extract<Expr, { kind: 'column' }>): n
   }
 }
 
-export function fieldLag(node: LogicalNode, field: number, lateness: number): Lag {
-  return (FIELD_LAG[node.kind] as (n: LogicalNode, f: number, l: number) => Lag)(node, field, lateness);
+/** Plans with a cycle through streams are rejected later; here they only stop the walk. */
+const visiting = new Set<LogicalNode>();
+
+export function fieldLag(node: LogicalNode, field: number, ctx: LagContext): Lag {
+  if (visiting.has(node)) return null;
+  visiting.add(node);
+  try {
+    return (FIELD_LAG[node.kind] as (n: LogicalNode, f: number, c: LagContext) => Lag)(node, field, ctx);
+  } finally {
+    visiting.delete(node);
+  }
 }
