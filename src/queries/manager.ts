@@ -144,6 +144,11 @@ export class QueryManager {
         if (!(await this.streamExists(stream))) throw missing(input, stream);
         inputs[input] = stream;
       }
+      for (const ref of plan.referenceStreams) {
+        if (!(await this.streamExists(ref.stream))) {
+          throw new TollstreamError('STREAM_NOT_FOUND', `query "${name}" reads reference table ${ref.name} from stream "${ref.stream}", which does not exist. Create the stream first (its records are the table's changelog).`, { context: { query: name, table: ref.name, stream: ref.stream } });
+        }
+      }
       const outputs: Record<string, string> = {};
       for (const o of plan.outputs) outputs[o.name] = request.outputs?.[o.name] ?? o.name;
       const errorStream = `${name}_errors`;

@@ -3,6 +3,7 @@
  * one Calc, shares one source per input, compiles every expression to closures.
  */
 import type { Expr } from '../../ast/index.ts';
+import { TollstreamError } from '../../../core/errors.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileAggregate } from '../../expr/aggregates.ts';
 import type { CompileContext } from '../../expr/compile.ts';
@@ -185,7 +186,13 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   lookupJoin: (n, c) => {
     const input = build(n.input, c);
     const key = n.table.name.toLowerCase();
-    const table = c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, c.options.refRows.get(key) ?? []);
+    const rows = c.options.refRows.get(key);
+    if (rows === undefined && n.table.path === null && !c.options.refTables?.has(key)) {
+      throw new TollstreamError('SQL_INPUT', `reference table ${n.table.name} is kept from stream "${n.table.stream}", which this runner does not provide: give the table a file with 'path' (its records a changelog) or run the query live`, {
+        context: { table: n.table.name, stream: n.table.stream },
+      });
+    }
+    const table = c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, rows ?? []);
     const streamKeys = n.streamKeys.map((k) => compileExpr(k, cctx(c, n.input.fields)).fn);
     const tableKeys = n.tableKeys.map((k) => compileExpr(k, cctx(c, n.tableFields)).fn);
     const cond = n.condition ? compilePredicate(n.condition, cctx(c, n.fields)) : null;

@@ -1,0 +1,83 @@
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RefTableDef } from './planner/logical/nodes.ts';
+import { ChangelogReferenceTable, FileReferenceTable } from './reference-table.ts';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+const columns = [
+  { name: 'plaza_id', type: 'VARCHAR' },
+  { name: 'toll_cents', type: 'BIGINT' },
+] as const;
+
+function def(over: Partial<RefTableDef>): RefTableDef {
+  return { name: 'plazas', path: null, stream: null, format: 'csv', columns, key: [], changelog: false, refreshMs: null, ...over };
+}
+
+async function csvTable(text: string): Promise<{ table: FileReferenceTable; rewrite: (t: string) => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ref-table-'));
+  dirs.push(dir);
+  const file = join(dir, 'plazas.csv');
+  await writeFile(file, text);
+  const table = new FileReferenceTable(def({ path: file }), dir, 0);
+  await table.load();
+  return {
+    table,
+    rewrite: async (t) => {
+      await writeFile(`${file}.tmp`, t);
+      await rename(`${file}.tmp`, file);
+    },
+  };
+}
+
+describe('FileReferenceTable', () => {
+  it('swaps in the new rows when the file changes, and leaves them alone when it does not', async () => {
+    const { table, rewrite } = await csvTable('plaza_id,toll_cents\nP1,250\n');
+    expect(table.rows()).toEqual([['P1', 250]]);
+    await table.check();
+    expect(table.version).toBe(0);
+    await rewrite('plaza_id,toll_cents\nP1,275\nP2,300\n');
+    const reloads: number[] = [];
+    await table.check({ onReload: (_t, rows) => reloads.push(rows) });
+    expect(table.rows()).toEqual([['P1', 275], ['P2', 300]]);
+    expect(table.version).toBe(1);
+    expect(reloads).toEqual([2]);
+  });
+
+  it('keeps the previous rows whole when the new file has a bad value or is gone, and reports each change once', async () => {
+    const { table, rewrite } = await csvTable('plaza_id,toll_cents\nP1,250\n');
+    const errors: string[] = [];
+    const listener = { onReloadError: (_t: string, _p: string, m: string) => errors.push(m) };
+    await rewrite('plaza_id,toll_cents\nP1,260\nP2,oops\n');
+    await table.check(listener);
+    await table.check(listener);
+    expect(table.rows()).toEqual([['P1', 250]]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/record 2: column toll_cents/);
+    expect(errors[0]).toMatch(/previous rows of plazas stay in use/);
+    await rm(table.path);
+    await table.check(listener);
+    expect(errors).toHaveLength(2);
+    expect(table.rows()).toEqual([['P1', 250]]);
+  });
+});
+
+describe('ChangelogReferenceTable', () => {
+  it('keeps the latest record per key, removes a key on _deleted, and ignores records it cannot use', () => {
+    const table = new ChangelogReferenceTable(def({ stream: 'plazas', key: ['plaza_id'], changelog: true }));
+    expect(table.apply({ plaza_id: 'P1', toll_cents: 250 })).toBeNull();
+    expect(table.apply({ plaza_id: 'P2', toll_cents: 300 })).toBeNull();
+    expect(table.apply({ plaza_id: 'P1', toll_cents: 275 })).toBeNull();
+    expect(table.apply({ plaza_id: 'P2', _deleted: true })).toBeNull();
+    expect(table.rows()).toEqual([['P1', 275]]);
+    expect(table.apply('not json')).toMatch(/not a JSON object/);
+    expect(table.apply({ toll_cents: 1 })).toMatch(/key \(plaza_id\)/);
+    expect(table.apply({ plaza_id: 'P3', toll_cents: 'many' })).toMatch(/toll_cents/);
+    expect(table.rows()).toEqual([['P1', 275]]);
+  });
+});
