@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RefTableDef } from './planner/logical/nodes.ts';
-import { ChangelogReferenceTable, FileReferenceTable } from './reference-table.ts';
+import { ChangelogReferenceTable, FileReferenceTable, changelogRows } from './reference-table.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -79,5 +79,17 @@ describe('ChangelogReferenceTable', () => {
     expect(table.apply({ toll_cents: 1 })).toMatch(/key \(plaza_id\)/);
     expect(table.apply({ plaza_id: 'P3', toll_cents: 'many' })).toMatch(/toll_cents/);
     expect(table.rows()).toEqual([['P1', 275]]);
+  });
+});
+
+describe('changelogRows', () => {
+  it('applies a bounded changelog whole, in order', async () => {
+    async function* batches() {
+      yield [{ plaza_id: 'P1', toll_cents: 1 }, { plaza_id: 'P2', toll_cents: 2 }];
+      yield [{ plaza_id: 'P1', toll_cents: 3 }, { plaza_id: 'P2', _deleted: true }, 'garbage'];
+    }
+    const { rows, rejected } = await changelogRows(def({ stream: 'plazas', key: ['plaza_id'], changelog: true }), batches());
+    expect(rows).toEqual([['P1', 3]]);
+    expect(rejected).toBe(1);
   });
 });

@@ -173,3 +173,14 @@ export class ChangelogReferenceTable implements ReferenceTable {
     return null;
   }
 }
+
+/**
+ * The rows of a changelog table from a bounded input (the file runner): every record is applied, in order,
+ * before the table is used. Records that cannot be applied are counted in the returned `rejected`.
+ */
+export async function changelogRows(def: RefTableDef, batches: AsyncIterable<readonly unknown[]>): Promise<{ rows: readonly Row[]; rejected: number }> {
+  const table = new ChangelogReferenceTable(def);
+  let rejected = 0;
+  for await (const batch of batches) for (const rec of batch) if (table.apply(rec) !== null) rejected++;
+  return { rows: table.rows(), rejected };
+}
