@@ -153,7 +153,7 @@ export class QueryManager {
       for (const o of plan.outputs) outputs[o.name] = request.outputs?.[o.name] ?? o.name;
       const errorStream = `${name}_errors`;
       for (const stream of [...Object.values(outputs), errorStream]) {
-        if (Object.values(inputs).includes(stream)) {
+        if (Object.values(inputs).includes(stream) || plan.referenceStreams.some((r) => r.stream === stream)) {
           throw new TollstreamError('INVALID_ARGUMENT', `query "${name}" would write the stream it reads ("${stream}"): map the output elsewhere with "outputs"`, { context: { query: name, stream } });
         }
         await this.ensureOutputStream(stream);
