@@ -2,8 +2,8 @@
 -- As in the original, the bids are joined with the maximum price per window; the join is an interval join
 -- (our only stream-stream join) keyed on the price, kept to the bids inside the window
 -- [window_start, window_end). The maximum reaches the join when the watermark passes its window's end, so
--- the time bound keeps bids 20 seconds (window and watermark delay, with room) after their time: the join
--- drops a buffered row once `row time + bound < watermark`, and a narrower bound loses matches silently.
+-- the time bound keeps bids 20 seconds (window and watermark delay, with room) after their time. (The join
+-- now also keeps rows as long as the maximum can still arrive, so a narrower bound gives the same result.)
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR,
   WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND) WITH ('stream' = 'bid');
 
