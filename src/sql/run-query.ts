@@ -10,6 +10,7 @@ import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
 import { inferColumns, loadRefTable, peek, readNdjson, records } from './inputs.ts';
 import { parseSql } from './parser/index.ts';
+import { changelogRows } from './reference-table.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import { planScript } from './planner/logical/plan-script.ts';
 import { buildPhysical } from './planner/physical/build.ts';
@@ -103,7 +104,15 @@ async function prepare(options: RunQueryOptions, now: () => number): Promise<Pre
   const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now }));
   const refRows = new Map<string, Row[]>();
   for (const [key, t] of plan.catalog.tables) {
-    if (t.options.path !== undefined) refRows.set(key, await loadRefTable(withSql(options.sql, () => plan.catalog.refTable(t.name)), options.baseDir ?? process.cwd()));
+    if (!plan.catalog.isRefTable(t.name)) continue;
+    const def = withSql(options.sql, () => plan.catalog.refTable(t.name));
+    if (def.path !== null) {
+      refRows.set(key, await loadRefTable(def, options.baseDir ?? process.cwd()));
+    } else if (def.stream !== null && inputs.has(def.stream)) {
+      // A table kept from a stream, given as an input: its records are a changelog, applied before any fact row.
+      refRows.set(key, [...(await changelogRows(def, inputs.get(def.stream)!)).rows]);
+      inputs.delete(def.stream);
+    }
   }
   const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: options.allowedLatenessMs ?? 0, refRows }));
   for (const n of graph.nodes) {
