@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TollstreamError } from '../core/errors.ts';
 import { STATION_REFERENCE, rowFromObject, type Row, type Warehouse } from '../warehouse/index.ts';
+import { parseCsvRows } from '../core/csv.ts';
 
 export type ReferenceSource = { readonly path: string } | { readonly csv: string } | { readonly json: string | readonly unknown[] };
 
@@ -54,35 +55,9 @@ function parseJsonArray(text: string): unknown[] {
   return value;
 }
 
-/** RFC 4180 CSV with a header row; quoted fields may hold commas, quotes and line breaks. */
+/** CSV with a header row into one record per row (values trimmed); rows whose fields are all empty are skipped. */
 export function parseCsv(text: string): Record<string, string>[] {
-  const table: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.some((f) => f !== '')) table.push(row);
-      row = [];
-    } else field += ch;
-  }
-  row.push(field);
-  if (row.some((f) => f !== '')) table.push(row);
-  const [header, ...body] = table;
+  const [header, ...body] = parseCsvRows(text).filter((row) => row.some((f) => f !== ''));
   if (!header) return [];
   const names = header.map((h) => h.trim());
   return body.map((cells) => Object.fromEntries(names.map((n, i) => [n, (cells[i] ?? '').trim()])));

@@ -13,6 +13,7 @@ import type { Row, Value } from './expr/types.ts';
 import { RowError } from './expr/types.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import type { RefTableDef } from './planner/logical/nodes.ts';
+import { parseCsvRows } from '../core/csv.ts';
 
 /**
  * Records of an NDJSON file, yielded in arrays (one per chunk read) so the engine pays one await per
@@ -125,37 +126,6 @@ export function inferColumns(sample: readonly unknown[]): InferredInput {
   return { columns: [...types].map(([name, type]) => ({ name, type: type === 'NULL' ? 'VARCHAR' : type })) };
 }
 
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.length > 1 || row[0] !== '') rows.push(row);
-      row = [];
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
 
 /**
  * Rows of a reference table in its declared column order and types. CSV needs a header line. A changelog
@@ -173,7 +143,7 @@ export async function loadRefTable(def: RefTableDef, baseDir: string, resolvedPa
   let records: Record<string, unknown>[];
   try {
     if (def.format === 'csv') {
-      const [header, ...body] = parseCsv(text);
+      const [header, ...body] = parseCsvRows(text);
       if (!header) return [];
       records = body.map((cells) => Object.fromEntries(header.map((h, i) => [h.trim(), cells[i] === '' ? null : cells[i]])));
     } else {
