@@ -66,10 +66,11 @@ export class DeliveryStore {
       pruneDeliveries: db.prepare<[number]>(
         "DELETE FROM notify_deliveries WHERE status = 'delivered' AND outbox_id IN (SELECT id FROM notify_outbox WHERE created_at < ?)",
       ),
-      // Rows with a pending or dead delivery stay: retries and redrives read the message from them.
+      // Rows with a pending or dead delivery, or not yet mirrored, stay: retries, redrives and the mirror read them.
       pruneOutbox: db.prepare<[number]>(
         `DELETE FROM notify_outbox WHERE created_at < ? AND dispatched_at IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM notify_deliveries d WHERE d.outbox_id = notify_outbox.id)`,
+         AND NOT EXISTS (SELECT 1 FROM notify_deliveries d WHERE d.outbox_id = notify_outbox.id)
+         AND NOT EXISTS (SELECT 1 FROM notify_mirror_pending m WHERE m.outbox_id = notify_outbox.id)`,
       ),
       countPending: db.prepare<[], number>("SELECT count(*) FROM notify_deliveries WHERE status = 'pending'").pluck(),
       countDead: db.prepare<[], number>('SELECT count(*) FROM notify_dead_letters').pluck(),

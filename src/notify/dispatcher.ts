@@ -3,12 +3,14 @@
  * per page of rows), then POSTs due webhook deliveries with retries. All its state is in the database, so
  * after a restart it carries on where it stopped: undispatched rows are fanned out, pending deliveries
  * are attempted again (a request in flight at a crash is repeated: webhooks are at-least-once, and the
- * `webhook-id` lets receivers drop the repeat).
+ * `webhook-id` lets receivers drop the repeat). Messages of mirrored topics are appended to their streams
+ * by the mirror relay, one append at a time.
  */
 import type { Logger } from '../core/logger.ts';
 import type { Tables } from '../tables/index.ts';
 import type { DeliveryStore, DueDelivery } from './deliveries.ts';
 import type { InboxHub } from './feed.ts';
+import type { MirrorRelay } from './mirror.ts';
 import type { NotifyStore } from './store.ts';
 import type { RetryPolicy } from './types.ts';
 import { backoffDelayMs, signWebhook } from './webhook.ts';
@@ -20,6 +22,8 @@ export interface DispatcherDeps {
   readonly store: NotifyStore;
   readonly deliveries: DeliveryStore;
   readonly hub: InboxHub;
+  /** Present when some topics are mirrored to streams. */
+  readonly mirror: MirrorRelay | undefined;
   readonly logger: Logger;
   readonly retry: RetryPolicy;
   readonly pollIntervalMs: number;
@@ -32,6 +36,7 @@ export interface DispatcherDeps {
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
   readonly #inflight = new Map<number, Promise<void>>();
+  #mirroring: Promise<void> | undefined;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
   #stopping = new AbortController();
@@ -53,7 +58,7 @@ export class Dispatcher {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#stopping.abort();
-    await Promise.allSettled([...this.#inflight.values()]);
+    await Promise.allSettled([...this.#inflight.values(), this.#mirroring]);
     this.#deps.logger.info('dispatcher stopped');
   }
 
@@ -80,6 +85,7 @@ export class Dispatcher {
     try {
       this.#fanOut();
       this.#launchDue();
+      this.#launchMirror();
     } catch (err) {
       logger.error('dispatch pass failed; retrying at the next poll', { err });
     }
@@ -89,6 +95,8 @@ export class Dispatcher {
       const next = deliveries.nextDueAt();
       // A due delivery already in flight wakes us when it finishes; only later ones need a timer.
       if (next !== undefined && next > now()) delay = Math.min(delay, next - now());
+      const mirrorAt = this.#deps.mirror?.retryAt ?? 0;
+      if (mirrorAt > now()) delay = Math.min(delay, mirrorAt - now());
     } catch (err) {
       logger.error('cannot read the next due delivery', { err });
     }
@@ -96,7 +104,7 @@ export class Dispatcher {
   }
 
   #fanOut(): void {
-    const { tables, store, deliveries, hub, now } = this.#deps;
+    const { tables, store, deliveries, hub, mirror, now } = this.#deps;
     for (;;) {
       const touched = new Set<string>();
       const count = tables.transaction(() => {
@@ -115,6 +123,7 @@ export class Dispatcher {
               deliveries.insert(row.id, sub.id, sub.url, sub.secret, t);
             }
           }
+          mirror?.fanOut(row, t);
           store.markDispatched(row.id, t);
         }
         return rows.length;
@@ -138,6 +147,23 @@ export class Dispatcher {
         });
       this.#inflight.set(delivery.id, attempt);
     }
+  }
+
+  #launchMirror(): void {
+    const { mirror, logger, now } = this.#deps;
+    if (!mirror || this.#mirroring || now() < mirror.retryAt) return;
+    let moved = false;
+    this.#mirroring = mirror
+      .run(this.#stopping.signal)
+      .then(
+        (m) => void (moved = m),
+        (err: unknown) => logger.error('mirroring messages to their streams failed; retrying at the next poll', { err }),
+      )
+      .finally(() => {
+        this.#mirroring = undefined;
+        // More may be waiting behind a full page; an idle relay waits for the next fan-out or poll.
+        if (moved) this.wake();
+      });
   }
 
   async #attempt(delivery: DueDelivery): Promise<void> {

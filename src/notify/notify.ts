@@ -9,6 +9,7 @@ import { tablesInternals } from '../tables/internal.ts';
 import { DeliveryStore } from './deliveries.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { InboxHub, inboxEvents } from './feed.ts';
+import { MirrorRelay, MirrorStore, resolveMirrorRoutes } from './mirror.ts';
 import { migrateNotify } from './schema.ts';
 import { assertCustomerId, NotifyStore, toSubscription } from './store.ts';
 import type { Notify, NotifyOptions, PublishOptions, PublishResult, RetryPolicy, SubscriptionSpec, TopicDescription, TopicKind } from './types.ts';
@@ -35,17 +36,34 @@ export function openNotify(options: NotifyOptions): Notify {
   const store = new NotifyStore(internals.db);
   const deliveries = new DeliveryStore(internals.db);
   const hub = new InboxHub();
+  const random = options.random ?? Math.random;
+  const mirrorStore = new MirrorStore(internals.db);
+  const mirror =
+    options.mirror && options.mirror.routes.length > 0
+      ? new MirrorRelay({
+          tables: options.tables,
+          store: mirrorStore,
+          notifyStore: store,
+          routes: resolveMirrorRoutes(options.mirror),
+          append: options.mirror.append,
+          logger,
+          retry,
+          random,
+          now,
+        })
+      : undefined;
   const dispatcher = new Dispatcher({
     tables: options.tables,
     store,
     deliveries,
     hub,
+    mirror,
     logger,
     retry,
     pollIntervalMs,
     concurrency: positiveInteger(options.concurrency ?? 8, 'concurrency'),
     fetch: options.fetch ?? globalThis.fetch,
-    random: options.random ?? Math.random,
+    random,
     now,
   });
 
@@ -160,7 +178,7 @@ export function openNotify(options: NotifyOptions): Notify {
       if (!Number.isSafeInteger(before)) throw new TollstreamError('INVALID_ARGUMENT', 'prune needs before: a time in ms since the epoch');
       return options.tables.transaction(() => deliveries.prune(before));
     },
-    stats: () => ({ ...deliveries.counts(), ...store.counts() }),
+    stats: () => ({ ...deliveries.counts(), ...store.counts(), mirrorsPending: mirrorStore.count() }),
     listDeadLetters(listOptions = {}) {
       const limit = listOptions.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {

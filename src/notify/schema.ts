@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import { migrate } from '../tables/internal.ts';
 
-export const NOTIFY_SCHEMA_VERSION = 1;
+export const NOTIFY_SCHEMA_VERSION = 2;
 
 const DDL_V1 = `
 CREATE TABLE IF NOT EXISTS notify_topics (
@@ -80,6 +80,18 @@ CREATE TABLE IF NOT EXISTS notify_dead_letters (
 ) STRICT;
 `;
 
+// Version 2: messages of mirrored topics waiting to be appended to their stream, one row per (message, stream).
+const DDL_V2 = `
+CREATE TABLE IF NOT EXISTS notify_mirror_pending (
+  outbox_id   INTEGER NOT NULL,
+  stream      TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  PRIMARY KEY (outbox_id, stream)
+) STRICT;
+CREATE INDEX IF NOT EXISTS notify_mirror_pending_stream ON notify_mirror_pending (stream, outbox_id);
+`;
+
+/** Every statement is `IF NOT EXISTS`, so a version 1 database gets only what version 2 adds. */
 export function migrateNotify(db: Database.Database): void {
-  migrate(db, 'notify', NOTIFY_SCHEMA_VERSION, DDL_V1);
+  migrate(db, 'notify', NOTIFY_SCHEMA_VERSION, DDL_V1 + DDL_V2);
 }

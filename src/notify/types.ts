@@ -98,6 +98,8 @@ export interface NotifyStats {
   /** Webhook deliveries waiting for their next attempt (or in flight). */
   readonly deliveriesPending: number;
   readonly deadLetters: number;
+  /** Messages fanned out to a mirrored topic and not yet appended to their stream. */
+  readonly mirrorsPending: number;
 }
 
 export interface RetryPolicy {
@@ -111,9 +113,54 @@ export interface RetryPolicy {
   readonly timeoutMs: number;
 }
 
+/** Copies every message of `topic` to the stream `stream`, once per idempotency key. */
+export interface MirrorRoute {
+  readonly topic: string;
+  readonly stream: string;
+  /**
+   * The top-level property of the appended JSON record that carries the message's idempotency key (it
+   * replaces a message property of that name), e.g. `breach_id` for a stream deduplicated on that field.
+   * @default 'idempotency_key'
+   */
+  readonly keyField?: string;
+}
+
+/** A record the mirror hands to `append`: the shape of a stream log record. */
+export interface MirrorRecord {
+  /** UTF-8 JSON: the message's properties plus `keyField` = the idempotency key. */
+  readonly data: Uint8Array;
+  /** The customer id of an inbox topic's message, else the idempotency key. */
+  readonly partitionKey: string;
+  /** The message's idempotency key, for streams deduplicated by producer key. */
+  readonly idempotencyKey: string;
+}
+
+/** The outcome of one record, in the order given; `ok: false` records are appended again later. */
+export interface MirrorAppendResult {
+  readonly ok: boolean;
+  readonly errorMessage?: string;
+}
+
+/**
+ * Appends records to a stream and resolves once they are durable (a `StreamLog.append` fits). It may be
+ * called again with records it already stored (a crash between the append and its bookkeeping), so the
+ * stream should drop repeats: deduplicate on `keyField` or on the producer key.
+ */
+export type MirrorAppend = (stream: string, records: readonly MirrorRecord[]) => Promise<readonly MirrorAppendResult[]>;
+
+export interface MirrorOptions {
+  readonly routes: readonly MirrorRoute[];
+  readonly append: MirrorAppend;
+}
+
 export interface NotifyOptions {
   /** Notifications keep their state in this database, so outbox rows commit with table writes. */
   readonly tables: Tables;
+  /**
+   * Copy the messages of some topics to streams as the dispatcher fans them out (at least once, with the
+   * idempotency key in every record so the stream can drop repeats). @default no mirrors
+   */
+  readonly mirror?: MirrorOptions;
   readonly logger?: Logger;
   readonly retry?: Partial<RetryPolicy>;
   /** How often the dispatcher looks for work written by other processes, in ms. @default 1000 */

@@ -53,7 +53,7 @@ describe('webhook delivery', () => {
     expect(dead).toMatchObject({ topic: 'spend-alerts', url: receiver.url, idempotencyKey: 'alert-9', attempts: 3, lastError: 'HTTP 500' });
     expect(dead?.message).toEqual({ customer_id: 'c-9' });
     expect(receiver.received).toHaveLength(3);
-    expect(f.notify.stats()).toEqual({ outboxPending: 0, deliveriesPending: 0, deadLetters: 1 });
+    expect(f.notify.stats()).toEqual({ outboxPending: 0, deliveriesPending: 0, deadLetters: 1, mirrorsPending: 0 });
 
     f.notify.redriveDeadLetter(dead?.id ?? -1);
     await waitFor('the redriven attempt', () => receiver.received.length === 4);
@@ -118,7 +118,7 @@ describe('hanging receivers', () => {
     await waitFor('the request', () => requests() === 1);
     await fixture.notify.stop();
     // With maxAttempts 1, a counted attempt would have dead-lettered it.
-    expect(fixture.notify.stats()).toEqual({ outboxPending: 0, deliveriesPending: 1, deadLetters: 0 });
+    expect(fixture.notify.stats()).toEqual({ outboxPending: 0, deliveriesPending: 1, deadLetters: 0, mirrorsPending: 0 });
   });
 });
 
