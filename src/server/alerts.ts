@@ -12,7 +12,7 @@ import { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
-import { openNotify } from '../notify/index.ts';
+import { openNotify, type MirrorOptions } from '../notify/index.ts';
 import { openTables } from '../tables/index.ts';
 
 export interface RunningAlerts {
@@ -23,13 +23,13 @@ export interface RunningAlerts {
 }
 
 export async function startAlerts(
-  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; logger: Logger },
+  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; logger: Logger; mirror?: MirrorOptions },
   undo: Array<() => Promise<void> | void>,
 ): Promise<RunningAlerts> {
   const { log, config, authenticator, metrics, logger } = deps;
   const tables = openTables({ path: path.join(config.dataDir, 'tables.db'), logger: logger.child({ component: 'tables' }) });
   undo.unshift(() => tables.close());
-  const notify = openNotify({ tables, logger });
+  const notify = openNotify({ tables, logger, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
   undo.unshift(() => notify.stop());
   const functions = new FunctionsRuntime({ log, tables, logger: logger.child({ component: 'functions' }) });
   undo.unshift(() => functions.stop());

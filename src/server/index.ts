@@ -19,6 +19,7 @@ import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type War
 import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
+import { breachMirror, startBreachDelivery } from './breaches.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 
 export interface RunningServer {
@@ -86,7 +87,9 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       registerWarehouseMetrics(metrics, warehouse, logger.child({ component: 'warehouse' }));
     }
     const deliveries = await startDeliveries(log, warehouse, config, logger, undo);
-    registerDeliveryMetrics(metrics, deliveries);
+    // Threshold breaches reach the warehouse through a stream the notify dispatcher mirrors them to (breaches.ts).
+    const breaches = warehouse && config.alerts.enabled ? await startBreachDelivery(log, warehouse, config, logger, undo) : undefined;
+    registerDeliveryMetrics(metrics, breaches ? [...deliveries, breaches] : deliveries);
 
     let queries: QueryManager | undefined;
     if (config.queries.enabled) {
@@ -107,7 +110,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger }, undo);
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
     const gateway = createGateway({
       log,
       authenticator,
