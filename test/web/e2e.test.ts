@@ -1,7 +1,8 @@
 /**
  * The pages in headless Chromium against a real server: a customer signs in, sets a threshold, tolls sent
  * through the native API pass it and the alert appears in the open app without a reload; the app keeps
- * working offline; the operator console shows ingest rates moving, runs SQL and the other pages.
+ * working offline; the operator console shows ingest rates moving, runs SQL, creates, explains, stops and
+ * drops a continuous query, and shows the other pages.
  * Screenshots of every page at 375 px and at desktop width go to test-artifacts/web/.
  */
 import fs from 'node:fs';
@@ -12,6 +13,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb, sendTolls, startWebStack, toll, type WebStack } from './harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
+/** A continuous query for the console test: trips and spend per customer in 10-second windows. */
+const WEB_QUERY_SQL = `CREATE TABLE tolls (
+  customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '1' SECOND
+) WITH ('stream' = 'toll_transactions');
+
+CREATE TABLE web_spend_10s (window_start TIMESTAMP(3), customer_id VARCHAR(16), trips BIGINT, total_cents BIGINT)
+  WITH ('stream' = 'web_spend_10s');
+
+INSERT INTO web_spend_10s
+SELECT window_start, customer_id, COUNT(*), SUM(amount_cents)
+FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
+GROUP BY window_start, window_end, customer_id;
+`;
 const PHONE = { width: 375, height: 812 };
 const DESKTOP = { width: 1280, height: 860 };
 
@@ -283,15 +298,116 @@ describe('operator console', () => {
     expect(await page.locator('.notice.error').textContent()).toMatch(/WAREHOUSE_READ_ONLY|read-only/i);
   }, 120_000);
 
-  it('shows queries (or that the server has none), deliveries, reports and a live tail', async () => {
-    // Queries: the API may not exist on this server yet; then the page says so.
+  it('creates a continuous query, shows it running with rows moving, explains it, refuses bad SQL, stops and drops it', async () => {
     await page.getByRole('link', { name: 'Queries' }).click();
-    const queriesStatus = (await fetch(`${stack.url}/v1/queries`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).status;
-    if (queriesStatus === 404) await page.getByTestId('queries-unavailable').waitFor();
-    else await page.getByRole('heading', { name: 'Running queries' }).waitFor();
+    await page.getByRole('heading', { name: 'Queries on this server' }).waitFor();
+    await page.getByTestId('no-queries').waitFor();
+    const name = page.getByLabel('Name', { exact: true });
+    const sql = page.getByLabel('SQL', { exact: true });
+
+    // Bad SQL: the server's error points at line 2, column 20; the typed SQL stays, with the caret on the spot.
+    const badSql = 'SELECT customer_id,\n  SUM(amount_cents FROM toll_transactions';
+    await name.fill('web_spend');
+    await sql.fill(badSql);
+    await page.getByRole('button', { name: 'Create query' }).click();
+    const sqlError = page.getByTestId('sql-error');
+    await sqlError.waitFor();
+    expect(await sqlError.textContent()).toContain('SQL error at line 2, column 20 (syntax):');
+    expect(await sqlError.textContent()).toContain("expected ')' but found 'FROM'");
+    expect(await sql.inputValue()).toBe(badSql);
+    expect(await sql.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate('document.activeElement.id')).toBe('query-sql');
+    expect(await page.evaluate("document.activeElement.value.slice(document.activeElement.selectionStart)")).toBe('FROM toll_transactions');
+    await shots(page, 'console-queries-sql-error');
+
+    // A good query, created from the keyboard (Ctrl+Enter in the SQL field): it shows up RUNNING.
+    await sql.fill(WEB_QUERY_SQL);
+    await sql.press('Control+Enter');
+    await page.getByText('Query web_spend created: RUNNING.').waitFor();
+    expect(await page.getByTestId('sql-error').count()).toBe(0);
+    expect(await sql.inputValue()).toBe('');
+    const card = page.locator('article[data-query="web_spend"]');
+    await card.getByTestId('query-state').filter({ hasText: 'RUNNING' }).waitFor();
+    expect(await card.getByTestId('inputs').textContent()).toBe('toll_transactions');
+    expect(await card.getByTestId('outputs').textContent()).toBe('web_spend_10s');
+    // Creating the same name again is refused at the name field.
+    await name.fill('web_spend');
+    await sql.fill(WEB_QUERY_SQL);
+    await page.getByRole('button', { name: 'Create query' }).click();
+    await page.getByText(/already exists/).waitFor();
+    expect(await name.getAttribute('aria-invalid')).toBe('true');
+    await name.fill('');
+    await sql.fill('');
+
+    // Tolls arrive (bounded: at most 80 requests of 20 records): rows in per second and in total move.
+    const number = async (testid: string) => Number((await card.getByTestId(testid).textContent())!.replace(/,/g, ''));
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending && i < 80; i++) {
+        await sendTolls(stack.url, stack.apiKey, Array.from({ length: 20 }, (_, k) => toll(`C-QRY-${k % 5}`, 100 + k)));
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await page.waitForFunction(
+        () => Number((globalThis as any).document.querySelector('article[data-query="web_spend"] [data-testid="rows-in-per-second"]').textContent.replace(/,/g, '')) > 0,
+        undefined,
+        { timeout: 30_000, polling: 250 },
+      );
+      const before = await number('rows-in-total');
+      expect(before).toBeGreaterThan(0);
+      await page.waitForFunction(
+        (b) => Number((globalThis as any).document.querySelector('article[data-query="web_spend"] [data-testid="rows-in-total"]').textContent.replace(/,/g, '')) > b,
+        before,
+        { timeout: 30_000, polling: 250 },
+      );
+      // Event times are now: the watermark follows them, and a checkpoint has been taken.
+      await card.getByTestId('last-checkpoint').filter({ hasText: /^#\d+/ }).waitFor({ timeout: 15_000 });
+      expect(await card.getByTestId('watermark').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    } finally {
+      sending = false;
+      await sender;
+    }
+
+    // EXPLAIN opens the plan under the card.
+    const explain = card.getByRole('button', { name: 'EXPLAIN web_spend' });
+    await explain.click();
+    await card.getByTestId('plan').waitFor();
+    expect(await card.getByTestId('plan').textContent()).toMatch(/TumblingWindowAggregate \[tumble size=10s/);
+    expect(await explain.getAttribute('aria-expanded')).toBe('true');
+    await card.locator('details summary').click(); // the SQL, folded away by default
     await shots(page, 'console-queries');
     expect(await unlabelled(page)).toEqual([]);
+    // On a phone the long SQL and plan lines scroll inside their boxes; the page itself does not scroll sideways.
+    await page.setViewportSize(PHONE);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await page.setViewportSize(DESKTOP);
 
+    // Stop (from the keyboard), then Resume comes in its place.
+    await card.getByRole('button', { name: 'Stop web_spend' }).press('Enter');
+    await card.getByTestId('query-state').filter({ hasText: 'STOPPED' }).waitFor();
+    await card.getByRole('button', { name: 'Resume web_spend' }).waitFor();
+    expect((await operator('GET', '/v1/queries/web_spend')).body.state).toBe('STOPPED');
+
+    // Drop asks first: cancelling keeps the query, accepting drops it.
+    page.once('dialog', (d) => void d.dismiss());
+    await card.getByRole('button', { name: 'Drop web_spend' }).click();
+    await page.waitForTimeout(300);
+    expect((await operator('GET', '/v1/queries/web_spend')).status).toBe(200);
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await card.getByRole('button', { name: 'Drop web_spend' }).click();
+    await page.getByText('Query web_spend dropped.').waitFor();
+    await page.getByTestId('no-queries').waitFor();
+    expect(asked).toContain('Drop the query web_spend?');
+    expect((await operator('GET', '/v1/queries/web_spend')).status).toBe(404);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('shows deliveries, reports and a live tail', async () => {
     await page.getByRole('link', { name: 'Functions & delivery' }).click();
     await page.locator('table tbody tr', { hasText: 'warehouse' }).first().waitFor();
     await page.getByTestId('warehouse-freshness').waitFor();

@@ -275,8 +275,11 @@ function createForm(ctx: ConsoleContext, created: (name: string) => Promise<void
     nameInput.setAttribute('aria-invalid', 'true');
     nameInput.focus();
   };
-  // Typing in a field takes back its red mark (the message stays until the next try, as a reference).
-  nameInput.addEventListener('input', () => nameInput.removeAttribute('aria-invalid'));
+  // Typing takes back a field's red mark. A SQL error's message stays until the next try, as a map of the spot.
+  nameInput.addEventListener('input', () => {
+    nameInput.removeAttribute('aria-invalid');
+    nameError.textContent = '';
+  });
   sqlInput.addEventListener('input', () => sqlInput.removeAttribute('aria-invalid'));
   sqlInput.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -330,7 +333,7 @@ function createForm(ctx: ConsoleContext, created: (name: string) => Promise<void
           'div',
           { class: 'sql-error', 'data-testid': 'sql-error' },
           h('p', {}, `SQL error at line ${place.line}, column ${place.column} (${err.code === 'SQL_SYNTAX' ? 'syntax' : 'planning'}):`),
-          h('pre', {}, err.message.replace(/^line \d+, column \d+: /, '')),
+          h('pre', { tabindex: 0 }, err.message.replace(/^line \d+, column \d+: /, '')),
         ),
       );
       sqlInput.setAttribute('aria-invalid', 'true');
@@ -340,7 +343,7 @@ function createForm(ctx: ConsoleContext, created: (name: string) => Promise<void
       return;
     }
     if (err.code === 'SQL_SYNTAX' || err.code === 'SQL_PLAN') {
-      replace(sqlError, h('div', { class: 'sql-error', 'data-testid': 'sql-error' }, h('p', {}, 'SQL error:'), h('pre', {}, err.message)));
+      replace(sqlError, h('div', { class: 'sql-error', 'data-testid': 'sql-error' }, h('p', {}, 'SQL error:'), h('pre', { tabindex: 0 }, err.message)));
       sqlInput.setAttribute('aria-invalid', 'true');
       sqlInput.focus();
       return;
