@@ -1,0 +1,271 @@
+/**
+ * `npm run bench:e2e`: the whole system under load. Starts `tollstream up` as a user would (default pipeline:
+ * the spend alerts, the warehouse delivery, plus one continuous query), drives it with the simulator through the
+ * Kinesis API (several SDK producers), and searches for the highest rate it sustains: the target rate goes up in
+ * steps, each held for a bounded time, and a step counts when ingest keeps the rate, no lag grows (function
+ * iterator age, delivery behind latest, query lag), planted breaches are notified with p99 <= 2 s from the
+ * PutRecords acknowledgement, warehouse freshness p99 <= 10 s, and the server's RSS levels off.
+ *
+ * Flags: --quick (5 s steps, at most ~50 s of steps), --rates LIST (2000,4000,8000,16000,32000,64000),
+ * --step S (20; 5 with --quick), --budget S (longest time for all steps with their drains; 240, 50 with --quick),
+ * --drain S (longest drain after each step; 15, 5 with --quick), --warmup S (unjudged traffic at the first rate
+ * before the steps; 10, 4 with --quick; 0 for none), --producers N (4), --batch N (500),
+ * --concurrency N (PutRecords in flight over all producers; 2 per producer), --customers N (10000),
+ * --breaches N (planted per step; 10, 5 with --quick), --no-query, --no-bisect, --cpu-prof.
+ * Loopback only; every process it starts is stopped at the end. See docs/benchmarks.md.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { kinesisSink } from '../../src/simulator/index.ts';
+import { plantingSink, roundRobinSink, spreadCustomerIds, watchedCustomers, type NotificationWatcher } from '../lib/alerts.ts';
+import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
+import { describeMachine } from '../lib/machine.ts';
+import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '../lib/processes.ts';
+import { formatCount, formatTable } from '../lib/stats.ts';
+import { componentShares, type ComponentShare } from './components.ts';
+import { ServerSampler } from './sampler.ts';
+import { LIMITS, runStep, warmUp, type StepResult } from './step.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rates: { type: 'string', default: '2000,4000,8000,16000,32000,64000' },
+    step: { type: 'string' },
+    budget: { type: 'string' },
+    drain: { type: 'string' },
+    warmup: { type: 'string' },
+    producers: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '500' },
+    concurrency: { type: 'string' },
+    customers: { type: 'string', default: '10000' },
+    breaches: { type: 'string' },
+    'no-query': { type: 'boolean', default: false },
+    'no-bisect': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+const quick = flags.quick;
+const rates = flags.rates.split(',').map((r) => positiveInt(r.trim(), '--rates')).sort((a, b) => a - b);
+const stepMs = Math.min(120, positiveInt(flags.step ?? (quick ? '5' : '20'), '--step')) * 1000;
+const budgetMs = Math.min(900, positiveInt(flags.budget ?? (quick ? '50' : '240'), '--budget')) * 1000;
+const warmupMs = Math.min(60, Number(flags.warmup ?? (quick ? '4' : '10'))) * 1000;
+const drainMs = Math.min(60, positiveInt(flags.drain ?? (quick ? '5' : '15'), '--drain')) * 1000;
+const producers = Math.min(32, positiveInt(flags.producers, '--producers'));
+const batchSize = Math.min(500, positiveInt(flags.batch, '--batch'));
+const concurrency = positiveInt(flags.concurrency ?? String(producers * 2), '--concurrency');
+const customers = positiveInt(flags.customers, '--customers');
+const breachesPerStep = positiveInt(flags.breaches ?? (quick ? '5' : '10'), '--breaches');
+const withQuery = !flags['no-query'];
+const bisect = !flags['no-bisect'];
+
+const QUERY_NAME = 'e2e_plaza_revenue';
+/** A windowed aggregate over every toll, as an operator's dashboard query would run next to the alerts. */
+const QUERY_SQL = `
+CREATE TABLE tolls (
+  transaction_id VARCHAR(64), plaza_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND
+) WITH ('stream' = 'toll_transactions');
+CREATE TABLE plaza_revenue (
+  window_start TIMESTAMP(3), window_end TIMESTAMP(3), plaza_id VARCHAR(16), trips BIGINT, total_cents BIGINT
+) WITH ('stream' = 'e2e_plaza_revenue');
+INSERT INTO plaza_revenue
+SELECT window_start, window_end, plaza_id, COUNT(*), SUM(amount_cents)
+FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
+GROUP BY window_start, window_end, plaza_id;
+`;
+
+const log = (line: string) => process.stderr.write(`[bench:e2e] ${line}\n`);
+const machine = describeMachine();
+const settings = {
+  quick, rates, stepMs, warmupMs, budgetMs, drainMs, producers, batchSize, concurrency, customers, breachesPerStep, withQuery, bisect,
+  pipeline: `tollstream up defaults (fsync always, spend alerts, warehouse delivery into DuckDB${withQuery ? `, continuous query ${QUERY_NAME}` : ''})`,
+  limits: LIMITS,
+};
+log(`${machine.cpuCount} x ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
+log(JSON.stringify(settings));
+
+const workDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-bench-e2e-'));
+const profileDir = flags['cpu-prof'] ? path.join(workDir, 'profile') : undefined;
+const steps: StepResult[] = [];
+let server: ServerProcess | undefined;
+let watchers: NotificationWatcher[] = [];
+let sampler: ServerSampler | undefined;
+let sink: ReturnType<typeof plantingSink> | undefined;
+let failure: string | undefined;
+let components: ComponentShare[] | undefined;
+let profileSummary: ProfileSummary | undefined;
+let keptProfile: string | undefined;
+try {
+  const port = await findFreePort();
+  server = await startTollstream({
+    dataDir: path.join(workDir, 'data'),
+    port,
+    ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  });
+  log(`server ${server.url} (pid ${server.pid})`);
+  if (withQuery) await createQuery(server.url);
+
+  // Distinct customers for every step that may run (the rates, plus one step between the last two).
+  const planted = spreadCustomerIds(breachesPerStep * (rates.length + 1), customers);
+  watchers = await watchedCustomers(server.url, planted);
+  log(`${planted.length} customers with thresholds watching their notification streams`);
+
+  sampler = new ServerSampler(server.url, server.pid, 500);
+  sampler.start();
+  sink = plantingSink(roundRobinSink(Array.from({ length: producers }, () => kinesisSink({ endpoint: server!.url, stream: 'toll_transactions' }))));
+  const ctx = { serverPid: server.pid, sampler, sink, watchers, customers, batchSize, concurrency, ledger: { acknowledged: 0 }, log };
+
+  if (warmupMs > 0) await warmUp(ctx, rates[0]!, warmupMs);
+  const started = performance.now();
+  const queue = [...rates];
+  let best: StepResult | undefined;
+  let bisected = false;
+  while (queue.length > 0) {
+    const rate = queue.shift()!;
+    if (performance.now() - started + stepMs + Math.min(drainMs, stepMs) > budgetMs) {
+      log(`the time budget (${budgetMs / 1000} s) leaves no room for a step at ${formatCount(rate)}/s; stopping`);
+      break;
+    }
+    const index = steps.length;
+    const result = await runStep(ctx, { index, rate, durationMs: stepMs, drainMs, plantedCustomers: planted.slice(index * breachesPerStep, (index + 1) * breachesPerStep) });
+    steps.push(result);
+    log(`  ${result.sustained ? 'sustained' : 'not sustained'}: ${describeStep(result)}`);
+    if (result.sustained) {
+      if (!best || result.rate > best.rate) best = result;
+      continue;
+    }
+    // One more step halfway between the best sustained rate and this one, then stop.
+    queue.length = 0;
+    if (bisect && !bisected && best && rate - best.rate >= 1000) {
+      bisected = true;
+      queue.push(Math.round((best.rate + rate) / 2 / 500) * 500);
+    }
+  }
+} catch (err) {
+  failure = (err as Error).stack ?? String(err);
+  log(`failed: ${failure}`);
+  if (server) log(`server stderr:\n${server.stderrTail()}`);
+} finally {
+  await sampler?.stop();
+  await sink?.close();
+  for (const w of watchers) await w.close();
+  if (server) {
+    await server.stop();
+    const exited = await server.exited;
+    if (exited.code !== 0 && exited.code !== null) log(`server exited with code ${exited.code}; stderr:\n${server.stderrTail()}`);
+  }
+  if (profileDir) await summarizeProfile(profileDir);
+  await rm(workDir, { recursive: true, force: true });
+}
+
+const sustained = steps.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
+console.log('');
+console.log(formatTable(
+  ['target/s', 'achieved/s', 'fn age ms 1st/last', 'delivery behind ms', 'query lag ms', 'freshness p50/p99 s', 'breach p50/p99 ms', 'notified', 'RSS MiB 1st/last/peak', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores', 'verdict'],
+  steps.map((s) => [
+    formatCount(s.rate),
+    formatCount(s.achievedRate),
+    pair(s.functionAgeMs.first, s.functionAgeMs.last),
+    pair(s.deliveryBehindMs.first, s.deliveryBehindMs.last),
+    pair(s.queryLagMs.first, s.queryLagMs.last),
+    `${num(s.freshnessSeconds.p50, 1)} / ${num(s.freshnessSeconds.p99, 1)}`,
+    `${num(s.breaches.fromAck.p50Ms, 0)} / ${num(s.breaches.fromAck.p99Ms, 0)}`,
+    `${s.breaches.notified}/${s.breaches.planted}`,
+    `${s.rss.firstMiB} / ${s.rss.lastMiB} / ${s.rss.peakMiB}`,
+    `${num(s.putRecordsMs.p50Ms, 0)} / ${num(s.putRecordsMs.p99Ms, 0)}`,
+    s.serverCores.toFixed(2),
+    formatCount(s.serverCpuUsPerRecord),
+    s.loadGeneratorCores.toFixed(2),
+    s.sustained ? 'sustained' : 'MISS',
+  ]),
+));
+for (const s of steps) if (!s.sustained) console.log(`  ${formatCount(s.rate)}/s: ${s.misses.join('; ')}`);
+console.log('breach: from the acknowledgement of the PutRecords holding the breaching toll to the notification on the open stream.');
+console.log('');
+if (sustained) {
+  console.log(`highest sustained rate: ${formatCount(sustained.rate)} tolls/s (achieved ${formatCount(sustained.achievedRate)}/s): breach p50 / p99 ${num(sustained.breaches.fromAck.p50Ms, 0)} / ${num(sustained.breaches.fromAck.p99Ms, 0)} ms, ` +
+    `freshness p99 ${num(sustained.freshnessSeconds.p99, 1)} s, server ${sustained.serverCores.toFixed(2)} cores (${formatCount(sustained.serverCpuUsPerRecord)} µs/toll), load generator ${sustained.loadGeneratorCores.toFixed(2)} cores, server RSS peak ${sustained.rss.peakMiB} MiB`);
+} else {
+  console.log(`no step was sustained${failure ? ' (the run failed)' : ''}`);
+}
+if (components) {
+  console.log(`server CPU by component during the ${sustained ? 'sustained step' : 'steps'} (--cpu-prof, share of busy samples; profile kept at ${keptProfile}):`);
+  for (const c of components.slice(0, 14)) console.log(`  ${c.percent.toFixed(1).padStart(5)}%  ${c.component}`);
+}
+
+const resultsDir = path.join(REPO_ROOT, 'bench/results');
+await mkdir(resultsDir, { recursive: true });
+const file = path.join(resultsDir, `e2e-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+await writeFile(file, JSON.stringify({
+  benchmark: 'e2e',
+  date: new Date().toISOString(),
+  machine,
+  settings,
+  sustainedRate: sustained?.rate ?? null,
+  sustained: sustained ?? null,
+  steps,
+  ...(components ? { serverCpuByComponent: components, profile: profileSummary } : {}),
+  ...(failure ? { error: failure } : {}),
+}, null, 2) + '\n');
+log(`results written to ${path.relative(process.cwd(), file)}`);
+if (failure) process.exitCode = 1;
+
+async function createQuery(url: string): Promise<void> {
+  const res = await fetch(`${url}/v1/queries`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: QUERY_NAME, sql: QUERY_SQL }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST /v1/queries answered ${res.status}: ${text.slice(0, 500)}`);
+  log(`continuous query ${QUERY_NAME} created`);
+}
+
+async function summarizeProfile(dir: string): Promise<void> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) {
+    log(`no CPU profile was written to ${dir}`);
+    return;
+  }
+  keptProfile = path.join(os.tmpdir(), `tollstream-e2e-${Date.now()}.cpuprofile`);
+  await copyFile(path.join(dir, files[0]!), keptProfile);
+  const best = steps.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
+  const windows = best ? [best.window] : steps.map((s) => s.window);
+  profileSummary = summarizeCpuProfile(keptProfile, { top: 25, repoRoot: REPO_ROOT, windows });
+  components = componentShares(summarizeCpuProfile(keptProfile, { top: 100_000, repoRoot: REPO_ROOT, windows }));
+}
+
+function describeStep(s: StepResult): string {
+  const parts = [
+    `achieved ${formatCount(s.achievedRate)}/s`,
+    `breach p99 ${num(s.breaches.fromAck.p99Ms, 0)} ms (${s.breaches.notified}/${s.breaches.planted})`,
+    `freshness p99 ${num(s.freshnessSeconds.p99, 1)} s`,
+    `fn age ${pair(s.functionAgeMs.first, s.functionAgeMs.last)} ms`,
+    `RSS ${s.rss.firstMiB} -> ${s.rss.lastMiB} MiB`,
+    `server ${s.serverCores.toFixed(2)} cores`,
+  ];
+  if (s.misses.length) parts.push(`misses: ${s.misses.join('; ')}`);
+  return parts.join(', ');
+}
+
+function pair(a: number | null, b: number | null): string {
+  return `${num(a, 0)} / ${num(b, 0)}`;
+}
+
+function num(v: number | null, digits: number): string {
+  if (v === null || Number.isNaN(v)) return 'n/a';
+  if (!Number.isFinite(v)) return 'never';
+  return digits === 0 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits);
+}

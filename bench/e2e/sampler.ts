@@ -1,0 +1,79 @@
+/**
+ * Samples the server while the end-to-end benchmark runs: lag and freshness gauges and progress counters from
+ * /metrics, and its resident memory from /proc, every `intervalMs`, into one time series for the whole run.
+ */
+import { metricMax, metricSum, scrapeMetrics } from '../lib/prometheus.ts';
+import { processRssBytes } from '../lib/process-memory.ts';
+import { sleep } from '../lib/stats.ts';
+
+export interface Sample {
+  /** `performance.now()` when the scrape answered. */
+  readonly at: number;
+  /** Highest `tollstream_function_iterator_age_ms` over the function mappings (the spend function). */
+  readonly functionAgeMs: number | undefined;
+  /** Highest `tollstream_delivery_millis_behind_latest` over the deliveries. */
+  readonly deliveryBehindMs: number | undefined;
+  /** Highest `tollstream_query_lag_seconds` over the queries, in ms. */
+  readonly queryLagMs: number | undefined;
+  /** `tollstream_warehouse_freshness_seconds`. */
+  readonly freshnessSeconds: number | undefined;
+  /** `tollstream_function_records_total`: records whose effects the functions committed. */
+  readonly functionRecords: number;
+  /** Rows delivered plus records the delivery dropped or sent to its error output. */
+  readonly deliveryRecords: number;
+  readonly rssBytes: number;
+}
+
+export class ServerSampler {
+  readonly samples: Sample[] = [];
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly url: string,
+    private readonly pid: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const next = performance.now() + this.intervalMs;
+        await this.sampleOnce().catch(() => undefined); // a slow answer under load: skip this sample
+        await sleep(Math.max(0, next - performance.now()));
+      }
+    })();
+  }
+
+  /** Takes one sample now (also used right when a step's traffic stops). */
+  async sampleOnce(): Promise<Sample> {
+    const text = await scrapeMetrics(this.url);
+    const queryLag = metricMax(text, 'tollstream_query_lag_seconds');
+    const sample: Sample = {
+      at: performance.now(),
+      functionAgeMs: metricMax(text, 'tollstream_function_iterator_age_ms'),
+      deliveryBehindMs: metricMax(text, 'tollstream_delivery_millis_behind_latest'),
+      queryLagMs: queryLag === undefined ? undefined : queryLag * 1000,
+      freshnessSeconds: metricMax(text, 'tollstream_warehouse_freshness_seconds'),
+      functionRecords: metricSum(text, 'tollstream_function_records_total'),
+      deliveryRecords:
+        metricSum(text, 'tollstream_delivery_rows_total') +
+        metricSum(text, 'tollstream_delivery_records_dropped_total') +
+        metricSum(text, 'tollstream_delivery_errors_total'),
+      rssBytes: processRssBytes(this.pid),
+    };
+    this.samples.push(sample);
+    return sample;
+  }
+
+  /** Samples taken between two `performance.now()` times. */
+  between(from: number, to: number): Sample[] {
+    return this.samples.filter((s) => s.at >= from && s.at <= to);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
