@@ -2,7 +2,9 @@
  * The warehouse routes of the native API: named reports, read-only SQL and the station reference data.
  * Every answer that holds warehouse rows carries `freshnessSeconds`, the age of the newest loaded row.
  */
+import { appendStationReference } from '../../apps/station-alerts/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
+import type { StreamLog } from '../../log/index.ts';
 import { formatCsv, listReports, loadStationReference, runReport, type ReportParams } from '../../reports/index.ts';
 import type { QueryParams, Warehouse } from '../../warehouse/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
@@ -25,6 +27,8 @@ export interface WarehouseRouteContext {
   /** Absent when the server runs without a warehouse (`warehouse.enabled: false`). */
   readonly warehouse: Warehouse | undefined;
   readonly maxBodyBytes: number;
+  /** Where station reference rows are also appended (stream `station_reference`), for the queries that follow it. */
+  readonly log?: StreamLog;
 }
 
 export function listReportsRoute(res: Response): void {
@@ -72,8 +76,18 @@ export async function replaceStationsRoute(ctx: WarehouseRouteContext, req: Requ
   const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
   // Without a telling content type, a body that starts like a JSON array is JSON; anything else is CSV.
   const json = contentType.includes('json') || (!contentType.includes('csv') && text.trimStart().startsWith('['));
+  const previous = ctx.log ? await referenceRows(warehouse, 'plaza_id, day_of_week, slot') : [];
   const loaded = await loadStationReference(warehouse, json ? { json: text } : { csv: text });
+  if (ctx.log) {
+    // The stream gets what the warehouse now holds, and a deletion for each key the load left out.
+    await appendStationReference(ctx.log, await referenceRows(warehouse, 'plaza_id, day_of_week, slot, expected_count, alert_threshold'), previous);
+  }
   send(res, 200, JSON_HEADERS, JSON.stringify(loaded));
+}
+
+async function referenceRows(warehouse: Warehouse, columns: string): Promise<Record<string, unknown>[]> {
+  const result = await warehouse.query(`SELECT ${columns} FROM station_reference`);
+  return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]])));
 }
 
 function requireWarehouse(ctx: WarehouseRouteContext): Warehouse {

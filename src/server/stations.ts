@@ -1,0 +1,77 @@
+/**
+ * The station traffic alerts inside the server: their own tables and notifications in
+ * `<dataDir>/station-alerts.db` (apart from the spending alerts, so either runs without the other), a
+ * functions runtime for their three mappings, the shipped query in the server's query manager, and the
+ * operator routes as a gateway route module. Steps to undo are pushed on `undo` (stopped in reverse order).
+ */
+import path from 'node:path';
+import { appendStationReference, createOperatorApi, readReferenceFile, startStationAlerts } from '../apps/station-alerts/index.ts';
+import type { TollstreamConfig } from '../config/index.ts';
+import type { Logger } from '../core/logger.ts';
+import { FunctionsRuntime } from '../functions/index.ts';
+import type { Authenticator, RouteModule } from '../gateway/index.ts';
+import type { StreamLog } from '../log/index.ts';
+import type { Registry } from '../metrics/index.ts';
+import { openNotify } from '../notify/index.ts';
+import type { QueryManager } from '../queries/index.ts';
+import { openTables } from '../tables/index.ts';
+
+export interface RunningStationAlerts {
+  /** The operator routes (`/v1/operator/alerts`, `/v1/operator/subscriptions`), for the gateway to mount. */
+  readonly routes: RouteModule;
+  /** Ends open alert streams; call before closing the gateway, which waits for open requests. */
+  endStreams(): void;
+}
+
+export async function startStations(
+  deps: { log: StreamLog; config: TollstreamConfig; queries: QueryManager; authenticator: Authenticator; metrics: Registry; logger: Logger },
+  undo: Array<() => Promise<void> | void>,
+): Promise<RunningStationAlerts> {
+  const { log, config, queries, authenticator, metrics, logger } = deps;
+  const tables = openTables({ path: path.join(config.dataDir, 'station-alerts.db'), logger: logger.child({ component: 'tables' }) });
+  undo.unshift(() => tables.close());
+  const notify = openNotify({ tables, logger });
+  undo.unshift(() => notify.stop());
+  const functions = new FunctionsRuntime({ log, tables, logger: logger.child({ component: 'functions' }) });
+  undo.unshift(() => functions.stop());
+
+  // The reference file of the config goes to the stream too, so the query judges by what the warehouse holds.
+  const file = config.reference.stationsFile;
+  if (file !== undefined) await appendStationReference(log, await readReferenceFile(file));
+
+  const alerts = await startStationAlerts({
+    log,
+    tables,
+    notify,
+    functions,
+    queries,
+    logger,
+    config: {
+      windowMinutes: config.stationAlerts.windowMinutes,
+      defaultExpected: config.stationAlerts.defaultExpected,
+      defaultThreshold: config.stationAlerts.defaultThreshold,
+      transactionsStream: config.delivery.stream,
+      webhooks: config.stationAlerts.webhooks,
+    },
+  });
+  undo.unshift(() => alerts.stop());
+  notify.start();
+
+  const shutdown = new AbortController();
+  const routes = createOperatorApi({
+    log,
+    tables,
+    notify,
+    operatorAuth: (header) => authenticator.verifyBearer(header),
+    shutdown: shutdown.signal,
+    logger: logger.child({ component: 'operator-api' }),
+  });
+  const raised = metrics.gauge('tollstream_station_alerts_raised', 'Station traffic alerts raised since start.');
+  const silent = metrics.gauge('tollstream_station_alerts_silent_windows', 'Station windows without any vehicle flagged since start.');
+  metrics.onCollect(() => {
+    const s = alerts.stats();
+    raised.labels().set(s.alertsRaised);
+    silent.labels().set(s.silentWindowsFlagged);
+  });
+  return { routes, endStreams: () => shutdown.abort() };
+}
