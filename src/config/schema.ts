@@ -118,6 +118,19 @@ export interface TollstreamConfig {
     /** Only tolls in this currency count; others go to the error stream. @default 'USD' */
     readonly currency: string;
   };
+  /** Station traffic alerts for operators (docs/station-alerts.md): needs `queries.enabled`. */
+  readonly stationAlerts: {
+    /** Count vehicles per station and window, and alert operators below the station's reference threshold. @default true */
+    readonly enabled: boolean;
+    /** Length of a counted window, in minutes (divides a day; divides or is a multiple of 30). @default 30 */
+    readonly windowMinutes: number;
+    /** Expected vehicles of a station slot without a reference row. @default 0 */
+    readonly defaultExpected: number;
+    /** Alert threshold of a station slot without a reference row: 0 means stations without reference data never alert. @default 0 */
+    readonly defaultThreshold: number;
+    /** Webhooks subscribed to the `station-alerts` topic at start: `[{ "url": "https://...", "secret": "..." }]`. @default [] */
+    readonly webhooks: readonly { readonly url: string; readonly secret: string }[];
+  };
 }
 
 export const DEFAULT_CONFIG: TollstreamConfig = {
@@ -142,6 +155,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD' },
+  stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
 };
 
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
@@ -191,7 +205,26 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.enabled': { type: 'boolean' },
   'alerts.timeZone': { type: 'string', check: checkTimeZone },
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },
+  'stationAlerts.enabled': { type: 'boolean' },
+  // Checked further when the alerts start: the window must divide a day and line up with 30-minute slots.
+  'stationAlerts.windowMinutes': { type: 'integer', min: 1, max: 1440 },
+  'stationAlerts.defaultExpected': { type: 'integer', min: 0, max: 1_000_000_000 },
+  'stationAlerts.defaultThreshold': { type: 'integer', min: 0, max: 1_000_000_000 },
+  'stationAlerts.webhooks': { type: 'json', check: checkWebhooks },
 };
+
+function checkWebhooks(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of { url, secret }';
+  for (const [i, w] of v.entries()) {
+    if (typeof w !== 'object' || w === null) return `[${i}] must be an object`;
+    const unknown = Object.keys(w).find((k) => k !== 'url' && k !== 'secret');
+    if (unknown) return `[${i}] has unknown key '${unknown}'`;
+    const { url, secret } = w as Record<string, unknown>;
+    if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) return `[${i}].url must be an http:// or https:// URL`;
+    if (typeof secret !== 'string' || secret.length < 16) return `[${i}].secret must be a string of 16 characters or more`;
+  }
+  return undefined;
+}
 
 function checkAccessKeys(v: unknown): string | undefined {
   if (!Array.isArray(v)) return 'must be an array of { accessKeyId, secretAccessKey }';

@@ -19,6 +19,7 @@ import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type War
 import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
+import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 
@@ -111,19 +112,25 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
     if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
+    let stations: RunningStationAlerts | undefined;
+    if (config.stationAlerts.enabled) {
+      if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, logger }, undo);
+      else logger.warn('station traffic alerts need queries.enabled; they are off (set stationAlerts.enabled: false to silence this)');
+    }
     const gateway = createGateway({
       log,
       authenticator,
       logger: logger.child({ component: 'gateway' }),
       iteratorSecret,
       metrics,
-      routes: [...(alerts ? [alerts.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
     });
     undo.unshift(() => gateway.close());
     // Open notification streams end first, so closing the gateway need not wait for them.
     if (alerts) undo.unshift(() => alerts.endStreams());
+    if (stations) undo.unshift(() => stations.endStreams());
     const { port } = await gateway.listen(config.port, config.host);
     gateway.setReady(true);
 
