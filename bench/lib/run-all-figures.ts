@@ -1,0 +1,241 @@
+/**
+ * What `npm run bench` reports of each benchmark: its figures, each with the reference it is compared with in
+ * the same run, the ratio, the target and PASS/MISS as the benchmark measured them. Benchmarks that write a
+ * results file (bench/results/<kind>-<time>.json) are read from it; the others from what they print.
+ */
+import { formatCount } from './stats.ts';
+
+export interface Figure {
+  readonly figure: string;
+  readonly value: string;
+  readonly reference?: string;
+  readonly ratio?: string;
+  readonly target?: string;
+  readonly verdict?: 'PASS' | 'MISS' | 'NOT RUN' | '';
+}
+
+export interface BenchmarkOutput {
+  readonly stdout: string;
+  /** The newest results file of this benchmark's kind written during its run, parsed. */
+  readonly json: any;
+}
+
+export interface BenchmarkSpec {
+  readonly name: string;
+  /** The npm script that runs it in full. */
+  readonly script: string;
+  /** Path and arguments for `node bin/run-ts.mjs` in this run (its quick mode where it has one). */
+  readonly args: readonly string[];
+  readonly timeoutMs: number;
+  /** `<kind>` of bench/results/<kind>-<time>.json, for benchmarks that write one. */
+  readonly resultsKind?: string;
+  /** The figures; throws when the output lacks them (the benchmark is then reported as failed). */
+  figures(output: BenchmarkOutput): Figure[];
+}
+
+const rate = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? 'n/a' : `${formatCount(v)}/s`);
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? '' : `${(a / b).toFixed(2)}x`);
+const ms = (v: number | undefined | null) => (v === undefined || v === null ? 'n/a' : !Number.isFinite(v) ? 'never' : `${Math.round(v).toLocaleString('en-US')} ms`);
+const verdict = (pass: boolean | undefined): Figure['verdict'] => (pass === undefined ? '' : pass ? 'PASS' : 'MISS');
+
+function need<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null) throw new Error(`the output has no ${what}`);
+  return value;
+}
+
+/** `label  12,345 records/s` lines of a plain-text report. */
+function ratePrinted(stdout: string, label: string): number | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith(label));
+  const m = line ? /([\d,]+) records\/s/.exec(line.slice(label.length)) : null;
+  return m ? Number(m[1]!.replace(/,/g, '')) : undefined;
+}
+
+/** The last line of stdout that parses as a JSON object. */
+function lastJsonLine(stdout: string): any {
+  const lines = stdout.split('\n').filter((l) => l.trim().startsWith('{'));
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      return JSON.parse(lines[i]!);
+    } catch {
+      // not JSON after all
+    }
+  }
+  throw new Error('the output has no JSON result line');
+}
+
+/** A row of a `formatTable` table: the cells after `label`, split on runs of two or more spaces. */
+function tableRow(stdout: string, label: string): string[] | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith(label));
+  return line ? line.slice(label.length).trim().split(/\s{2,}/) : undefined;
+}
+const parseCount = (s: string | undefined) => (s === undefined ? undefined : Number(s.replace(/,/g, '')));
+
+export const BENCHMARKS: readonly BenchmarkSpec[] = [
+  {
+    name: 'ingest',
+    script: 'npm run bench:ingest',
+    args: ['bench/ingest/main.ts', '--quick'],
+    timeoutMs: 240_000,
+    resultsKind: 'ingest',
+    figures: ({ json }) => {
+      const p = need(json?.phases, 'phases');
+      const target = (name: string) => (json.targets as { name: string; goal: string; pass?: boolean }[]).find((t) => t.name === name);
+      const kinesis = p.tollstreamKinesis?.recordsPerSecond;
+      const native = p.tollstreamNative?.recordsPerSecond;
+      const t1 = target('Kinesis API / kinesalite');
+      const t2 = target('native / JSON.parse');
+      const t3 = target('PutRecords p99 at half max rate');
+      const lat = p.putRecordsLatency?.latency;
+      return [
+        { figure: 'Kinesis API (SDK, PutRecords of 500), records/s', value: rate(kinesis), reference: `kinesalite ${rate(p.kinesalite?.recordsPerSecond)}`, ratio: ratio(kinesis, p.kinesalite?.recordsPerSecond), target: t1?.goal ?? '', verdict: verdict(t1?.pass) },
+        { figure: 'native API (NDJSON), records/s', value: rate(native), reference: `JSON.parse on one core ${rate(p.jsonParse?.recordsPerSecond)}`, ratio: ratio(native, p.jsonParse?.recordsPerSecond), target: t2?.goal ?? '', verdict: verdict(t2?.pass) },
+        { figure: 'Kinesis API against append + fdatasync of 500-record batches', value: rate(kinesis), reference: `fdatasync ${rate(p.fdatasync500?.recordsPerSecond)}`, ratio: ratio(kinesis, p.fdatasync500?.recordsPerSecond) },
+        { figure: 'native API against append + fdatasync of 1000-record batches', value: rate(native), reference: `fdatasync ${rate(p.fdatasync1000?.recordsPerSecond)}`, ratio: ratio(native, p.fdatasync1000?.recordsPerSecond) },
+        { figure: 'Kinesis API against the SDK producer alone (null endpoint)', value: rate(kinesis), reference: `SDK alone ${rate(p.sdkAlone?.recordsPerSecond)}`, ratio: ratio(kinesis, p.sdkAlone?.recordsPerSecond) },
+        { figure: 'PutRecords p50 / p99 at half the maximum rate', value: lat ? `${ms(lat.p50Ms)} / ${ms(lat.p99Ms)}` : 'n/a', target: t3?.goal ?? '', verdict: verdict(t3?.pass) },
+        { figure: 'server cores in the Kinesis / native phases', value: `${p.tollstreamKinesis?.serverCores ?? 'n/a'} / ${p.tollstreamNative?.serverCores ?? 'n/a'}` },
+      ];
+    },
+  },
+  {
+    name: 'log',
+    script: 'npm run bench:log',
+    args: ['bench/log/append.ts', '--seconds', '2'],
+    timeoutMs: 90_000,
+    figures: ({ stdout }) => {
+      const raw = ratePrinted(stdout, 'raw write+fdatasync');
+      const parse = ratePrinted(stdout, 'JSON.parse of the same records');
+      const rows: Figure[] = [];
+      for (const label of ['log fsync=always, dedupe by transaction_id', 'log fsync=always, no dedupe', 'log fsync=interval, dedupe by transaction_id']) {
+        const v = need(ratePrinted(stdout, label), `'${label}' line`);
+        rows.push({ figure: `${label}, records/s`, value: rate(v), reference: `write+fdatasync of one batch ${rate(raw)}`, ratio: ratio(v, raw) });
+      }
+      rows.push({ figure: 'JSON.parse of the same records (one core), records/s', value: rate(parse) });
+      return rows;
+    },
+  },
+  {
+    name: 'tables',
+    script: 'npm run bench:tables',
+    args: ['bench/tables/update.ts', '--seconds', '3'],
+    timeoutMs: 60_000,
+    figures: ({ stdout }) => {
+      const j = lastJsonLine(stdout);
+      return [
+        { figure: `atomic adds in transactions of ${j.batchSize} (synchronous ${j.synchronous}), updates/s`, value: rate(j.updatesPerSecond) },
+        { figure: 'updates per CPU-second', value: rate(j.updatesPerCpuSecond) },
+        { figure: 'transaction p50 / p99', value: `${j.batchMsP50} / ${j.batchMsP99} ms` },
+      ];
+    },
+  },
+  {
+    name: 'delivery',
+    script: 'npm run bench:delivery',
+    args: ['bench/delivery/main.ts', '--rows', '50000', '--live-seconds', '4'],
+    timeoutMs: 120_000,
+    figures: ({ stdout }) => {
+      const cellsD = need(tableRow(stdout, 'delivery: log -> DuckDB (default hints)'), 'delivery row');
+      const cellsA = need(tableRow(stdout, 'DuckDB Appender, parsed rows'), 'appender row');
+      const cellsP = need(tableRow(stdout, 'JSON.parse + DuckDB Appender'), 'parse + appender row');
+      const d = parseCount(cellsD[2]);
+      const a = parseCount(cellsA[2]);
+      const p = parseCount(cellsP[2]);
+      const live = /warehouse freshness p50 ([\d.]+) s, max ([\d.]+) s/.exec(stdout);
+      return [
+        { figure: 'delivery log -> DuckDB (backlog), rows/s', value: rate(d), reference: `DuckDB Appender of parsed rows ${rate(a)}`, ratio: ratio(d, a) },
+        { figure: 'JSON.parse + DuckDB Appender, rows/s', value: rate(p), reference: `DuckDB Appender ${rate(a)}`, ratio: ratio(p, a) },
+        { figure: 'live delivery at 2,000 records/s: warehouse freshness p50 / max', value: live ? `${live[1]} / ${live[2]} s` : 'n/a' },
+      ];
+    },
+  },
+  {
+    name: 'delivery:postgres',
+    script: 'npm run bench:delivery:postgres',
+    args: ['bench/delivery/postgres.ts', '--rows', '20000', '--rounds', '1'],
+    timeoutMs: 120_000,
+    figures: ({ stdout }) => {
+      const m = need(/best delivery rate: PostgreSQL ([\d,]+) rows\/s, DuckDB ([\d,]+) rows\/s/.exec(stdout), "'best delivery rate' line");
+      const pg = parseCount(m[1]);
+      const duck = parseCount(m[2]);
+      return [{ figure: 'delivery log -> PostgreSQL (COPY), rows/s', value: rate(pg), reference: `log -> DuckDB ${rate(duck)}`, ratio: ratio(pg, duck) }];
+    },
+  },
+  {
+    name: 'sql',
+    script: 'npm run bench:sql',
+    args: ['bench/sql/main.ts', '--quick', '--no-ndjson'],
+    timeoutMs: 240_000,
+    resultsKind: 'sql',
+    figures: ({ json }) => {
+      const queries = need(json?.queries as any[] | undefined, 'queries');
+      return queries.map((q): Figure => {
+        const duckRate = q.duckdbMs > 0 ? q.rowsIn / (q.duckdbMs / 1000) : undefined;
+        return {
+          figure: `Nexmark ${q.name} (${q.title}), events per CPU-second${q.check?.ok === false ? ' (CHECK AGAINST DUCKDB FAILED)' : ''}`,
+          value: rate(q.eventsPerCpuSecond),
+          reference: `DuckDB batch ${rate(duckRate)}`,
+          ratio: ratio(q.eventsPerCpuSecond, duckRate),
+          target: q.targetPerCore === null ? '' : `>= ${formatCount(q.targetPerCore)}/s`,
+          verdict: q.verdict === 'PASS' || q.verdict === 'MISS' ? q.verdict : '',
+        };
+      });
+    },
+  },
+  {
+    name: 'queries',
+    script: 'npm run bench:queries',
+    args: ['test/queries/throughput.ts', '100000'],
+    timeoutMs: 120_000,
+    figures: ({ stdout }) => {
+      const j = lastJsonLine(stdout);
+      return [
+        { figure: `live windowed query over a backlog of ${formatCount(j.records)} records, records/s`, value: rate(j.recordsPerSecond) },
+        { figure: 'records per CPU-second', value: rate(j.cpuSeconds > 0 ? j.records / j.cpuSeconds : undefined) },
+      ];
+    },
+  },
+  {
+    name: 'alerts',
+    script: 'npm run bench:alerts',
+    args: ['bench/alerts/main.ts', '--quick'],
+    timeoutMs: 180_000,
+    resultsKind: 'alerts',
+    figures: ({ json }) => {
+      const phases = need(json?.phases as any[] | undefined, 'phases');
+      const target = json.target;
+      return phases.flatMap((p): Figure[] => [
+        { figure: `${p.label} phase: tolls acknowledged / committed by the spend function`, value: `${rate(p.achievedRate)} / ${rate(p.appliedRate)}`, reference: `target ${rate(p.targetRate)}`, ratio: ratio(p.achievedRate, p.targetRate) },
+        {
+          figure: `${p.label} phase: breach -> notification p50 / p99 (${p.notified}/${p.breachesSent} notified)`,
+          value: `${ms(p.latency?.p50Ms)} / ${ms(p.latency?.p99Ms)}`,
+          ...(p.label === 'target' ? { target: `p99 <= ${target.p99Ms} ms at ${formatCount(target.rate)}/s`, verdict: target.verdict } : {}),
+        },
+      ]);
+    },
+  },
+  {
+    name: 'e2e',
+    script: 'npm run bench:e2e',
+    args: ['bench/e2e/main.ts', '--quick'],
+    timeoutMs: 180_000,
+    resultsKind: 'e2e',
+    figures: ({ json }) => {
+      const s = json?.sustained;
+      const rows: Figure[] = [
+        { figure: 'highest sustained rate (every condition held)', value: s ? rate(s.rate) : 'none', reference: 'the alerts target 50,000/s', ratio: ratio(s?.rate ?? 0, 50_000), target: '>= 50,000/s', verdict: verdict((s?.rate ?? 0) >= 50_000) },
+      ];
+      if (s) {
+        rows.push(
+          { figure: 'at that rate: breach -> notification p50 / p99', value: `${ms(s.breaches.fromAck.p50Ms)} / ${ms(s.breaches.fromAck.p99Ms)}`, target: 'p99 <= 2,000 ms', verdict: verdict(s.breaches.fromAck.p99Ms <= 2000) },
+          { figure: 'at that rate: warehouse freshness p50 / p99', value: `${s.freshnessSeconds.p50} / ${s.freshnessSeconds.p99} s`, target: 'p99 <= 10 s', verdict: verdict(s.freshnessSeconds.p99 !== null && s.freshnessSeconds.p99 <= 10) },
+          { figure: 'at that rate: server / load generator cores, server µs per toll', value: `${s.serverCores} / ${s.loadGeneratorCores}, ${formatCount(s.serverCpuUsPerRecord)} µs` },
+          { figure: 'at that rate: server RSS first / last / peak', value: `${s.rss.firstMiB} / ${s.rss.lastMiB} / ${s.rss.peakMiB} MiB` },
+        );
+      }
+      for (const step of (json?.steps ?? []) as any[]) {
+        if (!step.sustained) rows.push({ figure: `step at ${formatCount(step.rate)}/s not sustained`, value: step.misses.join('; ') });
+      }
+      return rows;
+    },
+  },
+];
