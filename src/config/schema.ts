@@ -117,6 +117,15 @@ export interface TollstreamConfig {
     readonly timeZone: string;
     /** Only tolls in this currency count; others go to the error stream. @default 'USD' */
     readonly currency: string;
+    /**
+     * `sql`: tolls are checked into `toll_transactions_valid`, summed per customer and month by the continuous
+     * query `abc-tolls-customer-spend` into `customer_spend`, and the threshold function reads those windows
+     * (needs `queries.enabled`). `transactions`: the threshold function reads `toll_transactions` directly.
+     * @default 'sql'
+     */
+    readonly source: 'sql' | 'transactions';
+    /** Length of the query's processing-time windows, in seconds: how long spend waits before it is summed. @default 1 */
+    readonly windowSeconds: number;
   };
   /** Station traffic alerts for operators (docs/station-alerts.md): needs `queries.enabled`. */
   readonly stationAlerts: {
@@ -154,7 +163,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   lake: { enabled: false },
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000 },
-  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD' },
+  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1 },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
 };
 
@@ -205,6 +214,8 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.enabled': { type: 'boolean' },
   'alerts.timeZone': { type: 'string', check: checkTimeZone },
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },
+  'alerts.source': { type: 'enum', values: ['sql', 'transactions'] },
+  'alerts.windowSeconds': { type: 'integer', min: 1, max: 3600 },
   'stationAlerts.enabled': { type: 'boolean' },
   // Checked further when the alerts start: the window must divide a day and line up with 30-minute slots.
   'stationAlerts.windowMinutes': { type: 'integer', min: 1, max: 1440 },

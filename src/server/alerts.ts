@@ -1,18 +1,22 @@
 /**
  * The ABC Tolls spending alerts inside the server: tables and notifications in `<dataDir>/tables.db`, the
- * functions runtime, the spend function on `toll_transactions`, and the customer API as a gateway route
- * module. Steps to undo are pushed on `undo` so the server stops them in reverse order.
+ * functions runtime, the pipeline (by default through streaming SQL: the validation function, the continuous
+ * query `abc-tolls-customer-spend` on the server's query manager, the threshold function on
+ * `customer_spend`), and the customer API as a gateway route module. Steps to undo are pushed on `undo` so
+ * the server stops them in reverse order.
  */
 import path from 'node:path';
 import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
 import { createCustomerApi } from '../apps/abc-tolls/http/index.ts';
 import type { TollstreamConfig } from '../config/index.ts';
+import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import { openNotify, type MirrorOptions } from '../notify/index.ts';
+import type { QueryManager } from '../queries/index.ts';
 import { openTables } from '../tables/index.ts';
 
 export interface RunningAlerts {
@@ -23,10 +27,15 @@ export interface RunningAlerts {
 }
 
 export async function startAlerts(
-  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; logger: Logger; mirror?: MirrorOptions },
+  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; logger: Logger; mirror?: MirrorOptions; queries?: QueryManager | undefined },
   undo: Array<() => Promise<void> | void>,
 ): Promise<RunningAlerts> {
-  const { log, config, authenticator, metrics, logger } = deps;
+  const { log, config, authenticator, metrics, logger, queries } = deps;
+  if (config.alerts.source === 'sql' && queries === undefined) {
+    throw new TollstreamError('CONFIG_INVALID', "alerts.source 'sql' runs a continuous query: set queries.enabled to true, or alerts.source to 'transactions'", {
+      context: { key: 'alerts.source' },
+    });
+  }
   const tables = openTables({ path: path.join(config.dataDir, 'tables.db'), logger: logger.child({ component: 'tables' }) });
   undo.unshift(() => tables.close());
   const notify = openNotify({ tables, logger, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
@@ -39,7 +48,14 @@ export async function startAlerts(
     notify,
     functions,
     logger,
-    config: { timeZone: config.alerts.timeZone, currency: config.alerts.currency, transactionsStream: config.delivery.stream },
+    ...(queries ? { queries } : {}),
+    config: {
+      timeZone: config.alerts.timeZone,
+      currency: config.alerts.currency,
+      transactionsStream: config.delivery.stream,
+      source: config.alerts.source,
+      windowSeconds: config.alerts.windowSeconds,
+    },
   });
   undo.unshift(() => alerts.stop());
   notify.start();
@@ -57,7 +73,12 @@ export async function startAlerts(
     currency: config.alerts.currency,
   });
   registerAlertMetrics(metrics, functions, notify, alerts);
-  logger.info('spending alerts running', { mappings: alerts.mappings, timeZone: alerts.config.timeZone });
+  logger.info('spending alerts running', {
+    mappings: alerts.mappings,
+    source: alerts.config.source,
+    ...(alerts.config.source === 'sql' ? { query: alerts.config.queryName, windowSeconds: alerts.config.windowSeconds } : {}),
+    timeZone: alerts.config.timeZone,
+  });
   return { routes, endStreams: () => shutdown.abort() };
 }
 

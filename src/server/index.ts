@@ -111,7 +111,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, logger }, undo);

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
 import { findFreePort } from '../../bench/lib/processes.ts';
 import { SpendOracle, TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
-import { createCustomers, inboxOf, planAlertTraffic, putUntilAcknowledged, startUpServer, waitForTotals, type UpServer } from './support.ts';
+import { createCustomers, inboxOf, inboxVersusOracle, planAlertTraffic, putUntilAcknowledged, startUpServer, waitForTotals, type UpServer } from './support.ts';
 
 const KILLS = 5;
 const BATCH = 200;
@@ -83,11 +83,8 @@ describe('spending alerts under repeated SIGKILL of tollstream up', () => {
     expect(oracle.breachList.length).toBeGreaterThanOrEqual(plan.planted.size + 5);
     for (const [customerId, token] of tokens) {
       const inbox = await inboxOf(server.url, token);
-      const expected = oracle.breachList.filter((b) => b.customerId === customerId);
-      expect(
-        inbox.map((n) => [n.message.month, n.message.threshold_cents, n.message.transaction_id, n.message.total_cents]),
-        `inbox of ${customerId}`,
-      ).toEqual(expected.map((b) => [b.month, b.thresholdCents, b.transactionId, b.totalCents]));
+      const { got, want } = inboxVersusOracle(inbox, oracle.breachList.filter((b) => b.customerId === customerId), (month) => oracle.total(customerId, month));
+      expect(got, `inbox of ${customerId}`).toEqual(want);
     }
   });
 });

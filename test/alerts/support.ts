@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { TrafficGenerator, type GeneratedRecord, type PlantedSpend, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
+import { TrafficGenerator, type Breach, type GeneratedRecord, type PlantedSpend, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
 import { cleanEnv, REPO_ROOT } from '../cli/helpers.ts';
 
 // The SDK warns once per process that a future release will need Node.js 22; test output is not the place.
@@ -114,7 +114,36 @@ export async function metricValue(url: string, name: string): Promise<number | u
 
 export interface NotificationView {
   readonly id: number;
-  readonly message: { type: string; customer_id: string; month: string; threshold_cents: number; total_cents: number; transaction_id?: string; breached_at: string };
+  readonly message: {
+    type: string;
+    customer_id: string;
+    month: string;
+    threshold_cents: number;
+    total_cents: number;
+    breached_at: string;
+    /** `window` on the SQL path (the default), `transaction` on the direct path. */
+    cause: string;
+    transaction_id?: string;
+    window?: { start: string; end: string };
+  };
+}
+
+/**
+ * The inbox of one customer against the oracle's breaches of that customer, as the default (SQL) path can
+ * promise them: the same (month, threshold) crossings, each once, in order. The SQL path sums a window of
+ * tolls at a time, so the notified total is the month's total after the window that crossed: at least the
+ * oracle's total at the crossing toll and at most the month's final total, and it names the window instead of
+ * the toll.
+ */
+export function inboxVersusOracle(inbox: readonly NotificationView[], expected: readonly Breach[], monthTotal: (month: string) => number): { got: unknown[]; want: unknown[] } {
+  const got = inbox.map((n) => {
+    const m = n.message;
+    const b = expected.find((e) => e.month === m.month && e.thresholdCents === m.threshold_cents);
+    const totalFits = b !== undefined && m.total_cents >= b.totalCents && m.total_cents <= monthTotal(m.month);
+    return [m.type, m.customer_id, m.month, m.threshold_cents, m.cause, m.window !== undefined, totalFits];
+  });
+  const want = expected.map((b) => ['threshold_breach', b.customerId, b.month, b.thresholdCents, 'window', true, true]);
+  return { got, want };
 }
 
 export async function inboxOf(url: string, token: string): Promise<NotificationView[]> {

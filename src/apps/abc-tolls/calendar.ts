@@ -16,9 +16,17 @@ export interface Calendar {
 const BUCKET_MS = 900_000;
 const CACHE_LIMIT = 10_000;
 const MONTH_KEY = /^\d{4}-(0[1-9]|1[0-2])$/;
+const DAY_KEY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export function isMonthKey(value: unknown): value is string {
   return typeof value === 'string' && MONTH_KEY.test(value);
+}
+
+/** A real calendar date `YYYY-MM-DD` (Feb 30 is not one). */
+export function isDayKey(value: unknown): value is string {
+  if (typeof value !== 'string' || !DAY_KEY.test(value)) return false;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
 }
 
 /** Throws CONFIG_INVALID for a zone the runtime does not know. */

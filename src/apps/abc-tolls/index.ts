@@ -3,7 +3,7 @@
  * and a customer whose month passes their threshold gets exactly one inbox notification per threshold.
  */
 export { validateTransaction, parseIsoWithZone, isCustomerId, MAX_ID_LENGTH, MAX_CUSTOMER_ID_LENGTH, type TollTransaction, type ValidationResult } from './schema.ts';
-export { createCalendar, isMonthKey, type Calendar } from './calendar.ts';
+export { createCalendar, isDayKey, isMonthKey, type Calendar } from './calendar.ts';
 export { SpendLedger, breachKey, DEFAULT_TOPIC, type ApplyResult, type BreachMessage, type LedgerOptions, type SpendSource } from './ledger.ts';
 export {
   Customers,
@@ -24,5 +24,8 @@ export {
   type SpendAlertsDeps,
   type SpendSourceKind,
 } from './pipeline.ts';
+export { validationHandler, type ValidationHandlerOptions } from './validate-function.ts';
+export { customerSpendSql, ensureSpendQuery, SPEND_QUERY_INPUT, SPEND_QUERY_OUTPUT, type SpendQueries, type SpendQueryOptions } from './spend-query.ts';
+export { WindowCloser, type WindowCloserOptions } from './window-closer.ts';
 export { SpendReader, type DaySpend, type MonthToDate, type SpendReaderOptions } from './spend.ts';
 export { TABLES, ensureTables } from './tables.ts';

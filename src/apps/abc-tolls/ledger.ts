@@ -23,6 +23,8 @@ export type SpendSource =
       readonly transactions: number;
       /** The month the window producer assigned, `YYYY-MM`; wins over the month of the window's start. */
       readonly month?: string;
+      /** The day the window producer assigned, `YYYY-MM-DD`; wins over the day of the window's start. */
+      readonly day?: string;
     };
 
 export interface BreachMessage {
@@ -73,11 +75,12 @@ export class SpendLedger {
    * (redelivery, or the same threshold set again) a no-op.
    */
   applySpend(tx: TableTx, customerId: string, eventTimeMs: number, cents: number, source: SpendSource): ApplyResult {
-    const month = source.kind === 'window' && source.month !== undefined ? source.month : this.calendar.month(eventTimeMs);
+    const month = source.kind === 'window' ? (source.month ?? source.day?.slice(0, 7) ?? this.calendar.month(eventTimeMs)) : this.calendar.month(eventTimeMs);
     const count = source.kind === 'window' ? source.transactions : 1;
     const add = { total_cents: cents, transactions: count };
     const after = (tx.update(TABLES.monthlyTotals, { pk: customerId, sk: month }, { add }).value as unknown as TotalItem).total_cents;
-    tx.update(TABLES.dailyTotals, { pk: customerId, sk: this.calendar.day(eventTimeMs) }, { add });
+    const day = source.kind === 'window' && source.day !== undefined ? source.day : this.calendar.day(eventTimeMs);
+    tx.update(TABLES.dailyTotals, { pk: customerId, sk: day }, { add });
     const before = after - cents;
     const threshold = thresholdIn(tx, customerId);
     if (threshold === undefined || !(before <= threshold && after > threshold)) return { month, totalCents: after };

@@ -3,27 +3,38 @@
  * functions runtime. It creates what is missing (streams, tables, the inbox topic) and starts the spend
  * mapping(s).
  *
- * The source is a switch: `transactions` (today) sums `toll_transactions` directly; `windows` sums the
- * per-customer window totals the streaming SQL job writes to `customer_spend`; `both` runs the two during a
- * switch, split by event time at `cutoverAt` so nothing is counted twice (see docs/abc-tolls.md).
+ * The source is a switch: `sql` (what the server runs) checks each toll into `toll_transactions_valid`, the
+ * continuous query `sql/customer-spend.sql` sums it per customer, month and processing-time window into
+ * `customer_spend`, and the threshold function sums those windows; `transactions` sums `toll_transactions`
+ * directly; `windows` only sums `customer_spend` (written by a job run elsewhere); `both` runs `transactions`
+ * and `windows` during a switch, split at `cutoverAt` (see docs/abc-tolls.md).
  */
 import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
-import type { FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
+import type { FunctionHandler, FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
 import type { StreamConfig, StreamLog } from '../../log/index.ts';
 import type { Notify } from '../../notify/index.ts';
 import type { Tables } from '../../tables/index.ts';
 import { DEFAULT_TOPIC, SpendLedger } from './ledger.ts';
 import { transactionsHandler, windowsHandler, type SpendPathStats } from './spend-function.ts';
+import { ensureSpendQuery, type SpendQueries } from './spend-query.ts';
 import { ensureTables, TABLES, type CounterItem } from './tables.ts';
+import { validationHandler } from './validate-function.ts';
+import { WindowCloser } from './window-closer.ts';
 
-export type SpendSourceKind = 'transactions' | 'windows' | 'both';
+export type SpendSourceKind = 'sql' | 'transactions' | 'windows' | 'both';
 
 export interface SpendAlertsConfig {
   /** IANA zone in which months and days begin. @default 'UTC' */
   readonly timeZone?: string;
-  /** Which stream feeds the totals. `both` needs `cutoverAt`. @default 'transactions' */
+  /** Which stream feeds the totals. `sql` needs `queries`; `both` needs `cutoverAt`. @default 'transactions' */
   readonly source?: SpendSourceKind;
+  /** Length of the processing-time windows of the `sql` source, 1 to 3600 s. @default 1 */
+  readonly windowSeconds?: number;
+  /** Valid tolls for the query (`sql` source). @default '<transactionsStream>_valid' */
+  readonly validStream?: string;
+  /** The continuous query of the `sql` source. @default 'abc-tolls-customer-spend' */
+  readonly queryName?: string;
   /** ms since the epoch: transactions before it, windows starting at or after it. Required with `source: 'both'`. */
   readonly cutoverAt?: number;
   /** @default 'toll_transactions' */
@@ -57,6 +68,9 @@ export interface SpendAlertsConfig {
 export interface ResolvedSpendAlertsConfig {
   readonly timeZone: string;
   readonly source: SpendSourceKind;
+  readonly windowSeconds: number;
+  readonly validStream: string;
+  readonly queryName: string;
   readonly cutoverAt: number | undefined;
   readonly transactionsStream: string;
   readonly spendStream: string;
@@ -76,6 +90,8 @@ export interface SpendAlertsDeps {
   readonly tables: Tables;
   readonly notify: Notify;
   readonly functions: FunctionsRuntime;
+  /** The query manager; required by the `sql` source, which creates its query there when missing. */
+  readonly queries?: SpendQueries;
   readonly config?: SpendAlertsConfig;
   readonly logger?: Logger;
 }
@@ -83,7 +99,7 @@ export interface SpendAlertsDeps {
 export interface SpendAlerts {
   readonly config: ResolvedSpendAlertsConfig;
   readonly ledger: SpendLedger;
-  /** The mapping names started (`<mappingName>-transactions`, `<mappingName>-windows`). */
+  /** The mapping names started (`<mappingName>-validate`, `<mappingName>-transactions`, `<mappingName>-windows`). */
   readonly mappings: readonly string[];
   /** Counters of each running path since start. */
   stats(): readonly SpendPathStats[];
@@ -96,6 +112,9 @@ export interface SpendAlerts {
 const CONFIG_KEYS = new Set([
   'timeZone',
   'source',
+  'windowSeconds',
+  'validStream',
+  'queryName',
   'cutoverAt',
   'transactionsStream',
   'spendStream',
@@ -114,7 +133,12 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   const unknown = Object.keys(config).find((k) => !CONFIG_KEYS.has(k));
   if (unknown) throw invalid(unknown, `unknown key '${unknown}' in the spend alerts config`);
   const source = config.source ?? 'transactions';
-  if (source !== 'transactions' && source !== 'windows' && source !== 'both') throw invalid('source', "source must be 'transactions', 'windows' or 'both'");
+  if (source !== 'sql' && source !== 'transactions' && source !== 'windows' && source !== 'both') {
+    throw invalid('source', "source must be 'sql', 'transactions', 'windows' or 'both'");
+  }
+  const windowSeconds = config.windowSeconds ?? 1;
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 3600) throw invalid('windowSeconds', 'windowSeconds must be an integer from 1 to 3600');
+  if (source === 'sql' && config.cutoverAt !== undefined) throw invalid('cutoverAt', "cutoverAt splits source 'both'; source 'sql' takes none");
   if (config.cutoverAt !== undefined && !Number.isSafeInteger(config.cutoverAt)) throw invalid('cutoverAt', 'cutoverAt must be a time in ms since the epoch');
   if (source === 'both' && config.cutoverAt === undefined) {
     throw invalid('cutoverAt', "source 'both' needs cutoverAt: the event time from which windows count instead of transactions");
@@ -134,6 +158,9 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   return {
     timeZone: config.timeZone ?? 'UTC',
     source,
+    windowSeconds,
+    validStream: config.validStream ?? `${transactionsStream}_valid`,
+    queryName: config.queryName ?? 'abc-tolls-customer-spend',
     cutoverAt: config.cutoverAt,
     transactionsStream,
     spendStream,
@@ -154,55 +181,89 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
   const logger = (deps.logger ?? silentLogger).child({ component: 'abc-tolls' });
   const config = resolveSpendAlertsConfig(deps.config);
   const ledger = new SpendLedger({ timeZone: config.timeZone, topic: config.topic });
+  const names = { validate: `${config.mappingName}-validate`, transactions: `${config.mappingName}-transactions`, windows: `${config.mappingName}-windows` };
+  if (config.source === 'sql' && deps.queries === undefined) throw invalid('source', "source 'sql' runs a continuous query: pass the query manager as `queries`");
 
   ensureTables(tables);
+  refuseSourceSwitch(tables, config.source, names);
   notify.createTopic(config.topic, { kind: 'inbox', customerField: 'customer_id', ifNotExists: true });
-
-  const paths: { stream: string; errorStream: string; mapping: string; windows: boolean }[] = [];
-  if (config.source !== 'windows') {
-    paths.push({ stream: config.transactionsStream, errorStream: config.transactionsErrorStream, mapping: `${config.mappingName}-transactions`, windows: false });
-  }
-  if (config.source !== 'transactions') {
-    paths.push({ stream: config.spendStream, errorStream: config.spendErrorStream, mapping: `${config.mappingName}-windows`, windows: true });
-  }
 
   const allStats: SpendPathStats[] = [];
   const started: string[] = [];
+  let closer: WindowCloser | undefined;
+  const newStats = (stream: string): SpendPathStats => {
+    const stats: SpendPathStats = { stream, recordsApplied: 0, recordsInvalid: 0, recordsOutsideCutover: 0, breachesPublished: 0 };
+    allStats.push(stats);
+    return stats;
+  };
+  const limits = {
+    ...(config.currency !== undefined ? { currency: config.currency } : {}),
+    ...(config.maxAmountCents !== undefined ? { maxAmountCents: config.maxAmountCents } : {}),
+  };
+  const startMapping = async (name: string, stream: string, handler: FunctionHandler) => {
+    await functions.start({ name, stream, handler, batchSize: config.batchSize, startingPosition: config.startingPosition });
+    started.push(name);
+    logger.info('spend alerts started', { mapping: name, stream, timeZone: config.timeZone, topic: config.topic });
+  };
+  const stopAll = async () => {
+    await closer?.stop();
+    for (const name of started) await functions.stop(name);
+  };
+
   try {
-    for (const path of paths) {
+    const usesTransactions = config.source !== 'windows';
+    const usesWindows = config.source !== 'transactions';
+    if (usesTransactions) {
       // A retried toll must not count twice: the transactions stream dedupes by transaction_id, as the default config declares it.
-      const sourceConfig: StreamConfig = path.windows
-        ? { shardCount: config.shardCount }
-        : { shardCount: config.shardCount, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } };
-      const description = await ensureStream(log, path.stream, sourceConfig);
-      if (!path.windows && description.dedupe?.field !== 'transaction_id') {
-        logger.warn('the transactions stream does not dedupe by transaction_id: a producer retry will be counted twice', { stream: path.stream });
+      const description = await ensureStream(log, config.transactionsStream, {
+        shardCount: config.shardCount,
+        dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 },
+      });
+      if (description.dedupe?.field !== 'transaction_id') {
+        logger.warn('the transactions stream does not dedupe by transaction_id: a producer retry will be counted twice', { stream: config.transactionsStream });
       }
       // Keyed dedupe drops the error records a redelivered batch sends again.
-      await ensureStream(log, path.errorStream, { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 3600 } });
-      const stats: SpendPathStats = { stream: path.stream, recordsApplied: 0, recordsInvalid: 0, recordsOutsideCutover: 0, breachesPublished: 0 };
-      const handlerOptions = {
-        ledger,
+      await ensureStream(log, config.transactionsErrorStream, { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 3600 } });
+    }
+    if (config.source === 'sql') {
+      // One shard: ROWTIME is then exactly the arrival time, so a replay after a crash puts every toll in the
+      // window it was in before. Key dedupe (by transaction_id) drops what a redelivered batch passes on again.
+      const valid = await ensureStream(log, config.validStream, { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 3600 } });
+      if (valid.dedupe?.mode !== 'key') logger.warn('the valid tolls stream has no key dedupe: a redelivered batch will be counted twice', { stream: config.validStream });
+      if (valid.openShardCount !== 1) logger.warn('the valid tolls stream has more than one shard: after a crash a toll near a window boundary can be counted twice', { stream: config.validStream });
+      // The query creates customer_spend with key dedupe, so its re-emitted rows after a crash are stored once.
+      await ensureSpendQuery(
+        deps.queries!,
+        { name: config.queryName, input: config.validStream, output: config.spendStream, windowSeconds: config.windowSeconds, timeZone: config.timeZone },
+        logger,
+      );
+    }
+    if (usesTransactions && config.source !== 'sql') {
+      const options = { ledger, log, errorStream: config.transactionsErrorStream, stats: newStats(config.transactionsStream), ...limits, ...cutover(config) };
+      await startMapping(names.transactions, config.transactionsStream, transactionsHandler(options));
+    }
+    if (usesWindows) {
+      await ensureStream(log, config.spendStream, { shardCount: config.shardCount, dedupe: { mode: 'key', windowSeconds: 3600 } });
+      await ensureStream(log, config.spendErrorStream, { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 3600 } });
+      const options = { ledger, log, errorStream: config.spendErrorStream, stats: newStats(config.spendStream), ...limits, ...cutover(config) };
+      await startMapping(names.windows, config.spendStream, windowsHandler(options));
+    }
+    if (config.source === 'sql') {
+      closer = new WindowCloser({ log, stream: config.validStream, windowMs: config.windowSeconds * 1000, logger });
+      closer.start();
+      const c = closer;
+      const handler = validationHandler({
         log,
-        errorStream: path.errorStream,
-        stats,
-        ...(config.cutoverAt !== undefined ? { cutoverAt: config.cutoverAt } : {}),
-        ...(config.currency !== undefined ? { currency: config.currency } : {}),
-        ...(config.maxAmountCents !== undefined ? { maxAmountCents: config.maxAmountCents } : {}),
-      };
-      await functions.start({
-        name: path.mapping,
-        stream: path.stream,
-        handler: path.windows ? windowsHandler(handlerOptions) : transactionsHandler(handlerOptions),
-        batchSize: config.batchSize,
-        startingPosition: config.startingPosition,
+        validStream: config.validStream,
+        errorStream: config.transactionsErrorStream,
+        stats: newStats(config.transactionsStream),
+        onPassed: () => c.notePassed(),
+        ...limits,
       });
-      started.push(path.mapping);
-      allStats.push(stats);
-      logger.info('spend alerts started', { mapping: path.mapping, stream: path.stream, timeZone: config.timeZone, topic: config.topic });
+      await startMapping(names.validate, config.transactionsStream, handler);
     }
   } catch (err) {
-    for (const name of started) await functions.stop(name);
+    await stopAll();
     throw err;
   }
 
@@ -213,10 +274,34 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
     stats: () => allStats.map((s) => ({ ...s })),
     invalidCount: (stream = config.transactionsStream) =>
       (tables.get(TABLES.counters, { pk: stream })?.value as unknown as CounterItem | undefined)?.invalid_records ?? 0,
-    stop: async () => {
-      for (const name of started) await functions.stop(name);
-    },
+    stop: stopAll,
   };
+}
+
+function cutover(config: ResolvedSpendAlertsConfig): { cutoverAt?: number } {
+  return config.cutoverAt !== undefined ? { cutoverAt: config.cutoverAt } : {};
+}
+
+/**
+ * The SQL path and the direct path each start from the beginning of `toll_transactions` when they first run,
+ * so switching one for the other on a deployment that already counted tolls would count them again. A
+ * mapping that ran has checkpoints under the consumer `function:<mapping>` (docs/functions.md).
+ */
+function refuseSourceSwitch(tables: Tables, source: SpendSourceKind, names: { validate: string; transactions: string }): void {
+  const ran = (mapping: string) => tables.listCheckpoints(`function:${mapping}`).length > 0;
+  if (source === 'sql' && ran(names.transactions) && !ran(names.validate)) {
+    throw invalid(
+      'source',
+      "the spend alerts of this data directory summed toll_transactions directly so far; source 'sql' would count those tolls again. " +
+        "Keep alerts.source: 'transactions' here, or start the SQL path on a fresh data directory",
+    );
+  }
+  if ((source === 'transactions' || source === 'both') && ran(names.validate) && !ran(names.transactions)) {
+    throw invalid(
+      'source',
+      "the spend alerts of this data directory ran on streaming SQL so far; the direct path would count those tolls again. Keep alerts.source: 'sql' here",
+    );
+  }
 }
 
 async function ensureStream(log: StreamLog, name: string, config: StreamConfig) {

@@ -12,7 +12,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
 import type { StreamLog } from '../../log/index.ts';
 import type { TableTx } from '../../tables/index.ts';
-import { isMonthKey } from './calendar.ts';
+import { isDayKey, isMonthKey } from './calendar.ts';
 import type { SpendLedger } from './ledger.ts';
 import { isCustomerId, MAX_CUSTOMER_ID_LENGTH, parseIsoWithZone, validateTransaction } from './schema.ts';
 import { TABLES } from './tables.ts';
@@ -55,58 +55,71 @@ export interface WindowSpend {
   readonly total_cents: number;
   readonly transactions: number;
   readonly month?: string;
+  /** `YYYY-MM-DD` of the transactions' event time in the deployment's zone; wins over the day of `window_start`. */
+  readonly day?: string;
 }
 
 /** Longest record text copied into an error record, so the error record stays within the log's 1 MiB. */
 const MAX_ERROR_TEXT = 256 * 1024;
 const encoder = new TextEncoder();
 
-interface Rejected {
+/** A record that cannot be applied, and why: it goes to the error stream. */
+export interface Rejected {
   readonly record: FunctionRecord;
   readonly text: string;
   readonly reason: string;
 }
 
-interface ValidTransaction {
+/** A toll that passed `checkToll`. */
+export interface ValidTransaction {
+  readonly record: FunctionRecord;
   readonly customerId: string;
   readonly transactionId: string;
   readonly eventTimeMs: number;
   readonly cents: number;
 }
 
+/**
+ * One record of the transactions stream: a toll that may be summed, or the reason it may not (not JSON, not
+ * the schema, another currency, an amount above the limit).
+ */
+export function checkToll(record: FunctionRecord, options: { readonly currency?: string; readonly maxAmountCents?: number }): ValidTransaction | Rejected {
+  const { currency, maxAmountCents } = options;
+  const text = record.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { record, text, reason: 'the record is not JSON' };
+  }
+  const checked = validateTransaction(value);
+  if (!checked.ok) return { record, text, reason: checked.reason };
+  if (currency !== undefined && checked.tx.currency !== currency) {
+    return { record, text, reason: `currency ${checked.tx.currency} is not the account currency ${currency}` };
+  }
+  if (maxAmountCents !== undefined && checked.tx.amount_cents > maxAmountCents) {
+    return { record, text, reason: `amount_cents ${checked.tx.amount_cents} is above the limit of ${maxAmountCents} for one toll` };
+  }
+  return { record, customerId: checked.tx.customer_id, transactionId: checked.tx.transaction_id, eventTimeMs: checked.eventTimeMs, cents: checked.tx.amount_cents };
+}
+
 export function transactionsHandler(options: SpendHandlerOptions): FunctionHandler {
-  const { ledger, cutoverAt, currency, maxAmountCents, stats } = options;
+  const { ledger, cutoverAt, stats } = options;
   return async (event, ctx) => {
     const valid: ValidTransaction[] = [];
     const rejected: Rejected[] = [];
     let outside = 0;
     for (const record of event.records) {
-      const text = record.text();
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        rejected.push({ record, text, reason: 'the record is not JSON' });
-        continue;
-      }
-      const checked = validateTransaction(value);
-      if (!checked.ok) {
-        rejected.push({ record, text, reason: checked.reason });
-        continue;
-      }
-      if (currency !== undefined && checked.tx.currency !== currency) {
-        rejected.push({ record, text, reason: `currency ${checked.tx.currency} is not the account currency ${currency}` });
-        continue;
-      }
-      if (maxAmountCents !== undefined && checked.tx.amount_cents > maxAmountCents) {
-        rejected.push({ record, text, reason: `amount_cents ${checked.tx.amount_cents} is above the limit of ${maxAmountCents} for one toll` });
+      const checked = checkToll(record, options);
+      if ('reason' in checked) {
+        rejected.push(checked);
         continue;
       }
       if (cutoverAt !== undefined && checked.eventTimeMs >= cutoverAt) {
         outside++;
         continue;
       }
-      valid.push({ customerId: checked.tx.customer_id, transactionId: checked.tx.transaction_id, eventTimeMs: checked.eventTimeMs, cents: checked.tx.amount_cents });
+      valid.push(checked);
     }
     if (rejected.length > 0) await sendToErrorStream(options, rejected);
     const breaches = ctx.transact((tx) => {
@@ -165,6 +178,7 @@ export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
           windowEnd: spend.window_end,
           transactions: spend.transactions,
           ...(spend.month !== undefined ? { month: spend.month } : {}),
+          ...(spend.day !== undefined ? { day: spend.day } : {}),
         });
         if (result.breachedThresholdCents !== undefined) crossed++;
       }
@@ -192,6 +206,10 @@ export function validateWindow(value: unknown): { spend: WindowSpend; startMs: n
   }
   if (typeof v.transactions !== 'number' || !Number.isSafeInteger(v.transactions) || v.transactions < 0) return 'transactions must be an integer, 0 or more';
   if (v.month !== undefined && !isMonthKey(v.month)) return 'month, when given, must be YYYY-MM';
+  if (v.day !== undefined) {
+    if (!isDayKey(v.day)) return 'day, when given, must be a date YYYY-MM-DD';
+    if (v.month !== undefined && !v.day.startsWith(`${v.month as string}-`)) return `day ${v.day} is not in month ${v.month as string}`;
+  }
   return { spend: value as WindowSpend, startMs };
 }
 
@@ -199,7 +217,7 @@ export function validateWindow(value: unknown): { spend: WindowSpend; startMs: n
  * Appends the rejected records to the error stream before the batch's transaction. A crash in between
  * appends them again on redelivery with the same idempotency keys, which the stream's key dedupe drops.
  */
-async function sendToErrorStream(options: SpendHandlerOptions, rejected: readonly Rejected[]): Promise<void> {
+export async function sendToErrorStream(options: { readonly log: StreamLog; readonly errorStream: string }, rejected: readonly Rejected[]): Promise<void> {
   const records = rejected.map(({ record, text, reason }) => {
     const truncated = text.length > MAX_ERROR_TEXT;
     const body = {
@@ -226,7 +244,7 @@ async function sendToErrorStream(options: SpendHandlerOptions, rejected: readonl
   }
 }
 
-function countUnapplied(tx: TableTx, stream: string, invalid: number, outside: number): void {
+export function countUnapplied(tx: TableTx, stream: string, invalid: number, outside: number): void {
   if (invalid === 0 && outside === 0) return;
   tx.update(TABLES.counters, { pk: stream }, { add: { invalid_records: invalid, outside_cutover: outside } });
 }
