@@ -98,6 +98,7 @@ function registerAlertMetrics(
   const outbox = registry.gauge('tollstream_notify_outbox_pending', 'Notifications committed but not yet fanned out.');
   const pending = registry.gauge('tollstream_notify_deliveries_pending', 'Webhook deliveries waiting for their next attempt.');
   const dead = registry.gauge('tollstream_notify_dead_letters', 'Webhook deliveries given up after their last attempt.');
+  const mirrors = registry.gauge('tollstream_notify_mirrors_pending', 'Notifications fanned out and not yet appended to the streams their topic is mirrored to.');
   registry.onCollect(() => {
     for (const family of [invocations, errors, retries, processed, onFailure, age]) family.reset();
     for (const s of functions.stats()) {
@@ -113,5 +114,6 @@ function registerAlertMetrics(
     outbox.labels().set(n.outboxPending);
     pending.labels().set(n.deliveriesPending);
     dead.labels().set(n.deadLetters);
+    mirrors.labels().set(n.mirrorsPending);
   });
 }

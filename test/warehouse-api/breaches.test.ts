@@ -114,6 +114,7 @@ describe('threshold breaches in the warehouse of a running server', () => {
     expect(await storedBreaches(server.url)).toEqual([[`breach:${CUSTOMER}:${month}:1000`, CUSTOMER, 1000, 1250, CAUSE]]);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toContain('tollstream_delivery_rows_total{delivery="spend_alerts"} 1\n');
+    expect(metrics).toContain('tollstream_notify_mirrors_pending 0\n');
 
     // After a restart: more spend past the same threshold adds nothing; a raised threshold crossed again is
     // a second breach, and once it shows, the first is still stored once.
