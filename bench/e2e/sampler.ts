@@ -17,7 +17,10 @@ export interface Sample {
   readonly queryLagMs: number | undefined;
   /** `tollstream_warehouse_freshness_seconds`. */
   readonly freshnessSeconds: number | undefined;
-  /** `tollstream_function_records_total`: records whose effects the functions committed. */
+  /**
+   * The largest `tollstream_function_records_total` over the function mappings: records the first function
+   * after ingest (the one that reads every toll) committed. Later functions read fewer records (spend windows).
+   */
   readonly functionRecords: number;
   /** Rows delivered plus records the delivery dropped or sent to its error output. */
   readonly deliveryRecords: number;
@@ -56,7 +59,7 @@ export class ServerSampler {
       deliveryBehindMs: metricMax(text, 'tollstream_delivery_millis_behind_latest'),
       queryLagMs: queryLag === undefined ? undefined : queryLag * 1000,
       freshnessSeconds: metricMax(text, 'tollstream_warehouse_freshness_seconds'),
-      functionRecords: metricSum(text, 'tollstream_function_records_total'),
+      functionRecords: metricMax(text, 'tollstream_function_records_total') ?? 0,
       deliveryRecords:
         metricSum(text, 'tollstream_delivery_rows_total') +
         metricSum(text, 'tollstream_delivery_records_dropped_total') +

@@ -151,7 +151,9 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
   for (const [txId, ack] of sink.acks) {
     if (!plantedIds.has(ack.customerId)) continue;
     acknowledgedPlants++;
-    const arrival = ctx.watchers.find((w) => w.customerId === ack.customerId)?.arrivals.find((a) => a.transactionId === txId);
+    // A breach found by the spend query names its window, not the toll; a planted customer breaches only once.
+    const arrivals = ctx.watchers.find((w) => w.customerId === ack.customerId)?.arrivals ?? [];
+    const arrival = arrivals.find((a) => a.transactionId === txId) ?? arrivals.find((a) => a.transactionId === undefined);
     if (!arrival) continue;
     notified++;
     fromAck.push(arrival.at - ack.ackAt);
