@@ -11,6 +11,7 @@ import { deliveryPage } from './pages/delivery.ts';
 import { queriesPage } from './pages/queries.ts';
 import { reportsPage } from './pages/reports.ts';
 import { sqlPage } from './pages/sql.ts';
+import { stationsPage } from './pages/stations.ts';
 import { streamsPage } from './pages/streams.ts';
 import { tailPage } from './pages/tail.ts';
 
@@ -22,6 +23,7 @@ const PAGES: ReadonlyArray<{ id: string; title: string; page: Page }> = [
   { id: 'queries', title: 'Queries', page: queriesPage },
   { id: 'delivery', title: 'Functions & delivery', page: deliveryPage },
   { id: 'reports', title: 'Reports', page: reportsPage },
+  { id: 'stations', title: 'Station alerts', page: stationsPage },
   { id: 'sql', title: 'SQL', page: sqlPage },
   { id: 'tail', title: 'Live tail', page: tailPage },
 ];
