@@ -112,6 +112,78 @@ describe('spending alerts in the running server', () => {
     expect(metrics).toMatch(/tollstream_function_records_total\{mapping="[^"]+"\} [1-9]/);
   });
 
+  it('runs the pipeline through streaming SQL: a late toll counts in the month of its event time, an invalid one goes to the error stream', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-alerts-'));
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const server = await start(dataDir);
+    expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000007', email: 'c7@example.com' })).status).toBe(201);
+    const token = (await api(server.url, 'POST', '/v1/customers/C0000007/tokens')).json.token as string;
+    expect((await api(server.url, 'PUT', '/v1/me/threshold', { threshold_cents: 1000 }, token)).status).toBe(200);
+
+    // Mid last month (UTC, the default zone), arriving now.
+    const now = new Date();
+    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15, 12));
+    const lastMonthKey = lastMonth.toISOString().slice(0, 7);
+    await putTolls(server.url, [
+      toll('C0000007', 'late-1', 1500, lastMonth.toISOString()),
+      toll('C0000007', 'now-1', 200),
+      { ...toll('C0000007', 'bad-1', 300), amount_cents: 2.5 },
+    ]);
+
+    // The late toll crosses the threshold in its own month, so the breach names last month with its total.
+    const deadline = Date.now() + 15_000;
+    let inbox = (await api(server.url, 'GET', '/v1/me/notifications', undefined, token)).json.notifications as any[];
+    while (inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error('no breach notification for the late toll');
+      await new Promise((r) => setTimeout(r, 50));
+      inbox = (await api(server.url, 'GET', '/v1/me/notifications', undefined, token)).json.notifications;
+    }
+    expect(inbox.map((n) => n.message)).toEqual([
+      expect.objectContaining({ type: 'threshold_breach', customer_id: 'C0000007', month: lastMonthKey, threshold_cents: 1000, total_cents: 1500, cause: 'window' }),
+    ]);
+    // This month holds only this month's toll, on today.
+    let spend = (await api(server.url, 'GET', '/v1/me/spend', undefined, token)).json;
+    while (spend.total_cents !== 200) {
+      if (Date.now() > deadline) throw new Error(`this month's total is ${spend.total_cents}, not 200`);
+      await new Promise((r) => setTimeout(r, 50));
+      spend = (await api(server.url, 'GET', '/v1/me/spend', undefined, token)).json;
+    }
+    expect(spend.days).toEqual([{ date: now.toISOString().slice(0, 10), total_cents: 200, transactions: 1 }]);
+
+    // The record that does not fit the schema is in the error stream with its reason, and counted.
+    const errors = (await server.log.read('toll_transactions_errors', 'shardId-000000000000', { type: 'TRIM_HORIZON' })).records;
+    expect(errors.map((r) => JSON.parse(new TextDecoder().decode(r.data)).reason)).toEqual([expect.stringMatching(/^amount_cents must be a whole number of cents/)]);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tollstream_alerts_invalid_records 1$/m);
+    expect(metrics).toMatch(/^tollstream_query_running\{query="abc-tolls-customer-spend"\} 1$/m);
+  });
+
+  it("keeps the direct path with alerts.source 'transactions', and refuses to switch a data directory's source", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-alerts-'));
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const direct = { alerts: { ...DEFAULT_CONFIG.alerts, source: 'transactions' as const } };
+    const server = await start(dataDir, direct);
+    expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C1', email: 'c1@example.com' })).status).toBe(201);
+    const token = (await api(server.url, 'POST', '/v1/customers/C1/tokens')).json.token as string;
+    expect((await api(server.url, 'PUT', '/v1/me/threshold', { threshold_cents: 100 }, token)).status).toBe(200);
+    await putTolls(server.url, [toll('C1', 'd-1', 250)]);
+    const deadline = Date.now() + 10_000;
+    let inbox = (await api(server.url, 'GET', '/v1/me/notifications', undefined, token)).json.notifications as any[];
+    while (inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error('no breach notification on the direct path');
+      await new Promise((r) => setTimeout(r, 50));
+      inbox = (await api(server.url, 'GET', '/v1/me/notifications', undefined, token)).json.notifications;
+    }
+    expect(inbox[0].message).toMatchObject({ cause: 'transaction', transaction_id: 'd-1', total_cents: 250 });
+    await server.close();
+    cleanups.pop();
+
+    // The SQL path would start from the beginning of toll_transactions and count d-1 again.
+    await expect(start(dataDir)).rejects.toMatchObject({ code: 'CONFIG_INVALID', context: { key: 'source' } });
+    // And the SQL path needs the query manager.
+    await expect(start(dataDir, { queries: { ...DEFAULT_CONFIG.queries, enabled: false } })).rejects.toMatchObject({ code: 'CONFIG_INVALID', context: { key: 'alerts.source' } });
+  });
+
   it('keeps the customer API closed to customer tokens on operator routes when API keys are set', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-alerts-'));
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));

@@ -4,8 +4,8 @@
 -- as a record arrives after its end, and a late toll is never a late row: it counts in the window it arrived
 -- in, under the month and day of its own event time. Months and days are cut in the deployment's time zone.
 --
--- Parameters, filled in by spend-query.ts as SQL literals: {{WINDOW_SECONDS}} (integer), {{TIME_ZONE}} (an
--- IANA zone name). Records without a customer_id (the window closer's heartbeats) only move ROWTIME.
+-- Parameters, filled in by spend-query.ts as SQL string literals: WINDOW_SECONDS (an integer) and TIME_ZONE
+-- (an IANA zone name). Records without a customer_id (the window closer's heartbeats) only move ROWTIME.
 CREATE OR REPLACE STREAM "SOURCE_SQL_STREAM_001" (
   "customer_id" VARCHAR(200),
   "amount_cents" BIGINT,
