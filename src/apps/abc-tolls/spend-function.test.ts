@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FunctionContext, FunctionEvent, FunctionRecord } from '../../functions/index.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { SpendLedger } from './ledger.ts';
-import { transactionsHandler, type SpendPathStats } from './spend-function.ts';
+import { transactionsHandler, validateWindow, type SpendPathStats } from './spend-function.ts';
 import { ensureTables, TABLES } from './tables.ts';
 import { openStores, tempDir, type Stores } from './testing/harness.ts';
 
@@ -71,5 +71,15 @@ describe('transactionsHandler', () => {
     expect(stores.tables.get(TABLES.counters, { pk: 'toll_transactions' })?.value).toEqual({ invalid_records: 2, outside_cutover: 0 });
     expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 300, transactions: 1 });
     expect(stats).toMatchObject({ recordsApplied: 1, recordsInvalid: 2 });
+  });
+});
+
+describe('validateWindow', () => {
+  const window = { customer_id: 'C1', window_start: '2026-03-02T08:00:00.000Z', window_end: '2026-03-02T08:10:00.000Z', total_cents: 100, transactions: 1 };
+
+  it('takes a day within the month, and refuses one outside it or not on the calendar', () => {
+    expect(validateWindow({ ...window, month: '2026-02', day: '2026-02-28' })).toMatchObject({ spend: { day: '2026-02-28' } });
+    expect(validateWindow({ ...window, month: '2026-03', day: '2026-02-28' })).toBe('day 2026-02-28 is not in month 2026-03');
+    expect(validateWindow({ ...window, day: '2026-02-30' })).toBe('day, when given, must be a date YYYY-MM-DD');
   });
 });
