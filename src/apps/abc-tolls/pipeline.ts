@@ -245,7 +245,9 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
     if (usesWindows) {
       await ensureStream(log, config.spendStream, { shardCount: config.shardCount, dedupe: { mode: 'key', windowSeconds: 3600 } });
       await ensureStream(log, config.spendErrorStream, { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 3600 } });
-      const options = { ledger, log, errorStream: config.spendErrorStream, stats: newStats(config.spendStream), ...limits, ...cutover(config) };
+      // On the SQL path every toll was held to the limit already; a window of many tolls may sum past it.
+      const windowLimits = config.source === 'sql' ? {} : limits;
+      const options = { ledger, log, errorStream: config.spendErrorStream, stats: newStats(config.spendStream), ...windowLimits, ...cutover(config) };
       await startMapping(names.windows, config.spendStream, windowsHandler(options));
     }
     if (config.source === 'sql') {
