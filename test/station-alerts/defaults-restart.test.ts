@@ -67,7 +67,7 @@ async function send(url: string, records: Record<string, unknown>[]): Promise<vo
     headers: { 'content-type': 'application/x-ndjson' },
     body: records.map((r) => JSON.stringify(r)).join('\n'),
   });
-  expect((await res.json()).failedRecordCount).toBe(0);
+  expect(((await res.json()) as { failedRecordCount: number }).failedRecordCount).toBe(0);
 }
 
 async function alerts(url: string): Promise<Record<string, unknown>[]> {

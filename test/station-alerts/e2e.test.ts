@@ -101,7 +101,7 @@ async function feed(url: string, traffic: Iterator<{ transaction: TollTransactio
       body: batch.map((t) => JSON.stringify(t)).join('\n'),
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).failedRecordCount).toBe(0);
+    expect(((await res.json()) as { failedRecordCount: number }).failedRecordCount).toBe(0);
     batch = [];
   };
   for (;;) {

@@ -96,7 +96,8 @@ export const referenceLoad: Command = {
   description:
     'CSV with the header plaza_id,day_of_week,slot,expected_count,alert_threshold, or a JSON array of such objects\n' +
     '(day_of_week 0 Sunday to 6 Saturday, UTC; slot 0-47, the 30-minute slot of the UTC day). The file replaces the\n' +
-    'reference as a whole; a bad row is refused, naming it, and the previous reference stays.',
+    'reference as a whole; a bad row is refused, naming it, and the previous reference stays. The rows also go to\n' +
+    'the stream station_reference, which the running station alerts follow: the change counts from the next window.',
   options: { ...CLIENT_OPTIONS },
   examples: ['tollstream reference load stations.csv', 'tollstream reference load stations.json --endpoint http://tolls.internal:4566'],
   async run(input) {
