@@ -18,7 +18,7 @@ import { evaluatorHandler, referenceMirrorHandler, type EvaluatorStats } from '.
 import { ensureTables, STREAMS, TOPIC } from './model.ts';
 import { notifierHandler, type NotifierStats } from './notifier.ts';
 import { ensureStationQuery, renderStationQuery, QUERY_NAME } from './query.ts';
-import { ensureReferenceStream } from './reference-stream.ts';
+import { ensureReferenceStream, REFERENCE_RETENTION_HOURS } from './reference-stream.ts';
 
 export interface StationAlertsConfig {
   /** Length of a counted window, in minutes; divides a day, and divides or is a multiple of 30. @default 30 */
@@ -91,6 +91,13 @@ export async function startStationAlerts(deps: StationAlertsDeps): Promise<Stati
   }
 
   await ensureReferenceStream(log);
+  const reference = await log.describeStream(STREAMS.reference);
+  if (reference.retentionHours < REFERENCE_RETENTION_HOURS) {
+    logger.warn('the station_reference stream keeps records for less than a year: after a restart, keys not loaded again within its retention fall back to the defaults', {
+      stream: STREAMS.reference,
+      retentionHours: reference.retentionHours,
+    });
+  }
   // One shard each: the evaluator relies on the counts arriving in the order the query emits them.
   const keyed: StreamConfig = { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 86_400 } };
   for (const stream of [STREAMS.counts, STREAMS.candidates, STREAMS.alerts]) await ensureStream(log, stream, keyed, logger);

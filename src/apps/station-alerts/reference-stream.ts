@@ -23,10 +23,15 @@ export interface ReferenceRow extends ReferenceKey {
 /** The log's limit is larger; this keeps one append's durable batch modest. */
 const RECORDS_PER_APPEND = 500;
 const REFERENCE_SHARDS = 2;
+/**
+ * A year: the query and the evaluator rebuild their reference tables from this stream at every start, so it
+ * must keep the last load of every key (the default retention of a day would lose a reference loaded once).
+ */
+export const REFERENCE_RETENTION_HOURS = 8760;
 
 export async function ensureReferenceStream(log: StreamLog): Promise<void> {
   try {
-    await log.createStream(STREAMS.reference, { shardCount: REFERENCE_SHARDS });
+    await log.createStream(STREAMS.reference, { shardCount: REFERENCE_SHARDS, retentionHours: REFERENCE_RETENTION_HOURS });
   } catch (err) {
     if (!isTollstreamError(err, 'STREAM_EXISTS')) throw err;
   }
