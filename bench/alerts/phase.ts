@@ -216,14 +216,18 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     const toInbox: number[] = [];
     let duplicates = 0;
     let notified = 0;
+    // A breach from the direct path names its toll; one from the SQL path names its window, so it is matched by
+    // customer (each watched customer has exactly one planted toll).
+    const plantedByCustomer = new Map([...acks].map(([transactionId, ack]) => [ack.customerId, { ...ack, transactionId }]));
     for (const w of watchers) {
       duplicates += Math.max(0, w.arrivals.length - 1);
       for (const a of w.arrivals) {
-        const ack = a.transactionId === undefined ? undefined : acks.get(a.transactionId);
+        const byToll = a.transactionId === undefined ? undefined : acks.get(a.transactionId);
+        const ack = byToll ? { ...byToll, transactionId: a.transactionId! } : plantedByCustomer.get(a.customerId);
         if (!ack) continue;
         notified++;
         latencies.push(a.at - ack.at);
-        fromIssue.push(a.at - (issued.get(a.transactionId!) ?? ack.at));
+        fromIssue.push(a.at - (issued.get(ack.transactionId) ?? ack.at));
         toInbox.push(a.createdAtMs - ack.wall);
       }
     }

@@ -80,10 +80,10 @@ export interface MetricsSample {
   readonly acknowledged: number;
 }
 
-function series(text: string, name: string): number[] {
+function series(text: string, name: string, labels?: RegExp): number[] {
   const out: number[] = [];
-  const re = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm');
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push(Number(m[1]));
+  const re = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm');
+  for (let m = re.exec(text); m; m = re.exec(text)) if (!labels || labels.test(m[1] ?? '')) out.push(Number(m[2]));
   return out;
 }
 
@@ -92,7 +92,9 @@ export async function sampleMetrics(url: string, t: number, acknowledged: number
   return {
     t,
     iteratorAgeMs: Math.max(0, ...series(text, 'tollstream_function_iterator_age_ms')),
-    recordsApplied: series(text, 'tollstream_function_records_total').reduce((a, b) => a + b, 0),
+    // Tolls taken in by the mapping that reads toll_transactions: the validation step of the SQL path, or the
+    // spend function itself on the direct path (the windows mapping counts window rows, not tolls).
+    recordsApplied: series(text, 'tollstream_function_records_total', /mapping="[^"]*-(validate|transactions)"/).reduce((a, b) => a + b, 0),
     invocations: series(text, 'tollstream_function_invocations_total').reduce((a, b) => a + b, 0),
     outboxPending: series(text, 'tollstream_notify_outbox_pending')[0] ?? 0,
     acknowledged,

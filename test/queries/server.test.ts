@@ -103,8 +103,9 @@ describe('continuous queries in the server', () => {
     expect(plan.json.plan).toMatch(/TUMBLE|Tumbl|window/i);
 
     const listed = await call(server.url, 'GET', '/v1/queries');
-    expect(listed.json.queries.map((q: { name: string }) => q.name)).toEqual(['spend10s']);
-    expect(listed.json.queries[0].stats.rowsInTotal).toBeGreaterThanOrEqual(5);
+    // The apps shipped with the server run queries of their own; this one is listed beside them.
+    const mine = listed.json.queries.find((q: { name: string }) => q.name === 'spend10s');
+    expect(mine.stats.rowsInTotal).toBeGreaterThanOrEqual(5);
 
     expect((await call(server.url, 'POST', '/v1/queries/spend10s/stop')).json.state).toBe('STOPPED');
     expect((await call(server.url, 'POST', '/v1/queries/spend10s/resume')).json.state).toBe('RUNNING');
@@ -139,7 +140,7 @@ describe('continuous queries in the server', () => {
     expect(created.stderr).toBe('');
     expect(created.stdout).toMatch(/created query spend10s/);
     const listed = await runCli(['queries', 'list'], { env });
-    expect(listed.stdout).toMatch(/spend10s\s+RUNNING\s+toll_transactions\s+spend_10s/);
+    expect(listed.stdout).toMatch(/spend10s\s+RUNNING\s+toll_transactions\s+spend_10s/m);
     const explained = await runCli(['queries', 'explain', 'spend10s'], { env });
     expect(explained.code).toBe(0);
     expect(explained.stdout.length).toBeGreaterThan(20);
