@@ -70,7 +70,8 @@ export interface StepResult {
   readonly deliveryBacklog: number;
   readonly freshnessSeconds: { readonly samples: number; readonly p50: number | null; readonly p99: number | null; readonly max: number | null };
   readonly breaches: { readonly planted: number; readonly acknowledged: number; readonly notified: number; readonly fromAck: LatencySummary; readonly fromRequest: LatencySummary };
-  readonly rss: { readonly firstMiB: number; readonly lastMiB: number; readonly peakMiB: number; readonly grew: boolean };
+  /** Server RSS over the traffic; `series` is one value a second, to see whether it levels off. */
+  readonly rss: { readonly firstMiB: number; readonly lastMiB: number; readonly peakMiB: number; readonly grew: boolean; readonly series: readonly number[] };
   readonly serverCores: number;
   readonly loadGeneratorCores: number;
   readonly serverCpuUsPerRecord: number;
@@ -210,7 +211,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     deliveryBacklog,
     freshnessSeconds: { samples: freshness.length, p50: freshness.length ? round(percentile(freshness, 50), 2) : null, p99: freshnessP99, max: freshness.length ? freshness[freshness.length - 1]! : null },
     breaches: { planted: options.plantedCustomers.length, acknowledged: acknowledgedPlants, notified, fromAck: breachFromAck, fromRequest: summarizeLatencies(fromRequest) },
-    rss: { firstMiB: mib(rssTrend.first), lastMiB: mib(rssTrend.last), peakMiB: mib(rssTrend.max), grew: rssGrew },
+    rss: { firstMiB: mib(rssTrend.first), lastMiB: mib(rssTrend.last), peakMiB: mib(rssTrend.max), grew: rssGrew, series: rssValues.filter((_, i) => i % 2 === 0).map(mib) },
     serverCores: cpu.serverCores,
     loadGeneratorCores: cpu.loadGeneratorCores,
     serverCpuUsPerRecord: stats.accepted > 0 ? Math.round((cpu.serverCores * elapsedS * 1e6) / stats.accepted) : Number.NaN,
