@@ -26,8 +26,13 @@ export interface RunningStationAlerts {
 export async function startStations(
   deps: { log: StreamLog; config: TollstreamConfig; queries: QueryManager; authenticator: Authenticator; metrics: Registry; logger: Logger },
   undo: Array<() => Promise<void> | void>,
-): Promise<RunningStationAlerts> {
+): Promise<RunningStationAlerts | undefined> {
   const { log, config, queries, authenticator, metrics, logger } = deps;
+  const transactions = config.delivery.stream;
+  if (!(await log.listStreams()).some((s) => s.name === transactions)) {
+    logger.warn(`station alerts count the stream '${transactions}' (delivery.stream), which does not exist, so they are off; declare it in streams (or create it) and restart`, { stream: transactions });
+    return undefined;
+  }
   const tables = openTables({ path: path.join(config.dataDir, 'station-alerts.db'), logger: logger.child({ component: 'tables' }) });
   undo.unshift(() => tables.close());
   const notify = openNotify({ tables, logger });
