@@ -12,7 +12,11 @@ export interface ComponentShare {
   readonly percent: number;
 }
 
+/** Native file-system bindings (sampled under their own name, without a script URL). */
+const FILE_SYSTEM_CALLS = new Set(['fdatasync', 'fsync', 'read', 'readBuffers', 'write', 'writeBuffer', 'writeBuffers', 'writeString', 'open', 'close', 'fstat', 'stat', 'lstat', 'ftruncate', 'rename', 'unlink', 'mkdir', 'readdir']);
+
 export function componentOf(file: string): string {
+  if (FILE_SYSTEM_CALLS.has(file)) return 'file system calls (native)';
   const src = /^src\/([^/]+)\//.exec(file);
   if (src) return `src/${src[1]}`;
   const dep = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);

@@ -201,6 +201,7 @@ if (sustained) {
 }
 if (components) {
   console.log(`server CPU by component during the ${sustained ? 'sustained step' : 'steps'} (--cpu-prof, share of busy samples; profile kept at ${keptProfile}):`);
+  if (profileSummary) console.log(`  the main thread was idle ${profileSummary.idlePercent.toFixed(0)}% of the sampled time`);
   for (const c of components.slice(0, 14)) console.log(`  ${c.percent.toFixed(1).padStart(5)}%  ${c.component}`);
 }
 
