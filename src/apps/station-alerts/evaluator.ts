@@ -2,7 +2,8 @@
  * Windows without any vehicle. A window with no rows produces no aggregate row, so the query cannot say a
  * station was silent; the evaluator can. It follows `station_window_counts` (every window that saw traffic,
  * in event-time order: the query emits a window once its watermark passes) and keeps, per known station,
- * the end of the last window it is accounted for. When the first count of a later window arrives, every
+ * the end of the last window it is accounted for. The first window ever counted is never judged: the feed
+ * started somewhere inside it, so its counts are partial. When the first count of a later window arrives, every
  * earlier window is complete, and each known station without a count in it is checked against its
  * threshold with a count of 0. Known stations are those of the reference data and those ever counted.
  *
@@ -65,7 +66,8 @@ export function evaluatorHandler(options: EvaluatorOptions): FunctionHandler {
         // Every window ending before this one is complete: the query emitted it before this row.
         const lastComplete = endMs - windowMs;
         for (const [station, accounted] of Object.entries(progress.stations)) {
-          const from = accounted ?? progress.first_end - windowMs;
+          // A station not yet accounted for starts after the first window: that one is only partly in the log.
+          const from = accounted ?? progress.first_end;
           if (lastComplete <= from) continue;
           silent.push(...silentWindows(options, ctx.tables, station, from, lastComplete));
           progress.stations[station] = lastComplete;

@@ -66,7 +66,10 @@ export type ReferenceItem = {
 export type ProgressItem = {
   /** End (ms) of the latest window any station was counted in: every earlier window is complete. */
   readonly max_end: number | null;
-  /** End (ms) of the first window ever counted: where a station known only from reference data starts. */
+  /**
+   * End (ms) of the first window ever counted. That window holds only the part after the feed started, so no
+   * alert is raised for it or before it; a station known only from reference data is judged after it.
+   */
   readonly first_end: number | null;
   /** Per known station, the end (ms) of the last window it is accounted for; null before its first. */
   readonly stations: Readonly<Record<string, number | null>>;

@@ -7,7 +7,7 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
 import type { StreamLog } from '../../log/index.ts';
-import { alertKey, PLAZA_ID, STREAMS, TABLES, TOPIC, type StationAlert } from './model.ts';
+import { alertKey, PLAZA_ID, STREAMS, TABLES, TOPIC, type ProgressItem, type StationAlert } from './model.ts';
 
 export interface NotifierStats {
   alertsRaised: number;
@@ -29,6 +29,9 @@ export function alertSortKey(alert: Pick<StationAlert, 'window_start' | 'plaza_i
 export function notifierHandler(options: NotifierOptions): FunctionHandler {
   const { stats } = options;
   return async (event, ctx) => {
+    // The first window ever counted is partial (see ProgressItem.first_end): wait until the evaluator knows it.
+    const firstEnd = ctx.tables.get<ProgressItem>(TABLES.state, { pk: 'progress' })?.value.first_end ?? null;
+    if (firstEnd === null) return { batchItemFailures: [{ itemIdentifier: event.records[0]!.sequenceNumber }] };
     const fresh = new Map<string, StationAlert>();
     for (const record of event.records) {
       const alert = parseCandidate(record);
@@ -37,6 +40,7 @@ export function notifierHandler(options: NotifierOptions): FunctionHandler {
         options.warn('a station alert candidate is not usable and is skipped', { reason: alert, sequenceNumber: record.sequenceNumber });
         continue;
       }
+      if (Date.parse(alert.window_end) <= firstEnd) continue;
       const key = alertKey(alert.plaza_id, alert.window_start);
       if (fresh.has(key) || ctx.tables.get(TABLES.alerts, { pk: ALERTS_PK, sk: alertSortKey(alert) })) continue;
       fresh.set(key, alert);
