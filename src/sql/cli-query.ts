@@ -1,14 +1,19 @@
 /**
- * `tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--explain]`: runs the SQL over the
- * files and prints every output row as NDJSON on stdout with a `_stream` field (error-stream rows too).
+ * `tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--stream NAME] [--explain]`: runs the
+ * SQL over the files and prints every output row as NDJSON on stdout with a `_stream` field (error-stream rows
+ * too), or with `--stream NAME` only that stream's rows, as they are.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isTollstreamError } from '../core/errors.ts';
 import { runQuery } from './run-query.ts';
 
-const USAGE = `usage: tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--explain]
-  [--allowed-lateness MS] [--idle-timeout MS] [--batch-size N] [--debug]`;
+const USAGE = `usage: tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--stream NAME] [--explain]
+  [--allowed-lateness MS] [--idle-timeout MS] [--batch-size N] [--debug]
+
+Runs the statements over the files (at the end of the input, event time advances so every window closes) and
+prints the output rows as NDJSON: every stream's rows with a _stream field, or with --stream NAME only that
+stream's rows (error_stream is a stream too).`;
 
 export interface CommandIo {
   readonly out: (text: string) => void;
@@ -22,6 +27,7 @@ export async function runQueryCommand(argv: readonly string[], io: CommandIo = d
   let sqlPath: string | null = null;
   let explain = false;
   let debug = false;
+  let only: string | undefined;
   const inputs: Record<string, string> = {};
   const numbers: Record<string, number> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -40,6 +46,14 @@ export async function runQueryCommand(argv: readonly string[], io: CommandIo = d
           return 2;
         }
         inputs[v.slice(0, eq)] = v.slice(eq + 1);
+        break;
+      }
+      case '--stream': {
+        only = value();
+        if (!only) {
+          io.err(`error: --stream takes the name of an output stream\n${USAGE}\n`);
+          return 2;
+        }
         break;
       }
       case '--explain':
@@ -83,7 +97,7 @@ export async function runQueryCommand(argv: readonly string[], io: CommandIo = d
       idleTimeoutMs: numbers['--idle-timeout'],
       batchSize: numbers['--batch-size'],
       collect: false,
-      onRow: (stream, row) => io.out(`${JSON.stringify({ _stream: stream, ...row })}\n`),
+      onRow: only === undefined ? (stream, row) => io.out(`${JSON.stringify({ _stream: stream, ...row })}\n`) : (stream, row) => (stream === only ? io.out(`${JSON.stringify(row)}\n`) : undefined),
     });
     if (result.explain !== null) io.out(`${result.explain}\n`);
     const errors = Object.entries(result.metrics.errorCounts);
