@@ -259,7 +259,8 @@ describe('operator console', () => {
       );
       // Consumers: the warehouse delivery and the spend function, each with how far behind it is.
       await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'warehouse' }).waitFor();
-      await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'abc-tolls-spend-transactions' }).waitFor();
+      // The spending alerts' first function reads toll_transactions (validation, then SQL, then the threshold function).
+      await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'abc-tolls-spend-validate' }).waitFor();
       await page.waitForTimeout(2500); // a few scrapes, so the chart has a line
       await shots(page, 'console-streams');
     } finally {
@@ -301,7 +302,8 @@ describe('operator console', () => {
   it('creates a continuous query, shows it running with rows moving, explains it, refuses bad SQL, stops and drops it', async () => {
     await page.getByRole('link', { name: 'Queries' }).click();
     await page.getByRole('heading', { name: 'Queries on this server' }).waitFor();
-    await page.getByTestId('no-queries').waitFor();
+    // The apps shipped with the server run queries of their own, listed before any the operator creates.
+    await page.getByRole('button', { name: 'EXPLAIN abc-tolls-customer-spend' }).waitFor();
     const name = page.getByLabel('Name', { exact: true });
     const sql = page.getByLabel('SQL', { exact: true });
 
@@ -401,7 +403,7 @@ describe('operator console', () => {
     });
     await card.getByRole('button', { name: 'Drop web_spend' }).click();
     await page.getByText('Query web_spend dropped.').waitFor();
-    await page.getByTestId('no-queries').waitFor();
+    await page.getByRole('button', { name: 'Drop web_spend' }).waitFor({ state: 'detached' });
     expect(asked).toContain('Drop the query web_spend?');
     expect((await operator('GET', '/v1/queries/web_spend')).status).toBe(404);
     expect(errors).toEqual([]);
@@ -411,7 +413,7 @@ describe('operator console', () => {
     await page.getByRole('link', { name: 'Functions & delivery' }).click();
     await page.locator('table tbody tr', { hasText: 'warehouse' }).first().waitFor();
     await page.getByTestId('warehouse-freshness').waitFor();
-    await page.getByRole('table', { name: 'Event source mappings' }).locator('tr', { hasText: 'abc-tolls-spend-transactions' }).waitFor();
+    await page.getByRole('table', { name: 'Event source mappings' }).locator('tr', { hasText: 'abc-tolls-spend-validate' }).waitFor();
     await shots(page, 'console-delivery');
     expect(await unlabelled(page)).toEqual([]);
 

@@ -308,6 +308,15 @@ function signedIn(token: string, knownMe?: Me): void {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => void refresh(), 300);
   };
+  // Tolls add up between alerts too: while the page is in view, the month-to-date figures follow them.
+  const SPEND_REFRESH_MS = 10_000;
+  const spendTimer = setInterval(() => {
+    if (document.visibilityState === 'visible' && navigator.onLine) void refresh();
+  }, SPEND_REFRESH_MS);
+  const onVisible = () => {
+    if (document.visibilityState === 'visible') refreshSoon();
+  };
+  document.addEventListener('visibilitychange', onVisible);
 
   async function loadNotifications(): Promise<void> {
     try {
@@ -454,6 +463,8 @@ function signedIn(token: string, knownMe?: Me): void {
     source?.close();
     chart?.destroy();
     clearTimeout(refreshTimer);
+    clearInterval(spendTimer);
+    document.removeEventListener('visibilitychange', onVisible);
     window.removeEventListener('online', onOnline);
     window.removeEventListener('offline', onOffline);
     localStorage.removeItem(TOKEN_KEY);
