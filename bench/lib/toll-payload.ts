@@ -2,21 +2,10 @@
  * Realistic toll transaction records (about 250 bytes of JSON each), as ABC Tolls' plazas emit them.
  * Benchmarks and load tests use these so that measured rates match the production payload size.
  */
+import type { TollTransaction } from '../../src/apps/abc-tolls/index.ts';
 import type { Rng } from './rng.ts';
 
-export interface TollTransaction {
-  readonly transaction_id: string;
-  readonly customer_id: string;
-  readonly tag_id: string;
-  readonly plate: string;
-  readonly plaza_id: string;
-  readonly lane: number;
-  readonly vehicle_class: number;
-  /** Integer cents: money is never a float. */
-  readonly amount_cents: number;
-  readonly currency: string;
-  readonly event_time: string;
-}
+export type { TollTransaction };
 
 const PLAZAS = Array.from({ length: 40 }, (_, i) => `PLZ-${String(i + 1).padStart(3, '0')}`);
 const LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';

@@ -5,21 +5,10 @@
  */
 import { buildWorld, pickIndex, tollCents, type World } from './model.ts';
 import { Random } from './random.ts';
+import type { TollTransaction } from '../apps/abc-tolls/schema.ts';
 
-export interface TollTransaction {
-  readonly transaction_id: string;
-  readonly customer_id: string;
-  readonly tag_id: string;
-  readonly plate: string;
-  readonly plaza_id: string;
-  readonly lane: number;
-  readonly vehicle_class: number;
-  /** Integer cents; money is never a float. */
-  readonly amount_cents: number;
-  readonly currency: string;
-  /** ISO 8601, UTC. */
-  readonly event_time: string;
-}
+/** The record the simulator sends: the ABC Tolls transaction, as the app's schema defines it. */
+export type { TollTransaction };
 
 /** A traffic drop planted at one plaza: between `from` and `to` (event time, ms) only `factor` of its traffic passes. */
 export interface PlantedDrop {
