@@ -60,7 +60,7 @@ export interface DeliveryDestination {
 
 export type DeliveryState = 'created' | 'running' | 'retrying' | 'stopped' | 'failed';
 
-/** Plain counters and gauges for the integrator to export as metrics. */
+/** Plain counters and gauges, exported as metrics by the server (src/server/delivery-metrics.ts). */
 export interface DeliveryStats {
   readonly name: string;
   readonly stream: string;

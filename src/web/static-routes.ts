@@ -21,7 +21,7 @@ import zlib from 'node:zlib';
 export type StaticRequest = IncomingMessage | Http2ServerRequest;
 export type StaticResponse = ServerResponse | Http2ServerResponse;
 
-/** What the integrator mounts in front of (or beside) the gateway's router. */
+/** What the server mounts among the gateway's route modules. */
 export interface RouteModule {
   /** True for the requests this module answers (GET and HEAD of /app, /console and /assets paths). */
   matches(method: string, path: string): boolean;
