@@ -13,7 +13,7 @@ import {
 } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { DUCKDB_DIALECT } from './dialect.ts';
-import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, tableSchema } from './tables.ts';
+import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
 import { toQueryValue } from './values.ts';
 import type {
   ColumnSchema,
@@ -107,23 +107,7 @@ class DuckDBWarehouse implements Warehouse {
       }
       if (batch.rows.length > 0) await this.append(schema, batch.rows);
       const failedAt = this.now();
-      if (batch.errors && batch.errors.length > 0) {
-        await this.append(
-          DELIVERY_ERRORS,
-          batch.errors.map((e) => ({
-            stream: batch.source.stream,
-            table_name: batch.table,
-            shard_id: e.shardId,
-            sequence_number: e.sequenceNumber,
-            error_type: e.errorType,
-            error_code: e.errorCode,
-            error_message: e.errorMessage,
-            raw_data_base64: Buffer.from(e.rawData).toString('base64'),
-            arrival_time: e.arrivalTime,
-            failed_at: failedAt,
-          })),
-        );
-      }
+      if (batch.errors && batch.errors.length > 0) await this.append(DELIVERY_ERRORS, deliveryErrorRows(batch, failedAt));
       const newest = newestArrivalByShard(batch.rows);
       for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
         const arrival = newest.get(shardId);

@@ -12,7 +12,7 @@ import { csvLines } from './copy-csv.ts';
 import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
 import { POSTGRES_DIALECT } from './dialect.ts';
 import { checkReadStatement, toPositional } from './sql-text.ts';
-import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, tableSchema } from './tables.ts';
+import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
 import { toQueryValue } from './values.ts';
 import type { ColumnSchema, Freshness, LoadBatch, QueryParams, QueryResult, Row, TableSchema, Warehouse } from './types.ts';
 
@@ -119,27 +119,7 @@ class PostgresWarehouse implements Warehouse {
     // Checked and encoded before the transaction opens: a refused value costs no round trip.
     const rows = batch.rows.length > 0 ? [...csvLines(schema, batch.rows, CHUNK_BYTES)] : [];
     const failedAt = this.now();
-    const errors =
-      batch.errors && batch.errors.length > 0
-        ? [
-            ...csvLines(
-              DELIVERY_ERRORS,
-              batch.errors.map((e) => ({
-                stream: batch.source.stream,
-                table_name: batch.table,
-                shard_id: e.shardId,
-                sequence_number: e.sequenceNumber,
-                error_type: e.errorType,
-                error_code: e.errorCode,
-                error_message: e.errorMessage,
-                raw_data_base64: Buffer.from(e.rawData).toString('base64'),
-                arrival_time: e.arrivalTime,
-                failed_at: failedAt,
-              })),
-              CHUNK_BYTES,
-            ),
-          ]
-        : [];
+    const errors = batch.errors && batch.errors.length > 0 ? [...csvLines(DELIVERY_ERRORS, deliveryErrorRows(batch, failedAt), CHUNK_BYTES)] : [];
     const pair = `${batch.source.stream}\u0000${batch.table}`;
     const positionsKey = JSON.stringify(Object.entries(batch.source.positions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     if (await this.alreadyCommitted(pair, positionsKey)) return;

@@ -2,7 +2,7 @@
  * The tables of the warehouse, as data: backends turn them into DDL, delivery parses records against them,
  * and docs/warehouse.md describes them.
  */
-import type { TableSchema } from './types.ts';
+import type { LoadBatch, Row, TableSchema } from './types.ts';
 
 /** The columns every delivered table gets from the log, after the record's own fields. */
 export const SOURCE_COLUMNS = ['arrival_time', 'shard_id', 'sequence_number'] as const;
@@ -89,6 +89,22 @@ export const DELIVERY_ERRORS: TableSchema = {
     { name: 'failed_at', type: 'timestamp', description: 'When delivery gave up on the record.' },
   ],
 };
+
+/** A batch's failed records as rows of `_delivery_errors`, the same for every backend. */
+export function deliveryErrorRows(batch: LoadBatch, failedAt: number): Row[] {
+  return (batch.errors ?? []).map((e) => ({
+    stream: batch.source.stream,
+    table_name: batch.table,
+    shard_id: e.shardId,
+    sequence_number: e.sequenceNumber,
+    error_type: e.errorType,
+    error_code: e.errorCode,
+    error_message: e.errorMessage,
+    raw_data_base64: Buffer.from(e.rawData).toString('base64'),
+    arrival_time: e.arrivalTime,
+    failed_at: failedAt,
+  }));
+}
 
 /** Every table `ensureSchema` creates. */
 export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, STATION_REFERENCE, THRESHOLD_BREACHES, DELIVERY_POSITIONS, DELIVERY_ERRORS];
