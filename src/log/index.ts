@@ -7,5 +7,6 @@ export { openEmbeddedLog } from './embedded/log.ts';
 export type { EmbeddedLogOptions, EmbeddedStreamLog } from './embedded/log.ts';
 export { hashKeyOf, parseExplicitHashKey, splitHashKeyRange, formatShardId, MAX_HASH_KEY } from './hashkey.ts';
 export { compareSequenceNumbers } from './sequence.ts';
+export { appendAll } from './append-all.ts';
 export { shardForHashKey } from './routing.ts';
 export { crc32c } from './crc32c.ts';

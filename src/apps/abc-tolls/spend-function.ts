@@ -8,9 +8,8 @@
  *   runs on the live log).
  * - `windowsHandler`: records of `customer_spend`, per-customer window totals written by the SQL job.
  */
-import { TollstreamError } from '../../core/errors.ts';
 import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
-import type { StreamLog } from '../../log/index.ts';
+import { appendAll, type StreamLog } from '../../log/index.ts';
 import type { TableTx } from '../../tables/index.ts';
 import { isDayKey, isMonthKey } from './calendar.ts';
 import type { SpendLedger } from './ledger.ts';
@@ -234,14 +233,8 @@ export async function sendToErrorStream(options: { readonly log: StreamLog; read
       idempotencyKey: `${record.stream}/${record.shardId}/${record.sequenceNumber}`,
     };
   });
-  const results = await options.log.append(options.errorStream, records);
-  const failed = results.find((r) => !r.ok);
-  if (failed && !failed.ok) {
-    // Thrown so the batch is retried: a record may not be skipped before its error record is stored.
-    throw new TollstreamError('IO_ERROR', `cannot store invalid records in ${options.errorStream}: ${failed.errorMessage}`, {
-      context: { stream: options.errorStream, errorCode: failed.errorCode },
-    });
-  }
+  // A failure retries the batch: a record may not be skipped before its error record is stored.
+  await appendAll(options.log, options.errorStream, records, 'store invalid records');
 }
 
 export function countUnapplied(tx: TableTx, stream: string, invalid: number, outside: number): void {

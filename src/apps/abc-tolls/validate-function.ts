@@ -8,9 +8,8 @@
  * position), then commit the counters with the checkpoint. A crash in between hands the batch over again;
  * both appends are then dropped as repeats, and the counters commit once.
  */
-import { TollstreamError } from '../../core/errors.ts';
 import type { FunctionHandler } from '../../functions/index.ts';
-import type { AppendRecord, StreamLog } from '../../log/index.ts';
+import { appendAll, type AppendRecord, type StreamLog } from '../../log/index.ts';
 import { checkToll, countUnapplied, sendToErrorStream, type Rejected, type SpendPathStats, type ValidTransaction } from './spend-function.ts';
 
 export interface ValidationHandlerOptions {
@@ -41,14 +40,7 @@ export function validationHandler(options: ValidationHandlerOptions): FunctionHa
     }
     if (valid.length > 0) {
       const records: AppendRecord[] = valid.map((v) => ({ data: v.record.data, partitionKey: v.customerId, idempotencyKey: v.transactionId }));
-      const results = await log.append(validStream, records);
-      const failed = results.find((r) => !r.ok);
-      if (failed && !failed.ok) {
-        // Thrown so the batch is retried: the records appended already are dropped as repeats then.
-        throw new TollstreamError('IO_ERROR', `cannot pass valid tolls on to ${validStream}: ${failed.errorMessage}`, {
-          context: { stream: validStream, errorCode: failed.errorCode },
-        });
-      }
+      await appendAll(log, validStream, records, 'pass valid tolls on');
       options.onPassed?.();
     }
     if (rejected.length > 0) await sendToErrorStream(options, rejected);

@@ -9,10 +9,9 @@
  *
  * A second handler mirrors the `station_reference` stream into a table the evaluator reads thresholds from.
  */
-import { TollstreamError } from '../../core/errors.ts';
 import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
 import type { TableOps } from '../../tables/index.ts';
-import type { StreamLog } from '../../log/index.ts';
+import { appendAll, type StreamLog } from '../../log/index.ts';
 import { PLAZA_ID, referenceSortKey, slotOf, STREAMS, TABLES, type ProgressItem, type ReferenceItem, type WindowRecord } from './model.ts';
 
 const PROGRESS_KEY = { pk: 'progress' } as const;
@@ -123,14 +122,12 @@ function silentWindows(options: EvaluatorOptions, tables: TableOps, station: str
  * which the candidates stream's key dedupe drops (and the notifier's key would anyway).
  */
 async function appendCandidates(log: StreamLog, windows: readonly WindowRecord[]): Promise<void> {
-  const results = await log.append(
+  await appendAll(
+    log,
     STREAMS.candidates,
     windows.map((w) => ({ data: Buffer.from(JSON.stringify(w)), partitionKey: w.plaza_id, idempotencyKey: `silent:${w.plaza_id}:${w.window_start}` })),
+    'append silent windows',
   );
-  const failed = results.find((r) => !r.ok);
-  if (failed && !failed.ok) {
-    throw new TollstreamError('IO_ERROR', `cannot append silent windows to ${STREAMS.candidates}: ${failed.errorMessage}`, { context: { stream: STREAMS.candidates } });
-  }
 }
 
 function parseCount(record: FunctionRecord): { plaza: string; endMs: number } | string {

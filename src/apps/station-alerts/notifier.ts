@@ -4,9 +4,8 @@
  * alert stream and, in the batch's table transaction, records it and publishes it on the operator topic
  * with the key `station:<plaza>:<window_start>`: exactly one alert per station and window.
  */
-import { TollstreamError } from '../../core/errors.ts';
 import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
-import type { StreamLog } from '../../log/index.ts';
+import { appendAll, type StreamLog } from '../../log/index.ts';
 import { alertKey, PLAZA_ID, STREAMS, TABLES, TOPIC, type ProgressItem, type StationAlert } from './model.ts';
 
 export interface NotifierStats {
@@ -64,11 +63,7 @@ export function notifierHandler(options: NotifierOptions): FunctionHandler {
 /** Before the transaction; a redelivered batch appends them again with the same keys, which the stream drops. */
 async function appendAlerts(log: StreamLog, alerts: ReadonlyMap<string, StationAlert>): Promise<void> {
   const records = [...alerts].map(([key, alert]) => ({ data: Buffer.from(JSON.stringify(alert)), partitionKey: alert.plaza_id, idempotencyKey: key }));
-  const results = await log.append(STREAMS.alerts, records);
-  const failed = results.find((r) => !r.ok);
-  if (failed && !failed.ok) {
-    throw new TollstreamError('IO_ERROR', `cannot append station alerts to ${STREAMS.alerts}: ${failed.errorMessage}`, { context: { stream: STREAMS.alerts } });
-  }
+  await appendAll(log, STREAMS.alerts, records, 'append station alerts');
 }
 
 function parseCandidate(record: FunctionRecord): StationAlert | string {
