@@ -96,6 +96,28 @@ describe('FunctionsRuntime', () => {
     for (const k of keys) expect(seen.get(k)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('commits the shard checkpoint in the same transaction as the handler effects', async () => {
+    const { log, tables } = await setup(1);
+    const runtime = new FunctionsRuntime({ log, tables });
+    const seenAtCommit: (string | undefined)[] = [];
+    await runtime.start({
+      name: 'count', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 100,
+      handler: (event, ctx) => {
+        ctx.transact((tx) => {
+          for (const r of event.records) tx.update('counts', { pk: r.partitionKey }, { add: { count: 1 } });
+        });
+        // Right after the handler's commit, before the runtime's own bookkeeping: a crash here must not re-read the batch.
+        seenAtCommit.push(tables.getCheckpoint('function:count', 'events', 'shardId-000000000000')?.sequenceNumber);
+        if (seenAtCommit.length === 1) expect(seenAtCommit[0]).toBe(event.records[event.records.length - 1]!.sequenceNumber);
+      },
+    });
+    await put(log, ['a', 'b', 'c'].map((key, n) => ({ key, n })));
+    await until(() => total(tables, ['a', 'b', 'c']) === 3, 'three records');
+    await runtime.stop();
+    const last = (await log.read('events', 'shardId-000000000000', { type: 'TRIM_HORIZON' }, { maxRecords: 10 })).records.at(-1)!.sequenceNumber;
+    expect(seenAtCommit.at(-1)).toBe(last);
+  });
+
   it('does not apply a batch twice when the handler committed and then failed', async () => {
     const { log, tables } = await setup(1);
     let calls = 0;

@@ -86,10 +86,10 @@ export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSeq
       if (buffer.length > 0) {
         const batch = buffer.slice(0, mapping.batchSize);
         buffer = buffer.slice(batch.length);
-        await processBatch(deps, shardId, batch, laneCheckpoints);
+        const shardCheckpointed = await processBatch(deps, shardId, batch, laneCheckpoints);
         if (signal.aborted) break;
         const last = batch[batch.length - 1]!;
-        tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber));
+        if (!shardCheckpointed) tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber));
         deps.stats.iteratorAgeMs = Math.max(0, deps.now() - last.arrivalTime);
       } else if (ended) {
         if (endingSequenceNumber !== undefined) {
@@ -117,8 +117,11 @@ function startFor(sp: ResolvedMapping['startingPosition']): StartPosition {
   return { type: 'AT_TIMESTAMP', timestamp: sp.timestamp };
 }
 
-/** Splits a batch into worker lanes and delivers them concurrently; each lane keeps its records' order. */
-async function processBatch(deps: ShardWorkerDeps, shardId: string, batch: readonly StoredRecord[], laneCheckpoints: (string | undefined)[]): Promise<void> {
+/**
+ * Splits a batch into worker lanes and delivers them concurrently; each lane keeps its records' order.
+ * Returns true when the shard checkpoint for the whole batch was already committed with the handler's effects.
+ */
+async function processBatch(deps: ShardWorkerDeps, shardId: string, batch: readonly StoredRecord[], laneCheckpoints: (string | undefined)[]): Promise<boolean> {
   const workers: FunctionRecord[][] = Array.from({ length: deps.mapping.parallelizationFactor }, () => []);
   for (const r of batch) {
     const v = laneOf(r.partitionKey);
@@ -129,7 +132,19 @@ async function processBatch(deps: ShardWorkerDeps, shardId: string, batch: reado
     }
     workers[v % workers.length]!.push(toFunctionRecord(deps.mapping.stream, shardId, r));
   }
-  await Promise.all(workers.filter((w) => w.length > 0).map((w) => deliver(deps, shardId, w, 1, laneCheckpoints)));
+  const busy = workers.filter((w) => w.length > 0);
+  // One worker holding the batch's last record: when its handler commits through that record, every lane is done
+  // through it, so the shard checkpoint joins that transaction instead of costing a second commit (and fsync).
+  const last = batch[batch.length - 1]!.sequenceNumber;
+  const shard = { at: busy.length === 1 && busy[0]![busy[0]!.length - 1]!.sequenceNumber === last ? last : undefined, committed: false };
+  await Promise.all(busy.map((w) => deliver(deps, shardId, w, 1, laneCheckpoints, shard)));
+  return shard.committed;
+}
+
+/** The shard checkpoint a delivery may commit with the handler's effects (see processBatch). */
+interface ShardCheckpoint {
+  readonly at: string | undefined;
+  committed: boolean;
 }
 
 function toFunctionRecord(stream: string, shardId: string, r: StoredRecord): FunctionRecord {
@@ -162,7 +177,14 @@ function checkpointLanes(deps: ShardWorkerDeps, tx: TableTx, shardId: string, re
  * batch after a backoff, or with bisection splits it in two; the limits on attempts and record age decide
  * when a batch goes to the on-failure destination, so a poison record never stalls a shard forever.
  */
-async function deliver(deps: ShardWorkerDeps, shardId: string, initial: readonly FunctionRecord[], firstAttempt: number, laneCheckpoints: (string | undefined)[]): Promise<void> {
+async function deliver(
+  deps: ShardWorkerDeps,
+  shardId: string,
+  initial: readonly FunctionRecord[],
+  firstAttempt: number,
+  laneCheckpoints: (string | undefined)[],
+  shard?: ShardCheckpoint,
+): Promise<void> {
   const { mapping, stats, tables, signal } = deps;
   let records = initial;
   let attempt = firstAttempt;
@@ -185,8 +207,10 @@ async function deliver(deps: ShardWorkerDeps, shardId: string, initial: readonly
         const result = tables.transaction((tx) => {
           const out = fn(tx);
           apply = checkpointLanes(deps, tx, shardId, records, through, laneCheckpoints);
+          if (shard?.at !== undefined && through === shard.at) tx.setCheckpoint(consumerName(mapping.name), mapping.stream, shardId, through);
           return out;
         });
+        if (shard?.at !== undefined && through === shard.at) shard.committed = true;
         apply();
         committedThrough = through;
         return result;
