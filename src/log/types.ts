@@ -44,6 +44,7 @@ export interface StoredRecord {
   readonly sequenceNumber: string;
   readonly partitionKey: string;
   readonly explicitHashKey?: string;
+  /** The record's bytes. Readers of the same stream may be handed the same bytes: never write into them. */
   readonly data: Uint8Array;
   /** Milliseconds since the epoch when the log accepted the record (Kinesis' ApproximateArrivalTimestamp). */
   readonly arrivalTime: number;

@@ -82,6 +82,40 @@ describe('embedded log', () => {
     await log.close();
   });
 
+  it('reads the same records from the recent batches it keeps in memory as from the files, whatever the limits', async () => {
+    const log = await openEmbeddedLog({ dir, fsync: 'always', segmentBytes: 256 * 1024 });
+    await log.createStream('s', { shardCount: 1 });
+    // 3 MiB in batches of 10 records: more than the 2 MiB kept in memory, so early reads come from the files.
+    for (let b = 0; b < 1000; b++) await log.append('s', Array.from({ length: 10 }, (_, i) => rec(b * 10 + i, 300)));
+    type Seen = { seq: string; key: string; text: string; at: number };
+    const readAll = async (from: EmbeddedStreamLog, maxRecords: number, maxBytes: number) => {
+      const seen: Seen[] = [];
+      let position: Parameters<EmbeddedStreamLog['read']>[2] = { type: 'TRIM_HORIZON' };
+      for (;;) {
+        const { records, next } = await from.read('s', 'shardId-000000000000', position, { maxRecords, maxBytes });
+        if (records.length === 0 || next === null) break;
+        expect(records.length).toBeLessThanOrEqual(maxRecords);
+        for (const r of records) seen.push({ seq: r.sequenceNumber, key: r.partitionKey, text: Buffer.from(r.data).toString(), at: r.arrivalTime });
+        position = next;
+      }
+      return seen;
+    };
+    const limits: [number, number][] = [[10_000, 16 * 1024 * 1024], [7, 16 * 1024 * 1024], [10_000, 1000], [1, 1]];
+    const warm: Seen[][] = [];
+    for (const [n, b] of limits) warm.push(await readAll(log, n, b));
+    await log.close();
+    const cold = await openEmbeddedLog({ dir, fsync: 'always', segmentBytes: 256 * 1024 });
+    const fromFiles: Seen[][] = [];
+    for (const [n, b] of limits) fromFiles.push(await readAll(cold, n, b));
+    await cold.close();
+    expect(warm[0]).toHaveLength(10_000);
+    expect(warm[0]!.map((r) => r.key)).toEqual(Array.from({ length: 10_000 }, (_, i) => `k${i}`));
+    for (let i = 0; i < limits.length; i++) {
+      expect(warm[i]).toEqual(warm[0]);
+      expect(fromFiles[i]).toEqual(warm[0]);
+    }
+  });
+
   it('rebuilds missing or damaged index files and still finds records by offset and time', async () => {
     let clock = 1_000_000;
     const options: EmbeddedLogOptions = { dir, fsync: 'always', segmentBytes: 1024, indexIntervalBytes: 128, now: () => clock };

@@ -412,10 +412,14 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const maxRecords = checkLimit(limits.maxRecords, 'maxRecords', DEFAULT_MAX_RECORDS);
     const maxBytes = checkLimit(limits.maxBytes, 'maxBytes', DEFAULT_MAX_BYTES);
     const start = await resolveStart(s, shard, from);
-    const { records: decoded, nextOffset } = await shard.read(start, maxRecords, maxBytes);
-    this.checkOpen();
     const prefix = sequencePrefix(shard.index);
-    const records = decoded.map((r) => toStored(r, prefix));
+    let { records, nextOffset } = shard.readTail(start, maxRecords, maxBytes) ?? { records: undefined, nextOffset: 0 };
+    if (records === undefined) {
+      const read = await shard.read(start, maxRecords, maxBytes);
+      records = read.records.map((r) => toStored(r, prefix));
+      nextOffset = read.nextOffset;
+    }
+    this.checkOpen();
     const last = records[records.length - 1];
     const atTip = nextOffset >= shard.visibleNextOffset;
     const millisBehindLatest = atTip || !last ? 0 : Math.max(0, shard.lastTimestamp - last.arrivalTime);

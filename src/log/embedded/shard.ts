@@ -13,6 +13,8 @@ import type { BatchHeader, DecodedRecord } from '../batch.ts';
 import { fsyncDir, ioError, writeAll } from './files.ts';
 import { Segment } from './segment.ts';
 import { SequenceRun, sequencePrefix } from '../sequence.ts';
+import type { StoredRecord } from '../types.ts';
+import { toStored } from './read.ts';
 
 export interface ShardWriterOptions {
   readonly fsync: 'always' | 'interval';
@@ -32,6 +34,20 @@ interface QueuedBatch {
   reject(err: unknown): void;
 }
 
+/**
+ * A batch just made durable, kept in memory for readers at the tail. Several consumers follow each stream
+ * closely (functions, queries, delivery); each used to read the batch back from the file, check its CRC and
+ * decode it. Kept here, the batch is decoded once, on the first read, and its records are shared by every
+ * reader (they are immutable: `StoredRecord` is read-only and nobody writes into `data`).
+ */
+interface TailBatch {
+  readonly buf: Buffer;
+  readonly header: BatchHeader;
+  records: StoredRecord[] | undefined;
+}
+
+/** Bytes of recent batches each shard keeps for tail readers; older reads go to the segment files. */
+const TAIL_CACHE_BYTES = 2 * 1024 * 1024;
 const READ_CHUNK = 64 * 1024;
 const noop = (): void => undefined;
 const MAX_READ_CHUNK = 16 * 1024 * 1024;
@@ -64,6 +80,9 @@ export class Shard {
   private dirty = false;
   private broken: TollstreamError | undefined;
   private waiters: Array<() => void> = [];
+  private tail: TailBatch[] = [];
+  private tailBytes = 0;
+  private readonly prefix: string;
 
   constructor(stream: string, shardId: string, index: number, dir: string, segments: Segment[], options: ShardWriterOptions) {
     this.stream = stream;
@@ -73,6 +92,7 @@ export class Shard {
     this.segments = segments;
     this.options = options;
     this.sequences = new SequenceRun(sequencePrefix(index));
+    this.prefix = sequencePrefix(index);
     const last = segments[segments.length - 1];
     this.nextOffset = last ? last.nextOffset : 0;
     this.visibleNextOffset = this.nextOffset;
@@ -191,6 +211,7 @@ export class Shard {
           pos += b.header.size;
         }
         this.visibleNextOffset = seg.nextOffset;
+        this.keepTail(group);
         for (const b of group) b.resolve();
         this.wake();
       }
@@ -201,6 +222,52 @@ export class Shard {
       if (this.queue.length > 0 && !this.broken) this.flushing = this.flushLoop();
     }
     if (rolled) await this.options.onRoll().catch(() => undefined);
+  }
+
+  private keepTail(group: readonly QueuedBatch[]): void {
+    for (const b of group) {
+      this.tail.push({ buf: b.buf, header: b.header, records: undefined });
+      this.tailBytes += b.buf.length;
+    }
+    while (this.tailBytes > TAIL_CACHE_BYTES && this.tail.length > 1) this.tailBytes -= this.tail.shift()!.buf.length;
+  }
+
+  /**
+   * Reads like `read`, as stored records, when `fromOffset` is within the batches kept in memory; undefined
+   * when it is older (the caller reads the files then).
+   */
+  readTail(fromOffset: number, maxRecords: number, maxBytes: number): { records: StoredRecord[]; nextOffset: number } | undefined {
+    const tail = this.tail;
+    let offset = Math.max(fromOffset, this.firstOffset);
+    if (tail.length === 0 || offset < tail[0]!.header.baseOffset) return undefined;
+    const end = this.visibleNextOffset;
+    const records: StoredRecord[] = [];
+    if (offset >= end) return { records, nextOffset: offset };
+    // The newest batches are the likely ones: search from the end.
+    let i = tail.length - 1;
+    while (i > 0 && tail[i]!.header.baseOffset > offset) i--;
+    let bytes = 0;
+    for (; i < tail.length; i++) {
+      const batch = tail[i]!;
+      const batchRecords = (batch.records ??= this.decodeTail(batch));
+      for (let k = offset - batch.header.baseOffset; k < batchRecords.length; k++) {
+        const r = batchRecords[k]!;
+        if (records.length >= maxRecords || (records.length > 0 && bytes + r.data.length > maxBytes)) return { records, nextOffset: offset };
+        records.push(r);
+        bytes += r.data.length;
+        offset++;
+      }
+    }
+    return { records, nextOffset: offset };
+  }
+
+  private decodeTail(batch: TailBatch): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    forEachRecord(batch.buf, 0, batch.header, (r) => {
+      out.push(toStored(r, this.prefix));
+      return true;
+    });
+    return out;
   }
 
   /** After a failed write the file's tail is unknown: the shard refuses appends until the log is reopened. */
