@@ -174,7 +174,7 @@ const sustained = steps.filter((s) => s.sustained).sort((a, b) => b.rate - a.rat
 const exceptMemory = steps.filter((s) => s.misses.every((m) => m.startsWith('RSS grew'))).sort((a, b) => b.rate - a.rate)[0];
 console.log('');
 console.log(formatTable(
-  ['target/s', 'achieved/s', 'fn age ms 1st/last', 'delivery behind ms', 'query lag ms', 'freshness p50/p99 s', 'breach p50/p99 ms', 'notified', 'RSS MiB 1st/last/peak', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores', 'verdict'],
+  ['target/s', 'achieved/s', 'fn age ms 1st/last', 'delivery behind ms', 'query lag ms', 'freshness p50/p99 s', 'breach p50/p99 ms', 'notified', 'RSS MiB 1st/last/peak', 'heap MiB 1st/last', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores', 'verdict'],
   steps.map((s) => [
     formatCount(s.rate),
     formatCount(s.achievedRate),
@@ -185,6 +185,7 @@ console.log(formatTable(
     `${num(s.breaches.fromAck.p50Ms, 0)} / ${num(s.breaches.fromAck.p99Ms, 0)}`,
     `${s.breaches.notified}/${s.breaches.planted}`,
     `${s.rss.firstMiB} / ${s.rss.lastMiB} / ${s.rss.peakMiB}`,
+    `${s.heapUsedMiB.first} / ${s.heapUsedMiB.last}`,
     `${num(s.putRecordsMs.p50Ms, 0)} / ${num(s.putRecordsMs.p99Ms, 0)}`,
     s.serverCores.toFixed(2),
     formatCount(s.serverCpuUsPerRecord),

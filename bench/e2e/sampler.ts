@@ -25,6 +25,8 @@ export interface Sample {
   /** Rows delivered plus records the delivery dropped or sent to its error output. */
   readonly deliveryRecords: number;
   readonly rssBytes: number;
+  /** `nodejs_heap_size_used_bytes`: the JavaScript heap part of it. */
+  readonly heapUsedBytes: number | undefined;
 }
 
 export class ServerSampler {
@@ -65,6 +67,7 @@ export class ServerSampler {
         metricSum(text, 'tollstream_delivery_records_dropped_total') +
         metricSum(text, 'tollstream_delivery_errors_total'),
       rssBytes: processRssBytes(this.pid),
+      heapUsedBytes: metricMax(text, 'nodejs_heap_size_used_bytes'),
     };
     this.samples.push(sample);
     return sample;

@@ -72,6 +72,8 @@ export interface StepResult {
   readonly breaches: { readonly planted: number; readonly acknowledged: number; readonly notified: number; readonly fromAck: LatencySummary; readonly fromRequest: LatencySummary };
   /** Server RSS over the traffic; `series` is one value a second, to see whether it levels off. */
   readonly rss: { readonly firstMiB: number; readonly lastMiB: number; readonly peakMiB: number; readonly grew: boolean; readonly series: readonly number[] };
+  /** The JavaScript heap in use (from /metrics) at the first and last sample of the traffic: what of RSS is the heap. */
+  readonly heapUsedMiB: { readonly first: number; readonly last: number };
   readonly serverCores: number;
   readonly loadGeneratorCores: number;
   readonly serverCpuUsPerRecord: number;
@@ -212,6 +214,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     freshnessSeconds: { samples: freshness.length, p50: freshness.length ? round(percentile(freshness, 50), 2) : null, p99: freshnessP99, max: freshness.length ? freshness[freshness.length - 1]! : null },
     breaches: { planted: options.plantedCustomers.length, acknowledged: acknowledgedPlants, notified, fromAck: breachFromAck, fromRequest: summarizeLatencies(fromRequest) },
     rss: { firstMiB: mib(rssTrend.first), lastMiB: mib(rssTrend.last), peakMiB: mib(rssTrend.max), grew: rssGrew, series: rssValues.filter((_, i) => i % 2 === 0).map(mib) },
+    heapUsedMiB: { first: mib(pick(traffic, (s) => s.heapUsedBytes)[0] ?? null), last: mib(pick(traffic, (s) => s.heapUsedBytes).at(-1) ?? null) },
     serverCores: cpu.serverCores,
     loadGeneratorCores: cpu.loadGeneratorCores,
     serverCpuUsPerRecord: stats.accepted > 0 ? Math.round((cpu.serverCores * elapsedS * 1e6) / stats.accepted) : Number.NaN,

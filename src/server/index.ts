@@ -22,6 +22,7 @@ import { startAlerts, type RunningAlerts } from './alerts.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
 
 export interface RunningServer {
   /** Where clients reach the server, e.g. `http://127.0.0.1:4566` (a wildcard host is given as loopback). */
@@ -82,6 +83,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     await createDeclaredStreams(log, config, logger);
 
     const metrics = new Registry();
+    registerProcessMetrics(metrics);
     const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger) : undefined;
     if (warehouse) {
       undo.unshift(() => warehouse.close());

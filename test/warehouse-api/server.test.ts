@@ -144,6 +144,18 @@ describe('warehouse API of a running server', () => {
     expect(text).toContain('tollstream_delivery_state{delivery="warehouse",state="running"} 1\n');
   });
 
+  it('exports the process memory on /metrics, the JavaScript heap apart from the rest', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1]);
+    const rss = gauge('process_resident_memory_bytes');
+    const heapUsed = gauge('nodejs_heap_size_used_bytes');
+    expect(rss).toBeGreaterThan(10 * 1024 * 1024);
+    expect(heapUsed).toBeGreaterThan(0);
+    expect(heapUsed).toBeLessThanOrEqual(gauge('nodejs_heap_size_total_bytes'));
+    expect(heapUsed).toBeLessThan(rss);
+    expect(gauge('nodejs_external_memory_bytes')).toBeGreaterThanOrEqual(gauge('nodejs_array_buffers_bytes'));
+  });
+
   it('neither duplicates nor loses rows across a restart', async () => {
     await server.close();
     server = await start(serverConfig(dir));
