@@ -53,6 +53,16 @@ describe('hash keys', () => {
     expect(new HashRouter([0n]).indexOfKey('a')).toBe(0);
   });
 
+  it('routes a repeated key the same way the second time, also after its cache filled and was dropped', () => {
+    const starts = splitHashKeyRange(4).map((r) => BigInt(r.startingHashKey));
+    const router = new HashRouter(starts);
+    const keys = Array.from({ length: 70_000 }, (_, i) => `customer-${i}`);
+    const first = keys.map((k) => router.indexOfKey(k));
+    // More keys than the cache holds: the first ones were dropped and are computed again.
+    for (let i = 0; i < keys.length; i += 997) expect(router.indexOfKey(keys[i]!)).toBe(first[i]);
+    for (let i = 0; i < keys.length; i += 997) expect(first[i]).toBe(rangeIndexOf(starts, hashKeyOf(keys[i]!)));
+  });
+
   it('hashes keys longer than the fast path the same way', () => {
     const key = 'k'.repeat(1500);
     expect(hashKeyOf(key)).toBe(BigInt('0x' + createHash('md5').update(key).digest('hex')));

@@ -59,9 +59,26 @@ export class HashRouter {
     return this.starts.length;
   }
 
+  /**
+   * Partition keys repeat (a customer, a vehicle): their range indexes are kept, bounded like `hashKeyOf`'s
+   * cache, so a repeat costs one map lookup instead of an MD5. A router is rebuilt when shards change, and its
+   * cache with it.
+   */
+  private seen = new Map<string, number>();
+
   /** Index of the range owning the MD5 of `partitionKey`. */
   indexOfKey(partitionKey: string): number {
     if (this.starts.length === 1) return 0;
+    let index = this.seen.get(partitionKey);
+    if (index === undefined) {
+      index = this.computeIndexOfKey(partitionKey);
+      if (this.seen.size >= CACHE_LIMIT) this.seen = new Map();
+      this.seen.set(partitionKey, index);
+    }
+    return index;
+  }
+
+  private computeIndexOfKey(partitionKey: string): number {
     md5Into(partitionKey, digest);
     const top = digest[0]! * 65_536 + (digest[1]! >>> 16);
     const tops = this.tops;
