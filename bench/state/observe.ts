@@ -1,0 +1,73 @@
+/**
+ * What the scale-of-state benchmark reads back from a running server and its data directory: the warehouse's
+ * row count (through `POST /v1/warehouse/query`), the lag gauges and progress counters of `/metrics` (the
+ * e2e benchmark's sampler), and the customers' totals (through the tables door, once the tolls are in).
+ */
+import { TABLES } from '../../src/apps/abc-tolls/index.ts';
+import { openTables } from '../../src/tables/index.ts';
+import type { Sample } from '../e2e/sampler.ts';
+import { tablesDatabasePath } from './seed.ts';
+
+/** A lag gauge at or below this counts as caught up (about one delivery buffer interval and one SQL window). */
+export const CAUGHT_UP_LAG_MS = 1000;
+
+export interface WarehouseCount {
+  readonly rows: number;
+  readonly distinctTransactions: number;
+}
+
+/** Rows of `toll_transactions` in the warehouse, and how many distinct transaction ids they hold. */
+export async function warehouseCount(url: string): Promise<WarehouseCount> {
+  const res = await fetch(`${url}/v1/warehouse/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sql: 'SELECT count(*), count(DISTINCT transaction_id) FROM toll_transactions' }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`POST /v1/warehouse/query answered ${res.status}: ${text.slice(0, 300)}`);
+  const row = (JSON.parse(text) as { rows: unknown[][] }).rows[0] ?? [];
+  return { rows: Number(row[0]), distinctTransactions: Number(row[1]) };
+}
+
+/** Every lag gauge at most `CAUGHT_UP_LAG_MS` (a query lag the server does not report yet does not count as caught up). */
+export function lagsCaughtUp(s: Sample): boolean {
+  const ok = (v: number | undefined) => v !== undefined && v <= CAUGHT_UP_LAG_MS;
+  return ok(s.functionAgeMs) && ok(s.deliveryBehindMs) && ok(s.queryLagMs);
+}
+
+export interface TotalsCheck {
+  /** Customers whose daily totals were read: every customer the run's tolls went to. */
+  readonly customers: number;
+  /** Transactions in those customers' daily totals (the seeded state has none, so all are this run's). */
+  readonly counted: number;
+  /** Customers whose count differs from the tolls acknowledged for them. */
+  readonly customersDiffering: number;
+}
+
+/**
+ * Sums the `transactions` of the daily totals of every customer in `expected`, through the tables door on the
+ * data directory's tables database. Another process may hold it: SQLite in WAL mode lets this read beside the
+ * server's writes.
+ */
+export function checkTotals(dataDir: string, expected: ReadonlyMap<string, number>): TotalsCheck {
+  const tables = openTables({ path: tablesDatabasePath(dataDir), busyTimeoutMs: 30_000 });
+  try {
+    let counted = 0;
+    let customersDiffering = 0;
+    for (const [customer, acknowledged] of expected) {
+      let mine = 0;
+      let cursor: string | undefined;
+      do {
+        const page = tables.query(TABLES.dailyTotals, customer, { limit: 1000, ...(cursor ? { cursor } : {}) });
+        for (const item of page.items) mine += Number(item.value.transactions ?? 0);
+        cursor = page.cursor;
+      } while (cursor);
+      counted += mine;
+      if (mine !== acknowledged) customersDiffering++;
+    }
+    return { customers: expected.size, counted, customersDiffering };
+  } finally {
+    tables.close();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * One size of the scale-of-state benchmark: a fresh data directory seeded with N customers, `tollstream up`
+ * on it (start-up time, idle RSS), paced traffic over all N (RSS, drain until caught up), then traffic again
+ * with a SIGKILL of the server in the middle and a restart on the same port (time to /health, time until
+ * every toll acknowledged before the kill is in the warehouse and every lag is back near 0), the totals of
+ * every customer the tolls went to checked against the acknowledged tolls, and the bytes on disk.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ServerSampler, type Sample } from '../e2e/sampler.ts';
+import { cpuMeter } from '../lib/cpu-usage.ts';
+import { processRssBytes } from '../lib/process-memory.ts';
+import { metricMax, scrapeMetrics } from '../lib/prometheus.ts';
+import { findFreePort, startTollstream, type ServerProcess } from '../lib/processes.ts';
+import { sleep } from '../lib/stats.ts';
+import { diskUsage, type DiskUsage } from './disk.ts';
+import { checkTotals, lagsCaughtUp, warehouseCount, type TotalsCheck, type WarehouseCount } from './observe.ts';
+import { seedCustomers, type SeedResult } from './seed.ts';
+import { producers, runTraffic, TrafficLedger, type Producers } from './traffic.ts';
+
+export interface SizeSettings {
+  readonly customers: number;
+  readonly rate: number;
+  readonly trafficMs: number;
+  /** Traffic before the SIGKILL in the kill phase. */
+  readonly killAfterMs: number;
+  /** The longest whole run of this size; seeding that would not leave room for the rest is not done. */
+  readonly budgetMs: number;
+  /** Time the run needs after seeding (start, traffic, kill and recovery, checks), kept free of seeding. */
+  readonly reserveMs: number;
+  /** Longest wait for the pipeline to catch up, after the traffic and after the restart. */
+  readonly drainMs: number;
+  /** False for the baseline: memory only, no kill phase. */
+  readonly kill: boolean;
+  readonly producers: number;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly month: string;
+  readonly workDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** Function iterator age, delivery behind latest and query lag (ms); null where the server reported none. */
+export interface Lags {
+  readonly functionAge: number | null;
+  readonly deliveryBehind: number | null;
+  readonly query: number | null;
+}
+
+function lagsOf(s: Sample | undefined): Lags {
+  const ms = (v: number | undefined) => (v === undefined ? null : Math.round(v));
+  return { functionAge: ms(s?.functionAgeMs), deliveryBehind: ms(s?.deliveryBehindMs), query: ms(s?.queryLagMs) };
+}
+
+export interface SizeResult {
+  readonly customers: number;
+  readonly status: 'ran' | 'not run' | 'failed';
+  /** Why the size was not run or failed. */
+  readonly reason?: string;
+  readonly seed: SeedResult;
+  readonly seconds: number;
+  readonly startup?: { readonly readyMs: number; readonly idleRssBytes: number };
+  readonly traffic?: {
+    readonly acknowledged: number;
+    readonly achievedRate: number;
+    readonly serverCores: number;
+    readonly rssPeakBytes: number;
+    readonly rssAtEndBytes: number;
+    readonly rssAfterDrainBytes: number;
+    /** The lag gauges when the traffic stopped. */
+    readonly lagsAtEndMs: Lags;
+    /** From the end of the traffic until every acknowledged toll was in the warehouse and in its customer's totals; null when not within the drain. */
+    readonly catchUpSeconds: number | null;
+  };
+  readonly recovery?: {
+    readonly killedAfterMs: number;
+    readonly acknowledgedAtKill: number;
+    /** From the restart's spawn to `GET /health` 200. */
+    readonly readyMs: number;
+    /** From the restart's spawn until the warehouse held every toll acknowledged before the kill and every lag was low; null when not within the drain. */
+    readonly caughtUpMs: number | null;
+    /** The lag gauges of the sample that found the system caught up (or of the last one). */
+    readonly lagsMs: Lags;
+    readonly producerRetries: number;
+    readonly rssAfterBytes: number;
+  };
+  readonly check?: { readonly acknowledged: number; readonly warehouse: WarehouseCount; readonly totals: TotalsCheck; readonly invalidRecords: number | undefined };
+  readonly stopSeconds?: number;
+  readonly disk?: { readonly seeded: DiskUsage; readonly started: DiskUsage; readonly end: DiskUsage };
+}
+
+export async function runSize(settings: SizeSettings): Promise<SizeResult> {
+  const { log, customers } = settings;
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) / 100) / 10;
+  const dataDir = path.join(settings.workDir, `customers-${customers}`, 'data');
+  await mkdir(dataDir, { recursive: true });
+
+  log(`seeding ${customers.toLocaleString('en-US')} customers with thresholds and ${settings.month} totals into ${dataDir}`);
+  const seed = seedCustomers({ dataDir, customers, month: settings.month, deadline: started + settings.budgetMs - settings.reserveMs, log });
+  if (!seed.complete) {
+    const needed = Math.round(customers / Math.max(1, seed.customersPerSecond));
+    const reason =
+      `seeding at ${seed.customersPerSecond.toLocaleString('en-US')} customers/s would take about ${needed} s for ${customers.toLocaleString('en-US')} customers; ` +
+      `with about ${Math.round(settings.reserveMs / 1000)} s for the rest of the run that passes the budget of ${settings.budgetMs / 1000} s (--budget)`;
+    log(`  not run: ${reason}`);
+    return { customers, status: 'not run', reason, seed, seconds: elapsed() };
+  }
+  log(`  seeded in ${seed.seconds} s (${seed.customersPerSecond.toLocaleString('en-US')} customers/s)`);
+  const seededDisk = await diskUsage(dataDir);
+
+  const port = await findFreePort();
+  let server: ServerProcess | undefined;
+  let sampler: ServerSampler | undefined;
+  let traffic: Producers | undefined;
+  const stopTraffic = new AbortController();
+  const partial: Partial<Record<keyof SizeResult, unknown>> = {};
+  try {
+    let spawnedAt = performance.now();
+    server = await startTollstream({ dataDir, port, timeoutMs: 180_000 });
+    const readyMs = Math.round(performance.now() - spawnedAt);
+    await sleep(3000);
+    const idleRssBytes = processRssBytes(server.pid);
+    const startup = { readyMs, idleRssBytes };
+    partial.startup = startup;
+    log(`  started in ${readyMs} ms; idle RSS ${mib(idleRssBytes)} MiB`);
+    const startedDisk = await diskUsage(dataDir);
+
+    sampler = new ServerSampler(server.url, server.pid, 500);
+    sampler.start();
+    traffic = producers(server.url, settings.producers, customers);
+    const ledger = new TrafficLedger(customers);
+
+    // Steady traffic, then the drain.
+    log(`  traffic: ${settings.rate.toLocaleString('en-US')} tolls/s for ${settings.trafficMs / 1000} s over all ${customers.toLocaleString('en-US')} customers`);
+    const meter = cpuMeter(server.pid);
+    const trafficFrom = performance.now();
+    meter.start();
+    const steady = await runTraffic({ sink: traffic.sink, ledger, seed: 1, rate: settings.rate, durationMs: settings.trafficMs, batchSize: settings.batchSize, concurrency: settings.concurrency });
+    const cpu = meter.stop();
+    const rssAtEndBytes = processRssBytes(server.pid);
+    const atEnd = await sampler.sampleOnce().catch(() => undefined);
+    // The iterator age gauges keep the age of the last record processed, so once the traffic stops they no
+    // longer say whether work is left: the drain ends when every acknowledged toll is counted everywhere.
+    const catchUp = await waitFor(settings.drainMs, async () => {
+      const s = await sampler!.sampleOnce();
+      if (s.functionRecords < ledger.acknowledged || s.deliveryRecords < ledger.acknowledged) return false;
+      if ((await warehouseCount(server!.url)).rows < ledger.acknowledged) return false;
+      return checkTotals(dataDir, ledger.byCustomer).counted >= ledger.acknowledged;
+    });
+    const rssAfterDrainBytes = processRssBytes(server.pid);
+    const peak = Math.max(...sampler.between(trafficFrom, performance.now()).map((s) => s.rssBytes).filter(Number.isFinite), rssAfterDrainBytes);
+    partial.traffic = {
+      acknowledged: ledger.acknowledged,
+      achievedRate: Math.round(steady.accepted / (settings.trafficMs / 1000)),
+      serverCores: cpu.serverCores,
+      rssPeakBytes: peak,
+      rssAtEndBytes,
+      rssAfterDrainBytes,
+      lagsAtEndMs: lagsOf(atEnd),
+      catchUpSeconds: catchUp === null ? null : Math.round(catchUp / 100) / 10,
+    };
+    log(`  ${ledger.acknowledged.toLocaleString('en-US')} tolls acknowledged; RSS ${mib(rssAtEndBytes)} MiB at the end, ${mib(rssAfterDrainBytes)} MiB after the drain; ${catchUp === null ? 'NOT caught up' : `caught up ${(catchUp / 1000).toFixed(1)} s after the traffic`}`);
+
+    if (settings.kill) {
+      // Traffic again; the server is killed in the middle of it and restarted on the same port. The producers
+      // retry their batches until it answers, then go on until the system has caught up (or the drain is over).
+      const killPhase = runTraffic({ sink: traffic.sink, ledger, seed: 2, rate: settings.rate, durationMs: settings.killAfterMs + settings.drainMs + 180_000, batchSize: settings.batchSize, concurrency: settings.concurrency, signal: stopTraffic.signal });
+      killPhase.catch(() => undefined);
+      await sleep(settings.killAfterMs);
+      await sampler.stop();
+      const acknowledgedAtKill = ledger.acknowledged;
+      server.kill('SIGKILL');
+      await server.exited;
+      log(`  killed the server (SIGKILL) after ${settings.killAfterMs / 1000} s of traffic; ${acknowledgedAtKill.toLocaleString('en-US')} tolls acknowledged so far`);
+      spawnedAt = performance.now();
+      server = await startTollstream({ dataDir, port, timeoutMs: 180_000 });
+      const restartReadyMs = Math.round(performance.now() - spawnedAt);
+      log(`  restarted: /health answered after ${restartReadyMs} ms`);
+      sampler = new ServerSampler(server.url, server.pid, 500);
+      let last: Sample | undefined;
+      const recovered = await waitFor(settings.drainMs + restartReadyMs, async () => {
+        const s = (last = await sampler!.sampleOnce());
+        // Counters start again at 0 with the process: some progress since the restart shows the gauges are live.
+        return s.functionRecords > 0 && s.deliveryRecords > 0 && lagsCaughtUp(s) && (await warehouseCount(server!.url)).rows >= acknowledgedAtKill;
+      });
+      const recoveredAt = performance.now();
+      const caughtUpMs = recovered === null ? null : Math.round(recoveredAt - spawnedAt);
+      log(`  ${caughtUpMs === null ? 'NOT caught up within the drain' : `caught up ${caughtUpMs} ms after the restart`}`);
+      // A little traffic after catching up, so the last figures are of a running system, not of a burst.
+      await sleep(Math.max(0, 3000 - (performance.now() - recoveredAt)));
+      stopTraffic.abort();
+      await killPhase;
+      partial.recovery = {
+        killedAfterMs: settings.killAfterMs,
+        acknowledgedAtKill,
+        readyMs: restartReadyMs,
+        caughtUpMs,
+        lagsMs: lagsOf(last),
+        producerRetries: traffic.retries(),
+        rssAfterBytes: processRssBytes(server.pid),
+      };
+    }
+
+    // Every acknowledged toll in the warehouse once, and in its customer's totals once.
+    let warehouse = await warehouseCount(server.url);
+    await waitFor(settings.drainMs, async () => (warehouse = await warehouseCount(server!.url)).rows >= ledger.acknowledged);
+    let totals = checkTotals(dataDir, ledger.byCustomer);
+    await waitFor(settings.drainMs, async () => {
+      if (totals.counted >= ledger.acknowledged) return true;
+      await sleep(1000);
+      totals = checkTotals(dataDir, ledger.byCustomer);
+      return totals.counted >= ledger.acknowledged;
+    });
+    const invalidRecords = metricMax(await scrapeMetrics(server.url), 'tollstream_alerts_invalid_records');
+    partial.check = { acknowledged: ledger.acknowledged, warehouse, totals, invalidRecords };
+    log(
+      `  check: ${ledger.acknowledged.toLocaleString('en-US')} tolls acknowledged; warehouse ${warehouse.rows.toLocaleString('en-US')} rows (${warehouse.distinctTransactions.toLocaleString('en-US')} distinct); ` +
+        `totals of ${totals.customers.toLocaleString('en-US')} customers count ${totals.counted.toLocaleString('en-US')} (${totals.customersDiffering} customers differ)`,
+    );
+
+    await traffic.close();
+    traffic = undefined;
+    const stopFrom = performance.now();
+    await server.stop(60_000);
+    partial.stopSeconds = Math.round((performance.now() - stopFrom) / 100) / 10;
+    const endDisk = await diskUsage(dataDir);
+    partial.disk = { seeded: seededDisk, started: startedDisk, end: endDisk };
+    return { customers, status: 'ran', seed, seconds: elapsed(), ...(partial as Omit<SizeResult, 'customers' | 'status' | 'seed' | 'seconds'>) };
+  } catch (err) {
+    const reason = (err as Error).stack ?? String(err);
+    log(`  failed: ${reason}`);
+    if (server) log(`  server stderr:\n${server.stderrTail()}`);
+    return { customers, status: 'failed', reason, seed, seconds: elapsed(), ...(partial as Omit<SizeResult, 'customers' | 'status' | 'seed' | 'seconds'>) };
+  } finally {
+    stopTraffic.abort();
+    await sampler?.stop();
+    await traffic?.close();
+    await server?.stop(10_000);
+  }
+}
+
+/** Polls `ready` until it holds; resolves with the ms it took, or null when `timeoutMs` passed first. */
+async function waitFor(timeoutMs: number, ready: () => Promise<boolean>): Promise<number | null> {
+  const from = performance.now();
+  for (;;) {
+    try {
+      if (await ready()) return Math.round(performance.now() - from);
+    } catch {
+      // An answer that did not come in time under load: ask again.
+    }
+    if (performance.now() - from > timeoutMs) return null;
+    await sleep(500);
+  }
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 1024 / 1024);
+}
