@@ -147,6 +147,7 @@ for (const r of [...(baseline ? [baseline] : []), ...results]) {
       ['restart to /health', `${formatCount(r.recovery.readyMs)} ms`],
       ['restart to caught up', `${r.recovery.caughtUpMs === null ? 'NOT within the drain' : `${formatCount(r.recovery.caughtUpMs)} ms`} (${lags(r.recovery.lagsMs)})`],
       ['producer batches retried', formatCount(r.recovery.producerRetries)],
+      ['RSS after the recovery', `${mib(r.recovery.rssAfterBytes)} MiB`],
     );
   }
   if (r.check) {
