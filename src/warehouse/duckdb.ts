@@ -1,18 +1,12 @@
 /**
  * The DuckDB warehouse: one database file, one connection for writes (serialized), a fresh connection in a
- * read-only transaction for every query. Rows go in through the Appender inside the write transaction, so a
- * batch and its source positions commit together.
+ * read-only transaction for every query. Rows go in through one columnar INSERT per table (duckdb-insert.ts)
+ * inside the write transaction, so a batch and its source positions commit together.
  */
-import {
-  DuckDBInstance,
-  StatementType,
-  timestampValue,
-  type DuckDBAppender,
-  type DuckDBConnection,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, timestampValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { DUCKDB_DIALECT } from './dialect.ts';
+import { columnarInsert } from './duckdb-insert.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
 import { toQueryValue } from './values.ts';
 import type {
@@ -22,7 +16,6 @@ import type {
   QueryParams,
   QueryResult,
   Row,
-  RowValue,
   TableSchema,
   Warehouse,
 } from './types.ts';
@@ -230,19 +223,13 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   private async append(schema: TableSchema, rows: readonly Row[]): Promise<void> {
-    const appender = await this.writer.createAppender(schema.name);
-    try {
-      for (const row of rows) {
-        for (const column of schema.columns) appendValue(appender, schema, column, row[column.name] ?? null);
-        appender.endRow();
-      }
-      appender.flushSync();
-    } finally {
-      try {
-        appender.closeSync();
-      } catch {
-        // The flush error above is the one worth reporting; the transaction rolls back either way.
-      }
+    const { sql, params } = columnarInsert(schema, rows);
+    const result = await this.writer.run(sql, params);
+    if (result.rowsChanged !== rows.length) {
+      // The encoding gives every column exactly one item per row; anything else would load wrong rows.
+      throw new TollstreamError('INTERNAL', `inserting ${rows.length} rows into ${schema.name} stored ${result.rowsChanged}; the batch is rolled back`, {
+        context: { table: schema.name },
+      });
     }
   }
 
@@ -256,42 +243,6 @@ function createTableSql(table: TableSchema): string {
   const key = PRIMARY_KEYS[table.name];
   if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
   return `CREATE TABLE IF NOT EXISTS ${quote(table.name)} (${columns.join(', ')})`;
-}
-
-function appendValue(appender: DuckDBAppender, table: TableSchema, column: ColumnSchema, value: RowValue): void {
-  if (value === null) {
-    if (!column.nullable) throw rejected(table, column, 'is null but the column is NOT NULL');
-    appender.appendNull();
-    return;
-  }
-  switch (column.type) {
-    case 'varchar':
-      if (typeof value !== 'string') throw rejected(table, column, `must be a string, got ${typeof value}`);
-      appender.appendVarchar(value);
-      return;
-    case 'smallint':
-    case 'integer': {
-      const n = typeof value === 'bigint' ? Number(value) : value;
-      const max = column.type === 'smallint' ? 32_767 : 2_147_483_647;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n > max || n < -max - 1) throw rejected(table, column, `must be a ${column.type}, got ${String(value)}`);
-      if (column.type === 'smallint') appender.appendSmallInt(n);
-      else appender.appendInteger(n);
-      return;
-    }
-    case 'bigint':
-      if (typeof value === 'bigint') appender.appendBigInt(value);
-      else if (typeof value === 'number' && Number.isSafeInteger(value)) appender.appendBigInt(BigInt(value));
-      else throw rejected(table, column, `must be an integer, got ${String(value)}`);
-      return;
-    case 'timestamp':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw rejected(table, column, `must be milliseconds since the epoch, got ${String(value)}`);
-      appender.appendTimestamp(timestampFromMs(value));
-      return;
-  }
-}
-
-function rejected(table: TableSchema, column: ColumnSchema, what: string): TollstreamError {
-  return new TollstreamError('WAREHOUSE_REJECTED', `${table.name}.${column.name} ${what}`, { context: { table: table.name, column: column.name } });
 }
 
 function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
