@@ -1,9 +1,9 @@
 /**
  * One input log stream as the engine's live input: a subscription per shard (a reshard child only once all
- * its parents are read to their end), records JSON-decoded once, merged into one ordered sequence with the
- * checkpoint barriers, idle ticks and the final cancel that the query puts in. The position of every shard
- * is tracked as items enter the sequence, so the positions returned with a barrier cover exactly the
- * records before it.
+ * its parents are read to their end), records passed on as bytes (the query's source decodes only the fields
+ * it needs), merged into one ordered sequence with the checkpoint barriers, idle ticks and the final cancel
+ * that the query puts in. The position of every shard is tracked as items enter the sequence, so the
+ * positions returned with a barrier cover exactly the records before it.
  */
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -19,15 +19,6 @@ export interface LiveInputOptions {
   /** Awaited before each batch of records is handed to the engine (output backpressure). */
   readonly waitForRoom?: () => Promise<void>;
   readonly logger: Logger;
-}
-
-function decode(data: Uint8Array): unknown {
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 export class LiveInput implements AsyncIterable<LiveItem> {
@@ -114,14 +105,16 @@ export class LiveInput implements AsyncIterable<LiveItem> {
         if (batch.records.length > 0) {
           while (!this.cancelled && this.queuedRecords >= this.maxQueued) await new Promise<void>((r) => this.wakeProducers.push(r));
           if (this.cancelled) break;
-          const records = new Array<unknown>(batch.records.length);
-          const arrivalTimes = new Array<number>(batch.records.length);
-          batch.records.forEach((r, i) => {
-            records[i] = decode(r.data);
+          const n = batch.records.length;
+          const data = new Array<Uint8Array>(n);
+          const arrivalTimes = new Array<number>(n);
+          for (let i = 0; i < n; i++) {
+            const r = batch.records[i]!;
+            data[i] = r.data;
             arrivalTimes[i] = r.arrivalTime;
-          });
-          this.queuedRecords += records.length;
-          this.push({ kind: 'records', partition: id, records, arrivalTimes });
+          }
+          this.queuedRecords += n;
+          this.push({ kind: 'records', partition: id, data, arrivalTimes });
           this.positions.set(id, batch.records[batch.records.length - 1]!.sequenceNumber);
         }
         if (batch.next === null) closed = true;
@@ -168,7 +161,7 @@ export class LiveInput implements AsyncIterable<LiveItem> {
           this.head = 0;
         }
         if (item.kind === 'records') {
-          this.queuedRecords -= item.records.length;
+          this.queuedRecords -= item.data.length;
           for (const w of this.wakeProducers.splice(0)) w();
           if (this.options.waitForRoom) await this.options.waitForRoom();
         }

@@ -23,3 +23,47 @@ export function parseTimestampText(text: string): number | null {
   }
   return Number.isFinite(t) ? t : null;
 }
+
+let cachedDayKey = -1;
+let cachedDayStart = 0;
+
+function twoDigits(b: Uint8Array, i: number): number {
+  const hi = b[i]! - 48;
+  const lo = b[i + 1]! - 48;
+  return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
+}
+
+/**
+ * `parseTimestampText` for the form every producer of this platform writes, read from UTF-8 bytes
+ * `[start, end)` without making a string: `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, years 1000 to
+ * 9999. The start of the day is cached, as records arrive in time order. Returns null for any other text;
+ * the caller then parses the text itself, so results never differ from `parseTimestampText`.
+ */
+export function parseIsoTimestampBytes(b: Uint8Array, start: number, end: number): number | null {
+  const n = end - start;
+  if (n !== 24 && n !== 20) return null;
+  if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58 || b[start + 16] !== 58 || b[end - 1] !== 90) return null;
+  const century = twoDigits(b, start);
+  const yy = twoDigits(b, start + 2);
+  const month = twoDigits(b, start + 5);
+  const day = twoDigits(b, start + 8);
+  const hour = twoDigits(b, start + 11);
+  const minute = twoDigits(b, start + 14);
+  const second = twoDigits(b, start + 17);
+  if (century < 10 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
+  let ms = 0;
+  if (n === 24) {
+    if (b[start + 19] !== 46) return null;
+    const h = twoDigits(b, start + 20);
+    const u = b[start + 22]! - 48;
+    if (h < 0 || u < 0 || u > 9) return null;
+    ms = h * 10 + u;
+  }
+  // Date.UTC rolls day 31 of a 30-day month into the next month, as Date.parse does.
+  const dayKey = ((century * 100 + yy) * 100 + month) * 100 + day;
+  if (dayKey !== cachedDayKey) {
+    cachedDayStart = Date.UTC(century * 100 + yy, month - 1, day);
+    cachedDayKey = dayKey;
+  }
+  return cachedDayStart + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+}

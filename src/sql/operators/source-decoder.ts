@@ -7,6 +7,7 @@
 import type { SqlTypeName } from '../ast/index.ts';
 import { parseTimestampText } from '../expr/time.ts';
 import type { Row, Value } from '../expr/types.ts';
+import { JsonFieldReader } from './json-fields.ts';
 
 export interface DecoderColumn {
   readonly name: string;
@@ -48,6 +49,11 @@ function convert(raw: unknown, type: SqlTypeName, name: string): Value {
 export class SourceDecoder {
   private readonly lookups: (readonly string[])[];
   private lastRowtime = Number.NEGATIVE_INFINITY;
+  /** Reads the columns' fields straight from JSON bytes (`decodeJson`); null when a name could be found on Object.prototype. */
+  private readonly reader: JsonFieldReader | null;
+  /** Per column, the reader's slots of its lookup names, in lookup order. */
+  private readonly columnSlots: (readonly number[])[];
+  private readonly fieldValues: unknown[];
 
   constructor(
     private readonly columns: readonly DecoderColumn[],
@@ -56,6 +62,25 @@ export class SourceDecoder {
     private readonly now: () => number,
   ) {
     this.lookups = columns.map((c) => [...new Set([c.name, c.name.toLowerCase(), c.name.toUpperCase()])]);
+    const names: string[] = [];
+    const timestampOnly: boolean[] = [];
+    let usable = true;
+    this.columnSlots = this.lookups.map((list, i) =>
+      list.map((name) => {
+        // A property lookup on the parsed object would find Object.prototype's `constructor` or `toString`.
+        if (name in Object.prototype) usable = false;
+        let slot = names.indexOf(name);
+        if (slot < 0) {
+          slot = names.push(name) - 1;
+          timestampOnly.push(true);
+        }
+        if (columns[i]!.type !== 'TIMESTAMP') timestampOnly[slot] = false;
+        return slot;
+      }),
+    );
+    const timestampSlots = new Set(timestampOnly.flatMap((only, slot) => (only ? [slot] : [])));
+    this.reader = usable ? new JsonFieldReader(names, timestampSlots) : null;
+    this.fieldValues = new Array<unknown>(names.length);
   }
 
   /** The latest ROWTIME, which later ones may not go below. */
@@ -84,10 +109,38 @@ export class SourceDecoder {
     let rowtime: Value = null;
     if (arrival !== undefined && arrival !== null) rowtime = convert(arrival, 'TIMESTAMP', '_arrival_time');
     else if (this.eventTimeIndex >= 0) rowtime = row[this.eventTimeIndex] as Value;
+    this.setRowtime(row, rowtime);
+    return row;
+  }
+
+  /**
+   * `decode` of the JSON object in `data` (UTF-8) with a live source's arrival time, reading only the
+   * columns' fields from the bytes. Null when the bytes need a full parse (not a JSON object, a column's
+   * value an object or array, ...): the caller then parses them and calls `decode`, which gives the same row
+   * or error. Throws `DecodeError` as `decode` does.
+   */
+  decodeJson(data: Uint8Array, arrivalTime: number): Row | null {
+    if (this.reader === null) return null;
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const values = this.fieldValues;
+    if (!this.reader.read(buf, values)) return null;
+    const cols = this.columns;
+    const row: Row = new Array(cols.length + 1);
+    for (let i = 0; i < cols.length; i++) {
+      const slots = this.columnSlots[i]!;
+      let raw = values[slots[0]!];
+      for (let j = 1; raw === undefined && j < slots.length; j++) raw = values[slots[j]!];
+      row[i] = convert(raw, cols[i]!.type, cols[i]!.name);
+    }
+    this.setRowtime(row, arrivalTime);
+    return row;
+  }
+
+  /** ROWTIME last: `rowtime`, else the processing time, never below the latest so far. */
+  private setRowtime(row: Row, rowtime: Value): void {
     let t = typeof rowtime === 'number' ? rowtime : this.now();
     if (t < this.lastRowtime) t = this.lastRowtime;
     else this.lastRowtime = t;
-    row[cols.length] = t;
-    return row;
+    row[this.columns.length] = t;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Reads one live input (the shards of a log stream, merged by the caller) and feeds the graph: decodes
- * records, tracks per-shard watermarks with idleness in processing time, and passes on the checkpoint
+ * record bytes into rows, tracks per-shard watermarks with idleness in processing time, and passes on the checkpoint
  * barriers and the cancel that the caller puts in the same sequence as the records, so a barrier sits
  * exactly after the records it covers. A live input has no end: nothing here ever sends the watermark to
  * +Infinity.
@@ -14,8 +14,8 @@ import type { Downstream } from './task.ts';
 
 /** What a live input yields, in order. */
 export type LiveItem =
-  /** Records of one partition (shard), JSON-decoded (a string when the data was not JSON), with their arrival times (ms). */
-  | { readonly kind: 'records'; readonly partition: string; readonly records: readonly unknown[]; readonly arrivalTimes: readonly number[] }
+  /** Records of one partition (shard): their bytes (JSON text, decoded here into the source's columns) and arrival times (ms). */
+  | { readonly kind: 'records'; readonly partition: string; readonly data: readonly Uint8Array[]; readonly arrivalTimes: readonly number[] }
   /** Checkpoint `id` covers every record yielded before it. */
   | { readonly kind: 'barrier'; readonly id: number }
   /** A shard about to be read (`open`) or read to its end (`closed`). */
@@ -24,6 +24,16 @@ export type LiveItem =
   | { readonly kind: 'tick' }
   /** Stop now, without closing windows. */
   | { readonly kind: 'cancel' };
+
+/** A record's bytes as the error stream shows them: the parsed JSON value, or the text when it is not JSON. */
+function parseRecord(data: Uint8Array): unknown {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 export interface LiveSourceOptions {
   readonly batchSize: number;
@@ -66,7 +76,7 @@ export class LiveSourceTask {
       switch (item.kind) {
         case 'records':
           this.watermarks.setProcessingTime(this.options.now());
-          await this.take(item.partition, item.records, item.arrivalTimes);
+          await this.take(item.partition, item.data, item.arrivalTimes);
           break;
         case 'partition':
           if (item.state === 'open') this.watermarks.openPartition(item.partition);
@@ -91,20 +101,19 @@ export class LiveSourceTask {
     await this.broadcast({ kind: 'cancel' });
   }
 
-  private async take(partition: string, records: readonly unknown[], arrivalTimes: readonly number[]): Promise<void> {
+  private async take(partition: string, data: readonly Uint8Array[], arrivalTimes: readonly number[]): Promise<void> {
     let passed = 0;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i];
-      const row = this.decodeOne(record, arrivalTimes[i]!);
+    for (let i = 0; i < data.length; i++) {
+      const row = this.decodeOne(data[i]!, arrivalTimes[i]!);
       if (row) {
         if (this.watermarks.accept(row, partition)) {
           this.batch.push(row);
           passed++;
-        } else this.late(row, record as Record<string, unknown>);
+        } else this.late(row, parseRecord(data[i]!) as Record<string, unknown>);
       }
       if (this.batch.length >= this.options.batchSize) await this.flush();
     }
-    this.options.onRecords?.(records.length, passed);
+    this.options.onRecords?.(data.length, passed);
     await this.flush();
   }
 
@@ -119,14 +128,22 @@ export class LiveSourceTask {
     );
   }
 
-  private decodeOne(record: unknown, arrivalTime: number): Row | null {
+  /**
+   * The row of a record, or null when it went to the error stream. The decoder reads the columns straight
+   * from the bytes; only a record it cannot read that way (or a bad one, for its error row) is parsed whole.
+   */
+  private decodeOne(data: Uint8Array, arrivalTime: number): Row | null {
+    let record: unknown;
     try {
+      const row = this.decoder.decodeJson(data, arrivalTime);
+      if (row) return row;
+      record = parseRecord(data);
       if (typeof record === 'string') throw new DecodeError('the record is not valid JSON');
       if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new DecodeError('the record is not a JSON object');
       return this.decoder.decode(record as Record<string, unknown>, arrivalTime);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
-      this.options.reportError('PARSE_ERROR', err.message, record);
+      this.options.reportError('PARSE_ERROR', err.message, record === undefined ? parseRecord(data) : record);
       return null;
     }
   }
