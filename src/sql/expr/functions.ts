@@ -37,8 +37,29 @@ function regex(pattern: string): RegExp {
 
 /** Offset of a time zone from UTC at an instant, in ms (positive east of Greenwich). */
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+/** Per zone, the last quarter hour asked about and its offset: rows come in time order, Intl is slow. */
+const zoneOffsetCache = new Map<string, { bucket: number; offset: number }>();
+const OFFSET_BUCKET_MS = 15 * 60_000;
+
 export function zoneOffset(zone: string, instant: number): number {
-  if (zone.toUpperCase() === 'UTC' || zone === 'Z') return 0;
+  if (zone === 'UTC' || zone === 'Z' || zone.toUpperCase() === 'UTC') return 0;
+  if (!Number.isFinite(instant)) return intlZoneOffset(zone, instant);
+  const bucket = Math.floor(instant / OFFSET_BUCKET_MS);
+  const cached = zoneOffsetCache.get(zone);
+  if (cached !== undefined && cached.bucket === bucket) return cached.offset;
+  // Offsets change at most once in a quarter hour (tzdata has no two changes that close), so equal offsets
+  // at both ends of the quarter hour hold for all of it; otherwise this instant is looked up alone.
+  const first = intlZoneOffset(zone, bucket * OFFSET_BUCKET_MS);
+  const last = intlZoneOffset(zone, (bucket + 1) * OFFSET_BUCKET_MS - 1);
+  if (first !== last) return intlZoneOffset(zone, instant);
+  if (cached !== undefined) {
+    cached.bucket = bucket;
+    cached.offset = first;
+  } else zoneOffsetCache.set(zone, { bucket, offset: first });
+  return first;
+}
+
+function intlZoneOffset(zone: string, instant: number): number {
   let f = zoneFormats.get(zone);
   if (!f) {
     try {
@@ -158,16 +179,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     minArgs: 2,
     maxArgs: 3,
     returns: same('VARCHAR'),
-    impl: ([s, from, len]) => {
-      const chars = [...str(s!)];
-      const start = num(from!, 'SUBSTRING');
-      let begin = start - 1;
-      let end = len === undefined ? chars.length : begin + num(len, 'SUBSTRING');
-      if (len !== undefined && num(len, 'SUBSTRING') < 0) throw new RowError('EVAL_ERROR', 'SUBSTRING: negative length');
-      begin = Math.max(0, begin);
-      end = Math.max(begin, end);
-      return chars.slice(begin, end).join('');
-    },
+    impl: ([s, from, len]) => substring(str(s!), from!, len),
   },
   TRIM: {
     minArgs: 3,
@@ -240,9 +252,89 @@ function parseTs(s: string): number {
 
 /** Java-style patterns (yyyy MM dd HH mm ss SSS), as Flink's DATE_FORMAT. */
 function dateFormat(ts: number, pattern: string): string {
-  const iso = formatTimestamp(ts);
-  const parts: Record<string, string> = {
-    yyyy: iso.slice(0, 4), MM: iso.slice(5, 7), dd: iso.slice(8, 10), HH: iso.slice(11, 13), mm: iso.slice(14, 16), ss: iso.slice(17, 19), SSS: iso.slice(20, 23),
+  let plan = datePatterns.get(pattern);
+  if (plan === undefined) {
+    if (datePatterns.size > 100) datePatterns.clear();
+    plan = planDatePattern(pattern);
+    datePatterns.set(pattern, plan);
+  }
+  // A pattern of the date alone (yyyy-MM-dd) gives one text per UTC day: keep the day's text, so rows of
+  // the same day share one string (no slicing, and its hash is computed once for group keys).
+  if (plan.dayOnly && Number.isInteger(ts) && ts >= 0 && ts < FAST_DAY_LIMIT) {
+    const day = Math.floor(ts / DAY_MS);
+    if (day === plan.day) return plan.dayText;
+    plan.day = day;
+    plan.dayText = plan.format(formatTimestamp(ts));
+    return plan.dayText;
+  }
+  return plan.format(formatTimestamp(ts));
+}
+
+const DAY_MS = 86_400_000;
+/** Year 10000, from where ISO text has six-digit years. */
+const FAST_DAY_LIMIT = 253_402_300_800_000;
+const DATE_TOKENS: Readonly<Record<string, readonly [number, number]>> = {
+  yyyy: [0, 4], MM: [5, 7], dd: [8, 10], HH: [11, 13], mm: [14, 16], ss: [17, 19], SSS: [20, 23],
+};
+
+interface DatePattern {
+  readonly format: (iso: string) => string;
+  readonly dayOnly: boolean;
+  day: number;
+  dayText: string;
+}
+
+const datePatterns = new Map<string, DatePattern>();
+
+/** The pattern as slices of the ISO text and literals, split once instead of a regex replace per row. */
+function planDatePattern(pattern: string): DatePattern {
+  const pieces: (string | readonly [number, number])[] = [];
+  let dayOnly = true;
+  const re = /yyyy|MM|dd|HH|mm|ss|SSS/g;
+  let at = 0;
+  for (let m = re.exec(pattern); m !== null; m = re.exec(pattern)) {
+    if (m.index > at) pieces.push(pattern.slice(at, m.index));
+    pieces.push(DATE_TOKENS[m[0]]!);
+    if (m[0] !== 'yyyy' && m[0] !== 'MM' && m[0] !== 'dd') dayOnly = false;
+    at = m.index + m[0].length;
+  }
+  if (at < pattern.length) pieces.push(pattern.slice(at));
+  const format = (iso: string): string => {
+    let out = '';
+    for (const p of pieces) out += typeof p === 'string' ? p : iso.slice(p[0], p[1]);
+    return out;
   };
-  return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (k) => parts[k] ?? k);
+  return { format, dayOnly, day: Number.NaN, dayText: '' };
+}
+
+/** SUBSTRING counts characters (code points); text without surrogate pairs is sliced directly. */
+function substring(text: string, from: Value, len: Value | undefined): string {
+  const start = num(from, 'SUBSTRING');
+  let begin = start - 1;
+  if (len !== undefined && num(len, 'SUBSTRING') < 0) throw new RowError('EVAL_ERROR', 'SUBSTRING: negative length');
+  if (hasSurrogates(text)) {
+    const chars = [...text];
+    let end = len === undefined ? chars.length : begin + num(len, 'SUBSTRING');
+    begin = Math.max(0, begin);
+    end = Math.max(begin, end);
+    return chars.slice(begin, end).join('');
+  }
+  let end = len === undefined ? text.length : begin + num(len, 'SUBSTRING');
+  begin = Math.max(0, begin);
+  end = Math.max(begin, end);
+  if (text === lastSubstring.text && begin === lastSubstring.begin && end === lastSubstring.end) return lastSubstring.result;
+  const result = text.slice(begin, end);
+  lastSubstring = { text, begin, end, result };
+  return result;
+}
+
+/** The last SUBSTRING computed: a month key cut from the same day text row after row is one string. */
+let lastSubstring = { text: '', begin: 0, end: 0, result: '' };
+
+function hasSurrogates(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return true;
+  }
+  return false;
 }
