@@ -30,10 +30,14 @@ export async function warehouseCount(url: string): Promise<WarehouseCount> {
   return { rows: Number(row[0]), distinctTransactions: Number(row[1]) };
 }
 
-/** Every lag gauge at most `CAUGHT_UP_LAG_MS` (a query lag the server does not report yet does not count as caught up). */
-export function lagsCaughtUp(s: Sample): boolean {
+/**
+ * Delivery behind latest and query lag at most `CAUGHT_UP_LAG_MS` (a gauge the server does not report yet does
+ * not count). The function iterator age is left out: it keeps the age of the last record a function took, so
+ * with no traffic it stays where it was; the totals check says whether the functions are done.
+ */
+export function liveLagsCaughtUp(s: Sample): boolean {
   const ok = (v: number | undefined) => v !== undefined && v <= CAUGHT_UP_LAG_MS;
-  return ok(s.functionAgeMs) && ok(s.deliveryBehindMs) && ok(s.queryLagMs);
+  return ok(s.deliveryBehindMs) && ok(s.queryLagMs);
 }
 
 export interface TotalsCheck {
@@ -43,6 +47,8 @@ export interface TotalsCheck {
   readonly counted: number;
   /** Customers whose count differs from the tolls acknowledged for them. */
   readonly customersDiffering: number;
+  /** How long the check took. */
+  readonly ms: number;
 }
 
 /**
@@ -51,6 +57,7 @@ export interface TotalsCheck {
  * server's writes.
  */
 export function checkTotals(dataDir: string, expected: ReadonlyMap<string, number>): TotalsCheck {
+  const started = performance.now();
   const tables = openTables({ path: tablesDatabasePath(dataDir), busyTimeoutMs: 30_000 });
   try {
     let counted = 0;
@@ -66,7 +73,7 @@ export function checkTotals(dataDir: string, expected: ReadonlyMap<string, numbe
       counted += mine;
       if (mine !== acknowledged) customersDiffering++;
     }
-    return { customers: expected.size, counted, customersDiffering };
+    return { customers: expected.size, counted, customersDiffering, ms: Math.round(performance.now() - started) };
   } finally {
     tables.close();
   }

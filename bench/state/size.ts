@@ -14,7 +14,7 @@ import { metricMax, scrapeMetrics } from '../lib/prometheus.ts';
 import { findFreePort, startTollstream, type ServerProcess } from '../lib/processes.ts';
 import { sleep } from '../lib/stats.ts';
 import { diskUsage, type DiskUsage } from './disk.ts';
-import { checkTotals, lagsCaughtUp, warehouseCount, type TotalsCheck, type WarehouseCount } from './observe.ts';
+import { checkTotals, liveLagsCaughtUp, warehouseCount, type TotalsCheck, type WarehouseCount } from './observe.ts';
 import { seedCustomers, type SeedResult } from './seed.ts';
 import { producers, runTraffic, TrafficLedger, type Producers } from './traffic.ts';
 
@@ -74,10 +74,11 @@ export interface SizeResult {
   };
   readonly recovery?: {
     readonly killedAfterMs: number;
+    /** Acknowledged before the kill; the batches in flight then are acknowledged after the restart. */
     readonly acknowledgedAtKill: number;
     /** From the restart's spawn to `GET /health` 200. */
     readonly readyMs: number;
-    /** From the restart's spawn until the warehouse held every toll acknowledged before the kill and every lag was low; null when not within the drain. */
+    /** From the restart's spawn until every acknowledged toll was in the warehouse and the totals and the live lags were low; null when not within the drain. */
     readonly caughtUpMs: number | null;
     /** The lag gauges of the sample that found the system caught up (or of the last one). */
     readonly lagsMs: Lags;
@@ -163,16 +164,21 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
     log(`  ${ledger.acknowledged.toLocaleString('en-US')} tolls acknowledged; RSS ${mib(rssAtEndBytes)} MiB at the end, ${mib(rssAfterDrainBytes)} MiB after the drain; ${catchUp === null ? 'NOT caught up' : `caught up ${(catchUp / 1000).toFixed(1)} s after the traffic`}`);
 
     if (settings.kill) {
-      // Traffic again; the server is killed in the middle of it and restarted on the same port. The producers
-      // retry their batches until it answers, then go on until the system has caught up (or the drain is over).
-      const killPhase = runTraffic({ sink: traffic.sink, ledger, seed: 2, rate: settings.rate, durationMs: settings.killAfterMs + settings.drainMs + 180_000, batchSize: settings.batchSize, concurrency: settings.concurrency, signal: stopTraffic.signal });
-      killPhase.catch(() => undefined);
+      // Traffic again, and the server killed in the middle of it. New batches stop at the kill; the batches in
+      // flight are retried by the producers until the restarted server (same port) acknowledges them. Caught up
+      // again: every toll acknowledged is in the warehouse and in its customer's totals, and the live lag gauges
+      // are low.
+      const killPhase = runTraffic({ sink: traffic.sink, ledger, seed: 2, rate: settings.rate, durationMs: settings.killAfterMs + 60_000, batchSize: settings.batchSize, concurrency: settings.concurrency, signal: stopTraffic.signal });
+      let answered = false;
+      const killPhaseAnswered = killPhase.finally(() => (answered = true));
+      killPhaseAnswered.catch(() => undefined);
       await sleep(settings.killAfterMs);
       await sampler.stop();
-      const acknowledgedAtKill = ledger.acknowledged;
+      stopTraffic.abort();
       server.kill('SIGKILL');
+      const acknowledgedAtKill = ledger.acknowledged;
       await server.exited;
-      log(`  killed the server (SIGKILL) after ${settings.killAfterMs / 1000} s of traffic; ${acknowledgedAtKill.toLocaleString('en-US')} tolls acknowledged so far`);
+      log(`  killed the server (SIGKILL) after ${settings.killAfterMs / 1000} s of traffic; ${acknowledgedAtKill.toLocaleString('en-US')} tolls acknowledged by then`);
       spawnedAt = performance.now();
       server = await startTollstream({ dataDir, port, timeoutMs: 180_000 });
       const restartReadyMs = Math.round(performance.now() - spawnedAt);
@@ -181,16 +187,13 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
       let last: Sample | undefined;
       const recovered = await waitFor(settings.drainMs + restartReadyMs, async () => {
         const s = (last = await sampler!.sampleOnce());
-        // Counters start again at 0 with the process: some progress since the restart shows the gauges are live.
-        return s.functionRecords > 0 && s.deliveryRecords > 0 && lagsCaughtUp(s) && (await warehouseCount(server!.url)).rows >= acknowledgedAtKill;
+        if (!answered || !liveLagsCaughtUp(s)) return false;
+        if ((await warehouseCount(server!.url)).rows < ledger.acknowledged) return false;
+        return checkTotals(dataDir, ledger.byCustomer).counted >= ledger.acknowledged;
       });
-      const recoveredAt = performance.now();
-      const caughtUpMs = recovered === null ? null : Math.round(recoveredAt - spawnedAt);
-      log(`  ${caughtUpMs === null ? 'NOT caught up within the drain' : `caught up ${caughtUpMs} ms after the restart`}`);
-      // A little traffic after catching up, so the last figures are of a running system, not of a burst.
-      await sleep(Math.max(0, 3000 - (performance.now() - recoveredAt)));
-      stopTraffic.abort();
-      await killPhase;
+      const caughtUpMs = recovered === null ? null : Math.round(performance.now() - spawnedAt);
+      log(`  ${caughtUpMs === null ? 'NOT caught up within the drain' : `caught up ${caughtUpMs} ms after the restart`} (${ledger.acknowledged.toLocaleString('en-US')} tolls acknowledged in all)`);
+      await killPhaseAnswered;
       partial.recovery = {
         killedAfterMs: settings.killAfterMs,
         acknowledgedAtKill,
@@ -216,7 +219,7 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
     partial.check = { acknowledged: ledger.acknowledged, warehouse, totals, invalidRecords };
     log(
       `  check: ${ledger.acknowledged.toLocaleString('en-US')} tolls acknowledged; warehouse ${warehouse.rows.toLocaleString('en-US')} rows (${warehouse.distinctTransactions.toLocaleString('en-US')} distinct); ` +
-        `totals of ${totals.customers.toLocaleString('en-US')} customers count ${totals.counted.toLocaleString('en-US')} (${totals.customersDiffering} customers differ)`,
+        `totals of ${totals.customers.toLocaleString('en-US')} customers count ${totals.counted.toLocaleString('en-US')} (${totals.customersDiffering} customers differ; read in ${totals.ms} ms)`,
     );
 
     await traffic.close();
