@@ -8,6 +8,8 @@
  *             transaction: the ceiling of the load step alone.
  *   parse+appender  JSON.parse of the same payloads, then the Appender: delivery's work minus the log and
  *             the bookkeeping.
+ *   load step the same rows, converted as delivery converts them, loaded by the warehouse's own loadBatch in
+ *             batches of 6,000 (one second of the 6,000 tolls/s target): rows/s and main-thread CPU per row.
  *   live      producers append at a steady rate for a few seconds while delivery runs with default hints;
  *             the warehouse's freshness (now minus the newest loaded arrival time) is sampled.
  *
@@ -23,7 +25,7 @@ import { DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
 import { TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
-import { openDuckDBWarehouse, type Warehouse } from '../../src/warehouse/index.ts';
+import { SOURCE_COLUMNS, TOLL_TRANSACTIONS, openDuckDBWarehouse, rowFromObject, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { describeMachine } from '../lib/machine.ts';
 import { formatCount, formatTable, percentile, round, sleep } from '../lib/stats.ts';
 
@@ -138,6 +140,31 @@ async function appenderPhase(dir: string, name: string, rows: () => readonly Tol
   return { seconds, rowsPerSecond: list.length / seconds };
 }
 
+/** The warehouse's loadBatch alone, on rows converted as delivery converts them. */
+async function loadStepPhase(dir: string, txs: readonly TollTransaction[]) {
+  const omit = new Set<string>(SOURCE_COLUMNS);
+  const rows = txs.map((t, i): Row => {
+    const converted = rowFromObject(TOLL_TRANSACTIONS, t, { omit });
+    if (!converted.ok) throw new Error(converted.message);
+    return { ...converted.row, arrival_time: Date.now(), shard_id: 'shardId-000000000000', sequence_number: String(i + 1).padStart(24, '0') };
+  });
+  const warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'load-step.duckdb'), threads: 2 });
+  await warehouse.ensureSchema();
+  const batchRows = 6000;
+  const started = performance.now();
+  const cpuBefore = await mainThreadCpuMs();
+  for (let i = 0; i < rows.length; i += batchRows) {
+    const batch = rows.slice(i, i + batchRows);
+    await warehouse.loadBatch({ table: 'toll_transactions', rows: batch, source: { stream: STREAM, positions: { 'shardId-000000000000': batch[batch.length - 1]!.sequence_number as string } } });
+  }
+  const cpuAfter = await mainThreadCpuMs();
+  const seconds = (performance.now() - started) / 1000;
+  if ((await count(warehouse)) !== rows.length) throw new Error('the load step lost rows');
+  await warehouse.close();
+  const mainThreadMs = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : cpuAfter - cpuBefore;
+  return { seconds, rowsPerSecond: rows.length / seconds, mainThreadMs };
+}
+
 async function livePhase(dir: string) {
   const log = await openEmbeddedLog({ dir: path.join(dir, 'live-log'), fsync: 'always' });
   await log.createStream(STREAM, { shardCount: 2 });
@@ -185,6 +212,7 @@ try {
   const direct = await appenderPhase(dir, 'direct', () => txs);
   const decoder = new TextDecoder();
   const parsed = await appenderPhase(dir, 'parsed', () => payloads.map((p) => JSON.parse(decoder.decode(p)) as TollTransaction));
+  const loadStep = await loadStepPhase(dir, txs);
   const live = await livePhase(dir);
 
   console.log('');
@@ -199,6 +227,10 @@ try {
     ),
   );
   console.log(`\ndelivery used ${formatCount(backlog.mainThreadMs)} ms of main-thread CPU in ${formatCount(backlog.seconds * 1000)} ms: ${round((backlog.mainThreadMs * 1000) / ROWS, 2)} µs per row`);
+  console.log(
+    `load step (warehouse.loadBatch, 6,000-row batches): ${formatCount(loadStep.rowsPerSecond)} rows/s, ` +
+      `${round((loadStep.mainThreadMs * 1000) / ROWS, 2)} µs of main-thread CPU per row`,
+  );
   console.log(`record size ${Math.round(meanBytes)} bytes; delivery used ${backlog.batches} batches; filling the log ran at ${formatCount(backlog.appendRowsPerSecond)} rows/s (fsync always, 500 per append)`);
   console.log(
     `live: ${formatCount(LIVE_RATE)} records/s for ${LIVE_SECONDS} s (${formatCount(live.sent)} sent, ${formatCount(live.delivered)} delivered in ${live.batches} batches); ` +
