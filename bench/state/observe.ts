@@ -58,22 +58,55 @@ export interface TotalsCheck {
  */
 export function checkTotals(dataDir: string, expected: ReadonlyMap<string, number>): TotalsCheck {
   const started = performance.now();
-  const tables = openTables({ path: tablesDatabasePath(dataDir), busyTimeoutMs: 30_000 });
-  try {
+  return withTables(dataDir, (count) => {
     let counted = 0;
     let customersDiffering = 0;
     for (const [customer, acknowledged] of expected) {
-      let mine = 0;
-      let cursor: string | undefined;
-      do {
-        const page = tables.query(TABLES.dailyTotals, customer, { limit: 1000, ...(cursor ? { cursor } : {}) });
-        for (const item of page.items) mine += Number(item.value.transactions ?? 0);
-        cursor = page.cursor;
-      } while (cursor);
+      const mine = count(customer);
       counted += mine;
       if (mine !== acknowledged) customersDiffering++;
     }
     return { customers: expected.size, counted, customersDiffering, ms: Math.round(performance.now() - started) };
+  });
+}
+
+/**
+ * Whether the totals have caught up with the tolls acknowledged, asked again and again while the server works:
+ * each call re-reads only the customers whose totals were still short (a count only grows), so polling costs
+ * little once most are there. `expected` must be final when this is made. `checkTotals` is the exact check.
+ */
+export class TotalsProgress {
+  #pending: Set<string>;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly expected: ReadonlyMap<string, number>,
+  ) {
+    this.#pending = new Set(expected.keys());
+  }
+
+  caughtUp(): boolean {
+    if (this.#pending.size === 0) return true;
+    withTables(this.dataDir, (count) => {
+      for (const customer of this.#pending) if (count(customer) >= this.expected.get(customer)!) this.#pending.delete(customer);
+    });
+    return this.#pending.size === 0;
+  }
+}
+
+function withTables<T>(dataDir: string, fn: (count: (customer: string) => number) => T): T {
+  const tables = openTables({ path: tablesDatabasePath(dataDir), busyTimeoutMs: 30_000 });
+  try {
+    return fn((customer) => {
+      let total = 0;
+      let cursor: string | undefined;
+      do {
+        const page = tables.query(TABLES.dailyTotals, customer, { limit: 1000, ...(cursor ? { cursor } : {}) });
+        for (const item of page.items) total += Number(item.value.transactions ?? 0);
+        cursor = page.cursor;
+      } while (cursor);
+      return total;
+    });
   } finally {
     tables.close();
   }

@@ -14,7 +14,7 @@ import { metricMax, scrapeMetrics } from '../lib/prometheus.ts';
 import { findFreePort, startTollstream, type ServerProcess } from '../lib/processes.ts';
 import { sleep } from '../lib/stats.ts';
 import { diskUsage, type DiskUsage } from './disk.ts';
-import { checkTotals, liveLagsCaughtUp, warehouseCount, type TotalsCheck, type WarehouseCount } from './observe.ts';
+import { checkTotals, liveLagsCaughtUp, TotalsProgress, warehouseCount, type TotalsCheck, type WarehouseCount } from './observe.ts';
 import { seedCustomers, type SeedResult } from './seed.ts';
 import { producers, runTraffic, TrafficLedger, type Producers } from './traffic.ts';
 
@@ -143,11 +143,12 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
     const atEnd = await sampler.sampleOnce().catch(() => undefined);
     // The iterator age gauges keep the age of the last record processed, so once the traffic stops they no
     // longer say whether work is left: the drain ends when every acknowledged toll is counted everywhere.
+    const steadyTotals = new TotalsProgress(dataDir, ledger.byCustomer);
     const catchUp = await waitFor(settings.drainMs, async () => {
       const s = await sampler!.sampleOnce();
       if (s.functionRecords < ledger.acknowledged || s.deliveryRecords < ledger.acknowledged) return false;
       if ((await warehouseCount(server!.url)).rows < ledger.acknowledged) return false;
-      return checkTotals(dataDir, ledger.byCustomer).counted >= ledger.acknowledged;
+      return steadyTotals.caughtUp();
     });
     const rssAfterDrainBytes = processRssBytes(server.pid);
     const peak = Math.max(...sampler.between(trafficFrom, performance.now()).map((s) => s.rssBytes).filter(Number.isFinite), rssAfterDrainBytes);
@@ -185,11 +186,14 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
       log(`  restarted: /health answered after ${restartReadyMs} ms`);
       sampler = new ServerSampler(server.url, server.pid, 500);
       let last: Sample | undefined;
+      let totals: TotalsProgress | undefined;
       const recovered = await waitFor(settings.drainMs + restartReadyMs, async () => {
         const s = (last = await sampler!.sampleOnce());
         if (!answered || !liveLagsCaughtUp(s)) return false;
         if ((await warehouseCount(server!.url)).rows < ledger.acknowledged) return false;
-        return checkTotals(dataDir, ledger.byCustomer).counted >= ledger.acknowledged;
+        // Made once every batch is answered, so the ledger it checks against is complete.
+        totals ??= new TotalsProgress(dataDir, ledger.byCustomer);
+        return totals.caughtUp();
       });
       const caughtUpMs = recovered === null ? null : Math.round(performance.now() - spawnedAt);
       log(`  ${caughtUpMs === null ? 'NOT caught up within the drain' : `caught up ${caughtUpMs} ms after the restart`} (${ledger.acknowledged.toLocaleString('en-US')} tolls acknowledged in all)`);
