@@ -25,7 +25,7 @@ const { values: flags } = parseArgs({
 });
 const recordCount = Number(flags.records);
 const repeat = Number(flags.repeat);
-const BATCH = 250;
+const BATCH = Number(process.env.LIVE_BATCH ?? 250);
 const BARRIER_EVERY = 20_000;
 /** Arrival times as at 6,000 tolls/s. */
 const ARRIVAL_STEP_MS = 1000 / 6000;

@@ -34,6 +34,13 @@ function digest(parts: readonly string[]): string {
   return hash('sha256', `${parts.join('\u0000')}\u0000`, 'base64url');
 }
 
+/** The partition columns' values joined by `|`. */
+function partitionText(row: Record<string, unknown>, columns: readonly string[]): string {
+  let text = String(row[columns[0]!]);
+  for (let i = 1; i < columns.length; i++) text += `|${String(row[columns[i]!])}`;
+  return text;
+}
+
 function partitionKeyOf(text: string): string {
   if (text.length === 0) return '-';
   return text.length <= 256 ? text : createHash('sha256').update(text).digest('hex');
@@ -99,17 +106,22 @@ export class SinkWriter {
   addRows(rows: readonly Record<string, unknown>[], now: number): void {
     const { keys, query, output } = this.options;
     const mode = keys?.mode ?? 'row';
+    const partitionCols = keys?.partition ?? [];
+    const identityCols = keys?.identity ?? [];
+    // Reused for every row: the identity's JSON text is all that is kept of it.
+    const identityValues = new Array<unknown>(identityCols.length);
     for (const row of rows) {
       const data = JSON.stringify(row);
       let id: string;
       let partition: string;
       if (mode === 'row') {
         id = digest([query, output, data, String(this.next(data, now))]);
-        partition = keys && keys.partition.length > 0 ? keys.partition.map((c) => String(row[c])).join('|') : id;
+        partition = partitionCols.length > 0 ? partitionText(row, partitionCols) : id;
       } else {
-        const identity = JSON.stringify(keys!.identity.map((c) => row[c] ?? null));
+        for (let i = 0; i < identityCols.length; i++) identityValues[i] = row[identityCols[i]!] ?? null;
+        const identity = JSON.stringify(identityValues);
         id = mode === 'window' ? digest([query, output, identity]) : digest([query, output, identity, String(this.next(identity, now))]);
-        partition = keys!.partition.length > 0 ? keys!.partition.map((c) => String(row[c])).join('|') : output;
+        partition = partitionCols.length > 0 ? partitionText(row, partitionCols) : output;
       }
       this.push({ data: Buffer.from(data), partitionKey: partitionKeyOf(partition), idempotencyKey: id });
     }

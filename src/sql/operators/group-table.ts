@@ -11,33 +11,43 @@ export interface Group {
 
 export class GroupTable {
   readonly groups = new Map<unknown, Group>();
+  private readonly keyValues: Value[];
 
   constructor(
     private readonly keyFns: readonly CompiledFn[],
     private readonly aggs: readonly CompiledAggregate[],
-  ) {}
+  ) {
+    this.keyValues = new Array<Value>(keyFns.length);
+  }
 
   /** The group of the row, created on first sight. `isNew` tells whether it was just created. */
   groupOf(row: Row): { group: Group; isNew: boolean } {
+    const size = this.groups.size;
+    const group = this.groupFor(row);
+    return { group, isNew: this.groups.size !== size };
+  }
+
+  /** The group of the row, created on first sight (no result object: the per-row path of window aggregates). */
+  groupFor(row: Row): Group {
     const kf = this.keyFns;
-    let keys: Value[];
     let key: unknown;
-    if (kf.length === 0) {
-      keys = [];
-      key = '';
-    } else if (kf.length === 1) {
-      const v = kf[0]!(row);
-      keys = [v];
-      key = typeof v === 'string' ? `s${v}` : v;
+    let single: Value = null;
+    if (kf.length === 0) key = '';
+    else if (kf.length === 1) {
+      single = kf[0]!(row);
+      key = typeof single === 'string' ? `s${single}` : single;
     } else {
-      keys = kf.map((f) => f(row));
-      key = keyOf(keys);
+      // The key values go to a reused array; only a new group keeps a copy of them.
+      const values = this.keyValues;
+      for (let i = 0; i < kf.length; i++) values[i] = kf[i]!(row);
+      key = keyOf(values);
     }
     let group = this.groups.get(key);
-    if (group) return { group, isNew: false };
+    if (group) return group;
+    const keys: Value[] = kf.length === 0 ? [] : kf.length === 1 ? [single] : this.keyValues.slice();
     group = { keys, accs: this.aggs.map((a) => a.create()) };
     this.groups.set(key, group);
-    return { group, isNew: true };
+    return group;
   }
 
   add(group: Group, row: Row): void {

@@ -64,32 +64,39 @@ export class WindowAggregateOperator implements Operator {
     }
   }
 
+  /** The row being placed and whether a window took it: state of `place`, bound once instead of a closure per row. */
+  private placing: Row = [];
+  private placed = false;
+  private closedBefore = Number.NEGATIVE_INFINITY;
+
+  private readonly place = (start: number, end: number): void => {
+    if (end <= this.closedBefore) return;
+    let w = this.windows.get(end);
+    if (!w) {
+      w = { start, end, table: new GroupTable(this.keyFns, this.aggs) };
+      this.windows.set(end, w);
+    }
+    const group = w.table.groupFor(this.placing);
+    w.table.add(group, this.placing);
+    this.placed = true;
+  };
+
   private processRow(row: Row, closedBefore: number, out: Output): void {
-    {
-      const ts = this.timeFn(row);
-      if (typeof ts !== 'number') {
-        out.error('NULL_TIME', 'the row has no event time, so no window can hold it', row);
-        return;
-      }
-      let placed = false;
-      this.assign(ts, (start, end) => {
-        if (end <= closedBefore) return;
-        let w = this.windows.get(end);
-        if (!w) {
-          w = { start, end, table: new GroupTable(this.keyFns, this.aggs) };
-          this.windows.set(end, w);
-        }
-        const { group } = w.table.groupOf(row);
-        w.table.add(group, row);
-        placed = true;
-      });
-      if (!placed) {
-        out.error(
-          'LATE_ROW',
-          `event time ${formatTimestamp(ts)} is behind the watermark ${formatTimestamp(this.watermark)}: its window already closed. Raise the WATERMARK delay (or allowed lateness) if such rows are expected.`,
-          row,
-        );
-      }
+    const ts = this.timeFn(row);
+    if (typeof ts !== 'number') {
+      out.error('NULL_TIME', 'the row has no event time, so no window can hold it', row);
+      return;
+    }
+    this.placing = row;
+    this.placed = false;
+    this.closedBefore = closedBefore;
+    this.assign(ts, this.place);
+    if (!this.placed) {
+      out.error(
+        'LATE_ROW',
+        `event time ${formatTimestamp(ts)} is behind the watermark ${formatTimestamp(this.watermark)}: its window already closed. Raise the WATERMARK delay (or allowed lateness) if such rows are expected.`,
+        row,
+      );
     }
   }
 
