@@ -184,6 +184,9 @@ class DuckDBWarehouse implements Warehouse {
     if (this.closed) return;
     await this.exclusive(async () => {
       this.closed = true;
+      // Closing checkpoints the write-ahead log into the file, synchronously on the main thread; an async
+      // CHECKPOINT first does that work on DuckDB's threads. If it cannot run now, closing still checkpoints.
+      await this.writer.run('CHECKPOINT').catch(() => undefined);
       this.writer.closeSync();
       this.instance.closeSync();
     });
