@@ -4,6 +4,7 @@
  * of a bucket falls on the same local day.
  */
 import { TollstreamError } from '../../core/errors.ts';
+import { digits, isCalendarDate } from './schema.ts';
 
 export interface Calendar {
   readonly timeZone: string;
@@ -16,17 +17,21 @@ export interface Calendar {
 const BUCKET_MS = 900_000;
 const CACHE_LIMIT = 10_000;
 const MONTH_KEY = /^\d{4}-(0[1-9]|1[0-2])$/;
-const DAY_KEY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export function isMonthKey(value: unknown): value is string {
   return typeof value === 'string' && MONTH_KEY.test(value);
 }
 
-/** A real calendar date `YYYY-MM-DD` (Feb 30 is not one). */
+/**
+ * A real calendar date `YYYY-MM-DD` (Feb 30 is not one). Checked digit by digit: it runs for every window
+ * record, where a regex, a `Date.parse` and a `toISOString` cost more than the rest of the record's check.
+ */
 export function isDayKey(value: unknown): value is string {
-  if (typeof value !== 'string' || !DAY_KEY.test(value)) return false;
-  const ms = Date.parse(`${value}T00:00:00Z`);
-  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
+  if (typeof value !== 'string' || value.length !== 10 || value.charCodeAt(4) !== 0x2d || value.charCodeAt(7) !== 0x2d) return false;
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  return year >= 0 && isCalendarDate(year, month, day);
 }
 
 /** Throws CONFIG_INVALID for a zone the runtime does not know. */
