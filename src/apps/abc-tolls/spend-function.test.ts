@@ -2,17 +2,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FunctionContext, FunctionEvent, FunctionRecord } from '../../functions/index.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { SpendLedger } from './ledger.ts';
-import { transactionsHandler, validateWindow, type SpendPathStats } from './spend-function.ts';
+import { Customers } from './customers.ts';
+import { transactionsHandler, validateWindow, windowsHandler, type SpendPathStats } from './spend-function.ts';
 import { ensureTables, TABLES } from './tables.ts';
-import { openStores, tempDir, type Stores } from './testing/harness.ts';
+import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function record(sequenceNumber: string, data: string): FunctionRecord {
+function record(sequenceNumber: string, data: string, stream = 'toll_transactions'): FunctionRecord {
   const bytes = encoder.encode(data);
   return {
-    stream: 'toll_transactions',
+    stream,
     shardId: 'shardId-000000000000',
     sequenceNumber,
     partitionKey: 'C1',
@@ -71,6 +72,74 @@ describe('transactionsHandler', () => {
     expect(stores.tables.get(TABLES.counters, { pk: 'toll_transactions' })?.value).toEqual({ invalid_records: 2, outside_cutover: 0 });
     expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 300, transactions: 1 });
     expect(stats).toMatchObject({ recordsApplied: 1, recordsInvalid: 2 });
+  });
+});
+
+describe('windowsHandler', () => {
+  let temp: Awaited<ReturnType<typeof tempDir>>;
+  let stores: Stores;
+
+  beforeEach(async () => {
+    temp = await tempDir();
+    stores = await openStores(temp.dir);
+    ensureTables(stores.tables);
+    stores.notify.createTopic('spend-alerts', { kind: 'inbox', customerField: 'customer_id' });
+    stores.notify.start();
+    await stores.log.createStream('customer_spend_errors', { shardCount: 1, dedupe: { mode: 'key' } });
+  });
+
+  afterEach(async () => {
+    await stores.close();
+    await temp.remove();
+  });
+
+  it('names the window in the middle of a batch whose total first crossed the threshold, once, with the totals of every window', async () => {
+    const customers = new Customers({ tables: stores.tables });
+    customers.create({ id: 'C1', name: 'Ada', email: 'ada@example.com' });
+    customers.create({ id: 'C2', name: 'Bo', email: 'bo@example.com' });
+    customers.setThreshold('C1', 1000);
+    customers.setThreshold('C2', 100);
+    const stats: SpendPathStats = { stream: 'customer_spend', recordsApplied: 0, recordsInvalid: 0, recordsOutsideCutover: 0, breachesPublished: 0 };
+    const handler = windowsHandler({ ledger: new SpendLedger(), log: stores.log, errorStream: 'customer_spend_errors', stats });
+    const window = (minute: number, customer: string, cents: number, transactions: number) => ({
+      window_start: `2026-11-02T10:0${minute}:00.000Z`,
+      window_end: `2026-11-02T10:0${minute + 1}:00.000Z`,
+      customer_id: customer,
+      month: '2026-11',
+      day: '2026-11-02',
+      total_cents: cents,
+      transactions,
+    });
+    const rows = [window(0, 'C1', 400, 2), window(0, 'C2', 50, 1), window(1, 'C1', 500, 1), window(2, 'C1', 300, 3), window(2, 'C2', 80, 1), window(3, 'C1', 200, 1), window(4, 'C1', 900, 2)];
+    const event: FunctionEvent = {
+      mapping: 'm',
+      stream: 'customer_spend',
+      shardId: 'shardId-000000000000',
+      records: rows.map((r, i) => record(String(200 + i), JSON.stringify(r), 'customer_spend')),
+    };
+    const context: FunctionContext = { mapping: 'm', attempt: 1, logger: silentLogger, tables: stores.tables, transact: (fn) => stores.tables.transaction(fn) };
+    await handler(event, context);
+
+    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 2300, transactions: 9 });
+    expect(stores.tables.get(TABLES.dailyTotals, { pk: 'C1', sk: '2026-11-02' })?.value).toEqual({ total_cents: 2300, transactions: 9 });
+    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C2', sk: '2026-11' })?.value).toEqual({ total_cents: 130, transactions: 2 });
+    // 400 + 500 = 900 is not past 1000; the third window of C1 takes it to 1200.
+    expect((await settledInbox(stores.notify, 'spend-alerts', 'C1')).map((e) => e.message)).toEqual([
+      {
+        type: 'threshold_breach',
+        customer_id: 'C1',
+        month: '2026-11',
+        threshold_cents: 1000,
+        total_cents: 1200,
+        breached_at: '2026-11-02T10:02:00.000Z',
+        cause: 'window',
+        window: { start: '2026-11-02T10:02:00.000Z', end: '2026-11-02T10:03:00.000Z' },
+      },
+    ]);
+    expect((await settledInbox(stores.notify, 'spend-alerts', 'C2')).map((e) => [e.message.total_cents, (e.message.window as { start: string }).start])).toEqual([
+      [130, '2026-11-02T10:02:00.000Z'],
+    ]);
+    expect(stats).toMatchObject({ recordsApplied: 7, recordsInvalid: 0, breachesPublished: 2 });
   });
 });
 

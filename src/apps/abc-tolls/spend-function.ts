@@ -12,7 +12,7 @@ import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
 import { appendAll, type StreamLog } from '../../log/index.ts';
 import type { TableTx } from '../../tables/index.ts';
 import { isDayKey, isMonthKey } from './calendar.ts';
-import type { SpendLedger } from './ledger.ts';
+import type { SpendEntry, SpendLedger } from './ledger.ts';
 import { isCustomerId, MAX_CUSTOMER_ID_LENGTH, parseIsoWithZone, validateTransaction } from './schema.ts';
 import { TABLES } from './tables.ts';
 
@@ -121,12 +121,14 @@ export function transactionsHandler(options: SpendHandlerOptions): FunctionHandl
       valid.push(checked);
     }
     if (rejected.length > 0) await sendToErrorStream(options, rejected);
+    const entries: SpendEntry[] = valid.map((v) => ({
+      customerId: v.customerId,
+      eventTimeMs: v.eventTimeMs,
+      cents: v.cents,
+      source: { kind: 'transaction', transactionId: v.transactionId },
+    }));
     const breaches = ctx.transact((tx) => {
-      let crossed = 0;
-      for (const v of valid) {
-        const result = ledger.applySpend(tx, v.customerId, v.eventTimeMs, v.cents, { kind: 'transaction', transactionId: v.transactionId });
-        if (result.breachedThresholdCents !== undefined) crossed++;
-      }
+      const crossed = ledger.applySpendBatch(tx, entries);
       countUnapplied(tx, event.stream, rejected.length, outside);
       return crossed;
     });
@@ -139,8 +141,10 @@ export function transactionsHandler(options: SpendHandlerOptions): FunctionHandl
 
 export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
   const { ledger, cutoverAt, maxAmountCents, stats } = options;
+  // The records of a batch share a few windows: their bounds are parsed once per run of equal text.
+  const bounds = new WindowBounds();
   return async (event, ctx) => {
-    const valid: { spend: WindowSpend; startMs: number }[] = [];
+    const valid: SpendEntry[] = [];
     const rejected: Rejected[] = [];
     let outside = 0;
     for (const record of event.records) {
@@ -152,7 +156,7 @@ export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
         rejected.push({ record, text, reason: 'the record is not JSON' });
         continue;
       }
-      const checked = validateWindow(value);
+      const checked = validateWindow(value, bounds);
       if (typeof checked === 'string') {
         rejected.push({ record, text, reason: checked });
         continue;
@@ -165,22 +169,17 @@ export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
         outside++;
         continue;
       }
-      valid.push(checked);
+      const { spend, startMs } = checked;
+      valid.push({
+        customerId: spend.customer_id,
+        eventTimeMs: startMs,
+        cents: spend.total_cents,
+        source: { kind: 'window', windowStart: spend.window_start, windowEnd: spend.window_end, transactions: spend.transactions, month: spend.month, day: spend.day },
+      });
     }
     if (rejected.length > 0) await sendToErrorStream(options, rejected);
     const breaches = ctx.transact((tx) => {
-      let crossed = 0;
-      for (const { spend, startMs } of valid) {
-        const result = ledger.applySpend(tx, spend.customer_id, startMs, spend.total_cents, {
-          kind: 'window',
-          windowStart: spend.window_start,
-          windowEnd: spend.window_end,
-          transactions: spend.transactions,
-          ...(spend.month !== undefined ? { month: spend.month } : {}),
-          ...(spend.day !== undefined ? { day: spend.day } : {}),
-        });
-        if (result.breachedThresholdCents !== undefined) crossed++;
-      }
+      const crossed = ledger.applySpendBatch(tx, valid);
       countUnapplied(tx, event.stream, rejected.length, outside);
       return crossed;
     });
@@ -191,14 +190,38 @@ export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
   };
 }
 
-/** The window record, or the reason it is not one. */
-export function validateWindow(value: unknown): { spend: WindowSpend; startMs: number } | string {
+/** The last window bounds read, with their instants: consecutive window records mostly repeat them. */
+export class WindowBounds {
+  #startText = '';
+  #startMs: number | undefined;
+  #endText = '';
+  #endMs: number | undefined;
+
+  start(text: string): number | undefined {
+    if (text !== this.#startText) {
+      this.#startMs = parseIsoWithZone(text);
+      this.#startText = text;
+    }
+    return this.#startMs;
+  }
+
+  end(text: string): number | undefined {
+    if (text !== this.#endText) {
+      this.#endMs = parseIsoWithZone(text);
+      this.#endText = text;
+    }
+    return this.#endMs;
+  }
+}
+
+/** The window record, or the reason it is not one. `bounds` remembers the last window read, for a run of records. */
+export function validateWindow(value: unknown, bounds: WindowBounds = new WindowBounds()): { spend: WindowSpend; startMs: number } | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the record is not a JSON object';
   const v = value as Record<string, unknown>;
   if (typeof v.customer_id !== 'string' || !isCustomerId(v.customer_id)) return `customer_id must be 1 to ${MAX_CUSTOMER_ID_LENGTH} visible ASCII characters`;
-  const startMs = typeof v.window_start === 'string' ? parseIsoWithZone(v.window_start) : undefined;
+  const startMs = typeof v.window_start === 'string' ? bounds.start(v.window_start) : undefined;
   if (startMs === undefined) return 'window_start must be an ISO 8601 date and time with a zone';
-  const endMs = typeof v.window_end === 'string' ? parseIsoWithZone(v.window_end) : undefined;
+  const endMs = typeof v.window_end === 'string' ? bounds.end(v.window_end) : undefined;
   if (endMs === undefined || endMs <= startMs) return 'window_end must be an ISO 8601 date and time with a zone, after window_start';
   if (typeof v.total_cents !== 'number' || !Number.isSafeInteger(v.total_cents) || v.total_cents < 0) {
     return 'total_cents must be a whole number of cents, 0 or more (money is never a fraction)';
