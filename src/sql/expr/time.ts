@@ -8,7 +8,7 @@ export function parseTimestampText(text: string): number | null {
   // Fast path for the common full form 2026-03-02T08:00:00.000Z / 2026-03-02T08:00:00Z.
   const n = text.length;
   if ((n === 24 || n === 20) && text.charCodeAt(10) === 84 && text.charCodeAt(n - 1) === 90 && text.charCodeAt(4) === 45) {
-    const t = Date.parse(text);
+    const t = parseIsoTimestampText(text) ?? Date.parse(text);
     if (!Number.isNaN(t)) return t;
   }
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(text.trim());
@@ -27,43 +27,57 @@ export function parseTimestampText(text: string): number | null {
 let cachedDayKey = -1;
 let cachedDayStart = 0;
 
-function twoDigits(b: Uint8Array, i: number): number {
-  const hi = b[i]! - 48;
-  const lo = b[i + 1]! - 48;
-  return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
-}
-
 /**
- * `parseTimestampText` for the form every producer of this platform writes, read from UTF-8 bytes
- * `[start, end)` without making a string: `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, years 1000 to
- * 9999. The start of the day is cached, as records arrive in time order. Returns null for any other text;
- * the caller then parses the text itself, so results never differ from `parseTimestampText`.
+ * Epoch ms of the fields of `YYYY-MM-DDTHH:MM:SS(.sss)Z` (each -1 when not digits), or null when one is out
+ * of range. Years 1000 to 9999 only (Date.UTC reads years 0 to 99 as 1900 to 1999). Day 31 of a 30-day
+ * month rolls into the next month, as Date.parse does. The start of the day is cached: times arrive in order.
  */
-export function parseIsoTimestampBytes(b: Uint8Array, start: number, end: number): number | null {
-  const n = end - start;
-  if (n !== 24 && n !== 20) return null;
-  if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58 || b[start + 16] !== 58 || b[end - 1] !== 90) return null;
-  const century = twoDigits(b, start);
-  const yy = twoDigits(b, start + 2);
-  const month = twoDigits(b, start + 5);
-  const day = twoDigits(b, start + 8);
-  const hour = twoDigits(b, start + 11);
-  const minute = twoDigits(b, start + 14);
-  const second = twoDigits(b, start + 17);
-  if (century < 10 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
-  let ms = 0;
-  if (n === 24) {
-    if (b[start + 19] !== 46) return null;
-    const h = twoDigits(b, start + 20);
-    const u = b[start + 22]! - 48;
-    if (h < 0 || u < 0 || u > 9) return null;
-    ms = h * 10 + u;
-  }
-  // Date.UTC rolls day 31 of a 30-day month into the next month, as Date.parse does.
+function isoInstant(century: number, yy: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number | null {
+  if (century < 10 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return null;
   const dayKey = ((century * 100 + yy) * 100 + month) * 100 + day;
   if (dayKey !== cachedDayKey) {
     cachedDayStart = Date.UTC(century * 100 + yy, month - 1, day);
     cachedDayKey = dayKey;
   }
   return cachedDayStart + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+}
+
+function digitPair(hi: number, lo: number): number {
+  const h = hi - 48;
+  const l = lo - 48;
+  return h >= 0 && h <= 9 && l >= 0 && l <= 9 ? h * 10 + l : -1;
+}
+
+/**
+ * `parseTimestampText` for the form every producer of this platform writes, read from UTF-8 bytes
+ * `[start, end)` without making a string: `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`. Returns null
+ * for any other text; the caller then parses the text itself, so results never differ from
+ * `parseTimestampText`.
+ */
+export function parseIsoTimestampBytes(b: Uint8Array, start: number, end: number): number | null {
+  const n = end - start;
+  if (n !== 24 && n !== 20) return null;
+  if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58 || b[start + 16] !== 58 || b[end - 1] !== 90) return null;
+  let ms = 0;
+  if (n === 24) {
+    if (b[start + 19] !== 46) return null;
+    const u = b[start + 22]! - 48;
+    ms = u >= 0 && u <= 9 ? digitPair(b[start + 20]!, b[start + 21]!) * 10 + u : -1;
+  }
+  const d = (i: number) => digitPair(b[start + i]!, b[start + i + 1]!);
+  return isoInstant(d(0), d(2), d(5), d(8), d(11), d(14), d(17), ms);
+}
+
+/** The same form as `parseIsoTimestampBytes`, from text: the fast path of `parseTimestampText`. */
+function parseIsoTimestampText(text: string): number | null {
+  const n = text.length;
+  if (text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return null;
+  let ms = 0;
+  if (n === 24) {
+    if (text.charCodeAt(19) !== 46) return null;
+    const u = text.charCodeAt(22) - 48;
+    ms = u >= 0 && u <= 9 ? digitPair(text.charCodeAt(20), text.charCodeAt(21)) * 10 + u : -1;
+  }
+  const d = (i: number) => digitPair(text.charCodeAt(i), text.charCodeAt(i + 1));
+  return isoInstant(d(0), d(2), d(5), d(8), d(11), d(14), d(17), ms);
 }

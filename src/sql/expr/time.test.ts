@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parseIsoTimestampBytes, parseTimestampText } from './time.ts';
+
+describe('reading timestamps', () => {
+  it('reads the common ISO 8601 UTC form, as text or bytes, exactly as Date.parse does', () => {
+    const texts: string[] = [];
+    for (let y = 1000; y <= 9999; y += 131) {
+      for (let m = 1; m <= 12; m++) {
+        for (const d of [1, 15, 28, 29, 30, 31]) {
+          const day = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+          texts.push(`${day}T23:59:59.999Z`, `${day}T00:00:00Z`, `${day}T07:08:09.010Z`);
+        }
+      }
+    }
+    for (const text of texts) {
+      expect(parseTimestampText(text), text).toBe(Date.parse(text));
+      expect(parseIsoTimestampBytes(Buffer.from(`"${text}"`), 1, text.length + 1), text).toBe(Date.parse(text));
+    }
+  });
+
+  it('leaves other forms to the general parser, with the same results as before', () => {
+    expect(parseTimestampText('0050-03-02T08:00:00.000Z')).toBe(Date.parse('0050-03-02T08:00:00.000Z'));
+    expect(parseTimestampText('2026-03-02T24:00:00.000Z')).toBe(Date.parse('2026-03-03T00:00:00.000Z'));
+    expect(parseTimestampText('2026-03-02T08:00:00+01:00')).toBe(Date.parse('2026-03-02T07:00:00Z'));
+    expect(parseTimestampText('2026-03-02 08:00:00')).toBe(Date.parse('2026-03-02T08:00:00Z'));
+    // The general parser rolls fields over, as it always did.
+    expect(parseTimestampText('2026-13-02T08:00:00.000Z')).toBe(Date.UTC(2026, 12, 2, 8));
+    expect(parseTimestampText('2026-03-02T08:60:00.000Z')).toBe(Date.UTC(2026, 2, 2, 9));
+    for (const odd of ['0050-03-02T08:00:00.000Z', '2026-03-02T24:00:00.000Z', '2026-03-02T08:00:00.0a0Z', '2026-03-02X08:00:00.000Z']) {
+      expect(parseIsoTimestampBytes(Buffer.from(odd), 0, odd.length), odd).toBe(null);
+    }
+  });
+});
