@@ -79,6 +79,12 @@ describe('DuckDB warehouse: loading a batch', () => {
     expect(await column('event_time')).toEqual([new Date(T0).toISOString(), new Date(T0 + 2).toISOString(), '1969-12-31T00:00:00.000Z']);
   });
 
+  it('keeps timestamps to the millisecond however far apart the rows of a batch are', async () => {
+    const times = [T0 + 1, T0 - 1, 4_600_000_000_000_001, -4_600_000_000_000_001, 0, T0 + 0.5];
+    await load(times.map((event_time, i) => tollRow(i, { event_time })));
+    expect(await column('event_time')).toEqual(times.map((ms) => new Date(Math.round(ms)).toISOString()));
+  });
+
   it('loads a large batch row by row in order', async () => {
     const rows = Array.from({ length: 5000 }, (_, i) => tollRow(i, { customer_id: i % 3 === 0 ? null : `C${i}` }));
     await load(rows);
