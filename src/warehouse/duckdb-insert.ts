@@ -13,8 +13,9 @@
  *   varchar       values joined by U+001F, a null written as U+001E (so '' and null stay apart). If a value
  *                 holds U+001F or is exactly U+001E, the column goes as a JSON array of strings instead.
  *   integer types decimal text joined by `,`; a null is the empty item.
- *   timestamp     milliseconds since the epoch (rounded, as before) joined by `,`, turned into microseconds.
- * The values are checked here with the same rules and messages as before (WAREHOUSE_REJECTED names the column).
+ *   timestamp     milliseconds since the epoch, rounded to whole ms, joined by `,`; DuckDB makes microseconds.
+ * Every value is checked here first (type, NOT NULL, integer range): WAREHOUSE_REJECTED names the table and
+ * column, so delivery can narrow a refused batch down to its bad rows.
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { ColumnSchema, Row, TableSchema } from './types.ts';
