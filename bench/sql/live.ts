@@ -8,6 +8,7 @@
  * output rows going through the query output writer into an in-memory log. It prints CPU µs per toll of
  * each query (the best of `--repeat` runs). Bounded: it stops by itself.
  */
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { customerSpendSql } from '../../src/apps/abc-tolls/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
@@ -58,9 +59,17 @@ for (let i = 0; i < recordCount; i++) {
   arrivals.push(start + Math.floor(i * ARRIVAL_STEP_MS) + 1000);
 }
 
-/** A log that keeps nothing: the writer's appends cost only what the writer does itself. */
+/**
+ * A log that keeps only a digest of what is appended (data, partition and idempotency keys, in order), so
+ * two versions of the engine can be checked to write the same records; appends cost only what the writer
+ * does itself.
+ */
+let outputDigest = createHash('sha256');
 const nullLog = {
-  append: async (_stream: string, records: readonly AppendRecord[]): Promise<AppendResult[]> => records.map((): AppendResult => ({ ok: true, sequenceNumber: '0', shardId: 's', duplicate: false })),
+  append: async (_stream: string, records: readonly AppendRecord[]): Promise<AppendResult[]> => {
+    for (const r of records) outputDigest.update(r.data).update(`\u0000${r.partitionKey}\u0000${r.idempotencyKey ?? ''}\u0000`);
+    return records.map((): AppendResult => ({ ok: true, sequenceNumber: '0', shardId: 's', duplicate: false }));
+  },
 } as unknown as StreamLog;
 
 async function* items(): AsyncGenerator<LiveItem> {
@@ -74,7 +83,8 @@ async function* items(): AsyncGenerator<LiveItem> {
   yield { kind: 'cancel' };
 }
 
-async function runOnce(sql: string): Promise<{ cpuUs: number; outputRows: number; errors: number }> {
+async function runOnce(sql: string): Promise<{ cpuUs: number; outputRows: number; errors: number; digest: string }> {
+  outputDigest = createHash('sha256');
   const plan = await planLiveQuery({ sql, now: () => arrivals[arrivals.length - 1]! + 5000 });
   const logger = createLogger({ level: 'error' });
   const writers = new Map(plan.outputs.map((o) => [o.name, new SinkWriter({ log: nullLog, stream: o.name, query: 'bench', output: o.name, keys: o.keys, forgetAfterMs: 3_600_000, logger })]));
@@ -92,17 +102,17 @@ async function runOnce(sql: string): Promise<{ cpuUs: number; outputRows: number
   const cpu = process.cpuUsage(cpu0);
   let outputRows = 0;
   for (const w of writers.values()) outputRows += w.rowsAdded;
-  return { cpuUs: cpu.user + cpu.system, outputRows, errors };
+  return { cpuUs: cpu.user + cpu.system, outputRows, errors, digest: outputDigest.digest('base64url').slice(0, 16) };
 }
 
 for (const q of QUERIES) {
   const runs: number[] = [];
-  let last = { outputRows: 0, errors: 0 };
+  let last = { outputRows: 0, errors: 0, digest: '' };
   for (let r = 0; r < repeat; r++) {
     const res = await runOnce(q.sql);
     runs.push(res.cpuUs / recordCount);
     last = res;
   }
   const best = Math.min(...runs);
-  console.log(JSON.stringify({ query: q.name, records: recordCount, cpuUsPerToll: Number(best.toFixed(2)), runs: runs.map((x) => Number(x.toFixed(2))), outputRows: last.outputRows, errorRows: last.errors }));
+  console.log(JSON.stringify({ query: q.name, records: recordCount, cpuUsPerToll: Number(best.toFixed(2)), runs: runs.map((x) => Number(x.toFixed(2))), outputRows: last.outputRows, outputDigest: last.digest, errorRows: last.errors }));
 }
