@@ -47,3 +47,44 @@ describe('rowFromObject', () => {
     expect(rowFromObject(STATION_REFERENCE, ref, { numericStrings: true })).toEqual({ ok: true, row: { plaza_id: 'P01', day_of_week: 3, slot: 47, expected_count: 120, alert_threshold: 60 } });
   });
 });
+
+describe('rowFromObject event times', () => {
+  const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+  /** What the check gave before it read the common form from its characters: the regex, then Date.parse. */
+  const reference = (text: string): number | 'refused' => {
+    if (!ISO_8601.test(text)) return 'refused';
+    const ms = Date.parse(text.replace(' ', 'T'));
+    return Number.isFinite(ms) ? ms : 'refused';
+  };
+  const converted = (text: string): number | 'refused' => {
+    const result = rowFromObject(TOLL_TRANSACTIONS, { ...good, event_time: text }, { omit });
+    return result.ok ? (result.row.event_time as number) : 'refused';
+  };
+
+  it('gives the same milliseconds as Date.parse, and refuses the same texts', () => {
+    const texts = [
+      '2026-11-26T10:15:00.123Z', '2026-11-26T10:15:00Z', '2026-11-26T23:59:59.999Z', '2026-11-27T00:00:00.000Z',
+      '2024-02-29T12:00:00Z', '2026-02-29T12:00:00Z', '2026-02-30T00:00:00.001Z', '2026-04-31T08:00:00Z', '1900-02-29T00:00:00Z',
+      '0000-01-01T00:00:00Z', '0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '1969-12-31T23:59:59.999Z',
+      '2026-13-01T00:00:00Z', '2026-00-10T00:00:00Z', '2026-11-00T00:00:00Z', '2026-11-32T00:00:00Z',
+      '2026-11-26T24:00:00Z', '2026-11-26T24:00:00.000Z', '2026-11-26T23:60:00Z', '2026-11-26T23:59:60Z',
+      '2026-11-26T10:15:00.1Z', '2026-11-26T10:15:00.1234Z', '2026-11-26 10:15:00Z', '2026-11-26T10:15Z',
+      '2026-11-26T10:15:00+02:00', '2026-11-26T10:15:00.123+0530', '2026-11-26t10:15:00Z', '2026-11-26T10:15:00z',
+      '2026-11-26T1a:15:00Z', '2026-11-26T10:15:00.12aZ', '2026-11-2xT10:15:00Z', '2026/11/26T10:15:00Z', '+02026-11-26T10:15:00Z',
+      '2026-11-26T10:15:00.123ZZ', ' 2026-11-26T10:15:00Z', '',
+    ];
+    // Random texts of the common forms, across days and times, some with a digit out of range.
+    let seed = 12345;
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const two = (n: number) => String(n).padStart(2, '0');
+    for (let i = 0; i < 2000; i++) {
+      const date = `${String(1960 + next(100)).padStart(4, '0')}-${two(next(14))}-${two(next(33))}`;
+      const time = `${two(next(26))}:${two(next(61))}:${two(next(61))}`;
+      texts.push(next(2) === 0 ? `${date}T${time}Z` : `${date}T${time}.${String(next(1000)).padStart(3, '0')}Z`);
+    }
+    for (const text of texts) expect(converted(text), text).toBe(reference(text));
+  });
+});

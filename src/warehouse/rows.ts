@@ -58,11 +58,65 @@ function convertField(column: ColumnSchema, value: unknown, numericStrings: bool
       return n;
     }
     case 'timestamp': {
-      if (typeof value !== 'string' || !ISO_8601.test(value)) return { error: `field '${column.name}' must be an ISO 8601 date-time with a zone, got ${describe(value)}` };
+      if (typeof value !== 'string') return { error: `field '${column.name}' must be an ISO 8601 date-time with a zone, got ${describe(value)}` };
+      const fast = utcTimestampMs(value);
+      if (fast !== undefined) return fast;
+      if (!ISO_8601.test(value)) return { error: `field '${column.name}' must be an ISO 8601 date-time with a zone, got ${describe(value)}` };
       const ms = Date.parse(value.replace(' ', 'T'));
       return Number.isFinite(ms) ? ms : { error: `field '${column.name}' is not a valid date-time: ${value}` };
     }
   }
+}
+
+/**
+ * The day of the last timestamp read and its midnight UTC in ms: a stream's event times fall on few days, so
+ * this one-entry memo spares most calls of Date.parse. It only ever holds what Date.parse answered.
+ */
+let memoDay = '';
+let memoDayMs = Number.NaN;
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, the form producers send, read from its characters:
+ * the same milliseconds as the regex check plus Date.parse (delivery reads one per record; together they were
+ * about a third of checking a toll transaction). The date goes through Date.parse (cached per day), so a
+ * date Date.parse refuses or rolls over (Feb 30) comes out as it did. Undefined for any other text, and for a
+ * time of day out of range, which go the regex and Date.parse way.
+ */
+function utcTimestampMs(text: string): number | undefined {
+  const length = text.length;
+  if (length !== 20 && length !== 24) return undefined;
+  if (text.charCodeAt(length - 1) !== 90 /* Z */ || text.charCodeAt(10) !== 84 /* T */) return undefined;
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  if (!(digitsAt(text, 0, 4) >= 0 && digitsAt(text, 5, 2) >= 0 && digitsAt(text, 8, 2) >= 0)) return undefined;
+  const hours = digitsAt(text, 11, 2);
+  const minutes = digitsAt(text, 14, 2);
+  const seconds = digitsAt(text, 17, 2);
+  if (!(hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59 && seconds >= 0 && seconds <= 59)) return undefined;
+  let millis = 0;
+  if (length === 24) {
+    if (text.charCodeAt(19) !== 46 /* . */) return undefined;
+    millis = digitsAt(text, 20, 3);
+    if (millis < 0) return undefined;
+  }
+  if (!(text.startsWith(memoDay) && memoDay.length === 10)) {
+    const day = text.slice(0, 10);
+    const dayMs = Date.parse(`${day}T00:00:00Z`);
+    if (!Number.isFinite(dayMs)) return undefined;
+    memoDay = day;
+    memoDayMs = dayMs;
+  }
+  return memoDayMs + ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis;
+}
+
+/** The decimal number in `text` at `start`, `count` digits long; -1 if one of them is not a digit. */
+function digitsAt(text: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function describe(value: unknown): string {
