@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { describeMachine } from '../lib/machine.ts';
 import { REPO_ROOT } from '../lib/processes.ts';
 import { formatCount, formatTable } from '../lib/stats.ts';
-import { runSize, type Lags, type SizeResult, type SizeSettings } from './size.ts';
+import { describeRestart, runSize, type Lags, type SizeResult, type SizeSettings } from './size.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -144,7 +144,7 @@ for (const r of [...(baseline ? [baseline] : []), ...results]) {
   if (r.recovery) {
     rows.push(
       ['kill -9 after', `${r.recovery.killedAfterMs / 1000} s of traffic (${formatCount(r.recovery.acknowledgedAtKill)} tolls acknowledged by then)`],
-      ['restart to /health', `${formatCount(r.recovery.readyMs)} ms`],
+      ['restart to /health', `${formatCount(r.recovery.readyMs)} ms (${describeRestart(r.recovery.steps)})`],
       ['restart to caught up', `${r.recovery.caughtUpMs === null ? 'NOT within the drain' : `${formatCount(r.recovery.caughtUpMs)} ms`} (${lags(r.recovery.lagsMs)})`],
       ['producer batches retried', formatCount(r.recovery.producerRetries)],
       ['RSS after the recovery', `${mib(r.recovery.rssAfterBytes)} MiB`],

@@ -78,6 +78,8 @@ export interface SizeResult {
     readonly acknowledgedAtKill: number;
     /** From the restart's spawn to `GET /health` 200. */
     readonly readyMs: number;
+    /** Where the restart's time went, from the server's own log lines. */
+    readonly steps: RestartSteps;
     /** From the restart's spawn until every acknowledged toll was in the warehouse and the totals and the live lags were low; null when not within the drain. */
     readonly caughtUpMs: number | null;
     /** The lag gauges of the sample that found the system caught up (or of the last one). */
@@ -181,9 +183,12 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
       await server.exited;
       log(`  killed the server (SIGKILL) after ${settings.killAfterMs / 1000} s of traffic; ${acknowledgedAtKill.toLocaleString('en-US')} tolls acknowledged by then`);
       spawnedAt = performance.now();
-      server = await startTollstream({ dataDir, port, timeoutMs: 180_000 });
+      const spawnedAtWall = Date.now();
+      // At level info the server says when it took over the stale lock and how many dedupe keys it re-read.
+      server = await startTollstream({ dataDir, port, timeoutMs: 180_000, logLevel: 'info' });
       const restartReadyMs = Math.round(performance.now() - spawnedAt);
-      log(`  restarted: /health answered after ${restartReadyMs} ms`);
+      const restartSteps = readRestartLog(server.stderrTail(), spawnedAtWall);
+      log(`  restarted: /health answered after ${restartReadyMs} ms (${describeRestart(restartSteps)})`);
       sampler = new ServerSampler(server.url, server.pid, 500);
       let last: Sample | undefined;
       let totals: TotalsProgress | undefined;
@@ -202,6 +207,7 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
         killedAfterMs: settings.killAfterMs,
         acknowledgedAtKill,
         readyMs: restartReadyMs,
+        steps: restartSteps,
         caughtUpMs,
         lagsMs: lagsOf(last),
         producerRetries: traffic.retries(),
@@ -263,4 +269,45 @@ async function waitFor(timeoutMs: number, ready: () => Promise<boolean>): Promis
 
 function mib(bytes: number): number {
   return Math.round(bytes / 1024 / 1024);
+}
+
+/** The restart's phases as its log lines date them (ms, wall clock); null where a line was missing. */
+export interface RestartSteps {
+  /** Spawn to the first log line (the stale lock taken over): Node.js, the TypeScript loader and the modules. */
+  readonly loadMs: number | null;
+  /** The stale lock to the last dedupe window rebuilt: opening the log (recovery of the segments, dedupe windows). */
+  readonly openLogMs: number | null;
+  /** That to the ready line: warehouse, deliveries, queries from their checkpoints, functions, gateway. */
+  readonly restMs: number | null;
+  /** Keys of each stream's dedupe window read back from the log. */
+  readonly dedupeKeys: Readonly<Record<string, number>>;
+}
+
+function readRestartLog(stderr: string, spawnedAtWall: number): RestartSteps {
+  const lines: { time: number; msg: string; stream?: string; keys?: number }[] = [];
+  for (const text of stderr.split('\n')) {
+    try {
+      const line = JSON.parse(text) as { time?: string; msg?: string; stream?: string; keys?: number };
+      if (line.time && line.msg) lines.push({ ...line, time: Date.parse(line.time), msg: line.msg });
+    } catch {
+      // not a log line
+    }
+  }
+  const lock = lines.find((l) => l.msg.startsWith('taking over a stale data directory lock'));
+  const rebuilt = lines.filter((l) => l.msg === 'rebuilt the dedupe window');
+  const ready = lines.find((l) => l.msg === 'ready');
+  const logOpened = rebuilt[rebuilt.length - 1] ?? lock;
+  const between = (a: { time: number } | undefined, b: { time: number } | undefined) => (a && b ? b.time - a.time : null);
+  return {
+    loadMs: lock ? lock.time - spawnedAtWall : null,
+    openLogMs: between(lock, logOpened),
+    restMs: between(logOpened, ready),
+    dedupeKeys: Object.fromEntries(rebuilt.map((l) => [l.stream ?? '?', l.keys ?? 0])),
+  };
+}
+
+export function describeRestart(s: RestartSteps): string {
+  const ms = (v: number | null) => (v === null ? 'n/a' : `${v.toLocaleString('en-US')} ms`);
+  const keys = Object.values(s.dedupeKeys).reduce((a, b) => a + b, 0);
+  return `loading ${ms(s.loadMs)}, opening the log ${ms(s.openLogMs)} with ${keys.toLocaleString('en-US')} dedupe keys, the rest ${ms(s.restMs)}`;
 }
