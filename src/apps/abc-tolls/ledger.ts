@@ -97,12 +97,11 @@ export class SpendLedger {
    * `version` grows by one per batch instead of per entry. Returns how many entries crossed a threshold.
    */
   applySpendBatch(tx: TableTx, entries: readonly SpendEntry[]): number {
-    // Groups keep their first entry's position (Map order), and list their entries in order.
-    const months = new Map<string, Group>();
-    const days = new Map<string, Group>();
+    // Grouped by customer id (no key strings built per entry); a customer's few months and days are scanned.
+    const customers = new Map<string, CustomerSpend>();
+    const monthOf: PeriodSpend[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      const { customerId, eventTimeMs, source } = entry;
+      const { customerId, eventTimeMs, cents, source } = entries[i]!;
       let day: string | undefined;
       let month: string;
       if (source.kind === 'window' && (source.month !== undefined || source.day !== undefined)) {
@@ -113,36 +112,35 @@ export class SpendLedger {
         month = day.slice(0, 7);
       }
       day ??= this.calendar.day(eventTimeMs);
-      const count = source.kind === 'window' ? source.transactions : 1;
-      addTo(months, customerId, month, entry, i, count);
-      addTo(days, customerId, day, entry, i, count);
+      const transactions = source.kind === 'window' ? source.transactions : 1;
+      let customer = customers.get(customerId);
+      if (customer === undefined) customers.set(customerId, (customer = { customerId, months: [], days: [], thresholdCents: undefined }));
+      monthOf[i] = addTo(customer, customer.months, month, cents, transactions);
+      addTo(customer, customer.days, day, cents, transactions);
     }
-    for (const group of days.values()) {
-      tx.update(TABLES.dailyTotals, { pk: group.customerId, sk: group.period }, { add: { total_cents: group.cents, transactions: group.transactions } });
-    }
-    const thresholds = new Map<string, number | undefined>();
-    const breaches: { index: number; message: BreachMessage; key: string }[] = [];
-    for (const group of months.values()) {
-      const { customerId, period: month } = group;
-      const add = { total_cents: group.cents, transactions: group.transactions };
-      const total = (tx.update(TABLES.monthlyTotals, { pk: customerId, sk: month }, { add }).value as unknown as TotalItem).total_cents;
-      let threshold = thresholds.get(customerId);
-      if (threshold === undefined && !thresholds.has(customerId)) thresholds.set(customerId, (threshold = thresholdIn(tx, customerId)));
-      if (threshold === undefined) continue;
-      // The month's total before and after each entry, as applying them one by one would see it.
-      let after = total - group.cents;
-      for (let k = 0; k < group.entries.length; k++) {
-        const entry = group.entries[k]!;
-        const before = after;
-        after += entry.cents;
-        if (before <= threshold && after > threshold) {
-          breaches.push({ index: group.indexes[k]!, message: breachMessage(entry, month, threshold, after), key: breachKey(customerId, month, threshold) });
-        }
+    for (const customer of customers.values()) {
+      const { customerId } = customer;
+      for (const d of customer.days) tx.update(TABLES.dailyTotals, { pk: customerId, sk: d.period }, { add: { total_cents: d.cents, transactions: d.transactions } });
+      for (const m of customer.months) {
+        const add = { total_cents: m.cents, transactions: m.transactions };
+        // The month's total before this batch; the walk below adds the entries back one by one.
+        m.runningCents = (tx.update(TABLES.monthlyTotals, { pk: customerId, sk: m.period }, { add }).value as unknown as TotalItem).total_cents - m.cents;
       }
+      customer.thresholdCents = thresholdIn(tx, customerId);
     }
-    if (breaches.length > 1) breaches.sort((a, b) => a.index - b.index);
-    for (const breach of breaches) tx.publish(this.topic, breach.message, { idempotencyKey: breach.key });
-    return breaches.length;
+    // In entry order, as applying them one by one would: each crossing is published when it happens.
+    let crossed = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const m = monthOf[i]!;
+      const threshold = m.customer.thresholdCents;
+      const entry = entries[i]!;
+      const before = m.runningCents;
+      const after = (m.runningCents = before + entry.cents);
+      if (threshold === undefined || !(before <= threshold && after > threshold)) continue;
+      tx.publish(this.topic, breachMessage(entry, m.period, threshold, after), { idempotencyKey: breachKey(entry.customerId, m.period, threshold) });
+      crossed++;
+    }
+    return crossed;
   }
 
   /**
@@ -176,29 +174,36 @@ export interface SpendEntry {
   readonly source: SpendSource;
 }
 
-/** The entries of one batch that add to one (customer, month) or (customer, day). */
-interface Group {
+/** A customer's spend in one batch, and its threshold once read. */
+interface CustomerSpend {
   readonly customerId: string;
+  readonly months: PeriodSpend[];
+  readonly days: PeriodSpend[];
+  thresholdCents: number | undefined;
+}
+
+/** The sum of one batch's entries for one customer and month (or day). */
+interface PeriodSpend {
+  readonly customer: CustomerSpend;
   readonly period: string;
   cents: number;
   transactions: number;
-  readonly entries: SpendEntry[];
-  /** Positions of `entries` in the batch. */
-  readonly indexes: number[];
+  /** The month's total as the entries are walked in order (months only). */
+  runningCents: number;
 }
 
-function addTo(groups: Map<string, Group>, customerId: string, period: string, entry: SpendEntry, index: number, transactions: number): void {
-  // Months and days never hold a space, so the first space ends the period and the key is unambiguous.
-  const key = `${period} ${customerId}`;
-  const group = groups.get(key);
-  if (group === undefined) {
-    groups.set(key, { customerId, period, cents: entry.cents, transactions, entries: [entry], indexes: [index] });
-    return;
+function addTo(customer: CustomerSpend, periods: PeriodSpend[], period: string, cents: number, transactions: number): PeriodSpend {
+  for (let k = 0; k < periods.length; k++) {
+    const p = periods[k]!;
+    if (p.period === period) {
+      p.cents += cents;
+      p.transactions += transactions;
+      return p;
+    }
   }
-  group.cents += entry.cents;
-  group.transactions += transactions;
-  group.entries.push(entry);
-  group.indexes.push(index);
+  const p: PeriodSpend = { customer, period, cents, transactions, runningCents: 0 };
+  periods.push(p);
+  return p;
 }
 
 function breachMessage(entry: SpendEntry, month: string, thresholdCents: number, totalCents: number): BreachMessage {
