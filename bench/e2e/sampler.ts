@@ -27,6 +27,8 @@ export interface Sample {
   readonly rssBytes: number;
   /** `nodejs_heap_size_used_bytes`: the JavaScript heap part of it. */
   readonly heapUsedBytes: number | undefined;
+  /** `tollstream_dedupe_bytes` over all streams: producer dedupe windows, which grow with their keys to a set bound. */
+  readonly dedupeBytes: number;
 }
 
 export class ServerSampler {
@@ -68,6 +70,7 @@ export class ServerSampler {
         metricSum(text, 'tollstream_delivery_errors_total'),
       rssBytes: processRssBytes(this.pid),
       heapUsedBytes: metricMax(text, 'nodejs_heap_size_used_bytes'),
+      dedupeBytes: metricSum(text, 'tollstream_dedupe_bytes'),
     };
     this.samples.push(sample);
     return sample;

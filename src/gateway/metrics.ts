@@ -24,6 +24,8 @@ export function createGatewayMetrics(registry: Registry, log: StreamLog): Gatewa
   const bytesIn = registry.counter('tollstream_bytes_in_total', 'Bytes of record data stored, by stream and shard.', ['stream', 'shard']);
   const duplicates = registry.counter('tollstream_duplicates_dropped_total', 'Records recognized as producer retries and not stored again.', ['stream', 'shard']);
   const stored = registry.gauge('tollstream_stored_bytes', 'Bytes held by the log now, by stream and shard.', ['stream', 'shard']);
+  const dedupeKeys = registry.gauge('tollstream_dedupe_keys', 'Keys the producer dedupe window of a stream remembers now.', ['stream']);
+  const dedupeBytes = registry.gauge('tollstream_dedupe_bytes', 'Memory held by the producer dedupe window of a stream, in bytes (grows with its keys up to their bound).', ['stream']);
   const fsync = registry.histogram('tollstream_fsync_duration_seconds', 'Duration of flushes to stable storage, in seconds.', [], FSYNC_BUCKETS_SECONDS).labels();
   const tails = registry.gauge('tollstream_tail_clients', 'Open tail (Server-Sent Events) connections.').labels();
   const ready = registry.gauge('tollstream_ready', '1 when the gateway serves requests, 0 while starting or stopping.').labels();
@@ -39,6 +41,12 @@ export function createGatewayMetrics(registry: Registry, log: StreamLog): Gatewa
       bytesIn.labels(s.stream, s.shardId).inc(s.bytesIn);
       duplicates.labels(s.stream, s.shardId).inc(s.duplicatesDropped);
       stored.labels(s.stream, s.shardId).set(s.storedBytes);
+    }
+    dedupeKeys.reset();
+    dedupeBytes.reset();
+    for (const d of stats.dedupe ?? []) {
+      dedupeKeys.labels(d.stream).set(d.keys);
+      dedupeBytes.labels(d.stream).set(d.bytes);
     }
     for (const ms of stats.fsyncDurationsMs) fsync.observe(ms / 1000);
   });

@@ -337,6 +337,19 @@ export class DedupeWindow {
   private live = 0;
   evictedEarly = 0;
 
+  /** Keys remembered now. */
+  get keys(): number {
+    return this.live;
+  }
+
+  /** Bytes of the typed arrays holding the window: what it costs in memory (it grows to its bound, then stays). */
+  get bytes(): number {
+    return (
+      this.keyPos.byteLength + this.keyLen.byteLength + this.hashes.byteLength + this.shards.byteLength + this.offsets.byteLength +
+      this.times.byteLength + this.inTable.byteLength + this.arena.byteLength + this.table.byteLength
+    );
+  }
+
   /** The key of the last `find`, kept for `insertFound`. */
   private lastBytes: Uint8Array = textScratch;
   private lastStart = 0;

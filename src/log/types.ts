@@ -151,8 +151,19 @@ export interface ShardStats {
   readonly latestArrivalTime?: number;
 }
 
+/** The producer dedupe window of a stream that has one. */
+export interface DedupeStats {
+  readonly stream: string;
+  /** Keys remembered now (at most the window's key bound). */
+  readonly keys: number;
+  /** Memory the window holds, in bytes; it grows with the keys up to their bound, then stays. */
+  readonly bytes: number;
+}
+
 export interface LogStats {
   readonly shards: readonly ShardStats[];
+  /** One entry per stream with dedupe. */
+  readonly dedupe?: readonly DedupeStats[];
   /** Durations of flushes to stable storage, in ms, since the last call (for a latency histogram). */
   readonly fsyncDurationsMs: readonly number[];
 }

@@ -132,6 +132,9 @@ describe('native ingest', () => {
     expect(first.body.records.map((r: { duplicate: boolean }) => r.duplicate)).toEqual([false, false]);
     expect(again.body.records[0]).toMatchObject({ duplicate: true, sequenceNumber: first.body.records[0].sequenceNumber });
     expect(await stored(name)).toHaveLength(2);
+    const metrics = await (await api('/metrics')).text();
+    expect(metrics).toContain(`tollstream_dedupe_keys{stream="${name}"} 2\n`);
+    expect(metrics).toMatch(new RegExp(`^tollstream_dedupe_bytes\\{stream="${name}"\\} [1-9]\\d*$`, 'm'));
   });
 
   it('answers 404 STREAM_NOT_FOUND for records sent to an unknown stream', async () => {

@@ -169,6 +169,22 @@ describe('embedded log', () => {
     await log.close();
   });
 
+  it('reports each dedupe window: the keys it remembers, within its bound, and the memory it holds', async () => {
+    const log = await openEmbeddedLog({ dir, fsync: 'always', dedupeMaxKeys: 5000 });
+    await log.createStream('keyed', { dedupe: { mode: 'key' } });
+    await log.createStream('plain');
+    const keyed = (from: number, n: number) =>
+      log.append('keyed', Array.from({ length: n }, (_, i) => ({ partitionKey: 'p', data: Buffer.from('x'), idempotencyKey: `tx-${from + i}` })));
+    await keyed(0, 100);
+    const small = log.stats().dedupe!;
+    expect(small).toEqual([{ stream: 'keyed', keys: 100, bytes: expect.any(Number) }]);
+    for (let i = 100; i < 8000; i += 500) await keyed(i, 500);
+    const full = log.stats().dedupe![0]!;
+    expect(full.keys).toBe(5000);
+    expect(full.bytes).toBeGreaterThan(small[0]!.bytes);
+    await log.close();
+  });
+
   it('rolls segments and reclaims them by size without losing the newest records', async () => {
     const log = await openEmbeddedLog({ dir, fsync: 'always', segmentBytes: 2048 });
     await log.createStream('s', { retentionBytes: 8192 });

@@ -12,6 +12,7 @@ import { formatSequenceNumber, sequencePrefix } from '../sequence.ts';
 import type {
   AppendRecord,
   AppendResult,
+  DedupeStats,
   LogStats,
   ReadLimits,
   ReadResult,
@@ -496,9 +497,14 @@ class EmbeddedLog implements EmbeddedStreamLog {
         });
       }
     }
+    const dedupe: DedupeStats[] = [];
+    for (const s of this.streams.values()) {
+      const window = s.dedupe?.window;
+      if (window) dedupe.push({ stream: s.meta.name, keys: window.keys, bytes: window.bytes });
+    }
     const fsyncDurationsMs = this.fsyncDurations;
     this.fsyncDurations = [];
-    return { shards, fsyncDurationsMs };
+    return { shards, dedupe, fsyncDurationsMs };
   }
 
   private async syncAll(): Promise<void> {
