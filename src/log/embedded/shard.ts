@@ -46,6 +46,12 @@ interface TailBatch {
   records: StoredRecord[] | undefined;
 }
 
+function copyExact(buf: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(copy);
+  return copy;
+}
+
 /** Bytes of recent batches each shard keeps for tail readers; older reads go to the segment files. */
 const TAIL_CACHE_BYTES = 2 * 1024 * 1024;
 const READ_CHUNK = 64 * 1024;
@@ -226,8 +232,11 @@ export class Shard {
 
   private keepTail(group: readonly QueuedBatch[]): void {
     for (const b of group) {
-      this.tail.push({ buf: b.buf, header: b.header, records: undefined });
-      this.tailBytes += b.buf.length;
+      // A batch is a view into a larger allocation (Node's shared pool for small ones, an upper-bound guess for
+      // big ones); kept as it is, it would pin all of it. Much slack: keep an exact copy instead.
+      const buf = b.buf.buffer.byteLength - b.buf.length > b.buf.length / 4 ? copyExact(b.buf) : b.buf;
+      this.tail.push({ buf, header: b.header, records: undefined });
+      this.tailBytes += buf.length;
     }
     while (this.tailBytes > TAIL_CACHE_BYTES && this.tail.length > 1) this.tailBytes -= this.tail.shift()!.buf.length;
   }
