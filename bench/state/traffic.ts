@@ -51,7 +51,7 @@ const RETRY_FOR_MS = 120_000;
 
 /**
  * Retries a batch that failed with an error (connection refused or reset while the server restarts) with the
- * same transaction ids until it is acknowledged, for at most `RETRY_FOR_MS`. Records the first failure.
+ * same transaction ids until it is acknowledged, for at most `RETRY_FOR_MS`; `onRetry` counts the retries.
  */
 function retryingSink(inner: Sink, onRetry: (err: unknown) => void): Sink {
   let closed = false;
@@ -62,7 +62,9 @@ function retryingSink(inner: Sink, onRetry: (err: unknown) => void): Sink {
         try {
           return await inner.send(batch);
         } catch (err) {
-          if (closed || Date.now() > giveUpAt) throw err;
+          // An answer of 4xx is a request the server will refuse again: only a missing server or a 5xx is retried.
+          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (closed || Date.now() > giveUpAt || (status !== undefined && status < 500)) throw err;
           onRetry(err);
           await sleep(Math.min(1000, 100 * 2 ** attempt));
         }
