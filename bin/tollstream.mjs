@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Entry point of the `tollstream` command: loads the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// Entry point of the `tollstream` command: runs src/cli/main.ts, compiling the TypeScript sources as they are
+// imported (bin/ts-hooks.mjs).
+import { register } from 'node:module';
 
-register();
+process.setSourceMapsEnabled(true);
+register('./ts-hooks.mjs', import.meta.url);
 await import('../src/cli/main.ts');
