@@ -3,14 +3,14 @@
  * One connection per process; SQLite serializes writers, so each write transaction sees the latest commit.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { assertTableName } from './keys.ts';
 import { ItemOps, type StoredTable } from './ops.ts';
 import { migrateTables } from './schema.ts';
-import type { TableDescription, TableOps, Tables, TableTx, TableTxCore } from './types.ts';
+import type { TableDescription, TableOps, Tables, TableTx, TableTxCore, TransactionOptions } from './types.ts';
 
 export interface TablesOptions {
   /** The database file (created with its directory if missing), or ':memory:' for a private in-memory one. */
@@ -43,6 +43,21 @@ export interface TablesInternals {
   afterCommit(fn: () => void): void;
   /** Runs `fn` at the start of `close()`, so background work on the database stops first. */
   onClose(fn: () => void): void;
+  /**
+   * The current outermost transaction has an effect outside the database (a notification to dispatch), so
+   * its commit is flushed to disk before `transaction()` returns even when it was opened with
+   * `flush: 'when-needed'`. Outside a transaction, flushes every earlier commit now.
+   */
+  requireFlush(): void;
+  /** Commits so far, by whether they were flushed to disk before returning. */
+  readonly stats: CommitStats;
+}
+
+export interface CommitStats {
+  /** Commits flushed to disk before they returned: they survive a power loss. */
+  flushedCommits: number;
+  /** Commits that returned without a flush (`flush: 'when-needed'` with nothing outside, or `synchronous: 'normal'`). */
+  unflushedCommits: number;
 }
 
 const internals = new WeakMap<Tables, TablesInternals>();
@@ -70,7 +85,9 @@ export function openTables(options: TablesOptions): Tables {
       cause: err,
     });
   }
-  const tables = new SqliteTables(db, logger, now);
+  const durable = options.synchronous !== 'normal';
+  const walPath = options.path === ':memory:' ? undefined : `${path.resolve(options.path)}-wal`;
+  const tables = new SqliteTables(db, logger, now, durable, walPath);
   internals.set(tables, tables.internals);
   logger.info('tables opened', { path: options.path, synchronous: options.synchronous ?? 'full' });
   return tables;
@@ -87,11 +104,23 @@ class SqliteTables implements Tables {
   readonly #onClose: (() => void)[] = [];
   #depth = 0;
   #closed = false;
+  /** `synchronous: 'full'` was asked for; false means no commit is ever flushed on its own. */
+  readonly #durable: boolean;
+  /** The WAL file, flushed by hand for a relaxed transaction that turned out to need it; none in memory. */
+  readonly #walPath: string | undefined;
+  #walDirSynced = false;
+  /** The outermost open transaction runs with `synchronous = NORMAL` (flush: 'when-needed'). */
+  #relaxed = false;
+  /** Something in the relaxed outermost transaction needs its commit flushed (see requireFlush). */
+  #flushNeeded = false;
+  readonly #stats: CommitStats = { flushedCommits: 0, unflushedCommits: 0 };
   readonly internals: TablesInternals;
 
-  constructor(db: Database.Database, logger: Logger, now: () => number) {
+  constructor(db: Database.Database, logger: Logger, now: () => number, durable: boolean, walPath: string | undefined) {
     this.#db = db;
     this.#logger = logger;
+    this.#durable = durable;
+    this.#walPath = walPath;
     this.#ops = new ItemOps(db, (t) => this.#stored(t), now);
     // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never fails half way on a lock upgrade.
     this.#inTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
@@ -113,6 +142,11 @@ class SqliteTables implements Tables {
       onClose: (fn) => {
         this.#onClose.push(fn);
       },
+      requireFlush: () => {
+        if (this.#depth > 0) this.#flushNeeded = true;
+        else if (this.#durable) this.#flushWal();
+      },
+      stats: this.#stats,
     };
   }
 
@@ -182,7 +216,7 @@ class SqliteTables implements Tables {
     return this.#write(() => this.#db.prepare('DELETE FROM ts_checkpoints WHERE consumer = ?').run(consumer).changes);
   }
 
-  transaction<T>(fn: (tx: TableTx) => T): T {
+  transaction<T>(fn: (tx: TableTx) => T, options?: TransactionOptions): T {
     this.#assertOpen();
     // Decorations (such as notifications' `publish`) are attached at run time; see TxDecoration.
     const tx = new Transaction(this.#ops, this.#decorations) as unknown as TableTx & Transaction;
@@ -196,7 +230,7 @@ class SqliteTables implements Tables {
           );
         }
         return result;
-      });
+      }, options?.flush === 'when-needed');
     } finally {
       tx.finish();
     }
@@ -210,13 +244,34 @@ class SqliteTables implements Tables {
     this.#logger.info('tables closed');
   }
 
-  /** Runs `fn` in a write transaction (or as part of the enclosing one) and maps SQLite errors. */
-  #write<T>(fn: () => T): T {
+  /**
+   * Runs `fn` in a write transaction (or as part of the enclosing one) and maps SQLite errors. `relaxed`:
+   * commit without waiting for the disk unless requireFlush() was called in it (see TransactionOptions).
+   */
+  #write<T>(fn: () => T, relaxed = false): T {
     this.#assertOpen();
+    const outermost = this.#depth === 0;
+    if (outermost) {
+      this.#relaxed = relaxed && this.#durable;
+      this.#flushNeeded = false;
+      // SQLite refuses to change the safety level inside a transaction, so it is set before BEGIN and set back
+      // right after COMMIT (statements other components run outside transactions stay flushed). exec, not a
+      // prepared statement: SQLite applies this pragma when it compiles it, so a prepared one would not rerun.
+      if (this.#relaxed) this.#db.exec('PRAGMA synchronous = NORMAL');
+    } else if (!relaxed && this.#relaxed) {
+      // A nested write that asks for durability makes the whole (outer) transaction flushed.
+      this.#flushNeeded = true;
+    }
     this.#depth++;
     let committed = false;
     try {
-      const result = this.#inTransaction(fn) as T;
+      let result: T;
+      try {
+        result = this.#inTransaction(fn) as T;
+      } finally {
+        if (outermost && this.#relaxed) this.#db.exec('PRAGMA synchronous = FULL');
+      }
+      if (outermost) this.#settleCommit();
       committed = true;
       return result;
     } catch (err) {
@@ -228,6 +283,46 @@ class SqliteTables implements Tables {
         this.#afterCommit = [];
         if (committed) for (const cb of callbacks) runCallback(cb, this.#logger);
       }
+    }
+  }
+
+  /** Counts the outermost commit just made, flushing it first when it was relaxed but needs durability. */
+  #settleCommit(): void {
+    if (this.#relaxed && this.#flushNeeded) this.#flushWal();
+    if (this.#durable && (!this.#relaxed || this.#flushNeeded)) this.#stats.flushedCommits++;
+    else this.#stats.unflushedCommits++;
+  }
+
+  /**
+   * Makes every commit so far durable, as a commit with `synchronous = FULL` would: in WAL mode a commit is
+   * durable once the WAL file's frames are on disk. Runs before transaction() returns, so afterCommit work
+   * (waking the notification dispatcher) starts only after it. A failure leaves the commit in the database
+   * but not known to be on disk; it is reported as IO_ERROR and the afterCommit work does not run.
+   */
+  #flushWal(): void {
+    if (this.#walPath === undefined) return;
+    try {
+      const fd = openSync(this.#walPath, 'r');
+      try {
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      if (!this.#walDirSynced) {
+        // The WAL file's directory entry, once: SQLite syncs it at the WAL's first sync, which may be ours.
+        const dirFd = openSync(path.dirname(this.#walPath), 'r');
+        try {
+          fsyncSync(dirFd);
+        } finally {
+          closeSync(dirFd);
+        }
+        this.#walDirSynced = true;
+      }
+    } catch (err) {
+      throw new TollstreamError('IO_ERROR', `a commit of the tables database could not be flushed to disk: ${(err as Error).message}; check the disk, then retry`, {
+        context: { path: this.#walPath },
+        cause: err,
+      });
     }
   }
 

@@ -135,6 +135,19 @@ export interface TableTxCore extends TableOps {
   setCheckpoint(consumer: string, stream: string, shardId: string, sequenceNumber: string): void;
 }
 
+export interface TransactionOptions {
+  /**
+   * When the commit is flushed to disk before `transaction()` returns (with `synchronous: 'full'`).
+   * `always`: every commit; it survives a power loss. `when-needed`: only when something in the transaction
+   * has an effect outside the database (a published notification); otherwise the commit survives a process
+   * crash but a power loss may roll it back, together with every later unflushed commit (never a part of
+   * one). For stream functions, whose checkpoint commits with their state, so a rolled-back commit is redone
+   * from the log. With `synchronous: 'normal'` no commit is flushed, whatever this says.
+   * @default 'always'
+   */
+  readonly flush?: 'always' | 'when-needed';
+}
+
 export interface Tables extends TableOps {
   createTable(name: string, options?: { readonly sortKey?: boolean; readonly ifNotExists?: boolean }): TableDescription;
   /** Removes the table and all its items. */
@@ -145,7 +158,7 @@ export interface Tables extends TableOps {
    * Runs `fn` atomically: all its writes (items, checkpoints, outbox rows) commit when it returns and none
    * do if it throws (the error is rethrown). `fn` must be synchronous; it returns `fn`'s result.
    */
-  transaction<T>(fn: (tx: TableTx) => T): T;
+  transaction<T>(fn: (tx: TableTx) => T, options?: TransactionOptions): T;
   deleteCheckpoints(consumer: string): number;
   /** Closes the database; later calls throw. */
   close(): void;
