@@ -10,11 +10,19 @@
  */
 import type { Logger } from '../core/logger.ts';
 import type { StartPosition, StoredRecord, StreamLog } from '../log/index.ts';
-import type { Tables, TableTx } from '../tables/index.ts';
+import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
 
 export const VIRTUAL_LANES = 10;
+
+/**
+ * Every commit here (the handler's `transact` and the checkpoint-only ones) skips the disk flush unless it
+ * publishes a notification: a flush blocks the main thread for milliseconds. A power loss can then roll back
+ * a suffix of these commits, each whole, state together with the checkpoint, so the records are delivered
+ * again and redo the same state. Appends to other streams made before the commit carry idempotency keys.
+ */
+const RELAXED: TransactionOptions = { flush: 'when-needed' };
 
 export interface ShardWorkerDeps {
   readonly log: StreamLog;
@@ -89,11 +97,11 @@ export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSeq
         const shardCheckpointed = await processBatch(deps, shardId, batch, laneCheckpoints);
         if (signal.aborted) break;
         const last = batch[batch.length - 1]!;
-        if (!shardCheckpointed) tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber));
+        if (!shardCheckpointed) tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber), RELAXED);
         deps.stats.iteratorAgeMs = Math.max(0, deps.now() - last.arrivalTime);
       } else if (ended) {
         if (endingSequenceNumber !== undefined) {
-          tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, endingSequenceNumber));
+          tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, endingSequenceNumber), RELAXED);
         }
         return true;
       }
@@ -220,7 +228,7 @@ async function deliver(
           apply = checkpointLanes(deps, tx, shardId, records, through, laneCheckpoints);
           if (shard?.at !== undefined && through === shard.at) tx.setCheckpoint(consumerName(mapping.name), mapping.stream, shardId, through);
           return out;
-        });
+        }, RELAXED);
         if (shard?.at !== undefined && through === shard.at) shard.committed = true;
         apply();
         committedThrough = through;
@@ -243,7 +251,7 @@ async function deliver(
       let apply: () => void = () => {};
       tables.transaction((tx) => {
         apply = checkpointLanes(deps, tx, shardId, records, doneThrough, laneCheckpoints);
-      });
+      }, RELAXED);
       apply();
     }
     const remaining = doneThrough === undefined ? records : records.filter((r) => r.sequenceNumber > doneThrough);
@@ -335,7 +343,7 @@ async function giveUp(deps: ShardWorkerDeps, shardId: string, records: readonly 
   let apply: () => void = () => {};
   deps.tables.transaction((tx) => {
     apply = checkpointLanes(deps, tx, shardId, records, last.sequenceNumber, laneCheckpoints);
-  });
+  }, RELAXED);
   apply();
   stats.recordsSentToOnFailure += records.length;
 }

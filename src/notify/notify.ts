@@ -97,6 +97,8 @@ export function openNotify(options: NotifyOptions): Notify {
       });
     }
     const result = store.insertOutbox(key, topicName, text, now());
+    // Dispatched to customers after the commit: it must not be rolled back by a power loss once sent.
+    internals.requireFlush();
     if (!result.duplicate) internals.afterCommit(() => dispatcher.wake());
     return result;
   };
