@@ -251,7 +251,7 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
     figures: ({ json }) => {
       const sizes = need(json?.sizes, 'the sizes of bench:state') as any[];
       const mib = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${Math.round(v / 1024 / 1024)} MiB`);
-      const bytes = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${Math.round(v).toLocaleString('en-US')} B`);
+      const bytes = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${(Math.round(v) || 0).toLocaleString('en-US')} B`);
       const rows: Figure[] = [];
       for (const size of sizes) {
         const label = `${formatCount(size.customers)} customers`;
