@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTables, type Tables } from './index.ts';
 import { tablesInternals } from './internal.ts';
@@ -93,5 +94,24 @@ describe('commit flushing', () => {
       internals.requireFlush();
     }, { flush: 'when-needed' });
     expect(tables.get('totals', { pk: 'a' })?.value).toEqual({ n: 1 });
+  });
+
+  it('refuses every later write once a flush after commit failed, and reads still answer', () => {
+    const { tables, internals } = open();
+    tables.transaction((tx) => tx.update('totals', { pk: 'c-1' }, { add: { cents: 5 } }));
+    // The WAL file's name no longer leads to it: the flush after the next commit cannot open it.
+    fs.renameSync(`${dir!.dbPath}-wal`, `${dir!.dbPath}-wal.moved`);
+    const publishLike = () =>
+      tables.transaction((tx) => {
+        tx.update('totals', { pk: 'c-1' }, { add: { cents: 5 } });
+        internals.requireFlush();
+      }, { flush: 'when-needed' });
+    expect(publishLike).toThrow(expect.objectContaining({ code: 'IO_ERROR' }));
+    expect(() => tables.transaction((tx) => tx.update('totals', { pk: 'c-1' }, { add: { cents: 5 } }), { flush: 'when-needed' })).toThrow(
+      expect.objectContaining({ code: 'IO_ERROR', message: expect.stringContaining('refused until the database is opened again') }),
+    );
+    expect(() => tables.put('totals', { pk: 'c-2' }, { cents: 1 })).toThrow(expect.objectContaining({ code: 'IO_ERROR' }));
+    expect(tables.get('totals', { pk: 'c-1' })?.value).toEqual({ cents: 10 });
+    fs.renameSync(`${dir!.dbPath}-wal.moved`, `${dir!.dbPath}-wal`);
   });
 });

@@ -114,6 +114,8 @@ class SqliteTables implements Tables {
   /** Something in the relaxed outermost transaction needs its commit flushed (see requireFlush). */
   #flushNeeded = false;
   readonly #stats: CommitStats = { flushedCommits: 0, unflushedCommits: 0 };
+  /** Set when a flush after commit failed: writes are refused from then on (see #flushWal). */
+  #failed: TollstreamError | undefined;
   readonly internals: TablesInternals;
 
   constructor(db: Database.Database, logger: Logger, now: () => number, durable: boolean, walPath: string | undefined) {
@@ -250,6 +252,7 @@ class SqliteTables implements Tables {
    */
   #write<T>(fn: () => T, relaxed = false): T {
     this.#assertOpen();
+    if (this.#failed) throw this.#failed;
     const outermost = this.#depth === 0;
     if (outermost) {
       this.#relaxed = relaxed && this.#durable;
@@ -297,7 +300,10 @@ class SqliteTables implements Tables {
    * Makes every commit so far durable, as a commit with `synchronous = FULL` would: in WAL mode a commit is
    * durable once the WAL file's frames are on disk. Runs before transaction() returns, so afterCommit work
    * (waking the notification dispatcher) starts only after it. A failure leaves the commit in the database
-   * but not known to be on disk; it is reported as IO_ERROR and the afterCommit work does not run.
+   * but not known to be on disk; it is reported as IO_ERROR, the afterCommit work does not run, and every later
+   * write is refused with the same error until the database is opened again: a caller that retried (a function
+   * redelivering its batch) would otherwise apply on top of a commit it believes failed. Reopened, the database
+   * holds what reached the disk, state and checkpoints together.
    */
   #flushWal(): void {
     if (this.#walPath === undefined) return;
@@ -319,10 +325,13 @@ class SqliteTables implements Tables {
         this.#walDirSynced = true;
       }
     } catch (err) {
-      throw new TollstreamError('IO_ERROR', `a commit of the tables database could not be flushed to disk: ${(err as Error).message}; check the disk, then retry`, {
-        context: { path: this.#walPath },
-        cause: err,
-      });
+      this.#failed = new TollstreamError(
+        'IO_ERROR',
+        `a commit of the tables database could not be flushed to disk: ${(err as Error).message}; writes are refused until the database is opened again (restart Tollstream once the disk is fixed)`,
+        { context: { path: this.#walPath }, cause: err },
+      );
+      this.#logger.error('tables flush failed; refusing writes until reopened', { path: this.#walPath, err });
+      throw this.#failed;
     }
   }
 
