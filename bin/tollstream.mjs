@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // Entry point of the `tollstream` command: runs src/cli/main.ts, compiling the TypeScript sources as they are
 // imported (bin/ts-hooks.mjs).
 import { register } from 'node:module';
