@@ -227,3 +227,68 @@ export function forEachRecord(buf: Buffer, pos: number, header: BatchHeader, vis
     if (!visit(record, p - start)) return;
   }
 }
+
+/**
+ * Walks the records of a (checked) batch without building an object or string per record: after each
+ * `next()` that returns true, the fields describe the current record as positions in `buf`. Used where
+ * many records are visited but few of their fields are needed (rebuilding a dedupe window at open).
+ */
+export class RecordCursor {
+  buf: Buffer = Buffer.alloc(0);
+  offset = 0;
+  arrivalTime = 0;
+  /** The idempotency key's UTF-8 bytes are `buf[idempotencyStart, idempotencyEnd)`; start -1 when absent. */
+  idempotencyStart = -1;
+  idempotencyEnd = -1;
+  /** The data's bytes are `buf[dataStart, dataEnd)`. */
+  dataStart = 0;
+  dataEnd = 0;
+  private p = 0;
+  private left = 0;
+  private firstTimestamp = 0;
+
+  /** Positions the cursor before the first record of the batch at `pos`. */
+  reset(buf: Buffer, pos: number, header: BatchHeader): void {
+    this.buf = buf;
+    this.p = pos + BATCH_HEADER_BYTES;
+    this.left = header.recordCount;
+    this.offset = header.baseOffset - 1;
+    this.firstTimestamp = header.firstTimestamp;
+  }
+
+  /** Moves to the next record; false at the end of the batch. Decodes exactly as `forEachRecord`. */
+  next(): boolean {
+    if (this.left === 0) return false;
+    this.left--;
+    const buf = this.buf;
+    let p = this.p;
+    const attrs = buf[p]!;
+    p += 1;
+    let delta = 0;
+    let shift = 0;
+    for (;;) {
+      const b = buf[p++]!;
+      delta += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+      shift += 7;
+    }
+    p += 2 + ((buf[p]! << 8) | buf[p + 1]!);
+    if (attrs & ATTR_HASH_KEY) p += 16;
+    if (attrs & ATTR_IDEMPOTENCY_KEY) {
+      const n = (buf[p]! << 8) | buf[p + 1]!;
+      this.idempotencyStart = p + 2;
+      this.idempotencyEnd = p + 2 + n;
+      p += 2 + n;
+    } else {
+      this.idempotencyStart = -1;
+      this.idempotencyEnd = -1;
+    }
+    const dataLen = buf.readUInt32BE(p);
+    this.dataStart = p + 4;
+    this.dataEnd = p + 4 + dataLen;
+    this.p = p + 4 + dataLen;
+    this.offset++;
+    this.arrivalTime = this.firstTimestamp + delta;
+    return true;
+  }
+}

@@ -380,6 +380,21 @@ export class DedupeWindow {
   }
 
   /**
+   * Grows the window ahead of `keys` more keys of `keyBytes` bytes in all (a rebuild knows both), so adding
+   * them does not copy the window at each doubling. It grows to the sizes adding them would have reached
+   * (capacity doubles up to `maxKeys`, the arena to a power of two), never past them.
+   */
+  presize(keys: number, keyBytes: number): void {
+    const want = Math.min(this.tail - this.head + keys, this.maxKeys);
+    while (this.capacity < want) this.grow();
+    // Past the bound the oldest keys leave the arena too: only about `maxKeys` keys' bytes are held at once.
+    const held = keys > this.maxKeys ? (keyBytes / keys) * this.maxKeys : keyBytes;
+    let size = this.arena.length;
+    while (size < this.arenaTail - this.arenaHeadPos() + held) size *= 2;
+    if (size > this.arena.length) this.growArenaTo(size);
+  }
+
+  /**
    * Looks up the key `bytes[start, end)`; returns its slot if it was seen within the window before `now`,
    * else -1. Remembers the key for `insertFound`.
    */
@@ -572,9 +587,17 @@ export class DedupeWindow {
     }
   }
 
+  private arenaHeadPos(): number {
+    return this.head < this.tail ? this.keyPos[this.head % this.capacity]! : this.arenaTail;
+  }
+
   private growArena(): void {
+    this.growArenaTo(this.arena.length * 2);
+  }
+
+  private growArenaTo(size: number): void {
     const old = this.arena;
-    const arena = new Uint8Array(old.length * 2);
+    const arena = new Uint8Array(size);
     const oldMask = old.length - 1;
     const mask = arena.length - 1;
     for (let slot = this.head; slot < this.tail; slot++) {

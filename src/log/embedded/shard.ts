@@ -57,6 +57,8 @@ const TAIL_CACHE_BYTES = 2 * 1024 * 1024;
 const READ_CHUNK = 64 * 1024;
 const noop = (): void => undefined;
 const MAX_READ_CHUNK = 16 * 1024 * 1024;
+/** Read size of whole-shard scans: large enough that a read per chunk costs little next to its records. */
+const SCAN_CHUNK = 4 * 1024 * 1024;
 
 export class Shard {
   readonly stream: string;
@@ -443,6 +445,52 @@ export class Shard {
       }
     }
     return { records, nextOffset: offset };
+  }
+
+  /**
+   * Calls `visit` with each batch holding records from `fromOffset` (raised to the oldest retained one) to the
+   * readable end, in order, CRC checked as by `read`, without decoding records: `visit` gets the buffer, the
+   * batch's position in it and its header, and skips records below `from` itself. For whole-shard scans
+   * (rebuilding a dedupe window at open), which `read` would turn into an object per record; the buffer is
+   * only valid during the call.
+   */
+  async forEachBatch(fromOffset: number, visit: (buf: Buffer, pos: number, header: BatchHeader, from: number) => void): Promise<void> {
+    let offset = Math.max(fromOffset, this.firstOffset);
+    const end = this.visibleNextOffset;
+    while (offset < end && this.segments.length > 0) {
+      const seg = this.segments[this.segmentFor(offset)]!;
+      if (offset >= seg.nextOffset) break;
+      const before = offset;
+      let pos = seg.positionFor(offset);
+      while (pos < seg.size && offset < end) {
+        let want = Math.min(seg.size - pos, SCAN_CHUNK);
+        let buf = await seg.readAt(pos, want);
+        let check = checkBatch(buf, 0, buf.length, true);
+        if (!check.ok && check.reason === 'truncated' && buf.length >= LENGTH_PREFIX_BYTES) {
+          // A batch larger than the chunk: read exactly it.
+          want = LENGTH_PREFIX_BYTES + buf.readUInt32BE(8);
+          if (pos + want <= seg.size) {
+            buf = await seg.readAt(pos, want);
+            check = checkBatch(buf, 0, buf.length, true);
+          }
+        }
+        if (!check.ok) throw this.corrupt(seg, pos, check.detail);
+        let p = 0;
+        while (p < buf.length) {
+          const c = p === 0 ? check : checkBatch(buf, p, buf.length, true);
+          if (!c.ok) {
+            if (c.reason === 'truncated') break;
+            throw this.corrupt(seg, pos + p, c.detail);
+          }
+          const h = c.header;
+          if (h.baseOffset + h.recordCount > offset) visit(buf, p, h, offset);
+          offset = Math.max(offset, h.baseOffset + h.recordCount);
+          p += h.size;
+        }
+        pos += p;
+      }
+      if (offset === before) break; // the segment's batches end before its recorded end: nothing more to read
+    }
   }
 
   /** The offset of the first record that arrived at or after `timestamp` (the readable end if none). */
