@@ -3,16 +3,16 @@
  * from the records that arrived within it (bounded: it writes the records once, then opens the log a few
  * times and stops).
  *
- *   node bin/run-ts.mjs bench/log/rebuild.ts [--records 300000] [--opens 3] [--dir DIR]
+ *   node bin/run-ts.mjs bench/log/rebuild.ts [--records 300000] [--opens 3] [--dir DIR] [--cpu-prof FILE]
  *
  * Writes `--records` ~200-byte JSON toll records into a 2-shard stream deduplicated by the field
  * `transaction_id`, and as many into a 2-shard stream deduplicated by idempotency key, in 500-record appends
  * spread over a simulated half hour (so the shards' arrival times interleave and all of it is in the window).
  * Closes the log, then times `openEmbeddedLog` and reports µs per rebuilt key and keys/s (best and median
- * of the opens; the first open also reads the files cold from the page cache's point of view of a fresh
- * process, the others warm).
+ * of the opens). `--cpu-prof` writes a V8 CPU profile of the opens alone (not of the writing).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { openEmbeddedLog } from '../../src/log/index.ts';
 import type { AppendRecord } from '../../src/log/index.ts';
 
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '300000' }, opens: { type: 'string', default: '3' }, dir: { type: 'string' } },
+  options: { records: { type: 'string', default: '300000' }, opens: { type: 'string', default: '3' }, dir: { type: 'string' }, 'cpu-prof': { type: 'string' } },
 });
 const RECORDS = Math.min(Math.max(Number(values.records), 1000), 5_000_000);
 const OPENS = Math.min(Math.max(Number(values.opens), 1), 10);
@@ -77,6 +77,12 @@ async function main(): Promise<void> {
 
     const times: number[] = [];
     let keys = 0;
+    const profiler = values['cpu-prof'] ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     for (let i = 0; i < OPENS; i++) {
       const cpu0 = process.cpuUsage();
       const t1 = performance.now();
@@ -90,6 +96,11 @@ async function main(): Promise<void> {
         `open ${i + 1}: ${ms.toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, ${keys.toLocaleString('en')} keys, ` +
           `${((ms * 1000) / keys).toFixed(2)} µs/key, ${Math.round(keys / (ms / 1000)).toLocaleString('en')} keys/s`,
       );
+    }
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      await writeFile(values['cpu-prof']!, JSON.stringify(profile));
+      profiler.disconnect();
     }
     if (keys !== 2 * RECORDS) throw new Error(`expected ${2 * RECORDS} keys after the rebuild, found ${keys}`);
     times.sort((a, b) => a - b);
