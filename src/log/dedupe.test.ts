@@ -130,6 +130,29 @@ describe('DedupeWindow', () => {
     expect(find(w, 'k5999', 15_998)).toBeGreaterThanOrEqual(0);
   });
 
+  it('answers the same when presized for the keys it is about to get, and holds no more memory', () => {
+    for (const [keys, bound] of [[9000, 20_000], [9000, 5000], [100, 100]] as const) {
+      const plain = new DedupeWindow(10_000, bound);
+      const presized = new DedupeWindow(10_000, bound);
+      presized.presize(keys, keys * 6);
+      for (let i = 0; i < keys; i++) {
+        plain.add(`k${String(i).padStart(5, '0')}`, i % 3, i, i);
+        presized.add(`k${String(i).padStart(5, '0')}`, i % 3, i, i);
+      }
+      expect([presized.size, presized.evictedEarly]).toEqual([plain.size, plain.evictedEarly]);
+      expect(presized.bytes).toBeLessThanOrEqual(plain.bytes);
+      for (let i = 0; i < keys; i += 7) {
+        const key = `k${String(i).padStart(5, '0')}`;
+        const slot = presized.findText(key, keys);
+        expect(slot).toBe(plain.findText(key, keys));
+        if (slot >= 0) expect([presized.shardIndexOf(slot), presized.offsetOf(slot)]).toEqual([i % 3, i]);
+      }
+      presized.expire(keys + 5000);
+      plain.expire(keys + 5000);
+      expect(presized.size).toBe(plain.size);
+    }
+  });
+
   it('forgets a key whose record was not stored, and completes placeholders', () => {
     const w = new DedupeWindow(1000, 10);
     const a = insert(w, 'a', 0, -1, 5);

@@ -386,7 +386,9 @@ export class DedupeWindow {
    */
   presize(keys: number, keyBytes: number): void {
     const want = Math.min(this.tail - this.head + keys, this.maxKeys);
-    while (this.capacity < want) this.grow();
+    let capacity = this.capacity;
+    while (capacity < want) capacity = Math.min(this.maxKeys, capacity * 2);
+    if (capacity > this.capacity) this.grow(capacity);
     // Past the bound the oldest keys leave the arena too: only about `maxKeys` keys' bytes are held at once.
     const held = keys > this.maxKeys ? (keyBytes / keys) * this.maxKeys : keyBytes;
     let size = this.arena.length;
@@ -609,8 +611,7 @@ export class DedupeWindow {
     this.arena = arena;
   }
 
-  private grow(): void {
-    const capacity = Math.min(this.maxKeys, this.capacity * 2);
+  private grow(capacity = Math.min(this.maxKeys, this.capacity * 2)): void {
     const keyPos = new Float64Array(capacity);
     const keyLen = new Uint16Array(capacity);
     const hashes = new Int32Array(capacity);
