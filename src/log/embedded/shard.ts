@@ -393,58 +393,26 @@ export class Shard {
    */
   async read(fromOffset: number, maxRecords: number, maxBytes: number): Promise<{ records: DecodedRecord[]; nextOffset: number }> {
     const records: DecodedRecord[] = [];
-    let offset = Math.max(fromOffset, this.firstOffset);
-    const end = this.visibleNextOffset;
     let bytes = 0;
     let full = false;
-    while (!full && offset < end && this.segments.length > 0) {
-      const seg = this.segments[this.segmentFor(offset)]!;
-      if (offset >= seg.nextOffset) break;
-      let pos = seg.positionFor(offset);
-      while (!full && pos < seg.size && offset < end) {
-        // Enough for the limits at a typical record size; a short guess just costs another read.
-        const guess = Math.min(maxBytes, maxRecords * 1024, MAX_READ_CHUNK) + this.options.indexIntervalBytes;
-        let want = Math.min(seg.size - pos, Math.max(READ_CHUNK, guess));
-        let buf = await seg.readAt(pos, want);
-        let check = checkBatch(buf, 0, buf.length, true);
-        if (!check.ok && check.reason === 'truncated' && buf.length >= LENGTH_PREFIX_BYTES) {
-          // A batch larger than the chunk: read exactly it.
-          want = LENGTH_PREFIX_BYTES + buf.readUInt32BE(8);
-          if (pos + want <= seg.size) {
-            buf = await seg.readAt(pos, want);
-            check = checkBatch(buf, 0, buf.length, true);
-          }
+    let next = 0;
+    // Enough for the limits at a typical record size; a short guess just costs another read.
+    const chunk = Math.max(READ_CHUNK, Math.min(maxBytes, maxRecords * 1024, MAX_READ_CHUNK) + this.options.indexIntervalBytes);
+    const walked = await this.walkBatches(fromOffset, chunk, (buf, pos, header, from) => {
+      forEachRecord(buf, pos, header, (r) => {
+        if (r.offset < from) return true;
+        if (records.length >= maxRecords || (records.length > 0 && bytes + r.data.length > maxBytes)) {
+          full = true;
+          return false;
         }
-        if (!check.ok) throw this.corrupt(seg, pos, check.detail);
-        let p = 0;
-        while (p < buf.length) {
-          const c = p === 0 ? check : checkBatch(buf, p, buf.length, true);
-          if (!c.ok) {
-            if (c.reason === 'truncated') break;
-            throw this.corrupt(seg, pos + p, c.detail);
-          }
-          const h = c.header;
-          if (h.baseOffset + h.recordCount > offset) {
-            forEachRecord(buf, p, h, (r) => {
-              if (r.offset < offset) return true;
-              if (records.length >= maxRecords || (records.length > 0 && bytes + r.data.length > maxBytes)) {
-                full = true;
-                return false;
-              }
-              records.push(r);
-              bytes += r.data.length;
-              offset = r.offset + 1;
-              return true;
-            });
-            if (full) break;
-          }
-          offset = Math.max(offset, h.baseOffset + h.recordCount);
-          p += h.size;
-        }
-        pos += p;
-      }
-    }
-    return { records, nextOffset: offset };
+        records.push(r);
+        bytes += r.data.length;
+        next = r.offset + 1;
+        return true;
+      });
+      return !full;
+    });
+    return { records, nextOffset: full ? next : walked };
   }
 
   /**
@@ -455,15 +423,29 @@ export class Shard {
    * only valid during the call.
    */
   async forEachBatch(fromOffset: number, visit: (buf: Buffer, pos: number, header: BatchHeader, from: number) => void): Promise<void> {
+    await this.walkBatches(fromOffset, SCAN_CHUNK, (buf, pos, header, from) => {
+      visit(buf, pos, header, from);
+      return true;
+    });
+  }
+
+  /**
+   * The batches holding records from `fromOffset` (raised to the oldest retained one) to the readable end, read
+   * from the segment files in chunks of about `chunkBytes`, each batch's framing and CRC checked (`LOG_CORRUPT`
+   * naming the file and byte otherwise). `visit` gets the chunk, the batch's position in it, its header and the
+   * offset reading has reached; it returns false to stop. Returns the offset after the last batch walked.
+   */
+  private async walkBatches(fromOffset: number, chunkBytes: number, visit: (buf: Buffer, pos: number, header: BatchHeader, from: number) => boolean): Promise<number> {
     let offset = Math.max(fromOffset, this.firstOffset);
     const end = this.visibleNextOffset;
-    while (offset < end && this.segments.length > 0) {
+    let stopped = false;
+    while (!stopped && offset < end && this.segments.length > 0) {
       const seg = this.segments[this.segmentFor(offset)]!;
       if (offset >= seg.nextOffset) break;
       const before = offset;
       let pos = seg.positionFor(offset);
-      while (pos < seg.size && offset < end) {
-        let want = Math.min(seg.size - pos, SCAN_CHUNK);
+      while (!stopped && pos < seg.size && offset < end) {
+        let want = Math.min(seg.size - pos, chunkBytes);
         let buf = await seg.readAt(pos, want);
         let check = checkBatch(buf, 0, buf.length, true);
         if (!check.ok && check.reason === 'truncated' && buf.length >= LENGTH_PREFIX_BYTES) {
@@ -483,14 +465,18 @@ export class Shard {
             throw this.corrupt(seg, pos + p, c.detail);
           }
           const h = c.header;
-          if (h.baseOffset + h.recordCount > offset) visit(buf, p, h, offset);
+          if (h.baseOffset + h.recordCount > offset && !visit(buf, p, h, offset)) {
+            stopped = true;
+            break;
+          }
           offset = Math.max(offset, h.baseOffset + h.recordCount);
           p += h.size;
         }
         pos += p;
       }
-      if (offset === before) break; // the segment's batches end before its recorded end: nothing more to read
+      if (!stopped && offset === before) break; // the segment's batches end before its recorded end: nothing more to read
     }
+    return offset;
   }
 
   /** The offset of the first record that arrived at or after `timestamp` (the readable end if none). */
