@@ -24,6 +24,7 @@ import { kinesisSink } from '../../src/simulator/index.ts';
 import { plantingSink, roundRobinSink, spreadCustomerIds, watchedCustomers, type NotificationWatcher } from '../lib/alerts.ts';
 import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
 import { describeMachine } from '../lib/machine.ts';
+import { PLAZA_QUERY_NAME, PLAZA_QUERY_SQL } from '../lib/plaza-query.ts';
 import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '../lib/processes.ts';
 import { formatCount, formatTable } from '../lib/stats.ts';
 import { componentShares, type ComponentShare } from './components.ts';
@@ -74,27 +75,11 @@ const breachesPerStep = positiveInt(flags.breaches ?? (quick ? '5' : '10'), '--b
 const withQuery = !flags['no-query'];
 const bisect = !flags['no-bisect'];
 
-const QUERY_NAME = 'e2e_plaza_revenue';
-/** A windowed aggregate over every toll, as an operator's dashboard query would run next to the alerts. */
-const QUERY_SQL = `
-CREATE TABLE tolls (
-  transaction_id VARCHAR(64), plaza_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND
-) WITH ('stream' = 'toll_transactions');
-CREATE TABLE plaza_revenue (
-  window_start TIMESTAMP(3), window_end TIMESTAMP(3), plaza_id VARCHAR(16), trips BIGINT, total_cents BIGINT
-) WITH ('stream' = 'e2e_plaza_revenue');
-INSERT INTO plaza_revenue
-SELECT window_start, window_end, plaza_id, COUNT(*), SUM(amount_cents)
-FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
-GROUP BY window_start, window_end, plaza_id;
-`;
-
 const log = (line: string) => process.stderr.write(`[bench:e2e] ${line}\n`);
 const machine = describeMachine();
 const settings = {
   quick, rates, stepMs, warmupMs, budgetMs, drainMs, holdMs, producers, batchSize, concurrency, customers, breachesPerStep, withQuery, bisect,
-  pipeline: `tollstream up defaults (fsync always, spend alerts, warehouse delivery into DuckDB${withQuery ? `, continuous query ${QUERY_NAME}` : ''})`,
+  pipeline: `tollstream up defaults (fsync always, spend alerts, warehouse delivery into DuckDB${withQuery ? `, continuous query ${PLAZA_QUERY_NAME}` : ''})`,
   limits: LIMITS,
 };
 log(`${machine.cpuCount} x ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
@@ -258,12 +243,12 @@ async function createQuery(url: string): Promise<void> {
   const res = await fetch(`${url}/v1/queries`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: QUERY_NAME, sql: QUERY_SQL }),
+    body: JSON.stringify({ name: PLAZA_QUERY_NAME, sql: PLAZA_QUERY_SQL }),
     signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();
   if (res.status !== 201) throw new Error(`POST /v1/queries answered ${res.status}: ${text.slice(0, 500)}`);
-  log(`continuous query ${QUERY_NAME} created`);
+  log(`continuous query ${PLAZA_QUERY_NAME} created`);
 }
 
 async function summarizeProfile(dir: string): Promise<void> {

@@ -16,6 +16,7 @@ import type { AppendRecord, AppendResult, StreamLog } from '../../src/log/index.
 import { SinkWriter } from '../../src/queries/sink-writer.ts';
 import { planLiveQuery, runLiveQuery, type LiveItem } from '../../src/sql/index.ts';
 import { TrafficGenerator } from '../../src/simulator/index.ts';
+import { PLAZA_QUERY_SQL } from '../lib/plaza-query.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -31,23 +32,10 @@ const BARRIER_EVERY = 20_000;
 /** Arrival times as at 6,000 tolls/s. */
 const ARRIVAL_STEP_MS = 1000 / 6000;
 
-const PLAZA_SQL = `
-CREATE TABLE tolls (
-  transaction_id VARCHAR(64), plaza_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND
-) WITH ('stream' = 'toll_transactions');
-CREATE TABLE plaza_revenue (
-  window_start TIMESTAMP(3), window_end TIMESTAMP(3), plaza_id VARCHAR(16), trips BIGINT, total_cents BIGINT
-) WITH ('stream' = 'e2e_plaza_revenue');
-INSERT INTO plaza_revenue
-SELECT window_start, window_end, plaza_id, COUNT(*), SUM(amount_cents)
-FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
-GROUP BY window_start, window_end, plaza_id;
-`;
 
 const QUERIES = [
   { name: 'customer spend (1 s STEP over ROWTIME)', sql: customerSpendSql({ windowSeconds: 1, timeZone: flags.zone }) },
-  { name: 'plaza revenue (10 s TUMBLE)', sql: PLAZA_SQL },
+  { name: 'plaza revenue (10 s TUMBLE)', sql: PLAZA_QUERY_SQL },
 ];
 
 const start = Date.parse('2026-03-02T08:00:00.000Z');
