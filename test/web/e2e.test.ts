@@ -325,7 +325,7 @@ describe('operator console', () => {
     // A good query, created from the keyboard (Ctrl+Enter in the SQL field): it shows up RUNNING.
     await sql.fill(WEB_QUERY_SQL);
     await sql.press('Control+Enter');
-    await page.getByText('Query web_spend created: RUNNING.').waitFor();
+    await page.getByRole('status').filter({ hasText: 'Query web_spend created: RUNNING.' }).waitFor(); // the screen reader announcer repeats it
     expect(await page.getByTestId('sql-error').count()).toBe(0);
     expect(await sql.inputValue()).toBe('');
     const card = page.locator('article[data-query="web_spend"]');
@@ -402,7 +402,7 @@ describe('operator console', () => {
       void d.accept();
     });
     await card.getByRole('button', { name: 'Drop web_spend' }).click();
-    await page.getByText('Query web_spend dropped.').waitFor();
+    await page.getByRole('status').filter({ hasText: 'Query web_spend dropped.' }).waitFor(); // the screen reader announcer repeats it
     await page.getByRole('button', { name: 'Drop web_spend' }).waitFor({ state: 'detached' });
     expect(asked).toContain('Drop the query web_spend?');
     expect((await operator('GET', '/v1/queries/web_spend')).status).toBe(404);
