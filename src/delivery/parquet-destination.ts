@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { TollstreamError } from '../core/errors.ts';
-import { TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
+import { DUCKDB_COLUMN_TYPES, TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 
 export interface ParquetLakeOptions {
@@ -61,7 +61,6 @@ export interface ParquetLake extends DeliveryDestination {
 
 const MANIFEST_DIR = '_manifest';
 const ERRORS_DIR = '_errors';
-const DUCKDB_TYPES: Record<ColumnSchema['type'], string> = { varchar: 'VARCHAR', smallint: 'SMALLINT', integer: 'INTEGER', bigint: 'BIGINT', timestamp: 'TIMESTAMP' };
 
 export async function openParquetLake(options: ParquetLakeOptions): Promise<ParquetLake> {
   const schema = options.schema ?? TOLL_TRANSACTIONS;
@@ -176,7 +175,7 @@ class Lake implements ParquetLake {
       group.rows.push(row);
     }
     const columns = this.schema.columns;
-    await this.conn.run(`CREATE OR REPLACE TEMP TABLE batch (${columns.map((c) => `${quote(c.name)} ${DUCKDB_TYPES[c.type]}`).join(', ')}, _file INTEGER)`);
+    await this.conn.run(`CREATE OR REPLACE TEMP TABLE batch (${columns.map((c) => `${quote(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}`).join(', ')}, _file INTEGER)`);
     const appender = await this.conn.createAppender('batch', 'main', 'temp');
     const files: ManifestFile[] = [];
     let index = 0;

@@ -3,6 +3,16 @@
  * parts. A report is written once against this hook; each warehouse names its dialect. Parameters are `$name`
  * in both (the PostgreSQL backend turns them into `$1`...), and timestamps are UTC in both.
  */
+import type { ColumnSchema } from './types.ts';
+
+/** DuckDB's SQL type of each column type of the warehouse schema (tables, batch loads, the Parquet lake). */
+export const DUCKDB_COLUMN_TYPES: Readonly<Record<ColumnSchema['type'], string>> = Object.freeze({
+  varchar: 'VARCHAR',
+  smallint: 'SMALLINT',
+  integer: 'INTEGER',
+  bigint: 'BIGINT',
+  timestamp: 'TIMESTAMP',
+});
 
 export interface SqlDialect {
   readonly name: 'duckdb' | 'postgres';

@@ -18,6 +18,7 @@
  * column, so delivery can narrow a refused batch down to its bad rows.
  */
 import { TollstreamError } from '../core/errors.ts';
+import { DUCKDB_COLUMN_TYPES } from './dialect.ts';
 import type { ColumnSchema, Row, TableSchema } from './types.ts';
 
 /** A statement and its named parameters, ready for `connection.run`. */
@@ -31,14 +32,6 @@ const SEPARATOR_SQL = 'chr(31)';
 /** A null in a text column: one U+001E character (a value that is exactly that goes as JSON). */
 const NULL_MARK = '\u001e';
 const NULL_MARK_SQL = 'chr(30)';
-
-const DUCKDB_TYPES: Record<ColumnSchema['type'], string> = {
-  varchar: 'VARCHAR',
-  smallint: 'SMALLINT',
-  integer: 'INTEGER',
-  bigint: 'BIGINT',
-  timestamp: 'TIMESTAMP',
-};
 
 /**
  * The INSERT loading `rows` into `schema`'s table. Throws `WAREHOUSE_REJECTED` for a value the column cannot
@@ -73,7 +66,7 @@ export function columnarInsert(schema: TableSchema, rows: readonly Row[]): Colum
       params[param] = column.type === 'timestamp' ? timestampText(schema, column, rows, parts) : integerText(schema, column, rows, parts);
       list = `string_split($${param}, ',')`;
       const digits = column.nullable ? `nullif(${param}, '')` : param;
-      value = column.type === 'timestamp' ? `make_timestamp(${digits}::BIGINT * 1000)` : `${digits}::${DUCKDB_TYPES[column.type]}`;
+      value = column.type === 'timestamp' ? `make_timestamp(${digits}::BIGINT * 1000)` : `${digits}::${DUCKDB_COLUMN_TYPES[column.type]}`;
     }
     // unnest of several lists in one SELECT walks them side by side: item i of every list is row i.
     items.push(`unnest(${list}) AS ${param}`);

@@ -5,12 +5,11 @@
  */
 import { DuckDBInstance, StatementType, timestampValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
-import { DUCKDB_DIALECT } from './dialect.ts';
+import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT } from './dialect.ts';
 import { columnarInsert } from './duckdb-insert.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
 import { toQueryValue } from './values.ts';
 import type {
-  ColumnSchema,
   Freshness,
   LoadBatch,
   QueryParams,
@@ -36,14 +35,6 @@ export interface DuckDBWarehouseOptions {
 
 /** Statement types a query may run: they read and never write. */
 const READ_STATEMENTS: ReadonlySet<number> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
-
-const DUCKDB_TYPES: Record<ColumnSchema['type'], string> = {
-  varchar: 'VARCHAR',
-  smallint: 'SMALLINT',
-  integer: 'INTEGER',
-  bigint: 'BIGINT',
-  timestamp: 'TIMESTAMP',
-};
 
 /** Primary keys of the tables that need one (upserts); data tables have none so appends stay fast. */
 const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
@@ -242,7 +233,7 @@ class DuckDBWarehouse implements Warehouse {
 }
 
 function createTableSql(table: TableSchema): string {
-  const columns = table.columns.map((c) => `${quote(c.name)} ${DUCKDB_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const columns = table.columns.map((c) => `${quote(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
   const key = PRIMARY_KEYS[table.name];
   if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
   return `CREATE TABLE IF NOT EXISTS ${quote(table.name)} (${columns.join(', ')})`;
