@@ -7,33 +7,12 @@
  * <dir>/<query>/definition.json
  * <dir>/<query>/checkpoint.bin
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Checkpoint, QueryDefinition } from './types.ts';
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeAtomic(file: string, content: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  await fsyncDir(path.dirname(file));
-}
 
 function ioError(what: string, err: unknown, context: Record<string, unknown>): TollstreamError {
   return new TollstreamError('IO_ERROR', `${what}: ${err instanceof Error ? err.message : String(err)}; check the disk and the folder's permissions`, { cause: err, context });
@@ -67,7 +46,7 @@ export class QueryStore {
     const folder = this.folder(def.name);
     try {
       await mkdir(folder, { recursive: true });
-      await writeAtomic(path.join(folder, 'definition.json'), JSON.stringify(def, null, 2) + '\n');
+      await writeFileAtomic(path.join(folder, 'definition.json'), JSON.stringify(def, null, 2) + '\n');
     } catch (err) {
       throw ioError(`cannot write the definition of query ${def.name}`, err, { query: def.name, folder });
     }
@@ -89,7 +68,7 @@ export class QueryStore {
     const file = path.join(this.folder(name), 'checkpoint.bin');
     const bytes = serialize(checkpoint);
     try {
-      await writeAtomic(file, bytes);
+      await writeFileAtomic(file, bytes);
     } catch (err) {
       throw ioError(`cannot write the checkpoint of query ${name}`, err, { query: name, file });
     }

@@ -1,32 +1,9 @@
-/** Small durable-file helpers shared by the embedded log. */
-import { open, rename, writeFile } from 'node:fs/promises';
+/** File helpers of the embedded log (the durable-write ones come from src/core/durable-files.ts). */
+import { open, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 
-/** fsyncs a directory so that entries created, renamed or removed in it survive a power loss. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Replaces `file` atomically: write a temporary file, fsync it, rename it over, fsync the directory. */
-export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  await fsyncDir(path.dirname(file));
-}
+export { fsyncDir, writeFileAtomic } from '../../core/durable-files.ts';
 
 /** Writes all of `buffers` at `position`, continuing after short writes. */
 export async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
