@@ -186,57 +186,38 @@ function readString(buf: Buffer, start: number, end: number): string {
  * Record data are views into `buf`, not copies.
  */
 export function forEachRecord(buf: Buffer, pos: number, header: BatchHeader, visit: (r: DecodedRecord, size: number) => boolean): void {
-  let p = pos + BATCH_HEADER_BYTES;
-  for (let i = 0; i < header.recordCount; i++) {
-    const start = p;
-    const attrs = buf[p]!;
-    p += 1;
-    let delta = 0;
-    let shift = 0;
-    for (;;) {
-      const b = buf[p++]!;
-      delta += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-      shift += 7;
-    }
-    const keyLen = buf.readUInt16BE(p);
-    const partitionKey = readString(buf, p + 2, p + 2 + keyLen);
-    p += 2 + keyLen;
-    let explicitHashKey: string | undefined;
-    if (attrs & ATTR_HASH_KEY) {
-      explicitHashKey = ((buf.readBigUInt64BE(p) << 64n) | buf.readBigUInt64BE(p + 8)).toString();
-      p += 16;
-    }
-    let idempotencyKey: string | undefined;
-    if (attrs & ATTR_IDEMPOTENCY_KEY) {
-      const n = buf.readUInt16BE(p);
-      idempotencyKey = buf.toString('utf8', p + 2, p + 2 + n);
-      p += 2 + n;
-    }
-    const dataLen = buf.readUInt32BE(p);
-    const data = buf.subarray(p + 4, p + 4 + dataLen);
-    p += 4 + dataLen;
+  const c = new RecordCursor();
+  c.reset(buf, pos, header);
+  while (c.next()) {
     const record: DecodedRecord = {
-      offset: header.baseOffset + i,
-      partitionKey,
-      data,
-      arrivalTime: header.firstTimestamp + delta,
-      ...(explicitHashKey !== undefined ? { explicitHashKey } : {}),
-      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      offset: c.offset,
+      partitionKey: readString(buf, c.keyStart, c.keyEnd),
+      data: buf.subarray(c.dataStart, c.dataEnd),
+      arrivalTime: c.arrivalTime,
+      ...(c.hashKeyStart >= 0 ? { explicitHashKey: ((buf.readBigUInt64BE(c.hashKeyStart) << 64n) | buf.readBigUInt64BE(c.hashKeyStart + 8)).toString() } : {}),
+      ...(c.idempotencyStart >= 0 ? { idempotencyKey: buf.toString('utf8', c.idempotencyStart, c.idempotencyEnd) } : {}),
     };
-    if (!visit(record, p - start)) return;
+    if (!visit(record, c.dataEnd - c.recordStart)) return;
   }
 }
 
 /**
  * Walks the records of a (checked) batch without building an object or string per record: after each
- * `next()` that returns true, the fields describe the current record as positions in `buf`. Used where
- * many records are visited but few of their fields are needed (rebuilding a dedupe window at open).
+ * `next()` that returns true, the fields describe the current record as positions in `buf`. The one decoder
+ * of the record layout: `forEachRecord` builds its records from it, and scans that need few fields (rebuilding
+ * a dedupe window at open) read the positions alone.
  */
 export class RecordCursor {
   buf: Buffer = Buffer.alloc(0);
   offset = 0;
   arrivalTime = 0;
+  /** Where the current record starts in `buf` (its size is `dataEnd - recordStart`). */
+  recordStart = 0;
+  /** The partition key's UTF-8 bytes are `buf[keyStart, keyEnd)`. */
+  keyStart = 0;
+  keyEnd = 0;
+  /** The explicit hash key's 16 big-endian bytes start at `hashKeyStart`; -1 when absent. */
+  hashKeyStart = -1;
   /** The idempotency key's UTF-8 bytes are `buf[idempotencyStart, idempotencyEnd)`; start -1 when absent. */
   idempotencyStart = -1;
   idempotencyEnd = -1;
@@ -256,12 +237,13 @@ export class RecordCursor {
     this.firstTimestamp = header.firstTimestamp;
   }
 
-  /** Moves to the next record; false at the end of the batch. Decodes exactly as `forEachRecord`. */
+  /** Moves to the next record; false at the end of the batch. The one decoder of the record layout. */
   next(): boolean {
     if (this.left === 0) return false;
     this.left--;
     const buf = this.buf;
     let p = this.p;
+    this.recordStart = p;
     const attrs = buf[p]!;
     p += 1;
     let delta = 0;
@@ -272,8 +254,15 @@ export class RecordCursor {
       if (b < 0x80) break;
       shift += 7;
     }
+    this.keyStart = p + 2;
     p += 2 + ((buf[p]! << 8) | buf[p + 1]!);
-    if (attrs & ATTR_HASH_KEY) p += 16;
+    this.keyEnd = p;
+    if (attrs & ATTR_HASH_KEY) {
+      this.hashKeyStart = p;
+      p += 16;
+    } else {
+      this.hashKeyStart = -1;
+    }
     if (attrs & ATTR_IDEMPOTENCY_KEY) {
       const n = (buf[p]! << 8) | buf[p + 1]!;
       this.idempotencyStart = p + 2;
