@@ -1,3 +1,4 @@
+import cbor from 'cbor';
 import { describe, expect, it } from 'vitest';
 import { TollstreamError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
@@ -21,14 +22,24 @@ describe('error responses', () => {
     for (const [err, type, status] of cases) {
       const r = errorResponse(err, 'aws', logger, 'req-1');
       expect(r.status).toBe(status);
-      expect(JSON.parse(r.body)).toEqual({ __type: type, message: err.message });
+      expect(JSON.parse(String(r.body))).toEqual({ __type: type, message: err.message });
     }
+  });
+
+  it('answers a CBOR request\'s error in CBOR, with the same __type, status and header', () => {
+    const err = new TollstreamError('STREAM_NOT_FOUND', 'gone');
+    const json = errorResponse(err, 'aws', logger, 'req-5');
+    const binary = errorResponse(err, 'aws-cbor', logger, 'req-5');
+    expect(binary.status).toBe(json.status);
+    expect(binary.headers).toEqual({ 'content-type': 'application/x-amz-cbor-1.1', 'x-amzn-errortype': 'ResourceNotFoundException' });
+    expect(Buffer.isBuffer(binary.body)).toBe(true);
+    expect(cbor.decodeFirstSync(binary.body as Buffer)).toEqual({ __type: 'ResourceNotFoundException', message: 'gone' });
   });
 
   it('maps codes to native statuses with code, message and context', () => {
     const r = errorResponse(new TollstreamError('STREAM_NOT_FOUND', 'no stream x', { context: { stream: 'x' } }), 'native', logger, 'req-2');
     expect(r.status).toBe(404);
-    expect(JSON.parse(r.body)).toEqual({ error: { code: 'STREAM_NOT_FOUND', message: 'no stream x', context: { stream: 'x' } } });
+    expect(JSON.parse(String(r.body))).toEqual({ error: { code: 'STREAM_NOT_FOUND', message: 'no stream x', context: { stream: 'x' } } });
   });
 
   it('maps the warehouse codes: read-only and rejected are the caller\'s, unavailable is 503, a position conflict 409', () => {
@@ -41,7 +52,7 @@ describe('error responses', () => {
     for (const [err, status, messageShown] of cases) {
       const r = errorResponse(err, 'native', logger, 'req-4');
       expect(r.status).toBe(status);
-      const body = JSON.parse(r.body) as { error: { code: string; message: string } };
+      const body = JSON.parse(String(r.body)) as { error: { code: string; message: string } };
       expect(body.error.code).toBe(err.code);
       expect(body.error.message.includes(err.message)).toBe(messageShown);
     }
@@ -57,6 +68,6 @@ describe('error responses', () => {
       expect(r.body).toContain('req-3');
     }
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', requestId: 'req-3' });
-    expect(JSON.parse(errorResponse(secret, 'aws', logger, 'r').body).__type).toBe('InternalFailure');
+    expect(JSON.parse(String(errorResponse(secret, 'aws', logger, 'r').body)).__type).toBe('InternalFailure');
   });
 });

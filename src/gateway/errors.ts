@@ -6,10 +6,11 @@
  */
 import { TollstreamError, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { AWS_CBOR } from './aws/wire.ts';
 
 export interface ErrorResponse {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly headers: Record<string, string>;
 }
 
@@ -71,7 +72,8 @@ const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
   DELIVERY_POSITION_CONFLICT: 409,
 };
 
-export type ErrorShape = 'aws' | 'native';
+/** `aws-cbor`: the AWS shape in CBOR, for a request sent in CBOR (the Java SDK's default). */
+export type ErrorShape = 'aws' | 'aws-cbor' | 'native';
 
 /**
  * The response for `err` in the shape of the API that failed. Unknown errors are logged (they are bugs)
@@ -85,12 +87,13 @@ export function errorResponse(err: unknown, shape: ErrorShape, logger: Logger, r
   const code: ErrorCode = known?.code ?? 'INTERNAL';
   const message = known && known.kind !== 'internal' ? known.message : `internal error; the server log has the details (request id ${requestId})`;
 
-  if (shape === 'aws') {
+  if (shape === 'aws' || shape === 'aws-cbor') {
     const aws = AWS_ERRORS[code] ?? (known?.kind === 'user' ? { type: 'InvalidArgumentException', status: 400 } : { type: 'InternalFailure', status: 500 });
+    const payload = { __type: aws.type, message };
     return {
       status: aws.status,
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': aws.type },
-      body: JSON.stringify({ __type: aws.type, message }),
+      headers: { 'content-type': shape === 'aws' ? 'application/x-amz-json-1.1' : AWS_CBOR.contentType, 'x-amzn-errortype': aws.type },
+      body: shape === 'aws' ? JSON.stringify(payload) : AWS_CBOR.encode(payload),
     };
   }
   const status = NATIVE_STATUS[code] ?? (known === undefined ? 500 : known.kind === 'user' ? 400 : known.kind === 'external' ? 503 : 500);

@@ -1,5 +1,5 @@
 /**
- * The gateway: one request handler for the Kinesis and Firehose JSON APIs (by `X-Amz-Target`), the native
+ * The gateway: one request handler for the Kinesis and Firehose APIs (by `X-Amz-Target`, in JSON or CBOR), the native
  * API (/v1), /health and /metrics, served over HTTP/1.1 and HTTP/2 on one port.
  */
 import crypto from 'node:crypto';
@@ -14,7 +14,8 @@ import type { Authenticator } from './auth/index.ts';
 import type { AwsContext } from './aws/context.ts';
 import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts';
 import { createIteratorCodec } from './aws/iterators.ts';
-import { errorResponse } from './errors.ts';
+import { wireFormatOf } from './aws/wire.ts';
+import { errorResponse, type ErrorShape } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, type NativeContext } from './native/routes.ts';
@@ -60,7 +61,6 @@ export interface Gateway {
   readonly metrics: Registry;
 }
 
-const AWS_JSON = { 'content-type': 'application/x-amz-json-1.1' };
 /** The status recorded in metrics for requests whose client left before sending the whole body (nginx' convention). */
 const CLIENT_CLOSED_REQUEST = 499;
 
@@ -101,19 +101,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     const target = req.headers['x-amz-target'];
     let api = 'native';
     let operation = 'unknown';
-    let shape: 'aws' | 'native' = 'native';
+    let shape: ErrorShape = 'native';
     let status: number | undefined;
     const mounted = typeof target === 'string' || routes.length === 0 ? undefined : routes.find((m) => m.matches(method, url.split('?', 1)[0]!));
     try {
       if (typeof target === 'string') {
-        shape = 'aws';
+        const format = wireFormatOf(req.headers['content-type']);
+        shape = format.name === 'cbor' ? 'aws-cbor' : 'aws';
         const resolved = resolveTarget(target);
         api = resolved.api;
         operation = resolved.operation;
         const body = await readBody(req, maxAwsBodyBytes);
         authenticator.verifySigV4({ method, path: url, headers: req.headers, body });
         if (!resolved.run) throw unknownOperation(target);
-        send(res, 200, AWS_JSON, await runOperation(aws, resolved.run, body));
+        send(res, 200, { 'content-type': format.contentType }, await runOperation(aws, resolved.run, body, format));
       } else if (mounted) {
         api = 'app';
         operation = 'route';

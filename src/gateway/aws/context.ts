@@ -35,6 +35,3 @@ export function streamNameOf(input: Json): string {
   }
   throw new TollstreamError('INVALID_ARGUMENT', 'the request must name a stream with StreamName or StreamARN');
 }
-
-/** Epoch seconds, as the AWS JSON protocols send timestamps. */
-export const epochSeconds = (ms: number): number => ms / 1000;

@@ -1,13 +1,14 @@
 /**
- * The AWS JSON 1.1 front: picks the operation from `X-Amz-Target`, checks the SigV4 signature, parses the
- * body and runs the operation. Errors are left to the caller, which answers them in the AWS shape.
+ * The AWS front: picks the operation from `X-Amz-Target`, decodes the body in the request's wire format
+ * (JSON or CBOR), runs the operation and encodes its result in the same format. Errors are left to the
+ * caller, which answers them in the AWS shape.
  */
 import { TollstreamError } from '../../core/errors.ts';
 import type { AwsContext, Operation } from './context.ts';
 import { FIREHOSE_OPERATIONS } from './firehose.ts';
-import { parseJsonObject } from './input.ts';
 import { RECORD_OPERATIONS } from './kinesis-records.ts';
 import { STREAM_OPERATIONS } from './kinesis-streams.ts';
+import type { WireFormat } from './wire.ts';
 
 const KINESIS_PREFIX = 'Kinesis_20131202.';
 const FIREHOSE_PREFIX = 'Firehose_20150804.';
@@ -37,7 +38,6 @@ export function unknownOperation(target: string): TollstreamError {
   });
 }
 
-export async function runOperation(ctx: AwsContext, run: Operation, body: Buffer): Promise<string> {
-  const input = parseJsonObject(body);
-  return JSON.stringify(await run(ctx, input));
+export async function runOperation(ctx: AwsContext, run: Operation, body: Buffer, format: WireFormat): Promise<Buffer | string> {
+  return format.encode(await run(ctx, format.decode(body)));
 }

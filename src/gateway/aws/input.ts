@@ -1,25 +1,11 @@
 /**
- * Reading fields of an AWS JSON request the way the AWS services answer bad ones: a value of the wrong
- * JSON type is a SerializationException (MALFORMED_REQUEST), a value outside its declared constraints a
- * ValidationException (VALIDATION_FAILED).
+ * Reading fields of an AWS request (decoded from JSON or CBOR, see wire.ts) the way the AWS services answer
+ * bad ones: a value of the wrong type is a SerializationException (MALFORMED_REQUEST), a value outside its
+ * declared constraints a ValidationException (VALIDATION_FAILED).
  */
 import { TollstreamError } from '../../core/errors.ts';
 
 export type Json = Record<string, unknown>;
-
-export function parseJsonObject(body: Buffer): Json {
-  if (body.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new TollstreamError('MALFORMED_REQUEST', `the request body is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TollstreamError('MALFORMED_REQUEST', 'the request body must be a JSON object');
-  }
-  return value as Json;
-}
 
 const wrongType = (field: string, expected: string) =>
   new TollstreamError('MALFORMED_REQUEST', `'${field}' must be ${expected}`, { context: { field } });
@@ -66,10 +52,14 @@ export function requiredInteger(input: Json, field: string, min: number, max: nu
   return value;
 }
 
-/** Epoch seconds (what the SDKs send) or an ISO date string; returns ms since the epoch. */
+/**
+ * Epoch seconds (what the SDKs send over JSON), an ISO date string, or a CBOR tag-1 timestamp (decoded to a
+ * Date); returns ms since the epoch.
+ */
 export function optionalTimestamp(input: Json, field: string): number | undefined {
   const value = input[field];
   if (value === undefined || value === null) return undefined;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.getTime();
   if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value * 1000);
   if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return Date.parse(value);
   throw wrongType(field, 'a timestamp (epoch seconds)');
@@ -85,17 +75,19 @@ export function requiredArray(input: Json, field: string, min: number, max: numb
 }
 
 export function asObject(value: unknown, field: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw wrongType(field, 'an object');
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) throw wrongType(field, 'an object');
   return value as Json;
 }
 
 /**
- * Decodes a base64 blob field. Node's decoder skips characters outside the alphabet silently, so the
- * decoded length is checked against the text's length to refuse such input.
+ * A blob field: a CBOR byte string as it is, or base64 text (JSON). Node's base64 decoder skips characters
+ * outside the alphabet silently, so the decoded length is checked against the text's length to refuse such
+ * input.
  */
 export function requiredBlob(input: Json, field: string): Buffer {
   const value = input[field];
   if (value === undefined || value === null) throw invalid(field, 'Member must not be null');
+  if (Buffer.isBuffer(value)) return value;
   if (typeof value !== 'string') throw wrongType(field, 'a base64 string');
   const decoded = Buffer.from(value, 'base64');
   let padding = 0;

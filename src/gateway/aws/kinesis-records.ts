@@ -1,7 +1,7 @@
 /** Kinesis data-plane operations: PutRecord(s), GetShardIterator, GetRecords. */
 import { TollstreamError } from '../../core/errors.ts';
 import type { AppendRecord, AppendResult, StartPosition } from '../../log/index.ts';
-import { epochSeconds, streamNameOf, type AwsContext, type Operation } from './context.ts';
+import { streamNameOf, type AwsContext, type Operation } from './context.ts';
 import {
   asObject,
   characterCount,
@@ -13,6 +13,7 @@ import {
   requiredString,
   type Json,
 } from './input.ts';
+import { blob, timestamp } from './wire.ts';
 
 /** Kinesis' limits. */
 export const KINESIS_LIMITS = {
@@ -118,9 +119,9 @@ const getShardIterator: Operation = async (ctx, input) => {
     }
     position = { type, sequenceNumber };
   } else if (type === 'AT_TIMESTAMP') {
-    const timestamp = optionalTimestamp(input, 'Timestamp');
-    if (timestamp === undefined) throw new TollstreamError('INVALID_ARGUMENT', 'AT_TIMESTAMP needs Timestamp');
-    position = { type, timestamp };
+    const at = optionalTimestamp(input, 'Timestamp');
+    if (at === undefined) throw new TollstreamError('INVALID_ARGUMENT', 'AT_TIMESTAMP needs Timestamp');
+    position = { type, timestamp: at };
   } else {
     position = { type: type as 'TRIM_HORIZON' | 'LATEST' };
   }
@@ -144,8 +145,8 @@ const getRecords: Operation = async (ctx, input) => {
     const r = result.records[i]!;
     records[i] = {
       SequenceNumber: r.sequenceNumber,
-      ApproximateArrivalTimestamp: epochSeconds(r.arrivalTime),
-      Data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength).toString('base64'),
+      ApproximateArrivalTimestamp: timestamp(r.arrivalTime),
+      Data: blob(r.data),
       PartitionKey: r.partitionKey,
     };
   }

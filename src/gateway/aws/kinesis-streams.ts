@@ -1,8 +1,9 @@
 /** Kinesis control-plane operations: create, delete, describe, list, reshard, retention. */
 import { TollstreamError } from '../../core/errors.ts';
 import type { ShardDescription, StreamDescription } from '../../log/index.ts';
-import { epochSeconds, streamArn, streamNameOf, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
+import { streamArn, streamNameOf, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
 import { asObject, optionalInteger, optionalString, optionalTimestamp, requiredInteger, requiredString, type Json } from './input.ts';
+import { timestamp } from './wire.ts';
 
 /** Retention bounds in hours. Kinesis' floor is 24; Tollstream allows shorter, down to one hour. */
 const MIN_RETENTION_HOURS = 1;
@@ -29,7 +30,7 @@ function commonFields(ctx: AwsContext, d: StreamDescription): Json {
     StreamStatus: d.status,
     StreamModeDetails: { StreamMode: 'PROVISIONED' },
     RetentionPeriodHours: d.retentionHours,
-    StreamCreationTimestamp: epochSeconds(d.createdAt),
+    StreamCreationTimestamp: timestamp(d.createdAt),
     EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
     EncryptionType: 'NONE',
   };
@@ -83,7 +84,7 @@ const listStreams: Operation = async (ctx, input) => {
       StreamARN: streamArn(ctx, s.name),
       StreamStatus: s.status,
       StreamModeDetails: { StreamMode: 'PROVISIONED' },
-      StreamCreationTimestamp: epochSeconds(s.createdAt),
+      StreamCreationTimestamp: timestamp(s.createdAt),
     })),
   };
 };
