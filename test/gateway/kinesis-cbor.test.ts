@@ -120,6 +120,19 @@ describe('Kinesis over CBOR (as the AWS SDK for Java sends it)', () => {
     expect(json.Records?.map((r) => r.ApproximateArrivalTimestamp?.getTime())).toEqual(records.map((r) => javaInstant(r.ApproximateArrivalTimestamp)));
   });
 
+  it('reads a GetRecords page of several MiB whole', async () => {
+    const name = uniqueName();
+    await call('CreateStream', { StreamName: name, ShardCount: 1 });
+    const big = Array.from({ length: 4 }, (_, i) => ({ Data: Buffer.alloc(900 * 1024, i + 1), PartitionKey: `k${i}` }));
+    expect((await call('PutRecords', { StreamName: name, Records: big })).FailedRecordCount).toBe(0);
+    const { ShardIterator } = await call('GetShardIterator', { StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const page = await call('GetRecords', { ShardIterator });
+    const read = page.Records as Array<{ Data: Buffer }>;
+    expect(read).toHaveLength(big.length);
+    // Compared with Buffer.equals: a deep comparison of MiB-sized values is slow.
+    expect(read.map((r, i) => Buffer.isBuffer(r.Data) && r.Data.equals(big[i]!.Data))).toEqual(big.map(() => true));
+  });
+
   it('reads AT_TIMESTAMP from a tag-1 epoch-ms Timestamp, the same position the JSON API finds', async () => {
     const name = uniqueName();
     await call('CreateStream', { StreamName: name, ShardCount: 1 });

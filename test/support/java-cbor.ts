@@ -16,12 +16,14 @@ export class JavaInstant {
 }
 
 export function javaCbor(value: unknown): Buffer {
-  const out: number[] = [];
+  const out: Array<number | Buffer> = [];
   write(value, out);
-  return Buffer.from(out);
+  return Buffer.concat(out.map((x) => (typeof x === 'number' ? Buffer.of(x) : x)));
 }
 
-function head(major: number, n: number, out: number[]): void {
+type Out = Array<number | Buffer>;
+
+function head(major: number, n: number, out: Out): void {
   const m = major << 5;
   if (n < 24) out.push(m | n);
   else if (n < 0x100) out.push(m | 24, n);
@@ -34,17 +36,17 @@ function head(major: number, n: number, out: number[]): void {
   }
 }
 
-function write(value: unknown, out: number[]): void {
+function write(value: unknown, out: Out): void {
   if (value instanceof JavaInstant) {
     out.push(0xc1);
     write(value.epochMillis, out);
   } else if (typeof value === 'string') {
     const bytes = Buffer.from(value, 'utf8');
     head(3, bytes.length, out);
-    for (const b of bytes) out.push(b);
+    out.push(bytes);
   } else if (Buffer.isBuffer(value)) {
     head(2, value.length, out);
-    for (const b of value) out.push(b);
+    out.push(value);
   } else if (typeof value === 'number' && Number.isInteger(value)) {
     if (value >= 0) head(0, value, out);
     else head(1, -1 - value, out);

@@ -78,6 +78,13 @@ REQUEST_TAGS[EPOCH_TAG] = (value, tagged) => (typeof value === 'number' && Numbe
 /** Deeper than any Kinesis or Firehose request needs; bounds the work a hostile body can cause. */
 const MAX_CBOR_DEPTH = 32;
 
+/**
+ * The encoder is a stream: encoding synchronously, it hands back only what fits under its stream
+ * highWaterMark (16 KiB by default) and drops the rest. No response comes near this bound (GetRecords
+ * returns at most 10 MiB of data). The library's types omit the stream options it passes on.
+ */
+const ENCODER_OPTIONS = { omitUndefinedProperties: true, highWaterMark: 1 << 30 };
+
 export const AWS_CBOR: WireFormat = {
   name: 'cbor',
   contentType: 'application/x-amz-cbor-1.1',
@@ -92,7 +99,7 @@ export const AWS_CBOR: WireFormat = {
     // A map with a key that is not a text string (or is `__proto__`) decodes to a Map: no request has one.
     return requireObject(value, 'CBOR');
   },
-  encode: (value) => cbor.Encoder.encodeOne(value, { omitUndefinedProperties: true }),
+  encode: (value) => cbor.Encoder.encodeOne(value, ENCODER_OPTIONS),
 };
 
 function requireObject(value: unknown, format: string): Json {
