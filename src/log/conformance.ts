@@ -140,6 +140,27 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
         expect(await log.listStreams()).toEqual([]);
       });
 
+      it('keeps tags given at create, sets and removes them durably, and bounds them', async () => {
+        const d = await create('tagged', { tags: { owner: 'ops', tier: 'gold' } });
+        expect(d.tags).toEqual({ owner: 'ops', tier: 'gold' });
+        expect((await create('plain')).tags).toBeUndefined();
+        const changed = await log.updateTags('tagged', { set: { tier: 'silver', team: 'tolls' }, remove: ['owner', 'absent'] });
+        expect(changed.tags).toEqual({ tier: 'silver', team: 'tolls' });
+        await reopen();
+        expect((await log.describeStream('tagged')).tags).toEqual({ tier: 'silver', team: 'tolls' });
+        expect((await log.updateTags('tagged', { remove: ['tier', 'team'] })).tags).toBeUndefined();
+
+        const fifty = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, String(i)]));
+        await log.updateTags('tagged', { set: fifty });
+        await expectCode(log.updateTags('tagged', { set: { one: 'more' } }), 'INVALID_ARGUMENT');
+        expect(Object.keys((await log.describeStream('tagged')).tags ?? {})).toHaveLength(50);
+        // Replacing a value does not add a tag.
+        expect((await log.updateTags('tagged', { set: { k0: 'zero' } })).tags?.k0).toBe('zero');
+        await expectCode(log.updateTags('tagged', { set: { k1: 7 as unknown as string } }), 'INVALID_ARGUMENT');
+        await expectCode(create('too-many', { tags: { ...fifty, extra: 'x' } }), 'INVALID_ARGUMENT');
+        await expectCode(log.updateTags('missing', { set: { a: 'b' } }), 'STREAM_NOT_FOUND');
+      });
+
       it('updates retention', async () => {
         await create('s');
         const d = await log.updateRetention('s', { retentionHours: 72, retentionBytes: 1_000_000 });

@@ -113,7 +113,11 @@ export interface StreamConfig {
   /** Per shard, the oldest segments are reclaimed above this size. @default unlimited */
   readonly retentionBytes?: number;
   readonly dedupe?: DedupeConfig;
+  /** Labels kept with the stream (key to value), e.g. owner or cost centre; at most 50. @default none */
+  readonly tags?: StreamTags;
 }
+
+export type StreamTags = Readonly<Record<string, string>>;
 
 export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
 
@@ -125,6 +129,8 @@ export interface StreamDescription {
   readonly retentionHours: number;
   readonly retentionBytes?: number;
   readonly dedupe?: DedupeConfig;
+  /** The stream's tags; absent when it has none. */
+  readonly tags?: StreamTags;
   /** All shards that still hold data or are open, parents before children. */
   readonly shards: readonly ShardDescription[];
   /** The number of open shards. */
@@ -186,6 +192,11 @@ export interface StreamLog {
    */
   updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription>;
   updateRetention(name: string, retention: { retentionHours?: number; retentionBytes?: number | null }): Promise<StreamDescription>;
+  /**
+   * Sets tags (replacing the values of keys it already has) and removes keys (absent ones are ignored), as one
+   * durable change. More than 50 tags, or a key or value that is not a string, is `INVALID_ARGUMENT`.
+   */
+  updateTags(name: string, change: { set?: StreamTags; remove?: readonly string[] }): Promise<StreamDescription>;
 
   /**
    * Appends records; each goes to the shard that owns its hash key. Resolves only after every stored

@@ -28,10 +28,13 @@ export function streamNameOf(input: Json): string {
   const name = optionalString(input, 'StreamName', { min: 1, max: 128, pattern: STREAM_NAME });
   if (name !== undefined) return name;
   const arn = optionalString(input, 'StreamARN', { min: 1, max: 2048 });
-  if (arn !== undefined) {
-    const match = STREAM_ARN.exec(arn);
-    if (!match) throw new TollstreamError('INVALID_ARGUMENT', `'${arn}' is not a Kinesis stream ARN`, { context: { streamArn: arn } });
-    return match[1]!;
-  }
+  if (arn !== undefined) return streamOfArn(arn);
   throw new TollstreamError('INVALID_ARGUMENT', 'the request must name a stream with StreamName or StreamARN');
+}
+
+/** The stream named by a stream ARN (consumer ARNs name no resource here). */
+export function streamOfArn(arn: string): string {
+  const match = STREAM_ARN.exec(arn);
+  if (!match) throw new TollstreamError('INVALID_ARGUMENT', `'${arn}' is not a Kinesis stream ARN`, { context: { streamArn: arn } });
+  return match[1]!;
 }

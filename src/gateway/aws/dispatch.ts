@@ -8,11 +8,12 @@ import type { AwsContext, Operation } from './context.ts';
 import { FIREHOSE_OPERATIONS } from './firehose.ts';
 import { RECORD_OPERATIONS } from './kinesis-records.ts';
 import { STREAM_OPERATIONS } from './kinesis-streams.ts';
+import { TAG_OPERATIONS } from './kinesis-tags.ts';
 import type { WireFormat } from './wire.ts';
 
 const KINESIS_PREFIX = 'Kinesis_20131202.';
 const FIREHOSE_PREFIX = 'Firehose_20150804.';
-const KINESIS_OPERATIONS: Readonly<Record<string, Operation>> = { ...STREAM_OPERATIONS, ...RECORD_OPERATIONS };
+const KINESIS_OPERATIONS: Readonly<Record<string, Operation>> = { ...STREAM_OPERATIONS, ...RECORD_OPERATIONS, ...TAG_OPERATIONS };
 
 export interface AwsTarget {
   readonly api: 'kinesis' | 'firehose';

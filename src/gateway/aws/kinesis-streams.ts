@@ -2,7 +2,8 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { ShardDescription, StreamDescription } from '../../log/index.ts';
 import { streamArn, streamNameOf, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
-import { asObject, optionalInteger, optionalString, optionalTimestamp, requiredInteger, requiredString, type Json } from './input.ts';
+import { asObject, optionalInteger, optionalString, optionalTimestamp, requiredArray, requiredInteger, requiredString, type Json } from './input.ts';
+import { createStreamTags } from './kinesis-tags.ts';
 import { timestamp } from './wire.ts';
 
 /** Retention bounds in hours. Kinesis' floor is 24; Tollstream allows shorter, down to one hour. */
@@ -39,7 +40,8 @@ function commonFields(ctx: AwsContext, d: StreamDescription): Json {
 const createStream: Operation = async (ctx, input) => {
   const name = requiredString(input, 'StreamName', { min: 1, max: 128, pattern: STREAM_NAME });
   const shardCount = optionalInteger(input, 'ShardCount', 1, MAX_SHARDS) ?? 1;
-  await ctx.log.createStream(name, { shardCount });
+  const tags = createStreamTags(input);
+  await ctx.log.createStream(name, { shardCount, ...(tags ? { tags } : {}) });
   return {};
 };
 
@@ -175,6 +177,79 @@ function retentionChange(direction: 'increase' | 'decrease'): Operation {
   };
 }
 
+const SHARD_LEVEL_METRICS = new Set([
+  'IncomingBytes',
+  'IncomingRecords',
+  'OutgoingBytes',
+  'OutgoingRecords',
+  'WriteProvisionedThroughputExceeded',
+  'ReadProvisionedThroughputExceeded',
+  'IteratorAgeMilliseconds',
+  'ALL',
+]);
+
+function shardLevelMetrics(input: Json): string[] {
+  return requiredArray(input, 'ShardLevelMetrics', 1, 7).map((m, i) => {
+    if (typeof m !== 'string' || !SHARD_LEVEL_METRICS.has(m)) {
+      throw new TollstreamError('VALIDATION_FAILED', `ShardLevelMetrics.${i + 1} must be one of ${[...SHARD_LEVEL_METRICS].join(', ')}`, { context: { field: 'ShardLevelMetrics' } });
+    }
+    return m;
+  });
+}
+
+/**
+ * Shard-level CloudWatch metrics do not exist here, so enabling them is refused rather than pretended;
+ * per-shard records and bytes in are always on /metrics. Disabling succeeds: none is enabled.
+ */
+const enableEnhancedMonitoring: Operation = async (ctx, input) => {
+  const name = streamNameOf(input);
+  const metrics = shardLevelMetrics(input);
+  await ctx.log.describeStream(name);
+  throw new TollstreamError(
+    'INVALID_ARGUMENT',
+    `shard-level CloudWatch metrics (${metrics.join(', ')}) are not published by this server; per-shard records and bytes in are always on /metrics as tollstream_records_in_total and tollstream_bytes_in_total`,
+    { context: { stream: name } },
+  );
+};
+
+const disableEnhancedMonitoring: Operation = async (ctx, input) => {
+  const name = streamNameOf(input);
+  shardLevelMetrics(input);
+  await ctx.log.describeStream(name);
+  return { StreamName: name, StreamARN: streamArn(ctx, name), CurrentShardLevelMetrics: [], DesiredShardLevelMetrics: [] };
+};
+
+function encryptionRequest(input: Json): { name: string; type: string } {
+  const name = streamNameOf(input);
+  const type = requiredString(input, 'EncryptionType');
+  if (type !== 'KMS' && type !== 'NONE') throw new TollstreamError('VALIDATION_FAILED', `EncryptionType must be KMS or NONE, got '${type}'`, { context: { field: 'EncryptionType' } });
+  requiredString(input, 'KeyId', { min: 1, max: 2048 });
+  return { name, type };
+}
+
+/** Streams are stored unencrypted (there is no KMS here): starting encryption is refused, stopping it holds. */
+const startStreamEncryption: Operation = async (ctx, input) => {
+  const { name } = encryptionRequest(input);
+  await ctx.log.describeStream(name);
+  throw new TollstreamError(
+    'INVALID_ARGUMENT',
+    `server-side encryption with a KMS key is not available: this server has no AWS KMS and stores '${name}' unencrypted; encrypt the volume of the data directory instead`,
+    { context: { stream: name } },
+  );
+};
+
+const stopStreamEncryption: Operation = async (ctx, input) => {
+  const { name } = encryptionRequest(input);
+  await ctx.log.describeStream(name);
+  return {};
+};
+
+/** There is no account-wide shard limit here; ShardLimit is the limit of open shards per stream. */
+const describeLimits: Operation = async (ctx) => {
+  const streams = await ctx.log.listStreams();
+  return { ShardLimit: MAX_SHARDS, OpenShardCount: streams.reduce((n, s) => n + s.openShardCount, 0), OnDemandStreamCount: 0, OnDemandStreamCountLimit: 0 };
+};
+
 /** Pagination tokens: the last key returned, tagged with what it pages over. */
 function encodeToken(kind: string, last: string): string {
   return Buffer.from(JSON.stringify([kind, last])).toString('base64url');
@@ -200,4 +275,9 @@ export const STREAM_OPERATIONS: Readonly<Record<string, Operation>> = {
   UpdateShardCount: updateShardCount,
   IncreaseStreamRetentionPeriod: retentionChange('increase'),
   DecreaseStreamRetentionPeriod: retentionChange('decrease'),
+  EnableEnhancedMonitoring: enableEnhancedMonitoring,
+  DisableEnhancedMonitoring: disableEnhancedMonitoring,
+  StartStreamEncryption: startStreamEncryption,
+  StopStreamEncryption: stopStreamEncryption,
+  DescribeLimits: describeLimits,
 };

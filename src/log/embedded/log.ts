@@ -22,6 +22,7 @@ import type {
   StreamDescription,
   StreamLog,
   StreamSummary,
+  StreamTags,
   Subscription,
 } from '../types.ts';
 import { fsyncDir, ioError } from './files.ts';
@@ -40,6 +41,7 @@ import {
   checkShardCount,
   checkStreamConfig,
   checkStreamName,
+  checkTags,
   MAX_SHARDS,
   STREAM_NAME,
 } from './validate.ts';
@@ -264,6 +266,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
         retentionHours: c.retentionHours,
         ...(c.retentionBytes !== undefined ? { retentionBytes: c.retentionBytes } : {}),
         ...(c.dedupe ? { dedupe: c.dedupe } : {}),
+        ...(c.tags && Object.keys(c.tags).length > 0 ? { tags: c.tags } : {}),
         nextShardIndex: c.shardCount,
         shards,
       };
@@ -327,6 +330,24 @@ class EmbeddedLog implements EmbeddedStreamLog {
       await writeStreamMeta(s.dir, meta);
       s.meta = meta;
       await this.retentionFor(name);
+      return describeStreamState(s);
+    });
+  }
+
+  async updateTags(name: string, change: { set?: StreamTags; remove?: readonly string[] }): Promise<StreamDescription> {
+    this.stream(name);
+    const set = change.set === undefined ? {} : checkTags(change.set, name);
+    const remove = change.remove ?? [];
+    if (!Array.isArray(remove) || remove.some((k) => typeof k !== 'string')) throw new TollstreamError('INVALID_ARGUMENT', 'remove must be a list of tag keys', { context: { stream: name } });
+    return this.admin(async () => {
+      const s = this.stream(name);
+      const merged: Record<string, string> = { ...s.meta.tags, ...set };
+      for (const key of remove) delete merged[key];
+      const tags = checkTags(merged, name);
+      const { tags: _old, ...rest } = s.meta;
+      const meta: StreamMeta = { ...rest, ...(Object.keys(tags).length > 0 ? { tags } : {}) };
+      await writeStreamMeta(s.dir, meta);
+      s.meta = meta;
       return describeStreamState(s);
     });
   }

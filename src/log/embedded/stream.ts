@@ -212,6 +212,7 @@ export function describeStreamState(s: StreamState): StreamDescription {
     retentionHours: s.meta.retentionHours,
     ...(s.meta.retentionBytes !== undefined ? { retentionBytes: s.meta.retentionBytes } : {}),
     ...(s.meta.dedupe ? { dedupe: s.meta.dedupe } : {}),
+    ...(s.meta.tags && Object.keys(s.meta.tags).length > 0 ? { tags: { ...s.meta.tags } } : {}),
     shards,
     openShardCount: s.open.length,
   };

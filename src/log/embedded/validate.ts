@@ -1,11 +1,12 @@
 /** Argument checks of the embedded log, each failing with `INVALID_ARGUMENT` or `LIMIT_EXCEEDED` and a fix. */
 import { TollstreamError } from '../../core/errors.ts';
-import type { DedupeConfig, StreamConfig } from '../types.ts';
+import type { DedupeConfig, StreamConfig, StreamTags } from '../types.ts';
 
 export const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 export const MAX_SHARDS = 1024;
 export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_KEY_CHARS = 256;
+export const MAX_TAGS = 50;
 
 function invalid(message: string, context: Record<string, unknown> = {}): TollstreamError {
   return new TollstreamError('INVALID_ARGUMENT', message, { context });
@@ -51,6 +52,18 @@ export function checkDedupe(dedupe: DedupeConfig | undefined, stream: string): D
   return dedupe.mode === 'field' ? { mode: 'field', field: dedupe.field!, windowSeconds } : { mode: 'key', windowSeconds };
 }
 
+/** Tags as a fresh plain object of strings, at most MAX_TAGS of them. */
+export function checkTags(tags: unknown, stream: string): Record<string, string> {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) throw invalid('tags must be an object of key to value strings', { stream });
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(tags)) {
+    if (key === '' || typeof value !== 'string') throw invalid(`tag '${key.slice(0, 128)}' must have a non-empty key and a string value`, { stream, tag: key.slice(0, 128) });
+    out[key] = value;
+  }
+  if (Object.keys(out).length > MAX_TAGS) throw invalid(`a stream holds at most ${MAX_TAGS} tags, this change leaves ${Object.keys(out).length}`, { stream });
+  return out;
+}
+
 export function checkStreamConfig(name: string, config: StreamConfig, defaultRetentionHours: number) {
   if (typeof config !== 'object' || config === null) throw invalid('stream config must be an object', { stream: name });
   return {
@@ -58,6 +71,7 @@ export function checkStreamConfig(name: string, config: StreamConfig, defaultRet
     retentionHours: checkRetentionHours(config.retentionHours ?? defaultRetentionHours, name),
     retentionBytes: checkRetentionBytes(config.retentionBytes, name),
     dedupe: checkDedupe(config.dedupe, name),
+    tags: config.tags === undefined ? undefined : checkTags(config.tags, name),
   };
 }
 
