@@ -89,6 +89,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     region: options.region ?? 'us-east-1',
     accountId: options.accountId ?? '000000000000',
     randomPartitionKey,
+    now: options.now ?? Date.now,
   };
   const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries };
 

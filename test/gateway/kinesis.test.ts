@@ -160,7 +160,6 @@ describe('Kinesis records API', () => {
     expect(await readFrom({ ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: seqs[1] })).toEqual(['b', 'c']);
     expect(await readFrom({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: seqs[1] })).toEqual(['c']);
     expect(await readFrom({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 60_000) })).toEqual(['a', 'b', 'c']);
-    expect(await readFrom({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() + 60_000) })).toEqual([]);
 
     const { ShardIterator: latest } = await kinesis.send(new GetShardIteratorCommand({ StreamName: name, ShardId: shardId, ShardIteratorType: 'LATEST' }));
     await kinesis.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('d') }));
@@ -286,6 +285,102 @@ describe('Kinesis records API', () => {
     const described = await kinesis.send(new DescribeStreamCommand({ StreamName: name }));
     const parent = described.StreamDescription?.Shards?.find((s) => s.ShardId === 'shardId-000000000000');
     expect(parent?.SequenceNumberRange?.EndingSequenceNumber).toBeTruthy();
+  });
+});
+
+describe('Kinesis edge cases, answered as AWS answers them', () => {
+  it('hands out an iterator at an empty shard\'s StartingSequenceNumber (AT and AFTER) that reads the first record put', async () => {
+    const name = await createStream(1);
+    const { Shards } = await kinesis.send(new ListShardsCommand({ StreamName: name }));
+    const start = Shards![0]!.SequenceNumberRange!.StartingSequenceNumber!;
+    const iterators: string[] = [];
+    for (const type of ['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER'] as const) {
+      const got = await kinesis.send(
+        new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: type, StartingSequenceNumber: start }),
+      );
+      iterators.push(got.ShardIterator!);
+    }
+    // Before any record: an empty page and an iterator to continue with.
+    const empty = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterators[0] }));
+    expect(empty.Records).toEqual([]);
+    await kinesis.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('first') }));
+    for (const iterator of [...iterators, empty.NextShardIterator!]) {
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      expect(page.Records?.map(text)).toEqual(['first']);
+    }
+    // A sequence number the shard has not reached is still refused.
+    const later = (BigInt(start) + 5n).toString();
+    await expect(
+      kinesis.send(new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: later })),
+    ).rejects.toBeInstanceOf(InvalidArgumentException);
+  });
+
+  it('accepts short shard ids (shardId-1, 1) wherever a shard id is given', async () => {
+    const name = await createStream(3);
+    await kinesis.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('x'), ExplicitHashKey: (2n ** 127n).toString() }));
+    for (const id of ['shardId-1', '1', 'shardId-000000000001']) {
+      const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: name, ShardId: id, ShardIteratorType: 'TRIM_HORIZON' }));
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator }));
+      expect(page.Records?.map(text)).toEqual(['x']);
+    }
+    const after = await kinesis.send(new ListShardsCommand({ StreamName: name, ExclusiveStartShardId: '0' }));
+    expect(after.Shards?.map((s) => s.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
+    const filtered = await kinesis.send(new ListShardsCommand({ StreamName: name, ShardFilter: { Type: 'AFTER_SHARD_ID', ShardId: 'shardId-1' } }));
+    expect(filtered.Shards?.map((s) => s.ShardId)).toEqual(['shardId-000000000002']);
+    const described = await kinesis.send(new DescribeStreamCommand({ StreamName: name, ExclusiveStartShardId: '1' }));
+    expect(described.StreamDescription?.Shards?.map((s) => s.ShardId)).toEqual(['shardId-000000000002']);
+    await expect(
+      kinesis.send(new GetShardIteratorCommand({ StreamName: name, ShardId: '7', ShardIteratorType: 'TRIM_HORIZON' })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('accepts an iterator pasted with its JSON quotes', async () => {
+    const name = await createStream(1);
+    await kinesis.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: Buffer.from('q') }));
+    const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: name, ShardId: '0', ShardIteratorType: 'TRIM_HORIZON' }));
+    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: `"${ShardIterator}"` }));
+    expect(page.Records?.map(text)).toEqual(['q']);
+  });
+
+  it('refuses data over 1 MiB with ValidationException, naming the field as AWS does', async () => {
+    const name = await createStream(1);
+    const over = Buffer.alloc(1024 * 1024 + 1, 7);
+    const one = kinesis.send(new PutRecordCommand({ StreamName: name, PartitionKey: 'k', Data: over }));
+    await expect(one).rejects.toBeInstanceOf(ValidationException);
+    await expect(one).rejects.toThrow("Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576");
+    const batch = kinesis.send(
+      new PutRecordsCommand({ StreamName: name, Records: [{ PartitionKey: 'k', Data: Buffer.from('ok') }, { PartitionKey: 'k', Data: over }] }),
+    );
+    await expect(batch).rejects.toBeInstanceOf(ValidationException);
+    await expect(batch).rejects.toThrow("Value at 'records.2.member.data'");
+    // Nothing of the refused batch was stored.
+    expect(await readAll(name, 'shardId-000000000000')).toEqual([]);
+  });
+
+  it('refuses retention below 24 hours with InvalidArgumentException, and below 1 with ValidationException', async () => {
+    const name = await createStream(1);
+    await kinesis.send(new IncreaseStreamRetentionPeriodCommand({ StreamName: name, RetentionPeriodHours: 48 }));
+    const short = kinesis.send(new DecreaseStreamRetentionPeriodCommand({ StreamName: name, RetentionPeriodHours: 23 }));
+    await expect(short).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(short).rejects.toThrow('Minimum allowed retention period is 24 hours');
+    await expect(kinesis.send(new DecreaseStreamRetentionPeriodCommand({ StreamName: name, RetentionPeriodHours: 0 }))).rejects.toBeInstanceOf(
+      ValidationException,
+    );
+    await kinesis.send(new DecreaseStreamRetentionPeriodCommand({ StreamName: name, RetentionPeriodHours: 24 }));
+    expect((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.RetentionPeriodHours).toBe(24);
+  });
+
+  it('refuses an AT_TIMESTAMP iterator for a time in the future with InvalidArgumentException', async () => {
+    const name = await createStream(1);
+    const future = kinesis.send(
+      new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() + 3_600_000) }),
+    );
+    await expect(future).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(future).rejects.toThrow('is in the future');
+    const past = await kinesis.send(
+      new GetShardIteratorCommand({ StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 1000) }),
+    );
+    expect(past.ShardIterator).toBeTruthy();
   });
 });
 

@@ -1,8 +1,8 @@
 /** What every Kinesis and Firehose operation is given: the log, the iterator codec and naming facts. */
 import { TollstreamError } from '../../core/errors.ts';
-import type { StreamLog } from '../../log/index.ts';
+import { formatShardId, type StreamLog } from '../../log/index.ts';
 import type { IteratorCodec } from './iterators.ts';
-import { optionalString, type Json } from './input.ts';
+import { optionalString, requiredString, type Json } from './input.ts';
 
 export interface AwsContext {
   readonly log: StreamLog;
@@ -12,6 +12,8 @@ export interface AwsContext {
   readonly accountId: string;
   /** A fresh partition key for a record that has none (Firehose, native API). */
   randomPartitionKey(): string;
+  /** The clock, ms since the epoch (timestamps in the future are refused against it). */
+  now(): number;
 }
 
 export type Operation = (ctx: AwsContext, input: Json) => Promise<unknown>;
@@ -37,4 +39,20 @@ export function streamOfArn(arn: string): string {
   const match = STREAM_ARN.exec(arn);
   if (!match) throw new TollstreamError('INVALID_ARGUMENT', `'${arn}' is not a Kinesis stream ARN`, { context: { streamArn: arn } });
   return match[1]!;
+}
+
+/** Short forms of a shard id that Kinesis accepts: `shardId-1` and `1` both name `shardId-000000000001`. */
+const SHORT_SHARD_ID = /^(?:shardId-)?(\d{1,12})$/;
+
+/** A shard id field, in its full form when given in a short one. */
+export function optionalShardId(input: Json, field: string): string | undefined {
+  const id = optionalString(input, field, { min: 1, max: 128 });
+  if (id === undefined) return undefined;
+  const short = SHORT_SHARD_ID.exec(id);
+  return short ? formatShardId(Number(short[1])) : id;
+}
+
+export function requiredShardId(input: Json, field: string): string {
+  requiredString(input, field, { min: 1, max: 128 });
+  return optionalShardId(input, field)!;
 }

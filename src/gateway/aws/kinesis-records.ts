@@ -1,7 +1,7 @@
 /** Kinesis data-plane operations: PutRecord(s), GetShardIterator, GetRecords. */
-import { TollstreamError } from '../../core/errors.ts';
-import type { AppendRecord, AppendResult, StartPosition } from '../../log/index.ts';
-import { streamNameOf, type AwsContext, type Operation } from './context.ts';
+import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
+import type { AppendRecord, AppendResult, ReadResult, StartPosition } from '../../log/index.ts';
+import { requiredShardId, streamNameOf, type AwsContext, type Operation } from './context.ts';
 import {
   asObject,
   characterCount,
@@ -32,7 +32,7 @@ const MAX_HASH_KEY = (1n << 128n) - 1n;
 const DIGITS = /^[0-9]+$/;
 
 /** Validates one Kinesis record entry (PutRecord input or a PutRecords member); returns it and its size. */
-function kinesisRecord(entry: Json, field: string): { record: AppendRecord; size: number } {
+function kinesisRecord(entry: Json, field: string, dataPath: string): { record: AppendRecord; size: number } {
   const partitionKey = requiredString(entry, 'PartitionKey', { min: 1 });
   if (characterCount(partitionKey) > KINESIS_LIMITS.partitionKeyCharacters) {
     throw new TollstreamError('VALIDATION_FAILED', `${field}.PartitionKey is longer than ${KINESIS_LIMITS.partitionKeyCharacters} characters`, {
@@ -40,6 +40,14 @@ function kinesisRecord(entry: Json, field: string): { record: AppendRecord; size
     });
   }
   const data = requiredBlob(entry, 'Data');
+  if (data.length > KINESIS_LIMITS.recordBytes) {
+    // The API's declared limit on the blob alone, answered as AWS's request validation words it.
+    throw new TollstreamError(
+      'VALIDATION_FAILED',
+      `1 validation error detected: Value at '${dataPath}' failed to satisfy constraint: Member must have length less than or equal to ${KINESIS_LIMITS.recordBytes}`,
+      { context: { field, sizeBytes: data.length, limitBytes: KINESIS_LIMITS.recordBytes } },
+    );
+  }
   const size = data.length + Buffer.byteLength(partitionKey);
   if (size > KINESIS_LIMITS.recordBytes) {
     throw new TollstreamError(
@@ -59,7 +67,7 @@ function kinesisRecord(entry: Json, field: string): { record: AppendRecord; size
 
 const putRecord: Operation = async (ctx, input) => {
   const stream = streamNameOf(input);
-  const { record } = kinesisRecord(input, 'Record');
+  const { record } = kinesisRecord(input, 'Record', 'data');
   const [result] = await ctx.log.append(stream, [record]);
   if (!result) throw new TollstreamError('INTERNAL', 'the log returned no result for the appended record');
   if (!result.ok) throw failedRecordError(result);
@@ -76,7 +84,7 @@ const putRecords: Operation = async (ctx, input) => {
   const records = new Array<AppendRecord>(entries.length);
   let total = 0;
   for (let i = 0; i < entries.length; i++) {
-    const { record, size } = kinesisRecord(asObject(entries[i], `Records.${i + 1}`), `Records.${i + 1}`);
+    const { record, size } = kinesisRecord(asObject(entries[i], `Records.${i + 1}`), `Records.${i + 1}`, `records.${i + 1}.member.data`);
     records[i] = record;
     total += size;
   }
@@ -106,7 +114,7 @@ const ITERATOR_TYPES = new Set(['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', '
 
 const getShardIterator: Operation = async (ctx, input) => {
   const stream = streamNameOf(input);
-  const shardId = requiredString(input, 'ShardId', { min: 1, max: 128 });
+  const shardId = requiredShardId(input, 'ShardId');
   const type = requiredString(input, 'ShardIteratorType');
   if (!ITERATOR_TYPES.has(type)) {
     throw new TollstreamError('VALIDATION_FAILED', `ShardIteratorType '${type}' is not one of ${[...ITERATOR_TYPES].join(', ')}`);
@@ -121,19 +129,42 @@ const getShardIterator: Operation = async (ctx, input) => {
   } else if (type === 'AT_TIMESTAMP') {
     const at = optionalTimestamp(input, 'Timestamp');
     if (at === undefined) throw new TollstreamError('INVALID_ARGUMENT', 'AT_TIMESTAMP needs Timestamp');
+    const now = ctx.now();
+    if (at > now) {
+      throw new TollstreamError('INVALID_ARGUMENT', `The timestamp ${new Date(at).toISOString()} is in the future (the server's time is ${new Date(now).toISOString()})`, {
+        context: { stream, shardId, timestamp: at },
+      });
+    }
     position = { type, timestamp: at };
   } else {
     position = { type: type as 'TRIM_HORIZON' | 'LATEST' };
   }
   // Checks that the stream and shard exist (and the sequence number is valid). For LATEST the read also
   // pins the position, so records put after this call are read by the iterator, as Kinesis does.
-  const probe = await ctx.log.read(stream, shardId, position, { maxRecords: 1 });
+  let probe: ReadResult;
+  try {
+    probe = await ctx.log.read(stream, shardId, position, { maxRecords: 1 });
+  } catch (err) {
+    if (!(await isStartOfEmptyShard(ctx, stream, shardId, position, err))) throw err;
+    // Kinesis hands out an iterator at a shard's StartingSequenceNumber before the shard holds a record;
+    // reading from the shard's start finds the first record once it comes.
+    position = { type: 'TRIM_HORIZON' };
+    probe = await ctx.log.read(stream, shardId, position, { maxRecords: 1 });
+  }
   if (position.type === 'LATEST' && probe.next !== null) position = probe.next;
   return { ShardIterator: ctx.iterators.encode(stream, shardId, position) };
 };
 
+async function isStartOfEmptyShard(ctx: AwsContext, stream: string, shardId: string, position: StartPosition, err: unknown): Promise<boolean> {
+  if (!isTollstreamError(err, 'SEQUENCE_NOT_FOUND') || !('sequenceNumber' in position)) return false;
+  const shard = (await ctx.log.describeStream(stream)).shards.find((s) => s.shardId === shardId);
+  return shard !== undefined && BigInt(shard.startingSequenceNumber) === BigInt(position.sequenceNumber);
+}
+
 const getRecords: Operation = async (ctx, input) => {
-  const token = requiredString(input, 'ShardIterator', { min: 1, max: 2048 });
+  const given = requiredString(input, 'ShardIterator', { min: 1, max: 2048 });
+  // An iterator pasted with the quotes of the JSON it was copied from, as Kinesis accepts it.
+  const token = given.length > 2 && given.startsWith('"') && given.endsWith('"') ? given.slice(1, -1) : given;
   const limit = optionalInteger(input, 'Limit', 1, KINESIS_LIMITS.recordsPerGet) ?? KINESIS_LIMITS.recordsPerGet;
   const iterator = ctx.iterators.decode(token);
   const result = await ctx.log.read(iterator.stream, iterator.shardId, iterator.position, {

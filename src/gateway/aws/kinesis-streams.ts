@@ -1,13 +1,17 @@
 /** Kinesis control-plane operations: create, delete, describe, list, reshard, retention. */
 import { TollstreamError } from '../../core/errors.ts';
 import type { ShardDescription, StreamDescription } from '../../log/index.ts';
-import { streamArn, streamNameOf, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
+import { optionalShardId, requiredShardId, streamArn, streamNameOf, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
 import { asObject, optionalInteger, optionalString, optionalTimestamp, requiredArray, requiredInteger, requiredString, type Json } from './input.ts';
 import { createStreamTags } from './kinesis-tags.ts';
 import { timestamp } from './wire.ts';
 
-/** Retention bounds in hours. Kinesis' floor is 24; Tollstream allows shorter, down to one hour. */
+/**
+ * Retention bounds in hours: the API's declared range (outside it: ValidationException) and Kinesis' floor of
+ * 24 hours (below it: InvalidArgumentException). The native API allows shorter retention, down to one hour.
+ */
 const MIN_RETENTION_HOURS = 1;
+const KINESIS_MIN_RETENTION_HOURS = 24;
 const MAX_RETENTION_HOURS = 8760;
 const MAX_SHARDS = 1024;
 
@@ -53,7 +57,7 @@ const deleteStream: Operation = async (ctx, input) => {
 const describeStream: Operation = async (ctx, input) => {
   const d = await ctx.log.describeStream(streamNameOf(input));
   const limit = optionalInteger(input, 'Limit', 1, 10_000) ?? 100;
-  const after = optionalString(input, 'ExclusiveStartShardId', { min: 1, max: 128 });
+  const after = optionalShardId(input, 'ExclusiveStartShardId');
   const start = after === undefined ? 0 : d.shards.findIndex((s) => s.shardId === after) + 1;
   const page = d.shards.slice(start, start + limit);
   return {
@@ -108,7 +112,7 @@ const listShards: Operation = async (ctx, input) => {
     after = decoded.slice(slash + 1);
   } else {
     stream = streamNameOf(input);
-    after = optionalString(input, 'ExclusiveStartShardId', { min: 1, max: 128 });
+    after = optionalShardId(input, 'ExclusiveStartShardId');
     if (input.ShardFilter !== undefined && input.ShardFilter !== null) filter = asObject(input.ShardFilter, 'ShardFilter');
   }
   const d = await ctx.log.describeStream(stream);
@@ -130,7 +134,7 @@ function filterShards(shards: readonly ShardDescription[], filter: Json): readon
   const type = requiredString(filter, 'Type');
   switch (type) {
     case 'AFTER_SHARD_ID': {
-      const id = requiredString(filter, 'ShardId', { min: 1, max: 128 });
+      const id = requiredShardId(filter, 'ShardId');
       return shards.filter((s) => s.shardId > id);
     }
     case 'AT_LATEST':
@@ -164,6 +168,13 @@ function retentionChange(direction: 'increase' | 'decrease'): Operation {
   return async (ctx, input) => {
     const name = streamNameOf(input);
     const hours = requiredInteger(input, 'RetentionPeriodHours', MIN_RETENTION_HOURS, MAX_RETENTION_HOURS);
+    if (hours < KINESIS_MIN_RETENTION_HOURS) {
+      throw new TollstreamError(
+        'INVALID_ARGUMENT',
+        `Minimum allowed retention period is ${KINESIS_MIN_RETENTION_HOURS} hours. Requested retention period (${hours} hours) is too short.`,
+        { context: { stream: name, requested: hours } },
+      );
+    }
     const current = (await ctx.log.describeStream(name)).retentionHours;
     if (direction === 'increase' ? hours < current : hours > current) {
       throw new TollstreamError(
