@@ -1,11 +1,20 @@
 /**
  * What the wire format costs the gateway per record: a 500-record PutRecords of ~200-byte toll records,
  * decoded and its records validated (the request side), and a 500-record GetRecords response encoded, in AWS
- * JSON 1.1 and in CBOR (the Java SDK's format). The log is not involved; this is the format's own CPU cost.
+ * JSON 1.1 and in CBOR (the Java SDK's format): the format's own CPU cost. Then the whole PutRecords
+ * operation (decode, validate, append to an embedded log under fsync 'interval', encode the answer) in each
+ * format, without HTTP.
  *
  *   node bin/run-ts.mjs bench/ingest/wire-formats.ts [--seconds 2]
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { AwsContext } from '../../src/gateway/aws/context.ts';
+import { resolveTarget, runOperation } from '../../src/gateway/aws/dispatch.ts';
+import { createIteratorCodec } from '../../src/gateway/aws/iterators.ts';
+import { openEmbeddedLog } from '../../src/log/index.ts';
 import { AWS_CBOR, AWS_JSON, blob, timestamp, type WireFormat } from '../../src/gateway/aws/wire.ts';
 import { asObject, requiredArray, requiredBlob, requiredString } from '../../src/gateway/aws/input.ts';
 import { javaCbor } from '../../test/support/java-cbor.ts';
@@ -57,24 +66,41 @@ function putRecordsSide(format: WireFormat, body: Buffer): number {
   return bytes;
 }
 
-function perRecordNs(run: () => unknown): number {
-  for (let i = 0; i < 50; i++) run();
+async function perRecordNs(run: () => unknown): Promise<number> {
+  for (let i = 0; i < 50; i++) await run();
   const deadline = performance.now() + SECONDS * 1000;
   let batches = 0;
   const started = performance.now();
   while (performance.now() < deadline) {
-    run();
+    await run();
     batches++;
   }
   return ((performance.now() - started) * 1e6) / (batches * BATCH);
 }
 
+const dir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-wire-bench-'));
+const log = await openEmbeddedLog({ dir, fsync: 'interval' });
+await log.createStream('tolls', { shardCount: 2 });
+const ctx: AwsContext = {
+  log,
+  iterators: createIteratorCodec('bench'),
+  region: 'us-east-1',
+  accountId: '000000000000',
+  randomPartitionKey: () => 'k',
+  now: Date.now,
+};
+const putRecords = resolveTarget('Kinesis_20131202.PutRecords').run!;
+
 const rows = [
-  ['PutRecords request, decode + read fields', 'json', perRecordNs(() => putRecordsSide(AWS_JSON, jsonRequest)), jsonRequest.length],
-  ['PutRecords request, decode + read fields', 'cbor', perRecordNs(() => putRecordsSide(AWS_CBOR, cborRequest)), cborRequest.length],
-  ['GetRecords response, encode', 'json', perRecordNs(() => AWS_JSON.encode(response)), Buffer.byteLength(AWS_JSON.encode(response))],
-  ['GetRecords response, encode', 'cbor', perRecordNs(() => AWS_CBOR.encode(response)), Buffer.byteLength(AWS_CBOR.encode(response))],
+  ['PutRecords request, decode + read fields', 'json', await perRecordNs(() => putRecordsSide(AWS_JSON, jsonRequest)), jsonRequest.length],
+  ['PutRecords request, decode + read fields', 'cbor', await perRecordNs(() => putRecordsSide(AWS_CBOR, cborRequest)), cborRequest.length],
+  ['GetRecords response, encode', 'json', await perRecordNs(() => AWS_JSON.encode(response)), Buffer.byteLength(AWS_JSON.encode(response))],
+  ['GetRecords response, encode', 'cbor', await perRecordNs(() => AWS_CBOR.encode(response)), Buffer.byteLength(AWS_CBOR.encode(response))],
+  ['PutRecords operation into the log', 'json', await perRecordNs(() => runOperation(ctx, putRecords, jsonRequest, AWS_JSON)), jsonRequest.length],
+  ['PutRecords operation into the log', 'cbor', await perRecordNs(() => runOperation(ctx, putRecords, cborRequest, AWS_CBOR)), cborRequest.length],
 ] as const;
+await log.close();
+await rm(dir, { recursive: true, force: true });
 
 console.log(`${BATCH}-record batches of ~${records[0]!.data.length}-byte records, ${SECONDS} s per row`);
 console.log('| step | format | ns/record | bytes/batch |');
