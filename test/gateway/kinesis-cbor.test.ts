@@ -6,6 +6,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import cbor from 'cbor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../bench/lib/rng.ts';
 import { JavaInstant, javaCbor, sendJavaCbor, type JavaCborResponse } from '../support/java-cbor.ts';
 import { startTestServer, uniqueName, type TestServer } from '../support/test-server.ts';
 
@@ -199,5 +200,41 @@ describe('Kinesis over CBOR (as the AWS SDK for Java sends it)', () => {
     const unknown = await sendJavaCbor(server.url, 'NoSuchOperation', {});
     expect(unknown.contentType).toBe('application/x-amz-cbor-1.1');
     expect(decode(unknown).__type).toBe('UnknownOperationException');
+  });
+
+  it('answers damaged CBOR requests with a CBOR error of the caller\'s kind, never an internal failure', async () => {
+    const name = uniqueName();
+    await call('CreateStream', { StreamName: name, ShardCount: 1 });
+    const valid = javaCbor({
+      StreamName: name,
+      Records: [
+        { Data: Buffer.from('{"plate":"ZH1"}'), PartitionKey: 'k1' },
+        { Data: Buffer.from([1, 2, 3]), PartitionKey: 'k2', ExplicitHashKey: '7' },
+      ],
+    });
+    const rng = createRng(15);
+    const seen = new Set<string>();
+    for (let i = 0; i < 100; i++) {
+      const body = Buffer.from(valid);
+      // Change a few bytes, and sometimes cut the body short.
+      for (let n = rng.int(1, 3); n > 0; n--) {
+        const at = rng.int(0, body.length - 1);
+        body[at] = rng.int(0, 255);
+      }
+      const damaged = rng.next() < 0.3 ? body.subarray(0, rng.int(0, body.length - 1)) : body;
+      const res = await sendJavaCbor(server.url, 'PutRecords', damaged);
+      expect(res.contentType).toBe('application/x-amz-cbor-1.1');
+      const answer = decode(res);
+      if (res.status === 200) {
+        expect(answer.FailedRecordCount).toBe(0);
+        seen.add('ok');
+      } else {
+        expect(res.status).toBe(400);
+        expect(['SerializationException', 'ValidationException', 'InvalidArgumentException', 'ResourceNotFoundException']).toContain(answer.__type);
+        seen.add(answer.__type as string);
+      }
+    }
+    // The damage reached more than one kind of answer.
+    expect(seen.size).toBeGreaterThan(2);
   });
 });
