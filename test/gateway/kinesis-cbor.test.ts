@@ -60,7 +60,7 @@ describe('Kinesis over CBOR (as the AWS SDK for Java sends it)', () => {
   it('creates and describes a stream; StreamCreationTimestamp is epoch ms under tag 1', async () => {
     const name = uniqueName();
     const before = Date.now();
-    expect(await call('CreateStream', { StreamName: name, ShardCount: 2 })).toEqual({});
+    expect(await call('CreateStream', { StreamName: name, ShardCount: 2, Tags: { owner: 'ops' } })).toEqual({});
     const after = Date.now();
 
     const { StreamDescription: d } = await call('DescribeStream', { StreamName: name });
@@ -77,6 +77,9 @@ describe('Kinesis over CBOR (as the AWS SDK for Java sends it)', () => {
     const listed = await call('ListStreams', {});
     const summary = (listed.StreamSummaries as Array<Record<string, unknown>>).find((x) => x.StreamName === name);
     expect(javaInstant(summary?.StreamCreationTimestamp)).toBe(created);
+
+    expect(await call('ListTagsForStream', { StreamName: name })).toEqual({ Tags: [{ Key: 'owner', Value: 'ops' }], HasMoreTags: false });
+    expect((await call('DescribeLimits', {})).OpenShardCount).toBeGreaterThanOrEqual(2);
 
     const shards = await call('ListShards', { StreamName: name });
     expect((shards.Shards as Array<{ ShardId: string }>).map((x) => x.ShardId)).toEqual(d.Shards.map((x: { ShardId: string }) => x.ShardId));
