@@ -1,6 +1,6 @@
 /**
- * The gateway: one request handler for the Kinesis and Firehose APIs (by `X-Amz-Target`, in JSON or CBOR), the native
- * API (/v1), /health and /metrics, served over HTTP/1.1 and HTTP/2 on one port.
+ * The gateway: one request handler for the Kinesis and Firehose APIs (by `X-Amz-Target`, in JSON or CBOR),
+ * the native API (/v1), /health and /metrics, served over HTTP/1.1 and HTTP/2 on one port.
  */
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -45,7 +45,7 @@ export interface GatewayOptions {
   /** Region and account used in stream ARNs. @default 'us-east-1', '000000000000' */
   readonly region?: string;
   readonly accountId?: string;
-  /** The clock for shard iterator expiry, ms since the epoch. @default Date.now */
+  /** The clock for shard iterator expiry and refusing future timestamps, ms since the epoch. @default Date.now */
   readonly now?: () => number;
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
