@@ -33,6 +33,18 @@ describe('wire formats', () => {
     expect(input.Records[4]!.Data.equals(Buffer.alloc(1000 * 1024, 4))).toBe(true);
   });
 
+  it('reads indefinite-length maps, lists and strings (how Jackson writes objects, lists and very long text)', () => {
+    const body = Buffer.concat([
+      Buffer.from([0xbf]), // map, indefinite
+      cbor.encodeOne('ShardIterator'),
+      Buffer.from([0x7f]), cbor.encodeOne('abc'), cbor.encodeOne('def'), Buffer.from([0xff]), // text in two chunks
+      cbor.encodeOne('Records'),
+      Buffer.from([0x9f]), Buffer.from([0x5f]), cbor.encodeOne(Buffer.from([1])), cbor.encodeOne(Buffer.from([2, 3])), Buffer.from([0xff]), Buffer.from([0xff]),
+      Buffer.from([0xff]),
+    ]);
+    expect(AWS_CBOR.decode(body)).toEqual({ ShardIterator: 'abcdef', Records: [Buffer.from([1, 2, 3])] });
+  });
+
   it('refuses CBOR that is not one map of text keys as MALFORMED_REQUEST', () => {
     const bad = [
       Buffer.from([0xbf, 0x61]), // truncated
