@@ -19,7 +19,7 @@
  * The CRC leaves out baseOffset and batchLength (as Kafka's does), so a batch is checksummed once when
  * encoded and its offset is stamped when it is queued for its shard.
  */
-import { crc32c } from './crc32c.ts';
+import { crc32c } from '../core/crc32c.ts';
 
 export const BATCH_HEADER_BYTES = 39;
 export const MAGIC = 1;
