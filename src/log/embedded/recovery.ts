@@ -9,7 +9,7 @@
  *   segment is truncated there, and a warning is logged. A bad batch followed by a valid one is corruption
  *   of acknowledged data: the open stops with `LOG_CORRUPT` naming the file and byte position.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -157,4 +157,49 @@ async function openLast(seg: Segment, logger: Logger, context: Record<string, un
     reason: failure.detail,
     savedTo: path.basename(savedTo),
   });
+}
+
+/** Segment files and damaged batches saved beside them: every file that may hold acknowledged records (torn tails never were). */
+const RECORD_FILE = /^\d{20}\.log(\.damaged-\d+)?$/;
+
+/** Counts the files under `dir` (a stream or a shard directory) that hold record bytes, and those bytes. */
+async function recordFilesUnder(dir: string, depth = 2): Promise<{ files: number; bytes: number }> {
+  const found = { files: 0, bytes: 0 };
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw ioError('listing a directory of the log', err, { file: dir });
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && depth > 1) {
+      const inner = await recordFilesUnder(full, depth - 1);
+      found.files += inner.files;
+      found.bytes += inner.bytes;
+    } else if (entry.isFile() && RECORD_FILE.test(entry.name)) {
+      const size = (await stat(full)).size;
+      if (size > 0) {
+        found.files++;
+        found.bytes += size;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Removes a directory that an unfinished operation left behind (a create or a reshard stopped before its
+ * metadata was written), but only when it holds no record: recovery never deletes records. Otherwise the
+ * open stops with `LOG_CORRUPT` naming the directory and `remedy`.
+ */
+export async function removeIfNoRecords(dir: string, what: string, remedy: string, logger: Logger, context: Record<string, unknown>): Promise<void> {
+  const { files, bytes } = await recordFilesUnder(dir);
+  if (bytes > 0) {
+    throw new TollstreamError('LOG_CORRUPT', `${dir} ${what}, but holds ${bytes} bytes of records in ${files} files; records are never deleted at recovery: ${remedy}`, {
+      context: { ...context, file: dir, bytes },
+    });
+  }
+  logger.warn(`removing ${what} and holds no record (an operation that did not finish)`, { ...context, file: dir });
+  await rm(dir, { recursive: true, force: true });
 }
