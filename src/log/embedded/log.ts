@@ -183,6 +183,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
       indexIntervalBytes: this.indexIntervalBytes,
       logger: this.logger,
       context: { stream, shardId: meta.shardId },
+      ...(meta.endOffset !== undefined ? { endOffset: meta.endOffset } : {}),
     });
     if (segments.length === 0 && meta.endOffset === undefined) {
       throw new TollstreamError('LOG_CORRUPT', `open shard ${meta.shardId} of stream ${stream} has no segment file in ${dir}`, {
