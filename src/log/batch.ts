@@ -251,7 +251,9 @@ export class RecordCursor {
     for (;;) {
       const b = buf[p++]!;
       delta += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
+      // `!(b >= 0x80)` rather than `b < 0x80`: past the end of the bytes (`undefined`) the loop stops too, so a
+      // damaged batch can be walked to count its records (recovery.ts) without spinning forever.
+      if (!(b >= 0x80)) break;
       shift += 7;
     }
     this.keyStart = p + 2;

@@ -79,6 +79,7 @@ const damages: Array<[string, (b: Buffer, start: number) => void]> = [
   ['a flipped magic byte', (b, start) => void (b[start + 12] = b[start + 12]! ^ 0x01)],
   ['a flipped offset byte', (b, start) => void (b[start + 7] = b[start + 7]! ^ 0x01)],
   ['the batch garbled from its 20th byte', (b, start) => void b.fill(0xff, start + 20)],
+  ['its records garbled, the header intact', (b, start) => void b.fill(0xff, start + 39)],
 ];
 
 describe('a damaged complete batch at the end of a shard', () => {
