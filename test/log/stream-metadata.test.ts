@@ -160,6 +160,7 @@ describe('a stream whose stream.json is missing or damaged', () => {
     const log = await openLog();
     expect((await log.listStreams()).map((s) => s.name)).toEqual(['tolls']);
     await expect(stat(half)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ level: 'warn', file: half, stream: 'half' }));
     await log.close();
   });
 

@@ -284,6 +284,6 @@ export async function removeIfNoRecords(dir: string, what: string, remedy: strin
       context: { ...context, file: dir, bytes },
     });
   }
-  logger.warn(`removing ${what} and holds no record (an operation that did not finish)`, { ...context, file: dir });
+  logger.warn('removing a directory that holds no record, left by an operation that did not finish', { ...context, file: dir, reason: `it ${what}` });
   await rm(dir, { recursive: true, force: true });
 }
