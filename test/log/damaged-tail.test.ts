@@ -154,4 +154,32 @@ describe('a damaged complete batch at the end of a shard', () => {
     expect(isTollstreamError(error, 'LOG_CORRUPT')).toBe(true);
     expect((error as Error).message).toContain(`previous one ends at ${HANDED_OUT - PER_BATCH}`);
   });
+  it('leaves a deduplicated stream whose window is rebuilt across the reserved offsets', async () => {
+    const dedupeDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-damaged-dedupe-'));
+    try {
+      const options = { dir: dedupeDir, fsync: 'always' as const };
+      let log = await openEmbeddedLog(options);
+      await log.createStream('d', { dedupe: { mode: 'key' } });
+      for (let b = 0; b < 4; b++) await log.append('d', [{ partitionKey: 'k', data: Buffer.from(`b${b}`), idempotencyKey: `id-${b}` }]);
+      await log.close();
+      const file = path.join(dedupeDir, 'streams', 'd', SHARD, '00000000000000000000.log');
+      const bytes = await readFile(file);
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
+      await writeFile(file, bytes);
+      log = await openEmbeddedLog(options);
+      await log.append('d', [{ partitionKey: 'k', data: Buffer.from('after'), idempotencyKey: 'id-after' }]);
+      await log.close();
+      // The next open rebuilds the window by reading across the gap.
+      log = await openEmbeddedLog(options);
+      const [repeat, again] = await log.append('d', [
+        { partitionKey: 'k', data: Buffer.from('b1'), idempotencyKey: 'id-1' },
+        { partitionKey: 'k', data: Buffer.from('after'), idempotencyKey: 'id-after' },
+      ]);
+      expect(repeat).toMatchObject({ ok: true, duplicate: true });
+      expect(again).toMatchObject({ ok: true, duplicate: true });
+      await log.close();
+    } finally {
+      await rm(dedupeDir, { recursive: true, force: true });
+    }
+  });
 });
