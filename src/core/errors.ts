@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   LOG_CORRUPT: { kind: 'internal', retriable: false },
   LOG_CLOSED: { kind: 'internal', retriable: true },
   IO_ERROR: { kind: 'external', retriable: true },
+  /** A state file (a query's definition or checkpoint) failed its checksum or has an unknown layout: it is not read. */
+  STATE_CORRUPT: { kind: 'internal', retriable: false },
   // Warehouse and delivery
   /** A warehouse query tried to write: reports and ad-hoc queries are read-only. */
   WAREHOUSE_READ_ONLY: { kind: 'user', retriable: false },

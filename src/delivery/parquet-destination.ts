@@ -13,7 +13,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
+import { decodeStateFile, writeStateFile } from '../core/state-file.ts';
+import type { StateFormat } from '../core/state-file.ts';
 import { DUCKDB_COLUMN_TYPES, TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 
@@ -60,6 +63,8 @@ export interface ParquetLake extends DeliveryDestination {
 }
 
 const MANIFEST_DIR = '_manifest';
+/** A checksummed state file (src/core/state-file.ts); manifests written before checksums are plain JSON. */
+const MANIFEST_FORMAT: StateFormat = { kind: 'lake-manifest', version: 1, legacy: (b) => b[0] === 0x7b };
 const ERRORS_DIR = '_errors';
 
 export async function openParquetLake(options: ParquetLakeOptions): Promise<ParquetLake> {
@@ -106,7 +111,23 @@ class Lake implements ParquetLake {
         await fs.rm(full, { force: true });
         continue;
       }
-      this.committed.push(JSON.parse(await fs.readFile(full, 'utf8')) as Manifest);
+      const read = decodeStateFile(MANIFEST_FORMAT, await fs.readFile(full));
+      let manifest: Manifest | undefined;
+      try {
+        if (read.ok) manifest = JSON.parse(read.body.toString('utf8')) as Manifest;
+      } catch {
+        manifest = undefined;
+      }
+      if (!read.ok || typeof manifest !== 'object' || manifest === null || typeof manifest.positions !== 'object' || !Array.isArray(manifest.files)) {
+        // Refused before anything is deleted: the files only this manifest names must stay.
+        throw new TollstreamError(
+          'STATE_CORRUPT',
+          `the lake manifest ${full} is damaged (${read.ok ? 'it is not a manifest of a known layout' : read.detail}); restore it from a backup before delivery can resume`,
+          { context: { file: full } },
+        );
+      }
+      if (read.legacy) await writeStateFile(full, MANIFEST_FORMAT, read.body);
+      this.committed.push(manifest);
     }
     const live = new Set(this.committed.flatMap((m) => m.files.map((f) => f.path)));
     for (const file of await listFiles(this.root)) {
@@ -160,7 +181,7 @@ class Lake implements ParquetLake {
     }
     const manifest: Manifest = { commit: (previous?.commit ?? 0) + 1, stream: batch.stream, committedAt: new Date().toISOString(), positions, files };
     const name = `${String(manifest.commit).padStart(20, '0')}.json`;
-    await writeDurably(path.join(this.root, MANIFEST_DIR, name), JSON.stringify(manifest, null, 1));
+    await writeStateFile(path.join(this.root, MANIFEST_DIR, name), MANIFEST_FORMAT, JSON.stringify(manifest, null, 1));
     this.committed.push(manifest);
   }
 
@@ -237,7 +258,7 @@ class Lake implements ParquetLake {
     for (const [shardId, lines] of byShard) {
       const [first, last] = ranges.get(shardId)!;
       const rel = `${ERRORS_DIR}/${safeName(shardId)}-${first}-${last}.jsonl`;
-      await writeDurably(path.join(this.root, rel), lines.join('\n') + '\n');
+      await writeFileAtomic(path.join(this.root, rel), lines.join('\n') + '\n');
       files.push({ path: rel, kind: 'errors', rows: lines.length, shardId, firstSequenceNumber: first, lastSequenceNumber: last });
     }
     return files;
@@ -293,14 +314,6 @@ async function listFiles(root: string, prefix = ''): Promise<string[]> {
     else out.push(rel);
   }
   return out;
-}
-
-async function writeDurably(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await fs.writeFile(tmp, content);
-  await syncFile(tmp);
-  await fs.rename(tmp, file);
-  await syncFile(path.dirname(file));
 }
 
 async function syncFile(file: string): Promise<void> {

@@ -19,7 +19,7 @@
  * The CRC leaves out baseOffset and batchLength (as Kafka's does), so a batch is checksummed once when
  * encoded and its offset is stamped when it is queued for its shard.
  */
-import { crc32c } from './crc32c.ts';
+import { crc32c } from '../core/crc32c.ts';
 
 export const BATCH_HEADER_BYTES = 39;
 export const MAGIC = 1;
@@ -251,7 +251,9 @@ export class RecordCursor {
     for (;;) {
       const b = buf[p++]!;
       delta += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
+      // `!(b >= 0x80)` rather than `b < 0x80`: past the end of the bytes (`undefined`) the loop stops too, so a
+      // damaged batch can be walked to count its records (recovery.ts) without spinning forever.
+      if (!(b >= 0x80)) break;
       shift += 7;
     }
     this.keyStart = p + 2;

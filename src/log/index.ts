@@ -9,4 +9,4 @@ export { hashKeyOf, parseExplicitHashKey, splitHashKeyRange, formatShardId, MAX_
 export { compareSequenceNumbers } from './sequence.ts';
 export { appendAll } from './append-all.ts';
 export { shardForHashKey } from './routing.ts';
-export { crc32c } from './crc32c.ts';
+export { crc32c } from '../core/crc32c.ts';

@@ -54,8 +54,8 @@ export class QueryManager {
   private admin: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: QueryManagerOptions) {
-    this.store = new QueryStore(options.dir);
     this.logger = (options.logger ?? silentLogger).child({ component: 'queries' });
+    this.store = new QueryStore(options.dir, this.logger);
     this.log = options.log;
   }
 

@@ -103,4 +103,29 @@ describe('delivery into a Parquet data lake', () => {
     const line = JSON.parse((await fs.readFile(path.join(dir, 'lake', 'toll_transactions', errorFiles[0]!.path), 'utf8')).trim());
     expect(line).toMatchObject({ error_type: 'format-conversion-failed', error_code: 'invalid-json', raw_data_base64: Buffer.from('not json').toString('base64') });
   });
+  it('refuses a manifest with a flipped bit, naming it and deleting nothing; reads one written before checksums once', async () => {
+    const txs = transactions(600);
+    await appendTransactions(log, STREAM, txs);
+    await deliverAll(600);
+    const root = path.join(dir, 'lake', 'toll_transactions');
+    const manifestDir = path.join(root, '_manifest');
+    const last = path.join(manifestDir, (await fs.readdir(manifestDir)).sort().at(-1)!);
+    const good = await fs.readFile(last);
+    // A digit of a stored position becomes another digit: still valid JSON, a different resume point.
+    const damaged = Buffer.from(good);
+    const at = damaged.toString('latin1').search(/"positions": \{\s*"shardId-\d+": "\d+"/);
+    const digit = damaged.indexOf('"', damaged.indexOf(': "', at + 14) + 3) - 3;
+    expect(String.fromCharCode(damaged[digit]!)).toMatch(/\d/);
+    damaged[digit] = damaged[digit]! ^ 0x01;
+    await fs.writeFile(last, damaged);
+    const filesBefore = (await fs.readdir(root, { recursive: true })).sort();
+    await expect(openParquetLake({ dir: path.join(dir, 'lake') })).rejects.toMatchObject({ code: 'STATE_CORRUPT', context: { file: last }, message: expect.stringContaining('CRC32C mismatch') });
+    expect((await fs.readdir(root, { recursive: true })).sort()).toEqual(filesBefore);
+
+    // The layout before checksums (plain JSON) is read, and rewritten with a checksum.
+    await fs.writeFile(last, good.subarray(good.indexOf(0x0a) + 1));
+    lake = await openParquetLake({ dir: path.join(dir, 'lake') });
+    expect((await lake.manifests()).flatMap((m) => m.files).reduce((n, f) => n + f.rows, 0)).toBe(600);
+    expect((await fs.readFile(last, 'utf8')).startsWith('tollstream-state/1 lake-manifest v1 ')).toBe(true);
+  });
 });

@@ -26,9 +26,9 @@ import type {
   Subscription,
 } from '../types.ts';
 import { fsyncDir, ioError } from './files.ts';
-import { readStreamMeta, writeStreamMeta } from './metadata.ts';
+import { META_COPY_FILE, META_FILE, readStreamMeta, writeStreamMeta } from './metadata.ts';
 import type { ShardMeta, StreamMeta } from './metadata.ts';
-import { recoverSegments } from './recovery.ts';
+import { recoverSegments, removeIfNoRecords } from './recovery.ts';
 import { Shard } from './shard.ts';
 import { appendToStream } from './append.ts';
 import { pad, resolveStart, toStored } from './read.ts';
@@ -141,11 +141,21 @@ class EmbeddedLog implements EmbeddedStreamLog {
         this.logger.warn('ignoring an entry of the streams directory that is not a stream', { file: dir });
         continue;
       }
-      const meta = await readStreamMeta(dir);
-      if (!meta) {
-        this.logger.warn('removing a stream directory whose creation did not finish', { stream: name, file: dir });
-        await rm(dir, { recursive: true, force: true });
+      const found = await readStreamMeta(dir);
+      if (!found) {
+        await removeIfNoRecords(
+          dir,
+          `is a stream directory without ${META_FILE} or ${META_COPY_FILE}`,
+          `restore ${META_FILE} from a backup, or move the directory out of ${this.streamsDir} to start without the stream`,
+          this.logger,
+          { stream: name },
+        );
         continue;
+      }
+      const { meta } = found;
+      if (found.rewrite) {
+        this.logger.warn('rewriting the stream metadata', { stream: name, file: dir, reason: found.rewrite });
+        await writeStreamMeta(dir, meta);
       }
       const state = await this.openStream(dir, meta);
       this.streams.set(meta.name, state);
@@ -175,6 +185,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
       indexIntervalBytes: this.indexIntervalBytes,
       logger: this.logger,
       context: { stream, shardId: meta.shardId },
+      ...(meta.endOffset !== undefined ? { endOffset: meta.endOffset } : {}),
     });
     if (segments.length === 0 && meta.endOffset === undefined) {
       throw new TollstreamError('LOG_CORRUPT', `open shard ${meta.shardId} of stream ${stream} has no segment file in ${dir}`, {
@@ -206,8 +217,13 @@ class EmbeddedLog implements EmbeddedStreamLog {
     // Shard directories not in the metadata come from a reshard that did not finish.
     for (const entry of await readdir(dir)) {
       if (entry.startsWith('shardId-') && !shards.has(entry)) {
-        this.logger.warn('removing a shard directory not named in the stream metadata (an unfinished reshard)', { stream: meta.name, shardId: entry });
-        await rm(path.join(dir, entry), { recursive: true, force: true });
+        await removeIfNoRecords(
+          path.join(dir, entry),
+          `is a shard directory not named in ${META_FILE}`,
+          `restore ${META_FILE} (the one naming this shard) from a backup, or move the directory aside to start without its records`,
+          this.logger,
+          { stream: meta.name, shardId: entry },
+        );
       }
     }
     const state: StreamState = { meta, dir, shards, open: [], router: new HashRouter([0n]), status: 'ACTIVE', dedupe: undefined };

@@ -1,12 +1,14 @@
 /**
- * `stream.json`: what a stream is (shards, lineage, retention, dedupe, tags), replaced atomically on each change.
- * Segment files hold the records; this file holds everything else that must survive a restart.
+ * `stream.json`: what a stream is (shards, lineage, retention, dedupe, tags), replaced atomically on each change,
+ * as a state file (checksummed, see src/core/state-file.ts) with a second copy beside it. Segment files hold
+ * the records; these files hold everything else that must survive a restart.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
+import { decodeStateFile, writeStateFile } from '../../core/state-file.ts';
+import type { StateFormat } from '../../core/state-file.ts';
 import type { DedupeConfig, HashKeyRange, StreamTags } from '../types.ts';
-import { writeFileAtomic } from './files.ts';
 
 export interface ShardMeta {
   readonly shardId: string;
@@ -33,29 +35,81 @@ export interface StreamMeta {
 }
 
 export const META_FILE = 'stream.json';
+/**
+ * A second copy of `stream.json`, written right after it: the lineage and settings of a stream exist nowhere
+ * else, so losing the one file must not lose them (nor, by a wrong guess at them, the records).
+ */
+export const META_COPY_FILE = 'stream.copy.json';
+
+const META_FORMAT: StateFormat = {
+  kind: 'stream-metadata',
+  version: 1,
+  // Written before state files had a header: plain JSON.
+  legacy: (bytes) => bytes[0] === 0x7b,
+};
 
 export async function writeStreamMeta(dir: string, meta: StreamMeta): Promise<void> {
-  await writeFileAtomic(path.join(dir, META_FILE), JSON.stringify(meta, null, 2) + '\n');
+  const body = JSON.stringify(meta, null, 2) + '\n';
+  await writeStateFile(path.join(dir, META_FILE), META_FORMAT, body);
+  await writeStateFile(path.join(dir, META_COPY_FILE), META_FORMAT, body);
 }
 
-/** Reads a stream's metadata; undefined when the file does not exist (a create that did not finish). */
-export async function readStreamMeta(dir: string): Promise<StreamMeta | undefined> {
-  const file = path.join(dir, META_FILE);
-  let text: string;
+type OneRead = { readonly meta: StreamMeta; readonly legacy: boolean } | { readonly missing: true } | { readonly damaged: string };
+
+async function readOne(file: string): Promise<OneRead> {
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { missing: true };
     throw new TollstreamError('IO_ERROR', `reading ${file} failed: ${(err as Error).message}`, { context: { file }, cause: err });
   }
+  const read = decodeStateFile(META_FORMAT, bytes);
+  if (!read.ok) return { damaged: read.detail };
   let meta: StreamMeta;
   try {
-    meta = JSON.parse(text) as StreamMeta;
-  } catch (err) {
-    throw new TollstreamError('LOG_CORRUPT', `stream metadata ${file} is not valid JSON; restore it from a backup`, { context: { file }, cause: err });
+    meta = JSON.parse(read.body.toString('utf8')) as StreamMeta;
+  } catch {
+    return { damaged: 'it is not valid JSON' };
   }
-  if (meta.version !== 1 || typeof meta.name !== 'string' || !Array.isArray(meta.shards)) {
-    throw new TollstreamError('LOG_CORRUPT', `stream metadata ${file} has an unknown layout (version ${String(meta.version)})`, { context: { file } });
+  if (typeof meta !== 'object' || meta === null || meta.version !== 1 || typeof meta.name !== 'string' || !Array.isArray(meta.shards)) {
+    return { damaged: `it has an unknown layout (version ${String((meta as { version?: unknown } | null)?.version)})` };
   }
-  return meta;
+  return { meta, legacy: read.legacy };
+}
+
+export interface MetaFound {
+  readonly meta: StreamMeta;
+  /** Why the files must be written again (a copy missing or damaged, the layout before checksums); undefined if not. */
+  readonly rewrite: string | undefined;
+}
+
+/**
+ * Reads a stream's metadata from `stream.json`, or from its copy when that one is missing or damaged.
+ * Undefined when neither exists (the caller decides whether the directory is an unfinished create);
+ * `LOG_CORRUPT` naming both files when neither can be read.
+ */
+export async function readStreamMeta(dir: string): Promise<MetaFound | undefined> {
+  const file = path.join(dir, META_FILE);
+  const copyFile = path.join(dir, META_COPY_FILE);
+  const primary = await readOne(file);
+  const copy = await readOne(copyFile);
+  const describe = (r: OneRead): string => ('missing' in r ? 'is missing' : 'damaged' in r ? `is damaged: ${r.damaged}` : 'was written before checksums');
+  if ('meta' in primary) {
+    const rewrite = primary.legacy
+      ? `${META_FILE} was written before checksums`
+      : !('meta' in copy)
+        ? `${META_COPY_FILE} ${describe(copy)}`
+        : JSON.stringify(copy.meta) !== JSON.stringify(primary.meta)
+          ? `${META_COPY_FILE} is behind ${META_FILE} (a stop between the two writes)`
+          : undefined;
+    return { meta: primary.meta, rewrite };
+  }
+  if ('meta' in copy) return { meta: copy.meta, rewrite: `${META_FILE} ${describe(primary)}` };
+  if ('missing' in primary && 'missing' in copy) return undefined;
+  throw new TollstreamError(
+    'LOG_CORRUPT',
+    `stream metadata in ${dir} cannot be read: ${META_FILE} ${describe(primary)}, ${META_COPY_FILE} ${describe(copy)}; restore either file from a backup`,
+    { context: { file, copy: copyFile } },
+  );
 }

@@ -4,18 +4,26 @@
  * - Sealed segments (all but the last) were fsynced before the next one was created, so they must be whole:
  *   their index files are loaded (or rebuilt) and the batch framing after the last index entry is walked to
  *   the end of the file; any break is `LOG_CORRUPT`. Their CRCs are checked when read.
- * - The last segment is read whole and every batch's CRC is checked. A bad batch with no valid batch after
- *   it is a torn write: the bytes from it to the end are saved to `<segment>.log.torn-<position>`, the
- *   segment is truncated there, and a warning is logged. A bad batch followed by a valid one is corruption
- *   of acknowledged data: the open stops with `LOG_CORRUPT` naming the file and byte position.
+ * - The last segment is read whole and every batch's CRC is checked. At the first bad batch:
+ *   - a valid batch after it: acknowledged data is damaged in the middle; the open stops with `LOG_CORRUPT`
+ *     naming the file and byte position;
+ *   - a torn tail (fewer bytes than a header, a batch whose length runs past the end of the file, or zeros to
+ *     the end): bytes written after the last fsync, never acknowledged under `fsync: 'always'`. They are saved
+ *     to `<segment>.log.torn-<position>` and the segment is truncated there; the next record takes the offset
+ *     the torn batch had;
+ *   - anything else (a complete batch with a bad CRC, magic or offset): an acknowledged batch, damaged, whose
+ *     records a consumer may have read. It is quarantined: saved to `<segment>.log.damaged-<position>`, cut
+ *     from the segment, and its offsets stay reserved by starting a new segment after them, so no offset a
+ *     consumer saw is ever handed out again. Reads skip the gap between the two segments.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { checkBatch, MAGIC } from '../batch.ts';
-import { ioError, writeFileDurably } from './files.ts';
-import { Segment, SEGMENT_FILE } from './segment.ts';
+import { BATCH_HEADER_BYTES, checkBatch, LENGTH_PREFIX_BYTES, MAGIC, RecordCursor } from '../batch.ts';
+import { crc32c } from '../../core/crc32c.ts';
+import { fsyncDir, ioError, writeFileDurably } from './files.ts';
+import { Segment, SEGMENT_FILE, segmentFileName } from './segment.ts';
 
 interface ScanFailure {
   readonly position: number;
@@ -61,27 +69,36 @@ export interface RecoverOptions {
   readonly indexIntervalBytes: number;
   readonly logger: Logger;
   readonly context: Record<string, unknown>;
+  /** A closed shard's end offset (from its metadata): a quarantined batch reserves no offset past it. */
+  readonly endOffset?: number;
 }
 
 /** Opens the segments of a shard directory, oldest first (possibly none, for a drained closed shard). */
 export async function recoverSegments(options: RecoverOptions): Promise<Segment[]> {
-  const { dir, indexIntervalBytes, logger, context } = options;
-  let names: string[];
+  const { dir, indexIntervalBytes, context } = options;
+  let all: string[];
   try {
-    names = (await readdir(dir)).filter((n) => SEGMENT_FILE.test(n)).sort();
+    all = await readdir(dir);
   } catch (err) {
     throw ioError('listing a shard directory', err, { ...context, file: dir });
   }
+  const names = all.filter((n) => SEGMENT_FILE.test(n)).sort();
   const segments: Segment[] = [];
   for (const [i, name] of names.entries()) {
     const seg = new Segment(dir, Number(SEGMENT_FILE.exec(name)![1]), indexIntervalBytes);
     const prev = segments[segments.length - 1];
-    if (prev && prev.nextOffset !== seg.baseOffset) {
+    // The only gap allowed: the offsets a quarantined batch keeps reserved, saved beside the segment before it.
+    const quarantined = prev !== undefined && prev.nextOffset < seg.baseOffset && all.some((n) => n.startsWith(`${path.basename(prev.path)}.damaged-`));
+    if (prev && prev.nextOffset !== seg.baseOffset && !quarantined) {
       throw corrupt(seg.path, 0, `segment starts at offset ${seg.baseOffset} but the previous one ends at ${prev.nextOffset}`, context);
     }
-    if (i < names.length - 1) await openSealed(seg, context);
-    else await openLast(seg, logger, context);
     segments.push(seg);
+    if (i < names.length - 1) {
+      await openSealed(seg, context);
+    } else {
+      const after = await openLast(seg, options);
+      if (after) segments.push(after);
+    }
   }
   return segments;
 }
@@ -130,13 +147,69 @@ async function openSealed(seg: Segment, context: Record<string, unknown>): Promi
   if (!loaded || seg.indexEntryCount !== before) await seg.writeIndexFiles();
 }
 
-async function openLast(seg: Segment, logger: Logger, context: Record<string, unknown>): Promise<void> {
+/** How the bytes from `position` to the end of the last segment came to be bad. */
+function classifyTail(buf: Buffer, position: number): 'torn' | 'damaged' {
+  const rest = buf.length - position;
+  if (rest < BATCH_HEADER_BYTES) return 'torn';
+  // A file system may extend a file before the data reaches the disk; the crash leaves zeros.
+  if (buf.subarray(position).every((b) => b === 0)) return 'torn';
+  const size = LENGTH_PREFIX_BYTES + buf.readUInt32BE(position + 8);
+  if (buf[position + 12] === MAGIC && size >= BATCH_HEADER_BYTES && position + size > buf.length) {
+    // Runs past the end: the write stopped part way, unless only the length (outside the CRC) is damaged.
+    const whole = crc32c(buf, position + 17, buf.length) === buf.readUInt32BE(position + 13);
+    return whole ? 'damaged' : 'torn';
+  }
+  return 'damaged';
+}
+
+/** The fewest bytes a record takes (attributes, timestamp delta, key length, one key byte, data length). */
+const MIN_RECORD_BYTES = 9;
+
+/** The most records `bytes` bytes of batches can hold (at least one, to reserve something). */
+function mostRecordsIn(bytes: number): number {
+  return Math.max(1, Math.floor((bytes - BATCH_HEADER_BYTES) / MIN_RECORD_BYTES));
+}
+
+/**
+ * How many offsets the damaged bytes from `position` to the end may have held records for: the first batch's
+ * record count when its records walk exactly to its end (the count is then right) plus the most records the
+ * bytes after it can hold; else the most records all of them can hold. Never fewer than were handed out.
+ */
+function offsetsHeld(buf: Buffer, position: number): number {
+  const end = buf.length;
+  const most = mostRecordsIn(end - position);
+  const check = checkBatch(buf, position, end, false);
+  if (!check.ok || check.header.recordCount > most || check.header.recordCount === 0) return most;
+  const batchEnd = position + check.header.size;
+  const cursor = new RecordCursor();
+  cursor.reset(buf, position, { ...check.header, baseOffset: 0 });
+  let last = position + BATCH_HEADER_BYTES;
+  try {
+    while (cursor.next()) {
+      if (cursor.dataEnd > batchEnd || cursor.recordStart !== last) return most;
+      last = cursor.dataEnd;
+    }
+  } catch {
+    return most;
+  }
+  if (last !== batchEnd) return most;
+  return check.header.recordCount + (end - batchEnd > BATCH_HEADER_BYTES ? mostRecordsIn(end - batchEnd) : 0);
+}
+
+/** Opens the last segment, repairing its tail; returns the segment started after a quarantined batch, if any. */
+async function openLast(seg: Segment, options: RecoverOptions): Promise<Segment | undefined> {
+  const { logger, context } = options;
   const size = (await stat(seg.path)).size;
   const buf = await readRegion(seg.path, 0, size, context);
   const failure = scan(seg, buf, 0, true);
-  if (!failure) return;
+  if (!failure) return undefined;
   if (validBatchAfter(buf, failure.position, seg.nextOffset)) throw corrupt(seg.path, failure.position, failure.detail, context);
-  const savedTo = `${seg.path}.torn-${failure.position}`;
+  const kind = classifyTail(buf, failure.position);
+  const savedTo = `${seg.path}.${kind}-${failure.position}`;
+  const firstOffset = seg.nextOffset;
+  let reservedEnd = firstOffset + offsetsHeld(buf, failure.position);
+  if (options.endOffset !== undefined) reservedEnd = Math.max(firstOffset, Math.min(reservedEnd, options.endOffset));
+  const next = kind === 'damaged' && reservedEnd > firstOffset ? new Segment(options.dir, reservedEnd, options.indexIntervalBytes) : undefined;
   try {
     await writeFileDurably(savedTo, buf.subarray(failure.position));
     const fh = await open(seg.path, 'r+');
@@ -146,15 +219,71 @@ async function openLast(seg: Segment, logger: Logger, context: Record<string, un
     } finally {
       await fh.close();
     }
+    if (next) {
+      const created = await open(next.path, 'w');
+      try {
+        await created.sync();
+      } finally {
+        await created.close();
+      }
+      await fsyncDir(options.dir);
+    }
   } catch (err) {
-    throw ioError('truncating a torn segment tail', err, { ...context, file: seg.path, offset: failure.position });
+    throw ioError(kind === 'torn' ? 'truncating a torn segment tail' : 'setting a damaged batch aside', err, { ...context, file: seg.path, offset: failure.position });
   }
-  logger.warn('truncated an incomplete batch at the end of a segment (an interrupted write); the bytes are saved beside it', {
-    ...context,
-    file: seg.path,
-    offset: failure.position,
-    bytes: buf.length - failure.position,
-    reason: failure.detail,
-    savedTo: path.basename(savedTo),
-  });
+  const fields = { ...context, file: seg.path, offset: failure.position, bytes: buf.length - failure.position, reason: failure.detail, savedTo: path.basename(savedTo) };
+  if (kind === 'torn') {
+    logger.warn('truncated an incomplete batch at the end of a segment (an interrupted write); the bytes are saved beside it', fields);
+    return undefined;
+  }
+  logger.error(
+    'a complete batch at the end of a segment is damaged: its records are set aside and their offsets stay reserved (never handed out again); restore them from a backup if you have one',
+    { ...fields, firstOffset, reservedOffsets: reservedEnd - firstOffset, nextSegment: next ? segmentFileName(next.baseOffset) : undefined },
+  );
+  return next;
+}
+
+/** Segment files and damaged batches saved beside them: every file that may hold acknowledged records (torn tails never were). */
+const RECORD_FILE = /^\d{20}\.log(\.damaged-\d+)?$/;
+
+/** Counts the files under `dir` (a stream or a shard directory) that hold record bytes, and those bytes. */
+async function recordFilesUnder(dir: string, depth = 2): Promise<{ files: number; bytes: number }> {
+  const found = { files: 0, bytes: 0 };
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw ioError('listing a directory of the log', err, { file: dir });
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && depth > 1) {
+      const inner = await recordFilesUnder(full, depth - 1);
+      found.files += inner.files;
+      found.bytes += inner.bytes;
+    } else if (entry.isFile() && RECORD_FILE.test(entry.name)) {
+      const size = (await stat(full)).size;
+      if (size > 0) {
+        found.files++;
+        found.bytes += size;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Removes a directory that an unfinished operation left behind (a create or a reshard stopped before its
+ * metadata was written), but only when it holds no record: recovery never deletes records. Otherwise the
+ * open stops with `LOG_CORRUPT` naming the directory and `remedy`.
+ */
+export async function removeIfNoRecords(dir: string, what: string, remedy: string, logger: Logger, context: Record<string, unknown>): Promise<void> {
+  const { files, bytes } = await recordFilesUnder(dir);
+  if (bytes > 0) {
+    throw new TollstreamError('LOG_CORRUPT', `${dir} ${what}, but holds ${bytes} bytes of records in ${files} files; records are never deleted at recovery: ${remedy}`, {
+      context: { ...context, file: dir, bytes },
+    });
+  }
+  logger.warn('removing a directory that holds no record, left by an operation that did not finish', { ...context, file: dir, reason: `it ${what}` });
+  await rm(dir, { recursive: true, force: true });
 }

@@ -3,11 +3,14 @@
  * (relativeOffset uint32, position uint32 per entry) and `.timeindex` (timestamp int64, relativeOffset
  * uint32 per entry). Both indexes get one entry per `indexIntervalBytes` of batches and are kept whole in
  * memory; the files only spare a scan at open, so they are written without fsync when the segment is
- * sealed or the log closes, and rebuilt from the segment when missing, damaged or behind.
+ * sealed or the log closes, and rebuilt from the segment when missing, damaged or behind. Each file is a
+ * state file (a header line with a CRC32C, src/core/state-file.ts) before its entries.
  */
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { decodeStateFile, encodeStateFile } from '../../core/state-file.ts';
+import type { StateFormat } from '../../core/state-file.ts';
 import type { BatchHeader } from '../batch.ts';
 import { ioError } from './files.ts';
 
@@ -16,6 +19,9 @@ export function segmentFileName(baseOffset: number): string {
 }
 
 export const SEGMENT_FILE = /^(\d{20})\.log$/;
+
+const INDEX_FORMAT: StateFormat = { kind: 'segment-index', version: 1 };
+const TIME_INDEX_FORMAT: StateFormat = { kind: 'segment-timeindex', version: 1 };
 
 export class Segment {
   readonly baseOffset: number;
@@ -131,7 +137,12 @@ export class Segment {
     let idx: Buffer;
     let tix: Buffer;
     try {
-      [idx, tix] = await Promise.all([readFile(this.indexPath), readFile(this.timeIndexPath)]);
+      const [idxFile, tixFile] = await Promise.all([readFile(this.indexPath), readFile(this.timeIndexPath)]);
+      // A flipped bit that keeps the entries in order would send reads to the wrong batch: checksummed.
+      // Files of the layout before checksums fail this too, and are rebuilt once.
+      const [idxRead, tixRead] = [decodeStateFile(INDEX_FORMAT, idxFile), decodeStateFile(TIME_INDEX_FORMAT, tixFile)];
+      if (!idxRead.ok || !tixRead.ok) return false;
+      [idx, tix] = [idxRead.body, tixRead.body];
     } catch {
       return false;
     }
@@ -173,7 +184,7 @@ export class Segment {
       tix.writeUInt32BE(this.relOffsets[i]!, i * 12 + 8);
     }
     try {
-      await Promise.all([writeFile(this.indexPath, idx), writeFile(this.timeIndexPath, tix)]);
+      await Promise.all([writeFile(this.indexPath, encodeStateFile(INDEX_FORMAT, idx)), writeFile(this.timeIndexPath, encodeStateFile(TIME_INDEX_FORMAT, tix))]);
     } catch (err) {
       throw ioError('writing a segment index', err, { file: this.indexPath });
     }

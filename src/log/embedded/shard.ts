@@ -440,8 +440,15 @@ export class Shard {
     const end = this.visibleNextOffset;
     let stopped = false;
     while (!stopped && offset < end && this.segments.length > 0) {
-      const seg = this.segments[this.segmentFor(offset)]!;
-      if (offset >= seg.nextOffset) break;
+      const at = this.segmentFor(offset);
+      const seg = this.segments[at]!;
+      if (offset >= seg.nextOffset) {
+        // Offsets between two segments were reserved by a quarantined batch (recovery.ts): read on after them.
+        const following = this.segments[at + 1];
+        if (!following || following.baseOffset <= offset) break;
+        offset = following.baseOffset;
+        continue;
+      }
       const before = offset;
       let pos = seg.positionFor(offset);
       while (!stopped && pos < seg.size && offset < end) {

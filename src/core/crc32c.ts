@@ -1,5 +1,5 @@
 /**
- * CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every stored batch.
+ * CRC32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every stored batch and state file.
  * Slice-by-8: eight 256-entry tables let the loop consume 8 bytes per step, several times faster than
  * the byte-at-a-time table walk, which matters because every appended and every read byte goes through it.
  */
