@@ -2,6 +2,7 @@
  * Request bodies take bounded memory: a budget of bytes being received over all requests (503 + Retry-After
  * beyond it), and a request that cannot be authenticated is refused from its headers, before its body is read.
  */
+import http2 from 'node:http2';
 import { KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/gateway/index.ts';
@@ -81,9 +82,30 @@ describe('the budget of body bytes in flight', () => {
       expect(aws.headers.get('retry-after')).toBe('1');
       expect(((await aws.json()) as { __type: string }).__type).toBe('ServiceUnavailableException');
 
+      // Over HTTP/2 the refused stream is reset and its session goes on serving.
+      const session = http2.connect(server.url);
+      session.on('error', () => undefined);
+      try {
+        const stream2 = session.request({ ':method': 'POST', ':path': `/v1/streams/${stream}/records`, 'content-length': String(DECLARED) });
+        stream2.on('error', () => undefined);
+        stream2.resume();
+        const closed = new Promise<void>((resolve) => stream2.once('close', () => resolve()));
+        const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream2.once('response', resolve));
+        stream2.write(Buffer.alloc(KIB, 0x20));
+        expect(headers[':status']).toBe(503);
+        expect(headers['retry-after']).toBe('1');
+        await closed;
+        const health = session.request({ ':path': '/health' });
+        health.resume();
+        const healthHeaders = await new Promise<http2.IncomingHttpHeaders>((resolve) => health.once('response', resolve));
+        expect(healthHeaders[':status']).toBe(200);
+      } finally {
+        session.destroy();
+      }
+
       const during = await scrape(server);
       expect(metric(during, 'tollstream_http_body_bytes_in_flight')).toBe(2 * DECLARED);
-      expect(metric(during, 'tollstream_http_bodies_refused_total')).toBe(2);
+      expect(metric(during, 'tollstream_http_bodies_refused_total')).toBe(3);
     } finally {
       for (const conn of held) conn.destroy();
     }
