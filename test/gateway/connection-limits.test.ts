@@ -107,6 +107,37 @@ describe('HTTP/2', () => {
     expect(closed).toBe(true);
   });
 
+  it('keeps a session open while a stream is open, however quiet (a tail)', async () => {
+    const name = uniqueName();
+    await idle.log.createStream(name);
+    const session = http2.connect(idle.url);
+    session.on('error', () => undefined);
+    let sessionClosed = false;
+    session.once('close', () => (sessionClosed = true));
+    try {
+      const tail = session.request({ ':path': `/v1/streams/${name}/tail` });
+      tail.on('error', () => undefined);
+      tail.resume();
+      const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => tail.once('response', resolve));
+      expect(headers[':status']).toBe(200);
+      // Several idle timeouts pass with nothing on the wire: the open stream keeps its session.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(sessionClosed).toBe(false);
+      expect(tail.closed).toBe(false);
+      // Not even half closed: the session still takes new streams.
+      const health = session.request({ ':path': '/health' });
+      health.on('error', () => undefined);
+      health.resume();
+      const status = await new Promise<number | string>((resolve) => {
+        health.once('response', (h) => resolve(Number(h[':status'])));
+        health.once('error', (err: Error) => resolve(err.message));
+      });
+      expect(status).toBe(200);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('closes a connection that sends only the client preface', async () => {
     const conn = await openRaw(idle.port);
     await conn.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
