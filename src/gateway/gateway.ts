@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { DEFAULT_CONFIG, type HttpLimits } from '../config/index.ts';
+import { openFilesLimit } from '../core/open-files.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
@@ -17,6 +18,7 @@ import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts
 import { createIteratorCodec } from './aws/iterators.ts';
 import { errorResponse } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
+import { withinOpenFiles } from './limits.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, type NativeContext } from './native/routes.ts';
 import { createProtocolServer } from './server.ts';
@@ -51,6 +53,8 @@ export interface GatewayOptions {
   readonly ready?: boolean;
   /** Connection and body limits; each one not given takes its default from the config schema (`http.*`). */
   readonly http?: Partial<HttpLimits>;
+  /** The process's open-file limit; `http.maxConnections` is lowered to half of it. @default read from the system (`ulimit -n`) */
+  readonly openFilesLimit?: number;
 }
 
 export interface Gateway {
@@ -166,7 +170,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   }
 
-  const httpLimits: HttpLimits = { ...DEFAULT_CONFIG.http, ...options.http };
+  const httpLimits = withinOpenFiles({ ...DEFAULT_CONFIG.http, ...options.http }, options.openFilesLimit ?? openFilesLimit(), logger);
   const server = createProtocolServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error('request handler failed', { err: err instanceof Error ? err : String(err) });

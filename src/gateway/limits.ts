@@ -3,7 +3,9 @@
  * long a body may stall. The protocol server gives each request its allowance before any handler runs, and
  * `readBody` draws on it, so the bodies of every route (route modules included) count against the same budget.
  */
+import type { HttpLimits } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { Request } from './http.ts';
 
 /** How long a client refused for lack of budget is told to wait before it retries, in seconds. */
@@ -93,4 +95,21 @@ export function stalledBody(stallTimeoutMs: number): TollstreamError {
   return new TollstreamError('REQUEST_TIMEOUT', `the request body received nothing for ${stallTimeoutMs} ms; the request is abandoned`, {
     context: { bodyTimeoutMs: stallTimeoutMs },
   });
+}
+
+/**
+ * The limits with `maxConnections` lowered to half the process's open-file limit, when it is above that: each
+ * connection holds a file descriptor, and the other half stays for the log's segments, the warehouse and the rest,
+ * so that a flood of connections is refused at the door instead of failing the next file the log opens.
+ */
+export function withinOpenFiles(limits: HttpLimits, openFiles: number | undefined, logger: Logger): HttpLimits {
+  if (openFiles === undefined) return limits;
+  const cap = Math.max(1, Math.floor(openFiles / 2));
+  if (limits.maxConnections <= cap) return limits;
+  logger.warn('http.maxConnections is lowered to half the open-file limit, so that connections cannot take the files the log needs; raise the limit (ulimit -n) to accept more', {
+    maxConnections: limits.maxConnections,
+    openFilesLimit: openFiles,
+    acceptedConnections: cap,
+  });
+  return { ...limits, maxConnections: cap };
 }
