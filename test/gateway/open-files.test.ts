@@ -3,7 +3,7 @@
  * (`prlimit`, a real limit on a real server process), 500 connections that send one byte each are refused
  * beyond the cap, and records are still stored while they are open.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,5 +70,21 @@ describe('connections under a low open-file limit', () => {
     expect(result.failedRecordCount).toBe(0);
     expect(new Set(result.records.map((r) => r.shardId)).size).toBe(4);
     expect(server.stderrTail()).toContain('http.maxConnections is lowered');
+  });
+
+  it('applies http.maxConnections from the config file to the running server', { timeout: 120_000 }, async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-cap-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const configFile = path.join(dataDir, 'tollstream.config.json');
+    await writeFile(configFile, JSON.stringify({ http: { maxConnections: 3 } }));
+    const server = await startTollstream({ dataDir: path.join(dataDir, 'data'), port: 0, extraArgs: ['--config', configFile] });
+    cleanups.push(() => server.stop());
+
+    const within = [await openRaw(server.port), await openRaw(server.port), await openRaw(server.port)];
+    cleanups.push(async () => within.forEach((c) => c.destroy()));
+    const beyond = await openRaw(server.port);
+    expect(await beyond.closedWithin(5000)).toBe(true);
+    await within[0]!.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await within[0]!.receivedWithin('HTTP/1.1 200 OK', 5000)).toBe(true);
   });
 });
