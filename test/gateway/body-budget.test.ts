@@ -119,6 +119,36 @@ describe('the budget of body bytes in flight', () => {
   });
 });
 
+describe('a refused body and the AWS SDK', () => {
+  it('is retried by the SDK and stored once the budget has room again', async () => {
+    const server = await startTestServer({ http: { maxBodyBytesInFlight: 1024 * KIB } });
+    const stream = uniqueName();
+    await server.log.createStream(stream);
+    const kinesis = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' }, maxAttempts: 10 });
+    const held: RawConnection[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const conn = await openRaw(server.port);
+        held.push(conn);
+        await conn.write(`POST /v1/streams/${stream}/records HTTP/1.1\r\nHost: x\r\nContent-Length: ${DECLARED}\r\n\r\n`);
+      }
+      expect(await metricBecomes(server, 'tollstream_http_body_bytes_in_flight', 2 * DECLARED)).toBe(2 * DECLARED);
+      // 300 KiB of data is 400 KiB of JSON: more than the 224 KiB left.
+      const put = kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: Buffer.alloc(300 * KIB, 0x62) }));
+      const firstRefusal = await metricBecomes(server, 'tollstream_http_bodies_refused_total', 1);
+      for (const conn of held) conn.destroy();
+      expect(firstRefusal).toBe(1);
+      const result = await put;
+      expect(result.SequenceNumber).toBeDefined();
+      expect(result.$metadata.attempts).toBeGreaterThan(1);
+    } finally {
+      for (const conn of held) conn.destroy();
+      kinesis.destroy();
+      await server.close();
+    }
+  });
+});
+
 describe('authentication before the body', () => {
   const KEY = { accessKeyId: 'AKIDTOLLS', secretAccessKey: 'tollstream-secret-key' };
   let server: TestServer;

@@ -14,7 +14,7 @@ import { openRaw } from '../support/raw-connection.ts';
 const OPEN_FILES = 256;
 const FLOOD = 500;
 
-describe('connections under a low open-file limit', () => {
+describe('the cap on connections of a running server', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
