@@ -47,10 +47,13 @@ interface SpawnReadyOptions {
   readonly timeoutMs: number;
   readonly env?: NodeJS.ProcessEnv;
   readonly label: string;
+  /** A command the node process runs under (it must exec node with the rest of the line), e.g. `prlimit`. */
+  readonly wrapper?: readonly string[];
 }
 
 async function spawnUntilReady(options: SpawnReadyOptions): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, options.args, {
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, ...options.args];
+  const child: ChildProcess = spawn(command!, args, {
     cwd: REPO_ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,6 +148,8 @@ export interface TollstreamProcessOptions {
   readonly extraArgs?: readonly string[];
   /** @default 60000 */
   readonly timeoutMs?: number;
+  /** The server's limit on open files (soft and hard, set with util-linux `prlimit`). @default the caller's */
+  readonly openFilesLimit?: number;
 }
 
 /**
@@ -175,6 +180,7 @@ export function startTollstream(options: TollstreamProcessOptions): Promise<Serv
     healthPath: '/health',
     timeoutMs: options.timeoutMs ?? 60_000,
     env: withoutTollstreamSettings(process.env),
+    ...(options.openFilesLimit !== undefined ? { wrapper: ['prlimit', `--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, '--'] } : {}),
   });
 }
 

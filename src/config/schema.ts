@@ -140,6 +140,21 @@ export interface TollstreamConfig {
     /** Webhooks subscribed to the `station-alerts` topic at start: `[{ "url": "https://...", "secret": "..." }]`. @default [] */
     readonly webhooks: readonly { readonly url: string; readonly secret: string }[];
   };
+  /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"). */
+  readonly http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** An HTTP/1.1 request's headers (and any connection's first bytes) must arrive within this, in ms. @default 10000 */
+  readonly headersTimeoutMs: number;
+  /** A request body that receives nothing for this long is answered 408 and its connection or stream closed, in ms. @default 30000 */
+  readonly bodyTimeoutMs: number;
+  /** An HTTP/1.1 keep-alive connection or HTTP/2 session with no request in progress is closed after this long, in ms. @default 65000 */
+  readonly idleTimeoutMs: number;
+  /** Open connections at most; more are closed as soon as they are accepted. @default 512 */
+  readonly maxConnections: number;
+  /** Bytes of request bodies being received at once, over all requests; a body beyond this is answered 503 with Retry-After. @default 268435456 (256 MiB) */
+  readonly maxBodyBytesInFlight: number;
 }
 
 export const DEFAULT_CONFIG: TollstreamConfig = {
@@ -165,6 +180,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   queries: { enabled: true, checkpointIntervalMs: 1000 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1 },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
+  http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024 },
 };
 
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
@@ -222,6 +238,13 @@ export const SCHEMA: Record<string, Leaf> = {
   'stationAlerts.defaultExpected': { type: 'integer', min: 0, max: 1_000_000_000 },
   'stationAlerts.defaultThreshold': { type: 'integer', min: 0, max: 1_000_000_000 },
   'stationAlerts.webhooks': { type: 'json', check: checkWebhooks },
+  // Node's HTTP/1.1 server needs the headers timeout at most its 300 s request timeout.
+  'http.headersTimeoutMs': { type: 'integer', min: 100, max: 300_000 },
+  'http.bodyTimeoutMs': { type: 'integer', min: 100, max: 3_600_000 },
+  'http.idleTimeoutMs': { type: 'integer', min: 100, max: 3_600_000 },
+  'http.maxConnections': { type: 'integer', min: 1, max: 1_000_000 },
+  // At least the largest body (16 MiB, a native ingest request), so any accepted body can be read alone.
+  'http.maxBodyBytesInFlight': { type: 'integer', min: 16 * 1024 * 1024, max: 64 * 1024 ** 3 },
 };
 
 function checkWebhooks(v: unknown): string | undefined {

@@ -29,6 +29,10 @@ export const ERROR_CODES = {
   /** A shard refused a write for now (Kinesis' ProvisionedThroughputExceededException); retry with backoff. */
   THROUGHPUT_EXCEEDED: { kind: 'user', retriable: true },
   UNAUTHORIZED: { kind: 'user', retriable: false },
+  /** A request body stopped arriving for longer than `http.bodyTimeoutMs`; the connection (or HTTP/2 stream) is closed. */
+  REQUEST_TIMEOUT: { kind: 'user', retriable: true },
+  /** The server is at a resource limit (`http.maxBodyBytesInFlight`): retry after the response's Retry-After. */
+  OVERLOADED: { kind: 'external', retriable: true },
   // SigV4 (Kinesis and Firehose APIs): MissingAuthenticationToken, UnrecognizedClient, InvalidSignature
   AUTH_MISSING: { kind: 'user', retriable: false },
   AUTH_UNKNOWN_KEY: { kind: 'user', retriable: false },

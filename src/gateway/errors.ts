@@ -44,6 +44,9 @@ const AWS_ERRORS: Partial<Record<ErrorCode, AwsError>> = {
   FORBIDDEN: { type: 'AccessDeniedException', status: 400 },
   LOG_CLOSED: { type: 'InternalFailure', status: 500 },
   WAREHOUSE_UNAVAILABLE: { type: 'ServiceUnavailableException', status: 503 },
+  // The AWS SDKs retry both as transient errors (by their status and by these types), with backoff.
+  OVERLOADED: { type: 'ServiceUnavailableException', status: 503 },
+  REQUEST_TIMEOUT: { type: 'RequestTimeoutException', status: 408 },
   IO_ERROR: { type: 'InternalFailure', status: 500 },
   INTERNAL: { type: 'InternalFailure', status: 500 },
 };
@@ -68,6 +71,8 @@ const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
   WAREHOUSE_READ_ONLY: 400,
   WAREHOUSE_REJECTED: 400,
   WAREHOUSE_UNAVAILABLE: 503,
+  OVERLOADED: 503,
+  REQUEST_TIMEOUT: 408,
   /** Two deliveries writing one table from one stream: the state conflicts, as STREAM_EXISTS does. */
   DELIVERY_POSITION_CONFLICT: 409,
 };
@@ -86,13 +91,16 @@ export function errorResponse(err: unknown, shape: ErrorShape, logger: Logger, r
   }
   const code: ErrorCode = known?.code ?? 'INTERNAL';
   const message = known && known.kind !== 'internal' ? known.message : `internal error; the server log has the details (request id ${requestId})`;
+  // An error that says when to come back (a resource limit) says it in the standard header too.
+  const retryAfter = known?.context.retryAfterSeconds;
+  const retryHeader: Record<string, string> = typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {};
 
   if (shape === 'aws' || shape === 'aws-cbor') {
     const aws = AWS_ERRORS[code] ?? (known?.kind === 'user' ? { type: 'InvalidArgumentException', status: 400 } : { type: 'InternalFailure', status: 500 });
     const payload = { __type: aws.type, message };
     return {
       status: aws.status,
-      headers: { 'content-type': shape === 'aws' ? 'application/x-amz-json-1.1' : AWS_CBOR.contentType, 'x-amzn-errortype': aws.type },
+      headers: { 'content-type': shape === 'aws' ? 'application/x-amz-json-1.1' : AWS_CBOR.contentType, 'x-amzn-errortype': aws.type, ...retryHeader },
       body: shape === 'aws' ? JSON.stringify(payload) : AWS_CBOR.encode(payload),
     };
   }
@@ -100,7 +108,7 @@ export function errorResponse(err: unknown, shape: ErrorShape, logger: Logger, r
   const context = known && known.kind !== 'internal' && Object.keys(known.context).length > 0 ? known.context : undefined;
   return {
     status,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...retryHeader },
     body: JSON.stringify({ error: { code, message, ...(context ? { context } : {}) } }),
   };
 }

@@ -4,8 +4,10 @@
  */
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { DEFAULT_CONFIG, type HttpLimits } from '../config/index.ts';
+import { openFilesLimit } from '../core/open-files.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
@@ -17,6 +19,7 @@ import { createIteratorCodec } from './aws/iterators.ts';
 import { wireFormatOf } from './aws/wire.ts';
 import { errorResponse, type ErrorShape } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
+import { withinOpenFiles } from './limits.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, type NativeContext } from './native/routes.ts';
 import { createProtocolServer } from './server.ts';
@@ -49,6 +52,10 @@ export interface GatewayOptions {
   readonly now?: () => number;
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
+  /** Connection and body limits; each one not given takes its default from the config schema (`http.*`). */
+  readonly http?: Partial<HttpLimits>;
+  /** The process's open-file limit; `http.maxConnections` is lowered to half of it. @default read from the system (`ulimit -n`) */
+  readonly openFilesLimit?: number;
 }
 
 export interface Gateway {
@@ -112,6 +119,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         const resolved = resolveTarget(target);
         api = resolved.api;
         operation = resolved.operation;
+        // Everything the headers can prove is checked before the body takes any memory (unknown keys, and with a
+        // declared x-amz-content-sha256 the signature itself); the whole request is verified once it is read.
+        authenticator.verifySigV4Headers({ method, path: url, headers: req.headers });
         const body = await readBody(req, maxAwsBodyBytes);
         authenticator.verifySigV4({ method, path: url, headers: req.headers, body });
         if (!resolved.run) throw unknownOperation(target);
@@ -154,14 +164,15 @@ export function createGateway(options: GatewayOptions): Gateway {
         return;
       }
       const response = errorResponse(err, shape, logger, requestId);
-      // The rest of an oversized body is not read; the connection cannot be reused.
-      if (isTollstreamError(err, 'PAYLOAD_TOO_LARGE') && req.httpVersionMajor === 1) response.headers.connection = 'close';
+      // The rest of a body refused or abandoned before its end is not read; the connection cannot be reused.
+      if (!req.complete && req.httpVersionMajor === 1) response.headers.connection = 'close';
       send(res, response.status, response.headers, response.body);
     } finally {
       metrics.request(api, operation, status ?? res.statusCode, (performance.now() - started) / 1000);
     }
   }
 
+  const httpLimits = withinOpenFiles({ ...DEFAULT_CONFIG.http, ...options.http }, options.openFilesLimit ?? openFilesLimit(), logger);
   const server = createProtocolServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error('request handler failed', { err: err instanceof Error ? err : String(err) });
@@ -171,7 +182,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         // The response is already gone.
       }
     });
-  }, logger);
+  }, logger, httpLimits);
+  metrics.watchServer(() => server.stats());
 
   return {
     metrics: registry,

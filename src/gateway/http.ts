@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { TollstreamError } from '../core/errors.ts';
+import { bodyAllowanceOf, stalledBody } from './limits.ts';
 
 export type Request = IncomingMessage | Http2ServerRequest;
 export type Response = ServerResponse | Http2ServerResponse;
@@ -47,20 +48,32 @@ export function isHttp1(req: Request): req is IncomingMessage {
 
 /**
  * Reads the whole body, refusing before buffering more than `limit` bytes. Chunks are copied once,
- * into one buffer, at the end.
+ * into one buffer, at the end. A request from the protocol server also draws on the server's budget of body
+ * bytes in flight (a declared Content-Length is reserved before the first byte is read; OVERLOADED when the
+ * budget is spent) and is abandoned with REQUEST_TIMEOUT when its body stalls.
  */
 export function readBody(req: Request, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(tooLarge(limit, Number(declared)));
   }
+  const allowance = bodyAllowanceOf(req);
+  if (allowance && declared !== undefined && Number.isSafeInteger(Number(declared))) {
+    try {
+      allowance.cover(Number(declared));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const stall = allowance ? setTimeout(() => finish(stalledBody(allowance.stallTimeoutMs)), allowance.stallTimeoutMs) : undefined;
     const finish = (err: Error | undefined) => {
       if (settled) return;
       settled = true;
+      clearTimeout(stall);
       req.removeListener('data', onData);
       req.removeListener('end', onEnd);
       req.removeListener('error', onGone);
@@ -74,6 +87,13 @@ export function readBody(req: Request, limit: number): Promise<Buffer> {
         finish(tooLarge(limit));
         return;
       }
+      try {
+        allowance?.cover(size);
+      } catch (err) {
+        finish(err as Error);
+        return;
+      }
+      stall?.refresh();
       chunks.push(chunk);
     };
     const onEnd = () => finish(undefined);

@@ -5,6 +5,7 @@
  */
 import type { StreamLog } from '../log/index.ts';
 import { Registry, type CounterChild, type HistogramChild } from '../metrics/index.ts';
+import type { ProtocolServerStats } from './server.ts';
 
 const FSYNC_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -15,6 +16,8 @@ export interface GatewayMetrics {
   tailOpened(): void;
   tailClosed(): void;
   setReady(ready: boolean): void;
+  /** Exports the protocol server's connection and body limits, read at scrape time. */
+  watchServer(stats: () => ProtocolServerStats): void;
 }
 
 export function createGatewayMetrics(registry: Registry, log: StreamLog): GatewayMetrics {
@@ -67,5 +70,21 @@ export function createGatewayMetrics(registry: Registry, log: StreamLog): Gatewa
     tailOpened: () => tails.inc(1),
     tailClosed: () => tails.inc(-1),
     setReady: (value) => ready.set(value ? 1 : 0),
+    watchServer(stats) {
+      const connections = registry.gauge('tollstream_http_connections', 'Open connections on the HTTP port.').labels();
+      const refusedConnections = registry.counter('tollstream_http_connections_refused_total', 'Connections closed as soon as accepted because http.maxConnections were open.');
+      const bodyBytes = registry.gauge('tollstream_http_body_bytes_in_flight', 'Bytes of request bodies being received now (reserved against http.maxBodyBytesInFlight).').labels();
+      const refusedBodies = registry.counter('tollstream_http_bodies_refused_total', 'Request bodies answered 503 because http.maxBodyBytesInFlight were being received.');
+      registry.onCollect(() => {
+        const s = stats();
+        connections.set(s.openConnections);
+        bodyBytes.set(s.bodyBytesInFlight);
+        // Totals kept by the server: the series is set to them, as the log's counters are above.
+        refusedConnections.reset();
+        refusedConnections.labels().inc(s.refusedConnections);
+        refusedBodies.reset();
+        refusedBodies.labels().inc(s.refusedBodies);
+      });
+    },
   };
 }

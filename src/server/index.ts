@@ -125,6 +125,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       logger: logger.child({ component: 'gateway' }),
       iteratorSecret,
       metrics,
+      http: config.http,
       routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),

@@ -45,6 +45,8 @@ interface SignOptions {
   region?: string;
   /** Sign `:authority` instead of `host`, as the SDK's HTTP/2 handler does. */
   http2?: boolean;
+  /** Leave out `x-amz-content-sha256`: only the signature carries the body's hash. */
+  undeclaredPayload?: boolean;
 }
 
 /** Signs a Kinesis-style request with the real SDK signer and returns it the way a Node server would see it. */
@@ -54,6 +56,7 @@ async function signed(options: SignOptions = {}): Promise<SigV4Request> {
     region: options.region ?? 'us-east-1',
     credentials: { accessKeyId: options.accessKeyId ?? KEY.accessKeyId, secretAccessKey: options.secret ?? KEY.secretAccessKey },
     sha256: Sha256,
+    applyChecksum: !options.undeclaredPayload,
   });
   const body = options.body ?? BODY;
   const path = options.path ?? '/';
@@ -247,5 +250,47 @@ describe('API keys', () => {
   it('needs no key when none is configured', () => {
     const auth = createAuthenticator({ accessKeys: [], apiKeys: [] });
     expect(codeOf(() => auth.verifyBearer(undefined))).toBe('passed');
+  });
+});
+
+describe('SigV4 before the body is read', () => {
+  const withoutBody = ({ body: _body, ...rest }: SigV4Request) => rest;
+
+  it('checks the signature itself from the headers when the payload hash is declared', async () => {
+    const req = await signed();
+    expect(req.headers['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+    expect(codeOf(() => verifier().verifySigV4Headers(withoutBody(req)))).toBe('passed');
+    const wrongSecret = await signed({ secret: 'not-the-secret' });
+    expect(codeOf(() => verifier().verifySigV4Headers(withoutBody(wrongSecret)))).toBe('AUTH_SIGNATURE_INVALID');
+    const retargeted = { ...req, headers: { ...req.headers, 'x-amz-target': 'Kinesis_20131202.DeleteStream' } };
+    expect(codeOf(() => verifier().verifySigV4Headers(withoutBody(retargeted)))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('refuses unknown keys, stale dates and malformed headers without a declared payload hash', async () => {
+    const strip = (req: SigV4Request) => {
+      const headers = { ...req.headers };
+      delete headers['x-amz-content-sha256'];
+      return withoutBody({ ...req, headers });
+    };
+    const stranger = await signed({ accessKeyId: 'AKIDSOMEONEELSE' });
+    expect(codeOf(() => verifier().verifySigV4Headers(strip(stranger)))).toBe('AUTH_UNKNOWN_KEY');
+    const req = await signed();
+    expect(codeOf(() => verifier(SIGNED_AT + 16 * 60_000).verifySigV4Headers(strip(req)))).toBe('AUTH_SIGNATURE_EXPIRED');
+    expect(codeOf(() => verifier().verifySigV4Headers(strip({ ...req, headers: { ...req.headers, authorization: 'AWS4-HMAC-SHA256 nonsense' } })))).toBe('AUTH_MISSING');
+    // The signature covers the body's hash, which is not known yet: a wrong secret passes here and fails once the body is read.
+    const good = await signed({ undeclaredPayload: true });
+    const wrongSecret = await signed({ secret: 'not-the-secret', undeclaredPayload: true });
+    expect(wrongSecret.headers['x-amz-content-sha256']).toBeUndefined();
+    expect(codeOf(() => verifier().verifySigV4Headers(withoutBody(wrongSecret)))).toBe('passed');
+    expect(codeOf(() => verifier().verifySigV4(wrongSecret))).toBe('AUTH_SIGNATURE_INVALID');
+    expect(codeOf(() => verifier().verifySigV4Headers(withoutBody(good)))).toBe('passed');
+    expect(codeOf(() => verifier().verifySigV4(good))).toBe('passed');
+  });
+
+  it('checks only the form of the header in local mode', async () => {
+    const local = createAuthenticator({ accessKeys: [], apiKeys: [] });
+    const req = await signed({ secret: 'anything', accessKeyId: 'test' });
+    expect(codeOf(() => local.verifySigV4Headers(withoutBody(req)))).toBe('passed');
+    expect(codeOf(() => local.verifySigV4Headers(withoutBody({ ...req, headers: { ...req.headers, authorization: undefined } })))).toBe('AUTH_MISSING');
   });
 });

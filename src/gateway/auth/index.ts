@@ -8,6 +8,7 @@ import type { AccessKey } from '../../config/index.ts';
 import {
   canonicalRequest,
   computeSignature,
+  declaredPayloadHash,
   headerValue,
   parseAmzDate,
   parseAuthorization,
@@ -36,6 +37,9 @@ export interface SigV4Request {
   readonly body: Buffer;
 }
 
+/** A request whose body is not read yet. */
+export type SigV4Headers = Omit<SigV4Request, 'body'>;
+
 export interface Authenticator {
   /** `local`: no access keys configured, any well-formed SigV4 request passes. `verify`: signatures are checked. */
   readonly mode: 'local' | 'verify';
@@ -44,6 +48,13 @@ export interface Authenticator {
    * AUTH_UNKNOWN_KEY, AUTH_SIGNATURE_INVALID or AUTH_SIGNATURE_EXPIRED (more than 15 minutes of clock skew).
    */
   verifySigV4(req: SigV4Request): void;
+  /**
+   * What `verifySigV4` can check before the body is read, so that a request that will fail does not first take
+   * the memory of its body: a well-formed Authorization header, and in verify mode the key, scope, clock and
+   * signed headers, and the signature itself when the request declares its payload hash in
+   * `x-amz-content-sha256`. Throws the same codes; `verifySigV4` must still be called with the body.
+   */
+  verifySigV4Headers(req: SigV4Headers): void;
   /**
    * Native API: the `Authorization` header value (`Bearer <api key>`). Throws TollstreamError UNAUTHORIZED when
    * API keys are configured and the header does not carry one of them; with no API keys configured, accepts anything.
@@ -65,9 +76,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const now = options.now ?? Date.now;
   const mode = secrets.size === 0 ? 'local' : 'verify';
 
-  return {
+  const authenticator = {
     mode,
-    verifySigV4(req) {
+    verifySigV4(req: SigV4Headers & { readonly body?: Buffer }): void {
       const auth = parseAuthorization(headerValue(req.headers, 'authorization'));
       if (mode === 'local') return;
 
@@ -101,11 +112,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       for (const name of auth.signedHeaders) {
         if (headerValue(req.headers, name) === undefined) throw invalid(`the signed header '${name}' is missing from the request`);
       }
-      const canonical = canonicalRequest(req, auth.signedHeaders, payloadHash(req));
+      // Before the body is read only a declared payload hash can stand in for the body's.
+      const hash = req.body === undefined ? declaredPayloadHash(req.headers) : payloadHash({ ...req, body: req.body });
+      if (hash === undefined) return;
+      const canonical = canonicalRequest(req, auth.signedHeaders, hash);
       const expected = computeSignature(secret, amzDate, auth, canonical);
       if (!timingSafeEqualStrings(expected, auth.signature)) {
         throw invalid('the request signature does not match; check the secret access key and that nothing altered the request');
       }
+    },
+    verifySigV4Headers(req: SigV4Headers): void {
+      authenticator.verifySigV4(req);
     },
     verifyBearer(authorization) {
       if (apiKeyHashes.length === 0) return;
@@ -119,7 +136,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       for (const stored of apiKeyHashes) match = timingSafeEqualStrings(presented, stored) || match;
       if (!match) throw new TollstreamError('UNAUTHORIZED', 'the API key is not valid for this server');
     },
-  };
+  } satisfies Authenticator;
+  return authenticator;
 }
 
 function invalid(message: string): TollstreamError {

@@ -98,7 +98,7 @@ export function headerValue(headers: HeaderMap, name: string): string | undefine
 }
 
 /** Step 1: the canonical request. `payloadHash` is what the signer used for the body. */
-export function canonicalRequest(req: SignedRequest, signedHeaders: readonly string[], payloadHash: string): string {
+export function canonicalRequest(req: Omit<SignedRequest, 'body'>, signedHeaders: readonly string[], payloadHash: string): string {
   const q = req.path.indexOf('?');
   const rawPath = q < 0 ? req.path : req.path.slice(0, q);
   const rawQuery = q < 0 ? '' : req.path.slice(q + 1);
@@ -192,6 +192,15 @@ export function payloadHash(req: SignedRequest): string {
     });
   }
   return declared;
+}
+
+/**
+ * The payload hash a request declares in `x-amz-content-sha256` (64 hex digits), which lets its signature be
+ * checked before the body is read; undefined when absent, `UNSIGNED-PAYLOAD` or not a hash.
+ */
+export function declaredPayloadHash(headers: HeaderMap): string | undefined {
+  const declared = headerValue(headers, 'x-amz-content-sha256')?.trim();
+  return declared !== undefined && /^[0-9a-fA-F]{64}$/.test(declared) ? declared : undefined;
 }
 
 /** Equal-length comparison in constant time; strings of different lengths are simply unequal. */
