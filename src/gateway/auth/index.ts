@@ -18,6 +18,11 @@ import {
 
 /** How far a request's `x-amz-date` may be from the server's clock, as AWS allows. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+/**
+ * Headers that choose what a request does (the operation, and how its body is read): when a request carries
+ * one, the signature must cover it, or a captured request could be replayed as another operation.
+ */
+export const OPERATION_HEADERS: readonly string[] = ['x-amz-target', 'content-type'];
 /** The SigV4 service names a credential scope may carry. */
 export const SIGNING_SERVICES: readonly string[] = ['kinesis', 'firehose'];
 
@@ -81,6 +86,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         throw invalid("the 'host' header (or ':authority' over HTTP/2) must be signed (SignedHeaders)");
       }
       if (!auth.signedHeaders.includes('x-amz-date')) throw invalid("the 'x-amz-date' header must be signed (SignedHeaders)");
+      for (const name of OPERATION_HEADERS) {
+        if (headerValue(req.headers, name) !== undefined && !auth.signedHeaders.includes(name)) {
+          throw invalid(`'${name}' must be a 'SignedHeader' in the AWS Authorization: it selects the operation, so it is signed`, { header: name });
+        }
+      }
       const amzDate = headerValue(req.headers, 'x-amz-date')?.trim() ?? '';
       const signedAt = parseAmzDate(amzDate);
       if (signedAt === undefined) throw invalid(`x-amz-date must be a date like 20260126T093000Z, got '${amzDate}'`);
@@ -122,8 +132,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   };
 }
 
-function invalid(message: string): TollstreamError {
-  return new TollstreamError('AUTH_SIGNATURE_INVALID', message);
+function invalid(message: string, context?: Record<string, unknown>): TollstreamError {
+  return new TollstreamError('AUTH_SIGNATURE_INVALID', message, context ? { context } : {});
 }
 
 /** The stored form of an API key for `auth.apiKeys`: `sha256:<hex of SHA-256 of the key's UTF-8 bytes>`. */
