@@ -16,7 +16,7 @@ import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
-import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
+import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
@@ -56,6 +56,7 @@ const DECLARED_STREAM_SHARDS = 2;
 export async function startServer(config: TollstreamConfig, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
   const dataDir = path.resolve(config.dataDir);
+  restrictDataDir(dataDir, logger);
   try {
     fs.mkdirSync(dataDir, { recursive: true });
   } catch (err) {
