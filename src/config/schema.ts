@@ -62,6 +62,12 @@ export interface TollstreamConfig {
      * (`tollstream keys hash KEY` prints one). @default []
      */
     readonly apiKeys: readonly string[];
+    /**
+     * Refuse to start on an address beyond loopback (`host` other than 127.0.0.0/8, ::1, localhost) unless both
+     * `apiKeys` and `accessKeys` are configured. `false` lets an open server listen on the network: dangerous,
+     * anyone who reaches the port may read, write and delete data and issue customer tokens. @default true
+     */
+    readonly protectedMode?: boolean;
   };
   /** Streams created at start if they do not exist. @default toll_transactions, 2 shards, deduped by transaction_id */
   readonly streams: readonly DeclaredStream[];
@@ -154,7 +160,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
     indexIntervalBytes: 4096,
     retentionHours: 24,
   },
-  auth: { accessKeys: [], apiKeys: [] },
+  auth: { accessKeys: [], apiKeys: [], protectedMode: true },
   streams: [
     { name: 'toll_transactions', shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } },
   ],
@@ -198,6 +204,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'storage.retentionHours': { type: 'integer', min: 1, max: 8760 },
   'auth.accessKeys': { type: 'json', check: checkAccessKeys },
   'auth.apiKeys': { type: 'json', check: checkApiKeys },
+  'auth.protectedMode': { type: 'boolean' },
   streams: { type: 'json', check: checkStreams },
   'warehouse.enabled': { type: 'boolean' },
   'warehouse.path': { type: 'string' },

@@ -62,6 +62,8 @@ export async function startAlerts(
 
   const customers = new Customers({ tables, timeZone: alerts.config.timeZone, topic: alerts.config.topic });
   const spend = new SpendReader({ tables, timeZone: alerts.config.timeZone });
+  // A customer's token is the customer's only: never the operator's key, in local mode neither.
+  authenticator.refuseAsOperator({ kind: 'customer token', servesOnly: 'it serves /v1/me and its sub-routes only', recognizes: (token) => customers.customerForToken(token) !== undefined });
   const shutdown = new AbortController();
   const routes = createCustomerApi({
     customers,

@@ -19,6 +19,7 @@ import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type War
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
+import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
@@ -29,6 +30,8 @@ export interface RunningServer {
   readonly url: string;
   /** The bound port (the real one when the config asked for port 0). */
   readonly port: number;
+  /** Who may call: local open mode (loopback, no keys), keys required, or an open network (`auth.protectedMode: false`). */
+  readonly access: AccessMode;
   readonly log: StreamLog;
   /** The warehouse; undefined with `warehouse.enabled: false`. */
   readonly warehouse: Warehouse | undefined;
@@ -48,6 +51,8 @@ export interface StartServerOptions {
   readonly webRoot?: string;
 }
 
+export { ACCESS_LABELS, type AccessMode } from './exposure.ts';
+
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
 /** The shard count of a declared stream that does not name one (as documented in the config schema). */
@@ -55,6 +60,8 @@ const DECLARED_STREAM_SHARDS = 2;
 
 export async function startServer(config: TollstreamConfig, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
+  // Decided before anything opens: a refused exposure leaves no trace.
+  const access = accessMode(config);
   const dataDir = path.resolve(config.dataDir);
   restrictDataDir(dataDir, logger);
   try {
@@ -112,6 +119,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     }
 
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
+    if (access === 'open-network') logger.warn(describeAccess(access, config), { access, host: config.host });
+    else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
     if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
@@ -140,6 +149,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const url = `http://${urlHost(config.host)}:${port}`;
     logger.info('ready', {
       url,
+      access,
       dataDir,
       fsync: config.storage.fsync,
       sigv4: authenticator.mode,
@@ -154,6 +164,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     return {
       url,
       port,
+      access,
       log,
       warehouse,
       deliveries,

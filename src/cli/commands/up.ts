@@ -15,7 +15,7 @@ export const up: Command = {
   summary: 'Start the server: the stream log, the warehouse with its delivery, and the Kinesis, Firehose and native APIs on one port.',
   description:
     'Settings come from the defaults, then tollstream.config.{json,ts} (or --config), then TOLLSTREAM_* variables, then these flags.\n' +
-    'Prints "tollstream ready at URL" on stdout once it accepts requests; logs go to stderr. Ctrl-C or SIGTERM stops it cleanly.',
+    'Prints "tollstream ready at URL (MODE)" on stdout once it accepts requests, MODE saying who may call; logs go to stderr. Ctrl-C or SIGTERM stops it cleanly.',
   positionals: { min: 0, max: 0 },
   stoppable: true,
   options: {
@@ -36,9 +36,9 @@ export const up: Command = {
     const configFile = stringFlag(values, 'config');
     const config = await loadConfig({ env: io.env, flags, ...(configFile === undefined ? {} : { configFile }) });
     // Loaded here so that client commands do not pay for loading the server.
-    const { startServer } = await import('../../server/index.ts');
+    const { startServer, ACCESS_LABELS } = await import('../../server/index.ts');
     const server = await startServer(config);
-    io.stdout.write(`tollstream ready at ${server.url}\n`);
+    io.stdout.write(`tollstream ready at ${server.url} (${ACCESS_LABELS[server.access]})\n`);
 
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();

@@ -241,6 +241,16 @@ describe('API keys', () => {
     expect(codeOf(() => auth.verifyBearer(undefined))).toBe('UNAUTHORIZED');
   });
 
+  it("refuses a credential declared as not the operator's, with keys configured and in local mode", () => {
+    const customerToken = 'customer-token-of-c1';
+    for (const apiKeys of [[hashApiKey('s3cret')], []]) {
+      const auth = createAuthenticator({ accessKeys: [], apiKeys });
+      auth.refuseAsOperator({ kind: 'customer token', servesOnly: 'it serves /v1/me only', recognizes: (t) => t === customerToken });
+      expect(codeOf(() => auth.verifyBearer(`Bearer ${customerToken}`))).toBe('FORBIDDEN');
+      expect(codeOf(() => auth.verifyBearer(apiKeys.length ? 'Bearer s3cret' : undefined))).toBe('passed');
+    }
+  });
+
   it('needs no key when none is configured', () => {
     const auth = createAuthenticator({ accessKeys: [], apiKeys: [] });
     expect(codeOf(() => auth.verifyBearer(undefined))).toBe('passed');

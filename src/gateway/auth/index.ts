@@ -54,7 +54,24 @@ export interface Authenticator {
    * API keys are configured and the header does not carry one of them; with no API keys configured, accepts anything.
    */
   verifyBearer(authorization: string | undefined): void;
+  /**
+   * Declares a kind of bearer credential that is never the operator's (an app's customer tokens): from then on
+   * `verifyBearer` refuses it with FORBIDDEN, in local mode too, where a request without any key passes. So a
+   * customer's token cannot act as the operator (issue tokens for another customer, delete streams).
+   */
+  refuseAsOperator(credential: ForeignCredential): void;
 }
+
+export interface ForeignCredential {
+  /** What it is, for the error: `customer token`. */
+  readonly kind: string;
+  /** What such a credential is for, for the error: `it only serves /v1/me`. */
+  readonly servesOnly: string;
+  /** True when `token` is one of them; called for bearer tokens that are not an API key, so it should be cheap. */
+  readonly recognizes: (token: string) => boolean;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export interface AuthenticatorOptions {
   readonly accessKeys: readonly AccessKey[];
@@ -69,6 +86,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const apiKeyHashes = options.apiKeys.map((h) => h.toLowerCase());
   const now = options.now ?? Date.now;
   const mode = secrets.size === 0 ? 'local' : 'verify';
+  const foreign: ForeignCredential[] = [];
 
   return {
     mode,
@@ -118,8 +136,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       }
     },
     verifyBearer(authorization) {
-      if (apiKeyHashes.length === 0) return;
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+      const m = BEARER.exec(authorization ?? '');
+      if (apiKeyHashes.length === 0) {
+        if (m) refuseForeign(m[1]!);
+        return;
+      }
       if (!m) {
         throw new TollstreamError('UNAUTHORIZED', 'this server needs an API key: send the header "Authorization: Bearer <api key>"');
       }
@@ -127,9 +148,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // Compare against every key without stopping early, so timing does not tell which one was close.
       let match = false;
       for (const stored of apiKeyHashes) match = timingSafeEqualStrings(presented, stored) || match;
-      if (!match) throw new TollstreamError('UNAUTHORIZED', 'the API key is not valid for this server');
+      if (!match) {
+        refuseForeign(m[1]!);
+        throw new TollstreamError('UNAUTHORIZED', 'the API key is not valid for this server');
+      }
+    },
+    refuseAsOperator(credential) {
+      foreign.push(credential);
     },
   };
+
+  function refuseForeign(token: string): void {
+    const owner = foreign.find((f) => f.recognizes(token));
+    if (owner) {
+      throw new TollstreamError('FORBIDDEN', `the bearer token is a ${owner.kind}, not the operator's credential; ${owner.servesOnly}`, { context: { credential: owner.kind } });
+    }
+  }
 }
 
 function invalid(message: string, context?: Record<string, unknown>): TollstreamError {
