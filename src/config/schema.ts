@@ -114,6 +114,12 @@ export interface TollstreamConfig {
     readonly enabled: boolean;
     /** Time between checkpoints of a query's state and input positions, in ms: at most this much input is re-read after a crash. @default 1000 */
     readonly checkpointIntervalMs: number;
+    /**
+     * The only directory a query's file reference tables ('path') may read from: a relative path starts here;
+     * an absolute path elsewhere, `..` or a symbolic link out of it is refused (PATH_NOT_ALLOWED), because the
+     * SQL comes from requests. Created at start. @default `<dataDir>/reference` (see `referenceDir`)
+     */
+    readonly referenceDir?: string;
   };
   /** The ABC Tolls spending alerts and the customer API (`/v1/customers`, `/v1/me`). */
   readonly alerts: {
@@ -183,6 +189,11 @@ export function lakeDir(config: TollstreamConfig): string {
   return path.resolve(config.lake.dir ?? path.join(config.dataDir, 'lake'));
 }
 
+/** Where continuous queries' reference files live: `queries.referenceDir`, else `reference` in the data directory. */
+export function referenceDir(config: TollstreamConfig): string {
+  return path.resolve(config.queries.referenceDir ?? path.join(config.dataDir, 'reference'));
+}
+
 /** The type of each leaf, for validating files, environment variables and flags. */
 type Leaf =
   | { type: 'string'; check?: (value: string) => string | undefined }
@@ -218,6 +229,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'reference.stationsFile': { type: 'string' },
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
+  'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'alerts.enabled': { type: 'boolean' },
   'alerts.timeZone': { type: 'string', check: checkTimeZone },
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },

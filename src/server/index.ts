@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lakeDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { lakeDir, referenceDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
@@ -104,11 +104,13 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
     let queries: QueryManager | undefined;
     if (config.queries.enabled) {
+      const references = referenceDir(config);
+      fs.mkdirSync(references, { recursive: true });
       const manager = new QueryManager({
         log,
         dir: path.join(dataDir, 'queries'),
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
-        baseDir: process.cwd(),
+        referenceDir: references,
         logger: logger.child({ component: 'queries' }),
       });
       manager.registerMetrics(metrics);
