@@ -23,14 +23,14 @@ interface Setup {
   readonly secret: string;
 }
 
-async function setup(overrides: Partial<TollstreamConfig['queries']> = {}): Promise<Setup> {
+async function setup(overrides: Partial<TollstreamConfig['queries']> = {}, warehouse = false): Promise<Setup> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-refpaths-'));
   cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
   const secret = path.join(root, 'secret.csv');
   fs.writeFileSync(secret, 'plaza_id,name\nP01,root:x:0:0:root:/root:/bin/bash\n');
   const dataDir = path.join(root, 'data');
   const config: TollstreamConfig = {
-    ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { enabled: false },
+    ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: warehouse },
     alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
     queries: { ...DEFAULT_CONFIG.queries, ...overrides },
   };
@@ -98,5 +98,25 @@ describe('reference files of continuous queries', () => {
     fs.writeFileSync(path.join(dataDir, 'names.csv'), 'plaza_id,name\nP01,x\n');
     const refused = await createQuery(server, 'data-dir', path.join(dataDir, 'names.csv'));
     expect(refused.body.error).toMatchObject({ code: 'PATH_NOT_ALLOWED', context: { allowedDir: dir } });
+  });
+});
+
+describe('other paths a request can name', () => {
+  it('warehouse SQL cannot read a server file, and a stream name cannot climb out of the streams directory', async () => {
+    const { server, secret } = await setup({}, true);
+    for (const sqlText of [`SELECT * FROM read_csv('${secret}')`, `SELECT * FROM '${secret}'`, "SELECT * FROM read_text('/etc/passwd')"]) {
+      const res = await fetch(`${server.url}/v1/warehouse/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: sqlText }) });
+      const text = await res.text();
+      expect(res.status, sqlText).toBe(400);
+      expect(text).not.toContain('root:x:0:0');
+    }
+    for (const name of ['..', '.']) {
+      const created = await fetch(`${server.url}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, shardCount: 1 }) });
+      expect(created.status, name).toBe(400);
+      const deleted = await fetch(`${server.url}/v1/streams/${name === '.' ? '%2E' : '%2E%2E'}`, { method: 'DELETE' });
+      // Only streams that exist can be named, and `.`/`..` can never be created.
+      expect(deleted.status, name).toBe(404);
+    }
+    expect((await server.log.listStreams()).map((s) => s.name)).toContain('toll_transactions');
   });
 });
