@@ -9,6 +9,7 @@ import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
+import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
 import { QueryStore } from './store.ts';
 import type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryStats } from './types.ts';
@@ -57,8 +58,12 @@ export class QueryManager {
   /** Serializes admin operations (create, stop, drop, start, close). */
   private admin: Promise<unknown> = Promise.resolve();
 
+  /** The reference directory's files, for the API to manage; undefined when queries read no files. */
+  readonly referenceFiles: ReferenceFiles | undefined;
+
   constructor(private readonly options: QueryManagerOptions) {
     this.store = new QueryStore(options.dir);
+    this.referenceFiles = options.referenceDir === undefined ? undefined : new ReferenceFiles(options.referenceDir);
     this.logger = (options.logger ?? silentLogger).child({ component: 'queries' });
     this.log = options.log;
   }

@@ -4,6 +4,7 @@
  * any other file the server can read is refused, however the path gets there.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,6 +49,19 @@ const sql = (file: string): string => `
 async function createQuery(server: RunningServer, name: string, file: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${server.url}/v1/queries`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, sql: sql(file) }) });
   return { status: res.status, body: await res.json() };
+}
+
+function rawPut(port: number, target: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: target }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 describe('reference files of continuous queries', () => {
@@ -98,6 +112,28 @@ describe('reference files of continuous queries', () => {
     fs.writeFileSync(path.join(dataDir, 'names.csv'), 'plaza_id,name\nP01,x\n');
     const refused = await createQuery(server, 'data-dir', path.join(dataDir, 'names.csv'));
     expect(refused.body.error).toMatchObject({ code: 'PATH_NOT_ALLOWED', context: { allowedDir: dir } });
+  });
+});
+
+describe('reference files uploaded through the API', () => {
+  it('a file put through the API is what a query joins to; names that would leave the directory are refused', async () => {
+    const { server, dataDir } = await setup();
+    const put = await fetch(`${server.url}/v1/reference/files/names.csv`, { method: 'PUT', headers: { 'content-type': 'text/csv' }, body: 'plaza_id,name\nP01,North Gate\n' });
+    expect(put.status).toBe(200);
+    expect(fs.readFileSync(path.join(dataDir, 'reference', 'names.csv'), 'utf8')).toBe('plaza_id,name\nP01,North Gate\n');
+    expect((await createQuery(server, 'uploaded', 'names.csv')).status).toBe(201);
+    const listed = (await (await fetch(`${server.url}/v1/reference/files`)).json()) as { files: Array<{ name: string; bytes: number }> };
+    expect(listed.files).toEqual([expect.objectContaining({ name: 'names.csv', bytes: 29 })]);
+
+    for (const name of ['%2E%2E', '..%2Fescape.csv', '%2Fetc%2Fcron.d%2Fx', '.hidden', 'a%5Cb']) {
+      // Sent as is (fetch would resolve a %2E%2E segment before sending it).
+      const bad = await rawPut(server.port, `/v1/reference/files/${name}`, 'x');
+      expect(bad.status, name).toBe(400);
+      expect(JSON.parse(bad.body).error.code).toBe('INVALID_ARGUMENT');
+    }
+    expect(fs.readdirSync(path.dirname(dataDir)).sort()).toEqual(['data', 'secret.csv']);
+    expect((await fetch(`${server.url}/v1/reference/files/names.csv`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${server.url}/v1/reference/files/names.csv`, { method: 'DELETE' })).status).toBe(404);
   });
 });
 
