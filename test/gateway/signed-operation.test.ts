@@ -3,6 +3,7 @@
  * cannot be replayed as another operation by changing a header its signature left out.
  */
 import http from 'node:http';
+import { PutRecordCommand as FirehosePutRecordCommand } from '@aws-sdk/client-firehose';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
@@ -33,8 +34,9 @@ describe('the operation a signed request runs', () => {
     const kinesis = server.kinesis();
     const stream = uniqueName();
     await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-    // The SDK's own client signs the target: its requests pass.
+    // The SDKs' own clients sign the target and the content type: their requests pass (Kinesis over HTTP/2, Firehose over HTTP/1.1).
     await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'plate-1', Data: Buffer.from('{"toll":1}') }));
+    await server.firehose().send(new FirehosePutRecordCommand({ DeliveryStreamName: stream, Record: { Data: Buffer.from('{"toll":0}') } }));
 
     const body = JSON.stringify({ StreamName: stream, PartitionKey: 'plate-2', Data: Buffer.from('{"toll":2}').toString('base64') });
     const signer = new SignatureV4({ service: 'kinesis', region: 'us-east-1', credentials: TEST_CREDENTIALS, sha256: Sha256 });
