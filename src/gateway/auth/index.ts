@@ -55,9 +55,10 @@ export interface Authenticator {
    */
   verifyBearer(authorization: string | undefined): void;
   /**
-   * Declares a kind of bearer credential that is never the operator's (an app's customer tokens): from then on
-   * `verifyBearer` refuses it with FORBIDDEN, in local mode too, where a request without any key passes. So a
-   * customer's token cannot act as the operator (issue tokens for another customer, delete streams).
+   * Declares a kind of bearer credential that is never the operator's (an app's customer tokens). With API
+   * keys configured it fails as any wrong key does (UNAUTHORIZED); in local mode, where a request without any
+   * key passes, `verifyBearer` refuses it with FORBIDDEN, so a customer's token cannot act as the operator
+   * there either (issue tokens for another customer, delete streams).
    */
   refuseAsOperator(credential: ForeignCredential): void;
 }
@@ -148,10 +149,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // Compare against every key without stopping early, so timing does not tell which one was close.
       let match = false;
       for (const stored of apiKeyHashes) match = timingSafeEqualStrings(presented, stored) || match;
-      if (!match) {
-        refuseForeign(m[1]!);
-        throw new TollstreamError('UNAUTHORIZED', 'the API key is not valid for this server');
-      }
+      if (!match) throw new TollstreamError('UNAUTHORIZED', 'the API key is not valid for this server');
     },
     refuseAsOperator(credential) {
       foreign.push(credential);
