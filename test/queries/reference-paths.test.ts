@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { runCli } from '../cli/helpers.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -134,6 +135,17 @@ describe('reference files uploaded through the API', () => {
     expect(fs.readdirSync(path.dirname(dataDir)).sort()).toEqual(['data', 'secret.csv']);
     expect((await fetch(`${server.url}/v1/reference/files/names.csv`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(`${server.url}/v1/reference/files/names.csv`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('tollstream reference put copies a local file there', async () => {
+    const { server, dataDir } = await setup();
+    const local = path.join(path.dirname(dataDir), 'local-plazas.csv');
+    fs.writeFileSync(local, 'plaza_id,name\nP01,North Gate\n');
+    const put = await runCli(['reference', 'put', local, '--name', 'plazas.csv', '--endpoint', server.url]);
+    expect(put.code, put.stderr).toBe(0);
+    expect(put.stdout).toContain("'path' = 'plazas.csv'");
+    expect(fs.readFileSync(path.join(dataDir, 'reference', 'plazas.csv'), 'utf8')).toBe('plaza_id,name\nP01,North Gate\n');
+    expect((await createQuery(server, 'from-cli', 'plazas.csv')).status).toBe(201);
   });
 });
 
