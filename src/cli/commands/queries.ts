@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { QueryInfo } from '../../queries/index.ts';
 import { NativeClient } from '../client.ts';
-import { CLIENT_OPTIONS, stringFlag, UsageError, type Command, type CommandInput } from '../command.ts';
+import { CLIENT_OPTIONS, readUserFile, stringFlag, UsageError, type Command, type CommandInput } from '../command.ts';
 import { keyValues, table } from '../format.ts';
 
 const JSON_OPTION = { json: { type: 'boolean', description: 'print JSON instead of a table' } } as const;
@@ -176,9 +176,7 @@ export const referencePut: Command = {
   examples: ['tollstream reference put plazas.csv', 'tollstream reference put ./data/p.csv --name plazas.csv --endpoint http://tolls.internal:4566'],
   async run(input) {
     const file = input.positionals[0]!;
-    const body = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'check the path');
-    });
+    const body = await readUserFile(file);
     const stored = await NativeClient.fromInput(input).putReferenceFile(stringFlag(input.values, 'name') ?? path.basename(file), body);
     input.io.stdout.write(`stored ${stored.name} (${stored.bytes} bytes) in the reference directory; name it in SQL as 'path' = '${stored.name}'\n`);
   },
