@@ -114,6 +114,27 @@ describe('reference files of continuous queries', () => {
     const refused = await createQuery(server, 'data-dir', path.join(dataDir, 'names.csv'));
     expect(refused.body.error).toMatchObject({ code: 'PATH_NOT_ALLOWED', context: { allowedDir: dir } });
   });
+
+  it('a stored query whose file is no longer inside the directory fails at the next start, saying why', async () => {
+    const first = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-refdir-'));
+    const second = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-refdir-'));
+    cleanups.push(() => fs.rmSync(first, { recursive: true, force: true }), () => fs.rmSync(second, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(first, 'names.csv'), 'plaza_id,name\nP01,North Gate\n');
+    const before = await setup({ referenceDir: first });
+    expect((await createQuery(before.server, 'stored', path.join(first, 'names.csv'))).status).toBe(201);
+    await before.server.close();
+    const config: TollstreamConfig = {
+      ...DEFAULT_CONFIG, dataDir: before.dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
+      alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
+      queries: { ...DEFAULT_CONFIG.queries, referenceDir: second },
+    };
+    const after = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+    cleanups.push(() => after.close());
+    const info = (await (await fetch(`${after.url}/v1/queries/stored`)).json()) as { state: string; error: { code: string; message: string } };
+    expect(info.state).toBe('FAILED');
+    expect(info.error.code).toBe('PATH_NOT_ALLOWED');
+    expect(info.error.message).toContain(second);
+  });
 });
 
 describe('reference files uploaded through the API', () => {
