@@ -117,14 +117,15 @@ export function loadOrCreateSecret(dataDir: string, logger: Logger): Buffer {
 }
 
 /** Modes of everything the server writes: the owner only. */
-export const PRIVATE_UMASK = 0o077;
+const PRIVATE_UMASK = 0o077;
 const PRIVATE_DIR_MODE = 0o700;
 
 /**
  * Makes everything the server writes from now on readable by its owner only (a umask of 077: directories
  * 0700, files 0600, whichever component writes them: log, tables, warehouse, lake, checkpoints), and tightens
- * an existing data directory that others could enter to 0700, saying so. Call it before creating the directory. Records, customers and tokens are in
- * these files; the umask is the process's, so it also covers a warehouse or lake placed outside the directory.
+ * an existing data directory that others could enter to 0700, saying so. Records, customers and tokens are in
+ * these files; the umask is the process's, so it also covers a warehouse or lake placed outside the
+ * directory. Call it before creating the directory.
  */
 export function restrictDataDir(dataDir: string, logger: Logger): void {
   if (isMainThread) process.umask(PRIVATE_UMASK);

@@ -58,6 +58,10 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url
 /** The shard count of a declared stream that does not name one (as documented in the config schema). */
 const DECLARED_STREAM_SHARDS = 2;
 
+/**
+ * Starts the server. Refuses (CONFIG_INVALID) an address beyond loopback without keys unless
+ * `auth.protectedMode` is false. Sets the process umask to 077, so every file it writes is its owner's only.
+ */
 export async function startServer(config: TollstreamConfig, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
   // Decided before anything opens: a refused exposure leaves no trace.
