@@ -22,11 +22,11 @@ export const up: Command = {
     config: { type: 'string', value: 'FILE', description: 'config file (default ./tollstream.config.{json,ts} or $TOLLSTREAM_CONFIG)' },
     'data-dir': { type: 'string', value: 'DIR', description: 'where data lives (dataDir, default ./data)' },
     port: { type: 'string', value: 'N', description: 'HTTP port, 0 for any free port (port, default 4566)' },
-    host: { type: 'string', value: 'H', description: 'address to bind (host, default 127.0.0.1)' },
+    host: { type: 'string', value: 'H', description: 'address to bind (host, default 127.0.0.1; any other needs auth.apiKeys and auth.accessKeys)' },
     'log-level': { type: 'string', value: 'L', description: 'debug, info, warn, error or silent (logging.level, default info)' },
     fsync: { type: 'string', value: 'MODE', description: 'always or interval (storage.fsync, default always)' },
   },
-  examples: ['tollstream up', 'tollstream up --data-dir /var/lib/tollstream --host 0.0.0.0', 'tollstream up --port 0 --fsync interval'],
+  examples: ['tollstream up', 'tollstream up --config /etc/tollstream/config.json --host 0.0.0.0   # the config sets auth.apiKeys and auth.accessKeys', 'tollstream up --port 0 --fsync interval'],
   async run({ values, io }) {
     const flags: Record<string, string> = {};
     for (const [flag, key] of Object.entries(CONFIG_FLAGS)) {
