@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './helpers.ts';
+import { runCli, startUp, tempDir } from './helpers.ts';
 
 const dir = tempDir('protected');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -19,4 +19,13 @@ describe('tollstream up and who may call', () => {
     expect(fs.existsSync(dataDir)).toBe(false);
   });
 
+
+  it('names the mode in its ready line', async () => {
+    const up = await startUp(['--data-dir', path.join(dir, 'local')]);
+    try {
+      expect(up.readyLine).toBe(`tollstream ready at ${up.url} (local open mode: this machine only, no keys)`);
+    } finally {
+      await up.stop();
+    }
+  });
 });
