@@ -113,6 +113,11 @@ export class NativeClient {
     return this.json('PUT', '/v1/reference/stations', body, contentType);
   }
 
+  /** Writes a file into the server's reference directory, where continuous queries may join to it. */
+  putReferenceFile(name: string, body: string): Promise<{ name: string; bytes: number; modifiedAt: string }> {
+    return this.json('PUT', `/v1/reference/files/${encodeURIComponent(name)}`, body, 'application/octet-stream');
+  }
+
   listQueries(): Promise<{ queries: QueryInfo[] }> {
     return this.json('GET', '/v1/queries');
   }

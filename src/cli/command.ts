@@ -2,6 +2,7 @@
  * What a command is (a row of the command table), how its arguments are parsed and how its help reads.
  */
 import { parseArgs } from 'node:util';
+import fsPromises from 'node:fs/promises';
 
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -132,3 +133,14 @@ export function stringFlag(values: CommandInput['values'], name: string): string
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
 }
+
+/** A local file the user named, as text; a file that cannot be read is the user's to fix (UsageError). */
+export async function readUserFile(file: string): Promise<string> {
+  try {
+    return await fsPromises.readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, 'check the path');
+  }
+}
+

@@ -8,7 +8,7 @@ import { ApiError } from './client.ts';
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
 import { keysHash } from './commands/keys.ts';
 import { put } from './commands/put.ts';
-import { queriesCreate, queriesDescribe, queriesDrop, queriesExplain, queriesList, queriesResume, queriesStop } from './commands/queries.ts';
+import { queriesCreate, queriesDescribe, queriesDrop, queriesExplain, queriesList, queriesResume, queriesStop, referencePut } from './commands/queries.ts';
 import { query } from './commands/query.ts';
 import { simulate } from './commands/simulate.ts';
 import { streamsCreate, streamsDelete, streamsDescribe, streamsList } from './commands/streams.ts';
@@ -18,7 +18,7 @@ import { referenceLoad, report, sql } from './commands/warehouse.ts';
 
 export { UsageError, type Command, type Io } from './command.ts';
 
-export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, keysHash];
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, referencePut, keysHash];
 
 const GROUPS: Readonly<Record<string, string>> = {
   streams: 'Manage streams on a running server.',

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, warehousePath, lakeDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits } from './schema.ts';
+export { DEFAULT_CONFIG, warehousePath, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */
@@ -60,6 +60,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Tolls
     warehouse: { ...config.warehouse, ...optional('path', at(config.warehouse.path)) },
     lake: { ...config.lake, ...optional('dir', at(config.lake.dir)) },
     reference: { ...optional('stationsFile', at(config.reference?.stationsFile)) },
+    queries: { ...config.queries, ...optional('referenceDir', at(config.queries.referenceDir)) },
   };
 }
 
@@ -197,6 +198,7 @@ const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]
   ['warehouse.postgresUrl', 'warehouse.enabled'],
   ['reference.stationsFile', 'warehouse.enabled'],
   ['lake.dir', 'lake.enabled'],
+  ['queries.referenceDir', 'queries.enabled'],
 ];
 
 function checkConflicts(explicit: Flat): void {

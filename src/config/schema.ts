@@ -62,6 +62,12 @@ export interface TollstreamConfig {
      * (`tollstream keys hash KEY` prints one). @default []
      */
     readonly apiKeys: readonly string[];
+    /**
+     * Refuse to start on an address beyond loopback (`host` other than 127.0.0.0/8, ::1, localhost) unless both
+     * `apiKeys` and `accessKeys` are configured. `false` lets an open server listen on the network: dangerous,
+     * anyone who reaches the port may read, write and delete data and issue customer tokens. @default true
+     */
+    readonly protectedMode?: boolean;
   };
   /** Streams created at start if they do not exist. @default toll_transactions, 2 shards, deduped by transaction_id */
   readonly streams: readonly DeclaredStream[];
@@ -108,6 +114,12 @@ export interface TollstreamConfig {
     readonly enabled: boolean;
     /** Time between checkpoints of a query's state and input positions, in ms: at most this much input is re-read after a crash. @default 1000 */
     readonly checkpointIntervalMs: number;
+    /**
+     * The only directory a query's file reference tables ('path') may read from: a relative path starts here;
+     * an absolute path elsewhere, `..` or a symbolic link out of it is refused (PATH_NOT_ALLOWED), because the
+     * SQL comes from requests. Created at start. @default `<dataDir>/reference` (see `referenceDir`)
+     */
+    readonly referenceDir?: string;
   };
   /** The ABC Tolls spending alerts and the customer API (`/v1/customers`, `/v1/me`). */
   readonly alerts: {
@@ -169,7 +181,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
     indexIntervalBytes: 4096,
     retentionHours: 24,
   },
-  auth: { accessKeys: [], apiKeys: [] },
+  auth: { accessKeys: [], apiKeys: [], protectedMode: true },
   streams: [
     { name: 'toll_transactions', shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } },
   ],
@@ -193,6 +205,11 @@ export function lakeDir(config: TollstreamConfig): string {
   return path.resolve(config.lake.dir ?? path.join(config.dataDir, 'lake'));
 }
 
+/** Where continuous queries' reference files live: `queries.referenceDir`, else `reference` in the data directory. */
+export function referenceDir(config: TollstreamConfig): string {
+  return path.resolve(config.queries.referenceDir ?? path.join(config.dataDir, 'reference'));
+}
+
 /** The type of each leaf, for validating files, environment variables and flags. */
 type Leaf =
   | { type: 'string'; check?: (value: string) => string | undefined }
@@ -214,6 +231,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'storage.retentionHours': { type: 'integer', min: 1, max: 8760 },
   'auth.accessKeys': { type: 'json', check: checkAccessKeys },
   'auth.apiKeys': { type: 'json', check: checkApiKeys },
+  'auth.protectedMode': { type: 'boolean' },
   streams: { type: 'json', check: checkStreams },
   'warehouse.enabled': { type: 'boolean' },
   'warehouse.path': { type: 'string' },
@@ -227,6 +245,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'reference.stationsFile': { type: 'string' },
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
+  'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'alerts.enabled': { type: 'boolean' },
   'alerts.timeZone': { type: 'string', check: checkTimeZone },
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },

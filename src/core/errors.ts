@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   AUTH_SIGNATURE_INVALID: { kind: 'user', retriable: false },
   AUTH_SIGNATURE_EXPIRED: { kind: 'user', retriable: false },
   FORBIDDEN: { kind: 'user', retriable: false },
+  /** A request named a file outside the directory such files must come from (or a link leading out of it). */
+  PATH_NOT_ALLOWED: { kind: 'user', retriable: false },
   NOT_FOUND: { kind: 'user', retriable: false },
   // Tables: a conditional write whose condition did not hold (re-read the item and decide again)
   CONDITION_FAILED: { kind: 'user', retriable: false },

@@ -9,7 +9,7 @@ export type { RouteModule, Request, Response } from './http.ts';
 export { readBody, send, asResponse, ClientGoneError } from './http.ts';
 export { errorResponse } from './errors.ts';
 export { createAuthenticator } from './auth/index.ts';
-export type { Authenticator } from './auth/index.ts';
+export type { Authenticator, ForeignCredential } from './auth/index.ts';
 export { KINESIS_LIMITS } from './aws/kinesis-records.ts';
 export { FIREHOSE_LIMITS } from './aws/firehose.ts';
 export { ITERATOR_TTL_MS } from './aws/iterators.ts';

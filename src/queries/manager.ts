@@ -9,6 +9,7 @@ import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
+import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
 import { QueryStore } from './store.ts';
 import type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryStats } from './types.ts';
@@ -27,8 +28,12 @@ export interface QueryManagerOptions {
   readonly outputShardCount?: number;
   /** Dedupe window of output streams the manager creates, seconds. @default 3600 */
   readonly outputDedupeWindowSeconds?: number;
-  /** Where relative reference-table paths start. @default process.cwd() */
-  readonly baseDir?: string;
+  /**
+   * The one directory file reference tables ('path') may read from; a relative path starts there and a path
+   * out of it is refused (PATH_NOT_ALLOWED), since a query's SQL comes from a request. Absent, queries read no
+   * files. @default none
+   */
+  readonly referenceDir?: string;
   readonly logger?: Logger;
   /** Processing-time clock for CURRENT_TIMESTAMP and ERROR_TIME. @default Date.now */
   readonly now?: () => number;
@@ -53,7 +58,11 @@ export class QueryManager {
   /** Serializes admin operations (create, stop, drop, start, close). */
   private admin: Promise<unknown> = Promise.resolve();
 
+  /** The reference directory's files, for the API to manage; undefined when queries read no files. */
+  readonly referenceFiles: ReferenceFiles | undefined;
+
   constructor(private readonly options: QueryManagerOptions) {
+    this.referenceFiles = options.referenceDir === undefined ? undefined : new ReferenceFiles(options.referenceDir);
     this.logger = (options.logger ?? silentLogger).child({ component: 'queries' });
     this.store = new QueryStore(options.dir, this.logger);
     this.log = options.log;
@@ -85,7 +94,7 @@ export class QueryManager {
       batchSize: this.options.batchSize ?? 512,
       forgetAfterMs: (this.options.outputDedupeWindowSeconds ?? 3600) * 1000,
       now: this.options.now ?? Date.now,
-      baseDir: this.options.baseDir ?? process.cwd(),
+      referenceDir: this.options.referenceDir,
     };
   }
 
@@ -137,7 +146,7 @@ export class QueryManager {
         }
         inferred[input] = inferColumns(sample).columns;
       }
-      const plan = await planLiveQuery({ sql, inferred, idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000, baseDir: this.options.baseDir });
+      const plan = await planLiveQuery({ sql, inferred, idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000, referenceDir: this.options.referenceDir });
       const inputs: Record<string, string> = {};
       for (const input of plan.inputs) {
         const stream = streamOf(input);
@@ -240,7 +249,7 @@ export class QueryManager {
   /** The physical plan of a query, as EXPLAIN renders it. */
   async explain(name: string): Promise<string> {
     const def = this.get(name);
-    const plan = this.running.get(name)?.plan ?? (await planLiveQuery({ sql: def.sql, inferred: def.inferred, baseDir: this.options.baseDir }));
+    const plan = this.running.get(name)?.plan ?? (await planLiveQuery({ sql: def.sql, inferred: def.inferred, referenceDir: this.options.referenceDir }));
     return plan.explain;
   }
 

@@ -26,7 +26,8 @@ export interface RunSettings {
   /** Output key counters are forgotten after this long (the output streams' dedupe window), ms. */
   readonly forgetAfterMs: number;
   readonly now: () => number;
-  readonly baseDir: string;
+  /** The directory file reference tables read from; undefined, none. */
+  readonly referenceDir: string | undefined;
 }
 
 interface InFlight {
@@ -80,7 +81,7 @@ export class RunningQuery {
   /** Plans, restores the last checkpoint if any, opens the inputs and starts the engine. */
   async start(): Promise<void> {
     const { log, store, logger } = this.settings;
-    const plan = await planLiveQuery({ sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, now: this.settings.now, baseDir: this.settings.baseDir });
+    const plan = await planLiveQuery({ sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, now: this.settings.now, referenceDir: this.settings.referenceDir });
     this.plan = plan;
     const checkpoint = await store.loadCheckpoint(this.def.name);
     if (checkpoint) this.lastId = checkpoint.id;

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
-import { createCustomerApi } from '../apps/abc-tolls/http/index.ts';
+import { createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.ts';
 import type { TollstreamConfig } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -62,6 +62,8 @@ export async function startAlerts(
 
   const customers = new Customers({ tables, timeZone: alerts.config.timeZone, topic: alerts.config.topic });
   const spend = new SpendReader({ tables, timeZone: alerts.config.timeZone });
+  // A customer's token is the customer's only: never the operator's key, in local mode neither.
+  authenticator.refuseAsOperator(customerTokens(customers));
   const shutdown = new AbortController();
   const routes = createCustomerApi({
     customers,

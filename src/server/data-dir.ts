@@ -1,10 +1,11 @@
 /**
- * The data directory's own files: the lock that keeps a second server out, and the secret that
- * makes shard iterators survive a restart.
+ * The data directory's own files: the lock that keeps a second server out, the secret that makes shard
+ * iterators survive a restart, and the permissions that keep other users out of it all.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 
@@ -113,4 +114,33 @@ export function loadOrCreateSecret(dataDir: string, logger: Logger): Buffer {
     });
   }
   return Buffer.from(hex, 'hex');
+}
+
+/** Modes of everything the server writes: the owner only. */
+const PRIVATE_UMASK = 0o077;
+const PRIVATE_DIR_MODE = 0o700;
+
+/**
+ * Makes everything the server writes from now on readable by its owner only (a umask of 077: directories
+ * 0700, files 0600, whichever component writes them: log, tables, warehouse, lake, checkpoints), and tightens
+ * an existing data directory that others could enter to 0700, saying so. Records, customers and tokens are in
+ * these files; the umask is the process's, so it also covers a warehouse or lake placed outside the
+ * directory. Call it before creating the directory.
+ */
+export function restrictDataDir(dataDir: string, logger: Logger): void {
+  if (isMainThread) process.umask(PRIVATE_UMASK);
+  else logger.warn('cannot set the umask in a worker thread: files the server writes keep the process umask', { dataDir });
+  let mode: number;
+  try {
+    mode = fs.statSync(dataDir).mode & 0o777;
+  } catch {
+    return; // Not there yet: it is created under the umask.
+  }
+  if ((mode & ~PRIVATE_DIR_MODE) === 0) return;
+  try {
+    fs.chmodSync(dataDir, PRIVATE_DIR_MODE);
+    logger.info('the data directory was open to other users; restricted it to its owner', { dataDir, was: mode.toString(8), now: PRIVATE_DIR_MODE.toString(8) });
+  } catch (err) {
+    logger.warn('the data directory is open to other users and could not be restricted; chmod 700 it', { dataDir, mode: mode.toString(8), err: err as Error });
+  }
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lakeDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { lakeDir, referenceDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
@@ -16,9 +16,10 @@ import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
-import { loadOrCreateSecret, lockDataDir, type DataDirLock } from './data-dir.ts';
+import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
+import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
@@ -29,6 +30,8 @@ export interface RunningServer {
   readonly url: string;
   /** The bound port (the real one when the config asked for port 0). */
   readonly port: number;
+  /** Who may call: local open mode (loopback, no keys), keys required, or an open network (`auth.protectedMode: false`). */
+  readonly access: AccessMode;
   readonly log: StreamLog;
   /** The warehouse; undefined with `warehouse.enabled: false`. */
   readonly warehouse: Warehouse | undefined;
@@ -48,14 +51,23 @@ export interface StartServerOptions {
   readonly webRoot?: string;
 }
 
+export { ACCESS_LABELS, type AccessMode } from './exposure.ts';
+
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
 /** The shard count of a declared stream that does not name one (as documented in the config schema). */
 const DECLARED_STREAM_SHARDS = 2;
 
+/**
+ * Starts the server. Refuses (CONFIG_INVALID) an address beyond loopback without keys unless
+ * `auth.protectedMode` is false. Sets the process umask to 077, so every file it writes is its owner's only.
+ */
 export async function startServer(config: TollstreamConfig, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
+  // Decided before anything opens: a refused exposure leaves no trace.
+  const access = accessMode(config);
   const dataDir = path.resolve(config.dataDir);
+  restrictDataDir(dataDir, logger);
   try {
     fs.mkdirSync(dataDir, { recursive: true });
   } catch (err) {
@@ -96,11 +108,13 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
     let queries: QueryManager | undefined;
     if (config.queries.enabled) {
+      const references = referenceDir(config);
+      fs.mkdirSync(references, { recursive: true });
       const manager = new QueryManager({
         log,
         dir: path.join(dataDir, 'queries'),
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
-        baseDir: process.cwd(),
+        referenceDir: references,
         logger: logger.child({ component: 'queries' }),
       });
       manager.registerMetrics(metrics);
@@ -111,6 +125,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     }
 
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
+    if (access === 'open-network') logger.warn(describeAccess(access, config), { access, host: config.host });
+    else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
     if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
@@ -140,6 +156,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const url = `http://${urlHost(config.host)}:${port}`;
     logger.info('ready', {
       url,
+      access,
       dataDir,
       fsync: config.storage.fsync,
       sigv4: authenticator.mode,
@@ -154,6 +171,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     return {
       url,
       port,
+      access,
       log,
       warehouse,
       deliveries,

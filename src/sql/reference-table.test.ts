@@ -1,7 +1,8 @@
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { resolveInside } from '../core/confined-path.ts';
 import type { RefTableDef } from './planner/logical/nodes.ts';
 import { ChangelogReferenceTable, FileReferenceTable, changelogRows } from './reference-table.ts';
 
@@ -24,7 +25,7 @@ async function csvTable(text: string): Promise<{ table: FileReferenceTable; rewr
   dirs.push(dir);
   const file = join(dir, 'plazas.csv');
   await writeFile(file, text);
-  const table = new FileReferenceTable(def({ path: file }), dir, 0);
+  const table = new FileReferenceTable(def({ path: file }), (p) => resolveInside(dir, p, 'reference table plazas'), 0);
   await table.load();
   return {
     table,
@@ -64,6 +65,20 @@ describe('FileReferenceTable', () => {
     await table.check(listener);
     expect(errors).toHaveLength(2);
     expect(table.rows()).toEqual([['P1', 250]]);
+  });
+
+  it('refuses a file swapped for a link out of its directory at the next check, keeping the previous rows', async () => {
+    const { table } = await csvTable('plaza_id,toll_cents\nP1,250\n');
+    const dir = dirs[dirs.length - 1]!;
+    const outside = await mkdtemp(join(tmpdir(), 'ref-outside-'));
+    dirs.push(outside);
+    await writeFile(join(outside, 'secret.csv'), 'plaza_id,toll_cents\nROOT,1\n');
+    await rm(join(dir, 'plazas.csv'));
+    await symlink(join(outside, 'secret.csv'), join(dir, 'plazas.csv'));
+    const errors: string[] = [];
+    await table.check({ onReloadError: (_t, _p, m) => errors.push(m) });
+    expect(table.rows()).toEqual([['P1', 250]]);
+    expect(errors).toEqual([expect.stringContaining('outside the directory files may come from')]);
   });
 });
 

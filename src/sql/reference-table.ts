@@ -6,7 +6,7 @@
  * A table only ever swaps in whole new contents, so a join sees the old rows or the new ones, never a mix.
  */
 import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Row, Value } from './expr/types.ts';
 import { RowError } from './expr/types.ts';
 import { loadRefTable, refRecordToRow } from './inputs.ts';
@@ -34,6 +34,13 @@ export interface ReloadListener {
   readonly onReloadError?: (table: string, path: string, message: string) => void;
 }
 
+/**
+ * Where a file table's file is: the real path to open for the path the SQL names, checked each time the file
+ * is read (a file swapped for a link that leads elsewhere is refused at the next check). Throws
+ * PATH_NOT_ALLOWED for a path the runner does not allow, or the file system's error for a missing file.
+ */
+export type LocateFile = (requested: string) => Promise<string>;
+
 /** A CSV/JSON reference table that re-reads its file when its modification time, size or inode change. */
 export class FileReferenceTable implements ReferenceTable {
   version = 0;
@@ -41,15 +48,16 @@ export class FileReferenceTable implements ReferenceTable {
   private fingerprint = '';
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
+  /** The path as the SQL names it. */
   readonly path: string;
 
   constructor(
     readonly def: RefTableDef,
-    baseDir: string,
+    private readonly locate: LocateFile,
     /** How often the file is checked for a change, ms; 0 never. */
     readonly refreshMs: number,
   ) {
-    this.path = isAbsolute(def.path!) ? def.path! : resolve(baseDir, def.path!);
+    this.path = def.path!;
   }
 
   get name(): string {
@@ -60,11 +68,17 @@ export class FileReferenceTable implements ReferenceTable {
     return this.current;
   }
 
-  /** The first read; throws `SQL_INPUT` when the file cannot be read or parsed. */
+  /** The first read; throws `PATH_NOT_ALLOWED`, or `SQL_INPUT` when the file cannot be read or parsed. */
   async load(): Promise<void> {
-    const fingerprint = await this.stamp();
-    this.current = await loadRefTable(this.def, '/', this.path);
-    this.fingerprint = fingerprint;
+    let found: { file: string; fingerprint: string };
+    try {
+      found = await this.stamp();
+    } catch (err) {
+      if (isTollstreamError(err)) throw err;
+      throw new TollstreamError('SQL_INPUT', `cannot read reference table ${this.name} from ${this.path}: ${(err as Error).message}`, { context: { table: this.name, path: this.path }, cause: err });
+    }
+    this.current = await loadRefTable(this.def, '/', found.file);
+    this.fingerprint = found.fingerprint;
   }
 
   /** Starts checking the file every `refreshMs` (no-op when 0). */
@@ -86,19 +100,19 @@ export class FileReferenceTable implements ReferenceTable {
 
   /** Reloads when the file changed. A failed reload keeps the previous rows and is reported once per change. */
   async check(listener: ReloadListener = {}): Promise<void> {
-    let fingerprint: string;
+    let found: { file: string; fingerprint: string };
     try {
-      fingerprint = await this.stamp();
+      found = await this.stamp();
     } catch (err) {
-      fingerprint = `missing: ${(err as Error).message}`;
+      const fingerprint = `missing: ${(err as Error).message}`;
       if (fingerprint !== this.fingerprint) listener.onReloadError?.(this.name, this.path, `cannot read reference table ${this.name} from ${this.path}: ${(err as Error).message}; the previous rows stay in use`);
       this.fingerprint = fingerprint;
       return;
     }
-    if (fingerprint === this.fingerprint) return;
-    this.fingerprint = fingerprint;
+    if (found.fingerprint === this.fingerprint) return;
+    this.fingerprint = found.fingerprint;
     try {
-      const rows = await loadRefTable(this.def, '/', this.path);
+      const rows = await loadRefTable(this.def, '/', found.file);
       this.current = rows;
       this.version++;
       listener.onReload?.(this.name, rows.length);
@@ -107,9 +121,11 @@ export class FileReferenceTable implements ReferenceTable {
     }
   }
 
-  private async stamp(): Promise<string> {
-    const s = await stat(this.path);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  /** The file to read now and its identity (inode, size, modification time). */
+  private async stamp(): Promise<{ file: string; fingerprint: string }> {
+    const file = await this.locate(this.path);
+    const s = await stat(file);
+    return { file, fingerprint: `${file}:${s.ino}:${s.size}:${s.mtimeMs}` };
   }
 }
 

@@ -4,7 +4,8 @@
  * ticks and the final cancel into the inputs, persists what `onSnapshot` reports, and restores from it.
  * Nothing here closes windows at the end: a stopped live query continues from its last checkpoint.
  */
-import { toTollstreamError } from '../core/errors.ts';
+import { resolveInside } from '../core/confined-path.ts';
+import { TollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { FromItem, Script, SelectQuery } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
@@ -15,7 +16,7 @@ import { parseSql } from './parser/index.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import { planScript } from './planner/logical/plan-script.ts';
 import { buildPhysical } from './planner/physical/build.ts';
-import type { ReferenceTable } from './reference-table.ts';
+import type { LocateFile, ReferenceTable } from './reference-table.ts';
 import { ChangelogReferenceTable, DEFAULT_LIVE_REFRESH_MS, FileReferenceTable } from './reference-table.ts';
 import { explainGraph } from './planner/physical/explain.ts';
 import type { PhysicalGraph } from './planner/physical/graph.ts';
@@ -37,8 +38,12 @@ export interface LivePlanOptions {
   readonly idleTimeoutMs?: number;
   /** @default 0 */
   readonly allowedLatenessMs?: number;
-  /** Where relative reference-table paths start. @default process.cwd() */
-  readonly baseDir?: string;
+  /**
+   * The directory file reference tables ('path') must be in: a relative path starts there, and a path that
+   * leads out of it (absolute elsewhere, `..`, a symbolic link) is refused with PATH_NOT_ALLOWED. Absent, the
+   * query may read no file at all (stream-backed tables still work). @default none
+   */
+  readonly referenceDir?: string;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -124,6 +129,16 @@ function withSql<T>(sql: string, fn: () => T): T {
   }
 }
 
+/** Where a live query's file table may read: inside `referenceDir` only, and nowhere without one. */
+function referenceFiles(referenceDir: string | undefined, table: string): LocateFile {
+  if (referenceDir !== undefined) return (requested) => resolveInside(referenceDir, requested, `reference table ${table}`);
+  return async (requested) => {
+    throw new TollstreamError('PATH_NOT_ALLOWED', `reference table ${table} reads the file ${requested}, but this query may read no files: load the rows into a stream and declare the table with 'kind' = 'table'`, {
+      context: { table, path: requested, allowedDir: null },
+    });
+  };
+}
+
 /** Parses and plans a live query; throws `SQL_SYNTAX`/`SQL_PLAN` with line and column. */
 export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan> {
   const now = options.now ?? Date.now;
@@ -137,7 +152,7 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
     if (!plan.catalog.isRefTable(t.name)) continue;
     const def = withSql(options.sql, () => plan.catalog.refTable(t.name));
     if (def.path !== null) {
-      const table = new FileReferenceTable(def, options.baseDir ?? process.cwd(), def.refreshMs ?? DEFAULT_LIVE_REFRESH_MS);
+      const table = new FileReferenceTable(def, referenceFiles(options.referenceDir, def.name), def.refreshMs ?? DEFAULT_LIVE_REFRESH_MS);
       await table.load();
       fileTables.push(table);
       refTables.set(key, table);

@@ -52,6 +52,8 @@ function collect(child: ChildProcess): Promise<CliResult> {
 
 export interface UpProcess {
   readonly url: string;
+  /** The whole `tollstream ready at URL (MODE)` line. */
+  readonly readyLine: string;
   readonly child: ChildProcess;
   /** Everything written on stderr so far. */
   stderr(): string;
@@ -74,17 +76,18 @@ export async function startUp(args: readonly string[], options: { env?: Record<s
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, readyLine] = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c;
       const m = READY.exec(out);
-      if (m) resolve(m[1]!);
+      if (m) resolve([m[1]!, out.split('\n').find((l) => READY.test(l))!]);
     });
     void exited.then(({ code }) => reject(new Error(`tollstream up exited with ${code} before it was ready:\n${stderr}`)));
   });
   return {
     url,
+    readyLine,
     child,
     stderr: () => stderr,
     async stop(signal = 'SIGTERM') {

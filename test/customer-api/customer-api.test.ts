@@ -225,6 +225,26 @@ describe('customer API in local mode (no operator key)', () => {
     expect((await call(server.url, 'GET', '/v1/me', { auth: 'not-a-token' })).status).toBe(401);
     expect((await call(server.url, 'GET', '/v1/me', { auth: token })).body.customer_id).toBe('L1');
   });
+
+  it("a customer token is not the operator's: it cannot issue or revoke tokens, nor read or change a customer", async () => {
+    for (const id of ['L2', 'L3']) expect((await call(server.url, 'POST', '/v1/customers', { body: { customer_id: id, name: id, email: `${id}@example.com` } })).status).toBe(201);
+    const { token } = (await call(server.url, 'POST', '/v1/customers/L2/tokens')).body;
+    const other = (await call(server.url, 'POST', '/v1/customers/L3/tokens')).body;
+    const attempts: Array<[string, string, object?]> = [
+      ['POST', '/v1/customers/L3/tokens'],
+      ['POST', '/v1/customers/L2/tokens'],
+      ['DELETE', `/v1/customers/L3/tokens/${other.token_id}`],
+      ['GET', '/v1/customers/L3'],
+      ['PUT', '/v1/customers/L3', { name: 'Taken over' }],
+      ['POST', '/v1/customers', { customer_id: 'L4', name: 'New', email: 'new@example.com' }],
+    ];
+    for (const [method, route, body] of attempts) {
+      const answer = await call(server.url, method, route, { auth: token, ...(body ? { body } : {}) });
+      expect(answer.status, `${method} ${route}`).toBe(403);
+      expect(answer.body.error.code).toBe('FORBIDDEN');
+    }
+    expect((await call(server.url, 'GET', '/v1/me', { auth: other.token })).body.name).toBe('L3');
+  });
 });
 
 describe('notification stream over HTTP/2', () => {

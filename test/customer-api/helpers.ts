@@ -10,7 +10,7 @@ import type net from 'node:net';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createAuthenticator } from '../../src/gateway/index.ts';
 import { Customers, SpendReader, startSpendAlerts, type SpendAlerts } from '../../src/apps/abc-tolls/index.ts';
-import { createCustomerApi, type RouteModule } from '../../src/apps/abc-tolls/http/index.ts';
+import { createCustomerApi, customerTokens, type RouteModule } from '../../src/apps/abc-tolls/http/index.ts';
 import { appendRecords, caughtUp, createTransactionsStream, openStores, tempDir, waitFor, type Stores } from '../../src/apps/abc-tolls/testing/harness.ts';
 
 export const TOPIC = 'spend-alerts';
@@ -53,6 +53,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     accessKeys: [],
     apiKeys: operatorKey ? [`sha256:${crypto.createHash('sha256').update(operatorKey).digest('hex')}`] : [],
   });
+  authenticator.refuseAsOperator(customerTokens(customers));
   const shutdown = new AbortController();
   const api = createCustomerApi({
     customers,

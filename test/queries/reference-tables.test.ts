@@ -27,7 +27,7 @@ async function setup(): Promise<{ dir: string; log: EmbeddedStreamLog; manager: 
     dir,
     log,
     manager: async () => {
-      const m = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 200 });
+      const m = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 200, referenceDir: dir });
       managers.push(m);
       await m.start();
       return m;

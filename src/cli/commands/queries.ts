@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { QueryInfo } from '../../queries/index.ts';
 import { NativeClient } from '../client.ts';
-import { CLIENT_OPTIONS, stringFlag, UsageError, type Command, type CommandInput } from '../command.ts';
+import { CLIENT_OPTIONS, readUserFile, stringFlag, UsageError, type Command, type CommandInput } from '../command.ts';
 import { keyValues, table } from '../format.ts';
 
 const JSON_OPTION = { json: { type: 'boolean', description: 'print JSON instead of a table' } } as const;
@@ -161,3 +162,22 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 function print(input: CommandInput, value: unknown): void {
   input.io.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
+
+export const referencePut: Command = {
+  name: 'reference put',
+  summary: "Copy a file into the server's reference directory, where continuous queries may join to it.",
+  args: 'FILE',
+  positionals: { min: 1, max: 1 },
+  description:
+    "A query's file reference table ('path' = 'NAME') may only read files of the server's reference directory\n" +
+    '(queries.referenceDir); this puts one there, replacing a file of that name whole. Running queries that read it\n' +
+    'reload it at their next check.',
+  options: { ...CLIENT_OPTIONS, name: { type: 'string', value: 'NAME', description: 'the name on the server (default: the file name)' } },
+  examples: ['tollstream reference put plazas.csv', 'tollstream reference put ./data/p.csv --name plazas.csv --endpoint http://tolls.internal:4566'],
+  async run(input) {
+    const file = input.positionals[0]!;
+    const body = await readUserFile(file);
+    const stored = await NativeClient.fromInput(input).putReferenceFile(stringFlag(input.values, 'name') ?? path.basename(file), body);
+    input.io.stdout.write(`stored ${stored.name} (${stored.bytes} bytes) in the reference directory; name it in SQL as 'path' = '${stored.name}'\n`);
+  },
+};

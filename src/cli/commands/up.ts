@@ -15,18 +15,18 @@ export const up: Command = {
   summary: 'Start the server: the stream log, the warehouse with its delivery, and the Kinesis, Firehose and native APIs on one port.',
   description:
     'Settings come from the defaults, then tollstream.config.{json,ts} (or --config), then TOLLSTREAM_* variables, then these flags.\n' +
-    'Prints "tollstream ready at URL" on stdout once it accepts requests; logs go to stderr. Ctrl-C or SIGTERM stops it cleanly.',
+    'Prints "tollstream ready at URL (MODE)" on stdout once it accepts requests, MODE saying who may call; logs go to stderr. Ctrl-C or SIGTERM stops it cleanly.',
   positionals: { min: 0, max: 0 },
   stoppable: true,
   options: {
     config: { type: 'string', value: 'FILE', description: 'config file (default ./tollstream.config.{json,ts} or $TOLLSTREAM_CONFIG)' },
     'data-dir': { type: 'string', value: 'DIR', description: 'where data lives (dataDir, default ./data)' },
     port: { type: 'string', value: 'N', description: 'HTTP port, 0 for any free port (port, default 4566)' },
-    host: { type: 'string', value: 'H', description: 'address to bind (host, default 127.0.0.1)' },
+    host: { type: 'string', value: 'H', description: 'address to bind (host, default 127.0.0.1; any other needs auth.apiKeys and auth.accessKeys)' },
     'log-level': { type: 'string', value: 'L', description: 'debug, info, warn, error or silent (logging.level, default info)' },
     fsync: { type: 'string', value: 'MODE', description: 'always or interval (storage.fsync, default always)' },
   },
-  examples: ['tollstream up', 'tollstream up --data-dir /var/lib/tollstream --host 0.0.0.0', 'tollstream up --port 0 --fsync interval'],
+  examples: ['tollstream up', 'tollstream up --config /etc/tollstream/config.json --host 0.0.0.0   # the config sets auth.apiKeys and auth.accessKeys', 'tollstream up --port 0 --fsync interval'],
   async run({ values, io }) {
     const flags: Record<string, string> = {};
     for (const [flag, key] of Object.entries(CONFIG_FLAGS)) {
@@ -36,9 +36,9 @@ export const up: Command = {
     const configFile = stringFlag(values, 'config');
     const config = await loadConfig({ env: io.env, flags, ...(configFile === undefined ? {} : { configFile }) });
     // Loaded here so that client commands do not pay for loading the server.
-    const { startServer } = await import('../../server/index.ts');
+    const { startServer, ACCESS_LABELS } = await import('../../server/index.ts');
     const server = await startServer(config);
-    io.stdout.write(`tollstream ready at ${server.url}\n`);
+    io.stdout.write(`tollstream ready at ${server.url} (${ACCESS_LABELS[server.access]})\n`);
 
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();

@@ -2,10 +2,9 @@
  * Warehouse commands: named reports, read-only SQL and station reference loading. They are clients of the
  * running server (the warehouse has one writer, the server), so they work against a remote server too.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { NativeClient, type ReportSummary, type WarehouseAnswer } from '../client.ts';
-import { CLIENT_OPTIONS, stringFlag, UsageError, type Command, type CommandInput, type Io } from '../command.ts';
+import { CLIENT_OPTIONS, readUserFile, stringFlag, UsageError, type Command, type CommandInput, type Io } from '../command.ts';
 import { table } from '../format.ts';
 
 const FORMATS = ['table', 'csv', 'json'] as const;
@@ -106,9 +105,7 @@ export const referenceLoad: Command = {
     if (ext !== '.csv' && ext !== '.json') {
       throw new UsageError(`the reference file must end in .csv or .json: ${file}`, "run 'tollstream reference load --help' for the format");
     }
-    const body = await fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'check the path');
-    });
+    const body = await readUserFile(file);
     const { rows } = await NativeClient.fromInput(input).replaceStations(body, ext === '.csv' ? 'text/csv' : 'application/json');
     input.io.stdout.write(`loaded ${rows} station reference row${rows === 1 ? '' : 's'} from ${file}\n`);
   },

@@ -1,34 +1,8 @@
-import crypto from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { isTollstreamError, type ErrorCode } from '../../core/errors.ts';
+import { Sha256 } from '../../../test/support/sdk-sha256.ts';
 import { createAuthenticator, hashApiKey, type Authenticator, type SigV4Request } from './index.ts';
-
-/** The hash constructor the SDK signer wants, on node:crypto (the SDK's own hash packages are not installed). */
-class Sha256 {
-  private hash: crypto.Hash | crypto.Hmac;
-  private readonly secret: string | Uint8Array | undefined;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.secret = secret === undefined || typeof secret === 'string' ? secret : toBytes(secret);
-    this.hash = this.fresh();
-  }
-  private fresh(): crypto.Hash | crypto.Hmac {
-    return this.secret === undefined ? crypto.createHash('sha256') : crypto.createHmac('sha256', this.secret);
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(typeof data === 'string' ? data : toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
-
-function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
-  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-}
 
 const KEY = { accessKeyId: 'AKIDTOLLS', secretAccessKey: 'tollstream-secret-key' };
 const SIGNED_AT = Date.UTC(2026, 0, 26, 9, 30, 0);
@@ -47,6 +21,8 @@ interface SignOptions {
   http2?: boolean;
   /** Leave out `x-amz-content-sha256`: only the signature carries the body's hash. */
   undeclaredPayload?: boolean;
+  /** Headers sent but left out of SignedHeaders (the signer's own `unsignableHeaders`). */
+  unsigned?: readonly string[];
 }
 
 /** Signs a Kinesis-style request with the real SDK signer and returns it the way a Node server would see it. */
@@ -76,7 +52,7 @@ async function signed(options: SignOptions = {}): Promise<SigV4Request> {
       },
       body,
     },
-    { signingDate: new Date(options.signingDate ?? SIGNED_AT) },
+    { signingDate: new Date(options.signingDate ?? SIGNED_AT), unsignableHeaders: new Set(options.unsigned ?? []) },
   );
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v;
@@ -183,6 +159,27 @@ describe('SigV4 in verify mode', () => {
     expect(codeOf(() => verifier().verifySigV4({ ...req, headers: { ...req.headers, authorization } }))).toBe('AUTH_SIGNATURE_INVALID');
   });
 
+  it.each([
+    ['x-amz-target', 'Kinesis_20131202.DeleteStream'],
+    ['content-type', 'application/x-amz-cbor-1.1'],
+  ])('rejects a request that leaves %s, which selects the operation, out of its signature', async (header, replayed) => {
+    const req = await signed({ unsigned: [header] });
+    expect(String(req.headers.authorization)).not.toContain(header);
+    const auth = verifier();
+    // As captured, and replayed with the unsigned header changed: neither may pass.
+    for (const value of [req.headers[header], replayed]) {
+      const replay = { ...req, headers: { ...req.headers, [header]: value } };
+      let error: unknown;
+      try {
+        auth.verifySigV4(replay);
+      } catch (err) {
+        error = err;
+      }
+      expect(isTollstreamError(error, 'AUTH_SIGNATURE_INVALID')).toBe(true);
+      expect((error as Error).message).toMatch(new RegExp(`'${header}' must be a 'SignedHeader'`, 'i'));
+    }
+  });
+
   it('rejects a request without or with a malformed Authorization header', async () => {
     const req = await signed();
     const headers = { ...req.headers };
@@ -245,6 +242,20 @@ describe('API keys', () => {
     expect(codeOf(() => auth.verifyBearer('Bearer wrong'))).toBe('UNAUTHORIZED');
     expect(codeOf(() => auth.verifyBearer('s3cret'))).toBe('UNAUTHORIZED');
     expect(codeOf(() => auth.verifyBearer(undefined))).toBe('UNAUTHORIZED');
+  });
+
+  it("refuses a credential declared as not the operator's: FORBIDDEN in local mode, a wrong key with keys configured", () => {
+    const customerToken = 'customer-token-of-c1';
+    const declare = (auth: Authenticator) => auth.refuseAsOperator({ kind: 'customer token', servesOnly: 'it serves /v1/me only', recognizes: (t) => t === customerToken });
+    const local = createAuthenticator({ accessKeys: [], apiKeys: [] });
+    declare(local);
+    expect(codeOf(() => local.verifyBearer(`Bearer ${customerToken}`))).toBe('FORBIDDEN');
+    expect(codeOf(() => local.verifyBearer(undefined))).toBe('passed');
+    expect(codeOf(() => local.verifyBearer('Bearer anything-else'))).toBe('passed');
+    const keyed = createAuthenticator({ accessKeys: [], apiKeys: [hashApiKey('s3cret')] });
+    declare(keyed);
+    expect(codeOf(() => keyed.verifyBearer(`Bearer ${customerToken}`))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => keyed.verifyBearer('Bearer s3cret'))).toBe('passed');
   });
 
   it('needs no key when none is configured', () => {

@@ -19,6 +19,11 @@ import {
 
 /** How far a request's `x-amz-date` may be from the server's clock, as AWS allows. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+/**
+ * Headers that choose what a request does (the operation, and how its body is read): when a request carries
+ * one, the signature must cover it, or a captured request could be replayed as another operation.
+ */
+export const OPERATION_HEADERS: readonly string[] = ['x-amz-target', 'content-type'];
 /** The SigV4 service names a credential scope may carry. */
 export const SIGNING_SERVICES: readonly string[] = ['kinesis', 'firehose'];
 
@@ -60,7 +65,25 @@ export interface Authenticator {
    * API keys are configured and the header does not carry one of them; with no API keys configured, accepts anything.
    */
   verifyBearer(authorization: string | undefined): void;
+  /**
+   * Declares a kind of bearer credential that is never the operator's (an app's customer tokens). With API
+   * keys configured it fails as any wrong key does (UNAUTHORIZED); in local mode, where a request without any
+   * key passes, `verifyBearer` refuses it with FORBIDDEN, so a customer's token cannot act as the operator
+   * there either (issue tokens for another customer, delete streams).
+   */
+  refuseAsOperator(credential: ForeignCredential): void;
 }
+
+export interface ForeignCredential {
+  /** What it is, for the error: `customer token`. */
+  readonly kind: string;
+  /** What such a credential is for, for the error: `it only serves /v1/me`. */
+  readonly servesOnly: string;
+  /** True when `token` is one of them; called for bearer tokens that are not an API key, so it should be cheap. */
+  readonly recognizes: (token: string) => boolean;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export interface AuthenticatorOptions {
   readonly accessKeys: readonly AccessKey[];
@@ -75,6 +98,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const apiKeyHashes = options.apiKeys.map((h) => h.toLowerCase());
   const now = options.now ?? Date.now;
   const mode = secrets.size === 0 ? 'local' : 'verify';
+  const foreign: ForeignCredential[] = [];
 
   const authenticator = {
     mode,
@@ -92,6 +116,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         throw invalid("the 'host' header (or ':authority' over HTTP/2) must be signed (SignedHeaders)");
       }
       if (!auth.signedHeaders.includes('x-amz-date')) throw invalid("the 'x-amz-date' header must be signed (SignedHeaders)");
+      for (const name of OPERATION_HEADERS) {
+        if (headerValue(req.headers, name) !== undefined && !auth.signedHeaders.includes(name)) {
+          throw invalid(`'${name}' must be a 'SignedHeader' in the AWS Authorization: it selects the operation, so it is signed`, { header: name });
+        }
+      }
       const amzDate = headerValue(req.headers, 'x-amz-date')?.trim() ?? '';
       const signedAt = parseAmzDate(amzDate);
       if (signedAt === undefined) throw invalid(`x-amz-date must be a date like 20260126T093000Z, got '${amzDate}'`);
@@ -125,8 +154,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       authenticator.verifySigV4(req);
     },
     verifyBearer(authorization) {
-      if (apiKeyHashes.length === 0) return;
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+      const m = BEARER.exec(authorization ?? '');
+      if (apiKeyHashes.length === 0) {
+        if (m) refuseForeign(m[1]!);
+        return;
+      }
       if (!m) {
         throw new TollstreamError('UNAUTHORIZED', 'this server needs an API key: send the header "Authorization: Bearer <api key>"');
       }
@@ -136,12 +168,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       for (const stored of apiKeyHashes) match = timingSafeEqualStrings(presented, stored) || match;
       if (!match) throw new TollstreamError('UNAUTHORIZED', 'the API key is not valid for this server');
     },
+    refuseAsOperator(credential) {
+      foreign.push(credential);
+    },
   } satisfies Authenticator;
   return authenticator;
+
+  function refuseForeign(token: string): void {
+    const owner = foreign.find((f) => f.recognizes(token));
+    if (owner) {
+      throw new TollstreamError('FORBIDDEN', `the bearer token is a ${owner.kind}, not the operator's credential; ${owner.servesOnly}`, { context: { credential: owner.kind } });
+    }
+  }
 }
 
-function invalid(message: string): TollstreamError {
-  return new TollstreamError('AUTH_SIGNATURE_INVALID', message);
+function invalid(message: string, context?: Record<string, unknown>): TollstreamError {
+  return new TollstreamError('AUTH_SIGNATURE_INVALID', message, context ? { context } : {});
 }
 
 /** The stored form of an API key for `auth.apiKeys`: `sha256:<hex of SHA-256 of the key's UTF-8 bytes>`. */

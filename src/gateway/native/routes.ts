@@ -7,6 +7,7 @@ import type { Warehouse } from '../../warehouse/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
 import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts';
+import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
 import { tail } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute } from './warehouse.ts';
 
@@ -38,6 +39,7 @@ export type NativeRoute =
   | 'queryWarehouse'
   | 'replaceStations'
   | QueryRoute
+  | ReferenceFileRoute
   | 'unknown';
 
 export interface ParsedPath {
@@ -46,6 +48,8 @@ export interface ParsedPath {
   readonly report?: string;
   /** The continuous query named in the path. */
   readonly queryName?: string;
+  /** The reference file named in the path. */
+  readonly fileName?: string;
   readonly query: URLSearchParams;
 }
 
@@ -79,11 +83,13 @@ export function matchRoute(method: string, url: string): ParsedPath {
   return { route: 'unknown', query };
 }
 
-/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/stations`, `/v1/queries[...]`. */
+/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/stations`, `/v1/reference/files[/{name}]`, `/v1/queries[...]`. */
 function matchWarehouseRoute(method: string, parts: readonly string[], query: URLSearchParams): ParsedPath {
   const rest = parts.slice(2);
   const queryRoute = matchQueryRoute(method, rest);
   if (queryRoute) return { route: queryRoute.route, ...(queryRoute.name === undefined ? {} : { queryName: queryRoute.name }), query };
+  const fileRoute = matchReferenceFileRoute(method, rest);
+  if (fileRoute) return { route: fileRoute.route, ...(fileRoute.name === undefined ? {} : { fileName: fileRoute.name }), query };
   if (rest[0] === 'reports' && method === 'GET') {
     if (rest.length === 1 || (rest.length === 2 && rest[1] === '')) return { route: 'listReports', query };
     if (rest.length === 2) {
@@ -137,6 +143,10 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
     case 'stopQuery':
     case 'resumeQuery':
       return handleQueryRoute(ctx.queries, req, res, match.route, match.queryName);
+    case 'listReferenceFiles':
+    case 'putReferenceFile':
+    case 'deleteReferenceFile':
+      return handleReferenceFileRoute(ctx.queries, ctx.maxBodyBytes, req, res, match.route, match.fileName);
     case 'unknown':
       throw new TollstreamError('NOT_FOUND', `no route ${req.method} ${req.url?.split('?')[0]}; see docs/gateway.md for the native API`);
   }

@@ -4,7 +4,8 @@
  * the native API's error shape.
  *
  * Who may call what: operator routes run `operatorAuth` (the gateway's native API key check, open when no
- * key is configured); customer routes need a customer token, and the customer is always the token's.
+ * key is configured, and refusing customer tokens once told of them with `customerTokens`); customer routes
+ * need a customer token, and the customer is always the token's.
  */
 import crypto from 'node:crypto';
 import { TollstreamError } from '../../../core/errors.ts';
@@ -44,6 +45,15 @@ export interface CustomerApiOptions {
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/**
+ * Customer tokens as a credential that is never the operator's, for the authenticator behind `operatorAuth`
+ * (`authenticator.refuseAsOperator(customerTokens(customers))`): without it, in local mode, where operator
+ * routes need no key, a customer's own token would pass as the operator's.
+ */
+export function customerTokens(customers: Customers): { kind: string; servesOnly: string; recognizes: (token: string) => boolean } {
+  return { kind: 'customer token', servesOnly: 'it serves /v1/me and its sub-routes only', recognizes: (token) => customers.customerForToken(token) !== undefined };
+}
 
 export function createCustomerApi(options: CustomerApiOptions): RouteModule {
   const logger = options.logger.child({ component: 'customer-api' });
