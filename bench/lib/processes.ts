@@ -47,10 +47,13 @@ interface SpawnReadyOptions {
   readonly timeoutMs: number;
   readonly env?: NodeJS.ProcessEnv;
   readonly label: string;
+  /** A command that runs node for us (it must exec it, so the pid is node's), e.g. `['prlimit', '--nofile=64']`. */
+  readonly wrapper?: readonly string[];
 }
 
 async function spawnUntilReady(options: SpawnReadyOptions): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, options.args, {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...options.args];
+  const child: ChildProcess = spawn(command!, commandArgs, {
     cwd: REPO_ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,6 +148,8 @@ export interface TollstreamProcessOptions {
   readonly extraArgs?: readonly string[];
   /** @default 60000 */
   readonly timeoutMs?: number;
+  /** Runs node through this command, e.g. `['fiu-run', '-x']` or `['prlimit', '--nofile=64']`. */
+  readonly wrapper?: readonly string[];
 }
 
 /**
@@ -175,6 +180,7 @@ export function startTollstream(options: TollstreamProcessOptions): Promise<Serv
     healthPath: '/health',
     timeoutMs: options.timeoutMs ?? 60_000,
     env: withoutTollstreamSettings(process.env),
+    ...(options.wrapper ? { wrapper: options.wrapper } : {}),
   });
 }
 

@@ -77,6 +77,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       segmentBytes: config.storage.segmentBytes,
       indexIntervalBytes: config.storage.indexIntervalBytes,
       defaultRetentionHours: config.storage.retentionHours,
+      maxOpenFiles: config.storage.maxOpenFiles,
       logger: logger.child({ component: 'log' }),
     });
     undo.unshift(() => log.close());
