@@ -46,6 +46,8 @@ export class OpenFiles {
       return await fn(await this.acquire(file));
     } finally {
       file.users--;
+      // Many files opened at once (a flush on every shard) pass the cap; it is restored as they go idle.
+      if (this.lru.size > this.max) void this.evictIdle(this.lru.size - this.max);
     }
   }
 
