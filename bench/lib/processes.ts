@@ -49,6 +49,8 @@ interface SpawnReadyOptions {
   readonly label: string;
   /** A command that runs node for us (it must exec it, so the pid is node's), e.g. `['prlimit', '--nofile=64']`. */
   readonly wrapper?: readonly string[];
+  /** A file descriptor the child's stderr goes to instead of a pipe (`stderrTail` is then empty). */
+  readonly stderrFd?: number;
 }
 
 async function spawnUntilReady(options: SpawnReadyOptions): Promise<ServerProcess> {
@@ -56,11 +58,11 @@ async function spawnUntilReady(options: SpawnReadyOptions): Promise<ServerProces
   const child: ChildProcess = spawn(command!, commandArgs, {
     cwd: REPO_ROOT,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', options.stderrFd ?? 'pipe'],
   });
   const stderrLines: string[] = [];
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
     stderrLines.push(...chunk.split('\n').filter((l) => l !== ''));
     if (stderrLines.length > 40) stderrLines.splice(0, stderrLines.length - 40);
   });
@@ -150,6 +152,8 @@ export interface TollstreamProcessOptions {
   readonly timeoutMs?: number;
   /** Runs node through this command, e.g. `['fiu-run', '-x']` or `['prlimit', '--nofile=64']`. */
   readonly wrapper?: readonly string[];
+  /** Sends the server's stderr to this file descriptor instead of a pipe. */
+  readonly stderrFd?: number;
 }
 
 /**
@@ -181,6 +185,7 @@ export function startTollstream(options: TollstreamProcessOptions): Promise<Serv
     timeoutMs: options.timeoutMs ?? 60_000,
     env: withoutTollstreamSettings(process.env),
     ...(options.wrapper ? { wrapper: options.wrapper } : {}),
+    ...(options.stderrFd !== undefined ? { stderrFd: options.stderrFd } : {}),
   });
 }
 

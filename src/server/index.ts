@@ -84,7 +84,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     await createDeclaredStreams(log, config, logger);
 
     const metrics = new Registry();
-    registerProcessMetrics(metrics);
+    registerProcessMetrics(metrics, logger);
     const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger) : undefined;
     if (warehouse) {
       undo.unshift(() => warehouse.close());

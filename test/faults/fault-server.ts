@@ -25,6 +25,8 @@ export interface FaultServerOptions {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Where the config file goes. @default the data directory's parent temp dir */
   readonly configDir?: string;
+  /** Sends the server's stderr to this file descriptor instead of a pipe. */
+  readonly stderrFd?: number;
 }
 
 export interface FaultServer {
@@ -56,6 +58,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       logLevel: options.logLevel ?? 'warn',
       extraArgs: ['--config', configFile],
       ...(options.wrapper ? { wrapper: options.wrapper } : {}),
+      ...(options.stderrFd !== undefined ? { stderrFd: options.stderrFd } : {}),
     });
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });

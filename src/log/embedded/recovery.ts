@@ -14,7 +14,7 @@ import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { checkBatch, MAGIC } from '../batch.ts';
-import { ioError, writeFileDurably } from './files.ts';
+import { ioError, isDiskFull, writeFileDurably } from './files.ts';
 import { Segment, SEGMENT_FILE } from './segment.ts';
 
 interface ScanFailure {
@@ -147,6 +147,17 @@ async function openLast(seg: Segment, logger: Logger, context: Record<string, un
       await fh.close();
     }
   } catch (err) {
+    if (isDiskFull(err)) {
+      // The shard reads up to the valid end and cuts the rest before its first write (Shard.trimTail): a full
+      // disk must not keep the server from starting and serving reads.
+      logger.warn('an incomplete batch ends a segment but the disk is full: it is neither saved nor cut now; the shard cuts it before its next write', {
+        ...context,
+        file: seg.path,
+        offset: failure.position,
+        bytes: buf.length - failure.position,
+      });
+      return;
+    }
     throw ioError('truncating a torn segment tail', err, { ...context, file: seg.path, offset: failure.position });
   }
   logger.warn('truncated an incomplete batch at the end of a segment (an interrupted write); the bytes are saved beside it', {

@@ -7,6 +7,7 @@
  * the next one, so one fsync covers many appends.
  */
 import { mkdir, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { TollstreamError } from '../../core/errors.ts';
 import { checkBatch, forEachRecord, LENGTH_PREFIX_BYTES, setBaseOffset } from '../batch.ts';
 import type { BatchHeader, DecodedRecord } from '../batch.ts';
@@ -116,6 +117,8 @@ export class Shard {
   private healTimer: NodeJS.Timeout | undefined;
   private healDelayMs = HEAL_FIRST_DELAY_MS;
   private closing = false;
+  /** Whether bytes past the active segment's readable end (left by an interrupted write) are cut. */
+  private tailTrimmed = false;
   private waiters: Array<() => void> = [];
   private tail: TailBatch[] = [];
   private tailBytes = 0;
@@ -237,6 +240,7 @@ export class Shard {
         }
         try {
           await seg.withFile(async (fh) => {
+            if (!this.tailTrimmed) await this.trimTail(fh, seg);
             await writeAll(
               fh,
               group.map((b) => b.buf),
@@ -272,6 +276,15 @@ export class Shard {
       if (this.queue.length > 0 && !this.failed) this.flushing = this.flushLoop();
     }
     if (rolled) await this.options.onRoll().catch(() => undefined);
+  }
+
+  /**
+   * Cuts bytes past the readable end of the active segment, once, before the first write into it: recovery
+   * leaves them when the disk is too full to save them aside, and positional writes would not always cover them.
+   */
+  private async trimTail(fh: FileHandle, seg: Segment): Promise<void> {
+    if ((await fh.stat()).size > seg.size) await fh.truncate(seg.size);
+    this.tailTrimmed = true;
   }
 
   private keepTail(group: readonly QueuedBatch[]): void {
@@ -422,6 +435,7 @@ export class Shard {
     });
     this.syncedSize = seg.size;
     this.dirty = false;
+    this.tailTrimmed = true;
   }
 
   private async roll(old: Segment): Promise<Segment> {
@@ -433,6 +447,7 @@ export class Shard {
     await fsyncDir(this.dir);
     this.segments.push(seg);
     this.syncedSize = 0;
+    this.tailTrimmed = true;
     await old.writeIndexFiles().catch(() => undefined);
     await old.closeFile();
     return seg;

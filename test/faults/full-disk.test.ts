@@ -1,0 +1,121 @@
+/**
+ * A real full disk: a 60 MiB ext4 file system on a loop device holds the data directory and the server's stderr.
+ * Filling it must not crash the server (its log lines are dropped and counted), and a server started on the
+ * still-full disk (with an interrupted write at the end of a segment, which recovery cannot save aside) serves
+ * reads and refuses writes with a retriable error until space is freed.
+ *
+ * Needs root (mount), as CI runs; mkfs.ext4 and mount come with every Debian.
+ */
+import { execFile } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, open, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getJson, putRecords, readStream, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
+
+const run = promisify(execFile);
+const STREAM = 'full';
+
+/** Writes zeros to `file` until the file system refuses (ENOSPC). */
+async function fillDisk(file: string): Promise<void> {
+  const fh = await open(file, 'a');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) await fh.write(chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  // Blocks may still fit a few small writes: fill those too, byte by byte in small files' worth.
+  for (let i = 0; ; i++) {
+    try {
+      await writeFile(`${file}.${i}`, Buffer.alloc(1024));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') return;
+      throw err;
+    }
+  }
+}
+
+async function freeDisk(mount: string): Promise<void> {
+  for (const name of await readdir(mount)) if (name.startsWith('filler')) await unlink(path.join(mount, name));
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
+}
+
+describe('a full disk under the data directory and stderr', () => {
+  let tmp: string;
+  let mount: string;
+  let mounted = false;
+  const servers: FaultServer[] = [];
+  let stderr: FileHandle | undefined;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'tollstream-fulldisk-'));
+    const image = path.join(tmp, 'fs.img');
+    mount = path.join(tmp, 'mnt');
+    await mkdir(mount);
+    await run('truncate', ['-s', '60M', image]);
+    await run('mkfs.ext4', ['-q', '-F', image]);
+    await run('mount', ['-o', 'loop', image, mount]);
+    mounted = true;
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.cleanup();
+    await stderr?.close();
+    if (mounted) await run('umount', [mount]);
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('keeps the server up, then starts on the still-full disk serving reads and refusing writes until space is freed', { timeout: 180_000 }, async () => {
+    const dataDir = path.join(mount, 'data');
+    // The whole server: the warehouse (and its delivery from the stream), the continuous queries and alerts.
+    const config = { streams: [{ name: STREAM, shardCount: 1 }], delivery: { stream: STREAM }, warehouse: { enabled: true }, queries: { enabled: true }, alerts: { enabled: true } };
+    stderr = await open(path.join(mount, 'stderr.log'), 'a');
+    const first = await startFaultServer({ dataDir, config, stderrFd: stderr.fd, logLevel: 'info' });
+    servers.push(first);
+    const records = Array.from({ length: 10 }, (_, i) => ({ key: 'plaza-1', n: i }));
+    expect((await putRecords(first.url, STREAM, records)).failedRecordCount).toBe(0);
+
+    await fillDisk(path.join(mount, 'filler'));
+    const big = { key: 'plaza-1', n: 10, pad: 'x'.repeat(400_000) };
+    expect((await putRecords(first.url, STREAM, [big])).failedRecordCount).toBe(1);
+    // The failure was logged to the full disk: the line is lost, not the process.
+    await waitFor('a lost log line', 10_000, async () => ((await metric(first.url, 'tollstream_log_lines_lost_total')) > 0 ? true : undefined));
+    expect((await getJson(`${first.url}/health`)).status).toBe(200);
+    expect((await readStream(first.url, STREAM)).length).toBe(10);
+    first.server.kill('SIGTERM');
+    expect(await first.server.exited).toEqual({ code: 0, signal: null });
+
+    // An interrupted write at the end of the segment (bytes of a batch that never completed), on a full disk.
+    await freeDisk(mount);
+    const shardDir = path.join(dataDir, 'streams', STREAM, 'shardId-000000000000');
+    const segment = (await readdir(shardDir)).filter((n) => n.endsWith('.log')).sort().at(-1)!;
+    await appendFile(path.join(shardDir, segment), Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0x40, 0]), Buffer.alloc(300, 7)]));
+    await fillDisk(path.join(mount, 'filler'));
+
+    const second = await startFaultServer({ dataDir, config, stderrFd: stderr.fd, logLevel: 'info' });
+    servers.push(second);
+    expect((await getJson(`${second.url}/health`)).status).toBe(200);
+    const before = await readStream(second.url, STREAM);
+    expect(before.map((r) => (JSON.parse(Buffer.from(r.data).toString()) as { n: number }).n)).toEqual([...Array(10).keys()]);
+    const report = await fetch(`${second.url}/v1/reports/top_customers`);
+    expect(report.status).toBe(200);
+    expect(Array.isArray(((await report.json()) as { rows?: unknown }).rows)).toBe(true);
+    const refused = await putRecords(second.url, STREAM, [big]);
+    expect(refused.failedRecordCount).toBe(1);
+    expect(refused.body).toMatch(/ENOSPC/);
+
+    await freeDisk(mount);
+    await waitFor('the shard to take writes again', 60_000, async () => ((await putRecords(second.url, STREAM, [big])).failedRecordCount === 0 ? true : undefined));
+    const after = await readStream(second.url, STREAM);
+    expect(after.map((r) => (JSON.parse(Buffer.from(r.data).toString()) as { n: number }).n)).toEqual([...Array(11).keys()]);
+  });
+});
