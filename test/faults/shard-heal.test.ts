@@ -70,6 +70,22 @@ describe('a shard whose fsync fails', () => {
     expect(lines.filter((l) => l.includes('shard healed')).length).toBe(1);
   });
 
+  it('under fsync interval, writes again and fsyncs the acknowledged records its failed fsync left unsynced', { timeout: 120_000 }, async () => {
+    running = await startFaultServer({ wrapper: ['fiu-run', '-x'], config: { storage: { fsync: 'interval', fsyncIntervalMs: 50 } } });
+    const { url, server } = running;
+    await createStream(url, STREAM, 1);
+    expect((await putRecords(url, STREAM, tolls(0, 10))).failedRecordCount).toBe(0);
+    await fiuCtrl(server.pid, FDATASYNC_EIO);
+    // Acknowledged once written; the periodic fsync that follows fails and fails the shard.
+    expect((await putRecords(url, STREAM, tolls(10, 10))).failedRecordCount).toBe(0);
+    await waitFor('the failed fsync to fail the shard', 20_000, async () => ((await getJson(`${url}/health`)).body.status === 'degraded' ? true : undefined));
+    await fiuCtrl(server.pid, FDATASYNC_OK);
+    await waitFor('the shard to heal', 30_000, async () => ((await getJson(`${url}/health`)).body.status === 'ok' ? true : undefined));
+    expect((await putRecords(url, STREAM, tolls(20, 10))).failedRecordCount).toBe(0);
+    const numbers = (await readStream(url, STREAM)).map((r) => (JSON.parse(Buffer.from(r.data).toString('utf8')) as { n: number }).n);
+    expect(numbers).toEqual([...Array(30).keys()]);
+  });
+
   it('lets SIGTERM stop a server whose shard is failed', { timeout: 60_000 }, async () => {
     // The whole server this time: a delivery into the warehouse and the continuous queries follow the stream.
     const full = { streams: [{ name: STREAM, shardCount: 2 }], delivery: { stream: STREAM }, warehouse: { enabled: true }, queries: { enabled: true } };
