@@ -117,6 +117,9 @@ export class Shard {
   private healTimer: NodeJS.Timeout | undefined;
   private healDelayMs = HEAL_FIRST_DELAY_MS;
   private closing = false;
+  /** Times queued appends were failed, and the last error: a waiter for a record not yet readable then fails too. */
+  private rejections = 0;
+  private lastRejection: TollstreamError | undefined;
   /** Whether bytes past the active segment's readable end (left by an interrupted write) are cut. */
   private tailTrimmed = false;
   private waiters: Array<() => void> = [];
@@ -368,6 +371,9 @@ export class Shard {
   }
 
   private rejectQueued(err: TollstreamError, group: QueuedBatch[]): void {
+    // Every record not yet readable is in `group` or queued: all of them fail (see whenDurable).
+    this.rejections++;
+    this.lastRejection = err;
     this.wake();
     for (const b of group) b.reject(err);
     for (const b of this.queue) b.reject(err);
@@ -512,8 +518,11 @@ export class Shard {
 
   /** Resolves once the record at `offset` (already enqueued) is durable; rejects if its write failed. */
   async whenDurable(offset: number): Promise<void> {
+    const rejections = this.rejections;
     while (this.visibleNextOffset <= offset) {
       if (this.failed) throw this.failed.refusal;
+      // Its write failed and the offset goes to a later record: this one will never be readable.
+      if (this.rejections !== rejections) throw this.lastRejection!;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
