@@ -348,7 +348,7 @@ export class Shard {
     if (isOutOfFileDescriptors(err.cause)) {
       this.rejectQueued(err, group);
       // Nothing of these appends reached the file: their offsets go to the next ones.
-      this.nextOffset = this.visibleNextOffset;
+      this.dropUnwrittenOffsets();
       return;
     }
     this.fail(err, group);
@@ -416,8 +416,21 @@ export class Shard {
     if (this.queue.length > 0) this.flushing = this.flushLoop();
   }
 
-  private async verifyActiveSegment(): Promise<void> {
+  /**
+   * Takes back the offsets of appends that failed (none of them readable). A shard a reshard closed meanwhile
+   * ends at its last readable record then, so its readers reach the end (at reopen the end offset in the stream
+   * metadata is corrected the same way).
+   */
+  private dropUnwrittenOffsets(): void {
     this.nextOffset = this.visibleNextOffset;
+    if (this.endOffset !== undefined && this.endOffset > this.nextOffset) {
+      this.endOffset = this.nextOffset;
+      this.wake();
+    }
+  }
+
+  private async verifyActiveSegment(): Promise<void> {
+    this.dropUnwrittenOffsets();
     const seg = this.segments[this.segments.length - 1];
     if (!seg) return;
     // After a failed fsync the old descriptor may keep reporting the error (or may have lost it): start afresh.
