@@ -25,3 +25,14 @@ describe('logger', () => {
     expect(logger.lostLines()).toBe(2);
   });
 });
+
+describe('logger fields', () => {
+  it('writes a line whatever its fields hold: a bigint, a cycle', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => lines.push(line) });
+    const cycle: Record<string, unknown> = { name: 'a' };
+    cycle.self = cycle;
+    expect(() => logger.info('odd fields', { big: 2n ** 70n, cycle, plain: 'x' })).not.toThrow();
+    expect(JSON.parse(lines[0]!)).toEqual({ time: expect.any(String), level: 'info', msg: 'odd fields', big: '1180591620717411303424', cycle: '[object Object]', plain: 'x' });
+  });
+});

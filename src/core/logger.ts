@@ -89,14 +89,7 @@ function makeLogger(options: LoggerOptions, sink: Sink, bound: Record<string, un
     if (LEVEL_RANK[lvl] < threshold) return;
     const all = { ...bound, ...fields };
     for (const [k, v] of Object.entries(all)) if (v instanceof Error) all[k] = serializeError(v);
-    if (format === 'json') {
-      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...all }) + '\n');
-    } else {
-      const extra = Object.entries(all)
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-        .join(' ');
-      write(`${new Date().toISOString().slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? ' ' + extra : ''}\n`);
-    }
+    write(format === 'json' ? jsonLine(lvl, msg, all) : prettyLine(lvl, msg, all));
   };
 
   return {
@@ -108,6 +101,28 @@ function makeLogger(options: LoggerOptions, sink: Sink, bound: Record<string, un
     isEnabled: (lvl) => LEVEL_RANK[lvl] >= threshold,
     lostLines: () => sink.lost,
   };
+}
+
+/** A field JSON cannot hold (a bigint, a cycle) must not cost the line, let alone the process. */
+function stringifyField(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  } catch {
+    return JSON.stringify(String(value));
+  }
+}
+
+function jsonLine(lvl: string, msg: string, fields: Record<string, unknown>): string {
+  let line = `{"time":"${new Date().toISOString()}","level":"${lvl}","msg":${JSON.stringify(msg)}`;
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) line += `,${JSON.stringify(k)}:${stringifyField(v)}`;
+  return line + '}\n';
+}
+
+function prettyLine(lvl: string, msg: string, fields: Record<string, unknown>): string {
+  const extra = Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : stringifyField(v)}`)
+    .join(' ');
+  return `${new Date().toISOString().slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? ' ' + extra : ''}\n`;
 }
 
 function serializeError(err: Error): Record<string, unknown> {
