@@ -34,7 +34,10 @@ export type AppendResult =
     }
   | {
       readonly ok: false;
-      /** A Kinesis-style error code for this record alone (the rest of the request may have succeeded). */
+      /**
+       * A Kinesis-style error code for this record alone (the rest of the request may have succeeded).
+       * `InternalFailure`: the log could not store it (a storage failure); retrying later can succeed.
+       */
       readonly errorCode: 'InternalFailure' | 'ProvisionedThroughputExceededException';
       readonly errorMessage: string;
     };

@@ -3,7 +3,9 @@
  * /health, /metrics and in the log, heals by itself once fsync works again, and never loses or reuses what it
  * acknowledged. SIGTERM stops a server with a failed shard.
  */
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
 import { createStream, fiuCtrl, getJson, putRecords, readStream, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
 
 const FDATASYNC_EIO = 'enable name=posix/io/sync/fdatasync,failinfo=5';
@@ -37,6 +39,12 @@ describe('a shard whose fsync fails', () => {
     const refused = await putRecords(url, STREAM, tolls(15, 1));
     expect(refused.failedRecordCount).toBe(1);
     expect(refused.body).toContain('takes writes again once the disk recovers');
+    expect((JSON.parse(refused.body) as { records: Array<{ error: { code: string } }> }).records[0]!.error.code).toBe('IO_ERROR');
+    // Through the Kinesis API: InternalFailure (which SDKs retry), with the reason rather than a bare internal error.
+    const kinesis = defaultTransportKinesisClient(url);
+    const putRecord = kinesis.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'plaza-1', Data: Buffer.from('{"n":-1}') }));
+    await expect(putRecord).rejects.toMatchObject({ name: 'InternalFailure', message: expect.stringContaining('refuses writes') });
+    kinesis.destroy();
 
     const health = await getJson(`${url}/health`);
     expect(health.status).toBe(200);
