@@ -17,6 +17,8 @@ export interface CachedFile {
   opening: Promise<FileHandle> | undefined;
   /** Operations using the handle now; the cache never closes a handle in use. */
   users: number;
+  /** Set by `close` while the handle is in use: it is closed when its last user is done. */
+  closeWhenIdle?: boolean;
 }
 
 /** True for the errors of a process or system out of file descriptors: nothing was written, a retry can work. */
@@ -46,13 +48,19 @@ export class OpenFiles {
       return await fn(await this.acquire(file));
     } finally {
       file.users--;
+      if (file.users === 0 && file.closeWhenIdle) void this.close(file);
       // Many files opened at once (a flush on every shard) pass the cap; it is restored as they go idle.
       if (this.lru.size > this.max) void this.evictIdle(this.lru.size - this.max);
     }
   }
 
-  /** Closes the file's handle (it opens again on the next `use`). */
+  /** Closes the file's handle (it opens again on the next `use`); a handle in use is closed once its users are done. */
   async close(file: CachedFile): Promise<void> {
+    if (file.users > 0) {
+      file.closeWhenIdle = true;
+      return;
+    }
+    file.closeWhenIdle = false;
     const fh = file.handle ?? (file.opening ? await file.opening.catch(() => undefined) : undefined);
     file.handle = undefined;
     file.opening = undefined;

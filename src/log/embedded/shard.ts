@@ -433,9 +433,11 @@ export class Shard {
     this.dropUnwrittenOffsets();
     const seg = this.segments[this.segments.length - 1];
     if (!seg) return;
-    // After a failed fsync the old descriptor may keep reporting the error (or may have lost it): start afresh.
+    // After a failed fsync the old descriptor may keep reporting the error (or may have lost it): check on a new
+    // one, and drop the old one (once no read uses it).
     await seg.closeFile();
-    await seg.withFile(async (fh) => {
+    const fh = await open(seg.path, 'r+');
+    try {
       await fh.truncate(seg.size);
       const from = Math.min(this.syncedSize, seg.size);
       if (from < seg.size) {
@@ -451,7 +453,9 @@ export class Shard {
       await fh.datasync();
       const { size } = await fh.stat();
       if (size !== seg.size) throw new Error(`segment ${seg.path} is ${size} bytes after truncating it to ${seg.size}`);
-    });
+    } finally {
+      await fh.close();
+    }
     this.syncedSize = seg.size;
     this.dirty = false;
     this.tailTrimmed = true;
