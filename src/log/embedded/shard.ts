@@ -6,12 +6,12 @@
  * makes it readable and resolves the appends. Batches queued while a flush is in flight go together in
  * the next one, so one fsync covers many appends.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, statfs } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { TollstreamError } from '../../core/errors.ts';
 import { checkBatch, forEachRecord, LENGTH_PREFIX_BYTES, setBaseOffset } from '../batch.ts';
 import type { BatchHeader, DecodedRecord } from '../batch.ts';
-import { fsyncDir, ioError, writeAll } from './files.ts';
+import { fsyncDir, ioError, isDiskFull, writeAll } from './files.ts';
 import { isOutOfFileDescriptors } from './open-files.ts';
 import type { OpenFiles } from './open-files.ts';
 import { readFully, Segment } from './segment.ts';
@@ -42,7 +42,12 @@ export interface WriteFailure {
   /** What appends get while the shard is failed. */
   readonly refusal: TollstreamError;
   readonly since: number;
+  /** Bytes the failed write tried to write (0 for an fsync or a roll). */
+  readonly bytes: number;
 }
+
+/** Free space a shard failed by a full disk waits for before it takes writes again, besides its failed write's size. */
+const HEAL_MIN_FREE_BYTES = 1024 * 1024;
 
 /** First wait before a failed shard tries to verify its files and take writes again; doubles up to the max. */
 const HEAL_FIRST_DELAY_MS = 200;
@@ -362,7 +367,9 @@ export class Shard {
         `shard ${this.shardId} of stream ${this.stream} refuses writes since ${new Date(since).toISOString()} (${err.message}); it retries by itself and takes writes again once the disk recovers`,
         { context: { ...err.context, stream: this.stream, shardId: this.shardId }, cause: err },
       );
-      this.failed = { error: err, refusal, since };
+      let bytes = 0;
+      for (const b of group) bytes += b.buf.length;
+      this.failed = { error: err, refusal, since, bytes };
       this.writeFailures++;
       this.options.onFailed(this.shardId, err);
       this.scheduleHeal();
@@ -400,7 +407,7 @@ export class Shard {
     while (this.flushing) await this.flushing;
     const failed = this.failed;
     if (!failed || this.closing) return;
-    const run = this.verifyActiveSegment();
+    const run = this.verifyActiveSegment(failed);
     this.flushing = run.then(noop, noop);
     try {
       await run;
@@ -429,10 +436,16 @@ export class Shard {
     }
   }
 
-  private async verifyActiveSegment(): Promise<void> {
+  private async verifyActiveSegment(failed: WriteFailure): Promise<void> {
     this.dropUnwrittenOffsets();
     const seg = this.segments[this.segments.length - 1];
     if (!seg) return;
+    if (isDiskFull(failed.error.cause)) {
+      // Cutting the failed write's bytes would free room for one small append and fail the next: wait for space.
+      const fs = await statfs(this.dir);
+      const free = fs.bavail * fs.bsize;
+      if (free < failed.bytes + HEAL_MIN_FREE_BYTES) throw new Error(`${free} bytes free on the disk of ${this.dir}`);
+    }
     // After a failed fsync the old descriptor may keep reporting the error (or may have lost it): check on a new
     // one, and drop the old one (once no read uses it).
     await seg.closeFile();
