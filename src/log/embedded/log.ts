@@ -15,6 +15,7 @@ import type {
   DedupeStats,
   LogHealth,
   LogStats,
+  ShardFailure,
   ReadLimits,
   ReadResult,
   ShardStats,
@@ -526,7 +527,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
   }
 
   health(): LogHealth {
-    const failedShards = [];
+    const failedShards: ShardFailure[] = [];
     for (const s of this.streams.values()) {
       for (const shard of s.shards.values()) {
         const f = shard.failure;
