@@ -17,6 +17,8 @@ const run = promisify(execFile);
 export interface FaultServerOptions {
   /** Runs node through this command (see `startTollstream`). */
   readonly wrapper?: readonly string[];
+  /** Runs the server under `fiu-run -x` (libfiu's POSIX failure points), for `FaultServer.fiu`. */
+  readonly fiu?: boolean;
   /** The data directory; a new temp directory (removed by `cleanup`) when absent. */
   readonly dataDir?: string;
   /** More config keys, e.g. `{ storage: { maxOpenFiles: 16 } }`. */
@@ -33,6 +35,8 @@ export interface FaultServer {
   readonly server: ServerProcess;
   readonly dataDir: string;
   readonly url: string;
+  /** Sends a libfiu remote control command (`enable name=...`, `disable name=...`); needs `fiu: true`. */
+  fiu(command: string): Promise<void>;
   /** Stops the server (SIGTERM, then SIGKILL) and removes what the helper created. */
   cleanup(): Promise<void>;
 }
@@ -50,6 +54,9 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
     ...options.config,
   };
   await writeFile(configFile, JSON.stringify(config));
+  // libfiu's control fifos go in the temp dir (their default, /tmp/fiu-ctrl-<pid>.*, outlives the process).
+  const fiuFifos = path.join(tmp, 'fiu-ctrl');
+  const wrapper = options.fiu ? ['fiu-run', '-x', '-f', fiuFifos, ...(options.wrapper ?? [])] : options.wrapper;
   let server: ServerProcess;
   try {
     server = await startTollstream({
@@ -57,7 +64,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       port: 0,
       logLevel: options.logLevel ?? 'warn',
       extraArgs: ['--config', configFile],
-      ...(options.wrapper ? { wrapper: options.wrapper } : {}),
+      ...(wrapper ? { wrapper } : {}),
       ...(options.stderrFd !== undefined ? { stderrFd: options.stderrFd } : {}),
     });
   } catch (err) {
@@ -68,17 +75,15 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
     server,
     dataDir,
     url: server.url,
+    async fiu(command) {
+      await run('fiu-ctrl', ['-f', fiuFifos, '-c', command, String(server.pid)]);
+    },
     async cleanup() {
       await server.stop(5000);
       await rm(tmp, { recursive: true, force: true });
       if (options.configDir) await rm(configFile, { force: true });
     },
   };
-}
-
-/** Sends a libfiu remote control command (`enable name=...`, `disable name=...`) to a process run by fiu-run. */
-export async function fiuCtrl(pid: number, command: string): Promise<void> {
-  await run('fiu-ctrl', ['-c', command, String(pid)]);
 }
 
 export interface PutResult {

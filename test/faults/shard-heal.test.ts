@@ -6,7 +6,7 @@
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
-import { createStream, fiuCtrl, getJson, putRecords, readStream, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
+import { createStream, getJson, putRecords, readStream, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
 
 const FDATASYNC_EIO = 'enable name=posix/io/sync/fdatasync,failinfo=5';
 const FDATASYNC_OK = 'disable name=posix/io/sync/fdatasync';
@@ -27,12 +27,12 @@ describe('a shard whose fsync fails', () => {
   });
 
   it('refuses writes, reports it, heals once the disk does, and keeps every acknowledged record', { timeout: 120_000 }, async () => {
-    running = await startFaultServer({ wrapper: ['fiu-run', '-x'] });
+    running = await startFaultServer({ fiu: true });
     const { url, server } = running;
     await createStream(url, STREAM, 1);
     expect((await putRecords(url, STREAM, tolls(0, 10))).failedRecordCount).toBe(0);
 
-    await fiuCtrl(server.pid, FDATASYNC_EIO);
+    await running.fiu(FDATASYNC_EIO);
     const failedPut = await putRecords(url, STREAM, tolls(10, 5));
     expect(failedPut.failedRecordCount).toBe(5);
     // While failed, appends are refused at once, with a message that says the shard heals by itself.
@@ -61,7 +61,7 @@ describe('a shard whose fsync fails', () => {
 
     // Give the shard a few failed attempts to heal, then let fsync work again.
     await new Promise((r) => setTimeout(r, 1500));
-    await fiuCtrl(server.pid, FDATASYNC_OK);
+    await running.fiu(FDATASYNC_OK);
     await waitFor('the shard to heal', 30_000, async () => ((await getJson(`${url}/health`)).body.status === 'ok' ? true : undefined));
     expect(await metricsText(url)).toContain(`tollstream_shard_failed{stream="${STREAM}",shard="${SHARD}"} 0`);
     expect((await putRecords(url, STREAM, tolls(100, 10))).failedRecordCount).toBe(0);
@@ -79,15 +79,15 @@ describe('a shard whose fsync fails', () => {
   });
 
   it('under fsync interval, writes again and fsyncs the acknowledged records its failed fsync left unsynced', { timeout: 120_000 }, async () => {
-    running = await startFaultServer({ wrapper: ['fiu-run', '-x'], config: { storage: { fsync: 'interval', fsyncIntervalMs: 50 } } });
+    running = await startFaultServer({ fiu: true, config: { storage: { fsync: 'interval', fsyncIntervalMs: 50 } } });
     const { url, server } = running;
     await createStream(url, STREAM, 1);
     expect((await putRecords(url, STREAM, tolls(0, 10))).failedRecordCount).toBe(0);
-    await fiuCtrl(server.pid, FDATASYNC_EIO);
+    await running.fiu(FDATASYNC_EIO);
     // Acknowledged once written; the periodic fsync that follows fails and fails the shard.
     expect((await putRecords(url, STREAM, tolls(10, 10))).failedRecordCount).toBe(0);
     await waitFor('the failed fsync to fail the shard', 20_000, async () => ((await getJson(`${url}/health`)).body.status === 'degraded' ? true : undefined));
-    await fiuCtrl(server.pid, FDATASYNC_OK);
+    await running.fiu(FDATASYNC_OK);
     await waitFor('the shard to heal', 30_000, async () => ((await getJson(`${url}/health`)).body.status === 'ok' ? true : undefined));
     expect((await putRecords(url, STREAM, tolls(20, 10))).failedRecordCount).toBe(0);
     const numbers = (await readStream(url, STREAM)).map((r) => (JSON.parse(Buffer.from(r.data).toString('utf8')) as { n: number }).n);
@@ -97,9 +97,9 @@ describe('a shard whose fsync fails', () => {
   it('lets SIGTERM stop a server whose shard is failed', { timeout: 60_000 }, async () => {
     // The whole server this time: a delivery into the warehouse and the continuous queries follow the stream.
     const full = { streams: [{ name: STREAM, shardCount: 2 }], delivery: { stream: STREAM }, warehouse: { enabled: true }, queries: { enabled: true } };
-    running = await startFaultServer({ wrapper: ['fiu-run', '-x'], config: full });
+    running = await startFaultServer({ fiu: true, config: full });
     const { url, server } = running;
-    await fiuCtrl(server.pid, FDATASYNC_EIO);
+    await running.fiu(FDATASYNC_EIO);
     const put = await putRecords(url, STREAM, tolls(0, 20).map((t, i) => ({ ...t, key: `plaza-${i}` })));
     expect(put.failedRecordCount).toBeGreaterThan(0);
     expect((await getJson(`${url}/health`)).body.status).toBe('degraded');
