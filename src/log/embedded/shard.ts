@@ -351,7 +351,13 @@ export class Shard {
    */
   private writeFailed(err: TollstreamError, group: QueuedBatch[]): void {
     if (isOutOfFileDescriptors(err.cause)) {
-      this.rejectQueued(err, group);
+      const code = (err.cause as NodeJS.ErrnoException).code;
+      const refused = new TollstreamError(
+        'IO_ERROR',
+        `the server is out of file descriptors (${code}): shard ${this.shardId} of stream ${this.stream} could not open its segment, so the records were not stored; retry (and raise the open file limit, ulimit -n, or lower storage.maxOpenFiles)`,
+        { context: err.context, cause: err },
+      );
+      this.rejectQueued(refused, group);
       // Nothing of these appends reached the file: their offsets go to the next ones.
       this.dropUnwrittenOffsets();
       return;
