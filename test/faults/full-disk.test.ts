@@ -77,12 +77,12 @@ describe('a full disk under the data directory and stderr', () => {
   it('keeps the server up, then starts on the still-full disk serving reads and refusing writes until space is freed', { timeout: 180_000 }, async () => {
     const dataDir = path.join(mount, 'data');
     // The whole server: the warehouse (and its delivery from the stream), the continuous queries and alerts.
-    const config = { streams: [{ name: STREAM, shardCount: 1 }], delivery: { stream: STREAM }, warehouse: { enabled: true }, queries: { enabled: true }, alerts: { enabled: true } };
+    const config = { storage: { segmentBytes: 4096 }, streams: [{ name: STREAM, shardCount: 1 }], delivery: { stream: STREAM }, warehouse: { enabled: true }, queries: { enabled: true }, alerts: { enabled: true } };
     stderr = await open(path.join(mount, 'stderr.log'), 'a');
     const first = await startFaultServer({ dataDir, config, stderrFd: stderr.fd, logLevel: 'info' });
     servers.push(first);
-    const records = Array.from({ length: 10 }, (_, i) => ({ key: 'plaza-1', n: i }));
-    expect((await putRecords(first.url, STREAM, records)).failedRecordCount).toBe(0);
+    // Ten appends of 1 KiB: the shard rolls to new segments (4 KiB each) on the way.
+    for (let n = 0; n < 10; n++) expect((await putRecords(first.url, STREAM, [{ key: 'plaza-1', n, pad: 'p'.repeat(1024) }])).failedRecordCount).toBe(0);
 
     await fillDisk(path.join(mount, 'filler'));
     const big = { key: 'plaza-1', n: 10, pad: 'x'.repeat(400_000) };
@@ -101,7 +101,10 @@ describe('a full disk under the data directory and stderr', () => {
     // An interrupted write at the end of the segment (bytes of a batch that never completed), on a full disk.
     await freeDisk(mount);
     const shardDir = path.join(dataDir, 'streams', STREAM, 'shardId-000000000000');
-    const segment = (await readdir(shardDir)).filter((n) => n.endsWith('.log')).sort().at(-1)!;
+    const files = (await readdir(shardDir)).sort();
+    const segment = files.filter((n) => n.endsWith('.log')).at(-1)!;
+    // Index files lost too: a sealed segment's are rebuilt at open, and writing them fails on the full disk.
+    for (const name of files) if (name.endsWith('.index') || name.endsWith('.timeindex')) await unlink(path.join(shardDir, name));
     await appendFile(path.join(shardDir, segment), Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0x40, 0]), Buffer.alloc(300, 7)]));
     await fillDisk(path.join(mount, 'filler'));
 

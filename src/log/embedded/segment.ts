@@ -9,7 +9,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { BatchHeader } from '../batch.ts';
-import { ioError } from './files.ts';
+import { ioError, isDiskFull } from './files.ts';
 import type { CachedFile, OpenFiles } from './open-files.ts';
 
 export function segmentFileName(baseOffset: number): string {
@@ -190,6 +190,12 @@ export class Segment implements CachedFile {
     try {
       await Promise.all([writeFile(this.indexPath, idx), writeFile(this.timeIndexPath, tix)]);
     } catch (err) {
+      // The indexes only spare a scan: on a full disk go without them (the next open rebuilds them) rather
+      // than keep the log from opening.
+      if (isDiskFull(err)) {
+        await Promise.all([rm(this.indexPath, { force: true }), rm(this.timeIndexPath, { force: true })]).catch(() => undefined);
+        return;
+      }
       throw ioError('writing a segment index', err, { file: this.indexPath });
     }
   }
