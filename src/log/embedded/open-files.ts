@@ -36,11 +36,6 @@ export class OpenFiles {
     this.max = max;
   }
 
-  /** Handles open now (for tests and stats). */
-  get size(): number {
-    return this.lru.size;
-  }
-
   /** Runs `fn` with the file's handle, opening it first if it is closed. */
   async use<T>(file: CachedFile, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
     file.users++;
