@@ -6,13 +6,14 @@
  *
  * Needs root (mount), as CI runs; mkfs.ext4 and mount come with every Debian.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, open, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort, REPO_ROOT } from '../../bench/lib/processes.ts';
 import { getJson, putRecords, readStream, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
 
 const run = promisify(execFile);
@@ -37,6 +38,18 @@ async function fillDisk(file: string): Promise<void> {
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') return;
       throw err;
     }
+  }
+}
+
+/** Appends to `file` until its last block is full too (a full disk still takes writes into a block's slack). */
+async function fillSlack(file: string): Promise<void> {
+  const fh = await open(file, 'a');
+  try {
+    for (let i = 0; i < 65_536; i++) await fh.write(Buffer.from(' '));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    await fh.close();
   }
 }
 
@@ -85,6 +98,7 @@ describe('a full disk under the data directory and stderr', () => {
     for (let n = 0; n < 10; n++) expect((await putRecords(first.url, STREAM, [{ key: 'plaza-1', n, pad: 'p'.repeat(1024) }])).failedRecordCount).toBe(0);
 
     await fillDisk(path.join(mount, 'filler'));
+    await fillSlack(path.join(mount, 'stderr.log'));
     const big = { key: 'plaza-1', n: 10, pad: 'x'.repeat(400_000) };
     expect((await putRecords(first.url, STREAM, [big])).failedRecordCount).toBe(1);
     // The failure was logged to the full disk: the line is lost, not the process.
@@ -124,5 +138,41 @@ describe('a full disk under the data directory and stderr', () => {
     await waitFor('the shard to take writes again', 60_000, async () => ((await putRecords(second.url, STREAM, [big])).failedRecordCount === 0 ? true : undefined));
     const after = await readStream(second.url, STREAM);
     expect(after.map((r) => (JSON.parse(Buffer.from(r.data).toString()) as { n: number }).n)).toEqual([...Array(11).keys()]);
+  });
+
+  it('starts with its output and log both appended to a file on the full disk (up >> log 2>&1)', { timeout: 120_000 }, async () => {
+    await freeDisk(mount);
+    const dataDir = path.join(mount, 'data-output');
+    const configFile = path.join(tmp, 'output.config.json');
+    await writeFile(configFile, JSON.stringify({ streams: [], warehouse: { enabled: false }, queries: { enabled: false }, alerts: { enabled: false }, stationAlerts: { enabled: false } }));
+    // A data directory from an earlier start (a new one cannot be made on a full disk).
+    const earlier = await startFaultServer({ dataDir });
+    await earlier.cleanup();
+    const output = await open(path.join(mount, 'output.log'), 'a');
+    await fillDisk(path.join(mount, 'filler'));
+    const port = await findFreePort();
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/tollstream.mjs'), 'up', '--data-dir', dataDir, '--port', String(port), '--config', configFile], {
+      stdio: ['ignore', output.fd, output.fd],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    try {
+      await waitFor('the server to answer /health', 60_000, async () => {
+        if (gone) throw new Error('the server exited');
+        return fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => (r.status === 200 ? true : undefined),
+          () => undefined,
+        );
+      });
+      // It printed its ready line (lost) by now and keeps serving.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(gone).toBe(false);
+      expect((await fetch(`http://127.0.0.1:${port}/v1/streams`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await output.close();
+    }
   });
 });
