@@ -47,20 +47,22 @@ interface SpawnReadyOptions {
   readonly timeoutMs: number;
   readonly env?: NodeJS.ProcessEnv;
   readonly label: string;
-  /** A command the node process runs under (it must exec node with the rest of the line), e.g. `prlimit`. */
+  /** A command that runs node for us (it must exec it, so the pid is node's), e.g. `['prlimit', '--nofile=64']`. */
   readonly wrapper?: readonly string[];
+  /** A file descriptor the child's stderr goes to instead of a pipe (`stderrTail` is then empty). */
+  readonly stderrFd?: number;
 }
 
 async function spawnUntilReady(options: SpawnReadyOptions): Promise<ServerProcess> {
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, ...options.args];
-  const child: ChildProcess = spawn(command!, args, {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...options.args];
+  const child: ChildProcess = spawn(command!, commandArgs, {
     cwd: REPO_ROOT,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', options.stderrFd ?? 'pipe'],
   });
   const stderrLines: string[] = [];
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
     stderrLines.push(...chunk.split('\n').filter((l) => l !== ''));
     if (stderrLines.length > 40) stderrLines.splice(0, stderrLines.length - 40);
   });
@@ -150,6 +152,10 @@ export interface TollstreamProcessOptions {
   readonly timeoutMs?: number;
   /** The server's limit on open files (soft and hard, set with util-linux `prlimit`). @default the caller's */
   readonly openFilesLimit?: number;
+  /** Runs node through this command, e.g. `['fiu-run', '-x']` or `['prlimit', '--nofile=64']`. */
+  readonly wrapper?: readonly string[];
+  /** Sends the server's stderr to this file descriptor instead of a pipe. */
+  readonly stderrFd?: number;
 }
 
 /**
@@ -180,7 +186,8 @@ export function startTollstream(options: TollstreamProcessOptions): Promise<Serv
     healthPath: '/health',
     timeoutMs: options.timeoutMs ?? 60_000,
     env: withoutTollstreamSettings(process.env),
-    ...(options.openFilesLimit !== undefined ? { wrapper: ['prlimit', `--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, '--'] } : {}),
+    ...(options.openFilesLimit !== undefined ? { wrapper: ['prlimit', `--nofile=${options.openFilesLimit}:${options.openFilesLimit}`, '--', ...(options.wrapper ?? [])] } : options.wrapper ? { wrapper: options.wrapper } : {}),
+    ...(options.stderrFd !== undefined ? { stderrFd: options.stderrFd } : {}),
   });
 }
 

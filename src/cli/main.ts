@@ -2,15 +2,24 @@
  * The process around `runCli`: real argv and streams, SIGINT/SIGTERM for commands that run until stopped,
  * and the exit code.
  */
+import { writeSync } from 'node:fs';
 import { runCli } from './index.ts';
 
 /** After a clean stop, give open handles this long to go before exiting anyway. */
 const EXIT_GRACE_MS = 2000;
 
-// `tollstream tail ... | head` closes our stdout early; that is a normal way to stop, not an error.
+// `tollstream tail ... | head` closes our stdout early; that is a normal way to stop, not an error. Any other
+// failure (stdout on a full disk) loses the output, not the process: a server started by `up` keeps serving.
+let stdoutFailed = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  if (stdoutFailed) return;
+  stdoutFailed = true;
+  try {
+    writeSync(2, `tollstream: standard output could not be written (${err.message}); what follows on it is lost\n`);
+  } catch {
+    // stderr is on the same full disk
+  }
 });
 
 let controller: AbortController | undefined;

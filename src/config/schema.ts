@@ -49,6 +49,11 @@ export interface TollstreamConfig {
     readonly indexIntervalBytes: number;
     /** Default retention of new streams, in hours. @default 24 */
     readonly retentionHours: number;
+    /**
+     * Most segment files the log keeps open at once (file descriptors); past it the least recently used idle
+     * one is closed and opened again when next used. @default 1024
+     */
+    readonly maxOpenFiles: number;
   };
   readonly auth: {
     /**
@@ -180,6 +185,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
     segmentBytes: 64 * 1024 * 1024,
     indexIntervalBytes: 4096,
     retentionHours: 24,
+    maxOpenFiles: 1024,
   },
   auth: { accessKeys: [], apiKeys: [], protectedMode: true },
   streams: [
@@ -229,6 +235,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'storage.segmentBytes': { type: 'integer', min: 4096, max: 1024 ** 3 },
   'storage.indexIntervalBytes': { type: 'integer', min: 64, max: 1024 * 1024 },
   'storage.retentionHours': { type: 'integer', min: 1, max: 8760 },
+  'storage.maxOpenFiles': { type: 'integer', min: 8, max: 1_000_000 },
   'auth.accessKeys': { type: 'json', check: checkAccessKeys },
   'auth.apiKeys': { type: 'json', check: checkApiKeys },
   'auth.protectedMode': { type: 'boolean' },

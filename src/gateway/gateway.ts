@@ -143,7 +143,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       } else if (method === 'GET' && (url === '/health' || url.startsWith('/health?'))) {
         api = 'ops';
         operation = 'health';
-        send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify({ status: ready ? 'ok' : shutdown.signal.aborted ? 'stopping' : 'starting' }));
+        send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify(healthBody(ready, shutdown.signal.aborted)));
       } else if (method === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
         api = 'ops';
         operation = 'metrics';
@@ -170,6 +170,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     } finally {
       metrics.request(api, operation, status ?? res.statusCode, (performance.now() - started) / 1000);
     }
+  }
+
+  /**
+   * Shards refusing writes make the server `degraded` but still 200: reads, the other shards and the rest of the
+   * API work, and a restart does not mend a disk, so a load balancer or orchestrator should keep the node. Alert
+   * on the body or on `tollstream_shard_failed`.
+   */
+  function healthBody(isReady: boolean, stopping: boolean): Record<string, unknown> {
+    if (!isReady) return { status: stopping ? 'stopping' : 'starting' };
+    const failedShards = log.health?.().failedShards ?? [];
+    if (failedShards.length === 0) return { status: 'ok' };
+    return { status: 'degraded', failedShards: failedShards.map((f) => ({ ...f, since: new Date(f.since).toISOString() })) };
   }
 
   const httpLimits = withinOpenFiles({ ...DEFAULT_CONFIG.http, ...options.http }, options.openFilesLimit ?? openFilesLimit(), logger);

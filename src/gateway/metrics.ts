@@ -27,6 +27,8 @@ export function createGatewayMetrics(registry: Registry, log: StreamLog): Gatewa
   const bytesIn = registry.counter('tollstream_bytes_in_total', 'Bytes of record data stored, by stream and shard.', ['stream', 'shard']);
   const duplicates = registry.counter('tollstream_duplicates_dropped_total', 'Records recognized as producer retries and not stored again.', ['stream', 'shard']);
   const stored = registry.gauge('tollstream_stored_bytes', 'Bytes held by the log now, by stream and shard.', ['stream', 'shard']);
+  const failed = registry.gauge('tollstream_shard_failed', '1 while a shard refuses writes after a storage failure (it heals by itself once the disk does), else 0.', ['stream', 'shard']);
+  const writeFailures = registry.counter('tollstream_shard_write_failures_total', 'Storage failures (write, fsync, roll) that made a shard refuse writes.', ['stream', 'shard']);
   const dedupeKeys = registry.gauge('tollstream_dedupe_keys', 'Keys the producer dedupe window of a stream remembers now.', ['stream']);
   const dedupeBytes = registry.gauge('tollstream_dedupe_bytes', 'Memory held by the producer dedupe window of a stream, in bytes (grows with its keys up to their bound).', ['stream']);
   const fsync = registry.histogram('tollstream_fsync_duration_seconds', 'Duration of flushes to stable storage, in seconds.', [], FSYNC_BUCKETS_SECONDS).labels();
@@ -39,7 +41,11 @@ export function createGatewayMetrics(registry: Registry, log: StreamLog): Gatewa
     bytesIn.reset();
     duplicates.reset();
     stored.reset();
+    failed.reset();
+    writeFailures.reset();
     for (const s of stats.shards) {
+      if (s.failed !== undefined) failed.labels(s.stream, s.shardId).set(s.failed ? 1 : 0);
+      if (s.writeFailures !== undefined) writeFailures.labels(s.stream, s.shardId).inc(s.writeFailures);
       recordsIn.labels(s.stream, s.shardId).inc(s.recordsIn);
       bytesIn.labels(s.stream, s.shardId).inc(s.bytesIn);
       duplicates.labels(s.stream, s.shardId).inc(s.duplicatesDropped);

@@ -34,7 +34,10 @@ export type AppendResult =
     }
   | {
       readonly ok: false;
-      /** A Kinesis-style error code for this record alone (the rest of the request may have succeeded). */
+      /**
+       * A Kinesis-style error code for this record alone (the rest of the request may have succeeded).
+       * `InternalFailure`: the log could not store it (a storage failure); retrying later can succeed.
+       */
       readonly errorCode: 'InternalFailure' | 'ProvisionedThroughputExceededException';
       readonly errorMessage: string;
     };
@@ -155,6 +158,24 @@ export interface ShardStats {
   readonly storedBytes: number;
   readonly latestSequenceNumber?: string;
   readonly latestArrivalTime?: number;
+  /** True while the shard refuses writes after a storage failure (see `StreamLog.health`). */
+  readonly failed?: boolean;
+  /** Storage failures that made the shard refuse writes, since the log opened. */
+  readonly writeFailures?: number;
+}
+
+/** A shard that refuses writes after a storage failure, until it heals. */
+export interface ShardFailure {
+  readonly stream: string;
+  readonly shardId: string;
+  /** The failure, as its error message says it (the operation, the file, the system error). */
+  readonly reason: string;
+  /** When it failed, ms since the epoch. */
+  readonly since: number;
+}
+
+export interface LogHealth {
+  readonly failedShards: readonly ShardFailure[];
 }
 
 /** The producer dedupe window of a stream that has one. */
@@ -222,6 +243,9 @@ export interface StreamLog {
   subscribe(stream: string, shardId: string, from: StartPosition, options?: ReadLimits & { signal?: AbortSignal }): Subscription;
 
   stats(): LogStats;
+
+  /** Shards refusing writes now, and why; a backend without such a state may leave it out. No side effects. */
+  health?(): LogHealth;
 
   /** Flushes and releases files; later calls fail with `LOG_CLOSED`. */
   close(): Promise<void>;

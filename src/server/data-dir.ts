@@ -25,9 +25,11 @@ export interface DataDirLock {
 export function lockDataDir(dataDir: string, logger: Logger): DataDirLock {
   const file = path.join(dataDir, LOCK_FILE);
   const mine = `${process.pid}\n`;
+  /** Set when the disk was too full for the pid: the lock file is then empty. */
+  let withoutPid = false;
   for (let attempt = 0; ; attempt++) {
     try {
-      fs.writeFileSync(file, mine, { flag: 'wx', mode: 0o644 });
+      withoutPid = !createLockFile(file, mine, logger);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw lockIoError(file, err);
@@ -54,12 +56,38 @@ export function lockDataDir(dataDir: string, logger: Logger): DataDirLock {
       if (released) return;
       released = true;
       try {
-        if (fs.readFileSync(file, 'utf8') === mine) fs.unlinkSync(file);
+        const content = fs.readFileSync(file, 'utf8');
+        if (content === mine || (withoutPid && content === '')) fs.unlinkSync(file);
       } catch {
         // Already gone: nothing to release.
       }
     },
   };
+}
+
+/**
+ * Creates the lock file exclusively and writes our pid into it; returns false if the disk was too full for the
+ * pid. The file alone is the lock, so the server still starts (a full disk must not stop it serving reads); a
+ * later start takes an empty lock file for a stale one, as it would a lock whose pid is gone.
+ */
+function createLockFile(file: string, content: string, logger: Logger): boolean {
+  const fd = fs.openSync(file, 'wx', 0o644);
+  let written: unknown;
+  try {
+    fs.writeSync(fd, content);
+  } catch (err) {
+    written = err;
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (written === undefined) return true;
+  const code = (written as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') {
+    fs.unlinkSync(file);
+    throw written;
+  }
+  logger.warn('the disk is full: the data directory lock file holds no pid', { lockFile: file });
+  return false;
 }
 
 function readPid(file: string): number | undefined {

@@ -89,13 +89,14 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       segmentBytes: config.storage.segmentBytes,
       indexIntervalBytes: config.storage.indexIntervalBytes,
       defaultRetentionHours: config.storage.retentionHours,
+      maxOpenFiles: config.storage.maxOpenFiles,
       logger: logger.child({ component: 'log' }),
     });
     undo.unshift(() => log.close());
     await createDeclaredStreams(log, config, logger);
 
     const metrics = new Registry();
-    registerProcessMetrics(metrics);
+    registerProcessMetrics(metrics, logger);
     const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger) : undefined;
     if (warehouse) {
       undo.unshift(() => warehouse.close());

@@ -44,7 +44,7 @@ const putRecord: Operation = async (ctx, input) => {
   const [result] = await ctx.log.append(stream, [record]);
   if (!result) throw new TollstreamError('INTERNAL', 'the log returned no result for the appended record');
   if (!result.ok) {
-    throw new TollstreamError(result.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'INTERNAL', result.errorMessage);
+    throw new TollstreamError(result.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'IO_ERROR', result.errorMessage);
   }
   return { RecordId: recordId(result), Encrypted: false };
 };

@@ -75,7 +75,7 @@ const putRecord: Operation = async (ctx, input) => {
 };
 
 function failedRecordError(result: Extract<AppendResult, { ok: false }>): TollstreamError {
-  return new TollstreamError(result.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'INTERNAL', result.errorMessage);
+  return new TollstreamError(result.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'IO_ERROR', result.errorMessage);
 }
 
 const putRecords: Operation = async (ctx, input) => {

@@ -184,7 +184,7 @@ async function putRecords(ctx: NativeContext, req: Request, res: Response, strea
       out += prefix + r.sequenceNumber + (r.duplicate ? '","duplicate":true}' : '","duplicate":false}');
     } else {
       failed++;
-      out += errorItem({ code: r.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'INTERNAL', message: r.errorMessage });
+      out += errorItem({ code: r.errorCode === 'ProvisionedThroughputExceededException' ? 'THROUGHPUT_EXCEEDED' : 'IO_ERROR', message: r.errorMessage });
     }
   }
   send(res, 200, JSON_HEADERS, `{"failedRecordCount":${failed},"records":[${out}]}`);

@@ -40,6 +40,12 @@ export async function writeFileDurably(file: string, content: Uint8Array): Promi
   }
 }
 
+/** True for the errors of a full disk (or a full quota). */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** Wraps a Node.js file system error as `IO_ERROR` with where it happened. */
 export function ioError(what: string, err: unknown, context: Record<string, unknown>): TollstreamError {
   const reason = err instanceof Error ? err.message : String(err);

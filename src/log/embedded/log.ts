@@ -13,7 +13,9 @@ import type {
   AppendRecord,
   AppendResult,
   DedupeStats,
+  LogHealth,
   LogStats,
+  ShardFailure,
   ReadLimits,
   ReadResult,
   ShardStats,
@@ -29,6 +31,7 @@ import { fsyncDir, ioError } from './files.ts';
 import { META_COPY_FILE, META_FILE, readStreamMeta, writeStreamMeta } from './metadata.ts';
 import type { ShardMeta, StreamMeta } from './metadata.ts';
 import { recoverSegments, removeIfNoRecords } from './recovery.ts';
+import { OpenFiles } from './open-files.ts';
 import { Shard } from './shard.ts';
 import { appendToStream } from './append.ts';
 import { pad, resolveStart, toStored } from './read.ts';
@@ -63,6 +66,11 @@ export interface EmbeddedLogOptions {
   readonly dedupeMaxKeys?: number;
   /** How often retention runs besides at each segment roll, in ms. @default 60000 */
   readonly retentionCheckIntervalMs?: number;
+  /**
+   * Most segment files the log keeps open at once; past it the least recently used idle one is closed and
+   * opened again when next used. @default 1024
+   */
+  readonly maxOpenFiles?: number;
   readonly logger?: Logger;
   /** The clock, ms since the epoch. @default Date.now */
   readonly now?: () => number;
@@ -97,6 +105,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
   private readonly defaultRetentionHours: number;
   private readonly dedupeMaxKeys: number;
   private readonly retentionCheckIntervalMs: number;
+  private readonly files: OpenFiles;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly streams = new Map<string, StreamState>();
@@ -120,6 +129,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     this.defaultRetentionHours = checkLimit(options.defaultRetentionHours, 'defaultRetentionHours', 24);
     this.dedupeMaxKeys = checkLimit(options.dedupeMaxKeys, 'dedupeMaxKeys', 1_000_000);
     this.retentionCheckIntervalMs = checkLimit(options.retentionCheckIntervalMs, 'retentionCheckIntervalMs', 60_000);
+    this.files = new OpenFiles(checkLimit(options.maxOpenFiles, 'maxOpenFiles', 1024));
     this.logger = (options.logger ?? silentLogger).child({ component: 'log' });
     this.now = options.now ?? Date.now;
   }
@@ -175,6 +185,13 @@ class EmbeddedLog implements EmbeddedStreamLog {
         if (this.fsyncDurations.length < MAX_FSYNC_SAMPLES) this.fsyncDurations.push(ms);
       },
       onRoll: () => this.retentionFor(stream),
+      files: this.files,
+      onFailed: (shardId: string, err: TollstreamError) => {
+        this.logger.error('shard failed: it refuses writes until the disk recovers and its files check out again', { stream, shardId, err });
+      },
+      onHealed: (shardId: string, failedMs: number) => {
+        this.logger.warn('shard healed: its files check out again and it takes writes', { stream, shardId, failedMs });
+      },
     };
   }
 
@@ -530,6 +547,8 @@ class EmbeddedLog implements EmbeddedStreamLog {
           bytesIn: shard.bytesIn,
           duplicatesDropped: shard.duplicatesDropped,
           storedBytes: shard.storedBytes,
+          failed: shard.failure !== undefined,
+          writeFailures: shard.writeFailures,
           ...(last !== undefined ? { latestSequenceNumber: last, latestArrivalTime: shard.lastTimestamp } : {}),
         });
       }
@@ -542,6 +561,17 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const fsyncDurationsMs = this.fsyncDurations;
     this.fsyncDurations = [];
     return { shards, dedupe, fsyncDurationsMs };
+  }
+
+  health(): LogHealth {
+    const failedShards: ShardFailure[] = [];
+    for (const s of this.streams.values()) {
+      for (const shard of s.shards.values()) {
+        const f = shard.failure;
+        if (f) failedShards.push({ stream: s.meta.name, shardId: shard.shardId, reason: f.error.message, since: f.since });
+      }
+    }
+    return { failedShards };
   }
 
   private async syncAll(): Promise<void> {

@@ -22,7 +22,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { BATCH_HEADER_BYTES, checkBatch, LENGTH_PREFIX_BYTES, MAGIC, RecordCursor } from '../batch.ts';
 import { crc32c } from '../../core/crc32c.ts';
-import { fsyncDir, ioError, writeFileDurably } from './files.ts';
+import { fsyncDir, ioError, isDiskFull, writeFileDurably } from './files.ts';
 import { Segment, SEGMENT_FILE, segmentFileName } from './segment.ts';
 
 interface ScanFailure {
@@ -229,6 +229,18 @@ async function openLast(seg: Segment, options: RecoverOptions): Promise<Segment 
       await fsyncDir(options.dir);
     }
   } catch (err) {
+    if (kind === 'torn' && isDiskFull(err)) {
+      // The shard reads up to the valid end and cuts the rest before its first write (Shard.trimTail): a full
+      // disk must not keep the server from starting and serving reads. A damaged complete batch is not cut
+      // that way: its offsets must stay reserved, so the open stops below instead.
+      logger.warn('an incomplete batch ends a segment but the disk is full: it is neither saved nor cut now; the shard cuts it before its next write', {
+        ...context,
+        file: seg.path,
+        offset: failure.position,
+        bytes: buf.length - failure.position,
+      });
+      return undefined;
+    }
     throw ioError(kind === 'torn' ? 'truncating a torn segment tail' : 'setting a damaged batch aside', err, { ...context, file: seg.path, offset: failure.position });
   }
   const fields = { ...context, file: seg.path, offset: failure.position, bytes: buf.length - failure.position, reason: failure.detail, savedTo: path.basename(savedTo) };

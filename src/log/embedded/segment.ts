@@ -6,13 +6,14 @@
  * sealed or the log closes, and rebuilt from the segment when missing, damaged or behind. Each file is a
  * state file (a header line with a CRC32C, src/core/state-file.ts) before its entries.
  */
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeStateFile, encodeStateFile } from '../../core/state-file.ts';
 import type { StateFormat } from '../../core/state-file.ts';
 import type { BatchHeader } from '../batch.ts';
-import { ioError } from './files.ts';
+import { ioError, isDiskFull } from './files.ts';
+import type { CachedFile, OpenFiles } from './open-files.ts';
 
 export function segmentFileName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}.log`;
@@ -23,7 +24,19 @@ export const SEGMENT_FILE = /^(\d{20})\.log$/;
 const INDEX_FORMAT: StateFormat = { kind: 'segment-index', version: 1 };
 const TIME_INDEX_FORMAT: StateFormat = { kind: 'segment-timeindex', version: 1 };
 
-export class Segment {
+/** Reads `length` bytes at `position` (fewer at the end of the file). */
+export async function readFully(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}
+
+export class Segment implements CachedFile {
   readonly baseOffset: number;
   readonly path: string;
   /** Offset after the last readable record. */
@@ -37,9 +50,11 @@ export class Segment {
   private readonly positions: number[] = [];
   private readonly timestamps: number[] = [];
   private bytesSinceIndex = 0;
-  private handle: FileHandle | undefined;
-  private opening: Promise<FileHandle> | undefined;
-  private readers = 0;
+  handle: FileHandle | undefined;
+  opening: Promise<FileHandle> | undefined;
+  users = 0;
+  /** The log's open-file cache; set by the shard that owns the segment. */
+  files: OpenFiles | undefined;
   private deleted = false;
 
   constructor(dir: string, baseOffset: number, indexIntervalBytes: number) {
@@ -186,49 +201,44 @@ export class Segment {
     try {
       await Promise.all([writeFile(this.indexPath, encodeStateFile(INDEX_FORMAT, idx)), writeFile(this.timeIndexPath, encodeStateFile(TIME_INDEX_FORMAT, tix))]);
     } catch (err) {
+      // The indexes only spare a scan: on a full disk go without them (the next open rebuilds them) rather
+      // than keep the log from opening.
+      if (isDiskFull(err)) {
+        await Promise.all([rm(this.indexPath, { force: true }), rm(this.timeIndexPath, { force: true })]).catch(() => undefined);
+        return;
+      }
       throw ioError('writing a segment index', err, { file: this.indexPath });
     }
   }
 
-  /** The segment's file handle, opened on first use (read-write, so the active segment shares it). */
-  async file(): Promise<FileHandle> {
-    if (this.handle) return this.handle;
-    this.opening ??= open(this.path, 'r+').then((fh) => (this.handle = fh));
-    return this.opening;
+  /** Runs `fn` with the segment's file handle (read-write, so the active segment's writer shares it). */
+  async withFile<T>(fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+    const files = this.files;
+    if (!files) throw new Error(`segment ${this.path} is not attached to a shard`);
+    try {
+      return await files.use(this, fn);
+    } finally {
+      if (this.deleted && this.users === 0) void files.close(this);
+    }
   }
 
   /** Reads `length` bytes at `position`, keeping the file open against a concurrent delete. */
   async readAt(position: number, length: number): Promise<Buffer> {
-    this.readers++;
     try {
-      const fh = await this.file();
-      const buf = Buffer.allocUnsafe(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done === length ? buf : buf.subarray(0, done);
+      return await this.withFile((fh) => readFully(fh, position, length));
     } catch (err) {
       throw ioError('reading a segment', err, { file: this.path, offset: position });
-    } finally {
-      this.readers--;
-      if (this.deleted && this.readers === 0) void this.closeFile();
     }
   }
 
   async closeFile(): Promise<void> {
-    const fh = this.handle ?? (this.opening ? await this.opening.catch(() => undefined) : undefined);
-    this.handle = undefined;
-    this.opening = undefined;
-    await fh?.close().catch(() => undefined);
+    await this.files?.close(this);
   }
 
   /** Removes the segment's files; an in-flight read finishes first. */
   async delete(): Promise<void> {
     this.deleted = true;
     await Promise.all([rm(this.path, { force: true }), rm(this.indexPath, { force: true }), rm(this.timeIndexPath, { force: true })]);
-    if (this.readers === 0) await this.closeFile();
+    if (this.users === 0) await this.closeFile();
   }
 }

@@ -6,12 +6,15 @@
  * makes it readable and resolves the appends. Batches queued while a flush is in flight go together in
  * the next one, so one fsync covers many appends.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, statfs } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { TollstreamError } from '../../core/errors.ts';
 import { checkBatch, forEachRecord, LENGTH_PREFIX_BYTES, setBaseOffset } from '../batch.ts';
 import type { BatchHeader, DecodedRecord } from '../batch.ts';
-import { fsyncDir, ioError, writeAll } from './files.ts';
-import { Segment } from './segment.ts';
+import { fsyncDir, ioError, isDiskFull, writeAll } from './files.ts';
+import { isOutOfFileDescriptors } from './open-files.ts';
+import type { OpenFiles } from './open-files.ts';
+import { readFully, Segment } from './segment.ts';
 import { SequenceRun, sequencePrefix } from '../sequence.ts';
 import type { StoredRecord } from '../types.ts';
 import { toStored } from './read.ts';
@@ -24,7 +27,31 @@ export interface ShardWriterOptions {
   readonly onFsync: (ms: number) => void;
   /** Called after the shard rolled to a new segment (retention runs then). */
   readonly onRoll: () => Promise<void>;
+  /** The log's cache of open segment files. */
+  readonly files: OpenFiles;
+  /** Called once when a write or fsync fails and the shard stops taking writes. */
+  readonly onFailed: (shardId: string, err: TollstreamError) => void;
+  /** Called once when a failed shard verified its files again and takes writes (`failedMs`: how long it was failed). */
+  readonly onHealed: (shardId: string, failedMs: number) => void;
 }
+
+/** Why a shard refuses writes now, and since when (ms since the epoch). */
+export interface WriteFailure {
+  /** The write or fsync error that failed the shard. */
+  readonly error: TollstreamError;
+  /** What appends get while the shard is failed. */
+  readonly refusal: TollstreamError;
+  readonly since: number;
+  /** Bytes the failed write tried to write (0 for an fsync or a roll). */
+  readonly bytes: number;
+}
+
+/** Free space a shard failed by a full disk waits for before it takes writes again, besides its failed write's size. */
+const HEAL_MIN_FREE_BYTES = 1024 * 1024;
+
+/** First wait before a failed shard tries to verify its files and take writes again; doubles up to the max. */
+const HEAL_FIRST_DELAY_MS = 200;
+const HEAL_MAX_DELAY_MS = 10_000;
 
 interface QueuedBatch {
   readonly buf: Buffer;
@@ -80,13 +107,26 @@ export class Shard {
   recordsIn = 0;
   bytesIn = 0;
   duplicatesDropped = 0;
+  /** Times a write or fsync failed the shard. */
+  writeFailures = 0;
 
   private readonly options: ShardWriterOptions;
   private queue: QueuedBatch[] = [];
   private flushing: Promise<void> | undefined;
   private gate: Promise<void> | undefined;
   private dirty = false;
-  private broken: TollstreamError | undefined;
+  /** Set while the shard refuses writes after a failed write or fsync; cleared when it heals. */
+  private failed: WriteFailure | undefined;
+  /** Bytes of the active segment known to be on stable storage. */
+  private syncedSize: number;
+  private healTimer: NodeJS.Timeout | undefined;
+  private healDelayMs = HEAL_FIRST_DELAY_MS;
+  private closing = false;
+  /** Times queued appends were failed, and the last error: a waiter for a record not yet readable then fails too. */
+  private rejections = 0;
+  private lastRejection: TollstreamError | undefined;
+  /** Whether bytes past the active segment's readable end (left by an interrupted write) are cut. */
+  private tailTrimmed = false;
   private waiters: Array<() => void> = [];
   private tail: TailBatch[] = [];
   private tailBytes = 0;
@@ -106,6 +146,13 @@ export class Shard {
     this.visibleNextOffset = this.nextOffset;
     this.lastTimestamp = last && !Number.isNaN(last.maxTimestamp) ? last.maxTimestamp : 0;
     this.endOffset = undefined;
+    this.syncedSize = last ? last.size : 0;
+    for (const seg of segments) seg.files = options.files;
+  }
+
+  /** Why the shard refuses writes, while it does. */
+  get failure(): WriteFailure | undefined {
+    return this.failed;
   }
 
   /** Creates the directory and first segment of a new shard. */
@@ -145,7 +192,7 @@ export class Shard {
 
   /** Queues an encoded batch; its records get offsets now, `done` settles when they are durable. */
   enqueue(buf: Buffer, recordCount: number, timestamp: number): { baseOffset: number; done: Promise<void> } {
-    if (this.broken) return { baseOffset: -1, done: Promise.reject(this.broken) };
+    if (this.failed) return { baseOffset: -1, done: Promise.reject(this.failed.refusal) };
     const baseOffset = this.nextOffset;
     setBaseOffset(buf, baseOffset);
     this.nextOffset += recordCount;
@@ -181,6 +228,10 @@ export class Shard {
     try {
       if (this.gate) await this.gate;
       while (this.queue.length > 0) {
+        if (this.failed) {
+          this.rejectQueued(this.failed.refusal, []);
+          return;
+        }
         let seg = this.segments[this.segments.length - 1]!;
         if (seg.size >= this.options.segmentBytes) {
           seg = await this.roll(seg);
@@ -196,21 +247,23 @@ export class Shard {
           this.queue.shift();
         }
         try {
-          const fh = await seg.file();
-          await writeAll(
-            fh,
-            group.map((b) => b.buf),
-            seg.size,
-          );
-          if (this.options.fsync === 'always') {
-            const t0 = performance.now();
-            await fh.datasync();
-            this.options.onFsync(performance.now() - t0);
-          } else {
-            this.dirty = true;
-          }
+          await seg.withFile(async (fh) => {
+            if (!this.tailTrimmed) await this.trimTail(fh, seg);
+            await writeAll(
+              fh,
+              group.map((b) => b.buf),
+              seg.size,
+            );
+            if (this.options.fsync === 'always') {
+              const t0 = performance.now();
+              await fh.datasync();
+              this.options.onFsync(performance.now() - t0);
+            } else {
+              this.dirty = true;
+            }
+          });
         } catch (err) {
-          this.fail(ioError('appending to a segment', err, { stream: this.stream, shardId: this.shardId, file: seg.path, offset: seg.size }), group);
+          this.writeFailed(ioError('appending to a segment', err, { stream: this.stream, shardId: this.shardId, file: seg.path, offset: seg.size }), group);
           return;
         }
         let pos = seg.size;
@@ -218,18 +271,28 @@ export class Shard {
           seg.noteBatch(pos, b.header);
           pos += b.header.size;
         }
+        if (this.options.fsync === 'always') this.syncedSize = seg.size;
         this.visibleNextOffset = seg.nextOffset;
         this.keepTail(group);
         for (const b of group) b.resolve();
         this.wake();
       }
     } catch (err) {
-      this.fail(ioError('rolling a segment', err, { stream: this.stream, shardId: this.shardId }), []);
+      this.writeFailed(ioError('rolling a segment', err, { stream: this.stream, shardId: this.shardId }), []);
     } finally {
       this.flushing = undefined;
-      if (this.queue.length > 0 && !this.broken) this.flushing = this.flushLoop();
+      if (this.queue.length > 0 && !this.failed) this.flushing = this.flushLoop();
     }
     if (rolled) await this.options.onRoll().catch(() => undefined);
+  }
+
+  /**
+   * Cuts bytes past the readable end of the active segment, once, before the first write into it: recovery
+   * leaves them when the disk is too full to save them aside, and positional writes would not always cover them.
+   */
+  private async trimTail(fh: FileHandle, seg: Segment): Promise<void> {
+    if ((await fh.stat()).size > seg.size) await fh.truncate(seg.size);
+    this.tailTrimmed = true;
   }
 
   private keepTail(group: readonly QueuedBatch[]): void {
@@ -281,23 +344,152 @@ export class Shard {
     return out;
   }
 
-  /** After a failed write the file's tail is unknown: the shard refuses appends until the log is reopened. */
+  /**
+   * A write, fsync or roll failed. Out of file descriptors, nothing was written: only the appends at hand fail
+   * (retriable) and the shard stays writable. Any other failure leaves the file's tail unknown: the shard
+   * refuses appends (acknowledging nothing it cannot prove durable) until `heal` has verified its files.
+   */
+  private writeFailed(err: TollstreamError, group: QueuedBatch[]): void {
+    if (isOutOfFileDescriptors(err.cause)) {
+      const code = (err.cause as NodeJS.ErrnoException).code;
+      const refused = new TollstreamError(
+        'IO_ERROR',
+        `the server is out of file descriptors (${code}): shard ${this.shardId} of stream ${this.stream} could not open its segment, so the records were not stored; retry (and raise the open file limit, ulimit -n, or lower storage.maxOpenFiles)`,
+        { context: err.context, cause: err },
+      );
+      this.rejectQueued(refused, group);
+      // Nothing of these appends reached the file: their offsets go to the next ones.
+      this.dropUnwrittenOffsets();
+      return;
+    }
+    this.fail(err, group);
+  }
+
   private fail(err: TollstreamError, group: QueuedBatch[]): void {
-    this.broken = err;
+    if (!this.failed) {
+      const since = Date.now();
+      const refusal = new TollstreamError(
+        'IO_ERROR',
+        `shard ${this.shardId} of stream ${this.stream} refuses writes since ${new Date(since).toISOString()} (${err.message}); it retries by itself and takes writes again once the disk recovers`,
+        { context: { ...err.context, stream: this.stream, shardId: this.shardId }, cause: err },
+      );
+      let bytes = 0;
+      for (const b of group) bytes += b.buf.length;
+      this.failed = { error: err, refusal, since, bytes };
+      this.writeFailures++;
+      this.options.onFailed(this.shardId, err);
+      this.scheduleHeal();
+    }
+    this.rejectQueued(err, group);
+  }
+
+  private rejectQueued(err: TollstreamError, group: QueuedBatch[]): void {
+    // Every record not yet readable is in `group` or queued: all of them fail (see whenDurable).
+    this.rejections++;
+    this.lastRejection = err;
     this.wake();
     for (const b of group) b.reject(err);
     for (const b of this.queue) b.reject(err);
     this.queue = [];
   }
 
+  private scheduleHeal(): void {
+    if (this.closing || this.healTimer) return;
+    const delay = this.healDelayMs;
+    this.healDelayMs = Math.min(delay * 2, HEAL_MAX_DELAY_MS);
+    this.healTimer = setTimeout(() => {
+      this.healTimer = undefined;
+      void this.heal();
+    }, delay).unref();
+  }
+
+  /**
+   * Tries to take writes again after a failure: on a fresh file descriptor, cuts the active segment back to its
+   * readable end (dropping whatever of the failed write reached the file), checks the batches not yet known to
+   * be on stable storage, writes them again and fsyncs. Offsets of the failed appends (never readable) are given
+   * out again. On failure it tries again later, waiting twice as long each time (up to 10 s).
+   */
+  private async heal(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    const failed = this.failed;
+    if (!failed || this.closing) return;
+    const run = this.verifyActiveSegment(failed);
+    this.flushing = run.then(noop, noop);
+    try {
+      await run;
+    } catch {
+      this.scheduleHeal();
+      return;
+    } finally {
+      this.flushing = undefined;
+    }
+    this.failed = undefined;
+    this.healDelayMs = HEAL_FIRST_DELAY_MS;
+    this.options.onHealed(this.shardId, Date.now() - failed.since);
+    if (this.queue.length > 0) this.flushing = this.flushLoop();
+  }
+
+  /**
+   * Takes back the offsets of appends that failed (none of them readable). A shard a reshard closed meanwhile
+   * ends at its last readable record then, so its readers reach the end (at reopen the end offset in the stream
+   * metadata is corrected the same way).
+   */
+  private dropUnwrittenOffsets(): void {
+    this.nextOffset = this.visibleNextOffset;
+    if (this.endOffset !== undefined && this.endOffset > this.nextOffset) {
+      this.endOffset = this.nextOffset;
+      this.wake();
+    }
+  }
+
+  private async verifyActiveSegment(failed: WriteFailure): Promise<void> {
+    this.dropUnwrittenOffsets();
+    const seg = this.segments[this.segments.length - 1];
+    if (!seg) return;
+    if (isDiskFull(failed.error.cause)) {
+      // Cutting the failed write's bytes would free room for one small append and fail the next: wait for space.
+      const fs = await statfs(this.dir);
+      const free = fs.bavail * fs.bsize;
+      if (free < failed.bytes + HEAL_MIN_FREE_BYTES) throw new Error(`${free} bytes free on the disk of ${this.dir}`);
+    }
+    // After a failed fsync the old descriptor may keep reporting the error (or may have lost it): check on a new
+    // one, and drop the old one (once no read uses it).
+    await seg.closeFile();
+    const fh = await open(seg.path, 'r+');
+    try {
+      await fh.truncate(seg.size);
+      const from = Math.min(this.syncedSize, seg.size);
+      if (from < seg.size) {
+        // Readable but not known durable (fsync 'interval'): check the batches and write them again.
+        const buf = await readFully(fh, from, seg.size - from);
+        for (let p = 0; p < buf.length; ) {
+          const check = checkBatch(buf, p, buf.length, true);
+          if (!check.ok) throw this.corrupt(seg, from + p, check.detail);
+          p += check.header.size;
+        }
+        await writeAll(fh, [buf], from);
+      }
+      await fh.datasync();
+      const { size } = await fh.stat();
+      if (size !== seg.size) throw new Error(`segment ${seg.path} is ${size} bytes after truncating it to ${seg.size}`);
+    } finally {
+      await fh.close();
+    }
+    this.syncedSize = seg.size;
+    this.dirty = false;
+    this.tailTrimmed = true;
+  }
+
   private async roll(old: Segment): Promise<Segment> {
-    const fh = await old.file();
-    if (this.dirty || this.options.fsync === 'interval') await fh.datasync();
+    if (this.dirty || this.options.fsync === 'interval') await old.withFile((fh) => fh.datasync());
     const seg = new Segment(this.dir, old.nextOffset, this.options.indexIntervalBytes);
+    seg.files = this.options.files;
     const created = await open(seg.path, 'w');
     await created.close();
     await fsyncDir(this.dir);
     this.segments.push(seg);
+    this.syncedSize = 0;
+    this.tailTrimmed = true;
     await old.writeIndexFiles().catch(() => undefined);
     await old.closeFile();
     return seg;
@@ -310,29 +502,33 @@ export class Shard {
    */
   async rollIfExpired(cutoff: number): Promise<void> {
     const seg = this.segments[this.segments.length - 1];
-    if (!seg || this.isClosed || this.broken || this.flushing || seg.size === 0 || !(seg.maxTimestamp < cutoff)) return;
+    if (!seg || this.isClosed || this.failed || this.flushing || seg.size === 0 || !(seg.maxTimestamp < cutoff)) return;
     // Holding `flushing` keeps appends queued (not written) until the new segment is in place.
-    const run = this.roll(seg).then(noop, (err: unknown) => this.fail(ioError('rolling a segment', err, { stream: this.stream, shardId: this.shardId }), []));
+    const run = this.roll(seg).then(noop, (err: unknown) => this.writeFailed(ioError('rolling a segment', err, { stream: this.stream, shardId: this.shardId }), []));
     this.flushing = run.finally(() => {
       this.flushing = undefined;
-      if (this.queue.length > 0 && !this.broken) this.flushing = this.flushLoop();
+      if (this.queue.length > 0 && !this.failed) this.flushing = this.flushLoop();
     });
     await this.flushing;
   }
 
   /** Under `fsync: 'interval'`: flushes written data to stable storage. */
   async syncIfDirty(): Promise<void> {
-    if (!this.dirty || this.broken) return;
+    if (!this.dirty || this.failed) return;
     this.dirty = false;
     const seg = this.segments[this.segments.length - 1];
     if (!seg) return;
+    const upTo = seg.size;
     const t0 = performance.now();
     try {
-      await (await seg.file()).datasync();
+      await seg.withFile((fh) => fh.datasync());
     } catch (err) {
-      this.broken = ioError('flushing a segment', err, { stream: this.stream, shardId: this.shardId, file: seg.path });
+      // Written records stay readable (fsync 'interval' acknowledged them); healing writes them again and fsyncs.
+      if (isOutOfFileDescriptors(err)) this.dirty = true;
+      else this.fail(ioError('flushing a segment', err, { stream: this.stream, shardId: this.shardId, file: seg.path }), []);
       return;
     }
+    if (this.segments[this.segments.length - 1] === seg) this.syncedSize = Math.max(this.syncedSize, upTo);
     this.options.onFsync(performance.now() - t0);
   }
 
@@ -358,8 +554,11 @@ export class Shard {
 
   /** Resolves once the record at `offset` (already enqueued) is durable; rejects if its write failed. */
   async whenDurable(offset: number): Promise<void> {
+    const rejections = this.rejections;
     while (this.visibleNextOffset <= offset) {
-      if (this.broken) throw this.broken;
+      if (this.failed) throw this.failed.refusal;
+      // Its write failed and the offset goes to a later record: this one will never be readable.
+      if (this.rejections !== rejections) throw this.lastRejection!;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -525,11 +724,14 @@ export class Shard {
 
   /** Flushes, writes the active segment's index and releases the files. */
   async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.healTimer);
+    this.healTimer = undefined;
     await this.drain();
     await this.syncIfDirty();
     this.wake();
     const last = this.segments[this.segments.length - 1];
-    if (last && !this.broken) await last.writeIndexFiles().catch(() => undefined);
+    if (last && !this.failed) await last.writeIndexFiles().catch(() => undefined);
     await Promise.all(this.segments.map((s) => s.closeFile()));
   }
 }
