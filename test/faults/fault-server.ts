@@ -12,7 +12,7 @@ import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.t
 import { startTollstream, type ServerProcess } from '../../bench/lib/processes.ts';
 import { readWholeStream, type ReadBackRecord } from '../crash/verify.ts';
 
-const run = promisify(execFile);
+export const run = promisify(execFile);
 
 export interface FaultServerOptions {
   /** Runs node through this command (see `startTollstream`). */

@@ -14,9 +14,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, REPO_ROOT } from '../../bench/lib/processes.ts';
-import { getJson, putRecords, readStream, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
+import { getJson, putRecords, readStream, run, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
 
-const run = promisify(execFile);
 const STREAM = 'full';
 
 /** Writes zeros to `file` until the file system refuses (ENOSPC). */
@@ -119,7 +118,7 @@ describe('a full disk under the data directory and stderr', () => {
     const segment = files.filter((n) => n.endsWith('.log')).at(-1)!;
     // Index files lost too: a sealed segment's are rebuilt at open, and writing them fails on the full disk.
     for (const name of files) if (name.endsWith('.index') || name.endsWith('.timeindex')) await unlink(path.join(shardDir, name));
-    await appendFile(path.join(shardDir, segment), Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0x40, 0]), Buffer.alloc(300, 7)]));
+    await appendFile(path.join(shardDir, segment), Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0x40, 0, 1]), Buffer.alloc(299, 7)]));
     await fillDisk(path.join(mount, 'filler'));
 
     const second = await startFaultServer({ dataDir, config, stderrFd: stderr.fd, logLevel: 'info' });
