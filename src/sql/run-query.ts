@@ -4,7 +4,7 @@
  * closes and emits.
  */
 import { TollstreamError, toTollstreamError } from '../core/errors.ts';
-import type { Script } from './ast/index.ts';
+import type { Script, SqlDialect } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
@@ -25,6 +25,12 @@ export type QueryInput = AsyncIterable<Record<string, unknown> | readonly Record
 
 export interface RunQueryOptions {
   readonly sql: string;
+  /**
+   * Whose meaning the SQL gets where Flink and Kinesis Analytics differ (UNIX_TIMESTAMP, EXTRACT(SECOND),
+   * sliding-window bounds). @default detected: 'kinesis' for a script with CREATE STREAM/PUMP, SELECT STREAM,
+   * STAGGER or ROWTIME, else 'flink'
+   */
+  readonly dialect?: SqlDialect;
   /** Input streams by name: an async iterable of records, or the path of an NDJSON file. */
   readonly inputs: Readonly<Record<string, QueryInput>>;
   /** Plan only and return the physical plan as text. EXPLAIN in the SQL does the same. */
@@ -101,7 +107,7 @@ async function prepare(options: RunQueryOptions, now: () => number): Promise<Pre
     inputs.set(name, all);
     inferred.set(name, inferColumns(head));
   }
-  const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now }));
+  const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now, dialect: options.dialect }));
   const refRows = new Map<string, Row[]>();
   for (const [key, t] of plan.catalog.tables) {
     if (!plan.catalog.isRefTable(t.name)) continue;

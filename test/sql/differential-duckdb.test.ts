@@ -163,12 +163,16 @@ describe('windowed aggregates agree with DuckDB', () => {
 });
 
 describe('Kinesis Analytics windows agree with DuckDB', () => {
+  // Kinesis Analytics leaves a row exactly `range` old out of the window: (t - 2 min, t], which is DuckDB's
+  // [t - 119999 ms, t] over integer milliseconds.
   it('sliding windows (OVER ... RANGE INTERVAL PRECEDING) and STEP on ROWTIME', async () => {
     const rnd = random(99);
     const base = Date.UTC(2026, 2, 2, 8);
     let arrival = base;
     const records = Array.from({ length: 3000 }, (_, seq) => {
-      arrival += 1 + Math.floor(rnd() * 3000); // strictly increasing: no two rows share a ROWTIME
+      // Strictly increasing (no two rows share a ROWTIME), on whole seconds, so rows exactly two minutes
+      // apart (the window's excluded bound) are common.
+      arrival += 1000 * (1 + Math.floor(rnd() * 3));
       return { seq, plate: `P-${Math.floor(rnd() * 25)}`, amount_cents: 100 + Math.floor(rnd() * 900), arrival_ms: arrival, _arrival_time: new Date(arrival).toISOString() };
     });
     const path = join(dir, 'kinesis.ndjson');
@@ -196,7 +200,7 @@ describe('Kinesis Analytics windows agree with DuckDB', () => {
       const sliding = await rows(`
         SELECT seq, plate,
           COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
-        FROM s WINDOW w AS (PARTITION BY plate ORDER BY arrival_ms RANGE BETWEEN 120000 PRECEDING AND CURRENT ROW)
+        FROM s WINDOW w AS (PARTITION BY plate ORDER BY arrival_ms RANGE BETWEEN 119999 PRECEDING AND CURRENT ROW)
         ORDER BY seq`);
       const norm = (r: Record<string, unknown>) => ({ seq: Number(r.seq), plate: r.plate, n: Number(r.n), total: Number(r.total), lo: Number(r.lo), hi: Number(r.hi) });
       expect([...result.streams.SLIDING!].map(norm).sort((a, b) => a.seq - b.seq)).toEqual(sliding.map(norm));

@@ -1,5 +1,5 @@
 /** Scalar functions: a table of name -> arity, result type and implementation. */
-import type { SqlTypeName, TimeUnit } from '../ast/index.ts';
+import type { SqlDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
 import { parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
 import { RowError, formatTimestamp } from './types.ts';
@@ -164,6 +164,35 @@ export function extractField(ts: number, unit: TimeUnit | 'DOW' | 'DOY' | 'EPOCH
   }
 }
 
+/**
+ * A field of a day-time interval (a duration in ms): DAY the whole days, HOUR 0-23, MINUTE 0-59, SECOND 0-59
+ * (with its milliseconds when `fractionalSecond`), MILLISECOND the seconds' part in ms. Negative
+ * durations give negative fields, as SQL's EXTRACT does.
+ */
+export function intervalField(ms: number, unit: 'DAY' | 'HOUR' | 'MINUTE' | 'SECOND' | 'MILLISECOND', fractionalSecond: boolean): number {
+  const sign = ms < 0 ? -1 : 1;
+  const a = Math.abs(ms);
+  let v: number;
+  switch (unit) {
+    case 'DAY':
+      v = Math.floor(a / 86_400_000);
+      break;
+    case 'HOUR':
+      v = Math.floor(a / 3_600_000) % 24;
+      break;
+    case 'MINUTE':
+      v = Math.floor(a / 60_000) % 60;
+      break;
+    case 'SECOND':
+      v = fractionalSecond ? (a % 60_000) / 1000 : Math.floor(a / 1000) % 60;
+      break;
+    case 'MILLISECOND':
+      v = a % 60_000;
+      break;
+  }
+  return v === 0 ? 0 : sign * v;
+}
+
 const same = (t: SqlTypeName) => () => t;
 const firstArg = (args: readonly SqlTypeName[]) => args[0] ?? 'ANY';
 const numeric = (args: readonly SqlTypeName[]): SqlTypeName => (args.some((a) => a === 'DOUBLE') ? 'DOUBLE' : args.every((a) => a === 'BIGINT' || a === 'NULL') ? 'BIGINT' : 'ANY');
@@ -240,8 +269,18 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   CONVERT_TZ: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([t, a, b]) => convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)) },
   TO_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('TIMESTAMP'), impl: ([s]) => (typeof s === 'number' ? s : parseTs(str(s!))) },
   TO_TIMESTAMP_LTZ: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([n, p]) => num(n!, 'TO_TIMESTAMP_LTZ') * (p === undefined || p === 3 ? 1 : 1000) },
+  /** Seconds since the epoch, as Flink's; Kinesis Analytics' milliseconds are in DIALECT_FUNCTIONS. */
   UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => Math.floor(num(t!, 'UNIX_TIMESTAMP') / 1000) },
   DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
+};
+
+/** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */
+export const DIALECT_FUNCTIONS: Readonly<Record<SqlDialect, Readonly<Record<string, ScalarFunction>>>> = {
+  flink: {},
+  kinesis: {
+    /** Milliseconds since the epoch in Kinesis Analytics (seconds in Flink). */
+    UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => num(t!, 'UNIX_TIMESTAMP') },
+  },
 };
 
 function parseTs(s: string): number {

@@ -2,6 +2,11 @@
  * Kinesis Analytics sliding windows, `AGG(x) OVER (PARTITION BY k RANGE INTERVAL '1' MINUTE PRECEDING)`:
  * every row is emitted at once with aggregates over its partition's rows of the last `range` (by time,
  * the row itself included). Rows are taken in arrival order.
+ *
+ * Whether a row exactly `range` older than the current one is in the window depends on the dialect: the
+ * Kinesis Analytics walk-through of a 5-second window drops the row 5 s old (the window is (t - range, t]),
+ * while Flink keeps every row "at most" `range` older ([t - range, t]). A zero range keeps the rows of the
+ * same time in both.
  */
 import type { CompiledAggregate } from '../expr/aggregates.ts';
 import type { CompiledFn, Row } from '../expr/types.ts';
@@ -12,6 +17,8 @@ import { keyOf } from '../runtime/operator.ts';
 export interface OverWindow {
   readonly partitionFns: readonly CompiledFn[];
   readonly range: number;
+  /** True when a row exactly `range` old is still in the window (Flink); false to drop it (Kinesis Analytics). */
+  readonly includesOldestBound: boolean;
   readonly aggs: readonly CompiledAggregate[];
 }
 
@@ -51,7 +58,9 @@ export class OverAggregateOperator implements Operator {
           }
           b.times.push(t);
           b.rows.push(row);
-          while (b.head < b.times.length && b.times[b.head]! < t - w.range) b.head++;
+          const oldest = t - w.range;
+          if (w.includesOldestBound || w.range === 0) while (b.head < b.times.length && b.times[b.head]! < oldest) b.head++;
+          else while (b.head < b.times.length && b.times[b.head]! <= oldest) b.head++;
           if (b.head > 256 && b.head * 2 > b.times.length) {
             b.times.splice(0, b.head);
             b.rows.splice(0, b.head);

@@ -2,7 +2,7 @@
  * The logical plan: what to compute, with expressions still as AST over each node's input fields.
  * The physical planner picks operators and compiles the expressions.
  */
-import type { CallExpr, Expr, OrderItem, SqlTypeName } from '../../ast/index.ts';
+import type { CallExpr, Expr, OrderItem, SqlDialect, SqlTypeName } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
 
@@ -183,4 +183,6 @@ export interface LogicalPlan {
   /** Streams written by the script, in order of first write. */
   readonly outputs: readonly string[];
   readonly explain: boolean;
+  /** The dialect the script was planned in. */
+  readonly dialect: SqlDialect;
 }

@@ -3,6 +3,8 @@ import type { InsertStmt, Script, SelectQuery, Statement } from '../../ast/index
 import { planProblem } from '../../diagnostics.ts';
 import type { CatalogOptions } from './catalog.ts';
 import { Catalog } from './catalog.ts';
+import type { SqlDialect } from './dialect.ts';
+import { detectDialect } from './dialect.ts';
 import type { LogicalPlan, Pipeline } from './nodes.ts';
 import { streamsRead } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
@@ -10,11 +12,14 @@ import { isUpdating, planSelect } from './plan-query.ts';
 
 export interface LogicalPlanOptions extends CatalogOptions {
   readonly now: () => number;
+  /** The dialect to plan in. @default detected from the script (see `detectDialect`) */
+  readonly dialect?: SqlDialect;
 }
 
 export function planScript(script: Script, options: LogicalPlanOptions): LogicalPlan & { catalog: Catalog } {
   const catalog = new Catalog(script, options);
-  const env: PlanEnv = { catalog, now: options.now, viewsInProgress: new Set(), updatingStreams: new Set() };
+  const dialect = options.dialect ?? detectDialect(script);
+  const env: PlanEnv = { catalog, now: options.now, dialect, viewsInProgress: new Set(), updatingStreams: new Set() };
   const pipelines: Pipeline[] = [];
   const outputs: string[] = [];
   let explain = false;
@@ -84,7 +89,7 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
     throw planProblem(script.statements[0]!.pos, 'the script declares things but moves no rows', 'Add an INSERT INTO ... SELECT, a CREATE PUMP or a SELECT.');
   }
   rejectCycles(pipelines);
-  return { pipelines, outputs, explain, catalog };
+  return { pipelines, outputs, explain, dialect, catalog };
 }
 
 /** A pump may not read, directly or through other pumps' streams, the stream it writes: rows would loop. */

@@ -2,7 +2,7 @@
  * Logical plan -> physical graph: picks an operator for each node, fuses WHERE and the select list into
  * one Calc, shares one source per input, compiles every expression to closures.
  */
-import type { Expr } from '../../ast/index.ts';
+import type { Expr, SqlDialect } from '../../ast/index.ts';
 import { TollstreamError } from '../../../core/errors.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileAggregate } from '../../expr/aggregates.ts';
@@ -41,10 +41,10 @@ export interface PhysicalOptions {
   readonly refTables?: ReadonlyMap<string, ReferenceTable>;
 }
 
-type Ctx = { options: PhysicalOptions; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
+type Ctx = { options: PhysicalOptions; dialect: SqlDialect; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
 
 function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
-  return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now };
+  return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now, dialect: c.dialect };
 }
 
 function operator(c: Ctx, name: string, detail: string, inputs: PhysicalNode[], fields: readonly Field[], create: OperatorNode['create']): OperatorNode {
@@ -169,9 +169,10 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const windows = n.windows.map((w) => ({
       partitionFns: w.partitionBy.map((p) => compileExpr(p, ctx).fn),
       range: w.range,
+      includesOldestBound: c.dialect === 'flink',
       aggs: w.aggs.map((a) => compileAggregate({ ...a, over: null }, ctx, renderExpr({ ...a, over: null }))),
     }));
-    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] range=${renderMillis(w.range)} aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t] aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
     return operator(c, 'SlidingWindowAggregate', detail, [input], n.fields, () => new OverAggregateOperator('SlidingWindowAggregate', time, windows));
   },
   topN: (n, c) => {
@@ -224,7 +225,7 @@ function build(n: LogicalNode, c: Ctx): PhysicalNode {
 
 export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): PhysicalGraph {
   let id = 0;
-  const c: Ctx = { options, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
+  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
   const outputs: OutputStream[] = [];
   const sinkInputs = new Map<string, PhysicalNode[]>();
   // Sinks exist before any pipeline so a pipeline can read a stream another one writes.
