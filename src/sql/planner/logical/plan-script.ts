@@ -63,6 +63,15 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
     results++;
     const target = results === 1 ? 'result' : `result_${results}`;
     const targetColumns = node.fields.filter((f) => !f.hidden).map((f) => ({ name: f.name, type: f.type }));
+    // Result rows are keyed by column name: a second column of the same name would overwrite the first.
+    const seen = new Set<string>();
+    targetColumns.forEach((c, i) => {
+      if (seen.has(c.name.toLowerCase())) {
+        const item = query.items.some((x) => x.kind === 'star') ? undefined : query.items[i];
+        throw planProblem(item?.pos ?? query.pos, `the result has two columns named "${c.name}"`, 'Give each selected column its own alias, e.g. AS total_a, AS total_b.');
+      }
+      seen.add(c.name.toLowerCase());
+    });
     pipelines.push({ pumpName: target, pos: query.pos, target, targetColumns, query: node });
     addOutput(target);
   };
