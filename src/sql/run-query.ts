@@ -8,7 +8,7 @@ import type { Script, SqlDialect } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
-import { inferColumns, loadRefTable, peek, readNdjson, records } from './inputs.ts';
+import { INFER_SAMPLE_SIZE, inferColumns, loadRefTable, peek, readNdjson, records } from './inputs.ts';
 import { parseSql } from './parser/index.ts';
 import { changelogRows } from './reference-table.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
@@ -103,7 +103,7 @@ async function prepare(options: RunQueryOptions, now: () => number): Promise<Pre
   const inputs = new Map<string, AsyncIterable<unknown[]>>();
   const inferred = new Map<string, InferredInput>();
   for (const [name, input] of Object.entries(options.inputs)) {
-    const { head, all } = await peek(records(typeof input === 'string' ? readNdjson(input) : input), 100);
+    const { head, all } = await peek(records(typeof input === 'string' ? readNdjson(input) : input), INFER_SAMPLE_SIZE);
     inputs.set(name, all);
     inferred.set(name, inferColumns(head));
   }
