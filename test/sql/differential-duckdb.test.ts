@@ -302,3 +302,47 @@ describe('interval joins agree with DuckDB', () => {
     }
   });
 });
+
+describe('Flink OVER windows ordered by event time agree with DuckDB', () => {
+  // Rows come up to 20 s out of order, on whole seconds, over few plates: rows of one plate and second (peers,
+  // each in the others' window) and rows exactly the range apart (in the window: Flink's RANGE is "at most"
+  // that much older) are common. The answer must follow event time, whatever the arrival order.
+  for (const seed of [5, 77]) {
+    it(`SUM/COUNT/MIN/MAX OVER (PARTITION BY plate ORDER BY event_time RANGE BETWEEN ... PRECEDING AND CURRENT ROW) (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      const base = Date.UTC(2026, 2, 2, 8);
+      let clock = base;
+      const records = Array.from({ length: 2500 }, (_, seq) => {
+        clock += 1000 * Math.floor(rnd() * 3);
+        const ms = clock - 1000 * Math.floor(rnd() * 20);
+        return { seq, _partition: `shard-${Math.floor(rnd() * 3)}`, plate: `P-${Math.floor(rnd() * 8)}`, amount_cents: 100 + Math.floor(rnd() * 900), event_time: new Date(ms).toISOString(), event_ms: ms };
+      });
+      const path = join(dir, `over-${seed}.ndjson`);
+      writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE passages (seq BIGINT, plate VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+          WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+        SELECT seq, plate, COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+        FROM passages
+        WINDOW w AS (PARTITION BY plate ORDER BY event_time RANGE BETWEEN INTERVAL '2' MINUTE PRECEDING AND CURRENT ROW);`;
+      const result = await runQuery({ sql, inputs: { passages: path }, batchSize: 64 });
+      expect(result.errors).toEqual([]);
+
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}',
+          columns = {seq: 'BIGINT', plate: 'VARCHAR', amount_cents: 'BIGINT', event_ms: 'BIGINT'})`);
+        const expected = (await db.runAndReadAll(`
+          SELECT seq, plate, COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+          FROM s WINDOW w AS (PARTITION BY plate ORDER BY event_ms RANGE BETWEEN 120000 PRECEDING AND CURRENT ROW)
+          ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[];
+        const norm = (r: Record<string, unknown>) => ({ seq: Number(r.seq), plate: r.plate, n: Number(r.n), total: Number(r.total), lo: Number(r.lo), hi: Number(r.hi) });
+        expect(result.streams.result!.map(norm).sort((a, b) => a.seq - b.seq)).toEqual(expected.map(norm));
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});

@@ -348,7 +348,7 @@ export function parseOverSpec(c: Cursor): OverClause {
   }
   if (c.acceptWord('RANGE')) {
     if (c.acceptWord('BETWEEN')) {
-      rangeMillis = parseInterval(c).millis;
+      rangeMillis = c.acceptWord('UNBOUNDED') ? Number.POSITIVE_INFINITY : parseInterval(c).millis;
       c.expectWord('PRECEDING');
       c.expectWord('AND');
       c.expectWord('CURRENT');

@@ -93,7 +93,9 @@ export interface AggregateNode extends Base {
 export interface OverAggregateNode extends Base {
   readonly kind: 'overAggregate';
   readonly input: LogicalNode;
+  /** ROWTIME (rows in arrival order), or the event-time column of `ORDER BY ts` (rows wait for the watermark). */
   readonly time: Expr;
+  readonly orderedByEventTime: boolean;
   readonly windows: readonly { readonly partitionBy: readonly Expr[]; readonly range: number; readonly aggs: readonly CallExpr[] }[];
 }
 

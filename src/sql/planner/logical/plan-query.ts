@@ -306,10 +306,16 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   const aggregates = overs.filter((c) => !ranking.includes(c));
   if (aggregates.length > 0) {
     const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; aggs: CallExpr[] }>();
+    let order: { expr: Expr; key: string } | null = null;
     for (const c of aggregates) {
       if (!isAggregateCall({ ...c, over: null })) throw planProblem(c.pos, `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX or AVG over a window.');
       const spec = specOf(c);
       if (spec.rangeMillis === null) throw planProblem(spec.pos, 'a sliding window needs a time range', "Add RANGE INTERVAL '1' MINUTE PRECEDING.");
+      const thisOrder = overOrder(spec, q.pos);
+      if (order !== null && order.key !== thisOrder.key) {
+        throw planProblem(spec.pos, 'the OVER windows of one query order rows by different columns', `Order every window by ${renderOrder(order.expr)}, or compute the others in another query.`);
+      }
+      order = thisOrder;
       const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis]);
       let g = groups.get(key);
       if (!g) {
@@ -329,7 +335,12 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         fields.push({ name: `EXPR$o${fields.length}`, type: c.type, qualifier: null, hidden: false });
       }
     }
-    node = { kind: 'overAggregate', input: node, time: col('ROWTIME', q.pos), windows, fields };
+    const time = order!.expr;
+    const t = compileExpr(time, ctx);
+    if (t.type !== 'TIMESTAMP' && t.type !== 'ANY') {
+      throw planProblem(time.pos, `an OVER window orders rows by time, and this is ${t.type}`, 'ORDER BY the TIMESTAMP column the WATERMARK is declared for (or ROWTIME).');
+    }
+    node = { kind: 'overAggregate', input: node, time, orderedByEventTime: !isRowtime(time), windows, fields };
   }
   if (ranking.length > 1) throw planProblem(ranking[1]!.pos, 'only one ROW_NUMBER per query', '');
   const rn = ranking[0];
@@ -355,6 +366,27 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
     };
   }
   return { node, subs };
+}
+
+function isRowtime(e: Expr): boolean {
+  return e.kind === 'column' && e.name.toUpperCase() === 'ROWTIME';
+}
+
+function renderOrder(e: Expr): string {
+  return e.kind === 'column' ? (e.qualifier ? `${e.qualifier}.${e.name}` : e.name) : 'one column';
+}
+
+/** The time an OVER window orders rows by: its one ascending ORDER BY, or ROWTIME (arrival order) without one. */
+function overOrder(spec: OverClause, pos: SourcePos): { expr: Expr; key: string } {
+  if (spec.orderBy.length === 0) return { expr: col('ROWTIME', pos), key: exprKey(col('ROWTIME', pos)) };
+  if (spec.orderBy.length > 1) {
+    throw planProblem(spec.orderBy[1]!.expr.pos, 'an OVER window with a RANGE orders rows by one time column', 'ORDER BY the event-time column alone, e.g. ORDER BY order_time.');
+  }
+  const o = spec.orderBy[0]!;
+  if (o.descending) {
+    throw planProblem(o.expr.pos, 'an OVER window on a stream looks back in time, so it cannot ORDER BY ... DESC', 'ORDER BY the event-time column ascending.');
+  }
+  return { expr: o.expr, key: exprKey(o.expr) };
 }
 
 /**

@@ -16,6 +16,7 @@ import { IntervalJoinOperator } from '../../operators/interval-join.ts';
 import { LookupJoinOperator } from '../../operators/lookup-join.ts';
 import type { ReferenceTable } from '../../reference-table.ts';
 import { staticReferenceTable } from '../../reference-table.ts';
+import { EventTimeOverAggregateOperator } from '../../operators/event-time-over-aggregate.ts';
 import { OverAggregateOperator } from '../../operators/over-aggregate.ts';
 import { SessionWindowAggregateOperator } from '../../operators/session-window-aggregate.ts';
 import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
@@ -173,6 +174,19 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       aggs: w.aggs.map((a) => compileAggregate({ ...a, over: null }, ctx, renderExpr({ ...a, over: null }))),
     }));
     const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t] aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    if (n.orderedByEventTime) {
+      // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
+      const lag = exprLag(n.input, n.time, c.lags);
+      if (lag === null) {
+        throw planProblem(
+          n.time.pos,
+          `OVER ... ORDER BY ${renderExpr(n.time)}: the watermark does not follow ${renderExpr(n.time)}, so rows cannot be put in its order`,
+          'ORDER BY the column of the table\'s WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...), or leave ORDER BY out (Kinesis Analytics: rows in ROWTIME order).',
+        );
+      }
+      const holdBack = Math.max(0, lag);
+      return operator(c, 'EventTimeOverAggregate', `order=${renderExpr(n.time)} ${detail}`, [input], n.fields, () => new EventTimeOverAggregateOperator('EventTimeOverAggregate', time, windows, holdBack));
+    }
     return operator(c, 'SlidingWindowAggregate', detail, [input], n.fields, () => new OverAggregateOperator('SlidingWindowAggregate', time, windows));
   },
   topN: (n, c) => {

@@ -31,6 +31,7 @@ export function renderExpr(e: Expr): string {
 
 export function renderMillis(ms: number): string {
   if (ms === 0) return '0';
+  if (ms === Number.POSITIVE_INFINITY) return 'unbounded';
   for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
