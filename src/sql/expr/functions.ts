@@ -1,5 +1,7 @@
 /** Scalar functions: a table of name -> arity, result type and implementation. */
 import type { SqlDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
+import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
+import { initcap, overlay, regexReplace } from './text-functions.ts';
 import { parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
 import { RowError, formatTimestamp } from './types.ts';
@@ -272,6 +274,28 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   /** Seconds since the epoch, as Flink's; Kinesis Analytics' milliseconds are in DIALECT_FUNCTIONS. */
   UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => Math.floor(num(t!, 'UNIX_TIMESTAMP') / 1000) },
   DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
+  INITCAP: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => initcap(str(s!)) },
+  /** OVERLAY(s PLACING r FROM start [FOR length]) is parsed into these arguments. */
+  OVERLAY: { minArgs: 3, maxArgs: 4, returns: same('VARCHAR'), impl: ([s, r, from, len]) => overlay(str(s!), str(r!), num(from!, 'OVERLAY'), len === undefined ? undefined : num(len, 'OVERLAY')) },
+  /** Kinesis Analytics: REGEX_REPLACE(s, regex, replacement, startPosition, occurrence). */
+  REGEX_REPLACE: {
+    minArgs: 5,
+    maxArgs: 5,
+    returns: same('VARCHAR'),
+    impl: ([s, re, r, start, occurrence]) => regexReplace(str(s!), regex(str(re!)), str(r!), num(start!, 'REGEX_REPLACE'), num(occurrence!, 'REGEX_REPLACE')),
+  },
+  /** Flink: REGEXP_REPLACE(s, regex, replacement), every match. */
+  REGEXP_REPLACE: { minArgs: 3, maxArgs: 3, returns: same('VARCHAR'), impl: ([s, re, r]) => regexReplace(str(s!), regex(str(re!)), str(r!), 1, 0) },
+  /** Kinesis Analytics: CHAR_TO_TIMESTAMP(format, text), a Java date pattern. */
+  CHAR_TO_TIMESTAMP: { minArgs: 2, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([f, s]) => parseWithPattern(str(s!), str(f!)) },
+  /** Kinesis Analytics: TIMESTAMP_TO_CHAR(format, ts); a NULL timestamp gives the text 'null', as documented. */
+  TIMESTAMP_TO_CHAR: {
+    minArgs: 2,
+    maxArgs: 2,
+    nullSafe: true,
+    returns: same('VARCHAR'),
+    impl: ([f, t]) => (f === null ? null : t === null ? 'null' : formatWithPattern(num(t!, 'TIMESTAMP_TO_CHAR'), str(f!))),
+  },
 };
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */

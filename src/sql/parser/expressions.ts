@@ -227,6 +227,20 @@ function parsePrimary(c: Cursor): Expr {
         return call('SUBSTRING', args, pos);
       }
       break;
+    case 'OVERLAY':
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const args = [parseExpr(c)];
+        c.expectWord('PLACING', "Write OVERLAY(s PLACING r FROM start [FOR length]).");
+        args.push(parseExpr(c));
+        c.expectWord('FROM', "Write OVERLAY(s PLACING r FROM start [FOR length]).");
+        args.push(parseExpr(c));
+        if (c.acceptWord('FOR')) args.push(parseExpr(c));
+        c.expectOp(')');
+        return call('OVERLAY', args, pos);
+      }
+      break;
     case 'TRIM':
       if (c.isOpAt(1, '(')) {
         c.next();
