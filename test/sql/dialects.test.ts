@@ -35,4 +35,12 @@ describe('dialects', () => {
       /EXTRACT\(MONTH FROM an interval\) is not supported/,
     );
   });
+
+  it('reads RANGE CURRENT ROW as a zero range: the rows of the same ROWTIME, the oldest bound kept', async () => {
+    const sql = `CREATE OR REPLACE STREAM "OUT" (k VARCHAR(8), n BIGINT);
+      CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM k, COUNT(*) OVER (RANGE CURRENT ROW) FROM events;`;
+    const at = (k: string, s: number) => ({ k, _arrival_time: new Date(Date.UTC(2026, 2, 2, 8, 0, s)).toISOString() });
+    const r = await runQuery({ sql, inputs: { events: iterate([at('a', 0), at('b', 0), at('c', 1)]) } });
+    expect(r.streams.OUT).toEqual([{ k: 'a', n: 1 }, { k: 'b', n: 2 }, { k: 'c', n: 1 }]);
+  });
 });

@@ -211,10 +211,25 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const p = compileExpr(e.pattern, ctx);
     const f = o.fn;
     const neg = e.negated;
+    let escape: string | null = null;
+    if (e.escape) {
+      const x = compileExpr(e.escape, ctx);
+      if (!x.constant) throw planProblem(e.escape.pos, 'the ESCAPE character must be a constant', "Write ESCAPE '\\'.");
+      const xv = x.fn([]);
+      if (xv === null) return constant(null, 'BOOLEAN');
+      escape = String(xv);
+    }
+    const similar = e.similar;
     if (p.constant) {
       const pv = p.fn([]);
       if (pv === null) return constant(null, 'BOOLEAN');
-      const re = likeRegex(String(pv));
+      let re: RegExp;
+      try {
+        re = likeRegex(String(pv), escape, similar);
+      } catch (err) {
+        if (err instanceof RowError) throw planProblem(e.pattern.pos, err.message, similar ? 'Check the pattern: % _ | * + ? {m,n} ( ) [...] are special.' : '');
+        throw err;
+      }
       return derived((row) => {
         const v = f(row);
         return v === null ? null : re.test(String(v)) !== neg;
@@ -224,7 +239,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     return derived((row) => {
       const v = f(row);
       const pv = pf(row);
-      return v === null || pv === null ? null : likeRegex(String(pv)).test(String(v)) !== neg;
+      return v === null || pv === null ? null : likeRegex(String(pv), escape, similar).test(String(v)) !== neg;
     }, 'BOOLEAN', [o, p]);
   },
   case: (e, ctx) => {

@@ -58,7 +58,7 @@ function parseComparison(c: Cursor): Expr {
       left = { kind: 'isNull', operand: left, negated, pos: t.pos };
       continue;
     }
-    const negated = c.isWord('NOT') && (c.isWordAt(1, 'IN') || c.isWordAt(1, 'BETWEEN') || c.isWordAt(1, 'LIKE'));
+    const negated = c.isWord('NOT') && (c.isWordAt(1, 'IN') || c.isWordAt(1, 'BETWEEN') || c.isWordAt(1, 'LIKE') || c.isWordAt(1, 'SIMILAR'));
     if (negated) c.next();
     if (c.acceptWord('IN')) {
       c.expectOp('(', 'IN takes a list: x IN (1, 2, 3).');
@@ -76,8 +76,12 @@ function parseComparison(c: Cursor): Expr {
       left = { kind: 'between', operand: left, low, high: parseConcat(c), negated, pos: t.pos };
       continue;
     }
-    if (c.acceptWord('LIKE')) {
-      left = { kind: 'like', operand: left, pattern: parseConcat(c), negated, pos: t.pos };
+    const similar = c.isWord('SIMILAR');
+    if (c.acceptWord('LIKE') || (similar && c.acceptWord('SIMILAR'))) {
+      if (similar) c.expectWord('TO', "Write x SIMILAR TO 'pattern'.");
+      const pattern = parseConcat(c);
+      const escape = c.acceptWord('ESCAPE') ? parseConcat(c) : null;
+      left = { kind: 'like', operand: left, pattern, escape, similar, negated, pos: t.pos };
       continue;
     }
     return left;
@@ -367,6 +371,10 @@ export function parseOverSpec(c: Cursor): OverClause {
       c.expectWord('AND');
       c.expectWord('CURRENT');
       c.expectWord('ROW');
+    } else if (c.acceptWord('CURRENT')) {
+      // Kinesis Analytics: the same as RANGE INTERVAL '0' SECOND PRECEDING, the rows of the same time.
+      c.expectWord('ROW');
+      rangeMillis = 0;
     } else {
       rangeMillis = parseInterval(c).millis;
       c.expectWord('PRECEDING', "A sliding window looks back: RANGE INTERVAL '1' MINUTE PRECEDING.");
