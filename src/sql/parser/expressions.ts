@@ -62,6 +62,7 @@ function parseComparison(c: Cursor): Expr {
     if (negated) c.next();
     if (c.acceptWord('IN')) {
       c.expectOp('(', 'IN takes a list: x IN (1, 2, 3).');
+      if (c.isWord('SELECT')) throw c.error('IN (SELECT ...) subqueries are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
       const list: Expr[] = [];
       do list.push(parseExpr(c));
       while (c.acceptOp(','));
@@ -142,6 +143,9 @@ function parsePrimary(c: Cursor): Expr {
     return { kind: 'literal', type: 'VARCHAR', value: t.text, pos };
   }
   if (t.type === 'op' && t.text === '(') {
+    if (c.isWordAt(1, 'SELECT')) {
+      throw c.error('subqueries in expressions (scalar, IN, EXISTS) are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
+    }
     c.next();
     const e = parseExpr(c);
     c.expectOp(')');
@@ -151,6 +155,9 @@ function parsePrimary(c: Cursor): Expr {
   if (t.type !== 'word') throw c.error(`expected an expression but found ${c.describe()}`, '');
 
   switch (t.upper) {
+    case 'EXISTS':
+      if (c.isOpAt(1, '(')) throw c.error('EXISTS subqueries are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
+      break;
     case 'TRUE':
     case 'FALSE':
       c.next();
@@ -308,6 +315,9 @@ function parseColumnRef(c: Cursor): Expr {
   if (c.isOp('.') && (c.peek(1).type === 'word' || c.peek(1).type === 'quoted')) {
     c.next();
     const second = c.next();
+    if (c.isOp('.')) {
+      throw c.error(`nested fields (${first.text}.${second.text}.${c.peek(1).text}, as REGEX_LOG_PARSE and other row-valued functions give) are not supported yet`, 'Extract each value with REGEXP_EXTRACT(s, re, group) or SUBSTRING.');
+    }
     return { kind: 'column', qualifier: first.text, name: second.text, quoted: second.type === 'quoted', pos: second.pos };
   }
   return { kind: 'column', qualifier: null, name: first.text, quoted: first.type === 'quoted', pos: first.pos };

@@ -308,7 +308,10 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
     const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; aggs: CallExpr[] }>();
     let order: { expr: Expr; key: string } | null = null;
     for (const c of aggregates) {
-      if (!isAggregateCall({ ...c, over: null })) throw planProblem(c.pos, `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX or AVG over a window.');
+      if (!isAggregateCall({ ...c, over: null })) {
+        const known = ['FIRST_VALUE', 'LAST_VALUE', 'LAG', 'LEAD', 'NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
+        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX or AVG over a window.');
+      }
       const spec = specOf(c);
       if (spec.rangeMillis === null) throw planProblem(spec.pos, 'a sliding window needs a time range', "Add RANGE INTERVAL '1' MINUTE PRECEDING.");
       const thisOrder = overOrder(spec, q.pos);
