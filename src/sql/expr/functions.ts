@@ -269,10 +269,17 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   LEAST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! < m! ? a : m)) ?? null },
   /** Wall-clock time in one zone to wall-clock time in another: CONVERT_TZ(ts, 'UTC', 'Europe/Paris'). */
   CONVERT_TZ: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([t, a, b]) => convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)) },
-  TO_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('TIMESTAMP'), impl: ([s]) => (typeof s === 'number' ? s : parseTs(str(s!))) },
+  /** TO_TIMESTAMP(text[, javaPattern]) (Flink), or of epoch milliseconds (Kinesis Analytics). */
+  TO_TIMESTAMP: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([s, f]) => (typeof s === 'number' ? s : f === undefined ? parseTs(str(s!)) : parseWithPattern(str(s!), str(f))) },
   TO_TIMESTAMP_LTZ: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([n, p]) => num(n!, 'TO_TIMESTAMP_LTZ') * (p === undefined || p === 3 ? 1 : 1000) },
   /** Seconds since the epoch, as Flink's; Kinesis Analytics' milliseconds are in DIALECT_FUNCTIONS. */
-  UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => Math.floor(num(t!, 'UNIX_TIMESTAMP') / 1000) },
+  UNIX_TIMESTAMP: {
+    minArgs: 1,
+    maxArgs: 2,
+    returns: same('BIGINT'),
+    // Flink also reads text, by default as 'yyyy-MM-dd HH:mm:ss' (in UTC, this engine's only zone).
+    impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? 'yyyy-MM-dd HH:mm:ss' : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
+  },
   DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
   INITCAP: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => initcap(str(s!)) },
   /** OVERLAY(s PLACING r FROM start [FOR length]) is parsed into these arguments. */
