@@ -11,19 +11,14 @@ import type { CompiledFn, Row } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf, restoredTime } from '../runtime/operator.ts';
-import type { OverWindow } from './over-aggregate.ts';
+import type { OverWindow, RangeRows } from './over-aggregate.ts';
+import { dropOutOfRange } from './over-aggregate.ts';
 
-/** One partition's rows already emitted and still in range, oldest first; rows before `head` are gone. */
-interface History {
-  times: number[];
-  rows: Row[];
-  head: number;
-}
 
 export class EventTimeOverAggregateOperator implements Operator {
   /** Rows waiting for the watermark to pass their time, with that time. */
   private pending: { time: number; row: Row }[] = [];
-  private readonly histories: Map<unknown, History>[];
+  private readonly histories: Map<unknown, RangeRows>[];
   /** Every row before this time has been emitted: a row that comes now with an earlier time is late. */
   private doneBefore = Number.NEGATIVE_INFINITY;
 
@@ -118,15 +113,8 @@ export class EventTimeOverAggregateOperator implements Operator {
   }
 
   /** Drops the partition's rows that left the range of time `t`, then aggregates the rest. */
-  private aggregate(w: OverWindow, h: History, t: number): Acc[] {
-    const oldest = t - w.range;
-    if (w.includesOldestBound || w.range === 0) while (h.head < h.times.length && h.times[h.head]! < oldest) h.head++;
-    else while (h.head < h.times.length && h.times[h.head]! <= oldest) h.head++;
-    if (h.head > 256 && h.head * 2 > h.times.length) {
-      h.times.splice(0, h.head);
-      h.rows.splice(0, h.head);
-      h.head = 0;
-    }
+  private aggregate(w: OverWindow, h: RangeRows, t: number): Acc[] {
+    dropOutOfRange(w, h, t);
     const accs = w.aggs.map((a) => a.create());
     for (let i = h.head; i < h.rows.length; i++) w.aggs.forEach((a, ai) => a.add(accs[ai]!, h.rows[i]!));
     return accs;

@@ -22,14 +22,27 @@ export interface OverWindow {
   readonly aggs: readonly CompiledAggregate[];
 }
 
-interface Buffer {
+/** A partition's rows in time order; rows before `head` have left the range. */
+export interface RangeRows {
   times: number[];
   rows: Row[];
   head: number;
 }
 
+/** Moves `head` past the rows that are out of the window of a row at time `t`, and compacts now and then. */
+export function dropOutOfRange(w: OverWindow, b: RangeRows, t: number): void {
+  const oldest = t - w.range;
+  if (w.includesOldestBound || w.range === 0) while (b.head < b.times.length && b.times[b.head]! < oldest) b.head++;
+  else while (b.head < b.times.length && b.times[b.head]! <= oldest) b.head++;
+  if (b.head > 256 && b.head * 2 > b.times.length) {
+    b.times.splice(0, b.head);
+    b.rows.splice(0, b.head);
+    b.head = 0;
+  }
+}
+
 export class OverAggregateOperator implements Operator {
-  private readonly buffers: Map<unknown, Buffer>[];
+  private readonly buffers: Map<unknown, RangeRows>[];
 
   constructor(
     readonly description: string,
@@ -58,14 +71,7 @@ export class OverAggregateOperator implements Operator {
           }
           b.times.push(t);
           b.rows.push(row);
-          const oldest = t - w.range;
-          if (w.includesOldestBound || w.range === 0) while (b.head < b.times.length && b.times[b.head]! < oldest) b.head++;
-          else while (b.head < b.times.length && b.times[b.head]! <= oldest) b.head++;
-          if (b.head > 256 && b.head * 2 > b.times.length) {
-            b.times.splice(0, b.head);
-            b.rows.splice(0, b.head);
-            b.head = 0;
-          }
+          dropOutOfRange(w, b, t);
           for (const a of w.aggs) {
             const acc = a.create();
             for (let i = b.head; i < b.rows.length; i++) if (b.times[i]! <= t) a.add(acc, b.rows[i]!);
