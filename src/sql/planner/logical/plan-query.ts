@@ -242,7 +242,9 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
   if (peeled && keys.some((k) => isWindowCol(k, 'window_start')) && keys.some((k) => isWindowCol(k, 'window_end'))) {
     window = peeled.assign.window;
     input = peeled.without();
-    keys = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end'));
+    // window_time (= window_end - 1 ms) names nothing window_end does not: grouping by it too, as Flink's
+    // cascading windows do to carry a time on, adds no group.
+    keys = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end') && !isWindowCol(k, 'window_time'));
   } else if (q.windowedBy) {
     window = { type: 'STAGGER', range: q.windowedBy.range.millis, time: col('ROWTIME', q.windowedBy.pos) };
   } else {
