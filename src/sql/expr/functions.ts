@@ -281,6 +281,17 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? 'yyyy-MM-dd HH:mm:ss' : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
   },
   DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
+  /** STEP(x BY n) on numbers (Kinesis Analytics): the largest multiple of n not above x. */
+  STEP: {
+    minArgs: 2,
+    maxArgs: 2,
+    returns: numeric,
+    impl: ([x, n]) => {
+      const by = num(n!, 'STEP');
+      if (by <= 0) throw new RowError('EVAL_ERROR', `STEP needs a positive step, not ${by}`);
+      return Math.floor(num(x!, 'STEP') / by) * by;
+    },
+  },
   INITCAP: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => initcap(str(s!)) },
   /** OVERLAY(s PLACING r FROM start [FOR length]) is parsed into these arguments. */
   OVERLAY: { minArgs: 3, maxArgs: 4, returns: same('VARCHAR'), impl: ([s, r, from, len]) => overlay(str(s!), str(r!), num(from!, 'OVERLAY'), len === undefined ? undefined : num(len, 'OVERLAY')) },

@@ -221,6 +221,12 @@ function parsePrimary(c: Cursor): Expr {
         c.next();
         const operand = parseExpr(c);
         c.expectWord('BY', "Write STEP(ts BY INTERVAL '10' MINUTE).");
+        if (!c.isWord('INTERVAL')) {
+          // STEP(23 BY 5) on numbers: a plain function, never a window.
+          const size = parseExpr(c);
+          c.expectOp(')');
+          return call('STEP', [operand, size], pos);
+        }
         const interval = parseInterval(c);
         c.expectOp(')');
         return { kind: 'step', operand, interval, pos };
