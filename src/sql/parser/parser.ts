@@ -163,9 +163,23 @@ export function parseSelect(c: Cursor): SelectQuery {
   do items.push(parseSelectItem(c));
   while (c.acceptOp(','));
   let from: FromItem | null = null;
-  if (c.acceptWord('FROM')) from = parseFrom(c);
+  let commaJoin: { right: FromItem; pos: Statement['pos'] } | null = null;
+  if (c.acceptWord('FROM')) {
+    from = parseFrom(c);
+    if (c.isOp(',')) {
+      // FROM a, b WHERE ...: the join of a and b on the WHERE condition (Flink's interval join examples).
+      const pos = c.next().pos;
+      commaJoin = { right: parseFrom(c), pos };
+      if (c.isOp(',')) throw c.error('a FROM list of more than two tables is not supported', 'Join them two at a time: a JOIN b ON ... JOIN c ON ....');
+    }
+  }
   let where: Expr | null = null;
   if (c.acceptWord('WHERE')) where = parseExpr(c);
+  if (commaJoin) {
+    if (!where) throw c.errorAt(commaJoin.pos, 'FROM a, b needs a WHERE that relates a and b', 'Write a JOIN b ON a.k = b.k (AND a time bound for two streams).');
+    from = { kind: 'join', joinType: 'INNER', left: from!, right: commaJoin.right, on: where, pos: commaJoin.pos };
+    where = null;
+  }
   let windowedBy: StaggerClause | null = null;
   if (c.isWord('WINDOWED')) {
     const wpos = c.next().pos;
