@@ -124,6 +124,8 @@ export interface OverClause {
   readonly orderBy: readonly OrderItem[];
   /** `RANGE INTERVAL '1' MINUTE PRECEDING`, in ms; null when not given. */
   readonly rangeMillis: number | null;
+  /** `ROWS n PRECEDING` (also `ROWS BETWEEN n PRECEDING AND CURRENT ROW`): the row and n before it; null when not given. */
+  readonly rowsPreceding: number | null;
   readonly pos: SourcePos;
 }
 

@@ -74,40 +74,76 @@ export class EventTimeOverAggregateOperator implements Operator {
     }
   }
 
-  /** Rows of one time: all join their partitions' ranges first, so each sees its peers. */
+  /**
+   * Rows of one time. In a RANGE window all of them join their partitions' rows first, so each sees its
+   * peers; in a ROWS window they join one at a time, each seeing the rows before it (peers in arrival order).
+   */
   private emitPeers(peers: readonly { time: number; row: Row }[], out: Output): void {
     const t = peers[0]!.time;
-    const keys = this.windows.map((w) => peers.map((p) => keyOf(w.partitionFns.map((f) => f(p.row)))));
-    this.windows.forEach((w, wi) => {
+    const failed = new Map<number, RowError>();
+    const perWindow = this.windows.map((w, wi) => {
       const map = this.histories[wi]!;
-      peers.forEach((p, pi) => {
-        const k = keys[wi]![pi];
+      const keys = peers.map((p) => keyOf(w.partitionFns.map((f) => f(p.row))));
+      const historyOf = (k: unknown): RangeRows => {
         let h = map.get(k);
         if (!h) {
           h = { times: [], rows: [], head: 0 };
           map.set(k, h);
         }
-        h.times.push(t);
-        h.rows.push(p.row);
-      });
+        return h;
+      };
+      const accs: (Acc[] | null)[] = new Array(peers.length).fill(null);
+      const aggregateFor = (pi: number, h: RangeRows) => {
+        try {
+          accs[pi] = this.aggregate(w, h, t);
+        } catch (err) {
+          if (!(err instanceof RowError)) throw err;
+          failed.set(pi, err);
+        }
+      };
+      if (w.rows !== null) {
+        peers.forEach((p, pi) => {
+          const h = historyOf(keys[pi]);
+          h.times.push(t);
+          h.rows.push(p.row);
+          aggregateFor(pi, h);
+        });
+      } else {
+        peers.forEach((p, pi) => {
+          const h = historyOf(keys[pi]);
+          h.times.push(t);
+          h.rows.push(p.row);
+        });
+        const byKey = new Map<unknown, number>();
+        peers.forEach((_p, pi) => {
+          const first = byKey.get(keys[pi]);
+          if (first === undefined) {
+            byKey.set(keys[pi], pi);
+            aggregateFor(pi, map.get(keys[pi])!);
+          } else {
+            accs[pi] = accs[first]!;
+            if (failed.has(first)) failed.set(pi, failed.get(first)!);
+          }
+        });
+      }
+      return accs;
     });
-    const results = this.windows.map(() => new Map<unknown, Acc[]>());
     peers.forEach((p, pi) => {
+      const err = failed.get(pi);
+      if (err) {
+        out.error(err.errorName, err.message, p.row);
+        return;
+      }
       const result: Row = p.row.slice();
       try {
         this.windows.forEach((w, wi) => {
-          const k = keys[wi]![pi];
-          let accs = results[wi]!.get(k);
-          if (!accs) {
-            accs = this.aggregate(w, this.histories[wi]!.get(k)!, t);
-            results[wi]!.set(k, accs);
-          }
+          const accs = perWindow[wi]![pi]!;
           w.aggs.forEach((a, ai) => result.push(a.result(accs[ai]!)));
         });
         out.emit(result);
-      } catch (err) {
-        if (!(err instanceof RowError)) throw err;
-        out.error(err.errorName, err.message, p.row);
+      } catch (e) {
+        if (!(e instanceof RowError)) throw e;
+        out.error(e.errorName, e.message, p.row);
       }
     });
   }

@@ -17,6 +17,8 @@ import { keyOf } from '../runtime/operator.ts';
 export interface OverWindow {
   readonly partitionFns: readonly CompiledFn[];
   readonly range: number;
+  /** A row window (`ROWS n PRECEDING`): the current row and the n before it, whatever their times; null for a range. */
+  readonly rows: number | null;
   /** True when a row exactly `range` old is still in the window (Flink); false to drop it (Kinesis Analytics). */
   readonly includesOldestBound: boolean;
   readonly aggs: readonly CompiledAggregate[];
@@ -32,7 +34,8 @@ export interface RangeRows {
 /** Moves `head` past the rows that are out of the window of a row at time `t`, and compacts now and then. */
 export function dropOutOfRange(w: OverWindow, b: RangeRows, t: number): void {
   const oldest = t - w.range;
-  if (w.includesOldestBound || w.range === 0) while (b.head < b.times.length && b.times[b.head]! < oldest) b.head++;
+  if (w.rows !== null) b.head = Math.max(b.head, b.times.length - 1 - w.rows);
+  else if (w.includesOldestBound || w.range === 0) while (b.head < b.times.length && b.times[b.head]! < oldest) b.head++;
   else while (b.head < b.times.length && b.times[b.head]! <= oldest) b.head++;
   if (b.head > 256 && b.head * 2 > b.times.length) {
     b.times.splice(0, b.head);

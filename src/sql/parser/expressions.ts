@@ -355,7 +355,7 @@ function parseCall(c: Cursor): Expr {
   if (c.isWord('OVER')) {
     const overPos = c.next().pos;
     if (c.isOp('(')) over = parseOverSpec(c);
-    else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, pos: overPos };
+    else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
   return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, over, pos: nameTok.pos };
 }
@@ -366,6 +366,7 @@ export function parseOverSpec(c: Cursor): OverClause {
   const partitionBy: Expr[] = [];
   const orderBy: OrderItem[] = [];
   let rangeMillis: number | null = null;
+  let rowsPreceding: number | null = null;
   if (c.acceptWord('PARTITION')) {
     c.expectWord('BY');
     do partitionBy.push(parseExpr(c));
@@ -395,11 +396,29 @@ export function parseOverSpec(c: Cursor): OverClause {
       rangeMillis = parseInterval(c).millis;
       c.expectWord('PRECEDING', "A sliding window looks back: RANGE INTERVAL '1' MINUTE PRECEDING.");
     }
-  } else if (c.isWord('ROWS')) {
-    throw c.error('ROWS windows are not supported yet', "Use a time range: RANGE INTERVAL '1' MINUTE PRECEDING.");
+  } else if (c.acceptWord('ROWS')) {
+    const between = c.acceptWord('BETWEEN');
+    if (c.acceptWord('CURRENT')) {
+      c.expectWord('ROW');
+      rowsPreceding = 0;
+    } else {
+      rowsPreceding = between && c.acceptWord('UNBOUNDED') ? Number.POSITIVE_INFINITY : rowCount(c);
+      c.expectWord('PRECEDING', 'A row window looks back: ROWS 10 PRECEDING.');
+    }
+    if (between) {
+      c.expectWord('AND');
+      c.expectWord('CURRENT', 'A window ends at the current row: ... AND CURRENT ROW.');
+      c.expectWord('ROW');
+    }
   }
   c.expectOp(')');
-  return { windowName: null, partitionBy, orderBy, rangeMillis, pos };
+  return { windowName: null, partitionBy, orderBy, rangeMillis, rowsPreceding, pos };
+}
+
+function rowCount(c: Cursor): number {
+  const t = c.next();
+  if (t.type !== 'number' || !/^[0-9]+$/.test(t.text)) throw c.errorAt(t.pos, `expected a number of rows but found ${c.describe(t)}`, 'Write ROWS 10 PRECEDING.');
+  return Number(t.text);
 }
 
 function parseCase(c: Cursor): Expr {

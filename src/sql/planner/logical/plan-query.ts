@@ -307,7 +307,7 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   const ranking = overs.filter((c) => c.name === 'ROW_NUMBER' || c.name === 'RANK' || c.name === 'DENSE_RANK');
   const aggregates = overs.filter((c) => !ranking.includes(c));
   if (aggregates.length > 0) {
-    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; aggs: CallExpr[] }>();
+    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; rows: number | null; aggs: CallExpr[] }>();
     let order: { expr: Expr; key: string } | null = null;
     for (const c of aggregates) {
       if (!isAggregateCall({ ...c, over: null })) {
@@ -315,16 +315,18 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX or AVG over a window.');
       }
       const spec = specOf(c);
-      if (spec.rangeMillis === null) throw planProblem(spec.pos, 'a sliding window needs a time range', "Add RANGE INTERVAL '1' MINUTE PRECEDING.");
+      if (spec.rangeMillis === null && spec.rowsPreceding === null) {
+        throw planProblem(spec.pos, 'a sliding window needs a time range or a number of rows', "Add RANGE INTERVAL '1' MINUTE PRECEDING, or ROWS 10 PRECEDING.");
+      }
       const thisOrder = overOrder(spec, q.pos);
       if (order !== null && order.key !== thisOrder.key) {
         throw planProblem(spec.pos, 'the OVER windows of one query order rows by different columns', `Order every window by ${renderOrder(order.expr)}, or compute the others in another query.`);
       }
       order = thisOrder;
-      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis]);
+      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis, spec.rowsPreceding]);
       let g = groups.get(key);
       if (!g) {
-        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis, aggs: [] };
+        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis ?? Number.POSITIVE_INFINITY, rows: spec.rowsPreceding, aggs: [] };
         groups.set(key, g);
       }
       g.aggs.push(c);

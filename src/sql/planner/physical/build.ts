@@ -170,10 +170,11 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const windows = n.windows.map((w) => ({
       partitionFns: w.partitionBy.map((p) => compileExpr(p, ctx).fn),
       range: w.range,
+      rows: w.rows,
       includesOldestBound: c.dialect === 'flink',
       aggs: w.aggs.map((a) => compileAggregate({ ...a, over: null }, ctx, renderExpr({ ...a, over: null }))),
     }));
-    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t] aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] ${w.rows !== null ? `rows=${w.rows} preceding` : `range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t]`} aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
     if (n.orderedByEventTime) {
       // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
       const lag = exprLag(n.input, n.time, c.lags);
