@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isTollstreamError } from '../core/errors.ts';
-import type { SqlDialect } from './ast/index.ts';
+import type { QueryDialect } from './ast/index.ts';
 import { runQuery } from './run-query.ts';
 
 const USAGE = `usage: tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--stream NAME] [--explain]
@@ -29,7 +29,7 @@ export async function runQueryCommand(argv: readonly string[], io: CommandIo = d
   let explain = false;
   let debug = false;
   let only: string | undefined;
-  let dialect: SqlDialect | undefined;
+  let dialect: QueryDialect | undefined;
   const inputs: Record<string, string> = {};
   const numbers: Record<string, number> = {};
   for (let i = 0; i < argv.length; i++) {

@@ -5,7 +5,7 @@
  * Nothing here closes windows at the end: a stopped live query continues from its last checkpoint.
  */
 import { toTollstreamError } from '../core/errors.ts';
-import type { FromItem, Script, SelectQuery, SqlDialect } from './ast/index.ts';
+import type { FromItem, QueryDialect, Script, SelectQuery } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
@@ -32,7 +32,7 @@ export type InferredColumns = InferredInput['columns'];
 export interface LivePlanOptions {
   readonly sql: string;
   /** Whose meaning the SQL gets where the dialects differ. @default detected (see RunQueryOptions.dialect) */
-  readonly dialect?: SqlDialect;
+  readonly dialect?: QueryDialect;
   /** Columns of inputs the SQL reads without declaring them (Kinesis' SOURCE_SQL_STREAM_001), by input name. */
   readonly inferred?: Readonly<Record<string, InferredColumns>>;
   /** Default idle timeout of input shards, processing time, ms. @default 60000 */

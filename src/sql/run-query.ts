@@ -4,7 +4,7 @@
  * closes and emits.
  */
 import { TollstreamError, toTollstreamError } from '../core/errors.ts';
-import type { Script, SqlDialect } from './ast/index.ts';
+import type { QueryDialect, Script } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
@@ -30,7 +30,7 @@ export interface RunQueryOptions {
    * sliding-window bounds). @default detected: 'kinesis' for a script with CREATE STREAM/PUMP, SELECT STREAM,
    * STAGGER or ROWTIME, else 'flink'
    */
-  readonly dialect?: SqlDialect;
+  readonly dialect?: QueryDialect;
   /** Input streams by name: an async iterable of records, or the path of an NDJSON file. */
   readonly inputs: Readonly<Record<string, QueryInput>>;
   /** Plan only and return the physical plan as text. EXPLAIN in the SQL does the same. */

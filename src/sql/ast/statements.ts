@@ -90,4 +90,4 @@ export interface Script {
  * The dialect whose meaning a script gets where the two differ: `flink` (Flink SQL) or `kinesis` (Kinesis
  * Data Analytics SQL).
  */
-export type SqlDialect = 'flink' | 'kinesis';
+export type QueryDialect = 'flink' | 'kinesis';

@@ -2,7 +2,7 @@
  * Compiles an expression to a closure over row positions, once per query. Rows are never walked as
  * trees at run time. Types are inferred here so integers stay integers and timestamps print as timestamps.
  */
-import type { Expr, ExprKind, ExprOfKind, SqlDialect, SqlTypeName } from '../ast/index.ts';
+import type { Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } from '../ast/index.ts';
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
 import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, ceilTime, extractField, floorTime, intervalField } from './functions.ts';
@@ -30,7 +30,7 @@ export interface CompileContext {
   /** The clock for CURRENT_TIMESTAMP (processing time). */
   readonly now: () => number;
   /** Whose meaning functions get where the dialects differ. @default 'flink' */
-  readonly dialect?: SqlDialect;
+  readonly dialect?: QueryDialect;
 }
 
 export const AGGREGATE_FUNCTIONS = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'ROW_NUMBER', 'RANK', 'DENSE_RANK']);

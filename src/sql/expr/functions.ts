@@ -1,5 +1,5 @@
 /** Scalar functions: a table of name -> arity, result type and implementation. */
-import type { SqlDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
+import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import { initcap, overlay, regexReplace } from './text-functions.ts';
 import { parseTimestampText } from './time.ts';
@@ -317,7 +317,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
 };
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */
-export const DIALECT_FUNCTIONS: Readonly<Record<SqlDialect, Readonly<Record<string, ScalarFunction>>>> = {
+export const DIALECT_FUNCTIONS: Readonly<Record<QueryDialect, Readonly<Record<string, ScalarFunction>>>> = {
   flink: {},
   kinesis: {
     /** Milliseconds since the epoch in Kinesis Analytics (seconds in Flink). */

@@ -3,18 +3,16 @@
  * (UNIX_TIMESTAMP is seconds in Flink and milliseconds in Kinesis Analytics; EXTRACT(SECOND ...) keeps the
  * milliseconds in Kinesis Analytics; a sliding window's oldest bound), so each query is planned in one.
  */
-import type { Expr, FromItem, Script, SelectQuery, SqlDialect } from '../../ast/index.ts';
+import type { Expr, FromItem, QueryDialect, Script, SelectQuery } from '../../ast/index.ts';
 import { someExpr } from '../../ast/index.ts';
 
-export type { SqlDialect } from '../../ast/index.ts';
-
-export const SQL_DIALECTS: readonly SqlDialect[] = ['flink', 'kinesis'];
+export type { QueryDialect } from '../../ast/index.ts';
 
 /**
  * The dialect a script is written in: Kinesis Analytics when it has a construct only that dialect has
  * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME), Flink otherwise.
  */
-export function detectDialect(script: Script): SqlDialect {
+export function detectDialect(script: Script): QueryDialect {
   const kinesisQuery = (q: SelectQuery): boolean =>
     q.stream ||
     q.windowedBy !== null ||

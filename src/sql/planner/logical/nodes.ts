@@ -2,7 +2,7 @@
  * The logical plan: what to compute, with expressions still as AST over each node's input fields.
  * The physical planner picks operators and compiles the expressions.
  */
-import type { CallExpr, Expr, OrderItem, SqlDialect, SqlTypeName } from '../../ast/index.ts';
+import type { CallExpr, Expr, OrderItem, QueryDialect, SqlTypeName } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
 
@@ -187,5 +187,5 @@ export interface LogicalPlan {
   readonly outputs: readonly string[];
   readonly explain: boolean;
   /** The dialect the script was planned in. */
-  readonly dialect: SqlDialect;
+  readonly dialect: QueryDialect;
 }

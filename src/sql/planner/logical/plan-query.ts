@@ -1,5 +1,5 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, SelectQuery, SqlDialect } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
@@ -16,7 +16,7 @@ import { logicalInputs } from './nodes.ts';
 export interface PlanEnv {
   readonly catalog: Catalog;
   readonly now: () => number;
-  readonly dialect: SqlDialect;
+  readonly dialect: QueryDialect;
   readonly viewsInProgress: Set<string>;
   /** Streams (lower case) written by a GROUP BY without a window: their rows are updates, not facts. */
   readonly updatingStreams: Set<string>;

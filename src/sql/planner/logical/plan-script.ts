@@ -3,7 +3,7 @@ import type { InsertStmt, Script, SelectQuery, Statement } from '../../ast/index
 import { planProblem } from '../../diagnostics.ts';
 import type { CatalogOptions } from './catalog.ts';
 import { Catalog } from './catalog.ts';
-import type { SqlDialect } from './dialect.ts';
+import type { QueryDialect } from './dialect.ts';
 import { detectDialect } from './dialect.ts';
 import type { LogicalPlan, Pipeline } from './nodes.ts';
 import { streamsRead } from './nodes.ts';
@@ -13,7 +13,7 @@ import { isUpdating, planSelect } from './plan-query.ts';
 export interface LogicalPlanOptions extends CatalogOptions {
   readonly now: () => number;
   /** The dialect to plan in. @default detected from the script (see `detectDialect`) */
-  readonly dialect?: SqlDialect;
+  readonly dialect?: QueryDialect;
 }
 
 export function planScript(script: Script, options: LogicalPlanOptions): LogicalPlan & { catalog: Catalog } {

@@ -2,7 +2,7 @@
  * Logical plan -> physical graph: picks an operator for each node, fuses WHERE and the select list into
  * one Calc, shares one source per input, compiles every expression to closures.
  */
-import type { Expr, SqlDialect } from '../../ast/index.ts';
+import type { Expr, QueryDialect } from '../../ast/index.ts';
 import { TollstreamError } from '../../../core/errors.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileAggregate } from '../../expr/aggregates.ts';
@@ -42,7 +42,7 @@ export interface PhysicalOptions {
   readonly refTables?: ReadonlyMap<string, ReferenceTable>;
 }
 
-type Ctx = { options: PhysicalOptions; dialect: SqlDialect; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
+type Ctx = { options: PhysicalOptions; dialect: QueryDialect; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
 
 function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
   return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now, dialect: c.dialect };
