@@ -28,7 +28,7 @@ export interface RunQueryOptions {
   /**
    * Whose meaning the SQL gets where Flink and Kinesis Analytics differ (UNIX_TIMESTAMP, EXTRACT(SECOND),
    * sliding-window bounds). @default detected: 'kinesis' for a script with CREATE STREAM/PUMP, SELECT STREAM,
-   * STAGGER or ROWTIME, else 'flink'
+   * STAGGER or ROWTIME in a select list or GROUP BY, else 'flink'
    */
   readonly dialect?: QueryDialect;
   /** Input streams by name: an async iterable of records, or the path of an NDJSON file. */

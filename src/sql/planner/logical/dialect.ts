@@ -10,7 +10,8 @@ export type { QueryDialect } from '../../ast/index.ts';
 
 /**
  * The dialect a script is written in: Kinesis Analytics when it has a construct only that dialect has
- * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME), Flink otherwise.
+ * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY),
+ * Flink otherwise.
  */
 export function detectDialect(script: Script): QueryDialect {
   const kinesisQuery = (q: SelectQuery): boolean =>
