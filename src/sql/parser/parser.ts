@@ -293,6 +293,16 @@ function parseFromPrimary(c: Cursor): FromItem {
     c.expectWord('TABLE', `The first argument is the input: ${fn}(TABLE t, DESCRIPTOR(ts), ...).`);
     const srcPos = c.peek().pos;
     const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), alias: null, pos: srcPos };
+    const partitionBy: string[] = [];
+    if (c.isWord('PARTITION')) {
+      if (fn !== 'SESSION') throw c.error(`PARTITION BY in ${fn} is not supported`, 'Only SESSION windows are partitioned: SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap).');
+      c.next();
+      c.expectWord('BY');
+      const parenthesized = c.acceptOp('(');
+      do partitionBy.push(c.identifier('a partition column'));
+      while (c.isOp(',') && (parenthesized || !c.isWordAt(1, 'DESCRIPTOR')) && c.acceptOp(','));
+      if (parenthesized) c.expectOp(')');
+    }
     c.expectOp(',');
     c.expectWord('DESCRIPTOR', 'The second argument names the time column: DESCRIPTOR(ts).');
     c.expectOp('(');
@@ -302,11 +312,14 @@ function parseFromPrimary(c: Cursor): FromItem {
     while (c.acceptOp(',')) sizes.push(parseInterval(c));
     c.expectOp(')');
     c.expectOp(')');
+    if (sizes.length === WINDOW_FUNCTIONS[fn] + 1 && fn !== 'SESSION') {
+      throw c.errorAt(fnTok.pos, `window offsets (the last argument of ${fn}) are not supported yet`, `Leave the offset out: windows start at multiples of their size from 1970-01-01 00:00 UTC.`);
+    }
     if (sizes.length !== WINDOW_FUNCTIONS[fn]) {
       const want = { TUMBLE: 'a size', HOP: 'a slide and a size', SESSION: 'a gap', CUMULATE: 'a step and a max size' }[fn];
       throw c.errorAt(fnTok.pos, `${fn} takes ${want} after the DESCRIPTOR, got ${sizes.length} interval(s)`, `Write e.g. ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}).`);
     }
-    return { kind: 'windowTvf', fn, source, timeColumn, sizes, alias: parseAlias(c), pos };
+    return { kind: 'windowTvf', fn, source, partitionBy, timeColumn, sizes, alias: parseAlias(c), pos };
   }
   if (c.isWord('TABLE') || c.isWord('LATERAL') || c.isWord('UNNEST')) {
     throw c.error(`${c.peek().upper} in FROM is not supported here`, 'Read a stream or table by name, a subquery, or TABLE(TUMBLE|HOP|SESSION|CUMULATE(...)).');

@@ -40,7 +40,7 @@ export type WindowSpec =
   | { readonly type: 'TUMBLE'; readonly size: number; readonly time: Expr }
   | { readonly type: 'HOP'; readonly slide: number; readonly size: number; readonly time: Expr }
   | { readonly type: 'CUMULATE'; readonly step: number; readonly size: number; readonly time: Expr }
-  | { readonly type: 'SESSION'; readonly gap: number; readonly time: Expr }
+  | { readonly type: 'SESSION'; readonly gap: number; readonly time: Expr; readonly partitionBy?: readonly string[] }
   | { readonly type: 'STAGGER'; readonly range: number; readonly time: Expr };
 
 interface Base {

@@ -87,7 +87,7 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
           window = { type: 'CUMULATE', step: ms[0]!, size: ms[1]!, time };
           break;
         case 'SESSION':
-          window = { type: 'SESSION', gap: ms[0]!, time };
+          window = { type: 'SESSION', gap: ms[0]!, time, partitionBy: item.partitionBy };
           break;
       }
       const wf = (name: string): Field => ({ name, type: 'TIMESTAMP', qualifier, hidden: false });
@@ -242,6 +242,15 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
   if (peeled && keys.some((k) => isWindowCol(k, 'window_start')) && keys.some((k) => isWindowCol(k, 'window_end'))) {
     window = peeled.assign.window;
     input = peeled.without();
+    if (window.type === 'SESSION' && window.partitionBy && window.partitionBy.length > 0) {
+      // Sessions are kept per GROUP BY key here, which is the PARTITION BY key only when both name the same columns.
+      const parts = new Set(window.partitionBy.map((p) => p.toLowerCase()));
+      const groupCols = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end') && !isWindowCol(k, 'window_time'));
+      const same = groupCols.length === parts.size && groupCols.every((k) => k.kind === 'column' && parts.has(k.name.toLowerCase()));
+      if (!same) {
+        throw planProblem(q.pos, `a SESSION window partitioned by ${window.partitionBy.join(', ')} must be grouped by exactly those columns (and window_start, window_end)`, `GROUP BY window_start, window_end, ${window.partitionBy.join(', ')}.`);
+      }
+    }
     // window_time (= window_end - 1 ms) names nothing window_end does not: grouping by it too, as Flink's
     // cascading windows do to carry a time on, adds no group.
     keys = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end') && !isWindowCol(k, 'window_time'));
