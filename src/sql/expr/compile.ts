@@ -33,7 +33,7 @@ export interface CompileContext {
   readonly dialect?: QueryDialect;
 }
 
-export const AGGREGATE_FUNCTIONS = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'ROW_NUMBER', 'RANK', 'DENSE_RANK']);
+export const AGGREGATE_FUNCTIONS = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK']);
 
 export function compileExpr(e: Expr, ctx: CompileContext): CompiledExpr {
   const sub = ctx.substitutions?.get(exprKey(e));

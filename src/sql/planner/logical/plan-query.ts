@@ -320,8 +320,8 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
     let order: { expr: Expr; key: string } | null = null;
     for (const c of aggregates) {
       if (!isAggregateCall({ ...c, over: null })) {
-        const known = ['FIRST_VALUE', 'LAST_VALUE', 'LAG', 'LEAD', 'NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
-        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX or AVG over a window.');
+        const known = ['LAG', 'LEAD', 'NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
+        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE or LAST_VALUE over a window.');
       }
       const spec = specOf(c);
       if (spec.rangeMillis === null && spec.rowsPreceding === null) {

@@ -152,8 +152,12 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     }
     const time = compileExpr(w.time, ctx).fn;
     switch (w.type) {
-      case 'SESSION':
+      case 'SESSION': {
+        // Sessions merge, and which of two merged sessions saw its rows first is not kept.
+        const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE');
+        if (ordered) throw planProblem(ordered.pos, `${ordered.name} is not supported in SESSION windows`, 'Use MIN or MAX of the value, or a TUMBLE/HOP window.');
         return operator(c, 'SessionWindowAggregate', detail, [input], n.fields, () => new SessionWindowAggregateOperator('SessionWindowAggregate', w.gap, time, keyFns, aggs, lateness));
+      }
       case 'STAGGER':
         return operator(c, 'StaggerWindowAggregate', detail, [input], n.fields, () => new StaggerWindowAggregateOperator('StaggerWindowAggregate', w.range, time, keyFns, aggs));
       default: {
