@@ -6,10 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isTollstreamError } from '../core/errors.ts';
+import type { QueryDialect } from './ast/index.ts';
 import { runQuery } from './run-query.ts';
 
 const USAGE = `usage: tollstream query --sql FILE --input NAME=FILE.ndjson [--input ...] [--stream NAME] [--explain]
-  [--allowed-lateness MS] [--idle-timeout MS] [--batch-size N] [--debug]
+  [--allowed-lateness MS] [--idle-timeout MS] [--batch-size N] [--dialect flink|kinesis] [--debug]
 
 Runs the statements over the files (at the end of the input, event time advances so every window closes) and
 prints the output rows as NDJSON: every stream's rows with a _stream field, or with --stream NAME only that
@@ -28,6 +29,7 @@ export async function runQueryCommand(argv: readonly string[], io: CommandIo = d
   let explain = false;
   let debug = false;
   let only: string | undefined;
+  let dialect: QueryDialect | undefined;
   const inputs: Record<string, string> = {};
   const numbers: Record<string, number> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -54,6 +56,15 @@ export async function runQueryCommand(argv: readonly string[], io: CommandIo = d
           io.err(`error: --stream takes the name of an output stream\n${USAGE}\n`);
           return 2;
         }
+        break;
+      }
+      case '--dialect': {
+        const d = value();
+        if (d !== 'flink' && d !== 'kinesis') {
+          io.err(`error: --dialect takes flink or kinesis, got ${d ?? 'nothing'}\n${USAGE}\n`);
+          return 2;
+        }
+        dialect = d;
         break;
       }
       case '--explain':
@@ -90,6 +101,7 @@ export async function runQueryCommand(argv: readonly string[], io: CommandIo = d
     const sql = await readFile(sqlPath, 'utf8');
     const result = await runQuery({
       sql,
+      dialect,
       inputs,
       explain,
       baseDir: dirname(sqlPath),

@@ -4,6 +4,7 @@
  */
 export { explainQuery, parse, runQuery } from './run-query.ts';
 export type { QueryInput, RunQueryOptions, RunQueryResult } from './run-query.ts';
+export type { QueryDialect } from './ast/index.ts';
 export type { ErrorRow } from './runtime/error-stream.ts';
 export { ERROR_STREAM } from './runtime/error-stream.ts';
 export { runQueryCommand } from './cli-query.ts';

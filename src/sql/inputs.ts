@@ -14,6 +14,7 @@ import { RowError } from './expr/types.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import type { RefTableDef } from './planner/logical/nodes.ts';
 import { parseCsvRows } from '../core/csv.ts';
+import { decimalNumberKeys } from './operators/json-fields.ts';
 
 /**
  * Records of an NDJSON file, yielded in arrays (one per chunk read) so the engine pays one await per
@@ -22,9 +23,11 @@ import { parseCsvRows } from '../core/csv.ts';
 export async function* readNdjson(path: string): AsyncGenerator<unknown[]> {
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 });
   let rest = '';
+  // The first records may be the sample columns are inferred from: they keep which numbers were decimals.
+  let sampled = 0;
   const parse = (line: string): unknown => {
     try {
-      return JSON.parse(line) as unknown;
+      return sampled++ < INFER_SAMPLE_SIZE ? parseSampleRecord(line) : (JSON.parse(line) as unknown);
     } catch {
       return line;
     }
@@ -101,7 +104,31 @@ export async function peek(source: AsyncIterable<unknown[]>, count: number): Pro
 
 const HIDDEN_FIELDS = new Set(['_arrival_time', '_partition', '_shard']);
 
-/** Columns from sample records: integers BIGINT, other numbers DOUBLE, ISO timestamps TIMESTAMP, text VARCHAR. */
+/** How many records of an undeclared input its columns are inferred from. */
+export const INFER_SAMPLE_SIZE = 100;
+
+/** Sample records whose text wrote some numbers as decimals (`1.0`, which JSON.parse gives as 1), with their keys. */
+const decimalKeysOf = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * Parses a record's JSON text (throws on bad JSON) and remembers which of its numbers were written as
+ * decimals, so `inferColumns` makes `{"rate": 1.0}` a DOUBLE column and not an integer one.
+ */
+export function parseSampleRecord(text: string | Uint8Array): unknown {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const record = JSON.parse(typeof text === 'string' ? text : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as unknown;
+  if (record !== null && typeof record === 'object') {
+    const keys = decimalNumberKeys(bytes);
+    if (keys !== null && keys.size > 0) decimalKeysOf.set(record, keys);
+  }
+  return record;
+}
+
+/**
+ * Columns from sample records: integers BIGINT, other numbers DOUBLE, ISO timestamps TIMESTAMP, text VARCHAR.
+ * A number written with a fraction (`1.0`) is DOUBLE even when its value is whole: pass records parsed by
+ * `parseSampleRecord`, or their JSON bytes, for that to be seen.
+ */
 export function inferColumns(sample: readonly unknown[]): InferredInput {
   const types = new Map<string, SqlTypeName>();
   const merge = (a: SqlTypeName | undefined, b: SqlTypeName): SqlTypeName => {
@@ -110,14 +137,23 @@ export function inferColumns(sample: readonly unknown[]): InferredInput {
     if ((a === 'BIGINT' && b === 'DOUBLE') || (a === 'DOUBLE' && b === 'BIGINT')) return 'DOUBLE';
     return 'VARCHAR';
   };
-  for (const rec of sample) {
+  for (const item of sample) {
+    let rec = item;
+    if (rec instanceof Uint8Array) {
+      try {
+        rec = parseSampleRecord(rec);
+      } catch {
+        continue;
+      }
+    }
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) continue;
+    const decimals = decimalKeysOf.get(rec);
     for (const [k, v] of Object.entries(rec)) {
       if (HIDDEN_FIELDS.has(k)) continue;
       let t: SqlTypeName;
       if (v === null || v === undefined) t = 'NULL';
       else if (typeof v === 'boolean') t = 'BOOLEAN';
-      else if (typeof v === 'number') t = Number.isInteger(v) ? 'BIGINT' : 'DOUBLE';
+      else if (typeof v === 'number') t = Number.isInteger(v) && !decimals?.has(k) ? 'BIGINT' : 'DOUBLE';
       else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v) && parseTimestampText(v) !== null) t = 'TIMESTAMP';
       else t = 'VARCHAR';
       types.set(k, merge(types.get(k), t));

@@ -6,7 +6,7 @@
  */
 import { resolveInside } from '../core/confined-path.ts';
 import { TollstreamError, toTollstreamError } from '../core/errors.ts';
-import type { FromItem, Script, SelectQuery } from './ast/index.ts';
+import type { FromItem, QueryDialect, Script, SelectQuery } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
@@ -32,6 +32,8 @@ export type InferredColumns = InferredInput['columns'];
 
 export interface LivePlanOptions {
   readonly sql: string;
+  /** Whose meaning the SQL gets where the dialects differ. @default detected (see RunQueryOptions.dialect) */
+  readonly dialect?: QueryDialect;
   /** Columns of inputs the SQL reads without declaring them (Kinesis' SOURCE_SQL_STREAM_001), by input name. */
   readonly inferred?: Readonly<Record<string, InferredColumns>>;
   /** Default idle timeout of input shards, processing time, ms. @default 60000 */
@@ -144,7 +146,7 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
   const now = options.now ?? Date.now;
   const script = parseSql(options.sql);
   const inferred = new Map<string, InferredInput>(Object.entries(options.inferred ?? {}).map(([k, columns]) => [k, { columns }]));
-  const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now }));
+  const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now, dialect: options.dialect }));
   const refTables = new Map<string, ReferenceTable>();
   const fileTables: FileReferenceTable[] = [];
   const referenceStreams: LiveReferenceStream[] = [];

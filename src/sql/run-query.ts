@@ -4,11 +4,11 @@
  * closes and emits.
  */
 import { TollstreamError, toTollstreamError } from '../core/errors.ts';
-import type { Script } from './ast/index.ts';
+import type { QueryDialect, Script } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
-import { inferColumns, loadRefTable, peek, readNdjson, records } from './inputs.ts';
+import { INFER_SAMPLE_SIZE, inferColumns, loadRefTable, peek, readNdjson, records } from './inputs.ts';
 import { parseSql } from './parser/index.ts';
 import { changelogRows } from './reference-table.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
@@ -25,6 +25,12 @@ export type QueryInput = AsyncIterable<Record<string, unknown> | readonly Record
 
 export interface RunQueryOptions {
   readonly sql: string;
+  /**
+   * Whose meaning the SQL gets where Flink and Kinesis Analytics differ (UNIX_TIMESTAMP, EXTRACT(SECOND),
+   * sliding-window bounds). @default detected: 'kinesis' for a script with CREATE STREAM/PUMP, SELECT STREAM,
+   * STAGGER or ROWTIME in a select list or GROUP BY, else 'flink'
+   */
+  readonly dialect?: QueryDialect;
   /** Input streams by name: an async iterable of records, or the path of an NDJSON file. */
   readonly inputs: Readonly<Record<string, QueryInput>>;
   /** Plan only and return the physical plan as text. EXPLAIN in the SQL does the same. */
@@ -97,11 +103,11 @@ async function prepare(options: RunQueryOptions, now: () => number): Promise<Pre
   const inputs = new Map<string, AsyncIterable<unknown[]>>();
   const inferred = new Map<string, InferredInput>();
   for (const [name, input] of Object.entries(options.inputs)) {
-    const { head, all } = await peek(records(typeof input === 'string' ? readNdjson(input) : input), 100);
+    const { head, all } = await peek(records(typeof input === 'string' ? readNdjson(input) : input), INFER_SAMPLE_SIZE);
     inputs.set(name, all);
     inferred.set(name, inferColumns(head));
   }
-  const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now }));
+  const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now, dialect: options.dialect }));
   const refRows = new Map<string, Row[]>();
   for (const [key, t] of plan.catalog.tables) {
     if (!plan.catalog.isRefTable(t.name)) continue;

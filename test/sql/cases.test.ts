@@ -1,5 +1,6 @@
 /**
- * SQL tests as data. Each folder of test/sql/cases holds query.sql, one <stream>.ndjson per input, and
+ * SQL tests as data. Each folder of test/sql/cases (our own cases) and test/sql/conformance (examples of the
+ * Kinesis Data Analytics and Flink documentation, each naming its page in query.sql) holds query.sql, one <stream>.ndjson per input, and
  * expected.ndjson: every output row (error-stream rows too) with a `_stream` field, compared after a
  * canonical sort. An optional options.json adds runQuery options. Every case runs with tiny batches (2
  * rows) and with the default batch size, and both must give the expected rows.
@@ -10,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runQuery } from '../../src/sql/index.ts';
 import type { RunQueryOptions } from '../../src/sql/index.ts';
 
-const CASES = join(import.meta.dirname, 'cases');
+const FOLDERS = ['cases', 'conformance'];
 const FIXED_NOW = Date.UTC(2026, 0, 1);
 
 function canonical(value: unknown): string {
@@ -43,10 +44,10 @@ async function runCase(dir: string, batchSize: number): Promise<string[]> {
   return rows.sort();
 }
 
-describe('SQL cases', () => {
-  for (const name of readdirSync(CASES).sort()) {
+describe.each(FOLDERS)('SQL cases of test/sql/%s', (folder) => {
+  for (const name of readdirSync(join(import.meta.dirname, folder)).sort()) {
     it(name.replace(/-/g, ' '), async () => {
-      const dir = join(CASES, name);
+      const dir = join(import.meta.dirname, folder, name);
       const expected = readNdjson(join(dir, 'expected.ndjson')).map(canonical).sort();
       expect(await runCase(dir, 2)).toEqual(expected);
       expect(await runCase(dir, 512)).toEqual(expected);

@@ -60,4 +60,19 @@ describe('runQueryCommand', () => {
     expect(await runQueryCommand(['--sql', bad, '--input', `tolls=${inputPath}`], failing.io)).toBe(1);
     expect(failing.err.join('')).toMatch(/^error: line 1, column 8: [^]*\(SQL_SYNTAX\)\n$/);
   });
+
+  it('plans in the dialect --dialect names (UNIX_TIMESTAMP: seconds in Flink, milliseconds in Kinesis Analytics)', async () => {
+    const sql = join(dir, 'unix.sql');
+    writeFileSync(sql, `CREATE TABLE tolls (plate VARCHAR(16), event_time TIMESTAMP(3)); SELECT UNIX_TIMESTAMP(event_time) AS u FROM tolls;`);
+    const run = async (...extra: string[]) => {
+      const c = io();
+      expect(await runQueryCommand(['--sql', sql, '--input', `tolls=${inputPath}`, '--stream', 'result', ...extra], c.io)).toBe(0);
+      return c.out.join('').trim().split('\n')[0];
+    };
+    expect(await run()).toBe('{"u":1772438400}');
+    expect(await run('--dialect', 'kinesis')).toBe('{"u":1772438400000}');
+    const bad = io();
+    expect(await runQueryCommand(['--sql', sql, '--dialect', 'oracle'], bad.io)).toBe(2);
+    expect(bad.err.join('')).toContain('--dialect takes flink or kinesis');
+  });
 });

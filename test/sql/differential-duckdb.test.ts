@@ -163,12 +163,16 @@ describe('windowed aggregates agree with DuckDB', () => {
 });
 
 describe('Kinesis Analytics windows agree with DuckDB', () => {
-  it('sliding windows (OVER ... RANGE INTERVAL PRECEDING) and STEP on ROWTIME', async () => {
+  // Kinesis Analytics leaves a row exactly `range` old out of the window: (t - 2 min, t], which is DuckDB's
+  // [t - 119999 ms, t] over integer milliseconds.
+  it('sliding windows (OVER ... RANGE INTERVAL PRECEDING, ROWS n PRECEDING) and STEP on ROWTIME', async () => {
     const rnd = random(99);
     const base = Date.UTC(2026, 2, 2, 8);
     let arrival = base;
     const records = Array.from({ length: 3000 }, (_, seq) => {
-      arrival += 1 + Math.floor(rnd() * 3000); // strictly increasing: no two rows share a ROWTIME
+      // Strictly increasing (no two rows share a ROWTIME), on whole seconds, so rows exactly two minutes
+      // apart (the window's excluded bound) are common.
+      arrival += 1000 * (1 + Math.floor(rnd() * 3));
       return { seq, plate: `P-${Math.floor(rnd() * 25)}`, amount_cents: 100 + Math.floor(rnd() * 900), arrival_ms: arrival, _arrival_time: new Date(arrival).toISOString() };
     });
     const path = join(dir, 'kinesis.ndjson');
@@ -180,6 +184,11 @@ describe('Kinesis Analytics windows agree with DuckDB', () => {
         SELECT STREAM "seq", "plate", COUNT(*) OVER W, SUM("amount_cents") OVER W, MIN("amount_cents") OVER W, MAX("amount_cents") OVER W
         FROM "SOURCE_SQL_STREAM_001"
         WINDOW W AS (PARTITION BY "plate" RANGE INTERVAL '2' MINUTE PRECEDING);
+      CREATE OR REPLACE STREAM "LAST_ROWS" ("seq" BIGINT, "plate" VARCHAR(16), "n" BIGINT, "total" BIGINT, "lo" BIGINT, "hi" BIGINT);
+      CREATE OR REPLACE PUMP "ROWS_PUMP" AS INSERT INTO "LAST_ROWS"
+        SELECT STREAM "seq", "plate", COUNT(*) OVER W, SUM("amount_cents") OVER W, MIN("amount_cents") OVER W, MAX("amount_cents") OVER W
+        FROM "SOURCE_SQL_STREAM_001"
+        WINDOW W AS (PARTITION BY "plate" ROWS 2 PRECEDING);
       CREATE OR REPLACE PUMP "STEP_PUMP" AS INSERT INTO "STEPPED"
         SELECT STREAM STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '15' MINUTE), "plate", COUNT(*), SUM("amount_cents")
         FROM "SOURCE_SQL_STREAM_001"
@@ -196,10 +205,16 @@ describe('Kinesis Analytics windows agree with DuckDB', () => {
       const sliding = await rows(`
         SELECT seq, plate,
           COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
-        FROM s WINDOW w AS (PARTITION BY plate ORDER BY arrival_ms RANGE BETWEEN 120000 PRECEDING AND CURRENT ROW)
+        FROM s WINDOW w AS (PARTITION BY plate ORDER BY arrival_ms RANGE BETWEEN 119999 PRECEDING AND CURRENT ROW)
         ORDER BY seq`);
       const norm = (r: Record<string, unknown>) => ({ seq: Number(r.seq), plate: r.plate, n: Number(r.n), total: Number(r.total), lo: Number(r.lo), hi: Number(r.hi) });
       expect([...result.streams.SLIDING!].map(norm).sort((a, b) => a.seq - b.seq)).toEqual(sliding.map(norm));
+      const lastRows = await rows(`
+        SELECT seq, plate,
+          COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+        FROM s WINDOW w AS (PARTITION BY plate ORDER BY arrival_ms ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)
+        ORDER BY seq`);
+      expect([...result.streams.LAST_ROWS!].map(norm).sort((a, b) => a.seq - b.seq)).toEqual(lastRows.map(norm));
 
       const stepped = await rows(`
         SELECT (arrival_ms // 900000) * 900000 AS ws, plate, COUNT(*) AS n, SUM(amount_cents) AS total
@@ -297,4 +312,57 @@ describe('interval joins agree with DuckDB', () => {
       }
     }
   });
+});
+
+describe('Flink OVER windows ordered by event time agree with DuckDB', () => {
+  // Rows come up to 20 s out of order, on whole seconds, over few plates: rows of one plate and second (peers,
+  // each in the others' window) and rows exactly the range apart (in the window: Flink's RANGE is "at most"
+  // that much older) are common. The answer must follow event time, whatever the arrival order.
+  for (const seed of [5, 77]) {
+    it(`SUM/COUNT/MIN/MAX OVER (PARTITION BY plate ORDER BY event_time RANGE BETWEEN ... PRECEDING AND CURRENT ROW) (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      const base = Date.UTC(2026, 2, 2, 8);
+      let clock = base;
+      const records = Array.from({ length: 2500 }, (_, seq) => {
+        clock += 1000 * Math.floor(rnd() * 3);
+        const ms = clock - 1000 * Math.floor(rnd() * 20);
+        return { seq, _partition: `shard-${Math.floor(rnd() * 3)}`, plate: `P-${Math.floor(rnd() * 8)}`, amount_cents: 100 + Math.floor(rnd() * 900), event_time: new Date(ms).toISOString(), event_ms: ms };
+      });
+      const path = join(dir, `over-${seed}.ndjson`);
+      writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE passages (seq BIGINT, plate VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+          WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+        SELECT seq, plate, COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+        FROM passages
+        WINDOW w AS (PARTITION BY plate ORDER BY event_time RANGE BETWEEN INTERVAL '2' MINUTE PRECEDING AND CURRENT ROW);
+        SELECT seq, plate, COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+        FROM passages
+        WINDOW w AS (PARTITION BY plate ORDER BY event_time ROWS BETWEEN 3 PRECEDING AND CURRENT ROW);`;
+      const result = await runQuery({ sql, inputs: { passages: path }, batchSize: 64 });
+      expect(result.errors).toEqual([]);
+
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}',
+          columns = {seq: 'BIGINT', plate: 'VARCHAR', amount_cents: 'BIGINT', event_ms: 'BIGINT'})`);
+        const expected = (await db.runAndReadAll(`
+          SELECT seq, plate, COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+          FROM s WINDOW w AS (PARTITION BY plate ORDER BY event_ms RANGE BETWEEN 120000 PRECEDING AND CURRENT ROW)
+          ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[];
+        const norm = (r: Record<string, unknown>) => ({ seq: Number(r.seq), plate: r.plate, n: Number(r.n), total: Number(r.total), lo: Number(r.lo), hi: Number(r.hi) });
+        expect(result.streams.result!.map(norm).sort((a, b) => a.seq - b.seq)).toEqual(expected.map(norm));
+        // ROWS: the row and the 3 before it in event-time order; rows of one time in the order they came.
+        const expectedRows = (await db.runAndReadAll(`
+          SELECT seq, plate, COUNT(*) OVER w AS n, SUM(amount_cents) OVER w AS total, MIN(amount_cents) OVER w AS lo, MAX(amount_cents) OVER w AS hi
+          FROM s WINDOW w AS (PARTITION BY plate ORDER BY event_ms, seq ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)
+          ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[];
+        expect(result.streams.result_2!.map(norm).sort((a, b) => a.seq - b.seq)).toEqual(expectedRows.map(norm));
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
 });

@@ -89,10 +89,13 @@ export interface BetweenExpr {
   readonly pos: SourcePos;
 }
 
+/** `x [NOT] LIKE p [ESCAPE e]`, or `x [NOT] SIMILAR TO p [ESCAPE e]` (a SQL regular expression). */
 export interface LikeExpr {
   readonly kind: 'like';
   readonly operand: Expr;
   readonly pattern: Expr;
+  readonly escape: Expr | null;
+  readonly similar: boolean;
   readonly negated: boolean;
   readonly pos: SourcePos;
 }
@@ -121,6 +124,8 @@ export interface OverClause {
   readonly orderBy: readonly OrderItem[];
   /** `RANGE INTERVAL '1' MINUTE PRECEDING`, in ms; null when not given. */
   readonly rangeMillis: number | null;
+  /** `ROWS n PRECEDING` (also `ROWS BETWEEN n PRECEDING AND CURRENT ROW`): the row and n before it; null when not given. */
+  readonly rowsPreceding: number | null;
   readonly pos: SourcePos;
 }
 
@@ -198,7 +203,7 @@ export const exprChildren: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => rea
   isDistinct: (e) => [e.left, e.right],
   inList: (e) => [e.operand, ...e.list],
   between: (e) => [e.operand, e.low, e.high],
-  like: (e) => [e.operand, e.pattern],
+  like: (e) => (e.escape ? [e.operand, e.pattern, e.escape] : [e.operand, e.pattern]),
   case: (e) => [...(e.operand ? [e.operand] : []), ...e.whens.flatMap((w) => [w.when, w.then]), ...(e.otherwise ? [e.otherwise] : [])],
   cast: (e) => [e.operand],
   call: (e) => [...e.args, ...(e.filter ? [e.filter] : [])],

@@ -34,6 +34,8 @@ export interface WindowTvf {
   readonly kind: 'windowTvf';
   readonly fn: WindowFunction;
   readonly source: TableRef;
+  /** `SESSION(TABLE t PARTITION BY k, ...)`: the columns sessions are kept apart by (SESSION only). */
+  readonly partitionBy: readonly string[];
   readonly timeColumn: string;
   readonly sizes: readonly IntervalExpr[];
   readonly alias: string | null;

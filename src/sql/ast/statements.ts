@@ -85,3 +85,9 @@ export interface Script {
   readonly sql: string;
   readonly statements: readonly Statement[];
 }
+
+/**
+ * The dialect whose meaning a script gets where the two differ: `flink` (Flink SQL) or `kinesis` (Kinesis
+ * Data Analytics SQL).
+ */
+export type QueryDialect = 'flink' | 'kinesis';

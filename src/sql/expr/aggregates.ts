@@ -1,6 +1,7 @@
 /**
  * Aggregate functions as accumulators: `add` one row, `merge` two (session windows), `result`, and a plain
- * JSON `snapshot` for checkpoints. COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, MIN, MAX, AVG, FILTER (WHERE).
+ * JSON `snapshot` for checkpoints. COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, MIN, MAX, AVG, FIRST_VALUE,
+ * LAST_VALUE, FILTER (WHERE).
  */
 import type { CallExpr, SqlTypeName } from '../ast/index.ts';
 import { someExpr } from '../ast/index.ts';
@@ -10,7 +11,7 @@ import { compileExpr, compilePredicate } from './compile.ts';
 import type { Row, Value } from './types.ts';
 import { RowError } from './types.ts';
 
-export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG';
+export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE';
 
 /** The running state of one aggregate in one group. Kept small: one or two numbers, or a set for DISTINCT. */
 export interface Acc {
@@ -88,6 +89,33 @@ const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
     result: (acc) => acc.v,
     type: (t) => t,
   }),
+  // The first and the last non-null value in the order rows reach the aggregate (oldest first in OVER windows).
+  FIRST_VALUE: () => ({
+    step: (acc, v) => {
+      if (v !== null && acc.n === 0) {
+        acc.v = v;
+        acc.n = 1;
+      }
+    },
+    merge: () => {
+      throw new Error('FIRST_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => acc.v,
+    type: (t) => t,
+  }),
+  LAST_VALUE: () => ({
+    step: (acc, v) => {
+      if (v !== null) {
+        acc.v = v;
+        acc.n++;
+      }
+    },
+    merge: () => {
+      throw new Error('LAST_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => acc.v,
+    type: (t) => t,
+  }),
   AVG: () => ({
     step: sumStep(false),
     merge: (a, b) => {
@@ -105,7 +133,7 @@ export function isAggregateCall(e: { kind: string; name?: string; over?: unknown
 
 export function compileAggregate(call: CallExpr, ctx: CompileContext, text: string): CompiledAggregate {
   const name = call.name as AggregateName;
-  if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, 'Aggregates are COUNT, SUM, MIN, MAX, AVG.');
+  if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, 'Aggregates are COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE.');
   if (call.star && name !== 'COUNT') throw planProblem(call.pos, `${name}(*) is not valid`, 'Only COUNT takes *.');
   if (!call.star && call.args.length !== 1) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
   if (!call.star && someExpr(call.args[0]!, (e) => isAggregateCall(e))) {

@@ -2,10 +2,10 @@
  * Compiles an expression to a closure over row positions, once per query. Rows are never walked as
  * trees at run time. Types are inferred here so integers stay integers and timestamps print as timestamps.
  */
-import type { Expr, ExprKind, ExprOfKind, SqlTypeName } from '../ast/index.ts';
+import type { Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } from '../ast/index.ts';
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
-import { SCALAR_FUNCTIONS, ceilTime, extractField, floorTime } from './functions.ts';
+import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, ceilTime, extractField, floorTime, intervalField } from './functions.ts';
 import {
   arithmeticType,
   castValue,
@@ -29,9 +29,11 @@ export interface CompileContext {
   readonly substitutions?: ReadonlyMap<string, number>;
   /** The clock for CURRENT_TIMESTAMP (processing time). */
   readonly now: () => number;
+  /** Whose meaning functions get where the dialects differ. @default 'flink' */
+  readonly dialect?: QueryDialect;
 }
 
-export const AGGREGATE_FUNCTIONS = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'ROW_NUMBER', 'RANK', 'DENSE_RANK']);
+export const AGGREGATE_FUNCTIONS = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK']);
 
 export function compileExpr(e: Expr, ctx: CompileContext): CompiledExpr {
   const sub = ctx.substitutions?.get(exprKey(e));
@@ -209,10 +211,25 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const p = compileExpr(e.pattern, ctx);
     const f = o.fn;
     const neg = e.negated;
+    let escape: string | null = null;
+    if (e.escape) {
+      const x = compileExpr(e.escape, ctx);
+      if (!x.constant) throw planProblem(e.escape.pos, 'the ESCAPE character must be a constant', "Write ESCAPE '\\'.");
+      const xv = x.fn([]);
+      if (xv === null) return constant(null, 'BOOLEAN');
+      escape = String(xv);
+    }
+    const similar = e.similar;
     if (p.constant) {
       const pv = p.fn([]);
       if (pv === null) return constant(null, 'BOOLEAN');
-      const re = likeRegex(String(pv));
+      let re: RegExp;
+      try {
+        re = likeRegex(String(pv), escape, similar);
+      } catch (err) {
+        if (err instanceof RowError) throw planProblem(e.pattern.pos, err.message, similar ? 'Check the pattern: % _ | * + ? {m,n} ( ) [...] are special.' : '');
+        throw err;
+      }
       return derived((row) => {
         const v = f(row);
         return v === null ? null : re.test(String(v)) !== neg;
@@ -222,7 +239,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     return derived((row) => {
       const v = f(row);
       const pv = pf(row);
-      return v === null || pv === null ? null : likeRegex(String(pv)).test(String(v)) !== neg;
+      return v === null || pv === null ? null : likeRegex(String(pv), escape, similar).test(String(v)) !== neg;
     }, 'BOOLEAN', [o, p]);
   },
   case: (e, ctx) => {
@@ -275,7 +292,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
       const now = ctx.now;
       return { fn: () => now(), type: 'TIMESTAMP', constant: false };
     }
-    const def = SCALAR_FUNCTIONS[e.name];
+    const def = DIALECT_FUNCTIONS[ctx.dialect ?? 'flink'][e.name] ?? SCALAR_FUNCTIONS[e.name];
     if (!def) {
       throw planProblem(e.pos, `unknown function ${e.name}`, `Known functions: ${[...Object.keys(SCALAR_FUNCTIONS), ...AGGREGATE_FUNCTIONS].sort().join(', ')}.`);
     }
@@ -326,10 +343,23 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const o = compileExpr(e.operand, ctx);
     const f = o.fn;
     const unit = e.unit;
+    // Kinesis Analytics gives SECOND with its milliseconds (5.678); Flink gives whole seconds.
+    const fractionalSecond = unit === 'SECOND' && ctx.dialect === 'kinesis';
+    if (o.type === 'INTERVAL') {
+      if (unit !== 'DAY' && unit !== 'HOUR' && unit !== 'MINUTE' && unit !== 'SECOND' && unit !== 'MILLISECOND') {
+        throw planProblem(e.pos, `EXTRACT(${unit} FROM an interval) is not supported: intervals here are exact durations, without months or years`, 'Extract DAY, HOUR, MINUTE, SECOND or MILLISECOND from an interval.');
+      }
+      return derived((row) => {
+        const v = f(row);
+        return v === null ? null : intervalField(toNumber(v), unit, fractionalSecond);
+      }, fractionalSecond ? 'DOUBLE' : 'BIGINT', [o]);
+    }
     return derived((row) => {
       const v = f(row);
-      return v === null ? null : extractField(toNumber(v), unit);
-    }, 'BIGINT', [o]);
+      if (v === null) return null;
+      const ts = toNumber(v);
+      return fractionalSecond ? extractField(ts, 'MILLISECOND') / 1000 : extractField(ts, unit);
+    }, fractionalSecond ? 'DOUBLE' : 'BIGINT', [o]);
   },
   step: (e, ctx) => {
     const o = compileExpr(e.operand, ctx);

@@ -1,5 +1,7 @@
 /** Scalar functions: a table of name -> arity, result type and implementation. */
-import type { SqlTypeName, TimeUnit } from '../ast/index.ts';
+import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
+import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
+import { initcap, overlay, regexReplace } from './text-functions.ts';
 import { parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
 import { RowError, formatTimestamp } from './types.ts';
@@ -164,6 +166,35 @@ export function extractField(ts: number, unit: TimeUnit | 'DOW' | 'DOY' | 'EPOCH
   }
 }
 
+/**
+ * A field of a day-time interval (a duration in ms): DAY the whole days, HOUR 0-23, MINUTE 0-59, SECOND 0-59
+ * (with its milliseconds when `fractionalSecond`), MILLISECOND the seconds' part in ms. Negative
+ * durations give negative fields, as SQL's EXTRACT does.
+ */
+export function intervalField(ms: number, unit: 'DAY' | 'HOUR' | 'MINUTE' | 'SECOND' | 'MILLISECOND', fractionalSecond: boolean): number {
+  const sign = ms < 0 ? -1 : 1;
+  const a = Math.abs(ms);
+  let v: number;
+  switch (unit) {
+    case 'DAY':
+      v = Math.floor(a / 86_400_000);
+      break;
+    case 'HOUR':
+      v = Math.floor(a / 3_600_000) % 24;
+      break;
+    case 'MINUTE':
+      v = Math.floor(a / 60_000) % 60;
+      break;
+    case 'SECOND':
+      v = fractionalSecond ? (a % 60_000) / 1000 : Math.floor(a / 1000) % 60;
+      break;
+    case 'MILLISECOND':
+      v = a % 60_000;
+      break;
+  }
+  return v === 0 ? 0 : sign * v;
+}
+
 const same = (t: SqlTypeName) => () => t;
 const firstArg = (args: readonly SqlTypeName[]) => args[0] ?? 'ANY';
 const numeric = (args: readonly SqlTypeName[]): SqlTypeName => (args.some((a) => a === 'DOUBLE') ? 'DOUBLE' : args.every((a) => a === 'BIGINT' || a === 'NULL') ? 'BIGINT' : 'ANY');
@@ -238,10 +269,60 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   LEAST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! < m! ? a : m)) ?? null },
   /** Wall-clock time in one zone to wall-clock time in another: CONVERT_TZ(ts, 'UTC', 'Europe/Paris'). */
   CONVERT_TZ: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([t, a, b]) => convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)) },
-  TO_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('TIMESTAMP'), impl: ([s]) => (typeof s === 'number' ? s : parseTs(str(s!))) },
+  /** TO_TIMESTAMP(text[, javaPattern]) (Flink), or of epoch milliseconds (Kinesis Analytics). */
+  TO_TIMESTAMP: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([s, f]) => (typeof s === 'number' ? s : f === undefined ? parseTs(str(s!)) : parseWithPattern(str(s!), str(f))) },
   TO_TIMESTAMP_LTZ: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([n, p]) => num(n!, 'TO_TIMESTAMP_LTZ') * (p === undefined || p === 3 ? 1 : 1000) },
-  UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => Math.floor(num(t!, 'UNIX_TIMESTAMP') / 1000) },
+  /** Seconds since the epoch, as Flink's; Kinesis Analytics' milliseconds are in DIALECT_FUNCTIONS. */
+  UNIX_TIMESTAMP: {
+    minArgs: 1,
+    maxArgs: 2,
+    returns: same('BIGINT'),
+    // Flink also reads text, by default as 'yyyy-MM-dd HH:mm:ss' (in UTC, this engine's only zone).
+    impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? 'yyyy-MM-dd HH:mm:ss' : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
+  },
   DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
+  /** STEP(x BY n) on numbers (Kinesis Analytics): the largest multiple of n not above x. */
+  STEP: {
+    minArgs: 2,
+    maxArgs: 2,
+    returns: numeric,
+    impl: ([x, n]) => {
+      const by = num(n!, 'STEP');
+      if (by <= 0) throw new RowError('EVAL_ERROR', `STEP needs a positive step, not ${by}`);
+      return Math.floor(num(x!, 'STEP') / by) * by;
+    },
+  },
+  INITCAP: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => initcap(str(s!)) },
+  /** OVERLAY(s PLACING r FROM start [FOR length]) is parsed into these arguments. */
+  OVERLAY: { minArgs: 3, maxArgs: 4, returns: same('VARCHAR'), impl: ([s, r, from, len]) => overlay(str(s!), str(r!), num(from!, 'OVERLAY'), len === undefined ? undefined : num(len, 'OVERLAY')) },
+  /** Kinesis Analytics: REGEX_REPLACE(s, regex, replacement, startPosition, occurrence). */
+  REGEX_REPLACE: {
+    minArgs: 5,
+    maxArgs: 5,
+    returns: same('VARCHAR'),
+    impl: ([s, re, r, start, occurrence]) => regexReplace(str(s!), regex(str(re!)), str(r!), num(start!, 'REGEX_REPLACE'), num(occurrence!, 'REGEX_REPLACE')),
+  },
+  /** Flink: REGEXP_REPLACE(s, regex, replacement), every match. */
+  REGEXP_REPLACE: { minArgs: 3, maxArgs: 3, returns: same('VARCHAR'), impl: ([s, re, r]) => regexReplace(str(s!), regex(str(re!)), str(r!), 1, 0) },
+  /** Kinesis Analytics: CHAR_TO_TIMESTAMP(format, text), a Java date pattern. */
+  CHAR_TO_TIMESTAMP: { minArgs: 2, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([f, s]) => parseWithPattern(str(s!), str(f!)) },
+  /** Kinesis Analytics: TIMESTAMP_TO_CHAR(format, ts); a NULL timestamp gives the text 'null', as documented. */
+  TIMESTAMP_TO_CHAR: {
+    minArgs: 2,
+    maxArgs: 2,
+    nullSafe: true,
+    returns: same('VARCHAR'),
+    impl: ([f, t]) => (f === null ? null : t === null ? 'null' : formatWithPattern(num(t!, 'TIMESTAMP_TO_CHAR'), str(f!))),
+  },
+};
+
+/** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */
+export const DIALECT_FUNCTIONS: Readonly<Record<QueryDialect, Readonly<Record<string, ScalarFunction>>>> = {
+  flink: {},
+  kinesis: {
+    /** Milliseconds since the epoch in Kinesis Analytics (seconds in Flink). */
+    UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => num(t!, 'UNIX_TIMESTAMP') },
+  },
 };
 
 function parseTs(s: string): number {

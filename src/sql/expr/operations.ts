@@ -109,14 +109,37 @@ export function comparable(l: SqlTypeName, r: SqlTypeName): boolean {
 }
 
 const LIKE_CACHE = new Map<string, RegExp>();
-export function likeRegex(pattern: string): RegExp {
-  let r = LIKE_CACHE.get(pattern);
+
+/**
+ * The regular expression of a LIKE pattern (`%` any text, `_` one character), or with `similar` of a
+ * SIMILAR TO pattern (also `| * + ? {m,n} ( ) [...]`, while `.`, `^`, `$` and `\` are plain characters). The
+ * `escape` character makes the next one plain. Both match the whole text.
+ */
+export function likeRegex(pattern: string, escape: string | null = null, similar = false): RegExp {
+  const key = escape === null && !similar ? pattern : `${similar ? 'S' : 'L'}${escape ?? ''}\u0000${pattern}`;
+  let r = LIKE_CACHE.get(key);
   if (!r) {
+    if (escape !== null && [...escape].length !== 1) throw new RowError('EVAL_ERROR', `the ESCAPE of a pattern is one character, not '${escape}'`);
+    const plain = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     let src = '';
-    for (const ch of pattern) src += ch === '%' ? '.*' : ch === '_' ? '.' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    r = new RegExp(`^${src}$`, 's');
+    const chars = [...pattern];
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i]!;
+      if (ch === escape) {
+        if (i + 1 === chars.length) throw new RowError('EVAL_ERROR', `the pattern '${pattern}' ends with its escape character`);
+        src += plain(chars[++i]!);
+      } else if (ch === '%') src += '.*';
+      else if (ch === '_') src += '.';
+      else if (similar && '|*+?{}()[]'.includes(ch)) src += ch;
+      else src += plain(ch);
+    }
+    try {
+      r = new RegExp(`^(?:${src})$`, 's');
+    } catch (err) {
+      throw new RowError('EVAL_ERROR', `'${pattern}' is not a valid SIMILAR TO pattern: ${(err as Error).message}`);
+    }
     if (LIKE_CACHE.size > 1000) LIKE_CACHE.clear();
-    LIKE_CACHE.set(pattern, r);
+    LIKE_CACHE.set(key, r);
   }
   return r;
 }

@@ -34,6 +34,9 @@ export class Scope {
       if (found.every(({ f }) => f.hidden)) return found[0]!.i;
       throw planProblem(pos, `column "${name}" is ambiguous`, `Qualify it: ${found.map(({ f }) => `${f.qualifier ?? '?'}.${f.name}`).join(' or ')}.`);
     }
+    if (name.toUpperCase() === 'APPROXIMATE_ARRIVAL_TIME') {
+      throw planProblem(pos, 'APPROXIMATE_ARRIVAL_TIME is not supported yet', "ROWTIME is the arrival time here (a record's _arrival_time field in a file run, the log's arrival time live).");
+    }
     const names = this.fields.filter((f) => !f.hidden).map((f) => f.name);
     throw planProblem(pos, `unknown column "${name}"`, names.length ? `Columns here: ${names.join(', ')}.` : 'The input has no columns.');
   }

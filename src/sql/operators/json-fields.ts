@@ -277,3 +277,43 @@ export class JsonFieldReader {
     return end;
   }
 }
+
+/**
+ * The keys of a JSON object whose values are numbers written with a fraction or an exponent (`1.0`, `2e3`):
+ * `JSON.parse` gives `1.0` as the integer 1, but whoever wrote `1.0` meant a decimal, and a column inferred
+ * from it must not divide like an integer. Null when the text is not one JSON object.
+ */
+export function decimalNumberKeys(bytes: Uint8Array): Set<string> | null {
+  const b = bytes;
+  const keys = new Set<string>();
+  let i = skipWhitespace(b, 0);
+  if (b[i] !== OPEN_OBJECT) return null;
+  i = skipWhitespace(b, i + 1);
+  if (b[i] === CLOSE_OBJECT) return keys;
+  for (;;) {
+    if (b[i] !== QUOTE) return null;
+    const keyEnd = scanString(b, i + 1);
+    if (keyEnd < 0) return null;
+    const keyStart = i;
+    i = skipWhitespace(b, keyEnd + 1);
+    if (b[i] !== COLON) return null;
+    i = skipWhitespace(b, i + 1);
+    const valueStart = i;
+    const c = b[i];
+    i = skipValue(b, i, 1);
+    if (i < 0) return null;
+    if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) {
+      for (let k = valueStart; k < i; k++) {
+        const d = b[k];
+        if (d === 0x2e || d === 0x65 || d === 0x45) {
+          keys.add(JSON.parse(Buffer.from(b.buffer, b.byteOffset + keyStart, keyEnd + 1 - keyStart).toString('utf8')) as string);
+          break;
+        }
+      }
+    }
+    i = skipWhitespace(b, i);
+    if (b[i] === CLOSE_OBJECT) return keys;
+    if (b[i] !== COMMA) return null;
+    i = skipWhitespace(b, i + 1);
+  }
+}

@@ -2,6 +2,11 @@
  * Kinesis Analytics sliding windows, `AGG(x) OVER (PARTITION BY k RANGE INTERVAL '1' MINUTE PRECEDING)`:
  * every row is emitted at once with aggregates over its partition's rows of the last `range` (by time,
  * the row itself included). Rows are taken in arrival order.
+ *
+ * Whether a row exactly `range` older than the current one is in the window depends on the dialect: the
+ * Kinesis Analytics walk-through of a 5-second window drops the row 5 s old (the window is (t - range, t]),
+ * while Flink keeps every row "at most" `range` older ([t - range, t]). A zero range keeps the rows of the
+ * same time in both.
  */
 import type { CompiledAggregate } from '../expr/aggregates.ts';
 import type { CompiledFn, Row } from '../expr/types.ts';
@@ -12,17 +17,35 @@ import { keyOf } from '../runtime/operator.ts';
 export interface OverWindow {
   readonly partitionFns: readonly CompiledFn[];
   readonly range: number;
+  /** A row window (`ROWS n PRECEDING`): the current row and the n before it, whatever their times; null for a range. */
+  readonly rows: number | null;
+  /** True when a row exactly `range` old is still in the window (Flink); false to drop it (Kinesis Analytics). */
+  readonly includesOldestBound: boolean;
   readonly aggs: readonly CompiledAggregate[];
 }
 
-interface Buffer {
+/** A partition's rows in time order; rows before `head` have left the range. */
+export interface RangeRows {
   times: number[];
   rows: Row[];
   head: number;
 }
 
+/** Moves `head` past the rows that are out of the window of a row at time `t`, and compacts now and then. */
+export function dropOutOfRange(w: OverWindow, b: RangeRows, t: number): void {
+  const oldest = t - w.range;
+  if (w.rows !== null) b.head = Math.max(b.head, b.times.length - 1 - w.rows);
+  else if (w.includesOldestBound || w.range === 0) while (b.head < b.times.length && b.times[b.head]! < oldest) b.head++;
+  else while (b.head < b.times.length && b.times[b.head]! <= oldest) b.head++;
+  if (b.head > 256 && b.head * 2 > b.times.length) {
+    b.times.splice(0, b.head);
+    b.rows.splice(0, b.head);
+    b.head = 0;
+  }
+}
+
 export class OverAggregateOperator implements Operator {
-  private readonly buffers: Map<unknown, Buffer>[];
+  private readonly buffers: Map<unknown, RangeRows>[];
 
   constructor(
     readonly description: string,
@@ -51,12 +74,7 @@ export class OverAggregateOperator implements Operator {
           }
           b.times.push(t);
           b.rows.push(row);
-          while (b.head < b.times.length && b.times[b.head]! < t - w.range) b.head++;
-          if (b.head > 256 && b.head * 2 > b.times.length) {
-            b.times.splice(0, b.head);
-            b.rows.splice(0, b.head);
-            b.head = 0;
-          }
+          dropOutOfRange(w, b, t);
           for (const a of w.aggs) {
             const acc = a.create();
             for (let i = b.head; i < b.rows.length; i++) if (b.times[i]! <= t) a.add(acc, b.rows[i]!);

@@ -58,10 +58,11 @@ function parseComparison(c: Cursor): Expr {
       left = { kind: 'isNull', operand: left, negated, pos: t.pos };
       continue;
     }
-    const negated = c.isWord('NOT') && (c.isWordAt(1, 'IN') || c.isWordAt(1, 'BETWEEN') || c.isWordAt(1, 'LIKE'));
+    const negated = c.isWord('NOT') && (c.isWordAt(1, 'IN') || c.isWordAt(1, 'BETWEEN') || c.isWordAt(1, 'LIKE') || c.isWordAt(1, 'SIMILAR'));
     if (negated) c.next();
     if (c.acceptWord('IN')) {
       c.expectOp('(', 'IN takes a list: x IN (1, 2, 3).');
+      if (c.isWord('SELECT')) throw c.error('IN (SELECT ...) subqueries are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
       const list: Expr[] = [];
       do list.push(parseExpr(c));
       while (c.acceptOp(','));
@@ -76,8 +77,12 @@ function parseComparison(c: Cursor): Expr {
       left = { kind: 'between', operand: left, low, high: parseConcat(c), negated, pos: t.pos };
       continue;
     }
-    if (c.acceptWord('LIKE')) {
-      left = { kind: 'like', operand: left, pattern: parseConcat(c), negated, pos: t.pos };
+    const similar = c.isWord('SIMILAR');
+    if (c.acceptWord('LIKE') || (similar && c.acceptWord('SIMILAR'))) {
+      if (similar) c.expectWord('TO', "Write x SIMILAR TO 'pattern'.");
+      const pattern = parseConcat(c);
+      const escape = c.acceptWord('ESCAPE') ? parseConcat(c) : null;
+      left = { kind: 'like', operand: left, pattern, escape, similar, negated, pos: t.pos };
       continue;
     }
     return left;
@@ -138,6 +143,9 @@ function parsePrimary(c: Cursor): Expr {
     return { kind: 'literal', type: 'VARCHAR', value: t.text, pos };
   }
   if (t.type === 'op' && t.text === '(') {
+    if (c.isWordAt(1, 'SELECT')) {
+      throw c.error('subqueries in expressions (scalar, IN, EXISTS) are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
+    }
     c.next();
     const e = parseExpr(c);
     c.expectOp(')');
@@ -147,6 +155,9 @@ function parsePrimary(c: Cursor): Expr {
   if (t.type !== 'word') throw c.error(`expected an expression but found ${c.describe()}`, '');
 
   switch (t.upper) {
+    case 'EXISTS':
+      if (c.isOpAt(1, '(')) throw c.error('EXISTS subqueries are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
+      break;
     case 'TRUE':
     case 'FALSE':
       c.next();
@@ -210,6 +221,12 @@ function parsePrimary(c: Cursor): Expr {
         c.next();
         const operand = parseExpr(c);
         c.expectWord('BY', "Write STEP(ts BY INTERVAL '10' MINUTE).");
+        if (!c.isWord('INTERVAL')) {
+          // STEP(23 BY 5) on numbers: a plain function, never a window.
+          const size = parseExpr(c);
+          c.expectOp(')');
+          return call('STEP', [operand, size], pos);
+        }
         const interval = parseInterval(c);
         c.expectOp(')');
         return { kind: 'step', operand, interval, pos };
@@ -225,6 +242,20 @@ function parsePrimary(c: Cursor): Expr {
         if (c.acceptWord('FOR') || c.acceptOp(',')) args.push(parseExpr(c));
         c.expectOp(')');
         return call('SUBSTRING', args, pos);
+      }
+      break;
+    case 'OVERLAY':
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const args = [parseExpr(c)];
+        c.expectWord('PLACING', "Write OVERLAY(s PLACING r FROM start [FOR length]).");
+        args.push(parseExpr(c));
+        c.expectWord('FROM', "Write OVERLAY(s PLACING r FROM start [FOR length]).");
+        args.push(parseExpr(c));
+        if (c.acceptWord('FOR')) args.push(parseExpr(c));
+        c.expectOp(')');
+        return call('OVERLAY', args, pos);
       }
       break;
     case 'TRIM':
@@ -290,6 +321,9 @@ function parseColumnRef(c: Cursor): Expr {
   if (c.isOp('.') && (c.peek(1).type === 'word' || c.peek(1).type === 'quoted')) {
     c.next();
     const second = c.next();
+    if (c.isOp('.')) {
+      throw c.error(`nested fields (${first.text}.${second.text}.${c.peek(1).text}, as REGEX_LOG_PARSE and other row-valued functions give) are not supported yet`, 'Extract each value with REGEXP_EXTRACT(s, re, group) or SUBSTRING.');
+    }
     return { kind: 'column', qualifier: first.text, name: second.text, quoted: second.type === 'quoted', pos: second.pos };
   }
   return { kind: 'column', qualifier: null, name: first.text, quoted: first.type === 'quoted', pos: first.pos };
@@ -321,7 +355,7 @@ function parseCall(c: Cursor): Expr {
   if (c.isWord('OVER')) {
     const overPos = c.next().pos;
     if (c.isOp('(')) over = parseOverSpec(c);
-    else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, pos: overPos };
+    else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
   return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, over, pos: nameTok.pos };
 }
@@ -332,6 +366,7 @@ export function parseOverSpec(c: Cursor): OverClause {
   const partitionBy: Expr[] = [];
   const orderBy: OrderItem[] = [];
   let rangeMillis: number | null = null;
+  let rowsPreceding: number | null = null;
   if (c.acceptWord('PARTITION')) {
     c.expectWord('BY');
     do partitionBy.push(parseExpr(c));
@@ -348,20 +383,42 @@ export function parseOverSpec(c: Cursor): OverClause {
   }
   if (c.acceptWord('RANGE')) {
     if (c.acceptWord('BETWEEN')) {
-      rangeMillis = parseInterval(c).millis;
+      rangeMillis = c.acceptWord('UNBOUNDED') ? Number.POSITIVE_INFINITY : parseInterval(c).millis;
       c.expectWord('PRECEDING');
       c.expectWord('AND');
       c.expectWord('CURRENT');
       c.expectWord('ROW');
+    } else if (c.acceptWord('CURRENT')) {
+      // Kinesis Analytics: the same as RANGE INTERVAL '0' SECOND PRECEDING, the rows of the same time.
+      c.expectWord('ROW');
+      rangeMillis = 0;
     } else {
       rangeMillis = parseInterval(c).millis;
       c.expectWord('PRECEDING', "A sliding window looks back: RANGE INTERVAL '1' MINUTE PRECEDING.");
     }
-  } else if (c.isWord('ROWS')) {
-    throw c.error('ROWS windows are not supported yet', "Use a time range: RANGE INTERVAL '1' MINUTE PRECEDING.");
+  } else if (c.acceptWord('ROWS')) {
+    const between = c.acceptWord('BETWEEN');
+    if (c.acceptWord('CURRENT')) {
+      c.expectWord('ROW');
+      rowsPreceding = 0;
+    } else {
+      rowsPreceding = between && c.acceptWord('UNBOUNDED') ? Number.POSITIVE_INFINITY : rowCount(c);
+      c.expectWord('PRECEDING', 'A row window looks back: ROWS 10 PRECEDING.');
+    }
+    if (between) {
+      c.expectWord('AND');
+      c.expectWord('CURRENT', 'A window ends at the current row: ... AND CURRENT ROW.');
+      c.expectWord('ROW');
+    }
   }
   c.expectOp(')');
-  return { windowName: null, partitionBy, orderBy, rangeMillis, pos };
+  return { windowName: null, partitionBy, orderBy, rangeMillis, rowsPreceding, pos };
+}
+
+function rowCount(c: Cursor): number {
+  const t = c.next();
+  if (t.type !== 'number' || !/^[0-9]+$/.test(t.text)) throw c.errorAt(t.pos, `expected a number of rows but found ${c.describe(t)}`, 'Write ROWS 10 PRECEDING.');
+  return Number(t.text);
 }
 
 function parseCase(c: Cursor): Expr {

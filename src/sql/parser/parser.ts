@@ -73,6 +73,9 @@ function parseStatement(c: Cursor): Statement {
     }
     throw c.error(`expected TABLE, STREAM, VIEW or PUMP after CREATE but found ${c.describe()}`, 'Tollstream creates tables, views, streams and pumps.');
   }
+  if (c.isWord('WITH')) throw c.error('WITH (common table expressions) is not supported yet', 'Name each part with CREATE VIEW v AS SELECT ... and read v.');
+  if (c.isWord('VALUES')) throw c.error('VALUES is not supported yet', 'Read rows from an input stream; constants can be selected from it.');
+  if (c.isWord('SET')) throw c.error('SET is not supported', "Options go in the table's WITH ('key' = 'value') or in the query's settings.");
   if (c.acceptWord('INSERT')) return parseInsertRest(c, pos);
   if (c.isWord('SELECT') || c.isOp('(')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
   throw c.error(`expected a statement but found ${c.describe()}`, 'Statements start with SELECT, INSERT INTO, CREATE TABLE/VIEW/STREAM/PUMP or EXPLAIN.');
@@ -160,9 +163,23 @@ export function parseSelect(c: Cursor): SelectQuery {
   do items.push(parseSelectItem(c));
   while (c.acceptOp(','));
   let from: FromItem | null = null;
-  if (c.acceptWord('FROM')) from = parseFrom(c);
+  let commaJoin: { right: FromItem; pos: Statement['pos'] } | null = null;
+  if (c.acceptWord('FROM')) {
+    from = parseFrom(c);
+    if (c.isOp(',')) {
+      // FROM a, b WHERE ...: the join of a and b on the WHERE condition (Flink's interval join examples).
+      const pos = c.next().pos;
+      commaJoin = { right: parseFrom(c), pos };
+      if (c.isOp(',')) throw c.error('a FROM list of more than two tables is not supported', 'Join them two at a time: a JOIN b ON ... JOIN c ON ....');
+    }
+  }
   let where: Expr | null = null;
   if (c.acceptWord('WHERE')) where = parseExpr(c);
+  if (commaJoin) {
+    if (!where) throw c.errorAt(commaJoin.pos, 'FROM a, b needs a WHERE that relates a and b', 'Write a JOIN b ON a.k = b.k (AND a time bound for two streams).');
+    from = { kind: 'join', joinType: 'INNER', left: from!, right: commaJoin.right, on: where, pos: commaJoin.pos };
+    where = null;
+  }
   let windowedBy: StaggerClause | null = null;
   if (c.isWord('WINDOWED')) {
     const wpos = c.next().pos;
@@ -182,6 +199,9 @@ export function parseSelect(c: Cursor): SelectQuery {
   const groupBy: Expr[] = [];
   if (c.acceptWord('GROUP')) {
     c.expectWord('BY');
+    if (c.isWord('GROUPING') || c.isWord('ROLLUP') || c.isWord('CUBE')) {
+      throw c.error(`${c.peek().upper === 'GROUPING' ? 'GROUPING SETS' : c.peek().upper} is not supported yet`, 'Write one query per grouping, each inserting into the same stream (a stream written by several is their union).');
+    }
     do groupBy.push(parseExpr(c));
     while (c.acceptOp(','));
   }
@@ -263,12 +283,26 @@ function parseFromPrimary(c: Cursor): FromItem {
     const fnTok = c.next();
     const fn = fnTok.upper as WindowFunction;
     if (fnTok.type !== 'word' || !(fn in WINDOW_FUNCTIONS)) {
+      if (UNSUPPORTED_TABLE_FUNCTIONS.has(fnTok.upper)) throw c.errorAt(fnTok.pos, `${fnTok.upper} is not supported yet`, 'Use a window aggregate (TUMBLE, HOP, SESSION, CUMULATE, STEP) with the aggregates it needs.');
       throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
     }
     c.expectOp('(');
+    if ((c.peek().type === 'word' || c.peek().type === 'quoted') && c.isOpAt(1, '=') && c.isOpAt(2, '>')) {
+      throw c.error(`named arguments (${c.peek().text} => ...) are not supported yet`, `Pass the arguments in order: ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}); window offsets are not supported.`);
+    }
     c.expectWord('TABLE', `The first argument is the input: ${fn}(TABLE t, DESCRIPTOR(ts), ...).`);
     const srcPos = c.peek().pos;
     const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), alias: null, pos: srcPos };
+    const partitionBy: string[] = [];
+    if (c.isWord('PARTITION')) {
+      if (fn !== 'SESSION') throw c.error(`PARTITION BY in ${fn} is not supported`, 'Only SESSION windows are partitioned: SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap).');
+      c.next();
+      c.expectWord('BY');
+      const parenthesized = c.acceptOp('(');
+      do partitionBy.push(c.identifier('a partition column'));
+      while (c.isOp(',') && (parenthesized || !c.isWordAt(1, 'DESCRIPTOR')) && c.acceptOp(','));
+      if (parenthesized) c.expectOp(')');
+    }
     c.expectOp(',');
     c.expectWord('DESCRIPTOR', 'The second argument names the time column: DESCRIPTOR(ts).');
     c.expectOp('(');
@@ -278,12 +312,28 @@ function parseFromPrimary(c: Cursor): FromItem {
     while (c.acceptOp(',')) sizes.push(parseInterval(c));
     c.expectOp(')');
     c.expectOp(')');
+    if (sizes.length === WINDOW_FUNCTIONS[fn] + 1 && fn !== 'SESSION') {
+      throw c.errorAt(fnTok.pos, `window offsets (the last argument of ${fn}) are not supported yet`, `Leave the offset out: windows start at multiples of their size from 1970-01-01 00:00 UTC.`);
+    }
     if (sizes.length !== WINDOW_FUNCTIONS[fn]) {
       const want = { TUMBLE: 'a size', HOP: 'a slide and a size', SESSION: 'a gap', CUMULATE: 'a step and a max size' }[fn];
       throw c.errorAt(fnTok.pos, `${fn} takes ${want} after the DESCRIPTOR, got ${sizes.length} interval(s)`, `Write e.g. ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}).`);
     }
-    return { kind: 'windowTvf', fn, source, timeColumn, sizes, alias: parseAlias(c), pos };
+    return { kind: 'windowTvf', fn, source, partitionBy, timeColumn, sizes, alias: parseAlias(c), pos };
+  }
+  if (c.isWord('TABLE') || c.isWord('LATERAL') || c.isWord('UNNEST')) {
+    throw c.error(`${c.peek().upper} in FROM is not supported here`, 'Read a stream or table by name, a subquery, or TABLE(TUMBLE|HOP|SESSION|CUMULATE(...)).');
   }
   const name = c.identifier('a table or stream name');
+  if (c.isWord('FOR') && c.isWordAt(1, 'SYSTEM_TIME')) {
+    throw c.error('temporal joins (FOR SYSTEM_TIME AS OF) are not supported yet', 'Join a reference table with JOIN r ON s.k = r.k: it looks the row up as the table is when the row is processed.');
+  }
+  if (c.isWord('MATCH_RECOGNIZE')) throw c.error('MATCH_RECOGNIZE is not supported yet', 'Find the pattern with windowed aggregates, or an interval join of the stream with itself.');
+  if (c.isWord('OVER')) {
+    throw c.error('a stream joined over a window (JOIN s OVER (RANGE ...)) is not supported yet', 'Join two streams with a time bound instead: a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL ... AND a.ts.');
+  }
   return { kind: 'tableRef', name, alias: parseAlias(c), pos };
 }
+
+/** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */
+const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['TOP_K_ITEMS_TUMBLING', 'RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS']);

@@ -36,9 +36,11 @@ export class Catalog {
       const key = (n: string) => n.toLowerCase();
       switch (st.kind) {
         case 'createTable':
+          rejectRepeatedColumns(st.name, st.columns);
           this.tables.set(key(st.name), st);
           break;
         case 'createStream':
+          rejectRepeatedColumns(st.name, st.columns);
           this.streams.set(key(st.name), { name: st.name, columns: st.columns, source: null });
           break;
         case 'createView':
@@ -155,4 +157,14 @@ export function parseDuration(text: string, t: { pos: Expr['pos'] }): number {
   const unit = (m[2] ?? 'ms').toLowerCase();
   const factor = unit.startsWith('ms') || unit.startsWith('milli') ? 1 : unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : unit.startsWith('h') ? 3_600_000 : 86_400_000;
   return n * factor;
+}
+
+/** Rows are records keyed by column name, so two columns of one name would lose one value. */
+function rejectRepeatedColumns(table: string, columns: readonly ColumnDef[]): void {
+  const seen = new Set<string>();
+  for (const c of columns) {
+    const k = c.name.toLowerCase();
+    if (seen.has(k)) throw planProblem(c.pos, `${table} declares the column "${c.name}" twice`, 'Give every column its own name.');
+    seen.add(k);
+  }
 }

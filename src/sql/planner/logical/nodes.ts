@@ -2,7 +2,7 @@
  * The logical plan: what to compute, with expressions still as AST over each node's input fields.
  * The physical planner picks operators and compiles the expressions.
  */
-import type { CallExpr, Expr, OrderItem, SqlTypeName } from '../../ast/index.ts';
+import type { CallExpr, Expr, OrderItem, QueryDialect, SqlTypeName } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
 
@@ -40,7 +40,7 @@ export type WindowSpec =
   | { readonly type: 'TUMBLE'; readonly size: number; readonly time: Expr }
   | { readonly type: 'HOP'; readonly slide: number; readonly size: number; readonly time: Expr }
   | { readonly type: 'CUMULATE'; readonly step: number; readonly size: number; readonly time: Expr }
-  | { readonly type: 'SESSION'; readonly gap: number; readonly time: Expr }
+  | { readonly type: 'SESSION'; readonly gap: number; readonly time: Expr; readonly partitionBy?: readonly string[] }
   | { readonly type: 'STAGGER'; readonly range: number; readonly time: Expr };
 
 interface Base {
@@ -93,8 +93,11 @@ export interface AggregateNode extends Base {
 export interface OverAggregateNode extends Base {
   readonly kind: 'overAggregate';
   readonly input: LogicalNode;
+  /** ROWTIME (rows in arrival order), or the event-time column of `ORDER BY ts` (rows wait for the watermark). */
   readonly time: Expr;
-  readonly windows: readonly { readonly partitionBy: readonly Expr[]; readonly range: number; readonly aggs: readonly CallExpr[] }[];
+  readonly orderedByEventTime: boolean;
+  /** Each window keeps its partition's rows of the last `range` ms, or with `rows` its last rows + 1. */
+  readonly windows: readonly { readonly partitionBy: readonly Expr[]; readonly range: number; readonly rows: number | null; readonly aggs: readonly CallExpr[] }[];
 }
 
 /** Output: the input fields, then the row number. */
@@ -183,4 +186,6 @@ export interface LogicalPlan {
   /** Streams written by the script, in order of first write. */
   readonly outputs: readonly string[];
   readonly explain: boolean;
+  /** The dialect the script was planned in. */
+  readonly dialect: QueryDialect;
 }

@@ -1,5 +1,5 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, SelectQuery } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
@@ -16,6 +16,7 @@ import { logicalInputs } from './nodes.ts';
 export interface PlanEnv {
   readonly catalog: Catalog;
   readonly now: () => number;
+  readonly dialect: QueryDialect;
   readonly viewsInProgress: Set<string>;
   /** Streams (lower case) written by a GROUP BY without a window: their rows are updates, not facts. */
   readonly updatingStreams: Set<string>;
@@ -49,7 +50,7 @@ export function col(name: string, pos: SourcePos, qualifier: string | null = nul
 }
 
 export function ctxOf(env: PlanEnv, fields: readonly Field[], substitutions?: ReadonlyMap<string, number> | null): CompileContext {
-  return { scope: new Scope(fields), substitutions: substitutions ?? undefined, now: env.now };
+  return { scope: new Scope(fields), substitutions: substitutions ?? undefined, now: env.now, dialect: env.dialect };
 }
 
 function requalify(node: LogicalNode, qualifier: string | null): LogicalNode {
@@ -86,7 +87,7 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
           window = { type: 'CUMULATE', step: ms[0]!, size: ms[1]!, time };
           break;
         case 'SESSION':
-          window = { type: 'SESSION', gap: ms[0]!, time };
+          window = { type: 'SESSION', gap: ms[0]!, time, partitionBy: item.partitionBy };
           break;
       }
       const wf = (name: string): Field => ({ name, type: 'TIMESTAMP', qualifier, hidden: false });
@@ -241,7 +242,18 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
   if (peeled && keys.some((k) => isWindowCol(k, 'window_start')) && keys.some((k) => isWindowCol(k, 'window_end'))) {
     window = peeled.assign.window;
     input = peeled.without();
-    keys = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end'));
+    if (window.type === 'SESSION' && window.partitionBy && window.partitionBy.length > 0) {
+      // Sessions are kept per GROUP BY key here, which is the PARTITION BY key only when both name the same columns.
+      const parts = new Set(window.partitionBy.map((p) => p.toLowerCase()));
+      const groupCols = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end') && !isWindowCol(k, 'window_time'));
+      const same = groupCols.length === parts.size && groupCols.every((k) => k.kind === 'column' && parts.has(k.name.toLowerCase()));
+      if (!same) {
+        throw planProblem(q.pos, `a SESSION window partitioned by ${window.partitionBy.join(', ')} must be grouped by exactly those columns (and window_start, window_end)`, `GROUP BY window_start, window_end, ${window.partitionBy.join(', ')}.`);
+      }
+    }
+    // window_time (= window_end - 1 ms) names nothing window_end does not: grouping by it too, as Flink's
+    // cascading windows do to carry a time on, adds no group.
+    keys = keys.filter((k) => !isWindowCol(k, 'window_start') && !isWindowCol(k, 'window_end') && !isWindowCol(k, 'window_time'));
   } else if (q.windowedBy) {
     window = { type: 'STAGGER', range: q.windowedBy.range.millis, time: col('ROWTIME', q.windowedBy.pos) };
   } else {
@@ -304,15 +316,26 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   const ranking = overs.filter((c) => c.name === 'ROW_NUMBER' || c.name === 'RANK' || c.name === 'DENSE_RANK');
   const aggregates = overs.filter((c) => !ranking.includes(c));
   if (aggregates.length > 0) {
-    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; aggs: CallExpr[] }>();
+    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; rows: number | null; aggs: CallExpr[] }>();
+    let order: { expr: Expr; key: string } | null = null;
     for (const c of aggregates) {
-      if (!isAggregateCall({ ...c, over: null })) throw planProblem(c.pos, `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX or AVG over a window.');
+      if (!isAggregateCall({ ...c, over: null })) {
+        const known = ['LAG', 'LEAD', 'NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
+        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE or LAST_VALUE over a window.');
+      }
       const spec = specOf(c);
-      if (spec.rangeMillis === null) throw planProblem(spec.pos, 'a sliding window needs a time range', "Add RANGE INTERVAL '1' MINUTE PRECEDING.");
-      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis]);
+      if (spec.rangeMillis === null && spec.rowsPreceding === null) {
+        throw planProblem(spec.pos, 'a sliding window needs a time range or a number of rows', "Add RANGE INTERVAL '1' MINUTE PRECEDING, or ROWS 10 PRECEDING.");
+      }
+      const thisOrder = overOrder(spec, q.pos);
+      if (order !== null && order.key !== thisOrder.key) {
+        throw planProblem(spec.pos, 'the OVER windows of one query order rows by different columns', `Order every window by ${renderOrder(order.expr)}, or compute the others in another query.`);
+      }
+      order = thisOrder;
+      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis, spec.rowsPreceding]);
       let g = groups.get(key);
       if (!g) {
-        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis, aggs: [] };
+        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis ?? Number.POSITIVE_INFINITY, rows: spec.rowsPreceding, aggs: [] };
         groups.set(key, g);
       }
       g.aggs.push(c);
@@ -328,7 +351,12 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         fields.push({ name: `EXPR$o${fields.length}`, type: c.type, qualifier: null, hidden: false });
       }
     }
-    node = { kind: 'overAggregate', input: node, time: col('ROWTIME', q.pos), windows, fields };
+    const time = order!.expr;
+    const t = compileExpr(time, ctx);
+    if (t.type !== 'TIMESTAMP' && t.type !== 'ANY') {
+      throw planProblem(time.pos, `an OVER window orders rows by time, and this is ${t.type}`, 'ORDER BY the TIMESTAMP column the WATERMARK is declared for (or ROWTIME).');
+    }
+    node = { kind: 'overAggregate', input: node, time, orderedByEventTime: !isRowtime(time), windows, fields };
   }
   if (ranking.length > 1) throw planProblem(ranking[1]!.pos, 'only one ROW_NUMBER per query', '');
   const rn = ranking[0];
@@ -354,6 +382,27 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
     };
   }
   return { node, subs };
+}
+
+function isRowtime(e: Expr): boolean {
+  return e.kind === 'column' && e.name.toUpperCase() === 'ROWTIME';
+}
+
+function renderOrder(e: Expr): string {
+  return e.kind === 'column' ? (e.qualifier ? `${e.qualifier}.${e.name}` : e.name) : 'one column';
+}
+
+/** The time an OVER window orders rows by: its one ascending ORDER BY, or ROWTIME (arrival order) without one. */
+function overOrder(spec: OverClause, pos: SourcePos): { expr: Expr; key: string } {
+  if (spec.orderBy.length === 0) return { expr: col('ROWTIME', pos), key: exprKey(col('ROWTIME', pos)) };
+  if (spec.orderBy.length > 1) {
+    throw planProblem(spec.orderBy[1]!.expr.pos, 'an OVER window with a RANGE orders rows by one time column', 'ORDER BY the event-time column alone, e.g. ORDER BY order_time.');
+  }
+  const o = spec.orderBy[0]!;
+  if (o.descending) {
+    throw planProblem(o.expr.pos, 'an OVER window on a stream looks back in time, so it cannot ORDER BY ... DESC', 'ORDER BY the event-time column ascending.');
+  }
+  return { expr: o.expr, key: exprKey(o.expr) };
 }
 
 /**

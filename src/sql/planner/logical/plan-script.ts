@@ -3,6 +3,8 @@ import type { InsertStmt, Script, SelectQuery, Statement } from '../../ast/index
 import { planProblem } from '../../diagnostics.ts';
 import type { CatalogOptions } from './catalog.ts';
 import { Catalog } from './catalog.ts';
+import type { QueryDialect } from './dialect.ts';
+import { detectDialect } from './dialect.ts';
 import type { LogicalPlan, Pipeline } from './nodes.ts';
 import { streamsRead } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
@@ -10,11 +12,14 @@ import { isUpdating, planSelect } from './plan-query.ts';
 
 export interface LogicalPlanOptions extends CatalogOptions {
   readonly now: () => number;
+  /** The dialect to plan in. @default detected from the script (see `detectDialect`) */
+  readonly dialect?: QueryDialect;
 }
 
 export function planScript(script: Script, options: LogicalPlanOptions): LogicalPlan & { catalog: Catalog } {
   const catalog = new Catalog(script, options);
-  const env: PlanEnv = { catalog, now: options.now, viewsInProgress: new Set(), updatingStreams: new Set() };
+  const dialect = options.dialect ?? detectDialect(script);
+  const env: PlanEnv = { catalog, now: options.now, dialect, viewsInProgress: new Set(), updatingStreams: new Set() };
   const pipelines: Pipeline[] = [];
   const outputs: string[] = [];
   let explain = false;
@@ -58,6 +63,15 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
     results++;
     const target = results === 1 ? 'result' : `result_${results}`;
     const targetColumns = node.fields.filter((f) => !f.hidden).map((f) => ({ name: f.name, type: f.type }));
+    // Result rows are keyed by column name: a second column of the same name would overwrite the first.
+    const seen = new Set<string>();
+    targetColumns.forEach((c, i) => {
+      if (seen.has(c.name.toLowerCase())) {
+        const item = query.items.some((x) => x.kind === 'star') ? undefined : query.items[i];
+        throw planProblem(item?.pos ?? query.pos, `the result has two columns named "${c.name}"`, 'Give each selected column its own alias, e.g. AS total_a, AS total_b.');
+      }
+      seen.add(c.name.toLowerCase());
+    });
     pipelines.push({ pumpName: target, pos: query.pos, target, targetColumns, query: node });
     addOutput(target);
   };
@@ -84,7 +98,7 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
     throw planProblem(script.statements[0]!.pos, 'the script declares things but moves no rows', 'Add an INSERT INTO ... SELECT, a CREATE PUMP or a SELECT.');
   }
   rejectCycles(pipelines);
-  return { pipelines, outputs, explain, catalog };
+  return { pipelines, outputs, explain, dialect, catalog };
 }
 
 /** A pump may not read, directly or through other pumps' streams, the stream it writes: rows would loop. */

@@ -2,7 +2,7 @@
  * Logical plan -> physical graph: picks an operator for each node, fuses WHERE and the select list into
  * one Calc, shares one source per input, compiles every expression to closures.
  */
-import type { Expr } from '../../ast/index.ts';
+import type { Expr, QueryDialect } from '../../ast/index.ts';
 import { TollstreamError } from '../../../core/errors.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileAggregate } from '../../expr/aggregates.ts';
@@ -16,6 +16,7 @@ import { IntervalJoinOperator } from '../../operators/interval-join.ts';
 import { LookupJoinOperator } from '../../operators/lookup-join.ts';
 import type { ReferenceTable } from '../../reference-table.ts';
 import { staticReferenceTable } from '../../reference-table.ts';
+import { EventTimeOverAggregateOperator } from '../../operators/event-time-over-aggregate.ts';
 import { OverAggregateOperator } from '../../operators/over-aggregate.ts';
 import { SessionWindowAggregateOperator } from '../../operators/session-window-aggregate.ts';
 import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
@@ -41,10 +42,10 @@ export interface PhysicalOptions {
   readonly refTables?: ReadonlyMap<string, ReferenceTable>;
 }
 
-type Ctx = { options: PhysicalOptions; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
+type Ctx = { options: PhysicalOptions; dialect: QueryDialect; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
 
 function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
-  return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now };
+  return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now, dialect: c.dialect };
 }
 
 function operator(c: Ctx, name: string, detail: string, inputs: PhysicalNode[], fields: readonly Field[], create: OperatorNode['create']): OperatorNode {
@@ -151,8 +152,12 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     }
     const time = compileExpr(w.time, ctx).fn;
     switch (w.type) {
-      case 'SESSION':
+      case 'SESSION': {
+        // Sessions merge, and which of two merged sessions saw its rows first is not kept.
+        const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE');
+        if (ordered) throw planProblem(ordered.pos, `${ordered.name} is not supported in SESSION windows`, 'Use MIN or MAX of the value, or a TUMBLE/HOP window.');
         return operator(c, 'SessionWindowAggregate', detail, [input], n.fields, () => new SessionWindowAggregateOperator('SessionWindowAggregate', w.gap, time, keyFns, aggs, lateness));
+      }
       case 'STAGGER':
         return operator(c, 'StaggerWindowAggregate', detail, [input], n.fields, () => new StaggerWindowAggregateOperator('StaggerWindowAggregate', w.range, time, keyFns, aggs));
       default: {
@@ -169,9 +174,24 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const windows = n.windows.map((w) => ({
       partitionFns: w.partitionBy.map((p) => compileExpr(p, ctx).fn),
       range: w.range,
+      rows: w.rows,
+      includesOldestBound: c.dialect === 'flink',
       aggs: w.aggs.map((a) => compileAggregate({ ...a, over: null }, ctx, renderExpr({ ...a, over: null }))),
     }));
-    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] range=${renderMillis(w.range)} aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] ${w.rows !== null ? `rows=${w.rows} preceding` : `range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t]`} aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    if (n.orderedByEventTime) {
+      // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
+      const lag = exprLag(n.input, n.time, c.lags);
+      if (lag === null) {
+        throw planProblem(
+          n.time.pos,
+          `OVER ... ORDER BY ${renderExpr(n.time)}: the watermark does not follow ${renderExpr(n.time)}, so rows cannot be put in its order`,
+          'ORDER BY the column of the table\'s WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...), or leave ORDER BY out (Kinesis Analytics: rows in ROWTIME order).',
+        );
+      }
+      const holdBack = Math.max(0, lag);
+      return operator(c, 'EventTimeOverAggregate', `order=${renderExpr(n.time)} ${detail}`, [input], n.fields, () => new EventTimeOverAggregateOperator('EventTimeOverAggregate', time, windows, holdBack));
+    }
     return operator(c, 'SlidingWindowAggregate', detail, [input], n.fields, () => new OverAggregateOperator('SlidingWindowAggregate', time, windows));
   },
   topN: (n, c) => {
@@ -224,7 +244,7 @@ function build(n: LogicalNode, c: Ctx): PhysicalNode {
 
 export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): PhysicalGraph {
   let id = 0;
-  const c: Ctx = { options, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
+  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
   const outputs: OutputStream[] = [];
   const sinkInputs = new Map<string, PhysicalNode[]>();
   // Sinks exist before any pipeline so a pipeline can read a stream another one writes.

@@ -112,7 +112,8 @@ const FIELD_LAG: FieldLag = {
         return null;
     }
   },
-  overAggregate: (n, field, ctx) => (field < n.input.fields.length ? fieldLag(n.input, field, ctx) : null),
+  // Rows ordered by event time wait for the watermark; how long they waited is not tracked.
+  overAggregate: (n, field, ctx) => (!n.orderedByEventTime && field < n.input.fields.length ? fieldLag(n.input, field, ctx) : null),
   // Rows wait for their window to close; how long they waited is not tracked.
   topN: () => null,
   lookupJoin: (n, field, ctx) => (field < n.input.fields.length ? fieldLag(n.input, field, ctx) : null),

@@ -14,7 +14,7 @@ const RENDER: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => string } = {
   isDistinct: (e) => `${renderExpr(e.left)} IS ${e.negated ? 'NOT ' : ''}DISTINCT FROM ${renderExpr(e.right)}`,
   inList: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}IN (${e.list.map(renderExpr).join(', ')})`,
   between: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}BETWEEN ${renderExpr(e.low)} AND ${renderExpr(e.high)}`,
-  like: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}LIKE ${renderExpr(e.pattern)}`,
+  like: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}${e.similar ? 'SIMILAR TO' : 'LIKE'} ${renderExpr(e.pattern)}${e.escape ? ` ESCAPE ${renderExpr(e.escape)}` : ''}`,
   case: (e) =>
     `CASE${e.operand ? ` ${renderExpr(e.operand)}` : ''}${e.whens.map((w) => ` WHEN ${renderExpr(w.when)} THEN ${renderExpr(w.then)}`).join('')}${e.otherwise ? ` ELSE ${renderExpr(e.otherwise)}` : ''} END`,
   cast: (e) => `${e.lenient ? 'TRY_CAST' : 'CAST'}(${renderExpr(e.operand)} AS ${e.target.text})`,
@@ -31,6 +31,7 @@ export function renderExpr(e: Expr): string {
 
 export function renderMillis(ms: number): string {
   if (ms === 0) return '0';
+  if (ms === Number.POSITIVE_INFINITY) return 'unbounded';
   for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }

@@ -1,0 +1,61 @@
+/** Text functions of Kinesis Analytics (and Flink) that need more than a line: INITCAP, OVERLAY, REGEX_REPLACE. */
+import { RowError } from './types.ts';
+
+/** Each space-delimited word with its first character upper-cased and the others lower-cased. */
+export function initcap(text: string): string {
+  return text.toLowerCase().replace(/(^|\s)(\S)/gu, (_m, space: string, first: string) => space + first.toUpperCase());
+}
+
+/**
+ * `OVERLAY(s PLACING r FROM start [FOR length])`: `length` characters of `s` from `start` (1-based) replaced
+ * by `r`; `length` defaults to r's length. A start before 1 puts the first (1 - start) characters of `r`
+ * before `s` and overlays the rest; a start past the end appends `r` (Kinesis Analytics' reading).
+ */
+export function overlay(text: string, replacement: string, start: number, length?: number): string {
+  const chars = [...text];
+  const len = length ?? [...replacement].length;
+  if (len < 0) throw new RowError('EVAL_ERROR', `OVERLAY: the length ${len} is negative`);
+  const from = start - 1;
+  return chars.slice(0, Math.max(0, from)).join('') + replacement + chars.slice(Math.max(0, from + len)).join('');
+}
+
+/**
+ * `REGEX_REPLACE(s, regex, replacement, startPosition, occurrence)`: the matches of `regex` in `s` from
+ * character `startPosition` on replaced, all of them when `occurrence` is 0, else only that one (1 the
+ * first). `replacement` reads as Java's: `$n` is group n, a backslash takes the next character as it is.
+ */
+export function regexReplace(text: string, re: RegExp, replacement: string, startPosition: number, occurrence: number): string {
+  if (startPosition < 1) throw new RowError('EVAL_ERROR', `REGEX_REPLACE: the start position ${startPosition} is before 1`);
+  if (occurrence < 0) throw new RowError('EVAL_ERROR', `REGEX_REPLACE: the occurrence ${occurrence} is negative`);
+  const chars = [...text];
+  if (startPosition > chars.length) return text;
+  const head = chars.slice(0, startPosition - 1).join('');
+  const tail = chars.slice(startPosition - 1).join('');
+  const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
+  let replaced = '';
+  let at = 0;
+  let seen = 0;
+  for (const m of tail.matchAll(global)) {
+    seen++;
+    if (occurrence !== 0 && seen !== occurrence) continue;
+    replaced += tail.slice(at, m.index) + javaReplacement(replacement, m);
+    at = m.index + m[0].length;
+    if (occurrence !== 0) break;
+  }
+  replaced += tail.slice(at);
+  return head + replaced;
+}
+
+function javaReplacement(replacement: string, groups: readonly (string | undefined)[]): string {
+  let out = '';
+  for (let i = 0; i < replacement.length; i++) {
+    const ch = replacement[i]!;
+    if (ch === '\\' && i + 1 < replacement.length) out += replacement[++i];
+    else if (ch === '$' && /\d/.test(replacement[i + 1] ?? '')) {
+      const n = Number(replacement[++i]);
+      if (n >= groups.length) throw new RowError('EVAL_ERROR', `REGEX_REPLACE: the replacement names group ${n}, which the expression does not have`);
+      out += groups[n] ?? '';
+    } else out += ch;
+  }
+  return out;
+}

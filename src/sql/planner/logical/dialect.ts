@@ -1,0 +1,45 @@
+/**
+ * Which dialect's meaning a script gets. The two dialects disagree on a few things that parse the same
+ * (UNIX_TIMESTAMP is seconds in Flink and milliseconds in Kinesis Analytics; EXTRACT(SECOND ...) keeps the
+ * milliseconds in Kinesis Analytics; a sliding window's oldest bound), so each query is planned in one.
+ */
+import type { Expr, FromItem, QueryDialect, Script, SelectQuery } from '../../ast/index.ts';
+import { someExpr } from '../../ast/index.ts';
+
+export type { QueryDialect } from '../../ast/index.ts';
+
+/**
+ * The dialect a script is written in: Kinesis Analytics when it has a construct only that dialect has
+ * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY),
+ * Flink otherwise.
+ */
+export function detectDialect(script: Script): QueryDialect {
+  const kinesisQuery = (q: SelectQuery): boolean =>
+    q.stream ||
+    q.windowedBy !== null ||
+    q.items.some((i) => i.kind === 'item' && mentionsRowtime(i.expr)) ||
+    q.groupBy.some(mentionsRowtime) ||
+    (q.from !== null && kinesisFrom(q.from));
+  const kinesisFrom = (f: FromItem): boolean =>
+    f.kind === 'subquery' ? kinesisQuery(f.query) : f.kind === 'join' ? kinesisFrom(f.left) || kinesisFrom(f.right) : false;
+  const kinesisStatement = (st: Script['statements'][number]): boolean => {
+    switch (st.kind) {
+      case 'createStream':
+      case 'createPump':
+        return true;
+      case 'insert':
+      case 'query':
+      case 'createView':
+        return kinesisQuery(st.query);
+      case 'explain':
+        return kinesisStatement(st.statement);
+      case 'createTable':
+        return false;
+    }
+  };
+  return script.statements.some(kinesisStatement) ? 'kinesis' : 'flink';
+}
+
+function mentionsRowtime(e: Expr): boolean {
+  return someExpr(e, (x) => x.kind === 'column' && x.name.toUpperCase() === 'ROWTIME');
+}

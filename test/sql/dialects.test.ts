@@ -1,0 +1,46 @@
+/** One script, one dialect: what Flink and Kinesis Analytics write alike but mean differently. */
+import { describe, expect, it } from 'vitest';
+import { runQuery } from '../../src/sql/index.ts';
+
+async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
+  for (const item of items) yield item;
+}
+
+const ROWS = [{ k: 'a', ts: '2026-03-02T08:00:01.500Z' }];
+const SELECT = `SELECT UNIX_TIMESTAMP(ts) AS u, EXTRACT(SECOND FROM ts) AS s,
+  EXTRACT(SECOND FROM INTERVAL '2 3:4:5.678' DAY TO SECOND) AS i FROM events`;
+const FLINK_TABLE = `CREATE TABLE events (k VARCHAR(8), ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('stream' = 'events');`;
+
+describe('dialects', () => {
+  it('gives a Flink script Flink meanings: seconds, whole seconds', async () => {
+    const r = await runQuery({ sql: `${FLINK_TABLE} ${SELECT};`, inputs: { events: iterate(ROWS) } });
+    expect(r.streams.result).toEqual([{ u: 1_772_438_401, s: 1, i: 5 }]);
+  });
+
+  it('gives a Kinesis Analytics script Kinesis meanings: milliseconds, seconds with milliseconds', async () => {
+    const sql = `CREATE OR REPLACE STREAM "OUT" (u BIGINT, s DOUBLE, i DOUBLE);
+      CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM UNIX_TIMESTAMP(ts), EXTRACT(SECOND FROM ts),
+        EXTRACT(SECOND FROM INTERVAL '2 3:4:5.678' DAY TO SECOND) FROM events;`;
+    const r = await runQuery({ sql, inputs: { events: iterate(ROWS) } });
+    expect(r.streams.OUT).toEqual([{ u: 1_772_438_401_500, s: 1.5, i: 5.678 }]);
+  });
+
+  it('takes the dialect from the options over the one the script suggests', async () => {
+    const r = await runQuery({ sql: `${FLINK_TABLE} ${SELECT};`, inputs: { events: iterate(ROWS) }, dialect: 'kinesis' });
+    expect(r.streams.result).toEqual([{ u: 1_772_438_401_500, s: 1.5, i: 5.678 }]);
+  });
+
+  it('refuses EXTRACT of months or years from an interval, which are not exact here', async () => {
+    await expect(runQuery({ sql: `${FLINK_TABLE} SELECT EXTRACT(MONTH FROM INTERVAL '3' DAY) AS m FROM events;`, inputs: { events: iterate(ROWS) } })).rejects.toThrow(
+      /EXTRACT\(MONTH FROM an interval\) is not supported/,
+    );
+  });
+
+  it('reads RANGE CURRENT ROW as a zero range: the rows of the same ROWTIME, the oldest bound kept', async () => {
+    const sql = `CREATE OR REPLACE STREAM "OUT" (k VARCHAR(8), n BIGINT);
+      CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM k, COUNT(*) OVER (RANGE CURRENT ROW) FROM events;`;
+    const at = (k: string, s: number) => ({ k, _arrival_time: new Date(Date.UTC(2026, 2, 2, 8, 0, s)).toISOString() });
+    const r = await runQuery({ sql, inputs: { events: iterate([at('a', 0), at('b', 0), at('c', 1)]) } });
+    expect(r.streams.OUT).toEqual([{ k: 'a', n: 1 }, { k: 'b', n: 2 }, { k: 'c', n: 1 }]);
+  });
+});
