@@ -1,0 +1,102 @@
+/**
+ * One shard's JetStream stream as the log sees it: messages that each hold a batch of records (the embedded
+ * log's batch framing, `src/log/batch.ts`), and at most one end marker written when a reshard closes the
+ * shard. Reads go through the stream leader's message API (`STREAM.MSG.GET`), so a record is readable from
+ * any node as soon as its append was acknowledged.
+ */
+import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { TollstreamError } from '../../core/errors.ts';
+import { checkBatch } from '../batch.ts';
+import type { BatchHeader } from '../batch.ts';
+
+/** The header of the end marker; its value is the position of the shard's last record (0 when none). */
+export const END_HEADER = 'Tollstream-Shard-End';
+
+export interface ShardLocation {
+  readonly stream: string;
+  readonly shardId: string;
+  /** The JetStream stream of the shard. */
+  readonly jsStream: string;
+  readonly subject: string;
+}
+
+/** A data message, checked and ready to walk with a RecordCursor. */
+export interface BatchMessage {
+  readonly seq: number;
+  readonly buf: Buffer;
+  readonly header: BatchHeader;
+}
+
+export type ShardMessage = { readonly kind: 'batch'; readonly message: BatchMessage } | { readonly kind: 'end'; readonly seq: number; readonly endPosition: number };
+
+export function endMarkerHeaders(endPosition: number): MsgHdrs {
+  const h = headers();
+  h.set(END_HEADER, String(endPosition));
+  return h;
+}
+
+export function toShardMessage(loc: ShardLocation, m: StoredMsg): ShardMessage {
+  const end = m.header.get(END_HEADER);
+  if (end) return { kind: 'end', seq: m.seq, endPosition: Number(end) };
+  const data = m.data;
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const check = checkBatch(buf, 0, buf.length, false);
+  if (!check.ok) {
+    throw new TollstreamError('LOG_CORRUPT', `message ${m.seq} of shard ${loc.shardId} of stream ${loc.stream} is not a batch: ${check.detail}`, {
+      context: { stream: loc.stream, shardId: loc.shardId, messageSeq: m.seq },
+    });
+  }
+  return { kind: 'batch', message: { seq: m.seq, buf, header: check.header } };
+}
+
+export class ShardMessages {
+  constructor(
+    private readonly jsm: JetStreamManager,
+    readonly loc: ShardLocation,
+  ) {}
+
+  /** The first message at or after `seq`, or undefined when there is none. */
+  async next(seq: number): Promise<ShardMessage | undefined> {
+    const m = await this.jsm.streams.getMessage(this.loc.jsStream, { seq: Math.max(seq, 1), next_by_subj: this.loc.subject } as never);
+    return m ? toShardMessage(this.loc, m) : undefined;
+  }
+
+  async last(): Promise<ShardMessage | undefined> {
+    const m = await this.jsm.streams.getMessage(this.loc.jsStream, { last_by_subj: this.loc.subject });
+    return m ? toShardMessage(this.loc, m) : undefined;
+  }
+
+  /** The stream sequences of the oldest and newest messages held (0, lastSeq when empty), and the bytes held. */
+  async state(): Promise<{ firstSeq: number; lastSeq: number; messages: number; bytes: number }> {
+    const info = await this.jsm.streams.info(this.loc.jsStream);
+    return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, messages: info.state.messages, bytes: info.state.bytes };
+  }
+
+  /**
+   * The sequence of the first message whose records arrived at or after `time` (one past the last message
+   * when none did): a binary search over the batches' arrival times, which grow along the shard.
+   */
+  async seqAtTime(time: number): Promise<number> {
+    const { firstSeq, lastSeq } = await this.state();
+    let lo = Math.max(firstSeq, 1);
+    let hi = lastSeq;
+    let answer = lastSeq + 1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const m = await this.next(mid);
+      if (!m || (m.kind === 'batch' ? m.message.seq : m.seq) > hi) {
+        hi = mid - 1;
+        continue;
+      }
+      if (m.kind === 'end' || m.message.header.firstTimestamp >= time) {
+        answer = m.kind === 'end' ? m.seq : m.message.seq;
+        hi = mid - 1;
+      } else {
+        lo = m.message.seq + 1;
+      }
+    }
+    return answer;
+  }
+}
