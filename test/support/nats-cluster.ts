@@ -1,6 +1,6 @@
 /**
  * Starts a JetStream cluster of Debian's `nats-server` processes on 127.0.0.1 for tests: random free client
- * and route ports, a temp store dir per server, ready once the cluster has elected its meta leader.
+ * and route ports, a temp store dir per server, ready once a stream can be replicated on every server.
  * `stop(i)` / `start(i)` take one server down and back up (same ports and store) for failover tests;
  * `close()` (or `await using`) kills every server and removes the dirs.
  */
@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 /** Debian installs the server in /usr/sbin, which is not on every user's PATH. */
 export const NATS_SERVER = process.env.TOLLSTREAM_NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
@@ -36,7 +37,7 @@ export interface NatsCluster extends AsyncDisposable {
   stop(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts server `i` again over its store dir and waits until it accepts clients. */
   start(i: number): Promise<void>;
-  /** Waits until JetStream answers with a meta leader (after a start or a failover). */
+  /** Waits until JetStream can place a stream on every running server (after a start or a failover). */
   waitForMetaLeader(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -76,6 +77,11 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
     if (Date.now() > deadline) throw new Error(`nats-server did not accept clients on port ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+async function jsApi(nc: NatsConnection, api: string, body: unknown): Promise<{ error?: { description: string } }> {
+  const reply = await nc.request(`$JS.API.${api}`, JSON.stringify(body), { timeout: 5000 });
+  return JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { description: string } };
 }
 
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
@@ -136,11 +142,16 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       });
       if (nc) {
         try {
-          // $JS.API.INFO answers with an error until the meta group has a leader.
-          const reply = await nc.request('$JS.API.INFO', undefined, { timeout: 2000 });
-          const info = JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { description: string } };
-          if (!info.error) return;
-          last = new Error(info.error.description);
+          // Ready when a stream replicated on every running server can be placed: the meta group has a
+          // leader and knows all its peers (before that, creating one fails with 'no suitable peers').
+          const name = `ready_probe_${process.pid}_${Date.now()}`;
+          const replicas = servers.filter((s) => s.process).length;
+          const added = await jsApi(nc, `STREAM.CREATE.${name}`, { name, subjects: [`ready_probe.${name}`], num_replicas: replicas, storage: 'memory' });
+          if (!added.error) {
+            await jsApi(nc, `STREAM.DELETE.${name}`, {});
+            return;
+          }
+          last = new Error(added.error.description);
         } catch (err) {
           last = err;
         } finally {

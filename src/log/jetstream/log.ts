@@ -104,7 +104,6 @@ class JetStreamLog implements JetStreamStreamLog {
   private readonly wakeFallbackMs: number;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly producerId = nuid.next();
   private nc!: NatsConnection;
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
@@ -240,7 +239,7 @@ class JetStreamLog implements JetStreamStreamLog {
           now: this.now,
           timeoutMs: this.timeoutMs,
           messageBytes: Math.min(MESSAGE_TARGET_BYTES, this.maxPayload - 4096),
-          producerId: this.producerId,
+          producerId: nuid.next(),
           dedupe: state.dedupe,
           siblings: () => state.writers.values(),
           counters,

@@ -4,8 +4,9 @@
  * shard. Reads go through the stream leader's message API (`STREAM.MSG.GET`), so a record is readable from
  * any node as soon as its append was acknowledged.
  */
+import { JetStreamApiError } from '@nats-io/jetstream';
 import type { JetStreamManager, StoredMsg } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
+import { errors as natsErrors, headers } from '@nats-io/transport-node';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { TollstreamError } from '../../core/errors.ts';
 import { checkBatch } from '../batch.ts';
@@ -51,6 +52,31 @@ export function toShardMessage(loc: ShardLocation, m: StoredMsg): ShardMessage {
   return { kind: 'batch', message: { seq: m.seq, buf, header: check.header } };
 }
 
+/** JetStream's answer while a stream's replicas or the meta group are between leaders. */
+const STREAM_NOT_FOUND = 10059;
+const TEMPORARILY_UNAVAILABLE = 10008;
+const RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1000, 1500];
+
+/**
+ * Runs a read, again after errors a failover causes for a few seconds (a restarted server that has not caught
+ * up says the stream does not exist; a stream without a leader does not answer): the caller knows the stream
+ * exists from its metadata.
+ */
+export async function withFailoverRetry<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      const transient =
+        err instanceof natsErrors.TimeoutError ||
+        (err instanceof Error && err.name === 'JetStreamNotEnabled') || // no responders: not exported by the client
+        (err instanceof JetStreamApiError && (err.code === STREAM_NOT_FOUND || err.code === TEMPORARILY_UNAVAILABLE));
+      if (!transient || attempt >= RETRY_DELAYS_MS.length) throw err;
+      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
+    }
+  }
+}
+
 export class ShardMessages {
   constructor(
     private readonly jsm: JetStreamManager,
@@ -59,18 +85,18 @@ export class ShardMessages {
 
   /** The first message at or after `seq`, or undefined when there is none. */
   async next(seq: number): Promise<ShardMessage | undefined> {
-    const m = await this.jsm.streams.getMessage(this.loc.jsStream, { seq: Math.max(seq, 1), next_by_subj: this.loc.subject } as never);
+    const m = await withFailoverRetry(() => this.jsm.streams.getMessage(this.loc.jsStream, { seq: Math.max(seq, 1), next_by_subj: this.loc.subject } as never));
     return m ? toShardMessage(this.loc, m) : undefined;
   }
 
   async last(): Promise<ShardMessage | undefined> {
-    const m = await this.jsm.streams.getMessage(this.loc.jsStream, { last_by_subj: this.loc.subject });
+    const m = await withFailoverRetry(() => this.jsm.streams.getMessage(this.loc.jsStream, { last_by_subj: this.loc.subject }));
     return m ? toShardMessage(this.loc, m) : undefined;
   }
 
   /** The stream sequences of the oldest and newest messages held (0, lastSeq when empty), and the bytes held. */
   async state(): Promise<{ firstSeq: number; lastSeq: number; messages: number; bytes: number }> {
-    const info = await this.jsm.streams.info(this.loc.jsStream);
+    const info = await withFailoverRetry(() => this.jsm.streams.info(this.loc.jsStream));
     return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, messages: info.state.messages, bytes: info.state.bytes };
   }
 

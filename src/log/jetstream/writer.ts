@@ -65,7 +65,10 @@ export interface WriterOptions {
   readonly timeoutMs: number;
   /** Messages are filled up to about this many bytes. */
   readonly messageBytes: number;
-  /** Identifies this process in message ids (JetStream drops a message id it saw within its duplicate window). */
+  /**
+   * Unique to this writer: message ids are `<producerId>.<n>`, and JetStream drops a message whose id it saw
+   * within its duplicate window, so no two writers (even of one process, over time) may share it.
+   */
   readonly producerId: string;
   readonly dedupe: StreamDedupe | undefined;
   /** The writers of the stream's other shards, caught up before a dedupe decision (keys may sit in any shard). */
@@ -297,7 +300,7 @@ export class ShardWriter {
       const expected = this.lastSeq!;
       let seq: number;
       try {
-        seq = await this.publish(batch, expected, `${this.o.producerId}.${this.o.shardIndex}.${++this.counter}`);
+        seq = await this.publish(batch, expected, `${this.o.producerId}.${++this.counter}`);
       } catch (err) {
         for (const slot of placed) window!.forget(slot);
         for (const job of jobs) for (const i of job.indexes) delete job.results[i];
