@@ -570,6 +570,11 @@ class JetStreamLog implements JetStreamStreamLog {
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
       checkRecord(r, stream, i);
+      if (encodedSize(r) > this.maxPayload - 4096) {
+        throw new TollstreamError('LIMIT_EXCEEDED', `record ${i}: ${r.data.length} bytes do not fit a message under the NATS servers' max_payload of ${this.maxPayload} bytes; raise max_payload to 8MB`, {
+          context: { stream, record: i },
+        });
+      }
       const hash = r.explicitHashKey !== undefined ? parseExplicitHashKey(r.explicitHashKey) : undefined;
       hashes[i] = hash;
       encodable[i] =
@@ -629,13 +634,7 @@ class JetStreamLog implements JetStreamStreamLog {
       bytes: size,
     });
     for (let k = 0; k < indexes.length; k++) {
-      const r = encodable[indexes[k]!]!;
-      const size = 64 + r.data.length + r.partitionKey.length * 3 + (r.idempotencyKey?.length ?? 0) * 3;
-      if (size > this.maxPayload - 4096) {
-        throw new TollstreamError('LIMIT_EXCEEDED', `record ${indexes[k]}: ${r.data.length} bytes do not fit the NATS servers' max_payload of ${this.maxPayload} bytes; raise max_payload`, {
-          context: { record: indexes[k] },
-        });
-      }
+      const size = encodedSize(encodable[indexes[k]!]!);
       if (k > start && bytes + size > limit) {
         yield part(start, k, bytes);
         start = k;
@@ -807,6 +806,11 @@ class JetStreamLog implements JetStreamStreamLog {
     for (const sub of this.subs) sub.unsubscribe();
     await this.nc.drain().catch(noop);
   }
+}
+
+/** A bound of a record's bytes in a batch. */
+function encodedSize(r: { readonly data: Uint8Array; readonly partitionKey: string; readonly idempotencyKey?: string }): number {
+  return 64 + r.data.length + r.partitionKey.length * 3 + (r.idempotencyKey?.length ?? 0) * 3;
 }
 
 /** Stream states whose load finished, for the synchronous `stats()`. */
