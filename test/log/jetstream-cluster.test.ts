@@ -155,6 +155,16 @@ describe('JetStream log, several nodes on one cluster', () => {
     expect(d.shards.slice(2).some((s) => after[0]!.ok && s.shardId === after[0]!.shardId)).toBe(true);
   });
 
+  it('reports the newest record in stats, and fails a subscription to a stream that does not exist', async () => {
+    const a = await node(nextPrefix());
+    await a.createStream('s');
+    const res = await a.append('s', [tx('n1'), tx('n2'), tx('n3')]);
+    const last = res[2]!;
+    expect(a.stats().shards).toEqual([expect.objectContaining({ shardId: 'shardId-000000000000', recordsIn: 3, latestSequenceNumber: last.ok ? last.sequenceNumber : '' })]);
+    const sub = a.subscribe('missing', 'shardId-000000000000', { type: 'TRIM_HORIZON' });
+    await expect(sub[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'STREAM_NOT_FOUND' });
+  });
+
   it('drops a closed parent shard once JetStream holds none of its records', async () => {
     const prefix = nextPrefix();
     const a = await node(prefix);

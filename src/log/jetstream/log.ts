@@ -208,7 +208,11 @@ class JetStreamLog implements JetStreamStreamLog {
         : undefined,
     };
     this.applyMeta(state, meta);
-    if (state.dedupe) await Promise.all([...state.writers.values()].map((w) => w.init()));
+    // Loading the dedupe window reads the window's messages of every shard; reads need not wait for it,
+    // appends do (their writers wait for every shard's part).
+    if (state.dedupe) {
+      for (const w of state.writers.values()) void w.init().catch((err) => this.logger.warn('cannot load the dedupe window yet', { stream: name, err }));
+    }
     return state;
   }
 
@@ -695,14 +699,18 @@ class JetStreamLog implements JetStreamStreamLog {
     const log = this;
     async function* follow(): AsyncGenerator<ReadResult> {
       let position: StartPosition = from;
+      let reads = 0;
       try {
         while (!signal.aborted && !log.closed) {
           const epoch = log.wakeEpochs.get(key) ?? 0;
           let result: ReadResult;
           try {
             result = await log.read(stream, shardId, position, limits);
+            reads++;
           } catch (err) {
-            if ((err instanceof TollstreamError && (err.code === 'STREAM_NOT_FOUND' || err.code === 'LOG_CLOSED')) || signal.aborted) return;
+            // The stream was deleted (or the log closed) under the subscription: it ends. A stream missing
+            // from the start is the caller's error.
+            if ((err instanceof TollstreamError && ((err.code === 'STREAM_NOT_FOUND' && reads > 0) || err.code === 'LOG_CLOSED')) || signal.aborted) return;
             throw err;
           }
           if (signal.aborted) return;
@@ -758,7 +766,7 @@ class JetStreamLog implements JetStreamStreamLog {
           bytesIn: c.bytesIn,
           duplicatesDropped: c.duplicatesDropped,
           storedBytes: c.storedBytes,
-          ...(w.lastSeq ? { latestSequenceNumber: formatPosition(shardPrefix(index), positionOf(w.lastSeq, 0)), latestArrivalTime: w.lastTime } : {}),
+          ...(w.lastPosition > 0 ? { latestSequenceNumber: formatPosition(shardPrefix(index), w.lastPosition), latestArrivalTime: w.lastTime } : {}),
         });
       }
       if (s.dedupe) dedupe.push({ stream: s.meta.name, keys: s.dedupe.window.keys, bytes: s.dedupe.window.bytes });

@@ -86,6 +86,8 @@ export class ShardWriter {
   /** The highest sequence other nodes announced for this shard. */
   announcedSeq = 0;
   lastTime = 0;
+  /** The position of the newest record this writer knows of (0: none). */
+  lastPosition = 0;
   /** Set once the end marker was seen. */
   closed = false;
   private queue: WriteJob[] = [];
@@ -110,16 +112,25 @@ export class ShardWriter {
   /** Reads the shard's state: its last message, and with dedupe every record within the window. */
   init(): Promise<void> {
     this.initializing ??= (async () => {
-      if (this.o.dedupe) {
-        const from = await this.o.messages.seqAtTime(this.o.now() - this.o.dedupe.window.windowMs);
-        this.lastSeq = Math.max(this.lastSeq ?? 0, from - 1);
-        await this.readNew(false);
-      } else {
-        this.lastSeq = this.lastSeq ?? 0;
-        await this.readNew(true);
+      try {
+        await this.load();
+      } catch (err) {
+        this.initializing = undefined; // a later call tries again
+        throw err;
       }
     })();
     return this.initializing;
+  }
+
+  private async load(): Promise<void> {
+    if (this.o.dedupe) {
+      const from = await this.o.messages.seqAtTime(this.o.now() - this.o.dedupe.window.windowMs);
+      this.lastSeq = Math.max(this.lastSeq ?? 0, from - 1);
+      await this.readNew(false);
+    } else {
+      this.lastSeq = this.lastSeq ?? 0;
+      await this.readNew(true);
+    }
   }
 
   /** Catches up with messages other nodes stored (one reader at a time). */
@@ -158,6 +169,7 @@ export class ShardWriter {
     }
     const { buf, header } = m.message;
     this.lastTime = Math.max(this.lastTime, header.maxTimestamp);
+    this.lastPosition = Math.max(this.lastPosition, positionOf(seq, header.recordCount - 1));
     const dedupe = this.o.dedupe;
     if (!dedupe) return;
     const cursor = new RecordCursor();
@@ -239,7 +251,14 @@ export class ShardWriter {
     const dedupe = this.o.dedupe;
     for (let conflicts = 0; ; conflicts++) {
       if (this.closed) throw new ShardClosed(this.shardId);
-      if (dedupe) for (const w of this.o.siblings()) if (w !== this && w.announcedSeq > (w.lastSeq ?? 0)) await w.catchUp();
+      if (dedupe) {
+        // Keys may sit in any shard: every shard's window part must be loaded and current.
+        for (const w of this.o.siblings()) {
+          if (w === this) continue;
+          await w.init();
+          if (w.announcedSeq > w.lastSeq!) await w.catchUp();
+        }
+      }
       const now = this.o.now();
       const time = Math.max(now, this.lastTime);
       const window = dedupe?.window;
@@ -316,6 +335,7 @@ export class ShardWriter {
       this.lastSeq = Math.max(this.lastSeq!, seq);
       this.announcedSeq = Math.max(this.announcedSeq, seq);
       this.lastTime = time;
+      this.lastPosition = Math.max(this.lastPosition, positionOf(seq, store.length - 1));
       for (let k = 0; k < storedAt.length; k++) {
         const [job, at] = storedAt[k]!;
         job.results[job.indexes[at]!] = { ok: true, shardId: this.shardId, sequenceNumber: formatPosition(this.prefix, positionOf(seq, k)), duplicate: false };
