@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
 import { createAuthenticator, createGateway } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
+import { openClusterLog } from './cluster-log.ts';
 import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
@@ -69,7 +70,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
   const undo: Array<() => Promise<void> | void> = [() => lock.release()];
   try {
     const iteratorSecret = loadOrCreateSecret(dataDir, logger);
-    const log = await openEmbeddedLog({
+    const log = config.cluster ? await openClusterLog(config.cluster, config, logger) : await openEmbeddedLog({
       // The log keeps its streams in `<dir>/streams/<name>/`, so the data directory is its directory.
       dir: dataDir,
       fsync: config.storage.fsync,

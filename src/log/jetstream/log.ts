@@ -151,10 +151,18 @@ class JetStreamLog implements JetStreamStreamLog {
       });
     }
     this.maxPayload = this.nc.info?.max_payload ?? this.maxPayload;
-    this.js = jetstream(this.nc, { timeout: this.timeoutMs });
-    this.jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
-    this.store = new MetaStore(this.jsm, this.js, this.names, this.replicas, this.timeoutMs);
-    await this.store.init();
+    try {
+      this.js = jetstream(this.nc, { timeout: this.timeoutMs });
+      this.jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
+      this.store = new MetaStore(this.jsm, this.js, this.names, this.replicas, this.timeoutMs);
+      await this.store.init();
+    } catch (err) {
+      await this.nc.close().catch(noop);
+      throw new TollstreamError('IO_ERROR', `JetStream of the NATS servers ${this.options.servers.join(', ')} is not available: ${(err as Error).message}`, {
+        context: { servers: this.options.servers },
+        cause: err,
+      });
+    }
     this.subs.push(this.nc.subscribe(this.names.wakeSubjects, { callback: (_err, m) => this.onWake(m.subject, m.string()) }));
     this.subs.push(this.nc.subscribe(this.names.changedSubjects, { callback: (_err, m) => this.onChanged(this.names.streamOfChanged(m.subject)) }));
     await this.nc.flush();
