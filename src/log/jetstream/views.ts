@@ -9,6 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { DedupeWindow, FieldExtractor } from '../dedupe.ts';
+import { streamDescription } from '../description.ts';
 import { HashRouter, parseShardId } from '../hashkey.ts';
 import type { ShardDescription, StreamDescription } from '../types.ts';
 import { ShardMessages } from './messages.ts';
@@ -283,14 +284,5 @@ export function describeState(s: StreamState): StreamDescription {
         ...(m.endPosition !== undefined ? { endingSequenceNumber: formatPosition(prefix, m.endPosition === 0 ? start : m.endPosition) } : {}),
       };
     });
-  return {
-    name: s.meta.name,
-    status: 'ACTIVE',
-    createdAt: s.meta.createdAt,
-    retentionHours: s.meta.retentionHours,
-    ...(s.meta.retentionBytes !== undefined ? { retentionBytes: s.meta.retentionBytes } : {}),
-    ...(s.meta.dedupe ? { dedupe: s.meta.dedupe } : {}),
-    shards,
-    openShardCount: s.open.length,
-  };
+  return streamDescription(s.meta, 'ACTIVE', shards, s.open.length);
 }
