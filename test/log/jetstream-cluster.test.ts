@@ -66,6 +66,24 @@ describe('JetStream log, several nodes on one cluster', () => {
     expect(stored.map(text).sort()).toEqual(Array.from({ length: 11 }, (_, i) => tx(`t${i}`)).map((r) => r.data.toString()).sort());
   });
 
+  it('loads a window of many messages on a fresh node, so retries of the oldest and newest records are recognized', async () => {
+    const prefix = nextPrefix();
+    const a = await node(prefix);
+    await a.createStream('s', { dedupe: { mode: 'field', field: 'transaction_id' } });
+    const first: Awaited<ReturnType<typeof a.append>>[] = [];
+    // More messages than a fresh node fetches one by one: it streams them through a consumer.
+    for (let k = 0; k < 40; k++) first.push(await a.append('s', Array.from({ length: 5 }, (_, i) => tx(`w${k}-${i}`))));
+    const b = await node(prefix);
+    const retry = await b.append('s', [tx('w0-0'), tx('w39-4'), tx('w20-2'), tx('fresh')]);
+    expect(retry.slice(0, 3)).toEqual([
+      { ...first[0]![0]!, duplicate: true },
+      { ...first[39]![4]!, duplicate: true },
+      { ...first[20]![2]!, duplicate: true },
+    ]);
+    expect(retry[3]).toMatchObject({ ok: true, duplicate: false });
+    expect(b.stats().dedupe).toEqual([expect.objectContaining({ stream: 's', keys: 201 })]);
+  });
+
   it('wakes a subscription on one node when another appends', async () => {
     const prefix = nextPrefix();
     const a = await node(prefix);

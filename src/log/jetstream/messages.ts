@@ -38,8 +38,19 @@ export function endMarkerHeaders(endPosition: number): MsgHdrs {
   return h;
 }
 
-export function toShardMessage(loc: ShardLocation, m: StoredMsg): ShardMessage {
-  const end = m.header.get(END_HEADER);
+/** What `toShardMessage` needs of a message, whether fetched by sequence or delivered by a consumer. */
+interface RawMessage {
+  readonly seq: number;
+  readonly data: Uint8Array;
+  readonly endHeader: string | undefined;
+}
+
+function fromStored(m: StoredMsg): RawMessage {
+  return { seq: m.seq, data: m.data, endHeader: m.header.get(END_HEADER) || undefined };
+}
+
+export function toShardMessage(loc: ShardLocation, m: RawMessage): ShardMessage {
+  const end = m.endHeader;
   if (end) return { kind: 'end', seq: m.seq, endPosition: Number(end) };
   const data = m.data;
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -56,6 +67,8 @@ export function toShardMessage(loc: ShardLocation, m: StoredMsg): ShardMessage {
 const STREAM_NOT_FOUND = 10059;
 const TEMPORARILY_UNAVAILABLE = 10008;
 const RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1000, 1500];
+/** Messages a scan asks its consumer for at once. */
+const SCAN_BATCH = 256;
 
 /**
  * Runs a read, again after errors a failover causes for a few seconds (a restarted server that has not caught
@@ -86,12 +99,37 @@ export class ShardMessages {
   /** The first message at or after `seq`, or undefined when there is none. */
   async next(seq: number): Promise<ShardMessage | undefined> {
     const m = await withFailoverRetry(() => this.jsm.streams.getMessage(this.loc.jsStream, { seq: Math.max(seq, 1), next_by_subj: this.loc.subject } as never));
-    return m ? toShardMessage(this.loc, m) : undefined;
+    return m ? toShardMessage(this.loc, fromStored(m)) : undefined;
   }
 
   async last(): Promise<ShardMessage | undefined> {
     const m = await withFailoverRetry(() => this.jsm.streams.getMessage(this.loc.jsStream, { last_by_subj: this.loc.subject }));
-    return m ? toShardMessage(this.loc, m) : undefined;
+    return m ? toShardMessage(this.loc, fromStored(m)) : undefined;
+  }
+
+  /**
+   * Visits every message from `from` to `to` in order, streamed by an ordered consumer in batches rather than
+   * fetched one request each: what loading a dedupe window reads (an hour of a busy shard is thousands of
+   * messages). Messages removed meanwhile by retention are skipped.
+   */
+  async scan(from: number, to: number, visit: (m: ShardMessage) => void): Promise<void> {
+    const consumer = await withFailoverRetry(() => this.jsm.jetstream().consumers.get(this.loc.jsStream, { opt_start_seq: Math.max(from, 1), filter_subjects: this.loc.subject }));
+    try {
+      let next = Math.max(from, 1);
+      while (next <= to) {
+        const batch = await consumer.fetch({ max_messages: Math.min(SCAN_BATCH, to - next + 1), expires: 5000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          visit(toShardMessage(this.loc, { seq: m.seq, data: m.data, endHeader: m.headers?.get(END_HEADER) || undefined }));
+          next = m.seq + 1;
+          if (m.seq >= to) break;
+        }
+        if (got === 0) return;
+      }
+    } finally {
+      await consumer.delete().catch(() => false);
+    }
   }
 
   /** The stream sequences of the oldest and newest messages held (0, lastSeq when empty), and the bytes held. */

@@ -79,6 +79,8 @@ export interface WriterOptions {
 const MAX_CONFLICTS = 50;
 const PUBLISH_ATTEMPTS = 3;
 const MAX_RECORDS_PER_MESSAGE = 100_000;
+/** Loading more messages than this goes through a consumer (`ShardMessages.scan`). */
+const SCAN_ABOVE = 16;
 
 export class ShardWriter {
   /** The last message sequence whose records (and keys) this writer has accounted for; undefined before `init`. */
@@ -126,6 +128,9 @@ export class ShardWriter {
     if (this.o.dedupe) {
       const from = await this.o.messages.seqAtTime(this.o.now() - this.o.dedupe.window.windowMs);
       this.lastSeq = Math.max(this.lastSeq ?? 0, from - 1);
+      // The window may span thousands of messages: streamed by a consumer, not fetched one request each.
+      const { lastSeq } = await this.o.messages.state();
+      if (lastSeq - this.lastSeq > SCAN_ABOVE) await this.o.messages.scan(this.lastSeq + 1, lastSeq, (m) => this.apply(m));
       await this.readNew(false);
     } else {
       this.lastSeq = this.lastSeq ?? 0;
