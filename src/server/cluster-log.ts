@@ -6,9 +6,9 @@ import type { TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { openJetStreamLog } from '../log/index.ts';
-import type { StreamLog } from '../log/index.ts';
+import type { JetStreamStreamLog } from '../log/index.ts';
 
-export async function openClusterLog(cluster: NonNullable<TollstreamConfig['cluster']>, config: TollstreamConfig, logger: Logger, retryMs = 2000): Promise<StreamLog> {
+export async function openClusterLog(cluster: NonNullable<TollstreamConfig['cluster']>, config: TollstreamConfig, logger: Logger, retryMs = 2000): Promise<JetStreamStreamLog> {
   let waiting = false;
   for (;;) {
     try {

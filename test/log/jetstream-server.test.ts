@@ -1,12 +1,12 @@
 /**
  * The server with `cluster` set keeps its stream log in the NATS JetStream cluster: started before the
  * cluster is reachable, it says so in one line and waits; once up, records put through its Kinesis API are in
- * JetStream, where another process reads them.
+ * JetStream, where another process reads them, and a second node accepts the first node's shard iterators.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import type { TollstreamConfig } from '../../src/config/index.ts';
@@ -61,6 +61,18 @@ describe('server with a cluster section', () => {
       }),
     );
     expect(put.FailedRecordCount).toBe(0);
+
+    // A second node: an iterator one node hands out works on the other (they share the signing key).
+    const secondDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-cluster-node-'));
+    cleanups.push(() => fs.rmSync(secondDir, { recursive: true, force: true }));
+    const second = await startServer({ ...config, dataDir: secondDir, cluster: { ...config.cluster!, nodeName: 'node-b' } }, { logger: createLogger({ level: 'silent' }) });
+    cleanups.push(() => second.close());
+    const kinesisB = new KinesisClient({ endpoint: second.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, maxAttempts: 1 });
+    cleanups.push(() => kinesisB.destroy());
+    const shardId = put.Records![0]!.ShardId!;
+    const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: 'toll_transactions', ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    const page = await kinesisB.send(new GetRecordsCommand({ ShardIterator }));
+    expect(page.Records!.map((r) => r.SequenceNumber)).toEqual(put.Records!.filter((r) => r.ShardId === shardId).map((r) => r.SequenceNumber));
 
     const other = await openJetStreamLog({ servers: cluster.urls });
     cleanups.push(() => other.close());

@@ -113,10 +113,12 @@ export class StreamAdmin {
       nextShardIndex: c.shardCount,
       shards: splitHashKeyRange(c.shardCount).map((hashKeyRange, index) => ({ shardId: formatShardId(index), index, hashKeyRange, parentShardIds: [] })),
     };
-    // Leftovers of a deletion that did not finish must not show up in the new stream.
+    // The metadata claims the name first: of two processes creating the same stream, one wins here and the
+    // other touches nothing. Only then may JetStream streams of the name (leftovers of a deletion that did not
+    // finish) be removed.
+    if (!(await this.o.store.put(name, meta, revision))) throw new TollstreamError('STREAM_EXISTS', `stream '${name}' already exists`, { context: { stream: name } });
     await Promise.all(meta.shards.map((s) => this.deleteShardStream(name, s.index)));
     await Promise.all(meta.shards.map((s) => this.createShardStream(meta, s.index)));
-    if (!(await this.o.store.put(name, meta, revision))) throw new TollstreamError('STREAM_EXISTS', `stream '${name}' already exists`, { context: { stream: name } });
     this.o.views.drop(name);
     this.announce(name);
     this.o.logger.info('stream created', { stream: name, shards: c.shardCount });
@@ -127,10 +129,12 @@ export class StreamAdmin {
     for (;;) {
       const { meta, revision } = await this.o.store.get(name);
       if (!meta) throw streamNotFound(name);
+      // The JetStream streams go before the metadata does: once the name is free, another process may create
+      // the stream again, and its new JetStream streams must not be deleted by this late deletion.
+      await Promise.all(meta.shards.map((s) => this.deleteShardStream(name, s.index)));
       if (!(await this.o.store.put(name, undefined, revision))) continue;
       this.o.views.drop(name);
       this.announce(name);
-      await Promise.all(meta.shards.map((s) => this.deleteShardStream(name, s.index)));
       this.o.logger.info('stream deleted', { stream: name });
       return;
     }

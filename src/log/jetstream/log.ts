@@ -50,9 +50,14 @@ export interface JetStreamLogOptions {
   readonly now?: () => number;
 }
 
-/** The JetStream log also lets its owner drop expired closed shards on demand (tests, an admin command). */
 export interface JetStreamStreamLog extends StreamLog {
+  /** Drops expired closed shards now (tests, an admin command); it also runs on a timer. */
   enforceRetention(): Promise<void>;
+  /**
+   * 32 random bytes kept in the cluster under `name`, made by the first process to ask: the same for every
+   * process of the cluster (e.g. the key signing shard iterators, so that any node accepts another's).
+   */
+  sharedSecret(name: string): Promise<Buffer>;
 }
 
 const DEFAULT_MAX_RECORDS = 10_000;
@@ -79,6 +84,7 @@ class JetStreamLog implements JetStreamStreamLog {
   private readonly now: () => number;
   private nc!: NatsConnection;
   private views!: StreamViews;
+  private store!: MetaStore;
   private streamAdmin!: StreamAdmin;
   private maxPayload = 1024 * 1024;
   private subs: NatsSubscription[] = [];
@@ -124,6 +130,7 @@ class JetStreamLog implements JetStreamStreamLog {
       const jsm = await jetstreamManager(this.nc, { timeout: this.timeoutMs });
       const store = new MetaStore(jsm, js, this.names, this.replicas, this.timeoutMs);
       await store.init();
+      this.store = store;
       const common = { nc: this.nc, js, jsm, names: this.names, store, now: this.now, timeoutMs: this.timeoutMs, logger: this.logger };
       this.views = new StreamViews({
         ...common,
@@ -217,6 +224,12 @@ class JetStreamLog implements JetStreamStreamLog {
     this.checkOpen();
     checkShardCount(targetShardCount, name);
     return this.admin('reshard the stream', name, () => this.streamAdmin.reshard(name, targetShardCount));
+  }
+
+  async sharedSecret(name: string): Promise<Buffer> {
+    this.checkOpen();
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw new TollstreamError('INVALID_ARGUMENT', `secret name '${name}' must be 1 to 64 letters, digits, '_' or '-'`);
+    return this.wrap('read the shared secret', { secret: name }, () => this.store.sharedSecret(name));
   }
 
   // ---- records --------------------------------------------------------------------------------------

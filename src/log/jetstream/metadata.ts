@@ -4,7 +4,9 @@
  * built, without the KV client. Every change is a compare-and-set on the subject's last sequence (its
  * revision), so two nodes changing the same stream at once cannot both win; the loser reads again and retries.
  * A deleted stream leaves an empty message (a tombstone) so that a later create can still compare-and-set.
+ * The same stream keeps secrets the cluster's processes share (`sharedSecret`), on subjects of their own.
  */
+import { randomBytes } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { DedupeConfig, HashKeyRange } from '../types.ts';
@@ -61,7 +63,7 @@ export class MetaStore {
     try {
       await this.jsm.streams.add({
         name: this.names.metaStream,
-        subjects: [this.names.metaSubjects],
+        subjects: [this.names.metaSubjects, this.names.secretSubjects],
         num_replicas: this.replicas,
         max_msgs_per_subject: 1,
         allow_rollup_hdrs: false,
@@ -87,6 +89,20 @@ export class MetaStore {
     } catch (err) {
       if (isApiError(err, WRONG_LAST_SEQUENCE)) return false;
       throw err;
+    }
+  }
+
+  /** 32 random bytes under `name`, made by the first process to ask and the same for every process after. */
+  async sharedSecret(name: string): Promise<Buffer> {
+    const subject = this.names.secretSubject(name);
+    for (;;) {
+      const m = await this.jsm.streams.getMessage(this.names.metaStream, { last_by_subj: subject });
+      if (m) return Buffer.from(m.data);
+      try {
+        await this.js.publish(subject, randomBytes(32), { expect: { lastSubjectSequence: 0 }, timeout: this.timeoutMs });
+      } catch (err) {
+        if (!isApiError(err, WRONG_LAST_SEQUENCE)) throw err;
+      }
     }
   }
 

@@ -38,6 +38,15 @@ export class Names {
     return subject.slice(this.prefix.length + 6).replaceAll('~', '.');
   }
 
+  /** Where a secret shared by the cluster's processes is kept (in the metadata stream). */
+  secretSubject(name: string): string {
+    return `${this.prefix}.secret.${name}`;
+  }
+
+  get secretSubjects(): string {
+    return `${this.prefix}.secret.*`;
+  }
+
   /** Core NATS subject told, after a publish ack, that a shard has new records (payload: the message sequence). */
   wakeSubject(stream: string, shardIndex: number): string {
     return `${this.prefix}.wake.${this.token(stream)}.${shardIndex}`;
