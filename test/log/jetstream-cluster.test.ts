@@ -279,3 +279,31 @@ describe('JetStream log, a server killed under load', () => {
     }
   });
 });
+
+describe('JetStream log, quorum lost', () => {
+  let cluster: NatsCluster | undefined;
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('acknowledges nothing while 2 of 3 servers are down, and appends again once they are back', async () => {
+    cluster = await startNatsCluster();
+    const log = await openJetStreamLog({ servers: cluster.urls, prefix: nextPrefix(), replicas: 3, requestTimeoutMs: 1000 });
+    try {
+      await log.createStream('s');
+      expect((await log.append('s', [tx('before')]))[0]).toMatchObject({ ok: true });
+      await cluster.stop(1, 'SIGKILL');
+      await cluster.stop(2, 'SIGKILL');
+      const during = await log.append('s', [tx('during-1'), tx('during-2')]);
+      expect(during.map((r) => r.ok)).toEqual([false, false]);
+      expect(during[0]).toMatchObject({ errorCode: 'InternalFailure' });
+      await cluster.start(1);
+      await cluster.start(2);
+      let after: Awaited<ReturnType<typeof log.append>> = [];
+      for (let attempt = 0; attempt < 60 && !after[0]?.ok; attempt++) after = await log.append('s', [tx(`after-${attempt}`)]);
+      expect(after[0]).toMatchObject({ ok: true });
+    } finally {
+      await log.close();
+    }
+  });
+});
