@@ -193,6 +193,10 @@ export class ShardWriter {
         seen = window.find(buf, cursor.idempotencyStart, cursor.idempotencyEnd, cursor.arrivalTime);
       }
       if (seen === -1) window.insertFound(this.o.shardIndex, position, cursor.arrivalTime);
+      // The key waits in a publish in flight (a placeholder): the stored record is the first one. If that
+      // publish was this very message, the position is the same; if not, the publish fails its expected
+      // sequence and decides again, and must then find the key here rather than a placeholder it forgets.
+      else if (seen >= 0 && window.offsetOf(seen) < 0) window.update(seen, this.o.shardIndex, position, cursor.arrivalTime);
     }
   }
 
@@ -311,7 +315,7 @@ export class ShardWriter {
         }
       }
       if (busySibling) {
-        for (const slot of placed) window!.forget(slot);
+        forgetPlaceholders(window!, placed);
         for (const job of jobs) for (const i of job.indexes) delete job.results[i];
         await busySibling.flushing;
         continue;
@@ -326,7 +330,7 @@ export class ShardWriter {
       try {
         seq = await this.publish(batch, expected, `${this.o.producerId}.${++this.counter}`);
       } catch (err) {
-        for (const slot of placed) window!.forget(slot);
+        forgetPlaceholders(window, placed);
         for (const job of jobs) for (const i of job.indexes) delete job.results[i];
         if (isApiError(err, WRONG_LAST_SEQUENCE) && conflicts < MAX_CONFLICTS) {
           await this.catchUp();
@@ -346,8 +350,9 @@ export class ShardWriter {
         job.results[job.indexes[at]!] = { ok: true, shardId: this.shardId, sequenceNumber: formatPosition(this.prefix, positionOf(seq, k)), duplicate: false };
       }
       for (const slot of placed) {
-        const k = -1 - window!.offsetOf(slot);
-        window!.update(slot, this.o.shardIndex, positionOf(seq, k), time);
+        const offset = window!.offsetOf(slot);
+        // Already the stored position when a catch-up read this message before its ack arrived.
+        if (offset < 0) window!.update(slot, this.o.shardIndex, positionOf(seq, -1 - offset), time);
       }
       for (const [job, at, k] of repeats) {
         const first = storedAt[k]!;
@@ -376,6 +381,12 @@ export class ShardWriter {
 }
 
 const noop = (): void => undefined;
+
+/** Forgets the keys a failed publish was to store, except those a catch-up found stored meanwhile. */
+function forgetPlaceholders(window: DedupeWindow | undefined, slots: readonly number[]): void {
+  if (!window) return;
+  for (const slot of slots) if (window.offsetOf(slot) < 0) window.forget(slot);
+}
 
 function seqOf(m: ShardMessage): number {
   return m.kind === 'end' ? m.seq : m.message.seq;
