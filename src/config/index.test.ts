@@ -50,6 +50,32 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd: tempDir(), env: {}, flags: { 'storage.fsync': 'sometimes' } })).rejects.toThrow(/storage.fsync must be one of/);
   });
 
+  it('reads the cluster section from variables, with 3 replicas unless set', async () => {
+    const env = {
+      TOLLSTREAM_CLUSTER_NATS_SERVERS: '["nats://10.0.0.1:4222","nats://10.0.0.2:4222"]',
+      TOLLSTREAM_CLUSTER_POSTGRES_URL: 'postgres://ts:pw@10.0.0.9:5432/tollstream',
+      TOLLSTREAM_CLUSTER_NODE_NAME: 'node-a',
+    };
+    const config = await loadConfig({ cwd: tempDir(), env });
+    expect(config.cluster).toEqual({ natsServers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], postgresUrl: 'postgres://ts:pw@10.0.0.9:5432/tollstream', nodeName: 'node-a', replicas: 3 });
+    const one = await loadConfig({ cwd: tempDir(), env: { ...env, TOLLSTREAM_CLUSTER_REPLICAS: '1' } });
+    expect(one.cluster?.replicas).toBe(1);
+    expect((await loadConfig({ cwd: tempDir(), env: {} })).cluster).toBeUndefined();
+  });
+
+  it('names the missing or ill-typed key of the cluster section', async () => {
+    const file = (cluster: unknown) => tempDir({ 'tollstream.config.json': JSON.stringify({ cluster }) });
+    await expect(loadConfig({ cwd: file({ natsServers: ['nats://127.0.0.1:4222'], nodeName: 'a' }), env: {} })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      context: { key: 'cluster.postgresUrl' },
+    });
+    await expect(loadConfig({ cwd: file({ natsServers: 'nats://127.0.0.1:4222' }), env: {} })).rejects.toThrow(/cluster.natsServers must be a non-empty array of NATS URLs/);
+    await expect(loadConfig({ cwd: file({ natsServers: ['http://x:1'] }), env: {} })).rejects.toThrow(/cluster.natsServers\[0\] must be a URL like nats:/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_CLUSTER_REPLICAS: '7' } })).rejects.toThrow(/cluster.replicas must be an integer from 1 to 5/);
+    await expect(loadConfig({ cwd: file({ nodeName: 'has space' }), env: {} })).rejects.toThrow(/cluster.nodeName must be 1 to 64 letters/);
+    await expect(loadConfig({ cwd: file({ natsServer: [] }), env: {} })).rejects.toMatchObject({ context: { key: 'cluster.natsServer' } });
+  });
+
   it('rejects conflicting options', async () => {
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS: '50' } })).rejects.toThrow(
       /storage.fsyncIntervalMs conflicts with storage.fsync 'always'/,

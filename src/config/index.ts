@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
-import { DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
+import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
 export { DEFAULT_CONFIG, warehousePath, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits } from './schema.ts';
 
@@ -61,6 +61,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Tolls
     lake: { ...config.lake, ...optional('dir', at(config.lake.dir)) },
     reference: { ...optional('stationsFile', at(config.reference?.stationsFile)) },
     queries: { ...config.queries, ...optional('referenceDir', at(config.queries.referenceDir)) },
+    ...(config.cluster ? { cluster: { ...CLUSTER_DEFAULTS, ...config.cluster } } : {}),
   };
 }
 
@@ -217,6 +218,12 @@ function checkConflicts(explicit: Flat): void {
   }
   if (warehouseKind === 'postgres' && explicit.has('warehouse.path')) {
     throw configError("warehouse.path (a DuckDB file) conflicts with warehouse.kind 'postgres': drop warehouse.path", { key: 'warehouse.path' });
+  }
+  const clusterKey = [...explicit.keys()].find((k) => k.startsWith('cluster.'));
+  for (const required of ['cluster.natsServers', 'cluster.postgresUrl', 'cluster.nodeName']) {
+    if (clusterKey && !explicit.has(required)) {
+      throw configError(`${required} is required with ${clusterKey}: a cluster node needs cluster.natsServers, cluster.postgresUrl and cluster.nodeName`, { key: required });
+    }
   }
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(

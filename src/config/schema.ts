@@ -159,6 +159,21 @@ export interface TollstreamConfig {
   };
   /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"). */
   readonly http: HttpLimits;
+  /**
+   * Run as one node of a cluster: the stream log on a NATS JetStream cluster, tables, checkpoints and the outbox
+   * on PostgreSQL. Absent (the default): everything embedded in `dataDir`. Setting any key requires
+   * `natsServers`, `postgresUrl` and `nodeName`.
+   */
+  readonly cluster?: {
+    /** NATS URLs of the JetStream cluster's servers: `["nats://10.0.0.1:4222", ...]`. */
+    readonly natsServers: readonly string[];
+    /** The PostgreSQL server of the cluster's tables: `postgres://user:password@host:5432/database`. */
+    readonly postgresUrl: string;
+    /** This node's name, unique in the cluster: 1 to 64 letters, digits, `_`, `.` or `-`. */
+    readonly nodeName: string;
+    /** Replicas of every JetStream stream the log creates, 1 to 5 (3 on separate machines in production). @default 3 */
+    readonly replicas: number;
+  };
 }
 
 export interface HttpLimits {
@@ -173,6 +188,9 @@ export interface HttpLimits {
   /** Bytes of request bodies being received at once, over all requests; a body beyond this is answered 503 with Retry-After. @default 268435456 (256 MiB) */
   readonly maxBodyBytesInFlight: number;
 }
+
+/** Defaults of the `cluster` section, applied when it is set. */
+export const CLUSTER_DEFAULTS = { replicas: 3 } as const;
 
 export const DEFAULT_CONFIG: TollstreamConfig = {
   dataDir: './data',
@@ -243,7 +261,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'warehouse.enabled': { type: 'boolean' },
   'warehouse.path': { type: 'string' },
   'warehouse.kind': { type: 'enum', values: ['duckdb', 'postgres'] },
-  'warehouse.postgresUrl': { type: 'string', check: (v) => (/^postgres(ql)?:\/\/[^/\s]+/.test(v) ? undefined : 'must be a URL like postgres://user:password@host:5432/database') },
+  'warehouse.postgresUrl': { type: 'string', check: checkPostgresUrl },
   'delivery.stream': { type: 'string' },
   'delivery.bufferSizeMiB': { type: 'integer', min: 1, max: 128 },
   'delivery.bufferIntervalSeconds': { type: 'integer', min: 0, max: 900 },
@@ -271,7 +289,23 @@ export const SCHEMA: Record<string, Leaf> = {
   'http.maxConnections': { type: 'integer', min: 1, max: 1_000_000 },
   // At least the largest body (16 MiB, a native ingest request), so any accepted body can be read alone.
   'http.maxBodyBytesInFlight': { type: 'integer', min: 16 * 1024 * 1024, max: 64 * 1024 ** 3 },
+  'cluster.natsServers': { type: 'json', check: checkNatsServers },
+  'cluster.postgresUrl': { type: 'string', check: checkPostgresUrl },
+  'cluster.nodeName': { type: 'string', check: (v) => (/^[a-zA-Z0-9_.-]{1,64}$/.test(v) ? undefined : "must be 1 to 64 letters, digits, '_', '.' or '-'") },
+  'cluster.replicas': { type: 'integer', min: 1, max: 5 },
 };
+
+function checkPostgresUrl(v: string): string | undefined {
+  return /^postgres(ql)?:\/\/[^/\s]+/.test(v) ? undefined : 'must be a URL like postgres://user:password@host:5432/database';
+}
+
+function checkNatsServers(v: unknown): string | undefined {
+  if (!Array.isArray(v) || v.length === 0) return 'must be a non-empty array of NATS URLs such as ["nats://10.0.0.1:4222"]';
+  for (const [i, url] of v.entries()) {
+    if (typeof url !== 'string' || !/^(nats|tls):\/\/[^/\s]+$/.test(url)) return `[${i}] must be a URL like nats://10.0.0.1:4222`;
+  }
+  return undefined;
+}
 
 function checkWebhooks(v: unknown): string | undefined {
   if (!Array.isArray(v)) return 'must be an array of { url, secret }';

@@ -29,8 +29,13 @@ export interface StreamLogHarness {
 }
 
 export interface ConformanceCapabilities {
-  /** `advanceClock` moves the time the backend stamps and compares (dedupe windows, retention by time). */
+  /** `advanceClock` moves the time the backend stamps on records and compares (arrival times, dedupe windows). */
   readonly clock?: boolean;
+  /**
+   * Retention by time follows `advanceClock` too (needs `clock` and `retention`): the backend ages records
+   * itself. A backend whose storage engine expires records on its own clock (JetStream's `max_age`) cannot.
+   */
+  readonly clockRetention?: boolean;
   /**
    * `enforceRetention` is provided, and writing `retentionBytes * 4` bytes of records into a stream with
    * that `retentionBytes` reclaims some of the oldest (the backend's segments are small enough).
@@ -571,7 +576,7 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
           expect(fromGone.records[0]!.sequenceNumber).toBe(kept[0]!.sequenceNumber);
         });
 
-        if (capabilities.clock) {
+        if (capabilities.clock && capabilities.clockRetention) {
           it('reclaims records older than retentionHours', async () => {
             await create('s', { retentionHours: 1 });
             const payload = 'y'.repeat(200);

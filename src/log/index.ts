@@ -1,6 +1,7 @@
 /**
  * The stream log: the one public door. Callers use the `StreamLog` interface; `openEmbeddedLog`
- * gives the embedded on-disk backend; `describeStreamLogConformance` is the suite every backend passes.
+ * gives the embedded on-disk backend, `openJetStreamLog` the NATS JetStream one; `describeStreamLogConformance`
+ * is the suite every backend passes.
  */
 export type * from './types.ts';
 export { openEmbeddedLog } from './embedded/log.ts';
@@ -10,3 +11,5 @@ export { compareSequenceNumbers } from './sequence.ts';
 export { appendAll } from './append-all.ts';
 export { shardForHashKey } from './routing.ts';
 export { crc32c } from '../core/crc32c.ts';
+export { openJetStreamLog } from './jetstream/log.ts';
+export type { JetStreamLogOptions, JetStreamStreamLog } from './jetstream/log.ts';

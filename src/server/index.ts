@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
 import { createAuthenticator, createGateway } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
+import { openClusterLog } from './cluster-log.ts';
 import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
@@ -80,8 +81,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
   const lock = lockDataDir(dataDir, logger);
   const undo: Array<() => Promise<void> | void> = [() => lock.release()];
   try {
-    const iteratorSecret = loadOrCreateSecret(dataDir, logger);
-    const log = await openEmbeddedLog({
+    const clusterLog = config.cluster ? await openClusterLog(config.cluster, config, logger) : undefined;
+    const log = clusterLog ?? await openEmbeddedLog({
       // The log keeps its streams in `<dir>/streams/<name>/`, so the data directory is its directory.
       dir: dataDir,
       fsync: config.storage.fsync,
@@ -93,6 +94,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       logger: logger.child({ component: 'log' }),
     });
     undo.unshift(() => log.close());
+    // Shard iterators from one node of a cluster must work on every other: they share the signing key.
+    const iteratorSecret = clusterLog ? await clusterLog.sharedSecret('iterators') : loadOrCreateSecret(dataDir, logger);
     await createDeclaredStreams(log, config, logger);
 
     const metrics = new Registry();

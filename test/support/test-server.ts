@@ -31,14 +31,16 @@ export interface TestServerOptions extends Partial<Omit<GatewayOptions, 'log' | 
   readonly logger?: Logger;
   /** Wraps the log the gateway sees, e.g. to inject failures. */
   readonly wrapLog?: (log: StreamLog) => StreamLog;
+  /** Opens the log instead of an embedded one in the temp dir (another backend); it is closed with the server. */
+  readonly openLog?: () => Promise<StreamLog>;
 }
 
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-gw-'));
-  const log = await openTestLog(dir);
-  const { wrapLog, ...gatewayOptions } = options;
+  const { wrapLog, openLog, ...gatewayOptions } = options;
+  const log = openLog ? await openLog() : await openTestLog(dir);
   const gateway = createGateway({
     ...gatewayOptions,
     log: wrapLog ? wrapLog(log) : log,

@@ -11,7 +11,7 @@ import { formatShardId, parseExplicitHashKey } from '../hashkey.ts';
 import { formatSequenceNumber } from '../sequence.ts';
 import type { AppendRecord, AppendResult } from '../types.ts';
 import type { StreamState } from './stream.ts';
-import { MAX_KEY_CHARS, MAX_RECORD_BYTES } from './validate.ts';
+import { checkRecord } from '../validate.ts';
 
 const noop = (): void => undefined;
 
@@ -125,20 +125,5 @@ async function answerDuplicate(s: StreamState, shardIndex: number, offset: numbe
     await shard.whenDurable(offset);
   } catch (err) {
     results[i] = { ok: false, errorCode: 'InternalFailure', errorMessage: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-function checkRecord(r: AppendRecord, stream: string, i: number): void {
-  const pk = r?.partitionKey;
-  if (typeof pk !== 'string' || pk.length === 0 || pk.length > MAX_KEY_CHARS * 2 || (pk.length > MAX_KEY_CHARS && [...pk].length > MAX_KEY_CHARS)) {
-    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: partitionKey must be 1 to ${MAX_KEY_CHARS} characters`, { context: { stream, record: i } });
-  }
-  if (!(r.data instanceof Uint8Array)) throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: data must be bytes`, { context: { stream, record: i } });
-  if (r.data.length > MAX_RECORD_BYTES) {
-    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: data is ${r.data.length} bytes, above the limit of ${MAX_RECORD_BYTES}`, { context: { stream, record: i } });
-  }
-  const idem = r.idempotencyKey;
-  if (idem !== undefined && (typeof idem !== 'string' || idem.length === 0 || idem.length > MAX_KEY_CHARS)) {
-    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: idempotencyKey must be 1 to ${MAX_KEY_CHARS} characters`, { context: { stream, record: i } });
   }
 }

@@ -32,7 +32,7 @@ describeStreamLogConformance(
       },
     };
   },
-  { clock: true, retention: { retentionBytes: 16 * 1024 } },
+  { clock: true, clockRetention: true, retention: { retentionBytes: 16 * 1024 } },
 );
 
 describeStreamLogConformance(

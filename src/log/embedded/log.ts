@@ -47,7 +47,7 @@ import {
   checkTags,
   MAX_SHARDS,
   STREAM_NAME,
-} from './validate.ts';
+} from '../validate.ts';
 
 export interface EmbeddedLogOptions {
   /** The log's own directory (streams live in `<dir>/streams/<name>/`). */

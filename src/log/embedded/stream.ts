@@ -2,6 +2,7 @@
 import { RecordCursor } from '../batch.ts';
 import type { BatchHeader } from '../batch.ts';
 import { DedupeWindow, FieldExtractor, KEY_BYTES, KEY_TEXT, MAX_DEDUPE_KEY_BYTES } from '../dedupe.ts';
+import { streamDescription } from '../description.ts';
 import { HashRouter } from '../hashkey.ts';
 import { formatSequenceNumber } from '../sequence.ts';
 import type { ShardDescription, StreamDescription } from '../types.ts';
@@ -205,15 +206,5 @@ export function describeStreamState(s: StreamState): StreamDescription {
       ...(end !== undefined ? { endingSequenceNumber: formatSequenceNumber(m.index, Math.max(end - 1, 0)) } : {}),
     });
   }
-  return {
-    name: s.meta.name,
-    status: s.status,
-    createdAt: s.meta.createdAt,
-    retentionHours: s.meta.retentionHours,
-    ...(s.meta.retentionBytes !== undefined ? { retentionBytes: s.meta.retentionBytes } : {}),
-    ...(s.meta.dedupe ? { dedupe: s.meta.dedupe } : {}),
-    ...(s.meta.tags && Object.keys(s.meta.tags).length > 0 ? { tags: { ...s.meta.tags } } : {}),
-    shards,
-    openShardCount: s.open.length,
-  };
+  return streamDescription(s.meta, s.status, shards, s.open.length);
 }

@@ -1,6 +1,6 @@
-/** Argument checks of the embedded log, each failing with `INVALID_ARGUMENT` or `LIMIT_EXCEEDED` and a fix. */
-import { TollstreamError } from '../../core/errors.ts';
-import type { DedupeConfig, StreamConfig, StreamTags } from '../types.ts';
+/** Argument checks shared by the log backends, each failing with `INVALID_ARGUMENT` or `LIMIT_EXCEEDED` and a fix. */
+import { TollstreamError } from '../core/errors.ts';
+import type { AppendRecord, DedupeConfig, StreamConfig, StreamTags } from './types.ts';
 
 export const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 export const MAX_SHARDS = 1024;
@@ -79,4 +79,20 @@ export function checkLimit(value: unknown, name: string, fallback: number): numb
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || (value as number) < 1) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
   return value as number;
+}
+
+/** Checks one record of an append (`INVALID_ARGUMENT` naming record `i`); the whole call fails then. */
+export function checkRecord(r: AppendRecord, stream: string, i: number): void {
+  const pk = r?.partitionKey;
+  if (typeof pk !== 'string' || pk.length === 0 || pk.length > MAX_KEY_CHARS * 2 || (pk.length > MAX_KEY_CHARS && [...pk].length > MAX_KEY_CHARS)) {
+    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: partitionKey must be 1 to ${MAX_KEY_CHARS} characters`, { context: { stream, record: i } });
+  }
+  if (!(r.data instanceof Uint8Array)) throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: data must be bytes`, { context: { stream, record: i } });
+  if (r.data.length > MAX_RECORD_BYTES) {
+    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: data is ${r.data.length} bytes, above the limit of ${MAX_RECORD_BYTES}`, { context: { stream, record: i } });
+  }
+  const idem = r.idempotencyKey;
+  if (idem !== undefined && (typeof idem !== 'string' || idem.length === 0 || idem.length > MAX_KEY_CHARS)) {
+    throw new TollstreamError('INVALID_ARGUMENT', `record ${i}: idempotencyKey must be 1 to ${MAX_KEY_CHARS} characters`, { context: { stream, record: i } });
+  }
 }

@@ -1,0 +1,285 @@
+/**
+ * Stream administration on JetStream: creating and deleting streams (the metadata and one JetStream stream per
+ * shard), retention, resharding and closing shards with their end markers, dropping expired closed shards.
+ * Every metadata change is a compare-and-set (`metadata.ts`) announced on the stream's `changed` subject.
+ * The log runs these one at a time per process (log.ts); across processes the compare-and-set orders them.
+ */
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { nanos, nuid } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { TollstreamError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { formatShardId, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
+import type { DedupeConfig, StreamDescription, StreamSummary, StreamTags } from '../types.ts';
+import { MAX_SHARDS } from '../validate.ts';
+import { endMarkerHeaders } from './messages.ts';
+import { isApiError, WRONG_LAST_SEQUENCE } from './metadata.ts';
+import type { JsShardMeta, JsStreamMeta, MetaStore } from './metadata.ts';
+import type { Names } from './names.ts';
+import { positionOf } from './sequence.ts';
+import { describeState, isOpenShard, streamNotFound } from './views.ts';
+import type { StreamState, StreamViews } from './views.ts';
+
+export interface AdminOptions {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly names: Names;
+  readonly store: MetaStore;
+  readonly views: StreamViews;
+  readonly replicas: number;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export interface CheckedStreamConfig {
+  readonly shardCount: number;
+  readonly retentionHours: number;
+  readonly retentionBytes: number | undefined;
+  readonly dedupe: DedupeConfig | undefined;
+  readonly tags: StreamTags | undefined;
+}
+
+const STREAM_NOT_FOUND_API = 10059;
+const STREAM_NAME_IN_USE = 10058;
+/** How long JetStream remembers a message id (a publish retried after a lost ack is stored once within it). */
+const DUPLICATE_WINDOW_MS = 120_000;
+
+export class StreamAdmin {
+  constructor(private readonly o: AdminOptions) {}
+
+  private announce(name: string): void {
+    this.o.nc.publish(this.o.names.changedSubject(name));
+  }
+
+  private shardConfig(meta: Pick<JsStreamMeta, 'name' | 'retentionHours' | 'retentionBytes'>, index: number) {
+    return {
+      name: this.o.names.shardStream(meta.name, index),
+      subjects: [this.o.names.shardSubject(meta.name, index)],
+      num_replicas: this.o.replicas,
+      max_age: nanos(meta.retentionHours * 3_600_000),
+      max_bytes: meta.retentionBytes ?? -1,
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    };
+  }
+
+  private async createShardStream(meta: JsStreamMeta, index: number): Promise<void> {
+    try {
+      await this.o.jsm.streams.add(this.shardConfig(meta, index));
+    } catch (err) {
+      if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+    }
+  }
+
+  private async deleteShardStream(name: string, index: number): Promise<void> {
+    try {
+      await this.o.jsm.streams.delete(this.o.names.shardStream(name, index));
+    } catch (err) {
+      if (!isApiError(err, STREAM_NOT_FOUND_API)) throw err;
+    }
+  }
+
+  /** Applies `change` to a stream's metadata with compare-and-set, reading again after a conflict. */
+  private async change(name: string, change: (meta: JsStreamMeta) => Promise<JsStreamMeta | undefined> | JsStreamMeta | undefined): Promise<JsStreamMeta> {
+    for (;;) {
+      const { meta, revision } = await this.o.store.get(name);
+      if (!meta) throw streamNotFound(name);
+      const next = await change(meta);
+      if (!next) return meta;
+      if (await this.o.store.put(name, next, revision)) {
+        this.announce(name);
+        return next;
+      }
+    }
+  }
+
+  private async describeFresh(name: string): Promise<StreamDescription> {
+    const s = await this.o.views.refresh(name);
+    if (!s) throw streamNotFound(name);
+    return describeState(s);
+  }
+
+  async create(name: string, c: CheckedStreamConfig): Promise<StreamDescription> {
+    const { meta: existing, revision } = await this.o.store.get(name);
+    if (existing) throw new TollstreamError('STREAM_EXISTS', `stream '${name}' already exists`, { context: { stream: name } });
+    const meta: JsStreamMeta & { id: string } = {
+      version: 1,
+      id: nuid.next(),
+      name,
+      createdAt: this.o.now(),
+      retentionHours: c.retentionHours,
+      ...(c.retentionBytes !== undefined ? { retentionBytes: c.retentionBytes } : {}),
+      ...(c.dedupe ? { dedupe: c.dedupe } : {}),
+      ...(c.tags && Object.keys(c.tags).length > 0 ? { tags: c.tags } : {}),
+      nextShardIndex: c.shardCount,
+      shards: splitHashKeyRange(c.shardCount).map((hashKeyRange, index) => ({ shardId: formatShardId(index), index, hashKeyRange, parentShardIds: [] })),
+    };
+    // The metadata claims the name first: of two processes creating the same stream, one wins here and the
+    // other touches nothing. Only then may JetStream streams of the name (leftovers of a deletion that did not
+    // finish) be removed.
+    if (!(await this.o.store.put(name, meta, revision))) throw new TollstreamError('STREAM_EXISTS', `stream '${name}' already exists`, { context: { stream: name } });
+    await Promise.all(meta.shards.map((s) => this.deleteShardStream(name, s.index)));
+    await Promise.all(meta.shards.map((s) => this.createShardStream(meta, s.index)));
+    this.o.views.drop(name);
+    this.announce(name);
+    this.o.logger.info('stream created', { stream: name, shards: c.shardCount });
+    return describeState(await this.o.views.get(name));
+  }
+
+  async remove(name: string): Promise<void> {
+    for (;;) {
+      const { meta, revision } = await this.o.store.get(name);
+      if (!meta) throw streamNotFound(name);
+      // The JetStream streams go before the metadata does: once the name is free, another process may create
+      // the stream again, and its new JetStream streams must not be deleted by this late deletion.
+      await Promise.all(meta.shards.map((s) => this.deleteShardStream(name, s.index)));
+      if (!(await this.o.store.put(name, undefined, revision))) continue;
+      this.o.views.drop(name);
+      this.announce(name);
+      this.o.logger.info('stream deleted', { stream: name });
+      return;
+    }
+  }
+
+  async list(): Promise<StreamSummary[]> {
+    const metas = await this.o.store.list();
+    return metas.map((m) => ({ name: m.name, status: 'ACTIVE' as const, openShardCount: m.shards.filter(isOpenShard).length, createdAt: m.createdAt }));
+  }
+
+  /** The stream as the metadata has it now; a reshard whose process died is finished first. */
+  async describe(name: string): Promise<StreamDescription> {
+    const s = (await this.o.views.refresh(name)) ?? (await this.o.views.get(name));
+    if (s.meta.shards.some((m) => m.closing && m.endPosition === undefined)) {
+      await this.finishClosing(name);
+      return this.describeFresh(name);
+    }
+    return describeState(s);
+  }
+
+  async updateRetention(name: string, hours: number | undefined, bytes: { value: number | undefined } | undefined): Promise<StreamDescription> {
+    await this.change(name, async (meta) => {
+      const { retentionBytes: oldBytes, ...rest } = meta;
+      const newBytes = bytes === undefined ? oldBytes : bytes.value;
+      const next: JsStreamMeta = { ...rest, retentionHours: hours ?? meta.retentionHours, ...(newBytes !== undefined ? { retentionBytes: newBytes } : {}) };
+      for (const shard of next.shards) {
+        const config = this.shardConfig(next, shard.index);
+        await this.o.jsm.streams.update(config.name, { max_age: config.max_age, max_bytes: config.max_bytes });
+      }
+      return next;
+    });
+    return this.describeFresh(name);
+  }
+
+  /** Replaces the stream's tags with what `merge` makes of the current ones (compare-and-set, like every change). */
+  async updateTags(name: string, merge: (current: StreamTags) => StreamTags): Promise<StreamDescription> {
+    await this.change(name, (meta) => {
+      const { tags: old, ...rest } = meta;
+      const tags = merge(old ?? {});
+      return { ...rest, ...(Object.keys(tags).length > 0 ? { tags } : {}) };
+    });
+    return this.describeFresh(name);
+  }
+
+  async reshard(name: string, targetShardCount: number): Promise<StreamDescription> {
+    await this.finishClosing(name);
+    let resharded = false;
+    await this.change(name, async (meta) => {
+      const parents = meta.shards.filter(isOpenShard);
+      const current = parents.length;
+      if (targetShardCount > current * 2 || targetShardCount * 2 < current) {
+        throw new TollstreamError(
+          'LIMIT_EXCEEDED',
+          `a stream with ${current} open shards can scale to between ${Math.ceil(current / 2)} and ${Math.min(current * 2, MAX_SHARDS)} shards in one step, not ${targetShardCount}`,
+          { context: { stream: name } },
+        );
+      }
+      if (targetShardCount === current) return undefined;
+      const children: JsShardMeta[] = splitHashKeyRange(targetShardCount).map((hashKeyRange, i) => ({
+        shardId: formatShardId(meta.nextShardIndex + i),
+        index: meta.nextShardIndex + i,
+        hashKeyRange,
+        parentShardIds: parents.filter((p) => rangesOverlap(p.hashKeyRange, hashKeyRange)).map((p) => p.shardId),
+      }));
+      await Promise.all(children.map((c) => this.createShardStream(meta, c.index)));
+      resharded = true;
+      return {
+        ...meta,
+        nextShardIndex: meta.nextShardIndex + targetShardCount,
+        shards: [...meta.shards.map((m) => (parents.includes(m) ? { ...m, closing: true as const } : m)), ...children],
+      };
+    });
+    // Routing now goes to the children; the parents get their end markers.
+    await this.finishClosing(name);
+    if (resharded) this.o.logger.info('stream resharded', { stream: name, to: targetShardCount });
+    return this.describeFresh(name);
+  }
+
+  /** Writes the end marker of every closing shard and records where each ended. */
+  private async finishClosing(name: string): Promise<void> {
+    const { meta } = await this.o.store.get(name);
+    if (!meta) throw streamNotFound(name);
+    const closing = meta.shards.filter((m) => m.closing && m.endPosition === undefined);
+    if (closing.length === 0) return;
+    const ends = new Map<number, number>();
+    await Promise.all(closing.map(async (shard) => ends.set(shard.index, await this.closeShard(meta, shard))));
+    await this.change(name, (m) => ({
+      ...m,
+      shards: m.shards.map((s) =>
+        ends.has(s.index) && s.endPosition === undefined
+          ? { shardId: s.shardId, index: s.index, hashKeyRange: s.hashKeyRange, parentShardIds: s.parentShardIds, endPosition: ends.get(s.index)! }
+          : s,
+      ),
+    }));
+  }
+
+  /**
+   * Appends the end marker after the shard's last message, with the same expected-sequence check writers use,
+   * so no record can be stored after it; returns the position of the last record (0 when none).
+   */
+  private async closeShard(meta: JsStreamMeta, shard: JsShardMeta): Promise<number> {
+    const messages = this.o.views.messages(meta, shard);
+    for (;;) {
+      const { lastSeq } = await messages.state();
+      const last = lastSeq > 0 ? await messages.next(lastSeq) : undefined;
+      if (last?.kind === 'end') return last.endPosition;
+      const end = last && last.message.seq === lastSeq ? positionOf(lastSeq, last.message.header.recordCount - 1) : lastSeq > 0 ? positionOf(lastSeq, 0) : 0;
+      try {
+        await this.o.js.publish(messages.loc.subject, new TextEncoder().encode(JSON.stringify({ endPosition: end })), {
+          headers: endMarkerHeaders(end),
+          expect: { lastSequence: lastSeq },
+          timeout: this.o.timeoutMs,
+        });
+        this.o.nc.publish(this.o.names.wakeSubject(meta.name, shard.index), String(lastSeq + 1));
+        return end;
+      } catch (err) {
+        if (!isApiError(err, WRONG_LAST_SEQUENCE)) throw err;
+      }
+    }
+  }
+
+  /** Notes each shard's stored bytes; returns the closed shards whose records all expired. */
+  async expiredClosedShards(s: StreamState): Promise<number[]> {
+    const emptied: number[] = [];
+    for (const shard of s.meta.shards) {
+      const messages = this.o.views.messages(s.meta, shard);
+      const state = await messages.state().catch(() => undefined);
+      if (!state) continue;
+      const c = s.counters.get(shard.index);
+      if (c) c.storedBytes = state.bytes;
+      // A closed shard holds nothing but (perhaps) its end marker once its records expired.
+      if (shard.endPosition !== undefined && (state.messages === 0 || (state.messages === 1 && (await messages.next(state.firstSeq))?.kind === 'end'))) {
+        emptied.push(shard.index);
+      }
+    }
+    return emptied;
+  }
+
+  /** Drops closed shards from the metadata and deletes their JetStream streams. */
+  async dropShards(name: string, indexes: readonly number[]): Promise<void> {
+    await this.change(name, (m) => ({ ...m, shards: m.shards.filter((x) => !indexes.includes(x.index)) }));
+    for (const index of indexes) await this.deleteShardStream(name, index);
+    await this.o.views.refresh(name);
+    this.o.logger.info('dropped closed shards whose records all expired', { stream: name, shards: indexes.map(formatShardId) });
+  }
+}
