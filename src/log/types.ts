@@ -119,6 +119,14 @@ export interface StreamConfig {
 
 export type StreamTags = Readonly<Record<string, string>>;
 
+/** A named reader registered on a stream (Kinesis enhanced fan-out consumers); kept with the stream. */
+export interface StreamConsumer {
+  /** 1 to 128 characters of `a-zA-Z0-9_.-`, unique within the stream. */
+  readonly name: string;
+  /** Milliseconds since the epoch when it was registered. */
+  readonly createdAt: number;
+}
+
 export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
 
 export interface StreamDescription {
@@ -131,6 +139,8 @@ export interface StreamDescription {
   readonly dedupe?: DedupeConfig;
   /** The stream's tags; absent when it has none. */
   readonly tags?: StreamTags;
+  /** The registered consumers, oldest first; absent when there is none. */
+  readonly consumers?: readonly StreamConsumer[];
   /** All shards that still hold data or are open, parents before children. */
   readonly shards: readonly ShardDescription[];
   /** The number of open shards. */
@@ -197,6 +207,13 @@ export interface StreamLog {
    * durable change. More than 50 tags, or a key or value that is not a string, is `INVALID_ARGUMENT`.
    */
   updateTags(name: string, change: { set?: StreamTags; remove?: readonly string[] }): Promise<StreamDescription>;
+  /**
+   * Registers a consumer, durably. A name the stream already has is `CONSUMER_EXISTS`; a 21st consumer is
+   * `LIMIT_EXCEEDED`; a malformed name `INVALID_ARGUMENT`. Consumers go when their stream is deleted.
+   */
+  registerConsumer(name: string, consumerName: string): Promise<StreamConsumer>;
+  /** Removes a consumer, durably; one the stream does not have is `NOT_FOUND`. */
+  deregisterConsumer(name: string, consumerName: string): Promise<void>;
 
   /**
    * Appends records; each goes to the shard that owns its hash key. Resolves only after every stored

@@ -21,6 +21,7 @@ import type {
   StreamConfig,
   StreamDescription,
   StreamLog,
+  StreamConsumer,
   StreamSummary,
   StreamTags,
   Subscription,
@@ -41,7 +42,9 @@ import {
   checkShardCount,
   checkStreamConfig,
   checkStreamName,
+  checkConsumerName,
   checkTags,
+  MAX_CONSUMERS,
   MAX_SHARDS,
   STREAM_NAME,
 } from './validate.ts';
@@ -349,6 +352,44 @@ class EmbeddedLog implements EmbeddedStreamLog {
       await writeStreamMeta(s.dir, meta);
       s.meta = meta;
       return describeStreamState(s);
+    });
+  }
+
+  async registerConsumer(name: string, consumerName: string): Promise<StreamConsumer> {
+    this.stream(name);
+    checkConsumerName(consumerName, name);
+    return this.admin(async () => {
+      const s = this.stream(name);
+      const consumers = s.meta.consumers ?? [];
+      if (consumers.some((c) => c.name === consumerName)) {
+        throw new TollstreamError('CONSUMER_EXISTS', `stream '${name}' already has a consumer named '${consumerName}'`, { context: { stream: name, consumer: consumerName } });
+      }
+      if (consumers.length >= MAX_CONSUMERS) {
+        throw new TollstreamError('LIMIT_EXCEEDED', `stream '${name}' already has ${MAX_CONSUMERS} consumers, the most it can have; deregister one first`, {
+          context: { stream: name, limit: MAX_CONSUMERS },
+        });
+      }
+      const consumer: StreamConsumer = { name: consumerName, createdAt: this.now() };
+      const meta: StreamMeta = { ...s.meta, consumers: [...consumers, consumer] };
+      await writeStreamMeta(s.dir, meta);
+      s.meta = meta;
+      return { ...consumer };
+    });
+  }
+
+  async deregisterConsumer(name: string, consumerName: string): Promise<void> {
+    this.stream(name);
+    return this.admin(async () => {
+      const s = this.stream(name);
+      const consumers = s.meta.consumers ?? [];
+      if (!consumers.some((c) => c.name === consumerName)) {
+        throw new TollstreamError('NOT_FOUND', `stream '${name}' has no consumer named '${String(consumerName).slice(0, 140)}'`, { context: { stream: name, consumer: consumerName } });
+      }
+      const { consumers: _old, ...rest } = s.meta;
+      const left = consumers.filter((c) => c.name !== consumerName);
+      const meta: StreamMeta = { ...rest, ...(left.length > 0 ? { consumers: left } : {}) };
+      await writeStreamMeta(s.dir, meta);
+      s.meta = meta;
     });
   }
 

@@ -7,6 +7,8 @@ export const MAX_SHARDS = 1024;
 export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_KEY_CHARS = 256;
 export const MAX_TAGS = 50;
+export const MAX_CONSUMERS = 20;
+const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 
 function invalid(message: string, context: Record<string, unknown> = {}): TollstreamError {
   return new TollstreamError('INVALID_ARGUMENT', message, { context });
@@ -62,6 +64,13 @@ export function checkTags(tags: unknown, stream: string): Record<string, string>
   }
   if (Object.keys(out).length > MAX_TAGS) throw invalid(`a stream holds at most ${MAX_TAGS} tags, this change leaves ${Object.keys(out).length}`, { stream });
   return out;
+}
+
+export function checkConsumerName(consumerName: unknown, stream: string): string {
+  if (typeof consumerName !== 'string' || !CONSUMER_NAME.test(consumerName)) {
+    throw invalid(`consumer name '${String(consumerName).slice(0, 140)}' must be 1 to 128 characters of a-z, A-Z, 0-9, '_', '.', '-'`, { stream });
+  }
+  return consumerName;
 }
 
 export function checkStreamConfig(name: string, config: StreamConfig, defaultRetentionHours: number) {
