@@ -1,7 +1,10 @@
 /** What every Kinesis and Firehose operation is given: the log, the iterator codec and naming facts. */
 import { TollstreamError } from '../../core/errors.ts';
 import { formatShardId, type StreamLog } from '../../log/index.ts';
+import type { ErrorResponse } from '../errors.ts';
+import type { Response } from '../http.ts';
 import type { IteratorCodec } from './iterators.ts';
+import type { WireFormat } from './wire.ts';
 import { optionalString, requiredString, type Json } from './input.ts';
 
 export interface AwsContext {
@@ -14,6 +17,18 @@ export interface AwsContext {
   randomPartitionKey(): string;
   /** The clock, ms since the epoch (timestamps in the future are refused against it). */
   now(): number;
+  /** Aborted when the gateway closes: long-lived replies (SubscribeToShard) end. */
+  readonly shutdown: AbortSignal;
+  /** How long a SubscribeToShard subscription lasts, and the longest it stays silent (an empty event then), in ms. */
+  readonly subscription: { readonly lifetimeMs: number; readonly heartbeatMs: number };
+}
+
+/**
+ * An answer written over time instead of encoded at once (SubscribeToShard's event stream). `send` writes the
+ * status, headers and body in the request's wire format; `errorOf` gives the AWS error answer of a failure, for errors inside the stream.
+ */
+export class StreamedReply {
+  constructor(readonly send: (res: Response, format: WireFormat, errorOf: (err: unknown) => ErrorResponse) => Promise<void>) {}
 }
 
 export type Operation = (ctx: AwsContext, input: Json) => Promise<unknown>;

@@ -71,7 +71,7 @@ const describeStream: Operation = async (ctx, input) => {
 
 const describeStreamSummary: Operation = async (ctx, input) => {
   const d = await ctx.log.describeStream(streamNameOf(input));
-  return { StreamDescriptionSummary: { ...commonFields(ctx, d), OpenShardCount: d.openShardCount, ConsumerCount: 0 } };
+  return { StreamDescriptionSummary: { ...commonFields(ctx, d), OpenShardCount: d.openShardCount, ConsumerCount: d.consumers?.length ?? 0 } };
 };
 
 const listStreams: Operation = async (ctx, input) => {
