@@ -89,6 +89,7 @@ const ctx: AwsContext = {
   randomPartitionKey: () => 'k',
   now: Date.now,
   shutdown: new AbortController().signal,
+  deliveries: () => [],
   subscription: { lifetimeMs: 300_000, heartbeatMs: 5_000 },
 };
 const putRecords = resolveTarget('Kinesis_20131202.PutRecords').run!;

@@ -11,7 +11,7 @@ import type { QueryManager } from '../queries/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../metrics/index.ts';
 import type { Authenticator } from './auth/index.ts';
-import { StreamedReply, type AwsContext } from './aws/context.ts';
+import { StreamedReply, type AwsContext, type DeliveryView } from './aws/context.ts';
 import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts';
 import { createIteratorCodec } from './aws/iterators.ts';
 import { wireFormatOf } from './aws/wire.ts';
@@ -53,6 +53,8 @@ export interface GatewayOptions {
    * @default { lifetimeMs: 300000 (5 minutes, as Kinesis), heartbeatMs: 5000 }
    */
   readonly subscribeToShard?: { readonly lifetimeMs?: number; readonly heartbeatMs?: number };
+  /** The deliveries the server runs, for the Firehose control plane (DescribeDeliveryStream). @default none */
+  readonly deliveries?: () => readonly DeliveryView[];
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
 }
@@ -97,6 +99,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     randomPartitionKey,
     now: options.now ?? Date.now,
     shutdown: shutdown.signal,
+    deliveries: options.deliveries ?? (() => []),
     subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
   };
   const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries };

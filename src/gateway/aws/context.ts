@@ -19,8 +19,20 @@ export interface AwsContext {
   now(): number;
   /** Aborted when the gateway closes: long-lived replies (SubscribeToShard) end. */
   readonly shutdown: AbortSignal;
+  /** The deliveries the server runs (Firehose's view of delivery streams); none without a server. */
+  deliveries(): readonly DeliveryView[];
   /** How long a SubscribeToShard subscription lasts, and the longest it stays silent (an empty event then), in ms. */
   readonly subscription: { readonly lifetimeMs: number; readonly heartbeatMs: number };
+}
+
+/** A delivery the server runs from a log stream into a destination, as DescribeDeliveryStream shows it. */
+export interface DeliveryView {
+  /** The delivery's name (`warehouse`, `lake`). */
+  readonly name: string;
+  /** The log stream it reads: the Firehose delivery stream of that name. */
+  readonly stream: string;
+  /** Where it writes, e.g. `warehouse:toll_transactions`. */
+  readonly destination: string;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { TollstreamError } from '../../core/errors.ts';
 import { StreamedReply, type AwsContext, type Operation } from './context.ts';
 import { CONSUMER_OPERATIONS } from './kinesis-consumers.ts';
+import { FIREHOSE_CONTROL_OPERATIONS } from './firehose-control.ts';
 import { FIREHOSE_OPERATIONS } from './firehose.ts';
 import { RECORD_OPERATIONS } from './kinesis-records.ts';
 import { STREAM_OPERATIONS } from './kinesis-streams.ts';
@@ -14,6 +15,7 @@ import type { WireFormat } from './wire.ts';
 
 const KINESIS_PREFIX = 'Kinesis_20131202.';
 const FIREHOSE_PREFIX = 'Firehose_20150804.';
+const ALL_FIREHOSE_OPERATIONS: Readonly<Record<string, Operation>> = { ...FIREHOSE_OPERATIONS, ...FIREHOSE_CONTROL_OPERATIONS };
 const KINESIS_OPERATIONS: Readonly<Record<string, Operation>> = { ...STREAM_OPERATIONS, ...RECORD_OPERATIONS, ...TAG_OPERATIONS, ...CONSUMER_OPERATIONS };
 
 export interface AwsTarget {
@@ -25,7 +27,7 @@ export interface AwsTarget {
 
 export function resolveTarget(target: string): AwsTarget {
   if (target.startsWith(KINESIS_PREFIX)) return lookup('kinesis', KINESIS_OPERATIONS, target.slice(KINESIS_PREFIX.length));
-  if (target.startsWith(FIREHOSE_PREFIX)) return lookup('firehose', FIREHOSE_OPERATIONS, target.slice(FIREHOSE_PREFIX.length));
+  if (target.startsWith(FIREHOSE_PREFIX)) return lookup('firehose', ALL_FIREHOSE_OPERATIONS, target.slice(FIREHOSE_PREFIX.length));
   return { api: 'kinesis', operation: 'unknown', run: undefined };
 }
 
