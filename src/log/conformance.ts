@@ -189,6 +189,21 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
         expect((await log.describeStream('fan')).consumers).toBeUndefined();
       });
 
+      it('records the stream mode at create and on change, durably', async () => {
+        expect((await create('prov')).mode).toBe('provisioned');
+        expect((await create('od', { mode: 'on-demand', shardCount: 4 })).mode).toBe('on-demand');
+        expect((await log.listStreams()).map((s) => [s.name, s.mode])).toEqual([['od', 'on-demand'], ['prov', 'provisioned']]);
+        expect((await log.updateStreamMode('prov', 'on-demand')).mode).toBe('on-demand');
+        expect((await log.updateStreamMode('od', 'provisioned')).mode).toBe('provisioned');
+        await reopen();
+        expect((await log.describeStream('prov')).mode).toBe('on-demand');
+        expect((await log.describeStream('od')).mode).toBe('provisioned');
+        expect((await log.describeStream('od')).openShardCount).toBe(4);
+        await expectCode(log.updateStreamMode('od', 'ON_DEMAND' as never), 'INVALID_ARGUMENT');
+        await expectCode(create('bad', { mode: 'elastic' as never }), 'INVALID_ARGUMENT');
+        await expectCode(log.updateStreamMode('missing', 'provisioned'), 'STREAM_NOT_FOUND');
+      });
+
       it('updates retention', async () => {
         await create('s');
         const d = await log.updateRetention('s', { retentionHours: 72, retentionBytes: 1_000_000 });

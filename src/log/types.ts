@@ -115,7 +115,12 @@ export interface StreamConfig {
   readonly dedupe?: DedupeConfig;
   /** Labels kept with the stream (key to value), e.g. owner or cost centre; at most 50. @default none */
   readonly tags?: StreamTags;
+  /** How the stream's capacity is managed, as Kinesis' stream modes; recorded with the stream. @default 'provisioned' */
+  readonly mode?: StreamMode;
 }
+
+/** `provisioned`: the owner sets the shard count; `on-demand`: the stream is billed and sized by use (Kinesis' ON_DEMAND). */
+export type StreamMode = 'provisioned' | 'on-demand';
 
 export type StreamTags = Readonly<Record<string, string>>;
 
@@ -139,6 +144,7 @@ export interface StreamDescription {
   readonly dedupe?: DedupeConfig;
   /** The stream's tags; absent when it has none. */
   readonly tags?: StreamTags;
+  readonly mode: StreamMode;
   /** The registered consumers, oldest first; absent when there is none. */
   readonly consumers?: readonly StreamConsumer[];
   /** All shards that still hold data or are open, parents before children. */
@@ -152,6 +158,7 @@ export interface StreamSummary {
   readonly status: StreamStatus;
   readonly openShardCount: number;
   readonly createdAt: number;
+  readonly mode: StreamMode;
 }
 
 /** Counters a backend keeps for `/metrics` and the console. */
@@ -212,6 +219,8 @@ export interface StreamLog {
    * `LIMIT_EXCEEDED`; a malformed name `INVALID_ARGUMENT`. Consumers go when their stream is deleted.
    */
   registerConsumer(name: string, consumerName: string): Promise<StreamConsumer>;
+  /** Records the stream's mode, durably; anything but `provisioned` or `on-demand` is `INVALID_ARGUMENT`. */
+  updateStreamMode(name: string, mode: StreamMode): Promise<StreamDescription>;
   /** Removes a consumer, durably; one the stream does not have is `NOT_FOUND`. */
   deregisterConsumer(name: string, consumerName: string): Promise<void>;
 

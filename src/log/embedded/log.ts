@@ -22,6 +22,7 @@ import type {
   StreamDescription,
   StreamLog,
   StreamConsumer,
+  StreamMode,
   StreamSummary,
   StreamTags,
   Subscription,
@@ -43,6 +44,7 @@ import {
   checkStreamConfig,
   checkStreamName,
   checkConsumerName,
+  checkStreamMode,
   checkTags,
   MAX_CONSUMERS,
   MAX_SHARDS,
@@ -270,6 +272,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
         ...(c.retentionBytes !== undefined ? { retentionBytes: c.retentionBytes } : {}),
         ...(c.dedupe ? { dedupe: c.dedupe } : {}),
         ...(c.tags && Object.keys(c.tags).length > 0 ? { tags: c.tags } : {}),
+        ...(c.mode === 'on-demand' ? { mode: c.mode } : {}),
         nextShardIndex: c.shardCount,
         shards,
       };
@@ -313,7 +316,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
   async listStreams(): Promise<readonly StreamSummary[]> {
     this.checkOpen();
     return [...this.streams.values()]
-      .map((s) => ({ name: s.meta.name, status: s.status, openShardCount: s.open.length, createdAt: s.meta.createdAt }))
+      .map((s) => ({ name: s.meta.name, status: s.status, openShardCount: s.open.length, createdAt: s.meta.createdAt, mode: s.meta.mode ?? 'provisioned' }))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
@@ -374,6 +377,19 @@ class EmbeddedLog implements EmbeddedStreamLog {
       await writeStreamMeta(s.dir, meta);
       s.meta = meta;
       return { ...consumer };
+    });
+  }
+
+  async updateStreamMode(name: string, mode: StreamMode): Promise<StreamDescription> {
+    this.stream(name);
+    checkStreamMode(mode, name);
+    return this.admin(async () => {
+      const s = this.stream(name);
+      const { mode: _old, ...rest } = s.meta;
+      const meta: StreamMeta = { ...rest, ...(mode === 'on-demand' ? { mode } : {}) };
+      await writeStreamMeta(s.dir, meta);
+      s.meta = meta;
+      return describeStreamState(s);
     });
   }
 

@@ -1,11 +1,11 @@
 /**
- * `stream.json`: what a stream is (shards, lineage, retention, dedupe, tags, consumers), replaced atomically on each change.
+ * `stream.json`: what a stream is (shards, lineage, retention, dedupe, tags, mode, consumers), replaced atomically on each change.
  * Segment files hold the records; this file holds everything else that must survive a restart.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
-import type { DedupeConfig, HashKeyRange, StreamConsumer, StreamTags } from '../types.ts';
+import type { DedupeConfig, HashKeyRange, StreamConsumer, StreamMode, StreamTags } from '../types.ts';
 import { writeFileAtomic } from './files.ts';
 
 export interface ShardMeta {
@@ -26,6 +26,8 @@ export interface StreamMeta {
   readonly dedupe?: DedupeConfig;
   /** Absent when the stream has none (and in files written before tags existed). */
   readonly tags?: StreamTags;
+  /** Absent for a provisioned stream (and in files written before modes existed). */
+  readonly mode?: StreamMode;
   /** Absent when the stream has none (and in files written before consumers existed). */
   readonly consumers?: readonly StreamConsumer[];
   /** Index of the next shard a reshard creates. */

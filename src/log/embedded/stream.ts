@@ -213,6 +213,7 @@ export function describeStreamState(s: StreamState): StreamDescription {
     ...(s.meta.retentionBytes !== undefined ? { retentionBytes: s.meta.retentionBytes } : {}),
     ...(s.meta.dedupe ? { dedupe: s.meta.dedupe } : {}),
     ...(s.meta.tags && Object.keys(s.meta.tags).length > 0 ? { tags: { ...s.meta.tags } } : {}),
+    mode: s.meta.mode ?? 'provisioned',
     ...(s.meta.consumers && s.meta.consumers.length > 0 ? { consumers: s.meta.consumers.map((c) => ({ ...c })) } : {}),
     shards,
     openShardCount: s.open.length,

@@ -73,6 +73,11 @@ export function checkConsumerName(consumerName: unknown, stream: string): string
   return consumerName;
 }
 
+export function checkStreamMode(mode: unknown, stream: string): 'provisioned' | 'on-demand' {
+  if (mode !== 'provisioned' && mode !== 'on-demand') throw invalid(`stream mode must be 'provisioned' or 'on-demand', got '${String(mode).slice(0, 40)}'`, { stream });
+  return mode;
+}
+
 export function checkStreamConfig(name: string, config: StreamConfig, defaultRetentionHours: number) {
   if (typeof config !== 'object' || config === null) throw invalid('stream config must be an object', { stream: name });
   return {
@@ -81,6 +86,7 @@ export function checkStreamConfig(name: string, config: StreamConfig, defaultRet
     retentionBytes: checkRetentionBytes(config.retentionBytes, name),
     dedupe: checkDedupe(config.dedupe, name),
     tags: config.tags === undefined ? undefined : checkTags(config.tags, name),
+    mode: checkStreamMode(config.mode ?? 'provisioned', name),
   };
 }
 
