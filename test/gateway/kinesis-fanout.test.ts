@@ -21,7 +21,11 @@ import {
   type StartingPosition,
   type SubscribeToShardEvent,
 } from '@aws-sdk/client-kinesis';
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import cbor from 'cbor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendJavaCbor } from '../support/java-cbor.ts';
 import { startTestServer, uniqueName, type TestServer } from '../support/test-server.ts';
 
 let server: TestServer;
@@ -34,6 +38,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const arnOf = (name: string) => `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`;
 const SHARD = 'shardId-000000000000';
 
@@ -256,5 +261,37 @@ describe('SubscribeToShard lifetime', () => {
     // It was alive until then: idle events came, each with where to continue.
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.ContinuationSequenceNumber !== undefined)).toBe(true);
+  });
+
+  it('answers a CBOR request (the Java SDK) with CBOR event payloads: byte-string data, tag-1 epoch ms', async () => {
+    await using short = await startTestServer({ subscribeToShard: { lifetimeMs: 1000, heartbeatMs: 200 } });
+    const client = short.kinesis();
+    const stream = uniqueName();
+    await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    const arn = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: arnOf(stream), ConsumerName: 'kcl' }))).Consumer!.ConsumerARN!;
+    const data = payloads(0, 5);
+    await client.send(new PutRecordsCommand({ StreamName: stream, Records: data.map((Data, i) => ({ Data, PartitionKey: `k${i}` })) }));
+
+    // The whole answer, read once the subscription's lifetime ended it.
+    const res = await sendJavaCbor(short.url, 'SubscribeToShard', { ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'TRIM_HORIZON' } });
+    expect(res.status).toBe(200);
+    expect(res.contentType).toBe('application/vnd.amazon.eventstream');
+    const messages: Array<ReturnType<typeof codec.decode>> = [];
+    for (let at = 0; at < res.body.length; ) {
+      const length = res.body.readUInt32BE(at);
+      messages.push(codec.decode(res.body.subarray(at, at + length)));
+      at += length;
+    }
+    const type = (m: ReturnType<typeof codec.decode>, name: string) => m.headers[name]?.value;
+    expect(messages.map((m) => type(m, ':content-type'))).toEqual(messages.map(() => 'application/x-amz-cbor-1.1'));
+    expect(type(messages[0]!, ':event-type')).toBe('initial-response');
+    const events = messages.slice(1).map((m) => {
+      expect(type(m, ':event-type')).toBe('SubscribeToShardEvent');
+      return cbor.Decoder.decodeFirstSync(m.body, { tags: { 1: (v: unknown) => ({ tag1: v }) } }) as { Records: Array<Record<string, unknown>>; ContinuationSequenceNumber: string };
+    });
+    const records = events.flatMap((e) => e.Records);
+    expect(records.map((r) => r.Data)).toEqual(data);
+    expect(records.every((r) => Number.isInteger((r.ApproximateArrivalTimestamp as { tag1: unknown }).tag1))).toBe(true);
+    expect(events.at(-1)!.ContinuationSequenceNumber).toBe(records.at(-1)!.SequenceNumber);
   });
 });
