@@ -235,7 +235,21 @@ describe('SubscribeToShard', () => {
       () => 'ended without an error',
       (err: unknown) => err,
     );
-    await kinesis.send(new DeleteStreamCommand({ StreamName: stream }));
+    // A stream with consumers is deleted only on purpose, as in Kinesis.
+    await expect(kinesis.send(new DeleteStreamCommand({ StreamName: stream }))).rejects.toBeInstanceOf(ResourceInUseException);
+    await kinesis.send(new DeleteStreamCommand({ StreamName: stream, EnforceConsumerDeletion: true }));
+    expect(await outcome).toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('a consumer deregistered while subscribed has its subscription ended with ResourceNotFoundException', async () => {
+    const stream = await createStream();
+    const arn = await register(stream);
+    const events = await subscribe(arn, { Type: 'LATEST' });
+    const outcome = collect(events, () => false).then(
+      () => 'ended without an error',
+      (err: unknown) => err,
+    );
+    await kinesis.send(new DeregisterStreamConsumerCommand({ ConsumerARN: arn }));
     expect(await outcome).toBeInstanceOf(ResourceNotFoundException);
   });
 

@@ -6,6 +6,7 @@
  * after the subscription's lifetime (5 minutes by default), at the end of a closed shard (with its child
  * shards), when the client leaves or the gateway closes; a failure inside it is an exception event.
  */
+import { performance } from 'node:perf_hooks';
 import { TollstreamError } from '../../core/errors.ts';
 import type { ReadResult, StartPosition, StreamConsumer, StreamDescription } from '../../log/index.ts';
 import type { ErrorResponse } from '../errors.ts';
@@ -106,7 +107,7 @@ const listStreamConsumers: Operation = async (ctx, input) => {
 };
 
 const subscribeToShard: Operation = async (ctx, input) => {
-  const { stream, description } = await consumerOf(ctx, input, false);
+  const { stream, consumer, description } = await consumerOf(ctx, input, false);
   const shardId = requiredShardId(input, 'ShardId');
   const shard = description.shards.find((s) => s.shardId === shardId);
   if (!shard) throw new TollstreamError('SHARD_NOT_FOUND', `stream '${stream}' has no shard ${shardId}`, { context: { stream, shardId } });
@@ -114,7 +115,7 @@ const subscribeToShard: Operation = async (ctx, input) => {
   const limits = { maxRecords: EVENT_RECORDS, maxBytes: EVENT_BYTES };
   // The first read happens before the answer starts, so a bad position is an ordinary error answer.
   const { result: first } = await firstRead(ctx, stream, shardId, requested, limits);
-  return new StreamedReply((res, format, errorOf) => new Subscription(ctx, res, format, errorOf, stream, shardId, shard.startingSequenceNumber).run(first));
+  return new StreamedReply((res, format, errorOf) => new Subscription(ctx, res, format, errorOf, stream, consumer, shardId, shard.startingSequenceNumber).run(first));
 };
 
 const HEARTBEAT = Symbol('heartbeat');
@@ -126,6 +127,8 @@ const HEARTBEAT = Symbol('heartbeat');
 class Subscription {
   private continuation: string;
   private readonly stop = new AbortController();
+  /** When the consumer was last seen registered (performance.now()). */
+  private consumerSeenAt = performance.now();
 
   constructor(
     private readonly ctx: AwsContext,
@@ -133,6 +136,7 @@ class Subscription {
     private readonly format: WireFormat,
     private readonly errorOf: (err: unknown) => ErrorResponse,
     private readonly stream: string,
+    private readonly consumer: StreamConsumer,
     private readonly shardId: string,
     /** Continuing from a shard that never held a record (see docs/gateway.md, deviations). */
     startingSequenceNumber: string,
@@ -206,7 +210,21 @@ class Subscription {
     return false;
   }
 
-  private event(payload: Json): Promise<void> {
+  /**
+   * A deregistered consumer's subscriptions end (ResourceNotFoundException), as in Kinesis. Checked at most once
+   * per heartbeat interval, before an event is sent.
+   */
+  private async checkConsumer(): Promise<void> {
+    if (performance.now() - this.consumerSeenAt < this.ctx.subscription.heartbeatMs) return;
+    const { consumers = [] } = await this.ctx.log.describeStream(this.stream);
+    if (!consumers.some((c) => c.name === this.consumer.name && c.createdAt === this.consumer.createdAt)) {
+      throw notFound(this.stream, `named '${this.consumer.name}' any more: it was deregistered`);
+    }
+    this.consumerSeenAt = performance.now();
+  }
+
+  private async event(payload: Json): Promise<void> {
+    await this.checkConsumer();
     return this.write(eventMessage('SubscribeToShardEvent', this.format.contentType, bytes(this.format.encode(payload))));
   }
 

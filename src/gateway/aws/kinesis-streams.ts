@@ -86,7 +86,17 @@ const createStream: Operation = async (ctx, input) => {
 };
 
 const deleteStream: Operation = async (ctx, input) => {
-  await ctx.log.deleteStream(streamNameOf(input));
+  const name = streamNameOf(input);
+  if (input.EnforceConsumerDeletion !== true) {
+    // As Kinesis: a stream with registered consumers is deleted only when the caller says so.
+    const consumers = (await ctx.log.describeStream(name)).consumers ?? [];
+    if (consumers.length > 0) {
+      throw new TollstreamError('STREAM_BUSY', `stream '${name}' has ${consumers.length} registered consumer(s); deregister them or set EnforceConsumerDeletion`, {
+        context: { stream: name },
+      });
+    }
+  }
+  await ctx.log.deleteStream(name);
   return {};
 };
 
