@@ -88,6 +88,9 @@ const ctx: AwsContext = {
   accountId: '000000000000',
   randomPartitionKey: () => 'k',
   now: Date.now,
+  shutdown: new AbortController().signal,
+  deliveries: () => [],
+  subscription: { lifetimeMs: 300_000, heartbeatMs: 5_000 },
 };
 const putRecords = resolveTarget('Kinesis_20131202.PutRecords').run!;
 

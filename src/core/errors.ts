@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   STREAM_NOT_FOUND: { kind: 'user', retriable: false },
   STREAM_EXISTS: { kind: 'user', retriable: false },
   STREAM_BUSY: { kind: 'user', retriable: true },
+  /** The stream already has a consumer of that name (Kinesis' ResourceInUseException). */
+  CONSUMER_EXISTS: { kind: 'user', retriable: false },
   SHARD_NOT_FOUND: { kind: 'user', retriable: false },
   ITERATOR_INVALID: { kind: 'user', retriable: false },
   ITERATOR_EXPIRED: { kind: 'user', retriable: false },

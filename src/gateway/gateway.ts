@@ -13,7 +13,7 @@ import type { QueryManager } from '../queries/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../metrics/index.ts';
 import type { Authenticator } from './auth/index.ts';
-import type { AwsContext } from './aws/context.ts';
+import { StreamedReply, type AwsContext, type DeliveryView } from './aws/context.ts';
 import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts';
 import { createIteratorCodec } from './aws/iterators.ts';
 import { wireFormatOf } from './aws/wire.ts';
@@ -50,6 +50,14 @@ export interface GatewayOptions {
   readonly accountId?: string;
   /** The clock for shard iterator expiry and refusing future timestamps, ms since the epoch. @default Date.now */
   readonly now?: () => number;
+  /**
+   * SubscribeToShard: a subscription ends `lifetimeMs` after it started (the client subscribes again from its
+   * continuation sequence number), and an event is sent at least every `heartbeatMs`, empty if no record came.
+   * @default { lifetimeMs: 300000 (5 minutes, as Kinesis), heartbeatMs: 5000 }
+   */
+  readonly subscribeToShard?: { readonly lifetimeMs?: number; readonly heartbeatMs?: number };
+  /** The deliveries the server runs, for the Firehose control plane (DescribeDeliveryStream). @default none */
+  readonly deliveries?: () => readonly DeliveryView[];
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
   /** Connection and body limits; each one not given takes its default from the config schema (`http.*`). */
@@ -97,6 +105,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     accountId: options.accountId ?? '000000000000',
     randomPartitionKey,
     now: options.now ?? Date.now,
+    shutdown: shutdown.signal,
+    deliveries: options.deliveries ?? (() => []),
+    subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
   };
   const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries };
 
@@ -125,7 +136,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         const body = await readBody(req, maxAwsBodyBytes);
         authenticator.verifySigV4({ method, path: url, headers: req.headers, body });
         if (!resolved.run) throw unknownOperation(target);
-        send(res, 200, { 'content-type': format.contentType }, await runOperation(aws, resolved.run, body, format));
+        const reply = await runOperation(aws, resolved.run, body, format);
+        if (reply instanceof StreamedReply) await reply.send(res, format, (err) => errorResponse(err, shape, logger, requestId));
+        else send(res, 200, { 'content-type': format.contentType }, reply);
       } else if (mounted) {
         api = 'app';
         operation = 'route';

@@ -121,7 +121,7 @@ export function send(res: Response, status: number, headers: Record<string, stri
 }
 
 /** Writes one chunk of a streamed response, waiting while the client's buffers are full. */
-export async function writeChunk(res: Response, chunk: string): Promise<void> {
+export async function writeChunk(res: Response, chunk: string | Uint8Array): Promise<void> {
   const r = asResponse(res);
   if (r.destroyed || r.writableEnded) return;
   if (!r.write(chunk)) {

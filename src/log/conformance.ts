@@ -166,6 +166,49 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
         await expectCode(log.updateTags('missing', { set: { a: 'b' } }), 'STREAM_NOT_FOUND');
       });
 
+      it('registers and deregisters consumers durably, bounds them, and drops them with the stream', async () => {
+        await create('fan');
+        expect((await log.describeStream('fan')).consumers).toBeUndefined();
+        const a = await log.registerConsumer('fan', 'app-a');
+        expect(a.name).toBe('app-a');
+        expect(typeof a.createdAt).toBe('number');
+        await log.registerConsumer('fan', 'app.b_2');
+        await expectCode(log.registerConsumer('fan', 'app-a'), 'CONSUMER_EXISTS');
+        await expectCode(log.registerConsumer('fan', 'bad name'), 'INVALID_ARGUMENT');
+        await expectCode(log.registerConsumer('fan', ''), 'INVALID_ARGUMENT');
+        await expectCode(log.registerConsumer('missing', 'x'), 'STREAM_NOT_FOUND');
+        await reopen();
+        expect((await log.describeStream('fan')).consumers).toEqual([a, { name: 'app.b_2', createdAt: expect.any(Number) }]);
+        await log.deregisterConsumer('fan', 'app-a');
+        await expectCode(log.deregisterConsumer('fan', 'app-a'), 'NOT_FOUND');
+        await reopen();
+        expect((await log.describeStream('fan')).consumers?.map((c) => c.name)).toEqual(['app.b_2']);
+        await log.deregisterConsumer('fan', 'app.b_2');
+        expect((await log.describeStream('fan')).consumers).toBeUndefined();
+
+        for (let i = 0; i < 20; i++) await log.registerConsumer('fan', `c${i}`);
+        await expectCode(log.registerConsumer('fan', 'c20'), 'LIMIT_EXCEEDED');
+        expect((await log.describeStream('fan')).consumers).toHaveLength(20);
+        await log.deleteStream('fan');
+        await create('fan');
+        expect((await log.describeStream('fan')).consumers).toBeUndefined();
+      });
+
+      it('records the stream mode at create and on change, durably', async () => {
+        expect((await create('prov')).mode).toBe('provisioned');
+        expect((await create('od', { mode: 'on-demand', shardCount: 4 })).mode).toBe('on-demand');
+        expect((await log.listStreams()).map((s) => [s.name, s.mode])).toEqual([['od', 'on-demand'], ['prov', 'provisioned']]);
+        expect((await log.updateStreamMode('prov', 'on-demand')).mode).toBe('on-demand');
+        expect((await log.updateStreamMode('od', 'provisioned')).mode).toBe('provisioned');
+        await reopen();
+        expect((await log.describeStream('prov')).mode).toBe('on-demand');
+        expect((await log.describeStream('od')).mode).toBe('provisioned');
+        expect((await log.describeStream('od')).openShardCount).toBe(4);
+        await expectCode(log.updateStreamMode('od', 'ON_DEMAND' as never), 'INVALID_ARGUMENT');
+        await expectCode(create('bad', { mode: 'elastic' as never }), 'INVALID_ARGUMENT');
+        await expectCode(log.updateStreamMode('missing', 'provisioned'), 'STREAM_NOT_FOUND');
+      });
+
       it('updates retention', async () => {
         await create('s');
         const d = await log.updateRetention('s', { retentionHours: 72, retentionBytes: 1_000_000 });

@@ -1,5 +1,5 @@
 /** A stream's description as both backends build it from their metadata. */
-import type { DedupeConfig, ShardDescription, StreamDescription, StreamStatus, StreamTags } from './types.ts';
+import type { DedupeConfig, ShardDescription, StreamConsumer, StreamDescription, StreamMode, StreamStatus, StreamTags } from './types.ts';
 
 export interface DescribedMeta {
   readonly name: string;
@@ -8,6 +8,8 @@ export interface DescribedMeta {
   readonly retentionBytes?: number;
   readonly dedupe?: DedupeConfig;
   readonly tags?: StreamTags;
+  readonly mode?: StreamMode;
+  readonly consumers?: readonly StreamConsumer[];
 }
 
 export function streamDescription(meta: DescribedMeta, status: StreamStatus, shards: ShardDescription[], openShardCount: number): StreamDescription {
@@ -19,6 +21,8 @@ export function streamDescription(meta: DescribedMeta, status: StreamStatus, sha
     ...(meta.retentionBytes !== undefined ? { retentionBytes: meta.retentionBytes } : {}),
     ...(meta.dedupe ? { dedupe: meta.dedupe } : {}),
     ...(meta.tags && Object.keys(meta.tags).length > 0 ? { tags: { ...meta.tags } } : {}),
+    mode: meta.mode ?? 'provisioned',
+    ...(meta.consumers && meta.consumers.length > 0 ? { consumers: meta.consumers.map((c) => ({ ...c })) } : {}),
     shards,
     openShardCount,
   };

@@ -118,9 +118,22 @@ export interface StreamConfig {
   readonly dedupe?: DedupeConfig;
   /** Labels kept with the stream (key to value), e.g. owner or cost centre; at most 50. @default none */
   readonly tags?: StreamTags;
+  /** How the stream's capacity is managed, as Kinesis' stream modes; recorded with the stream. @default 'provisioned' */
+  readonly mode?: StreamMode;
 }
 
+/** `provisioned`: the owner sets the shard count; `on-demand`: the stream is billed and sized by use (Kinesis' ON_DEMAND). */
+export type StreamMode = 'provisioned' | 'on-demand';
+
 export type StreamTags = Readonly<Record<string, string>>;
+
+/** A named reader registered on a stream (Kinesis enhanced fan-out consumers); kept with the stream. */
+export interface StreamConsumer {
+  /** 1 to 128 characters of `a-zA-Z0-9_.-`, unique within the stream. */
+  readonly name: string;
+  /** Milliseconds since the epoch when it was registered. */
+  readonly createdAt: number;
+}
 
 export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
 
@@ -134,6 +147,9 @@ export interface StreamDescription {
   readonly dedupe?: DedupeConfig;
   /** The stream's tags; absent when it has none. */
   readonly tags?: StreamTags;
+  readonly mode: StreamMode;
+  /** The registered consumers, oldest first; absent when there is none. */
+  readonly consumers?: readonly StreamConsumer[];
   /** All shards that still hold data or are open, parents before children. */
   readonly shards: readonly ShardDescription[];
   /** The number of open shards. */
@@ -145,6 +161,7 @@ export interface StreamSummary {
   readonly status: StreamStatus;
   readonly openShardCount: number;
   readonly createdAt: number;
+  readonly mode: StreamMode;
 }
 
 /** Counters a backend keeps for `/metrics` and the console. */
@@ -218,6 +235,15 @@ export interface StreamLog {
    * durable change. More than 50 tags, or a key or value that is not a string, is `INVALID_ARGUMENT`.
    */
   updateTags(name: string, change: { set?: StreamTags; remove?: readonly string[] }): Promise<StreamDescription>;
+  /**
+   * Registers a consumer, durably. A name the stream already has is `CONSUMER_EXISTS`; a 21st consumer is
+   * `LIMIT_EXCEEDED`; a malformed name `INVALID_ARGUMENT`. Consumers go when their stream is deleted.
+   */
+  registerConsumer(name: string, consumerName: string): Promise<StreamConsumer>;
+  /** Records the stream's mode, durably; anything but `provisioned` or `on-demand` is `INVALID_ARGUMENT`. */
+  updateStreamMode(name: string, mode: StreamMode): Promise<StreamDescription>;
+  /** Removes a consumer, durably; one the stream does not have is `NOT_FOUND`. */
+  deregisterConsumer(name: string, consumerName: string): Promise<void>;
 
   /**
    * Appends records; each goes to the shard that owns its hash key. Resolves only after every stored

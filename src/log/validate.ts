@@ -7,6 +7,8 @@ export const MAX_SHARDS = 1024;
 export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_KEY_CHARS = 256;
 export const MAX_TAGS = 50;
+export const MAX_CONSUMERS = 20;
+const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 
 function invalid(message: string, context: Record<string, unknown> = {}): TollstreamError {
   return new TollstreamError('INVALID_ARGUMENT', message, { context });
@@ -64,6 +66,18 @@ export function checkTags(tags: unknown, stream: string): Record<string, string>
   return out;
 }
 
+export function checkConsumerName(consumerName: unknown, stream: string): string {
+  if (typeof consumerName !== 'string' || !CONSUMER_NAME.test(consumerName)) {
+    throw invalid(`consumer name '${String(consumerName).slice(0, 140)}' must be 1 to 128 characters of a-z, A-Z, 0-9, '_', '.', '-'`, { stream });
+  }
+  return consumerName;
+}
+
+export function checkStreamMode(mode: unknown, stream: string): 'provisioned' | 'on-demand' {
+  if (mode !== 'provisioned' && mode !== 'on-demand') throw invalid(`stream mode must be 'provisioned' or 'on-demand', got '${String(mode).slice(0, 40)}'`, { stream });
+  return mode;
+}
+
 export function checkStreamConfig(name: string, config: StreamConfig, defaultRetentionHours: number) {
   if (typeof config !== 'object' || config === null) throw invalid('stream config must be an object', { stream: name });
   return {
@@ -72,6 +86,7 @@ export function checkStreamConfig(name: string, config: StreamConfig, defaultRet
     retentionBytes: checkRetentionBytes(config.retentionBytes, name),
     dedupe: checkDedupe(config.dedupe, name),
     tags: config.tags === undefined ? undefined : checkTags(config.tags, name),
+    mode: checkStreamMode(config.mode ?? 'provisioned', name),
   };
 }
 

@@ -149,6 +149,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
+      deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),
     });
     undo.unshift(() => gateway.close());
     // Open notification streams end first, so closing the gateway need not wait for them.

@@ -6,7 +6,10 @@ import {
   AddTagsToStreamCommand,
   CreateStreamCommand,
   DescribeLimitsCommand,
+  DescribeStreamCommand,
   DescribeStreamSummaryCommand,
+  LimitExceededException,
+  ListStreamsCommand,
   DisableEnhancedMonitoringCommand,
   EnableEnhancedMonitoringCommand,
   InvalidArgumentException,
@@ -18,6 +21,8 @@ import {
   StopStreamEncryptionCommand,
   TagResourceCommand,
   UntagResourceCommand,
+  UpdateShardCountCommand,
+  UpdateStreamModeCommand,
   ValidationException,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
@@ -105,13 +110,14 @@ describe('Kinesis tagging', () => {
 });
 
 describe('Kinesis limits, monitoring and encryption', () => {
-  it('describes limits: the open shards across streams, the per-stream shard limit, no on-demand streams', async () => {
+  it('describes limits: the open shards across streams, the per-stream shard limit, the on-demand streams', async () => {
     await using own = await startTestServer();
     const client = own.kinesis();
     await client.send(new CreateStreamCommand({ StreamName: 'a', ShardCount: 2 }));
     await client.send(new CreateStreamCommand({ StreamName: 'b', ShardCount: 3 }));
-    const limits = await client.send(new DescribeLimitsCommand({}));
-    expect(limits).toMatchObject({ ShardLimit: 1024, OpenShardCount: 5, OnDemandStreamCount: 0, OnDemandStreamCountLimit: 0 });
+    expect(await client.send(new DescribeLimitsCommand({}))).toMatchObject({ ShardLimit: 1024, OpenShardCount: 5, OnDemandStreamCount: 0, OnDemandStreamCountLimit: 50 });
+    await client.send(new CreateStreamCommand({ StreamName: 'c' }));
+    expect(await client.send(new DescribeLimitsCommand({}))).toMatchObject({ OpenShardCount: 9, OnDemandStreamCount: 1, OnDemandStreamCountLimit: 50 });
   });
 
   it('refuses EnableEnhancedMonitoring with the reason and accepts DisableEnhancedMonitoring, leaving none enabled', async () => {
@@ -144,5 +150,56 @@ describe('Kinesis limits, monitoring and encryption', () => {
     await expect(
       kinesis.send(new StopStreamEncryptionCommand({ StreamName: 'no-such-stream', EncryptionType: 'KMS', KeyId: 'k' })),
     ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+});
+
+describe('Kinesis stream modes', () => {
+  const modeOf = async (name: string) => (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.StreamModeDetails?.StreamMode;
+
+  it('CreateStream without ShardCount makes an on-demand stream of 4 shards, shown as such everywhere', async () => {
+    const name = uniqueName();
+    await kinesis.send(new CreateStreamCommand({ StreamName: name }));
+    const summary = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary!;
+    expect(summary.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
+    expect(summary.OpenShardCount).toBe(4);
+    expect((await kinesis.send(new DescribeStreamCommand({ StreamName: name }))).StreamDescription?.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
+    const listed = (await kinesis.send(new ListStreamsCommand({}))).StreamSummaries?.find((s) => s.StreamName === name);
+    expect(listed?.StreamModeDetails).toEqual({ StreamMode: 'ON_DEMAND' });
+    // The same with the mode spelled out; a provisioned stream needs its count, an on-demand one refuses it.
+    const explicit = uniqueName();
+    await kinesis.send(new CreateStreamCommand({ StreamName: explicit, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
+    expect(await modeOf(explicit)).toBe('ON_DEMAND');
+    await expect(kinesis.send(new CreateStreamCommand({ StreamName: uniqueName(), ShardCount: 2, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }))).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(kinesis.send(new CreateStreamCommand({ StreamName: uniqueName(), StreamModeDetails: { StreamMode: 'PROVISIONED' } }))).rejects.toBeInstanceOf(InvalidArgumentException);
+    const provisioned = uniqueName();
+    await kinesis.send(new CreateStreamCommand({ StreamName: provisioned, ShardCount: 2 }));
+    expect(await modeOf(provisioned)).toBe('PROVISIONED');
+  });
+
+  it('UpdateStreamMode switches a stream both ways and keeps its shards; on-demand streams refuse UpdateShardCount', async () => {
+    const name = uniqueName();
+    await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+    await kinesis.send(new UpdateStreamModeCommand({ StreamARN: arnOf(name), StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
+    expect(await modeOf(name)).toBe('ON_DEMAND');
+    expect((await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.OpenShardCount).toBe(2);
+    await expect(kinesis.send(new UpdateShardCountCommand({ StreamName: name, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' }))).rejects.toBeInstanceOf(InvalidArgumentException);
+    await kinesis.send(new UpdateStreamModeCommand({ StreamARN: arnOf(name), StreamModeDetails: { StreamMode: 'PROVISIONED' } }));
+    expect(await modeOf(name)).toBe('PROVISIONED');
+    await kinesis.send(new UpdateShardCountCommand({ StreamName: name, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' }));
+    await expect(kinesis.send(new UpdateStreamModeCommand({ StreamARN: arnOf(uniqueName('absent')), StreamModeDetails: { StreamMode: 'ON_DEMAND' } }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(kinesis.send(new UpdateStreamModeCommand({ StreamARN: arnOf(name), StreamModeDetails: { StreamMode: 'ELASTIC' as never } }))).rejects.toBeInstanceOf(ValidationException);
+  });
+
+  it('allows at most 50 on-demand streams', async () => {
+    await using own = await startTestServer();
+    const client = own.kinesis();
+    for (let i = 0; i < 50; i++) await client.send(new CreateStreamCommand({ StreamName: `od-${i}` }));
+    await expect(client.send(new CreateStreamCommand({ StreamName: 'od-50' }))).rejects.toBeInstanceOf(LimitExceededException);
+    await client.send(new CreateStreamCommand({ StreamName: 'p', ShardCount: 1 }));
+    await expect(client.send(new UpdateStreamModeCommand({ StreamARN: arnOf('p'), StreamModeDetails: { StreamMode: 'ON_DEMAND' } }))).rejects.toBeInstanceOf(LimitExceededException);
+    // Switching one that already is on-demand is no new one.
+    await client.send(new UpdateStreamModeCommand({ StreamARN: arnOf('od-0'), StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
   });
 });

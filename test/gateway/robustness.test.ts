@@ -60,7 +60,7 @@ describe('malformed AWS requests', () => {
       (await awsCall('Kinesis_20131202.PutRecord', `{"StreamName":"${stream}","PartitionKey":"k","Data":"not base64!!"}`)).body.__type,
     ).toBe('SerializationException');
     expect((await awsCall('Kinesis_20131202.PutRecord', '{"PartitionKey":"k","Data":"eA=="}')).body.__type).toBe('InvalidArgumentException');
-    const unknown = await awsCall('Kinesis_20131202.SubscribeToShard', '{}');
+    const unknown = await awsCall('Kinesis_20131202.GetResourcePolicy', '{}');
     expect(unknown).toMatchObject({ status: 400, body: { __type: 'UnknownOperationException' } });
     expect((await awsCall('DynamoDB_20120810.GetItem', '{}')).body.__type).toBe('UnknownOperationException');
     expect((await awsCall('Kinesis_20131202.__proto__', '{}')).body.__type).toBe('UnknownOperationException');

@@ -1,7 +1,10 @@
 /** What every Kinesis and Firehose operation is given: the log, the iterator codec and naming facts. */
 import { TollstreamError } from '../../core/errors.ts';
 import { formatShardId, type StreamLog } from '../../log/index.ts';
+import type { ErrorResponse } from '../errors.ts';
+import type { Response } from '../http.ts';
 import type { IteratorCodec } from './iterators.ts';
+import type { WireFormat } from './wire.ts';
 import { optionalString, requiredString, type Json } from './input.ts';
 
 export interface AwsContext {
@@ -14,6 +17,30 @@ export interface AwsContext {
   randomPartitionKey(): string;
   /** The clock, ms since the epoch (timestamps in the future are refused against it). */
   now(): number;
+  /** Aborted when the gateway closes: long-lived replies (SubscribeToShard) end. */
+  readonly shutdown: AbortSignal;
+  /** The deliveries the server runs (Firehose's view of delivery streams); none without a server. */
+  deliveries(): readonly DeliveryView[];
+  /** How long a SubscribeToShard subscription lasts, and the longest it stays silent (an empty event then), in ms. */
+  readonly subscription: { readonly lifetimeMs: number; readonly heartbeatMs: number };
+}
+
+/** A delivery the server runs from a log stream into a destination, as DescribeDeliveryStream shows it. */
+export interface DeliveryView {
+  /** The delivery's name (`warehouse`, `lake`). */
+  readonly name: string;
+  /** The log stream it reads: the Firehose delivery stream of that name. */
+  readonly stream: string;
+  /** Where it writes, e.g. `warehouse:toll_transactions`. */
+  readonly destination: string;
+}
+
+/**
+ * An answer written over time instead of encoded at once (SubscribeToShard's event stream). `send` writes the
+ * status, headers and body in the request's wire format; `errorOf` gives the AWS error answer of a failure, for errors inside the stream.
+ */
+export class StreamedReply {
+  constructor(readonly send: (res: Response, format: WireFormat, errorOf: (err: unknown) => ErrorResponse) => Promise<void>) {}
 }
 
 export type Operation = (ctx: AwsContext, input: Json) => Promise<unknown>;

@@ -4,7 +4,9 @@
  * caller, which answers them in the AWS shape.
  */
 import { TollstreamError } from '../../core/errors.ts';
-import type { AwsContext, Operation } from './context.ts';
+import { StreamedReply, type AwsContext, type Operation } from './context.ts';
+import { CONSUMER_OPERATIONS } from './kinesis-consumers.ts';
+import { FIREHOSE_CONTROL_OPERATIONS } from './firehose-control.ts';
 import { FIREHOSE_OPERATIONS } from './firehose.ts';
 import { RECORD_OPERATIONS } from './kinesis-records.ts';
 import { STREAM_OPERATIONS } from './kinesis-streams.ts';
@@ -13,7 +15,8 @@ import type { WireFormat } from './wire.ts';
 
 const KINESIS_PREFIX = 'Kinesis_20131202.';
 const FIREHOSE_PREFIX = 'Firehose_20150804.';
-const KINESIS_OPERATIONS: Readonly<Record<string, Operation>> = { ...STREAM_OPERATIONS, ...RECORD_OPERATIONS, ...TAG_OPERATIONS };
+const ALL_FIREHOSE_OPERATIONS: Readonly<Record<string, Operation>> = { ...FIREHOSE_OPERATIONS, ...FIREHOSE_CONTROL_OPERATIONS };
+const KINESIS_OPERATIONS: Readonly<Record<string, Operation>> = { ...STREAM_OPERATIONS, ...RECORD_OPERATIONS, ...TAG_OPERATIONS, ...CONSUMER_OPERATIONS };
 
 export interface AwsTarget {
   readonly api: 'kinesis' | 'firehose';
@@ -24,7 +27,7 @@ export interface AwsTarget {
 
 export function resolveTarget(target: string): AwsTarget {
   if (target.startsWith(KINESIS_PREFIX)) return lookup('kinesis', KINESIS_OPERATIONS, target.slice(KINESIS_PREFIX.length));
-  if (target.startsWith(FIREHOSE_PREFIX)) return lookup('firehose', FIREHOSE_OPERATIONS, target.slice(FIREHOSE_PREFIX.length));
+  if (target.startsWith(FIREHOSE_PREFIX)) return lookup('firehose', ALL_FIREHOSE_OPERATIONS, target.slice(FIREHOSE_PREFIX.length));
   return { api: 'kinesis', operation: 'unknown', run: undefined };
 }
 
@@ -39,6 +42,7 @@ export function unknownOperation(target: string): TollstreamError {
   });
 }
 
-export async function runOperation(ctx: AwsContext, run: Operation, body: Buffer, format: WireFormat): Promise<Buffer | string> {
-  return format.encode(await run(ctx, format.decode(body)));
+export async function runOperation(ctx: AwsContext, run: Operation, body: Buffer, format: WireFormat): Promise<Buffer | string | StreamedReply> {
+  const result = await run(ctx, format.decode(body));
+  return result instanceof StreamedReply ? result : format.encode(result);
 }

@@ -1,6 +1,6 @@
 /** Kinesis data-plane operations: PutRecord(s), GetShardIterator, GetRecords. */
 import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
-import type { AppendRecord, AppendResult, ReadResult, StartPosition } from '../../log/index.ts';
+import type { AppendRecord, AppendResult, ReadLimits, ReadResult, StartPosition, StoredRecord } from '../../log/index.ts';
 import { requiredShardId, streamNameOf, type AwsContext, type Operation } from './context.ts';
 import {
   asObject,
@@ -112,45 +112,60 @@ const putRecords: Operation = async (ctx, input) => {
 
 const ITERATOR_TYPES = new Set(['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']);
 
-const getShardIterator: Operation = async (ctx, input) => {
-  const stream = streamNameOf(input);
-  const shardId = requiredShardId(input, 'ShardId');
-  const type = requiredString(input, 'ShardIteratorType');
+/** A start position from a request: GetShardIterator's fields, or SubscribeToShard's `StartingPosition`. */
+export function startPositionOf(
+  ctx: AwsContext,
+  input: Json,
+  fields: { readonly type: string; readonly sequenceNumber: string },
+  where: { readonly stream: string; readonly shardId: string },
+): StartPosition {
+  const type = requiredString(input, fields.type);
   if (!ITERATOR_TYPES.has(type)) {
-    throw new TollstreamError('VALIDATION_FAILED', `ShardIteratorType '${type}' is not one of ${[...ITERATOR_TYPES].join(', ')}`);
+    throw new TollstreamError('VALIDATION_FAILED', `${fields.type} '${type}' is not one of ${[...ITERATOR_TYPES].join(', ')}`);
   }
-  let position: StartPosition;
   if (type === 'AT_SEQUENCE_NUMBER' || type === 'AFTER_SEQUENCE_NUMBER') {
-    const sequenceNumber = optionalString(input, 'StartingSequenceNumber');
+    const sequenceNumber = optionalString(input, fields.sequenceNumber);
     if (sequenceNumber === undefined || !DIGITS.test(sequenceNumber)) {
-      throw new TollstreamError('INVALID_ARGUMENT', `${type} needs StartingSequenceNumber, a decimal sequence number`);
+      throw new TollstreamError('INVALID_ARGUMENT', `${type} needs ${fields.sequenceNumber}, a decimal sequence number`);
     }
-    position = { type, sequenceNumber };
-  } else if (type === 'AT_TIMESTAMP') {
+    return { type, sequenceNumber };
+  }
+  if (type === 'AT_TIMESTAMP') {
     const at = optionalTimestamp(input, 'Timestamp');
     if (at === undefined) throw new TollstreamError('INVALID_ARGUMENT', 'AT_TIMESTAMP needs Timestamp');
     const now = ctx.now();
     if (at > now) {
       throw new TollstreamError('INVALID_ARGUMENT', `The timestamp ${new Date(at).toISOString()} is in the future (the server's time is ${new Date(now).toISOString()})`, {
-        context: { stream, shardId, timestamp: at },
+        context: { ...where, timestamp: at },
       });
     }
-    position = { type, timestamp: at };
-  } else {
-    position = { type: type as 'TRIM_HORIZON' | 'LATEST' };
+    return { type, timestamp: at };
   }
-  // Checks that the stream and shard exist (and the sequence number is valid). For LATEST the read also
-  // pins the position, so records put after this call are read by the iterator, as Kinesis does.
-  let probe: ReadResult;
+  return { type: type as 'TRIM_HORIZON' | 'LATEST' };
+}
+
+/**
+ * The first read from a requested position, which also checks that the stream and shard exist and the
+ * sequence number is valid. Returns the position actually read from: Kinesis accepts a shard's
+ * StartingSequenceNumber before the shard holds a record, which reads from the shard's start.
+ */
+export async function firstRead(ctx: AwsContext, stream: string, shardId: string, position: StartPosition, limits: ReadLimits): Promise<{ position: StartPosition; result: ReadResult }> {
   try {
-    probe = await ctx.log.read(stream, shardId, position, { maxRecords: 1 });
+    return { position, result: await ctx.log.read(stream, shardId, position, limits) };
   } catch (err) {
     if (!(await isStartOfEmptyShard(ctx, stream, shardId, position, err))) throw err;
-    // Kinesis hands out an iterator at a shard's StartingSequenceNumber before the shard holds a record;
-    // reading from the shard's start finds the first record once it comes.
-    position = { type: 'TRIM_HORIZON' };
-    probe = await ctx.log.read(stream, shardId, position, { maxRecords: 1 });
+    const start: StartPosition = { type: 'TRIM_HORIZON' };
+    return { position: start, result: await ctx.log.read(stream, shardId, start, limits) };
   }
+}
+
+const getShardIterator: Operation = async (ctx, input) => {
+  const stream = streamNameOf(input);
+  const shardId = requiredShardId(input, 'ShardId');
+  const requested = startPositionOf(ctx, input, { type: 'ShardIteratorType', sequenceNumber: 'StartingSequenceNumber' }, { stream, shardId });
+  // For LATEST the read also pins the position, so records put after this call are read by the iterator,
+  // as Kinesis does.
+  let { position, result: probe } = await firstRead(ctx, stream, shardId, requested, { maxRecords: 1 });
   if (position.type === 'LATEST' && probe.next !== null) position = probe.next;
   return { ShardIterator: ctx.iterators.encode(stream, shardId, position) };
 };
@@ -159,6 +174,16 @@ async function isStartOfEmptyShard(ctx: AwsContext, stream: string, shardId: str
   if (!isTollstreamError(err, 'SEQUENCE_NOT_FOUND') || !('sequenceNumber' in position)) return false;
   const shard = (await ctx.log.describeStream(stream)).shards.find((s) => s.shardId === shardId);
   return shard !== undefined && BigInt(shard.startingSequenceNumber) === BigInt(position.sequenceNumber);
+}
+
+/** A stored record as GetRecords and SubscribeToShard answer it. */
+export function recordOut(r: StoredRecord): Json {
+  return {
+    SequenceNumber: r.sequenceNumber,
+    ApproximateArrivalTimestamp: timestamp(r.arrivalTime),
+    Data: blob(r.data),
+    PartitionKey: r.partitionKey,
+  };
 }
 
 const getRecords: Operation = async (ctx, input) => {
@@ -172,15 +197,7 @@ const getRecords: Operation = async (ctx, input) => {
     maxBytes: KINESIS_LIMITS.getRecordsBytes,
   });
   const records = new Array<Json>(result.records.length);
-  for (let i = 0; i < result.records.length; i++) {
-    const r = result.records[i]!;
-    records[i] = {
-      SequenceNumber: r.sequenceNumber,
-      ApproximateArrivalTimestamp: timestamp(r.arrivalTime),
-      Data: blob(r.data),
-      PartitionKey: r.partitionKey,
-    };
-  }
+  for (let i = 0; i < result.records.length; i++) records[i] = recordOut(result.records[i]!);
   const response: Json = { Records: records, MillisBehindLatest: result.millisBehindLatest };
   if (result.next !== null) {
     response.NextShardIterator = ctx.iterators.encode(iterator.stream, iterator.shardId, result.next);
@@ -190,7 +207,7 @@ const getRecords: Operation = async (ctx, input) => {
   return response;
 };
 
-async function childShards(ctx: AwsContext, stream: string, childIds: readonly string[]): Promise<Json[]> {
+export async function childShards(ctx: AwsContext, stream: string, childIds: readonly string[]): Promise<Json[]> {
   if (childIds.length === 0) return [];
   const d = await ctx.log.describeStream(stream);
   return d.shards

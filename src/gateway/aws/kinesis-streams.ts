@@ -1,7 +1,7 @@
 /** Kinesis control-plane operations: create, delete, describe, list, reshard, retention. */
 import { TollstreamError } from '../../core/errors.ts';
-import type { ShardDescription, StreamDescription } from '../../log/index.ts';
-import { optionalShardId, requiredShardId, streamArn, streamNameOf, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
+import type { ShardDescription, StreamDescription, StreamMode } from '../../log/index.ts';
+import { optionalShardId, requiredShardId, streamArn, streamNameOf, streamOfArn, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
 import { asObject, optionalInteger, optionalString, optionalTimestamp, requiredArray, requiredInteger, requiredString, type Json } from './input.ts';
 import { createStreamTags } from './kinesis-tags.ts';
 import { timestamp } from './wire.ts';
@@ -14,6 +14,33 @@ const MIN_RETENTION_HOURS = 1;
 const KINESIS_MIN_RETENTION_HOURS = 24;
 const MAX_RETENTION_HOURS = 8760;
 const MAX_SHARDS = 1024;
+/** An on-demand stream starts with 4 shards, as in Kinesis. */
+const ON_DEMAND_SHARDS = 4;
+/** Kinesis' default quota of on-demand streams per account, enforced here (LimitExceededException). */
+const ON_DEMAND_STREAM_LIMIT = 50;
+const STREAM_MODES = { PROVISIONED: 'provisioned', ON_DEMAND: 'on-demand' } as const satisfies Record<string, StreamMode>;
+
+const modeDetails = (mode: StreamMode): Json => ({ StreamMode: mode === 'on-demand' ? 'ON_DEMAND' : 'PROVISIONED' });
+
+/** The `StreamModeDetails.StreamMode` of a request, if given. */
+function requestedMode(input: Json, required: boolean): StreamMode | undefined {
+  if (!required && (input.StreamModeDetails === undefined || input.StreamModeDetails === null)) return undefined;
+  const details = input.StreamModeDetails === undefined || input.StreamModeDetails === null ? {} : asObject(input.StreamModeDetails, 'StreamModeDetails');
+  const mode = requiredString(details, 'StreamMode');
+  if (!Object.hasOwn(STREAM_MODES, mode)) {
+    throw new TollstreamError('VALIDATION_FAILED', `StreamModeDetails.StreamMode must be PROVISIONED or ON_DEMAND, got '${mode}'`, { context: { field: 'StreamModeDetails' } });
+  }
+  return STREAM_MODES[mode as keyof typeof STREAM_MODES];
+}
+
+async function checkOnDemandQuota(ctx: AwsContext, name: string): Promise<void> {
+  const count = (await ctx.log.listStreams()).filter((s) => s.mode === 'on-demand' && s.name !== name).length;
+  if (count >= ON_DEMAND_STREAM_LIMIT) {
+    throw new TollstreamError('LIMIT_EXCEEDED', `there are already ${count} on-demand streams, the most allowed; make one provisioned or delete one`, {
+      context: { stream: name, limit: ON_DEMAND_STREAM_LIMIT },
+    });
+  }
+}
 
 export function kinesisShard(shard: ShardDescription): Json {
   return {
@@ -33,7 +60,7 @@ function commonFields(ctx: AwsContext, d: StreamDescription): Json {
     StreamName: d.name,
     StreamARN: streamArn(ctx, d.name),
     StreamStatus: d.status,
-    StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    StreamModeDetails: modeDetails(d.mode),
     RetentionPeriodHours: d.retentionHours,
     StreamCreationTimestamp: timestamp(d.createdAt),
     EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
@@ -43,14 +70,33 @@ function commonFields(ctx: AwsContext, d: StreamDescription): Json {
 
 const createStream: Operation = async (ctx, input) => {
   const name = requiredString(input, 'StreamName', { min: 1, max: 128, pattern: STREAM_NAME });
-  const shardCount = optionalInteger(input, 'ShardCount', 1, MAX_SHARDS) ?? 1;
+  const given = optionalInteger(input, 'ShardCount', 1, MAX_SHARDS);
+  // Without a shard count and a mode, Kinesis makes an on-demand stream.
+  const mode = requestedMode(input, false) ?? (given === undefined ? 'on-demand' : 'provisioned');
+  if (mode === 'on-demand' && given !== undefined) {
+    throw new TollstreamError('INVALID_ARGUMENT', `ShardCount cannot be given for an ON_DEMAND stream; its capacity is not set by its owner`, { context: { stream: name } });
+  }
+  if (mode === 'provisioned' && given === undefined) {
+    throw new TollstreamError('INVALID_ARGUMENT', `a PROVISIONED stream needs ShardCount`, { context: { stream: name } });
+  }
+  if (mode === 'on-demand') await checkOnDemandQuota(ctx, name);
   const tags = createStreamTags(input);
-  await ctx.log.createStream(name, { shardCount, ...(tags ? { tags } : {}) });
+  await ctx.log.createStream(name, { shardCount: given ?? ON_DEMAND_SHARDS, mode, ...(tags ? { tags } : {}) });
   return {};
 };
 
 const deleteStream: Operation = async (ctx, input) => {
-  await ctx.log.deleteStream(streamNameOf(input));
+  const name = streamNameOf(input);
+  if (input.EnforceConsumerDeletion !== true) {
+    // As Kinesis: a stream with registered consumers is deleted only when the caller says so.
+    const consumers = (await ctx.log.describeStream(name)).consumers ?? [];
+    if (consumers.length > 0) {
+      throw new TollstreamError('STREAM_BUSY', `stream '${name}' has ${consumers.length} registered consumer(s); deregister them or set EnforceConsumerDeletion`, {
+        context: { stream: name },
+      });
+    }
+  }
+  await ctx.log.deleteStream(name);
   return {};
 };
 
@@ -71,7 +117,7 @@ const describeStream: Operation = async (ctx, input) => {
 
 const describeStreamSummary: Operation = async (ctx, input) => {
   const d = await ctx.log.describeStream(streamNameOf(input));
-  return { StreamDescriptionSummary: { ...commonFields(ctx, d), OpenShardCount: d.openShardCount, ConsumerCount: 0 } };
+  return { StreamDescriptionSummary: { ...commonFields(ctx, d), OpenShardCount: d.openShardCount, ConsumerCount: d.consumers?.length ?? 0 } };
 };
 
 const listStreams: Operation = async (ctx, input) => {
@@ -89,7 +135,7 @@ const listStreams: Operation = async (ctx, input) => {
       StreamName: s.name,
       StreamARN: streamArn(ctx, s.name),
       StreamStatus: s.status,
-      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      StreamModeDetails: modeDetails(s.mode),
       StreamCreationTimestamp: timestamp(s.createdAt),
     })),
   };
@@ -160,6 +206,9 @@ const updateShardCount: Operation = async (ctx, input) => {
     throw new TollstreamError('VALIDATION_FAILED', `ScalingType must be UNIFORM_SCALING, got '${scaling}'`);
   }
   const before = await ctx.log.describeStream(name);
+  if (before.mode === 'on-demand') {
+    throw new TollstreamError('INVALID_ARGUMENT', `UpdateShardCount is not available for the ON_DEMAND stream '${name}'; switch it to PROVISIONED with UpdateStreamMode first`, { context: { stream: name } });
+  }
   const after = await ctx.log.updateShardCount(name, target);
   return { StreamName: name, StreamARN: streamArn(ctx, name), CurrentShardCount: before.openShardCount, TargetShardCount: after.openShardCount };
 };
@@ -258,7 +307,22 @@ const stopStreamEncryption: Operation = async (ctx, input) => {
 /** There is no account-wide shard limit here; ShardLimit is the limit of open shards per stream. */
 const describeLimits: Operation = async (ctx) => {
   const streams = await ctx.log.listStreams();
-  return { ShardLimit: MAX_SHARDS, OpenShardCount: streams.reduce((n, s) => n + s.openShardCount, 0), OnDemandStreamCount: 0, OnDemandStreamCountLimit: 0 };
+  return {
+    ShardLimit: MAX_SHARDS,
+    OpenShardCount: streams.reduce((n, s) => n + s.openShardCount, 0),
+    OnDemandStreamCount: streams.filter((s) => s.mode === 'on-demand').length,
+    OnDemandStreamCountLimit: ON_DEMAND_STREAM_LIMIT,
+  };
+};
+
+/** Records the mode; the shards stay as they are (on-demand capacity is not grown here, see docs/gateway.md). */
+const updateStreamMode: Operation = async (ctx, input) => {
+  const name = streamOfArn(requiredString(input, 'StreamARN', { min: 1, max: 2048 }));
+  const mode = requestedMode(input, true)!;
+  const current = await ctx.log.describeStream(name);
+  if (mode === 'on-demand' && current.mode !== 'on-demand') await checkOnDemandQuota(ctx, name);
+  await ctx.log.updateStreamMode(name, mode);
+  return {};
 };
 
 /** Pagination tokens: the last key returned, tagged with what it pages over. */
@@ -291,4 +355,5 @@ export const STREAM_OPERATIONS: Readonly<Record<string, Operation>> = {
   StartStreamEncryption: startStreamEncryption,
   StopStreamEncryption: stopStreamEncryption,
   DescribeLimits: describeLimits,
+  UpdateStreamMode: updateStreamMode,
 };

@@ -23,6 +23,8 @@ import type {
   StreamConfig,
   StreamDescription,
   StreamLog,
+  StreamConsumer,
+  StreamMode,
   StreamSummary,
   StreamTags,
   Subscription,
@@ -44,7 +46,10 @@ import {
   checkShardCount,
   checkStreamConfig,
   checkStreamName,
+  checkConsumerName,
+  checkStreamMode,
   checkTags,
+  MAX_CONSUMERS,
   MAX_SHARDS,
   STREAM_NAME,
 } from '../validate.ts';
@@ -300,6 +305,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
         ...(c.retentionBytes !== undefined ? { retentionBytes: c.retentionBytes } : {}),
         ...(c.dedupe ? { dedupe: c.dedupe } : {}),
         ...(c.tags && Object.keys(c.tags).length > 0 ? { tags: c.tags } : {}),
+        ...(c.mode === 'on-demand' ? { mode: c.mode } : {}),
         nextShardIndex: c.shardCount,
         shards,
       };
@@ -343,7 +349,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
   async listStreams(): Promise<readonly StreamSummary[]> {
     this.checkOpen();
     return [...this.streams.values()]
-      .map((s) => ({ name: s.meta.name, status: s.status, openShardCount: s.open.length, createdAt: s.meta.createdAt }))
+      .map((s) => ({ name: s.meta.name, status: s.status, openShardCount: s.open.length, createdAt: s.meta.createdAt, mode: s.meta.mode ?? 'provisioned' }))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
@@ -382,6 +388,57 @@ class EmbeddedLog implements EmbeddedStreamLog {
       await writeStreamMeta(s.dir, meta);
       s.meta = meta;
       return describeStreamState(s);
+    });
+  }
+
+  async registerConsumer(name: string, consumerName: string): Promise<StreamConsumer> {
+    this.stream(name);
+    checkConsumerName(consumerName, name);
+    return this.admin(async () => {
+      const s = this.stream(name);
+      const consumers = s.meta.consumers ?? [];
+      if (consumers.some((c) => c.name === consumerName)) {
+        throw new TollstreamError('CONSUMER_EXISTS', `stream '${name}' already has a consumer named '${consumerName}'`, { context: { stream: name, consumer: consumerName } });
+      }
+      if (consumers.length >= MAX_CONSUMERS) {
+        throw new TollstreamError('LIMIT_EXCEEDED', `stream '${name}' already has ${MAX_CONSUMERS} consumers, the most it can have; deregister one first`, {
+          context: { stream: name, limit: MAX_CONSUMERS },
+        });
+      }
+      const consumer: StreamConsumer = { name: consumerName, createdAt: this.now() };
+      const meta: StreamMeta = { ...s.meta, consumers: [...consumers, consumer] };
+      await writeStreamMeta(s.dir, meta);
+      s.meta = meta;
+      return { ...consumer };
+    });
+  }
+
+  async updateStreamMode(name: string, mode: StreamMode): Promise<StreamDescription> {
+    this.stream(name);
+    checkStreamMode(mode, name);
+    return this.admin(async () => {
+      const s = this.stream(name);
+      const { mode: _old, ...rest } = s.meta;
+      const meta: StreamMeta = { ...rest, ...(mode === 'on-demand' ? { mode } : {}) };
+      await writeStreamMeta(s.dir, meta);
+      s.meta = meta;
+      return describeStreamState(s);
+    });
+  }
+
+  async deregisterConsumer(name: string, consumerName: string): Promise<void> {
+    this.stream(name);
+    return this.admin(async () => {
+      const s = this.stream(name);
+      const consumers = s.meta.consumers ?? [];
+      if (!consumers.some((c) => c.name === consumerName)) {
+        throw new TollstreamError('NOT_FOUND', `stream '${name}' has no consumer named '${String(consumerName).slice(0, 140)}'`, { context: { stream: name, consumer: consumerName } });
+      }
+      const { consumers: _old, ...rest } = s.meta;
+      const left = consumers.filter((c) => c.name !== consumerName);
+      const meta: StreamMeta = { ...rest, ...(left.length > 0 ? { consumers: left } : {}) };
+      await writeStreamMeta(s.dir, meta);
+      s.meta = meta;
     });
   }
 

@@ -1,5 +1,5 @@
 /**
- * `stream.json`: what a stream is (shards, lineage, retention, dedupe, tags), replaced atomically on each change,
+ * `stream.json`: what a stream is (shards, lineage, retention, dedupe, tags, mode, consumers), replaced atomically on each change,
  * as a state file (checksummed, see src/core/state-file.ts) with a second copy beside it. Segment files hold
  * the records; these files hold everything else that must survive a restart.
  */
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 import { decodeStateFile, writeStateFile } from '../../core/state-file.ts';
 import type { StateFormat } from '../../core/state-file.ts';
-import type { DedupeConfig, HashKeyRange, StreamTags } from '../types.ts';
+import type { DedupeConfig, HashKeyRange, StreamConsumer, StreamMode, StreamTags } from '../types.ts';
 
 export interface ShardMeta {
   readonly shardId: string;
@@ -28,6 +28,10 @@ export interface StreamMeta {
   readonly dedupe?: DedupeConfig;
   /** Absent when the stream has none (and in files written before tags existed). */
   readonly tags?: StreamTags;
+  /** Absent for a provisioned stream (and in files written before modes existed). */
+  readonly mode?: StreamMode;
+  /** Absent when the stream has none (and in files written before consumers existed). */
+  readonly consumers?: readonly StreamConsumer[];
   /** Index of the next shard a reshard creates. */
   readonly nextShardIndex: number;
   /** Oldest first; children always come after their parents. */

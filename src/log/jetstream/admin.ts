@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { formatShardId, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
-import type { DedupeConfig, StreamDescription, StreamSummary, StreamTags } from '../types.ts';
+import type { DedupeConfig, StreamDescription, StreamMode, StreamSummary, StreamTags } from '../types.ts';
 import { MAX_SHARDS } from '../validate.ts';
 import { endMarkerHeaders } from './messages.ts';
 import { isApiError, WRONG_LAST_SEQUENCE } from './metadata.ts';
@@ -39,6 +39,7 @@ export interface CheckedStreamConfig {
   readonly retentionBytes: number | undefined;
   readonly dedupe: DedupeConfig | undefined;
   readonly tags: StreamTags | undefined;
+  readonly mode: StreamMode;
 }
 
 const STREAM_NOT_FOUND_API = 10059;
@@ -112,6 +113,7 @@ export class StreamAdmin {
       ...(c.retentionBytes !== undefined ? { retentionBytes: c.retentionBytes } : {}),
       ...(c.dedupe ? { dedupe: c.dedupe } : {}),
       ...(c.tags && Object.keys(c.tags).length > 0 ? { tags: c.tags } : {}),
+      ...(c.mode === 'on-demand' ? { mode: c.mode } : {}),
       nextShardIndex: c.shardCount,
       shards: splitHashKeyRange(c.shardCount).map((hashKeyRange, index) => ({ shardId: formatShardId(index), index, hashKeyRange, parentShardIds: [] })),
     };
@@ -144,7 +146,7 @@ export class StreamAdmin {
 
   async list(): Promise<StreamSummary[]> {
     const metas = await this.o.store.list();
-    return metas.map((m) => ({ name: m.name, status: 'ACTIVE' as const, openShardCount: m.shards.filter(isOpenShard).length, createdAt: m.createdAt }));
+    return metas.map((m) => ({ name: m.name, status: 'ACTIVE' as const, openShardCount: m.shards.filter(isOpenShard).length, createdAt: m.createdAt, mode: m.mode ?? 'provisioned' }));
   }
 
   /** The stream as the metadata has it now; a reshard whose process died is finished first. */
@@ -171,14 +173,14 @@ export class StreamAdmin {
     return this.describeFresh(name);
   }
 
-  /** Replaces the stream's tags with what `merge` makes of the current ones (compare-and-set, like every change). */
-  async updateTags(name: string, merge: (current: StreamTags) => StreamTags): Promise<StreamDescription> {
-    await this.change(name, (meta) => {
-      const { tags: old, ...rest } = meta;
-      const tags = merge(old ?? {});
-      return { ...rest, ...(Object.keys(tags).length > 0 ? { tags } : {}) };
-    });
-    return this.describeFresh(name);
+  /**
+   * A change of the stream's settings (tags, mode, consumers) that touches no JetStream stream: `change` maps the
+   * current metadata to the new one, and runs again if another process changed it first (compare-and-set).
+   */
+  async updateSettings(name: string, change: (meta: JsStreamMeta) => JsStreamMeta): Promise<JsStreamMeta> {
+    const next = await this.change(name, change);
+    await this.o.views.refresh(name);
+    return next;
   }
 
   async reshard(name: string, targetShardCount: number): Promise<StreamDescription> {

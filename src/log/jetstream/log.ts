@@ -12,8 +12,8 @@ import { silentLogger } from '../../core/logger.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { EncodableRecord } from '../batch.ts';
 import { formatShardId, parseExplicitHashKey, parseShardId } from '../hashkey.ts';
-import type { AppendRecord, AppendResult, LogStats, ReadLimits, ReadResult, StartPosition, StreamConfig, StreamDescription, StreamLog, StreamSummary, StreamTags, Subscription } from '../types.ts';
-import { checkLimit, checkRecord, checkRetentionBytes, checkRetentionHours, checkShardCount, checkStreamConfig, checkStreamName, checkTags } from '../validate.ts';
+import type { AppendRecord, AppendResult, LogStats, ReadLimits, ReadResult, StartPosition, StreamConfig, StreamConsumer, StreamDescription, StreamLog, StreamMode, StreamSummary, StreamTags, Subscription } from '../types.ts';
+import { checkLimit, checkRecord, checkRetentionBytes, checkRetentionHours, checkShardCount, checkStreamConfig, checkStreamMode, checkStreamName, checkTags, checkConsumerName, MAX_CONSUMERS } from '../validate.ts';
 import { StreamAdmin } from './admin.ts';
 import { MetaStore } from './metadata.ts';
 import { Names } from './names.ts';
@@ -225,11 +225,62 @@ class JetStreamLog implements JetStreamStreamLog {
     const set = change.set === undefined ? {} : checkTags(change.set, name);
     const remove = change.remove ?? [];
     if (!Array.isArray(remove) || remove.some((k) => typeof k !== 'string')) throw new TollstreamError('INVALID_ARGUMENT', 'remove must be a list of tag keys', { context: { stream: name } });
-    return this.admin('update the tags', name, () =>
-      this.streamAdmin.updateTags(name, (current) => {
-        const merged: Record<string, string> = { ...current, ...set };
+    return this.admin('update the tags', name, async () => {
+      await this.streamAdmin.updateSettings(name, (meta) => {
+        const { tags: old, ...rest } = meta;
+        const merged: Record<string, string> = { ...old, ...set };
         for (const key of remove) delete merged[key];
-        return checkTags(merged, name);
+        const tags = checkTags(merged, name);
+        return { ...rest, ...(Object.keys(tags).length > 0 ? { tags } : {}) };
+      });
+      return this.streamAdmin.describe(name);
+    });
+  }
+
+  async updateStreamMode(name: string, mode: StreamMode): Promise<StreamDescription> {
+    this.checkOpen();
+    checkStreamMode(mode, name);
+    return this.admin('update the stream mode', name, async () => {
+      await this.streamAdmin.updateSettings(name, (meta) => {
+        const { mode: _old, ...rest } = meta;
+        return { ...rest, ...(mode === 'on-demand' ? { mode } : {}) };
+      });
+      return this.streamAdmin.describe(name);
+    });
+  }
+
+  async registerConsumer(name: string, consumerName: string): Promise<StreamConsumer> {
+    this.checkOpen();
+    checkConsumerName(consumerName, name);
+    const consumer: StreamConsumer = { name: consumerName, createdAt: this.now() };
+    await this.admin('register a consumer', name, () =>
+      this.streamAdmin.updateSettings(name, (meta) => {
+        const consumers = meta.consumers ?? [];
+        if (consumers.some((c) => c.name === consumerName)) {
+          throw new TollstreamError('CONSUMER_EXISTS', `stream '${name}' already has a consumer named '${consumerName}'`, { context: { stream: name, consumer: consumerName } });
+        }
+        if (consumers.length >= MAX_CONSUMERS) {
+          throw new TollstreamError('LIMIT_EXCEEDED', `stream '${name}' already has ${MAX_CONSUMERS} consumers, the most it can have; deregister one first`, {
+            context: { stream: name, limit: MAX_CONSUMERS },
+          });
+        }
+        return { ...meta, consumers: [...consumers, consumer] };
+      }),
+    );
+    return { ...consumer };
+  }
+
+  async deregisterConsumer(name: string, consumerName: string): Promise<void> {
+    this.checkOpen();
+    await this.admin('deregister a consumer', name, () =>
+      this.streamAdmin.updateSettings(name, (meta) => {
+        const consumers = meta.consumers ?? [];
+        if (!consumers.some((c) => c.name === consumerName)) {
+          throw new TollstreamError('NOT_FOUND', `stream '${name}' has no consumer named '${String(consumerName).slice(0, 140)}'`, { context: { stream: name, consumer: consumerName } });
+        }
+        const { consumers: _old, ...rest } = meta;
+        const left = consumers.filter((c) => c.name !== consumerName);
+        return { ...rest, ...(left.length > 0 ? { consumers: left } : {}) };
       }),
     );
   }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
-import type { DedupeConfig, HashKeyRange, StreamTags } from '../types.ts';
+import type { DedupeConfig, HashKeyRange, StreamConsumer, StreamMode, StreamTags } from '../types.ts';
 import type { Names } from './names.ts';
 
 export interface JsShardMeta {
@@ -32,6 +32,10 @@ export interface JsStreamMeta {
   readonly dedupe?: DedupeConfig;
   /** Absent when the stream has none. */
   readonly tags?: StreamTags;
+  /** Absent for a provisioned stream. */
+  readonly mode?: StreamMode;
+  /** Enhanced fan-out consumers, oldest first; absent when there are none. */
+  readonly consumers?: readonly StreamConsumer[];
   readonly nextShardIndex: number;
   readonly shards: readonly JsShardMeta[];
 }
