@@ -152,8 +152,24 @@ export interface TollstreamConfig {
     /** Webhooks subscribed to the `station-alerts` topic at start: `[{ "url": "https://...", "secret": "..." }]`. @default [] */
     readonly webhooks: readonly { readonly url: string; readonly secret: string }[];
   };
-  /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"). */
-  readonly http: HttpLimits;
+  /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"), and CORS. */
+  readonly http: HttpSettings;
+  /** The Kinesis API's behaviour where AWS's is optional here. */
+  readonly kinesis: {
+    /**
+     * Apply AWS's per-shard write limits to the Kinesis and Firehose APIs (1 MiB/s and 1,000 records/s per shard,
+     * `ProvisionedThroughputExceededException` beyond), so a producer's throttling path can be tested. @default false
+     */
+    readonly shardWriteLimits: boolean;
+  };
+}
+
+export interface HttpSettings extends HttpLimits {
+  /**
+   * Origins (`https://app.example.com`) whose browser pages may call the gateway (CORS); `*` allows any page.
+   * An origin not listed gets no CORS headers, so the browser keeps the answer from the page. @default []
+   */
+  readonly corsOrigins: readonly string[];
 }
 
 export interface HttpLimits {
@@ -192,7 +208,8 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   queries: { enabled: true, checkpointIntervalMs: 1000 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1 },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
-  http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024 },
+  http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
+  kinesis: { shardWriteLimits: false },
 };
 
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
@@ -264,7 +281,23 @@ export const SCHEMA: Record<string, Leaf> = {
   'http.maxConnections': { type: 'integer', min: 1, max: 1_000_000 },
   // At least the largest body (16 MiB, a native ingest request), so any accepted body can be read alone.
   'http.maxBodyBytesInFlight': { type: 'integer', min: 16 * 1024 * 1024, max: 64 * 1024 ** 3 },
+  'http.corsOrigins': { type: 'json', check: checkCorsOrigins },
+  'kinesis.shardWriteLimits': { type: 'boolean' },
 };
+
+/** A browser's `Origin`: scheme, host and optional port, no path. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/\s?#]+$/i;
+
+function checkCorsOrigins(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of origins such as "https://app.example.com", or ["*"]';
+  for (const [i, o] of v.entries()) {
+    if (o === '*') continue;
+    if (typeof o !== 'string' || !ORIGIN.test(o)) {
+      return `[${i}] must be "*" or an origin: scheme://host[:port], without a path or a trailing slash (got ${JSON.stringify(o)})`;
+    }
+  }
+  return undefined;
+}
 
 function checkWebhooks(v: unknown): string | undefined {
   if (!Array.isArray(v)) return 'must be an array of { url, secret }';

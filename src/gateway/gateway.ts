@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { DEFAULT_CONFIG, type HttpLimits } from '../config/index.ts';
+import { DEFAULT_CONFIG, type HttpSettings } from '../config/index.ts';
 import { openFilesLimit } from '../core/open-files.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { QueryManager } from '../queries/index.ts';
@@ -16,6 +16,7 @@ import type { Authenticator } from './auth/index.ts';
 import type { AwsContext } from './aws/context.ts';
 import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts';
 import { createIteratorCodec } from './aws/iterators.ts';
+import { createCors } from './cors.ts';
 import { wireFormatOf } from './aws/wire.ts';
 import { errorResponse, type ErrorShape } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
@@ -52,8 +53,8 @@ export interface GatewayOptions {
   readonly now?: () => number;
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
-  /** Connection and body limits; each one not given takes its default from the config schema (`http.*`). */
-  readonly http?: Partial<HttpLimits>;
+  /** Connection and body limits and CORS origins; each one not given takes its default from the config schema (`http.*`). */
+  readonly http?: Partial<HttpSettings>;
   /** The process's open-file limit; `http.maxConnections` is lowered to half of it. @default read from the system (`ulimit -n`) */
   readonly openFilesLimit?: number;
 }
@@ -82,6 +83,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routes = options.routes ?? [];
   let ready = options.ready ?? false;
   metrics.setReady(ready);
+  const httpSettings = { ...DEFAULT_CONFIG.http, ...options.http };
+  const cors = createCors(httpSettings.corsOrigins);
 
   // Random partition keys: a per-process prefix and a counter; the log's MD5 spreads them evenly over shards.
   const keyPrefix = crypto.randomBytes(6).toString('hex');
@@ -113,7 +116,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     let status: number | undefined;
     const mounted = typeof target === 'string' || routes.length === 0 ? undefined : routes.find((m) => m.matches(method, url.split('?', 1)[0]!));
     try {
-      if (typeof target === 'string') {
+      if (cors.handle(req, res)) {
+        api = 'ops';
+        operation = 'preflight';
+      } else if (typeof target === 'string') {
         const format = wireFormatOf(req.headers['content-type']);
         shape = format.name === 'cbor' ? 'aws-cbor' : 'aws';
         const resolved = resolveTarget(target);
@@ -172,7 +178,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   }
 
-  const httpLimits = withinOpenFiles({ ...DEFAULT_CONFIG.http, ...options.http }, options.openFilesLimit ?? openFilesLimit(), logger);
+  const httpLimits = withinOpenFiles(httpSettings, options.openFilesLimit ?? openFilesLimit(), logger);
   const server = createProtocolServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error('request handler failed', { err: err instanceof Error ? err : String(err) });
