@@ -109,7 +109,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     asResponse(res).setHeader('x-amzn-requestid', requestId);
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
-    const target = req.headers['x-amz-target'];
+    const target = awsTarget(req.headers['x-amz-target'], url);
     let api = 'native';
     let operation = 'unknown';
     let shape: ErrorShape = 'native';
@@ -205,6 +205,20 @@ export function createGateway(options: GatewayOptions): Gateway {
       metrics.setReady(value);
     },
   };
+}
+
+/**
+ * The operation a Kinesis/Firehose request names: its X-Amz-Target header, or in a presigned request the
+ * query's X-Amz-Target (the AWS SDK's presigner moves `x-amz-*` headers into the query, which it signs).
+ */
+function awsTarget(header: string | string[] | undefined, url: string): string | undefined {
+  if (typeof header === 'string') return header;
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  const query = [...new URLSearchParams(url.slice(q + 1))];
+  if (!query.some(([name]) => name === 'X-Amz-Signature')) return undefined;
+  // Moved from a header, the name keeps the case it had there (lowercase from the SDK's serializers).
+  return query.find(([name]) => name.toLowerCase() === 'x-amz-target')?.[1];
 }
 
 function headerString(value: string | string[] | undefined): string | undefined {
