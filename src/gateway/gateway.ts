@@ -17,6 +17,7 @@ import type { AwsContext } from './aws/context.ts';
 import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts';
 import { createIteratorCodec } from './aws/iterators.ts';
 import { createCors } from './cors.ts';
+import { limitShardWrites } from './shard-write-limits.ts';
 import { wireFormatOf } from './aws/wire.ts';
 import { errorResponse, type ErrorShape } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
@@ -51,6 +52,11 @@ export interface GatewayOptions {
   readonly accountId?: string;
   /** The clock for shard iterator expiry and refusing future timestamps, ms since the epoch. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Apply Kinesis' per-shard write limits (1 MiB/s, 1,000 records/s) to the Kinesis and Firehose APIs, measured
+   * with `now`. @default false
+   */
+  readonly shardWriteLimits?: boolean;
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
   /** Connection and body limits and CORS origins; each one not given takes its default from the config schema (`http.*`). */
@@ -93,13 +99,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const requestPrefix = crypto.randomBytes(4).toString('hex');
   let requestCounter = 0;
 
+  const now = options.now ?? Date.now;
   const aws: AwsContext = {
-    log,
+    log: options.shardWriteLimits ? limitShardWrites(log, now) : log,
     iterators: createIteratorCodec(options.iteratorSecret ?? crypto.randomBytes(32), options.now),
     region: options.region ?? 'us-east-1',
     accountId: options.accountId ?? '000000000000',
     randomPartitionKey,
-    now: options.now ?? Date.now,
+    now,
   };
   const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries };
 
