@@ -72,11 +72,12 @@ export function createCors(origins: readonly string[]): Cors {
   };
 
   function allow(req: Request, res: Response): void {
+    const r = asResponse(res);
+    // With a list of origins the answer depends on the Origin header, even when it carries no CORS headers.
+    if (listed.size > 0 && !anyOrigin) r.setHeader('vary', 'Origin');
     const origin = allowedOrigin(req);
     if (origin === undefined) return;
-    const r = asResponse(res);
     r.setHeader('access-control-allow-origin', origin);
     r.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
-    if (origin !== '*') r.setHeader('vary', 'Origin');
   }
 }

@@ -81,6 +81,14 @@ describe('answers to a listed origin', () => {
     const exposed = call.headers['access-control-expose-headers']?.split(',').map((h) => h.trim());
     expect(exposed).toEqual(expect.arrayContaining(['x-amzn-requestid', 'x-amzn-errortype', 'x-amz-id-2']));
     expect(call.headers['x-amzn-requestid']).toBeTruthy();
+    expect(call.headers.vary).toBe('Origin');
+  });
+
+  it("vary by Origin also when the origin is not listed, so a cache does not hand one origin the answer meant for another", async () => {
+    await using server = await startTestServer({ http: { corsOrigins: [PAGE_ORIGIN] } });
+    const call = await request(server.port, 'POST', { origin: 'http://elsewhere.test', 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{}');
+    expect(corsHeadersOf(call.headers)).toEqual([]);
+    expect(call.headers.vary).toBe('Origin');
   });
 });
 
