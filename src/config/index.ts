@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, warehousePath, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits } from './schema.ts';
+export { DEFAULT_CONFIG, warehousePath, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits, type HttpSettings } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */

@@ -157,8 +157,16 @@ export interface TollstreamConfig {
     /** Webhooks subscribed to the `station-alerts` topic at start: `[{ "url": "https://...", "secret": "..." }]`. @default [] */
     readonly webhooks: readonly { readonly url: string; readonly secret: string }[];
   };
-  /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"). */
-  readonly http: HttpLimits;
+  /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"), and CORS. */
+  readonly http: HttpSettings;
+  /** The Kinesis API's behaviour where AWS's is optional here. */
+  readonly kinesis: {
+    /**
+     * Apply AWS's per-shard write limits to the Kinesis and Firehose APIs (1 MiB/s and 1,000 records/s per shard,
+     * `ProvisionedThroughputExceededException` beyond), so a producer's throttling path can be tested. @default false
+     */
+    readonly shardWriteLimits: boolean;
+  };
   /**
    * Run as one node of a cluster: the stream log on a NATS JetStream cluster, tables, checkpoints and the outbox
    * on PostgreSQL. Absent (the default): everything embedded in `dataDir`. Setting any key requires
@@ -174,6 +182,14 @@ export interface TollstreamConfig {
     /** Replicas of every JetStream stream the log creates, 1 to 5 (3 on separate machines in production). @default 3 */
     readonly replicas: number;
   };
+}
+
+export interface HttpSettings extends HttpLimits {
+  /**
+   * Origins (`https://app.example.com`) whose browser pages may call the gateway (CORS); `*` allows any page.
+   * An origin not listed gets no CORS headers, so the browser keeps the answer from the page. @default []
+   */
+  readonly corsOrigins: readonly string[];
 }
 
 export interface HttpLimits {
@@ -216,7 +232,8 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   queries: { enabled: true, checkpointIntervalMs: 1000 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1 },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
-  http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024 },
+  http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
+  kinesis: { shardWriteLimits: false },
 };
 
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
@@ -293,6 +310,8 @@ export const SCHEMA: Record<string, Leaf> = {
   'cluster.postgresUrl': { type: 'string', check: checkPostgresUrl },
   'cluster.nodeName': { type: 'string', check: (v) => (/^[a-zA-Z0-9_.-]{1,64}$/.test(v) ? undefined : "must be 1 to 64 letters, digits, '_', '.' or '-'") },
   'cluster.replicas': { type: 'integer', min: 1, max: 5 },
+  'http.corsOrigins': { type: 'json', check: checkCorsOrigins },
+  'kinesis.shardWriteLimits': { type: 'boolean' },
 };
 
 function checkPostgresUrl(v: string): string | undefined {
@@ -303,6 +322,20 @@ function checkNatsServers(v: unknown): string | undefined {
   if (!Array.isArray(v) || v.length === 0) return 'must be a non-empty array of NATS URLs such as ["nats://10.0.0.1:4222"]';
   for (const [i, url] of v.entries()) {
     if (typeof url !== 'string' || !/^(nats|tls):\/\/[^/\s]+$/.test(url)) return `[${i}] must be a URL like nats://10.0.0.1:4222`;
+  }
+  return undefined;
+}
+
+/** A browser's `Origin`: scheme, host and optional port, no path. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/\s?#]+$/i;
+
+function checkCorsOrigins(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of origins such as "https://app.example.com", or ["*"]';
+  for (const [i, o] of v.entries()) {
+    if (o === '*') continue;
+    if (typeof o !== 'string' || !ORIGIN.test(o)) {
+      return `[${i}] must be "*" or an origin: scheme://host[:port], without a path or a trailing slash (got ${JSON.stringify(o)})`;
+    }
   }
   return undefined;
 }

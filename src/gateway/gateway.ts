@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { DEFAULT_CONFIG, type HttpLimits } from '../config/index.ts';
+import { DEFAULT_CONFIG, type HttpSettings } from '../config/index.ts';
 import { openFilesLimit } from '../core/open-files.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { QueryManager } from '../queries/index.ts';
@@ -16,6 +16,8 @@ import type { Authenticator } from './auth/index.ts';
 import { StreamedReply, type AwsContext, type DeliveryView } from './aws/context.ts';
 import { resolveTarget, runOperation, unknownOperation } from './aws/dispatch.ts';
 import { createIteratorCodec } from './aws/iterators.ts';
+import { createCors } from './cors.ts';
+import { limitShardWrites } from './shard-write-limits.ts';
 import { wireFormatOf } from './aws/wire.ts';
 import { errorResponse, type ErrorShape } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
@@ -58,10 +60,15 @@ export interface GatewayOptions {
   readonly subscribeToShard?: { readonly lifetimeMs?: number; readonly heartbeatMs?: number };
   /** The deliveries the server runs, for the Firehose control plane (DescribeDeliveryStream). @default none */
   readonly deliveries?: () => readonly DeliveryView[];
+  /**
+   * Apply Kinesis' per-shard write limits (1 MiB/s, 1,000 records/s) to the Kinesis and Firehose APIs, measured
+   * with `now`. @default false
+   */
+  readonly shardWriteLimits?: boolean;
   /** Whether /health answers 200 from the start. @default false (call `setReady(true)` once started) */
   readonly ready?: boolean;
-  /** Connection and body limits; each one not given takes its default from the config schema (`http.*`). */
-  readonly http?: Partial<HttpLimits>;
+  /** Connection and body limits and CORS origins; each one not given takes its default from the config schema (`http.*`). */
+  readonly http?: Partial<HttpSettings>;
   /** The process's open-file limit; `http.maxConnections` is lowered to half of it. @default read from the system (`ulimit -n`) */
   readonly openFilesLimit?: number;
 }
@@ -90,6 +97,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routes = options.routes ?? [];
   let ready = options.ready ?? false;
   metrics.setReady(ready);
+  const httpSettings = { ...DEFAULT_CONFIG.http, ...options.http };
+  const cors = createCors(httpSettings.corsOrigins);
 
   // Random partition keys: a per-process prefix and a counter; the log's MD5 spreads them evenly over shards.
   const keyPrefix = crypto.randomBytes(6).toString('hex');
@@ -98,13 +107,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const requestPrefix = crypto.randomBytes(4).toString('hex');
   let requestCounter = 0;
 
+  const now = options.now ?? Date.now;
   const aws: AwsContext = {
-    log,
+    log: options.shardWriteLimits ? limitShardWrites(log, now) : log,
     iterators: createIteratorCodec(options.iteratorSecret ?? crypto.randomBytes(32), options.now),
     region: options.region ?? 'us-east-1',
     accountId: options.accountId ?? '000000000000',
     randomPartitionKey,
-    now: options.now ?? Date.now,
+    now,
     shutdown: shutdown.signal,
     deliveries: options.deliveries ?? (() => []),
     subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
@@ -117,14 +127,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     asResponse(res).setHeader('x-amzn-requestid', requestId);
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
-    const target = req.headers['x-amz-target'];
+    const target = awsTarget(req.headers['x-amz-target'], url);
     let api = 'native';
     let operation = 'unknown';
     let shape: ErrorShape = 'native';
     let status: number | undefined;
     const mounted = typeof target === 'string' || routes.length === 0 ? undefined : routes.find((m) => m.matches(method, url.split('?', 1)[0]!));
     try {
-      if (typeof target === 'string') {
+      if (cors.handle(req, res)) {
+        api = 'ops';
+        operation = 'preflight';
+      } else if (typeof target === 'string') {
         const format = wireFormatOf(req.headers['content-type']);
         shape = format.name === 'cbor' ? 'aws-cbor' : 'aws';
         const resolved = resolveTarget(target);
@@ -197,7 +210,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { status: 'degraded', failedShards: failedShards.map((f) => ({ ...f, since: new Date(f.since).toISOString() })) };
   }
 
-  const httpLimits = withinOpenFiles({ ...DEFAULT_CONFIG.http, ...options.http }, options.openFilesLimit ?? openFilesLimit(), logger);
+  const httpLimits = withinOpenFiles(httpSettings, options.openFilesLimit ?? openFilesLimit(), logger);
   const server = createProtocolServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error('request handler failed', { err: err instanceof Error ? err : String(err) });
@@ -224,6 +237,20 @@ export function createGateway(options: GatewayOptions): Gateway {
       metrics.setReady(value);
     },
   };
+}
+
+/**
+ * The operation a Kinesis/Firehose request names: its X-Amz-Target header, or in a presigned request the
+ * query's X-Amz-Target (the AWS SDK's presigner moves `x-amz-*` headers into the query, which it signs).
+ */
+function awsTarget(header: string | string[] | undefined, url: string): string | undefined {
+  if (typeof header === 'string') return header;
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  const query = [...new URLSearchParams(url.slice(q + 1))];
+  if (!query.some(([name]) => name === 'X-Amz-Signature')) return undefined;
+  // Moved from a header, the name keeps the case it had there (lowercase from the SDK's serializers).
+  return query.find(([name]) => name.toLowerCase() === 'x-amz-target')?.[1];
 }
 
 function headerString(value: string | string[] | undefined): string | undefined {

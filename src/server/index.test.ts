@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisClient, ListStreamsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
@@ -70,6 +70,28 @@ describe('startServer', () => {
     await start(config({ auth: { accessKeys: [], apiKeys: ['sha256:' + 'a'.repeat(64)] } }), lines);
     const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'warn');
     expect(warnings.map((w) => w.msg)).toEqual([expect.stringContaining('the Kinesis and Firehose APIs accept any well-formed signature')]);
+  });
+
+  it('takes CORS origins and per-shard write limits from the config', async () => {
+    const server = await start(
+      config({
+        streams: [{ name: 'limited', shardCount: 1 }],
+        warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
+        alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+        stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
+        http: { ...DEFAULT_CONFIG.http, corsOrigins: ['http://console.tolls.test'] },
+        kinesis: { shardWriteLimits: true },
+      }),
+    );
+    const preflight = await fetch(server.url, { method: 'OPTIONS', headers: { origin: 'http://console.tolls.test', 'access-control-request-method': 'POST' } });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://console.tolls.test');
+    const client = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    cleanups.push(() => client.destroy());
+    // 2 MB in one request to one shard: past its 1 MiB per second, whatever the speed of the machine.
+    const records = Array.from({ length: 500 }, () => ({ PartitionKey: 'k', Data: Buffer.alloc(4000, 1) }));
+    const put = await client.send(new PutRecordsCommand({ StreamName: 'limited', Records: records }));
+    expect(put.FailedRecordCount).toBeGreaterThan(0);
+    expect(put.Records?.find((r) => r.ErrorCode)?.ErrorCode).toBe('ProvisionedThroughputExceededException');
   });
 
   it('verifies SigV4 signatures of the AWS SDK when access keys are configured', async () => {

@@ -146,6 +146,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       iteratorSecret,
       metrics,
       http: config.http,
+      shardWriteLimits: config.kinesis.shardWriteLimits,
       routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),

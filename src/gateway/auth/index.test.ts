@@ -305,3 +305,147 @@ describe('SigV4 before the body is read', () => {
     expect(codeOf(() => local.verifySigV4Headers(withoutBody({ ...req, headers: { ...req.headers, authorization: undefined } })))).toBe('AUTH_MISSING');
   });
 });
+
+interface PresignOptions {
+  body?: string;
+  expiresIn?: number;
+  signingDate?: number;
+  /** Send `x-amz-content-sha256: UNSIGNED-PAYLOAD`: the signature leaves the body out. */
+  unsignedPayload?: boolean;
+  /** Keep `x-amz-target` a header instead of letting the presigner move it into the query. */
+  targetAsHeader?: boolean;
+  /** Headers sent but left out of X-Amz-SignedHeaders. */
+  unsigned?: readonly string[];
+}
+
+/** Presigns a Kinesis PutRecord with the real SDK signer and returns it the way a Node server would see it. */
+async function presigned(options: PresignOptions = {}): Promise<SigV4Request> {
+  const signer = new SignatureV4({ service: 'kinesis', region: 'us-east-1', credentials: KEY, sha256: Sha256 });
+  const body = options.body ?? BODY;
+  const request = await signer.presign(
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: 4566,
+      path: '/',
+      query: {},
+      headers: {
+        host: '127.0.0.1:4566',
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'Kinesis_20131202.PutRecord',
+        ...(options.unsignedPayload ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}),
+      },
+      body,
+    },
+    {
+      signingDate: new Date(options.signingDate ?? SIGNED_AT),
+      expiresIn: options.expiresIn ?? 300,
+      ...(options.targetAsHeader ? { unhoistableHeaders: new Set(['x-amz-target']) } : {}),
+      unsignableHeaders: new Set(options.unsigned ?? []),
+    },
+  );
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v;
+  const query = Object.entries(request.query ?? {})
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&');
+  return { method: request.method, path: `/?${query}`, headers, body: Buffer.from(body) };
+}
+
+/** The request with one query parameter set to `value`, the others as they were. */
+function withQuery(req: SigV4Request, name: string, value: string): SigV4Request {
+  const [path, query] = req.path.split('?') as [string, string];
+  const params = new URLSearchParams(query);
+  params.set(name, value);
+  return { ...req, path: `${path}?${params.toString()}` };
+}
+
+describe('presigned SigV4 (signature in the query string) in verify mode', () => {
+  it('accepts a request presigned by the AWS SDK signer, the operation moved into the signed query', async () => {
+    const req = await presigned();
+    expect(req.path).toContain('X-Amz-Signature=');
+    expect(req.path).toContain('x-amz-target=Kinesis_20131202.PutRecord');
+    expect(req.headers.authorization).toBeUndefined();
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('passed');
+    expect(codeOf(() => verifier().verifySigV4Headers(req))).toBe('passed');
+  });
+
+  it('accepts one that keeps x-amz-target as a signed header', async () => {
+    const req = await presigned({ targetAsHeader: true });
+    expect(req.headers['x-amz-target']).toBe('Kinesis_20131202.PutRecord');
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('passed');
+  });
+
+  it('accepts UNSIGNED-PAYLOAD, checking the signature before the body is read and leaving the body out', async () => {
+    const req = await presigned({ unsignedPayload: true });
+    expect(req.path).toContain('x-amz-content-sha256=UNSIGNED-PAYLOAD');
+    expect(codeOf(() => verifier().verifySigV4({ ...req, body: Buffer.from('{"another":"body"}') }))).toBe('passed');
+    expect(codeOf(() => verifier().verifySigV4Headers(withQuery(req, 'x-amz-target', 'Kinesis_20131202.DeleteStream')))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('is valid until X-Amz-Expires has passed, up to 7 days, and expired after', async () => {
+    const req = await presigned({ expiresIn: 60 });
+    expect(codeOf(() => verifier(SIGNED_AT + 59_000).verifySigV4(req))).toBe('passed');
+    expect(codeOf(() => verifier(SIGNED_AT + 61_000).verifySigV4(req))).toBe('AUTH_SIGNATURE_EXPIRED');
+    const week = await presigned({ expiresIn: 7 * 24 * 3600 });
+    expect(codeOf(() => verifier(SIGNED_AT + 6 * 24 * 3600_000).verifySigV4(week))).toBe('passed');
+    expect(codeOf(() => verifier(SIGNED_AT + 7 * 24 * 3600_000 + 1000).verifySigV4(week))).toBe('AUTH_SIGNATURE_EXPIRED');
+  });
+
+  it('refuses one dated more than 15 minutes ahead of the server clock', async () => {
+    const req = await presigned({ expiresIn: 3600 });
+    expect(codeOf(() => verifier(SIGNED_AT - 16 * 60_000).verifySigV4(req))).toBe('AUTH_SIGNATURE_EXPIRED');
+  });
+
+  it('refuses X-Amz-Expires beyond 7 days', async () => {
+    const req = withQuery(await presigned(), 'X-Amz-Expires', String(7 * 24 * 3600 + 1));
+    expect(codeOf(() => verifier().verifySigV4(req))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it.each([
+    ['the body', (r: SigV4Request) => ({ ...r, body: Buffer.from(BODY.replace('plaza-7', 'plaza-8')) })],
+    ['the operation in the query', (r: SigV4Request) => withQuery(r, 'x-amz-target', 'Kinesis_20131202.DeleteStream')],
+    ['its expiry', (r: SigV4Request) => withQuery(r, 'X-Amz-Expires', '604800')],
+    ['its date', (r: SigV4Request) => withQuery(r, 'X-Amz-Date', '20260126T093100Z')],
+    ['the content type', (r: SigV4Request) => ({ ...r, headers: { ...r.headers, 'content-type': 'application/x-amz-cbor-1.1' } })],
+  ])('refuses one whose %s was altered', async (_name, alter) => {
+    const altered = alter(await presigned());
+    expect(codeOf(() => verifier().verifySigV4(altered))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('refuses one whose x-amz-target header is left out of X-Amz-SignedHeaders', async () => {
+    const req = await presigned({ targetAsHeader: true, unsigned: ['x-amz-target'] });
+    expect(decodeURIComponent(req.path)).not.toMatch(/X-Amz-SignedHeaders=[^&]*x-amz-target/);
+    let error: unknown;
+    try {
+      verifier().verifySigV4(req);
+    } catch (err) {
+      error = err;
+    }
+    expect(isTollstreamError(error, 'AUTH_SIGNATURE_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/'x-amz-target' must be a 'SignedHeader'/);
+  });
+
+  it('refuses a request signed both in the query and in the Authorization header', async () => {
+    const header = await signed();
+    const query = await presigned();
+    expect(codeOf(() => verifier().verifySigV4({ ...query, headers: { ...query.headers, authorization: String(header.headers.authorization) } }))).toBe('AUTH_SIGNATURE_INVALID');
+  });
+
+  it('refuses a query with only some of the SigV4 parameters as malformed', async () => {
+    const req = await presigned();
+    const [path, query] = req.path.split('?') as [string, string];
+    const params = new URLSearchParams(query);
+    params.delete('X-Amz-Signature');
+    expect(codeOf(() => verifier().verifySigV4({ ...req, path: `${path}?${params.toString()}` }))).toBe('AUTH_MISSING');
+    expect(codeOf(() => verifier().verifySigV4(withQuery(req, 'X-Amz-Expires', 'soon')))).toBe('AUTH_MISSING');
+  });
+
+  it('in local mode checks only the form', async () => {
+    const local = createAuthenticator({ accessKeys: [], apiKeys: [] });
+    const req = await presigned();
+    expect(codeOf(() => local.verifySigV4({ ...req, body: Buffer.from('{}') }))).toBe('passed');
+    expect(codeOf(() => local.verifySigV4(withQuery(req, 'X-Amz-Algorithm', 'AWS4-HMAC-SHA1')))).toBe('AUTH_MISSING');
+  });
+});

@@ -11,10 +11,14 @@ import {
   declaredPayloadHash,
   headerValue,
   parseAmzDate,
+  MAX_PRESIGNED_EXPIRES_SECONDS,
   parseAuthorization,
+  parsePresignedQuery,
   payloadHash,
+  presignedPayloadHash,
   timingSafeEqualStrings,
   type HeaderMap,
+  type PresignedQuery,
 } from './sigv4.ts';
 
 /** How far a request's `x-amz-date` may be from the server's clock, as AWS allows. */
@@ -49,8 +53,9 @@ export interface Authenticator {
   /** `local`: no access keys configured, any well-formed SigV4 request passes. `verify`: signatures are checked. */
   readonly mode: 'local' | 'verify';
   /**
-   * Kinesis/Firehose requests. Throws TollstreamError with code AUTH_MISSING (no or malformed Authorization),
-   * AUTH_UNKNOWN_KEY, AUTH_SIGNATURE_INVALID or AUTH_SIGNATURE_EXPIRED (more than 15 minutes of clock skew).
+   * Kinesis/Firehose requests, signed in the Authorization header or presigned in the query string. Throws
+   * TollstreamError with code AUTH_MISSING (no or malformed signature), AUTH_UNKNOWN_KEY, AUTH_SIGNATURE_INVALID
+   * or AUTH_SIGNATURE_EXPIRED (more than 15 minutes of clock skew; a presigned request past its X-Amz-Expires).
    */
   verifySigV4(req: SigV4Request): void;
   /**
@@ -103,7 +108,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const authenticator = {
     mode,
     verifySigV4(req: SigV4Headers & { readonly body?: Buffer }): void {
-      const auth = parseAuthorization(headerValue(req.headers, 'authorization'));
+      const authorization = headerValue(req.headers, 'authorization');
+      const presigned = parsePresignedQuery(req.path);
+      if (presigned && authorization !== undefined) {
+        throw invalid('the request is signed twice, in the Authorization header and in the query string (X-Amz-Signature); send one signature');
+      }
+      const auth = presigned ?? parseAuthorization(authorization);
       if (mode === 'local') return;
 
       const secret = secrets.get(auth.accessKeyId);
@@ -115,36 +125,35 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (!auth.signedHeaders.includes('host') && !auth.signedHeaders.includes(':authority')) {
         throw invalid("the 'host' header (or ':authority' over HTTP/2) must be signed (SignedHeaders)");
       }
-      if (!auth.signedHeaders.includes('x-amz-date')) throw invalid("the 'x-amz-date' header must be signed (SignedHeaders)");
+      // A presigned request carries its date in the query, which the signature covers whole.
+      if (!presigned && !auth.signedHeaders.includes('x-amz-date')) throw invalid("the 'x-amz-date' header must be signed (SignedHeaders)");
       for (const name of OPERATION_HEADERS) {
         if (headerValue(req.headers, name) !== undefined && !auth.signedHeaders.includes(name)) {
           throw invalid(`'${name}' must be a 'SignedHeader' in the AWS Authorization: it selects the operation, so it is signed`, { header: name });
         }
       }
-      const amzDate = headerValue(req.headers, 'x-amz-date')?.trim() ?? '';
+      const amzDate = presigned ? presigned.amzDate : (headerValue(req.headers, 'x-amz-date')?.trim() ?? '');
       const signedAt = parseAmzDate(amzDate);
-      if (signedAt === undefined) throw invalid(`x-amz-date must be a date like 20260126T093000Z, got '${amzDate}'`);
+      if (signedAt === undefined) throw invalid(`${presigned ? 'X-Amz-Date' : 'x-amz-date'} must be a date like 20260126T093000Z, got '${amzDate}'`);
       if (amzDate.slice(0, 8) !== auth.date) {
         throw invalid(`the credential scope date ${auth.date} does not match x-amz-date ${amzDate}`);
       }
       if (!SIGNING_SERVICES.includes(auth.service)) {
         throw invalid(`the credential scope names service '${auth.service}'; sign for 'kinesis' or 'firehose'`);
       }
-      const skew = Math.abs(now() - signedAt);
-      if (skew > MAX_CLOCK_SKEW_MS) {
-        throw new TollstreamError(
-          'AUTH_SIGNATURE_EXPIRED',
-          `the request was signed at ${amzDate}, more than 15 minutes from the server's clock; check the client's clock`,
-          { context: { amzDate, serverTime: new Date(now()).toISOString() } },
-        );
-      }
+      if (presigned) checkPresignedTime(presigned, signedAt, now());
+      else checkClockSkew(amzDate, signedAt, now());
       for (const name of auth.signedHeaders) {
         if (headerValue(req.headers, name) === undefined) throw invalid(`the signed header '${name}' is missing from the request`);
       }
       // Before the body is read only a declared payload hash can stand in for the body's.
-      const hash = req.body === undefined ? declaredPayloadHash(req.headers) : payloadHash({ ...req, body: req.body });
+      const hash = presigned
+        ? presignedPayloadHash(presigned, req.headers, req.body)
+        : req.body === undefined
+          ? declaredPayloadHash(req.headers)
+          : payloadHash({ ...req, body: req.body });
       if (hash === undefined) return;
-      const canonical = canonicalRequest(req, auth.signedHeaders, hash);
+      const canonical = canonicalRequest(presigned ? { ...req, path: presigned.signedPath } : req, auth.signedHeaders, hash);
       const expected = computeSignature(secret, amzDate, auth, canonical);
       if (!timingSafeEqualStrings(expected, auth.signature)) {
         throw invalid('the request signature does not match; check the secret access key and that nothing altered the request');
@@ -179,6 +188,31 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (owner) {
       throw new TollstreamError('FORBIDDEN', `the bearer token is a ${owner.kind}, not the operator's credential; ${owner.servesOnly}`, { context: { credential: owner.kind } });
     }
+  }
+}
+
+function checkClockSkew(amzDate: string, signedAt: number, now: number): void {
+  if (Math.abs(now - signedAt) > MAX_CLOCK_SKEW_MS) {
+    throw new TollstreamError(
+      'AUTH_SIGNATURE_EXPIRED',
+      `the request was signed at ${amzDate}, more than 15 minutes from the server's clock; check the client's clock`,
+      { context: { amzDate, serverTime: new Date(now).toISOString() } },
+    );
+  }
+}
+
+/** A presigned request is valid from its signing time (give or take the clock skew) until it expires. */
+function checkPresignedTime(presigned: PresignedQuery, signedAt: number, now: number): void {
+  if (presigned.expiresSeconds > MAX_PRESIGNED_EXPIRES_SECONDS) {
+    throw invalid(`X-Amz-Expires must be at most ${MAX_PRESIGNED_EXPIRES_SECONDS} seconds (7 days), got ${presigned.expiresSeconds}`);
+  }
+  const context = { amzDate: presigned.amzDate, expiresSeconds: presigned.expiresSeconds, serverTime: new Date(now).toISOString() };
+  const expiresAt = signedAt + presigned.expiresSeconds * 1000;
+  if (now > expiresAt) {
+    throw new TollstreamError('AUTH_SIGNATURE_EXPIRED', `the presigned request expired at ${new Date(expiresAt).toISOString()}; presign it again`, { context });
+  }
+  if (signedAt - now > MAX_CLOCK_SKEW_MS) {
+    throw new TollstreamError('AUTH_SIGNATURE_EXPIRED', `the presigned request is dated ${presigned.amzDate}, more than 15 minutes ahead of the server's clock; check the client's clock`, { context });
   }
 }
 

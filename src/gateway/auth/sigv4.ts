@@ -1,6 +1,6 @@
 /**
- * AWS Signature Version 4 (header form), as the Kinesis and Firehose SDKs send it: parsing the
- * `Authorization` header and recomputing the signature of a received request.
+ * AWS Signature Version 4, as the Kinesis and Firehose SDKs send it: parsing the `Authorization` header or the
+ * query string of a presigned request, and recomputing the signature of a received request.
  * See https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
  */
 import crypto from 'node:crypto';
@@ -75,6 +75,69 @@ export function parseAuthorization(value: string | undefined): ParsedAuthorizati
 
 function malformed(message: string): TollstreamError {
   return new TollstreamError('AUTH_MISSING', `malformed SigV4 Authorization header: ${message}`);
+}
+
+/** The longest a presigned request may stay valid, as AWS allows: 7 days, in seconds. */
+export const MAX_PRESIGNED_EXPIRES_SECONDS = 7 * 24 * 3600;
+const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'] as const;
+
+/** What the query string of a presigned request (`X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...`) says. */
+export interface PresignedQuery extends ParsedAuthorization {
+  /** `X-Amz-Date`, the signing time: `20260126T093000Z`. */
+  readonly amzDate: string;
+  /** `X-Amz-Expires`: seconds after `amzDate` during which the request is valid, 1 to 7 days. */
+  readonly expiresSeconds: number;
+  /** `X-Amz-Content-Sha256` when the query carries it (the SDK moves `x-amz-*` headers into the query). */
+  readonly payloadHash?: string;
+  /** The request target without `X-Amz-Signature`: the query the signature covers. */
+  readonly signedPath: string;
+}
+
+/**
+ * Parses a presigned request's query; undefined when the query carries none of the SigV4 parameters. One
+ * present without the rest, or any malformed, is `AUTH_MISSING` as for a malformed Authorization header.
+ */
+export function parsePresignedQuery(path: string): PresignedQuery | undefined {
+  const q = path.indexOf('?');
+  if (q < 0) return undefined;
+  const params = new Map<string, string>();
+  const kept: string[] = [];
+  for (const part of path.slice(q + 1).split('&')) {
+    const eq = part.indexOf('=');
+    const name = safeDecode(eq < 0 ? part : part.slice(0, eq));
+    params.set(name, safeDecode(eq < 0 ? '' : part.slice(eq + 1)));
+    if (name !== 'X-Amz-Signature') kept.push(part);
+  }
+  if (!PRESIGN_PARAMS.some((name) => params.has(name))) return undefined;
+  const missing = PRESIGN_PARAMS.filter((name) => !params.has(name));
+  if (missing.length > 0) throw malformedQuery(`it lacks ${missing.join(', ')}`);
+  if (params.get('X-Amz-Algorithm') !== ALGORITHM) throw malformedQuery(`X-Amz-Algorithm must be '${ALGORITHM}'`);
+  const scope = CREDENTIAL.exec(params.get('X-Amz-Credential')!);
+  if (!scope) throw malformedQuery(`X-Amz-Credential must be <access key id>/<YYYYMMDD>/<region>/<service>/${SCOPE_TERMINATOR}`);
+  const signedHeaders = params.get('X-Amz-SignedHeaders')!;
+  if (!SIGNED_HEADERS.test(signedHeaders)) throw malformedQuery('X-Amz-SignedHeaders must be lowercase header names separated by semicolons');
+  const signature = params.get('X-Amz-Signature')!;
+  if (!SIGNATURE.test(signature)) throw malformedQuery('X-Amz-Signature must be 64 lowercase hex digits');
+  const expires = params.get('X-Amz-Expires')!;
+  if (!/^\d{1,7}$/.test(expires) || Number(expires) < 1) throw malformedQuery(`X-Amz-Expires must be a number of seconds from 1 to ${MAX_PRESIGNED_EXPIRES_SECONDS}`);
+  // The SDK's presigner moves x-amz-* headers into the query under the names they had, lowercase as a rule.
+  const payloadHash = [...params].find(([name]) => name.toLowerCase() === 'x-amz-content-sha256')?.[1];
+  return {
+    accessKeyId: scope[1]!,
+    date: scope[2]!,
+    region: scope[3]!,
+    service: scope[4]!,
+    signedHeaders: signedHeaders.split(';'),
+    signature,
+    amzDate: params.get('X-Amz-Date')!,
+    expiresSeconds: Number(expires),
+    ...(payloadHash !== undefined ? { payloadHash } : {}),
+    signedPath: kept.length > 0 ? `${path.slice(0, q)}?${kept.join('&')}` : path.slice(0, q),
+  };
+}
+
+function malformedQuery(message: string): TollstreamError {
+  return new TollstreamError('AUTH_MISSING', `malformed SigV4 query string (presigned request): ${message}`);
 }
 
 export interface SignedRequest {
@@ -178,13 +241,13 @@ export function computeSignature(secretAccessKey: string, amzDate: string, scope
 }
 
 /**
- * The payload hash to put in the canonical request. A present `x-amz-content-sha256` must match the body
- * (a mismatch means the body was altered after signing). `UNSIGNED-PAYLOAD` is not honoured: the body is
- * always covered, so a client that opted out of payload signing fails verification.
+ * The payload hash to put in the canonical request. A present `x-amz-content-sha256` (or `declared`, what a
+ * presigned query says) must match the body (a mismatch means the body was altered after signing).
+ * `UNSIGNED-PAYLOAD` is not honoured here: the body is always covered, so a client that opted out of payload
+ * signing fails verification (only a presigned request may opt out, see `presignedPayloadHash`).
  */
-export function payloadHash(req: SignedRequest): string {
+export function payloadHash(req: SignedRequest, declared = headerValue(req.headers, 'x-amz-content-sha256')?.trim()): string {
   const bodyHash = sha256Hex(req.body);
-  const declared = headerValue(req.headers, 'x-amz-content-sha256')?.trim();
   if (declared === undefined || declared === UNSIGNED_PAYLOAD) return bodyHash;
   if (!timingSafeEqualStrings(declared.toLowerCase(), bodyHash)) {
     throw new TollstreamError('AUTH_SIGNATURE_INVALID', 'the request body does not match its x-amz-content-sha256 header', {
@@ -198,9 +261,19 @@ export function payloadHash(req: SignedRequest): string {
  * The payload hash a request declares in `x-amz-content-sha256` (64 hex digits), which lets its signature be
  * checked before the body is read; undefined when absent, `UNSIGNED-PAYLOAD` or not a hash.
  */
-export function declaredPayloadHash(headers: HeaderMap): string | undefined {
-  const declared = headerValue(headers, 'x-amz-content-sha256')?.trim();
+export function declaredPayloadHash(headers: HeaderMap, declared = headerValue(headers, 'x-amz-content-sha256')?.trim()): string | undefined {
   return declared !== undefined && /^[0-9a-fA-F]{64}$/.test(declared) ? declared : undefined;
+}
+
+/**
+ * The payload hash of a presigned request: `UNSIGNED-PAYLOAD` when it says so (a presigned URL is often made
+ * before its body exists; the body is then not covered), else as `payloadHash`, from the query's
+ * `X-Amz-Content-Sha256` or the header. Without the body, undefined unless the hash is known from the request.
+ */
+export function presignedPayloadHash(presigned: PresignedQuery, headers: HeaderMap, body: Buffer | undefined): string | undefined {
+  const declared = presigned.payloadHash ?? headerValue(headers, 'x-amz-content-sha256')?.trim();
+  if (declared === UNSIGNED_PAYLOAD) return UNSIGNED_PAYLOAD;
+  return body === undefined ? declaredPayloadHash(headers, declared) : payloadHash({ method: '', path: '', headers, body }, declared);
 }
 
 /** Equal-length comparison in constant time; strings of different lengths are simply unequal. */
