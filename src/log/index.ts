@@ -10,3 +10,5 @@ export { compareSequenceNumbers } from './sequence.ts';
 export { appendAll } from './append-all.ts';
 export { shardForHashKey } from './routing.ts';
 export { crc32c } from '../core/crc32c.ts';
+export { isKplAggregate, deaggregate } from './kpl.ts';
+export type { Deaggregated } from './kpl.ts';
