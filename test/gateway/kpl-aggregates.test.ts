@@ -24,6 +24,12 @@ CREATE TABLE kpl_copy (transaction_id VARCHAR(64), customer_id VARCHAR(32), amou
 INSERT INTO kpl_copy SELECT transaction_id, customer_id, amount_cents FROM tolls;
 `;
 
+/** Kinesis Data Analytics style: the input's columns are inferred from the stream's first records. */
+const KDA_SQL = `
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("transaction_id" VARCHAR(64));
+CREATE OR REPLACE PUMP "COPY_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM "transaction_id" FROM "SOURCE_SQL_STREAM_001";
+`;
+
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -127,7 +133,16 @@ describe('KPL aggregated records through the server', () => {
     for (let i = 0; i < 3; i++) expect(Buffer.from(stored.get(`agg-${i}`)!).equals(Buffer.from(aggregates[i]!))).toBe(true);
     expect(Buffer.from(stored.get('agg-bad')!).equals(Buffer.from(malformed))).toBe(true);
 
+    // A query with an undeclared input infers its columns from the user records (the stream holds only aggregates).
+    const kda = await fetch(`${server.url}/v1/queries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'kplkda', sql: KDA_SQL, input: 'toll_transactions', outputs: { DESTINATION_SQL_STREAM: 'kda_copy' } }),
+    });
+    expect(kda.status).toBe(201);
+
     const first = ids(txs.slice(0, 30) as unknown as Record<string, unknown>[]);
+    expect(ids(await until('the inferred query copy of 30 user records', () => streamJson(server.log, 'kda_copy'), (rows) => rows.length >= 30))).toEqual(first);
     await until('the query copy of 30 user records', () => streamJson(server.log, 'kpl_copy'), (rows) => rows.length >= 30);
     await until('30 valid tolls from the validation function', () => streamJson(server.log, 'toll_transactions_valid'), (rows) => tolls(rows).length >= 30);
     await until('30 warehouse rows', () => warehouse(server.url, 'SELECT count(*) FROM toll_transactions'), (rows) => Number(rows[0]?.[0]) >= 30);
