@@ -105,4 +105,31 @@ describe('functions on KPL aggregated records', () => {
     expect(failures[0]).toMatchObject({ requestContext: { condition: expect.stringMatching(/^malformed KPL aggregated record: .*MD5/) }, batchSize: 1 });
     expect(seenOne('lost')).toBeUndefined();
   });
+
+  it('bisects a failing batch between aggregates, never inside one', async () => {
+    const { log, tables } = await setup();
+    // Four aggregates of three user records, all of one key (one lane); one user record of the third is poison.
+    for (let a = 0; a < 4; a++) {
+      const users = [0, 1, 2].map((i) => ({ partitionKey: 'q', data: JSON.stringify({ id: `${a}.${i}`, poison: a === 2 && i === 2 }) }));
+      await log.append('events', [{ partitionKey: `outer-${a}`, data: encodeAggregate(users) }]);
+    }
+    const done: string[] = [];
+    const runtime = new FunctionsRuntime({ log, tables });
+    await runtime.start({
+      name: 'poison', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 4,
+      maximumRetryAttempts: 0, bisectBatchOnFunctionError: true, retryBaseDelayMs: 1, onFailure: { stream: 'failures' },
+      handler: (event, ctx) => {
+        const items = event.records.map((r) => r.json<{ id: string; poison: boolean }>());
+        if (items.some((i) => i.poison)) throw new Error('cannot handle poison');
+        ctx.transact(() => done.push(...items.map((i) => i.id)));
+      },
+    });
+    await until(() => runtime.stats()[0]!.recordsSentToOnFailure > 0 && done.length >= 9, 'the poison aggregate isolated');
+    const sentToOnFailure = runtime.stats()[0]!.recordsSentToOnFailure;
+    await runtime.stop();
+    // The aggregate holding the poison record is given up whole: its lane checkpoint (its sequence number) can
+    // never stand between its user records.
+    expect(done.sort()).toEqual(['0.0', '0.1', '0.2', '1.0', '1.1', '1.2', '3.0', '3.1', '3.2']);
+    expect(sentToOnFailure).toBe(3);
+  });
 });
