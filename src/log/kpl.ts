@@ -52,14 +52,11 @@ export function deaggregate(record: StoredRecord): Deaggregated {
         explicitHashKey = message.explicitHashKeys[r.explicitHashKeyIndex];
         if (explicitHashKey === undefined) throw new MalformedAggregate(`user record ${i} names explicit hash key ${r.explicitHashKeyIndex} of a table of ${message.explicitHashKeys.length}`);
       }
-      records.push({
-        sequenceNumber: record.sequenceNumber,
-        subSequenceNumber: i,
-        partitionKey,
-        ...(explicitHashKey !== undefined ? { explicitHashKey } : {}),
-        data: r.data,
-        arrivalTime: record.arrivalTime,
-      });
+      records.push(
+        explicitHashKey === undefined
+          ? { sequenceNumber: record.sequenceNumber, subSequenceNumber: i, partitionKey, data: r.data, arrivalTime: record.arrivalTime }
+          : { sequenceNumber: record.sequenceNumber, subSequenceNumber: i, partitionKey, explicitHashKey, data: r.data, arrivalTime: record.arrivalTime },
+      );
     }
     return { ok: true, records };
   } catch (err) {
