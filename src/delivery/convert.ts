@@ -10,6 +10,8 @@ import type { DeliveryErrorRow, DeliveryErrorType, DestinationBatch, TransformFu
 export interface BufferedRecord {
   readonly shardId: string;
   readonly record: StoredRecord;
+  /** Set on a KPL aggregated record that cannot be read: why. It becomes an error record, never a row. */
+  readonly malformed?: string;
 }
 
 export type Outcome =
@@ -38,9 +40,14 @@ export async function prepareRecords(
   transform: TransformFunction | undefined,
   policy: TransformPolicy = { attempts: 3, timeoutMs: 60_000 },
 ): Promise<PreparedRecord[]> {
-  const transformed = transform ? await runTransform(records, transform, policy) : undefined;
-  return records.map((source, i) => {
-    const t = transformed?.[i];
+  const readable = records.some((r) => r.malformed !== undefined) ? records.filter((r) => r.malformed === undefined) : records;
+  const transformed = transform ? await runTransform(readable, transform, policy) : undefined;
+  let next = 0;
+  return records.map((source) => {
+    if (source.malformed !== undefined) {
+      return { source, outcome: failed(source, 'format-conversion-failed', 'kpl-aggregate-malformed', `the KPL aggregated record is malformed: ${source.malformed}; none of its user records were delivered`) };
+    }
+    const t = transformed?.[next++];
     if (t && t.kind !== 'data') return { source, outcome: t };
     const data = t ? t.data : source.record.data;
     return { source, outcome: convert(source, data, schema) };
@@ -98,7 +105,7 @@ type TransformOutcome = { readonly kind: 'data'; readonly data: Uint8Array } | {
 async function runTransform(records: readonly BufferedRecord[], transform: TransformFunction, policy: TransformPolicy): Promise<TransformOutcome[]> {
   const attempts = Math.max(1, policy.attempts);
   const inputs: TransformInputRecord[] = records.map(({ shardId, record }) => ({
-    recordId: `${shardId}/${record.sequenceNumber}`,
+    recordId: record.subSequenceNumber === undefined ? `${shardId}/${record.sequenceNumber}` : `${shardId}/${record.sequenceNumber}/${record.subSequenceNumber}`,
     data: record.data,
     approximateArrivalTimestamp: record.arrivalTime,
     partitionKey: record.partitionKey,

@@ -7,6 +7,7 @@
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ShardDescription, StartPosition, StoredRecord, StreamLog, Subscription } from '../log/types.ts';
+import { deaggregate, isKplAggregate } from '../log/index.ts';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
 import { failed, prepareRecords, toDestinationBatch, type BufferedRecord, type PreparedRecord } from './convert.ts';
 import type { DeliveryDestination, DeliveryErrorType, DeliveryState, DeliveryStats, DestinationBatch, TransformFunction } from './types.ts';
@@ -233,7 +234,13 @@ export class DeliveryStream {
     if (this.stopping) return false;
     if (this.bufferSince === undefined) this.bufferSince = Date.now();
     for (const record of records) {
-      this.buffer.push({ shardId, record });
+      if (isKplAggregate(record.data)) {
+        // A KPL aggregate: its user records, in order and next to each other (takeBatch never splits them), or
+        // the aggregate itself marked malformed, which becomes an error record.
+        const expanded = deaggregate(record);
+        if (expanded.ok) for (const user of expanded.records) this.buffer.push({ shardId, record: user });
+        else this.buffer.push({ shardId, record, malformed: expanded.reason });
+      } else this.buffer.push({ shardId, record });
       this.bufferBytes += record.data.length;
       if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
     }
@@ -271,11 +278,16 @@ export class DeliveryStream {
     }
   }
 
-  /** Takes the oldest records of the buffer, at most `maxBatchRecords`: a prefix keeps each shard contiguous. */
+  /**
+   * Takes the oldest records of the buffer, at most `maxBatchRecords` (more only to finish a KPL aggregate: a
+   * position is a Kinesis sequence number, so a batch ends after the last user record of an aggregate).
+   */
   private takeBatch(): BufferedRecord[] {
-    const records = this.buffer.length <= this.maxBatchRecords ? this.buffer : this.buffer.slice(0, this.maxBatchRecords);
+    let cut = Math.min(this.buffer.length, this.maxBatchRecords);
+    while (cut < this.buffer.length && sameKinesisRecord(this.buffer[cut]!, this.buffer[cut - 1]!)) cut++;
+    const records = cut === this.buffer.length ? this.buffer : this.buffer.slice(0, cut);
     this.oldestInFlightArrival = this.oldestBufferedArrival;
-    this.buffer = this.buffer.length <= this.maxBatchRecords ? [] : this.buffer.slice(this.maxBatchRecords);
+    this.buffer = cut === this.buffer.length ? [] : this.buffer.slice(cut);
     this.bufferBytes = 0;
     this.oldestBufferedArrival = Infinity;
     for (const { record } of this.buffer) {
@@ -385,4 +397,8 @@ export class DeliveryStream {
 function describeError(err: unknown): string {
   if (isTollstreamError(err)) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+function sameKinesisRecord(a: BufferedRecord, b: BufferedRecord): boolean {
+  return a.shardId === b.shardId && a.record.sequenceNumber === b.record.sequenceNumber;
 }

@@ -9,7 +9,7 @@
  * done; reading resumes there, and records at or before their lane's checkpoint are skipped.
  */
 import type { Logger } from '../core/logger.ts';
-import type { StartPosition, StoredRecord, StreamLog } from '../log/index.ts';
+import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
@@ -130,23 +130,54 @@ function startFor(sp: ResolvedMapping['startingPosition']): StartPosition {
  * Returns true when the shard checkpoint for the whole batch was already committed with the handler's effects.
  */
 async function processBatch(deps: ShardWorkerDeps, shardId: string, batch: readonly StoredRecord[], laneCheckpoints: (string | undefined)[]): Promise<boolean> {
-  const workers: FunctionRecord[][] = Array.from({ length: deps.mapping.parallelizationFactor }, () => []);
-  for (const r of batch) {
+  const workers: LaneItem[][] = Array.from({ length: deps.mapping.parallelizationFactor }, () => []);
+  const place = (r: StoredRecord, item: LaneItem) => {
     const v = laneOf(r.partitionKey);
     const done = laneCheckpoints[v];
     if (done !== undefined && r.sequenceNumber <= done) {
       deps.stats.recordsSkippedAsDone++;
+      return;
+    }
+    workers[v % workers.length]!.push(item);
+  };
+  for (const r of batch) {
+    if (!isKplAggregate(r.data)) {
+      place(r, toFunctionRecord(deps.mapping.stream, shardId, r));
       continue;
     }
-    workers[v % workers.length]!.push(toFunctionRecord(deps.mapping.stream, shardId, r));
+    // A KPL aggregate: each user record goes to the lane of its own partition key. The batch holds the whole
+    // aggregate, and a lane checkpoint at its sequence number means all of the lane's user records in it are done.
+    const expanded = deaggregate(r);
+    if (!expanded.ok) place(r, { malformed: toFunctionRecord(deps.mapping.stream, shardId, r), reason: expanded.reason });
+    else for (const u of expanded.records) place(u, toFunctionRecord(deps.mapping.stream, shardId, u));
   }
   const busy = workers.filter((w) => w.length > 0);
   // One worker holding the batch's last record: when its handler commits through that record, every lane is done
   // through it, so the shard checkpoint joins that transaction instead of costing a second commit (and fsync).
   const last = batch[batch.length - 1]!.sequenceNumber;
-  const shard = { at: busy.length === 1 && busy[0]![busy[0]!.length - 1]!.sequenceNumber === last ? last : undefined, committed: false };
-  await Promise.all(busy.map((w) => deliver(deps, shardId, w, 1, laneCheckpoints, shard)));
+  const lastItem = busy.length === 1 ? busy[0]![busy[0]!.length - 1]! : undefined;
+  const shard = { at: lastItem !== undefined && !('malformed' in lastItem) && lastItem.sequenceNumber === last ? last : undefined, committed: false };
+  await Promise.all(busy.map((w) => deliverLane(deps, shardId, w, laneCheckpoints, shard)));
   return shard.committed;
+}
+
+/** A record for a handler, or a KPL aggregate that cannot be read, which goes to the on-failure destination instead. */
+type LaneItem = FunctionRecord | { readonly malformed: FunctionRecord; readonly reason: string };
+
+/** Delivers one worker's records in order; a malformed aggregate among them is given up on in its place. */
+async function deliverLane(deps: ShardWorkerDeps, shardId: string, items: readonly LaneItem[], laneCheckpoints: (string | undefined)[], shard: ShardCheckpoint): Promise<void> {
+  let run: FunctionRecord[] = [];
+  for (const item of items) {
+    if (!('malformed' in item)) {
+      run.push(item);
+      continue;
+    }
+    if (run.length > 0) await deliver(deps, shardId, run, 1, laneCheckpoints, shard);
+    run = [];
+    if (deps.signal.aborted) return;
+    await giveUp(deps, shardId, [item.malformed], 0, `malformed KPL aggregated record: ${item.reason}`, laneCheckpoints);
+  }
+  if (run.length > 0) await deliver(deps, shardId, run, 1, laneCheckpoints, shard);
 }
 
 /** The shard checkpoint a delivery may commit with the handler's effects (see processBatch). */
@@ -164,6 +195,7 @@ class LoggedRecord implements FunctionRecord {
     readonly partitionKey: string,
     readonly data: Uint8Array,
     readonly arrivalTime: number,
+    readonly subSequenceNumber: number | undefined,
   ) {}
 
   text(): string {
@@ -176,7 +208,7 @@ class LoggedRecord implements FunctionRecord {
 }
 
 function toFunctionRecord(stream: string, shardId: string, r: StoredRecord): FunctionRecord {
-  return new LoggedRecord(stream, shardId, r.sequenceNumber, r.partitionKey, r.data, r.arrivalTime);
+  return new LoggedRecord(stream, shardId, r.sequenceNumber, r.partitionKey, r.data, r.arrivalTime, r.subSequenceNumber);
 }
 
 /** Commits lane checkpoints for `records` (those up to `through`) inside `tx`. */
@@ -267,8 +299,8 @@ async function deliver(
       records: remaining.length,
       error: error instanceof Error ? error : error === undefined ? 'batch item failure' : String(error),
     });
-    if (mapping.bisectBatchOnFunctionError && remaining.length > 1) {
-      const half = Math.ceil(remaining.length / 2);
+    const half = mapping.bisectBatchOnFunctionError ? bisectionPoint(remaining) : undefined;
+    if (half !== undefined) {
       stats.retries++;
       await deliver(deps, shardId, remaining.slice(0, half), attempt + 1, laneCheckpoints);
       await deliver(deps, shardId, remaining.slice(half), attempt + 1, laneCheckpoints);
@@ -284,6 +316,22 @@ async function deliver(
     records = remaining;
     attempt++;
   }
+}
+
+/**
+ * Where to split a failed batch in two, or undefined when it cannot be split: never between user records of one
+ * KPL aggregate, since they share the sequence number a lane checkpoint records.
+ */
+function bisectionPoint(records: readonly FunctionRecord[]): number | undefined {
+  if (records.length < 2) return undefined;
+  const same = (i: number) => records[i]!.sequenceNumber === records[i - 1]!.sequenceNumber;
+  let at = Math.ceil(records.length / 2);
+  while (at < records.length && same(at)) at++;
+  if (at === records.length) {
+    at = Math.ceil(records.length / 2);
+    while (at > 0 && same(at)) at--;
+  }
+  return at > 0 && at < records.length ? at : undefined;
 }
 
 function firstFailure(result: HandlerResult, records: readonly FunctionRecord[]): string | undefined {

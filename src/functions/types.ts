@@ -11,6 +11,11 @@ export interface FunctionRecord {
   readonly stream: string;
   readonly shardId: string;
   readonly sequenceNumber: string;
+  /**
+   * Set on a user record of a KPL aggregated record: its index within the aggregate (the KCL's sub-sequence
+   * number). Every user record of an aggregate has the aggregate's `sequenceNumber`.
+   */
+  readonly subSequenceNumber?: number;
   readonly partitionKey: string;
   readonly data: Uint8Array;
   /** ms since the epoch when the log accepted the record. */

@@ -13,3 +13,5 @@ export { shardForHashKey } from './routing.ts';
 export { crc32c } from '../core/crc32c.ts';
 export { openJetStreamLog } from './jetstream/log.ts';
 export type { JetStreamLogOptions, JetStreamStreamLog } from './jetstream/log.ts';
+export { isKplAggregate, deaggregate } from './kpl.ts';
+export type { Deaggregated } from './kpl.ts';

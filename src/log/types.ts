@@ -45,6 +45,11 @@ export type AppendResult =
 /** A record as stored and read back. */
 export interface StoredRecord {
   readonly sequenceNumber: string;
+  /**
+   * Set only on a user record expanded from a KPL aggregate (`deaggregate`): its index within the aggregate,
+   * which with `sequenceNumber` makes the KCL's extended sequence number. The log itself never sets it.
+   */
+  readonly subSequenceNumber?: number;
   readonly partitionKey: string;
   readonly explicitHashKey?: string;
   /** The record's bytes. Readers of the same stream may be handed the same bytes: never write into them. */

@@ -8,7 +8,7 @@
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LiveItem } from '../sql/index.ts';
-import type { ShardDescription, StartPosition, StreamLog } from '../log/index.ts';
+import { deaggregate, isKplAggregate, type ShardDescription, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { ShardPositions } from './types.ts';
 
 export interface LiveInputOptions {
@@ -19,6 +19,11 @@ export interface LiveInputOptions {
   /** Awaited before each batch of records is handed to the engine (output backpressure). */
   readonly waitForRoom?: () => Promise<void>;
   readonly logger: Logger;
+  /**
+   * A KPL aggregate of shard `shardId` that cannot be read (`reason`): the query's error stream gets it. Its
+   * user records are not passed on; the shard's position still moves past it.
+   */
+  readonly onMalformedAggregate?: (shardId: string, record: StoredRecord, reason: string) => void;
 }
 
 export class LiveInput implements AsyncIterable<LiveItem> {
@@ -108,12 +113,20 @@ export class LiveInput implements AsyncIterable<LiveItem> {
           const n = batch.records.length;
           const data = new Array<Uint8Array>(n);
           const arrivalTimes = new Array<number>(n);
+          let j = 0;
           for (let i = 0; i < n; i++) {
             const r = batch.records[i]!;
-            data[i] = r.data;
-            arrivalTimes[i] = r.arrivalTime;
+            if (isKplAggregate(r.data)) {
+              j = this.expandAggregate(id, r, data, arrivalTimes, j);
+              continue;
+            }
+            data[j] = r.data;
+            arrivalTimes[j++] = r.arrivalTime;
           }
-          this.queuedRecords += n;
+          // A batch ends on a whole Kinesis record, so the shard's position never falls inside an aggregate.
+          data.length = j;
+          arrivalTimes.length = j;
+          this.queuedRecords += j;
           this.push({ kind: 'records', partition: id, data, arrivalTimes });
           this.positions.set(id, batch.records[batch.records.length - 1]!.sequenceNumber);
         }
@@ -135,6 +148,21 @@ export class LiveInput implements AsyncIterable<LiveItem> {
       this.options.logger.error('query input failed', { stream: this.stream, shardId: id, err });
       this.cancel();
     }
+  }
+
+  /** Puts the user records of aggregate `r` at `data[at]` on; returns the index after them. */
+  private expandAggregate(shardId: string, r: StoredRecord, data: Uint8Array[], arrivalTimes: number[], at: number): number {
+    const result = deaggregate(r);
+    if (!result.ok) {
+      this.options.onMalformedAggregate?.(shardId, r, result.reason);
+      return at;
+    }
+    let j = at;
+    for (const user of result.records) {
+      data[j] = user.data;
+      arrivalTimes[j++] = user.arrivalTime;
+    }
+    return j;
   }
 
   private push(item: LiveItem): void {

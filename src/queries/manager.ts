@@ -5,7 +5,7 @@
 import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
-import type { StreamLog } from '../log/index.ts';
+import { deaggregate, isKplAggregate, type StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
@@ -193,10 +193,14 @@ export class QueryManager {
       if (out.length >= INFER_SAMPLE) break;
       const r = await this.log.read(stream, shard.shardId, { type: 'TRIM_HORIZON' }, { maxRecords: INFER_SAMPLE - out.length });
       for (const rec of r.records) {
-        try {
-          out.push(JSON.parse(Buffer.from(rec.data).toString('utf8')));
-        } catch {
-          // not JSON: the query reports it as a PARSE_ERROR when it runs
+        // A KPL aggregate is sampled as its user records, as the running query will read them.
+        const expanded = isKplAggregate(rec.data) ? deaggregate(rec) : undefined;
+        for (const data of expanded === undefined ? [rec.data] : expanded.ok ? expanded.records.map((u) => u.data) : []) {
+          try {
+            out.push(JSON.parse(Buffer.from(data).toString('utf8')));
+          } catch {
+            // not JSON: the query reports it as a PARSE_ERROR when it runs
+          }
         }
       }
     }

@@ -7,7 +7,7 @@
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ShardDescription, StartPosition, StoredRecord, StreamLog } from '../log/index.ts';
+import { deaggregate, isKplAggregate, type ShardDescription, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { LiveReferenceStream } from '../sql/index.ts';
 
 const READ_BATCH = 1000;
@@ -111,13 +111,32 @@ export class ReferenceFeed {
 
   private applyAll(records: readonly StoredRecord[]): void {
     for (const rec of records) {
-      const problem = this.ref.table.apply(decode(rec.data));
-      if (problem === null) {
-        this.applied++;
+      if (isKplAggregate(rec.data)) {
+        this.applyAggregate(rec);
         continue;
       }
-      this.rejected++;
-      this.logger.warn('reference record ignored', { query: this.query, table: this.ref.name, stream: this.ref.stream, sequenceNumber: rec.sequenceNumber, problem });
+      this.applyOne(rec);
     }
+  }
+
+  /** A KPL aggregated record: its user records in order, or one rejection naming it malformed. */
+  private applyAggregate(rec: StoredRecord): void {
+    const expanded = deaggregate(rec);
+    if (expanded.ok) {
+      for (const user of expanded.records) this.applyOne(user);
+      return;
+    }
+    this.rejected++;
+    this.logger.warn('reference record ignored', { query: this.query, table: this.ref.name, stream: this.ref.stream, sequenceNumber: rec.sequenceNumber, problem: `malformed KPL aggregated record: ${expanded.reason}` });
+  }
+
+  private applyOne(rec: StoredRecord): void {
+    const problem = this.ref.table.apply(decode(rec.data));
+    if (problem === null) {
+      this.applied++;
+      return;
+    }
+    this.rejected++;
+    this.logger.warn('reference record ignored', { query: this.query, table: this.ref.name, stream: this.ref.stream, sequenceNumber: rec.sequenceNumber, problem });
   }
 }

@@ -7,8 +7,8 @@
  */
 import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { StreamLog } from '../log/index.ts';
-import type { LivePlan } from '../sql/index.ts';
+import type { StoredRecord, StreamLog } from '../log/index.ts';
+import type { ErrorRow, LivePlan } from '../sql/index.ts';
 import { planLiveQuery, runLiveQuery } from '../sql/index.ts';
 import { LiveInput } from './live-input.ts';
 import { ReferenceFeed } from './reference-feed.ts';
@@ -74,6 +74,13 @@ export class RunningQuery {
     private readonly settings: RunSettings,
   ) {}
 
+  private addErrorRow(row: ErrorRow): void {
+    this.errorCount++;
+    if (row.ERROR_NAME === 'LATE_ROW') this.lateRows++;
+    this.errorCounts[row.ERROR_NAME] = (this.errorCounts[row.ERROR_NAME] ?? 0) + 1;
+    this.errorWriter!.addError({ ...row }, this.settings.now());
+  }
+
   private streamOf(input: string): string {
     return this.def.inputs[input] ?? input;
   }
@@ -99,7 +106,11 @@ export class RunningQuery {
     this.errorWriter = new SinkWriter({ log, stream: this.def.errorStream, query: this.def.name, output: 'errors', keys: null, forgetAfterMs: this.settings.forgetAfterMs, logger });
     for (const input of plan.inputs) {
       const stream = this.streamOf(input);
-      const li = new LiveInput(log, stream, checkpoint?.positions[stream] ?? null, { waitForRoom, logger });
+      const li = new LiveInput(log, stream, checkpoint?.positions[stream] ?? null, {
+        waitForRoom,
+        logger,
+        onMalformedAggregate: (shardId, record, reason) => this.addErrorRow(malformedAggregateRow(stream, shardId, record, reason, this.settings.now())),
+      });
       this.inputs.set(input, li);
     }
     // Stream-backed reference tables are read whole before any fact row (after a restart too: they are not checkpointed).
@@ -123,12 +134,7 @@ export class RunningQuery {
       batchSize: this.settings.batchSize,
       onSnapshot: (taskId, id, state) => this.onSnapshot(taskId, id, state),
       deliver: (stream, rows) => this.writers.get(stream)!.addRows(rows, this.settings.now()),
-      onError: (row) => {
-        this.errorCount++;
-        if (row.ERROR_NAME === 'LATE_ROW') this.lateRows++;
-        this.errorCounts[row.ERROR_NAME] = (this.errorCounts[row.ERROR_NAME] ?? 0) + 1;
-        this.errorWriter!.addError({ ...row }, this.settings.now());
-      },
+      onError: (row) => this.addErrorRow(row),
       onReferenceReload: (event) => {
         if (event.error !== undefined) logger.warn('reference table reload failed; the previous rows stay in use', { query: this.def.name, ...event });
         else logger.info('reference table reloaded', { query: this.def.name, ...event });
@@ -292,4 +298,16 @@ export class RunningQuery {
   get lastCheckpointId(): number {
     return this.lastId;
   }
+}
+
+/** The error-stream row of a KPL aggregate that cannot be read: the record is named by its position, its bytes in base64. */
+function malformedAggregateRow(stream: string, shardId: string, record: StoredRecord, reason: string, now: number): ErrorRow {
+  return {
+    ERROR_TIME: new Date(now).toISOString(),
+    ERROR_LEVEL: 'ERROR',
+    ERROR_NAME: 'MALFORMED_KPL_AGGREGATE',
+    MESSAGE: `a KPL aggregated record of stream "${stream}" (shard ${shardId}, sequence number ${record.sequenceNumber}) is malformed: ${reason}; none of its user records were read`,
+    DATA_ROW: JSON.stringify({ stream, shardId, sequenceNumber: record.sequenceNumber, partitionKey: record.partitionKey, dataBase64: Buffer.from(record.data).toString('base64') }),
+    PUMP_NAME: null,
+  };
 }

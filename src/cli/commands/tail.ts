@@ -10,7 +10,9 @@ export const tail: Command = {
   stoppable: true,
   description:
     'Each line is {"shardId","sequenceNumber","partitionKey","arrivalTime","data"}; data is the record parsed as JSON,\n' +
-    'or {"base64": "..."} when it is not JSON. All shards are followed, children after parents on a reshard.',
+    'or {"base64": "..."} when it is not JSON. All shards are followed, children after parents on a reshard.\n' +
+    'A KPL aggregated record is printed as its user records, each with its own partitionKey and a "subSequenceNumber";\n' +
+    'one that cannot be read is one line with an "error" naming it and its bytes in base64.',
   options: {
     from: { type: 'string', value: 'POSITION', description: 'LATEST (only new records, the default) or TRIM_HORIZON (everything kept)' },
     ...CLIENT_OPTIONS,

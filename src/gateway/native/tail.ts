@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../core/logger.ts';
 import { toTollstreamError } from '../../core/errors.ts';
-import type { ShardDescription, StartPosition, StoredRecord, StreamLog } from '../../log/index.ts';
+import { deaggregate, isKplAggregate, type ShardDescription, type StartPosition, type StoredRecord, type StreamLog } from '../../log/index.ts';
 import { asResponse, writeChunk, type Request, type Response } from '../http.ts';
 
 /** A comment line keeps idle connections (and proxies) open and lets a dead client be noticed. */
@@ -108,9 +108,25 @@ export async function tail(req: Request, res: Response, options: TailOptions): P
 function recordEvents(shardId: string, records: readonly StoredRecord[]): string {
   let out = '';
   for (const r of records) {
-    out += `event: record\nid: ${shardId}:${r.sequenceNumber}\ndata: {"shardId":${JSON.stringify(shardId)},"sequenceNumber":"${r.sequenceNumber}","partitionKey":${JSON.stringify(r.partitionKey)},"arrivalTime":${r.arrivalTime},"data":${dataJson(r.data)}}\n\n`;
+    if (!isKplAggregate(r.data)) {
+      out += recordEvent(shardId, r, '', dataJson(r.data));
+      continue;
+    }
+    // A KPL aggregate: one event per user record, or one naming the aggregate as malformed (with its bytes).
+    const expanded = deaggregate(r);
+    if (expanded.ok) for (const u of expanded.records) out += recordEvent(shardId, u, `,"subSequenceNumber":${u.subSequenceNumber}`, dataJson(u.data));
+    else out += recordEvent(shardId, r, `,"error":${JSON.stringify(`malformed KPL aggregated record: ${expanded.reason}`)}`, base64Json(r.data));
   }
   return out;
+}
+
+function recordEvent(shardId: string, r: StoredRecord, extra: string, data: string): string {
+  const id = r.subSequenceNumber === undefined ? `${shardId}:${r.sequenceNumber}` : `${shardId}:${r.sequenceNumber}:${r.subSequenceNumber}`;
+  return `event: record\nid: ${id}\ndata: {"shardId":${JSON.stringify(shardId)},"sequenceNumber":"${r.sequenceNumber}"${extra},"partitionKey":${JSON.stringify(r.partitionKey)},"arrivalTime":${r.arrivalTime},"data":${data}}\n\n`;
+}
+
+function base64Json(data: Uint8Array): string {
+  return JSON.stringify({ base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') });
 }
 
 /** The record as JSON if it is UTF-8 JSON (re-serialized, so it fits on one SSE line), else its base64. */
@@ -118,6 +134,6 @@ function dataJson(data: Uint8Array): string {
   try {
     return JSON.stringify(JSON.parse(utf8.decode(data)));
   } catch {
-    return JSON.stringify({ base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') });
+    return base64Json(data);
   }
 }

@@ -15,6 +15,10 @@ interface TailRecord {
   readonly partitionKey: string;
   readonly arrivalTime: number;
   readonly data: unknown;
+  /** A user record of a KPL aggregate: its index in the aggregate. */
+  readonly subSequenceNumber?: number;
+  /** Set on a KPL aggregate that cannot be read: why (its bytes are in `data`, base64). */
+  readonly error?: string;
 }
 
 export const tailPage: Page = (container, ctx) => {
@@ -88,7 +92,13 @@ export const tailPage: Page = (container, ctx) => {
             h(
               'li',
               {},
-              h('p', { class: 'tail-meta' }, `${record.shardId} · ${new Date(record.arrivalTime).toISOString()} · key ${record.partitionKey}`),
+              h(
+                'p',
+                { class: 'tail-meta' },
+                `${record.shardId} · ${new Date(record.arrivalTime).toISOString()} · key ${record.partitionKey}` +
+                  (record.subSequenceNumber === undefined ? '' : ` · KPL user record ${record.subSequenceNumber}`) +
+                  (record.error === undefined ? '' : ` · ${record.error}`),
+              ),
               h('pre', {}, JSON.stringify(record.data)),
             ),
           );
