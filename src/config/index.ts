@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, warehousePath, lakeDir, type TollstreamConfig, type AccessKey, type DeclaredStream } from './schema.ts';
+export { DEFAULT_CONFIG, warehousePath, warehouseLimits, lakeDir, type TollstreamConfig, type AccessKey, type DeclaredStream } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */
@@ -215,6 +215,9 @@ function checkConflicts(explicit: Flat): void {
   }
   if (warehouseKind === 'postgres' && explicit.has('warehouse.path')) {
     throw configError("warehouse.path (a DuckDB file) conflicts with warehouse.kind 'postgres': drop warehouse.path", { key: 'warehouse.path' });
+  }
+  if (warehouseKind === 'postgres' && explicit.has('warehouse.memoryLimitMiB')) {
+    throw configError("warehouse.memoryLimitMiB (DuckDB's memory limit) conflicts with warehouse.kind 'postgres': drop it (PostgreSQL's own settings bound its memory)", { key: 'warehouse.memoryLimitMiB' });
   }
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(

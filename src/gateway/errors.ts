@@ -69,6 +69,7 @@ const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
   WAREHOUSE_UNAVAILABLE: 503,
   /** Two deliveries writing one table from one stream: the state conflicts, as STREAM_EXISTS does. */
   DELIVERY_POSITION_CONFLICT: 409,
+  WAREHOUSE_TOO_MANY_QUERIES: 429,
 };
 
 export type ErrorShape = 'aws' | 'native';

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lakeDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { lakeDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
@@ -128,6 +128,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
+      warehouseQueries: { perCaller: warehouseLimits(config).queriesPerCaller, total: warehouseLimits(config).maxConcurrentQueries },
     });
     undo.unshift(() => gateway.close());
     // Open notification streams end first, so closing the gateway need not wait for them.
@@ -190,15 +191,16 @@ async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<
 
 /** The backend `warehouse.kind` names: a DuckDB file, or a PostgreSQL server at `warehouse.postgresUrl`. */
 async function openConfiguredWarehouse(config: TollstreamConfig): Promise<Warehouse> {
+  const limits = warehouseLimits(config);
   if (config.warehouse.kind === 'postgres') {
     // loadConfig refuses kind 'postgres' without a URL; this guards a config built by hand.
     const url = config.warehouse.postgresUrl;
     if (url === undefined) throw new TollstreamError('CONFIG_INVALID', "warehouse.kind 'postgres' needs warehouse.postgresUrl", { context: { key: 'warehouse.postgresUrl' } });
-    return openPostgresWarehouse({ connectionString: url });
+    return openPostgresWarehouse({ connectionString: url, maxResultRows: limits.maxResultRows, statementTimeoutMs: limits.queryTimeoutMs });
   }
   const file = warehousePath(config);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  return openDuckDBWarehouse({ path: file });
+  return openDuckDBWarehouse({ path: file, maxResultRows: limits.maxResultRows, queryTimeoutMs: limits.queryTimeoutMs, memoryLimitMiB: limits.memoryLimitMiB });
 }
 
 /**

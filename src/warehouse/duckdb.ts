@@ -3,17 +3,20 @@
  * read-only transaction for every query. Rows go in through one columnar INSERT per table (duckdb-insert.ts)
  * inside the write transaction, so a batch and its source positions commit together.
  */
-import { DuckDBInstance, StatementType, timestampValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT } from './dialect.ts';
 import { columnarInsert } from './duckdb-insert.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
+import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
 import type {
   Freshness,
   LoadBatch,
+  QueryOptions,
   QueryParams,
   QueryResult,
+  QuerySink,
   Row,
   TableSchema,
   Warehouse,
@@ -29,6 +32,16 @@ export interface DuckDBWarehouseOptions {
   readonly externalAccess?: boolean;
   /** DuckDB worker threads. @default DuckDB's choice (the number of cores) */
   readonly threads?: number;
+  /**
+   * Most memory DuckDB may use, in MiB (its `memory_limit`, for the whole database: queries and loading). A
+   * query that needs more, after spilling what it can to disk, fails with `WAREHOUSE_OUT_OF_MEMORY`.
+   * @default DuckDB's choice (80% of the machine's memory)
+   */
+  readonly memoryLimitMiB?: number;
+  /** Most rows `query` returns (`streamQuery` is not capped). @default 100000 */
+  readonly maxResultRows?: number;
+  /** A query running longer is interrupted: `WAREHOUSE_QUERY_TIMEOUT`. Milliseconds. @default 60000 */
+  readonly queryTimeoutMs?: number;
   /** The clock, in ms since the epoch (for freshness and `loaded_at`). @default Date.now */
   readonly now?: () => number;
 }
@@ -45,6 +58,7 @@ const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
 export async function openDuckDBWarehouse(options: DuckDBWarehouseOptions): Promise<Warehouse> {
   const config: Record<string, string> = { enable_external_access: String(options.externalAccess ?? false) };
   if (options.threads !== undefined) config.threads = String(options.threads);
+  if (options.memoryLimitMiB !== undefined) config.memory_limit = `${options.memoryLimitMiB}MiB`;
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(options.path, config);
@@ -55,7 +69,8 @@ export async function openDuckDBWarehouse(options: DuckDBWarehouseOptions): Prom
     });
   }
   const writer = await instance.connect();
-  return new DuckDBWarehouse(instance, writer, options.now ?? Date.now);
+  const limits = { maxRows: options.maxResultRows ?? DEFAULT_MAX_RESULT_ROWS, timeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS };
+  return new DuckDBWarehouse(instance, writer, options.now ?? Date.now, limits);
 }
 
 class DuckDBWarehouse implements Warehouse {
@@ -67,6 +82,7 @@ class DuckDBWarehouse implements Warehouse {
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly now: () => number,
+    private readonly limits: { readonly maxRows: number; readonly timeoutMs: number },
   ) {}
 
   async ensureSchema(): Promise<void> {
@@ -126,9 +142,14 @@ class DuckDBWarehouse implements Warehouse {
     });
   }
 
-  async query(sql: string, params: QueryParams = {}): Promise<QueryResult> {
+  async query(sql: string, params: QueryParams = {}, options: QueryOptions = {}): Promise<QueryResult> {
+    return collectRows((sink, o) => this.streamQuery(sql, params, sink, o), options.maxRows ?? this.limits.maxRows, options);
+  }
+
+  async streamQuery(sql: string, params: QueryParams, sink: QuerySink, options: QueryOptions = {}): Promise<{ rowCount: number }> {
     this.assertOpen();
     const conn = await this.instance.connect();
+    const watch = watchQuery(options.timeoutMs ?? this.limits.timeoutMs, options.signal, () => conn.interrupt());
     try {
       await conn.run('BEGIN TRANSACTION READ ONLY');
       const extracted = await conn.extractStatements(sql);
@@ -142,14 +163,27 @@ class DuckDBWarehouse implements Warehouse {
         });
       }
       prepared.bind(bindValues(params));
-      const reader = await prepared.runAndReadAll();
-      const types = reader.columnTypes();
-      const columns = reader.columnNames().map((name, i) => ({ name, type: types[i]!.toString() }));
-      const rows = reader.getRowsJS().map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
-      return { columns, rows };
+      const result = await prepared.stream();
+      watch.check();
+      const types = result.columnTypes();
+      const columns = result.columnNames().map((name, i) => ({ name, type: types[i]!.toString() }));
+      await sink.columns(columns);
+      let rowCount = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        // An interrupt can end the stream early without an error: only the watch knows the rows are cut short.
+        watch.check();
+        if (chunk === null || chunk.rowCount === 0) break;
+        const rows = chunk.convertRows(JSDuckDBValueConverter).map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
+        rowCount += rows.length;
+        await sink.rows(rows);
+        watch.check();
+      }
+      return { rowCount };
     } catch (err) {
-      throw queryError(err);
+      throw queryError(watch.explain(err));
     } finally {
+      watch.stop();
       await conn.run('ROLLBACK').catch(() => undefined);
       conn.closeSync();
     }
@@ -277,15 +311,31 @@ const DATA_ERRORS = /^(Constraint Error|Conversion Error|Invalid Input Error|Out
 function writeError(err: unknown): TollstreamError {
   if (isTollstreamError(err)) return err;
   const text = message(err);
+  if (DAMAGE.test(text)) return corrupt(err);
   if (DATA_ERRORS.test(text)) return new TollstreamError('WAREHOUSE_REJECTED', `the warehouse refused the batch: ${text}`, { cause: err });
   return new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing to the warehouse failed: ${text}`, { cause: err });
 }
 
-function queryError(err: unknown): TollstreamError {
-  if (isTollstreamError(err)) return err;
+function queryError(err: unknown): unknown {
+  if (isTollstreamError(err) || isAbort(err)) return err;
   const text = message(err);
+  if (DAMAGE.test(text)) return corrupt(err);
+  if (/^Out of Memory Error/.test(text)) {
+    return new TollstreamError('WAREHOUSE_OUT_OF_MEMORY', `the query needs more memory than the warehouse may use (warehouse.memoryLimitMiB): ${text.split('\n')[0]}; narrow it or raise the limit`, { cause: err });
+  }
   if (/read-only/i.test(text)) return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${text}`, { cause: err });
   return new TollstreamError('INVALID_ARGUMENT', `the query failed: ${text}`, { cause: err });
+}
+
+/** DuckDB's words for a damaged file: a block whose checksum fails, a file shorter than its metadata says, no header. */
+const DAMAGE = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file|not a valid DuckDB database file/i;
+
+function corrupt(err: unknown): TollstreamError {
+  return new TollstreamError('WAREHOUSE_CORRUPT', `the warehouse file is damaged: ${message(err)}; stop the server and start it again to rebuild the warehouse from the log (docs/warehouse.md)`, { cause: err });
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
 }
 
 function quote(identifier: string): string {

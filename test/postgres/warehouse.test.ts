@@ -86,7 +86,7 @@ describe('PostgreSQL warehouse', () => {
   it('cancels a query past the statement timeout', async () => {
     const impatient = await place.open({ statementTimeoutMs: 100 });
     try {
-      await expect(impatient.query('SELECT pg_sleep(5)')).rejects.toSatisfy((err) => isTollstreamError(err, 'LIMIT_EXCEEDED'));
+      await expect(impatient.query('SELECT pg_sleep(5)')).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_QUERY_TIMEOUT'));
       expect((await impatient.query('SELECT 1')).rows).toEqual([[1]]);
     } finally {
       await impatient.close();
