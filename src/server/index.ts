@@ -174,7 +174,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 }
 
 async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<Warehouse> {
-  const warehouse = await openConfiguredWarehouse(config);
+  const warehouse = await openConfiguredWarehouse(config, logger);
   try {
     await warehouse.ensureSchema();
     const stations = config.reference.stationsFile;
@@ -190,7 +190,7 @@ async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<
 }
 
 /** The backend `warehouse.kind` names: a DuckDB file, or a PostgreSQL server at `warehouse.postgresUrl`. */
-async function openConfiguredWarehouse(config: TollstreamConfig): Promise<Warehouse> {
+async function openConfiguredWarehouse(config: TollstreamConfig, logger: Logger): Promise<Warehouse> {
   const limits = warehouseLimits(config);
   if (config.warehouse.kind === 'postgres') {
     // loadConfig refuses kind 'postgres' without a URL; this guards a config built by hand.
@@ -200,7 +200,19 @@ async function openConfiguredWarehouse(config: TollstreamConfig): Promise<Wareho
   }
   const file = warehousePath(config);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  return openDuckDBWarehouse({ path: file, maxResultRows: limits.maxResultRows, queryTimeoutMs: limits.queryTimeoutMs, memoryLimitMiB: limits.memoryLimitMiB });
+  return openDuckDBWarehouse({
+    path: file,
+    maxResultRows: limits.maxResultRows,
+    queryTimeoutMs: limits.queryTimeoutMs,
+    memoryLimitMiB: limits.memoryLimitMiB,
+    // Every warehouse table is delivered from the log with its positions in the same file: an empty warehouse
+    // starts delivery from the oldest retained record, and each record is loaded once.
+    rebuildDamaged: ({ path: damagedFile, movedTo, reason }) =>
+      logger.error(
+        'the warehouse file is damaged: moved it aside and rebuilding the warehouse from the log (only what the log still retains; station reference data comes back from reference.stationsFile or the next reference load)',
+        { component: 'warehouse', file: damagedFile, movedTo, reason },
+      ),
+  });
 }
 
 /**

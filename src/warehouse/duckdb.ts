@@ -3,9 +3,10 @@
  * read-only transaction for every query. Rows go in through one columnar INSERT per table (duckdb-insert.ts)
  * inside the write transaction, so a batch and its source positions commit together.
  */
-import { DuckDBInstance, JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT } from './dialect.ts';
+import { damaged, isDamage, openDuckDBFile, type DamagedWarehouse } from './duckdb-file.ts';
 import { columnarInsert } from './duckdb-insert.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
 import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery } from './query-limits.ts';
@@ -42,6 +43,13 @@ export interface DuckDBWarehouseOptions {
   readonly maxResultRows?: number;
   /** A query running longer is interrupted: `WAREHOUSE_QUERY_TIMEOUT`. Milliseconds. @default 60000 */
   readonly queryTimeoutMs?: number;
+  /**
+   * When given, a damaged file (cut short, failing a checksum at open, or marked damaged while running) is
+   * moved aside as `<path>.damaged-<time>` with its write-ahead log, an empty warehouse is created in its
+   * place, and this is called; delivery then loads it again from the log. @default none: refused with
+   * `WAREHOUSE_CORRUPT`
+   */
+  readonly rebuildDamaged?: (event: DamagedWarehouse) => void;
   /** The clock, in ms since the epoch (for freshness and `loaded_at`). @default Date.now */
   readonly now?: () => number;
 }
@@ -59,18 +67,9 @@ export async function openDuckDBWarehouse(options: DuckDBWarehouseOptions): Prom
   const config: Record<string, string> = { enable_external_access: String(options.externalAccess ?? false) };
   if (options.threads !== undefined) config.threads = String(options.threads);
   if (options.memoryLimitMiB !== undefined) config.memory_limit = `${options.memoryLimitMiB}MiB`;
-  let instance: DuckDBInstance;
-  try {
-    instance = await DuckDBInstance.create(options.path, config);
-  } catch (err) {
-    throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `cannot open the DuckDB warehouse at ${options.path}: ${message(err)}; check the path and that no other process has it open`, {
-      context: { path: options.path },
-      cause: err,
-    });
-  }
-  const writer = await instance.connect();
+  const { instance, writer } = await openDuckDBFile(options.path, config, options.rebuildDamaged);
   const limits = { maxRows: options.maxResultRows ?? DEFAULT_MAX_RESULT_ROWS, timeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS };
-  return new DuckDBWarehouse(instance, writer, options.now ?? Date.now, limits);
+  return new DuckDBWarehouse(options.path, instance, writer, options.now ?? Date.now, limits);
 }
 
 class DuckDBWarehouse implements Warehouse {
@@ -79,6 +78,7 @@ class DuckDBWarehouse implements Warehouse {
   private closed = false;
 
   constructor(
+    private readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly now: () => number,
@@ -181,7 +181,7 @@ class DuckDBWarehouse implements Warehouse {
       }
       return { rowCount };
     } catch (err) {
-      throw queryError(watch.explain(err));
+      throw queryError(watch.explain(err), this.path);
     } finally {
       watch.stop();
       await conn.run('ROLLBACK').catch(() => undefined);
@@ -235,7 +235,7 @@ class DuckDBWarehouse implements Warehouse {
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw writeError(err);
+        throw writeError(err, this.path);
       }
     });
   }
@@ -308,30 +308,23 @@ function knownTable(name: string): TableSchema {
 /** DuckDB error classes that mean the data itself is wrong: retrying the same rows cannot succeed. */
 const DATA_ERRORS = /^(Constraint Error|Conversion Error|Invalid Input Error|Out of Range Error|Failed to append)/;
 
-function writeError(err: unknown): TollstreamError {
+function writeError(err: unknown, path: string): TollstreamError {
   if (isTollstreamError(err)) return err;
   const text = message(err);
-  if (DAMAGE.test(text)) return corrupt(err);
+  if (isDamage(err)) return damaged(path, err);
   if (DATA_ERRORS.test(text)) return new TollstreamError('WAREHOUSE_REJECTED', `the warehouse refused the batch: ${text}`, { cause: err });
   return new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing to the warehouse failed: ${text}`, { cause: err });
 }
 
-function queryError(err: unknown): unknown {
+function queryError(err: unknown, path: string): unknown {
   if (isTollstreamError(err) || isAbort(err)) return err;
   const text = message(err);
-  if (DAMAGE.test(text)) return corrupt(err);
+  if (isDamage(err)) return damaged(path, err);
   if (/^Out of Memory Error/.test(text)) {
     return new TollstreamError('WAREHOUSE_OUT_OF_MEMORY', `the query needs more memory than the warehouse may use (warehouse.memoryLimitMiB): ${text.split('\n')[0]}; narrow it or raise the limit`, { cause: err });
   }
   if (/read-only/i.test(text)) return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${text}`, { cause: err });
   return new TollstreamError('INVALID_ARGUMENT', `the query failed: ${text}`, { cause: err });
-}
-
-/** DuckDB's words for a damaged file: a block whose checksum fails, a file shorter than its metadata says, no header. */
-const DAMAGE = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file|not a valid DuckDB database file/i;
-
-function corrupt(err: unknown): TollstreamError {
-  return new TollstreamError('WAREHOUSE_CORRUPT', `the warehouse file is damaged: ${message(err)}; stop the server and start it again to rebuild the warehouse from the log (docs/warehouse.md)`, { cause: err });
 }
 
 function isAbort(err: unknown): boolean {

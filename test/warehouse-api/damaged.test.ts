@@ -1,0 +1,92 @@
+/**
+ * A damaged `warehouse.duckdb` under a real server: a file cut short no longer stops the start; it is moved
+ * aside, said so in the log, and the warehouse is rebuilt from the log with every transaction exactly once.
+ * A checksum failure met by a query is the server's fault: 500 with the code `WAREHOUSE_CORRUPT`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
+
+let server: RunningServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function config(dataDir: string): TollstreamConfig {
+  return serverConfig(dataDir, { alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false } });
+}
+
+async function startLogged(dataDir: string, lines: string[]): Promise<RunningServer> {
+  server = await startServer(config(dataDir), { logger: createLogger({ level: 'info', write: (line) => lines.push(line) }) });
+  return server;
+}
+
+describe('a damaged warehouse file under the server', () => {
+  it('rebuilds a warehouse file cut short from the log, saying so, with each transaction exactly once', async () => {
+    const dataDir = tempDataDir('damaged');
+    const records = traffic(3000, 41);
+    const expected = distinct(records).length;
+    const first = await startLogged(dataDir, []);
+    await send(first.url, records);
+    await waitForRows(first.url, expected);
+    await first.close();
+    server = undefined;
+
+    const file = path.join(dataDir, 'warehouse.duckdb');
+    const size = fs.statSync(file).size;
+    fs.truncateSync(file, Math.floor(size / 2));
+
+    const lines: string[] = [];
+    const second = await startLogged(dataDir, lines);
+    const rebuilt = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => typeof l.msg === 'string' && l.msg.includes('warehouse file is damaged'));
+    expect(rebuilt).toMatchObject({ level: 'error', file, reason: expect.stringMatching(/cut short/) });
+    const movedTo = (rebuilt!.movedTo as string[])[0]!;
+    expect(path.basename(movedTo)).toMatch(/^warehouse\.duckdb\.damaged-/);
+    expect(fs.statSync(movedTo).size).toBe(Math.floor(size / 2));
+
+    await waitForRows(second.url, expected);
+    const { status, body } = await query(second.url, 'SELECT count(*) AS n, count(DISTINCT transaction_id) AS d FROM toll_transactions');
+    expect(status).toBe(200);
+    expect((body as QueryAnswer).rows).toEqual([[expected, expected]]);
+    // Delivery started again from the oldest record of each shard and now holds the end of each shard.
+    const positions = await query(second.url, "SELECT shard_id, sequence_number FROM _delivery_positions WHERE stream = 'toll_transactions' ORDER BY shard_id");
+    const ends = await query(second.url, 'SELECT shard_id, max(sequence_number) FROM toll_transactions GROUP BY shard_id ORDER BY shard_id');
+    expect((positions.body as QueryAnswer).rows).toEqual((ends.body as QueryAnswer).rows);
+  });
+
+  it('answers a query that meets a failed checksum with 500 WAREHOUSE_CORRUPT, and the next start rebuilds', async () => {
+    const dataDir = tempDataDir('checksum');
+    const records = traffic(20_000, 43);
+    const expected = distinct(records).length;
+    const first = await startLogged(dataDir, []);
+    await send(first.url, records);
+    await waitForRows(first.url, expected);
+    await first.close();
+    server = undefined;
+
+    const file = path.join(dataDir, 'warehouse.duckdb');
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r+');
+    const bytes = Buffer.alloc(512);
+    fs.readSync(fd, bytes, 0, bytes.length, Math.floor(size / 2));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0xff;
+    fs.writeSync(fd, bytes, 0, bytes.length, Math.floor(size / 2));
+    fs.closeSync(fd);
+
+    const second = await startLogged(dataDir, []);
+    const damaged = await query(second.url, 'SELECT sum(hash(transaction_id, customer_id, tag_id, plate, plaza_id, lane, vehicle_class, amount_cents, currency, event_time, arrival_time, shard_id, sequence_number)) FROM toll_transactions');
+    expect(damaged.status).toBe(500);
+    expect((damaged.body as { error: { code: string } }).error.code).toBe('WAREHOUSE_CORRUPT');
+    await second.close();
+
+    const lines: string[] = [];
+    const third = await startLogged(dataDir, lines);
+    expect(lines.some((l) => l.includes('warehouse file is damaged'))).toBe(true);
+    await waitForRows(third.url, expected);
+  });
+});
