@@ -94,6 +94,19 @@ describe('warehouse query limits over HTTP', () => {
     expect((next.body as { rows: unknown[] }).rows).toEqual([[42]]);
   });
 
+  it('cuts a streamed answer off when the query times out after its first rows, so it never reads as complete', async () => {
+    const { url } = await startWith({ queryTimeoutMs: 500 });
+    const res = await post(url, 'SELECT i, md5(i::VARCHAR) AS h FROM range(100000000) t(i)', 'ndjson');
+    expect(res.status).toBe(200);
+    let received = 0;
+    const reading = (async () => {
+      for await (const chunk of res.body!) received += (chunk as Uint8Array).length;
+    })();
+    await expect(reading).rejects.toThrow();
+    expect(received).toBeGreaterThan(0);
+    expect((await query(url, 'SELECT 1 AS one')).status).toBe(200);
+  });
+
   it('refuses a query that needs more than warehouse.memoryLimitMiB', async () => {
     const { url } = await startWith({ memoryLimitMiB: 64 });
     const hungry = await query(url, 'SELECT list(i) FROM range(50000000) t(i)');
