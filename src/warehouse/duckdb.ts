@@ -198,6 +198,8 @@ class DuckDBWarehouse implements Warehouse {
       const reader = await conn.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quote(DELIVERY_POSITIONS.name)}`);
       const value = reader.getRowsJS()[0]?.[0];
       newest = value === null || value === undefined ? null : Number(value);
+    } catch (err) {
+      throw queryError(err, this.path);
     } finally {
       conn.closeSync();
     }
