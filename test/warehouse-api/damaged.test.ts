@@ -3,12 +3,15 @@
  * aside, said so in the log, and the warehouse is rebuilt from the log with every transaction exactly once.
  * A checksum failure met by a query is the server's fault: 500 with the code `WAREHOUSE_CORRUPT`.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
+import { isTollstreamError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { openDuckDBWarehouse, type DamagedWarehouse } from '../../src/warehouse/index.ts';
 import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
 
 let server: RunningServer | undefined;
@@ -25,6 +28,34 @@ async function startLogged(dataDir: string, lines: string[]): Promise<RunningSer
   server = await startServer(config(dataDir), { logger: createLogger({ level: 'info', write: (line) => lines.push(line) }) });
   return server;
 }
+
+describe('a damaged write-ahead log', () => {
+  it('moves aside a warehouse whose write-ahead log fails its checksum, with the log, and rebuilds', async () => {
+    const dir = tempDataDir('wal');
+    const file = path.join(dir, 'warehouse.duckdb');
+    const child = spawnSync(process.execPath, ['bin/run-ts.mjs', 'test/warehouse-api/wal-child.ts', file, '5'], { encoding: 'utf8' });
+    expect(child.signal).toBe('SIGKILL');
+    const wal = `${file}.wal`;
+    const size = fs.statSync(wal).size;
+    expect(size).toBeGreaterThan(100_000);
+    const fd = fs.openSync(wal, 'r+');
+    fs.writeSync(fd, Buffer.alloc(64, 0x5a), 0, 64, Math.floor(size / 2));
+    fs.closeSync(fd);
+
+    await expect(openDuckDBWarehouse({ path: file, threads: 1 })).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_CORRUPT') && err.message.includes(file));
+    const events: DamagedWarehouse[] = [];
+    const rebuilt = await openDuckDBWarehouse({ path: file, threads: 1, rebuildDamaged: (e) => events.push(e) });
+    try {
+      await rebuilt.ensureSchema();
+      expect(events).toHaveLength(1);
+      expect(events[0]!.reason).toMatch(/WAL/);
+      expect(events[0]!.movedTo.map((f) => path.basename(f).replace(/damaged-.*/, 'damaged-'))).toEqual(['warehouse.duckdb.damaged-', 'warehouse.duckdb.wal.damaged-']);
+      expect((await rebuilt.query('SELECT count(*) FROM toll_transactions')).rows).toEqual([[0]]);
+    } finally {
+      await rebuilt.close();
+    }
+  });
+});
 
 describe('a damaged warehouse file under the server', () => {
   it('rebuilds a warehouse file cut short from the log, saying so, with each transaction exactly once', async () => {
