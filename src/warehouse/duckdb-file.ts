@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { quoteIdentifier } from './dialect.ts';
 
 /** DuckDB's words for a damaged file: a block whose checksum fails, a file shorter than its metadata says, no header. */
 const DAMAGE = /Corrupt database file|does not match stored checksum|Could not read enough bytes from file|not a valid DuckDB database file|checksum mismatch/i;
@@ -89,7 +90,7 @@ async function openAndProbe(path: string, config: Record<string, string>): Promi
   try {
     if (path !== ':memory:') await checkLength(path, writer);
     const tables = await writer.runAndReadAll("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()");
-    for (const [schema, table] of tables.getRowsJS()) await writer.run(`SELECT count(*) FROM ${quote(String(schema))}.${quote(String(table))}`);
+    for (const [schema, table] of tables.getRowsJS()) await writer.run(`SELECT count(*) FROM ${quoteIdentifier(String(schema))}.${quoteIdentifier(String(table))}`);
     return { instance, writer };
   } catch (err) {
     writer.closeSync();
@@ -137,10 +138,6 @@ function moveAside(path: string): string[] {
 
 function markerPath(path: string): string {
   return `${path}.damaged`;
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }
 
 function message(err: unknown): string {

@@ -5,7 +5,7 @@
  */
 import { JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
-import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT } from './dialect.ts';
+import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
 import { damaged, isDamage, openDuckDBFile, type DamagedWarehouse } from './duckdb-file.ts';
 import { columnarInsert } from './duckdb-insert.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
@@ -112,10 +112,10 @@ class DuckDBWarehouse implements Warehouse {
       for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
         const arrival = newest.get(shardId);
         await this.writer.run(
-          `INSERT INTO ${quote(DELIVERY_POSITIONS.name)} VALUES ($stream, $table, $shard, $seq, $newest, $loaded)
+          `INSERT INTO ${quoteIdentifier(DELIVERY_POSITIONS.name)} VALUES ($stream, $table, $shard, $seq, $newest, $loaded)
            ON CONFLICT (stream, table_name, shard_id) DO UPDATE SET
              sequence_number = excluded.sequence_number,
-             newest_arrival_time = greatest(${quote(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
+             newest_arrival_time = greatest(${quoteIdentifier(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
              loaded_at = excluded.loaded_at`,
           {
             stream: batch.source.stream,
@@ -137,7 +137,7 @@ class DuckDBWarehouse implements Warehouse {
   async replaceRows(table: string, rows: readonly Row[]): Promise<void> {
     const schema = knownTable(table);
     await this.transaction(async () => {
-      await this.writer.run(`DELETE FROM ${quote(schema.name)}`);
+      await this.writer.run(`DELETE FROM ${quoteIdentifier(schema.name)}`);
       if (rows.length > 0) await this.append(schema, rows);
     });
   }
@@ -195,7 +195,7 @@ class DuckDBWarehouse implements Warehouse {
     const conn = await this.instance.connect();
     let newest: number | null;
     try {
-      const reader = await conn.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quote(DELIVERY_POSITIONS.name)}`);
+      const reader = await conn.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)}`);
       const value = reader.getRowsJS()[0]?.[0];
       newest = value === null || value === undefined ? null : Number(value);
     } catch (err) {
@@ -244,7 +244,7 @@ class DuckDBWarehouse implements Warehouse {
 
   private async readPositions(stream: string, table: string): Promise<Record<string, string>> {
     const reader = await this.writer.runAndReadAll(
-      `SELECT shard_id, sequence_number FROM ${quote(DELIVERY_POSITIONS.name)} WHERE stream = $stream AND table_name = $table`,
+      `SELECT shard_id, sequence_number FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)} WHERE stream = $stream AND table_name = $table`,
       { stream, table },
     );
     const out: Record<string, string> = {};
@@ -269,10 +269,10 @@ class DuckDBWarehouse implements Warehouse {
 }
 
 function createTableSql(table: TableSchema): string {
-  const columns = table.columns.map((c) => `${quote(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
   const key = PRIMARY_KEYS[table.name];
-  if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
-  return `CREATE TABLE IF NOT EXISTS ${quote(table.name)} (${columns.join(', ')})`;
+  if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }
 
 function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
@@ -331,10 +331,6 @@ function queryError(err: unknown, path: string): unknown {
 
 function isAbort(err: unknown): boolean {
   return err instanceof Error && err.name === 'AbortError';
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }
 
 function message(err: unknown): string {

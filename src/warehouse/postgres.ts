@@ -10,7 +10,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { csvLines } from './copy-csv.ts';
 import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
-import { POSTGRES_DIALECT } from './dialect.ts';
+import { POSTGRES_DIALECT, quoteIdentifier } from './dialect.ts';
 import { checkReadStatement, toPositional } from './sql-text.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
 import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery, type QueryWatch } from './query-limits.ts';
@@ -118,7 +118,7 @@ class PostgresWarehouse implements Warehouse {
       // Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS, which a role
       // that merely owns its schema does not have.
       const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
-      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quote(this.schema)}`);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(this.schema)}`);
       for (const table of TABLES) await client.query(createTableSql(this.schema, table));
     });
   }
@@ -157,11 +157,11 @@ class PostgresWarehouse implements Warehouse {
       for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
         const arrival = newest.get(shardId);
         await client.query(
-          `INSERT INTO ${quote(DELIVERY_POSITIONS.name)} (stream, table_name, shard_id, sequence_number, newest_arrival_time, loaded_at)
+          `INSERT INTO ${quoteIdentifier(DELIVERY_POSITIONS.name)} (stream, table_name, shard_id, sequence_number, newest_arrival_time, loaded_at)
            VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz)
            ON CONFLICT (stream, table_name, shard_id) DO UPDATE SET
              sequence_number = excluded.sequence_number,
-             newest_arrival_time = greatest(${quote(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
+             newest_arrival_time = greatest(${quoteIdentifier(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
              loaded_at = excluded.loaded_at`,
           [batch.source.stream, batch.table, shardId, sequenceNumber, arrival === undefined ? null : new Date(arrival).toISOString(), new Date(failedAt).toISOString()],
         );
@@ -202,7 +202,7 @@ class PostgresWarehouse implements Warehouse {
     const schema = knownTable(table);
     const lines = rows.length > 0 ? [...csvLines(schema, rows, CHUNK_BYTES)] : [];
     await this.transaction(async (client) => {
-      await client.query(`DELETE FROM ${quote(schema.name)}`);
+      await client.query(`DELETE FROM ${quoteIdentifier(schema.name)}`);
       if (lines.length > 0) await copyInto(client, schema, lines);
     });
   }
@@ -303,7 +303,7 @@ class PostgresWarehouse implements Warehouse {
   async freshness(): Promise<Freshness> {
     this.assertOpen();
     const result = await this.withClient(this.readers, (client) =>
-      client.query<{ newest: bigint | null }>(`SELECT (extract(epoch FROM max(newest_arrival_time)) * 1000)::bigint AS newest FROM ${quote(DELIVERY_POSITIONS.name)}`),
+      client.query<{ newest: bigint | null }>(`SELECT (extract(epoch FROM max(newest_arrival_time)) * 1000)::bigint AS newest FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)}`),
     ).catch((err: unknown) => {
       throw writeError(err);
     });
@@ -365,7 +365,7 @@ class PostgresWarehouse implements Warehouse {
 
 async function readPositions(client: pg.PoolClient, stream: string, table: string): Promise<Record<string, string>> {
   const result = await client.query<{ shard_id: string; sequence_number: string }>(
-    `SELECT shard_id, sequence_number FROM ${quote(DELIVERY_POSITIONS.name)} WHERE stream = $1 AND table_name = $2`,
+    `SELECT shard_id, sequence_number FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)} WHERE stream = $1 AND table_name = $2`,
     [stream, table],
   );
   const out: Record<string, string> = {};
@@ -374,16 +374,16 @@ async function readPositions(client: pg.PoolClient, stream: string, table: strin
 }
 
 async function copyInto(client: pg.PoolClient, schema: TableSchema, chunks: readonly string[]): Promise<void> {
-  const columns = schema.columns.map((c) => quote(c.name)).join(', ');
-  const copy = client.query(copyFrom(`COPY ${quote(schema.name)} (${columns}) FROM STDIN WITH (FORMAT csv)`));
+  const columns = schema.columns.map((c) => quoteIdentifier(c.name)).join(', ');
+  const copy = client.query(copyFrom(`COPY ${quoteIdentifier(schema.name)} (${columns}) FROM STDIN WITH (FORMAT csv)`));
   await pipeline(Readable.from(chunks), copy);
 }
 
 function createTableSql(schemaName: string, table: TableSchema): string {
-  const columns = table.columns.map((c) => `${quote(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
   const key = PRIMARY_KEYS[table.name];
-  if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
-  return `CREATE TABLE IF NOT EXISTS ${quote(schemaName)}.${quote(table.name)} (${columns.join(', ')})`;
+  if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schemaName)}.${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }
 
 function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
@@ -404,8 +404,4 @@ function knownTable(name: string): TableSchema {
     throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${name}'; known tables: ${TABLES.map((t) => t.name).join(', ')}`, { context: { table: name } });
   }
   return schema;
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }
