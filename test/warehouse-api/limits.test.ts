@@ -3,6 +3,7 @@
  * answers, streamed NDJSON/CSV for answers of any size, a timeout, DuckDB's memory limit, and a bound on the
  * queries one caller (and all callers) may run at once.
  */
+import http2 from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
@@ -105,6 +106,40 @@ describe('warehouse query limits over HTTP', () => {
     await expect(reading).rejects.toThrow();
     expect(received).toBeGreaterThan(0);
     expect((await query(url, 'SELECT 1 AS one')).status).toBe(200);
+  });
+
+  it('over HTTP/2 too: streams without piling up listeners, and resets a stream cut by the timeout', async () => {
+    const { url } = await startWith({ queryTimeoutMs: 6000 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const client = http2.connect(url);
+    try {
+      const ask = (sql: string) =>
+        new Promise<{ status: number; lines: number; rstCode: number; ended: boolean }>((resolve) => {
+          const req = client.request({ ':method': 'POST', ':path': '/v1/warehouse/query?format=ndjson', 'content-type': 'application/json' });
+          let status = 0;
+          let text = '';
+          let ended = false;
+          req.setEncoding('utf8');
+          req.on('response', (headers) => (status = Number(headers[':status'])));
+          req.on('data', (chunk: string) => (text += chunk));
+          req.on('end', () => (ended = true));
+          req.on('error', () => undefined);
+          req.on('close', () => resolve({ status, lines: text.split('\n').length - 1, rstCode: req.rstCode ?? 0, ended }));
+          req.end(JSON.stringify({ sql }));
+        });
+      const whole = await ask('SELECT i, md5(i::VARCHAR) AS h FROM range(20000) t(i)');
+      expect(whole).toMatchObject({ status: 200, lines: 20000, rstCode: 0, ended: true });
+      const cut = await ask('SELECT i, md5(i::VARCHAR) AS h FROM range(100000000) t(i)');
+      expect(cut.status).toBe(200);
+      expect(cut.ended).toBe(false);
+      expect(cut.rstCode).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    } finally {
+      client.close();
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 
   it('refuses a query that needs more than warehouse.memoryLimitMiB', async () => {

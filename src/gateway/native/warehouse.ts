@@ -2,6 +2,7 @@
  * The warehouse routes of the native API: named reports, read-only SQL and the station reference data.
  * Every answer that holds warehouse rows carries `freshnessSeconds`, the age of the newest loaded row.
  */
+import http2 from 'node:http2';
 import { appendStationReference } from '../../apps/station-alerts/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -104,7 +105,7 @@ export async function queryRoute(ctx: WarehouseRouteContext, req: Request, res: 
   } catch (err) {
     throw gone.signal.aborted ? new ClientGoneError() : err;
   } finally {
-    (res as NodeJS.EventEmitter).removeListener('close', onClose);
+    asResponse(res).removeListener('close', onClose);
     release();
   }
 }
@@ -152,8 +153,14 @@ async function streamAnswer(
   } catch (err) {
     if (!r.headersSent) throw err;
     if (!signal.aborted) ctx.logger.warn('a streamed warehouse answer failed after it started; the response is cut off', { err: err instanceof Error ? err : String(err) });
-    res.destroy();
+    cutOff(res);
   }
+}
+
+/** Ends a started response as failed: HTTP/1.1 closes the connection before the last chunk, HTTP/2 resets the stream. */
+function cutOff(res: Response): void {
+  if ('stream' in res) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
 }
 
 function ndjsonLine(names: readonly string[], row: readonly QueryValue[]): string {
