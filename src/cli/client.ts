@@ -108,6 +108,18 @@ export class NativeClient {
     return this.json('POST', '/v1/warehouse/query', JSON.stringify(params === undefined ? { sql } : { sql, params }), 'application/json');
   }
 
+  /**
+   * The answer of one read-only statement as the server streams it (CSV or NDJSON), for answers of any size;
+   * the caller reads the body. A body that ends in an error means the answer was cut off.
+   */
+  async queryStream(sql: string, params: Readonly<Record<string, unknown>> | undefined, format: 'csv' | 'ndjson'): Promise<ReadableStream<Uint8Array>> {
+    const body = JSON.stringify(params === undefined ? { sql } : { sql, params });
+    const res = await this.request('POST', `/v1/warehouse/query?format=${format}`, { body, headers: { 'content-type': 'application/json' } });
+    if (!res.ok) throw await apiError(res);
+    if (!res.body) throw new ApiError(res.status, 'INTERNAL', 'the server sent no answer');
+    return res.body;
+  }
+
   /** Replaces the station reference data with a CSV or JSON document. */
   replaceStations(body: string, contentType: 'text/csv' | 'application/json'): Promise<{ rows: number }> {
     return this.json('PUT', '/v1/reference/stations', body, contentType);

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, warehousePath, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits, type HttpSettings } from './schema.ts';
+export { DEFAULT_CONFIG, warehousePath, warehouseLimits, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits, type HttpSettings } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */
@@ -224,6 +224,9 @@ function checkConflicts(explicit: Flat): void {
     if (clusterKey && !explicit.has(required)) {
       throw configError(`${required} is required with ${clusterKey}: a cluster node needs cluster.natsServers, cluster.postgresUrl and cluster.nodeName`, { key: required });
     }
+  }
+  if (warehouseKind === 'postgres' && explicit.has('warehouse.memoryLimitMiB')) {
+    throw configError("warehouse.memoryLimitMiB (DuckDB's memory limit) conflicts with warehouse.kind 'postgres': drop it (PostgreSQL's own settings bound its memory)", { key: 'warehouse.memoryLimitMiB' });
   }
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { DedupeConfig } from '../log/types.ts';
+import { DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS } from '../warehouse/query-limits.ts';
 
 export interface AccessKey {
   readonly accessKeyId: string;
@@ -88,6 +89,19 @@ export interface TollstreamConfig {
      * `public` schema. @default none
      */
     readonly postgresUrl?: string;
+    /**
+     * Most rows of a JSON answer of `/v1/warehouse/query` (and of a report); past it the query stops with
+     * `WAREHOUSE_RESULT_TOO_LARGE`. `format=ndjson` and `format=csv` stream any number of rows. @default 100000
+     */
+    readonly maxResultRows?: number;
+    /** A warehouse query (fetching and sending its rows included) is interrupted after this many ms. @default 60000 */
+    readonly queryTimeoutMs?: number;
+    /** Most memory DuckDB may use, in MiB, queries and loading together (DuckDB only). @default 1024 */
+    readonly memoryLimitMiB?: number;
+    /** Warehouse queries (SQL and reports) one caller may run at once; beyond, 429 `WAREHOUSE_TOO_MANY_QUERIES`. @default 2 */
+    readonly queriesPerCaller?: number;
+    /** Warehouse queries the server runs at once, all callers together; beyond, 429. @default 8 */
+    readonly maxConcurrentQueries?: number;
   };
   readonly delivery: {
     /** The log stream delivered into the warehouse table `toll_transactions` (and the lake). @default 'toll_transactions' */
@@ -225,7 +239,15 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   streams: [
     { name: 'toll_transactions', shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } },
   ],
-  warehouse: { enabled: true, kind: 'duckdb' },
+  warehouse: {
+    enabled: true,
+    kind: 'duckdb',
+    maxResultRows: DEFAULT_MAX_RESULT_ROWS,
+    queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
+    memoryLimitMiB: 1024,
+    queriesPerCaller: 2,
+    maxConcurrentQueries: 8,
+  },
   delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
   lake: { enabled: false },
   reference: {},
@@ -239,6 +261,19 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
 export function warehousePath(config: TollstreamConfig): string {
   return path.resolve(config.warehouse.path ?? path.join(config.dataDir, 'warehouse.duckdb'));
+}
+
+/** The warehouse's query limits, each the setting or its default (a config built by hand may leave them out). */
+export function warehouseLimits(config: TollstreamConfig): Required<Pick<TollstreamConfig['warehouse'], 'maxResultRows' | 'queryTimeoutMs' | 'memoryLimitMiB' | 'queriesPerCaller' | 'maxConcurrentQueries'>> {
+  const d = DEFAULT_CONFIG.warehouse;
+  const w = config.warehouse;
+  return {
+    maxResultRows: w.maxResultRows ?? d.maxResultRows!,
+    queryTimeoutMs: w.queryTimeoutMs ?? d.queryTimeoutMs!,
+    memoryLimitMiB: w.memoryLimitMiB ?? d.memoryLimitMiB!,
+    queriesPerCaller: w.queriesPerCaller ?? d.queriesPerCaller!,
+    maxConcurrentQueries: w.maxConcurrentQueries ?? d.maxConcurrentQueries!,
+  };
 }
 
 /** The Parquet lake's directory: `lake.dir`, else `lake` in the data directory. */
@@ -279,6 +314,11 @@ export const SCHEMA: Record<string, Leaf> = {
   'warehouse.path': { type: 'string' },
   'warehouse.kind': { type: 'enum', values: ['duckdb', 'postgres'] },
   'warehouse.postgresUrl': { type: 'string', check: checkPostgresUrl },
+  'warehouse.maxResultRows': { type: 'integer', min: 1, max: 10_000_000 },
+  'warehouse.queryTimeoutMs': { type: 'integer', min: 100, max: 24 * 3600 * 1000 },
+  'warehouse.memoryLimitMiB': { type: 'integer', min: 64, max: 1024 * 1024 },
+  'warehouse.queriesPerCaller': { type: 'integer', min: 1, max: 1000 },
+  'warehouse.maxConcurrentQueries': { type: 'integer', min: 1, max: 1000 },
   'delivery.stream': { type: 'string' },
   'delivery.bufferSizeMiB': { type: 'integer', min: 1, max: 128 },
   'delivery.bufferIntervalSeconds': { type: 'integer', min: 0, max: 900 },

@@ -1,4 +1,5 @@
 /** Writing files so that they survive a power loss, shared by every component that keeps files of its own. */
+import { closeSync, fsyncSync, openSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -24,4 +25,21 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
   }
   await rename(tmp, file);
   await fsyncDir(path.dirname(file));
+}
+
+/** Creates `file` with `content`, fsynced with its directory entry, for callers that cannot wait (start-up checks). */
+export function writeNewFileSync(file: string, content: string): void {
+  const fd = openSync(file, 'w', 0o600);
+  try {
+    writeFileSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }

@@ -69,6 +69,21 @@ export const ERROR_CODES = {
   WAREHOUSE_UNAVAILABLE: { kind: 'external', retriable: true },
   /** A batch would move a delivery position backwards: another delivery writes the same table from the same stream. */
   DELIVERY_POSITION_CONFLICT: { kind: 'internal', retriable: false },
+  /** A warehouse query would return more rows than `warehouse.maxResultRows`: add a LIMIT or ask for a streamed format. */
+  WAREHOUSE_RESULT_TOO_LARGE: { kind: 'user', retriable: false },
+  /** A warehouse query ran past `warehouse.queryTimeoutMs` and was interrupted. */
+  WAREHOUSE_QUERY_TIMEOUT: { kind: 'user', retriable: false },
+  /** A warehouse query needed more memory than the warehouse may use (`warehouse.memoryLimitMiB`). */
+  WAREHOUSE_OUT_OF_MEMORY: { kind: 'user', retriable: false },
+  /** The caller already runs as many warehouse queries as it may at once; retry when one has finished. */
+  WAREHOUSE_TOO_MANY_QUERIES: { kind: 'user', retriable: true },
+  /** A warehouse file is damaged (a checksum or a short read): the server's storage, not the request, is at fault. */
+  WAREHOUSE_CORRUPT: { kind: 'internal', retriable: false },
+  // Tables (SQLite files of the tables component)
+  /** A tables database failed its integrity check at open: it is refused, naming the file. */
+  TABLES_CORRUPT: { kind: 'internal', retriable: false },
+  /** A tables database that existed before is missing: starting empty would silently lose its items. */
+  TABLES_MISSING: { kind: 'user', retriable: false },
   // Streaming SQL: the query text (syntax), its meaning (plan), and the inputs it runs over
   SQL_SYNTAX: { kind: 'user', retriable: false },
   SQL_PLAN: { kind: 'user', retriable: false },

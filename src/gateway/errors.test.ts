@@ -8,6 +8,14 @@ const lines: string[] = [];
 const logger = createLogger({ level: 'error', write: (line) => lines.push(line) });
 
 describe('error responses', () => {
+  it('answers damaged warehouse storage as a server fault (500, code kept, message withheld), a busy caller as 429', () => {
+    const damaged = errorResponse(new TollstreamError('WAREHOUSE_CORRUPT', 'checksum mismatch in /data/warehouse.duckdb'), 'native', logger, 'req-w');
+    expect(damaged.status).toBe(500);
+    expect(JSON.parse(String(damaged.body))).toMatchObject({ error: { code: 'WAREHOUSE_CORRUPT' } });
+    expect(String(damaged.body)).not.toContain('/data/warehouse.duckdb');
+    expect(errorResponse(new TollstreamError('WAREHOUSE_TOO_MANY_QUERIES', 'busy'), 'native', logger, 'req-x').status).toBe(429);
+  });
+
   it('maps codes to Kinesis exception types', () => {
     const cases: Array<[TollstreamError, string, number]> = [
       [new TollstreamError('STREAM_NOT_FOUND', 'gone'), 'ResourceNotFoundException', 400],

@@ -78,6 +78,7 @@ const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
   REQUEST_TIMEOUT: 408,
   /** Two deliveries writing one table from one stream: the state conflicts, as STREAM_EXISTS does. */
   DELIVERY_POSITION_CONFLICT: 409,
+  WAREHOUSE_TOO_MANY_QUERIES: 429,
 };
 
 /** `aws-cbor`: the AWS shape in CBOR, for a request sent in CBOR (the Java SDK's default). */

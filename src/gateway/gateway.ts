@@ -24,6 +24,7 @@ import { ClientGoneError, asResponse, readBody, send, type Request, type Respons
 import { withinOpenFiles } from './limits.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, type NativeContext } from './native/routes.ts';
+import { QuerySlots, type QuerySlotLimits } from './native/query-slots.ts';
 import { createProtocolServer } from './server.ts';
 
 export interface GatewayOptions {
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   readonly metrics?: Registry;
   /** Serves `/v1/reports`, `/v1/warehouse/query` and `/v1/reference/stations`; absent, they answer 503. @default none */
   readonly warehouse?: Warehouse;
+  /** Warehouse queries (SQL and reports) running at once: per caller, and in all. @default 2 per caller, 8 in all */
+  readonly warehouseQueries?: QuerySlotLimits;
   /** Serves `/v1/queries` (continuous SQL on the log); absent, those routes answer 404. @default none */
   readonly queries?: QueryManager;
   /**
@@ -119,7 +122,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     deliveries: options.deliveries ?? (() => []),
     subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
   };
-  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries };
+  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, querySlots: new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
 
   async function handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();

@@ -19,6 +19,7 @@ interface ResponseLike {
   write(chunk: string | Uint8Array): boolean;
   end(body?: string | Uint8Array): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;
+  removeListener(event: 'drain' | 'close', listener: () => void): unknown;
   setHeader(name: string, value: string): unknown;
   getHeader(name: string): unknown;
 }
@@ -126,7 +127,12 @@ export async function writeChunk(res: Response, chunk: string | Uint8Array): Pro
   if (r.destroyed || r.writableEnded) return;
   if (!r.write(chunk)) {
     await new Promise<void>((resolve) => {
-      const done = () => resolve();
+      // Both listeners go once either fires: a long stream waits for drain thousands of times.
+      const done = () => {
+        r.removeListener('drain', done);
+        r.removeListener('close', done);
+        resolve();
+      };
       r.once('drain', done);
       r.once('close', done);
     });

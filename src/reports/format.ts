@@ -29,8 +29,12 @@ export function formatTable(result: ReportResult): string {
 }
 
 export function formatCsv(result: ReportResult): string {
-  const lines = [result.columns.map((c) => csvField(c.name)), ...result.rows.map((row) => row.map((v) => csvField(v === null ? '' : cellText(v))))];
-  return lines.map((l) => l.join(',')).join('\r\n') + '\r\n';
+  return csvLine(result.columns.map((c) => c.name)) + result.rows.map(csvLine).join('');
+}
+
+/** One CSV record ending in CRLF (RFC 4180): a field quoted only when it holds a quote, comma or line break; null is empty. */
+export function csvLine(values: readonly QueryValue[]): string {
+  return values.map((v) => csvField(v === null ? '' : cellText(v))).join(',') + '\r\n';
 }
 
 /** One JSON document: the report, its freshness, and rows as objects keyed by column name. */

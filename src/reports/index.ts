@@ -3,6 +3,6 @@
  * and the loader of the station reference data.
  */
 export { listReports, runReport, type ReportParams, type ReportResult, type ReportInfo } from './run.ts';
-export { formatReport, formatTable, formatCsv, formatJson, REPORT_FORMATS, type ReportFormat } from './format.ts';
+export { formatReport, formatTable, formatCsv, csvLine, formatJson, REPORT_FORMATS, type ReportFormat } from './format.ts';
 export { loadStationReference, parseCsv, type ReferenceSource } from './reference.ts';
 export type { ParameterName } from './catalog.ts';

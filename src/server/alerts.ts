@@ -36,7 +36,8 @@ export async function startAlerts(
       context: { key: 'alerts.source' },
     });
   }
-  const tables = openTables({ path: path.join(config.dataDir, 'tables.db'), logger: logger.child({ component: 'tables' }) });
+  // tables.db holds what the log cannot give back (customers, subscriptions, the outbox): never start it empty by accident.
+  const tables = openTables({ path: path.join(config.dataDir, 'tables.db'), logger: logger.child({ component: 'tables' }), refuseLostFile: true });
   undo.unshift(() => tables.close());
   const notify = openNotify({ tables, logger, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
   undo.unshift(() => notify.stop());

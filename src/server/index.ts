@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lakeDir, referenceDir, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
@@ -151,6 +151,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),
+      warehouseQueries: { perCaller: warehouseLimits(config).queriesPerCaller, total: warehouseLimits(config).maxConcurrentQueries },
     });
     undo.unshift(() => gateway.close());
     // Open notification streams end first, so closing the gateway need not wait for them.
@@ -198,7 +199,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 }
 
 async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<Warehouse> {
-  const warehouse = await openConfiguredWarehouse(config);
+  const warehouse = await openConfiguredWarehouse(config, logger);
   try {
     await warehouse.ensureSchema();
     const stations = config.reference.stationsFile;
@@ -214,16 +215,29 @@ async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<
 }
 
 /** The backend `warehouse.kind` names: a DuckDB file, or a PostgreSQL server at `warehouse.postgresUrl`. */
-async function openConfiguredWarehouse(config: TollstreamConfig): Promise<Warehouse> {
+async function openConfiguredWarehouse(config: TollstreamConfig, logger: Logger): Promise<Warehouse> {
+  const limits = warehouseLimits(config);
   if (config.warehouse.kind === 'postgres') {
     // loadConfig refuses kind 'postgres' without a URL; this guards a config built by hand.
     const url = config.warehouse.postgresUrl;
     if (url === undefined) throw new TollstreamError('CONFIG_INVALID', "warehouse.kind 'postgres' needs warehouse.postgresUrl", { context: { key: 'warehouse.postgresUrl' } });
-    return openPostgresWarehouse({ connectionString: url });
+    return openPostgresWarehouse({ connectionString: url, maxResultRows: limits.maxResultRows, statementTimeoutMs: limits.queryTimeoutMs });
   }
   const file = warehousePath(config);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  return openDuckDBWarehouse({ path: file });
+  return openDuckDBWarehouse({
+    path: file,
+    maxResultRows: limits.maxResultRows,
+    queryTimeoutMs: limits.queryTimeoutMs,
+    memoryLimitMiB: limits.memoryLimitMiB,
+    // Every warehouse table is delivered from the log with its positions in the same file: an empty warehouse
+    // starts delivery from the oldest retained record, and each record is loaded once.
+    rebuildDamaged: ({ path: damagedFile, movedTo, reason }) =>
+      logger.error(
+        'the warehouse file is damaged: moved it aside and rebuilding the warehouse from the log (only what the log still retains; station reference data comes back from reference.stationsFile or the next reference load)',
+        { component: 'warehouse', file: damagedFile, movedTo, reason },
+      ),
+  });
 }
 
 /**

@@ -33,7 +33,7 @@ export async function startStations(
     logger.warn(`station alerts count the stream '${transactions}' (delivery.stream), which does not exist, so they are off; declare it in streams (or create it) and restart`, { stream: transactions });
     return undefined;
   }
-  const tables = openTables({ path: path.join(config.dataDir, 'station-alerts.db'), logger: logger.child({ component: 'tables' }) });
+  const tables = openTables({ path: path.join(config.dataDir, 'station-alerts.db'), logger: logger.child({ component: 'tables' }), refuseLostFile: true });
   undo.unshift(() => tables.close());
   const notify = openNotify({ tables, logger });
   undo.unshift(() => notify.stop());

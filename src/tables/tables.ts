@@ -3,8 +3,9 @@
  * One connection per process; SQLite serializes writers, so each write transaction sees the latest commit.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { writeNewFileSync } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { assertTableName } from './keys.ts';
@@ -26,6 +27,13 @@ export interface TablesOptions {
   readonly synchronous?: 'full' | 'normal';
   /** How long a write waits for another process's write lock before failing, in ms. @default 5000 */
   readonly busyTimeoutMs?: number;
+  /**
+   * Refuse to start empty where a database used to be. The first open leaves `<path>.created` beside the
+   * file; an open that finds that marker but no database refuses with `TABLES_MISSING` instead of creating an
+   * empty one (which would silently lose every item and checkpoint). Delete the marker too to start empty on
+   * purpose. @default false
+   */
+  readonly refuseLostFile?: boolean;
   /** The clock stamped on items and checkpoints. @default Date.now */
   readonly now?: () => number;
 }
@@ -71,26 +79,74 @@ export function tablesInternals(tables: Tables): TablesInternals {
 export function openTables(options: TablesOptions): Tables {
   const logger = (options.logger ?? silentLogger).child({ component: 'tables' });
   const now = options.now ?? Date.now;
-  if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+  const onDisk = options.path !== ':memory:';
+  if (onDisk) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+  if (onDisk && options.refuseLostFile) refuseIfLost(options.path);
   let db: Database.Database;
   try {
     db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    // SQLite keeps no checksums; a quick check at least finds damaged pages and b-trees before anything is read.
+    if (onDisk) checkIntegrity(db, options.path);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
     migrateTables(db);
   } catch (err) {
+    if (err instanceof TollstreamError) throw err;
+    if (CORRUPTION_CODES.has((err as { code?: string }).code ?? '')) throw corrupt(options.path, (err as Error).message, err);
     throw new TollstreamError('IO_ERROR', `cannot open the tables database at ${options.path}: ${(err as Error).message}`, {
       context: { path: options.path },
       cause: err,
     });
   }
+  if (onDisk && options.refuseLostFile) markCreated(options.path);
   const durable = options.synchronous !== 'normal';
   const walPath = options.path === ':memory:' ? undefined : `${path.resolve(options.path)}-wal`;
   const tables = new SqliteTables(db, logger, now, durable, walPath);
   internals.set(tables, tables.internals);
   logger.info('tables opened', { path: options.path, synchronous: options.synchronous ?? 'full' });
   return tables;
+}
+
+/** better-sqlite3 error codes that mean the file is not a sound SQLite database. */
+const CORRUPTION_CODES: ReadonlySet<string> = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_VTAB']);
+
+function corrupt(file: string, problem: string, cause?: unknown): TollstreamError {
+  return new TollstreamError(
+    'TABLES_CORRUPT',
+    `the tables database ${file} is damaged (${problem}); it is not opened. Restore it from a backup, or try the sqlite3 shell's .recover into a new file (docs/tables.md, "Damaged files")`,
+    { context: { path: file }, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+function checkIntegrity(db: Database.Database, file: string): void {
+  let problems: string[];
+  try {
+    problems = (db.pragma('quick_check(20)') as { quick_check: string }[]).map((r) => r.quick_check);
+  } catch (err) {
+    db.close();
+    throw corrupt(file, `PRAGMA quick_check: ${(err as Error).message}`, err);
+  }
+  if (problems.length === 1 && problems[0] === 'ok') return;
+  db.close();
+  throw corrupt(file, `PRAGMA quick_check: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; ...' : ''}`);
+}
+
+const markerPath = (file: string) => `${path.resolve(file)}.created`;
+
+function refuseIfLost(file: string): void {
+  if (!existsSync(markerPath(file)) || existsSync(file)) return;
+  throw new TollstreamError(
+    'TABLES_MISSING',
+    `the tables database ${file} is missing, but ${markerPath(file)} says it existed: starting empty would lose its items and checkpoints. Restore the file from a backup, or delete ${markerPath(file)} to start empty on purpose`,
+    { context: { path: file, marker: markerPath(file) } },
+  );
+}
+
+/** Leaves the marker (durably: the file and its directory entry) once a database exists at `file`. */
+function markCreated(file: string): void {
+  if (existsSync(markerPath(file))) return;
+  writeNewFileSync(markerPath(file), `${new Date().toISOString()} ${path.basename(file)} was created; while this file exists, a missing ${path.basename(file)} is refused at open\n`);
 }
 
 class SqliteTables implements Tables {

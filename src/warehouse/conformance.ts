@@ -181,6 +181,84 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       expect(await warehouse.positions('spend_alerts', 'threshold_breaches')).toEqual({ a: seq(2) });
     });
 
+    it('refuses an answer past the row cap, naming the way out, and answers one at the cap', async () => {
+      const sql = 'SELECT i FROM generate_series(1, 5000) AS t(i)';
+      await expect(warehouse.query(sql, {}, { maxRows: 4999 })).rejects.toSatisfy(
+        (err) => isTollstreamError(err, 'WAREHOUSE_RESULT_TOO_LARGE') && /LIMIT/.test(err.message) && /ndjson/.test(err.message) && err.context.maxRows === 4999,
+      );
+      const exact = await warehouse.query(sql, {}, { maxRows: 5000 });
+      expect(exact.rows.length).toBe(5000);
+      expect(exact.rows[4999]).toEqual([5000]);
+    });
+
+    it('streams an answer of any size in chunks, fetching the next only once the sink took the last', async () => {
+      let columns: unknown;
+      let rows = 0;
+      let sum = 0;
+      let chunks = 0;
+      let inSink = 0;
+      let overlapped = false;
+      const result = await warehouse.streamQuery('SELECT i, i * 2 AS twice FROM generate_series(1, 20000) AS t(i) ORDER BY i', {}, {
+        columns(c) {
+          columns = c.map((x) => x.name);
+        },
+        async rows(batch) {
+          inSink++;
+          if (inSink > 1) overlapped = true;
+          chunks++;
+          for (const row of batch) {
+            rows++;
+            sum += row[0] as number;
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+          inSink--;
+        },
+      }, { maxRows: 10 });
+      expect(columns).toEqual(['i', 'twice']);
+      expect(result.rowCount).toBe(20000);
+      expect(rows).toBe(20000);
+      expect(sum).toBe((20000 * 20001) / 2);
+      expect(chunks).toBeGreaterThan(1);
+      expect(overlapped).toBe(false);
+    });
+
+    it('interrupts a query past its timeout and keeps serving', async () => {
+      // Ten billion rows: far beyond any machine in the time allowed.
+      const endless = 'SELECT count(*) FROM generate_series(1, 100000) AS a(x), generate_series(1, 100000) AS b(y)';
+      await expect(warehouse.query(endless, {}, { timeoutMs: 200 })).rejects.toSatisfy(
+        (err) => isTollstreamError(err, 'WAREHOUSE_QUERY_TIMEOUT') && /queryTimeoutMs/.test(err.message),
+      );
+      expect((await warehouse.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+    });
+
+    it('counts the time a stream waits on its sink against the timeout, and never ends a cut stream as complete', async () => {
+      let rows = 0;
+      const slowSink = warehouse.streamQuery('SELECT i FROM generate_series(1, 100000) AS t(i)', {}, {
+        columns() {},
+        async rows(batch) {
+          rows += batch.length;
+          await new Promise((resolve) => setTimeout(resolve, 400));
+        },
+      }, { timeoutMs: 100 });
+      await expect(slowSink).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_QUERY_TIMEOUT'));
+      expect(rows).toBeLessThan(100000);
+    });
+
+    it('stops a query whose caller went away', async () => {
+      const caller = new AbortController();
+      let rows = 0;
+      const streaming = warehouse.streamQuery('SELECT i FROM generate_series(1, 1000000) AS t(i)', {}, {
+        columns() {},
+        rows(batch) {
+          rows += batch.length;
+          if (rows >= 4000) caller.abort();
+        },
+      }, { signal: caller.signal });
+      await expect(streaming).rejects.toSatisfy((err) => err instanceof Error && err.name === 'AbortError');
+      expect(rows).toBeLessThan(1000000);
+      expect((await warehouse.query('SELECT 2 AS two')).rows).toEqual([[2]]);
+    });
+
     it('keeps committed batches and positions across a reopen', async () => {
       await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1)], source: { stream: 's', positions: { a: seq(1) } } });
       await warehouse.close();

@@ -5,6 +5,11 @@
  */
 import type { ColumnSchema } from './types.ts';
 
+/** An identifier (table, column, schema) quoted for SQL: the same double quotes in DuckDB and PostgreSQL. */
+export function quoteIdentifier(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
 /** DuckDB's SQL type of each column type of the warehouse schema (tables, batch loads, the Parquet lake). */
 export const DUCKDB_COLUMN_TYPES: Readonly<Record<ColumnSchema['type'], string>> = Object.freeze({
   varchar: 'VARCHAR',

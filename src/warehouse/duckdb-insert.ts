@@ -18,7 +18,7 @@
  * column, so delivery can narrow a refused batch down to its bad rows.
  */
 import { TollstreamError } from '../core/errors.ts';
-import { DUCKDB_COLUMN_TYPES } from './dialect.ts';
+import { DUCKDB_COLUMN_TYPES, quoteIdentifier } from './dialect.ts';
 import type { ColumnSchema, Row, TableSchema } from './types.ts';
 
 /** A statement and its named parameters, ready for `connection.run`. */
@@ -155,8 +155,4 @@ function timestampText(schema: TableSchema, column: ColumnSchema, rows: readonly
 
 function rejected(table: TableSchema, column: ColumnSchema, what: string): TollstreamError {
   return new TollstreamError('WAREHOUSE_REJECTED', `${table.name}.${column.name} ${what}`, { context: { table: table.name, column: column.name } });
-}
-
-function quoteIdentifier(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }

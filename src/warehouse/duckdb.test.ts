@@ -1,7 +1,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isTollstreamError } from '../core/errors.ts';
 import { describeWarehouseConformance } from './conformance.ts';
+import type { DamagedWarehouse } from './duckdb-file.ts';
 import { openDuckDBWarehouse } from './duckdb.ts';
 
 describeWarehouseConformance('DuckDB', async () => {
@@ -10,4 +13,89 @@ describeWarehouseConformance('DuckDB', async () => {
     open: (options = {}) => openDuckDBWarehouse({ path: path.join(dir, 'warehouse.duckdb'), threads: 1, ...options }),
     cleanup: () => fs.rm(dir, { recursive: true, force: true }),
   };
+});
+
+describe('a damaged DuckDB warehouse file', () => {
+  let dir: string;
+  let file: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-warehouse-damage-'));
+    file = path.join(dir, 'warehouse.duckdb');
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  /** A warehouse holding `rows` toll transactions (plates unique, so their blocks hold real data), then closed. */
+  async function filled(rows: number): Promise<void> {
+    const warehouse = await openDuckDBWarehouse({ path: file, threads: 1 });
+    await warehouse.ensureSchema();
+    const batch = Array.from({ length: rows }, (_, i) => ({
+      transaction_id: `tx-${i}`,
+      customer_id: null,
+      tag_id: null,
+      plate: `plate-${i}-${'x'.repeat(i % 40)}`,
+      plaza_id: 'P01',
+      lane: 1,
+      vehicle_class: 2,
+      amount_cents: 100 + i,
+      currency: 'USD',
+      event_time: 1_780_000_000_000 + i,
+      arrival_time: 1_780_000_000_000 + i,
+      shard_id: 'shardId-000000000000',
+      sequence_number: String(i + 1).padStart(24, '0'),
+    }));
+    await warehouse.loadBatch({ table: 'toll_transactions', rows: batch, source: { stream: 'toll_transactions', positions: { 'shardId-000000000000': String(rows).padStart(24, '0') } } });
+    await warehouse.close();
+  }
+
+  it('refuses a file cut short, naming it, unless asked to rebuild; then moves it aside and starts empty', async () => {
+    await filled(50_000);
+    const { size } = await fs.stat(file);
+    await fs.truncate(file, Math.floor(size / 2));
+
+    await expect(openDuckDBWarehouse({ path: file, threads: 1 })).rejects.toSatisfy(
+      (err) => isTollstreamError(err, 'WAREHOUSE_CORRUPT') && err.message.includes(file) && err.context.path === file,
+    );
+
+    const events: DamagedWarehouse[] = [];
+    const rebuilt = await openDuckDBWarehouse({ path: file, threads: 1, rebuildDamaged: (e) => events.push(e) });
+    try {
+      await rebuilt.ensureSchema();
+      expect(events).toHaveLength(1);
+      expect(events[0]!.path).toBe(file);
+      expect(events[0]!.movedTo).toHaveLength(1);
+      expect(events[0]!.movedTo[0]).toMatch(/warehouse\.duckdb\.damaged-\d{4}-\d\d-\d\dT/);
+      expect((await fs.stat(events[0]!.movedTo[0]!)).size).toBe(Math.floor(size / 2));
+      expect((await rebuilt.query('SELECT count(*) FROM toll_transactions')).rows).toEqual([[0]]);
+      expect(await rebuilt.positions('toll_transactions', 'toll_transactions')).toEqual({});
+    } finally {
+      await rebuilt.close();
+    }
+  });
+
+  it('answers a checksum failure met by a query as WAREHOUSE_CORRUPT, and the next open rebuilds', async () => {
+    await filled(50_000);
+    const { size } = await fs.stat(file);
+    // Flip a run of bytes in the middle of the file: inside the data blocks of toll_transactions.
+    const handle = await fs.open(file, 'r+');
+    const middle = Buffer.alloc(256);
+    await handle.read(middle, 0, middle.length, Math.floor(size / 2));
+    for (let i = 0; i < middle.length; i++) middle[i] = middle[i]! ^ 0xff;
+    await handle.write(middle, 0, middle.length, Math.floor(size / 2));
+    await handle.close();
+
+    const warehouse = await openDuckDBWarehouse({ path: file, threads: 1 });
+    try {
+      await expect(warehouse.query("SELECT sum(hash(plate)), sum(amount_cents), max(sequence_number) FROM toll_transactions")).rejects.toSatisfy(
+        (err) => isTollstreamError(err, 'WAREHOUSE_CORRUPT') && err.kind === 'internal',
+      );
+    } finally {
+      await warehouse.close();
+    }
+    await expect(fs.stat(`${file}.damaged`)).resolves.toBeTruthy();
+    const events: DamagedWarehouse[] = [];
+    const rebuilt = await openDuckDBWarehouse({ path: file, threads: 1, rebuildDamaged: (e) => events.push(e) });
+    await rebuilt.close();
+    expect(events.map((e) => e.reason)).toEqual([expect.stringMatching(/marked damaged while running/)]);
+    await expect(fs.stat(`${file}.damaged`)).rejects.toThrow();
+  });
 });

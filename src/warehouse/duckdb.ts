@@ -3,17 +3,21 @@
  * read-only transaction for every query. Rows go in through one columnar INSERT per table (duckdb-insert.ts)
  * inside the write transaction, so a batch and its source positions commit together.
  */
-import { DuckDBInstance, StatementType, timestampValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
-import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT } from './dialect.ts';
+import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
+import { damaged, isDamage, openDuckDBFile, type DamagedWarehouse } from './duckdb-file.ts';
 import { columnarInsert } from './duckdb-insert.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
+import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
 import type {
   Freshness,
   LoadBatch,
+  QueryOptions,
   QueryParams,
   QueryResult,
+  QuerySink,
   Row,
   TableSchema,
   Warehouse,
@@ -29,6 +33,23 @@ export interface DuckDBWarehouseOptions {
   readonly externalAccess?: boolean;
   /** DuckDB worker threads. @default DuckDB's choice (the number of cores) */
   readonly threads?: number;
+  /**
+   * Most memory DuckDB may use, in MiB (its `memory_limit`, for the whole database: queries and loading). A
+   * query that needs more, after spilling what it can to disk, fails with `WAREHOUSE_OUT_OF_MEMORY`.
+   * @default DuckDB's choice (80% of the machine's memory)
+   */
+  readonly memoryLimitMiB?: number;
+  /** Most rows `query` returns (`streamQuery` is not capped). @default 100000 */
+  readonly maxResultRows?: number;
+  /** A query running longer is interrupted: `WAREHOUSE_QUERY_TIMEOUT`. Milliseconds. @default 60000 */
+  readonly queryTimeoutMs?: number;
+  /**
+   * When given, a damaged file (cut short, failing a checksum at open, or marked damaged while running) is
+   * moved aside as `<path>.damaged-<time>` with its write-ahead log, an empty warehouse is created in its
+   * place, and this is called; delivery then loads it again from the log. @default none: refused with
+   * `WAREHOUSE_CORRUPT`
+   */
+  readonly rebuildDamaged?: (event: DamagedWarehouse) => void;
   /** The clock, in ms since the epoch (for freshness and `loaded_at`). @default Date.now */
   readonly now?: () => number;
 }
@@ -45,17 +66,10 @@ const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
 export async function openDuckDBWarehouse(options: DuckDBWarehouseOptions): Promise<Warehouse> {
   const config: Record<string, string> = { enable_external_access: String(options.externalAccess ?? false) };
   if (options.threads !== undefined) config.threads = String(options.threads);
-  let instance: DuckDBInstance;
-  try {
-    instance = await DuckDBInstance.create(options.path, config);
-  } catch (err) {
-    throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `cannot open the DuckDB warehouse at ${options.path}: ${message(err)}; check the path and that no other process has it open`, {
-      context: { path: options.path },
-      cause: err,
-    });
-  }
-  const writer = await instance.connect();
-  return new DuckDBWarehouse(instance, writer, options.now ?? Date.now);
+  if (options.memoryLimitMiB !== undefined) config.memory_limit = `${options.memoryLimitMiB}MiB`;
+  const { instance, writer } = await openDuckDBFile(options.path, config, options.rebuildDamaged);
+  const limits = { maxRows: options.maxResultRows ?? DEFAULT_MAX_RESULT_ROWS, timeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS };
+  return new DuckDBWarehouse(options.path, instance, writer, options.now ?? Date.now, limits);
 }
 
 class DuckDBWarehouse implements Warehouse {
@@ -64,9 +78,11 @@ class DuckDBWarehouse implements Warehouse {
   private closed = false;
 
   constructor(
+    private readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly now: () => number,
+    private readonly limits: { readonly maxRows: number; readonly timeoutMs: number },
   ) {}
 
   async ensureSchema(): Promise<void> {
@@ -96,10 +112,10 @@ class DuckDBWarehouse implements Warehouse {
       for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
         const arrival = newest.get(shardId);
         await this.writer.run(
-          `INSERT INTO ${quote(DELIVERY_POSITIONS.name)} VALUES ($stream, $table, $shard, $seq, $newest, $loaded)
+          `INSERT INTO ${quoteIdentifier(DELIVERY_POSITIONS.name)} VALUES ($stream, $table, $shard, $seq, $newest, $loaded)
            ON CONFLICT (stream, table_name, shard_id) DO UPDATE SET
              sequence_number = excluded.sequence_number,
-             newest_arrival_time = greatest(${quote(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
+             newest_arrival_time = greatest(${quoteIdentifier(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
              loaded_at = excluded.loaded_at`,
           {
             stream: batch.source.stream,
@@ -121,14 +137,19 @@ class DuckDBWarehouse implements Warehouse {
   async replaceRows(table: string, rows: readonly Row[]): Promise<void> {
     const schema = knownTable(table);
     await this.transaction(async () => {
-      await this.writer.run(`DELETE FROM ${quote(schema.name)}`);
+      await this.writer.run(`DELETE FROM ${quoteIdentifier(schema.name)}`);
       if (rows.length > 0) await this.append(schema, rows);
     });
   }
 
-  async query(sql: string, params: QueryParams = {}): Promise<QueryResult> {
+  async query(sql: string, params: QueryParams = {}, options: QueryOptions = {}): Promise<QueryResult> {
+    return collectRows((sink, o) => this.streamQuery(sql, params, sink, o), options.maxRows ?? this.limits.maxRows, options);
+  }
+
+  async streamQuery(sql: string, params: QueryParams, sink: QuerySink, options: QueryOptions = {}): Promise<{ rowCount: number }> {
     this.assertOpen();
     const conn = await this.instance.connect();
+    const watch = watchQuery(options.timeoutMs ?? this.limits.timeoutMs, options.signal, () => conn.interrupt());
     try {
       await conn.run('BEGIN TRANSACTION READ ONLY');
       const extracted = await conn.extractStatements(sql);
@@ -142,14 +163,27 @@ class DuckDBWarehouse implements Warehouse {
         });
       }
       prepared.bind(bindValues(params));
-      const reader = await prepared.runAndReadAll();
-      const types = reader.columnTypes();
-      const columns = reader.columnNames().map((name, i) => ({ name, type: types[i]!.toString() }));
-      const rows = reader.getRowsJS().map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
-      return { columns, rows };
+      const result = await prepared.stream();
+      watch.check();
+      const types = result.columnTypes();
+      const columns = result.columnNames().map((name, i) => ({ name, type: types[i]!.toString() }));
+      await sink.columns(columns);
+      let rowCount = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        // An interrupt can end the stream early without an error: only the watch knows the rows are cut short.
+        watch.check();
+        if (chunk === null || chunk.rowCount === 0) break;
+        const rows = chunk.convertRows(JSDuckDBValueConverter).map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
+        rowCount += rows.length;
+        await sink.rows(rows);
+        watch.check();
+      }
+      return { rowCount };
     } catch (err) {
-      throw queryError(err);
+      throw queryError(watch.explain(err), this.path);
     } finally {
+      watch.stop();
       await conn.run('ROLLBACK').catch(() => undefined);
       conn.closeSync();
     }
@@ -161,9 +195,11 @@ class DuckDBWarehouse implements Warehouse {
     const conn = await this.instance.connect();
     let newest: number | null;
     try {
-      const reader = await conn.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quote(DELIVERY_POSITIONS.name)}`);
+      const reader = await conn.runAndReadAll(`SELECT epoch_ms(max(newest_arrival_time)) FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)}`);
       const value = reader.getRowsJS()[0]?.[0];
       newest = value === null || value === undefined ? null : Number(value);
+    } catch (err) {
+      throw queryError(err, this.path);
     } finally {
       conn.closeSync();
     }
@@ -201,14 +237,14 @@ class DuckDBWarehouse implements Warehouse {
         await this.writer.run('COMMIT');
       } catch (err) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw writeError(err);
+        throw writeError(err, this.path);
       }
     });
   }
 
   private async readPositions(stream: string, table: string): Promise<Record<string, string>> {
     const reader = await this.writer.runAndReadAll(
-      `SELECT shard_id, sequence_number FROM ${quote(DELIVERY_POSITIONS.name)} WHERE stream = $stream AND table_name = $table`,
+      `SELECT shard_id, sequence_number FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)} WHERE stream = $stream AND table_name = $table`,
       { stream, table },
     );
     const out: Record<string, string> = {};
@@ -233,10 +269,10 @@ class DuckDBWarehouse implements Warehouse {
 }
 
 function createTableSql(table: TableSchema): string {
-  const columns = table.columns.map((c) => `${quote(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
   const key = PRIMARY_KEYS[table.name];
-  if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
-  return `CREATE TABLE IF NOT EXISTS ${quote(table.name)} (${columns.join(', ')})`;
+  if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }
 
 function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
@@ -274,22 +310,27 @@ function knownTable(name: string): TableSchema {
 /** DuckDB error classes that mean the data itself is wrong: retrying the same rows cannot succeed. */
 const DATA_ERRORS = /^(Constraint Error|Conversion Error|Invalid Input Error|Out of Range Error|Failed to append)/;
 
-function writeError(err: unknown): TollstreamError {
+function writeError(err: unknown, path: string): TollstreamError {
   if (isTollstreamError(err)) return err;
   const text = message(err);
+  if (isDamage(err)) return damaged(path, err);
   if (DATA_ERRORS.test(text)) return new TollstreamError('WAREHOUSE_REJECTED', `the warehouse refused the batch: ${text}`, { cause: err });
   return new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing to the warehouse failed: ${text}`, { cause: err });
 }
 
-function queryError(err: unknown): TollstreamError {
-  if (isTollstreamError(err)) return err;
+function queryError(err: unknown, path: string): unknown {
+  if (isTollstreamError(err) || isAbort(err)) return err;
   const text = message(err);
+  if (isDamage(err)) return damaged(path, err);
+  if (/^Out of Memory Error/.test(text)) {
+    return new TollstreamError('WAREHOUSE_OUT_OF_MEMORY', `the query needs more memory than the warehouse may use (warehouse.memoryLimitMiB): ${text.split('\n')[0]}; narrow it or raise the limit`, { cause: err });
+  }
   if (/read-only/i.test(text)) return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${text}`, { cause: err });
   return new TollstreamError('INVALID_ARGUMENT', `the query failed: ${text}`, { cause: err });
 }
 
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
 }
 
 function message(err: unknown): string {

@@ -5,6 +5,7 @@
  */
 export type * from './types.ts';
 export { openDuckDBWarehouse, type DuckDBWarehouseOptions } from './duckdb.ts';
+export type { DamagedWarehouse } from './duckdb-file.ts';
 export { openPostgresWarehouse, type PostgresWarehouseOptions } from './postgres.ts';
 export { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, POSTGRES_DIALECT } from './dialect.ts';
 export { TABLES, TOLL_TRANSACTIONS, STATION_REFERENCE, THRESHOLD_BREACHES, DELIVERY_POSITIONS, DELIVERY_ERRORS, SOURCE_COLUMNS, tableSchema } from './tables.ts';

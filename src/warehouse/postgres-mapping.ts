@@ -95,13 +95,18 @@ export function writeError(err: unknown): TollstreamError {
   return new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing to the warehouse failed: ${message(err)}`, { context, cause: err });
 }
 
-export function queryError(err: unknown): TollstreamError {
-  if (isTollstreamError(err)) return err;
+export function queryError(err: unknown): unknown {
+  if (isTollstreamError(err) || (err instanceof Error && err.name === 'AbortError')) return err;
   if (!isServerError(err)) return new TollstreamError('WAREHOUSE_UNAVAILABLE', `the warehouse could not run the query: ${message(err)}`, { cause: err });
   const context = { sqlState: err.code };
   // 25006 read_only_sql_transaction, 42501 insufficient_privilege (the query role may only SELECT).
-  if (err.code === '25006' || err.code === '42501') return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${err.message}`, { context, cause: err });
-  if (err.code === '57014') return new TollstreamError('LIMIT_EXCEEDED', `the query ran past the warehouse's statement timeout and was cancelled: ${err.message}`, { context, cause: err });
+  // 0A000 from DECLARE: a data-modifying WITH inside the query's cursor.
+  const hiddenWrite = err.code === '0A000' && /data-modifying/i.test(err.message);
+  if (err.code === '25006' || err.code === '42501' || hiddenWrite) return new TollstreamError('WAREHOUSE_READ_ONLY', `warehouse queries are read-only: ${err.message}`, { context, cause: err });
+  if (err.code === '57014') return new TollstreamError('WAREHOUSE_QUERY_TIMEOUT', `the query ran past the warehouse's statement timeout and was cancelled: ${err.message}; narrow it (WHERE, LIMIT) or raise warehouse.queryTimeoutMs`, { context, cause: err });
+  if (err.code === '53200') return new TollstreamError('WAREHOUSE_OUT_OF_MEMORY', `the warehouse ran out of memory for the query: ${err.message}; narrow it`, { context, cause: err });
+  // XX001 data_corrupted, XX002 index_corrupted: the server's storage is damaged, not the request.
+  if (err.code === 'XX001' || err.code === 'XX002') return new TollstreamError('WAREHOUSE_CORRUPT', `the warehouse's storage is damaged: ${err.message}`, { context, cause: err });
   if (err.code.startsWith('08') || err.code.startsWith('53') || err.code.startsWith('57')) {
     return new TollstreamError('WAREHOUSE_UNAVAILABLE', `the warehouse could not run the query: ${err.message}`, { context, cause: err });
   }

@@ -10,11 +10,12 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { csvLines } from './copy-csv.ts';
 import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
-import { POSTGRES_DIALECT } from './dialect.ts';
+import { POSTGRES_DIALECT, quoteIdentifier } from './dialect.ts';
 import { checkReadStatement, toPositional } from './sql-text.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
+import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery, type QueryWatch } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
-import type { ColumnSchema, Freshness, LoadBatch, QueryParams, QueryResult, Row, TableSchema, Warehouse } from './types.ts';
+import type { ColumnSchema, Freshness, LoadBatch, QueryOptions, QueryParams, QueryResult, QuerySink, Row, TableSchema, Warehouse } from './types.ts';
 
 export interface PostgresWarehouseOptions {
   /** `postgres://user:password@host:port/database`: the role that owns (or may create) the warehouse tables. */
@@ -29,8 +30,13 @@ export interface PostgresWarehouseOptions {
   readonly queryConnectionString?: string;
   /** Most connections used by concurrent queries. @default 4 */
   readonly maxQueryConnections?: number;
-  /** A query running longer is cancelled (`LIMIT_EXCEEDED`), in milliseconds. @default 60000 */
+  /**
+   * A query running longer, fetching its rows included, is cancelled (`WAREHOUSE_QUERY_TIMEOUT`), in
+   * milliseconds. @default 60000
+   */
   readonly statementTimeoutMs?: number;
+  /** Most rows `query` returns (`streamQuery` is not capped). @default 100000 */
+  readonly maxResultRows?: number;
   /** The clock, in ms since the epoch (for freshness and `loaded_at`). @default Date.now */
   readonly now?: () => number;
 }
@@ -50,6 +56,8 @@ const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
 };
 
 const CHUNK_BYTES = 256 * 1024;
+/** Rows per FETCH of a query's cursor: what one chunk of a streamed answer holds. */
+const FETCH_ROWS = 2000;
 
 export async function openPostgresWarehouse(options: PostgresWarehouseOptions): Promise<Warehouse> {
   const schema = options.schema ?? 'public';
@@ -71,7 +79,8 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
     pool.on('error', () => undefined);
     pool.on('connect', (client) => client.on('error', () => undefined));
   }
-  const warehouse = new PostgresWarehouse(writer, readers, schema, options.statementTimeoutMs ?? 60_000, options.now ?? Date.now);
+  const limits = { maxRows: options.maxResultRows ?? DEFAULT_MAX_RESULT_ROWS, timeoutMs: options.statementTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS };
+  const warehouse = new PostgresWarehouse(writer, readers, schema, limits, options.now ?? Date.now);
   try {
     const client = await writer.connect();
     client.release();
@@ -98,7 +107,7 @@ class PostgresWarehouse implements Warehouse {
     private readonly writer: pg.Pool,
     private readonly readers: pg.Pool,
     private readonly schema: string,
-    private readonly statementTimeoutMs: number,
+    private readonly limits: { readonly maxRows: number; readonly timeoutMs: number },
     private readonly now: () => number,
   ) {}
 
@@ -109,7 +118,7 @@ class PostgresWarehouse implements Warehouse {
       // Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS, which a role
       // that merely owns its schema does not have.
       const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
-      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quote(this.schema)}`);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(this.schema)}`);
       for (const table of TABLES) await client.query(createTableSql(this.schema, table));
     });
   }
@@ -148,11 +157,11 @@ class PostgresWarehouse implements Warehouse {
       for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
         const arrival = newest.get(shardId);
         await client.query(
-          `INSERT INTO ${quote(DELIVERY_POSITIONS.name)} (stream, table_name, shard_id, sequence_number, newest_arrival_time, loaded_at)
+          `INSERT INTO ${quoteIdentifier(DELIVERY_POSITIONS.name)} (stream, table_name, shard_id, sequence_number, newest_arrival_time, loaded_at)
            VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz)
            ON CONFLICT (stream, table_name, shard_id) DO UPDATE SET
              sequence_number = excluded.sequence_number,
-             newest_arrival_time = greatest(${quote(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
+             newest_arrival_time = greatest(${quoteIdentifier(DELIVERY_POSITIONS.name)}.newest_arrival_time, excluded.newest_arrival_time),
              loaded_at = excluded.loaded_at`,
           [batch.source.stream, batch.table, shardId, sequenceNumber, arrival === undefined ? null : new Date(arrival).toISOString(), new Date(failedAt).toISOString()],
         );
@@ -193,31 +202,52 @@ class PostgresWarehouse implements Warehouse {
     const schema = knownTable(table);
     const lines = rows.length > 0 ? [...csvLines(schema, rows, CHUNK_BYTES)] : [];
     await this.transaction(async (client) => {
-      await client.query(`DELETE FROM ${quote(schema.name)}`);
+      await client.query(`DELETE FROM ${quoteIdentifier(schema.name)}`);
       if (lines.length > 0) await copyInto(client, schema, lines);
     });
   }
 
-  async query(sql: string, params: QueryParams = {}): Promise<QueryResult> {
+  async query(sql: string, params: QueryParams = {}, options: QueryOptions = {}): Promise<QueryResult> {
+    return collectRows((sink, o) => this.streamQuery(sql, params, sink, o), options.maxRows ?? this.limits.maxRows, options);
+  }
+
+  async streamQuery(sql: string, params: QueryParams, sink: QuerySink, options: QueryOptions = {}): Promise<{ rowCount: number }> {
     this.assertOpen();
     checkReadStatement(toPositional(sql));
+    const timeoutMs = options.timeoutMs ?? this.limits.timeoutMs;
+    // No interrupt of our own: every statement runs under a statement_timeout of the time left (see runStream).
+    const watch = watchQuery(timeoutMs, options.signal, () => undefined);
+    const deadline = Date.now() + timeoutMs;
+    const progress = { started: false };
     try {
-      return await this.runQuery(sql, params, false);
-    } catch (err) {
-      // A parameter with no type from its context (`$x IS NULL` before any comparison): type it from its value.
-      if (isServerError(err) && (err.code === '42P18' || err.code === '42P08')) {
-        try {
-          return await this.runQuery(sql, params, true);
-        } catch (retried) {
-          throw queryError(retried);
+      try {
+        return await this.runStream(sql, params, sink, { watch, deadline, progress, typeFromValues: false });
+      } catch (err) {
+        // A parameter with no type from its context (`$x IS NULL` before any comparison), or typed differently by
+        // the cursor's plan than by its uses (42804): type it from its value.
+        if (!progress.started && isServerError(err) && (err.code === '42P18' || err.code === '42P08' || err.code === '42804')) {
+          return await this.runStream(sql, params, sink, { watch, deadline, progress, typeFromValues: true });
         }
+        throw err;
       }
-      throw queryError(err);
+    } catch (err) {
+      throw queryError(watch.explain(err));
+    } finally {
+      watch.stop();
     }
   }
 
-  private async runQuery(sql: string, params: QueryParams, typeFromValues: boolean): Promise<QueryResult> {
-    const statement = toPositional(sql, (name, placeholder) => placeholderFor(params[name], placeholder, typeFromValues));
+  /**
+   * Runs the statement through a cursor, FETCHing a chunk at a time, so neither this process nor the
+   * connection holds more than a chunk. EXPLAIN cannot be a cursor; its answer is a few lines.
+   */
+  private async runStream(
+    sql: string,
+    params: QueryParams,
+    sink: QuerySink,
+    run: { watch: QueryWatch; deadline: number; progress: { started: boolean }; typeFromValues: boolean },
+  ): Promise<{ rowCount: number }> {
+    const statement = toPositional(sql, (name, placeholder) => placeholderFor(params[name], placeholder, run.typeFromValues));
     const values = statement.names.map((name) => {
       if (!Object.hasOwn(params, name)) {
         throw new TollstreamError('INVALID_ARGUMENT', `the query uses $${name} but no parameter '${name}' was given`, { context: { parameter: name } });
@@ -227,13 +257,43 @@ class PostgresWarehouse implements Warehouse {
     return this.withClient(this.readers, async (client) => {
       await client.query('BEGIN TRANSACTION READ ONLY');
       try {
-        await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(this.statementTimeoutMs))}`);
+        // The time left for each statement: the whole query, fetching included, stays within the timeout.
+        const timeLeft = async () => {
+          run.watch.check();
+          await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(run.deadline - Date.now()))}`);
+        };
+        const columnsOf = (fields: readonly pg.FieldDef[]) => fields.map((f) => ({ name: f.name, type: TYPE_NAMES[f.dataTypeID] ?? `OID ${f.dataTypeID}` }));
+        const rowsOf = (result: pg.QueryArrayResult, columns: readonly { type: string }[]) => (result.rows as unknown[][]).map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
+        await timeLeft();
         // The extended protocol even without values: the server then refuses a second statement itself.
-        const config = { text: statement.text, values, rowMode: 'array', queryMode: 'extended' } as pg.QueryArrayConfig;
-        const result = await client.query(config);
-        const columns = result.fields.map((f) => ({ name: f.name, type: TYPE_NAMES[f.dataTypeID] ?? `OID ${f.dataTypeID}` }));
-        const rows = (result.rows as unknown[][]).map((row) => row.map((v, i) => toQueryValue(v, columns[i]!.type)));
-        return { columns, rows };
+        if (statement.firstKeyword === 'EXPLAIN') {
+          const result = await client.query({ text: statement.text, values, rowMode: 'array', queryMode: 'extended' } as pg.QueryArrayConfig);
+          run.watch.check();
+          const columns = columnsOf(result.fields);
+          run.progress.started = true;
+          await sink.columns(columns);
+          const rows = rowsOf(result, columns);
+          if (rows.length > 0) await sink.rows(rows);
+          return { rowCount: rows.length };
+        }
+        await client.query({ text: `DECLARE tollstream_query NO SCROLL CURSOR FOR ${statement.text}`, values, queryMode: 'extended' } as pg.QueryConfig);
+        let columns: { name: string; type: string }[] | undefined;
+        let rowCount = 0;
+        for (;;) {
+          await timeLeft();
+          const result = await client.query({ text: `FETCH ${FETCH_ROWS} FROM tollstream_query`, rowMode: 'array' } as pg.QueryArrayConfig);
+          run.watch.check();
+          if (columns === undefined) {
+            columns = columnsOf(result.fields);
+            run.progress.started = true;
+            await sink.columns(columns);
+          }
+          if (result.rows.length === 0) break;
+          const rows = rowsOf(result, columns);
+          rowCount += rows.length;
+          await sink.rows(rows);
+        }
+        return { rowCount };
       } finally {
         await client.query('ROLLBACK').catch(() => undefined);
       }
@@ -243,7 +303,7 @@ class PostgresWarehouse implements Warehouse {
   async freshness(): Promise<Freshness> {
     this.assertOpen();
     const result = await this.withClient(this.readers, (client) =>
-      client.query<{ newest: bigint | null }>(`SELECT (extract(epoch FROM max(newest_arrival_time)) * 1000)::bigint AS newest FROM ${quote(DELIVERY_POSITIONS.name)}`),
+      client.query<{ newest: bigint | null }>(`SELECT (extract(epoch FROM max(newest_arrival_time)) * 1000)::bigint AS newest FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)}`),
     ).catch((err: unknown) => {
       throw writeError(err);
     });
@@ -305,7 +365,7 @@ class PostgresWarehouse implements Warehouse {
 
 async function readPositions(client: pg.PoolClient, stream: string, table: string): Promise<Record<string, string>> {
   const result = await client.query<{ shard_id: string; sequence_number: string }>(
-    `SELECT shard_id, sequence_number FROM ${quote(DELIVERY_POSITIONS.name)} WHERE stream = $1 AND table_name = $2`,
+    `SELECT shard_id, sequence_number FROM ${quoteIdentifier(DELIVERY_POSITIONS.name)} WHERE stream = $1 AND table_name = $2`,
     [stream, table],
   );
   const out: Record<string, string> = {};
@@ -314,16 +374,16 @@ async function readPositions(client: pg.PoolClient, stream: string, table: strin
 }
 
 async function copyInto(client: pg.PoolClient, schema: TableSchema, chunks: readonly string[]): Promise<void> {
-  const columns = schema.columns.map((c) => quote(c.name)).join(', ');
-  const copy = client.query(copyFrom(`COPY ${quote(schema.name)} (${columns}) FROM STDIN WITH (FORMAT csv)`));
+  const columns = schema.columns.map((c) => quoteIdentifier(c.name)).join(', ');
+  const copy = client.query(copyFrom(`COPY ${quoteIdentifier(schema.name)} (${columns}) FROM STDIN WITH (FORMAT csv)`));
   await pipeline(Readable.from(chunks), copy);
 }
 
 function createTableSql(schemaName: string, table: TableSchema): string {
-  const columns = table.columns.map((c) => `${quote(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
   const key = PRIMARY_KEYS[table.name];
-  if (key) columns.push(`PRIMARY KEY (${key.map(quote).join(', ')})`);
-  return `CREATE TABLE IF NOT EXISTS ${quote(schemaName)}.${quote(table.name)} (${columns.join(', ')})`;
+  if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schemaName)}.${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }
 
 function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
@@ -344,8 +404,4 @@ function knownTable(name: string): TableSchema {
     throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${name}'; known tables: ${TABLES.map((t) => t.name).join(', ')}`, { context: { table: name } });
   }
   return schema;
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }

@@ -77,6 +77,24 @@ export interface QueryResult {
   readonly rows: readonly (readonly QueryValue[])[];
 }
 
+/** Limits of one query, over the backend's defaults (`maxResultRows`, `queryTimeoutMs` of its options). */
+export interface QueryOptions {
+  /** `query` only: most rows of the answer; one more stops the query with `WAREHOUSE_RESULT_TOO_LARGE`. */
+  readonly maxRows?: number;
+  /** The query (fetching its rows included) is interrupted after this many ms: `WAREHOUSE_QUERY_TIMEOUT`. */
+  readonly timeoutMs?: number;
+  /** Aborting interrupts the query (the caller went away); the call then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** Where `streamQuery` hands its answer, chunk by chunk as the backend produces it. */
+export interface QuerySink {
+  /** Called once, before any rows. */
+  columns(columns: readonly QueryColumn[]): void | Promise<void>;
+  /** One chunk of rows (about 2,000); the next chunk is fetched only once the returned promise settles. */
+  rows(rows: readonly (readonly QueryValue[])[]): void | Promise<void>;
+}
+
 /** Parameters bound by name (`$from` in the SQL is `{ from: ... }`); a Date binds as a timestamp. */
 export type QueryParams = Readonly<Record<string, string | number | bigint | boolean | Date | null>>;
 
@@ -106,7 +124,13 @@ export interface Warehouse {
    * Runs one read-only statement with bound parameters. Statements that write (INSERT, COPY, ATTACH, SET...)
    * are refused with `WAREHOUSE_READ_ONLY`; the statement also runs inside a read-only transaction.
    */
-  query(sql: string, params?: QueryParams): Promise<QueryResult>;
+  query(sql: string, params?: QueryParams, options?: QueryOptions): Promise<QueryResult>;
+  /**
+   * `query` for answers of any size: the same checks and limits except the row cap, and the rows go to `sink`
+   * a chunk at a time, the next fetched only once the sink took the last (backpressure). Resolves with the
+   * number of rows once all were handed over.
+   */
+  streamQuery(sql: string, params: QueryParams, sink: QuerySink, options?: QueryOptions): Promise<{ rowCount: number }>;
   freshness(): Promise<Freshness>;
   close(): Promise<void>;
 }

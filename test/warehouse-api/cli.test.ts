@@ -62,6 +62,15 @@ describe('tollstream report, sql and reference load', () => {
     const del = await runCli(['sql', 'DELETE FROM toll_transactions', ...client()]);
     expect(del.code).toBe(1);
     expect(del.stderr).toMatch(/^error: .*read-only.*\(WAREHOUSE_READ_ONLY\)\n$/);
+    // Streamed from the server: past the JSON row cap, every row arrives.
+    const many = await runCli(['sql', 'SELECT i FROM range(150000) t(i) ORDER BY i', '--format', 'ndjson', ...client()]);
+    expect(many.code).toBe(0);
+    const lines = many.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(150000);
+    expect(JSON.parse(lines[149999]!)).toEqual({ i: 149999 });
+    const capped = await runCli(['sql', 'SELECT i FROM range(150000) t(i)', '--format', 'json', ...client()]);
+    expect(capped.code).toBe(1);
+    expect(capped.stderr).toContain('WAREHOUSE_RESULT_TOO_LARGE');
     const stdin = await runCli(['sql', '-', ...client()], { input: 'SELECT 40 + 2 AS answer' });
     expect(stdin.stdout).toContain('answer');
     expect(stdin.stdout).toContain('42');
@@ -89,7 +98,7 @@ describe('tollstream report, sql and reference load', () => {
     expect(noName.stderr).toContain('tollstream report --list');
     const format = await runCli(['sql', 'SELECT 1', '--format', 'xml', ...client()]);
     expect(format.code).toBe(2);
-    expect(format.stderr).toContain('--format must be table, csv or json');
+    expect(format.stderr).toContain('--format must be table, csv, json or ndjson');
     const help = await runCli(['reference', 'load', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: tollstream reference load FILE');

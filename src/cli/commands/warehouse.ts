@@ -2,8 +2,10 @@
  * Warehouse commands: named reports, read-only SQL and station reference loading. They are clients of the
  * running server (the warehouse has one writer, the server), so they work against a remote server too.
  */
+import { once } from 'node:events';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { NativeClient, type ReportSummary, type WarehouseAnswer } from '../client.ts';
+import { ApiError, NativeClient, type ReportSummary, type WarehouseAnswer } from '../client.ts';
 import { CLIENT_OPTIONS, readUserFile, stringFlag, UsageError, type Command, type CommandInput, type Io } from '../command.ts';
 import { table } from '../format.ts';
 
@@ -41,7 +43,7 @@ export const report: Command = {
     'tollstream report top_customers --limit 20 --format csv > top.csv',
   ],
   async run(input) {
-    const format = formatFlag(input, 'report');
+    const format = formatFlag(input, 'report', FORMATS);
     const client = NativeClient.fromInput(input);
     const name = input.positionals[0];
     if (input.values.list) {
@@ -66,23 +68,28 @@ export const sql: Command = {
   positionals: { min: 1, max: 1 },
   description:
     "Statements that write are refused (WAREHOUSE_READ_ONLY). '-' reads the statement from stdin. Values go in --params\n" +
-    'and are bound by name: $plaza in the SQL is {"plaza": ...}. Tables: toll_transactions, station_reference (docs/warehouse.md).',
+    'and are bound by name: $plaza in the SQL is {"plaza": ...}. Tables: toll_transactions, station_reference (docs/warehouse.md).\n' +
+    'table and json hold at most warehouse.maxResultRows rows (WAREHOUSE_RESULT_TOO_LARGE past it); csv and ndjson stream\n' +
+    'from the server as the rows come, any number of them.',
   options: {
     params: { type: 'string', value: 'JSON', description: 'named parameters as a JSON object, e.g. \'{"plaza":"P07"}\'' },
-    ...FORMAT_OPTION,
+    format: { type: 'string', value: 'F', description: 'table (default, with a freshness line), json, or csv / ndjson (streamed: any number of rows)' },
     ...CLIENT_OPTIONS,
   },
   examples: [
     'tollstream sql "SELECT plaza_id, count(*) AS trips FROM toll_transactions GROUP BY ALL ORDER BY trips DESC"',
     'tollstream sql "SELECT sum(amount_cents) FROM toll_transactions WHERE plaza_id = $plaza" --params \'{"plaza":"P07"}\'',
     'tollstream sql - --format csv < query.sql',
+    'tollstream sql "SELECT * FROM toll_transactions" --format ndjson > all.ndjson',
   ],
   async run(input) {
-    const format = formatFlag(input, 'sql');
+    const format = formatFlag(input, 'sql', SQL_FORMATS);
     const text = input.positionals[0] === '-' ? await readAll(input.io.stdin) : input.positionals[0]!;
     if (text.trim() === '') throw new UsageError('the SQL statement is empty', "run 'tollstream sql --help' for usage");
     const params = paramsFlag(input);
-    const answer = await NativeClient.fromInput(input).query(text, params);
+    const client = NativeClient.fromInput(input);
+    if (format === 'csv' || format === 'ndjson') return copyStream(await client.queryStream(text, params, format), input.io);
+    const answer = await client.query(text, params);
     await print(input.io, 'sql', answer, format);
   },
 };
@@ -111,12 +118,26 @@ export const referenceLoad: Command = {
   },
 };
 
-function formatFlag(input: CommandInput, command: string): Format {
+/** `tollstream sql` also takes `ndjson`, which the server streams. */
+const SQL_FORMATS = [...FORMATS, 'ndjson'] as const;
+
+function formatFlag<F extends string>(input: CommandInput, command: string, formats: readonly F[]): F {
   const value = stringFlag(input.values, 'format') ?? 'table';
-  if (!(FORMATS as readonly string[]).includes(value)) {
-    throw new UsageError(`--format must be table, csv or json, got '${value}'`, `run 'tollstream ${command} --help' for usage`);
+  if (!(formats as readonly string[]).includes(value)) {
+    throw new UsageError(`--format must be ${formats.slice(0, -1).join(', ')} or ${formats.at(-1)}, got '${value}'`, `run 'tollstream ${command} --help' for usage`);
   }
-  return value as Format;
+  return value as F;
+}
+
+/** Copies a streamed answer to stdout as it comes, waiting while stdout is full; a cut-off answer is an error. */
+async function copyStream(body: ReadableStream<Uint8Array>, io: Io): Promise<void> {
+  try {
+    for await (const chunk of body) {
+      if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+    }
+  } catch (err) {
+    throw new ApiError(0, 'ANSWER_CUT_OFF', `the server cut the answer off before its end (${(err as Error).message}); the server log says why (often warehouse.queryTimeoutMs)`, undefined, err);
+  }
 }
 
 function paramsFlag(input: CommandInput): Record<string, unknown> | undefined {

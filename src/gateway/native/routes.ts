@@ -8,6 +8,7 @@ import { readBody, send, type Request, type Response } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
 import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts';
 import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
+import type { QuerySlots } from './query-slots.ts';
 import { tail } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute } from './warehouse.ts';
 
@@ -24,6 +25,8 @@ export interface NativeContext {
   readonly warehouse: Warehouse | undefined;
   /** Serves the continuous-query routes; absent, they answer 404. */
   readonly queries: QueryManager | undefined;
+  /** Bounds the warehouse queries (SQL and reports) running at once. */
+  readonly querySlots: QuerySlots;
 }
 
 /** A route's name for metrics, e.g. `POST /v1/streams/{name}/records`. */
@@ -130,9 +133,9 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
     case 'listReports':
       return listReportsRoute(res);
     case 'runReport':
-      return runReportRoute(ctx, res, match.report!, match.query);
+      return runReportRoute(ctx, req, res, match.report!, match.query);
     case 'queryWarehouse':
-      return queryRoute(ctx, req, res);
+      return queryRoute(ctx, req, res, match.query);
     case 'replaceStations':
       return replaceStationsRoute(ctx, req, res);
     case 'listQueries':

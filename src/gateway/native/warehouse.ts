@@ -2,12 +2,15 @@
  * The warehouse routes of the native API: named reports, read-only SQL and the station reference data.
  * Every answer that holds warehouse rows carries `freshnessSeconds`, the age of the newest loaded row.
  */
+import http2 from 'node:http2';
 import { appendStationReference } from '../../apps/station-alerts/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
 import type { StreamLog } from '../../log/index.ts';
-import { formatCsv, listReports, loadStationReference, runReport, type ReportParams } from '../../reports/index.ts';
-import type { QueryParams, Warehouse } from '../../warehouse/index.ts';
-import { readBody, send, type Request, type Response } from '../http.ts';
+import { csvLine, formatCsv, listReports, loadStationReference, runReport, type ReportParams } from '../../reports/index.ts';
+import type { QueryColumn, QueryParams, QueryValue, Warehouse } from '../../warehouse/index.ts';
+import { asResponse, ClientGoneError, readBody, send, writeChunk, type Request, type Response } from '../http.ts';
+import { callerOf, type QuerySlots } from './query-slots.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 /** A SQL request is a statement and a few parameters: 1 MiB is plenty and bounds what is parsed. */
@@ -29,14 +32,25 @@ export interface WarehouseRouteContext {
   readonly maxBodyBytes: number;
   /** Where station reference rows are also appended (stream `station_reference`), for the queries that follow it. */
   readonly log?: StreamLog;
+  /** Bounds the queries (SQL and reports) running at once, per caller and in all. */
+  readonly querySlots: QuerySlots;
+  readonly logger: Logger;
 }
+
+/** Answers of `POST /v1/warehouse/query`: one JSON document (row-capped), or rows streamed as they come. */
+const QUERY_FORMATS = {
+  json: 'application/json',
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv; charset=utf-8',
+} as const;
+type QueryFormat = keyof typeof QUERY_FORMATS;
 
 export function listReportsRoute(res: Response): void {
   const reports = listReports().map((r) => ({ ...r, parameters: r.parameters.map((p) => HTTP_NAME[p] ?? p) }));
   send(res, 200, JSON_HEADERS, JSON.stringify({ reports }));
 }
 
-export async function runReportRoute(ctx: WarehouseRouteContext, res: Response, name: string, query: URLSearchParams): Promise<void> {
+export async function runReportRoute(ctx: WarehouseRouteContext, req: Request, res: Response, name: string, query: URLSearchParams): Promise<void> {
   const warehouse = requireWarehouse(ctx);
   const format = query.get('format') ?? 'json';
   if (format !== 'json' && format !== 'csv') {
@@ -54,7 +68,13 @@ export async function runReportRoute(ctx: WarehouseRouteContext, res: Response, 
     }
     params[mapped] = value;
   }
-  const result = await runReport(warehouse, name, params);
+  const release = ctx.querySlots.acquire(callerOf(req));
+  let result;
+  try {
+    result = await runReport(warehouse, name, params);
+  } finally {
+    release();
+  }
   if (format === 'csv') {
     const freshness = result.freshnessSeconds === null ? 'none' : String(result.freshnessSeconds);
     send(res, 200, { 'content-type': 'text/csv; charset=utf-8', 'x-tollstream-freshness-seconds': freshness }, formatCsv(result));
@@ -63,11 +83,101 @@ export async function runReportRoute(ctx: WarehouseRouteContext, res: Response, 
   send(res, 200, JSON_HEADERS, toJson({ report: result.report, columns: result.columns, rows: result.rows, freshnessSeconds: result.freshnessSeconds }));
 }
 
-export async function queryRoute(ctx: WarehouseRouteContext, req: Request, res: Response): Promise<void> {
+export async function queryRoute(ctx: WarehouseRouteContext, req: Request, res: Response, query: URLSearchParams): Promise<void> {
   const warehouse = requireWarehouse(ctx);
+  const format = query.get('format') ?? 'json';
+  if (!Object.hasOwn(QUERY_FORMATS, format)) {
+    throw new TollstreamError('INVALID_ARGUMENT', `format must be json, ndjson or csv, got '${format}'`, { context: { parameter: 'format' } });
+  }
   const { sql, params } = queryRequest(await readBody(req, MAX_QUERY_BODY_BYTES));
-  const [result, freshness] = await Promise.all([warehouse.query(sql, params), warehouse.freshness()]);
-  send(res, 200, JSON_HEADERS, toJson({ columns: result.columns, rows: result.rows, freshnessSeconds: freshness.seconds }));
+  const release = ctx.querySlots.acquire(callerOf(req));
+  // The caller leaving stops its query: nobody is left to read the rows.
+  const gone = new AbortController();
+  const onClose = () => gone.abort(new ClientGoneError());
+  asResponse(res).once('close', onClose);
+  try {
+    if (format === 'json') {
+      const [result, freshness] = await Promise.all([warehouse.query(sql, params, { signal: gone.signal }), warehouse.freshness()]);
+      send(res, 200, JSON_HEADERS, toJson({ columns: result.columns, rows: result.rows, freshnessSeconds: freshness.seconds }));
+    } else {
+      await streamAnswer(ctx, warehouse, res, sql, params, format as Exclude<QueryFormat, 'json'>, gone.signal);
+    }
+  } catch (err) {
+    throw gone.signal.aborted ? new ClientGoneError() : err;
+  } finally {
+    asResponse(res).removeListener('close', onClose);
+    release();
+  }
+}
+
+/**
+ * Streams the rows a chunk at a time, each written once the client took the one before (backpressure). The
+ * status goes out with the first chunk; a failure after that cuts the response off, so a client never takes a
+ * partial answer for a whole one (HTTP/1.1: no last chunk; HTTP/2: the stream is reset).
+ */
+async function streamAnswer(
+  ctx: WarehouseRouteContext,
+  warehouse: Warehouse,
+  res: Response,
+  sql: string,
+  params: QueryParams,
+  format: Exclude<QueryFormat, 'json'>,
+  signal: AbortSignal,
+): Promise<void> {
+  const freshness = await warehouse.freshness();
+  const r = asResponse(res);
+  let names: readonly string[] = [];
+  try {
+    await warehouse.streamQuery(
+      sql,
+      params,
+      {
+        async columns(columns) {
+          names = uniqueNames(columns);
+          r.writeHead(200, {
+            'content-type': QUERY_FORMATS[format],
+            'x-tollstream-freshness-seconds': freshness.seconds === null ? 'none' : String(freshness.seconds),
+          });
+          if (format === 'csv') await writeChunk(res, csvLine(names));
+        },
+        async rows(rows) {
+          let text = '';
+          for (const row of rows) text += format === 'csv' ? csvLine(row) : ndjsonLine(names, row);
+          await writeChunk(res, text);
+        },
+      },
+      { signal },
+    );
+    if (!r.headersSent) r.writeHead(200, { 'content-type': QUERY_FORMATS[format] });
+    r.end();
+  } catch (err) {
+    if (!r.headersSent) throw err;
+    if (!signal.aborted) ctx.logger.warn('a streamed warehouse answer failed after it started; the response is cut off', { err: err instanceof Error ? err : String(err) });
+    cutOff(res);
+  }
+}
+
+/** Ends a started response as failed: HTTP/1.1 closes the connection before the last chunk, HTTP/2 resets the stream. */
+function cutOff(res: Response): void {
+  if ('stream' in res) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
+}
+
+function ndjsonLine(names: readonly string[], row: readonly QueryValue[]): string {
+  const object: Record<string, QueryValue> = {};
+  for (let i = 0; i < names.length; i++) object[names[i]!] = row[i] ?? null;
+  return JSON.stringify(object) + '\n';
+}
+
+/** Column names as keys: a repeated name gets `_1`, `_2`... (`SELECT a, a` has keys `a` and `a_1`). */
+function uniqueNames(columns: readonly QueryColumn[]): string[] {
+  const taken = new Set<string>();
+  return columns.map((c) => {
+    let name = c.name;
+    for (let n = 1; taken.has(name); n++) name = `${c.name}_${n}`;
+    taken.add(name);
+    return name;
+  });
 }
 
 export async function replaceStationsRoute(ctx: WarehouseRouteContext, req: Request, res: Response): Promise<void> {
