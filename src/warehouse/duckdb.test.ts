@@ -74,13 +74,25 @@ describe('a damaged DuckDB warehouse file', () => {
 
   it('answers a checksum failure met by a query as WAREHOUSE_CORRUPT, and the next open rebuilds', async () => {
     await filled(50_000);
-    const { size } = await fs.stat(file);
-    // Flip a run of bytes in the middle of the file: inside the data blocks of toll_transactions.
+    // Flip a run of bytes inside a data block of the plate column, which the query below reads whole. The block
+    // is found from DuckDB's own storage map, so the damage never lands in free space.
+    const probe = await openDuckDBWarehouse({ path: file, threads: 1 });
+    let offset: number;
+    try {
+      const size = await probe.query('SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()');
+      const blocks = await probe.query("SELECT block_id FROM pragma_storage_info('toll_transactions') WHERE persistent AND column_name = 'plate' AND block_id >= 0 ORDER BY block_id");
+      const blockSize = Number(size.rows[0]![0]);
+      const block = Number(blocks.rows[Math.floor(blocks.rows.length / 2)]![0]);
+      // Three 4 KiB header blocks come first; the block's checksum is its first 8 bytes.
+      offset = 3 * 4096 + block * blockSize + 4096;
+    } finally {
+      await probe.close();
+    }
     const handle = await fs.open(file, 'r+');
     const middle = Buffer.alloc(256);
-    await handle.read(middle, 0, middle.length, Math.floor(size / 2));
+    await handle.read(middle, 0, middle.length, offset);
     for (let i = 0; i < middle.length; i++) middle[i] = middle[i]! ^ 0xff;
-    await handle.write(middle, 0, middle.length, Math.floor(size / 2));
+    await handle.write(middle, 0, middle.length, offset);
     await handle.close();
 
     const warehouse = await openDuckDBWarehouse({ path: file, threads: 1 });

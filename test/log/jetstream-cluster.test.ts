@@ -39,7 +39,8 @@ describe('JetStream log, several nodes on one cluster', () => {
   let cluster: NatsCluster;
   const open: JetStreamStreamLog[] = [];
   const node = async (prefix: string) => {
-    const log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3 });
+    // A loaded test machine can take seconds to place a 3-replica stream: more than the 5 s default.
+    const log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
     open.push(log);
     return log;
   };

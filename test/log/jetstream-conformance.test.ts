@@ -39,7 +39,8 @@ describeStreamLogConformance(
     // clock frozen when the harness was made would seem to come from before the test.
     let skipped = 0;
     const prefix = `t${process.pid}x${++tests}`;
-    const options: JetStreamLogOptions = { servers: urls, replicas: 3, prefix, now: () => Date.now() + skipped };
+    // A loaded test machine can take seconds to place a 3-replica stream: more than the 5 s default.
+    const options: JetStreamLogOptions = { servers: urls, replicas: 3, prefix, requestTimeoutMs: 20_000, now: () => Date.now() + skipped };
     let log: JetStreamStreamLog = await openJetStreamLog(options);
     return {
       get log() {

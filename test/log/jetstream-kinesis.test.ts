@@ -33,7 +33,7 @@ beforeAll(async () => {
   const prefix = `k${process.pid}`;
   nodes = [];
   for (const servers of [cluster.urls, [...cluster.urls].reverse()]) {
-    nodes.push(await startTestServer({ iteratorSecret, openLog: () => openJetStreamLog({ servers, prefix, replicas: 3 }) }));
+    nodes.push(await startTestServer({ iteratorSecret, openLog: () => openJetStreamLog({ servers, prefix, replicas: 3, requestTimeoutMs: 20_000 }) }));
   }
   a = nodes[0]!.kinesis();
   b = nodes[1]!.kinesis();
