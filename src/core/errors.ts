@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   /** The stream already has a consumer of that name (Kinesis' ResourceInUseException). */
   CONSUMER_EXISTS: { kind: 'user', retriable: false },
   SHARD_NOT_FOUND: { kind: 'user', retriable: false },
+  /** The shard was already split or merged, so it cannot be again (Kinesis' ResourceInUseException). */
+  SHARD_CLOSED: { kind: 'user', retriable: false },
   ITERATOR_INVALID: { kind: 'user', retriable: false },
   ITERATOR_EXPIRED: { kind: 'user', retriable: false },
   SEQUENCE_NOT_FOUND: { kind: 'user', retriable: false },

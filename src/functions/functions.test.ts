@@ -229,6 +229,30 @@ describe('FunctionsRuntime', () => {
     for (const k of keys) expect(seen.get(k)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
+  it('keeps each key in order across a split and a merge of chosen shards', async () => {
+    const { log, tables } = await setup(2);
+    const seen = new Map<string, number[]>();
+    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+    const round = async (n: number) => put(log, keys.map((key) => ({ key, n })));
+    for (let n = 0; n < 2; n++) await round(n);
+    const [s0] = (await log.describeStream('events')).shards;
+    const middle = (BigInt(s0!.hashKeyRange.startingHashKey) + BigInt(s0!.hashKeyRange.endingHashKey)) / 2n;
+    const split = await log.splitShard('events', s0!.shardId, middle.toString());
+    for (let n = 2; n < 4; n++) await round(n);
+    const [low, high] = split.shards.filter((x) => x.parentShardIds.includes(s0!.shardId));
+    const merged = await log.mergeShards('events', low!.shardId, high!.shardId);
+    for (let n = 4; n < 6; n++) await round(n);
+    // The keys reach every shard the split and the merge made, so the order is tested across them.
+    for (const shard of [low!, high!, merged.shards[merged.shards.length - 1]!]) {
+      expect((await log.read('events', shard.shardId, { type: 'TRIM_HORIZON' })).records.length).toBeGreaterThan(0);
+    }
+    const runtime = new FunctionsRuntime({ log, tables });
+    await runtime.start({ name: 'split-merge', stream: 'events', startingPosition: 'TRIM_HORIZON', handler: countingHandler(seen) });
+    await until(() => total(tables, keys) === 48, 'all 48 records');
+    await runtime.stop();
+    for (const k of keys) expect(seen.get(k)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it('names the setting that is wrong', async () => {
     const { log, tables } = await setup(1);
     const runtime = new FunctionsRuntime({ log, tables });

@@ -531,6 +531,117 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
         await log.updateShardCount('s', 1);
         await expectCode(log.updateShardCount('s', 3), 'LIMIT_EXCEEDED');
       });
+
+      it('splits one shard at a chosen hash key: each side of the key goes to its own child, the parent is read first', async () => {
+        await create('s', { shardCount: 2 });
+        const at = (key: bigint, text: string): AppendRecord => ({ partitionKey: 'p', explicitHashKey: key.toString(), data: enc(text) });
+        const key = 1n << 125n;
+        const before = await log.append('s', [at(key - 1n, 'b-low'), at(key, 'b-high')]);
+        const d = await log.splitShard('s', 'shardId-000000000000', key.toString());
+        expect(d.status).toBe('ACTIVE');
+        expect(d.openShardCount).toBe(3);
+        const [p0, p1, low, high] = d.shards;
+        expect(d.shards.map((x) => x.shardId)).toEqual(['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003']);
+        expect(d.shards.map((x) => x.parentShardIds)).toEqual([[], [], [p0!.shardId], [p0!.shardId]]);
+        expect(p0!.endingSequenceNumber).toBeDefined();
+        expect([p1, low, high].map((x) => x!.endingSequenceNumber)).toEqual([undefined, undefined, undefined]);
+        expect(low!.hashKeyRange).toEqual({ startingHashKey: '0', endingHashKey: (key - 1n).toString() });
+        expect(high!.hashKeyRange).toEqual({ startingHashKey: key.toString(), endingHashKey: p0!.hashKeyRange.endingHashKey });
+        expect(p1!.hashKeyRange.startingHashKey).toBe((BigInt(p0!.hashKeyRange.endingHashKey) + 1n).toString());
+
+        const after = await log.append('s', [at(0n, 'a-zero'), at(key - 1n, 'a-low'), at(key, 'a-high'), at(BigInt(p0!.hashKeyRange.endingHashKey), 'a-end'), at(MAX_HASH_KEY, 'a-max')]);
+        expect(after.map((r) => r.ok && r.shardId)).toEqual([low!.shardId, low!.shardId, high!.shardId, high!.shardId, p1!.shardId]);
+
+        // The parent holds what came before and ends pointing at both children; each child holds its side since.
+        const parent = await readAll(log, 's', p0!.shardId);
+        expect(parent.records.map(text)).toEqual(['b-low', 'b-high']);
+        expect(parent.records.map((r) => r.sequenceNumber)).toEqual(before.map((r) => r.ok && r.sequenceNumber));
+        expect(parent.last.next).toBeNull();
+        expect([...(parent.last.childShardIds ?? [])].sort()).toEqual([low!.shardId, high!.shardId]);
+        for (const r of parent.records) expect(compareSequenceNumbers(r.sequenceNumber, p0!.endingSequenceNumber!)).toBeLessThanOrEqual(0);
+        expect((await readAll(log, 's', low!.shardId)).records.map(text)).toEqual(['a-zero', 'a-low']);
+        expect((await readAll(log, 's', high!.shardId)).records.map(text)).toEqual(['a-high', 'a-end']);
+        for (const r of after) expect(r.ok && compareSequenceNumbers(r.sequenceNumber, p0!.endingSequenceNumber!)).toBeGreaterThan(0);
+
+        // A follower of the parent ends with its last batch and is told where to go on.
+        const batches: ReadResult[] = [];
+        for await (const b of log.subscribe('s', p0!.shardId, { type: 'TRIM_HORIZON' })) batches.push(b);
+        expect(batches.flatMap((b) => b.records).map(text)).toEqual(['b-low', 'b-high']);
+        expect(batches[batches.length - 1]!.next).toBeNull();
+
+        await reopen();
+        const again = await log.describeStream('s');
+        expect(again.shards.map((x) => [x.shardId, x.hashKeyRange, x.parentShardIds, x.endingSequenceNumber])).toEqual(
+          d.shards.map((x) => [x.shardId, x.hashKeyRange, x.parentShardIds, x.endingSequenceNumber]),
+        );
+        const more = await log.append('s', [at(key - 1n, 'r-low'), at(key, 'r-high')]);
+        expect(more.map((r) => r.ok && r.shardId)).toEqual([low!.shardId, high!.shardId]);
+      });
+
+      it('merges two adjacent shards into one child covering both ranges', async () => {
+        await create('s', { shardCount: 3 });
+        const at = (key: string, text: string): AppendRecord => ({ partitionKey: 'p', explicitHashKey: key, data: enc(text) });
+        const [s0, s1, s2] = (await log.describeStream('s')).shards;
+        await log.append('s', [at(s0!.hashKeyRange.endingHashKey, 'b0'), at(s1!.hashKeyRange.startingHashKey, 'b1')]);
+        // Named the other way round: the child's first parent is the shard named first.
+        const d = await log.mergeShards('s', s1!.shardId, s0!.shardId);
+        expect(d.status).toBe('ACTIVE');
+        expect(d.openShardCount).toBe(2);
+        const child = d.shards[3]!;
+        expect(d.shards).toHaveLength(4);
+        expect(child.shardId).toBe('shardId-000000000003');
+        expect(child.parentShardIds).toEqual([s1!.shardId, s0!.shardId]);
+        expect(child.hashKeyRange).toEqual({ startingHashKey: s0!.hashKeyRange.startingHashKey, endingHashKey: s1!.hashKeyRange.endingHashKey });
+        expect(d.shards[0]!.endingSequenceNumber).toBeDefined();
+        expect(d.shards[1]!.endingSequenceNumber).toBeDefined();
+        expect(d.shards[2]!.endingSequenceNumber).toBeUndefined();
+
+        const after = await log.append('s', [at('0', 'a0'), at(s1!.hashKeyRange.endingHashKey, 'a1'), at(s2!.hashKeyRange.startingHashKey, 'a2')]);
+        expect(after.map((r) => r.ok && r.shardId)).toEqual([child.shardId, child.shardId, s2!.shardId]);
+        for (const [parent, text0] of [[s0!, 'b0'], [s1!, 'b1']] as const) {
+          const { records: rs, last } = await readAll(log, 's', parent.shardId);
+          expect(rs.map(text)).toEqual([text0]);
+          expect(last.next).toBeNull();
+          expect(last.childShardIds).toEqual([child.shardId]);
+        }
+        expect((await readAll(log, 's', child.shardId)).records.map(text)).toEqual(['a0', 'a1']);
+
+        await reopen();
+        expect((await log.describeStream('s')).shards.map((x) => [x.shardId, x.parentShardIds, x.endingSequenceNumber])).toEqual(
+          d.shards.map((x) => [x.shardId, x.parentShardIds, x.endingSequenceNumber]),
+        );
+        expect((await log.append('s', [at(s0!.hashKeyRange.startingHashKey, 'r')]))[0]).toMatchObject({ ok: true, shardId: child.shardId });
+      });
+
+      it('refuses a split key outside the shard, shards that are not adjacent, open or there', async () => {
+        await create('s', { shardCount: 3 });
+        const [s0, s1, s2] = (await log.describeStream('s')).shards;
+        const start0 = s0!.hashKeyRange.startingHashKey;
+        const end0 = s0!.hashKeyRange.endingHashKey;
+        await expectCode(log.splitShard('s', s0!.shardId, start0), 'INVALID_ARGUMENT');
+        await expectCode(log.splitShard('s', s0!.shardId, (BigInt(end0) + 1n).toString()), 'INVALID_ARGUMENT');
+        await expectCode(log.splitShard('s', s0!.shardId, '12x'), 'INVALID_ARGUMENT');
+        await expectCode(log.splitShard('s', s2!.shardId, (MAX_HASH_KEY + 1n).toString()), 'INVALID_ARGUMENT');
+        await expectCode(log.splitShard('s', 'shardId-000000000042', '5'), 'SHARD_NOT_FOUND');
+        await expectCode(log.splitShard('nope', s0!.shardId, '5'), 'STREAM_NOT_FOUND');
+        await expectCode(log.mergeShards('s', s0!.shardId, s2!.shardId), 'INVALID_ARGUMENT');
+        await expectCode(log.mergeShards('s', s1!.shardId, s1!.shardId), 'INVALID_ARGUMENT');
+        await expectCode(log.mergeShards('s', s1!.shardId, 'shardId-000000000042'), 'SHARD_NOT_FOUND');
+        await expectCode(log.mergeShards('nope', s0!.shardId, s1!.shardId), 'STREAM_NOT_FOUND');
+        // Nothing refused changed the stream.
+        expect((await log.describeStream('s')).shards.map((x) => x.shardId)).toEqual([s0!.shardId, s1!.shardId, s2!.shardId]);
+
+        // The key may be the shard's last: the upper child then owns that one key.
+        const d = await log.splitShard('s', s0!.shardId, end0);
+        expect(d.shards[4]!.hashKeyRange).toEqual({ startingHashKey: end0, endingHashKey: end0 });
+        await expectCode(log.splitShard('s', s0!.shardId, '5'), 'SHARD_CLOSED');
+        await expectCode(log.mergeShards('s', s0!.shardId, s1!.shardId), 'SHARD_CLOSED');
+        await expectCode(log.mergeShards('s', s1!.shardId, s0!.shardId), 'SHARD_CLOSED');
+        // The children of a split are adjacent to each other and to the old neighbour.
+        const merged = await log.mergeShards('s', d.shards[4]!.shardId, s1!.shardId);
+        expect(merged.shards[5]!.hashKeyRange).toEqual({ startingHashKey: end0, endingHashKey: s1!.hashKeyRange.endingHashKey });
+        expect(merged.openShardCount).toBe(3);
+      });
     });
 
     describe('deduplication', () => {

@@ -234,6 +234,20 @@ export interface StreamLog {
    * split the hash key space uniformly; each new shard's parents are the closed shards overlapping it.
    */
   updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription>;
+  /**
+   * Splits one open shard in two (Kinesis' SplitShard): the parent `[start, end]` closes, and children
+   * `[start, key - 1]` and `[key, end]` (in that order, each naming the parent) take over. `newStartingHashKey`
+   * must be a decimal in `start < key <= end` (else `INVALID_ARGUMENT`); a shard the stream does not have is
+   * `SHARD_NOT_FOUND`, one already split or merged `SHARD_CLOSED`; past 1024 open shards `LIMIT_EXCEEDED`.
+   */
+  splitShard(name: string, shardId: string, newStartingHashKey: string): Promise<StreamDescription>;
+  /**
+   * Merges two open adjacent shards (one's ending hash key + 1 is the other's starting hash key) into one
+   * child covering both ranges (Kinesis' MergeShards); the child's `parentShardIds` are
+   * `[shardId, adjacentShardId]`. Not adjacent, or the same shard twice: `INVALID_ARGUMENT`; unknown:
+   * `SHARD_NOT_FOUND`; already closed: `SHARD_CLOSED`.
+   */
+  mergeShards(name: string, shardId: string, adjacentShardId: string): Promise<StreamDescription>;
   updateRetention(name: string, retention: { retentionHours?: number; retentionBytes?: number | null }): Promise<StreamDescription>;
   /**
    * Sets tags (replacing the values of keys it already has) and removes keys (absent ones are ignored), as one

@@ -16,6 +16,9 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
   UpdateShardCountCommand,
+  SplitShardCommand,
+  MergeShardsCommand,
+  UpdateStreamModeCommand,
   ValidationException,
   type KinesisClient,
   type _Record,
@@ -52,6 +55,7 @@ async function readAll(stream: string, shardId: string, type: 'TRIM_HORIZON' = '
 }
 
 const text = (r: _Record) => Buffer.from(r.Data!).toString();
+const MAX = (1n << 128n) - 1n;
 
 describe('Kinesis streams API (HTTP/2 via the AWS SDK)', () => {
   it('creates, describes, lists and deletes streams', async () => {
@@ -285,6 +289,88 @@ describe('Kinesis records API', () => {
     const described = await kinesis.send(new DescribeStreamCommand({ StreamName: name }));
     const parent = described.StreamDescription?.Shards?.find((s) => s.ShardId === 'shardId-000000000000');
     expect(parent?.SequenceNumberRange?.EndingSequenceNumber).toBeTruthy();
+  });
+
+  /** Reads a shard to its end through GetRecords; returns its records and the last page's ChildShards. */
+  async function readToEnd(stream: string, shardId: string) {
+    const { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    let page = await kinesis.send(new GetRecordsCommand({ ShardIterator }));
+    const records = [...(page.Records ?? [])];
+    for (let i = 0; page.NextShardIterator && i < 20; i++) {
+      page = await kinesis.send(new GetRecordsCommand({ ShardIterator: page.NextShardIterator }));
+      records.push(...(page.Records ?? []));
+    }
+    return { records: records.map(text), next: page.NextShardIterator, childShards: page.ChildShards };
+  }
+
+  it('splits with SplitShard and merges with MergeShards: hash keys land on their side, parents are read before children', async () => {
+    const name = await createStream(1);
+    const key = 1n << 127n;
+    const put = (hashKey: bigint, data: string) => ({ PartitionKey: 'p', ExplicitHashKey: hashKey.toString(), Data: Buffer.from(data) });
+    await kinesis.send(new PutRecordsCommand({ StreamName: name, Records: [put(key - 1n, 'before-low'), put(key, 'before-high')] }));
+
+    expect(await kinesis.send(new SplitShardCommand({ StreamName: name, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: key.toString() }))).toBeTruthy();
+    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    expect(summary.StreamDescriptionSummary?.StreamStatus).toBe('ACTIVE');
+    expect(summary.StreamDescriptionSummary?.OpenShardCount).toBe(2);
+    const listed = await kinesis.send(new ListShardsCommand({ StreamName: name }));
+    expect(listed.Shards?.map((s) => [s.ShardId, s.ParentShardId, s.AdjacentParentShardId, s.HashKeyRange?.StartingHashKey, s.HashKeyRange?.EndingHashKey])).toEqual([
+      ['shardId-000000000000', undefined, undefined, '0', MAX.toString()],
+      ['shardId-000000000001', 'shardId-000000000000', undefined, '0', (key - 1n).toString()],
+      ['shardId-000000000002', 'shardId-000000000000', undefined, key.toString(), MAX.toString()],
+    ]);
+    expect(listed.Shards?.[0]?.SequenceNumberRange?.EndingSequenceNumber).toBeTruthy();
+
+    const after = await kinesis.send(new PutRecordsCommand({ StreamName: name, Records: [put(0n, 'low-0'), put(key - 1n, 'low-1'), put(key, 'high-0'), put(MAX, 'high-1')] }));
+    expect(after.Records?.map((r) => r.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000002']);
+
+    // A reader finishes the parent, which then names both children.
+    const parent = await readToEnd(name, 'shardId-000000000000');
+    expect(parent.records).toEqual(['before-low', 'before-high']);
+    expect(parent.next).toBeUndefined();
+    expect(parent.childShards?.map((c) => [c.ShardId, c.ParentShards, c.HashKeyRange?.StartingHashKey])).toEqual([
+      ['shardId-000000000001', ['shardId-000000000000'], '0'],
+      ['shardId-000000000002', ['shardId-000000000000'], key.toString()],
+    ]);
+    expect((await readToEnd(name, 'shardId-000000000001')).records).toEqual(['low-0', 'low-1']);
+
+    await kinesis.send(new MergeShardsCommand({ StreamName: name, ShardToMerge: 'shardId-000000000001', AdjacentShardToMerge: 'shardId-000000000002' }));
+    const open = await kinesis.send(new ListShardsCommand({ StreamName: name, ShardFilter: { Type: 'AT_LATEST' } }));
+    expect(open.Shards?.map((s) => [s.ShardId, s.ParentShardId, s.AdjacentParentShardId, s.HashKeyRange?.StartingHashKey, s.HashKeyRange?.EndingHashKey])).toEqual([
+      ['shardId-000000000003', 'shardId-000000000001', 'shardId-000000000002', '0', MAX.toString()],
+    ]);
+    const merged = await kinesis.send(new PutRecordsCommand({ StreamName: name, Records: [put(0n, 'm-0'), put(MAX, 'm-1')] }));
+    expect(merged.Records?.map((r) => r.ShardId)).toEqual(['shardId-000000000003', 'shardId-000000000003']);
+    const high = await readToEnd(name, 'shardId-000000000002');
+    expect(high.records).toEqual(['high-0', 'high-1']);
+    expect(high.childShards?.map((c) => [c.ShardId, c.ParentShards])).toEqual([['shardId-000000000003', ['shardId-000000000001', 'shardId-000000000002']]]);
+    expect((await readToEnd(name, 'shardId-000000000003')).records).toEqual(['m-0', 'm-1']);
+  });
+
+  it('refuses SplitShard and MergeShards with the errors AWS gives', async () => {
+    const name = await createStream(3);
+    const { Shards } = await kinesis.send(new ListShardsCommand({ StreamName: name }));
+    const [s0, s1, s2] = Shards!;
+    const split = (shard: string, key: string) => kinesis.send(new SplitShardCommand({ StreamName: name, ShardToSplit: shard, NewStartingHashKey: key }));
+    const merge = (a: string, b: string) => kinesis.send(new MergeShardsCommand({ StreamName: name, ShardToMerge: a, AdjacentShardToMerge: b }));
+    await expect(split(s0!.ShardId!, s0!.HashKeyRange!.StartingHashKey!)).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(split(s0!.ShardId!, s1!.HashKeyRange!.StartingHashKey!)).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(split(s0!.ShardId!, '0123')).rejects.toBeInstanceOf(ValidationException);
+    await expect(split('shardId-000000000099', '5')).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(kinesis.send(new SplitShardCommand({ StreamName: uniqueName(), ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '5' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(merge(s0!.ShardId!, s2!.ShardId!)).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(merge(s0!.ShardId!, 'shardId-000000000099')).rejects.toBeInstanceOf(ResourceNotFoundException);
+
+    // Short shard ids are accepted, as elsewhere; a shard split once cannot be split or merged again.
+    await split('1', (BigInt(s1!.HashKeyRange!.StartingHashKey!) + 1n).toString());
+    await expect(split(s1!.ShardId!, (BigInt(s1!.HashKeyRange!.StartingHashKey!) + 2n).toString())).rejects.toBeInstanceOf(ResourceInUseException);
+    await expect(merge(s0!.ShardId!, s1!.ShardId!)).rejects.toBeInstanceOf(ResourceInUseException);
+
+    // An on-demand stream's shards are not its owner's to split or merge.
+    const { StreamDescription } = await kinesis.send(new DescribeStreamCommand({ StreamName: name }));
+    await kinesis.send(new UpdateStreamModeCommand({ StreamARN: StreamDescription!.StreamARN, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
+    await expect(split(s2!.ShardId!, (BigInt(s2!.HashKeyRange!.StartingHashKey!) + 1n).toString())).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(merge('3', '4')).rejects.toBeInstanceOf(InvalidArgumentException);
   });
 });
 

@@ -11,6 +11,8 @@ import {
   ListShardsCommand,
   PutRecordsCommand,
   UpdateShardCountCommand,
+  SplitShardCommand,
+  MergeShardsCommand,
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
@@ -114,5 +116,34 @@ describe('Kinesis API on the JetStream log, two nodes', () => {
     expect((await iterate(b, stream, 'shardId-000000000000', { ShardIteratorType: 'TRIM_HORIZON' })).map(text)).toEqual(Array.from({ length: 10 }, (_, i) => `before${i}`));
     const children = [...(await iterate(b, stream, 'shardId-000000000001', { ShardIteratorType: 'TRIM_HORIZON' })), ...(await iterate(b, stream, 'shardId-000000000002', { ShardIteratorType: 'TRIM_HORIZON' }))];
     expect(children.map(text).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `after${i}`).sort());
+  });
+
+  it('splits a shard through one node and merges the children through the other; each sees the lineage', async () => {
+    const stream = uniqueName();
+    const max = (1n << 128n) - 1n;
+    const key = 1n << 126n;
+    const at = (hashKey: bigint, data: string) => ({ PartitionKey: 'p', ExplicitHashKey: hashKey.toString(), Data: Buffer.from(data) });
+    await a.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    await a.send(new PutRecordsCommand({ StreamName: stream, Records: [at(0n, 'before')] }));
+    await a.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: key.toString() }));
+    const split = await b.send(new PutRecordsCommand({ StreamName: stream, Records: [at(key - 1n, 'low'), at(key, 'high')] }));
+    expect(split.Records!.map((r) => r.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
+    await b.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: 'shardId-000000000002', AdjacentShardToMerge: 'shardId-000000000001' }));
+    const merged = await a.send(new PutRecordsCommand({ StreamName: stream, Records: [at(0n, 'm0'), at(max, 'm1')] }));
+    expect(merged.Records!.map((r) => r.ShardId)).toEqual(['shardId-000000000003', 'shardId-000000000003']);
+    const { Shards } = await a.send(new ListShardsCommand({ StreamName: stream }));
+    expect(Shards!.map((s) => [s.ShardId, s.ParentShardId ?? null, s.AdjacentParentShardId ?? null, s.HashKeyRange!.StartingHashKey, Boolean(s.SequenceNumberRange?.EndingSequenceNumber)])).toEqual([
+      ['shardId-000000000000', null, null, '0', true],
+      ['shardId-000000000001', 'shardId-000000000000', null, '0', true],
+      ['shardId-000000000002', 'shardId-000000000000', null, key.toString(), true],
+      ['shardId-000000000003', 'shardId-000000000002', 'shardId-000000000001', '0', false],
+    ]);
+    const read = async (shardId: string) => (await iterate(b, stream, shardId, { ShardIteratorType: 'TRIM_HORIZON' })).map(text);
+    expect([await read('shardId-000000000000'), await read('shardId-000000000001'), await read('shardId-000000000002'), await read('shardId-000000000003')]).toEqual([
+      ['before'],
+      ['low'],
+      ['high'],
+      ['m0', 'm1'],
+    ]);
   });
 });

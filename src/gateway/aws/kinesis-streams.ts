@@ -1,4 +1,4 @@
-/** Kinesis control-plane operations: create, delete, describe, list, reshard, retention. */
+/** Kinesis control-plane operations: create, delete, describe, list, reshard (uniform, split, merge), retention. */
 import { TollstreamError } from '../../core/errors.ts';
 import type { ShardDescription, StreamDescription, StreamMode } from '../../log/index.ts';
 import { optionalShardId, requiredShardId, streamArn, streamNameOf, streamOfArn, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
@@ -205,12 +205,39 @@ const updateShardCount: Operation = async (ctx, input) => {
   if (scaling !== 'UNIFORM_SCALING') {
     throw new TollstreamError('VALIDATION_FAILED', `ScalingType must be UNIFORM_SCALING, got '${scaling}'`);
   }
-  const before = await ctx.log.describeStream(name);
-  if (before.mode === 'on-demand') {
-    throw new TollstreamError('INVALID_ARGUMENT', `UpdateShardCount is not available for the ON_DEMAND stream '${name}'; switch it to PROVISIONED with UpdateStreamMode first`, { context: { stream: name } });
-  }
+  const before = await provisioned(ctx, name, 'UpdateShardCount');
   const after = await ctx.log.updateShardCount(name, target);
   return { StreamName: name, StreamARN: streamArn(ctx, name), CurrentShardCount: before.openShardCount, TargetShardCount: after.openShardCount };
+};
+
+/** Kinesis' HashKey shape: a decimal integer without leading zeros (outside it: ValidationException). */
+const HASH_KEY = /^(0|[1-9]\d{0,38})$/;
+
+/** The stream, when it is provisioned: an on-demand stream's shards are not its owner's to change. */
+async function provisioned(ctx: AwsContext, name: string, operation: string): Promise<StreamDescription> {
+  const d = await ctx.log.describeStream(name);
+  if (d.mode === 'on-demand') {
+    throw new TollstreamError('INVALID_ARGUMENT', `${operation} is not available for the ON_DEMAND stream '${name}'; switch it to PROVISIONED with UpdateStreamMode first`, { context: { stream: name } });
+  }
+  return d;
+}
+
+const splitShard: Operation = async (ctx, input) => {
+  const name = streamNameOf(input);
+  const shardId = requiredShardId(input, 'ShardToSplit');
+  const key = requiredString(input, 'NewStartingHashKey', { pattern: HASH_KEY });
+  await provisioned(ctx, name, 'SplitShard');
+  await ctx.log.splitShard(name, shardId, key);
+  return {};
+};
+
+const mergeShards: Operation = async (ctx, input) => {
+  const name = streamNameOf(input);
+  const shardId = requiredShardId(input, 'ShardToMerge');
+  const adjacent = requiredShardId(input, 'AdjacentShardToMerge');
+  await provisioned(ctx, name, 'MergeShards');
+  await ctx.log.mergeShards(name, shardId, adjacent);
+  return {};
 };
 
 function retentionChange(direction: 'increase' | 'decrease'): Operation {
@@ -348,6 +375,8 @@ export const STREAM_OPERATIONS: Readonly<Record<string, Operation>> = {
   ListStreams: listStreams,
   ListShards: listShards,
   UpdateShardCount: updateShardCount,
+  SplitShard: splitShard,
+  MergeShards: mergeShards,
   IncreaseStreamRetentionPeriod: retentionChange('increase'),
   DecreaseStreamRetentionPeriod: retentionChange('decrease'),
   EnableEnhancedMonitoring: enableEnhancedMonitoring,

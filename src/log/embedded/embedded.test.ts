@@ -70,6 +70,28 @@ describe('embedded log', () => {
 
   const rec = (i: number, size = 100) => ({ partitionKey: `k${i}`, data: Buffer.from(`{"id":"${i}","pad":"${'x'.repeat(size)}"}`) });
 
+  it('describes and lists the stream as UPDATING while a split runs, ACTIVE once it returned', async () => {
+    const log = await openEmbeddedLog({ dir, fsync: 'always' });
+    try {
+      await log.createStream('s');
+      let done = false;
+      const split = log.splitShard('s', 'shardId-000000000000', (1n << 127n).toString()).finally(() => (done = true));
+      const seen = new Set<string>();
+      // One look per turn of the event loop: the split's file writes and fsyncs take several.
+      while (!done) {
+        seen.add(`describe ${(await log.describeStream('s')).status}`);
+        seen.add(`list ${(await log.listStreams())[0]!.status}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect((await split).status).toBe('ACTIVE');
+      expect(seen).toContain('describe UPDATING');
+      expect(seen).toContain('list UPDATING');
+      expect((await log.describeStream('s')).status).toBe('ACTIVE');
+    } finally {
+      await log.close();
+    }
+  });
+
   it('covers many concurrent appends to a shard with few fsyncs', async () => {
     const log = await openEmbeddedLog({ dir, fsync: 'always' });
     await log.createStream('s');

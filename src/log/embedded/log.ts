@@ -7,7 +7,9 @@ import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { Logger } from '../../core/logger.ts';
-import { formatShardId, HashRouter, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
+import { formatShardId, HashRouter, splitHashKeyRange } from '../hashkey.ts';
+import { planMerge, planSplit, planUniform } from '../reshard.ts';
+import type { PlannedShard, ReshardPlan } from '../reshard.ts';
 import { formatSequenceNumber, sequencePrefix } from '../sequence.ts';
 import type {
   AppendRecord,
@@ -50,7 +52,6 @@ import {
   checkStreamMode,
   checkTags,
   MAX_CONSUMERS,
-  MAX_SHARDS,
   STREAM_NAME,
 } from '../validate.ts';
 
@@ -445,24 +446,33 @@ class EmbeddedLog implements EmbeddedStreamLog {
   async updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription> {
     this.stream(name);
     checkShardCount(targetShardCount, name);
+    return this.reshardWith(name, (shards) => planUniform(name, shards, targetShardCount));
+  }
+
+  async splitShard(name: string, shardId: string, newStartingHashKey: string): Promise<StreamDescription> {
+    this.stream(name);
+    return this.reshardWith(name, (shards) => planSplit(name, shards, shardId, newStartingHashKey));
+  }
+
+  async mergeShards(name: string, shardId: string, adjacentShardId: string): Promise<StreamDescription> {
+    this.stream(name);
+    return this.reshardWith(name, (shards) => planMerge(name, shards, shardId, adjacentShardId));
+  }
+
+  /** Plans a reshard from the stream's shards as they are when its turn comes, and applies it (UPDATING meanwhile). */
+  private reshardWith(name: string, plan: (shards: PlannedShard[]) => ReshardPlan | undefined): Promise<StreamDescription> {
     return this.admin(async () => {
       const s = this.stream(name);
       const current = s.open.length;
-      if (targetShardCount > current * 2 || targetShardCount * 2 < current) {
-        throw new TollstreamError(
-          'LIMIT_EXCEEDED',
-          `a stream with ${current} open shards can scale to between ${Math.ceil(current / 2)} and ${Math.min(current * 2, MAX_SHARDS)} shards in one step, not ${targetShardCount}`,
-          { context: { stream: name } },
-        );
-      }
-      if (targetShardCount === current) return describeStreamState(s);
+      const p = plan(s.meta.shards.map((m) => ({ shardId: m.shardId, hashKeyRange: m.hashKeyRange, open: m.endOffset === undefined })));
+      if (!p) return describeStreamState(s);
       s.status = 'UPDATING';
       try {
-        await this.reshard(s, targetShardCount);
+        await this.reshard(s, p);
       } finally {
         s.status = 'ACTIVE';
       }
-      this.logger.info('stream resharded', { stream: name, from: current, to: targetShardCount });
+      this.logger.info('stream resharded', { stream: name, from: current, to: s.open.length, closed: p.parents });
       return describeStreamState(s);
     });
   }
@@ -471,14 +481,13 @@ class EmbeddedLog implements EmbeddedStreamLog {
    * Children are created and routed to at once, but hold their writes until the metadata naming them is
    * durable; the parents' end offsets are fixed at the switch and their queued batches drained first.
    */
-  private async reshard(s: StreamState, target: number): Promise<void> {
-    const parents = s.meta.shards.filter((m) => m.endOffset === undefined);
-    const ranges = splitHashKeyRange(target);
-    const children: ShardMeta[] = ranges.map((hashKeyRange, i) => ({
+  private async reshard(s: StreamState, plan: ReshardPlan): Promise<void> {
+    const parents = s.meta.shards.filter((m) => plan.parents.includes(m.shardId));
+    const children: ShardMeta[] = plan.children.map((c, i) => ({
       shardId: formatShardId(s.meta.nextShardIndex + i),
       index: s.meta.nextShardIndex + i,
-      hashKeyRange,
-      parentShardIds: parents.filter((p) => rangesOverlap(p.hashKeyRange, hashKeyRange)).map((p) => p.shardId),
+      hashKeyRange: c.hashKeyRange,
+      parentShardIds: c.parentShardIds,
     }));
     const opened: Shard[] = [];
     for (const c of children) {
@@ -495,7 +504,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     for (const shard of opened) s.shards.set(shard.shardId, shard);
     const meta: StreamMeta = {
       ...s.meta,
-      nextShardIndex: s.meta.nextShardIndex + target,
+      nextShardIndex: s.meta.nextShardIndex + children.length,
       shards: [...s.meta.shards.map((m) => (ends.has(m.shardId) ? { ...m, endOffset: ends.get(m.shardId)! } : m)), ...children],
     };
     s.meta = meta;

@@ -9,15 +9,15 @@ import { nanos, nuid } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { formatShardId, rangesOverlap, splitHashKeyRange } from '../hashkey.ts';
+import { formatShardId, splitHashKeyRange } from '../hashkey.ts';
+import type { PlannedShard, ReshardPlan } from '../reshard.ts';
 import type { DedupeConfig, StreamDescription, StreamMode, StreamSummary, StreamTags } from '../types.ts';
-import { MAX_SHARDS } from '../validate.ts';
 import { endMarkerHeaders } from './messages.ts';
 import { isApiError, WRONG_LAST_SEQUENCE } from './metadata.ts';
 import type { JsShardMeta, JsStreamMeta, MetaStore } from './metadata.ts';
 import type { Names } from './names.ts';
 import { positionOf } from './sequence.ts';
-import { describeState, isOpenShard, streamNotFound } from './views.ts';
+import { describeState, isOpenShard, isResharding, streamNotFound } from './views.ts';
 import type { StreamState, StreamViews } from './views.ts';
 
 export interface AdminOptions {
@@ -146,13 +146,13 @@ export class StreamAdmin {
 
   async list(): Promise<StreamSummary[]> {
     const metas = await this.o.store.list();
-    return metas.map((m) => ({ name: m.name, status: 'ACTIVE' as const, openShardCount: m.shards.filter(isOpenShard).length, createdAt: m.createdAt, mode: m.mode ?? 'provisioned' }));
+    return metas.map((m) => ({ name: m.name, status: isResharding(m) ? ('UPDATING' as const) : ('ACTIVE' as const), openShardCount: m.shards.filter(isOpenShard).length, createdAt: m.createdAt, mode: m.mode ?? 'provisioned' }));
   }
 
   /** The stream as the metadata has it now; a reshard whose process died is finished first. */
   async describe(name: string): Promise<StreamDescription> {
     const s = (await this.o.views.refresh(name)) ?? (await this.o.views.get(name));
-    if (s.meta.shards.some((m) => m.closing && m.endPosition === undefined)) {
+    if (isResharding(s.meta)) {
       await this.finishClosing(name);
       return this.describeFresh(name);
     }
@@ -183,37 +183,34 @@ export class StreamAdmin {
     return next;
   }
 
-  async reshard(name: string, targetShardCount: number): Promise<StreamDescription> {
+  /**
+   * Applies the reshard `plan` makes from the shards as the metadata has them (again after a conflict): the
+   * children's JetStream streams first, then the metadata naming them and marking the parents `closing`, then
+   * the parents' end markers.
+   */
+  async reshard(name: string, plan: (shards: PlannedShard[]) => ReshardPlan | undefined): Promise<StreamDescription> {
     await this.finishClosing(name);
-    let resharded = false;
+    let applied: ReshardPlan | undefined;
     await this.change(name, async (meta) => {
-      const parents = meta.shards.filter(isOpenShard);
-      const current = parents.length;
-      if (targetShardCount > current * 2 || targetShardCount * 2 < current) {
-        throw new TollstreamError(
-          'LIMIT_EXCEEDED',
-          `a stream with ${current} open shards can scale to between ${Math.ceil(current / 2)} and ${Math.min(current * 2, MAX_SHARDS)} shards in one step, not ${targetShardCount}`,
-          { context: { stream: name } },
-        );
-      }
-      if (targetShardCount === current) return undefined;
-      const children: JsShardMeta[] = splitHashKeyRange(targetShardCount).map((hashKeyRange, i) => ({
+      const p = plan(meta.shards.map((m) => ({ shardId: m.shardId, hashKeyRange: m.hashKeyRange, open: isOpenShard(m) })));
+      applied = p;
+      if (!p) return undefined;
+      const children: JsShardMeta[] = p.children.map((c, i) => ({
         shardId: formatShardId(meta.nextShardIndex + i),
         index: meta.nextShardIndex + i,
-        hashKeyRange,
-        parentShardIds: parents.filter((p) => rangesOverlap(p.hashKeyRange, hashKeyRange)).map((p) => p.shardId),
+        hashKeyRange: c.hashKeyRange,
+        parentShardIds: c.parentShardIds,
       }));
       await Promise.all(children.map((c) => this.createShardStream(meta, c.index)));
-      resharded = true;
       return {
         ...meta,
-        nextShardIndex: meta.nextShardIndex + targetShardCount,
-        shards: [...meta.shards.map((m) => (parents.includes(m) ? { ...m, closing: true as const } : m)), ...children],
+        nextShardIndex: meta.nextShardIndex + children.length,
+        shards: [...meta.shards.map((m) => (p.parents.includes(m.shardId) ? { ...m, closing: true as const } : m)), ...children],
       };
     });
     // Routing now goes to the children; the parents get their end markers.
     await this.finishClosing(name);
-    if (resharded) this.o.logger.info('stream resharded', { stream: name, to: targetShardCount });
+    if (applied) this.o.logger.info('stream resharded', { stream: name, closed: applied.parents, opened: applied.children.length });
     return this.describeFresh(name);
   }
 

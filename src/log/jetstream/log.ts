@@ -12,6 +12,7 @@ import { silentLogger } from '../../core/logger.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { EncodableRecord } from '../batch.ts';
 import { formatShardId, parseExplicitHashKey, parseShardId } from '../hashkey.ts';
+import { planMerge, planSplit, planUniform } from '../reshard.ts';
 import type { AppendRecord, AppendResult, LogStats, ReadLimits, ReadResult, StartPosition, StreamConfig, StreamConsumer, StreamDescription, StreamLog, StreamMode, StreamSummary, StreamTags, Subscription } from '../types.ts';
 import { checkLimit, checkRecord, checkRetentionBytes, checkRetentionHours, checkShardCount, checkStreamConfig, checkStreamMode, checkStreamName, checkTags, checkConsumerName, MAX_CONSUMERS } from '../validate.ts';
 import { StreamAdmin } from './admin.ts';
@@ -288,7 +289,17 @@ class JetStreamLog implements JetStreamStreamLog {
   async updateShardCount(name: string, targetShardCount: number): Promise<StreamDescription> {
     this.checkOpen();
     checkShardCount(targetShardCount, name);
-    return this.admin('reshard the stream', name, () => this.streamAdmin.reshard(name, targetShardCount));
+    return this.admin('reshard the stream', name, () => this.streamAdmin.reshard(name, (shards) => planUniform(name, shards, targetShardCount)));
+  }
+
+  async splitShard(name: string, shardId: string, newStartingHashKey: string): Promise<StreamDescription> {
+    this.checkOpen();
+    return this.admin('split a shard', name, () => this.streamAdmin.reshard(name, (shards) => planSplit(name, shards, shardId, newStartingHashKey)));
+  }
+
+  async mergeShards(name: string, shardId: string, adjacentShardId: string): Promise<StreamDescription> {
+    this.checkOpen();
+    return this.admin('merge shards', name, () => this.streamAdmin.reshard(name, (shards) => planMerge(name, shards, shardId, adjacentShardId)));
   }
 
   async sharedSecret(name: string): Promise<Buffer> {

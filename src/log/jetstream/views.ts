@@ -58,6 +58,11 @@ export function isOpenShard(s: JsShardMeta): boolean {
   return !s.closing && s.endPosition === undefined;
 }
 
+/** A reshard is under way while a parent left routing but its end marker is not recorded yet. */
+export function isResharding(meta: JsStreamMeta): boolean {
+  return meta.shards.some((m) => m.closing && m.endPosition === undefined);
+}
+
 function idOf(meta: JsStreamMeta): string {
   return (meta as JsStreamMeta & { id?: string }).id ?? String(meta.createdAt);
 }
@@ -284,5 +289,5 @@ export function describeState(s: StreamState): StreamDescription {
         ...(m.endPosition !== undefined ? { endingSequenceNumber: formatPosition(prefix, m.endPosition === 0 ? start : m.endPosition) } : {}),
       };
     });
-  return streamDescription(s.meta, 'ACTIVE', shards, s.open.length);
+  return streamDescription(s.meta, isResharding(s.meta) ? 'UPDATING' : 'ACTIVE', shards, s.open.length);
 }
