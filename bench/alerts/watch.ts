@@ -69,7 +69,7 @@ export class NotificationWatcher {
 export interface MetricsSample {
   /** Seconds since the phase's traffic started. */
   readonly t: number;
-  /** Highest `tollstream_function_iterator_age_ms` over the mappings. */
+  /** Highest `tollstream_function_iterator_age_seconds` over the mappings, in ms. */
   readonly iteratorAgeMs: number;
   /** Sum of `tollstream_function_records_total`: records whose effects are committed. */
   readonly recordsApplied: number;
@@ -91,7 +91,7 @@ export async function sampleMetrics(url: string, t: number, acknowledged: number
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   return {
     t,
-    iteratorAgeMs: Math.max(0, ...series(text, 'tollstream_function_iterator_age_ms')),
+    iteratorAgeMs: Math.max(0, ...series(text, 'tollstream_function_iterator_age_seconds')) * 1000,
     // Tolls taken in by the mapping that reads toll_transactions: the validation step of the SQL path, or the
     // spend function itself on the direct path (the windows mapping counts window rows, not tolls).
     recordsApplied: series(text, 'tollstream_function_records_total', /mapping="[^"]*-(validate|transactions)"/).reduce((a, b) => a + b, 0),

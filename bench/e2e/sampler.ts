@@ -9,9 +9,9 @@ import { sleep } from '../lib/stats.ts';
 export interface Sample {
   /** `performance.now()` when the scrape answered. */
   readonly at: number;
-  /** Highest `tollstream_function_iterator_age_ms` over the function mappings (the spend function). */
+  /** Highest `tollstream_function_iterator_age_seconds` over the function mappings (the spend function), in ms. */
   readonly functionAgeMs: number | undefined;
-  /** Highest `tollstream_delivery_millis_behind_latest` over the deliveries. */
+  /** Highest `tollstream_delivery_behind_latest_seconds` over the deliveries, in ms. */
   readonly deliveryBehindMs: number | undefined;
   /** Highest `tollstream_query_lag_seconds` over the queries, in ms. */
   readonly queryLagMs: number | undefined;
@@ -57,10 +57,12 @@ export class ServerSampler {
   async sampleOnce(): Promise<Sample> {
     const text = await scrapeMetrics(this.url);
     const queryLag = metricMax(text, 'tollstream_query_lag_seconds');
+    const functionAge = metricMax(text, 'tollstream_function_iterator_age_seconds');
+    const deliveryBehind = metricMax(text, 'tollstream_delivery_behind_latest_seconds');
     const sample: Sample = {
       at: performance.now(),
-      functionAgeMs: metricMax(text, 'tollstream_function_iterator_age_ms'),
-      deliveryBehindMs: metricMax(text, 'tollstream_delivery_millis_behind_latest'),
+      functionAgeMs: functionAge === undefined ? undefined : functionAge * 1000,
+      deliveryBehindMs: deliveryBehind === undefined ? undefined : deliveryBehind * 1000,
       queryLagMs: queryLag === undefined ? undefined : queryLag * 1000,
       freshnessSeconds: metricMax(text, 'tollstream_warehouse_freshness_seconds'),
       functionRecords: metricMax(text, 'tollstream_function_records_total') ?? 0,

@@ -225,7 +225,7 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
       totals = checkTotals(dataDir, ledger.byCustomer);
       return totals.counted >= ledger.acknowledged;
     });
-    const invalidRecords = metricMax(await scrapeMetrics(server.url), 'tollstream_alerts_invalid_records');
+    const invalidRecords = metricMax(await scrapeMetrics(server.url), 'tollstream_alerts_invalid_records_total');
     partial.check = { acknowledged: ledger.acknowledged, warehouse, totals, invalidRecords };
     log(
       `  check: ${ledger.acknowledged.toLocaleString('en-US')} tolls acknowledged; warehouse ${warehouse.rows.toLocaleString('en-US')} rows (${warehouse.distinctTransactions.toLocaleString('en-US')} distinct); ` +

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { isTollstreamError } from '../core/errors.ts';
 import { ApiError } from './client.ts';
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
+import { customersCreate, customersIssueToken, customersList, customersRevokeToken, customersThreshold } from './commands/customers.ts';
 import { keysHash } from './commands/keys.ts';
 import { put } from './commands/put.ts';
 import { queriesCreate, queriesDescribe, queriesDrop, queriesExplain, queriesList, queriesResume, queriesStop, referencePut } from './commands/queries.ts';
@@ -18,13 +19,14 @@ import { referenceLoad, report, sql } from './commands/warehouse.ts';
 
 export { UsageError, type Command, type Io } from './command.ts';
 
-export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, referencePut, keysHash];
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, referencePut, customersCreate, customersList, customersThreshold, customersIssueToken, customersRevokeToken, keysHash];
 
 const GROUPS: Readonly<Record<string, string>> = {
   streams: 'Manage streams on a running server.',
   reference: 'Reference data of the warehouse.',
   keys: 'API key helpers.',
   queries: 'Manage continuous SQL queries on a running server.',
+  customers: 'Manage the customers of the customer app on a running server.',
 };
 
 export interface CliIo extends Omit<Io, 'signal'> {

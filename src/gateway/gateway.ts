@@ -130,6 +130,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     asResponse(res).setHeader('x-amzn-requestid', requestId);
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
+    // HEAD is GET without the body (RFC 9110, 9.3.2): Node's response drops the body of a HEAD request itself.
+    const readMethod = method === 'HEAD' ? 'GET' : method;
     const target = awsTarget(req.headers['x-amz-target'], url);
     let api = 'native';
     let operation = 'unknown';
@@ -160,7 +162,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         operation = 'route';
         await mounted.handle(req, res);
       } else if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
-        const match = matchRoute(method, url);
+        const matched = matchRoute(readMethod, url);
+        // A tail never ends, so HEAD on it would hold the connection open with nothing to send.
+        const match: typeof matched = method === 'HEAD' && matched.route === 'tail' ? { route: 'unknown', query: matched.query } : matched;
         operation = match.route;
         authenticator.verifyBearer(headerString(req.headers.authorization));
         if (match.route === 'tail') metrics.tailOpened();
@@ -169,11 +173,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         } finally {
           if (match.route === 'tail') metrics.tailClosed();
         }
-      } else if (method === 'GET' && (url === '/health' || url.startsWith('/health?'))) {
+      } else if (readMethod === 'GET' && (url === '/health' || url.startsWith('/health?'))) {
         api = 'ops';
         operation = 'health';
         send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify(healthBody(ready, shutdown.signal.aborted)));
-      } else if (method === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
+      } else if (readMethod === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
         api = 'ops';
         operation = 'metrics';
         send(res, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }, await registry.renderAsync());

@@ -321,12 +321,12 @@ export class QueryManager {
 
   /** Registers the query metrics (refreshed at each scrape). */
   registerMetrics(registry: Registry): void {
-    const rowsIn = registry.gauge('tollstream_query_rows_in_total', 'Input records taken in by a continuous query since it started', ['query']);
-    const rowsOut = registry.gauge('tollstream_query_rows_out_total', 'Rows a continuous query appended to its output streams since it started', ['query']);
+    const rowsIn = registry.counter('tollstream_query_rows_in_total', 'Input records taken in by a continuous query since it started', ['query']);
+    const rowsOut = registry.counter('tollstream_query_rows_out_total', 'Rows a continuous query appended to its output streams since it started', ['query']);
     const inRate = registry.gauge('tollstream_query_rows_in_per_second', 'Input records per second of a continuous query', ['query']);
     const outRate = registry.gauge('tollstream_query_rows_out_per_second', 'Output rows per second of a continuous query', ['query']);
-    const late = registry.gauge('tollstream_query_late_rows_total', 'Rows behind the watermark sent to the error stream', ['query']);
-    const errors = registry.gauge('tollstream_query_errors_total', 'Error-stream rows of a continuous query (late rows included)', ['query']);
+    const late = registry.counter('tollstream_query_late_rows_total', 'Rows behind the watermark sent to the error stream', ['query']);
+    const errors = registry.counter('tollstream_query_errors_total', 'Error-stream rows of a continuous query (late rows included)', ['query']);
     const watermark = registry.gauge('tollstream_query_watermark_seconds', 'Lowest source watermark of a continuous query (Unix time)', ['query']);
     const lag = registry.gauge('tollstream_query_lag_seconds', 'How far the slowest input shard of a query is behind its newest record', ['query']);
     const pending = registry.gauge('tollstream_query_pending_output_rows', 'Output rows buffered, not yet appended', ['query']);
@@ -335,15 +335,15 @@ export class QueryManager {
     const ckptBytes = registry.gauge('tollstream_query_checkpoint_bytes', 'Size of the last stored checkpoint', ['query']);
     const running = registry.gauge('tollstream_query_running', '1 when the query runs, 0 when stopped or failed', ['query']);
     registry.onCollect(() => {
-      for (const g of [rowsIn, rowsOut, inRate, outRate, late, errors, watermark, lag, pending, ckptId, ckptDur, ckptBytes, running]) g.reset();
+      for (const g of [rowsIn, rowsOut, late, errors, inRate, outRate, watermark, lag, pending, ckptId, ckptDur, ckptBytes, running]) g.reset();
       for (const q of this.listQueries()) {
         const s = q.stats;
-        rowsIn.labels(q.name).set(s.rowsInTotal);
-        rowsOut.labels(q.name).set(s.rowsOutTotal);
+        rowsIn.labels(q.name).inc(s.rowsInTotal);
+        rowsOut.labels(q.name).inc(s.rowsOutTotal);
         inRate.labels(q.name).set(s.rowsInPerSecond);
         outRate.labels(q.name).set(s.rowsOutPerSecond);
-        late.labels(q.name).set(s.lateRows);
-        errors.labels(q.name).set(s.errors);
+        late.labels(q.name).inc(s.lateRows);
+        errors.labels(q.name).inc(s.errors);
         if (s.watermark) watermark.labels(q.name).set(Date.parse(s.watermark) / 1000);
         lag.labels(q.name).set(s.lagMs / 1000);
         pending.labels(q.name).set(s.pendingOutputRows);

@@ -96,23 +96,23 @@ function registerAlertMetrics(
   const retries = registry.counter('tollstream_function_retries_total', 'Batches retried after a failure, by mapping.', ['mapping']);
   const processed = registry.counter('tollstream_function_records_total', 'Records whose effects are committed, by mapping.', ['mapping']);
   const onFailure = registry.counter('tollstream_function_on_failure_records_total', 'Records given up on and sent to the on-failure destination, by mapping.', ['mapping']);
-  const age = registry.gauge('tollstream_function_iterator_age_ms', 'Now minus the arrival time of the last record processed, in ms, by mapping.', ['mapping']);
-  const invalid = registry.gauge('tollstream_alerts_invalid_records', 'Toll records sent to the error stream because they do not fit the schema.');
+  const age = registry.gauge('tollstream_function_iterator_age_seconds', 'Now minus the arrival time of the last record processed, in seconds, by mapping.', ['mapping']);
+  const invalid = registry.counter('tollstream_alerts_invalid_records_total', 'Toll records sent to the error stream because they do not fit the schema.');
   const outbox = registry.gauge('tollstream_notify_outbox_pending', 'Notifications committed but not yet fanned out.');
   const pending = registry.gauge('tollstream_notify_deliveries_pending', 'Webhook deliveries waiting for their next attempt.');
   const dead = registry.gauge('tollstream_notify_dead_letters', 'Webhook deliveries given up after their last attempt.');
   const mirrors = registry.gauge('tollstream_notify_mirrors_pending', 'Notifications fanned out and not yet appended to the streams their topic is mirrored to.');
   registry.onCollect(() => {
-    for (const family of [invocations, errors, retries, processed, onFailure, age]) family.reset();
+    for (const family of [invocations, errors, retries, processed, onFailure, age, invalid]) family.reset();
     for (const s of functions.stats()) {
       invocations.labels(s.name).inc(s.invocations);
       errors.labels(s.name).inc(s.errors);
       retries.labels(s.name).inc(s.retries);
       processed.labels(s.name).inc(s.recordsProcessed);
       onFailure.labels(s.name).inc(s.recordsSentToOnFailure);
-      age.labels(s.name).set(s.iteratorAgeMs);
+      age.labels(s.name).set(s.iteratorAgeMs / 1000);
     }
-    invalid.labels().set(alerts.invalidCount());
+    invalid.labels().inc(alerts.invalidCount());
     const n = notify.stats();
     outbox.labels().set(n.outboxPending);
     pending.labels().set(n.deliveriesPending);

@@ -24,7 +24,7 @@ export function registerDeliveryMetrics(registry: Registry, deliveries: readonly
     "Age of the oldest record read but not yet delivered, in seconds (Firehose's DataFreshness); 0 when nothing waits.",
     ['delivery'],
   );
-  const behind = registry.gauge('tollstream_delivery_millis_behind_latest', 'How far the slowest shard reader is behind the newest record, in ms.', ['delivery']);
+  const behind = registry.gauge('tollstream_delivery_behind_latest_seconds', 'How far the slowest shard reader is behind the newest record, in seconds.', ['delivery']);
   const state = registry.gauge('tollstream_delivery_state', '1 for the state the delivery is in (created, running, retrying, stopped, failed).', ['delivery', 'state']);
 
   registry.onCollect(() => {
@@ -41,7 +41,7 @@ export function registerDeliveryMetrics(registry: Registry, deliveries: readonly
       retries.labels(name).inc(s.destinationRetries);
       buffered.labels(name).set(s.bufferedRecords);
       dataFreshness.labels(name).set(s.dataFreshnessSeconds);
-      behind.labels(name).set(s.millisBehindLatest);
+      behind.labels(name).set(s.millisBehindLatest / 1000);
       for (const st of STATES) state.labels(name, st).set(s.state === st ? 1 : 0);
     }
   });

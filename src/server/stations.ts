@@ -71,12 +71,14 @@ export async function startStations(
     shutdown: shutdown.signal,
     logger: logger.child({ component: 'operator-api' }),
   });
-  const raised = metrics.gauge('tollstream_station_alerts_raised', 'Station traffic alerts raised since start.');
-  const silent = metrics.gauge('tollstream_station_alerts_silent_windows', 'Station windows without any vehicle flagged since start.');
+  const raised = metrics.counter('tollstream_station_alerts_raised_total', 'Station traffic alerts raised since start.');
+  const silent = metrics.counter('tollstream_station_alerts_silent_windows_total', 'Station windows without any vehicle flagged since start.');
   metrics.onCollect(() => {
     const s = alerts.stats();
-    raised.labels().set(s.alertsRaised);
-    silent.labels().set(s.silentWindowsFlagged);
+    raised.reset();
+    silent.reset();
+    raised.labels().inc(s.alertsRaised);
+    silent.labels().inc(s.silentWindowsFlagged);
   });
   return { routes, endStreams: () => shutdown.abort() };
 }

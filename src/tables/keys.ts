@@ -93,6 +93,20 @@ export function encodeCursor(table: string, pk: string, lastSk: string): string 
   return Buffer.from(JSON.stringify({ t: table, p: pk, s: lastSk } satisfies CursorState)).toString('base64url');
 }
 
+/** The key the previous page of a scan ended at. */
+export function decodeScanCursor(cursor: string, table: string): { pk: string; sk: string } {
+  let s: Partial<CursorState> | undefined;
+  try {
+    s = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<CursorState>;
+  } catch {
+    s = undefined;
+  }
+  if (!s || typeof s.p !== 'string' || typeof s.s !== 'string' || s.t !== table) {
+    throw new TollstreamError('INVALID_ARGUMENT', 'cursor is not one returned by a scan of this table', { context: { table } });
+  }
+  return { pk: s.p, sk: s.s };
+}
+
 /** The sort key the previous page ended at. */
 export function decodeCursor(cursor: string, table: string, pk: string): string {
   let state: unknown;

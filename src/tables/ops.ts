@@ -7,9 +7,9 @@ import type Database from 'better-sqlite3';
 import { TollstreamError } from '../core/errors.ts';
 import { assertCondition, evaluateCondition } from './condition.ts';
 import { assertJsonObject, assertJsonValue } from './json.ts';
-import { assertKeyPart, decodeCursor, encodeCursor, rangeToBounds, tightenLower, tightenUpper, type Bounds } from './keys.ts';
+import { assertKeyPart, decodeCursor, decodeScanCursor, encodeCursor, rangeToBounds, tightenLower, tightenUpper, type Bounds } from './keys.ts';
 import { assertPath, readPath, removePath, writePath } from './paths.ts';
-import type { Checkpoint, Item, JsonObject, Key, QueryOptions, QueryResult, TableDescription, UpdateSpec, WriteOptions } from './types.ts';
+import type { Checkpoint, Item, JsonObject, Key, QueryOptions, QueryResult, ScanOptions, TableDescription, UpdateSpec, WriteOptions } from './types.ts';
 
 /** A table as the operations need it: its description plus the integer id its items are stored under. */
 export interface StoredTable extends TableDescription {
@@ -53,6 +53,8 @@ export class ItemOps {
   readonly #listCheckpoints;
   readonly #setCheckpoint;
   readonly #queries = new Map<string, Database.Statement<unknown[], ItemRow>>();
+  #scanFirst: Database.Statement<[number, number], ItemRow> | undefined;
+  #scanAfter: Database.Statement<[number, string, string, number], ItemRow> | undefined;
 
   constructor(db: Database.Database, describe: (table: string) => StoredTable, now: () => number) {
     this.#db = db;
@@ -171,6 +173,26 @@ export class ItemOps {
     const items = page.map((row) => toItem(row, sortKey, JSON.parse(row.value) as V));
     const lastRow = page[page.length - 1];
     return rows.length > limit && lastRow ? { items, cursor: encodeCursor(table, pk, lastRow.sk) } : { items };
+  }
+
+  scan<V extends JsonObject>(table: string, options: ScanOptions = {}): QueryResult<V> {
+    const { id, sortKey } = this.#describe(table);
+    const limit = options.limit ?? DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new TollstreamError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_LIMIT}`, { context: { table, limit } });
+    }
+    const after = options.cursor === undefined ? undefined : decodeScanCursor(options.cursor, table);
+    const rows = after
+      ? (this.#scanAfter ??= this.#db.prepare<[number, string, string, number], ItemRow>(
+          'SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = ? AND (pk, sk) > (?, ?) ORDER BY pk, sk LIMIT ?',
+        )).all(id, after.pk, after.sk, limit + 1)
+      : (this.#scanFirst ??= this.#db.prepare<[number, number], ItemRow>(
+          'SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = ? ORDER BY pk, sk LIMIT ?',
+        )).all(id, limit + 1);
+    const page = rows.slice(0, limit);
+    const items = page.map((row) => toItem(row, sortKey, JSON.parse(row.value) as V));
+    const lastRow = page[page.length - 1];
+    return rows.length > limit && lastRow ? { items, cursor: encodeCursor(table, lastRow.pk, lastRow.sk) } : { items };
   }
 
   getCheckpoint(consumer: string, stream: string, shardId: string): Checkpoint | undefined {

@@ -225,3 +225,39 @@ function tryCall(fn: () => unknown): unknown {
     return err;
   }
 }
+
+describe('scan', () => {
+  it('pages through every item of one table in key order, across partitions', () => {
+    for (const id of ['c-3', 'c-1', 'c-2', 'c-5', 'c-4']) tables.put('customers', { pk: id }, { id });
+    tables.put('spend', { pk: 'c-1', sk: '2026-01' }, { cents: 1 });
+    tables.put('spend', { pk: 'c-1', sk: '2026-02' }, { cents: 2 });
+    tables.put('spend', { pk: 'c-0', sk: '2026-03' }, { cents: 3 });
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = tables.scan('customers', { limit: 2, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((i) => i.pk));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor);
+    expect(seen).toEqual(['c-1', 'c-2', 'c-3', 'c-4', 'c-5']);
+    expect(pages).toBe(3);
+
+    const first = tables.scan('spend', { limit: 2 });
+    expect(first.items.map((i) => [i.pk, i.sk])).toEqual([['c-0', '2026-03'], ['c-1', '2026-01']]);
+    const second = tables.scan('spend', { limit: 2, cursor: first.cursor! });
+    expect(second.items.map((i) => [i.pk, i.sk])).toEqual([['c-1', '2026-02']]);
+    expect(second.cursor).toBeUndefined();
+    expect(tables.transaction((tx) => tx.scan('customers').items.length)).toBe(5);
+  });
+
+  it('refuses a cursor of another table and a bad limit', () => {
+    tables.put('spend', { pk: 'c-1', sk: 'a' }, {});
+    tables.put('spend', { pk: 'c-1', sk: 'b' }, {});
+    const cursor = tables.scan('spend', { limit: 1 }).cursor!;
+    expect(thrown(() => tables.scan('customers', { cursor })).code).toBe('INVALID_ARGUMENT');
+    expect(thrown(() => tables.scan('customers', { limit: 0 })).code).toBe('INVALID_ARGUMENT');
+  });
+});

@@ -263,6 +263,7 @@ class SqliteTables implements Tables {
 
   get: TableOps['get'] = (table, key) => this.#read(() => this.#ops.get(table, key));
   query: TableOps['query'] = (table, pk, options) => this.#read(() => this.#ops.query(table, pk, options));
+  scan: TableOps['scan'] = (table, options) => this.#read(() => this.#ops.scan(table, options));
   getCheckpoint: TableOps['getCheckpoint'] = (c, s, sh) => this.#read(() => this.#ops.getCheckpoint(c, s, sh));
   listCheckpoints: TableOps['listCheckpoints'] = (c) => this.#read(() => this.#ops.listCheckpoints(c));
   put: TableOps['put'] = (table, key, value, options) => this.#write(() => this.#ops.put(table, key, value, options));
@@ -445,6 +446,7 @@ class Transaction implements TableTxCore {
   delete: TableOps['delete'] = (table, key, options) => this.#live().delete(table, key, options);
   update: TableOps['update'] = (table, key, spec) => this.#live().update(table, key, spec);
   query: TableOps['query'] = (table, pk, options) => this.#live().query(table, pk, options);
+  scan: TableOps['scan'] = (table, options) => this.#live().scan(table, options);
   getCheckpoint: TableOps['getCheckpoint'] = (c, s, sh) => this.#live().getCheckpoint(c, s, sh);
   listCheckpoints: TableOps['listCheckpoints'] = (c) => this.#live().listCheckpoints(c);
   setCheckpoint: TableTxCore['setCheckpoint'] = (c, s, sh, seq) => this.#live().setCheckpoint(c, s, sh, seq);

@@ -83,6 +83,13 @@ export interface QueryOptions {
   readonly order?: 'asc' | 'desc';
 }
 
+export interface ScanOptions {
+  /** At most this many items per page, 1 to 1000. @default 100 */
+  readonly limit?: number;
+  /** The `cursor` of the previous page of a scan of the same table. */
+  readonly cursor?: string;
+}
+
 export interface QueryResult<V extends JsonObject = JsonObject> {
   readonly items: readonly Item<V>[];
   /** Set when more items may follow: pass it back as `cursor`. */
@@ -116,6 +123,8 @@ export interface TableOps {
   update<V extends JsonObject = JsonObject>(table: string, key: Key, spec: UpdateSpec): Item<V>;
   /** Items of one partition key in sort key order, one page at a time. */
   query<V extends JsonObject = JsonObject>(table: string, pk: string, options?: QueryOptions): QueryResult<V>;
+  /** Every item of a table in (pk, sk) order, one page at a time: for listings, never for a hot path. */
+  scan<V extends JsonObject = JsonObject>(table: string, options?: ScanOptions): QueryResult<V>;
   getCheckpoint(consumer: string, stream: string, shardId: string): Checkpoint | undefined;
   listCheckpoints(consumer: string): readonly Checkpoint[];
 }

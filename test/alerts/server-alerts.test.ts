@@ -154,7 +154,7 @@ describe('spending alerts in the running server', () => {
     const errors = (await server.log.read('toll_transactions_errors', 'shardId-000000000000', { type: 'TRIM_HORIZON' })).records;
     expect(errors.map((r) => JSON.parse(new TextDecoder().decode(r.data)).reason)).toEqual([expect.stringMatching(/^amount_cents must be a whole number of cents/)]);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/^tollstream_alerts_invalid_records 1$/m);
+    expect(metrics).toMatch(/^tollstream_alerts_invalid_records_total 1$/m);
     expect(metrics).toMatch(/^tollstream_query_running\{query="abc-tolls-customer-spend"\} 1$/m);
   });
 

@@ -69,6 +69,32 @@ describe('customer API over HTTP/1.1, operator auth configured', () => {
     expect(me).toMatchObject({ status: 200, body: { customer_id: 'C-A', name: 'Ada', email: 'ada@example.com', time_zone: 'UTC', threshold_cents: null, currency: 'USD' } });
   });
 
+  it('operator lists customers page by page and sets a threshold, which the customer sees', async () => {
+    const op = server.operatorKey!;
+    for (const id of ['C-L1', 'C-L2', 'C-L3']) expect((await call(server.url, 'POST', '/v1/customers', { auth: op, body: { customer_id: id, email: `${id}@example.com` } })).status).toBe(201);
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await call(server.url, 'GET', `/v1/customers?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { auth: op });
+      expect(page.status).toBe(200);
+      expect(page.body.customers.length).toBeLessThanOrEqual(2);
+      ids.push(...page.body.customers.map((c: { customer_id: string }) => c.customer_id));
+      cursor = page.body.cursor;
+    } while (cursor);
+    expect(ids).toEqual([...ids].sort());
+    expect(ids).toEqual(expect.arrayContaining(['C-A', 'C-B', 'C-L1', 'C-L2', 'C-L3']));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect((await call(server.url, 'GET', '/v1/customers', { auth: 'not-the-key' })).status).toBe(401);
+    expect((await call(server.url, 'GET', '/v1/customers?limit=0', { auth: op })).status).toBe(400);
+
+    const set = await call(server.url, 'PUT', '/v1/customers/C-L1/threshold', { auth: op, body: { threshold_cents: 2500 } });
+    expect(set).toMatchObject({ status: 200, body: { threshold_cents: 2500, total_cents: 0, breached: false } });
+    expect((await call(server.url, 'GET', '/v1/customers/C-L1', { auth: op })).body.threshold_cents).toBe(2500);
+    const cleared = await call(server.url, 'PUT', '/v1/customers/C-L1/threshold', { auth: op, body: { threshold_cents: null } });
+    expect(cleared.body.threshold_cents).toBeNull();
+    expect((await call(server.url, 'PUT', '/v1/customers/C-nobody/threshold', { auth: op, body: { threshold_cents: 1 } })).status).toBe(404);
+  });
+
   it('a revoked token stops working at once (401) while the customer\'s other tokens keep working', async () => {
     const op = server.operatorKey!;
     const spare = (await call(server.url, 'POST', '/v1/customers/C-A/tokens', { auth: op })).body;
@@ -236,6 +262,8 @@ describe('customer API in local mode (no operator key)', () => {
       ['DELETE', `/v1/customers/L3/tokens/${other.token_id}`],
       ['GET', '/v1/customers/L3'],
       ['PUT', '/v1/customers/L3', { name: 'Taken over' }],
+      ['GET', '/v1/customers'],
+      ['PUT', '/v1/customers/L3/threshold', { threshold_cents: 0 }],
       ['POST', '/v1/customers', { customer_id: 'L4', name: 'New', email: 'new@example.com' }],
     ];
     for (const [method, route, body] of attempts) {

@@ -108,6 +108,13 @@ export class Customers {
     return item ? toCustomer(item.value as unknown as CustomerItem) : undefined;
   }
 
+  /** Customers in id order, a page at a time; pass the returned `cursor` back for the next page. */
+  list(options: { limit?: number; cursor?: string } = {}): { customers: Customer[]; cursor?: string } {
+    const page = this.#tables.scan(TABLES.customers, options);
+    const customers = page.items.map((item) => toCustomer(item.value as unknown as CustomerItem));
+    return page.cursor === undefined ? { customers } : { customers, cursor: page.cursor };
+  }
+
   /**
    * Sets the monthly threshold. In the same transaction, if this month's total is already past it, the
    * breach is published at once (a lowered threshold alerts now, not at the next toll). A threshold that

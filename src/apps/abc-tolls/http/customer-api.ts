@@ -97,6 +97,10 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
       switch (route.name) {
         case 'createCustomer':
           return operatorRoutes.createCustomer(ctx, req, res);
+        case 'listCustomers':
+          return operatorRoutes.listCustomers(ctx, query, res);
+        case 'setCustomerThreshold':
+          return operatorRoutes.setCustomerThreshold(ctx, customerId, query, req, res);
         case 'getCustomer':
           return operatorRoutes.getCustomer(ctx, customerId, res);
         case 'updateCustomer':

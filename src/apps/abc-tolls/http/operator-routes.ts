@@ -5,7 +5,8 @@
 import { TollstreamError } from '../../../core/errors.ts';
 import { customerJson, type ApiContext } from './context.ts';
 import { discardBody, readJsonObject, sendJson, type IncomingRequest, type OutgoingResponse } from './io.ts';
-import { invalidField, onlyFields, optionalString, requiredString } from './input.ts';
+import { invalidField, integerParam, onlyFields, onlyParams, optionalString, requiredString } from './input.ts';
+import { setThreshold } from './customer-routes.ts';
 import type { Customer } from '../customers.ts';
 
 /** `POST /v1/customers` `{ customer_id, name?, email, time_zone? }` -> 201 customer. The name defaults to the id. */
@@ -19,6 +20,24 @@ export async function createCustomer(ctx: ApiContext, req: IncomingRequest, res:
   const timeZone = optionalString(body, 'time_zone');
   const created = ctx.customers.create({ id, name, email, ...(timeZone !== undefined ? { timeZone } : {}) });
   sendJson(res, 201, customerJson(ctx, created));
+}
+
+/** `GET /v1/customers?limit=&cursor=` -> 200 `{ customers, cursor? }` in id order; `cursor` continues the list. */
+export function listCustomers(ctx: ApiContext, query: URLSearchParams, res: OutgoingResponse): void {
+  onlyParams(query, ['limit', 'cursor']);
+  const limit = integerParam(query, 'limit', { min: 1, max: 1000, fallback: 100 });
+  const cursor = query.get('cursor') ?? undefined;
+  const page = ctx.customers.list({ limit, ...(cursor === undefined ? {} : { cursor }) });
+  const customers = page.customers.map((c) => customerJson(ctx, c));
+  sendJson(res, 200, page.cursor === undefined ? { customers } : { customers, cursor: page.cursor });
+}
+
+/**
+ * `PUT /v1/customers/{id}/threshold` `{ threshold_cents: integer >= 0 | null }`: what the customer can do with
+ * `PUT /v1/me/threshold`, done by the operator (same answer, same immediate breach when already past it).
+ */
+export async function setCustomerThreshold(ctx: ApiContext, customerId: string, query: URLSearchParams, req: IncomingRequest, res: OutgoingResponse): Promise<void> {
+  await setThreshold(ctx, existing(ctx, customerId), query, req, res);
 }
 
 /** `GET /v1/customers/{id}` -> 200 customer. */

@@ -7,6 +7,8 @@ import { decodeSegment } from './input.ts';
 
 export type RouteName =
   | 'createCustomer'
+  | 'listCustomers'
+  | 'setCustomerThreshold'
   | 'getCustomer'
   | 'updateCustomer'
   | 'issueToken'
@@ -38,6 +40,8 @@ interface RouteSpec {
 
 const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', pattern: ['v1', 'customers'], name: 'createCustomer', audience: 'operator' },
+  { method: 'GET', pattern: ['v1', 'customers'], name: 'listCustomers', audience: 'operator' },
+  { method: 'PUT', pattern: ['v1', 'customers', ':customerId', 'threshold'], name: 'setCustomerThreshold', audience: 'operator' },
   { method: 'GET', pattern: ['v1', 'customers', ':customerId'], name: 'getCustomer', audience: 'operator' },
   { method: 'PUT', pattern: ['v1', 'customers', ':customerId'], name: 'updateCustomer', audience: 'operator' },
   { method: 'POST', pattern: ['v1', 'customers', ':customerId', 'tokens'], name: 'issueToken', audience: 'operator' },
@@ -75,7 +79,7 @@ export function matchRoute(method: string, path: string): MatchedRoute {
   if (methods.length > 0) {
     throw new TollstreamError('NOT_FOUND', `${path} takes ${methods.join(', ')}, not ${method}`, { context: { method, path, allowed: methods } });
   }
-  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/spend, /v1/me/notifications[/read|/stream] and /v1/customers/{id}[/tokens]`, {
+  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/spend, /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]`, {
     context: { method, path },
   });
 }

@@ -81,7 +81,7 @@ function deliveryTable(families: Map<string, MetricFamily>, rowRates: ReadonlyMa
       one('tollstream_delivery_retries_total', d),
       one('tollstream_delivery_buffered_records', d),
       `${cellText(one('tollstream_delivery_data_freshness_seconds', d))} s`,
-      `${formatRate(one('tollstream_delivery_millis_behind_latest', d) / 1000)} s`,
+      `${formatRate(one('tollstream_delivery_behind_latest_seconds', d))} s`,
     ];
   });
   return dataTable(['Delivery', 'State', 'Rows/s', 'Rows delivered', 'Records read', 'Batches', 'Errors', 'Retries', 'Buffered', 'Data freshness', 'Behind latest'], rows);

@@ -174,11 +174,11 @@ function streamTable(
 /** Deliveries (and functions, when the server exports their lag) with how far behind the newest record they are. */
 function consumerTable(families: Map<string, MetricFamily>): HTMLElement {
   const rows: Array<[string, string, string]> = [];
-  for (const s of samplesOf(families, 'tollstream_delivery_millis_behind_latest')) {
-    rows.push([s.labels.delivery ?? '?', 'delivery', `${formatRate(s.value / 1000)} s`]);
+  for (const s of samplesOf(families, 'tollstream_delivery_behind_latest_seconds')) {
+    rows.push([s.labels.delivery ?? '?', 'delivery', `${formatRate(s.value)} s`]);
   }
   for (const family of families.values()) {
-    // Functions report the age of the last record they read (Lambda's IteratorAge), in ms.
+    // Functions report the age of the last record they read (Lambda's IteratorAge), in seconds.
     if (!/^tollstream_function.*(behind|lag|iterator_age)/.test(family.name)) continue;
     for (const s of family.samples) {
       const who = s.labels.mapping ?? s.labels.function ?? s.labels.consumer ?? Object.values(s.labels).join(' ');
