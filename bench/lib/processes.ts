@@ -192,7 +192,7 @@ export function startTollstream(options: TollstreamProcessOptions): Promise<Serv
 }
 
 /** The server under test runs with its defaults and our flags only, whatever the caller's shell exports. */
-function withoutTollstreamSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withoutTollstreamSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('TOLLSTREAM_')));
 }
 

@@ -74,29 +74,39 @@ describe('a damaged DuckDB warehouse file', () => {
 
   it('answers a checksum failure met by a query as WAREHOUSE_CORRUPT, and the next open rebuilds', async () => {
     await filled(50_000);
-    // Flip a run of bytes inside a data block of the plate column, which the query below reads whole. The block
-    // is found from DuckDB's own storage map, so the damage never lands in free space.
+    // The data blocks of the columns the query reads, from DuckDB's own storage map.
     const probe = await openDuckDBWarehouse({ path: file, threads: 1 });
-    let offset: number;
+    let blockSize: number;
+    let blocks: number[];
     try {
       const size = await probe.query('SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()');
-      const blocks = await probe.query("SELECT block_id FROM pragma_storage_info('toll_transactions') WHERE persistent AND column_name = 'plate' AND block_id >= 0 ORDER BY block_id");
-      const blockSize = Number(size.rows[0]![0]);
-      const block = Number(blocks.rows[Math.floor(blocks.rows.length / 2)]![0]);
-      // Three 4 KiB header blocks come first; the block's checksum is its first 8 bytes.
-      offset = 3 * 4096 + block * blockSize + 4096;
+      blockSize = Number(size.rows[0]![0]);
+      const info = await probe.query(
+        "SELECT DISTINCT block_id FROM pragma_storage_info('toll_transactions') WHERE persistent AND block_id >= 0 AND column_name IN ('plate', 'amount_cents', 'sequence_number')",
+      );
+      blocks = info.rows.map(([id]) => Number(id));
     } finally {
       await probe.close();
     }
-    const handle = await fs.open(file, 'r+');
-    const middle = Buffer.alloc(256);
-    await handle.read(middle, 0, middle.length, offset);
-    for (let i = 0; i < middle.length; i++) middle[i] = middle[i]! ^ 0xff;
-    await handle.write(middle, 0, middle.length, offset);
-    await handle.close();
+    expect(blocks.length).toBeGreaterThan(0);
 
+    // Open first, then damage every one of those blocks on disk: whatever the open itself read stays in DuckDB's
+    // buffers, the rest is met only by the query.
     const warehouse = await openDuckDBWarehouse({ path: file, threads: 1 });
     try {
+      const handle = await fs.open(file, 'r+');
+      try {
+        for (const block of blocks) {
+          // Three 4 KiB header blocks come first; a block's checksum is its first 8 bytes.
+          const offset = 3 * 4096 + block * blockSize + 4096;
+          const run = Buffer.alloc(256);
+          await handle.read(run, 0, run.length, offset);
+          for (let i = 0; i < run.length; i++) run[i] = run[i]! ^ 0xff;
+          await handle.write(run, 0, run.length, offset);
+        }
+      } finally {
+        await handle.close();
+      }
       await expect(warehouse.query("SELECT sum(hash(plate)), sum(amount_cents), max(sequence_number) FROM toll_transactions")).rejects.toSatisfy(
         (err) => isTollstreamError(err, 'WAREHOUSE_CORRUPT') && err.kind === 'internal',
       );

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort, REPO_ROOT } from '../../bench/lib/processes.ts';
+import { findFreePort, REPO_ROOT, withoutTollstreamSettings } from '../../bench/lib/processes.ts';
 import { getJson, putRecords, readStream, run, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
 
 const STREAM = 'full';
@@ -154,6 +154,7 @@ describe('a full disk under the data directory and stderr', () => {
     const port = await findFreePort();
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/tollstream.mjs'), 'up', '--data-dir', dataDir, '--port', String(port), '--config', configFile], {
       stdio: ['ignore', output.fd, output.fd],
+      env: withoutTollstreamSettings(process.env),
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let gone = false;

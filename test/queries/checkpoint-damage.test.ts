@@ -35,10 +35,16 @@ describe('a damaged query checkpoint', () => {
     const first = manager();
     await first.start();
     await first.createQuery({ name: 'spend', sql: SPEND_SQL });
-    await appendTolls(log, 'toll_transactions', records.slice(1500, 2500));
-    await waitFor(() => first.info('spend').stats.rowsInTotal >= 2500, 'the first run to take in records');
-    await first.close();
     const folder = path.join(dir, 'queries', 'spend');
+    // Two checkpoints at least, so a previous one exists: records arrive again after the first checkpoint
+    // (a query writes one only when it has moved on).
+    await appendTolls(log, 'toll_transactions', records.slice(1500, 2000));
+    await waitFor(() => first.info('spend').stats.rowsInTotal >= 2000, 'the first run to take in records');
+    await waitFor(async () => (await readdir(folder)).includes('checkpoint.bin'), 'a first checkpoint');
+    await appendTolls(log, 'toll_transactions', records.slice(2000, 2500));
+    await waitFor(() => first.info('spend').stats.rowsInTotal >= 2500, 'the first run to take in the rest');
+    await waitFor(async () => (await readdir(folder)).includes('checkpoint.prev.bin'), 'a second checkpoint');
+    await first.close();
     expect((await readdir(folder)).sort()).toEqual(['checkpoint.bin', 'checkpoint.prev.bin', 'definition.json']);
 
     // One bit of a stored input position: a digit turns into another digit, the bytes still deserialize.
