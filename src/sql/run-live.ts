@@ -105,6 +105,11 @@ export function undeclaredInputs(sql: string): string[] {
       } else visitQuery(f.query);
     };
     from(q.from);
+    for (const cte of q.ctes) {
+      declared.add(cte.name.toLowerCase());
+      visitQuery(cte.query);
+    }
+    q.unionAll.forEach(visitQuery);
   };
   const visit = (st: Script['statements'][number]): void => {
     if (st.kind === 'insert') visitQuery(st.query);

@@ -73,8 +73,19 @@ export interface StaggerClause {
   readonly pos: SourcePos;
 }
 
+/** `WITH name AS (SELECT ...)`: a name for a query, read like a view by the query it belongs to. */
+export interface CommonTableExpr {
+  readonly name: string;
+  readonly query: SelectQuery;
+  readonly pos: SourcePos;
+}
+
 export interface SelectQuery {
   readonly kind: 'select';
+  /** The query's `WITH` names, in order (each may read the ones before it). */
+  readonly ctes: readonly CommonTableExpr[];
+  /** `UNION ALL` branches after this one: the query's rows are this SELECT's and theirs. */
+  readonly unionAll: readonly SelectQuery[];
   /** `SELECT STREAM` (Kinesis Analytics); same meaning as a plain SELECT here. */
   readonly stream: boolean;
   readonly distinct: boolean;

@@ -138,6 +138,12 @@ export interface IntervalJoinNode extends Base {
   readonly condition: Expr;
 }
 
+/** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */
+export interface UnionAllNode extends Base {
+  readonly kind: 'unionAll';
+  readonly inputs: readonly LogicalNode[];
+}
+
 export type LogicalNode =
   | ScanNode
   | StreamReadNode
@@ -148,7 +154,8 @@ export type LogicalNode =
   | OverAggregateNode
   | TopNNode
   | LookupJoinNode
-  | IntervalJoinNode;
+  | IntervalJoinNode
+  | UnionAllNode;
 
 export type LogicalKind = LogicalNode['kind'];
 
@@ -164,6 +171,7 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
   topN: (n) => [n.input],
   lookupJoin: (n) => [n.input],
   intervalJoin: (n) => [n.left, n.right],
+  unionAll: (n) => n.inputs,
 };
 
 /** Names of the in-application streams a plan reads. */

@@ -1,5 +1,5 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery, SqlTypeName } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
@@ -20,6 +20,13 @@ export interface PlanEnv {
   readonly viewsInProgress: Set<string>;
   /** Streams (lower case) written by a GROUP BY without a window: their rows are updates, not facts. */
   readonly updatingStreams: Set<string>;
+  /** The `WITH` names in scope (lower case), each with the names in scope where it was written. */
+  readonly ctes?: ReadonlyMap<string, CteBinding>;
+}
+
+interface CteBinding {
+  readonly query: SelectQuery;
+  readonly scope: ReadonlyMap<string, CteBinding>;
 }
 
 /**
@@ -101,6 +108,9 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
 function planTableRef(name: string, qualifier: string, pos: SourcePos, env: PlanEnv): LogicalNode {
   const { catalog } = env;
   const lower = name.toLowerCase();
+  // A WITH name is inlined where it is read, like a view: read twice, it is planned (and computed) twice.
+  const cte = env.ctes?.get(lower);
+  if (cte) return requalify(planSelect(cte.query, { ...env, ctes: cte.scope }), qualifier);
   const view = catalog.views.get(lower);
   if (view) {
     if (env.viewsInProgress.has(lower)) throw planProblem(pos, `view ${name} refers to itself`, 'Break the cycle between the views.');
@@ -138,7 +148,75 @@ function collectCalls(e: Expr, test: (c: CallExpr) => boolean, into: CallExpr[])
 
 const FIXED_UNITS: Record<string, number> = { MILLISECOND: 1, SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 };
 
+/** A query with its WITH names and UNION ALL branches. */
 export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
+  if (q.ctes.length > 0) {
+    let ctes: ReadonlyMap<string, CteBinding> = env.ctes ?? new Map();
+    for (const cte of q.ctes) {
+      const next = new Map(ctes);
+      next.set(cte.name.toLowerCase(), { query: cte.query, scope: ctes });
+      ctes = next;
+    }
+    env = { ...env, ctes };
+  }
+  if (q.unionAll.length === 0) return planSelectCore(q, env);
+  return planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+}
+
+const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
+
+/**
+ * `a UNION ALL b ...`: the rows of every branch, named as the first branch names them. Branches give the
+ * same number of columns; a column's types must agree (NULL fits any, BIGINT and DOUBLE give DOUBLE).
+ * The watermark of the union is the minimum of its inputs' (the runtime merges watermarks so).
+ */
+function planUnionAll(queries: readonly SelectQuery[], branches: readonly LogicalNode[], env: PlanEnv): LogicalNode {
+  const visible = branches.map((b) => b.fields.filter((f) => !f.hidden));
+  const first = visible[0]!;
+  const types: SqlTypeName[] = first.map((f) => f.type);
+  branches.forEach((b, i) => {
+    rejectUpdates(b, env, queries[i]!.pos, 'UNION ALL');
+    if (i === 0) return;
+    const cols = visible[i]!;
+    if (cols.length !== first.length) {
+      throw planProblem(queries[i]!.pos, `UNION ALL: the first SELECT gives ${first.length} column(s), this one ${cols.length}`, 'Select the same number of columns in every branch, in the same order.');
+    }
+    cols.forEach((f, k) => {
+      const t = types[k]!;
+      if (f.type === t || f.type === 'NULL' || f.type === 'ANY') return;
+      if (t === 'NULL' || t === 'ANY') types[k] = f.type;
+      else if (NUMERIC.has(t) && NUMERIC.has(f.type)) types[k] = 'DOUBLE';
+      else {
+        throw planProblem(
+          queries[i]!.pos,
+          `UNION ALL: column ${k + 1} (${first[k]!.name}) is ${t} in the first SELECT but ${f.type} in this one`,
+          `CAST one to the other's type, e.g. CAST(${f.name} AS ${t}).`,
+        );
+      }
+    });
+  });
+  const withRowtime = branches.every((b) => b.fields.some((f) => f.hidden && f.name === 'ROWTIME'));
+  const fields: Field[] = first.map((f, k) => ({ name: f.name, type: types[k]!, qualifier: null, hidden: false }));
+  if (withRowtime) fields.push(rowtimeField(null));
+  const inputs = branches.map((b, i) => {
+    // Branches are projections: their visible columns, then ROWTIME when they have it.
+    const exact = b.fields.length === fields.length && b.fields.every((f, k) => f.type === fields[k]!.type && f.hidden === fields[k]!.hidden);
+    if (exact) return b;
+    const pos = queries[i]!.pos;
+    // Columns are read by position: the branch's own names may repeat.
+    const renamed = { ...b, fields: b.fields.map((f, k) => ({ ...f, name: `$${k}`, qualifier: null })) } as LogicalNode;
+    const at = (name: string) => b.fields.findIndex((f) => f.hidden && f.name === name);
+    const exprs: Expr[] = fields.map((f, k) => {
+      const from = f.hidden ? at('ROWTIME') : b.fields.indexOf(visible[i]![k]!);
+      const ref = col(`$${from}`, pos);
+      return b.fields[from]!.type === f.type ? ref : { kind: 'cast', operand: ref, target: { name: f.type, text: f.type }, lenient: false, pos };
+    });
+    return { kind: 'project', input: renamed, exprs, substitutions: null, fields } satisfies LogicalNode;
+  });
+  return { kind: 'unionAll', inputs, fields };
+}
+
+function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
   let node = planFrom(q.from, env);
   if (q.where) node = pushDownRowLimit(node, q.where);

@@ -236,6 +236,11 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const detail = `on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
     return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond));
   },
+  unionAll: (n, c) => {
+    const inputs = n.inputs.map((i) => build(i, c));
+    // Rows pass as they are; the task merges the inputs' watermarks (their minimum) and aligns barriers.
+    return operator(c, 'UnionAll', `${inputs.length} inputs`, inputs, n.fields, () => new CalcOperator('UnionAll', null, null));
+  },
 };
 
 function build(n: LogicalNode, c: Ctx): PhysicalNode {
