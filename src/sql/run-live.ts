@@ -20,6 +20,7 @@ import type { LocateFile, ReferenceTable } from './reference-table.ts';
 import { ChangelogReferenceTable, DEFAULT_LIVE_REFRESH_MS, FileReferenceTable } from './reference-table.ts';
 import { explainGraph } from './planner/physical/explain.ts';
 import type { PhysicalGraph } from './planner/physical/graph.ts';
+import { fedBySources } from './planner/physical/graph.ts';
 import type { ErrorRow } from './runtime/error-stream.ts';
 import { ErrorStream } from './runtime/error-stream.ts';
 import type { LiveItem, LiveSourceTask } from './runtime/live-source-task.ts';
@@ -102,7 +103,7 @@ export function undeclaredInputs(sql: string): string[] {
       else if (f.kind === 'join') {
         from(f.left);
         from(f.right);
-      } else visitQuery(f.query);
+      } else if (f.kind === 'subquery') visitQuery(f.query);
     };
     from(q.from);
     for (const cte of q.ctes) {
@@ -172,13 +173,15 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
   const allowedLatenessMs = options.allowedLatenessMs ?? 0;
   const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: allowedLatenessMs, refRows: new Map(), refTables }));
   const keys = outputKeys(script, plan.pipelines);
+  const fed = fedBySources(graph.nodes);
   const inputs: string[] = [];
   for (const n of graph.nodes) if (n.kind === 'source' && !inputs.includes(n.source.input)) inputs.push(n.source.input);
   return {
     sql: options.sql,
     inputs,
     outputs: graph.outputs.map((o) => ({ name: o.name, columns: o.columns, sinkTaskId: o.sink.id, keys: keys.get(o.name) ?? { mode: 'row', identity: [], partition: [] } })),
-    taskIds: graph.nodes.map((n) => n.id),
+    // Tasks no source feeds (VALUES) see no barrier, so they report no state.
+    taskIds: graph.nodes.filter((n) => fed.has(n.id)).map((n) => n.id),
     explain: explainGraph(graph),
     graph,
     allowedLatenessMs,

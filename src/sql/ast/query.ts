@@ -58,7 +58,17 @@ export interface SubqueryFrom {
   readonly pos: SourcePos;
 }
 
-export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom;
+/** `(VALUES (1, 'a'), (2, 'b')) AS t(id, name)`: constant rows, a bounded source. */
+export interface ValuesFrom {
+  readonly kind: 'values';
+  readonly rows: readonly (readonly Expr[])[];
+  readonly alias: string | null;
+  /** The names of `AS t(id, name)`; without them the columns are EXPR$0, EXPR$1, ... */
+  readonly columns: readonly string[] | null;
+  readonly pos: SourcePos;
+}
+
+export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom | ValuesFrom;
 export type FromKind = FromItem['kind'];
 
 export interface NamedWindow {

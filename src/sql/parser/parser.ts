@@ -74,7 +74,7 @@ function parseStatement(c: Cursor): Statement {
     }
     throw c.error(`expected TABLE, STREAM, VIEW or PUMP after CREATE but found ${c.describe()}`, 'Tollstream creates tables, views, streams and pumps.');
   }
-  if (c.isWord('VALUES')) throw c.error('VALUES is not supported yet', 'Read rows from an input stream; constants can be selected from it.');
+  if (c.isWord('VALUES')) throw c.error('VALUES as a statement is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
   if (c.isWord('SET')) throw c.error('SET is not supported', "Options go in the table's WITH ('key' = 'value') or in the query's settings.");
   if (c.acceptWord('INSERT')) return parseInsertRest(c, pos);
   if (c.isWord('SELECT') || c.isWord('WITH') || c.isOp('(')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
@@ -185,6 +185,7 @@ export function parseSelect(c: Cursor): SelectQuery {
 }
 
 function parseSelectTerm(c: Cursor): SelectQuery {
+  if (c.isWord('VALUES')) throw c.error('VALUES in place of a SELECT is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
   if (c.acceptOp('(')) {
     const q = parseSelect(c);
     c.expectOp(')');
@@ -301,6 +302,29 @@ const WINDOW_FUNCTIONS: Record<WindowFunction, number> = { TUMBLE: 1, HOP: 2, SE
 
 function parseFromPrimary(c: Cursor): FromItem {
   const pos = c.peek().pos;
+  if (c.isOp('(') && c.isWordAt(1, 'VALUES')) {
+    c.expectOp('(');
+    c.expectWord('VALUES');
+    const rows: Expr[][] = [];
+    do {
+      c.expectOp('(', 'Each row of VALUES is in parentheses: VALUES (1, \'a\'), (2, \'b\').');
+      const row: Expr[] = [];
+      do row.push(parseExpr(c));
+      while (c.acceptOp(','));
+      c.expectOp(')');
+      rows.push(row);
+    } while (c.acceptOp(','));
+    c.expectOp(')');
+    const alias = parseAlias(c);
+    let columns: string[] | null = null;
+    if (alias !== null && c.acceptOp('(')) {
+      columns = [];
+      do columns.push(c.identifier('a column name'));
+      while (c.acceptOp(','));
+      c.expectOp(')');
+    }
+    return { kind: 'values', rows, alias, columns, pos };
+  }
   if (c.isOp('(')) {
     c.expectOp('(');
     const query = parseSelect(c);

@@ -5,6 +5,7 @@
 import type { CallExpr, Expr, OrderItem, QueryDialect, SqlTypeName } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
+import type { Value } from '../../expr/types.ts';
 
 export interface SourceDef {
   /** The name in SQL. */
@@ -144,6 +145,12 @@ export interface UnionAllNode extends Base {
   readonly inputs: readonly LogicalNode[];
 }
 
+/** Constant rows (`VALUES`), already evaluated and cast to the fields' types; ROWTIME is the planning time. */
+export interface ValuesNode extends Base {
+  readonly kind: 'values';
+  readonly rows: readonly (readonly Value[])[];
+}
+
 export type LogicalNode =
   | ScanNode
   | StreamReadNode
@@ -155,7 +162,8 @@ export type LogicalNode =
   | TopNNode
   | LookupJoinNode
   | IntervalJoinNode
-  | UnionAllNode;
+  | UnionAllNode
+  | ValuesNode;
 
 export type LogicalKind = LogicalNode['kind'];
 
@@ -172,6 +180,7 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
   lookupJoin: (n) => [n.input],
   intervalJoin: (n) => [n.left, n.right],
   unionAll: (n) => n.inputs,
+  values: () => [],
 };
 
 /** Names of the in-application streams a plan reads. */

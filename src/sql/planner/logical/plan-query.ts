@@ -1,11 +1,12 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery, SqlTypeName } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
 import type { CompileContext } from '../../expr/compile.ts';
-import { compileExpr } from '../../expr/compile.ts';
+import { castValue, compileExpr } from '../../expr/compile.ts';
+import type { Value } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
@@ -102,7 +103,46 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
     }
     case 'join':
       return planJoin(item, env);
+    case 'values':
+      return planValues(item, env);
   }
+}
+
+/** `(VALUES (...), ...) AS t(a, b)`: every row evaluated once, now; a column's type is its values' common type. */
+function planValues(item: ValuesFrom, env: PlanEnv): LogicalNode {
+  const width = item.rows[0]!.length;
+  const qualifier = item.alias;
+  if (item.columns !== null && item.columns.length !== width) {
+    throw planProblem(item.pos, `VALUES rows have ${width} column(s) but ${item.columns.length} name(s) are given`, 'Name every column once: AS t(a, b, ...).');
+  }
+  const ctx = ctxOf(env, []);
+  const typed = item.rows.map((row, r) => {
+    if (row.length !== width) throw planProblem(row[0]?.pos ?? item.pos, `VALUES row ${r + 1} has ${row.length} value(s), the first row ${width}`, 'Give every row the same number of values.');
+    return row.map((e) => {
+      const c = compileExpr(e, ctx);
+      let v: Value;
+      try {
+        v = c.fn([]);
+      } catch (err) {
+        throw planProblem(e.pos, `this VALUES entry cannot be computed: ${(err as Error).message}`, 'Write a constant, e.g. 42, \'text\' or TIMESTAMP \'2026-03-02 08:00:00\'.');
+      }
+      return { v, type: c.type, pos: e.pos };
+    });
+  });
+  const types: SqlTypeName[] = typed[0]!.map((x) => x.type);
+  for (const row of typed) {
+    row.forEach((x, k) => {
+      const t = types[k]!;
+      if (x.type === t || x.type === 'NULL') return;
+      if (t === 'NULL') types[k] = x.type;
+      else if (NUMERIC.has(t) && NUMERIC.has(x.type)) types[k] = 'DOUBLE';
+      else throw planProblem(x.pos, `VALUES column ${k + 1} is ${t} in one row and ${x.type} in another`, `CAST the value to ${t}.`);
+    });
+  }
+  const rowtime = env.now();
+  const rows = typed.map((row) => [...row.map((x, k) => (x.type === types[k] ? x.v : castValue(x.v, x.type, types[k]!))), rowtime]);
+  const fields: Field[] = types.map((type, k) => ({ name: item.columns?.[k] ?? `EXPR$${k}`, type, qualifier, hidden: false }));
+  return { kind: 'values', rows, fields: [...fields, rowtimeField(qualifier)] };
 }
 
 function planTableRef(name: string, qualifier: string, pos: SourcePos, env: PlanEnv): LogicalNode {

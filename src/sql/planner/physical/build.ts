@@ -26,6 +26,7 @@ import type { WindowAssigner } from '../../operators/window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
 import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
+import { ValuesOperator } from '../../operators/values.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
 import type { LagContext } from './emission-lag.ts';
@@ -241,6 +242,7 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     // Rows pass as they are; the task merges the inputs' watermarks (their minimum) and aligns barriers.
     return operator(c, 'UnionAll', `${inputs.length} inputs`, inputs, n.fields, () => new CalcOperator('UnionAll', null, null));
   },
+  values: (n, c) => operator(c, 'Values', `${n.rows.length} row(s)`, [], n.fields, () => new ValuesOperator('Values', n.rows)),
 };
 
 function build(n: LogicalNode, c: Ctx): PhysicalNode {

@@ -140,6 +140,8 @@ const FIELD_LAG: FieldLag = {
     }
     return lag;
   },
+  // Constant rows come before their input's watermark moves at all.
+  values: () => Number.NEGATIVE_INFINITY,
 };
 
 function safeResolve(node: LogicalNode, e: Extract<Expr, { kind: 'column' }>): number | null {
