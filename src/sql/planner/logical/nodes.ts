@@ -121,7 +121,10 @@ export interface LookupJoinNode extends Base {
   readonly streamKeys: readonly Expr[];
   readonly tableKeys: readonly Expr[];
   readonly condition: Expr | null;
-  readonly joinType: 'INNER' | 'LEFT';
+  /** SEMI and ANTI (`IN`/`EXISTS`, `NOT EXISTS` subqueries) keep or drop the stream row; its fields only. */
+  readonly joinType: 'INNER' | 'LEFT' | 'SEMI' | 'ANTI';
+  /** The rows of a VALUES table; null for a declared reference table. */
+  readonly constantRows?: readonly (readonly Value[])[] | null;
 }
 
 /** Output: the left fields, then the right fields. */

@@ -11,7 +11,8 @@ import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
 import { planJoin } from './plan-join.ts';
-import type { AggregateNode, LogicalNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+import { planSubqueryConditions } from './plan-subquery.ts';
 import { logicalInputs } from './nodes.ts';
 
 export interface PlanEnv {
@@ -109,7 +110,7 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
 }
 
 /** `(VALUES (...), ...) AS t(a, b)`: every row evaluated once, now; a column's type is its values' common type. */
-function planValues(item: ValuesFrom, env: PlanEnv): LogicalNode {
+export function planValues(item: ValuesFrom, env: PlanEnv): ValuesNode {
   const width = item.rows[0]!.length;
   const qualifier = item.alias;
   if (item.columns !== null && item.columns.length !== width) {
@@ -259,11 +260,13 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
 function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
   let node = planFrom(q.from, env);
-  if (q.where) node = pushDownRowLimit(node, q.where);
-  if (q.where) {
-    if (someExpr(q.where, (e) => isAggregateCall(e))) throw planProblem(q.where.pos, 'aggregates are not allowed in WHERE', 'Filter groups with HAVING.');
-    compileExpr(q.where, ctxOf(env, node.fields));
-    node = { kind: 'filter', input: node, condition: q.where, substitutions: null, fields: node.fields };
+  let where = q.where;
+  if (where && someExpr(where, (e) => e.kind === 'subqueryPredicate')) ({ node, rest: where } = planSubqueryConditions(node, where, env));
+  if (where) node = pushDownRowLimit(node, where);
+  if (where) {
+    if (someExpr(where, (e) => isAggregateCall(e))) throw planProblem(where.pos, 'aggregates are not allowed in WHERE', 'Filter groups with HAVING.');
+    compileExpr(where, ctxOf(env, node.fields));
+    node = { kind: 'filter', input: node, condition: where, substitutions: null, fields: node.fields };
   }
   // `*` means the columns FROM gives, not those OVER windows add.
   const fromWidth = node.fields.length;

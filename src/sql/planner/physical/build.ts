@@ -208,17 +208,18 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const input = build(n.input, c);
     const key = n.table.name.toLowerCase();
     const rows = c.options.refRows.get(key);
-    if (rows === undefined && n.table.path === null && !c.options.refTables?.has(key)) {
+    const constant = n.constantRows ?? null;
+    if (constant === null && rows === undefined && n.table.path === null && !c.options.refTables?.has(key)) {
       throw new TollstreamError('SQL_INPUT', `reference table ${n.table.name} is kept from stream "${n.table.stream}", which this runner does not provide: give the table a file with 'path' (its records a changelog) or run the query live`, {
         context: { table: n.table.name, stream: n.table.stream },
       });
     }
-    const table = c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, rows ?? []);
+    const table = constant !== null ? staticReferenceTable(n.table.name, constant as Row[]) : (c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, rows ?? []));
     const streamKeys = n.streamKeys.map((k) => compileExpr(k, cctx(c, n.input.fields)).fn);
     const tableKeys = n.tableKeys.map((k) => compileExpr(k, cctx(c, n.tableFields)).fn);
-    const cond = n.condition ? compilePredicate(n.condition, cctx(c, n.fields)) : null;
-    const detail = `${n.joinType} table=${n.table.name} (${n.table.path !== null ? `${table.rows().length} rows from ${n.table.path}` : `latest per key of stream ${n.table.stream}`}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
-    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', table, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType === 'LEFT'));
+    const cond = n.condition ? compilePredicate(n.condition, cctx(c, [...n.input.fields, ...n.tableFields])) : null;
+    const detail = `${n.joinType} table=${n.table.name} (${constant !== null ? `${constant.length} rows of VALUES` : n.table.path !== null ? `${table.rows().length} rows from ${n.table.path}` : `latest per key of stream ${n.table.stream}`}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
+    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', table, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType));
   },
   intervalJoin: (n, c) => {
     const left = build(n.left, c);
