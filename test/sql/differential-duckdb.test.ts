@@ -420,3 +420,50 @@ describe('UNION ALL and WITH agree with DuckDB', () => {
     });
   }
 });
+
+describe('IN and EXISTS subqueries agree with DuckDB', () => {
+  it('IN over a reference table, NOT EXISTS over it, IN over VALUES, with extra conditions in the subqueries', async () => {
+    const passages = generate(47, 3000);
+    const path = join(dir, 'subqueries.ndjson');
+    writeFileSync(path, passages.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    // Plazas 1..4 are known (5 and 6 are not), two of them twice; a surcharge flag per row.
+    const plazas = [[1, 250, 1], [2, 90, 0], [3, 400, 1], [3, 120, 0], [4, 60, 1], [4, 75, 0]];
+    const csv = join(dir, 'subquery-plazas.csv');
+    writeFileSync(csv, 'plaza_id,toll_cents,surcharge\n' + plazas.map((r) => r.join(',')).join('\n') + '\n');
+    const plates = Array.from({ length: 20 }, (_, i) => `'P-${i * 3}'`);
+    const sql = `
+      CREATE TABLE tolls (plate VARCHAR(16), plaza_id INT, amount_cents BIGINT, event_time TIMESTAMP(3),
+        WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND) WITH ('stream' = 'tolls');
+      CREATE TABLE plazas (plaza_id INT, toll_cents BIGINT, surcharge INT) WITH ('format' = 'csv', 'path' = '${csv.replace(/'/g, "''")}');
+      SELECT plate, plaza_id, amount_cents FROM tolls WHERE plaza_id IN (SELECT plaza_id FROM plazas WHERE surcharge = 1) AND amount_cents > 500;
+      SELECT plate, plaza_id, amount_cents FROM tolls t WHERE NOT EXISTS (SELECT 1 FROM plazas p WHERE p.plaza_id = t.plaza_id AND p.toll_cents > t.amount_cents / 10);
+      SELECT plate, plaza_id, amount_cents FROM tolls WHERE plate IN (SELECT v FROM (VALUES ${plates.map((p) => `(${p})`).join(', ')}, ('P-3')) AS x(v));`;
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    const theirs: string[][] = [];
+    try {
+      await db.run(`CREATE TABLE tolls AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {plate: 'VARCHAR', plaza_id: 'INTEGER', amount_cents: 'BIGINT'})`);
+      await db.run(`CREATE TABLE plazas AS SELECT * FROM read_csv('${csv.replace(/'/g, "''")}', header = true)`);
+      for (const q of [
+        'SELECT plate, plaza_id, amount_cents FROM tolls WHERE plaza_id IN (SELECT plaza_id FROM plazas WHERE surcharge = 1) AND amount_cents > 500',
+        'SELECT plate, plaza_id, amount_cents FROM tolls t WHERE NOT EXISTS (SELECT 1 FROM plazas p WHERE p.plaza_id = t.plaza_id AND p.toll_cents > t.amount_cents // 10)',
+        `SELECT plate, plaza_id, amount_cents FROM tolls WHERE plate IN (SELECT v FROM (VALUES ${plates.map((p) => `(${p})`).join(', ')}, ('P-3')) AS x(v))`,
+      ]) {
+        const rows = (await db.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[];
+        theirs.push(rows.map((r) => JSON.stringify([r.plate, Number(r.plaza_id), Number(r.amount_cents)])).sort());
+      }
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+    for (const t of theirs) expect(t.length).toBeGreaterThan(100);
+    for (const batchSize of [2, 512]) {
+      const result = await runQuery({ sql, inputs: { tolls: path }, batchSize });
+      expect(result.errors).toEqual([]);
+      ['result', 'result_2', 'result_3'].forEach((stream, i) => {
+        const ours = result.streams[stream]!.map((r) => JSON.stringify([r.plate, r.plaza_id, r.amount_cents])).sort();
+        expect(ours, stream).toEqual(theirs[i]);
+      });
+    }
+  });
+});
