@@ -7,7 +7,7 @@
 import { resolveInside } from '../core/confined-path.ts';
 import { TollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { FromItem, QueryDialect, Script, SelectQuery } from './ast/index.ts';
-import { PlanProblem, sqlError } from './diagnostics.ts';
+import { PlanProblem, planProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
 import type { OutputKeys } from './output-keys.ts';
@@ -174,6 +174,15 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
   const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: allowedLatenessMs, refRows: new Map(), refTables }));
   const keys = outputKeys(script, plan.pipelines);
   const fed = fedBySources(graph.nodes);
+  for (const o of graph.outputs) {
+    // Such an output would have no checkpoint position, and would be written again after every restart.
+    if (!fed.has(o.sink.id)) {
+      const pipeline = plan.pipelines.find((p) => p.target === o.name)!;
+      withSql(options.sql, () => {
+        throw planProblem(pipeline.pos, `${o.name} is fed by VALUES alone: a live query follows streams, and these rows would be written again after every restart`, 'Unite the VALUES with a stream (UNION ALL), or run it once with tollstream query.');
+      });
+    }
+  }
   const inputs: string[] = [];
   for (const n of graph.nodes) if (n.kind === 'source' && !inputs.includes(n.source.input)) inputs.push(n.source.input);
   return {
