@@ -244,15 +244,15 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
     const exact = b.fields.length === fields.length && b.fields.every((f, k) => f.type === fields[k]!.type && f.hidden === fields[k]!.hidden);
     if (exact) return b;
     const pos = queries[i]!.pos;
-    // Columns are read by position: the branch's own names may repeat.
-    const renamed = { ...b, fields: b.fields.map((f, k) => ({ ...f, name: `$${k}`, qualifier: null })) } as LogicalNode;
+    // Columns are read by position (the branch's own names may repeat): `$k` stands for field k.
+    const byPosition = new Map(b.fields.map((_, k) => [exprKey(col(`$${k}`, pos)), k]));
     const at = (name: string) => b.fields.findIndex((f) => f.hidden && f.name === name);
     const exprs: Expr[] = fields.map((f, k) => {
       const from = f.hidden ? at('ROWTIME') : b.fields.indexOf(visible[i]![k]!);
       const ref = col(`$${from}`, pos);
       return b.fields[from]!.type === f.type ? ref : { kind: 'cast', operand: ref, target: { name: f.type, text: f.type }, lenient: false, pos };
     });
-    return { kind: 'project', input: renamed, exprs, substitutions: null, fields } satisfies LogicalNode;
+    return { kind: 'project', input: b, exprs, substitutions: byPosition, fields } satisfies LogicalNode;
   });
   return { kind: 'unionAll', inputs, fields };
 }
