@@ -42,7 +42,8 @@ function sameExpr(a: Expr, b: Expr): boolean {
 function keysOfInsert(query: SelectQuery, columns: readonly string[]): OutputKeys {
   const row: OutputKeys = { mode: 'row', identity: [], partition: [] };
   // A stagger window can close and open again for the same key: its rows have no natural name.
-  if (query.groupBy.length === 0 || query.windowedBy) return row;
+  // Branches of a UNION ALL may each produce the same key.
+  if (query.groupBy.length === 0 || query.windowedBy || query.unionAll.length > 0) return row;
   const groupBy = query.groupBy;
   const identity: string[] = [];
   const partition: string[] = [];

@@ -7,7 +7,7 @@
 import { resolveInside } from '../core/confined-path.ts';
 import { TollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { FromItem, QueryDialect, Script, SelectQuery } from './ast/index.ts';
-import { PlanProblem, sqlError } from './diagnostics.ts';
+import { PlanProblem, planProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
 import type { OutputKeys } from './output-keys.ts';
@@ -20,6 +20,7 @@ import type { LocateFile, ReferenceTable } from './reference-table.ts';
 import { ChangelogReferenceTable, DEFAULT_LIVE_REFRESH_MS, FileReferenceTable } from './reference-table.ts';
 import { explainGraph } from './planner/physical/explain.ts';
 import type { PhysicalGraph } from './planner/physical/graph.ts';
+import { fedBySources } from './planner/physical/graph.ts';
 import type { ErrorRow } from './runtime/error-stream.ts';
 import { ErrorStream } from './runtime/error-stream.ts';
 import type { LiveItem, LiveSourceTask } from './runtime/live-source-task.ts';
@@ -102,9 +103,14 @@ export function undeclaredInputs(sql: string): string[] {
       else if (f.kind === 'join') {
         from(f.left);
         from(f.right);
-      } else visitQuery(f.query);
+      } else if (f.kind === 'subquery') visitQuery(f.query);
     };
     from(q.from);
+    for (const cte of q.ctes) {
+      declared.add(cte.name.toLowerCase());
+      visitQuery(cte.query);
+    }
+    q.unionAll.forEach(visitQuery);
   };
   const visit = (st: Script['statements'][number]): void => {
     if (st.kind === 'insert') visitQuery(st.query);
@@ -167,13 +173,24 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
   const allowedLatenessMs = options.allowedLatenessMs ?? 0;
   const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: allowedLatenessMs, refRows: new Map(), refTables }));
   const keys = outputKeys(script, plan.pipelines);
+  const fed = fedBySources(graph.nodes);
+  for (const o of graph.outputs) {
+    // Such an output would have no checkpoint position, and would be written again after every restart.
+    if (!fed.has(o.sink.id)) {
+      const pipeline = plan.pipelines.find((p) => p.target === o.name)!;
+      withSql(options.sql, () => {
+        throw planProblem(pipeline.pos, `${o.name} is fed by VALUES alone: a live query follows streams, and these rows would be written again after every restart`, 'Unite the VALUES with a stream (UNION ALL), or run it once with tollstream query.');
+      });
+    }
+  }
   const inputs: string[] = [];
   for (const n of graph.nodes) if (n.kind === 'source' && !inputs.includes(n.source.input)) inputs.push(n.source.input);
   return {
     sql: options.sql,
     inputs,
     outputs: graph.outputs.map((o) => ({ name: o.name, columns: o.columns, sinkTaskId: o.sink.id, keys: keys.get(o.name) ?? { mode: 'row', identity: [], partition: [] } })),
-    taskIds: graph.nodes.map((n) => n.id),
+    // Tasks no source feeds (VALUES) see no barrier, so they report no state.
+    taskIds: graph.nodes.filter((n) => fed.has(n.id)).map((n) => n.id),
     explain: explainGraph(graph),
     graph,
     allowedLatenessMs,

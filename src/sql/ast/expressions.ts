@@ -3,6 +3,7 @@
  * dispatch through `Record<ExprKind, ...>` so a new kind does not compile until every pass handles it.
  */
 import type { SourcePos } from '../diagnostics.ts';
+import type { SelectQuery } from './query.ts';
 
 export type TimeUnit = 'MILLISECOND' | 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'QUARTER' | 'YEAR';
 
@@ -108,6 +109,20 @@ export interface CaseExpr {
   readonly pos: SourcePos;
 }
 
+/**
+ * `x [NOT] IN (SELECT ...)` and `EXISTS (SELECT ...)` (NOT EXISTS is a NOT around it). Planned as a semi- or
+ * anti-join when it is a condition of WHERE and the subquery reads a reference table or VALUES.
+ */
+export interface SubqueryPredicateExpr {
+  readonly kind: 'subqueryPredicate';
+  readonly mode: 'in' | 'exists';
+  /** The left side of IN; null for EXISTS. */
+  readonly operand: Expr | null;
+  readonly negated: boolean;
+  readonly query: SelectQuery;
+  readonly pos: SourcePos;
+}
+
 export interface CastExpr {
   readonly kind: 'cast';
   readonly operand: Expr;
@@ -184,6 +199,7 @@ export type Expr =
   | LikeExpr
   | CaseExpr
   | CastExpr
+  | SubqueryPredicateExpr
   | CallExpr
   | FloorCeilExpr
   | ExtractExpr
@@ -206,6 +222,7 @@ export const exprChildren: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => rea
   like: (e) => (e.escape ? [e.operand, e.pattern, e.escape] : [e.operand, e.pattern]),
   case: (e) => [...(e.operand ? [e.operand] : []), ...e.whens.flatMap((w) => [w.when, w.then]), ...(e.otherwise ? [e.otherwise] : [])],
   cast: (e) => [e.operand],
+  subqueryPredicate: (e) => (e.operand ? [e.operand] : []),
   call: (e) => [...e.args, ...(e.filter ? [e.filter] : [])],
   floorCeil: (e) => [e.operand],
   extract: (e) => [e.operand],

@@ -58,7 +58,17 @@ export interface SubqueryFrom {
   readonly pos: SourcePos;
 }
 
-export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom;
+/** `(VALUES (1, 'a'), (2, 'b')) AS t(id, name)`: constant rows, a bounded source. */
+export interface ValuesFrom {
+  readonly kind: 'values';
+  readonly rows: readonly (readonly Expr[])[];
+  readonly alias: string | null;
+  /** The names of `AS t(id, name)`; without them the columns are EXPR$0, EXPR$1, ... */
+  readonly columns: readonly string[] | null;
+  readonly pos: SourcePos;
+}
+
+export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom | ValuesFrom;
 export type FromKind = FromItem['kind'];
 
 export interface NamedWindow {
@@ -73,8 +83,19 @@ export interface StaggerClause {
   readonly pos: SourcePos;
 }
 
+/** `WITH name AS (SELECT ...)`: a name for a query, read like a view by the query it belongs to. */
+export interface CommonTableExpr {
+  readonly name: string;
+  readonly query: SelectQuery;
+  readonly pos: SourcePos;
+}
+
 export interface SelectQuery {
   readonly kind: 'select';
+  /** The query's `WITH` names, in order (each may read the ones before it). */
+  readonly ctes: readonly CommonTableExpr[];
+  /** `UNION ALL` branches after this one: the query's rows are this SELECT's and theirs. */
+  readonly unionAll: readonly SelectQuery[];
   /** `SELECT STREAM` (Kinesis Analytics); same meaning as a plain SELECT here. */
   readonly stream: boolean;
   readonly distinct: boolean;

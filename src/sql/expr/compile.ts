@@ -163,6 +163,14 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
       return neg ? same : !same;
     }, 'BOOLEAN', [L, R]);
   },
+  // Planned as a semi- or anti-join (plan-subquery.ts) where that is possible; anywhere else it is refused.
+  subqueryPredicate: (e) => {
+    throw planProblem(
+      e.pos,
+      `${e.mode === 'in' ? 'IN (SELECT ...)' : 'EXISTS (SELECT ...)'} is only supported as a condition of WHERE (alone or joined by AND), not inside another expression`,
+      'Write WHERE x IN (SELECT k FROM r) AND ..., or WHERE [NOT] EXISTS (SELECT 1 FROM r WHERE r.k = s.k).',
+    );
+  },
   inList: (e, ctx) => {
     const o = compileExpr(e.operand, ctx);
     const items = e.list.map((x) => coerceTo(compileExpr(x, ctx), o.type));

@@ -1,6 +1,7 @@
 /**
  * Stream-to-table join against reference data: each stream row probes a hash index on the equality keys;
- * LEFT JOIN keeps unmatched rows with NULLs. The table may change while the query runs (a reloaded file, a
+ * LEFT JOIN keeps unmatched rows with NULLs; SEMI (IN, EXISTS) emits a stream row once if it matches, ANTI
+ * (NOT EXISTS) if it does not, both without the table's columns. The table may change while the query runs (a reloaded file, a
  * changelog stream): the index is rebuilt when its version moves, so a row is joined with the table as it
  * is when the row is processed (processing-time lookup).
  */
@@ -22,7 +23,7 @@ export class LookupJoinOperator implements Operator {
     private readonly tableWidth: number,
     /** The full ON condition over the joined row (stream columns, then table columns). */
     private readonly condition: ((row: Row) => boolean) | null,
-    private readonly left: boolean,
+    private readonly mode: 'INNER' | 'LEFT' | 'SEMI' | 'ANTI',
   ) {}
 
   private refreshIndex(): void {
@@ -47,17 +48,20 @@ export class LookupJoinOperator implements Operator {
       try {
         const keys: Value[] = this.streamKeyFns.map((f) => f(row));
         const matches = keys.includes(null) ? undefined : this.index.get(keyOf(keys));
+        const mode = this.mode;
         let matched = false;
         if (matches) {
           for (const t of matches) {
             const joined = this.join(row, t);
             if (this.condition === null || this.condition(joined)) {
-              out.emit(joined);
               matched = true;
+              if (mode === 'SEMI' || mode === 'ANTI') break;
+              out.emit(joined);
             }
           }
         }
-        if (!matched && this.left) out.emit(this.join(row, null));
+        if (matched ? mode === 'SEMI' : mode === 'ANTI') out.emit(row);
+        else if (!matched && mode === 'LEFT') out.emit(this.join(row, null));
       } catch (err) {
         if (!(err instanceof RowError)) throw err;
         out.error(err.errorName, err.message, row);

@@ -2,6 +2,7 @@
 import type { BinaryOp, Expr, OrderItem, OverClause, TimeUnit } from '../ast/index.ts';
 import { parseTimestampText } from '../expr/time.ts';
 import type { Cursor } from './cursor.ts';
+import { parseSelect } from './parser.ts';
 import { parseInterval, parseTimeUnit, parseType } from './units-and-types.ts';
 
 export function parseExpr(c: Cursor): Expr {
@@ -62,7 +63,12 @@ function parseComparison(c: Cursor): Expr {
     if (negated) c.next();
     if (c.acceptWord('IN')) {
       c.expectOp('(', 'IN takes a list: x IN (1, 2, 3).');
-      if (c.isWord('SELECT')) throw c.error('IN (SELECT ...) subqueries are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
+      if (c.isWord('SELECT') || c.isWord('WITH')) {
+        const query = parseSelect(c);
+        c.expectOp(')');
+        left = { kind: 'subqueryPredicate', mode: 'in', operand: left, negated, query, pos: t.pos };
+        continue;
+      }
       const list: Expr[] = [];
       do list.push(parseExpr(c));
       while (c.acceptOp(','));
@@ -156,7 +162,13 @@ function parsePrimary(c: Cursor): Expr {
 
   switch (t.upper) {
     case 'EXISTS':
-      if (c.isOpAt(1, '(')) throw c.error('EXISTS subqueries are not supported yet', 'Join the other stream (an interval join) or a reference table (JOIN r ON ...) instead.');
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.expectOp('(');
+        const query = parseSelect(c);
+        c.expectOp(')');
+        return { kind: 'subqueryPredicate', mode: 'exists', operand: null, negated: false, query, pos };
+      }
       break;
     case 'TRUE':
     case 'FALSE':

@@ -74,6 +74,6 @@ describe('parseSql', () => {
 
   it('rejects ORDER BY on a stream with a hint toward windows', () => {
     expect(() => parseSql('SELECT a FROM t ORDER BY a')).toThrow(/ROW_NUMBER\(\) for a top-N/);
-    expect(() => parseSql('SELECT a FROM t UNION SELECT a FROM u')).toThrow(/a stream written by several is their union/);
+    expect(() => parseSql('SELECT a FROM t UNION SELECT a FROM u')).toThrow(/Write UNION ALL/);
   });
 });

@@ -4,6 +4,7 @@
  */
 import type {
   ColumnDef,
+  CommonTableExpr,
   CreatePumpStmt,
   Expr,
   FromItem,
@@ -73,11 +74,10 @@ function parseStatement(c: Cursor): Statement {
     }
     throw c.error(`expected TABLE, STREAM, VIEW or PUMP after CREATE but found ${c.describe()}`, 'Tollstream creates tables, views, streams and pumps.');
   }
-  if (c.isWord('WITH')) throw c.error('WITH (common table expressions) is not supported yet', 'Name each part with CREATE VIEW v AS SELECT ... and read v.');
-  if (c.isWord('VALUES')) throw c.error('VALUES is not supported yet', 'Read rows from an input stream; constants can be selected from it.');
+  if (c.isWord('VALUES')) throw c.error('VALUES as a statement is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
   if (c.isWord('SET')) throw c.error('SET is not supported', "Options go in the table's WITH ('key' = 'value') or in the query's settings.");
   if (c.acceptWord('INSERT')) return parseInsertRest(c, pos);
-  if (c.isWord('SELECT') || c.isOp('(')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
+  if (c.isWord('SELECT') || c.isWord('WITH') || c.isOp('(')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
   throw c.error(`expected a statement but found ${c.describe()}`, 'Statements start with SELECT, INSERT INTO, CREATE TABLE/VIEW/STREAM/PUMP or EXPLAIN.');
 }
 
@@ -85,7 +85,7 @@ function parseInsertRest(c: Cursor, pos: InsertStmt['pos']): InsertStmt {
   c.expectWord('INTO');
   const target = c.identifier('the stream or table to insert into');
   let columns: string[] | null = null;
-  if (c.isOp('(') && !c.isWordAt(1, 'SELECT')) {
+  if (c.isOp('(') && !c.isWordAt(1, 'SELECT') && !c.isWordAt(1, 'WITH')) {
     c.expectOp('(');
     columns = [];
     do columns.push(c.identifier('a column name'));
@@ -145,10 +145,47 @@ function parseColumnList(c: Cursor, allowWatermark: boolean) {
 
 const CLAUSE_WORDS = new Set([
   'FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'WINDOW', 'WINDOWED', 'JOIN', 'LEFT', 'INNER', 'RIGHT', 'FULL', 'ON',
-  'UNION', 'LIMIT', 'AS', 'AND', 'OR', 'SELECT', 'CROSS', 'OUTER',
+  'UNION', 'INTERSECT', 'EXCEPT', 'LIMIT', 'AS', 'AND', 'OR', 'SELECT', 'CROSS', 'OUTER',
 ]);
 
+/** A query: `[WITH name AS (...), ...] select [UNION ALL select ...]`, each select perhaps in parentheses. */
 export function parseSelect(c: Cursor): SelectQuery {
+  const ctes: CommonTableExpr[] = [];
+  if (c.acceptWord('WITH')) {
+    if (c.isWord('RECURSIVE')) throw c.error('WITH RECURSIVE is not supported', 'Name each step with WITH name AS (SELECT ...) without recursion.');
+    do {
+      const pos = c.peek().pos;
+      const name = c.identifier('a name for the WITH query');
+      if (c.isOp('(')) throw c.error('column names after a WITH name are not supported yet', `Name the columns with aliases inside: WITH ${name} AS (SELECT x AS a, ...).`);
+      c.expectWord('AS', `Write WITH ${name} AS (SELECT ...).`);
+      c.expectOp('(', `Put the query in parentheses: WITH ${name} AS (SELECT ...).`);
+      const query = parseSelect(c);
+      c.expectOp(')');
+      ctes.push({ name, query, pos });
+    } while (c.acceptOp(','));
+  }
+  const first = parseSelectTerm(c);
+  const unionAll: SelectQuery[] = [];
+  while (c.isWord('UNION')) {
+    const unionPos = c.next().pos;
+    if (!c.acceptWord('ALL')) {
+      throw c.errorAt(unionPos, 'UNION without ALL (removing duplicates) is not supported yet', 'Write UNION ALL, then SELECT DISTINCT ... FROM (the union) to drop repeated rows.');
+    }
+    unionAll.push(parseSelectTerm(c));
+  }
+  if (c.isWord('INTERSECT') || c.isWord('EXCEPT')) {
+    throw c.error(`${c.peek().upper} is not supported`, 'Combine queries with UNION ALL, or filter with a join.');
+  }
+  if (c.isWord('ORDER') || c.isWord('LIMIT')) {
+    throw c.error(`${c.peek().upper} is not supported on a stream`, 'A continuous query never ends, so it cannot be sorted or limited; rank rows per window with ROW_NUMBER() for a top-N.');
+  }
+  if (ctes.length === 0 && unionAll.length === 0) return first;
+  // A parenthesized first term keeps its own WITH names; the outer ones come first so the inner can shadow them.
+  return { ...first, ctes: [...ctes, ...first.ctes], unionAll: [...first.unionAll, ...unionAll] };
+}
+
+function parseSelectTerm(c: Cursor): SelectQuery {
+  if (c.isWord('VALUES')) throw c.error('VALUES in place of a SELECT is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
   if (c.acceptOp('(')) {
     const q = parseSelect(c);
     c.expectOp(')');
@@ -215,13 +252,7 @@ export function parseSelect(c: Cursor): SelectQuery {
       windows.push({ name, spec: parseOverSpec(c) });
     } while (c.acceptOp(','));
   }
-  if (c.isWord('ORDER') || c.isWord('LIMIT')) {
-    throw c.error(`${c.peek().upper} is not supported on a stream`, 'A continuous query never ends, so it cannot be sorted or limited; rank rows per window with ROW_NUMBER() for a top-N.');
-  }
-  if (c.isWord('UNION')) {
-    throw c.error('UNION is not supported yet', 'Write one INSERT INTO (or pump) per query into the same target stream: a stream written by several is their union.');
-  }
-  return { kind: 'select', stream, distinct, items, from, where, groupBy, having, windows, windowedBy, pos };
+  return { kind: 'select', ctes: [], unionAll: [], stream, distinct, items, from, where, groupBy, having, windows, windowedBy, pos };
 }
 
 function parseSelectItem(c: Cursor): SelectItem | StarItem {
@@ -271,6 +302,29 @@ const WINDOW_FUNCTIONS: Record<WindowFunction, number> = { TUMBLE: 1, HOP: 2, SE
 
 function parseFromPrimary(c: Cursor): FromItem {
   const pos = c.peek().pos;
+  if (c.isOp('(') && c.isWordAt(1, 'VALUES')) {
+    c.expectOp('(');
+    c.expectWord('VALUES');
+    const rows: Expr[][] = [];
+    do {
+      c.expectOp('(', 'Each row of VALUES is in parentheses: VALUES (1, \'a\'), (2, \'b\').');
+      const row: Expr[] = [];
+      do row.push(parseExpr(c));
+      while (c.acceptOp(','));
+      c.expectOp(')');
+      rows.push(row);
+    } while (c.acceptOp(','));
+    c.expectOp(')');
+    const alias = parseAlias(c);
+    let columns: string[] | null = null;
+    if (alias !== null && c.acceptOp('(')) {
+      columns = [];
+      do columns.push(c.identifier('a column name'));
+      while (c.acceptOp(','));
+      c.expectOp(')');
+    }
+    return { kind: 'values', rows, alias, columns, pos };
+  }
   if (c.isOp('(')) {
     c.expectOp('(');
     const query = parseSelect(c);

@@ -5,6 +5,7 @@ import { exportValue } from '../expr/types.ts';
 import { SourceDecoder } from '../operators/source-decoder.ts';
 import { WatermarkGenerator } from '../operators/watermark-generator.ts';
 import type { PhysicalGraph, PhysicalNode, RuntimeHooks } from '../planner/physical/graph.ts';
+import { fedBySources } from '../planner/physical/graph.ts';
 import type { ErrorStream } from './error-stream.ts';
 import type { LiveItem } from './live-source-task.ts';
 import { LiveSourceTask } from './live-source-task.ts';
@@ -109,7 +110,15 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
     );
   }
   if (options.restore) {
+    const fed = fedBySources(graph.nodes);
     for (const [id, task] of tasks) {
+      // Tasks no source feeds compute constant rows: no state, they start over.
+      if (!fed.has(id)) continue;
+      const node = byId.get(id)!;
+      if (task instanceof Task && node.kind === 'operator') {
+        const constant = node.inputs.flatMap((input, i) => (fed.has(input.id) ? [] : [i]));
+        if (constant.length > 0) task.skipRowsOf(constant);
+      }
       if (!(id in options.restore)) {
         throw new TollstreamError('SQL_INPUT', `the checkpoint has no state for ${id}: it was taken from a different query`, { context: { task: id } });
       }

@@ -52,7 +52,24 @@ export class Task {
     };
   }
 
+  /** Inputs whose rows the restored state already holds (constant rows, see `skipRowsOf`). */
+  private skipped: readonly boolean[] = [];
+
+  /**
+   * After a restore: drops the rows of these inputs. They carry constant rows (VALUES) and no barrier, so
+   * every checkpoint of this task was taken after they ended (alignment waits for them) and holds them all.
+   */
+  skipRowsOf(inputs: readonly number[]): void {
+    const skipped = new Array<boolean>(this.inputCount).fill(false);
+    for (const i of inputs) skipped[i] = true;
+    this.skipped = skipped;
+  }
+
   async run(): Promise<void> {
+    if (this.inputCount === 0) {
+      this.operator.handleEnd(this.out);
+      await this.flush();
+    }
     while (!this.ended.every(Boolean)) {
       const { input, message } = await this.queue.receive();
       if (message.kind === 'cancel') {
@@ -83,6 +100,7 @@ export class Task {
   private async handle(input: number, message: Message): Promise<void> {
     switch (message.kind) {
       case 'data':
+        if (this.skipped[input] === true) return;
         this.errorInput = input;
         this.operator.processBatch(message.rows, input, this.out);
         await this.flush();

@@ -19,7 +19,9 @@ export function detectDialect(script: Script): QueryDialect {
     q.windowedBy !== null ||
     q.items.some((i) => i.kind === 'item' && mentionsRowtime(i.expr)) ||
     q.groupBy.some(mentionsRowtime) ||
-    (q.from !== null && kinesisFrom(q.from));
+    (q.from !== null && kinesisFrom(q.from)) ||
+    q.ctes.some((c) => kinesisQuery(c.query)) ||
+    q.unionAll.some(kinesisQuery);
   const kinesisFrom = (f: FromItem): boolean =>
     f.kind === 'subquery' ? kinesisQuery(f.query) : f.kind === 'join' ? kinesisFrom(f.left) || kinesisFrom(f.right) : false;
   const kinesisStatement = (st: Script['statements'][number]): boolean => {

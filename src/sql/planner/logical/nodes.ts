@@ -5,6 +5,7 @@
 import type { CallExpr, Expr, OrderItem, QueryDialect, SqlTypeName } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
+import type { Value } from '../../expr/types.ts';
 
 export interface SourceDef {
   /** The name in SQL. */
@@ -120,7 +121,10 @@ export interface LookupJoinNode extends Base {
   readonly streamKeys: readonly Expr[];
   readonly tableKeys: readonly Expr[];
   readonly condition: Expr | null;
-  readonly joinType: 'INNER' | 'LEFT';
+  /** SEMI and ANTI (`IN`/`EXISTS`, `NOT EXISTS` subqueries) keep or drop the stream row; its fields only. */
+  readonly joinType: 'INNER' | 'LEFT' | 'SEMI' | 'ANTI';
+  /** The rows of a VALUES table; null for a declared reference table. */
+  readonly constantRows?: readonly (readonly Value[])[] | null;
 }
 
 /** Output: the left fields, then the right fields. */
@@ -138,6 +142,18 @@ export interface IntervalJoinNode extends Base {
   readonly condition: Expr;
 }
 
+/** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */
+export interface UnionAllNode extends Base {
+  readonly kind: 'unionAll';
+  readonly inputs: readonly LogicalNode[];
+}
+
+/** Constant rows (`VALUES`), already evaluated and cast to the fields' types; ROWTIME is the planning time. */
+export interface ValuesNode extends Base {
+  readonly kind: 'values';
+  readonly rows: readonly (readonly Value[])[];
+}
+
 export type LogicalNode =
   | ScanNode
   | StreamReadNode
@@ -148,7 +164,9 @@ export type LogicalNode =
   | OverAggregateNode
   | TopNNode
   | LookupJoinNode
-  | IntervalJoinNode;
+  | IntervalJoinNode
+  | UnionAllNode
+  | ValuesNode;
 
 export type LogicalKind = LogicalNode['kind'];
 
@@ -164,6 +182,8 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
   topN: (n) => [n.input],
   lookupJoin: (n) => [n.input],
   intervalJoin: (n) => [n.left, n.right],
+  unionAll: (n) => n.inputs,
+  values: () => [],
 };
 
 /** Names of the in-application streams a plan reads. */

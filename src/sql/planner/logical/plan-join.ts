@@ -12,7 +12,7 @@ import type { LogicalNode } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
 import { ctxOf, planFrom, rejectUpdates } from './plan-query.ts';
 
-function conjuncts(e: Expr): Expr[] {
+export function conjuncts(e: Expr): Expr[] {
   return e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e];
 }
 

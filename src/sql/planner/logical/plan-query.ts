@@ -1,16 +1,18 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
 import type { CompileContext } from '../../expr/compile.ts';
-import { compileExpr } from '../../expr/compile.ts';
+import { castValue, compileExpr } from '../../expr/compile.ts';
+import type { Value } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
 import { planJoin } from './plan-join.ts';
-import type { AggregateNode, LogicalNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+import { planSubqueryConditions } from './plan-subquery.ts';
 import { logicalInputs } from './nodes.ts';
 
 export interface PlanEnv {
@@ -20,6 +22,13 @@ export interface PlanEnv {
   readonly viewsInProgress: Set<string>;
   /** Streams (lower case) written by a GROUP BY without a window: their rows are updates, not facts. */
   readonly updatingStreams: Set<string>;
+  /** The `WITH` names in scope (lower case), each with the names in scope where it was written. */
+  readonly ctes?: ReadonlyMap<string, CteBinding>;
+}
+
+interface CteBinding {
+  readonly query: SelectQuery;
+  readonly scope: ReadonlyMap<string, CteBinding>;
 }
 
 /**
@@ -95,12 +104,54 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
     }
     case 'join':
       return planJoin(item, env);
+    case 'values':
+      return planValues(item, env);
   }
+}
+
+/** `(VALUES (...), ...) AS t(a, b)`: every row evaluated once, now; a column's type is its values' common type. */
+export function planValues(item: ValuesFrom, env: PlanEnv): ValuesNode {
+  const width = item.rows[0]!.length;
+  const qualifier = item.alias;
+  if (item.columns !== null && item.columns.length !== width) {
+    throw planProblem(item.pos, `VALUES rows have ${width} column(s) but ${item.columns.length} name(s) are given`, 'Name every column once: AS t(a, b, ...).');
+  }
+  const ctx = ctxOf(env, []);
+  const typed = item.rows.map((row, r) => {
+    if (row.length !== width) throw planProblem(row[0]?.pos ?? item.pos, `VALUES row ${r + 1} has ${row.length} value(s), the first row ${width}`, 'Give every row the same number of values.');
+    return row.map((e) => {
+      const c = compileExpr(e, ctx);
+      let v: Value;
+      try {
+        v = c.fn([]);
+      } catch (err) {
+        throw planProblem(e.pos, `this VALUES entry cannot be computed: ${(err as Error).message}`, 'Write a constant, e.g. 42, \'text\' or TIMESTAMP \'2026-03-02 08:00:00\'.');
+      }
+      return { v, type: c.type, pos: e.pos };
+    });
+  });
+  const types: SqlTypeName[] = typed[0]!.map((x) => x.type);
+  for (const row of typed) {
+    row.forEach((x, k) => {
+      const t = types[k]!;
+      if (x.type === t || x.type === 'NULL') return;
+      if (t === 'NULL') types[k] = x.type;
+      else if (NUMERIC.has(t) && NUMERIC.has(x.type)) types[k] = 'DOUBLE';
+      else throw planProblem(x.pos, `VALUES column ${k + 1} is ${t} in one row and ${x.type} in another`, `CAST the value to ${t}.`);
+    });
+  }
+  const rowtime = env.now();
+  const rows = typed.map((row) => [...row.map((x, k) => (x.type === types[k] ? x.v : castValue(x.v, x.type, types[k]!))), rowtime]);
+  const fields: Field[] = types.map((type, k) => ({ name: item.columns?.[k] ?? `EXPR$${k}`, type, qualifier, hidden: false }));
+  return { kind: 'values', rows, fields: [...fields, rowtimeField(qualifier)] };
 }
 
 function planTableRef(name: string, qualifier: string, pos: SourcePos, env: PlanEnv): LogicalNode {
   const { catalog } = env;
   const lower = name.toLowerCase();
+  // A WITH name is inlined where it is read, like a view: read twice, it is planned (and computed) twice.
+  const cte = env.ctes?.get(lower);
+  if (cte) return requalify(planSelect(cte.query, { ...env, ctes: cte.scope }), qualifier);
   const view = catalog.views.get(lower);
   if (view) {
     if (env.viewsInProgress.has(lower)) throw planProblem(pos, `view ${name} refers to itself`, 'Break the cycle between the views.');
@@ -138,14 +189,84 @@ function collectCalls(e: Expr, test: (c: CallExpr) => boolean, into: CallExpr[])
 
 const FIXED_UNITS: Record<string, number> = { MILLISECOND: 1, SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 };
 
+/** A query with its WITH names and UNION ALL branches. */
 export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
+  if (q.ctes.length > 0) {
+    let ctes: ReadonlyMap<string, CteBinding> = env.ctes ?? new Map();
+    for (const cte of q.ctes) {
+      const next = new Map(ctes);
+      next.set(cte.name.toLowerCase(), { query: cte.query, scope: ctes });
+      ctes = next;
+    }
+    env = { ...env, ctes };
+  }
+  if (q.unionAll.length === 0) return planSelectCore(q, env);
+  return planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+}
+
+const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
+
+/**
+ * `a UNION ALL b ...`: the rows of every branch, named as the first branch names them. Branches give the
+ * same number of columns; a column's types must agree (NULL fits any, BIGINT and DOUBLE give DOUBLE).
+ * The watermark of the union is the minimum of its inputs' (the runtime merges watermarks so).
+ */
+function planUnionAll(queries: readonly SelectQuery[], branches: readonly LogicalNode[], env: PlanEnv): LogicalNode {
+  const visible = branches.map((b) => b.fields.filter((f) => !f.hidden));
+  const first = visible[0]!;
+  const types: SqlTypeName[] = first.map((f) => f.type);
+  branches.forEach((b, i) => {
+    rejectUpdates(b, env, queries[i]!.pos, 'UNION ALL');
+    if (i === 0) return;
+    const cols = visible[i]!;
+    if (cols.length !== first.length) {
+      throw planProblem(queries[i]!.pos, `UNION ALL: the first SELECT gives ${first.length} column(s), this one ${cols.length}`, 'Select the same number of columns in every branch, in the same order.');
+    }
+    cols.forEach((f, k) => {
+      const t = types[k]!;
+      if (f.type === t || f.type === 'NULL' || f.type === 'ANY') return;
+      if (t === 'NULL' || t === 'ANY') types[k] = f.type;
+      else if (NUMERIC.has(t) && NUMERIC.has(f.type)) types[k] = 'DOUBLE';
+      else {
+        throw planProblem(
+          queries[i]!.pos,
+          `UNION ALL: column ${k + 1} (${first[k]!.name}) is ${t} in the first SELECT but ${f.type} in this one`,
+          `CAST one to the other's type, e.g. CAST(${f.name} AS ${t}).`,
+        );
+      }
+    });
+  });
+  const withRowtime = branches.every((b) => b.fields.some((f) => f.hidden && f.name === 'ROWTIME'));
+  const fields: Field[] = first.map((f, k) => ({ name: f.name, type: types[k]!, qualifier: null, hidden: false }));
+  if (withRowtime) fields.push(rowtimeField(null));
+  const inputs = branches.map((b, i) => {
+    // Branches are projections: their visible columns, then ROWTIME when they have it.
+    const exact = b.fields.length === fields.length && b.fields.every((f, k) => f.type === fields[k]!.type && f.hidden === fields[k]!.hidden);
+    if (exact) return b;
+    const pos = queries[i]!.pos;
+    // Columns are read by position (the branch's own names may repeat): `$k` stands for field k.
+    const byPosition = new Map(b.fields.map((_, k) => [exprKey(col(`$${k}`, pos)), k]));
+    const at = (name: string) => b.fields.findIndex((f) => f.hidden && f.name === name);
+    const exprs: Expr[] = fields.map((f, k) => {
+      const from = f.hidden ? at('ROWTIME') : b.fields.indexOf(visible[i]![k]!);
+      const ref = col(`$${from}`, pos);
+      return b.fields[from]!.type === f.type ? ref : { kind: 'cast', operand: ref, target: { name: f.type, text: f.type }, lenient: false, pos };
+    });
+    return { kind: 'project', input: b, exprs, substitutions: byPosition, fields } satisfies LogicalNode;
+  });
+  return { kind: 'unionAll', inputs, fields };
+}
+
+function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
   let node = planFrom(q.from, env);
-  if (q.where) node = pushDownRowLimit(node, q.where);
-  if (q.where) {
-    if (someExpr(q.where, (e) => isAggregateCall(e))) throw planProblem(q.where.pos, 'aggregates are not allowed in WHERE', 'Filter groups with HAVING.');
-    compileExpr(q.where, ctxOf(env, node.fields));
-    node = { kind: 'filter', input: node, condition: q.where, substitutions: null, fields: node.fields };
+  let where = q.where;
+  if (where && someExpr(where, (e) => e.kind === 'subqueryPredicate')) ({ node, rest: where } = planSubqueryConditions(node, where, env));
+  if (where) node = pushDownRowLimit(node, where);
+  if (where) {
+    if (someExpr(where, (e) => isAggregateCall(e))) throw planProblem(where.pos, 'aggregates are not allowed in WHERE', 'Filter groups with HAVING.');
+    compileExpr(where, ctxOf(env, node.fields));
+    node = { kind: 'filter', input: node, condition: where, substitutions: null, fields: node.fields };
   }
   // `*` means the columns FROM gives, not those OVER windows add.
   const fromWidth = node.fields.length;

@@ -26,6 +26,7 @@ import type { WindowAssigner } from '../../operators/window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
 import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
+import { ValuesOperator } from '../../operators/values.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
 import type { LagContext } from './emission-lag.ts';
@@ -207,17 +208,18 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const input = build(n.input, c);
     const key = n.table.name.toLowerCase();
     const rows = c.options.refRows.get(key);
-    if (rows === undefined && n.table.path === null && !c.options.refTables?.has(key)) {
+    const constant = n.constantRows ?? null;
+    if (constant === null && rows === undefined && n.table.path === null && !c.options.refTables?.has(key)) {
       throw new TollstreamError('SQL_INPUT', `reference table ${n.table.name} is kept from stream "${n.table.stream}", which this runner does not provide: give the table a file with 'path' (its records a changelog) or run the query live`, {
         context: { table: n.table.name, stream: n.table.stream },
       });
     }
-    const table = c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, rows ?? []);
+    const table = constant !== null ? staticReferenceTable(n.table.name, constant as Row[]) : (c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, rows ?? []));
     const streamKeys = n.streamKeys.map((k) => compileExpr(k, cctx(c, n.input.fields)).fn);
     const tableKeys = n.tableKeys.map((k) => compileExpr(k, cctx(c, n.tableFields)).fn);
-    const cond = n.condition ? compilePredicate(n.condition, cctx(c, n.fields)) : null;
-    const detail = `${n.joinType} table=${n.table.name} (${n.table.path !== null ? `${table.rows().length} rows from ${n.table.path}` : `latest per key of stream ${n.table.stream}`}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
-    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', table, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType === 'LEFT'));
+    const cond = n.condition ? compilePredicate(n.condition, cctx(c, [...n.input.fields, ...n.tableFields])) : null;
+    const detail = `${n.joinType} table=${n.table.name} (${constant !== null ? `${constant.length} rows of VALUES` : n.table.path !== null ? `${table.rows().length} rows from ${n.table.path}` : `latest per key of stream ${n.table.stream}`}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
+    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', table, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType));
   },
   intervalJoin: (n, c) => {
     const left = build(n.left, c);
@@ -236,6 +238,12 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const detail = `on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
     return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond));
   },
+  unionAll: (n, c) => {
+    const inputs = n.inputs.map((i) => build(i, c));
+    // Rows pass as they are; the task merges the inputs' watermarks (their minimum) and aligns barriers.
+    return operator(c, 'UnionAll', `${inputs.length} inputs`, inputs, n.fields, () => new CalcOperator('UnionAll', null, null));
+  },
+  values: (n, c) => operator(c, 'Values', `${n.rows.length} row(s)`, [], n.fields, () => new ValuesOperator('Values', n.rows)),
 };
 
 function build(n: LogicalNode, c: Ctx): PhysicalNode {

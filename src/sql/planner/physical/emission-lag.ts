@@ -130,6 +130,18 @@ const FIELD_LAG: FieldLag = {
     if (leftLag === null || rightLag === null) return null;
     return field < width ? Math.max(leftLag, rightLag + n.upper) : Math.max(rightLag, leftLag + n.lower);
   },
+  // A column of the union comes as late as it comes from its latest input.
+  unionAll: (n, field, ctx) => {
+    let lag: Lag = Number.NEGATIVE_INFINITY;
+    for (const input of n.inputs) {
+      const own = fieldLag(input, field, ctx);
+      if (own === null) return null;
+      lag = Math.max(lag, own);
+    }
+    return lag;
+  },
+  // Constant rows come before their input's watermark moves at all.
+  values: () => Number.NEGATIVE_INFINITY,
 };
 
 function safeResolve(node: LogicalNode, e: Extract<Expr, { kind: 'column' }>): number | null {

@@ -44,3 +44,19 @@ export interface PhysicalGraph {
   readonly nodes: readonly PhysicalNode[];
   readonly outputs: readonly OutputStream[];
 }
+
+/**
+ * The ids of the nodes some source feeds. The others compute constant rows (VALUES) and never see a
+ * checkpoint barrier: they report no state, and run from the start again after a restore.
+ */
+export function fedBySources(nodes: readonly PhysicalNode[]): Set<string> {
+  const fed = new Set<string>();
+  const visit = (n: PhysicalNode): boolean => {
+    if (fed.has(n.id)) return true;
+    const yes = n.kind === 'source' || n.inputs.map(visit).some(Boolean);
+    if (yes) fed.add(n.id);
+    return yes;
+  };
+  for (const n of nodes) visit(n);
+  return fed;
+}

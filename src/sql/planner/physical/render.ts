@@ -12,6 +12,7 @@ const RENDER: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => string } = {
   binary: (e) => `(${renderExpr(e.left)} ${e.op} ${renderExpr(e.right)})`,
   isNull: (e) => `${renderExpr(e.operand)} IS ${e.negated ? 'NOT ' : ''}NULL`,
   isDistinct: (e) => `${renderExpr(e.left)} IS ${e.negated ? 'NOT ' : ''}DISTINCT FROM ${renderExpr(e.right)}`,
+  subqueryPredicate: (e) => `${e.operand ? `${renderExpr(e.operand)} ` : ''}${e.negated ? 'NOT ' : ''}${e.mode === 'in' ? 'IN' : 'EXISTS'} (SELECT ...)`,
   inList: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}IN (${e.list.map(renderExpr).join(', ')})`,
   between: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}BETWEEN ${renderExpr(e.low)} AND ${renderExpr(e.high)}`,
   like: (e) => `${renderExpr(e.operand)} ${e.negated ? 'NOT ' : ''}${e.similar ? 'SIMILAR TO' : 'LIKE'} ${renderExpr(e.pattern)}${e.escape ? ` ESCAPE ${renderExpr(e.escape)}` : ''}`,

@@ -1,3 +1,3 @@
--- fail: SQL_SYNTAX 3:1 WITH (common table expressions) is not supported yet
+-- fail: SQL_PLAN 3:37 NOT IN (SELECT ...) is not supported yet
 CREATE TABLE tolls (plate VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time) WITH ('stream' = 'tolls');
-WITH t AS (SELECT * FROM tolls) SELECT * FROM t;
+SELECT plate FROM tolls WHERE plate NOT IN (SELECT p FROM (VALUES ('A')) AS v(p));
