@@ -1,14 +1,18 @@
 /** A stream's description as both backends build it from their metadata. */
 import type { DedupeConfig, ShardDescription, StreamConsumer, StreamDescription, StreamMode, StreamStatus, StreamTags } from './types.ts';
 
+/** The settings of a stream that both backends keep in their metadata, each beside its own shard layout. */
 export interface DescribedMeta {
   readonly name: string;
   readonly createdAt: number;
   readonly retentionHours: number;
   readonly retentionBytes?: number;
   readonly dedupe?: DedupeConfig;
+  /** Absent when the stream has none (and in metadata written before tags existed). */
   readonly tags?: StreamTags;
+  /** Absent for a provisioned stream (and in metadata written before modes existed). */
   readonly mode?: StreamMode;
+  /** Enhanced fan-out consumers, oldest first; absent when there are none. */
   readonly consumers?: readonly StreamConsumer[];
 }
 

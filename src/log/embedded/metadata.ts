@@ -8,7 +8,8 @@ import path from 'node:path';
 import { TollstreamError } from '../../core/errors.ts';
 import { decodeStateFile, writeStateFile } from '../../core/state-file.ts';
 import type { StateFormat } from '../../core/state-file.ts';
-import type { DedupeConfig, HashKeyRange, StreamConsumer, StreamMode, StreamTags } from '../types.ts';
+import type { DescribedMeta } from '../description.ts';
+import type { HashKeyRange } from '../types.ts';
 
 export interface ShardMeta {
   readonly shardId: string;
@@ -19,19 +20,8 @@ export interface ShardMeta {
   readonly endOffset?: number;
 }
 
-export interface StreamMeta {
+export interface StreamMeta extends DescribedMeta {
   readonly version: 1;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly retentionHours: number;
-  readonly retentionBytes?: number;
-  readonly dedupe?: DedupeConfig;
-  /** Absent when the stream has none (and in files written before tags existed). */
-  readonly tags?: StreamTags;
-  /** Absent for a provisioned stream (and in files written before modes existed). */
-  readonly mode?: StreamMode;
-  /** Absent when the stream has none (and in files written before consumers existed). */
-  readonly consumers?: readonly StreamConsumer[];
   /** Index of the next shard a reshard creates. */
   readonly nextShardIndex: number;
   /** Oldest first; children always come after their parents. */

@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
-import type { DedupeConfig, HashKeyRange, StreamConsumer, StreamMode, StreamTags } from '../types.ts';
+import type { DescribedMeta } from '../description.ts';
+import type { DedupeConfig, HashKeyRange } from '../types.ts';
 import type { Names } from './names.ts';
 
 export interface JsShardMeta {
@@ -23,19 +24,8 @@ export interface JsShardMeta {
   readonly endPosition?: number;
 }
 
-export interface JsStreamMeta {
+export interface JsStreamMeta extends DescribedMeta {
   readonly version: 1;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly retentionHours: number;
-  readonly retentionBytes?: number;
-  readonly dedupe?: DedupeConfig;
-  /** Absent when the stream has none. */
-  readonly tags?: StreamTags;
-  /** Absent for a provisioned stream. */
-  readonly mode?: StreamMode;
-  /** Enhanced fan-out consumers, oldest first; absent when there are none. */
-  readonly consumers?: readonly StreamConsumer[];
   readonly nextShardIndex: number;
   readonly shards: readonly JsShardMeta[];
 }
