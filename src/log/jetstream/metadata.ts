@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { DescribedMeta } from '../description.ts';
-import type { DedupeConfig, HashKeyRange } from '../types.ts';
+import type { HashKeyRange } from '../types.ts';
 import type { Names } from './names.ts';
 
 export interface JsShardMeta {
