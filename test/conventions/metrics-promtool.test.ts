@@ -1,13 +1,15 @@
 /**
  * /metrics of a real `tollstream up`, after a little traffic so that labelled series exist, passes
  * `promtool check metrics` (Debian's prometheus package): counters end in `_total`, units are base units,
- * every family has HELP and TYPE, and the process metrics every Prometheus client exports are there.
+ * every family has HELP and TYPE, and the process metrics every Prometheus client exports are there. The
+ * Grafana dashboard and alerting rules in deploy/ use only metrics it exposes.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUp, tempDir, type UpProcess } from '../cli/helpers.ts';
+import { dashboardExpressions, missingMetrics, ruleExpressions } from './metric-names.ts';
 
 let server: UpProcess;
 let dataDir: string;
@@ -74,5 +76,10 @@ describe('/metrics', () => {
     const check = await promtool(text);
     expect(check.output).toBe('');
     expect(check.code).toBe(0);
+
+    // The shipped Grafana dashboard and alerting rules refer only to metrics this server exposes.
+    const deploy = new URL('../../deploy/', import.meta.url).pathname;
+    expect(missingMetrics(dashboardExpressions(`${deploy}grafana/tollstream-dashboard.json`), text)).toEqual([]);
+    expect(missingMetrics(ruleExpressions(`${deploy}prometheus/tollstream-alerts.yml`), text)).toEqual([]);
   }, 60_000);
 });
