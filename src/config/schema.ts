@@ -173,6 +173,13 @@ export interface TollstreamConfig {
   };
   /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"), and CORS. */
   readonly http: HttpSettings;
+  /** The history of metrics the console charts, kept in the stream `tollstream_metrics_history`. */
+  readonly metrics: {
+    /** Seconds between samples of the history; 0 records none. @default 10 */
+    readonly historyIntervalSeconds: number;
+    /** Hours the history is kept (the stream's retention). @default 48 */
+    readonly historyRetentionHours: number;
+  };
   /** The Kinesis API's behaviour where AWS's is optional here. */
   readonly kinesis: {
     /**
@@ -256,6 +263,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
   kinesis: { shardWriteLimits: false },
+  metrics: { historyIntervalSeconds: 10, historyRetentionHours: 48 },
 };
 
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
@@ -328,6 +336,8 @@ export const SCHEMA: Record<string, Leaf> = {
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
   'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
+  'metrics.historyIntervalSeconds': { type: 'integer', min: 0, max: 3600 },
+  'metrics.historyRetentionHours': { type: 'integer', min: 1, max: 8760 },
   'alerts.enabled': { type: 'boolean' },
   'alerts.timeZone': { type: 'string', check: checkTimeZone },
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },

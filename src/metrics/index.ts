@@ -1,3 +1,3 @@
 /** Metrics: a small Prometheus registry. The one public door. */
 export { Registry, LATENCY_BUCKETS_SECONDS, PROMETHEUS_CONTENT_TYPE } from './registry.ts';
-export type { CounterChild, GaugeChild, HistogramChild, LabeledMetric, MetricType } from './registry.ts';
+export type { CounterChild, GaugeChild, HistogramChild, LabeledMetric, MetricSeries, MetricType } from './registry.ts';

@@ -10,6 +10,13 @@ interface Metric {
   readonly help: string;
   readonly type: MetricType;
   render(out: string[]): void;
+  series(): MetricSeries[];
+}
+
+/** One series of a counter or gauge: its label values by label name, and its value now. */
+export interface MetricSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
 }
 
 export interface CounterChild {
@@ -127,6 +134,20 @@ export class Registry {
     this.asyncCollectors.push(collect);
   }
 
+  /**
+   * The series of a counter or gauge family as a scrape would show them now (run `collect()` first to refresh
+   * the values collectors fill in); [] for a histogram or an unknown name.
+   */
+  series(name: string): MetricSeries[] {
+    return this.metrics.get(name)?.series() ?? [];
+  }
+
+  /** Runs every collector, async ones included, as a scrape does before it renders. */
+  async collect(): Promise<void> {
+    await Promise.allSettled(this.asyncCollectors.map((collect) => collect()));
+    for (const collect of this.collectors) collect();
+  }
+
   /** Runs the async collectors (concurrently), then renders as `render()` does. */
   async renderAsync(): Promise<string> {
     await Promise.allSettled(this.asyncCollectors.map((collect) => collect()));
@@ -162,7 +183,7 @@ interface HistogramState {
 }
 
 class Family<State extends CounterState | HistogramState> implements Metric {
-  private readonly children = new Map<string, { labels: string; state: State }>();
+  private readonly children = new Map<string, { labels: string; values: readonly string[]; state: State }>();
 
   constructor(
     readonly name: string,
@@ -183,7 +204,7 @@ class Family<State extends CounterState | HistogramState> implements Metric {
     let child = this.children.get(key);
     if (!child) {
       const labels = this.labelNames.map((n, i) => `${n}="${escapeLabel(values[i]!)}"`).join(',');
-      child = { labels, state: this.init() };
+      child = { labels, values: [...values], state: this.init() };
       this.children.set(key, child);
     }
     return child.state;
@@ -191,6 +212,15 @@ class Family<State extends CounterState | HistogramState> implements Metric {
 
   reset(): void {
     this.children.clear();
+  }
+
+  series(): MetricSeries[] {
+    const out: MetricSeries[] = [];
+    for (const { values, state } of this.children.values()) {
+      if (!('value' in state)) continue;
+      out.push({ labels: Object.fromEntries(this.labelNames.map((n, i) => [n, values[i]!])), value: state.value });
+    }
+    return out;
   }
 
   render(out: string[]): void {

@@ -54,8 +54,9 @@ describe('startServer', () => {
   });
 
   it('keeps streams and the secret across a restart', async () => {
-    // No declared streams and no spending alerts (which create their own streams): only what the test creates.
-    const cfg = config({ streams: [], alerts: { ...DEFAULT_CONFIG.alerts, enabled: false } });
+    // No declared streams, no spending alerts and no metrics history (which create their own streams): only what
+    // the test creates.
+    const cfg = config({ streams: [], alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 } });
     const first = await start(cfg);
     await first.log.createStream('kept', { shardCount: 1 });
     const secret = fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8');

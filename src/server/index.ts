@@ -25,6 +25,7 @@ import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
+import { startMetricsHistory } from './metrics-history.ts';
 
 export interface RunningServer {
   /** Where clients reach the server, e.g. `http://127.0.0.1:4566` (a wildcard host is given as loopback). */
@@ -139,6 +140,19 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, logger }, undo);
       else logger.warn('station traffic alerts need queries.enabled; they are off (set stationAlerts.enabled: false to silence this)');
     }
+    // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
+    const history = config.metrics.historyIntervalSeconds > 0
+      ? await startMetricsHistory({
+          log,
+          registry: metrics,
+          intervalSeconds: config.metrics.historyIntervalSeconds,
+          retentionHours: config.metrics.historyRetentionHours,
+          node: config.cluster?.nodeName ?? 'local',
+          operatorAuth: (header) => authenticator.verifyBearer(header),
+          logger: logger.child({ component: 'metrics-history' }),
+        })
+      : undefined;
+    if (history) undo.unshift(() => history.stop());
     const gateway = createGateway({
       log,
       authenticator,
@@ -147,7 +161,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       http: config.http,
       shardWriteLimits: config.kinesis.shardWriteLimits,
-      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...(history ? [history.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),

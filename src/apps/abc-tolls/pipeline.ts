@@ -9,10 +9,10 @@
  * directly; `windows` only sums `customer_spend` (written by a job run elsewhere); `both` runs `transactions`
  * and `windows` during a switch, split at `cutoverAt` (see docs/abc-tolls.md).
  */
-import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
+import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionHandler, FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
-import type { StreamConfig, StreamLog } from '../../log/index.ts';
+import { ensureStream, type StreamConfig, type StreamLog } from '../../log/index.ts';
 import type { Notify } from '../../notify/index.ts';
 import type { Tables } from '../../tables/index.ts';
 import { DEFAULT_TOPIC, SpendLedger } from './ledger.ts';
@@ -303,21 +303,6 @@ function refuseSourceSwitch(tables: Tables, source: SpendSourceKind, names: { va
       'source',
       "the spend alerts of this data directory ran on streaming SQL so far; the direct path would count those tolls again. Keep alerts.source: 'sql' here",
     );
-  }
-}
-
-async function ensureStream(log: StreamLog, name: string, config: StreamConfig) {
-  try {
-    return await log.describeStream(name);
-  } catch (err) {
-    if (!isTollstreamError(err, 'STREAM_NOT_FOUND')) throw err;
-  }
-  try {
-    return await log.createStream(name, config);
-  } catch (err) {
-    // Created by someone else since we looked.
-    if (isTollstreamError(err, 'STREAM_EXISTS')) return await log.describeStream(name);
-    throw err;
   }
 }
 

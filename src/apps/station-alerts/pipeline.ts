@@ -7,10 +7,10 @@
  *                           \--> station_alerts_candidates (below threshold) --notifier--> topic + station_alerts
  *   station_reference --reference mirror--> the evaluator's reference table
  */
-import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
+import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionsRuntime } from '../../functions/index.ts';
-import type { StreamConfig, StreamLog } from '../../log/index.ts';
+import { ensureStream, type StreamConfig, type StreamLog } from '../../log/index.ts';
 import type { Notify } from '../../notify/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
 import type { Tables } from '../../tables/index.ts';
@@ -100,7 +100,7 @@ export async function startStationAlerts(deps: StationAlertsDeps): Promise<Stati
   }
   // One shard each: the evaluator relies on the counts arriving in the order the query emits them.
   const keyed: StreamConfig = { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 86_400 } };
-  for (const stream of [STREAMS.counts, STREAMS.candidates, STREAMS.alerts]) await ensureStream(log, stream, keyed, logger);
+  for (const stream of [STREAMS.counts, STREAMS.candidates, STREAMS.alerts]) await ensureOneShardStream(log, stream, keyed, logger);
   await ensureStationQuery(queries, sql, logger);
 
   const warn = (message: string, fields: Record<string, unknown>) => logger.warn(message, fields);
@@ -135,19 +135,9 @@ export async function startStationAlerts(deps: StationAlertsDeps): Promise<Stati
   };
 }
 
-async function ensureStream(log: StreamLog, name: string, config: StreamConfig, logger: Logger): Promise<void> {
-  try {
-    const existing = await log.describeStream(name);
-    if (existing.shards.filter((s) => s.endingSequenceNumber === undefined).length !== 1) {
-      logger.warn('a station alerts stream has more than one shard: windows may be judged out of order', { stream: name });
-    }
-    return;
-  } catch (err) {
-    if (!isTollstreamError(err, 'STREAM_NOT_FOUND')) throw err;
-  }
-  try {
-    await log.createStream(name, config);
-  } catch (err) {
-    if (!isTollstreamError(err, 'STREAM_EXISTS')) throw err;
+async function ensureOneShardStream(log: StreamLog, name: string, config: StreamConfig, logger: Logger): Promise<void> {
+  const stream = await ensureStream(log, name, config);
+  if (stream.shards.filter((s) => s.endingSequenceNumber === undefined).length !== 1) {
+    logger.warn('a station alerts stream has more than one shard: windows may be judged out of order', { stream: name });
   }
 }

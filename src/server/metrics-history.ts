@@ -1,0 +1,208 @@
+/**
+ * The console's history of the server's metrics, kept in the log itself: every `metrics.historyIntervalSeconds`
+ * the node appends one record with the values of a chosen set of counters and gauges to the stream
+ * `tollstream_metrics_history` (retention `metrics.historyRetentionHours`). It survives restarts as every stream
+ * does, costs one small record per interval, and needs no other store. In a cluster every node appends its own
+ * records (the partition key is the node's name).
+ *
+ *   GET /v1/metrics/history?since=6h&names=tollstream_records_in_total,...&maxPoints=720
+ *     -> { intervalSeconds, points: [{ t, node, values: { 'name{label="v"}': number } }] }   (operator key)
+ *
+ * Counters are kept raw: a reader computes rates between points, a counter that went down having restarted.
+ */
+import { TollstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { asResponse, errorResponse, send, type Request, type Response, type RouteModule } from '../gateway/index.ts';
+import { ensureStream, type StartPosition, type StreamLog } from '../log/index.ts';
+import type { Registry } from '../metrics/index.ts';
+
+export const HISTORY_STREAM = 'tollstream_metrics_history';
+
+/**
+ * What is kept, and which labels of each: other labels are summed away (records in per stream, not per shard),
+ * and for ages and lags the highest value is kept (the slowest shard is the consumer's lag).
+ */
+const KEPT: ReadonlyArray<{ readonly name: string; readonly by: readonly string[]; readonly combine?: 'max' }> = [
+  { name: 'tollstream_records_in_total', by: ['stream'] },
+  { name: 'tollstream_bytes_in_total', by: ['stream'] },
+  { name: 'tollstream_function_records_total', by: ['mapping'] },
+  { name: 'tollstream_function_errors_total', by: ['mapping'] },
+  { name: 'tollstream_function_on_failure_records_total', by: ['mapping'] },
+  { name: 'tollstream_function_iterator_age_seconds', by: ['mapping'], combine: 'max' },
+  { name: 'tollstream_delivery_rows_total', by: ['delivery'] },
+  { name: 'tollstream_delivery_errors_total', by: ['delivery'] },
+  { name: 'tollstream_delivery_behind_latest_seconds', by: ['delivery'], combine: 'max' },
+  { name: 'tollstream_query_rows_in_total', by: ['query'] },
+  { name: 'tollstream_query_errors_total', by: ['query'] },
+  { name: 'tollstream_query_lag_seconds', by: ['query'], combine: 'max' },
+  { name: 'tollstream_warehouse_freshness_seconds', by: [] },
+  { name: 'tollstream_notify_outbox_pending', by: [] },
+  { name: 'tollstream_notify_dead_letters', by: [] },
+  { name: 'tollstream_station_alerts_raised_total', by: [] },
+  { name: 'process_cpu_seconds_total', by: [] },
+  { name: 'process_resident_memory_bytes', by: [] },
+];
+
+export interface MetricsHistoryOptions {
+  readonly log: StreamLog;
+  readonly registry: Registry;
+  /** Seconds between samples. */
+  readonly intervalSeconds: number;
+  readonly retentionHours: number;
+  /** Names this node's records. */
+  readonly node: string;
+  /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
+  readonly operatorAuth: (authorizationHeader: string | undefined) => void;
+  readonly logger: Logger;
+}
+
+export interface HistoryPoint {
+  /** When the sample was taken, ms since the epoch. */
+  readonly t: number;
+  readonly node: string;
+  readonly values: Readonly<Record<string, number>>;
+}
+
+export interface MetricsHistory {
+  readonly routes: RouteModule;
+  /** Takes one sample now (the timer does this every interval). */
+  sample(): Promise<void>;
+  stop(): void;
+}
+
+/** A series' key: `name{label="value",...}` with the kept labels in the order declared. */
+function seriesKey(name: string, by: readonly string[], labels: Readonly<Record<string, string>>): string {
+  return by.length === 0 ? name : `${name}{${by.map((l) => `${l}=${JSON.stringify(labels[l] ?? '')}`).join(',')}}`;
+}
+
+/** The kept series of the registry now (after its collectors ran). */
+export function snapshot(registry: Registry): Record<string, number> {
+  const values: Record<string, number> = {};
+  for (const kept of KEPT) {
+    for (const s of registry.series(kept.name)) {
+      if (!Number.isFinite(s.value)) continue;
+      const key = seriesKey(kept.name, kept.by, s.labels);
+      const before = values[key];
+      values[key] = before === undefined ? s.value : kept.combine === 'max' ? Math.max(before, s.value) : before + s.value;
+    }
+  }
+  return values;
+}
+
+export async function startMetricsHistory(options: MetricsHistoryOptions): Promise<MetricsHistory> {
+  const { log, registry, logger } = options;
+  await ensureStream(log, HISTORY_STREAM, { shardCount: 1, retentionHours: options.retentionHours });
+  let failing = false;
+  const sample = async (): Promise<void> => {
+    await registry.collect();
+    const point: HistoryPoint = { t: Date.now(), node: options.node, values: snapshot(registry) };
+    await log.append(HISTORY_STREAM, [{ partitionKey: options.node, data: Buffer.from(JSON.stringify(point)) }]);
+  };
+  let inFlight: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    inFlight = sample()
+      .then(() => {
+        if (failing) logger.info('metrics history is recorded again');
+        failing = false;
+      })
+      .catch((err: unknown) => {
+        // A sample lost is a gap in a chart; it must not stop the server. Say it once per outage.
+        if (!failing) logger.warn('could not record a metrics history sample', { error: (err as Error).message });
+        failing = true;
+      })
+      .finally(() => (inFlight = undefined));
+  }, options.intervalSeconds * 1000);
+  timer.unref();
+
+  let requests = 0;
+  const routes: RouteModule = {
+    matches: (method, path) => path === '/v1/metrics/history' && (method === 'GET' || method === 'HEAD'),
+    async handle(req: Request, res: Response) {
+      try {
+        options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
+        const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+        const body = JSON.stringify({ intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query)) });
+        send(res, 200, { 'content-type': 'application/json' }, body); // Node drops the body of a HEAD answer itself
+      } catch (err) {
+        if (asResponse(res).headersSent) return;
+        const answer = errorResponse(err, 'native', logger, `history-${(requests++).toString(36)}`);
+        send(res, answer.status, answer.headers, answer.body);
+      }
+    },
+  };
+  return { routes, sample, stop: () => clearInterval(timer) };
+}
+
+export interface HistoryQuery {
+  /** Points taken at or after this time, ms since the epoch. */
+  readonly since: number;
+  /** Only series of these metric names (all kept ones when empty). */
+  readonly names: readonly string[];
+  /** At most this many points: evenly thinned when more were recorded. */
+  readonly maxPoints: number;
+}
+
+const DURATION = /^(\d+)(s|m|h|d)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MAX_POINTS = 10_000;
+
+export function parseHistoryQuery(query: URLSearchParams, now = Date.now()): HistoryQuery {
+  const invalid = (key: string, message: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter: key } });
+  const sinceText = query.get('since') ?? '1h';
+  let since: number;
+  const d = DURATION.exec(sinceText);
+  if (d) since = now - Number(d[1]) * UNIT_MS[d[2] as keyof typeof UNIT_MS];
+  else if (/^\d{10,16}$/.test(sinceText)) since = Number(sinceText);
+  else throw invalid('since', `since must be a duration such as 30m, 6h or 1d, or a time in ms since the epoch; got '${sinceText}'`);
+  const names = (query.get('names') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = names.find((n) => !KEPT.some((k) => k.name === n));
+  if (unknown !== undefined) throw invalid('names', `'${unknown}' is not kept in the metrics history; kept: ${KEPT.map((k) => k.name).join(', ')}`);
+  const maxText = query.get('maxPoints') ?? '1000';
+  const maxPoints = Number(maxText);
+  if (!Number.isInteger(maxPoints) || maxPoints < 2 || maxPoints > MAX_POINTS) throw invalid('maxPoints', `maxPoints must be an integer from 2 to ${MAX_POINTS}; got '${maxText}'`);
+  return { since, names, maxPoints };
+}
+
+/** The recorded points since `since`, oldest first, thinned to `maxPoints` (always keeping the newest). */
+export async function readHistory(log: StreamLog, query: HistoryQuery): Promise<HistoryPoint[]> {
+  const stream = await log.describeStream(HISTORY_STREAM);
+  const points: HistoryPoint[] = [];
+  for (const shard of stream.shards) {
+    let from: StartPosition | null = { type: 'AT_TIMESTAMP', timestamp: query.since };
+    while (from !== null) {
+      const read = await log.read(HISTORY_STREAM, shard.shardId, from, { maxRecords: 10_000 });
+      for (const record of read.records) {
+        const point = parsePoint(record.data);
+        if (point && point.t >= query.since) points.push(query.names.length === 0 ? point : { ...point, values: pick(point.values, query.names) });
+      }
+      if (read.records.length === 0 || read.millisBehindLatest === 0) break;
+      from = read.next;
+    }
+  }
+  points.sort((a, b) => a.t - b.t);
+  if (points.length <= query.maxPoints) return points;
+  const step = points.length / query.maxPoints;
+  const thinned: HistoryPoint[] = [];
+  for (let i = 0; i < query.maxPoints - 1; i++) thinned.push(points[Math.floor(i * step)]!);
+  thinned.push(points[points.length - 1]!);
+  return thinned;
+}
+
+function parsePoint(data: Uint8Array): HistoryPoint | undefined {
+  try {
+    const p = JSON.parse(Buffer.from(data).toString('utf8')) as HistoryPoint;
+    return typeof p.t === 'number' && typeof p.values === 'object' && p.values !== null ? p : undefined;
+  } catch {
+    return undefined; // not written by this module: skipped
+  }
+}
+
+function pick(values: Readonly<Record<string, number>>, names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(values)) {
+    const brace = key.indexOf('{');
+    if (names.includes(brace === -1 ? key : key.slice(0, brace))) out[key] = value;
+  }
+  return out;
+}
