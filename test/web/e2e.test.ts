@@ -269,6 +269,20 @@ describe('operator console', () => {
     }
   }, 120_000);
 
+  it('charts the history of records in, and still has it after a reload', async () => {
+    await page.goto(`${stack.url}/console/#/history`);
+    const records = page.locator('section[aria-labelledby="records-in-h"]');
+    // The tolls of the previous test show as a line of their stream, drawn from samples kept in the log.
+    await records.locator('.u-legend', { hasText: 'toll_transactions' }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('#history-status').textContent()).toContain('samples, one every 1 s');
+    expect(await records.locator('canvas').count()).toBe(1);
+    await page.reload();
+    await records.locator('.u-legend', { hasText: 'toll_transactions' }).waitFor({ timeout: 30_000 });
+    await page.locator('section[aria-labelledby="freshness-h"] .u-legend', { hasText: 'promise: 30 minutes' }).waitFor();
+    await shots(page, 'console-history');
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it('runs SQL against the warehouse and downloads the result as CSV', async () => {
     await page.getByRole('link', { name: 'SQL' }).click();
     const sql = page.getByLabel('SQL (read-only, against the warehouse)');

@@ -47,6 +47,8 @@ export async function startWebStack(options: { webRoot: string }): Promise<WebSt
         logging: { level: 'silent', format: 'json' },
         auth: { accessKeys: [], apiKeys: [hashApiKey(apiKey)] },
         alerts: { ...DEFAULT_CONFIG.alerts, enabled: true, timeZone: 'UTC' },
+        // A sample a second, so the console's history charts have lines within the tests' time.
+        metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 1 },
       },
       { logger: silentLogger, webRoot: options.webRoot },
     );

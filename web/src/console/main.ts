@@ -1,6 +1,6 @@
 /**
  * The Tollstream operator console (/console/): sign in with an API key (kept for this browser tab only),
- * then Streams, Queries, Functions & delivery, Reports, SQL and a live tail, one page per hash route.
+ * then Streams, History, Queries, Functions & delivery, Reports, SQL and a live tail, one page per hash route.
  */
 import '../styles.css';
 import './console.css';
@@ -8,6 +8,7 @@ import { ApiError } from '../lib/api.ts';
 import { h, replace } from '../ui/dom.ts';
 import { createContext, type Page } from './context.ts';
 import { deliveryPage } from './pages/delivery.ts';
+import { historyPage } from './pages/history.ts';
 import { queriesPage } from './pages/queries.ts';
 import { reportsPage } from './pages/reports.ts';
 import { sqlPage } from './pages/sql.ts';
@@ -20,6 +21,7 @@ const root = document.getElementById('root')!;
 
 const PAGES: ReadonlyArray<{ id: string; title: string; page: Page }> = [
   { id: 'streams', title: 'Streams', page: streamsPage },
+  { id: 'history', title: 'History', page: historyPage },
   { id: 'queries', title: 'Queries', page: queriesPage },
   { id: 'delivery', title: 'Functions & delivery', page: deliveryPage },
   { id: 'reports', title: 'Reports', page: reportsPage },

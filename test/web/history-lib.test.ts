@@ -1,0 +1,49 @@
+/** The console's history charts: series from the metrics history, rates per node, restarts, labels. */
+import { describe, expect, it } from 'vitest';
+import { historySeries, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
+
+const IN = (stream: string) => `tollstream_records_in_total{stream="${stream}"}`;
+
+describe('historySeries', () => {
+  it('turns counters into rates between samples, and reads a counter that went down as restarted', () => {
+    const points: HistoryPoint[] = [
+      { t: 10_000, node: 'local', values: { [IN('tolls')]: 100, tollstream_warehouse_freshness_seconds: 3 } },
+      { t: 20_000, node: 'local', values: { [IN('tolls')]: 600, tollstream_warehouse_freshness_seconds: 4 } },
+      // The server restarted: its counters start again from zero.
+      { t: 30_000, node: 'local', values: { [IN('tolls')]: 50, [IN('alerts')]: 10, tollstream_warehouse_freshness_seconds: 2 } },
+    ];
+    const rates = historySeries(points, 'tollstream_records_in_total', 'rate');
+    expect(rates.times).toEqual([10, 20, 30]);
+    expect(rates.series.get('tolls')).toEqual([null, 50, 5]);
+    expect(rates.series.get('alerts')).toEqual([null, null, 1]);
+
+    const gauge = historySeries(points, 'tollstream_warehouse_freshness_seconds', 'gauge', 'freshness');
+    expect([...gauge.series.keys()]).toEqual(['freshness']);
+    expect(gauge.series.get('freshness')).toEqual([3, 4, 2]);
+  });
+
+  it('keeps the nodes of a cluster apart, each rate against its own previous sample', () => {
+    const points: HistoryPoint[] = [
+      { t: 10_000, node: 'a', values: { [IN('tolls')]: 0 } },
+      { t: 11_000, node: 'b', values: { [IN('tolls')]: 1000 } },
+      { t: 20_000, node: 'a', values: { [IN('tolls')]: 100 } },
+      { t: 21_000, node: 'b', values: { [IN('tolls')]: 3000 } },
+    ];
+    const rates = historySeries(points, 'tollstream_records_in_total', 'rate');
+    expect(rates.series.get('a: tolls')).toEqual([null, null, 10, null]);
+    expect(rates.series.get('b: tolls')).toEqual([null, null, null, 200]);
+  });
+
+  it('does not mix up a metric with another whose name starts the same', () => {
+    const points: HistoryPoint[] = [{ t: 1000, node: 'local', values: { tollstream_query_rows_in_total: 5, 'tollstream_query_rows_in_total_x{q="z"}': 9 } }];
+    expect([...historySeries(points, 'tollstream_query_rows_in_total', 'gauge', 'rows').series.keys()]).toEqual(['rows']);
+  });
+});
+
+describe('seriesLabel', () => {
+  it('shows the label values, or the fallback for a series without labels', () => {
+    expect(seriesLabel('tollstream_function_iterator_age_seconds{mapping="abc-tolls-spend"}', 'x')).toBe('abc-tolls-spend');
+    expect(seriesLabel('tollstream_notify_dead_letters', 'dead letters')).toBe('dead letters');
+    expect(seriesLabel('m{a="1",b="two"}', 'x')).toBe('1 two');
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * Series for charts from the server's metrics history (GET /v1/metrics/history): counters become rates per
+ * second between successive samples of one node (a counter that went down restarted from zero, as in
+ * `ratesBetween`), gauges are drawn as sampled. Aligned on the samples' times, as uPlot wants.
+ */
+import { ratesBetween } from './rates.ts';
+
+export interface HistoryPoint {
+  readonly t: number;
+  readonly node: string;
+  readonly values: Readonly<Record<string, number>>;
+}
+
+export interface ChartSeries {
+  /** Seconds since the epoch (uPlot's time scale). */
+  readonly times: number[];
+  /** Per series label, one value per time (null where the series has no value). */
+  readonly series: Map<string, Array<number | null>>;
+}
+
+/** `tollstream_records_in_total{stream="tolls"}` -> `tolls`; a key without labels -> `fallback`. */
+export function seriesLabel(key: string, fallback: string): string {
+  const m = /\{(.*)\}$/.exec(key);
+  if (!m) return fallback;
+  return m[1]!.split(',').map((pair) => JSON.parse(pair.slice(pair.indexOf('=') + 1)) as string).join(' ');
+}
+
+/**
+ * The series of metric `name` over `points` (oldest first). `rate`: per-second increase since the node's
+ * previous sample (none for a node's first sample); `gauge`: the value as sampled. With several nodes the
+ * label is prefixed with the node's name.
+ */
+export function historySeries(points: readonly HistoryPoint[], name: string, kind: 'rate' | 'gauge', fallbackLabel = name): ChartSeries {
+  const nodes = new Set(points.map((p) => p.node));
+  const times = points.map((p) => p.t / 1000);
+  const series = new Map<string, Array<number | null>>();
+  const previous = new Map<string, { at: number; values: Map<string, number> }>();
+  points.forEach((p, i) => {
+    const own = new Map<string, number>();
+    for (const [key, value] of Object.entries(p.values)) {
+      if (key === name || key.startsWith(`${name}{`)) own.set(key, value);
+    }
+    const current = { at: p.t, values: own };
+    const shown = kind === 'rate' ? (previous.has(p.node) ? ratesBetween(previous.get(p.node), current) : new Map<string, number>()) : own;
+    previous.set(p.node, current);
+    for (const [key, value] of shown) {
+      const label = nodes.size > 1 ? `${p.node}: ${seriesLabel(key, fallbackLabel)}` : seriesLabel(key, fallbackLabel);
+      let column = series.get(label);
+      if (!column) series.set(label, (column = new Array<number | null>(points.length).fill(null)));
+      column[i] = value;
+    }
+  });
+  return { times, series };
+}
