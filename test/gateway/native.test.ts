@@ -214,6 +214,55 @@ describe('native tail', () => {
     }
   });
 
+  it('starts at a time or at a sequence number of one shard, and filters by partition key and by a field', async () => {
+    const name = await createStream({ shardCount: 2 });
+    const put = (partitionKey: string, lines: string[]) => server.log.append(name, lines.map((l) => ({ partitionKey, data: Buffer.from(l) })));
+    await put('early', ['{"n":1,"plaza":"P01"}']);
+    await new Promise((r) => setTimeout(r, 20));
+    const after = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    // One partition key, so one shard, in order.
+    await put('late', ['{"n":2,"plaza":"P01"}', '{"n":3,"plaza":"P02"}', '{"n":4,"plaza":2}', '{"n":5}', 'not json']);
+    const read = async (query: string, count: number) => {
+      const controller = new AbortController();
+      const res = await api(`/v1/streams/${name}/tail?${query}`, { signal: controller.signal });
+      expect(res.status).toBe(200);
+      const events = new SseReader(res.body!);
+      const got: Array<{ shardId: string; sequenceNumber: string; partitionKey: string; data: any }> = [];
+      for (let i = 0; i < count; i++) got.push(JSON.parse((await events.next())!.data));
+      await events.cancel();
+      controller.abort();
+      return got;
+    };
+    // From a time: only what arrived after it (the last record, not JSON, comes as base64).
+    const recent = await read(`from=AT_TIMESTAMP&timestamp=${new Date(after).toISOString()}`, 5);
+    expect(recent.map((r) => r.data.n ?? 'raw')).toEqual([2, 3, 4, 5, 'raw']);
+    // A field: compared as text, so 2 matches "2"; records without it, or not JSON, are left out.
+    expect((await read('from=TRIM_HORIZON&field=plaza&value=P01', 2)).map((r) => r.data.n)).toEqual([1, 2]);
+    expect((await read('from=TRIM_HORIZON&field=plaza&value=2', 1)).map((r) => r.data.n)).toEqual([4]);
+    // A partition key.
+    expect((await read('from=TRIM_HORIZON&key=early', 1)).map((r) => r.data.n)).toEqual([1]);
+    // One shard from one of its sequence numbers.
+    const third = recent[2]!;
+    const fromSeq = await read(`from=AT_SEQUENCE_NUMBER&shard=${third.shardId}&sequenceNumber=${third.sequenceNumber}`, 2);
+    expect(fromSeq.map((r) => r.data.n ?? 'raw')).toEqual([4, 5]);
+    expect(fromSeq.every((r) => r.shardId === third.shardId)).toBe(true);
+
+    for (const [query, parameter] of [
+      ['from=AT_TIMESTAMP', 'timestamp'],
+      ['from=AT_TIMESTAMP&timestamp=noon', 'timestamp'],
+      ['from=AT_SEQUENCE_NUMBER&sequenceNumber=1', 'shard'],
+      ['from=AT_SEQUENCE_NUMBER&shard=shardId-000000000000', 'sequenceNumber'],
+      ['field=plaza', 'value'],
+    ] as const) {
+      const res = await api(`/v1/streams/${name}/tail?${query}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT', context: { parameter } } });
+    }
+    const noShard = await api(`/v1/streams/${name}/tail?shard=shardId-000000000009`);
+    expect(noShard.status).toBe(404);
+  });
+
   it('refuses an unknown stream or start position before streaming', async () => {
     const missing = await api('/v1/streams/no-such-stream/tail');
     expect(missing.status).toBe(404);

@@ -9,7 +9,7 @@ import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } fro
 import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts';
 import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
 import type { QuerySlots } from './query-slots.ts';
-import { tail } from './tail.ts';
+import { tail, type TailFilter, type TailStart } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute } from './warehouse.ts';
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -124,11 +124,8 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
     case 'putRecords':
       return putRecords(ctx, req, res, match.stream!, match.query);
     case 'tail': {
-      const from = match.query.get('from') ?? 'LATEST';
-      if (from !== 'LATEST' && from !== 'TRIM_HORIZON') {
-        throw new TollstreamError('INVALID_ARGUMENT', `from must be LATEST or TRIM_HORIZON, got '${from}'`, { context: { from } });
-      }
-      return tail(req, res, { log: ctx.log, logger: ctx.logger, stream: match.stream!, from, shutdown: ctx.shutdown });
+      const { from, filter } = tailQuery(match.query);
+      return tail(req, res, { log: ctx.log, logger: ctx.logger, stream: match.stream!, from, filter, shutdown: ctx.shutdown });
     }
     case 'listReports':
       return listReportsRoute(res);
@@ -245,3 +242,42 @@ function integer(value: unknown, field: string, min: number, max: number): numbe
 }
 
 const invalid = (message: string, field: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { field } });
+
+/**
+ * The tail's query string: `from` LATEST (default), TRIM_HORIZON, AT_TIMESTAMP (with `timestamp`, ISO 8601 or
+ * ms since the epoch) or AT_SEQUENCE_NUMBER (with `sequenceNumber` and `shard`); filters `shard`, `key` (the
+ * partition key) and `field` with `value` (a top-level field of JSON records).
+ */
+export function tailQuery(query: URLSearchParams): { from: TailStart; filter: TailFilter } {
+  const bad = (parameter: string, message: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter } });
+  const type = query.get('from') ?? 'LATEST';
+  const shardId = query.get('shard') ?? undefined;
+  let from: TailStart;
+  if (type === 'LATEST' || type === 'TRIM_HORIZON') from = { type };
+  else if (type === 'AT_TIMESTAMP') {
+    const text = query.get('timestamp');
+    if (text === null) throw bad('timestamp', 'from=AT_TIMESTAMP needs timestamp (ISO 8601, or ms since the epoch)');
+    const timestamp = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    if (!Number.isSafeInteger(timestamp)) throw bad('timestamp', `timestamp must be ISO 8601 (2026-12-07T08:00:00Z) or ms since the epoch, got '${text}'`);
+    from = { type, timestamp };
+  } else if (type === 'AT_SEQUENCE_NUMBER') {
+    const sequenceNumber = query.get('sequenceNumber');
+    if (sequenceNumber === null || !/^\d{1,128}$/.test(sequenceNumber)) throw bad('sequenceNumber', 'from=AT_SEQUENCE_NUMBER needs sequenceNumber, a sequence number of the shard');
+    if (shardId === undefined) throw bad('shard', 'from=AT_SEQUENCE_NUMBER needs shard: a sequence number belongs to one shard');
+    from = { type, sequenceNumber };
+  } else {
+    throw bad('from', `from must be LATEST, TRIM_HORIZON, AT_TIMESTAMP or AT_SEQUENCE_NUMBER, got '${type}'`);
+  }
+  const field = query.get('field');
+  const value = query.get('value');
+  if ((field === null) !== (value === null)) throw bad(field === null ? 'field' : 'value', 'field and value go together: field=plaza_id&value=P01');
+  const key = query.get('key');
+  return {
+    from,
+    filter: {
+      ...(shardId === undefined ? {} : { shardId }),
+      ...(key === null ? {} : { partitionKey: key }),
+      ...(field === null || value === null ? {} : { field: { name: field, value } }),
+    },
+  };
+}

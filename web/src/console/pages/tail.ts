@@ -4,6 +4,7 @@
  * which ends the server's subscriptions.
  */
 import { readSse } from '../../lib/sse.ts';
+import { tailQueryString } from '../../lib/tail.ts';
 import { h, replace } from '../../ui/dom.ts';
 import { describeError, type Page } from '../context.ts';
 
@@ -23,7 +24,28 @@ interface TailRecord {
 
 export const tailPage: Page = (container, ctx) => {
   const stream = h('select', { id: 'tail-stream' });
-  const from = h('select', { id: 'tail-from' }, h('option', { value: 'LATEST' }, 'New records (LATEST)'), h('option', { value: 'TRIM_HORIZON' }, 'From the oldest (TRIM_HORIZON)'));
+  const from = h(
+    'select',
+    { id: 'tail-from' },
+    h('option', { value: 'LATEST' }, 'New records (LATEST)'),
+    h('option', { value: 'TRIM_HORIZON' }, 'From the oldest (TRIM_HORIZON)'),
+    h('option', { value: 'AT_TIMESTAMP' }, 'From a time (AT_TIMESTAMP)'),
+    h('option', { value: 'AT_SEQUENCE_NUMBER' }, 'From a sequence number of one shard'),
+  );
+  const at = h('input', { id: 'tail-at', type: 'datetime-local', step: 1 });
+  const sequenceNumber = h('input', { id: 'tail-seq', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false' });
+  const shard = h('select', { id: 'tail-shard' }, h('option', { value: '' }, 'All shards'));
+  const key = h('input', { id: 'tail-key', autocomplete: 'off', spellcheck: 'false' });
+  const field = h('input', { id: 'tail-field', autocomplete: 'off', spellcheck: 'false', placeholder: 'plaza_id' });
+  const value = h('input', { id: 'tail-value', autocomplete: 'off', spellcheck: 'false', placeholder: 'P01' });
+  const atField = h('div', { class: 'field', hidden: true }, h('label', { for: 'tail-at' }, 'Time (UTC)'), at);
+  const seqField = h('div', { class: 'field', hidden: true }, h('label', { for: 'tail-seq' }, 'Sequence number'), sequenceNumber);
+  const inputs = [stream, from, at, sequenceNumber, shard, key, field, value];
+  const showStart = () => {
+    atField.hidden = from.value !== 'AT_TIMESTAMP';
+    seqField.hidden = from.value !== 'AT_SEQUENCE_NUMBER';
+  };
+  from.addEventListener('change', showStart);
   const toggle = h('button', { type: 'submit' }, 'Start');
   const clear = h('button', { type: 'button', class: 'secondary' }, 'Clear');
   const status = h('p', { class: 'muted', role: 'status' }, 'Not tailing.');
@@ -32,6 +54,13 @@ export const tailPage: Page = (container, ctx) => {
     'form',
     { class: 'card', novalidate: true },
     h('div', { class: 'grid2' }, h('div', { class: 'field' }, h('label', { for: 'tail-stream' }, 'Stream'), stream), h('div', { class: 'field' }, h('label', { for: 'tail-from' }, 'Start at'), from)),
+    h('div', { class: 'grid2' }, atField, seqField, h('div', { class: 'field' }, h('label', { for: 'tail-shard' }, 'Shard'), shard)),
+    h(
+      'div',
+      { class: 'grid2' },
+      h('div', { class: 'field' }, h('label', { for: 'tail-key' }, 'Only partition key'), key),
+      h('div', { class: 'field' }, h('label', { for: 'tail-field' }, 'Only records whose field'), field, h('label', { for: 'tail-value' }, 'equals'), value),
+    ),
     h('div', { class: 'row' }, toggle, clear),
     status,
   );
@@ -40,6 +69,18 @@ export const tailPage: Page = (container, ctx) => {
   let controller: AbortController | undefined;
   let count = 0;
 
+  // The shard picker follows the chosen stream (a per-shard view, and where a sequence number belongs).
+  const loadShards = async () => {
+    if (!stream.value) return;
+    try {
+      const d = await ctx.json<{ shards: Array<{ shardId: string; endingSequenceNumber?: string }> }>(`/v1/streams/${encodeURIComponent(stream.value)}`);
+      replace(shard, h('option', { value: '' }, 'All shards'), ...d.shards.map((s) => h('option', { value: s.shardId }, s.endingSequenceNumber === undefined ? s.shardId : `${s.shardId} (closed)`)));
+    } catch (err) {
+      status.textContent = `Could not describe ${stream.value}: ${describeError(err)}`;
+    }
+  };
+  stream.addEventListener('change', () => void loadShards());
+
   void ctx.json<{ streams: Array<{ name: string }> }>('/v1/streams').then(
     (answer) => {
       const names = answer.streams.map((s) => s.name).sort();
@@ -47,7 +88,7 @@ export const tailPage: Page = (container, ctx) => {
       if (names.length === 0) {
         status.textContent = 'There are no streams to tail.';
         toggle.disabled = true;
-      }
+      } else void loadShards();
     },
     (err: unknown) => (status.textContent = `Could not list the streams: ${describeError(err)}`),
   );
@@ -56,8 +97,7 @@ export const tailPage: Page = (container, ctx) => {
     controller?.abort();
     controller = undefined;
     toggle.textContent = 'Start';
-    stream.disabled = false;
-    from.disabled = false;
+    for (const input of inputs) input.disabled = false;
     status.textContent = message;
   };
 
@@ -67,11 +107,11 @@ export const tailPage: Page = (container, ctx) => {
     controller = new AbortController();
     const signal = controller.signal;
     toggle.textContent = 'Stop';
-    stream.disabled = true;
-    from.disabled = true;
+    for (const input of inputs) input.disabled = true;
     status.textContent = `Connecting to ${name}…`;
     try {
-      const res = await ctx.raw(`/v1/streams/${encodeURIComponent(name)}/tail?from=${from.value}`, { signal });
+      const query = tailQueryString({ from: from.value, at: at.value, sequenceNumber: sequenceNumber.value, shard: shard.value, key: key.value, field: field.value, value: value.value });
+      const res = await ctx.raw(`/v1/streams/${encodeURIComponent(name)}/tail?${query}`, { signal });
       status.textContent = `Tailing ${name}: ${count} records so far.`;
       await readSse(
         res.body!,

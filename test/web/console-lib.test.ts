@@ -1,6 +1,7 @@
-/** The console's history charts: series from the metrics history, rates per node, restarts, labels. */
+/** The console's pure helpers: history chart series (rates per node, restarts, labels) and the tail's request. */
 import { describe, expect, it } from 'vitest';
 import { historySeries, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
+import { tailQueryString } from '../../web/src/lib/tail.ts';
 
 const IN = (stream: string) => `tollstream_records_in_total{stream="${stream}"}`;
 
@@ -45,5 +46,17 @@ describe('seriesLabel', () => {
     expect(seriesLabel('tollstream_function_iterator_age_seconds{mapping="abc-tolls-spend"}', 'x')).toBe('abc-tolls-spend');
     expect(seriesLabel('tollstream_notify_dead_letters', 'dead letters')).toBe('dead letters');
     expect(seriesLabel('m{a="1",b="two"}', 'x')).toBe('1 two');
+  });
+});
+
+describe('tailQueryString', () => {
+  const blank = { from: 'LATEST', at: '', sequenceNumber: '', shard: '', key: '', field: '', value: '' };
+  it('sends only what the form asks for, a time read as UTC', () => {
+    expect(tailQueryString(blank)).toBe('from=LATEST');
+    expect(tailQueryString({ ...blank, from: 'AT_TIMESTAMP', at: '2026-12-07T08:30' })).toBe('from=AT_TIMESTAMP&timestamp=2026-12-07T08%3A30%3A00Z');
+    expect(tailQueryString({ ...blank, from: 'AT_TIMESTAMP', at: '2026-12-07T08:30:15' })).toBe('from=AT_TIMESTAMP&timestamp=2026-12-07T08%3A30%3A15Z');
+    expect(tailQueryString({ ...blank, from: 'AT_SEQUENCE_NUMBER', sequenceNumber: ' 4200 ', shard: 'shardId-000000000001', key: ' C1 ', field: 'plaza_id', value: 'P01' })).toBe(
+      'from=AT_SEQUENCE_NUMBER&sequenceNumber=4200&shard=shardId-000000000001&key=C1&field=plaza_id&value=P01',
+    );
   });
 });
