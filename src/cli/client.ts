@@ -205,8 +205,9 @@ export class NativeClient {
   }
 
   /** Opens the SSE tail; the caller reads the body until `signal` aborts. */
-  async tail(stream: string, from: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.request('GET', `/v1/streams/${encodeURIComponent(stream)}/tail?from=${encodeURIComponent(from)}`, {
+  /** `query`: the tail's parameters (`from`, `timestamp`, `sequenceNumber`, `shard`, `key`, `field`, `value`). */
+  async tail(stream: string, query: Readonly<Record<string, string>>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.request('GET', `/v1/streams/${encodeURIComponent(stream)}/tail?${new URLSearchParams(query).toString()}`, {
       signal,
       headers: { accept: 'text/event-stream' },
     });

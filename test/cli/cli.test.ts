@@ -158,6 +158,18 @@ describe('tollstream against a running server', () => {
     const seen = lines.map((l) => JSON.parse(l) as { partitionKey: string; data: { read_id: number } });
     expect(new Set(seen.map((r) => r.data.read_id)).size).toBe(1200);
     expect(seen.find((r) => r.data.read_id === 8)?.partitionKey).toBe('P1');
+
+    // Filtered: one partition key and a field's value, from the oldest record.
+    const filtered = spawnCli(['tail', 'lane_reads', '--from', 'TRIM_HORIZON', '--key', 'P3', '--where', 'amount_cents=103'], env);
+    const [only] = await readLines(filtered, 1);
+    const filteredExit = new Promise<number | null>((resolve) => filtered.once('exit', (code) => resolve(code)));
+    filtered.kill('SIGINT');
+    expect(await filteredExit).toBe(0);
+    expect(JSON.parse(only!)).toMatchObject({ partitionKey: 'P3', data: { read_id: 3, amount_cents: 103 } });
+
+    const usage = await runCli(['tail', 'lane_reads', '--from', 'AT_SEQUENCE_NUMBER'], { env });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--from AT_SEQUENCE_NUMBER needs --sequence-number and --shard');
   });
 
   it('reads stdin, and names the line of bad JSON', async () => {

@@ -14,21 +14,52 @@ export const tail: Command = {
     'A KPL aggregated record is printed as its user records, each with its own partitionKey and a "subSequenceNumber";\n' +
     'one that cannot be read is one line with an "error" naming it and its bytes in base64.',
   options: {
-    from: { type: 'string', value: 'POSITION', description: 'LATEST (only new records, the default) or TRIM_HORIZON (everything kept)' },
+    from: { type: 'string', value: 'POSITION', description: 'LATEST (only new records, the default), TRIM_HORIZON (everything kept), AT_TIMESTAMP (with --at) or AT_SEQUENCE_NUMBER (with --sequence-number and --shard)' },
+    at: { type: 'string', value: 'TIME', description: 'with --from AT_TIMESTAMP: ISO 8601 (2026-12-07T08:00:00Z) or ms since the epoch; alone, implies AT_TIMESTAMP' },
+    'sequence-number': { type: 'string', value: 'SEQ', description: 'with --from AT_SEQUENCE_NUMBER: a sequence number of the --shard' },
+    shard: { type: 'string', value: 'SHARD_ID', description: 'only this shard (and its children after a reshard)' },
+    key: { type: 'string', value: 'PARTITION_KEY', description: 'only records with this partition key' },
+    where: { type: 'string', value: 'FIELD=VALUE', description: "only JSON records whose top-level FIELD equals VALUE (as text: 'vehicle_class=2')" },
     ...CLIENT_OPTIONS,
   },
-  examples: ['tollstream tail toll_transactions', "tollstream tail toll_transactions --from TRIM_HORIZON | jq '.data.amount'"],
+  examples: [
+    'tollstream tail toll_transactions',
+    "tollstream tail toll_transactions --from TRIM_HORIZON | jq '.data.amount'",
+    'tollstream tail toll_transactions --at 2026-12-07T08:00:00Z --where plaza_id=P01',
+  ],
   async run(input) {
     const { values, positionals, io } = input;
-    const from = (stringFlag(values, 'from') ?? 'LATEST').toUpperCase();
-    if (from !== 'LATEST' && from !== 'TRIM_HORIZON') {
-      throw new UsageError(`--from must be LATEST or TRIM_HORIZON, got '${stringFlag(values, 'from')}'`, "run 'tollstream tail --help' for usage");
+    const at = stringFlag(values, 'at');
+    const from = (stringFlag(values, 'from') ?? (at !== undefined ? 'AT_TIMESTAMP' : 'LATEST')).toUpperCase();
+    if (!['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP', 'AT_SEQUENCE_NUMBER'].includes(from)) {
+      throw new UsageError(`--from must be LATEST, TRIM_HORIZON, AT_TIMESTAMP or AT_SEQUENCE_NUMBER, got '${stringFlag(values, 'from')}'`, "run 'tollstream tail --help' for usage");
+    }
+    const query: Record<string, string> = { from };
+    if (from === 'AT_TIMESTAMP') {
+      if (at === undefined) throw new UsageError('--from AT_TIMESTAMP needs --at TIME', "run 'tollstream tail --help' for usage");
+      query.timestamp = at;
+    }
+    const seq = stringFlag(values, 'sequence-number');
+    if (from === 'AT_SEQUENCE_NUMBER') {
+      if (seq === undefined || stringFlag(values, 'shard') === undefined) throw new UsageError('--from AT_SEQUENCE_NUMBER needs --sequence-number and --shard', "run 'tollstream tail --help' for usage");
+      query.sequenceNumber = seq;
+    }
+    const shard = stringFlag(values, 'shard');
+    if (shard !== undefined) query.shard = shard;
+    const key = stringFlag(values, 'key');
+    if (key !== undefined) query.key = key;
+    const where = stringFlag(values, 'where');
+    if (where !== undefined) {
+      const eq = where.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--where must be FIELD=VALUE, got '${where}'`, "run 'tollstream tail --help' for usage");
+      query.field = where.slice(0, eq);
+      query.value = where.slice(eq + 1);
     }
     const abort = new AbortController();
     const onStop = () => abort.abort();
     io.signal.addEventListener('abort', onStop, { once: true });
     try {
-      const body = await NativeClient.fromInput(input).tail(positionals[0]!, from, abort.signal);
+      const body = await NativeClient.fromInput(input).tail(positionals[0]!, query, abort.signal);
       for await (const event of serverSentEvents(body)) {
         if (event.type === 'record') io.stdout.write(event.data + '\n');
       }
