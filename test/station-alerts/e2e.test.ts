@@ -214,6 +214,20 @@ describe('station traffic alerts in the running server', () => {
     expect(hook.deliveries.every((d) => d.valid)).toBe(true);
     expect(hook.deliveries.map((d) => d.id).sort()).toEqual(all.map((a) => `station:${a.plaza_id}:${a.window_start}`).sort());
     expect(hook.deliveries.map((d) => `${d.alert.plaza_id}@${d.alert.window_start}`).sort()).toEqual(keys);
+
+    // An operator acknowledges the outage: the listing says who and when; doing it again changes nothing.
+    const outage = { plaza_id: 'P02', window_start: windowStart(2) };
+    const ack = await api(server.url, 'POST', '/v1/operator/alerts/acknowledge', { ...outage, by: 'night shift' });
+    expect(ack.status).toBe(200);
+    expect(ack.json.alert).toMatchObject({ ...outage, cause: 'no_traffic', acknowledged_by: 'night shift' });
+    const again = await api(server.url, 'POST', '/v1/operator/alerts/acknowledge', { ...outage, by: 'day shift' });
+    expect(again.json.alert).toEqual(ack.json.alert);
+    const listed = await alertsNow();
+    expect(listed.filter((a) => a.acknowledged_at !== undefined).map((a) => `${a.plaza_id}@${a.window_start}`)).toEqual([`P02@${windowStart(2)}`]);
+    expect((await api(server.url, 'POST', '/v1/operator/alerts/acknowledge', { plaza_id: 'P09', window_start: windowStart(2) })).status).toBe(404);
+    expect((await api(server.url, 'POST', '/v1/operator/alerts/acknowledge', { plaza_id: 'P02' })).json).toMatchObject({ error: { code: 'INVALID_ARGUMENT', context: { field: 'window_start' } } });
+    // Nothing was raised again: still one webhook delivery per alert.
+    expect(hook.deliveries).toHaveLength(4);
   });
 });
 

@@ -47,6 +47,7 @@ describe('operator routes of the station alerts', () => {
     const server = await start();
     expect((await call(server, 'GET', '/v1/operator/alerts')).status).toBe(401);
     expect((await call(server, 'GET', '/v1/operator/alerts/stream')).status).toBe(401);
+    expect((await call(server, 'POST', '/v1/operator/alerts/acknowledge', { body: { plaza_id: 'P01', window_start: '2026-12-07T08:00:00.000Z' } })).status).toBe(401);
     expect((await call(server, 'POST', '/v1/operator/subscriptions', { body: { url: 'http://127.0.0.1:9/x', secret: 'a-long-enough-secret' } })).status).toBe(401);
     expect(await call(server, 'GET', '/v1/operator/alerts', { key: KEY })).toEqual({ status: 200, json: { alerts: [] } });
 

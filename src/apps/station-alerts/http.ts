@@ -2,6 +2,7 @@
  * The operator routes of the station alerts (behind the native API key):
  *   GET    /v1/operator/alerts?limit=N         the latest alerts, newest first
  *   GET    /v1/operator/alerts/stream          Server-Sent Events: every alert of the alert stream, then new ones live
+ *   POST   /v1/operator/alerts/acknowledge     { plaza_id, window_start, by? }: an operator has seen to the alert
  *   GET    /v1/operator/subscriptions          webhooks subscribed to the `station-alerts` topic
  *   POST   /v1/operator/subscriptions          { url, secret }: subscribe a webhook
  *   DELETE /v1/operator/subscriptions/:id      unsubscribe
@@ -12,8 +13,8 @@ import { asResponse, ClientGoneError, errorResponse, readBody, send, type Reques
 import type { StreamLog } from '../../log/index.ts';
 import { writeSse, type Notify, type SseEvent } from '../../notify/index.ts';
 import type { Tables } from '../../tables/index.ts';
-import { STREAMS, TABLES, TOPIC, type StationAlert } from './model.ts';
-import { ALERTS_PK } from './notifier.ts';
+import { STREAMS, TABLES, TOPIC, type ListedStationAlert, type StationAlert } from './model.ts';
+import { ALERTS_PK, alertSortKey } from './notifier.ts';
 
 export interface OperatorApiOptions {
   readonly log: StreamLog;
@@ -37,6 +38,7 @@ export function createOperatorApi(options: OperatorApiOptions): RouteModule {
     const method = req.method ?? 'GET';
     if (path === '/v1/operator/alerts' && method === 'GET') return listAlerts(options, res, query);
     if (path === '/v1/operator/alerts/stream' && method === 'GET') return alertStream(options, req, res);
+    if (path === '/v1/operator/alerts/acknowledge' && method === 'POST') return acknowledge(options, req, res);
     if (path === '/v1/operator/subscriptions' && method === 'GET') {
       const subscriptions = options.notify.listSubscriptions(TOPIC).map((s) => ({ id: s.id, topic: s.topic, url: s.url, createdAt: new Date(s.createdAt).toISOString() }));
       return send(res, 200, JSON_HEADERS, JSON.stringify({ subscriptions }));
@@ -85,7 +87,8 @@ function listAlerts(options: OperatorApiOptions, res: Response, query: URLSearch
   send(res, 200, JSON_HEADERS, JSON.stringify({ alerts: page.items.map((i) => i.value) }));
 }
 
-async function subscribe(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
+/** The request body as a JSON object; `shape` names its fields in the error. */
+async function readObject(req: Request, shape: string): Promise<Record<string, unknown>> {
   let body: unknown;
   try {
     body = JSON.parse((await readBody(req, MAX_BODY_BYTES)).toString('utf8'));
@@ -93,8 +96,33 @@ async function subscribe(options: OperatorApiOptions, req: Request, res: Respons
     if (err instanceof ClientGoneError || err instanceof TollstreamError) throw err;
     throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TollstreamError('MALFORMED_REQUEST', 'the body must be a JSON object { url, secret }');
-  const { url, secret, ...rest } = body as Record<string, unknown>;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TollstreamError('MALFORMED_REQUEST', `the body must be a JSON object ${shape}`);
+  return body as Record<string, unknown>;
+}
+
+/**
+ * Marks an alert as seen to. Idempotent: acknowledging it again answers with the first acknowledgement. The
+ * alert stream and webhooks are not touched (what was raised stays raised); the listing shows who and when.
+ */
+async function acknowledge(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
+  const { plaza_id, window_start, by, ...rest } = await readObject(req, '{ plaza_id, window_start, by? }');
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw new TollstreamError('INVALID_ARGUMENT', `unknown field '${unknown}'; allowed: plaza_id, window_start, by`, { context: { field: unknown } });
+  if (typeof plaza_id !== 'string' || plaza_id === '') throw new TollstreamError('INVALID_ARGUMENT', 'plaza_id must be the alert\'s station', { context: { field: 'plaza_id' } });
+  if (typeof window_start !== 'string' || window_start === '') throw new TollstreamError('INVALID_ARGUMENT', "window_start must be the alert's window_start, as listed", { context: { field: 'window_start' } });
+  if (by !== undefined && (typeof by !== 'string' || by.length > 64)) throw new TollstreamError('INVALID_ARGUMENT', 'by must be a name of at most 64 characters', { context: { field: 'by' } });
+  const key = { pk: ALERTS_PK, sk: alertSortKey({ plaza_id, window_start }) };
+  const acknowledged = options.tables.transaction((tx) => {
+    const item = tx.get<ListedStationAlert>(TABLES.alerts, key);
+    if (!item) throw new TollstreamError('NOT_FOUND', `there is no alert for station ${plaza_id} in the window starting ${window_start}; GET /v1/operator/alerts lists them`, { context: { plaza_id, window_start } });
+    if (item.value.acknowledged_at !== undefined) return item.value;
+    return tx.update<ListedStationAlert>(TABLES.alerts, key, { set: { acknowledged_at: new Date().toISOString(), acknowledged_by: typeof by === 'string' && by !== '' ? by : 'operator' } }).value;
+  });
+  send(res, 200, JSON_HEADERS, JSON.stringify({ alert: acknowledged }));
+}
+
+async function subscribe(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
+  const { url, secret, ...rest } = await readObject(req, '{ url, secret }');
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) throw new TollstreamError('INVALID_ARGUMENT', `unknown field '${unknown}'; allowed: url, secret`, { context: { field: unknown } });
   if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) throw new TollstreamError('INVALID_ARGUMENT', 'url must be an http:// or https:// URL', { context: { field: 'url' } });

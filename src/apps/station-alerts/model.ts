@@ -58,6 +58,12 @@ export interface StationAlert {
   readonly cause: 'below_threshold' | 'no_traffic';
 }
 
+/**
+ * An alert as listed: once an operator acknowledged it (`POST /v1/operator/alerts/acknowledge`) it also has
+ * `acknowledged_at` (ISO 8601) and `acknowledged_by` (as they said, `operator` when they did not).
+ */
+export type ListedStationAlert = StationAlert & { readonly acknowledged_at?: string; readonly acknowledged_by?: string };
+
 export type ReferenceItem = {
   readonly expected_count: number;
   readonly alert_threshold: number;

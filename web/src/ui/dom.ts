@@ -40,7 +40,8 @@ export function dataTable(columns: readonly string[], rows: ReadonlyArray<Readon
     {},
     caption ? h('caption', {}, caption) : null,
     h('thead', {}, h('tr', {}, ...columns.map((c, i) => h('th', { scope: 'col', class: numeric[i] ? 'num' : null }, c)))),
-    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((v, i) => h('td', { class: numeric[i] ? 'num' : null }, cellText(v)))))),
+    // A cell may be an element (a button, a link): it is placed as it is.
+    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((v, i) => h('td', { class: numeric[i] ? 'num' : null }, v instanceof Node ? v : cellText(v)))))),
   );
   return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption ?? 'Results' }, table);
 }

@@ -17,6 +17,8 @@ interface StationAlert {
   readonly alert_threshold: number;
   readonly reference: string;
   readonly cause: string;
+  readonly acknowledged_at?: string;
+  readonly acknowledged_by?: string;
 }
 
 interface Subscription {
@@ -51,11 +53,45 @@ export const stationsPage: Page = (container, ctx) => {
   );
 
   const alerts: StationAlert[] = [];
+  // Acknowledgements live with the listed alerts (GET /v1/operator/alerts), not in the stream: merged by key.
+  const acks = new Map<string, { at: string; by: string }>();
+  const keyOf = (a: Pick<StationAlert, 'plaza_id' | 'window_start'>) => `${a.plaza_id}@${a.window_start}`;
   const render = () => {
     if (alerts.length === 0) return;
-    const rows = alerts.map((a) => [a.plaza_id, `${a.window_start.slice(0, 16).replace('T', ' ')} to ${a.window_end.slice(11, 16)} UTC`, a.vehicle_count, a.expected_count, a.alert_threshold, a.cause === 'no_traffic' ? 'no traffic at all' : 'below threshold', a.reference === 'default' ? 'defaults' : 'station']);
-    replace(alertsBox, dataTable(['Station', 'Window', 'Vehicles', 'Expected', 'Threshold', 'Why', 'Reference'], rows, `${alerts.length} alert${alerts.length === 1 ? '' : 's'}`));
+    const rows = alerts.map((a) => {
+      const ack = acks.get(keyOf(a));
+      let cell: HTMLElement;
+      if (ack) cell = h('span', { 'data-testid': 'acknowledged' }, `acknowledged by ${ack.by}, ${ack.at.slice(0, 16).replace('T', ' ')} UTC`);
+      else {
+        cell = h('button', { type: 'button', class: 'secondary', 'aria-label': `Acknowledge the alert of ${a.plaza_id} at ${a.window_start.slice(0, 16).replace('T', ' ')}` }, 'Acknowledge');
+        cell.addEventListener('click', () => void acknowledge(a, cell as HTMLButtonElement));
+      }
+      return [a.plaza_id, `${a.window_start.slice(0, 16).replace('T', ' ')} to ${a.window_end.slice(11, 16)} UTC`, a.vehicle_count, a.expected_count, a.alert_threshold, a.cause === 'no_traffic' ? 'no traffic at all' : 'below threshold', a.reference === 'default' ? 'defaults' : 'station', cell];
+    });
+    replace(alertsBox, dataTable(['Station', 'Window', 'Vehicles', 'Expected', 'Threshold', 'Why', 'Reference', 'Status'], rows, `${alerts.length} alert${alerts.length === 1 ? '' : 's'}, ${alerts.filter((a) => !acks.has(keyOf(a))).length} not acknowledged`));
   };
+  const acknowledge = async (a: StationAlert, button: HTMLButtonElement) => {
+    button.disabled = true;
+    try {
+      const answer = await ctx.json<{ alert: StationAlert }>('/v1/operator/alerts/acknowledge', { method: 'POST', body: { plaza_id: a.plaza_id, window_start: a.window_start } });
+      acks.set(keyOf(a), { at: answer.alert.acknowledged_at ?? '', by: answer.alert.acknowledged_by ?? 'operator' });
+      render();
+    } catch (err) {
+      button.disabled = false;
+      status.textContent = `Acknowledging failed: ${describeError(err)}`;
+    }
+  };
+  const loadAcks = async () => {
+    try {
+      const { alerts: listed } = await ctx.json<{ alerts: StationAlert[] }>('/v1/operator/alerts?limit=1000');
+      for (const a of listed) if (a.acknowledged_at !== undefined) acks.set(keyOf(a), { at: a.acknowledged_at, by: a.acknowledged_by ?? 'operator' });
+      render();
+    } catch {
+      // The alerts still show; their acknowledgements come with the next poll.
+    }
+  };
+  void loadAcks();
+  const ackTimer = setInterval(() => void loadAcks(), 10_000);
 
   const controller = new AbortController();
   const signal = controller.signal;
@@ -139,6 +175,7 @@ export const stationsPage: Page = (container, ctx) => {
 
   return () => {
     controller.abort();
+    clearInterval(ackTimer);
     if (timer !== undefined) clearTimeout(timer);
   };
 };
