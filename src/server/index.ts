@@ -25,6 +25,7 @@ import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
+import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { startMetricsHistory } from './metrics-history.ts';
 
 export interface RunningServer {
@@ -134,10 +135,11 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
+    const consumers = registerConsumerMetrics(metrics);
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, consumers, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
-      if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, logger }, undo);
+      if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, consumers, logger }, undo);
       else logger.warn('station traffic alerts need queries.enabled; they are off (set stationAlerts.enabled: false to silence this)');
     }
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).

@@ -15,6 +15,7 @@ import type { Registry } from '../metrics/index.ts';
 import { openNotify } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import { openTables } from '../tables/index.ts';
+import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 export interface RunningStationAlerts {
   /** The operator routes (`/v1/operator/alerts`, `/v1/operator/subscriptions`), for the gateway to mount. */
@@ -24,7 +25,7 @@ export interface RunningStationAlerts {
 }
 
 export async function startStations(
-  deps: { log: StreamLog; config: TollstreamConfig; queries: QueryManager; authenticator: Authenticator; metrics: Registry; logger: Logger },
+  deps: { log: StreamLog; config: TollstreamConfig; queries: QueryManager; authenticator: Authenticator; metrics: Registry; consumers: ConsumerMetrics; logger: Logger },
   undo: Array<() => Promise<void> | void>,
 ): Promise<RunningStationAlerts | undefined> {
   const { log, config, queries, authenticator, metrics, logger } = deps;
@@ -61,6 +62,9 @@ export async function startStations(
   });
   undo.unshift(() => alerts.stop());
   notify.start();
+  // Their functions show with the others in /metrics and the console, their notifications in the notify gauges.
+  deps.consumers.addFunctions(functions);
+  deps.consumers.addNotify(notify);
 
   const shutdown = new AbortController();
   const routes = createOperatorApi({

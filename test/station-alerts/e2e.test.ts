@@ -228,6 +228,13 @@ describe('station traffic alerts in the running server', () => {
     expect((await api(server.url, 'POST', '/v1/operator/alerts/acknowledge', { plaza_id: 'P02' })).json).toMatchObject({ error: { code: 'INVALID_ARGUMENT', context: { field: 'window_start' } } });
     // Nothing was raised again: still one webhook delivery per alert.
     expect(hook.deliveries).toHaveLength(4);
+
+    // The station alert functions show in /metrics with the other functions (the console lists them from there).
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const processed = (mapping: string) => Number(new RegExp(`^tollstream_function_records_total\\{mapping="${mapping}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    expect(processed('station-alerts-notifier')).toBeGreaterThanOrEqual(4);
+    expect(processed('station-alerts-evaluator')).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^tollstream_function_iterator_age_seconds\{mapping="station-alerts-notifier"\} /m);
   });
 });
 

@@ -1,0 +1,56 @@
+/**
+ * The metrics of every functions runtime and notification store in the server (the spending alerts', the
+ * station alerts', ...), registered once: each family has one series per mapping whichever runtime runs it,
+ * and the notification gauges add up the stores.
+ */
+import type { FunctionsRuntime } from '../functions/index.ts';
+import type { Registry } from '../metrics/index.ts';
+import type { Notify } from '../notify/index.ts';
+
+export interface ConsumerMetrics {
+  /** Reports this runtime's mappings in `tollstream_function_*`. */
+  addFunctions(runtime: FunctionsRuntime): void;
+  /** Adds this store's outbox, webhook deliveries and dead letters to `tollstream_notify_*`. */
+  addNotify(notify: Notify): void;
+}
+
+export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
+  const runtimes: FunctionsRuntime[] = [];
+  const notifies: Notify[] = [];
+  const invocations = registry.counter('tollstream_function_invocations_total', 'Handler invocations, by mapping.', ['mapping']);
+  const errors = registry.counter('tollstream_function_errors_total', 'Failed handler invocations, by mapping.', ['mapping']);
+  const retries = registry.counter('tollstream_function_retries_total', 'Batches retried after a failure, by mapping.', ['mapping']);
+  const processed = registry.counter('tollstream_function_records_total', 'Records whose effects are committed, by mapping.', ['mapping']);
+  const onFailure = registry.counter('tollstream_function_on_failure_records_total', 'Records given up on and sent to the on-failure destination, by mapping.', ['mapping']);
+  const age = registry.gauge('tollstream_function_iterator_age_seconds', 'Now minus the arrival time of the last record processed, in seconds, by mapping.', ['mapping']);
+  const outbox = registry.gauge('tollstream_notify_outbox_pending', 'Notifications committed but not yet fanned out.');
+  const pending = registry.gauge('tollstream_notify_deliveries_pending', 'Webhook deliveries waiting for their next attempt.');
+  const dead = registry.gauge('tollstream_notify_dead_letters', 'Webhook deliveries given up after their last attempt.');
+  const mirrors = registry.gauge('tollstream_notify_mirrors_pending', 'Notifications fanned out and not yet appended to the streams their topic is mirrored to.');
+  registry.onCollect(() => {
+    for (const family of [invocations, errors, retries, processed, onFailure, age]) family.reset();
+    for (const runtime of runtimes) {
+      for (const s of runtime.stats()) {
+        invocations.labels(s.name).inc(s.invocations);
+        errors.labels(s.name).inc(s.errors);
+        retries.labels(s.name).inc(s.retries);
+        processed.labels(s.name).inc(s.recordsProcessed);
+        onFailure.labels(s.name).inc(s.recordsSentToOnFailure);
+        age.labels(s.name).set(s.iteratorAgeMs / 1000);
+      }
+    }
+    const total = { outboxPending: 0, deliveriesPending: 0, deadLetters: 0, mirrorsPending: 0 };
+    for (const notify of notifies) {
+      const n = notify.stats();
+      total.outboxPending += n.outboxPending;
+      total.deliveriesPending += n.deliveriesPending;
+      total.deadLetters += n.deadLetters;
+      total.mirrorsPending += n.mirrorsPending;
+    }
+    outbox.labels().set(total.outboxPending);
+    pending.labels().set(total.deliveriesPending);
+    dead.labels().set(total.deadLetters);
+    mirrors.labels().set(total.mirrorsPending);
+  });
+  return { addFunctions: (runtime) => void runtimes.push(runtime), addNotify: (notify) => void notifies.push(notify) };
+}
