@@ -48,6 +48,8 @@ describe('reports on generated traffic', () => {
   it('lists the reports with their parameters', () => {
     expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected', 'threshold_breaches_per_day']);
     expect(listReports().find((r) => r.name === 'top_customers')?.parameters).toContain('limit');
+    // The defaults a client shows are the ones the server applies to a parameter left out.
+    expect(listReports().every((r) => r.defaults.rangeHours === 24 && r.defaults.limit === 10)).toBe(true);
   });
 
   it('revenue per plaza per hour matches the generated transactions', async () => {

@@ -28,14 +28,18 @@ export interface ReportInfo {
   readonly name: string;
   readonly description: string;
   readonly parameters: readonly ParameterName[];
+  /** What a parameter left out means: `from` is `to` minus `rangeHours`, `to` is now, `limit` is `limit`. */
+  readonly defaults: { readonly rangeHours: number; readonly limit: number };
 }
 
 const SQL_NAMES: Record<ParameterName, string> = { from: 'from', to: 'to', plaza: 'plaza', vehicleClass: 'vehicle_class', limit: 'limit' };
-const DAY_MS = 24 * 3600 * 1000;
+/** The range a report covers when `from` is left out, in hours back from `to`. */
+const DEFAULT_RANGE_HOURS = 24;
+const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 10_000;
 
 export function listReports(): ReportInfo[] {
-  return REPORTS.map(({ name, description, parameters }) => ({ name, description, parameters }));
+  return REPORTS.map(({ name, description, parameters }) => ({ name, description, parameters, defaults: { rangeHours: DEFAULT_RANGE_HOURS, limit: DEFAULT_LIMIT } }));
 }
 
 export async function runReport(warehouse: Warehouse, name: string, params: ReportParams = {}, now: () => number = Date.now): Promise<ReportResult> {
@@ -56,7 +60,7 @@ function bindParams(report: ReportDefinition, params: ReportParams, now: () => n
     }
   }
   const to = params.to === undefined ? new Date(now()) : toDate('to', params.to);
-  const from = params.from === undefined ? new Date(to.getTime() - DAY_MS) : toDate('from', params.from);
+  const from = params.from === undefined ? new Date(to.getTime() - DEFAULT_RANGE_HOURS * 3_600_000) : toDate('from', params.from);
   if (from.getTime() >= to.getTime()) {
     throw new TollstreamError('INVALID_ARGUMENT', `'from' (${from.toISOString()}) must be before 'to' (${to.toISOString()})`);
   }
@@ -65,7 +69,7 @@ function bindParams(report: ReportDefinition, params: ReportParams, now: () => n
     to,
     plaza: params.plaza === undefined || params.plaza === '' ? null : String(params.plaza),
     vehicleClass: params.vehicleClass === undefined ? null : toInteger('vehicleClass', params.vehicleClass, 1, 5),
-    limit: params.limit === undefined ? 10 : toInteger('limit', params.limit, 1, MAX_LIMIT),
+    limit: params.limit === undefined ? DEFAULT_LIMIT : toInteger('limit', params.limit, 1, MAX_LIMIT),
   };
   const bound: Record<string, string | number | Date | null> = {};
   for (const p of report.parameters) bound[SQL_NAMES[p]] = values[p];

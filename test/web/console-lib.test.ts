@@ -1,6 +1,7 @@
 /** The console's pure helpers: history chart series (rates per node, restarts, labels) and the tail's request. */
 import { describe, expect, it } from 'vitest';
 import { historySeries, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
+import { axisLabel, axisWidth, isMoneyColumn, shortCategory } from '../../web/src/lib/report-series.ts';
 import { tailQueryString } from '../../web/src/lib/tail.ts';
 
 const IN = (stream: string) => `tollstream_records_in_total{stream="${stream}"}`;
@@ -58,5 +59,22 @@ describe('tailQueryString', () => {
     expect(tailQueryString({ ...blank, from: 'AT_SEQUENCE_NUMBER', sequenceNumber: ' 4200 ', shard: 'shardId-000000000001', key: ' C1 ', field: 'plaza_id', value: 'P01' })).toBe(
       'from=AT_SEQUENCE_NUMBER&sequenceNumber=4200&shard=shardId-000000000001&key=C1&field=plaza_id&value=P01',
     );
+  });
+});
+
+describe('report charts', () => {
+  it('labels a cents axis as money and sizes the axis to its longest label', () => {
+    expect(isMoneyColumn('revenue_cents')).toBe(true);
+    expect(isMoneyColumn('trips')).toBe(false);
+    expect(axisLabel(123456, true)).toBe('$1,234.56');
+    expect(axisLabel(250_000_000, true)).toBe('$2,500,000');
+    expect(axisLabel(1_500_000, false)).toBe('1,500,000');
+    expect(axisLabel(0.125, false)).toBe('0.125');
+    const labels = ['$0', '$2,500,000'];
+    // Wider than the fixed 70 px the axis had, which cut "$2,500,000" off.
+    expect(axisWidth(labels)).toBeGreaterThan(70);
+    expect(axisWidth(['1'])).toBe(40);
+    expect(shortCategory('P01')).toBe('P01');
+    expect(shortCategory('a-very-long-plaza-name')).toBe('a-very-long-p…');
   });
 });

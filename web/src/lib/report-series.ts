@@ -2,6 +2,7 @@
  * One chartable series out of a result table: x is the first time column (else the first text column as
  * categories), y is the sum of the last numeric column per x. Plain TypeScript, tested under Node.
  */
+import { formatCents, groupThousands } from './money.ts';
 
 export interface Column {
   readonly name: string;
@@ -48,4 +49,34 @@ export function seriesOf(columns: readonly Column[], rows: ReadonlyArray<Readonl
     time,
     categories: time ? [] : keys,
   };
+}
+
+/** A column of integer cents (`revenue_cents`, `spend_cents`): shown as money, not as a count. */
+export function isMoneyColumn(name: string): boolean {
+  return /_cents$/.test(name);
+}
+
+/**
+ * The text of a value axis tick: money for a cents column (whole dollars from $10,000 up), else a
+ * grouped number. Long labels are what used to be clipped: the axis takes its width from these texts.
+ */
+export function axisLabel(value: number, money: boolean, currency = 'USD'): string {
+  if (!Number.isFinite(value)) return '';
+  if (money) {
+    const cents = Math.round(value);
+    const text = formatCents(cents, currency);
+    return Math.abs(cents) >= 1_000_000 ? text.replace(/\.\d\d$/, '') : text;
+  }
+  return Number.isInteger(value) ? groupThousands(value) : String(Number(value.toPrecision(4)));
+}
+
+/** The width in px a value axis needs for its longest label (about 7 px a character at the console's font). */
+export function axisWidth(labels: readonly string[]): number {
+  const longest = labels.reduce((m, l) => Math.max(m, l.length), 0);
+  return Math.max(40, Math.ceil(longest * 7.5) + 18);
+}
+
+/** A category label that fits under a bar: the whole text up to `max` characters, else cut with an ellipsis. */
+export function shortCategory(text: string, max = 14): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

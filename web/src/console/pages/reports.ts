@@ -1,5 +1,6 @@
 /** Reports: the named warehouse reports, run with their parameters, shown as a table and a chart. */
-import { seriesOf, type Column } from '../../lib/report-series.ts';
+import { formatCents } from '../../lib/money.ts';
+import { axisLabel, axisWidth, isMoneyColumn, seriesOf, shortCategory, type Column } from '../../lib/report-series.ts';
 import { responsiveChart, uPlot, type ChartHandle } from '../../ui/chart.ts';
 import { dataTable, h, replace } from '../../ui/dom.ts';
 import { describeError, type Page } from '../context.ts';
@@ -8,6 +9,8 @@ interface ReportInfo {
   readonly name: string;
   readonly description: string;
   readonly parameters: readonly string[];
+  /** What the server uses for a parameter left out (the CLI gets the same). */
+  readonly defaults?: { readonly rangeHours: number; readonly limit: number };
 }
 
 interface ReportAnswer {
@@ -23,6 +26,15 @@ const PARAM_LABELS: Readonly<Record<string, string>> = {
   class: 'Vehicle class (1-5)',
   limit: 'Limit',
 };
+
+/** The rows with their `_cents` columns shown as money, in the row's `currency` when it has one. */
+function moneyRows(columns: readonly Column[], rows: ReadonlyArray<ReadonlyArray<unknown>>): unknown[][] {
+  const currencyAt = columns.findIndex((c) => c.name === 'currency');
+  const money = columns.map((c) => isMoneyColumn(c.name));
+  if (!money.includes(true)) return rows.map((r) => [...r]);
+  const cents = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : NaN);
+  return rows.map((r) => r.map((v, i) => (money[i] && Number.isSafeInteger(cents(v)) ? formatCents(cents(v), currencyAt >= 0 ? String(r[currencyAt] ?? 'USD') : 'USD') : v)));
+}
 
 /** `2026-11-26T08:00` of a Date, for a datetime-local input read as UTC. */
 const inputTime = (ms: number) => new Date(ms).toISOString().slice(0, 16);
@@ -63,9 +75,11 @@ export const reportsPage: Page = (container, ctx) => {
       ...(r?.parameters ?? []).map((p) => {
         const id = `param-${p}`;
         const attrs: Record<string, string | number | boolean> = { id, name: p, autocomplete: 'off' };
-        if (p === 'from' || p === 'to') Object.assign(attrs, { type: 'datetime-local', value: inputTime(p === 'from' ? Date.now() - 7 * 86_400_000 : Date.now() + 60_000) });
+        // The same range and limit as the server's (and so the CLI's) when the parameter is left out.
+        const rangeHours = r?.defaults?.rangeHours ?? 24;
+        if (p === 'from' || p === 'to') Object.assign(attrs, { type: 'datetime-local', value: inputTime(p === 'from' ? Date.now() - rangeHours * 3_600_000 : Date.now() + 60_000) });
         else if (p === 'class') Object.assign(attrs, { type: 'number', min: 1, max: 5, step: 1 });
-        else if (p === 'limit') Object.assign(attrs, { type: 'number', min: 1, step: 1, value: 10 });
+        else if (p === 'limit') Object.assign(attrs, { type: 'number', min: 1, step: 1, value: r?.defaults?.limit ?? 10 });
         return h('div', { class: 'field' }, h('label', { for: id }, PARAM_LABELS[p] ?? p), h('input', attrs));
       }),
     );
@@ -105,19 +119,24 @@ export const reportsPage: Page = (container, ctx) => {
       const freshness = answer.freshnessSeconds === null ? 'The warehouse holds no rows yet.' : `Data is ${Math.round(answer.freshnessSeconds)} s behind the stream.`;
       replace(
         result,
-        h('section', { class: 'card', 'aria-label': `Result of ${name}` }, h('h2', {}, name), h('p', { class: 'muted' }, `${answer.rows.length} rows. ${freshness}`), chartBox, answer.rows.length === 0 ? h('p', { class: 'muted' }, 'No rows in this range.') : dataTable(answer.columns.map((c) => c.name), answer.rows.slice(0, 2000), `${name}${answer.rows.length > 2000 ? ' (first 2000 rows)' : ''}`)),
+        h('section', { class: 'card', 'aria-label': `Result of ${name}` }, h('h2', {}, name), h('p', { class: 'muted' }, `${answer.rows.length} rows. ${freshness}`), chartBox, answer.rows.length === 0 ? h('p', { class: 'muted' }, 'No rows in this range.') : dataTable(answer.columns.map((c) => c.name), moneyRows(answer.columns, answer.rows.slice(0, 2000)), `${name}${answer.rows.length > 2000 ? ' (first 2000 rows)' : ''}`)),
       );
       const series = seriesOf(answer.columns, answer.rows);
       if (series && series.x.length > 0) {
         chartBox.setAttribute('aria-label', `Chart of ${series.yName} by ${series.xName}; the numbers are in the table below.`);
         const categories = series.categories;
+        const money = isMoneyColumn(series.yName);
         chart = responsiveChart(
           chartBox,
           {
             height: 220,
             legend: { live: false },
             scales: { x: { time: series.time, range: (_u, min, max) => padRange(min, max, series.x.length, series.time) }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
-            axes: [{ stroke: '#4a5361', ...(series.time ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? (categories[t] ?? '') : '')) }) }, { stroke: '#4a5361', size: 70 }],
+            axes: [
+              { stroke: '#4a5361', ...(series.time ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? shortCategory(categories[t] ?? '') : '')) }) },
+              // Money as money, and an axis as wide as its longest label so none is clipped.
+              { stroke: '#4a5361', values: (_u: uPlot, ticks: number[]) => ticks.map((t) => axisLabel(t, money)), size: (_u: uPlot, values: string[] | null) => axisWidth(values ?? []) },
+            ],
             series: [{ label: series.xName, ...(series.time ? {} : { value: (_u: uPlot, v: number) => categories[v] ?? '' }) }, { label: series.yName, stroke: '#0a58b0', fill: '#9cc3ee', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 48] }), points: { show: false } }],
           },
           [series.x, series.y],
