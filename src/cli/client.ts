@@ -95,6 +95,12 @@ export class NativeClient {
     return new NativeClient(endpoint, apiKey || undefined);
   }
 
+  /** Resolves when the server answers `/health` at all (any status); UNREACHABLE when nothing answers. */
+  async reachable(): Promise<void> {
+    const res = await this.request('GET', '/health', { headers: {} });
+    await res.body?.cancel();
+  }
+
   listStreams(): Promise<{ streams: StreamSummary[] }> {
     return this.json('GET', '/v1/streams');
   }
@@ -234,11 +240,28 @@ export class NativeClient {
       });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new ApiError(0, 'UNREACHABLE', `cannot reach tollstream at ${this.endpoint} (${why}); is 'tollstream up' running? Set --endpoint or TOLLSTREAM_ENDPOINT to point elsewhere`, undefined, err);
+      throw unreachable(this.endpoint, err);
     }
   }
+}
+
+/** Socket errors that mean the server is not there (or went away), as Node and the AWS SDK report them. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ERR_HTTP2_STREAM_CANCEL', 'ERR_HTTP2_GOAWAY_SESSION', 'UND_ERR_SOCKET']);
+
+/** True when `err` (or an error it was caused by) is a failure to reach the server, not an answer from it. */
+export function isNetworkError(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+    if (typeof e.message === 'string' && /ECONNREFUSED|ECONNRESET|socket hang up/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** The one error every command gives when the server cannot be reached: what, why, and what to do. */
+export function unreachable(endpoint: string, err: unknown): ApiError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const why = cause?.code ?? (err as { code?: string }).code ?? cause?.message ?? (err as Error).message;
+  return new ApiError(0, 'UNREACHABLE', `cannot reach tollstream at ${endpoint} (${why}); is 'tollstream up' running? Set --endpoint or TOLLSTREAM_ENDPOINT to point elsewhere`, undefined, err);
 }
 
 async function apiError(res: Response): Promise<ApiError> {

@@ -3,7 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { TrafficGenerator, type PlantedDrop, type PlantedSpend } from './generator.ts';
-import { runSimulation } from './run.ts';
+import { runSimulation, type SimulationStats } from './run.ts';
 import { fileSink, kinesisSink, nativeSink, type Sink } from './sinks.ts';
 
 export const SIMULATE_HELP = `Usage: tollstream simulate [options]
@@ -39,7 +39,15 @@ What traffic:
   --plant CUSTOMER@TIME=CENTS  plant extra spend for a customer at a time; repeatable
 `;
 
-export async function runSimulateCommand(argv: readonly string[]): Promise<number> {
+/** What the command line around the simulator supplies: its own way to check and to explain a server. */
+export interface SimulateCommandHooks {
+  /** Checks the server at `endpoint` answers before any traffic is generated; throws an error fit to show. */
+  readonly preflight?: (endpoint: string) => Promise<void>;
+  /** Turns a failure of the traffic (e.g. the server went away) into an error fit to show. */
+  readonly explain?: (err: unknown, endpoint: string) => unknown;
+}
+
+export async function runSimulateCommand(argv: readonly string[], hooks: SimulateCommandHooks = {}): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
@@ -109,10 +117,17 @@ export async function runSimulateCommand(argv: readonly string[]): Promise<numbe
       throw new UsageError(`--to must be kinesis, native or file, got '${values.to}'`);
   }
 
+  if (values.to !== 'file') await hooks.preflight?.(endpoint);
+
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   const tty = process.stderr.isTTY;
+  let last: SimulationStats | undefined;
+  const summary = (s: SimulationStats) => {
+    const perSecond = s.elapsedMs > 0 ? Math.round((s.accepted * 1000) / s.elapsedMs) : s.accepted;
+    return `sent ${s.sent} records (${s.duplicatesSent} retries) in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.accepted} accepted, ${s.failed} failed, ${perSecond} records/s\n`;
+  };
   try {
     const stats = await runSimulation({
       generator,
@@ -124,14 +139,17 @@ export async function runSimulateCommand(argv: readonly string[]): Promise<numbe
       concurrency: number('--concurrency', values.concurrency, { min: 1, max: 64, integer: true }),
       signal: controller.signal,
       onProgress: (s) => {
+        last = { ...s };
         if (tty) process.stderr.write(`\r${s.accepted} accepted, ${Math.round((s.accepted * 1000) / s.elapsedMs)} records/s   `);
       },
+    }).catch((err: unknown) => {
+      // The server stopped (or refused) mid-run: say how far the traffic got before the error.
+      if (tty) process.stderr.write('\n');
+      if (last) process.stderr.write(`stopped: ${summary(last)}`);
+      throw hooks.explain?.(err, endpoint) ?? err;
     });
     if (tty) process.stderr.write('\n');
-    const perSecond = stats.elapsedMs > 0 ? Math.round((stats.accepted * 1000) / stats.elapsedMs) : stats.accepted;
-    process.stderr.write(
-      `sent ${stats.sent} records (${stats.duplicatesSent} retries) in ${(stats.elapsedMs / 1000).toFixed(1)} s: ${stats.accepted} accepted, ${stats.failed} failed, ${perSecond} records/s\n`,
-    );
+    process.stderr.write(summary(stats));
     return stats.failed > 0 ? 1 : 0;
   } finally {
     process.off('SIGINT', onSignal);

@@ -83,6 +83,14 @@ describe('tollstream without a server', () => {
     const res = await runCli(['streams', 'list', '--endpoint', `http://127.0.0.1:${port}`]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`cannot reach tollstream at http://127.0.0.1:${port} (ECONNREFUSED)`);
+
+    // The simulator says the same, before it generates any traffic, through the AWS SDK path too.
+    for (const to of ['kinesis', 'native']) {
+      const sim = await runCli(['simulate', '--to', to, '--endpoint', `http://127.0.0.1:${port}`, '--duration', '1']);
+      expect(sim.code).toBe(1);
+      expect(sim.stderr).toContain(`cannot reach tollstream at http://127.0.0.1:${port} (ECONNREFUSED)`);
+      expect(sim.stderr).not.toContain('sent ');
+    }
   });
 });
 

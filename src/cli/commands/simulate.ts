@@ -1,3 +1,4 @@
+import { isNetworkError, NativeClient, unreachable } from '../client.ts';
 import { UsageError, type Command } from '../command.ts';
 
 /** The simulator parses its own flags and prints its own help; this row only routes to it. */
@@ -9,7 +10,11 @@ export const simulate: Command = {
   async runRaw(argv) {
     const { runSimulateCommand } = await import('../../simulator/index.ts');
     try {
-      return await runSimulateCommand(argv);
+      return await runSimulateCommand(argv, {
+        // The same "cannot reach tollstream" error as every other command, before any traffic is generated.
+        preflight: (endpoint) => new NativeClient(endpoint, undefined).reachable(),
+        explain: (err, endpoint) => (isNetworkError(err) ? unreachable(endpoint, err) : err),
+      });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((err as Error).name === 'UsageError' || code?.startsWith('ERR_PARSE_ARGS')) {
