@@ -18,6 +18,7 @@ import type { Registry } from '../metrics/index.ts';
 import { openNotify, type MirrorOptions } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import { openTables } from '../tables/index.ts';
+import type { Warehouse } from '../warehouse/index.ts';
 
 export interface RunningAlerts {
   /** The customer API, for the gateway to mount. */
@@ -27,7 +28,17 @@ export interface RunningAlerts {
 }
 
 export async function startAlerts(
-  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; logger: Logger; mirror?: MirrorOptions; queries?: QueryManager | undefined },
+  deps: {
+    log: StreamLog;
+    config: TollstreamConfig;
+    authenticator: Authenticator;
+    metrics: Registry;
+    logger: Logger;
+    mirror?: MirrorOptions;
+    queries?: QueryManager | undefined;
+    /** Trip history in the customer API reads it. */
+    warehouse?: Warehouse | undefined;
+  },
   undo: Array<() => Promise<void> | void>,
 ): Promise<RunningAlerts> {
   const { log, config, authenticator, metrics, logger, queries } = deps;
@@ -70,6 +81,7 @@ export async function startAlerts(
     customers,
     spend,
     notify,
+    ...(deps.warehouse ? { warehouse: deps.warehouse } : {}),
     logger: logger.child({ component: 'customer-api' }),
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,

@@ -133,7 +133,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, warehouse, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, logger }, undo);

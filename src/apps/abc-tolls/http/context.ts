@@ -1,12 +1,16 @@
 /** What the route handlers share, and the JSON shapes of customers and notifications in the API. */
 import type { Logger } from '../../../core/logger.ts';
 import type { InboxEntry, Notify } from '../../../notify/index.ts';
+import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
 import type { SpendReader } from '../spend.ts';
 
 export interface ApiContext {
   readonly customers: Customers;
   readonly spend: SpendReader;
+  /** Where trip history is read; undefined when the deployment has no warehouse. */
+  readonly warehouse: Warehouse | undefined;
+  readonly now: () => number;
   readonly notify: Notify;
   readonly logger: Logger;
   readonly currency: string;

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import { TollstreamError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Notify } from '../../../notify/index.ts';
+import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
 import type { SpendReader } from '../spend.ts';
 import type { ApiContext } from './context.ts';
@@ -31,7 +32,11 @@ export interface CustomerApiOptions {
   /** Must cut months in the pipeline's zone (`startSpendAlerts` config `timeZone`). */
   readonly spend: SpendReader;
   readonly notify: Notify;
+  /** Trip history (`GET /v1/me/trips`) reads the warehouse's toll_transactions; without it that route answers 503. */
+  readonly warehouse?: Warehouse;
   readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
   /** The operator check for `/v1/customers`: throws TollstreamError UNAUTHORIZED. Pass the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   /** Ends open notification streams (give it before closing the gateway, which waits for open requests). */
@@ -63,6 +68,8 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
   const ctx: ApiContext = {
     customers: options.customers,
     spend: options.spend,
+    warehouse: options.warehouse,
+    now: options.now ?? Date.now,
     notify: options.notify,
     logger,
     currency: options.currency ?? 'USD',
@@ -120,6 +127,8 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
         return customerRoutes.setThreshold(ctx, customer, query, req, res);
       case 'spend':
         return customerRoutes.spend(ctx, customer, query, res);
+      case 'trips':
+        return customerRoutes.trips(ctx, customer, query, res);
       case 'listNotifications':
         return customerRoutes.listNotifications(ctx, customer, query, res);
       case 'markRead':
