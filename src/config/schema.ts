@@ -157,6 +157,19 @@ export interface TollstreamConfig {
     readonly source: 'sql' | 'transactions';
     /** Length of the query's processing-time windows, in seconds: how long spend waits before it is summed. @default 1 */
     readonly windowSeconds: number;
+    /** The operator's contact that browsers' push services see with every Web Push alert (the VAPID `sub`): `mailto:` or `https:`. @default 'mailto:alerts@localhost' */
+    readonly pushSubject?: string;
+    /** Alerts by email to each customer's address, through an SMTP relay that accepts mail from this host without a login. */
+    readonly email?: {
+      /** @default false */
+      readonly enabled: boolean;
+      /** @default '127.0.0.1' */
+      readonly smtpHost: string;
+      /** @default 25 */
+      readonly smtpPort: number;
+      /** The sender, `alerts@example.com` or `ABC Tolls <alerts@example.com>`; required when enabled. */
+      readonly from?: string;
+    };
   };
   /** Station traffic alerts for operators (docs/station-alerts.md): needs `queries.enabled`. */
   readonly stationAlerts: {
@@ -252,7 +265,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   lake: { enabled: false },
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000 },
-  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1 },
+  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
   kinesis: { shardWriteLimits: false },
@@ -333,6 +346,11 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },
   'alerts.source': { type: 'enum', values: ['sql', 'transactions'] },
   'alerts.windowSeconds': { type: 'integer', min: 1, max: 3600 },
+  'alerts.pushSubject': { type: 'string', check: (v) => (/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(v) ? undefined : 'must be a mailto: address or an https: URL') },
+  'alerts.email.enabled': { type: 'boolean' },
+  'alerts.email.smtpHost': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a host' : undefined) },
+  'alerts.email.smtpPort': { type: 'integer', min: 1, max: 65535 },
+  'alerts.email.from': { type: 'string', check: (v) => (/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(v.trim()) ? undefined : 'must be an address such as alerts@example.com or "ABC Tolls <alerts@example.com>"') },
   'stationAlerts.enabled': { type: 'boolean' },
   // Checked further when the alerts start: the window must divide a day and line up with 30-minute slots.
   'stationAlerts.windowMinutes': { type: 'integer', min: 1, max: 1440 },

@@ -11,6 +11,10 @@ export interface ApiContext {
   /** Where trip history is read; undefined when the deployment has no warehouse. */
   readonly warehouse: Warehouse | undefined;
   readonly now: () => number;
+  /** The VAPID public key browsers subscribe with; undefined when Web Push is off. */
+  readonly pushPublicKey: string | undefined;
+  /** The topic of spending alerts, which push subscriptions follow. */
+  readonly alertTopic: string;
   readonly notify: Notify;
   readonly logger: Logger;
   readonly currency: string;

@@ -18,6 +18,8 @@ import type { ApiContext } from './context.ts';
 import * as customerRoutes from './customer-routes.ts';
 import { ClientGoneError, asResponse, headerString, sendError, type IncomingRequest, type OutgoingResponse } from './io.ts';
 import * as operatorRoutes from './operator-routes.ts';
+import * as pushRoutes from './push-routes.ts';
+import { DEFAULT_TOPIC } from '../ledger.ts';
 import { matchRoute, ownsPath, type MatchedRoute } from './routes.ts';
 
 export interface RouteModule {
@@ -37,6 +39,10 @@ export interface CustomerApiOptions {
   readonly logger: Logger;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Web Push: the VAPID public key browsers subscribe with (`/v1/me/push`); without it those routes answer 404. */
+  readonly pushPublicKey?: string;
+  /** The topic of spending alerts, which push subscriptions follow. @default 'spend-alerts' */
+  readonly alertTopic?: string;
   /** The operator check for `/v1/customers`: throws TollstreamError UNAUTHORIZED. Pass the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   /** Ends open notification streams (give it before closing the gateway, which waits for open requests). */
@@ -70,6 +76,8 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
     spend: options.spend,
     warehouse: options.warehouse,
     now: options.now ?? Date.now,
+    pushPublicKey: options.pushPublicKey,
+    alertTopic: options.alertTopic ?? DEFAULT_TOPIC,
     notify: options.notify,
     logger,
     currency: options.currency ?? 'USD',
@@ -129,6 +137,12 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
         return customerRoutes.spend(ctx, customer, query, res);
       case 'trips':
         return customerRoutes.trips(ctx, customer, query, res);
+      case 'pushKey':
+        return pushRoutes.pushKey(ctx, query, res);
+      case 'pushSubscribe':
+        return pushRoutes.subscribe(ctx, customer, query, req, res);
+      case 'pushUnsubscribe':
+        return pushRoutes.unsubscribe(ctx, customer, query, req, res);
       case 'listNotifications':
         return customerRoutes.listNotifications(ctx, customer, query, res);
       case 'markRead':
