@@ -71,7 +71,7 @@ export async function trips(ctx: ApiContext, customer: Customer, query: URLSearc
   if (!ctx.warehouse) {
     throw new TollstreamError('WAREHOUSE_UNAVAILABLE', 'trip history is read from the warehouse, which this deployment runs without (warehouse.enabled: false)');
   }
-  const page = await tripPage(ctx.warehouse, { customerId: customer.id, month, timeZone, limit, ...(cursor === undefined ? {} : { cursor }) });
+  const page = await tripPage(ctx.warehouse, { customerId: customer.id, month, timeZone, currency: ctx.currency, limit, ...(cursor === undefined ? {} : { cursor }) });
   sendJson(res, 200, { ...page, currency: ctx.currency });
 }
 

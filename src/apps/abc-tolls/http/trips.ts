@@ -1,7 +1,7 @@
 /**
  * Trip history: a customer's tolls of one month, newest first, read from the warehouse's `toll_transactions`
  * (the delivery loads it every few seconds, so the history is as fresh as the last load; the answer says how
- * fresh). The month's total and count come from the same statement as the page, so on every page the total is
+ * fresh). Only tolls in the deployment's currency count, as in the spend totals. The month's total and count come from the same statement as the page, so on every page the total is
  * the sum of the month's tolls the warehouse held at that moment.
  */
 import { TollstreamError } from '../../../core/errors.ts';
@@ -35,6 +35,8 @@ export interface TripQuery {
   readonly customerId: string;
   readonly month: string;
   readonly timeZone: string;
+  /** Only tolls in this currency (the deployment's; spend ignores others too). */
+  readonly currency: string;
   readonly limit: number;
   readonly cursor?: string;
 }
@@ -115,7 +117,7 @@ export async function tripPage(warehouse: Warehouse, query: TripQuery): Promise<
     WITH month_tolls AS (
       SELECT transaction_id, plaza_id, event_time, vehicle_class, amount_cents, currency
       FROM toll_transactions
-      WHERE customer_id = $customer AND event_time >= ${ts('from')} AND event_time < ${ts('to')}
+      WHERE customer_id = $customer AND currency = $currency AND event_time >= ${ts('from')} AND event_time < ${ts('to')}
     ),
     totals AS (SELECT count(*) AS n, coalesce(sum(amount_cents), 0) AS total FROM month_tolls),
     page AS (
@@ -129,6 +131,7 @@ export async function tripPage(warehouse: Warehouse, query: TripQuery): Promise<
     ORDER BY page.event_time DESC, page.transaction_id DESC`;
   const params = {
     customer: query.customerId,
+    currency: query.currency,
     from: new Date(from),
     to: new Date(to),
     ...(cursor ? { before_time: new Date(cursor.eventTime), before_id: cursor.transactionId } : {}),
