@@ -113,4 +113,116 @@ describe('customer app', () => {
       await context.close();
     }
   }, 120_000);
+
+  it('shows the month\'s trips as the API lists them, with the same total', async () => {
+    const token = await newCustomer('C-WEB-TRIP', 1_000_000);
+    const sent = [toll('C-WEB-TRIP', 125), toll('C-WEB-TRIP', 250), toll('C-WEB-TRIP', 375), toll('C-WEB-TRIP', 1000)];
+    await sendTolls(stack.url, stack.apiKey, sent);
+    // The warehouse loads within its buffer interval: wait for the API to list all four.
+    const month = new Date().toISOString().slice(0, 7);
+    const deadline = Date.now() + 30_000;
+    let api = await call('GET', `/v1/me/trips?month=${month}&limit=500`, token);
+    while (api.body.transactions !== sent.length) {
+      if (Date.now() > deadline) throw new Error(`the warehouse did not list the tolls: ${JSON.stringify(api.body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      api = await call('GET', `/v1/me/trips?month=${month}&limit=500`, token);
+    }
+    expect(api.body.total_cents).toBe(1750);
+
+    const context = await browser.newContext({ viewport: PHONE });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await signIn(page, token);
+      await page.locator('tr.trip').nth(sent.length - 1).waitFor();
+      const ids = await page.locator('tr.trip').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+      expect(ids).toEqual(api.body.trips.map((t: { transaction_id: string }) => t.transaction_id));
+      expect(await page.getByTestId('trips-total').textContent()).toBe('$17.50');
+      const amounts = await page.locator('tr.trip td.num').allTextContents();
+      expect(amounts).toEqual(api.body.trips.map((t: { amount_cents: number }) => `$${(t.amount_cents / 100).toFixed(2)}`));
+      expect(await page.locator('.trips-total').textContent()).toContain('in 4 tolls');
+      await page.locator('table.trips').scrollIntoViewIfNeeded();
+      await shot(page, 'app-trips');
+
+      // The month before has none.
+      await page.getByRole('button', { name: 'Previous month' }).click();
+      await page.getByText(/^No tolls in /).waitFor();
+      expect(await page.getByTestId('trips-total').textContent()).toBe('$0.00');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('subscribes the device to Web Push, and the breach reaches the push service signed and decrypted; the service worker shows a push', async () => {
+    const token = await newCustomer('C-WEB-PUSH', 500);
+    const device = push.subscribe();
+    const context = await browser.newContext({ viewport: PHONE, serviceWorkers: 'allow' });
+    await context.grantPermissions(['notifications'], { origin: stack.url });
+    // The browser's push service is out of reach here: its subscribe() gives a subscription at the local one.
+    await context.addInitScript(`(() => {
+      const device = ${JSON.stringify(device)};
+      const subscription = {
+        endpoint: device.endpoint,
+        expirationTime: null,
+        toJSON: () => ({ endpoint: device.endpoint, expirationTime: null, keys: device.keys }),
+        unsubscribe: async () => { localStorage.removeItem('test.push'); return true; },
+      };
+      PushManager.prototype.subscribe = async function (options) {
+        const key = new Uint8Array(options.applicationServerKey);
+        localStorage.setItem('test.push', btoa(String.fromCharCode(...key)).replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', ''));
+        return subscription;
+      };
+      PushManager.prototype.getSubscription = async function () { return localStorage.getItem('test.push') ? subscription : null; };
+    })()`);
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await signIn(page, token);
+      await page.getByRole('button', { name: 'Alert me on this device' }).click();
+      await page.getByText('Alerts reach this device even when the app is closed.').waitFor();
+      const key = (await call('GET', '/v1/me/push', token)).body.application_server_key;
+      expect(await page.evaluate('localStorage.getItem("test.push")')).toBe(key);
+      await shot(page, 'app-push-on');
+
+      await sendTolls(stack.url, stack.apiKey, [toll('C-WEB-PUSH', 300), toll('C-WEB-PUSH', 300)]);
+      const deadline = Date.now() + 30_000;
+      while (!push.received.some((r) => r.subscription === device.endpoint.split('/').pop())) {
+        if (Date.now() > deadline) throw new Error('no push reached the push service');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const got = push.received.find((r) => r.subscription === device.endpoint.split('/').pop())!;
+      expect(got.problem).toBeUndefined();
+      expect(got.vapidKey).toBe(key);
+      const payload = JSON.parse(got.payload!);
+      expect(payload.data).toMatchObject({ type: 'threshold_breach', customer_id: 'C-WEB-PUSH', threshold_cents: 500, total_cents: 600 });
+
+      // What the service worker does with that payload, delivered to it as the browser would.
+      const cdp = await context.newCDPSession(page);
+      const registration = new Promise<string>((resolve) =>
+        cdp.on('ServiceWorker.workerRegistrationUpdated', (event: { registrations: Array<{ registrationId: string; scopeURL: string; isDeleted: boolean }> }) => {
+          const found = event.registrations.find((r) => r.scopeURL.endsWith('/app/') && !r.isDeleted);
+          if (found) resolve(found.registrationId);
+        }),
+      );
+      await cdp.send('ServiceWorker.enable');
+      const registrationId = await registration;
+      await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
+      await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(stack.url).origin, registrationId, data: got.payload! });
+      const shown = await page.waitForFunction(
+        `navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((n) => n.length > 0 && n.map((x) => ({ title: x.title, body: x.body, tag: x.tag })))`,
+        undefined,
+        { timeout: 15_000 },
+      );
+      expect(await shown.jsonValue()).toEqual([{ title: payload.title, body: payload.text.split('\n\n')[0], tag: payload.id }]);
+
+      // Off again: the server forgets the subscription.
+      await page.getByRole('button', { name: 'Stop alerts on this device' }).click();
+      await page.getByText('Get alerts on this device even when the app is closed.').waitFor();
+      expect((await call('DELETE', '/v1/me/push/subscriptions', token, { endpoint: device.endpoint })).status).toBe(404);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
 });
