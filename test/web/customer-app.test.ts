@@ -141,7 +141,9 @@ describe('customer app', () => {
       const amounts = await page.locator('tr.trip td.num').allTextContents();
       expect(amounts).toEqual(api.body.trips.map((t: { amount_cents: number }) => `$${(t.amount_cents / 100).toFixed(2)}`));
       expect(await page.locator('.trips-total').textContent()).toContain('in 4 tolls');
-      await page.locator('table.trips').scrollIntoViewIfNeeded();
+      // The table fits a phone's width: nothing scrolls sideways.
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+      expect(await page.evaluate("(() => { const t = document.querySelector('table.trips').getBoundingClientRect(); const c = document.querySelector('table.trips').closest('.card').getBoundingClientRect(); return t.right <= c.right; })()")).toBe(true);
       await shot(page, 'app-trips');
 
       // The month before has none.

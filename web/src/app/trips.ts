@@ -42,7 +42,7 @@ export function tripsCard(api: CustomerApi, currentMonth: () => string, onFailur
     body,
   );
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Show more');
-  const element = h('section', { class: 'card', 'aria-labelledby': 'trips-title' }, title, h('div', { class: 'row' }, prev, monthLabel, h('span', { class: 'spacer' }), next), summary, table, more, status);
+  const element = h('section', { class: 'card', 'aria-labelledby': 'trips-title' }, title, monthLabel, summary, table, more, status, h('div', { class: 'row trips-nav' }, prev, h('span', { class: 'spacer' }), next));
 
   const shift = (m: string, by: number) => {
     const [y, mo] = m.split('-').map(Number) as [number, number];
@@ -69,7 +69,7 @@ export function tripsCard(api: CustomerApi, currentMonth: () => string, onFailur
           h(
             'tr',
             { class: 'trip', 'data-id': t.transaction_id },
-            h('td', {}, h('time', { datetime: t.event_time }, when(t.event_time))),
+            h('td', {}, h('time', { datetime: t.event_time }, shortWhen(t.event_time))),
             h('td', {}, t.plaza_id),
             h('td', {}, CLASSES[t.vehicle_class] ?? String(t.vehicle_class)),
             h('td', { class: 'num' }, formatCents(t.amount_cents, t.currency)),
@@ -119,4 +119,9 @@ export function tripsCard(api: CustomerApi, currentMonth: () => string, onFailur
   more.addEventListener('click', () => void load(false));
   render();
   return { element, reload: () => load(true), shown: () => (last ? { month: last.month, totalCents: last.total_cents } : undefined) };
+}
+
+/** `Dec 7, 9:41 AM`: the year is the month's, shown above the table. */
+function shortWhen(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
 }
