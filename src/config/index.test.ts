@@ -92,6 +92,11 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_FROM: 'a@example.com' } })).rejects.toThrow(/alerts.email.from conflicts with alerts.email.enabled false/);
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'not an address' } })).rejects.toThrow(/alerts.email.from must be an address/);
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SUBJECT: 'ops' } })).rejects.toThrow(/alerts.pushSubject must be a mailto:/);
+    expect(plain.alerts.pushServices).toContain('fcm.googleapis.com');
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["http://127.0.0.1:8080/push"]' } })).rejects.toThrow(/alerts.pushServices\[0\] must be an origin/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["*.example.com"]' } })).rejects.toThrow(/alerts.pushServices\[0\] must be a lower-case host name/);
+    const local = await loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["http://127.0.0.1:8080","push.example.com"]' } });
+    expect(local.alerts.pushServices).toEqual(['http://127.0.0.1:8080', 'push.example.com']);
     const on = await loadConfig({
       cwd: tempDir(),
       env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'ABC Tolls <alerts@tolls.example>', TOLLSTREAM_ALERTS_EMAIL_SMTP_PORT: '2525' },

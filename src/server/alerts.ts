@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
 import { alertText, createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.ts';
-import type { TollstreamConfig } from '../config/index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { FunctionsRuntime } from '../functions/index.ts';
@@ -96,7 +96,7 @@ export async function startAlerts(
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
     currency: config.alerts.currency,
-    pushPublicKey: webPush.keys.publicKey,
+    push: { publicKey: webPush.keys.publicKey, services: config.alerts.pushServices ?? DEFAULT_CONFIG.alerts.pushServices ?? [] },
     alertTopic: alerts.config.topic,
   });
   registerAlertMetrics(metrics, functions, notify, alerts);

@@ -47,7 +47,7 @@ describe('alerts by Web Push and email in the running server', () => {
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
     const server = await start(dataDir, {
-      alerts: { ...DEFAULT_CONFIG.alerts, pushSubject: 'mailto:ops@tolls.example', email: { enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } },
+      alerts: { ...DEFAULT_CONFIG.alerts, pushSubject: 'mailto:ops@tolls.example', pushServices: [push.origin], email: { enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } },
     });
 
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000042', name: 'Ada', email: 'ada@example.com' })).status).toBe(201);
@@ -57,6 +57,12 @@ describe('alerts by Web Push and email in the running server', () => {
     const key = await api(server.url, 'GET', '/v1/me/push', undefined, token);
     expect(key.status).toBe(200);
     const browser = push.subscribe();
+    // Only the configured push services: a customer cannot make the server POST anywhere else.
+    for (const endpoint of ['https://169.254.169.254/latest/meta-data', `http://127.0.0.1:${new URL(server.url).port}/v1/me`, 'https://fcm.googleapis.com/fcm/send/x']) {
+      const refused = await api(server.url, 'POST', '/v1/me/push/subscriptions', { endpoint, keys: browser.keys }, token);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error.context.field).toBe('endpoint');
+    }
     const subscribed = await api(server.url, 'POST', '/v1/me/push/subscriptions', { ...browser, expirationTime: null }, token);
     expect(subscribed.status).toBe(201);
     // The VAPID key survives a restart: it is in the data dir.

@@ -26,8 +26,8 @@ beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-build-'));
   await buildWeb(webRoot);
-  stack = await startWebStack({ webRoot });
   push = await startPushService();
+  stack = await startWebStack({ webRoot, pushServices: [push.origin] });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

@@ -11,8 +11,8 @@ export interface ApiContext {
   /** Where trip history is read; undefined when the deployment has no warehouse. */
   readonly warehouse: Warehouse | undefined;
   readonly now: () => number;
-  /** The VAPID public key browsers subscribe with; undefined when Web Push is off. */
-  readonly pushPublicKey: string | undefined;
+  /** Web Push; undefined when it is off. */
+  readonly push: PushSettings | undefined;
   /** The topic of spending alerts, which push subscriptions follow. */
   readonly alertTopic: string;
   readonly notify: Notify;
@@ -23,6 +23,13 @@ export interface ApiContext {
   readonly shutdown: AbortSignal | undefined;
   /** The deployment's zone (months are cut in it), shown for customers without a zone of their own. */
   deploymentZone(customerId: string): string;
+}
+
+export interface PushSettings {
+  /** The VAPID public key (base64url) browsers subscribe with. */
+  readonly publicKey: string;
+  /** Push services a subscription may point at: a host name (itself and its subdomains, over https) or an exact origin. */
+  readonly services: readonly string[];
 }
 
 export interface CustomerJson {

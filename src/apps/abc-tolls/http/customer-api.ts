@@ -14,7 +14,7 @@ import type { Notify } from '../../../notify/index.ts';
 import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
 import type { SpendReader } from '../spend.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiContext, PushSettings } from './context.ts';
 import * as customerRoutes from './customer-routes.ts';
 import { ClientGoneError, asResponse, headerString, sendError, type IncomingRequest, type OutgoingResponse } from './io.ts';
 import * as operatorRoutes from './operator-routes.ts';
@@ -39,8 +39,11 @@ export interface CustomerApiOptions {
   readonly logger: Logger;
   /** @default Date.now */
   readonly now?: () => number;
-  /** Web Push: the VAPID public key browsers subscribe with (`/v1/me/push`); without it those routes answer 404. */
-  readonly pushPublicKey?: string;
+  /**
+   * Web Push: the VAPID public key browsers subscribe with (`/v1/me/push`), and the push services their
+   * subscriptions may point at (config `alerts.pushServices`). Without it those routes answer 404.
+   */
+  readonly push?: PushSettings;
   /** The topic of spending alerts, which push subscriptions follow. @default 'spend-alerts' */
   readonly alertTopic?: string;
   /** The operator check for `/v1/customers`: throws TollstreamError UNAUTHORIZED. Pass the gateway authenticator's `verifyBearer`. */
@@ -76,7 +79,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
     spend: options.spend,
     warehouse: options.warehouse,
     now: options.now ?? Date.now,
-    pushPublicKey: options.pushPublicKey,
+    push: options.push,
     alertTopic: options.alertTopic ?? DEFAULT_TOPIC,
     notify: options.notify,
     logger,
