@@ -237,7 +237,7 @@ function signedIn(token: string, knownMe?: Me): void {
     alertsNote.hidden = state.alerts !== 'cached' && state.alerts !== 'unknown';
     alertsNote.textContent =
       state.alerts === 'cached'
-        ? `You are offline. These are your alerts as of ${when(state.alertsAt)}; new ones show when you are back online.`
+        ? `These are your alerts as of ${when(state.alertsAt)}, kept on this device; new ones show when you are back online.`
         : state.alerts === 'unknown'
           ? 'Your alerts cannot be loaded right now. They show here when the connection is back.'
           : '';
