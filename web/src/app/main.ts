@@ -11,6 +11,7 @@ import { announce, h, replace } from '../ui/dom.ts';
 import { customerApi, type CustomerApi, type Me, type Notification, type Spend } from './api.ts';
 import { monthName, notificationText, when } from './format.ts';
 import { spendChart, type SpendChart } from './spend-chart.ts';
+import { forgetAlerts, keepAlerts, keptAlerts } from './kept-alerts.ts';
 import { pushControl } from './push.ts';
 import { tripsCard } from './trips.ts';
 
@@ -21,16 +22,6 @@ interface Cached {
   readonly me: Me;
   readonly spend: Spend;
 }
-
-/** The alerts last shown, kept so an offline start never claims there are none. */
-interface CachedAlerts {
-  readonly notifications: Notification[];
-  readonly unread: number;
-  /** When they were fetched, ms since the epoch. */
-  readonly at: number;
-}
-
-const ALERTS_KEY = 'tollstream.customer.alerts';
 
 const root = document.getElementById('root')!;
 
@@ -275,23 +266,18 @@ function signedIn(token: string, knownMe?: Me): void {
   function saveAlerts(): void {
     if (state.alerts !== 'live') return;
     state.alertsAt = Date.now();
-    const cached: CachedAlerts = { notifications: state.notifications, unread: state.unread, at: state.alertsAt };
-    localStorage.setItem(ALERTS_KEY, JSON.stringify(cached));
+    keepAlerts({ notifications: state.notifications, unread: state.unread, at: state.alertsAt });
   }
 
   /** The alerts last shown, when the server cannot be asked; false when none were ever kept. */
   function loadAlerts(): boolean {
-    try {
-      const cached = JSON.parse(localStorage.getItem(ALERTS_KEY) ?? 'null') as CachedAlerts | null;
-      if (!cached || !Array.isArray(cached.notifications)) return false;
-      state.notifications = cached.notifications;
-      state.unread = cached.unread;
-      state.alertsAt = cached.at;
-      state.alerts = 'cached';
-      return true;
-    } catch {
-      return false;
-    }
+    const kept = keptAlerts();
+    if (!kept) return false;
+    state.notifications = kept.notifications;
+    state.unread = kept.unread;
+    state.alertsAt = kept.at;
+    state.alerts = 'cached';
+    return true;
   }
 
   function loadCache(): boolean {
@@ -537,7 +523,7 @@ function signedIn(token: string, knownMe?: Me): void {
     window.removeEventListener('offline', onOffline);
     localStorage.removeItem(TOKEN_KEY);
     localStorage.removeItem(CACHE_KEY);
-    localStorage.removeItem(ALERTS_KEY);
+    forgetAlerts();
     signIn(message);
   }
 
