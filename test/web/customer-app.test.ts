@@ -222,6 +222,18 @@ describe('customer app', () => {
       await page.getByRole('button', { name: 'Stop alerts on this device' }).click();
       await page.getByText('Get alerts on this device even when the app is closed.').waitFor();
       expect((await call('DELETE', '/v1/me/push/subscriptions', token, { endpoint: device.endpoint })).status).toBe(404);
+
+      // On again, then signing out ends the subscription: the next person on this device gets none of these alerts.
+      await page.getByRole('button', { name: 'Alert me on this device' }).click();
+      await page.getByText('Alerts reach this device even when the app is closed.').waitFor();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Access token').waitFor();
+      const until = Date.now() + 10_000;
+      while ((await page.evaluate('localStorage.getItem("test.push")')) !== null) {
+        if (Date.now() > until) throw new Error('signing out left the browser subscribed');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await call('DELETE', '/v1/me/push/subscriptions', token, { endpoint: device.endpoint })).status).toBe(404);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -147,13 +147,14 @@ function signedIn(token: string, knownMe?: Me): void {
   const markAllButton = h('button', { type: 'button', class: 'secondary small', disabled: true }, 'Mark all as read');
   const list = h('ul', { class: 'notes', 'aria-label': 'Alerts, newest first' });
   const alertsError = h('div', { class: 'notice error', role: 'alert', hidden: true });
+  const devicePush = pushControl(api);
   const alertsNote = h('p', { class: 'notice warn', role: 'status', hidden: true });
   const alertsCard = h(
     'section',
     { class: 'card', id: 'alerts', 'aria-labelledby': 'alerts-title', tabindex: -1 },
     h('div', { class: 'row' }, h('h2', { id: 'alerts-title' }, 'Alerts'), h('span', { class: 'spacer' }), markAllButton),
     liveState,
-    pushControl(api).element,
+    devicePush.element,
     alertsError,
     alertsNote,
     list,
@@ -514,6 +515,8 @@ function signedIn(token: string, knownMe?: Me): void {
 
   function signOut(message?: string): void {
     state.stopped = true;
+    // The next person on this device must not get this customer's alerts.
+    void devicePush.stop();
     source?.close();
     chart?.destroy();
     clearTimeout(refreshTimer);

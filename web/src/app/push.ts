@@ -9,6 +9,8 @@ import type { CustomerApi } from './api.ts';
 
 export interface PushControl {
   readonly element: HTMLElement;
+  /** Ends this device's subscription (on signing out), on the server as far as it can be reached. */
+  stop(): Promise<void>;
 }
 
 /** A button that turns device alerts on and off, with a line saying where things stand. */
@@ -21,7 +23,7 @@ export function pushControl(api: CustomerApi): PushControl {
   const supported = 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
   if (!supported) {
     state.textContent = 'This browser cannot show alerts while the app is closed.';
-    return { element };
+    return { element, stop: async () => undefined };
   }
 
   const show = () => {
@@ -58,6 +60,17 @@ export function pushControl(api: CustomerApi): PushControl {
     subscribed = null;
   }
 
+  /** Signing out: the browser's subscription ends even when the server cannot be told (it then gets a 410 on the next push and drops it). */
+  async function stop(): Promise<void> {
+    const subscription = subscribed ?? (await navigator.serviceWorker.ready.then((r) => r.pushManager.getSubscription()).catch(() => null));
+    if (!subscription) return;
+    subscribed = subscription;
+    await turnOff().catch(async () => {
+      await subscription.unsubscribe().catch(() => false);
+      subscribed = null;
+    });
+  }
+
   button.addEventListener('click', async () => {
     button.disabled = true;
     try {
@@ -83,7 +96,7 @@ export function pushControl(api: CustomerApi): PushControl {
       show();
     })
     .catch(() => show());
-  return { element };
+  return { element, stop };
 }
 
 function base64UrlBytes(text: string): Uint8Array<ArrayBuffer> {
