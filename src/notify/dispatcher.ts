@@ -1,6 +1,6 @@
 /**
- * The dispatcher: fans committed outbox rows out to inbox entries and webhook deliveries (one transaction
- * per page of rows), then POSTs due webhook deliveries with retries. All its state is in the database, so
+ * The dispatcher: fans committed outbox rows out to inbox entries and deliveries (webhook, Web Push, email;
+ * one transaction per page of rows), then sends due deliveries (channels.ts) with retries. All its state is in the database, so
  * after a restart it carries on where it stopped: undispatched rows are fanned out, pending deliveries
  * are attempted again (a request in flight at a crash is repeated: webhooks are at-least-once, and the
  * `webhook-id` lets receivers drop the repeat). Messages of mirrored topics are appended to their streams
@@ -186,7 +186,7 @@ export class Dispatcher {
     const t = now();
     const attempts = delivery.attempts + 1;
     const dead = error !== undefined && (attempts >= retry.maxAttempts || outcome.permanent === true);
-    const fields = { deliveryId: delivery.id, channel: delivery.channel, url: delivery.url, webhookId: delivery.idempotency_key, attempts };
+    const fields = { deliveryId: delivery.id, channel: delivery.channel, url: delivery.url, idempotencyKey: delivery.idempotency_key, attempts };
     try {
       tables.transaction(() => {
         if (error === undefined) deliveries.markDelivered(delivery.id, t);

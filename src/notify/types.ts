@@ -184,7 +184,7 @@ export interface NotifyOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** How often the dispatcher looks for work written by other processes, in ms. @default 1000 */
   readonly pollIntervalMs?: number;
-  /** Webhook requests in flight at once. @default 8 */
+  /** Sends (webhook, push, email) in flight at once. @default 8 */
   readonly concurrency?: number;
   /** Sends `webpush` subscriptions' messages; without it their deliveries fail (and are retried, then dead-lettered). */
   readonly webPush?: WebPushOptions;
