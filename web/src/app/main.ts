@@ -1,7 +1,8 @@
 /**
  * The ABC Tolls customer app (/app/): sign in with a customer token, month-to-date spend with a per-day
- * chart and the threshold line, the monthly alert threshold, and alerts that arrive live over SSE.
- * Works offline from the service worker's shell and the last figures kept in localStorage.
+ * chart and the threshold line, the monthly alert threshold, alerts that arrive live over SSE (and, once the
+ * device is subscribed, by Web Push: push.ts), and the month's trips (trips.ts). Works offline from the service
+ * worker's shell, the last figures and the last alerts kept in localStorage.
  */
 import '../styles.css';
 import './app.css';
