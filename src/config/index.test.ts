@@ -84,6 +84,26 @@ describe('loadConfig', () => {
     expect(ok.storage.fsyncIntervalMs).toBe(50);
   });
 
+  it('keeps alert email off by default and needs a sender to turn it on', async () => {
+    const plain = await loadConfig({ cwd: tempDir(), env: {} });
+    expect(plain.alerts.email).toEqual({ enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 });
+    expect(plain.alerts.pushSubject).toBe('mailto:alerts@localhost');
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true' } })).rejects.toThrow(/alerts.email.enabled needs alerts.email.from/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_FROM: 'a@example.com' } })).rejects.toThrow(/alerts.email.from conflicts with alerts.email.enabled false/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'not an address' } })).rejects.toThrow(/alerts.email.from must be an address/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SUBJECT: 'ops' } })).rejects.toThrow(/alerts.pushSubject must be a mailto:/);
+    expect(plain.alerts.pushServices).toContain('fcm.googleapis.com');
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["http://127.0.0.1:8080/push"]' } })).rejects.toThrow(/alerts.pushServices\[0\] must be an origin/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["*.example.com"]' } })).rejects.toThrow(/alerts.pushServices\[0\] must be a lower-case host name/);
+    const local = await loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["http://127.0.0.1:8080","push.example.com"]' } });
+    expect(local.alerts.pushServices).toEqual(['http://127.0.0.1:8080', 'push.example.com']);
+    const on = await loadConfig({
+      cwd: tempDir(),
+      env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'ABC Tolls <alerts@tolls.example>', TOLLSTREAM_ALERTS_EMAIL_SMTP_PORT: '2525' },
+    });
+    expect(on.alerts.email).toEqual({ enabled: true, smtpHost: '127.0.0.1', smtpPort: 2525, from: 'ABC Tolls <alerts@tolls.example>' });
+  });
+
   it('refuses two config files at once', async () => {
     const cwd = tempDir({ 'tollstream.config.json': '{}', 'tollstream.config.ts': 'export default {};' });
     await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/keep one/);

@@ -200,6 +200,7 @@ const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]
   ['reference.stationsFile', 'warehouse.enabled'],
   ['lake.dir', 'lake.enabled'],
   ['queries.referenceDir', 'queries.enabled'],
+  ['alerts.email.from', 'alerts.email.enabled'],
 ];
 
 function checkConflicts(explicit: Flat): void {
@@ -227,6 +228,9 @@ function checkConflicts(explicit: Flat): void {
   }
   if (warehouseKind === 'postgres' && explicit.has('warehouse.memoryLimitMiB')) {
     throw configError("warehouse.memoryLimitMiB (DuckDB's memory limit) conflicts with warehouse.kind 'postgres': drop it (PostgreSQL's own settings bound its memory)", { key: 'warehouse.memoryLimitMiB' });
+  }
+  if (explicit.get('alerts.email.enabled') === true && !explicit.has('alerts.email.from')) {
+    throw configError('alerts.email.enabled needs alerts.email.from, the sender address of the alert emails', { key: 'alerts.email.from' });
   }
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(

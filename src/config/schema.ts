@@ -157,6 +157,25 @@ export interface TollstreamConfig {
     readonly source: 'sql' | 'transactions';
     /** Length of the query's processing-time windows, in seconds: how long spend waits before it is summed. @default 1 */
     readonly windowSeconds: number;
+    /** The operator's contact that browsers' push services see with every Web Push alert (the VAPID `sub`): `mailto:` or `https:`. @default 'mailto:alerts@localhost' */
+    readonly pushSubject?: string;
+    /**
+     * The push services a browser subscription may point at: a host name matches itself and its subdomains (over
+     * https), an origin (`http://127.0.0.1:8080`) matches exactly. The server POSTs to the endpoint a customer
+     * gives, so anything else is refused. @default the push services of Chrome, Firefox, Safari and Edge
+     */
+    readonly pushServices?: readonly string[];
+    /** Alerts by email to each customer's address, through an SMTP relay that accepts mail from this host without a login. */
+    readonly email?: {
+      /** @default false */
+      readonly enabled: boolean;
+      /** @default '127.0.0.1' */
+      readonly smtpHost: string;
+      /** @default 25 */
+      readonly smtpPort: number;
+      /** The sender, `alerts@example.com` or `ABC Tolls <alerts@example.com>`; required when enabled. */
+      readonly from?: string;
+    };
   };
   /** Station traffic alerts for operators (docs/station-alerts.md): needs `queries.enabled`. */
   readonly stationAlerts: {
@@ -259,7 +278,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   lake: { enabled: false },
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000 },
-  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1 },
+  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
   kinesis: { shardWriteLimits: false },
@@ -343,6 +362,12 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },
   'alerts.source': { type: 'enum', values: ['sql', 'transactions'] },
   'alerts.windowSeconds': { type: 'integer', min: 1, max: 3600 },
+  'alerts.pushSubject': { type: 'string', check: (v) => (/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(v) ? undefined : 'must be a mailto: address or an https: URL') },
+  'alerts.pushServices': { type: 'json', check: checkPushServices },
+  'alerts.email.enabled': { type: 'boolean' },
+  'alerts.email.smtpHost': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a host' : undefined) },
+  'alerts.email.smtpPort': { type: 'integer', min: 1, max: 65535 },
+  'alerts.email.from': { type: 'string', check: (v) => (/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(v.trim()) ? undefined : 'must be an address such as alerts@example.com or "ABC Tolls <alerts@example.com>"') },
   'stationAlerts.enabled': { type: 'boolean' },
   // Checked further when the alerts start: the window must divide a day and line up with 30-minute slots.
   'stationAlerts.windowMinutes': { type: 'integer', min: 1, max: 1440 },
@@ -385,6 +410,25 @@ function checkCorsOrigins(v: unknown): string | undefined {
     if (o === '*') continue;
     if (typeof o !== 'string' || !ORIGIN.test(o)) {
       return `[${i}] must be "*" or an origin: scheme://host[:port], without a path or a trailing slash (got ${JSON.stringify(o)})`;
+    }
+  }
+  return undefined;
+}
+
+function checkPushServices(v: unknown): string | undefined {
+  if (!Array.isArray(v) || v.length > 100) return 'must be an array of at most 100 host names or origins';
+  for (const [i, entry] of v.entries()) {
+    if (typeof entry !== 'string') return `[${i}] must be a host name or an origin`;
+    if (entry.includes('://')) {
+      let origin: string | undefined;
+      try {
+        origin = new URL(entry).origin;
+      } catch {
+        origin = undefined;
+      }
+      if (origin !== entry) return `[${i}] must be an origin such as "https://push.example.com" (scheme, host, port; no path)`;
+    } else if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(entry)) {
+      return `[${i}] must be a lower-case host name such as "fcm.googleapis.com"`;
     }
   }
   return undefined;

@@ -1,12 +1,13 @@
 /** The SQL of webhook deliveries and dead letters. */
 import type Database from 'better-sqlite3';
 import type { JsonObject } from '../tables/index.ts';
-import type { DeadLetter } from './types.ts';
+import type { DeadLetter, DeliveryChannel } from './types.ts';
 
 /** A pending delivery joined with the notification it carries. */
 export interface DueDelivery {
   id: number;
   subscription_id: number;
+  channel: DeliveryChannel;
   url: string;
   secret: string;
   attempts: number;
@@ -21,6 +22,7 @@ interface DeadLetterRow {
   delivery_id: number;
   subscription_id: number;
   topic: string;
+  channel: DeliveryChannel;
   url: string;
   idempotency_key: string;
   message: string;
@@ -34,12 +36,12 @@ export class DeliveryStore {
 
   constructor(db: Database.Database) {
     this.#stmts = {
-      insert: db.prepare<[number, number, string, string, number, number, number]>(
-        `INSERT INTO notify_deliveries (outbox_id, subscription_id, url, secret, status, attempts, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (outbox_id, subscription_id) DO NOTHING`,
+      insert: db.prepare<[number, number, string, string, string, number, number, number]>(
+        `INSERT INTO notify_deliveries (outbox_id, subscription_id, channel, url, secret, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (outbox_id, subscription_id) DO NOTHING`,
       ),
       due: db.prepare<[number, number], DueDelivery>(
-        `SELECT d.id, d.subscription_id, d.url, d.secret, d.attempts, o.topic, o.idempotency_key, o.message, o.created_at
+        `SELECT d.id, d.subscription_id, d.channel, d.url, d.secret, d.attempts, o.topic, o.idempotency_key, o.message, o.created_at
          FROM notify_deliveries d JOIN notify_outbox o ON o.id = d.outbox_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?`,
       ),
@@ -56,8 +58,8 @@ export class DeliveryStore {
         "UPDATE notify_deliveries SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?",
       ),
       insertDead: db.prepare<[number, number]>(
-        `INSERT INTO notify_dead_letters (delivery_id, subscription_id, topic, url, idempotency_key, message, attempts, last_error, created_at)
-         SELECT d.id, d.subscription_id, o.topic, d.url, o.idempotency_key, o.message, d.attempts, d.last_error, ?
+        `INSERT INTO notify_dead_letters (delivery_id, subscription_id, topic, channel, url, idempotency_key, message, attempts, last_error, created_at)
+         SELECT d.id, d.subscription_id, o.topic, d.channel, d.url, o.idempotency_key, o.message, d.attempts, d.last_error, ?
          FROM notify_deliveries d JOIN notify_outbox o ON o.id = d.outbox_id WHERE d.id = ?`,
       ),
       listDead: db.prepare<[number, number], DeadLetterRow>('SELECT * FROM notify_dead_letters WHERE id > ? ORDER BY id LIMIT ?'),
@@ -91,8 +93,8 @@ export class DeliveryStore {
     return { deliveriesPending: this.#stmts.countPending.get() as number, deadLetters: this.#stmts.countDead.get() as number };
   }
 
-  insert(outboxId: number, subscriptionId: number, url: string, secret: string, now: number): void {
-    this.#stmts.insert.run(outboxId, subscriptionId, url, secret, now, now, now);
+  insert(outboxId: number, subscriptionId: number, channel: DeliveryChannel, url: string, secret: string, now: number): void {
+    this.#stmts.insert.run(outboxId, subscriptionId, channel, url, secret, now, now, now);
   }
 
   due(now: number, limit: number): DueDelivery[] {
@@ -138,6 +140,7 @@ function toDeadLetter(row: DeadLetterRow): DeadLetter {
     deliveryId: row.delivery_id,
     subscriptionId: row.subscription_id,
     topic: row.topic,
+    channel: row.channel,
     url: row.url,
     idempotencyKey: row.idempotency_key,
     message: JSON.parse(row.message) as JsonObject,

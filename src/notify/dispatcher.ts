@@ -1,6 +1,6 @@
 /**
- * The dispatcher: fans committed outbox rows out to inbox entries and webhook deliveries (one transaction
- * per page of rows), then POSTs due webhook deliveries with retries. All its state is in the database, so
+ * The dispatcher: fans committed outbox rows out to inbox entries and deliveries (webhook, Web Push, email;
+ * one transaction per page of rows), then sends due deliveries (channels.ts) with retries. All its state is in the database, so
  * after a restart it carries on where it stopped: undispatched rows are fanned out, pending deliveries
  * are attempted again (a request in flight at a crash is repeated: webhooks are at-least-once, and the
  * `webhook-id` lets receivers drop the repeat). Messages of mirrored topics are appended to their streams
@@ -12,12 +12,12 @@ import type { DeliveryStore, DueDelivery } from './deliveries.ts';
 import type { InboxHub } from './feed.ts';
 import type { MirrorRelay } from './mirror.ts';
 import type { NotifyStore } from './store.ts';
-import type { RetryPolicy } from './types.ts';
-import { backoffDelayMs, signWebhook } from './webhook.ts';
+import { send, type ChannelDeps, type SendOutcome } from './channels.ts';
+import { backoffDelayMs } from './webhook.ts';
 
 const FAN_OUT_PAGE = 100;
 
-export interface DispatcherDeps {
+export interface DispatcherDeps extends ChannelDeps {
   readonly tables: Tables;
   readonly store: NotifyStore;
   readonly deliveries: DeliveryStore;
@@ -25,12 +25,11 @@ export interface DispatcherDeps {
   /** Present when some topics are mirrored to streams. */
   readonly mirror: MirrorRelay | undefined;
   readonly logger: Logger;
-  readonly retry: RetryPolicy;
   readonly pollIntervalMs: number;
   readonly concurrency: number;
-  readonly fetch: typeof fetch;
   readonly random: () => number;
-  readonly now: () => number;
+  /** The address of a customer, for email subscriptions without one of their own. */
+  readonly addressOf: ((customerId: string) => string | undefined) | undefined;
 }
 
 export class Dispatcher {
@@ -112,16 +111,22 @@ export class Dispatcher {
         const t = now();
         for (const row of rows) {
           const topic = store.topic(row.topic);
-          if (topic?.kind === 'inbox' && topic.customerField) {
-            const customerId = (JSON.parse(row.message) as Record<string, unknown>)[topic.customerField];
-            if (typeof customerId === 'string' && customerId !== '' && store.insertInbox(customerId, row, t)) touched.add(customerId);
-          }
-          for (const sub of store.subscriptionsOf(row.topic)) {
+          const named = topic?.kind === 'inbox' && topic.customerField ? (JSON.parse(row.message) as Record<string, unknown>)[topic.customerField] : undefined;
+          const customerId = typeof named === 'string' && named !== '' ? named : undefined;
+          if (customerId !== undefined && store.insertInbox(customerId, row, t)) touched.add(customerId);
+          for (const sub of store.fanOutSubscriptionsOf(row.topic)) {
             if (sub.protocol === 'inbox' && sub.customer_id !== null) {
               if (store.insertInbox(sub.customer_id, row, t)) touched.add(sub.customer_id);
             } else if (sub.protocol === 'webhook' && sub.url !== null && sub.secret !== null) {
-              deliveries.insert(row.id, sub.id, sub.url, sub.secret, t);
+              deliveries.insert(row.id, sub.id, 'webhook', sub.url, sub.secret, t);
+            } else if (sub.protocol === 'email') {
+              const address = sub.url ?? (customerId !== undefined ? this.#deps.addressOf?.(customerId) : undefined);
+              if (address) deliveries.insert(row.id, sub.id, 'email', `mailto:${address}`, '', t);
             }
+          }
+          // A browser's push subscription gets its own customer's messages only.
+          if (customerId !== undefined) {
+            for (const sub of store.pushSubscriptionsOf(row.topic, customerId)) deliveries.insert(row.id, sub.id, 'webpush', sub.url!, sub.secret!, t);
           }
           mirror?.fanOut(row, t);
           store.markDispatched(row.id, t);
@@ -167,54 +172,37 @@ export class Dispatcher {
   }
 
   async #attempt(delivery: DueDelivery): Promise<void> {
-    const { tables, deliveries, retry, logger, now, random } = this.#deps;
-    const body = `{"type":${JSON.stringify(delivery.topic)},"timestamp":"${new Date(delivery.created_at).toISOString()}","data":${delivery.message}}`;
-    const timestamp = Math.floor(now() / 1000);
+    const { tables, deliveries, store, retry, logger, now, random } = this.#deps;
     const stopping = this.#stopping.signal;
-    let error: string | undefined;
+    let outcome: SendOutcome;
     try {
-      const response = await this.#deps.fetch(delivery.url, {
-        method: 'POST',
-        body,
-        redirect: 'manual',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Tollstream-Webhooks/1',
-          'webhook-id': delivery.idempotency_key,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(delivery.secret, delivery.idempotency_key, timestamp, body),
-        },
-        signal: AbortSignal.any([stopping, AbortSignal.timeout(retry.timeoutMs)]),
-      });
-      await response.body?.cancel();
-      if (response.status < 200 || response.status > 299) error = `HTTP ${response.status}`;
+      outcome = await send(delivery, this.#deps, stopping);
     } catch (err) {
-      // Stopped mid-request: the attempt does not count; the delivery stays pending for the next start.
+      // Stopped mid-send: the attempt does not count; the delivery stays pending for the next start.
       if (stopping.aborted) return;
-      error = describeFetchError(err, retry.timeoutMs);
+      outcome = { error: err instanceof Error ? err.message : String(err) };
     }
+    const { error } = outcome;
     const t = now();
     const attempts = delivery.attempts + 1;
-    const fields = { deliveryId: delivery.id, url: delivery.url, webhookId: delivery.idempotency_key, attempts };
+    const dead = error !== undefined && (attempts >= retry.maxAttempts || outcome.permanent === true);
+    const fields = { deliveryId: delivery.id, channel: delivery.channel, url: delivery.url, idempotencyKey: delivery.idempotency_key, attempts };
     try {
       tables.transaction(() => {
         if (error === undefined) deliveries.markDelivered(delivery.id, t);
-        else if (attempts >= retry.maxAttempts) deliveries.markDead(delivery.id, error, t);
+        else if (dead) deliveries.markDead(delivery.id, error, t);
         else deliveries.markFailed(delivery.id, error, t + backoffDelayMs(attempts, retry.baseDelayMs, retry.maxDelayMs, random), t);
+        if (outcome.subscriptionGone) store.deleteSubscription(delivery.subscription_id);
       });
     } catch (err) {
       // Halted because the database closed: the delivery stays pending and is attempted again after reopening.
       if (stopping.aborted) return;
       throw err;
     }
-    if (error === undefined) logger.debug('webhook delivered', fields);
-    else if (attempts >= retry.maxAttempts) logger.warn('webhook dead-lettered after its last attempt', { ...fields, error });
-    else logger.info('webhook attempt failed; will retry', { ...fields, error });
+    if (error === undefined) logger.debug(`${delivery.channel} delivered`, fields);
+    else if (dead) logger.warn(`${delivery.channel} delivery dead-lettered${outcome.permanent ? ' (the failure is permanent)' : ' after its last attempt'}`, { ...fields, error });
+    else logger.info(`${delivery.channel} attempt failed; will retry`, { ...fields, error });
+    if (outcome.subscriptionGone) logger.info('push subscription removed: its push service no longer knows it', { subscriptionId: delivery.subscription_id });
   }
 }
 
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
-}

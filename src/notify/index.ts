@@ -1,9 +1,11 @@
 /**
  * Notifications: the one public door. `openNotify({ tables })` gives topics, inbox and webhook
- * subscriptions, the transactional outbox (`tx.publish` in a tables transaction), the dispatcher and the
+ * subscriptions (and Web Push and email ones), the transactional outbox (`tx.publish` in a tables transaction), the dispatcher and the
  * inbox API; `sse.ts` streams inbox entries to HTTP clients.
  */
 export type * from './types.ts';
 export { openNotify, DEFAULT_RETRY, MAX_MESSAGE_BYTES } from './notify.ts';
 export { signWebhook, verifyWebhook, backoffDelayMs, type VerifyOptions } from './webhook.ts';
 export { writeSse, formatSseEvent, inboxToSse, lastEventIdOf, type SseEvent, type SseOptions, type SseTarget } from './sse.ts';
+export { loadOrCreateVapidKeys, encryptPushPayload, vapidAuthorization, MAX_PUSH_PAYLOAD_BYTES, type VapidKeys, type PushTarget } from './webpush.ts';
+export { mailAddress } from './smtp.ts';

@@ -14,6 +14,9 @@ import { migrateNotify } from './schema.ts';
 import { assertCustomerId, NotifyStore, toSubscription } from './store.ts';
 import type { Notify, NotifyOptions, PublishOptions, PublishResult, RetryPolicy, SubscriptionSpec, TopicDescription, TopicKind } from './types.ts';
 import { assertWebhookSecret } from './webhook.ts';
+import { assertPushTarget } from './webpush.ts';
+import { mailAddress } from './smtp.ts';
+import { renderPlainly } from './channels.ts';
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000, timeoutMs: 10_000 };
 /** SNS's limit; a notification is a short message, not a document. */
@@ -65,6 +68,10 @@ export function openNotify(options: NotifyOptions): Notify {
     fetch: options.fetch ?? globalThis.fetch,
     random,
     now,
+    webPush: options.webPush,
+    email: options.email,
+    render: options.render ?? renderPlainly,
+    addressOf: options.email?.addressOf,
   });
 
   const topicOrThrow = (name: string): TopicDescription => {
@@ -147,12 +154,36 @@ export function openNotify(options: NotifyOptions): Notify {
         assertWebhookSecret(spec.secret);
         return options.tables.transaction(() => store.insertSubscription(topicName, 'webhook', null, spec.url, spec.secret, now()));
       }
-      throw new TollstreamError('INVALID_ARGUMENT', "subscription protocol must be 'inbox' or 'webhook'", { context: { topic: topicName } });
+      if (spec?.protocol === 'webpush') {
+        assertCustomerId(spec.customerId);
+        assertPushTarget(spec);
+        const keys = JSON.stringify({ p256dh: spec.p256dh, auth: spec.auth });
+        return options.tables.transaction(() => {
+          // A browser subscribing again (new keys, same endpoint) replaces its subscription rather than adding one.
+          const existing = store.pushSubscription(topicName, spec.customerId, spec.endpoint);
+          if (existing) store.deleteSubscription(existing.id);
+          return store.insertSubscription(topicName, 'webpush', spec.customerId, spec.endpoint, keys, now());
+        });
+      }
+      if (spec?.protocol === 'email') {
+        if (spec.address !== undefined && mailAddress(spec.address) !== spec.address) {
+          throw new TollstreamError('INVALID_ARGUMENT', `email subscription address '${String(spec.address)}' must be a plain address such as alerts@example.com`, { context: { topic: topicName } });
+        }
+        if (spec.address === undefined && !options.email?.addressOf) {
+          throw new TollstreamError('INVALID_ARGUMENT', 'an email subscription without an address needs email.addressOf, which finds the address of each customer', { context: { topic: topicName } });
+        }
+        return options.tables.transaction(() => store.insertSubscription(topicName, 'email', null, spec.address ?? null, null, now()));
+      }
+      throw new TollstreamError('INVALID_ARGUMENT', "subscription protocol must be 'inbox', 'webhook', 'webpush' or 'email'", { context: { topic: topicName } });
     },
     unsubscribe(id) {
       if (!options.tables.transaction(() => store.deleteSubscription(id))) {
         throw new TollstreamError('NOT_FOUND', `subscription ${id} does not exist`, { context: { subscriptionId: id } });
       }
+    },
+    pushSubscription(topicName, customerId, endpoint) {
+      const row = store.pushSubscription(topicName, customerId, endpoint);
+      return row ? toSubscription(row) : undefined;
     },
     listSubscriptions: (topicName) => (topicOrThrow(topicName), store.subscriptionsOf(topicName).map(toSubscription)),
     publish: (topicName, message, publishOptions) => options.tables.transaction((tx) => tx.publish(topicName, message, publishOptions)),

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import { migrate } from '../tables/internal.ts';
 
-export const NOTIFY_SCHEMA_VERSION = 2;
+export const NOTIFY_SCHEMA_VERSION = 3;
 
 const DDL_V1 = `
 CREATE TABLE IF NOT EXISTS notify_topics (
@@ -91,7 +91,15 @@ CREATE TABLE IF NOT EXISTS notify_mirror_pending (
 CREATE INDEX IF NOT EXISTS notify_mirror_pending_stream ON notify_mirror_pending (stream, outbox_id);
 `;
 
-/** Every statement is `IF NOT EXISTS`, so a version 1 database gets only what version 2 adds. */
+// Version 3: deliveries and dead letters say how they are sent (webhook, webpush, email); older rows are webhooks.
+// Runs once, on a database below version 3 (a new one included, after DDL_V1 created the tables).
+const DDL_V3 = `
+ALTER TABLE notify_deliveries ADD COLUMN channel TEXT NOT NULL DEFAULT 'webhook';
+ALTER TABLE notify_dead_letters ADD COLUMN channel TEXT NOT NULL DEFAULT 'webhook';
+CREATE INDEX IF NOT EXISTS notify_subscriptions_customer ON notify_subscriptions (topic, customer_id) WHERE customer_id IS NOT NULL;
+`;
+
+/** V1 and V2 are all `IF NOT EXISTS`; V3 runs only on a database below version 3, which `migrate` guarantees. */
 export function migrateNotify(db: Database.Database): void {
-  migrate(db, 'notify', NOTIFY_SCHEMA_VERSION, DDL_V1 + DDL_V2);
+  migrate(db, 'notify', NOTIFY_SCHEMA_VERSION, DDL_V1 + DDL_V2 + DDL_V3);
 }

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { TollstreamError } from '../core/errors.ts';
 import type { JsonObject } from '../tables/index.ts';
-import type { InboxEntry, ListInboxOptions, Subscription, TopicDescription, TopicKind } from './types.ts';
+import type { InboxEntry, ListInboxOptions, Subscription, SubscriptionProtocol, TopicDescription, TopicKind } from './types.ts';
 
 interface TopicRow {
   name: string;
@@ -18,7 +18,7 @@ interface TopicRow {
 export interface SubscriptionRow {
   id: number;
   topic: string;
-  protocol: 'inbox' | 'webhook';
+  protocol: SubscriptionProtocol;
   customer_id: string | null;
   url: string | null;
   secret: string | null;
@@ -61,6 +61,10 @@ export class NotifyStore {
       ),
       markDispatched: db.prepare<[number, number]>('UPDATE notify_outbox SET dispatched_at = ? WHERE id = ?'),
       subscriptionsOf: db.prepare<[string], SubscriptionRow>('SELECT * FROM notify_subscriptions WHERE topic = ? ORDER BY id'),
+      fanOutSubscriptionsOf: db.prepare<[string], SubscriptionRow>("SELECT * FROM notify_subscriptions WHERE topic = ? AND protocol <> 'webpush' ORDER BY id"),
+      pushSubscriptionsOf: db.prepare<[string, string], SubscriptionRow>(
+        "SELECT * FROM notify_subscriptions WHERE topic = ? AND customer_id = ? AND protocol = 'webpush' ORDER BY id",
+      ),
       insertInbox: db.prepare<[string, number, string, string, string, number]>(
         `INSERT INTO notify_inbox (customer_id, outbox_id, topic, message, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (customer_id, outbox_id) DO NOTHING`,
@@ -103,7 +107,7 @@ export class NotifyStore {
       .map((r) => this.topic(r.name) as TopicDescription);
   }
 
-  insertSubscription(topic: string, protocol: 'inbox' | 'webhook', customerId: string | null, url: string | null, secret: string | null, now: number): Subscription {
+  insertSubscription(topic: string, protocol: SubscriptionProtocol, customerId: string | null, url: string | null, secret: string | null, now: number): Subscription {
     const id = Number(
       this.#db
         .prepare('INSERT INTO notify_subscriptions (topic, protocol, customer_id, url, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)')
@@ -116,8 +120,24 @@ export class NotifyStore {
     return this.#db.prepare('DELETE FROM notify_subscriptions WHERE id = ?').run(id).changes > 0;
   }
 
+  /** The customer's push subscription of `topic` for `endpoint`. */
+  pushSubscription(topic: string, customerId: string, endpoint: string): SubscriptionRow | undefined {
+    return this.#db
+      .prepare<[string, string, string], SubscriptionRow>("SELECT * FROM notify_subscriptions WHERE topic = ? AND customer_id = ? AND protocol = 'webpush' AND url = ?")
+      .get(topic, customerId, endpoint);
+  }
+
   subscriptionsOf(topic: string): SubscriptionRow[] {
     return this.#stmts.subscriptionsOf.all(topic);
+  }
+
+  /** What fan-out sends every message of the topic to: all but push subscriptions, which are per customer. */
+  fanOutSubscriptionsOf(topic: string): SubscriptionRow[] {
+    return this.#stmts.fanOutSubscriptionsOf.all(topic);
+  }
+
+  pushSubscriptionsOf(topic: string, customerId: string): SubscriptionRow[] {
+    return this.#stmts.pushSubscriptionsOf.all(topic, customerId);
   }
 
   /** Returns the outbox id and whether the key was already there. */

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../core/logger.ts';
 import type { JsonObject, Tables } from '../tables/index.ts';
+import type { VapidKeys } from './webpush.ts';
 
 /**
  * `standard`: delivered to the topic's subscriptions. `inbox`: additionally delivered to the inbox of the
@@ -23,12 +24,28 @@ export type SubscriptionSpec =
   /** Every message of the topic lands in this customer's inbox. */
   | { readonly protocol: 'inbox'; readonly customerId: string }
   /** Every message is POSTed to `url`, signed with `secret` (a `whsec_<base64>` secret is used as its decoded bytes). */
-  | { readonly protocol: 'webhook'; readonly url: string; readonly secret: string };
+  | { readonly protocol: 'webhook'; readonly url: string; readonly secret: string }
+  /**
+   * Messages of this inbox topic that name this customer are pushed to the browser subscription (Web Push,
+   * encrypted for `p256dh`/`auth`, signed with the VAPID keys of `webPush`). A push service that answers 404
+   * or 410 has dropped the subscription: it is removed.
+   */
+  | { readonly protocol: 'webpush'; readonly customerId: string; readonly endpoint: string; readonly p256dh: string; readonly auth: string }
+  /**
+   * Every message is mailed through `email`'s SMTP server: to `address`, or, without one, on an inbox topic, to
+   * the address `email.addressOf` gives for the message's customer (messages of customers without one are skipped).
+   */
+  | { readonly protocol: 'email'; readonly address?: string };
+
+export type SubscriptionProtocol = SubscriptionSpec['protocol'];
+
+/** How a delivery is sent: the subscription protocols that leave the process. */
+export type DeliveryChannel = 'webhook' | 'webpush' | 'email';
 
 export interface Subscription {
   readonly id: number;
   readonly topic: string;
-  readonly protocol: 'inbox' | 'webhook';
+  readonly protocol: SubscriptionProtocol;
   readonly customerId?: string;
   readonly url?: string;
   readonly createdAt: number;
@@ -84,6 +101,8 @@ export interface DeadLetter {
   readonly deliveryId: number;
   readonly subscriptionId: number;
   readonly topic: string;
+  readonly channel: DeliveryChannel;
+  /** The webhook URL, the push endpoint, or `mailto:<address>`. */
   readonly url: string;
   readonly idempotencyKey: string;
   readonly message: JsonObject;
@@ -95,7 +114,7 @@ export interface DeadLetter {
 export interface NotifyStats {
   /** Outbox rows committed but not yet fanned out. */
   readonly outboxPending: number;
-  /** Webhook deliveries waiting for their next attempt (or in flight). */
+  /** Webhook, push and email deliveries waiting for their next attempt (or in flight). */
   readonly deliveriesPending: number;
   readonly deadLetters: number;
   /** Messages fanned out to a mirrored topic and not yet appended to their stream. */
@@ -165,14 +184,51 @@ export interface NotifyOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** How often the dispatcher looks for work written by other processes, in ms. @default 1000 */
   readonly pollIntervalMs?: number;
-  /** Webhook requests in flight at once. @default 8 */
+  /** Sends (webhook, push, email) in flight at once. @default 8 */
   readonly concurrency?: number;
+  /** Sends `webpush` subscriptions' messages; without it their deliveries fail (and are retried, then dead-lettered). */
+  readonly webPush?: WebPushOptions;
+  /** Sends `email` subscriptions' messages; without it they fail like push without `webPush`. */
+  readonly email?: EmailOptions;
+  /**
+   * The human words of a message, for push notifications and emails (webhooks get the message itself).
+   * @default the topic as the title and the message's JSON as the text
+   */
+  readonly render?: (topic: string, message: JsonObject) => RenderedMessage;
   /** Injected for tests. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /** Uniform in [0, 1), for the backoff jitter. @default Math.random */
   readonly random?: () => number;
   /** @default Date.now */
   readonly now?: () => number;
+}
+
+export interface RenderedMessage {
+  /** One line: the push notification's title, the email's subject. */
+  readonly title: string;
+  /** Plain text: the notification's body, the email's text. */
+  readonly text: string;
+}
+
+export interface WebPushOptions {
+  /** The application server's VAPID key pair (`loadOrCreateVapidKeys`). */
+  readonly keys: VapidKeys;
+  /** The operator's contact for push services, `mailto:` or `https:` (the JWT's `sub`). */
+  readonly subject: string;
+  /** How long a push service keeps a message for an offline browser, in seconds. @default 86400 */
+  readonly ttlSeconds?: number;
+}
+
+export interface EmailOptions {
+  /** The SMTP server that relays the mail (it must accept it without authentication from this host). */
+  readonly host: string;
+  readonly port: number;
+  /** The sender address, `alerts@example.com` or `ABC Tolls <alerts@example.com>`. */
+  readonly from: string;
+  /** The address of a customer, for subscriptions without one of their own. */
+  readonly addressOf?: (customerId: string) => string | undefined;
+  /** The name this host gives in EHLO. @default os.hostname() */
+  readonly helloName?: string;
 }
 
 export interface Notify {
@@ -209,6 +265,8 @@ export interface Notify {
   stats(): NotifyStats;
 
   listDeadLetters(options?: { readonly after?: number; readonly limit?: number }): readonly DeadLetter[];
+  /** The subscription of this customer to `topic` for a push endpoint, if any (one per endpoint). */
+  pushSubscription(topic: string, customerId: string, endpoint: string): Subscription | undefined;
   /** Queues a dead-lettered delivery again with a fresh attempt budget; the record is removed. */
   redriveDeadLetter(id: number): void;
 }

@@ -7,18 +7,19 @@
  */
 import path from 'node:path';
 import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
-import { createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.ts';
-import type { TollstreamConfig } from '../config/index.ts';
+import { alertText, createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
-import { openNotify, type MirrorOptions } from '../notify/index.ts';
+import { loadOrCreateVapidKeys, openNotify, type MirrorOptions, type Notify } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import { openTables } from '../tables/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
+import type { Warehouse } from '../warehouse/index.ts';
 
 export interface RunningAlerts {
   /** The customer API, for the gateway to mount. */
@@ -28,7 +29,18 @@ export interface RunningAlerts {
 }
 
 export async function startAlerts(
-  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; consumers: ConsumerMetrics; logger: Logger; mirror?: MirrorOptions; queries?: QueryManager | undefined },
+  deps: {
+    log: StreamLog;
+    config: TollstreamConfig;
+    authenticator: Authenticator;
+    metrics: Registry;
+    consumers: ConsumerMetrics;
+    logger: Logger;
+    mirror?: MirrorOptions;
+    queries?: QueryManager | undefined;
+    /** Trip history in the customer API reads it. */
+    warehouse?: Warehouse | undefined;
+  },
   undo: Array<() => Promise<void> | void>,
 ): Promise<RunningAlerts> {
   const { log, config, authenticator, metrics, logger, queries } = deps;
@@ -40,7 +52,15 @@ export async function startAlerts(
   // tables.db holds what the log cannot give back (customers, subscriptions, the outbox): never start it empty by accident.
   const tables = openTables({ path: path.join(config.dataDir, 'tables.db'), logger: logger.child({ component: 'tables' }), refuseLostFile: true });
   undo.unshift(() => tables.close());
-  const notify = openNotify({ tables, logger, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
+  // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
+  const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject ?? 'mailto:alerts@localhost' };
+  const emailSettings = config.alerts.email;
+  let customersForEmail: Customers | undefined;
+  const email =
+    emailSettings?.enabled && emailSettings.from !== undefined
+      ? { host: emailSettings.smtpHost, port: emailSettings.smtpPort, from: emailSettings.from, addressOf: (id: string) => customersForEmail?.get(id)?.email }
+      : undefined;
+  const notify = openNotify({ tables, logger, webPush, ...(email ? { email } : {}), render: alertText(config.alerts.currency), ...(deps.mirror ? { mirror: deps.mirror } : {}) });
   undo.unshift(() => notify.stop());
   const functions = new FunctionsRuntime({ log, tables, logger: logger.child({ component: 'functions' }) });
   undo.unshift(() => functions.stop());
@@ -63,6 +83,8 @@ export async function startAlerts(
   notify.start();
 
   const customers = new Customers({ tables, timeZone: alerts.config.timeZone, topic: alerts.config.topic });
+  customersForEmail = customers;
+  syncEmailSubscription(notify, alerts.config.topic, email !== undefined);
   const spend = new SpendReader({ tables, timeZone: alerts.config.timeZone });
   // A customer's token is the customer's only: never the operator's key, in local mode neither.
   authenticator.refuseAsOperator(customerTokens(customers));
@@ -71,10 +93,13 @@ export async function startAlerts(
     customers,
     spend,
     notify,
+    ...(deps.warehouse ? { warehouse: deps.warehouse } : {}),
     logger: logger.child({ component: 'customer-api' }),
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
     currency: config.alerts.currency,
+    push: { publicKey: webPush.keys.publicKey, services: config.alerts.pushServices ?? DEFAULT_CONFIG.alerts.pushServices ?? [] },
+    alertTopic: alerts.config.topic,
   });
   registerAlertMetrics(metrics, alerts);
   deps.consumers.addFunctions(functions);
@@ -86,6 +111,13 @@ export async function startAlerts(
     timeZone: alerts.config.timeZone,
   });
   return { routes, endStreams: () => shutdown.abort() };
+}
+
+/** One email subscription (to each customer's own address) while email is on, none while it is off. */
+function syncEmailSubscription(notify: Notify, topic: string, on: boolean): void {
+  const existing = notify.listSubscriptions(topic).filter((s) => s.protocol === 'email' && s.url === undefined);
+  if (on && existing.length === 0) notify.subscribe(topic, { protocol: 'email' });
+  if (!on) for (const s of existing) notify.unsubscribe(s.id);
 }
 
 function registerAlertMetrics(registry: Registry, alerts: Awaited<ReturnType<typeof startSpendAlerts>>): void {

@@ -136,7 +136,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     warnAboutOpenDoors(config, logger);
     let alerts: RunningAlerts | undefined;
     const consumers = registerConsumerMetrics(metrics);
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, consumers, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, consumers, logger, queries, warehouse, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, consumers, logger }, undo);

@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/core/logger.ts';
 import { createAuthenticator } from '../../src/gateway/index.ts';
 import { Customers, SpendReader, startSpendAlerts, type SpendAlerts } from '../../src/apps/abc-tolls/index.ts';
 import { createCustomerApi, customerTokens, type RouteModule } from '../../src/apps/abc-tolls/http/index.ts';
+import type { Warehouse } from '../../src/warehouse/index.ts';
 import { appendRecords, caughtUp, createTransactionsStream, openStores, tempDir, waitFor, type Stores } from '../../src/apps/abc-tolls/testing/harness.ts';
 
 export const TOPIC = 'spend-alerts';
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
   readonly operatorAuth?: boolean;
   readonly protocol?: 'http1' | 'http2';
   readonly maxBodyBytes?: number;
+  /** Serves trip history from this warehouse. @default none (the route answers 503) */
+  readonly warehouse?: Warehouse;
 }
 
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
@@ -63,6 +66,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.warehouse ? { warehouse: options.warehouse } : {}),
   });
 
   // What the gateway does: the module first, then its own routes (here, only a 404).

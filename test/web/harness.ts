@@ -30,7 +30,7 @@ export interface WebStack {
   close(): Promise<void>;
 }
 
-export async function startWebStack(options: { webRoot: string }): Promise<WebStack> {
+export async function startWebStack(options: { webRoot: string; pushServices?: readonly string[] }): Promise<WebStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-e2e-'));
   const apiKey = crypto.randomBytes(18).toString('base64url');
   const undo: Array<() => Promise<void> | void> = [() => fs.rmSync(dataDir, { recursive: true, force: true })];
@@ -46,7 +46,7 @@ export async function startWebStack(options: { webRoot: string }): Promise<WebSt
         port: 0,
         logging: { level: 'silent', format: 'json' },
         auth: { accessKeys: [], apiKeys: [hashApiKey(apiKey)] },
-        alerts: { ...DEFAULT_CONFIG.alerts, enabled: true, timeZone: 'UTC' },
+        alerts: { ...DEFAULT_CONFIG.alerts, enabled: true, timeZone: 'UTC', ...(options.pushServices ? { pushServices: options.pushServices } : {}) },
         // A sample a second, so the console's history charts have lines within the tests' time.
         metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 1 },
       },

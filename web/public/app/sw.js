@@ -63,3 +63,37 @@ self.addEventListener('fetch', (event) => {
     );
   }
 });
+
+// Alerts pushed by the server (Web Push, decrypted by the browser): shown even when no page of the app is open.
+self.addEventListener('push', (event) => {
+  let alert = {};
+  try {
+    alert = event.data ? event.data.json() : {};
+  } catch {
+    alert = { text: event.data ? event.data.text() : '' };
+  }
+  const title = typeof alert.title === 'string' && alert.title !== '' ? alert.title : 'ABC Tolls alert';
+  const body = typeof alert.text === 'string' ? alert.text.split('\n\n')[0] : '';
+  event.waitUntil(
+    self.registration.showNotification(title, {
+      body,
+      // One notification per alert, even if the server had to send it twice.
+      tag: typeof alert.id === 'string' ? alert.id : undefined,
+      icon: '/app/icon-192.png',
+      badge: '/app/icon-192.png',
+      data: { url: '/app/#alerts' },
+    }),
+  );
+});
+
+// A tap on the notification opens the app (or brings an open one to the front) at the alerts.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || '/app/';
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((w) => new URL(w.url).pathname.startsWith('/app'));
+      return open ? open.focus() : self.clients.openWindow(url);
+    }),
+  );
+});

@@ -34,6 +34,33 @@ export interface Notification {
   readonly message: BreachMessage;
 }
 
+export interface Trip {
+  readonly transaction_id: string;
+  readonly plaza_id: string;
+  readonly event_time: string;
+  readonly vehicle_class: number;
+  readonly amount_cents: number;
+  readonly currency: string;
+}
+
+/** A page of a month's tolls, newest first; `total_cents` and `transactions` are the whole month's. */
+export interface TripPage {
+  readonly month: string;
+  readonly time_zone: string;
+  readonly total_cents: number;
+  readonly transactions: number;
+  readonly trips: readonly Trip[];
+  readonly cursor?: string;
+  readonly as_of: string | null;
+  readonly currency: string;
+}
+
+/** What `PushSubscription.toJSON()` gives. */
+export interface PushSubscriptionJson {
+  readonly endpoint: string;
+  readonly keys: { readonly p256dh: string; readonly auth: string };
+}
+
 export interface ThresholdAnswer {
   readonly threshold_cents: number | null;
   readonly month: string;
@@ -48,6 +75,11 @@ export function customerApi(token: string) {
     setThreshold: (cents: number | null) => requestJson<ThresholdAnswer>('/v1/me/threshold', { token, method: 'PUT', body: { threshold_cents: cents } }),
     notifications: (after?: number, limit = 200) =>
       requestJson<{ notifications: Notification[]; unread: number }>(`/v1/me/notifications?limit=${limit}${after === undefined ? '' : `&after=${after}`}`, { token }),
+    trips: (month: string, cursor?: string, limit = 25) =>
+      requestJson<TripPage>(`/v1/me/trips?month=${encodeURIComponent(month)}&limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, { token }),
+    pushKey: () => requestJson<{ application_server_key: string }>('/v1/me/push', { token }),
+    pushSubscribe: (subscription: PushSubscriptionJson) => requestJson<{ subscription_id: number }>('/v1/me/push/subscriptions', { token, method: 'POST', body: subscription }),
+    pushUnsubscribe: (endpoint: string) => requestJson<void>('/v1/me/push/subscriptions', { token, method: 'DELETE', body: { endpoint } }),
     markRead: (ids: readonly number[]) => requestJson<{ unread: number }>('/v1/me/notifications/read', { token, method: 'POST', body: { ids } }),
     streamUrl: (lastEventId: number | undefined) =>
       `/v1/me/notifications/stream?access_token=${encodeURIComponent(token)}${lastEventId === undefined ? '' : `&lastEventId=${lastEventId}`}`,

@@ -1,7 +1,8 @@
 /**
  * The ABC Tolls customer app (/app/): sign in with a customer token, month-to-date spend with a per-day
- * chart and the threshold line, the monthly alert threshold, and alerts that arrive live over SSE.
- * Works offline from the service worker's shell and the last figures kept in localStorage.
+ * chart and the threshold line, the monthly alert threshold, alerts that arrive live over SSE (and, once the
+ * device is subscribed, by Web Push: push.ts), and the month's trips (trips.ts). Works offline from the service
+ * worker's shell, the last figures and the last alerts kept in localStorage.
  */
 import '../styles.css';
 import './app.css';
@@ -11,6 +12,9 @@ import { announce, h, replace } from '../ui/dom.ts';
 import { customerApi, type CustomerApi, type Me, type Notification, type Spend } from './api.ts';
 import { monthName, notificationText, when } from './format.ts';
 import { spendChart, type SpendChart } from './spend-chart.ts';
+import { forgetAlerts, keepAlerts, keptAlerts } from './kept-alerts.ts';
+import { pushControl } from './push.ts';
+import { tripsCard } from './trips.ts';
 
 const TOKEN_KEY = 'tollstream.customer.token';
 const CACHE_KEY = 'tollstream.customer.last';
@@ -101,6 +105,9 @@ function signedIn(token: string, knownMe?: Me): void {
     spend: undefined as Spend | undefined,
     notifications: [] as Notification[],
     unread: 0,
+    /** 'loading' until the server (or the cache) has told us; 'cached' when shown from the cache; 'unknown' when neither could. */
+    alerts: 'loading' as 'loading' | 'live' | 'cached' | 'unknown',
+    alertsAt: 0,
     stopped: false,
   };
 
@@ -141,19 +148,24 @@ function signedIn(token: string, knownMe?: Me): void {
   const markAllButton = h('button', { type: 'button', class: 'secondary small', disabled: true }, 'Mark all as read');
   const list = h('ul', { class: 'notes', 'aria-label': 'Alerts, newest first' });
   const alertsError = h('div', { class: 'notice error', role: 'alert', hidden: true });
+  const devicePush = pushControl(api);
+  const alertsNote = h('p', { class: 'notice warn', role: 'status', hidden: true });
   const alertsCard = h(
     'section',
     { class: 'card', id: 'alerts', 'aria-labelledby': 'alerts-title', tabindex: -1 },
     h('div', { class: 'row' }, h('h2', { id: 'alerts-title' }, 'Alerts'), h('span', { class: 'spacer' }), markAllButton),
     liveState,
+    devicePush.element,
     alertsError,
+    alertsNote,
     list,
   );
+  const trips = tripsCard(api, () => state.spend?.month ?? new Date().toISOString().slice(0, 7), (err) => failed(err, alertsError, true));
 
   replace(
     root,
     h('header', { class: 'bar' }, h('span', { class: 'brand' }, 'ABC Tolls'), h('span', { class: 'spacer' }), bell, signOutButton),
-    h('main', { id: 'main', class: 'page' }, offline, who, spendCard, thresholdCard, alertsCard),
+    h('main', { id: 'main', class: 'page' }, offline, who, spendCard, thresholdCard, alertsCard, trips.element),
     h('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' }),
   );
 
@@ -214,15 +226,30 @@ function signedIn(token: string, knownMe?: Me): void {
     badge.textContent = unread > 0 ? String(unread > 99 ? '99+' : unread) : '';
     badge.hidden = unread === 0;
     bell.setAttribute('aria-label', unread === 0 ? 'Alerts, none unread' : `Alerts, ${unread} unread`);
-    markAllButton.disabled = unread === 0;
+    markAllButton.disabled = unread === 0 || state.alerts !== 'live';
+    alertsNote.hidden = state.alerts !== 'cached' && state.alerts !== 'unknown';
+    alertsNote.textContent =
+      state.alerts === 'cached'
+        ? `These are your alerts as of ${when(state.alertsAt)}, kept on this device; new ones show when you are back online.`
+        : state.alerts === 'unknown'
+          ? 'Your alerts cannot be loaded right now. They show here when the connection is back.'
+          : '';
     if (state.notifications.length === 0) {
-      replace(list, h('li', { class: 'empty' }, 'No alerts yet. When your spending passes your threshold, the alert shows up here at once.'));
+      // Only the server can say there are none: while it has not, say that we do not know yet.
+      const empty =
+        state.alerts === 'live' || state.alerts === 'cached'
+          ? 'No alerts yet. When your spending passes your threshold, the alert shows up here at once.'
+          : state.alerts === 'loading'
+            ? 'Loading your alerts…'
+            : '';
+      if (empty === '') list.replaceChildren();
+      else replace(list, h('li', { class: 'empty' }, empty));
       return;
     }
     replace(
       list,
       ...state.notifications.map((n) => {
-        const mark = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Mark as read: ${notificationText(n, currency())}` }, 'Mark read');
+        const mark = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Mark as read: ${notificationText(n, currency())}`, disabled: state.alerts !== 'live' }, 'Mark read');
         mark.addEventListener('click', () => void markRead([n.id]));
         return h(
           'li',
@@ -236,6 +263,23 @@ function signedIn(token: string, knownMe?: Me): void {
 
   function saveCache(): void {
     if (state.me && state.spend) localStorage.setItem(CACHE_KEY, JSON.stringify({ me: state.me, spend: state.spend } satisfies Cached));
+  }
+
+  function saveAlerts(): void {
+    if (state.alerts !== 'live') return;
+    state.alertsAt = Date.now();
+    keepAlerts({ notifications: state.notifications, unread: state.unread, at: state.alertsAt });
+  }
+
+  /** The alerts last shown, when the server cannot be asked; false when none were ever kept. */
+  function loadAlerts(): boolean {
+    const kept = keptAlerts();
+    if (!kept) return false;
+    state.notifications = kept.notifications;
+    state.unread = kept.unread;
+    state.alertsAt = kept.at;
+    state.alerts = 'cached';
+    return true;
   }
 
   function loadCache(): boolean {
@@ -259,7 +303,8 @@ function signedIn(token: string, knownMe?: Me): void {
   const onOnline = () => {
     setOffline(false);
     void refresh();
-    connect();
+    void loadNotifications().then(() => connect());
+    void trips.reload();
   };
   const onOffline = () => {
     setOffline(true);
@@ -268,8 +313,8 @@ function signedIn(token: string, knownMe?: Me): void {
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
 
-  /** Shows a failed load: offline (cached figures stay), signed out, or the server's message. */
-  function failed(err: unknown, where: HTMLElement): void {
+  /** Shows a failed load: offline (cached figures stay), signed out, or the server's message (unless `quiet`: the caller shows it). */
+  function failed(err: unknown, where: HTMLElement, quiet = false): void {
     if (err instanceof ApiError && err.status === 401) {
       signOut('Your session ended (the access token is no longer valid). Sign in again.');
       return;
@@ -278,6 +323,7 @@ function signedIn(token: string, knownMe?: Me): void {
       setOffline(true);
       return;
     }
+    if (quiet) return;
     where.hidden = false;
     where.textContent = err instanceof ApiError && err.status === 404 ? 'This server does not offer the customer service yet.' : `Could not load: ${(err as Error).message}`;
   }
@@ -286,6 +332,9 @@ function signedIn(token: string, knownMe?: Me): void {
   async function refresh(): Promise<void> {
     try {
       const [me, spend] = await Promise.all([api.me(), api.spend()]);
+      // The trip history of this month lags its total (the warehouse loads every few seconds): catch up.
+      const shown = trips.shown();
+      if (shown && shown.month === spend.month && shown.totalCents !== spend.total_cents) void trips.reload();
       state.me = me;
       state.spend = spend;
       spendError.hidden = true;
@@ -331,13 +380,18 @@ function signedIn(token: string, knownMe?: Me): void {
         if (answer.notifications.length < 200) break;
         after = answer.notifications[answer.notifications.length - 1]!.id;
       }
-      const known = new Map(state.notifications.map((n) => [n.id, n]));
+      // Entries shown from the cache are superseded by the server's answer; live ones (from the stream) are kept.
+      const known = new Map(state.alerts === 'live' ? state.notifications.map((n) => [n.id, n]) : []);
       for (const n of all) known.set(n.id, n);
       state.notifications = [...known.values()].sort((a, b) => b.id - a.id);
       state.unread = unread;
+      state.alerts = 'live';
       alertsError.hidden = true;
+      saveAlerts();
       renderAlerts();
     } catch (err) {
+      if (state.alerts !== 'live' && state.alerts !== 'cached' && !loadAlerts()) state.alerts = 'unknown';
+      renderAlerts();
       failed(err, alertsError);
     }
   }
@@ -348,6 +402,7 @@ function signedIn(token: string, knownMe?: Me): void {
       const { unread } = await api.markRead(ids);
       for (const n of state.notifications) if (ids.includes(n.id)) n.read = true;
       state.unread = unread;
+      saveAlerts();
       renderAlerts();
       announce(ids.length === 1 ? 'Alert marked as read.' : 'All alerts marked as read.');
       (list.querySelector<HTMLButtonElement>('li.unread button') ?? alertsCard).focus();
@@ -379,6 +434,7 @@ function signedIn(token: string, knownMe?: Me): void {
       state.notifications.unshift(n);
       state.notifications.sort((a, b) => b.id - a.id);
       if (!n.read) state.unread += 1;
+      saveAlerts();
       renderAlerts();
       announce(`New alert. ${notificationText(n, currency())}`);
       refreshSoon();
@@ -460,6 +516,8 @@ function signedIn(token: string, knownMe?: Me): void {
 
   function signOut(message?: string): void {
     state.stopped = true;
+    // The next person on this device must not get this customer's alerts.
+    void devicePush.stop();
     source?.close();
     chart?.destroy();
     clearTimeout(refreshTimer);
@@ -469,6 +527,7 @@ function signedIn(token: string, knownMe?: Me): void {
     window.removeEventListener('offline', onOffline);
     localStorage.removeItem(TOKEN_KEY);
     localStorage.removeItem(CACHE_KEY);
+    forgetAlerts();
     signIn(message);
   }
 
@@ -476,7 +535,7 @@ function signedIn(token: string, knownMe?: Me): void {
   renderWho();
   renderAlerts();
   setOffline(!navigator.onLine);
-  void refresh();
+  void refresh().then(() => trips.reload());
   void loadNotifications().then(() => connect());
 }
 

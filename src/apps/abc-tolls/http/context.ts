@@ -1,12 +1,20 @@
 /** What the route handlers share, and the JSON shapes of customers and notifications in the API. */
 import type { Logger } from '../../../core/logger.ts';
 import type { InboxEntry, Notify } from '../../../notify/index.ts';
+import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
 import type { SpendReader } from '../spend.ts';
 
 export interface ApiContext {
   readonly customers: Customers;
   readonly spend: SpendReader;
+  /** Where trip history is read; undefined when the deployment has no warehouse. */
+  readonly warehouse: Warehouse | undefined;
+  readonly now: () => number;
+  /** Web Push; undefined when it is off. */
+  readonly push: PushSettings | undefined;
+  /** The topic of spending alerts, which push subscriptions follow. */
+  readonly alertTopic: string;
   readonly notify: Notify;
   readonly logger: Logger;
   readonly currency: string;
@@ -15,6 +23,13 @@ export interface ApiContext {
   readonly shutdown: AbortSignal | undefined;
   /** The deployment's zone (months are cut in it), shown for customers without a zone of their own. */
   deploymentZone(customerId: string): string;
+}
+
+export interface PushSettings {
+  /** The VAPID public key (base64url) browsers subscribe with. */
+  readonly publicKey: string;
+  /** Push services a subscription may point at: a host name (itself and its subdomains, over https) or an exact origin. */
+  readonly services: readonly string[];
 }
 
 export interface CustomerJson {

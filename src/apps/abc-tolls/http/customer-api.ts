@@ -11,12 +11,15 @@ import crypto from 'node:crypto';
 import { TollstreamError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { Notify } from '../../../notify/index.ts';
+import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
 import type { SpendReader } from '../spend.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiContext, PushSettings } from './context.ts';
 import * as customerRoutes from './customer-routes.ts';
 import { ClientGoneError, asResponse, headerString, sendError, type IncomingRequest, type OutgoingResponse } from './io.ts';
 import * as operatorRoutes from './operator-routes.ts';
+import * as pushRoutes from './push-routes.ts';
+import { DEFAULT_TOPIC } from '../ledger.ts';
 import { matchRoute, ownsPath, type MatchedRoute } from './routes.ts';
 
 export interface RouteModule {
@@ -31,7 +34,18 @@ export interface CustomerApiOptions {
   /** Must cut months in the pipeline's zone (`startSpendAlerts` config `timeZone`). */
   readonly spend: SpendReader;
   readonly notify: Notify;
+  /** Trip history (`GET /v1/me/trips`) reads the warehouse's toll_transactions; without it that route answers 503. */
+  readonly warehouse?: Warehouse;
   readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /**
+   * Web Push: the VAPID public key browsers subscribe with (`/v1/me/push`), and the push services their
+   * subscriptions may point at (config `alerts.pushServices`). Without it those routes answer 404.
+   */
+  readonly push?: PushSettings;
+  /** The topic of spending alerts, which push subscriptions follow. @default 'spend-alerts' */
+  readonly alertTopic?: string;
   /** The operator check for `/v1/customers`: throws TollstreamError UNAUTHORIZED. Pass the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   /** Ends open notification streams (give it before closing the gateway, which waits for open requests). */
@@ -63,6 +77,10 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
   const ctx: ApiContext = {
     customers: options.customers,
     spend: options.spend,
+    warehouse: options.warehouse,
+    now: options.now ?? Date.now,
+    push: options.push,
+    alertTopic: options.alertTopic ?? DEFAULT_TOPIC,
     notify: options.notify,
     logger,
     currency: options.currency ?? 'USD',
@@ -120,6 +138,14 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
         return customerRoutes.setThreshold(ctx, customer, query, req, res);
       case 'spend':
         return customerRoutes.spend(ctx, customer, query, res);
+      case 'trips':
+        return customerRoutes.trips(ctx, customer, query, res);
+      case 'pushKey':
+        return pushRoutes.pushKey(ctx, query, res);
+      case 'pushSubscribe':
+        return pushRoutes.subscribe(ctx, customer, query, req, res);
+      case 'pushUnsubscribe':
+        return pushRoutes.unsubscribe(ctx, customer, query, req, res);
       case 'listNotifications':
         return customerRoutes.listNotifications(ctx, customer, query, res);
       case 'markRead':

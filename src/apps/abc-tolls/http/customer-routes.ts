@@ -8,6 +8,7 @@ import type { InboxEntry } from '../../../notify/index.ts';
 import type { Customer } from '../customers.ts';
 import { customerJson, notificationJson, type ApiContext } from './context.ts';
 import { readJsonObject, sendJson, type IncomingRequest, type OutgoingResponse } from './io.ts';
+import { monthParam, tripPage } from './trips.ts';
 import { centsOrNull, integerParam, invalidField, onlyFields, onlyParams } from './input.ts';
 
 /** Inbox pages: the contract's `limit` bounds, as the inbox API enforces them. */
@@ -54,6 +55,24 @@ export function spend(ctx: ApiContext, customer: Customer, query: URLSearchParam
     currency: ctx.currency,
     days: m.days.map((d) => ({ date: d.day, total_cents: d.totalCents, transactions: d.transactions })),
   });
+}
+
+/**
+ * `GET /v1/me/trips?month=YYYY-MM&limit=&cursor=` -> the month's tolls newest first, a page at a time, with the
+ * month's total and count (the sum of every toll of the month, not of the page) and `as_of`, the newest
+ * arrival the warehouse has loaded. The month defaults to the current one in the deployment's zone.
+ */
+export async function trips(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): Promise<void> {
+  onlyParams(query, ['month', 'limit', 'cursor']);
+  const timeZone = ctx.deploymentZone(customer.id);
+  const month = monthParam(query, timeZone, ctx.now());
+  const limit = integerParam(query, 'limit', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT });
+  const cursor = query.get('cursor') ?? undefined;
+  if (!ctx.warehouse) {
+    throw new TollstreamError('WAREHOUSE_UNAVAILABLE', 'trip history is read from the warehouse, which this deployment runs without (warehouse.enabled: false)');
+  }
+  const page = await tripPage(ctx.warehouse, { customerId: customer.id, month, timeZone, currency: ctx.currency, limit, ...(cursor === undefined ? {} : { cursor }) });
+  sendJson(res, 200, { ...page, currency: ctx.currency });
 }
 
 /** `GET /v1/me/notifications?after=&limit=` -> oldest first after `after`, and the unread count. */

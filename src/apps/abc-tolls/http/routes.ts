@@ -16,6 +16,10 @@ export type RouteName =
   | 'me'
   | 'setThreshold'
   | 'spend'
+  | 'trips'
+  | 'pushKey'
+  | 'pushSubscribe'
+  | 'pushUnsubscribe'
   | 'listNotifications'
   | 'markRead'
   | 'notificationStream';
@@ -49,6 +53,10 @@ const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', pattern: ['v1', 'me'], name: 'me', audience: 'customer' },
   { method: 'PUT', pattern: ['v1', 'me', 'threshold'], name: 'setThreshold', audience: 'customer' },
   { method: 'GET', pattern: ['v1', 'me', 'spend'], name: 'spend', audience: 'customer' },
+  { method: 'GET', pattern: ['v1', 'me', 'trips'], name: 'trips', audience: 'customer' },
+  { method: 'GET', pattern: ['v1', 'me', 'push'], name: 'pushKey', audience: 'customer' },
+  { method: 'POST', pattern: ['v1', 'me', 'push', 'subscriptions'], name: 'pushSubscribe', audience: 'customer' },
+  { method: 'DELETE', pattern: ['v1', 'me', 'push', 'subscriptions'], name: 'pushUnsubscribe', audience: 'customer' },
   { method: 'GET', pattern: ['v1', 'me', 'notifications'], name: 'listNotifications', audience: 'customer' },
   { method: 'POST', pattern: ['v1', 'me', 'notifications', 'read'], name: 'markRead', audience: 'customer' },
   { method: 'GET', pattern: ['v1', 'me', 'notifications', 'stream'], name: 'notificationStream', audience: 'customer' },
@@ -79,7 +87,7 @@ export function matchRoute(method: string, path: string): MatchedRoute {
   if (methods.length > 0) {
     throw new TollstreamError('NOT_FOUND', `${path} takes ${methods.join(', ')}, not ${method}`, { context: { method, path, allowed: methods } });
   }
-  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/spend, /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]`, {
+  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/spend, /v1/me/trips, /v1/me/push[/subscriptions], /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]`, {
     context: { method, path },
   });
 }
