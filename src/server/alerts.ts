@@ -103,7 +103,7 @@ export async function startAlerts(
   });
   registerAlertMetrics(metrics, alerts);
   deps.consumers.addFunctions(functions);
-  deps.consumers.addNotify(notify);
+  deps.consumers.addNotify('spend-alerts', notify);
   logger.info('spending alerts running', {
     mappings: alerts.mappings,
     source: alerts.config.source,

@@ -10,13 +10,18 @@ import type { Notify } from '../notify/index.ts';
 export interface ConsumerMetrics {
   /** Reports this runtime's mappings in `tollstream_function_*`. */
   addFunctions(runtime: FunctionsRuntime): void;
-  /** Adds this store's outbox, webhook deliveries and dead letters to `tollstream_notify_*`. */
-  addNotify(notify: Notify): void;
+  /**
+   * Adds this store's outbox, webhook deliveries and dead letters to `tollstream_notify_*`; `name` names the
+   * store where its dead letters are listed (`spend-alerts`, `station-alerts`).
+   */
+  addNotify(name: string, notify: Notify): void;
+  /** The notification stores added, by name. */
+  notifyStores(): ReadonlyArray<{ readonly name: string; readonly notify: Notify }>;
 }
 
 export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
   const runtimes: FunctionsRuntime[] = [];
-  const notifies: Notify[] = [];
+  const notifies: Array<{ readonly name: string; readonly notify: Notify }> = [];
   const invocations = registry.counter('tollstream_function_invocations_total', 'Handler invocations, by mapping.', ['mapping']);
   const errors = registry.counter('tollstream_function_errors_total', 'Failed handler invocations, by mapping.', ['mapping']);
   const retries = registry.counter('tollstream_function_retries_total', 'Batches retried after a failure, by mapping.', ['mapping']);
@@ -40,7 +45,7 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
       }
     }
     const total = { outboxPending: 0, deliveriesPending: 0, deadLetters: 0, mirrorsPending: 0 };
-    for (const notify of notifies) {
+    for (const { notify } of notifies) {
       const n = notify.stats();
       total.outboxPending += n.outboxPending;
       total.deliveriesPending += n.deliveriesPending;
@@ -52,5 +57,5 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
     dead.labels().set(total.deadLetters);
     mirrors.labels().set(total.mirrorsPending);
   });
-  return { addFunctions: (runtime) => void runtimes.push(runtime), addNotify: (notify) => void notifies.push(notify) };
+  return { addFunctions: (runtime) => void runtimes.push(runtime), addNotify: (name, notify) => void notifies.push({ name, notify }), notifyStores: () => notifies };
 }

@@ -27,6 +27,7 @@ import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-me
 import { registerProcessMetrics } from './process-metrics.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { startMetricsHistory } from './metrics-history.ts';
+import { createDeadLetterRoutes } from './dead-letters.ts';
 
 export interface RunningServer {
   /** Where clients reach the server, e.g. `http://127.0.0.1:4566` (a wildcard host is given as loopback). */
@@ -155,6 +156,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         })
       : undefined;
     if (history) undo.unshift(() => history.stop());
+    const deadLetters = createDeadLetterRoutes({ consumers, operatorAuth: (header) => authenticator.verifyBearer(header), logger: logger.child({ component: 'dead-letters' }) });
     const gateway = createGateway({
       log,
       authenticator,
@@ -163,7 +165,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       http: config.http,
       shardWriteLimits: config.kinesis.shardWriteLimits,
-      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...(history ? [history.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...(history ? [history.routes] : []), deadLetters, createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),

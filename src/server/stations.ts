@@ -64,7 +64,7 @@ export async function startStations(
   notify.start();
   // Their functions show with the others in /metrics and the console, their notifications in the notify gauges.
   deps.consumers.addFunctions(functions);
-  deps.consumers.addNotify(notify);
+  deps.consumers.addNotify('station-alerts', notify);
 
   const shutdown = new AbortController();
   const routes = createOperatorApi({
