@@ -8,6 +8,7 @@
  * transaction as the handler's effects. A shard-level checkpoint records the point before which every lane is
  * done; reading resumes there, and records at or before their lane's checkpoint are skipped.
  */
+import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
@@ -213,15 +214,48 @@ function toFunctionRecord(stream: string, shardId: string, r: StoredRecord): Fun
 
 /** Commits lane checkpoints for `records` (those up to `through`) inside `tx`. */
 function checkpointLanes(deps: ShardWorkerDeps, tx: TableTx, shardId: string, records: readonly FunctionRecord[], through: string, laneCheckpoints: (string | undefined)[]): () => void {
-  const lastPerLane = new Map<number, string>();
-  for (const r of records) if (r.sequenceNumber <= through) lastPerLane.set(laneOf(r.partitionKey), r.sequenceNumber);
+  const lanes = laneCheckpointWrites(records, through);
   const consumer = consumerName(deps.mapping.name);
-  for (const [v, seq] of lastPerLane) tx.setCheckpoint(consumer, deps.mapping.stream, `${shardId}/${v}`, seq);
+  for (const { lane, sequenceNumber } of lanes) tx.setCheckpoint(consumer, deps.mapping.stream, `${shardId}/${lane}`, sequenceNumber);
   // The in-memory copy changes only once the transaction has committed.
   return () => {
-    for (const [v, seq] of lastPerLane) laneCheckpoints[v] = seq;
+    for (const { lane, sequenceNumber } of lanes) laneCheckpoints[lane] = sequenceNumber;
   };
 }
+
+/** The last record up to `through` of each virtual lane the records touch: the lane checkpoints a commit through it sets. */
+function laneCheckpointWrites(records: readonly FunctionRecord[], through: string): { lane: number; sequenceNumber: string }[] {
+  const lastPerLane = new Map<number, string>();
+  for (const r of records) if (r.sequenceNumber <= through) lastPerLane.set(laneOf(r.partitionKey), r.sequenceNumber);
+  return [...lastPerLane].map(([lane, sequenceNumber]) => ({ lane, sequenceNumber }));
+}
+
+/** A checkpoint an invocation's commit writes. */
+export interface CheckpointWrite {
+  readonly consumer: string;
+  readonly stream: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+}
+
+/**
+ * What a handler that commits elsewhere (on its own connection to the tables database, in a worker thread)
+ * needs to keep `transact` exactly once: the checkpoints to commit with its writes, and a way to report the
+ * commit. Reached through `INVOCATION_CHECKPOINTS` on the context; not part of the handler contract.
+ */
+export interface InvocationCheckpoints {
+  /** The checkpoints a commit through `through` must write in its transaction. */
+  writes(through: string): CheckpointWrite[];
+  /** The commit through `through` happened: records up to it are done. */
+  committed(through: string): void;
+  /**
+   * For a handler stopped without a word (timeout, crash): reads the stored lane checkpoints and, if its commit
+   * happened before it stopped, reports it as `committed` would. Returns how far it got, or undefined.
+   */
+  settleFromStore(): string | undefined;
+}
+
+export const INVOCATION_CHECKPOINTS = Symbol('invocationCheckpoints');
 
 /**
  * Delivers records (one lane, in order) until each is done or given up on. A handler error retries the
@@ -246,7 +280,32 @@ async function deliver(
       return;
     }
     let committedThrough: string | undefined;
-    const context: FunctionContext = {
+    const consumer = consumerName(mapping.name);
+    const checkpoints: InvocationCheckpoints = {
+      writes(through) {
+        const lanes = laneCheckpointWrites(records, through);
+        const writes = lanes.map(({ lane, sequenceNumber }) => ({ consumer, stream: mapping.stream, shardId: `${shardId}/${lane}`, sequenceNumber }));
+        if (shard?.at !== undefined && through === shard.at) writes.push({ consumer, stream: mapping.stream, shardId, sequenceNumber: through });
+        return writes;
+      },
+      committed(through) {
+        for (const { lane, sequenceNumber } of laneCheckpointWrites(records, through)) laneCheckpoints[lane] = sequenceNumber;
+        if (shard?.at !== undefined && through === shard.at) shard.committed = true;
+        committedThrough = through;
+      },
+      settleFromStore() {
+        // Lanes whose stored checkpoint moved past what this invocation started from: its commit happened.
+        let through: string | undefined;
+        for (const r of records) {
+          const stored = tables.getCheckpoint(consumer, mapping.stream, `${shardId}/${laneOf(r.partitionKey)}`)?.sequenceNumber;
+          const before = laneCheckpoints[laneOf(r.partitionKey)];
+          if (stored !== undefined && stored >= r.sequenceNumber && (before === undefined || stored > before)) through = maxSeq(through, r.sequenceNumber);
+        }
+        if (through !== undefined) checkpoints.committed(through);
+        return through;
+      },
+    };
+    const context: FunctionContext & { [INVOCATION_CHECKPOINTS]: InvocationCheckpoints } = {
       mapping: mapping.name,
       attempt,
       logger: deps.logger,
@@ -254,18 +313,15 @@ async function deliver(
       transact: (fn, options) => {
         if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
         const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-        let apply: () => void = () => {};
         const result = tables.transaction((tx) => {
           const out = fn(tx);
-          apply = checkpointLanes(deps, tx, shardId, records, through, laneCheckpoints);
-          if (shard?.at !== undefined && through === shard.at) tx.setCheckpoint(consumerName(mapping.name), mapping.stream, shardId, through);
+          for (const w of checkpoints.writes(through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
           return out;
         }, RELAXED);
-        if (shard?.at !== undefined && through === shard.at) shard.committed = true;
-        apply();
-        committedThrough = through;
+        checkpoints.committed(through);
         return result;
       },
+      [INVOCATION_CHECKPOINTS]: checkpoints,
     };
     stats.invocations++;
     let failedAt: string | undefined;
@@ -276,7 +332,9 @@ async function deliver(
     } catch (err) {
       error = err;
       failedAt = records[0]!.sequenceNumber;
+      stats.lastFailure = { at: deps.now(), message: err instanceof Error ? err.message : String(err), ...(err instanceof TollstreamError ? { code: err.code } : {}) };
     }
+    if (error === undefined && failedAt !== undefined) stats.lastFailure = { at: deps.now(), message: `batch item failure at ${failedAt}` };
     // Whatever the handler committed is done; whatever before the first failure succeeded is done too.
     const doneThrough = maxSeq(committedThrough, failedAt === undefined ? records[records.length - 1]!.sequenceNumber : previousSeq(records, failedAt));
     if (doneThrough !== undefined && doneThrough !== committedThrough) {
