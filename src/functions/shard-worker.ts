@@ -13,9 +13,9 @@ import type { Logger } from '../core/logger.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
+import { checkpointWrites, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
 
-export const VIRTUAL_LANES = 10;
 
 /**
  * Every commit here (the handler's `transact` and the checkpoint-only ones) skips the disk flush unless it
@@ -35,21 +35,10 @@ export interface ShardWorkerDeps {
   readonly now: () => number;
 }
 
-const decoder = new TextDecoder();
-
 export function consumerName(mapping: string): string {
   return `function:${mapping}`;
 }
 
-export function laneOf(partitionKey: string): number {
-  // FNV-1a: cheap, stable across processes and versions.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < partitionKey.length; i++) {
-    h ^= partitionKey.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % VIRTUAL_LANES;
-}
 
 /** Processes the shard until it ends (a closed shard read to its end) or `signal` aborts. Returns true when the shard is finished. */
 export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSequenceNumber: string | undefined): Promise<boolean> {
@@ -187,30 +176,6 @@ interface ShardCheckpoint {
   committed: boolean;
 }
 
-/** A record as handlers see it; methods on the prototype, so a record costs one object, not three closures. */
-class LoggedRecord implements FunctionRecord {
-  constructor(
-    readonly stream: string,
-    readonly shardId: string,
-    readonly sequenceNumber: string,
-    readonly partitionKey: string,
-    readonly data: Uint8Array,
-    readonly arrivalTime: number,
-    readonly subSequenceNumber: number | undefined,
-  ) {}
-
-  text(): string {
-    return decoder.decode(this.data);
-  }
-
-  json<T>(): T {
-    return JSON.parse(decoder.decode(this.data)) as T;
-  }
-}
-
-function toFunctionRecord(stream: string, shardId: string, r: StoredRecord): FunctionRecord {
-  return new LoggedRecord(stream, shardId, r.sequenceNumber, r.partitionKey, r.data, r.arrivalTime, r.subSequenceNumber);
-}
 
 /** Commits lane checkpoints for `records` (those up to `through`) inside `tx`. */
 function checkpointLanes(deps: ShardWorkerDeps, tx: TableTx, shardId: string, records: readonly FunctionRecord[], through: string, laneCheckpoints: (string | undefined)[]): () => void {
@@ -223,39 +188,6 @@ function checkpointLanes(deps: ShardWorkerDeps, tx: TableTx, shardId: string, re
   };
 }
 
-/** The last record up to `through` of each virtual lane the records touch: the lane checkpoints a commit through it sets. */
-function laneCheckpointWrites(records: readonly FunctionRecord[], through: string): { lane: number; sequenceNumber: string }[] {
-  const lastPerLane = new Map<number, string>();
-  for (const r of records) if (r.sequenceNumber <= through) lastPerLane.set(laneOf(r.partitionKey), r.sequenceNumber);
-  return [...lastPerLane].map(([lane, sequenceNumber]) => ({ lane, sequenceNumber }));
-}
-
-/** A checkpoint an invocation's commit writes. */
-export interface CheckpointWrite {
-  readonly consumer: string;
-  readonly stream: string;
-  readonly shardId: string;
-  readonly sequenceNumber: string;
-}
-
-/**
- * What a handler that commits elsewhere (on its own connection to the tables database, in a worker thread)
- * needs to keep `transact` exactly once: the checkpoints to commit with its writes, and a way to report the
- * commit. Reached through `INVOCATION_CHECKPOINTS` on the context; not part of the handler contract.
- */
-export interface InvocationCheckpoints {
-  /** The checkpoints a commit through `through` must write in its transaction. */
-  writes(through: string): CheckpointWrite[];
-  /** The commit through `through` happened: records up to it are done. */
-  committed(through: string): void;
-  /**
-   * For a handler stopped without a word (timeout, crash): reads the stored lane checkpoints and, if its commit
-   * happened before it stopped, reports it as `committed` would. Returns how far it got, or undefined.
-   */
-  settleFromStore(): string | undefined;
-}
-
-export const INVOCATION_CHECKPOINTS = Symbol('invocationCheckpoints');
 
 /**
  * Delivers records (one lane, in order) until each is done or given up on. A handler error retries the
@@ -282,12 +214,7 @@ async function deliver(
     let committedThrough: string | undefined;
     const consumer = consumerName(mapping.name);
     const checkpoints: InvocationCheckpoints = {
-      writes(through) {
-        const lanes = laneCheckpointWrites(records, through);
-        const writes = lanes.map(({ lane, sequenceNumber }) => ({ consumer, stream: mapping.stream, shardId: `${shardId}/${lane}`, sequenceNumber }));
-        if (shard?.at !== undefined && through === shard.at) writes.push({ consumer, stream: mapping.stream, shardId, sequenceNumber: through });
-        return writes;
-      },
+      target: { consumer, stream: mapping.stream, shardId, ...(shard?.at === undefined ? {} : { shardAt: shard.at }) },
       committed(through) {
         for (const { lane, sequenceNumber } of laneCheckpointWrites(records, through)) laneCheckpoints[lane] = sequenceNumber;
         if (shard?.at !== undefined && through === shard.at) shard.committed = true;
@@ -315,7 +242,7 @@ async function deliver(
         const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
         const result = tables.transaction((tx) => {
           const out = fn(tx);
-          for (const w of checkpoints.writes(through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
+          for (const w of checkpointWrites(checkpoints.target, records, through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
           return out;
         }, RELAXED);
         checkpoints.committed(through);
