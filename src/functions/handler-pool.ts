@@ -124,6 +124,11 @@ export class HandlerPool {
     return this.#all.size;
   }
 
+  /** Starts a worker and loads the module in it (kept for the first invocation); FUNCTION_CODE_INVALID when it does not load. */
+  async probe(): Promise<void> {
+    this.#release(await this.#acquire());
+  }
+
   /** Terminates every worker; invocations still running fail. */
   async close(): Promise<void> {
     this.#closed = true;

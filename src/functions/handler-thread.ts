@@ -44,12 +44,24 @@ function threadLogger(bound: Record<string, unknown>): Logger {
 }
 
 async function loadHandler(): Promise<FunctionHandler> {
-  const mod = (await import(pathToFileURL(data.codeFile).href)) as { handler?: unknown; default?: unknown };
+  const mod = (await import(pathToFileURL(data.codeFile).href)) as { handler?: unknown; default?: unknown; tables?: unknown };
   const handler = typeof mod.handler === 'function' ? mod.handler : mod.default;
   if (typeof handler !== 'function') {
     throw new TollstreamError('FUNCTION_CODE_INVALID', 'the handler module exports no function: export a function named `handler`, or a default function');
   }
+  createDeclaredTables(mod.tables);
   return handler as FunctionHandler;
+}
+
+/** `export const tables = ['name', { name, sortKey: true }]`: the tables the handler writes, created when missing. */
+function createDeclaredTables(declared: unknown): void {
+  if (declared === undefined) return;
+  if (!Array.isArray(declared)) throw new TollstreamError('FUNCTION_CODE_INVALID', "the handler module's `tables` export must be an array of names or { name, sortKey }");
+  for (const t of declared) {
+    const spec = typeof t === 'string' ? { name: t, sortKey: false } : (t as { name?: unknown; sortKey?: unknown });
+    if (typeof spec?.name !== 'string') throw new TollstreamError('FUNCTION_CODE_INVALID', "each entry of the handler module's `tables` export must be a name or { name, sortKey }");
+    tables.createTable(spec.name, { sortKey: spec.sortKey === true, ifNotExists: true });
+  }
 }
 
 let handler!: FunctionHandler;

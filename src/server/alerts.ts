@@ -1,23 +1,22 @@
 /**
- * The ABC Tolls spending alerts inside the server: tables and notifications in `<dataDir>/tables.db`, the
- * functions runtime, the pipeline (by default through streaming SQL: the validation function, the continuous
+ * The ABC Tolls spending alerts inside the server: on the tables, notifications and functions runtime the
+ * server shares (functions.ts), the pipeline (by default through streaming SQL: the validation function, the continuous
  * query `abc-tolls-customer-spend` on the server's query manager, the threshold function on
  * `customer_spend`), and the customer API as a gateway route module. Steps to undo are pushed on `undo` so
  * the server stops them in reverse order.
  */
-import path from 'node:path';
 import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
 import { createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.ts';
 import type { TollstreamConfig } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { FunctionsRuntime } from '../functions/index.ts';
+import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
-import { openNotify, type MirrorOptions } from '../notify/index.ts';
+import type { openNotify } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
-import { openTables } from '../tables/index.ts';
+import type { FunctionsState } from './functions.ts';
 
 export interface RunningAlerts {
   /** The customer API, for the gateway to mount. */
@@ -27,22 +26,16 @@ export interface RunningAlerts {
 }
 
 export async function startAlerts(
-  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; logger: Logger; mirror?: MirrorOptions; queries?: QueryManager | undefined },
+  deps: { log: StreamLog; config: TollstreamConfig; authenticator: Authenticator; metrics: Registry; logger: Logger; state: FunctionsState; queries?: QueryManager | undefined },
   undo: Array<() => Promise<void> | void>,
 ): Promise<RunningAlerts> {
   const { log, config, authenticator, metrics, logger, queries } = deps;
+  const { tables, notify, functions } = deps.state;
   if (config.alerts.source === 'sql' && queries === undefined) {
     throw new TollstreamError('CONFIG_INVALID', "alerts.source 'sql' runs a continuous query: set queries.enabled to true, or alerts.source to 'transactions'", {
       context: { key: 'alerts.source' },
     });
   }
-  // tables.db holds what the log cannot give back (customers, subscriptions, the outbox): never start it empty by accident.
-  const tables = openTables({ path: path.join(config.dataDir, 'tables.db'), logger: logger.child({ component: 'tables' }), refuseLostFile: true });
-  undo.unshift(() => tables.close());
-  const notify = openNotify({ tables, logger, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
-  undo.unshift(() => notify.stop());
-  const functions = new FunctionsRuntime({ log, tables, logger: logger.child({ component: 'functions' }) });
-  undo.unshift(() => functions.stop());
   const alerts = await startSpendAlerts({
     log,
     tables,

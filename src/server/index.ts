@@ -20,6 +20,7 @@ import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type War
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { startAlerts, type RunningAlerts } from './alerts.ts';
+import { openFunctionsState, startDeployedFunctions } from './functions.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
@@ -132,8 +133,10 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     if (access === 'open-network') logger.warn(describeAccess(access, config), { access, host: config.host });
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
+    const functionsState = config.alerts.enabled || config.functions.enabled ? openFunctionsState({ log, config, logger, mirror: breaches ? breachMirror(log) : undefined }, undo) : undefined;
     let alerts: RunningAlerts | undefined;
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, state: functionsState! }, undo);
+    const functionRoutes = config.functions.enabled ? await startDeployedFunctions({ state: functionsState!, config, authenticator, logger }, undo) : [];
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, logger }, undo);
@@ -147,7 +150,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       http: config.http,
       shardWriteLimits: config.kinesis.shardWriteLimits,
-      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...functionRoutes, createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),
