@@ -12,7 +12,7 @@ import type { Logger, LogLevel } from '../core/logger.ts';
 import { openNotify } from '../notify/index.ts';
 import { openTables } from '../tables/index.ts';
 import { toWireError, type HandlerThreadData, type InvokeMessage, type ThreadMessage } from './protocol.ts';
-import { checkpointWrites, toFunctionRecord } from './invocation.ts';
+import { commitThrough, toFunctionRecord } from './invocation.ts';
 import type { FunctionContext, FunctionHandler, HandlerResult } from './types.ts';
 
 const port = parentPort;
@@ -93,11 +93,7 @@ async function invoke(m: InvokeMessage): Promise<void> {
     transact(fn, options) {
       if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
       const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-      const result = tables.transaction((tx) => {
-        const out = fn(tx);
-        for (const w of checkpointWrites(m.checkpoints, records, through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
-        return out;
-      }, { flush: 'when-needed' });
+      const result = commitThrough(tables, fn, m.checkpoints, records, through);
       committedThrough = through;
       return result;
     },

@@ -4,7 +4,16 @@
  * number writes. Nothing here reads the log, so a worker thread loads only this and the tables.
  */
 import type { StoredRecord } from '../log/index.ts';
+import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
 import type { FunctionRecord } from './types.ts';
+
+/**
+ * Every commit of a function (the handler's `transact` and the runtime's checkpoint-only ones) skips the disk
+ * flush unless it publishes a notification: a flush blocks the thread for milliseconds. A power loss can then
+ * roll back a suffix of these commits, each whole, state together with the checkpoint, so the records are
+ * delivered again and redo the same state. Appends to other streams made before the commit carry idempotency keys.
+ */
+export const RELAXED: TransactionOptions = { flush: 'when-needed' };
 
 /** Virtual lanes per shard: each has its own checkpoint (see shard-worker.ts). */
 export const VIRTUAL_LANES = 10;
@@ -96,3 +105,12 @@ export interface InvocationCheckpoints {
 }
 
 export const INVOCATION_CHECKPOINTS = Symbol('invocationCheckpoints');
+
+/** `transact`: runs `fn` in one transaction with the checkpoints of a commit of `records` through `through`. */
+export function commitThrough<T>(tables: Pick<Tables, 'transaction'>, fn: (tx: TableTx) => T, target: CheckpointTarget, records: readonly Pick<FunctionRecord, 'sequenceNumber' | 'partitionKey'>[], through: string): T {
+  return tables.transaction((tx) => {
+    const out = fn(tx);
+    for (const w of checkpointWrites(target, records, through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
+    return out;
+  }, RELAXED);
+}

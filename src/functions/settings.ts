@@ -5,20 +5,10 @@
  */
 import { TollstreamError } from '../core/errors.ts';
 import { resolveMapping } from './mapping.ts';
-import type { EventSourceMapping, StartingPosition } from './types.ts';
+import type { EventSourceMapping } from './types.ts';
 
-/** The settings a deployed function may give; each one left out takes its default. */
-export interface FunctionSettings {
-  readonly batchSize?: number;
-  readonly batchingWindowMs?: number;
-  readonly startingPosition?: StartingPosition;
-  readonly parallelizationFactor?: number;
-  readonly maximumRetryAttempts?: number;
-  readonly maximumRecordAgeSeconds?: number;
-  readonly bisectBatchOnFunctionError?: boolean;
-  readonly onFailure?: { readonly stream: string };
-  readonly retryBaseDelayMs?: number;
-  readonly retryMaxDelayMs?: number;
+/** The settings a deployed function may give (the mapping knobs and its worker's limits); each one left out takes its default. */
+export interface FunctionSettings extends Omit<EventSourceMapping, 'name' | 'stream' | 'handler'> {
   /** An invocation running longer is stopped (its worker terminated) and fails; 1 to 900 seconds. @default 3 (Lambda's) */
   readonly timeoutSeconds?: number;
   /** The worker's JavaScript heap limit; a handler allocating past it is stopped and fails; 16 to 4096 MiB. @default 128 */

@@ -11,19 +11,11 @@
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
-import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
+import type { Tables, TableTx } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
-import { checkpointWrites, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
+import { commitThrough, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, RELAXED, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
 
-
-/**
- * Every commit here (the handler's `transact` and the checkpoint-only ones) skips the disk flush unless it
- * publishes a notification: a flush blocks the main thread for milliseconds. A power loss can then roll back
- * a suffix of these commits, each whole, state together with the checkpoint, so the records are delivered
- * again and redo the same state. Appends to other streams made before the commit carry idempotency keys.
- */
-const RELAXED: TransactionOptions = { flush: 'when-needed' };
 
 export interface ShardWorkerDeps {
   readonly log: StreamLog;
@@ -240,11 +232,7 @@ async function deliver(
       transact: (fn, options) => {
         if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
         const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-        const result = tables.transaction((tx) => {
-          const out = fn(tx);
-          for (const w of checkpointWrites(checkpoints.target, records, through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
-          return out;
-        }, RELAXED);
+        const result = commitThrough(tables, fn, checkpoints.target, records, through);
         checkpoints.committed(through);
         return result;
       },
