@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
+import { openNotify } from '../notify/index.ts';
 import { openTables, type Tables } from '../tables/index.ts';
 import { FunctionDeployments, FunctionLogs, FunctionsRuntime } from './index.ts';
 
@@ -178,5 +179,36 @@ describe('FunctionDeployments', () => {
     await expect(deployments.reconcile([{ ...declared(counting('1')), name: 'api' }])).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     await deployments.reconcile([]);
     expect(deployments.list().map((f) => f.name)).toEqual(['api']);
+  });
+
+  it('delivers what a handler publishes from its worker, woken by the commit rather than the next poll', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-publish-'));
+    const log = await openEmbeddedLog({ dir: path.join(dir, 'streams'), fsync: 'always' });
+    await log.createStream('events', { shardCount: 1 });
+    const tablesPath = path.join(dir, 'tables.db');
+    const tables = openTables({ path: tablesPath });
+    // A poll far longer than the test: only the wake can make the entry appear in time.
+    const notify = openNotify({ tables, pollIntervalMs: 3_600_000 });
+    notify.createTopic('greetings', { kind: 'inbox' });
+    notify.subscribe('greetings', { protocol: 'inbox', customerId: 'C1' });
+    notify.start();
+    const runtime = new FunctionsRuntime({ log, tables });
+    const deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs: new FunctionLogs(), onCommit: () => notify.wake() });
+    await deployments.open();
+    cleanups.push(async () => {
+      await deployments.close();
+      await runtime.stop();
+      await notify.stop();
+      tables.close();
+      await log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const code = `export function handler(event, ctx) {
+      ctx.transact((tx) => { for (const r of event.records) tx.publish('greetings', { customer_id: 'C1', text: r.text() }, { idempotencyKey: 'greet-' + r.sequenceNumber }); });
+    }`;
+    await deployments.deploy({ name: 'greeter', stream: 'events', code, settings: { startingPosition: 'TRIM_HORIZON' } });
+    await log.append('events', [{ partitionKey: 'a', data: encoder.encode('hello') }, { partitionKey: 'a', data: encoder.encode('again') }]);
+    await until(() => notify.listInbox('C1').length === 2, 'both notifications in the inbox', 20_000);
+    expect(notify.listInbox('C1').map((e) => e.message.text).sort()).toEqual(['again', 'hello']);
   });
 });
