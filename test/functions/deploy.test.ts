@@ -20,8 +20,8 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function up(dataDir: string): Promise<UpProcess> {
-  const server = await startUp(['--data-dir', dataDir], { env: ENV });
+async function up(dataDir: string, options: { env?: Record<string, string>; cwd?: string } = {}): Promise<UpProcess> {
+  const server = await startUp(['--data-dir', dataDir], { env: { ...ENV, ...options.env }, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
   cleanups.push(() => server.stop('SIGKILL'));
   return server;
 }
@@ -158,5 +158,22 @@ describe('deployed functions', () => {
     const t = await until(() => totals(server), (m) => m.get('P07')?.tolls === 2, 'the other function to count');
     expect(t.get('P07')).toEqual({ tolls: 2, amount_cents: 11 });
     expect(server.child.exitCode).toBeNull();
+  }, SLOW);
+
+  it('runs the functions the config file declares, and deletes one whose entry is removed', async () => {
+    const dataDir = tempDir('functions-config');
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const declared = [{ name: 'plaza-totals', stream: 'tolls', handler: './plaza-totals.ts', startingPosition: 'TRIM_HORIZON', batchSize: 50 }];
+    const env = { TOLLSTREAM_STREAMS: JSON.stringify([{ name: 'tolls', shardCount: 1 }]), TOLLSTREAM_FUNCTIONS_DEPLOY: JSON.stringify(declared) };
+    // Started from the handler's folder: the config's handler path is relative to it.
+    let server = await up(dataDir, { env, cwd: EXAMPLE_DIR });
+    expect(await describeFunction(server, 'plaza-totals')).toMatchObject({ state: 'running', version: 1, source: 'config', settings: { batchSize: 50 } });
+    await put(server, 'tolls', [{ plaza_id: 'P03', amount_cents: 40 }, { plaza_id: 'P03', amount_cents: 2 }]);
+    const t = await until(() => totals(server), (m) => m.get('P03')?.tolls === 2, 'the declared function to count');
+    expect(t.get('P03')).toEqual({ tolls: 2, amount_cents: 42 });
+    await server.stop('SIGTERM');
+
+    server = await up(dataDir, { env: { ...env, TOLLSTREAM_FUNCTIONS_DEPLOY: '[]' }, cwd: EXAMPLE_DIR });
+    expect(((await (await fetch(`${server.url}/v1/functions`)).json()) as { functions: unknown[] }).functions).toEqual([]);
   }, SLOW);
 });
