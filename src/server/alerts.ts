@@ -10,7 +10,6 @@ import { createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.
 import type { TollstreamConfig } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
@@ -68,7 +67,7 @@ export async function startAlerts(
     shutdown: shutdown.signal,
     currency: config.alerts.currency,
   });
-  registerAlertMetrics(metrics, functions, notify, alerts);
+  registerAlertMetrics(metrics, notify, alerts);
   logger.info('spending alerts running', {
     mappings: alerts.mappings,
     source: alerts.config.source,
@@ -80,31 +79,16 @@ export async function startAlerts(
 
 function registerAlertMetrics(
   registry: Registry,
-  functions: FunctionsRuntime,
   notify: ReturnType<typeof openNotify>,
   alerts: Awaited<ReturnType<typeof startSpendAlerts>>,
 ): void {
-  const invocations = registry.counter('tollstream_function_invocations_total', 'Handler invocations, by mapping.', ['mapping']);
-  const errors = registry.counter('tollstream_function_errors_total', 'Failed handler invocations, by mapping.', ['mapping']);
-  const retries = registry.counter('tollstream_function_retries_total', 'Batches retried after a failure, by mapping.', ['mapping']);
-  const processed = registry.counter('tollstream_function_records_total', 'Records whose effects are committed, by mapping.', ['mapping']);
-  const onFailure = registry.counter('tollstream_function_on_failure_records_total', 'Records given up on and sent to the on-failure destination, by mapping.', ['mapping']);
-  const age = registry.gauge('tollstream_function_iterator_age_seconds', 'Now minus the arrival time of the last record processed, in seconds, by mapping.', ['mapping']);
   const invalid = registry.counter('tollstream_alerts_invalid_records_total', 'Toll records sent to the error stream because they do not fit the schema.');
   const outbox = registry.gauge('tollstream_notify_outbox_pending', 'Notifications committed but not yet fanned out.');
   const pending = registry.gauge('tollstream_notify_deliveries_pending', 'Webhook deliveries waiting for their next attempt.');
   const dead = registry.gauge('tollstream_notify_dead_letters', 'Webhook deliveries given up after their last attempt.');
   const mirrors = registry.gauge('tollstream_notify_mirrors_pending', 'Notifications fanned out and not yet appended to the streams their topic is mirrored to.');
   registry.onCollect(() => {
-    for (const family of [invocations, errors, retries, processed, onFailure, age, invalid]) family.reset();
-    for (const s of functions.stats()) {
-      invocations.labels(s.name).inc(s.invocations);
-      errors.labels(s.name).inc(s.errors);
-      retries.labels(s.name).inc(s.retries);
-      processed.labels(s.name).inc(s.recordsProcessed);
-      onFailure.labels(s.name).inc(s.recordsSentToOnFailure);
-      age.labels(s.name).set(s.iteratorAgeMs / 1000);
-    }
+    invalid.reset();
     invalid.labels().inc(alerts.invalidCount());
     const n = notify.stats();
     outbox.labels().set(n.outboxPending);

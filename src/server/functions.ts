@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } from '../functions/index.ts';
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
+import type { Registry } from '../metrics/index.ts';
 import { openNotify, type MirrorOptions, type Notify } from '../notify/index.ts';
 import { openTables, type Tables } from '../tables/index.ts';
 
@@ -21,7 +22,7 @@ export interface FunctionsState {
 }
 
 export function openFunctionsState(
-  deps: { log: StreamLog; config: TollstreamConfig; logger: Logger; mirror?: MirrorOptions | undefined },
+  deps: { log: StreamLog; config: TollstreamConfig; logger: Logger; metrics: Registry; mirror?: MirrorOptions | undefined },
   undo: Array<() => Promise<void> | void>,
 ): FunctionsState {
   const { log, config, logger } = deps;
@@ -34,7 +35,29 @@ export function openFunctionsState(
   const logs = new FunctionLogs();
   const functions = new FunctionsRuntime({ log, tables, logger: logs.capture(logger.child({ component: 'functions' })) });
   undo.unshift(() => functions.stop());
+  registerFunctionMetrics(deps.metrics, functions);
   return { tables, notify, functions, logs, tablesPath };
+}
+
+/** Every mapping's counters (the ABC Tolls functions' and the deployed ones'), labelled by mapping. */
+function registerFunctionMetrics(registry: Registry, functions: FunctionsRuntime): void {
+  const invocations = registry.counter('tollstream_function_invocations_total', 'Handler invocations, by mapping.', ['mapping']);
+  const errors = registry.counter('tollstream_function_errors_total', 'Failed handler invocations, by mapping.', ['mapping']);
+  const retries = registry.counter('tollstream_function_retries_total', 'Batches retried after a failure, by mapping.', ['mapping']);
+  const processed = registry.counter('tollstream_function_records_total', 'Records whose effects are committed, by mapping.', ['mapping']);
+  const onFailure = registry.counter('tollstream_function_on_failure_records_total', 'Records given up on and sent to the on-failure destination, by mapping.', ['mapping']);
+  const age = registry.gauge('tollstream_function_iterator_age_seconds', 'Now minus the arrival time of the last record processed, in seconds, by mapping.', ['mapping']);
+  registry.onCollect(() => {
+    for (const family of [invocations, errors, retries, processed, onFailure, age]) family.reset();
+    for (const s of functions.stats()) {
+      invocations.labels(s.name).inc(s.invocations);
+      errors.labels(s.name).inc(s.errors);
+      retries.labels(s.name).inc(s.retries);
+      processed.labels(s.name).inc(s.recordsProcessed);
+      onFailure.labels(s.name).inc(s.recordsSentToOnFailure);
+      age.labels(s.name).set(s.iteratorAgeMs / 1000);
+    }
+  });
 }
 
 /** Starts the deployed functions (stored ones, then the config file's) and returns their routes for the gateway. */

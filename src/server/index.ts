@@ -133,7 +133,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     if (access === 'open-network') logger.warn(describeAccess(access, config), { access, host: config.host });
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
-    const functionsState = config.alerts.enabled || config.functions.enabled ? openFunctionsState({ log, config, logger, mirror: breaches ? breachMirror(log) : undefined }, undo) : undefined;
+    const functionsState = config.alerts.enabled || config.functions.enabled ? openFunctionsState({ log, config, logger, metrics, mirror: breaches ? breachMirror(log) : undefined }, undo) : undefined;
     let alerts: RunningAlerts | undefined;
     if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, state: functionsState! }, undo);
     const functionRoutes = config.functions.enabled ? await startDeployedFunctions({ state: functionsState!, config, authenticator, logger }, undo) : [];

@@ -171,6 +171,8 @@ describe('deployed functions', () => {
     await put(server, 'tolls', [{ plaza_id: 'P03', amount_cents: 40 }, { plaza_id: 'P03', amount_cents: 2 }]);
     const t = await until(() => totals(server), (m) => m.get('P03')?.tolls === 2, 'the declared function to count');
     expect(t.get('P03')).toEqual({ tolls: 2, amount_cents: 42 });
+    // Counted in /metrics like any function, with the spending alerts off.
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^tollstream_function_records_total\{mapping="plaza-totals"\} 2$/m);
     await server.stop('SIGTERM');
 
     server = await up(dataDir, { env: { ...env, TOLLSTREAM_FUNCTIONS_DEPLOY: '[]' }, cwd: EXAMPLE_DIR });
