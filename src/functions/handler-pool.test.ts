@@ -117,4 +117,20 @@ export function handler(event, ctx) {
     await until(() => count(tables, 'c') === 1, 'the next batch');
     expect([count(tables, 'a'), count(tables, 'b')]).toEqual([2, 1]);
   });
+
+  it('replaces a worker that died between invocations, and does not count it any more', async () => {
+    const { log, tables, runtime, pool, lines } = await setup();
+    const source = `
+export function handler(event, ctx) {
+  ctx.transact((tx) => { for (const r of event.records) tx.update('counts', { pk: r.json().key }, { add: { count: 1 } }); });
+  setTimeout(() => { console.log('dying'); throw new Error('thrown from a timer'); }, 10);
+}`;
+    const dying = pool('dying', source);
+    await runtime.start({ name: 'dying', stream: 'events', startingPosition: 'TRIM_HORIZON', handler: dying.handler });
+    await log.append('events', [{ partitionKey: 'a', data: encoder.encode(JSON.stringify({ key: 'a' })) }]);
+    await until(() => lines.some((l) => l.msg === 'dying'), 'the first worker to die');
+    await log.append('events', [{ partitionKey: 'a', data: encoder.encode(JSON.stringify({ key: 'a' })) }]);
+    await until(() => count(tables, 'a') === 2, 'the second record');
+    expect(dying.size).toBe(1);
+  });
 });

@@ -192,7 +192,11 @@ export class HandlerPool {
   async #acquire(): Promise<HandlerWorker> {
     if (this.#closed) throw new TollstreamError('FUNCTION_CRASHED', `function '${this.#options.name}' is stopping`);
     let worker = this.#idle.pop();
-    while (worker?.dead) worker = this.#idle.pop();
+    while (worker?.dead) {
+      // Died while idle (an error thrown from a timer of the handler's): it is gone already.
+      this.#all.delete(worker);
+      worker = this.#idle.pop();
+    }
     if (!worker) {
       worker = new HandlerWorker(this.#options, await handlerThreadEntry());
       this.#all.add(worker);
