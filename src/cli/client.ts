@@ -4,6 +4,8 @@
 import type { StreamDescription, StreamSummary } from '../log/index.ts';
 import { stringFlag, type CommandInput } from './command.ts';
 import type { CreateQueryRequest, QueryInfo } from '../queries/index.ts';
+import type { FunctionInfo, FunctionLogLine, FunctionSettings } from '../functions/index.ts';
+import type { Item, QueryResult, TableDescription } from '../tables/index.ts';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
 
@@ -208,6 +210,53 @@ export class NativeClient {
 
   async revokeCustomerToken(customerId: string, tokenId: string): Promise<void> {
     await this.json('DELETE', `/v1/customers/${encodeURIComponent(customerId)}/tokens/${encodeURIComponent(tokenId)}`);
+  }
+
+  deployFunction(request: { name: string; stream: string; code: string; settings?: FunctionSettings }): Promise<FunctionInfo> {
+    return this.json('POST', '/v1/functions', JSON.stringify(request), 'application/json');
+  }
+
+  listFunctions(): Promise<{ functions: FunctionInfo[] }> {
+    return this.json('GET', '/v1/functions');
+  }
+
+  describeFunction(name: string): Promise<FunctionInfo> {
+    return this.json('GET', `/v1/functions/${encodeURIComponent(name)}`);
+  }
+
+  /** A new version: new code, changed settings (null puts one back to its default), or both. */
+  updateFunction(name: string, request: { code?: string; settings?: Record<string, unknown> }): Promise<FunctionInfo> {
+    return this.json('PATCH', `/v1/functions/${encodeURIComponent(name)}`, JSON.stringify(request), 'application/json');
+  }
+
+  controlFunction(name: string, action: 'pause' | 'resume'): Promise<FunctionInfo> {
+    return this.json('POST', `/v1/functions/${encodeURIComponent(name)}/${action}`);
+  }
+
+  async deleteFunction(name: string): Promise<void> {
+    await this.json('DELETE', `/v1/functions/${encodeURIComponent(name)}`);
+  }
+
+  functionLogs(name: string, limit: number): Promise<{ name: string; lines: FunctionLogLine[] }> {
+    return this.json('GET', `/v1/functions/${encodeURIComponent(name)}/logs?limit=${limit}`);
+  }
+
+  listTables(): Promise<{ tables: TableDescription[] }> {
+    return this.json('GET', '/v1/tables');
+  }
+
+  getItem(table: string, pk: string, sk?: string): Promise<Item> {
+    return this.json('GET', `/v1/tables/${encodeURIComponent(table)}/items/${encodeURIComponent(pk)}${sk === undefined ? '' : `?sk=${encodeURIComponent(sk)}`}`);
+  }
+
+  /** Items of one partition key, by sort key prefix; `query` holds pk, prefix, limit, cursor, order. */
+  queryTable(table: string, query: Readonly<Record<string, string>>): Promise<QueryResult> {
+    return this.json('GET', `/v1/tables/${encodeURIComponent(table)}/query?${new URLSearchParams(query).toString()}`);
+  }
+
+  scanTable(table: string, query: Readonly<Record<string, string>>): Promise<QueryResult> {
+    const qs = new URLSearchParams(query).toString();
+    return this.json('GET', `/v1/tables/${encodeURIComponent(table)}/scan${qs ? '?' + qs : ''}`);
   }
 
   /** Opens the SSE tail; the caller reads the body until `signal` aborts. */

@@ -7,19 +7,21 @@ import { isTollstreamError } from '../core/errors.ts';
 import { ApiError } from './client.ts';
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
 import { customersCreate, customersIssueToken, customersList, customersRevokeToken, customersThreshold } from './commands/customers.ts';
+import { functionsDelete, functionsDeploy, functionsDescribe, functionsList, functionsLogs, functionsPause, functionsResume, functionsUpdate } from './commands/functions.ts';
 import { keysHash } from './commands/keys.ts';
 import { put } from './commands/put.ts';
 import { queriesCreate, queriesDescribe, queriesDrop, queriesExplain, queriesList, queriesResume, queriesStop, referencePut } from './commands/queries.ts';
 import { query } from './commands/query.ts';
 import { simulate } from './commands/simulate.ts';
 import { streamsCreate, streamsDelete, streamsDescribe, streamsList } from './commands/streams.ts';
+import { tablesGet, tablesList, tablesQuery, tablesScan } from './commands/tables.ts';
 import { tail } from './commands/tail.ts';
 import { up } from './commands/up.ts';
 import { referenceLoad, report, sql } from './commands/warehouse.ts';
 
 export { UsageError, type Command, type Io } from './command.ts';
 
-export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, referencePut, customersCreate, customersList, customersThreshold, customersIssueToken, customersRevokeToken, keysHash];
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, referencePut, customersCreate, customersList, customersThreshold, customersIssueToken, customersRevokeToken, functionsDeploy, functionsUpdate, functionsList, functionsDescribe, functionsPause, functionsResume, functionsDelete, functionsLogs, tablesList, tablesGet, tablesQuery, tablesScan, keysHash];
 
 const GROUPS: Readonly<Record<string, string>> = {
   streams: 'Manage streams on a running server.',
@@ -27,6 +29,8 @@ const GROUPS: Readonly<Record<string, string>> = {
   keys: 'API key helpers.',
   queries: 'Manage continuous SQL queries on a running server.',
   customers: 'Manage the customers of the customer app on a running server.',
+  functions: 'Deploy and manage functions on a running server.',
+  tables: 'Read the tables functions write.',
 };
 
 export interface CliIo extends Omit<Io, 'signal'> {

@@ -114,6 +114,18 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/streams\[0\].dedupe.field is required/);
   });
 
+  it('checks declared functions with the functions\' own rules, and resolves their handlers from the working directory', async () => {
+    const entry = { name: 'totals', stream: 'tolls', handler: './fn/totals.ts', batchSize: 500, timeoutSeconds: 10 };
+    const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ functions: { deploy: [entry] } }) });
+    const config = await loadConfig({ cwd, env: {} });
+    expect(config.functions.deploy).toEqual([{ ...entry, handler: path.join(cwd, 'fn/totals.ts') }]);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_FUNCTIONS_DEPLOY: JSON.stringify([{ ...entry, batchSize: 0 }]) } })).rejects.toThrow(
+      /functions.deploy.*\[0\].*batchSize must be an integer from 1 to 10000/,
+    );
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_FUNCTIONS_DEPLOY: JSON.stringify([{ ...entry, memoryMB: 64 }]) } })).rejects.toThrow(/unknown setting 'memoryMB'/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_FUNCTIONS_DEPLOY: JSON.stringify([entry, entry]) } })).rejects.toThrow(/declares function 'totals' twice/);
+  });
+
   it('maps keys to environment variable names', () => {
     expect(envName('storage.fsyncIntervalMs')).toBe('TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS');
     expect(envName('dataDir')).toBe('TOLLSTREAM_DATA_DIR');

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, warehousePath, warehouseLimits, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type HttpLimits, type HttpSettings } from './schema.ts';
+export { DEFAULT_CONFIG, warehousePath, warehouseLimits, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */
@@ -61,6 +61,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Tolls
     lake: { ...config.lake, ...optional('dir', at(config.lake.dir)) },
     reference: { ...optional('stationsFile', at(config.reference?.stationsFile)) },
     queries: { ...config.queries, ...optional('referenceDir', at(config.queries.referenceDir)) },
+    functions: { ...config.functions, deploy: config.functions.deploy.map((f) => ({ ...f, handler: path.resolve(cwd, f.handler) })) },
     ...(config.cluster ? { cluster: { ...CLUSTER_DEFAULTS, ...config.cluster } } : {}),
   };
 }

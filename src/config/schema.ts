@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { DedupeConfig } from '../log/types.ts';
+import { assertFunctionName, checkFunctionSettings, type FunctionSettings } from '../functions/settings.ts';
 import { DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS } from '../warehouse/query-limits.ts';
 
 export interface AccessKey {
@@ -19,6 +20,13 @@ export interface DeclaredStream {
   readonly retentionHours?: number;
   readonly retentionBytes?: number;
   readonly dedupe?: DedupeConfig;
+}
+
+/** A function of `functions.deploy`: its name, stream and handler file, and any settings. */
+export interface DeclaredFunction extends FunctionSettings {
+  readonly name: string;
+  readonly stream: string;
+  readonly handler: string;
 }
 
 export interface TollstreamConfig {
@@ -177,6 +185,17 @@ export interface TollstreamConfig {
       readonly from?: string;
     };
   };
+  /** Deployed functions (docs/functions.md): users' handler modules on streams, each in worker threads. */
+  readonly functions: {
+    /** Run deployed functions and serve `/v1/functions` and the tables read API `/v1/tables`. @default true */
+    readonly enabled: boolean;
+    /**
+     * Functions the server makes run as declared at every start (deployed, updated, or deleted when an entry
+     * goes): `[{ "name": "...", "stream": "...", "handler": "./path/handler.ts", ...settings }]`, the settings
+     * of docs/functions.md; `handler` is relative to where the server starts. @default []
+     */
+    readonly deploy: readonly DeclaredFunction[];
+  };
   /** Station traffic alerts for operators (docs/station-alerts.md): needs `queries.enabled`. */
   readonly stationAlerts: {
     /** Count vehicles per station and window, and alert operators below the station's reference threshold. @default true */
@@ -279,6 +298,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
+  functions: { enabled: true, deploy: [] },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
   kinesis: { shardWriteLimits: false },
@@ -368,6 +388,8 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.email.smtpHost': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a host' : undefined) },
   'alerts.email.smtpPort': { type: 'integer', min: 1, max: 65535 },
   'alerts.email.from': { type: 'string', check: (v) => (/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(v.trim()) ? undefined : 'must be an address such as alerts@example.com or "ABC Tolls <alerts@example.com>"') },
+  'functions.enabled': { type: 'boolean' },
+  'functions.deploy': { type: 'json', check: checkDeclaredFunctions },
   'stationAlerts.enabled': { type: 'boolean' },
   // Checked further when the alerts start: the window must divide a day and line up with 30-minute slots.
   'stationAlerts.windowMinutes': { type: 'integer', min: 1, max: 1440 },
@@ -505,6 +527,26 @@ function checkStreams(v: unknown): string | undefined {
         return `[${i}].dedupe.windowSeconds must be a positive integer`;
       }
     }
+  }
+  return undefined;
+}
+
+function checkDeclaredFunctions(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of { name, stream, handler, ...settings }';
+  const seen = new Set<string>();
+  for (const [i, f] of v.entries()) {
+    if (typeof f !== 'object' || f === null || Array.isArray(f)) return `[${i}] must be an object`;
+    const { name, stream, handler, ...settings } = f as Record<string, unknown>;
+    if (typeof stream !== 'string' || stream === '') return `[${i}].stream must name a stream`;
+    if (typeof handler !== 'string' || handler === '') return `[${i}].handler must be the path of a handler module`;
+    try {
+      assertFunctionName(name);
+      checkFunctionSettings(name, stream, settings);
+    } catch (err) {
+      return `[${i}]: ${(err as Error).message}`;
+    }
+    if (seen.has(name)) return `[${i}] declares function '${name}' twice`;
+    seen.add(name);
   }
   return undefined;
 }

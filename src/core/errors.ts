@@ -92,6 +92,15 @@ export const ERROR_CODES = {
   SQL_INPUT: { kind: 'user', retriable: false },
   /** A continuous query of that name already exists (drop it first, or pick another name). */
   QUERY_EXISTS: { kind: 'user', retriable: false },
+  // Deployed functions (docs/functions.md)
+  /** A deployed function of that name already exists (update it, or delete it first). */
+  FUNCTION_EXISTS: { kind: 'user', retriable: false },
+  /** A handler module that does not build or load, or exports no handler function. */
+  FUNCTION_CODE_INVALID: { kind: 'user', retriable: false },
+  /** An invocation ran past the function's timeout; its worker was stopped and the batch is retried. */
+  FUNCTION_TIMEOUT: { kind: 'user', retriable: true },
+  /** A handler's worker died (out of memory, or exited); the batch is retried in a new worker. */
+  FUNCTION_CRASHED: { kind: 'user', retriable: true },
   // Anything else
   INTERNAL: { kind: 'internal', retriable: false },
 } as const satisfies Record<string, CodeInfo>;

@@ -2,6 +2,10 @@
  * Functions triggered by streams (the Lambda role): the one public door.
  */
 export { FunctionsRuntime, type FunctionsRuntimeOptions } from './runtime.ts';
+export { FunctionDeployments, MAX_CODE_BYTES, type DeployRequest, type FunctionDeploymentsOptions, type FunctionInfo, type FunctionSource, type UpdateRequest } from './deployments.ts';
+export { FunctionLogs, type FunctionLogLine } from './logs.ts';
+export { bundleHandler } from './bundle.ts';
+export { assertFunctionName, checkFunctionSettings, FUNCTION_LIMIT_DEFAULTS, SETTING_KEYS, type FunctionSettings } from './settings.ts';
 export type {
   EventSourceMapping,
   FunctionContext,

@@ -8,21 +8,14 @@
  * transaction as the handler's effects. A shard-level checkpoint records the point before which every lane is
  * done; reading resumes there, and records at or before their lane's checkpoint are skipped.
  */
+import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
-import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
+import type { Tables, TableTx } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
+import { commitThrough, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, RELAXED, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
 
-export const VIRTUAL_LANES = 10;
-
-/**
- * Every commit here (the handler's `transact` and the checkpoint-only ones) skips the disk flush unless it
- * publishes a notification: a flush blocks the main thread for milliseconds. A power loss can then roll back
- * a suffix of these commits, each whole, state together with the checkpoint, so the records are delivered
- * again and redo the same state. Appends to other streams made before the commit carry idempotency keys.
- */
-const RELAXED: TransactionOptions = { flush: 'when-needed' };
 
 export interface ShardWorkerDeps {
   readonly log: StreamLog;
@@ -34,21 +27,10 @@ export interface ShardWorkerDeps {
   readonly now: () => number;
 }
 
-const decoder = new TextDecoder();
-
 export function consumerName(mapping: string): string {
   return `function:${mapping}`;
 }
 
-export function laneOf(partitionKey: string): number {
-  // FNV-1a: cheap, stable across processes and versions.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < partitionKey.length; i++) {
-    h ^= partitionKey.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % VIRTUAL_LANES;
-}
 
 /** Processes the shard until it ends (a closed shard read to its end) or `signal` aborts. Returns true when the shard is finished. */
 export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSequenceNumber: string | undefined): Promise<boolean> {
@@ -186,42 +168,18 @@ interface ShardCheckpoint {
   committed: boolean;
 }
 
-/** A record as handlers see it; methods on the prototype, so a record costs one object, not three closures. */
-class LoggedRecord implements FunctionRecord {
-  constructor(
-    readonly stream: string,
-    readonly shardId: string,
-    readonly sequenceNumber: string,
-    readonly partitionKey: string,
-    readonly data: Uint8Array,
-    readonly arrivalTime: number,
-    readonly subSequenceNumber: number | undefined,
-  ) {}
-
-  text(): string {
-    return decoder.decode(this.data);
-  }
-
-  json<T>(): T {
-    return JSON.parse(decoder.decode(this.data)) as T;
-  }
-}
-
-function toFunctionRecord(stream: string, shardId: string, r: StoredRecord): FunctionRecord {
-  return new LoggedRecord(stream, shardId, r.sequenceNumber, r.partitionKey, r.data, r.arrivalTime, r.subSequenceNumber);
-}
 
 /** Commits lane checkpoints for `records` (those up to `through`) inside `tx`. */
 function checkpointLanes(deps: ShardWorkerDeps, tx: TableTx, shardId: string, records: readonly FunctionRecord[], through: string, laneCheckpoints: (string | undefined)[]): () => void {
-  const lastPerLane = new Map<number, string>();
-  for (const r of records) if (r.sequenceNumber <= through) lastPerLane.set(laneOf(r.partitionKey), r.sequenceNumber);
+  const lanes = laneCheckpointWrites(records, through);
   const consumer = consumerName(deps.mapping.name);
-  for (const [v, seq] of lastPerLane) tx.setCheckpoint(consumer, deps.mapping.stream, `${shardId}/${v}`, seq);
+  for (const { lane, sequenceNumber } of lanes) tx.setCheckpoint(consumer, deps.mapping.stream, `${shardId}/${lane}`, sequenceNumber);
   // The in-memory copy changes only once the transaction has committed.
   return () => {
-    for (const [v, seq] of lastPerLane) laneCheckpoints[v] = seq;
+    for (const { lane, sequenceNumber } of lanes) laneCheckpoints[lane] = sequenceNumber;
   };
 }
+
 
 /**
  * Delivers records (one lane, in order) until each is done or given up on. A handler error retries the
@@ -246,7 +204,27 @@ async function deliver(
       return;
     }
     let committedThrough: string | undefined;
-    const context: FunctionContext = {
+    const consumer = consumerName(mapping.name);
+    const checkpoints: InvocationCheckpoints = {
+      target: { consumer, stream: mapping.stream, shardId, ...(shard?.at === undefined ? {} : { shardAt: shard.at }) },
+      committed(through) {
+        for (const { lane, sequenceNumber } of laneCheckpointWrites(records, through)) laneCheckpoints[lane] = sequenceNumber;
+        if (shard?.at !== undefined && through === shard.at) shard.committed = true;
+        committedThrough = through;
+      },
+      settleFromStore() {
+        // Lanes whose stored checkpoint moved past what this invocation started from: its commit happened.
+        let through: string | undefined;
+        for (const r of records) {
+          const stored = tables.getCheckpoint(consumer, mapping.stream, `${shardId}/${laneOf(r.partitionKey)}`)?.sequenceNumber;
+          const before = laneCheckpoints[laneOf(r.partitionKey)];
+          if (stored !== undefined && stored >= r.sequenceNumber && (before === undefined || stored > before)) through = maxSeq(through, r.sequenceNumber);
+        }
+        if (through !== undefined) checkpoints.committed(through);
+        return through;
+      },
+    };
+    const context: FunctionContext & { [INVOCATION_CHECKPOINTS]: InvocationCheckpoints } = {
       mapping: mapping.name,
       attempt,
       logger: deps.logger,
@@ -254,18 +232,11 @@ async function deliver(
       transact: (fn, options) => {
         if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
         const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-        let apply: () => void = () => {};
-        const result = tables.transaction((tx) => {
-          const out = fn(tx);
-          apply = checkpointLanes(deps, tx, shardId, records, through, laneCheckpoints);
-          if (shard?.at !== undefined && through === shard.at) tx.setCheckpoint(consumerName(mapping.name), mapping.stream, shardId, through);
-          return out;
-        }, RELAXED);
-        if (shard?.at !== undefined && through === shard.at) shard.committed = true;
-        apply();
-        committedThrough = through;
+        const result = commitThrough(tables, fn, checkpoints.target, records, through);
+        checkpoints.committed(through);
         return result;
       },
+      [INVOCATION_CHECKPOINTS]: checkpoints,
     };
     stats.invocations++;
     let failedAt: string | undefined;
@@ -276,7 +247,9 @@ async function deliver(
     } catch (err) {
       error = err;
       failedAt = records[0]!.sequenceNumber;
+      stats.lastFailure = { at: deps.now(), message: err instanceof Error ? err.message : String(err), ...(err instanceof TollstreamError ? { code: err.code } : {}) };
     }
+    if (error === undefined && failedAt !== undefined) stats.lastFailure = { at: deps.now(), message: `batch item failure at ${failedAt}` };
     // Whatever the handler committed is done; whatever before the first failure succeeded is done too.
     const doneThrough = maxSeq(committedThrough, failedAt === undefined ? records[records.length - 1]!.sequenceNumber : previousSeq(records, failedAt));
     if (doneThrough !== undefined && doneThrough !== committedThrough) {

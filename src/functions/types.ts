@@ -109,6 +109,8 @@ export interface MappingStats {
   recordsSentToOnFailure: number;
   /** Newest arrival time seen minus now, per shard, ms (Lambda's IteratorAge). */
   iteratorAgeMs: number;
+  /** The last failed invocation: when (ms since the epoch), why, and the error code when it had one. */
+  lastFailure?: { readonly at: number; readonly message: string; readonly code?: string };
 }
 
 export type { StoredRecord };

@@ -10,6 +10,8 @@ export type { RouteModule, Request, Response } from './http.ts';
 export { readBody, send, asResponse, ClientGoneError } from './http.ts';
 export { errorResponse } from './errors.ts';
 export { createAuthenticator } from './auth/index.ts';
+export { createFunctionsApi } from './native/functions.ts';
+export { createTablesApi } from './native/tables.ts';
 export type { Authenticator, ForeignCredential } from './auth/index.ts';
 export { KINESIS_LIMITS } from './aws/kinesis-records.ts';
 export { FIREHOSE_LIMITS } from './aws/firehose.ts';

@@ -189,6 +189,7 @@ export function openNotify(options: NotifyOptions): Notify {
     publish: (topicName, message, publishOptions) => options.tables.transaction((tx) => tx.publish(topicName, message, publishOptions)),
     start: () => dispatcher.start(),
     stop: () => dispatcher.stop(),
+    wake: () => dispatcher.wake(),
     listInbox(customerId, listOptions = {}) {
       assertCustomerId(customerId);
       const limit = listOptions.limit ?? 50;

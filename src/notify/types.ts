@@ -246,6 +246,11 @@ export interface Notify {
   start(): void;
   /** Stops the dispatcher; in-flight webhook requests are aborted and stay pending for the next start. */
   stop(): Promise<void>;
+  /**
+   * Looks for new outbox rows now rather than at the next poll: for rows committed on another connection to
+   * the same database (a function's worker thread), which this process's commits do not announce.
+   */
+  wake(): void;
 
   listInbox(customerId: string, options?: ListInboxOptions): readonly InboxEntry[];
   /** Marks these entries of this customer read; returns how many changed. */

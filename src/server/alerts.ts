@@ -1,9 +1,10 @@
 /**
- * The ABC Tolls spending alerts inside the server: tables and notifications in `<dataDir>/tables.db`, the
- * functions runtime, the pipeline (by default through streaming SQL: the validation function, the continuous
- * query `abc-tolls-customer-spend` on the server's query manager, the threshold function on
- * `customer_spend`), and the customer API as a gateway route module. Steps to undo are pushed on `undo` so
- * the server stops them in reverse order.
+ * The ABC Tolls spending alerts inside the server, on the tables, notifications and functions runtime that
+ * stream functions share (`functions.ts`, `<dataDir>/tables.db`): the pipeline (by default through streaming
+ * SQL: the validation function, the continuous query `abc-tolls-customer-spend` on the server's query manager,
+ * the threshold function on `customer_spend`), the ways alerts leave (the inbox, Web Push, email), and the
+ * customer API as a gateway route module. Steps to undo are pushed on `undo` so the server stops them in
+ * reverse order.
  */
 import path from 'node:path';
 import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
@@ -11,15 +12,13 @@ import { alertText, createCustomerApi, customerTokens } from '../apps/abc-tolls/
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
-import { loadOrCreateVapidKeys, openNotify, type MirrorOptions, type Notify } from '../notify/index.ts';
+import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
-import { openTables } from '../tables/index.ts';
-import type { ConsumerMetrics } from './consumer-metrics.ts';
 import type { Warehouse } from '../warehouse/index.ts';
+import type { FunctionsState } from './functions.ts';
 
 export interface RunningAlerts {
   /** The customer API, for the gateway to mount. */
@@ -28,30 +27,16 @@ export interface RunningAlerts {
   endStreams(): void;
 }
 
-export async function startAlerts(
-  deps: {
-    log: StreamLog;
-    config: TollstreamConfig;
-    authenticator: Authenticator;
-    metrics: Registry;
-    consumers: ConsumerMetrics;
-    logger: Logger;
-    mirror?: MirrorOptions;
-    queries?: QueryManager | undefined;
-    /** Trip history in the customer API reads it. */
-    warehouse?: Warehouse | undefined;
-  },
-  undo: Array<() => Promise<void> | void>,
-): Promise<RunningAlerts> {
-  const { log, config, authenticator, metrics, logger, queries } = deps;
-  if (config.alerts.source === 'sql' && queries === undefined) {
-    throw new TollstreamError('CONFIG_INVALID', "alerts.source 'sql' runs a continuous query: set queries.enabled to true, or alerts.source to 'transactions'", {
-      context: { key: 'alerts.source' },
-    });
-  }
-  // tables.db holds what the log cannot give back (customers, subscriptions, the outbox): never start it empty by accident.
-  const tables = openTables({ path: path.join(config.dataDir, 'tables.db'), logger: logger.child({ component: 'tables' }), refuseLostFile: true });
-  undo.unshift(() => tables.close());
+/** How spending alerts leave besides the inbox: set on the shared notifications when they are opened. */
+export interface AlertChannels {
+  readonly notifyOptions: Pick<NotifyOptions, 'webPush' | 'email' | 'render'>;
+  readonly webPush: { readonly keys: VapidKeys; readonly subject: string };
+  readonly emailOn: boolean;
+  /** Where email finds a customer's address; set once the customers exist. */
+  useCustomers(customers: Customers): void;
+}
+
+export function alertChannels(config: TollstreamConfig): AlertChannels {
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
   const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject ?? 'mailto:alerts@localhost' };
   const emailSettings = config.alerts.email;
@@ -60,10 +45,36 @@ export async function startAlerts(
     emailSettings?.enabled && emailSettings.from !== undefined
       ? { host: emailSettings.smtpHost, port: emailSettings.smtpPort, from: emailSettings.from, addressOf: (id: string) => customersForEmail?.get(id)?.email }
       : undefined;
-  const notify = openNotify({ tables, logger, webPush, ...(email ? { email } : {}), render: alertText(config.alerts.currency), ...(deps.mirror ? { mirror: deps.mirror } : {}) });
-  undo.unshift(() => notify.stop());
-  const functions = new FunctionsRuntime({ log, tables, logger: logger.child({ component: 'functions' }) });
-  undo.unshift(() => functions.stop());
+  return {
+    notifyOptions: { webPush, ...(email ? { email } : {}), render: alertText(config.alerts.currency) },
+    webPush,
+    emailOn: email !== undefined,
+    useCustomers: (customers) => (customersForEmail = customers),
+  };
+}
+
+export async function startAlerts(
+  deps: {
+    log: StreamLog;
+    config: TollstreamConfig;
+    authenticator: Authenticator;
+    metrics: Registry;
+    logger: Logger;
+    state: FunctionsState;
+    channels: AlertChannels;
+    queries?: QueryManager | undefined;
+    /** Trip history in the customer API reads it. */
+    warehouse?: Warehouse | undefined;
+  },
+  undo: Array<() => Promise<void> | void>,
+): Promise<RunningAlerts> {
+  const { log, config, authenticator, metrics, logger, queries, channels } = deps;
+  const { tables, notify, functions } = deps.state;
+  if (config.alerts.source === 'sql' && queries === undefined) {
+    throw new TollstreamError('CONFIG_INVALID', "alerts.source 'sql' runs a continuous query: set queries.enabled to true, or alerts.source to 'transactions'", {
+      context: { key: 'alerts.source' },
+    });
+  }
   const alerts = await startSpendAlerts({
     log,
     tables,
@@ -83,8 +94,8 @@ export async function startAlerts(
   notify.start();
 
   const customers = new Customers({ tables, timeZone: alerts.config.timeZone, topic: alerts.config.topic });
-  customersForEmail = customers;
-  syncEmailSubscription(notify, alerts.config.topic, email !== undefined);
+  channels.useCustomers(customers);
+  syncEmailSubscription(notify, alerts.config.topic, channels.emailOn);
   const spend = new SpendReader({ tables, timeZone: alerts.config.timeZone });
   // A customer's token is the customer's only: never the operator's key, in local mode neither.
   authenticator.refuseAsOperator(customerTokens(customers));
@@ -98,12 +109,10 @@ export async function startAlerts(
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
     currency: config.alerts.currency,
-    push: { publicKey: webPush.keys.publicKey, services: config.alerts.pushServices ?? DEFAULT_CONFIG.alerts.pushServices ?? [] },
+    push: { publicKey: channels.webPush.keys.publicKey, services: config.alerts.pushServices ?? DEFAULT_CONFIG.alerts.pushServices ?? [] },
     alertTopic: alerts.config.topic,
   });
   registerAlertMetrics(metrics, alerts);
-  deps.consumers.addFunctions(functions);
-  deps.consumers.addNotify('spend-alerts', notify);
   logger.info('spending alerts running', {
     mappings: alerts.mappings,
     source: alerts.config.source,

@@ -19,7 +19,8 @@ import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
-import { startAlerts, type RunningAlerts } from './alerts.ts';
+import { alertChannels, startAlerts, type RunningAlerts } from './alerts.ts';
+import { openFunctionsState, startDeployedFunctions } from './functions.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, startBreachDelivery } from './breaches.ts';
@@ -135,9 +136,15 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     if (access === 'open-network') logger.warn(describeAccess(access, config), { access, host: config.host });
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
-    let alerts: RunningAlerts | undefined;
     const consumers = registerConsumerMetrics(metrics);
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, consumers, logger, queries, warehouse, ...(breaches ? { mirror: breachMirror(log) } : {}) }, undo);
+    const channels = config.alerts.enabled ? alertChannels(config) : undefined;
+    const functionsState =
+      config.alerts.enabled || config.functions.enabled
+        ? openFunctionsState({ log, config, logger, consumers, mirror: breaches ? breachMirror(log) : undefined, notifyOptions: channels?.notifyOptions }, undo)
+        : undefined;
+    let alerts: RunningAlerts | undefined;
+    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, warehouse, state: functionsState!, channels: channels! }, undo);
+    const functionRoutes = config.functions.enabled ? await startDeployedFunctions({ state: functionsState!, config, authenticator, logger }, undo) : [];
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, consumers, logger }, undo);
@@ -165,7 +172,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       http: config.http,
       shardWriteLimits: config.kinesis.shardWriteLimits,
-      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...(history ? [history.routes] : []), deadLetters, createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...functionRoutes, ...(history ? [history.routes] : []), deadLetters, createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),

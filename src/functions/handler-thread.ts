@@ -1,0 +1,108 @@
+/**
+ * Inside a deployed function's worker thread: loads the user's handler module and runs one invocation at a
+ * time. The worker has its own connection to the tables database (WAL: the server's connection sees each
+ * commit as soon as it is made), so `transact` commits the handler's writes, its notifications (`tx.publish`
+ * writes the outbox row) and the mapping's checkpoints in one SQLite transaction here, exactly as in the server.
+ * The server's notification dispatcher is woken when the invocation reports its commit.
+ */
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { TollstreamError } from '../core/errors.ts';
+import type { Logger, LogLevel } from '../core/logger.ts';
+import { openNotify } from '../notify/index.ts';
+import { openTables } from '../tables/index.ts';
+import { toWireError, type HandlerThreadData, type InvokeMessage, type ThreadMessage } from './protocol.ts';
+import { commitThrough, toFunctionRecord } from './invocation.ts';
+import type { FunctionContext, FunctionHandler, HandlerResult } from './types.ts';
+
+const port = parentPort;
+if (!port) throw new Error('handler-thread.ts runs only as a worker thread');
+const data = workerData as HandlerThreadData;
+const post = (message: ThreadMessage) => port.postMessage(message);
+
+/** Handler log lines go to the server, which keeps them for `tollstream functions logs`. */
+function threadLogger(bound: Record<string, unknown>): Logger {
+  const emit = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
+    const all = { ...bound, ...fields };
+    let safe: Record<string, unknown> | undefined;
+    try {
+      safe = Object.keys(all).length === 0 ? undefined : (JSON.parse(JSON.stringify(all, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message } : v))) as Record<string, unknown>);
+    } catch {
+      safe = { fields: String(all) };
+    }
+    post({ type: 'log', level, msg: String(msg), ...(safe ? { fields: safe } : {}) });
+  };
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => threadLogger({ ...bound, ...fields }),
+    isEnabled: () => true,
+    lostLines: () => 0,
+  };
+}
+
+async function loadHandler(): Promise<FunctionHandler> {
+  const mod = (await import(pathToFileURL(data.codeFile).href)) as { handler?: unknown; default?: unknown; tables?: unknown };
+  const handler = typeof mod.handler === 'function' ? mod.handler : mod.default;
+  if (typeof handler !== 'function') {
+    throw new TollstreamError('FUNCTION_CODE_INVALID', 'the handler module exports no function: export a function named `handler`, or a default function');
+  }
+  createDeclaredTables(mod.tables);
+  return handler as FunctionHandler;
+}
+
+/** `export const tables = ['name', { name, sortKey: true }]`: the tables the handler writes, created when missing. */
+function createDeclaredTables(declared: unknown): void {
+  if (declared === undefined) return;
+  if (!Array.isArray(declared)) throw new TollstreamError('FUNCTION_CODE_INVALID', "the handler module's `tables` export must be an array of names or { name, sortKey }");
+  for (const t of declared) {
+    const spec = typeof t === 'string' ? { name: t, sortKey: false } : (t as { name?: unknown; sortKey?: unknown });
+    if (typeof spec?.name !== 'string') throw new TollstreamError('FUNCTION_CODE_INVALID', "each entry of the handler module's `tables` export must be a name or { name, sortKey }");
+    tables.createTable(spec.name, { sortKey: spec.sortKey === true, ifNotExists: true });
+  }
+}
+
+let handler!: FunctionHandler;
+let tables!: ReturnType<typeof openTables>;
+try {
+  tables = openTables({ path: data.tablesPath });
+  // Adds tx.publish to this connection's transactions; the dispatcher runs in the server, never here.
+  openNotify({ tables });
+  handler = await loadHandler();
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'load-failed', error: toWireError(err) });
+}
+
+const logger = threadLogger({});
+
+port.on('message', (message: InvokeMessage) => {
+  void invoke(message);
+});
+
+async function invoke(m: InvokeMessage): Promise<void> {
+  const records = m.records.map((r) => toFunctionRecord(m.stream, m.shardId, r));
+  let committedThrough: string | undefined;
+  const context: FunctionContext = {
+    mapping: m.mapping,
+    attempt: m.attempt,
+    logger,
+    tables,
+    transact(fn, options) {
+      if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
+      const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
+      const result = commitThrough(tables, fn, m.checkpoints, records, through);
+      committedThrough = through;
+      return result;
+    },
+  };
+  const through = () => (committedThrough === undefined ? {} : { committedThrough });
+  try {
+    const result: HandlerResult = await handler({ mapping: m.mapping, stream: m.stream, shardId: m.shardId, records }, context);
+    post({ type: 'done', id: m.id, ...through(), ...(result === undefined || result === null ? {} : { result: JSON.parse(JSON.stringify(result)) as HandlerResult }) });
+  } catch (err) {
+    post({ type: 'done', id: m.id, ...through(), error: toWireError(err) });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * What one invocation needs wherever its handler runs (in the server, or in a worker thread): records as
+ * handlers see them, the virtual lane of a partition key, and the checkpoints a commit through a sequence
+ * number writes. Nothing here reads the log, so a worker thread loads only this and the tables.
+ */
+import type { StoredRecord } from '../log/index.ts';
+import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
+import type { FunctionRecord } from './types.ts';
+
+/**
+ * Every commit of a function (the handler's `transact` and the runtime's checkpoint-only ones) skips the disk
+ * flush unless it publishes a notification: a flush blocks the thread for milliseconds. A power loss can then
+ * roll back a suffix of these commits, each whole, state together with the checkpoint, so the records are
+ * delivered again and redo the same state. Appends to other streams made before the commit carry idempotency keys.
+ */
+export const RELAXED: TransactionOptions = { flush: 'when-needed' };
+
+/** Virtual lanes per shard: each has its own checkpoint (see shard-worker.ts). */
+export const VIRTUAL_LANES = 10;
+
+const decoder = new TextDecoder();
+
+export function laneOf(partitionKey: string): number {
+  // FNV-1a: cheap, stable across processes and versions.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < partitionKey.length; i++) {
+    h ^= partitionKey.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % VIRTUAL_LANES;
+}
+
+/** A record as handlers see it; methods on the prototype, so a record costs one object, not three closures. */
+class LoggedRecord implements FunctionRecord {
+  constructor(
+    readonly stream: string,
+    readonly shardId: string,
+    readonly sequenceNumber: string,
+    readonly partitionKey: string,
+    readonly data: Uint8Array,
+    readonly arrivalTime: number,
+    readonly subSequenceNumber: number | undefined,
+  ) {}
+
+  text(): string {
+    return decoder.decode(this.data);
+  }
+
+  json<T>(): T {
+    return JSON.parse(decoder.decode(this.data)) as T;
+  }
+}
+
+export function toFunctionRecord(stream: string, shardId: string, r: StoredRecord): FunctionRecord {
+  return new LoggedRecord(stream, shardId, r.sequenceNumber, r.partitionKey, r.data, r.arrivalTime, r.subSequenceNumber);
+}
+
+/** The last record up to `through` of each virtual lane the records touch: the lane checkpoints a commit through it sets. */
+export function laneCheckpointWrites(records: readonly Pick<FunctionRecord, 'sequenceNumber' | 'partitionKey'>[], through: string): { lane: number; sequenceNumber: string }[] {
+  const lastPerLane = new Map<number, string>();
+  for (const r of records) if (r.sequenceNumber <= through) lastPerLane.set(laneOf(r.partitionKey), r.sequenceNumber);
+  return [...lastPerLane].map(([lane, sequenceNumber]) => ({ lane, sequenceNumber }));
+}
+
+/** A checkpoint an invocation's commit writes. */
+export interface CheckpointWrite {
+  readonly consumer: string;
+  readonly stream: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+}
+
+/** Whose checkpoints an invocation moves: the mapping's consumer in one shard, and the shard checkpoint it may carry. */
+export interface CheckpointTarget {
+  readonly consumer: string;
+  readonly stream: string;
+  readonly shardId: string;
+  /** A commit through exactly this sequence number also moves the shard checkpoint (see processBatch). */
+  readonly shardAt?: string;
+}
+
+/** The checkpoints a commit of `records` through `through` writes in its transaction. */
+export function checkpointWrites(target: CheckpointTarget, records: readonly Pick<FunctionRecord, 'sequenceNumber' | 'partitionKey'>[], through: string): CheckpointWrite[] {
+  const { consumer, stream, shardId } = target;
+  const writes = laneCheckpointWrites(records, through).map(({ lane, sequenceNumber }) => ({ consumer, stream, shardId: `${shardId}/${lane}`, sequenceNumber }));
+  if (target.shardAt !== undefined && through === target.shardAt) writes.push({ consumer, stream, shardId, sequenceNumber: through });
+  return writes;
+}
+
+/**
+ * What a handler that commits elsewhere (on its own connection to the tables database, in a worker thread)
+ * needs to keep `transact` exactly once: the checkpoints to commit with its writes, and a way to report the
+ * commit. Reached through `INVOCATION_CHECKPOINTS` on the context; not part of the handler contract.
+ */
+export interface InvocationCheckpoints {
+  /** Whose checkpoints its commit moves; `checkpointWrites(target, records, through)` lists them. */
+  readonly target: CheckpointTarget;
+  /** The commit through `through` happened: records up to it are done. */
+  committed(through: string): void;
+  /**
+   * For a handler stopped without a word (timeout, crash): reads the stored lane checkpoints and, if its commit
+   * happened before it stopped, reports it as `committed` would. Returns how far it got, or undefined.
+   */
+  settleFromStore(): string | undefined;
+}
+
+export const INVOCATION_CHECKPOINTS = Symbol('invocationCheckpoints');
+
+/** `transact`: runs `fn` in one transaction with the checkpoints of a commit of `records` through `through`. */
+export function commitThrough<T>(tables: Pick<Tables, 'transaction'>, fn: (tx: TableTx) => T, target: CheckpointTarget, records: readonly Pick<FunctionRecord, 'sequenceNumber' | 'partitionKey'>[], through: string): T {
+  return tables.transaction((tx) => {
+    const out = fn(tx);
+    for (const w of checkpointWrites(target, records, through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
+    return out;
+  }, RELAXED);
+}

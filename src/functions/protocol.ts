@@ -1,0 +1,57 @@
+/**
+ * The messages between the functions runtime (main thread) and a deployed function's worker thread.
+ */
+import type { CheckpointTarget } from './invocation.ts';
+import type { HandlerResult } from './types.ts';
+
+/** What a worker is started with. */
+export interface HandlerThreadData {
+  /** The deployed function's name, for its logger. */
+  readonly name: string;
+  /** The built handler module (an ES module file). */
+  readonly codeFile: string;
+  /** The tables database the worker opens its own connection to. */
+  readonly tablesPath: string;
+}
+
+/** One record, as sent to the worker (the methods are added there). */
+export interface WireRecord {
+  readonly sequenceNumber: string;
+  readonly subSequenceNumber?: number;
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  readonly arrivalTime: number;
+}
+
+export interface InvokeMessage {
+  readonly type: 'invoke';
+  readonly id: number;
+  readonly mapping: string;
+  readonly stream: string;
+  readonly shardId: string;
+  readonly attempt: number;
+  readonly records: readonly WireRecord[];
+  readonly checkpoints: CheckpointTarget;
+}
+
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly stack?: string;
+}
+
+export type ThreadMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'load-failed'; readonly error: WireError }
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> }
+  /** `committedThrough`: the handler's transact committed through it (before it returned or threw). */
+  | { readonly type: 'done'; readonly id: number; readonly committedThrough?: string; readonly result?: HandlerResult; readonly error?: WireError };
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}), ...(err.stack ? { stack: err.stack } : {}) };
+  }
+  return { name: 'Error', message: String(err) };
+}

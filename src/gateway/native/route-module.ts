@@ -1,0 +1,81 @@
+/**
+ * A route module of the native API whose requests need the operator's key: answers the paths under its
+ * prefixes, checks the key first, and answers errors in the native shape.
+ */
+import { TollstreamError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { errorResponse } from '../errors.ts';
+import { asResponse, ClientGoneError, readBody, send, type Request, type Response, type RouteModule } from '../http.ts';
+
+export interface OperatorRoutesOptions {
+  /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
+  readonly operatorAuth: (authorizationHeader: string | undefined) => void;
+  readonly logger: Logger;
+}
+
+/** `parts`: the path after the prefix, split on `/` and decoded; `query`: its parameters. */
+export type OperatorRoute = (req: Request, res: Response, parts: readonly string[], query: URLSearchParams) => Promise<void> | void;
+
+let requestCounter = 0;
+
+export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, route: OperatorRoute): RouteModule {
+  return {
+    matches: (_method, path) => path === prefix || path.startsWith(`${prefix}/`),
+    async handle(req, res) {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      try {
+        options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
+        let parts: string[];
+        try {
+          parts = path.slice(prefix.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
+        } catch {
+          throw new TollstreamError('MALFORMED_REQUEST', `the path ${path} is not valid percent-encoding`);
+        }
+        await route(req, res, parts, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+      } catch (err) {
+        if (err instanceof ClientGoneError) return;
+        const r = asResponse(res);
+        if (r.headersSent) {
+          if (!r.writableEnded) r.end();
+          return;
+        }
+        const answer = errorResponse(err, 'native', options.logger, `op-${(requestCounter++).toString(36)}`);
+        send(res, answer.status, answer.headers, answer.body);
+      }
+    },
+  };
+}
+
+export function sendJson(res: Response, status: number, body: unknown): void {
+  send(res, status, { 'content-type': 'application/json' }, JSON.stringify(body));
+}
+
+/** The request body as a JSON object, refusing more than `limit` bytes. */
+export async function readJsonObject(req: Request, limit: number): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TollstreamError('MALFORMED_REQUEST', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** An integer query parameter within a range, or its default. */
+export function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new TollstreamError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got '${raw}'`, { context: { parameter: name } });
+  }
+  return n;
+}
+
+export function noRoute(req: Request, path: string, where: string): TollstreamError {
+  return new TollstreamError('NOT_FOUND', `no route ${req.method ?? 'GET'} ${path}; ${where}`);
+}

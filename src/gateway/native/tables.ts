@@ -1,0 +1,49 @@
+/**
+ * The tables read routes of the native API (operator key), so a function's user can read what it wrote:
+ *   GET /v1/tables                                   the tables
+ *   GET /v1/tables/{table}/items/{pk}[?sk=SK]        one item (404 when absent)
+ *   GET /v1/tables/{table}/query?pk=PK[&prefix=P][&limit=N][&cursor=C][&order=asc|desc]
+ *                                                    the items of one partition key, by sort key prefix
+ *   GET /v1/tables/{table}/scan[?limit=N][&cursor=C] every item, one page at a time
+ * Writes stay with functions and the components that own the tables.
+ */
+import { TollstreamError } from '../../core/errors.ts';
+import type { Tables } from '../../tables/index.ts';
+import type { RouteModule } from '../http.ts';
+import { intParam, noRoute, operatorRoutes, sendJson, type OperatorRoutesOptions } from './route-module.ts';
+
+const PREFIX = '/v1/tables';
+
+export function createTablesApi(tables: Tables, options: OperatorRoutesOptions): RouteModule {
+  return operatorRoutes(PREFIX, options, (req, res, parts, query) => {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    if (method !== 'GET') throw new TollstreamError('INVALID_ARGUMENT', `the tables routes are read-only: ${req.method} is not served`, { context: { method: req.method } });
+    const [table, what, pk, ...extra] = parts;
+    if (table === undefined) return sendJson(res, 200, { tables: tables.listTables() });
+    const cursor = query.get('cursor') ?? undefined;
+    if (what === 'items' && pk !== undefined && extra.length === 0) {
+      const sk = query.get('sk');
+      const item = tables.get(table, sk === null ? { pk } : { pk, sk });
+      if (!item) throw new TollstreamError('NOT_FOUND', `table '${table}' has no item ${JSON.stringify(sk === null ? { pk } : { pk, sk })}`, { context: { table, pk } });
+      return sendJson(res, 200, item);
+    }
+    if (what === 'query' && pk === undefined) {
+      const partition = query.get('pk');
+      if (partition === null) throw new TollstreamError('INVALID_ARGUMENT', 'query needs pk: the partition key whose items to read', { context: { parameter: 'pk' } });
+      const order = query.get('order') ?? 'asc';
+      if (order !== 'asc' && order !== 'desc') throw new TollstreamError('INVALID_ARGUMENT', `order must be asc or desc, got '${order}'`, { context: { parameter: 'order' } });
+      const prefix = query.get('prefix');
+      const page = tables.query(table, partition, {
+        limit: intParam(query, 'limit', 1, 1000, 100),
+        order,
+        ...(prefix === null ? {} : { sk: { beginsWith: prefix } }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      return sendJson(res, 200, page);
+    }
+    if (what === 'scan' && pk === undefined) {
+      return sendJson(res, 200, tables.scan(table, { limit: intParam(query, 'limit', 1, 1000, 100), ...(cursor === undefined ? {} : { cursor }) }));
+    }
+    throw noRoute(req, req.url ?? PREFIX, 'the tables routes are listed in docs/functions.md');
+  });
+}
