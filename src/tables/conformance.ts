@@ -49,13 +49,14 @@ interface SpendRecord {
 }
 
 /** A stream function's batch: skip what the checkpoint covers, add the rest, move the checkpoint, in one transaction. */
-async function applyBatchIn(tx: StoreTx, records: readonly SpendRecord[], crashAfter?: number, pause?: number): Promise<void> {
+async function applyBatchIn(tx: StoreTx, records: readonly SpendRecord[], crashAfter?: number, pause?: number, by?: string): Promise<void> {
   const done = (await tx.getCheckpoint('spend-fn', 'toll_transactions', 'shard-0'))?.sequenceNumber;
   if (pause !== undefined) await sleep(pause);
   let applied = 0;
   for (const record of records) {
     if (done !== undefined && BigInt(record.sequenceNumber) <= BigInt(done)) continue;
     await tx.update('spend', { pk: record.customer, sk: '2026-11' }, { add: { total_cents: record.cents } });
+    if (by !== undefined) await tx.put('spend', { pk: 'applied', sk: `${record.sequenceNumber}:${by}` }, {});
     applied++;
     if (crashAfter !== undefined && applied === crashAfter) throw new Error('crash');
   }
@@ -480,8 +481,15 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
             { sequenceNumber: '11', customer: 'c-1', cents: 100 },
             { sequenceNumber: '12', customer: 'c-1', cents: 10 },
           ];
+          await store.put('spend', { pk: 'c-1', sk: '2026-11' }, { total_cents: 0 });
           // Each reads the checkpoint, then waits so that the other can read it too before either writes.
-          await Promise.all([store.transaction((tx) => applyBatchIn(tx, records, undefined, 30)), peer.transaction((tx) => applyBatchIn(tx, records, undefined, 30))]);
+          await Promise.all([
+            store.transaction((tx) => applyBatchIn(tx, records, undefined, 30, 'a')),
+            peer.transaction((tx) => applyBatchIn(tx, records, undefined, 30, 'b')),
+          ]);
+          const applied = (await store.query('spend', 'applied')).items.map((i) => i.sk);
+          expect(applied.length).toBe(2);
+          expect(new Set(applied.map((sk) => sk?.split(':')[1])).size).toBe(1);
           expect((await store.get('spend', { pk: 'c-1', sk: '2026-11' }))?.value).toEqual({ total_cents: 110 });
           expect((await store.getCheckpoint('spend-fn', 'toll_transactions', 'shard-0'))?.sequenceNumber).toBe('12');
         } finally {

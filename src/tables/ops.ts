@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { TollstreamError } from '../core/errors.ts';
 import { assertCondition, evaluateCondition } from './condition.ts';
 import { assertJsonObject, assertJsonValue } from './json.ts';
-import { assertKeyPart, decodeCursor, decodeScanCursor, encodeCursor, rangeToBounds, tightenLower, tightenUpper, type Bounds } from './keys.ts';
+import { assertKeyPart, assertTableName, decodeCursor, decodeScanCursor, encodeCursor, rangeToBounds, tightenLower, tightenUpper, type Bounds } from './keys.ts';
 import { assertPath, readPath, removePath, writePath } from './paths.ts';
 import type { Checkpoint, Item, JsonObject, Key, QueryOptions, QueryResult, ScanOptions, TableDescription, UpdateSpec, WriteOptions } from './types.ts';
 
@@ -292,6 +292,23 @@ export function assertCheckpoint(consumer: string, stream: string, shardId: stri
       context: { consumer, stream, shardId, sequenceNumber },
     });
   }
+}
+
+/** createTable of a name that exists, without ifNotExists or with another key shape. */
+export function tableExists(name: string, existingSortKey: boolean, sortKey: boolean): TollstreamError {
+  return new TollstreamError(
+    'INVALID_ARGUMENT',
+    existingSortKey === sortKey
+      ? `table '${name}' already exists; pass ifNotExists to accept it`
+      : `table '${name}' already exists with sortKey=${existingSortKey}; pick another name or delete it first`,
+    { context: { table: name } },
+  );
+}
+
+/** A table that does not exist (a malformed name is INVALID_ARGUMENT instead). */
+export function tableNotFound(name: string): TollstreamError {
+  assertTableName(name);
+  return new TollstreamError('NOT_FOUND', `table '${name}' does not exist; create it with createTable('${name}')`, { context: { table: name } });
 }
 
 const UPDATE_KEYS = new Set(['add', 'set', 'remove', 'condition']);

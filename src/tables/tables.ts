@@ -9,7 +9,7 @@ import { writeNewFileSync } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { assertTableName } from './keys.ts';
-import { ItemOps, type StoredTable } from './ops.ts';
+import { ItemOps, tableExists, tableNotFound, type StoredTable } from './ops.ts';
 import { migrateTables } from './schema.ts';
 import type { TableDescription, TableOps, Tables, TableTx, TableTxCore, TransactionOptions } from './types.ts';
 
@@ -331,13 +331,7 @@ class SqliteTables implements Tables {
       const existing = this.#lookup(name);
       if (existing) {
         if (options.ifNotExists && existing.sortKey === sortKey) return describe(existing);
-        throw new TollstreamError(
-          'INVALID_ARGUMENT',
-          existing.sortKey === sortKey
-            ? `table '${name}' already exists; pass ifNotExists to accept it`
-            : `table '${name}' already exists with sortKey=${existing.sortKey}; pick another name or delete it first`,
-          { context: { table: name } },
-        );
+        throw tableExists(name, existing.sortKey, sortKey);
       }
       const createdAt = this.internals.now();
       const id = Number(this.#db.prepare('INSERT INTO ts_tables (name, sort_key, created_at) VALUES (?, ?, ?)').run(name, sortKey ? 1 : 0, createdAt).lastInsertRowid);
@@ -369,10 +363,7 @@ class SqliteTables implements Tables {
   #stored(name: string): StoredTable {
     this.#assertOpen();
     const found = this.#known.get(name) ?? this.#lookup(name);
-    if (!found) {
-      assertTableName(name);
-      throw new TollstreamError('NOT_FOUND', `table '${name}' does not exist; create it with createTable('${name}')`, { context: { table: name } });
-    }
+    if (!found) throw tableNotFound(name);
     return found;
   }
 

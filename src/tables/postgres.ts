@@ -1,0 +1,510 @@
+/**
+ * `openPostgresTables`: the asynchronous tables door (`TableStore`) on PostgreSQL, for nodes that share their
+ * state. One schema per store; every transaction is SERIALIZABLE, so it behaves as if it ran alone, as on
+ * SQLite, and one that meets a concurrent one is run again from the start (a bounded number of times).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { redactUrl } from '../core/connection-url.ts';
+import { TollstreamError } from '../core/errors.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
+import { assertJsonObject } from './json.ts';
+import { assertTableName, encodeCursor, decodeScanCursor, type Bounds } from './keys.ts';
+import {
+  applyUpdate,
+  assertCheckpoint,
+  assertCheckpointNames,
+  assertUpdateSpec,
+  checkCondition,
+  encode,
+  makeItem,
+  pageLimit,
+  queryPlan,
+  storedSortKey,
+  tableExists,
+  tableNotFound,
+  type StoredTable,
+} from './ops.ts';
+import { migratePostgresTables } from './postgres-schema.ts';
+import { assertOutsideTransaction, endedTransaction, SerialQueue, withinTransaction } from './store.ts';
+import type { Checkpoint, Item, JsonObject, Key, StoreOps, StoreTx, StoreTxCore, TableDescription, TableStore } from './types.ts';
+
+export interface PostgresTablesOptions {
+  /** `postgres://user:password@host:port/database`; the role must own the schema or be allowed to create it. */
+  readonly connectionString: string;
+  /** The schema holding this store's tables; created when missing. Lower-case letters, digits and `_`. @default 'tollstream' */
+  readonly schema?: string;
+  /** Most connections of this store; each running transaction holds one. @default 8 */
+  readonly maxConnections?: number;
+  /** Runs of a transaction that keeps meeting concurrent ones before it fails with TABLES_CONFLICT. @default 40 */
+  readonly maxAttempts?: number;
+  readonly logger?: Logger;
+  /** The clock stamped on items and checkpoints, in ms since the epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** What sibling components (the notification outbox) reach: see `postgresTablesInternals`. */
+export interface PostgresTablesInternals {
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Adds a method to every transaction handle; it runs its SQL through the handle it is given. */
+  decorate(name: string, method: PostgresTxDecoration): void;
+}
+
+/** The part of a running transaction a decoration may use. */
+export interface PostgresTxHandle {
+  /** Runs one statement in the transaction, after the transaction's earlier statements. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs `fn` once the transaction has committed (never if it rolls back or runs again). */
+  afterCommit(fn: () => void): void;
+}
+
+export type PostgresTxDecoration = (tx: PostgresTxHandle, ...args: never[]) => Promise<unknown>;
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** SQLSTATEs after which the transaction is run again: serialization failure, deadlock, a concurrent insert of the same key. */
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['40001', '40P01', '23505']);
+const internals = new WeakMap<TableStore, PostgresTablesInternals>();
+
+export function postgresTablesInternals(store: TableStore): PostgresTablesInternals {
+  const found = internals.get(store);
+  if (!found) throw new TollstreamError('INVALID_ARGUMENT', 'expected a TableStore returned by openPostgresTables()');
+  return found;
+}
+
+export async function openPostgresTables(options: PostgresTablesOptions): Promise<TableStore> {
+  const schema = options.schema ?? 'tollstream';
+  if (!SCHEMA_NAME.test(schema) || schema.startsWith('pg_')) {
+    throw new TollstreamError('CONFIG_INVALID', `the tables schema '${schema}' must be lower-case letters, digits and _ (starting with a letter or _, not pg_)`, { context: { schema } });
+  }
+  const url = redactUrl(options.connectionString);
+  const logger = (options.logger ?? silentLogger).child({ component: 'tables', backend: 'postgres', schema });
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 8, options: `-c search_path=${schema}` });
+  // A dropped connection emits 'error' on its client, idle or checked out; the statement in flight fails on its
+  // own (and the client is discarded), so the event itself must not crash the process.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  try {
+    const client = await pool.connect();
+    try {
+      const encoding = (await client.query<{ server_encoding: string }>('SHOW server_encoding')).rows[0]?.server_encoding;
+      if (encoding !== 'UTF8') {
+        throw new TollstreamError('CONFIG_INVALID', `the database at ${url} uses encoding ${encoding}; tables need a UTF8 database (keys compare by their UTF-8 bytes)`, { context: { url, encoding } });
+      }
+      await migratePostgresTables(client, schema);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    if (err instanceof TollstreamError) throw err;
+    throw new TollstreamError('TABLES_UNAVAILABLE', `cannot open the tables in schema ${schema} at ${url}: ${(err as Error).message}; check that the server runs and the URL, user and password`, {
+      context: { url, schema },
+      cause: err,
+    });
+  }
+  const store = new PostgresTableStore(pool, url, schema, logger, options.now ?? Date.now, options.maxAttempts ?? 40);
+  internals.set(store, store.internals);
+  logger.info('tables opened', { url });
+  return store;
+}
+
+interface PointRow {
+  version: string;
+  updated_at: string;
+  value: JsonObject;
+}
+
+interface ItemRow extends PointRow {
+  pk: string;
+  sk: string;
+}
+
+interface CheckpointRow {
+  consumer: string;
+  stream: string;
+  shard_id: string;
+  sequence_number: string;
+  updated_at: string;
+}
+
+class PostgresTableStore implements TableStore {
+  readonly backend = 'postgres';
+  readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #maxAttempts: number;
+  readonly #decorations = new Map<string, PostgresTxDecoration>();
+  #closed = false;
+  readonly internals: PostgresTablesInternals;
+
+  constructor(pool: pg.Pool, url: string, schema: string, logger: Logger, readonly now: () => number, maxAttempts: number) {
+    this.#pool = pool;
+    this.#url = url;
+    this.#maxAttempts = maxAttempts;
+    this.internals = {
+      pool,
+      schema,
+      logger,
+      now,
+      decorate: (name, method) => {
+        if (name in TX_METHODS || this.#decorations.has(name)) {
+          throw new TollstreamError('INVALID_ARGUMENT', `transactions already have a method '${name}'`, { context: { name } });
+        }
+        this.#decorations.set(name, method);
+      },
+    };
+  }
+
+  createTable: TableStore['createTable'] = (name, options = {}) => this.#catalog((tx) => tx.createTable(name, options.sortKey ?? false, options.ifNotExists ?? false));
+  deleteTable: TableStore['deleteTable'] = (name) => this.#catalog((tx) => tx.deleteTable(name));
+  listTables: TableStore['listTables'] = () => this.#catalog((tx) => tx.listTables());
+  describeTable: TableStore['describeTable'] = (name) => this.#catalog(async (tx) => describe(await tx.resolve(name)));
+  deleteCheckpoints: TableStore['deleteCheckpoints'] = (consumer) =>
+    this.#catalog((tx) => tx.sql('DELETE FROM ts_checkpoints WHERE consumer = $1', [consumer]).then((r) => r.rowCount ?? 0));
+
+  get: StoreOps['get'] = (table, key) => this.transaction((tx) => tx.get(table, key));
+  query: StoreOps['query'] = (table, pk, options) => this.transaction((tx) => tx.query(table, pk, options));
+  scan: StoreOps['scan'] = (table, options) => this.transaction((tx) => tx.scan(table, options));
+  getCheckpoint: StoreOps['getCheckpoint'] = (c, s, sh) => this.transaction((tx) => tx.getCheckpoint(c, s, sh));
+  listCheckpoints: StoreOps['listCheckpoints'] = (c) => this.transaction((tx) => tx.listCheckpoints(c));
+  put: StoreOps['put'] = (table, key, value, options) => this.transaction((tx) => tx.put(table, key, value, options));
+  delete: StoreOps['delete'] = (table, key, options) => this.transaction((tx) => tx.delete(table, key, options));
+  update: StoreOps['update'] = (table, key, spec) => this.transaction((tx) => tx.update(table, key, spec));
+
+  #catalog<T>(fn: (tx: PostgresTx) => Promise<T>): Promise<T> {
+    return this.transaction((tx) => fn(tx as unknown as PostgresTx));
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
+    assertOutsideTransaction(this, 'transaction');
+    if (this.#closed) throw new TollstreamError('INTERNAL', 'the tables store is closed; open it again with openPostgresTables()');
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+    let broken = false;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const tx = new PostgresTx(client, this, this.#decorations);
+        let result: T;
+        try {
+          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+          result = await withinTransaction(this, async () => fn(tx as unknown as StoreTx));
+          // Statements the function started but did not wait for belong to the transaction too.
+          await tx.idle();
+          if (tx.conflict !== undefined) throw tx.conflict;
+          await client.query('COMMIT');
+        } catch (err) {
+          tx.end();
+          const conflict = tx.conflict ?? (isConflict(err) ? err : undefined);
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broken = true;
+            throw conflict !== undefined ? this.#unavailable(err) : this.#map(err);
+          }
+          if (conflict === undefined) throw this.#map(err);
+          if (attempt >= this.#maxAttempts) {
+            throw new TollstreamError('TABLES_CONFLICT', `a tables transaction met concurrent ones on all its ${attempt} attempts; retry it later`, {
+              context: { attempts: attempt },
+              cause: conflict,
+            });
+          }
+          // Backing off with jitter keeps the transactions that collided from colliding again in step.
+          await sleep(Math.min(2 ** attempt, 50) * (0.5 + Math.random()));
+          continue;
+        }
+        tx.end();
+        tx.committed(this.internals.logger);
+        return result;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  #map(err: unknown): unknown {
+    if (err instanceof TollstreamError) return err;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || /^(08|53|57)/.test(code) || !/^[0-9A-Z]{5}$/.test(code)) return this.#unavailable(err);
+    return new TollstreamError('INTERNAL', `the tables database refused a statement: ${(err as Error).message}`, { context: { sqlState: code }, cause: err });
+  }
+
+  /** The connection failed: the last commit's outcome may be unknown (a function's checkpoint settles it on redelivery). */
+  #unavailable(err: unknown): TollstreamError {
+    if (err instanceof TollstreamError) return err;
+    return new TollstreamError('TABLES_UNAVAILABLE', `the tables database at ${this.#url} failed: ${(err as Error).message}; retry`, { context: { url: this.#url }, cause: err });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+    this.internals.logger.info('tables closed');
+  }
+}
+
+const TX_METHODS = { get: 1, put: 1, delete: 1, update: 1, query: 1, scan: 1, getCheckpoint: 1, listCheckpoints: 1, setCheckpoint: 1, transaction: 1 } as const;
+
+/** `tx` of the PostgreSQL door: one connection inside BEGIN ... COMMIT; its statements run one at a time, in call order. */
+class PostgresTx implements StoreTxCore {
+  #client: pg.PoolClient | undefined;
+  readonly #store: PostgresTableStore;
+  readonly #queue = new SerialQueue();
+  /** Tables resolved in this transaction (resolved once each, inside it, so a concurrent delete is a conflict). */
+  readonly #tables = new Map<string, StoredTable>();
+  readonly #afterCommit: (() => void)[] = [];
+  #savepoints = 0;
+  /** The first serialization failure met: the transaction cannot commit and runs again. */
+  conflict: unknown;
+
+  constructor(client: pg.PoolClient, store: PostgresTableStore, decorations: ReadonlyMap<string, PostgresTxDecoration>) {
+    this.#client = client;
+    this.#store = store;
+    const handle: PostgresTxHandle = {
+      query: (sql, values) => this.sql(sql, values),
+      afterCommit: (fn) => void this.#afterCommit.push(fn),
+    };
+    for (const [name, method] of decorations) {
+      Object.defineProperty(this, name, {
+        value: (...args: never[]) => (this.#client ? method(handle, ...args) : Promise.reject(endedTransaction())),
+        enumerable: false,
+      });
+    }
+  }
+
+  end(): void {
+    this.#client = undefined;
+  }
+
+  idle(): Promise<void> {
+    return this.#queue.drain();
+  }
+
+  committed(logger: Logger): void {
+    for (const fn of this.#afterCommit) {
+      try {
+        fn();
+      } catch (err) {
+        logger.error('a callback of a sibling component failed', { err });
+      }
+    }
+  }
+
+  /** One statement of this transaction, after the ones before it. */
+  sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.#queue.run(async () => {
+      const client = this.#client;
+      if (!client) throw endedTransaction();
+      try {
+        return await client.query<R>(text, values);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        this.conflict ??= err;
+        throw new TollstreamError('TABLES_CONFLICT', 'this transaction met a concurrent one; it is rolled back and run again', { cause: err });
+      }
+    });
+  }
+
+  async resolve(name: string): Promise<StoredTable> {
+    const known = this.#tables.get(name);
+    if (known) return known;
+    if (!this.#client) throw endedTransaction();
+    const row = (await this.sql<{ id: string; sort_key: boolean; created_at: string }>('SELECT id, sort_key, created_at FROM ts_tables WHERE name = $1', [name])).rows[0];
+    if (!row) throw tableNotFound(name);
+    const table: StoredTable = { id: Number(row.id), name, sortKey: row.sort_key, createdAt: Number(row.created_at) };
+    this.#tables.set(name, table);
+    return table;
+  }
+
+  async createTable(name: string, sortKey: boolean, ifNotExists: boolean): Promise<TableDescription> {
+    assertTableName(name);
+    const existing = await this.resolve(name).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
+    if (existing) {
+      if (ifNotExists && existing.sortKey === sortKey) return describe(existing);
+      throw tableExists(name, existing.sortKey, sortKey);
+    }
+    const createdAt = this.#store.now();
+    await this.sql('INSERT INTO ts_tables (name, sort_key, created_at) VALUES ($1, $2, $3)', [name, sortKey, createdAt]);
+    return { name, sortKey, createdAt };
+  }
+
+  async deleteTable(name: string): Promise<void> {
+    const { id } = await this.resolve(name);
+    await this.sql('DELETE FROM ts_items WHERE table_id = $1', [id]);
+    await this.sql('DELETE FROM ts_tables WHERE id = $1', [id]);
+    this.#tables.delete(name);
+  }
+
+  async listTables(): Promise<readonly TableDescription[]> {
+    const rows = (await this.sql<{ name: string; sort_key: boolean; created_at: string }>('SELECT name, sort_key, created_at FROM ts_tables ORDER BY name')).rows;
+    return rows.map((r) => ({ name: r.name, sortKey: r.sort_key, createdAt: Number(r.created_at) }));
+  }
+
+  /** The table, the stored sort key and the current row of one item. */
+  async #point(table: string, key: Key): Promise<{ stored: StoredTable; sk: string; current: Item | undefined }> {
+    const stored = await this.resolve(table);
+    const sk = storedSortKey(table, stored.sortKey, key);
+    refuseNul(table, key.pk, sk);
+    const row = (await this.sql<PointRow>('SELECT version, updated_at, value FROM ts_items WHERE table_id = $1 AND pk = $2 AND sk = $3', [stored.id, key.pk, sk])).rows[0];
+    return { stored, sk, current: row ? makeItem(key, stored.sortKey, row.value, Number(row.version), Number(row.updated_at)) : undefined };
+  }
+
+  async #write(stored: StoredTable, key: Key, sk: string, current: Item | undefined, value: JsonObject, table: string): Promise<Item<never>> {
+    const text = encodeForPostgres(value, table, key);
+    const version = (current?.version ?? 0) + 1;
+    const now = this.#store.now();
+    if (current) {
+      await this.sql('UPDATE ts_items SET version = $1, updated_at = $2, value = $3::jsonb WHERE table_id = $4 AND pk = $5 AND sk = $6', [version, now, text, stored.id, key.pk, sk]);
+    } else {
+      await this.sql('INSERT INTO ts_items (table_id, pk, sk, version, updated_at, value) VALUES ($1, $2, $3, $4, $5, $6::jsonb)', [stored.id, key.pk, sk, version, now, text]);
+    }
+    return makeItem(key, stored.sortKey, value as never, version, now);
+  }
+
+  get: StoreOps['get'] = async (table, key) => (await this.#point(table, key)).current as never;
+
+  put: StoreOps['put'] = async (table, key, value, options = {}) => {
+    const { stored, sk, current } = await this.#point(table, key);
+    assertJsonObject(value, 'value');
+    checkCondition(options, current, stored.sortKey, table, key, 'put');
+    return this.#write(stored, key, sk, current, value, table);
+  };
+
+  delete: StoreOps['delete'] = async (table, key, options = {}) => {
+    const { stored, sk, current } = await this.#point(table, key);
+    checkCondition(options, current, stored.sortKey, table, key, 'delete');
+    if (!current) return undefined;
+    await this.sql('DELETE FROM ts_items WHERE table_id = $1 AND pk = $2 AND sk = $3', [stored.id, key.pk, sk]);
+    return current as never;
+  };
+
+  update: StoreOps['update'] = async (table, key, spec) => {
+    const stored = await this.resolve(table);
+    storedSortKey(table, stored.sortKey, key);
+    assertUpdateSpec(spec, table);
+    const { sk, current } = await this.#point(table, key);
+    checkCondition(spec, current, stored.sortKey, table, key, 'update');
+    const value = (current ? current.value : {}) as Record<string, unknown>;
+    applyUpdate(value, spec, table, key);
+    return this.#write(stored, key, sk, current, value as JsonObject, table);
+  };
+
+  query: StoreOps['query'] = async (table, pk, options = {}) => {
+    const stored = await this.resolve(table);
+    const { limit, order, bounds } = queryPlan(table, pk, options);
+    refuseNul(table, pk, bounds.lower?.value ?? '', bounds.upper?.value ?? '');
+    const params: unknown[] = [stored.id, pk];
+    const where = ['table_id = $1', 'pk = $2'];
+    for (const [bound, below] of [[bounds.lower, false], [bounds.upper, true]] as [Bounds['lower'], boolean][]) {
+      if (!bound) continue;
+      params.push(bound.value);
+      where.push(`sk ${below ? '<' : '>'}${bound.inclusive ? '=' : ''} $${params.length}`);
+    }
+    params.push(limit + 1);
+    const rows = (await this.sql<ItemRow>(`SELECT pk, sk, version, updated_at, value FROM ts_items WHERE ${where.join(' AND ')} ORDER BY sk ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT $${params.length}`, params)).rows;
+    return page(rows, limit, stored.sortKey, (last) => encodeCursor(table, pk, last.sk)) as never;
+  };
+
+  scan: StoreOps['scan'] = async (table, options = {}) => {
+    const stored = await this.resolve(table);
+    const limit = pageLimit(options.limit, table);
+    const after = options.cursor === undefined ? undefined : decodeScanCursor(options.cursor, table);
+    const rows = after
+      ? (await this.sql<ItemRow>('SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = $1 AND (pk, sk) > ($2, $3) ORDER BY pk, sk LIMIT $4', [stored.id, after.pk, after.sk, limit + 1])).rows
+      : (await this.sql<ItemRow>('SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = $1 ORDER BY pk, sk LIMIT $2', [stored.id, limit + 1])).rows;
+    return page(rows, limit, stored.sortKey, (last) => encodeCursor(table, last.pk, last.sk)) as never;
+  };
+
+  getCheckpoint: StoreOps['getCheckpoint'] = async (consumer, stream, shardId) => {
+    assertCheckpointNames(consumer, stream, shardId);
+    refuseNul('checkpoints', consumer, stream, shardId);
+    const row = (await this.sql<CheckpointRow>('SELECT * FROM ts_checkpoints WHERE consumer = $1 AND stream = $2 AND shard_id = $3', [consumer, stream, shardId])).rows[0];
+    return row ? toCheckpoint(row) : undefined;
+  };
+
+  listCheckpoints: StoreOps['listCheckpoints'] = async (consumer) => {
+    assertCheckpointNames(consumer, 'stream', 'shard');
+    refuseNul('checkpoints', consumer);
+    return (await this.sql<CheckpointRow>('SELECT * FROM ts_checkpoints WHERE consumer = $1 ORDER BY stream, shard_id', [consumer])).rows.map(toCheckpoint);
+  };
+
+  setCheckpoint: StoreTxCore['setCheckpoint'] = async (consumer, stream, shardId, sequenceNumber) => {
+    assertCheckpoint(consumer, stream, shardId, sequenceNumber);
+    refuseNul('checkpoints', consumer, stream, shardId);
+    await this.sql(
+      `INSERT INTO ts_checkpoints (consumer, stream, shard_id, sequence_number, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (consumer, stream, shard_id) DO UPDATE SET sequence_number = excluded.sequence_number, updated_at = excluded.updated_at`,
+      [consumer, stream, shardId, sequenceNumber, this.#store.now()],
+    );
+  };
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
+    const name = `ts_savepoint_${++this.#savepoints}`;
+    await this.sql(`SAVEPOINT ${name}`);
+    let result: T;
+    try {
+      result = await fn(this as unknown as StoreTx);
+    } catch (err) {
+      // After a conflict the whole transaction is rolled back and run again; the savepoint is moot.
+      if (this.conflict === undefined && this.#client) {
+        await this.sql(`ROLLBACK TO SAVEPOINT ${name}`);
+        await this.sql(`RELEASE SAVEPOINT ${name}`);
+      }
+      throw err;
+    }
+    await this.sql(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  }
+}
+
+function page(rows: ItemRow[], limit: number, sortKey: boolean, cursorOf: (last: ItemRow) => string): { items: Item[]; cursor?: string } {
+  const kept = rows.slice(0, limit);
+  const items = kept.map((r) => makeItem({ pk: r.pk, sk: r.sk }, sortKey, r.value, Number(r.version), Number(r.updated_at)));
+  const last = kept[kept.length - 1];
+  return rows.length > limit && last ? { items, cursor: cursorOf(last) } : { items };
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint {
+  return { consumer: row.consumer, stream: row.stream, shardId: row.shard_id, sequenceNumber: row.sequence_number, updatedAt: Number(row.updated_at) };
+}
+
+function describe(table: StoredTable): TableDescription {
+  return { name: table.name, sortKey: table.sortKey, createdAt: table.createdAt };
+}
+
+function isConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONFLICT_CODES.has(code)) return true;
+  return err instanceof TollstreamError && err.code === 'TABLES_CONFLICT';
+}
+
+/** PostgreSQL text cannot hold U+0000 (SQLite can): refused up front, so no statement fails and aborts the transaction. */
+function refuseNul(table: string, ...parts: string[]): void {
+  for (const part of parts) {
+    if (part.includes('\u0000')) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'keys and names cannot hold the character U+0000 in tables on PostgreSQL', { context: { table } });
+    }
+  }
+}
+
+/** The JSON text of a value, refusing U+0000 in its strings, which JSONB cannot hold. */
+function encodeForPostgres(value: JsonObject, table: string, key: Key): string {
+  const text = encode(value, table, key);
+  for (let at = text.indexOf('\\u0000'); at !== -1; at = text.indexOf('\\u0000', at + 1)) {
+    let backslashes = 0;
+    while (text[at - 1 - backslashes] === '\\') backslashes++;
+    // `\u0000` is an escape only after an even number of backslashes (an odd one escapes the backslash itself).
+    if (backslashes % 2 === 0) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'values cannot hold the character U+0000 in tables on PostgreSQL (JSONB refuses it)', { context: { table, pk: key.pk } });
+    }
+  }
+  return text;
+}
