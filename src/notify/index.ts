@@ -5,5 +5,6 @@
  */
 export type * from './types.ts';
 export { openNotify, DEFAULT_RETRY, MAX_MESSAGE_BYTES } from './notify.ts';
+export { openPostgresOutbox, type PostgresOutbox, type PostgresOutboxOptions } from './postgres-outbox.ts';
 export { signWebhook, verifyWebhook, backoffDelayMs, type VerifyOptions } from './webhook.ts';
 export { writeSse, formatSseEvent, inboxToSse, lastEventIdOf, type SseEvent, type SseOptions, type SseTarget } from './sse.ts';

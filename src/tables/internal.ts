@@ -4,3 +4,5 @@
  */
 export { tablesInternals, type CommitStats, type OpenTransaction, type TablesInternals, type TxDecoration } from './tables.ts';
 export { migrate } from './schema.ts';
+export { postgresTablesInternals, type PostgresTablesInternals, type PostgresTxHandle } from './postgres.ts';
+export { migratePostgres } from './postgres-schema.ts';
