@@ -81,7 +81,13 @@ export async function openPostgresTables(options: PostgresTablesOptions): Promis
   }
   const url = redactUrl(options.connectionString);
   const logger = (options.logger ?? silentLogger).child({ component: 'tables', backend: 'postgres', schema });
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 8, options: `-c search_path=${schema}` });
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 8,
+    options: `-c search_path=${schema}`,
+    // Names the connections in pg_stat_activity, for operators.
+    application_name: `tollstream-tables:${schema}`,
+  });
   // A dropped connection emits 'error' on its client, idle or checked out; the statement in flight fails on its
   // own (and the client is discarded), so the event itself must not crash the process.
   pool.on('error', () => undefined);

@@ -69,6 +69,37 @@ describe('tables on PostgreSQL', () => {
     }
   });
 
+  it('a connection the server kills mid-transaction fails it with TABLES_UNAVAILABLE, commits nothing, and the next transaction runs', async () => {
+    const url = postgresUrl();
+    const schema = freshSchema();
+    const store = await openPostgresTables({ connectionString: url, schema, maxConnections: 1 });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await store.createTable('t');
+      const err = await store
+        .transaction(async (tx) => {
+          await tx.put('t', { pk: 'a' }, { n: 1 });
+          // Only this test's connection: other work shares the server.
+          const killed = await admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'",
+            [`tollstream-tables:${schema}`],
+          );
+          expect(killed.rowCount).toBe(1);
+          await tx.put('t', { pk: 'b' }, { n: 1 });
+        })
+        .catch((e: unknown) => e);
+      expect(isTollstreamError(err, 'TABLES_UNAVAILABLE')).toBe(true);
+      expect(await store.get('t', { pk: 'a' })).toBeUndefined();
+      await store.put('t', { pk: 'c' }, { n: 1 });
+      expect((await store.scan('t')).items.map((i) => i.pk)).toEqual(['c']);
+    } finally {
+      await admin.end();
+      await store.close();
+      await dropSchema(url, schema);
+    }
+  });
+
   it('fails to open with TABLES_UNAVAILABLE naming the server without its password when it cannot be reached', async () => {
     const err = await openPostgresTables({ connectionString: 'postgres://u:secret@127.0.0.1:1/db' }).catch((e: unknown) => e);
     expect(isTollstreamError(err, 'TABLES_UNAVAILABLE')).toBe(true);
