@@ -380,6 +380,41 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
         expect(await store.transaction((tx) => tx.get('spend', { pk: 'c-9', sk: 'm' }).then((i) => i?.value))).toEqual({ n: 1 });
       });
 
+      it('several writes to one item in a transaction leave what the last one wrote, with versions counted as they happen', async () => {
+        await store.put('customers', { pk: 'old' }, { n: 1 });
+        await store.transaction(async (tx) => {
+          await tx.put('customers', { pk: 'a' }, { n: 1 });
+          expect((await tx.update<{ n: number }>('customers', { pk: 'a' }, { add: { n: 1 } })).version).toBe(2);
+          expect((await tx.delete('customers', { pk: 'a' }))?.value).toEqual({ n: 2 });
+          expect((await tx.put('customers', { pk: 'a' }, { n: 5 })).version).toBe(1);
+          await tx.put('customers', { pk: 'gone' }, { n: 1 });
+          await tx.delete('customers', { pk: 'gone' });
+          await tx.delete('customers', { pk: 'old' });
+          expect((await tx.update('customers', { pk: 'old' }, { set: { again: true } })).version).toBe(1);
+          // Changing what a call returned, or the value given to it, changes nothing stored.
+          const given = { n: 1, nested: { m: 1 } };
+          await tx.put('customers', { pk: 'b' }, given);
+          given.nested.m = 99;
+          const got = await tx.get<{ n: number; nested: { m: number } }>('customers', { pk: 'b' });
+          (got!.value as { n: number }).n = 42;
+          expect((await tx.get('customers', { pk: 'b' }))?.value).toEqual({ n: 1, nested: { m: 1 } });
+        });
+        expect((await store.scan('customers')).items.map((i) => [i.pk, i.value, i.version])).toEqual([
+          ['a', { n: 5 }, 1],
+          ['b', { n: 1, nested: { m: 1 } }, 1],
+          ['old', { again: true }, 1],
+        ]);
+      });
+
+      it('operations a transaction starts without awaiting each run one after another, in call order', async () => {
+        const key = { pk: 'c-1', sk: 'm' };
+        const results = await store.transaction((tx) =>
+          Promise.all(Array.from({ length: 10 }, () => tx.update<{ n: number }>('spend', key, { add: { n: 1 } })).concat([tx.delete('spend', { pk: 'none', sk: 'm' }) as never])),
+        );
+        expect(results.slice(0, 10).map((item) => item.value.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        expect((await store.get('spend', key))?.version).toBe(10);
+      });
+
       it('a nested transaction that throws undoes only its own writes', async () => {
         await store.transaction(async (tx) => {
           await tx.put('spend', { pk: 'outer', sk: 'm' }, { n: 1 });

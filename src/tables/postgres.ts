@@ -166,7 +166,7 @@ class PostgresTableStore implements TableStore {
   createTable: TableStore['createTable'] = (name, options = {}) => this.#catalog((tx) => tx.createTable(name, options.sortKey ?? false, options.ifNotExists ?? false));
   deleteTable: TableStore['deleteTable'] = (name) => this.#catalog((tx) => tx.deleteTable(name));
   listTables: TableStore['listTables'] = () => this.#catalog((tx) => tx.listTables());
-  describeTable: TableStore['describeTable'] = (name) => this.#catalog(async (tx) => describe(await tx.resolve(name)));
+  describeTable: TableStore['describeTable'] = (name) => this.#catalog((tx) => tx.describe(name));
   deleteCheckpoints: TableStore['deleteCheckpoints'] = (consumer) =>
     this.#catalog((tx) => tx.sql('DELETE FROM ts_checkpoints WHERE consumer = $1', [consumer]).then((r) => r.rowCount ?? 0));
 
@@ -200,8 +200,8 @@ class PostgresTableStore implements TableStore {
         try {
           await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
           result = await withinTransaction(this, async () => fn(tx as unknown as StoreTx));
-          // Statements the function started but did not wait for belong to the transaction too.
-          await tx.idle();
+          // Operations the function started but did not wait for belong to the transaction too.
+          await tx.settle();
           if (tx.conflict !== undefined) throw tx.conflict;
           await client.query('COMMIT');
         } catch (err) {
@@ -256,13 +256,32 @@ class PostgresTableStore implements TableStore {
 
 const TX_METHODS = { get: 1, put: 1, delete: 1, update: 1, query: 1, scan: 1, getCheckpoint: 1, listCheckpoints: 1, setCheckpoint: 1, transaction: 1 } as const;
 
-/** `tx` of the PostgreSQL door: one connection inside BEGIN ... COMMIT; its statements run one at a time, in call order. */
+/** An item as this transaction knows it: read once, then changed in memory and sent in one batch (see flush). */
+interface CachedItem {
+  readonly stored: StoredTable;
+  readonly key: Key;
+  readonly sk: string;
+  /** The item as it is in this transaction; undefined when absent. */
+  current: Item | undefined;
+  /** The row exists in the database as this transaction last sent or read it. */
+  inDatabase: boolean;
+  /** `current` differs from what was sent: a write or delete waits for the next flush. */
+  pending: boolean;
+}
+
+/**
+ * `tx` of the PostgreSQL door: one connection inside BEGIN ... COMMIT. Its operations run one at a time, in call
+ * order, also when the function does not await each. An item is read at most once per transaction; writes are kept
+ * in memory and sent as a few multi-row statements before a query or scan reads the table, before a savepoint,
+ * and before COMMIT, so a read-modify-write costs one round trip rather than two.
+ */
 class PostgresTx implements StoreTxCore {
   #client: pg.PoolClient | undefined;
   readonly #store: PostgresTableStore;
   readonly #queue = new SerialQueue();
   /** Tables resolved in this transaction (resolved once each, inside it, so a concurrent delete is a conflict). */
   readonly #tables = new Map<string, StoredTable>();
+  readonly #items = new Map<string, CachedItem>();
   readonly #afterCommit: (() => void)[] = [];
   #savepoints = 0;
   /** The first serialization failure met: the transaction cannot commit and runs again. */
@@ -272,14 +291,11 @@ class PostgresTx implements StoreTxCore {
     this.#client = client;
     this.#store = store;
     const handle: PostgresTxHandle = {
-      query: (sql, values) => this.sql(sql, values),
+      query: (text, values) => this.#sql(text, values),
       afterCommit: (fn) => void this.#afterCommit.push(fn),
     };
     for (const [name, method] of decorations) {
-      Object.defineProperty(this, name, {
-        value: (...args: never[]) => (this.#client ? method(handle, ...args) : Promise.reject(endedTransaction())),
-        enumerable: false,
-      });
+      Object.defineProperty(this, name, { value: (...args: never[]) => this.#op(() => method(handle, ...args)), enumerable: false });
     }
   }
 
@@ -287,8 +303,10 @@ class PostgresTx implements StoreTxCore {
     this.#client = undefined;
   }
 
-  idle(): Promise<void> {
-    return this.#queue.drain();
+  /** Waits for the operations the function started, then sends the writes still in memory. */
+  async settle(): Promise<void> {
+    await this.#queue.drain();
+    await this.#op(() => this.#flush());
   }
 
   committed(logger: Logger): void {
@@ -301,168 +319,243 @@ class PostgresTx implements StoreTxCore {
     }
   }
 
-  /** One statement of this transaction, after the ones before it. */
-  sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    return this.#queue.run(async () => {
-      const client = this.#client;
-      if (!client) throw endedTransaction();
-      try {
-        return await client.query<R>(text, values);
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        this.conflict ??= err;
-        throw new TollstreamError('TABLES_CONFLICT', 'this transaction met a concurrent one; it is rolled back and run again', { cause: err });
-      }
+  /** One operation, after the ones called before it. */
+  #op<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#queue.run(() => {
+      if (!this.#client) throw endedTransaction();
+      return fn();
     });
   }
 
-  async resolve(name: string): Promise<StoredTable> {
+  /** `name`: for statements run often, so each connection parses and plans them once. */
+  async #sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = [], name?: string): Promise<pg.QueryResult<R>> {
+    const client = this.#client;
+    if (!client) throw endedTransaction();
+    try {
+      return await client.query<R>(name === undefined ? { text, values } : { name, text, values });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      this.conflict ??= err;
+      throw new TollstreamError('TABLES_CONFLICT', 'this transaction met a concurrent one; it is rolled back and run again', { cause: err });
+    }
+  }
+
+  async #resolve(name: string): Promise<StoredTable> {
     const known = this.#tables.get(name);
     if (known) return known;
-    if (!this.#client) throw endedTransaction();
-    const row = (await this.sql<{ id: string; sort_key: boolean; created_at: string }>('SELECT id, sort_key, created_at FROM ts_tables WHERE name = $1', [name])).rows[0];
+    const row = (await this.#sql<{ id: string; sort_key: boolean; created_at: string }>('SELECT id, sort_key, created_at FROM ts_tables WHERE name = $1', [name], 'ts_resolve')).rows[0];
     if (!row) throw tableNotFound(name);
     const table: StoredTable = { id: Number(row.id), name, sortKey: row.sort_key, createdAt: Number(row.created_at) };
     this.#tables.set(name, table);
     return table;
   }
 
-  async createTable(name: string, sortKey: boolean, ifNotExists: boolean): Promise<TableDescription> {
-    assertTableName(name);
-    const existing = await this.resolve(name).catch((err: unknown) => {
-      if ((err as { code?: unknown }).code === 'NOT_FOUND') return undefined;
-      throw err;
+  describe = (name: string): Promise<TableDescription> => this.#op(async () => describe(await this.#resolve(name)));
+
+  sql = <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> => this.#op(() => this.#sql<R>(text, values));
+
+  createTable = (name: string, sortKey: boolean, ifNotExists: boolean): Promise<TableDescription> =>
+    this.#op(async () => {
+      assertTableName(name);
+      const existing = await this.#resolve(name).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'NOT_FOUND') return undefined;
+        throw err;
+      });
+      if (existing) {
+        if (ifNotExists && existing.sortKey === sortKey) return describe(existing);
+        throw tableExists(name, existing.sortKey, sortKey);
+      }
+      const createdAt = this.#store.now();
+      await this.#sql('INSERT INTO ts_tables (name, sort_key, created_at) VALUES ($1, $2, $3)', [name, sortKey, createdAt]);
+      return { name, sortKey, createdAt };
     });
-    if (existing) {
-      if (ifNotExists && existing.sortKey === sortKey) return describe(existing);
-      throw tableExists(name, existing.sortKey, sortKey);
-    }
-    const createdAt = this.#store.now();
-    await this.sql('INSERT INTO ts_tables (name, sort_key, created_at) VALUES ($1, $2, $3)', [name, sortKey, createdAt]);
-    return { name, sortKey, createdAt };
-  }
 
-  async deleteTable(name: string): Promise<void> {
-    const { id } = await this.resolve(name);
-    await this.sql('DELETE FROM ts_items WHERE table_id = $1', [id]);
-    await this.sql('DELETE FROM ts_tables WHERE id = $1', [id]);
-    this.#tables.delete(name);
-  }
+  deleteTable = (name: string): Promise<void> =>
+    this.#op(async () => {
+      const { id } = await this.#resolve(name);
+      await this.#sql('DELETE FROM ts_items WHERE table_id = $1', [id]);
+      await this.#sql('DELETE FROM ts_tables WHERE id = $1', [id]);
+    });
 
-  async listTables(): Promise<readonly TableDescription[]> {
-    const rows = (await this.sql<{ name: string; sort_key: boolean; created_at: string }>('SELECT name, sort_key, created_at FROM ts_tables ORDER BY name')).rows;
-    return rows.map((r) => ({ name: r.name, sortKey: r.sort_key, createdAt: Number(r.created_at) }));
-  }
+  listTables = (): Promise<readonly TableDescription[]> =>
+    this.#op(async () => {
+      const rows = (await this.#sql<{ name: string; sort_key: boolean; created_at: string }>('SELECT name, sort_key, created_at FROM ts_tables ORDER BY name')).rows;
+      return rows.map((r) => ({ name: r.name, sortKey: r.sort_key, createdAt: Number(r.created_at) }));
+    });
 
-  /** The table, the stored sort key and the current row of one item. */
-  async #point(table: string, key: Key): Promise<{ stored: StoredTable; sk: string; current: Item | undefined }> {
-    const stored = await this.resolve(table);
+  /** The item of `key` as this transaction knows it, read from the database the first time. */
+  async #point(table: string, key: Key, before?: (stored: StoredTable) => void): Promise<CachedItem> {
+    const stored = await this.#resolve(table);
     const sk = storedSortKey(table, stored.sortKey, key);
     refuseNul(table, key.pk, sk);
-    const row = (await this.sql<PointRow>('SELECT version, updated_at, value FROM ts_items WHERE table_id = $1 AND pk = $2 AND sk = $3', [stored.id, key.pk, sk])).rows[0];
-    return { stored, sk, current: row ? makeItem(key, stored.sortKey, row.value, Number(row.version), Number(row.updated_at)) : undefined };
+    before?.(stored);
+    // U+0000 is refused above, so it cannot occur inside the parts it separates.
+    const id = `${stored.id}\u0000${key.pk}\u0000${sk}`;
+    let cached = this.#items.get(id);
+    if (!cached) {
+      const row = (await this.#sql<PointRow>('SELECT version, updated_at, value FROM ts_items WHERE table_id = $1 AND pk = $2 AND sk = $3', [stored.id, key.pk, sk], 'ts_point')).rows[0];
+      const current = row ? makeItem(key, stored.sortKey, row.value, Number(row.version), Number(row.updated_at)) : undefined;
+      cached = { stored, key: stored.sortKey ? { pk: key.pk, sk } : { pk: key.pk }, sk, current, inDatabase: row !== undefined, pending: false };
+      this.#items.set(id, cached);
+    }
+    return cached;
   }
 
-  async #write(stored: StoredTable, key: Key, sk: string, current: Item | undefined, value: JsonObject, table: string): Promise<Item<never>> {
-    const text = encodeForPostgres(value, table, key);
-    const version = (current?.version ?? 0) + 1;
-    const now = this.#store.now();
-    if (current) {
-      await this.sql('UPDATE ts_items SET version = $1, updated_at = $2, value = $3::jsonb WHERE table_id = $4 AND pk = $5 AND sk = $6', [version, now, text, stored.id, key.pk, sk]);
-    } else {
-      await this.sql('INSERT INTO ts_items (table_id, pk, sk, version, updated_at, value) VALUES ($1, $2, $3, $4, $5, $6::jsonb)', [stored.id, key.pk, sk, version, now, text]);
-    }
-    return makeItem(key, stored.sortKey, value as never, version, now);
+  #write(cached: CachedItem, value: JsonObject, table: string): Item<never> {
+    const text = encodeForPostgres(value, table, cached.key);
+    const version = (cached.current?.version ?? 0) + 1;
+    // The stored item is what JSON gives back, as a read would return it.
+    cached.current = makeItem(cached.key, cached.stored.sortKey, JSON.parse(text) as JsonObject, version, this.#store.now());
+    cached.pending = true;
+    return makeItem(cached.key, cached.stored.sortKey, value as never, version, cached.current.updatedAt);
   }
 
-  get: StoreOps['get'] = async (table, key) => (await this.#point(table, key)).current as never;
-
-  put: StoreOps['put'] = async (table, key, value, options = {}) => {
-    const { stored, sk, current } = await this.#point(table, key);
-    assertJsonObject(value, 'value');
-    checkCondition(options, current, stored.sortKey, table, key, 'put');
-    return this.#write(stored, key, sk, current, value, table);
-  };
-
-  delete: StoreOps['delete'] = async (table, key, options = {}) => {
-    const { stored, sk, current } = await this.#point(table, key);
-    checkCondition(options, current, stored.sortKey, table, key, 'delete');
-    if (!current) return undefined;
-    await this.sql('DELETE FROM ts_items WHERE table_id = $1 AND pk = $2 AND sk = $3', [stored.id, key.pk, sk]);
-    return current as never;
-  };
-
-  update: StoreOps['update'] = async (table, key, spec) => {
-    const stored = await this.resolve(table);
-    storedSortKey(table, stored.sortKey, key);
-    assertUpdateSpec(spec, table);
-    const { sk, current } = await this.#point(table, key);
-    checkCondition(spec, current, stored.sortKey, table, key, 'update');
-    const value = (current ? current.value : {}) as Record<string, unknown>;
-    applyUpdate(value, spec, table, key);
-    return this.#write(stored, key, sk, current, value as JsonObject, table);
-  };
-
-  query: StoreOps['query'] = async (table, pk, options = {}) => {
-    const stored = await this.resolve(table);
-    const { limit, order, bounds } = queryPlan(table, pk, options);
-    refuseNul(table, pk, bounds.lower?.value ?? '', bounds.upper?.value ?? '');
-    const params: unknown[] = [stored.id, pk];
-    const where = ['table_id = $1', 'pk = $2'];
-    for (const [bound, below] of [[bounds.lower, false], [bounds.upper, true]] as [Bounds['lower'], boolean][]) {
-      if (!bound) continue;
-      params.push(bound.value);
-      where.push(`sk ${below ? '<' : '>'}${bound.inclusive ? '=' : ''} $${params.length}`);
+  /** Sends the writes kept in memory: one INSERT, one UPDATE and one DELETE at most. */
+  async #flush(): Promise<void> {
+    const inserts: CachedItem[] = [];
+    const updates: CachedItem[] = [];
+    const deletes: CachedItem[] = [];
+    for (const cached of this.#items.values()) {
+      if (!cached.pending) continue;
+      if (cached.current) (cached.inDatabase ? updates : inserts).push(cached);
+      else if (cached.inDatabase) deletes.push(cached);
     }
-    params.push(limit + 1);
-    const rows = (await this.sql<ItemRow>(`SELECT pk, sk, version, updated_at, value FROM ts_items WHERE ${where.join(' AND ')} ORDER BY sk ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT $${params.length}`, params)).rows;
-    return page(rows, limit, stored.sortKey, (last) => encodeCursor(table, pk, last.sk)) as never;
-  };
+    const columns = (list: CachedItem[]) => [
+      list.map((c) => c.stored.id),
+      list.map((c) => c.key.pk),
+      list.map((c) => c.sk),
+      list.map((c) => c.current!.version),
+      list.map((c) => c.current!.updatedAt),
+      list.map((c) => JSON.stringify(c.current!.value)),
+    ];
+    const rows = 'unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[]) AS x(t, p, s, v, u, j)';
+    if (inserts.length > 0) await this.#sql(`INSERT INTO ts_items (table_id, pk, sk, version, updated_at, value) SELECT t, p, s, v, u, j::jsonb FROM ${rows}`, columns(inserts), 'ts_insert');
+    if (updates.length > 0) {
+      await this.#sql(`UPDATE ts_items AS i SET version = x.v, updated_at = x.u, value = x.j::jsonb FROM ${rows} WHERE i.table_id = x.t AND i.pk = x.p AND i.sk = x.s`, columns(updates), 'ts_update');
+    }
+    if (deletes.length > 0) {
+      await this.#sql('DELETE FROM ts_items AS i USING unnest($1::bigint[], $2::text[], $3::text[]) AS x(t, p, s) WHERE i.table_id = x.t AND i.pk = x.p AND i.sk = x.s', [
+        deletes.map((c) => c.stored.id),
+        deletes.map((c) => c.key.pk),
+        deletes.map((c) => c.sk),
+      ]);
+    }
+    for (const list of [inserts, updates, deletes]) {
+      for (const cached of list) {
+        cached.inDatabase = cached.current !== undefined;
+        cached.pending = false;
+      }
+    }
+    for (const cached of this.#items.values()) cached.pending = false;
+  }
 
-  scan: StoreOps['scan'] = async (table, options = {}) => {
-    const stored = await this.resolve(table);
-    const limit = pageLimit(options.limit, table);
-    const after = options.cursor === undefined ? undefined : decodeScanCursor(options.cursor, table);
-    const rows = after
-      ? (await this.sql<ItemRow>('SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = $1 AND (pk, sk) > ($2, $3) ORDER BY pk, sk LIMIT $4', [stored.id, after.pk, after.sk, limit + 1])).rows
-      : (await this.sql<ItemRow>('SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = $1 ORDER BY pk, sk LIMIT $2', [stored.id, limit + 1])).rows;
-    return page(rows, limit, stored.sortKey, (last) => encodeCursor(table, last.pk, last.sk)) as never;
-  };
+  // Copies: a caller changing what it got must not change what this transaction knows.
+  get: StoreOps['get'] = (table, key) => this.#op(async () => structuredClone((await this.#point(table, key)).current) as never);
 
-  getCheckpoint: StoreOps['getCheckpoint'] = async (consumer, stream, shardId) => {
-    assertCheckpointNames(consumer, stream, shardId);
-    refuseNul('checkpoints', consumer, stream, shardId);
-    const row = (await this.sql<CheckpointRow>('SELECT * FROM ts_checkpoints WHERE consumer = $1 AND stream = $2 AND shard_id = $3', [consumer, stream, shardId])).rows[0];
-    return row ? toCheckpoint(row) : undefined;
-  };
+  put: StoreOps['put'] = (table, key, value, options = {}) =>
+    this.#op(async () => {
+      const cached = await this.#point(table, key, () => assertJsonObject(value, 'value'));
+      checkCondition(options, cached.current, cached.stored.sortKey, table, key, 'put');
+      return this.#write(cached, value, table);
+    });
 
-  listCheckpoints: StoreOps['listCheckpoints'] = async (consumer) => {
-    assertCheckpointNames(consumer, 'stream', 'shard');
-    refuseNul('checkpoints', consumer);
-    return (await this.sql<CheckpointRow>('SELECT * FROM ts_checkpoints WHERE consumer = $1 ORDER BY stream, shard_id', [consumer])).rows.map(toCheckpoint);
-  };
+  delete: StoreOps['delete'] = (table, key, options = {}) =>
+    this.#op(async () => {
+      const cached = await this.#point(table, key);
+      const current = cached.current;
+      checkCondition(options, current, cached.stored.sortKey, table, key, 'delete');
+      if (!current) return undefined;
+      cached.current = undefined;
+      cached.pending = true;
+      return structuredClone(current) as never;
+    });
 
-  setCheckpoint: StoreTxCore['setCheckpoint'] = async (consumer, stream, shardId, sequenceNumber) => {
-    assertCheckpoint(consumer, stream, shardId, sequenceNumber);
-    refuseNul('checkpoints', consumer, stream, shardId);
-    await this.sql(
-      `INSERT INTO ts_checkpoints (consumer, stream, shard_id, sequence_number, updated_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (consumer, stream, shard_id) DO UPDATE SET sequence_number = excluded.sequence_number, updated_at = excluded.updated_at`,
-      [consumer, stream, shardId, sequenceNumber, this.#store.now()],
-    );
-  };
+  update: StoreOps['update'] = (table, key, spec) =>
+    this.#op(async () => {
+      const cached = await this.#point(table, key, () => assertUpdateSpec(spec, table));
+      checkCondition(spec, cached.current, cached.stored.sortKey, table, key, 'update');
+      // A copy: the cached item must not change if the update is refused half way.
+      const value = (cached.current ? structuredClone(cached.current.value) : {}) as Record<string, unknown>;
+      applyUpdate(value, spec, table, key);
+      return this.#write(cached, value as JsonObject, table);
+    });
+
+  query: StoreOps['query'] = (table, pk, options = {}) =>
+    this.#op(async () => {
+      const stored = await this.#resolve(table);
+      const { limit, order, bounds } = queryPlan(table, pk, options);
+      refuseNul(table, pk, bounds.lower?.value ?? '', bounds.upper?.value ?? '');
+      await this.#flush();
+      const params: unknown[] = [stored.id, pk];
+      const where = ['table_id = $1', 'pk = $2'];
+      for (const [bound, below] of [[bounds.lower, false], [bounds.upper, true]] as [Bounds['lower'], boolean][]) {
+        if (!bound) continue;
+        params.push(bound.value);
+        where.push(`sk ${below ? '<' : '>'}${bound.inclusive ? '=' : ''} $${params.length}`);
+      }
+      params.push(limit + 1);
+      const rows = (await this.#sql<ItemRow>(`SELECT pk, sk, version, updated_at, value FROM ts_items WHERE ${where.join(' AND ')} ORDER BY sk ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT $${params.length}`, params)).rows;
+      return page(rows, limit, stored.sortKey, (last) => encodeCursor(table, pk, last.sk)) as never;
+    });
+
+  scan: StoreOps['scan'] = (table, options = {}) =>
+    this.#op(async () => {
+      const stored = await this.#resolve(table);
+      const limit = pageLimit(options.limit, table);
+      const after = options.cursor === undefined ? undefined : decodeScanCursor(options.cursor, table);
+      await this.#flush();
+      const rows = after
+        ? (await this.#sql<ItemRow>('SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = $1 AND (pk, sk) > ($2, $3) ORDER BY pk, sk LIMIT $4', [stored.id, after.pk, after.sk, limit + 1])).rows
+        : (await this.#sql<ItemRow>('SELECT pk, sk, version, updated_at, value FROM ts_items WHERE table_id = $1 ORDER BY pk, sk LIMIT $2', [stored.id, limit + 1])).rows;
+      return page(rows, limit, stored.sortKey, (last) => encodeCursor(table, last.pk, last.sk)) as never;
+    });
+
+  getCheckpoint: StoreOps['getCheckpoint'] = (consumer, stream, shardId) =>
+    this.#op(async () => {
+      assertCheckpointNames(consumer, stream, shardId);
+      refuseNul('checkpoints', consumer, stream, shardId);
+      const row = (await this.#sql<CheckpointRow>('SELECT * FROM ts_checkpoints WHERE consumer = $1 AND stream = $2 AND shard_id = $3', [consumer, stream, shardId], 'ts_checkpoint')).rows[0];
+      return row ? toCheckpoint(row) : undefined;
+    });
+
+  listCheckpoints: StoreOps['listCheckpoints'] = (consumer) =>
+    this.#op(async () => {
+      assertCheckpointNames(consumer, 'stream', 'shard');
+      refuseNul('checkpoints', consumer);
+      return (await this.#sql<CheckpointRow>('SELECT * FROM ts_checkpoints WHERE consumer = $1 ORDER BY stream, shard_id', [consumer])).rows.map(toCheckpoint);
+    });
+
+  setCheckpoint: StoreTxCore['setCheckpoint'] = (consumer, stream, shardId, sequenceNumber) =>
+    this.#op(async () => {
+      assertCheckpoint(consumer, stream, shardId, sequenceNumber);
+      refuseNul('checkpoints', consumer, stream, shardId);
+      await this.#sql(
+        `INSERT INTO ts_checkpoints (consumer, stream, shard_id, sequence_number, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (consumer, stream, shard_id) DO UPDATE SET sequence_number = excluded.sequence_number, updated_at = excluded.updated_at`,
+        [consumer, stream, shardId, sequenceNumber, this.#store.now()],
+        'ts_set_checkpoint',
+      );
+    });
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
     const name = `ts_savepoint_${++this.#savepoints}`;
-    await this.sql(`SAVEPOINT ${name}`);
+    // Writes before the savepoint are sent first, so that rolling back to it undoes exactly the writes after it.
+    await this.#op(async () => {
+      await this.#flush();
+      await this.#sql(`SAVEPOINT ${name}`);
+    });
     let result: T;
     try {
       result = await fn(this as unknown as StoreTx);
     } catch (err) {
       // After a conflict the whole transaction is rolled back and run again; the savepoint is moot.
       if (this.conflict === undefined && this.#client) {
-        await this.sql(`ROLLBACK TO SAVEPOINT ${name}`);
-        await this.sql(`RELEASE SAVEPOINT ${name}`);
+        await this.#op(async () => {
+          await this.#sql(`ROLLBACK TO SAVEPOINT ${name}`);
+          await this.#sql(`RELEASE SAVEPOINT ${name}`);
+          // What this transaction knew of items may include writes just undone: read them again.
+          this.#items.clear();
+        });
       }
       throw err;
     }
