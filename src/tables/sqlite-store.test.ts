@@ -50,4 +50,41 @@ describe('the SQLite door and the synchronous API on one connection', () => {
     await store.close();
     dir.remove();
   });
+
+  it("waits for another connection's write lock without blocking the event loop, and gives up after the busy timeout", async () => {
+    const dir = tempDir();
+    const holder = sqliteTableStore(openTables({ path: dir.dbPath }));
+    const waiter = sqliteTableStore(openTables({ path: dir.dbPath, busyTimeoutMs: 200 }));
+    try {
+      await holder.createTable('t');
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holding = holder.transaction(async (tx) => {
+        await tx.put('t', { pk: 'held' }, {});
+        locked();
+        await gate;
+      });
+      await isLocked;
+      // Timers keep running while the waiter waits: the event loop is free.
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 5);
+      const err = await waiter.put('t', { pk: 'late' }, {}).catch((e: unknown) => e);
+      clearInterval(ticker);
+      expect((err as { code?: string }).code).toBe('IO_ERROR');
+      expect((err as Error).message).toContain('busy timeout');
+      expect(ticks).toBeGreaterThan(0);
+      // Once the holder commits, the waiter's next write goes through.
+      const writing = waiter.put('t', { pk: 'after' }, {});
+      release();
+      await holding;
+      await writing;
+      expect((await waiter.scan('t')).items.map((i) => i.pk)).toEqual(['after', 'held']);
+    } finally {
+      await holder.close();
+      await waiter.close();
+      dir.remove();
+    }
+  });
 });
