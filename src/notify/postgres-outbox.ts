@@ -5,8 +5,11 @@
  * notifications (`notify.publish` with the row's idempotency key), where the dispatcher fans them out as it
  * does any other. The relay marks a row dispatched only after notify has committed it; a crash in between
  * relays the row again, and the idempotency key makes that second publish a no-op. Rows are claimed with
- * FOR UPDATE SKIP LOCKED, so relays of several nodes share the work and never move one row at once.
+ * FOR UPDATE SKIP LOCKED, so relays of several nodes share the work and never move one row at once. A
+ * publishing transaction also signals the schema's channel (NOTIFY, delivered at commit), which wakes the
+ * relays of every node that listens; polling covers a listener that was disconnected.
  */
+import pg from 'pg';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { JsonObject, TableStore } from '../tables/index.ts';
@@ -64,6 +67,8 @@ interface OutboxRow {
 export async function openPostgresOutbox(options: PostgresOutboxOptions): Promise<PostgresOutbox> {
   const internals = postgresTablesInternals(options.store);
   const { pool, schema, now, notify } = { ...internals, notify: options.notify };
+  // A channel name is at most 63 bytes; schemas sharing the first 53 characters only wake each other for nothing.
+  const channel = `ts_outbox_${schema}`.slice(0, 63);
   const logger = (options.logger ?? internals.logger).child({ component: 'notify', outbox: 'postgres' });
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   if (!Number.isSafeInteger(pollIntervalMs) || pollIntervalMs < 1) {
@@ -81,6 +86,29 @@ export async function openPostgresOutbox(options: PostgresOutboxOptions): Promis
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let pass: Promise<void> | undefined;
+  let listener: pg.Client | undefined;
+
+  /** Listens on the channel (again, after a lost connection); until it does, the poll finds other nodes' rows. */
+  const listen = async (): Promise<void> => {
+    if (listener || !running) return;
+    const client = new pg.Client({ connectionString: internals.connectionString, application_name: `tollstream-outbox:${schema}` });
+    listener = client;
+    const drop = () => {
+      if (listener === client) listener = undefined;
+      client.end().catch(() => undefined);
+    };
+    client.on('error', drop);
+    client.on('end', drop);
+    client.on('notification', () => wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${channel}"`);
+      if (!running) drop();
+    } catch (err) {
+      logger.warn('cannot listen for outbox rows of other nodes; polling only until the next try', { err });
+      drop();
+    }
+  };
 
   const relayOnce = async (): Promise<number> => {
     const conn = await pool.connect();
@@ -123,6 +151,7 @@ export async function openPostgresOutbox(options: PostgresOutboxOptions): Promis
   };
   const tick = (): void => {
     if (!running || pass) return;
+    void listen();
     let moved = 0;
     pass = relayOnce()
       .then(
@@ -146,6 +175,7 @@ export async function openPostgresOutbox(options: PostgresOutboxOptions): Promis
     );
     const id = inserted.rows[0]?.id;
     if (id !== undefined) {
+      await tx.query('SELECT pg_notify($1, $2)', [channel, '']);
       tx.afterCommit(wake);
       return { outboxId: Number(id), duplicate: false };
     }
@@ -163,6 +193,9 @@ export async function openPostgresOutbox(options: PostgresOutboxOptions): Promis
     async stop() {
       running = false;
       clearTimeout(timer);
+      const client = listener;
+      listener = undefined;
+      await client?.end().catch(() => undefined);
       await pass;
     },
     relayOnce,

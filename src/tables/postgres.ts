@@ -46,6 +46,8 @@ export interface PostgresTablesOptions {
 /** What sibling components (the notification outbox) reach: see `postgresTablesInternals`. */
 export interface PostgresTablesInternals {
   readonly pool: pg.Pool;
+  /** For a connection of its own outside the pool (LISTEN). */
+  readonly connectionString: string;
   readonly schema: string;
   readonly logger: Logger;
   readonly now: () => number;
@@ -111,7 +113,7 @@ export async function openPostgresTables(options: PostgresTablesOptions): Promis
       cause: err,
     });
   }
-  const store = new PostgresTableStore(pool, url, schema, logger, options.now ?? Date.now, options.maxAttempts ?? 40);
+  const store = new PostgresTableStore(pool, options.connectionString, url, schema, logger, options.now ?? Date.now, options.maxAttempts ?? 40);
   internals.set(store, store.internals);
   logger.info('tables opened', { url });
   return store;
@@ -145,12 +147,13 @@ class PostgresTableStore implements TableStore {
   #closed = false;
   readonly internals: PostgresTablesInternals;
 
-  constructor(pool: pg.Pool, url: string, schema: string, logger: Logger, readonly now: () => number, maxAttempts: number) {
+  constructor(pool: pg.Pool, connectionString: string, url: string, schema: string, logger: Logger, readonly now: () => number, maxAttempts: number) {
     this.#pool = pool;
     this.#url = url;
     this.#maxAttempts = maxAttempts;
     this.internals = {
       pool,
+      connectionString,
       schema,
       logger,
       now,

@@ -58,12 +58,29 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
+/** Waits until a connection with this application name has run its LISTEN. */
+async function listening(applicationName: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl() });
+  await client.connect();
+  try {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const found = await client.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle' AND query LIKE 'LISTEN%'", [applicationName]);
+      if (found.rowCount) return;
+      if (Date.now() > deadline) throw new Error(`no connection ${applicationName} listening`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** A node: its own pool on the shared schema, its own notifications (SQLite), and a relay between them. */
-async function openNode(): Promise<Node> {
+async function openNode(options: { pollIntervalMs?: number } = {}): Promise<Node> {
   const store = await openPostgresTables({ connectionString: postgresUrl(), schema });
   const fixture = openFixture();
   fixture.notify.createTopic('spend-alerts', { kind: 'inbox', customerField: 'customer_id' });
-  const outbox = await openPostgresOutbox({ store, notify: fixture.notify, pollIntervalMs: 50 });
+  const outbox = await openPostgresOutbox({ store, notify: fixture.notify, pollIntervalMs: options.pollIntervalMs ?? 50 });
   const node = { store, fixture, outbox };
   nodes.push(node);
   return node;
@@ -143,6 +160,21 @@ describe('the notification outbox on PostgreSQL', () => {
     await fixture.notify.stop();
     expect(fixture.notify.listInbox('c-1')).toHaveLength(1);
     expect(fixture.notify.stats().outboxPending).toBe(0);
+  });
+
+  it("another node's relay is woken by the commit, without waiting for its poll", async () => {
+    const a = await openNode();
+    const b = await openNode({ pollIntervalMs: 3_600_000 });
+    await a.store.createTable('monthly_spend', { sortKey: true });
+    b.fixture.notify.start();
+    b.outbox.start();
+    // B's first pass runs at start; after it only a wake (the channel) can move the row within the wait.
+    await listening(`tollstream-outbox:${schema}`);
+    await a.store.transaction((tx) => spendingAlerts(tx, batch));
+    await waitFor('the alert in the inbox of B', () => b.fixture.notify.unreadCount('c-1') > 0);
+    // The relay marks the row once notify has it; stopping waits for that pass to end.
+    await b.outbox.stop();
+    expect(await a.outbox.pending()).toBe(0);
   });
 
   it('relays of two nodes running at once move every row exactly once', async () => {
