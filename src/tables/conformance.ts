@@ -322,7 +322,15 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
       const applyBatch = (records: readonly SpendRecord[], crashAfter?: number) => store.transaction((tx) => applyBatchIn(tx, records, crashAfter));
       const total = async (customer: string, on = store) => (await on.get('spend', { pk: customer, sk: '2026-11' }))?.value.total_cents;
 
-      it('a transaction that throws leaves neither writes nor checkpoint', async () => {
+      it('a transaction that throws leaves neither writes nor checkpoint, and rethrows the very error', async () => {
+        const thrown = new RangeError('the handler failed');
+        const caught = await store
+          .transaction(async (tx) => {
+            await tx.put('spend', { pk: 'c-1', sk: 'x' }, { n: 1 });
+            throw thrown;
+          })
+          .catch((err: unknown) => err);
+        expect(caught).toBe(thrown);
         await expect(applyBatch(batch, 2)).rejects.toThrow('crash');
         expect(await total('c-1')).toBeUndefined();
         expect(await total('c-2')).toBeUndefined();

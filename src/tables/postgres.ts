@@ -141,7 +141,8 @@ interface CheckpointRow {
 class PostgresTableStore implements TableStore {
   readonly backend = 'postgres';
   readonly #pool: pg.Pool;
-  readonly #url: string;
+  /** The server's URL without its password, for messages. */
+  readonly url: string;
   readonly #maxAttempts: number;
   readonly #decorations = new Map<string, PostgresTxDecoration>();
   #closed = false;
@@ -149,7 +150,7 @@ class PostgresTableStore implements TableStore {
 
   constructor(pool: pg.Pool, connectionString: string, url: string, schema: string, logger: Logger, readonly now: () => number, maxAttempts: number) {
     this.#pool = pool;
-    this.#url = url;
+    this.url = url;
     this.#maxAttempts = maxAttempts;
     this.internals = {
       pool,
@@ -193,7 +194,7 @@ class PostgresTableStore implements TableStore {
     try {
       client = await this.#pool.connect();
     } catch (err) {
-      throw this.#unavailable(err);
+      throw driverError(err, this.url);
     }
     let broken = false;
     try {
@@ -201,12 +202,12 @@ class PostgresTableStore implements TableStore {
         const tx = new PostgresTx(client, this, this.#decorations);
         let result: T;
         try {
-          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE').catch((err: unknown) => Promise.reject(driverError(err, this.url)));
           result = await withinTransaction(this, async () => fn(tx as unknown as StoreTx));
           // Operations the function started but did not wait for belong to the transaction too.
           await tx.settle();
           if (tx.conflict !== undefined) throw tx.conflict;
-          await client.query('COMMIT');
+          await client.query('COMMIT').catch((err: unknown) => Promise.reject(isConflict(err) ? err : driverError(err, this.url)));
         } catch (err) {
           tx.end();
           const conflict = tx.conflict ?? (isConflict(err) ? err : undefined);
@@ -214,9 +215,10 @@ class PostgresTableStore implements TableStore {
             await client.query('ROLLBACK');
           } catch {
             broken = true;
-            throw conflict !== undefined ? this.#unavailable(err) : this.#map(err);
+            throw conflict !== undefined ? driverError(conflict, this.url) : err;
           }
-          if (conflict === undefined) throw this.#map(err);
+          // The function's own error is rethrown as it was; the driver's arrive here mapped already.
+          if (conflict === undefined) throw err;
           if (attempt >= this.#maxAttempts) {
             throw new TollstreamError('TABLES_CONFLICT', `a tables transaction met concurrent ones on all its ${attempt} attempts; retry it later`, {
               context: { attempts: attempt },
@@ -234,19 +236,6 @@ class PostgresTableStore implements TableStore {
     } finally {
       client.release(broken);
     }
-  }
-
-  #map(err: unknown): unknown {
-    if (err instanceof TollstreamError) return err;
-    const code = (err as { code?: unknown }).code;
-    if (typeof code !== 'string' || /^(08|53|57)/.test(code) || !/^[0-9A-Z]{5}$/.test(code)) return this.#unavailable(err);
-    return new TollstreamError('INTERNAL', `the tables database refused a statement: ${(err as Error).message}`, { context: { sqlState: code }, cause: err });
-  }
-
-  /** The connection failed: the last commit's outcome may be unknown (a function's checkpoint settles it on redelivery). */
-  #unavailable(err: unknown): TollstreamError {
-    if (err instanceof TollstreamError) return err;
-    return new TollstreamError('TABLES_UNAVAILABLE', `the tables database at ${this.#url} failed: ${(err as Error).message}; retry`, { context: { url: this.#url }, cause: err });
   }
 
   async close(): Promise<void> {
@@ -337,7 +326,7 @@ class PostgresTx implements StoreTxCore {
     try {
       return await client.query<R>(name === undefined ? { text, values } : { name, text, values });
     } catch (err) {
-      if (!isConflict(err)) throw err;
+      if (!isConflict(err)) throw driverError(err, this.#store.url);
       this.conflict ??= err;
       throw new TollstreamError('TABLES_CONFLICT', 'this transaction met a concurrent one; it is rolled back and run again', { cause: err });
     }
@@ -580,6 +569,21 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
 
 function describe(table: StoredTable): TableDescription {
   return { name: table.name, sortKey: table.sortKey, createdAt: table.createdAt };
+}
+
+/**
+ * An error of the driver as a TollstreamError: a lost or refused connection (no SQLSTATE, or classes 08, 53, 57)
+ * is TABLES_UNAVAILABLE, and after one during COMMIT the commit may or may not have happened (a function's
+ * checkpoint settles it on redelivery); any other refused statement is INTERNAL (statements are built here).
+ */
+function driverError(err: unknown, url: string): TollstreamError {
+  if (err instanceof TollstreamError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|53|57)/.test(code)) {
+    return new TollstreamError('INTERNAL', `the tables database refused a statement: ${message}`, { context: { sqlState: code }, cause: err });
+  }
+  return new TollstreamError('TABLES_UNAVAILABLE', `the tables database at ${url} failed: ${message}; retry`, { context: { url }, cause: err });
 }
 
 function isConflict(err: unknown): boolean {
