@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeTableStoreConformance } from './conformance.ts';
 import { openTables, sqliteTableStore, type TableStore } from './index.ts';
+import { tablesInternals } from './internal.ts';
 import { tempDir } from './test-helpers.ts';
 
 describeTableStoreConformance('SQLite', async () => {
@@ -84,6 +85,32 @@ describe('the SQLite door and the synchronous API on one connection', () => {
     } finally {
       await holder.close();
       await waiter.close();
+      dir.remove();
+    }
+  });
+
+  it("keeps Tables' flush choices: a when-needed commit is not flushed unless something in it requires it, and the level is restored", async () => {
+    const dir = tempDir();
+    const tables = openTables({ path: dir.dbPath });
+    const store = sqliteTableStore(tables);
+    try {
+      await store.createTable('t');
+      const internals = tablesInternals(tables);
+      const before = { ...internals.stats };
+      const commits = () => ({ flushed: internals.stats.flushedCommits - before.flushedCommits, unflushed: internals.stats.unflushedCommits - before.unflushedCommits });
+      await store.transaction((tx) => tx.update('t', { pk: 'a' }, { add: { n: 1 } }), { flush: 'when-needed' });
+      expect(commits()).toEqual({ flushed: 0, unflushed: 1 });
+      await store.transaction(async (tx) => {
+        await tx.update('t', { pk: 'a' }, { add: { n: 1 } });
+        internals.requireFlush();
+      }, { flush: 'when-needed' });
+      expect(commits()).toEqual({ flushed: 1, unflushed: 1 });
+      await store.update('t', { pk: 'a' }, { add: { n: 1 } });
+      expect(commits()).toEqual({ flushed: 2, unflushed: 1 });
+      // 2 is FULL: statements outside the door's transactions are flushed again.
+      expect(internals.db.pragma('synchronous', { simple: true })).toBe(2);
+    } finally {
+      await store.close();
       dir.remove();
     }
   });
