@@ -128,6 +128,14 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
         expect((await store.get('customers', { pk: 'c-1' }))?.version).toBe(1);
       });
 
+      it('refuses a value over 400 KiB as JSON with PAYLOAD_TOO_LARGE, by put and by update', async () => {
+        const big = 'x'.repeat(400 * 1024);
+        await expectCode(store.put('customers', { pk: 'c-1' }, { big }), 'PAYLOAD_TOO_LARGE');
+        await store.put('customers', { pk: 'c-1' }, { small: 1 });
+        await expectCode(store.update('customers', { pk: 'c-1' }, { set: { big } }), 'PAYLOAD_TOO_LARGE');
+        expect((await store.get('customers', { pk: 'c-1' }))?.value).toEqual({ small: 1 });
+      });
+
       it('refuses an update spec with an unknown key instead of writing nothing', async () => {
         expect((await rejection(store.update('customers', { pk: 'c-1' }, { inc: { n: 1 } } as never))).message).toContain("unknown key 'inc'");
         expect(await store.get('customers', { pk: 'c-1' })).toBeUndefined();
@@ -535,6 +543,20 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
           expect(new Set(applied.map((sk) => sk?.split(':')[1])).size).toBe(1);
           expect((await store.get('spend', { pk: 'c-1', sk: '2026-11' }))?.value).toEqual({ total_cents: 110 });
           expect((await store.getCheckpoint('spend-fn', 'toll_transactions', 'shard-0'))?.sequenceNumber).toBe('12');
+        } finally {
+          await peer.close();
+        }
+      });
+
+      it('creating one table from two stores at once with ifNotExists succeeds for both', async () => {
+        const peer = await harness.openPeer();
+        try {
+          const created = await Promise.all([store.createTable('shared', { sortKey: true, ifNotExists: true }), peer.createTable('shared', { sortKey: true, ifNotExists: true })]);
+          expect(created.map((t) => [t.name, t.sortKey])).toEqual([
+            ['shared', true],
+            ['shared', true],
+          ]);
+          expect((await store.listTables()).filter((t) => t.name === 'shared')).toHaveLength(1);
         } finally {
           await peer.close();
         }
