@@ -86,6 +86,10 @@ export const ERROR_CODES = {
   TABLES_CORRUPT: { kind: 'internal', retriable: false },
   /** A tables database that existed before is missing: starting empty would silently lose its items. */
   TABLES_MISSING: { kind: 'user', retriable: false },
+  /** The PostgreSQL server holding the tables could not be reached or refused the connection: retry. */
+  TABLES_UNAVAILABLE: { kind: 'external', retriable: true },
+  /** A tables transaction kept meeting concurrent ones (serialization failures) through every attempt: retry it. */
+  TABLES_CONFLICT: { kind: 'user', retriable: true },
   // Streaming SQL: the query text (syntax), its meaning (plan), and the inputs it runs over
   SQL_SYNTAX: { kind: 'user', retriable: false },
   SQL_PLAN: { kind: 'user', retriable: false },

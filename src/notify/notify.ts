@@ -81,28 +81,7 @@ export function openNotify(options: NotifyOptions): Notify {
   };
 
   const publishIn = (_tx: TableTx, topicName: string, message: JsonObject, publishOptions: PublishOptions): PublishResult => {
-    const topic = topicOrThrow(topicName);
-    const key = publishOptions?.idempotencyKey;
-    if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-      throw new TollstreamError('INVALID_ARGUMENT', 'idempotencyKey must be 1 to 256 visible ASCII characters (it is sent as the webhook-id header)', {
-        context: { topic: topicName },
-      });
-    }
-    assertJsonObject(message, 'message');
-    if (topic.kind === 'inbox' && topic.customerField) {
-      const customerId = message[topic.customerField];
-      if (typeof customerId !== 'string' || customerId === '' || customerId.length > 256) {
-        throw new TollstreamError('INVALID_ARGUMENT', `messages of inbox topic '${topicName}' must name the customer (1-256 characters) in '${topic.customerField}'`, {
-          context: { topic: topicName, idempotencyKey: key },
-        });
-      }
-    }
-    const text = JSON.stringify(message);
-    if (text.length * 3 > MAX_MESSAGE_BYTES && Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
-      throw new TollstreamError('PAYLOAD_TOO_LARGE', `the message is ${Buffer.byteLength(text)} bytes as JSON; the limit is ${MAX_MESSAGE_BYTES}`, {
-        context: { topic: topicName, idempotencyKey: key },
-      });
-    }
+    const { key, text } = checkPublish(topicOrThrow(topicName), message, publishOptions);
     const result = store.insertOutbox(key, topicName, text, now());
     // Dispatched to customers after the commit: it must not be rolled back by a power loss once sent.
     internals.requireFlush();
@@ -228,6 +207,33 @@ export function openNotify(options: NotifyOptions): Notify {
     },
   };
   return notify;
+}
+
+/** Checks a message before it enters an outbox; returns its idempotency key and its JSON text. */
+export function checkPublish(topic: TopicDescription, message: JsonObject, publishOptions: PublishOptions): { key: string; text: string } {
+  const topicName = topic.name;
+  const key = publishOptions?.idempotencyKey;
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw new TollstreamError('INVALID_ARGUMENT', 'idempotencyKey must be 1 to 256 visible ASCII characters (it is sent as the webhook-id header)', {
+      context: { topic: topicName },
+    });
+  }
+  assertJsonObject(message, 'message');
+  if (topic.kind === 'inbox' && topic.customerField) {
+    const customerId = message[topic.customerField];
+    if (typeof customerId !== 'string' || customerId === '' || customerId.length > 256) {
+      throw new TollstreamError('INVALID_ARGUMENT', `messages of inbox topic '${topicName}' must name the customer (1-256 characters) in '${topic.customerField}'`, {
+        context: { topic: topicName, idempotencyKey: key },
+      });
+    }
+  }
+  const text = JSON.stringify(message);
+  if (text.length * 3 > MAX_MESSAGE_BYTES && Buffer.byteLength(text) > MAX_MESSAGE_BYTES) {
+    throw new TollstreamError('PAYLOAD_TOO_LARGE', `the message is ${Buffer.byteLength(text)} bytes as JSON; the limit is ${MAX_MESSAGE_BYTES}`, {
+      context: { topic: topicName, idempotencyKey: key },
+    });
+  }
+  return { key, text };
 }
 
 function resolveRetry(partial: Partial<RetryPolicy> | undefined): RetryPolicy {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TollstreamError } from '../core/errors.ts';
-import type { TableTx } from '../tables/index.ts';
+import { sqliteTableStore, type TableTx } from '../tables/index.ts';
 import { openFixture, waitFor, type NotifyFixture } from './test-helpers.ts';
 
 let f: NotifyFixture;
@@ -117,6 +117,28 @@ describe('outbox', () => {
       ),
     ).toBe('NOT_FOUND');
     expect(f.tables.get('monthly_spend', { pk: 'c-1', sk: 'x' })).toBeUndefined();
+  });
+});
+
+describe('publish through the asynchronous door on SQLite', () => {
+  it('commits the outbox row with the writes, and none when the function rejects', async () => {
+    const store = sqliteTableStore(f.tables);
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.put('monthly_spend', { pk: 'c-1', sk: 'x' }, { a: 1 });
+        await tx.publish('spend-alerts', { customer_id: 'c-1' }, { idempotencyKey: 'door-0' });
+        throw new Error('crash before commit');
+      }),
+    ).rejects.toThrow('crash before commit');
+    expect(f.notify.stats().outboxPending).toBe(0);
+    const result = await store.transaction(async (tx) => {
+      await tx.put('monthly_spend', { pk: 'c-1', sk: 'x' }, { a: 1 });
+      return tx.publish('spend-alerts', { customer_id: 'c-1' }, { idempotencyKey: 'door-1' });
+    });
+    expect(result.duplicate).toBe(false);
+    f.notify.start();
+    await waitFor('the inbox entry', () => f.notify.listInbox('c-1').length === 1);
+    expect(f.notify.listInbox('c-1')[0]?.idempotencyKey).toBe('door-1');
   });
 });
 

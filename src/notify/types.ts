@@ -284,4 +284,12 @@ declare module '../tables/types.ts' {
      */
     publish(topic: string, message: JsonObject, options: PublishOptions): PublishResult;
   }
+  interface StoreTx {
+    /**
+     * The same through the asynchronous door. On SQLite it writes the outbox of `openNotify({ tables })`; on
+     * PostgreSQL (after `openPostgresOutbox`) the outbox in the tables' schema, relayed to this node's
+     * notifications after the commit. `outboxId` numbers the outbox the row went to.
+     */
+    publish(topic: string, message: JsonObject, options: PublishOptions): Promise<PublishResult>;
+  }
 }

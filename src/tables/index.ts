@@ -5,3 +5,5 @@
 export type * from './types.ts';
 export { openTables, type TablesOptions } from './tables.ts';
 export { assertJsonObject } from './json.ts';
+export { sqliteTableStore } from './sqlite-store.ts';
+export { openPostgresTables, type PostgresTablesOptions } from './postgres.ts';

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { TollstreamError } from '../core/errors.ts';
 import { assertCondition, evaluateCondition } from './condition.ts';
 import { assertJsonObject, assertJsonValue } from './json.ts';
-import { assertKeyPart, decodeCursor, decodeScanCursor, encodeCursor, rangeToBounds, tightenLower, tightenUpper, type Bounds } from './keys.ts';
+import { assertKeyPart, assertTableName, decodeCursor, decodeScanCursor, encodeCursor, rangeToBounds, tightenLower, tightenUpper, type Bounds } from './keys.ts';
 import { assertPath, readPath, removePath, writePath } from './paths.ts';
 import type { Checkpoint, Item, JsonObject, Key, QueryOptions, QueryResult, ScanOptions, TableDescription, UpdateSpec, WriteOptions } from './types.ts';
 
@@ -119,26 +119,7 @@ export class ItemOps {
     const row = this.#select.get(id, key.pk, sk);
     const current = this.#check(spec, row, sortKey, table, key, 'update');
     const value = (current ? current.value : row ? JSON.parse(row[2]) : {}) as Record<string, unknown>;
-    const { set, add, remove } = spec;
-    if (set) {
-      const paths = Object.keys(set);
-      for (let i = 0; i < paths.length; i++) {
-        const path = paths[i]!;
-        const v = set[path];
-        assertPath(path, 'set');
-        assertJsonValue(v, `set.${path}`);
-        writePath(value, path, v);
-      }
-    }
-    if (add) {
-      const paths = Object.keys(add);
-      for (let i = 0; i < paths.length; i++) {
-        const path = paths[i]!;
-        assertPath(path, 'add');
-        writePath(value, path, addNumbers(readPath(value as JsonObject, path), add[path], path, table, key));
-      }
-    }
-    if (remove) for (const path of remove) (assertPath(path, 'remove'), removePath(value, path));
+    applyUpdate(value, spec, table, key);
     const text = encode(value, table, key);
     const version = (row?.[0] ?? 0) + 1;
     const now = this.#now();
@@ -149,21 +130,7 @@ export class ItemOps {
 
   query<V extends JsonObject>(table: string, pk: string, options: QueryOptions = {}): QueryResult<V> {
     const { id, sortKey } = this.#describe(table);
-    assertKeyPart(pk, 'pk', table);
-    const limit = options.limit ?? DEFAULT_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new TollstreamError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_LIMIT}`, { context: { table, limit } });
-    }
-    const order = options.order ?? 'asc';
-    if (order !== 'asc' && order !== 'desc') {
-      throw new TollstreamError('INVALID_ARGUMENT', "order must be 'asc' or 'desc'", { context: { table, order } });
-    }
-    const bounds = rangeToBounds(options.sk, table);
-    if (options.cursor !== undefined) {
-      const last = decodeCursor(options.cursor, table, pk);
-      if (order === 'asc') tightenLower(bounds, last, false);
-      else tightenUpper(bounds, last, false);
-    }
+    const { limit, order, bounds } = queryPlan(table, pk, options);
     const params: unknown[] = [id, pk];
     if (bounds.lower) params.push(bounds.lower.value);
     if (bounds.upper) params.push(bounds.upper.value);
@@ -177,10 +144,7 @@ export class ItemOps {
 
   scan<V extends JsonObject>(table: string, options: ScanOptions = {}): QueryResult<V> {
     const { id, sortKey } = this.#describe(table);
-    const limit = options.limit ?? DEFAULT_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new TollstreamError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_LIMIT}`, { context: { table, limit } });
-    }
+    const limit = pageLimit(options.limit, table);
     const after = options.cursor === undefined ? undefined : decodeScanCursor(options.cursor, table);
     const rows = after
       ? (this.#scanAfter ??= this.#db.prepare<[number, string, string, number], ItemRow>(
@@ -207,44 +171,21 @@ export class ItemOps {
   }
 
   setCheckpoint(consumer: string, stream: string, shardId: string, sequenceNumber: string): void {
-    assertCheckpointNames(consumer, stream, shardId);
-    if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) {
-      throw new TollstreamError('INVALID_ARGUMENT', 'sequenceNumber must be a decimal string as returned by the stream log', {
-        context: { consumer, stream, shardId, sequenceNumber },
-      });
-    }
+    assertCheckpoint(consumer, stream, shardId, sequenceNumber);
     this.#setCheckpoint.run(consumer, stream, shardId, sequenceNumber, this.#now());
   }
 
   /** The table's id and the stored sort key ('' in tables without one), after checking the key's shape. */
   #locate(table: string, key: Key): { id: number; sk: string; sortKey: boolean } {
     const { id, sortKey } = this.#describe(table);
-    if (typeof key !== 'object' || key === null) {
-      throw new TollstreamError('INVALID_ARGUMENT', 'key must be an object { pk, sk? }', { context: { table } });
-    }
-    assertKeyPart(key.pk, 'pk', table);
-    if (sortKey) {
-      assertKeyPart(key.sk, 'sk', table);
-      return { id, sk: key.sk, sortKey };
-    }
-    if (key.sk !== undefined) {
-      throw new TollstreamError('INVALID_ARGUMENT', `table '${table}' has no sort key; leave sk out of the key`, {
-        context: { table, pk: key.pk },
-      });
-    }
-    return { id, sk: '', sortKey };
+    return { id, sk: storedSortKey(table, sortKey, key), sortKey };
   }
 
   /** Throws CONDITION_FAILED unless the condition holds; returns the parsed current item when it had to read it. */
   #check(options: WriteOptions, row: PointRow | undefined, sortKey: boolean, table: string, key: Key, operation: string): Item | undefined {
     if (options.condition === undefined) return undefined;
-    assertCondition(options.condition);
     const current = row ? pointItem(key, sortKey, row) : undefined;
-    if (!evaluateCondition(options.condition, current)) {
-      throw new TollstreamError('CONDITION_FAILED', `the condition of this ${operation} does not hold for the current item; re-read it and decide again`, {
-        context: { table, pk: key.pk, ...(sortKey ? { sk: key.sk } : {}), operation, condition: options.condition, currentVersion: current?.version ?? null },
-      });
-    }
+    checkCondition(options, current, sortKey, table, key, operation);
     return current;
   }
 
@@ -266,13 +207,117 @@ export class ItemOps {
   }
 }
 
+/** Applies an update's `set`, `add` and `remove` to `value` (a fresh copy, mutated), checking every path. */
+export function applyUpdate(value: Record<string, unknown>, spec: UpdateSpec, table: string, key: Key): void {
+  const { set, add, remove } = spec;
+  if (set) {
+    const paths = Object.keys(set);
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      const v = set[path];
+      assertPath(path, 'set');
+      assertJsonValue(v, `set.${path}`);
+      writePath(value, path, v);
+    }
+  }
+  if (add) {
+    const paths = Object.keys(add);
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      assertPath(path, 'add');
+      writePath(value, path, addNumbers(readPath(value as JsonObject, path), add[path], path, table, key));
+    }
+  }
+  if (remove) for (const path of remove) (assertPath(path, 'remove'), removePath(value, path));
+}
+
+/** Throws CONDITION_FAILED (with the item's coordinates and version) unless the write's condition holds for `current`. */
+export function checkCondition(options: WriteOptions, current: Item | undefined, sortKey: boolean, table: string, key: Key, operation: string): void {
+  if (options.condition === undefined) return;
+  assertCondition(options.condition);
+  if (!evaluateCondition(options.condition, current)) {
+    throw new TollstreamError('CONDITION_FAILED', `the condition of this ${operation} does not hold for the current item; re-read it and decide again`, {
+      context: { table, pk: key.pk, ...(sortKey ? { sk: key.sk } : {}), operation, condition: options.condition, currentVersion: current?.version ?? null },
+    });
+  }
+}
+
+/** Checks a key against the table's shape; returns the stored sort key ('' in tables without one). */
+export function storedSortKey(table: string, sortKey: boolean, key: Key): string {
+  if (typeof key !== 'object' || key === null) {
+    throw new TollstreamError('INVALID_ARGUMENT', 'key must be an object { pk, sk? }', { context: { table } });
+  }
+  assertKeyPart(key.pk, 'pk', table);
+  if (sortKey) {
+    assertKeyPart(key.sk, 'sk', table);
+    return key.sk;
+  }
+  if (key.sk !== undefined) {
+    throw new TollstreamError('INVALID_ARGUMENT', `table '${table}' has no sort key; leave sk out of the key`, {
+      context: { table, pk: key.pk },
+    });
+  }
+  return '';
+}
+
+export function pageLimit(requested: number | undefined, table: string): number {
+  const limit = requested ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new TollstreamError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_LIMIT}`, { context: { table, limit } });
+  }
+  return limit;
+}
+
+/** A query's checked page size, order, and sort key bounds (the cursor included). */
+export function queryPlan(table: string, pk: string, options: QueryOptions): { limit: number; order: 'asc' | 'desc'; bounds: Bounds } {
+  assertKeyPart(pk, 'pk', table);
+  const limit = pageLimit(options.limit, table);
+  const order = options.order ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') {
+    throw new TollstreamError('INVALID_ARGUMENT', "order must be 'asc' or 'desc'", { context: { table, order } });
+  }
+  const bounds = rangeToBounds(options.sk, table);
+  if (options.cursor !== undefined) {
+    const last = decodeCursor(options.cursor, table, pk);
+    if (order === 'asc') tightenLower(bounds, last, false);
+    else tightenUpper(bounds, last, false);
+  }
+  return { limit, order, bounds };
+}
+
+export function assertCheckpoint(consumer: string, stream: string, shardId: string, sequenceNumber: string): void {
+  assertCheckpointNames(consumer, stream, shardId);
+  if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) {
+    throw new TollstreamError('INVALID_ARGUMENT', 'sequenceNumber must be a decimal string as returned by the stream log', {
+      context: { consumer, stream, shardId, sequenceNumber },
+    });
+  }
+}
+
+/** createTable of a name that exists, without ifNotExists or with another key shape. */
+export function tableExists(name: string, existingSortKey: boolean, sortKey: boolean): TollstreamError {
+  return new TollstreamError(
+    'INVALID_ARGUMENT',
+    existingSortKey === sortKey
+      ? `table '${name}' already exists; pass ifNotExists to accept it`
+      : `table '${name}' already exists with sortKey=${existingSortKey}; pick another name or delete it first`,
+    { context: { table: name } },
+  );
+}
+
+/** A table that does not exist (a malformed name is INVALID_ARGUMENT instead). */
+export function tableNotFound(name: string): TollstreamError {
+  assertTableName(name);
+  return new TollstreamError('NOT_FOUND', `table '${name}' does not exist; create it with createTable('${name}')`, { context: { table: name } });
+}
+
 const UPDATE_KEYS = new Set(['add', 'set', 'remove', 'condition']);
 
 /**
  * A typo such as `{ inc: ... }` must fail, not silently write nothing but a new version. Runs on every
  * update, so it builds nothing per call (no closures, no arrays besides `Object.keys`).
  */
-function assertUpdateSpec(spec: UpdateSpec, table: string): void {
+export function assertUpdateSpec(spec: UpdateSpec, table: string): void {
   if (typeof spec !== 'object' || spec === null) badSpec('needs a spec { add?, set?, remove?, condition? }', table);
   const keys = Object.keys(spec);
   for (let i = 0; i < keys.length; i++) if (!UPDATE_KEYS.has(keys[i]!)) badSpec(`has unknown key '${keys[i]!}'; use add, set, remove, condition`, table);
@@ -307,7 +352,7 @@ function addNumbers(current: unknown, delta: unknown, path: string, table: strin
   return sum;
 }
 
-function encode(value: unknown, table: string, key: Key): string {
+export function encode(value: unknown, table: string, key: Key): string {
   const text = JSON.stringify(value);
   // Only measure in bytes when the character count makes it possible to exceed the limit.
   if (text.length * 3 > MAX_VALUE_BYTES && Buffer.byteLength(text) > MAX_VALUE_BYTES) {
@@ -328,7 +373,7 @@ function pointItem(key: Key, sortKey: boolean, row: PointRow): Item {
   return makeItem(key, sortKey, JSON.parse(row[2]) as JsonObject, row[0], row[1]);
 }
 
-function makeItem<V extends JsonObject>(key: Key, sortKey: boolean, value: V, version: number, updatedAt: number): Item<V> {
+export function makeItem<V extends JsonObject>(key: Key, sortKey: boolean, value: V, version: number, updatedAt: number): Item<V> {
   return sortKey ? { pk: key.pk, sk: key.sk as string, value, version, updatedAt } : { pk: key.pk, value, version, updatedAt };
 }
 
@@ -336,7 +381,7 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
   return { consumer: row.consumer, stream: row.stream, shardId: row.shard_id, sequenceNumber: row.sequence_number, updatedAt: row.updated_at };
 }
 
-function assertCheckpointNames(consumer: unknown, stream: unknown, shardId: unknown): void {
+export function assertCheckpointNames(consumer: unknown, stream: unknown, shardId: unknown): void {
   for (const [name, v] of [['consumer', consumer], ['stream', stream], ['shardId', shardId]] as const) {
     if (typeof v !== 'string' || v.length === 0 || v.length > 256) {
       throw new TollstreamError('INVALID_ARGUMENT', `${name} must be a non-empty string of at most 256 characters`, { context: { [name]: v } });

@@ -9,7 +9,7 @@ import { writeNewFileSync } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { assertTableName } from './keys.ts';
-import { ItemOps, type StoredTable } from './ops.ts';
+import { ItemOps, tableExists, tableNotFound, type StoredTable } from './ops.ts';
 import { migrateTables } from './schema.ts';
 import type { TableDescription, TableOps, Tables, TableTx, TableTxCore, TransactionOptions } from './types.ts';
 
@@ -59,6 +59,28 @@ export interface TablesInternals {
   requireFlush(): void;
   /** Commits so far, by whether they were flushed to disk before returning. */
   readonly stats: CommitStats;
+  /** How long a write waits for another connection's write lock, in ms. */
+  readonly busyTimeoutMs: number;
+  /** The names of the methods other components added to transaction handles. */
+  decorations(): readonly string[];
+  /**
+   * Opens an outermost write transaction that stays open across awaits (the asynchronous door), or returns
+   * undefined at once when another connection holds the write lock (the caller waits without blocking the
+   * event loop and tries again). Until it ends, every other use of these tables throws IO_ERROR (busy).
+   */
+  tryBeginOpen(relaxed: boolean): OpenTransaction | undefined;
+}
+
+/** A write transaction held open across awaits; see `TablesInternals.tryBeginOpen`. */
+export interface OpenTransaction {
+  /** The transaction's handle, decorations included; every call on it must go through `run`. */
+  readonly tx: TableTx;
+  /** Runs synchronous work of this transaction (tx calls), mapping SQLite errors. */
+  run<T>(fn: () => T): T;
+  /** Starts a savepoint; returns how to release it or roll back to it. */
+  savepoint(): { release(): void; rollback(): void };
+  commit(): void;
+  rollback(): void;
 }
 
 export interface CommitStats {
@@ -102,7 +124,7 @@ export function openTables(options: TablesOptions): Tables {
   if (onDisk && options.refuseLostFile) markCreated(options.path);
   const durable = options.synchronous !== 'normal';
   const walPath = options.path === ':memory:' ? undefined : `${path.resolve(options.path)}-wal`;
-  const tables = new SqliteTables(db, logger, now, durable, walPath);
+  const tables = new SqliteTables(db, logger, now, durable, walPath, options.busyTimeoutMs ?? 5000);
   internals.set(tables, tables.internals);
   logger.info('tables opened', { path: options.path, synchronous: options.synchronous ?? 'full' });
   return tables;
@@ -172,9 +194,14 @@ class SqliteTables implements Tables {
   readonly #stats: CommitStats = { flushedCommits: 0, unflushedCommits: 0 };
   /** Set when a flush after commit failed: writes are refused from then on (see #flushWal). */
   #failed: TollstreamError | undefined;
+  /** The transaction held open across awaits by the asynchronous door, if one is. */
+  #open: OpenTransaction | undefined;
+  /** The open transaction's own work is running (anything else while it is open is refused). */
+  #openActive = false;
+  #savepoints = 0;
   readonly internals: TablesInternals;
 
-  constructor(db: Database.Database, logger: Logger, now: () => number, durable: boolean, walPath: string | undefined) {
+  constructor(db: Database.Database, logger: Logger, now: () => number, durable: boolean, walPath: string | undefined, busyTimeoutMs: number) {
     this.#db = db;
     this.#logger = logger;
     this.#durable = durable;
@@ -205,7 +232,95 @@ class SqliteTables implements Tables {
         else if (this.#durable) this.#flushWal();
       },
       stats: this.#stats,
+      busyTimeoutMs,
+      decorations: () => [...this.#decorations.keys()],
+      tryBeginOpen: (relaxed) => this.#tryBeginOpen(relaxed, busyTimeoutMs),
     };
+  }
+
+  #tryBeginOpen(relaxed: boolean, busyTimeoutMs: number): OpenTransaction | undefined {
+    this.#assertOpen();
+    this.#assertNotHeld();
+    if (this.#failed) throw this.#failed;
+    if (this.#depth > 0) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'an asynchronous transaction cannot start inside a synchronous one');
+    }
+    this.#relaxed = relaxed && this.#durable;
+    this.#flushNeeded = false;
+    if (this.#relaxed) this.#db.exec('PRAGMA synchronous = NORMAL');
+    // Without waiting: a busy wait here would block the event loop, and with it the lock holder if it is us.
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      if (this.#relaxed) this.#db.exec('PRAGMA synchronous = FULL');
+      if (String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return undefined;
+      throw mapSqliteError(err);
+    } finally {
+      this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }
+    this.#depth++;
+    const sync = new Transaction(this.#ops, this.#decorations);
+    const run = <T>(fn: () => T): T => {
+      if (this.#open !== open) throw new TollstreamError('INVALID_ARGUMENT', 'this transaction has ended; use tx only inside the function given to transaction()');
+      this.#openActive = true;
+      try {
+        return fn();
+      } catch (err) {
+        throw mapSqliteError(err);
+      } finally {
+        this.#openActive = false;
+      }
+    };
+    const end = (commit: boolean): void => {
+      if (this.#open !== open) return;
+      this.#open = undefined;
+      sync.finish();
+      let committed = false;
+      try {
+        try {
+          this.#db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+          committed = commit;
+        } catch (err) {
+          if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+          throw mapSqliteError(err);
+        } finally {
+          if (this.#relaxed) this.#db.exec('PRAGMA synchronous = FULL');
+        }
+        if (committed) this.#settleCommit();
+      } finally {
+        this.#depth--;
+        const callbacks = this.#afterCommit;
+        this.#afterCommit = [];
+        if (committed) for (const cb of callbacks) runCallback(cb, this.#logger);
+      }
+    };
+    const open: OpenTransaction = {
+      tx: sync as unknown as TableTx,
+      run,
+      savepoint: () => {
+        const name = `ts_open_${++this.#savepoints}`;
+        run(() => this.#db.exec(`SAVEPOINT ${name}`));
+        return {
+          release: () => run(() => this.#db.exec(`RELEASE ${name}`)),
+          rollback: () => run(() => this.#db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`)),
+        };
+      },
+      commit: () => end(true),
+      rollback: () => end(false),
+    };
+    this.#open = open;
+    return open;
+  }
+
+  /** Refuses work that is not the open asynchronous transaction's own while it holds the connection. */
+  #assertNotHeld(): void {
+    if (this.#open && !this.#openActive) {
+      throw new TollstreamError(
+        'IO_ERROR',
+        'the tables database is inside an asynchronous transaction that is waiting on something else; retry once it has ended',
+      );
+    }
   }
 
   createTable(name: string, options: { sortKey?: boolean; ifNotExists?: boolean } = {}): TableDescription {
@@ -216,13 +331,7 @@ class SqliteTables implements Tables {
       const existing = this.#lookup(name);
       if (existing) {
         if (options.ifNotExists && existing.sortKey === sortKey) return describe(existing);
-        throw new TollstreamError(
-          'INVALID_ARGUMENT',
-          existing.sortKey === sortKey
-            ? `table '${name}' already exists; pass ifNotExists to accept it`
-            : `table '${name}' already exists with sortKey=${existing.sortKey}; pick another name or delete it first`,
-          { context: { table: name } },
-        );
+        throw tableExists(name, existing.sortKey, sortKey);
       }
       const createdAt = this.internals.now();
       const id = Number(this.#db.prepare('INSERT INTO ts_tables (name, sort_key, created_at) VALUES (?, ?, ?)').run(name, sortKey ? 1 : 0, createdAt).lastInsertRowid);
@@ -254,10 +363,7 @@ class SqliteTables implements Tables {
   #stored(name: string): StoredTable {
     this.#assertOpen();
     const found = this.#known.get(name) ?? this.#lookup(name);
-    if (!found) {
-      assertTableName(name);
-      throw new TollstreamError('NOT_FOUND', `table '${name}' does not exist; create it with createTable('${name}')`, { context: { table: name } });
-    }
+    if (!found) throw tableNotFound(name);
     return found;
   }
 
@@ -309,6 +415,7 @@ class SqliteTables implements Tables {
    */
   #write<T>(fn: () => T, relaxed = false): T {
     this.#assertOpen();
+    this.#assertNotHeld();
     if (this.#failed) throw this.#failed;
     const outermost = this.#depth === 0;
     if (outermost) {
@@ -394,6 +501,7 @@ class SqliteTables implements Tables {
 
   #read<T>(fn: () => T): T {
     this.#assertOpen();
+    this.#assertNotHeld();
     try {
       return fn();
     } catch (err) {

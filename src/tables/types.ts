@@ -172,3 +172,51 @@ export interface Tables extends TableOps {
   /** Closes the database; later calls throw. */
   close(): void;
 }
+
+/**
+ * The asynchronous door: the same tables, items, conditions, queries and checkpoints as `Tables`, with every
+ * operation returning a promise, so that a backend on a server (PostgreSQL) can serve it as well as SQLite.
+ * `openPostgresTables` gives one on PostgreSQL, `sqliteTableStore(tables)` one over an open `Tables`.
+ */
+export interface StoreOps {
+  get<V extends JsonObject = JsonObject>(table: string, key: Key): Promise<Item<V> | undefined>;
+  put<V extends JsonObject = JsonObject>(table: string, key: Key, value: V, options?: WriteOptions): Promise<Item<V>>;
+  delete<V extends JsonObject = JsonObject>(table: string, key: Key, options?: WriteOptions): Promise<Item<V> | undefined>;
+  update<V extends JsonObject = JsonObject>(table: string, key: Key, spec: UpdateSpec): Promise<Item<V>>;
+  query<V extends JsonObject = JsonObject>(table: string, pk: string, options?: QueryOptions): Promise<QueryResult<V>>;
+  scan<V extends JsonObject = JsonObject>(table: string, options?: ScanOptions): Promise<QueryResult<V>>;
+  getCheckpoint(consumer: string, stream: string, shardId: string): Promise<Checkpoint | undefined>;
+  listCheckpoints(consumer: string): Promise<readonly Checkpoint[]>;
+}
+
+/**
+ * The handle inside `store.transaction(fn)`. Other components add methods to it (notifications add
+ * `publish`) by augmenting this interface, as they do `TableTx`.
+ */
+export interface StoreTx extends StoreTxCore {}
+
+export interface StoreTxCore extends StoreOps {
+  setCheckpoint(consumer: string, stream: string, shardId: string, sequenceNumber: string): Promise<void>;
+  /** Runs `fn` inside this transaction as a savepoint: if it throws, only its own writes are undone (and the error rethrown). */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T>;
+}
+
+export interface TableStore extends StoreOps {
+  /** Which backend this is, for logs and `/health`. */
+  readonly backend: 'sqlite' | 'postgres';
+  createTable(name: string, options?: { readonly sortKey?: boolean; readonly ifNotExists?: boolean }): Promise<TableDescription>;
+  deleteTable(name: string): Promise<void>;
+  listTables(): Promise<readonly TableDescription[]>;
+  describeTable(name: string): Promise<TableDescription>;
+  /**
+   * Runs `fn` atomically: its writes, checkpoints and outbox rows commit when its promise resolves and none do
+   * if it rejects (the error is rethrown). Transactions are serializable: each behaves as if it ran alone.
+   * On PostgreSQL `fn` runs again from the start when the server reports a serialization conflict, up to a
+   * bounded number of attempts, so it must have no effect outside `tx` (do that after the commit). Inside
+   * `fn`, use `tx`: calling the store itself there is refused (it would wait for, or bypass, this transaction).
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T> | T, options?: TransactionOptions): Promise<T>;
+  deleteCheckpoints(consumer: string): Promise<number>;
+  /** Waits for running operations to end, then closes; later calls throw. */
+  close(): Promise<void>;
+}
