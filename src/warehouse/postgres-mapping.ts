@@ -114,15 +114,7 @@ export function queryError(err: unknown): unknown {
 }
 
 /** The URL without its password, for messages and logs. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an unparsable connection string)';
-  }
-}
+export { redactUrl as redact } from '../core/redact-url.ts';
 
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
