@@ -1,5 +1,6 @@
 /**
- * A delivery stream: follows every shard of a log stream (children after their parents), buffers records
+ * A delivery stream: follows every shard of a log stream (children after their parents), or only the shards
+ * assigned to it (the shards whose lease its node holds, see docs/cluster.md), buffers records
  * until Firehose's size or interval hint is reached, converts them into rows and writes each batch with its
  * source positions in one destination transaction. It resumes from the positions the destination holds,
  * so each record lands exactly once however often delivery stops, crashes or restarts.
@@ -41,6 +42,15 @@ export interface DeliveryStreamOptions {
   readonly maxBatchRecords?: number;
   /** Records per read from a shard. @default 5000 */
   readonly readMaxRecords?: number;
+  /**
+   * `all`: follow every shard, children once their parents are read to the end. `assigned`: follow only the
+   * shards given with `assignShard` until `releaseShard` (the shards whose lease this node holds), each from the
+   * position the destination holds when it is assigned, a child once the destination holds its parents to their
+   * end. @default 'all'
+   */
+  readonly shards?: 'all' | 'assigned';
+  /** With `shards: 'assigned'`: how often a shard waiting for its parents to be delivered checks again, in ms. @default 1000 */
+  readonly parentPollMs?: number;
   readonly logger?: Logger;
 }
 
@@ -70,6 +80,10 @@ export class DeliveryStream {
   private flusher: Promise<void> | undefined;
 
   private startPositions: Record<string, string> = {};
+  /** Per shard, the position the destination holds as far as this delivery knows (null: none), once known. */
+  private readonly committed = new Map<string, string | null>();
+  private readonly assigned = new Set<string>();
+  private readonly shardAborts = new Map<string, AbortController>();
   private readonly readers = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<Subscription>();
   private readonly finishedShards = new Set<string>();
@@ -112,14 +126,50 @@ export class DeliveryStream {
     this.logger = (options.logger ?? silentLogger).child({ component: 'delivery', delivery: options.name, stream: options.stream });
   }
 
-  /** Reads where the destination stopped and starts following every shard. */
+  /** Reads where the destination stopped and starts following every shard (with `shards: 'all'`). */
   async start(): Promise<void> {
     if (this.state !== 'created') throw new TollstreamError('INVALID_ARGUMENT', `delivery '${this.name}' was already started`);
-    this.startPositions = await this.destination.positions(this.stream);
+    const assignedOnly = this.options.shards === 'assigned';
+    this.startPositions = assignedOnly ? {} : await this.destination.positions(this.stream);
     this.state = 'running';
     this.flusher = this.runFlusher();
-    await this.launchReadyShards();
-    this.logger.info('delivery started', { destination: this.destination.description, resumedShards: Object.keys(this.startPositions).length });
+    if (!assignedOnly) await this.launchReadyShards();
+    this.logger.info('delivery started', { destination: this.destination.description, shards: assignedOnly ? 'assigned' : 'all', resumedShards: Object.keys(this.startPositions).length });
+  }
+
+  /**
+   * With `shards: 'assigned'`: starts following `shardId` from the position the destination holds now (once the
+   * destination holds its parents to their end). Resolves once the position is read.
+   */
+  async assignShard(shardId: string): Promise<void> {
+    if (this.options.shards !== 'assigned') throw new TollstreamError('INVALID_ARGUMENT', `delivery '${this.name}' follows every shard; only shards: 'assigned' takes assignments`);
+    if (this.stopping || this.state === 'created' || this.assigned.has(shardId)) return;
+    this.assigned.add(shardId);
+    try {
+      await this.followAssigned(shardId);
+    } catch (err) {
+      this.assigned.delete(shardId);
+      throw err;
+    }
+    this.logger.info('following an assigned shard', { shardId, after: this.committed.get(shardId) ?? null });
+  }
+
+  /**
+   * Stops following `shardId`: its reader ends and its buffered records are dropped (the log still holds them;
+   * whoever follows the shard next starts from what the destination holds). A batch already being written may
+   * still commit: the destination refuses it if another delivery wrote the shard meanwhile.
+   */
+  async releaseShard(shardId: string): Promise<void> {
+    if (!this.assigned.delete(shardId)) return;
+    await this.stopReader(shardId);
+    this.committed.delete(shardId);
+    this.finishedShards.delete(shardId);
+    this.logger.info('stopped following a shard', { shardId });
+  }
+
+  /** The shards this delivery follows now, sorted. */
+  followedShards(): string[] {
+    return [...this.readers.keys()].sort();
   }
 
   /**
@@ -170,6 +220,68 @@ export class DeliveryStream {
 
   // ---- reading ----
 
+  private async followAssigned(shardId: string): Promise<void> {
+    const positions = await this.destination.positions(this.stream);
+    if (!this.assigned.has(shardId) || this.stopping) return;
+    this.committed.set(shardId, positions[shardId] ?? null);
+    const control = new AbortController();
+    this.shardAborts.set(shardId, control);
+    this.readers.set(shardId, this.runAssigned(shardId, control.signal));
+  }
+
+  /** Follows an assigned shard once the destination holds each of its parents to the end. */
+  private async runAssigned(shardId: string, signal: AbortSignal): Promise<void> {
+    const signals = AbortSignal.any([this.abort.signal, signal]);
+    while (!signals.aborted) {
+      try {
+        const description = await this.log.describeStream(this.stream);
+        const shard = description.shards.find((s) => s.shardId === shardId);
+        if (!shard) {
+          this.logger.warn('an assigned shard is not in the stream (any more); nothing to follow', { shardId });
+          return;
+        }
+        const known = new Set(description.shards.map((s) => s.shardId));
+        const positions = shard.parentShardIds.some((p) => known.has(p)) ? await this.destination.positions(this.stream) : {};
+        let parentsDone = true;
+        for (const parent of shard.parentShardIds) {
+          if (!known.has(parent)) continue;
+          const held = positions[parent];
+          const rest = await this.log.read(this.stream, parent, held ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: held } : { type: 'TRIM_HORIZON' }, { maxRecords: 1 });
+          if (rest.records.length > 0 || rest.next !== null) parentsDone = false;
+        }
+        if (parentsDone) return await this.runReader(shard, signal);
+      } catch (err) {
+        if (signals.aborted) return;
+        this.counters.lastError = describeError(err);
+        this.logger.warn('checking the parents of an assigned shard failed; retrying', { shardId, err });
+      }
+      await sleep(this.options.parentPollMs ?? 1000, signals);
+    }
+  }
+
+  /** Ends the reader of `shardId` and drops its buffered records. */
+  private async stopReader(shardId: string): Promise<void> {
+    this.shardAborts.get(shardId)?.abort();
+    this.shardAborts.delete(shardId);
+    this.releaseSpaceWaiters();
+    await this.readers.get(shardId);
+    this.readers.delete(shardId);
+    this.lagByShard.delete(shardId);
+    this.dropBuffered(shardId);
+  }
+
+  private dropBuffered(shardId: string): void {
+    if (!this.buffer.some((b) => b.shardId === shardId)) return;
+    this.buffer = this.buffer.filter((b) => b.shardId !== shardId);
+    this.bufferBytes = 0;
+    this.oldestBufferedArrival = Infinity;
+    for (const { record } of this.buffer) {
+      this.bufferBytes += record.data.length;
+      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
+    }
+    if (this.buffer.length === 0) this.bufferSince = undefined;
+  }
+
   /** Starts a reader for every shard whose parents are all read to their end (or gone by retention). */
   private launchReadyShards(): Promise<void> {
     // A failed launch must not block later ones: chain on the settled promise.
@@ -186,13 +298,14 @@ export class DeliveryStream {
     return this.launching;
   }
 
-  private async runReader(shard: ShardDescription): Promise<void> {
+  private async runReader(shard: ShardDescription, shardSignal?: AbortSignal): Promise<void> {
     const shardId = shard.shardId;
-    const stored = this.startPositions[shardId];
+    const stored = this.previousPosition(shardId);
+    const signal = shardSignal ? AbortSignal.any([this.abort.signal, shardSignal]) : this.abort.signal;
     let position: StartPosition = stored ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: stored } : { type: 'TRIM_HORIZON' };
     let attempt = 0;
-    while (!this.stopping) {
-      const sub = this.log.subscribe(this.stream, shardId, position, { maxRecords: this.options.readMaxRecords ?? 5000, signal: this.abort.signal });
+    while (!this.stopping && !signal.aborted) {
+      const sub = this.log.subscribe(this.stream, shardId, position, { maxRecords: this.options.readMaxRecords ?? 5000, signal });
       this.subscriptions.add(sub);
       try {
         for await (const result of sub) {
@@ -200,25 +313,25 @@ export class DeliveryStream {
           this.lagByShard.set(shardId, result.millisBehindLatest);
           const last = result.records[result.records.length - 1];
           if (last) {
-            if (!(await this.accept(shardId, result.records))) return;
+            if (!(await this.accept(shardId, result.records, signal))) return;
             position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber };
           }
           if (result.next === null) {
             this.finishedShards.add(shardId);
             this.lagByShard.delete(shardId);
-            this.readers.delete(shardId);
+            if (!shardSignal) this.readers.delete(shardId);
             this.logger.info('shard read to its end; following its children', { shardId, children: result.childShardIds ?? [] });
-            await this.launchReadyShards();
+            if (!shardSignal) await this.launchReadyShards();
             return;
           }
         }
         return; // the subscription ended because delivery stops
       } catch (err) {
-        if (this.stopping) return;
+        if (this.stopping || signal.aborted) return;
         attempt++;
         this.counters.lastError = describeError(err);
         this.logger.warn('reading a shard failed; retrying', { shardId, attempt, err });
-        await sleep(backoffDelay(attempt, this.options.retry), this.abort.signal);
+        await sleep(backoffDelay(attempt, this.options.retry), signal);
       } finally {
         this.subscriptions.delete(sub);
         sub.close();
@@ -226,12 +339,12 @@ export class DeliveryStream {
     }
   }
 
-  /** Adds records to the buffer, waiting while it is full. False when delivery stops meanwhile. */
-  private async accept(shardId: string, records: readonly StoredRecord[]): Promise<boolean> {
-    while (this.bufferBytes >= 2 * this.sizeBytes && !this.stopping) {
+  /** Adds records to the buffer, waiting while it is full. False when delivery (or this shard's reader) stops meanwhile. */
+  private async accept(shardId: string, records: readonly StoredRecord[], signal: AbortSignal): Promise<boolean> {
+    while (this.bufferBytes >= 2 * this.sizeBytes && !this.stopping && !signal.aborted) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
-    if (this.stopping) return false;
+    if (this.stopping || signal.aborted) return false;
     if (this.bufferSince === undefined) this.bufferSince = Date.now();
     for (const record of records) {
       if (isKplAggregate(record.data)) {
@@ -329,9 +442,10 @@ export class DeliveryStream {
   /** Writes `prepared`, retrying while the destination is unavailable. False when delivery stops or fails. */
   private async write(prepared: readonly PreparedRecord[]): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
-      const batch = toDestinationBatch(this.stream, prepared);
+      const batch = this.withPrevious(toDestinationBatch(this.stream, prepared));
       try {
         await this.destination.write(batch);
+        for (const [shardId, sequenceNumber] of Object.entries(batch.positions)) this.committed.set(shardId, sequenceNumber);
         this.counted(batch, prepared);
         if (this.state === 'retrying') this.logger.info('destination recovered', { attempts: attempt });
         this.state = 'running';
@@ -339,6 +453,16 @@ export class DeliveryStream {
       } catch (err) {
         this.counters.lastError = describeError(err);
         if (isTollstreamError(err, 'WAREHOUSE_REJECTED')) return this.isolateRejected(prepared, err);
+        const moved = this.options.shards === 'assigned' && isTollstreamError(err, 'DELIVERY_POSITION_CONFLICT') ? err.context.shardId : undefined;
+        if (typeof moved === 'string' && prepared.some((p) => p.source.shardId === moved)) {
+          // Another node delivered this shard meanwhile (its lease moved): this batch's records of it are not
+          // ours to load. Drop them, follow the shard again from the destination if it is still ours, write the rest.
+          this.logger.warn('another delivery wrote a shard meanwhile; dropping this batch\'s records of it', { shardId: moved });
+          prepared = prepared.filter((p) => p.source.shardId !== moved);
+          await this.refollow(moved);
+          if (prepared.length === 0) return true;
+          continue;
+        }
         if (isTollstreamError(err) && !err.retriable) {
           this.state = 'failed';
           this.logger.error('delivery failed and stopped; fix the cause and restart it', { err });
@@ -356,6 +480,24 @@ export class DeliveryStream {
         if (this.stopping) return false;
       }
     }
+  }
+
+  /** Each shard of the batch with the position this delivery believes the destination holds for it. */
+  private withPrevious(batch: DestinationBatch): DestinationBatch {
+    const previous: Record<string, string | null> = {};
+    for (const shardId of Object.keys(batch.positions)) previous[shardId] = this.previousPosition(shardId);
+    return { ...batch, previous };
+  }
+
+  private previousPosition(shardId: string): string | null {
+    return this.committed.has(shardId) ? this.committed.get(shardId)! : (this.startPositions[shardId] ?? null);
+  }
+
+  /** After another delivery wrote `shardId`: drop what is buffered of it and, if it is still assigned, follow it again. */
+  private async refollow(shardId: string): Promise<void> {
+    await this.stopReader(shardId);
+    this.committed.delete(shardId);
+    if (this.assigned.has(shardId) && !this.stopping) await this.followAssigned(shardId).catch((err: unknown) => this.logger.warn('following a shard again failed', { shardId, err }));
   }
 
   /**
