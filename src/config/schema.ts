@@ -286,9 +286,9 @@ export function warehouseLimits(config: TollstreamConfig): Required<Pick<Tollstr
   };
 }
 
-/** The lease timings of a cluster node, each the setting or its default (a config built by hand may leave them out). */
-export function leaseTimings(cluster: NonNullable<TollstreamConfig['cluster']>): { readonly leaseMs: number; readonly leaseRenewMs: number } {
-  return { leaseMs: cluster.leaseMs ?? CLUSTER_DEFAULTS.leaseMs, leaseRenewMs: cluster.leaseRenewMs ?? CLUSTER_DEFAULTS.leaseRenewMs };
+/** The lease timings, each the setting or its default (also without a cluster, and for a config built by hand). */
+export function leaseTimings(cluster: TollstreamConfig['cluster']): { readonly leaseMs: number; readonly leaseRenewMs: number } {
+  return { leaseMs: cluster?.leaseMs ?? CLUSTER_DEFAULTS.leaseMs, leaseRenewMs: cluster?.leaseRenewMs ?? CLUSTER_DEFAULTS.leaseRenewMs };
 }
 
 /** The Parquet lake's directory: `lake.dir`, else `lake` in the data directory. */

@@ -67,7 +67,7 @@ export class LeaseCoordinator {
   private readonly held = new Map<string, Held>();
   private running = false;
   private roundTimer: NodeJS.Timeout | undefined;
-  private currentRound: Promise<void> | undefined;
+  private rounds: Promise<void> = Promise.resolve();
   private storeReachable = false;
   private lastFairShare: number | null = null;
 
@@ -98,7 +98,7 @@ export class LeaseCoordinator {
     if (!this.running) return;
     this.running = false;
     clearTimeout(this.roundTimer);
-    await this.currentRound;
+    await this.rounds;
     const leases = [...this.held];
     await Promise.all(leases.map(([key]) => this.drop(key, 'stopping')));
     for (const [key, held] of leases) await this.store.release(key, this.owner, held.epoch).catch((err: unknown) => this.logger.warn('releasing a lease failed; it expires on its own', { key, err }));
@@ -119,13 +119,24 @@ export class LeaseCoordinator {
     return { owner: this.owner, held: this.heldKeys(), storeReachable: this.storeReachable, fairShare: this.lastFairShare };
   }
 
+  /** Runs a round now (after the one running, if any), e.g. once new leases were created. */
+  refresh(): Promise<void> {
+    return this.running ? this.runRound() : Promise.resolve();
+  }
+
+  /** Queues a round behind the previous one (rounds never overlap); the last one queued schedules the next. */
   private runRound(): Promise<void> {
-    const round = this.round()
+    clearTimeout(this.roundTimer);
+    const round: Promise<void> = this.rounds
+      .then(() => (this.running ? this.round() : undefined))
       .catch((err: unknown) => this.logger.error('a lease round failed', { err }))
       .finally(() => {
-        if (this.running) this.roundTimer = setTimeout(() => void this.runRound(), this.renewMs);
+        if (this.running && this.rounds === round) {
+          clearTimeout(this.roundTimer);
+          this.roundTimer = setTimeout(() => void this.runRound(), this.renewMs);
+        }
       });
-    this.currentRound = round;
+    this.rounds = round;
     return round;
   }
 
