@@ -23,7 +23,7 @@ import { startAlerts, type RunningAlerts } from './alerts.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, BREACHES_STREAM, startBreachDelivery } from './breaches.ts';
-import { startWorkLeases } from './work-leases.ts';
+import { openWorkLeaseStore, startWorkLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 
@@ -117,7 +117,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...(breaches ? [breaches] : [])];
     if (leased.length > 0) {
       const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], [BREACHES_STREAM, BREACHES_STREAM]]);
-      await startWorkLeases({ deliveries: leased, streams, log, config, metrics, logger }, undo);
+      await startWorkLeases({ ...(await openWorkLeaseStore(config, logger)), deliveries: leased, streams, log, metrics, logger }, undo);
     }
 
     let queries: QueryManager | undefined;

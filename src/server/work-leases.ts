@@ -17,31 +17,42 @@ export interface WorkLeases {
 }
 
 export interface WorkLeasesOptions {
+  /** The lease table (`openWorkLeaseStore`); closed with the leases. */
+  readonly store: LeaseStore;
+  /** This node's name among the lease owners. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly leaseRenewMs: number;
   /** Deliveries started with `shards: 'assigned'`. */
   readonly deliveries: readonly DeliveryStream[];
   /** The stream each delivery reads, by delivery name. */
   readonly streams: ReadonlyMap<string, string>;
   readonly log: StreamLog;
-  readonly config: TollstreamConfig;
-  readonly metrics: Registry;
+  /** Where the lease gauges go. @default none */
+  readonly metrics?: Registry;
   readonly logger: Logger;
   /** How often the shards of the delivered streams are listed to create leases for new ones, in ms. @default 1000 */
   readonly shardSyncMs?: number;
 }
 
-/** Opens the lease table, creates a lease per delivery and shard, and starts taking leases. Its stop is pushed on `undo`. */
-export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<() => Promise<void> | void>): Promise<WorkLeases> {
-  const { config, logger } = options;
+/** The node's lease table: in memory alone, in PostgreSQL in a cluster. With its owner name and timings. */
+export async function openWorkLeaseStore(config: TollstreamConfig, logger: Logger): Promise<Pick<WorkLeasesOptions, 'store' | 'owner' | 'leaseMs' | 'leaseRenewMs'>> {
   const cluster = config.cluster;
-  const timings = leaseTimings(cluster);
-  const store = cluster ? await openClusterLeaseStore(cluster.postgresUrl, timings.leaseRenewMs, logger) : memoryLeaseStore();
+  const { leaseMs, leaseRenewMs } = leaseTimings(cluster);
+  const store = cluster ? await openClusterLeaseStore(cluster.postgresUrl, leaseRenewMs, logger) : memoryLeaseStore();
+  return { store, owner: cluster?.nodeName ?? 'local', leaseMs, leaseRenewMs };
+}
+
+/** Creates a lease per delivery and shard and starts taking leases. Its stop (releasing the leases, closing the store) is pushed on `undo`. */
+export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<() => Promise<void> | void>): Promise<WorkLeases> {
+  const { store, logger } = options;
   undo.unshift(() => store.close());
   const work = new Map<string, { delivery: DeliveryStream; shardId: string }>();
   const coordinator = new LeaseCoordinator({
     store,
-    owner: cluster?.nodeName ?? 'local',
-    leaseMs: timings.leaseMs,
-    renewMs: timings.leaseRenewMs,
+    owner: options.owner,
+    leaseMs: options.leaseMs,
+    renewMs: options.leaseRenewMs,
     onAcquired: async (key) => {
       const unit = work.get(key);
       if (unit) await unit.delivery.assignShard(unit.shardId);
@@ -84,7 +95,7 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
     clearInterval(timer);
     await coordinator.stop();
   });
-  registerLeaseMetrics(options.metrics, coordinator);
+  if (options.metrics) registerLeaseMetrics(options.metrics, coordinator);
   logger.info('work leases started', { component: 'leases', store: store.description, owner: coordinator.owner, leases: work.size, held: coordinator.heldKeys().length });
   return { status: () => coordinator.status() };
 }
