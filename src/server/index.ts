@@ -23,7 +23,7 @@ import { startAlerts, type RunningAlerts } from './alerts.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, BREACHES_STREAM, startBreachDelivery } from './breaches.ts';
-import { openWorkLeaseStore, startWorkLeases } from './work-leases.ts';
+import { openWorkLeaseStore, startWorkLeases, type WorkLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 
@@ -114,10 +114,11 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const breaches = warehouse && config.alerts.enabled ? await startBreachDelivery(log, warehouse, config, logger, undo) : undefined;
     registerDeliveryMetrics(metrics, breaches ? [...deliveries, breaches] : deliveries);
     // Deliveries into the warehouse follow the shards whose lease this node holds (work-leases.ts).
+    let workLeases: WorkLeases | undefined;
     const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...(breaches ? [breaches] : [])];
     if (leased.length > 0) {
       const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], [BREACHES_STREAM, BREACHES_STREAM]]);
-      await startWorkLeases({ ...(await openWorkLeaseStore(config, logger)), deliveries: leased, streams, log, metrics, logger }, undo);
+      workLeases = await startWorkLeases({ ...(await openWorkLeaseStore(config, logger)), deliveries: leased, streams, log, metrics, logger }, undo);
     }
 
     let queries: QueryManager | undefined;
@@ -161,6 +162,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),
+      // A cluster node shows its leases in /health (one node holds every lease; nothing to show).
+      ...(config.cluster && workLeases ? { leases: workLeases.status } : {}),
       warehouseQueries: { perCaller: warehouseLimits(config).queriesPerCaller, total: warehouseLimits(config).maxConcurrentQueries },
     });
     undo.unshift(() => gateway.close());
