@@ -1,8 +1,9 @@
 /**
  * The work leases of this node: each warehouse delivery follows only the shards whose lease the node holds, one
- * lease per delivery and shard (`delivery:<name>:<stream>:<shardId>`). Alone (no `cluster`) the lease table is in
- * memory and the node takes every lease; in a cluster it is in PostgreSQL (`cluster.postgresUrl`, schema
- * `tollstream_leases`), shared by the nodes, which split the leases fairly and take over a dead node's.
+ * lease per delivery and shard (`delivery:<name>:<stream>:<shardId>`). Alone (no `cluster`, or a node-local DuckDB
+ * warehouse) the lease table is in memory and the node takes every lease; nodes sharing a PostgreSQL warehouse keep
+ * it in PostgreSQL (`cluster.postgresUrl`, schema `tollstream_leases`) and split the leases fairly, taking over a
+ * dead node's.
  */
 import { leaseTimings, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
@@ -35,11 +36,15 @@ export interface WorkLeasesOptions {
   readonly shardSyncMs?: number;
 }
 
-/** The node's lease table: in memory alone, in PostgreSQL in a cluster. With its owner name and timings. */
+/**
+ * The node's lease table, with its owner name and timings: in PostgreSQL when the nodes of a cluster share the
+ * warehouse (`warehouse.kind: postgres`); in memory otherwise, where this node's own DuckDB file receives every shard.
+ */
 export async function openWorkLeaseStore(config: TollstreamConfig, logger: Logger): Promise<Pick<WorkLeasesOptions, 'store' | 'owner' | 'leaseMs' | 'leaseRenewMs'>> {
   const cluster = config.cluster;
   const { leaseMs, leaseRenewMs } = leaseTimings(cluster);
-  const store = cluster ? await openClusterLeaseStore(cluster.postgresUrl, leaseRenewMs, logger) : memoryLeaseStore();
+  const shared = cluster !== undefined && config.warehouse.kind === 'postgres';
+  const store = shared ? await openClusterLeaseStore(cluster.postgresUrl, leaseRenewMs, logger) : memoryLeaseStore();
   return { store, owner: cluster?.nodeName ?? 'local', leaseMs, leaseRenewMs };
 }
 
