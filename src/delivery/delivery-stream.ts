@@ -83,6 +83,8 @@ export class DeliveryStream {
   /** Per shard, the position the destination holds as far as this delivery knows (null: none), once known. */
   private readonly committed = new Map<string, string | null>();
   private readonly assigned = new Set<string>();
+  /** Per shard, the reader that counts now: records of an earlier reader (before a release) are never written. */
+  private readonly generations = new Map<string, number>();
   private readonly shardAborts = new Map<string, AbortController>();
   private readonly readers = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<Subscription>();
@@ -259,8 +261,9 @@ export class DeliveryStream {
     }
   }
 
-  /** Ends the reader of `shardId` and drops its buffered records. */
+  /** Ends the reader of `shardId` and drops its buffered records; records of it in a batch being written are dropped at the next attempt. */
   private async stopReader(shardId: string): Promise<void> {
+    this.generations.set(shardId, this.generation(shardId) + 1);
     this.shardAborts.get(shardId)?.abort();
     this.shardAborts.delete(shardId);
     this.releaseSpaceWaiters();
@@ -301,6 +304,7 @@ export class DeliveryStream {
   private async runReader(shard: ShardDescription, shardSignal?: AbortSignal): Promise<void> {
     const shardId = shard.shardId;
     const stored = this.previousPosition(shardId);
+    const generation = this.generation(shardId);
     const signal = shardSignal ? AbortSignal.any([this.abort.signal, shardSignal]) : this.abort.signal;
     let position: StartPosition = stored ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: stored } : { type: 'TRIM_HORIZON' };
     let attempt = 0;
@@ -313,7 +317,7 @@ export class DeliveryStream {
           this.lagByShard.set(shardId, result.millisBehindLatest);
           const last = result.records[result.records.length - 1];
           if (last) {
-            if (!(await this.accept(shardId, result.records, signal))) return;
+            if (!(await this.accept(shardId, result.records, signal, generation))) return;
             position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber };
           }
           if (result.next === null) {
@@ -340,7 +344,7 @@ export class DeliveryStream {
   }
 
   /** Adds records to the buffer, waiting while it is full. False when delivery (or this shard's reader) stops meanwhile. */
-  private async accept(shardId: string, records: readonly StoredRecord[], signal: AbortSignal): Promise<boolean> {
+  private async accept(shardId: string, records: readonly StoredRecord[], signal: AbortSignal, generation: number): Promise<boolean> {
     while (this.bufferBytes >= 2 * this.sizeBytes && !this.stopping && !signal.aborted) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
@@ -351,9 +355,9 @@ export class DeliveryStream {
         // A KPL aggregate: its user records, in order and next to each other (takeBatch never splits them), or
         // the aggregate itself marked malformed, which becomes an error record.
         const expanded = deaggregate(record);
-        if (expanded.ok) for (const user of expanded.records) this.buffer.push({ shardId, record: user });
-        else this.buffer.push({ shardId, record, malformed: expanded.reason });
-      } else this.buffer.push({ shardId, record });
+        if (expanded.ok) for (const user of expanded.records) this.buffer.push({ shardId, record: user, generation });
+        else this.buffer.push({ shardId, record, malformed: expanded.reason, generation });
+      } else this.buffer.push({ shardId, record, generation });
       this.bufferBytes += record.data.length;
       if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
     }
@@ -442,10 +446,16 @@ export class DeliveryStream {
   /** Writes `prepared`, retrying while the destination is unavailable. False when delivery stops or fails. */
   private async write(prepared: readonly PreparedRecord[]): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
+      // Records of a shard released (or followed again) since they were read are not this delivery's to write.
+      if (prepared.some((p) => !this.current(p.source))) prepared = prepared.filter((p) => this.current(p.source));
+      if (prepared.length === 0) return true;
       const batch = this.withPrevious(toDestinationBatch(this.stream, prepared));
       try {
         await this.destination.write(batch);
-        for (const [shardId, sequenceNumber] of Object.entries(batch.positions)) this.committed.set(shardId, sequenceNumber);
+        for (const [shardId, sequenceNumber] of Object.entries(batch.positions)) {
+          // A write that began before its shard was followed again must not move the new reader's position.
+          if (prepared.some((p) => p.source.shardId === shardId && this.current(p.source))) this.committed.set(shardId, sequenceNumber);
+        }
         this.counted(batch, prepared);
         if (this.state === 'retrying') this.logger.info('destination recovered', { attempts: attempt });
         this.state = 'running';
@@ -487,6 +497,15 @@ export class DeliveryStream {
     const previous: Record<string, string | null> = {};
     for (const shardId of Object.keys(batch.positions)) previous[shardId] = this.previousPosition(shardId);
     return { ...batch, previous };
+  }
+
+  private generation(shardId: string): number {
+    return this.generations.get(shardId) ?? 0;
+  }
+
+  /** Whether a buffered record still belongs to the shard's current reader (and, with assignments, to an assigned shard). */
+  private current(source: BufferedRecord): boolean {
+    return (source.generation ?? 0) === this.generation(source.shardId) && (this.options.shards !== 'assigned' || this.assigned.has(source.shardId));
   }
 
   private previousPosition(shardId: string): string | null {
