@@ -18,9 +18,9 @@ export function loadByOwner(table: LeaseTable): Map<string, number> {
   return load;
 }
 
-/** Leases anyone may take now: never owned, released, or expired. */
-export function takeable(table: LeaseTable, self: string): Lease[] {
-  return table.leases.filter((l) => (l.owner === null || l.expiresInMs <= 0) && l.owner !== self);
+/** Leases anyone may take now: never owned, released, or expired (also one that expired in the asking owner's name). */
+export function takeable(table: LeaseTable): Lease[] {
+  return table.leases.filter((l) => l.owner === null || l.expiresInMs <= 0);
 }
 
 /**

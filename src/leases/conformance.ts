@@ -222,6 +222,25 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
       expect(victim.status().storeReachable).toBe(false);
     });
 
+    it('takes its leases back, alone, once it reaches the store again after they expired in its name', async () => {
+      const work = new WorkLog();
+      const cut = cutOff(await open());
+      const alone = coordinator('node-a', cut, work);
+      await alone.ensure(keys(2));
+      await alone.start();
+      await until('node-a to work on both', () => work.byOwner().get('node-a')?.length === 2);
+      cut.down = true;
+      await until('node-a to stop both', () => work.workedKeys === 0);
+      await until('the leases to expire in its name', async () => {
+        cut.down = false;
+        const table = await cut.read().finally(() => (cut.down = true));
+        return table.leases.every((l) => l.owner === 'node-a' && l.expiresInMs <= 0);
+      });
+      cut.down = false;
+      await until('node-a to work on both again', () => work.byOwner().get('node-a')?.length === 2);
+      expect(work.overlaps).toEqual([]);
+    });
+
     it('releases its leases on stop, so the others take them without waiting for expiry', async () => {
       const work = new WorkLog();
       const a = coordinator('node-a', await open(), work);

@@ -189,7 +189,7 @@ export class LeaseCoordinator {
     }
     if (this.held.size >= target) return;
     let took = false;
-    for (const lease of shuffled(takeable(table, this.owner), this.random)) {
+    for (const lease of shuffled(takeable(table).filter((l) => !this.held.has(l.key)), this.random)) {
       if (this.held.size >= target || !this.running) break;
       const sentAt = this.now();
       const taken = await this.store.take(lease.key, this.owner, lease.epoch, this.leaseMs);

@@ -7,7 +7,8 @@ import { LeaseCoordinator, openPostgresLeaseStore } from '../../src/leases/index
 
 const [url, schema, owner, leaseMs, renewMs] = process.argv.slice(2);
 if (!url || !schema || !owner || !leaseMs || !renewMs) throw new Error('usage: coordinator-child.ts URL SCHEMA OWNER LEASE_MS RENEW_MS');
-const store = await openPostgresLeaseStore({ connectionString: url, schema, timeoutMs: Number(renewMs) });
+// As the parent's owners: a statement may take up to three rounds on a loaded machine before it counts as failed.
+const store = await openPostgresLeaseStore({ connectionString: url, schema, timeoutMs: Number(renewMs) * 3 });
 const coordinator = new LeaseCoordinator({
   store,
   owner,

@@ -78,7 +78,7 @@ describe('leases on PostgreSQL, real faults', () => {
     const { place, work, open, coordinator } = setUp();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), CHILD, place.url, place.schema, 'node-x', String(TEST_LEASE_MS), String(TEST_RENEW_MS)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     cleanups.push(() => void child.kill('SIGKILL'));
-    follow(child, 'node-x', work);
+    await follow(child, 'node-x', work);
     const store = await open();
     await store.ensure(keys(8));
     await until('the child to hold all eight', () => work.byOwner().get('node-x')?.length === 8);
@@ -102,12 +102,16 @@ describe('leases on PostgreSQL, real faults', () => {
   });
 });
 
-/** Mirrors the child's `start`/`stop` lines into the work log under `owner`. */
-function follow(child: ChildProcess, owner: string, work: WorkLog): void {
+/** Mirrors the child's `start`/`stop` lines into the work log under `owner`; resolves once the child is ready. */
+function follow(child: ChildProcess, owner: string, work: WorkLog): Promise<void> {
   const lines = readline.createInterface({ input: child.stdout! });
-  lines.on('line', (line) => {
-    const [kind, key] = line.split(' ');
-    if (kind === 'start') work.start(owner, key!);
-    else if (kind === 'stop') work.stop(owner, key!);
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the lease owner process exited (${code}) before it was ready`)));
+    lines.on('line', (line) => {
+      const [kind, key] = line.split(' ');
+      if (kind === 'ready') resolve();
+      else if (kind === 'start') work.start(owner, key!);
+      else if (kind === 'stop') work.stop(owner, key!);
+    });
   });
 }
