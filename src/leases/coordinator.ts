@@ -101,7 +101,8 @@ export class LeaseCoordinator {
     await this.rounds;
     const leases = [...this.held];
     await Promise.all(leases.map(([key]) => this.drop(key, 'stopping')));
-    for (const [key, held] of leases) await this.store.release(key, this.owner, held.epoch).catch((err: unknown) => this.logger.warn('releasing a lease failed; it expires on its own', { key, err }));
+    // At once, not one after another: with the store unreachable each release waits for its timeout.
+    await Promise.all(leases.map(([key, held]) => this.store.release(key, this.owner, held.epoch).catch((err: unknown) => this.logger.warn('releasing a lease failed; it expires on its own', { key, err }))));
     await this.store.forgetOwner(this.owner).catch((err: unknown) => this.logger.warn('forgetting this owner failed; its heartbeat expires on its own', { err }));
   }
 
