@@ -8,9 +8,9 @@
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ShardDescription, StartPosition, StoredRecord, StreamLog, Subscription } from '../log/types.ts';
-import { deaggregate, isKplAggregate } from '../log/index.ts';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
 import { failed, prepareRecords, toDestinationBatch, type BufferedRecord, type PreparedRecord } from './convert.ts';
+import { RecordBuffer } from './record-buffer.ts';
 import type { DeliveryDestination, DeliveryErrorType, DeliveryState, DeliveryStats, DestinationBatch, TransformFunction } from './types.ts';
 
 export interface BufferingHints {
@@ -70,10 +70,7 @@ export class DeliveryStream {
   private state: DeliveryState = 'created';
   private stopping = false;
 
-  private buffer: BufferedRecord[] = [];
-  private bufferBytes = 0;
-  private bufferSince: number | undefined;
-  private oldestBufferedArrival = Infinity;
+  private readonly buffer = new RecordBuffer();
   private oldestInFlightArrival = Infinity;
   private wakeFlusher: (() => void) | undefined;
   private spaceWaiters: Array<() => void> = [];
@@ -196,7 +193,7 @@ export class DeliveryStream {
   }
 
   stats(): DeliveryStats {
-    const oldest = Math.min(this.oldestBufferedArrival, this.oldestInFlightArrival);
+    const oldest = Math.min(this.buffer.oldestArrival, this.oldestInFlightArrival);
     return {
       name: this.name,
       stream: this.stream,
@@ -210,7 +207,7 @@ export class DeliveryStream {
       errors: { ...this.counters.errors },
       destinationRetries: this.counters.destinationRetries,
       bufferedRecords: this.buffer.length,
-      bufferedBytes: this.bufferBytes,
+      bufferedBytes: this.buffer.bytes,
       dataFreshnessSeconds: Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0,
       millisBehindLatest: Math.max(0, ...this.lagByShard.values()),
       lastBatchTime: this.counters.lastBatchTime,
@@ -270,19 +267,7 @@ export class DeliveryStream {
     await this.readers.get(shardId);
     this.readers.delete(shardId);
     this.lagByShard.delete(shardId);
-    this.dropBuffered(shardId);
-  }
-
-  private dropBuffered(shardId: string): void {
-    if (!this.buffer.some((b) => b.shardId === shardId)) return;
-    this.buffer = this.buffer.filter((b) => b.shardId !== shardId);
-    this.bufferBytes = 0;
-    this.oldestBufferedArrival = Infinity;
-    for (const { record } of this.buffer) {
-      this.bufferBytes += record.data.length;
-      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
-    }
-    if (this.buffer.length === 0) this.bufferSince = undefined;
+    this.buffer.drop(shardId);
   }
 
   /** Starts a reader for every shard whose parents are all read to their end (or gone by retention). */
@@ -345,22 +330,11 @@ export class DeliveryStream {
 
   /** Adds records to the buffer, waiting while it is full. False when delivery (or this shard's reader) stops meanwhile. */
   private async accept(shardId: string, records: readonly StoredRecord[], signal: AbortSignal, generation: number): Promise<boolean> {
-    while (this.bufferBytes >= 2 * this.sizeBytes && !this.stopping && !signal.aborted) {
+    while (this.buffer.bytes >= 2 * this.sizeBytes && !this.stopping && !signal.aborted) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
     if (this.stopping || signal.aborted) return false;
-    if (this.bufferSince === undefined) this.bufferSince = Date.now();
-    for (const record of records) {
-      if (isKplAggregate(record.data)) {
-        // A KPL aggregate: its user records, in order and next to each other (takeBatch never splits them), or
-        // the aggregate itself marked malformed, which becomes an error record.
-        const expanded = deaggregate(record);
-        if (expanded.ok) for (const user of expanded.records) this.buffer.push({ shardId, record: user, generation });
-        else this.buffer.push({ shardId, record, malformed: expanded.reason, generation });
-      } else this.buffer.push({ shardId, record, generation });
-      this.bufferBytes += record.data.length;
-      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
-    }
+    this.buffer.add(shardId, records, generation, Date.now());
     this.counters.recordsRead += records.length;
     this.wakeFlusher?.();
     return true;
@@ -381,39 +355,19 @@ export class DeliveryStream {
         await this.waitForWork();
         continue;
       }
-      const waited = Date.now() - (this.bufferSince ?? Date.now());
-      const full = this.bufferBytes >= this.sizeBytes || this.buffer.length >= this.maxBatchRecords;
+      const waited = Date.now() - (this.buffer.since ?? Date.now());
+      const full = this.buffer.bytes >= this.sizeBytes || this.buffer.length >= this.maxBatchRecords;
       if (!this.stopping && !full && waited < this.intervalMs) {
         await this.waitForWork(this.intervalMs - waited);
         continue;
       }
-      const records = this.takeBatch();
+      this.oldestInFlightArrival = this.buffer.oldestArrival;
+      const records = this.buffer.take(this.maxBatchRecords);
       this.releaseSpaceWaiters();
       const delivered = await this.deliver(records);
       this.oldestInFlightArrival = Infinity;
       if (!delivered) return;
     }
-  }
-
-  /**
-   * Takes the oldest records of the buffer, at most `maxBatchRecords` (more only to finish a KPL aggregate: a
-   * position is a Kinesis sequence number, so a batch ends after the last user record of an aggregate).
-   */
-  private takeBatch(): BufferedRecord[] {
-    let cut = Math.min(this.buffer.length, this.maxBatchRecords);
-    while (cut < this.buffer.length && sameKinesisRecord(this.buffer[cut]!, this.buffer[cut - 1]!)) cut++;
-    const records = cut === this.buffer.length ? this.buffer : this.buffer.slice(0, cut);
-    this.oldestInFlightArrival = this.oldestBufferedArrival;
-    this.buffer = cut === this.buffer.length ? [] : this.buffer.slice(cut);
-    this.bufferBytes = 0;
-    this.oldestBufferedArrival = Infinity;
-    for (const { record } of this.buffer) {
-      this.bufferBytes += record.data.length;
-      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
-    }
-    // What stays has waited as long as the batch taken: it is due at once.
-    this.bufferSince = this.buffer.length > 0 ? this.bufferSince : undefined;
-    return records;
   }
 
   private waitForWork(ms?: number): Promise<void> {
@@ -558,8 +512,4 @@ export class DeliveryStream {
 function describeError(err: unknown): string {
   if (isTollstreamError(err)) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
-}
-
-function sameKinesisRecord(a: BufferedRecord, b: BufferedRecord): boolean {
-  return a.shardId === b.shardId && a.record.sequenceNumber === b.record.sequenceNumber;
 }
