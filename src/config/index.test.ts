@@ -57,7 +57,7 @@ describe('loadConfig', () => {
       TOLLSTREAM_CLUSTER_NODE_NAME: 'node-a',
     };
     const config = await loadConfig({ cwd: tempDir(), env });
-    expect(config.cluster).toEqual({ natsServers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], postgresUrl: 'postgres://ts:pw@10.0.0.9:5432/tollstream', nodeName: 'node-a', replicas: 3 });
+    expect(config.cluster).toEqual({ natsServers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], postgresUrl: 'postgres://ts:pw@10.0.0.9:5432/tollstream', nodeName: 'node-a', replicas: 3, leaseMs: 10_000, leaseRenewMs: 3000 });
     const one = await loadConfig({ cwd: tempDir(), env: { ...env, TOLLSTREAM_CLUSTER_REPLICAS: '1' } });
     expect(one.cluster?.replicas).toBe(1);
     expect((await loadConfig({ cwd: tempDir(), env: {} })).cluster).toBeUndefined();
@@ -74,6 +74,23 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_CLUSTER_REPLICAS: '7' } })).rejects.toThrow(/cluster.replicas must be an integer from 1 to 5/);
     await expect(loadConfig({ cwd: file({ nodeName: 'has space' }), env: {} })).rejects.toThrow(/cluster.nodeName must be 1 to 64 letters/);
     await expect(loadConfig({ cwd: file({ natsServer: [] }), env: {} })).rejects.toMatchObject({ context: { key: 'cluster.natsServer' } });
+  });
+
+  it('reads the lease timings of the cluster section and refuses renewals too rare for the lease', async () => {
+    const env = {
+      TOLLSTREAM_CLUSTER_NATS_SERVERS: '["nats://10.0.0.1:4222"]',
+      TOLLSTREAM_CLUSTER_POSTGRES_URL: 'postgres://ts:pw@10.0.0.9:5432/tollstream',
+      TOLLSTREAM_CLUSTER_NODE_NAME: 'node-a',
+    };
+    const set = await loadConfig({ cwd: tempDir(), env: { ...env, TOLLSTREAM_CLUSTER_LEASE_MS: '6000', TOLLSTREAM_CLUSTER_LEASE_RENEW_MS: '2000' } });
+    expect(set.cluster).toMatchObject({ leaseMs: 6000, leaseRenewMs: 2000 });
+    await expect(loadConfig({ cwd: tempDir(), env: { ...env, TOLLSTREAM_CLUSTER_LEASE_MS: '6000' } })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      context: { key: 'cluster.leaseMs' },
+      message: expect.stringMatching(/cluster.leaseRenewMs \(3000\) must be at most a third of cluster.leaseMs \(6000\)/),
+    });
+    await expect(loadConfig({ cwd: tempDir(), env: { ...env, TOLLSTREAM_CLUSTER_LEASE_RENEW_MS: '4000' } })).rejects.toMatchObject({ context: { key: 'cluster.leaseRenewMs' } });
+    await expect(loadConfig({ cwd: tempDir(), env: { ...env, TOLLSTREAM_CLUSTER_LEASE_MS: '100' } })).rejects.toThrow(/cluster.leaseMs must be an integer from 300 to 600000/);
   });
 
   it('rejects conflicting options', async () => {

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, warehousePath, warehouseLimits, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
+export { DEFAULT_CONFIG, warehousePath, warehouseLimits, leaseTimings, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */
@@ -226,6 +226,12 @@ function checkConflicts(explicit: Flat): void {
     if (clusterKey && !explicit.has(required)) {
       throw configError(`${required} is required with ${clusterKey}: a cluster node needs cluster.natsServers, cluster.postgresUrl and cluster.nodeName`, { key: required });
     }
+  }
+  const leaseMs = Number(explicit.get('cluster.leaseMs') ?? CLUSTER_DEFAULTS.leaseMs);
+  const leaseRenewMs = Number(explicit.get('cluster.leaseRenewMs') ?? CLUSTER_DEFAULTS.leaseRenewMs);
+  if (clusterKey && leaseRenewMs * 3 > leaseMs) {
+    const key = explicit.has('cluster.leaseRenewMs') ? 'cluster.leaseRenewMs' : 'cluster.leaseMs';
+    throw configError(`cluster.leaseRenewMs (${leaseRenewMs}) must be at most a third of cluster.leaseMs (${leaseMs}): a node must get two renewals through before it gives a lease up`, { key });
   }
   if (warehouseKind === 'postgres' && explicit.has('warehouse.memoryLimitMiB')) {
     throw configError("warehouse.memoryLimitMiB (DuckDB's memory limit) conflicts with warehouse.kind 'postgres': drop it (PostgreSQL's own settings bound its memory)", { key: 'warehouse.memoryLimitMiB' });

@@ -240,6 +240,16 @@ export interface TollstreamConfig {
     readonly nodeName: string;
     /** Replicas of every JetStream stream the log creates, 1 to 5 (3 on separate machines in production). @default 3 */
     readonly replicas: number;
+    /**
+     * How long a work lease (one consumer on one shard) lasts after its last renewal, in ms: a dead node's work
+     * is taken over this long after its last renewal. @default 10000
+     */
+    readonly leaseMs?: number;
+    /**
+     * Time between a node's lease rounds (heartbeat, renewals, balancing), in ms; at most a third of `leaseMs`.
+     * A node that could not renew a lease for `leaseMs - leaseRenewMs` stops its work. @default 3000
+     */
+    readonly leaseRenewMs?: number;
   };
 }
 
@@ -265,7 +275,7 @@ export interface HttpLimits {
 }
 
 /** Defaults of the `cluster` section, applied when it is set. */
-export const CLUSTER_DEFAULTS = { replicas: 3 } as const;
+export const CLUSTER_DEFAULTS = { replicas: 3, leaseMs: 10_000, leaseRenewMs: 3000 } as const;
 
 export const DEFAULT_CONFIG: TollstreamConfig = {
   dataDir: './data',
@@ -321,6 +331,11 @@ export function warehouseLimits(config: TollstreamConfig): Required<Pick<Tollstr
     queriesPerCaller: w.queriesPerCaller ?? d.queriesPerCaller!,
     maxConcurrentQueries: w.maxConcurrentQueries ?? d.maxConcurrentQueries!,
   };
+}
+
+/** The lease timings, each the setting or its default (also without a cluster, and for a config built by hand). */
+export function leaseTimings(cluster: TollstreamConfig['cluster']): { readonly leaseMs: number; readonly leaseRenewMs: number } {
+  return { leaseMs: cluster?.leaseMs ?? CLUSTER_DEFAULTS.leaseMs, leaseRenewMs: cluster?.leaseRenewMs ?? CLUSTER_DEFAULTS.leaseRenewMs };
 }
 
 /** The Parquet lake's directory: `lake.dir`, else `lake` in the data directory. */
@@ -407,6 +422,8 @@ export const SCHEMA: Record<string, Leaf> = {
   'cluster.postgresUrl': { type: 'string', check: checkPostgresUrl },
   'cluster.nodeName': { type: 'string', check: (v) => (/^[a-zA-Z0-9_.-]{1,64}$/.test(v) ? undefined : "must be 1 to 64 letters, digits, '_', '.' or '-'") },
   'cluster.replicas': { type: 'integer', min: 1, max: 5 },
+  'cluster.leaseMs': { type: 'integer', min: 300, max: 600_000 },
+  'cluster.leaseRenewMs': { type: 'integer', min: 100, max: 200_000 },
   'http.corsOrigins': { type: 'json', check: checkCorsOrigins },
   'kinesis.shardWriteLimits': { type: 'boolean' },
 };

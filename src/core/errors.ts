@@ -81,6 +81,9 @@ export const ERROR_CODES = {
   WAREHOUSE_TOO_MANY_QUERIES: { kind: 'user', retriable: true },
   /** A warehouse file is damaged (a checksum or a short read): the server's storage, not the request, is at fault. */
   WAREHOUSE_CORRUPT: { kind: 'internal', retriable: false },
+  // Leases (who owns which unit of work in a cluster)
+  /** The lease table could not be read or written (PostgreSQL unreachable or too slow): leases not renewed are dropped. */
+  LEASES_UNAVAILABLE: { kind: 'external', retriable: true },
   // Tables (SQLite files of the tables component)
   /** A tables database failed its integrity check at open: it is refused, naming the file. */
   TABLES_CORRUPT: { kind: 'internal', retriable: false },

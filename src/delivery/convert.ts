@@ -12,6 +12,8 @@ export interface BufferedRecord {
   readonly record: StoredRecord;
   /** Set on a KPL aggregated record that cannot be read: why. It becomes an error record, never a row. */
   readonly malformed?: string;
+  /** Which reader of the shard read it (a shard followed again gets a new one); 0 when the shard is never refollowed. */
+  readonly generation?: number;
 }
 
 export type Outcome =

@@ -1,5 +1,6 @@
 /**
- * A delivery stream: follows every shard of a log stream (children after their parents), buffers records
+ * A delivery stream: follows every shard of a log stream (children after their parents), or only the shards
+ * assigned to it (the shards whose lease its node holds, see docs/cluster.md), buffers records
  * until Firehose's size or interval hint is reached, converts them into rows and writes each batch with its
  * source positions in one destination transaction. It resumes from the positions the destination holds,
  * so each record lands exactly once however often delivery stops, crashes or restarts.
@@ -7,9 +8,9 @@
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ShardDescription, StartPosition, StoredRecord, StreamLog, Subscription } from '../log/types.ts';
-import { deaggregate, isKplAggregate } from '../log/index.ts';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
 import { failed, prepareRecords, toDestinationBatch, type BufferedRecord, type PreparedRecord } from './convert.ts';
+import { RecordBuffer } from './record-buffer.ts';
 import type { DeliveryDestination, DeliveryErrorType, DeliveryState, DeliveryStats, DestinationBatch, TransformFunction } from './types.ts';
 
 export interface BufferingHints {
@@ -41,6 +42,15 @@ export interface DeliveryStreamOptions {
   readonly maxBatchRecords?: number;
   /** Records per read from a shard. @default 5000 */
   readonly readMaxRecords?: number;
+  /**
+   * `all`: follow every shard, children once their parents are read to the end. `assigned`: follow only the
+   * shards given with `assignShard` until `releaseShard` (the shards whose lease this node holds), each from the
+   * position the destination holds when it is assigned, a child once the destination holds its parents to their
+   * end. @default 'all'
+   */
+  readonly shards?: 'all' | 'assigned';
+  /** With `shards: 'assigned'`: how often a shard waiting for its parents to be delivered checks again, in ms. @default 1000 */
+  readonly parentPollMs?: number;
   readonly logger?: Logger;
 }
 
@@ -60,16 +70,19 @@ export class DeliveryStream {
   private state: DeliveryState = 'created';
   private stopping = false;
 
-  private buffer: BufferedRecord[] = [];
-  private bufferBytes = 0;
-  private bufferSince: number | undefined;
-  private oldestBufferedArrival = Infinity;
+  private readonly buffer = new RecordBuffer();
   private oldestInFlightArrival = Infinity;
   private wakeFlusher: (() => void) | undefined;
   private spaceWaiters: Array<() => void> = [];
   private flusher: Promise<void> | undefined;
 
   private startPositions: Record<string, string> = {};
+  /** Per shard, the position the destination holds as far as this delivery knows (null: none), once known. */
+  private readonly committed = new Map<string, string | null>();
+  private readonly assigned = new Set<string>();
+  /** Per shard, the reader that counts now: records of an earlier reader (before a release) are never written. */
+  private readonly generations = new Map<string, number>();
+  private readonly shardAborts = new Map<string, AbortController>();
   private readonly readers = new Map<string, Promise<void>>();
   private readonly subscriptions = new Set<Subscription>();
   private readonly finishedShards = new Set<string>();
@@ -112,14 +125,50 @@ export class DeliveryStream {
     this.logger = (options.logger ?? silentLogger).child({ component: 'delivery', delivery: options.name, stream: options.stream });
   }
 
-  /** Reads where the destination stopped and starts following every shard. */
+  /** Reads where the destination stopped and starts following every shard (with `shards: 'all'`). */
   async start(): Promise<void> {
     if (this.state !== 'created') throw new TollstreamError('INVALID_ARGUMENT', `delivery '${this.name}' was already started`);
-    this.startPositions = await this.destination.positions(this.stream);
+    const assignedOnly = this.options.shards === 'assigned';
+    this.startPositions = assignedOnly ? {} : await this.destination.positions(this.stream);
     this.state = 'running';
     this.flusher = this.runFlusher();
-    await this.launchReadyShards();
-    this.logger.info('delivery started', { destination: this.destination.description, resumedShards: Object.keys(this.startPositions).length });
+    if (!assignedOnly) await this.launchReadyShards();
+    this.logger.info('delivery started', { destination: this.destination.description, shards: assignedOnly ? 'assigned' : 'all', resumedShards: Object.keys(this.startPositions).length });
+  }
+
+  /**
+   * With `shards: 'assigned'`: starts following `shardId` from the position the destination holds now (once the
+   * destination holds its parents to their end). Resolves once the position is read.
+   */
+  async assignShard(shardId: string): Promise<void> {
+    if (this.options.shards !== 'assigned') throw new TollstreamError('INVALID_ARGUMENT', `delivery '${this.name}' follows every shard; only shards: 'assigned' takes assignments`);
+    if (this.stopping || this.state === 'created' || this.assigned.has(shardId)) return;
+    this.assigned.add(shardId);
+    try {
+      await this.followAssigned(shardId);
+    } catch (err) {
+      this.assigned.delete(shardId);
+      throw err;
+    }
+    this.logger.info('following an assigned shard', { shardId, after: this.committed.get(shardId) ?? null });
+  }
+
+  /**
+   * Stops following `shardId`: its reader ends and its buffered records are dropped (the log still holds them;
+   * whoever follows the shard next starts from what the destination holds). A batch already being written may
+   * still commit: the destination refuses it if another delivery wrote the shard meanwhile.
+   */
+  async releaseShard(shardId: string): Promise<void> {
+    if (!this.assigned.delete(shardId)) return;
+    await this.stopReader(shardId);
+    this.committed.delete(shardId);
+    this.finishedShards.delete(shardId);
+    this.logger.info('stopped following a shard', { shardId });
+  }
+
+  /** The shards this delivery follows now, sorted. */
+  followedShards(): string[] {
+    return [...this.readers.keys()].sort();
   }
 
   /**
@@ -144,7 +193,7 @@ export class DeliveryStream {
   }
 
   stats(): DeliveryStats {
-    const oldest = Math.min(this.oldestBufferedArrival, this.oldestInFlightArrival);
+    const oldest = Math.min(this.buffer.oldestArrival, this.oldestInFlightArrival);
     return {
       name: this.name,
       stream: this.stream,
@@ -158,7 +207,7 @@ export class DeliveryStream {
       errors: { ...this.counters.errors },
       destinationRetries: this.counters.destinationRetries,
       bufferedRecords: this.buffer.length,
-      bufferedBytes: this.bufferBytes,
+      bufferedBytes: this.buffer.bytes,
       dataFreshnessSeconds: Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0,
       millisBehindLatest: Math.max(0, ...this.lagByShard.values()),
       lastBatchTime: this.counters.lastBatchTime,
@@ -169,6 +218,57 @@ export class DeliveryStream {
   }
 
   // ---- reading ----
+
+  private async followAssigned(shardId: string): Promise<void> {
+    const positions = await this.destination.positions(this.stream);
+    if (!this.assigned.has(shardId) || this.stopping) return;
+    this.committed.set(shardId, positions[shardId] ?? null);
+    const control = new AbortController();
+    this.shardAborts.set(shardId, control);
+    this.readers.set(shardId, this.runAssigned(shardId, control.signal));
+  }
+
+  /** Follows an assigned shard once the destination holds each of its parents to the end. */
+  private async runAssigned(shardId: string, signal: AbortSignal): Promise<void> {
+    const signals = AbortSignal.any([this.abort.signal, signal]);
+    while (!signals.aborted) {
+      try {
+        const description = await this.log.describeStream(this.stream);
+        const shard = description.shards.find((s) => s.shardId === shardId);
+        if (!shard) {
+          this.logger.warn('an assigned shard is not in the stream (any more); nothing to follow', { shardId });
+          return;
+        }
+        const known = new Set(description.shards.map((s) => s.shardId));
+        const positions = shard.parentShardIds.some((p) => known.has(p)) ? await this.destination.positions(this.stream) : {};
+        let parentsDone = true;
+        for (const parent of shard.parentShardIds) {
+          if (!known.has(parent)) continue;
+          const held = positions[parent];
+          const rest = await this.log.read(this.stream, parent, held ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: held } : { type: 'TRIM_HORIZON' }, { maxRecords: 1 });
+          if (rest.records.length > 0 || rest.next !== null) parentsDone = false;
+        }
+        if (parentsDone) return await this.runReader(shard, signal);
+      } catch (err) {
+        if (signals.aborted) return;
+        this.counters.lastError = describeError(err);
+        this.logger.warn('checking the parents of an assigned shard failed; retrying', { shardId, err });
+      }
+      await sleep(this.options.parentPollMs ?? 1000, signals);
+    }
+  }
+
+  /** Ends the reader of `shardId` and drops its buffered records; records of it in a batch being written are dropped at the next attempt. */
+  private async stopReader(shardId: string): Promise<void> {
+    this.generations.set(shardId, this.generation(shardId) + 1);
+    this.shardAborts.get(shardId)?.abort();
+    this.shardAborts.delete(shardId);
+    this.releaseSpaceWaiters();
+    await this.readers.get(shardId);
+    this.readers.delete(shardId);
+    this.lagByShard.delete(shardId);
+    this.buffer.drop(shardId);
+  }
 
   /** Starts a reader for every shard whose parents are all read to their end (or gone by retention). */
   private launchReadyShards(): Promise<void> {
@@ -186,13 +286,15 @@ export class DeliveryStream {
     return this.launching;
   }
 
-  private async runReader(shard: ShardDescription): Promise<void> {
+  private async runReader(shard: ShardDescription, shardSignal?: AbortSignal): Promise<void> {
     const shardId = shard.shardId;
-    const stored = this.startPositions[shardId];
+    const stored = this.previousPosition(shardId);
+    const generation = this.generation(shardId);
+    const signal = shardSignal ? AbortSignal.any([this.abort.signal, shardSignal]) : this.abort.signal;
     let position: StartPosition = stored ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: stored } : { type: 'TRIM_HORIZON' };
     let attempt = 0;
-    while (!this.stopping) {
-      const sub = this.log.subscribe(this.stream, shardId, position, { maxRecords: this.options.readMaxRecords ?? 5000, signal: this.abort.signal });
+    while (!this.stopping && !signal.aborted) {
+      const sub = this.log.subscribe(this.stream, shardId, position, { maxRecords: this.options.readMaxRecords ?? 5000, signal });
       this.subscriptions.add(sub);
       try {
         for await (const result of sub) {
@@ -200,25 +302,25 @@ export class DeliveryStream {
           this.lagByShard.set(shardId, result.millisBehindLatest);
           const last = result.records[result.records.length - 1];
           if (last) {
-            if (!(await this.accept(shardId, result.records))) return;
+            if (!(await this.accept(shardId, result.records, signal, generation))) return;
             position = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last.sequenceNumber };
           }
           if (result.next === null) {
             this.finishedShards.add(shardId);
             this.lagByShard.delete(shardId);
-            this.readers.delete(shardId);
+            if (!shardSignal) this.readers.delete(shardId);
             this.logger.info('shard read to its end; following its children', { shardId, children: result.childShardIds ?? [] });
-            await this.launchReadyShards();
+            if (!shardSignal) await this.launchReadyShards();
             return;
           }
         }
         return; // the subscription ended because delivery stops
       } catch (err) {
-        if (this.stopping) return;
+        if (this.stopping || signal.aborted) return;
         attempt++;
         this.counters.lastError = describeError(err);
         this.logger.warn('reading a shard failed; retrying', { shardId, attempt, err });
-        await sleep(backoffDelay(attempt, this.options.retry), this.abort.signal);
+        await sleep(backoffDelay(attempt, this.options.retry), signal);
       } finally {
         this.subscriptions.delete(sub);
         sub.close();
@@ -226,24 +328,13 @@ export class DeliveryStream {
     }
   }
 
-  /** Adds records to the buffer, waiting while it is full. False when delivery stops meanwhile. */
-  private async accept(shardId: string, records: readonly StoredRecord[]): Promise<boolean> {
-    while (this.bufferBytes >= 2 * this.sizeBytes && !this.stopping) {
+  /** Adds records to the buffer, waiting while it is full. False when delivery (or this shard's reader) stops meanwhile. */
+  private async accept(shardId: string, records: readonly StoredRecord[], signal: AbortSignal, generation: number): Promise<boolean> {
+    while (this.buffer.bytes >= 2 * this.sizeBytes && !this.stopping && !signal.aborted) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
-    if (this.stopping) return false;
-    if (this.bufferSince === undefined) this.bufferSince = Date.now();
-    for (const record of records) {
-      if (isKplAggregate(record.data)) {
-        // A KPL aggregate: its user records, in order and next to each other (takeBatch never splits them), or
-        // the aggregate itself marked malformed, which becomes an error record.
-        const expanded = deaggregate(record);
-        if (expanded.ok) for (const user of expanded.records) this.buffer.push({ shardId, record: user });
-        else this.buffer.push({ shardId, record, malformed: expanded.reason });
-      } else this.buffer.push({ shardId, record });
-      this.bufferBytes += record.data.length;
-      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
-    }
+    if (this.stopping || signal.aborted) return false;
+    this.buffer.add(shardId, records, generation, Date.now());
     this.counters.recordsRead += records.length;
     this.wakeFlusher?.();
     return true;
@@ -264,39 +355,19 @@ export class DeliveryStream {
         await this.waitForWork();
         continue;
       }
-      const waited = Date.now() - (this.bufferSince ?? Date.now());
-      const full = this.bufferBytes >= this.sizeBytes || this.buffer.length >= this.maxBatchRecords;
+      const waited = Date.now() - (this.buffer.since ?? Date.now());
+      const full = this.buffer.bytes >= this.sizeBytes || this.buffer.length >= this.maxBatchRecords;
       if (!this.stopping && !full && waited < this.intervalMs) {
         await this.waitForWork(this.intervalMs - waited);
         continue;
       }
-      const records = this.takeBatch();
+      this.oldestInFlightArrival = this.buffer.oldestArrival;
+      const records = this.buffer.take(this.maxBatchRecords);
       this.releaseSpaceWaiters();
       const delivered = await this.deliver(records);
       this.oldestInFlightArrival = Infinity;
       if (!delivered) return;
     }
-  }
-
-  /**
-   * Takes the oldest records of the buffer, at most `maxBatchRecords` (more only to finish a KPL aggregate: a
-   * position is a Kinesis sequence number, so a batch ends after the last user record of an aggregate).
-   */
-  private takeBatch(): BufferedRecord[] {
-    let cut = Math.min(this.buffer.length, this.maxBatchRecords);
-    while (cut < this.buffer.length && sameKinesisRecord(this.buffer[cut]!, this.buffer[cut - 1]!)) cut++;
-    const records = cut === this.buffer.length ? this.buffer : this.buffer.slice(0, cut);
-    this.oldestInFlightArrival = this.oldestBufferedArrival;
-    this.buffer = cut === this.buffer.length ? [] : this.buffer.slice(cut);
-    this.bufferBytes = 0;
-    this.oldestBufferedArrival = Infinity;
-    for (const { record } of this.buffer) {
-      this.bufferBytes += record.data.length;
-      if (record.arrivalTime < this.oldestBufferedArrival) this.oldestBufferedArrival = record.arrivalTime;
-    }
-    // What stays has waited as long as the batch taken: it is due at once.
-    this.bufferSince = this.buffer.length > 0 ? this.bufferSince : undefined;
-    return records;
   }
 
   private waitForWork(ms?: number): Promise<void> {
@@ -329,9 +400,16 @@ export class DeliveryStream {
   /** Writes `prepared`, retrying while the destination is unavailable. False when delivery stops or fails. */
   private async write(prepared: readonly PreparedRecord[]): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
-      const batch = toDestinationBatch(this.stream, prepared);
+      // Records of a shard released (or followed again) since they were read are not this delivery's to write.
+      if (prepared.some((p) => !this.current(p.source))) prepared = prepared.filter((p) => this.current(p.source));
+      if (prepared.length === 0) return true;
+      const batch = this.withPrevious(toDestinationBatch(this.stream, prepared));
       try {
         await this.destination.write(batch);
+        for (const [shardId, sequenceNumber] of Object.entries(batch.positions)) {
+          // A write that began before its shard was followed again must not move the new reader's position.
+          if (prepared.some((p) => p.source.shardId === shardId && this.current(p.source))) this.committed.set(shardId, sequenceNumber);
+        }
         this.counted(batch, prepared);
         if (this.state === 'retrying') this.logger.info('destination recovered', { attempts: attempt });
         this.state = 'running';
@@ -339,6 +417,16 @@ export class DeliveryStream {
       } catch (err) {
         this.counters.lastError = describeError(err);
         if (isTollstreamError(err, 'WAREHOUSE_REJECTED')) return this.isolateRejected(prepared, err);
+        const moved = this.options.shards === 'assigned' && isTollstreamError(err, 'DELIVERY_POSITION_CONFLICT') ? err.context.shardId : undefined;
+        if (typeof moved === 'string' && prepared.some((p) => p.source.shardId === moved)) {
+          // Another node delivered this shard meanwhile (its lease moved): this batch's records of it are not
+          // ours to load. Drop them, follow the shard again from the destination if it is still ours, write the rest.
+          this.logger.warn('another delivery wrote a shard meanwhile; dropping this batch\'s records of it', { shardId: moved });
+          prepared = prepared.filter((p) => p.source.shardId !== moved);
+          await this.refollow(moved);
+          if (prepared.length === 0) return true;
+          continue;
+        }
         if (isTollstreamError(err) && !err.retriable) {
           this.state = 'failed';
           this.logger.error('delivery failed and stopped; fix the cause and restart it', { err });
@@ -356,6 +444,33 @@ export class DeliveryStream {
         if (this.stopping) return false;
       }
     }
+  }
+
+  /** Each shard of the batch with the position this delivery believes the destination holds for it. */
+  private withPrevious(batch: DestinationBatch): DestinationBatch {
+    const previous: Record<string, string | null> = {};
+    for (const shardId of Object.keys(batch.positions)) previous[shardId] = this.previousPosition(shardId);
+    return { ...batch, previous };
+  }
+
+  private generation(shardId: string): number {
+    return this.generations.get(shardId) ?? 0;
+  }
+
+  /** Whether a buffered record still belongs to the shard's current reader (and, with assignments, to an assigned shard). */
+  private current(source: BufferedRecord): boolean {
+    return (source.generation ?? 0) === this.generation(source.shardId) && (this.options.shards !== 'assigned' || this.assigned.has(source.shardId));
+  }
+
+  private previousPosition(shardId: string): string | null {
+    return this.committed.has(shardId) ? this.committed.get(shardId)! : (this.startPositions[shardId] ?? null);
+  }
+
+  /** After another delivery wrote `shardId`: drop what is buffered of it and, if it is still assigned, follow it again. */
+  private async refollow(shardId: string): Promise<void> {
+    await this.stopReader(shardId);
+    this.committed.delete(shardId);
+    if (this.assigned.has(shardId) && !this.stopping) await this.followAssigned(shardId).catch((err: unknown) => this.logger.warn('following a shard again failed', { shardId, err }));
   }
 
   /**
@@ -397,8 +512,4 @@ export class DeliveryStream {
 function describeError(err: unknown): string {
   if (isTollstreamError(err)) return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
-}
-
-function sameKinesisRecord(a: BufferedRecord, b: BufferedRecord): boolean {
-  return a.shardId === b.shardId && a.record.sequenceNumber === b.record.sequenceNumber;
 }

@@ -41,6 +41,12 @@ export interface DestinationBatch {
   readonly errors: readonly DeliveryErrorRow[];
   /** Shard id -> the last sequence number covered by the batch (delivered, dropped or failed alike). */
   readonly positions: Readonly<Record<string, string>>;
+  /**
+   * Shard id -> the position the delivery believes the destination holds before this batch (null: none). A
+   * destination shared by several nodes refuses the batch (`DELIVERY_POSITION_CONFLICT`, naming the shard) when it
+   * holds another; a destination only one node writes may ignore it.
+   */
+  readonly previous?: Readonly<Record<string, string | null>>;
 }
 
 export interface DeliveryDestination {

@@ -10,6 +10,7 @@ export function warehouseDestination(warehouse: Warehouse, table: string): Deliv
     description: `warehouse:${table}`,
     schema,
     positions: (stream) => warehouse.positions(stream, table),
-    write: (batch: DestinationBatch) => warehouse.loadBatch({ table, rows: batch.rows, errors: batch.errors, source: { stream: batch.stream, positions: batch.positions } }),
+    write: (batch: DestinationBatch) =>
+      warehouse.loadBatch({ table, rows: batch.rows, errors: batch.errors, source: { stream: batch.stream, positions: batch.positions, ...(batch.previous ? { previous: batch.previous } : {}) } }),
   };
 }

@@ -2,6 +2,7 @@
  * The gateway: one request handler for the Kinesis and Firehose APIs (by `X-Amz-Target`, in JSON or CBOR),
  * the native API (/v1), /health and /metrics, served over HTTP/1.1 and HTTP/2 on one port.
  */
+import type { LeaseCoordinatorStatus } from '../leases/index.ts';
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { TollstreamError } from '../core/errors.ts';
@@ -61,6 +62,11 @@ export interface GatewayOptions {
    * @default { lifetimeMs: 300000 (5 minutes, as Kinesis), heartbeatMs: 5000 }
    */
   readonly subscribeToShard?: { readonly lifetimeMs?: number; readonly heartbeatMs?: number };
+  /**
+   * The work leases this node holds (a cluster node), shown in /health; a node cut off from the lease table has
+   * stopped that work and answers `degraded`. @default none (not shown)
+   */
+  readonly leases?: () => LeaseCoordinatorStatus;
   /** The deliveries the server runs, for the Firehose control plane (DescribeDeliveryStream). @default none */
   readonly deliveries?: () => readonly DeliveryView[];
   /**
@@ -213,8 +219,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   function healthBody(isReady: boolean, stopping: boolean): Record<string, unknown> {
     if (!isReady) return { status: stopping ? 'stopping' : 'starting' };
     const failedShards = log.health?.().failedShards ?? [];
-    if (failedShards.length === 0) return { status: 'ok' };
-    return { status: 'degraded', failedShards: failedShards.map((f) => ({ ...f, since: new Date(f.since).toISOString() })) };
+    const leases = options.leases?.();
+    const leaseBody = leases ? { leases: { owner: leases.owner, storeReachable: leases.storeReachable, fairShare: leases.fairShare, held: leases.held } } : {};
+    if (failedShards.length === 0 && leases?.storeReachable !== false) return { status: 'ok', ...leaseBody };
+    return {
+      status: 'degraded',
+      ...(failedShards.length > 0 ? { failedShards: failedShards.map((f) => ({ ...f, since: new Date(f.since).toISOString() })) } : {}),
+      ...leaseBody,
+    };
   }
 
   const httpLimits = withinOpenFiles(httpSettings, options.openFilesLimit ?? openFilesLimit(), logger);

@@ -45,6 +45,8 @@ export async function startBreachDelivery(
     stream: BREACHES_STREAM,
     destination: warehouseDestination(warehouse, THRESHOLD_BREACHES.name),
     buffering: { sizeMiB: config.delivery.bufferSizeMiB, intervalSeconds: config.delivery.bufferIntervalSeconds },
+    // Follows the shards whose lease this node holds (work-leases.ts), as the warehouse delivery does.
+    shards: 'assigned',
     logger,
   });
   await delivery.start();

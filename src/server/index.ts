@@ -23,7 +23,8 @@ import { alertChannels, startAlerts, type RunningAlerts } from './alerts.ts';
 import { openFunctionsState, startDeployedFunctions } from './functions.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
-import { breachMirror, startBreachDelivery } from './breaches.ts';
+import { breachMirror, BREACHES_STREAM, startBreachDelivery } from './breaches.ts';
+import { openWorkLeaseStore, startWorkLeases, type WorkLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
@@ -59,6 +60,9 @@ export interface StartServerOptions {
 export { ACCESS_LABELS, type AccessMode } from './exposure.ts';
 
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
+
+/** The delivery of `delivery.stream` into the warehouse table `toll_transactions`. */
+const WAREHOUSE_DELIVERY = 'warehouse';
 
 /** The shard count of a declared stream that does not name one (as documented in the config schema). */
 const DECLARED_STREAM_SHARDS = 2;
@@ -113,6 +117,13 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     // Threshold breaches reach the warehouse through a stream the notify dispatcher mirrors them to (breaches.ts).
     const breaches = warehouse && config.alerts.enabled ? await startBreachDelivery(log, warehouse, config, logger, undo) : undefined;
     registerDeliveryMetrics(metrics, breaches ? [...deliveries, breaches] : deliveries);
+    // Deliveries into the warehouse follow the shards whose lease this node holds (work-leases.ts).
+    let workLeases: WorkLeases | undefined;
+    const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...(breaches ? [breaches] : [])];
+    if (leased.length > 0) {
+      const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], [BREACHES_STREAM, BREACHES_STREAM]]);
+      workLeases = await startWorkLeases({ ...(await openWorkLeaseStore(config, logger)), deliveries: leased, streams, log, metrics, logger }, undo);
+    }
 
     let queries: QueryManager | undefined;
     if (config.queries.enabled) {
@@ -176,6 +187,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),
+      // A cluster node shows its leases in /health (one node holds every lease; nothing to show).
+      ...(config.cluster && workLeases ? { leases: workLeases.status } : {}),
       warehouseQueries: { perCaller: warehouseLimits(config).queriesPerCaller, total: warehouseLimits(config).maxConcurrentQueries },
     });
     undo.unshift(() => gateway.close());
@@ -278,7 +291,7 @@ async function startDeliveries(
 ): Promise<DeliveryStream[]> {
   const stream = config.delivery.stream;
   const destinations: Array<{ name: string; destination: () => Promise<DeliveryDestination> }> = [];
-  if (warehouse) destinations.push({ name: 'warehouse', destination: async () => warehouseDestination(warehouse, TOLL_TRANSACTIONS.name) });
+  if (warehouse) destinations.push({ name: WAREHOUSE_DELIVERY, destination: async () => warehouseDestination(warehouse, TOLL_TRANSACTIONS.name) });
   if (config.lake.enabled) destinations.push({ name: 'lake', destination: () => openParquetLake({ dir: lakeDir(config) }) });
   if (destinations.length === 0) return [];
   const exists = (await log.listStreams()).some((s) => s.name === stream);
@@ -296,6 +309,8 @@ async function startDeliveries(
       stream,
       destination,
       buffering: { sizeMiB: config.delivery.bufferSizeMiB, intervalSeconds: config.delivery.bufferIntervalSeconds },
+      // The warehouse may be shared by the nodes of a cluster: it is written under leases. The lake is this node's.
+      shards: name === WAREHOUSE_DELIVERY ? 'assigned' : 'all',
       logger,
     });
     await delivery.start();

@@ -101,6 +101,18 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       expect(await count()).toBe(2);
     });
 
+    it('refuses a batch that continues a shard from another position than the one it holds (two writers of one shard)', async () => {
+      // Writer 1 resumed shard a from nothing and loaded 1..2; writer 2 also resumed from nothing and read 2..3.
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1), tollRow(2)], source: { stream: 's', positions: { a: seq(2) }, previous: { a: null } } });
+      const overlapping = warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(2), tollRow(3)], source: { stream: 's', positions: { a: seq(3), b: seq(1) }, previous: { a: null, b: null } } });
+      await expect(overlapping).rejects.toSatisfy((err) => isTollstreamError(err, 'DELIVERY_POSITION_CONFLICT') && err.context.shardId === 'a' && err.context.stored === seq(2));
+      expect(await count()).toBe(2);
+      // Continuing from what it holds is accepted.
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(3)], source: { stream: 's', positions: { a: seq(3) }, previous: { a: seq(2) } } });
+      expect(await count()).toBe(3);
+      expect(await warehouse.positions('s', 'toll_transactions')).toEqual({ a: seq(3) });
+    });
+
     it('stores error records with their type and raw bytes in the same transaction', async () => {
       await warehouse.loadBatch({
         table: 'toll_transactions',

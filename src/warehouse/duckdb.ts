@@ -4,6 +4,7 @@
  * inside the write transaction, so a batch and its source positions commit together.
  */
 import { JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { checkBatchPositions } from './positions.ts';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
 import { damaged, isDamage, openDuckDBFile, type DamagedWarehouse } from './duckdb-file.ts';
@@ -95,16 +96,7 @@ class DuckDBWarehouse implements Warehouse {
     const schema = knownTable(batch.table);
     await this.transaction(async () => {
       const stored = await this.readPositions(batch.source.stream, batch.table);
-      for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
-        const before = stored[shardId];
-        if (before !== undefined && BigInt(sequenceNumber) <= BigInt(before)) {
-          throw new TollstreamError(
-            'DELIVERY_POSITION_CONFLICT',
-            `batch ends at ${sequenceNumber} of ${shardId} but ${batch.table} already holds the stream up to ${before}; only one delivery may write a table from a stream`,
-            { context: { stream: batch.source.stream, table: batch.table, shardId, sequenceNumber, stored: before } },
-          );
-        }
-      }
+      checkBatchPositions(batch, stored);
       if (batch.rows.length > 0) await this.append(schema, batch.rows);
       const failedAt = this.now();
       if (batch.errors && batch.errors.length > 0) await this.append(DELIVERY_ERRORS, deliveryErrorRows(batch, failedAt));

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { checkBatchPositions } from './positions.ts';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { csvLines } from './copy-csv.ts';
 import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
@@ -141,16 +142,7 @@ class PostgresWarehouse implements Warehouse {
       // One writer per (stream, table) at a time, across processes: the position check below is then sound.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:delivery:${batch.source.stream}:${batch.table}`]);
       const stored = await readPositions(client, batch.source.stream, batch.table);
-      for (const [shardId, sequenceNumber] of Object.entries(batch.source.positions)) {
-        const before = stored[shardId];
-        if (before !== undefined && BigInt(sequenceNumber) <= BigInt(before)) {
-          throw new TollstreamError(
-            'DELIVERY_POSITION_CONFLICT',
-            `batch ends at ${sequenceNumber} of ${shardId} but ${batch.table} already holds the stream up to ${before}; only one delivery may write a table from a stream`,
-            { context: { stream: batch.source.stream, table: batch.table, shardId, sequenceNumber, stored: before } },
-          );
-        }
-      }
+      checkBatchPositions(batch, stored);
       if (rows.length > 0) await copyInto(client, schema, rows);
       if (errors.length > 0) await copyInto(client, DELIVERY_ERRORS, errors);
       const newest = newestArrivalByShard(batch.rows);

@@ -53,6 +53,12 @@ export interface BatchSource {
   readonly stream: string;
   /** The last sequence number covered by this batch, per shard (delivered, dropped or failed alike). */
   readonly positions: Readonly<Record<string, string>>;
+  /**
+   * Per shard (of `positions`), the position the warehouse must hold before this batch (null: none yet), or the
+   * batch is refused with `DELIVERY_POSITION_CONFLICT`: a delivery that lost a shard to another node cannot load a
+   * range the new owner loaded too. Shards not named here are only checked to move forward.
+   */
+  readonly previous?: Readonly<Record<string, string | null>>;
 }
 
 export interface LoadBatch {

@@ -282,6 +282,19 @@ describe('health, metrics, keys and protocols', () => {
     expect(res.status).toBe(503);
   });
 
+  it('shows a cluster node\'s leases in /health, degraded while it cannot reach the lease table', async () => {
+    let storeReachable = true;
+    await using node = await startTestServer({ leases: () => ({ owner: 'node-a', held: ['delivery:warehouse:s:shardId-000000000001'], storeReachable, fairShare: 1 }) });
+    expect(await (await fetch(`${node.url}/health`)).json()).toEqual({
+      status: 'ok',
+      leases: { owner: 'node-a', storeReachable: true, fairShare: 1, held: ['delivery:warehouse:s:shardId-000000000001'] },
+    });
+    storeReachable = false;
+    const cut = await fetch(`${node.url}/health`);
+    expect(cut.status).toBe(200);
+    expect(await cut.json()).toMatchObject({ status: 'degraded', leases: { storeReachable: false } });
+  });
+
   it('exports request, record and latency metrics in the Prometheus text format', async () => {
     const name = await createStream();
     await ingest(name, '{"a":1}\n{"a":2}\n');

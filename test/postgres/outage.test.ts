@@ -3,57 +3,11 @@
  * half-written), and once the server is reachable again the same warehouse object works on fresh connections.
  * The outage is a TCP proxy on 127.0.0.1 that the test closes, cutting every connection through it.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../../src/core/errors.ts';
 import { openPostgresWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
-
-class Proxy {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  /** When set, the next COMMIT is passed to the server and the client's connection is cut before the answer. */
-  private cutNextCommit = false;
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async start(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      upstream.pipe(client);
-      client.on('data', (chunk: Buffer) => {
-        upstream.write(chunk);
-        if (this.cutNextCommit && chunk.includes('COMMIT\u0000')) {
-          this.cutNextCommit = false;
-          client.destroy();
-          // The server reads the COMMIT before it sees the end of the connection, so it does commit.
-          upstream.end();
-        }
-      });
-      client.on('end', () => upstream.end());
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-
-  cutAfterNextCommit(): void {
-    this.cutNextCommit = true;
-  }
-
-  /** Stops listening and cuts every open connection. */
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
-  }
-}
+import { TcpProxy as Proxy } from '../support/tcp-proxy.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 const row = (i: number): Row => ({
