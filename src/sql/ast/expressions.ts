@@ -158,6 +158,8 @@ export interface CallExpr {
   /** `COUNT(*)`. */
   readonly star: boolean;
   readonly filter: Expr | null;
+  /** `LAG(x) IGNORE NULLS OVER ...`: rows whose value is NULL are not counted. */
+  readonly ignoreNulls: boolean;
   readonly over: OverClause | null;
   readonly pos: SourcePos;
 }

@@ -11,14 +11,16 @@ import type { CompiledFn, Row } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf, restoredTime } from '../runtime/operator.ts';
+import type { LagBuffer } from './lag-buffer.ts';
 import type { OverWindow, RangeRows } from './over-aggregate.ts';
-import { dropOutOfRange } from './over-aggregate.ts';
+import { dropOutOfRange, lagBuffers } from './over-aggregate.ts';
 
 
 export class EventTimeOverAggregateOperator implements Operator {
   /** Rows waiting for the watermark to pass their time, with that time. */
   private pending: { time: number; row: Row }[] = [];
   private readonly histories: Map<unknown, RangeRows>[];
+  private readonly lagBuffers: LagBuffer[][];
   /** Every row before this time has been emitted: a row that comes now with an earlier time is late. */
   private doneBefore = Number.NEGATIVE_INFINITY;
 
@@ -29,6 +31,7 @@ export class EventTimeOverAggregateOperator implements Operator {
     private readonly holdBack: number,
   ) {
     this.histories = windows.map(() => new Map());
+    this.lagBuffers = lagBuffers(windows);
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
@@ -93,6 +96,7 @@ export class EventTimeOverAggregateOperator implements Operator {
         return h;
       };
       const accs: (Acc[] | null)[] = new Array(peers.length).fill(null);
+      if (w.aggs.length === 0) return accs;
       const aggregateFor = (pi: number, h: RangeRows) => {
         try {
           accs[pi] = this.aggregate(w, h, t);
@@ -139,6 +143,11 @@ export class EventTimeOverAggregateOperator implements Operator {
         this.windows.forEach((w, wi) => {
           const accs = perWindow[wi]![pi]!;
           w.aggs.forEach((a, ai) => result.push(a.result(accs[ai]!)));
+          const lags = this.lagBuffers[wi]!;
+          if (lags.length > 0) {
+            const k = keyOf(w.partitionFns.map((f) => f(p.row)));
+            for (const l of lags) result.push(l.take(k, t, p.row));
+          }
         });
         out.emit(result);
       } catch (e) {
@@ -161,16 +170,18 @@ export class EventTimeOverAggregateOperator implements Operator {
       doneBefore: this.doneBefore,
       pending: this.pending.map((p) => [p.time, p.row]),
       histories: this.histories.map((m) => [...m.entries()].map(([key, h]) => ({ key, times: h.times.slice(h.head), rows: h.rows.slice(h.head) }))),
+      lags: this.lagBuffers.map((ls) => ls.map((l) => l.snapshot())),
     };
   }
 
   restoreState(state: unknown): void {
-    const s = state as { doneBefore: unknown; pending: [number, Row][]; histories: { key: unknown; times: number[]; rows: Row[] }[][] };
+    const s = state as { doneBefore: unknown; pending: [number, Row][]; histories: { key: unknown; times: number[]; rows: Row[] }[][]; lags?: unknown[][] };
     this.doneBefore = restoredTime(s.doneBefore);
     this.pending = s.pending.map(([time, row]) => ({ time, row }));
     s.histories.forEach((entries, i) => {
       for (const e of entries) this.histories[i]!.set(e.key, { times: e.times, rows: e.rows, head: 0 });
     });
+    s.lags?.forEach((ls, wi) => ls.forEach((l, li) => this.lagBuffers[wi]![li]!.restore(l)));
   }
 
   handleEnd(): void {}

@@ -325,7 +325,7 @@ const RESERVED = new Set([
 ]);
 
 function call(name: string, args: Expr[], pos: Expr['pos']): Expr {
-  return { kind: 'call', name, args, distinct: false, star: false, filter: null, over: null, pos };
+  return { kind: 'call', name, args, distinct: false, star: false, filter: null, ignoreNulls: false, over: null, pos };
 }
 
 function parseColumnRef(c: Cursor): Expr {
@@ -363,13 +363,21 @@ function parseCall(c: Cursor): Expr {
     filter = parseExpr(c);
     c.expectOp(')');
   }
+  let ignoreNulls = false;
+  if ((c.isWord('IGNORE') || c.isWord('RESPECT')) && c.isWordAt(1, 'NULLS')) {
+    if (nameTok.upper !== 'LAG' && nameTok.upper !== 'LEAD') {
+      throw c.error(`${c.peek().upper} NULLS applies to LAG, not to ${nameTok.upper}`, 'Leave it out here; FIRST_VALUE and LAST_VALUE already skip NULLs.');
+    }
+    ignoreNulls = c.next().upper === 'IGNORE';
+    c.next();
+  }
   let over: OverClause | null = null;
   if (c.isWord('OVER')) {
     const overPos = c.next().pos;
     if (c.isOp('(')) over = parseOverSpec(c);
     else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
-  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, over, pos: nameTok.pos };
+  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, over, pos: nameTok.pos };
 }
 
 /** `(PARTITION BY a ORDER BY b DESC RANGE INTERVAL '1' MINUTE PRECEDING)`. */

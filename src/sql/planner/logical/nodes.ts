@@ -97,8 +97,17 @@ export interface OverAggregateNode extends Base {
   /** ROWTIME (rows in arrival order), or the event-time column of `ORDER BY ts` (rows wait for the watermark). */
   readonly time: Expr;
   readonly orderedByEventTime: boolean;
-  /** Each window keeps its partition's rows of the last `range` ms, or with `rows` its last rows + 1. */
-  readonly windows: readonly { readonly partitionBy: readonly Expr[]; readonly range: number; readonly rows: number | null; readonly aggs: readonly CallExpr[] }[];
+  /**
+   * Each window keeps its partition's rows of the last `range` ms, or with `rows` its last rows + 1. Its
+   * aggregates come first in the output, then its LAGs.
+   */
+  readonly windows: readonly {
+    readonly partitionBy: readonly Expr[];
+    readonly range: number;
+    readonly rows: number | null;
+    readonly aggs: readonly CallExpr[];
+    readonly lags: readonly CallExpr[];
+  }[];
 }
 
 /** Output: the input fields, then the row number. */

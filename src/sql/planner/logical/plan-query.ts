@@ -4,6 +4,7 @@ import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
+import { compileLag } from '../../expr/lag.ts';
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr } from '../../expr/compile.ts';
 import type { Value } from '../../expr/types.ts';
@@ -437,15 +438,24 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   const ranking = overs.filter((c) => c.name === 'ROW_NUMBER' || c.name === 'RANK' || c.name === 'DENSE_RANK');
   const aggregates = overs.filter((c) => !ranking.includes(c));
   if (aggregates.length > 0) {
-    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; rows: number | null; aggs: CallExpr[] }>();
+    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; rows: number | null; aggs: CallExpr[]; lags: CallExpr[] }>();
     let order: { expr: Expr; key: string } | null = null;
     for (const c of aggregates) {
-      if (!isAggregateCall({ ...c, over: null })) {
-        const known = ['LAG', 'LEAD', 'NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
-        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE or LAST_VALUE over a window.');
+      const isLag = c.name === 'LAG';
+      if (c.name === 'LEAD') {
+        throw planProblem(
+          c.pos,
+          'LEAD OVER (...) is not supported on a stream: it needs rows that have not arrived yet',
+          'Compare a row with the one before it instead: LAG(x) OVER (PARTITION BY k ORDER BY ts).',
+        );
+      }
+      if (!isLag && !isAggregateCall({ ...c, over: null })) {
+        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'NTH_VALUE'].includes(c.name);
+        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE or LAG over a window.');
       }
       const spec = specOf(c);
-      if (spec.rangeMillis === null && spec.rowsPreceding === null) {
+      // LAG looks a number of rows back, so it needs no frame: without one it reaches the whole partition.
+      if (!isLag && spec.rangeMillis === null && spec.rowsPreceding === null) {
         throw planProblem(spec.pos, 'a sliding window needs a time range or a number of rows', "Add RANGE INTERVAL '1' MINUTE PRECEDING, or ROWS 10 PRECEDING.");
       }
       const thisOrder = overOrder(spec, q.pos);
@@ -453,13 +463,13 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         throw planProblem(spec.pos, 'the OVER windows of one query order rows by different columns', `Order every window by ${renderOrder(order.expr)}, or compute the others in another query.`);
       }
       order = thisOrder;
-      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis, spec.rowsPreceding]);
+      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis ?? 'unbounded', spec.rowsPreceding]);
       let g = groups.get(key);
       if (!g) {
-        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis ?? Number.POSITIVE_INFINITY, rows: spec.rowsPreceding, aggs: [] };
+        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis ?? Number.POSITIVE_INFINITY, rows: spec.rowsPreceding, aggs: [], lags: [] };
         groups.set(key, g);
       }
-      g.aggs.push(c);
+      (isLag ? g.lags : g.aggs).push(c);
     }
     const ctx = ctxOf(env, node.fields);
     const fields = [...node.fields];
@@ -468,6 +478,11 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
       for (const p of w.partitionBy) compileExpr(p, ctx);
       for (const a of w.aggs) {
         const c = compileAggregate({ ...a, over: null }, ctx, '');
+        subs.set(exprKey(a), fields.length);
+        fields.push({ name: `EXPR$o${fields.length}`, type: c.type, qualifier: null, hidden: false });
+      }
+      for (const a of w.lags) {
+        const c = compileLag(a, ctx, '');
         subs.set(exprKey(a), fields.length);
         fields.push({ name: `EXPR$o${fields.length}`, type: c.type, qualifier: null, hidden: false });
       }

@@ -6,6 +6,7 @@ import type { Expr, QueryDialect } from '../../ast/index.ts';
 import { TollstreamError } from '../../../core/errors.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileAggregate } from '../../expr/aggregates.ts';
+import { compileLag } from '../../expr/lag.ts';
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr, compilePredicate } from '../../expr/compile.ts';
 import type { Field } from '../../expr/scope.ts';
@@ -17,6 +18,7 @@ import { LookupJoinOperator } from '../../operators/lookup-join.ts';
 import type { ReferenceTable } from '../../reference-table.ts';
 import { staticReferenceTable } from '../../reference-table.ts';
 import { EventTimeOverAggregateOperator } from '../../operators/event-time-over-aggregate.ts';
+import type { OverWindow } from '../../operators/over-aggregate.ts';
 import { OverAggregateOperator } from '../../operators/over-aggregate.ts';
 import { SessionWindowAggregateOperator } from '../../operators/session-window-aggregate.ts';
 import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
@@ -178,8 +180,10 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       rows: w.rows,
       includesOldestBound: c.dialect === 'flink',
       aggs: w.aggs.map((a) => compileAggregate({ ...a, over: null }, ctx, renderExpr({ ...a, over: null }))),
+      lags: w.lags.map((a) => compileLag(a, ctx, renderExpr({ ...a, over: null }))),
     }));
-    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] ${w.rows !== null ? `rows=${w.rows} preceding` : `range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t]`} aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    const texts = (w: OverWindow) => [...w.aggs, ...w.lags].map((a) => a.text).join(', ');
+    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] ${w.rows !== null ? `rows=${w.rows} preceding` : `range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t]`} aggs=[${texts(w)}]`).join('; ');
     if (n.orderedByEventTime) {
       // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
       const lag = exprLag(n.input, n.time, c.lags);
