@@ -367,6 +367,55 @@ describe('Flink OVER windows ordered by event time agree with DuckDB', () => {
   }
 });
 
+describe('LAG over event-time OVER windows agrees with DuckDB', () => {
+  // The same out-of-order rows with peers: LAG follows event time, and rows of one time the order they came
+  // in (DuckDB: ORDER BY event_ms, seq). DuckDB's LAG ignores the frame, so the RANGE frame's bound is
+  // written out there: the previous row counts while it is at most 30 s older.
+  for (const seed of [8, 91]) {
+    it(`LAG(x), LAG(x, 2, default) without a frame and LAG(x, 1, 0) in a 30-second RANGE frame (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      let clock = Date.UTC(2026, 2, 2, 8);
+      const records = Array.from({ length: 2000 }, (_, seq) => {
+        clock += 1000 * Math.floor(rnd() * 4);
+        const ms = clock - 1000 * Math.floor(rnd() * 20);
+        return { seq, _partition: `shard-${Math.floor(rnd() * 3)}`, plate: `P-${Math.floor(rnd() * 8)}`, amount_cents: 100 + Math.floor(rnd() * 900), event_time: new Date(ms).toISOString(), event_ms: ms };
+      });
+      const path = join(dir, `lag-${seed}.ndjson`);
+      writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE passages (seq BIGINT, plate VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+          WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+        SELECT seq, plate, LAG(amount_cents) OVER w AS prev, LAG(amount_cents, 2, -1) OVER w AS prev2,
+          LAG(amount_cents, 1, 0) OVER (PARTITION BY plate ORDER BY event_time RANGE BETWEEN INTERVAL '30' SECOND PRECEDING AND CURRENT ROW) AS near
+        FROM passages
+        WINDOW w AS (PARTITION BY plate ORDER BY event_time);`;
+      const result = await runQuery({ sql, inputs: { passages: path }, batchSize: 64 });
+      expect(result.errors).toEqual([]);
+
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}',
+          columns = {seq: 'BIGINT', plate: 'VARCHAR', amount_cents: 'BIGINT', event_ms: 'BIGINT'})`);
+        const expected = (await db.runAndReadAll(`
+          SELECT seq, plate, LAG(amount_cents) OVER w AS prev, LAG(amount_cents, 2, -1) OVER w AS prev2,
+            CASE WHEN event_ms - LAG(event_ms) OVER w <= 30000 THEN LAG(amount_cents) OVER w ELSE 0 END AS near
+          FROM s WINDOW w AS (PARTITION BY plate ORDER BY event_ms, seq)
+          ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[];
+        const num = (v: unknown) => (v === null ? null : Number(v));
+        const norm = (r: Record<string, unknown>) => ({ seq: Number(r.seq), plate: r.plate, prev: num(r.prev), prev2: num(r.prev2), near: num(r.near) });
+        const ours = result.streams.result!.map(norm).sort((a, b) => a.seq - b.seq);
+        expect(ours).toEqual(expected.map(norm));
+        // The rows exercise every branch: a first row of a plate, a previous row beyond 30 s, and within.
+        expect(ours.some((r) => r.prev === null) && ours.some((r) => r.near === 0 && r.prev !== null) && ours.some((r) => r.near !== 0)).toBe(true);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
+
 describe('UNION ALL and WITH agree with DuckDB', () => {
   for (const seed of [13, 9001]) {
     it(`two out-of-order streams over three shards each, united in a WITH query, counted per TUMBLE window (seed ${seed})`, async () => {
