@@ -103,6 +103,11 @@ export interface SelectQuery {
   readonly from: FromItem | null;
   readonly where: Expr | null;
   readonly groupBy: readonly Expr[];
+  /**
+   * `GROUP BY keys, GROUPING SETS ((a, b), (a), ())` (ROLLUP and CUBE are written out as their sets): the
+   * query groups by `groupBy` plus each set in turn. Null without one.
+   */
+  readonly groupingSets: readonly (readonly Expr[])[] | null;
   readonly having: Expr | null;
   readonly windows: readonly NamedWindow[];
   readonly windowedBy: StaggerClause | null;

@@ -234,13 +234,17 @@ function parseSelectTerm(c: Cursor): SelectQuery {
     windowedBy = { partitionBy, range, pos: wpos };
   }
   const groupBy: Expr[] = [];
+  let groupingSets: Expr[][] | null = null;
   if (c.acceptWord('GROUP')) {
     c.expectWord('BY');
-    if (c.isWord('GROUPING') || c.isWord('ROLLUP') || c.isWord('CUBE')) {
-      throw c.error(`${c.peek().upper === 'GROUPING' ? 'GROUPING SETS' : c.peek().upper} is not supported yet`, 'Write one query per grouping, each inserting into the same stream (a stream written by several is their union).');
-    }
-    do groupBy.push(parseExpr(c));
-    while (c.acceptOp(','));
+    do {
+      if ((c.isWord('GROUPING') && c.isWordAt(1, 'SETS')) || ((c.isWord('ROLLUP') || c.isWord('CUBE')) && c.isOpAt(1, '('))) {
+        if (groupingSets !== null) {
+          throw c.error(`a second ${c.peek().upper === 'GROUPING' ? 'GROUPING SETS' : c.peek().upper} in one GROUP BY is not supported yet`, 'Write the sets out in one GROUPING SETS (...).');
+        }
+        groupingSets = parseGroupingSets(c);
+      } else groupBy.push(parseExpr(c));
+    } while (c.acceptOp(','));
   }
   let having: Expr | null = null;
   if (c.acceptWord('HAVING')) having = parseExpr(c);
@@ -252,7 +256,38 @@ function parseSelectTerm(c: Cursor): SelectQuery {
       windows.push({ name, spec: parseOverSpec(c) });
     } while (c.acceptOp(','));
   }
-  return { kind: 'select', ctes: [], unionAll: [], stream, distinct, items, from, where, groupBy, having, windows, windowedBy, pos };
+  return { kind: 'select', ctes: [], unionAll: [], stream, distinct, items, from, where, groupBy, groupingSets, having, windows, windowedBy, pos };
+}
+
+/**
+ * `GROUPING SETS ((a, b), a, ())`, `ROLLUP (a, b)` (the sets (a, b), (a), ()) or `CUBE (a, b)` (every subset:
+ * (a, b), (a), (b), ()). An element in parentheses is a group of columns taken together.
+ */
+function parseGroupingSets(c: Cursor): Expr[][] {
+  const word = c.next().upper;
+  if (word === 'GROUPING') c.expectWord('SETS');
+  c.expectOp('(', `Write ${word === 'GROUPING' ? 'GROUPING SETS ((a, b), (a), ())' : `${word} (a, b)`}.`);
+  const elements: Expr[][] = [];
+  do {
+    if (c.isWord('GROUPING') || c.isWord('ROLLUP') || c.isWord('CUBE')) {
+      throw c.error(`${c.peek().upper} nested in ${word === 'GROUPING' ? 'GROUPING SETS' : word} is not supported yet`, 'Write the sets out in one GROUPING SETS (...).');
+    }
+    if (c.acceptOp('(')) {
+      const group: Expr[] = [];
+      if (!c.isOp(')')) {
+        do group.push(parseExpr(c));
+        while (c.acceptOp(','));
+      }
+      c.expectOp(')');
+      elements.push(group);
+    } else elements.push([parseExpr(c)]);
+  } while (c.acceptOp(','));
+  c.expectOp(')');
+  if (word === 'GROUPING') return elements;
+  if (word === 'ROLLUP') return elements.map((_, i) => elements.slice(0, elements.length - i).flat()).concat([[]]);
+  const sets: Expr[][] = [];
+  for (let mask = (1 << elements.length) - 1; mask >= 0; mask--) sets.push(elements.filter((_, i) => mask & (1 << (elements.length - 1 - i))).flat());
+  return sets;
 }
 
 function parseSelectItem(c: Cursor): SelectItem | StarItem {

@@ -11,6 +11,7 @@ import type { Value } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
+import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
@@ -260,6 +261,18 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
 
 function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
+  if (q.groupingSets !== null) {
+    const queries = expandGroupingSets(q);
+    const branches = queries.map((b) => planSelectCore(b, env));
+    if (branches.some((b) => isUpdating(b, env))) {
+      throw planProblem(
+        q.pos,
+        'GROUPING SETS, ROLLUP and CUBE are supported over windows only: every set must be grouped by window_start and window_end',
+        'Group by window_start, window_end, GROUPING SETS (...) over a TUMBLE, HOP or CUMULATE table function.',
+      );
+    }
+    return planUnionAll(queries, branches, env);
+  }
   let node = planFrom(q.from, env);
   let where = q.where;
   if (where && someExpr(where, (e) => e.kind === 'subqueryPredicate')) ({ node, rest: where } = planSubqueryConditions(node, where, env));
