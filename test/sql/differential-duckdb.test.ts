@@ -162,6 +162,43 @@ describe('windowed aggregates agree with DuckDB', () => {
   }
 });
 
+describe('grouping sets over windows agree with DuckDB', () => {
+  it('CUBE (plaza_id, plate) with GROUPING() over HOP windows, out-of-order input over three shards', async () => {
+    const passages = generate(31, 3000).map((p) => ({ ...p, plate: `P-${p.plate.length % 4}${p.amount_cents % 3}` }));
+    const path = join(dir, 'cube.ndjson');
+    writeFileSync(path, passages.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const sql = `
+      CREATE TABLE tolls (plate VARCHAR(16), plaza_id INT, amount_cents BIGINT, event_time TIMESTAMP(3),
+        WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+      SELECT window_start, plaza_id, plate, GROUPING(plaza_id, plate) AS g, COUNT(*) AS n, SUM(amount_cents) AS total, MAX(amount_cents) AS hi
+      FROM TABLE(HOP(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '2' MINUTE, INTERVAL '6' MINUTE))
+      GROUP BY window_start, window_end, CUBE (plaza_id, plate);`;
+    const result = await runQuery({ sql, inputs: { tolls: path }, batchSize: 97 });
+    expect(result.errors).toEqual([]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(`CREATE TABLE tolls AS SELECT * FROM read_json('${path.replace(/'/g, "''")}',
+        columns = {plate: 'VARCHAR', plaza_id: 'INTEGER', amount_cents: 'BIGINT', event_ms: 'BIGINT'})`);
+      const expected = ((await db.runAndReadAll(`
+        SELECT (event_ms // 120000) * 120000 - k * 120000 AS ws, plaza_id, plate, GROUPING(plaza_id, plate) AS g,
+               COUNT(*) AS n, SUM(amount_cents) AS total, MAX(amount_cents) AS hi
+        FROM tolls CROSS JOIN range(0, 3) AS r(k)
+        GROUP BY ws, CUBE (plaza_id, plate)`)).getRowObjectsJS() as Record<string, unknown>[])
+        .map((r) => JSON.stringify([Number(r.ws), r.plaza_id === null ? null : Number(r.plaza_id), r.plate, Number(r.g), Number(r.n), Number(r.total), Number(r.hi)]))
+        .sort();
+      const got = result.streams.result!
+        .map((r) => JSON.stringify([Date.parse(r.window_start as string), r.plaza_id, r.plate, r.g, r.n, r.total, r.hi]))
+        .sort();
+      expect(expected.length).toBeGreaterThan(500);
+      expect(got).toEqual(expected);
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+});
+
 describe('Kinesis Analytics windows agree with DuckDB', () => {
   // Kinesis Analytics leaves a row exactly `range` old out of the window: (t - 2 min, t], which is DuckDB's
   // [t - 119999 ms, t] over integer milliseconds.
