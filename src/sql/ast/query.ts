@@ -44,7 +44,7 @@ export interface WindowTvf {
 
 export interface JoinFrom {
   readonly kind: 'join';
-  readonly joinType: 'INNER' | 'LEFT';
+  readonly joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL';
   readonly left: FromItem;
   readonly right: FromItem;
   readonly on: Expr;

@@ -314,16 +314,16 @@ function parseFrom(c: Cursor): FromItem {
   let left = parseFromPrimary(c);
   for (;;) {
     const pos = c.peek().pos;
-    let joinType: 'INNER' | 'LEFT' | null = null;
+    let joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL' | null = null;
     if (c.acceptWord('JOIN')) joinType = 'INNER';
     else if (c.acceptWord('INNER')) {
       c.expectWord('JOIN');
       joinType = 'INNER';
-    } else if (c.acceptWord('LEFT')) {
+    } else if (c.isWord('LEFT') || c.isWord('RIGHT') || c.isWord('FULL')) {
+      joinType = c.next().upper as 'LEFT' | 'RIGHT' | 'FULL';
       c.acceptWord('OUTER');
       c.expectWord('JOIN');
-      joinType = 'LEFT';
-    } else if (c.isWord('RIGHT') || c.isWord('FULL') || c.isWord('CROSS')) {
+    } else if (c.isWord('CROSS')) {
       throw c.error(`${c.peek().upper} JOIN is not supported yet`, 'Use JOIN or LEFT JOIN with an ON condition.');
     }
     if (!joinType) return left;

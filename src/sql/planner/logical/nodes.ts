@@ -149,6 +149,8 @@ export interface IntervalJoinNode extends Base {
   readonly lower: number;
   readonly upper: number;
   readonly condition: Expr;
+  /** An outer join also emits the rows of its preserved side(s) that found no match, padded with NULLs. */
+  readonly joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL';
 }
 
 /** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */

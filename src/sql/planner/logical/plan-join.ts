@@ -52,6 +52,14 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   const leftScope = new Scope(left.fields);
   if (item.right.kind === 'tableRef' && env.catalog.isRefTable(item.right.name)) {
     const table = env.catalog.refTable(item.right.name);
+    if (item.joinType === 'RIGHT' || item.joinType === 'FULL') {
+      throw planProblem(
+        item.pos,
+        `${item.joinType} JOIN of a stream with reference table ${table.name} is not supported: a table row can wait forever for a stream row to match`,
+        `Keep every stream row with s LEFT JOIN ${table.name}, or join two streams.`,
+      );
+    }
+    const joinType = item.joinType;
     const qualifier = item.right.alias ?? item.right.name;
     const tableFields: Field[] = table.columns.map((c) => ({ name: c.name, type: c.type, qualifier, hidden: false }));
     const fields = [...left.fields, ...tableFields];
@@ -82,15 +90,15 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
     tableKeys.forEach((k) => compileExpr(k, ctxOf(env, tableFields)));
     const condition = rest.length === 0 ? null : rest.reduce((a, b) => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: a.pos }) as Expr);
     if (condition) compilePredicate(condition, ctxOf(env, fields));
-    return { kind: 'lookupJoin', input: left, table, tableFields, streamKeys, tableKeys, condition, joinType: item.joinType, fields };
+    return { kind: 'lookupJoin', input: left, table, tableFields, streamKeys, tableKeys, condition, joinType, fields };
   }
 
   // Enriching updates from a reference table is fine; matching them in time against another stream is not.
   const right = planFrom(item.right, env);
   rejectUpdates(left, env, item.pos, 'this join');
   rejectUpdates(right, env, item.pos, 'this join');
-  if (item.joinType !== 'INNER') throw planProblem(item.pos, 'LEFT JOIN of two streams is not supported yet', 'Use an inner interval join, or join a reference table.');
   const fields = [...left.fields, ...right.fields];
+  const timeEqualities: { left: Expr; right: Expr }[] = [];
   const leftKeys: Expr[] = [];
   const rightKeys: Expr[] = [];
   let bounds: { leftTime: Expr; rightTime: Expr; lower: number; upper: number } | null = null;
@@ -105,6 +113,11 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
         leftKeys.push(c.right);
         rightKeys.push(c.left);
       }
+      const pair = l === 'left' && r === 'right' ? { left: c.left, right: c.right } : l === 'right' && r === 'left' ? { left: c.right, right: c.left } : null;
+      if (pair && pair.left.kind === 'column' && pair.right.kind === 'column') {
+        const isTime = (e: Expr, f: readonly Field[]) => compileExpr(e, ctxOf(env, f)).type === 'TIMESTAMP';
+        if (isTime(pair.left, left.fields) && isTime(pair.right, right.fields)) timeEqualities.push(pair);
+      }
     }
     if (c.kind === 'between' && !c.negated && c.operand.kind === 'column') {
       const lo = timeBound(c.low);
@@ -117,6 +130,13 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
       }
     }
   }
+  if (!bounds && timeEqualities.length > 0) {
+    // A window join (L.window_start = R.window_start AND L.window_end = R.window_end) or any equality of two
+    // times: an interval of width zero. window_end is the one a window's rows are complete by.
+    const isEnd = (e: Expr) => e.kind === 'column' && e.name.toLowerCase() === 'window_end';
+    const eq = timeEqualities.find((p) => isEnd(p.left) && isEnd(p.right)) ?? timeEqualities[0]!;
+    bounds = { leftTime: eq.left, rightTime: eq.right, lower: 0, upper: 0 };
+  }
   if (!bounds) {
     throw planProblem(item.on.pos, 'a join of two streams needs a time bound, or its state grows forever', 'Add e.g. AND b.ts BETWEEN a.ts - INTERVAL \'5\' MINUTE AND a.ts + INTERVAL \'5\' MINUTE.');
   }
@@ -125,5 +145,5 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   for (const [e, f] of [[bounds.leftTime, left.fields], [bounds.rightTime, right.fields]] as const) {
     if (compileExpr(e, ctxOf(env, f)).type !== 'TIMESTAMP') throw planProblem(e.pos, 'the join time bound must compare TIMESTAMP columns', '');
   }
-  return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: item.on, fields };
+  return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: item.on, joinType: item.joinType, fields };
 }

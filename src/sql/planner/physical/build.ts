@@ -13,6 +13,7 @@ import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { CompiledFn, Row, Value } from '../../expr/types.ts';
 import { CalcOperator } from '../../operators/calc.ts';
+import type { OuterJoin } from '../../operators/interval-join.ts';
 import { IntervalJoinOperator } from '../../operators/interval-join.ts';
 import { LookupJoinOperator } from '../../operators/lookup-join.ts';
 import type { ReferenceTable } from '../../reference-table.ts';
@@ -239,8 +240,17 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       { keyFns: n.rightKeys.map((k) => compileExpr(k, rctx).fn), timeFn: compileExpr(n.rightTime, rctx).fn, lag: rightLag },
     ] as const;
     const cond = compilePredicate(n.condition, cctx(c, n.fields));
-    const detail = `on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
-    return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond));
+    const rowtimeOf = (fields: readonly Field[]) => fields.findIndex((f) => f.hidden && f.name === 'ROWTIME');
+    const outer: OuterJoin | null =
+      n.joinType === 'INNER'
+        ? null
+        : {
+            preserve: [n.joinType !== 'RIGHT', n.joinType !== 'LEFT'],
+            widths: [n.left.fields.length, n.right.fields.length],
+            rowtimeAt: [rowtimeOf(n.left.fields), rowtimeOf(n.right.fields)],
+          };
+    const detail = `${n.joinType === 'INNER' ? '' : `${n.joinType} `}on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
+    return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond, outer));
   },
   unionAll: (n, c) => {
     const inputs = n.inputs.map((i) => build(i, c));
