@@ -312,6 +312,54 @@ describe('window joins agree with DuckDB', () => {
   }
 });
 
+describe('temporal joins agree with DuckDB', () => {
+  // Out-of-order orders and rate updates over three shards each; every order must get the rate of its
+  // currency valid at its time (DuckDB's ASOF JOIN: the last update at or before it). Update times are
+  // distinct per currency, so "the last one" is never a tie.
+  for (const seed of [17, 333]) {
+    it(`LEFT JOIN ... FOR SYSTEM_TIME AS OF over out-of-order orders and versions (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      const base = Date.UTC(2026, 2, 2, 8);
+      const shard = () => `shard-${Math.floor(rnd() * 3)}`;
+      const orders = Array.from({ length: 1500 }, (_, seq) => {
+        const ms = base + seq * 2000 - Math.floor(rnd() * 20_000);
+        return { _partition: shard(), seq, currency: `C${Math.floor(rnd() * 8)}`, order_time: new Date(ms).toISOString(), order_ms: ms };
+      });
+      const rates = Array.from({ length: 400 }, (_, i) => {
+        const ms = base - 60_000 + i * 7919 - Math.floor(rnd() * 20_000);
+        return { _partition: shard(), currency: `C${i % 7}`, rate: i, update_time: new Date(ms).toISOString(), update_ms: ms };
+      });
+      const ordersPath = join(dir, `tj-orders-${seed}.ndjson`);
+      const ratesPath = join(dir, `tj-rates-${seed}.ndjson`);
+      writeFileSync(ordersPath, orders.map((o) => JSON.stringify(o)).join('\n') + '\n');
+      writeFileSync(ratesPath, rates.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE orders (seq BIGINT, currency VARCHAR(4), order_time TIMESTAMP(3), WATERMARK FOR order_time AS order_time - INTERVAL '30' SECOND);
+        CREATE TABLE rates (currency VARCHAR(4), rate BIGINT, update_time TIMESTAMP(3),
+          WATERMARK FOR update_time AS update_time - INTERVAL '30' SECOND, PRIMARY KEY (currency) NOT ENFORCED);
+        SELECT o.seq, r.rate FROM orders AS o LEFT JOIN rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.currency = r.currency;`;
+      const result = await runQuery({ sql, inputs: { orders: ordersPath, rates: ratesPath }, batchSize: 40 });
+      expect(result.errors).toEqual([]);
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE o AS SELECT * FROM read_json('${ordersPath.replace(/'/g, "''")}', columns = {seq: 'BIGINT', currency: 'VARCHAR', order_ms: 'BIGINT'})`);
+        await db.run(`CREATE TABLE r AS SELECT * FROM read_json('${ratesPath.replace(/'/g, "''")}', columns = {currency: 'VARCHAR', rate: 'BIGINT', update_ms: 'BIGINT'})`);
+        const expected = ((await db.runAndReadAll(`SELECT o.seq, r.rate FROM o ASOF LEFT JOIN r ON o.currency = r.currency AND o.order_ms >= r.update_ms ORDER BY o.seq`)).getRowObjectsJS() as Record<string, unknown>[])
+          .map((x) => ({ seq: Number(x.seq), rate: x.rate === null ? null : Number(x.rate) }));
+        const ours = result.streams.result!.map((x) => ({ seq: x.seq as number, rate: x.rate as number | null })).sort((a, b) => a.seq - b.seq);
+        // Orders of a currency with no rate (C7 never has one), before their currency's first rate, and with one.
+        expect(expected.filter((x) => x.rate === null).length).toBeGreaterThan(50);
+        expect(expected.filter((x) => x.rate !== null).length).toBeGreaterThan(500);
+        expect(ours).toEqual(expected);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
+
 describe('interval joins agree with DuckDB', () => {
   for (const seed of [11, 2027]) {
     it(`two out-of-order streams joined on a key within a time interval (seed ${seed})`, async () => {

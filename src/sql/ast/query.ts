@@ -19,6 +19,8 @@ export interface StarItem {
 export interface TableRef {
   readonly kind: 'tableRef';
   readonly name: string;
+  /** `t FOR SYSTEM_TIME AS OF s.ts`: the versions of `t` valid at `s.ts` (a temporal join's right side). */
+  readonly asOf: Expr | null;
   readonly alias: string | null;
   readonly pos: SourcePos;
 }

@@ -97,7 +97,7 @@ function parseInsertRest(c: Cursor, pos: InsertStmt['pos']): InsertStmt {
 
 function parseCreateTable(c: Cursor, pos: Statement['pos']): Statement {
   const name = c.identifier('a table name');
-  const { columns, watermark } = parseColumnList(c, true);
+  const { columns, watermark, primaryKey } = parseColumnList(c, true);
   const options: Record<string, string> = {};
   if (c.acceptWord('WITH')) {
     c.expectOp('(');
@@ -110,12 +110,13 @@ function parseCreateTable(c: Cursor, pos: Statement['pos']): Statement {
     }
     c.expectOp(')');
   }
-  return { kind: 'createTable', name, columns, watermark, options, pos };
+  return { kind: 'createTable', name, columns, watermark, primaryKey, options, pos };
 }
 
 function parseColumnList(c: Cursor, allowWatermark: boolean) {
   const columns: ColumnDef[] = [];
   let watermark: { column: string; expr: Expr; pos: Statement['pos'] } | null = null;
+  const primaryKey: string[] = [];
   c.expectOp('(', 'List the columns in parentheses: (name TYPE, ...).');
   do {
     const pos = c.peek().pos;
@@ -129,7 +130,9 @@ function parseColumnList(c: Cursor, allowWatermark: boolean) {
     if (c.acceptWord('PRIMARY')) {
       c.expectWord('KEY');
       c.expectOp('(');
-      while (!c.acceptOp(')')) c.next();
+      do primaryKey.push(c.identifier('a key column'));
+      while (c.acceptOp(','));
+      c.expectOp(')');
       if (c.acceptWord('NOT')) c.expectWord('ENFORCED');
       continue;
     }
@@ -140,7 +143,7 @@ function parseColumnList(c: Cursor, allowWatermark: boolean) {
     columns.push({ name, type, pos });
   } while (c.acceptOp(','));
   c.expectOp(')', 'Close the column list, separating columns with commas.');
-  return { columns, watermark };
+  return { columns, watermark, primaryKey };
 }
 
 const CLAUSE_WORDS = new Set([
@@ -381,7 +384,7 @@ function parseFromPrimary(c: Cursor): FromItem {
     }
     c.expectWord('TABLE', `The first argument is the input: ${fn}(TABLE t, DESCRIPTOR(ts), ...).`);
     const srcPos = c.peek().pos;
-    const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), alias: null, pos: srcPos };
+    const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), asOf: null, alias: null, pos: srcPos };
     const partitionBy: string[] = [];
     if (c.isWord('PARTITION')) {
       if (fn !== 'SESSION') throw c.error(`PARTITION BY in ${fn} is not supported`, 'Only SESSION windows are partitioned: SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap).');
@@ -414,14 +417,18 @@ function parseFromPrimary(c: Cursor): FromItem {
     throw c.error(`${c.peek().upper} in FROM is not supported here`, 'Read a stream or table by name, a subquery, or TABLE(TUMBLE|HOP|SESSION|CUMULATE(...)).');
   }
   const name = c.identifier('a table or stream name');
-  if (c.isWord('FOR') && c.isWordAt(1, 'SYSTEM_TIME')) {
-    throw c.error('temporal joins (FOR SYSTEM_TIME AS OF) are not supported yet', 'Join a reference table with JOIN r ON s.k = r.k: it looks the row up as the table is when the row is processed.');
+  let asOf: Expr | null = null;
+  if (c.acceptWord('FOR')) {
+    c.expectWord('SYSTEM_TIME', 'A temporal join reads a table FOR SYSTEM_TIME AS OF s.ts.');
+    c.expectWord('AS');
+    c.expectWord('OF');
+    asOf = parseExpr(c);
   }
   if (c.isWord('MATCH_RECOGNIZE')) throw c.error('MATCH_RECOGNIZE is not supported yet', 'Find the pattern with windowed aggregates, or an interval join of the stream with itself.');
   if (c.isWord('OVER')) {
     throw c.error('a stream joined over a window (JOIN s OVER (RANGE ...)) is not supported yet', 'Join two streams with a time bound instead: a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL ... AND a.ts.');
   }
-  return { kind: 'tableRef', name, alias: parseAlias(c), pos };
+  return { kind: 'tableRef', name, asOf, alias: parseAlias(c), pos };
 }
 
 /** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */

@@ -153,6 +153,25 @@ export interface IntervalJoinNode extends Base {
   readonly joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL';
 }
 
+/**
+ * `s [LEFT] JOIN t FOR SYSTEM_TIME AS OF s.ts ON s.k = t.k`: each row of `s` joined with the version of
+ * `t`'s row of its key that was valid at `s.ts` (the last one whose time is at or before it). Output: the
+ * probe's fields, then the table's.
+ */
+export interface TemporalJoinNode extends Base {
+  readonly kind: 'temporalJoin';
+  readonly probe: LogicalNode;
+  readonly versions: LogicalNode;
+  readonly probeTime: Expr;
+  /** The table's WATERMARK column: when a version starts to be valid. */
+  readonly versionTime: Expr;
+  /** The probe's values for the table's PRIMARY KEY columns, in key order, and those columns. */
+  readonly probeKeys: readonly Expr[];
+  readonly versionKeys: readonly Expr[];
+  readonly condition: Expr;
+  readonly joinType: 'INNER' | 'LEFT';
+}
+
 /** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */
 export interface UnionAllNode extends Base {
   readonly kind: 'unionAll';
@@ -176,6 +195,7 @@ export type LogicalNode =
   | TopNNode
   | LookupJoinNode
   | IntervalJoinNode
+  | TemporalJoinNode
   | UnionAllNode
   | ValuesNode;
 
@@ -193,6 +213,7 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
   topN: (n) => [n.input],
   lookupJoin: (n) => [n.input],
   intervalJoin: (n) => [n.left, n.right],
+  temporalJoin: (n) => [n.probe, n.versions],
   unionAll: (n) => n.inputs,
   values: () => [],
 };

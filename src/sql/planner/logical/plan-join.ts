@@ -2,7 +2,7 @@
  * Joins: a stream with a reference table (lookup join on equality keys), or two streams bounded in time
  * (interval join: equality keys plus `b.ts BETWEEN a.ts - X AND a.ts + Y`).
  */
-import type { Expr, JoinFrom } from '../../ast/index.ts';
+import type { Expr, JoinFrom, TableRef } from '../../ast/index.ts';
 import { childrenOf } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileExpr, compilePredicate } from '../../expr/compile.ts';
@@ -50,6 +50,7 @@ function timeBound(e: Expr): { column: Expr; offset: number } | null {
 export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   const left = planFrom(item.left, env);
   const leftScope = new Scope(left.fields);
+  if (item.right.kind === 'tableRef' && item.right.asOf) return planTemporalJoin(item, item.right, item.right.asOf, left, env);
   if (item.right.kind === 'tableRef' && env.catalog.isRefTable(item.right.name)) {
     const table = env.catalog.refTable(item.right.name);
     if (item.joinType === 'RIGHT' || item.joinType === 'FULL') {
@@ -146,4 +147,72 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
     if (compileExpr(e, ctxOf(env, f)).type !== 'TIMESTAMP') throw planProblem(e.pos, 'the join time bound must compare TIMESTAMP columns', '');
   }
   return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: item.on, joinType: item.joinType, fields };
+}
+
+/**
+ * `s [LEFT] JOIN t FOR SYSTEM_TIME AS OF s.ts ON s.k = t.k [AND ...]`, Flink's event-time temporal join:
+ * `t` is a versioned table, a stream of versions of its rows (a CREATE TABLE with a PRIMARY KEY and a
+ * WATERMARK, the version's time), and ON must equate every key column with the probe row.
+ */
+function planTemporalJoin(item: JoinFrom, ref: TableRef, asOf: Expr, probe: LogicalNode, env: PlanEnv): LogicalNode {
+  const table = env.catalog.tables.get(ref.name.toLowerCase());
+  if (env.catalog.isRefTable(ref.name)) {
+    throw planProblem(
+      asOf.pos,
+      `${ref.name} is a reference table, which a join looks up as it is when the row is processed, so FOR SYSTEM_TIME AS OF does not apply`,
+      `Leave FOR SYSTEM_TIME AS OF out (JOIN ${ref.name} ON ...), or declare ${ref.name} as a versioned table: a stream with PRIMARY KEY (...) NOT ENFORCED and a WATERMARK.`,
+    );
+  }
+  if (!table || table.primaryKey.length === 0 || !table.watermark) {
+    throw planProblem(
+      ref.pos,
+      `a temporal join reads a versioned table, and ${ref.name} is not one: it needs a PRIMARY KEY and a WATERMARK`,
+      `Declare CREATE TABLE ${ref.name} (..., update_time TIMESTAMP(3), WATERMARK FOR update_time AS update_time, PRIMARY KEY (k) NOT ENFORCED).`,
+    );
+  }
+  if (item.joinType !== 'INNER' && item.joinType !== 'LEFT') {
+    throw planProblem(item.pos, `${item.joinType} JOIN ... FOR SYSTEM_TIME AS OF is not supported: a temporal join keeps the rows of its left side`, 'Use JOIN or LEFT JOIN.');
+  }
+  const versions = planFrom({ ...ref, asOf: null }, env);
+  rejectUpdates(probe, env, item.pos, 'this temporal join');
+  const probeScope = new Scope(probe.fields);
+  const fields = [...probe.fields, ...versions.fields];
+  const probeTime = compileExpr(asOf, ctxOf(env, probe.fields));
+  if (probeTime.type !== 'TIMESTAMP') throw planProblem(asOf.pos, `FOR SYSTEM_TIME AS OF takes the probe row's time, and this is ${probeTime.type}`, 'Name the event-time column of the left side, e.g. orders.order_time.');
+  const qualifier = ref.alias ?? ref.name;
+  const versionScope = new Scope(versions.fields);
+  const keyAt = new Map<number, Expr>();
+  for (const c of conjuncts(item.on)) {
+    if (c.kind !== 'binary' || c.op !== '=') continue;
+    for (const [mine, theirs] of [[c.right, c.left], [c.left, c.right]] as const) {
+      if (mine.kind !== 'column' || sideOf(theirs, probeScope) !== 'left') continue;
+      let at: number;
+      try {
+        at = versionScope.resolve(mine.qualifier, mine.name, mine.pos);
+      } catch {
+        continue;
+      }
+      // A column both sides have resolves to the probe's unless qualified with the table's name.
+      if (mine.qualifier === null && sideOf(mine, probeScope) === 'left') continue;
+      keyAt.set(at, theirs);
+    }
+  }
+  const probeKeys: Expr[] = [];
+  const versionKeys: Expr[] = [];
+  for (const k of table.primaryKey) {
+    const at = versions.fields.findIndex((f) => !f.hidden && f.name.toLowerCase() === k.toLowerCase());
+    const probeKey = at < 0 ? undefined : keyAt.get(at);
+    if (probeKey === undefined) {
+      throw planProblem(item.on.pos, `a temporal join must equate ${ref.name}'s PRIMARY KEY column ${k} with the left side`, `Add ${qualifier}.${k} = s.${k} to ON.`);
+    }
+    probeKeys.push(probeKey);
+    versionKeys.push({ kind: 'column', qualifier, name: versions.fields[at]!.name, quoted: false, pos: item.on.pos });
+  }
+  probeKeys.forEach((k) => compileExpr(k, ctxOf(env, probe.fields)));
+  compilePredicate(item.on, ctxOf(env, fields));
+  const versionTime: Expr = { kind: 'column', qualifier, name: table.watermark.column, quoted: false, pos: ref.pos };
+  if (compileExpr(versionTime, ctxOf(env, versions.fields)).type !== 'TIMESTAMP') {
+    throw planProblem(ref.pos, `the WATERMARK column of ${ref.name} is not a TIMESTAMP`, '');
+  }
+  return { kind: 'temporalJoin', probe, versions, probeTime: asOf, versionTime, probeKeys, versionKeys, condition: item.on, joinType: item.joinType, fields };
 }

@@ -72,6 +72,9 @@ function requalify(node: LogicalNode, qualifier: string | null): LogicalNode {
 export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
   switch (item.kind) {
     case 'tableRef':
+      if (item.asOf) {
+        throw planProblem(item.asOf.pos, 'FOR SYSTEM_TIME AS OF reads a versioned table on the right of a join', `Write FROM s [LEFT] JOIN ${item.name} FOR SYSTEM_TIME AS OF s.ts ON s.k = ${item.name}.k.`);
+      }
       return planTableRef(item.name, item.alias ?? item.name, item.pos, env);
     case 'subquery':
       return requalify(planSelect(item.query, env), item.alias);

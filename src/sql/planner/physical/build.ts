@@ -24,6 +24,7 @@ import { OverAggregateOperator } from '../../operators/over-aggregate.ts';
 import { SessionWindowAggregateOperator } from '../../operators/session-window-aggregate.ts';
 import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
 import { StreamSinkOperator } from '../../operators/stream-sink.ts';
+import { TemporalJoinOperator } from '../../operators/temporal-join.ts';
 import { UpdatingAggregateOperator } from '../../operators/updating-aggregate.ts';
 import type { WindowAssigner } from '../../operators/window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
@@ -251,6 +252,28 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
           };
     const detail = `${n.joinType === 'INNER' ? '' : `${n.joinType} `}on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
     return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond, outer));
+  },
+  temporalJoin: (n, c) => {
+    const probe = build(n.probe, c);
+    const versions = build(n.versions, c);
+    const pctx = cctx(c, n.probe.fields);
+    const vctx = cctx(c, n.versions.fields);
+    // Probe rows wait until no version valid at their time can come: as far behind the watermark as versions can be.
+    const lag = exprLag(n.versions, n.versionTime, c.lags);
+    const holdBack = Math.max(0, lag ?? c.options.allowedLateness);
+    if (exprLag(n.probe, n.probeTime, c.lags) === null) {
+      throw planProblem(
+        n.probeTime.pos,
+        `FOR SYSTEM_TIME AS OF ${renderExpr(n.probeTime)}: the watermark does not follow ${renderExpr(n.probeTime)}, so rows cannot wait for the versions valid at that time`,
+        "Name the column of the left table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
+      );
+    }
+    const side = (keys: readonly Expr[], time: Expr, ctx: CompileContext) => ({ keyFns: keys.map((k) => compileExpr(k, ctx).fn), timeFn: compileExpr(time, ctx).fn });
+    const cond = compilePredicate(n.condition, cctx(c, n.fields));
+    const detail = `${n.joinType === 'LEFT' ? 'LEFT ' : ''}on [${list(n.probeKeys)}] = [${list(n.versionKeys)}] as of ${renderExpr(n.probeTime)}, versions by ${renderExpr(n.versionTime)}`;
+    return operator(c, 'TemporalJoin', detail, [probe, versions], n.fields, () =>
+      new TemporalJoinOperator('TemporalJoin', side(n.probeKeys, n.probeTime, pctx), side(n.versionKeys, n.versionTime, vctx), holdBack, n.versions.fields.length, cond, n.joinType === 'LEFT'),
+    );
   },
   unionAll: (n, c) => {
     const inputs = n.inputs.map((i) => build(i, c));
