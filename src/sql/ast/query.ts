@@ -1,6 +1,6 @@
 /** Query nodes: SELECT and what it reads FROM. */
 import type { SourcePos } from '../diagnostics.ts';
-import type { Expr, IntervalExpr, OverClause } from './expressions.ts';
+import type { Expr, IntervalExpr, OrderItem, OverClause } from './expressions.ts';
 
 export interface SelectItem {
   readonly kind: 'item';
@@ -113,5 +113,9 @@ export interface SelectQuery {
   readonly having: Expr | null;
   readonly windows: readonly NamedWindow[];
   readonly windowedBy: StaggerClause | null;
+  /** `ORDER BY ts [, ...]` of the whole query (after its UNION ALL branches); empty without one. */
+  readonly orderBy: readonly OrderItem[];
+  /** `LIMIT n`; null without one. */
+  readonly limit: number | null;
   readonly pos: SourcePos;
 }

@@ -10,6 +10,7 @@ import type {
   FromItem,
   InsertStmt,
   NamedWindow,
+  OrderItem,
   QueryStmt,
   Script,
   SelectItem,
@@ -179,8 +180,29 @@ export function parseSelect(c: Cursor): SelectQuery {
   if (c.isWord('INTERSECT') || c.isWord('EXCEPT')) {
     throw c.error(`${c.peek().upper} is not supported`, 'Combine queries with UNION ALL, or filter with a join.');
   }
-  if (c.isWord('ORDER') || c.isWord('LIMIT')) {
-    throw c.error(`${c.peek().upper} is not supported on a stream`, 'A continuous query never ends, so it cannot be sorted or limited; rank rows per window with ROW_NUMBER() for a top-N.');
+  if (unionAll.length > 0 && (first.orderBy.length > 0 || first.limit !== null)) {
+    throw c.error('ORDER BY or LIMIT inside a branch of UNION ALL is not supported', 'Order and limit the whole union, after its last branch.');
+  }
+  const orderBy: OrderItem[] = [];
+  if (c.acceptWord('ORDER')) {
+    c.expectWord('BY');
+    do {
+      const expr = parseExpr(c);
+      const descending = c.acceptWord('DESC');
+      if (!descending) c.acceptWord('ASC');
+      orderBy.push({ expr, descending });
+    } while (c.acceptOp(','));
+  }
+  let limit: number | null = null;
+  if (c.acceptWord('LIMIT')) {
+    const t = c.next();
+    if (t.type !== 'number' || !/^[0-9]+$/.test(t.text)) throw c.errorAt(t.pos, `expected a number of rows after LIMIT but found ${c.describe(t)}`, 'Write LIMIT 10.');
+    limit = Number(t.text);
+  }
+  if (orderBy.length > 0 || limit !== null) {
+    if (first.orderBy.length > 0 || first.limit !== null) throw c.error('a second ORDER BY or LIMIT on one query is not supported', 'Order and limit the query once.');
+    // The order and the limit apply to the whole query, its UNION ALL branches included.
+    return { ...first, ctes: [...ctes, ...first.ctes], unionAll: [...first.unionAll, ...unionAll], orderBy, limit };
   }
   if (ctes.length === 0 && unionAll.length === 0) return first;
   // A parenthesized first term keeps its own WITH names; the outer ones come first so the inner can shadow them.
@@ -259,7 +281,7 @@ function parseSelectTerm(c: Cursor): SelectQuery {
       windows.push({ name, spec: parseOverSpec(c) });
     } while (c.acceptOp(','));
   }
-  return { kind: 'select', ctes: [], unionAll: [], stream, distinct, items, from, where, groupBy, groupingSets, having, windows, windowedBy, pos };
+  return { kind: 'select', ctes: [], unionAll: [], stream, distinct, items, from, where, groupBy, groupingSets, having, windows, windowedBy, orderBy: [], limit: null, pos };
 }
 
 /**

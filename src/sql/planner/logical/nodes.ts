@@ -110,15 +110,20 @@ export interface OverAggregateNode extends Base {
   }[];
 }
 
-/** Output: the input fields, then the row number. */
+/**
+ * Output: the input fields, then the row number when `numbered`. With a `windowEnd` the rows of each window
+ * are ranked when it closes; without one (deduplication, a query's ORDER BY time [LIMIT n]) rows are
+ * numbered in the order of the first ORDER BY item, an ascending time the watermark follows.
+ */
 export interface TopNNode extends Base {
   readonly kind: 'topN';
   readonly input: LogicalNode;
-  readonly windowEnd: Expr;
+  readonly windowEnd: Expr | null;
   readonly partitionBy: readonly Expr[];
   readonly orderBy: readonly OrderItem[];
-  /** Rows kept per partition: the `rn <= N` of the query around it, else all. */
+  /** Rows kept per partition: the `rn <= N` of the query around it (or LIMIT), else all. */
   readonly limit: number;
+  readonly numbered: boolean;
 }
 
 /** Output: the stream fields, then the table columns. */

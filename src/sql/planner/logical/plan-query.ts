@@ -1,5 +1,5 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OrderItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
@@ -205,8 +205,23 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
     }
     env = { ...env, ctes };
   }
-  if (q.unionAll.length === 0) return planSelectCore(q, env);
-  return planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+  const node = q.unionAll.length === 0 ? planSelectCore(q, env) : planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+  return q.orderBy.length > 0 || q.limit !== null ? planOrderBy(q, node, env) : node;
+}
+
+/**
+ * `ORDER BY ts [, ...] [LIMIT n]` on a stream, where Flink allows it: ordered by an ascending time attribute
+ * first, the rows leave in that order as the watermark passes them, and LIMIT keeps the first n.
+ */
+function planOrderBy(q: SelectQuery, node: LogicalNode, env: PlanEnv): LogicalNode {
+  if (q.orderBy.length === 0) {
+    throw planProblem(q.pos, 'LIMIT on a stream needs ORDER BY a time attribute: otherwise which rows it keeps depends on when they arrive', 'Write ORDER BY event_time LIMIT n, or rank rows per window with ROW_NUMBER() for a top-N.');
+  }
+  rejectUpdates(node, env, q.orderBy[0]!.expr.pos, 'ORDER BY');
+  const ctx = ctxOf(env, node.fields);
+  for (const o of q.orderBy) compileExpr(o.expr, ctx);
+  requireTimeOrder(q.orderBy, ctx, 'ORDER BY on a stream');
+  return { kind: 'topN', input: node, windowEnd: null, partitionBy: [], orderBy: q.orderBy, limit: q.limit ?? Number.POSITIVE_INFINITY, numbered: false, fields: node.fields };
 }
 
 const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
@@ -515,13 +530,11 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   if (rn) {
     if (rn.name !== 'ROW_NUMBER') throw planProblem(rn.pos, `${rn.name} is not supported yet`, 'Use ROW_NUMBER().');
     const spec = specOf(rn);
-    const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end');
-    if (!windowEnd) {
-      throw planProblem(spec.pos, 'ROW_NUMBER on a stream needs window_end in PARTITION BY', 'Rank the rows of a window: PARTITION BY window_start, window_end ORDER BY x DESC.');
-    }
+    const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end') ?? null;
     if (spec.orderBy.length === 0) throw planProblem(spec.pos, 'ROW_NUMBER needs ORDER BY', 'Say what ranks first: ORDER BY total DESC.');
     const ctx = ctxOf(env, node.fields);
     for (const e of [...spec.partitionBy, ...spec.orderBy.map((o) => o.expr)]) compileExpr(e, ctx);
+    if (!windowEnd) requireTimeOrder(spec.orderBy, ctx, 'ROW_NUMBER outside a window');
     subs.set(exprKey(rn), node.fields.length);
     node = {
       kind: 'topN',
@@ -530,10 +543,28 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
       partitionBy: spec.partitionBy,
       orderBy: spec.orderBy,
       limit: Number.POSITIVE_INFINITY,
+      numbered: true,
       fields: [...node.fields, { name: 'EXPR$rn', type: 'BIGINT', qualifier: null, hidden: false }],
     };
   }
   return { node, subs };
+}
+
+/**
+ * Outside a window, rows can only be ranked or sorted in the order they become final: ascending by a time
+ * the watermark follows (checked when the operator is built). A descending order, or another first column,
+ * would rank a row first and take it back when a better one comes.
+ */
+function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, what: string): void {
+  const first = orderBy[0]!;
+  const t = compileExpr(first.expr, ctx);
+  if (first.descending || (t.type !== 'TIMESTAMP' && t.type !== 'ANY')) {
+    throw planProblem(
+      first.expr.pos,
+      `${what} must order by a time attribute ascending first: rows are final in that order only (${first.descending ? 'DESC would keep the last row, an update of rows already sent' : `${renderOrder(first.expr)} is ${t.type}`})`,
+      'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them per window: PARTITION BY window_start, window_end.',
+    );
+  }
 }
 
 function isRowtime(e: Expr): boolean {
@@ -566,12 +597,14 @@ function pushDownRowLimit(node: LogicalNode, where: Expr): LogicalNode {
   const conjuncts = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e]);
   let limit = Number.POSITIVE_INFINITY;
   for (const c of conjuncts(where)) {
-    if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<') || c.left.kind !== 'column' || c.right.kind !== 'literal' || typeof c.right.value !== 'number') continue;
+    if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<' && c.op !== '=') || c.left.kind !== 'column' || c.right.kind !== 'literal' || typeof c.right.value !== 'number') continue;
+    // rn = 1 keeps one row (deduplication); rn = 2 needs row 1 numbered too, so only 1 is pushed down.
+    if (c.op === '=' && c.right.value !== 1) continue;
     const name = c.left.name.toLowerCase();
     const i = node.fields.findIndex((f) => !f.hidden && f.name.toLowerCase() === name);
     const e = node.exprs[i];
     if (i < 0 || !e || e.kind !== 'call' || e.name !== 'ROW_NUMBER') continue;
-    limit = Math.min(limit, c.op === '<=' ? c.right.value : c.right.value - 1);
+    limit = Math.min(limit, c.op === '<' ? c.right.value - 1 : c.right.value);
   }
   if (limit === Number.POSITIVE_INFINITY) return node;
   return { ...node, input: { ...node.input, limit: Math.max(0, Math.floor(limit)) } };

@@ -25,6 +25,7 @@ import { SessionWindowAggregateOperator } from '../../operators/session-window-a
 import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
 import { StreamSinkOperator } from '../../operators/stream-sink.ts';
 import { TemporalJoinOperator } from '../../operators/temporal-join.ts';
+import { TimeOrderedTopNOperator } from '../../operators/time-ordered-top-n.ts';
 import { UpdatingAggregateOperator } from '../../operators/updating-aggregate.ts';
 import type { WindowAssigner } from '../../operators/window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
@@ -204,10 +205,24 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   topN: (n, c) => {
     const input = build(n.input, c);
     const ctx = cctx(c, n.input.fields);
-    const end = compileExpr(n.windowEnd, ctx).fn;
     const parts = n.partitionBy.map((p) => compileExpr(p, ctx).fn);
     const order = n.orderBy.map((o) => ({ fn: compileExpr(o.expr, ctx).fn, descending: o.descending }));
     const detail = `partition=[${list(n.partitionBy)}] order=[${n.orderBy.map((o) => `${renderExpr(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ')}]${Number.isFinite(n.limit) ? ` limit=${n.limit}` : ''}`;
+    if (n.windowEnd === null) {
+      // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
+      const time = n.orderBy[0]!.expr;
+      const lag = exprLag(n.input, time, c.lags);
+      if (lag === null) {
+        throw planProblem(
+          time.pos,
+          `ORDER BY ${renderExpr(time)} outside a window: the watermark does not follow ${renderExpr(time)}, so rows cannot be put in its order`,
+          "ORDER BY the column of the table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
+        );
+      }
+      const name = !n.numbered ? 'TimeOrderedSort' : n.limit === 1 ? 'Deduplicate' : 'TimeOrderedRowNumber';
+      return operator(c, name, detail, [input], n.fields, () => new TimeOrderedTopNOperator(name, order[0]!.fn, Math.max(0, lag), parts, order.slice(1), n.limit, n.numbered));
+    }
+    const end = compileExpr(n.windowEnd, ctx).fn;
     return operator(c, 'WindowTopN', detail, [input], n.fields, () => new WindowTopNOperator('WindowTopN', end, parts, order, n.limit));
   },
   lookupJoin: (n, c) => {
