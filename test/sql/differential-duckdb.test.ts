@@ -546,6 +546,49 @@ describe('LAG over event-time OVER windows agrees with DuckDB', () => {
   }
 });
 
+describe('deduplication and ORDER BY time agree with DuckDB', () => {
+  for (const seed of [21, 909]) {
+    it(`the first row per plate by event time (rn = 1), the first 3 per plate, and ORDER BY time LIMIT 50 (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      let clock = Date.UTC(2026, 2, 2, 8);
+      const records = Array.from({ length: 2000 }, (_, seq) => {
+        clock += 1000 * Math.floor(rnd() * 3);
+        const ms = clock - 1000 * Math.floor(rnd() * 20);
+        return { seq, _partition: `shard-${Math.floor(rnd() * 3)}`, plate: `P-${Math.floor(rnd() * 300)}`, event_time: new Date(ms).toISOString(), event_ms: ms };
+      });
+      const path = join(dir, `dedup-${seed}.ndjson`);
+      writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE passages (seq BIGINT, plate VARCHAR(16), event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+        SELECT seq, plate FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_time) AS rn FROM passages) WHERE rn = 1;
+        SELECT seq, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_time) AS rn FROM passages) WHERE rn <= 3;
+        SELECT seq, event_time FROM passages ORDER BY event_time, seq LIMIT 50;`;
+      const result = await runQuery({ sql, inputs: { passages: path }, batchSize: 64 });
+      expect(result.errors).toEqual([]);
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {seq: 'BIGINT', plate: 'VARCHAR', event_ms: 'BIGINT'})`);
+        const read = async (q: string) => ((await db.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[]).map((r) => JSON.stringify(Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v))));
+        // Ties on event time go to the first to arrive, which is the lower seq here.
+        const first = await read(`SELECT seq, plate FROM s QUALIFY ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_ms, seq) = 1 ORDER BY seq`);
+        const firstThree = await read(`SELECT seq, rn FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_ms, seq) AS rn FROM s) WHERE rn <= 3 ORDER BY seq`);
+        const limited = await read(`SELECT seq FROM s ORDER BY event_ms, seq LIMIT 50`);
+        const ours = (rows: Record<string, unknown>[], cols: string[]) => rows.map((r) => JSON.stringify(cols.map((c) => r[c])));
+        const bySeq = (a: string, b: string) => (JSON.parse(a) as number[])[0]! - (JSON.parse(b) as number[])[0]!;
+        expect(first.length).toBeGreaterThan(200);
+        expect(ours(result.streams.result!, ['seq', 'plate']).sort(bySeq)).toEqual(first);
+        expect(ours(result.streams.result_2!, ['seq', 'rn']).sort(bySeq)).toEqual(firstThree);
+        // ORDER BY time: the rows leave in that order, not just as the same set.
+        expect(ours(result.streams.result_3!, ['seq'])).toEqual(limited);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
+
 describe('UNION ALL and WITH agree with DuckDB', () => {
   for (const seed of [13, 9001]) {
     it(`two out-of-order streams over three shards each, united in a WITH query, counted per TUMBLE window (seed ${seed})`, async () => {

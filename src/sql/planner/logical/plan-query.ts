@@ -219,7 +219,14 @@ function planOrderBy(q: SelectQuery, node: LogicalNode, env: PlanEnv): LogicalNo
   }
   rejectUpdates(node, env, q.orderBy[0]!.expr.pos, 'ORDER BY');
   const ctx = ctxOf(env, node.fields);
-  for (const o of q.orderBy) compileExpr(o.expr, ctx);
+  for (const o of q.orderBy) {
+    try {
+      compileExpr(o.expr, ctx);
+    } catch (err) {
+      if (!(err instanceof PlanProblem) || !err.problem.startsWith('unknown column')) throw err;
+      throw planProblem(o.expr.pos, `ORDER BY on a stream orders by the query's output columns, and ${renderOrder(o.expr)} is not one`, `Select ${renderOrder(o.expr)} too.`);
+    }
+  }
   requireTimeOrder(q.orderBy, ctx, 'ORDER BY on a stream');
   return { kind: 'topN', input: node, windowEnd: null, partitionBy: [], orderBy: q.orderBy, limit: q.limit ?? Number.POSITIVE_INFINITY, numbered: false, fields: node.fields };
 }
