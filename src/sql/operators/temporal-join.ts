@@ -9,9 +9,10 @@
  * for the probe rows after it (those before it have left already).
  */
 import type { CompiledFn, Row } from '../expr/types.ts';
-import { RowError, formatTimestamp } from '../expr/types.ts';
+import { RowError } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
-import { keyOf, restoredTime } from '../runtime/operator.ts';
+import { keyOf } from '../runtime/operator.ts';
+import { HeldRows } from './held-rows.ts';
 
 /** One key's versions, oldest first. */
 interface Versions {
@@ -25,49 +26,36 @@ export interface TemporalJoinSide {
 }
 
 export class TemporalJoinOperator implements Operator {
-  private pending: { time: number; row: Row }[] = [];
+  /** Probe rows waiting for the versions valid at their time. */
+  private readonly held: HeldRows;
   private readonly versions = new Map<unknown, Versions>();
-  /** Probe rows before this time have been joined: one that comes now with an earlier time is late. */
-  private doneBefore = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly description: string,
     private readonly probe: TemporalJoinSide,
     private readonly table: TemporalJoinSide,
     /** Versions can still come this far behind the watermark (ms). */
-    private readonly holdBack: number,
+    holdBack: number,
     private readonly tableWidth: number,
     private readonly condition: (row: Row) => boolean,
     private readonly keepUnmatched: boolean,
-  ) {}
+  ) {
+    this.held = new HeldRows(probe.timeFn, holdBack, {
+      noTime: 'the row has no value in the FOR SYSTEM_TIME AS OF column',
+      late: (t, wm) => `the FOR SYSTEM_TIME AS OF time ${t} is behind the watermark ${wm}: the versions it needs may be gone. Raise the WATERMARK delay (or the allowed lateness) if such rows are expected.`,
+    });
+  }
 
   processBatch(rows: readonly Row[], input: number, out: Output): void {
     for (const row of rows) {
       try {
-        if (input === 0) this.addProbe(row, out);
+        if (input === 0) this.held.hold(row, out);
         else this.addVersion(row, out);
       } catch (err) {
         if (!(err instanceof RowError)) throw err;
         out.error(err.errorName, err.message, row);
       }
     }
-  }
-
-  private addProbe(row: Row, out: Output): void {
-    const t = this.probe.timeFn(row);
-    if (typeof t !== 'number') {
-      out.error('NULL_TIME', 'the row has no value in the FOR SYSTEM_TIME AS OF column', row);
-      return;
-    }
-    if (t < this.doneBefore) {
-      out.error(
-        'LATE_ROW',
-        `the FOR SYSTEM_TIME AS OF time ${formatTimestamp(t)} is behind the watermark ${formatTimestamp(this.doneBefore + this.holdBack)}: the versions it needs may be gone. Raise the WATERMARK delay (or the allowed lateness) if such rows are expected.`,
-        row,
-      );
-      return;
-    }
-    this.pending.push({ time: t, row });
   }
 
   private addVersion(row: Row, out: Output): void {
@@ -93,16 +81,8 @@ export class TemporalJoinOperator implements Operator {
   }
 
   handleWatermark(time: number, out: Output): void {
-    const limit = time - this.holdBack;
-    if (limit <= this.doneBefore) return;
-    this.doneBefore = limit;
-    const due: { time: number; row: Row }[] = [];
-    const waiting: { time: number; row: Row }[] = [];
-    for (const p of this.pending) (p.time < limit ? due : waiting).push(p);
-    this.pending = waiting;
-    due.sort((a, b) => a.time - b.time);
-    for (const p of due) this.join(p.time, p.row, out);
-    this.dropOutdated(limit);
+    for (const p of this.held.release(time)) this.join(p.time, p.row, out);
+    this.dropOutdated(this.held.releasedBefore);
   }
 
   private join(t: number, row: Row, out: Output): void {
@@ -144,17 +124,12 @@ export class TemporalJoinOperator implements Operator {
   }
 
   handleCheckpoint(): unknown {
-    return {
-      doneBefore: this.doneBefore,
-      pending: this.pending.map((p) => [p.time, p.row]),
-      versions: [...this.versions].map(([key, v]) => ({ key, times: v.times, rows: v.rows })),
-    };
+    return { ...this.held.snapshot(), versions: [...this.versions].map(([key, v]) => ({ key, times: v.times, rows: v.rows })) };
   }
 
   restoreState(state: unknown): void {
     const s = state as { doneBefore: unknown; pending: [number, Row][]; versions: { key: unknown; times: number[]; rows: Row[] }[] };
-    this.doneBefore = restoredTime(s.doneBefore);
-    this.pending = s.pending.map(([time, row]) => ({ time, row }));
+    this.held.restore(s);
     for (const v of s.versions) this.versions.set(v.key, { times: v.times, rows: v.rows });
   }
 

@@ -8,9 +8,10 @@
  * operator already passed is late. Each partition keeps a count for as long as the query runs.
  */
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
-import { RowError, formatTimestamp } from '../expr/types.ts';
+import { RowError } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
-import { keyOf, restoredTime } from '../runtime/operator.ts';
+import { keyOf } from '../runtime/operator.ts';
+import { HeldRows } from './held-rows.ts';
 
 export interface OrderKey {
   readonly fn: CompiledFn;
@@ -26,39 +27,30 @@ function compareValues(a: Value, b: Value): number {
 }
 
 export class TimeOrderedTopNOperator implements Operator {
-  private pending: { time: number; row: Row }[] = [];
+  private readonly held: HeldRows;
   private readonly counts = new Map<unknown, number>();
-  private doneBefore = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly description: string,
-    private readonly timeFn: CompiledFn,
-    private readonly holdBack: number,
+    timeFn: CompiledFn,
+    holdBack: number,
     private readonly partitionFns: readonly CompiledFn[],
     /** The ORDER BY columns after the time. */
     private readonly thenBy: readonly OrderKey[],
     private readonly limit: number,
     /** Adds the row number (ROW_NUMBER); a query's ORDER BY adds nothing. */
     private readonly numbered: boolean,
-  ) {}
+  ) {
+    this.held = new HeldRows(timeFn, holdBack, {
+      noTime: 'the row has no value in its ORDER BY time column',
+      late: (t, wm) => `the ORDER BY time ${t} is behind the watermark ${wm}: the rows after it already left. Raise the WATERMARK delay (or the allowed lateness) if such rows are expected.`,
+    });
+  }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
     for (const row of rows) {
       try {
-        const t = this.timeFn(row);
-        if (typeof t !== 'number') {
-          out.error('NULL_TIME', 'the row has no value in its ORDER BY time column', row);
-          continue;
-        }
-        if (t < this.doneBefore) {
-          out.error(
-            'LATE_ROW',
-            `the ORDER BY time ${formatTimestamp(t)} is behind the watermark ${formatTimestamp(this.doneBefore + this.holdBack)}: the rows after it already left. Raise the WATERMARK delay (or the allowed lateness) if such rows are expected.`,
-            row,
-          );
-          continue;
-        }
-        this.pending.push({ time: t, row });
+        this.held.hold(row, out);
       } catch (err) {
         if (!(err instanceof RowError)) throw err;
         out.error(err.errorName, err.message, row);
@@ -67,16 +59,8 @@ export class TimeOrderedTopNOperator implements Operator {
   }
 
   handleWatermark(time: number, out: Output): void {
-    const limit = time - this.holdBack;
-    if (limit <= this.doneBefore) return;
-    this.doneBefore = limit;
     const due: { time: number; row: Row; keys: Value[] }[] = [];
-    const waiting: { time: number; row: Row }[] = [];
-    for (const p of this.pending) {
-      if (p.time >= limit) {
-        waiting.push(p);
-        continue;
-      }
+    for (const p of this.held.release(time)) {
       try {
         due.push({ ...p, keys: this.thenBy.map((o) => o.fn(p.row)) });
       } catch (err) {
@@ -84,7 +68,6 @@ export class TimeOrderedTopNOperator implements Operator {
         out.error(err.errorName, err.message, p.row);
       }
     }
-    this.pending = waiting;
     // Stable: rows equal in every ORDER BY column keep their arrival order.
     due.sort((a, b) => {
       if (a.time !== b.time) return a.time - b.time;
@@ -109,13 +92,12 @@ export class TimeOrderedTopNOperator implements Operator {
   }
 
   handleCheckpoint(): unknown {
-    return { doneBefore: this.doneBefore, pending: this.pending.map((p) => [p.time, p.row]), counts: [...this.counts] };
+    return { ...this.held.snapshot(), counts: [...this.counts] };
   }
 
   restoreState(state: unknown): void {
     const s = state as { doneBefore: unknown; pending: [number, Row][]; counts: [unknown, number][] };
-    this.doneBefore = restoredTime(s.doneBefore);
-    this.pending = s.pending.map(([time, row]) => ({ time, row }));
+    this.held.restore(s);
     for (const [k, n] of s.counts) this.counts.set(k, n);
   }
 

@@ -380,6 +380,19 @@ function parseCall(c: Cursor): Expr {
   return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, over, pos: nameTok.pos };
 }
 
+/** The list after `ORDER` (of a query or a window): `BY a [ASC|DESC], ...`. */
+export function parseOrderBy(c: Cursor): OrderItem[] {
+  c.expectWord('BY');
+  const items: OrderItem[] = [];
+  do {
+    const expr = parseExpr(c);
+    const descending = c.acceptWord('DESC');
+    if (!descending) c.acceptWord('ASC');
+    items.push({ expr, descending });
+  } while (c.acceptOp(','));
+  return items;
+}
+
 /** `(PARTITION BY a ORDER BY b DESC RANGE INTERVAL '1' MINUTE PRECEDING)`. */
 export function parseOverSpec(c: Cursor): OverClause {
   const pos = c.expectOp('(', 'A window specification is in parentheses: (PARTITION BY ... RANGE INTERVAL ... PRECEDING).').pos;
@@ -392,15 +405,7 @@ export function parseOverSpec(c: Cursor): OverClause {
     do partitionBy.push(parseExpr(c));
     while (c.acceptOp(','));
   }
-  if (c.acceptWord('ORDER')) {
-    c.expectWord('BY');
-    do {
-      const expr = parseExpr(c);
-      const descending = c.acceptWord('DESC');
-      if (!descending) c.acceptWord('ASC');
-      orderBy.push({ expr, descending });
-    } while (c.acceptOp(','));
-  }
+  if (c.acceptWord('ORDER')) orderBy.push(...parseOrderBy(c));
   if (c.acceptWord('RANGE')) {
     if (c.acceptWord('BETWEEN')) {
       rangeMillis = c.acceptWord('UNBOUNDED') ? Number.POSITIVE_INFINITY : parseInterval(c).millis;

@@ -22,7 +22,7 @@ import type {
   WindowFunction,
 } from '../ast/index.ts';
 import { Cursor } from './cursor.ts';
-import { parseExpr, parseOverSpec } from './expressions.ts';
+import { parseExpr, parseOrderBy, parseOverSpec } from './expressions.ts';
 import { parseInterval, parseType } from './units-and-types.ts';
 import { tokenize } from './lexer.ts';
 
@@ -183,16 +183,7 @@ export function parseSelect(c: Cursor): SelectQuery {
   if (unionAll.length > 0 && (first.orderBy.length > 0 || first.limit !== null)) {
     throw c.error('ORDER BY or LIMIT inside a branch of UNION ALL is not supported', 'Order and limit the whole union, after its last branch.');
   }
-  const orderBy: OrderItem[] = [];
-  if (c.acceptWord('ORDER')) {
-    c.expectWord('BY');
-    do {
-      const expr = parseExpr(c);
-      const descending = c.acceptWord('DESC');
-      if (!descending) c.acceptWord('ASC');
-      orderBy.push({ expr, descending });
-    } while (c.acceptOp(','));
-  }
+  const orderBy: OrderItem[] = c.acceptWord('ORDER') ? parseOrderBy(c) : [];
   let limit: number | null = null;
   if (c.acceptWord('LIMIT')) {
     const t = c.next();
