@@ -38,14 +38,7 @@ export class EventTimeOverAggregateOperator implements Operator {
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
-    for (const row of rows) {
-      try {
-        this.held.hold(row, out);
-      } catch (err) {
-        if (!(err instanceof RowError)) throw err;
-        out.error(err.errorName, err.message, row);
-      }
-    }
+    this.held.holdAll(rows, out);
   }
 
   handleWatermark(time: number, out: Output): void {

@@ -5,7 +5,7 @@
  * without a time, or with one the operator already passed, goes to the error stream (NULL_TIME, LATE_ROW).
  */
 import type { CompiledFn, Row } from '../expr/types.ts';
-import { formatTimestamp } from '../expr/types.ts';
+import { RowError, formatTimestamp } from '../expr/types.ts';
 import type { Output } from '../runtime/operator.ts';
 import { restoredTime } from '../runtime/operator.ts';
 
@@ -31,6 +31,18 @@ export class HeldRows {
     private readonly holdBack: number,
     private readonly messages: HeldRowsMessages,
   ) {}
+
+  /** Holds each row until its time is released (a row whose time cannot be computed goes to the error stream). */
+  holdAll(rows: readonly Row[], out: Output): void {
+    for (const row of rows) {
+      try {
+        this.hold(row, out);
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        out.error(err.errorName, err.message, row);
+      }
+    }
+  }
 
   /** Holds `row` until its time is released; a RowError of the time expression is the caller's. */
   hold(row: Row, out: Output): void {
