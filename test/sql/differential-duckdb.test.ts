@@ -285,7 +285,11 @@ describe('window joins agree with DuckDB', () => {
         FROM (SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) L
         ${kind} JOIN (SELECT * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) R
         ON L.plate = R.plate AND L.window_start = R.window_start AND L.window_end = R.window_end;`;
-      const result = await runQuery({ sql: `${table('a')} ${table('b')} ${body('FULL')} ${body('LEFT')}`, inputs: { a: aPath, b: bPath }, batchSize: 50 });
+      const semi = (not: string) => `
+        SELECT L.seq FROM (SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) L
+        WHERE ${not} EXISTS (SELECT * FROM (SELECT * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) R
+          WHERE L.plate = R.plate AND L.window_start = R.window_start AND L.window_end = R.window_end);`;
+      const result = await runQuery({ sql: `${table('a')} ${table('b')} ${body('FULL')} ${body('LEFT')} ${semi('')} ${semi('NOT')}`, inputs: { a: aPath, b: bPath }, batchSize: 50 });
       expect(result.errors).toEqual([]);
       const instance = await DuckDBInstance.create(':memory:');
       const db = await instance.connect();
@@ -304,6 +308,14 @@ describe('window joins agree with DuckDB', () => {
         expect(full.some((r) => r.startsWith('[null,')) && full.some((r) => r.includes(',null,')) && full.some((r) => !r.includes('null'))).toBe(true);
         expect(ours(result.streams.result!)).toEqual(full);
         expect(ours(result.streams.result_2!)).toEqual(await theirs('LEFT OUTER'));
+        // Semi- and anti-joins: each left row once, or never.
+        const seqs = async (not: string) =>
+          ((await db.runAndReadAll(`SELECT seq FROM a WHERE ${not} EXISTS (SELECT 1 FROM b WHERE a.plate = b.plate AND a.ws = b.ws) ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[]).map((r) => Number(r.seq));
+        const ourSeqs = (rows: Record<string, unknown>[]) => rows.map((r) => r.seq as number).sort((x, y) => x - y);
+        const matched = await seqs('');
+        expect(matched.length).toBeGreaterThan(100);
+        expect(ourSeqs(result.streams.result_3!)).toEqual(matched);
+        expect(ourSeqs(result.streams.result_4!)).toEqual(await seqs('NOT'));
       } finally {
         db.closeSync();
         instance.closeSync();

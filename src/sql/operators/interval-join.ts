@@ -24,8 +24,9 @@ export interface IntervalJoinSide {
 
 const SIDE_NAMES = ['left', 'right'] as const;
 
-/** What an outer join needs to pad a row that matched nothing. */
+/** What an outer join needs to pad a row that matched nothing; a semi- or anti-join keeps the left rows only. */
 export interface OuterJoin {
+  readonly mode?: 'outer' | 'semi' | 'anti';
   /** Which sides keep their unmatched rows: [left, right]. */
   readonly preserve: readonly [boolean, boolean];
   /** The number of fields of each side. */
@@ -52,7 +53,12 @@ export class IntervalJoinOperator implements Operator {
     private readonly upper: number,
     private readonly condition: (row: Row) => boolean,
     private readonly outer: OuterJoin | null = null,
-  ) {}
+  ) {
+    this.leftOnly = outer?.mode === 'semi' || outer?.mode === 'anti';
+  }
+
+  /** A semi- or anti-join: rows leave as left rows, never joined. */
+  private readonly leftOnly: boolean;
 
   processBatch(rows: readonly Row[], input: number, out: Output): void {
     const side = this.sides[input]!;
@@ -81,11 +87,19 @@ export class IntervalJoinOperator implements Operator {
           for (let i = candidates.head; i < list.length; i++) {
             const c = list[i]!;
             const joined = input === 0 ? row.concat(c) : c.concat(row);
-            if (this.condition(joined)) {
-              out.emit(joined);
-              if (track[input]) this.matched[input]!.add(row);
-              if (track[1 - input]) this.matched[1 - input]!.add(c);
+            if (!this.condition(joined)) continue;
+            if (this.leftOnly) {
+              // A semi-join sends a left row at its first match; an anti-join only notes the match.
+              const left = input === 0 ? row : c;
+              if (!this.matched[0]!.has(left)) {
+                this.matched[0]!.add(left);
+                if (this.outer!.mode === 'semi') out.emit(left);
+              }
+              continue;
             }
+            out.emit(joined);
+            if (track[input]) this.matched[input]!.add(row);
+            if (track[1 - input]) this.matched[1 - input]!.add(c);
           }
         }
         mine.add(k, t, row);
@@ -108,6 +122,12 @@ export class IntervalJoinOperator implements Operator {
     if (!o || !o.preserve[input]) return undefined;
     const matched = this.matched[input]!;
     const nulls: Row = new Array<null>(o.widths[1 - input]!).fill(null);
+    if (this.leftOnly) {
+      // Only an anti-join sends the left rows that matched nothing.
+      return (row) => {
+        if (!matched.delete(row) && o.mode === 'anti') out.emit(row);
+      };
+    }
     return (row) => {
       if (matched.delete(row)) return;
       const padded = input === 0 ? row.concat(nulls) : nulls.concat(row);

@@ -154,8 +154,12 @@ export interface IntervalJoinNode extends Base {
   readonly lower: number;
   readonly upper: number;
   readonly condition: Expr;
-  /** An outer join also emits the rows of its preserved side(s) that found no match, padded with NULLs. */
-  readonly joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL';
+  /**
+   * An outer join also emits the rows of its preserved side(s) that found no match, padded with NULLs. SEMI
+   * (IN, EXISTS over a stream) emits a left row once, at its first match; ANTI (NOT EXISTS) a left row that
+   * matched nothing, when no match can come any more; both give the left fields only.
+   */
+  readonly joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL' | 'SEMI' | 'ANTI';
 }
 
 /**

@@ -8,7 +8,7 @@ import { planProblem } from '../../diagnostics.ts';
 import { compileExpr, compilePredicate } from '../../expr/compile.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
-import type { LogicalNode } from './nodes.ts';
+import type { IntervalJoinNode, LogicalNode } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
 import { ctxOf, planFrom, rejectUpdates } from './plan-query.ts';
 
@@ -98,6 +98,16 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   const right = planFrom(item.right, env);
   rejectUpdates(left, env, item.pos, 'this join');
   rejectUpdates(right, env, item.pos, 'this join');
+  return planStreamJoin(left, right, item.on, item.joinType, env);
+}
+
+/**
+ * Two streams joined on `on`: its equalities between the sides are the keys, and a BETWEEN or an equality of
+ * two times (window_end's first) bounds it in time.
+ */
+export function planStreamJoin(left: LogicalNode, right: LogicalNode, on: Expr, joinType: JoinFrom['joinType'], env: PlanEnv): IntervalJoinNode {
+  const leftScope = new Scope(left.fields);
+  const item = { on };
   const fields = [...left.fields, ...right.fields];
   const timeEqualities: { left: Expr; right: Expr }[] = [];
   const leftKeys: Expr[] = [];
@@ -146,7 +156,7 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   for (const [e, f] of [[bounds.leftTime, left.fields], [bounds.rightTime, right.fields]] as const) {
     if (compileExpr(e, ctxOf(env, f)).type !== 'TIMESTAMP') throw planProblem(e.pos, 'the join time bound must compare TIMESTAMP columns', '');
   }
-  return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: item.on, joinType: item.joinType, fields };
+  return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: item.on, joinType, fields };
 }
 
 /**

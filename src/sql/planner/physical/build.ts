@@ -255,16 +255,16 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       { keyFns: n.leftKeys.map((k) => compileExpr(k, lctx).fn), timeFn: compileExpr(n.leftTime, lctx).fn, lag: leftLag },
       { keyFns: n.rightKeys.map((k) => compileExpr(k, rctx).fn), timeFn: compileExpr(n.rightTime, rctx).fn, lag: rightLag },
     ] as const;
-    const cond = compilePredicate(n.condition, cctx(c, n.fields));
+    // The condition reads the joined row (a semi- or anti-join's output is the left row alone).
+    const cond = compilePredicate(n.condition, cctx(c, [...n.left.fields, ...n.right.fields]));
     const rowtimeOf = (fields: readonly Field[]) => fields.findIndex((f) => f.hidden && f.name === 'ROWTIME');
+    const widths = [n.left.fields.length, n.right.fields.length] as const;
     const outer: OuterJoin | null =
       n.joinType === 'INNER'
         ? null
-        : {
-            preserve: [n.joinType !== 'RIGHT', n.joinType !== 'LEFT'],
-            widths: [n.left.fields.length, n.right.fields.length],
-            rowtimeAt: [rowtimeOf(n.left.fields), rowtimeOf(n.right.fields)],
-          };
+        : n.joinType === 'SEMI' || n.joinType === 'ANTI'
+          ? { mode: n.joinType === 'SEMI' ? 'semi' : 'anti', preserve: [true, false], widths, rowtimeAt: [-1, -1] }
+          : { mode: 'outer', preserve: [n.joinType !== 'RIGHT', n.joinType !== 'LEFT'], widths, rowtimeAt: [rowtimeOf(n.left.fields), rowtimeOf(n.right.fields)] };
     const detail = `${n.joinType === 'INNER' ? '' : `${n.joinType} `}on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
     return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond, outer));
   },
