@@ -107,13 +107,12 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
  */
 export function planStreamJoin(left: LogicalNode, right: LogicalNode, on: Expr, joinType: JoinFrom['joinType'], env: PlanEnv): IntervalJoinNode {
   const leftScope = new Scope(left.fields);
-  const item = { on };
   const fields = [...left.fields, ...right.fields];
   const timeEqualities: { left: Expr; right: Expr }[] = [];
   const leftKeys: Expr[] = [];
   const rightKeys: Expr[] = [];
   let bounds: { leftTime: Expr; rightTime: Expr; lower: number; upper: number } | null = null;
-  for (const c of conjuncts(item.on)) {
+  for (const c of conjuncts(on)) {
     if (c.kind === 'binary' && c.op === '=') {
       const l = sideOf(c.left, leftScope);
       const r = sideOf(c.right, leftScope);
@@ -149,14 +148,14 @@ export function planStreamJoin(left: LogicalNode, right: LogicalNode, on: Expr, 
     bounds = { leftTime: eq.left, rightTime: eq.right, lower: 0, upper: 0 };
   }
   if (!bounds) {
-    throw planProblem(item.on.pos, 'a join of two streams needs a time bound, or its state grows forever', 'Add e.g. AND b.ts BETWEEN a.ts - INTERVAL \'5\' MINUTE AND a.ts + INTERVAL \'5\' MINUTE.');
+    throw planProblem(on.pos, 'a join of two streams needs a time bound, or its state grows forever', 'Add e.g. AND b.ts BETWEEN a.ts - INTERVAL \'5\' MINUTE AND a.ts + INTERVAL \'5\' MINUTE.');
   }
-  if (leftKeys.length === 0) throw planProblem(item.on.pos, 'a join of two streams needs an equality key', 'Add e.g. a.plate = b.plate.');
-  compilePredicate(item.on, ctxOf(env, fields));
+  if (leftKeys.length === 0) throw planProblem(on.pos, 'a join of two streams needs an equality key', 'Add e.g. a.plate = b.plate.');
+  compilePredicate(on, ctxOf(env, fields));
   for (const [e, f] of [[bounds.leftTime, left.fields], [bounds.rightTime, right.fields]] as const) {
     if (compileExpr(e, ctxOf(env, f)).type !== 'TIMESTAMP') throw planProblem(e.pos, 'the join time bound must compare TIMESTAMP columns', '');
   }
-  return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: item.on, joinType, fields };
+  return { kind: 'intervalJoin', left, right, leftKeys, rightKeys, ...bounds, condition: on, joinType, fields };
 }
 
 /**
