@@ -64,7 +64,7 @@ describe('IntervalJoinOperator', () => {
   });
 
   it('a FULL join emits each unmatched row once, padded, when no match can come any more, across a checkpoint', () => {
-    const full: OuterJoin = { preserve: [true, true], widths: [2, 2], rowtimeAt: [-1, -1] };
+    const full: OuterJoin = { mode: 'outer', preserve: [true, true], widths: [2, 2], rowtimeAt: [-1, -1] };
     const first = join(0, 0, [0, 0], full);
     first.op.processBatch([['a', 100], ['b', 100], ['c', 300]], 0, first.out);
     first.op.processBatch([['a', 100], ['d', 100]], 1, first.out);

@@ -26,7 +26,7 @@ const SIDE_NAMES = ['left', 'right'] as const;
 
 /** What an outer join needs to pad a row that matched nothing; a semi- or anti-join keeps the left rows only. */
 export interface OuterJoin {
-  readonly mode?: 'outer' | 'semi' | 'anti';
+  readonly mode: 'outer' | 'semi' | 'anti';
   /** Which sides keep their unmatched rows: [left, right]. */
   readonly preserve: readonly [boolean, boolean];
   /** The number of fields of each side. */
@@ -38,8 +38,10 @@ export interface OuterJoin {
 export class IntervalJoinOperator implements Operator {
   private readonly buffers = [new KeyedTimeBuffer(), new KeyedTimeBuffer()];
   private watermark = Number.NEGATIVE_INFINITY;
-  /** Buffered rows of a preserved side that found a match (an outer join's only). */
+  /** Buffered rows of a preserved side that found a match (outer, semi- and anti-joins only). */
   private readonly matched = [new Set<Row>(), new Set<Row>()];
+  /** A semi- or anti-join: rows leave as left rows, never joined. */
+  private readonly leftOnly: boolean;
 
   /**
    * Matching rows satisfy right.ts in [left.ts - lower, left.ts + upper]. Future right rows have
@@ -56,9 +58,6 @@ export class IntervalJoinOperator implements Operator {
   ) {
     this.leftOnly = outer?.mode === 'semi' || outer?.mode === 'anti';
   }
-
-  /** A semi- or anti-join: rows leave as left rows, never joined. */
-  private readonly leftOnly: boolean;
 
   processBatch(rows: readonly Row[], input: number, out: Output): void {
     const side = this.sides[input]!;
