@@ -31,6 +31,14 @@ describe('output keys of a live query', () => {
     expect(keys.c).toEqual({ mode: 'group', identity: ['plaza_id'], partition: ['plaza_id'] });
   });
 
+  it('grouping sets give several rows per window and bounds, none named by them alone', async () => {
+    const keys = await keysOf(`${TOLLS}
+      CREATE TABLE out (window_start TIMESTAMP(3), customer_id VARCHAR, total BIGINT) WITH ('stream' = 'spend');
+      INSERT INTO out SELECT window_start, customer_id, SUM(amount_cents)
+      FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ROLLUP (customer_id);`);
+    expect(keys.spend!.mode).toBe('row');
+  });
+
   it('Kinesis: STEP over ROWTIME is the window, STEP over another column a plain key', async () => {
     const input = { SOURCE_SQL_STREAM_001: [{ name: 'customer_id', type: 'VARCHAR' as const }, { name: 'event_time', type: 'TIMESTAMP' as const }] };
     const keys = await keysOf(`

@@ -42,8 +42,9 @@ function sameExpr(a: Expr, b: Expr): boolean {
 function keysOfInsert(query: SelectQuery, columns: readonly string[]): OutputKeys {
   const row: OutputKeys = { mode: 'row', identity: [], partition: [] };
   // A stagger window can close and open again for the same key: its rows have no natural name.
-  // Branches of a UNION ALL may each produce the same key.
-  if (query.groupBy.length === 0 || query.windowedBy || query.unionAll.length > 0) return row;
+  // Branches of a UNION ALL may each produce the same key, and so may the sets of GROUPING SETS (a key a
+  // set leaves out is NULL in its rows).
+  if (query.groupBy.length === 0 || query.windowedBy || query.unionAll.length > 0 || query.groupingSets !== null) return row;
   const groupBy = query.groupBy;
   const identity: string[] = [];
   const partition: string[] = [];

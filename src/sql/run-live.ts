@@ -6,7 +6,8 @@
  */
 import { resolveInside } from '../core/confined-path.ts';
 import { TollstreamError, toTollstreamError } from '../core/errors.ts';
-import type { FromItem, QueryDialect, Script, SelectQuery } from './ast/index.ts';
+import type { Expr, FromItem, QueryDialect, Script, SelectQuery } from './ast/index.ts';
+import { childrenOf } from './ast/index.ts';
 import { PlanProblem, planProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
@@ -106,6 +107,12 @@ export function undeclaredInputs(sql: string): string[] {
       } else if (f.kind === 'subquery') visitQuery(f.query);
     };
     from(q.from);
+    // IN and EXISTS subqueries of WHERE read their own tables and streams.
+    const subqueries = (e: Expr): void => {
+      if (e.kind === 'subqueryPredicate') visitQuery(e.query);
+      childrenOf(e).forEach(subqueries);
+    };
+    if (q.where) subqueries(q.where);
     for (const cte of q.ctes) {
       declared.add(cte.name.toLowerCase());
       visitQuery(cte.query);

@@ -162,6 +162,43 @@ describe('windowed aggregates agree with DuckDB', () => {
   }
 });
 
+describe('grouping sets over windows agree with DuckDB', () => {
+  it('CUBE (plaza_id, plate) with GROUPING() over HOP windows, out-of-order input over three shards', async () => {
+    const passages = generate(31, 3000).map((p) => ({ ...p, plate: `P-${p.plate.length % 4}${p.amount_cents % 3}` }));
+    const path = join(dir, 'cube.ndjson');
+    writeFileSync(path, passages.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const sql = `
+      CREATE TABLE tolls (plate VARCHAR(16), plaza_id INT, amount_cents BIGINT, event_time TIMESTAMP(3),
+        WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+      SELECT window_start, plaza_id, plate, GROUPING(plaza_id, plate) AS g, COUNT(*) AS n, SUM(amount_cents) AS total, MAX(amount_cents) AS hi
+      FROM TABLE(HOP(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '2' MINUTE, INTERVAL '6' MINUTE))
+      GROUP BY window_start, window_end, CUBE (plaza_id, plate);`;
+    const result = await runQuery({ sql, inputs: { tolls: path }, batchSize: 97 });
+    expect(result.errors).toEqual([]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(`CREATE TABLE tolls AS SELECT * FROM read_json('${path.replace(/'/g, "''")}',
+        columns = {plate: 'VARCHAR', plaza_id: 'INTEGER', amount_cents: 'BIGINT', event_ms: 'BIGINT'})`);
+      const expected = ((await db.runAndReadAll(`
+        SELECT (event_ms // 120000) * 120000 - k * 120000 AS ws, plaza_id, plate, GROUPING(plaza_id, plate) AS g,
+               COUNT(*) AS n, SUM(amount_cents) AS total, MAX(amount_cents) AS hi
+        FROM tolls CROSS JOIN range(0, 3) AS r(k)
+        GROUP BY ws, CUBE (plaza_id, plate)`)).getRowObjectsJS() as Record<string, unknown>[])
+        .map((r) => JSON.stringify([Number(r.ws), r.plaza_id === null ? null : Number(r.plaza_id), r.plate, Number(r.g), Number(r.n), Number(r.total), Number(r.hi)]))
+        .sort();
+      const got = result.streams.result!
+        .map((r) => JSON.stringify([Date.parse(r.window_start as string), r.plaza_id, r.plate, r.g, r.n, r.total, r.hi]))
+        .sort();
+      expect(expected.length).toBeGreaterThan(500);
+      expect(got).toEqual(expected);
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+});
+
 describe('Kinesis Analytics windows agree with DuckDB', () => {
   // Kinesis Analytics leaves a row exactly `range` old out of the window: (t - 2 min, t], which is DuckDB's
   // [t - 119999 ms, t] over integer milliseconds.
@@ -228,6 +265,111 @@ describe('Kinesis Analytics windows agree with DuckDB', () => {
       instance.closeSync();
     }
   });
+});
+
+describe('window joins agree with DuckDB', () => {
+  // Two out-of-order streams over three shards, each in 1-minute TUMBLE windows, joined on plate and window:
+  // FULL keeps the rows of either side that no row of the other side's same window and plate matches, and
+  // emits them once the window can get no more rows. A plate seen several times in a window joins each pair.
+  for (const seed of [13, 4242]) {
+    it(`FULL and LEFT JOIN on key, window_start and window_end of two TUMBLE windows (seed ${seed})`, async () => {
+      const a = generate(seed, 1200).map((p, seq) => ({ ...p, seq, plate: `P-${p.amount_cents % 25}` }));
+      const b = generate(seed + 1, 1200).map((p, seq) => ({ ...p, seq, plate: `P-${p.amount_cents % 25}` }));
+      const aPath = join(dir, `wj-a-${seed}.ndjson`);
+      const bPath = join(dir, `wj-b-${seed}.ndjson`);
+      writeFileSync(aPath, a.map((p) => JSON.stringify(p)).join('\n') + '\n');
+      writeFileSync(bPath, b.map((p) => JSON.stringify(p)).join('\n') + '\n');
+      const table = (name: string) => `CREATE TABLE ${name} (seq BIGINT, plate VARCHAR(16), event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);`;
+      const body = (kind: string) => `
+        SELECT L.seq AS l_seq, R.seq AS r_seq, COALESCE(L.window_start, R.window_start) AS ws
+        FROM (SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) L
+        ${kind} JOIN (SELECT * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) R
+        ON L.plate = R.plate AND L.window_start = R.window_start AND L.window_end = R.window_end;`;
+      const semi = (not: string) => `
+        SELECT L.seq FROM (SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) L
+        WHERE ${not} EXISTS (SELECT * FROM (SELECT * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))) R
+          WHERE L.plate = R.plate AND L.window_start = R.window_start AND L.window_end = R.window_end);`;
+      const result = await runQuery({ sql: `${table('a')} ${table('b')} ${body('FULL')} ${body('LEFT')} ${semi('')} ${semi('NOT')}`, inputs: { a: aPath, b: bPath }, batchSize: 50 });
+      expect(result.errors).toEqual([]);
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        for (const [name, path] of [['a', aPath], ['b', bPath]]) {
+          await db.run(`CREATE TABLE ${name} AS SELECT seq, plate, (event_ms // 60000) * 60000 AS ws FROM read_json('${path!.replace(/'/g, "''")}',
+            columns = {seq: 'BIGINT', plate: 'VARCHAR', event_ms: 'BIGINT'})`);
+        }
+        const theirs = async (kind: string) =>
+          ((await db.runAndReadAll(`SELECT a.seq AS l_seq, b.seq AS r_seq, COALESCE(a.ws, b.ws) AS ws FROM a ${kind} JOIN b ON a.plate = b.plate AND a.ws = b.ws`)).getRowObjectsJS() as Record<string, unknown>[])
+            .map((r) => JSON.stringify([r.l_seq === null ? null : Number(r.l_seq), r.r_seq === null ? null : Number(r.r_seq), Number(r.ws)]))
+            .sort();
+        const ours = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify([r.l_seq, r.r_seq, Date.parse(r.ws as string)])).sort();
+        const full = await theirs('FULL OUTER');
+        // Both kinds of unmatched rows and matched pairs occur.
+        expect(full.some((r) => r.startsWith('[null,')) && full.some((r) => r.includes(',null,')) && full.some((r) => !r.includes('null'))).toBe(true);
+        expect(ours(result.streams.result!)).toEqual(full);
+        expect(ours(result.streams.result_2!)).toEqual(await theirs('LEFT OUTER'));
+        // Semi- and anti-joins: each left row once, or never.
+        const seqs = async (not: string) =>
+          ((await db.runAndReadAll(`SELECT seq FROM a WHERE ${not} EXISTS (SELECT 1 FROM b WHERE a.plate = b.plate AND a.ws = b.ws) ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[]).map((r) => Number(r.seq));
+        const ourSeqs = (rows: Record<string, unknown>[]) => rows.map((r) => r.seq as number).sort((x, y) => x - y);
+        const matched = await seqs('');
+        expect(matched.length).toBeGreaterThan(100);
+        expect(ourSeqs(result.streams.result_3!)).toEqual(matched);
+        expect(ourSeqs(result.streams.result_4!)).toEqual(await seqs('NOT'));
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
+
+describe('temporal joins agree with DuckDB', () => {
+  // Out-of-order orders and rate updates over three shards each; every order must get the rate of its
+  // currency valid at its time (DuckDB's ASOF JOIN: the last update at or before it). Update times are
+  // distinct per currency, so "the last one" is never a tie.
+  for (const seed of [17, 333]) {
+    it(`LEFT JOIN ... FOR SYSTEM_TIME AS OF over out-of-order orders and versions (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      const base = Date.UTC(2026, 2, 2, 8);
+      const shard = () => `shard-${Math.floor(rnd() * 3)}`;
+      const orders = Array.from({ length: 1500 }, (_, seq) => {
+        const ms = base + seq * 2000 - Math.floor(rnd() * 20_000);
+        return { _partition: shard(), seq, currency: `C${Math.floor(rnd() * 8)}`, order_time: new Date(ms).toISOString(), order_ms: ms };
+      });
+      const rates = Array.from({ length: 400 }, (_, i) => {
+        const ms = base - 60_000 + i * 7919 - Math.floor(rnd() * 20_000);
+        return { _partition: shard(), currency: `C${i % 7}`, rate: i, update_time: new Date(ms).toISOString(), update_ms: ms };
+      });
+      const ordersPath = join(dir, `tj-orders-${seed}.ndjson`);
+      const ratesPath = join(dir, `tj-rates-${seed}.ndjson`);
+      writeFileSync(ordersPath, orders.map((o) => JSON.stringify(o)).join('\n') + '\n');
+      writeFileSync(ratesPath, rates.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE orders (seq BIGINT, currency VARCHAR(4), order_time TIMESTAMP(3), WATERMARK FOR order_time AS order_time - INTERVAL '30' SECOND);
+        CREATE TABLE rates (currency VARCHAR(4), rate BIGINT, update_time TIMESTAMP(3),
+          WATERMARK FOR update_time AS update_time - INTERVAL '30' SECOND, PRIMARY KEY (currency) NOT ENFORCED);
+        SELECT o.seq, r.rate FROM orders AS o LEFT JOIN rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.currency = r.currency;`;
+      const result = await runQuery({ sql, inputs: { orders: ordersPath, rates: ratesPath }, batchSize: 40 });
+      expect(result.errors).toEqual([]);
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE o AS SELECT * FROM read_json('${ordersPath.replace(/'/g, "''")}', columns = {seq: 'BIGINT', currency: 'VARCHAR', order_ms: 'BIGINT'})`);
+        await db.run(`CREATE TABLE r AS SELECT * FROM read_json('${ratesPath.replace(/'/g, "''")}', columns = {currency: 'VARCHAR', rate: 'BIGINT', update_ms: 'BIGINT'})`);
+        const expected = ((await db.runAndReadAll(`SELECT o.seq, r.rate FROM o ASOF LEFT JOIN r ON o.currency = r.currency AND o.order_ms >= r.update_ms ORDER BY o.seq`)).getRowObjectsJS() as Record<string, unknown>[])
+          .map((x) => ({ seq: Number(x.seq), rate: x.rate === null ? null : Number(x.rate) }));
+        const ours = result.streams.result!.map((x) => ({ seq: x.seq as number, rate: x.rate as number | null })).sort((a, b) => a.seq - b.seq);
+        // Orders of a currency with no rate (C7 never has one), before their currency's first rate, and with one.
+        expect(expected.filter((x) => x.rate === null).length).toBeGreaterThan(50);
+        expect(expected.filter((x) => x.rate !== null).length).toBeGreaterThan(500);
+        expect(ours).toEqual(expected);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
 });
 
 describe('interval joins agree with DuckDB', () => {
@@ -359,6 +501,98 @@ describe('Flink OVER windows ordered by event time agree with DuckDB', () => {
           FROM s WINDOW w AS (PARTITION BY plate ORDER BY event_ms, seq ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)
           ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[];
         expect(result.streams.result_2!.map(norm).sort((a, b) => a.seq - b.seq)).toEqual(expectedRows.map(norm));
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
+
+describe('LAG over event-time OVER windows agrees with DuckDB', () => {
+  // The same out-of-order rows with peers: LAG follows event time, and rows of one time the order they came
+  // in (DuckDB: ORDER BY event_ms, seq). DuckDB's LAG ignores the frame, so the RANGE frame's bound is
+  // written out there: the previous row counts while it is at most 30 s older.
+  for (const seed of [8, 91]) {
+    it(`LAG(x), LAG(x, 2, default) without a frame and LAG(x, 1, 0) in a 30-second RANGE frame (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      let clock = Date.UTC(2026, 2, 2, 8);
+      const records = Array.from({ length: 2000 }, (_, seq) => {
+        clock += 1000 * Math.floor(rnd() * 4);
+        const ms = clock - 1000 * Math.floor(rnd() * 20);
+        return { seq, _partition: `shard-${Math.floor(rnd() * 3)}`, plate: `P-${Math.floor(rnd() * 8)}`, amount_cents: 100 + Math.floor(rnd() * 900), event_time: new Date(ms).toISOString(), event_ms: ms };
+      });
+      const path = join(dir, `lag-${seed}.ndjson`);
+      writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE passages (seq BIGINT, plate VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+          WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+        SELECT seq, plate, LAG(amount_cents) OVER w AS prev, LAG(amount_cents, 2, -1) OVER w AS prev2,
+          LAG(amount_cents, 1, 0) OVER (PARTITION BY plate ORDER BY event_time RANGE BETWEEN INTERVAL '30' SECOND PRECEDING AND CURRENT ROW) AS near
+        FROM passages
+        WINDOW w AS (PARTITION BY plate ORDER BY event_time);`;
+      const result = await runQuery({ sql, inputs: { passages: path }, batchSize: 64 });
+      expect(result.errors).toEqual([]);
+
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}',
+          columns = {seq: 'BIGINT', plate: 'VARCHAR', amount_cents: 'BIGINT', event_ms: 'BIGINT'})`);
+        const expected = (await db.runAndReadAll(`
+          SELECT seq, plate, LAG(amount_cents) OVER w AS prev, LAG(amount_cents, 2, -1) OVER w AS prev2,
+            CASE WHEN event_ms - LAG(event_ms) OVER w <= 30000 THEN LAG(amount_cents) OVER w ELSE 0 END AS near
+          FROM s WINDOW w AS (PARTITION BY plate ORDER BY event_ms, seq)
+          ORDER BY seq`)).getRowObjectsJS() as Record<string, unknown>[];
+        const num = (v: unknown) => (v === null ? null : Number(v));
+        const norm = (r: Record<string, unknown>) => ({ seq: Number(r.seq), plate: r.plate, prev: num(r.prev), prev2: num(r.prev2), near: num(r.near) });
+        const ours = result.streams.result!.map(norm).sort((a, b) => a.seq - b.seq);
+        expect(ours).toEqual(expected.map(norm));
+        // The rows exercise every branch: a first row of a plate, a previous row beyond 30 s, and within.
+        expect(ours.some((r) => r.prev === null) && ours.some((r) => r.near === 0 && r.prev !== null) && ours.some((r) => r.near !== 0)).toBe(true);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
+
+describe('deduplication and ORDER BY time agree with DuckDB', () => {
+  for (const seed of [21, 909]) {
+    it(`the first row per plate by event time (rn = 1), the first 3 per plate, and ORDER BY time LIMIT 50 (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      let clock = Date.UTC(2026, 2, 2, 8);
+      const records = Array.from({ length: 2000 }, (_, seq) => {
+        clock += 1000 * Math.floor(rnd() * 3);
+        const ms = clock - 1000 * Math.floor(rnd() * 20);
+        return { seq, _partition: `shard-${Math.floor(rnd() * 3)}`, plate: `P-${Math.floor(rnd() * 300)}`, event_time: new Date(ms).toISOString(), event_ms: ms };
+      });
+      const path = join(dir, `dedup-${seed}.ndjson`);
+      writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE passages (seq BIGINT, plate VARCHAR(16), event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+        SELECT seq, plate FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_time) AS rn FROM passages) WHERE rn = 1;
+        SELECT seq, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_time) AS rn FROM passages) WHERE rn <= 3;
+        SELECT seq, event_time FROM passages ORDER BY event_time, seq LIMIT 50;`;
+      const result = await runQuery({ sql, inputs: { passages: path }, batchSize: 64 });
+      expect(result.errors).toEqual([]);
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {seq: 'BIGINT', plate: 'VARCHAR', event_ms: 'BIGINT'})`);
+        const read = async (q: string) => ((await db.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[]).map((r) => JSON.stringify(Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v))));
+        // Ties on event time go to the first to arrive, which is the lower seq here.
+        const first = await read(`SELECT seq, plate FROM s QUALIFY ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_ms, seq) = 1 ORDER BY seq`);
+        const firstThree = await read(`SELECT seq, rn FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_ms, seq) AS rn FROM s) WHERE rn <= 3 ORDER BY seq`);
+        const limited = await read(`SELECT seq FROM s ORDER BY event_ms, seq LIMIT 50`);
+        const ours = (rows: Record<string, unknown>[], cols: string[]) => rows.map((r) => JSON.stringify(cols.map((c) => r[c])));
+        const bySeq = (a: string, b: string) => (JSON.parse(a) as number[])[0]! - (JSON.parse(b) as number[])[0]!;
+        expect(first.length).toBeGreaterThan(200);
+        expect(ours(result.streams.result!, ['seq', 'plate']).sort(bySeq)).toEqual(first);
+        expect(ours(result.streams.result_2!, ['seq', 'rn']).sort(bySeq)).toEqual(firstThree);
+        // ORDER BY time: the rows leave in that order, not just as the same set.
+        expect(ours(result.streams.result_3!, ['seq'])).toEqual(limited);
       } finally {
         db.closeSync();
         instance.closeSync();

@@ -158,6 +158,8 @@ export interface CallExpr {
   /** `COUNT(*)`. */
   readonly star: boolean;
   readonly filter: Expr | null;
+  /** `LAG(x) IGNORE NULLS OVER ...`: rows whose value is NULL are not counted. */
+  readonly ignoreNulls: boolean;
   readonly over: OverClause | null;
   readonly pos: SourcePos;
 }
@@ -231,6 +233,38 @@ export const exprChildren: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => rea
 
 export function childrenOf(e: Expr): readonly Expr[] {
   return (exprChildren[e.kind] as (x: Expr) => readonly Expr[])(e);
+}
+
+type ChildMapper = (e: Expr) => Expr;
+
+/** A node with each child replaced by `f(child)`, for passes that rewrite (the grouping sets' NULL keys). */
+const exprWithChildren: { readonly [K in ExprKind]: (e: ExprOfKind<K>, f: ChildMapper) => ExprOfKind<K> } = {
+  literal: (e) => e,
+  interval: (e) => e,
+  column: (e) => e,
+  unary: (e, f) => ({ ...e, operand: f(e.operand) }),
+  binary: (e, f) => ({ ...e, left: f(e.left), right: f(e.right) }),
+  isNull: (e, f) => ({ ...e, operand: f(e.operand) }),
+  isDistinct: (e, f) => ({ ...e, left: f(e.left), right: f(e.right) }),
+  inList: (e, f) => ({ ...e, operand: f(e.operand), list: e.list.map(f) }),
+  between: (e, f) => ({ ...e, operand: f(e.operand), low: f(e.low), high: f(e.high) }),
+  like: (e, f) => ({ ...e, operand: f(e.operand), pattern: f(e.pattern), escape: e.escape ? f(e.escape) : null }),
+  case: (e, f) => ({
+    ...e,
+    operand: e.operand ? f(e.operand) : null,
+    whens: e.whens.map((w) => ({ when: f(w.when), then: f(w.then) })),
+    otherwise: e.otherwise ? f(e.otherwise) : null,
+  }),
+  cast: (e, f) => ({ ...e, operand: f(e.operand) }),
+  subqueryPredicate: (e, f) => ({ ...e, operand: e.operand ? f(e.operand) : null }),
+  call: (e, f) => ({ ...e, args: e.args.map(f), filter: e.filter ? f(e.filter) : null }),
+  floorCeil: (e, f) => ({ ...e, operand: f(e.operand) }),
+  extract: (e, f) => ({ ...e, operand: f(e.operand) }),
+  step: (e, f) => ({ ...e, operand: f(e.operand), interval: f(e.interval) as IntervalExpr }),
+};
+
+export function mapChildren(e: Expr, f: ChildMapper): Expr {
+  return (exprWithChildren[e.kind] as (x: Expr, g: ChildMapper) => Expr)(e, f);
 }
 
 /** True when some node of `e` (itself included) satisfies `test`. */

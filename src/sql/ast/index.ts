@@ -1,4 +1,4 @@
 export type * from './expressions.ts';
 export type * from './query.ts';
 export type * from './statements.ts';
-export { childrenOf, exprChildren, exprKey, someExpr } from './expressions.ts';
+export { childrenOf, exprChildren, exprKey, mapChildren, someExpr } from './expressions.ts';

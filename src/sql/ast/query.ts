@@ -1,6 +1,6 @@
 /** Query nodes: SELECT and what it reads FROM. */
 import type { SourcePos } from '../diagnostics.ts';
-import type { Expr, IntervalExpr, OverClause } from './expressions.ts';
+import type { Expr, IntervalExpr, OrderItem, OverClause } from './expressions.ts';
 
 export interface SelectItem {
   readonly kind: 'item';
@@ -19,6 +19,8 @@ export interface StarItem {
 export interface TableRef {
   readonly kind: 'tableRef';
   readonly name: string;
+  /** `t FOR SYSTEM_TIME AS OF s.ts`: the versions of `t` valid at `s.ts` (a temporal join's right side). */
+  readonly asOf: Expr | null;
   readonly alias: string | null;
   readonly pos: SourcePos;
 }
@@ -44,7 +46,7 @@ export interface WindowTvf {
 
 export interface JoinFrom {
   readonly kind: 'join';
-  readonly joinType: 'INNER' | 'LEFT';
+  readonly joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL';
   readonly left: FromItem;
   readonly right: FromItem;
   readonly on: Expr;
@@ -103,8 +105,17 @@ export interface SelectQuery {
   readonly from: FromItem | null;
   readonly where: Expr | null;
   readonly groupBy: readonly Expr[];
+  /**
+   * `GROUP BY keys, GROUPING SETS ((a, b), (a), ())` (ROLLUP and CUBE are written out as their sets): the
+   * query groups by `groupBy` plus each set in turn. Null without one.
+   */
+  readonly groupingSets: readonly (readonly Expr[])[] | null;
   readonly having: Expr | null;
   readonly windows: readonly NamedWindow[];
   readonly windowedBy: StaggerClause | null;
+  /** `ORDER BY ts [, ...]` of the whole query (after its UNION ALL branches); empty without one. */
+  readonly orderBy: readonly OrderItem[];
+  /** `LIMIT n`; null without one. */
+  readonly limit: number | null;
   readonly pos: SourcePos;
 }

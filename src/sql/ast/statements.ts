@@ -21,6 +21,8 @@ export interface CreateTableStmt {
   readonly name: string;
   readonly columns: readonly ColumnDef[];
   readonly watermark: WatermarkDef | null;
+  /** `PRIMARY KEY (a, b) NOT ENFORCED`: what identifies a version of a row (temporal joins). */
+  readonly primaryKey: readonly string[];
   readonly options: Readonly<Record<string, string>>;
   readonly pos: SourcePos;
 }

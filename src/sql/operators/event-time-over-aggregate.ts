@@ -8,64 +8,42 @@
  */
 import type { Acc } from '../expr/aggregates.ts';
 import type { CompiledFn, Row } from '../expr/types.ts';
-import { RowError, formatTimestamp } from '../expr/types.ts';
+import { RowError } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
-import { keyOf, restoredTime } from '../runtime/operator.ts';
+import { keyOf } from '../runtime/operator.ts';
+import { HeldRows } from './held-rows.ts';
+import type { LagBuffer } from './lag-buffer.ts';
 import type { OverWindow, RangeRows } from './over-aggregate.ts';
-import { dropOutOfRange } from './over-aggregate.ts';
+import { dropOutOfRange, lagBuffers } from './over-aggregate.ts';
 
 
 export class EventTimeOverAggregateOperator implements Operator {
-  /** Rows waiting for the watermark to pass their time, with that time. */
-  private pending: { time: number; row: Row }[] = [];
+  /** Rows waiting for the watermark to pass their time. */
+  private readonly held: HeldRows;
   private readonly histories: Map<unknown, RangeRows>[];
-  /** Every row before this time has been emitted: a row that comes now with an earlier time is late. */
-  private doneBefore = Number.NEGATIVE_INFINITY;
+  private readonly lagBuffers: LagBuffer[][];
 
   constructor(
     readonly description: string,
-    private readonly timeFn: CompiledFn,
+    timeFn: CompiledFn,
     private readonly windows: readonly OverWindow[],
-    private readonly holdBack: number,
+    holdBack: number,
   ) {
+    this.held = new HeldRows(timeFn, holdBack, {
+      noTime: 'the row has no value in the ORDER BY column of its OVER window',
+      late: (t, wm) => `the ORDER BY time ${t} is behind the watermark ${wm}: the rows after it already left. Order the OVER window by the WATERMARK column, or raise its delay (or the allowed lateness).`,
+    });
     this.histories = windows.map(() => new Map());
+    this.lagBuffers = lagBuffers(windows);
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
-    for (const row of rows) {
-      try {
-        const t = this.timeFn(row);
-        if (typeof t !== 'number') {
-          out.error('NULL_TIME', 'the row has no value in the ORDER BY column of its OVER window', row);
-          continue;
-        }
-        if (t < this.doneBefore) {
-          out.error(
-            'LATE_ROW',
-            `the ORDER BY time ${formatTimestamp(t)} is behind the watermark ${formatTimestamp(this.doneBefore + this.holdBack)}: the rows after it already left. Order the OVER window by the WATERMARK column, or raise its delay (or the allowed lateness).`,
-            row,
-          );
-          continue;
-        }
-        this.pending.push({ time: t, row });
-      } catch (err) {
-        if (!(err instanceof RowError)) throw err;
-        out.error(err.errorName, err.message, row);
-      }
-    }
+    this.held.holdAll(rows, out);
   }
 
   handleWatermark(time: number, out: Output): void {
-    const limit = time - this.holdBack;
-    if (limit <= this.doneBefore) return;
-    this.doneBefore = limit;
-    const due: { time: number; row: Row }[] = [];
-    const waiting: { time: number; row: Row }[] = [];
-    for (const p of this.pending) (p.time < limit ? due : waiting).push(p);
-    if (due.length === 0) return;
-    this.pending = waiting;
-    // Stable: rows of one time keep their arrival order.
-    due.sort((a, b) => a.time - b.time);
+    // Rows of one time keep their arrival order.
+    const due = this.held.release(time);
     for (let i = 0; i < due.length; ) {
       let j = i;
       while (j < due.length && due[j]!.time === due[i]!.time) j++;
@@ -93,6 +71,7 @@ export class EventTimeOverAggregateOperator implements Operator {
         return h;
       };
       const accs: (Acc[] | null)[] = new Array(peers.length).fill(null);
+      if (w.aggs.length === 0) return accs;
       const aggregateFor = (pi: number, h: RangeRows) => {
         try {
           accs[pi] = this.aggregate(w, h, t);
@@ -139,6 +118,11 @@ export class EventTimeOverAggregateOperator implements Operator {
         this.windows.forEach((w, wi) => {
           const accs = perWindow[wi]![pi]!;
           w.aggs.forEach((a, ai) => result.push(a.result(accs[ai]!)));
+          const lags = this.lagBuffers[wi]!;
+          if (lags.length > 0) {
+            const k = keyOf(w.partitionFns.map((f) => f(p.row)));
+            for (const l of lags) result.push(l.take(k, t, p.row));
+          }
         });
         out.emit(result);
       } catch (e) {
@@ -158,19 +142,19 @@ export class EventTimeOverAggregateOperator implements Operator {
 
   handleCheckpoint(): unknown {
     return {
-      doneBefore: this.doneBefore,
-      pending: this.pending.map((p) => [p.time, p.row]),
+      ...this.held.snapshot(),
       histories: this.histories.map((m) => [...m.entries()].map(([key, h]) => ({ key, times: h.times.slice(h.head), rows: h.rows.slice(h.head) }))),
+      lags: this.lagBuffers.map((ls) => ls.map((l) => l.snapshot())),
     };
   }
 
   restoreState(state: unknown): void {
-    const s = state as { doneBefore: unknown; pending: [number, Row][]; histories: { key: unknown; times: number[]; rows: Row[] }[][] };
-    this.doneBefore = restoredTime(s.doneBefore);
-    this.pending = s.pending.map(([time, row]) => ({ time, row }));
+    const s = state as { doneBefore: unknown; pending: [number, Row][]; histories: { key: unknown; times: number[]; rows: Row[] }[][]; lags?: unknown[][] };
+    this.held.restore(s);
     s.histories.forEach((entries, i) => {
       for (const e of entries) this.histories[i]!.set(e.key, { times: e.times, rows: e.rows, head: 0 });
     });
+    s.lags?.forEach((ls, wi) => ls.forEach((l, li) => this.lagBuffers[wi]![li]!.restore(l)));
   }
 
   handleEnd(): void {}

@@ -1,5 +1,8 @@
 /**
- * Interval join of two streams: `a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - X AND a.ts + Y`.
+ * Interval join of two streams: `a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - X AND a.ts + Y` (a window
+ * join, `ON a.window_end = b.window_end ...`, is one of width zero).
+ * An outer join (LEFT, RIGHT, FULL) emits a row of a preserved side that matched nothing, padded with NULLs,
+ * when it leaves the buffer: then no row that could match it can come any more.
  * Both sides are buffered by key in time order. A row leaves the buffer once the watermark shows that no
  * future row of the other side can match it, counting how far behind the watermark that side may still
  * emit (its `lag`: a windowed aggregate emits a window only after the watermark passed it). A row that
@@ -21,9 +24,24 @@ export interface IntervalJoinSide {
 
 const SIDE_NAMES = ['left', 'right'] as const;
 
+/** What an outer join needs to pad a row that matched nothing; a semi- or anti-join keeps the left rows only. */
+export interface OuterJoin {
+  readonly mode: 'outer' | 'semi' | 'anti';
+  /** Which sides keep their unmatched rows: [left, right]. */
+  readonly preserve: readonly [boolean, boolean];
+  /** The number of fields of each side. */
+  readonly widths: readonly [number, number];
+  /** Each side's hidden ROWTIME field (-1: none); a padded side's ROWTIME is the present side's. */
+  readonly rowtimeAt: readonly [number, number];
+}
+
 export class IntervalJoinOperator implements Operator {
   private readonly buffers = [new KeyedTimeBuffer(), new KeyedTimeBuffer()];
   private watermark = Number.NEGATIVE_INFINITY;
+  /** Buffered rows of a preserved side that found a match (outer, semi- and anti-joins only). */
+  private readonly matched = [new Set<Row>(), new Set<Row>()];
+  /** A semi- or anti-join: rows leave as left rows, never joined. */
+  private readonly leftOnly: boolean;
 
   /**
    * Matching rows satisfy right.ts in [left.ts - lower, left.ts + upper]. Future right rows have
@@ -36,13 +54,17 @@ export class IntervalJoinOperator implements Operator {
     private readonly lower: number,
     private readonly upper: number,
     private readonly condition: (row: Row) => boolean,
-  ) {}
+    private readonly outer: OuterJoin | null = null,
+  ) {
+    this.leftOnly = outer?.mode === 'semi' || outer?.mode === 'anti';
+  }
 
   processBatch(rows: readonly Row[], input: number, out: Output): void {
     const side = this.sides[input]!;
     const other = this.buffers[1 - input]!;
     const mine = this.buffers[input]!;
     const lateBefore = this.watermark - side.lag;
+    const track = this.outer?.preserve ?? [false, false];
     for (const row of rows) {
       try {
         const keys = side.keyFns.map((f) => f(row));
@@ -64,7 +86,19 @@ export class IntervalJoinOperator implements Operator {
           for (let i = candidates.head; i < list.length; i++) {
             const c = list[i]!;
             const joined = input === 0 ? row.concat(c) : c.concat(row);
-            if (this.condition(joined)) out.emit(joined);
+            if (!this.condition(joined)) continue;
+            if (this.leftOnly) {
+              // A semi-join sends a left row at its first match; an anti-join only notes the match.
+              const left = input === 0 ? row : c;
+              if (!this.matched[0]!.has(left)) {
+                this.matched[0]!.add(left);
+                if (this.outer!.mode === 'semi') out.emit(left);
+              }
+              continue;
+            }
+            out.emit(joined);
+            if (track[input]) this.matched[input]!.add(row);
+            if (track[1 - input]) this.matched[1 - input]!.add(c);
           }
         }
         mine.add(k, t, row);
@@ -75,26 +109,52 @@ export class IntervalJoinOperator implements Operator {
     }
   }
 
-  handleWatermark(time: number): void {
+  handleWatermark(time: number, out: Output): void {
     this.watermark = time;
-    this.buffers[0]!.evictBefore(time - this.sides[1].lag - this.upper);
-    this.buffers[1]!.evictBefore(time - this.sides[0].lag - this.lower);
+    this.buffers[0]!.evictBefore(time - this.sides[1].lag - this.upper, this.unmatchedOut(0, out));
+    this.buffers[1]!.evictBefore(time - this.sides[0].lag - this.lower, this.unmatchedOut(1, out));
+  }
+
+  /** For a preserved side: emits a leaving row that matched nothing, padded with NULLs. */
+  private unmatchedOut(input: 0 | 1, out: Output): ((row: Row) => void) | undefined {
+    const o = this.outer;
+    if (!o || !o.preserve[input]) return undefined;
+    const matched = this.matched[input]!;
+    const nulls: Row = new Array<null>(o.widths[1 - input]!).fill(null);
+    if (this.leftOnly) {
+      // Only an anti-join sends the left rows that matched nothing.
+      return (row) => {
+        if (!matched.delete(row) && o.mode === 'anti') out.emit(row);
+      };
+    }
+    return (row) => {
+      if (matched.delete(row)) return;
+      const padded = input === 0 ? row.concat(nulls) : nulls.concat(row);
+      const [l, r] = o.rowtimeAt;
+      if (l >= 0 && r >= 0) {
+        if (input === 0) padded[o.widths[0] + r] = row[l]!;
+        else padded[l] = row[r]!;
+      }
+      out.emit(padded);
+    };
   }
 
   handleCheckpoint(): unknown {
-    return { watermark: this.watermark, sides: this.buffers.map((b) => b.rows()) };
+    const sides = this.buffers.map((b) => b.rows());
+    return { watermark: this.watermark, sides, matched: sides.map((rows, i) => rows.map((r) => this.matched[i]!.has(r))) };
   }
 
   restoreState(state: unknown): void {
     // Older snapshots hold the two sides' rows only.
-    const s = Array.isArray(state) ? { watermark: null, sides: state as Row[][] } : (state as { watermark: unknown; sides: Row[][] });
+    const s = Array.isArray(state) ? { watermark: null, sides: state as Row[][] } : (state as { watermark: unknown; sides: Row[][]; matched?: boolean[][] });
     this.watermark = restoredTime(s.watermark);
     s.sides.forEach((rows, input) => {
       const side = this.sides[input]!;
-      for (const row of rows) {
+      rows.forEach((row, j) => {
         const t = side.timeFn(row);
         if (typeof t === 'number') this.buffers[input]!.add(keyOf(side.keyFns.map((f) => f(row))), t, row);
-      }
+        if ('matched' in s && s.matched?.[input]?.[j]) this.matched[input]!.add(row);
+      });
     });
   }
 

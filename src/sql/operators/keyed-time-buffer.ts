@@ -51,14 +51,15 @@ export class KeyedTimeBuffer {
     this.push(time, key);
   }
 
-  /** Drops every row with a time before `limit`, oldest first. */
-  evictBefore(limit: number): void {
+  /** Drops every row with a time before `limit`, oldest first, handing each to `evicted` when given. */
+  evictBefore(limit: number, evicted?: (row: Row) => void): void {
     const ht = this.heapTimes;
     while (ht.length > 0 && ht[0]! < limit) {
       const key = this.heapKeys[0];
       this.pop();
       // The heap gives each key's times in ascending order, so the popped entry is that key's oldest row.
       const kr = this.byKey.get(key)!;
+      if (evicted) evicted(kr.rows[kr.head]!);
       kr.head++;
       if (kr.head === kr.times.length) this.byKey.delete(key);
       else if (kr.head >= 64 && kr.head * 2 >= kr.times.length) {

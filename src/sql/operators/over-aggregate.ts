@@ -9,10 +9,13 @@
  * same time in both.
  */
 import type { CompiledAggregate } from '../expr/aggregates.ts';
+import type { CompiledLag } from '../expr/lag.ts';
 import type { CompiledFn, Row } from '../expr/types.ts';
 import { RowError } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf } from '../runtime/operator.ts';
+import type { FrameTest } from './lag-buffer.ts';
+import { LagBuffer } from './lag-buffer.ts';
 
 export interface OverWindow {
   readonly partitionFns: readonly CompiledFn[];
@@ -22,6 +25,24 @@ export interface OverWindow {
   /** True when a row exactly `range` old is still in the window (Flink); false to drop it (Kinesis Analytics). */
   readonly includesOldestBound: boolean;
   readonly aggs: readonly CompiledAggregate[];
+  /** LAG over the window; their values follow the aggregates' in the output row. */
+  readonly lags: readonly CompiledLag[];
+}
+
+/** Whether a row LAG reaches back to is still in the window's frame (the same bounds as `dropOutOfRange`). */
+export function frameTest(w: OverWindow): FrameTest {
+  if (w.rows !== null) {
+    const rows = w.rows;
+    return (_time, rowsBack) => rowsBack <= rows;
+  }
+  const range = w.range;
+  if (w.includesOldestBound || range === 0) return (time, _rowsBack, t) => t - time <= range;
+  return (time, _rowsBack, t) => t - time < range;
+}
+
+/** One LAG buffer per LAG of each window. */
+export function lagBuffers(windows: readonly OverWindow[]): LagBuffer[][] {
+  return windows.map((w) => w.lags.map((l) => new LagBuffer(l, frameTest(w))));
 }
 
 /** A partition's rows in time order; rows before `head` have left the range. */
@@ -46,6 +67,7 @@ export function dropOutOfRange(w: OverWindow, b: RangeRows, t: number): void {
 
 export class OverAggregateOperator implements Operator {
   private readonly buffers: Map<unknown, RangeRows>[];
+  private readonly lagBuffers: LagBuffer[][];
 
   constructor(
     readonly description: string,
@@ -53,6 +75,7 @@ export class OverAggregateOperator implements Operator {
     private readonly windows: readonly OverWindow[],
   ) {
     this.buffers = windows.map(() => new Map());
+    this.lagBuffers = lagBuffers(windows);
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
@@ -66,20 +89,23 @@ export class OverAggregateOperator implements Operator {
         const result: Row = row.slice();
         this.windows.forEach((w, wi) => {
           const k = keyOf(w.partitionFns.map((f) => f(row)));
-          const map = this.buffers[wi]!;
-          let b = map.get(k);
-          if (!b) {
-            b = { times: [], rows: [], head: 0 };
-            map.set(k, b);
+          if (w.aggs.length > 0) {
+            const map = this.buffers[wi]!;
+            let b = map.get(k);
+            if (!b) {
+              b = { times: [], rows: [], head: 0 };
+              map.set(k, b);
+            }
+            b.times.push(t);
+            b.rows.push(row);
+            dropOutOfRange(w, b, t);
+            for (const a of w.aggs) {
+              const acc = a.create();
+              for (let i = b.head; i < b.rows.length; i++) if (b.times[i]! <= t) a.add(acc, b.rows[i]!);
+              result.push(a.result(acc));
+            }
           }
-          b.times.push(t);
-          b.rows.push(row);
-          dropOutOfRange(w, b, t);
-          for (const a of w.aggs) {
-            const acc = a.create();
-            for (let i = b.head; i < b.rows.length; i++) if (b.times[i]! <= t) a.add(acc, b.rows[i]!);
-            result.push(a.result(acc));
-          }
+          for (const l of this.lagBuffers[wi]!) result.push(l.take(k, t, row));
         });
         out.emit(result);
       } catch (err) {
@@ -92,13 +118,19 @@ export class OverAggregateOperator implements Operator {
   handleWatermark(): void {}
 
   handleCheckpoint(): unknown {
-    return this.buffers.map((m) => [...m.entries()].map(([k, b]) => ({ key: k, times: b.times.slice(b.head), rows: b.rows.slice(b.head) })));
+    return {
+      buffers: this.buffers.map((m) => [...m.entries()].map(([k, b]) => ({ key: k, times: b.times.slice(b.head), rows: b.rows.slice(b.head) }))),
+      lags: this.lagBuffers.map((ls) => ls.map((l) => l.snapshot())),
+    };
   }
 
   restoreState(state: unknown): void {
-    (state as { key: unknown; times: number[]; rows: Row[] }[][]).forEach((entries, i) => {
+    // A checkpoint taken before LAG existed holds the buffers alone.
+    const s = (Array.isArray(state) ? { buffers: state, lags: [] } : state) as { buffers: { key: unknown; times: number[]; rows: Row[] }[][]; lags: unknown[][] };
+    s.buffers.forEach((entries, i) => {
       for (const e of entries) this.buffers[i]!.set(e.key, { times: e.times, rows: e.rows, head: 0 });
     });
+    s.lags.forEach((ls, wi) => ls.forEach((l, li) => this.lagBuffers[wi]![li]!.restore(l)));
   }
 
   handleEnd(): void {}

@@ -325,7 +325,7 @@ const RESERVED = new Set([
 ]);
 
 function call(name: string, args: Expr[], pos: Expr['pos']): Expr {
-  return { kind: 'call', name, args, distinct: false, star: false, filter: null, over: null, pos };
+  return { kind: 'call', name, args, distinct: false, star: false, filter: null, ignoreNulls: false, over: null, pos };
 }
 
 function parseColumnRef(c: Cursor): Expr {
@@ -363,13 +363,34 @@ function parseCall(c: Cursor): Expr {
     filter = parseExpr(c);
     c.expectOp(')');
   }
+  let ignoreNulls = false;
+  if ((c.isWord('IGNORE') || c.isWord('RESPECT')) && c.isWordAt(1, 'NULLS')) {
+    if (nameTok.upper !== 'LAG' && nameTok.upper !== 'LEAD') {
+      throw c.error(`${c.peek().upper} NULLS applies to LAG, not to ${nameTok.upper}`, 'Leave it out here; FIRST_VALUE and LAST_VALUE already skip NULLs.');
+    }
+    ignoreNulls = c.next().upper === 'IGNORE';
+    c.next();
+  }
   let over: OverClause | null = null;
   if (c.isWord('OVER')) {
     const overPos = c.next().pos;
     if (c.isOp('(')) over = parseOverSpec(c);
     else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
-  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, over, pos: nameTok.pos };
+  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, over, pos: nameTok.pos };
+}
+
+/** The list after `ORDER` (of a query or a window): `BY a [ASC|DESC], ...`. */
+export function parseOrderBy(c: Cursor): OrderItem[] {
+  c.expectWord('BY');
+  const items: OrderItem[] = [];
+  do {
+    const expr = parseExpr(c);
+    const descending = c.acceptWord('DESC');
+    if (!descending) c.acceptWord('ASC');
+    items.push({ expr, descending });
+  } while (c.acceptOp(','));
+  return items;
 }
 
 /** `(PARTITION BY a ORDER BY b DESC RANGE INTERVAL '1' MINUTE PRECEDING)`. */
@@ -384,15 +405,7 @@ export function parseOverSpec(c: Cursor): OverClause {
     do partitionBy.push(parseExpr(c));
     while (c.acceptOp(','));
   }
-  if (c.acceptWord('ORDER')) {
-    c.expectWord('BY');
-    do {
-      const expr = parseExpr(c);
-      const descending = c.acceptWord('DESC');
-      if (!descending) c.acceptWord('ASC');
-      orderBy.push({ expr, descending });
-    } while (c.acceptOp(','));
-  }
+  if (c.acceptWord('ORDER')) orderBy.push(...parseOrderBy(c));
   if (c.acceptWord('RANGE')) {
     if (c.acceptWord('BETWEEN')) {
       rangeMillis = c.acceptWord('UNBOUNDED') ? Number.POSITIVE_INFINITY : parseInterval(c).millis;

@@ -72,8 +72,14 @@ describe('parseSql', () => {
     expect(message).toContain('\n  WHERE a = = 1\n            ^');
   });
 
-  it('rejects ORDER BY on a stream with a hint toward windows', () => {
-    expect(() => parseSql('SELECT a FROM t ORDER BY a')).toThrow(/ROW_NUMBER\(\) for a top-N/);
+  it('reads ORDER BY and LIMIT of the whole query (the planner decides whether a stream can be so ordered)', () => {
+    const st = parseSql('SELECT a FROM t UNION ALL SELECT a FROM u ORDER BY ts, a DESC LIMIT 3').statements[0]!;
+    if (st.kind !== 'query') throw new Error(`a query, not ${st.kind}`);
+    const q = st.query;
+    expect(q.orderBy.map((o) => [o.expr.kind === 'column' ? o.expr.name : o.expr.kind, o.descending])).toEqual([['ts', false], ['a', true]]);
+    expect(q.limit).toBe(3);
+    expect(q.unionAll).toHaveLength(1);
+    expect(() => parseSql('SELECT a FROM t LIMIT x')).toThrow(/a number of rows after LIMIT/);
     expect(() => parseSql('SELECT a FROM t UNION SELECT a FROM u')).toThrow(/Write UNION ALL/);
   });
 });

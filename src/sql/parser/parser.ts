@@ -10,6 +10,7 @@ import type {
   FromItem,
   InsertStmt,
   NamedWindow,
+  OrderItem,
   QueryStmt,
   Script,
   SelectItem,
@@ -21,7 +22,7 @@ import type {
   WindowFunction,
 } from '../ast/index.ts';
 import { Cursor } from './cursor.ts';
-import { parseExpr, parseOverSpec } from './expressions.ts';
+import { parseExpr, parseOrderBy, parseOverSpec } from './expressions.ts';
 import { parseInterval, parseType } from './units-and-types.ts';
 import { tokenize } from './lexer.ts';
 
@@ -97,7 +98,7 @@ function parseInsertRest(c: Cursor, pos: InsertStmt['pos']): InsertStmt {
 
 function parseCreateTable(c: Cursor, pos: Statement['pos']): Statement {
   const name = c.identifier('a table name');
-  const { columns, watermark } = parseColumnList(c, true);
+  const { columns, watermark, primaryKey } = parseColumnList(c, true);
   const options: Record<string, string> = {};
   if (c.acceptWord('WITH')) {
     c.expectOp('(');
@@ -110,12 +111,13 @@ function parseCreateTable(c: Cursor, pos: Statement['pos']): Statement {
     }
     c.expectOp(')');
   }
-  return { kind: 'createTable', name, columns, watermark, options, pos };
+  return { kind: 'createTable', name, columns, watermark, primaryKey, options, pos };
 }
 
 function parseColumnList(c: Cursor, allowWatermark: boolean) {
   const columns: ColumnDef[] = [];
   let watermark: { column: string; expr: Expr; pos: Statement['pos'] } | null = null;
+  const primaryKey: string[] = [];
   c.expectOp('(', 'List the columns in parentheses: (name TYPE, ...).');
   do {
     const pos = c.peek().pos;
@@ -129,7 +131,9 @@ function parseColumnList(c: Cursor, allowWatermark: boolean) {
     if (c.acceptWord('PRIMARY')) {
       c.expectWord('KEY');
       c.expectOp('(');
-      while (!c.acceptOp(')')) c.next();
+      do primaryKey.push(c.identifier('a key column'));
+      while (c.acceptOp(','));
+      c.expectOp(')');
       if (c.acceptWord('NOT')) c.expectWord('ENFORCED');
       continue;
     }
@@ -140,7 +144,7 @@ function parseColumnList(c: Cursor, allowWatermark: boolean) {
     columns.push({ name, type, pos });
   } while (c.acceptOp(','));
   c.expectOp(')', 'Close the column list, separating columns with commas.');
-  return { columns, watermark };
+  return { columns, watermark, primaryKey };
 }
 
 const CLAUSE_WORDS = new Set([
@@ -176,8 +180,20 @@ export function parseSelect(c: Cursor): SelectQuery {
   if (c.isWord('INTERSECT') || c.isWord('EXCEPT')) {
     throw c.error(`${c.peek().upper} is not supported`, 'Combine queries with UNION ALL, or filter with a join.');
   }
-  if (c.isWord('ORDER') || c.isWord('LIMIT')) {
-    throw c.error(`${c.peek().upper} is not supported on a stream`, 'A continuous query never ends, so it cannot be sorted or limited; rank rows per window with ROW_NUMBER() for a top-N.');
+  if (unionAll.length > 0 && (first.orderBy.length > 0 || first.limit !== null)) {
+    throw c.error('ORDER BY or LIMIT inside a branch of UNION ALL is not supported', 'Order and limit the whole union, after its last branch.');
+  }
+  const orderBy: OrderItem[] = c.acceptWord('ORDER') ? parseOrderBy(c) : [];
+  let limit: number | null = null;
+  if (c.acceptWord('LIMIT')) {
+    const t = c.next();
+    if (t.type !== 'number' || !/^[0-9]+$/.test(t.text)) throw c.errorAt(t.pos, `expected a number of rows after LIMIT but found ${c.describe(t)}`, 'Write LIMIT 10.');
+    limit = Number(t.text);
+  }
+  if (orderBy.length > 0 || limit !== null) {
+    if (first.orderBy.length > 0 || first.limit !== null) throw c.error('a second ORDER BY or LIMIT on one query is not supported', 'Order and limit the query once.');
+    // The order and the limit apply to the whole query, its UNION ALL branches included.
+    return { ...first, ctes: [...ctes, ...first.ctes], unionAll: [...first.unionAll, ...unionAll], orderBy, limit };
   }
   if (ctes.length === 0 && unionAll.length === 0) return first;
   // A parenthesized first term keeps its own WITH names; the outer ones come first so the inner can shadow them.
@@ -234,13 +250,17 @@ function parseSelectTerm(c: Cursor): SelectQuery {
     windowedBy = { partitionBy, range, pos: wpos };
   }
   const groupBy: Expr[] = [];
+  let groupingSets: Expr[][] | null = null;
   if (c.acceptWord('GROUP')) {
     c.expectWord('BY');
-    if (c.isWord('GROUPING') || c.isWord('ROLLUP') || c.isWord('CUBE')) {
-      throw c.error(`${c.peek().upper === 'GROUPING' ? 'GROUPING SETS' : c.peek().upper} is not supported yet`, 'Write one query per grouping, each inserting into the same stream (a stream written by several is their union).');
-    }
-    do groupBy.push(parseExpr(c));
-    while (c.acceptOp(','));
+    do {
+      if ((c.isWord('GROUPING') && c.isWordAt(1, 'SETS')) || ((c.isWord('ROLLUP') || c.isWord('CUBE')) && c.isOpAt(1, '('))) {
+        if (groupingSets !== null) {
+          throw c.error(`a second ${c.peek().upper === 'GROUPING' ? 'GROUPING SETS' : c.peek().upper} in one GROUP BY is not supported yet`, 'Write the sets out in one GROUPING SETS (...).');
+        }
+        groupingSets = parseGroupingSets(c);
+      } else groupBy.push(parseExpr(c));
+    } while (c.acceptOp(','));
   }
   let having: Expr | null = null;
   if (c.acceptWord('HAVING')) having = parseExpr(c);
@@ -252,7 +272,38 @@ function parseSelectTerm(c: Cursor): SelectQuery {
       windows.push({ name, spec: parseOverSpec(c) });
     } while (c.acceptOp(','));
   }
-  return { kind: 'select', ctes: [], unionAll: [], stream, distinct, items, from, where, groupBy, having, windows, windowedBy, pos };
+  return { kind: 'select', ctes: [], unionAll: [], stream, distinct, items, from, where, groupBy, groupingSets, having, windows, windowedBy, orderBy: [], limit: null, pos };
+}
+
+/**
+ * `GROUPING SETS ((a, b), a, ())`, `ROLLUP (a, b)` (the sets (a, b), (a), ()) or `CUBE (a, b)` (every subset:
+ * (a, b), (a), (b), ()). An element in parentheses is a group of columns taken together.
+ */
+function parseGroupingSets(c: Cursor): Expr[][] {
+  const word = c.next().upper;
+  if (word === 'GROUPING') c.expectWord('SETS');
+  c.expectOp('(', `Write ${word === 'GROUPING' ? 'GROUPING SETS ((a, b), (a), ())' : `${word} (a, b)`}.`);
+  const elements: Expr[][] = [];
+  do {
+    if (c.isWord('GROUPING') || c.isWord('ROLLUP') || c.isWord('CUBE')) {
+      throw c.error(`${c.peek().upper} nested in ${word === 'GROUPING' ? 'GROUPING SETS' : word} is not supported yet`, 'Write the sets out in one GROUPING SETS (...).');
+    }
+    if (c.acceptOp('(')) {
+      const group: Expr[] = [];
+      if (!c.isOp(')')) {
+        do group.push(parseExpr(c));
+        while (c.acceptOp(','));
+      }
+      c.expectOp(')');
+      elements.push(group);
+    } else elements.push([parseExpr(c)]);
+  } while (c.acceptOp(','));
+  c.expectOp(')');
+  if (word === 'GROUPING') return elements;
+  if (word === 'ROLLUP') return elements.map((_, i) => elements.slice(0, elements.length - i).flat()).concat([[]]);
+  const sets: Expr[][] = [];
+  for (let mask = (1 << elements.length) - 1; mask >= 0; mask--) sets.push(elements.filter((_, i) => mask & (1 << (elements.length - 1 - i))).flat());
+  return sets;
 }
 
 function parseSelectItem(c: Cursor): SelectItem | StarItem {
@@ -279,16 +330,16 @@ function parseFrom(c: Cursor): FromItem {
   let left = parseFromPrimary(c);
   for (;;) {
     const pos = c.peek().pos;
-    let joinType: 'INNER' | 'LEFT' | null = null;
+    let joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL' | null = null;
     if (c.acceptWord('JOIN')) joinType = 'INNER';
     else if (c.acceptWord('INNER')) {
       c.expectWord('JOIN');
       joinType = 'INNER';
-    } else if (c.acceptWord('LEFT')) {
+    } else if (c.isWord('LEFT') || c.isWord('RIGHT') || c.isWord('FULL')) {
+      joinType = c.next().upper as 'LEFT' | 'RIGHT' | 'FULL';
       c.acceptWord('OUTER');
       c.expectWord('JOIN');
-      joinType = 'LEFT';
-    } else if (c.isWord('RIGHT') || c.isWord('FULL') || c.isWord('CROSS')) {
+    } else if (c.isWord('CROSS')) {
       throw c.error(`${c.peek().upper} JOIN is not supported yet`, 'Use JOIN or LEFT JOIN with an ON condition.');
     }
     if (!joinType) return left;
@@ -346,7 +397,7 @@ function parseFromPrimary(c: Cursor): FromItem {
     }
     c.expectWord('TABLE', `The first argument is the input: ${fn}(TABLE t, DESCRIPTOR(ts), ...).`);
     const srcPos = c.peek().pos;
-    const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), alias: null, pos: srcPos };
+    const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), asOf: null, alias: null, pos: srcPos };
     const partitionBy: string[] = [];
     if (c.isWord('PARTITION')) {
       if (fn !== 'SESSION') throw c.error(`PARTITION BY in ${fn} is not supported`, 'Only SESSION windows are partitioned: SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap).');
@@ -379,14 +430,18 @@ function parseFromPrimary(c: Cursor): FromItem {
     throw c.error(`${c.peek().upper} in FROM is not supported here`, 'Read a stream or table by name, a subquery, or TABLE(TUMBLE|HOP|SESSION|CUMULATE(...)).');
   }
   const name = c.identifier('a table or stream name');
-  if (c.isWord('FOR') && c.isWordAt(1, 'SYSTEM_TIME')) {
-    throw c.error('temporal joins (FOR SYSTEM_TIME AS OF) are not supported yet', 'Join a reference table with JOIN r ON s.k = r.k: it looks the row up as the table is when the row is processed.');
+  let asOf: Expr | null = null;
+  if (c.acceptWord('FOR')) {
+    c.expectWord('SYSTEM_TIME', 'A temporal join reads a table FOR SYSTEM_TIME AS OF s.ts.');
+    c.expectWord('AS');
+    c.expectWord('OF');
+    asOf = parseExpr(c);
   }
   if (c.isWord('MATCH_RECOGNIZE')) throw c.error('MATCH_RECOGNIZE is not supported yet', 'Find the pattern with windowed aggregates, or an interval join of the stream with itself.');
   if (c.isWord('OVER')) {
     throw c.error('a stream joined over a window (JOIN s OVER (RANGE ...)) is not supported yet', 'Join two streams with a time bound instead: a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL ... AND a.ts.');
   }
-  return { kind: 'tableRef', name, alias: parseAlias(c), pos };
+  return { kind: 'tableRef', name, asOf, alias: parseAlias(c), pos };
 }
 
 /** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */

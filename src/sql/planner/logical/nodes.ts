@@ -97,19 +97,33 @@ export interface OverAggregateNode extends Base {
   /** ROWTIME (rows in arrival order), or the event-time column of `ORDER BY ts` (rows wait for the watermark). */
   readonly time: Expr;
   readonly orderedByEventTime: boolean;
-  /** Each window keeps its partition's rows of the last `range` ms, or with `rows` its last rows + 1. */
-  readonly windows: readonly { readonly partitionBy: readonly Expr[]; readonly range: number; readonly rows: number | null; readonly aggs: readonly CallExpr[] }[];
+  /**
+   * Each window keeps its partition's rows of the last `range` ms, or with `rows` its last rows + 1. Its
+   * aggregates come first in the output, then its LAGs.
+   */
+  readonly windows: readonly {
+    readonly partitionBy: readonly Expr[];
+    readonly range: number;
+    readonly rows: number | null;
+    readonly aggs: readonly CallExpr[];
+    readonly lags: readonly CallExpr[];
+  }[];
 }
 
-/** Output: the input fields, then the row number. */
+/**
+ * Output: the input fields, then the row number when `numbered`. With a `windowEnd` the rows of each window
+ * are ranked when it closes; without one (deduplication, a query's ORDER BY time [LIMIT n]) rows are
+ * numbered in the order of the first ORDER BY item, an ascending time the watermark follows.
+ */
 export interface TopNNode extends Base {
   readonly kind: 'topN';
   readonly input: LogicalNode;
-  readonly windowEnd: Expr;
+  readonly windowEnd: Expr | null;
   readonly partitionBy: readonly Expr[];
   readonly orderBy: readonly OrderItem[];
-  /** Rows kept per partition: the `rn <= N` of the query around it, else all. */
+  /** Rows kept per partition: the `rn <= N` of the query around it (or LIMIT), else all. */
   readonly limit: number;
+  readonly numbered: boolean;
 }
 
 /** Output: the stream fields, then the table columns. */
@@ -140,6 +154,31 @@ export interface IntervalJoinNode extends Base {
   readonly lower: number;
   readonly upper: number;
   readonly condition: Expr;
+  /**
+   * An outer join also emits the rows of its preserved side(s) that found no match, padded with NULLs. SEMI
+   * (IN, EXISTS over a stream) emits a left row once, at its first match; ANTI (NOT EXISTS) a left row that
+   * matched nothing, when no match can come any more; both give the left fields only.
+   */
+  readonly joinType: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL' | 'SEMI' | 'ANTI';
+}
+
+/**
+ * `s [LEFT] JOIN t FOR SYSTEM_TIME AS OF s.ts ON s.k = t.k`: each row of `s` joined with the version of
+ * `t`'s row of its key that was valid at `s.ts` (the last one whose time is at or before it). Output: the
+ * probe's fields, then the table's.
+ */
+export interface TemporalJoinNode extends Base {
+  readonly kind: 'temporalJoin';
+  readonly probe: LogicalNode;
+  readonly versions: LogicalNode;
+  readonly probeTime: Expr;
+  /** The table's WATERMARK column: when a version starts to be valid. */
+  readonly versionTime: Expr;
+  /** The probe's values for the table's PRIMARY KEY columns, in key order, and those columns. */
+  readonly probeKeys: readonly Expr[];
+  readonly versionKeys: readonly Expr[];
+  readonly condition: Expr;
+  readonly joinType: 'INNER' | 'LEFT';
 }
 
 /** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */
@@ -165,6 +204,7 @@ export type LogicalNode =
   | TopNNode
   | LookupJoinNode
   | IntervalJoinNode
+  | TemporalJoinNode
   | UnionAllNode
   | ValuesNode;
 
@@ -182,6 +222,7 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
   topN: (n) => [n.input],
   lookupJoin: (n) => [n.input],
   intervalJoin: (n) => [n.left, n.right],
+  temporalJoin: (n) => [n.probe, n.versions],
   unionAll: (n) => n.inputs,
   values: () => [],
 };

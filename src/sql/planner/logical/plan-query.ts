@@ -1,15 +1,17 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OrderItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
+import { compileLag } from '../../expr/lag.ts';
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr } from '../../expr/compile.ts';
 import type { Value } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
+import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
@@ -70,6 +72,9 @@ function requalify(node: LogicalNode, qualifier: string | null): LogicalNode {
 export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
   switch (item.kind) {
     case 'tableRef':
+      if (item.asOf) {
+        throw planProblem(item.asOf.pos, 'FOR SYSTEM_TIME AS OF reads a versioned table on the right of a join', `Write FROM s [LEFT] JOIN ${item.name} FOR SYSTEM_TIME AS OF s.ts ON s.k = ${item.name}.k.`);
+      }
       return planTableRef(item.name, item.alias ?? item.name, item.pos, env);
     case 'subquery':
       return requalify(planSelect(item.query, env), item.alias);
@@ -200,8 +205,30 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
     }
     env = { ...env, ctes };
   }
-  if (q.unionAll.length === 0) return planSelectCore(q, env);
-  return planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+  const node = q.unionAll.length === 0 ? planSelectCore(q, env) : planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+  return q.orderBy.length > 0 || q.limit !== null ? planOrderBy(q, node, env) : node;
+}
+
+/**
+ * `ORDER BY ts [, ...] [LIMIT n]` on a stream, where Flink allows it: ordered by an ascending time attribute
+ * first, the rows leave in that order as the watermark passes them, and LIMIT keeps the first n.
+ */
+function planOrderBy(q: SelectQuery, node: LogicalNode, env: PlanEnv): LogicalNode {
+  if (q.orderBy.length === 0) {
+    throw planProblem(q.pos, 'LIMIT on a stream needs ORDER BY a time attribute: otherwise which rows it keeps depends on when they arrive', 'Write ORDER BY event_time LIMIT n, or rank rows per window with ROW_NUMBER() for a top-N.');
+  }
+  rejectUpdates(node, env, q.orderBy[0]!.expr.pos, 'ORDER BY');
+  const ctx = ctxOf(env, node.fields);
+  for (const o of q.orderBy) {
+    try {
+      compileExpr(o.expr, ctx);
+    } catch (err) {
+      if (!(err instanceof PlanProblem) || !err.problem.startsWith('unknown column')) throw err;
+      throw planProblem(o.expr.pos, `ORDER BY on a stream orders by the query's output columns, and ${renderOrder(o.expr)} is not one`, `Select ${renderOrder(o.expr)} too.`);
+    }
+  }
+  requireTimeOrder(q.orderBy, ctx, 'ORDER BY on a stream');
+  return { kind: 'topN', input: node, windowEnd: null, partitionBy: [], orderBy: q.orderBy, limit: q.limit ?? Number.POSITIVE_INFINITY, numbered: false, fields: node.fields };
 }
 
 const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
@@ -259,6 +286,18 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
 
 function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
+  if (q.groupingSets !== null) {
+    const queries = expandGroupingSets(q);
+    const branches = queries.map((b) => planSelectCore(b, env));
+    if (branches.some((b) => isUpdating(b, env))) {
+      throw planProblem(
+        q.pos,
+        'GROUPING SETS, ROLLUP and CUBE are supported over windows only: every set must be grouped by window_start and window_end',
+        'Group by window_start, window_end, GROUPING SETS (...) over a TUMBLE, HOP or CUMULATE table function.',
+      );
+    }
+    return planUnionAll(queries, branches, env);
+  }
   let node = planFrom(q.from, env);
   let where = q.where;
   if (where && someExpr(where, (e) => e.kind === 'subqueryPredicate')) ({ node, rest: where } = planSubqueryConditions(node, where, env));
@@ -437,15 +476,24 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   const ranking = overs.filter((c) => c.name === 'ROW_NUMBER' || c.name === 'RANK' || c.name === 'DENSE_RANK');
   const aggregates = overs.filter((c) => !ranking.includes(c));
   if (aggregates.length > 0) {
-    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; rows: number | null; aggs: CallExpr[] }>();
+    const groups = new Map<string, { partitionBy: readonly Expr[]; range: number; rows: number | null; aggs: CallExpr[]; lags: CallExpr[] }>();
     let order: { expr: Expr; key: string } | null = null;
     for (const c of aggregates) {
-      if (!isAggregateCall({ ...c, over: null })) {
-        const known = ['LAG', 'LEAD', 'NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
-        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE or LAST_VALUE over a window.');
+      const isLag = c.name === 'LAG';
+      if (c.name === 'LEAD') {
+        throw planProblem(
+          c.pos,
+          'LEAD OVER (...) is not supported on a stream: it needs rows that have not arrived yet',
+          'Compare a row with the one before it instead: LAG(x) OVER (PARTITION BY k ORDER BY ts).',
+        );
+      }
+      if (!isLag && !isAggregateCall({ ...c, over: null })) {
+        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'NTH_VALUE'].includes(c.name);
+        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE or LAG over a window.');
       }
       const spec = specOf(c);
-      if (spec.rangeMillis === null && spec.rowsPreceding === null) {
+      // LAG looks a number of rows back, so it needs no frame: without one it reaches the whole partition.
+      if (!isLag && spec.rangeMillis === null && spec.rowsPreceding === null) {
         throw planProblem(spec.pos, 'a sliding window needs a time range or a number of rows', "Add RANGE INTERVAL '1' MINUTE PRECEDING, or ROWS 10 PRECEDING.");
       }
       const thisOrder = overOrder(spec, q.pos);
@@ -453,13 +501,13 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         throw planProblem(spec.pos, 'the OVER windows of one query order rows by different columns', `Order every window by ${renderOrder(order.expr)}, or compute the others in another query.`);
       }
       order = thisOrder;
-      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis, spec.rowsPreceding]);
+      const key = JSON.stringify([spec.partitionBy.map(exprKey), spec.rangeMillis ?? 'unbounded', spec.rowsPreceding]);
       let g = groups.get(key);
       if (!g) {
-        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis ?? Number.POSITIVE_INFINITY, rows: spec.rowsPreceding, aggs: [] };
+        g = { partitionBy: spec.partitionBy, range: spec.rangeMillis ?? Number.POSITIVE_INFINITY, rows: spec.rowsPreceding, aggs: [], lags: [] };
         groups.set(key, g);
       }
-      g.aggs.push(c);
+      (isLag ? g.lags : g.aggs).push(c);
     }
     const ctx = ctxOf(env, node.fields);
     const fields = [...node.fields];
@@ -468,6 +516,11 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
       for (const p of w.partitionBy) compileExpr(p, ctx);
       for (const a of w.aggs) {
         const c = compileAggregate({ ...a, over: null }, ctx, '');
+        subs.set(exprKey(a), fields.length);
+        fields.push({ name: `EXPR$o${fields.length}`, type: c.type, qualifier: null, hidden: false });
+      }
+      for (const a of w.lags) {
+        const c = compileLag(a, ctx, '');
         subs.set(exprKey(a), fields.length);
         fields.push({ name: `EXPR$o${fields.length}`, type: c.type, qualifier: null, hidden: false });
       }
@@ -484,13 +537,11 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   if (rn) {
     if (rn.name !== 'ROW_NUMBER') throw planProblem(rn.pos, `${rn.name} is not supported yet`, 'Use ROW_NUMBER().');
     const spec = specOf(rn);
-    const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end');
-    if (!windowEnd) {
-      throw planProblem(spec.pos, 'ROW_NUMBER on a stream needs window_end in PARTITION BY', 'Rank the rows of a window: PARTITION BY window_start, window_end ORDER BY x DESC.');
-    }
+    const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end') ?? null;
     if (spec.orderBy.length === 0) throw planProblem(spec.pos, 'ROW_NUMBER needs ORDER BY', 'Say what ranks first: ORDER BY total DESC.');
     const ctx = ctxOf(env, node.fields);
     for (const e of [...spec.partitionBy, ...spec.orderBy.map((o) => o.expr)]) compileExpr(e, ctx);
+    if (!windowEnd) requireTimeOrder(spec.orderBy, ctx, 'ROW_NUMBER outside a window');
     subs.set(exprKey(rn), node.fields.length);
     node = {
       kind: 'topN',
@@ -499,10 +550,28 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
       partitionBy: spec.partitionBy,
       orderBy: spec.orderBy,
       limit: Number.POSITIVE_INFINITY,
+      numbered: true,
       fields: [...node.fields, { name: 'EXPR$rn', type: 'BIGINT', qualifier: null, hidden: false }],
     };
   }
   return { node, subs };
+}
+
+/**
+ * Outside a window, rows can only be ranked or sorted in the order they become final: ascending by a time
+ * the watermark follows (checked when the operator is built). A descending order, or another first column,
+ * would rank a row first and take it back when a better one comes.
+ */
+function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, what: string): void {
+  const first = orderBy[0]!;
+  const t = compileExpr(first.expr, ctx);
+  if (first.descending || (t.type !== 'TIMESTAMP' && t.type !== 'ANY')) {
+    throw planProblem(
+      first.expr.pos,
+      `${what} must order by a time attribute ascending first: rows are final in that order only (${first.descending ? 'DESC would keep the last row, an update of rows already sent' : `${renderOrder(first.expr)} is ${t.type}`})`,
+      'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them per window: PARTITION BY window_start, window_end.',
+    );
+  }
 }
 
 function isRowtime(e: Expr): boolean {
@@ -535,12 +604,14 @@ function pushDownRowLimit(node: LogicalNode, where: Expr): LogicalNode {
   const conjuncts = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e]);
   let limit = Number.POSITIVE_INFINITY;
   for (const c of conjuncts(where)) {
-    if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<') || c.left.kind !== 'column' || c.right.kind !== 'literal' || typeof c.right.value !== 'number') continue;
+    if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<' && c.op !== '=') || c.left.kind !== 'column' || c.right.kind !== 'literal' || typeof c.right.value !== 'number') continue;
+    // rn = 1 keeps one row (deduplication); rn = 2 needs row 1 numbered too, so only 1 is pushed down.
+    if (c.op === '=' && c.right.value !== 1) continue;
     const name = c.left.name.toLowerCase();
     const i = node.fields.findIndex((f) => !f.hidden && f.name.toLowerCase() === name);
     const e = node.exprs[i];
     if (i < 0 || !e || e.kind !== 'call' || e.name !== 'ROW_NUMBER') continue;
-    limit = Math.min(limit, c.op === '<=' ? c.right.value : c.right.value - 1);
+    limit = Math.min(limit, c.op === '<' ? c.right.value - 1 : c.right.value);
   }
   if (limit === Number.POSITIVE_INFINITY) return node;
   return { ...node, input: { ...node.input, limit: Math.max(0, Math.floor(limit)) } };

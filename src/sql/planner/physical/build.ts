@@ -6,21 +6,26 @@ import type { Expr, QueryDialect } from '../../ast/index.ts';
 import { TollstreamError } from '../../../core/errors.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileAggregate } from '../../expr/aggregates.ts';
+import { compileLag } from '../../expr/lag.ts';
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr, compilePredicate } from '../../expr/compile.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { CompiledFn, Row, Value } from '../../expr/types.ts';
 import { CalcOperator } from '../../operators/calc.ts';
+import type { OuterJoin } from '../../operators/interval-join.ts';
 import { IntervalJoinOperator } from '../../operators/interval-join.ts';
 import { LookupJoinOperator } from '../../operators/lookup-join.ts';
 import type { ReferenceTable } from '../../reference-table.ts';
 import { staticReferenceTable } from '../../reference-table.ts';
 import { EventTimeOverAggregateOperator } from '../../operators/event-time-over-aggregate.ts';
+import type { OverWindow } from '../../operators/over-aggregate.ts';
 import { OverAggregateOperator } from '../../operators/over-aggregate.ts';
 import { SessionWindowAggregateOperator } from '../../operators/session-window-aggregate.ts';
 import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-aggregate.ts';
 import { StreamSinkOperator } from '../../operators/stream-sink.ts';
+import { TemporalJoinOperator } from '../../operators/temporal-join.ts';
+import { TimeOrderedTopNOperator } from '../../operators/time-ordered-top-n.ts';
 import { UpdatingAggregateOperator } from '../../operators/updating-aggregate.ts';
 import type { WindowAssigner } from '../../operators/window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
@@ -178,8 +183,10 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       rows: w.rows,
       includesOldestBound: c.dialect === 'flink',
       aggs: w.aggs.map((a) => compileAggregate({ ...a, over: null }, ctx, renderExpr({ ...a, over: null }))),
+      lags: w.lags.map((a) => compileLag(a, ctx, renderExpr({ ...a, over: null }))),
     }));
-    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] ${w.rows !== null ? `rows=${w.rows} preceding` : `range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t]`} aggs=[${w.aggs.map((a) => a.text).join(', ')}]`).join('; ');
+    const texts = (w: OverWindow) => [...w.aggs, ...w.lags].map((a) => a.text).join(', ');
+    const detail = windows.map((w, i) => `partition=[${list(n.windows[i]!.partitionBy)}] ${w.rows !== null ? `rows=${w.rows} preceding` : `range=${w.includesOldestBound ? '[' : '('}t-${renderMillis(w.range)}, t]`} aggs=[${texts(w)}]`).join('; ');
     if (n.orderedByEventTime) {
       // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
       const lag = exprLag(n.input, n.time, c.lags);
@@ -198,10 +205,24 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   topN: (n, c) => {
     const input = build(n.input, c);
     const ctx = cctx(c, n.input.fields);
-    const end = compileExpr(n.windowEnd, ctx).fn;
     const parts = n.partitionBy.map((p) => compileExpr(p, ctx).fn);
     const order = n.orderBy.map((o) => ({ fn: compileExpr(o.expr, ctx).fn, descending: o.descending }));
     const detail = `partition=[${list(n.partitionBy)}] order=[${n.orderBy.map((o) => `${renderExpr(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ')}]${Number.isFinite(n.limit) ? ` limit=${n.limit}` : ''}`;
+    if (n.windowEnd === null) {
+      // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
+      const time = n.orderBy[0]!.expr;
+      const lag = exprLag(n.input, time, c.lags);
+      if (lag === null) {
+        throw planProblem(
+          time.pos,
+          `ORDER BY ${renderExpr(time)} outside a window: the watermark does not follow ${renderExpr(time)}, so rows cannot be put in its order`,
+          "ORDER BY the column of the table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
+        );
+      }
+      const name = !n.numbered ? 'TimeOrderedSort' : n.limit === 1 ? 'Deduplicate' : 'TimeOrderedRowNumber';
+      return operator(c, name, detail, [input], n.fields, () => new TimeOrderedTopNOperator(name, order[0]!.fn, Math.max(0, lag), parts, order.slice(1), n.limit, n.numbered));
+    }
+    const end = compileExpr(n.windowEnd, ctx).fn;
     return operator(c, 'WindowTopN', detail, [input], n.fields, () => new WindowTopNOperator('WindowTopN', end, parts, order, n.limit));
   },
   lookupJoin: (n, c) => {
@@ -234,9 +255,40 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       { keyFns: n.leftKeys.map((k) => compileExpr(k, lctx).fn), timeFn: compileExpr(n.leftTime, lctx).fn, lag: leftLag },
       { keyFns: n.rightKeys.map((k) => compileExpr(k, rctx).fn), timeFn: compileExpr(n.rightTime, rctx).fn, lag: rightLag },
     ] as const;
+    // The condition reads the joined row (a semi- or anti-join's output is the left row alone).
+    const cond = compilePredicate(n.condition, cctx(c, [...n.left.fields, ...n.right.fields]));
+    const rowtimeOf = (fields: readonly Field[]) => fields.findIndex((f) => f.hidden && f.name === 'ROWTIME');
+    const widths = [n.left.fields.length, n.right.fields.length] as const;
+    const outer: OuterJoin | null =
+      n.joinType === 'INNER'
+        ? null
+        : n.joinType === 'SEMI' || n.joinType === 'ANTI'
+          ? { mode: n.joinType === 'SEMI' ? 'semi' : 'anti', preserve: [true, false], widths, rowtimeAt: [-1, -1] }
+          : { mode: 'outer', preserve: [n.joinType !== 'RIGHT', n.joinType !== 'LEFT'], widths, rowtimeAt: [rowtimeOf(n.left.fields), rowtimeOf(n.right.fields)] };
+    const detail = `${n.joinType === 'INNER' ? '' : `${n.joinType} `}on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
+    return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond, outer));
+  },
+  temporalJoin: (n, c) => {
+    const probe = build(n.probe, c);
+    const versions = build(n.versions, c);
+    const pctx = cctx(c, n.probe.fields);
+    const vctx = cctx(c, n.versions.fields);
+    // Probe rows wait until no version valid at their time can come: as far behind the watermark as versions can be.
+    const lag = exprLag(n.versions, n.versionTime, c.lags);
+    const holdBack = Math.max(0, lag ?? c.options.allowedLateness);
+    if (exprLag(n.probe, n.probeTime, c.lags) === null) {
+      throw planProblem(
+        n.probeTime.pos,
+        `FOR SYSTEM_TIME AS OF ${renderExpr(n.probeTime)}: the watermark does not follow ${renderExpr(n.probeTime)}, so rows cannot wait for the versions valid at that time`,
+        "Name the column of the left table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
+      );
+    }
+    const side = (keys: readonly Expr[], time: Expr, ctx: CompileContext) => ({ keyFns: keys.map((k) => compileExpr(k, ctx).fn), timeFn: compileExpr(time, ctx).fn });
     const cond = compilePredicate(n.condition, cctx(c, n.fields));
-    const detail = `on [${list(n.leftKeys)}] = [${list(n.rightKeys)}], ${renderExpr(n.rightTime)} within [${renderExpr(n.leftTime)} - ${renderMillis(n.lower)}, ${renderExpr(n.leftTime)} + ${renderMillis(n.upper)}]`;
-    return operator(c, 'IntervalJoin', detail, [left, right], n.fields, () => new IntervalJoinOperator('IntervalJoin', sides, n.lower, n.upper, cond));
+    const detail = `${n.joinType === 'LEFT' ? 'LEFT ' : ''}on [${list(n.probeKeys)}] = [${list(n.versionKeys)}] as of ${renderExpr(n.probeTime)}, versions by ${renderExpr(n.versionTime)}`;
+    return operator(c, 'TemporalJoin', detail, [probe, versions], n.fields, () =>
+      new TemporalJoinOperator('TemporalJoin', side(n.probeKeys, n.probeTime, pctx), side(n.versionKeys, n.versionTime, vctx), holdBack, n.versions.fields.length, cond, n.joinType === 'LEFT'),
+    );
   },
   unionAll: (n, c) => {
     const inputs = n.inputs.map((i) => build(i, c));

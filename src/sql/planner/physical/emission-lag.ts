@@ -130,6 +130,8 @@ const FIELD_LAG: FieldLag = {
     if (leftLag === null || rightLag === null) return null;
     return field < width ? Math.max(leftLag, rightLag + n.upper) : Math.max(rightLag, leftLag + n.lower);
   },
+  // Probe rows wait for the watermark; how long they waited is not tracked.
+  temporalJoin: () => null,
   // A column of the union comes as late as it comes from its latest input.
   unionAll: (n, field, ctx) => {
     let lag: Lag = Number.NEGATIVE_INFINITY;
