@@ -23,9 +23,8 @@ import { parseArgs } from 'node:util';
 import { validationHandler } from '../../src/apps/abc-tolls/validate-function.ts';
 import type { SpendPathStats } from '../../src/apps/abc-tolls/spend-function.ts';
 import type { FunctionContext, FunctionEvent, FunctionRecord } from '../../src/functions/index.ts';
-import type { AwsContext } from '../../src/gateway/aws/context.ts';
 import { resolveTarget, runOperation } from '../../src/gateway/aws/dispatch.ts';
-import { createIteratorCodec } from '../../src/gateway/aws/iterators.ts';
+import { benchAwsContext } from '../lib/aws-context.ts';
 import { AWS_JSON, type WireFormat } from '../../src/gateway/aws/wire.ts';
 import { openEmbeddedLog, type StoredRecord, type StreamLog } from '../../src/log/index.ts';
 import { kinesisBody, stampBody, type Body } from '../lib/loadgen/bodies.ts';
@@ -96,17 +95,7 @@ async function round(): Promise<Round> {
   try {
     await log.createStream(STREAM, { shardCount: 4, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } });
     await log.createStream(VALID, { shardCount: 1, dedupe: { mode: 'key', windowSeconds: 3600 } });
-    const ctx: AwsContext = {
-      log,
-      iterators: createIteratorCodec('bench'),
-      region: 'us-east-1',
-      accountId: '000000000000',
-      randomPartitionKey: () => 'k',
-      now: Date.now,
-      shutdown: new AbortController().signal,
-      deliveries: () => [],
-      subscription: { lifetimeMs: 300_000, heartbeatMs: 5_000 },
-    };
+    const ctx = benchAwsContext(log);
     const putRecords = resolveTarget('Kinesis_20131202.PutRecords').run!;
 
     // PutRecords: time the operation only (stamping the body is the producer's work).
