@@ -597,16 +597,22 @@ export class DedupeWindow {
     this.growArenaTo(this.arena.length * 2);
   }
 
+  /**
+   * Copies the live bytes, positions `[oldest key, arenaTail)`, so each byte keeps its absolute position: a few
+   * block copies where the old or the new ring wraps, not one per key (a window of a million keys grew with a
+   * million copies on the main thread). A key never crosses the old ring's end, so it never crosses the new one's.
+   */
   private growArenaTo(size: number): void {
     const old = this.arena;
     const arena = new Uint8Array(size);
     const oldMask = old.length - 1;
     const mask = arena.length - 1;
-    for (let slot = this.head; slot < this.tail; slot++) {
-      const r = slot % this.capacity;
-      const pos = this.keyPos[r]!;
-      const len = this.keyLen[r]!;
-      arena.set(old.subarray(pos & oldMask, (pos & oldMask) + len), pos & mask);
+    for (let p = this.arenaHeadPos(); p < this.arenaTail; ) {
+      const from = p & oldMask;
+      const to = p & mask;
+      const n = Math.min(old.length - from, arena.length - to, this.arenaTail - p);
+      arena.set(old.subarray(from, from + n), to);
+      p += n;
     }
     this.arena = arena;
   }
