@@ -124,8 +124,8 @@ try {
   log(`server ${server.url} (pid ${server.pid})`);
   if (withQuery) await createQuery(server.url);
 
-  // Distinct customers for every step that may run: the rates, one bisection step and two holds.
-  const planted = spreadCustomerIds(breachesPerStep * (rates.length + 3), customers);
+  // Distinct customers for every step that may run: the rates, one bisection step, two holds and the SDK reference.
+  const planted = spreadCustomerIds(breachesPerStep * (rates.length + 4), customers);
   watchers = await watchedCustomers(server.url, planted);
   log(`${planted.length} customers with thresholds watching their notification streams`);
 
