@@ -11,6 +11,7 @@
  * different keys, and big integers keep all their digits). A string and a number with the same text are the
  * same key.
  */
+import { isDigit, isDigit19, isHex } from '../core/json-bytes.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -286,16 +287,6 @@ function skipArray(b: Uint8Array, p: number, end: number, depth: number): number
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
-
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x30 && c <= 0x39;
-}
-function isDigit19(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x31 && c <= 0x39;
-}
-function isHex(c: number | undefined): boolean {
-  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
-}
 
 /** Keys longer than this (UTF-8 bytes) are not remembered: records with them are never deduplicated. */
 export const MAX_DEDUPE_KEY_BYTES = 1024;

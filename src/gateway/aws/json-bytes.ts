@@ -10,6 +10,7 @@
  * it would: invalid JSON, nesting deeper than `MAX_DEPTH`, a `__proto__` key (JSON.parse makes it an own
  * property). The caller then parses the text as before, so errors read the same.
  */
+import { isDigit, isDigit19, isHex } from '../../core/json-bytes.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -193,13 +194,3 @@ function parseNumber(): number {
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
-
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x30 && c <= 0x39;
-}
-function isDigit19(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x31 && c <= 0x39;
-}
-function isHex(c: number | undefined): boolean {
-  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
-}
