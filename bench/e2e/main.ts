@@ -13,7 +13,10 @@
  * --hold S (after the search, the best rate is held this long and only a held step is the verdict; 60, 0 with
  * --quick: the issue's "for at least a minute"), --concurrency N (PutRecords in flight over all producers; 2 per
  * producer), --customers N (10000),
- * --breaches N (planted per step; 10, 5 with --quick), --no-query, --no-bisect, --cpu-prof.
+ * --breaches N (planted per step; 10, 5 with --quick), --no-query, --no-bisect, --cpu-prof,
+ * --producer replay|sdk (who sends the traffic: the load generator process replaying pre-built PutRecords bodies,
+ * or AWS SDK producers in this process; replay), --no-sdk-reference (with replay, no closing step at the best
+ * rate through the SDK producers).
  * Loopback only; every process it starts is stopped at the end. See docs/benchmarks.md.
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +32,8 @@ import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '..
 import { formatCount, formatTable } from '../lib/stats.ts';
 import { componentShares, type ComponentShare } from './components.ts';
 import { ServerSampler } from './sampler.ts';
-import { LIMITS, runStep, warmUp, type StepResult } from './step.ts';
+import { LIMITS, REPLAY_BODIES, runStep, warmUp, type StepResult } from './step.ts';
+import { simulatorPool, startLoadGenerator, type LoadGenerator } from '../lib/loadgen/client.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -50,6 +54,8 @@ const { values: flags } = parseArgs({
     'no-query': { type: 'boolean', default: false },
     'no-bisect': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    producer: { type: 'string', default: 'replay' },
+    'no-sdk-reference': { type: 'boolean', default: false },
   },
 });
 
@@ -73,12 +79,19 @@ const concurrency = positiveInt(flags.concurrency ?? String(producers * 2), '--c
 const customers = positiveInt(flags.customers, '--customers');
 const breachesPerStep = positiveInt(flags.breaches ?? (quick ? '5' : '10'), '--breaches');
 const withQuery = !flags['no-query'];
+if (flags.producer !== 'replay' && flags.producer !== 'sdk') throw new Error(`--producer must be replay or sdk, got '${flags.producer}'`);
+const replaying = flags.producer === 'replay';
+const sdkReference = replaying && !flags['no-sdk-reference'];
 const bisect = !flags['no-bisect'];
 
 const log = (line: string) => process.stderr.write(`[bench:e2e] ${line}\n`);
 const machine = describeMachine();
 const settings = {
   quick, rates, stepMs, warmupMs, budgetMs, drainMs, holdMs, producers, batchSize, concurrency, customers, breachesPerStep, withQuery, bisect,
+  producer: replaying
+    ? 'a separate load generator process replaying pre-built PutRecords bodies over HTTP/2, ids and times stamped and SigV4 computed per request'
+    : 'AWS SDK v3 producers in the benchmark process',
+  sdkReference,
   pipeline: `tollstream up defaults (fsync always, spend alerts, warehouse delivery into DuckDB${withQuery ? `, continuous query ${PLAZA_QUERY_NAME}` : ''})`,
   limits: LIMITS,
 };
@@ -90,6 +103,9 @@ const profileDir = flags['cpu-prof'] ? path.join(workDir, 'profile') : undefined
 const steps: StepResult[] = [];
 /** Steps that held a rate for `holdMs`; when any ran, only they decide the verdict. */
 const holds: StepResult[] = [];
+/** The closing step through the SDK producers: for comparison, not for the verdict. */
+const references: StepResult[] = [];
+let loadgen: LoadGenerator | undefined;
 let server: ServerProcess | undefined;
 let watchers: NotificationWatcher[] = [];
 let sampler: ServerSampler | undefined;
@@ -108,15 +124,22 @@ try {
   log(`server ${server.url} (pid ${server.pid})`);
   if (withQuery) await createQuery(server.url);
 
-  // Distinct customers for every step that may run: the rates, one bisection step and two holds.
-  const planted = spreadCustomerIds(breachesPerStep * (rates.length + 3), customers);
+  // Distinct customers for every step that may run: the rates, one bisection step, two holds and the SDK reference.
+  const planted = spreadCustomerIds(breachesPerStep * (rates.length + 4), customers);
   watchers = await watchedCustomers(server.url, planted);
   log(`${planted.length} customers with thresholds watching their notification streams`);
 
   sampler = new ServerSampler(server.url, server.pid, 500);
   sampler.start();
   sink = plantingSink(roundRobinSink(Array.from({ length: producers }, () => kinesisSink({ endpoint: server!.url, stream: 'toll_transactions' }))));
-  const ctx = { serverPid: server.pid, sampler, sink, watchers, customers, batchSize, concurrency, ledger: { acknowledged: 0 }, log };
+  if (replaying) {
+    loadgen = await startLoadGenerator();
+    // Enough bodies that none is reused while in flight; the simulator's customers, out-of-order, late and retried tolls.
+    const bodies = Math.max(40, concurrency + 8);
+    const prepared = await loadgen.prepare({ name: REPLAY_BODIES, kind: 'kinesis', stream: 'toll_transactions', records: simulatorPool({ seed: 20_261_126, customers, count: bodies * batchSize }), batch: batchSize, unique: true });
+    log(`load generator (pid ${loadgen.pid}): ${prepared.bodies} PutRecords bodies of ${batchSize} tolls, ${Math.round(prepared.bytesPerBody / 1024)} KiB each, built in ${prepared.buildMs} ms`);
+  }
+  const ctx = { serverPid: server.pid, serverUrl: server.url, ...(loadgen ? { loadgen } : {}), producers, sampler, sink, watchers, customers, batchSize, concurrency, ledger: { acknowledged: 0 }, log };
 
   if (warmupMs > 0) await warmUp(ctx, rates[0]!, warmupMs);
   const started = performance.now();
@@ -160,6 +183,15 @@ try {
       if (result.sustained) break;
     }
   }
+  // What a user's own client costs next to the load generator: the best rate once more through the SDK producers.
+  const bestJudged = (holds.length > 0 ? holds : steps).filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0] ?? best;
+  if (sdkReference && bestJudged) {
+    const index = steps.length;
+    const result = await runStep(ctx, { index, rate: bestJudged.rate, durationMs: stepMs, drainMs, plantedCustomers: planted.slice(index * breachesPerStep, (index + 1) * breachesPerStep), sdk: true });
+    steps.push(result);
+    references.push(result);
+    log(`  the same rate through the AWS SDK producers (reference): ${result.sustained ? 'sustained' : 'not sustained'}: ${describeStep(result)}`);
+  }
 } catch (err) {
   failure = (err as Error).stack ?? String(err);
   log(`failed: ${failure}`);
@@ -167,6 +199,7 @@ try {
 } finally {
   await sampler?.stop();
   await sink?.close();
+  await loadgen?.close();
   for (const w of watchers) await w.close();
   if (server) {
     await server.stop();
@@ -177,13 +210,13 @@ try {
   await rm(workDir, { recursive: true, force: true });
 }
 
-const judged = holds.length > 0 ? holds : steps;
+const judged = holds.length > 0 ? holds : steps.filter((s) => !references.includes(s));
 const sustained = judged.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
 // Short steps cannot tell a leak from buffers filling at a new rate, so this is shown next to the verdict.
 const exceptMemory = judged.filter((s) => s.misses.every(isMemoryMiss)).sort((a, b) => b.rate - a.rate)[0];
 console.log('');
 console.log(formatTable(
-  ['target/s', 'achieved/s', 'fn age ms 1st/last', 'delivery behind ms', 'query lag ms', 'freshness p50/p99 s', 'breach p50/p99 ms', 'notified', 'RSS MiB 1st/last/peak', 'dedupe MiB', 'heap MiB 1st/last', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores', 'verdict'],
+  ['target/s', 'achieved/s', 'fn age ms 1st/last', 'delivery behind ms', 'query lag ms', 'freshness p50/p99 s', 'breach p50/p99 ms', 'notified', 'RSS MiB 1st/last/peak', 'dedupe MiB', 'heap MiB 1st/last', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores', 'bench cores', 'verdict'],
   steps.map((s) => [
     formatCount(s.rate),
     formatCount(s.achievedRate),
@@ -200,15 +233,24 @@ console.log(formatTable(
     s.serverCores.toFixed(2),
     formatCount(s.serverCpuUsPerRecord),
     s.loadGeneratorCores.toFixed(2),
-    `${s.sustained ? 'sustained' : 'MISS'}${holds.includes(s) ? ` (held ${holdMs / 1000} s)` : ''}`,
+    s.benchCores.toFixed(2),
+    `${s.sustained ? 'sustained' : 'MISS'}${holds.includes(s) ? ` (held ${holdMs / 1000} s)` : ''}${references.includes(s) ? ' (SDK producers, reference)' : ''}`,
   ]),
 ));
 for (const s of steps) if (!s.sustained) console.log(`  ${formatCount(s.rate)}/s: ${s.misses.join('; ')}`);
 console.log('breach: from the acknowledgement of the PutRecords holding the breaching toll to the notification on the open stream.');
+console.log(replaying
+  ? 'loadgen cores: the load generator process (pre-built PutRecords bodies, stamped and SigV4-signed per request, HTTP/2); on the SDK reference step, this process with the SDK producers. bench cores: this process.'
+  : 'loadgen cores = bench cores: this process, with the AWS SDK producers, the sampler and the notification readers.');
+for (const s of steps) if (s.replay) console.log(`  ${formatCount(s.rate)}/s: load generator ${s.replay.stampUsPerRecord} µs a toll stamping ids and times, ${s.replay.signUsPerRequest} µs a request for SHA-256 and SigV4`);
 console.log('');
 if (sustained) {
   console.log(`highest sustained rate${holds.length > 0 ? ` (held ${holdMs / 1000} s)` : ` (${stepMs / 1000} s steps, no hold)`}: ${formatCount(sustained.rate)} tolls/s (achieved ${formatCount(sustained.achievedRate)}/s): breach p50 / p99 ${num(sustained.breaches.fromAck.p50Ms, 0)} / ${num(sustained.breaches.fromAck.p99Ms, 0)} ms, ` +
-    `freshness p99 ${num(sustained.freshnessSeconds.p99, 1)} s, server ${sustained.serverCores.toFixed(2)} cores (${formatCount(sustained.serverCpuUsPerRecord)} µs/toll), load generator ${sustained.loadGeneratorCores.toFixed(2)} cores, server RSS peak ${sustained.rss.peakMiB} MiB`);
+    `freshness p99 ${num(sustained.freshnessSeconds.p99, 1)} s, server ${sustained.serverCores.toFixed(2)} cores (${formatCount(sustained.serverCpuUsPerRecord)} µs/toll), load generator ${sustained.loadGeneratorCores.toFixed(2)} cores (${sustained.producer}), server RSS peak ${sustained.rss.peakMiB} MiB`);
+  const reference = references[0];
+  if (reference) {
+    console.log(`the same rate through the AWS SDK producers: ${reference.sustained ? 'sustained' : `not sustained (${reference.misses.join('; ')})`}, achieved ${formatCount(reference.achievedRate)}/s, SDK producers ${reference.loadGeneratorCores.toFixed(2)} cores, server ${formatCount(reference.serverCpuUsPerRecord)} µs/toll`);
+  }
 } else {
   console.log(`no step was sustained${failure ? ' (the run failed)' : ''}`);
 }
@@ -232,6 +274,7 @@ await writeFile(file, JSON.stringify({
   sustainedRate: sustained?.rate ?? null,
   sustained: sustained ?? null,
   sustainedRateExceptMemory: exceptMemory?.rate ?? null,
+  sdkReference: references[0] ?? null,
   steps,
   ...(components ? { serverCpuByComponent: components, profile: profileSummary } : {}),
   ...(failure ? { error: failure } : {}),
@@ -259,7 +302,7 @@ async function summarizeProfile(dir: string): Promise<void> {
   }
   keptProfile = path.join(os.tmpdir(), `tollstream-e2e-${Date.now()}.cpuprofile`);
   await copyFile(path.join(dir, files[0]!), keptProfile);
-  const best = steps.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
+  const best = steps.filter((s) => s.sustained && !references.includes(s)).sort((a, b) => b.rate - a.rate)[0];
   const windows = best ? [best.window] : steps.map((s) => s.window);
   profileSummary = summarizeCpuProfile(keptProfile, { top: 25, repoRoot: REPO_ROOT, windows });
   components = componentShares(summarizeCpuProfile(keptProfile, { top: 100_000, repoRoot: REPO_ROOT, windows }));

@@ -5,7 +5,8 @@
  */
 import { runSimulation, TrafficGenerator, type Sink } from '../../src/simulator/index.ts';
 import type { NotificationWatcher, PlantingSink } from '../lib/alerts.ts';
-import { cpuMeter } from '../lib/cpu-usage.ts';
+import { cpuMeter, processCpuSeconds } from '../lib/cpu-usage.ts';
+import type { LoadGenerator, LoadRunResult } from '../lib/loadgen/client.ts';
 import { percentile, round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
 import type { Sample, ServerSampler } from './sampler.ts';
 
@@ -30,6 +31,11 @@ export const LIMITS = {
 
 export interface StepContext {
   readonly serverPid: number;
+  readonly serverUrl: string;
+  /** The replaying load generator process, with bodies prepared under `REPLAY_BODIES`; without it the SDK sends. */
+  readonly loadgen?: LoadGenerator;
+  /** Connections (HTTP/2 sessions) of the load generator: one per producer. */
+  readonly producers: number;
   readonly sampler: ServerSampler;
   readonly sink: PlantingSink;
   readonly watchers: readonly NotificationWatcher[];
@@ -49,7 +55,12 @@ export interface StepOptions {
   readonly drainMs: number;
   /** Customers whose planted breaches fall in this step. */
   readonly plantedCustomers: readonly string[];
+  /** Send through the AWS SDK producers even when a load generator is there (the reference step). */
+  readonly sdk?: boolean;
 }
+
+/** The name the e2e toll bodies are prepared under in the load generator. */
+export const REPLAY_BODIES = 'e2e-tolls';
 
 /** First-third and last-third means of a gauge over the traffic, and their difference. */
 export interface Trend {
@@ -81,7 +92,14 @@ export interface StepResult {
   /** The JavaScript heap in use (from /metrics) at the first and last sample of the traffic: what of RSS is the heap. */
   readonly heapUsedMiB: { readonly first: number; readonly last: number };
   readonly serverCores: number;
+  /** Who sent the traffic: the replaying load generator process, or the AWS SDK producers in the benchmark process. */
+  readonly producer: 'replay' | 'sdk';
+  /** The process that sent the traffic: the load generator's, or the benchmark's own with the SDK producers. */
   readonly loadGeneratorCores: number;
+  /** The benchmark process (sampler, notification readers, planted tolls; with the SDK, the producers too). */
+  readonly benchCores: number;
+  /** The load generator's own figures (replay only): body stamping per record, SHA-256 and SigV4 per request. */
+  readonly replay?: Pick<LoadRunResult, 'stampUsPerRecord' | 'signUsPerRequest' | 'cpuSeconds'>;
   readonly serverCpuUsPerRecord: number;
   readonly drainSeconds: number;
   /** The traffic's span on the monotonic clock (µs), to cut a CPU profile to it. */
@@ -116,28 +134,39 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
   const meter = cpuMeter(ctx.serverPid);
   const plantsBefore = sink.acks.size;
   const trafficStart = performance.now();
+  const replaying = ctx.loadgen !== undefined && !options.sdk;
+  const loadgenCpuBefore = replaying ? processCpuSeconds(ctx.loadgen!.pid) : Number.NaN;
   meter.start();
   let error: string | undefined;
   let stats = { sent: 0, accepted: 0, failed: 0, elapsedMs: options.durationMs, duplicatesSent: 0 };
+  let replay: LoadRunResult | undefined;
   try {
-    stats = await runSimulation({
-      generator,
-      sink: timed,
-      rate: options.rate,
-      durationMs: options.durationMs,
-      batchSize: ctx.batchSize,
-      concurrency: ctx.concurrency,
-      // Retries the generator sends (same transaction_id) are dropped by the stream's dedupe.
-      onAcknowledged: (batch) => {
-        for (const r of batch) if (!r.duplicate) ledger.acknowledged++;
-      },
-    });
+    if (replaying) {
+      replay = await replayTraffic(ctx, options.rate, options.durationMs);
+      stats = { sent: replay.sentRecords, accepted: replay.records, failed: replay.failedRecords, elapsedMs: options.durationMs, duplicatesSent: replay.records - replay.uniqueRecords };
+      ledger.acknowledged += replay.uniqueRecords;
+      if (replay.failedRequests > 0) error = `${replay.failedRequests} PutRecords failed: ${replay.firstError}`;
+    } else {
+      stats = await runSimulation({
+        generator,
+        sink: timed,
+        rate: options.rate,
+        durationMs: options.durationMs,
+        batchSize: ctx.batchSize,
+        concurrency: ctx.concurrency,
+        // Retries the generator sends (same transaction_id) are dropped by the stream's dedupe.
+        onAcknowledged: (batch) => {
+          for (const r of batch) if (!r.duplicate) ledger.acknowledged++;
+        },
+      });
+    }
   } catch (err) {
     error = (err as Error).message;
     log(`  traffic stopped by an error: ${error}`);
   }
   const cpu = meter.stop();
   const trafficEnd = performance.now();
+  const loadgenCores = replaying ? Math.round(((processCpuSeconds(ctx.loadgen!.pid) - loadgenCpuBefore) / ((trafficEnd - trafficStart) / 1000)) * 100) / 100 : cpu.loadGeneratorCores;
   ledger.acknowledged += sink.acks.size - plantsBefore;
   const atEnd = await ctx.sampler.sampleOnce().catch(() => undefined);
 
@@ -213,7 +242,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     accepted: stats.accepted,
     failed: stats.failed,
     achievedRate,
-    putRecordsMs: summarizeLatencies(requestMs),
+    putRecordsMs: replay ? replay.latency : summarizeLatencies(requestMs),
     functionAgeMs,
     deliveryBehindMs,
     queryLagMs,
@@ -225,7 +254,10 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     dedupeMiB: { first: mib(dedupeTrend.first), last: mib(dedupeTrend.last) },
     heapUsedMiB: { first: mib(pick(traffic, (s) => s.heapUsedBytes)[0] ?? null), last: mib(pick(traffic, (s) => s.heapUsedBytes).at(-1) ?? null) },
     serverCores: cpu.serverCores,
-    loadGeneratorCores: cpu.loadGeneratorCores,
+    producer: replaying ? 'replay' : 'sdk',
+    loadGeneratorCores: loadgenCores,
+    benchCores: cpu.loadGeneratorCores,
+    ...(replay ? { replay: { stampUsPerRecord: replay.stampUsPerRecord, signUsPerRequest: replay.signUsPerRequest, cpuSeconds: replay.cpuSeconds } } : {}),
     serverCpuUsPerRecord: stats.accepted > 0 ? Math.round((cpu.serverCores * elapsedS * 1e6) / stats.accepted) : Number.NaN,
     drainSeconds,
     window: cpu.window,
@@ -262,6 +294,11 @@ function mib(bytes: number | null): number {
  */
 export async function warmUp(ctx: StepContext, rate: number, durationMs: number): Promise<void> {
   ctx.log(`warm-up: ${rate.toLocaleString('en-US')} tolls/s for ${durationMs / 1000} s (not judged)`);
+  if (ctx.loadgen) {
+    const r = await replayTraffic(ctx, rate, durationMs);
+    ctx.ledger.acknowledged += r.uniqueRecords;
+    return;
+  }
   const generator = new TrafficGenerator({ seed: 20_261_125, customers: ctx.customers, startTime: Date.now(), eventsPerSecond: rate, dailyProfile: false });
   await runSimulation({
     generator,
@@ -274,4 +311,25 @@ export async function warmUp(ctx: StepContext, rate: number, durationMs: number)
       for (const r of batch) if (!r.duplicate) ctx.ledger.acknowledged++;
     },
   });
+}
+
+/**
+ * Paced traffic from the load generator process (pre-built PutRecords bodies, each stamped with new ids and
+ * times and signed as it is sent), with this process sending the planted tolls when they are due.
+ */
+async function replayTraffic(ctx: StepContext, rate: number, durationMs: number): Promise<LoadRunResult> {
+  let running = true;
+  const planting = (async () => {
+    while (running) {
+      await ctx.sink.sendDue();
+      await sleep(20);
+    }
+    await ctx.sink.sendDue();
+  })();
+  try {
+    return await ctx.loadgen!.run({ name: REPLAY_BODIES, url: ctx.serverUrl, rate, durationMs, concurrency: ctx.concurrency, connections: ctx.producers });
+  } finally {
+    running = false;
+    await planting;
+  }
 }

@@ -7,9 +7,11 @@
  *   References: JSON.parse of the same lines on one core; append + fdatasync of the same bytes
  *   PutRecords latency at half the measured Kinesis API maximum
  *   The SDK producer alone, against an endpoint that stores nothing (the load generator's own ceiling)
+ *   Replay: a load generator process sending pre-built bodies (PutRecords over h2c, SigV4 per request; NDJSON
+ *   over HTTP/1.1), against the endpoint that stores nothing and against Tollstream
  *
  * Flags: --quick (short phases), --duration SECONDS, --producers N, --native-batch N, --native-inflight N,
- * --shards N, --phases references,sdk,kinesis,native,latency,kinesalite, --cpu-prof (profile the server).
+ * --shards N, --phases references,sdk,kinesis,native,latency,kinesalite,replay, --cpu-prof (profile the server).
  * See docs/benchmarks.md.
  */
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
@@ -26,14 +28,15 @@ import { createAgent, createStream } from '../lib/native-client.ts';
 import { REPO_ROOT, startKinesalite, startNullKinesis, startTollstream, type ServerProcess } from '../lib/processes.ts';
 import { createRng } from '../lib/rng.ts';
 import { sleep, summarizeLatencies } from '../lib/stats.ts';
-import { encodedTollTransactions } from '../lib/toll-payload.ts';
+import { encodedTollTransactions, type TollTransaction } from '../lib/toll-payload.ts';
+import { startLoadGenerator, type LoadGenerator, type LoadRunResult, type PoolRecord } from '../lib/loadgen/client.ts';
 import { closedLoop, nativeAppendSender, openLoop, putRecordsSender, type LoadResult } from './load.ts';
 import { measureAppendFdatasync, measureJsonParse } from './references.ts';
 import { printReport, type IngestResults, type PhaseResult } from './report.ts';
 
 const PAYLOAD_SEED = 20_261_126;
 const KINESIS_BATCH = 500;
-const PHASES = ['references', 'sdk', 'kinesis', 'native', 'latency', 'kinesalite'] as const;
+const PHASES = ['references', 'sdk', 'kinesis', 'native', 'latency', 'kinesalite', 'replay'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values: flags } = parseArgs({
@@ -82,6 +85,9 @@ const nativeBodies: Buffer[] = [];
 for (let i = 0; i + nativeBatch <= pool.length; i += nativeBatch) nativeBodies.push(Buffer.from(lines.slice(i, i + nativeBatch).join('\n') + '\n'));
 if (nativeBodies.length === 0) throw new Error(`--native-batch ${nativeBatch} is larger than the payload pool (${pool.length})`);
 
+// The same records for the load generator process, which builds its bodies from them once.
+const replayPool: PoolRecord[] = lines.map((l) => ({ transaction: JSON.parse(l) as TollTransaction, eventOffsetMs: 0, duplicate: false }));
+
 const results: IngestResults = {
   date: new Date().toISOString(),
   machine: describeMachine(),
@@ -93,6 +99,7 @@ const workDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-bench-'));
 const profileDir = path.join(workDir, 'cpu-profile');
 let tollstream: ServerProcess | undefined;
 let kinesalite: ServerProcess | undefined;
+let loadgen: LoadGenerator | undefined;
 let profile: ProfileSummary | undefined;
 /** The measured phases of the server under test, to cut its CPU profile to them. */
 const profileWindows: TimeWindow[] = [];
@@ -131,7 +138,25 @@ try {
     }
   }
 
-  if (runs('kinesis') || runs('native') || runs('latency')) {
+  if (runs('replay')) {
+    loadgen = await startLoadGenerator();
+    const k = await loadgen.prepare({ name: 'kinesis', kind: 'kinesis', stream: 'bench_kinesis', records: replayPool, batch: KINESIS_BATCH, unique: false });
+    const n = await loadgen.prepare({ name: 'native', kind: 'native', stream: 'bench_native', records: replayPool, batch: nativeBatch, unique: false });
+    log(`load generator (pid ${loadgen.pid}): ${k.bodies} PutRecords bodies and ${n.bodies} NDJSON bodies built in ${k.buildMs + n.buildMs} ms`);
+    if (producers >= k.bodies || nativeInflight >= n.bodies) throw new Error('the payload pool makes too few bodies for the requests in flight');
+    log(`reference: the load generator alone, ${producers} PutRecords of ${KINESIS_BATCH} in flight over ${producers} HTTP/2 sessions, to an endpoint that stores nothing`);
+    const nullServer = await startNullKinesis();
+    try {
+      const meter = cpuMeter(nullServer.pid);
+      meter.start();
+      const r = await loadgen.run({ name: 'kinesis', url: nullServer.url, durationMs, warmupMs, concurrency: producers, connections: producers });
+      results.phases.replayAlone = replayResult(r, meter.stop());
+    } finally {
+      await nullServer.stop();
+    }
+  }
+
+  if (runs('kinesis') || runs('native') || runs('latency') || runs('replay')) {
     log('starting tollstream');
     tollstream = await startTollstream({
       dataDir: path.join(workDir, 'data'),
@@ -179,6 +204,18 @@ try {
         ...(await fsyncFigures(tollstream.url, fsyncBefore)),
       };
     }
+    if (runs('replay') && loadgen) {
+      log(`tollstream Kinesis API from the load generator: ${producers} PutRecords of ${KINESIS_BATCH} in flight over ${producers} HTTP/2 sessions, signed per request`);
+      let fsyncBefore = await fetchFsyncHistogram(tollstream.url);
+      meter.start();
+      const r = await loadgen.run({ name: 'kinesis', url: tollstream.url, durationMs, warmupMs, concurrency: producers, connections: producers });
+      results.phases.tollstreamKinesisReplay = { ...replayResult(r, meter.stop(), profileWindows), ...(await fsyncFigures(tollstream.url, fsyncBefore)) };
+      log(`tollstream native API from the load generator: NDJSON POSTs of ${nativeBatch}, ${nativeInflight} in flight`);
+      fsyncBefore = await fetchFsyncHistogram(tollstream.url);
+      meter.start();
+      const rn = await loadgen.run({ name: 'native', url: tollstream.url, durationMs, warmupMs, concurrency: nativeInflight, connections: nativeInflight });
+      results.phases.tollstreamNativeReplay = { ...replayResult(rn, meter.stop(), profileWindows), ...(await fsyncFigures(tollstream.url, fsyncBefore)) };
+    }
     for (const c of clients) c.destroy();
     agent.destroy();
     await tollstream.stop(30_000);
@@ -207,6 +244,7 @@ try {
     kinesalite = undefined;
   }
 } finally {
+  await loadgen?.close();
   await tollstream?.stop(5000);
   await kinesalite?.stop(5000);
   await rm(workDir, { recursive: true, force: true });
@@ -236,6 +274,24 @@ function phaseResult(
     latency: summarizeLatencies(r.latenciesMs),
     serverCores: cpu.serverCores,
     loadGeneratorCores: cpu.loadGeneratorCores,
+  };
+}
+
+/** A phase sent by the load generator process: its own CPU is the load generator's cores. */
+function replayResult(r: LoadRunResult, cpu: { serverCores: number; loadGeneratorCores: number; window: TimeWindow }, windows?: TimeWindow[]): PhaseResult {
+  windows?.push(cpu.window);
+  return {
+    recordsPerSecond: r.records / r.seconds,
+    records: r.records,
+    seconds: r.seconds,
+    requests: r.requests,
+    failedRecords: r.failedRecords,
+    failedRequests: r.failedRequests,
+    ...(r.firstError ? { firstError: r.firstError } : {}),
+    latency: r.latency,
+    serverCores: cpu.serverCores,
+    loadGeneratorCores: r.cores,
+    extra: { signUsPerRequest: r.signUsPerRequest },
   };
 }
 

@@ -44,6 +44,9 @@ const LABELS: Readonly<Record<string, string>> = {
   jsonParse: 'reference: JSON.parse per line, one core',
   sdkAlone: 'reference: SDK producer alone (endpoint stores nothing)',
   putRecordsLatency: 'PutRecords at half the Kinesis API maximum',
+  replayAlone: 'reference: load generator alone (pre-built PutRecords, SigV4 per request, h2c; endpoint stores nothing)',
+  tollstreamKinesisReplay: 'Tollstream, Kinesis API from the load generator (pre-built PutRecords, SigV4 per request, h2c)',
+  tollstreamNativeReplay: 'Tollstream, native API from the load generator (pre-built NDJSON)',
 };
 
 function label(key: string): string {
@@ -76,7 +79,8 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
   console.log(`\nTollstream ingest benchmark, ${results.date}`);
   console.log(`${m.cpuModel} x${m.cpuCount}, ${Math.round(m.memoryBytes / 2 ** 30)} GiB, ${m.os}, node ${m.nodeVersion}, load average ${m.loadAverage.join(' ')} at start`);
   console.log(`settings: ${JSON.stringify(results.settings)}`);
-  console.log('load generator and server share the same cores; all traffic on 127.0.0.1\n');
+  console.log('load generator and server share the same cores; all traffic on 127.0.0.1');
+  console.log('loadgen cores: this process (the SDK producers, the native client), or on the load generator rows that separate process\n');
 
   const rows = Object.entries(p).map(([key, r]) => [
     label(key),
@@ -114,6 +118,9 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
   };
   if (nativePerCore && p.jsonParse) info.push(`native per server core / JSON.parse on one core: ${fmtRatio(nativePerCore / p.jsonParse.recordsPerSecond)}`);
   if (kinesisPerCore && kinesalitePerCore) info.push(`Kinesis API per server core / kinesalite per server core: ${fmtRatio(kinesisPerCore / kinesalitePerCore)}`);
+  const replayPerCore = perCore(p.tollstreamKinesisReplay);
+  if (p.tollstreamKinesisReplay && p.sdkAlone) info.push(`Kinesis API from the load generator / SDK producer alone: ${fmtRatio(ratio(p.tollstreamKinesisReplay, p.sdkAlone))}`);
+  if (replayPerCore && p.jsonParse) info.push(`Kinesis API from the load generator per server core / JSON.parse on one core: ${fmtRatio(replayPerCore / p.jsonParse.recordsPerSecond)}`);
 
   console.log('\ntargets');
   console.log(formatTable(['target', 'goal', 'measured', 'result'], targets.map((t) => [t.name, t.goal, t.measured, t.pass === undefined ? 'NOT RUN' : t.pass ? 'PASS' : 'MISS'])));

@@ -11,9 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AwsContext } from '../../src/gateway/aws/context.ts';
 import { resolveTarget, runOperation } from '../../src/gateway/aws/dispatch.ts';
-import { createIteratorCodec } from '../../src/gateway/aws/iterators.ts';
+import { benchAwsContext } from '../lib/aws-context.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 import { AWS_CBOR, AWS_JSON, blob, timestamp, type WireFormat } from '../../src/gateway/aws/wire.ts';
 import { asObject, requiredArray, requiredBlob, requiredString } from '../../src/gateway/aws/input.ts';
@@ -81,17 +80,7 @@ async function perRecordNs(run: () => unknown): Promise<number> {
 const dir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-wire-bench-'));
 const log = await openEmbeddedLog({ dir, fsync: 'interval' });
 await log.createStream('tolls', { shardCount: 2 });
-const ctx: AwsContext = {
-  log,
-  iterators: createIteratorCodec('bench'),
-  region: 'us-east-1',
-  accountId: '000000000000',
-  randomPartitionKey: () => 'k',
-  now: Date.now,
-  shutdown: new AbortController().signal,
-  deliveries: () => [],
-  subscription: { lifetimeMs: 300_000, heartbeatMs: 5_000 },
-};
+const ctx = benchAwsContext(log);
 const putRecords = resolveTarget('Kinesis_20131202.PutRecords').run!;
 
 const rows = [

@@ -77,16 +77,32 @@ export interface PlantingSink extends Sink {
   plant(customerId: string, dueAt: number): void;
   /** Planted tolls scheduled and not yet sent. */
   pending(): number;
+  /** Sends the planted tolls that are due, in a PutRecords of their own, without a batch of traffic. */
+  sendDue(): Promise<void>;
 }
 
 /**
  * Wraps `inner`: each planted toll that is due goes out in a PutRecords of its own, issued together with the
- * next batch (so a batch never exceeds its size), and its acknowledgement time is recorded. The batch's
+ * next batch (so a batch never exceeds its size) or by `sendDue` when the traffic goes another way, and its
+ * acknowledgement time is recorded. The batch's
  * result is returned; the planted tolls are counted in `acks` only.
  */
 export function plantingSink(inner: Sink): PlantingSink {
   const queue: { customerId: string; dueAt: number }[] = [];
   const acks = new Map<string, PlantAck>();
+  const sendDue = async (): Promise<void> => {
+    const due: TollTransaction[] = [];
+    while (queue.length > 0 && queue[0]!.dueAt <= Date.now()) {
+      const p = queue.shift()!;
+      due.push(plantedToll(p.customerId, p.dueAt));
+    }
+    if (due.length === 0) return;
+    const issuedAt = performance.now();
+    const r = await inner.send(due);
+    if (r.failed > 0) throw new Error(`PutRecords failed ${r.failed} planted tolls`);
+    const ackAt = performance.now();
+    for (const tx of due) acks.set(tx.transaction_id, { customerId: tx.customer_id, issuedAt, ackAt });
+  };
   return {
     acks,
     plant(customerId, dueAt) {
@@ -95,23 +111,12 @@ export function plantingSink(inner: Sink): PlantingSink {
     },
     pending: () => queue.length,
     async send(batch): Promise<SinkResult> {
-      const due: TollTransaction[] = [];
-      while (queue.length > 0 && queue[0]!.dueAt <= Date.now()) {
-        const p = queue.shift()!;
-        due.push(plantedToll(p.customerId, p.dueAt));
-      }
-      const issuedAt = performance.now();
-      const planted = due.length
-        ? inner.send(due).then((r) => {
-            if (r.failed > 0) throw new Error(`PutRecords failed ${r.failed} planted tolls`);
-            const ackAt = performance.now();
-            for (const tx of due) acks.set(tx.transaction_id, { customerId: tx.customer_id, issuedAt, ackAt });
-          })
-        : undefined;
+      const planted = sendDue();
       const result = await inner.send(batch);
       await planted;
       return result;
     },
+    sendDue,
     close: () => inner.close(),
   };
 }

@@ -174,10 +174,25 @@ describe('DedupeWindow', () => {
   });
 
   it('agrees with a Map model through random inserts, repeats, expiry, forgetting and eviction', () => {
+    agreesWithModel(300, 40, 30_000);
+  });
+
+  it('agrees with the model while long keys make its byte ring grow and wrap many times', () => {
+    const w = agreesWithModel(200, 900, 20_000, 400);
+    // 200 slots from the start: what grew is the byte ring (64 KiB at first), after it had wrapped.
+    expect(w.bytes).toBeGreaterThan(new DedupeWindow(500, 200).bytes);
+  });
+});
+
+/**
+ * Random traffic against a window and a plain model of it; `padding`: the longest extra length of a key in the
+ * second half; `keySpace`: how many different keys (fewer: more repeats looked up).
+ */
+function agreesWithModel(maxKeys: number, padding: number, steps: number, keySpace = 4000): DedupeWindow {
+  {
     let seed = 42;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
     const windowMs = 500;
-    const maxKeys = 300;
     const w = new DedupeWindow(windowMs, maxKeys);
     // The model: a FIFO of slots (forgotten ones keep their place until they leave) and a map of live keys.
     type Entry = { key: string; offset: number; time: number };
@@ -188,11 +203,12 @@ describe('DedupeWindow', () => {
       if (live.get(e.key) === e) live.delete(e.key);
     };
     let now = 0;
-    for (let step = 0; step < 30_000; step++) {
+    for (let step = 0; step < steps; step++) {
       now += rand(3);
       w.expire(now);
       while (ring.length > 0 && ring[0]!.time <= now - windowMs) dropFront();
-      const key = `key-${rand(4000)}-${'z'.repeat(rand(40))}`;
+      // Short keys first, so the byte ring has wrapped before long keys make it grow.
+      const key = `key-${rand(keySpace)}-${'z'.repeat(rand(step < steps / 2 ? 40 : padding))}`;
       const entry = live.get(key);
       const slot = w.findText(key, now);
       if (entry) {
@@ -213,5 +229,6 @@ describe('DedupeWindow', () => {
       expect(w.size).toBe(live.size);
     }
     expect(w.evictedEarly).toBeGreaterThan(0);
-  });
-});
+    return w;
+  }
+}

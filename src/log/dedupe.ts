@@ -11,6 +11,7 @@
  * different keys, and big integers keep all their digits). A string and a number with the same text are the
  * same key.
  */
+import { isDigit, isDigit19, isHex } from '../core/json-bytes.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -286,16 +287,6 @@ function skipArray(b: Uint8Array, p: number, end: number, depth: number): number
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
-
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x30 && c <= 0x39;
-}
-function isDigit19(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x31 && c <= 0x39;
-}
-function isHex(c: number | undefined): boolean {
-  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
-}
 
 /** Keys longer than this (UTF-8 bytes) are not remembered: records with them are never deduplicated. */
 export const MAX_DEDUPE_KEY_BYTES = 1024;
@@ -597,16 +588,22 @@ export class DedupeWindow {
     this.growArenaTo(this.arena.length * 2);
   }
 
+  /**
+   * Copies the live bytes, positions `[oldest key, arenaTail)`, so each byte keeps its absolute position: a few
+   * block copies where the old or the new ring wraps, not one per key (a window of a million keys grew with a
+   * million copies on the main thread). A key never crosses the old ring's end, so it never crosses the new one's.
+   */
   private growArenaTo(size: number): void {
     const old = this.arena;
     const arena = new Uint8Array(size);
     const oldMask = old.length - 1;
     const mask = arena.length - 1;
-    for (let slot = this.head; slot < this.tail; slot++) {
-      const r = slot % this.capacity;
-      const pos = this.keyPos[r]!;
-      const len = this.keyLen[r]!;
-      arena.set(old.subarray(pos & oldMask, (pos & oldMask) + len), pos & mask);
+    for (let p = this.arenaHeadPos(); p < this.arenaTail; ) {
+      const from = p & oldMask;
+      const to = p & mask;
+      const n = Math.min(old.length - from, arena.length - to, this.arenaTail - p);
+      arena.set(old.subarray(from, from + n), to);
+      p += n;
     }
     this.arena = arena;
   }

@@ -12,6 +12,7 @@
 import cbor from 'cbor';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Json } from './input.ts';
+import { parseJsonBytes } from './json-bytes.ts';
 
 /** Binary data in a response. */
 export class Blob {
@@ -49,11 +50,21 @@ export interface WireFormat {
 
 const EPOCH_TAG = 1;
 
+/**
+ * From this size on a JSON body is parsed from its bytes (./json-bytes.ts): V8 keeps a string this long in its
+ * large-object space, which costs more per request than the parsing; below it JSON.parse is faster.
+ */
+const LARGE_STRING_BYTES = 128 * 1024;
+
 export const AWS_JSON: WireFormat = {
   name: 'json',
   contentType: 'application/x-amz-json-1.1',
   decode(body) {
     if (body.length === 0) return {};
+    if (body.length >= LARGE_STRING_BYTES) {
+      const parsed = parseJsonBytes(body);
+      if (parsed !== undefined) return requireObject(parsed, 'JSON');
+    }
     let value: unknown;
     try {
       value = JSON.parse(body.toString('utf8'));
