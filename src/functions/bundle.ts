@@ -54,9 +54,14 @@ export function handlerThreadEntry(): Promise<URL> {
   threadEntry ??= (async () => {
     // The native SQLite binding cannot be bundled: it is imported from where this process found it.
     const sqlite = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
-    const code = await build(fileURLToPath(new URL('./handler-thread.ts', import.meta.url)), [
-      { name: 'native-sqlite', setup: (b) => void b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlite, external: true })) },
-    ]);
+    // Bundled CommonJS packages (pg, through the tables' door) require Node's built-ins: a data: URL module has no
+    // file of its own to require from, so it requires from this one.
+    const banner = `import { createRequire as __tollstreamCreateRequire } from 'node:module'; const require = __tollstreamCreateRequire(${JSON.stringify(import.meta.url)});`;
+    const code = await build(
+      fileURLToPath(new URL('./handler-thread.ts', import.meta.url)),
+      [{ name: 'native-sqlite', setup: (b) => void b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlite, external: true })) }],
+      banner,
+    );
     return new URL(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
   })();
   threadEntry.catch(() => (threadEntry = undefined));
