@@ -11,6 +11,8 @@ import { formatScramVerifier, scramVerifier, startPgWireServer, type PgWireServe
 const run = promisify(execFile);
 const PASSWORD = 'correct horse battery staple';
 const ROWS = 2_500;
+/** `pg_authid.rolpassword` of a role PostgreSQL 15 created with PASSWORD, for interoperability. */
+const POSTGRES_VERIFIER = 'SCRAM-SHA-256$4096:/mL4tJ9foPUQEYDtH+wP7w==$1YRJMU9VB5LDmR281dJBMc1e9W9f9V2ov1GPhELqqAk=:dIIVpGPxKfRH8QeFllEuZjhS1ZdVCHVHQA0kNSQcw1U=';
 
 /** `rows` toll transactions, P00..P04, 100 cents and up, one second apart from 2026-11-26 10:00 UTC. */
 async function fill(warehouse: Warehouse, rows: number): Promise<void> {
@@ -160,20 +162,22 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     await expect(psql('SELECT 1', 'wrong')).rejects.toMatchObject({ stderr: expect.stringContaining('password authentication failed for user "analyst"') });
   });
 
-  it('accepts a SCRAM verifier instead of the password, so the config need not hold it', async () => {
-    const verifier = formatScramVerifier(scramVerifier(PASSWORD));
-    expect(verifier).not.toContain(PASSWORD);
-    const other = await startPgWireServer({ warehouse, user: 'analyst', password: verifier, slots: new QuerySlots({ perCaller: 2, total: 8 }), maxResultRows: 10 }, 0, '127.0.0.1');
-    try {
-      const client = new pg.Client({ host: '127.0.0.1', port: other.port, user: 'analyst', password: PASSWORD, database: 'warehouse' });
-      await client.connect();
-      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
-      await client.end();
-      const wrong = new pg.Client({ host: '127.0.0.1', port: other.port, user: 'analyst', password: 'nope', database: 'warehouse' });
-      wrong.on('error', () => undefined);
-      await expect(wrong.connect()).rejects.toMatchObject({ code: '28P01' });
-    } finally {
-      await other.close();
+  it('accepts a SCRAM verifier instead of the password, ours or one PostgreSQL stored, so the config need not hold it', async () => {
+    const ours = formatScramVerifier(scramVerifier(PASSWORD));
+    expect(ours).not.toContain(PASSWORD);
+    for (const verifier of [ours, POSTGRES_VERIFIER]) {
+      const other = await startPgWireServer({ warehouse, user: 'analyst', password: verifier, slots: new QuerySlots({ perCaller: 2, total: 8 }), maxResultRows: 10 }, 0, '127.0.0.1');
+      try {
+        const client = new pg.Client({ host: '127.0.0.1', port: other.port, user: 'analyst', password: PASSWORD, database: 'warehouse' });
+        await client.connect();
+        expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+        await client.end();
+        const wrong = new pg.Client({ host: '127.0.0.1', port: other.port, user: 'analyst', password: 'nope', database: 'warehouse' });
+        wrong.on('error', () => undefined);
+        await expect(wrong.connect()).rejects.toMatchObject({ code: '28P01' });
+      } finally {
+        await other.close();
+      }
     }
   });
 
