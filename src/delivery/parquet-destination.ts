@@ -28,7 +28,7 @@ import { silentLogger, type Logger } from '../core/logger.ts';
 import { DUCKDB_COLUMN_TYPES, TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 import { planCompaction, type CompactionPolicy } from './lake-compaction.ts';
-import { liveFiles, MANIFEST_DIR, manifestName, readManifests, writeManifest, type Manifest, type ManifestFile } from './lake-manifest.ts';
+import { liveFiles, MANIFEST_DIR, manifestName, mergedEntry, readManifests, writeManifest, type Manifest, type ManifestFile } from './lake-manifest.ts';
 
 export type { Manifest, ManifestFile } from './lake-manifest.ts';
 
@@ -384,36 +384,6 @@ class Lake implements ParquetLake {
     if (this.granularity === 'hour') partition.hour = iso.slice(11, 13);
     return partition;
   }
-}
-
-/** The manifest entry of a file merged from `sources`: their rows, partition, sequence ranges and times. */
-function mergedEntry(rel: string, sources: readonly ManifestFile[], bytes: number): ManifestFile {
-  const ranges: Record<string, [string, string]> = {};
-  const widen = (shardId: string, first: string, last: string) => {
-    const r = ranges[shardId];
-    if (!r) ranges[shardId] = [first, last];
-    else {
-      if (BigInt(first) < BigInt(r[0])) r[0] = first;
-      if (BigInt(last) > BigInt(r[1])) r[1] = last;
-    }
-  };
-  for (const f of sources) {
-    if (f.shardId !== undefined && f.firstSequenceNumber !== undefined && f.lastSequenceNumber !== undefined) widen(f.shardId, f.firstSequenceNumber, f.lastSequenceNumber);
-    for (const [shardId, [first, last]] of Object.entries(f.ranges ?? {})) widen(shardId, first, last);
-  }
-  const times = (pick: (f: ManifestFile) => string | undefined) => sources.map(pick).filter((t): t is string => t !== undefined).sort();
-  const min = times((f) => f.minEventTime)[0];
-  const max = times((f) => f.maxEventTime).at(-1);
-  return {
-    path: rel,
-    kind: 'data',
-    rows: sources.reduce((n, f) => n + f.rows, 0),
-    bytes,
-    ranges,
-    ...(sources[0]!.partition ? { partition: sources[0]!.partition } : {}),
-    ...(min !== undefined ? { minEventTime: min } : {}),
-    ...(max !== undefined ? { maxEventTime: max } : {}),
-  };
 }
 
 /** Per shard, the first and last sequence numbers of the batch's records (rows and errors alike). */

@@ -210,15 +210,15 @@ export class Session {
       this.closed();
       return;
     }
-    if (message.type === 'Q') return this.simpleQuery(fields.cstring());
     if (message.type === 'S') {
       this.skipToSync = false;
       this.portals.delete('');
       this.send(this.ready());
       return;
     }
-    if (message.type === 'H') return;
-    if (this.skipToSync) return;
+    // After an error of the extended protocol everything up to the Sync is dropped, a simple query too.
+    if (this.skipToSync || message.type === 'H') return;
+    if (message.type === 'Q') return this.simpleQuery(fields.cstring());
     try {
       switch (message.type) {
         case 'P':
