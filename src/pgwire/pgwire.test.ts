@@ -9,6 +9,16 @@ import { openDuckDBWarehouse, QuerySlots, type Warehouse } from '../warehouse/in
 import { formatScramVerifier, scramVerifier, startPgWireServer, type PgWireServer } from './index.ts';
 
 const run = promisify(execFile);
+
+/** The part of pg's connection object the protocol test drives. */
+interface PgConnection {
+  on(event: string, listener: () => void): void;
+  once(event: string, listener: (value: unknown) => void): void;
+  off(event: string, listener: () => void): void;
+  bind(config: { portal: string; statement: string; values: unknown[] }): void;
+  query(text: string): void;
+  sync(): void;
+}
 const PASSWORD = 'correct horse battery staple';
 const ROWS = 2_500;
 /** `pg_authid.rolpassword` of a role PostgreSQL 15 created with PASSWORD, for interoperability. */
@@ -154,6 +164,23 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     await expect(client.query('SELECT * FROM toll_transactions')).rejects.toMatchObject({ code: '54000' });
     await expect(client.query({ text: 'SELECT * FROM toll_transactions WHERE amount_cents > $1', values: [0] })).rejects.toMatchObject({ code: '54000' });
     expect((await client.query('SELECT * FROM toll_transactions LIMIT 2000')).rowCount).toBe(2000);
+  });
+
+  it('drops every message after an extended-protocol error up to the Sync, a simple query included', async () => {
+    const client = await connect();
+    // pg's connection object sends single protocol messages and reports each answer as an event.
+    const connection = (client as unknown as { connection: PgConnection }).connection;
+    const seen: string[] = [];
+    const names = ['errorMessage', 'rowDescription', 'dataRow', 'commandComplete', 'readyForQuery'] as const;
+    const listeners = names.map((name) => [name, () => seen.push(name)] as const);
+    for (const [name, fn] of listeners) connection.on(name, fn);
+    const ready = new Promise((resolve) => connection.once('readyForQuery', resolve));
+    connection.bind({ portal: '', statement: 'no_such_statement', values: [] });
+    connection.query('SELECT 1');
+    connection.sync();
+    await ready;
+    for (const [name, fn] of listeners) connection.off(name, fn);
+    expect(seen).toEqual(['errorMessage', 'readyForQuery']);
   });
 
   it('refuses a wrong password and an unknown user alike', async () => {
