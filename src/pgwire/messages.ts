@@ -165,17 +165,19 @@ export const backend = {
   readyForQuery(status: 'I' | 'T' | 'E'): Buffer {
     return new MessageWriter('Z').bytes(Buffer.from(status, 'latin1')).finish();
   },
-  rowDescription(columns: readonly ColumnDescription[]): Buffer {
+  /** `formats`: per column, 0 text or 1 binary (a statement's description, before a Bind, says 0). */
+  rowDescription(columns: readonly ColumnDescription[], formats?: readonly number[]): Buffer {
     const m = new MessageWriter('T').int16(columns.length);
-    for (const c of columns) m.cstring(c.name).int32(0).int16(0).int32(c.typeOid).int16(c.typeSize).int32(-1).int16(0);
+    for (const [i, c] of columns.entries()) m.cstring(c.name).int32(0).int16(0).int32(c.typeOid).int16(c.typeSize).int32(-1).int16(formats?.[i] ?? 0);
     return m.finish();
   },
-  dataRow(values: readonly (string | null)[]): Buffer {
+  /** Text values as UTF-8, binary ones as given, null as SQL NULL. */
+  dataRow(values: readonly (string | Buffer | null)[]): Buffer {
     const m = new MessageWriter('D').int16(values.length);
     for (const v of values) {
       if (v === null) m.int32(-1);
       else {
-        const b = Buffer.from(v, 'utf8');
+        const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
         m.int32(b.length).bytes(b);
       }
     }

@@ -1,7 +1,7 @@
 /**
  * One client connection: startup and SCRAM authentication, then the simple query protocol (`Q`, rows streamed
  * as the warehouse produces them) and the extended one (Parse, Bind, Describe, Execute, Sync; a portal's rows
- * are fetched once, capped at `maxResultRows`, and handed out as Execute asks). Text format only. Every query
+ * are fetched once, capped at `maxResultRows`, and handed out as Execute asks). Text format, and binary where asked (binary.ts). Every query
  * runs read-only, under the warehouse's time limit and a query slot of the connection's user.
  */
 import crypto from 'node:crypto';
@@ -12,6 +12,7 @@ import { splitStatements, type QueryParams, type QuerySlots, type QueryValue, ty
 import { answerSessionStatement, displayName, initialParameters, REPORTED_PARAMETERS, type SessionState } from './commands.ts';
 import { pgError } from './errors.ts';
 import { backend, CANCEL_REQUEST, FieldReader, GSSENC_REQUEST, MessageReader, PROTOCOL_3, SSL_REQUEST, type ColumnDescription, type FrontendMessage } from './messages.ts';
+import { decodeBinaryParam, encodeBinaryValue, hasBinaryFormat } from './binary.ts';
 import { ScramExchange, type ScramVerifier } from './scram.ts';
 import { describeColumns, textValue, TEXT_OID } from './types.ts';
 
@@ -36,7 +37,9 @@ interface PreparedStatement {
 interface Portal {
   readonly statement: PreparedStatement;
   readonly params: QueryParams;
-  result?: { columns: ColumnDescription[]; rows: (readonly QueryValue[])[]; tag: string; sent: number };
+  /** As Bind gave them: none (all text), one for every column, or one per column; 1 is binary. */
+  readonly resultFormats: readonly number[];
+  result?: { columns: ColumnDescription[]; formats: number[]; rows: (readonly QueryValue[])[]; tag: string; sent: number };
 }
 
 type Phase = 'startup' | 'sasl-initial' | 'sasl-final' | 'ready' | 'closed';
@@ -326,18 +329,19 @@ export class Session {
     const formats: number[] = [];
     for (let i = 0; i < formatCount; i++) formats.push(fields.int16());
     const paramCount = fields.int16();
-    const params: Record<string, string | null> = {};
+    const params: Record<string, string | number | bigint | boolean | Date | null> = {};
     for (let i = 0; i < paramCount; i++) {
       const length = fields.int32();
       const format = formats.length === 1 ? formats[0] : formats[i] ?? 0;
-      if (length >= 0 && format !== 0) throw binaryRefused();
+      const bytes = length < 0 ? undefined : fields.bytes(length);
       // DuckDB names a positional parameter `$1` "1"; a text value converts to the type the query needs.
-      params[String(i + 1)] = length < 0 ? null : fields.bytes(length).toString('utf8');
+      params[String(i + 1)] = bytes === undefined ? null : format === 0 ? bytes.toString('utf8') : decodeBinaryParam(statement.paramOids[i] ?? 0, bytes);
     }
-    const resultFormats = fields.int16();
-    for (let i = 0; i < resultFormats; i++) if (fields.int16() !== 0) throw binaryRefused();
+    const resultFormats: number[] = [];
+    const resultFormatCount = fields.int16();
+    for (let i = 0; i < resultFormatCount; i++) resultFormats.push(fields.int16());
     if (portalName !== '' && this.portals.has(portalName)) throw new TollstreamError('INVALID_ARGUMENT', `portal "${portalName}" already exists`);
-    this.portals.set(portalName, { statement, params });
+    this.portals.set(portalName, { statement, params, resultFormats });
     this.send(backend.bindComplete());
   }
 
@@ -356,7 +360,7 @@ export class Session {
     const portal = this.portals.get(name);
     if (!portal) throw new TollstreamError('NOT_FOUND', `portal "${name}" does not exist`);
     const result = await this.fetchPortal(portal);
-    this.send(result.columns.length > 0 ? backend.rowDescription(result.columns) : backend.noData());
+    this.send(result.columns.length > 0 ? backend.rowDescription(result.columns, result.formats) : backend.noData());
   }
 
   private async execute(fields: FieldReader): Promise<void> {
@@ -368,7 +372,7 @@ export class Session {
     const end = maxRows > 0 ? Math.min(result.rows.length, result.sent + maxRows) : result.rows.length;
     let full = false;
     for (let i = result.sent; i < end; i++) {
-      full = !this.send(backend.dataRow(result.rows[i]!.map((v, c) => textValue(v, result.columns[c]!.typeOid)))) || full;
+      full = !this.send(backend.dataRow(result.rows[i]!.map((v, c) => portalValue(v, result.columns[c]!.typeOid, result.formats[c]!)))) || full;
       if (full) {
         await this.drained(true);
         full = false;
@@ -382,14 +386,16 @@ export class Session {
   private async fetchPortal(portal: Portal): Promise<NonNullable<Portal['result']>> {
     if (portal.result) return portal.result;
     const sql = portal.statement.sql;
-    if (sql.trim() === '') return (portal.result = { columns: [], rows: [], tag: '', sent: 0 });
+    if (sql.trim() === '') return (portal.result = { columns: [], formats: [], rows: [], tag: '', sent: 0 });
     const answer = answerSessionStatement(sql, this.state!);
     if (answer) {
       this.applyTransaction(answer.transaction);
-      return (portal.result = { columns: describeColumns(answer.columns ?? []), rows: [...(answer.rows ?? [])], tag: answer.tag, sent: 0 });
+      const columns = describeColumns(answer.columns ?? []);
+      return (portal.result = { columns, formats: resultFormats(portal, columns), rows: [...(answer.rows ?? [])], tag: answer.tag, sent: 0 });
     }
     const result = await this.withSlot((signal) => this.ctx.warehouse.query(sql, portal.params, { maxRows: this.ctx.maxResultRows, signal }));
-    return (portal.result = { columns: describeColumns(result.columns), rows: [...result.rows], tag: commandTag(sql, result.rows.length), sent: 0 });
+    const columns = describeColumns(result.columns);
+    return (portal.result = { columns, formats: resultFormats(portal, columns), rows: [...result.rows], tag: commandTag(sql, result.rows.length), sent: 0 });
   }
 
   /** The columns a statement would return, found by running it with no rows; undefined when that cannot be told. */
@@ -443,6 +449,23 @@ function tooManyRows(max: number): TollstreamError {
   });
 }
 
-function binaryRefused(): TollstreamError {
-  return new TollstreamError('INVALID_ARGUMENT', 'binary format is not supported: this server sends and receives values in text format only');
+/** Each column's format as Bind asked; a binary column of a type without a binary format here is refused. */
+function resultFormats(portal: Portal, columns: readonly ColumnDescription[]): number[] {
+  const asked = portal.resultFormats;
+  return columns.map((c, i) => {
+    const format = asked.length === 0 ? 0 : asked.length === 1 ? asked[0]! : asked[i] ?? 0;
+    if (format !== 0 && format !== 1) throw new TollstreamError('MALFORMED_REQUEST', `unknown result format ${format}`);
+    if (format === 1 && !hasBinaryFormat(c.typeOid)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `binary format of column "${c.name}" (type oid ${c.typeOid}) is not supported; ask for text format (JDBC: binaryTransfer=false)`, {
+        context: { column: c.name, oid: c.typeOid },
+      });
+    }
+    return format;
+  });
+}
+
+/** A portal's value in the format its column was asked in. */
+function portalValue(value: QueryValue, typeOid: number, format: number): string | Buffer | null {
+  const text = textValue(value, typeOid);
+  return text === null || format === 0 ? text : encodeBinaryValue(typeOid, value, text);
 }
