@@ -53,11 +53,16 @@ describe('the PostgreSQL JDBC driver on the BI port', () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
-  it('signs in, binds binary parameters, reads binary results past prepareThreshold, and is refused a write', { timeout: 120_000 }, async () => {
+  it('signs in, lists tables and columns, binds binary parameters, reads binary results past prepareThreshold, and is refused a write', { timeout: 120_000 }, async () => {
     expect(fs.existsSync(DRIVER), `${DRIVER} is missing: apt-get install libpostgresql-jdbc-java default-jdk-headless (.ci/run does)`).toBe(true);
     const { stdout } = await run('java', ['-cp', DRIVER, CLIENT, String(server.port), 'metabase', PASSWORD], { timeout: 100_000 });
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('version 15.0');
+    expect(lines[1]).toBe('tables _delivery_errors _delivery_positions station_reference threshold_breaches toll_transactions');
+    expect(lines[2]).toBe(
+      'columns transaction_id:varchar customer_id:varchar tag_id:varchar plate:varchar plaza_id:varchar lane:int4 vehicle_class:int2 amount_cents:int8 currency:varchar event_time:timestamp arrival_time:timestamp shard_id:varchar sequence_number:varchar',
+    );
+    lines.splice(1, 2);
     // P03 with amount >= 1000: i = 903, 908, ..., 998 -> 20 rows, sum of 100 + i.
     const cents = Array.from({ length: 20 }, (_, k) => 100 + 903 + 5 * k).reduce((a, b) => a + b, 0);
     expect(lines.slice(1, 8)).toEqual(Array.from({ length: 7 }, () => `count 20 ${cents}`));

@@ -140,6 +140,17 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
       "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'main' AND c.relkind = 'r' ORDER BY c.relname",
     );
     expect(catalog.rows.map((x) => x.relname)).toContain('toll_transactions');
+    // Columns joined to their types through pg_attribute, with a regclass literal, as drivers write it.
+    const typed = await client.query(
+      "SELECT pg_attribute.attname, t.typname FROM pg_catalog.pg_attribute JOIN pg_catalog.pg_type t ON t.oid = pg_attribute.atttypid WHERE attrelid = 'toll_transactions'::regclass AND attnum <= 3 ORDER BY attnum",
+    );
+    expect(typed.rows).toEqual([
+      { attname: 'transaction_id', typname: 'varchar' },
+      { attname: 'customer_id', typname: 'varchar' },
+      { attname: 'tag_id', typname: 'varchar' },
+    ]);
+    const amount = await client.query("SELECT t.typname FROM pg_catalog.pg_attribute AS a, pg_catalog.pg_type t WHERE a.atttypid = t.oid AND a.attname = 'amount_cents'");
+    expect(amount.rows).toEqual([{ typname: 'int8' }]);
     await expect(client.query('SHOW no_such_setting')).rejects.toMatchObject({ code: '42704' });
   });
 

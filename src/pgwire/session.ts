@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { splitStatements, type QueryParams, type QuerySlots, type QueryValue, type Warehouse } from '../warehouse/index.ts';
+import { mendCatalogQuery } from './catalog.ts';
 import { answerSessionStatement, displayName, initialParameters, REPORTED_PARAMETERS, type SessionState } from './commands.ts';
 import { pgError } from './errors.ts';
 import { backend, CANCEL_REQUEST, FieldReader, GSSENC_REQUEST, MessageReader, PROTOCOL_3, SSL_REQUEST, type ColumnDescription, type FrontendMessage } from './messages.ts';
@@ -286,7 +287,7 @@ export class Session {
     let count = 0;
     await this.withSlot((signal) =>
       this.ctx.warehouse.streamQuery(
-        sql,
+        mendCatalogQuery(sql),
         {},
         {
           columns: (c) => {
@@ -393,7 +394,7 @@ export class Session {
       const columns = describeColumns(answer.columns ?? []);
       return (portal.result = { columns, formats: resultFormats(portal, columns), rows: [...(answer.rows ?? [])], tag: answer.tag, sent: 0 });
     }
-    const result = await this.withSlot((signal) => this.ctx.warehouse.query(sql, portal.params, { maxRows: this.ctx.maxResultRows, signal }));
+    const result = await this.withSlot((signal) => this.ctx.warehouse.query(mendCatalogQuery(sql), portal.params, { maxRows: this.ctx.maxResultRows, signal }));
     const columns = describeColumns(result.columns);
     return (portal.result = { columns, formats: resultFormats(portal, columns), rows: [...result.rows], tag: commandTag(sql, result.rows.length), sent: 0 });
   }
@@ -406,7 +407,7 @@ export class Session {
     const params: Record<string, null> = {};
     for (let i = 1; i <= paramCount; i++) params[String(i)] = null;
     try {
-      const result = await this.withSlot((signal) => this.ctx.warehouse.query(`SELECT * FROM (${sql.replace(/;\s*$/, '')}) AS described LIMIT 0`, params, { signal }));
+      const result = await this.withSlot((signal) => this.ctx.warehouse.query(`SELECT * FROM (${mendCatalogQuery(sql).replace(/;\s*$/, '')}) AS described LIMIT 0`, params, { signal }));
       return describeColumns(result.columns);
     } catch {
       return undefined;

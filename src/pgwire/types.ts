@@ -52,6 +52,11 @@ const TYPES: Readonly<Record<string, PgType>> = {
   JSON: { oid: 114, size: -1 },
 };
 
+/** Every type name this table knows with its PostgreSQL oid, for catalog queries (catalog.ts). */
+export function pgTypeOids(): Array<readonly [string, number]> {
+  return Object.entries(TYPES).map(([name, t]) => [name, t.oid] as const);
+}
+
 /** Lists, structs, maps and anything unknown go out as text (JSON for the nested ones). */
 export function pgType(typeName: string): PgType {
   const base = typeName.toUpperCase().replace(/\(.*\)$/, '').trim();

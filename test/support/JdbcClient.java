@@ -7,7 +7,23 @@ public class JdbcClient {
   public static void main(String[] args) throws Exception {
     String url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/tollstream";
     try (Connection c = DriverManager.getConnection(url, args[1], args[2])) {
-      System.out.println("version " + c.getMetaData().getDatabaseProductVersion());
+      DatabaseMetaData meta = c.getMetaData();
+      System.out.println("version " + meta.getDatabaseProductVersion());
+      // What a schema browser or a BI tool's sync asks: the tables of a schema, then a table's columns.
+      try (ResultSet rs = meta.getTables(null, "main", "%", new String[] {"TABLE"})) {
+        StringBuilder line = new StringBuilder("tables");
+        while (rs.next()) line.append(' ').append(rs.getString("TABLE_NAME"));
+        System.out.println(line);
+      } catch (SQLException e) {
+        System.out.println("tables failed " + e.getSQLState());
+      }
+      try (ResultSet rs = meta.getColumns(null, "main", "toll_transactions", "%")) {
+        StringBuilder line = new StringBuilder("columns");
+        while (rs.next()) line.append(' ').append(rs.getString("COLUMN_NAME")).append(':').append(rs.getString("TYPE_NAME"));
+        System.out.println(line);
+      } catch (SQLException e) {
+        System.out.println("columns failed " + e.getSQLState());
+      }
       // Past prepareThreshold (5) the driver prepares on the server and asks for binary results; setLong is bound in binary from the start.
       try (PreparedStatement ps = c.prepareStatement("SELECT count(*) AS n, sum(amount_cents) AS cents FROM toll_transactions WHERE plaza_id = ? AND amount_cents >= ?")) {
         for (int i = 0; i < 7; i++) {
