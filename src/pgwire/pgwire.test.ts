@@ -154,6 +154,17 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     await expect(client.query('SHOW no_such_setting')).rejects.toMatchObject({ code: '42704' });
   });
 
+  it("lists tables and schemas with psql's \\dt and \\dn", async () => {
+    expect((await psql('\\dt')).trim().split('\n')).toEqual([
+      'main|_delivery_errors|table|tollstream',
+      'main|_delivery_positions|table|tollstream',
+      'main|station_reference|table|tollstream',
+      'main|threshold_breaches|table|tollstream',
+      'main|toll_transactions|table|tollstream',
+    ]);
+    expect((await psql('\\dn')).trim().split('\n')).toEqual(['main|tollstream']);
+  });
+
   it('runs several statements of one psql query string in order', async () => {
     const out = await psql('SET search_path = main; SELECT 41 + 1; SELECT 2');
     // psql prints the tag of a statement without rows (SET), as it does against PostgreSQL.
