@@ -10,8 +10,10 @@ export const SSL_REQUEST = 80877103;
 export const GSSENC_REQUEST = 80877104;
 export const CANCEL_REQUEST = 80877102;
 
-/** The largest message a client may send (a query text with its parameters). */
+/** The largest message a signed-in client may send (a query text with its parameters). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** The largest message before sign-in (startup packet, SCRAM messages), as PostgreSQL bounds its startup packet. */
+export const MAX_STARTUP_MESSAGE_BYTES = 10_000;
 
 export interface FrontendMessage {
   /** The type byte as a character (`Q`, `P`, `B`...); '' for the startup packet. */
@@ -26,6 +28,8 @@ export interface FrontendMessage {
 export class MessageReader {
   private pending: Buffer = Buffer.alloc(0);
   expectStartup = true;
+  /** Raised to MAX_MESSAGE_BYTES once the client has signed in. */
+  maxMessageBytes = MAX_STARTUP_MESSAGE_BYTES;
 
   push(data: Buffer): FrontendMessage[] {
     this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
@@ -34,8 +38,8 @@ export class MessageReader {
       const headerBytes = this.expectStartup ? 4 : 5;
       if (this.pending.length < headerBytes) break;
       const length = this.pending.readInt32BE(headerBytes - 4);
-      if (length < 4 || length > MAX_MESSAGE_BYTES) {
-        throw new TollstreamError('MALFORMED_REQUEST', `a protocol message of ${length} bytes (at most ${MAX_MESSAGE_BYTES})`, { context: { length } });
+      if (length < 4 || length > this.maxMessageBytes) {
+        throw new TollstreamError('MALFORMED_REQUEST', `a protocol message of ${length} bytes (at most ${this.maxMessageBytes} here)`, { context: { length } });
       }
       const total = headerBytes - 4 + length;
       if (this.pending.length < total) break;

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -203,6 +204,20 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     await ready;
     for (const [name, fn] of listeners) connection.off(name, fn);
     expect(seen).toEqual(['errorMessage', 'readyForQuery']);
+  });
+
+  it('closes a connection whose startup packet claims more than 10,000 bytes, before reading it', async () => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    const header = Buffer.alloc(8);
+    header.writeInt32BE(1_000_000, 0);
+    header.writeInt32BE(196608, 4);
+    socket.write(header);
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    await new Promise((resolve) => socket.on('close', resolve));
+    const answer = Buffer.concat(received);
+    expect(String.fromCharCode(answer[0]!)).toBe('E');
+    expect(answer.toString('utf8')).toContain('C08P01');
   });
 
   it('refuses a wrong password and an unknown user alike', async () => {

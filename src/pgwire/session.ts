@@ -12,7 +12,7 @@ import { splitStatements, type QueryParams, type QuerySlots, type QueryValue, ty
 import { mendCatalogQuery } from './catalog.ts';
 import { answerSessionStatement, displayName, initialParameters, REPORTED_PARAMETERS, type SessionState } from './commands.ts';
 import { pgError } from './errors.ts';
-import { backend, CANCEL_REQUEST, FieldReader, GSSENC_REQUEST, MessageReader, PROTOCOL_3, SSL_REQUEST, type ColumnDescription, type FrontendMessage } from './messages.ts';
+import { backend, CANCEL_REQUEST, FieldReader, GSSENC_REQUEST, MAX_MESSAGE_BYTES, MessageReader, PROTOCOL_3, SSL_REQUEST, type ColumnDescription, type FrontendMessage } from './messages.ts';
 import { decodeBinaryParam, encodeBinaryValue, hasBinaryFormat } from './binary.ts';
 import { ScramExchange, type ScramVerifier } from './scram.ts';
 import { describeColumns, textValue, TEXT_OID } from './types.ts';
@@ -194,6 +194,7 @@ export class Session {
       throw new TollstreamError('UNAUTHORIZED', `password authentication failed for user "${this.startupUser}"`, { cause: err });
     }
     this.phase = 'ready';
+    this.reader.maxMessageBytes = MAX_MESSAGE_BYTES;
     this.ctx.sessions.set(this.processId, this);
     const out = [backend.authentication(12, Buffer.from(serverFinal, 'utf8')), backend.authentication(0)];
     for (const name of REPORTED_PARAMETERS) out.push(backend.parameterStatus(displayName(name), this.state!.parameters.get(name) ?? ''));
