@@ -195,6 +195,26 @@ describe('warehouse, delivery, lake and reference settings', () => {
   });
 });
 
+describe('lake and BI settings', () => {
+  it('default to 128 MiB lake files, a 300 s wait, a pass a minute; no BI port', async () => {
+    const config = await loadConfig({ cwd: tempDir(), env: {} });
+    expect(config.lake).toEqual({ enabled: false, targetFileMiB: 128, maxWaitSeconds: 300, compactionIntervalSeconds: 60 });
+    expect(config.bi).toEqual({ enabled: false, host: '127.0.0.1', port: 5433, user: 'tollstream', maxConnections: 64 });
+  });
+
+  it('take the BI password from the environment, and refuse the port without one, over PostgreSQL, or a short password', async () => {
+    const config = await loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_BI_ENABLED: 'true', TOLLSTREAM_BI_PASSWORD: 'long enough secret' } });
+    expect(config.bi).toMatchObject({ enabled: true, password: 'long enough secret' });
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_BI_ENABLED: 'true' } })).rejects.toThrow(/bi.enabled needs bi.password/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_BI_ENABLED: 'true', TOLLSTREAM_BI_PASSWORD: 'short' } })).rejects.toThrow(/bi.password must be 12 characters or more/);
+    await expect(
+      loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_BI_ENABLED: 'true', TOLLSTREAM_BI_PASSWORD: 'long enough secret', TOLLSTREAM_WAREHOUSE_KIND: 'postgres', TOLLSTREAM_WAREHOUSE_POSTGRES_URL: 'postgres://u:p@h/d' } }),
+    ).rejects.toThrow(/bi.enabled conflicts with warehouse.kind 'postgres'/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LAKE_TARGET_FILE_MIB: '64' } })).rejects.toThrow(/lake.targetFileMiB conflicts with lake.enabled false/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LAKE_ENABLED: 'true', TOLLSTREAM_LAKE_TARGET_FILE_MIB: '2048' } })).rejects.toThrow(/lake.targetFileMiB/);
+  });
+});
+
 describe('alerts settings', () => {
   it('accept an IANA time zone and a currency code from the environment', async () => {
     const config = await loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_TIME_ZONE: 'America/New_York', TOLLSTREAM_ALERTS_CURRENCY: 'EUR' } });

@@ -200,6 +200,10 @@ const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]
   ['warehouse.postgresUrl', 'warehouse.enabled'],
   ['reference.stationsFile', 'warehouse.enabled'],
   ['lake.dir', 'lake.enabled'],
+  ['lake.targetFileMiB', 'lake.enabled'],
+  ['lake.maxWaitSeconds', 'lake.enabled'],
+  ['lake.compactionIntervalSeconds', 'lake.enabled'],
+  ['bi.password', 'bi.enabled'],
   ['queries.referenceDir', 'queries.enabled'],
   ['alerts.email.from', 'alerts.email.enabled'],
 ];
@@ -220,6 +224,13 @@ function checkConflicts(explicit: Flat): void {
   }
   if (warehouseKind === 'postgres' && explicit.has('warehouse.path')) {
     throw configError("warehouse.path (a DuckDB file) conflicts with warehouse.kind 'postgres': drop warehouse.path", { key: 'warehouse.path' });
+  }
+  if (explicit.get('bi.enabled') === true) {
+    if (!explicit.has('bi.password')) throw configError('bi.enabled needs bi.password (or TOLLSTREAM_BI_PASSWORD): BI clients sign in with it', { key: 'bi.password' });
+    if (warehouseKind === 'postgres') {
+      throw configError("bi.enabled conflicts with warehouse.kind 'postgres': BI tools connect to that PostgreSQL server itself, with a read-only role (docs/warehouse.md)", { key: 'bi.enabled' });
+    }
+    if ((explicit.get('warehouse.enabled') ?? true) !== true) throw configError('bi.enabled conflicts with warehouse.enabled false: it serves the warehouse', { key: 'bi.enabled' });
   }
   const clusterKey = [...explicit.keys()].find((k) => k.startsWith('cluster.'));
   for (const required of ['cluster.natsServers', 'cluster.postgresUrl', 'cluster.nodeName']) {

@@ -127,6 +127,33 @@ export interface TollstreamConfig {
     readonly enabled: boolean;
     /** Where the lake's files go. @default `<dataDir>/lake` (see `lakeDir`) */
     readonly dir?: string;
+    /**
+     * The size, in MiB (1 to 1024), the lake's files aim for: compaction merges a partition's small files up to it,
+     * and the lake's delivery buffers up to this much (at most 128 MiB) before it writes. @default 128
+     */
+    readonly targetFileMiB?: number;
+    /** The lake's delivery writes what it buffered once the oldest record waited this long, in seconds (1 to 900). @default 300 */
+    readonly maxWaitSeconds?: number;
+    /** Seconds between compaction passes (10 to 86400). @default 60 */
+    readonly compactionIntervalSeconds?: number;
+  };
+  /** The warehouse over PostgreSQL's wire protocol, for BI tools and psql (docs/warehouse.md, "BI tools"). DuckDB warehouse only. */
+  readonly bi: {
+    /** Listen for PostgreSQL clients. @default false */
+    readonly enabled: boolean;
+    /** A loopback address (127.0.0.0/8, ::1, localhost): there is no TLS. @default '127.0.0.1' */
+    readonly host?: string;
+    /** The port; 0 picks a free one. @default 5433 */
+    readonly port?: number;
+    /** The one user name clients sign in with. @default 'tollstream' */
+    readonly user?: string;
+    /**
+     * Required with `enabled`: the password (12 characters or more; `TOLLSTREAM_BI_PASSWORD` keeps it out of the
+     * file), or its SCRAM-SHA-256 verifier as PostgreSQL stores it (`SCRAM-SHA-256$4096:...`). @default none
+     */
+    readonly password?: string;
+    /** Open client connections at most; more are refused (SQLSTATE 53300). @default 64 */
+    readonly maxConnections?: number;
   };
   readonly reference: {
     /**
@@ -304,7 +331,8 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
     maxConcurrentQueries: 8,
   },
   delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
-  lake: { enabled: false },
+  lake: { enabled: false, targetFileMiB: 128, maxWaitSeconds: 300, compactionIntervalSeconds: 60 },
+  bi: { enabled: false, host: '127.0.0.1', port: 5433, user: 'tollstream', maxConnections: 64 },
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
@@ -386,6 +414,15 @@ export const SCHEMA: Record<string, Leaf> = {
   'delivery.bufferIntervalSeconds': { type: 'integer', min: 0, max: 900 },
   'lake.enabled': { type: 'boolean' },
   'lake.dir': { type: 'string' },
+  'lake.targetFileMiB': { type: 'integer', min: 1, max: 1024 },
+  'lake.maxWaitSeconds': { type: 'integer', min: 1, max: 900 },
+  'lake.compactionIntervalSeconds': { type: 'integer', min: 10, max: 86_400 },
+  'bi.enabled': { type: 'boolean' },
+  'bi.host': { type: 'string' },
+  'bi.port': { type: 'integer', min: 0, max: 65535 },
+  'bi.user': { type: 'string', check: (v) => (/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/.test(v) ? undefined : 'must be 1 to 63 letters, digits, _, . or -, starting with a letter or _') },
+  'bi.password': { type: 'string', check: (v) => (v.length >= 12 || v.startsWith('SCRAM-SHA-256$') ? undefined : 'must be 12 characters or more, or a SCRAM-SHA-256 verifier') },
+  'bi.maxConnections': { type: 'integer', min: 1, max: 10_000 },
   'reference.stationsFile': { type: 'string' },
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },

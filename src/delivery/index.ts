@@ -6,4 +6,4 @@ export type * from './types.ts';
 export { DeliveryStream, type DeliveryStreamOptions, type BufferingHints } from './delivery-stream.ts';
 export { warehouseDestination } from './warehouse-destination.ts';
 export { backoffDelay, type BackoffOptions } from './backoff.ts';
-export { openParquetLake, type ParquetLake, type ParquetLakeOptions, type Manifest, type ManifestFile } from './parquet-destination.ts';
+export { openParquetLake, type ParquetLake, type ParquetLakeOptions, type Manifest, type ManifestFile, type CompactionResult } from './parquet-destination.ts';

@@ -3,22 +3,34 @@
  *
  *   <dir>/<table>/plaza_id=P07/dt=2026-11-26/hour=10/<shardId>-<firstSeq>-<lastSeq>.parquet
  *   <dir>/<table>/_errors/<shardId>-<firstSeq>-<lastSeq>.jsonl      failed records of a batch
- *   <dir>/<table>/_manifest/<commit>.json                           what a batch wrote, and the positions after it
+ *   <dir>/<table>/plaza_id=P07/dt=2026-11-26/hour=10/c<commit>-<n>.parquet   small files of a partition, merged
+ *   <dir>/<table>/_errors/<shardId>-<firstSeq>-<lastSeq>.jsonl      failed records of a batch
+ *   <dir>/<table>/_manifest/<commit>.json                           what a commit wrote, and the positions after it
+ *   <dir>/<table>/_current.json                                     the live files, for readers outside the server
  *
  * A batch commits when its manifest is renamed into place, after its files are written and synced. On open,
  * files no manifest names (a batch cut short by a crash) are deleted, and delivery resumes from the last
  * manifest's positions; a file name carries its shard and sequence range, so a replayed range writes the same
  * names and replaces rather than adds. Files are written by DuckDB's `COPY ... (FORMAT PARQUET)`.
+ *
+ * Compaction merges the small files of a partition (lake-compaction.ts decides which) and commits a snapshot
+ * manifest that names every live file: before that rename the old files are the lake, after it the new ones,
+ * so a reader of the manifests (or of `_current.json`) never sees a row twice or misses one, and a crash
+ * leaves one or the other. Replaced files are deleted a grace period later, so a reader still on the older
+ * list can finish.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { writeFileAtomic } from '../core/durable-files.ts';
+import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
-import { decodeStateFile, writeStateFile } from '../core/state-file.ts';
-import type { StateFormat } from '../core/state-file.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
 import { DUCKDB_COLUMN_TYPES, TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
+import { planCompaction, type CompactionPolicy } from './lake-compaction.ts';
+import { liveFiles, MANIFEST_DIR, manifestName, mergedEntry, readManifests, writeManifest, type Manifest, type ManifestFile } from './lake-manifest.ts';
+
+export type { Manifest, ManifestFile } from './lake-manifest.ts';
 
 export interface ParquetLakeOptions {
   /** The lake's root folder; the table's files live in `<dir>/<table>/`. */
@@ -31,41 +43,43 @@ export interface ParquetLakeOptions {
   readonly timeField?: string;
   /** `day` partitions by `dt` only; `hour` adds `hour=HH`. @default 'hour' */
   readonly timeGranularity?: 'day' | 'hour';
-}
-
-export interface ManifestFile {
-  /** Relative to the table folder, with `/` separators. */
-  readonly path: string;
-  readonly kind: 'data' | 'errors';
-  readonly rows: number;
-  readonly shardId: string;
-  readonly firstSequenceNumber: string;
-  readonly lastSequenceNumber: string;
-  /** Partition values of a data file, e.g. `{ plaza_id: 'P07', dt: '2026-11-26', hour: '10' }`. */
-  readonly partition?: Readonly<Record<string, string>>;
-  readonly minEventTime?: string;
-  readonly maxEventTime?: string;
-}
-
-export interface Manifest {
-  readonly commit: number;
-  readonly stream: string;
-  readonly committedAt: string;
-  /** Positions of every shard after this commit (not only the ones this batch touched). */
-  readonly positions: Readonly<Record<string, string>>;
-  readonly files: readonly ManifestFile[];
+  /** The size compaction merges small files up to, in MiB. @default 128 */
+  readonly targetFileMiB?: number;
+  /** Run compaction this often, in seconds; 0 runs it only when `compact()` is called. @default 60 */
+  readonly compactionIntervalSeconds?: number;
+  /** A partition still being written is compacted once it holds this many small files. @default 8 */
+  readonly compactionMinFiles?: number;
+  /** A partition's time range must have ended this long ago (seconds) before its last few small files merge. @default 300 */
+  readonly compactionQuietSeconds?: number;
+  /** Files replaced by a compaction are deleted this long after it (seconds), so readers of the older list finish. @default 300 */
+  readonly replacedGraceSeconds?: number;
+  readonly logger?: Logger;
+  /** The clock, in ms since the epoch. @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface ParquetLake extends DeliveryDestination {
-  /** The committed manifests, oldest first. */
+  /** The manifests from the newest snapshot on, oldest first: together they name every live file. */
   manifests(): Promise<Manifest[]>;
+  /** The live files at the last commit, as one consistent list (what a reader should read). */
+  snapshot(): Promise<{ commit: number; files: ManifestFile[] }>;
+  /** Merges small files now (after any batch being written); resolves with what it merged. */
+  compact(): Promise<CompactionResult>;
   close(): Promise<void>;
 }
 
-const MANIFEST_DIR = '_manifest';
-/** A checksummed state file (src/core/state-file.ts); manifests written before checksums are plain JSON. */
-const MANIFEST_FORMAT: StateFormat = { kind: 'lake-manifest', version: 1, legacy: (b) => b[0] === 0x7b };
+export interface CompactionResult {
+  /** Files merged away, and files written in their place. */
+  readonly filesReplaced: number;
+  readonly filesWritten: number;
+  /** Files of earlier compactions deleted now that their grace period is over. */
+  readonly filesDeleted: number;
+}
+
 const ERRORS_DIR = '_errors';
+/** The live files at the last commit, rewritten after each commit (plain JSON, for readers outside the server). */
+const CURRENT_FILE = '_current.json';
+const MiB = 1024 * 1024;
 
 export async function openParquetLake(options: ParquetLakeOptions): Promise<ParquetLake> {
   const schema = options.schema ?? TOLL_TRANSACTIONS;
@@ -78,17 +92,48 @@ export async function openParquetLake(options: ParquetLakeOptions): Promise<Parq
   }
   const root = path.join(options.dir, schema.name);
   await fs.mkdir(path.join(root, MANIFEST_DIR), { recursive: true });
+  const targetFileMiB = options.targetFileMiB ?? 128;
+  if (!(targetFileMiB >= 1 && targetFileMiB <= 1024)) {
+    throw new TollstreamError('INVALID_ARGUMENT', `targetFileMiB must be from 1 to 1024 (got ${targetFileMiB})`, { context: { targetFileMiB } });
+  }
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
-  const lake = new Lake(root, schema, partitionBy, timeField, options.timeGranularity ?? 'hour', instance, conn);
-  await lake.recover();
+  const lake = new Lake(root, schema, partitionBy, timeField, options.timeGranularity ?? 'hour', instance, conn, {
+    policy: {
+      targetBytes: targetFileMiB * MiB,
+      minFiles: options.compactionMinFiles ?? 8,
+      quietMs: (options.compactionQuietSeconds ?? 300) * 1000,
+    },
+    graceMs: (options.replacedGraceSeconds ?? 300) * 1000,
+    logger: (options.logger ?? silentLogger).child({ component: 'lake', dir: root }),
+    now: options.now ?? Date.now,
+  });
+  try {
+    await lake.recover();
+  } catch (err) {
+    await lake.close();
+    throw err;
+  }
+  const interval = options.compactionIntervalSeconds ?? 60;
+  if (interval > 0) lake.compactEvery(interval * 1000);
   return lake;
+}
+
+interface LakeSettings {
+  readonly policy: CompactionPolicy;
+  readonly graceMs: number;
+  readonly logger: Logger;
+  readonly now: () => number;
 }
 
 class Lake implements ParquetLake {
   readonly description: string;
   private committed: Manifest[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  /** Files replaced by a compaction, waiting for their grace period to end. */
+  private replaced: Array<{ path: string; at: number }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly root: string,
@@ -98,42 +143,26 @@ class Lake implements ParquetLake {
     private readonly granularity: 'day' | 'hour',
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    private readonly settings: LakeSettings,
   ) {
     this.description = `parquet:${root}`;
   }
 
-  /** Loads the manifests and deletes every file none of them names: the leftovers of an interrupted batch. */
+  /**
+   * Loads the manifests from the newest snapshot on and deletes every file none of them names: the leftovers
+   * of an interrupted batch or compaction, files a compaction replaced, manifests a snapshot made redundant.
+   */
   async recover(): Promise<void> {
-    const names = (await fs.readdir(path.join(this.root, MANIFEST_DIR))).sort();
-    for (const name of names) {
-      const full = path.join(this.root, MANIFEST_DIR, name);
-      if (!/^\d{20}\.json$/.test(name)) {
-        await fs.rm(full, { force: true });
-        continue;
-      }
-      const read = decodeStateFile(MANIFEST_FORMAT, await fs.readFile(full));
-      let manifest: Manifest | undefined;
-      try {
-        if (read.ok) manifest = JSON.parse(read.body.toString('utf8')) as Manifest;
-      } catch {
-        manifest = undefined;
-      }
-      if (!read.ok || typeof manifest !== 'object' || manifest === null || typeof manifest.positions !== 'object' || !Array.isArray(manifest.files)) {
-        // Refused before anything is deleted: the files only this manifest names must stay.
-        throw new TollstreamError(
-          'STATE_CORRUPT',
-          `the lake manifest ${full} is damaged (${read.ok ? 'it is not a manifest of a known layout' : read.detail}); restore it from a backup before delivery can resume`,
-          { context: { file: full } },
-        );
-      }
-      if (read.legacy) await writeStateFile(full, MANIFEST_FORMAT, read.body);
-      this.committed.push(manifest);
-    }
-    const live = new Set(this.committed.flatMap((m) => m.files.map((f) => f.path)));
+    const { manifests, superseded } = await readManifests(this.root);
+    this.committed = manifests;
+    const live = new Set(liveFiles(this.committed).map((f) => f.path));
     for (const file of await listFiles(this.root)) {
-      if (file.startsWith(`${MANIFEST_DIR}/`)) continue;
+      if (file.startsWith(`${MANIFEST_DIR}/`) || file === CURRENT_FILE) continue;
       if (!live.has(file)) await fs.rm(path.join(this.root, file), { force: true });
     }
+    // Only once the files they alone named are gone: a crash in between finds the snapshot again.
+    for (const file of superseded) await fs.rm(file, { force: true });
+    await this.writeCurrent();
   }
 
   async positions(stream: string): Promise<Record<string, string>> {
@@ -149,6 +178,23 @@ class Lake implements ParquetLake {
     return [...this.committed];
   }
 
+  async snapshot(): Promise<{ commit: number; files: ManifestFile[] }> {
+    return { commit: this.committed.at(-1)?.commit ?? 0, files: liveFiles(this.committed) };
+  }
+
+  compact(): Promise<CompactionResult> {
+    const run = this.queue.then(() => this.compactNow());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  compactEvery(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.compact().catch((err: unknown) => this.settings.logger.error('compacting the lake failed; the files stay as they were and the next pass tries again', { err }));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
   write(batch: DestinationBatch): Promise<void> {
     const run = this.queue.then(() => this.writeBatch(batch));
     this.queue = run.catch(() => undefined);
@@ -156,6 +202,9 @@ class Lake implements ParquetLake {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
     await this.queue;
     this.conn.closeSync();
     this.instance.closeSync();
@@ -179,10 +228,72 @@ class Lake implements ParquetLake {
     } catch (err) {
       throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing Parquet files under ${this.root} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    const manifest: Manifest = { commit: (previous?.commit ?? 0) + 1, stream: batch.stream, committedAt: new Date().toISOString(), positions, files };
-    const name = `${String(manifest.commit).padStart(20, '0')}.json`;
-    await writeStateFile(path.join(this.root, MANIFEST_DIR, name), MANIFEST_FORMAT, JSON.stringify(manifest, null, 1));
+    const manifest: Manifest = { commit: (previous?.commit ?? 0) + 1, stream: batch.stream, committedAt: new Date(this.settings.now()).toISOString(), positions, files };
+    await writeManifest(this.root, manifest);
     this.committed.push(manifest);
+    await this.writeCurrent();
+  }
+
+  /**
+   * One compaction pass: deletes the files of earlier passes whose grace period is over, merges the planned
+   * groups into new files (synced), then commits them with one snapshot manifest and drops the older manifests.
+   */
+  private async compactNow(): Promise<CompactionResult> {
+    if (this.closed) return { filesReplaced: 0, filesWritten: 0, filesDeleted: 0 };
+    const now = this.settings.now();
+    const expired = this.replaced.filter((r) => r.at + this.settings.graceMs <= now);
+    for (const r of expired) await fs.rm(path.join(this.root, r.path), { force: true });
+    this.replaced = this.replaced.filter((r) => r.at + this.settings.graceMs > now);
+
+    const previous = this.committed.at(-1);
+    const live = liveFiles(this.committed);
+    const sizes = new Map<string, number>();
+    for (const f of live) if (f.kind === 'data') sizes.set(f.path, f.bytes ?? (await fs.stat(path.join(this.root, f.path))).size);
+    const groups = planCompaction(live, (f) => sizes.get(f.path) ?? 0, this.settings.policy, now);
+    if (!previous || groups.length === 0) return { filesReplaced: 0, filesWritten: 0, filesDeleted: expired.length };
+
+    const commit = previous.commit + 1;
+    const written: ManifestFile[] = [];
+    const replaces = new Set<string>();
+    const select = this.schema.columns.map((c) => quote(c.name)).join(', ');
+    try {
+      for (const [i, group] of groups.entries()) {
+        const rel = `${group.dir}/c${String(commit).padStart(20, '0')}-${i}.parquet`;
+        const target = path.join(this.root, rel);
+        const sources = group.files.map((f) => literal(path.join(this.root, f.path))).join(', ');
+        await this.conn.run(`COPY (SELECT ${select} FROM read_parquet([${sources}]) ORDER BY shard_id, sequence_number) TO ${literal(`${target}.tmp`)} (FORMAT PARQUET)`);
+        await syncFile(`${target}.tmp`);
+        await fs.rename(`${target}.tmp`, target);
+        written.push(mergedEntry(rel, group.files, (await fs.stat(target)).size));
+        for (const f of group.files) replaces.add(f.path);
+      }
+      for (const dir of new Set(groups.map((g) => g.dir))) await fsyncDir(path.join(this.root, dir));
+    } catch (err) {
+      throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `compacting Parquet files under ${this.root} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const snapshot: Manifest = {
+      commit,
+      stream: previous.stream,
+      committedAt: new Date(now).toISOString(),
+      positions: previous.positions,
+      files: [...live.filter((f) => !replaces.has(f.path)), ...written],
+      snapshot: true,
+      replaces: [...replaces],
+    };
+    await writeManifest(this.root, snapshot);
+    const superseded = this.committed.map((m) => m.commit);
+    this.committed = [snapshot];
+    for (const old of superseded) await fs.rm(path.join(this.root, MANIFEST_DIR, manifestName(old)), { force: true });
+    for (const p of replaces) this.replaced.push({ path: p, at: now });
+    await this.writeCurrent();
+    this.settings.logger.info('compacted lake files', { commit, filesReplaced: replaces.size, filesWritten: written.length });
+    return { filesReplaced: replaces.size, filesWritten: written.length, filesDeleted: expired.length };
+  }
+
+  /** `_current.json`: the live data files of the last commit, written atomically after it. */
+  private async writeCurrent(): Promise<void> {
+    const files = liveFiles(this.committed).filter((f) => f.kind === 'data').map((f) => f.path);
+    await writeFileAtomic(path.join(this.root, CURRENT_FILE), JSON.stringify({ commit: this.committed.at(-1)?.commit ?? 0, files }, null, 1));
   }
 
   private async writeDataFiles(rows: readonly Row[], ranges: ReadonlyMap<string, [string, string]>): Promise<ManifestFile[]> {
@@ -233,6 +344,7 @@ class Lake implements ParquetLake {
       await this.conn.run(`COPY (SELECT ${select} FROM batch WHERE _file = ${i} ORDER BY shard_id, sequence_number) TO ${literal(tmp)} (FORMAT PARQUET)`);
       await syncFile(tmp);
       await fs.rename(tmp, target);
+      files[i] = { ...file, bytes: (await fs.stat(target)).size };
     }
     await this.conn.run('DROP TABLE batch');
     return files;

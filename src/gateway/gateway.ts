@@ -36,8 +36,8 @@ export interface GatewayOptions {
   readonly metrics?: Registry;
   /** Serves `/v1/reports`, `/v1/warehouse/query` and `/v1/reference/stations`; absent, they answer 503. @default none */
   readonly warehouse?: Warehouse;
-  /** Warehouse queries (SQL and reports) running at once: per caller, and in all. @default 2 per caller, 8 in all */
-  readonly warehouseQueries?: QuerySlotLimits;
+  /** Warehouse queries (SQL and reports) running at once: per caller, and in all; a `QuerySlots` shares them with the PostgreSQL port. @default 2 per caller, 8 in all */
+  readonly warehouseQueries?: QuerySlotLimits | QuerySlots;
   /** Serves `/v1/queries` (continuous SQL on the log); absent, those routes answer 404. @default none */
   readonly queries?: QueryManager;
   /**
@@ -128,7 +128,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     deliveries: options.deliveries ?? (() => []),
     subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
   };
-  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, querySlots: new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
+  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, querySlots: options.warehouseQueries instanceof QuerySlots ? options.warehouseQueries : new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
 
   async function handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();

@@ -6,17 +6,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { DEFAULT_CONFIG, lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
-import { DeliveryStream, openParquetLake, warehouseDestination, type DeliveryDestination } from '../delivery/index.ts';
+import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
 import { createAuthenticator, createGateway } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog } from './cluster-log.ts';
 import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
-import { openDuckDBWarehouse, openPostgresWarehouse, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
+import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { alertChannels, startAlerts, type RunningAlerts } from './alerts.ts';
@@ -30,6 +30,7 @@ import { registerProcessMetrics } from './process-metrics.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { startMetricsHistory } from './metrics-history.ts';
 import { createDeadLetterRoutes } from './dead-letters.ts';
+import { checkBiExposure, startBi } from './bi.ts';
 
 export interface RunningServer {
   /** Where clients reach the server, e.g. `http://127.0.0.1:4566` (a wildcard host is given as loopback). */
@@ -41,6 +42,8 @@ export interface RunningServer {
   readonly log: StreamLog;
   /** The warehouse; undefined with `warehouse.enabled: false`. */
   readonly warehouse: Warehouse | undefined;
+  /** The PostgreSQL port for BI tools (`bi.enabled`); undefined when off. */
+  readonly biPort: number | undefined;
   /** The running deliveries (`warehouse`, and `lake` when enabled); empty when nothing is delivered. */
   readonly deliveries: readonly DeliveryStream[];
   /**
@@ -64,6 +67,9 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url
 /** The delivery of `delivery.stream` into the warehouse table `toll_transactions`. */
 const WAREHOUSE_DELIVERY = 'warehouse';
 
+/** Records in one lake batch at most: about 128 MiB of tolls, so the size and time hints decide, not this. */
+const LAKE_MAX_BATCH_RECORDS = 500_000;
+
 /** The shard count of a declared stream that does not name one (as documented in the config schema). */
 const DECLARED_STREAM_SHARDS = 2;
 
@@ -75,6 +81,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
   // Decided before anything opens: a refused exposure leaves no trace.
   const access = accessMode(config);
+  checkBiExposure(config);
   const dataDir = path.resolve(config.dataDir);
   restrictDataDir(dataDir, logger);
   try {
@@ -143,6 +150,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       queries = manager;
     }
 
+    // One budget of warehouse queries for the HTTP routes and the BI port together.
+    const querySlots = new QuerySlots({ perCaller: warehouseLimits(config).queriesPerCaller, total: warehouseLimits(config).maxConcurrentQueries });
     const authenticator = createAuthenticator({ accessKeys: config.auth.accessKeys, apiKeys: config.auth.apiKeys });
     if (access === 'open-network') logger.warn(describeAccess(access, config), { access, host: config.host });
     else logger.info(describeAccess(access, config), { access, host: config.host });
@@ -189,9 +198,11 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),
       // A cluster node shows its leases in /health (one node holds every lease; nothing to show).
       ...(config.cluster && workLeases ? { leases: workLeases.status } : {}),
-      warehouseQueries: { perCaller: warehouseLimits(config).queriesPerCaller, total: warehouseLimits(config).maxConcurrentQueries },
+      warehouseQueries: querySlots,
     });
     undo.unshift(() => gateway.close());
+    const bi = warehouse && config.bi.enabled ? await startBi(config, warehouse, querySlots, logger) : undefined;
+    if (bi) undo.unshift(() => bi.close());
     // Open notification streams end first, so closing the gateway need not wait for them.
     if (alerts) undo.unshift(() => alerts.endStreams());
     if (stations) undo.unshift(() => stations.endStreams());
@@ -208,6 +219,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       apiKeys: config.auth.apiKeys.length > 0,
       warehouse: warehouse ? (config.warehouse.kind === 'postgres' ? 'postgres' : warehousePath(config)) : false,
       deliveries: deliveries.map((d) => d.name),
+      ...(bi ? { biPort: bi.port } : {}),
       alerts: config.alerts.enabled,
       queries: queries ? queries.listQueries().map((q) => q.name) : false,
     });
@@ -219,6 +231,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       access,
       log,
       warehouse,
+      biPort: bi?.port,
       deliveries,
       close() {
         closing ??= (async () => {
@@ -290,9 +303,19 @@ async function startDeliveries(
   undo: Array<() => Promise<void> | void>,
 ): Promise<DeliveryStream[]> {
   const stream = config.delivery.stream;
-  const destinations: Array<{ name: string; destination: () => Promise<DeliveryDestination> }> = [];
+  const destinations: Array<{ name: string; destination: () => Promise<DeliveryDestination>; buffering?: BufferingHints; maxBatchRecords?: number }> = [];
   if (warehouse) destinations.push({ name: WAREHOUSE_DELIVERY, destination: async () => warehouseDestination(warehouse, TOLL_TRANSACTIONS.name) });
-  if (config.lake.enabled) destinations.push({ name: 'lake', destination: () => openParquetLake({ dir: lakeDir(config) }) });
+  const lake = { ...DEFAULT_CONFIG.lake, ...config.lake };
+  if (lake.enabled) {
+    destinations.push({
+      name: 'lake',
+      destination: () =>
+        openParquetLake({ dir: lakeDir(config), targetFileMiB: lake.targetFileMiB, compactionIntervalSeconds: lake.compactionIntervalSeconds, logger }),
+      // Its own buffering, apart from the warehouse's: large batches, so files start larger and compaction has less to do.
+      buffering: { sizeMiB: Math.min(128, lake.targetFileMiB!), intervalSeconds: lake.maxWaitSeconds },
+      maxBatchRecords: LAKE_MAX_BATCH_RECORDS,
+    });
+  }
   if (destinations.length === 0) return [];
   const exists = (await log.listStreams()).some((s) => s.name === stream);
   if (!exists) {
@@ -300,7 +323,7 @@ async function startDeliveries(
     return [];
   }
   const deliveries: DeliveryStream[] = [];
-  for (const { name, destination: open } of destinations) {
+  for (const { name, destination: open, buffering, maxBatchRecords } of destinations) {
     const destination = await open();
     if (destination.close) undo.unshift(() => destination.close!());
     const delivery = new DeliveryStream({
@@ -308,7 +331,8 @@ async function startDeliveries(
       log,
       stream,
       destination,
-      buffering: { sizeMiB: config.delivery.bufferSizeMiB, intervalSeconds: config.delivery.bufferIntervalSeconds },
+      buffering: buffering ?? { sizeMiB: config.delivery.bufferSizeMiB, intervalSeconds: config.delivery.bufferIntervalSeconds },
+      ...(maxBatchRecords === undefined ? {} : { maxBatchRecords }),
       // The warehouse may be shared by the nodes of a cluster: it is written under leases. The lake is this node's.
       shards: name === WAREHOUSE_DELIVERY ? 'assigned' : 'all',
       logger,

@@ -10,3 +10,5 @@ export { openPostgresWarehouse, type PostgresWarehouseOptions } from './postgres
 export { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, POSTGRES_DIALECT } from './dialect.ts';
 export { TABLES, TOLL_TRANSACTIONS, STATION_REFERENCE, THRESHOLD_BREACHES, DELIVERY_POSITIONS, DELIVERY_ERRORS, SOURCE_COLUMNS, tableSchema } from './tables.ts';
 export { rowFromObject, type RowConversion } from './rows.ts';
+export { QuerySlots, type QuerySlotLimits } from './query-slots.ts';
+export { splitStatements } from './sql-text.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkReadStatement, toPositional } from './sql-text.ts';
+import { checkReadStatement, toPositional, splitStatements } from './sql-text.ts';
 
 describe('named parameters for PostgreSQL', () => {
   it('numbers each name once, in order of first use', () => {
@@ -30,5 +30,17 @@ describe('named parameters for PostgreSQL', () => {
     for (const sql of ['select 1', 'WITH x AS (SELECT 1) SELECT * FROM x', 'VALUES (1)', 'TABLE toll_transactions', 'EXPLAIN SELECT 1']) {
       expect(() => checkReadStatement(toPositional(sql)), sql).not.toThrow();
     }
+  });
+});
+
+describe('splitStatements', () => {
+  it('cuts at top-level semicolons only, and leaves out empty and comment-only statements', () => {
+    expect(splitStatements("SET a = 1; SELECT ';' AS x, \"a;b\" FROM t -- c;\n; /* x; */ ;SELECT $$;$$, $q$;$q$")).toEqual([
+      'SET a = 1',
+      " SELECT ';' AS x, \"a;b\" FROM t -- c;\n",
+      'SELECT $$;$$, $q$;$q$',
+    ]);
+    expect(splitStatements('  -- nothing\n')).toEqual([]);
+    expect(splitStatements("SELECT E'a\\';b'")).toEqual(["SELECT E'a\\';b'"]);
   });
 });

@@ -150,3 +150,49 @@ export function checkReadStatement(statement: NamedStatement): void {
     });
   }
 }
+
+/**
+ * Cuts a text of several statements at its top-level `;`, as PostgreSQL's simple query protocol does; strings,
+ * quoted identifiers, comments and dollar-quoted bodies are not cut. Statements of only blanks are left out.
+ */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? n : end;
+    } else if (c === '/' && next === '*') {
+      i = skipBlockComment(sql, i);
+    } else if (c === "'" || c === '"') {
+      const escapes = c === "'" && i > 0 && /[eE]/.test(sql[i - 1]!) && (i < 2 || !IDENT_PART.test(sql[i - 2]!));
+      i = skipQuoted(sql, i, c, escapes);
+    } else if (c === '$' && (next === '$' || (next !== undefined && IDENT_START.test(next)))) {
+      let j = i + 1;
+      while (j < n && IDENT_PART.test(sql[j]!)) j++;
+      if (sql[j] === '$') {
+        const tag = sql.slice(i, j + 1);
+        const end = sql.indexOf(tag, j + 1);
+        i = end < 0 ? n : end + tag.length;
+      } else {
+        i = j;
+      }
+    } else if (c === ';') {
+      out.push(sql.slice(start, i));
+      start = ++i;
+    } else {
+      i++;
+    }
+  }
+  out.push(sql.slice(start));
+  return out.filter((s) => /\S/.test(stripComments(s)));
+}
+
+/** The text without its `--` and block comments (used only to tell an empty statement). */
+function stripComments(sql: string): string {
+  return sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
+}

@@ -186,7 +186,8 @@ describe('warehouse API protection and switches', () => {
 
   it('also delivers into the Parquet lake when it is enabled, and exports both deliveries', async () => {
     const dir = dataDir('lake');
-    const server = await start(serverConfig(dir, { lake: { enabled: true } }));
+    // The lake buffers on its own (lake.maxWaitSeconds, 300 s by default); a second here.
+    const server = await start(serverConfig(dir, { lake: { enabled: true, maxWaitSeconds: 1 } }));
     try {
       const records = traffic(300, 31);
       const txs = distinct(records);
