@@ -215,6 +215,10 @@ export class CheckpointChain {
     const all = await this.listDeltas();
     const fallbackBase = newest && 'value' in newest ? Math.max(-1, ...all.filter((d) => d.base < full.id).map((d) => d.base)) : -1;
     await this.removeDeltas((d) => d.tmp || (d.base === full.id ? d.id > lastId : d.base !== fallbackBase));
+    // A full checkpoint a crash cut short, never renamed into place.
+    await rm(this.file(`${CHECKPOINT}.tmp`), { force: true }).catch((err: unknown) => {
+      throw ioError(`cannot remove a checkpoint of query ${this.name} left half written`, err, { query: this.name, folder: this.folder });
+    });
 
     this.merged = { states, positions, sinks };
     this.lastId = lastId;
