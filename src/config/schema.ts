@@ -133,6 +133,8 @@ export interface TollstreamConfig {
     readonly enabled: boolean;
     /** Time between checkpoints of a query's state and input positions, in ms: at most this much input is re-read after a crash. @default 1000 */
     readonly checkpointIntervalMs: number;
+    /** Every how many checkpoints one holds the whole state; the others hold what changed since the one before. @default 10 */
+    readonly checkpointFullEvery?: number;
     /**
      * The only directory a query's file reference tables ('path') may read from: a relative path starts here;
      * an absolute path elsewhere, `..` or a symbolic link out of it is refused (PATH_NOT_ALLOWED), because the
@@ -251,7 +253,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
   lake: { enabled: false },
   reference: {},
-  queries: { enabled: true, checkpointIntervalMs: 1000 },
+  queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1 },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
@@ -327,6 +329,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'reference.stationsFile': { type: 'string' },
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
+  'queries.checkpointFullEvery': { type: 'integer', min: 1, max: 1000 },
   'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'alerts.enabled': { type: 'boolean' },
   'alerts.timeZone': { type: 'string', check: checkTimeZone },
