@@ -160,10 +160,10 @@ export class CheckpointChain {
       const previous = decodeFull(previousBytes);
       fullBytes = previousBytes?.length ?? 0;
       if (!(previous && 'value' in previous)) {
-        this.opened = true;
         if (!newest && !previous) {
           await this.removeDeltas(() => true);
           this.reset();
+          this.opened = true;
           return null;
         }
         throw new TollstreamError(
