@@ -9,7 +9,7 @@
  * Reported per phase: checkpoints taken, bytes written per checkpoint (mean, max), checkpoint duration (barrier
  * to durable), the main thread's CPU and the whole process's CPU (every thread) over the steady part, the
  * main-thread CPU a checkpoint adds (over the reference phase, divided by the checkpoints), and the longest
- * event-loop stall (the time a row waits behind a checkpoint).
+ * event-loop stall (the time a row waits behind a checkpoint), and the resident memory at the end.
  *
  * Flags: --keys N (300000), --rate N (rows/s; 5000), --seconds N (20), --quick (100000 keys, 10 s),
  * --phases LIST (every phase by default). Local files only. See docs/benchmarks.md.
@@ -98,6 +98,8 @@ interface PhaseResult {
   readonly stallP99Ms: number;
   readonly rowsIn: number;
   readonly wallS: number;
+  /** Resident memory at the end of the steady part (the checkpoint thread's merged copy of the state included). */
+  readonly rssBytes: number;
 }
 
 function row(i: number, rng: () => number, t: number): { data: Buffer; partitionKey: string } {
@@ -185,6 +187,7 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
       stallP99Ms: stall.percentile(99) / 1e6,
       rowsIn: manager.info('q').stats.rowsInTotal - rows0,
       wallS,
+      rssBytes: process.memoryUsage().rss,
     };
   } finally {
     await manager.close();
@@ -207,7 +210,7 @@ const ms = (s: number) => (Number.isFinite(s) ? String(round(s, 1)) : 'n/a');
 const mb = (b: number) => (Number.isFinite(b) ? String(round(b / 1e6, 2)) : 'n/a');
 console.log(
   formatTable(
-    ['phase', 'checkpoints', 'MB/ckpt mean', 'MB/ckpt max', 'ckpt ms mean', 'ckpt ms max', 'main CPU s', 'process CPU s', 'main ms/ckpt', 'stall max ms', 'stall p99 ms', 'rows in'],
+    ['phase', 'checkpoints', 'MB/ckpt mean', 'MB/ckpt max', 'ckpt ms mean', 'ckpt ms max', 'main CPU s', 'process CPU s', 'main ms/ckpt', 'stall max ms', 'stall p99 ms', 'rows in', 'RSS MB'],
     results.map((r) => [
       r.phase.name,
       String(r.checkpoints),
@@ -221,6 +224,7 @@ console.log(
       ms(r.stallMaxMs),
       ms(r.stallP99Ms),
       formatCount(r.rowsIn),
+      String(Math.round(r.rssBytes / 1e6)),
     ]),
   ),
 );
