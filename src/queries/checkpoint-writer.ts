@@ -22,6 +22,8 @@ export class CheckpointWriter {
   private worker: Worker | null = null;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
+  /** Settles when the reply to each request under way has come. */
+  private readonly underWay = new Set<Promise<void>>();
 
   constructor(
     private readonly settings: ChainSettings,
@@ -60,11 +62,22 @@ export class CheckpointWriter {
   private request(req: Request): Promise<unknown> {
     const worker = this.start();
     const seq = ++this.seq;
-    return new Promise((resolve, reject) => {
+    const reply = new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       worker.ref();
-      worker.postMessage({ ...req, seq });
+      try {
+        worker.postMessage({ ...req, seq });
+      } catch (err) {
+        // A state that cannot be cloned (as it could not be serialized): this request fails, the thread goes on.
+        this.pending.delete(seq);
+        if (this.pending.size === 0) worker.unref();
+        reject(new TollstreamError('INTERNAL', `a checkpoint cannot be handed to the checkpoint thread: ${(err as Error).message}`, { cause: err, context: { query: req.name } }));
+      }
     });
+    const settled = reply.then(() => {}, () => {});
+    this.underWay.add(settled);
+    void settled.then(() => this.underWay.delete(settled));
+    return reply;
   }
 
   /** Reads a query's checkpoints afresh: the newest one that reads back whole, or null. */
@@ -85,12 +98,8 @@ export class CheckpointWriter {
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    await Promise.allSettled([...this.pending.values()].map((p) => new Promise<void>((resolve) => {
-      const { resolve: r0, reject: j0 } = p;
-      p.resolve = (v) => (r0(v), resolve());
-      p.reject = (e) => (j0(e), resolve());
-    })));
-    this.worker = null;
+    await Promise.all([...this.underWay]);
+    if (this.worker === worker) this.worker = null;
     await worker.terminate();
   }
 }

@@ -144,6 +144,16 @@ describe('incremental query checkpoints on disk', () => {
   });
 });
 
+describe('the checkpoint thread', () => {
+  it('refuses a checkpoint whose state cannot be handed over, and goes on with the next', async () => {
+    const s = openStore(3);
+    const bad = { ...incremental(1), states: { agg: { run: () => 1 } } };
+    await expect(s.saveCheckpoint('spend', bad)).rejects.toMatchObject({ code: 'INTERNAL', context: { query: 'spend' } });
+    await s.saveCheckpoint('spend', incremental(1));
+    expect(await openStore(3).loadCheckpoint('spend')).toEqual(restoredAt(1));
+  });
+});
+
 describe('full query checkpoints on disk', () => {
   it('refuse a checkpoint with a flipped bit in a stored position, resuming from the one before it', async () => {
     await store.saveCheckpoint('spend', checkpoint(1, 1200));
