@@ -168,6 +168,8 @@ export interface TollstreamConfig {
     readonly enabled: boolean;
     /** Time between checkpoints of a query's state and input positions, in ms: at most this much input is re-read after a crash. @default 1000 */
     readonly checkpointIntervalMs: number;
+    /** Every how many checkpoints one holds the whole state; the others hold what changed since the one before. @default 10 */
+    readonly checkpointFullEvery?: number;
     /**
      * The only directory a query's file reference tables ('path') may read from: a relative path starts here;
      * an absolute path elsewhere, `..` or a symbolic link out of it is refused (PATH_NOT_ALLOWED), because the
@@ -334,7 +336,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   lake: { enabled: false, targetFileMiB: 128, maxWaitSeconds: 300, compactionIntervalSeconds: 60 },
   bi: { enabled: false, host: '127.0.0.1', port: 5433, user: 'tollstream', maxConnections: 64 },
   reference: {},
-  queries: { enabled: true, checkpointIntervalMs: 1000 },
+  queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
   functions: { enabled: true, deploy: [] },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
@@ -426,6 +428,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'reference.stationsFile': { type: 'string' },
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
+  'queries.checkpointFullEvery': { type: 'integer', min: 1, max: 1000 },
   'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'metrics.historyIntervalSeconds': { type: 'integer', min: 0, max: 3600 },
   'metrics.historyRetentionHours': { type: 'integer', min: 1, max: 8760 },

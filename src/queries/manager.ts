@@ -20,6 +20,8 @@ export interface QueryManagerOptions {
   readonly dir: string;
   /** Time between checkpoints, ms. @default 1000 */
   readonly checkpointIntervalMs?: number;
+  /** Every how many checkpoints one is full; the others hold what changed since the one before. @default 10 */
+  readonly checkpointFullEvery?: number;
   /** Default idle timeout of input shards (processing time), ms; a table's 'watermark.idle-timeout' overrides it. @default 60000 */
   readonly idleTimeoutMs?: number;
   /** Rows per batch between operators. @default 512 */
@@ -64,7 +66,7 @@ export class QueryManager {
   constructor(private readonly options: QueryManagerOptions) {
     this.referenceFiles = options.referenceDir === undefined ? undefined : new ReferenceFiles(options.referenceDir);
     this.logger = (options.logger ?? silentLogger).child({ component: 'queries' });
-    this.store = new QueryStore(options.dir, this.logger);
+    this.store = new QueryStore(options.dir, this.logger, { checkpointFullEvery: options.checkpointFullEvery });
     this.log = options.log;
   }
 
@@ -315,6 +317,7 @@ export class QueryManager {
     return this.serial(async () => {
       await Promise.all([...this.running.values()].map((q) => q.stop()));
       this.running.clear();
+      await this.store.close();
       this.started = false;
     });
   }

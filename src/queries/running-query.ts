@@ -224,7 +224,8 @@ export class RunningQuery {
       const bytes = await this.settings.store.saveCheckpoint(this.def.name, checkpoint);
       this.lastId = id;
       this.checkpointedActivity = activity;
-      this.lastCheckpoint = { id, at: new Date(checkpoint.takenAt).toISOString(), durationMs: checkpoint.takenAt - flight.startedAt, bytes };
+      // Barrier to durable: the write (on the checkpoint thread) included.
+      this.lastCheckpoint = { id, at: new Date(checkpoint.takenAt).toISOString(), durationMs: Date.now() - flight.startedAt, bytes };
     })();
     flight.done = done;
     this.inFlight = flight as InFlight;

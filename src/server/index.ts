@@ -140,6 +140,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         log,
         dir: path.join(dataDir, 'queries'),
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
+        checkpointFullEvery: config.queries.checkpointFullEvery,
         referenceDir: references,
         logger: logger.child({ component: 'queries' }),
       });

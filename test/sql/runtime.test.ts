@@ -54,8 +54,11 @@ describe('runQuery', () => {
     expect(tasks.size).toBe(5); // source, where, window aggregate, select, sink
     const source = snapshots.find((s) => s.id === 2 && (s.state as { offset?: number } | null)?.offset !== undefined);
     expect((source?.state as { offset: number }).offset).toBe(20);
-    const window = snapshots.find((s) => s.id === 1 && (s.state as { windows?: unknown[] } | null)?.windows !== undefined);
-    expect((window?.state as { windows: unknown[] }).windows.length).toBeGreaterThan(0);
+    // The window aggregate's state is keyed: its open windows in `meta`, the groups changed since the last checkpoint in `sections`.
+    const window = snapshots.find((s) => s.id === 1 && (s.state as { meta?: { windows?: unknown[] } } | null)?.meta?.windows !== undefined);
+    const state = window?.state as { meta: { windows: unknown[] }; sections: unknown[] };
+    expect(state.meta.windows.length).toBeGreaterThan(0);
+    expect(state.sections.length).toBeGreaterThan(0);
   });
 
   it('aligns barriers across the two inputs of a join without changing its rows', async () => {

@@ -2,6 +2,7 @@
 import type { Acc, CompiledAggregate } from '../expr/aggregates.ts';
 import { restoreAccs, snapshotAccs } from '../expr/aggregates.ts';
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
+import type { EntryKey } from '../runtime/keyed-state.ts';
 
 /**
  * The map key of a group of two or more key values. It groups exactly as `keyOf` (JSON text) does: a
@@ -21,13 +22,25 @@ function groupKey(values: readonly Value[]): string {
 }
 
 export interface Group {
+  /** The map key (the entry key of incremental checkpoints). */
+  readonly key: EntryKey;
   readonly keys: Value[];
   readonly accs: Acc[];
+  /** Added to since the last checkpoint (it is in `GroupTable.changed`). */
+  changed: boolean;
+}
+
+/** A group as a checkpoint keeps it: its key values and accumulators (`snapshotAccs`). */
+interface StoredGroup {
+  readonly keys: Value[];
+  readonly accs: unknown;
 }
 
 export class GroupTable {
   readonly groups = new Map<unknown, Group>();
   private readonly keyValues: Value[];
+  /** Groups added to since the last `takeChanges`, each once. */
+  private changed: Group[] = [];
 
   constructor(
     private readonly keyFns: readonly CompiledFn[],
@@ -46,7 +59,7 @@ export class GroupTable {
   /** The group of the row, created on first sight (no result object: the per-row path of window aggregates). */
   groupFor(row: Row): Group {
     const kf = this.keyFns;
-    let key: unknown;
+    let key: EntryKey;
     let single: Value = null;
     if (kf.length === 0) key = '';
     else if (kf.length === 1) {
@@ -63,12 +76,16 @@ export class GroupTable {
     const keys: Value[] = kf.length === 0 ? [] : kf.length === 1 ? [single] : this.keyValues.slice();
     const accs: Acc[] = new Array<Acc>(this.aggs.length);
     for (let i = 0; i < accs.length; i++) accs[i] = this.aggs[i]!.create();
-    group = { keys, accs };
+    group = { key, keys, accs, changed: false };
     this.groups.set(key, group);
     return group;
   }
 
   add(group: Group, row: Row): void {
+    if (!group.changed) {
+      group.changed = true;
+      this.changed.push(group);
+    }
     const aggs = this.aggs;
     for (let i = 0; i < aggs.length; i++) aggs[i]!.add(group.accs[i]!, row);
   }
@@ -81,16 +98,33 @@ export class GroupTable {
     return out;
   }
 
-  snapshot(): unknown {
-    return [...this.groups.values()].map((g) => ({ keys: g.keys, accs: snapshotAccs(g.accs) }));
+  /** The groups added to since the last call, as [entry key, stored group] (a copy: they change on after it). */
+  takeChanges(): [EntryKey, StoredGroup][] {
+    const out = new Array<[EntryKey, StoredGroup]>(this.changed.length);
+    for (let i = 0; i < this.changed.length; i++) {
+      const g = this.changed[i]!;
+      g.changed = false;
+      out[i] = [g.key, { keys: g.keys, accs: snapshotAccs(g.accs) }];
+    }
+    this.changed = [];
+    return out;
   }
 
-  restore(snapshot: unknown): void {
-    for (const g of snapshot as { keys: Value[]; accs: unknown }[]) {
-      const n = this.keyFns.length;
+  /**
+   * Takes back groups from a checkpoint: the entries of a keyed state, or (a checkpoint written before
+   * incremental checkpoints) the list of every group. The map key is computed again from the key values.
+   */
+  restore(stored: Iterable<readonly [EntryKey, unknown]> | readonly StoredGroup[]): void {
+    const n = this.keyFns.length;
+    for (const item of stored as Iterable<unknown>) {
+      const entry = Array.isArray(item);
+      const g = (entry ? item[1] : item) as StoredGroup;
       const v = g.keys[0];
-      const key = n === 0 ? '' : n === 1 ? (typeof v === 'string' ? `s${v}` : v) : groupKey(g.keys);
-      this.groups.set(key, { keys: g.keys, accs: restoreAccs(g.accs) });
+      const key: EntryKey = n === 0 ? '' : n === 1 ? (typeof v === 'string' ? `s${v}` : (v as EntryKey)) : groupKey(g.keys);
+      // A group of the older layout counts as changed: the next (incremental) checkpoint writes it again.
+      const group: Group = { key, keys: g.keys, accs: restoreAccs(g.accs), changed: !entry };
+      this.groups.set(key, group);
+      if (!entry) this.changed.push(group);
     }
   }
 }

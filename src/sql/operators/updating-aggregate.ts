@@ -6,6 +6,8 @@
 import type { CompiledAggregate } from '../expr/aggregates.ts';
 import type { CompiledFn, Row } from '../expr/types.ts';
 import { RowError } from '../expr/types.ts';
+import type { KeyedState } from '../runtime/keyed-state.ts';
+import { isKeyedState } from '../runtime/keyed-state.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { GroupTable } from './group-table.ts';
 
@@ -37,11 +39,13 @@ export class UpdatingAggregateOperator implements Operator {
   }
 
   handleWatermark(): void {}
-  handleCheckpoint(): unknown {
-    return this.table.snapshot();
+  /** The groups changed since the previous checkpoint (incremental: see runtime/keyed-state.ts). */
+  handleCheckpoint(): KeyedState {
+    return { keyed: 1, meta: null, dropped: [], sections: [{ name: 0, set: this.table.takeChanges(), removed: [] }] };
   }
   restoreState(state: unknown): void {
-    this.table.restore(state);
+    if (!isKeyedState(state)) return this.table.restore(state as Parameters<GroupTable['restore']>[0]);
+    for (const section of state.sections) this.table.restore(section.set);
   }
   handleEnd(): void {}
 }

@@ -3,9 +3,12 @@
  * group, emitted when the watermark passes the window end (plus allowed lateness). A row whose every window
  * already closed is late and goes to the error stream.
  */
+import { TollstreamError } from '../../core/errors.ts';
 import type { CompiledAggregate } from '../expr/aggregates.ts';
 import type { CompiledFn, Row } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
+import type { KeyedSection, KeyedState } from '../runtime/keyed-state.ts';
+import { isKeyedState } from '../runtime/keyed-state.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { restoredTime } from '../runtime/operator.ts';
 import { GroupTable } from './group-table.ts';
@@ -42,6 +45,8 @@ interface OpenWindow {
 export class WindowAggregateOperator implements Operator {
   private readonly windows = new Map<number, OpenWindow>();
   private watermark = Number.NEGATIVE_INFINITY;
+  /** Windows closed since the previous checkpoint (by end): a checkpoint drops them whole. */
+  private closed: number[] = [];
 
   constructor(
     readonly description: string,
@@ -106,20 +111,41 @@ export class WindowAggregateOperator implements Operator {
     const due = [...this.windows.values()].filter((w) => w.end <= limit).sort((a, b) => a.end - b.end);
     for (const w of due) {
       this.windows.delete(w.end);
+      this.closed.push(w.end);
       const extra = [w.start, w.end, w.end - 1, w.end];
       for (const g of w.table.groups.values()) out.emit(w.table.resultRow(g, extra));
     }
   }
 
-  handleCheckpoint(): unknown {
-    return {
-      watermark: this.watermark,
-      windows: [...this.windows.values()].map((w) => ({ start: w.start, end: w.end, groups: w.table.snapshot() })),
-    };
+  /** Incremental (see runtime/keyed-state.ts): one section per open window, holding its groups changed since the previous checkpoint. */
+  handleCheckpoint(): KeyedState {
+    const sections: KeyedSection[] = [];
+    const bounds: { start: number; end: number }[] = [];
+    for (const w of this.windows.values()) {
+      bounds.push({ start: w.start, end: w.end });
+      const set = w.table.takeChanges();
+      if (set.length > 0) sections.push({ name: w.end, set, removed: [] });
+    }
+    const dropped = this.closed;
+    this.closed = [];
+    return { keyed: 1, meta: { watermark: this.watermark, windows: bounds }, dropped, sections };
   }
 
   restoreState(state: unknown): void {
-    const s = state as { watermark: unknown; windows: { start: number; end: number; groups: unknown }[] };
+    if (!isKeyedState(state)) return this.restoreWholeState(state);
+    const meta = state.meta as { watermark: unknown; windows: { start: number; end: number }[] };
+    this.watermark = restoredTime(meta.watermark);
+    for (const w of meta.windows) this.windows.set(w.end, { start: w.start, end: w.end, table: new GroupTable(this.keyFns, this.aggs) });
+    for (const section of state.sections) {
+      const w = this.windows.get(section.name as number);
+      if (!w) throw new TollstreamError('STATE_CORRUPT', `a checkpoint holds groups of a window ending at ${section.name} that it does not list as open`, { context: { window: section.name } });
+      w.table.restore(section.set);
+    }
+  }
+
+  /** A checkpoint written before incremental checkpoints: every window with every group. */
+  private restoreWholeState(state: unknown): void {
+    const s = state as { watermark: unknown; windows: { start: number; end: number; groups: Parameters<GroupTable['restore']>[0] }[] };
     this.watermark = restoredTime(s.watermark);
     for (const w of s.windows) {
       const table = new GroupTable(this.keyFns, this.aggs);
