@@ -10,7 +10,7 @@ import { DEFAULT_CONFIG, lakeDir, referenceDir, warehouseLimits, warehousePath, 
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
-import { createAuthenticator, createGateway } from '../gateway/index.ts';
+import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog } from './cluster-log.ts';
 import { QueryManager } from '../queries/index.ts';
@@ -159,13 +159,21 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     warnAboutOpenDoors(config, logger);
     const consumers = registerConsumerMetrics(metrics);
     const channels = config.alerts.enabled ? alertChannels(config) : undefined;
-    const functionsState =
-      config.alerts.enabled || config.functions.enabled
-        ? openFunctionsState({ log, config, logger, consumers, mirror: breaches ? breachMirror(log) : undefined, notifyOptions: channels?.notifyOptions }, undo)
-        : undefined;
+    let functionsState = config.alerts.enabled ? openFunctionsState({ log, config, logger, consumers, mirror: breaches ? breachMirror(log) : undefined, notifyOptions: channels?.notifyOptions }, undo) : undefined;
     let alerts: RunningAlerts | undefined;
     if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, warehouse, state: functionsState!, channels: channels! }, undo);
-    const functionRoutes = config.functions.enabled ? await startDeployedFunctions({ state: functionsState!, config, authenticator, logger }, undo) : [];
+    let functionRoutes: RouteModule[] = [];
+    if (config.functions.enabled) {
+      try {
+        functionsState ??= openFunctionsState({ log, config, logger, consumers }, undo);
+        functionRoutes = await startDeployedFunctions({ state: functionsState, config, authenticator, logger }, undo);
+      } catch (err) {
+        // Without the spending alerts, deployed functions are the only users of tables.db: a disk that cannot
+        // hold it (full, failing) must not keep the log and the warehouse from serving. Said loudly, once.
+        if (config.alerts.enabled || !isTollstreamError(err, 'IO_ERROR')) throw err;
+        logger.error('deployed functions are off until the next start: their tables cannot be opened', { err });
+      }
+    }
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, consumers, logger }, undo);

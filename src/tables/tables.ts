@@ -147,6 +147,11 @@ function checkIntegrity(db: Database.Database, file: string): void {
     problems = (db.pragma('quick_check(20)') as { quick_check: string }[]).map((r) => r.quick_check);
   } catch (err) {
     db.close();
+    // A check that could not read (a full or failing disk: SQLITE_IOERR*, SQLITE_FULL) says nothing of the file.
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' || code === 'SQLITE_CANTOPEN') {
+      throw new TollstreamError('IO_ERROR', `cannot check the tables database ${file}: ${(err as Error).message}`, { context: { path: file }, cause: err });
+    }
     throw corrupt(file, `PRAGMA quick_check: ${(err as Error).message}`, err);
   }
   if (problems.length === 1 && problems[0] === 'ok') return;
