@@ -7,11 +7,9 @@
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { asResponse, errorResponse, send, type Request, type Response, type RouteModule } from '../gateway/index.ts';
+import { intParam, noRoute, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
-const REDRIVE = /^\/v1\/dead-letters\/([a-z0-9-]{1,64})\/(\d{1,15})\/redrive$/;
 
 export function createDeadLetterRoutes(options: {
   readonly consumers: ConsumerMetrics;
@@ -19,13 +17,8 @@ export function createDeadLetterRoutes(options: {
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   readonly logger: Logger;
 }): RouteModule {
-  let requests = 0;
   const list = (res: Response, query: URLSearchParams) => {
-    const limitText = query.get('limit') ?? '100';
-    const limit = Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new TollstreamError('INVALID_ARGUMENT', `limit must be an integer from 1 to 1000, got '${limitText}'`, { context: { parameter: 'limit' } });
-    }
+    const limit = intParam(query, 'limit', 1, 1000, 100);
     const deadLetters = options.consumers.notifyStores().flatMap(({ name, notify }) =>
       notify.listDeadLetters({ limit }).map((d) => ({
         store: name,
@@ -40,7 +33,7 @@ export function createDeadLetterRoutes(options: {
       })),
     );
     deadLetters.sort((a, b) => (a.failedAt < b.failedAt ? 1 : a.failedAt > b.failedAt ? -1 : 0));
-    send(res, 200, JSON_HEADERS, JSON.stringify({ deadLetters: deadLetters.slice(0, limit) }));
+    sendJson(res, 200, { deadLetters: deadLetters.slice(0, limit) });
   };
   const redrive = (res: Response, store: string, id: number) => {
     const found = options.consumers.notifyStores().find((s) => s.name === store);
@@ -49,22 +42,11 @@ export function createDeadLetterRoutes(options: {
     }
     found.notify.redriveDeadLetter(id);
     options.logger.info('dead letter sent again', { store, deadLetterId: id });
-    send(res, 200, JSON_HEADERS, JSON.stringify({ redriven: { store, id } }));
+    sendJson(res, 200, { redriven: { store, id } });
   };
-  return {
-    matches: (method, path) => (path === '/v1/dead-letters' && (method === 'GET' || method === 'HEAD')) || (method === 'POST' && REDRIVE.test(path)),
-    async handle(req: Request, res: Response) {
-      try {
-        options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
-        const url = new URL(req.url ?? '/', 'http://localhost');
-        const m = REDRIVE.exec(url.pathname);
-        if (m) redrive(res, m[1]!, Number(m[2]));
-        else list(res, url.searchParams);
-      } catch (err) {
-        if (asResponse(res).headersSent) return;
-        const answer = errorResponse(err, 'native', options.logger, `dead-letters-${(requests++).toString(36)}`);
-        send(res, answer.status, answer.headers, answer.body);
-      }
-    },
-  };
+  return operatorRoutes('/v1/dead-letters', options, (req, res, parts, query) => {
+    if (parts.length === 0 && (req.method === 'GET' || req.method === 'HEAD')) return list(res, query);
+    if (parts.length === 3 && parts[2] === 'redrive' && req.method === 'POST' && /^\d{1,15}$/.test(parts[1]!)) return redrive(res, parts[0]!, Number(parts[1]));
+    throw noRoute(req, `/v1/dead-letters/${parts.join('/')}`, 'see docs/notify.md, "Dead letters over HTTP"');
+  });
 }

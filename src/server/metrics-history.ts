@@ -12,7 +12,7 @@
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { asResponse, errorResponse, send, type Request, type Response, type RouteModule } from '../gateway/index.ts';
+import { noRoute, operatorRoutes, sendJson, type RouteModule } from '../gateway/index.ts';
 import { ensureStream, type StartPosition, type StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 
@@ -115,22 +115,11 @@ export async function startMetricsHistory(options: MetricsHistoryOptions): Promi
   }, options.intervalSeconds * 1000);
   timer.unref();
 
-  let requests = 0;
-  const routes: RouteModule = {
-    matches: (method, path) => path === '/v1/metrics/history' && (method === 'GET' || method === 'HEAD'),
-    async handle(req: Request, res: Response) {
-      try {
-        options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
-        const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-        const body = JSON.stringify({ intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query)) });
-        send(res, 200, { 'content-type': 'application/json' }, body); // Node drops the body of a HEAD answer itself
-      } catch (err) {
-        if (asResponse(res).headersSent) return;
-        const answer = errorResponse(err, 'native', logger, `history-${(requests++).toString(36)}`);
-        send(res, answer.status, answer.headers, answer.body);
-      }
-    },
-  };
+  const routes = operatorRoutes('/v1/metrics/history', { operatorAuth: options.operatorAuth, logger }, async (req, res, parts, query) => {
+    if (parts.length > 0 || (req.method !== 'GET' && req.method !== 'HEAD')) throw noRoute(req, `/v1/metrics/history/${parts.join('/')}`, 'the history is read with GET /v1/metrics/history');
+    // Node drops the body of a HEAD answer itself.
+    sendJson(res, 200, { intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query)) });
+  });
   return { routes, sample, stop: () => clearInterval(timer) };
 }
 
