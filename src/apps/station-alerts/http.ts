@@ -9,7 +9,7 @@
  */
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { asResponse, ClientGoneError, errorResponse, readBody, send, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
+import { intParam, noRoute, operatorRoutes, readJsonObject, send, sendJson, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
 import type { StreamLog } from '../../log/index.ts';
 import { writeSse, type Notify, type SseEvent } from '../../notify/index.ts';
 import type { Tables } from '../../tables/index.ts';
@@ -27,21 +27,19 @@ export interface OperatorApiOptions {
   readonly logger: Logger;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
-const PREFIXES = ['/v1/operator/alerts', '/v1/operator/subscriptions'];
 const MAX_BODY_BYTES = 16 * 1024;
-let requestCounter = 0;
 
 export function createOperatorApi(options: OperatorApiOptions): RouteModule {
-  const dispatch = async (req: Request, res: Response, path: string, query: URLSearchParams): Promise<void> => {
-    options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
+  // The operator routes of the gateway's kit: the key checked first, errors in the native shape.
+  return operatorRoutes('/v1/operator', options, (req, res, parts, query) => {
     const method = req.method ?? 'GET';
+    const path = `/v1/operator/${parts.join('/')}`;
     if (path === '/v1/operator/alerts' && method === 'GET') return listAlerts(options, res, query);
     if (path === '/v1/operator/alerts/stream' && method === 'GET') return alertStream(options, req, res);
     if (path === '/v1/operator/alerts/acknowledge' && method === 'POST') return acknowledge(options, req, res);
     if (path === '/v1/operator/subscriptions' && method === 'GET') {
       const subscriptions = options.notify.listSubscriptions(TOPIC).map((s) => ({ id: s.id, topic: s.topic, url: s.url, createdAt: new Date(s.createdAt).toISOString() }));
-      return send(res, 200, JSON_HEADERS, JSON.stringify({ subscriptions }));
+      return sendJson(res, 200, { subscriptions });
     }
     if (path === '/v1/operator/subscriptions' && method === 'POST') return subscribe(options, req, res);
     const m = /^\/v1\/operator\/subscriptions\/(\d+)$/.exec(path);
@@ -53,51 +51,14 @@ export function createOperatorApi(options: OperatorApiOptions): RouteModule {
       options.notify.unsubscribe(id);
       return send(res, 204, {}, '');
     }
-    throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the operator routes are listed in docs/station-alerts.md`);
-  };
-
-  return {
-    matches: (_method, path) => PREFIXES.some((p) => path === p || path.startsWith(`${p}/`)),
-    async handle(req, res) {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      try {
-        await dispatch(req, res, q < 0 ? url : url.slice(0, q), new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
-      } catch (err) {
-        if (err instanceof ClientGoneError) return;
-        const r = asResponse(res);
-        if (r.headersSent) {
-          if (!r.writableEnded) r.end();
-          return;
-        }
-        const answer = errorResponse(err, 'native', options.logger, `station-${(requestCounter++).toString(36)}`);
-        send(res, answer.status, answer.headers, answer.body);
-      }
-    },
-  };
+    throw noRoute(req, path, 'the operator routes are listed in docs/station-alerts.md');
+  });
 }
 
 function listAlerts(options: OperatorApiOptions, res: Response, query: URLSearchParams): void {
-  const limitText = query.get('limit') ?? '100';
-  const limit = Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new TollstreamError('INVALID_ARGUMENT', `limit must be an integer from 1 to 1000, got '${limitText}'`, { context: { parameter: 'limit' } });
-  }
+  const limit = intParam(query, 'limit', 1, 1000, 100);
   const page = options.tables.query<StationAlert>(TABLES.alerts, ALERTS_PK, { order: 'desc', limit });
-  send(res, 200, JSON_HEADERS, JSON.stringify({ alerts: page.items.map((i) => i.value) }));
-}
-
-/** The request body as a JSON object; `shape` names its fields in the error. */
-async function readObject(req: Request, shape: string): Promise<Record<string, unknown>> {
-  let body: unknown;
-  try {
-    body = JSON.parse((await readBody(req, MAX_BODY_BYTES)).toString('utf8'));
-  } catch (err) {
-    if (err instanceof ClientGoneError || err instanceof TollstreamError) throw err;
-    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TollstreamError('MALFORMED_REQUEST', `the body must be a JSON object ${shape}`);
-  return body as Record<string, unknown>;
+  sendJson(res, 200, { alerts: page.items.map((i) => i.value) });
 }
 
 /**
@@ -105,7 +66,7 @@ async function readObject(req: Request, shape: string): Promise<Record<string, u
  * alert stream and webhooks are not touched (what was raised stays raised); the listing shows who and when.
  */
 async function acknowledge(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
-  const { plaza_id, window_start, by, ...rest } = await readObject(req, '{ plaza_id, window_start, by? }');
+  const { plaza_id, window_start, by, ...rest } = await readJsonObject(req, MAX_BODY_BYTES);
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) throw new TollstreamError('INVALID_ARGUMENT', `unknown field '${unknown}'; allowed: plaza_id, window_start, by`, { context: { field: unknown } });
   if (typeof plaza_id !== 'string' || plaza_id === '') throw new TollstreamError('INVALID_ARGUMENT', 'plaza_id must be the alert\'s station', { context: { field: 'plaza_id' } });
@@ -118,11 +79,11 @@ async function acknowledge(options: OperatorApiOptions, req: Request, res: Respo
     if (item.value.acknowledged_at !== undefined) return item.value;
     return tx.update<ListedStationAlert>(TABLES.alerts, key, { set: { acknowledged_at: new Date().toISOString(), acknowledged_by: typeof by === 'string' && by !== '' ? by : 'operator' } }).value;
   });
-  send(res, 200, JSON_HEADERS, JSON.stringify({ alert: acknowledged }));
+  sendJson(res, 200, { alert: acknowledged });
 }
 
 async function subscribe(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
-  const { url, secret, ...rest } = await readObject(req, '{ url, secret }');
+  const { url, secret, ...rest } = await readJsonObject(req, MAX_BODY_BYTES);
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) throw new TollstreamError('INVALID_ARGUMENT', `unknown field '${unknown}'; allowed: url, secret`, { context: { field: unknown } });
   if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) throw new TollstreamError('INVALID_ARGUMENT', 'url must be an http:// or https:// URL', { context: { field: 'url' } });
@@ -130,7 +91,7 @@ async function subscribe(options: OperatorApiOptions, req: Request, res: Respons
     throw new TollstreamError('INVALID_ARGUMENT', 'secret must be a string of 16 characters or more (the webhook signatures are made with it)', { context: { field: 'secret' } });
   }
   const subscription = options.notify.subscribe(TOPIC, { protocol: 'webhook', url, secret });
-  send(res, 201, JSON_HEADERS, JSON.stringify({ id: subscription.id, topic: TOPIC, url, createdAt: new Date(subscription.createdAt).toISOString() }));
+  sendJson(res, 201, { id: subscription.id, topic: TOPIC, url, createdAt: new Date(subscription.createdAt).toISOString() });
 }
 
 /**
