@@ -13,6 +13,7 @@ import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { openTables } from '../tables/index.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
+import { snapshot } from './metrics-history.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -85,6 +86,10 @@ describe('tollstream_consumer_lag_records', () => {
     expect(second.size).toBe(2); // both shards fell behind, by different amounts
     const behind = await lagByShard(registry, 'tally');
     expect(behind).toEqual(second);
+    // The History page keeps the same values, per consumer and shard.
+    await registry.collect();
+    const kept = snapshot(registry);
+    for (const [shard, n] of second) expect(kept[`tollstream_consumer_lag_records{consumer="tally",shard="${shard}"}`]).toBe(n);
     expect(behind.get('shardId-000000000000')! + behind.get('shardId-000000000001')!).toBe(53);
 
     await runtime.start(mapping);
