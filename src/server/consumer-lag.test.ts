@@ -66,6 +66,26 @@ async function until(check: () => Promise<boolean> | boolean, what: string, time
   }
 }
 
+describe('EmbeddedLog.recordsAfter', () => {
+  it('counts the records after a sequence number of the shard, 0 for a closed shard read to its end', async () => {
+    const { log } = await setup();
+    const results = await log.append('tolls', Array.from({ length: 10 }, () => ({ partitionKey: 'same', data: new Uint8Array([1]) })));
+    const seqs = results.map((r) => (r.ok ? r.sequenceNumber : ''));
+    const shardId = results[0]!.ok ? results[0]!.shardId : '';
+    expect(log.recordsAfter!('tolls', shardId, undefined)).toBe(10);
+    expect(log.recordsAfter!('tolls', shardId, seqs[0])).toBe(9);
+    expect(log.recordsAfter!('tolls', shardId, seqs[6])).toBe(3);
+    expect(log.recordsAfter!('tolls', shardId, seqs[9])).toBe(0);
+
+    const after = await log.updateShardCount('tolls', 4);
+    const closed = after.shards.find((s) => s.shardId === shardId)!;
+    expect(closed.endingSequenceNumber).toBeDefined();
+    expect(log.recordsAfter!('tolls', shardId, closed.endingSequenceNumber)).toBe(0);
+    expect(() => log.recordsAfter!('tolls', 'shardId-000000000099', undefined)).toThrow(expect.objectContaining({ code: 'SHARD_NOT_FOUND' }));
+    expect(() => log.recordsAfter!('nope', shardId, undefined)).toThrow(expect.objectContaining({ code: 'STREAM_NOT_FOUND' }));
+  });
+});
+
 describe('tollstream_consumer_lag_records', () => {
   it('counts per shard the records a stopped mapping has not processed, and 0 after it catches up', async () => {
     const { log, runtime, registry } = await setup();
