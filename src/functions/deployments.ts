@@ -215,6 +215,7 @@ export class FunctionDeployments {
       this.#live.delete(name);
       await this.#writeDefinitions();
       this.#options.tables.deleteCheckpoints(consumerName(name));
+      this.#options.runtime.forget(name);
       this.#options.logs.forget(name);
       await rm(path.join(this.#options.dir, name), { recursive: true, force: true });
       this.#logger.info('function deleted', { function: name });

@@ -14,6 +14,7 @@ export type {
   FunctionRecord,
   HandlerResult,
   MappingStats,
+  ShardLag,
   StartingPosition,
   TransactOptions,
 } from './types.ts';

@@ -7,8 +7,8 @@ import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ShardDescription, StreamLog } from '../log/index.ts';
 import type { Tables } from '../tables/index.ts';
 import { resolveMapping, type ResolvedMapping } from './mapping.ts';
-import { runShard } from './shard-worker.ts';
-import type { EventSourceMapping, MappingStats } from './types.ts';
+import { consumerName, runShard } from './shard-worker.ts';
+import type { EventSourceMapping, MappingStats, ShardLag } from './types.ts';
 
 export interface FunctionsRuntimeOptions {
   readonly log: StreamLog;
@@ -28,6 +28,8 @@ interface Running {
 
 export class FunctionsRuntime {
   private readonly running = new Map<string, Running>();
+  /** Every mapping started and not forgotten, stopped ones too: their lag still grows while they are stopped. */
+  private readonly known = new Map<string, ResolvedMapping>();
   private readonly logger: Logger;
   private readonly now: () => number;
 
@@ -62,6 +64,7 @@ export class FunctionsRuntime {
       failures: [],
     };
     this.running.set(resolved.name, run);
+    this.known.set(resolved.name, resolved);
     await this.discover(run);
   }
 
@@ -75,6 +78,38 @@ export class FunctionsRuntime {
 
   stats(): MappingStats[] {
     return [...this.running.values()].map((r) => ({ ...r.stats }));
+  }
+
+  /** Leaves a mapping that will not run again (a deleted function) out of `lag`. */
+  forget(name: string): void {
+    if (!this.running.has(name)) this.known.delete(name);
+  }
+
+  /**
+   * How many records each mapping started on this runtime, running or stopped, is behind, per shard of its
+   * stream: the records the log holds after the mapping's committed shard checkpoint. A shard without a
+   * checkpoint counts from its oldest record for a TRIM_HORIZON mapping and is left out otherwise (a LATEST or
+   * timestamp start has no position before its first record). Empty when the log cannot count records cheaply.
+   */
+  async lag(): Promise<ShardLag[]> {
+    const { log, tables } = this.options;
+    if (!log.recordsAfter) return [];
+    const out: ShardLag[] = [];
+    for (const mapping of this.known.values()) {
+      let shards: readonly ShardDescription[];
+      try {
+        shards = (await log.describeStream(mapping.stream)).shards;
+      } catch (err) {
+        if (err instanceof TollstreamError && err.code === 'STREAM_NOT_FOUND') continue;
+        throw err;
+      }
+      for (const shard of shards) {
+        const checkpoint = tables.getCheckpoint(consumerName(mapping.name), mapping.stream, shard.shardId)?.sequenceNumber;
+        if (checkpoint === undefined && mapping.startingPosition !== 'TRIM_HORIZON') continue;
+        out.push({ mapping: mapping.name, stream: mapping.stream, shardId: shard.shardId, records: log.recordsAfter(mapping.stream, shard.shardId, checkpoint) });
+      }
+    }
+    return out;
   }
 
   /** Starts a worker for every shard not yet started; a child waits for its parents. */

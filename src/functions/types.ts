@@ -113,4 +113,12 @@ export interface MappingStats {
   lastFailure?: { readonly at: number; readonly message: string; readonly code?: string };
 }
 
+/** How many records a mapping has still to process in one shard (see `FunctionsRuntime.lag`). */
+export interface ShardLag {
+  readonly mapping: string;
+  readonly stream: string;
+  readonly shardId: string;
+  readonly records: number;
+}
+
 export type { StoredRecord };

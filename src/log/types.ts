@@ -289,6 +289,13 @@ export interface StreamLog {
 
   stats(): LogStats;
 
+  /**
+   * How many records of the shard come after `sequenceNumber` (all its retained records when undefined): what a
+   * consumer whose last committed position is `sequenceNumber` has still to read. Left out by a backend that
+   * cannot count them without reading them. `STREAM_NOT_FOUND`/`SHARD_NOT_FOUND` as `read`. No side effects.
+   */
+  recordsAfter?(stream: string, shardId: string, sequenceNumber: string | undefined): number;
+
   /** Shards refusing writes now, and why; a backend without such a state may leave it out. No side effects. */
   health?(): LogHealth;
 

@@ -28,6 +28,11 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
   const processed = registry.counter('tollstream_function_records_total', 'Records whose effects are committed, by mapping.', ['mapping']);
   const onFailure = registry.counter('tollstream_function_on_failure_records_total', 'Records given up on and sent to the on-failure destination, by mapping.', ['mapping']);
   const age = registry.gauge('tollstream_function_iterator_age_seconds', 'Now minus the arrival time of the last record processed, in seconds, by mapping.', ['mapping']);
+  const lagRecords = registry.gauge(
+    'tollstream_consumer_lag_records',
+    'Records appended to a shard after the consumer\'s last committed position, by consumer, stream and shard.',
+    ['consumer', 'stream', 'shard'],
+  );
   const outbox = registry.gauge('tollstream_notify_outbox_pending', 'Notifications committed but not yet fanned out.');
   const pending = registry.gauge('tollstream_notify_deliveries_pending', 'Webhook deliveries waiting for their next attempt.');
   const dead = registry.gauge('tollstream_notify_dead_letters', 'Webhook deliveries given up after their last attempt.');
@@ -56,6 +61,11 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
     pending.labels().set(total.deliveriesPending);
     dead.labels().set(total.deadLetters);
     mirrors.labels().set(total.mirrorsPending);
+  });
+  registry.onCollectAsync(async () => {
+    const lags = (await Promise.all(runtimes.map((r) => r.lag()))).flat();
+    lagRecords.reset();
+    for (const l of lags) lagRecords.labels(l.mapping, l.stream, l.shardId).set(l.records);
   });
   return { addFunctions: (runtime) => void runtimes.push(runtime), addNotify: (name, notify) => void notifies.push({ name, notify }), notifyStores: () => notifies };
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logger.ts';
 import { formatShardId, HashRouter, splitHashKeyRange } from '../hashkey.ts';
 import { planMerge, planSplit, planUniform } from '../reshard.ts';
 import type { PlannedShard, ReshardPlan } from '../reshard.ts';
-import { formatSequenceNumber, sequencePrefix } from '../sequence.ts';
+import { formatSequenceNumber, parseSequenceNumber, sequencePrefix } from '../sequence.ts';
 import type {
   AppendRecord,
   AppendResult,
@@ -627,6 +627,18 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const fsyncDurationsMs = this.fsyncDurations;
     this.fsyncDurations = [];
     return { shards, dedupe, fsyncDurationsMs };
+  }
+
+  recordsAfter(stream: string, shardId: string, sequenceNumber: string | undefined): number {
+    const shard = this.shard(this.stream(stream), shardId);
+    // Offsets are dense within a shard (one per record), so the count is a difference; records retention removed are not counted.
+    let from = shard.firstOffset;
+    if (sequenceNumber !== undefined) {
+      const parsed = parseSequenceNumber(sequenceNumber);
+      if (parsed.shardIndex === shard.index) from = Math.max(from, parsed.offset + 1);
+      else if (parsed.shardIndex > shard.index) return 0;
+    }
+    return Math.max(0, shard.visibleNextOffset - from);
   }
 
   health(): LogHealth {

@@ -37,6 +37,12 @@ const CHARTS: readonly ChartSpec[] = [
     ],
   },
   {
+    id: 'lag-records',
+    title: 'How far each function is behind, by shard (records)',
+    unit: 'records',
+    metrics: [{ name: 'tollstream_consumer_lag_records', kind: 'gauge', label: 'function' }],
+  },
+  {
     id: 'errors',
     title: 'Errors per second',
     unit: 'errors/s',

@@ -1,9 +1,11 @@
 /**
  * Streams: shards, retention and stored bytes per stream, ingest rates (records/s, bytes/s) from the
- * difference of successive /metrics scrapes, a chart of records/s, and how far each consumer is behind.
+ * difference of successive /metrics scrapes, a chart of records/s, and how far each consumer is behind (in
+ * seconds, and in records per shard).
  */
 import { formatBytes, formatRate, ratesBetween, type CounterSnapshot } from '../../lib/rates.ts';
-import { samplesOf, sumBy, type MetricFamily } from '../../lib/prometheus.ts';
+import { consumerLag, totalRecordsBehind } from '../../lib/consumer-lag.ts';
+import { sumBy, type MetricFamily } from '../../lib/prometheus.ts';
 import { responsiveChart, type ChartHandle } from '../../ui/chart.ts';
 import { h, replace } from '../../ui/dom.ts';
 import { describeError, every, type Page } from '../context.ts';
@@ -171,25 +173,52 @@ function streamTable(
   );
 }
 
-/** Deliveries (and functions, when the server exports their lag) with how far behind the newest record they are. */
+/** Deliveries and functions with how far behind the newest record they are, in seconds and in records per shard. */
 function consumerTable(families: Map<string, MetricFamily>): HTMLElement {
-  const rows: Array<[string, string, string]> = [];
-  for (const s of samplesOf(families, 'tollstream_delivery_behind_latest_seconds')) {
-    rows.push([s.labels.delivery ?? '?', 'delivery', `${formatRate(s.value)} s`]);
-  }
-  for (const family of families.values()) {
-    // Functions report the age of the last record they read (Lambda's IteratorAge), in seconds.
-    if (!/^tollstream_function.*(behind|lag|iterator_age)/.test(family.name)) continue;
-    for (const s of family.samples) {
-      const who = s.labels.mapping ?? s.labels.function ?? s.labels.consumer ?? Object.values(s.labels).join(' ');
-      const seconds = /millis|_ms$/.test(family.name) ? s.value / 1000 : s.value;
-      rows.push([who, 'function', `${formatRate(seconds)} s`]);
-    }
-  }
-  if (rows.length === 0) return h('p', { class: 'muted' }, 'No consumer on this server reports its lag (deliveries and functions do when they run).');
+  const lags = consumerLag(families);
+  if (lags.length === 0) return h('p', { class: 'muted' }, 'No consumer on this server reports its lag (deliveries and functions do when they run).');
+  const count = (n: number) => n.toLocaleString('en-US');
   return h(
     'div',
     { class: 'table-wrap', role: 'region', 'aria-label': 'Consumers', tabindex: 0 },
-    h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Consumer'), h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col', class: 'num' }, 'Behind the newest record'))), h('tbody', {}, ...rows.map(([a, b, c]) => h('tr', {}, h('th', { scope: 'row' }, a), h('td', {}, b), h('td', { class: 'num' }, c))))),
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Consumer'),
+          h('th', { scope: 'col' }, 'Kind'),
+          h('th', { scope: 'col', class: 'num' }, 'Behind the newest record'),
+          h('th', { scope: 'col', class: 'num' }, 'Records behind'),
+          h('th', { scope: 'col' }, 'Records behind per shard'),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        ...lags.map((l) => {
+          const total = totalRecordsBehind(l);
+          return h(
+            'tr',
+            { 'data-consumer': l.consumer },
+            h('th', { scope: 'row' }, l.consumer),
+            h('td', {}, l.kind),
+            h('td', { class: 'num' }, l.seconds === undefined ? '—' : `${formatRate(l.seconds)} s`),
+            h('td', { class: 'num', 'data-testid': 'lag-records' }, total === undefined ? '—' : count(total)),
+            h(
+              'td',
+              {},
+              l.shards.length === 0
+                ? '—'
+                : h('ul', { class: 'shard-lag' }, ...l.shards.map((s) => h('li', { 'data-shard': `${s.stream}/${s.shard}` }, `${s.stream} ${s.shard}: `, h('span', { class: 'num' }, count(s.records))))),
+            ),
+          );
+        }),
+      ),
+    ),
   );
 }

@@ -1,0 +1,38 @@
+/** The Streams page's consumer lag: seconds and records per shard joined per consumer from one scrape. */
+import { describe, expect, it } from 'vitest';
+import { consumerLag, totalRecordsBehind } from '../../web/src/lib/consumer-lag.ts';
+import { parsePrometheusText } from '../../web/src/lib/prometheus.ts';
+
+const SCRAPE = `# HELP tollstream_delivery_behind_latest_seconds x
+# TYPE tollstream_delivery_behind_latest_seconds gauge
+tollstream_delivery_behind_latest_seconds{delivery="warehouse"} 1.5
+# HELP tollstream_function_iterator_age_seconds x
+# TYPE tollstream_function_iterator_age_seconds gauge
+tollstream_function_iterator_age_seconds{mapping="spend"} 0.25
+# HELP tollstream_consumer_lag_records x
+# TYPE tollstream_consumer_lag_records gauge
+tollstream_consumer_lag_records{consumer="spend",stream="tolls",shard="shardId-000000000001"} 41
+tollstream_consumer_lag_records{consumer="spend",stream="tolls",shard="shardId-000000000000"} 12
+tollstream_consumer_lag_records{consumer="paused",stream="tolls",shard="shardId-000000000000"} 0
+`;
+
+describe('consumerLag', () => {
+  it("puts each consumer's seconds and its records behind per shard on one row", () => {
+    const lags = consumerLag(parsePrometheusText(SCRAPE));
+    expect(lags).toEqual([
+      { consumer: 'warehouse', kind: 'delivery', seconds: 1.5, shards: [] },
+      {
+        consumer: 'spend',
+        kind: 'function',
+        seconds: 0.25,
+        shards: [
+          { stream: 'tolls', shard: 'shardId-000000000000', records: 12 },
+          { stream: 'tolls', shard: 'shardId-000000000001', records: 41 },
+        ],
+      },
+      // A stopped mapping reports records behind but no iterator age.
+      { consumer: 'paused', kind: 'function', shards: [{ stream: 'tolls', shard: 'shardId-000000000000', records: 0 }] },
+    ]);
+    expect(lags.map(totalRecordsBehind)).toEqual([undefined, 53, 0]);
+  });
+});
