@@ -107,6 +107,40 @@ function schemesOf(doc: OpenApiDocument, operation: Operation): string[] {
   return (operation.security ?? doc.security).flatMap((requirement) => Object.keys(requirement));
 }
 
+interface Schema {
+  readonly $ref?: string;
+  readonly type?: string | readonly string[];
+  readonly required?: readonly string[];
+  readonly properties?: Record<string, Schema>;
+  readonly items?: Schema;
+  readonly oneOf?: readonly Schema[];
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+/** Where `value` departs from `schema` (types, required properties, recursively), as `where: what` lines. */
+function mismatches(doc: OpenApiDocument, schema: Schema, value: unknown, where: string): string[] {
+  if (schema.$ref !== undefined) return mismatches(doc, doc.components.schemas[schema.$ref.split('/').pop()!] as Schema, value, where);
+  if (schema.oneOf !== undefined) return schema.oneOf.some((s) => mismatches(doc, s, value, where).length === 0) ? [] : [`${where}: fits none of oneOf`];
+  const actual = typeOf(value);
+  const types = schema.type === undefined ? [] : typeof schema.type === 'string' ? [schema.type] : schema.type;
+  if (types.length > 0 && !types.includes(actual) && !(actual === 'integer' && types.includes('number'))) return [`${where}: ${actual}, documented ${types.join('|')}`];
+  const out: string[] = [];
+  if (actual === 'object') {
+    const object = value as Record<string, unknown>;
+    for (const key of schema.required ?? []) if (!(key in object)) out.push(`${where}.${key}: missing`);
+    for (const [key, property] of Object.entries(schema.properties ?? {})) if (key in object) out.push(...mismatches(doc, property, object[key], `${where}.${key}`));
+  } else if (actual === 'array' && schema.items !== undefined) {
+    (value as unknown[]).forEach((item, i) => out.push(...mismatches(doc, schema.items!, item, `${where}[${i}]`)));
+  }
+  return out;
+}
+
 describe('the OpenAPI document', () => {
   it('is OpenAPI 3.1 whose references and security schemes all resolve, with the error shape on every operation', () => {
     const doc = readDocument();
@@ -208,7 +242,7 @@ describe('the document against a running server', () => {
   }
 
   /** Status and error of one request; streamed answers (text/event-stream) are closed after their headers. */
-  async function call(method: string, urlPath: string, headers: Record<string, string>): Promise<{ status: number; error?: { code: string; message: string } }> {
+  async function call(method: string, urlPath: string, headers: Record<string, string>): Promise<{ status: number; body?: unknown; error?: { code: string; message: string } }> {
     const abort = new AbortController();
     const hasBody = method !== 'GET' && method !== 'DELETE';
     const res = await fetch(`${server.url}${urlPath}`, {
@@ -222,7 +256,7 @@ describe('the document against a running server', () => {
       return { status: res.status };
     }
     const text = await res.text();
-    if (res.status < 400) return { status: res.status };
+    if (res.status < 400) return { status: res.status, ...((res.headers.get('content-type') ?? '').startsWith('application/json') ? { body: JSON.parse(text) as unknown } : {}) };
     return { status: res.status, error: (JSON.parse(text) as { error: { code: string; message: string } }).error };
   }
 
@@ -230,7 +264,7 @@ describe('the document against a running server', () => {
   const noRoute = (answer: { status: number; error?: { message: string } }) =>
     answer.status === 404 && /^no route |takes .*, not /.test(answer.error?.message ?? '');
 
-  it('answers every documented GET path with the documented credential, and never "no such route"', async () => {
+  it('answers every documented GET path with the documented credential, never "no such route", in the documented shape', async () => {
     const doc = readDocument();
     const failures: string[] = [];
     for (const route of documentedRoutes(doc).filter((r) => r.startsWith('GET '))) {
@@ -241,6 +275,13 @@ describe('the document against a running server', () => {
       const documented = Object.keys(operation.responses).includes(String(answer.status));
       // A path that names a resource may answer 404 for a resource that does not exist; never for the route.
       if (noRoute(answer) || answer.status === 401 || (answer.status === 404 && !template.includes('{')) || !documented) failures.push(`${route} -> ${answer.status} ${answer.error?.message ?? ''}`);
+      // A JSON answer has the documented shape (an error answer was parsed as the error shape above).
+      const content = (operation.responses[String(answer.status)] as { content?: Record<string, { schema: Schema }> } | undefined)?.content;
+      if (answer.body !== undefined) {
+        const schema = content?.['application/json']?.schema;
+        if (schema === undefined) failures.push(`${route} -> ${answer.status} answered JSON, none documented`);
+        else failures.push(...mismatches(doc, schema, answer.body, route));
+      }
     }
     expect(failures).toEqual([]);
   });
