@@ -152,9 +152,16 @@ describe('the OpenAPI document', () => {
     const dangling = refs.filter(([, kind, name]) => components[kind!]?.[name!] === undefined).map(([ref]) => ref);
     expect(dangling).toEqual([]);
     expect(doc.components.schemas.Error).toMatchObject({ required: ['error'], properties: { error: { required: ['code', 'message'] } } });
+    const operationIds = new Set<string>();
     for (const route of documentedRoutes(doc)) {
       const [method, p] = route.split(' ') as [string, string];
-      const operation = doc.paths[p]![method.toLowerCase()] as Operation;
+      const operation = doc.paths[p]![method.toLowerCase()] as Operation & { operationId?: string; parameters?: Array<{ name: string; in: string }> };
+      expect(operation.operationId, route).toBeTypeOf('string');
+      expect(operationIds.has(operation.operationId!), `${route}: operationId ${operation.operationId} twice`).toBe(false);
+      operationIds.add(operation.operationId!);
+      // Each {parameter} of the path is declared as a path parameter, on the path or on the operation.
+      const declared = [...((doc.paths[p]!.parameters as Array<{ name: string; in: string }> | undefined) ?? []), ...(operation.parameters ?? [])].filter((x) => x.in === 'path').map((x) => x.name);
+      expect(declared.sort(), route).toEqual([...p.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort());
       for (const scheme of schemesOf(doc, operation)) expect(doc.components.securitySchemes[scheme], `${route}: scheme ${scheme}`).toMatchObject({ type: 'http', scheme: 'bearer' });
       // Every operation can fail: its error answers use the one error shape.
       const errors = Object.keys(operation.responses).filter((status) => /^[45]/.test(status));
