@@ -5,3 +5,4 @@
 export { createCustomerApi, customerTokens, type CustomerApiOptions, type RouteModule } from './customer-api.ts';
 export type { IncomingRequest, OutgoingResponse } from './io.ts';
 export { alertText, type AlertText } from './alert-text.ts';
+export { listRoutes as customerApiRoutes } from './routes.ts';

@@ -62,6 +62,11 @@ const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', pattern: ['v1', 'me', 'notifications', 'stream'], name: 'notificationStream', audience: 'customer' },
 ];
 
+/** Every route of the module as `{ method, path, audience }`, path parameters as `{customerId}` (docs/openapi.json lists them). */
+export function listRoutes(): ReadonlyArray<{ readonly method: string; readonly path: string; readonly audience: Audience }> {
+  return ROUTES.map((r) => ({ method: r.method, path: `/${r.pattern.map((p) => (p.startsWith(':') ? `{${p.slice(1)}}` : p)).join('/')}`, audience: r.audience }));
+}
+
 /** True for the paths this module answers (every method): `/v1/customers[/...]` and `/v1/me[/...]`. */
 export function ownsPath(path: string): boolean {
   return path === '/v1/customers' || path.startsWith('/v1/customers/') || path === '/v1/me' || path.startsWith('/v1/me/');
