@@ -30,6 +30,7 @@ import { registerProcessMetrics } from './process-metrics.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { startMetricsHistory } from './metrics-history.ts';
 import { createDeadLetterRoutes } from './dead-letters.ts';
+import { createOpenApiRoute } from './openapi-route.ts';
 import { checkBiExposure, startBi } from './bi.ts';
 
 export interface RunningServer {
@@ -201,7 +202,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       http: config.http,
       shardWriteLimits: config.kinesis.shardWriteLimits,
-      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...functionRoutes, ...(history ? [history.routes] : []), deadLetters, createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...functionRoutes, ...(history ? [history.routes] : []), deadLetters, createOpenApiRoute(), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),

@@ -34,6 +34,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as 
 const SERVED_ROUTES = [
   'GET /health',
   'GET /metrics',
+  'GET /openapi.json',
   // the native router (src/gateway/native/routes.ts, queries.ts, reference-files.ts)
   'GET /v1/streams',
   'POST /v1/streams',
@@ -286,6 +287,13 @@ describe('the document against a running server', () => {
   /** A 404 that says the route does not exist (rather than the resource it names). */
   const noRoute = (answer: { status: number; error?: { message: string } }) =>
     answer.status === 404 && /^no route |takes .*, not /.test(answer.error?.message ?? '');
+
+  it('serves itself at /openapi.json, without a key, exactly as the file holds it', async () => {
+    const res = await fetch(`${server.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual(readDocument());
+  });
 
   it('answers every documented GET path with the documented credential, never "no such route", in the documented shape', async () => {
     const doc = readDocument();
