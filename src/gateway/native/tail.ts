@@ -139,23 +139,22 @@ export async function tail(req: Request, res: Response, options: TailOptions): P
 
 function recordEvents(shardId: string, records: readonly StoredRecord[], filter: TailFilter): string {
   let out = '';
+  // One record (or KPL user record) through the filters, as one event.
+  const emit = (r: StoredRecord, extra: string) => {
+    if (filter.partitionKey !== undefined && r.partitionKey !== filter.partitionKey) return;
+    const parsed = parseJson(r.data);
+    if (filter.field !== undefined && !fieldMatches(parsed, filter.field)) return;
+    out += recordEvent(shardId, r, extra, parsed === NOT_JSON ? base64Json(r.data) : JSON.stringify(parsed));
+  };
   for (const r of records) {
     if (!isKplAggregate(r.data)) {
-      if (filter.partitionKey !== undefined && r.partitionKey !== filter.partitionKey) continue;
-      const parsed = parseJson(r.data);
-      if (filter.field !== undefined && !fieldMatches(parsed, filter.field)) continue;
-      out += recordEvent(shardId, r, '', parsed === NOT_JSON ? base64Json(r.data) : JSON.stringify(parsed));
+      emit(r, '');
       continue;
     }
     // A KPL aggregate: one event per user record, or one naming the aggregate as malformed (with its bytes).
     const expanded = deaggregate(r);
     if (expanded.ok) {
-      for (const u of expanded.records) {
-        if (filter.partitionKey !== undefined && u.partitionKey !== filter.partitionKey) continue;
-        const parsed = parseJson(u.data);
-        if (filter.field !== undefined && !fieldMatches(parsed, filter.field)) continue;
-        out += recordEvent(shardId, u, `,"subSequenceNumber":${u.subSequenceNumber}`, parsed === NOT_JSON ? base64Json(u.data) : JSON.stringify(parsed));
-      }
+      for (const u of expanded.records) emit(u, `,"subSequenceNumber":${u.subSequenceNumber}`);
     } else if (filter.partitionKey === undefined && filter.field === undefined) {
       out += recordEvent(shardId, r, `,"error":${JSON.stringify(`malformed KPL aggregated record: ${expanded.reason}`)}`, base64Json(r.data));
     }
