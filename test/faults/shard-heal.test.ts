@@ -19,6 +19,11 @@ async function metricsText(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
 }
 
+function fsyncCount(metrics: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith('tollstream_fsync_duration_seconds_count'));
+  return Number(line?.split(' ').at(-1) ?? 0);
+}
+
 describe('a shard whose fsync fails', () => {
   let running: FaultServer | undefined;
   afterEach(async () => {
@@ -79,10 +84,16 @@ describe('a shard whose fsync fails', () => {
   });
 
   it('under fsync interval, writes again and fsyncs the acknowledged records its failed fsync left unsynced', { timeout: 120_000 }, async () => {
-    running = await startFaultServer({ fiu: true, config: { storage: { fsync: 'interval', fsyncIntervalMs: 50 } } });
+    // No metrics history: its stream's fsyncs would count in the fsync metric this test waits on.
+    const config = { storage: { fsync: 'interval', fsyncIntervalMs: 50 }, metrics: { historyIntervalSeconds: 0 } };
+    running = await startFaultServer({ fiu: true, config });
     const { url, server } = running;
     await createStream(url, STREAM, 1);
+    const fsyncsBefore = fsyncCount(await metricsText(url));
     expect((await putRecords(url, STREAM, tolls(0, 10))).failedRecordCount).toBe(0);
+    // The first records must be on disk before fsync fails, or their own periodic fsync fails the shard first.
+    await waitFor('the first records to be fsynced', 20_000, async () => (fsyncCount(await metricsText(url)) > fsyncsBefore ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
     await running.fiu(FDATASYNC_EIO);
     // Acknowledged once written; the periodic fsync that follows fails and fails the shard.
     expect((await putRecords(url, STREAM, tolls(10, 10))).failedRecordCount).toBe(0);
