@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ensureTables, TABLES } from '../../src/apps/abc-tolls/index.ts';
 import { openTables } from '../../src/tables/index.ts';
 
-/** The tables database of a data directory, where the server's spending alerts keep their state (src/server/alerts.ts). */
+/** The tables database of a data directory, where the server's spending alerts keep their state (src/apps/abc-tolls/app.ts). */
 export function tablesDatabasePath(dataDir: string): string {
   return path.join(dataDir, 'tables.db');
 }

@@ -26,6 +26,7 @@ import { withinOpenFiles } from './limits.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, type NativeContext } from './native/routes.ts';
 import { QuerySlots, type QuerySlotLimits } from './native/query-slots.ts';
+import type { ReferenceFollower } from './native/warehouse.ts';
 import { createProtocolServer } from './server.ts';
 
 export interface GatewayOptions {
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   readonly warehouseQueries?: QuerySlotLimits | QuerySlots;
   /** Serves `/v1/queries` (continuous SQL on the log); absent, those routes answer 404. @default none */
   readonly queries?: QueryManager;
+  /** Told after `PUT /v1/reference/stations` replaced the station reference (apps that follow it). @default none */
+  readonly referenceFollowers?: readonly ReferenceFollower[];
   /**
    * Route modules answered before the native API, in order (the customer API, the web pages). Each does its
    * own authentication: customer tokens are not native API keys. @default none
@@ -128,7 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     deliveries: options.deliveries ?? (() => []),
     subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
   };
-  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, querySlots: options.warehouseQueries instanceof QuerySlots ? options.warehouseQueries : new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
+  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, referenceFollowers: options.referenceFollowers ?? [], querySlots: options.warehouseQueries instanceof QuerySlots ? options.warehouseQueries : new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
 
   async function handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();

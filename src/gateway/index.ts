@@ -14,6 +14,7 @@ export { operatorRoutes, sendJson, readJsonObject, intParam, noRoute, type Opera
 export { createAuthenticator } from './auth/index.ts';
 export { createFunctionsApi } from './native/functions.ts';
 export { createTablesApi } from './native/tables.ts';
+export type { ReferenceFollower } from './native/warehouse.ts';
 export type { Authenticator, ForeignCredential } from './auth/index.ts';
 export { KINESIS_LIMITS } from './aws/kinesis-records.ts';
 export { FIREHOSE_LIMITS } from './aws/firehose.ts';

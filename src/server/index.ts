@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { App, AppNeeds, PreparedApp, RunningApp, WarehouseFeed } from '../app-contract/index.ts';
 import { DEFAULT_CONFIG, lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
@@ -19,11 +20,8 @@ import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
-import { alertChannels, startAlerts, type RunningAlerts } from './alerts.ts';
 import { openFunctionsState, startDeployedFunctions } from './functions.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
-import { startStations, type RunningStationAlerts } from './stations.ts';
-import { breachMirror, BREACHES_STREAM, startBreachDelivery } from './breaches.ts';
 import { openWorkLeaseStore, startWorkLeases, type WorkLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
@@ -59,6 +57,8 @@ export interface StartServerOptions {
   readonly logger?: Logger;
   /** The built browser pages (`npm run build:web`), served at /app and /console. @default this package's `dist/web` */
   readonly webRoot?: string;
+  /** The apps to run on the platform (each when its config section enables it); `tollstream up` gives the shipped ones. @default none */
+  readonly apps?: readonly App[];
 }
 
 export { ACCESS_LABELS, type AccessMode } from './exposure.ts';
@@ -122,14 +122,17 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       registerWarehouseMetrics(metrics, warehouse, logger.child({ component: 'warehouse' }));
     }
     const deliveries = await startDeliveries(log, warehouse, config, logger, undo);
-    // Threshold breaches reach the warehouse through a stream the notify dispatcher mirrors them to (breaches.ts).
-    const breaches = warehouse && config.alerts.enabled ? await startBreachDelivery(log, warehouse, config, logger, undo) : undefined;
-    registerDeliveryMetrics(metrics, breaches ? [...deliveries, breaches] : deliveries);
+    // The apps the config enables say what they need before the shared stores open.
+    const prepared: Array<PreparedApp & { readonly name: string }> = (options.apps ?? [])
+      .filter((app) => app.enabled(config))
+      .map((app) => ({ ...app.prepare({ config, log, logger, warehouse: warehouse !== undefined }), name: app.name }));
+    const feeds = warehouse ? await startWarehouseFeeds(log, warehouse, prepared.flatMap((p) => p.warehouseFeeds ?? []), config, logger, undo) : [];
+    registerDeliveryMetrics(metrics, [...deliveries, ...feeds]);
     // Deliveries into the warehouse follow the shards whose lease this node holds (work-leases.ts).
     let workLeases: WorkLeases | undefined;
-    const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...(breaches ? [breaches] : [])];
+    const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
     if (leased.length > 0) {
-      const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], [BREACHES_STREAM, BREACHES_STREAM]]);
+      const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
       workLeases = await startWorkLeases({ ...(await openWorkLeaseStore(config, logger)), deliveries: leased, streams, log, metrics, logger }, undo);
     }
 
@@ -159,26 +162,25 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
     const consumers = registerConsumerMetrics(metrics);
-    const channels = config.alerts.enabled ? alertChannels(config) : undefined;
-    let functionsState = config.alerts.enabled ? openFunctionsState({ log, config, logger, consumers, mirror: breaches ? breachMirror(log) : undefined, notifyOptions: channels?.notifyOptions }, undo) : undefined;
-    let alerts: RunningAlerts | undefined;
-    if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, warehouse, state: functionsState!, channels: channels! }, undo);
+    const sharing = prepared.filter((p) => p.sharedStores !== undefined);
+    let functionsState = sharing.length > 0 ? openFunctionsState({ log, config, logger, consumers, ...sharedStoreOptions(log, sharing) }, undo) : undefined;
+    const apps: Array<RunningApp & { readonly name: string }> = [];
+    for (const app of prepared) {
+      const shared = app.sharedStores ? functionsState : undefined;
+      const running = await app.start({ config, log, logger, metrics, consumers, authenticator, queries, warehouse, shared }, undo);
+      if (running) apps.push({ ...running, name: app.name });
+    }
     let functionRoutes: RouteModule[] = [];
     if (config.functions.enabled) {
       try {
         functionsState ??= openFunctionsState({ log, config, logger, consumers }, undo);
         functionRoutes = await startDeployedFunctions({ state: functionsState, config, authenticator, logger }, undo);
       } catch (err) {
-        // Without the spending alerts, deployed functions are the only users of tables.db: a disk that cannot
-        // hold it (full, failing) must not keep the log and the warehouse from serving. Said loudly, once.
-        if (config.alerts.enabled || !isTollstreamError(err, 'IO_ERROR')) throw err;
+        // Without an app on the shared stores, deployed functions are the only users of tables.db: a disk that
+        // cannot hold it (full, failing) must not keep the log and the warehouse from serving. Said loudly, once.
+        if (sharing.length > 0 || !isTollstreamError(err, 'IO_ERROR')) throw err;
         logger.error('deployed functions are off until the next start: their tables cannot be opened', { err });
       }
-    }
-    let stations: RunningStationAlerts | undefined;
-    if (config.stationAlerts.enabled) {
-      if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, consumers, logger }, undo);
-      else logger.warn('station traffic alerts need queries.enabled; they are off (set stationAlerts.enabled: false to silence this)');
     }
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
     const history = config.metrics.historyIntervalSeconds > 0
@@ -202,10 +204,11 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       http: config.http,
       shardWriteLimits: config.kinesis.shardWriteLimits,
-      routes: [...(alerts ? [alerts.routes] : []), ...(stations ? [stations.routes] : []), ...functionRoutes, ...(history ? [history.routes] : []), deadLetters, createOpenApiRoute(), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...apps.flatMap((a) => a.routes), ...functionRoutes, ...(history ? [history.routes] : []), deadLetters, createOpenApiRoute(), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
-      deliveries: () => (breaches ? [...deliveries, breaches] : deliveries).map((d) => d.stats()),
+      deliveries: () => [...deliveries, ...feeds].map((d) => d.stats()),
+      referenceFollowers: (options.apps ?? []).flatMap((app) => app.referenceFollowers?.(log) ?? []),
       // A cluster node shows its leases in /health (one node holds every lease; nothing to show).
       ...(config.cluster && workLeases ? { leases: workLeases.status } : {}),
       warehouseQueries: querySlots,
@@ -214,8 +217,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const bi = warehouse && config.bi.enabled ? await startBi(config, warehouse, querySlots, logger) : undefined;
     if (bi) undo.unshift(() => bi.close());
     // Open notification streams end first, so closing the gateway need not wait for them.
-    if (alerts) undo.unshift(() => alerts.endStreams());
-    if (stations) undo.unshift(() => stations.endStreams());
+    for (const app of apps) if (app.endStreams) undo.unshift(() => app.endStreams!());
     const { port } = await gateway.listen(config.port, config.host);
     gateway.setReady(true);
 
@@ -230,7 +232,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       warehouse: warehouse ? (config.warehouse.kind === 'postgres' ? 'postgres' : warehousePath(config)) : false,
       deliveries: deliveries.map((d) => d.name),
       ...(bi ? { biPort: bi.port } : {}),
-      alerts: config.alerts.enabled,
+      apps: apps.map((a) => a.name),
       queries: queries ? queries.listQueries().map((q) => q.name) : false,
     });
 
@@ -352,6 +354,53 @@ async function startDeliveries(
     deliveries.push(delivery);
   }
   return deliveries;
+}
+
+/**
+ * The apps' streams delivered into warehouse tables (a delivery per stream, named after it), under leases like
+ * the toll delivery. Each registers its stop in `undo` as soon as it runs.
+ */
+async function startWarehouseFeeds(
+  log: StreamLog,
+  warehouse: Warehouse,
+  feeds: readonly WarehouseFeed[],
+  config: TollstreamConfig,
+  logger: Logger,
+  undo: Array<() => Promise<void> | void>,
+): Promise<DeliveryStream[]> {
+  const started: DeliveryStream[] = [];
+  for (const feed of feeds) {
+    await feed.ensureStream(log, logger);
+    const delivery = new DeliveryStream({
+      name: feed.stream,
+      log,
+      stream: feed.stream,
+      destination: warehouseDestination(warehouse, feed.table),
+      buffering: { sizeMiB: config.delivery.bufferSizeMiB, intervalSeconds: config.delivery.bufferIntervalSeconds },
+      // Follows the shards whose lease this node holds (work-leases.ts), as the warehouse delivery does.
+      shards: 'assigned',
+      logger,
+    });
+    await delivery.start();
+    undo.unshift(() => delivery.stop());
+    started.push(delivery);
+  }
+  return started;
+}
+
+/** What the apps on the shared stores ask of its notifications: their mirrored topics, and how alerts leave (one app may say). */
+function sharedStoreOptions(log: StreamLog, apps: ReadonlyArray<AppNeeds & { readonly name: string }>): Pick<Parameters<typeof openFunctionsState>[0], 'mirror' | 'notifyOptions'> {
+  const routes = apps.flatMap((a) => a.sharedStores?.mirror ?? []);
+  const senders = apps.filter((a) => a.sharedStores?.notifyOptions !== undefined);
+  if (senders.length > 1) {
+    throw new TollstreamError('CONFIG_INVALID', `apps ${senders.map((a) => `'${a.name}'`).join(' and ')} both set how the shared notifications leave; run one of them`, {
+      context: { apps: senders.map((a) => a.name) },
+    });
+  }
+  return {
+    mirror: routes.length > 0 ? { routes, append: (stream, records) => log.append(stream, records) } : undefined,
+    notifyOptions: senders[0]?.sharedStores?.notifyOptions,
+  };
 }
 
 /** Runs every step even if one fails, then rethrows the first failure. */

@@ -5,9 +5,9 @@
  */
 import { buildWorld, pickIndex, tollCents, type World } from './model.ts';
 import { Random } from './random.ts';
-import type { TollTransaction } from '../apps/abc-tolls/schema.ts';
+import type { TollTransaction } from '../warehouse/index.ts';
 
-/** The record the simulator sends: the ABC Tolls transaction, as the app's schema defines it. */
+/** The record the simulator sends: a toll of the stream `toll_transactions`. */
 export type { TollTransaction };
 
 /** A traffic drop planted at one plaza: between `from` and `to` (event time, ms) only `factor` of its traffic passes. */

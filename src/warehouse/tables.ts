@@ -7,6 +7,25 @@ import type { LoadBatch, Row, TableSchema } from './types.ts';
 /** The columns every delivered table gets from the log, after the record's own fields. */
 export const SOURCE_COLUMNS = ['arrival_time', 'shard_id', 'sequence_number'] as const;
 
+/** A toll transaction as roadside equipment sends it to the stream `toll_transactions`: one row of the table below. */
+export interface TollTransaction {
+  readonly transaction_id: string;
+  readonly customer_id: string;
+  readonly tag_id: string;
+  readonly plate: string;
+  readonly plaza_id: string;
+  /** 1 or more. */
+  readonly lane: number;
+  /** 1 (motorcycle) to 5 (heavy truck). */
+  readonly vehicle_class: number;
+  /** Integer cents, 0 or more; money is never a float. */
+  readonly amount_cents: number;
+  /** ISO 4217 code, three upper-case letters. */
+  readonly currency: string;
+  /** ISO 8601 with a zone (`Z` or `±hh:mm`). */
+  readonly event_time: string;
+}
+
 export const TOLL_TRANSACTIONS: TableSchema = {
   name: 'toll_transactions',
   description: 'One row per toll transaction delivered from the stream toll_transactions.',

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { startPushService } from '../support/push-service.ts';
 import { startSmtpServer } from '../support/smtp-server.ts';
 import { api } from './support.ts';
@@ -23,7 +24,7 @@ afterEach(async () => {
 
 async function start(dataDir: string, overrides: Partial<TollstreamConfig> = {}): Promise<RunningServer> {
   const config: TollstreamConfig = { ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, ...overrides };
-  const server = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
   return server;
 }

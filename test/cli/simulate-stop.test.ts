@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { spawnCli } from './helpers.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-simulate-stop-'));
@@ -26,7 +27,7 @@ describe('tollstream simulate', () => {
         alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
         stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
       },
-      { logger: createLogger({ level: 'silent' }) },
+      { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) },
     );
     const child = spawnCli(['simulate', '--to', 'native', '--endpoint', server.url, '--rate', '200', '--batch', '50', '--duration', '60']);
     let stderr = '';

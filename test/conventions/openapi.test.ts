@@ -15,6 +15,7 @@ import { customerApiRoutes } from '../../src/apps/abc-tolls/http/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 
 interface Operation {
   readonly security?: ReadonlyArray<Record<string, unknown>>;
@@ -216,7 +217,7 @@ describe('the document against a running server', () => {
       logging: { level: 'silent', format: 'json' },
       auth: { ...DEFAULT_CONFIG.auth, apiKeys: [`sha256:${createHash('sha256').update(OPERATOR_KEY).digest('hex')}`] },
     };
-    server = await startServer(config, { logger: silentLogger });
+    server = await startServer(config, { apps: SHIPPED_APPS, logger: silentLogger });
     const operator = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };
     customerId = 'C-OPENAPI';
     const created = await fetch(`${server.url}/v1/customers`, { method: 'POST', headers: operator, body: JSON.stringify({ customer_id: customerId, email: 'c@example.com' }) });

@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import { createLogger } from '../../src/core/logger.ts';
 import type { StreamLog } from '../../src/log/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import type { TollTransaction } from '../../src/simulator/index.ts';
 import { transactions } from '../delivery/helpers.ts';
 import { aggregateWithBadDigest, encodeAggregate } from '../support/kpl-aggregate.ts';
@@ -37,7 +38,7 @@ afterEach(async () => {
 
 async function start(dataDir: string): Promise<RunningServer> {
   const config: TollstreamConfig = { ...DEFAULT_CONFIG, dataDir, host: '127.0.0.1', port: 0, logging: { level: 'silent', format: 'json' } };
-  const server = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
   return server;
 }

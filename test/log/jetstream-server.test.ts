@@ -13,6 +13,7 @@ import type { TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { openJetStreamLog } from '../../src/log/index.ts';
 import { startServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import type { NatsCluster } from '../support/nats-cluster.ts';
@@ -40,7 +41,7 @@ describe('server with a cluster section', () => {
       cluster: { natsServers: cluster.urls, postgresUrl: 'postgres://unused@127.0.0.1:1/none', nodeName: 'node-a', replicas: 3 },
     };
     const lines: string[] = [];
-    const starting = startServer(config, { logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
+    const starting = startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
     let server: RunningServer | undefined;
     void starting.then((s) => (server = s), () => undefined);
     const waiting = () => lines.filter((l) => l.includes('cannot reach the NATS cluster'));
@@ -65,7 +66,7 @@ describe('server with a cluster section', () => {
     // A second node: an iterator one node hands out works on the other (they share the signing key).
     const secondDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-cluster-node-'));
     cleanups.push(() => fs.rmSync(secondDir, { recursive: true, force: true }));
-    const second = await startServer({ ...config, dataDir: secondDir, cluster: { ...config.cluster!, nodeName: 'node-b' } }, { logger: createLogger({ level: 'silent' }) });
+    const second = await startServer({ ...config, dataDir: secondDir, cluster: { ...config.cluster!, nodeName: 'node-b' } }, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
     cleanups.push(() => second.close());
     const kinesisB = new KinesisClient({ endpoint: second.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, maxAttempts: 1 });
     cleanups.push(() => kinesisB.destroy());

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { runCli } from '../cli/helpers.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -36,7 +37,7 @@ async function setup(overrides: Partial<TollstreamConfig['queries']> = {}, wareh
     alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
     queries: { ...DEFAULT_CONFIG.queries, ...overrides },
   };
-  const server = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
   return { server, dataDir, secret };
 }
@@ -128,7 +129,7 @@ describe('reference files of continuous queries', () => {
       alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
       queries: { ...DEFAULT_CONFIG.queries, referenceDir: second },
     };
-    const after = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+    const after = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
     cleanups.push(() => after.close());
     const info = (await (await fetch(`${after.url}/v1/queries/stored`)).json()) as { state: string; error: { code: string; message: string } };
     expect(info.state).toBe('FAILED');

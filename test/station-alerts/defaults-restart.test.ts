@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 
 const WINDOW_MS = 30 * 60_000;
 const START = Date.parse('2026-11-23T08:00:00.000Z');
@@ -35,7 +36,7 @@ function configFor(dataDir: string): TollstreamConfig {
 }
 
 async function start(dataDir: string): Promise<RunningServer> {
-  const server = await startServer(configFor(dataDir), { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(configFor(dataDir), { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
   return server;
 }

@@ -15,6 +15,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import { createLogger } from '../../src/core/logger.ts';
 import { verifyWebhook } from '../../src/notify/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { TrafficGenerator, type PlantedDrop, type TollTransaction } from '../../src/simulator/index.ts';
 import { SseReader } from '../support/sse.ts';
 
@@ -75,7 +76,7 @@ async function start(): Promise<RunningServer> {
     alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
     queries: { enabled: true, checkpointIntervalMs: 200 },
   };
-  const server = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
   return server;
 }

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 
 const KEY = 'operator-key-for-tests';
 
@@ -27,7 +28,7 @@ async function start(): Promise<RunningServer> {
     warehouse: { enabled: false },
     alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
   };
-  const server = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
   return server;
 }

@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import { isTollstreamError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { openDuckDBWarehouse, type DamagedWarehouse } from '../../src/warehouse/index.ts';
 import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
 
@@ -26,7 +27,7 @@ function config(dataDir: string): TollstreamConfig {
 }
 
 async function startLogged(dataDir: string, lines: string[]): Promise<RunningServer> {
-  server = await startServer(config(dataDir), { logger: createLogger({ level: 'info', write: (line) => lines.push(line) }) });
+  server = await startServer(config(dataDir), { apps: SHIPPED_APPS, logger: createLogger({ level: 'info', write: (line) => lines.push(line) }) });
   return server;
 }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { TrafficGenerator, type GeneratedRecord } from '../../src/simulator/index.ts';
 
 /** A Thursday, 06:00 UTC: event times of the generated traffic start here. */
@@ -22,7 +23,7 @@ export function serverConfig(dataDir: string, overrides: Partial<TollstreamConfi
 }
 
 export function start(config: TollstreamConfig): Promise<RunningServer> {
-  return startServer(config, { logger: createLogger({ level: 'silent' }) });
+  return startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
 }
 
 /**

@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 
@@ -50,7 +51,7 @@ export async function startWebStack(options: { webRoot: string; pushServices?: r
         // A sample a second, so the console's history charts have lines within the tests' time.
         metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 1 },
       },
-      { logger: silentLogger, webRoot: options.webRoot },
+      { apps: SHIPPED_APPS, logger: silentLogger, webRoot: options.webRoot },
     );
     undo.unshift(() => server.close());
 

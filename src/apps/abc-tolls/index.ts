@@ -29,3 +29,5 @@ export { customerSpendSql, ensureSpendQuery, SPEND_QUERY_INPUT, SPEND_QUERY_OUTP
 export { WindowCloser, type WindowCloserOptions } from './window-closer.ts';
 export { SpendReader, type DaySpend, type MonthToDate, type SpendReaderOptions } from './spend.ts';
 export { TABLES, ensureTables } from './tables.ts';
+export { spendAlertsApp } from './app.ts';
+export { BREACHES_STREAM, BREACH_ID_FIELD } from './breaches.ts';

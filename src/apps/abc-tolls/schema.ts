@@ -3,24 +3,10 @@
  * record at ingest rates, so it is a straight line of type checks: no closures or regexes built per call,
  * no exceptions for control flow, and the event time is parsed once and handed back.
  */
+import type { TollTransaction } from '../../warehouse/index.ts';
 
-export interface TollTransaction {
-  readonly transaction_id: string;
-  readonly customer_id: string;
-  readonly tag_id: string;
-  readonly plate: string;
-  readonly plaza_id: string;
-  /** 1 or more. */
-  readonly lane: number;
-  /** 1 (motorcycle) to 5 (heavy truck). */
-  readonly vehicle_class: number;
-  /** Integer cents, 0 or more; money is never a float. */
-  readonly amount_cents: number;
-  /** ISO 4217 code, three upper-case letters. */
-  readonly currency: string;
-  /** ISO 8601 with a zone (`Z` or `±hh:mm`). */
-  readonly event_time: string;
-}
+/** The record checked: defined with the platform's `toll_transactions` table, which it is delivered into. */
+export type { TollTransaction };
 
 export type ValidationResult =
   | { readonly ok: true; readonly tx: TollTransaction; /** `event_time` in ms since the epoch. */ readonly eventTimeMs: number }

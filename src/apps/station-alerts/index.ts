@@ -9,3 +9,4 @@ export { appendStationReference, ensureReferenceStream, readReferenceFile, type 
 export { createOperatorApi, type OperatorApiOptions } from './http.ts';
 export { renderStationQuery, QUERY_NAME, type QueryParameters } from './query.ts';
 export { STREAMS, TOPIC, TABLES, alertKey, slotOf, type StationAlert, type WindowRecord } from './model.ts';
+export { stationAlertsApp } from './app.ts';

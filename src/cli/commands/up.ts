@@ -37,7 +37,9 @@ export const up: Command = {
     const config = await loadConfig({ env: io.env, flags, ...(configFile === undefined ? {} : { configFile }) });
     // Loaded here so that client commands do not pay for loading the server.
     const { startServer, ACCESS_LABELS } = await import('../../server/index.ts');
-    const server = await startServer(config);
+    // The one list of the apps the server ships with; the server itself knows none of them.
+    const { SHIPPED_APPS } = await import('../../apps/index.ts');
+    const server = await startServer(config, { apps: SHIPPED_APPS });
     io.stdout.write(`tollstream ready at ${server.url} (${ACCESS_LABELS[server.access]})\n`);
 
     await new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts
 import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
 import type { QuerySlots } from './query-slots.ts';
 import { tail, type TailFilter, type TailStart } from './tail.ts';
-import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute } from './warehouse.ts';
+import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute, type ReferenceFollower } from './warehouse.ts';
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -26,7 +26,8 @@ export interface NativeContext {
   /** Serves the continuous-query routes; absent, they answer 404. */
   readonly queries: QueryManager | undefined;
   /** Bounds the warehouse queries (SQL and reports) running at once. */
-  readonly querySlots: QuerySlots;
+  readonly querySlots: QuerySlots;  /** Told after `PUT /v1/reference/stations` replaced the station reference. */
+  readonly referenceFollowers: readonly ReferenceFollower[];
 }
 
 /** A route's name for metrics, e.g. `POST /v1/streams/{name}/records`. */

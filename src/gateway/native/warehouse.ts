@@ -3,16 +3,23 @@
  * Every answer that holds warehouse rows carries `freshnessSeconds`, the age of the newest loaded row.
  */
 import http2 from 'node:http2';
-import { appendStationReference } from '../../apps/station-alerts/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { StreamLog } from '../../log/index.ts';
 import { csvLine, formatCsv, listReports, loadStationReference, runReport, type ReportParams } from '../../reports/index.ts';
-import type { QueryColumn, QueryParams, QueryValue, Warehouse } from '../../warehouse/index.ts';
+import { STATION_REFERENCE, type QueryColumn, type QueryParams, type QueryValue, type Warehouse } from '../../warehouse/index.ts';
 import { asResponse, ClientGoneError, readBody, send, writeChunk, type Request, type Response } from '../http.ts';
 import { callerOf, type QuerySlots } from './query-slots.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Follows a reference table of the warehouse: told each time `PUT /v1/reference/...` replaced its rows. */
+export interface ReferenceFollower {
+  /** The warehouse table, e.g. `station_reference`. */
+  readonly table: string;
+  /** The rows the table holds now, and the rows it held before (so keys left out can be deleted downstream). */
+  replaced(rows: readonly Readonly<Record<string, unknown>>[], previous: readonly Readonly<Record<string, unknown>>[]): Promise<void>;
+}
+
 /** A SQL request is a statement and a few parameters: 1 MiB is plenty and bounds what is parsed. */
 const MAX_QUERY_BODY_BYTES = 1024 * 1024;
 
@@ -30,8 +37,8 @@ export interface WarehouseRouteContext {
   /** Absent when the server runs without a warehouse (`warehouse.enabled: false`). */
   readonly warehouse: Warehouse | undefined;
   readonly maxBodyBytes: number;
-  /** Where station reference rows are also appended (stream `station_reference`), for the queries that follow it. */
-  readonly log?: StreamLog;
+  /** Told after a reference table was replaced (an app that follows it live, e.g. through a stream). */
+  readonly referenceFollowers?: readonly ReferenceFollower[];
   /** Bounds the queries (SQL and reports) running at once, per caller and in all. */
   readonly querySlots: QuerySlots;
   readonly logger: Logger;
@@ -186,17 +193,19 @@ export async function replaceStationsRoute(ctx: WarehouseRouteContext, req: Requ
   const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
   // Without a telling content type, a body that starts like a JSON array is JSON; anything else is CSV.
   const json = contentType.includes('json') || (!contentType.includes('csv') && text.trimStart().startsWith('['));
-  const previous = ctx.log ? await referenceRows(warehouse, 'plaza_id, day_of_week, slot') : [];
+  const followers = (ctx.referenceFollowers ?? []).filter((f) => f.table === STATION_REFERENCE.name);
+  const previous = followers.length > 0 ? await referenceRows(warehouse) : [];
   const loaded = await loadStationReference(warehouse, json ? { json: text } : { csv: text });
-  if (ctx.log) {
-    // The stream gets what the warehouse now holds, and a deletion for each key the load left out.
-    await appendStationReference(ctx.log, await referenceRows(warehouse, 'plaza_id, day_of_week, slot, expected_count, alert_threshold'), previous);
+  if (followers.length > 0) {
+    // Followers get what the warehouse now holds, and what it held, to delete each key the load left out.
+    const rows = await referenceRows(warehouse);
+    for (const follower of followers) await follower.replaced(rows, previous);
   }
   send(res, 200, JSON_HEADERS, JSON.stringify(loaded));
 }
 
-async function referenceRows(warehouse: Warehouse, columns: string): Promise<Record<string, unknown>[]> {
-  const result = await warehouse.query(`SELECT ${columns} FROM station_reference`);
+async function referenceRows(warehouse: Warehouse): Promise<Record<string, unknown>[]> {
+  const result = await warehouse.query(`SELECT ${STATION_REFERENCE.columns.map((c) => c.name).join(', ')} FROM ${STATION_REFERENCE.name}`);
   return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]])));
 }
 

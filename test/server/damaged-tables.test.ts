@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
-import { isTollstreamError } from '../core/errors.ts';
-import { createLogger } from '../core/logger.ts';
-import { openTables } from '../tables/index.ts';
-import { startServer } from './index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
+import { isTollstreamError } from '../../src/core/errors.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { openTables } from '../../src/tables/index.ts';
+import { startServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -23,7 +24,7 @@ function config(): TollstreamConfig {
   return { ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false } };
 }
 
-const start = (cfg: TollstreamConfig) => startServer(cfg, { logger: createLogger({ level: 'silent' }) });
+const start = (cfg: TollstreamConfig) => startServer(cfg, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
 
 /** A first start and stop, so the data directory has its tables databases. */
 async function used(cfg: TollstreamConfig): Promise<void> {

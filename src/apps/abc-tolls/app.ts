@@ -1,34 +1,39 @@
 /**
- * The ABC Tolls spending alerts inside the server, on the tables, notifications and functions runtime that
- * stream functions share (`functions.ts`, `<dataDir>/tables.db`): the pipeline (by default through streaming
- * SQL: the validation function, the continuous query `abc-tolls-customer-spend` on the server's query manager,
- * the threshold function on `customer_spend`), the ways alerts leave (the inbox, Web Push, email), and the
- * customer API as a gateway route module. Steps to undo are pushed on `undo` so the server stops them in
- * reverse order.
+ * The ABC Tolls spending alerts as an app of the server (`alerts` section of the config): on the tables,
+ * notifications and functions runtime that stream functions share (`<dataDir>/tables.db`), the pipeline (by
+ * default through streaming SQL: the validation function, the continuous query `abc-tolls-customer-spend`, the
+ * threshold function on `customer_spend`), the ways alerts leave (the inbox, Web Push, email), the breaches fed
+ * into the warehouse, and the customer API as a route module.
  */
 import path from 'node:path';
-import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
-import { alertText, createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.ts';
-import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
-import { TollstreamError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
-import type { Authenticator, RouteModule } from '../gateway/index.ts';
-import type { StreamLog } from '../log/index.ts';
-import type { Registry } from '../metrics/index.ts';
-import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys } from '../notify/index.ts';
-import type { QueryManager } from '../queries/index.ts';
-import type { Warehouse } from '../warehouse/index.ts';
-import type { FunctionsState } from './functions.ts';
+import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../config/index.ts';
+import { TollstreamError } from '../../core/errors.ts';
+import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
+import type { Registry } from '../../metrics/index.ts';
+import { BREACH_MIRROR, breachFeed } from './breaches.ts';
+import { Customers } from './customers.ts';
+import { alertText, createCustomerApi, customerTokens } from './http/index.ts';
+import { startSpendAlerts } from './pipeline.ts';
+import { SpendReader } from './spend.ts';
 
-export interface RunningAlerts {
-  /** The customer API, for the gateway to mount. */
-  readonly routes: RouteModule;
-  /** Ends open notification streams; call before closing the gateway, which waits for open requests. */
-  endStreams(): void;
-}
+export const spendAlertsApp: App = {
+  name: 'abc-tolls',
+  configSection: 'alerts',
+  enabled: (config) => config.alerts.enabled,
+  prepare({ config, warehouse }) {
+    const channels = alertChannels(config);
+    return {
+      // Breaches reach the warehouse through a stream the notify dispatcher mirrors them to (breaches.ts).
+      ...(warehouse ? { warehouseFeeds: [breachFeed(config)] } : {}),
+      sharedStores: { notifyOptions: channels.notifyOptions, ...(warehouse ? { mirror: [BREACH_MIRROR] } : {}) },
+      start: (ctx, undo) => startAlerts(ctx, channels, undo),
+    };
+  },
+};
 
 /** How spending alerts leave besides the inbox: set on the shared notifications when they are opened. */
-export interface AlertChannels {
+interface AlertChannels {
   readonly notifyOptions: Pick<NotifyOptions, 'webPush' | 'email' | 'render'>;
   readonly webPush: { readonly keys: VapidKeys; readonly subject: string };
   readonly emailOn: boolean;
@@ -36,7 +41,7 @@ export interface AlertChannels {
   useCustomers(customers: Customers): void;
 }
 
-export function alertChannels(config: TollstreamConfig): AlertChannels {
+function alertChannels(config: TollstreamConfig): AlertChannels {
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
   const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject ?? 'mailto:alerts@localhost' };
   const emailSettings = config.alerts.email;
@@ -53,23 +58,10 @@ export function alertChannels(config: TollstreamConfig): AlertChannels {
   };
 }
 
-export async function startAlerts(
-  deps: {
-    log: StreamLog;
-    config: TollstreamConfig;
-    authenticator: Authenticator;
-    metrics: Registry;
-    logger: Logger;
-    state: FunctionsState;
-    channels: AlertChannels;
-    queries?: QueryManager | undefined;
-    /** Trip history in the customer API reads it. */
-    warehouse?: Warehouse | undefined;
-  },
-  undo: Array<() => Promise<void> | void>,
-): Promise<RunningAlerts> {
-  const { log, config, authenticator, metrics, logger, queries, channels } = deps;
-  const { tables, notify, functions } = deps.state;
+async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo): Promise<RunningApp> {
+  const { log, config, authenticator, metrics, logger, queries } = ctx;
+  if (ctx.shared === undefined) throw new TollstreamError('INTERNAL', 'the spending alerts start without the shared stores they asked for');
+  const { tables, notify, functions } = ctx.shared;
   if (config.alerts.source === 'sql' && queries === undefined) {
     throw new TollstreamError('CONFIG_INVALID', "alerts.source 'sql' runs a continuous query: set queries.enabled to true, or alerts.source to 'transactions'", {
       context: { key: 'alerts.source' },
@@ -104,7 +96,7 @@ export async function startAlerts(
     customers,
     spend,
     notify,
-    ...(deps.warehouse ? { warehouse: deps.warehouse } : {}),
+    ...(ctx.warehouse ? { warehouse: ctx.warehouse } : {}),
     logger: logger.child({ component: 'customer-api' }),
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
@@ -119,7 +111,7 @@ export async function startAlerts(
     ...(alerts.config.source === 'sql' ? { query: alerts.config.queryName, windowSeconds: alerts.config.windowSeconds } : {}),
     timeZone: alerts.config.timeZone,
   });
-  return { routes, endStreams: () => shutdown.abort() };
+  return { routes: [routes], endStreams: () => shutdown.abort() };
 }
 
 /** One email subscription (to each customer's own address) while email is on, none while it is off. */

@@ -1,34 +1,34 @@
 /**
- * The station traffic alerts inside the server: their own tables and notifications in
- * `<dataDir>/station-alerts.db` (apart from the spending alerts, so either runs without the other), a
- * functions runtime for their three mappings, the shipped query in the server's query manager, and the
- * operator routes as a gateway route module. Steps to undo are pushed on `undo` (stopped in reverse order).
+ * The station traffic alerts as an app of the server (`stationAlerts` section of the config): their own tables
+ * and notifications in `<dataDir>/station-alerts.db` (apart from the spending alerts, so either runs without
+ * the other), a functions runtime for their three mappings, the shipped query in the server's query manager,
+ * the station reference followed from the warehouse into its stream, and the operator routes as a route module.
  */
 import path from 'node:path';
-import { appendStationReference, createOperatorApi, readReferenceFile, startStationAlerts } from '../apps/station-alerts/index.ts';
-import type { TollstreamConfig } from '../config/index.ts';
-import type { Logger } from '../core/logger.ts';
-import { FunctionsRuntime } from '../functions/index.ts';
-import type { Authenticator, RouteModule } from '../gateway/index.ts';
-import type { StreamLog } from '../log/index.ts';
-import type { Registry } from '../metrics/index.ts';
-import { openNotify } from '../notify/index.ts';
-import type { QueryManager } from '../queries/index.ts';
-import { openTables } from '../tables/index.ts';
-import type { ConsumerMetrics } from './consumer-metrics.ts';
+import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
+import { FunctionsRuntime } from '../../functions/index.ts';
+import { openNotify } from '../../notify/index.ts';
+import { openTables } from '../../tables/index.ts';
+import { STATION_REFERENCE } from '../../warehouse/index.ts';
+import { createOperatorApi } from './http.ts';
+import { startStationAlerts } from './pipeline.ts';
+import { appendStationReference, readReferenceFile } from './reference-stream.ts';
 
-export interface RunningStationAlerts {
-  /** The operator routes (`/v1/operator/alerts`, `/v1/operator/subscriptions`), for the gateway to mount. */
-  readonly routes: RouteModule;
-  /** Ends open alert streams; call before closing the gateway, which waits for open requests. */
-  endStreams(): void;
-}
+export const stationAlertsApp: App = {
+  name: 'station-alerts',
+  configSection: 'stationAlerts',
+  enabled: (config) => config.stationAlerts.enabled,
+  // The stream gets what the warehouse now holds, and a deletion for each key the load left out.
+  referenceFollowers: (log) => [{ table: STATION_REFERENCE.name, replaced: async (rows, previous) => void (await appendStationReference(log, rows, previous)) }],
+  prepare: () => ({ start: (ctx, undo) => startStations(ctx, undo) }),
+};
 
-export async function startStations(
-  deps: { log: StreamLog; config: TollstreamConfig; queries: QueryManager; authenticator: Authenticator; metrics: Registry; consumers: ConsumerMetrics; logger: Logger },
-  undo: Array<() => Promise<void> | void>,
-): Promise<RunningStationAlerts | undefined> {
-  const { log, config, queries, authenticator, metrics, logger } = deps;
+async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | undefined> {
+  const { log, config, queries, authenticator, metrics, logger } = ctx;
+  if (queries === undefined) {
+    logger.warn('station traffic alerts need queries.enabled; they are off (set stationAlerts.enabled: false to silence this)');
+    return undefined;
+  }
   const transactions = config.delivery.stream;
   if (!(await log.listStreams()).some((s) => s.name === transactions)) {
     logger.warn(`station alerts count the stream '${transactions}' (delivery.stream), which does not exist, so they are off; declare it in streams (or create it) and restart`, { stream: transactions });
@@ -63,8 +63,8 @@ export async function startStations(
   undo.unshift(() => alerts.stop());
   notify.start();
   // Their functions show with the others in /metrics and the console, their notifications in the notify gauges.
-  deps.consumers.addFunctions(functions);
-  deps.consumers.addNotify('station-alerts', notify);
+  ctx.consumers.addFunctions(functions);
+  ctx.consumers.addNotify('station-alerts', notify);
 
   const shutdown = new AbortController();
   const routes = createOperatorApi({
@@ -84,5 +84,5 @@ export async function startStations(
     raised.labels().inc(s.alertsRaised);
     silent.labels().inc(s.silentWindowsFlagged);
   });
-  return { routes, endStreams: () => shutdown.abort() };
+  return { routes: [routes], endStreams: () => shutdown.abort() };
 }

@@ -6,12 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
-import { isTollstreamError } from '../core/errors.ts';
-import { createLogger } from '../core/logger.ts';
-import { TrafficGenerator } from '../simulator/index.ts';
-import { accessMode } from './exposure.ts';
-import { startServer, type RunningServer } from './index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
+import { isTollstreamError } from '../../src/core/errors.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { TrafficGenerator } from '../../src/simulator/index.ts';
+import { accessMode } from '../../src/server/exposure.ts';
+import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SHIPPED_APPS } from '../../src/apps/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -24,7 +25,7 @@ function config(dataDir: string, overrides: Partial<TollstreamConfig> = {}): Tol
 }
 
 async function start(cfg: TollstreamConfig, lines: string[] = []): Promise<RunningServer> {
-  const server = await startServer(cfg, { logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
+  const server = await startServer(cfg, { apps: SHIPPED_APPS, logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
   cleanups.push(() => server.close());
   return server;
 }

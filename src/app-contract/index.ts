@@ -1,0 +1,120 @@
+/**
+ * What an app is to the platform, and the one public door between them. An app (the ABC Tolls spending alerts,
+ * the station traffic alerts, a user's own) is built on the platform's public doors only and hands the server
+ * one `App`; the server knows nothing else about it. It contributes:
+ * - its config section: a section of `TollstreamConfig` whose defaults and checks are in `src/config/schema.ts`;
+ * - what the server opens for it before it starts (`prepare`): streams delivered into warehouse tables, and what
+ *   it needs of the notifications shared with deployed functions (topics mirrored to streams, how alerts leave);
+ * - what it runs (`start` of the prepared app): its streams, continuous queries and functions, created through the doors in
+ *   `AppContext`, and its HTTP route modules for the gateway to mount;
+ * - reference data it follows (`referenceFollowers`): told when `PUT /v1/reference/...` replaces a table.
+ * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
+ */
+import type { TollstreamConfig } from '../config/index.ts';
+import type { Logger } from '../core/logger.ts';
+import type { FunctionsRuntime } from '../functions/index.ts';
+import type { Authenticator, ReferenceFollower, RouteModule } from '../gateway/index.ts';
+import type { StreamLog } from '../log/index.ts';
+import type { Registry } from '../metrics/index.ts';
+import type { MirrorRoute, Notify, NotifyOptions } from '../notify/index.ts';
+import type { QueryManager } from '../queries/index.ts';
+import type { Tables } from '../tables/index.ts';
+import type { Warehouse } from '../warehouse/index.ts';
+
+export type { ReferenceFollower };
+
+/** Steps that stop what was started, run first to last when the server stops (push with `unshift`). */
+export type Undo = Array<() => Promise<void> | void>;
+
+export interface App {
+  /** A short name, for logs and errors: `abc-tolls`, `station-alerts`. */
+  readonly name: string;
+  /** The section of the config that is the app's (defaults and checks in `src/config/schema.ts`). */
+  readonly configSection: keyof TollstreamConfig;
+  /** Whether the config runs the app (its section's `enabled`). */
+  enabled(config: TollstreamConfig): boolean;
+  /**
+   * Reference data the app follows, whether it runs or not (so it starts from the newest data when it is
+   * turned on): each follower is told after `PUT /v1/reference/...` replaced its warehouse table.
+   */
+  referenceFollowers?(log: StreamLog): readonly ReferenceFollower[];
+  /**
+   * Called when the app is enabled, before the server opens the shared stores: what the server opens for it, and
+   * how it starts. State the app needs between the two (e.g. how alerts leave) lives in the prepared app, so one
+   * `App` serves any number of servers in one process.
+   */
+  prepare(setup: AppSetup): PreparedApp;
+}
+
+export interface PreparedApp extends AppNeeds {
+  /**
+   * Starts the app: creates its streams, queries and functions through the doors of `ctx` and pushes their stops
+   * on `undo`. Resolves undefined when the app cannot run with this config and said why in the log.
+   */
+  start(ctx: AppContext, undo: Undo): Promise<RunningApp | undefined>;
+}
+
+export interface AppSetup {
+  readonly config: TollstreamConfig;
+  readonly log: StreamLog;
+  readonly logger: Logger;
+  /** Whether the server runs a warehouse (`warehouse.enabled`). */
+  readonly warehouse: boolean;
+}
+
+export interface AppNeeds {
+  /** Streams the server delivers into warehouse tables, exactly once and under leases like the toll delivery. */
+  readonly warehouseFeeds?: readonly WarehouseFeed[];
+  /** The tables, notifications and functions runtime of `<dataDir>/tables.db`, shared with deployed functions. */
+  readonly sharedStores?: {
+    /** Notification topics the dispatcher also appends to log streams. */
+    readonly mirror?: readonly MirrorRoute[];
+    /** How notifications leave besides the inbox and webhooks. */
+    readonly notifyOptions?: Pick<NotifyOptions, 'webPush' | 'email' | 'render'>;
+  };
+}
+
+/** A log stream delivered into a warehouse table; the delivery is named after the stream. */
+export interface WarehouseFeed {
+  readonly stream: string;
+  readonly table: string;
+  /** Creates the stream when missing, before its delivery starts. */
+  ensureStream(log: StreamLog, logger: Logger): Promise<void>;
+}
+
+/** The stores of `<dataDir>/tables.db` that the server shares between apps and deployed functions. */
+export interface SharedStores {
+  readonly tables: Tables;
+  readonly notify: Notify;
+  readonly functions: FunctionsRuntime;
+}
+
+/** Where an app's own functions and notifications join the server's `/metrics`, console and dead letters. */
+export interface ConsumerRegistry {
+  addFunctions(runtime: FunctionsRuntime): void;
+  /** `name` names the store where its dead letters are listed. */
+  addNotify(name: string, notify: Notify): void;
+}
+
+export interface AppContext {
+  readonly config: TollstreamConfig;
+  readonly log: StreamLog;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly consumers: ConsumerRegistry;
+  /** Checks the operator's key and refuses a credential as the operator's (`refuseAsOperator`). */
+  readonly authenticator: Authenticator;
+  /** The continuous queries; undefined with `queries.enabled: false`. */
+  readonly queries: QueryManager | undefined;
+  /** The warehouse; undefined with `warehouse.enabled: false`. */
+  readonly warehouse: Warehouse | undefined;
+  /** The shared stores; set when `prepare` asked for them. */
+  readonly shared: SharedStores | undefined;
+}
+
+export interface RunningApp {
+  /** Route modules for the gateway to mount. */
+  readonly routes: readonly RouteModule[];
+  /** Ends open response streams (SSE); called before the gateway closes, which waits for open requests. */
+  endStreams?(): void;
+}

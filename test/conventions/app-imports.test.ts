@@ -1,0 +1,69 @@
+/**
+ * The platform knows no app: no file of `src/` outside `src/apps/` imports from `src/apps/`, except the entry
+ * point that reads the one list of shipped apps (`src/apps/index.ts`). An app reaches the platform only
+ * through public doors, so a new app needs no edit of the platform and a platform change breaks no app in secret.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const APPS = path.join(SRC, 'apps');
+/** The one list of the apps the server ships with. */
+const APP_LIST = path.join(APPS, 'index.ts');
+/** The entry point that hands the list to the server: the only platform file that may read it. */
+const ENTRY_POINTS = new Set([path.join(SRC, 'cli', 'commands', 'up.ts')]);
+
+/** Every module specifier of a file: `import ... from`, `export ... from`, `import('...')` and `import '...'`. */
+export function importSpecifiers(source: string): string[] {
+  const found: string[] = [];
+  for (const m of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])([^'"\n]+)\1/gm)) found.push(m[2]!);
+  return found;
+}
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return /\.(ts|mts|js|mjs)$/.test(entry.name) ? [full] : [];
+  });
+}
+
+function isUnder(file: string, dir: string): boolean {
+  const relative = path.relative(dir, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
+/** `file: specifier` for each import of an app by a platform file. */
+function platformImportsOfApps(): string[] {
+  const offences: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    if (isUnder(file, APPS)) continue;
+    for (const specifier of importSpecifiers(fs.readFileSync(file, 'utf8'))) {
+      if (!specifier.startsWith('.')) continue;
+      const target = path.resolve(path.dirname(file), specifier);
+      if (target !== APPS && !isUnder(target, APPS)) continue;
+      if (target === APP_LIST && ENTRY_POINTS.has(file)) continue;
+      offences.push(`${path.relative(SRC, file)}: ${specifier}`);
+    }
+  }
+  return offences;
+}
+
+describe('imports between the platform and the apps', () => {
+  it('finds every form of import the sources use', () => {
+    const source = [
+      "import { a } from '../apps/x/index.ts';",
+      "import type { B } from '../apps/y.ts';",
+      "export { c } from './c.ts';",
+      "  const m = await import('../../apps/z.ts');",
+      "import './side-effect.ts';",
+    ].join('\n');
+    expect(importSpecifiers(source)).toEqual(['../apps/x/index.ts', '../apps/y.ts', './c.ts', '../../apps/z.ts', './side-effect.ts']);
+  });
+
+  it('no platform file imports from src/apps except the entry point reading the list of shipped apps', () => {
+    expect(platformImportsOfApps()).toEqual([]);
+  });
+});
