@@ -149,7 +149,7 @@ function parseText(key: string, raw: string, source: string): unknown {
       if (raw.trim() !== 'true' && raw.trim() !== 'false') throw configError(`${key} must be true or false, got '${raw}' (${source})`, { key, source });
       return raw.trim() === 'true';
     case 'integer': {
-      if (!/^-?\d+$/.test(raw.trim())) throw configError(`${key} must be an integer, got '${raw}' (${source})`, { key, source });
+      if (!/^-?\d+$/.test(raw.trim())) throw configError(`${key} must be an integer from ${leaf.min} to ${leaf.max}, got '${raw}' (${source})`, { key, source });
       return checkValue(key, Number(raw), source);
     }
     case 'json': {
@@ -162,6 +162,15 @@ function parseText(key: string, raw: string, source: string): unknown {
       return checkValue(key, parsed, source);
     }
   }
+}
+
+/**
+ * Checks one setting's value against its one definition in the schema, for code that takes the setting from
+ * elsewhere than a config (a library's options): throws CONFIG_INVALID naming the key, as loading a config does.
+ */
+export function checkSetting(key: string, value: unknown, source: string): void {
+  if (SCHEMA[key] === undefined) throw new TollstreamError('INTERNAL', `no setting '${key}' in the config schema`, { context: { key } });
+  checkValue(key, value, source);
 }
 
 function checkValue(key: string, v: unknown, source: string): unknown {

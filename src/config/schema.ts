@@ -131,11 +131,11 @@ export interface TollstreamConfig {
      * The size, in MiB (1 to 1024), the lake's files aim for: compaction merges a partition's small files up to it,
      * and the lake's delivery buffers up to this much (at most 128 MiB) before it writes. @default 128
      */
-    readonly targetFileMiB?: number;
+    readonly targetFileMiB: number;
     /** The lake's delivery writes what it buffered once the oldest record waited this long, in seconds (1 to 900). @default 300 */
-    readonly maxWaitSeconds?: number;
+    readonly maxWaitSeconds: number;
     /** Seconds between compaction passes (10 to 86400). @default 60 */
-    readonly compactionIntervalSeconds?: number;
+    readonly compactionIntervalSeconds: number;
   };
   /** The warehouse over PostgreSQL's wire protocol, for BI tools and psql (docs/warehouse.md, "BI tools"). DuckDB warehouse only. */
   readonly bi: {
@@ -195,13 +195,13 @@ export interface TollstreamConfig {
     /** Length of the query's processing-time windows, in seconds: how long spend waits before it is summed. @default 1 */
     readonly windowSeconds: number;
     /** The operator's contact that browsers' push services see with every Web Push alert (the VAPID `sub`): `mailto:` or `https:`. @default 'mailto:alerts@localhost' */
-    readonly pushSubject?: string;
+    readonly pushSubject: string;
     /**
      * The push services a browser subscription may point at: a host name matches itself and its subdomains (over
      * https), an origin (`http://127.0.0.1:8080`) matches exactly. The server POSTs to the endpoint a customer
      * gives, so anything else is refused. @default the push services of Chrome, Firefox, Safari and Edge
      */
-    readonly pushServices?: readonly string[];
+    readonly pushServices: readonly string[];
     /** Alerts by email to each customer's address, through an SMTP relay that accepts mail from this host without a login. */
     readonly email?: {
       /** @default false */

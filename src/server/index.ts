@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App, AppNeeds, PreparedApp, RunningApp, WarehouseFeed } from '../app-contract/index.ts';
-import { DEFAULT_CONFIG, lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
@@ -317,14 +317,14 @@ async function startDeliveries(
   const stream = config.delivery.stream;
   const destinations: Array<{ name: string; destination: () => Promise<DeliveryDestination>; buffering?: BufferingHints; maxBatchRecords?: number }> = [];
   if (warehouse) destinations.push({ name: WAREHOUSE_DELIVERY, destination: async () => warehouseDestination(warehouse, TOLL_TRANSACTIONS.name) });
-  const lake = { ...DEFAULT_CONFIG.lake, ...config.lake };
+  const lake = config.lake;
   if (lake.enabled) {
     destinations.push({
       name: 'lake',
       destination: () =>
         openParquetLake({ dir: lakeDir(config), targetFileMiB: lake.targetFileMiB, compactionIntervalSeconds: lake.compactionIntervalSeconds, logger }),
       // Its own buffering, apart from the warehouse's: large batches, so files start larger and compaction has less to do.
-      buffering: { sizeMiB: Math.min(128, lake.targetFileMiB!), intervalSeconds: lake.maxWaitSeconds },
+      buffering: { sizeMiB: Math.min(128, lake.targetFileMiB), intervalSeconds: lake.maxWaitSeconds },
       maxBatchRecords: LAKE_MAX_BATCH_RECORDS,
     });
   }

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { distinct, query, send, serverConfig, start, T0, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
@@ -187,7 +188,7 @@ describe('warehouse API protection and switches', () => {
   it('also delivers into the Parquet lake when it is enabled, and exports both deliveries', async () => {
     const dir = dataDir('lake');
     // The lake buffers on its own (lake.maxWaitSeconds, 300 s by default); a second here.
-    const server = await start(serverConfig(dir, { lake: { enabled: true, maxWaitSeconds: 1 } }));
+    const server = await start(serverConfig(dir, { lake: { ...DEFAULT_CONFIG.lake, enabled: true, maxWaitSeconds: 1 } }));
     try {
       const records = traffic(300, 31);
       const txs = distinct(records);

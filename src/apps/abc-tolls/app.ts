@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
-import { DEFAULT_CONFIG, type TollstreamConfig } from '../../config/index.ts';
+import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
@@ -43,7 +43,7 @@ interface AlertChannels {
 
 function alertChannels(config: TollstreamConfig): AlertChannels {
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
-  const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject ?? 'mailto:alerts@localhost' };
+  const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject };
   const emailSettings = config.alerts.email;
   let customersForEmail: Customers | undefined;
   const email =
@@ -101,7 +101,7 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
     currency: config.alerts.currency,
-    push: { publicKey: channels.webPush.keys.publicKey, services: config.alerts.pushServices ?? DEFAULT_CONFIG.alerts.pushServices ?? [] },
+    push: { publicKey: channels.webPush.keys.publicKey, services: config.alerts.pushServices },
     alertTopic: alerts.config.topic,
   });
   registerAlertMetrics(metrics, alerts);

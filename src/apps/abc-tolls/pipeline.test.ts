@@ -76,7 +76,7 @@ describe('spend alerts pipeline', () => {
     const half = plan.records.length / 2;
     await appendRecords(stores.log, 'toll_transactions', plan.records.slice(0, half));
 
-    let alerts = await startSpendAlerts({ ...stores, config: { batchSize: 200 } });
+    let alerts = await startSpendAlerts({ ...stores, config: { source: 'transactions', batchSize: 200 } });
     await waitFor('some spend to be applied', () => alerts.stats()[0]!.recordsApplied > 1000);
     await alerts.stop();
     const appliedBeforeStop = alerts.stats()[0]!.recordsApplied;
@@ -84,7 +84,7 @@ describe('spend alerts pipeline', () => {
 
     // A fresh runtime, as after a restart; the rest of the traffic arrives while it runs.
     const functions = new FunctionsRuntime({ log: stores.log, tables: stores.tables });
-    alerts = await startSpendAlerts({ ...stores, functions, config: { batchSize: 200 } });
+    alerts = await startSpendAlerts({ ...stores, functions, config: { source: 'transactions', batchSize: 200 } });
     await appendRecords(stores.log, 'toll_transactions', plan.records.slice(half));
     await waitFor('the pipeline to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions'));
     await functions.stop();
@@ -114,7 +114,7 @@ describe('spend alerts pipeline', () => {
     const ids = registerCustomers(plan);
     setThresholds(plan);
     await appendRecords(stores.log, 'toll_transactions', plan.records);
-    const alerts = await startSpendAlerts({ ...stores, config: { batchSize: 100 } });
+    const alerts = await startSpendAlerts({ ...stores, config: { source: 'transactions', batchSize: 100 } });
     await waitFor('the pipeline to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions'));
     await alerts.stop();
     const totals = monthlyTotalsOf(stores.tables, ids);
@@ -129,7 +129,7 @@ describe('spend alerts pipeline', () => {
       stores.tables.transaction((tx) => tx.setCheckpoint(consumer, 'toll_transactions', shard.shardId, first.records[0]!.sequenceNumber));
     }
     const functions = new FunctionsRuntime({ log: stores.log, tables: stores.tables });
-    await startSpendAlerts({ ...stores, functions, config: { batchSize: 100 } });
+    await startSpendAlerts({ ...stores, functions, config: { source: 'transactions', batchSize: 100 } });
     await waitFor('the redelivery to finish', () => caughtUp(stores, MAPPING, 'toll_transactions'));
     const stats = functions.stats()[0]!;
     await functions.stop();
@@ -163,7 +163,7 @@ describe('spend alerts pipeline', () => {
       valid('ok-2', 450),
     ];
     await appendRecords(stores.log, 'toll_transactions', records, 10);
-    const alerts = await startSpendAlerts({ ...stores });
+    const alerts = await startSpendAlerts({ ...stores, config: { source: 'transactions' } });
     await waitFor('the pipeline to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions'));
 
     expect(alerts.invalidCount()).toBe(5);

@@ -9,6 +9,7 @@
  * directly; `windows` only sums `customer_spend` (written by a job run elsewhere); `both` runs `transactions`
  * and `windows` during a switch, split at `cutoverAt` (see docs/abc-tolls.md).
  */
+import { checkSetting, DEFAULT_CONFIG } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionHandler, FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
@@ -25,11 +26,11 @@ import { WindowCloser } from './window-closer.ts';
 export type SpendSourceKind = 'sql' | 'transactions' | 'windows' | 'both';
 
 export interface SpendAlertsConfig {
-  /** IANA zone in which months and days begin. @default 'UTC' */
+  /** IANA zone in which months and days begin. @default alerts.timeZone's default, 'UTC' */
   readonly timeZone?: string;
-  /** Which stream feeds the totals. `sql` needs `queries`; `both` needs `cutoverAt`. @default 'transactions' */
+  /** Which stream feeds the totals. `sql` needs `queries`; `both` needs `cutoverAt`. @default alerts.source's default, 'sql' */
   readonly source?: SpendSourceKind;
-  /** Length of the processing-time windows of the `sql` source, 1 to 3600 s. @default 1 */
+  /** Length of the processing-time windows of the `sql` source, in seconds (range of alerts.windowSeconds). @default alerts.windowSeconds's default, 1 */
   readonly windowSeconds?: number;
   /** Valid tolls for the query (`sql` source). @default '<transactionsStream>_valid' */
   readonly validStream?: string;
@@ -47,7 +48,7 @@ export interface SpendAlertsConfig {
   readonly spendErrorStream?: string;
   /** The inbox topic of breach notifications. @default 'spend-alerts' */
   readonly topic?: string;
-  /** Only this currency is summed; other records are invalid. `null` accepts any. @default 'USD' */
+  /** Only this currency is summed; other records are invalid. `null` accepts any. @default alerts.currency's default, 'USD' */
   readonly currency?: string | null;
   /**
    * Amounts above this, in cents, of one toll or one window are invalid records; it keeps a garbage amount from
@@ -132,19 +133,20 @@ const CONFIG_KEYS = new Set([
 export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): ResolvedSpendAlertsConfig {
   const unknown = Object.keys(config).find((k) => !CONFIG_KEYS.has(k));
   if (unknown) throw invalid(unknown, `unknown key '${unknown}' in the spend alerts config`);
-  const source = config.source ?? 'transactions';
+  // The library's defaults are the server's (alerts.source, alerts.windowSeconds, ...): one source, the config schema.
+  const source = config.source ?? DEFAULT_CONFIG.alerts.source;
   if (source !== 'sql' && source !== 'transactions' && source !== 'windows' && source !== 'both') {
     throw invalid('source', "source must be 'sql', 'transactions', 'windows' or 'both'");
   }
-  const windowSeconds = config.windowSeconds ?? 1;
-  if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 3600) throw invalid('windowSeconds', 'windowSeconds must be an integer from 1 to 3600');
+  const windowSeconds = config.windowSeconds ?? DEFAULT_CONFIG.alerts.windowSeconds;
+  checkSetting('alerts.windowSeconds', windowSeconds, 'spend alerts config');
   if (source === 'sql' && config.cutoverAt !== undefined) throw invalid('cutoverAt', "cutoverAt splits source 'both'; source 'sql' takes none");
   if (config.cutoverAt !== undefined && !Number.isSafeInteger(config.cutoverAt)) throw invalid('cutoverAt', 'cutoverAt must be a time in ms since the epoch');
   if (source === 'both' && config.cutoverAt === undefined) {
     throw invalid('cutoverAt', "source 'both' needs cutoverAt: the event time from which windows count instead of transactions");
   }
-  const currency = config.currency === null ? undefined : (config.currency ?? 'USD');
-  if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) throw invalid('currency', 'currency must be three upper-case letters, or null to accept any');
+  const currency = config.currency === null ? undefined : (config.currency ?? DEFAULT_CONFIG.alerts.currency);
+  if (currency !== undefined) checkSetting('alerts.currency', currency, 'spend alerts config (null accepts any currency)');
   const maxAmountCents = config.maxAmountCents === null ? undefined : (config.maxAmountCents ?? 100_000_000);
   if (maxAmountCents !== undefined && !(Number.isSafeInteger(maxAmountCents) && maxAmountCents >= 0)) {
     throw invalid('maxAmountCents', 'maxAmountCents must be a whole number of cents, or null for no limit');
@@ -156,7 +158,7 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   const transactionsStream = config.transactionsStream ?? 'toll_transactions';
   const spendStream = config.spendStream ?? 'customer_spend';
   return {
-    timeZone: config.timeZone ?? 'UTC',
+    timeZone: config.timeZone ?? DEFAULT_CONFIG.alerts.timeZone,
     source,
     windowSeconds,
     validStream: config.validStream ?? `${transactionsStream}_valid`,

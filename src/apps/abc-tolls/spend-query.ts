@@ -4,6 +4,7 @@
  * row per customer, day (hence month) of event time and window of arrival time to `customer_spend`.
  */
 import fs from 'node:fs';
+import { checkSetting } from '../../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CreateQueryRequest, QueryInfo } from '../../queries/index.ts';
@@ -17,7 +18,7 @@ export interface SpendQueries {
 }
 
 export interface SpendQueryOptions {
-  /** Length of the processing-time window, 1 to 3600 s. */
+  /** Length of the processing-time window, in seconds (the range of alerts.windowSeconds). */
   readonly windowSeconds: number;
   /** IANA zone in which months and days begin. */
   readonly timeZone: string;
@@ -34,9 +35,7 @@ let template: string | undefined;
 /** The SQL text of the customer spend query for these settings. */
 export function customerSpendSql(options: SpendQueryOptions): string {
   const { windowSeconds, timeZone } = options;
-  if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 3600) {
-    throw new TollstreamError('CONFIG_INVALID', `windowSeconds must be an integer from 1 to 3600, got ${String(windowSeconds)}`, { context: { key: 'windowSeconds' } });
-  }
+  checkSetting('alerts.windowSeconds', windowSeconds, 'customer spend query');
   assertTimeZone(timeZone);
   template ??= fs.readFileSync(TEMPLATE_URL, 'utf8');
   const values: Record<string, string> = { WINDOW_SECONDS: sqlString(String(windowSeconds)), TIME_ZONE: sqlString(timeZone) };

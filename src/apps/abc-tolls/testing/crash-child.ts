@@ -24,7 +24,7 @@ const progressFile = path.join(dir, 'appended');
 const plan = trafficPlan(CRASH_TRAFFIC);
 
 const stores = await openStores(dir);
-const alerts = await startSpendAlerts({ ...stores, config: { batchSize: 100 } });
+const alerts = await startSpendAlerts({ ...stores, config: { source: 'transactions', batchSize: 100 } });
 stores.notify.start();
 process.stdout.write('ready\n');
 
