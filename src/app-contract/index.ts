@@ -7,7 +7,8 @@
  *   it needs of the notifications shared with deployed functions (topics mirrored to streams, how alerts leave);
  * - what it runs (`start` of the prepared app): its streams, continuous queries and functions, created through the doors in
  *   `AppContext`, and its HTTP route modules for the gateway to mount;
- * - reference data it follows (`referenceFollowers`): told when `PUT /v1/reference/...` replaces a table.
+ * - reference data it follows (`referenceFollowers`): told when `PUT /v1/reference/...` replaces a table;
+ * - reports over the warehouse (`reports`), served with the platform's.
  * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
  */
 import type { TollstreamConfig } from '../config/index.ts';
@@ -18,6 +19,7 @@ import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { MirrorRoute, Notify, NotifyOptions } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
+import type { ReportDefinition } from '../reports/index.ts';
 import type { Tables } from '../tables/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
 
@@ -38,6 +40,8 @@ export interface App {
    * turned on): each follower is told after `PUT /v1/reference/...` replaced its warehouse table.
    */
   referenceFollowers?(log: StreamLog): readonly ReferenceFollower[];
+  /** Named reports over the warehouse, served with the platform's at `/v1/reports` whether or not the app runs (its data stays). */
+  readonly reports?: readonly ReportDefinition[];
   /**
    * Called when the app is enabled, before the server opens the shared stores: what the server opens for it, and
    * how it starts. State the app needs between the two (e.g. how alerts leave) lives in the prepared app, so one

@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG, type HttpSettings } from '../config/index.ts';
 import { openFilesLimit } from '../core/open-files.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { QueryManager } from '../queries/index.ts';
+import { reportCatalog, type ReportDefinition } from '../reports/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../metrics/index.ts';
 import type { Authenticator } from './auth/index.ts';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   readonly warehouseQueries?: QuerySlotLimits | QuerySlots;
   /** Serves `/v1/queries` (continuous SQL on the log); absent, those routes answer 404. @default none */
   readonly queries?: QueryManager;
+  /** Reports the apps add to the platform's at `/v1/reports`. @default none */
+  readonly reports?: readonly ReportDefinition[];
   /** Told after `PUT /v1/reference/stations` replaced the station reference (apps that follow it). @default none */
   readonly referenceFollowers?: readonly ReferenceFollower[];
   /**
@@ -131,7 +134,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     deliveries: options.deliveries ?? (() => []),
     subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
   };
-  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, referenceFollowers: options.referenceFollowers ?? [], querySlots: options.warehouseQueries instanceof QuerySlots ? options.warehouseQueries : new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
+  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, reports: reportCatalog(options.reports), referenceFollowers: options.referenceFollowers ?? [], querySlots: options.warehouseQueries instanceof QuerySlots ? options.warehouseQueries : new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
 
   async function handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();

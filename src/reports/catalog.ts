@@ -21,6 +21,7 @@ const FILTERS = `event_time >= $from AND event_time < $to
       AND ($plaza::VARCHAR IS NULL OR plaza_id = $plaza)
       AND ($vehicle_class::SMALLINT IS NULL OR vehicle_class = $vehicle_class)`;
 
+/** The platform's reports, over the tables it delivers (toll_transactions, station_reference); apps declare their own. */
 export const REPORTS: readonly ReportDefinition[] = [
   {
     name: 'revenue_by_plaza_hour',
@@ -97,26 +98,5 @@ export const REPORTS: readonly ReportDefinition[] = [
         AND r.slot = ${d.slotOfDay(30, 'p.period_start')}
       ORDER BY s.plaza_id, p.period_start`;
     },
-  },
-  {
-    name: 'threshold_breaches_per_day',
-    description:
-      'Spending-threshold breaches per UTC day (of the breach) and cause: breach notifications sent, distinct customers, ' +
-      'and how far past their thresholds the totals were (integer cents). A breach delivered twice counts once.',
-    parameters: ['from', 'to'],
-    sql: () => `
-      WITH breaches AS (
-        SELECT breach_id, min(customer_id) AS customer_id, min(cause) AS cause, min(breached_at) AS breached_at,
-               min(total_cents - threshold_cents) AS over_cents
-        FROM threshold_breaches
-        WHERE breached_at >= $from AND breached_at < $to
-        GROUP BY breach_id
-      )
-      SELECT CAST(breached_at AS DATE) AS day, cause,
-             count(*)::BIGINT AS breaches, count(DISTINCT customer_id)::BIGINT AS customers,
-             sum(over_cents)::BIGINT AS over_threshold_cents
-      FROM breaches
-      GROUP BY day, cause
-      ORDER BY day, cause`,
   },
 ];

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
 import { TrafficGenerator, type TollTransaction } from '../simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../warehouse/index.ts';
-import { formatCsv, formatJson, formatTable, listReports, loadStationReference, runReport, type ReportResult } from './index.ts';
+import { formatCsv, formatJson, formatTable, listReports, loadStationReference, reportCatalog, runReport, type ReportResult } from './index.ts';
 
 const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
 const HOUR = 3600_000;
@@ -46,10 +46,19 @@ describe('reports on generated traffic', () => {
   }
 
   it('lists the reports with their parameters', () => {
-    expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected', 'threshold_breaches_per_day']);
+    expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected']);
     expect(listReports().find((r) => r.name === 'top_customers')?.parameters).toContain('limit');
     // The defaults a client shows are the ones the server applies to a parameter left out.
     expect(listReports().every((r) => r.defaults.rangeHours === 24 && r.defaults.limit === 10)).toBe(true);
+  });
+
+  it('serves an app\'s reports after the platform\'s, and refuses a second report of the same name', async () => {
+    const extra = { name: 'plazas_seen', description: 'Plazas with traffic.', parameters: ['from', 'to'] as const, sql: () => 'SELECT DISTINCT plaza_id FROM toll_transactions WHERE event_time >= $from AND event_time < $to ORDER BY 1' };
+    const catalog = reportCatalog([extra]);
+    expect(listReports(catalog).map((r) => r.name)).toEqual([...listReports().map((r) => r.name), 'plazas_seen']);
+    await expect(runReport(warehouse, 'plazas_seen')).rejects.toSatisfy((e) => isTollstreamError(e, 'NOT_FOUND'));
+    expect((await runReport(warehouse, 'plazas_seen', { from: '2026-11-26', to: '2026-11-28' }, Date.now, catalog)).columns.map((c) => c.name)).toEqual(['plaza_id']);
+    expect(() => reportCatalog([{ ...extra, name: 'top_customers' }])).toThrow(/two reports are named 'top_customers'/);
   });
 
   it('revenue per plaza per hour matches the generated transactions', async () => {

@@ -38,14 +38,36 @@ const DEFAULT_RANGE_HOURS = 24;
 const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 10_000;
 
-export function listReports(): ReportInfo[] {
-  return REPORTS.map(({ name, description, parameters }) => ({ name, description, parameters, defaults: { rangeHours: DEFAULT_RANGE_HOURS, limit: DEFAULT_LIMIT } }));
+/**
+ * The platform's reports followed by `extra` (the apps' own). A name given twice is refused: a report would
+ * silently hide another.
+ */
+export function reportCatalog(extra: readonly ReportDefinition[] = []): readonly ReportDefinition[] {
+  const catalog = [...REPORTS, ...extra];
+  const seen = new Set<string>();
+  for (const { name } of catalog) {
+    if (seen.has(name)) throw new TollstreamError('CONFIG_INVALID', `two reports are named '${name}'`, { context: { report: name } });
+    seen.add(name);
+  }
+  return catalog;
 }
 
-export async function runReport(warehouse: Warehouse, name: string, params: ReportParams = {}, now: () => number = Date.now): Promise<ReportResult> {
-  const report = REPORTS.find((r) => r.name === name);
+/** The reports of `catalog` (the platform's when not given). */
+export function listReports(catalog: readonly ReportDefinition[] = REPORTS): ReportInfo[] {
+  return catalog.map(({ name, description, parameters }) => ({ name, description, parameters, defaults: { rangeHours: DEFAULT_RANGE_HOURS, limit: DEFAULT_LIMIT } }));
+}
+
+/** Runs report `name` of `catalog` (the platform's when not given). */
+export async function runReport(
+  warehouse: Warehouse,
+  name: string,
+  params: ReportParams = {},
+  now: () => number = Date.now,
+  catalog: readonly ReportDefinition[] = REPORTS,
+): Promise<ReportResult> {
+  const report = catalog.find((r) => r.name === name);
   if (!report) {
-    throw new TollstreamError('NOT_FOUND', `no report named '${name}'; reports: ${REPORTS.map((r) => r.name).join(', ')}`, { context: { report: name } });
+    throw new TollstreamError('NOT_FOUND', `no report named '${name}'; reports: ${catalog.map((r) => r.name).join(', ')}`, { context: { report: name } });
   }
   const bound = bindParams(report, params, now);
   const [result, freshness] = await Promise.all([warehouse.query(report.sql(warehouse.dialect), bound), warehouse.freshness()]);

@@ -209,6 +209,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       ...(queries ? { queries } : {}),
       deliveries: () => [...deliveries, ...feeds].map((d) => d.stats()),
       referenceFollowers: (options.apps ?? []).flatMap((app) => app.referenceFollowers?.(log) ?? []),
+      reports: (options.apps ?? []).flatMap((app) => app.reports ?? []),
       // A cluster node shows its leases in /health (one node holds every lease; nothing to show).
       ...(config.cluster && workLeases ? { leases: workLeases.status } : {}),
       warehouseQueries: querySlots,

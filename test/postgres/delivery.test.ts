@@ -5,7 +5,8 @@
 import fs from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
-import { runReport } from '../../src/reports/index.ts';
+import { SPEND_ALERT_REPORTS } from '../../src/apps/abc-tolls/index.ts';
+import { reportCatalog, runReport } from '../../src/reports/index.ts';
 import type { StreamLog } from '../../src/log/index.ts';
 import type { Warehouse } from '../../src/warehouse/index.ts';
 import { appendRaw, appendTransactions, eventually, openLog, tempDir, transactions } from '../delivery/helpers.ts';
@@ -126,7 +127,7 @@ describe('delivery from the embedded log into PostgreSQL', () => {
     await eventually('all breaches', () => d.stats().rowsDelivered === messages.length);
     const stored = await warehouse.query('SELECT count(*), count(DISTINCT breach_id), sum(total_cents - threshold_cents) FROM threshold_breaches');
     expect(stored.rows).toEqual([[25, 25, messages.reduce((s, m) => s + m.total_cents - m.threshold_cents, 0)]]);
-    const report = await runReport(warehouse, 'threshold_breaches_per_day', { from: '2026-11-26', to: '2026-11-28' });
+    const report = await runReport(warehouse, 'threshold_breaches_per_day', { from: '2026-11-26', to: '2026-11-28' }, Date.now, reportCatalog(SPEND_ALERT_REPORTS));
     expect(report.rows.reduce((s, r) => s + Number(r[2]), 0)).toBe(25);
     expect(report.rows.map((r) => r[0])).toContain('2026-11-27');
   });

@@ -3,7 +3,8 @@
  * breaches report counts what was loaded into threshold_breaches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listReports, loadStationReference, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
+import { SPEND_ALERT_REPORTS } from '../../src/apps/abc-tolls/index.ts';
+import { listReports, loadStationReference, reportCatalog, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
 import { TrafficGenerator } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
@@ -11,6 +12,8 @@ import { postgresSchema, type PostgresSchema } from './server.ts';
 const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
 const HOUR = 3600_000;
 const CLOCK = T0 + 31 * HOUR;
+/** The reports a server with the shipped apps serves: the platform's and the ABC Tolls app's. */
+const REPORTS = reportCatalog(SPEND_ALERT_REPORTS);
 
 function breachRows(): Row[] {
   const causes = ['transaction', 'transaction', 'window', 'threshold_change'];
@@ -78,13 +81,13 @@ describe('reports on PostgreSQL and DuckDB', () => {
   };
 
   it('covers every report', () => {
-    expect(Object.keys(cases).sort()).toEqual(listReports().map((r) => r.name).sort());
+    expect(Object.keys(cases).sort()).toEqual(listReports(REPORTS).map((r) => r.name).sort());
   });
 
   for (const [name, paramSets] of Object.entries(cases)) {
     it(`${name} gives the same columns and rows on both warehouses`, async () => {
       for (const params of paramSets) {
-        const [a, b] = await Promise.all([runReport(duck, name, params, () => CLOCK), runReport(postgres, name, params, () => CLOCK)]);
+        const [a, b] = await Promise.all([runReport(duck, name, params, () => CLOCK, REPORTS), runReport(postgres, name, params, () => CLOCK, REPORTS)]);
         expect(b.columns.map((c) => c.name)).toEqual(a.columns.map((c) => c.name));
         expect(b.rows, JSON.stringify(params)).toEqual(a.rows);
         expect(a.rows.length, `${name} ${JSON.stringify(params)} has rows to compare`).toBeGreaterThan(0);
@@ -96,7 +99,7 @@ describe('reports on PostgreSQL and DuckDB', () => {
   it('counts threshold breaches per day and cause, a breach delivered twice once', async () => {
     const objects = (r: ReportResult) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])));
     for (const w of [duck, postgres]) {
-      const result = await runReport(w, 'threshold_breaches_per_day', { from: '2026-11-26', to: '2026-11-29' });
+      const result = await runReport(w, 'threshold_breaches_per_day', { from: '2026-11-26', to: '2026-11-29' }, Date.now, REPORTS);
       // Breach i happens at i*5h+17min: days 26 (i 0-4), 27 (i 5-9), 28 (i 10-11); causes cycle transaction, transaction, window, threshold_change.
       expect(objects(result)).toEqual([
         { day: '2026-11-26', cause: 'threshold_change', breaches: 1, customers: 1, over_threshold_cents: 103 },

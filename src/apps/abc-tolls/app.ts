@@ -15,12 +15,14 @@ import { BREACH_MIRROR, breachFeed } from './breaches.ts';
 import { Customers } from './customers.ts';
 import { alertText, createCustomerApi, customerTokens } from './http/index.ts';
 import { startSpendAlerts } from './pipeline.ts';
+import { SPEND_ALERT_REPORTS } from './reports.ts';
 import { SpendReader } from './spend.ts';
 
 export const spendAlertsApp: App = {
   name: 'abc-tolls',
   configSection: 'alerts',
   enabled: (config) => config.alerts.enabled,
+  reports: SPEND_ALERT_REPORTS,
   prepare({ config, warehouse }) {
     const channels = alertChannels(config);
     return {

@@ -30,4 +30,5 @@ export { WindowCloser, type WindowCloserOptions } from './window-closer.ts';
 export { SpendReader, type DaySpend, type MonthToDate, type SpendReaderOptions } from './spend.ts';
 export { TABLES, ensureTables } from './tables.ts';
 export { spendAlertsApp } from './app.ts';
+export { SPEND_ALERT_REPORTS } from './reports.ts';
 export { BREACHES_STREAM, BREACH_ID_FIELD } from './breaches.ts';

@@ -3,6 +3,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { DedupeConfig, StreamConfig, StreamLog } from '../../log/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
+import type { ReportDefinition } from '../../reports/index.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
@@ -26,7 +27,9 @@ export interface NativeContext {
   /** Serves the continuous-query routes; absent, they answer 404. */
   readonly queries: QueryManager | undefined;
   /** Bounds the warehouse queries (SQL and reports) running at once. */
-  readonly querySlots: QuerySlots;  /** Told after `PUT /v1/reference/stations` replaced the station reference. */
+  readonly querySlots: QuerySlots;  /** The reports of `/v1/reports`: the platform's and the apps'. */
+  readonly reports: readonly ReportDefinition[];
+  /** Told after `PUT /v1/reference/stations` replaced the station reference. */
   readonly referenceFollowers: readonly ReferenceFollower[];
 }
 
@@ -129,7 +132,7 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
       return tail(req, res, { log: ctx.log, logger: ctx.logger, stream: match.stream!, from, filter, shutdown: ctx.shutdown });
     }
     case 'listReports':
-      return listReportsRoute(res);
+      return listReportsRoute(ctx, res);
     case 'runReport':
       return runReportRoute(ctx, req, res, match.report!, match.query);
     case 'queryWarehouse':

@@ -5,7 +5,7 @@
 import http2 from 'node:http2';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { csvLine, formatCsv, listReports, loadStationReference, runReport, type ReportParams } from '../../reports/index.ts';
+import { csvLine, formatCsv, listReports, loadStationReference, runReport, type ReportDefinition, type ReportParams } from '../../reports/index.ts';
 import { STATION_REFERENCE, type QueryColumn, type QueryParams, type QueryValue, type Warehouse } from '../../warehouse/index.ts';
 import { asResponse, ClientGoneError, readBody, send, writeChunk, type Request, type Response } from '../http.ts';
 import { callerOf, type QuerySlots } from './query-slots.ts';
@@ -37,6 +37,8 @@ export interface WarehouseRouteContext {
   /** Absent when the server runs without a warehouse (`warehouse.enabled: false`). */
   readonly warehouse: Warehouse | undefined;
   readonly maxBodyBytes: number;
+  /** The reports served: the platform's and the apps'. */
+  readonly reports: readonly ReportDefinition[];
   /** Told after a reference table was replaced (an app that follows it live, e.g. through a stream). */
   readonly referenceFollowers?: readonly ReferenceFollower[];
   /** Bounds the queries (SQL and reports) running at once, per caller and in all. */
@@ -52,8 +54,8 @@ const QUERY_FORMATS = {
 } as const;
 type QueryFormat = keyof typeof QUERY_FORMATS;
 
-export function listReportsRoute(res: Response): void {
-  const reports = listReports().map((r) => ({ ...r, parameters: r.parameters.map((p) => HTTP_NAME[p] ?? p) }));
+export function listReportsRoute(ctx: WarehouseRouteContext, res: Response): void {
+  const reports = listReports(ctx.reports).map((r) => ({ ...r, parameters: r.parameters.map((p) => HTTP_NAME[p] ?? p) }));
   send(res, 200, JSON_HEADERS, JSON.stringify({ reports }));
 }
 
@@ -63,7 +65,7 @@ export async function runReportRoute(ctx: WarehouseRouteContext, req: Request, r
   if (format !== 'json' && format !== 'csv') {
     throw new TollstreamError('INVALID_ARGUMENT', `format must be json or csv, got '${format}'`, { context: { parameter: 'format' } });
   }
-  const info = listReports().find((r) => r.name === name);
+  const info = listReports(ctx.reports).find((r) => r.name === name);
   const accepted = new Set(info?.parameters.map((p) => HTTP_NAME[p] ?? p));
   const params: Record<string, string> = {};
   for (const [key, value] of query) {
@@ -78,7 +80,7 @@ export async function runReportRoute(ctx: WarehouseRouteContext, req: Request, r
   const release = ctx.querySlots.acquire(callerOf(req));
   let result;
   try {
-    result = await runReport(warehouse, name, params);
+    result = await runReport(warehouse, name, params, Date.now, ctx.reports);
   } finally {
     release();
   }
