@@ -58,12 +58,6 @@ export interface DuckDBWarehouseOptions {
 /** Statement types a query may run: they read and never write. */
 const READ_STATEMENTS: ReadonlySet<number> = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
 
-/** Primary keys of the tables that need one (upserts); data tables have none so appends stay fast. */
-const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
-  [DELIVERY_POSITIONS.name]: ['stream', 'table_name', 'shard_id'],
-  station_reference: ['plaza_id', 'day_of_week', 'slot'],
-};
-
 export async function openDuckDBWarehouse(options: DuckDBWarehouseOptions): Promise<Warehouse> {
   const config: Record<string, string> = { enable_external_access: String(options.externalAccess ?? false) };
   if (options.threads !== undefined) config.threads = String(options.threads);
@@ -262,7 +256,7 @@ class DuckDBWarehouse implements Warehouse {
 
 function createTableSql(table: TableSchema): string {
   const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
-  const key = PRIMARY_KEYS[table.name];
+  const key = table.primaryKey;
   if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
   return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }

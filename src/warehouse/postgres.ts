@@ -50,12 +50,6 @@ const POSTGRES_TYPES: Record<ColumnSchema['type'], string> = {
   timestamp: 'timestamptz',
 };
 
-/** Primary keys of the tables that need one (upserts and reference rows); data tables have none so COPY stays fast. */
-const PRIMARY_KEYS: Readonly<Record<string, readonly string[]>> = {
-  [DELIVERY_POSITIONS.name]: ['stream', 'table_name', 'shard_id'],
-  station_reference: ['plaza_id', 'day_of_week', 'slot'],
-};
-
 const CHUNK_BYTES = 256 * 1024;
 /** Rows per FETCH of a query's cursor: what one chunk of a streamed answer holds. */
 const FETCH_ROWS = 2000;
@@ -373,7 +367,7 @@ async function copyInto(client: pg.PoolClient, schema: TableSchema, chunks: read
 
 function createTableSql(schemaName: string, table: TableSchema): string {
   const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
-  const key = PRIMARY_KEYS[table.name];
+  const key = table.primaryKey;
   if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
   return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schemaName)}.${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }

@@ -56,6 +56,7 @@ export const STATION_REFERENCE: TableSchema = {
     { name: 'expected_count', type: 'integer', min: 0, description: 'Vehicles expected in the slot.' },
     { name: 'alert_threshold', type: 'integer', min: 0, description: 'A slot with fewer vehicles than this is flagged.' },
   ],
+  primaryKey: ['plaza_id', 'day_of_week', 'slot'],
 };
 
 /**
@@ -90,6 +91,7 @@ export const DELIVERY_POSITIONS: TableSchema = {
     { name: 'newest_arrival_time', type: 'timestamp', nullable: true, description: 'Newest arrival time among loaded rows of the shard.' },
     { name: 'loaded_at', type: 'timestamp', description: 'When the last batch touching the shard committed.' },
   ],
+  primaryKey: ['stream', 'table_name', 'shard_id'],
 };
 
 export const DELIVERY_ERRORS: TableSchema = {

@@ -24,6 +24,11 @@ export interface TableSchema {
   readonly name: string;
   readonly description: string;
   readonly columns: readonly ColumnSchema[];
+  /**
+   * The primary key, for tables that need one (upserts, reference rows); data tables have none so appends
+   * (DuckDB's INSERT, PostgreSQL's COPY) stay fast. @default none
+   */
+  readonly primaryKey?: readonly string[];
 }
 
 /**
