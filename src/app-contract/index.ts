@@ -8,7 +8,7 @@
  * - what it runs (`start` of the prepared app): its streams, continuous queries and functions, created through the doors in
  *   `AppContext`, and its HTTP route modules for the gateway to mount;
  * - reference data it follows (`referenceFollowers`): told when `PUT /v1/reference/...` replaces a table;
- * - reports over the warehouse (`reports`), served with the platform's.
+ * - warehouse tables (`warehouseTables`) and reports over them (`reports`), served with the platform's.
  * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
  */
 import type { TollstreamConfig } from '../config/index.ts';
@@ -21,7 +21,7 @@ import type { MirrorRoute, Notify, NotifyOptions } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import type { ReportDefinition } from '../reports/index.ts';
 import type { Tables } from '../tables/index.ts';
-import type { Warehouse } from '../warehouse/index.ts';
+import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 
 export type { ReferenceFollower };
 
@@ -40,6 +40,8 @@ export interface App {
    * turned on): each follower is told after `PUT /v1/reference/...` replaced its warehouse table.
    */
   referenceFollowers?(log: StreamLog): readonly ReferenceFollower[];
+  /** Warehouse tables it declares, created with the platform's whether or not the app runs (their rows stay). */
+  readonly warehouseTables?: readonly TableSchema[];
   /** Named reports over the warehouse, served with the platform's at `/v1/reports` whether or not the app runs (its data stays). */
   readonly reports?: readonly ReportDefinition[];
   /**

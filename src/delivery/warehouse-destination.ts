@@ -1,10 +1,10 @@
 /** Delivery into a warehouse table: rows, failed records and positions in one `loadBatch` transaction. */
 import { TollstreamError } from '../core/errors.ts';
-import { tableSchema, type Warehouse } from '../warehouse/index.ts';
+import type { Warehouse } from '../warehouse/index.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 
 export function warehouseDestination(warehouse: Warehouse, table: string): DeliveryDestination {
-  const schema = tableSchema(table);
+  const schema = warehouse.tableSchema(table);
   if (!schema) throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${table}'`, { context: { table } });
   return {
     description: `warehouse:${table}`,

@@ -160,7 +160,6 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
       'main|_delivery_errors|table|tollstream',
       'main|_delivery_positions|table|tollstream',
       'main|station_reference|table|tollstream',
-      'main|threshold_breaches|table|tollstream',
       'main|toll_transactions|table|tollstream',
     ]);
     expect((await psql('\\dn')).trim().split('\n')).toEqual(['main|tollstream']);

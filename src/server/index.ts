@@ -17,7 +17,7 @@ import { openClusterLog } from './cluster-log.ts';
 import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
-import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type Warehouse } from '../warehouse/index.ts';
+import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type TableSchema, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { openFunctionsState, startDeployedFunctions } from './functions.ts';
@@ -116,7 +116,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
     const metrics = new Registry();
     registerProcessMetrics(metrics, logger);
-    const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger) : undefined;
+    const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger, (options.apps ?? []).flatMap((app) => app.warehouseTables ?? [])) : undefined;
     if (warehouse) {
       undo.unshift(() => warehouse.close());
       registerWarehouseMetrics(metrics, warehouse, logger.child({ component: 'warehouse' }));
@@ -262,10 +262,11 @@ export async function startServer(config: TollstreamConfig, options: StartServer
   }
 }
 
-async function openWarehouse(config: TollstreamConfig, logger: Logger): Promise<Warehouse> {
+/** Opens the warehouse with the platform's tables and `appTables`, and loads `reference.stationsFile` when set. */
+async function openWarehouse(config: TollstreamConfig, logger: Logger, appTables: readonly TableSchema[]): Promise<Warehouse> {
   const warehouse = await openConfiguredWarehouse(config, logger);
   try {
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema(appTables);
     const stations = config.reference.stationsFile;
     if (stations !== undefined) {
       const { rows } = await loadStationReference(warehouse, { path: stations });

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
-import type { Row, Warehouse } from './types.ts';
+import type { Row, TableSchema, Warehouse } from './types.ts';
 
 /** A place holding one warehouse's data; `open` may be called again after `close` to reopen the same data. */
 export interface WarehouseFixture {
@@ -13,6 +13,20 @@ export interface WarehouseFixture {
 }
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
+
+/** A table the platform does not know until it is declared, as an app declares its own. */
+const DECLARED_TABLE: TableSchema = {
+  name: 'declared_spend',
+  description: 'Spend past a threshold, declared by the test as an app declares its tables.',
+  columns: [
+    { name: 'customer_id', type: 'varchar', description: 'Customer.' },
+    { name: 'total_cents', type: 'bigint', description: 'Integer cents.' },
+    { name: 'breached_at', type: 'timestamp', description: 'When.' },
+    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record.' },
+    { name: 'shard_id', type: 'varchar', description: 'Log shard.' },
+    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number.' },
+  ],
+};
 
 function tollRow(i: number, shardId = 'shardId-000000000000', arrival = T0 + i): Row {
   return {
@@ -174,23 +188,26 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       expect(result.rows).toEqual(rows.map((r) => [r.plate, r.tag_id]));
     });
 
-    it('loads threshold breaches with money as integer cents', async () => {
-      const breach = (i: number) => ({
-        breach_id: `breach:C${i}:2026-11:5000`,
+    it('loads a table an app declares, with money as integer cents, and knows it only once declared', async () => {
+      const row = (i: number) => ({
         customer_id: `C${i}`,
-        month: '2026-11',
-        threshold_cents: 5000,
         total_cents: 5_000 + i * 125,
         breached_at: T0 + i * 60_000,
-        cause: 'transaction',
         arrival_time: T0 + i * 60_000 + 50,
         shard_id: 'a',
         sequence_number: seq(i),
       });
-      await warehouse.loadBatch({ table: 'threshold_breaches', rows: [breach(1), breach(2)], source: { stream: 'spend_alerts', positions: { a: seq(2) } } });
-      const result = await warehouse.query('SELECT customer_id, total_cents, breached_at FROM threshold_breaches WHERE total_cents > $min ORDER BY customer_id', { min: 5_100 });
+      const load = () => warehouse.loadBatch({ table: DECLARED_TABLE.name, rows: [row(1), row(2)], source: { stream: 'declared', positions: { a: seq(2) } } });
+      await expect(load()).rejects.toSatisfy((e) => isTollstreamError(e, 'INVALID_ARGUMENT'));
+      expect(warehouse.tableSchema(DECLARED_TABLE.name)).toBeUndefined();
+      await warehouse.ensureSchema([DECLARED_TABLE]);
+      expect(warehouse.tableSchema(DECLARED_TABLE.name)).toBe(DECLARED_TABLE);
+      await load();
+      const result = await warehouse.query(`SELECT customer_id, total_cents, breached_at FROM ${DECLARED_TABLE.name} WHERE total_cents > $min ORDER BY customer_id`, { min: 5_100 });
       expect(result.rows).toEqual([['C1', 5_125, new Date(T0 + 60_000).toISOString()], ['C2', 5_250, new Date(T0 + 120_000).toISOString()]]);
-      expect(await warehouse.positions('spend_alerts', 'threshold_breaches')).toEqual({ a: seq(2) });
+      expect(await warehouse.positions('declared', DECLARED_TABLE.name)).toEqual({ a: seq(2) });
+      // A declared table may not take a platform table's name.
+      await expect(warehouse.ensureSchema([{ ...DECLARED_TABLE, name: 'toll_transactions' }])).rejects.toThrow(/two warehouse tables are named 'toll_transactions'/);
     });
 
     it('refuses an answer past the row cap, naming the way out, and answers one at the cap', async () => {

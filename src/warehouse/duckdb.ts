@@ -9,7 +9,7 @@ import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
 import { damaged, isDamage, openDuckDBFile, type DamagedWarehouse } from './duckdb-file.ts';
 import { columnarInsert } from './duckdb-insert.ts';
-import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
+import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
 import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
 import type {
@@ -71,6 +71,7 @@ class DuckDBWarehouse implements Warehouse {
   readonly dialect = DUCKDB_DIALECT;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private tables: readonly TableSchema[] = TABLES;
 
   constructor(
     private readonly path: string,
@@ -80,14 +81,20 @@ class DuckDBWarehouse implements Warehouse {
     private readonly limits: { readonly maxRows: number; readonly timeoutMs: number },
   ) {}
 
-  async ensureSchema(): Promise<void> {
+  async ensureSchema(extra: readonly TableSchema[] = []): Promise<void> {
+    const tables = warehouseTables(extra);
     await this.exclusive(async () => {
-      for (const table of TABLES) await this.writer.run(createTableSql(table));
+      for (const table of tables) await this.writer.run(createTableSql(table));
     });
+    this.tables = tables;
+  }
+
+  tableSchema(name: string): TableSchema | undefined {
+    return this.tables.find((t) => t.name === name);
   }
 
   async loadBatch(batch: LoadBatch): Promise<void> {
-    const schema = knownTable(batch.table);
+    const schema = knownTable(this.tables, batch.table);
     await this.transaction(async () => {
       const stored = await this.readPositions(batch.source.stream, batch.table);
       checkBatchPositions(batch, stored);
@@ -121,7 +128,7 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   async replaceRows(table: string, rows: readonly Row[]): Promise<void> {
-    const schema = knownTable(table);
+    const schema = knownTable(this.tables, table);
     await this.transaction(async () => {
       await this.writer.run(`DELETE FROM ${quoteIdentifier(schema.name)}`);
       if (rows.length > 0) await this.append(schema, rows);
@@ -285,13 +292,6 @@ function timestampFromMs(ms: number) {
   return timestampValue(BigInt(Math.round(ms)) * 1000n);
 }
 
-function knownTable(name: string): TableSchema {
-  const schema = tableSchema(name);
-  if (!schema) {
-    throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${name}'; known tables: ${TABLES.map((t) => t.name).join(', ')}`, { context: { table: name } });
-  }
-  return schema;
-}
 
 /** DuckDB error classes that mean the data itself is wrong: retrying the same rows cannot succeed. */
 const DATA_ERRORS = /^(Constraint Error|Conversion Error|Invalid Input Error|Out of Range Error|Failed to append)/;

@@ -13,7 +13,7 @@ import { csvLines } from './copy-csv.ts';
 import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
 import { POSTGRES_DIALECT, quoteIdentifier } from './dialect.ts';
 import { checkReadStatement, toPositional } from './sql-text.ts';
-import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, tableSchema } from './tables.ts';
+import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
 import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery, type QueryWatch } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
 import type { ColumnSchema, Freshness, LoadBatch, QueryOptions, QueryParams, QueryResult, QuerySink, Row, TableSchema, Warehouse } from './types.ts';
@@ -92,6 +92,7 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
 class PostgresWarehouse implements Warehouse {
   readonly dialect = POSTGRES_DIALECT;
   private closed = false;
+  private tables: readonly TableSchema[] = TABLES;
   /**
    * Batches whose COMMIT went out but whose answer was lost with the connection, by (stream, table): the
    * transaction id and the batch's positions. The retry of such a batch asks the server how it ended.
@@ -106,7 +107,8 @@ class PostgresWarehouse implements Warehouse {
     private readonly now: () => number,
   ) {}
 
-  async ensureSchema(): Promise<void> {
+  async ensureSchema(extra: readonly TableSchema[] = []): Promise<void> {
+    const tables = warehouseTables(extra);
     await this.transaction(async (client) => {
       // Two servers starting at once on one database would race on CREATE ... IF NOT EXISTS.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:schema:${this.schema}`]);
@@ -114,12 +116,17 @@ class PostgresWarehouse implements Warehouse {
       // that merely owns its schema does not have.
       const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
       if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(this.schema)}`);
-      for (const table of TABLES) await client.query(createTableSql(this.schema, table));
+      for (const table of tables) await client.query(createTableSql(this.schema, table));
     });
+    this.tables = tables;
+  }
+
+  tableSchema(name: string): TableSchema | undefined {
+    return this.tables.find((t) => t.name === name);
   }
 
   async loadBatch(batch: LoadBatch): Promise<void> {
-    const schema = knownTable(batch.table);
+    const schema = knownTable(this.tables, batch.table);
     // Checked and encoded before the transaction opens: a refused value costs no round trip.
     const rows = batch.rows.length > 0 ? [...csvLines(schema, batch.rows, CHUNK_BYTES)] : [];
     const failedAt = this.now();
@@ -185,7 +192,7 @@ class PostgresWarehouse implements Warehouse {
   }
 
   async replaceRows(table: string, rows: readonly Row[]): Promise<void> {
-    const schema = knownTable(table);
+    const schema = knownTable(this.tables, table);
     const lines = rows.length > 0 ? [...csvLines(schema, rows, CHUNK_BYTES)] : [];
     await this.transaction(async (client) => {
       await client.query(`DELETE FROM ${quoteIdentifier(schema.name)}`);
@@ -384,10 +391,3 @@ function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {
   return newest;
 }
 
-function knownTable(name: string): TableSchema {
-  const schema = tableSchema(name);
-  if (!schema) {
-    throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${name}'; known tables: ${TABLES.map((t) => t.name).join(', ')}`, { context: { table: name } });
-  }
-  return schema;
-}

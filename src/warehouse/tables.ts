@@ -2,6 +2,7 @@
  * The tables of the warehouse, as data: backends turn them into DDL, delivery parses records against them,
  * and docs/warehouse.md describes them.
  */
+import { TollstreamError } from '../core/errors.ts';
 import type { LoadBatch, Row, TableSchema } from './types.ts';
 
 /** The columns every delivered table gets from the log, after the record's own fields. */
@@ -59,27 +60,6 @@ export const STATION_REFERENCE: TableSchema = {
   primaryKey: ['plaza_id', 'day_of_week', 'slot'],
 };
 
-/**
- * Spending-threshold breaches, one row per breach notification: the spend function's `spend-alerts` messages
- * appended to the stream `spend_alerts` and delivered here (see docs/warehouse.md, "Threshold breaches").
- */
-export const THRESHOLD_BREACHES: TableSchema = {
-  name: 'threshold_breaches',
-  description: 'One row per spending-threshold breach notification, delivered from the stream spend_alerts.',
-  columns: [
-    { name: 'breach_id', type: 'varchar', description: 'Idempotency key of the notification: breach:<customer>:<month>:<threshold>.' },
-    { name: 'customer_id', type: 'varchar', description: 'Customer whose month passed the threshold.' },
-    { name: 'month', type: 'varchar', description: 'Month of the total, YYYY-MM in the customer ledger\'s time zone.' },
-    { name: 'threshold_cents', type: 'bigint', min: 0, description: 'The threshold crossed, integer cents.' },
-    { name: 'total_cents', type: 'bigint', description: 'The month\'s total right after the crossing, integer cents.' },
-    { name: 'breached_at', type: 'timestamp', description: 'Event time of the spend that crossed, or when a lowered threshold was set (UTC).' },
-    { name: 'cause', type: 'varchar', description: 'transaction, window or threshold_change: what took the total past the threshold.' },
-    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record, UTC.' },
-    { name: 'shard_id', type: 'varchar', description: 'Log shard the record was read from.' },
-    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
-  ],
-};
-
 export const DELIVERY_POSITIONS: TableSchema = {
   name: '_delivery_positions',
   description: 'How far each delivery has loaded each shard; written in the same transaction as the rows.',
@@ -127,9 +107,31 @@ export function deliveryErrorRows(batch: LoadBatch, failedAt: number): Row[] {
   }));
 }
 
-/** Every table `ensureSchema` creates. */
-export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, STATION_REFERENCE, THRESHOLD_BREACHES, DELIVERY_POSITIONS, DELIVERY_ERRORS];
+/** The platform's tables, which `ensureSchema` always creates; apps declare their own (`ensureSchema(extra)`). */
+export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, STATION_REFERENCE, DELIVERY_POSITIONS, DELIVERY_ERRORS];
 
+/** The platform's table `name`, if it is one. */
 export function tableSchema(name: string): TableSchema | undefined {
   return TABLES.find((t) => t.name === name);
+}
+
+/** The platform's tables followed by `extra` (declared by apps); a name given twice is refused. */
+export function warehouseTables(extra: readonly TableSchema[]): readonly TableSchema[] {
+  const tables = [...TABLES];
+  for (const table of extra) {
+    const taken = tables.find((t) => t.name === table.name);
+    if (taken === table) continue;
+    if (taken) throw new TollstreamError('CONFIG_INVALID', `two warehouse tables are named '${table.name}'`, { context: { table: table.name } });
+    tables.push(table);
+  }
+  return tables;
+}
+
+/** `name` among `tables`, or INVALID_ARGUMENT naming the tables there are. */
+export function knownTable(tables: readonly TableSchema[], name: string): TableSchema {
+  const schema = tables.find((t) => t.name === name);
+  if (!schema) {
+    throw new TollstreamError('INVALID_ARGUMENT', `unknown warehouse table '${name}'; known tables: ${tables.map((t) => t.name).join(', ')}`, { context: { table: name } });
+  }
+  return schema;
 }

@@ -119,8 +119,13 @@ export interface Freshness {
 export interface Warehouse {
   /** The SQL dialect `query` speaks, for the few places where reports differ between backends. */
   readonly dialect: SqlDialect;
-  /** Creates the known tables (`TABLES`) when missing. Idempotent. */
-  ensureSchema(): Promise<void>;
+  /**
+   * Creates the platform's tables (`TABLES`) and `extra` (tables an app declares) when missing, and knows them
+   * from then on (`loadBatch`, `replaceRows`, `tableSchema`). Idempotent. @default extra: none
+   */
+  ensureSchema(extra?: readonly TableSchema[]): Promise<void>;
+  /** The table `name` this warehouse knows: a platform table, or one given to `ensureSchema`. */
+  tableSchema(name: string): TableSchema | undefined;
   /**
    * Inserts `rows` into `table`, `errors` into `_delivery_errors`, and moves the source positions forward,
    * all in ONE transaction: afterwards either all of it is visible or none of it. A position that does not

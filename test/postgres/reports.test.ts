@@ -3,7 +3,7 @@
  * breaches report counts what was loaded into threshold_breaches.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SPEND_ALERT_REPORTS } from '../../src/apps/abc-tolls/index.ts';
+import { SPEND_ALERT_REPORTS, THRESHOLD_BREACHES } from '../../src/apps/abc-tolls/index.ts';
 import { listReports, loadStationReference, reportCatalog, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
 import { TrafficGenerator } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
@@ -56,7 +56,7 @@ describe('reports on PostgreSQL and DuckDB', () => {
     }
     const breaches = breachRows();
     for (const w of [duck, postgres]) {
-      await w.ensureSchema();
+      await w.ensureSchema([THRESHOLD_BREACHES]);
       await w.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: rows[rows.length - 1]!.sequence_number as string } } });
       await w.loadBatch({ table: 'threshold_breaches', rows: breaches, source: { stream: 'spend_alerts', positions: { s0: breaches[breaches.length - 1]!.sequence_number as string } } });
       await loadStationReference(w, { json: reference });

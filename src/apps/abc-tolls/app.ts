@@ -11,7 +11,7 @@ import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
-import { BREACH_MIRROR, breachFeed } from './breaches.ts';
+import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
 import { Customers } from './customers.ts';
 import { alertText, createCustomerApi, customerTokens } from './http/index.ts';
 import { startSpendAlerts } from './pipeline.ts';
@@ -22,6 +22,7 @@ export const spendAlertsApp: App = {
   name: 'abc-tolls',
   configSection: 'alerts',
   enabled: (config) => config.alerts.enabled,
+  warehouseTables: [THRESHOLD_BREACHES],
   reports: SPEND_ALERT_REPORTS,
   prepare({ config, warehouse }) {
     const channels = alertChannels(config);

@@ -10,13 +10,35 @@ import type { Logger } from '../../core/logger.ts';
 import { isTollstreamError } from '../../core/errors.ts';
 import type { StreamLog } from '../../log/index.ts';
 import type { MirrorRoute } from '../../notify/index.ts';
-import { THRESHOLD_BREACHES } from '../../warehouse/index.ts';
+import type { TableSchema } from '../../warehouse/index.ts';
 import { DEFAULT_TOPIC } from './ledger.ts';
 
 /** The log stream of breach notifications, and the name of the delivery that reads it. */
 export const BREACHES_STREAM = 'spend_alerts';
 /** The field of a `spend_alerts` record holding the notification's idempotency key `breach:<customer>:<month>:<threshold>`. */
 export const BREACH_ID_FIELD = 'breach_id';
+
+/**
+ * Spending-threshold breaches, one row per breach notification: the spend function's `spend-alerts` messages
+ * appended to the stream `spend_alerts` and delivered here (see docs/warehouse.md, "Threshold breaches"). The
+ * app declares it; the warehouse creates it (`ensureSchema`) when the server runs with the app.
+ */
+export const THRESHOLD_BREACHES: TableSchema = {
+  name: 'threshold_breaches',
+  description: 'One row per spending-threshold breach notification, delivered from the stream spend_alerts.',
+  columns: [
+    { name: 'breach_id', type: 'varchar', description: 'Idempotency key of the notification: breach:<customer>:<month>:<threshold>.' },
+    { name: 'customer_id', type: 'varchar', description: 'Customer whose month passed the threshold.' },
+    { name: 'month', type: 'varchar', description: 'Month of the total, YYYY-MM in the customer ledger\'s time zone.' },
+    { name: 'threshold_cents', type: 'bigint', min: 0, description: 'The threshold crossed, integer cents.' },
+    { name: 'total_cents', type: 'bigint', description: 'The month\'s total right after the crossing, integer cents.' },
+    { name: 'breached_at', type: 'timestamp', description: 'Event time of the spend that crossed, or when a lowered threshold was set (UTC).' },
+    { name: 'cause', type: 'varchar', description: 'transaction, window or threshold_change: what took the total past the threshold.' },
+    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record, UTC.' },
+    { name: 'shard_id', type: 'varchar', description: 'Log shard the record was read from.' },
+    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
+  ],
+};
 
 /** The breach notifications the dispatcher appends to `spend_alerts` as it fans them out. */
 export const BREACH_MIRROR: MirrorRoute = { topic: DEFAULT_TOPIC, stream: BREACHES_STREAM, keyField: BREACH_ID_FIELD };

@@ -31,4 +31,4 @@ export { SpendReader, type DaySpend, type MonthToDate, type SpendReaderOptions }
 export { TABLES, ensureTables } from './tables.ts';
 export { spendAlertsApp } from './app.ts';
 export { SPEND_ALERT_REPORTS } from './reports.ts';
-export { BREACHES_STREAM, BREACH_ID_FIELD } from './breaches.ts';
+export { BREACHES_STREAM, BREACH_ID_FIELD, THRESHOLD_BREACHES } from './breaches.ts';
