@@ -31,8 +31,8 @@ export type Undo = Array<() => Promise<void> | void>;
 export interface App {
   /** A short name, for logs and errors: `abc-tolls`, `station-alerts`. */
   readonly name: string;
-  /** The section of the config that is the app's (defaults and checks in `src/config/schema.ts`). */
-  readonly configSection: keyof TollstreamConfig;
+  /** The section of the config that is the app's (defaults and checks in `src/config/schema.ts`); none for an app without settings. */
+  readonly configSection?: keyof TollstreamConfig;
   /** Whether the config runs the app (its section's `enabled`). */
   enabled(config: TollstreamConfig): boolean;
   /**
