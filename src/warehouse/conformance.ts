@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
+import { SOURCE_COLUMN_SCHEMAS } from './tables.ts';
 import type { Row, TableSchema, Warehouse } from './types.ts';
 
 /** A place holding one warehouse's data; `open` may be called again after `close` to reopen the same data. */
@@ -22,9 +23,7 @@ const DECLARED_TABLE: TableSchema = {
     { name: 'customer_id', type: 'varchar', description: 'Customer.' },
     { name: 'total_cents', type: 'bigint', description: 'Integer cents.' },
     { name: 'breached_at', type: 'timestamp', description: 'When.' },
-    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record.' },
-    { name: 'shard_id', type: 'varchar', description: 'Log shard.' },
-    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number.' },
+    ...SOURCE_COLUMN_SCHEMAS,
   ],
 };
 

@@ -3,10 +3,17 @@
  * and docs/warehouse.md describes them.
  */
 import { TollstreamError } from '../core/errors.ts';
-import type { LoadBatch, Row, TableSchema } from './types.ts';
+import type { ColumnSchema, LoadBatch, Row, TableSchema } from './types.ts';
 
 /** The columns every delivered table gets from the log, after the record's own fields. */
 export const SOURCE_COLUMNS = ['arrival_time', 'shard_id', 'sequence_number'] as const;
+
+/** Those columns as a delivered table declares them, last in its column list. */
+export const SOURCE_COLUMN_SCHEMAS: readonly ColumnSchema[] = [
+    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record, UTC.' },
+    { name: 'shard_id', type: 'varchar', description: 'Log shard the record was read from.' },
+    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
+];
 
 /** A toll transaction as roadside equipment sends it to the stream `toll_transactions`: one row of the table below. */
 export interface TollTransaction {
@@ -41,9 +48,7 @@ export const TOLL_TRANSACTIONS: TableSchema = {
     { name: 'amount_cents', type: 'bigint', description: 'Toll charged, in integer cents of `currency`.' },
     { name: 'currency', type: 'varchar', description: 'ISO 4217 code, e.g. USD.' },
     { name: 'event_time', type: 'timestamp', description: 'When the vehicle passed, UTC (millisecond precision).' },
-    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record, UTC.' },
-    { name: 'shard_id', type: 'varchar', description: 'Log shard the record was read from.' },
-    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
+    ...SOURCE_COLUMN_SCHEMAS,
   ],
 };
 

@@ -13,7 +13,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { send } from '../../src/gateway/index.ts';
 import { ensureStream } from '../../src/log/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
-import type { TableSchema } from '../../src/warehouse/index.ts';
+import { SOURCE_COLUMN_SCHEMAS, type TableSchema } from '../../src/warehouse/index.ts';
 
 const VISITS: TableSchema = {
   name: 'plaza_visits',
@@ -21,9 +21,7 @@ const VISITS: TableSchema = {
   columns: [
     { name: 'plaza_id', type: 'varchar', description: 'Toll plaza.' },
     { name: 'visits', type: 'bigint', description: 'Vehicles seen.' },
-    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record.' },
-    { name: 'shard_id', type: 'varchar', description: 'Log shard.' },
-    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number.' },
+    ...SOURCE_COLUMN_SCHEMAS,
   ],
 };
 

@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logger.ts';
 import { isTollstreamError } from '../../core/errors.ts';
 import type { StreamLog } from '../../log/index.ts';
 import type { MirrorRoute } from '../../notify/index.ts';
-import type { TableSchema } from '../../warehouse/index.ts';
+import { SOURCE_COLUMN_SCHEMAS, type TableSchema } from '../../warehouse/index.ts';
 import { DEFAULT_TOPIC } from './ledger.ts';
 
 /** The log stream of breach notifications, and the name of the delivery that reads it. */
@@ -34,9 +34,7 @@ export const THRESHOLD_BREACHES: TableSchema = {
     { name: 'total_cents', type: 'bigint', description: 'The month\'s total right after the crossing, integer cents.' },
     { name: 'breached_at', type: 'timestamp', description: 'Event time of the spend that crossed, or when a lowered threshold was set (UTC).' },
     { name: 'cause', type: 'varchar', description: 'transaction, window or threshold_change: what took the total past the threshold.' },
-    { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record, UTC.' },
-    { name: 'shard_id', type: 'varchar', description: 'Log shard the record was read from.' },
-    { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
+    ...SOURCE_COLUMN_SCHEMAS,
   ],
 };
 
