@@ -1,7 +1,7 @@
 /**
  * What stream functions share inside the server: tables and notifications in `<dataDir>/tables.db`, one
- * functions runtime (the ABC Tolls functions and the deployed ones, so `/metrics` counts them all), and the
- * deployed functions with their HTTP routes (`/v1/functions`, `/v1/tables`). Steps to undo go on `undo`.
+ * functions runtime (the functions of the apps on these shared stores and the deployed ones, so `/metrics`
+ * counts them all), and the deployed functions with their HTTP routes (`/v1/functions`, `/v1/tables`). Steps to undo go on `undo`.
  */
 import path from 'node:path';
 import type { TollstreamConfig } from '../config/index.ts';
@@ -28,7 +28,7 @@ export function openFunctionsState(
     logger: Logger;
     consumers: ConsumerMetrics;
     mirror?: MirrorOptions | undefined;
-    /** How notifications leave besides the inbox and webhooks (the spending alerts' Web Push and email). */
+    /** How notifications leave besides the inbox and webhooks (an app's Web Push and email). */
     notifyOptions?: Pick<NotifyOptions, 'webPush' | 'email' | 'render'> | undefined;
   },
   undo: Array<() => Promise<void> | void>,
