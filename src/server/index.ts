@@ -159,6 +159,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
     const consumers = registerConsumerMetrics(metrics);
+    consumers.addDeliveries(breaches ? [...deliveries, breaches] : deliveries);
+    if (queries) consumers.addQueries(queries);
     const channels = config.alerts.enabled ? alertChannels(config) : undefined;
     let functionsState = config.alerts.enabled ? openFunctionsState({ log, config, logger, consumers, mirror: breaches ? breachMirror(log) : undefined, notifyOptions: channels?.notifyOptions }, undo) : undefined;
     let alerts: RunningAlerts | undefined;

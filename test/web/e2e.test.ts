@@ -261,6 +261,9 @@ describe('operator console', () => {
       await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'warehouse' }).waitFor();
       // The spending alerts' first function reads toll_transactions (validation, then SQL, then the threshold function).
       await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'abc-tolls-spend-validate' }).waitFor();
+      // Deliveries and queries report their records behind per shard too, not only functions.
+      await page.locator('section[aria-labelledby="consumers-h"] tr[data-consumer="warehouse"] li[data-shard^="toll_transactions/"]').first().waitFor();
+      expect(await page.locator('section[aria-labelledby="consumers-h"] tr[data-consumer="warehouse"] [data-testid="lag-records"]').textContent()).toMatch(/^[\d,]+$/);
       await page.waitForTimeout(2500); // a few scrapes, so the chart has a line
       await shots(page, 'console-streams');
     } finally {
