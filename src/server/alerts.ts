@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { Customers, SpendReader, startSpendAlerts } from '../apps/abc-tolls/index.ts';
-import { alertText, createCustomerApi, customerTokens } from '../apps/abc-tolls/http/index.ts';
+import { alertText, createCustomerApi, customerTokens, unsubscribeLinks, type UnsubscribeLinks } from '../apps/abc-tolls/http/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -32,24 +32,43 @@ export interface AlertChannels {
   readonly notifyOptions: Pick<NotifyOptions, 'webPush' | 'email' | 'render'>;
   readonly webPush: { readonly keys: VapidKeys; readonly subject: string };
   readonly emailOn: boolean;
+  /** The unsubscribe links of alert emails; undefined while email is off. */
+  readonly unsubscribeLinks: UnsubscribeLinks | undefined;
   /** Where email finds a customer's address; set once the customers exist. */
   useCustomers(customers: Customers): void;
+  /** The server's own URL, once it listens: the base of unsubscribe links without `alerts.email.linkBaseUrl`. */
+  useServerUrl(url: string): void;
 }
 
-export function alertChannels(config: TollstreamConfig): AlertChannels {
+/** `secret` signs the unsubscribe links of alert emails (the server's own secret, the same on every node of a cluster). */
+export function alertChannels(config: TollstreamConfig, secret: Buffer): AlertChannels {
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
   const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject ?? 'mailto:alerts@localhost' };
   const emailSettings = config.alerts.email;
   let customersForEmail: Customers | undefined;
-  const email =
-    emailSettings?.enabled && emailSettings.from !== undefined
-      ? { host: emailSettings.smtpHost, port: emailSettings.smtpPort, from: emailSettings.from, addressOf: (id: string) => customersForEmail?.get(id)?.email }
-      : undefined;
+  let serverUrl = `http://127.0.0.1:${config.port}`;
+  const emailOn = emailSettings?.enabled === true && emailSettings.from !== undefined;
+  const links = emailOn ? unsubscribeLinks(secret, () => emailSettings.linkBaseUrl ?? serverUrl) : undefined;
+  const email = emailOn && links
+    ? {
+        host: emailSettings.smtpHost,
+        port: emailSettings.smtpPort,
+        from: emailSettings.from!,
+        // A customer who stopped alert emails has no address for them: the dispatcher creates no email delivery.
+        addressOf: (id: string) => {
+          const customer = customersForEmail?.get(id);
+          return customer?.emailAlerts ? customer.email : undefined;
+        },
+        unsubscribeUrl: (_topic: string, message: Record<string, unknown>) => (typeof message.customer_id === 'string' ? links.url(message.customer_id) : undefined),
+      }
+    : undefined;
   return {
     notifyOptions: { webPush, ...(email ? { email } : {}), render: alertText(config.alerts.currency) },
     webPush,
-    emailOn: email !== undefined,
+    emailOn,
+    unsubscribeLinks: links,
     useCustomers: (customers) => (customersForEmail = customers),
+    useServerUrl: (url) => (serverUrl = url),
   };
 }
 
@@ -111,6 +130,7 @@ export async function startAlerts(
     currency: config.alerts.currency,
     push: { publicKey: channels.webPush.keys.publicKey, services: config.alerts.pushServices ?? DEFAULT_CONFIG.alerts.pushServices ?? [] },
     alertTopic: alerts.config.topic,
+    ...(channels.unsubscribeLinks ? { unsubscribeLinks: channels.unsubscribeLinks } : {}),
   });
   registerAlertMetrics(metrics, alerts);
   logger.info('spending alerts running', {

@@ -149,6 +149,19 @@ describe('customer app', () => {
       expect(await page.evaluate('window.__sameDocument')).toBe(true);
       await shot(page, 'app-alert');
 
+      // Alert emails can be stopped and started again from the app; the server keeps the choice.
+      const emailBox = page.getByLabel('Email me my alerts');
+      expect(await emailBox.isChecked()).toBe(true);
+      await emailBox.uncheck();
+      await page.getByText('Alerts are not emailed to C-WEB-0001@example.com.').waitFor();
+      const stopped = await fetch(`${stack.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<{ email_alerts: boolean }>);
+      expect(stopped.email_alerts).toBe(false);
+      await shot(page, 'app-email-alerts-off');
+      await emailBox.check();
+      await page.getByText('Alerts are also emailed to C-WEB-0001@example.com.').waitFor();
+      const started = await fetch(`${stack.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<{ email_alerts: boolean }>);
+      expect(started.email_alerts).toBe(true);
+
       // Mark read clears the badge, here and on the server.
       await page.getByRole('button', { name: /^Mark as read:/ }).click();
       await page.locator('.bell[aria-label="Alerts, none unread"]').waitFor();
