@@ -40,13 +40,15 @@ export interface AlertChannels {
   useServerUrl(url: string): void;
 }
 
-/** `secret` signs the unsubscribe links of alert emails (the server's own secret, the same on every node of a cluster). */
-export function alertChannels(config: TollstreamConfig, secret: Buffer): AlertChannels {
+/**
+ * `secret` signs the unsubscribe links of alert emails (the server's own secret, the same on every node of a
+ * cluster); `serverUrl` is where the server will listen, their base until `useServerUrl` gives the bound one.
+ */
+export function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: string): AlertChannels {
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
   const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject ?? 'mailto:alerts@localhost' };
   const emailSettings = config.alerts.email;
   let customersForEmail: Customers | undefined;
-  let serverUrl = `http://127.0.0.1:${config.port}`;
   const emailOn = emailSettings?.enabled === true && emailSettings.from !== undefined;
   const links = emailOn ? unsubscribeLinks(secret, () => emailSettings.linkBaseUrl ?? serverUrl) : undefined;
   const email = emailOn && links

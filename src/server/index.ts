@@ -161,7 +161,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const consumers = registerConsumerMetrics(metrics);
     consumers.addDeliveries(breaches ? [...deliveries, breaches] : deliveries);
     if (queries) consumers.addQueries(queries);
-    const channels = config.alerts.enabled ? alertChannels(config, iteratorSecret) : undefined;
+    const channels = config.alerts.enabled ? alertChannels(config, iteratorSecret, `http://${urlHost(config.host)}:${config.port}`) : undefined;
     let functionsState = config.alerts.enabled ? openFunctionsState({ log, config, logger, consumers, mirror: breaches ? breachMirror(log) : undefined, notifyOptions: channels?.notifyOptions }, undo) : undefined;
     let alerts: RunningAlerts | undefined;
     if (config.alerts.enabled) alerts = await startAlerts({ log, config, authenticator, metrics, logger, queries, warehouse, state: functionsState!, channels: channels! }, undo);
