@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 
-const OPTIONS = {
+/** How a `.ts` file is compiled, here and ahead of time by bin/build-server.mjs (`npm run build:server`). */
+export const COMPILE_OPTIONS = {
   loader: 'ts',
   format: 'esm',
   target: 'node20',
@@ -19,6 +20,6 @@ export async function load(url, context, nextLoad) {
   if (!url.startsWith('file:') || !url.endsWith('.ts') || url.includes('/node_modules/')) return nextLoad(url, context);
   const file = fileURLToPath(url);
   const source = await readFile(file, 'utf8');
-  const { code } = await transform(source, { ...OPTIONS, sourcefile: file });
+  const { code } = await transform(source, { ...COMPILE_OPTIONS, sourcefile: file });
   return { format: 'module', source: code, shortCircuit: true };
 }

@@ -66,6 +66,10 @@ export interface AppSetup {
   readonly logger: Logger;
   /** Whether the server runs a warehouse (`warehouse.enabled`). */
   readonly warehouse: boolean;
+  /** The server's own secret, the same on every node of a cluster: for signing what the app hands out (links). */
+  readonly secret: Buffer;
+  /** Where the server is to listen (`http://host:port`); the bound address reaches `RunningApp.listening`. */
+  readonly serverUrl: string;
 }
 
 export interface AppNeeds {
@@ -123,4 +127,6 @@ export interface RunningApp {
   readonly routes: readonly RouteModule[];
   /** Ends open response streams (SSE); called before the gateway closes, which waits for open requests. */
   endStreams?(): void;
+  /** Called once the gateway listens, with the server's URL (the bound port when the config asked for port 0). */
+  listening?(url: string): void;
 }

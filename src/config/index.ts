@@ -215,6 +215,7 @@ const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]
   ['bi.password', 'bi.enabled'],
   ['queries.referenceDir', 'queries.enabled'],
   ['alerts.email.from', 'alerts.email.enabled'],
+  ['alerts.email.linkBaseUrl', 'alerts.email.enabled'],
 ];
 
 function checkConflicts(explicit: Flat): void {

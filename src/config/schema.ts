@@ -212,6 +212,11 @@ export interface TollstreamConfig {
       readonly smtpPort: number;
       /** The sender, `alerts@example.com` or `ABC Tolls <alerts@example.com>`; required when enabled. */
       readonly from?: string;
+      /**
+       * The address customers reach this server at (`https://tolls.example.com`), for the unsubscribe link in each
+       * email. @default the server's own URL (`http://<host>:<port>`), right only when customers reach it directly
+       */
+      readonly linkBaseUrl?: string;
     };
   };
   /** Deployed functions (docs/functions.md): users' handler modules on streams, each in worker threads. */
@@ -442,6 +447,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.email.enabled': { type: 'boolean' },
   'alerts.email.smtpHost': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a host' : undefined) },
   'alerts.email.smtpPort': { type: 'integer', min: 1, max: 65535 },
+  'alerts.email.linkBaseUrl': { type: 'string', check: (v) => (/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v) ? undefined : 'must be an http:// or https:// URL without query, such as https://tolls.example.com') },
   'alerts.email.from': { type: 'string', check: (v) => (/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(v.trim()) ? undefined : 'must be an address such as alerts@example.com or "ABC Tolls <alerts@example.com>"') },
   'functions.enabled': { type: 'boolean' },
   'functions.deploy': { type: 'json', check: checkDeclaredFunctions },

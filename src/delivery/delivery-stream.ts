@@ -11,7 +11,7 @@ import type { ShardDescription, StartPosition, StoredRecord, StreamLog, Subscrip
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
 import { failed, prepareRecords, toDestinationBatch, type BufferedRecord, type PreparedRecord } from './convert.ts';
 import { RecordBuffer } from './record-buffer.ts';
-import type { DeliveryDestination, DeliveryErrorType, DeliveryState, DeliveryStats, DestinationBatch, TransformFunction } from './types.ts';
+import type { DeliveryDestination, DeliveryErrorType, DeliveryShardLag, DeliveryState, DeliveryStats, DestinationBatch, TransformFunction } from './types.ts';
 
 export interface BufferingHints {
   /** Deliver once this many MiB are buffered: 1 to 128, as Firehose. @default 4 */
@@ -190,6 +190,32 @@ export class DeliveryStream {
     await this.flusher;
     if (this.state !== 'failed') this.state = 'stopped';
     this.logger.info('delivery stopped', { rowsDelivered: this.counters.rowsDelivered });
+  }
+
+  /**
+   * How many records of each shard this delivery follows come after the position the destination holds for it
+   * (all retained records of a shard with no position yet: delivery starts there at the oldest record). With
+   * `shards: 'assigned'`, only the assigned shards whose position is known. Stopped or failed deliveries report
+   * too: they fall further behind. Empty when the log cannot count records cheaply.
+   */
+  async lag(): Promise<DeliveryShardLag[]> {
+    const log = this.log;
+    if (!log.recordsAfter || this.state === 'created') return [];
+    let shards: readonly ShardDescription[];
+    try {
+      shards = (await log.describeStream(this.stream)).shards;
+    } catch (err) {
+      if (isTollstreamError(err, 'STREAM_NOT_FOUND')) return [];
+      throw err;
+    }
+    const out: DeliveryShardLag[] = [];
+    for (const shard of shards) {
+      const shardId = shard.shardId;
+      if (this.options.shards === 'assigned' && !(this.assigned.has(shardId) && this.committed.has(shardId))) continue;
+      const position = this.previousPosition(shardId);
+      out.push({ stream: this.stream, shardId, records: log.recordsAfter(this.stream, shardId, position ?? undefined) });
+    }
+    return out;
   }
 
   stats(): DeliveryStats {

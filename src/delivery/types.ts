@@ -66,6 +66,13 @@ export interface DeliveryDestination {
 
 export type DeliveryState = 'created' | 'running' | 'retrying' | 'stopped' | 'failed';
 
+/** Records of one shard a delivery has not yet written into its destination. */
+export interface DeliveryShardLag {
+  readonly stream: string;
+  readonly shardId: string;
+  readonly records: number;
+}
+
 /** Plain counters and gauges, exported as metrics by the server (src/server/delivery-metrics.ts). */
 export interface DeliveryStats {
   readonly name: string;

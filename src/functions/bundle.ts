@@ -49,8 +49,12 @@ export async function bundleHandler(file: string): Promise<string> {
 
 let threadEntry: Promise<URL> | undefined;
 
-/** The worker thread's module (handler-thread.ts and what it imports), built once per process, as a data: URL. */
+/**
+ * The worker thread's module: compiled (lib/, `npm run build`), handler-thread.js as it is; from the sources,
+ * handler-thread.ts and what it imports built once per process, as a data: URL.
+ */
 export function handlerThreadEntry(): Promise<URL> {
+  if (import.meta.url.endsWith('.js')) return Promise.resolve(new URL('./handler-thread.js', import.meta.url));
   threadEntry ??= (async () => {
     // The native SQLite binding cannot be bundled: it is imported from where this process found it.
     const sqlite = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;

@@ -108,7 +108,9 @@ async function sendWebPush(delivery: DueDelivery, deps: ChannelDeps, stopping: A
 async function sendEmail(delivery: DueDelivery, deps: ChannelDeps, stopping: AbortSignal): Promise<SendOutcome> {
   const email = deps.email;
   if (!email) return { error: 'email is not configured in this process (SMTP settings)' };
-  const words = deps.render(delivery.topic, JSON.parse(delivery.message) as JsonObject);
+  const message = JSON.parse(delivery.message) as JsonObject;
+  const words = deps.render(delivery.topic, message);
+  const unsubscribeUrl = email.unsubscribeUrl?.(delivery.topic, message);
   try {
     await sendMail(
       { host: email.host, port: email.port, helloName: email.helloName ?? os.hostname() },
@@ -116,7 +118,8 @@ async function sendEmail(delivery: DueDelivery, deps: ChannelDeps, stopping: Abo
         from: email.from,
         to: delivery.url.replace(/^mailto:/, ''),
         subject: words.title,
-        text: words.text,
+        text: unsubscribeUrl === undefined ? words.text : `${words.text}\n\nTo stop these emails: ${unsubscribeUrl}`,
+        ...(unsubscribeUrl !== undefined ? { unsubscribeUrl } : {}),
         // The same id on every attempt, so a mail client shows a repeat as one message.
         messageId: `${Buffer.from(delivery.idempotency_key).toString('base64url')}@tollstream`,
         date: new Date(delivery.created_at),

@@ -15,6 +15,11 @@ export interface MailMessage {
   /** Without the angle brackets, e.g. `breach-C1-2026-11@tollstream`. */
   readonly messageId: string;
   readonly date: Date;
+  /**
+   * Where the recipient stops these mails: sent as `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058:
+   * mail clients offer an unsubscribe button that POSTs to it), an https or http URL.
+   */
+  readonly unsubscribeUrl?: string;
 }
 
 export interface SmtpServer {
@@ -55,6 +60,7 @@ export function formatMessage(mail: MailMessage): string {
     'Content-Type: text/plain; charset=utf-8',
     'Content-Transfer-Encoding: base64',
     'Auto-Submitted: auto-generated',
+    ...(mail.unsubscribeUrl !== undefined ? [`List-Unsubscribe: <${mail.unsubscribeUrl.replace(/[\s<>]/g, encodeURIComponent)}>`, 'List-Unsubscribe-Post: List-Unsubscribe=One-Click'] : []),
     '',
     ...(body.match(/.{1,76}/g) ?? []),
   ];

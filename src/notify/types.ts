@@ -229,6 +229,11 @@ export interface EmailOptions {
   readonly addressOf?: (customerId: string) => string | undefined;
   /** The name this host gives in EHLO. @default os.hostname() */
   readonly helloName?: string;
+  /**
+   * The link that stops a message's recipient getting more of these mails (its `List-Unsubscribe` header and the
+   * last line of its text); undefined, none.
+   */
+  readonly unsubscribeUrl?: (topic: string, message: JsonObject) => string | undefined;
 }
 
 export interface Notify {

@@ -6,6 +6,7 @@
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { QueryColumn, QueryValue } from '../warehouse/index.ts';
+import { emptyCatalogAnswer } from './catalog.ts';
 
 export interface SessionAnswer {
   /** The command tag of CommandComplete (`SET`, `SHOW`, `SELECT 1`). */
@@ -105,10 +106,16 @@ export function answerSessionStatement(sql: string, state: SessionState): Sessio
         const alias = /\s+AS\s+"?(\w+)"?$/i.exec(text)?.[1] ?? 'version';
         return { tag: 'SELECT 1', columns: [{ name: alias, type: 'VARCHAR' }], rows: [[state.version]] };
       }
-      return undefined;
+      return emptyCatalog(text);
     default:
       return undefined;
   }
+}
+
+/** A catalog query of relations a warehouse holds no row of (psql's `\\d` footers): no rows, as PostgreSQL answers. */
+function emptyCatalog(text: string): SessionAnswer | undefined {
+  const names = emptyCatalogAnswer(text);
+  return names ? { tag: 'SELECT 0', columns: names.map((name) => ({ name, type: 'VARCHAR' })), rows: [] } : undefined;
 }
 
 function set(text: string, state: SessionState): SessionAnswer {

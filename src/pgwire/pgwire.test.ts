@@ -165,6 +165,29 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     expect((await psql('\\dn')).trim().split('\n')).toEqual(['main|tollstream']);
   });
 
+  it("describes a table with psql's \\d NAME (columns, PostgreSQL's type names, nullability) and lists relations with \\d", async () => {
+    expect((await psql('\\d toll_transactions')).trim().split('\n')).toEqual([
+      'transaction_id|character varying||not null|',
+      'customer_id|character varying|||',
+      'tag_id|character varying|||',
+      'plate|character varying|||',
+      'plaza_id|character varying||not null|',
+      'lane|integer||not null|',
+      'vehicle_class|smallint||not null|',
+      'amount_cents|bigint||not null|',
+      'currency|character varying||not null|',
+      'event_time|timestamp without time zone||not null|',
+      'arrival_time|timestamp without time zone||not null|',
+      'shard_id|character varying||not null|',
+      'sequence_number|character varying||not null|',
+    ]);
+    // A table with a primary key: psql also asks for its indexes.
+    expect((await psql('\\d _delivery_positions')).trim().split('\n')[0]).toBe('stream|character varying||not null|');
+    expect((await psql('\\d')).trim().split('\n')).toContain('main|toll_transactions|table|tollstream');
+    expect((await psql('\\dt toll*')).trim().split('\n')).toEqual(['main|toll_transactions|table|tollstream']);
+    await expect(psql('\\d no_such_table')).rejects.toMatchObject({ stderr: expect.stringContaining('Did not find any relation named "no_such_table"') });
+  });
+
   it('runs several statements of one psql query string in order', async () => {
     const out = await psql('SET search_path = main; SELECT 41 + 1; SELECT 2');
     // psql prints the tag of a statement without rows (SET), as it does against PostgreSQL.

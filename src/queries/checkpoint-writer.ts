@@ -10,10 +10,15 @@ import type { ChainSettings } from './checkpoint-chain.ts';
 import type { ThreadReply, ThreadRequest } from './checkpoint-thread.ts';
 import type { Checkpoint } from './types.ts';
 
-/** The thread runs this repository's TypeScript as the entry points do (bin/ts-hooks.mjs). */
-const HOOKS = new URL('../../bin/ts-hooks.mjs', import.meta.url).href;
-const THREAD = new URL('./checkpoint-thread.ts', import.meta.url).href;
-const BOOT = `import('node:module').then((m) => { m.register(${JSON.stringify(HOOKS)}); return import(${JSON.stringify(THREAD)}); })`;
+/**
+ * Compiled (lib/, `npm run build`), the thread imports the compiled module; from the sources it runs them as the
+ * entry points do (bin/ts-hooks.mjs).
+ */
+const COMPILED = import.meta.url.endsWith('.js');
+const THREAD = new URL(COMPILED ? './checkpoint-thread.js' : './checkpoint-thread.ts', import.meta.url).href;
+const BOOT = COMPILED
+  ? `import(${JSON.stringify(THREAD)})`
+  : `import('node:module').then((m) => { m.register(${JSON.stringify(new URL('../../bin/ts-hooks.mjs', import.meta.url).href)}); return import(${JSON.stringify(THREAD)}); })`;
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: unknown) => void };
 type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'seq'> : never) : never;

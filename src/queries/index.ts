@@ -5,4 +5,4 @@
 export { QueryManager } from './manager.ts';
 export type { QueryManagerOptions } from './manager.ts';
 export { ReferenceFiles, type ReferenceFileInfo } from './reference-files.ts';
-export type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryState, QueryStats } from './types.ts';
+export type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryShardLag, QueryState, QueryStats } from './types.ts';

@@ -5,14 +5,14 @@
 import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
-import { deaggregate, isKplAggregate, type StreamLog } from '../log/index.ts';
+import { deaggregate, isKplAggregate, type ShardDescription, type StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
 import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
 import { QueryStore } from './store.ts';
-import type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryStats } from './types.ts';
+import type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryShardLag, QueryStats, ShardPositions } from './types.ts';
 
 export interface QueryManagerOptions {
   readonly log: StreamLog;
@@ -57,6 +57,8 @@ export class QueryManager {
   private readonly logger: Logger;
   private readonly log: StreamLog;
   private started = false;
+  /** The input positions of the last checkpoint of each query that is not running (read once), for `lag`. */
+  private readonly stoppedPositions = new Map<string, Readonly<Record<string, ShardPositions>> | null>();
   /** Serializes admin operations (create, stop, drop, start, close). */
   private admin: Promise<unknown> = Promise.resolve();
 
@@ -263,7 +265,9 @@ export class QueryManager {
   stopQuery(name: string): Promise<QueryInfo> {
     return this.serial(async () => {
       const def = this.get(name);
-      await this.running.get(name)?.stop();
+      const q = this.running.get(name);
+      await q?.stop();
+      if (q) this.stoppedPositions.set(name, q.committedPositions);
       this.running.delete(name);
       const stopped = { ...def, stopped: true };
       await this.store.saveDefinition(stopped);
@@ -293,6 +297,7 @@ export class QueryManager {
       this.get(name);
       await this.running.get(name)?.stop();
       this.running.delete(name);
+      this.stoppedPositions.delete(name);
       this.defs.delete(name);
       await this.store.remove(name);
       this.logger.info('query dropped', { query: name });
@@ -320,6 +325,43 @@ export class QueryManager {
       await this.store.close();
       this.started = false;
     });
+  }
+
+  /**
+   * How many records of each shard of each input stream every query, running or stopped, has still to read:
+   * the records after the positions of its last stored checkpoint (a shard without a position counts all its
+   * retained records, since a query reads a new shard from its oldest record). Empty when the log cannot count
+   * records cheaply.
+   */
+  async lag(): Promise<QueryShardLag[]> {
+    const log = this.log;
+    if (!log.recordsAfter) return [];
+    const out: QueryShardLag[] = [];
+    for (const [name, def] of this.defs) {
+      const positions = await this.committedPositions(name);
+      for (const stream of new Set(Object.values(def.inputs))) {
+        let shards: readonly ShardDescription[];
+        try {
+          shards = (await log.describeStream(stream)).shards;
+        } catch (err) {
+          if (isTollstreamError(err, 'STREAM_NOT_FOUND')) continue;
+          throw err;
+        }
+        for (const shard of shards) {
+          const position = positions?.[stream]?.[shard.shardId];
+          const records = position === 'done' ? 0 : log.recordsAfter(stream, shard.shardId, position);
+          out.push({ query: name, stream, shardId: shard.shardId, records });
+        }
+      }
+    }
+    return out;
+  }
+
+  private async committedPositions(name: string): Promise<Readonly<Record<string, ShardPositions>> | null> {
+    const q = this.running.get(name);
+    if (q) return q.committedPositions;
+    if (!this.stoppedPositions.has(name)) this.stoppedPositions.set(name, (await this.store.loadCheckpoint(name))?.positions ?? null);
+    return this.stoppedPositions.get(name) ?? null;
   }
 
   /** Registers the query metrics (refreshed at each scrape). */

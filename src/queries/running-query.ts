@@ -62,6 +62,8 @@ export class RunningQuery {
   /** `activity()` when the last checkpoint's barriers went in. */
   private checkpointedActivity = -1;
   private lastCheckpoint: QueryStats['lastCheckpoint'] = null;
+  /** The input positions of the last stored checkpoint (input stream -> shard -> position); null before the first. */
+  committedPositions: Readonly<Record<string, ShardPositions>> | null = null;
   private rowsIn = 0;
   private lateRows = 0;
   private errorCount = 0;
@@ -91,7 +93,10 @@ export class RunningQuery {
     const plan = await planLiveQuery({ sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, now: this.settings.now, referenceDir: this.settings.referenceDir });
     this.plan = plan;
     const checkpoint = await store.loadCheckpoint(this.def.name);
-    if (checkpoint) this.lastId = checkpoint.id;
+    if (checkpoint) {
+      this.lastId = checkpoint.id;
+      this.committedPositions = checkpoint.positions;
+    }
     const waitForRoom = async () => {
       for (const w of this.writers.values()) await w.waitForRoom();
     };
@@ -223,6 +228,7 @@ export class RunningQuery {
       const checkpoint: Checkpoint = { version: 1, id, takenAt: Date.now(), states: flight.states, positions: flight.positions, sinks: flight.sinks };
       const bytes = await this.settings.store.saveCheckpoint(this.def.name, checkpoint);
       this.lastId = id;
+      this.committedPositions = checkpoint.positions;
       this.checkpointedActivity = activity;
       // Barrier to durable: the write (on the checkpoint thread) included.
       this.lastCheckpoint = { id, at: new Date(checkpoint.takenAt).toISOString(), durationMs: Date.now() - flight.startedAt, bytes };

@@ -35,6 +35,14 @@ export interface QueryDefinition {
 /** Per shard of an input stream: the last sequence number taken in, or 'done' for a closed shard read to its end. */
 export type ShardPositions = Record<string, string>;
 
+/** Records of one shard of an input stream a query has not yet covered by a stored checkpoint. */
+export interface QueryShardLag {
+  readonly query: string;
+  readonly stream: string;
+  readonly shardId: string;
+  readonly records: number;
+}
+
 export interface Checkpoint {
   readonly version: 1;
   readonly id: number;

@@ -52,7 +52,7 @@ async function append(log: StreamLog, n: number, tag: string): Promise<Map<strin
 async function lagByShard(registry: Registry, consumer: string): Promise<Map<string, number>> {
   const text = await registry.renderAsync();
   const out = new Map<string, number>();
-  for (const m of text.matchAll(/^tollstream_consumer_lag_records\{consumer="([^"]*)",stream="tolls",shard="([^"]*)"\} (\S+)$/gm)) {
+  for (const m of text.matchAll(/^tollstream_consumer_lag_records\{consumer="([^"]*)",stream="tolls",shard="([^"]*)",kind="function"\} (\S+)$/gm)) {
     if (m[1] === consumer) out.set(m[2]!, Number(m[3]));
   }
   return out;

@@ -3,13 +3,19 @@
  * station alerts', ...), registered once: each family has one series per mapping whichever runtime runs it,
  * and the notification gauges add up the stores.
  */
+import type { DeliveryStream } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { Notify } from '../notify/index.ts';
+import type { QueryManager } from '../queries/index.ts';
 
 export interface ConsumerMetrics {
   /** Reports this runtime's mappings in `tollstream_function_*`. */
   addFunctions(runtime: FunctionsRuntime): void;
+  /** Reports these deliveries' records behind in `tollstream_consumer_lag_records` (kind `delivery`). */
+  addDeliveries(deliveries: ReadonlyArray<Pick<DeliveryStream, 'name' | 'lag'>>): void;
+  /** Reports the continuous queries' records behind in `tollstream_consumer_lag_records` (kind `query`). */
+  addQueries(queries: Pick<QueryManager, 'lag'>): void;
   /**
    * Adds this store's outbox, webhook deliveries and dead letters to `tollstream_notify_*`; `name` names the
    * store where its dead letters are listed (`spend-alerts`, `station-alerts`).
@@ -21,6 +27,8 @@ export interface ConsumerMetrics {
 
 export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
   const runtimes: FunctionsRuntime[] = [];
+  const deliveries: Array<Pick<DeliveryStream, 'name' | 'lag'>> = [];
+  const queryManagers: Array<Pick<QueryManager, 'lag'>> = [];
   const notifies: Array<{ readonly name: string; readonly notify: Notify }> = [];
   const invocations = registry.counter('tollstream_function_invocations_total', 'Handler invocations, by mapping.', ['mapping']);
   const errors = registry.counter('tollstream_function_errors_total', 'Failed handler invocations, by mapping.', ['mapping']);
@@ -30,8 +38,8 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
   const age = registry.gauge('tollstream_function_iterator_age_seconds', 'Now minus the arrival time of the last record processed, in seconds, by mapping.', ['mapping']);
   const lagRecords = registry.gauge(
     'tollstream_consumer_lag_records',
-    'Records appended to a shard after the consumer\'s last committed position, by consumer, stream and shard.',
-    ['consumer', 'stream', 'shard'],
+    'Records appended to a shard after the consumer\'s last committed position, by consumer, stream, shard and kind of consumer (function, delivery, query).',
+    ['consumer', 'stream', 'shard', 'kind'],
   );
   const outbox = registry.gauge('tollstream_notify_outbox_pending', 'Notifications committed but not yet fanned out.');
   const pending = registry.gauge('tollstream_notify_deliveries_pending', 'Webhook deliveries waiting for their next attempt.');
@@ -63,9 +71,21 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
     mirrors.labels().set(total.mirrorsPending);
   });
   registry.onCollectAsync(async () => {
-    const lags = (await Promise.all(runtimes.map((r) => r.lag()))).flat();
+    const [functionLags, deliveryLags, queryLags] = await Promise.all([
+      Promise.all(runtimes.map((r) => r.lag())),
+      Promise.all(deliveries.map(async (d) => (await d.lag()).map((l) => ({ ...l, delivery: d.name })))),
+      Promise.all(queryManagers.map((q) => q.lag())),
+    ]);
     lagRecords.reset();
-    for (const l of lags) lagRecords.labels(l.mapping, l.stream, l.shardId).set(l.records);
+    for (const l of functionLags.flat()) lagRecords.labels(l.mapping, l.stream, l.shardId, 'function').set(l.records);
+    for (const l of deliveryLags.flat()) lagRecords.labels(l.delivery, l.stream, l.shardId, 'delivery').set(l.records);
+    for (const l of queryLags.flat()) lagRecords.labels(l.query, l.stream, l.shardId, 'query').set(l.records);
   });
-  return { addFunctions: (runtime) => void runtimes.push(runtime), addNotify: (name, notify) => void notifies.push({ name, notify }), notifyStores: () => notifies };
+  return {
+    addFunctions: (runtime) => void runtimes.push(runtime),
+    addDeliveries: (list) => void deliveries.push(...list),
+    addQueries: (manager) => void queryManagers.push(manager),
+    addNotify: (name, notify) => void notifies.push({ name, notify }),
+    notifyStores: () => notifies,
+  };
 }

@@ -125,7 +125,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     // The apps the config enables say what they need before the shared stores open.
     const prepared: Array<PreparedApp & { readonly name: string }> = (options.apps ?? [])
       .filter((app) => app.enabled(config))
-      .map((app) => ({ ...app.prepare({ config, log, logger, warehouse: warehouse !== undefined }), name: app.name }));
+      .map((app) => ({ ...app.prepare({ config, log, logger, warehouse: warehouse !== undefined, secret: iteratorSecret, serverUrl: `http://${urlHost(config.host)}:${config.port}` }), name: app.name }));
     const feeds = warehouse ? await startWarehouseFeeds(log, warehouse, prepared.flatMap((p) => p.warehouseFeeds ?? []), config, logger, undo) : [];
     registerDeliveryMetrics(metrics, [...deliveries, ...feeds]);
     // Deliveries into the warehouse follow the shards whose lease this node holds (work-leases.ts).
@@ -162,6 +162,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     else logger.info(describeAccess(access, config), { access, host: config.host });
     warnAboutOpenDoors(config, logger);
     const consumers = registerConsumerMetrics(metrics);
+    consumers.addDeliveries([...deliveries, ...feeds]);
+    if (queries) consumers.addQueries(queries);
     const sharing = prepared.filter((p) => p.sharedStores !== undefined);
     let functionsState = sharing.length > 0 ? openFunctionsState({ log, config, logger, consumers, ...sharedStoreOptions(log, sharing) }, undo) : undefined;
     const apps: Array<RunningApp & { readonly name: string }> = [];
@@ -223,6 +225,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     gateway.setReady(true);
 
     const url = `http://${urlHost(config.host)}:${port}`;
+    for (const app of apps) app.listening?.(url);
     logger.info('ready', {
       url,
       access,

@@ -1,6 +1,7 @@
 /**
  * `npm start` is how the README runs the server, and how a process manager that knows only npm stops it: SIGTERM
  * to npm must reach the server, which then stops cleanly (no orphan holding the port and the data dir's lock).
+ * `npm start` compiles the server first (`prestart`: `npm run build:server`) and runs the JavaScript in lib/.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ function serverPids(needle: string, npmPid: number): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === npmPid) continue;
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.includes(needle) && cmdline.some((a) => a.endsWith('bin/tollstream.mjs'))) pids.push(Number(entry));
+      if (cmdline.includes(needle) && cmdline.some((a) => a.endsWith('lib/cli/main.js'))) pids.push(Number(entry));
     } catch {
       // Gone while listing.
     }

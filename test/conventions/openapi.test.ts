@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customerApiRoutes } from '../../src/apps/abc-tolls/http/index.ts';
+import { customerApiRoutes, unsubscribeLinks } from '../../src/apps/abc-tolls/http/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
@@ -178,11 +178,11 @@ describe('the OpenAPI document', () => {
     expect(documentedRoutes(doc).filter((r) => !SERVED_ROUTES.includes(r))).toEqual([]);
   });
 
-  it('names the credential the customer API asks for: the operator key, or a customer token for /v1/me', () => {
+  it('names the credential the customer API asks for: the operator key, a customer token for /v1/me, none for a signed link', () => {
     const doc = readDocument();
     const wrong = customerApiRoutes().filter((r) => {
       const operation = doc.paths[r.path]?.[r.method.toLowerCase()] as Operation | undefined;
-      return operation === undefined || schemesOf(doc, operation).join() !== (r.audience === 'operator' ? 'operatorKey' : 'customerToken');
+      return operation === undefined || schemesOf(doc, operation).join() !== (r.audience === 'operator' ? 'operatorKey' : r.audience === 'link' ? '' : 'customerToken');
     });
     expect(wrong).toEqual([]);
   });
@@ -216,6 +216,8 @@ describe('the document against a running server', () => {
       host: '127.0.0.1',
       logging: { level: 'silent', format: 'json' },
       auth: { ...DEFAULT_CONFIG.auth, apiKeys: [`sha256:${createHash('sha256').update(OPERATOR_KEY).digest('hex')}`] },
+      // Email on, so its unsubscribe link answers; no customer has a threshold, so nothing is mailed.
+      alerts: { ...DEFAULT_CONFIG.alerts, email: { enabled: true, smtpHost: '127.0.0.1', smtpPort: 9, from: 'alerts@tolls.example' } },
     };
     server = await startServer(config, { apps: SHIPPED_APPS, logger: silentLogger });
     const operator = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };
@@ -247,6 +249,8 @@ describe('the document against a running server', () => {
   /** A concrete URL path: existing resources for reads, names that exist nowhere for writes. */
   function concrete(method: string, template: string): string {
     const read = method === 'GET';
+    // The customer's own unsubscribe link, signed with the server's secret as the emails' links are.
+    if (template === '/v1/email/unsubscribe' && read) return new URL(unsubscribeLinks(Buffer.from(fs.readFileSync(path.join(dataDir, 'secret'), 'utf8').trim(), 'hex'), () => server.url).url(customerId)).href.slice(server.url.length);
     return template.replace(/\{(\w+)\}/g, (_all, name: string) => {
       if (name === 'customerId' && read) return customerId;
       if (name === 'name' && read && template.startsWith('/v1/streams/')) return 'toll_transactions';

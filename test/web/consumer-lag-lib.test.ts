@@ -11,16 +11,23 @@ tollstream_delivery_behind_latest_seconds{delivery="warehouse"} 1.5
 tollstream_function_iterator_age_seconds{mapping="spend"} 0.25
 # HELP tollstream_consumer_lag_records x
 # TYPE tollstream_consumer_lag_records gauge
-tollstream_consumer_lag_records{consumer="spend",stream="tolls",shard="shardId-000000000001"} 41
-tollstream_consumer_lag_records{consumer="spend",stream="tolls",shard="shardId-000000000000"} 12
-tollstream_consumer_lag_records{consumer="paused",stream="tolls",shard="shardId-000000000000"} 0
+tollstream_consumer_lag_records{consumer="spend",stream="tolls",shard="shardId-000000000001",kind="function"} 41
+tollstream_consumer_lag_records{consumer="spend",stream="tolls",shard="shardId-000000000000",kind="function"} 12
+tollstream_consumer_lag_records{consumer="paused",stream="tolls",shard="shardId-000000000000",kind="function"} 0
+tollstream_consumer_lag_records{consumer="warehouse",stream="tolls",shard="shardId-000000000000",kind="delivery"} 7
+tollstream_consumer_lag_records{consumer="spend",stream="valid",shard="shardId-000000000000",kind="query"} 3
+# HELP tollstream_query_lag_seconds x
+# TYPE tollstream_query_lag_seconds gauge
+tollstream_query_lag_seconds{query="spend"} 2
 `;
 
 describe('consumerLag', () => {
-  it("puts each consumer's seconds and its records behind per shard on one row", () => {
+  it("puts each consumer's seconds and its records behind per shard on one row, deliveries and queries too", () => {
     const lags = consumerLag(parsePrometheusText(SCRAPE));
     expect(lags).toEqual([
-      { consumer: 'warehouse', kind: 'delivery', seconds: 1.5, shards: [] },
+      { consumer: 'warehouse', kind: 'delivery', seconds: 1.5, shards: [{ stream: 'tolls', shard: 'shardId-000000000000', records: 7 }] },
+      // A query of the same name as a function is a consumer of its own.
+      { consumer: 'spend', kind: 'query', seconds: 2, shards: [{ stream: 'valid', shard: 'shardId-000000000000', records: 3 }] },
       {
         consumer: 'spend',
         kind: 'function',
@@ -33,6 +40,6 @@ describe('consumerLag', () => {
       // A stopped mapping reports records behind but no iterator age.
       { consumer: 'paused', kind: 'function', shards: [{ stream: 'tolls', shard: 'shardId-000000000000', records: 0 }] },
     ]);
-    expect(lags.map(totalRecordsBehind)).toEqual([undefined, 53, 0]);
+    expect(lags.map(totalRecordsBehind)).toEqual([7, 3, 53, 0]);
   });
 });

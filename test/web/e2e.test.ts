@@ -149,6 +149,19 @@ describe('customer app', () => {
       expect(await page.evaluate('window.__sameDocument')).toBe(true);
       await shot(page, 'app-alert');
 
+      // Alert emails can be stopped and started again from the app; the server keeps the choice.
+      const emailBox = page.getByLabel('Email me my alerts');
+      expect(await emailBox.isChecked()).toBe(true);
+      await emailBox.uncheck();
+      await page.getByText('Alerts are not emailed to C-WEB-0001@example.com.').waitFor();
+      const stopped = await fetch(`${stack.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<{ email_alerts: boolean }>);
+      expect(stopped.email_alerts).toBe(false);
+      await shot(page, 'app-email-alerts-off');
+      await emailBox.check();
+      await page.getByText('Alerts are also emailed to C-WEB-0001@example.com.').waitFor();
+      const started = await fetch(`${stack.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json() as Promise<{ email_alerts: boolean }>);
+      expect(started.email_alerts).toBe(true);
+
       // Mark read clears the badge, here and on the server.
       await page.getByRole('button', { name: /^Mark as read:/ }).click();
       await page.locator('.bell[aria-label="Alerts, none unread"]').waitFor();
@@ -261,6 +274,9 @@ describe('operator console', () => {
       await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'warehouse' }).waitFor();
       // The spending alerts' first function reads toll_transactions (validation, then SQL, then the threshold function).
       await page.locator('section[aria-labelledby="consumers-h"] tr', { hasText: 'abc-tolls-spend-validate' }).waitFor();
+      // Deliveries and queries report their records behind per shard too, not only functions.
+      await page.locator('section[aria-labelledby="consumers-h"] tr[data-consumer="warehouse"] li[data-shard^="toll_transactions/"]').first().waitFor();
+      expect(await page.locator('section[aria-labelledby="consumers-h"] tr[data-consumer="warehouse"] [data-testid="lag-records"]').textContent()).toMatch(/^[\d,]+$/);
       await page.waitForTimeout(2500); // a few scrapes, so the chart has a line
       await shots(page, 'console-streams');
     } finally {

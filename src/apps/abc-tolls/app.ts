@@ -13,7 +13,7 @@ import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys 
 import type { Registry } from '../../metrics/index.ts';
 import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
 import { Customers } from './customers.ts';
-import { alertText, createCustomerApi, customerTokens } from './http/index.ts';
+import { alertText, createCustomerApi, customerTokens, unsubscribeLinks, type UnsubscribeLinks } from './http/index.ts';
 import { startSpendAlerts } from './pipeline.ts';
 import { SPEND_ALERT_REPORTS } from './reports.ts';
 import { SpendReader } from './spend.ts';
@@ -24,8 +24,8 @@ export const spendAlertsApp: App = {
   enabled: (config) => config.alerts.enabled,
   warehouseTables: [THRESHOLD_BREACHES],
   reports: SPEND_ALERT_REPORTS,
-  prepare({ config, warehouse }) {
-    const channels = alertChannels(config);
+  prepare({ config, warehouse, secret, serverUrl }) {
+    const channels = alertChannels(config, secret, serverUrl);
     return {
       // Breaches reach the warehouse through a stream the notify dispatcher mirrors them to (breaches.ts).
       ...(warehouse ? { warehouseFeeds: [breachFeed(config)] } : {}),
@@ -40,24 +40,45 @@ interface AlertChannels {
   readonly notifyOptions: Pick<NotifyOptions, 'webPush' | 'email' | 'render'>;
   readonly webPush: { readonly keys: VapidKeys; readonly subject: string };
   readonly emailOn: boolean;
+  /** The unsubscribe links of alert emails; undefined while email is off. */
+  readonly unsubscribeLinks: UnsubscribeLinks | undefined;
   /** Where email finds a customer's address; set once the customers exist. */
   useCustomers(customers: Customers): void;
+  /** The server's own URL, once it listens: the base of unsubscribe links without `alerts.email.linkBaseUrl`. */
+  useServerUrl(url: string): void;
 }
 
-function alertChannels(config: TollstreamConfig): AlertChannels {
+/**
+ * `secret` signs the unsubscribe links of alert emails (the server's own secret, the same on every node of a
+ * cluster); `serverUrl` is where the server will listen, their base until `useServerUrl` gives the bound one.
+ */
+function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: string): AlertChannels {
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
   const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject };
   const emailSettings = config.alerts.email;
   let customersForEmail: Customers | undefined;
-  const email =
-    emailSettings?.enabled && emailSettings.from !== undefined
-      ? { host: emailSettings.smtpHost, port: emailSettings.smtpPort, from: emailSettings.from, addressOf: (id: string) => customersForEmail?.get(id)?.email }
-      : undefined;
+  const emailOn = emailSettings?.enabled === true && emailSettings.from !== undefined;
+  const links = emailOn ? unsubscribeLinks(secret, () => emailSettings.linkBaseUrl ?? serverUrl) : undefined;
+  const email = emailOn && links
+    ? {
+        host: emailSettings.smtpHost,
+        port: emailSettings.smtpPort,
+        from: emailSettings.from!,
+        // A customer who stopped alert emails has no address for them: the dispatcher creates no email delivery.
+        addressOf: (id: string) => {
+          const customer = customersForEmail?.get(id);
+          return customer?.emailAlerts ? customer.email : undefined;
+        },
+        unsubscribeUrl: (_topic: string, message: Record<string, unknown>) => (typeof message.customer_id === 'string' ? links.url(message.customer_id) : undefined),
+      }
+    : undefined;
   return {
     notifyOptions: { webPush, ...(email ? { email } : {}), render: alertText(config.alerts.currency) },
     webPush,
-    emailOn: email !== undefined,
+    emailOn,
+    unsubscribeLinks: links,
     useCustomers: (customers) => (customersForEmail = customers),
+    useServerUrl: (url) => (serverUrl = url),
   };
 }
 
@@ -106,6 +127,7 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
     currency: config.alerts.currency,
     push: { publicKey: channels.webPush.keys.publicKey, services: config.alerts.pushServices },
     alertTopic: alerts.config.topic,
+    ...(channels.unsubscribeLinks ? { unsubscribeLinks: channels.unsubscribeLinks } : {}),
   });
   registerAlertMetrics(metrics, alerts);
   logger.info('spending alerts running', {
@@ -114,7 +136,7 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
     ...(alerts.config.source === 'sql' ? { query: alerts.config.queryName, windowSeconds: alerts.config.windowSeconds } : {}),
     timeZone: alerts.config.timeZone,
   });
-  return { routes: [routes], endStreams: () => shutdown.abort() };
+  return { routes: [routes], endStreams: () => shutdown.abort(), listening: (url) => channels.useServerUrl(url) };
 }
 
 /** One email subscription (to each customer's own address) while email is on, none while it is off. */

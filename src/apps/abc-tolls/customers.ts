@@ -19,6 +19,8 @@ export interface Customer {
   readonly email: string;
   readonly timeZone?: string;
   readonly thresholdCents?: number;
+  /** False once the customer stopped alert emails; their alerts still reach the inbox and their browsers. */
+  readonly emailAlerts: boolean;
   /** ms since the epoch. */
   readonly createdAt: number;
 }
@@ -141,6 +143,15 @@ export class Customers {
     });
   }
 
+  /** Turns alert emails to the customer off (`false`) or back on; returns the customer as it is now. */
+  setEmailAlerts(customerId: string, on: boolean): Customer {
+    const updated = this.#tables.transaction((tx) => {
+      if (!tx.get(TABLES.customers, { pk: customerId })) throw notFound(customerId);
+      return tx.update(TABLES.customers, { pk: customerId }, on ? { remove: ['email_alerts_off'] } : { set: { email_alerts_off: true } });
+    });
+    return toCustomer(updated.value as unknown as CustomerItem);
+  }
+
   /** A new token for the customer. The returned `token` is the only copy of the secret. */
   issueToken(customerId: string): IssuedToken {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
@@ -214,6 +225,7 @@ function toCustomer(item: CustomerItem): Customer {
     id: item.customer_id,
     name: item.name,
     email: item.email,
+    emailAlerts: item.email_alerts_off !== true,
     createdAt: item.created_at,
     ...(item.time_zone !== undefined ? { timeZone: item.time_zone } : {}),
     ...(item.threshold_cents !== undefined ? { thresholdCents: item.threshold_cents } : {}),

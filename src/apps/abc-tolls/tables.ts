@@ -27,6 +27,8 @@ export interface CustomerItem {
   readonly time_zone?: string;
   /** The monthly threshold in cents; absent means no alerts. */
   readonly threshold_cents?: number;
+  /** True once the customer stopped alert emails (in the app or with the link in an email); absent, they get them. */
+  readonly email_alerts_off?: boolean;
   readonly created_at: number;
 }
 

@@ -7,6 +7,8 @@ export interface Me {
   readonly email: string;
   readonly time_zone: string;
   readonly threshold_cents: number | null;
+  /** False once the customer stopped alert emails. */
+  readonly email_alerts: boolean;
   readonly currency: string;
 }
 
@@ -72,6 +74,7 @@ export function customerApi(token: string) {
   return {
     me: () => requestJson<Me>('/v1/me', { token }),
     spend: () => requestJson<Spend>('/v1/me/spend', { token }),
+    setEmailAlerts: (enabled: boolean) => requestJson<Me>('/v1/me/email-alerts', { token, method: 'PUT', body: { enabled } }),
     setThreshold: (cents: number | null) => requestJson<ThresholdAnswer>('/v1/me/threshold', { token, method: 'PUT', body: { threshold_cents: cents } }),
     notifications: (after?: number, limit = 200) =>
       requestJson<{ notifications: Notification[]; unread: number }>(`/v1/me/notifications?limit=${limit}${after === undefined ? '' : `&after=${after}`}`, { token }),

@@ -14,6 +14,7 @@ import { monthName, notificationText, when } from './format.ts';
 import { spendChart, type SpendChart } from './spend-chart.ts';
 import { forgetAlerts, keepAlerts, keptAlerts } from './kept-alerts.ts';
 import { pushControl } from './push.ts';
+import { emailAlertsControl } from './email-alerts.ts';
 import { tripsCard } from './trips.ts';
 
 const TOKEN_KEY = 'tollstream.customer.token';
@@ -149,6 +150,7 @@ function signedIn(token: string, knownMe?: Me): void {
   const list = h('ul', { class: 'notes', 'aria-label': 'Alerts, newest first' });
   const alertsError = h('div', { class: 'notice error', role: 'alert', hidden: true });
   const devicePush = pushControl(api);
+  const emailAlerts = emailAlertsControl(api);
   const alertsNote = h('p', { class: 'notice warn', role: 'status', hidden: true });
   const alertsCard = h(
     'section',
@@ -156,6 +158,7 @@ function signedIn(token: string, knownMe?: Me): void {
     h('div', { class: 'row' }, h('h2', { id: 'alerts-title' }, 'Alerts'), h('span', { class: 'spacer' }), markAllButton),
     liveState,
     devicePush.element,
+    emailAlerts.element,
     alertsError,
     alertsNote,
     list,
@@ -341,6 +344,7 @@ function signedIn(token: string, knownMe?: Me): void {
       setOffline(!navigator.onLine);
       saveCache();
       renderWho();
+      emailAlerts.show(me);
       renderSpend();
     } catch (err) {
       if (!state.spend && loadCache()) {

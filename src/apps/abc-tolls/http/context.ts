@@ -38,6 +38,8 @@ export interface CustomerJson {
   readonly email: string;
   readonly time_zone: string;
   readonly threshold_cents: number | null;
+  /** False once the customer stopped alert emails. */
+  readonly email_alerts: boolean;
   readonly currency: string;
   readonly created_at: string;
 }
@@ -49,6 +51,7 @@ export function customerJson(ctx: ApiContext, customer: Customer): CustomerJson 
     email: customer.email,
     time_zone: customer.timeZone ?? ctx.deploymentZone(customer.id),
     threshold_cents: customer.thresholdCents ?? null,
+    email_alerts: customer.emailAlerts,
     currency: ctx.currency,
     created_at: new Date(customer.createdAt).toISOString(),
   };

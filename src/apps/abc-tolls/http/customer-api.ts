@@ -20,6 +20,7 @@ import { ClientGoneError, asResponse, headerString, sendError, type IncomingRequ
 import * as operatorRoutes from './operator-routes.ts';
 import * as pushRoutes from './push-routes.ts';
 import { DEFAULT_TOPIC } from '../ledger.ts';
+import { unsubscribe, type UnsubscribeLinks } from './unsubscribe.ts';
 import { matchRoute, ownsPath, type MatchedRoute } from './routes.ts';
 
 export interface RouteModule {
@@ -56,6 +57,8 @@ export interface CustomerApiOptions {
   readonly maxBodyBytes?: number;
   /** A comment is sent on an idle notification stream this often, in ms. @default 15000 */
   readonly sseKeepAliveMs?: number;
+  /** The signed unsubscribe links of alert emails; without it (email off) `/v1/email/unsubscribe` answers 404. */
+  readonly unsubscribeLinks?: UnsubscribeLinks;
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -130,12 +133,15 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
       }
       throw new TollstreamError('INTERNAL', `operator route ${route.name} has no handler`);
     }
+    if (route.audience === 'link') return unsubscribe(ctx, options.unsubscribeLinks, query, req, res);
     const { customer, token } = authenticateCustomer(req, query, route.name === 'notificationStream');
     switch (route.name) {
       case 'me':
         return customerRoutes.me(ctx, customer, query, res);
       case 'setThreshold':
         return customerRoutes.setThreshold(ctx, customer, query, req, res);
+      case 'setEmailAlerts':
+        return customerRoutes.setEmailAlerts(ctx, customer, query, req, res);
       case 'spend':
         return customerRoutes.spend(ctx, customer, query, res);
       case 'trips':

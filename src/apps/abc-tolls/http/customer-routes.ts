@@ -42,6 +42,18 @@ export async function setThreshold(ctx: ApiContext, customer: Customer, query: U
   sendJson(res, 200, { threshold_cents: cents, month: change.month, total_cents: change.monthTotalCents, breached: change.breached });
 }
 
+/**
+ * `PUT /v1/me/email-alerts` `{ enabled: boolean }` -> the customer: stops alert emails (`false`) or starts them
+ * again. Alerts keep reaching the inbox and the customer's browsers either way.
+ */
+export async function setEmailAlerts(ctx: ApiContext, customer: Customer, query: URLSearchParams, req: IncomingRequest, res: OutgoingResponse): Promise<void> {
+  onlyParams(query, []);
+  const body = await readJsonObject(req, ctx.maxBodyBytes);
+  onlyFields(body, ['enabled']);
+  if (typeof body.enabled !== 'boolean') throw invalidField('enabled', 'enabled must be true (send alert emails) or false (stop them)', body.enabled);
+  sendJson(res, 200, customerJson(ctx, ctx.customers.setEmailAlerts(customer.id, body.enabled)));
+}
+
 /** `GET /v1/me/spend` -> this month so far, by day, in the deployment's zone. */
 export function spend(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): void {
   onlyParams(query, []);

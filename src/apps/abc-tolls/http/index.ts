@@ -6,3 +6,4 @@ export { createCustomerApi, customerTokens, type CustomerApiOptions, type RouteM
 export type { IncomingRequest, OutgoingResponse } from './io.ts';
 export { alertText, type AlertText } from './alert-text.ts';
 export { listRoutes as customerApiRoutes } from './routes.ts';
+export { unsubscribeLinks, type UnsubscribeLinks } from './unsubscribe.ts';

@@ -15,6 +15,9 @@ export type RouteName =
   | 'revokeToken'
   | 'me'
   | 'setThreshold'
+  | 'setEmailAlerts'
+  | 'unsubscribePage'
+  | 'unsubscribe'
   | 'spend'
   | 'trips'
   | 'pushKey'
@@ -24,8 +27,11 @@ export type RouteName =
   | 'markRead'
   | 'notificationStream';
 
-/** Operator routes take the native API key; customer routes take a customer token (the customer comes from it). */
-export type Audience = 'operator' | 'customer';
+/**
+ * Operator routes take the native API key; customer routes take a customer token (the customer comes from it);
+ * link routes take neither, the link being signed for one customer (the unsubscribe link of alert emails).
+ */
+export type Audience = 'operator' | 'customer' | 'link';
 
 export interface MatchedRoute {
   readonly name: RouteName;
@@ -52,6 +58,9 @@ const ROUTES: readonly RouteSpec[] = [
   { method: 'DELETE', pattern: ['v1', 'customers', ':customerId', 'tokens', ':tokenId'], name: 'revokeToken', audience: 'operator' },
   { method: 'GET', pattern: ['v1', 'me'], name: 'me', audience: 'customer' },
   { method: 'PUT', pattern: ['v1', 'me', 'threshold'], name: 'setThreshold', audience: 'customer' },
+  { method: 'PUT', pattern: ['v1', 'me', 'email-alerts'], name: 'setEmailAlerts', audience: 'customer' },
+  { method: 'GET', pattern: ['v1', 'email', 'unsubscribe'], name: 'unsubscribePage', audience: 'link' },
+  { method: 'POST', pattern: ['v1', 'email', 'unsubscribe'], name: 'unsubscribe', audience: 'link' },
   { method: 'GET', pattern: ['v1', 'me', 'spend'], name: 'spend', audience: 'customer' },
   { method: 'GET', pattern: ['v1', 'me', 'trips'], name: 'trips', audience: 'customer' },
   { method: 'GET', pattern: ['v1', 'me', 'push'], name: 'pushKey', audience: 'customer' },
@@ -67,9 +76,9 @@ export function listRoutes(): ReadonlyArray<{ readonly method: string; readonly 
   return ROUTES.map((r) => ({ method: r.method, path: `/${r.pattern.map((p) => (p.startsWith(':') ? `{${p.slice(1)}}` : p)).join('/')}`, audience: r.audience }));
 }
 
-/** True for the paths this module answers (every method): `/v1/customers[/...]` and `/v1/me[/...]`. */
+/** True for the paths this module answers (every method): `/v1/customers[/...]`, `/v1/me[/...]` and `/v1/email/unsubscribe`. */
 export function ownsPath(path: string): boolean {
-  return path === '/v1/customers' || path.startsWith('/v1/customers/') || path === '/v1/me' || path.startsWith('/v1/me/');
+  return path === '/v1/customers' || path.startsWith('/v1/customers/') || path === '/v1/me' || path.startsWith('/v1/me/') || path === '/v1/email/unsubscribe';
 }
 
 /** The route of `method` and `path` (no query string); throws NOT_FOUND naming what the path does take. */
@@ -92,7 +101,7 @@ export function matchRoute(method: string, path: string): MatchedRoute {
   if (methods.length > 0) {
     throw new TollstreamError('NOT_FOUND', `${path} takes ${methods.join(', ')}, not ${method}`, { context: { method, path, allowed: methods } });
   }
-  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/spend, /v1/me/trips, /v1/me/push[/subscriptions], /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]`, {
+  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/email-alerts, /v1/me/spend, /v1/me/trips, /v1/me/push[/subscriptions], /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]`, {
     context: { method, path },
   });
 }

@@ -38,9 +38,9 @@ const CHARTS: readonly ChartSpec[] = [
   },
   {
     id: 'lag-records',
-    title: 'How far each function is behind, by shard (records)',
+    title: 'How far each function, delivery and query is behind, by shard (records)',
     unit: 'records',
-    metrics: [{ name: 'tollstream_consumer_lag_records', kind: 'gauge', label: 'function' }],
+    metrics: [{ name: 'tollstream_consumer_lag_records', kind: 'gauge', label: 'consumer' }],
   },
   {
     id: 'errors',

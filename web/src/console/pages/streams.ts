@@ -173,10 +173,10 @@ function streamTable(
   );
 }
 
-/** Deliveries and functions with how far behind the newest record they are, in seconds and in records per shard. */
+/** Deliveries, functions and queries with how far behind the newest record they are, in seconds and in records per shard. */
 function consumerTable(families: Map<string, MetricFamily>): HTMLElement {
   const lags = consumerLag(families);
-  if (lags.length === 0) return h('p', { class: 'muted' }, 'No consumer on this server reports its lag (deliveries and functions do when they run).');
+  if (lags.length === 0) return h('p', { class: 'muted' }, 'No consumer on this server reports its lag (deliveries, functions and queries do when they run).');
   const count = (n: number) => n.toLocaleString('en-US');
   return h(
     'div',
