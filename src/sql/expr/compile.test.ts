@@ -111,3 +111,33 @@ describe('expressions', () => {
     expect(() => evaluate('ts = 1')).toThrow(/cannot compare TIMESTAMP with BIGINT/);
   });
 });
+
+describe('the processing-time clock', () => {
+  /** A clock that moves one second each time it is read, and the expression compiled in `dialect`. */
+  function clocked(expr: string, dialect: 'flink' | 'kinesis') {
+    let t = Date.UTC(2026, 2, 2, 23, 59, 58, 250);
+    const q = (parseSql(`SELECT ${expr} FROM t`).statements[0] as QueryStmt).query;
+    const item = q.items[0]!;
+    if (item.kind !== 'item') throw new Error('no expression');
+    const fn = compileExpr(item.expr, { scope, dialect, now: () => (t += 1000) }).fn;
+    return [fn([]), fn([]), fn([])];
+  }
+
+  it('reads CURRENT_ROW_TIMESTAMP for every row in both dialects', () => {
+    const start = Date.UTC(2026, 2, 2, 23, 59, 58, 250);
+    expect(clocked('CURRENT_ROW_TIMESTAMP', 'kinesis')).toEqual([start + 1000, start + 2000, start + 3000]);
+    expect(clocked('CURRENT_ROW_TIMESTAMP', 'flink')).toEqual([start + 1000, start + 2000, start + 3000]);
+  });
+
+  it('sets CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE and LOCALTIME once in Kinesis Analytics, per row in Flink', () => {
+    const start = Date.UTC(2026, 2, 2, 23, 59, 58, 250);
+    expect(clocked('CURRENT_TIMESTAMP', 'kinesis')).toEqual([start + 1000, start + 1000, start + 1000]);
+    expect(clocked('LOCALTIMESTAMP', 'kinesis')).toEqual([start + 1000, start + 1000, start + 1000]);
+    expect(clocked('CURRENT_TIMESTAMP', 'flink')).toEqual([start + 1000, start + 2000, start + 3000]);
+    // The clock passes midnight between the first and the second read.
+    expect(clocked('CURRENT_DATE', 'kinesis')).toEqual([Date.UTC(2026, 2, 2), Date.UTC(2026, 2, 2), Date.UTC(2026, 2, 2)]);
+    expect(clocked('CURRENT_DATE', 'flink')).toEqual([Date.UTC(2026, 2, 2), Date.UTC(2026, 2, 3), Date.UTC(2026, 2, 3)]);
+    expect(clocked('LOCALTIME', 'kinesis')).toEqual([86_399_250, 86_399_250, 86_399_250]);
+    expect(clocked('CURRENT_TIME', 'flink')).toEqual([86_399_250, 250, 1250]);
+  });
+});

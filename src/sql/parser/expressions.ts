@@ -304,9 +304,12 @@ function parsePrimary(c: Cursor): Expr {
     case 'CURRENT_TIMESTAMP':
     case 'LOCALTIMESTAMP':
     case 'CURRENT_ROW_TIMESTAMP':
+    case 'CURRENT_DATE':
+    case 'CURRENT_TIME':
+    case 'LOCALTIME':
       if (!c.isOpAt(1, '(')) {
         c.next();
-        return call('CURRENT_TIMESTAMP', [], pos);
+        return call(t.upper, [], pos);
       }
       break;
     default:

@@ -4,6 +4,7 @@ import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
+import { UNSUPPORTED_FUNCTIONS } from '../../expr/functions.ts';
 import { compileLag } from '../../expr/lag.ts';
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr } from '../../expr/compile.ts';
@@ -488,8 +489,9 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         );
       }
       if (!isLag && !isAggregateCall({ ...c, over: null })) {
-        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'NTH_VALUE'].includes(c.name);
-        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE or LAG over a window.');
+        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'NTH_VALUE', 'EXP_AVG'].includes(c.name);
+        const hint = UNSUPPORTED_FUNCTIONS[c.name] ?? 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP or LAG over a window.';
+        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, hint);
       }
       const spec = specOf(c);
       // LAG looks a number of rows back, so it needs no frame: without one it reaches the whole partition.
