@@ -88,6 +88,12 @@ export interface AggregateNode extends Base {
   readonly aggs: readonly CallExpr[];
   readonly window: WindowSpec | null;
   readonly rowtime: Expr;
+  /**
+   * Set when an aggregate's argument or FILTER reads window_start, window_end or window_time: the fields the
+   * aggregates are compiled against, the input's then the three window columns, which the operator appends
+   * to each row as it places it in a window.
+   */
+  readonly aggInputFields?: readonly Field[];
 }
 
 /** Output: the input fields, then one per aggregate of each window. */
