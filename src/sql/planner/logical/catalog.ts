@@ -81,7 +81,7 @@ export class Catalog {
     if (format !== 'csv' && format !== 'json') {
       throw planProblem(t.pos, `reference table ${t.name} has format '${format}'`, "Use 'format' = 'csv' or 'json'.");
     }
-    const columns = t.columns.map((c) => ({ name: c.name, type: c.type.name }));
+    const columns = t.columns.map(sourceColumn);
     const key = (t.options.key ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
     if (changelog && key.length === 0) {
       throw planProblem(t.pos, `table ${t.name} has 'kind' = 'table' but no 'key'`, `Name the columns that identify a row, e.g. 'key' = '${columns[0]?.name ?? 'id'}' (several: 'a,b').`);
@@ -112,7 +112,7 @@ export class Catalog {
     const t = this.tables.get(name.toLowerCase());
     if (t) return this.sourceFromTable(t);
     const s = this.streams.get(name.toLowerCase());
-    if (s) return this.sourceFromColumns(s.name, s.name, s.columns.map((c) => ({ name: c.name, type: c.type.name })));
+    if (s) return this.sourceFromColumns(s.name, s.name, s.columns.map(sourceColumn));
     const inferred = this.options.inferred.get(name) ?? [...this.options.inferred.entries()].find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
     if (inferred) return this.sourceFromColumns(name, name, inferred.columns);
     return null;
@@ -160,6 +160,14 @@ export function parseDuration(text: string, t: { pos: Expr['pos'] }): number {
 }
 
 /** Rows are records keyed by column name, so two columns of one name would lose one value. */
+/** Integer types narrower than BIGINT, by their width: a value beyond it does not convert (an error-stream row). */
+const INTEGER_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, INTEGER: 32 };
+
+function sourceColumn(c: ColumnDef): SourceDef['columns'][number] {
+  const bits = INTEGER_BITS[/^\s*([A-Za-z]+)/.exec(c.type.text)?.[1]?.toUpperCase() ?? ''];
+  return bits === undefined ? { name: c.name, type: c.type.name } : { name: c.name, type: c.type.name, bits };
+}
+
 function rejectRepeatedColumns(table: string, columns: readonly ColumnDef[]): void {
   const seen = new Set<string>();
   for (const c of columns) {

@@ -12,7 +12,8 @@ export interface SourceDef {
   readonly name: string;
   /** The input stream it reads (`'stream'` option, else the name). */
   readonly input: string;
-  readonly columns: readonly { readonly name: string; readonly type: SqlTypeName }[];
+  /** `bits`: a declared TINYINT, SMALLINT or INTEGER's width, checked as records are decoded. */
+  readonly columns: readonly { readonly name: string; readonly type: SqlTypeName; readonly bits?: number }[];
   /** The watermark follows this column (ROWTIME when the table has no WATERMARK clause). */
   readonly watermarkColumn: number;
   readonly watermarkDelay: number;

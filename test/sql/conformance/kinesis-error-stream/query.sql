@@ -3,8 +3,9 @@
 -- https://docs.aws.amazon.com/kinesisanalytics/latest/dev/error-handling.html
 -- https://docs.aws.amazon.com/kinesisanalytics/latest/dev/app-explore-error-stream.html
 -- The guide lists the runtime errors that go to error_stream: a record that does not conform to the input
--- schema, a division by zero, data that cannot be converted to the column's type, and rows out of ROWTIME
--- order. Each error row has ERROR_TIME, ERROR_LEVEL, ERROR_NAME, MESSAGE, DATA_ROW and PUMP_NAME; the good
+-- schema, a division by zero, data that cannot be converted to the column's type (text for a number, a
+-- number beyond INTEGER's 32 bits, the range the SQL reference's Data Types page gives), and rows out of
+-- ROWTIME order. Each error row has ERROR_TIME, ERROR_LEVEL, ERROR_NAME, MESSAGE, DATA_ROW and PUMP_NAME; the good
 -- rows still flow. ROWTIME here is set by the engine and never written by a pump (that is refused when the
 -- SQL is planned: test/sql/errors/rowtime-written-by-a-pump.sql), so rows cannot go out of its order. The
 -- pages show no rows: the rows are our own, and the error names and messages are ours.
