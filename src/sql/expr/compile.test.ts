@@ -141,3 +141,25 @@ describe('the processing-time clock', () => {
     expect(clocked('CURRENT_TIME', 'flink')).toEqual([86_399_250, 250, 1250]);
   });
 });
+
+describe('CAST to a narrower integer type', () => {
+  it('fails beyond the width of INTEGER, SMALLINT and TINYINT (TRY_CAST gives NULL), and BIGINT takes the value', () => {
+    const failure = (expr: string) => {
+      try {
+        evaluate(expr);
+      } catch (err) {
+        if (err instanceof RowError) return `${err.errorName}: ${err.message}`;
+        throw err;
+      }
+      return 'no error';
+    };
+    expect(evaluate("CAST('2147483647' AS INTEGER)")).toBe(2147483647);
+    expect(evaluate('CAST(-2147483648 AS INT)')).toBe(-2147483648);
+    expect(failure("CAST('3000000000' AS INTEGER)")).toBe('CAST_FAILED: cannot cast 3000000000 to INTEGER: beyond its 32 bits');
+    expect(failure('CAST(32768 AS SMALLINT)')).toBe('CAST_FAILED: cannot cast 32768 to SMALLINT: beyond its 16 bits');
+    expect(evaluate('CAST(-128 AS TINYINT)')).toBe(-128);
+    expect(failure('CAST(128.7 AS TINYINT)')).toBe('CAST_FAILED: cannot cast 128 to TINYINT: beyond its 8 bits');
+    expect(evaluate('TRY_CAST(3000000000 AS INTEGER)')).toBe(null);
+    expect(evaluate('CAST(3000000000 AS BIGINT)')).toBe(3000000000);
+  });
+});

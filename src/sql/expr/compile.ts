@@ -19,7 +19,7 @@ import {
 } from './operations.ts';
 import type { Scope } from './scope.ts';
 import type { CompiledExpr, CompiledFn, Row, Value } from './types.ts';
-import { RowError } from './types.ts';
+import { RowError, beyondBits, integerBits } from './types.ts';
 
 export { castValue, textOf } from './operations.ts';
 
@@ -316,17 +316,27 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const to = e.target.name;
     const from = o.type;
     const f = o.fn;
+    // CAST to INTEGER, SMALLINT or TINYINT fails beyond the type's width, as the value would not fit.
+    const bits = to === 'BIGINT' ? integerBits(e.target.text) : undefined;
+    const cast: CompiledFn =
+      bits === undefined
+        ? (row) => castValue(f(row), from, to)
+        : (row) => {
+            const v = castValue(f(row), from, to);
+            if (typeof v === 'number' && beyondBits(v, bits)) throw new RowError('CAST_FAILED', `cannot cast ${v} to ${e.target.text}: beyond its ${bits} bits`);
+            return v;
+          };
     if (e.lenient) {
       return derived((row) => {
         try {
-          return castValue(f(row), from, to);
+          return cast(row);
         } catch (err) {
           if (err instanceof RowError) return null;
           throw err;
         }
       }, to, [o]);
     }
-    return derived((row) => castValue(f(row), from, to), to, [o]);
+    return derived(cast, to, [o]);
   },
   call: (e, ctx) => {
     if (AGGREGATE_FUNCTIONS.has(e.name)) {

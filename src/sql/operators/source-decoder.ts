@@ -7,6 +7,7 @@
 import type { SqlTypeName } from '../ast/index.ts';
 import { parseTimestampText } from '../expr/time.ts';
 import type { Row, Value } from '../expr/types.ts';
+import { beyondBits } from '../expr/types.ts';
 import { JsonFieldReader } from './json-fields.ts';
 
 export interface DecoderColumn {
@@ -24,7 +25,7 @@ function convert(raw: unknown, type: SqlTypeName, name: string, bits?: number): 
     case 'BIGINT': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
       if (!Number.isSafeInteger(n)) throw new DecodeError(`field "${name}" is ${JSON.stringify(raw)}, not an integer`);
-      if (bits !== undefined && (n < -(2 ** (bits - 1)) || n >= 2 ** (bits - 1))) {
+      if (bits !== undefined && beyondBits(n, bits)) {
         throw new DecodeError(`field "${name}" is ${JSON.stringify(raw)}, beyond its ${bits}-bit integer type (${-(2 ** (bits - 1))} to ${2 ** (bits - 1) - 1}); declare it BIGINT`);
       }
       return n;

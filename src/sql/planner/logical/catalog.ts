@@ -1,6 +1,7 @@
 /** What the script declares: source tables, reference tables, in-application streams, views. */
 import type { ColumnDef, CreateTableStmt, Expr, Script, SelectQuery } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
+import { integerBits } from '../../expr/types.ts';
 import type { RefTableDef, SourceDef } from './nodes.ts';
 
 export interface StreamDef {
@@ -160,11 +161,9 @@ export function parseDuration(text: string, t: { pos: Expr['pos'] }): number {
 }
 
 /** Rows are records keyed by column name, so two columns of one name would lose one value. */
-/** Integer types narrower than BIGINT, by their width: a value beyond it does not convert (an error-stream row). */
-const INTEGER_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, INTEGER: 32 };
-
+/** A source column; a TINYINT, SMALLINT or INTEGER keeps its width: a value beyond it does not convert (an error-stream row). */
 function sourceColumn(c: ColumnDef): SourceDef['columns'][number] {
-  const bits = INTEGER_BITS[/^\s*([A-Za-z]+)/.exec(c.type.text)?.[1]?.toUpperCase() ?? ''];
+  const bits = integerBits(c.type.text);
   return bits === undefined ? { name: c.name, type: c.type.name } : { name: c.name, type: c.type.name, bits };
 }
 
