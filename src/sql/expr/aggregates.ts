@@ -89,6 +89,37 @@ function variance(result: (q: number, n: number) => number | null): () => Kernel
   });
 }
 
+/**
+ * FIRST_VALUE and LAST_VALUE that count NULLs (RESPECT NULLS): the value of the first and the last row, NULL
+ * or not. The default in Kinesis Analytics; Flink's (and IGNORE NULLS) skip NULLs (KERNELS).
+ */
+const RESPECTING_NULLS: Readonly<Record<'FIRST_VALUE' | 'LAST_VALUE', Kernel>> = {
+  FIRST_VALUE: {
+    step: (acc, v) => {
+      if (acc.n === 0) {
+        acc.v = v;
+        acc.n = 1;
+      }
+    },
+    merge: () => {
+      throw new Error('FIRST_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => acc.v,
+    type: (t) => t,
+  },
+  LAST_VALUE: {
+    step: (acc, v) => {
+      acc.v = v;
+      acc.n++;
+    },
+    merge: () => {
+      throw new Error('LAST_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => acc.v,
+    type: (t) => t,
+  },
+};
+
 const varPop = (q: number, n: number) => q / n;
 const varSamp = (q: number, n: number) => (n < 2 ? null : q / (n - 1));
 
@@ -194,7 +225,11 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   if (arg && (name === 'SUM' || name === 'AVG' || name in VARIANCES) && !['BIGINT', 'DOUBLE', 'ANY', 'NULL', 'INTERVAL'].includes(arg.type)) {
     throw planProblem(call.args[0]!.pos, `${name} needs numbers, this is ${arg.type}`, 'CAST the argument to a number.');
   }
-  const kernel = KERNELS[name](arg?.type === 'BIGINT');
+  const ordered = name === 'FIRST_VALUE' || name === 'LAST_VALUE';
+  if (call.nullTreatment !== undefined && !ordered) throw planProblem(call.pos, `${call.nullTreatment} NULLS applies to LAG, FIRST_VALUE and LAST_VALUE, not to ${name}`, 'Leave it out here.');
+  // Kinesis Analytics counts NULLs unless told IGNORE NULLS; Flink skips them.
+  const respectNulls = ordered && (call.nullTreatment === 'RESPECT' || (call.nullTreatment === undefined && ctx.dialect === 'kinesis'));
+  const kernel = respectNulls ? RESPECTING_NULLS[name] : KERNELS[name](arg?.type === 'BIGINT');
   const filter = call.filter ? compilePredicate(call.filter, ctx) : null;
   const argFn = arg ? arg.fn : () => 1;
   const distinct = call.distinct;

@@ -367,11 +367,13 @@ function parseCall(c: Cursor): Expr {
     c.expectOp(')');
   }
   let ignoreNulls = false;
+  let nullTreatment: 'IGNORE' | 'RESPECT' | undefined;
   if ((c.isWord('IGNORE') || c.isWord('RESPECT')) && c.isWordAt(1, 'NULLS')) {
-    if (nameTok.upper !== 'LAG' && nameTok.upper !== 'LEAD') {
-      throw c.error(`${c.peek().upper} NULLS applies to LAG, not to ${nameTok.upper}`, 'Leave it out here; FIRST_VALUE and LAST_VALUE already skip NULLs.');
+    if (!['LAG', 'LEAD', 'FIRST_VALUE', 'LAST_VALUE'].includes(nameTok.upper)) {
+      throw c.error(`${c.peek().upper} NULLS applies to LAG, FIRST_VALUE and LAST_VALUE, not to ${nameTok.upper}`, 'Leave it out here.');
     }
-    ignoreNulls = c.next().upper === 'IGNORE';
+    nullTreatment = c.next().upper === 'IGNORE' ? 'IGNORE' : 'RESPECT';
+    ignoreNulls = nullTreatment === 'IGNORE';
     c.next();
   }
   let over: OverClause | null = null;
@@ -380,7 +382,7 @@ function parseCall(c: Cursor): Expr {
     if (c.isOp('(')) over = parseOverSpec(c);
     else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
-  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, over, pos: nameTok.pos };
+  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, ...(nullTreatment ? { nullTreatment } : {}), over, pos: nameTok.pos };
 }
 
 /** The list after `ORDER` (of a query or a window): `BY a [ASC|DESC], ...`. */
