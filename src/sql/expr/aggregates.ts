@@ -11,7 +11,7 @@ import { compileExpr, compilePredicate } from './compile.ts';
 import type { Row, Value } from './types.ts';
 import { RowError } from './types.ts';
 
-export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE' | VarianceName;
+export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE' | 'NTH_VALUE' | VarianceName;
 type VarianceName = 'VAR_POP' | 'VAR_SAMP' | 'VARIANCE' | 'STDDEV_POP' | 'STDDEV_SAMP' | 'STDDEV';
 
 /** The running state of one aggregate in one group. Kept small: one or two numbers, or a set for DISTINCT. */
@@ -120,10 +120,27 @@ const RESPECTING_NULLS: Readonly<Record<'FIRST_VALUE' | 'LAST_VALUE', Kernel>> =
   },
 };
 
+/** NTH_VALUE(x, n): the value of the nth row in order (NULL until there are n), or of the nth non-NULL value with IGNORE NULLS. */
+function nthValue(nth: number, ignoreNulls: boolean): Kernel {
+  return {
+    step: (acc, v) => {
+      if (ignoreNulls && v === null) return;
+      if (++acc.n === nth) acc.v = v;
+    },
+    merge: () => {
+      throw new Error('NTH_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => (acc.n >= nth ? acc.v : null),
+    type: (t) => t,
+  };
+}
+
 const varPop = (q: number, n: number) => q / n;
 const varSamp = (q: number, n: number) => (n < 2 ? null : q / (n - 1));
 
 const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
+  // Its n is an argument: compileAggregate builds it (nthValue); this entry makes it known as an aggregate.
+  NTH_VALUE: () => nthValue(1, false),
   VAR_POP: variance(varPop),
   VAR_SAMP: variance(varSamp),
   VARIANCE: variance(varSamp),
@@ -217,7 +234,8 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   const name = call.name as AggregateName;
   if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, `Aggregates are ${Object.keys(KERNELS).join(', ')}.`);
   if (call.star && name !== 'COUNT') throw planProblem(call.pos, `${name}(*) is not valid`, 'Only COUNT takes *.');
-  if (!call.star && call.args.length !== 1) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
+  const nth = name === 'NTH_VALUE' ? nthArgument(call) : 0;
+  if (!call.star && call.args.length !== (name === 'NTH_VALUE' ? 2 : 1)) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
   if (!call.star && someExpr(call.args[0]!, (e) => isAggregateCall(e))) {
     throw planProblem(call.args[0]!.pos, `aggregates cannot be nested in ${name}`, 'Aggregate in a subquery, then aggregate its result outside.');
   }
@@ -225,11 +243,17 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   if (arg && (name === 'SUM' || name === 'AVG' || name in VARIANCES) && !['BIGINT', 'DOUBLE', 'ANY', 'NULL', 'INTERVAL'].includes(arg.type)) {
     throw planProblem(call.args[0]!.pos, `${name} needs numbers, this is ${arg.type}`, 'CAST the argument to a number.');
   }
-  const ordered = name === 'FIRST_VALUE' || name === 'LAST_VALUE';
+  const ordered = name === 'FIRST_VALUE' || name === 'LAST_VALUE' || name === 'NTH_VALUE';
   if (call.nullTreatment !== undefined && !ordered) throw planProblem(call.pos, `${call.nullTreatment} NULLS applies to LAG, FIRST_VALUE and LAST_VALUE, not to ${name}`, 'Leave it out here.');
   // Kinesis Analytics counts NULLs unless told IGNORE NULLS; Flink skips them.
   const respectNulls = ordered && (call.nullTreatment === 'RESPECT' || (call.nullTreatment === undefined && ctx.dialect === 'kinesis'));
-  const kernel = respectNulls ? RESPECTING_NULLS[name] : KERNELS[name](arg?.type === 'BIGINT');
+  // NTH_VALUE counts NULLs unless told IGNORE NULLS, in both dialects.
+  const kernel =
+    name === 'NTH_VALUE'
+      ? nthValue(nth, call.nullTreatment === 'IGNORE')
+      : respectNulls
+        ? RESPECTING_NULLS[name as 'FIRST_VALUE' | 'LAST_VALUE']
+        : KERNELS[name](arg?.type === 'BIGINT');
   const filter = call.filter ? compilePredicate(call.filter, ctx) : null;
   const argFn = arg ? arg.fn : () => 1;
   const distinct = call.distinct;
@@ -270,6 +294,15 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
         }
       : kernel.result,
   };
+}
+
+/** NTH_VALUE's n: a whole number of 1 or more, written as it is. */
+function nthArgument(call: CallExpr): number {
+  const n = call.args[1];
+  if (call.args.length !== 2 || n === undefined || n.kind !== 'literal' || typeof n.value !== 'number' || !Number.isInteger(n.value) || n.value < 1) {
+    throw planProblem(n?.pos ?? call.pos, 'NTH_VALUE takes a value and n, a whole number of 1 or more: NTH_VALUE(x, 2)', 'Write n as a number, e.g. NTH_VALUE(price, 2) OVER w.');
+  }
+  return n.value;
 }
 
 /** Accumulators back from `snapshotAccs`. */

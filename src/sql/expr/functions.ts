@@ -346,7 +346,6 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
  */
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   EXP_AVG: 'An exponentially weighted average is not supported yet; AVG(x) OVER a sliding window (RANGE INTERVAL ... PRECEDING) is the nearest form.',
-  NTH_VALUE: 'Take the row n back with LAG(x, n) OVER the window, or the first and last with FIRST_VALUE and LAST_VALUE.',
   MONOTONIC: 'GROUP BY needs no MONOTONIC here: group by STEP(s.ROWTIME BY INTERVAL ...) or FLOOR(s.ROWTIME TO unit) for a tumbling window.',
   COUNT_DISTINCT_ITEMS_TUMBLING: 'Count exactly with COUNT(DISTINCT x) in a tumbling window: GROUP BY STEP(s.ROWTIME BY INTERVAL ...).',
   ...Object.fromEntries(

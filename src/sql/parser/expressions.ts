@@ -358,6 +358,13 @@ function parseCall(c: Cursor): Expr {
     while (c.acceptOp(','));
   }
   c.expectOp(')', `Close the argument list of ${nameTok.text}.`);
+  if (nameTok.upper === 'NTH_VALUE' && c.isWord('FROM') && (c.isWordAt(1, 'FIRST') || c.isWordAt(1, 'LAST'))) {
+    if (c.isWordAt(1, 'LAST')) {
+      throw c.error('NTH_VALUE ... FROM LAST is not supported yet', 'Count from the current row with LAG(x, n - 1) OVER the same window: it gives NULL when the window holds fewer rows.');
+    }
+    c.next();
+    c.next();
+  }
   let filter: Expr | null = null;
   if (c.isWord('FILTER') && c.isOpAt(1, '(')) {
     c.next();
@@ -369,8 +376,8 @@ function parseCall(c: Cursor): Expr {
   let ignoreNulls = false;
   let nullTreatment: 'IGNORE' | 'RESPECT' | undefined;
   if ((c.isWord('IGNORE') || c.isWord('RESPECT')) && c.isWordAt(1, 'NULLS')) {
-    if (!['LAG', 'LEAD', 'FIRST_VALUE', 'LAST_VALUE'].includes(nameTok.upper)) {
-      throw c.error(`${c.peek().upper} NULLS applies to LAG, FIRST_VALUE and LAST_VALUE, not to ${nameTok.upper}`, 'Leave it out here.');
+    if (!['LAG', 'LEAD', 'FIRST_VALUE', 'LAST_VALUE', 'NTH_VALUE'].includes(nameTok.upper)) {
+      throw c.error(`${c.peek().upper} NULLS applies to LAG, FIRST_VALUE, LAST_VALUE and NTH_VALUE, not to ${nameTok.upper}`, 'Leave it out here.');
     }
     nullTreatment = c.next().upper === 'IGNORE' ? 'IGNORE' : 'RESPECT';
     ignoreNulls = nullTreatment === 'IGNORE';

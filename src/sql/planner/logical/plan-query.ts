@@ -502,8 +502,8 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         );
       }
       if (!isLag && !isAggregateCall({ ...c, over: null })) {
-        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'NTH_VALUE', 'EXP_AVG'].includes(c.name);
-        const hint = UNSUPPORTED_FUNCTIONS[c.name] ?? 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP or LAG over a window.';
+        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'EXP_AVG'].includes(c.name);
+        const hint = UNSUPPORTED_FUNCTIONS[c.name] ?? 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, NTH_VALUE, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP or LAG over a window.';
         throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, hint);
       }
       const spec = specOf(c);
