@@ -16,6 +16,11 @@ export interface LiveInputOptions {
   readonly maxQueuedRecords?: number;
   /** A tick is yielded after this long without items, ms. @default 200 */
   readonly tickMs?: number;
+  /**
+   * A shard without a position yet (none checkpointed) is read from this arrival time (ms) on rather than from
+   * its beginning: the query's start position (start-position.ts). @default the beginning
+   */
+  readonly startAt?: number;
   /** Awaited before each batch of records is handed to the engine (output backpressure). */
   readonly waitForRoom?: () => Promise<void>;
   readonly logger: Logger;
@@ -99,7 +104,12 @@ export class LiveInput implements AsyncIterable<LiveItem> {
   private async readShard(shard: ShardDescription): Promise<void> {
     const id = shard.shardId;
     const last = this.positions.get(id);
-    const from: StartPosition = last ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last } : { type: 'TRIM_HORIZON' };
+    const startAt = this.options.startAt;
+    const from: StartPosition = last
+      ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: last }
+      : startAt === undefined
+        ? { type: 'TRIM_HORIZON' }
+        : { type: 'AT_TIMESTAMP', timestamp: startAt };
     this.push({ kind: 'partition', partition: id, state: 'open' });
     try {
       const sub = this.log.subscribe(this.stream, id, from, { maxRecords: 2000, signal: this.abort.signal });

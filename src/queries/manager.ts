@@ -12,6 +12,7 @@ import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
 import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
 import { QueryStore } from './store.ts';
+import { resolveStartPosition } from './start-position.ts';
 import type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryShardLag, QueryStats, ShardPositions } from './types.ts';
 
 export interface QueryManagerOptions {
@@ -129,6 +130,7 @@ export class QueryManager {
         throw new TollstreamError('INVALID_ARGUMENT', `query name ${JSON.stringify(name)} is not valid: use 1 to 64 letters, digits, '_' or '-'`, { context: { query: name } });
       }
       if (typeof sql !== 'string' || sql.trim() === '') throw new TollstreamError('INVALID_ARGUMENT', 'the query has no SQL: send its text in "sql"', { context: { query: name } });
+      const startAt = resolveStartPosition(request.startPosition, Date.now());
       if (this.defs.has(name)) throw new TollstreamError('QUERY_EXISTS', `query "${name}" already exists: drop it first or pick another name`, { context: { query: name } });
       const streamOf = (sqlName: string): string =>
         request.inputs?.[sqlName] ?? (sqlName.toUpperCase() === KINESIS_INPUT && request.input !== undefined ? request.input : sqlName);
@@ -171,7 +173,7 @@ export class QueryManager {
         }
         await this.ensureOutputStream(stream);
       }
-      const def: QueryDefinition = { name, sql, inputs, outputs, errorStream, inferred, createdAt: Date.now(), stopped: false };
+      const def: QueryDefinition = { name, sql, inputs, outputs, errorStream, inferred, createdAt: Date.now(), ...(startAt === null ? {} : { startAt }), stopped: false };
       await this.store.saveDefinition(def);
       this.defs.set(name, def);
       await this.launch(def);
@@ -246,6 +248,7 @@ export class QueryManager {
       outputs: Object.entries(def.outputs).map(([n, stream]) => ({ name: n, stream, keyMode: keys.get(n)?.mode ?? 'row', partitionKey: keys.get(n)?.partition ?? [] })),
       errorStream: def.errorStream,
       createdAt: new Date(def.createdAt).toISOString(),
+      startAt: def.startAt === undefined ? null : new Date(def.startAt).toISOString(),
       stats: q ? q.stats() : EMPTY_STATS,
     };
   }

@@ -112,6 +112,7 @@ export class RunningQuery {
     for (const input of plan.inputs) {
       const stream = this.streamOf(input);
       const li = new LiveInput(log, stream, checkpoint?.positions[stream] ?? null, {
+        ...(this.def.startAt === undefined ? {} : { startAt: this.def.startAt }),
         waitForRoom,
         logger,
         onMalformedAggregate: (shardId, record, reason) => this.addErrorRow(malformedAggregateRow(stream, shardId, record, reason, this.settings.now())),

@@ -14,6 +14,11 @@ export interface CreateQueryRequest {
   readonly inputs?: Readonly<Record<string, string>>;
   /** SQL output stream name -> log stream (e.g. `DESTINATION_SQL_STREAM` -> `customer_spend`). @default the same name */
   readonly outputs?: Readonly<Record<string, string>>;
+  /**
+   * Where the query starts reading its inputs: `TRIM_HORIZON`, `LATEST` or a time (ISO 8601, or ms since the
+   * epoch); see start-position.ts. @default 'TRIM_HORIZON'
+   */
+  readonly startPosition?: string | number;
 }
 
 /** What is persisted so the query restarts with the server. */
@@ -28,6 +33,8 @@ export interface QueryDefinition {
   /** Columns inferred at create time for inputs the SQL does not declare (kept so a restart plans the same query). */
   readonly inferred: Readonly<Record<string, InferredColumns>>;
   readonly createdAt: number;
+  /** The arrival time (ms) from which the inputs are read until the first checkpoint; absent: from the beginning. */
+  readonly startAt?: number;
   /** Stopped by the user: not resumed at start. */
   readonly stopped: boolean;
 }
@@ -86,5 +93,7 @@ export interface QueryInfo {
   readonly outputs: readonly { readonly name: string; readonly stream: string; readonly keyMode: OutputKeyMode; readonly partitionKey: readonly string[] }[];
   readonly errorStream: string;
   readonly createdAt: string;
+  /** The arrival time (ISO 8601) from which the query read its inputs, or null when it read them from the beginning. */
+  readonly startAt: string | null;
   readonly stats: QueryStats;
 }

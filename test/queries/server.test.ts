@@ -149,4 +149,31 @@ describe('continuous queries in the server', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/NOT_FOUND/);
   });
+
+  it('starts a query at LATEST from the CLI: tolls sent before it was created are not counted', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-queries-'));
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const server = await start(dataDir);
+    const sqlFile = path.join(dataDir, 'spend.sql');
+    fs.writeFileSync(sqlFile, SQL);
+    const env = { TOLLSTREAM_ENDPOINT: server.url };
+    const refused = await call(server.url, 'POST', '/v1/queries', { name: 'spend10s', sql: SQL, startPosition: 'EARLIEST' });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('startPosition must be TRIM_HORIZON') });
+
+    await sendTolls(server.url, [['A', 1000, 1], ['B', 2000, 2]]);
+    const before = Date.now();
+    while (Date.now() <= before + 1) await new Promise((r) => setTimeout(r, 2));
+    const created = await runCli(['queries', 'create', 'spend10s', '--sql', sqlFile, '--start-position', 'LATEST'], { env });
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toMatch(/started at:\s+\d{4}-\d\d-\d\dT/);
+    const startedAt = (await call(server.url, 'GET', '/v1/queries/spend10s')).json.startAt as string;
+    expect(Date.parse(startedAt)).toBeGreaterThan(before);
+    const after = Date.now();
+    while (Date.now() <= after + 1) await new Promise((r) => setTimeout(r, 2));
+
+    await sendTolls(server.url, [['A', 100, 3], ['A', 250, 4], ['A', 50, 12], ['B', 1, 25]]);
+    const rows = await until('the first window', () => outputRows(server.log, 'spend_10s'), (r) => r.length >= 1);
+    expect(rows).toEqual([{ window_start: '2026-11-26T10:00:00.000Z', customer_id: 'A', trips: 2, total_cents: 350 }]);
+  });
 });

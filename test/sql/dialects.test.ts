@@ -30,6 +30,21 @@ describe('dialects', () => {
     expect(r.streams.result).toEqual([{ u: 1_772_438_401_500, s: 1.5, i: 5.678 }]);
   });
 
+  it('FIRST_VALUE and LAST_VALUE skip NULLs in Flink and count them in Kinesis Analytics; IGNORE or RESPECT NULLS says so in both', async () => {
+    const rows = [
+      { k: 'a', v: null, ts: '2026-03-02T08:00:01Z' },
+      { k: 'a', v: 5, ts: '2026-03-02T08:00:02Z' },
+      { k: 'a', v: null, ts: '2026-03-02T08:00:03Z' },
+    ];
+    const sql = `CREATE TABLE events (k VARCHAR(8), v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('stream' = 'events');
+      SELECT FIRST_VALUE(v) AS f, LAST_VALUE(v) AS l, FIRST_VALUE(v) RESPECT NULLS AS fr, LAST_VALUE(v) IGNORE NULLS AS li
+      FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;`;
+    const flink = await runQuery({ sql, inputs: { events: iterate(rows) } });
+    expect(flink.streams.result).toEqual([{ f: 5, l: 5, fr: null, li: 5 }]);
+    const kinesis = await runQuery({ sql, inputs: { events: iterate(rows) }, dialect: 'kinesis' });
+    expect(kinesis.streams.result).toEqual([{ f: null, l: null, fr: null, li: 5 }]);
+  });
+
   it('refuses EXTRACT of months or years from an interval, which are not exact here', async () => {
     await expect(runQuery({ sql: `${FLINK_TABLE} SELECT EXTRACT(MONTH FROM INTERVAL '3' DAY) AS m FROM events;`, inputs: { events: iterate(ROWS) } })).rejects.toThrow(
       /EXTRACT\(MONTH FROM an interval\) is not supported/,

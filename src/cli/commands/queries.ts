@@ -40,21 +40,28 @@ export const queriesCreate: Command = {
     sql: { type: 'string', value: 'FILE', description: "the SQL statements ('-' reads stdin)" },
     input: { type: 'string', value: 'STREAM', description: 'the stream behind a Kinesis Analytics app\'s SOURCE_SQL_STREAM_001' },
     output: { type: 'string', value: 'SQL=STREAM', description: 'write the SQL output stream SQL to the log stream STREAM (repeat with commas)' },
+    'start-position': { type: 'string', value: 'POSITION', description: 'where to start reading the inputs: TRIM_HORIZON (every record kept, the default), LATEST (records from now on) or a time (2026-12-07T08:00:00Z, or ms since the epoch)' },
     ...CLIENT_OPTIONS,
     ...JSON_OPTION,
   },
-  examples: ['tollstream queries create spend --sql customer_spend.sql', 'tollstream queries create kda --sql app.sql --input toll_transactions --output DESTINATION_SQL_STREAM=customer_spend'],
+  examples: [
+    'tollstream queries create spend --sql customer_spend.sql',
+    'tollstream queries create kda --sql app.sql --input toll_transactions --output DESTINATION_SQL_STREAM=customer_spend',
+    'tollstream queries create spend-now --sql customer_spend.sql --start-position LATEST',
+  ],
   async run(input) {
     const file = stringFlag(input.values, 'sql');
     if (file === undefined) throw new UsageError('queries create needs --sql FILE', "run 'tollstream queries create --help' for usage");
     const sql = file === '-' ? await readAll(input.io.stdin) : readFile(file);
     const stream = stringFlag(input.values, 'input');
     const outputs = parseOutputs(stringFlag(input.values, 'output'));
+    const startPosition = stringFlag(input.values, 'start-position');
     const info = await NativeClient.fromInput(input).createQuery({
       name: input.positionals[0]!,
       sql,
       ...(stream === undefined ? {} : { input: stream }),
       ...(outputs === undefined ? {} : { outputs }),
+      ...(startPosition === undefined ? {} : { startPosition }),
     });
     if (input.values.json) print(input, info);
     else input.io.stdout.write(`created query ${info.name}\n\n${describe(info)}`);
@@ -124,6 +131,7 @@ function describe(q: QueryInfo): string {
     ['inputs', q.inputs.map((i) => `${i.name} <- ${i.stream}`).join(', ')],
     ['outputs', q.outputs.map((o) => `${o.name} -> ${o.stream}`).join(', ')],
     ['error stream', q.errorStream],
+    ['started at', q.startAt ?? 'the beginning of the inputs'],
     ['rows in', `${s.rowsInTotal} (${s.rowsInPerSecond.toFixed(0)}/s)`],
     ['rows out', `${s.rowsOutTotal} (${s.rowsOutPerSecond.toFixed(0)}/s)`],
     ['late rows', String(s.lateRows)],

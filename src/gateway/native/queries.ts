@@ -9,7 +9,7 @@ import { readBody, send, type Request, type Response } from '../http.ts';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 /** A query is SQL text and a few names: 1 MiB bounds what is parsed. */
 const MAX_BODY_BYTES = 1024 * 1024;
-const CREATE_FIELDS = new Set(['name', 'sql', 'input', 'inputs', 'outputs']);
+const CREATE_FIELDS = new Set(['name', 'sql', 'input', 'inputs', 'outputs', 'startPosition']);
 
 export type QueryRoute = 'listQueries' | 'createQuery' | 'describeQuery' | 'explainQuery' | 'dropQuery' | 'stopQuery' | 'resumeQuery';
 

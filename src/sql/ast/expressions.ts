@@ -160,6 +160,8 @@ export interface CallExpr {
   readonly filter: Expr | null;
   /** `LAG(x) IGNORE NULLS OVER ...`: rows whose value is NULL are not counted. */
   readonly ignoreNulls: boolean;
+  /** `IGNORE NULLS` or `RESPECT NULLS` as written after LAG, FIRST_VALUE or LAST_VALUE; absent when not written. */
+  readonly nullTreatment?: 'IGNORE' | 'RESPECT';
   readonly over: OverClause | null;
   readonly pos: SourcePos;
 }

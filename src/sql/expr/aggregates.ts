@@ -1,7 +1,7 @@
 /**
  * Aggregate functions as accumulators: `add` one row, `merge` two (session windows), `result`, and a plain
  * JSON `snapshot` for checkpoints. COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, MIN, MAX, AVG, FIRST_VALUE,
- * LAST_VALUE, FILTER (WHERE).
+ * LAST_VALUE, the variances and standard deviations, FILTER (WHERE).
  */
 import type { CallExpr, SqlTypeName } from '../ast/index.ts';
 import { someExpr } from '../ast/index.ts';
@@ -11,13 +11,16 @@ import { compileExpr, compilePredicate } from './compile.ts';
 import type { Row, Value } from './types.ts';
 import { RowError } from './types.ts';
 
-export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE';
+export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE' | 'NTH_VALUE' | VarianceName;
+type VarianceName = 'VAR_POP' | 'VAR_SAMP' | 'VARIANCE' | 'STDDEV_POP' | 'STDDEV_SAMP' | 'STDDEV';
 
 /** The running state of one aggregate in one group. Kept small: one or two numbers, or a set for DISTINCT. */
 export interface Acc {
   v: Value;
   n: number;
   distinct?: Set<Value>;
+  /** The variances' sum of squared differences from the mean (`v`). */
+  q?: number;
 }
 
 export interface CompiledAggregate {
@@ -49,7 +52,101 @@ function sumStep(integer: boolean) {
   };
 }
 
+/**
+ * Variances keep the count, the mean (`v`) and the sum of squared differences from it (`q`), updated one
+ * value at a time (Welford) and merged by Chan's rule: the same numbers as the documented
+ * (SUM(x*x) - SUM(x)*SUM(x)/n) / n, without its loss of digits when values are large and close together.
+ */
+function variance(result: (q: number, n: number) => number | null): () => Kernel {
+  return () => ({
+    step: (acc, v) => {
+      if (v === null) return;
+      const x = typeof v === 'number' ? v : Number(v);
+      if (Number.isNaN(x)) throw new RowError('EVAL_ERROR', `variance of '${String(v)}', which is not a number`);
+      acc.n++;
+      const mean = acc.v === null ? 0 : (acc.v as number);
+      const delta = x - mean;
+      const next = mean + delta / acc.n;
+      acc.q = (acc.q ?? 0) + delta * (x - next);
+      acc.v = next;
+    },
+    merge: (a, b) => {
+      if (b.n === 0) return;
+      if (a.n === 0) {
+        a.v = b.v;
+        a.n = b.n;
+        a.q = b.q ?? 0;
+        return;
+      }
+      const n = a.n + b.n;
+      const delta = (b.v as number) - (a.v as number);
+      a.q = (a.q ?? 0) + (b.q ?? 0) + (delta * delta * a.n * b.n) / n;
+      a.v = (a.v as number) + (delta * b.n) / n;
+      a.n = n;
+    },
+    result: (acc) => (acc.n === 0 ? null : result(Math.max(0, acc.q ?? 0), acc.n)),
+    type: () => 'DOUBLE',
+  });
+}
+
+/**
+ * FIRST_VALUE and LAST_VALUE that count NULLs (RESPECT NULLS): the value of the first and the last row, NULL
+ * or not. The default in Kinesis Analytics; Flink's (and IGNORE NULLS) skip NULLs (KERNELS).
+ */
+const RESPECTING_NULLS: Readonly<Record<'FIRST_VALUE' | 'LAST_VALUE', Kernel>> = {
+  FIRST_VALUE: {
+    step: (acc, v) => {
+      if (acc.n === 0) {
+        acc.v = v;
+        acc.n = 1;
+      }
+    },
+    merge: () => {
+      throw new Error('FIRST_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => acc.v,
+    type: (t) => t,
+  },
+  LAST_VALUE: {
+    step: (acc, v) => {
+      acc.v = v;
+      acc.n++;
+    },
+    merge: () => {
+      throw new Error('LAST_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => acc.v,
+    type: (t) => t,
+  },
+};
+
+/** NTH_VALUE(x, n): the value of the nth row in order (NULL until there are n), or of the nth non-NULL value with IGNORE NULLS. */
+function nthValue(nth: number, ignoreNulls: boolean): Kernel {
+  return {
+    step: (acc, v) => {
+      if (ignoreNulls && v === null) return;
+      if (++acc.n === nth) acc.v = v;
+    },
+    merge: () => {
+      throw new Error('NTH_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => (acc.n >= nth ? acc.v : null),
+    type: (t) => t,
+  };
+}
+
+const varPop = (q: number, n: number) => q / n;
+const varSamp = (q: number, n: number) => (n < 2 ? null : q / (n - 1));
+
 const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
+  // Its n is an argument: compileAggregate builds it (nthValue); this entry makes it known as an aggregate.
+  NTH_VALUE: () => nthValue(1, false),
+  VAR_POP: variance(varPop),
+  VAR_SAMP: variance(varSamp),
+  VARIANCE: variance(varSamp),
+  STDDEV_POP: variance((q, n) => Math.sqrt(varPop(q, n))),
+  STDDEV_SAMP: variance((q, n) => (n < 2 ? null : Math.sqrt(q / (n - 1)))),
+  STDDEV: variance((q, n) => (n < 2 ? null : Math.sqrt(q / (n - 1)))),
   COUNT: () => ({
     step: (acc, v) => {
       if (v !== null) acc.n++;
@@ -127,23 +224,36 @@ const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
   }),
 };
 
+const VARIANCES: Readonly<Record<VarianceName, true>> = { VAR_POP: true, VAR_SAMP: true, VARIANCE: true, STDDEV_POP: true, STDDEV_SAMP: true, STDDEV: true };
+
 export function isAggregateCall(e: { kind: string; name?: string; over?: unknown }): boolean {
   return e.kind === 'call' && e.over === null && e.name !== undefined && e.name in KERNELS;
 }
 
 export function compileAggregate(call: CallExpr, ctx: CompileContext, text: string): CompiledAggregate {
   const name = call.name as AggregateName;
-  if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, 'Aggregates are COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE.');
+  if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, `Aggregates are ${Object.keys(KERNELS).join(', ')}.`);
   if (call.star && name !== 'COUNT') throw planProblem(call.pos, `${name}(*) is not valid`, 'Only COUNT takes *.');
-  if (!call.star && call.args.length !== 1) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
+  const nth = name === 'NTH_VALUE' ? nthArgument(call) : 0;
+  if (!call.star && call.args.length !== (name === 'NTH_VALUE' ? 2 : 1)) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
   if (!call.star && someExpr(call.args[0]!, (e) => isAggregateCall(e))) {
     throw planProblem(call.args[0]!.pos, `aggregates cannot be nested in ${name}`, 'Aggregate in a subquery, then aggregate its result outside.');
   }
   const arg = call.star ? null : compileExpr(call.args[0]!, ctx);
-  if (arg && (name === 'SUM' || name === 'AVG') && !['BIGINT', 'DOUBLE', 'ANY', 'NULL', 'INTERVAL'].includes(arg.type)) {
+  if (arg && (name === 'SUM' || name === 'AVG' || name in VARIANCES) && !['BIGINT', 'DOUBLE', 'ANY', 'NULL', 'INTERVAL'].includes(arg.type)) {
     throw planProblem(call.args[0]!.pos, `${name} needs numbers, this is ${arg.type}`, 'CAST the argument to a number.');
   }
-  const kernel = KERNELS[name](arg?.type === 'BIGINT');
+  const ordered = name === 'FIRST_VALUE' || name === 'LAST_VALUE' || name === 'NTH_VALUE';
+  if (call.nullTreatment !== undefined && !ordered) throw planProblem(call.pos, `${call.nullTreatment} NULLS applies to LAG, FIRST_VALUE and LAST_VALUE, not to ${name}`, 'Leave it out here.');
+  // Kinesis Analytics counts NULLs unless told IGNORE NULLS; Flink skips them.
+  const respectNulls = ordered && (call.nullTreatment === 'RESPECT' || (call.nullTreatment === undefined && ctx.dialect === 'kinesis'));
+  // NTH_VALUE counts NULLs unless told IGNORE NULLS, in both dialects.
+  const kernel =
+    name === 'NTH_VALUE'
+      ? nthValue(nth, call.nullTreatment === 'IGNORE')
+      : respectNulls
+        ? RESPECTING_NULLS[name as 'FIRST_VALUE' | 'LAST_VALUE']
+        : KERNELS[name](arg?.type === 'BIGINT');
   const filter = call.filter ? compilePredicate(call.filter, ctx) : null;
   const argFn = arg ? arg.fn : () => 1;
   const distinct = call.distinct;
@@ -186,12 +296,29 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   };
 }
 
+/** NTH_VALUE's n: a whole number of 1 or more, written as it is. */
+function nthArgument(call: CallExpr): number {
+  const n = call.args[1];
+  if (call.args.length !== 2 || n === undefined || n.kind !== 'literal' || typeof n.value !== 'number' || !Number.isInteger(n.value) || n.value < 1) {
+    throw planProblem(n?.pos ?? call.pos, 'NTH_VALUE takes a value and n, a whole number of 1 or more: NTH_VALUE(x, 2)', 'Write n as a number, e.g. NTH_VALUE(price, 2) OVER w.');
+  }
+  return n.value;
+}
+
 /** Accumulators back from `snapshotAccs`. */
 export function restoreAccs(snapshot: unknown): Acc[] {
-  return (snapshot as { v: Value; n: number; d?: Value[] }[]).map((a) => (a.d ? { v: a.v, n: a.n, distinct: new Set(a.d) } : { v: a.v, n: a.n }));
+  return (snapshot as { v: Value; n: number; d?: Value[]; q?: number }[]).map((a) => {
+    const acc: Acc = a.d ? { v: a.v, n: a.n, distinct: new Set(a.d) } : { v: a.v, n: a.n };
+    if (a.q !== undefined) acc.q = a.q;
+    return acc;
+  });
 }
 
 /** A JSON-friendly copy of accumulators, for checkpoints. */
 export function snapshotAccs(accs: readonly Acc[]): unknown {
-  return accs.map((a) => (a.distinct ? { v: a.v, n: a.n, d: [...a.distinct] } : { v: a.v, n: a.n }));
+  return accs.map((a) => {
+    const out: { v: Value; n: number; d?: Value[]; q?: number } = a.distinct ? { v: a.v, n: a.n, d: [...a.distinct] } : { v: a.v, n: a.n };
+    if (a.q !== undefined) out.q = a.q;
+    return out;
+  });
 }

@@ -111,3 +111,55 @@ describe('expressions', () => {
     expect(() => evaluate('ts = 1')).toThrow(/cannot compare TIMESTAMP with BIGINT/);
   });
 });
+
+describe('the processing-time clock', () => {
+  /** A clock that moves one second each time it is read, and the expression compiled in `dialect`. */
+  function clocked(expr: string, dialect: 'flink' | 'kinesis') {
+    let t = Date.UTC(2026, 2, 2, 23, 59, 58, 250);
+    const q = (parseSql(`SELECT ${expr} FROM t`).statements[0] as QueryStmt).query;
+    const item = q.items[0]!;
+    if (item.kind !== 'item') throw new Error('no expression');
+    const fn = compileExpr(item.expr, { scope, dialect, now: () => (t += 1000) }).fn;
+    return [fn([]), fn([]), fn([])];
+  }
+
+  it('reads CURRENT_ROW_TIMESTAMP for every row in both dialects', () => {
+    const start = Date.UTC(2026, 2, 2, 23, 59, 58, 250);
+    expect(clocked('CURRENT_ROW_TIMESTAMP', 'kinesis')).toEqual([start + 1000, start + 2000, start + 3000]);
+    expect(clocked('CURRENT_ROW_TIMESTAMP', 'flink')).toEqual([start + 1000, start + 2000, start + 3000]);
+  });
+
+  it('sets CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE and LOCALTIME once in Kinesis Analytics, per row in Flink', () => {
+    const start = Date.UTC(2026, 2, 2, 23, 59, 58, 250);
+    expect(clocked('CURRENT_TIMESTAMP', 'kinesis')).toEqual([start + 1000, start + 1000, start + 1000]);
+    expect(clocked('LOCALTIMESTAMP', 'kinesis')).toEqual([start + 1000, start + 1000, start + 1000]);
+    expect(clocked('CURRENT_TIMESTAMP', 'flink')).toEqual([start + 1000, start + 2000, start + 3000]);
+    // The clock passes midnight between the first and the second read.
+    expect(clocked('CURRENT_DATE', 'kinesis')).toEqual([Date.UTC(2026, 2, 2), Date.UTC(2026, 2, 2), Date.UTC(2026, 2, 2)]);
+    expect(clocked('CURRENT_DATE', 'flink')).toEqual([Date.UTC(2026, 2, 2), Date.UTC(2026, 2, 3), Date.UTC(2026, 2, 3)]);
+    expect(clocked('LOCALTIME', 'kinesis')).toEqual([86_399_250, 86_399_250, 86_399_250]);
+    expect(clocked('CURRENT_TIME', 'flink')).toEqual([86_399_250, 250, 1250]);
+  });
+});
+
+describe('CAST to a narrower integer type', () => {
+  it('fails beyond the width of INTEGER, SMALLINT and TINYINT (TRY_CAST gives NULL), and BIGINT takes the value', () => {
+    const failure = (expr: string) => {
+      try {
+        evaluate(expr);
+      } catch (err) {
+        if (err instanceof RowError) return `${err.errorName}: ${err.message}`;
+        throw err;
+      }
+      return 'no error';
+    };
+    expect(evaluate("CAST('2147483647' AS INTEGER)")).toBe(2147483647);
+    expect(evaluate('CAST(-2147483648 AS INT)')).toBe(-2147483648);
+    expect(failure("CAST('3000000000' AS INTEGER)")).toBe('CAST_FAILED: cannot cast 3000000000 to INTEGER: beyond its 32 bits');
+    expect(failure('CAST(32768 AS SMALLINT)')).toBe('CAST_FAILED: cannot cast 32768 to SMALLINT: beyond its 16 bits');
+    expect(evaluate('CAST(-128 AS TINYINT)')).toBe(-128);
+    expect(failure('CAST(128.7 AS TINYINT)')).toBe('CAST_FAILED: cannot cast 128 to TINYINT: beyond its 8 bits');
+    expect(evaluate('TRY_CAST(3000000000 AS INTEGER)')).toBe(null);
+    expect(evaluate('CAST(3000000000 AS BIGINT)')).toBe(3000000000);
+  });
+});

@@ -2,10 +2,10 @@
  * Compiles an expression to a closure over row positions, once per query. Rows are never walked as
  * trees at run time. Types are inferred here so integers stay integers and timestamps print as timestamps.
  */
-import type { Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } from '../ast/index.ts';
+import type { CallExpr, Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } from '../ast/index.ts';
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
-import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, ceilTime, extractField, floorTime, intervalField } from './functions.ts';
+import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, UNSUPPORTED_FUNCTIONS, ceilTime, extractField, floorTime, intervalField } from './functions.ts';
 import {
   arithmeticType,
   castValue,
@@ -19,7 +19,7 @@ import {
 } from './operations.ts';
 import type { Scope } from './scope.ts';
 import type { CompiledExpr, CompiledFn, Row, Value } from './types.ts';
-import { RowError } from './types.ts';
+import { RowError, beyondBits, integerBits } from './types.ts';
 
 export { castValue, textOf } from './operations.ts';
 
@@ -33,7 +33,10 @@ export interface CompileContext {
   readonly dialect?: QueryDialect;
 }
 
-export const AGGREGATE_FUNCTIONS = new Set(['COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK']);
+export const AGGREGATE_FUNCTIONS = new Set([
+  'COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK',
+  'VAR_POP', 'VAR_SAMP', 'VARIANCE', 'STDDEV_POP', 'STDDEV_SAMP', 'STDDEV', 'NTH_VALUE',
+]);
 
 export function compileExpr(e: Expr, ctx: CompileContext): CompiledExpr {
   const sub = ctx.substitutions?.get(exprKey(e));
@@ -70,6 +73,42 @@ function column(i: number, type: SqlTypeName): CompiledExpr {
 
 function derived(fn: CompiledFn, type: SqlTypeName, parts: readonly CompiledExpr[]): CompiledExpr {
   return { fn, type, constant: parts.every((p) => p.constant) };
+}
+
+/**
+ * The processing-time clock, as each of the day, or the time of day on 1970-01-01 (there is no DATE or TIME
+ * type: both are TIMESTAMPs). CURRENT_ROW_TIMESTAMP (and NOW, PROCTIME) is read for every row. Kinesis
+ * Analytics sets the others once, when the query starts; Flink reads them for every record of a stream.
+ */
+const CLOCK_FUNCTIONS: Readonly<Record<string, { readonly part: 'timestamp' | 'date' | 'time'; readonly perRow: boolean }>> = {
+  CURRENT_ROW_TIMESTAMP: { part: 'timestamp', perRow: true },
+  NOW: { part: 'timestamp', perRow: true },
+  PROCTIME: { part: 'timestamp', perRow: true },
+  CURRENT_TIMESTAMP: { part: 'timestamp', perRow: false },
+  LOCALTIMESTAMP: { part: 'timestamp', perRow: false },
+  CURRENT_DATE: { part: 'date', perRow: false },
+  CURRENT_TIME: { part: 'time', perRow: false },
+  LOCALTIME: { part: 'time', perRow: false },
+};
+
+function compileClock(e: CallExpr, ctx: CompileContext): CompiledExpr {
+  if (e.args.length > 0) throw planProblem(e.pos, `${e.name} takes no arguments`, `Write ${e.name} alone.`);
+  const { part, perRow } = CLOCK_FUNCTIONS[e.name]!;
+  const now = ctx.now;
+  const read =
+    part === 'timestamp'
+      ? now
+      : part === 'date'
+        ? () => floorTime(now(), 'DAY')
+        : () => {
+            const t = now();
+            return t - floorTime(t, 'DAY');
+          };
+  if (!perRow && ctx.dialect === 'kinesis') {
+    const fixed = read();
+    return { fn: () => fixed, type: 'TIMESTAMP', constant: false };
+  }
+  return { fn: read, type: 'TIMESTAMP', constant: false };
 }
 
 const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileContext) => CompiledExpr } = {
@@ -277,17 +316,27 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const to = e.target.name;
     const from = o.type;
     const f = o.fn;
+    // CAST to INTEGER, SMALLINT or TINYINT fails beyond the type's width, as the value would not fit.
+    const bits = to === 'BIGINT' ? integerBits(e.target.text) : undefined;
+    const cast: CompiledFn =
+      bits === undefined
+        ? (row) => castValue(f(row), from, to)
+        : (row) => {
+            const v = castValue(f(row), from, to);
+            if (typeof v === 'number' && beyondBits(v, bits)) throw new RowError('CAST_FAILED', `cannot cast ${v} to ${e.target.text}: beyond its ${bits} bits`);
+            return v;
+          };
     if (e.lenient) {
       return derived((row) => {
         try {
-          return castValue(f(row), from, to);
+          return cast(row);
         } catch (err) {
           if (err instanceof RowError) return null;
           throw err;
         }
       }, to, [o]);
     }
-    return derived((row) => castValue(f(row), from, to), to, [o]);
+    return derived(cast, to, [o]);
   },
   call: (e, ctx) => {
     if (AGGREGATE_FUNCTIONS.has(e.name)) {
@@ -296,13 +345,11 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     if (e.filter || e.over || e.distinct || e.star) {
       throw planProblem(e.pos, `${e.name} is not an aggregate, so it takes no DISTINCT, *, FILTER or OVER`, 'Remove them.');
     }
-    if (e.name === 'CURRENT_TIMESTAMP' || e.name === 'NOW' || e.name === 'PROCTIME') {
-      const now = ctx.now;
-      return { fn: () => now(), type: 'TIMESTAMP', constant: false };
-    }
+    if (e.name in CLOCK_FUNCTIONS) return compileClock(e, ctx);
     const def = DIALECT_FUNCTIONS[ctx.dialect ?? 'flink'][e.name] ?? SCALAR_FUNCTIONS[e.name];
+    if (!def && e.name in UNSUPPORTED_FUNCTIONS) throw planProblem(e.pos, `${e.name} is not supported yet`, UNSUPPORTED_FUNCTIONS[e.name]!);
     if (!def) {
-      throw planProblem(e.pos, `unknown function ${e.name}`, `Known functions: ${[...Object.keys(SCALAR_FUNCTIONS), ...AGGREGATE_FUNCTIONS].sort().join(', ')}.`);
+      throw planProblem(e.pos, `unknown function ${e.name}`, `Known functions: ${[...Object.keys(SCALAR_FUNCTIONS), ...Object.keys(CLOCK_FUNCTIONS), ...AGGREGATE_FUNCTIONS].sort().join(', ')}.`);
     }
     if (e.args.length < def.minArgs || e.args.length > def.maxArgs) {
       const want = def.minArgs === def.maxArgs ? `${def.minArgs}` : `${def.minArgs} to ${def.maxArgs}`;

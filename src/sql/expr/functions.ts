@@ -22,6 +22,15 @@ const num = (v: Value, fn: string): number => {
   return n;
 };
 
+/** A logarithm's argument: a number above 0 (else the row is an error, not a NaN or -Infinity in the output). */
+const positive = (v: Value, fn: string): number => {
+  const n = num(v, fn);
+  if (n <= 0) throw new RowError('EVAL_ERROR', `${fn} of ${n}: the logarithm needs a number above 0`);
+  return n;
+};
+const floorToDay = (ts: number): number => Math.floor(ts / DAY_MS) * DAY_MS;
+const timeOfDay = (ts: number): number => ts - floorToDay(ts);
+
 const regexCache = new Map<string, RegExp>();
 function regex(pattern: string): RegExp {
   let r = regexCache.get(pattern);
@@ -262,6 +271,9 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   },
   POWER: { minArgs: 2, maxArgs: 2, returns: same('DOUBLE'), impl: ([a, b]) => num(a!, 'POWER') ** num(b!, 'POWER') },
   SQRT: { minArgs: 1, maxArgs: 1, returns: same('DOUBLE'), impl: ([a]) => Math.sqrt(num(a!, 'SQRT')) },
+  EXP: { minArgs: 1, maxArgs: 1, returns: same('DOUBLE'), impl: ([a]) => Math.exp(num(a!, 'EXP')) },
+  LN: { minArgs: 1, maxArgs: 1, returns: same('DOUBLE'), impl: ([a]) => Math.log(positive(a!, 'LN')) },
+  LOG10: { minArgs: 1, maxArgs: 1, returns: same('DOUBLE'), impl: ([a]) => Math.log10(positive(a!, 'LOG10')) },
   COALESCE: { minArgs: 1, maxArgs: 100, nullSafe: true, returns: (a) => a.find((t) => t !== 'NULL') ?? 'NULL', impl: (args) => args.find((a) => a !== null) ?? null },
   IFNULL: { minArgs: 2, maxArgs: 2, nullSafe: true, returns: firstArg, impl: ([a, b]) => (a !== null ? a! : b!) },
   NULLIF: { minArgs: 2, maxArgs: 2, nullSafe: true, returns: firstArg, impl: ([a, b]) => (a === b ? null : a!) },
@@ -306,6 +318,18 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   REGEXP_REPLACE: { minArgs: 3, maxArgs: 3, returns: same('VARCHAR'), impl: ([s, re, r]) => regexReplace(str(s!), regex(str(re!)), str(r!), 1, 0) },
   /** Kinesis Analytics: CHAR_TO_TIMESTAMP(format, text), a Java date pattern. */
   CHAR_TO_TIMESTAMP: { minArgs: 2, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([f, s]) => parseWithPattern(str(s!), str(f!)) },
+  /** Kinesis Analytics: CHAR_TO_DATE(format, text), the day the text names (midnight UTC; DATE is a TIMESTAMP here). */
+  CHAR_TO_DATE: { minArgs: 2, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([f, s]) => floorToDay(parseWithPattern(str(s!), str(f!))) },
+  /** Kinesis Analytics: CHAR_TO_TIME(format, text), the time of day the text names, on 1970-01-01 (there is no TIME type). */
+  CHAR_TO_TIME: { minArgs: 2, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([f, s]) => timeOfDay(parseWithPattern(str(s!), str(f!))) },
+  /** Kinesis Analytics: DATE_TO_CHAR(format, d) and TIME_TO_CHAR(format, t), the same Java patterns as TIMESTAMP_TO_CHAR. */
+  DATE_TO_CHAR: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([f, t]) => formatWithPattern(num(t!, 'DATE_TO_CHAR'), str(f!)) },
+  TIME_TO_CHAR: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([f, t]) => formatWithPattern(num(t!, 'TIME_TO_CHAR'), str(f!)) },
+  /**
+   * Kinesis Analytics: TSDIFF(startTime, endTime), the milliseconds from startTime to endTime (endTime -
+   * startTime), each a BIGINT of milliseconds since the epoch as documented, or a TIMESTAMP.
+   */
+  TSDIFF: { minArgs: 2, maxArgs: 2, returns: same('BIGINT'), impl: ([a, b]) => num(b!, 'TSDIFF') - num(a!, 'TSDIFF') },
   /** Kinesis Analytics: TIMESTAMP_TO_CHAR(format, ts); a NULL timestamp gives the text 'null', as documented. */
   TIMESTAMP_TO_CHAR: {
     minArgs: 2,
@@ -314,6 +338,22 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     returns: same('VARCHAR'),
     impl: ([f, t]) => (f === null ? null : t === null ? 'null' : formatWithPattern(num(t!, 'TIMESTAMP_TO_CHAR'), str(f!))),
   },
+};
+
+/**
+ * Functions of the Kinesis Analytics reference that are not implemented, each with the nearest form that
+ * works, so a query using one stops with that advice rather than a bare "unknown function".
+ */
+export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
+  EXP_AVG: 'An exponentially weighted average is not supported yet; AVG(x) OVER a sliding window (RANGE INTERVAL ... PRECEDING) is the nearest form.',
+  MONOTONIC: 'GROUP BY needs no MONOTONIC here: group by STEP(s.ROWTIME BY INTERVAL ...) or FLOOR(s.ROWTIME TO unit) for a tumbling window.',
+  COUNT_DISTINCT_ITEMS_TUMBLING: 'Count exactly with COUNT(DISTINCT x) in a tumbling window: GROUP BY STEP(s.ROWTIME BY INTERVAL ...).',
+  ...Object.fromEntries(
+    ['REGEX_LOG_PARSE', 'FAST_REGEX_LOG_PARSER', 'FIXED_COLUMN_LOG_PARSE', 'VARIABLE_COLUMN_LOG_PARSE', 'SYS_LOG_PARSE', 'W3C_LOG_PARSE'].map((name) => [
+      name,
+      'Row-valued log parsers are not supported yet: take each column with REGEXP_EXTRACT(line, pattern, group) instead.',
+    ]),
+  ),
 };
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */

@@ -21,6 +21,19 @@ export interface CompiledExpr {
   readonly constant: boolean;
 }
 
+/** Integer types narrower than BIGINT, by their width in bits. */
+const INTEGER_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, INTEGER: 32 };
+
+/** The width of a type as written (`INTEGER`, `SMALLINT`, `TINYINT`), or undefined for any other type. */
+export function integerBits(typeText: string): number | undefined {
+  return INTEGER_BITS[/^\s*([A-Za-z]+)/.exec(typeText)?.[1]?.toUpperCase() ?? ''];
+}
+
+/** Whether an integer lies outside `bits` bits, two's complement. */
+export function beyondBits(n: number, bits: number): boolean {
+  return n < -(2 ** (bits - 1)) || n >= 2 ** (bits - 1);
+}
+
 /** Thrown by compiled expressions for one bad row (division by zero, failed CAST); the row goes to the error stream. */
 export class RowError extends Error {
   constructor(

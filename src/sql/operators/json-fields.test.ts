@@ -157,6 +157,26 @@ describe('reading fields straight from JSON bytes', () => {
     expect(compare(COLUMNS, texts)).toBe(texts.length);
   });
 
+  it('refuses a value beyond a declared INTEGER, SMALLINT or TINYINT on both paths, at the edges of each width', () => {
+    const columns: DecoderColumn[] = [
+      { name: 'i', type: 'BIGINT', bits: 32 },
+      { name: 's', type: 'BIGINT', bits: 16 },
+      { name: 't', type: 'BIGINT', bits: 8 },
+      { name: 'b', type: 'BIGINT' },
+    ];
+    const texts = ['{"i":2147483647,"s":32767,"t":127,"b":9007199254740991}', '{"i":-2147483648,"s":-32768,"t":-128}', '{"i":2147483648}', '{"i":"-2147483649"}', '{"s":32768}', '{"t":-129}'];
+    compare(columns, texts);
+    const decoder = new SourceDecoder(columns, -1, () => 0);
+    const outcomes = texts.map((text) => viaBytes(decoder, text));
+    expect(outcomes.slice(0, 2).map((o) => 'row' in o)).toEqual([true, true]);
+    expect(outcomes.slice(2).map((o) => ('error' in o ? o.error : 'no error'))).toEqual([
+      'field "i" is 2147483648, beyond its 32-bit integer type (-2147483648 to 2147483647); declare it BIGINT',
+      'field "i" is "-2147483649", beyond its 32-bit integer type (-2147483648 to 2147483647); declare it BIGINT',
+      'field "s" is 32768, beyond its 16-bit integer type (-32768 to 32767); declare it BIGINT',
+      'field "t" is -129, beyond its 8-bit integer type (-128 to 127); declare it BIGINT',
+    ]);
+  });
+
   it('leaves columns named like Object.prototype properties to the full parse, which finds those properties', () => {
     compare([{ name: 'constructor', type: 'VARCHAR' }, { name: 'x', type: 'BIGINT' }], ['{"x":1}', '{"constructor":"c","x":2}']);
   });

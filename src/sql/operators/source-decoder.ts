@@ -7,21 +7,27 @@
 import type { SqlTypeName } from '../ast/index.ts';
 import { parseTimestampText } from '../expr/time.ts';
 import type { Row, Value } from '../expr/types.ts';
+import { beyondBits } from '../expr/types.ts';
 import { JsonFieldReader } from './json-fields.ts';
 
 export interface DecoderColumn {
   readonly name: string;
   readonly type: SqlTypeName;
+  /** A declared TINYINT, SMALLINT or INTEGER: its width in bits, beyond which a value does not convert. */
+  readonly bits?: number;
 }
 
 export class DecodeError extends Error {}
 
-function convert(raw: unknown, type: SqlTypeName, name: string): Value {
+function convert(raw: unknown, type: SqlTypeName, name: string, bits?: number): Value {
   if (raw === null || raw === undefined) return null;
   switch (type) {
     case 'BIGINT': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
       if (!Number.isSafeInteger(n)) throw new DecodeError(`field "${name}" is ${JSON.stringify(raw)}, not an integer`);
+      if (bits !== undefined && beyondBits(n, bits)) {
+        throw new DecodeError(`field "${name}" is ${JSON.stringify(raw)}, beyond its ${bits}-bit integer type (${-(2 ** (bits - 1))} to ${2 ** (bits - 1) - 1}); declare it BIGINT`);
+      }
       return n;
     }
     case 'DOUBLE': {
@@ -103,7 +109,7 @@ export class SourceDecoder {
       const names = this.lookups[i]!;
       let raw = record[names[0]!];
       for (let j = 1; raw === undefined && j < names.length; j++) raw = record[names[j]!];
-      row[i] = convert(raw, cols[i]!.type, cols[i]!.name);
+      row[i] = convert(raw, cols[i]!.type, cols[i]!.name, cols[i]!.bits);
     }
     const arrival = arrivalTime ?? record._arrival_time ?? record.arrival_time;
     let rowtime: Value = null;
@@ -130,7 +136,7 @@ export class SourceDecoder {
       const slots = this.columnSlots[i]!;
       let raw = values[slots[0]!];
       for (let j = 1; raw === undefined && j < slots.length; j++) raw = values[slots[j]!];
-      row[i] = convert(raw, cols[i]!.type, cols[i]!.name);
+      row[i] = convert(raw, cols[i]!.type, cols[i]!.name, cols[i]!.bits);
     }
     this.setRowtime(row, arrivalTime);
     return row;

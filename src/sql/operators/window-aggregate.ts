@@ -55,6 +55,8 @@ export class WindowAggregateOperator implements Operator {
     private readonly keyFns: readonly CompiledFn[],
     private readonly aggs: readonly CompiledAggregate[],
     private readonly allowedLateness: number,
+    /** The aggregates read the window's columns: each row gets window_start, window_end, window_time appended as it is placed. */
+    private readonly withWindowColumns = false,
   ) {}
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
@@ -81,8 +83,13 @@ export class WindowAggregateOperator implements Operator {
       w = { start, end, table: new GroupTable(this.keyFns, this.aggs) };
       this.windows.set(end, w);
     }
-    const group = w.table.groupFor(this.placing);
-    w.table.add(group, this.placing);
+    let row = this.placing;
+    if (this.withWindowColumns) {
+      row = row.slice();
+      row.push(start, end, end - 1);
+    }
+    const group = w.table.groupFor(row);
+    w.table.add(group, row);
     this.placed = true;
   };
 

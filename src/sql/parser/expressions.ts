@@ -304,9 +304,12 @@ function parsePrimary(c: Cursor): Expr {
     case 'CURRENT_TIMESTAMP':
     case 'LOCALTIMESTAMP':
     case 'CURRENT_ROW_TIMESTAMP':
+    case 'CURRENT_DATE':
+    case 'CURRENT_TIME':
+    case 'LOCALTIME':
       if (!c.isOpAt(1, '(')) {
         c.next();
-        return call('CURRENT_TIMESTAMP', [], pos);
+        return call(t.upper, [], pos);
       }
       break;
     default:
@@ -355,6 +358,13 @@ function parseCall(c: Cursor): Expr {
     while (c.acceptOp(','));
   }
   c.expectOp(')', `Close the argument list of ${nameTok.text}.`);
+  if (nameTok.upper === 'NTH_VALUE' && c.isWord('FROM') && (c.isWordAt(1, 'FIRST') || c.isWordAt(1, 'LAST'))) {
+    if (c.isWordAt(1, 'LAST')) {
+      throw c.error('NTH_VALUE ... FROM LAST is not supported yet', 'Count from the current row with LAG(x, n - 1) OVER the same window: it gives NULL when the window holds fewer rows.');
+    }
+    c.next();
+    c.next();
+  }
   let filter: Expr | null = null;
   if (c.isWord('FILTER') && c.isOpAt(1, '(')) {
     c.next();
@@ -364,11 +374,13 @@ function parseCall(c: Cursor): Expr {
     c.expectOp(')');
   }
   let ignoreNulls = false;
+  let nullTreatment: 'IGNORE' | 'RESPECT' | undefined;
   if ((c.isWord('IGNORE') || c.isWord('RESPECT')) && c.isWordAt(1, 'NULLS')) {
-    if (nameTok.upper !== 'LAG' && nameTok.upper !== 'LEAD') {
-      throw c.error(`${c.peek().upper} NULLS applies to LAG, not to ${nameTok.upper}`, 'Leave it out here; FIRST_VALUE and LAST_VALUE already skip NULLs.');
+    if (!['LAG', 'LEAD', 'FIRST_VALUE', 'LAST_VALUE', 'NTH_VALUE'].includes(nameTok.upper)) {
+      throw c.error(`${c.peek().upper} NULLS applies to LAG, FIRST_VALUE, LAST_VALUE and NTH_VALUE, not to ${nameTok.upper}`, 'Leave it out here.');
     }
-    ignoreNulls = c.next().upper === 'IGNORE';
+    nullTreatment = c.next().upper === 'IGNORE' ? 'IGNORE' : 'RESPECT';
+    ignoreNulls = nullTreatment === 'IGNORE';
     c.next();
   }
   let over: OverClause | null = null;
@@ -377,7 +389,7 @@ function parseCall(c: Cursor): Expr {
     if (c.isOp('(')) over = parseOverSpec(c);
     else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
-  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, over, pos: nameTok.pos };
+  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, ...(nullTreatment ? { nullTreatment } : {}), over, pos: nameTok.pos };
 }
 
 /** The list after `ORDER` (of a query or a window): `BY a [ASC|DESC], ...`. */

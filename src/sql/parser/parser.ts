@@ -445,4 +445,4 @@ function parseFromPrimary(c: Cursor): FromItem {
 }
 
 /** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */
-const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['TOP_K_ITEMS_TUMBLING', 'RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS']);
+const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['TOP_K_ITEMS_TUMBLING', 'RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS', 'COUNT_DISTINCT_ITEMS_TUMBLING']);

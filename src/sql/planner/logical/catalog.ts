@@ -1,6 +1,7 @@
 /** What the script declares: source tables, reference tables, in-application streams, views. */
 import type { ColumnDef, CreateTableStmt, Expr, Script, SelectQuery } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
+import { integerBits } from '../../expr/types.ts';
 import type { RefTableDef, SourceDef } from './nodes.ts';
 
 export interface StreamDef {
@@ -81,7 +82,7 @@ export class Catalog {
     if (format !== 'csv' && format !== 'json') {
       throw planProblem(t.pos, `reference table ${t.name} has format '${format}'`, "Use 'format' = 'csv' or 'json'.");
     }
-    const columns = t.columns.map((c) => ({ name: c.name, type: c.type.name }));
+    const columns = t.columns.map(sourceColumn);
     const key = (t.options.key ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
     if (changelog && key.length === 0) {
       throw planProblem(t.pos, `table ${t.name} has 'kind' = 'table' but no 'key'`, `Name the columns that identify a row, e.g. 'key' = '${columns[0]?.name ?? 'id'}' (several: 'a,b').`);
@@ -112,7 +113,7 @@ export class Catalog {
     const t = this.tables.get(name.toLowerCase());
     if (t) return this.sourceFromTable(t);
     const s = this.streams.get(name.toLowerCase());
-    if (s) return this.sourceFromColumns(s.name, s.name, s.columns.map((c) => ({ name: c.name, type: c.type.name })));
+    if (s) return this.sourceFromColumns(s.name, s.name, s.columns.map(sourceColumn));
     const inferred = this.options.inferred.get(name) ?? [...this.options.inferred.entries()].find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
     if (inferred) return this.sourceFromColumns(name, name, inferred.columns);
     return null;
@@ -160,6 +161,12 @@ export function parseDuration(text: string, t: { pos: Expr['pos'] }): number {
 }
 
 /** Rows are records keyed by column name, so two columns of one name would lose one value. */
+/** A source column; a TINYINT, SMALLINT or INTEGER keeps its width: a value beyond it does not convert (an error-stream row). */
+function sourceColumn(c: ColumnDef): SourceDef['columns'][number] {
+  const bits = integerBits(c.type.text);
+  return bits === undefined ? { name: c.name, type: c.type.name } : { name: c.name, type: c.type.name, bits };
+}
+
 function rejectRepeatedColumns(table: string, columns: readonly ColumnDef[]): void {
   const seen = new Set<string>();
   for (const c of columns) {

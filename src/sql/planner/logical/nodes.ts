@@ -12,7 +12,8 @@ export interface SourceDef {
   readonly name: string;
   /** The input stream it reads (`'stream'` option, else the name). */
   readonly input: string;
-  readonly columns: readonly { readonly name: string; readonly type: SqlTypeName }[];
+  /** `bits`: a declared TINYINT, SMALLINT or INTEGER's width, checked as records are decoded. */
+  readonly columns: readonly { readonly name: string; readonly type: SqlTypeName; readonly bits?: number }[];
   /** The watermark follows this column (ROWTIME when the table has no WATERMARK clause). */
   readonly watermarkColumn: number;
   readonly watermarkDelay: number;
@@ -88,6 +89,12 @@ export interface AggregateNode extends Base {
   readonly aggs: readonly CallExpr[];
   readonly window: WindowSpec | null;
   readonly rowtime: Expr;
+  /**
+   * Set when an aggregate's argument or FILTER reads window_start, window_end or window_time: the fields the
+   * aggregates are compiled against, the input's then the three window columns, which the operator appends
+   * to each row as it places it in a window.
+   */
+  readonly aggInputFields?: readonly Field[];
 }
 
 /** Output: the input fields, then one per aggregate of each window. */

@@ -4,6 +4,7 @@ import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
+import { UNSUPPORTED_FUNCTIONS } from '../../expr/functions.ts';
 import { compileLag } from '../../expr/lag.ts';
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr } from '../../expr/compile.ts';
@@ -399,9 +400,21 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
   const isWindowCol = (e: Expr, name: string) => e.kind === 'column' && e.name.toLowerCase() === name;
 
   const peeled = peelWindowAssign(input);
+  let aggInputFields: readonly Field[] | undefined;
   if (peeled && keys.some((k) => isWindowCol(k, 'window_start')) && keys.some((k) => isWindowCol(k, 'window_end'))) {
     window = peeled.assign.window;
     input = peeled.without();
+    const readsWindow = aggs.find((a) => someExpr(a, (e) => e.kind === 'column' && /^window_(start|end|time)$/i.test(e.name)));
+    if (readsWindow && !input.fields.some((f) => /^window_(start|end|time)$/i.test(f.name))) {
+      if (window.type === 'SESSION') {
+        throw planProblem(
+          readsWindow.pos,
+          'window_start, window_end and window_time cannot be read inside an aggregate of a SESSION window: a session is not known until it closes',
+          'Select window_start and window_end outside the aggregate, or aggregate over TUMBLE, HOP or CUMULATE.',
+        );
+      }
+      aggInputFields = peeled.assign.fields;
+    }
     if (window.type === 'SESSION' && window.partitionBy && window.partitionBy.length > 0) {
       // Sessions are kept per GROUP BY key here, which is the PARTITION BY key only when both name the same columns.
       const parts = new Set(window.partitionBy.map((p) => p.toLowerCase()));
@@ -441,8 +454,9 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
     const c = compileExpr(k, inCtx);
     fields.push({ name: k.kind === 'column' ? k.name : `EXPR$k${i}`, type: c.type, qualifier: null, hidden: false });
   });
+  const aggCtx = aggInputFields ? ctxOf(env, aggInputFields) : inCtx;
   aggs.forEach((a, i) => {
-    const c = compileAggregate(a, inCtx, '');
+    const c = compileAggregate(a, aggCtx, '');
     fields.push({ name: `EXPR$a${i}`, type: c.type, qualifier: null, hidden: false });
   });
   const subs = new Map<string, number>();
@@ -458,7 +472,7 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
   }
   fields.push(rowtimeField(null));
   subs.set(exprKey(col('ROWTIME', q.pos)), fields.length - 1);
-  const node: AggregateNode = { kind: 'aggregate', input, keys, aggs, window, rowtime: col('ROWTIME', q.pos), fields };
+  const node: AggregateNode = { kind: 'aggregate', input, keys, aggs, window, rowtime: col('ROWTIME', q.pos), fields, ...(aggInputFields ? { aggInputFields } : {}) };
   return { node, subs };
 }
 
@@ -488,8 +502,9 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
         );
       }
       if (!isLag && !isAggregateCall({ ...c, over: null })) {
-        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'NTH_VALUE'].includes(c.name);
-        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE or LAG over a window.');
+        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'EXP_AVG'].includes(c.name);
+        const hint = UNSUPPORTED_FUNCTIONS[c.name] ?? 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, NTH_VALUE, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP or LAG over a window.';
+        throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, hint);
       }
       const spec = specOf(c);
       // LAG looks a number of rows back, so it needs no frame: without one it reaches the whole partition.

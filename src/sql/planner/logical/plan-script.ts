@@ -37,6 +37,16 @@ export function planScript(script: Script, options: LogicalPlanOptions): Logical
       throw planProblem(insert.pos, `${insert.target} is not declared`, `Declare where the rows go: CREATE STREAM "${insert.target}" (...) or CREATE TABLE ${insert.target} (...) WITH ('stream' = '...').`);
     }
     if (catalog.isRefTable(insert.target)) throw planProblem(insert.pos, `${insert.target} is a reference table and cannot be written`, '');
+    // Kinesis Analytics reports rows whose ROWTIME a pump rewrote out of order to error_stream; here ROWTIME
+    // is the arrival time the engine gives each row, never written, so rows cannot go out of order.
+    const writesRowtime = insert.query.items.some((i) => i.kind === 'item' && i.alias?.toUpperCase() === 'ROWTIME');
+    if (writesRowtime || insert.columns?.some((c) => c.toUpperCase() === 'ROWTIME')) {
+      throw planProblem(
+        insert.query.pos,
+        `ROWTIME cannot be written into ${insert.target}: it is the time a row arrives in the stream, set by the engine`,
+        'Keep the time in a column of its own (SELECT STREAM ..., ts AS event_time) and window on it: WINDOWED BY STAGGER, STEP(event_time BY ...), or an OVER window ORDER BY event_time.',
+      );
+    }
     let targetColumns = declared;
     if (insert.columns) {
       targetColumns = insert.columns.map((name) => {

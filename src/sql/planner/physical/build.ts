@@ -148,7 +148,8 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const input = build(n.input, c);
     const ctx = cctx(c, n.input.fields);
     const keyFns = n.keys.map((k) => compileExpr(k, ctx).fn);
-    const aggs = n.aggs.map((a) => compileAggregate(a, ctx, renderExpr(a)));
+    const aggCtx = n.aggInputFields ? cctx(c, n.aggInputFields) : ctx;
+    const aggs = n.aggs.map((a) => compileAggregate(a, aggCtx, renderExpr(a)));
     const detail = `${n.window ? `${windowText(n.window)} on ${renderExpr(n.window.time)} ` : ''}keys=[${list(n.keys)}] aggs=[${aggs.map((a) => a.text).join(', ')}]`;
     const lateness = c.options.allowedLateness;
     const w = n.window;
@@ -160,7 +161,7 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     switch (w.type) {
       case 'SESSION': {
         // Sessions merge, and which of two merged sessions saw its rows first is not kept.
-        const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE');
+        const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE' || a.name === 'NTH_VALUE');
         if (ordered) throw planProblem(ordered.pos, `${ordered.name} is not supported in SESSION windows`, 'Use MIN or MAX of the value, or a TUMBLE/HOP window.');
         return operator(c, 'SessionWindowAggregate', detail, [input], n.fields, () => new SessionWindowAggregateOperator('SessionWindowAggregate', w.gap, time, keyFns, aggs, lateness));
       }
@@ -169,7 +170,8 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       default: {
         const name = w.type === 'TUMBLE' ? 'TumblingWindowAggregate' : w.type === 'HOP' ? 'HoppingWindowAggregate' : 'CumulatingWindowAggregate';
         const assign = assigner(w);
-        return operator(c, name, detail, [input], n.fields, () => new WindowAggregateOperator(name, assign, time, keyFns, aggs, lateness));
+        const withWindow = n.aggInputFields !== undefined;
+        return operator(c, name, detail, [input], n.fields, () => new WindowAggregateOperator(name, assign, time, keyFns, aggs, lateness, withWindow));
       }
     }
   },

@@ -1,0 +1,4 @@
+-- fail: SQL_PLAN 4:48 ROWTIME cannot be written into S2
+-- inputs: SOURCE_SQL_STREAM_001
+CREATE OR REPLACE STREAM "S2" (plate VARCHAR(16), amount_cents BIGINT);
+CREATE OR REPLACE PUMP "P" AS INSERT INTO "S2" SELECT STREAM plate, amount_cents, event_time AS ROWTIME FROM "SOURCE_SQL_STREAM_001";
