@@ -1,0 +1,177 @@
+/**
+ * MATCH_RECOGNIZE with ONE ROW PER MATCH: rows wait for the watermark (as far behind it as their time can
+ * still come), then join their partition's rows in time order, and the search for a match runs from the
+ * partition's first unmatched row (see row-pattern.ts). A match leaves as one row: the partition columns,
+ * the measures, and its last row's time as ROWTIME. A partition keeps its rows from the row the next match
+ * may start at (plus the rows PREV may look back at), so the state of a partial match is the rows
+ * themselves: a checkpoint holds them and a restore resumes the search.
+ */
+import type { MatchView, PatternExpr } from '../expr/pattern-navigation.ts';
+import { evaluatePattern } from '../expr/pattern-navigation.ts';
+import type { CompiledFn, Row, Value } from '../expr/types.ts';
+import { RowError } from '../expr/types.ts';
+import type { Operator, Output } from '../runtime/operator.ts';
+import { keyOf } from '../runtime/operator.ts';
+import { HeldRows } from './held-rows.ts';
+import type { RowPattern } from './row-pattern.ts';
+import { matchAt } from './row-pattern.ts';
+
+export type AfterMatch = { readonly to: 'PAST LAST ROW' } | { readonly to: 'NEXT ROW' } | { readonly to: 'FIRST' | 'LAST'; readonly variable: number; readonly name: string };
+
+export interface MatchRecognizeSpec {
+  readonly timeFn: CompiledFn;
+  readonly holdBack: number;
+  readonly partitionFns: readonly CompiledFn[];
+  readonly variables: readonly string[];
+  /** DEFINE by variable index (null: any row). */
+  readonly define: readonly (PatternExpr | null)[];
+  readonly steps: RowPattern['steps'];
+  readonly within: number | null;
+  readonly measures: readonly PatternExpr[];
+  readonly afterMatch: AfterMatch;
+  /** Rows before a match's first row that PREV can reach. */
+  readonly prevReach: number;
+}
+
+interface Partition {
+  rows: Row[];
+  times: number[];
+  /** Where the next match may start; the rows before it are kept for PREV only. */
+  start: number;
+}
+
+export class MatchRecognizeOperator implements Operator {
+  private readonly held: HeldRows;
+  private readonly partitions = new Map<unknown, Partition>();
+  private readonly pattern: RowPattern;
+  /** Rows whose DEFINE condition failed with an error, reported once although the search may try them again. */
+  private readonly reported = new WeakSet<Row>();
+  private out: Output | null = null;
+
+  constructor(
+    readonly description: string,
+    private readonly spec: MatchRecognizeSpec,
+  ) {
+    this.held = new HeldRows(spec.timeFn, spec.holdBack, {
+      noTime: 'the row has no value in the MATCH_RECOGNIZE ORDER BY time column',
+      late: (t, wm) => `the ORDER BY time ${t} is behind the watermark ${wm}: the rows after it were already matched. Raise the WATERMARK delay (or the allowed lateness) if such rows are expected.`,
+    });
+    const conditions = spec.define.map((d) => (d === null ? null : (view: MatchView) => this.holds(d, view)));
+    this.pattern = { steps: spec.steps, conditions, within: spec.within };
+  }
+
+  private holds(d: PatternExpr, view: MatchView): boolean {
+    try {
+      return evaluatePattern(d, view) === true;
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      const row = view.rows[view.current]!;
+      if (!this.reported.has(row)) {
+        this.reported.add(row);
+        this.out?.error(err.errorName, `DEFINE ${this.spec.variables[view.currentVar]}: ${err.message}`, row);
+      }
+      return false;
+    }
+  }
+
+  processBatch(rows: readonly Row[], _input: number, out: Output): void {
+    this.held.holdAll(rows, out);
+  }
+
+  handleWatermark(time: number, out: Output): void {
+    const released = this.held.release(time);
+    if (released.length === 0 && this.spec.within === null && time !== Number.POSITIVE_INFINITY) return;
+    const touched = new Set<Partition>();
+    for (const h of released) {
+      let key: unknown;
+      try {
+        key = keyOf(this.spec.partitionFns.map((f) => f(h.row)));
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        out.error(err.errorName, err.message, h.row);
+        continue;
+      }
+      let p = this.partitions.get(key);
+      if (!p) {
+        p = { rows: [], times: [], start: 0 };
+        this.partitions.set(key, p);
+      }
+      p.rows.push(h.row);
+      p.times.push(h.time);
+      touched.add(p);
+    }
+    // Without new rows a partition's search ends differently only when no row can come in time any more.
+    const all = this.spec.within !== null || time === Number.POSITIVE_INFINITY;
+    this.out = out;
+    for (const [key, p] of this.partitions) {
+      if (!all && !touched.has(p)) continue;
+      this.search(p, out);
+      if (p.rows.length === 0) this.partitions.delete(key);
+    }
+  }
+
+  private search(p: Partition, out: Output): void {
+    const releasedBefore = this.held.releasedBefore;
+    while (p.start < p.rows.length) {
+      const within = this.spec.within;
+      const canGrow = releasedBefore !== Number.POSITIVE_INFINITY && (within === null || releasedBefore - p.times[p.start]! <= within);
+      const found = matchAt(this.pattern, p.rows, p.times, p.start, canGrow);
+      if (found.kind === 'wait') break;
+      if (found.kind === 'none') {
+        p.start++;
+        continue;
+      }
+      this.emit(p, found.end, found.vars, out);
+      p.start = this.nextStart(p, found.end, found.vars, out);
+    }
+    // Keep the rows PREV can still reach from the next match's first row.
+    const drop = Math.max(0, p.start - this.spec.prevReach);
+    if (drop > 0) {
+      p.rows.splice(0, drop);
+      p.times.splice(0, drop);
+      p.start -= drop;
+    }
+  }
+
+  private emit(p: Partition, end: number, vars: readonly number[], out: Output): void {
+    const view: MatchView = { rows: p.rows, times: p.times, start: p.start, vars, current: end, currentVar: -1 };
+    const last = p.rows[end - 1]!;
+    try {
+      const keys: Value[] = this.spec.partitionFns.map((f) => f(last));
+      const measures = this.spec.measures.map((m) => evaluatePattern(m, view));
+      out.emit([...keys, ...measures, p.times[end - 1]!]);
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      out.error(err.errorName, `MEASURES: ${err.message}`, last);
+    }
+  }
+
+  private nextStart(p: Partition, end: number, vars: readonly number[], out: Output): number {
+    const skip = this.spec.afterMatch;
+    if (skip.to === 'PAST LAST ROW') return end;
+    if (skip.to === 'NEXT ROW') return p.start + 1;
+    const at = skip.to === 'FIRST' ? vars.indexOf(skip.variable) : vars.lastIndexOf(skip.variable);
+    if (at > 0) return p.start + at;
+    // The standard makes both an error: the search would start again where it started, or nowhere.
+    out.error(
+      'MATCH_SKIP',
+      at === 0
+        ? `AFTER MATCH SKIP TO ${skip.to} ${skip.name} points at the first row of the match, where the search would start again forever; it goes on at the next row`
+        : `AFTER MATCH SKIP TO ${skip.to} ${skip.name}: no row of the match is mapped to ${skip.name}; the search goes on at the next row`,
+      p.rows[p.start]!,
+    );
+    return p.start + 1;
+  }
+
+  handleCheckpoint(): unknown {
+    return { ...this.held.snapshot(), partitions: [...this.partitions].map(([k, p]) => [k, p.rows, p.times, p.start]) };
+  }
+
+  restoreState(state: unknown): void {
+    const s = state as { doneBefore: unknown; pending: [number, Row][]; partitions: [unknown, Row[], number[], number][] };
+    this.held.restore(s);
+    for (const [k, rows, times, start] of s.partitions) this.partitions.set(k, { rows, times, start });
+  }
+
+  handleEnd(): void {}
+}
