@@ -1,8 +1,10 @@
 /**
- * Finds the match of a row pattern that starts at one row, as the SQL standard ranks the ways to match: a
- * greedy quantifier prefers one row more, a reluctant one one row less, and the first way that completes
- * is the match. Rows come in time order and more may still come, so the search can also end with "wait":
- * the most preferred way not yet ruled out needs a row that has not come. The search is a depth-first walk
+ * Finds the match of a row pattern that starts at one row. A reluctant quantifier prefers one row less and
+ * a greedy one one row more, and the first way that completes is the match, as in the SQL standard; but, as
+ * Flink does (its documentation's examples depend on it), a greedy variable keeps every row its condition
+ * accepts: the pattern moves past it only at a row it does not accept, or once it has its maximum, and does
+ * not go back to try a shorter run. Rows come in time order and more may still come, so the search can
+ * also end with "wait": the most preferred way not yet ruled out needs a row that has not come. The search is a depth-first walk
  * with an explicit stack (a long run of one variable does not grow the call stack) that starts again from
  * the match's first row each time: what it found before is not kept, so a restored partition resumes
  * exactly where it was.
@@ -72,6 +74,8 @@ export function matchAt(pattern: RowPattern, rows: readonly Row[], times: readon
     const condition = conditions[s.variable];
     vars[f.pos - start] = s.variable;
     if (condition && !condition({ rows, times, start, vars, current: f.pos, currentVar: s.variable })) continue;
+    // A greedy variable that accepts the row keeps it: moving on at this row is not a way to match.
+    if (s.greedy) f.tried = 2;
     stack.push({ pos: f.pos + 1, step: f.step, count: f.count + 1, tried: 0 });
   }
   return { kind: 'none' };
