@@ -39,7 +39,7 @@ export interface MatchRecognizeFrom {
   /** `WITHIN INTERVAL ...`: a match's last row is at most this long after its first. */
   readonly within: IntervalExpr | null;
   /** `DEFINE A AS cond, ...`: a variable left out takes any row. */
-  readonly define: ReadonlyMap<string, Expr>;
+  readonly define: readonly { readonly variable: string; readonly condition: Expr; readonly pos: SourcePos }[];
   readonly alias: string | null;
   readonly pos: SourcePos;
 }

@@ -130,7 +130,7 @@ export function compilePatternExpr(e: Expr, variables: readonly string[], input:
     return { kind: 'column', qualifier: null, name, quoted: true, pos: e.pos } satisfies ColumnExpr;
   };
   /** The one variable the columns of `x` name (-1 for none), and `x` with those columns unqualified. */
-  const single = (x: Expr, what: string): { variable: number; expr: Expr } => {
+  const single = (x: Expr, what: string, pos: Expr['pos']): { variable: number; expr: Expr } => {
     const found = new Set<number>();
     const strip = (y: Expr): Expr => {
       if (y.kind === 'column' && variableOf(y.qualifier) >= 0) {
@@ -140,7 +140,7 @@ export function compilePatternExpr(e: Expr, variables: readonly string[], input:
       return mapChildren(y, strip);
     };
     const expr = strip(x);
-    if (found.size > 1) throw planProblem(x.pos, `${what} reads more than one pattern variable`, `Read one variable inside it, e.g. ${what.startsWith('an aggregate') ? 'SUM(A.price * A.tax)' : 'LAST(A.price * A.tax)'}.`);
+    if (found.size > 1) throw planProblem(pos, `${what} reads more than one pattern variable`, `Read one variable inside it, e.g. ${what.startsWith('an aggregate') ? 'SUM(A.price * A.tax)' : 'LAST(A.price * A.tax)'}.`);
     return { variable: found.size === 1 ? [...found][0]! : -1, expr };
   };
   const rewrite = (x: Expr): Expr => {
@@ -153,7 +153,7 @@ export function compilePatternExpr(e: Expr, variables: readonly string[], input:
       if (NAVIGATION.has(x.name)) return navigation(x);
       if (isAggregateCall(x)) {
         if (x.distinct) throw planProblem(x.pos, `${x.name}(DISTINCT ...) in MATCH_RECOGNIZE is not supported`, `Write ${x.name}(...) without DISTINCT.`);
-        const { variable, expr } = single(x, 'an aggregate');
+        const { variable, expr } = single(x, 'an aggregate', x.pos);
         const agg = compileAggregate(expr as CallExpr, input, x.name);
         return add({ kind: 'aggregate', variable, agg }, agg.type);
       }
@@ -176,7 +176,7 @@ export function compilePatternExpr(e: Expr, variables: readonly string[], input:
       }
       offset = offsetArg.value;
     }
-    const { variable, expr } = single(x.args[0]!, `${x.name}(...)`);
+    const { variable, expr } = single(x.args[0]!, `${x.name}(...)`, x.pos);
     if (someExpr(expr, (y) => (y.kind === 'call' && (isAggregateCall(y) || NAVIGATION.has(y.name))) || y.kind === 'subqueryPredicate')) {
       throw planProblem(x.args[0]!.pos, `${x.name}(...) reads a value of one row: no aggregate or other navigation inside it`, `Write ${x.name}(A.price).`);
     }

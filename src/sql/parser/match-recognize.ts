@@ -42,14 +42,14 @@ export function parseMatchRecognize(c: Cursor, source: TableRef | SubqueryFrom):
   let within: IntervalExpr | null = null;
   if (c.acceptWord('WITHIN')) within = parseInterval(c);
   if (c.isWord('SUBSET')) throw c.error('SUBSET is not supported', 'Refer to each variable on its own, e.g. LAST(A.price) and LAST(B.price).');
-  const define = new Map<string, Expr>();
+  const define: { variable: string; condition: Expr; pos: typeof pos }[] = [];
   if (c.acceptWord('DEFINE')) {
     do {
       const vpos = c.peek().pos;
       const name = c.identifier('a pattern variable');
-      if ([...define.keys()].some((k) => k.toUpperCase() === name.toUpperCase())) throw c.errorAt(vpos, `${name} is defined twice`, 'Give each variable one condition; join conditions with AND.');
+      if (define.some((d) => d.variable.toUpperCase() === name.toUpperCase())) throw c.errorAt(vpos, `${name} is defined twice`, 'Give each variable one condition; join conditions with AND.');
       c.expectWord('AS', `Write ${name} AS <condition>.`);
-      define.set(name, parseExpr(c));
+      define.push({ variable: name, condition: parseExpr(c), pos: vpos });
     } while (c.acceptOp(','));
   }
   c.expectOp(')', 'Close MATCH_RECOGNIZE after DEFINE; conditions are separated by commas.');

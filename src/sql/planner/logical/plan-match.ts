@@ -62,12 +62,13 @@ export function compileMatchClause(
     throw planProblem(item.pattern[0]!.pos, 'a PATTERN that can match no row at all is not supported', 'Make one variable take at least one row, e.g. PATTERN (A+) or PATTERN (A B*).');
   }
   const define: (PatternExpr | null)[] = variables.map(() => null);
-  for (const [name, cond] of item.define) {
+  for (const { variable: name, condition: cond, pos } of item.define) {
+    const at = indexOf(name, pos, 'DEFINE');
     const compiled = compilePatternExpr(cond, variables, ctx);
     if (compiled.type !== 'BOOLEAN' && compiled.type !== 'ANY' && compiled.type !== 'NULL') {
       throw planProblem(cond.pos, `DEFINE ${name} must be a condition, this is ${compiled.type}`, `Compare the value, e.g. ${name} AS ${name}.price > 10.`);
     }
-    define[indexOf(name, cond.pos, 'DEFINE')] = compiled;
+    define[at] = compiled;
   }
   const measures = item.measures.map((m) => compilePatternExpr(m.expr, variables, ctx));
   let afterMatch: AfterMatch;
