@@ -76,8 +76,12 @@ export function compileMatchClause(
   if (skip.to === 'FIRST' || skip.to === 'LAST') {
     const variable = indexOf(skip.variable, skip.pos, `AFTER MATCH SKIP TO ${skip.to}`);
     const first = item.pattern[0]!;
-    if (skip.to === 'FIRST' && first.variable.toUpperCase() === variables[variable] && first.min > 0) {
-      throw planProblem(skip.pos, `AFTER MATCH SKIP TO FIRST ${skip.variable} would start every search again at the first row of the match it found`, 'Write SKIP TO NEXT ROW, SKIP PAST LAST ROW, or skip to a later variable.');
+    // Its first row, or its last when it has one row only and appears once: the next search would start again
+    // where this one did.
+    const leading = first.variable.toUpperCase() === variables[variable] && first.min > 0;
+    const once = item.pattern.filter((s) => s.variable.toUpperCase() === variables[variable]).length === 1 && first.max === 1;
+    if (leading && (skip.to === 'FIRST' || once)) {
+      throw planProblem(skip.pos, `AFTER MATCH SKIP TO ${skip.to} ${skip.variable} would start every search again at the first row of the match it found`, 'Write SKIP TO NEXT ROW, SKIP PAST LAST ROW, or skip to a later variable.');
     }
     afterMatch = { to: skip.to, variable, name: skip.variable };
   } else afterMatch = { to: skip.to };
