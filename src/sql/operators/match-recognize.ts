@@ -13,7 +13,7 @@ import { RowError } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf } from '../runtime/operator.ts';
 import { HeldRows } from './held-rows.ts';
-import type { RowPattern } from './row-pattern.ts';
+import type { RowPattern, SearchState } from './row-pattern.ts';
 import { matchAt } from './row-pattern.ts';
 
 export type AfterMatch = { readonly to: 'PAST LAST ROW' } | { readonly to: 'NEXT ROW' } | { readonly to: 'FIRST' | 'LAST'; readonly variable: number; readonly name: string };
@@ -38,6 +38,8 @@ interface Partition {
   times: number[];
   /** Where the next match may start; the rows before it are kept for PREV only. */
   start: number;
+  /** The search from `start` that waits for rows (not checkpointed: a restore starts it again). */
+  search: SearchState | null;
 }
 
 export class MatchRecognizeOperator implements Operator {
@@ -93,7 +95,7 @@ export class MatchRecognizeOperator implements Operator {
       }
       let p = this.partitions.get(key);
       if (!p) {
-        p = { rows: [], times: [], start: 0 };
+        p = { rows: [], times: [], start: 0, search: null };
         this.partitions.set(key, p);
       }
       p.rows.push(h.row);
@@ -115,8 +117,12 @@ export class MatchRecognizeOperator implements Operator {
     while (p.start < p.rows.length) {
       const within = this.spec.within;
       const canGrow = releasedBefore !== Number.POSITIVE_INFINITY && (within === null || releasedBefore - p.times[p.start]! <= within);
-      const found = matchAt(this.pattern, p.rows, p.times, p.start, canGrow);
-      if (found.kind === 'wait') break;
+      const found = matchAt(this.pattern, p.rows, p.times, p.start, canGrow, p.search ?? undefined);
+      p.search = null;
+      if (found.kind === 'wait') {
+        p.search = found.search;
+        break;
+      }
       if (found.kind === 'none') {
         p.start++;
         continue;
@@ -130,6 +136,8 @@ export class MatchRecognizeOperator implements Operator {
       p.rows.splice(0, drop);
       p.times.splice(0, drop);
       p.start -= drop;
+      // The waiting search's positions count from the rows it was given.
+      if (p.search) for (const f of p.search.stack) f.pos -= drop;
     }
   }
 
@@ -170,7 +178,7 @@ export class MatchRecognizeOperator implements Operator {
   restoreState(state: unknown): void {
     const s = state as { doneBefore: unknown; pending: [number, Row][]; partitions: [unknown, Row[], number[], number][] };
     this.held.restore(s);
-    for (const [k, rows, times, start] of s.partitions) this.partitions.set(k, { rows, times, start });
+    for (const [k, rows, times, start] of s.partitions) this.partitions.set(k, { rows, times, start, search: null });
   }
 
   handleEnd(): void {}

@@ -83,6 +83,30 @@ describe('finding the match of a row pattern at a row', () => {
     expect(run(pattern('A+ B', 2000), 'AAB', false, 0)).toBe('AAB');
   });
 
+  it('a search that waited goes on from where it stood and finds what a new search would', () => {
+    for (const [p, letters] of [
+      [pattern('A B+ C'), 'ABBBBC'],
+      [pattern('A B*? C'), 'ABBC'],
+      [pattern('A{2,3} B? C'), 'AAACA'],
+      [pattern('A+ B', 2000), 'AAAB'],
+    ] as const) {
+      const rows: Row[] = [];
+      const times: number[] = [];
+      let search;
+      let found: ReturnType<typeof matchAt> = { kind: 'none' };
+      for (const [i, l] of [...letters].entries()) {
+        rows.push([l]);
+        times.push(i * 1000);
+        found = matchAt(p, rows, times, 0, true, search);
+        if (found.kind !== 'wait') break;
+        search = found.search;
+      }
+      if (found.kind === 'wait') found = matchAt(p, rows, times, 0, false, found.search);
+      const fresh = matchAt(p, rows, times, 0, false);
+      expect(found, letters).toEqual(fresh);
+    }
+  });
+
   it('starts at the row it is given', () => {
     expect(run(pattern('A B'), 'BAB', false, 1)).toBe('AB');
     expect(run(pattern('A B'), 'BAB', false, 0)).toBe('none');

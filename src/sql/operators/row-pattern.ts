@@ -5,9 +5,10 @@
  * accepts: the pattern moves past it only at a row it does not accept, or once it has its maximum, and does
  * not go back to try a shorter run. Rows come in time order and more may still come, so the search can
  * also end with "wait": the most preferred way not yet ruled out needs a row that has not come. The search is a depth-first walk
- * with an explicit stack (a long run of one variable does not grow the call stack) that starts again from
- * the match's first row each time: what it found before is not kept, so a restored partition resumes
- * exactly where it was.
+ * with an explicit stack (a long run of one variable does not grow the call stack). A search that waits
+ * hands its stack back, and goes on from it when rows come: conditions read only rows before the one they
+ * try, so going on gives what starting again would. (The stack is not checkpointed: a restored partition
+ * starts again from the match's first row and gets to the same place.)
  */
 import type { Row } from '../expr/types.ts';
 import type { MatchView } from '../expr/pattern-navigation.ts';
@@ -32,10 +33,17 @@ export interface RowPattern {
 export type MatchOutcome =
   | { readonly kind: 'match'; readonly end: number; readonly vars: readonly number[] }
   | { readonly kind: 'none' }
-  | { readonly kind: 'wait' };
+  | { readonly kind: 'wait'; readonly search: SearchState };
+
+/** Where a search that waits for rows stands, to go on from when they come. */
+export interface SearchState {
+  readonly stack: Frame[];
+  readonly vars: number[];
+}
 
 interface Frame {
-  readonly pos: number;
+  /** The row this frame tries next (moved when the partition drops rows before it). */
+  pos: number;
   readonly step: number;
   readonly count: number;
   /** How many of the two moves (one row more for this step, or on to the next step) were tried. */
@@ -46,10 +54,10 @@ interface Frame {
  * The preferred match of `pattern` starting at `rows[start]`. `canGrow` tells whether a row after the last
  * one here may still come (false once the input ended or, with WITHIN, once no later row can be in time).
  */
-export function matchAt(pattern: RowPattern, rows: readonly Row[], times: readonly number[], start: number, canGrow: boolean): MatchOutcome {
+export function matchAt(pattern: RowPattern, rows: readonly Row[], times: readonly number[], start: number, canGrow: boolean, resume?: SearchState): MatchOutcome {
   const { steps, conditions, within } = pattern;
-  const vars: number[] = [];
-  const stack: Frame[] = [{ pos: start, step: 0, count: 0, tried: 0 }];
+  const vars: number[] = resume?.vars ?? [];
+  const stack: Frame[] = resume?.stack ?? [{ pos: start, step: 0, count: 0, tried: 0 }];
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
     if (f.step === steps.length) return { kind: 'match', end: f.pos, vars: vars.slice(0, f.pos - start) };
@@ -67,8 +75,10 @@ export function matchAt(pattern: RowPattern, rows: readonly Row[], times: readon
     }
     if (f.count >= s.max) continue;
     if (f.pos >= rows.length) {
-      if (canGrow) return { kind: 'wait' };
-      continue;
+      if (!canGrow) continue;
+      // This move is tried again when the row comes.
+      f.tried--;
+      return { kind: 'wait', search: { stack, vars } };
     }
     if (within !== null && times[f.pos]! - times[start]! > within) continue;
     const condition = conditions[s.variable];
