@@ -13,6 +13,8 @@ import { RowError } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf } from '../runtime/operator.ts';
 import { HeldRows } from './held-rows.ts';
+import type { OrderKey } from './time-ordered-top-n.ts';
+import { compareValues } from './time-ordered-top-n.ts';
 import type { RowPattern, SearchState } from './row-pattern.ts';
 import { matchAt } from './row-pattern.ts';
 
@@ -20,6 +22,8 @@ export type AfterMatch = { readonly to: 'PAST LAST ROW' } | { readonly to: 'NEXT
 
 export interface MatchRecognizeSpec {
   readonly timeFn: CompiledFn;
+  /** The ORDER BY items after the time: rows of one time in their order (else in the order they came). */
+  readonly thenBy: readonly OrderKey[];
   readonly holdBack: number;
   readonly partitionFns: readonly CompiledFn[];
   readonly variables: readonly string[];
@@ -81,7 +85,7 @@ export class MatchRecognizeOperator implements Operator {
   }
 
   handleWatermark(time: number, out: Output): void {
-    const released = this.held.release(time);
+    const released = this.ordered(this.held.release(time), out);
     if (released.length === 0 && this.spec.within === null && time !== Number.POSITIVE_INFINITY) return;
     const touched = new Set<Partition>();
     for (const h of released) {
@@ -110,6 +114,29 @@ export class MatchRecognizeOperator implements Operator {
       this.search(p, out);
       if (p.rows.length === 0) this.partitions.delete(key);
     }
+  }
+
+  /** Rows of one time in the order of the ORDER BY items after the time (stable: then as they came). */
+  private ordered(rows: readonly { time: number; row: Row }[], out: Output): readonly { time: number; row: Row }[] {
+    const thenBy = this.spec.thenBy;
+    if (thenBy.length === 0) return rows;
+    const keyed: { time: number; row: Row; keys: Value[] }[] = [];
+    for (const r of rows) {
+      try {
+        keyed.push({ ...r, keys: thenBy.map((o) => o.fn(r.row)) });
+      } catch (err) {
+        if (!(err instanceof RowError)) throw err;
+        out.error(err.errorName, err.message, r.row);
+      }
+    }
+    return keyed.sort((a, b) => {
+      if (a.time !== b.time) return a.time - b.time;
+      for (let i = 0; i < thenBy.length; i++) {
+        const c = compareValues(a.keys[i]!, b.keys[i]!);
+        if (c !== 0) return thenBy[i]!.descending ? -c : c;
+      }
+      return 0;
+    });
   }
 
   private search(p: Partition, out: Output): void {

@@ -1,5 +1,5 @@
 /**
- * `FROM t MATCH_RECOGNIZE (...)`: checks the clause against what is supported (one ascending time first in
+ * `FROM t MATCH_RECOGNIZE (...)`: checks the clause against what is supported (an ascending time first in
  * ORDER BY, columns in PARTITION BY, DEFINE and SKIP TO naming variables of the pattern, a pattern that
  * cannot match no row) and gives the output fields. `compileMatchClause` is shared with the physical
  * planner, which compiles the same expressions for the operator.
@@ -48,7 +48,6 @@ export function compileMatchClause(
 ): Omit<MatchRecognizeSpec, 'holdBack'> & { measureTypes: Field['type'][] } {
   const order = item.orderBy[0];
   if (!order) throw planProblem(item.pos, 'MATCH_RECOGNIZE needs ORDER BY the time attribute', 'Write ORDER BY the column of the WATERMARK clause, e.g. ORDER BY rowtime.');
-  if (item.orderBy.length > 1) throw planProblem(item.orderBy[1]!.expr.pos, 'MATCH_RECOGNIZE ordered by more than the time attribute is not supported', 'ORDER BY the time attribute alone; rows of one time keep the order they came in.');
   const time = compileExpr(order.expr, ctx);
   if (order.descending || (time.type !== 'TIMESTAMP' && time.type !== 'ANY')) {
     throw planProblem(order.expr.pos, `MATCH_RECOGNIZE must ORDER BY a time attribute ascending (${order.descending ? 'DESC' : `this is ${time.type}`})`, 'ORDER BY the column of the WATERMARK clause, ascending.');
@@ -89,6 +88,7 @@ export function compileMatchClause(
   if (within !== null && within <= 0) throw planProblem(item.within!.pos, 'WITHIN must be a positive interval', "Write WITHIN INTERVAL '1' HOUR.");
   return {
     timeFn: time.fn,
+    thenBy: item.orderBy.slice(1).map((o) => ({ fn: compileExpr(o.expr, ctx).fn, descending: o.descending })),
     partitionFns: item.partitionBy.map((p) => compileExpr(p, ctx).fn),
     variables,
     define,
