@@ -139,6 +139,13 @@ export class MatchRecognizeOperator implements Operator {
     });
   }
 
+  /** A waiting search's match ends at or after its first row: later matches are not older than that. */
+  heldWatermark(): number {
+    let held = Number.POSITIVE_INFINITY;
+    for (const p of this.partitions.values()) if (p.start < p.rows.length && p.times[p.start]! < held) held = p.times[p.start]!;
+    return held;
+  }
+
   private search(p: Partition, out: Output): void {
     const releasedBefore = this.held.releasedBefore;
     while (p.start < p.rows.length) {
