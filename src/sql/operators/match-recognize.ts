@@ -6,10 +6,13 @@
  * may start at (plus the rows PREV may look back at), so the state of a partial match is the rows
  * themselves: a checkpoint holds them and a restore resumes the search.
  */
+import { TollstreamError } from '../../core/errors.ts';
 import type { MatchView, PatternExpr } from '../expr/pattern-navigation.ts';
 import { evaluatePattern } from '../expr/pattern-navigation.ts';
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { RowError } from '../expr/types.ts';
+import type { EntryKey, KeyedState } from '../runtime/keyed-state.ts';
+import { isKeyedState } from '../runtime/keyed-state.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf } from '../runtime/operator.ts';
 import { HeldRows } from './held-rows.ts';
@@ -37,6 +40,9 @@ export interface MatchRecognizeSpec {
   readonly prevReach: number;
 }
 
+/** A partition in a checkpoint: its rows, their times, where the next match may start. */
+type PartitionState = [Row[], number[], number];
+
 interface Partition {
   rows: Row[];
   times: number[];
@@ -48,7 +54,9 @@ interface Partition {
 
 export class MatchRecognizeOperator implements Operator {
   private readonly held: HeldRows;
-  private readonly partitions = new Map<unknown, Partition>();
+  private readonly partitions = new Map<EntryKey, Partition>();
+  /** Partitions whose rows or start changed since the previous checkpoint (gone ones included). */
+  private readonly changed = new Set<EntryKey>();
   private readonly pattern: RowPattern;
   /** Rows whose DEFINE condition failed with an error, reported once although the search may try them again. */
   private readonly reported = new WeakSet<Row>();
@@ -89,7 +97,7 @@ export class MatchRecognizeOperator implements Operator {
     if (released.length === 0 && this.spec.within === null && time !== Number.POSITIVE_INFINITY) return;
     const touched = new Set<Partition>();
     for (const h of released) {
-      let key: unknown;
+      let key: EntryKey;
       try {
         key = keyOf(this.spec.partitionFns.map((f) => f(h.row)));
       } catch (err) {
@@ -105,13 +113,16 @@ export class MatchRecognizeOperator implements Operator {
       p.rows.push(h.row);
       p.times.push(h.time);
       touched.add(p);
+      this.changed.add(key);
     }
     // Without new rows a partition's search ends differently only when no row can come in time any more.
     const all = this.spec.within !== null || time === Number.POSITIVE_INFINITY;
     this.out = out;
     for (const [key, p] of this.partitions) {
       if (!all && !touched.has(p)) continue;
+      const [length, start] = [p.rows.length, p.start];
       this.search(p, out);
+      if (p.rows.length !== length || p.start !== start) this.changed.add(key);
       if (p.rows.length === 0) this.partitions.delete(key);
     }
   }
@@ -205,14 +216,30 @@ export class MatchRecognizeOperator implements Operator {
     return p.start + 1;
   }
 
-  handleCheckpoint(): unknown {
-    return { ...this.held.snapshot(), partitions: [...this.partitions].map(([k, p]) => [k, p.rows, p.times, p.start]) };
+  /** The rows waiting for the watermark whole, and the partitions changed since the previous checkpoint. */
+  handleCheckpoint(): KeyedState {
+    const set: [EntryKey, PartitionState][] = [];
+    const removed: EntryKey[] = [];
+    for (const key of this.changed) {
+      const p = this.partitions.get(key);
+      if (p) set.push([key, [p.rows.slice(), p.times.slice(), p.start]]);
+      else removed.push(key);
+    }
+    this.changed.clear();
+    return { keyed: 1, meta: this.held.snapshot(), dropped: [], sections: [{ name: 0, set, removed }] };
   }
 
   restoreState(state: unknown): void {
-    const s = state as { doneBefore: unknown; pending: [number, Row][]; partitions: [unknown, Row[], number[], number][] };
-    this.held.restore(s);
-    for (const [k, rows, times, start] of s.partitions) this.partitions.set(k, { rows, times, start, search: null });
+    if (!isKeyedState(state)) {
+      throw new TollstreamError('INTERNAL', 'the checkpoint of a MATCH_RECOGNIZE operator is not in the layout it writes', { context: { operator: this.description } });
+    }
+    this.held.restore(state.meta as Parameters<HeldRows['restore']>[0]);
+    for (const section of state.sections) {
+      for (const [key, value] of section.set) {
+        const [rows, times, start] = value as PartitionState;
+        this.partitions.set(key, { rows, times, start, search: null });
+      }
+    }
   }
 
   handleEnd(): void {}
