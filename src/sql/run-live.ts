@@ -105,6 +105,7 @@ export function undeclaredInputs(sql: string): string[] {
         from(f.left);
         from(f.right);
       } else if (f.kind === 'subquery') visitQuery(f.query);
+      else if (f.kind === 'matchRecognize') from(f.source);
     };
     from(q.from);
     // IN and EXISTS subqueries of WHERE read their own tables and streams.

@@ -1,4 +1,5 @@
 export type * from './expressions.ts';
 export type * from './query.ts';
+export type * from './match-recognize.ts';
 export type * from './statements.ts';
 export { childrenOf, exprChildren, exprKey, mapChildren, someExpr } from './expressions.ts';

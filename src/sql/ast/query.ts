@@ -1,6 +1,7 @@
 /** Query nodes: SELECT and what it reads FROM. */
 import type { SourcePos } from '../diagnostics.ts';
 import type { Expr, IntervalExpr, OrderItem, OverClause } from './expressions.ts';
+import type { MatchRecognizeFrom } from './match-recognize.ts';
 
 export interface SelectItem {
   readonly kind: 'item';
@@ -70,7 +71,7 @@ export interface ValuesFrom {
   readonly pos: SourcePos;
 }
 
-export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom | ValuesFrom;
+export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom | ValuesFrom | MatchRecognizeFrom;
 export type FromKind = FromItem['kind'];
 
 export interface NamedWindow {

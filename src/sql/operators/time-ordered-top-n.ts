@@ -18,7 +18,8 @@ export interface OrderKey {
   readonly descending: boolean;
 }
 
-function compareValues(a: Value, b: Value): number {
+/** Ascending order of two values of one ORDER BY column, NULLs first. */
+export function compareValues(a: Value, b: Value): number {
   if (a === b) return 0;
   // NULLs first ascending, as Flink orders them.
   if (a === null) return -1;

@@ -12,7 +12,7 @@ export interface Token {
   readonly pos: SourcePos;
 }
 
-const OPERATORS = ['<>', '!=', '<=', '>=', '||', '::', '=', '<', '>', '+', '-', '*', '/', '%', '(', ')', ',', '.', ';'];
+const OPERATORS = ['<>', '!=', '<=', '>=', '||', '::', '=', '<', '>', '+', '-', '*', '/', '%', '(', ')', ',', '.', ';', '{', '}', '?', '|'];
 
 export function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];

@@ -24,6 +24,7 @@ import type {
 import { Cursor } from './cursor.ts';
 import { parseExpr, parseOrderBy, parseOverSpec } from './expressions.ts';
 import { parseInterval, parseType } from './units-and-types.ts';
+import { parseMatchRecognize } from './match-recognize.ts';
 import { tokenize } from './lexer.ts';
 
 /** Parses a script of `;`-separated statements. Throws `SQL_SYNTAX` naming the line and column. */
@@ -380,6 +381,7 @@ function parseFromPrimary(c: Cursor): FromItem {
     c.expectOp('(');
     const query = parseSelect(c);
     c.expectOp(')');
+    if (c.isWord('MATCH_RECOGNIZE')) return { ...parseMatchRecognize(c, { kind: 'subquery', query, alias: null, pos }), alias: parseAlias(c) };
     return { kind: 'subquery', query, alias: parseAlias(c), pos };
   }
   if (c.isWord('TABLE') && c.isOpAt(1, '(')) {
@@ -437,7 +439,10 @@ function parseFromPrimary(c: Cursor): FromItem {
     c.expectWord('OF');
     asOf = parseExpr(c);
   }
-  if (c.isWord('MATCH_RECOGNIZE')) throw c.error('MATCH_RECOGNIZE is not supported yet', 'Find the pattern with windowed aggregates, or an interval join of the stream with itself.');
+  if (c.isWord('MATCH_RECOGNIZE')) {
+    if (asOf) throw c.error('MATCH_RECOGNIZE over FOR SYSTEM_TIME AS OF is not supported', 'Match the rows of the stream itself: FROM s MATCH_RECOGNIZE (...).');
+    return { ...parseMatchRecognize(c, { kind: 'tableRef', name, asOf: null, alias: null, pos }), alias: parseAlias(c) };
+  }
   if (c.isWord('OVER')) {
     throw c.error('a stream joined over a window (JOIN s OVER (RANGE ...)) is not supported yet', 'Join two streams with a time bound instead: a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL ... AND a.ts.');
   }

@@ -17,6 +17,13 @@ export interface Operator {
   processBatch(rows: readonly Row[], input: number, out: Output): void;
   /** The merged watermark (the minimum over inputs) advanced to `time`. */
   handleWatermark(time: number, out: Output): void;
+  /**
+   * For an operator that may still emit rows whose time is behind the watermark it was given (a pattern
+   * search waiting for rows): the time every row it emits later is at or after. The task forwards the
+   * smaller of this and the watermark, so windows downstream wait for those rows. Without it the watermark
+   * passes on as it came.
+   */
+  heldWatermark?(): number;
   /** Returns the operator's state as plain data (every row before the barrier included). */
   handleCheckpoint(id: number): unknown;
   /** Takes back a state `handleCheckpoint` returned, before any message arrives. */

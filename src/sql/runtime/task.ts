@@ -23,6 +23,8 @@ export class Task {
   readonly downstream: Downstream[] = [];
   private readonly watermarks: number[];
   private currentWatermark = Number.NEGATIVE_INFINITY;
+  /** The watermark last sent on: the current one, or less while the operator holds it back. */
+  private forwardedWatermark = Number.NEGATIVE_INFINITY;
   private readonly ended: boolean[];
   private readonly barrierSeen: boolean[];
   private readonly held: Message[][];
@@ -136,7 +138,10 @@ export class Task {
     this.currentWatermark = min;
     this.operator.handleWatermark(min, this.out);
     await this.flush();
-    await this.broadcast({ kind: 'watermark', time: min });
+    const forward = Math.min(min, this.operator.heldWatermark?.() ?? min);
+    if (forward <= this.forwardedWatermark) return;
+    this.forwardedWatermark = forward;
+    await this.broadcast({ kind: 'watermark', time: forward });
   }
 
   private async completeAlignment(): Promise<void> {

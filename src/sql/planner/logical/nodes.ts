@@ -2,7 +2,7 @@
  * The logical plan: what to compute, with expressions still as AST over each node's input fields.
  * The physical planner picks operators and compiles the expressions.
  */
-import type { CallExpr, Expr, OrderItem, QueryDialect, SqlTypeName } from '../../ast/index.ts';
+import type { CallExpr, Expr, MatchRecognizeFrom, OrderItem, QueryDialect, SqlTypeName } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
 import type { Value } from '../../expr/types.ts';
@@ -188,6 +188,18 @@ export interface TemporalJoinNode extends Base {
   readonly joinType: 'INNER' | 'LEFT';
 }
 
+/**
+ * `MATCH_RECOGNIZE (...)` with ONE ROW PER MATCH. Output: the PARTITION BY columns, the measures, then
+ * ROWTIME (the time of the match's last row). The clause's expressions are compiled with the operator.
+ */
+export interface MatchRecognizeNode extends Base {
+  readonly kind: 'matchRecognize';
+  readonly input: LogicalNode;
+  readonly clause: MatchRecognizeFrom;
+  /** The pattern's variables, upper case, by index. */
+  readonly variables: readonly string[];
+}
+
 /** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */
 export interface UnionAllNode extends Base {
   readonly kind: 'unionAll';
@@ -213,7 +225,8 @@ export type LogicalNode =
   | IntervalJoinNode
   | TemporalJoinNode
   | UnionAllNode
-  | ValuesNode;
+  | ValuesNode
+  | MatchRecognizeNode;
 
 export type LogicalKind = LogicalNode['kind'];
 
@@ -232,6 +245,7 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
   temporalJoin: (n) => [n.probe, n.versions],
   unionAll: (n) => n.inputs,
   values: () => [],
+  matchRecognize: (n) => [n.input],
 };
 
 /** Names of the in-application streams a plan reads. */

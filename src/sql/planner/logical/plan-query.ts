@@ -14,6 +14,7 @@ import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
 import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
+import { planMatchRecognize } from './plan-match.ts';
 import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
 import { logicalInputs } from './nodes.ts';
@@ -112,6 +113,8 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
       return planJoin(item, env);
     case 'values':
       return planValues(item, env);
+    case 'matchRecognize':
+      return planMatchRecognize(item, env);
   }
 }
 

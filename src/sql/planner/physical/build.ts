@@ -16,6 +16,7 @@ import { CalcOperator } from '../../operators/calc.ts';
 import type { OuterJoin } from '../../operators/interval-join.ts';
 import { IntervalJoinOperator } from '../../operators/interval-join.ts';
 import { LookupJoinOperator } from '../../operators/lookup-join.ts';
+import { MatchRecognizeOperator } from '../../operators/match-recognize.ts';
 import type { ReferenceTable } from '../../reference-table.ts';
 import { staticReferenceTable } from '../../reference-table.ts';
 import { EventTimeOverAggregateOperator } from '../../operators/event-time-over-aggregate.ts';
@@ -33,6 +34,7 @@ import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import { ValuesOperator } from '../../operators/values.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
+import { compileMatchClause } from '../logical/plan-match.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
 import type { LagContext } from './emission-lag.ts';
 import { exprLag } from './emission-lag.ts';
@@ -298,6 +300,26 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     return operator(c, 'UnionAll', `${inputs.length} inputs`, inputs, n.fields, () => new CalcOperator('UnionAll', null, null));
   },
   values: (n, c) => operator(c, 'Values', `${n.rows.length} row(s)`, [], n.fields, () => new ValuesOperator('Values', n.rows)),
+  matchRecognize: (n, c) => {
+    const input = build(n.input, c);
+    const m = n.clause;
+    const time = m.orderBy[0]!.expr;
+    // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
+    const lag = exprLag(n.input, time, c.lags);
+    if (lag === null) {
+      throw planProblem(
+        time.pos,
+        `MATCH_RECOGNIZE ORDER BY ${renderExpr(time)}: the watermark does not follow ${renderExpr(time)}, so rows cannot be put in its order`,
+        "ORDER BY the column of the table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
+      );
+    }
+    const { measureTypes: _, ...spec } = compileMatchClause(m, n.variables, cctx(c, n.input.fields));
+    const quantifier = (s: (typeof m.pattern)[number]) =>
+      `${s.min === 1 && s.max === 1 ? '' : s.min === 0 && s.max === Infinity ? '*' : s.min === 1 && s.max === Infinity ? '+' : s.min === 0 && s.max === 1 ? '?' : `{${s.min},${s.max === Infinity ? '' : s.max}}`}${s.greedy ? '' : '?'}`;
+    const skip = m.afterMatch.to === 'FIRST' || m.afterMatch.to === 'LAST' ? `TO ${m.afterMatch.to} ${m.afterMatch.variable}` : m.afterMatch.to === 'NEXT ROW' ? 'TO NEXT ROW' : 'PAST LAST ROW';
+    const detail = `partition=[${list(m.partitionBy)}] order=${renderExpr(time)} pattern=(${m.pattern.map((s) => s.variable + quantifier(s)).join(' ')})${m.within ? ` within=${renderMillis(m.within.millis)}` : ''} skip ${skip}`;
+    return operator(c, 'MatchRecognize', detail, [input], n.fields, () => new MatchRecognizeOperator('MatchRecognize', { ...spec, holdBack: Math.max(0, lag) }));
+  },
 };
 
 function build(n: LogicalNode, c: Ctx): PhysicalNode {

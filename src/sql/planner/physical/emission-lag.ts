@@ -144,6 +144,8 @@ const FIELD_LAG: FieldLag = {
   },
   // Constant rows come before their input's watermark moves at all.
   values: () => Number.NEGATIVE_INFINITY,
+  // Rows wait for the watermark and matches for rows after them; how long is not tracked.
+  matchRecognize: () => null,
 };
 
 function safeResolve(node: LogicalNode, e: Extract<Expr, { kind: 'column' }>): number | null {
