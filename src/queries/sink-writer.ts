@@ -154,7 +154,11 @@ export class SinkWriter {
   private push(record: AppendRecord): void {
     this.pending.push(record);
     this.added++;
-    if (!this.flushing) void this.flushLoop();
+    if (this.flushing) return;
+    // The loop starts after the engine's synchronous delivery has buffered all its rows (a window closing
+    // delivers every group at once), so the first append carries them all instead of the first row alone.
+    this.flushing = true;
+    queueMicrotask(() => void this.flushLoop());
   }
 
   /** Resolves once every row buffered before this call is appended durably. */
