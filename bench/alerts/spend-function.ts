@@ -4,7 +4,11 @@
  * over synthetic tolls. Prints records per second and main-thread CPU per record for each.
  *
  *   node bin/run-ts.mjs bench/alerts/spend-function.ts [--records 200000] [--batch 500] [--customers 10000]
- *     [--per-window 1] [--synchronous full|normal] [--only windows|tolls]
+ *     [--per-window 1] [--synchronous full|normal] [--only windows|tolls] [--round 20000]
+ *
+ * `--batch` takes a list too (`--batch 500,2000`): the windows part then applies `--round` records with each
+ * batch size in turn, over and over on the same tables, and prints the CPU per record of every round and the
+ * median per size, so sizes compare under the same load of a shared machine.
  *
  * `--per-window` is how many records of one customer a batch holds in a row (1: every record another customer,
  * as with 10,000 customers and 1 s windows; higher: busy customers). A tenth of the customers have a threshold
@@ -28,6 +32,7 @@ const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '200000' },
     batch: { type: 'string', default: '500' },
+    round: { type: 'string', default: '20000' },
     customers: { type: 'string', default: '10000' },
     'per-window': { type: 'string', default: '1' },
     synchronous: { type: 'string', default: 'full' },
@@ -35,7 +40,9 @@ const { values } = parseArgs({
   },
 });
 const records = Math.min(2_000_000, Number(values.records));
-const batchSize = Number(values.batch);
+const batchSizes = values.batch.split(',').map(Number);
+const batchSize = batchSizes[0]!;
+const roundRecords = Number(values.round);
 const customers = Number(values.customers);
 const perWindow = Number(values['per-window']);
 const synchronous = values.synchronous === 'normal' ? 'normal' : 'full';
@@ -148,13 +155,35 @@ async function benchWindows(): Promise<void> {
         }),
     };
     let applied = 0;
+    const apply = async (from: number, to: number, size: number, until = Infinity) => {
+      for (let i = from; i < to && performance.now() < until; i += size) {
+        const event: FunctionEvent = { mapping: 'bench', stream: 'customer_spend', shardId: 'shardId-000000000000', records: input.slice(i, Math.min(i + size, to)) };
+        await handler(event, context);
+        applied += event.records.length;
+      }
+    };
+    if (batchSizes.length > 1) {
+      const rounds = new Map<number, number[]>(batchSizes.map((b) => [b, []]));
+      const start = performance.now();
+      for (let from = 0; from + roundRecords <= input.length && performance.now() - start < MAX_MS; ) {
+        for (const size of batchSizes) {
+          if (from + roundRecords > input.length) break;
+          const cpu = process.cpuUsage();
+          await apply(from, from + roundRecords, size);
+          const used = process.cpuUsage(cpu);
+          rounds.get(size)!.push(Number(((used.user + used.system) / roundRecords).toFixed(2)));
+          from += roundRecords;
+        }
+      }
+      for (const [size, us] of rounds) {
+        const median = [...us].sort((a, b) => a - b)[Math.floor(us.length / 2)];
+        console.log(JSON.stringify({ part: 'windowsHandler', batchSize: size, cpuMicrosPerRecordByRound: us, median, customers, perWindow, synchronous }));
+      }
+      return;
+    }
     const cpuStart = process.cpuUsage();
     const start = performance.now();
-    for (let i = 0; i < input.length && performance.now() - start < MAX_MS; i += batchSize) {
-      const event: FunctionEvent = { mapping: 'bench', stream: 'customer_spend', shardId: 'shardId-000000000000', records: input.slice(i, i + batchSize) };
-      await handler(event, context);
-      applied += event.records.length;
-    }
+    await apply(0, input.length, batchSize, start + MAX_MS);
     const wallMs = performance.now() - start;
     report('windowsHandler', applied, wallMs, process.cpuUsage(cpuStart), { batchSize, customers, perWindow, synchronous, breaches: stats.breachesPublished });
   } finally {

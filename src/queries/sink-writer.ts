@@ -19,7 +19,12 @@ import type { Logger } from '../core/logger.ts';
 import type { AppendRecord, StreamLog } from '../log/index.ts';
 import type { OutputKeys } from '../sql/index.ts';
 
-const APPEND_BATCH = 500;
+/**
+ * Rows per append. A window closing emits its groups at once (the customer spend query: one row per customer
+ * seen in the window), and each append waits for its flush, so a burst goes out in few appends; the log takes
+ * up to 10 MiB per append and readers then take the burst in large batches too.
+ */
+const APPEND_BATCH = 5000;
 
 /** Counters of a writer at a checkpoint: versions (group mode) or occurrences (row mode), with when last used. */
 export interface KeyCounters {
@@ -149,7 +154,11 @@ export class SinkWriter {
   private push(record: AppendRecord): void {
     this.pending.push(record);
     this.added++;
-    if (!this.flushing) void this.flushLoop();
+    if (this.flushing) return;
+    // The loop starts after the engine's synchronous delivery has buffered all its rows (a window closing
+    // delivers every group at once), so the first append carries them all instead of the first row alone.
+    this.flushing = true;
+    queueMicrotask(() => void this.flushLoop());
   }
 
   /** Resolves once every row buffered before this call is appended durably. */

@@ -251,6 +251,7 @@ describe('spend alerts pipeline', () => {
     const bad = (config: SpendAlertsConfig) => () => resolveSpendAlertsConfig(config);
     expect(bad({ source: 'both' })).toThrow(/cutoverAt/);
     expect(bad({ batchSize: 0 })).toThrow(/batchSize/);
+    expect(bad({ windowBatchSize: 10_001 })).toThrow(/windowBatchSize/);
     expect(bad({ currency: 'usd' })).toThrow(/currency/);
     expect(bad({ maxAmountCents: 1.5 })).toThrow(/maxAmountCents/);
     expect(bad({ timezone: 'UTC' } as SpendAlertsConfig)).toThrow(/unknown key 'timezone'/);

@@ -58,6 +58,12 @@ export interface SpendAlertsConfig {
   readonly maxAmountCents?: number | null;
   /** Records per invocation. @default 500 */
   readonly batchSize?: number;
+  /**
+   * Window records per invocation of the threshold function (`customer_spend`). Larger than `batchSize`: each
+   * invocation is one tables transaction, and a commit costs about the pages it dirtied, which batches of many
+   * customers share. @default 2000
+   */
+  readonly windowBatchSize?: number;
   /** Where a mapping without a checkpoint starts. @default 'TRIM_HORIZON' */
   readonly startingPosition?: StartingPosition;
   /** Shards of source streams this creates (existing streams are left as they are). @default 2 */
@@ -81,6 +87,7 @@ export interface ResolvedSpendAlertsConfig {
   readonly currency: string | undefined;
   readonly maxAmountCents: number | undefined;
   readonly batchSize: number;
+  readonly windowBatchSize: number;
   readonly startingPosition: StartingPosition;
   readonly shardCount: number;
   readonly mappingName: string;
@@ -125,6 +132,7 @@ const CONFIG_KEYS = new Set([
   'currency',
   'maxAmountCents',
   'batchSize',
+  'windowBatchSize',
   'startingPosition',
   'shardCount',
   'mappingName',
@@ -153,6 +161,10 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   }
   const batchSize = config.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw invalid('batchSize', 'batchSize must be an integer from 1 to 10000');
+  const windowBatchSize = config.windowBatchSize ?? 2000;
+  if (!Number.isInteger(windowBatchSize) || windowBatchSize < 1 || windowBatchSize > 10_000) {
+    throw invalid('windowBatchSize', 'windowBatchSize must be an integer from 1 to 10000');
+  }
   const shardCount = config.shardCount ?? 2;
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 1024) throw invalid('shardCount', 'shardCount must be an integer from 1 to 1024');
   const transactionsStream = config.transactionsStream ?? 'toll_transactions';
@@ -172,6 +184,7 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
     currency,
     maxAmountCents,
     batchSize,
+    windowBatchSize,
     startingPosition: config.startingPosition ?? 'TRIM_HORIZON',
     shardCount,
     mappingName: config.mappingName ?? 'abc-tolls-spend',
@@ -202,8 +215,8 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
     ...(config.currency !== undefined ? { currency: config.currency } : {}),
     ...(config.maxAmountCents !== undefined ? { maxAmountCents: config.maxAmountCents } : {}),
   };
-  const startMapping = async (name: string, stream: string, handler: FunctionHandler) => {
-    await functions.start({ name, stream, handler, batchSize: config.batchSize, startingPosition: config.startingPosition });
+  const startMapping = async (name: string, stream: string, handler: FunctionHandler, batchSize = config.batchSize) => {
+    await functions.start({ name, stream, handler, batchSize, startingPosition: config.startingPosition });
     started.push(name);
     logger.info('spend alerts started', { mapping: name, stream, timeZone: config.timeZone, topic: config.topic });
   };
@@ -250,7 +263,7 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
       // On the SQL path every toll was held to the limit already; a window of many tolls may sum past it.
       const windowLimits = config.source === 'sql' ? {} : limits;
       const options = { ledger, log, errorStream: config.spendErrorStream, stats: newStats(config.spendStream), ...windowLimits, ...cutover(config) };
-      await startMapping(names.windows, config.spendStream, windowsHandler(options));
+      await startMapping(names.windows, config.spendStream, windowsHandler(options), config.windowBatchSize);
     }
     if (config.source === 'sql') {
       closer = new WindowCloser({ log, stream: config.validStream, windowMs: config.windowSeconds * 1000, logger });
