@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openNotify } from '../notify/index.ts';
-import { openTables, type Tables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../tables/index.ts';
 import { FunctionDeployments, FunctionLogs, FunctionsRuntime } from './index.ts';
 
 const encoder = new TextEncoder();
@@ -39,7 +39,7 @@ async function setup() {
   let deployments: FunctionDeployments;
   const open = async () => {
     const logs = new FunctionLogs();
-    runtime = new FunctionsRuntime({ log, tables });
+    runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs });
     await deployments.open();
     return deployments;
@@ -192,7 +192,7 @@ describe('FunctionDeployments', () => {
     notify.createTopic('greetings', { kind: 'inbox' });
     notify.subscribe('greetings', { protocol: 'inbox', customerId: 'C1' });
     notify.start();
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     const deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs: new FunctionLogs(), onCommit: () => notify.wake() });
     await deployments.open();
     cleanups.push(async () => {

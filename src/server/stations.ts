@@ -14,7 +14,7 @@ import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import { openNotify } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
-import { openTables } from '../tables/index.ts';
+import { openTables, sqliteTableStore } from '../tables/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 export interface RunningStationAlerts {
@@ -38,7 +38,7 @@ export async function startStations(
   undo.unshift(() => tables.close());
   const notify = openNotify({ tables, logger });
   undo.unshift(() => notify.stop());
-  const functions = new FunctionsRuntime({ log, tables, logger: logger.child({ component: 'functions' }) });
+  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), logger: logger.child({ component: 'functions' }) });
   undo.unshift(() => functions.stop());
 
   // The reference file of the config goes to the stream too, so the query judges by what the warehouse holds.
