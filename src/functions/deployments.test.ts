@@ -37,10 +37,10 @@ async function setup() {
   let tables = openTables({ path: tablesPath });
   let runtime: FunctionsRuntime;
   let deployments: FunctionDeployments;
-  const open = async () => {
+  const open = async (clusterNode?: string) => {
     const logs = new FunctionLogs();
     runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
-    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs });
+    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs, ...(clusterNode === undefined ? {} : { clusterNode }) });
     await deployments.open();
     return deployments;
   };
@@ -60,11 +60,11 @@ async function setup() {
     tables: () => tables,
     open,
     /** Stops everything and opens it again on the same files, as a restart does. */
-    async restart() {
+    async restart(clusterNode?: string) {
       await close();
       tables.close();
       tables = openTables({ path: tablesPath });
-      return open();
+      return open(clusterNode);
     },
   };
 }
@@ -126,6 +126,17 @@ describe('FunctionDeployments', () => {
     expect(env.tables().listCheckpoints('function:count')).toEqual([]);
     expect(() => deployments.logs('count')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(() => deployments.describe('count')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('refuses deployed functions on a node of a cluster, and leaves the ones stored before stopped with the reason', async () => {
+    const env = await setup();
+    const deployments = await env.open();
+    await deployments.deploy({ name: 'count', stream: 'events', code: counting('1'), settings: { startingPosition: 'TRIM_HORIZON' } });
+    const onCluster = await env.restart('node-a');
+    expect(onCluster.describe('count')).toMatchObject({ state: 'failed', startError: expect.stringMatching(/cluster.*node-a/) });
+    await expect(onCluster.deploy({ name: 'other', stream: 'events', code: counting('1') })).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER', context: { node: 'node-a' } });
+    await expect(onCluster.resume('count')).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
+    expect(onCluster.list().map((f) => f.name)).toEqual(['count']);
   });
 
   it('refuses a module that does not load, a taken name and bad settings, storing nothing', async () => {

@@ -63,6 +63,7 @@ export async function startDeployedFunctions(
     runtime: state.functions,
     logs: state.logs,
     onCommit: () => state.notify.wake(),
+    ...(config.cluster ? { clusterNode: config.cluster.nodeName } : {}),
     logger,
   });
   undo.unshift(() => deployments.close());
