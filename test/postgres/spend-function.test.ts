@@ -5,11 +5,9 @@
  * transaction before its commit); the next one on the same schema redelivers from the stored checkpoints. At
  * the end the totals equal the oracle and every breach reached the customer's inbox exactly once.
  */
-import crypto from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureStoreTables, SpendLedger, TABLES, transactionsHandler, type SpendPathStats } from '../../src/apps/abc-tolls/index.ts';
 import { appendRecords, createTransactionsStream, oracleTotals, settledInbox, trafficPlan, waitFor } from '../../src/apps/abc-tolls/testing/harness.ts';
@@ -18,7 +16,7 @@ import { openEmbeddedLog, type EmbeddedStreamLog } from '../../src/log/index.ts'
 import { openPostgresOutbox, type PostgresOutbox } from '../../src/notify/index.ts';
 import { openFixture, type NotifyFixture } from '../../src/notify/test-helpers.ts';
 import { openPostgresTables, type StoreTx, type TableStore } from '../../src/tables/index.ts';
-import { postgresUrl } from './server.ts';
+import { postgresSchema, type PostgresSchema } from './server.ts';
 
 const MAPPING = 'abc-tolls-spend';
 const STREAM = 'toll_transactions';
@@ -71,18 +69,8 @@ function dyingStore(store: TableStore, crashAt: number, when: 'after-commit' | '
   return { store: wrapped, dead: () => dead };
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 describe('the spend threshold function on PostgreSQL tables', () => {
-  let schema: string;
+  let schema: PostgresSchema;
   let dir: string;
   let log: EmbeddedStreamLog;
   let store: TableStore;
@@ -90,10 +78,10 @@ describe('the spend threshold function on PostgreSQL tables', () => {
   let outbox: PostgresOutbox;
 
   beforeEach(async () => {
-    schema = `fn_spend_${crypto.randomBytes(6).toString('hex')}`;
+    schema = postgresSchema('fn_spend');
     dir = await mkdtemp(path.join(tmpdir(), 'tollstream-pg-spend-'));
     log = await openEmbeddedLog({ dir: path.join(dir, 'log'), fsync: 'interval', fsyncIntervalMs: 50 });
-    store = await openPostgresTables({ connectionString: postgresUrl(), schema });
+    store = await openPostgresTables({ connectionString: schema.url, schema: schema.schema });
     fixture = openFixture({ pollIntervalMs: 50 });
     fixture.notify.createTopic(TOPIC, { kind: 'inbox', customerField: 'customer_id' });
     outbox = await openPostgresOutbox({ store, notify: fixture.notify, pollIntervalMs: 50 });
@@ -105,7 +93,7 @@ describe('the spend threshold function on PostgreSQL tables', () => {
     await store.close();
     await log.close();
     await rm(dir, { recursive: true, force: true });
-    await admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await schema.cleanup();
   });
 
   /** One run of the mapping on `runStore` until `done`; returns its counters as they were at the end. */
