@@ -139,6 +139,24 @@ describe('FunctionDeployments', () => {
     expect(onCluster.list().map((f) => f.name)).toEqual(['count']);
   });
 
+  it('rolls back a transaction whose table call failed, also in a handler that does not await its calls', async () => {
+    const env = await setup();
+    const deployments = await env.open();
+    // Written as handlers were while transact was synchronous: the failing put is neither awaited nor caught.
+    const code = `export const tables = ['counts'];
+export function handler(event, ctx) {
+  ctx.transact((tx) => {
+    tx.update('counts', { pk: 'applied' }, { add: { count: event.records.length } });
+    tx.put('counts', { pk: 'guard' }, {}, { condition: { item: 'present' } });
+  });
+}`;
+    await deployments.deploy({ name: 'guarded', stream: 'events', code, settings: { startingPosition: 'TRIM_HORIZON', retryBaseDelayMs: 10 } });
+    await put(env.log, 2);
+    await until(() => (deployments.describe('guarded').stats?.errors ?? 0) >= 2, 'two failed invocations');
+    expect(deployments.describe('guarded').lastFailure?.message).toMatch(/condition/i);
+    expect(env.tables().get('counts', { pk: 'applied' })).toBeUndefined();
+  });
+
   it('refuses a module that does not load, a taken name and bad settings, storing nothing', async () => {
     const env = await setup();
     const deployments = await env.open();
