@@ -25,7 +25,7 @@ import { ensureTables, TABLES } from '../../src/apps/abc-tolls/tables.ts';
 import type { FunctionContext, FunctionEvent, FunctionRecord } from '../../src/functions/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 import { openNotify } from '../../src/notify/index.ts';
-import { openTables } from '../../src/tables/index.ts';
+import { openTables, sqliteTableStore } from '../../src/tables/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 
 const { values } = parseArgs({
@@ -142,15 +142,16 @@ async function benchWindows(): Promise<void> {
     const stats: SpendPathStats = { stream: 'customer_spend', recordsApplied: 0, recordsInvalid: 0, recordsOutsideCutover: 0, breachesPublished: 0 };
     const handler = windowsHandler({ ledger: new SpendLedger(), log, errorStream: 'customer_spend_errors', stats });
     const input = windowRecords();
+    const store = sqliteTableStore(tables);
     const context: FunctionContext = {
       mapping: 'bench',
       attempt: 1,
       logger: silentLogger,
-      tables,
+      tables: store,
       transact: (fn) =>
-        tables.transaction((tx) => {
-          const out = fn(tx);
-          tx.setCheckpoint('function:bench', 'customer_spend', 'shardId-000000000000', String(applied).padStart(20, '0'));
+        store.transaction(async (tx) => {
+          const out = await fn(tx);
+          await tx.setCheckpoint('function:bench', 'customer_spend', 'shardId-000000000000', String(applied).padStart(20, '0'));
           return out;
         }),
     };

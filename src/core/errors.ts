@@ -108,6 +108,11 @@ export const ERROR_CODES = {
   FUNCTION_TIMEOUT: { kind: 'user', retriable: true },
   /** A handler's worker died (out of memory, or exited); the batch is retried in a new worker. */
   FUNCTION_CRASHED: { kind: 'user', retriable: true },
+  /**
+   * A deployed function on a node of a cluster: its workers commit to the node's own tables file, so its state
+   * and checkpoints would not be shared with the other nodes. Not supported yet (docs/functions.md).
+   */
+  FUNCTION_NOT_ON_CLUSTER: { kind: 'user', retriable: false },
   // Anything else
   INTERNAL: { kind: 'internal', retriable: false },
 } as const satisfies Record<string, CodeInfo>;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openNotify } from '../notify/index.ts';
-import { openTables, type Tables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../tables/index.ts';
 import { FunctionDeployments, FunctionLogs, FunctionsRuntime } from './index.ts';
 
 const encoder = new TextEncoder();
@@ -37,10 +37,10 @@ async function setup() {
   let tables = openTables({ path: tablesPath });
   let runtime: FunctionsRuntime;
   let deployments: FunctionDeployments;
-  const open = async () => {
+  const open = async (clusterNode?: string) => {
     const logs = new FunctionLogs();
-    runtime = new FunctionsRuntime({ log, tables });
-    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs });
+    runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
+    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs, ...(clusterNode === undefined ? {} : { clusterNode }) });
     await deployments.open();
     return deployments;
   };
@@ -60,11 +60,11 @@ async function setup() {
     tables: () => tables,
     open,
     /** Stops everything and opens it again on the same files, as a restart does. */
-    async restart() {
+    async restart(clusterNode?: string) {
       await close();
       tables.close();
       tables = openTables({ path: tablesPath });
-      return open();
+      return open(clusterNode);
     },
   };
 }
@@ -126,6 +126,35 @@ describe('FunctionDeployments', () => {
     expect(env.tables().listCheckpoints('function:count')).toEqual([]);
     expect(() => deployments.logs('count')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(() => deployments.describe('count')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('refuses deployed functions on a node of a cluster, and leaves the ones stored before stopped with the reason', async () => {
+    const env = await setup();
+    const deployments = await env.open();
+    await deployments.deploy({ name: 'count', stream: 'events', code: counting('1'), settings: { startingPosition: 'TRIM_HORIZON' } });
+    const onCluster = await env.restart('node-a');
+    expect(onCluster.describe('count')).toMatchObject({ state: 'failed', startError: expect.stringMatching(/cluster.*node-a/) });
+    await expect(onCluster.deploy({ name: 'other', stream: 'events', code: counting('1') })).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER', context: { node: 'node-a' } });
+    await expect(onCluster.resume('count')).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
+    expect(onCluster.list().map((f) => f.name)).toEqual(['count']);
+  });
+
+  it('rolls back a transaction whose table call failed, also in a handler that does not await its calls', async () => {
+    const env = await setup();
+    const deployments = await env.open();
+    // Written as handlers were while transact was synchronous: the failing put is neither awaited nor caught.
+    const code = `export const tables = ['counts'];
+export function handler(event, ctx) {
+  ctx.transact((tx) => {
+    tx.update('counts', { pk: 'applied' }, { add: { count: event.records.length } });
+    tx.put('counts', { pk: 'guard' }, {}, { condition: { item: 'present' } });
+  });
+}`;
+    await deployments.deploy({ name: 'guarded', stream: 'events', code, settings: { startingPosition: 'TRIM_HORIZON', retryBaseDelayMs: 10 } });
+    await put(env.log, 2);
+    await until(() => (deployments.describe('guarded').stats?.errors ?? 0) >= 2, 'two failed invocations');
+    expect(deployments.describe('guarded').lastFailure?.message).toMatch(/condition/i);
+    expect(env.tables().get('counts', { pk: 'applied' })).toBeUndefined();
   });
 
   it('refuses a module that does not load, a taken name and bad settings, storing nothing', async () => {
@@ -192,7 +221,7 @@ describe('FunctionDeployments', () => {
     notify.createTopic('greetings', { kind: 'inbox' });
     notify.subscribe('greetings', { protocol: 'inbox', customerId: 'C1' });
     notify.start();
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     const deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs: new FunctionLogs(), onCommit: () => notify.wake() });
     await deployments.open();
     cleanups.push(async () => {

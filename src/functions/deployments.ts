@@ -86,6 +86,11 @@ export interface FunctionDeploymentsOptions {
   readonly logs: FunctionLogs;
   /** Called after a handler committed on its worker's connection: notifications may be waiting. */
   readonly onCommit?: () => void;
+  /**
+   * Set on a node of a cluster (its name): deploying, updating and resuming are refused there, and stored
+   * definitions do not start, since a worker commits to this node's own tables file.
+   */
+  readonly clusterNode?: string;
   readonly logger?: Logger;
   readonly now?: () => number;
 }
@@ -131,6 +136,7 @@ export class FunctionDeployments {
 
   deploy(request: DeployRequest, source: FunctionSource = 'api'): Promise<FunctionInfo> {
     return this.#serial(async () => {
+      this.#refuseOnCluster(request.name);
       assertFunctionName(request.name);
       if (typeof request.stream !== 'string' || request.stream === '') throw invalid('stream must name a stream', 'stream');
       const settings = checkFunctionSettings(request.name, request.stream, request.settings ?? {});
@@ -159,6 +165,7 @@ export class FunctionDeployments {
   update(name: string, request: UpdateRequest, source?: FunctionSource): Promise<FunctionInfo> {
     return this.#serial(async () => {
       const live = this.#get(name);
+      this.#refuseOnCluster(name);
       const old = live.definition;
       const merged: Record<string, unknown> = { ...old.settings };
       for (const [k, v] of Object.entries(request.settings ?? {})) {
@@ -200,6 +207,7 @@ export class FunctionDeployments {
   resume(name: string): Promise<FunctionInfo> {
     return this.#serial(async () => {
       const live = this.#get(name);
+      this.#refuseOnCluster(name);
       live.definition = { ...live.definition, paused: false, updatedAt: this.#now() };
       if (!live.pool) await this.#start(live);
       await this.#writeDefinitions();
@@ -276,6 +284,16 @@ export class FunctionDeployments {
     return run;
   }
 
+  #refuseOnCluster(name: string): void {
+    const node = this.#options.clusterNode;
+    if (node === undefined) return;
+    throw new TollstreamError(
+      'FUNCTION_NOT_ON_CLUSTER',
+      `function '${name}': deployed functions do not run on a node of a cluster yet (this is node '${node}'): their workers commit to the node's own tables file, so their state would not be shared`,
+      { context: { function: name, node } },
+    );
+  }
+
   #get(name: string): Live {
     const live = this.#live.get(name);
     if (!live) throw new TollstreamError('NOT_FOUND', `function '${name}' does not exist; 'tollstream functions list' lists them`, { context: { function: name } });
@@ -328,6 +346,7 @@ export class FunctionDeployments {
     const { definition } = live;
     const pool = this.#pool(definition);
     try {
+      this.#refuseOnCluster(definition.name);
       await this.#verifyCode(definition);
       await pool.probe();
       await this.#options.runtime.start({ ...mappingSettings(definition.settings), name: definition.name, stream: definition.stream, handler: pool.handler });

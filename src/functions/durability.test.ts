@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openNotify } from '../notify/index.ts';
-import { openTables, type Tables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../tables/index.ts';
 import { tablesInternals } from '../tables/internal.ts';
 import { FunctionsRuntime, type FunctionHandler } from './index.ts';
 
@@ -78,7 +78,7 @@ describe('function commits and the disk flush', () => {
     const tables = openDb('tables.db');
     openNotify({ tables }).createTopic('alerts');
     const stats = tablesInternals(tables).stats;
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start(mapping);
 
     const quiet = { ...stats };
@@ -97,7 +97,7 @@ describe('function commits and the disk flush', () => {
   it('redoes commits a power loss rolled back from the log, ending with the same state and no double count', async () => {
     const { dir, log, openDb } = await setup();
     let tables = openDb('tables.db');
-    let runtime = new FunctionsRuntime({ log, tables });
+    let runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start(mapping);
     for (let n = 0; n < 3; n++) await put(log, keys.map((key) => ({ key, n })));
     await until(() => total(tables, keys) === 12, 'the first records');
@@ -107,7 +107,7 @@ describe('function commits and the disk flush', () => {
     fs.copyFileSync(path.join(dir, 'tables.db'), path.join(dir, 'before-loss.db'));
 
     tables = openDb('tables.db');
-    runtime = new FunctionsRuntime({ log, tables });
+    runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start(mapping);
     for (let n = 3; n < 6; n++) await put(log, keys.map((key) => ({ key, n })));
     await until(() => total(tables, keys) === 24, 'the later records');
@@ -116,7 +116,7 @@ describe('function commits and the disk flush', () => {
 
     const restored = openDb('before-loss.db');
     expect(total(restored, keys)).toBe(12);
-    runtime = new FunctionsRuntime({ log, tables: restored });
+    runtime = new FunctionsRuntime({ log, store: sqliteTableStore(restored) });
     await runtime.start(mapping);
     await until(() => total(restored, keys) >= 24, 'the rolled-back records delivered again');
     const redelivered = runtime.stats()[0]!;

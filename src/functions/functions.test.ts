@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
-import { openTables, type Tables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../tables/index.ts';
 import { FunctionsRuntime, type FunctionEvent, type FunctionHandler } from './index.ts';
 
 const encoder = new TextEncoder();
@@ -61,7 +61,7 @@ describe('FunctionsRuntime', () => {
     const { log, tables } = await setup();
     const seen = new Map<string, number[]>();
     let largest = 0;
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     const handler = countingHandler(seen);
     await runtime.start({
       name: 'count', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 7,
@@ -82,13 +82,13 @@ describe('FunctionsRuntime', () => {
     const { log, tables } = await setup();
     const seen = new Map<string, number[]>();
     const keys = ['k1', 'k2', 'k3'];
-    const first = new FunctionsRuntime({ log, tables });
+    const first = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await first.start({ name: 'count', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 5, handler: countingHandler(seen) });
     for (let round = 0; round < 5; round++) await put(log, keys.map((key) => ({ key, n: round })));
     await until(() => total(tables, keys) >= 6, 'some records');
     await first.stop();
     for (let round = 5; round < 10; round++) await put(log, keys.map((key) => ({ key, n: round })));
-    const second = new FunctionsRuntime({ log, tables });
+    const second = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await second.start({ name: 'count', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 5, handler: countingHandler(seen) });
     await until(() => total(tables, keys) === 30, 'all 30 records');
     await second.stop();
@@ -98,13 +98,13 @@ describe('FunctionsRuntime', () => {
 
   it('commits the shard checkpoint in the same transaction as the handler effects', async () => {
     const { log, tables } = await setup(1);
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     const seenAtCommit: (string | undefined)[] = [];
     await runtime.start({
       name: 'count', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 100,
-      handler: (event, ctx) => {
-        ctx.transact((tx) => {
-          for (const r of event.records) tx.update('counts', { pk: r.partitionKey }, { add: { count: 1 } });
+      handler: async (event, ctx) => {
+        await ctx.transact(async (tx) => {
+          for (const r of event.records) await tx.update('counts', { pk: r.partitionKey }, { add: { count: 1 } });
         });
         // Right after the handler's commit, before the runtime's own bookkeeping: a crash here must not re-read the batch.
         seenAtCommit.push(tables.getCheckpoint('function:count', 'events', 'shardId-000000000000')?.sequenceNumber);
@@ -121,7 +121,7 @@ describe('FunctionsRuntime', () => {
   it('does not apply a batch twice when the handler committed and then failed', async () => {
     const { log, tables } = await setup(1);
     let calls = 0;
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({
       name: 'flaky', stream: 'events', startingPosition: 'TRIM_HORIZON', retryBaseDelayMs: 5,
       handler: (event, ctx) => {
@@ -140,11 +140,36 @@ describe('FunctionsRuntime', () => {
     expect(calls).toBe(1);
   });
 
+  it('retries a batch whose transact failed, also when the handler neither awaited it nor saw the error', async () => {
+    const { log, tables } = await setup(1);
+    let calls = 0;
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
+    await runtime.start({
+      name: 'unawaited', stream: 'events', startingPosition: 'TRIM_HORIZON', retryBaseDelayMs: 5,
+      handler: (event, ctx) => {
+        calls++;
+        const first = calls === 1;
+        // Not awaited: the handler returns before its commit has even begun.
+        void ctx.transact(async (tx) => {
+          for (const r of event.records) await tx.update('counts', { pk: r.partitionKey }, { add: { count: 1 } });
+          if (first) throw new Error('the commit failed');
+        });
+      },
+    });
+    await put(log, [{ key: 'u', n: 1 }]);
+    await until(() => runtime.stats()[0]!.recordsProcessed >= 1, 'the batch');
+    const stats = runtime.stats()[0]!;
+    await runtime.stop();
+    expect(calls).toBe(2);
+    expect(stats.errors).toBe(1);
+    expect(tables.get('counts', { pk: 'u' })?.value.count).toBe(1);
+  });
+
   it('retries from the first failed record reported by the handler', async () => {
     const { log, tables } = await setup(1);
     const deliveries: number[][] = [];
     let failedOnce = false;
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({
       name: 'partial', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 10, retryBaseDelayMs: 5,
       handler: (event) => {
@@ -167,7 +192,7 @@ describe('FunctionsRuntime', () => {
   it('isolates a poison record by bisection and sends only it to the on-failure stream', async () => {
     const { log, tables } = await setup(1);
     const done: number[] = [];
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({
       name: 'poison', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 8,
       maximumRetryAttempts: 1, bisectBatchOnFunctionError: true, retryBaseDelayMs: 1, onFailure: { stream: 'failures' },
@@ -196,7 +221,7 @@ describe('FunctionsRuntime', () => {
     let concurrent = 0;
     let maxConcurrent = 0;
     const counting = countingHandler(seen);
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({
       name: 'parallel', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 50, parallelizationFactor: 4,
       handler: async (e, c) => {
@@ -222,7 +247,7 @@ describe('FunctionsRuntime', () => {
     for (let round = 0; round < 3; round++) await put(log, keys.map((key) => ({ key, n: round })));
     await log.updateShardCount('events', 2);
     for (let round = 3; round < 6; round++) await put(log, keys.map((key) => ({ key, n: round })));
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({ name: 'reshard', stream: 'events', startingPosition: 'TRIM_HORIZON', handler: countingHandler(seen) });
     await until(() => total(tables, keys) === 24, 'all 24 records');
     await runtime.stop();
@@ -246,7 +271,7 @@ describe('FunctionsRuntime', () => {
     for (const shard of [low!, high!, merged.shards[merged.shards.length - 1]!]) {
       expect((await log.read('events', shard.shardId, { type: 'TRIM_HORIZON' })).records.length).toBeGreaterThan(0);
     }
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({ name: 'split-merge', stream: 'events', startingPosition: 'TRIM_HORIZON', handler: countingHandler(seen) });
     await until(() => total(tables, keys) === 48, 'all 48 records');
     await runtime.stop();
@@ -255,7 +280,7 @@ describe('FunctionsRuntime', () => {
 
   it('names the setting that is wrong', async () => {
     const { log, tables } = await setup(1);
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await expect(runtime.start({ name: 'bad', stream: 'events', batchSize: 0, handler: () => {} })).rejects.toThrow(/batchSize must be an integer from 1 to 10000/);
     await expect(runtime.start({ name: 'bad', stream: 'nope', handler: () => {} })).rejects.toMatchObject({ code: 'STREAM_NOT_FOUND' });
   });

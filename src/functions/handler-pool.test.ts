@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
-import { openTables, type Tables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../tables/index.ts';
 import { HandlerPool, type HandlerLogLine } from './handler-pool.ts';
 import { FunctionsRuntime, type MappingStats } from './index.ts';
 
@@ -33,7 +33,7 @@ async function setup() {
   const tables = openTables({ path: tablesPath });
   tables.createTable('counts', { ifNotExists: true });
   await log.createStream('events', { shardCount: 2 });
-  const runtime = new FunctionsRuntime({ log, tables });
+  const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
   const pools: HandlerPool[] = [];
   cleanups.push(async () => {
     await runtime.stop();

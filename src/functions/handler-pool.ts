@@ -175,7 +175,7 @@ export class HandlerPool {
     } catch (err) {
       // Stopped without a word: wait until the thread is gone (it commits nothing more), then ask the store.
       await this.#terminate(worker, err as Error);
-      if (checkpoints.settleFromStore() !== undefined) this.#options.onCommit();
+      if ((await checkpoints.settleFromStore()) !== undefined) this.#options.onCommit();
       throw err;
     } finally {
       clearTimeout(timer);

@@ -2,7 +2,8 @@
  * Inside a deployed function's worker thread: loads the user's handler module and runs one invocation at a
  * time. The worker has its own connection to the tables database (WAL: the server's connection sees each
  * commit as soon as it is made), so `transact` commits the handler's writes, its notifications (`tx.publish`
- * writes the outbox row) and the mapping's checkpoints in one SQLite transaction here, exactly as in the server.
+ * writes the outbox row) and the mapping's checkpoints in one SQLite transaction here, through the same
+ * asynchronous door (`sqliteTableStore`) and `commitThrough` as in the server.
  * The server's notification dispatcher is woken when the invocation reports its commit.
  */
 import { pathToFileURL } from 'node:url';
@@ -10,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger, LogLevel } from '../core/logger.ts';
 import { openNotify } from '../notify/index.ts';
-import { openTables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type StoreTx, type TableStore } from '../tables/index.ts';
 import { toWireError, type HandlerThreadData, type InvokeMessage, type ThreadMessage } from './protocol.ts';
 import { commitThrough, toFunctionRecord } from './invocation.ts';
 import type { FunctionContext, FunctionHandler, HandlerResult } from './types.ts';
@@ -66,10 +67,12 @@ function createDeclaredTables(declared: unknown): void {
 
 let handler!: FunctionHandler;
 let tables!: ReturnType<typeof openTables>;
+let store!: TableStore;
 try {
   tables = openTables({ path: data.tablesPath });
   // Adds tx.publish to this connection's transactions; the dispatcher runs in the server, never here.
   openNotify({ tables });
+  store = sqliteTableStore(tables);
   handler = await loadHandler();
   post({ type: 'ready' });
 } catch (err) {
@@ -82,27 +85,72 @@ port.on('message', (message: InvokeMessage) => {
   void invoke(message);
 });
 
+const TX_METHODS = ['get', 'put', 'delete', 'update', 'query', 'scan', 'getCheckpoint', 'listCheckpoints', 'setCheckpoint', 'transaction', 'publish'] as const;
+
+/** A promise that remembers whether anyone asked for its outcome (an `await` or `then` does). */
+class Watched<T> extends Promise<T> {
+  observed = false;
+  override then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/**
+ * Runs a deployed handler's transaction function. Handlers written while `transact` was synchronous call `tx`
+ * without awaiting it: a call that fails there must still fail the transaction (and roll back the others), as
+ * it did when it threw. A failure the function awaited is its own to handle (it may catch it and go on).
+ */
+async function runWatched<T>(tx: StoreTx, fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
+  const calls: { promise: Watched<unknown>; failure?: { error: unknown } }[] = [];
+  const watched: Record<string, unknown> = {};
+  for (const name of TX_METHODS) {
+    const method = tx[name] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+    if (typeof method !== 'function') continue;
+    watched[name] = (...args: unknown[]) => {
+      const call: (typeof calls)[number] = { promise: new Watched((resolve, reject) => method.apply(tx, args).then(resolve, (error: unknown) => { call.failure = { error }; reject(error); })) };
+      // Marked handled for the process, so that the check below, not an unhandled rejection, decides.
+      Promise.prototype.then.call(call.promise, undefined, () => undefined);
+      calls.push(call);
+      return call.promise;
+    };
+  }
+  const out = await fn(watched as unknown as StoreTx);
+  await Promise.allSettled(calls.map((c) => Promise.prototype.then.call(c.promise, undefined, () => undefined)));
+  const unnoticed = calls.find((c) => c.failure !== undefined && !c.promise.observed);
+  if (unnoticed) throw unnoticed.failure!.error;
+  return out;
+}
+
 async function invoke(m: InvokeMessage): Promise<void> {
   const records = m.records.map((r) => toFunctionRecord(m.stream, m.shardId, r));
   let committedThrough: string | undefined;
+  let commit: Promise<unknown> | undefined;
   const context: FunctionContext = {
     mapping: m.mapping,
     attempt: m.attempt,
     logger,
-    tables,
+    tables: store,
     transact(fn, options) {
-      if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
+      if (commit !== undefined) return Promise.reject(new Error('transact may be called once per invocation'));
       const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-      const result = commitThrough(tables, fn, m.checkpoints, records, through);
-      committedThrough = through;
+      const result = commitThrough(store, (tx) => runWatched(tx, fn), m.checkpoints, records, through).then((out) => {
+        committedThrough = through;
+        return out;
+      });
+      // As in the server (shard-worker.ts): a transact not awaited is waited for, and its failure fails the invocation.
+      commit = result;
+      result.catch(() => undefined);
       return result;
     },
   };
   const through = () => (committedThrough === undefined ? {} : { committedThrough });
   try {
     const result: HandlerResult = await handler({ mapping: m.mapping, stream: m.stream, shardId: m.shardId, records }, context);
+    await commit;
     post({ type: 'done', id: m.id, ...through(), ...(result === undefined || result === null ? {} : { result: JSON.parse(JSON.stringify(result)) as HandlerResult }) });
   } catch (err) {
+    await commit?.catch(() => undefined);
     post({ type: 'done', id: m.id, ...through(), error: toWireError(err) });
   }
 }

@@ -4,7 +4,7 @@
  * number writes. Nothing here reads the log, so a worker thread loads only this and the tables.
  */
 import type { StoredRecord } from '../log/index.ts';
-import type { Tables, TableTx, TransactionOptions } from '../tables/index.ts';
+import type { StoreTx, TableStore, TransactionOptions } from '../tables/index.ts';
 import type { FunctionRecord } from './types.ts';
 
 /**
@@ -101,16 +101,25 @@ export interface InvocationCheckpoints {
    * For a handler stopped without a word (timeout, crash): reads the stored lane checkpoints and, if its commit
    * happened before it stopped, reports it as `committed` would. Returns how far it got, or undefined.
    */
-  settleFromStore(): string | undefined;
+  settleFromStore(): Promise<string | undefined>;
 }
 
 export const INVOCATION_CHECKPOINTS = Symbol('invocationCheckpoints');
 
-/** `transact`: runs `fn` in one transaction with the checkpoints of a commit of `records` through `through`. */
-export function commitThrough<T>(tables: Pick<Tables, 'transaction'>, fn: (tx: TableTx) => T, target: CheckpointTarget, records: readonly Pick<FunctionRecord, 'sequenceNumber' | 'partitionKey'>[], through: string): T {
-  return tables.transaction((tx) => {
-    const out = fn(tx);
-    for (const w of checkpointWrites(target, records, through)) tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
+/**
+ * `transact`: runs `fn` in one transaction with the checkpoints of a commit of `records` through `through`.
+ * On PostgreSQL a serialization conflict runs the whole function again, checkpoints included.
+ */
+export function commitThrough<T>(
+  store: Pick<TableStore, 'transaction'>,
+  fn: (tx: StoreTx) => Promise<T> | T,
+  target: CheckpointTarget,
+  records: readonly Pick<FunctionRecord, 'sequenceNumber' | 'partitionKey'>[],
+  through: string,
+): Promise<T> {
+  return store.transaction(async (tx) => {
+    const out = await fn(tx);
+    for (const w of checkpointWrites(target, records, through)) await tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
     return out;
   }, RELAXED);
 }

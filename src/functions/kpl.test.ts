@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aggregateWithBadDigest, encodeAggregate } from '../../test/support/kpl-aggregate.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
-import { openTables } from '../tables/index.ts';
+import { openTables, sqliteTableStore } from '../tables/index.ts';
 import { FunctionsRuntime, type FunctionHandler } from './index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -61,14 +61,14 @@ describe('functions on KPL aggregated records', () => {
   it('hands each user record to the handler once, with its own partition key and sub-sequence number, across a restart', async () => {
     const { log, tables, seen, seenOne } = await setup();
     const seenCount = () => seen().length;
-    const first = new FunctionsRuntime({ log, tables });
+    const first = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     // batchSize counts Kinesis records: one aggregate (5 user records) per invocation.
     await first.start({ name: 'rec', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 1, handler: recording });
     await putAggregates(log, 0, 6, 5);
     await until(() => seenCount() >= 10, 'some user records');
     await first.stop();
     await putAggregates(log, 6, 10, 5);
-    const second = new FunctionsRuntime({ log, tables });
+    const second = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await second.start({ name: 'rec', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 3, handler: recording });
     await until(() => seenCount() === 50, 'all 50 user records');
     await second.stop();
@@ -90,7 +90,7 @@ describe('functions on KPL aggregated records', () => {
     await putAggregates(log, 0, 1, 4);
     await log.append('events', [{ partitionKey: 'broken', data: aggregateWithBadDigest([{ partitionKey: 'x', data: '{"id":"lost"}' }]) }]);
     await putAggregates(log, 1, 2, 4);
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({ name: 'rec', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 10, handler: recording, onFailure: { stream: 'failures' } });
     await until(() => seen().length === 8, 'the 8 good user records');
     const shard = (await log.describeStream('failures')).shards[0]!.shardId;
@@ -114,7 +114,7 @@ describe('functions on KPL aggregated records', () => {
       await log.append('events', [{ partitionKey: `outer-${a}`, data: encodeAggregate(users) }]);
     }
     const done: string[] = [];
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     await runtime.start({
       name: 'poison', stream: 'events', startingPosition: 'TRIM_HORIZON', batchSize: 4,
       maximumRetryAttempts: 0, bisectBatchOnFunctionError: true, retryBaseDelayMs: 1, onFailure: { stream: 'failures' },

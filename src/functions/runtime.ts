@@ -5,14 +5,15 @@
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ShardDescription, StreamLog } from '../log/index.ts';
-import type { Tables } from '../tables/index.ts';
+import type { TableStore } from '../tables/index.ts';
 import { resolveMapping, type ResolvedMapping } from './mapping.ts';
 import { consumerName, runShard } from './shard-worker.ts';
 import type { EventSourceMapping, MappingStats, ShardLag } from './types.ts';
 
 export interface FunctionsRuntimeOptions {
   readonly log: StreamLog;
-  readonly tables: Tables;
+  /** Where handlers' transactions and the mappings' checkpoints commit (SQLite through `sqliteTableStore`, or PostgreSQL). */
+  readonly store: TableStore;
   readonly logger?: Logger;
   readonly now?: () => number;
 }
@@ -92,7 +93,7 @@ export class FunctionsRuntime {
    * timestamp start has no position before its first record). Empty when the log cannot count records cheaply.
    */
   async lag(): Promise<ShardLag[]> {
-    const { log, tables } = this.options;
+    const { log, store } = this.options;
     if (!log.recordsAfter) return [];
     const out: ShardLag[] = [];
     for (const mapping of this.known.values()) {
@@ -104,7 +105,7 @@ export class FunctionsRuntime {
         throw err;
       }
       for (const shard of shards) {
-        const checkpoint = tables.getCheckpoint(consumerName(mapping.name), mapping.stream, shard.shardId)?.sequenceNumber;
+        const checkpoint = (await store.getCheckpoint(consumerName(mapping.name), mapping.stream, shard.shardId))?.sequenceNumber;
         if (checkpoint === undefined && mapping.startingPosition !== 'TRIM_HORIZON') continue;
         out.push({ mapping: mapping.name, stream: mapping.stream, shardId: shard.shardId, records: log.recordsAfter(mapping.stream, shard.shardId, checkpoint) });
       }
@@ -131,7 +132,7 @@ export class FunctionsRuntime {
     const worker = (async () => {
       const finished = await Promise.all(parents);
       if (!finished.every(Boolean) || signal.aborted) return false;
-      const deps = { log: this.options.log, tables: this.options.tables, logger: this.logger.child({ mapping: run.mapping.name, shardId: shard.shardId }), mapping: run.mapping, stats: run.stats, signal, now: this.now };
+      const deps = { log: this.options.log, store: this.options.store, logger: this.logger.child({ mapping: run.mapping.name, shardId: shard.shardId }), mapping: run.mapping, stats: run.stats, signal, now: this.now };
       const done = await runShard(deps, shard.shardId, shard.endingSequenceNumber);
       if (done && !signal.aborted) {
         // A closed shard has children: look them up (they may be newer than our last look) and start them.

@@ -11,7 +11,7 @@
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
-import type { Tables, TableTx } from '../tables/index.ts';
+import type { StoreTx, TableStore } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
 import { commitThrough, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, RELAXED, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
@@ -19,7 +19,8 @@ import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } fro
 
 export interface ShardWorkerDeps {
   readonly log: StreamLog;
-  readonly tables: Tables;
+  /** Where the handlers' transactions and the mapping's checkpoints commit. */
+  readonly store: TableStore;
   readonly logger: Logger;
   readonly mapping: ResolvedMapping;
   readonly stats: MappingStats;
@@ -34,13 +35,13 @@ export function consumerName(mapping: string): string {
 
 /** Processes the shard until it ends (a closed shard read to its end) or `signal` aborts. Returns true when the shard is finished. */
 export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSequenceNumber: string | undefined): Promise<boolean> {
-  const { log, tables, mapping, signal } = deps;
+  const { log, store, mapping, signal } = deps;
   const consumer = consumerName(mapping.name);
-  const shardCheckpoint = tables.getCheckpoint(consumer, mapping.stream, shardId)?.sequenceNumber;
+  const shardCheckpoint = (await store.getCheckpoint(consumer, mapping.stream, shardId))?.sequenceNumber;
   if (endingSequenceNumber !== undefined && shardCheckpoint !== undefined && shardCheckpoint >= endingSequenceNumber) return true;
 
   const laneCheckpoints: (string | undefined)[] = [];
-  for (let v = 0; v < VIRTUAL_LANES; v++) laneCheckpoints.push(tables.getCheckpoint(consumer, mapping.stream, `${shardId}/${v}`)?.sequenceNumber);
+  for (let v = 0; v < VIRTUAL_LANES; v++) laneCheckpoints.push((await store.getCheckpoint(consumer, mapping.stream, `${shardId}/${v}`))?.sequenceNumber);
 
   const from: StartPosition =
     shardCheckpoint !== undefined
@@ -79,11 +80,11 @@ export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSeq
         const shardCheckpointed = await processBatch(deps, shardId, batch, laneCheckpoints);
         if (signal.aborted) break;
         const last = batch[batch.length - 1]!;
-        if (!shardCheckpointed) tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber), RELAXED);
+        if (!shardCheckpointed) await store.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber), RELAXED);
         deps.stats.iteratorAgeMs = Math.max(0, deps.now() - last.arrivalTime);
       } else if (ended) {
         if (endingSequenceNumber !== undefined) {
-          tables.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, endingSequenceNumber), RELAXED);
+          await store.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, endingSequenceNumber), RELAXED);
         }
         return true;
       }
@@ -170,10 +171,10 @@ interface ShardCheckpoint {
 
 
 /** Commits lane checkpoints for `records` (those up to `through`) inside `tx`. */
-function checkpointLanes(deps: ShardWorkerDeps, tx: TableTx, shardId: string, records: readonly FunctionRecord[], through: string, laneCheckpoints: (string | undefined)[]): () => void {
+async function checkpointLanes(deps: ShardWorkerDeps, tx: StoreTx, shardId: string, records: readonly FunctionRecord[], through: string, laneCheckpoints: (string | undefined)[]): Promise<() => void> {
   const lanes = laneCheckpointWrites(records, through);
   const consumer = consumerName(deps.mapping.name);
-  for (const { lane, sequenceNumber } of lanes) tx.setCheckpoint(consumer, deps.mapping.stream, `${shardId}/${lane}`, sequenceNumber);
+  for (const { lane, sequenceNumber } of lanes) await tx.setCheckpoint(consumer, deps.mapping.stream, `${shardId}/${lane}`, sequenceNumber);
   // The in-memory copy changes only once the transaction has committed.
   return () => {
     for (const { lane, sequenceNumber } of lanes) laneCheckpoints[lane] = sequenceNumber;
@@ -194,7 +195,7 @@ async function deliver(
   laneCheckpoints: (string | undefined)[],
   shard?: ShardCheckpoint,
 ): Promise<void> {
-  const { mapping, stats, tables, signal } = deps;
+  const { mapping, stats, store, signal } = deps;
   let records = initial;
   let attempt = firstAttempt;
   while (records.length > 0 && !signal.aborted) {
@@ -204,6 +205,8 @@ async function deliver(
       return;
     }
     let committedThrough: string | undefined;
+    /** The handler's `transact` once called, settled or not: the batch is counted only once it has settled. */
+    let commit: Promise<unknown> | undefined;
     const consumer = consumerName(mapping.name);
     const checkpoints: InvocationCheckpoints = {
       target: { consumer, stream: mapping.stream, shardId, ...(shard?.at === undefined ? {} : { shardAt: shard.at }) },
@@ -212,11 +215,11 @@ async function deliver(
         if (shard?.at !== undefined && through === shard.at) shard.committed = true;
         committedThrough = through;
       },
-      settleFromStore() {
+      async settleFromStore() {
         // Lanes whose stored checkpoint moved past what this invocation started from: its commit happened.
         let through: string | undefined;
         for (const r of records) {
-          const stored = tables.getCheckpoint(consumer, mapping.stream, `${shardId}/${laneOf(r.partitionKey)}`)?.sequenceNumber;
+          const stored = (await store.getCheckpoint(consumer, mapping.stream, `${shardId}/${laneOf(r.partitionKey)}`))?.sequenceNumber;
           const before = laneCheckpoints[laneOf(r.partitionKey)];
           if (stored !== undefined && stored >= r.sequenceNumber && (before === undefined || stored > before)) through = maxSeq(through, r.sequenceNumber);
         }
@@ -228,12 +231,17 @@ async function deliver(
       mapping: mapping.name,
       attempt,
       logger: deps.logger,
-      tables,
+      tables: store,
       transact: (fn, options) => {
-        if (committedThrough !== undefined) throw new Error('transact may be called once per invocation');
+        if (commit !== undefined) return Promise.reject(new Error('transact may be called once per invocation'));
         const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-        const result = commitThrough(tables, fn, checkpoints.target, records, through);
-        checkpoints.committed(through);
+        const result = commitThrough(store, fn, checkpoints.target, records, through).then((out) => {
+          checkpoints.committed(through);
+          return out;
+        });
+        // Observed here, so a handler that does not await it leaves no unhandled rejection; its failure still counts.
+        commit = result;
+        result.catch(() => undefined);
         return result;
       },
       [INVOCATION_CHECKPOINTS]: checkpoints,
@@ -243,20 +251,21 @@ async function deliver(
     let error: unknown;
     try {
       const result: HandlerResult = await mapping.handler({ mapping: mapping.name, stream: mapping.stream, shardId, records }, context);
+      // A transact the handler did not await, or whose failure it swallowed: the batch is done only if it committed.
+      await commit;
       failedAt = firstFailure(result, records);
     } catch (err) {
       error = err;
       failedAt = records[0]!.sequenceNumber;
       stats.lastFailure = { at: deps.now(), message: err instanceof Error ? err.message : String(err), ...(err instanceof TollstreamError ? { code: err.code } : {}) };
     }
+    // A handler may throw with its transact still under way: what it commits counts, so wait for it.
+    if (commit !== undefined) await commit.catch(() => undefined);
     if (error === undefined && failedAt !== undefined) stats.lastFailure = { at: deps.now(), message: `batch item failure at ${failedAt}` };
     // Whatever the handler committed is done; whatever before the first failure succeeded is done too.
     const doneThrough = maxSeq(committedThrough, failedAt === undefined ? records[records.length - 1]!.sequenceNumber : previousSeq(records, failedAt));
     if (doneThrough !== undefined && doneThrough !== committedThrough) {
-      let apply: () => void = () => {};
-      tables.transaction((tx) => {
-        apply = checkpointLanes(deps, tx, shardId, records, doneThrough, laneCheckpoints);
-      }, RELAXED);
+      const apply = await store.transaction((tx) => checkpointLanes(deps, tx, shardId, records, doneThrough, laneCheckpoints), RELAXED);
       apply();
     }
     const remaining = doneThrough === undefined ? records : records.filter((r) => r.sequenceNumber > doneThrough);
@@ -361,10 +370,7 @@ async function giveUp(deps: ShardWorkerDeps, shardId: string, records: readonly 
     ]);
   }
   deps.logger.error('function gave up on records', { ...details, onFailure: mapping.onFailure?.stream ?? 'none (records skipped)' });
-  let apply: () => void = () => {};
-  deps.tables.transaction((tx) => {
-    apply = checkpointLanes(deps, tx, shardId, records, last.sequenceNumber, laneCheckpoints);
-  }, RELAXED);
+  const apply = await deps.store.transaction((tx) => checkpointLanes(deps, tx, shardId, records, last.sequenceNumber, laneCheckpoints), RELAXED);
   apply();
   stats.recordsSentToOnFailure += records.length;
 }

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../core/logger.ts';
 import type { StoredRecord } from '../log/index.ts';
-import type { TableOps, TableTx } from '../tables/index.ts';
+import type { StoreOps, StoreTx } from '../tables/index.ts';
 
 /** One record as a handler sees it. */
 export interface FunctionRecord {
@@ -53,13 +53,19 @@ export interface FunctionContext {
   readonly attempt: number;
   readonly logger: Logger;
   /** Reads of tables (writes go through `transact`). */
-  readonly tables: TableOps;
+  readonly tables: StoreOps;
   /**
    * Runs `fn` as one table transaction that also moves this mapping's checkpoint past the batch (or to
    * `through`). A batch delivered again after a crash is then recognized and skipped: its table writes and
-   * notifications happen exactly once. Call it at most once per invocation, after any async work.
+   * notifications happen exactly once. Call it at most once per invocation, after any async work, and await
+   * it. `fn` may be async, but should await only `tx` calls: it holds the transaction open while it waits.
+   *
+   * On PostgreSQL `fn` runs again from the start when the server reports a serialization conflict, so it
+   * must have no effect outside `tx` (keep counters and appends outside, before or after `transact`). If the
+   * commit fails, the invocation fails (and is retried), whatever the handler returns; the runtime waits for
+   * a `transact` the handler did not await before it counts the batch.
    */
-  transact<T>(fn: (tx: TableTx) => T, options?: TransactOptions): T;
+  transact<T>(fn: (tx: StoreTx) => Promise<T> | T, options?: TransactOptions): Promise<T>;
 }
 
 export type FunctionHandler = (event: FunctionEvent, context: FunctionContext) => HandlerResult | Promise<HandlerResult>;

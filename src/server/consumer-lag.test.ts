@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FunctionsRuntime, type FunctionHandler } from '../functions/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { Registry } from '../metrics/index.ts';
-import { openTables } from '../tables/index.ts';
+import { openTables, sqliteTableStore } from '../tables/index.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { snapshot } from './metrics-history.ts';
 
@@ -25,7 +25,7 @@ async function setup() {
   const log = await openEmbeddedLog({ dir: path.join(dir, 'streams'), fsync: 'always' });
   const tables = openTables({ path: path.join(dir, 'tables.db') });
   await log.createStream('tolls', { shardCount: 2 });
-  const runtime = new FunctionsRuntime({ log, tables });
+  const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
   const registry = new Registry();
   registerConsumerMetrics(registry).addFunctions(runtime);
   cleanups.push(async () => {

@@ -10,7 +10,7 @@ import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } fr
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import { openNotify, type MirrorOptions, type Notify, type NotifyOptions } from '../notify/index.ts';
-import { openTables, type Tables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../tables/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 export interface FunctionsState {
@@ -41,7 +41,7 @@ export function openFunctionsState(
   const notify = openNotify({ tables, logger, ...deps.notifyOptions, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
   undo.unshift(() => notify.stop());
   const logs = new FunctionLogs();
-  const functions = new FunctionsRuntime({ log, tables, logger: logs.capture(logger.child({ component: 'functions' })) });
+  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), logger: logs.capture(logger.child({ component: 'functions' })) });
   undo.unshift(() => functions.stop());
   // Counted in /metrics with every other runtime's functions; its dead letters are listed as the store `functions`.
   deps.consumers.addFunctions(functions);
@@ -63,6 +63,7 @@ export async function startDeployedFunctions(
     runtime: state.functions,
     logs: state.logs,
     onCommit: () => state.notify.wake(),
+    ...(config.cluster ? { clusterNode: config.cluster.nodeName } : {}),
     logger,
   });
   undo.unshift(() => deployments.close());

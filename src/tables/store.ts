@@ -8,10 +8,21 @@ import { TollstreamError } from '../core/errors.ts';
 /** Which stores' transaction functions the current async context runs inside. */
 const inside = new AsyncLocalStorage<ReadonlySet<object>>();
 
-/** Runs `fn` marked as inside a transaction of `store`. */
-export function withinTransaction<T>(store: object, fn: () => Promise<T>): Promise<T> {
+/** Transaction functions running now, over every store. */
+let running = 0;
+
+/**
+ * Runs `fn` marked as inside a transaction of `store`. While any AsyncLocalStorage is on, every promise of
+ * the process pays for carrying its context, so it is switched off whenever no transaction function runs.
+ */
+export async function withinTransaction<T>(store: object, fn: () => Promise<T>): Promise<T> {
   const outer = inside.getStore();
-  return inside.run(new Set(outer ? [...outer, store] : [store]), fn);
+  running++;
+  try {
+    return await inside.run(new Set(outer ? [...outer, store] : [store]), fn);
+  } finally {
+    if (--running === 0) inside.disable();
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { Customers } from './customers.ts';
 import { SpendLedger } from './ledger.ts';
 import { TABLES } from './tables.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
+import { sqliteTableStore } from '../../tables/index.ts';
 
 const NOV_15 = Date.UTC(2026, 10, 15, 12);
 const TOPIC = 'spend-alerts';
@@ -32,7 +33,7 @@ describe('customers', () => {
   });
 
   const spend = (cents: number, at = now, id = `t-${Math.random()}`) =>
-    stores.tables.transaction((tx) => ledger.applySpend(tx, 'C1', at, cents, { kind: 'transaction', transactionId: id }));
+    sqliteTableStore(stores.tables).transaction((tx) => ledger.applySpend(tx, 'C1', at, cents, { kind: 'transaction', transactionId: id }));
 
   it('creates, reads and updates a customer', () => {
     expect(customers.get('C1')).toMatchObject({ id: 'C1', name: 'Ada', email: 'ada@example.com', createdAt: NOV_15 });
@@ -68,7 +69,7 @@ describe('customers', () => {
   });
 
   it('notifies at once when a threshold is set below the month so far, once per threshold', async () => {
-    spend(5000);
+    await spend(5000);
     expect(customers.setThreshold('C1', 3000)).toEqual({ customerId: 'C1', thresholdCents: 3000, month: '2026-11', monthTotalCents: 5000, breached: true });
     expect(customers.setThreshold('C1', 3000).breached).toBe(true);
     const inbox = await settledInbox(stores.notify, TOPIC, 'C1');
@@ -80,13 +81,13 @@ describe('customers', () => {
 
   it('breaches a raised threshold again, and a lowered one at once', async () => {
     customers.setThreshold('C1', 3000);
-    spend(2000);
-    spend(1500, now, 'crossing-1');
-    spend(9000);
+    await spend(2000);
+    await spend(1500, now, 'crossing-1');
+    await spend(9000);
     expect(customers.setThreshold('C1', 20_000).breached).toBe(false);
-    spend(6000);
-    spend(4000, now, 'crossing-2');
-    spend(100);
+    await spend(6000);
+    await spend(4000, now, 'crossing-2');
+    await spend(100);
     expect(customers.setThreshold('C1', 10_000)).toMatchObject({ breached: true, monthTotalCents: 22_600 });
     const inbox = await settledInbox(stores.notify, TOPIC, 'C1');
     expect(inbox.map((e) => [e.message.threshold_cents, e.message.total_cents, e.message.cause, e.message.transaction_id])).toEqual([
@@ -97,10 +98,10 @@ describe('customers', () => {
   });
 
   it('sends nothing for a threshold above the month, and nothing once cleared', async () => {
-    spend(1000);
+    await spend(1000);
     expect(customers.setThreshold('C1', 1000).breached).toBe(false);
     customers.clearThreshold('C1');
-    spend(5000);
+    await spend(5000);
     expect(customers.get('C1')?.thresholdCents).toBeUndefined();
     expect(await settledInbox(stores.notify, TOPIC, 'C1')).toEqual([]);
     expect(() => customers.setThreshold('C1', 12.5)).toThrow(/whole number of cents/);

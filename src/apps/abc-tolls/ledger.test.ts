@@ -3,6 +3,7 @@ import { Customers } from './customers.ts';
 import { SpendLedger, type SpendEntry } from './ledger.ts';
 import { ensureTables, TABLES } from './tables.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
+import { sqliteTableStore } from '../../tables/index.ts';
 
 const CUSTOMERS = ['C1', 'C2', 'C3', 'C4'];
 
@@ -61,10 +62,10 @@ describe('SpendLedger.applySpendBatch', () => {
     let crossedBatched = 0;
     for (let i = 0; i < all.length; i += 75) {
       const batch = all.slice(i, i + 75);
-      one.tables.transaction((tx) => {
-        for (const e of batch) if (ledger.applySpend(tx, e.customerId, e.eventTimeMs, e.cents, e.source).breachedThresholdCents !== undefined) crossedOneByOne++;
+      await sqliteTableStore(one.tables).transaction(async (tx) => {
+        for (const e of batch) if ((await ledger.applySpend(tx, e.customerId, e.eventTimeMs, e.cents, e.source)).breachedThresholdCents !== undefined) crossedOneByOne++;
       });
-      crossedBatched += batched.tables.transaction((tx) => ledger.applySpendBatch(tx, batch));
+      crossedBatched += await sqliteTableStore(batched.tables).transaction((tx) => ledger.applySpendBatch(tx, batch));
     }
     expect(crossedBatched).toBe(crossedOneByOne);
     expect(crossedOneByOne).toBeGreaterThanOrEqual(4);

@@ -2,9 +2,9 @@
  * The core both spend paths share: add spend to a customer's month and day, and publish a breach
  * notification when the month's total crosses the customer's threshold. It writes only through the
  * transaction it is given, so whoever calls it decides what commits together (a function batch with its
- * checkpoint, a threshold change).
+ * checkpoint, through the asynchronous door `StoreTx` on SQLite or PostgreSQL; a threshold change, on `TableTx`).
  */
-import type { TableTx } from '../../tables/index.ts';
+import type { Item, StoreTx, TableTx } from '../../tables/index.ts';
 import { createCalendar, type Calendar } from './calendar.ts';
 import { TABLES, type CustomerItem, type TotalItem } from './tables.ts';
 
@@ -74,18 +74,18 @@ export class SpendLedger {
    * A crossing is `before <= threshold < after`; the idempotency key makes a repeat of the same crossing
    * (redelivery, or the same threshold set again) a no-op.
    */
-  applySpend(tx: TableTx, customerId: string, eventTimeMs: number, cents: number, source: SpendSource): ApplyResult {
+  async applySpend(tx: StoreTx, customerId: string, eventTimeMs: number, cents: number, source: SpendSource): Promise<ApplyResult> {
     const month = source.kind === 'window' ? (source.month ?? source.day?.slice(0, 7) ?? this.calendar.month(eventTimeMs)) : this.calendar.month(eventTimeMs);
     const count = source.kind === 'window' ? source.transactions : 1;
     const add = { total_cents: cents, transactions: count };
-    const after = (tx.update(TABLES.monthlyTotals, { pk: customerId, sk: month }, { add }).value as unknown as TotalItem).total_cents;
+    const after = ((await tx.update(TABLES.monthlyTotals, { pk: customerId, sk: month }, { add })).value as unknown as TotalItem).total_cents;
     const day = source.kind === 'window' && source.day !== undefined ? source.day : this.calendar.day(eventTimeMs);
-    tx.update(TABLES.dailyTotals, { pk: customerId, sk: day }, { add });
+    await tx.update(TABLES.dailyTotals, { pk: customerId, sk: day }, { add });
     const before = after - cents;
-    const threshold = thresholdIn(tx, customerId);
+    const threshold = thresholdOf(await tx.get(TABLES.customers, { pk: customerId }));
     if (threshold === undefined || !(before <= threshold && after > threshold)) return { month, totalCents: after };
     const message = breachMessage({ customerId, eventTimeMs, cents, source }, month, threshold, after);
-    tx.publish(this.topic, message, { idempotencyKey: breachKey(customerId, month, threshold) });
+    await tx.publish(this.topic, message, { idempotencyKey: breachKey(customerId, month, threshold) });
     return { month, totalCents: after, breachedThresholdCents: threshold };
   }
 
@@ -96,7 +96,7 @@ export class SpendLedger {
    * (customer, day), and one threshold read per customer. Items are written once per batch, so their
    * `version` grows by one per batch instead of per entry. Returns how many entries crossed a threshold.
    */
-  applySpendBatch(tx: TableTx, entries: readonly SpendEntry[]): number {
+  async applySpendBatch(tx: StoreTx, entries: readonly SpendEntry[]): Promise<number> {
     // Grouped by customer id (no key strings built per entry); a customer's few months and days are scanned.
     const customers = new Map<string, CustomerSpend>();
     const monthOf: PeriodSpend[] = new Array(entries.length);
@@ -120,13 +120,13 @@ export class SpendLedger {
     }
     for (const customer of customers.values()) {
       const { customerId } = customer;
-      for (const d of customer.days) tx.update(TABLES.dailyTotals, { pk: customerId, sk: d.period }, { add: { total_cents: d.cents, transactions: d.transactions } });
+      for (const d of customer.days) await tx.update(TABLES.dailyTotals, { pk: customerId, sk: d.period }, { add: { total_cents: d.cents, transactions: d.transactions } });
       for (const m of customer.months) {
         const add = { total_cents: m.cents, transactions: m.transactions };
         // The month's total before this batch; the walk below adds the entries back one by one.
-        m.runningCents = (tx.update(TABLES.monthlyTotals, { pk: customerId, sk: m.period }, { add }).value as unknown as TotalItem).total_cents - m.cents;
+        m.runningCents = ((await tx.update(TABLES.monthlyTotals, { pk: customerId, sk: m.period }, { add })).value as unknown as TotalItem).total_cents - m.cents;
       }
-      customer.thresholdCents = thresholdIn(tx, customerId);
+      customer.thresholdCents = thresholdOf(await tx.get(TABLES.customers, { pk: customerId }));
     }
     // In entry order, as applying them one by one would: each crossing is published when it happens.
     let crossed = 0;
@@ -137,7 +137,7 @@ export class SpendLedger {
       const before = m.runningCents;
       const after = (m.runningCents = before + entry.cents);
       if (threshold === undefined || !(before <= threshold && after > threshold)) continue;
-      tx.publish(this.topic, breachMessage(entry, m.period, threshold, after), { idempotencyKey: breachKey(entry.customerId, m.period, threshold) });
+      await tx.publish(this.topic, breachMessage(entry, m.period, threshold, after), { idempotencyKey: breachKey(entry.customerId, m.period, threshold) });
       crossed++;
     }
     return crossed;
@@ -221,8 +221,12 @@ function breachMessage(entry: SpendEntry, month: string, thresholdCents: number,
 }
 
 export function thresholdIn(tx: Pick<TableTx, 'get'>, customerId: string): number | undefined {
-  const customer = tx.get(TABLES.customers, { pk: customerId })?.value as unknown as CustomerItem | undefined;
-  return customer?.threshold_cents;
+  return thresholdOf(tx.get(TABLES.customers, { pk: customerId }));
+}
+
+/** The threshold of a customer item (undefined without a customer or a threshold). */
+function thresholdOf(customer: Item | undefined): number | undefined {
+  return (customer?.value as unknown as CustomerItem | undefined)?.threshold_cents;
 }
 
 export function monthTotalIn(tx: Pick<TableTx, 'get'>, customerId: string, month: string): number {

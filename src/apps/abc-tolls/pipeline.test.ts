@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FunctionsRuntime } from '../../functions/index.ts';
+import { sqliteTableStore } from '../../tables/index.ts';
 import { Customers } from './customers.ts';
 import { resolveSpendAlertsConfig, startSpendAlerts, type SpendAlertsConfig } from './pipeline.ts';
 import { SpendReader } from './spend.ts';
@@ -83,7 +84,7 @@ describe('spend alerts pipeline', () => {
     expect(appliedBeforeStop).toBeLessThan(plan.oracle.uniqueTransactions);
 
     // A fresh runtime, as after a restart; the rest of the traffic arrives while it runs.
-    const functions = new FunctionsRuntime({ log: stores.log, tables: stores.tables });
+    const functions = new FunctionsRuntime({ log: stores.log, store: sqliteTableStore(stores.tables) });
     alerts = await startSpendAlerts({ ...stores, functions, config: { source: 'transactions', batchSize: 200 } });
     await appendRecords(stores.log, 'toll_transactions', plan.records.slice(half));
     await waitFor('the pipeline to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions'));
@@ -128,7 +129,7 @@ describe('spend alerts pipeline', () => {
       const first = await stores.log.read('toll_transactions', shard.shardId, { type: 'TRIM_HORIZON' }, { maxRecords: 1 });
       stores.tables.transaction((tx) => tx.setCheckpoint(consumer, 'toll_transactions', shard.shardId, first.records[0]!.sequenceNumber));
     }
-    const functions = new FunctionsRuntime({ log: stores.log, tables: stores.tables });
+    const functions = new FunctionsRuntime({ log: stores.log, store: sqliteTableStore(stores.tables) });
     await startSpendAlerts({ ...stores, functions, config: { source: 'transactions', batchSize: 100 } });
     await waitFor('the redelivery to finish', () => caughtUp(stores, MAPPING, 'toll_transactions'));
     const stats = functions.stats()[0]!;

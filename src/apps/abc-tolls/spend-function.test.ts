@@ -6,6 +6,7 @@ import { Customers } from './customers.ts';
 import { transactionsHandler, validateWindow, windowsHandler, type SpendPathStats } from './spend-function.ts';
 import { ensureTables, TABLES } from './tables.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
+import { sqliteTableStore } from '../../tables/index.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -55,10 +56,10 @@ describe('transactionsHandler', () => {
       mapping: 'm',
       attempt: 1,
       logger: silentLogger,
-      tables: stores.tables,
+      tables: sqliteTableStore(stores.tables),
       transact: (fn) =>
-        stores.tables.transaction((t) => {
-          const out = fn(t);
+        sqliteTableStore(stores.tables).transaction(async (t) => {
+          const out = await fn(t);
           if (crash) throw new Error('crashed before the commit');
           return out;
         }),
@@ -117,7 +118,7 @@ describe('windowsHandler', () => {
       shardId: 'shardId-000000000000',
       records: rows.map((r, i) => record(String(200 + i), JSON.stringify(r), 'customer_spend')),
     };
-    const context: FunctionContext = { mapping: 'm', attempt: 1, logger: silentLogger, tables: stores.tables, transact: (fn) => stores.tables.transaction(fn) };
+    const context: FunctionContext = { mapping: 'm', attempt: 1, logger: silentLogger, tables: sqliteTableStore(stores.tables), transact: (fn) => sqliteTableStore(stores.tables).transaction(fn) };
     await handler(event, context);
 
     expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 2300, transactions: 9 });

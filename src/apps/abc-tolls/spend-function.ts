@@ -10,7 +10,7 @@
  */
 import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
 import { appendAll, type StreamLog } from '../../log/index.ts';
-import type { TableTx } from '../../tables/index.ts';
+import type { StoreTx } from '../../tables/index.ts';
 import { isDayKey, isMonthKey } from './calendar.ts';
 import type { SpendEntry, SpendLedger } from './ledger.ts';
 import { isCustomerId, MAX_CUSTOMER_ID_LENGTH, parseIsoWithZone, validateTransaction } from './schema.ts';
@@ -127,9 +127,9 @@ export function transactionsHandler(options: SpendHandlerOptions): FunctionHandl
       cents: v.cents,
       source: { kind: 'transaction', transactionId: v.transactionId },
     }));
-    const breaches = ctx.transact((tx) => {
-      const crossed = ledger.applySpendBatch(tx, entries);
-      countUnapplied(tx, event.stream, rejected.length, outside);
+    const breaches = await ctx.transact(async (tx) => {
+      const crossed = await ledger.applySpendBatch(tx, entries);
+      await countUnapplied(tx, event.stream, rejected.length, outside);
       return crossed;
     });
     stats.recordsApplied += valid.length;
@@ -178,9 +178,9 @@ export function windowsHandler(options: SpendHandlerOptions): FunctionHandler {
       });
     }
     if (rejected.length > 0) await sendToErrorStream(options, rejected);
-    const breaches = ctx.transact((tx) => {
-      const crossed = ledger.applySpendBatch(tx, valid);
-      countUnapplied(tx, event.stream, rejected.length, outside);
+    const breaches = await ctx.transact(async (tx) => {
+      const crossed = await ledger.applySpendBatch(tx, valid);
+      await countUnapplied(tx, event.stream, rejected.length, outside);
       return crossed;
     });
     stats.recordsApplied += valid.length;
@@ -260,7 +260,7 @@ export async function sendToErrorStream(options: { readonly log: StreamLog; read
   await appendAll(options.log, options.errorStream, records, 'store invalid records');
 }
 
-export function countUnapplied(tx: TableTx, stream: string, invalid: number, outside: number): void {
+export async function countUnapplied(tx: StoreTx, stream: string, invalid: number, outside: number): Promise<void> {
   if (invalid === 0 && outside === 0) return;
-  tx.update(TABLES.counters, { pk: stream }, { add: { invalid_records: invalid, outside_cutover: outside } });
+  await tx.update(TABLES.counters, { pk: stream }, { add: { invalid_records: invalid, outside_cutover: outside } });
 }

@@ -3,6 +3,7 @@ import { Customers } from './customers.ts';
 import { SpendLedger } from './ledger.ts';
 import { SpendReader } from './spend.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
+import { sqliteTableStore } from '../../tables/index.ts';
 
 const TOPIC = 'spend-alerts';
 const at = (iso: string) => Date.parse(iso);
@@ -28,16 +29,16 @@ describe('monthly totals and breaches', () => {
     const ledger = new SpendLedger({ timeZone });
     let n = 0;
     return (iso: string, cents: number) =>
-      stores.tables.transaction((tx) => ledger.applySpend(tx, 'C1', at(iso), cents, { kind: 'transaction', transactionId: `t${++n}` }));
+      sqliteTableStore(stores.tables).transaction((tx) => ledger.applySpend(tx, 'C1', at(iso), cents, { kind: 'transaction', transactionId: `t${++n}` }));
   }
 
   it('starts a new month from zero, and breaches again in it', async () => {
     new Customers({ tables: stores.tables }).setThreshold('C1', 1000);
     const spend = spender();
-    expect(spend('2026-10-30T10:00:00Z', 800).totalCents).toBe(800);
-    expect(spend('2026-10-31T23:59:59Z', 300)).toEqual({ month: '2026-10', totalCents: 1100, breachedThresholdCents: 1000 });
-    expect(spend('2026-11-01T00:00:00Z', 700)).toEqual({ month: '2026-11', totalCents: 700 });
-    expect(spend('2026-11-02T08:00:00Z', 400)).toEqual({ month: '2026-11', totalCents: 1100, breachedThresholdCents: 1000 });
+    expect((await spend('2026-10-30T10:00:00Z', 800)).totalCents).toBe(800);
+    expect(await spend('2026-10-31T23:59:59Z', 300)).toEqual({ month: '2026-10', totalCents: 1100, breachedThresholdCents: 1000 });
+    expect(await spend('2026-11-01T00:00:00Z', 700)).toEqual({ month: '2026-11', totalCents: 700 });
+    expect(await spend('2026-11-02T08:00:00Z', 400)).toEqual({ month: '2026-11', totalCents: 1100, breachedThresholdCents: 1000 });
     const inbox = await settledInbox(stores.notify, TOPIC, 'C1');
     expect(inbox.map((e) => e.idempotencyKey)).toEqual(['breach:C1:2026-10:1000', 'breach:C1:2026-11:1000']);
     expect(inbox[1]!.message).toEqual({
@@ -55,17 +56,17 @@ describe('monthly totals and breaches', () => {
   it('counts a late transaction in the month of its event time, and can breach that month', async () => {
     new Customers({ tables: stores.tables }).setThreshold('C1', 1000);
     const spend = spender();
-    spend('2026-10-31T20:00:00Z', 900);
-    spend('2026-11-01T00:10:00Z', 200);
+    await spend('2026-10-31T20:00:00Z', 900);
+    await spend('2026-11-01T00:10:00Z', 200);
     // Event time in October, arriving after November has begun.
-    expect(spend('2026-10-31T23:50:00Z', 150)).toEqual({ month: '2026-10', totalCents: 1050, breachedThresholdCents: 1000 });
+    expect(await spend('2026-10-31T23:50:00Z', 150)).toEqual({ month: '2026-10', totalCents: 1050, breachedThresholdCents: 1000 });
     const reader = new SpendReader({ tables: stores.tables });
     expect(reader.monthTotal('C1', '2026-10')).toBe(1050);
     expect(reader.monthTotal('C1', '2026-11')).toBe(200);
     expect((await settledInbox(stores.notify, TOPIC, 'C1')).map((e) => e.message.month)).toEqual(['2026-10']);
   });
 
-  it('cuts months in the configured time zone', () => {
+  it('cuts months in the configured time zone', async () => {
     const utc = new SpendLedger();
     const newYork = new SpendLedger({ timeZone: 'America/New_York' });
     const tokyo = new SpendLedger({ timeZone: 'Asia/Tokyo' });
@@ -76,20 +77,20 @@ describe('monthly totals and breaches', () => {
     expect(tokyo.calendar.month(at('2026-10-31T20:00:00Z'))).toBe('2026-11');
 
     const spend = spender('America/New_York');
-    expect(spend('2026-11-01T03:00:00Z', 500).month).toBe('2026-10');
-    expect(spend('2026-11-01T05:00:00Z', 700).month).toBe('2026-11');
+    expect((await spend('2026-11-01T03:00:00Z', 500)).month).toBe('2026-10');
+    expect((await spend('2026-11-01T05:00:00Z', 700)).month).toBe('2026-11');
     const reader = new SpendReader({ tables: stores.tables, timeZone: 'America/New_York' });
     expect(reader.monthTotal('C1', '2026-10')).toBe(500);
     expect(reader.monthTotal('C1', '2026-11')).toBe(700);
     expect(() => new SpendLedger({ timeZone: 'Nowhere/Special' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
-  it('reads month to date with a per-day breakdown and the threshold', () => {
+  it('reads month to date with a per-day breakdown and the threshold', async () => {
     const spend = spender();
-    spend('2026-10-31T12:00:00Z', 999);
-    spend('2026-11-01T08:00:00Z', 250);
-    spend('2026-11-01T17:30:00Z', 300);
-    spend('2026-11-03T07:45:00Z', 125);
+    await spend('2026-10-31T12:00:00Z', 999);
+    await spend('2026-11-01T08:00:00Z', 250);
+    await spend('2026-11-01T17:30:00Z', 300);
+    await spend('2026-11-03T07:45:00Z', 125);
     new Customers({ tables: stores.tables }).setThreshold('C1', 10_000);
     const reader = new SpendReader({ tables: stores.tables });
     expect(reader.monthToDate('C1', at('2026-11-03T09:00:00Z'))).toEqual({

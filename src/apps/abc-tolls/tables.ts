@@ -2,7 +2,7 @@
  * The tables of the ABC Tolls app, their item shapes (read back with a cast: tables hold JSON objects), and
  * the one place that creates them.
  */
-import type { Tables } from '../../tables/index.ts';
+import type { Tables, TableStore } from '../../tables/index.ts';
 
 export const TABLES = {
   /** pk customer id. */
@@ -50,12 +50,22 @@ export interface CounterItem {
   readonly outside_cutover: number;
 }
 
+/** Every table of the app, and whether it has a sort key. */
+const TABLE_SPECS: readonly (readonly [string, boolean])[] = [
+  [TABLES.customers, false],
+  [TABLES.tokens, false],
+  [TABLES.tokensByCustomer, true],
+  [TABLES.monthlyTotals, true],
+  [TABLES.dailyTotals, true],
+  [TABLES.counters, false],
+];
+
 /** Creates the app's tables where missing. */
 export function ensureTables(tables: Tables): void {
-  tables.createTable(TABLES.customers, { ifNotExists: true });
-  tables.createTable(TABLES.tokens, { ifNotExists: true });
-  tables.createTable(TABLES.tokensByCustomer, { sortKey: true, ifNotExists: true });
-  tables.createTable(TABLES.monthlyTotals, { sortKey: true, ifNotExists: true });
-  tables.createTable(TABLES.dailyTotals, { sortKey: true, ifNotExists: true });
-  tables.createTable(TABLES.counters, { ifNotExists: true });
+  for (const [name, sortKey] of TABLE_SPECS) tables.createTable(name, { sortKey, ifNotExists: true });
+}
+
+/** The same through the asynchronous door (tables on PostgreSQL, for a cluster). */
+export async function ensureStoreTables(store: TableStore): Promise<void> {
+  for (const [name, sortKey] of TABLE_SPECS) await store.createTable(name, { sortKey, ifNotExists: true });
 }

@@ -44,7 +44,7 @@ export function validationHandler(options: ValidationHandlerOptions): FunctionHa
       options.onPassed?.();
     }
     if (rejected.length > 0) await sendToErrorStream(options, rejected);
-    ctx.transact((tx) => countUnapplied(tx, event.stream, rejected.length, 0));
+    await ctx.transact((tx) => countUnapplied(tx, event.stream, rejected.length, 0));
     stats.recordsApplied += valid.length;
     stats.recordsInvalid += rejected.length;
   };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
 import { FunctionsRuntime } from '../../functions/index.ts';
 import { openNotify } from '../../notify/index.ts';
-import { openTables } from '../../tables/index.ts';
+import { openTables, sqliteTableStore } from '../../tables/index.ts';
 import { STATION_REFERENCE } from '../../warehouse/index.ts';
 import { createOperatorApi } from './http.ts';
 import { startStationAlerts } from './pipeline.ts';
@@ -38,7 +38,7 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
   undo.unshift(() => tables.close());
   const notify = openNotify({ tables, logger });
   undo.unshift(() => notify.stop());
-  const functions = new FunctionsRuntime({ log, tables, logger: logger.child({ component: 'functions' }) });
+  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), logger: logger.child({ component: 'functions' }) });
   undo.unshift(() => functions.stop());
 
   // The reference file of the config goes to the stream too, so the query judges by what the warehouse holds.

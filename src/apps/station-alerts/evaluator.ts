@@ -10,7 +10,7 @@
  * A second handler mirrors the `station_reference` stream into a table the evaluator reads thresholds from.
  */
 import type { FunctionHandler, FunctionRecord } from '../../functions/index.ts';
-import type { TableOps } from '../../tables/index.ts';
+import type { StoreOps } from '../../tables/index.ts';
 import { appendAll, type StreamLog } from '../../log/index.ts';
 import { PLAZA_ID, referenceSortKey, slotOf, STREAMS, TABLES, type ProgressItem, type ReferenceItem, type WindowRecord } from './model.ts';
 
@@ -42,7 +42,7 @@ export interface EvaluatorOptions {
 export function evaluatorHandler(options: EvaluatorOptions): FunctionHandler {
   const { windowMs, stats } = options;
   return async (event, ctx) => {
-    const before = ctx.tables.get<ProgressItem>(TABLES.state, PROGRESS_KEY);
+    const before = await ctx.tables.get<ProgressItem>(TABLES.state, PROGRESS_KEY);
     const progress = {
       max_end: before?.value.max_end ?? null,
       first_end: before?.value.first_end ?? null,
@@ -68,7 +68,7 @@ export function evaluatorHandler(options: EvaluatorOptions): FunctionHandler {
           // A station not yet accounted for starts after the first window: that one is only partly in the log.
           const from = accounted ?? progress.first_end;
           if (lastComplete <= from) continue;
-          silent.push(...silentWindows(options, ctx.tables, station, from, lastComplete));
+          silent.push(...(await silentWindows(options, ctx.tables, station, from, lastComplete)));
           progress.stations[station] = lastComplete;
         }
         progress.max_end = endMs;
@@ -78,9 +78,9 @@ export function evaluatorHandler(options: EvaluatorOptions): FunctionHandler {
     }
 
     if (silent.length > 0) await appendCandidates(options.log, silent);
-    ctx.transact((tx) => {
+    await ctx.transact(async (tx) => {
       // Fails with CONDITION_FAILED (and the batch is retried) if the reference mirror registered a station meanwhile.
-      tx.put(TABLES.state, PROGRESS_KEY, progress, { condition: before ? { version: before.version } : { item: 'absent' } });
+      await tx.put(TABLES.state, PROGRESS_KEY, progress, { condition: before ? { version: before.version } : { item: 'absent' } });
     });
     stats.windowsCounted += counted;
     stats.silentWindowsFlagged += silent.length;
@@ -89,7 +89,7 @@ export function evaluatorHandler(options: EvaluatorOptions): FunctionHandler {
 }
 
 /** The windows of `station` ending in (from, to] that are below its threshold with no vehicle at all. */
-function silentWindows(options: EvaluatorOptions, tables: TableOps, station: string, from: number, to: number): WindowRecord[] {
+async function silentWindows(options: EvaluatorOptions, tables: StoreOps, station: string, from: number, to: number): Promise<WindowRecord[]> {
   const { windowMs } = options;
   let first = from + windowMs;
   const windows = Math.floor((to - from) / windowMs);
@@ -101,7 +101,7 @@ function silentWindows(options: EvaluatorOptions, tables: TableOps, station: str
   for (let end = first; end <= to; end += windowMs) {
     const start = end - windowMs;
     const { dayOfWeek, slot } = slotOf(start);
-    const ref = tables.get<ReferenceItem>(TABLES.reference, { pk: station, sk: referenceSortKey(dayOfWeek, slot) })?.value;
+    const ref = (await tables.get<ReferenceItem>(TABLES.reference, { pk: station, sk: referenceSortKey(dayOfWeek, slot) }))?.value;
     const threshold = ref?.alert_threshold ?? options.defaultThreshold;
     if (!(0 < threshold)) continue;
     out.push({
@@ -150,8 +150,8 @@ function parseCount(record: FunctionRecord): { plaza: string; endMs: number } | 
  * evaluator from the windows that are still to come (a station added today is not flagged for last week).
  */
 export function referenceMirrorHandler(warn: EvaluatorOptions['warn']): FunctionHandler {
-  return (event, ctx) => {
-    ctx.transact((tx) => {
+  return async (event, ctx) => {
+    await ctx.transact(async (tx) => {
       for (const record of event.records) {
         const row = parseReference(record);
         if (typeof row === 'string') {
@@ -159,11 +159,11 @@ export function referenceMirrorHandler(warn: EvaluatorOptions['warn']): Function
           continue;
         }
         const key = { pk: row.plaza_id, sk: referenceSortKey(row.day_of_week, row.slot) };
-        if (row.deleted) tx.delete(TABLES.reference, key);
-        else tx.put(TABLES.reference, key, { expected_count: row.expected_count, alert_threshold: row.alert_threshold });
-        const progress = tx.get<ProgressItem>(TABLES.state, PROGRESS_KEY)?.value;
+        if (row.deleted) await tx.delete(TABLES.reference, key);
+        else await tx.put(TABLES.reference, key, { expected_count: row.expected_count, alert_threshold: row.alert_threshold });
+        const progress = (await tx.get<ProgressItem>(TABLES.state, PROGRESS_KEY))?.value;
         if (progress?.stations?.[row.plaza_id] === undefined) {
-          tx.update(TABLES.state, PROGRESS_KEY, { set: { [`stations.${row.plaza_id}`]: progress?.max_end ?? null } });
+          await tx.update(TABLES.state, PROGRESS_KEY, { set: { [`stations.${row.plaza_id}`]: progress?.max_end ?? null } });
         }
       }
     });

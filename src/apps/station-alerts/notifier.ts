@@ -29,7 +29,7 @@ export function notifierHandler(options: NotifierOptions): FunctionHandler {
   const { stats } = options;
   return async (event, ctx) => {
     // The first window ever counted is partial (see ProgressItem.first_end): wait until the evaluator knows it.
-    const firstEnd = ctx.tables.get<ProgressItem>(TABLES.state, { pk: 'progress' })?.value.first_end ?? null;
+    const firstEnd = (await ctx.tables.get<ProgressItem>(TABLES.state, { pk: 'progress' }))?.value.first_end ?? null;
     if (firstEnd === null) return { batchItemFailures: [{ itemIdentifier: event.records[0]!.sequenceNumber }] };
     const fresh = new Map<string, StationAlert>();
     for (const record of event.records) {
@@ -41,17 +41,17 @@ export function notifierHandler(options: NotifierOptions): FunctionHandler {
       }
       if (Date.parse(alert.window_end) <= firstEnd) continue;
       const key = alertKey(alert.plaza_id, alert.window_start);
-      if (fresh.has(key) || ctx.tables.get(TABLES.alerts, { pk: ALERTS_PK, sk: alertSortKey(alert) })) continue;
+      if (fresh.has(key) || (await ctx.tables.get(TABLES.alerts, { pk: ALERTS_PK, sk: alertSortKey(alert) }))) continue;
       fresh.set(key, alert);
     }
     if (fresh.size > 0) await appendAlerts(options.log, fresh);
-    const raised = ctx.transact((tx) => {
+    const raised = await ctx.transact(async (tx) => {
       let n = 0;
       for (const [key, alert] of fresh) {
         const sk = alertSortKey(alert);
-        if (tx.get(TABLES.alerts, { pk: ALERTS_PK, sk })) continue;
-        tx.put(TABLES.alerts, { pk: ALERTS_PK, sk }, alert);
-        tx.publish(TOPIC, alert, { idempotencyKey: key });
+        if (await tx.get(TABLES.alerts, { pk: ALERTS_PK, sk })) continue;
+        await tx.put(TABLES.alerts, { pk: ALERTS_PK, sk }, alert);
+        await tx.publish(TOPIC, alert, { idempotencyKey: key });
         n++;
       }
       return n;

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.ts';
 import { FunctionDeployments, FunctionLogs, FunctionsRuntime } from '../../functions/index.ts';
 import { openEmbeddedLog } from '../../log/index.ts';
-import { openTables, type Tables } from '../../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../../tables/index.ts';
 import { createAuthenticator } from '../auth/index.ts';
 import type { RouteModule } from '../http.ts';
 import { createFunctionsApi } from './functions.ts';
@@ -95,7 +95,7 @@ describe('functions API', () => {
     const { dir, tablesPath, tables } = tempTables();
     const log = await openEmbeddedLog({ dir: path.join(dir, 'streams'), fsync: 'always' });
     await log.createStream('events', { shardCount: 1 });
-    const runtime = new FunctionsRuntime({ log, tables });
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     const logs = new FunctionLogs();
     const deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs });
     await deployments.open();

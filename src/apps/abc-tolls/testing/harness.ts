@@ -11,7 +11,7 @@ import { FunctionsRuntime } from '../../../functions/index.ts';
 import { openEmbeddedLog, type EmbeddedStreamLog, type StreamLog } from '../../../log/index.ts';
 import { openNotify, type InboxEntry, type Notify } from '../../../notify/index.ts';
 import { SpendOracle, TrafficGenerator, type TollTransaction, type TrafficOptions } from '../../../simulator/index.ts';
-import { openTables, type Tables } from '../../../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../../../tables/index.ts';
 
 export interface Stores {
   readonly dir: string;
@@ -33,7 +33,7 @@ export async function openStores(dir: string, options: { logger?: Logger; now?: 
   const log = await openEmbeddedLog({ dir: path.join(dir, 'log'), fsync: 'interval', fsyncIntervalMs: 50, ...(options.logger ? { logger: options.logger } : {}) });
   const tables = openTables({ path: path.join(dir, 'tables.db'), synchronous: 'normal', ...(options.now ? { now: options.now } : {}) });
   const notify = openNotify({ tables, pollIntervalMs: 50, ...(options.now ? { now: options.now } : {}) });
-  const functions = new FunctionsRuntime({ log, tables, ...(options.logger ? { logger: options.logger } : {}) });
+  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), ...(options.logger ? { logger: options.logger } : {}) });
   return {
     dir,
     log,
