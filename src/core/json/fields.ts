@@ -25,8 +25,11 @@ export class JsonFields implements MemberSink {
   readonly end: Int32Array;
   /** A string value's STRING_* bits. */
   readonly flags: Uint8Array;
-  /** Wanted names by their UTF-8 length: their bytes and their index. */
-  private readonly byLength: ({ readonly bytes: Uint8Array; readonly index: number }[] | undefined)[] = [];
+  /** Each wanted name's UTF-8 bytes. */
+  private readonly nameBytes: Uint8Array[];
+  /** The first wanted name of each UTF-8 length, and the next one of the same length after each (-1: none). */
+  private readonly firstOfLength: Int32Array;
+  private readonly nextOfLength: Int32Array;
   readonly keyLengths: Uint8Array;
   /** The kind of the top-level value after a valid scan: a record's members are read only when JSON_OBJECT. */
   topKind = JSON_ABSENT;
@@ -37,13 +40,17 @@ export class JsonFields implements MemberSink {
     this.start = new Int32Array(names.length);
     this.end = new Int32Array(names.length);
     this.flags = new Uint8Array(names.length);
-    const encoded = names.map((name) => new Uint8Array(Buffer.from(name, 'utf8')));
-    // Indexed by any key's length (a Uint8Array reads 0 past its end, never a hole).
-    this.keyLengths = new Uint8Array(Math.max(0, ...encoded.map((bytes) => bytes.length)) + 1);
-    encoded.forEach((bytes, index) => {
-      this.keyLengths[bytes.length] = 1;
-      (this.byLength[bytes.length] ??= []).push({ bytes, index });
-    });
+    this.nameBytes = names.map((name) => new Uint8Array(Buffer.from(name, 'utf8')));
+    const longest = Math.max(0, ...this.nameBytes.map((bytes) => bytes.length));
+    this.keyLengths = new Uint8Array(longest + 1);
+    this.firstOfLength = new Int32Array(longest + 1).fill(-1);
+    this.nextOfLength = new Int32Array(names.length).fill(-1);
+    for (let i = names.length - 1; i >= 0; i--) {
+      const length = this.nameBytes[i]!.length;
+      this.keyLengths[length] = 1;
+      this.nextOfLength[i] = this.firstOfLength[length]!;
+      this.firstOfLength[length] = i;
+    }
   }
 
   /**
@@ -81,11 +88,11 @@ export class JsonFields implements MemberSink {
   member(b: Uint8Array, keyStart: number, keyEnd: number, keyFlags: number, kind: number, valueStart: number, valueEnd: number, valueFlags: number): void {
     if (keyFlags === 0) {
       // Plain ASCII of a wanted length (`keyLengths`): the bytes are the name.
-      const list = this.byLength[keyEnd - keyStart]!;
-      next: for (let w = 0; w < list.length; w++) {
-        const name = list[w]!.bytes;
-        for (let k = 0; k < name.length; k++) if (b[keyStart + k] !== name[k]) continue next;
-        this.set(list[w]!.index, kind, valueStart, valueEnd, valueFlags);
+      const length = keyEnd - keyStart;
+      next: for (let i = this.firstOfLength[length]!; i >= 0; i = this.nextOfLength[i]!) {
+        const name = this.nameBytes[i]!;
+        for (let k = 0; k < length; k++) if (b[keyStart + k] !== name[k]) continue next;
+        this.set(i, kind, valueStart, valueEnd, valueFlags);
       }
       return;
     }

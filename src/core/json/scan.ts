@@ -254,31 +254,30 @@ function scanMembers(b: Uint8Array, p: number, end: number, sink: MemberSink): n
     if (keyEnd < 0) return -1;
     const keyFlags = stringFlags;
     const wanted = keyFlags !== 0 || lengths === null || lengths[keyEnd - keyStart] === 1;
-    p = skipWhitespace(b, keyEnd + 1, end);
-    if (b[p] !== 0x3a) return -1;
-    p = skipWhitespace(b, p + 1, end);
-    const c = b[p];
-    if (c === QUOTE) {
-      const q = scanString(b, p, end);
-      if (q < 0) return -1;
-      if (wanted) sink.member(b, keyStart, keyEnd, keyFlags, JSON_STRING, p + 1, q, stringFlags);
-      p = q + 1;
-    } else if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
-      const q = scanNumber(b, p);
-      if (q < 0) return -1;
-      if (wanted) sink.member(b, keyStart, keyEnd, keyFlags, JSON_NUMBER, p, q, 0);
-      p = q;
-    } else {
-      const valueStart = p;
-      p = skipValue(b, p, end, 1);
-      if (p < 0) return -1;
-      if (wanted) sink.member(b, keyStart, keyEnd, keyFlags, kindOf(c), valueStart, p, 0);
+    p = keyEnd + 1;
+    if (b[p] !== 0x3a) {
+      p = skipWhitespace(b, p, end);
+      if (b[p] !== 0x3a) return -1;
     }
-    p = skipWhitespace(b, p, end);
-    const sep = b[p++];
+    p++;
+    if (isWhitespace(b[p]!)) p = skipWhitespace(b, p, end);
+    const c = b[p];
+    const valueStart = p;
+    p = skipValue(b, p, end, 1);
+    if (p < 0) return -1;
+    // One call to the sink, and one inlined scanString (the key's) here, leave V8 the budget to inline the sink.
+    if (wanted) {
+      const isString = c === QUOTE;
+      sink.member(b, keyStart, keyEnd, keyFlags, kindOf(c), isString ? valueStart + 1 : valueStart, isString ? p - 1 : p, isString ? stringFlags : 0);
+    }
+    let sep = b[p++];
+    if (sep !== 0x2c && sep !== 0x7d) {
+      p = skipWhitespace(b, p - 1, end);
+      sep = b[p++];
+    }
     if (sep === 0x7d) return p;
     if (sep !== 0x2c) return -1;
-    p = skipWhitespace(b, p, end);
+    if (isWhitespace(b[p]!)) p = skipWhitespace(b, p, end);
   }
 }
 
