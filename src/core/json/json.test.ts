@@ -14,17 +14,12 @@ import {
   parseJsonBytes,
   scanJson,
 } from './index.ts';
+import { Random } from '../../simulator/random.ts';
 
-/** A small seeded PRNG, so a failure can be replayed. */
+/** Seeded, so a failure can be replayed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)]!;

@@ -265,7 +265,7 @@ function scanMembers(b: Uint8Array, p: number, end: number, sink: MemberSink): n
     const valueStart = p;
     p = skipValue(b, p, end, 1);
     if (p < 0) return -1;
-    // One call to the sink, and one inlined scanString (the key's) here, leave V8 the budget to inline the sink.
+    // A string's range for the sink is its contents between the quotes.
     if (wanted) {
       const isString = c === QUOTE;
       sink.member(b, keyStart, keyEnd, keyFlags, kindOf(c), isString ? valueStart + 1 : valueStart, isString ? p - 1 : p, isString ? stringFlags : 0);
@@ -291,11 +291,6 @@ export function stringText(b: Uint8Array, start: number, end: number, flags: num
   // With its quotes and decoded as the whole text would be (a quote is never part of a multi-byte sequence).
   if ((flags & STRING_ESCAPED) !== 0) return JSON.parse(utf8Slice.call(b, start - 1, end + 1)) as string;
   return (flags & STRING_NON_ASCII) !== 0 ? utf8Slice.call(b, start, end) : latin1Slice.call(b, start, end);
-}
-
-/** The bytes `b[start, end)` of ASCII text (a number, a string without escapes or non-ASCII bytes) as a string. */
-export function asciiText(b: Uint8Array, start: number, end: number): string {
-  return latin1Slice.call(b, start, end);
 }
 
 /** The value of the JSON number `b[start, end)`, as JSON.parse gives it. */
