@@ -30,6 +30,7 @@ export class JsonFields implements MemberSink {
   /** The first wanted name of each UTF-8 length, and the next one of the same length after each (-1: none). */
   private readonly firstOfLength: Int32Array;
   private readonly nextOfLength: Int32Array;
+  /** 1 at the UTF-8 length of each wanted name: the scan offers this sink only the members that may match. */
   readonly keyLengths: Uint8Array;
   /** The kind of the top-level value after a valid scan: a record's members are read only when JSON_OBJECT. */
   topKind = JSON_ABSENT;
