@@ -253,7 +253,7 @@ function scanMembers(b: Uint8Array, p: number, end: number, sink: MemberSink): n
     const keyEnd = scanString(b, p, end);
     if (keyEnd < 0) return -1;
     const keyFlags = stringFlags;
-    const wanted = keyFlags !== 0 || lengths === null || lengths[keyEnd - keyStart] === 1;
+    const wanted = lengths === null || lengths[keyEnd - keyStart] === 1 || keyFlags !== 0;
     p = keyEnd + 1;
     if (b[p] !== 0x3a) {
       p = skipWhitespace(b, p, end);
