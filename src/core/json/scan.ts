@@ -98,21 +98,25 @@ export function scanString(b: Uint8Array, p: number, end: number): number {
     if (c >= 0x80) {
       flags |= STRING_NON_ASCII;
       p++;
-      continue;
+    } else {
+      flags |= STRING_ESCAPED;
+      p = skipEscape(b, p, end);
+      if (p < 0) return -1;
     }
-    if (c !== BACKSLASH) return -1; // a control character
-    flags |= STRING_ESCAPED;
-    if (p + 1 >= end) return -1;
-    const e = b[p + 1]!;
-    if (e === 0x75) {
-      if (p + 6 > end || HEX[b[p + 2]!] === 0 || HEX[b[p + 3]!] === 0 || HEX[b[p + 4]!] === 0 || HEX[b[p + 5]!] === 0) return -1;
-      p += 6;
-      continue;
-    }
-    // " \ / b f n r t
-    if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1;
-    p += 2;
   }
+}
+
+/** At a backslash (or a control character, never valid) inside a string: the position after the escape, or -1. */
+function skipEscape(b: Uint8Array, p: number, end: number): number {
+  if (b[p] !== BACKSLASH || p + 1 >= end) return -1;
+  const e = b[p + 1]!;
+  if (e === 0x75) {
+    if (p + 6 > end || HEX[b[p + 2]!] === 0 || HEX[b[p + 3]!] === 0 || HEX[b[p + 4]!] === 0 || HEX[b[p + 5]!] === 0) return -1;
+    return p + 6;
+  }
+  // " \ / b f n r t
+  if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1;
+  return p + 2;
 }
 
 function isDigitAt(b: Uint8Array, p: number): boolean {
