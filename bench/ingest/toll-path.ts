@@ -6,7 +6,7 @@
  *   PutRecords   the Kinesis operation on a body of 500 tolls (AWS JSON decode, checks, append to a stream of 4
  *                shards that dedupes by transaction_id), on an embedded log (fsync 'interval'); once with the
  *                body decoded as the server does, once with `JSON.parse` of the whole body as text (before
- *                src/gateway/aws/json-bytes.ts), alternating in runs of 20 requests (so that one way's garbage is mostly
+ *                src/core/json/parse.ts), alternating in runs of 20 requests (so that one way's garbage is mostly
  *                collected within its own run)
  *   validation   the ABC Tolls validation handler on the records that stream stored, in batches of 500 (parse
  *                and check each toll, append the valid ones to a stream with key dedupe)

@@ -11,31 +11,17 @@
  * different keys, and big integers keep all their digits). A string and a number with the same text are the
  * same key.
  */
-import { isDigit, isDigit19, isHex } from '../core/json-bytes.ts';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-/** Deeper nesting than this is handed to `JSON.parse` rather than recursed into. */
-const MAX_DEPTH = 512;
-/** Set by `skipString`: 1 if the string had an escape, 2 if it had a non-ASCII byte (bits). */
-let stringFlags = 0;
-/** Set by `skipValue` when nesting went past MAX_DEPTH. */
-let tooDeep = false;
+import { JSON_NUMBER, JSON_STRING, JsonFields, STRING_NON_ASCII, stringText } from '../core/json/index.ts';
 
 /** What `locate` found: no key, a key whose UTF-8 bytes are `[start, end)` of the data, or a decoded `text`. */
 export const NO_KEY = 0;
 export const KEY_BYTES = 1;
 export const KEY_TEXT = 2;
 
-/** Set by `scanTop` for the last occurrence of the field. */
-let foundKind = NO_KEY;
-let foundStart = 0;
-let foundEnd = 0;
-
 /** Extracts a top-level property from JSON bytes; see the module comment. */
 export class FieldExtractor {
   readonly field: string;
-  private readonly fieldBytes: Uint8Array;
+  private readonly scanner: JsonFields;
   /** After `locate` returned KEY_BYTES: the key's byte range in the data. */
   start = 0;
   end = 0;
@@ -44,27 +30,28 @@ export class FieldExtractor {
 
   constructor(field: string) {
     this.field = field;
-    this.fieldBytes = new Uint8Array(Buffer.from(field, 'utf8'));
+    this.scanner = new JsonFields([field]);
   }
 
   /** Finds the key of `data` without building a string when its bytes can serve as the key. */
   locate(data: Uint8Array): number {
-    tooDeep = false;
-    foundKind = NO_KEY;
-    const valid = scanTop(data, this.fieldBytes, this.field);
-    if (tooDeep) {
+    const scanner = this.scanner;
+    const outcome = scanner.scan(data);
+    if (outcome === 'too-deep') {
       const key = this.slowPath(data);
       if (key === undefined) return NO_KEY;
       this.text = key;
       return KEY_TEXT;
     }
-    if (!valid || foundKind === NO_KEY) return NO_KEY;
-    if (foundKind === KEY_TEXT) {
-      this.text = JSON.parse(text(data, foundStart - 1, foundEnd + 1, 'utf8')) as string;
+    if (!scanner.isObject(outcome)) return NO_KEY;
+    const kind = scanner.kind[0];
+    if (kind === JSON_STRING && scanner.isEscaped(0)) {
+      this.text = scanner.text(data, 0);
       return KEY_TEXT;
     }
-    this.start = foundStart;
-    this.end = foundEnd;
+    if (kind !== JSON_STRING && kind !== JSON_NUMBER) return NO_KEY;
+    this.start = scanner.start[0]!;
+    this.end = scanner.end[0]!;
     return KEY_BYTES;
   }
 
@@ -72,7 +59,7 @@ export class FieldExtractor {
   extract(data: Uint8Array): string | undefined {
     const kind = this.locate(data);
     if (kind === NO_KEY) return undefined;
-    return kind === KEY_TEXT ? this.text : text(data, this.start, this.end, 'utf8');
+    return kind === KEY_TEXT ? this.text : stringText(data, this.start, this.end, STRING_NON_ASCII);
   }
 
   /** `JSON.parse` reference behaviour, used when the scanner declines (very deep nesting). */
@@ -92,201 +79,6 @@ export class FieldExtractor {
     return undefined;
   }
 }
-
-function text(b: Uint8Array, start: number, end: number, encoding: 'latin1' | 'utf8'): string {
-  return (b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString(encoding, start, end);
-}
-
-/** Decodes the string whose contents are `[start, end)` given the flags `skipString` left. */
-function decodeString(b: Uint8Array, start: number, end: number, flags: number): string {
-  if (flags & 1) return JSON.parse(text(b, start - 1, end + 1, 'utf8')) as string;
-  return text(b, start, end, flags & 2 ? 'utf8' : 'latin1');
-}
-
-function ws(b: Uint8Array, p: number, end: number): number {
-  while (p < end) {
-    const c = b[p]!;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    p++;
-  }
-  return p;
-}
-
-/** Returns whether `b` is valid JSON with an object at the top; sets `found*` for the field's last value. */
-function scanTop(b: Uint8Array, field: Uint8Array, fieldText: string): boolean {
-  const end = b.length;
-  let p = ws(b, 0, end);
-  if (b[p] !== 0x7b) return false;
-  p = ws(b, p + 1, end);
-  if (b[p] === 0x7d) {
-    p++;
-  } else {
-    for (;;) {
-      if (b[p] !== QUOTE) return false;
-      const keyStart = p + 1;
-      p = skipString(b, p, end);
-      if (p < 0) return false;
-      const keyEnd = p - 1;
-      let isField: boolean;
-      if (stringFlags & 1) {
-        isField = decodeString(b, keyStart, keyEnd, stringFlags) === fieldText;
-      } else if (keyEnd - keyStart !== field.length) {
-        isField = false;
-      } else {
-        isField = true;
-        for (let i = 0; i < field.length; i++) {
-          if (b[keyStart + i] !== field[i]) {
-            isField = false;
-            break;
-          }
-        }
-      }
-      p = ws(b, p, end);
-      if (b[p] !== 0x3a) return false;
-      p = ws(b, p + 1, end);
-      const valueStart = p;
-      const c = b[p]!;
-      p = skipValue(b, p, end, 0);
-      if (p < 0) return false;
-      if (isField) {
-        if (c === QUOTE) {
-          foundKind = stringFlags & 1 ? KEY_TEXT : KEY_BYTES;
-          foundStart = valueStart + 1;
-          foundEnd = p - 1;
-        } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-          foundKind = KEY_BYTES;
-          foundStart = valueStart;
-          foundEnd = p;
-        } else {
-          foundKind = NO_KEY;
-        }
-      }
-      p = ws(b, p, end);
-      const sep = b[p];
-      p++;
-      if (sep === 0x7d) break;
-      if (sep !== 0x2c) return false;
-      p = ws(b, p, end);
-    }
-  }
-  return ws(b, p, end) === end;
-}
-
-/** Bytes that end the fast scan of a string's contents: 1 for a quote, backslash or control byte, 2 for non-ASCII. */
-const STRING_STOP = new Uint8Array(256);
-for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
-STRING_STOP[QUOTE] = 1;
-STRING_STOP[BACKSLASH] = 1;
-for (let c = 0x80; c < 0x100; c++) STRING_STOP[c] = 2;
-
-/** At an opening quote: returns the position after the closing one, or -1; sets `stringFlags`. */
-function skipString(b: Uint8Array, p: number, end: number): number {
-  const stop = STRING_STOP;
-  let flags = 0;
-  p++;
-  for (;;) {
-    while (p < end && stop[b[p]!] === 0) p++;
-    if (p >= end) return -1;
-    const c = b[p]!;
-    if (c === QUOTE) {
-      stringFlags = flags;
-      return p + 1;
-    }
-    if (c >= 0x80) {
-      flags |= 2;
-      p++;
-      continue;
-    }
-    if (c !== BACKSLASH) return -1;
-    flags |= 1;
-    const e = b[p + 1];
-    if (e === 0x75) {
-      for (let k = 2; k < 6; k++) if (!isHex(b[p + k])) return -1;
-      p += 6;
-      continue;
-    }
-    if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1;
-    p += 2;
-  }
-}
-
-function skipValue(b: Uint8Array, p: number, end: number, depth: number): number {
-  const c = b[p];
-  if (c === QUOTE) return skipString(b, p, end);
-  if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) return skipNumber(b, p);
-  if (c === 0x7b || c === 0x5b) {
-    if (depth >= MAX_DEPTH) {
-      tooDeep = true;
-      return -1;
-    }
-    return c === 0x7b ? skipObject(b, p, end, depth + 1) : skipArray(b, p, end, depth + 1);
-  }
-  if (c === 0x74) return literal(b, p, TRUE);
-  if (c === 0x66) return literal(b, p, FALSE);
-  if (c === 0x6e) return literal(b, p, NULL);
-  return -1;
-}
-
-function literal(b: Uint8Array, p: number, word: readonly number[]): number {
-  for (let i = 0; i < word.length; i++) if (b[p + i] !== word[i]) return -1;
-  return p + word.length;
-}
-
-function skipNumber(b: Uint8Array, p: number): number {
-  if (b[p] === 0x2d) p++;
-  if (b[p] === 0x30) p++;
-  else if (isDigit19(b[p])) while (isDigit(b[p])) p++;
-  else return -1;
-  if (b[p] === 0x2e) {
-    p++;
-    if (!isDigit(b[p])) return -1;
-    while (isDigit(b[p])) p++;
-  }
-  if (b[p] === 0x65 || b[p] === 0x45) {
-    p++;
-    if (b[p] === 0x2b || b[p] === 0x2d) p++;
-    if (!isDigit(b[p])) return -1;
-    while (isDigit(b[p])) p++;
-  }
-  return p;
-}
-
-function skipObject(b: Uint8Array, p: number, end: number, depth: number): number {
-  p = ws(b, p + 1, end);
-  if (b[p] === 0x7d) return p + 1;
-  for (;;) {
-    if (b[p] !== QUOTE) return -1;
-    p = skipString(b, p, end);
-    if (p < 0) return -1;
-    p = ws(b, p, end);
-    if (b[p] !== 0x3a) return -1;
-    p = skipValue(b, ws(b, p + 1, end), end, depth);
-    if (p < 0) return -1;
-    p = ws(b, p, end);
-    const sep = b[p++];
-    if (sep === 0x7d) return p;
-    if (sep !== 0x2c) return -1;
-    p = ws(b, p, end);
-  }
-}
-
-function skipArray(b: Uint8Array, p: number, end: number, depth: number): number {
-  p = ws(b, p + 1, end);
-  if (b[p] === 0x5d) return p + 1;
-  for (;;) {
-    p = skipValue(b, p, end, depth);
-    if (p < 0) return -1;
-    p = ws(b, p, end);
-    const sep = b[p++];
-    if (sep === 0x5d) return p;
-    if (sep !== 0x2c) return -1;
-    p = ws(b, p, end);
-  }
-}
-
-const TRUE = [0x74, 0x72, 0x75, 0x65];
-const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
-const NULL = [0x6e, 0x75, 0x6c, 0x6c];
 
 /** Keys longer than this (UTF-8 bytes) are not remembered: records with them are never deduplicated. */
 export const MAX_DEDUPE_KEY_BYTES = 1024;

@@ -45,7 +45,7 @@ describe('the load generator process against a gateway that verifies signatures'
     server = await startTestServer({ authenticator: createAuthenticator({ accessKeys: [TEST_CREDENTIALS], apiKeys: [] }) });
     for (const name of ['k', 'n']) await server.log.createStream(name, { shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } });
     loadgen = await startLoadGenerator();
-    // Bodies of 500 tolls (about 170 KB): the gateway parses them from their bytes (src/gateway/aws/json-bytes.ts).
+    // Bodies of 500 tolls (about 170 KB): the gateway parses them from their bytes (src/core/json/parse.ts).
     await loadgen.prepare({ name: 'k', kind: 'kinesis', stream: 'k', records: POOL, batch: 500, unique: true });
     await loadgen.prepare({ name: 'n', kind: 'native', stream: 'n', records: POOL, batch: 100, unique: true });
   });

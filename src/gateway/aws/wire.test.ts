@@ -64,3 +64,27 @@ describe('wire formats', () => {
     expect(AWS_CBOR.decode(Buffer.alloc(0))).toEqual({});
   });
 });
+
+describe('AWS JSON bodies above the large-string size', () => {
+  const records = Array.from({ length: 500 }, (_, i) => ({
+    Data: Buffer.from(JSON.stringify({ transaction_id: `tx-${i}`, note: 'é'.repeat(i % 3), pad: 'x'.repeat(200) })).toString('base64'),
+    PartitionKey: `C${String(i).padStart(7, '0')}`,
+  }));
+  const body = Buffer.from(JSON.stringify({ StreamName: 'tolls', Records: records }));
+
+  it('decode to what JSON.parse gives', () => {
+    expect(body.length).toBeGreaterThan(128 * 1024);
+    expect(AWS_JSON.decode(body)).toStrictEqual(JSON.parse(body.toString('utf8')));
+  });
+
+  it('refuse invalid JSON with the same error as before', () => {
+    const broken = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(',')]);
+    let message = '';
+    try {
+      JSON.parse(broken.toString('utf8'));
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(() => AWS_JSON.decode(broken)).toThrow(expect.objectContaining({ code: 'MALFORMED_REQUEST', message: `the request body is not valid JSON: ${message}` }));
+  });
+});

@@ -12,7 +12,7 @@
 import cbor from 'cbor';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Json } from './input.ts';
-import { parseJsonBytes } from './json-bytes.ts';
+import { parseJsonBytes } from '../../core/json/index.ts';
 
 /** Binary data in a response. */
 export class Blob {
@@ -51,7 +51,7 @@ export interface WireFormat {
 const EPOCH_TAG = 1;
 
 /**
- * From this size on a JSON body is parsed from its bytes (./json-bytes.ts): V8 keeps a string this long in its
+ * From this size on a JSON body is parsed from its bytes (core/json): V8 keeps a string this long in its
  * large-object space, which costs more per request than the parsing; below it JSON.parse is faster.
  */
 const LARGE_STRING_BYTES = 128 * 1024;

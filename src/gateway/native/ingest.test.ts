@@ -26,6 +26,15 @@ describe('NDJSON ingest parsing', () => {
     expect(outcomes[3]).toBe(1);
   });
 
+  it('takes both keys from one field when the partition and idempotency fields are the same', () => {
+    const body = Buffer.from('{"tx":"a-1"}\n{"tx":42}\n');
+    const { records } = parseNdjson(body, { partitionKeyField: 'tx', idempotencyKeyField: 'tx', randomPartitionKey });
+    expect(records.map((r) => [r.partitionKey, r.idempotencyKey])).toEqual([
+      ['a-1', 'a-1'],
+      ['42', '42'],
+    ]);
+  });
+
   it('fails the whole body on an invalid line, naming it', () => {
     expect(() => parseNdjson(Buffer.from('{"ok":1}\n\n{nope}\n'), { randomPartitionKey })).toThrow(
       expect.objectContaining({ code: 'MALFORMED_REQUEST', context: { line: 3 } }),

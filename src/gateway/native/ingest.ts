@@ -1,12 +1,12 @@
 /**
  * Turns a native ingest body (NDJSON or a JSON array) into log records. NDJSON lines are found by scanning
- * for '\n' bytes; each line is validated and its key fields located by one pass of `JsonScanner` over its
+ * for '\n' bytes; each line is validated and its key fields located by one pass of `JsonFields` over its
  * bytes (no value is built; JSON.parse only for the rare shapes the scanner leaves to it, and to word the
  * error of an invalid line), and its exact bytes become the record's data, without a copy.
  */
 import { TollstreamError } from '../../core/errors.ts';
 import type { AppendRecord } from '../../log/index.ts';
-import { JsonScanner, VALUE_ESCAPED_STRING, VALUE_NUMBER, VALUE_PLAIN_STRING } from './json-scan.ts';
+import { JSON_NUMBER, JSON_STRING, JsonFields } from '../../core/json/index.ts';
 
 /** A record's data may be at most this many bytes, as in Kinesis. */
 export const MAX_NATIVE_RECORD_BYTES = 1024 * 1024;
@@ -38,7 +38,7 @@ export function parseNdjson(body: Buffer, options: IngestOptions): ParsedBody {
   const fields: string[] = [];
   const keyIndex = options.partitionKeyField !== undefined ? fields.push(options.partitionKeyField) - 1 : -1;
   const idIndex = options.idempotencyKeyField !== undefined ? fields.push(options.idempotencyKeyField) - 1 : -1;
-  const scanner = new JsonScanner(fields);
+  const scanner = new JsonFields(fields);
   let start = 0;
   let line = 0;
   while (start < body.length) {
@@ -50,14 +50,15 @@ export function parseNdjson(body: Buffer, options: IngestOptions): ParsedBody {
     let first = start;
     while (first < stop && isWhitespace(body[first]!)) first++;
     if (first < stop) {
-      const outcome = scanner.scan(body, start, stop);
+      const data = body.subarray(start, stop);
+      const outcome = scanner.scan(data);
       let partitionKey: string | undefined;
       let idempotencyKey: string | undefined;
       if (outcome === 'valid') {
-        if (keyIndex >= 0) partitionKey = scannedKey(body, scanner, keyIndex);
-        if (idIndex >= 0) idempotencyKey = scannedKey(body, scanner, idIndex);
+        if (keyIndex >= 0) partitionKey = scannedKey(data, scanner, keyIndex);
+        if (idIndex >= 0) idempotencyKey = scannedKey(data, scanner, idIndex);
       } else {
-        // Invalid, or a shape the scanner leaves to JSON.parse (deep nesting, escaped property names).
+        // Invalid, or nesting deeper than the scanner follows.
         let value: unknown;
         try {
           value = JSON.parse(body.toString('utf8', start, stop));
@@ -69,7 +70,7 @@ export function parseNdjson(body: Buffer, options: IngestOptions): ParsedBody {
         if (options.partitionKeyField !== undefined) partitionKey = keyField(value, options.partitionKeyField);
         if (options.idempotencyKeyField !== undefined) idempotencyKey = keyField(value, options.idempotencyKeyField);
       }
-      addRecord(body.subarray(start, stop), partitionKey, idempotencyKey, options, records, outcomes);
+      addRecord(data, partitionKey, idempotencyKey, options, records, outcomes);
     }
     start = end + 1;
   }
@@ -77,14 +78,11 @@ export function parseNdjson(body: Buffer, options: IngestOptions): ParsedBody {
 }
 
 /** A located property's value as a key: a string's text, a number's JSON.parse value as text, else none. */
-function scannedKey(body: Buffer, scanner: JsonScanner, index: number): string | undefined {
+function scannedKey(data: Buffer, scanner: JsonFields, index: number): string | undefined {
   const kind = scanner.kind[index];
-  const start = scanner.start[index]!;
-  const end = scanner.end[index]!;
-  if (kind === VALUE_PLAIN_STRING) return body.toString('utf8', start + 1, end - 1);
-  if (kind === VALUE_ESCAPED_STRING) return JSON.parse(body.toString('utf8', start, end)) as string;
-  if (kind === VALUE_NUMBER) {
-    const n = Number(body.toString('latin1', start, end));
+  if (kind === JSON_STRING) return scanner.text(data, index);
+  if (kind === JSON_NUMBER) {
+    const n = scanner.number(data, index);
     return Number.isFinite(n) ? String(n) : undefined;
   }
   return undefined;
