@@ -24,7 +24,7 @@ import { openFunctionsState, startDeployedFunctions } from './functions.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { startStations, type RunningStationAlerts } from './stations.ts';
 import { breachMirror, BREACHES_STREAM, startBreachDelivery } from './breaches.ts';
-import { openWorkLeaseStore, startWorkLeases, type WorkLeases } from './work-leases.ts';
+import { deliveryConsumers, startNodeLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
@@ -125,13 +125,6 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     // Threshold breaches reach the warehouse through a stream the notify dispatcher mirrors them to (breaches.ts).
     const breaches = warehouse && config.alerts.enabled ? await startBreachDelivery(log, warehouse, config, logger, undo) : undefined;
     registerDeliveryMetrics(metrics, breaches ? [...deliveries, breaches] : deliveries);
-    // Deliveries into the warehouse follow the shards whose lease this node holds (work-leases.ts).
-    let workLeases: WorkLeases | undefined;
-    const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...(breaches ? [breaches] : [])];
-    if (leased.length > 0) {
-      const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], [BREACHES_STREAM, BREACHES_STREAM]]);
-      workLeases = await startWorkLeases({ ...(await openWorkLeaseStore(config, logger)), deliveries: leased, streams, log, metrics, logger }, undo);
-    }
 
     let queries: QueryManager | undefined;
     if (config.queries.enabled) {
@@ -175,6 +168,11 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         logger.error('deployed functions are off until the next start: their tables cannot be opened', { err });
       }
     }
+    // Deliveries into the warehouse and function mappings work the shards whose lease this node holds (work-leases.ts).
+    const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...(breaches ? [breaches] : [])];
+    const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], [BREACHES_STREAM, BREACHES_STREAM]]);
+    // Function mappings commit their checkpoints to this node's tables.db: their leases stay with this node.
+    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, functionsShared: false, log, metrics, logger }, undo);
     let stations: RunningStationAlerts | undefined;
     if (config.stationAlerts.enabled) {
       if (queries) stations = await startStations({ log, config, queries, authenticator, metrics, consumers, logger }, undo);
