@@ -54,6 +54,8 @@ export interface LeaseCoordinatorStatus {
   readonly storeReachable: boolean;
   /** The fair share at the last round that read the table; null before. */
   readonly fairShare: number | null;
+  /** Every lease at the last round that read the table, by key: its owner, or null while free or expired. */
+  readonly owners: Readonly<Record<string, string | null>>;
 }
 
 export class LeaseCoordinator {
@@ -70,6 +72,7 @@ export class LeaseCoordinator {
   private rounds: Promise<void> = Promise.resolve();
   private storeReachable = false;
   private lastFairShare: number | null = null;
+  private lastOwners: Record<string, string | null> = {};
 
   constructor(private readonly options: LeaseCoordinatorOptions) {
     if (!(Number.isInteger(options.leaseMs) && options.leaseMs > 0 && Number.isInteger(options.renewMs) && options.renewMs > 0 && options.renewMs * 3 <= options.leaseMs)) {
@@ -117,7 +120,11 @@ export class LeaseCoordinator {
   }
 
   status(): LeaseCoordinatorStatus {
-    return { owner: this.owner, held: this.heldKeys(), storeReachable: this.storeReachable, fairShare: this.lastFairShare };
+    // The table as last read, with what this owner took, handed over or dropped since.
+    const owners = { ...this.lastOwners };
+    for (const key in owners) if (owners[key] === this.owner && !this.held.has(key)) owners[key] = null;
+    for (const key of this.held.keys()) owners[key] = this.owner;
+    return { owner: this.owner, held: this.heldKeys(), storeReachable: this.storeReachable, fairShare: this.lastFairShare, owners };
   }
 
   /** Runs a round now (after the one running, if any), e.g. once new leases were created. */
@@ -171,6 +178,7 @@ export class LeaseCoordinator {
   private async balance(table: LeaseTable): Promise<void> {
     const target = fairShare(table, this.owner);
     this.lastFairShare = target;
+    this.lastOwners = Object.fromEntries(table.leases.map((l) => [l.key, l.expiresInMs > 0 ? l.owner : null]));
     // Leases the store says are ours but we do not hold: handed over to us, or kept after a late renewal.
     for (const lease of table.leases) {
       if (lease.owner === this.owner && !this.held.has(lease.key) && lease.expiresInMs > 0) {

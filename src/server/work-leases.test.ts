@@ -8,13 +8,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../config/index.ts';
 import { silentLogger } from '../core/logger.ts';
 import { FunctionsRuntime, type FunctionHandler } from '../functions/index.ts';
 import { memoryLeaseStore, type LeaseStore } from '../leases/index.ts';
 import { cutOff, TEST_LEASE_MS, TEST_RENEW_MS, until, WorkLog } from '../leases/conformance.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
+import { Registry } from '../metrics/index.ts';
 import { openTables, type Tables } from '../tables/index.ts';
-import { functionConsumers, leaseKey, startWorkLeases, type ShardConsumer, type WorkLeases } from './work-leases.ts';
+import { functionConsumers, leaseKey, startNodeLeases, startWorkLeases, type ShardConsumer, type WorkLeases } from './work-leases.ts';
 
 const encoder = new TextEncoder();
 const undo: Array<() => Promise<void> | void> = [];
@@ -187,5 +189,42 @@ describe('function mappings under work leases', () => {
     const byKey = new Map<number, number[]>();
     for (const e of effects) byKey.set(e.n % 37, [...(byKey.get(e.n % 37) ?? []), e.n]);
     for (const ns of byKey.values()) expect(ns).toEqual([...ns].sort((x, y) => x - y));
+  });
+
+  it('puts a node alone on one lease table in memory: its deliveries and its function mappings, a mapping started later too', async () => {
+    const { log, tables } = await setup(2);
+    const delivered: string[] = [];
+    const delivery: ShardConsumer = {
+      kind: 'delivery',
+      name: 'warehouse',
+      stream: 'events',
+      assignShard: async (shardId) => void delivered.push(shardId),
+      releaseShard: async (shardId) => void delivered.splice(delivered.indexOf(shardId), 1),
+    };
+    const runtime = new FunctionsRuntime({ log, tables, shards: 'assigned' });
+    undo.unshift(() => runtime.stop());
+    const steps: Array<() => Promise<void> | void> = [];
+    undo.unshift(async () => {
+      for (const step of steps) await step();
+    });
+    const leases = await startNodeLeases({ config: DEFAULT_CONFIG, deliveries: [delivery], functions: runtime, functionsShared: false, log, metrics: new Registry(), logger: silentLogger }, steps);
+    expect(leases!.status().held).toEqual(['delivery:warehouse:events:shardId-000000000000', 'delivery:warehouse:events:shardId-000000000001']);
+    expect(delivered.sort()).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+
+    // A function deployed while the node runs: its shards get leases, and it runs.
+    const seen: number[] = [];
+    await runtime.start({ name: 'late', stream: 'events', startingPosition: 'TRIM_HORIZON', handler: (event) => void seen.push(...event.records.map((r) => r.json<{ n: number }>().n)) });
+    const written = await put(log, 30);
+    await until('the late mapping to see every record', () => seen.length === written.length);
+    const status = leases!.status();
+    expect(status.owner).toBe('local');
+    expect(status.held).toEqual([
+      'delivery:warehouse:events:shardId-000000000000',
+      'delivery:warehouse:events:shardId-000000000001',
+      'function:late:events:shardId-000000000000',
+      'function:late:events:shardId-000000000001',
+    ]);
+    expect(Object.values(status.owners).every((o) => o === 'local')).toBe(true);
+    expect(seen.sort((x, y) => x - y)).toEqual(written);
   });
 });

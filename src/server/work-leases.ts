@@ -174,7 +174,12 @@ export async function startNodeLeases(
   const leases: WorkLeases = {
     status: () => {
       const [main, ...rest] = parts.map((p) => p.status());
-      return { ...main!, held: [...main!.held, ...rest.flatMap((r) => r.held)].sort(), storeReachable: [main!, ...rest].every((r) => r.storeReachable) };
+      return {
+        ...main!,
+        held: [...main!.held, ...rest.flatMap((r) => r.held)].sort(),
+        storeReachable: [main!, ...rest].every((r) => r.storeReachable),
+        owners: Object.assign({}, main!.owners, ...rest.map((r) => r.owners)),
+      };
     },
     sync: async () => {
       await Promise.all(parts.map((p) => p.sync()));
