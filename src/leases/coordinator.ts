@@ -32,6 +32,11 @@ export interface LeaseCoordinatorOptions {
   onAcquired(key: string): void | Promise<void>;
   /** Stop the work of `key`; resolve once it has stopped. Must not take longer than `renewMs`. */
   onLost(key: string, reason: LeaseLossReason): void | Promise<void>;
+  /**
+   * Whether this owner has the work of `key`: it takes, asks for and counts its fair share over only those (a node
+   * with the alerts off has no breach delivery, a node may lack a function another runs). @default every key
+   */
+  canWork?(key: string): boolean;
   readonly logger?: Logger;
   /** A monotonic clock in ms. @default performance.now */
   readonly now?: () => number;
@@ -175,10 +180,13 @@ export class LeaseCoordinator {
     this.schedule(key, held, sentAt);
   }
 
-  private async balance(table: LeaseTable): Promise<void> {
+  private async balance(all: LeaseTable): Promise<void> {
+    this.lastOwners = Object.fromEntries(all.leases.map((l) => [l.key, l.expiresInMs > 0 ? l.owner : null]));
+    // Only the leases whose work this owner has count for it: it takes, asks for and shares out those.
+    const canWork = this.options.canWork;
+    const table = canWork ? { ...all, leases: all.leases.filter((l) => canWork(l.key)) } : all;
     const target = fairShare(table, this.owner);
     this.lastFairShare = target;
-    this.lastOwners = Object.fromEntries(table.leases.map((l) => [l.key, l.expiresInMs > 0 ? l.owner : null]));
     // Leases the store says are ours but we do not hold: handed over to us, or kept after a late renewal.
     for (const lease of table.leases) {
       if (lease.owner === this.owner && !this.held.has(lease.key) && lease.expiresInMs > 0) {

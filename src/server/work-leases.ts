@@ -105,6 +105,8 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
       const unit = work.get(key);
       if (unit) await unit.consumer.releaseShard(unit.shardId);
     },
+    // Leases of consumers this node does not run (the alerts off here, a function deployed elsewhere) are others' work.
+    canWork: (key) => work.has(key),
     logger,
   });
 
