@@ -130,13 +130,16 @@ describe('function mappings under work leases', () => {
 
     // node-a loses the lease table (as a node cut off or dead is, for the others) while records keep coming.
     cut.down = true;
+    const cutAt = performance.now();
     const before = effects.length;
     while (!(work.byOwner().get('node-b')?.length === 2)) {
       written.push(...(await put(log, 10)));
       await new Promise((r) => setTimeout(r, 50));
     }
+    const movedAt = performance.now();
     written.push(...(await put(log, 100)));
     await until('every record counted', () => written.every((n) => countOf(tables, n) >= 1));
+    console.log(`function takeover: node-a cut off from the lease table -> node-b works its shard ${Math.round(movedAt - cutAt)} ms later (lease ${TEST_LEASE_MS} ms, renew ${TEST_RENEW_MS} ms); ${written.length} records, each counted once`);
 
     expect(work.overlaps).toEqual([]);
     expect(effects.every((e) => e.leased), 'every effect came from the holder of its shard\'s lease').toBe(true);
