@@ -230,7 +230,7 @@ export class FunctionsRuntime {
           this.logger.warn('an assigned shard is not in the stream (any more); nothing to follow', { mapping: run.mapping.name, shardId });
           return false;
         }
-        if (this.parentsFinished(run.mapping, shard, description.shards)) return this.runWorker(run, shard, signal);
+        if (await this.parentsFinished(run.mapping, shard, description.shards)) return this.runWorker(run, shard, signal);
         await sleep(this.options.parentPollMs ?? 1000, undefined, { signal }).catch(() => undefined);
       }
       return false;
@@ -241,14 +241,15 @@ export class FunctionsRuntime {
   }
 
   /** Whether the stored checkpoints hold each parent of `shard` still in the stream read to its end (whichever runtime read it). */
-  private parentsFinished(mapping: ResolvedMapping, shard: ShardDescription, shards: readonly ShardDescription[]): boolean {
+  private async parentsFinished(mapping: ResolvedMapping, shard: ShardDescription, shards: readonly ShardDescription[]): Promise<boolean> {
     const consumer = consumerName(mapping.name);
-    return shard.parentShardIds.every((id) => {
+    for (const id of shard.parentShardIds) {
       const parent = shards.find((s) => s.shardId === id);
-      if (!parent) return true; // gone by retention
-      const checkpoint = this.options.tables.getCheckpoint(consumer, mapping.stream, id)?.sequenceNumber;
-      return parent.endingSequenceNumber !== undefined && checkpoint !== undefined && checkpoint >= parent.endingSequenceNumber;
-    });
+      if (!parent) continue; // gone by retention
+      const checkpoint = (await this.options.tables.getCheckpoint(consumer, mapping.stream, id))?.sequenceNumber;
+      if (parent.endingSequenceNumber === undefined || checkpoint === undefined || checkpoint < parent.endingSequenceNumber) return false;
+    }
+    return true;
   }
 
   private runWorker(run: Running, shard: ShardDescription, signal: AbortSignal): Promise<boolean> {
