@@ -72,7 +72,7 @@ async function startNode(
     const leasedAtStart = holds();
     const ns = event.records.map((r) => r.json<{ n: number }>().n);
     if (deps.invocationMs) await new Promise((r) => setTimeout(r, deps.invocationMs));
-    ctx.transact((tx) => {
+    await ctx.transact((tx) => {
       for (const n of ns) tx.update('effects', { pk: String(n) }, { add: { count: 1 } });
     });
     const leased = leasedAtStart && holds();
