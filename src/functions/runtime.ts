@@ -51,7 +51,10 @@ export class FunctionsRuntime {
   private readonly known = new Map<string, ResolvedMapping>();
   private readonly logger: Logger;
   private readonly now: () => number;
-  /** With `shards: 'assigned'`: mapping name -> its assigned shards, kept while a mapping restarts (a function update). */
+  /**
+   * With `shards: 'assigned'`: the shards assigned to each mapping on each stream (key `assignmentKey`), kept while a
+   * mapping restarts (a function update); an update to another stream starts none of the old stream's.
+   */
   private readonly assigned = new Map<string, Set<string>>();
   private readonly startListeners = new Set<(mapping: RunningMapping) => void>();
 
@@ -92,7 +95,7 @@ export class FunctionsRuntime {
       await this.discover(run);
       return;
     }
-    for (const shardId of this.assigned.get(resolved.name) ?? []) this.startAssigned(run, shardId);
+    for (const shardId of this.assigned.get(assignmentKey(resolved.name, resolved.stream)) ?? []) this.startAssigned(run, shardId);
     for (const listener of this.startListeners) listener({ name: resolved.name, stream: resolved.stream });
   }
 
@@ -110,29 +113,30 @@ export class FunctionsRuntime {
   }
 
   /**
-   * With `shards: 'assigned'`: mapping `name` follows `shardId` from its stored checkpoint, once the stored
-   * checkpoints show the shard's parents finished; now if the mapping runs, else when it starts.
+   * With `shards: 'assigned'`: mapping `name` follows `shardId` of `stream` from its stored checkpoint, once the
+   * stored checkpoints show the shard's parents finished; now if the mapping runs on `stream`, else when it does.
    */
-  async assignShard(name: string, shardId: string): Promise<void> {
+  async assignShard(name: string, stream: string, shardId: string): Promise<void> {
     if (this.options.shards !== 'assigned') {
-      throw new TollstreamError('INVALID_ARGUMENT', 'this functions runtime runs every shard; only shards: \'assigned\' takes assignments', { context: { mapping: name, shardId } });
+      throw new TollstreamError('INVALID_ARGUMENT', 'this functions runtime runs every shard; only shards: \'assigned\' takes assignments', { context: { mapping: name, stream, shardId } });
     }
-    let shards = this.assigned.get(name);
-    if (!shards) this.assigned.set(name, (shards = new Set()));
+    const key = assignmentKey(name, stream);
+    let shards = this.assigned.get(key);
+    if (!shards) this.assigned.set(key, (shards = new Set()));
     shards.add(shardId);
     const run = this.running.get(name);
-    if (run) this.startAssigned(run, shardId);
+    if (run?.mapping.stream === stream) this.startAssigned(run, shardId);
   }
 
   /**
-   * Stops mapping `name` on `shardId`: resolves once its worker has stopped, an invocation in flight included,
+   * Stops mapping `name` on `shardId` of `stream`: resolves once its worker has stopped, an invocation in flight included,
    * so nothing of this runtime commits for the shard afterwards. Whoever follows it next starts from the
    * stored checkpoint.
    */
-  async releaseShard(name: string, shardId: string): Promise<void> {
-    if (!this.assigned.get(name)?.delete(shardId)) return;
+  async releaseShard(name: string, stream: string, shardId: string): Promise<void> {
+    if (!this.assigned.get(assignmentKey(name, stream))?.delete(shardId)) return;
     const run = this.running.get(name);
-    const worker = run?.shards.get(shardId);
+    const worker = run?.mapping.stream === stream ? run.shards.get(shardId) : undefined;
     if (!run || !worker) return;
     run.shardAborts.get(shardId)?.abort();
     await worker.catch(() => false);
@@ -262,4 +266,8 @@ export class FunctionsRuntime {
     run.failures.push(err);
     this.logger.error('function worker stopped on an error', { mapping: run.mapping.name, error: err instanceof Error ? err : String(err) });
   }
+}
+
+function assignmentKey(mapping: string, stream: string): string {
+  return `${mapping}\u0000${stream}`;
 }

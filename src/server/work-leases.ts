@@ -49,8 +49,8 @@ export function functionConsumers(runtime: FunctionsRuntime): ShardConsumer[] {
     kind: 'function',
     name: mapping.name,
     stream: mapping.stream,
-    assignShard: (shardId) => runtime.assignShard(mapping.name, shardId),
-    releaseShard: (shardId) => runtime.releaseShard(mapping.name, shardId),
+    assignShard: (shardId) => runtime.assignShard(mapping.name, mapping.stream, shardId),
+    releaseShard: (shardId) => runtime.releaseShard(mapping.name, mapping.stream, shardId),
   }));
 }
 
