@@ -139,7 +139,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
           ...(options.leaseRenewMs !== undefined ? { leaseRenewMs: options.leaseRenewMs } : {}),
         },
         // Function mappings, continuous queries and the alerts keep their state in the node's data directory
-        // and are not under leases yet: only node-1 runs them (docs/cluster.md).
+        // (function mappings run under leases, but each node's own until then): only node-1 runs them (docs/cluster.md).
         ...(first ? {} : { queries: { enabled: false }, alerts: { enabled: false }, stationAlerts: { enabled: false }, functions: { enabled: false } }),
         metrics: { historyIntervalSeconds: 0 },
       };

@@ -140,7 +140,8 @@ async function takeover(): Promise<{ leasesMoved: number; takeoverMs: number; ca
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
       const body = (await res.json()) as { leases?: { held?: string[] } };
-      return body.leases?.held ?? [];
+      // The warehouse delivery's leases: node-1 also holds those of the breach delivery and of its own function mappings.
+      return (body.leases?.held ?? []).filter((key) => key.startsWith('delivery:warehouse:'));
     } catch {
       return [];
     }

@@ -1,7 +1,7 @@
 /**
  * Functions triggered by streams (the Lambda role): the one public door.
  */
-export { FunctionsRuntime, type FunctionsRuntimeOptions } from './runtime.ts';
+export { FunctionsRuntime, type FunctionsRuntimeOptions, type RunningMapping } from './runtime.ts';
 export { FunctionDeployments, MAX_CODE_BYTES, type DeployRequest, type FunctionDeploymentsOptions, type FunctionInfo, type FunctionSource, type UpdateRequest } from './deployments.ts';
 export { FunctionLogs, type FunctionLogLine } from './logs.ts';
 export { bundleHandler } from './bundle.ts';

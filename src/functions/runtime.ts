@@ -1,7 +1,9 @@
 /**
  * Runs event source mappings: one worker per shard, parents finished before their children so order per
- * partition key survives a reshard.
+ * partition key survives a reshard. A runtime runs every shard of each mapping, or (with `shards: 'assigned'`)
+ * only the shards given to it, the shards whose lease its node holds (docs/cluster.md).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ShardDescription, StreamLog } from '../log/index.ts';
@@ -16,6 +18,21 @@ export interface FunctionsRuntimeOptions {
   readonly store: TableStore;
   readonly logger?: Logger;
   readonly now?: () => number;
+  /**
+   * `all`: each mapping follows every shard of its stream, children once their parents are finished. `assigned`:
+   * a mapping follows only the shards given with `assignShard` until `releaseShard` (the shards whose lease this
+   * node holds), each from its stored checkpoint, a child once the stored checkpoints show its parents finished.
+   * @default 'all'
+   */
+  readonly shards?: 'all' | 'assigned';
+  /** With `shards: 'assigned'`: how often a shard waiting for its parents to finish checks again, in ms. @default 1000 */
+  readonly parentPollMs?: number;
+}
+
+/** A mapping running on this runtime: the consumer of `stream` whose shards `assignShard` gives out. */
+export interface RunningMapping {
+  readonly name: string;
+  readonly stream: string;
 }
 
 interface Running {
@@ -24,6 +41,8 @@ interface Running {
   readonly controller: AbortController;
   /** Shard id -> its worker; resolves true when the shard is finished. */
   readonly shards: Map<string, Promise<boolean>>;
+  /** With `shards: 'assigned'`: shard id -> what stops its worker alone. */
+  readonly shardAborts: Map<string, AbortController>;
   readonly failures: unknown[];
 }
 
@@ -33,6 +52,12 @@ export class FunctionsRuntime {
   private readonly known = new Map<string, ResolvedMapping>();
   private readonly logger: Logger;
   private readonly now: () => number;
+  /**
+   * With `shards: 'assigned'`: the shards assigned to each mapping on each stream (key `assignmentKey`), kept while a
+   * mapping restarts (a function update); an update to another stream starts none of the old stream's.
+   */
+  private readonly assigned = new Map<string, Set<string>>();
+  private readonly startListeners = new Set<(mapping: RunningMapping) => void>();
 
   constructor(private readonly options: FunctionsRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -62,11 +87,64 @@ export class FunctionsRuntime {
       },
       controller: new AbortController(),
       shards: new Map(),
+      shardAborts: new Map(),
       failures: [],
     };
     this.running.set(resolved.name, run);
     this.known.set(resolved.name, resolved);
-    await this.discover(run);
+    if (this.options.shards !== 'assigned') {
+      await this.discover(run);
+      return;
+    }
+    for (const shardId of this.assigned.get(assignmentKey(resolved.name, resolved.stream)) ?? []) this.startAssigned(run, shardId);
+    for (const listener of this.startListeners) listener({ name: resolved.name, stream: resolved.stream });
+  }
+
+  /** The mappings running now: with `shards: 'assigned'`, the consumers whose shards are given out. */
+  mappings(): RunningMapping[] {
+    return [...this.running.values()].map((r) => ({ name: r.mapping.name, stream: r.mapping.stream }));
+  }
+
+  /** Calls `listener` whenever a mapping starts (with `shards: 'assigned'`, so its shards can be given out at once). Returns the unsubscribe. */
+  onMappingStarted(listener: (mapping: RunningMapping) => void): () => void {
+    this.startListeners.add(listener);
+    return () => {
+      this.startListeners.delete(listener);
+    };
+  }
+
+  /**
+   * With `shards: 'assigned'`: mapping `name` follows `shardId` of `stream` from its stored checkpoint, once the
+   * stored checkpoints show the shard's parents finished; now if the mapping runs on `stream`, else when it does.
+   */
+  async assignShard(name: string, stream: string, shardId: string): Promise<void> {
+    if (this.options.shards !== 'assigned') {
+      throw new TollstreamError('INVALID_ARGUMENT', 'this functions runtime runs every shard; only shards: \'assigned\' takes assignments', { context: { mapping: name, stream, shardId } });
+    }
+    const key = assignmentKey(name, stream);
+    let shards = this.assigned.get(key);
+    if (!shards) this.assigned.set(key, (shards = new Set()));
+    shards.add(shardId);
+    const run = this.running.get(name);
+    if (run?.mapping.stream === stream) this.startAssigned(run, shardId);
+  }
+
+  /**
+   * Stops mapping `name` on `shardId` of `stream`: resolves once its worker has stopped, an invocation in flight included,
+   * so nothing of this runtime commits for the shard afterwards. Whoever follows it next starts from the
+   * stored checkpoint.
+   */
+  async releaseShard(name: string, stream: string, shardId: string): Promise<void> {
+    if (!this.assigned.get(assignmentKey(name, stream))?.delete(shardId)) return;
+    const run = this.running.get(name);
+    const worker = run?.mapping.stream === stream ? run.shards.get(shardId) : undefined;
+    if (!run || !worker) return;
+    run.shardAborts.get(shardId)?.abort();
+    await worker.catch(() => false);
+    if (run.shards.get(shardId) === worker) {
+      run.shards.delete(shardId);
+      run.shardAborts.delete(shardId);
+    }
   }
 
   /** Stops one mapping, or all; waits for invocations in flight. */
@@ -132,8 +210,7 @@ export class FunctionsRuntime {
     const worker = (async () => {
       const finished = await Promise.all(parents);
       if (!finished.every(Boolean) || signal.aborted) return false;
-      const deps = { log: this.options.log, store: this.options.store, logger: this.logger.child({ mapping: run.mapping.name, shardId: shard.shardId }), mapping: run.mapping, stats: run.stats, signal, now: this.now };
-      const done = await runShard(deps, shard.shardId, shard.endingSequenceNumber);
+      const done = await this.runWorker(run, shard, signal);
       if (done && !signal.aborted) {
         // A closed shard has children: look them up (they may be newer than our last look) and start them.
         void this.discover(run).catch((err: unknown) => this.fail(run, err));
@@ -145,9 +222,53 @@ export class FunctionsRuntime {
     return worker;
   }
 
+  /** Starts the worker of an assigned shard (unless it runs), which waits until its parents are finished. */
+  private startAssigned(run: Running, shardId: string): void {
+    if (run.shards.has(shardId) || run.controller.signal.aborted) return;
+    const control = new AbortController();
+    const signal = AbortSignal.any([run.controller.signal, control.signal]);
+    const worker = (async () => {
+      while (!signal.aborted) {
+        const description = await this.options.log.describeStream(run.mapping.stream);
+        const shard = description.shards.find((s) => s.shardId === shardId);
+        if (!shard) {
+          this.logger.warn('an assigned shard is not in the stream (any more); nothing to follow', { mapping: run.mapping.name, shardId });
+          return false;
+        }
+        if (await this.parentsFinished(run.mapping, shard, description.shards)) return this.runWorker(run, shard, signal);
+        await sleep(this.options.parentPollMs ?? 1000, undefined, { signal }).catch(() => undefined);
+      }
+      return false;
+    })();
+    worker.catch((err: unknown) => this.fail(run, err));
+    run.shards.set(shardId, worker);
+    run.shardAborts.set(shardId, control);
+  }
+
+  /** Whether the stored checkpoints hold each parent of `shard` still in the stream read to its end (whichever runtime read it). */
+  private async parentsFinished(mapping: ResolvedMapping, shard: ShardDescription, shards: readonly ShardDescription[]): Promise<boolean> {
+    const consumer = consumerName(mapping.name);
+    for (const id of shard.parentShardIds) {
+      const parent = shards.find((s) => s.shardId === id);
+      if (!parent) continue; // gone by retention
+      const checkpoint = (await this.options.store.getCheckpoint(consumer, mapping.stream, id))?.sequenceNumber;
+      if (parent.endingSequenceNumber === undefined || checkpoint === undefined || checkpoint < parent.endingSequenceNumber) return false;
+    }
+    return true;
+  }
+
+  private runWorker(run: Running, shard: ShardDescription, signal: AbortSignal): Promise<boolean> {
+    const deps = { log: this.options.log, store: this.options.store, logger: this.logger.child({ mapping: run.mapping.name, shardId: shard.shardId }), mapping: run.mapping, stats: run.stats, signal, now: this.now };
+    return runShard(deps, shard.shardId, shard.endingSequenceNumber);
+  }
+
   private fail(run: Running, err: unknown): void {
     if (run.controller.signal.aborted) return;
     run.failures.push(err);
     this.logger.error('function worker stopped on an error', { mapping: run.mapping.name, error: err instanceof Error ? err : String(err) });
   }
+}
+
+function assignmentKey(mapping: string, stream: string): string {
+  return `${mapping}\u0000${stream}`;
 }

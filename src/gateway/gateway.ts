@@ -226,7 +226,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (!isReady) return { status: stopping ? 'stopping' : 'starting' };
     const failedShards = log.health?.().failedShards ?? [];
     const leases = options.leases?.();
-    const leaseBody = leases ? { leases: { owner: leases.owner, storeReachable: leases.storeReachable, fairShare: leases.fairShare, held: leases.held } } : {};
+    const leaseBody = leases ? { leases: { owner: leases.owner, storeReachable: leases.storeReachable, fairShare: leases.fairShare, held: leases.held, owners: leases.owners } } : {};
     if (failedShards.length === 0 && leases?.storeReachable !== false) return { status: 'ok', ...leaseBody };
     return {
       status: 'degraded',

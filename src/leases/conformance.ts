@@ -101,7 +101,7 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
       stores.push(store);
       return store;
     };
-    const coordinator = (owner: string, store: LeaseStore, work: WorkLog): LeaseCoordinator => {
+    const coordinator = (owner: string, store: LeaseStore, work: WorkLog, canWork?: (key: string) => boolean): LeaseCoordinator => {
       const c = new LeaseCoordinator({
         store,
         owner,
@@ -109,6 +109,7 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
         renewMs: TEST_RENEW_MS,
         onAcquired: (key) => work.start(owner, key),
         onLost: (key, reason) => work.stop(owner, key, reason),
+        ...(canWork ? { canWork } : {}),
       });
       coordinators.push(c);
       return c;
@@ -195,6 +196,26 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
         return work.workedKeys === 10 && Math.min(...counts) >= 2 && Math.max(...counts) <= 3;
       });
       expect(work.events.filter((e) => e.kind === 'stop').every((e) => e.reason === 'handed-over')).toBe(true);
+      expect(work.overlaps).toEqual([]);
+    });
+
+    it('takes, asks for and is handed only leases whose work the owner has', async () => {
+      // node-a runs two consumers (as a node with the alerts on); node-b only the first, so it must never hold the second's.
+      const work = new WorkLog();
+      const warehouse = keys(2);
+      const breaches = Array.from({ length: 4 }, (_, i) => `delivery:breaches:spend_alerts:shardId-00000000000${i}`);
+      const a = coordinator('node-a', await open(), work);
+      await a.ensure([...warehouse, ...breaches]);
+      await a.start();
+      await until('node-a alone to work every lease', () => work.byOwner().get('node-a')?.length === 6);
+      const b = coordinator('node-b', await open(), work, (key) => warehouse.includes(key));
+      await b.start();
+      await until('node-b to work its share of what it can work', () => (work.byOwner().get('node-b')?.length ?? 0) >= 1);
+      // A few more rounds: node-b stays with what it can work.
+      for (let i = 0; i < 4; i++) await b.refresh();
+      expect(work.byOwner().get('node-b')!.every((k) => warehouse.includes(k))).toBe(true);
+      expect(work.byOwner().get('node-a')).toEqual(expect.arrayContaining(breaches));
+      expect(work.workedKeys).toBe(6);
       expect(work.overlaps).toEqual([]);
     });
 

@@ -32,6 +32,11 @@ export interface LeaseCoordinatorOptions {
   onAcquired(key: string): void | Promise<void>;
   /** Stop the work of `key`; resolve once it has stopped. Must not take longer than `renewMs`. */
   onLost(key: string, reason: LeaseLossReason): void | Promise<void>;
+  /**
+   * Whether this owner has the work of `key`: it takes, asks for and counts its fair share over only those (a node
+   * with the alerts off has no breach delivery, a node may lack a function another runs). @default every key
+   */
+  canWork?(key: string): boolean;
   readonly logger?: Logger;
   /** A monotonic clock in ms. @default performance.now */
   readonly now?: () => number;
@@ -54,6 +59,8 @@ export interface LeaseCoordinatorStatus {
   readonly storeReachable: boolean;
   /** The fair share at the last round that read the table; null before. */
   readonly fairShare: number | null;
+  /** Every lease at the last round that read the table, by key: its owner, or null while free or expired. */
+  readonly owners: Readonly<Record<string, string | null>>;
 }
 
 export class LeaseCoordinator {
@@ -70,6 +77,7 @@ export class LeaseCoordinator {
   private rounds: Promise<void> = Promise.resolve();
   private storeReachable = false;
   private lastFairShare: number | null = null;
+  private lastOwners: Record<string, string | null> = {};
 
   constructor(private readonly options: LeaseCoordinatorOptions) {
     if (!(Number.isInteger(options.leaseMs) && options.leaseMs > 0 && Number.isInteger(options.renewMs) && options.renewMs > 0 && options.renewMs * 3 <= options.leaseMs)) {
@@ -117,7 +125,11 @@ export class LeaseCoordinator {
   }
 
   status(): LeaseCoordinatorStatus {
-    return { owner: this.owner, held: this.heldKeys(), storeReachable: this.storeReachable, fairShare: this.lastFairShare };
+    // The table as last read, with what this owner took, handed over or dropped since.
+    const owners = { ...this.lastOwners };
+    for (const key in owners) if (owners[key] === this.owner && !this.held.has(key)) owners[key] = null;
+    for (const key of this.held.keys()) owners[key] = this.owner;
+    return { owner: this.owner, held: this.heldKeys(), storeReachable: this.storeReachable, fairShare: this.lastFairShare, owners };
   }
 
   /** Runs a round now (after the one running, if any), e.g. once new leases were created. */
@@ -168,7 +180,11 @@ export class LeaseCoordinator {
     this.schedule(key, held, sentAt);
   }
 
-  private async balance(table: LeaseTable): Promise<void> {
+  private async balance(all: LeaseTable): Promise<void> {
+    this.lastOwners = Object.fromEntries(all.leases.map((l) => [l.key, l.expiresInMs > 0 ? l.owner : null]));
+    // Only the leases whose work this owner has count for it: it takes, asks for and shares out those.
+    const canWork = this.options.canWork;
+    const table = canWork ? { ...all, leases: all.leases.filter((l) => canWork(l.key)) } : all;
     const target = fairShare(table, this.owner);
     this.lastFairShare = target;
     // Leases the store says are ours but we do not hold: handed over to us, or kept after a late renewal.

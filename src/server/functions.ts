@@ -41,7 +41,8 @@ export function openFunctionsState(
   const notify = openNotify({ tables, logger, ...deps.notifyOptions, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
   undo.unshift(() => notify.stop());
   const logs = new FunctionLogs();
-  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), logger: logs.capture(logger.child({ component: 'functions' })) });
+  // Each mapping works the shards whose lease this node holds (work-leases.ts).
+  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), shards: 'assigned', logger: logs.capture(logger.child({ component: 'functions' })) });
   undo.unshift(() => functions.stop());
   // Counted in /metrics with every other runtime's functions; its dead letters are listed as the store `functions`.
   deps.consumers.addFunctions(functions);

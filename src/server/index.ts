@@ -22,7 +22,7 @@ import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } fr
 import { createStaticRoutes } from '../web/index.ts';
 import { openFunctionsState, startDeployedFunctions } from './functions.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
-import { openWorkLeaseStore, startWorkLeases, type WorkLeases } from './work-leases.ts';
+import { deliveryConsumers, startNodeLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
 import { registerProcessMetrics } from './process-metrics.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
@@ -128,13 +128,6 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       .map((app) => ({ ...app.prepare({ config, log, logger, warehouse: warehouse !== undefined, secret: iteratorSecret, serverUrl: `http://${urlHost(config.host)}:${config.port}` }), name: app.name }));
     const feeds = warehouse ? await startWarehouseFeeds(log, warehouse, prepared.flatMap((p) => p.warehouseFeeds ?? []), config, logger, undo) : [];
     registerDeliveryMetrics(metrics, [...deliveries, ...feeds]);
-    // Deliveries into the warehouse follow the shards whose lease this node holds (work-leases.ts).
-    let workLeases: WorkLeases | undefined;
-    const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
-    if (leased.length > 0) {
-      const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
-      workLeases = await startWorkLeases({ ...(await openWorkLeaseStore(config, logger)), deliveries: leased, streams, log, metrics, logger }, undo);
-    }
 
     let queries: QueryManager | undefined;
     if (config.queries.enabled) {
@@ -184,6 +177,11 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         logger.error('deployed functions are off until the next start: their tables cannot be opened', { err });
       }
     }
+    // Deliveries into the warehouse and function mappings work the shards whose lease this node holds (work-leases.ts).
+    const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
+    const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
+    // Function mappings commit their checkpoints to this node's tables.db: their leases stay with this node.
+    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, functionsShared: false, log, metrics, logger }, undo);
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
     const history = config.metrics.historyIntervalSeconds > 0
       ? await startMetricsHistory({

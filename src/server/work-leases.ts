@@ -1,20 +1,63 @@
 /**
- * The work leases of this node: each warehouse delivery follows only the shards whose lease the node holds, one
- * lease per delivery and shard (`delivery:<name>:<stream>:<shardId>`). Alone (no `cluster`, or a node-local DuckDB
- * warehouse) the lease table is in memory and the node takes every lease; nodes sharing a PostgreSQL warehouse keep
- * it in PostgreSQL (`cluster.postgresUrl`, schema `tollstream_leases`) and split the leases fairly, taking over a
- * dead node's.
+ * The work leases of this node: each consumer of a shard (a warehouse delivery, a function mapping) works only the
+ * shards whose lease the node holds, one lease per consumer and shard (`<kind>:<name>:<stream>:<shardId>`, e.g.
+ * `delivery:warehouse:toll_transactions:shardId-000000000001`, `function:abc-tolls-validate:tolls:shardId-000000000000`).
+ * Alone (no `cluster`) the lease table is in memory and the node takes every lease; nodes sharing the consumers'
+ * destination keep it in PostgreSQL (`cluster.postgresUrl`, schema `tollstream_leases`) and split the leases
+ * fairly, taking over a dead node's.
  */
 import { leaseTimings, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeliveryStream } from '../delivery/index.ts';
+import type { FunctionsRuntime } from '../functions/index.ts';
 import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseStore } from '../leases/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 
+/** What consumes a stream shard by shard under leases: a delivery, a function mapping. */
+export interface ShardConsumer {
+  /** The first part of its lease keys: `delivery`, `function`. */
+  readonly kind: 'delivery' | 'function';
+  readonly name: string;
+  readonly stream: string;
+  /** Starts working `shardId` from its checkpoint; resolves once started. */
+  assignShard(shardId: string): Promise<void>;
+  /** Stops working `shardId`; resolves once nothing more of it can commit. */
+  releaseShard(shardId: string): Promise<void>;
+}
+
+/** The lease key of one consumer on one shard. */
+export function leaseKey(consumer: Pick<ShardConsumer, 'kind' | 'name' | 'stream'>, shardId: string): string {
+  return `${consumer.kind}:${consumer.name}:${consumer.stream}:${shardId}`;
+}
+
+/** Deliveries started with `shards: 'assigned'`, as consumers; `streams` gives the stream each reads, by delivery name. */
+export function deliveryConsumers(deliveries: readonly DeliveryStream[], streams: ReadonlyMap<string, string>): ShardConsumer[] {
+  return deliveries.map((delivery) => ({
+    kind: 'delivery',
+    name: delivery.name,
+    stream: streams.get(delivery.name)!,
+    assignShard: (shardId) => delivery.assignShard(shardId),
+    releaseShard: (shardId) => delivery.releaseShard(shardId),
+  }));
+}
+
+/** The mappings running on a runtime started with `shards: 'assigned'`, as consumers (the list changes as functions come and go). */
+export function functionConsumers(runtime: FunctionsRuntime): ShardConsumer[] {
+  return runtime.mappings().map((mapping) => ({
+    kind: 'function',
+    name: mapping.name,
+    stream: mapping.stream,
+    assignShard: (shardId) => runtime.assignShard(mapping.name, mapping.stream, shardId),
+    releaseShard: (shardId) => runtime.releaseShard(mapping.name, mapping.stream, shardId),
+  }));
+}
+
 export interface WorkLeases {
   status(): LeaseCoordinatorStatus;
+  /** Lists the consumers and their shards now and takes the new leases (a mapping just started), not waiting for the next sync. */
+  sync(): Promise<void>;
 }
 
 export interface WorkLeasesOptions {
@@ -24,15 +67,11 @@ export interface WorkLeasesOptions {
   readonly owner: string;
   readonly leaseMs: number;
   readonly leaseRenewMs: number;
-  /** Deliveries started with `shards: 'assigned'`. */
-  readonly deliveries: readonly DeliveryStream[];
-  /** The stream each delivery reads, by delivery name. */
-  readonly streams: ReadonlyMap<string, string>;
+  /** The consumers now (read at every sync: function mappings come and go). */
+  readonly consumers: () => readonly ShardConsumer[];
   readonly log: StreamLog;
-  /** Where the lease gauges go. @default none */
-  readonly metrics?: Registry;
   readonly logger: Logger;
-  /** How often the shards of the delivered streams are listed to create leases for new ones, in ms. @default 1000 */
+  /** How often the consumers and their streams' shards are listed to create leases for new ones, in ms. @default 1000 */
   readonly shardSyncMs?: number;
 }
 
@@ -48,11 +87,11 @@ export async function openWorkLeaseStore(config: TollstreamConfig, logger: Logge
   return { store, owner: cluster?.nodeName ?? 'local', leaseMs, leaseRenewMs };
 }
 
-/** Creates a lease per delivery and shard and starts taking leases. Its stop (releasing the leases, closing the store) is pushed on `undo`. */
+/** Creates a lease per consumer and shard and starts taking leases. Its stop (releasing the leases, closing the store) is pushed on `undo`. */
 export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<() => Promise<void> | void>): Promise<WorkLeases> {
   const { store, logger } = options;
   undo.unshift(() => store.close());
-  const work = new Map<string, { delivery: DeliveryStream; shardId: string }>();
+  const work = new Map<string, { consumer: ShardConsumer; shardId: string }>();
   const coordinator = new LeaseCoordinator({
     store,
     owner: options.owner,
@@ -60,49 +99,98 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
     renewMs: options.leaseRenewMs,
     onAcquired: async (key) => {
       const unit = work.get(key);
-      if (unit) await unit.delivery.assignShard(unit.shardId);
+      if (unit) await unit.consumer.assignShard(unit.shardId);
     },
     onLost: async (key) => {
       const unit = work.get(key);
-      if (unit) await unit.delivery.releaseShard(unit.shardId);
+      if (unit) await unit.consumer.releaseShard(unit.shardId);
     },
+    // Leases of consumers this node does not run (the alerts off here, a function deployed elsewhere) are others' work.
+    canWork: (key) => work.has(key),
     logger,
   });
 
   const syncShards = async (): Promise<boolean> => {
     const created: string[] = [];
-    for (const delivery of options.deliveries) {
-      const stream = options.streams.get(delivery.name)!;
-      for (const shard of (await options.log.describeStream(stream)).shards) {
-        const key = `delivery:${delivery.name}:${stream}:${shard.shardId}`;
+    const shardsOf = new Map<string, readonly string[]>();
+    for (const consumer of options.consumers()) {
+      let shards = shardsOf.get(consumer.stream);
+      if (!shards) shardsOf.set(consumer.stream, (shards = (await options.log.describeStream(consumer.stream)).shards.map((s) => s.shardId)));
+      for (const shardId of shards) {
+        const key = leaseKey(consumer, shardId);
         if (work.has(key)) continue;
-        work.set(key, { delivery, shardId: shard.shardId });
+        work.set(key, { consumer, shardId });
         created.push(key);
       }
     }
     if (created.length > 0) await coordinator.ensure(created);
     return created.length > 0;
   };
-  await syncShards();
-  await coordinator.start();
-  // New shards (a reshard) get their leases within a sync; a failed sync is tried again at the next.
-  let syncing = false;
-  const timer = setInterval(() => {
-    if (syncing) return;
-    syncing = true;
-    syncShards()
+  // One sync at a time; a failed one is tried again at the next.
+  let syncing: Promise<void> | undefined;
+  const sync = (): Promise<void> =>
+    (syncing ??= syncShards()
       .then((created) => (created ? coordinator.refresh() : undefined))
       .catch((err: unknown) => logger.warn('listing shards for their leases failed; retrying', { component: 'leases', err }))
-      .finally(() => (syncing = false));
-  }, options.shardSyncMs ?? 1000);
-  // Stopped before the deliveries: the node stops its work and releases its leases for the others.
+      .finally(() => (syncing = undefined)));
+  await syncShards();
+  await coordinator.start();
+  // New shards (a reshard) and new consumers (a function deployed) get their leases within a sync.
+  const timer = setInterval(() => void sync(), options.shardSyncMs ?? 1000);
+  // Stopped before the consumers: the node stops its work and releases its leases for the others.
   undo.unshift(async () => {
     clearInterval(timer);
+    await syncing;
     await coordinator.stop();
   });
-  if (options.metrics) registerLeaseMetrics(options.metrics, coordinator);
   logger.info('work leases started', { component: 'leases', store: store.description, owner: coordinator.owner, leases: work.size, held: coordinator.heldKeys().length });
-  return { status: () => coordinator.status() };
+  return { status: () => coordinator.status(), sync };
+}
+
+/**
+ * The leases of a node's consumers, as the server starts them. Deliveries take their leases from the node's lease
+ * table (`openWorkLeaseStore`). Function mappings join them in that table when the nodes sharing it share the
+ * mappings' checkpoints too (`functionsShared`); otherwise (their checkpoints are in this node's `tables.db`) this
+ * node keeps their leases in a table of its own, in memory, and holds every one: a mapping must not move to a node
+ * that cannot see its checkpoints.
+ */
+export async function startNodeLeases(
+  deps: {
+    config: TollstreamConfig;
+    deliveries: readonly ShardConsumer[];
+    functions?: FunctionsRuntime | undefined;
+    functionsShared: boolean;
+    log: StreamLog;
+    metrics: Registry;
+    logger: Logger;
+  },
+  undo: Array<() => Promise<void> | void>,
+): Promise<WorkLeases | undefined> {
+  const { config, deliveries, functions, log, logger } = deps;
+  if (deliveries.length === 0 && !functions) return undefined;
+  const table = await openWorkLeaseStore(config, logger);
+  const together = functions && (deps.functionsShared || table.store.description === 'memory');
+  const mappings = () => (functions ? functionConsumers(functions) : []);
+  const parts: WorkLeases[] = [await startWorkLeases({ ...table, consumers: () => (together ? [...deliveries, ...mappings()] : deliveries), log, logger }, undo)];
+  if (functions && !together) parts.push(await startWorkLeases({ ...table, store: memoryLeaseStore(), consumers: mappings, log, logger }, undo));
+  const leases: WorkLeases = {
+    status: () => {
+      const [main, ...rest] = parts.map((p) => p.status());
+      return {
+        ...main!,
+        held: [...main!.held, ...rest.flatMap((r) => r.held)].sort(),
+        storeReachable: [main!, ...rest].every((r) => r.storeReachable),
+        owners: Object.assign({}, main!.owners, ...rest.map((r) => r.owners)),
+      };
+    },
+    sync: async () => {
+      await Promise.all(parts.map((p) => p.sync()));
+    },
+  };
+  // A mapping started later (a function deployed) gets its leases at once, not at the next sync.
+  if (functions) undo.unshift(functions.onMappingStarted(() => void leases.sync()));
+  registerLeaseMetrics(deps.metrics, leases.status);
+  return leases;
 }
 
 /** The PostgreSQL lease table; a node that cannot reach it at start says so in one line and keeps trying. */
@@ -122,12 +210,12 @@ async function openClusterLeaseStore(url: string, timeoutMs: number, logger: Log
   }
 }
 
-function registerLeaseMetrics(registry: Registry, coordinator: LeaseCoordinator): void {
-  const held = registry.gauge('tollstream_leases_held', 'Work leases (one delivery on one shard) this node holds.').labels();
+function registerLeaseMetrics(registry: Registry, leaseStatus: () => LeaseCoordinatorStatus): void {
+  const held = registry.gauge('tollstream_leases_held', 'Work leases (one consumer on one shard) this node holds.').labels();
   const share = registry.gauge('tollstream_leases_fair_share', 'The fair share of work leases per live node at the last lease round.').labels();
   const reachable = registry.gauge('tollstream_leases_store_up', '1 when the last lease round reached the lease table, 0 otherwise.').labels();
   registry.onCollect(() => {
-    const status = coordinator.status();
+    const status = leaseStatus();
     held.set(status.held.length);
     share.set(status.fairShare ?? 0);
     reachable.set(status.storeReachable ? 1 : 0);

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
 import { openPostgresLeaseStore } from '../../src/leases/index.ts';
 import { openJetStreamLog } from '../../src/log/index.ts';
-import { startWorkLeases } from '../../src/server/work-leases.ts';
+import { deliveryConsumers, startWorkLeases } from '../../src/server/work-leases.ts';
 import { openPostgresWarehouse } from '../../src/warehouse/index.ts';
 
 interface NodeConfig {
@@ -44,7 +44,7 @@ await delivery.start();
 const store = await openPostgresLeaseStore({ connectionString: config.postgresUrl, schema: config.leaseSchema, timeoutMs: config.renewMs });
 const undo: Array<() => Promise<void> | void> = [];
 const leases = await startWorkLeases(
-  { store, owner: config.node, leaseMs: config.leaseMs, leaseRenewMs: config.renewMs, deliveries: [delivery], streams: new Map([['warehouse', 'toll_transactions']]), log, logger },
+  { store, owner: config.node, leaseMs: config.leaseMs, leaseRenewMs: config.renewMs, consumers: () => deliveryConsumers([delivery], new Map([['warehouse', 'toll_transactions']])), log, logger },
   undo,
 );
 process.stdout.write('ready\n');

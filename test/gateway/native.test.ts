@@ -284,10 +284,11 @@ describe('health, metrics, keys and protocols', () => {
 
   it('shows a cluster node\'s leases in /health, degraded while it cannot reach the lease table', async () => {
     let storeReachable = true;
-    await using node = await startTestServer({ leases: () => ({ owner: 'node-a', held: ['delivery:warehouse:s:shardId-000000000001'], storeReachable, fairShare: 1 }) });
+    const owners = { 'delivery:warehouse:s:shardId-000000000001': 'node-a', 'function:count:s:shardId-000000000000': 'node-b', 'function:count:s:shardId-000000000001': null };
+    await using node = await startTestServer({ leases: () => ({ owner: 'node-a', held: ['delivery:warehouse:s:shardId-000000000001'], storeReachable, fairShare: 1, owners }) });
     expect(await (await fetch(`${node.url}/health`)).json()).toEqual({
       status: 'ok',
-      leases: { owner: 'node-a', storeReachable: true, fairShare: 1, held: ['delivery:warehouse:s:shardId-000000000001'] },
+      leases: { owner: 'node-a', storeReachable: true, fairShare: 1, held: ['delivery:warehouse:s:shardId-000000000001'], owners },
     });
     storeReachable = false;
     const cut = await fetch(`${node.url}/health`);

@@ -1,10 +1,11 @@
 /**
  * Streams: shards, retention and stored bytes per stream, ingest rates (records/s, bytes/s) from the
- * difference of successive /metrics scrapes, a chart of records/s, and how far each consumer is behind (in
- * seconds, and in records per shard).
+ * difference of successive /metrics scrapes, a chart of records/s, how far each consumer is behind (in seconds,
+ * and in records per shard), and on a cluster node which node works each consumer shard (from /health).
  */
 import { formatBytes, formatRate, ratesBetween, type CounterSnapshot } from '../../lib/rates.ts';
 import { consumerLag, totalRecordsBehind } from '../../lib/consumer-lag.ts';
+import { shardOwners, type HealthBody, type ShardOwner } from '../../lib/leases.ts';
 import { sumBy, type MetricFamily } from '../../lib/prometheus.ts';
 import { responsiveChart, type ChartHandle } from '../../ui/chart.ts';
 import { h, replace } from '../../ui/dom.ts';
@@ -50,7 +51,12 @@ export const streamsPage: Page = (container, ctx) => {
 
   const stop = every(SCRAPE_MS, async () => {
     try {
-      const [families, list] = await Promise.all([ctx.metrics(), ctx.json<{ streams: StreamSummary[] }>('/v1/streams')]);
+      const [families, list, health] = await Promise.all([
+        ctx.metrics(),
+        ctx.json<{ streams: StreamSummary[] }>('/v1/streams'),
+        // Only for the leases: a node that is starting or stopping answers 503, and the page goes on without them.
+        ctx.json<HealthBody>('/health').catch(() => undefined),
+      ]);
       const now = Date.now();
       if (now - detailsAt > 10_000 || list.streams.some((s) => !details.has(s.name))) {
         detailsAt = now;
@@ -70,7 +76,7 @@ export const streamsPage: Page = (container, ctx) => {
       const names = list.streams.map((s) => s.name).sort();
       replace(table, streamTable(list.streams, details, recordRates, byteRates, records.values, stored, dups));
       updated.textContent = `Updated ${new Date(now).toLocaleTimeString()}; rates are the change between scrapes ${SCRAPE_MS / 1000} s apart.`;
-      replace(consumers, consumerTable(families));
+      replace(consumers, consumerTable(families, shardOwners(health)));
 
       // Rate history for the chart.
       if (recordRates.size > 0 || names.length === 0) {
@@ -173,8 +179,11 @@ function streamTable(
   );
 }
 
-/** Deliveries, functions and queries with how far behind the newest record they are, in seconds and in records per shard. */
-function consumerTable(families: Map<string, MetricFamily>): HTMLElement {
+/**
+ * Deliveries, functions and queries with how far behind the newest record they are, in seconds and in records
+ * per shard, and, on a cluster node, the node working each of their shards.
+ */
+function consumerTable(families: Map<string, MetricFamily>, owners: Map<string, ShardOwner[]>): HTMLElement {
   const lags = consumerLag(families);
   if (lags.length === 0) return h('p', { class: 'muted' }, 'No consumer on this server reports its lag (deliveries, functions and queries do when they run).');
   const count = (n: number) => n.toLocaleString('en-US');
@@ -195,6 +204,7 @@ function consumerTable(families: Map<string, MetricFamily>): HTMLElement {
           h('th', { scope: 'col', class: 'num' }, 'Behind the newest record'),
           h('th', { scope: 'col', class: 'num' }, 'Records behind'),
           h('th', { scope: 'col' }, 'Records behind per shard'),
+          ...(owners.size > 0 ? [h('th', { scope: 'col' }, 'Node per shard')] : []),
         ),
       ),
       h(
@@ -216,9 +226,16 @@ function consumerTable(families: Map<string, MetricFamily>): HTMLElement {
                 ? '—'
                 : h('ul', { class: 'shard-lag' }, ...l.shards.map((s) => h('li', { 'data-shard': `${s.stream}/${s.shard}` }, `${s.stream} ${s.shard}: `, h('span', { class: 'num' }, count(s.records))))),
             ),
+            ...(owners.size > 0 ? [ownerCell(owners.get(`${l.kind}:${l.consumer}`))] : []),
           );
         }),
       ),
     ),
   );
+}
+
+/** The node working each shard of a consumer under leases; a dash for one that runs outside them. */
+function ownerCell(shards: readonly ShardOwner[] | undefined): HTMLElement {
+  if (!shards || shards.length === 0) return h('td', {}, '—');
+  return h('td', {}, h('ul', { class: 'shard-lag' }, ...shards.map((s) => h('li', { 'data-shard': `${s.stream}/${s.shard}` }, `${s.stream} ${s.shard}: `, s.owner === null ? h('span', { class: 'muted' }, 'nobody (moving)') : h('strong', {}, s.owner)))));
 }
