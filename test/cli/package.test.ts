@@ -6,8 +6,8 @@
  *
  * Offline, `npm install ./tollstream-x.tgz` cannot fetch the dependencies (ENOTCACHED), so the test unpacks the
  * tarball into node_modules/tollstream and links the packages this checkout has installed beside it, the
- * development ones left out: what Node resolves is then what an install gives. The pages are the repository's
- * own build (dist/web).
+ * development ones left out: what Node resolves is then what an install gives. The pages are built into the
+ * copy, as `npm run build` does before a pack.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,10 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWeb } from '../web/harness.ts';
 import { cleanEnv, REPO_ROOT } from './helpers.ts';
 
 const run = promisify(execFile);
-const WEB_BUILT = fs.existsSync(path.join(REPO_ROOT, 'dist/web/app/index.html'));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,9 +42,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, bound
   }
 }
 
-if (!WEB_BUILT) describe('the npm package', () => it.skip('needs the pages built first (npm run build:web)', () => {}));
-
-describe.runIf(WEB_BUILT)('the npm package', () => {
+describe('the npm package', () => {
   let work: string;
   let installed: string;
   let tarball: string;
@@ -57,7 +55,7 @@ describe.runIf(WEB_BUILT)('the npm package', () => {
     for (const entry of ['package.json', 'README.md', 'bin', 'src', 'deploy']) fs.cpSync(path.join(REPO_ROOT, entry), path.join(tree, entry), { recursive: true });
     fs.mkdirSync(path.join(tree, 'docs'));
     fs.copyFileSync(path.join(REPO_ROOT, 'docs/openapi.json'), path.join(tree, 'docs/openapi.json'));
-    fs.cpSync(path.join(REPO_ROOT, 'dist/web'), path.join(tree, 'dist/web'), { recursive: true, dereference: true });
+    await buildWeb(path.join(tree, 'dist/web'));
     fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(tree, 'node_modules'));
     await run(process.execPath, [path.join(tree, 'bin/build-server.mjs'), '--root', tree], { env: cleanEnv() });
     const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: tree, env: cleanEnv() });
@@ -73,7 +71,7 @@ describe.runIf(WEB_BUILT)('the npm package', () => {
       if (dep === 'tollstream' || dep === '@types' || dep.startsWith('.') || dev.includes(dep)) continue;
       fs.symlinkSync(path.join(REPO_ROOT, 'node_modules', dep), path.join(work, 'app/node_modules', dep));
     }
-  }, 120_000);
+  }, 240_000);
 
   afterAll(() => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
