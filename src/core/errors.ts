@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   /** A request named a file outside the directory such files must come from (or a link leading out of it). */
   PATH_NOT_ALLOWED: { kind: 'user', retriable: false },
   NOT_FOUND: { kind: 'user', retriable: false },
+  /** The path exists but does not answer this method; context `allow` lists the methods it answers. */
+  METHOD_NOT_ALLOWED: { kind: 'user', retriable: false },
   // Tables: a conditional write whose condition did not hold (re-read the item and decide again)
   CONDITION_FAILED: { kind: 'user', retriable: false },
   // Streams and shards

@@ -58,6 +58,7 @@ const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
   STREAM_NOT_FOUND: 404,
   SHARD_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   STREAM_EXISTS: 409,
   STREAM_BUSY: 409,
   CONSUMER_EXISTS: 409,
@@ -116,7 +117,18 @@ export function errorResponse(err: unknown, shape: ErrorShape, logger: Logger, r
   const context = known && known.kind !== 'internal' && Object.keys(known.context).length > 0 ? known.context : undefined;
   return {
     status,
-    headers: { 'content-type': 'application/json', ...retryHeader },
+    headers: { 'content-type': 'application/json', ...retryHeader, ...nativeStatusHeaders(status, known) },
     body: JSON.stringify({ error: { code, message, ...(context ? { context } : {}) } }),
   };
+}
+
+/**
+ * The headers HTTP asks of a status: a 401 names the scheme to authenticate with (RFC 9110, 11.6.1; the
+ * operator key and the customer tokens are both bearer tokens), a 405 the methods the path answers (15.5.6).
+ */
+function nativeStatusHeaders(status: number, known: TollstreamError | undefined): Record<string, string> {
+  if (status === 401) return { 'www-authenticate': 'Bearer realm="tollstream"' };
+  const allow = known?.code === 'METHOD_NOT_ALLOWED' ? known.context.allow : undefined;
+  if (status === 405 && Array.isArray(allow)) return { allow: allow.join(', ') };
+  return {};
 }

@@ -25,7 +25,8 @@ import { errorResponse, type ErrorShape } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
 import { withinOpenFiles } from './limits.ts';
 import { createGatewayMetrics } from './metrics.ts';
-import { handleNative, matchRoute, type NativeContext } from './native/routes.ts';
+import { handleNative, matchRoute, ROUTE_METHODS, type NativeContext } from './native/routes.ts';
+import { methodNotAllowed } from './native/route-module.ts';
 import { QuerySlots, type QuerySlotLimits } from './native/query-slots.ts';
 import type { ReferenceFollower } from './native/warehouse.ts';
 import { createProtocolServer } from './server.ts';
@@ -194,7 +195,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         operation = 'metrics';
         send(res, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }, await registry.renderAsync());
       } else {
-        throw new TollstreamError('NOT_FOUND', `no route ${method} ${url.split('?')[0]}; the native API is under /v1, the Kinesis and Firehose APIs need X-Amz-Target`);
+        const path = url.split('?', 1)[0]!;
+        // A path served for other methods, here or by a route module that matches by method, answers 405 with them.
+        const served = ROUTE_METHODS.filter((m) => (m === 'GET' && (path === '/health' || path === '/metrics')) || routes.some((r) => r.matches(m, path)));
+        if (served.length > 0) throw methodNotAllowed(method, path, served);
+        throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the native API is under /v1, the Kinesis and Firehose APIs need X-Amz-Target`);
       }
     } catch (err) {
       if (err instanceof ClientGoneError) {

@@ -52,9 +52,10 @@ describe('HEAD', () => {
     expect(head.afterHeaders).toBe('');
   });
 
-  it('does not open a tail, which would never end', async () => {
+  it('does not open a tail, which would never end: 405, only GET allowed', async () => {
     const head = await rawExchange('HEAD', `/v1/streams/${stream}/tail`);
-    expect(head.status).toBe(404);
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('GET');
     expect(head.afterHeaders).toBe('');
   });
 

@@ -53,7 +53,14 @@ export function createFunctionsApi(functions: FunctionDeployments, options: Oper
       return sendJson(res, 200, { name, lines: functions.logs(name, intParam(query, 'limit', 1, 1000, 100)) });
     }
     throw noRoute(req, req.url ?? PREFIX, 'the function routes are listed in docs/functions.md');
-  });
+  }, functionMethods);
+}
+
+function functionMethods([name, action, ...extra]: readonly string[]): readonly string[] {
+  if (extra.length > 0) return [];
+  if (name === undefined) return ['GET', 'POST'];
+  if (action === undefined) return ['GET', 'PATCH', 'DELETE'];
+  return action === 'pause' || action === 'resume' ? ['POST'] : action === 'logs' ? ['GET'] : [];
 }
 
 function only(body: Record<string, unknown>, allowed: readonly string[]): Record<string, unknown> {

@@ -18,7 +18,13 @@ export type OperatorRoute = (req: Request, res: Response, parts: readonly string
 
 let requestCounter = 0;
 
-export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, route: OperatorRoute): RouteModule {
+/**
+ * The methods a path answers, from its `parts` as an `OperatorRoute` gets them; none when it is no route. A
+ * request whose method is not among them is answered 405 with `Allow` before the route runs.
+ */
+export type OperatorMethods = (parts: readonly string[]) => readonly string[];
+
+export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, route: OperatorRoute, methods?: OperatorMethods): RouteModule {
   return {
     matches: (_method, path) => path === prefix || path.startsWith(`${prefix}/`),
     async handle(req, res) {
@@ -33,6 +39,9 @@ export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, r
         } catch {
           throw new TollstreamError('MALFORMED_REQUEST', `the path ${path} is not valid percent-encoding`);
         }
+        const served = methods?.(parts) ?? [];
+        const asked = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+        if (served.length > 0 && !served.includes(asked)) throw methodNotAllowed(req.method, path, served);
         await route(req, res, parts, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
       } catch (err) {
         if (err instanceof ClientGoneError) return;
@@ -74,6 +83,17 @@ export function intParam(query: URLSearchParams, name: string, min: number, max:
     throw new TollstreamError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got '${raw}'`, { context: { parameter: name } });
   }
   return n;
+}
+
+/**
+ * 405 for a path that answers other methods: `served` are the methods it answers; HEAD joins GET (the gateway
+ * answers HEAD as GET without the body) unless `headToo` is false. The error response carries them in `Allow`.
+ */
+export function methodNotAllowed(method: string | undefined, path: string, served: readonly string[], headToo = true): TollstreamError {
+  const allow = served.flatMap((m) => (m === 'GET' && headToo ? ['GET', 'HEAD'] : [m]));
+  return new TollstreamError('METHOD_NOT_ALLOWED', `${path} does not answer ${method ?? 'GET'}; it answers ${allow.join(', ')}`, {
+    context: { method: method ?? 'GET', path, allow },
+  });
 }
 
 export function noRoute(req: Request, path: string, where: string): TollstreamError {

@@ -10,6 +10,7 @@ import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } fro
 import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts';
 import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
 import type { QuerySlots } from './query-slots.ts';
+import { methodNotAllowed } from './route-module.ts';
 import { tail, type TailFilter, type TailStart } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute, type ReferenceFollower } from './warehouse.ts';
 
@@ -151,10 +152,18 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
     case 'putReferenceFile':
     case 'deleteReferenceFile':
       return handleReferenceFileRoute(ctx.queries, ctx.maxBodyBytes, req, res, match.route, match.fileName);
-    case 'unknown':
+    case 'unknown': {
+      const url = req.url ?? '/';
+      const served = ROUTE_METHODS.filter((m) => matchRoute(m, url).route !== 'unknown');
+      // A tail never ends, so HEAD on it would hold the connection open with nothing to send.
+      if (served.length > 0) throw methodNotAllowed(req.method, url.split('?', 1)[0]!, served, matchRoute('GET', url).route !== 'tail');
       throw new TollstreamError('NOT_FOUND', `no route ${req.method} ${req.url?.split('?')[0]}; see docs/gateway.md for the native API`);
+    }
   }
 }
+
+/** The methods the gateway's routes answer (HEAD is answered as GET). */
+export const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 async function putRecords(ctx: NativeContext, req: Request, res: Response, stream: string, query: URLSearchParams): Promise<void> {
   const body = await readBody(req, ctx.maxBodyBytes);

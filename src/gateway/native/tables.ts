@@ -16,8 +16,6 @@ const PREFIX = '/v1/tables';
 
 export function createTablesApi(tables: Tables, options: OperatorRoutesOptions): RouteModule {
   return operatorRoutes(PREFIX, options, (req, res, parts, query) => {
-    const method = req.method === 'HEAD' ? 'GET' : req.method;
-    if (method !== 'GET') throw new TollstreamError('INVALID_ARGUMENT', `the tables routes are read-only: ${req.method} is not served`, { context: { method: req.method } });
     const [table, what, pk, ...extra] = parts;
     if (table === undefined) return sendJson(res, 200, { tables: tables.listTables() });
     const cursor = query.get('cursor') ?? undefined;
@@ -45,5 +43,12 @@ export function createTablesApi(tables: Tables, options: OperatorRoutesOptions):
       return sendJson(res, 200, tables.scan(table, { limit: intParam(query, 'limit', 1, 1000, 100), ...(cursor === undefined ? {} : { cursor }) }));
     }
     throw noRoute(req, req.url ?? PREFIX, 'the tables routes are listed in docs/functions.md');
-  });
+  }, tableMethods);
+}
+
+/** Every tables route is read-only: GET (and HEAD). */
+function tableMethods([table, what, pk, ...extra]: readonly string[]): readonly string[] {
+  if (table === undefined) return ['GET'];
+  if (what === 'items') return pk !== undefined && extra.length === 0 ? ['GET'] : [];
+  return (what === 'query' || what === 'scan') && pk === undefined ? ['GET'] : [];
 }
