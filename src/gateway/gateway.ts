@@ -150,7 +150,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let operation = 'unknown';
     let shape: ErrorShape = 'native';
     let status: number | undefined;
-    const mounted = typeof target === 'string' || routes.length === 0 ? undefined : routes.find((m) => m.matches(method, url.split('?', 1)[0]!));
+    const mounted = typeof target === 'string' || routes.length === 0 ? undefined : routes.find((m) => m.matches(method, url.split('?', 1)[0]!) || m.matches(readMethod, url.split('?', 1)[0]!));
     try {
       if (cors.handle(req, res)) {
         api = 'ops';
@@ -173,6 +173,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       } else if (mounted) {
         api = 'app';
         operation = 'route';
+        if (method === 'HEAD') headAsGet(req, res);
         await mounted.handle(req, res);
       } else if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
         const matched = matchRoute(readMethod, url);
@@ -285,4 +286,27 @@ function awsTarget(header: string | string[] | undefined, url: string): string |
 
 function headerString(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * HEAD on a route module: the module is asked the GET it stands for, so no module handles HEAD itself. Node
+ * drops the body of a HEAD answer, and the answer ends with its head, so a stream (server-sent events) answers
+ * its headers and stops instead of holding the connection open with nothing to send.
+ */
+function headAsGet(req: Request, res: Response): void {
+  (req as { method: string }).method = 'GET';
+  const r = asResponse(res);
+  const writeHead = r.writeHead.bind(r);
+  const write = r.write.bind(r);
+  const end = r.end.bind(r);
+  let ended = false;
+  r.writeHead = (status, headers) => {
+    const written = writeHead(status, headers);
+    ended = true;
+    end();
+    return written;
+  };
+  // What the module writes after its head has nowhere to go: taken and dropped, as Node drops a HEAD body.
+  r.write = (chunk) => (ended ? true : write(chunk));
+  r.end = (body) => (ended ? r : end(body));
 }

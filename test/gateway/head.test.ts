@@ -2,13 +2,33 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { send, type RouteModule } from '../../src/gateway/index.ts';
+import { writeSse } from '../../src/notify/index.ts';
 import { startTestServer, uniqueName, type TestServer } from '../support/test-server.ts';
 
 let server: TestServer;
 let stream: string;
 
+/** A module as an app writes one, serving GET only: a JSON answer that counts its calls, and an endless event stream. */
+let countedGets = 0;
+const appRoutes: RouteModule = {
+  matches: (method, p) => method === 'GET' && (p === '/app-json' || p === '/app-events'),
+  async handle(req, res) {
+    if (req.url === '/app-events') {
+      return writeSse(res, async function* (signal) {
+        while (!signal.aborted) {
+          yield { data: 'tick' };
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      });
+    }
+    countedGets++;
+    send(res, 200, { 'content-type': 'application/json' }, JSON.stringify({ method: req.method }));
+  },
+};
+
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ routes: [appRoutes] });
   stream = uniqueName();
   expect((await fetch(`${server.url}/v1/streams`, { method: 'POST', body: JSON.stringify({ name: stream }) })).status).toBe(201);
 });
@@ -45,6 +65,24 @@ describe('HEAD', () => {
       expect(head.afterHeaders).toBe('');
     });
   }
+
+  it('answers a route module that serves GET as its GET, without a body', async () => {
+    const get = await rawExchange('GET', '/app-json');
+    const before = countedGets;
+    const head = await rawExchange('HEAD', '/app-json');
+    expect(countedGets).toBe(before + 1);
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+    expect(head.afterHeaders).toBe('');
+  });
+
+  it("answers a route module's event stream with its head and ends it", async () => {
+    // rawExchange resolves when the server closes the connection: an open stream would time the test out.
+    const head = await rawExchange('HEAD', '/app-events');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(head.afterHeaders).toBe('');
+  });
 
   it('answers an unknown stream with its 404 status and no body', async () => {
     const head = await rawExchange('HEAD', `/v1/streams/${uniqueName()}`);
