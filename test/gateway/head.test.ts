@@ -97,23 +97,25 @@ describe('HEAD', () => {
     expect(head.afterHeaders).toBe('');
   });
 
-  it('answers /health over HTTP/2 with no DATA', async () => {
-    const session = http2.connect(server.url);
-    try {
-      const { status, bytes } = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
-        const req = session.request({ ':method': 'HEAD', ':path': '/health' });
-        let status = 0;
-        let bytes = 0;
-        req.on('response', (h) => (status = Number(h[':status'])));
-        req.on('data', (c: Buffer) => (bytes += c.length));
-        req.on('end', () => resolve({ status, bytes }));
-        req.on('error', reject);
-        req.end();
-      });
-      expect(status).toBe(200);
-      expect(bytes).toBe(0);
-    } finally {
-      session.close();
-    }
-  });
+  for (const path of ['/health', '/app-json', '/app-events']) {
+    it(`answers ${path} over HTTP/2 with no DATA`, async () => {
+      const session = http2.connect(server.url);
+      try {
+        const { status, bytes } = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+          const req = session.request({ ':method': 'HEAD', ':path': path });
+          let status = 0;
+          let bytes = 0;
+          req.on('response', (h) => (status = Number(h[':status'])));
+          req.on('data', (c: Buffer) => (bytes += c.length));
+          req.on('end', () => resolve({ status, bytes }));
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(200);
+        expect(bytes).toBe(0);
+      } finally {
+        session.close();
+      }
+    });
+  }
 });
