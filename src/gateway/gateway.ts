@@ -25,8 +25,8 @@ import { errorResponse, type ErrorShape } from './errors.ts';
 import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
 import { withinOpenFiles } from './limits.ts';
 import { createGatewayMetrics } from './metrics.ts';
-import { handleNative, matchRoute, ROUTE_METHODS, type NativeContext } from './native/routes.ts';
-import { methodNotAllowed } from './native/route-module.ts';
+import { handleNative, matchRoute, methodNotServed, ROUTE_METHODS, type NativeContext } from './native/routes.ts';
+import { methodNotAllowed, refuseUnservedMethod } from './native/route-module.ts';
 import { QuerySlots, type QuerySlotLimits } from './native/query-slots.ts';
 import type { ReferenceFollower } from './native/warehouse.ts';
 import { createProtocolServer } from './server.ts';
@@ -173,6 +173,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       } else if (mounted) {
         api = 'app';
         operation = 'route';
+        refuseUnservedMethod(method, url.split('?', 1)[0]!, mounted.methods?.(url.split('?', 1)[0]!) ?? []);
         if (method === 'HEAD') headAsGet(req, res);
         await mounted.handle(req, res);
       } else if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
@@ -180,6 +181,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         // A tail never ends, so HEAD on it would hold the connection open with nothing to send.
         const match: typeof matched = method === 'HEAD' && matched.route === 'tail' ? { route: 'unknown', query: matched.query } : matched;
         operation = match.route;
+        // Which methods a path answers is public (docs/openapi.json): a 405 does not wait for the key.
+        if (match.route === 'unknown') {
+          const notServed = methodNotServed(method, url);
+          if (notServed) throw notServed;
+        }
         authenticator.verifyBearer(headerString(req.headers.authorization));
         if (match.route === 'tail') metrics.tailOpened();
         try {

@@ -31,6 +31,12 @@ interface ResponseLike {
 export interface RouteModule {
   /** True when this module serves `method` on `path` (the path without its query string). */
   matches(method: string, path: string): boolean;
+  /**
+   * The methods `path` answers, for a module that matches a path whatever the method; HEAD need not be listed (the
+   * gateway asks HEAD as GET). The gateway answers any other method 405 with `Allow` before `handle` runs.
+   * Absent, or empty for a path: the module answers every method it matches itself. @default absent
+   */
+  methods?(path: string): readonly string[];
   handle(req: Request, res: Response): Promise<void>;
 }
 

@@ -10,7 +10,7 @@ export type { RouteModule, Request, Response } from './http.ts';
 export { readBody, send, asResponse, ClientGoneError } from './http.ts';
 export { errorResponse } from './errors.ts';
 // Routes behind the operator's key: key check, path parts, native errors, JSON bodies and parameters.
-export { operatorRoutes, sendJson, readJsonObject, intParam, noRoute, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
+export { operatorRoutes, sendJson, readJsonObject, intParam, noRoute, methodNotAllowed, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
 export { createAuthenticator } from './auth/index.ts';
 export { createFunctionsApi } from './native/functions.ts';
 export { createTablesApi } from './native/tables.ts';

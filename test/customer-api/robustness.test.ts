@@ -148,15 +148,15 @@ describe('fields', () => {
 });
 
 describe('routes and auth', () => {
-  it('answers 404 NOT_FOUND for unknown routes under /v1/me and /v1/customers, naming what exists', async () => {
+  it('answers 404 NOT_FOUND for unknown routes under /v1/me and /v1/customers, and 405 with what a route takes for another method', async () => {
     for (const path of ['/v1/me/', '/v1/me/thresholds', '/v1/me/spend/today', '/v1/me/notifications/unread', '/v1/me/tokens', '/v1/customers/', '/v1/customers/R1/tokens/x/y']) {
       const res = await call(server.url, 'GET', path, { auth: token });
       expect(res.status, path).toBe(404);
       expect(res.body.error.code).toBe('NOT_FOUND');
     }
     const wrongMethod = await call(server.url, 'DELETE', '/v1/me/threshold', { auth: token });
-    expect(wrongMethod).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', context: { allowed: ['PUT'] } } } });
-    expect((await call(server.url, 'POST', '/v1/me/spend', { auth: token, body: {} })).body.error.message).toContain('takes GET');
+    expect(wrongMethod).toMatchObject({ status: 405, body: { error: { code: 'METHOD_NOT_ALLOWED', context: { allow: ['PUT'] } } } });
+    expect((await call(server.url, 'POST', '/v1/me/spend', { auth: token, body: {} })).body.error.message).toContain('answers GET, HEAD');
   });
 
   it('claims only its own paths', () => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.ts';
-import { createAuthenticator, createTablesApi } from '../../src/gateway/index.ts';
+import { createAuthenticator, createTablesApi, send, type RouteModule } from '../../src/gateway/index.ts';
 import { createOpenApiRoute } from '../../src/server/openapi-route.ts';
 import { openTables, type Tables } from '../../src/tables/index.ts';
 import { startTestServer, TEST_CREDENTIALS, uniqueName, type TestServer } from '../support/test-server.ts';
@@ -25,7 +25,13 @@ beforeAll(async () => {
   tables = openTables({ path: path.join(dir, 'tables.db') });
   const authenticator = createAuthenticator({ accessKeys: [TEST_CREDENTIALS], apiKeys: ['sha256:' + crypto.createHash('sha256').update(KEY).digest('hex')] });
   const operatorAuth = (header: string | undefined) => authenticator.verifyBearer(header);
-  server = await startTestServer({ authenticator, routes: [createTablesApi(tables, { operatorAuth, logger: silentLogger }), createOpenApiRoute()] });
+  // A module as an app writes one that owns its paths whatever the method, and says which methods each answers.
+  const things: RouteModule = {
+    matches: (_method, p) => p === '/things',
+    methods: () => ['POST'],
+    handle: async (_req, res) => send(res, 201, {}, ''),
+  };
+  server = await startTestServer({ authenticator, routes: [createTablesApi(tables, { operatorAuth, logger: silentLogger }), createOpenApiRoute(), things] });
   stream = uniqueName();
   expect((await call('POST', '/v1/streams', JSON.stringify({ name: stream }))).status).toBe(201);
 });
@@ -51,6 +57,8 @@ describe('a method the path does not answer', () => {
     ['POST', '/v1/tables', 'GET, HEAD'],
     ['DELETE', '/v1/tables/t/scan', 'GET, HEAD'],
     ['PUT', '/openapi.json', 'GET, HEAD'],
+    ['GET', '/things', 'POST'],
+    ['HEAD', '/things', 'POST'],
     // A tail never ends: HEAD is not offered there.
     ['HEAD', '/v1/streams/STREAM/tail', 'GET'],
   ];
@@ -75,6 +83,7 @@ describe('a method the path does not answer', () => {
     expect((await call('GET', `/v1/streams/${stream}`)).status).toBe(200);
     expect((await call('HEAD', '/v1/tables')).status).toBe(200);
     expect((await call('GET', '/openapi.json')).status).toBe(200);
+    expect((await call('POST', '/things')).status).toBe(201);
   });
 });
 

@@ -52,7 +52,15 @@ export function createOperatorApi(options: OperatorApiOptions): RouteModule {
       return send(res, 204, {}, '');
     }
     throw noRoute(req, path, 'the operator routes are listed in docs/station-alerts.md');
-  });
+  }, operatorMethods);
+}
+
+function operatorMethods(parts: readonly string[]): readonly string[] {
+  const path = parts.join('/');
+  if (path === 'alerts' || path === 'alerts/stream') return ['GET'];
+  if (path === 'alerts/acknowledge') return ['POST'];
+  if (path === 'subscriptions') return ['GET', 'POST'];
+  return /^subscriptions\/\d+$/.test(path) ? ['DELETE'] : [];
 }
 
 function listAlerts(options: OperatorApiOptions, res: Response, query: URLSearchParams): void {

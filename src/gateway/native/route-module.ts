@@ -20,28 +20,24 @@ let requestCounter = 0;
 
 /**
  * The methods a path answers, from its `parts` as an `OperatorRoute` gets them; none when it is no route. A
- * request whose method is not among them is answered 405 with `Allow` before the route runs.
+ * request whose method is not among them is answered 405 with `Allow` before the route runs (by the gateway,
+ * through the module's `methods`, and by the module itself where it is mounted without the gateway).
  */
 export type OperatorMethods = (parts: readonly string[]) => readonly string[];
 
 export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, route: OperatorRoute, methods?: OperatorMethods): RouteModule {
   return {
     matches: (_method, path) => path === prefix || path.startsWith(`${prefix}/`),
+    ...(methods ? { methods: (path: string) => { const parts = partsOf(path, prefix); return parts ? methods(parts) : []; } } : {}),
     async handle(req, res) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
       try {
         options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
-        let parts: string[];
-        try {
-          parts = path.slice(prefix.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
-        } catch {
-          throw new TollstreamError('MALFORMED_REQUEST', `the path ${path} is not valid percent-encoding`);
-        }
-        const served = methods?.(parts) ?? [];
-        const asked = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
-        if (served.length > 0 && !served.includes(asked)) throw methodNotAllowed(req.method, path, served);
+        const parts = partsOf(path, prefix);
+        if (parts === undefined) throw new TollstreamError('MALFORMED_REQUEST', `the path ${path} is not valid percent-encoding`);
+        refuseUnservedMethod(req.method, path, methods?.(parts) ?? []);
         await route(req, res, parts, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
       } catch (err) {
         if (err instanceof ClientGoneError) return;
@@ -55,6 +51,15 @@ export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, r
       }
     },
   };
+}
+
+/** The path after `prefix`, split on `/` and decoded; undefined when it is not valid percent-encoding. */
+function partsOf(path: string, prefix: string): string[] | undefined {
+  try {
+    return path.slice(prefix.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
 }
 
 export function sendJson(res: Response, status: number, body: unknown): void {
@@ -94,6 +99,12 @@ export function methodNotAllowed(method: string | undefined, path: string, serve
   return new TollstreamError('METHOD_NOT_ALLOWED', `${path} does not answer ${method ?? 'GET'}; it answers ${allow.join(', ')}`, {
     context: { method: method ?? 'GET', path, allow },
   });
+}
+
+/** Throws METHOD_NOT_ALLOWED when `served` is not empty and does not hold `method` (HEAD counts as GET). */
+export function refuseUnservedMethod(method: string | undefined, path: string, served: readonly string[]): void {
+  const asked = method === 'HEAD' ? 'GET' : (method ?? 'GET');
+  if (served.length > 0 && !served.includes(asked)) throw methodNotAllowed(method, path, served);
 }
 
 export function noRoute(req: Request, path: string, where: string): TollstreamError {

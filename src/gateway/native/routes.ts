@@ -152,14 +152,19 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
     case 'putReferenceFile':
     case 'deleteReferenceFile':
       return handleReferenceFileRoute(ctx.queries, ctx.maxBodyBytes, req, res, match.route, match.fileName);
-    case 'unknown': {
-      const url = req.url ?? '/';
-      const served = ROUTE_METHODS.filter((m) => matchRoute(m, url).route !== 'unknown');
-      // A tail never ends, so HEAD on it would hold the connection open with nothing to send.
-      if (served.length > 0) throw methodNotAllowed(req.method, url.split('?', 1)[0]!, served, matchRoute('GET', url).route !== 'tail');
+    case 'unknown':
       throw new TollstreamError('NOT_FOUND', `no route ${req.method} ${req.url?.split('?')[0]}; see docs/gateway.md for the native API`);
-    }
   }
+}
+
+/**
+ * 405 when `url` is a route for other methods than `method`, else undefined. A tail never ends, so HEAD is not
+ * offered on it: it would hold the connection open with nothing to send.
+ */
+export function methodNotServed(method: string, url: string): TollstreamError | undefined {
+  const served = ROUTE_METHODS.filter((m) => matchRoute(m, url).route !== 'unknown');
+  if (served.length === 0) return undefined;
+  return methodNotAllowed(method, url.split('?', 1)[0]!, served, matchRoute('GET', url).route !== 'tail');
 }
 
 /** The methods the gateway's routes answer (HEAD is answered as GET). */

@@ -21,11 +21,13 @@ import * as operatorRoutes from './operator-routes.ts';
 import * as pushRoutes from './push-routes.ts';
 import { DEFAULT_TOPIC } from '../ledger.ts';
 import { unsubscribe, type UnsubscribeLinks } from './unsubscribe.ts';
-import { matchRoute, ownsPath, type MatchedRoute } from './routes.ts';
+import { matchRoute, methodsOf, ownsPath, type MatchedRoute } from './routes.ts';
 
 export interface RouteModule {
   /** True when this module serves the request (method + path, path without query string). */
   matches(method: string, path: string): boolean;
+  /** The methods `path` answers; the gateway answers any other 405 with `Allow`. */
+  methods(path: string): readonly string[];
   /** Serves it fully (status, headers, body); never throws (errors become responses in the native error shape). */
   handle(req: IncomingRequest, res: OutgoingResponse): Promise<void>;
 }
@@ -165,6 +167,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
 
   return {
     matches: (_method, path) => ownsPath(path),
+    methods: methodsOf,
     async handle(req, res) {
       const r = asResponse(res);
       const given = r.getHeader('x-amzn-requestid');

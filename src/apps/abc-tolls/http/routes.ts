@@ -1,8 +1,10 @@
 /**
  * The route table of the customer API. The module owns every path under `/v1/customers` and `/v1/me`, so a
- * path or method it does not serve there gets its clear 404 rather than falling through to another API.
+ * path it does not serve there gets its clear 404, and a method it does not serve 405, rather than falling
+ * through to another API.
  */
 import { TollstreamError } from '../../../core/errors.ts';
+import { methodNotAllowed } from '../../../gateway/index.ts';
 import { decodeSegment } from './input.ts';
 
 export type RouteName =
@@ -98,12 +100,16 @@ export function matchRoute(method: string, path: string): MatchedRoute {
     });
     return { name: route.name, audience: route.audience, params };
   }
-  if (methods.length > 0) {
-    throw new TollstreamError('NOT_FOUND', `${path} takes ${methods.join(', ')}, not ${method}`, { context: { method, path, allowed: methods } });
-  }
+  if (methods.length > 0) throw methodNotAllowed(method, path, methods);
   throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/email-alerts, /v1/me/spend, /v1/me/trips, /v1/me/push[/subscriptions], /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]`, {
     context: { method, path },
   });
+}
+
+/** The methods `path` (no query string) answers; none when it is no route. */
+export function methodsOf(path: string): string[] {
+  const segments = path.split('/').slice(1);
+  return ROUTES.filter((route) => fits(route.pattern, segments)).map((route) => route.method);
 }
 
 function fits(pattern: readonly string[], segments: readonly string[]): boolean {
