@@ -166,10 +166,11 @@ describe('routes and auth', () => {
     for (const path of ['/v1/streams', '/v1/mess', '/v1/meta', '/v1/customersx', '/v1', '/health', '/v1/reports']) expect(server.api.matches('GET', path)).toBe(false);
   });
 
-  it('answers 401 for a missing, malformed or unknown customer token', async () => {
+  it('answers 401 naming the bearer scheme for a missing, malformed or unknown customer token', async () => {
     for (const authorization of [undefined, 'Basic abc', 'Bearer', `Bearer ${token}x`, `Bearer ${'A'.repeat(43)}`, `Bearer ${token} extra`]) {
       const res = await fetch(`${server.url}/v1/me`, { headers: authorization === undefined ? {} : { authorization } });
       expect(res.status, authorization).toBe(401);
+      expect(res.headers.get('www-authenticate'), authorization).toBe('Bearer realm="tollstream"');
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
     }
     await expectServing();
