@@ -3,7 +3,7 @@
  * parts. A report is written once against this hook; each warehouse names its dialect. Parameters are `$name`
  * in both (the PostgreSQL backend turns them into `$1`...), and timestamps are UTC in both.
  */
-import type { ColumnSchema } from './types.ts';
+import type { ColumnSchema, TableSchema } from './types.ts';
 
 /** An identifier (table, column, schema) quoted for SQL: the same double quotes in DuckDB and PostgreSQL. */
 export function quoteIdentifier(identifier: string): string {
@@ -18,6 +18,27 @@ export const DUCKDB_COLUMN_TYPES: Readonly<Record<ColumnSchema['type'], string>>
   bigint: 'BIGINT',
   timestamp: 'TIMESTAMP',
 });
+
+/** PostgreSQL's SQL type of each column type (timestamps with a zone: they hold UTC instants). */
+export const POSTGRES_COLUMN_TYPES: Readonly<Record<ColumnSchema['type'], string>> = Object.freeze({
+  varchar: 'text',
+  smallint: 'smallint',
+  integer: 'integer',
+  bigint: 'bigint',
+  timestamp: 'timestamptz',
+});
+
+/**
+ * `CREATE TABLE IF NOT EXISTS` of a warehouse table, the same in both databases but for the type names;
+ * `schemaName`, when given, qualifies the table.
+ */
+export function createTableSql(table: TableSchema, columnTypes: Readonly<Record<ColumnSchema['type'], string>>, schemaName?: string): string {
+  const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${columnTypes[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
+  const key = table.primaryKey;
+  if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
+  const name = schemaName === undefined ? quoteIdentifier(table.name) : `${quoteIdentifier(schemaName)}.${quoteIdentifier(table.name)}`;
+  return `CREATE TABLE IF NOT EXISTS ${name} (${columns.join(', ')})`;
+}
 
 export interface SqlDialect {
   readonly name: 'duckdb' | 'postgres';

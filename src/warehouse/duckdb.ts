@@ -6,7 +6,7 @@
 import { JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { checkBatchPositions } from './positions.ts';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
-import { DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
+import { createTableSql, DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
 import { damaged, isDamage, openDuckDBFile, type DamagedWarehouse } from './duckdb-file.ts';
 import { columnarInsert } from './duckdb-insert.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
@@ -84,7 +84,7 @@ class DuckDBWarehouse implements Warehouse {
   async ensureSchema(extra: readonly TableSchema[] = []): Promise<void> {
     const tables = warehouseTables(extra);
     await this.exclusive(async () => {
-      for (const table of tables) await this.writer.run(createTableSql(table));
+      for (const table of tables) await this.writer.run(createTableSql(table, DUCKDB_COLUMN_TYPES));
     });
     this.tables = tables;
   }
@@ -259,13 +259,6 @@ class DuckDBWarehouse implements Warehouse {
   private assertOpen(): void {
     if (this.closed) throw new TollstreamError('WAREHOUSE_UNAVAILABLE', 'the warehouse is closed');
   }
-}
-
-function createTableSql(table: TableSchema): string {
-  const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
-  const key = table.primaryKey;
-  if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }
 
 function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {

@@ -11,12 +11,12 @@ import { checkBatchPositions } from './positions.ts';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { csvLines } from './copy-csv.ts';
 import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
-import { POSTGRES_DIALECT, quoteIdentifier } from './dialect.ts';
+import { createTableSql, POSTGRES_COLUMN_TYPES, POSTGRES_DIALECT, quoteIdentifier } from './dialect.ts';
 import { checkReadStatement, toPositional } from './sql-text.ts';
 import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
 import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery, type QueryWatch } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
-import type { ColumnSchema, Freshness, LoadBatch, QueryOptions, QueryParams, QueryResult, QuerySink, Row, TableSchema, Warehouse } from './types.ts';
+import type { Freshness, LoadBatch, QueryOptions, QueryParams, QueryResult, QuerySink, Row, TableSchema, Warehouse } from './types.ts';
 
 export interface PostgresWarehouseOptions {
   /** `postgres://user:password@host:port/database`: the role that owns (or may create) the warehouse tables. */
@@ -41,14 +41,6 @@ export interface PostgresWarehouseOptions {
   /** The clock, in ms since the epoch (for freshness and `loaded_at`). @default Date.now */
   readonly now?: () => number;
 }
-
-const POSTGRES_TYPES: Record<ColumnSchema['type'], string> = {
-  varchar: 'text',
-  smallint: 'smallint',
-  integer: 'integer',
-  bigint: 'bigint',
-  timestamp: 'timestamptz',
-};
 
 const CHUNK_BYTES = 256 * 1024;
 /** Rows per FETCH of a query's cursor: what one chunk of a streamed answer holds. */
@@ -116,7 +108,7 @@ class PostgresWarehouse implements Warehouse {
       // that merely owns its schema does not have.
       const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
       if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(this.schema)}`);
-      for (const table of tables) await client.query(createTableSql(this.schema, table));
+      for (const table of tables) await client.query(createTableSql(table, POSTGRES_COLUMN_TYPES, this.schema));
     });
     this.tables = tables;
   }
@@ -370,13 +362,6 @@ async function copyInto(client: pg.PoolClient, schema: TableSchema, chunks: read
   const columns = schema.columns.map((c) => quoteIdentifier(c.name)).join(', ');
   const copy = client.query(copyFrom(`COPY ${quoteIdentifier(schema.name)} (${columns}) FROM STDIN WITH (FORMAT csv)`));
   await pipeline(Readable.from(chunks), copy);
-}
-
-function createTableSql(schemaName: string, table: TableSchema): string {
-  const columns = table.columns.map((c) => `${quoteIdentifier(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
-  const key = table.primaryKey;
-  if (key) columns.push(`PRIMARY KEY (${key.map(quoteIdentifier).join(', ')})`);
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schemaName)}.${quoteIdentifier(table.name)} (${columns.join(', ')})`;
 }
 
 function newestArrivalByShard(rows: readonly Row[]): Map<string, number> {

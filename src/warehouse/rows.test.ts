@@ -30,7 +30,7 @@ describe('rowFromObject', () => {
     ['a vehicle class out of range', { vehicle_class: 9 }, /vehicle_class' must be from 1 to 5/],
     ['a missing plaza', { plaza_id: undefined }, /plaza_id' is required/],
     ['an event time without a zone', { event_time: '2026-11-26 10:15:00' }, /event_time' must be an ISO 8601/],
-    ['an impossible date', { event_time: '2026-13-45T10:15:00Z' }, /event_time' is not a valid/],
+    ['an impossible date', { event_time: '2026-13-45T10:15:00Z' }, /event_time' must be an ISO 8601/],
   ])('refuses %s', (_label, change, message) => {
     const result = rowFromObject(TOLL_TRANSACTIONS, { ...good, ...change }, { omit });
     expect(result.ok).toBe(false);
@@ -49,10 +49,15 @@ describe('rowFromObject', () => {
 });
 
 describe('rowFromObject event times', () => {
-  const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
-  /** What the check gave before it read the common form from its characters: the regex, then Date.parse. */
+  const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+  const leap = (y: number) => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const monthDays = (y: number, m: number) => [31, leap(y) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  /** An independent reading: the pattern, each part in its range, then Date.parse. */
   const reference = (text: string): number | 'refused' => {
-    if (!ISO_8601.test(text)) return 'refused';
+    const m = ISO_8601.exec(text);
+    if (m === null) return 'refused';
+    const [y, mo, d, h, mi, s] = [+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0)];
+    if (mo < 1 || mo > 12 || d < 1 || d > monthDays(y, mo) || h > 23 || mi > 59 || s > 59) return 'refused';
     const ms = Date.parse(text.replace(' ', 'T'));
     return Number.isFinite(ms) ? ms : 'refused';
   };
@@ -61,7 +66,14 @@ describe('rowFromObject event times', () => {
     return result.ok ? (result.row.event_time as number) : 'refused';
   };
 
-  it('gives the same milliseconds as Date.parse, and refuses the same texts', () => {
+  it('refuses a day the month does not have, and hour 24, rather than storing another instant', () => {
+    for (const text of ['2026-02-30T00:00:00.001Z', '2026-04-31T08:00:00Z', '2026-02-29T12:00:00Z', '2026-11-26T24:00:00Z', '2026-02-30 08:00:00+01:00']) {
+      expect(converted(text), text).toBe('refused');
+    }
+    expect(converted('2024-02-29T12:00:00Z')).toBe(Date.UTC(2024, 1, 29, 12));
+  });
+
+  it('gives the same milliseconds as Date.parse for real instants, and refuses the other texts', () => {
     const texts = [
       '2026-11-26T10:15:00.123Z', '2026-11-26T10:15:00Z', '2026-11-26T23:59:59.999Z', '2026-11-27T00:00:00.000Z',
       '2024-02-29T12:00:00Z', '2026-02-29T12:00:00Z', '2026-02-30T00:00:00.001Z', '2026-04-31T08:00:00Z', '1900-02-29T00:00:00Z',

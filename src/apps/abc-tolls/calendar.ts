@@ -4,7 +4,7 @@
  * of a bucket falls on the same local day.
  */
 import { TollstreamError } from '../../core/errors.ts';
-import { digits, isCalendarDate } from './schema.ts';
+import { digits, isCalendarDate } from '../../core/iso-time.ts';
 
 export interface Calendar {
   readonly timeZone: string;

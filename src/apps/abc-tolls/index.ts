@@ -2,7 +2,7 @@
  * The ABC Tolls spending alerts: the one public door. Toll transactions are summed per customer and month,
  * and a customer whose month passes their threshold gets exactly one inbox notification per threshold.
  */
-export { validateTransaction, parseIsoWithZone, isCustomerId, MAX_ID_LENGTH, MAX_CUSTOMER_ID_LENGTH, type TollTransaction, type ValidationResult } from './schema.ts';
+export { validateTransaction, isCustomerId, MAX_ID_LENGTH, MAX_CUSTOMER_ID_LENGTH, type TollTransaction, type ValidationResult } from './schema.ts';
 export { createCalendar, isDayKey, isMonthKey, type Calendar } from './calendar.ts';
 export { SpendLedger, breachKey, DEFAULT_TOPIC, type ApplyResult, type BreachMessage, type LedgerOptions, type SpendSource } from './ledger.ts';
 export {

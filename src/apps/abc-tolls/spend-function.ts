@@ -13,7 +13,8 @@ import { appendAll, type StreamLog } from '../../log/index.ts';
 import type { StoreTx } from '../../tables/index.ts';
 import { isDayKey, isMonthKey } from './calendar.ts';
 import type { SpendEntry, SpendLedger } from './ledger.ts';
-import { isCustomerId, MAX_CUSTOMER_ID_LENGTH, parseIsoWithZone, validateTransaction } from './schema.ts';
+import { parseIsoTimestamp } from '../../core/iso-time.ts';
+import { isCustomerId, MAX_CUSTOMER_ID_LENGTH, validateTransaction } from './schema.ts';
 import { TABLES } from './tables.ts';
 
 /** Counters since start, for metrics; the persistent counts are in the `spend_alert_counters` table. */
@@ -199,7 +200,7 @@ export class WindowBounds {
 
   start(text: string): number | undefined {
     if (text !== this.#startText) {
-      this.#startMs = parseIsoWithZone(text);
+      this.#startMs = parseIsoTimestamp(text);
       this.#startText = text;
     }
     return this.#startMs;
@@ -207,7 +208,7 @@ export class WindowBounds {
 
   end(text: string): number | undefined {
     if (text !== this.#endText) {
-      this.#endMs = parseIsoWithZone(text);
+      this.#endMs = parseIsoTimestamp(text);
       this.#endText = text;
     }
     return this.#endMs;

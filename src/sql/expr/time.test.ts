@@ -18,15 +18,30 @@ describe('reading timestamps', () => {
     }
   });
 
-  it('leaves other forms to the general parser, with the same results as before', () => {
+  it('reads the looser forms of SQL text, rolling fields over as it always did', () => {
     expect(parseTimestampText('0050-03-02T08:00:00.000Z')).toBe(Date.parse('0050-03-02T08:00:00.000Z'));
     expect(parseTimestampText('2026-03-02T24:00:00.000Z')).toBe(Date.parse('2026-03-03T00:00:00.000Z'));
     expect(parseTimestampText('2026-03-02T08:00:00+01:00')).toBe(Date.parse('2026-03-02T07:00:00Z'));
+    expect(parseTimestampText('2026-03-02T08:00:00-0130')).toBe(Date.parse('2026-03-02T09:30:00Z'));
     expect(parseTimestampText('2026-03-02 08:00:00')).toBe(Date.parse('2026-03-02T08:00:00Z'));
-    // The general parser rolls fields over, as it always did.
+    expect(parseTimestampText(' 2026-03-02t08:00:00.9996 z ')).toBe(Date.parse('2026-03-02T08:00:01.000Z'));
+    expect(parseTimestampText('2026-03-02')).toBe(Date.UTC(2026, 2, 2));
+    expect(parseTimestampText('2026-03-02 +02:00')).toBe(Date.UTC(2026, 2, 1, 22));
     expect(parseTimestampText('2026-13-02T08:00:00.000Z')).toBe(Date.UTC(2026, 12, 2, 8));
     expect(parseTimestampText('2026-03-02T08:60:00.000Z')).toBe(Date.UTC(2026, 2, 2, 9));
-    for (const odd of ['0050-03-02T08:00:00.000Z', '2026-03-02T24:00:00.000Z', '2026-03-02T08:00:00.0a0Z', '2026-03-02X08:00:00.000Z']) {
+    for (const bad of ['2026-03-02T', '2026-03-02X08:00:00', '2026-3-02', 'now', '']) expect(parseTimestampText(bad), bad).toBe(null);
+  });
+
+  it('reads years before 100 as themselves, not as 19xx, in every form', () => {
+    expect(parseTimestampText('0050-03-02 08:00:00')).toBe(Date.parse('0050-03-02T08:00:00Z'));
+    expect(parseTimestampText('0050-03-02')).toBe(Date.parse('0050-03-02T00:00:00Z'));
+  });
+
+  it('gives from bytes what the text gives, or leaves the text to the caller', () => {
+    for (const text of ['0050-03-02T08:00:00.000Z', '2026-03-02T24:00:00.000Z', '2026-02-30T08:00:00Z']) {
+      expect(parseIsoTimestampBytes(Buffer.from(text), 0, text.length), text).toBe(parseTimestampText(text));
+    }
+    for (const odd of ['2026-03-02T08:00:00.0a0Z', '2026-03-02X08:00:00.000Z', '2026-03-02T08:00:00+00:00']) {
       expect(parseIsoTimestampBytes(Buffer.from(odd), 0, odd.length), odd).toBe(null);
     }
   });
