@@ -53,9 +53,10 @@ async function createQuery(server: RunningServer, name: string, file: string): P
   return { status: res.status, body: await res.json() };
 }
 
-function rawPut(port: number, target: string, body: string): Promise<{ status: number; body: string }> {
+/** A request sent with its target exactly as written: fetch would resolve `.` and `..` segments, even %2E ones. */
+function rawRequest(port: number, method: string, target: string, body = ''): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'PUT', path: target }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: target }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -150,7 +151,7 @@ describe('reference files uploaded through the API', () => {
 
     for (const name of ['%2E%2E', '..%2Fescape.csv', '%2Fetc%2Fcron.d%2Fx', '.hidden', 'a%5Cb']) {
       // Sent as is (fetch would resolve a %2E%2E segment before sending it).
-      const bad = await rawPut(server.port, `/v1/reference/files/${name}`, 'x');
+      const bad = await rawRequest(server.port, 'PUT', `/v1/reference/files/${name}`, 'x');
       expect(bad.status, name).toBe(400);
       expect(JSON.parse(bad.body).error.code).toBe('INVALID_ARGUMENT');
     }
@@ -183,7 +184,7 @@ describe('other paths a request can name', () => {
     for (const name of ['..', '.']) {
       const created = await fetch(`${server.url}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, shardCount: 1 }) });
       expect(created.status, name).toBe(400);
-      const deleted = await fetch(`${server.url}/v1/streams/${name === '.' ? '%2E' : '%2E%2E'}`, { method: 'DELETE' });
+      const deleted = await rawRequest(server.port, 'DELETE', `/v1/streams/${name === '.' ? '%2E' : '%2E%2E'}`);
       // Only streams that exist can be named, and `.`/`..` can never be created.
       expect(deleted.status, name).toBe(404);
     }
