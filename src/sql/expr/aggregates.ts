@@ -94,9 +94,15 @@ function variance(result: (q: number, n: number) => number | null): () => Kernel
  * or not. The default in Kinesis Analytics; Flink's (and IGNORE NULLS) skip NULLs (KERNELS).
  */
 const RESPECTING_NULLS: Readonly<Record<'FIRST_VALUE' | 'LAST_VALUE', Kernel>> = {
-  FIRST_VALUE: {
+  FIRST_VALUE: firstValue(false),
+  LAST_VALUE: lastValue(false),
+};
+
+/** FIRST_VALUE: the value of the first row, or of the first non-NULL one with `skipNulls`. */
+function firstValue(skipNulls: boolean): Kernel {
+  return {
     step: (acc, v) => {
-      if (acc.n === 0) {
+      if (acc.n === 0 && !(skipNulls && v === null)) {
         acc.v = v;
         acc.n = 1;
       }
@@ -106,9 +112,14 @@ const RESPECTING_NULLS: Readonly<Record<'FIRST_VALUE' | 'LAST_VALUE', Kernel>> =
     },
     result: (acc) => acc.v,
     type: (t) => t,
-  },
-  LAST_VALUE: {
+  };
+}
+
+/** LAST_VALUE: the value of the last row, or of the last non-NULL one with `skipNulls`. */
+function lastValue(skipNulls: boolean): Kernel {
+  return {
     step: (acc, v) => {
+      if (skipNulls && v === null) return;
       acc.v = v;
       acc.n++;
     },
@@ -117,8 +128,8 @@ const RESPECTING_NULLS: Readonly<Record<'FIRST_VALUE' | 'LAST_VALUE', Kernel>> =
     },
     result: (acc) => acc.v,
     type: (t) => t,
-  },
-};
+  };
+}
 
 /** NTH_VALUE(x, n): the value of the nth row in order (NULL until there are n), or of the nth non-NULL value with IGNORE NULLS. */
 function nthValue(nth: number, ignoreNulls: boolean): Kernel {
@@ -187,32 +198,8 @@ const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
     type: (t) => t,
   }),
   // The first and the last non-null value in the order rows reach the aggregate (oldest first in OVER windows).
-  FIRST_VALUE: () => ({
-    step: (acc, v) => {
-      if (v !== null && acc.n === 0) {
-        acc.v = v;
-        acc.n = 1;
-      }
-    },
-    merge: () => {
-      throw new Error('FIRST_VALUE cannot merge accumulators: it is refused in SESSION windows');
-    },
-    result: (acc) => acc.v,
-    type: (t) => t,
-  }),
-  LAST_VALUE: () => ({
-    step: (acc, v) => {
-      if (v !== null) {
-        acc.v = v;
-        acc.n++;
-      }
-    },
-    merge: () => {
-      throw new Error('LAST_VALUE cannot merge accumulators: it is refused in SESSION windows');
-    },
-    result: (acc) => acc.v,
-    type: (t) => t,
-  }),
+  FIRST_VALUE: () => firstValue(true),
+  LAST_VALUE: () => lastValue(true),
   AVG: () => ({
     step: sumStep(false),
     merge: (a, b) => {
