@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SpendLedger } from '../../src/apps/abc-tolls/ledger.ts';
 import { checkToll, windowsHandler, type SpendPathStats } from '../../src/apps/abc-tolls/spend-function.ts';
-import { ensureTables, TABLES } from '../../src/apps/abc-tolls/tables.ts';
+import { ensureStoreTables, TABLES } from '../../src/apps/abc-tolls/tables.ts';
 import type { FunctionContext, FunctionEvent, FunctionRecord } from '../../src/functions/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 import { openNotify } from '../../src/notify/index.ts';
@@ -128,7 +128,7 @@ async function benchWindows(): Promise<void> {
   const tables = openTables({ path: path.join(dir, 'tables.db'), synchronous });
   const notify = openNotify({ tables });
   try {
-    ensureTables(tables);
+    await ensureStoreTables(sqliteTableStore(tables));
     notify.createTopic('spend-alerts', { kind: 'inbox', customerField: 'customer_id' });
     await log.createStream('customer_spend_errors', { shardCount: 1, dedupe: { mode: 'key' } });
     // Every tenth customer has a threshold its traffic crosses about half way through the run.

@@ -5,8 +5,8 @@
  * transactions: seeding millions through the customer API would take longer than the measurement itself.
  */
 import path from 'node:path';
-import { ensureTables, TABLES } from '../../src/apps/abc-tolls/index.ts';
-import { openTables } from '../../src/tables/index.ts';
+import { ensureStoreTables, TABLES } from '../../src/apps/abc-tolls/index.ts';
+import { openTables, sqliteTableStore } from '../../src/tables/index.ts';
 
 /** The tables database of a data directory, where the server's spending alerts keep their state (src/apps/abc-tolls/app.ts). */
 export function tablesDatabasePath(dataDir: string): string {
@@ -51,14 +51,14 @@ export interface SeedOptions {
  * Writes customers 1..N. Stops early, with `complete: false`, once the rate measured so far says the rest
  * would not be done before `deadline`: the caller then reports the size as not run, with that rate.
  */
-export function seedCustomers(options: SeedOptions): SeedResult {
+export async function seedCustomers(options: SeedOptions): Promise<SeedResult> {
   const { customers, month, log } = options;
   const tables = openTables({ path: tablesDatabasePath(options.dataDir) });
   const started = performance.now();
   let seeded = 0;
   let lastProgress = started;
   try {
-    ensureTables(tables);
+    await ensureStoreTables(sqliteTableStore(tables));
     const createdAt = Date.now();
     while (seeded < customers) {
       const from = seeded + 1;

@@ -100,7 +100,7 @@ export async function runSize(settings: SizeSettings): Promise<SizeResult> {
   await mkdir(dataDir, { recursive: true });
 
   log(`seeding ${customers.toLocaleString('en-US')} customers with thresholds and ${settings.month} totals into ${dataDir}`);
-  const seed = seedCustomers({ dataDir, customers, month: settings.month, deadline: started + settings.budgetMs - settings.reserveMs, log });
+  const seed = await seedCustomers({ dataDir, customers, month: settings.month, deadline: started + settings.budgetMs - settings.reserveMs, log });
   if (!seed.complete) {
     const needed = Math.round(customers / Math.max(1, seed.customersPerSecond));
     const reason =

@@ -20,7 +20,7 @@ import type { Registry } from '../metrics/index.ts';
 import type { MirrorRoute, Notify, NotifyOptions } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import type { ReportDefinition } from '../reports/index.ts';
-import type { Tables } from '../tables/index.ts';
+import type { Tables, TableStore } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 
 export type { ReferenceFollower };
@@ -94,7 +94,13 @@ export interface WarehouseFeed {
 
 /** The stores of `<dataDir>/tables.db` that the server shares between apps and deployed functions. */
 export interface SharedStores {
+  /** The shared tables on SQLite, which the notifications are in. */
   readonly tables: Tables;
+  /**
+   * The same tables through the asynchronous door, the one `functions` commits to: an app keeps its own state
+   * here, so that it runs on tables on PostgreSQL as well.
+   */
+  readonly store: TableStore;
   readonly notify: Notify;
   readonly functions: FunctionsRuntime;
 }

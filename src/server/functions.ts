@@ -10,11 +10,13 @@ import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } fr
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import { openNotify, type MirrorOptions, type Notify, type NotifyOptions } from '../notify/index.ts';
-import { openTables, sqliteTableStore, type Tables } from '../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 export interface FunctionsState {
   readonly tables: Tables;
+  /** `tables` through the asynchronous door: the functions runtime and the apps' state use this one. */
+  readonly store: TableStore;
   readonly notify: Notify;
   readonly functions: FunctionsRuntime;
   readonly logs: FunctionLogs;
@@ -42,12 +44,13 @@ export function openFunctionsState(
   undo.unshift(() => notify.stop());
   const logs = new FunctionLogs();
   // Each mapping works the shards whose lease this node holds (work-leases.ts).
-  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), shards: 'assigned', logger: logs.capture(logger.child({ component: 'functions' })) });
+  const store = sqliteTableStore(tables);
+  const functions = new FunctionsRuntime({ log, store, shards: 'assigned', logger: logs.capture(logger.child({ component: 'functions' })) });
   undo.unshift(() => functions.stop());
   // Counted in /metrics with every other runtime's functions; its dead letters are listed as the store `functions`.
   deps.consumers.addFunctions(functions);
   deps.consumers.addNotify('functions', notify);
-  return { tables, notify, functions, logs, tablesPath };
+  return { tables, store, notify, functions, logs, tablesPath };
 }
 
 /** Starts the deployed functions (stored ones, then the config file's) and returns their routes for the gateway. */

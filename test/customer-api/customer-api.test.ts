@@ -285,8 +285,8 @@ describe('notification stream over HTTP/2', () => {
   });
 
   it('streams the breach and resumes after Last-Event-ID', async () => {
-    server.customers.create({ id: 'H2', name: 'Hana', email: 'hana@example.com' });
-    const { token } = server.customers.issueToken('H2');
+    await server.customers.create({ id: 'H2', name: 'Hana', email: 'hana@example.com' });
+    const { token } = await server.customers.issueToken('H2');
     const session = http2.connect(server.url);
     try {
       const read = (headers: Record<string, string>) => {
@@ -323,7 +323,7 @@ describe('notification stream over HTTP/2', () => {
       expect(data).toMatchObject({ id: Number(id), message: { type: 'threshold_breach', customer_id: 'H2', threshold_cents: 500, total_cents: 600 } });
       live.close();
 
-      server.customers.setThreshold('H2', 550);
+      await server.customers.setThreshold('H2', 550);
       const resumed = read({ 'last-event-id': id });
       expect(await resumed.status).toBe(200);
       const replay = await resumed.until(/event: notification\n/);

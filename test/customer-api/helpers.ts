@@ -47,10 +47,10 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const dir = await tempDir('tollstream-customer-api-');
   const stores = await openStores(dir.dir);
   await createTransactionsStream(stores.log);
-  const alerts = await startSpendAlerts({ log: stores.log, tables: stores.tables, notify: stores.notify, functions: stores.functions, config: { source: 'transactions', timeZone: 'UTC' } });
+  const alerts = await startSpendAlerts({ log: stores.log, store: stores.store, notify: stores.notify, functions: stores.functions, config: { source: 'transactions', timeZone: 'UTC' } });
   stores.notify.start();
-  const customers = new Customers({ tables: stores.tables, timeZone: 'UTC' });
-  const spend = new SpendReader({ tables: stores.tables, timeZone: 'UTC' });
+  const customers = await Customers.open({ store: stores.store, timeZone: 'UTC' });
+  const spend = new SpendReader({ store: stores.store, timeZone: 'UTC' });
   const operatorKey = options.operatorAuth === false ? undefined : crypto.randomBytes(24).toString('base64url');
   const authenticator = createAuthenticator({
     accessKeys: [],

@@ -19,14 +19,14 @@ let tokenIdB: string;
 let idsB: number[];
 
 /** Everything of B that A must not change. */
-function stateOfB() {
+async function stateOfB() {
   const notify = server.stores.notify;
   return {
-    customer: server.customers.get('C-B'),
-    spend: server.spend.monthToDate('C-B'),
+    customer: await server.customers.get('C-B'),
+    spend: await server.spend.monthToDate('C-B'),
     inbox: notify.listInbox('C-B', { limit: 500 }),
     unread: notify.unreadCount('C-B'),
-    tokens: server.customers.listTokens('C-B'),
+    tokens: await server.customers.listTokens('C-B'),
   };
 }
 
@@ -92,7 +92,7 @@ describe('customer A against customer B', () => {
   });
 
   it('cannot name B in a path, a query parameter or a body field of any customer route', async () => {
-    const before = stateOfB();
+    const before = await stateOfB();
     const attempts: Array<{ method: string; path: string; body?: unknown; status: number }> = [
       ...['/v1/me', '/v1/me/spend', '/v1/me/notifications', '/v1/me/notifications/stream'].flatMap((path) => [
         { method: 'GET', path: `${path}?customer_id=C-B`, status: 400 },
@@ -126,17 +126,17 @@ describe('customer A against customer B', () => {
       expect(res.status, path).toBe(404);
       expectNothingOfB(res.text);
     }
-    expect(stateOfB()).toEqual(before);
+    expect(await stateOfB()).toEqual(before);
     expect((await call(server.url, 'GET', '/v1/me', { auth: tokenA })).body.threshold_cents).toBe(100);
   });
 
   it("cannot mark B's notifications read by their ids", async () => {
-    const before = stateOfB();
+    const before = await stateOfB();
     expect(before.unread).toBeGreaterThan(0);
     const res = await call(server.url, 'POST', '/v1/me/notifications/read', { auth: tokenA, body: { ids: idsB } });
     expect(res.status).toBe(200);
     expect(res.body.marked).toBe(0);
-    expect(stateOfB()).toEqual(before);
+    expect(await stateOfB()).toEqual(before);
   });
 
   it("gets only its own entries on the stream, whatever Last-Event-ID or second token it sends", async () => {
@@ -177,8 +177,8 @@ describe('customer A against customer B', () => {
   });
 
   it('cannot use any operator route with its own token or B\'s, on B or on itself', async () => {
-    const before = stateOfB();
-    const customersBefore = ['C-A', 'C-B', 'C-X'].map((id) => server.customers.get(id));
+    const before = await stateOfB();
+    const customersBefore = await Promise.all(['C-A', 'C-B', 'C-X'].map((id) => server.customers.get(id)));
     const operatorCalls: Array<{ method: string; path: string; body?: unknown }> = [
       { method: 'POST', path: '/v1/customers', body: { customer_id: 'C-X', name: 'X', email: 'x@example.com' } },
       { method: 'POST', path: '/v1/customers', body: { customer_id: 'C-B', name: 'B again', email: 'x@example.com' } },
@@ -200,8 +200,8 @@ describe('customer A against customer B', () => {
     }
     // The same calls in a query-token form do not pass either.
     expect((await call(server.url, 'GET', `/v1/customers/C-B?access_token=${tokenA}`)).status).toBe(401);
-    expect(stateOfB()).toEqual(before);
-    expect(['C-A', 'C-B', 'C-X'].map((id) => server.customers.get(id))).toEqual(customersBefore);
+    expect(await stateOfB()).toEqual(before);
+    expect(await Promise.all(['C-A', 'C-B', 'C-X'].map((id) => server.customers.get(id)))).toEqual(customersBefore);
     expect((await call(server.url, 'GET', '/v1/me', { auth: tokenB })).body.name).toBe(B_NAME);
   });
 

@@ -20,8 +20,8 @@ async function expectServing(target = server): Promise<void> {
 
 beforeAll(async () => {
   [server, h2] = await Promise.all([startApiServer(), startApiServer({ protocol: 'http2' })]);
-  server.customers.create({ id: 'R1', name: 'Rae', email: 'rae@example.com' });
-  token = server.customers.issueToken('R1').token;
+  await server.customers.create({ id: 'R1', name: 'Rae', email: 'rae@example.com' });
+  token = (await server.customers.issueToken('R1')).token;
 });
 
 afterAll(async () => {
@@ -121,7 +121,7 @@ describe('fields', () => {
     const badZone = await call(server.url, 'POST', '/v1/customers', { auth: op, body: { customer_id: 'N2', email: 'n@example.com', time_zone: 'Mars/Olympus' } });
     expect(badZone).toMatchObject({ status: 400, body: { error: { code: 'INVALID_ARGUMENT' } } });
     expect(badZone.body.error.message).toContain('Mars/Olympus');
-    expect(server.customers.get('N1')).toBeUndefined();
+    expect(await server.customers.get('N1')).toBeUndefined();
   });
 
   it('takes customer ids with reserved characters percent-encoded in the path, and refuses broken escapes', async () => {

@@ -63,9 +63,9 @@ describe('spend alerts under repeated SIGKILL', () => {
     const setup = await openStores(dir);
     await createTransactionsStream(setup.log);
     setup.notify.createTopic('spend-alerts', { kind: 'inbox', customerField: 'customer_id' });
-    const customers = new Customers({ tables: setup.tables, now: () => CRASH_TRAFFIC.startTime });
-    for (const id of ids) customers.create({ id, name: `Customer ${id}`, email: `${id.toLowerCase()}@example.com` });
-    for (const [id, cents] of plan.thresholds) customers.setThreshold(id, cents);
+    const customers = await Customers.open({ store: setup.store, now: () => CRASH_TRAFFIC.startTime });
+    for (const id of ids) await customers.create({ id, name: `Customer ${id}`, email: `${id.toLowerCase()}@example.com` });
+    for (const [id, cents] of plan.thresholds) await customers.setThreshold(id, cents);
     await setup.close();
 
     const appendedAfterKill: number[] = [];

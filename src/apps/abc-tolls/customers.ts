@@ -4,14 +4,16 @@
  * A token is 32 random bytes in base64url, shown once; only its SHA-256 is stored. Looking a token up by
  * its hash is safe against timing: what an index lookup leaks is about the hash of the caller's own guess,
  * which says nothing about any stored token; the final comparison is constant-time anyway.
+ *
+ * Everything goes through the asynchronous door `TableStore`, so the app's state can be on SQLite or PostgreSQL.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
-import type { Tables } from '../../tables/index.ts';
+import type { TableOps, TableStore } from '../../tables/index.ts';
 import { assertTimeZone } from './calendar.ts';
 import { SpendLedger, type LedgerOptions } from './ledger.ts';
 import { isCustomerId, MAX_CUSTOMER_ID_LENGTH } from './schema.ts';
-import { ensureTables, TABLES, type CustomerItem, type TokenItem } from './tables.ts';
+import { ensureStoreTables, TABLES, type CustomerItem, type TokenItem } from './tables.ts';
 
 export interface Customer {
   readonly id: string;
@@ -56,7 +58,8 @@ export interface ThresholdChange {
 }
 
 export interface CustomersOptions extends LedgerOptions {
-  readonly tables: Tables;
+  /** The tables the app's state is in (SQLite or PostgreSQL): the store its pipeline commits to. */
+  readonly store: TableStore;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -68,23 +71,43 @@ const TOKEN_LENGTH = 43;
 const TOKEN_ID_HEX = 16;
 
 export class Customers {
-  readonly #tables: Tables;
+  readonly #store: TableStore;
   readonly #ledger: SpendLedger;
   readonly #now: () => number;
+  /** SHA-256 (hex) of the customer tokens this process knows to be live; see `isCustomerToken`. */
+  readonly #tokenHashes = new Set<string>();
 
-  /** Creates the app's tables if missing. Thresholds publish on the ledger's topic, which must exist (see `startSpendAlerts`). */
-  constructor(options: CustomersOptions) {
-    this.#tables = options.tables;
-    this.#ledger = new SpendLedger(options);
-    this.#now = options.now ?? Date.now;
-    ensureTables(options.tables);
+  /**
+   * Creates the app's tables if missing and reads which tokens exist. Thresholds publish on the ledger's topic,
+   * which must exist (see `startSpendAlerts`).
+   */
+  static async open(options: CustomersOptions): Promise<Customers> {
+    await ensureStoreTables(options.store);
+    const customers = new Customers(options);
+    await customers.#loadTokenHashes();
+    return customers;
   }
 
-  create(input: CustomerInput): Customer {
+  private constructor(options: CustomersOptions) {
+    this.#store = options.store;
+    this.#ledger = new SpendLedger(options);
+    this.#now = options.now ?? Date.now;
+  }
+
+  async #loadTokenHashes(): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.#store.scan(TABLES.tokens, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      for (const item of page.items) this.#tokenHashes.add(item.pk);
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  async create(input: CustomerInput): Promise<Customer> {
     const item = this.#checkInput(input);
     const value = { ...item, created_at: this.#now() };
     try {
-      this.#tables.put(TABLES.customers, { pk: input.id }, value, { condition: { item: 'absent' } });
+      await this.#store.put(TABLES.customers, { pk: input.id }, value, { condition: { item: 'absent' } });
     } catch (err) {
       if (isTollstreamError(err, 'CONDITION_FAILED')) {
         throw new TollstreamError('INVALID_ARGUMENT', `customer '${input.id}' already exists; update it instead`, { context: { customerId: input.id } });
@@ -95,24 +118,24 @@ export class Customers {
   }
 
   /** Changes name, email and time zone; the threshold is changed with `setThreshold`. */
-  update(input: CustomerInput): Customer {
+  async update(input: CustomerInput): Promise<Customer> {
     const item = this.#checkInput(input);
     const set = { name: item.name, email: item.email, ...(item.time_zone !== undefined ? { time_zone: item.time_zone } : {}) };
-    const updated = this.#tables.transaction((tx) => {
-      if (!tx.get(TABLES.customers, { pk: input.id })) throw notFound(input.id);
+    const updated = await this.#store.transaction(async (tx) => {
+      if (!(await tx.get(TABLES.customers, { pk: input.id }))) throw notFound(input.id);
       return tx.update(TABLES.customers, { pk: input.id }, { set, ...(item.time_zone === undefined ? { remove: ['time_zone'] } : {}) });
     });
     return toCustomer(updated.value as unknown as CustomerItem);
   }
 
-  get(customerId: string): Customer | undefined {
-    const item = this.#tables.get(TABLES.customers, { pk: customerId });
+  async get(customerId: string): Promise<Customer | undefined> {
+    const item = await this.#store.get(TABLES.customers, { pk: customerId });
     return item ? toCustomer(item.value as unknown as CustomerItem) : undefined;
   }
 
   /** Customers in id order, a page at a time; pass the returned `cursor` back for the next page. */
-  list(options: { limit?: number; cursor?: string } = {}): { customers: Customer[]; cursor?: string } {
-    const page = this.#tables.scan(TABLES.customers, options);
+  async list(options: { limit?: number; cursor?: string } = {}): Promise<{ customers: Customer[]; cursor?: string }> {
+    const page = await this.#store.scan(TABLES.customers, options);
     const customers = page.items.map((item) => toCustomer(item.value as unknown as CustomerItem));
     return page.cursor === undefined ? { customers } : { customers, cursor: page.cursor };
   }
@@ -122,56 +145,57 @@ export class Customers {
    * breach is published at once (a lowered threshold alerts now, not at the next toll). A threshold that
    * is raised above the total can be breached again later: each threshold has its own notification.
    */
-  setThreshold(customerId: string, thresholdCents: number): ThresholdChange {
+  async setThreshold(customerId: string, thresholdCents: number): Promise<ThresholdChange> {
     if (!Number.isSafeInteger(thresholdCents) || thresholdCents < 0) {
       throw new TollstreamError('INVALID_ARGUMENT', 'a threshold is a whole number of cents, 0 or more', { context: { customerId, thresholdCents } });
     }
     const now = this.#now();
-    return this.#tables.transaction((tx) => {
-      if (!tx.get(TABLES.customers, { pk: customerId })) throw notFound(customerId);
-      tx.update(TABLES.customers, { pk: customerId }, { set: { threshold_cents: thresholdCents } });
-      const check = this.#ledger.checkThreshold(tx, customerId, thresholdCents, now);
+    return this.#store.transaction(async (tx) => {
+      if (!(await tx.get(TABLES.customers, { pk: customerId }))) throw notFound(customerId);
+      await tx.update(TABLES.customers, { pk: customerId }, { set: { threshold_cents: thresholdCents } });
+      const check = await this.#ledger.checkThreshold(tx, customerId, thresholdCents, now);
       return { customerId, thresholdCents, month: check.month, monthTotalCents: check.totalCents, breached: check.breached };
     });
   }
 
   /** Removes the threshold: no more alerts until one is set again. */
-  clearThreshold(customerId: string): void {
-    this.#tables.transaction((tx) => {
-      if (!tx.get(TABLES.customers, { pk: customerId })) throw notFound(customerId);
-      tx.update(TABLES.customers, { pk: customerId }, { remove: ['threshold_cents'] });
+  async clearThreshold(customerId: string): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      if (!(await tx.get(TABLES.customers, { pk: customerId }))) throw notFound(customerId);
+      await tx.update(TABLES.customers, { pk: customerId }, { remove: ['threshold_cents'] });
     });
   }
 
   /** Turns alert emails to the customer off (`false`) or back on; returns the customer as it is now. */
-  setEmailAlerts(customerId: string, on: boolean): Customer {
-    const updated = this.#tables.transaction((tx) => {
-      if (!tx.get(TABLES.customers, { pk: customerId })) throw notFound(customerId);
+  async setEmailAlerts(customerId: string, on: boolean): Promise<Customer> {
+    const updated = await this.#store.transaction(async (tx) => {
+      if (!(await tx.get(TABLES.customers, { pk: customerId }))) throw notFound(customerId);
       return tx.update(TABLES.customers, { pk: customerId }, on ? { remove: ['email_alerts_off'] } : { set: { email_alerts_off: true } });
     });
     return toCustomer(updated.value as unknown as CustomerItem);
   }
 
   /** A new token for the customer. The returned `token` is the only copy of the secret. */
-  issueToken(customerId: string): IssuedToken {
+  async issueToken(customerId: string): Promise<IssuedToken> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const hash = sha256Hex(token);
     const tokenId = hash.slice(0, TOKEN_ID_HEX);
     const createdAt = this.#now();
-    this.#tables.transaction((tx) => {
-      if (!tx.get(TABLES.customers, { pk: customerId })) throw notFound(customerId);
+    await this.#store.transaction(async (tx) => {
+      if (!(await tx.get(TABLES.customers, { pk: customerId }))) throw notFound(customerId);
       const item: TokenItem = { customer_id: customerId, token_id: tokenId, created_at: createdAt };
-      tx.put(TABLES.tokens, { pk: hash }, item, { condition: { item: 'absent' } });
-      tx.put(TABLES.tokensByCustomer, { pk: customerId, sk: tokenId }, { token_hash: hash, created_at: createdAt });
+      await tx.put(TABLES.tokens, { pk: hash }, item, { condition: { item: 'absent' } });
+      await tx.put(TABLES.tokensByCustomer, { pk: customerId, sk: tokenId }, { token_hash: hash, created_at: createdAt });
     });
+    this.#tokenHashes.add(hash);
     return { token, tokenId, createdAt };
   }
 
-  listTokens(customerId: string): TokenInfo[] {
+  async listTokens(customerId: string): Promise<TokenInfo[]> {
     const out: TokenInfo[] = [];
     let cursor: string | undefined;
     do {
-      const page = this.#tables.query(TABLES.tokensByCustomer, customerId, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      const page = await this.#store.query(TABLES.tokensByCustomer, customerId, { limit: 1000, ...(cursor ? { cursor } : {}) });
       for (const item of page.items) out.push({ tokenId: item.sk!, createdAt: item.value.created_at as number });
       cursor = page.cursor;
     } while (cursor);
@@ -179,22 +203,41 @@ export class Customers {
   }
 
   /** Revokes one token; returns false when the customer has no such token. */
-  revokeToken(customerId: string, tokenId: string): boolean {
-    return this.#tables.transaction((tx) => {
-      const entry = tx.delete(TABLES.tokensByCustomer, { pk: customerId, sk: tokenId });
-      if (!entry) return false;
-      tx.delete(TABLES.tokens, { pk: entry.value.token_hash as string });
-      return true;
+  async revokeToken(customerId: string, tokenId: string): Promise<boolean> {
+    const hash = await this.#store.transaction(async (tx) => {
+      const entry = await tx.delete(TABLES.tokensByCustomer, { pk: customerId, sk: tokenId });
+      if (!entry) return undefined;
+      const tokenHash = entry.value.token_hash as string;
+      await tx.delete(TABLES.tokens, { pk: tokenHash });
+      return tokenHash;
     });
+    if (hash === undefined) return false;
+    this.#tokenHashes.delete(hash);
+    return true;
   }
 
   /** The customer a token belongs to, or undefined for an unknown, revoked or malformed token. */
-  customerForToken(token: unknown): Customer | undefined {
+  async customerForToken(token: unknown): Promise<Customer | undefined> {
     if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return undefined;
     const hash = sha256Hex(token);
-    const found = this.#tables.get(TABLES.tokens, { pk: hash });
-    if (!found || !timingSafeEqual(Buffer.from(found.pk, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+    const found = await this.#store.get(TABLES.tokens, { pk: hash });
+    if (!found || !timingSafeEqual(Buffer.from(found.pk, 'hex'), Buffer.from(hash, 'hex'))) {
+      this.#tokenHashes.delete(hash);
+      return undefined;
+    }
+    // A token another node issued is known here from its first use on.
+    this.#tokenHashes.add(hash);
     return this.get((found.value as unknown as TokenItem).customer_id);
+  }
+
+  /**
+   * Whether `token` is a customer token, answered at once without the store, for the operator check that must
+   * refuse one (`customerTokens`). Exact for the tokens of this process (read at `open`, issued and revoked
+   * here); with several nodes on one store, a token issued on another node is known from its first use here
+   * (`customerForToken`) or this node's next start, and one revoked there until then.
+   */
+  isCustomerToken(token: string): boolean {
+    return token.length === TOKEN_LENGTH && this.#tokenHashes.has(sha256Hex(token));
   }
 
   #checkInput(input: CustomerInput): { customer_id: string; name: string; email: string; time_zone?: string } {
@@ -210,6 +253,16 @@ export class Customers {
     if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
     return { customer_id: input.id, name: input.name, email: input.email, ...(input.timeZone !== undefined ? { time_zone: input.timeZone } : {}) };
   }
+}
+
+/**
+ * Where alert emails to a customer go: their address, or undefined when the customer does not exist or stopped
+ * alert emails. Synchronous, for the notifications' fan-out (`email.addressOf`), which runs inside a transaction
+ * of the tables the notifications are in.
+ */
+export function emailAddressIn(tables: Pick<TableOps, 'get'>, customerId: string): string | undefined {
+  const item = tables.get(TABLES.customers, { pk: customerId })?.value as unknown as CustomerItem | undefined;
+  return item && item.email_alerts_off !== true ? item.email : undefined;
 }
 
 function sha256Hex(text: string): string {

@@ -7,6 +7,7 @@ export { createCalendar, isDayKey, isMonthKey, type Calendar } from './calendar.
 export { SpendLedger, breachKey, DEFAULT_TOPIC, type ApplyResult, type BreachMessage, type LedgerOptions, type SpendSource } from './ledger.ts';
 export {
   Customers,
+  emailAddressIn,
   type Customer,
   type CustomerInput,
   type CustomersOptions,
@@ -28,7 +29,7 @@ export { validationHandler, type ValidationHandlerOptions } from './validate-fun
 export { customerSpendSql, ensureSpendQuery, SPEND_QUERY_INPUT, SPEND_QUERY_OUTPUT, type SpendQueries, type SpendQueryOptions } from './spend-query.ts';
 export { WindowCloser, type WindowCloserOptions } from './window-closer.ts';
 export { SpendReader, type DaySpend, type MonthToDate, type SpendReaderOptions } from './spend.ts';
-export { TABLES, ensureStoreTables, ensureTables } from './tables.ts';
+export { TABLES, ensureStoreTables } from './tables.ts';
 export { spendAlertsApp } from './app.ts';
 export { SPEND_ALERT_REPORTS } from './reports.ts';
 export { BREACHES_STREAM, BREACH_ID_FIELD, THRESHOLD_BREACHES } from './breaches.ts';

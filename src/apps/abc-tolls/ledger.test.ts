@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Customers } from './customers.ts';
 import { SpendLedger, type SpendEntry } from './ledger.ts';
-import { ensureTables, TABLES } from './tables.ts';
+import { TABLES } from './tables.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
 import { sqliteTableStore } from '../../tables/index.ts';
 
@@ -38,15 +38,14 @@ describe('SpendLedger.applySpendBatch', () => {
     one = await openStores(temps[0]!.dir);
     batched = await openStores(temps[1]!.dir);
     for (const stores of [one, batched]) {
-      ensureTables(stores.tables);
       stores.notify.createTopic('spend-alerts', { kind: 'inbox', customerField: 'customer_id' });
       stores.notify.start();
-      const customers = new Customers({ tables: stores.tables });
-      for (const id of CUSTOMERS) customers.create({ id, name: id, email: `${id.toLowerCase()}@example.com` });
+      const customers = await Customers.open({ store: stores.store });
+      for (const id of CUSTOMERS) await customers.create({ id, name: id, email: `${id.toLowerCase()}@example.com` });
       // Low enough to be crossed in both months; C4 has none.
-      customers.setThreshold('C1', 3_000);
-      customers.setThreshold('C2', 5_000);
-      customers.setThreshold('C3', 12_000);
+      await customers.setThreshold('C1', 3_000);
+      await customers.setThreshold('C2', 5_000);
+      await customers.setThreshold('C3', 12_000);
     }
   });
 

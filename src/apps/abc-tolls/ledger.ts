@@ -1,10 +1,10 @@
 /**
  * The core both spend paths share: add spend to a customer's month and day, and publish a breach
  * notification when the month's total crosses the customer's threshold. It writes only through the
- * transaction it is given, so whoever calls it decides what commits together (a function batch with its
- * checkpoint, through the asynchronous door `StoreTx` on SQLite or PostgreSQL; a threshold change, on `TableTx`).
+ * transaction it is given (the asynchronous door `StoreTx`, on SQLite or PostgreSQL), so whoever calls it decides
+ * what commits together (a function batch with its checkpoint; a threshold change with the threshold).
  */
-import type { Item, StoreTx, TableTx } from '../../tables/index.ts';
+import type { Item, StoreOps, StoreTx } from '../../tables/index.ts';
 import { createCalendar, type Calendar } from './calendar.ts';
 import { TABLES, type CustomerItem, type TotalItem } from './tables.ts';
 
@@ -147,9 +147,9 @@ export class SpendLedger {
    * Called in the transaction that sets a threshold: if the month of `nowMs` is already past it, the breach
    * is published now. Returns the month's total and whether it is past the threshold.
    */
-  checkThreshold(tx: TableTx, customerId: string, thresholdCents: number, nowMs: number): { month: string; totalCents: number; breached: boolean } {
+  async checkThreshold(tx: StoreTx, customerId: string, thresholdCents: number, nowMs: number): Promise<{ month: string; totalCents: number; breached: boolean }> {
     const month = this.calendar.month(nowMs);
-    const totalCents = monthTotalIn(tx, customerId, month);
+    const totalCents = await monthTotalIn(tx, customerId, month);
     if (totalCents <= thresholdCents) return { month, totalCents, breached: false };
     const message: BreachMessage = {
       type: 'threshold_breach',
@@ -160,7 +160,7 @@ export class SpendLedger {
       breached_at: new Date(nowMs).toISOString(),
       cause: 'threshold_change',
     };
-    tx.publish(this.topic, message, { idempotencyKey: breachKey(customerId, month, thresholdCents) });
+    await tx.publish(this.topic, message, { idempotencyKey: breachKey(customerId, month, thresholdCents) });
     return { month, totalCents, breached: true };
   }
 }
@@ -220,8 +220,8 @@ function breachMessage(entry: SpendEntry, month: string, thresholdCents: number,
   };
 }
 
-export function thresholdIn(tx: Pick<TableTx, 'get'>, customerId: string): number | undefined {
-  return thresholdOf(tx.get(TABLES.customers, { pk: customerId }));
+export async function thresholdIn(tx: Pick<StoreOps, 'get'>, customerId: string): Promise<number | undefined> {
+  return thresholdOf(await tx.get(TABLES.customers, { pk: customerId }));
 }
 
 /** The threshold of a customer item (undefined without a customer or a threshold). */
@@ -229,6 +229,6 @@ function thresholdOf(customer: Item | undefined): number | undefined {
   return (customer?.value as unknown as CustomerItem | undefined)?.threshold_cents;
 }
 
-export function monthTotalIn(tx: Pick<TableTx, 'get'>, customerId: string, month: string): number {
-  return (tx.get(TABLES.monthlyTotals, { pk: customerId, sk: month })?.value as unknown as TotalItem | undefined)?.total_cents ?? 0;
+export async function monthTotalIn(tx: Pick<StoreOps, 'get'>, customerId: string, month: string): Promise<number> {
+  return ((await tx.get(TABLES.monthlyTotals, { pk: customerId, sk: month }))?.value as unknown as TotalItem | undefined)?.total_cents ?? 0;
 }

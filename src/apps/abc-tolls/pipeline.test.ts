@@ -45,16 +45,16 @@ describe('spend alerts pipeline', () => {
     await temp.remove();
   });
 
-  function registerCustomers(plan: TrafficPlan): Set<string> {
-    const customers = new Customers({ tables: stores.tables, timeZone: plan.timeZone });
+  async function registerCustomers(plan: TrafficPlan): Promise<Set<string>> {
+    const customers = await Customers.open({ store: stores.store, timeZone: plan.timeZone });
     const ids = new Set(plan.records.map((r) => r.customer_id));
-    for (const id of ids) customers.create({ id, name: `Customer ${id}`, email: `${id.toLowerCase()}@example.com` });
+    for (const id of ids) await customers.create({ id, name: `Customer ${id}`, email: `${id.toLowerCase()}@example.com` });
     return ids;
   }
 
-  function setThresholds(plan: TrafficPlan): void {
-    const customers = new Customers({ tables: stores.tables, timeZone: plan.timeZone, now: () => START });
-    for (const [id, cents] of plan.thresholds) expect(customers.setThreshold(id, cents).breached).toBe(false);
+  async function setThresholds(plan: TrafficPlan): Promise<void> {
+    const customers = await Customers.open({ store: stores.store, timeZone: plan.timeZone, now: () => START });
+    for (const [id, cents] of plan.thresholds) expect((await customers.setThreshold(id, cents)).breached).toBe(false);
   }
 
   async function expectBreachesAsOracle(plan: TrafficPlan): Promise<number> {
@@ -72,8 +72,8 @@ describe('spend alerts pipeline', () => {
 
   it('sums traffic to the oracle and notifies each predicted breach once, across a stop and restart mid-stream', async () => {
     const plan = trafficPlan({ count: 20_000, seed: 7, customers: 60, withThresholds: 20, startTime: START, eventsPerSecond: 2 });
-    const ids = registerCustomers(plan);
-    setThresholds(plan);
+    const ids = await registerCustomers(plan);
+    await setThresholds(plan);
     const half = plan.records.length / 2;
     await appendRecords(stores.log, 'toll_transactions', plan.records.slice(0, half));
 
@@ -102,18 +102,18 @@ describe('spend alerts pipeline', () => {
     expect(await settledInbox(stores.notify, TOPIC, quiet)).toEqual([]);
 
     // The days add up to the month.
-    const reader = new SpendReader({ tables: stores.tables });
+    const reader = new SpendReader({ store: stores.store });
     const someone = plan.oracle.breachList[0]!.customerId;
-    const mtd = reader.monthToDate(someone, Date.UTC(2026, 10, 1, 12));
+    const mtd = await reader.monthToDate(someone, Date.UTC(2026, 10, 1, 12));
     expect(mtd.totalCents).toBe(plan.oracle.total(someone, '2026-11'));
     expect(mtd.days.reduce((s, d) => s + d.totalCents, 0)).toBe(mtd.totalCents);
-    expect(alerts.invalidCount()).toBe(0);
+    expect(await alerts.invalidCount()).toBe(0);
   });
 
   it('changes nothing when committed batches are delivered again', async () => {
     const plan = trafficPlan({ count: 6000, seed: 21, customers: 40, withThresholds: 20, startTime: START + 6 * 3_600_000 - 1_800_000, eventsPerSecond: 1 });
-    const ids = registerCustomers(plan);
-    setThresholds(plan);
+    const ids = await registerCustomers(plan);
+    await setThresholds(plan);
     await appendRecords(stores.log, 'toll_transactions', plan.records);
     const alerts = await startSpendAlerts({ ...stores, config: { source: 'transactions', batchSize: 100 } });
     await waitFor('the pipeline to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions'));
@@ -167,9 +167,9 @@ describe('spend alerts pipeline', () => {
     const alerts = await startSpendAlerts({ ...stores, config: { source: 'transactions' } });
     await waitFor('the pipeline to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions'));
 
-    expect(alerts.invalidCount()).toBe(5);
+    expect(await alerts.invalidCount()).toBe(5);
     expect(alerts.stats()[0]).toMatchObject({ recordsApplied: 2, recordsInvalid: 5 });
-    expect(new SpendReader({ tables: stores.tables }).monthTotal('C1', '2026-11')).toBe(750);
+    expect(await new SpendReader({ store: stores.store }).monthTotal('C1', '2026-11')).toBe(750);
 
     const errors = (await stores.log.read('toll_transactions_errors', 'shardId-000000000000', { type: 'TRIM_HORIZON' })).records.map(
       (r) => JSON.parse(new TextDecoder().decode(r.data)) as { reason: string; record: string; stream: string; shardId: string; sequenceNumber: string },
@@ -191,9 +191,9 @@ describe('spend alerts pipeline', () => {
   });
 
   it('sums window totals from customer_spend, and splits at a cutover when both paths run', async () => {
-    const customers = new Customers({ tables: stores.tables, now: () => Date.UTC(2026, 10, 1) });
-    customers.create({ id: 'C1', name: 'Ada', email: 'ada@example.com' });
-    customers.setThreshold('C1', 1000);
+    const customers = await Customers.open({ store: stores.store, now: () => Date.UTC(2026, 10, 1) });
+    await customers.create({ id: 'C1', name: 'Ada', email: 'ada@example.com' });
+    await customers.setThreshold('C1', 1000);
     const cutoverAt = Date.UTC(2026, 10, 20, 12);
     const tx = (id: string, iso: string, cents: number) => ({
       transaction_id: id,
@@ -226,13 +226,13 @@ describe('spend alerts pipeline', () => {
     expect(alerts.mappings).toEqual([MAPPING, 'abc-tolls-spend-windows']);
     await waitFor('both paths to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions') && caughtUp(stores, 'abc-tolls-spend-windows', 'customer_spend'));
 
-    const mtd = new SpendReader({ tables: stores.tables }).monthToDate('C1', cutoverAt);
+    const mtd = await new SpendReader({ store: stores.store }).monthToDate('C1', cutoverAt);
     expect(mtd).toMatchObject({ totalCents: 1075, transactions: 4 });
     expect(alerts.stats().map((s) => [s.stream, s.recordsApplied, s.recordsOutsideCutover, s.recordsInvalid])).toEqual([
       ['toll_transactions', 2, 1, 0],
       ['customer_spend', 2, 1, 1],
     ]);
-    expect(alerts.invalidCount('customer_spend')).toBe(1);
+    expect(await alerts.invalidCount('customer_spend')).toBe(1);
     const inbox = await settledInbox(stores.notify, TOPIC, 'C1');
     expect(inbox.map((e) => e.message)).toEqual([
       {

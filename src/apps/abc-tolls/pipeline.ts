@@ -15,11 +15,11 @@ import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionHandler, FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
 import { ensureStream, type StreamConfig, type StreamLog } from '../../log/index.ts';
 import type { Notify } from '../../notify/index.ts';
-import type { Tables } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 import { DEFAULT_TOPIC, SpendLedger } from './ledger.ts';
 import { transactionsHandler, windowsHandler, type SpendPathStats } from './spend-function.ts';
 import { ensureSpendQuery, type SpendQueries } from './spend-query.ts';
-import { ensureTables, TABLES, type CounterItem } from './tables.ts';
+import { ensureStoreTables, TABLES, type CounterItem } from './tables.ts';
 import { validationHandler } from './validate-function.ts';
 import { WindowCloser } from './window-closer.ts';
 
@@ -95,7 +95,8 @@ export interface ResolvedSpendAlertsConfig {
 
 export interface SpendAlertsDeps {
   readonly log: StreamLog;
-  readonly tables: Tables;
+  /** The tables of the app's state (SQLite or PostgreSQL): the store `functions` commits to. */
+  readonly store: TableStore;
   readonly notify: Notify;
   readonly functions: FunctionsRuntime;
   /** The query manager; required by the `sql` source, which creates its query there when missing. */
@@ -112,7 +113,7 @@ export interface SpendAlerts {
   /** Counters of each running path since start. */
   stats(): readonly SpendPathStats[];
   /** Records of `stream` sent to its error stream, over all runs (persisted with the totals). */
-  invalidCount(stream?: string): number;
+  invalidCount(stream?: string): Promise<number>;
   /** Stops the mappings (waits for invocations in flight); the runtime and stores stay open. */
   stop(): Promise<void>;
 }
@@ -192,15 +193,15 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
 }
 
 export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAlerts> {
-  const { log, tables, notify, functions } = deps;
+  const { log, store, notify, functions } = deps;
   const logger = (deps.logger ?? silentLogger).child({ component: 'abc-tolls' });
   const config = resolveSpendAlertsConfig(deps.config);
   const ledger = new SpendLedger({ timeZone: config.timeZone, topic: config.topic });
   const names = { validate: `${config.mappingName}-validate`, transactions: `${config.mappingName}-transactions`, windows: `${config.mappingName}-windows` };
   if (config.source === 'sql' && deps.queries === undefined) throw invalid('source', "source 'sql' runs a continuous query: pass the query manager as `queries`");
 
-  ensureTables(tables);
-  refuseSourceSwitch(tables, config.source, names);
+  await ensureStoreTables(store);
+  await refuseSourceSwitch(store, config.source, names);
   notify.createTopic(config.topic, { kind: 'inbox', customerField: 'customer_id', ifNotExists: true });
 
   const allStats: SpendPathStats[] = [];
@@ -289,8 +290,8 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
     ledger,
     mappings: started,
     stats: () => allStats.map((s) => ({ ...s })),
-    invalidCount: (stream = config.transactionsStream) =>
-      (tables.get(TABLES.counters, { pk: stream })?.value as unknown as CounterItem | undefined)?.invalid_records ?? 0,
+    invalidCount: async (stream = config.transactionsStream) =>
+      ((await store.get(TABLES.counters, { pk: stream }))?.value as unknown as CounterItem | undefined)?.invalid_records ?? 0,
     stop: stopAll,
   };
 }
@@ -304,16 +305,17 @@ function cutover(config: ResolvedSpendAlertsConfig): { cutoverAt?: number } {
  * so switching one for the other on a deployment that already counted tolls would count them again. A
  * mapping that ran has checkpoints under the consumer `function:<mapping>` (docs/functions.md).
  */
-function refuseSourceSwitch(tables: Tables, source: SpendSourceKind, names: { validate: string; transactions: string }): void {
-  const ran = (mapping: string) => tables.listCheckpoints(`function:${mapping}`).length > 0;
-  if (source === 'sql' && ran(names.transactions) && !ran(names.validate)) {
+async function refuseSourceSwitch(store: TableStore, source: SpendSourceKind, names: { validate: string; transactions: string }): Promise<void> {
+  const ran = async (mapping: string) => (await store.listCheckpoints(`function:${mapping}`)).length > 0;
+  const [transactionsRan, validateRan] = [await ran(names.transactions), await ran(names.validate)];
+  if (source === 'sql' && transactionsRan && !validateRan) {
     throw invalid(
       'source',
       "the spend alerts of this data directory summed toll_transactions directly so far; source 'sql' would count those tolls again. " +
         "Keep alerts.source: 'transactions' here, or start the SQL path on a fresh data directory",
     );
   }
-  if ((source === 'transactions' || source === 'both') && ran(names.validate) && !ran(names.transactions)) {
+  if ((source === 'transactions' || source === 'both') && validateRan && !transactionsRan) {
     throw invalid(
       'source',
       "the spend alerts of this data directory ran on streaming SQL so far; the direct path would count those tolls again. Keep alerts.source: 'sql' here",

@@ -4,7 +4,7 @@ import { silentLogger } from '../../core/logger.ts';
 import { SpendLedger } from './ledger.ts';
 import { Customers } from './customers.ts';
 import { transactionsHandler, validateWindow, windowsHandler, type SpendPathStats } from './spend-function.ts';
-import { ensureTables, TABLES } from './tables.ts';
+import { ensureStoreTables, TABLES } from './tables.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
 import { sqliteTableStore } from '../../tables/index.ts';
 
@@ -32,7 +32,7 @@ describe('transactionsHandler', () => {
   beforeEach(async () => {
     temp = await tempDir();
     stores = await openStores(temp.dir);
-    ensureTables(stores.tables);
+    await ensureStoreTables(stores.store);
     stores.notify.createTopic('spend-alerts', { kind: 'inbox', customerField: 'customer_id' });
     await stores.log.createStream('toll_transactions_errors', { shardCount: 1, dedupe: { mode: 'key' } });
   });
@@ -83,7 +83,7 @@ describe('windowsHandler', () => {
   beforeEach(async () => {
     temp = await tempDir();
     stores = await openStores(temp.dir);
-    ensureTables(stores.tables);
+    await ensureStoreTables(stores.store);
     stores.notify.createTopic('spend-alerts', { kind: 'inbox', customerField: 'customer_id' });
     stores.notify.start();
     await stores.log.createStream('customer_spend_errors', { shardCount: 1, dedupe: { mode: 'key' } });
@@ -95,11 +95,11 @@ describe('windowsHandler', () => {
   });
 
   it('names the window in the middle of a batch whose total first crossed the threshold, once, with the totals of every window', async () => {
-    const customers = new Customers({ tables: stores.tables });
-    customers.create({ id: 'C1', name: 'Ada', email: 'ada@example.com' });
-    customers.create({ id: 'C2', name: 'Bo', email: 'bo@example.com' });
-    customers.setThreshold('C1', 1000);
-    customers.setThreshold('C2', 100);
+    const customers = await Customers.open({ store: stores.store });
+    await customers.create({ id: 'C1', name: 'Ada', email: 'ada@example.com' });
+    await customers.create({ id: 'C2', name: 'Bo', email: 'bo@example.com' });
+    await customers.setThreshold('C1', 1000);
+    await customers.setThreshold('C2', 100);
     const stats: SpendPathStats = { stream: 'customer_spend', recordsApplied: 0, recordsInvalid: 0, recordsOutsideCutover: 0, breachesPublished: 0 };
     const handler = windowsHandler({ ledger: new SpendLedger(), log: stores.log, errorStream: 'customer_spend_errors', stats });
     const window = (minute: number, customer: string, cents: number, transactions: number) => ({

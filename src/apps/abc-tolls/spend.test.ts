@@ -3,7 +3,6 @@ import { Customers } from './customers.ts';
 import { SpendLedger } from './ledger.ts';
 import { SpendReader } from './spend.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
-import { sqliteTableStore } from '../../tables/index.ts';
 
 const TOPIC = 'spend-alerts';
 const at = (iso: string) => Date.parse(iso);
@@ -17,7 +16,7 @@ describe('monthly totals and breaches', () => {
     stores = await openStores(temp.dir);
     stores.notify.createTopic(TOPIC, { kind: 'inbox', customerField: 'customer_id' });
     stores.notify.start();
-    new Customers({ tables: stores.tables }).create({ id: 'C1', name: 'Ada', email: 'ada@example.com' });
+    await (await Customers.open({ store: stores.store })).create({ id: 'C1', name: 'Ada', email: 'ada@example.com' });
   });
 
   afterEach(async () => {
@@ -29,11 +28,11 @@ describe('monthly totals and breaches', () => {
     const ledger = new SpendLedger({ timeZone });
     let n = 0;
     return (iso: string, cents: number) =>
-      sqliteTableStore(stores.tables).transaction((tx) => ledger.applySpend(tx, 'C1', at(iso), cents, { kind: 'transaction', transactionId: `t${++n}` }));
+      stores.store.transaction((tx) => ledger.applySpend(tx, 'C1', at(iso), cents, { kind: 'transaction', transactionId: `t${++n}` }));
   }
 
   it('starts a new month from zero, and breaches again in it', async () => {
-    new Customers({ tables: stores.tables }).setThreshold('C1', 1000);
+    await (await Customers.open({ store: stores.store })).setThreshold('C1', 1000);
     const spend = spender();
     expect((await spend('2026-10-30T10:00:00Z', 800)).totalCents).toBe(800);
     expect(await spend('2026-10-31T23:59:59Z', 300)).toEqual({ month: '2026-10', totalCents: 1100, breachedThresholdCents: 1000 });
@@ -54,15 +53,15 @@ describe('monthly totals and breaches', () => {
   });
 
   it('counts a late transaction in the month of its event time, and can breach that month', async () => {
-    new Customers({ tables: stores.tables }).setThreshold('C1', 1000);
+    await (await Customers.open({ store: stores.store })).setThreshold('C1', 1000);
     const spend = spender();
     await spend('2026-10-31T20:00:00Z', 900);
     await spend('2026-11-01T00:10:00Z', 200);
     // Event time in October, arriving after November has begun.
     expect(await spend('2026-10-31T23:50:00Z', 150)).toEqual({ month: '2026-10', totalCents: 1050, breachedThresholdCents: 1000 });
-    const reader = new SpendReader({ tables: stores.tables });
-    expect(reader.monthTotal('C1', '2026-10')).toBe(1050);
-    expect(reader.monthTotal('C1', '2026-11')).toBe(200);
+    const reader = new SpendReader({ store: stores.store });
+    expect(await reader.monthTotal('C1', '2026-10')).toBe(1050);
+    expect(await reader.monthTotal('C1', '2026-11')).toBe(200);
     expect((await settledInbox(stores.notify, TOPIC, 'C1')).map((e) => e.message.month)).toEqual(['2026-10']);
   });
 
@@ -79,9 +78,9 @@ describe('monthly totals and breaches', () => {
     const spend = spender('America/New_York');
     expect((await spend('2026-11-01T03:00:00Z', 500)).month).toBe('2026-10');
     expect((await spend('2026-11-01T05:00:00Z', 700)).month).toBe('2026-11');
-    const reader = new SpendReader({ tables: stores.tables, timeZone: 'America/New_York' });
-    expect(reader.monthTotal('C1', '2026-10')).toBe(500);
-    expect(reader.monthTotal('C1', '2026-11')).toBe(700);
+    const reader = new SpendReader({ store: stores.store, timeZone: 'America/New_York' });
+    expect(await reader.monthTotal('C1', '2026-10')).toBe(500);
+    expect(await reader.monthTotal('C1', '2026-11')).toBe(700);
     expect(() => new SpendLedger({ timeZone: 'Nowhere/Special' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
@@ -91,9 +90,9 @@ describe('monthly totals and breaches', () => {
     await spend('2026-11-01T08:00:00Z', 250);
     await spend('2026-11-01T17:30:00Z', 300);
     await spend('2026-11-03T07:45:00Z', 125);
-    new Customers({ tables: stores.tables }).setThreshold('C1', 10_000);
-    const reader = new SpendReader({ tables: stores.tables });
-    expect(reader.monthToDate('C1', at('2026-11-03T09:00:00Z'))).toEqual({
+    await (await Customers.open({ store: stores.store })).setThreshold('C1', 10_000);
+    const reader = new SpendReader({ store: stores.store });
+    expect(await reader.monthToDate('C1', at('2026-11-03T09:00:00Z'))).toEqual({
       customerId: 'C1',
       month: '2026-11',
       timeZone: 'UTC',
@@ -105,8 +104,8 @@ describe('monthly totals and breaches', () => {
         { day: '2026-11-03', totalCents: 125, transactions: 1 },
       ],
     });
-    expect(reader.thresholdOf('C1')).toBe(10_000);
-    expect(reader.monthToDate('C2', at('2026-11-03T09:00:00Z'))).toEqual({ customerId: 'C2', month: '2026-11', timeZone: 'UTC', totalCents: 0, transactions: 0, days: [] });
-    expect(reader.thresholdOf('C2')).toBeUndefined();
+    expect(await reader.thresholdOf('C1')).toBe(10_000);
+    expect(await reader.monthToDate('C2', at('2026-11-03T09:00:00Z'))).toEqual({ customerId: 'C2', month: '2026-11', timeZone: 'UTC', totalCents: 0, transactions: 0, days: [] });
+    expect(await reader.thresholdOf('C2')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 /** The read side for the customer API: month-to-date spend with its days, and the threshold. */
-import type { Tables } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 import { createCalendar, type Calendar } from './calendar.ts';
 import { monthTotalIn, thresholdIn } from './ledger.ts';
 import { TABLES, type TotalItem } from './tables.ts';
@@ -24,35 +24,41 @@ export interface MonthToDate {
 }
 
 export interface SpendReaderOptions {
-  readonly tables: Tables;
+  /** The tables the pipeline writes the totals to (SQLite or PostgreSQL). */
+  readonly store: TableStore;
   /** Must be the pipeline's zone, or months would be cut differently from the totals. @default 'UTC' */
   readonly timeZone?: string;
 }
 
 export class SpendReader {
-  readonly #tables: Tables;
+  readonly #store: TableStore;
   readonly #calendar: Calendar;
 
   constructor(options: SpendReaderOptions) {
-    this.#tables = options.tables;
+    this.#store = options.store;
     this.#calendar = createCalendar(options.timeZone ?? 'UTC');
   }
 
+  /** The zone months and days are cut in. */
+  get timeZone(): string {
+    return this.#calendar.timeZone;
+  }
+
   /** The spend of the month `now` falls in (ms since the epoch), with a per-day breakdown. */
-  monthToDate(customerId: string, now: number = Date.now()): MonthToDate {
+  async monthToDate(customerId: string, now: number = Date.now()): Promise<MonthToDate> {
     const month = this.#calendar.month(now);
-    const monthItem = this.#tables.get(TABLES.monthlyTotals, { pk: customerId, sk: month })?.value as unknown as TotalItem | undefined;
+    const monthItem = (await this.#store.get(TABLES.monthlyTotals, { pk: customerId, sk: month }))?.value as unknown as TotalItem | undefined;
     const days: DaySpend[] = [];
     let cursor: string | undefined;
     do {
-      const page = this.#tables.query(TABLES.dailyTotals, customerId, { sk: { beginsWith: `${month}-` }, limit: 100, ...(cursor ? { cursor } : {}) });
+      const page = await this.#store.query(TABLES.dailyTotals, customerId, { sk: { beginsWith: `${month}-` }, limit: 100, ...(cursor ? { cursor } : {}) });
       for (const item of page.items) {
         const v = item.value as unknown as TotalItem;
         days.push({ day: item.sk!, totalCents: v.total_cents, transactions: v.transactions });
       }
       cursor = page.cursor;
     } while (cursor);
-    const thresholdCents = thresholdIn(this.#tables, customerId);
+    const thresholdCents = await thresholdIn(this.#store, customerId);
     return {
       customerId,
       month,
@@ -65,12 +71,12 @@ export class SpendReader {
   }
 
   /** The total of one month (`YYYY-MM`), 0 when nothing was spent. */
-  monthTotal(customerId: string, month: string): number {
-    return monthTotalIn(this.#tables, customerId, month);
+  monthTotal(customerId: string, month: string): Promise<number> {
+    return monthTotalIn(this.#store, customerId, month);
   }
 
   /** The customer's monthly threshold in cents, or undefined when none is set. */
-  thresholdOf(customerId: string): number | undefined {
-    return thresholdIn(this.#tables, customerId);
+  thresholdOf(customerId: string): Promise<number | undefined> {
+    return thresholdIn(this.#store, customerId);
   }
 }

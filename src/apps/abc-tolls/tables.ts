@@ -2,7 +2,7 @@
  * The tables of the ABC Tolls app, their item shapes (read back with a cast: tables hold JSON objects), and
  * the one place that creates them.
  */
-import type { Tables, TableStore } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 
 export const TABLES = {
   /** pk customer id. */
@@ -60,12 +60,7 @@ const TABLE_SPECS: readonly (readonly [string, boolean])[] = [
   [TABLES.counters, false],
 ];
 
-/** Creates the app's tables where missing. */
-export function ensureTables(tables: Tables): void {
-  for (const [name, sortKey] of TABLE_SPECS) tables.createTable(name, { sortKey, ifNotExists: true });
-}
-
-/** The same through the asynchronous door (tables on PostgreSQL, for a cluster). */
+/** Creates the app's tables where missing (on SQLite or PostgreSQL). */
 export async function ensureStoreTables(store: TableStore): Promise<void> {
   for (const [name, sortKey] of TABLE_SPECS) await store.createTable(name, { sortKey, ifNotExists: true });
 }

@@ -22,7 +22,7 @@ export interface ApiContext {
   readonly sseKeepAliveMs: number;
   readonly shutdown: AbortSignal | undefined;
   /** The deployment's zone (months are cut in it), shown for customers without a zone of their own. */
-  deploymentZone(customerId: string): string;
+  readonly deploymentZone: string;
 }
 
 export interface PushSettings {
@@ -49,7 +49,7 @@ export function customerJson(ctx: ApiContext, customer: Customer): CustomerJson 
     customer_id: customer.id,
     name: customer.name,
     email: customer.email,
-    time_zone: customer.timeZone ?? ctx.deploymentZone(customer.id),
+    time_zone: customer.timeZone ?? ctx.deploymentZone,
     threshold_cents: customer.thresholdCents ?? null,
     email_alerts: customer.emailAlerts,
     currency: ctx.currency,

@@ -71,14 +71,13 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
  * routes need no key, a customer's own token would pass as the operator's.
  */
 export function customerTokens(customers: Customers): { kind: string; servesOnly: string; recognizes: (token: string) => boolean } {
-  return { kind: 'customer token', servesOnly: 'it serves /v1/me and its sub-routes only', recognizes: (token) => customers.customerForToken(token) !== undefined };
+  return { kind: 'customer token', servesOnly: 'it serves /v1/me and its sub-routes only', recognizes: (token) => customers.isCustomerToken(token) };
 }
 
 export function createCustomerApi(options: CustomerApiOptions): RouteModule {
   const logger = options.logger.child({ component: 'customer-api' });
   const requestPrefix = crypto.randomBytes(4).toString('hex');
   let requestCounter = 0;
-  let zone: string | undefined;
   const ctx: ApiContext = {
     customers: options.customers,
     spend: options.spend,
@@ -92,12 +91,11 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
     sseKeepAliveMs: options.sseKeepAliveMs ?? 15_000,
     shutdown: options.shutdown,
-    // SpendReader says its zone only with a month's figures; it never changes, so it is asked once.
-    deploymentZone: (customerId) => (zone ??= options.spend.monthToDate(customerId).timeZone),
+    deploymentZone: options.spend.timeZone,
   };
 
   /** The customer of the request's token: the Authorization header, or `?access_token=` where the route allows it (EventSource cannot send headers). */
-  const authenticateCustomer = (req: IncomingRequest, query: URLSearchParams, allowQueryToken: boolean): { customer: Customer; token: string } => {
+  const authenticateCustomer = async (req: IncomingRequest, query: URLSearchParams, allowQueryToken: boolean): Promise<{ customer: Customer; token: string }> => {
     const header = headerString(req.headers.authorization);
     let token: string | undefined;
     if (header !== undefined) {
@@ -108,7 +106,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
       token = query.get('access_token') ?? undefined;
     }
     if (token === undefined) throw new TollstreamError('UNAUTHORIZED', 'this route needs a customer token: send "Authorization: Bearer <token>"');
-    const customer = options.customers.customerForToken(token);
+    const customer = await options.customers.customerForToken(token);
     if (!customer) throw new TollstreamError('UNAUTHORIZED', 'the customer token is not valid (unknown or revoked); ask the operator for a new one');
     return { customer, token };
   };
@@ -136,7 +134,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
       throw new TollstreamError('INTERNAL', `operator route ${route.name} has no handler`);
     }
     if (route.audience === 'link') return unsubscribe(ctx, options.unsubscribeLinks, query, req, res);
-    const { customer, token } = authenticateCustomer(req, query, route.name === 'notificationStream');
+    const { customer, token } = await authenticateCustomer(req, query, route.name === 'notificationStream');
     switch (route.name) {
       case 'me':
         return customerRoutes.me(ctx, customer, query, res);
@@ -160,7 +158,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
         return customerRoutes.markRead(ctx, customer, query, req, res);
       case 'notificationStream':
         // A stream outlives its request: a token revoked meanwhile ends it before the next notification.
-        return customerRoutes.notificationStream(ctx, customer, query, req, res, () => options.customers.customerForToken(token)?.id === customer.id);
+        return customerRoutes.notificationStream(ctx, customer, query, req, res, async () => (await options.customers.customerForToken(token))?.id === customer.id);
     }
     throw new TollstreamError('INTERNAL', `route ${route.name} has no handler`);
   };

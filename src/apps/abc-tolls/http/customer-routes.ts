@@ -33,12 +33,12 @@ export async function setThreshold(ctx: ApiContext, customer: Customer, query: U
   onlyFields(body, ['threshold_cents']);
   const cents = centsOrNull(body, 'threshold_cents');
   if (cents === null) {
-    ctx.customers.clearThreshold(customer.id);
-    const month = ctx.spend.monthToDate(customer.id);
+    await ctx.customers.clearThreshold(customer.id);
+    const month = await ctx.spend.monthToDate(customer.id);
     sendJson(res, 200, { threshold_cents: null, month: month.month, total_cents: month.totalCents, breached: false });
     return;
   }
-  const change = ctx.customers.setThreshold(customer.id, cents);
+  const change = await ctx.customers.setThreshold(customer.id, cents);
   sendJson(res, 200, { threshold_cents: cents, month: change.month, total_cents: change.monthTotalCents, breached: change.breached });
 }
 
@@ -51,13 +51,13 @@ export async function setEmailAlerts(ctx: ApiContext, customer: Customer, query:
   const body = await readJsonObject(req, ctx.maxBodyBytes);
   onlyFields(body, ['enabled']);
   if (typeof body.enabled !== 'boolean') throw invalidField('enabled', 'enabled must be true (send alert emails) or false (stop them)', body.enabled);
-  sendJson(res, 200, customerJson(ctx, ctx.customers.setEmailAlerts(customer.id, body.enabled)));
+  sendJson(res, 200, customerJson(ctx, await ctx.customers.setEmailAlerts(customer.id, body.enabled)));
 }
 
 /** `GET /v1/me/spend` -> this month so far, by day, in the deployment's zone. */
-export function spend(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): void {
+export async function spend(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): Promise<void> {
   onlyParams(query, []);
-  const m = ctx.spend.monthToDate(customer.id);
+  const m = await ctx.spend.monthToDate(customer.id);
   sendJson(res, 200, {
     month: m.month,
     time_zone: m.timeZone,
@@ -76,7 +76,7 @@ export function spend(ctx: ApiContext, customer: Customer, query: URLSearchParam
  */
 export async function trips(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): Promise<void> {
   onlyParams(query, ['month', 'limit', 'cursor']);
-  const timeZone = ctx.deploymentZone(customer.id);
+  const timeZone = ctx.deploymentZone;
   const month = monthParam(query, timeZone, ctx.now());
   const limit = integerParam(query, 'limit', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT });
   const cursor = query.get('cursor') ?? undefined;
@@ -123,7 +123,7 @@ export async function notificationStream(
   query: URLSearchParams,
   req: IncomingRequest,
   res: OutgoingResponse,
-  stillAuthorized: () => boolean,
+  stillAuthorized: () => Promise<boolean>,
 ): Promise<void> {
   onlyParams(query, ['lastEventId', 'access_token']);
   const lastEventId = lastEventIdOf(req.headers, req.url);
@@ -140,7 +140,7 @@ export async function notificationStream(
     if (signal.aborted) return;
     signal.addEventListener('abort', () => feed.abort(), { once: true });
     for await (const entry of entries) {
-      if (!stillAuthorized()) return;
+      if (!(await stillAuthorized())) return;
       yield { id: entry.id, event: 'notification', data: JSON.stringify(notificationJson(entry)) };
     }
   };

@@ -18,16 +18,16 @@ export async function createCustomer(ctx: ApiContext, req: IncomingRequest, res:
   const email = optionalString(body, 'email');
   if (email === undefined) throw invalidField('email', 'email is required: the address of the customer');
   const timeZone = optionalString(body, 'time_zone');
-  const created = ctx.customers.create({ id, name, email, ...(timeZone !== undefined ? { timeZone } : {}) });
+  const created = await ctx.customers.create({ id, name, email, ...(timeZone !== undefined ? { timeZone } : {}) });
   sendJson(res, 201, customerJson(ctx, created));
 }
 
 /** `GET /v1/customers?limit=&cursor=` -> 200 `{ customers, cursor? }` in id order; `cursor` continues the list. */
-export function listCustomers(ctx: ApiContext, query: URLSearchParams, res: OutgoingResponse): void {
+export async function listCustomers(ctx: ApiContext, query: URLSearchParams, res: OutgoingResponse): Promise<void> {
   onlyParams(query, ['limit', 'cursor']);
   const limit = integerParam(query, 'limit', { min: 1, max: 1000, fallback: 100 });
   const cursor = query.get('cursor') ?? undefined;
-  const page = ctx.customers.list({ limit, ...(cursor === undefined ? {} : { cursor }) });
+  const page = await ctx.customers.list({ limit, ...(cursor === undefined ? {} : { cursor }) });
   const customers = page.customers.map((c) => customerJson(ctx, c));
   sendJson(res, 200, page.cursor === undefined ? { customers } : { customers, cursor: page.cursor });
 }
@@ -37,12 +37,12 @@ export function listCustomers(ctx: ApiContext, query: URLSearchParams, res: Outg
  * `PUT /v1/me/threshold`, done by the operator (same answer, same immediate breach when already past it).
  */
 export async function setCustomerThreshold(ctx: ApiContext, customerId: string, query: URLSearchParams, req: IncomingRequest, res: OutgoingResponse): Promise<void> {
-  await setThreshold(ctx, existing(ctx, customerId), query, req, res);
+  await setThreshold(ctx, await existing(ctx, customerId), query, req, res);
 }
 
 /** `GET /v1/customers/{id}` -> 200 customer. */
 export async function getCustomer(ctx: ApiContext, customerId: string, res: OutgoingResponse): Promise<void> {
-  sendJson(res, 200, customerJson(ctx, existing(ctx, customerId)));
+  sendJson(res, 200, customerJson(ctx, await existing(ctx, customerId)));
 }
 
 /**
@@ -58,9 +58,9 @@ export async function updateCustomer(ctx: ApiContext, customerId: string, req: I
   const name = optionalString(body, 'name');
   const email = optionalString(body, 'email');
   const zone = body.time_zone === null ? null : optionalString(body, 'time_zone');
-  const current = existing(ctx, customerId);
+  const current = await existing(ctx, customerId);
   const timeZone = zone === null ? undefined : (zone ?? current.timeZone);
-  const updated = ctx.customers.update({
+  const updated = await ctx.customers.update({
     id: customerId,
     name: name ?? current.name,
     email: email ?? current.email,
@@ -72,21 +72,21 @@ export async function updateCustomer(ctx: ApiContext, customerId: string, req: I
 /** `POST /v1/customers/{id}/tokens` -> 201 `{ token_id, token, created_at }`; the token is shown this once. */
 export async function issueToken(ctx: ApiContext, customerId: string, req: IncomingRequest, res: OutgoingResponse): Promise<void> {
   await discardBody(req, ctx.maxBodyBytes);
-  const issued = ctx.customers.issueToken(customerId);
+  const issued = await ctx.customers.issueToken(customerId);
   sendJson(res, 201, { token_id: issued.tokenId, token: issued.token, created_at: new Date(issued.createdAt).toISOString() });
 }
 
 /** `DELETE /v1/customers/{id}/tokens/{token_id}` -> 204; the token stops working at once. */
 export async function revokeToken(ctx: ApiContext, customerId: string, tokenId: string, req: IncomingRequest, res: OutgoingResponse): Promise<void> {
   await discardBody(req, ctx.maxBodyBytes);
-  if (!ctx.customers.revokeToken(customerId, tokenId)) {
+  if (!(await ctx.customers.revokeToken(customerId, tokenId))) {
     throw new TollstreamError('NOT_FOUND', `customer '${customerId}' has no token '${tokenId}'; it may already be revoked`, { context: { customerId, tokenId } });
   }
   sendJson(res, 204, undefined);
 }
 
-function existing(ctx: ApiContext, customerId: string): Customer {
-  const customer = ctx.customers.get(customerId);
+async function existing(ctx: ApiContext, customerId: string): Promise<Customer> {
+  const customer = await ctx.customers.get(customerId);
   if (!customer) throw new TollstreamError('NOT_FOUND', `customer '${customerId}' does not exist; create it with POST /v1/customers`, { context: { customerId } });
   return customer;
 }

@@ -49,11 +49,11 @@ export async function unsubscribe(ctx: ApiContext, links: UnsubscribeLinks | und
   if (!links.verify(customerId, signature)) {
     throw new TollstreamError('FORBIDDEN', 'this unsubscribe link is not valid (altered or cut short): use the whole link from the email', { context: { field: 'sig' } });
   }
-  const customer = ctx.customers.get(customerId);
+  const customer = await ctx.customers.get(customerId);
   if (!customer) throw new TollstreamError('NOT_FOUND', 'the customer of this link no longer exists', { context: { customerId } });
   if (req.method === 'POST') {
     await discardBody(req, ctx.maxBodyBytes);
-    ctx.customers.setEmailAlerts(customerId, false);
+    await ctx.customers.setEmailAlerts(customerId, false);
     ctx.logger.info('alert emails stopped by the link in an email', { customerId });
     return page(res, 'Alert emails stopped', `<p>${escape(customer.email)} will get no more alert emails from us.</p><p>Your alerts still show in the app, where you can turn emails back on.</p>`);
   }

@@ -11,12 +11,14 @@ import { FunctionsRuntime } from '../../../functions/index.ts';
 import { openEmbeddedLog, type EmbeddedStreamLog, type StreamLog } from '../../../log/index.ts';
 import { openNotify, type InboxEntry, type Notify } from '../../../notify/index.ts';
 import { SpendOracle, TrafficGenerator, type TollTransaction, type TrafficOptions } from '../../../simulator/index.ts';
-import { openTables, sqliteTableStore, type Tables } from '../../../tables/index.ts';
+import { openTables, sqliteTableStore, type Tables, type TableStore } from '../../../tables/index.ts';
 
 export interface Stores {
   readonly dir: string;
   readonly log: EmbeddedStreamLog;
   readonly tables: Tables;
+  /** `tables` through the asynchronous door, as the functions runtime and the app use them. */
+  readonly store: TableStore;
   readonly notify: Notify;
   readonly functions: FunctionsRuntime;
   /** Stops the runtime and the dispatcher, then closes tables and log. */
@@ -33,11 +35,13 @@ export async function openStores(dir: string, options: { logger?: Logger; now?: 
   const log = await openEmbeddedLog({ dir: path.join(dir, 'log'), fsync: 'interval', fsyncIntervalMs: 50, ...(options.logger ? { logger: options.logger } : {}) });
   const tables = openTables({ path: path.join(dir, 'tables.db'), synchronous: 'normal', ...(options.now ? { now: options.now } : {}) });
   const notify = openNotify({ tables, pollIntervalMs: 50, ...(options.now ? { now: options.now } : {}) });
-  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), ...(options.logger ? { logger: options.logger } : {}) });
+  const store = sqliteTableStore(tables);
+  const functions = new FunctionsRuntime({ log, store, ...(options.logger ? { logger: options.logger } : {}) });
   return {
     dir,
     log,
     tables,
+    store,
     notify,
     functions,
     close: async () => {
