@@ -38,7 +38,8 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
   undo.unshift(() => tables.close());
   const notify = openNotify({ tables, logger });
   undo.unshift(() => notify.stop());
-  const functions = new FunctionsRuntime({ log, store: sqliteTableStore(tables), logger: logger.child({ component: 'functions' }) });
+  const store = sqliteTableStore(tables);
+  const functions = new FunctionsRuntime({ log, store, logger: logger.child({ component: 'functions' }) });
   undo.unshift(() => functions.stop());
 
   // The reference file of the config goes to the stream too, so the query judges by what the warehouse holds.
@@ -47,7 +48,7 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
 
   const alerts = await startStationAlerts({
     log,
-    tables,
+    store,
     notify,
     functions,
     queries,
@@ -69,7 +70,7 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
   const shutdown = new AbortController();
   const routes = createOperatorApi({
     log,
-    tables,
+    store,
     notify,
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,

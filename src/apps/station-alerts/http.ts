@@ -12,13 +12,14 @@ import type { Logger } from '../../core/logger.ts';
 import { intParam, noRoute, operatorRoutes, readJsonObject, send, sendJson, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
 import type { StreamLog } from '../../log/index.ts';
 import { writeSse, type Notify, type SseEvent } from '../../notify/index.ts';
-import type { Tables } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 import { STREAMS, TABLES, TOPIC, type ListedStationAlert, type StationAlert } from './model.ts';
 import { ALERTS_PK, alertSortKey } from './notifier.ts';
 
 export interface OperatorApiOptions {
   readonly log: StreamLog;
-  readonly tables: Tables;
+  /** The app's tables, the store its functions commit to. */
+  readonly store: TableStore;
   readonly notify: Notify;
   /** Throws UNAUTHORIZED; pass the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
@@ -63,9 +64,9 @@ function operatorMethods(parts: readonly string[]): readonly string[] {
   return /^subscriptions\/\d+$/.test(path) ? ['DELETE'] : [];
 }
 
-function listAlerts(options: OperatorApiOptions, res: Response, query: URLSearchParams): void {
+async function listAlerts(options: OperatorApiOptions, res: Response, query: URLSearchParams): Promise<void> {
   const limit = intParam(query, 'limit', 1, 1000, 100);
-  const page = options.tables.query<StationAlert>(TABLES.alerts, ALERTS_PK, { order: 'desc', limit });
+  const page = await options.store.query<StationAlert>(TABLES.alerts, ALERTS_PK, { order: 'desc', limit });
   sendJson(res, 200, { alerts: page.items.map((i) => i.value) });
 }
 
@@ -81,11 +82,11 @@ async function acknowledge(options: OperatorApiOptions, req: Request, res: Respo
   if (typeof window_start !== 'string' || window_start === '') throw new TollstreamError('INVALID_ARGUMENT', "window_start must be the alert's window_start, as listed", { context: { field: 'window_start' } });
   if (by !== undefined && (typeof by !== 'string' || by.length > 64)) throw new TollstreamError('INVALID_ARGUMENT', 'by must be a name of at most 64 characters', { context: { field: 'by' } });
   const key = { pk: ALERTS_PK, sk: alertSortKey({ plaza_id, window_start }) };
-  const acknowledged = options.tables.transaction((tx) => {
-    const item = tx.get<ListedStationAlert>(TABLES.alerts, key);
+  const acknowledged = await options.store.transaction(async (tx) => {
+    const item = await tx.get<ListedStationAlert>(TABLES.alerts, key);
     if (!item) throw new TollstreamError('NOT_FOUND', `there is no alert for station ${plaza_id} in the window starting ${window_start}; GET /v1/operator/alerts lists them`, { context: { plaza_id, window_start } });
     if (item.value.acknowledged_at !== undefined) return item.value;
-    return tx.update<ListedStationAlert>(TABLES.alerts, key, { set: { acknowledged_at: new Date().toISOString(), acknowledged_by: typeof by === 'string' && by !== '' ? by : 'operator' } }).value;
+    return (await tx.update<ListedStationAlert>(TABLES.alerts, key, { set: { acknowledged_at: new Date().toISOString(), acknowledged_by: typeof by === 'string' && by !== '' ? by : 'operator' } })).value;
   });
   sendJson(res, 200, { alert: acknowledged });
 }

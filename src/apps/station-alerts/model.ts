@@ -3,7 +3,7 @@
  * and the calendar of reference slots: day of week 0 (Sunday) to 6 and 30-minute slot 0 to 47, in UTC, as
  * the warehouse's `station_reference` table has them.
  */
-import type { Tables } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 
 export const STREAMS = {
   /** Reference rows, the latest per (plaza_id, day_of_week, slot); partition key plaza_id. */
@@ -98,8 +98,9 @@ export function referenceSortKey(dayOfWeek: number, slot: number): string {
 /** Plaza ids become attribute names in the progress item: keep them to characters that cannot nest. */
 export const PLAZA_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function ensureTables(tables: Tables): void {
-  tables.createTable(TABLES.reference, { sortKey: true, ifNotExists: true });
-  tables.createTable(TABLES.state, { ifNotExists: true });
-  tables.createTable(TABLES.alerts, { sortKey: true, ifNotExists: true });
+/** Creates the app's tables where missing (on SQLite or PostgreSQL). */
+export async function ensureTables(store: TableStore): Promise<void> {
+  await store.createTable(TABLES.reference, { sortKey: true, ifNotExists: true });
+  await store.createTable(TABLES.state, { ifNotExists: true });
+  await store.createTable(TABLES.alerts, { sortKey: true, ifNotExists: true });
 }

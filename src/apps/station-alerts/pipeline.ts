@@ -13,7 +13,7 @@ import type { FunctionsRuntime } from '../../functions/index.ts';
 import { ensureStream, type StreamConfig, type StreamLog } from '../../log/index.ts';
 import type { Notify } from '../../notify/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
-import type { Tables } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 import { evaluatorHandler, referenceMirrorHandler, type EvaluatorStats } from './evaluator.ts';
 import { ensureTables, STREAMS, TOPIC } from './model.ts';
 import { notifierHandler, type NotifierStats } from './notifier.ts';
@@ -39,7 +39,8 @@ export interface StationAlertsConfig {
 
 export interface StationAlertsDeps {
   readonly log: StreamLog;
-  readonly tables: Tables;
+  /** The tables of the app's state (SQLite or PostgreSQL): the store `functions` commits to. */
+  readonly store: TableStore;
   readonly notify: Notify;
   readonly functions: FunctionsRuntime;
   readonly queries: QueryManager;
@@ -61,7 +62,7 @@ const MAPPINGS = { reference: 'station-alerts-reference', evaluator: 'station-al
 const BATCH_SIZE = 500;
 
 export async function startStationAlerts(deps: StationAlertsDeps): Promise<StationAlerts> {
-  const { log, tables, notify, functions, queries } = deps;
+  const { log, store, notify, functions, queries } = deps;
   const logger = (deps.logger ?? silentLogger).child({ component: 'station-alerts' });
   const config = deps.config ?? {};
   const windowMinutes = config.windowMinutes ?? 30;
@@ -81,7 +82,7 @@ export async function startStationAlerts(deps: StationAlertsDeps): Promise<Stati
     latenessSeconds: config.latenessSeconds ?? 60,
   });
 
-  ensureTables(tables);
+  await ensureTables(store);
   notify.createTopic(TOPIC, { kind: 'standard', ifNotExists: true });
   const subscribed = new Set(notify.listSubscriptions(TOPIC).map((s) => s.url));
   for (const hook of config.webhooks ?? []) {
