@@ -1,14 +1,18 @@
 /**
  * An in-process ABC Tolls deployment for the customer API tests: log, tables and notifications in a temp dir,
  * the spend pipeline and the notify dispatcher running, and the customer API module served on 127.0.0.1
- * (random port) by a plain `http` server, or an `http2` cleartext one.
+ * (random port) by a plain `http` server, or an `http2` cleartext one. The app's tables are the SQLite ones,
+ * or a schema of PostgreSQL as on a node of a cluster.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
 import { silentLogger } from '../../src/core/logger.ts';
+import { FunctionsRuntime } from '../../src/functions/index.ts';
 import { createAuthenticator } from '../../src/gateway/index.ts';
+import { openPostgresOutbox, type PostgresOutbox } from '../../src/notify/index.ts';
+import { openPostgresTables, type TableStore } from '../../src/tables/index.ts';
 import { Customers, SpendReader, startSpendAlerts, type SpendAlerts } from '../../src/apps/abc-tolls/index.ts';
 import { createCustomerApi, customerTokens, type RouteModule } from '../../src/apps/abc-tolls/http/index.ts';
 import type { Warehouse } from '../../src/warehouse/index.ts';
@@ -21,6 +25,8 @@ export interface ApiServer {
   readonly url: string;
   readonly port: number;
   readonly stores: Stores;
+  /** Where the app keeps its state: `stores.store`, or the PostgreSQL tables. */
+  readonly store: TableStore;
   readonly alerts: SpendAlerts;
   readonly customers: Customers;
   readonly spend: SpendReader;
@@ -41,16 +47,30 @@ export interface ApiServerOptions {
   readonly maxBodyBytes?: number;
   /** Serves trip history from this warehouse. @default none (the route answers 503) */
   readonly warehouse?: Warehouse;
+  /**
+   * Keeps the app's tables in this schema of PostgreSQL instead of SQLite: its functions commit there, and its
+   * notifications reach the SQLite inbox through the PostgreSQL outbox, as on a node of a cluster.
+   */
+  readonly postgres?: { readonly url: string; readonly schema: string };
 }
 
 export async function startApiServer(options: ApiServerOptions = {}): Promise<ApiServer> {
   const dir = await tempDir('tollstream-customer-api-');
   const stores = await openStores(dir.dir);
   await createTransactionsStream(stores.log);
-  const alerts = await startSpendAlerts({ log: stores.log, store: stores.store, notify: stores.notify, functions: stores.functions, config: { source: 'transactions', timeZone: 'UTC' } });
+  let store = stores.store;
+  let functions = stores.functions;
+  let outbox: PostgresOutbox | undefined;
+  if (options.postgres) {
+    store = await openPostgresTables({ connectionString: options.postgres.url, schema: options.postgres.schema });
+    functions = new FunctionsRuntime({ log: stores.log, store });
+    outbox = await openPostgresOutbox({ store, notify: stores.notify, pollIntervalMs: 50 });
+  }
+  const alerts = await startSpendAlerts({ log: stores.log, store, notify: stores.notify, functions, config: { source: 'transactions', timeZone: 'UTC' } });
   stores.notify.start();
-  const customers = await Customers.open({ store: stores.store, timeZone: 'UTC' });
-  const spend = new SpendReader({ store: stores.store, timeZone: 'UTC' });
+  outbox?.start();
+  const customers = await Customers.open({ store, timeZone: 'UTC' });
+  const spend = new SpendReader({ store, timeZone: 'UTC' });
   const operatorKey = options.operatorAuth === false ? undefined : crypto.randomBytes(24).toString('base64url');
   const authenticator = createAuthenticator({
     accessKeys: [],
@@ -93,6 +113,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     url: `http://127.0.0.1:${port}`,
     port,
     stores,
+    store,
     alerts,
     customers,
     spend,
@@ -100,7 +121,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     operatorKey,
     async appendTolls(records) {
       await appendRecords(stores.log, 'toll_transactions', records);
-      await waitFor('the spend pipeline to apply the tolls', () => caughtUp(stores, mapping, 'toll_transactions'));
+      await waitFor('the spend pipeline to apply the tolls', () => caughtUp({ log: stores.log, store }, mapping, 'toll_transactions'));
     },
     endStreams: () => shutdown.abort(),
     async close() {
@@ -109,6 +130,11 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       for (const socket of sockets) socket.destroy();
       await closed;
       await alerts.stop();
+      if (options.postgres) {
+        await functions.stop();
+        await outbox?.stop();
+        await store.close();
+      }
       await stores.close();
       await dir.remove();
     },

@@ -224,7 +224,7 @@ describe('spend alerts pipeline', () => {
     ]);
     const alerts = await startSpendAlerts({ ...stores, config: { source: 'both', cutoverAt } });
     expect(alerts.mappings).toEqual([MAPPING, 'abc-tolls-spend-windows']);
-    await waitFor('both paths to catch up', () => caughtUp(stores, MAPPING, 'toll_transactions') && caughtUp(stores, 'abc-tolls-spend-windows', 'customer_spend'));
+    await waitFor('both paths to catch up', async () => (await caughtUp(stores, MAPPING, 'toll_transactions')) && (await caughtUp(stores, 'abc-tolls-spend-windows', 'customer_spend')));
 
     const mtd = await new SpendReader({ store: stores.store }).monthToDate('C1', cutoverAt);
     expect(mtd).toMatchObject({ totalCents: 1075, transactions: 4 });

@@ -162,10 +162,10 @@ export function allInbox(notify: Notify, customerId: string): InboxEntry[] {
 }
 
 /** True when the mapping's shard checkpoints have reached the newest record of every shard of `stream`. */
-export function caughtUp(stores: Pick<Stores, 'log' | 'tables'>, mapping: string, stream: string): boolean {
+export async function caughtUp(stores: { readonly log: EmbeddedStreamLog; readonly store: TableStore }, mapping: string, stream: string): Promise<boolean> {
   for (const shard of stores.log.stats().shards) {
     if (shard.stream !== stream || shard.latestSequenceNumber === undefined) continue;
-    const checkpoint = stores.tables.getCheckpoint(`function:${mapping}`, stream, shard.shardId)?.sequenceNumber;
+    const checkpoint = (await stores.store.getCheckpoint(`function:${mapping}`, stream, shard.shardId))?.sequenceNumber;
     if (checkpoint === undefined || checkpoint < shard.latestSequenceNumber) return false;
   }
   return true;
