@@ -117,11 +117,14 @@ describe('Web Push delivery', () => {
   });
 });
 
-async function withEmail(maxAttempts = 5, port?: number): Promise<{ f: NotifyFixture; server: SmtpTestServer }> {
+async function withEmail(
+  maxAttempts = 5,
+  port?: number,
+  addressOf: (id: string) => Promise<string | undefined> | string | undefined = (id) => ADDRESSES[id],
+): Promise<{ f: NotifyFixture; server: SmtpTestServer }> {
   smtp = await startSmtpServer();
-  const addresses: Record<string, string> = { C1: 'ada@example.com', C2: 'grace@example.com' };
   fixture = openFixture({
-    email: { host: smtp.host, port: port ?? smtp.port, from: 'ABC Tolls <alerts@tolls.example>', addressOf: (id) => addresses[id], helloName: 'tollstream.test' },
+    email: { host: smtp.host, port: port ?? smtp.port, from: 'ABC Tolls <alerts@tolls.example>', addressOf, helloName: 'tollstream.test' },
     render,
     retry: { maxAttempts, baseDelayMs: 5, maxDelayMs: 20, timeoutMs: 5000 },
   });
@@ -130,7 +133,31 @@ async function withEmail(maxAttempts = 5, port?: number): Promise<{ f: NotifyFix
   return { f: fixture, server: smtp };
 }
 
+const ADDRESSES: Record<string, string> = { C1: 'ada@example.com', C2: 'grace@example.com' };
+
 describe('email delivery', () => {
+  it('looks addresses up in a store of their own, also while messages keep arriving', async () => {
+    // The customers are in another database: each lookup takes a while, and messages are published meanwhile.
+    const lookups: string[] = [];
+    const slowLookup = async (id: string) => {
+      lookups.push(id);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return ADDRESSES[id];
+    };
+    const { f, server } = await withEmail(5, undefined, slowLookup);
+    f.notify.start();
+    for (let i = 0; i < 6; i++) {
+      f.notify.publish(TOPIC, { customer_id: i % 2 === 0 ? 'C1' : 'C2', total_cents: i }, { idempotencyKey: `slow-${i}` });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await waitFor('six mails', () => server.received.length === 6);
+    await waitFor('the outbox to drain', () => f.notify.stats().outboxPending === 0 && f.notify.stats().deliveriesPending === 0);
+    await f.notify.stop();
+    expect(server.received.map((m) => m.to[0]).sort()).toEqual([...Array(3).fill('ada@example.com'), ...Array(3).fill('grace@example.com')]);
+    expect(server.received.map((m) => m.text).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `Your spending this month is ${i} cents (spend-alerts).`).sort());
+    expect(lookups.length).toBeGreaterThan(0);
+  });
+
   it("mails each message to its customer's address through the SMTP server", async () => {
     const { f, server } = await withEmail();
     f.notify.start();

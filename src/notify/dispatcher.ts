@@ -11,7 +11,7 @@ import type { Tables } from '../tables/index.ts';
 import type { DeliveryStore, DueDelivery } from './deliveries.ts';
 import type { InboxHub } from './feed.ts';
 import type { MirrorRelay } from './mirror.ts';
-import type { NotifyStore } from './store.ts';
+import type { NotifyStore, OutboxRow } from './store.ts';
 import { send, type ChannelDeps, type SendOutcome } from './channels.ts';
 import { backoffDelayMs } from './webhook.ts';
 
@@ -28,8 +28,8 @@ export interface DispatcherDeps extends ChannelDeps {
   readonly pollIntervalMs: number;
   readonly concurrency: number;
   readonly random: () => number;
-  /** The address of a customer, for email subscriptions without one of their own. */
-  readonly addressOf: ((customerId: string) => string | undefined) | undefined;
+  /** The address of a customer, for email subscriptions without one of their own (looked up before the fan-out). */
+  readonly addressOf: ((customerId: string) => Promise<string | undefined> | string | undefined) | undefined;
 }
 
 export class Dispatcher {
@@ -37,6 +37,9 @@ export class Dispatcher {
   readonly #inflight = new Map<number, Promise<void>>();
   #mirroring: Promise<void> | undefined;
   #running = false;
+  /** The pass running now (it awaits address lookups); a wake meanwhile runs another pass right after it. */
+  #passing: Promise<void> | undefined;
+  #again = false;
   #timer: NodeJS.Timeout | undefined;
   #stopping = new AbortController();
 
@@ -57,7 +60,7 @@ export class Dispatcher {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#stopping.abort();
-    await Promise.allSettled([...this.#inflight.values(), this.#mirroring]);
+    await Promise.allSettled([...this.#inflight.values(), this.#mirroring, this.#passing]);
     this.#deps.logger.info('dispatcher stopped');
   }
 
@@ -80,9 +83,23 @@ export class Dispatcher {
 
   #tick(): void {
     if (!this.#running) return;
+    if (this.#passing) {
+      this.#again = true;
+      return;
+    }
+    this.#passing = this.#pass().finally(() => {
+      this.#passing = undefined;
+      if (this.#again && this.#running) {
+        this.#again = false;
+        this.#schedule(0);
+      }
+    });
+  }
+
+  async #pass(): Promise<void> {
     const { logger, deliveries, pollIntervalMs, now } = this.#deps;
     try {
-      this.#fanOut();
+      await this.#fanOut();
       this.#launchDue();
       this.#launchMirror();
     } catch (err) {
@@ -102,17 +119,22 @@ export class Dispatcher {
     this.#schedule(delay);
   }
 
-  #fanOut(): void {
+  async #fanOut(): Promise<void> {
     const { tables, store, deliveries, hub, mirror, now } = this.#deps;
     for (;;) {
+      if (!this.#running) return;
+      // Addresses are looked up first, outside the transaction (the customers may live in another store); a row
+      // whose customer was not looked up (it became due meanwhile) waits for the next page.
+      const addresses = await this.#addressesFor(store.undispatched(FAN_OUT_PAGE));
+      if (!this.#running) return;
       const touched = new Set<string>();
       const count = tables.transaction(() => {
         const rows = store.undispatched(FAN_OUT_PAGE);
         const t = now();
+        let done = 0;
         for (const row of rows) {
-          const topic = store.topic(row.topic);
-          const named = topic?.kind === 'inbox' && topic.customerField ? (JSON.parse(row.message) as Record<string, unknown>)[topic.customerField] : undefined;
-          const customerId = typeof named === 'string' && named !== '' ? named : undefined;
+          if (!addresses.has(row.id)) break;
+          const customerId = this.#customerOf(row);
           if (customerId !== undefined && store.insertInbox(customerId, row, t)) touched.add(customerId);
           for (const sub of store.fanOutSubscriptionsOf(row.topic)) {
             if (sub.protocol === 'inbox' && sub.customer_id !== null) {
@@ -120,7 +142,7 @@ export class Dispatcher {
             } else if (sub.protocol === 'webhook' && sub.url !== null && sub.secret !== null) {
               deliveries.insert(row.id, sub.id, 'webhook', sub.url, sub.secret, t);
             } else if (sub.protocol === 'email') {
-              const address = sub.url ?? (customerId !== undefined ? this.#deps.addressOf?.(customerId) : undefined);
+              const address = sub.url ?? addresses.get(row.id);
               if (address) deliveries.insert(row.id, sub.id, 'email', `mailto:${address}`, '', t);
             }
           }
@@ -130,12 +152,39 @@ export class Dispatcher {
           }
           mirror?.fanOut(row, t);
           store.markDispatched(row.id, t);
+          done++;
         }
-        return rows.length;
+        return done;
       });
       for (const customerId of touched) hub.notify(customerId);
       if (count < FAN_OUT_PAGE) return;
     }
+  }
+
+  /**
+   * The email address of each row's customer, by row id (undefined: no address), for rows of topics with an email
+   * subscription that has no address of its own; every other row maps to undefined.
+   */
+  async #addressesFor(rows: readonly OutboxRow[]): Promise<Map<number, string | undefined>> {
+    const { store, addressOf } = this.#deps;
+    const found = new Map<number, string | undefined>();
+    const byCustomer = new Map<string, Promise<string | undefined> | string | undefined>();
+    for (const row of rows) {
+      found.set(row.id, undefined);
+      if (!addressOf || !store.fanOutSubscriptionsOf(row.topic).some((s) => s.protocol === 'email' && s.url === null)) continue;
+      const customerId = this.#customerOf(row);
+      if (customerId === undefined) continue;
+      if (!byCustomer.has(customerId)) byCustomer.set(customerId, addressOf(customerId));
+      found.set(row.id, await byCustomer.get(customerId));
+    }
+    return found;
+  }
+
+  /** The customer a message of an inbox topic names in the topic's customer field, if any. */
+  #customerOf(row: OutboxRow): string | undefined {
+    const topic = this.#deps.store.topic(row.topic);
+    const named = topic?.kind === 'inbox' && topic.customerField ? (JSON.parse(row.message) as Record<string, unknown>)[topic.customerField] : undefined;
+    return typeof named === 'string' && named !== '' ? named : undefined;
   }
 
   #launchDue(): void {

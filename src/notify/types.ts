@@ -226,7 +226,7 @@ export interface EmailOptions {
   /** The sender address, `alerts@example.com` or `ABC Tolls <alerts@example.com>`. */
   readonly from: string;
   /** The address of a customer, for subscriptions without one of their own. */
-  readonly addressOf?: (customerId: string) => string | undefined;
+  readonly addressOf?: (customerId: string) => Promise<string | undefined> | string | undefined;
   /** The name this host gives in EHLO. @default os.hostname() */
   readonly helloName?: string;
   /**

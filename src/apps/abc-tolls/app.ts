@@ -11,9 +11,8 @@ import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
-import type { TableOps } from '../../tables/index.ts';
 import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
-import { Customers, emailAddressIn } from './customers.ts';
+import { Customers } from './customers.ts';
 import { alertText, createCustomerApi, customerTokens, unsubscribeLinks, type UnsubscribeLinks } from './http/index.ts';
 import { startSpendAlerts } from './pipeline.ts';
 import { SPEND_ALERT_REPORTS } from './reports.ts';
@@ -43,8 +42,8 @@ interface AlertChannels {
   readonly emailOn: boolean;
   /** The unsubscribe links of alert emails; undefined while email is off. */
   readonly unsubscribeLinks: UnsubscribeLinks | undefined;
-  /** Where email finds a customer's address: the shared tables, once they are open. */
-  useTables(tables: Pick<TableOps, 'get'>): void;
+  /** Where email finds a customer's address: the app's customers, once they are open. */
+  useCustomers(customers: Customers): void;
   /** The server's own URL, once it listens: the base of unsubscribe links without `alerts.email.linkBaseUrl`. */
   useServerUrl(url: string): void;
 }
@@ -57,7 +56,7 @@ function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: stri
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
   const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject };
   const emailSettings = config.alerts.email;
-  let tablesForEmail: Pick<TableOps, 'get'> | undefined;
+  let customers: Customers | undefined;
   const emailOn = emailSettings?.enabled === true && emailSettings.from !== undefined;
   const links = emailOn ? unsubscribeLinks(secret, () => emailSettings.linkBaseUrl ?? serverUrl) : undefined;
   const email = emailOn && links
@@ -66,7 +65,7 @@ function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: stri
         port: emailSettings.smtpPort,
         from: emailSettings.from!,
         // A customer who stopped alert emails has no address for them: the dispatcher creates no email delivery.
-        addressOf: (id: string) => (tablesForEmail ? emailAddressIn(tablesForEmail, id) : undefined),
+        addressOf: (id: string) => customers?.emailAddress(id),
         unsubscribeUrl: (_topic: string, message: Record<string, unknown>) => (typeof message.customer_id === 'string' ? links.url(message.customer_id) : undefined),
       }
     : undefined;
@@ -75,7 +74,7 @@ function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: stri
     webPush,
     emailOn,
     unsubscribeLinks: links,
-    useTables: (tables) => (tablesForEmail = tables),
+    useCustomers: (c) => (customers = c),
     useServerUrl: (url) => (serverUrl = url),
   };
 }
@@ -83,7 +82,7 @@ function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: stri
 async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo): Promise<RunningApp> {
   const { log, config, authenticator, metrics, logger, queries } = ctx;
   if (ctx.shared === undefined) throw new TollstreamError('INTERNAL', 'the spending alerts start without the shared stores they asked for');
-  const { tables, store, notify, functions } = ctx.shared;
+  const { store, notify, functions } = ctx.shared;
   if (config.alerts.source === 'sql' && queries === undefined) {
     throw new TollstreamError('CONFIG_INVALID', "alerts.source 'sql' runs a continuous query: set queries.enabled to true, or alerts.source to 'transactions'", {
       context: { key: 'alerts.source' },
@@ -108,9 +107,7 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
   notify.start();
 
   const customers = await Customers.open({ store, timeZone: alerts.config.timeZone, topic: alerts.config.topic });
-  // The notifications' fan-out asks for addresses inside its own transaction of the shared SQLite tables, so it
-  // reads the customers there, at once; the rest of the app goes through the store.
-  channels.useTables(tables);
+  channels.useCustomers(customers);
   syncEmailSubscription(notify, alerts.config.topic, channels.emailOn);
   const spend = new SpendReader({ store, timeZone: alerts.config.timeZone });
   // A customer's token is the customer's only: never the operator's key, in local mode neither.

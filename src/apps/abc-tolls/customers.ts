@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
-import type { TableOps, TableStore } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 import { assertTimeZone } from './calendar.ts';
 import { SpendLedger, type LedgerOptions } from './ledger.ts';
 import { isCustomerId, MAX_CUSTOMER_ID_LENGTH } from './schema.ts';
@@ -236,6 +236,12 @@ export class Customers {
    * here); with several nodes on one store, a token issued on another node is known from its first use here
    * (`customerForToken`) or this node's next start, and one revoked there until then.
    */
+  /** Where alert emails to a customer go: their address, or undefined when the customer does not exist or stopped them. */
+  async emailAddress(customerId: string): Promise<string | undefined> {
+    const customer = await this.get(customerId);
+    return customer?.emailAlerts ? customer.email : undefined;
+  }
+
   isCustomerToken(token: string): boolean {
     return token.length === TOKEN_LENGTH && this.#tokenHashes.has(sha256Hex(token));
   }
@@ -253,16 +259,6 @@ export class Customers {
     if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
     return { customer_id: input.id, name: input.name, email: input.email, ...(input.timeZone !== undefined ? { time_zone: input.timeZone } : {}) };
   }
-}
-
-/**
- * Where alert emails to a customer go: their address, or undefined when the customer does not exist or stopped
- * alert emails. Synchronous, for the notifications' fan-out (`email.addressOf`), which runs inside a transaction
- * of the tables the notifications are in.
- */
-export function emailAddressIn(tables: Pick<TableOps, 'get'>, customerId: string): string | undefined {
-  const item = tables.get(TABLES.customers, { pk: customerId })?.value as unknown as CustomerItem | undefined;
-  return item && item.email_alerts_off !== true ? item.email : undefined;
 }
 
 function sha256Hex(text: string): string {

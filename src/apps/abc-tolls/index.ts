@@ -7,7 +7,6 @@ export { createCalendar, isDayKey, isMonthKey, type Calendar } from './calendar.
 export { SpendLedger, breachKey, DEFAULT_TOPIC, type ApplyResult, type BreachMessage, type LedgerOptions, type SpendSource } from './ledger.ts';
 export {
   Customers,
-  emailAddressIn,
   type Customer,
   type CustomerInput,
   type CustomersOptions,
