@@ -339,6 +339,9 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     return derived(cast, to, [o]);
   },
   call: (e, ctx) => {
+    if (e.name === 'EXP_AVG') {
+      throw planProblem(e.pos, 'EXP_AVG is an average over a sliding window, and needs OVER', "EXP_AVG(x, INTERVAL '10' SECOND) OVER (PARTITION BY k RANGE INTERVAL '30' SECOND PRECEDING).");
+    }
     if (AGGREGATE_FUNCTIONS.has(e.name)) {
       throw planProblem(e.pos, `${e.name} is not allowed here`, e.over ? 'Window functions go in the select list of a query over a window.' : 'Aggregates go in the select list or HAVING of a query with GROUP BY (or over a window).');
     }

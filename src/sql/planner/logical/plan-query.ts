@@ -40,7 +40,7 @@ interface CteBinding {
  * a group for every change). Counting or joining such rows again would count every update.
  */
 export function isUpdating(node: LogicalNode, env: PlanEnv): boolean {
-  if (node.kind === 'aggregate') return node.window === null && node.aggs.length > 0;
+  if (node.kind === 'aggregate') return node.window === null && node.monotonicKey === undefined && node.aggs.length > 0;
   if (node.kind === 'streamRead') return env.updatingStreams.has(node.stream.toLowerCase());
   return (logicalInputs[node.kind] as (n: LogicalNode) => readonly LogicalNode[])(node).some((n) => isUpdating(n, env));
 }
@@ -475,7 +475,19 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
   }
   fields.push(rowtimeField(null));
   subs.set(exprKey(col('ROWTIME', q.pos)), fields.length - 1);
-  const node: AggregateNode = { kind: 'aggregate', input, keys, aggs, window, rowtime: col('ROWTIME', q.pos), fields, ...(aggInputFields ? { aggInputFields } : {}) };
+  // With no window, a key declared MONOTONIC(e) closes its groups when e changes (Kinesis Analytics).
+  const monotonicKey = window ? -1 : keys.findIndex((k) => k.kind === 'call' && k.name === 'MONOTONIC');
+  const node: AggregateNode = {
+    kind: 'aggregate',
+    input,
+    keys,
+    aggs,
+    window,
+    ...(monotonicKey >= 0 ? { monotonicKey } : {}),
+    rowtime: col('ROWTIME', q.pos),
+    fields,
+    ...(aggInputFields ? { aggInputFields } : {}),
+  };
   return { node, subs };
 }
 
@@ -504,8 +516,8 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
           'Compare a row with the one before it instead: LAG(x) OVER (PARTITION BY k ORDER BY ts).',
         );
       }
-      if (!isLag && !isAggregateCall({ ...c, over: null })) {
-        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'EXP_AVG'].includes(c.name);
+      if (!isLag && c.name !== 'EXP_AVG' && !isAggregateCall({ ...c, over: null })) {
+        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
         const hint = UNSUPPORTED_FUNCTIONS[c.name] ?? 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, NTH_VALUE, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP or LAG over a window.';
         throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, hint);
       }
