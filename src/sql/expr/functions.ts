@@ -351,12 +351,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
  */
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   COUNT_DISTINCT_ITEMS_TUMBLING: 'Count exactly with COUNT(DISTINCT x) in a tumbling window: GROUP BY STEP(s.ROWTIME BY INTERVAL ...).',
-  ...Object.fromEntries(
-    ['REGEX_LOG_PARSE', 'FAST_REGEX_LOG_PARSER', 'FIXED_COLUMN_LOG_PARSE', 'VARIABLE_COLUMN_LOG_PARSE', 'SYS_LOG_PARSE', 'W3C_LOG_PARSE'].map((name) => [
-      name,
-      'Row-valued log parsers are not supported yet: take each column with REGEXP_EXTRACT(line, pattern, group) instead.',
-    ]),
-  ),
+  FAST_REGEX_LOG_PARSER: 'REGEX_LOG_PARSE(s, pattern) gives the same columns (COLUMN1, ...) from Java-style groups.',
 };
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */

@@ -382,7 +382,13 @@ function parseFromPrimary(c: Cursor): FromItem {
     const query = parseSelect(c);
     c.expectOp(')');
     if (c.isWord('MATCH_RECOGNIZE')) return { ...parseMatchRecognize(c, { kind: 'subquery', query, alias: null, pos }), alias: parseAlias(c) };
-    return { kind: 'subquery', query, alias: parseAlias(c), pos };
+    const alias = parseAlias(c);
+    if (alias === null || !c.acceptOp('(')) return { kind: 'subquery', query, alias, pos };
+    const columns: string[] = [];
+    do columns.push(c.identifier('a column name'));
+    while (c.acceptOp(','));
+    c.expectOp(')');
+    return { kind: 'subquery', query, alias, columns, pos };
   }
   if (c.isWord('TABLE') && c.isOpAt(1, '(')) {
     c.next();
