@@ -10,8 +10,12 @@
  *     `OPERATOR(pg_catalog.~)` (plain `~`: DuckDB's matches the whole text, and psql anchors its patterns) and
  *     `COLLATE pg_catalog.default` (dropped).
  *
- *   - `pg_catalog.pg_class`: DuckDB's lacks `relforcerowsecurity` and types `reloptions` as NULL, not a list;
- *     read through a view that adds the one (false) and types the other (`VARCHAR[]`);
+ *   - `pg_catalog.pg_class`: DuckDB's lacks `relforcerowsecurity`, types `reloptions` as NULL, not a list, and
+ *     gives tables its index method as `relam`; read through a view that adds the one (false), types the
+ *     other (`VARCHAR[]`) and leaves `relam` NULL;
+ *   - psql's `\dt+`: `pg_table_size` and its kin (DuckDB keeps no size per table: NULL, an empty Size);
+ *   - psql's `\l`: `pg_catalog.pg_database` through a view with the columns psql reads (owner, UTF8, C
+ *     collation, no ACL), without DuckDB's `system` and `temp`; `pg_encoding_to_char` is 'UTF8';
  *   - `pg_catalog.format_type(type, typmod)`: DuckDB's names its own type ids; with the PostgreSQL oids of the
  *     view above it must name those, as PostgreSQL does (`integer`, `character varying`, ...);
  *   - `pg_get_indexdef` (DuckDB has none, and no index rows to apply it to); `pg_catalog.unnest` and
@@ -20,7 +24,7 @@
  *     `pg_catalog.regtype` and `pg_catalog.regclass` become casts to text (DuckDB has none of these names).
  *
  * pgjdbc's `DatabaseMetaData.getTables` and `getColumns` (DBeaver, Metabase) need the first two; psql's `\dt`
- * and `\dn` the third; psql's `\d NAME` the rest, and `isEmptyCatalogQuery` for the catalog relations DuckDB
+ * and `\dn` the third; psql's `\d NAME` the rest (with `\dt+` and `\l` their own), and `isEmptyCatalogQuery` for the catalog relations DuckDB
  * does not have.
  */
 import { pgTypeOids } from './types.ts';
@@ -45,6 +49,11 @@ export function mendCatalogQuery(sql: string): string {
   out = replaceCalls(out, FORMAT_TYPE, formatType);
   // DuckDB lists no index in pg_index, so psql's index footer has no row to show a definition for.
   out = replaceCalls(out, GET_INDEXDEF, () => 'NULL::VARCHAR').replace(CATALOG_UNNEST, '$1(');
+  // DuckDB keeps no size per table (its blocks are shared by the file): psql's \dt+ shows the size empty.
+  out = replaceCalls(out, TABLE_SIZE, () => 'NULL::BIGINT');
+  // psql's \l: DuckDB's pg_database has the names alone; the warehouse is UTF-8 with C collation.
+  out = replaceCalls(out, ENCODING_TO_CHAR, () => "'UTF8'");
+  out = viewInstead(out, PG_DATABASE, 'pg_database', databaseView);
   out = viewInstead(out, PG_CLASS, 'pg_class', classView);
   out = viewInstead(out, PG_ATTRIBUTE, 'pg_attribute', attributeView);
   return out;
@@ -55,6 +64,9 @@ const PRETTY_GET_EXPR = /\bpg_catalog\.pg_get_expr\s*\(\s*([\w.]+)\s*,\s*([\w.]+
 const TEXT_CASTS = /(?:::pg_catalog\.(?:regtype|regclass|text))+/gi;
 const FORMAT_TYPE = /\bpg_catalog\.format_type\s*\(/gi;
 const GET_INDEXDEF = /\bpg_catalog\.pg_get_indexdef\s*\(/gi;
+const ENCODING_TO_CHAR = /\bpg_catalog\.pg_encoding_to_char\s*\(/gi;
+const PG_DATABASE = /\bpg_catalog\.pg_database\b/gi;
+const TABLE_SIZE = /\bpg_catalog\.pg_(?:table|total_relation|relation)_size\s*\(/gi;
 const CATALOG_UNNEST = /\bpg_catalog\.(unnest|array_to_string)\s*\(/gi;
 
 /** Reads the catalog relation `pattern` names through `view`, keeping the alias the statement gives it (or its name). */
@@ -67,7 +79,18 @@ function viewInstead(sql: string, pattern: RegExp, name: string, view: () => str
 }
 
 function classView(): string {
-  return 'SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions), false AS relforcerowsecurity FROM pg_catalog.pg_class';
+  // relam: DuckDB names its index method (art) for tables too, where PostgreSQL has heap; it is left out.
+  return 'SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions, NULL::BIGINT AS relam), false AS relforcerowsecurity FROM pg_catalog.pg_class';
+}
+
+/** The columns of PostgreSQL's pg_database that psql's \l reads, with a warehouse's values. */
+function databaseView(): string {
+  return (
+    "SELECT *, 10::BIGINT AS datdba, 6 AS encoding, 'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale, " +
+    "'c' AS datlocprovider, NULL::VARCHAR[] AS datacl, false AS datistemplate, true AS datallowconn FROM pg_catalog.pg_database " +
+    // DuckDB's own catalogs, not databases a client can connect to.
+    "WHERE datname NOT IN ('system', 'temp')"
+  );
 }
 
 /** PostgreSQL's names of the types whose oids the attribute view gives (what `format_type` answers). */

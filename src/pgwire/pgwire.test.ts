@@ -165,6 +165,19 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     expect((await psql('\\dn')).trim().split('\n')).toEqual(['main|tollstream']);
   });
 
+  it("lists tables with sizes with psql's \\dt+ and databases with \\l", async () => {
+    // Schema, name, type, owner, persistence, access method, size, description: DuckDB keeps no size per table.
+    expect((await psql('\\dt+')).trim().split('\n')).toEqual([
+      'main|_delivery_errors|table|tollstream|permanent|||',
+      'main|_delivery_positions|table|tollstream|permanent|||',
+      'main|station_reference|table|tollstream|permanent|||',
+      'main|toll_transactions|table|tollstream|permanent|||',
+    ]);
+    expect((await psql('\\dt+ toll*')).trim().split('\n')).toEqual(['main|toll_transactions|table|tollstream|permanent|||']);
+    // Name, owner, encoding, collate, ctype, ICU locale, locale provider, access privileges.
+    expect((await psql('\\l')).trim().split('\n')).toEqual(['warehouse|tollstream|UTF8|C|C||libc|']);
+  });
+
   it("describes a table with psql's \\d NAME (columns, PostgreSQL's type names, nullability) and lists relations with \\d", async () => {
     expect((await psql('\\d toll_transactions')).trim().split('\n')).toEqual([
       'transaction_id|character varying||not null|',

@@ -27,11 +27,12 @@ function strip(e: Expr): string {
   return JSON.stringify(e, (k, v: unknown) => (k === 'pos' ? undefined : typeof v === 'string' ? v.toLowerCase() : v));
 }
 
-/** A window table function's bound, or a Kinesis STEP/FLOOR over ROWTIME (the others are plain keys). */
+/** A window table function's bound, a Kinesis STEP/FLOOR over ROWTIME or a MONOTONIC key (the others are plain keys). */
 function isWindowBound(e: Expr, tvf: boolean): boolean {
   if (e.kind === 'column') return tvf && WINDOW_COLUMNS.has(e.name.toLowerCase());
   if (e.kind === 'step' || e.kind === 'floorCeil') return e.operand.kind === 'column' && e.operand.name.toUpperCase() === 'ROWTIME';
-  return false;
+  // A value of a MONOTONIC key is done once the next comes: one final row per value, as per window.
+  return e.kind === 'call' && e.name === 'MONOTONIC';
 }
 
 function sameExpr(a: Expr, b: Expr): boolean {

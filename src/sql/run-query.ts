@@ -102,8 +102,12 @@ async function prepare(options: RunQueryOptions, now: () => number): Promise<Pre
   const script = parseSql(options.sql);
   const inputs = new Map<string, AsyncIterable<unknown[]>>();
   const inferred = new Map<string, InferredInput>();
+  // An input a CREATE statement declares is read as declared: waiting for a sample of it would hold a
+  // query over a live iterable until it had given that many records.
+  const declared = new Set(script.statements.flatMap((st) => (st.kind === 'createTable' || st.kind === 'createStream' ? [st.name.toLowerCase()] : [])));
   for (const [name, input] of Object.entries(options.inputs)) {
-    const { head, all } = await peek(records(typeof input === 'string' ? readNdjson(input) : input), INFER_SAMPLE_SIZE);
+    const sample = declared.has(name.toLowerCase()) ? 0 : INFER_SAMPLE_SIZE;
+    const { head, all } = await peek(records(typeof input === 'string' ? readNdjson(input) : input), sample);
     inputs.set(name, all);
     inferred.set(name, inferColumns(head));
   }

@@ -102,6 +102,12 @@ describe('runQuery', () => {
     expect(viaStatement.explain).toContain('TumblingWindowAggregate');
   });
 
+  it("shows a log parser's columns in EXPLAIN as the parser's call and the column's name", async () => {
+    const sql = `SELECT t.r.COLUMN2 FROM (SELECT REGEX_LOG_PARSE(plate, '(\\w)-(\\d+)') AS r FROM tolls) AS t;`;
+    const plan = await explainQuery({ sql, inputs: { tolls: iterate(passages(3)) } });
+    expect(plan).toContain("REGEX_LOG_PARSE(plate, '(\\w)-(\\d+)').COLUMN2 AS r.COLUMN2");
+  });
+
   it('says which input is missing', async () => {
     const err = await runQuery({ sql: SQL, inputs: {} }).catch((e: unknown) => e);
     expect(isTollstreamError(err, 'SQL_INPUT')).toBe(true);

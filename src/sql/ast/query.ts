@@ -58,6 +58,8 @@ export interface SubqueryFrom {
   readonly kind: 'subquery';
   readonly query: SelectQuery;
   readonly alias: string | null;
+  /** The names of `AS t(a, b)`, one per select item (a row-valued item's columns keep theirs under it). */
+  readonly columns?: readonly string[];
   readonly pos: SourcePos;
 }
 

@@ -24,12 +24,15 @@ export interface Acc {
 }
 
 export interface CompiledAggregate {
-  readonly name: AggregateName;
+  readonly name: AggregateName | 'EXP_AVG';
   readonly type: SqlTypeName;
   readonly text: string;
   create(): Acc;
-  /** Adds the row's contribution (after the FILTER, if any). */
-  add(acc: Acc, row: Row): void;
+  /**
+   * Adds the row's contribution (after the FILTER, if any). `age` is how much older the row is than the
+   * current row of an OVER window; only EXP_AVG, which is allowed in OVER windows alone, reads it.
+   */
+  add(acc: Acc, row: Row, age?: number): void;
   merge(into: Acc, from: Acc): void;
   result(acc: Acc): Value;
 }
@@ -218,6 +221,7 @@ export function isAggregateCall(e: { kind: string; name?: string; over?: unknown
 }
 
 export function compileAggregate(call: CallExpr, ctx: CompileContext, text: string): CompiledAggregate {
+  if (call.name === 'EXP_AVG') return compileExpAvg(call, ctx, text);
   const name = call.name as AggregateName;
   if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, `Aggregates are ${Object.keys(KERNELS).join(', ')}.`);
   if (call.star && name !== 'COUNT') throw planProblem(call.pos, `${name}(*) is not valid`, 'Only COUNT takes *.');
@@ -280,6 +284,49 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
           return kernel.result(tmp);
         }
       : kernel.result,
+  };
+}
+
+/**
+ * Kinesis Analytics' EXP_AVG(x, halfLife) OVER a sliding window: the average of the window's values, each
+ * weighted by how old its row is. The window is cut, back from the current row, into spans of `halfLife`;
+ * a row in the newest span weighs 1, in the one before 1/2, then 1/4 (the reference's example: the newest
+ * 10 s weigh twice the middle 10 s and four times the oldest). NULLs are skipped, as AVG skips them.
+ * Only OVER windows call it, with each row's age (plan-query refuses it elsewhere).
+ */
+function compileExpAvg(call: CallExpr, ctx: CompileContext, text: string): CompiledAggregate {
+  const half = call.args[1];
+  if (call.star || call.distinct || call.args.length !== 2 || half === undefined || half.kind !== 'interval' || !(half.millis > 0)) {
+    throw planProblem(half?.pos ?? call.pos, 'EXP_AVG takes a value and a half-life, a positive interval: EXP_AVG(price, INTERVAL \'10\' SECOND)', 'Write the half-life as an INTERVAL literal.');
+  }
+  if (someExpr(call.args[0]!, (e) => isAggregateCall(e))) throw planProblem(call.args[0]!.pos, 'aggregates cannot be nested in EXP_AVG', '');
+  const arg = compileExpr(call.args[0]!, ctx);
+  if (!['BIGINT', 'DOUBLE', 'ANY', 'NULL'].includes(arg.type)) throw planProblem(call.args[0]!.pos, `EXP_AVG needs numbers, this is ${arg.type}`, 'CAST the argument to a number.');
+  const halfLife = half.millis;
+  const filter = call.filter ? compilePredicate(call.filter, ctx) : null;
+  const argFn = arg.fn;
+  return {
+    name: 'EXP_AVG',
+    type: 'DOUBLE',
+    text,
+    // v: the weighted sum, q: the sum of the weights, n: the values counted.
+    create: () => ({ v: null, n: 0, q: 0 }),
+    add: (acc, row, age) => {
+      if (age === undefined) throw new Error('EXP_AVG is computed over an OVER window only');
+      if (filter && !filter(row)) return;
+      const value = argFn(row);
+      if (value === null) return;
+      const x = typeof value === 'number' ? value : Number(value);
+      if (Number.isNaN(x)) throw new RowError('EVAL_ERROR', `EXP_AVG of '${String(value)}', which is not a number`);
+      const weight = 0.5 ** Math.floor(Math.max(0, age) / halfLife);
+      acc.v = ((acc.v as number | null) ?? 0) + weight * x;
+      acc.q = (acc.q ?? 0) + weight;
+      acc.n++;
+    },
+    merge: () => {
+      throw new Error('EXP_AVG cannot merge accumulators: it is computed over OVER windows only');
+    },
+    result: (acc) => (acc.n === 0 ? null : (acc.v as number) / acc.q!),
   };
 }
 

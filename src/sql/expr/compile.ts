@@ -5,6 +5,7 @@
 import type { CallExpr, Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } from '../ast/index.ts';
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
+import { ROW_COLUMN, ROW_FUNCTIONS, rowColumnReader } from './log-parsers.ts';
 import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, UNSUPPORTED_FUNCTIONS, ceilTime, extractField, floorTime, intervalField } from './functions.ts';
 import {
   arithmeticType,
@@ -339,6 +340,23 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     return derived(cast, to, [o]);
   },
   call: (e, ctx) => {
+    if (e.name === ROW_COLUMN) {
+      const rowCall = e.args[1] as CallExpr;
+      const text = compileExpr(rowCall.args[0]!, ctx);
+      const { type, read } = rowColumnReader(rowCall, exprKey(rowCall), e.args[0]!.kind === 'literal' ? Number(e.args[0].value) : 0);
+      const textFn = text.fn;
+      return { fn: (row) => read(textFn(row)), type, constant: false };
+    }
+    if (e.name in ROW_FUNCTIONS) {
+      throw planProblem(
+        e.pos,
+        `${e.name} gives a row of columns, which is read in an outer query`,
+        `Name it in a subquery and read its columns: SELECT STREAM t.r.COLUMN1 FROM (SELECT STREAM ${e.name}(...) AS r FROM s) AS t.`,
+      );
+    }
+    if (e.name === 'EXP_AVG') {
+      throw planProblem(e.pos, 'EXP_AVG is an average over a sliding window, and needs OVER', "EXP_AVG(x, INTERVAL '10' SECOND) OVER (PARTITION BY k RANGE INTERVAL '30' SECOND PRECEDING).");
+    }
     if (AGGREGATE_FUNCTIONS.has(e.name)) {
       throw planProblem(e.pos, `${e.name} is not allowed here`, e.over ? 'Window functions go in the select list of a query over a window.' : 'Aggregates go in the select list or HAVING of a query with GROUP BY (or over a window).');
     }

@@ -304,6 +304,11 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
       return Math.floor(num(x!, 'STEP') / by) * by;
     },
   },
+  /**
+   * Kinesis Analytics: MONOTONIC(e) is e, declared never to turn back; as a GROUP BY key without a window it
+   * closes the groups of a value when the next value comes (operators/monotonic-group-aggregate.ts).
+   */
+  MONOTONIC: { minArgs: 1, maxArgs: 1, nullSafe: true, returns: firstArg, impl: ([x]) => x! },
   INITCAP: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => initcap(str(s!)) },
   /** OVERLAY(s PLACING r FROM start [FOR length]) is parsed into these arguments. */
   OVERLAY: { minArgs: 3, maxArgs: 4, returns: same('VARCHAR'), impl: ([s, r, from, len]) => overlay(str(s!), str(r!), num(from!, 'OVERLAY'), len === undefined ? undefined : num(len, 'OVERLAY')) },
@@ -345,15 +350,8 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
  * works, so a query using one stops with that advice rather than a bare "unknown function".
  */
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
-  EXP_AVG: 'An exponentially weighted average is not supported yet; AVG(x) OVER a sliding window (RANGE INTERVAL ... PRECEDING) is the nearest form.',
-  MONOTONIC: 'GROUP BY needs no MONOTONIC here: group by STEP(s.ROWTIME BY INTERVAL ...) or FLOOR(s.ROWTIME TO unit) for a tumbling window.',
   COUNT_DISTINCT_ITEMS_TUMBLING: 'Count exactly with COUNT(DISTINCT x) in a tumbling window: GROUP BY STEP(s.ROWTIME BY INTERVAL ...).',
-  ...Object.fromEntries(
-    ['REGEX_LOG_PARSE', 'FAST_REGEX_LOG_PARSER', 'FIXED_COLUMN_LOG_PARSE', 'VARIABLE_COLUMN_LOG_PARSE', 'SYS_LOG_PARSE', 'W3C_LOG_PARSE'].map((name) => [
-      name,
-      'Row-valued log parsers are not supported yet: take each column with REGEXP_EXTRACT(line, pattern, group) instead.',
-    ]),
-  ),
+  FAST_REGEX_LOG_PARSER: 'REGEX_LOG_PARSE(s, pattern) gives the same columns (COLUMN1, ...) from Java-style groups.',
 };
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */

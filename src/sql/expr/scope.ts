@@ -10,6 +10,8 @@ export interface Field {
   readonly qualifier: string | null;
   /** Hidden columns (ROWTIME) are readable by name but left out of `*` and of sink rows. */
   readonly hidden: boolean;
+  /** For a column of a row-valued select item (a log parser's `r.COLUMN1`), the item's name (`r`). */
+  readonly rowOf?: string;
 }
 
 export class Scope {
@@ -20,6 +22,10 @@ export class Scope {
     const candidates = this.fields
       .map((f, i) => ({ f, i }))
       .filter(({ f }) => qualifier === null || (f.qualifier !== null && f.qualifier.toLowerCase() === qualifier.toLowerCase()));
+    // r.COLUMN1 without a table name: the column of a row-valued item r.
+    if (qualifier !== null && candidates.length === 0 && this.fields.some((f) => f.rowOf?.toLowerCase() === qualifier.toLowerCase())) {
+      return this.resolve(null, `${qualifier}.${name}`, pos);
+    }
     if (qualifier !== null && candidates.length === 0) {
       const quals = [...new Set(this.fields.map((f) => f.qualifier).filter((q) => q !== null))];
       throw planProblem(pos, `unknown table or alias "${qualifier}"`, quals.length ? `Tables here: ${quals.join(', ')}.` : 'Name a table from the FROM clause.');

@@ -136,7 +136,7 @@ export class EventTimeOverAggregateOperator implements Operator {
   private aggregate(w: OverWindow, h: RangeRows, t: number): Acc[] {
     dropOutOfRange(w, h, t);
     const accs = w.aggs.map((a) => a.create());
-    for (let i = h.head; i < h.rows.length; i++) w.aggs.forEach((a, ai) => a.add(accs[ai]!, h.rows[i]!));
+    for (let i = h.head; i < h.rows.length; i++) w.aggs.forEach((a, ai) => a.add(accs[ai]!, h.rows[i]!, t - h.times[i]!));
     return accs;
   }
 

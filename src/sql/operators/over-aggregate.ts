@@ -101,7 +101,7 @@ export class OverAggregateOperator implements Operator {
             dropOutOfRange(w, b, t);
             for (const a of w.aggs) {
               const acc = a.create();
-              for (let i = b.head; i < b.rows.length; i++) if (b.times[i]! <= t) a.add(acc, b.rows[i]!);
+              for (let i = b.head; i < b.rows.length; i++) if (b.times[i]! <= t) a.add(acc, b.rows[i]!, t - b.times[i]!);
               result.push(a.result(acc));
             }
           }

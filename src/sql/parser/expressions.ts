@@ -336,8 +336,11 @@ function parseColumnRef(c: Cursor): Expr {
   if (c.isOp('.') && (c.peek(1).type === 'word' || c.peek(1).type === 'quoted')) {
     c.next();
     const second = c.next();
-    if (c.isOp('.')) {
-      throw c.error(`nested fields (${first.text}.${second.text}.${c.peek(1).text}, as REGEX_LOG_PARSE and other row-valued functions give) are not supported yet`, 'Extract each value with REGEXP_EXTRACT(s, re, group) or SUBSTRING.');
+    // t.r.COLUMN1: a column of a row-valued item r (a log parser's), which the planner names r.COLUMN1.
+    if (c.isOp('.') && (c.peek(1).type === 'word' || c.peek(1).type === 'quoted')) {
+      c.next();
+      const third = c.next();
+      return { kind: 'column', qualifier: first.text, name: `${second.text}.${third.text}`, quoted: second.type === 'quoted' || third.type === 'quoted', pos: second.pos };
     }
     return { kind: 'column', qualifier: first.text, name: second.text, quoted: second.type === 'quoted', pos: second.pos };
   }

@@ -18,13 +18,16 @@ import type {
   StaggerClause,
   StarItem,
   Statement,
+  SubqueryFrom,
   TableRef,
   WindowFunction,
 } from '../ast/index.ts';
+import type { SourcePos } from '../diagnostics.ts';
 import { Cursor } from './cursor.ts';
 import { parseExpr, parseOrderBy, parseOverSpec } from './expressions.ts';
 import { parseInterval, parseType } from './units-and-types.ts';
 import { parseMatchRecognize } from './match-recognize.ts';
+import { topKItemsQuery } from './top-k-items.ts';
 import { tokenize } from './lexer.ts';
 
 /** Parses a script of `;`-separated statements. Throws `SQL_SYNTAX` naming the line and column. */
@@ -382,13 +385,20 @@ function parseFromPrimary(c: Cursor): FromItem {
     const query = parseSelect(c);
     c.expectOp(')');
     if (c.isWord('MATCH_RECOGNIZE')) return { ...parseMatchRecognize(c, { kind: 'subquery', query, alias: null, pos }), alias: parseAlias(c) };
-    return { kind: 'subquery', query, alias: parseAlias(c), pos };
+    const alias = parseAlias(c);
+    if (alias === null || !c.acceptOp('(')) return { kind: 'subquery', query, alias, pos };
+    const columns: string[] = [];
+    do columns.push(c.identifier('a column name'));
+    while (c.acceptOp(','));
+    c.expectOp(')');
+    return { kind: 'subquery', query, alias, columns, pos };
   }
   if (c.isWord('TABLE') && c.isOpAt(1, '(')) {
     c.next();
     c.expectOp('(');
     const fnTok = c.next();
     const fn = fnTok.upper as WindowFunction;
+    if (fnTok.upper === 'TOP_K_ITEMS_TUMBLING') return parseTopKItems(c, fnTok.pos);
     if (fnTok.type !== 'word' || !(fn in WINDOW_FUNCTIONS)) {
       if (UNSUPPORTED_TABLE_FUNCTIONS.has(fnTok.upper)) throw c.errorAt(fnTok.pos, `${fnTok.upper} is not supported yet`, 'Use a window aggregate (TUMBLE, HOP, SESSION, CUMULATE, STEP) with the aggregates it needs.');
       throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
@@ -449,5 +459,33 @@ function parseFromPrimary(c: Cursor): FromItem {
   return { kind: 'tableRef', name, asOf, alias: parseAlias(c), pos };
 }
 
+/**
+ * The rest of `TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM ...), 'column', K, windowSeconds)) [AS t]`,
+ * from the opening parenthesis after the name: a subquery of the queries it stands for (top-k-items.ts).
+ */
+function parseTopKItems(c: Cursor, pos: SourcePos): SubqueryFrom {
+  const usage = "TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM s), 'column', 10, 60))";
+  c.expectOp('(');
+  c.expectWord('CURSOR', `The first argument is the input: ${usage}.`);
+  c.expectOp('(');
+  const cursor = parseSelect(c);
+  c.expectOp(')');
+  c.expectOp(',', `Then the column to count, in single quotes: ${usage}.`);
+  const columnTok = c.next();
+  if (columnTok.type !== 'string') throw c.errorAt(columnTok.pos, 'TOP_K_ITEMS_TUMBLING names its column in single quotes', `Write ${usage}.`);
+  const whole = (what: string, min: number, max: number): number => {
+    c.expectOp(',', `Then ${what}: ${usage}.`);
+    const t = c.next();
+    const n = Number(t.text);
+    if (t.type !== 'number' || !Number.isInteger(n) || n < min || n > max) throw c.errorAt(t.pos, `${what} of TOP_K_ITEMS_TUMBLING is a whole number from ${min} to ${max}`, `Write ${usage}.`);
+    return n;
+  };
+  const k = whole('K, the number of values', 1, 100_000);
+  const seconds = whole('the window size in seconds', 1, 3600);
+  c.expectOp(')');
+  c.expectOp(')');
+  return { kind: 'subquery', query: topKItemsQuery(cursor, columnTok.text, k, seconds, pos), alias: parseAlias(c), pos };
+}
+
 /** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */
-const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['TOP_K_ITEMS_TUMBLING', 'RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS', 'COUNT_DISTINCT_ITEMS_TUMBLING']);
+const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS', 'COUNT_DISTINCT_ITEMS_TUMBLING']);

@@ -57,6 +57,9 @@ export class SourceTask {
         if (this.batch.length >= this.options.batchSize || barrierDue) await this.flush();
         if (barrierDue) await this.checkpoint();
       }
+      // The input may pause after a chunk (a live iterable): what it gave so far goes on now, with its
+      // watermark, so windows and outer joins it completes emit without waiting for the next chunk.
+      if (this.batch.length > 0) await this.flush();
     }
     await this.flush();
     await this.broadcast({ kind: 'watermark', time: Number.POSITIVE_INFINITY });

@@ -88,6 +88,11 @@ export interface AggregateNode extends Base {
   readonly keys: readonly Expr[];
   readonly aggs: readonly CallExpr[];
   readonly window: WindowSpec | null;
+  /**
+   * Without a window: the index in `keys` of a `MONOTONIC(e)` key (Kinesis Analytics). The groups of one
+   * value of it are complete when another value comes, so they are emitted once then, not updated.
+   */
+  readonly monotonicKey?: number;
   readonly rowtime: Expr;
   /**
    * Set when an aggregate's argument or FILTER reads window_start, window_end or window_time: the fields the

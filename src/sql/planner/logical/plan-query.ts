@@ -6,6 +6,7 @@ import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
 import { UNSUPPORTED_FUNCTIONS } from '../../expr/functions.ts';
 import { compileLag } from '../../expr/lag.ts';
+import { isRowFunctionCall, prepareRowFunction, rowColumnExpr } from '../../expr/log-parsers.ts';
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr } from '../../expr/compile.ts';
 import type { Value } from '../../expr/types.ts';
@@ -40,7 +41,7 @@ interface CteBinding {
  * a group for every change). Counting or joining such rows again would count every update.
  */
 export function isUpdating(node: LogicalNode, env: PlanEnv): boolean {
-  if (node.kind === 'aggregate') return node.window === null && node.aggs.length > 0;
+  if (node.kind === 'aggregate') return node.window === null && node.monotonicKey === undefined && node.aggs.length > 0;
   if (node.kind === 'streamRead') return env.updatingStreams.has(node.stream.toLowerCase());
   return (logicalInputs[node.kind] as (n: LogicalNode) => readonly LogicalNode[])(node).some((n) => isUpdating(n, env));
 }
@@ -66,6 +67,32 @@ export function ctxOf(env: PlanEnv, fields: readonly Field[], substitutions?: Re
   return { scope: new Scope(fields), substitutions: substitutions ?? undefined, now: env.now, dialect: env.dialect };
 }
 
+/** The output name of a column read as it is: a row's column (r.COLUMN1) is COLUMN1 out of the row. */
+function ownName(name: string, fields: readonly Field[]): string {
+  const f = fields.find((x) => x.rowOf !== undefined && x.name.toLowerCase() === name.toLowerCase());
+  return f ? f.name.slice(f.rowOf!.length + 1) : name;
+}
+
+/**
+ * `(SELECT ...) AS t(a, b)`: the select items take the names given, in order; the columns of a row-valued
+ * item are one item, renamed under its new name (`AS l(r)` makes l.r.COLUMN1).
+ */
+function renameColumns(node: LogicalNode, columns: readonly string[] | undefined, pos: SourcePos): LogicalNode {
+  if (columns === undefined) return node;
+  const items: string[] = [];
+  for (const f of node.fields) if (!f.hidden && (f.rowOf === undefined || !items.includes(f.rowOf))) items.push(f.rowOf ?? f.name);
+  if (items.length !== columns.length) {
+    throw planProblem(pos, `${columns.length} column name(s) for a subquery of ${items.length} column(s)`, `Name each: (${items.join(', ')}).`);
+  }
+  const fields = node.fields.map((f) => {
+    if (f.hidden) return f;
+    const at = items.indexOf(f.rowOf ?? f.name);
+    const to = columns[at]!;
+    return f.rowOf === undefined ? { ...f, name: to } : { ...f, name: `${to}${f.name.slice(f.rowOf.length)}`, rowOf: to };
+  });
+  return { ...node, fields } as LogicalNode;
+}
+
 function requalify(node: LogicalNode, qualifier: string | null): LogicalNode {
   if (qualifier === null) return node;
   return { ...node, fields: node.fields.map((f) => ({ ...f, qualifier })) } as LogicalNode;
@@ -79,7 +106,7 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
       }
       return planTableRef(item.name, item.alias ?? item.name, item.pos, env);
     case 'subquery':
-      return requalify(planSelect(item.query, env), item.alias);
+      return requalify(renameColumns(planSelect(item.query, env), item.columns, item.pos), item.alias);
     case 'windowTvf': {
       const qualifier = item.alias ?? item.source.name;
       const input = requalify(planTableRef(item.source.name, item.source.alias ?? item.source.name, item.source.pos, env), qualifier);
@@ -363,9 +390,20 @@ function planProjection(q: SelectQuery, node: LogicalNode, subs: ReadonlyMap<str
       }
       return;
     }
+    const name = item.alias ?? (item.expr.kind === 'column' ? ownName(item.expr.name, node.fields) : `EXPR$${i}`);
+    if (isRowFunctionCall(item.expr)) {
+      // A log parser's row: one column per column of the row, named r.COLUMN1 ... under the item's name.
+      const call = item.expr;
+      prepareRowFunction(call).columns.forEach((column, k) => {
+        const e = rowColumnExpr(call, k);
+        const c = compileSelectExpr(e, node, subs, env);
+        exprs.push(e);
+        fields.push({ name: `${name}.${column.name}`, type: c.type, qualifier: null, hidden: false, rowOf: name });
+      });
+      return;
+    }
     const c = compileSelectExpr(item.expr, node, subs, env);
     exprs.push(item.expr);
-    const name = item.alias ?? (item.expr.kind === 'column' ? item.expr.name : `EXPR$${i}`);
     fields.push({ name, type: c.type, qualifier: null, hidden: false });
   });
   if (node.fields.some((f) => f.hidden && f.name === 'ROWTIME')) {
@@ -475,7 +513,19 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
   }
   fields.push(rowtimeField(null));
   subs.set(exprKey(col('ROWTIME', q.pos)), fields.length - 1);
-  const node: AggregateNode = { kind: 'aggregate', input, keys, aggs, window, rowtime: col('ROWTIME', q.pos), fields, ...(aggInputFields ? { aggInputFields } : {}) };
+  // With no window, a key declared MONOTONIC(e) closes its groups when e changes (Kinesis Analytics).
+  const monotonicKey = window ? -1 : keys.findIndex((k) => k.kind === 'call' && k.name === 'MONOTONIC');
+  const node: AggregateNode = {
+    kind: 'aggregate',
+    input,
+    keys,
+    aggs,
+    window,
+    ...(monotonicKey >= 0 ? { monotonicKey } : {}),
+    rowtime: col('ROWTIME', q.pos),
+    fields,
+    ...(aggInputFields ? { aggInputFields } : {}),
+  };
   return { node, subs };
 }
 
@@ -504,8 +554,8 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
           'Compare a row with the one before it instead: LAG(x) OVER (PARTITION BY k ORDER BY ts).',
         );
       }
-      if (!isLag && !isAggregateCall({ ...c, over: null })) {
-        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST', 'EXP_AVG'].includes(c.name);
+      if (!isLag && c.name !== 'EXP_AVG' && !isAggregateCall({ ...c, over: null })) {
+        const known = ['NTILE', 'PERCENT_RANK', 'CUME_DIST'].includes(c.name);
         const hint = UNSUPPORTED_FUNCTIONS[c.name] ?? 'Use COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, NTH_VALUE, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP or LAG over a window.';
         throw planProblem(c.pos, known ? `${c.name} OVER (...) is not supported yet` : `${c.name} cannot be used with OVER`, hint);
       }

@@ -27,6 +27,7 @@ import { StaggerWindowAggregateOperator } from '../../operators/stagger-window-a
 import { StreamSinkOperator } from '../../operators/stream-sink.ts';
 import { TemporalJoinOperator } from '../../operators/temporal-join.ts';
 import { TimeOrderedTopNOperator } from '../../operators/time-ordered-top-n.ts';
+import { MonotonicGroupAggregateOperator } from '../../operators/monotonic-group-aggregate.ts';
 import { UpdatingAggregateOperator } from '../../operators/updating-aggregate.ts';
 import type { WindowAssigner } from '../../operators/window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
@@ -155,6 +156,11 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const detail = `${n.window ? `${windowText(n.window)} on ${renderExpr(n.window.time)} ` : ''}keys=[${list(n.keys)}] aggs=[${aggs.map((a) => a.text).join(', ')}]`;
     const lateness = c.options.allowedLateness;
     const w = n.window;
+    if (!w && n.monotonicKey !== undefined) {
+      const rowtime = compileExpr(n.rowtime, ctx).fn;
+      const at = n.monotonicKey;
+      return operator(c, 'MonotonicGroupAggregate', detail, [input], n.fields, () => new MonotonicGroupAggregateOperator('MonotonicGroupAggregate', keyFns, at, aggs, rowtime));
+    }
     if (!w) {
       const rowtime = compileExpr(n.rowtime, ctx).fn;
       return operator(c, 'UpdatingAggregate', detail, [input], n.fields, () => new UpdatingAggregateOperator('UpdatingAggregate', keyFns, aggs, rowtime));
