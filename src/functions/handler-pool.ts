@@ -185,6 +185,7 @@ export class HandlerPool {
       checkpoints.committed(done.committedThrough);
       this.#options.onCommit();
     }
+    if (done.leaseLost) throw new TollstreamError('LEASE_LOST', done.error?.message ?? `function '${this.#options.name}': a commit was refused for the shard's lease`, { context: { function: this.#options.name, ...checkpoints.target.lease } });
     if (done.error) throw handlerError(done.error);
     return done.result;
   }

@@ -8,7 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger, LogLevel } from '../core/logger.ts';
 import { openNotify } from '../notify/index.ts';
 import { openTables, sqliteTableStore, type StoreTx, type TableStore } from '../tables/index.ts';
@@ -150,7 +150,9 @@ async function invoke(m: InvokeMessage): Promise<void> {
     await commit;
     post({ type: 'done', id: m.id, ...through(), ...(result === undefined || result === null ? {} : { result: JSON.parse(JSON.stringify(result)) as HandlerResult }) });
   } catch (err) {
-    await commit?.catch(() => undefined);
-    post({ type: 'done', id: m.id, ...through(), error: toWireError(err) });
+    const commitError: unknown = await commit?.then(() => undefined, (e: unknown) => e);
+    // The commit was refused for the shard's lease: said as such, whatever the handler made of it.
+    if (isTollstreamError(commitError, 'LEASE_LOST')) post({ type: 'done', id: m.id, error: toWireError(commitError), leaseLost: true });
+    else post({ type: 'done', id: m.id, ...through(), error: toWireError(err) });
   }
 }

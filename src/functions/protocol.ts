@@ -45,8 +45,11 @@ export type ThreadMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'load-failed'; readonly error: WireError }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> }
-  /** `committedThrough`: the handler's transact committed through it (before it returned or threw). */
-  | { readonly type: 'done'; readonly id: number; readonly committedThrough?: string; readonly result?: HandlerResult; readonly error?: WireError };
+  /**
+   * `committedThrough`: the handler's transact committed through it (before it returned or threw). `leaseLost`: its
+   * transact was refused because the shard's lease moved to another node (`error` is that refusal).
+   */
+  | { readonly type: 'done'; readonly id: number; readonly committedThrough?: string; readonly result?: HandlerResult; readonly error?: WireError; readonly leaseLost?: true };
 
 export function toWireError(err: unknown): WireError {
   if (err instanceof Error) {

@@ -82,9 +82,9 @@ async function startNode(
   const watched = (): ShardConsumer[] =>
     functionConsumers(runtime).map((c) => ({
       ...c,
-      assignShard: async (shardId) => {
+      assignShard: async (shardId, lease) => {
         work.start(node, leaseKey(c, shardId));
-        await c.assignShard(shardId);
+        await c.assignShard(shardId, lease);
       },
       releaseShard: async (shardId) => {
         await c.releaseShard(shardId);

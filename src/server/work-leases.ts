@@ -11,7 +11,7 @@ import { isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeliveryStream } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
-import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseStore } from '../leases/index.ts';
+import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseStore, type LeaseToken } from '../leases/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 
@@ -21,8 +21,8 @@ export interface ShardConsumer {
   readonly kind: 'delivery' | 'function';
   readonly name: string;
   readonly stream: string;
-  /** Starts working `shardId` from its checkpoint; resolves once started. */
-  assignShard(shardId: string): Promise<void>;
+  /** Starts working `shardId` from its checkpoint under `lease` (the lease as taken); resolves once started. */
+  assignShard(shardId: string, lease: LeaseToken): Promise<void>;
   /** Stops working `shardId`; resolves once nothing more of it can commit. */
   releaseShard(shardId: string): Promise<void>;
 }
@@ -49,7 +49,7 @@ export function functionConsumers(runtime: FunctionsRuntime): ShardConsumer[] {
     kind: 'function',
     name: mapping.name,
     stream: mapping.stream,
-    assignShard: (shardId) => runtime.assignShard(mapping.name, mapping.stream, shardId),
+    assignShard: (shardId, lease) => runtime.assignShard(mapping.name, mapping.stream, shardId, lease),
     releaseShard: (shardId) => runtime.releaseShard(mapping.name, mapping.stream, shardId),
   }));
 }
@@ -97,9 +97,9 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
     owner: options.owner,
     leaseMs: options.leaseMs,
     renewMs: options.leaseRenewMs,
-    onAcquired: async (key) => {
+    onAcquired: async (key, lease) => {
       const unit = work.get(key);
-      if (unit) await unit.consumer.assignShard(unit.shardId);
+      if (unit) await unit.consumer.assignShard(unit.shardId, lease);
     },
     onLost: async (key) => {
       const unit = work.get(key);
