@@ -116,8 +116,9 @@ export const ERROR_CODES = {
   /** A handler's worker died (out of memory, or exited); the batch is retried in a new worker. */
   FUNCTION_CRASHED: { kind: 'user', retriable: true },
   /**
-   * A deployed function on a node of a cluster: its workers commit to the node's own tables file, so its state
-   * and checkpoints would not be shared with the other nodes. Not supported yet (docs/functions.md).
+   * A deployed function changed through the API on a node of a cluster: definitions are each node's own, so on a
+   * cluster functions are deployed, changed and deleted through `functions.deploy` in every node's config file
+   * (docs/functions.md). A function once deployed through the API does not start on such a node.
    */
   FUNCTION_NOT_ON_CLUSTER: { kind: 'user', retriable: false },
   // Anything else

@@ -10,8 +10,17 @@ export interface HandlerThreadData {
   readonly name: string;
   /** The built handler module (an ES module file). */
   readonly codeFile: string;
-  /** The tables database the worker opens its own connection to. */
+  /** The tables database the worker opens its own connection to (on a cluster node, for the notification topics only). */
   readonly tablesPath: string;
+  /** On a cluster node: the tables in PostgreSQL where the worker commits, fenced by the shards' leases. */
+  readonly postgres?: PostgresWorkerTables;
+}
+
+/** Where a worker on a cluster node commits: the tables' schema in PostgreSQL, and the lease table's schema beside it. */
+export interface PostgresWorkerTables {
+  readonly connectionString: string;
+  readonly schema: string;
+  readonly leaseSchema: string;
 }
 
 /** One record, as sent to the worker (the methods are added there). */
