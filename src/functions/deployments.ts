@@ -420,30 +420,46 @@ export class FunctionDeployments {
   }
 
   get #definitionsFile(): string {
-    return path.join(this.#options.dir, 'definitions');
+    return definitionsFile(this.#options.dir);
   }
 
-  async #readDefinitions(): Promise<StoredDefinition[]> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.#definitionsFile);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new TollstreamError('IO_ERROR', `cannot read ${this.#definitionsFile}: ${(err as Error).message}`, { context: { file: this.#definitionsFile }, cause: err });
-    }
-    const read = decodeStateFile(DEFINITIONS_FORMAT, bytes);
-    if (!read.ok) {
-      throw new TollstreamError('STATE_CORRUPT', `the function definitions ${this.#definitionsFile} are damaged (${read.detail}); restore the file from a backup, or remove it to start without deployed functions`, {
-        context: { file: this.#definitionsFile },
-      });
-    }
-    return (JSON.parse(read.body.toString('utf8')) as { functions: StoredDefinition[] }).functions;
+  #readDefinitions(): Promise<StoredDefinition[]> {
+    return readDefinitions(this.#definitionsFile);
+  }
+
+  /**
+   * Whether `dir` (a `FunctionDeployments` directory) keeps a function the config file declared: on a cluster node
+   * the only kind that starts (see `cluster`), so a node without one, nor any declared, needs no shared tables.
+   */
+  static async keepsDeclared(dir: string): Promise<boolean> {
+    return (await readDefinitions(definitionsFile(dir))).some((d) => d.source === 'config');
   }
 
   async #writeDefinitions(): Promise<void> {
     const functions = [...this.#live.values()].map((l) => l.definition);
     await writeStateFile(this.#definitionsFile, DEFINITIONS_FORMAT, JSON.stringify({ functions }, null, 2) + '\n');
   }
+}
+
+function definitionsFile(dir: string): string {
+  return path.join(dir, 'definitions');
+}
+
+async function readDefinitions(file: string): Promise<StoredDefinition[]> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new TollstreamError('IO_ERROR', `cannot read ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
+  }
+  const read = decodeStateFile(DEFINITIONS_FORMAT, bytes);
+  if (!read.ok) {
+    throw new TollstreamError('STATE_CORRUPT', `the function definitions ${file} are damaged (${read.detail}); restore the file from a backup, or remove it to start without deployed functions`, {
+      context: { file },
+    });
+  }
+  return (JSON.parse(read.body.toString('utf8')) as { functions: StoredDefinition[] }).functions;
 }
 
 function sha256(data: string | Buffer): string {

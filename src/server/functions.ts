@@ -78,15 +78,19 @@ export async function startDeployedFunctions(
 ): Promise<DeployedFunctions> {
   const { state, config, authenticator } = deps;
   const logger = deps.logger.child({ component: 'functions' });
-  const shared = config.cluster ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined;
+  // On a cluster only functions of the config file start (FunctionDeployments' `cluster`): without one declared or kept
+  // from before, nothing runs on the shared tables, and the node needs no connection to them.
+  const dir = path.join(config.dataDir, 'functions');
+  const sharing = config.cluster !== undefined && (config.functions.deploy.length > 0 || (await FunctionDeployments.keepsDeclared(dir)));
+  const shared = config.cluster && sharing ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined;
   const deployments = new FunctionDeployments({
-    dir: path.join(config.dataDir, 'functions'),
+    dir,
     tablesPath: state.tablesPath,
     tables: state.tables,
     runtime: shared?.runtime ?? state.functions,
     logs: state.logs,
     onCommit: () => state.notify.wake(),
-    ...(config.cluster && shared ? { cluster: { node: config.cluster.nodeName, postgres: { connectionString: config.cluster.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, leaseSchema: LEASE_SCHEMA } } } : {}),
+    ...(config.cluster ? { cluster: { node: config.cluster.nodeName, postgres: { connectionString: config.cluster.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, leaseSchema: LEASE_SCHEMA } } } : {}),
     logger,
   });
   undo.unshift(() => deployments.close());
