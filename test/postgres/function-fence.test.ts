@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
 import { FunctionDeployments, FunctionLogs, FunctionsRuntime, type FunctionHandler } from '../../src/functions/index.ts';
+import { until } from '../../src/leases/conformance.ts';
 import { fenceCommits, openPostgresLeaseStore, type LeaseToken } from '../../src/leases/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
 import { openPostgresTables, openTables, type TableStore } from '../../src/tables/index.ts';
@@ -22,14 +23,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function setUp() {
   const tablesPlace = postgresSchema('fence_tables');
