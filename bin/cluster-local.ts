@@ -138,8 +138,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
           ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
           ...(options.leaseRenewMs !== undefined ? { leaseRenewMs: options.leaseRenewMs } : {}),
         },
-        // Function mappings, continuous queries and the alerts keep their state in the node's data directory
-        // (function mappings run under leases, but each node's own until then): only node-1 runs them (docs/cluster.md).
+        // The alerts' function mappings, continuous queries and the alerts keep their state in the node's data
+        // directory (the mappings run under leases, but each node's own): only node-1 runs them (docs/cluster.md).
+        // Deployed functions declared in every node's functions.deploy would be shared; none are declared here.
         ...(first ? {} : { queries: { enabled: false }, alerts: { enabled: false }, stationAlerts: { enabled: false }, functions: { enabled: false } }),
         metrics: { historyIntervalSeconds: 0 },
       };

@@ -86,6 +86,11 @@ export const ERROR_CODES = {
   // Leases (who owns which unit of work in a cluster)
   /** The lease table could not be read or written (PostgreSQL unreachable or too slow): leases not renewed are dropped. */
   LEASES_UNAVAILABLE: { kind: 'external', retriable: true },
+  /**
+   * A commit for a unit of work (a function mapping's shard) was refused in its transaction: this node no longer
+   * holds the unit's lease, another node took it. Nothing was written; the work stops here and goes on there.
+   */
+  LEASE_LOST: { kind: 'external', retriable: false },
   // Tables (SQLite files of the tables component)
   /** A tables database failed its integrity check at open: it is refused, naming the file. */
   TABLES_CORRUPT: { kind: 'internal', retriable: false },
@@ -111,8 +116,9 @@ export const ERROR_CODES = {
   /** A handler's worker died (out of memory, or exited); the batch is retried in a new worker. */
   FUNCTION_CRASHED: { kind: 'user', retriable: true },
   /**
-   * A deployed function on a node of a cluster: its workers commit to the node's own tables file, so its state
-   * and checkpoints would not be shared with the other nodes. Not supported yet (docs/functions.md).
+   * A deployed function changed through the API on a node of a cluster: definitions are each node's own, so on a
+   * cluster functions are deployed, changed and deleted through `functions.deploy` in every node's config file
+   * (docs/functions.md). A function once deployed through the API does not start on such a node.
    */
   FUNCTION_NOT_ON_CLUSTER: { kind: 'user', retriable: false },
   // Anything else

@@ -40,7 +40,9 @@ async function setup() {
   const open = async (clusterNode?: string) => {
     const logs = new FunctionLogs();
     runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
-    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs, ...(clusterNode === undefined ? {} : { clusterNode }) });
+    // A cluster node's workers would commit to PostgreSQL; these tests see only what the node refuses before that.
+    const cluster = clusterNode === undefined ? undefined : { node: clusterNode, postgres: { connectionString: 'postgres://127.0.0.1:1/none', schema: 'unused', leaseSchema: 'unused' } };
+    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs, ...(cluster ? { cluster } : {}) });
     await deployments.open();
     return deployments;
   };
@@ -128,14 +130,16 @@ describe('FunctionDeployments', () => {
     expect(() => deployments.describe('count')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
-  it('refuses deployed functions on a node of a cluster, and leaves the ones stored before stopped with the reason', async () => {
+  it('on a node of a cluster, refuses changes through the API and leaves a function deployed through it stopped with the reason', async () => {
     const env = await setup();
     const deployments = await env.open();
     await deployments.deploy({ name: 'count', stream: 'events', code: counting('1'), settings: { startingPosition: 'TRIM_HORIZON' } });
     const onCluster = await env.restart('node-a');
-    expect(onCluster.describe('count')).toMatchObject({ state: 'failed', startError: expect.stringMatching(/cluster.*node-a/) });
+    expect(onCluster.describe('count')).toMatchObject({ state: 'failed', startError: expect.stringMatching(/node-a.*functions\.deploy/) });
     await expect(onCluster.deploy({ name: 'other', stream: 'events', code: counting('1') })).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER', context: { node: 'node-a' } });
+    await expect(onCluster.update('count', { settings: { batchSize: 5 } })).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
     await expect(onCluster.resume('count')).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
+    await expect(onCluster.delete('count')).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
     expect(onCluster.list().map((f) => f.name)).toEqual(['count']);
   });
 

@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../core/durable-files.ts';
 import { decodeStateFile, writeStateFile, type StateFormat } from '../core/state-file.ts';
 import type { Tables } from '../tables/index.ts';
 import { HandlerPool } from './handler-pool.ts';
+import type { PostgresWorkerTables } from './protocol.ts';
 import { consumerName } from './shard-worker.ts';
 import type { FunctionsRuntime } from './runtime.ts';
 import { FunctionLogs, type FunctionLogLine } from './logs.ts';
@@ -87,10 +88,13 @@ export interface FunctionDeploymentsOptions {
   /** Called after a handler committed on its worker's connection: notifications may be waiting. */
   readonly onCommit?: () => void;
   /**
-   * Set on a node of a cluster (its name): deploying, updating and resuming are refused there, and stored
-   * definitions do not start, since a worker commits to this node's own tables file.
+   * Set on a node of a cluster. The handlers' workers commit to the tables in PostgreSQL that the nodes share
+   * (`postgres`, fenced by the shards' leases) instead of `tablesPath`, and a function's checkpoints there outlive
+   * its deletion on one node (the others may still run it). Definitions are each node's own, so only the config
+   * file's `functions.deploy` (the same on every node) may deploy, update or delete: the API's changes are refused
+   * (`FUNCTION_NOT_ON_CLUSTER`), and a function once deployed through the API does not start.
    */
-  readonly clusterNode?: string;
+  readonly cluster?: { readonly node: string; readonly postgres: PostgresWorkerTables };
   readonly logger?: Logger;
   readonly now?: () => number;
 }
@@ -136,7 +140,7 @@ export class FunctionDeployments {
 
   deploy(request: DeployRequest, source: FunctionSource = 'api'): Promise<FunctionInfo> {
     return this.#serial(async () => {
-      this.#refuseOnCluster(request.name);
+      this.#refuseOnCluster(request.name, source);
       assertFunctionName(request.name);
       if (typeof request.stream !== 'string' || request.stream === '') throw invalid('stream must name a stream', 'stream');
       const settings = checkFunctionSettings(request.name, request.stream, request.settings ?? {});
@@ -165,7 +169,7 @@ export class FunctionDeployments {
   update(name: string, request: UpdateRequest, source?: FunctionSource): Promise<FunctionInfo> {
     return this.#serial(async () => {
       const live = this.#get(name);
-      this.#refuseOnCluster(name);
+      this.#refuseOnCluster(name, source ?? 'api');
       const old = live.definition;
       const merged: Record<string, unknown> = { ...old.settings };
       for (const [k, v] of Object.entries(request.settings ?? {})) {
@@ -207,7 +211,7 @@ export class FunctionDeployments {
   resume(name: string): Promise<FunctionInfo> {
     return this.#serial(async () => {
       const live = this.#get(name);
-      this.#refuseOnCluster(name);
+      this.#refuseOnCluster(name, live.definition.source);
       live.definition = { ...live.definition, paused: false, updatedAt: this.#now() };
       if (!live.pool) await this.#start(live);
       await this.#writeDefinitions();
@@ -215,14 +219,18 @@ export class FunctionDeployments {
     });
   }
 
-  /** Stops the function and forgets it: its definition, its modules and its checkpoints. Its table items stay. */
-  delete(name: string): Promise<void> {
+  /**
+   * Stops the function and forgets it: its definition, its modules and its checkpoints (on a cluster node, which
+   * forgets only its own copy, the shared checkpoints stay). Its table items stay.
+   */
+  delete(name: string, source: FunctionSource = 'api'): Promise<void> {
     return this.#serial(async () => {
       const live = this.#get(name);
+      this.#refuseOnCluster(name, source);
       await this.#stop(live);
       this.#live.delete(name);
       await this.#writeDefinitions();
-      this.#options.tables.deleteCheckpoints(consumerName(name));
+      if (this.#options.cluster === undefined) this.#options.tables.deleteCheckpoints(consumerName(name));
       this.#options.runtime.forget(name);
       this.#options.logs.forget(name);
       await rm(path.join(this.#options.dir, name), { recursive: true, force: true });
@@ -274,7 +282,7 @@ export class FunctionDeployments {
       }
     }
     for (const live of [...this.#live.values()]) {
-      if (live.definition.source === 'config' && !names.has(live.definition.name)) await this.delete(live.definition.name);
+      if (live.definition.source === 'config' && !names.has(live.definition.name)) await this.delete(live.definition.name, 'config');
     }
   }
 
@@ -284,12 +292,13 @@ export class FunctionDeployments {
     return run;
   }
 
-  #refuseOnCluster(name: string): void {
-    const node = this.#options.clusterNode;
-    if (node === undefined) return;
+  /** On a cluster node, only the config file deploys, changes and deletes functions (see `cluster`). */
+  #refuseOnCluster(name: string, source: FunctionSource): void {
+    const node = this.#options.cluster?.node;
+    if (node === undefined || source === 'config') return;
     throw new TollstreamError(
       'FUNCTION_NOT_ON_CLUSTER',
-      `function '${name}': deployed functions do not run on a node of a cluster yet (this is node '${node}'): their workers commit to the node's own tables file, so their state would not be shared`,
+      `function '${name}': on a node of a cluster (this is node '${node}') functions are deployed, changed and deleted through functions.deploy in every node's config file, not through the API: the definitions are each node's own, and every node must run the same version`,
       { context: { function: name, node } },
     );
   }
@@ -335,6 +344,7 @@ export class FunctionDeployments {
       name,
       codeFile: this.#codeFile(name, definition.version),
       tablesPath: this.#options.tablesPath,
+      ...(this.#options.cluster ? { postgres: this.#options.cluster.postgres } : {}),
       timeoutMs,
       memoryMiB,
       onLog: (line) => this.#options.logs.add(name, { ...line, source: 'handler' }),
@@ -346,7 +356,7 @@ export class FunctionDeployments {
     const { definition } = live;
     const pool = this.#pool(definition);
     try {
-      this.#refuseOnCluster(definition.name);
+      this.#refuseOnCluster(definition.name, definition.source);
       await this.#verifyCode(definition);
       await pool.probe();
       await this.#options.runtime.start({ ...mappingSettings(definition.settings), name: definition.name, stream: definition.stream, handler: pool.handler });
@@ -410,30 +420,46 @@ export class FunctionDeployments {
   }
 
   get #definitionsFile(): string {
-    return path.join(this.#options.dir, 'definitions');
+    return definitionsFile(this.#options.dir);
   }
 
-  async #readDefinitions(): Promise<StoredDefinition[]> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(this.#definitionsFile);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new TollstreamError('IO_ERROR', `cannot read ${this.#definitionsFile}: ${(err as Error).message}`, { context: { file: this.#definitionsFile }, cause: err });
-    }
-    const read = decodeStateFile(DEFINITIONS_FORMAT, bytes);
-    if (!read.ok) {
-      throw new TollstreamError('STATE_CORRUPT', `the function definitions ${this.#definitionsFile} are damaged (${read.detail}); restore the file from a backup, or remove it to start without deployed functions`, {
-        context: { file: this.#definitionsFile },
-      });
-    }
-    return (JSON.parse(read.body.toString('utf8')) as { functions: StoredDefinition[] }).functions;
+  #readDefinitions(): Promise<StoredDefinition[]> {
+    return readDefinitions(this.#definitionsFile);
+  }
+
+  /**
+   * Whether `dir` (a `FunctionDeployments` directory) keeps a function the config file declared: on a cluster node
+   * the only kind that starts (see `cluster`), so a node without one, nor any declared, needs no shared tables.
+   */
+  static async keepsDeclared(dir: string): Promise<boolean> {
+    return (await readDefinitions(definitionsFile(dir))).some((d) => d.source === 'config');
   }
 
   async #writeDefinitions(): Promise<void> {
     const functions = [...this.#live.values()].map((l) => l.definition);
     await writeStateFile(this.#definitionsFile, DEFINITIONS_FORMAT, JSON.stringify({ functions }, null, 2) + '\n');
   }
+}
+
+function definitionsFile(dir: string): string {
+  return path.join(dir, 'definitions');
+}
+
+async function readDefinitions(file: string): Promise<StoredDefinition[]> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new TollstreamError('IO_ERROR', `cannot read ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
+  }
+  const read = decodeStateFile(DEFINITIONS_FORMAT, bytes);
+  if (!read.ok) {
+    throw new TollstreamError('STATE_CORRUPT', `the function definitions ${file} are damaged (${read.detail}); restore the file from a backup, or remove it to start without deployed functions`, {
+      context: { file },
+    });
+  }
+  return (JSON.parse(read.body.toString('utf8')) as { functions: StoredDefinition[] }).functions;
 }
 
 function sha256(data: string | Buffer): string {

@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { TollstreamError } from '../core/errors.ts';
 import { handlerThreadEntry } from './bundle.ts';
-import type { HandlerThreadData, InvokeMessage, ThreadMessage, WireError } from './protocol.ts';
+import type { HandlerThreadData, InvokeMessage, PostgresWorkerTables, ThreadMessage, WireError } from './protocol.ts';
 import { INVOCATION_CHECKPOINTS, type InvocationCheckpoints } from './invocation.ts';
 import type { FunctionContext, FunctionEvent, FunctionHandler, HandlerResult } from './types.ts';
 
@@ -26,6 +26,8 @@ export interface HandlerPoolOptions {
   readonly name: string;
   readonly codeFile: string;
   readonly tablesPath: string;
+  /** On a cluster node: the worker commits to these tables in PostgreSQL instead (see handler-thread.ts). */
+  readonly postgres?: PostgresWorkerTables;
   readonly timeoutMs: number;
   readonly memoryMiB: number;
   /** Receives what the handler logs. */
@@ -49,7 +51,7 @@ class HandlerWorker {
   dead: Error | undefined;
 
   constructor(options: HandlerPoolOptions, entry: URL) {
-    const data: HandlerThreadData = { name: options.name, codeFile: options.codeFile, tablesPath: options.tablesPath };
+    const data: HandlerThreadData = { name: options.name, codeFile: options.codeFile, tablesPath: options.tablesPath, ...(options.postgres ? { postgres: options.postgres } : {}) };
     this.worker = new Worker(entry, {
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: options.memoryMiB, maxYoungGenerationSizeMb: Math.max(1, Math.min(32, Math.floor(options.memoryMiB / 8))) },
@@ -185,6 +187,7 @@ export class HandlerPool {
       checkpoints.committed(done.committedThrough);
       this.#options.onCommit();
     }
+    if (done.leaseLost) throw new TollstreamError('LEASE_LOST', done.error?.message ?? `function '${this.#options.name}': a commit was refused for the shard's lease`, { context: { function: this.#options.name, ...checkpoints.target.lease } });
     if (done.error) throw handlerError(done.error);
     return done.result;
   }

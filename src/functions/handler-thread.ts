@@ -5,13 +5,18 @@
  * writes the outbox row) and the mapping's checkpoints in one SQLite transaction here, through the same
  * asynchronous door (`sqliteTableStore`) and `commitThrough` as in the server.
  * The server's notification dispatcher is woken when the invocation reports its commit.
+ *
+ * On a node of a cluster the worker commits to the tables in PostgreSQL that the nodes share instead, with its
+ * notifications in their outbox (relayed to the node's notifications), and each commit checks in its transaction
+ * that the node still holds the shard's lease (`fenceCommits`), as the server's own commits do.
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger, LogLevel } from '../core/logger.ts';
-import { openNotify } from '../notify/index.ts';
-import { openTables, sqliteTableStore, type StoreTx, type TableStore } from '../tables/index.ts';
+import { fenceCommits } from '../leases/index.ts';
+import { openNotify, openPostgresOutbox } from '../notify/index.ts';
+import { openPostgresTables, openTables, sqliteTableStore, type StoreTx, type TableStore } from '../tables/index.ts';
 import { toWireError, type HandlerThreadData, type InvokeMessage, type ThreadMessage } from './protocol.ts';
 import { commitThrough, toFunctionRecord } from './invocation.ts';
 import type { FunctionContext, FunctionHandler, HandlerResult } from './types.ts';
@@ -50,29 +55,35 @@ async function loadHandler(): Promise<FunctionHandler> {
   if (typeof handler !== 'function') {
     throw new TollstreamError('FUNCTION_CODE_INVALID', 'the handler module exports no function: export a function named `handler`, or a default function');
   }
-  createDeclaredTables(mod.tables);
+  await createDeclaredTables(mod.tables);
   return handler as FunctionHandler;
 }
 
 /** `export const tables = ['name', { name, sortKey: true }]`: the tables the handler writes, created when missing. */
-function createDeclaredTables(declared: unknown): void {
+async function createDeclaredTables(declared: unknown): Promise<void> {
   if (declared === undefined) return;
   if (!Array.isArray(declared)) throw new TollstreamError('FUNCTION_CODE_INVALID', "the handler module's `tables` export must be an array of names or { name, sortKey }");
   for (const t of declared) {
     const spec = typeof t === 'string' ? { name: t, sortKey: false } : (t as { name?: unknown; sortKey?: unknown });
     if (typeof spec?.name !== 'string') throw new TollstreamError('FUNCTION_CODE_INVALID', "each entry of the handler module's `tables` export must be a name or { name, sortKey }");
-    tables.createTable(spec.name, { sortKey: spec.sortKey === true, ifNotExists: true });
+    await store.createTable(spec.name, { sortKey: spec.sortKey === true, ifNotExists: true });
   }
 }
 
 let handler!: FunctionHandler;
-let tables!: ReturnType<typeof openTables>;
 let store!: TableStore;
 try {
-  tables = openTables({ path: data.tablesPath });
+  const tables = openTables({ path: data.tablesPath });
   // Adds tx.publish to this connection's transactions; the dispatcher runs in the server, never here.
-  openNotify({ tables });
-  store = sqliteTableStore(tables);
+  const notify = openNotify({ tables });
+  if (data.postgres) {
+    // Few connections: the worker runs one invocation at a time. tx.publish writes the shared outbox; the server relays it.
+    store = await openPostgresTables({ connectionString: data.postgres.connectionString, schema: data.postgres.schema, maxConnections: 2 });
+    fenceCommits(store, data.postgres.leaseSchema);
+    await openPostgresOutbox({ store, notify });
+  } else {
+    store = sqliteTableStore(tables);
+  }
   handler = await loadHandler();
   post({ type: 'ready' });
 } catch (err) {
@@ -150,7 +161,9 @@ async function invoke(m: InvokeMessage): Promise<void> {
     await commit;
     post({ type: 'done', id: m.id, ...through(), ...(result === undefined || result === null ? {} : { result: JSON.parse(JSON.stringify(result)) as HandlerResult }) });
   } catch (err) {
-    await commit?.catch(() => undefined);
-    post({ type: 'done', id: m.id, ...through(), error: toWireError(err) });
+    const commitError: unknown = await commit?.then(() => undefined, (e: unknown) => e);
+    // The commit was refused for the shard's lease: said as such, whatever the handler made of it.
+    if (isTollstreamError(commitError, 'LEASE_LOST')) post({ type: 'done', id: m.id, error: toWireError(commitError), leaseLost: true });
+    else post({ type: 'done', id: m.id, ...through(), error: toWireError(err) });
   }
 }

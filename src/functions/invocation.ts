@@ -3,6 +3,8 @@
  * handlers see them, the virtual lane of a partition key, and the checkpoints a commit through a sequence
  * number writes. Nothing here reads the log, so a worker thread loads only this and the tables.
  */
+import { TollstreamError } from '../core/errors.ts';
+import type { LeaseToken } from '../leases/index.ts';
 import type { StoredRecord } from '../log/index.ts';
 import type { StoreTx, TableStore, TransactionOptions } from '../tables/index.ts';
 import type { FunctionRecord } from './types.ts';
@@ -77,6 +79,20 @@ export interface CheckpointTarget {
   readonly shardId: string;
   /** A commit through exactly this sequence number also moves the shard checkpoint (see processBatch). */
   readonly shardAt?: string;
+  /** The shard's lease as this node took it, on a runtime whose commits are fenced: each commit checks it still holds. */
+  readonly lease?: LeaseToken;
+}
+
+/**
+ * Refuses the transaction (`LEASE_LOST`) unless `lease` is still held, when there is one to check: every commit of
+ * a fenced runtime for a shard (state and checkpoints, or checkpoints alone) runs this inside its transaction.
+ */
+export async function checkLease(tx: StoreTx, lease: LeaseToken | undefined): Promise<void> {
+  if (lease === undefined) return;
+  if (typeof tx.holdsLease !== 'function') {
+    throw new TollstreamError('INTERNAL', 'a fenced function commit ran on a store without lease checks (fenceCommits was not called on it)', { context: { key: lease.key } });
+  }
+  await tx.holdsLease(lease);
 }
 
 /** The checkpoints a commit of `records` through `through` writes in its transaction. */
@@ -107,8 +123,8 @@ export interface InvocationCheckpoints {
 export const INVOCATION_CHECKPOINTS = Symbol('invocationCheckpoints');
 
 /**
- * `transact`: runs `fn` in one transaction with the checkpoints of a commit of `records` through `through`.
- * On PostgreSQL a serialization conflict runs the whole function again, checkpoints included.
+ * `transact`: runs `fn` in one transaction with the checkpoints of a commit of `records` through `through`,
+ * refused as a whole when the target carries a lease that has moved. On PostgreSQL a serialization conflict runs the whole function again, checkpoints included.
  */
 export function commitThrough<T>(
   store: Pick<TableStore, 'transaction'>,
@@ -120,6 +136,7 @@ export function commitThrough<T>(
   return store.transaction(async (tx) => {
     const out = await fn(tx);
     for (const w of checkpointWrites(target, records, through)) await tx.setCheckpoint(w.consumer, w.stream, w.shardId, w.sequenceNumber);
+    await checkLease(tx, target.lease);
     return out;
   }, RELAXED);
 }

@@ -10,8 +10,17 @@ export interface HandlerThreadData {
   readonly name: string;
   /** The built handler module (an ES module file). */
   readonly codeFile: string;
-  /** The tables database the worker opens its own connection to. */
+  /** The tables database the worker opens its own connection to (on a cluster node, for the notification topics only). */
   readonly tablesPath: string;
+  /** On a cluster node: the tables in PostgreSQL where the worker commits, fenced by the shards' leases. */
+  readonly postgres?: PostgresWorkerTables;
+}
+
+/** Where a worker on a cluster node commits: the tables' schema in PostgreSQL, and the lease table's schema beside it. */
+export interface PostgresWorkerTables {
+  readonly connectionString: string;
+  readonly schema: string;
+  readonly leaseSchema: string;
 }
 
 /** One record, as sent to the worker (the methods are added there). */
@@ -45,8 +54,11 @@ export type ThreadMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'load-failed'; readonly error: WireError }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> }
-  /** `committedThrough`: the handler's transact committed through it (before it returned or threw). */
-  | { readonly type: 'done'; readonly id: number; readonly committedThrough?: string; readonly result?: HandlerResult; readonly error?: WireError };
+  /**
+   * `committedThrough`: the handler's transact committed through it (before it returned or threw). `leaseLost`: its
+   * transact was refused because the shard's lease moved to another node (`error` is that refusal).
+   */
+  | { readonly type: 'done'; readonly id: number; readonly committedThrough?: string; readonly result?: HandlerResult; readonly error?: WireError; readonly leaseLost?: true };
 
 export function toWireError(err: unknown): WireError {
   if (err instanceof Error) {

@@ -4,8 +4,9 @@
  * only the shards given to it, the shards whose lease its node holds (docs/cluster.md).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
+import type { LeaseToken } from '../leases/index.ts';
 import type { ShardDescription, StreamLog } from '../log/index.ts';
 import type { TableStore } from '../tables/index.ts';
 import { resolveMapping, type ResolvedMapping } from './mapping.ts';
@@ -27,6 +28,13 @@ export interface FunctionsRuntimeOptions {
   readonly shards?: 'all' | 'assigned';
   /** With `shards: 'assigned'`: how often a shard waiting for its parents to finish checks again, in ms. @default 1000 */
   readonly parentPollMs?: number;
+  /**
+   * With `shards: 'assigned'`: every commit for a shard (the handler's state with its checkpoints, or checkpoints
+   * alone) checks in its transaction that the lease the shard was assigned under (`assignShard`'s `lease`) is still
+   * this node's, and is refused (`LEASE_LOST`) once another node took it; the shard's worker then stops. The store
+   * must offer the check (`fenceCommits` on tables in PostgreSQL). @default false
+   */
+  readonly fenceCommits?: boolean;
 }
 
 /** A mapping running on this runtime: the consumer of `stream` whose shards `assignShard` gives out. */
@@ -56,7 +64,7 @@ export class FunctionsRuntime {
    * With `shards: 'assigned'`: the shards assigned to each mapping on each stream (key `assignmentKey`), kept while a
    * mapping restarts (a function update); an update to another stream starts none of the old stream's.
    */
-  private readonly assigned = new Map<string, Set<string>>();
+  private readonly assigned = new Map<string, Map<string, LeaseToken | undefined>>();
   private readonly startListeners = new Set<(mapping: RunningMapping) => void>();
 
   constructor(private readonly options: FunctionsRuntimeOptions) {
@@ -96,7 +104,7 @@ export class FunctionsRuntime {
       await this.discover(run);
       return;
     }
-    for (const shardId of this.assigned.get(assignmentKey(resolved.name, resolved.stream)) ?? []) this.startAssigned(run, shardId);
+    for (const shardId of this.assigned.get(assignmentKey(resolved.name, resolved.stream))?.keys() ?? []) this.startAssigned(run, shardId);
     for (const listener of this.startListeners) listener({ name: resolved.name, stream: resolved.stream });
   }
 
@@ -116,15 +124,19 @@ export class FunctionsRuntime {
   /**
    * With `shards: 'assigned'`: mapping `name` follows `shardId` of `stream` from its stored checkpoint, once the
    * stored checkpoints show the shard's parents finished; now if the mapping runs on `stream`, else when it does.
+   * `lease` is the shard's lease as this node took it; with `fenceCommits`, every commit for the shard checks it.
    */
-  async assignShard(name: string, stream: string, shardId: string): Promise<void> {
+  async assignShard(name: string, stream: string, shardId: string, lease?: LeaseToken): Promise<void> {
     if (this.options.shards !== 'assigned') {
       throw new TollstreamError('INVALID_ARGUMENT', 'this functions runtime runs every shard; only shards: \'assigned\' takes assignments', { context: { mapping: name, stream, shardId } });
     }
+    if (this.options.fenceCommits && lease === undefined) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'this functions runtime fences its commits: a shard is assigned with its lease', { context: { mapping: name, stream, shardId } });
+    }
     const key = assignmentKey(name, stream);
     let shards = this.assigned.get(key);
-    if (!shards) this.assigned.set(key, (shards = new Set()));
-    shards.add(shardId);
+    if (!shards) this.assigned.set(key, (shards = new Map()));
+    shards.set(shardId, lease);
     const run = this.running.get(name);
     if (run?.mapping.stream === stream) this.startAssigned(run, shardId);
   }
@@ -227,6 +239,8 @@ export class FunctionsRuntime {
     if (run.shards.has(shardId) || run.controller.signal.aborted) return;
     const control = new AbortController();
     const signal = AbortSignal.any([run.controller.signal, control.signal]);
+    const lease = this.options.fenceCommits ? this.assigned.get(assignmentKey(run.mapping.name, run.mapping.stream))?.get(shardId) : undefined;
+    let moved = false;
     const worker = (async () => {
       while (!signal.aborted) {
         const description = await this.options.log.describeStream(run.mapping.stream);
@@ -235,12 +249,29 @@ export class FunctionsRuntime {
           this.logger.warn('an assigned shard is not in the stream (any more); nothing to follow', { mapping: run.mapping.name, shardId });
           return false;
         }
-        if (await this.parentsFinished(run.mapping, shard, description.shards)) return this.runWorker(run, shard, signal);
-        await sleep(this.options.parentPollMs ?? 1000, undefined, { signal }).catch(() => undefined);
+        if (!(await this.parentsFinished(run.mapping, shard, description.shards))) {
+          await sleep(this.options.parentPollMs ?? 1000, undefined, { signal }).catch(() => undefined);
+          continue;
+        }
+        try {
+          return await this.runWorker(run, shard, signal, lease);
+        } catch (err) {
+          if (!isTollstreamError(err, 'LEASE_LOST')) throw err;
+          // Said once: the lease coordinator finds the lease gone at its next renewal and releases the shard.
+          this.logger.warn('a commit was refused because another node holds the shard\'s lease now; this node stops working the shard', { mapping: run.mapping.name, shardId, lease: err.context.key, epoch: err.context.epoch });
+          moved = true;
+          return false;
+        }
       }
       return false;
     })();
     worker.catch((err: unknown) => this.fail(run, err));
+    // A worker stopped by a refused commit makes room for the next assignment of the shard (under a new lease).
+    void worker.then(() => {
+      if (!moved || run.shards.get(shardId) !== worker) return;
+      run.shards.delete(shardId);
+      run.shardAborts.delete(shardId);
+    }, () => undefined);
     run.shards.set(shardId, worker);
     run.shardAborts.set(shardId, control);
   }
@@ -257,8 +288,17 @@ export class FunctionsRuntime {
     return true;
   }
 
-  private runWorker(run: Running, shard: ShardDescription, signal: AbortSignal): Promise<boolean> {
-    const deps = { log: this.options.log, store: this.options.store, logger: this.logger.child({ mapping: run.mapping.name, shardId: shard.shardId }), mapping: run.mapping, stats: run.stats, signal, now: this.now };
+  private runWorker(run: Running, shard: ShardDescription, signal: AbortSignal, lease?: LeaseToken): Promise<boolean> {
+    const deps = {
+      log: this.options.log,
+      store: this.options.store,
+      logger: this.logger.child({ mapping: run.mapping.name, shardId: shard.shardId }),
+      mapping: run.mapping,
+      stats: run.stats,
+      signal,
+      now: this.now,
+      ...(lease === undefined ? {} : { lease }),
+    };
     return runShard(deps, shard.shardId, shard.endingSequenceNumber);
   }
 

@@ -8,12 +8,13 @@
  * transaction as the handler's effects. A shard-level checkpoint records the point before which every lane is
  * done; reading resumes there, and records at or before their lane's checkpoint are skipped.
  */
-import { TollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { LeaseToken } from '../leases/index.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { StoreTx, TableStore } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
-import { commitThrough, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, RELAXED, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
+import { checkLease, commitThrough, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, RELAXED, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
 
 
@@ -26,6 +27,24 @@ export interface ShardWorkerDeps {
   readonly stats: MappingStats;
   readonly signal: AbortSignal;
   readonly now: () => number;
+  /**
+   * The shard's lease as this node took it, on a runtime whose commits are fenced: every commit for the shard checks
+   * it in its transaction, and a refused one (`LEASE_LOST`) ends the worker (it throws out of `runShard`).
+   */
+  readonly lease?: LeaseToken;
+}
+
+/** Commits checkpoints alone (no handler effects), fenced like a handler's commit. */
+function commitCheckpoints<T>(deps: ShardWorkerDeps, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  return deps.store.transaction(async (tx) => {
+    const out = await fn(tx);
+    await checkLease(tx, deps.lease);
+    return out;
+  }, RELAXED);
+}
+
+function leaseLost(err: unknown): boolean {
+  return isTollstreamError(err, 'LEASE_LOST');
 }
 
 export function consumerName(mapping: string): string {
@@ -80,11 +99,11 @@ export async function runShard(deps: ShardWorkerDeps, shardId: string, endingSeq
         const shardCheckpointed = await processBatch(deps, shardId, batch, laneCheckpoints);
         if (signal.aborted) break;
         const last = batch[batch.length - 1]!;
-        if (!shardCheckpointed) await store.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber), RELAXED);
+        if (!shardCheckpointed) await commitCheckpoints(deps, (tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, last.sequenceNumber));
         deps.stats.iteratorAgeMs = Math.max(0, deps.now() - last.arrivalTime);
       } else if (ended) {
         if (endingSequenceNumber !== undefined) {
-          await store.transaction((tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, endingSequenceNumber), RELAXED);
+          await commitCheckpoints(deps, (tx) => tx.setCheckpoint(consumer, mapping.stream, shardId, endingSequenceNumber));
         }
         return true;
       }
@@ -140,7 +159,10 @@ async function processBatch(deps: ShardWorkerDeps, shardId: string, batch: reado
   const last = batch[batch.length - 1]!.sequenceNumber;
   const lastItem = busy.length === 1 ? busy[0]![busy[0]!.length - 1]! : undefined;
   const shard = { at: lastItem !== undefined && !('malformed' in lastItem) && lastItem.sequenceNumber === last ? last : undefined, committed: false };
-  await Promise.all(busy.map((w) => deliverLane(deps, shardId, w, laneCheckpoints, shard)));
+  // Every lane ends before a failure is thrown on: a lane refused its commit (LEASE_LOST) must not leave others running.
+  const lanes = await Promise.allSettled(busy.map((w) => deliverLane(deps, shardId, w, laneCheckpoints, shard)));
+  const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (failed) throw failed.reason;
   return shard.committed;
 }
 
@@ -209,7 +231,7 @@ async function deliver(
     let commit: Promise<unknown> | undefined;
     const consumer = consumerName(mapping.name);
     const checkpoints: InvocationCheckpoints = {
-      target: { consumer, stream: mapping.stream, shardId, ...(shard?.at === undefined ? {} : { shardAt: shard.at }) },
+      target: { consumer, stream: mapping.stream, shardId, ...(shard?.at === undefined ? {} : { shardAt: shard.at }), ...(deps.lease === undefined ? {} : { lease: deps.lease }) },
       committed(through) {
         for (const { lane, sequenceNumber } of laneCheckpointWrites(records, through)) laneCheckpoints[lane] = sequenceNumber;
         if (shard?.at !== undefined && through === shard.at) shard.committed = true;
@@ -260,12 +282,14 @@ async function deliver(
       stats.lastFailure = { at: deps.now(), message: err instanceof Error ? err.message : String(err), ...(err instanceof TollstreamError ? { code: err.code } : {}) };
     }
     // A handler may throw with its transact still under way: what it commits counts, so wait for it.
-    if (commit !== undefined) await commit.catch(() => undefined);
+    const commitError: unknown = commit === undefined ? undefined : await commit.then(() => undefined, (err: unknown) => err);
+    // The lease moved to another node: nothing was committed, and retrying here would only be refused again.
+    if (leaseLost(error) || leaseLost(commitError)) throw leaseLost(commitError) ? commitError : error;
     if (error === undefined && failedAt !== undefined) stats.lastFailure = { at: deps.now(), message: `batch item failure at ${failedAt}` };
     // Whatever the handler committed is done; whatever before the first failure succeeded is done too.
     const doneThrough = maxSeq(committedThrough, failedAt === undefined ? records[records.length - 1]!.sequenceNumber : previousSeq(records, failedAt));
     if (doneThrough !== undefined && doneThrough !== committedThrough) {
-      const apply = await store.transaction((tx) => checkpointLanes(deps, tx, shardId, records, doneThrough, laneCheckpoints), RELAXED);
+      const apply = await commitCheckpoints(deps, (tx) => checkpointLanes(deps, tx, shardId, records, doneThrough, laneCheckpoints));
       apply();
     }
     const remaining = doneThrough === undefined ? records : records.filter((r) => r.sequenceNumber > doneThrough);
@@ -370,7 +394,7 @@ async function giveUp(deps: ShardWorkerDeps, shardId: string, records: readonly 
     ]);
   }
   deps.logger.error('function gave up on records', { ...details, onFailure: mapping.onFailure?.stream ?? 'none (records skipped)' });
-  const apply = await deps.store.transaction((tx) => checkpointLanes(deps, tx, shardId, records, last.sequenceNumber, laneCheckpoints), RELAXED);
+  const apply = await commitCheckpoints(deps, (tx) => checkpointLanes(deps, tx, shardId, records, last.sequenceNumber, laneCheckpoints));
   apply();
   stats.recordsSentToOnFailure += records.length;
 }

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TollstreamError } from '../core/errors.ts';
 import { LeaseCoordinator, type LeaseLossReason } from './coordinator.ts';
-import type { LeaseStore } from './types.ts';
+import type { LeaseStore, LeaseToken } from './types.ts';
 
 /** One shared lease table; `open` may be called many times (one store per owner, as separate nodes would). */
 export interface LeaseStoreFixture {
@@ -94,6 +94,8 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
     let fixture: Promise<LeaseStoreFixture> | undefined;
     const stores: LeaseStore[] = [];
     const coordinators: LeaseCoordinator[] = [];
+    /** The lease each key's work was last started under, as the coordinator gave it. */
+    const tokens = new Map<string, LeaseToken>();
 
     const open = async (): Promise<LeaseStore> => {
       fixture ??= createFixture();
@@ -107,7 +109,10 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
         owner,
         leaseMs: TEST_LEASE_MS,
         renewMs: TEST_RENEW_MS,
-        onAcquired: (key) => work.start(owner, key),
+        onAcquired: (key, lease) => {
+          tokens.set(key, lease);
+          work.start(owner, key);
+        },
         onLost: (key, reason) => work.stop(owner, key, reason),
         ...(canWork ? { canWork } : {}),
       });
@@ -116,6 +121,7 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
     };
 
     afterEach(async () => {
+      tokens.clear();
       for (const c of coordinators.splice(0)) await c.stop();
       for (const s of stores.splice(0)) await s.close();
       await (await fixture)?.cleanup();
@@ -197,6 +203,9 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
       });
       expect(work.events.filter((e) => e.kind === 'stop').every((e) => e.reason === 'handed-over')).toBe(true);
       expect(work.overlaps).toEqual([]);
+      // Each lease's work was started under the lease as the store holds it now: its owner, at its epoch.
+      const table = await (await open()).read();
+      for (const lease of table.leases) expect(tokens.get(lease.key)).toEqual({ key: lease.key, owner: lease.owner, epoch: lease.epoch });
     });
 
     it('takes, asks for and is handed only leases whose work the owner has', async () => {

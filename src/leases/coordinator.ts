@@ -7,7 +7,7 @@
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { fairShare, leaseToRequest, shouldHandOver, shuffled, takeable } from './balance.ts';
-import type { Lease, LeaseStore, LeaseTable } from './types.ts';
+import type { Lease, LeaseStore, LeaseTable, LeaseToken } from './types.ts';
 
 /** Why the work of a lease must stop. */
 export type LeaseLossReason =
@@ -28,8 +28,11 @@ export interface LeaseCoordinatorOptions {
   readonly leaseMs: number;
   /** Time between rounds (heartbeat, renew, balance), in ms; at most a third of `leaseMs`. */
   readonly renewMs: number;
-  /** Start the work of `key` (resuming from its checkpoint). A throw releases the lease. */
-  onAcquired(key: string): void | Promise<void>;
+  /**
+   * Start the work of `key` (resuming from its checkpoint). A throw releases the lease. `lease` is the lease as
+   * taken: commits of the work may check in their transaction that it has not moved since (`fenceCommits`).
+   */
+  onAcquired(key: string, lease: LeaseToken): void | Promise<void>;
   /** Stop the work of `key`; resolve once it has stopped. Must not take longer than `renewMs`. */
   onLost(key: string, reason: LeaseLossReason): void | Promise<void>;
   /**
@@ -227,7 +230,7 @@ export class LeaseCoordinator {
     this.held.set(lease.key, held);
     this.schedule(lease.key, held, sentAt);
     try {
-      await this.options.onAcquired(lease.key);
+      await this.options.onAcquired(lease.key, { key: lease.key, owner: this.owner, epoch: lease.epoch });
     } catch (err) {
       this.logger.error('starting the work of a lease failed; releasing it', { key: lease.key, err });
       if (this.held.get(lease.key) === held) {

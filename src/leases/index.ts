@@ -5,5 +5,5 @@
 export type * from './types.ts';
 export { LeaseCoordinator, type LeaseCoordinatorOptions, type LeaseCoordinatorStatus, type LeaseLossReason } from './coordinator.ts';
 export { memoryLeaseStore } from './memory-store.ts';
-export { openPostgresLeaseStore, type PostgresLeaseStoreOptions } from './postgres-store.ts';
+export { fenceCommits, openPostgresLeaseStore, type PostgresLeaseStoreOptions } from './postgres-store.ts';
 export { fairShare } from './balance.ts';

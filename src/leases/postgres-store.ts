@@ -6,7 +6,9 @@
 import pg from 'pg';
 import { TollstreamError } from '../core/errors.ts';
 import { redactUrl } from '../core/connection-url.ts';
-import type { Lease, LeaseStore, LeaseTable } from './types.ts';
+import type { TableStore } from '../tables/index.ts';
+import { postgresTablesInternals, type PostgresTxHandle } from '../tables/internal.ts';
+import type { Lease, LeaseStore, LeaseTable, LeaseToken } from './types.ts';
 
 export interface PostgresLeaseStoreOptions {
   /** `postgres://user:password@host:5432/database` */
@@ -131,4 +133,37 @@ function createStore(schema: string, run: <R extends pg.QueryResultRow>(sql: str
 
 function toLease(row: LeaseRow): Lease {
   return { key: row.key, owner: row.owner, epoch: Number(row.epoch), expiresInMs: Number(row.expires_in_ms), wantedBy: row.wanted_by };
+}
+
+/**
+ * Fences the commits of work done under leases on tables in PostgreSQL (`openPostgresTables`, in the database of
+ * the lease table): adds `tx.holdsLease(lease)` to the store's transactions, which refuses (`LEASE_LOST`) unless
+ * the lease row still names `lease.owner` at `lease.epoch`. It reads the row FOR SHARE, so no node can take the
+ * lease until the transaction has ended: a commit that passes it is made by the holder, and the next holder
+ * starts from what it committed. A take committed after the transaction began makes it meet a serialization
+ * conflict, and the run again sees the new owner.
+ */
+export function fenceCommits(store: TableStore, leaseSchema = 'tollstream_leases'): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(leaseSchema) || leaseSchema.startsWith('pg_')) {
+    throw new TollstreamError('CONFIG_INVALID', `the lease schema '${leaseSchema}' must be lower-case letters, digits and _ (starting with a letter or _, not pg_)`, { context: { schema: leaseSchema } });
+  }
+  const holdsLease = async (tx: PostgresTxHandle, lease: LeaseToken): Promise<void> => {
+    const held = await tx.query(`SELECT 1 FROM "${leaseSchema}".leases WHERE key = $1 AND owner = $2 AND epoch = $3 FOR SHARE`, [lease.key, lease.owner, lease.epoch]);
+    if (held.rowCount === 0) {
+      throw new TollstreamError('LEASE_LOST', `the lease '${lease.key}' is no longer '${lease.owner}''s at epoch ${lease.epoch}: another node holds it, so this commit is refused`, {
+        context: { key: lease.key, owner: lease.owner, epoch: lease.epoch },
+      });
+    }
+  };
+  postgresTablesInternals(store).decorate('holdsLease', holdsLease as (tx: PostgresTxHandle, ...args: never[]) => Promise<unknown>);
+}
+
+declare module '../tables/types.ts' {
+  interface StoreTx {
+    /**
+     * Refuses (`LEASE_LOST`, which rolls the transaction back) unless `lease` is still its owner's at its epoch.
+     * Only on tables in PostgreSQL after `fenceCommits`.
+     */
+    holdsLease?(lease: LeaseToken): Promise<void>;
+  }
 }

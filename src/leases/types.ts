@@ -21,6 +21,16 @@ export interface Lease {
   readonly wantedBy: string | null;
 }
 
+/**
+ * A lease as its holder took it: `owner` holds `key` while the lease is still at `epoch`. Work done under the lease
+ * carries it, so that a commit can be refused once the lease moved (`fenceCommits`).
+ */
+export interface LeaseToken {
+  readonly key: string;
+  readonly owner: string;
+  readonly epoch: number;
+}
+
 export interface LeaseTable {
   readonly leases: readonly Lease[];
   /** Owners whose heartbeat has not expired, sorted. */

@@ -2,6 +2,10 @@
  * What stream functions share inside the server: tables and notifications in `<dataDir>/tables.db`, one
  * functions runtime (the functions of the apps on these shared stores and the deployed ones, so `/metrics`
  * counts them all), and the deployed functions with their HTTP routes (`/v1/functions`, `/v1/tables`). Steps to undo go on `undo`.
+ *
+ * On a node of a cluster the deployed functions' tables, checkpoints and outbox are in PostgreSQL
+ * (`cluster.postgresUrl`, schema `tollstream_functions`), shared by the nodes, on a runtime of their own whose
+ * commits are fenced by the shards' leases (docs/cluster.md); the apps' functions stay on `tables.db`.
  */
 import path from 'node:path';
 import type { TollstreamConfig } from '../config/index.ts';
@@ -9,9 +13,16 @@ import type { Logger } from '../core/logger.ts';
 import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } from '../functions/index.ts';
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
-import { openNotify, type MirrorOptions, type Notify, type NotifyOptions } from '../notify/index.ts';
-import { openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
+import { isTollstreamError } from '../core/errors.ts';
+import { fenceCommits } from '../leases/index.ts';
+import { openNotify, openPostgresOutbox, type MirrorOptions, type Notify, type NotifyOptions } from '../notify/index.ts';
+import { openPostgresTables, openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
+
+/** The schema, in `cluster.postgresUrl`, of the tables that deployed functions share on a cluster. */
+export const SHARED_FUNCTIONS_SCHEMA = 'tollstream_functions';
+/** The schema of the lease table (work-leases.ts), which fences the shared functions' commits. */
+const LEASE_SCHEMA = 'tollstream_leases';
 
 export interface FunctionsState {
   readonly tables: Tables;
@@ -53,21 +64,36 @@ export function openFunctionsState(
   return { tables, store, notify, functions, logs, tablesPath };
 }
 
+export interface DeployedFunctions {
+  readonly routes: RouteModule[];
+  /**
+   * On a cluster node: the runtime of the deployed functions, on the tables in PostgreSQL the nodes share, its
+   * commits fenced by the shards' leases; its mappings take their leases from the shared lease table. Undefined
+   * elsewhere, where they run on `state.functions`.
+   */
+  readonly sharedRuntime: FunctionsRuntime | undefined;
+}
+
 /** Starts the deployed functions (stored ones, then the config file's) and returns their routes for the gateway. */
 export async function startDeployedFunctions(
-  deps: { state: FunctionsState; config: TollstreamConfig; authenticator: Authenticator; logger: Logger },
+  deps: { state: FunctionsState; config: TollstreamConfig; authenticator: Authenticator; log: StreamLog; consumers: ConsumerMetrics; logger: Logger },
   undo: Array<() => Promise<void> | void>,
-): Promise<RouteModule[]> {
+): Promise<DeployedFunctions> {
   const { state, config, authenticator } = deps;
   const logger = deps.logger.child({ component: 'functions' });
+  // On a cluster only functions of the config file start (FunctionDeployments' `cluster`): without one declared or kept
+  // from before, nothing runs on the shared tables, and the node needs no connection to them.
+  const dir = path.join(config.dataDir, 'functions');
+  const sharing = config.cluster !== undefined && (config.functions.deploy.length > 0 || (await FunctionDeployments.keepsDeclared(dir)));
+  const shared = config.cluster && sharing ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined;
   const deployments = new FunctionDeployments({
-    dir: path.join(config.dataDir, 'functions'),
+    dir,
     tablesPath: state.tablesPath,
     tables: state.tables,
-    runtime: state.functions,
+    runtime: shared?.runtime ?? state.functions,
     logs: state.logs,
     onCommit: () => state.notify.wake(),
-    ...(config.cluster ? { clusterNode: config.cluster.nodeName } : {}),
+    ...(config.cluster ? { cluster: { node: config.cluster.nodeName, postgres: { connectionString: config.cluster.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, leaseSchema: LEASE_SCHEMA } } } : {}),
     logger,
   });
   undo.unshift(() => deployments.close());
@@ -78,5 +104,44 @@ export async function startDeployedFunctions(
   state.notify.start();
   const routeOptions = { operatorAuth: (header: string | undefined) => authenticator.verifyBearer(header), logger };
   logger.info('deployed functions running', { functions: deployments.list().map((f) => `${f.name} (${f.state})`) });
-  return [createFunctionsApi(deployments, routeOptions), createTablesApi(state.tables, routeOptions)];
+  return {
+    routes: [createFunctionsApi(deployments, routeOptions), createTablesApi(shared?.store ?? state.store, routeOptions)],
+    sharedRuntime: shared?.runtime,
+  };
+}
+
+/**
+ * The deployed functions' state on a cluster node: the tables in PostgreSQL (a node that cannot reach them says so
+ * in one line and keeps trying), their commits fenced by the lease table beside them, their outbox relayed into this
+ * node's notifications, and a runtime on them that works the shards whose lease this node holds.
+ */
+async function openSharedFunctions(
+  deps: { state: FunctionsState; postgresUrl: string; log: StreamLog; consumers: ConsumerMetrics; logger: Logger },
+  undo: Array<() => Promise<void> | void>,
+  retryMs = 2000,
+): Promise<{ store: TableStore; runtime: FunctionsRuntime }> {
+  const { state, logger } = deps;
+  let waiting = false;
+  let store: TableStore;
+  for (;;) {
+    try {
+      store = await openPostgresTables({ connectionString: deps.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, logger });
+      break;
+    } catch (err) {
+      if (!isTollstreamError(err, 'TABLES_UNAVAILABLE')) throw err;
+      if (!waiting) logger.warn(`cannot reach the functions' tables in PostgreSQL, retrying every ${retryMs} ms: ${err.message}`);
+      waiting = true;
+      await new Promise((r) => setTimeout(r, retryMs));
+    }
+  }
+  if (waiting) logger.info("reached the functions' tables in PostgreSQL");
+  undo.unshift(() => store.close());
+  fenceCommits(store, LEASE_SCHEMA);
+  const outbox = await openPostgresOutbox({ store, notify: state.notify, logger });
+  outbox.start();
+  undo.unshift(() => outbox.stop());
+  const runtime = new FunctionsRuntime({ log: deps.log, store, shards: 'assigned', fenceCommits: true, logger: state.logs.capture(logger) });
+  undo.unshift(() => runtime.stop());
+  deps.consumers.addFunctions(runtime);
+  return { store, runtime };
 }

@@ -11,6 +11,7 @@ import { lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamC
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
+import type { FunctionsRuntime } from '../functions/index.ts';
 import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog } from './cluster-log.ts';
@@ -166,10 +167,13 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       if (running) apps.push({ ...running, name: app.name });
     }
     let functionRoutes: RouteModule[] = [];
+    let sharedFunctions: FunctionsRuntime | undefined;
     if (config.functions.enabled) {
       try {
         functionsState ??= openFunctionsState({ log, config, logger, consumers }, undo);
-        functionRoutes = await startDeployedFunctions({ state: functionsState, config, authenticator, logger }, undo);
+        const deployed = await startDeployedFunctions({ state: functionsState, config, authenticator, log, consumers, logger }, undo);
+        functionRoutes = deployed.routes;
+        sharedFunctions = deployed.sharedRuntime;
       } catch (err) {
         // Without an app on the shared stores, deployed functions are the only users of tables.db: a disk that
         // cannot hold it (full, failing) must not keep the log and the warehouse from serving. Said loudly, once.
@@ -180,8 +184,9 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     // Deliveries into the warehouse and function mappings work the shards whose lease this node holds (work-leases.ts).
     const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
     const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
-    // Function mappings commit their checkpoints to this node's tables.db: their leases stay with this node.
-    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, functionsShared: false, log, metrics, logger }, undo);
+    // The apps' function mappings commit their checkpoints to this node's tables.db: their leases stay with this node.
+    // On a cluster, the deployed functions' are on PostgreSQL (sharedFunctions): their leases move between the nodes.
+    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, sharedFunctions, log, metrics, logger }, undo);
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
     const history = config.metrics.historyIntervalSeconds > 0
       ? await startMetricsHistory({

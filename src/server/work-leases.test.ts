@@ -82,9 +82,9 @@ async function startNode(
   const watched = (): ShardConsumer[] =>
     functionConsumers(runtime).map((c) => ({
       ...c,
-      assignShard: async (shardId) => {
+      assignShard: async (shardId, lease) => {
         work.start(node, leaseKey(c, shardId));
-        await c.assignShard(shardId);
+        await c.assignShard(shardId, lease);
       },
       releaseShard: async (shardId) => {
         await c.releaseShard(shardId);
@@ -210,7 +210,7 @@ describe('function mappings under work leases', () => {
     undo.unshift(async () => {
       for (const step of steps) await step();
     });
-    const leases = await startNodeLeases({ config: DEFAULT_CONFIG, deliveries: [delivery], functions: runtime, functionsShared: false, log, metrics: new Registry(), logger: silentLogger }, steps);
+    const leases = await startNodeLeases({ config: DEFAULT_CONFIG, deliveries: [delivery], functions: runtime, log, metrics: new Registry(), logger: silentLogger }, steps);
     expect(leases!.status().held).toEqual(['delivery:warehouse:events:shardId-000000000000', 'delivery:warehouse:events:shardId-000000000001']);
     expect(delivered.sort()).toEqual(['shardId-000000000000', 'shardId-000000000001']);
 

@@ -11,7 +11,7 @@ import { isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeliveryStream } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
-import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseStore } from '../leases/index.ts';
+import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseStore, type LeaseToken } from '../leases/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 
@@ -21,8 +21,8 @@ export interface ShardConsumer {
   readonly kind: 'delivery' | 'function';
   readonly name: string;
   readonly stream: string;
-  /** Starts working `shardId` from its checkpoint; resolves once started. */
-  assignShard(shardId: string): Promise<void>;
+  /** Starts working `shardId` from its checkpoint under `lease` (the lease as taken); resolves once started. */
+  assignShard(shardId: string, lease: LeaseToken): Promise<void>;
   /** Stops working `shardId`; resolves once nothing more of it can commit. */
   releaseShard(shardId: string): Promise<void>;
 }
@@ -49,7 +49,7 @@ export function functionConsumers(runtime: FunctionsRuntime): ShardConsumer[] {
     kind: 'function',
     name: mapping.name,
     stream: mapping.stream,
-    assignShard: (shardId) => runtime.assignShard(mapping.name, mapping.stream, shardId),
+    assignShard: (shardId, lease) => runtime.assignShard(mapping.name, mapping.stream, shardId, lease),
     releaseShard: (shardId) => runtime.releaseShard(mapping.name, mapping.stream, shardId),
   }));
 }
@@ -76,14 +76,14 @@ export interface WorkLeasesOptions {
 }
 
 /**
- * The node's lease table, with its owner name and timings: in PostgreSQL when the nodes of a cluster share the
- * warehouse (`warehouse.kind: postgres`); in memory otherwise, where this node's own DuckDB file receives every shard.
+ * The node's lease table, with its owner name and timings: in PostgreSQL on a node of a cluster whose consumers
+ * share their destination with the other nodes (the warehouse with `warehouse.kind: postgres`, the deployed
+ * functions' tables: `sharing`); in memory otherwise, where this node works every shard.
  */
-export async function openWorkLeaseStore(config: TollstreamConfig, logger: Logger): Promise<Pick<WorkLeasesOptions, 'store' | 'owner' | 'leaseMs' | 'leaseRenewMs'>> {
+export async function openWorkLeaseStore(config: TollstreamConfig, logger: Logger, sharing = config.warehouse.kind === 'postgres'): Promise<Pick<WorkLeasesOptions, 'store' | 'owner' | 'leaseMs' | 'leaseRenewMs'>> {
   const cluster = config.cluster;
   const { leaseMs, leaseRenewMs } = leaseTimings(cluster);
-  const shared = cluster !== undefined && config.warehouse.kind === 'postgres';
-  const store = shared ? await openClusterLeaseStore(cluster.postgresUrl, leaseRenewMs, logger) : memoryLeaseStore();
+  const store = cluster !== undefined && sharing ? await openClusterLeaseStore(cluster.postgresUrl, leaseRenewMs, logger) : memoryLeaseStore();
   return { store, owner: cluster?.nodeName ?? 'local', leaseMs, leaseRenewMs };
 }
 
@@ -97,9 +97,9 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
     owner: options.owner,
     leaseMs: options.leaseMs,
     renewMs: options.leaseRenewMs,
-    onAcquired: async (key) => {
+    onAcquired: async (key, lease) => {
       const unit = work.get(key);
-      if (unit) await unit.consumer.assignShard(unit.shardId);
+      if (unit) await unit.consumer.assignShard(unit.shardId, lease);
     },
     onLost: async (key) => {
       const unit = work.get(key);
@@ -148,31 +148,41 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
 }
 
 /**
- * The leases of a node's consumers, as the server starts them. Deliveries take their leases from the node's lease
- * table (`openWorkLeaseStore`). Function mappings join them in that table when the nodes sharing it share the
- * mappings' checkpoints too (`functionsShared`); otherwise (their checkpoints are in this node's `tables.db`) this
- * node keeps their leases in a table of its own, in memory, and holds every one: a mapping must not move to a node
- * that cannot see its checkpoints.
+ * The leases of a node's consumers, as the server starts them. On a node of a cluster, the consumers whose
+ * destination the nodes share take their leases from the lease table in PostgreSQL and move between nodes: the
+ * warehouse deliveries when the warehouse is in PostgreSQL, and the mappings of `sharedFunctions` (deployed
+ * functions, on tables in PostgreSQL). The others keep their leases in a table of this node's own, in memory, and
+ * it holds every one: the mappings of `functions` (their checkpoints are in this node's `tables.db`, and a mapping
+ * must not move to a node that cannot see its checkpoints), and deliveries into this node's own warehouse. Alone
+ * (no `cluster`), every consumer is in one table in memory.
  */
 export async function startNodeLeases(
   deps: {
     config: TollstreamConfig;
     deliveries: readonly ShardConsumer[];
+    /** Mappings committing to this node's own tables (the apps' functions). */
     functions?: FunctionsRuntime | undefined;
-    functionsShared: boolean;
+    /** Mappings committing to the tables the nodes of a cluster share, fenced by the shared leases (deployed functions). */
+    sharedFunctions?: FunctionsRuntime | undefined;
     log: StreamLog;
     metrics: Registry;
     logger: Logger;
   },
   undo: Array<() => Promise<void> | void>,
 ): Promise<WorkLeases | undefined> {
-  const { config, deliveries, functions, log, logger } = deps;
-  if (deliveries.length === 0 && !functions) return undefined;
-  const table = await openWorkLeaseStore(config, logger);
-  const together = functions && (deps.functionsShared || table.store.description === 'memory');
-  const mappings = () => (functions ? functionConsumers(functions) : []);
-  const parts: WorkLeases[] = [await startWorkLeases({ ...table, consumers: () => (together ? [...deliveries, ...mappings()] : deliveries), log, logger }, undo)];
-  if (functions && !together) parts.push(await startWorkLeases({ ...table, store: memoryLeaseStore(), consumers: mappings, log, logger }, undo));
+  const { config, deliveries, functions, sharedFunctions, log, logger } = deps;
+  if (deliveries.length === 0 && !functions && !sharedFunctions) return undefined;
+  const deliveriesShared = config.cluster !== undefined && config.warehouse.kind === 'postgres';
+  const table = await openWorkLeaseStore(config, logger, deliveriesShared || sharedFunctions !== undefined);
+  const mappings = (runtime: FunctionsRuntime | undefined) => (runtime ? functionConsumers(runtime) : []);
+  const parts: WorkLeases[] = [];
+  if (table.store.description === 'memory') {
+    parts.push(await startWorkLeases({ ...table, consumers: () => [...deliveries, ...mappings(functions), ...mappings(sharedFunctions)], log, logger }, undo));
+  } else {
+    parts.push(await startWorkLeases({ ...table, consumers: () => [...(deliveriesShared ? deliveries : []), ...mappings(sharedFunctions)], log, logger }, undo));
+    const own = () => [...(deliveriesShared ? [] : deliveries), ...mappings(functions)];
+    if (functions || (!deliveriesShared && deliveries.length > 0)) parts.push(await startWorkLeases({ ...table, store: memoryLeaseStore(), consumers: own, log, logger }, undo));
+  }
   const leases: WorkLeases = {
     status: () => {
       const [main, ...rest] = parts.map((p) => p.status());
@@ -188,7 +198,7 @@ export async function startNodeLeases(
     },
   };
   // A mapping started later (a function deployed) gets its leases at once, not at the next sync.
-  if (functions) undo.unshift(functions.onMappingStarted(() => void leases.sync()));
+  for (const runtime of [functions, sharedFunctions]) if (runtime) undo.unshift(runtime.onMappingStarted(() => void leases.sync()));
   registerLeaseMetrics(deps.metrics, leases.status);
   return leases;
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createAuthenticator, createTablesApi, send, type RouteModule } from '../../src/gateway/index.ts';
 import { createOpenApiRoute } from '../../src/server/openapi-route.ts';
-import { openTables, type Tables } from '../../src/tables/index.ts';
+import { openTables, sqliteTableStore, type Tables } from '../../src/tables/index.ts';
 import { startTestServer, TEST_CREDENTIALS, uniqueName, type TestServer } from '../support/test-server.ts';
 
 const KEY = 'k-' + crypto.randomBytes(8).toString('hex');
@@ -31,7 +31,7 @@ beforeAll(async () => {
     methods: () => ['POST'],
     handle: async (_req, res) => send(res, 201, {}, ''),
   };
-  server = await startTestServer({ authenticator, routes: [createTablesApi(tables, { operatorAuth, logger: silentLogger }), createOpenApiRoute(), things] });
+  server = await startTestServer({ authenticator, routes: [createTablesApi(sqliteTableStore(tables), { operatorAuth, logger: silentLogger }), createOpenApiRoute(), things] });
   stream = uniqueName();
   expect((await call('POST', '/v1/streams', JSON.stringify({ name: stream }))).status).toBe(201);
 });

@@ -66,7 +66,7 @@ describe('tables read API', () => {
     tables.put('plain', { pk: 'C2' }, { total: 7 });
     tables.put('plain', { pk: 'C3' }, { total: 9 });
     for (const sk of ['2026-11-30', '2026-12-01', '2026-12-02']) tables.put('trips', { pk: 'C1', sk }, { day: sk });
-    const call = await serve(createTablesApi(tables, routeOptions()));
+    const call = await serve(createTablesApi(sqliteTableStore(tables), routeOptions()));
 
     expect(await call('/v1/tables', { key: null })).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
     expect((await call('/v1/tables')).body.tables.map((t: { name: string; sortKey: boolean }) => [t.name, t.sortKey])).toEqual([['plain', false], ['trips', true]]);

@@ -8,20 +8,21 @@
  * Writes stay with functions and the components that own the tables.
  */
 import { TollstreamError } from '../../core/errors.ts';
-import type { Tables } from '../../tables/index.ts';
+import type { TableStore } from '../../tables/index.ts';
 import type { RouteModule } from '../http.ts';
 import { intParam, noRoute, operatorRoutes, sendJson, type OperatorRoutesOptions } from './route-module.ts';
 
 const PREFIX = '/v1/tables';
 
-export function createTablesApi(tables: Tables, options: OperatorRoutesOptions): RouteModule {
-  return operatorRoutes(PREFIX, options, (req, res, parts, query) => {
+/** The routes over the tables of `store` (SQLite through `sqliteTableStore`, or PostgreSQL on a cluster node). */
+export function createTablesApi(store: Pick<TableStore, 'listTables' | 'get' | 'query' | 'scan'>, options: OperatorRoutesOptions): RouteModule {
+  return operatorRoutes(PREFIX, options, async (req, res, parts, query) => {
     const [table, what, pk, ...extra] = parts;
-    if (table === undefined) return sendJson(res, 200, { tables: tables.listTables() });
+    if (table === undefined) return sendJson(res, 200, { tables: await store.listTables() });
     const cursor = query.get('cursor') ?? undefined;
     if (what === 'items' && pk !== undefined && extra.length === 0) {
       const sk = query.get('sk');
-      const item = tables.get(table, sk === null ? { pk } : { pk, sk });
+      const item = await store.get(table, sk === null ? { pk } : { pk, sk });
       if (!item) throw new TollstreamError('NOT_FOUND', `table '${table}' has no item ${JSON.stringify(sk === null ? { pk } : { pk, sk })}`, { context: { table, pk } });
       return sendJson(res, 200, item);
     }
@@ -31,7 +32,7 @@ export function createTablesApi(tables: Tables, options: OperatorRoutesOptions):
       const order = query.get('order') ?? 'asc';
       if (order !== 'asc' && order !== 'desc') throw new TollstreamError('INVALID_ARGUMENT', `order must be asc or desc, got '${order}'`, { context: { parameter: 'order' } });
       const prefix = query.get('prefix');
-      const page = tables.query(table, partition, {
+      const page = await store.query(table, partition, {
         limit: intParam(query, 'limit', 1, 1000, 100),
         order,
         ...(prefix === null ? {} : { sk: { beginsWith: prefix } }),
@@ -40,7 +41,7 @@ export function createTablesApi(tables: Tables, options: OperatorRoutesOptions):
       return sendJson(res, 200, page);
     }
     if (what === 'scan' && pk === undefined) {
-      return sendJson(res, 200, tables.scan(table, { limit: intParam(query, 'limit', 1, 1000, 100), ...(cursor === undefined ? {} : { cursor }) }));
+      return sendJson(res, 200, await store.scan(table, { limit: intParam(query, 'limit', 1, 1000, 100), ...(cursor === undefined ? {} : { cursor }) }));
     }
     throw noRoute(req, req.url ?? PREFIX, 'the tables routes are listed in docs/functions.md');
   }, tableMethods);
