@@ -14,7 +14,7 @@ import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.t
 import type { Warehouse } from '../../src/warehouse/index.ts';
 import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.ts';
+import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
 import { verifyDelivered } from './verify.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
