@@ -17,11 +17,13 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type Kin
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
+import { sleep } from '../../bench/lib/stats.ts';
 import { startLocalCluster, type LocalCluster } from '../../bin/cluster-local.ts';
 import { leaseTimings } from '../../src/config/index.ts';
 import { SpendOracle, TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
 import { openPostgresWarehouse } from '../../src/warehouse/index.ts';
 import { createCustomers, inboxOf, inboxVersusOracle, planAlertTraffic, putUntilAcknowledged, waitForTotals } from '../alerts/support.ts';
+import { eventually } from '../delivery/helpers.ts';
 import { postgresUrl } from '../postgres/server.ts';
 import { verifyDelivered } from './verify.ts';
 
@@ -40,16 +42,6 @@ const TRAFFIC_CAP = 150_000;
 const VICTIM = 2; // node-3: not node-1, which runs the functions, queries and alerts
 const NATS_VICTIM = 1;
 const WAREHOUSE_LEASE = `delivery:warehouse:${STREAM}:`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** The warehouse delivery's shards whose lease the node holds, from its /health; [] when it does not answer. */
 async function heldShards(url: string): Promise<string[]> {
