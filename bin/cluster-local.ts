@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '../bench/lib/processes.ts';
-import { NATS_SERVER, startNatsCluster, type NatsCluster } from '../test/support/nats-cluster.ts';
+import { NATS_SERVER, startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 
 export const NODE_NAMES = ['node-1', 'node-2', 'node-3'] as const;
 
@@ -50,6 +50,8 @@ export interface LocalClusterOptions {
   /** Shards of `toll_transactions`. @default 6 (two per node) */
   readonly shards?: number;
   readonly keepDatabase?: boolean;
+  /** The PostgreSQL server where the cluster's database is created. @default TOLLSTREAM_CLUSTER_POSTGRES_URL, else the server of `.ci/postgres.sh` */
+  readonly postgresServerUrl?: string;
   /** @default 'warn' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -87,7 +89,7 @@ async function admin(url: string, sql: string): Promise<void> {
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   if (!natsServerFound()) throw new ClusterPrerequisiteError(`no nats-server: install Debian's nats-server (apt-get install nats-server) or set TOLLSTREAM_NATS_SERVER to its path`);
-  const serverUrl = serverPostgresUrl();
+  const serverUrl = options.postgresServerUrl ?? serverPostgresUrl();
   const database = `tollstream_cluster_${crypto.randomBytes(4).toString('hex')}`;
   try {
     await admin(serverUrl, `CREATE DATABASE ${database}`);

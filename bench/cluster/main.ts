@@ -3,17 +3,20 @@
  * putting batches of tolls through the Kinesis API, spread round-robin over every node's gateway) runs for a
  * fixed time against a cluster of 1 node and of 3 nodes (both on 3 nats-servers and one PostgreSQL, as
  * `npm run cluster:local` starts them), and reports the acknowledged put rate, how long until the warehouse held
- * every acknowledged toll (end to end), and server CPU per toll (nodes + nats-servers, from /proc). Then, on
- * the 3 nodes, kill -9 of one node under traffic and the time until the survivors hold all its delivery leases
- * and the warehouse has every acknowledged toll.
+ * every acknowledged toll (end to end), server CPU per toll (nodes + nats-servers, from /proc), and PostgreSQL's
+ * commits per second and lease-table writes per second while the load ran. Then, on the 3 nodes, kill -9 of one
+ * node under traffic and the time until a new owner delivers the first record of its shards, until the survivors
+ * hold all its delivery leases, and until the warehouse has every acknowledged toll.
  *
- * Flags: --seconds S (load per phase, 20), --producers N (6), --batch N (500), --lease-ms (3000), --renew-ms (1000).
+ * Flags: --seconds S (load per phase, 20), --producers N (6), --batch N (500), --lease-ms and --renew-ms (the
+ * defaults of `cluster.leaseMs` and `cluster.leaseRenewMs`, 10000 and 3000).
  * Bounded: every phase has a deadline; every process is stopped at the end.
  */
 import { parseArgs } from 'node:util';
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import pg from 'pg';
 import { startLocalCluster, type LocalCluster } from '../../bin/cluster-local.ts';
+import { leaseTimings } from '../../src/config/index.ts';
 import { processCpuSeconds } from '../lib/cpu-usage.ts';
 import { defaultTransportKinesisClient } from '../lib/kinesis-clients.ts';
 import { describeMachine } from '../lib/machine.ts';
@@ -28,8 +31,8 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '20' },
     producers: { type: 'string', default: '6' },
     batch: { type: 'string', default: '500' },
-    'lease-ms': { type: 'string', default: '3000' },
-    'renew-ms': { type: 'string', default: '1000' },
+    'lease-ms': { type: 'string', default: String(leaseTimings(undefined).leaseMs) },
+    'renew-ms': { type: 'string', default: String(leaseTimings(undefined).leaseRenewMs) },
   },
 });
 const SECONDS = Number(flags.seconds);
@@ -92,6 +95,17 @@ interface Phase {
   readonly deliveredRate: number;
   readonly cpuUsPerToll: number;
   readonly serverCores: number;
+  /** Transactions committed per second in the cluster's database while the load ran (warehouse, leases, the bench's own reads). */
+  readonly commitsPerSecond: number;
+  /** Rows inserted, updated or deleted per second in the lease tables while the load ran (heartbeats, renewals, moves). */
+  readonly leaseWritesPerSecond: number;
+}
+
+/** PostgreSQL's counters of the cluster's database: commits, and rows written in the lease tables. */
+async function databaseCounters(db: pg.Client): Promise<{ commits: number; leaseWrites: number }> {
+  const commits = (await db.query('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n;
+  const leases = (await db.query("SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) AS n FROM pg_stat_user_tables WHERE schemaname = 'tollstream_leases'")).rows[0].n;
+  return { commits: Number(commits), leaseWrites: Number(leases) };
 }
 
 async function throughput(nodes: number): Promise<Phase> {
@@ -105,11 +119,14 @@ async function throughput(nodes: number): Promise<Phase> {
     await warm.stop();
     const before = warm.acknowledged;
     const cpu0 = serverCpu(cluster);
+    const counters0 = await databaseCounters(db);
     const t0 = performance.now();
     const load = startLoad(() => cluster.nodes.map((n) => n.url));
     await sleep(SECONDS * 1000);
     await load.stop();
     const putSeconds = (performance.now() - t0) / 1000;
+    // Each server process reports its counters about once a second: close enough over the load's seconds.
+    const counters1 = await databaseCounters(db);
     const deadline = Date.now() + 120_000;
     const want = before + load.acknowledged;
     while ((await warehouseRows(db)) < want && Date.now() < deadline) await sleep(100);
@@ -125,6 +142,8 @@ async function throughput(nodes: number): Promise<Phase> {
       deliveredRate: (rows - before) / e2e,
       cpuUsPerToll: (cpu * 1e6) / Math.max(1, rows - before),
       serverCores: cpu / e2e,
+      commitsPerSecond: (counters1.commits - counters0.commits) / putSeconds,
+      leaseWritesPerSecond: (counters1.leaseWrites - counters0.leaseWrites) / putSeconds,
     };
   } finally {
     await db.end();
@@ -132,7 +151,13 @@ async function throughput(nodes: number): Promise<Phase> {
   }
 }
 
-async function takeover(): Promise<{ leasesMoved: number; takeoverMs: number; caughtUpMs: number; acknowledged: number; rows: number }> {
+/** How far the warehouse holds each shard of `toll_transactions` (`_delivery_positions`). */
+async function warehousePositions(db: pg.Client): Promise<Record<string, string>> {
+  const rows = (await db.query<{ shard_id: string; sequence_number: string }>("SELECT shard_id, sequence_number FROM _delivery_positions WHERE stream = 'toll_transactions' AND table_name = 'toll_transactions'")).rows;
+  return Object.fromEntries(rows.map((r) => [r.shard_id, r.sequence_number]));
+}
+
+async function takeover(): Promise<{ leasesMoved: number; firstRecordMs: number; takeoverMs: number; caughtUpMs: number; acknowledged: number; rows: number }> {
   const cluster = await startLocalCluster({ nodes: 3, leaseMs: LEASE_MS, leaseRenewMs: RENEW_MS });
   const db = new pg.Client({ connectionString: cluster.postgresUrl });
   await db.connect();
@@ -170,13 +195,20 @@ async function takeover(): Promise<{ leasesMoved: number; takeoverMs: number; ca
     victim.process.kill('SIGKILL');
     await victim.process.exited;
     const killedAt = performance.now();
+    const atKill = await warehousePositions(db);
+    const orphanedShards = victimHeld.map((key) => key.split(':').pop()!);
     let takeoverMs = Number.NaN;
+    let firstRecordMs = Number.NaN;
     deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const now = (await Promise.all(survivors.map((n) => held(n.url)))).flat();
-      if (victimHeld.every((k) => now.includes(k))) {
-        takeoverMs = performance.now() - killedAt;
-        break;
+    while (Date.now() < deadline && (Number.isNaN(takeoverMs) || Number.isNaN(firstRecordMs))) {
+      // The first record of the dead node's shards that reaches the warehouse: delivered by a new owner.
+      if (Number.isNaN(firstRecordMs)) {
+        const now = await warehousePositions(db);
+        if (orphanedShards.some((s) => now[s] !== atKill[s])) firstRecordMs = performance.now() - killedAt;
+      }
+      if (Number.isNaN(takeoverMs)) {
+        const now = (await Promise.all(survivors.map((n) => held(n.url)))).flat();
+        if (victimHeld.every((k) => now.includes(k))) takeoverMs = performance.now() - killedAt;
       }
       await sleep(50);
     }
@@ -185,7 +217,7 @@ async function takeover(): Promise<{ leasesMoved: number; takeoverMs: number; ca
     deadline = Date.now() + 120_000;
     while ((await warehouseRows(db)) < load.acknowledged && Date.now() < deadline) await sleep(100);
     const caughtUpMs = performance.now() - killedAt;
-    return { leasesMoved: victimHeld.length, takeoverMs, caughtUpMs, acknowledged: load.acknowledged, rows: await warehouseRows(db) };
+    return { leasesMoved: victimHeld.length, firstRecordMs, takeoverMs, caughtUpMs, acknowledged: load.acknowledged, rows: await warehouseRows(db) };
   } finally {
     await db.end();
     await cluster.close();
@@ -198,8 +230,18 @@ const one = await throughput(1);
 const three = await throughput(3);
 console.log(
   formatTable(
-    ['nodes', 'puts acked/s', 'failed', 'end to end s', 'delivered/s', 'server CPU us/toll', 'server cores'],
-    [one, three].map((p) => [String(p.nodes), formatCount(Math.round(p.putRate)), String(p.failed), String(round(p.endToEndSeconds, 1)), formatCount(Math.round(p.deliveredRate)), String(Math.round(p.cpuUsPerToll)), String(round(p.serverCores, 2))]),
+    ['nodes', 'puts acked/s', 'failed', 'end to end s', 'delivered/s', 'server CPU us/toll', 'server cores', 'PG commits/s', 'lease writes/s'],
+    [one, three].map((p) => [
+      String(p.nodes),
+      formatCount(Math.round(p.putRate)),
+      String(p.failed),
+      String(round(p.endToEndSeconds, 1)),
+      formatCount(Math.round(p.deliveredRate)),
+      String(Math.round(p.cpuUsPerToll)),
+      String(round(p.serverCores, 2)),
+      String(Math.round(p.commitsPerSecond)),
+      String(round(p.leaseWritesPerSecond, 1)),
+    ]),
   ),
 );
 console.log(
@@ -208,8 +250,8 @@ console.log(
 const t = await takeover();
 console.log(
   formatTable(
-    ['kill -9 of node-3', 'leases moved', 'survivors hold them after ms', 'warehouse has every acked toll after ms', 'acked', 'rows'],
-    [['', String(t.leasesMoved), String(Math.round(t.takeoverMs)), String(Math.round(t.caughtUpMs)), String(t.acknowledged), String(t.rows)]],
+    ['kill -9 of node-3', 'leases moved', 'first record by a new owner after ms', 'survivors hold them after ms', 'warehouse has every acked toll after ms', 'acked', 'rows'],
+    [['', String(t.leasesMoved), String(Math.round(t.firstRecordMs)), String(Math.round(t.takeoverMs)), String(Math.round(t.caughtUpMs)), String(t.acknowledged), String(t.rows)]],
   ),
 );
 console.log(

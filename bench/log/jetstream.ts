@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { openJetStreamLog } from '../../src/log/index.ts';
 import type { AppendRecord, DedupeConfig, JetStreamStreamLog } from '../../src/log/index.ts';
-import { startNatsCluster } from '../../test/support/nats-cluster.ts';
+import { startNatsCluster } from '../../bin/nats-cluster.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '3' }, shards: { type: 'string', default: '2' }, appenders: { type: 'string', default: '4' } },

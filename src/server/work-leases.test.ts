@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../config/index.ts';
+import { TollstreamError } from '../core/errors.ts';
 import { silentLogger } from '../core/logger.ts';
 import { FunctionsRuntime, type FunctionHandler } from '../functions/index.ts';
 import { memoryLeaseStore, type LeaseStore } from '../leases/index.ts';
@@ -154,6 +155,27 @@ describe('function mappings under work leases', () => {
     const switched = onShard.findIndex((e) => e.node === 'node-b');
     expect(onShard.slice(switched).every((e) => e.node === 'node-b')).toBe(true);
     expect(a.runtime.stats()[0]!.recordsProcessed + b.runtime.stats()[0]!.recordsProcessed).toBe(written.length);
+  });
+
+  it('starts when the lease table fails while its leases are created, and creates them at the next sync', async () => {
+    const { log, tables, store } = await setup(2);
+    const work = new WorkLog();
+    const effects: Effect[] = [];
+    // The lease table answers, but its first two statements creating leases time out (a loaded server).
+    let failures = 2;
+    const flaky: LeaseStore = {
+      ...store,
+      ensure: async (keys) => {
+        if (failures-- > 0) throw new TollstreamError('LEASES_UNAVAILABLE', 'Connection terminated due to connection timeout');
+        return store.ensure(keys);
+      },
+    };
+    await startNode('node-a', { log, tables, store: flaky, work, effects });
+    const written = await put(log, 50);
+    await until('both shards worked', () => work.byOwner().get('node-a')?.length === 2);
+    await until('every record counted', () => written.every((n) => countOf(tables, n) >= 1));
+    expect(failures).toBeLessThan(0);
+    expect(written.filter((n) => countOf(tables, n) !== 1)).toEqual([]);
   });
 
   it('gives the children of a reshard their own leases, each started once the other runtime finished its parent', async () => {

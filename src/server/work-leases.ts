@@ -111,20 +111,21 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
   });
 
   const syncShards = async (): Promise<boolean> => {
-    const created: string[] = [];
+    const created = new Map<string, { consumer: ShardConsumer; shardId: string }>();
     const shardsOf = new Map<string, readonly string[]>();
     for (const consumer of options.consumers()) {
       let shards = shardsOf.get(consumer.stream);
       if (!shards) shardsOf.set(consumer.stream, (shards = (await options.log.describeStream(consumer.stream)).shards.map((s) => s.shardId)));
       for (const shardId of shards) {
         const key = leaseKey(consumer, shardId);
-        if (work.has(key)) continue;
-        work.set(key, { consumer, shardId });
-        created.push(key);
+        if (!work.has(key)) created.set(key, { consumer, shardId });
       }
     }
-    if (created.length > 0) await coordinator.ensure(created);
-    return created.length > 0;
+    if (created.size === 0) return false;
+    // Known as work only once their leases exist: a failed `ensure` leaves them for the next sync to create.
+    await coordinator.ensure([...created.keys()]);
+    for (const [key, unit] of created) work.set(key, unit);
+    return true;
   };
   // One sync at a time; a failed one is tried again at the next.
   let syncing: Promise<void> | undefined;
@@ -133,7 +134,9 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
       .then((created) => (created ? coordinator.refresh() : undefined))
       .catch((err: unknown) => logger.warn('listing shards for their leases failed; retrying', { component: 'leases', err }))
       .finally(() => (syncing = undefined)));
-  await syncShards();
+  // A lease table or log that fails right at start (a statement timing out on a loaded server) must not end the
+  // node's start: it says so once, and the sync below tries again every `shardSyncMs` until the leases exist.
+  await syncShards().catch((err: unknown) => logger.warn('creating the leases of this node\'s work failed; retrying at every shard sync', { component: 'leases', err }));
   await coordinator.start();
   // New shards (a reshard) and new consumers (a function deployed) get their leases within a sync.
   const timer = setInterval(() => void sync(), options.shardSyncMs ?? 1000);

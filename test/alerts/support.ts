@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 import { TrafficGenerator, type Breach, type GeneratedRecord, type PlantedSpend, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
 import { cleanEnv, REPO_ROOT } from '../cli/helpers.ts';
 
@@ -184,6 +184,11 @@ export interface SendOutcome {
   readonly recordRetries: number;
 }
 
+/** A Kinesis client, or anything that sends PutRecords as one (e.g. to another gateway on each attempt). */
+export interface PutRecordsSender {
+  send(command: PutRecordsCommand): Promise<PutRecordsCommandOutput>;
+}
+
 /**
  * Sends `batch` with PutRecords until every record is acknowledged, sending a request again when it fails as a
  * whole (its records may or may not be stored; the stream's dedupe by transaction_id drops the copies).
@@ -192,7 +197,7 @@ export interface SendOutcome {
  * and is sent again keeps its order). Gives up after `deadlineMs` of failures.
  */
 export async function putUntilAcknowledged(
-  client: KinesisClient,
+  client: PutRecordsSender,
   stream: string,
   batch: readonly TollTransaction[],
   onStored: (records: readonly TollTransaction[]) => void,

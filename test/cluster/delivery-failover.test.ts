@@ -14,7 +14,7 @@ import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.t
 import type { Warehouse } from '../../src/warehouse/index.ts';
 import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.ts';
+import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
 import { verifyDelivered } from './verify.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -106,7 +106,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     await eventually(`all ${acknowledged.size} acknowledged tolls in the warehouse`, async () => (await rows()) >= acknowledged.size, 120_000);
     // Let anything still in flight land, then judge.
     await new Promise((r) => setTimeout(r, 1500));
-    const verdict = await verifyDelivered(warehouse, acknowledged, sent);
+    const verdict = await verifyDelivered(warehouse, { acknowledged, sent });
     console.log(
       `delivery failover: kill -9 of ${victim.name} (shards ${orphaned.join(', ')}) -> first record delivered by a new owner after ${Math.round(firstDeliveredMs!)} ms ` +
         `(lease ${LEASE_MS} ms, renew ${RENEW_MS} ms); ${acknowledged.size} tolls acknowledged, ${verdict.rows} rows, ${verdict.lost.length} lost, ${verdict.doubled.length} doubled`,
@@ -121,7 +121,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     const [lostId, doubledId] = [...acknowledged].slice(0, 2);
     await warehousePlace.admin(`DELETE FROM "${warehousePlace.schema}".toll_transactions WHERE transaction_id = $1`, [lostId]);
     await warehousePlace.admin(`INSERT INTO "${warehousePlace.schema}".toll_transactions SELECT * FROM "${warehousePlace.schema}".toll_transactions WHERE transaction_id = $1`, [doubledId]);
-    const damaged = await verifyDelivered(warehouse, acknowledged, sent);
+    const damaged = await verifyDelivered(warehouse, { acknowledged, sent });
     expect(damaged.lost).toEqual([lostId]);
     expect(damaged.doubled).toEqual([doubledId]);
   });

@@ -18,7 +18,7 @@ import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.t
 import { SHARED_FUNCTIONS_SCHEMA } from '../../src/server/functions.ts';
 import { openPostgresTables, type Item, type TableStore } from '../../src/tables/index.ts';
 import { postgresUrl } from '../postgres/server.ts';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.ts';
+import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'count-by-id.ts');
 const STREAM = 'events';

@@ -8,8 +8,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { openJetStreamLog } from '../../src/log/index.ts';
 import type { AppendRecord, JetStreamStreamLog, StartPosition, StoredRecord, StreamLog } from '../../src/log/index.ts';
-import { startNatsCluster } from '../support/nats-cluster.ts';
-import type { NatsCluster } from '../support/nats-cluster.ts';
+import { startNatsCluster } from '../../bin/nats-cluster.ts';
+import type { NatsCluster } from '../../bin/nats-cluster.ts';
 
 const tx = (id: string) => ({ partitionKey: `plate-${id}`, data: Buffer.from(`{"transaction_id":"${id}","amount":2.5}`) });
 const text = (r: StoredRecord) => Buffer.from(r.data).toString('utf8');

@@ -9,8 +9,8 @@ import { connect } from '@nats-io/transport-node';
 import { describeStreamLogConformance } from '../../src/log/conformance.ts';
 import { openJetStreamLog } from '../../src/log/index.ts';
 import type { JetStreamLogOptions, JetStreamStreamLog } from '../../src/log/index.ts';
-import { startNatsCluster } from '../support/nats-cluster.ts';
-import type { NatsCluster } from '../support/nats-cluster.ts';
+import { startNatsCluster } from '../../bin/nats-cluster.ts';
+import type { NatsCluster } from '../../bin/nats-cluster.ts';
 
 let cluster: Promise<NatsCluster> | undefined;
 afterAll(async () => {

@@ -19,8 +19,8 @@ import {
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareSequenceNumbers, openJetStreamLog } from '../../src/log/index.ts';
-import { startNatsCluster } from '../support/nats-cluster.ts';
-import type { NatsCluster } from '../support/nats-cluster.ts';
+import { startNatsCluster } from '../../bin/nats-cluster.ts';
+import type { NatsCluster } from '../../bin/nats-cluster.ts';
 import { startTestServer, uniqueName } from '../support/test-server.ts';
 import type { TestServer } from '../support/test-server.ts';
 

@@ -15,8 +15,8 @@ import { openJetStreamLog } from '../../src/log/index.ts';
 import { startServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
-import { startNatsCluster } from '../support/nats-cluster.ts';
-import type { NatsCluster } from '../support/nats-cluster.ts';
+import { startNatsCluster } from '../../bin/nats-cluster.ts';
+import type { NatsCluster } from '../../bin/nats-cluster.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {

@@ -1,6 +1,7 @@
 /**
- * Starts a JetStream cluster of Debian's `nats-server` processes on 127.0.0.1 for tests: random free client
- * and route ports, a temp store dir per server, ready once a stream can be replicated on every server.
+ * Starts a JetStream cluster of Debian's `nats-server` processes on 127.0.0.1, for `npm run cluster:local`, the
+ * benchmarks and the tests: random free client and route ports, a temp store dir per server, ready once a stream
+ * can be replicated on every server.
  * `stop(i)` / `start(i)` take one server down and back up (same ports and store) for failover tests;
  * `close()` (or `await using`) kills every server and removes the dirs.
  */
