@@ -24,6 +24,7 @@ import type { Tables } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 
 export type { ReferenceFollower };
+export { loadApps, type LoadAppsOptions } from './load.ts';
 
 /** Steps that stop what was started, run first to last when the server stops (push with `unshift`). */
 export type Undo = Array<() => Promise<void> | void>;
