@@ -20,7 +20,7 @@ const REQUIRED: ReadonlyArray<readonly [keyof App, 'string' | 'function']> = [
 ];
 const OPTIONAL: ReadonlyArray<readonly [keyof App, 'string' | 'function' | 'array']> = [
   ['configSection', 'string'],
-  ['referenceFollowers', 'function'],
+  ['referenceData', 'function'],
   ['warehouseTables', 'array'],
   ['reports', 'array'],
 ];

@@ -10,7 +10,8 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { Tables } from '../../tables/index.ts';
 import type { RouteModule } from '../http.ts';
-import { intParam, noRoute, operatorRoutes, sendJson, type OperatorRoutesOptions } from './route-module.ts';
+import { noRoute, operatorRoutes, sendJson, type OperatorRoutesOptions } from './route-module.ts';
+import { intParam } from '../validate.ts';
 
 const PREFIX = '/v1/tables';
 
@@ -46,7 +47,7 @@ export function createTablesApi(tables: Tables, options: OperatorRoutesOptions):
   }, tableMethods);
 }
 
-/** Every tables route is read-only: GET (and HEAD). */
+/** Every tables route is read-only: GET (the gateway answers HEAD as GET). */
 function tableMethods([table, what, pk, ...extra]: readonly string[]): readonly string[] {
   if (table === undefined) return ['GET'];
   if (what === 'items') return pk !== undefined && extra.length === 0 ? ['GET'] : [];
