@@ -117,8 +117,7 @@ export async function startMetricsHistory(options: MetricsHistoryOptions): Promi
   timer.unref();
 
   const routes = operatorRoutes('/v1/metrics/history', { operatorAuth: options.operatorAuth, logger }, async (req, res, parts, query) => {
-    if (parts.length > 0 || (req.method !== 'GET' && req.method !== 'HEAD')) throw noRoute(req, `/v1/metrics/history/${parts.join('/')}`, 'the history is read with GET /v1/metrics/history');
-    // Node drops the body of a HEAD answer itself.
+    if (parts.length > 0 || req.method !== 'GET') throw noRoute(req, `/v1/metrics/history/${parts.join('/')}`, 'the history is read with GET /v1/metrics/history');
     sendJson(res, 200, { intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query)) });
   }, (parts) => (parts.length === 0 ? ['GET'] : []));
   return { routes, sample, stop: () => clearInterval(timer) };
