@@ -342,6 +342,24 @@ describe('the document against a running server', () => {
     expect(failures).toEqual([]);
   });
 
+  it('answers HEAD on every documented GET path but a tail as GET, without a body', async () => {
+    const doc = readDocument();
+    const failures: string[] = [];
+    for (const route of documentedRoutes(doc).filter((r) => r.startsWith('GET ') && !r.endsWith('/tail'))) {
+      const template = route.slice(4);
+      const headers = credential(schemesOf(doc, doc.paths[template]!.get as Operation)[0]);
+      const urlPath = concrete('GET', template) + (template === '/v1/tables/{table}/query' ? '?pk=p' : '');
+      const get = await fetch(`${server.url}${urlPath}`, { headers });
+      await get.body?.cancel();
+      const head = await fetch(`${server.url}${urlPath}`, { method: 'HEAD', headers });
+      const body = await head.arrayBuffer();
+      if (head.status !== get.status || body.byteLength !== 0 || head.headers.get('content-type') !== get.headers.get('content-type')) {
+        failures.push(`HEAD ${template} -> ${head.status} (${body.byteLength} bytes), GET ${get.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('answers a method a path does not list 405 with Allow naming exactly the methods the document lists (HEAD with GET), as each operation documents', async () => {
     const doc = readDocument();
     const failures: string[] = [];
