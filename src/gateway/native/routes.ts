@@ -11,7 +11,7 @@ import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts
 import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
 import type { QuerySlots } from './query-slots.ts';
 import { methodNotAllowed } from './route-module.ts';
-import { integerField, invalidField, isObject, jsonObject, onlyFields } from '../validate.ts';
+import { integerField, invalidField, invalidParameter, isObject, jsonObject, onlyFields } from '../validate.ts';
 import { tail, type TailFilter, type TailStart } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceReferenceRoute, runReportRoute } from './warehouse.ts';
 
@@ -255,28 +255,27 @@ function dedupe(value: unknown): DedupeConfig {
  * partition key) and `field` with `value` (a top-level field of JSON records).
  */
 export function tailQuery(query: URLSearchParams): { from: TailStart; filter: TailFilter } {
-  const bad = (parameter: string, message: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter } });
   const type = query.get('from') ?? 'LATEST';
   const shardId = query.get('shard') ?? undefined;
   let from: TailStart;
   if (type === 'LATEST' || type === 'TRIM_HORIZON') from = { type };
   else if (type === 'AT_TIMESTAMP') {
     const text = query.get('timestamp');
-    if (text === null) throw bad('timestamp', 'from=AT_TIMESTAMP needs timestamp (ISO 8601, or ms since the epoch)');
+    if (text === null) throw invalidParameter('timestamp', 'from=AT_TIMESTAMP needs timestamp (ISO 8601, or ms since the epoch)');
     const timestamp = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-    if (!Number.isSafeInteger(timestamp)) throw bad('timestamp', `timestamp must be ISO 8601 (2026-12-07T08:00:00Z) or ms since the epoch, got '${text}'`);
+    if (!Number.isSafeInteger(timestamp)) throw invalidParameter('timestamp', `timestamp must be ISO 8601 (2026-12-07T08:00:00Z) or ms since the epoch, got '${text}'`);
     from = { type, timestamp };
   } else if (type === 'AT_SEQUENCE_NUMBER') {
     const sequenceNumber = query.get('sequenceNumber');
-    if (sequenceNumber === null || !/^\d{1,128}$/.test(sequenceNumber)) throw bad('sequenceNumber', 'from=AT_SEQUENCE_NUMBER needs sequenceNumber, a sequence number of the shard');
-    if (shardId === undefined) throw bad('shard', 'from=AT_SEQUENCE_NUMBER needs shard: a sequence number belongs to one shard');
+    if (sequenceNumber === null || !/^\d{1,128}$/.test(sequenceNumber)) throw invalidParameter('sequenceNumber', 'from=AT_SEQUENCE_NUMBER needs sequenceNumber, a sequence number of the shard');
+    if (shardId === undefined) throw invalidParameter('shard', 'from=AT_SEQUENCE_NUMBER needs shard: a sequence number belongs to one shard');
     from = { type, sequenceNumber };
   } else {
-    throw bad('from', `from must be LATEST, TRIM_HORIZON, AT_TIMESTAMP or AT_SEQUENCE_NUMBER, got '${type}'`);
+    throw invalidParameter('from', `from must be LATEST, TRIM_HORIZON, AT_TIMESTAMP or AT_SEQUENCE_NUMBER, got '${type}'`);
   }
   const field = query.get('field');
   const value = query.get('value');
-  if ((field === null) !== (value === null)) throw bad(field === null ? 'field' : 'value', 'field and value go together: field=plaza_id&value=P01');
+  if ((field === null) !== (value === null)) throw invalidParameter(field === null ? 'field' : 'value', 'field and value go together: field=plaza_id&value=P01');
   const key = query.get('key');
   return {
     from,

@@ -11,7 +11,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Tables } from '../../tables/index.ts';
 import type { RouteModule } from '../http.ts';
 import { noRoute, operatorRoutes, sendJson, type OperatorRoutesOptions } from './route-module.ts';
-import { intParam } from '../validate.ts';
+import { intParam, invalidParameter } from '../validate.ts';
 
 const PREFIX = '/v1/tables';
 
@@ -28,9 +28,9 @@ export function createTablesApi(tables: Tables, options: OperatorRoutesOptions):
     }
     if (what === 'query' && pk === undefined) {
       const partition = query.get('pk');
-      if (partition === null) throw new TollstreamError('INVALID_ARGUMENT', 'query needs pk: the partition key whose items to read', { context: { parameter: 'pk' } });
+      if (partition === null) throw invalidParameter('pk', 'query needs pk: the partition key whose items to read');
       const order = query.get('order') ?? 'asc';
-      if (order !== 'asc' && order !== 'desc') throw new TollstreamError('INVALID_ARGUMENT', `order must be asc or desc, got '${order}'`, { context: { parameter: 'order' } });
+      if (order !== 'asc' && order !== 'desc') throw invalidParameter('order', `order must be asc or desc, got '${order}'`);
       const prefix = query.get('prefix');
       const page = tables.query(table, partition, {
         limit: intParam(query, 'limit', 1, 1000, 100),

@@ -9,7 +9,7 @@ import { csvLine, formatCsv, listReports, loadReference, referenceRows, runRepor
 import { type QueryColumn, type QueryParams, type QueryValue, type Warehouse } from '../../warehouse/index.ts';
 import { asResponse, ClientGoneError, readBody, send, writeChunk, type Request, type Response } from '../http.ts';
 import { callerOf, type QuerySlots } from './query-slots.ts';
-import { invalidField, isObject, jsonObject, onlyFields, stringField } from '../validate.ts';
+import { invalidField, invalidParameter, isObject, jsonObject, onlyFields, stringField } from '../validate.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -56,7 +56,7 @@ export async function runReportRoute(ctx: WarehouseRouteContext, req: Request, r
   const warehouse = requireWarehouse(ctx);
   const format = query.get('format') ?? 'json';
   if (format !== 'json' && format !== 'csv') {
-    throw new TollstreamError('INVALID_ARGUMENT', `format must be json or csv, got '${format}'`, { context: { parameter: 'format' } });
+    throw invalidParameter('format', `format must be json or csv, got '${format}'`);
   }
   const info = listReports(ctx.reports).find((r) => r.name === name);
   const accepted = new Set(info?.parameters.map((p) => HTTP_NAME[p] ?? p));
@@ -89,7 +89,7 @@ export async function queryRoute(ctx: WarehouseRouteContext, req: Request, res: 
   const warehouse = requireWarehouse(ctx);
   const format = query.get('format') ?? 'json';
   if (!Object.hasOwn(QUERY_FORMATS, format)) {
-    throw new TollstreamError('INVALID_ARGUMENT', `format must be json, ndjson or csv, got '${format}'`, { context: { parameter: 'format' } });
+    throw invalidParameter('format', `format must be json, ndjson or csv, got '${format}'`);
   }
   const { sql, params } = queryRequest(await readBody(req, MAX_QUERY_BODY_BYTES));
   const release = ctx.querySlots.acquire(callerOf(req));
