@@ -24,3 +24,22 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
   }
 }
+
+/**
+ * Reads until `done` holds for what `read` gives, and returns it; the error after `timeoutMs` shows the last value
+ * read, to tell a slow answer from a wrong one.
+ */
+export async function waitUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, options: WaitOptions = {}): Promise<T> {
+  let last: { value: T } | undefined;
+  try {
+    return (await waitFor(what, async () => {
+      const value = await read();
+      last = { value };
+      return done(value) ? { value } : undefined;
+    }, options)).value;
+  } catch (err) {
+    if (last === undefined) throw err;
+    const shown = JSON.stringify(last.value, (_key, v: unknown) => (v instanceof Map ? [...v] : v)) ?? String(last.value);
+    throw new Error(`${(err as Error).message}; last read: ${shown.slice(0, 300)}`);
+  }
+}
