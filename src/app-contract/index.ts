@@ -7,23 +7,25 @@
  *   it needs of the notifications shared with deployed functions (topics mirrored to streams, how alerts leave);
  * - what it runs (`start` of the prepared app): its streams, continuous queries and functions, created through the doors in
  *   `AppContext`, and its HTTP route modules for the gateway to mount;
- * - reference data it follows (`referenceFollowers`): told when `PUT /v1/reference/...` replaces a table;
+ * - reference data (`referenceData`): warehouse tables replaced as a whole by `PUT /v1/reference/{name}` (and a
+ *   file of its config at start), each with what the app does after a load (e.g. follow it into a stream);
  * - warehouse tables (`warehouseTables`) and reports over them (`reports`), served with the platform's.
  * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
  */
 import type { TollstreamConfig } from '../config/index.ts';
 import type { Logger } from '../core/logger.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
-import type { Authenticator, ReferenceFollower, RouteModule } from '../gateway/index.ts';
+import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { MirrorRoute, Notify, NotifyOptions } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
-import type { ReportDefinition } from '../reports/index.ts';
+import type { ReferenceTable, ReportDefinition } from '../reports/index.ts';
 import type { Tables, TableStore } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 
-export type { ReferenceFollower };
+export type { ReferenceRow, ReferenceTable } from '../reports/index.ts';
+export { loadApps, type LoadAppsOptions } from './load.ts';
 
 /** Steps that stop what was started, run first to last when the server stops (push with `unshift`). */
 export type Undo = Array<() => Promise<void> | void>;
@@ -36,10 +38,10 @@ export interface App {
   /** Whether the config runs the app (its section's `enabled`). */
   enabled(config: TollstreamConfig): boolean;
   /**
-   * Reference data the app follows, whether it runs or not (so it starts from the newest data when it is
-   * turned on): each follower is told after `PUT /v1/reference/...` replaced its warehouse table.
+   * Its reference data, served whether it runs or not (so it starts from the newest data when it is turned on):
+   * each a warehouse table, created with the platform's, that `PUT /v1/reference/{name}` replaces as a whole.
    */
-  referenceFollowers?(log: StreamLog): readonly ReferenceFollower[];
+  referenceData?(config: TollstreamConfig, log: StreamLog): readonly ReferenceTable[];
   /** Warehouse tables it declares, created with the platform's whether or not the app runs (their rows stay). */
   readonly warehouseTables?: readonly TableSchema[];
   /** Named reports over the warehouse, served with the platform's at `/v1/reports` whether or not the app runs (its data stays). */

@@ -152,9 +152,9 @@ export class NativeClient {
     return res.body;
   }
 
-  /** Replaces the station reference data with a CSV or JSON document. */
-  replaceStations(body: string, contentType: 'text/csv' | 'application/json'): Promise<{ rows: number }> {
-    return this.json('PUT', '/v1/reference/stations', body, contentType);
+  /** Replaces the reference data `name` (declared by an app: `stations`) with a CSV or JSON document. */
+  replaceReference(name: string, body: string, contentType: 'text/csv' | 'application/json'): Promise<{ rows: number }> {
+    return this.json('PUT', `/v1/reference/${encodeURIComponent(name)}`, body, contentType);
   }
 
   /** Writes a file into the server's reference directory, where continuous queries may join to it. */

@@ -143,6 +143,15 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_FUNCTIONS_DEPLOY: JSON.stringify([entry, entry]) } })).rejects.toThrow(/declares function 'totals' twice/);
   });
 
+  it('takes app modules as a list of paths, from the file or the environment, and refuses anything else', async () => {
+    const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ apps: ['./apps/visits.ts'] }) });
+    expect((await loadConfig({ cwd, env: {} })).apps).toEqual(['./apps/visits.ts']);
+    expect((await loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_APPS: '["a.mjs","b.mjs"]' } })).apps).toEqual(['a.mjs', 'b.mjs']);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_APPS: '"a.mjs"' } })).rejects.toThrow(/apps must be an array of module paths/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_APPS: '["a.mjs", ""]' } })).rejects.toThrow(/apps\[1\] must be the path of an app module/);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_APPS: '["a.mjs","a.mjs"]' } })).rejects.toThrow(/apps\[1\] names the module 'a.mjs' twice/);
+  });
+
   it('maps keys to environment variable names', () => {
     expect(envName('storage.fsyncIntervalMs')).toBe('TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS');
     expect(envName('dataDir')).toBe('TOLLSTREAM_DATA_DIR');

@@ -219,6 +219,12 @@ export interface TollstreamConfig {
       readonly linkBaseUrl?: string;
     };
   };
+  /**
+   * The user's own apps (docs/apps.md): paths of modules (TypeScript or JavaScript), each exporting an `App` as its
+   * default export or as `app`, run by `tollstream up` beside the shipped ones; relative to where the server
+   * starts. @default []
+   */
+  readonly apps: readonly string[];
   /** Deployed functions (docs/functions.md): users' handler modules on streams, each in worker threads. */
   readonly functions: {
     /** Run deployed functions and serve `/v1/functions` and the tables read API `/v1/tables`. @default true */
@@ -343,6 +349,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
+  apps: [],
   functions: { enabled: true, deploy: [] },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
@@ -449,6 +456,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.email.smtpPort': { type: 'integer', min: 1, max: 65535 },
   'alerts.email.linkBaseUrl': { type: 'string', check: (v) => (/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v) ? undefined : 'must be an http:// or https:// URL without query, such as https://tolls.example.com') },
   'alerts.email.from': { type: 'string', check: (v) => (/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(v.trim()) ? undefined : 'must be an address such as alerts@example.com or "ABC Tolls <alerts@example.com>"') },
+  apps: { type: 'json', check: checkAppModules },
   'functions.enabled': { type: 'boolean' },
   'functions.deploy': { type: 'json', check: checkDeclaredFunctions },
   'stationAlerts.enabled': { type: 'boolean' },
@@ -590,6 +598,15 @@ function checkStreams(v: unknown): string | undefined {
         return `[${i}].dedupe.windowSeconds must be a positive integer`;
       }
     }
+  }
+  return undefined;
+}
+
+function checkAppModules(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of module paths such as ["./apps/my-app.ts"]';
+  for (const [i, m] of v.entries()) {
+    if (typeof m !== 'string' || m.trim() === '') return `[${i}] must be the path of an app module`;
+    if (v.indexOf(m) !== i) return `[${i}] names the module '${m}' twice`;
   }
   return undefined;
 }

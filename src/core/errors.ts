@@ -121,6 +121,11 @@ export const ERROR_CODES = {
    * (docs/functions.md). A function once deployed through the API does not start on such a node.
    */
   FUNCTION_NOT_ON_CLUSTER: { kind: 'user', retriable: false },
+  // Apps loaded from a user's project (the `apps` setting)
+  /** A module the `apps` setting names does not exist (context `module`: the path as given and as resolved). */
+  APP_MODULE_NOT_FOUND: { kind: 'user', retriable: false },
+  /** A module the `apps` setting names does not load, or exports no `App` (context `module`, and what is missing). */
+  APP_MODULE_INVALID: { kind: 'user', retriable: false },
   // Anything else
   INTERNAL: { kind: 'internal', retriable: false },
 } as const satisfies Record<string, CodeInfo>;

@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG, type HttpSettings } from '../config/index.ts';
 import { openFilesLimit } from '../core/open-files.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { QueryManager } from '../queries/index.ts';
-import { reportCatalog, type ReportDefinition } from '../reports/index.ts';
+import { reportCatalog, type ReferenceTable, type ReportDefinition } from '../reports/index.ts';
 import type { Warehouse } from '../warehouse/index.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../metrics/index.ts';
 import type { Authenticator } from './auth/index.ts';
@@ -28,7 +28,6 @@ import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, methodNotServed, ROUTE_METHODS, type NativeContext } from './native/routes.ts';
 import { methodNotAllowed, refuseUnservedMethod } from './native/route-module.ts';
 import { QuerySlots, type QuerySlotLimits } from './native/query-slots.ts';
-import type { ReferenceFollower } from './native/warehouse.ts';
 import { createProtocolServer } from './server.ts';
 
 export interface GatewayOptions {
@@ -37,7 +36,7 @@ export interface GatewayOptions {
   readonly logger: Logger;
   /** Where the gateway registers its metrics; /metrics renders this registry. @default a new Registry */
   readonly metrics?: Registry;
-  /** Serves `/v1/reports`, `/v1/warehouse/query` and `/v1/reference/stations`; absent, they answer 503. @default none */
+  /** Serves `/v1/reports`, `/v1/warehouse/query` and `/v1/reference/{name}`; absent, they answer 503. @default none */
   readonly warehouse?: Warehouse;
   /** Warehouse queries (SQL and reports) running at once: per caller, and in all; a `QuerySlots` shares them with the PostgreSQL port. @default 2 per caller, 8 in all */
   readonly warehouseQueries?: QuerySlotLimits | QuerySlots;
@@ -45,8 +44,8 @@ export interface GatewayOptions {
   readonly queries?: QueryManager;
   /** Reports the apps add to the platform's at `/v1/reports`. @default none */
   readonly reports?: readonly ReportDefinition[];
-  /** Told after `PUT /v1/reference/stations` replaced the station reference (apps that follow it). @default none */
-  readonly referenceFollowers?: readonly ReferenceFollower[];
+  /** The apps' reference data, each replaced as a whole by `PUT /v1/reference/{name}`. @default none */
+  readonly references?: readonly ReferenceTable[];
   /**
    * Route modules answered before the native API, in order (the customer API, the web pages). Each does its
    * own authentication: customer tokens are not native API keys. @default none
@@ -135,7 +134,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     deliveries: options.deliveries ?? (() => []),
     subscription: { lifetimeMs: options.subscribeToShard?.lifetimeMs ?? 300_000, heartbeatMs: options.subscribeToShard?.heartbeatMs ?? 5_000 },
   };
-  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, reports: reportCatalog(options.reports), referenceFollowers: options.referenceFollowers ?? [], querySlots: options.warehouseQueries instanceof QuerySlots ? options.warehouseQueries : new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
+  const native: NativeContext = { log, logger, maxBodyBytes: maxNativeBodyBytes, randomPartitionKey, shutdown: shutdown.signal, warehouse: options.warehouse, queries: options.queries, reports: reportCatalog(options.reports), references: options.references ?? [], querySlots: options.warehouseQueries instanceof QuerySlots ? options.warehouseQueries : new QuerySlots(options.warehouseQueries ?? { perCaller: 2, total: 8 }) };
 
   async function handle(req: Request, res: Response): Promise<void> {
     const started = performance.now();

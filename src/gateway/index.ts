@@ -10,11 +10,12 @@ export type { RouteModule, Request, Response } from './http.ts';
 export { readBody, send, asResponse, ClientGoneError } from './http.ts';
 export { errorResponse } from './errors.ts';
 // Routes behind the operator's key: key check, path parts, native errors, JSON bodies and parameters.
-export { operatorRoutes, sendJson, readJsonObject, intParam, noRoute, methodNotAllowed, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
+export { operatorRoutes, sendJson, readJsonObject, noRoute, methodNotAllowed, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
+// The one request-validation kit: JSON bodies, unknown fields and parameters refused, typed fields and ranges.
+export { invalidField, invalidParameter, jsonObject, isObject, onlyFields, stringField, integerField, intParam } from './validate.ts';
 export { createAuthenticator } from './auth/index.ts';
 export { createFunctionsApi } from './native/functions.ts';
 export { createTablesApi } from './native/tables.ts';
-export type { ReferenceFollower } from './native/warehouse.ts';
 export type { Authenticator, ForeignCredential } from './auth/index.ts';
 export { KINESIS_LIMITS } from './aws/kinesis-records.ts';
 export { FIREHOSE_LIMITS } from './aws/firehose.ts';

@@ -12,6 +12,7 @@ import { startPushService, type PushService } from '../../test/support/push-serv
 import { startSmtpServer, type SmtpTestServer } from '../../test/support/smtp-server.ts';
 import { openFixture, waitFor, type NotifyFixture } from './test-helpers.ts';
 import type { NotifyOptions } from './types.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
 import { loadOrCreateVapidKeys } from './webpush.ts';
 import { tablesInternals } from '../tables/internal.ts';
 
@@ -34,11 +35,11 @@ afterEach(async () => {
   fixture = push = smtp = keyDir = undefined;
 });
 
-async function withPush(maxAttempts = 5): Promise<{ f: NotifyFixture; service: PushService; publicKey: string }> {
+async function withPush(maxAttempts = 5, logger?: Logger): Promise<{ f: NotifyFixture; service: PushService; publicKey: string }> {
   push = await startPushService();
   keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-vapid-'));
   const keys = loadOrCreateVapidKeys(path.join(keyDir, 'vapid.json'));
-  fixture = openFixture({ webPush: { keys, subject: 'mailto:ops@example.com' }, render, retry: { maxAttempts, baseDelayMs: 5, maxDelayMs: 20, timeoutMs: 5000 } });
+  fixture = openFixture({ webPush: { keys, subject: 'mailto:ops@example.com' }, render, retry: { maxAttempts, baseDelayMs: 5, maxDelayMs: 20, timeoutMs: 5000 }, ...(logger ? { logger } : {}) });
   fixture.notify.createTopic(TOPIC, { kind: 'inbox', customerField: 'customer_id' });
   return { f: fixture, service: push, publicKey: keys.publicKey };
 }
@@ -120,13 +121,15 @@ describe('Web Push delivery', () => {
 async function withEmail(
   maxAttempts = 5,
   port?: number,
-  addressOf: (id: string) => Promise<string | undefined> | string | undefined = (id) => ADDRESSES[id],
+  options: { addressOf?: (id: string) => Promise<string | undefined> | string | undefined; logger?: Logger } = {},
 ): Promise<{ f: NotifyFixture; server: SmtpTestServer }> {
+  const { addressOf = (id: string) => ADDRESSES[id], logger } = options;
   smtp = await startSmtpServer();
   fixture = openFixture({
     email: { host: smtp.host, port: port ?? smtp.port, from: 'ABC Tolls <alerts@tolls.example>', addressOf, helloName: 'tollstream.test' },
     render,
     retry: { maxAttempts, baseDelayMs: 5, maxDelayMs: 20, timeoutMs: 5000 },
+    ...(logger ? { logger } : {}),
   });
   fixture.notify.createTopic(TOPIC, { kind: 'inbox', customerField: 'customer_id' });
   fixture.notify.subscribe(TOPIC, { protocol: 'email' });
@@ -144,7 +147,7 @@ describe('email delivery', () => {
       await new Promise((resolve) => setTimeout(resolve, 30));
       return ADDRESSES[id];
     };
-    const { f, server } = await withEmail(5, undefined, slowLookup);
+    const { f, server } = await withEmail(5, undefined, { addressOf: slowLookup });
     f.notify.start();
     for (let i = 0; i < 6; i++) {
       f.notify.publish(TOPIC, { customer_id: i % 2 === 0 ? 'C1' : 'C2', total_cents: i }, { idempotencyKey: `slow-${i}` });
@@ -236,5 +239,38 @@ describe('a database from before push and email', () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe('delivery logs', () => {
+  it("name a customer's subscription by its id, never the email address or the push endpoint", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', write: (line) => lines.push(line) });
+    const { f, server } = await withEmail(5, undefined, { logger });
+    server.refuseNext(1, '451 4.3.0 try again later');
+    f.notify.start();
+    f.notify.publish(TOPIC, { customer_id: 'C1', total_cents: 1 }, { idempotencyKey: 'logged-mail' });
+    await waitFor('the mail after a refusal', () => server.received.length === 1);
+    await waitFor('the delivery to be recorded', () => f.notify.stats().deliveriesPending === 0);
+    await f.notify.stop();
+    await fixture!.close();
+    await smtp!.close();
+    fixture = smtp = undefined;
+
+    const { f: p, service } = await withPush(2, logger);
+    const { browser } = subscribePush(p, service, 'C1');
+    service.failNext(2, 503);
+    p.notify.start();
+    p.notify.publish(TOPIC, { customer_id: 'C1', total_cents: 2 }, { idempotencyKey: 'logged-push' });
+    await waitFor('a dead letter', () => p.notify.listDeadLetters().length === 1);
+    await p.notify.stop();
+
+    const deliveries = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.deliveryId !== undefined);
+    // A retried email (info), a delivered email (debug), a retried push (info), a dead-lettered push (warn).
+    expect(deliveries.map((l) => `${String(l.level)} ${String(l.channel)}`)).toEqual(['info email', 'debug email', 'info webpush', 'warn webpush']);
+    for (const line of deliveries) expect(line.subscriptionId).toEqual(expect.any(Number));
+    const text = lines.join('\n');
+    expect(text).not.toContain('ada@example.com');
+    expect(text).not.toContain(browser.endpoint);
   });
 });

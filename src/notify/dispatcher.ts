@@ -235,7 +235,8 @@ export class Dispatcher {
     const t = now();
     const attempts = delivery.attempts + 1;
     const dead = error !== undefined && (attempts >= retry.maxAttempts || outcome.permanent === true);
-    const fields = { deliveryId: delivery.id, channel: delivery.channel, url: delivery.url, idempotencyKey: delivery.idempotency_key, attempts };
+    // A webhook's URL is the operator's; an email address or a push endpoint is a customer's, named by its subscription.
+    const fields = { deliveryId: delivery.id, channel: delivery.channel, subscriptionId: delivery.subscription_id, ...(delivery.channel === 'webhook' ? { url: delivery.url } : {}), idempotencyKey: delivery.idempotency_key, attempts };
     try {
       tables.transaction(() => {
         if (error === undefined) deliveries.markDelivered(delivery.id, t);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openNotify } from './notify.ts';
 import type { Notify, NotifyOptions } from './types.ts';
+import { waitFor as waitUntil } from '../../test/support/wait.ts';
 
 export interface ReceivedWebhook {
   readonly id: string;
@@ -60,11 +61,7 @@ export async function startWebhookReceiver(secret: string, failFirst = 0): Promi
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs`. Not a timing assertion: a bound on a hang. */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitUntil(what, check, { timeoutMs, intervalMs: 5 });
 }
 
 

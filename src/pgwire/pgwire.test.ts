@@ -159,7 +159,6 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     expect((await psql('\\dt')).trim().split('\n')).toEqual([
       'main|_delivery_errors|table|tollstream',
       'main|_delivery_positions|table|tollstream',
-      'main|station_reference|table|tollstream',
       'main|toll_transactions|table|tollstream',
     ]);
     expect((await psql('\\dn')).trim().split('\n')).toEqual(['main|tollstream']);

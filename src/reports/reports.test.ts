@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
 import { TrafficGenerator, type TollTransaction } from '../simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../warehouse/index.ts';
-import { formatCsv, formatJson, formatTable, listReports, loadStationReference, reportCatalog, runReport, type ReportResult } from './index.ts';
+import { formatCsv, formatJson, formatTable, listReports, loadReference, referenceRows, reportCatalog, runReport, type ReferenceTable, type ReportResult } from './index.ts';
 
 const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
 const HOUR = 3600_000;
@@ -46,7 +46,7 @@ describe('reports on generated traffic', () => {
   }
 
   it('lists the reports with their parameters', () => {
-    expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected']);
+    expect(listReports().map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers']);
     expect(listReports().find((r) => r.name === 'top_customers')?.parameters).toContain('limit');
     // The defaults a client shows are the ones the server applies to a parameter left out.
     expect(listReports().every((r) => r.defaults.rangeHours === 24 && r.defaults.limit === 10)).toBe(true);
@@ -99,40 +99,9 @@ describe('reports on generated traffic', () => {
     expect(objects(result)).toEqual(want);
   });
 
-  it('vehicles per station per 30 minutes against the reference, flagging the outage', async () => {
-    const reference = [];
-    for (let slot = 0; slot < 48; slot++) reference.push({ plaza_id: 'P03', day_of_week: 4, slot, expected_count: 10 + slot, alert_threshold: 3 });
-    await loadStationReference(warehouse, { json: reference });
-    const from = T0 + 6 * HOUR;
-    const to = T0 + 12 * HOUR;
-    const result = await runReport(warehouse, 'station_traffic_vs_expected', { from: new Date(from), to: new Date(to), plaza: 'P03' });
-    const rows = objects(result);
-    expect(rows).toHaveLength(12);
-    for (const [i, row] of rows.entries()) {
-      const start = from + i * 30 * 60_000;
-      const vehicles = txs.filter((t) => t.plaza_id === 'P03' && inRange(t, start, start + 30 * 60_000)).length;
-      const slot = 12 + i;
-      expect(row).toEqual({
-        plaza_id: 'P03',
-        period_start: new Date(start).toISOString(),
-        day_of_week: 4,
-        slot,
-        vehicles,
-        expected_count: 10 + slot,
-        alert_threshold: 3,
-        below_threshold: vehicles < 3,
-      });
-    }
-    const outage = rows.filter((r) => Date.parse(String(r.period_start)) >= OUTAGE.from && Date.parse(String(r.period_start)) < OUTAGE.to);
-    expect(outage.map((r) => [r.vehicles, r.below_threshold])).toEqual([
-      [0, true],
-      [0, true],
-    ]);
-  });
-
   it('refuses unknown reports, unknown parameters and bad values, and treats values as data', async () => {
     await expect(runReport(warehouse, 'nope')).rejects.toSatisfy((e) => isTollstreamError(e, 'NOT_FOUND'));
-    await expect(runReport(warehouse, 'station_traffic_vs_expected', { vehicleClass: 2 })).rejects.toThrow(/takes no parameter 'vehicleClass'/);
+    await expect(runReport(warehouse, 'revenue_by_plaza_hour', { limit: 2 })).rejects.toThrow(/takes no parameter 'limit'/);
     await expect(runReport(warehouse, 'top_customers', { vehicleClass: 'seven' })).rejects.toThrow(/'vehicleClass' must be an integer from 1 to 5/);
     await expect(runReport(warehouse, 'top_customers', { from: 'yesterday' })).rejects.toThrow(/'from' must be an ISO 8601/);
     await expect(runReport(warehouse, 'top_customers', { from: '2026-11-27', to: '2026-11-26' })).rejects.toThrow(/must be before/);
@@ -159,31 +128,47 @@ describe('reports on generated traffic', () => {
   });
 });
 
-describe('station reference loading', () => {
+describe('reference data loading', () => {
+  /** Reference data as an app declares it: a keyed warehouse table, replaced as a whole. */
+  const PLAZAS: ReferenceTable = {
+    name: 'plazas',
+    table: {
+      name: 'plaza_lanes',
+      description: 'Lanes per plaza and direction.',
+      columns: [
+        { name: 'plaza_id', type: 'varchar', description: 'Toll plaza.' },
+        { name: 'direction', type: 'smallint', min: 0, max: 1, description: '0 north, 1 south.' },
+        { name: 'lanes', type: 'integer', min: 1, description: 'Lanes open.' },
+      ],
+      primaryKey: ['plaza_id', 'direction'],
+    },
+  };
   let dir: string;
   let warehouse: Warehouse;
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-reference-'));
     warehouse = await openDuckDBWarehouse({ path: ':memory:', threads: 1 });
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([PLAZAS.table]);
   });
   afterAll(async () => {
     await warehouse.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('loads a CSV file and replaces the previous reference', async () => {
-    const file = path.join(dir, 'reference.csv');
-    await fs.writeFile(file, 'plaza_id,day_of_week,slot,expected_count,alert_threshold\r\nP01,1,16,120,60\r\nP01,1,17,130,65\r\n');
-    expect(await loadStationReference(warehouse, { path: file })).toEqual({ rows: 2 });
-    await loadStationReference(warehouse, { csv: 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP02,0,0,5,1\n' });
-    expect((await warehouse.query('SELECT plaza_id, slot, expected_count FROM station_reference')).rows).toEqual([['P02', 0, 5]]);
+  it('loads a CSV file and replaces the previous rows', async () => {
+    const file = path.join(dir, 'plazas.csv');
+    await fs.writeFile(file, 'plaza_id,direction,lanes\r\nP01,0,4\r\nP01,1,3\r\n');
+    expect(await loadReference(warehouse, PLAZAS, { path: file })).toEqual({ rows: 2 });
+    await loadReference(warehouse, PLAZAS, { csv: 'plaza_id,direction,lanes\nP02,0,5\n' });
+    expect((await warehouse.query('SELECT plaza_id, direction, lanes FROM plaza_lanes')).rows).toEqual([['P02', 0, 5]]);
+    expect(await referenceRows(warehouse, PLAZAS)).toEqual([{ plaza_id: 'P02', direction: 0, lanes: 5 }]);
   });
 
-  it('refuses bad rows and duplicates, naming the row, and keeps the previous reference', async () => {
-    await loadStationReference(warehouse, { csv: 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP02,0,0,5,1\n' });
-    await expect(loadStationReference(warehouse, { csv: 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP01,1,48,1,1\n' })).rejects.toThrow(/row 1: field 'slot' must be from 0 to 47/);
-    await expect(loadStationReference(warehouse, { json: '[{"plaza_id":"P01","day_of_week":1,"slot":2,"expected_count":1,"alert_threshold":1},{"plaza_id":"P01","day_of_week":1,"slot":2,"expected_count":3,"alert_threshold":1}]' })).rejects.toThrow(/row 2: .* appears twice/);
-    expect((await warehouse.query('SELECT count(*) FROM station_reference')).rows).toEqual([[1]]);
+  it('refuses bad rows and duplicate keys, naming the reference and the row, and keeps the previous rows', async () => {
+    await loadReference(warehouse, PLAZAS, { csv: 'plaza_id,direction,lanes\nP02,0,5\n' });
+    await expect(loadReference(warehouse, PLAZAS, { csv: 'plaza_id,direction,lanes\nP01,2,1\n' })).rejects.toThrow(/reference 'plazas' row 1: field 'direction' must be from 0 to 1/);
+    await expect(loadReference(warehouse, PLAZAS, { json: '[{"plaza_id":"P01","direction":1,"lanes":1},{"plaza_id":"P01","direction":1,"lanes":3}]' })).rejects.toThrow(/reference 'plazas' row 2: plaza_id P01, direction 1 appears twice/);
+    await expect(loadReference(warehouse, PLAZAS, { path: path.join(dir, 'plazas.txt') })).rejects.toSatisfy((e) => isTollstreamError(e, 'INVALID_ARGUMENT'));
+    expect((await warehouse.query('SELECT count(*) FROM plaza_lanes')).rows).toEqual([[1]]);
   });
 });

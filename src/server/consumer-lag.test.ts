@@ -14,6 +14,7 @@ import { Registry } from '../metrics/index.ts';
 import { openTables, sqliteTableStore } from '../tables/index.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { snapshot } from './metrics-history.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -58,14 +59,6 @@ async function lagByShard(registry: Registry, consumer: string): Promise<Map<str
   return out;
 }
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('EmbeddedLog.recordsAfter', () => {
   it('counts the records after a sequence number of the shard, 0 for a closed shard read to its end', async () => {
     const { log } = await setup();
@@ -98,7 +91,7 @@ describe('tollstream_consumer_lag_records', () => {
 
     const first = await append(log, 40, 'a');
     await runtime.start(mapping);
-    await until(async () => processed === 40 && [...(await lagByShard(registry, 'tally')).values()].every((v) => v === 0), 'the first records processed');
+    await waitFor('the first records processed', async () => processed === 40 && [...(await lagByShard(registry, 'tally')).values()].every((v) => v === 0), { intervalMs: 20 });
     expect(await lagByShard(registry, 'tally')).toEqual(new Map([...first.keys()].map((s) => [s, 0])));
 
     await runtime.stop('tally');
@@ -113,8 +106,8 @@ describe('tollstream_consumer_lag_records', () => {
     expect(behind.get('shardId-000000000000')! + behind.get('shardId-000000000001')!).toBe(53);
 
     await runtime.start(mapping);
-    await until(() => processed === 93, 'the stopped records processed');
-    await until(async () => [...(await lagByShard(registry, 'tally')).values()].every((v) => v === 0), 'the lag back to 0');
+    await waitFor('the stopped records processed', () => processed === 93, { intervalMs: 20 });
+    await waitFor('the lag back to 0', async () => [...(await lagByShard(registry, 'tally')).values()].every((v) => v === 0), { intervalMs: 20 });
     expect(await lagByShard(registry, 'tally')).toEqual(new Map([...second.keys()].map((s) => [s, 0])));
 
     // A deleted function's series goes away; a stopped one's stays (it is still behind).
@@ -134,7 +127,7 @@ describe('tollstream_consumer_lag_records', () => {
     };
     const appended = await append(log, 25, 'c');
     await runtime.start({ name: 'stuck', stream: 'tolls', handler: held, startingPosition: 'TRIM_HORIZON' });
-    await until(() => invoked === 2, 'a batch in flight in each shard');
+    await waitFor('a batch in flight in each shard', () => invoked === 2, { intervalMs: 20 });
     expect(await lagByShard(registry, 'stuck')).toEqual(appended);
     release();
   });

@@ -45,7 +45,7 @@ export function createDeadLetterRoutes(options: {
     sendJson(res, 200, { redriven: { store, id } });
   };
   return operatorRoutes('/v1/dead-letters', options, (req, res, parts, query) => {
-    if (parts.length === 0 && (req.method === 'GET' || req.method === 'HEAD')) return list(res, query);
+    if (parts.length === 0 && req.method === 'GET') return list(res, query);
     if (parts.length === 3 && parts[2] === 'redrive' && req.method === 'POST' && /^\d{1,15}$/.test(parts[1]!)) return redrive(res, parts[0]!, Number(parts[1]));
     throw noRoute(req, `/v1/dead-letters/${parts.join('/')}`, 'see docs/notify.md, "Dead letters over HTTP"');
   }, (parts) => (parts.length === 0 ? ['GET'] : parts.length === 3 && parts[2] === 'redrive' ? ['POST'] : []));

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
+import type { App } from '../app-contract/index.ts';
+import type { TableSchema } from '../warehouse/index.ts';
 import { startServer, type RunningServer } from './index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -107,17 +109,28 @@ describe('startServer', () => {
     await expect(bad.send(new ListStreamsCommand({}))).rejects.toMatchObject({ name: 'InvalidSignatureException' });
   });
 
-  it('loads the configured station reference at start, and a bad file stops the start without keeping the lock', async () => {
+  it("loads an app's reference file at start, whether or not the app runs, and a bad file stops the start without keeping the lock", async () => {
     const cfg = config();
-    const good = path.join(cfg.dataDir, 'stations.csv');
-    fs.writeFileSync(good, 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP01,1,16,120,60\n');
+    const good = path.join(cfg.dataDir, 'lanes.csv');
+    fs.writeFileSync(good, 'plaza_id,lanes\nP01,4\n');
     const bad = path.join(cfg.dataDir, 'bad.csv');
-    fs.writeFileSync(bad, 'plaza_id,day_of_week,slot,expected_count,alert_threshold\nP01,7,16,120,60\n');
-    const err = await startServer({ ...cfg, reference: { stationsFile: bad } }, { logger: createLogger({ level: 'silent' }) }).catch((e: unknown) => e);
+    fs.writeFileSync(bad, 'plaza_id,lanes\nP01,0\n');
+    const table: TableSchema = {
+      name: 'plaza_lanes',
+      description: 'Lanes per plaza.',
+      columns: [
+        { name: 'plaza_id', type: 'varchar', description: 'Plaza.' },
+        { name: 'lanes', type: 'integer', min: 1, description: 'Lanes open.' },
+      ],
+      primaryKey: ['plaza_id'],
+    };
+    const lanesApp = (file: string): App => ({ name: 'lanes', enabled: () => false, referenceData: () => [{ name: 'lanes', table, file }], prepare: () => ({ start: async () => undefined }) });
+    const err = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps: [lanesApp(bad)] }).catch((e: unknown) => e);
     expect(isTollstreamError(err, 'INVALID_ARGUMENT')).toBe(true);
-    expect((err as Error).message).toContain('row 1');
-    const server = await start({ ...cfg, reference: { stationsFile: good } });
-    expect((await server.warehouse!.query('SELECT plaza_id, expected_count FROM station_reference')).rows).toEqual([['P01', 120]]);
+    expect((err as Error).message).toContain("reference 'lanes' row 1");
+    const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps: [lanesApp(good)] });
+    cleanups.push(() => server.close());
+    expect((await server.warehouse!.query('SELECT plaza_id, lanes FROM plaza_lanes')).rows).toEqual([['P01', 4]]);
   });
 
   it('warns and delivers nothing when the delivered stream does not exist, and still serves the warehouse', async () => {

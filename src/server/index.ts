@@ -17,7 +17,7 @@ import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog } from './cluster-log.ts';
 import { QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
-import { loadStationReference } from '../reports/index.ts';
+import { loadReference, type ReferenceTable } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type TableSchema, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
@@ -117,7 +117,10 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
     const metrics = new Registry();
     registerProcessMetrics(metrics, logger);
-    const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger, (options.apps ?? []).flatMap((app) => app.warehouseTables ?? [])) : undefined;
+    // The apps' reference data is served whether or not they run, so an app starts from the newest data.
+    const references = appReferences(options.apps ?? [], config, log);
+    const appTables = [...(options.apps ?? []).flatMap((app) => app.warehouseTables ?? []), ...references.map((r) => r.table)];
+    const warehouse = config.warehouse.enabled ? await openWarehouse(config, logger, appTables, references) : undefined;
     if (warehouse) {
       undo.unshift(() => warehouse.close());
       registerWarehouseMetrics(metrics, warehouse, logger.child({ component: 'warehouse' }));
@@ -213,7 +216,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => [...deliveries, ...feeds].map((d) => d.stats()),
-      referenceFollowers: (options.apps ?? []).flatMap((app) => app.referenceFollowers?.(log) ?? []),
+      references,
       reports: (options.apps ?? []).flatMap((app) => app.reports ?? []),
       // A cluster node shows its leases in /health (one node holds every lease; nothing to show).
       ...(config.cluster && workLeases ? { leases: workLeases.status } : {}),
@@ -268,21 +271,38 @@ export async function startServer(config: TollstreamConfig, options: StartServer
   }
 }
 
-/** Opens the warehouse with the platform's tables and `appTables`, and loads `reference.stationsFile` when set. */
-async function openWarehouse(config: TollstreamConfig, logger: Logger, appTables: readonly TableSchema[]): Promise<Warehouse> {
+/** Opens the warehouse with the platform's tables and `appTables`, and loads the file of each reference that names one. */
+async function openWarehouse(config: TollstreamConfig, logger: Logger, appTables: readonly TableSchema[], references: readonly ReferenceTable[]): Promise<Warehouse> {
   const warehouse = await openConfiguredWarehouse(config, logger);
   try {
     await warehouse.ensureSchema(appTables);
-    const stations = config.reference.stationsFile;
-    if (stations !== undefined) {
-      const { rows } = await loadStationReference(warehouse, { path: stations });
-      logger.info('loaded station reference data', { file: stations, rows });
+    for (const reference of references) {
+      if (reference.file === undefined) continue;
+      const { rows } = await loadReference(warehouse, reference, { path: reference.file });
+      logger.info('loaded reference data', { reference: reference.name, file: reference.file, rows });
     }
   } catch (err) {
     await warehouse.close();
     throw err;
   }
   return warehouse;
+}
+
+/** The apps' reference data; a name taken twice, or `files` (the queries' reference files), is refused. */
+function appReferences(apps: readonly App[], config: TollstreamConfig, log: StreamLog): ReferenceTable[] {
+  const references: ReferenceTable[] = [];
+  for (const app of apps) {
+    for (const reference of app.referenceData?.(config, log) ?? []) {
+      if (reference.name === 'files' || !/^[a-z0-9_-]{1,64}$/.test(reference.name)) {
+        throw new TollstreamError('CONFIG_INVALID', `the app '${app.name}' names reference data '${reference.name}': use 1 to 64 lower-case letters, digits, _ or -, not 'files'`, { context: { app: app.name, reference: reference.name } });
+      }
+      if (references.some((r) => r.name === reference.name)) {
+        throw new TollstreamError('CONFIG_INVALID', `two apps declare reference data '${reference.name}'`, { context: { app: app.name, reference: reference.name } });
+      }
+      references.push(reference);
+    }
+  }
+  return references;
 }
 
 /** The backend `warehouse.kind` names: a DuckDB file, or a PostgreSQL server at `warehouse.postgresUrl`. */
@@ -305,7 +325,7 @@ async function openConfiguredWarehouse(config: TollstreamConfig, logger: Logger)
     // starts delivery from the oldest retained record, and each record is loaded once.
     rebuildDamaged: ({ path: damagedFile, movedTo, reason }) =>
       logger.error(
-        'the warehouse file is damaged: moved it aside and rebuilding the warehouse from the log (only what the log still retains; station reference data comes back from reference.stationsFile or the next reference load)',
+        'the warehouse file is damaged: moved it aside and rebuilding the warehouse from the log (only what the log still retains; reference data comes back from its file (reference.stationsFile) or the next reference load)',
         { component: 'warehouse', file: damagedFile, movedTo, reason },
       ),
   });

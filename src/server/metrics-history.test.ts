@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { createLogger } from '../core/logger.ts';
 import { startServer, type RunningServer } from './index.ts';
 import { parseHistoryQuery, type HistoryPoint } from './metrics-history.ts';
+import { waitUntil } from '../../test/support/wait.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -51,14 +52,8 @@ async function history(server: RunningServer, query: string, headers: Record<str
 }
 
 /** Polls until `accept` holds for the history, or fails after `ms`. */
-async function waitForHistory(server: RunningServer, query: string, accept: (b: HistoryBody) => boolean, ms = 20_000): Promise<HistoryBody> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const body = await history(server, query);
-    if (accept(body)) return body;
-    if (Date.now() > deadline) throw new Error(`the history never matched: ${JSON.stringify(body).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+function waitForHistory(server: RunningServer, query: string, accept: (b: HistoryBody) => boolean, ms = 20_000): Promise<HistoryBody> {
+  return waitUntil(`the history of ${query} to match`, () => history(server, query), accept, { timeoutMs: ms, intervalMs: 200 });
 }
 
 const RECORDS_IN = 'tollstream_records_in_total{stream="toll_transactions"}';

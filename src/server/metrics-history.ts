@@ -10,9 +10,8 @@
  *
  * Counters are kept raw: a reader computes rates between points, a counter that went down having restarted.
  */
-import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { noRoute, operatorRoutes, sendJson, type RouteModule } from '../gateway/index.ts';
+import { invalidParameter, noRoute, operatorRoutes, sendJson, type RouteModule } from '../gateway/index.ts';
 import { ensureStream, type StartPosition, type StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 
@@ -117,8 +116,7 @@ export async function startMetricsHistory(options: MetricsHistoryOptions): Promi
   timer.unref();
 
   const routes = operatorRoutes('/v1/metrics/history', { operatorAuth: options.operatorAuth, logger }, async (req, res, parts, query) => {
-    if (parts.length > 0 || (req.method !== 'GET' && req.method !== 'HEAD')) throw noRoute(req, `/v1/metrics/history/${parts.join('/')}`, 'the history is read with GET /v1/metrics/history');
-    // Node drops the body of a HEAD answer itself.
+    if (parts.length > 0 || req.method !== 'GET') throw noRoute(req, `/v1/metrics/history/${parts.join('/')}`, 'the history is read with GET /v1/metrics/history');
     sendJson(res, 200, { intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query)) });
   }, (parts) => (parts.length === 0 ? ['GET'] : []));
   return { routes, sample, stop: () => clearInterval(timer) };
@@ -138,19 +136,18 @@ const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const MAX_POINTS = 10_000;
 
 export function parseHistoryQuery(query: URLSearchParams, now = Date.now()): HistoryQuery {
-  const invalid = (key: string, message: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter: key } });
   const sinceText = query.get('since') ?? '1h';
   let since: number;
   const d = DURATION.exec(sinceText);
   if (d) since = now - Number(d[1]) * UNIT_MS[d[2] as keyof typeof UNIT_MS];
   else if (/^\d{10,16}$/.test(sinceText)) since = Number(sinceText);
-  else throw invalid('since', `since must be a duration such as 30m, 6h or 1d, or a time in ms since the epoch; got '${sinceText}'`);
+  else throw invalidParameter('since', `since must be a duration such as 30m, 6h or 1d, or a time in ms since the epoch; got '${sinceText}'`);
   const names = (query.get('names') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
   const unknown = names.find((n) => !KEPT.some((k) => k.name === n));
-  if (unknown !== undefined) throw invalid('names', `'${unknown}' is not kept in the metrics history; kept: ${KEPT.map((k) => k.name).join(', ')}`);
+  if (unknown !== undefined) throw invalidParameter('names', `'${unknown}' is not kept in the metrics history; kept: ${KEPT.map((k) => k.name).join(', ')}`);
   const maxText = query.get('maxPoints') ?? '1000';
   const maxPoints = Number(maxText);
-  if (!Number.isInteger(maxPoints) || maxPoints < 2 || maxPoints > MAX_POINTS) throw invalid('maxPoints', `maxPoints must be an integer from 2 to ${MAX_POINTS}; got '${maxText}'`);
+  if (!Number.isInteger(maxPoints) || maxPoints < 2 || maxPoints > MAX_POINTS) throw invalidParameter('maxPoints', `maxPoints must be an integer from 2 to ${MAX_POINTS}; got '${maxText}'`);
   return { since, names, maxPoints };
 }
 

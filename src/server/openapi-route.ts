@@ -17,7 +17,7 @@ export function createOpenApiRoute(file = DOCUMENT): RouteModule {
     throw new TollstreamError('IO_ERROR', `cannot read the OpenAPI description ${file}: ${(err as Error).message}`, { context: { path: file }, cause: err });
   }
   return {
-    matches: (method, path) => path === '/openapi.json' && (method === 'GET' || method === 'HEAD'),
+    matches: (method, path) => path === '/openapi.json' && method === 'GET',
     handle: async (_req, res) => send(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }, body),
   };
 }

@@ -27,6 +27,20 @@ const DECLARED_TABLE: TableSchema = {
   ],
 };
 
+/** A reference table as an app declares one (the station alerts' shape): keyed, replaced as a whole, not delivered. */
+export const DECLARED_REFERENCE: TableSchema = {
+  name: 'declared_reference',
+  description: 'Expected traffic per plaza, day of week and slot, declared by the test as an app declares its reference data.',
+  columns: [
+    { name: 'plaza_id', type: 'varchar', description: 'Toll plaza.' },
+    { name: 'day_of_week', type: 'smallint', min: 0, max: 6, description: '0 Sunday ... 6 Saturday (UTC).' },
+    { name: 'slot', type: 'smallint', min: 0, max: 47, description: '30-minute slot of the UTC day.' },
+    { name: 'expected_count', type: 'integer', min: 0, description: 'Vehicles expected in the slot.' },
+    { name: 'alert_threshold', type: 'integer', min: 0, description: 'A slot with fewer vehicles is flagged.' },
+  ],
+  primaryKey: ['plaza_id', 'day_of_week', 'slot'],
+};
+
 function tollRow(i: number, shardId = 'shardId-000000000000', arrival = T0 + i): Row {
   return {
     transaction_id: `tx-${i}`,
@@ -174,9 +188,10 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
 
     it('replaces reference rows as a whole', async () => {
       const ref = (expected: number) => ({ plaza_id: 'P01', day_of_week: 4, slot: 20, expected_count: expected, alert_threshold: 10 });
-      await warehouse.replaceRows('station_reference', [ref(100)]);
-      await warehouse.replaceRows('station_reference', [ref(120)]);
-      expect((await warehouse.query('SELECT expected_count FROM station_reference')).rows).toEqual([[120]]);
+      await warehouse.ensureSchema([DECLARED_REFERENCE]);
+      await warehouse.replaceRows(DECLARED_REFERENCE.name, [ref(100)]);
+      await warehouse.replaceRows(DECLARED_REFERENCE.name, [ref(120)]);
+      expect((await warehouse.query(`SELECT expected_count FROM ${DECLARED_REFERENCE.name}`)).rows).toEqual([[120]]);
     });
 
     it('keeps every character of text values: quotes, commas, newlines, backslashes, empty strings apart from null', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
 import { openDuckDBWarehouse } from './duckdb.ts';
+import { DECLARED_REFERENCE } from './conformance.ts';
 import type { Row, Warehouse } from './types.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
@@ -111,8 +112,9 @@ describe('DuckDB warehouse: loading a batch', () => {
 
   it('replaces reference rows with nulls nowhere and integers checked', async () => {
     const rows = [0, 1, 2].map((slot) => ({ plaza_id: `P0${slot}`, day_of_week: 6, slot, expected_count: 10 * slot, alert_threshold: slot }));
-    await warehouse.replaceRows('station_reference', rows);
-    const result = await warehouse.query('SELECT plaza_id, day_of_week, slot, expected_count, alert_threshold FROM station_reference ORDER BY slot');
+    await warehouse.ensureSchema([DECLARED_REFERENCE]);
+    await warehouse.replaceRows(DECLARED_REFERENCE.name, rows);
+    const result = await warehouse.query(`SELECT plaza_id, day_of_week, slot, expected_count, alert_threshold FROM ${DECLARED_REFERENCE.name} ORDER BY slot`);
     expect(result.rows).toEqual(rows.map((r) => [r.plaza_id, r.day_of_week, r.slot, r.expected_count, r.alert_threshold]));
   });
 });

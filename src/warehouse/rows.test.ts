@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rowFromObject } from './rows.ts';
-import { SOURCE_COLUMNS, STATION_REFERENCE, TOLL_TRANSACTIONS } from './tables.ts';
+import { DECLARED_REFERENCE } from './conformance.ts';
+import { SOURCE_COLUMNS, TOLL_TRANSACTIONS } from './tables.ts';
 
 const omit = new Set<string>(SOURCE_COLUMNS);
 const good = {
@@ -43,8 +44,8 @@ describe('rowFromObject', () => {
 
   it('accepts numeric strings only when asked (CSV)', () => {
     const ref = { plaza_id: 'P01', day_of_week: '3', slot: '47', expected_count: '120', alert_threshold: '60' };
-    expect(rowFromObject(STATION_REFERENCE, ref).ok).toBe(false);
-    expect(rowFromObject(STATION_REFERENCE, ref, { numericStrings: true })).toEqual({ ok: true, row: { plaza_id: 'P01', day_of_week: 3, slot: 47, expected_count: 120, alert_threshold: 60 } });
+    expect(rowFromObject(DECLARED_REFERENCE, ref).ok).toBe(false);
+    expect(rowFromObject(DECLARED_REFERENCE, ref, { numericStrings: true })).toEqual({ ok: true, row: { plaza_id: 'P01', day_of_week: 3, slot: 47, expected_count: 120, alert_threshold: 60 } });
   });
 });
 

@@ -52,19 +52,6 @@ export const TOLL_TRANSACTIONS: TableSchema = {
   ],
 };
 
-export const STATION_REFERENCE: TableSchema = {
-  name: 'station_reference',
-  description: 'Expected traffic per plaza, day of week and 30-minute slot, with the alert threshold.',
-  columns: [
-    { name: 'plaza_id', type: 'varchar', description: 'Toll plaza.' },
-    { name: 'day_of_week', type: 'smallint', min: 0, max: 6, description: '0 Sunday ... 6 Saturday (UTC).' },
-    { name: 'slot', type: 'smallint', min: 0, max: 47, description: '30-minute slot of the UTC day: 0 is 00:00-00:30.' },
-    { name: 'expected_count', type: 'integer', min: 0, description: 'Vehicles expected in the slot.' },
-    { name: 'alert_threshold', type: 'integer', min: 0, description: 'A slot with fewer vehicles than this is flagged.' },
-  ],
-  primaryKey: ['plaza_id', 'day_of_week', 'slot'],
-};
-
 export const DELIVERY_POSITIONS: TableSchema = {
   name: '_delivery_positions',
   description: 'How far each delivery has loaded each shard; written in the same transaction as the rows.',
@@ -113,7 +100,7 @@ export function deliveryErrorRows(batch: LoadBatch, failedAt: number): Row[] {
 }
 
 /** The platform's tables, which `ensureSchema` always creates; apps declare their own (`ensureSchema(extra)`). */
-export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, STATION_REFERENCE, DELIVERY_POSITIONS, DELIVERY_ERRORS];
+export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, DELIVERY_POSITIONS, DELIVERY_ERRORS];
 
 /** The platform's table `name`, if it is one. */
 export function tableSchema(name: string): TableSchema | undefined {

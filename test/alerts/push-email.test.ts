@@ -16,6 +16,7 @@ import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { startPushService } from '../support/push-service.ts';
 import { startSmtpServer } from '../support/smtp-server.ts';
 import { api } from './support.ts';
+import { waitFor } from '../support/wait.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -27,16 +28,6 @@ async function start(dataDir: string, overrides: Partial<TollstreamConfig> = {})
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
   return server;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('alerts by Web Push and email in the running server', () => {

@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../web/harness.ts';
 import { cleanEnv, REPO_ROOT } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
 
 const run = promisify(execFile);
 
@@ -30,16 +31,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, boundMs = 30_000): Promise<T> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('the npm package', () => {
@@ -86,16 +77,28 @@ describe('the npm package', () => {
     expect(files).toContain('docs/openapi.json');
     expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
+    // The pages carry the chart library in their own bundles (uPlot's root class 'uplot' and its legend class are
+    // in the built code): the server needs neither it nor the bundler.
+    const assets = fs.readdirSync(path.join(installed, 'dist/web/assets')).filter((f) => f.endsWith('.js'));
+    expect(assets.some((f) => /\buplot\b/.test(fs.readFileSync(path.join(installed, 'dist/web/assets', f), 'utf8')) && fs.readFileSync(path.join(installed, 'dist/web/assets', f), 'utf8').includes('u-legend'))).toBe(true);
+    const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies).filter((d) => d === 'vite' || d === 'uplot')).toEqual([]);
   });
 
   it('starts `tollstream up` from lib/ with Node alone: health, pages, a query and a deployed function', async () => {
     const dataDir = path.join(work, 'data');
     fs.mkdirSync(dataDir);
     const port = await freePort();
-    // No loader is registered: a .ts module anywhere on the way would fail to load on Node 20.
+    // A user's app written in TypeScript, which the compiled server compiles as it loads it (and nothing else).
+    fs.writeFileSync(
+      path.join(dataDir, 'greeting-app.ts'),
+      "const greeting: string = 'hello from an app';\n" +
+        "export default {\n  name: 'greeting',\n  enabled: (): boolean => true,\n  prepare: () => ({\n    start: async () => ({ routes: [{ matches: (_m: string, p: string): boolean => p === '/v1/greeting', handle: async (_req: unknown, res: { writeHead(s: number, h: object): void; end(b: string): void }) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ greeting })); } }] }),\n  }),\n};\n",
+    );
+    // No loader is registered for the server itself: a .ts module of its own on the way would fail to load on Node 20.
     const child = spawn(process.execPath, [path.join(installed, 'bin/tollstream.mjs'), 'up', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn'], {
       cwd: dataDir,
-      env: cleanEnv({ TOLLSTREAM_WAREHOUSE_ENABLED: 'false' }),
+      env: cleanEnv({ TOLLSTREAM_WAREHOUSE_ENABLED: 'false', TOLLSTREAM_APPS: JSON.stringify(['./greeting-app.ts']) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -112,6 +115,7 @@ describe('the npm package', () => {
         void exited.then(() => reject(new Error(`tollstream up exited before it was ready:\n${stderr}`)));
       });
       expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect(await (await fetch(`${url}/v1/greeting`)).json()).toEqual({ greeting: 'hello from an app' });
       const page = await fetch(`${url}/app/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="root">');
@@ -121,14 +125,14 @@ describe('the npm package', () => {
       expect((await fetch(`${url}/v1/functions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'pkg_fn', stream: 'toll_transactions', code }) })).status).toBe(201);
       const toll = { transaction_id: 'T-pkg-1', customer_id: 'C0000001', tag_id: 'TAG-1', plate: 'ABC-1234', plaza_id: 'P01', lane: 1, vehicle_class: 2, amount_cents: 250, currency: 'USD', event_time: new Date().toISOString() };
       expect((await fetch(`${url}/v1/streams/toll_transactions/records?partitionKeyField=customer_id`, { method: 'POST', body: `${JSON.stringify(toll)}\n` })).status).toBe(200);
-      const item = await until('the function to write its table', async () => {
+      const item = await waitFor('the function to write its table', async () => {
         const res = await fetch(`${url}/v1/tables/pkg_t/items/p`);
         return res.status === 200 ? ((await res.json()) as { item: { seen: number } }) : undefined;
       });
       expect(JSON.stringify(item)).toContain('"seen":1');
 
       // The spending alerts' continuous query stores checkpoints on its thread (lib/queries/checkpoint-thread.js).
-      const query = await until('a stored checkpoint of the spend query', async () => {
+      const query = await waitFor('a stored checkpoint of the spend query', async () => {
         const list = (await (await fetch(`${url}/v1/queries`)).json()) as { queries: Array<{ name: string; state: string; stats: { lastCheckpoint: { id: number } | null; rowsInTotal: number } }> };
         const q = list.queries.find((x) => x.name === 'abc-tolls-customer-spend');
         return q && q.stats.lastCheckpoint !== null && q.stats.rowsInTotal > 0 ? q : undefined;

@@ -46,7 +46,7 @@ const SERVED_ROUTES = [
   'GET /v1/reports',
   'GET /v1/reports/{name}',
   'POST /v1/warehouse/query',
-  'PUT /v1/reference/stations',
+  'PUT /v1/reference/{name}',
   'GET /v1/reference/files',
   'PUT /v1/reference/files/{name}',
   'DELETE /v1/reference/files/{name}',
@@ -339,6 +339,45 @@ describe('the document against a running server', () => {
         if (refused.status !== 401 || refused.error?.code !== 'UNAUTHORIZED') failures.push(`${route} without a credential -> ${refused.status}`);
       }
     }
+    expect(failures).toEqual([]);
+  });
+
+  it('answers HEAD on every documented GET path but a tail as GET, without a body', async () => {
+    const doc = readDocument();
+    const failures: string[] = [];
+    for (const route of documentedRoutes(doc).filter((r) => r.startsWith('GET ') && !r.endsWith('/tail'))) {
+      const template = route.slice(4);
+      const headers = credential(schemesOf(doc, doc.paths[template]!.get as Operation)[0]);
+      const urlPath = concrete('GET', template) + (template === '/v1/tables/{table}/query' ? '?pk=p' : '');
+      const get = await fetch(`${server.url}${urlPath}`, { headers });
+      await get.body?.cancel();
+      const head = await fetch(`${server.url}${urlPath}`, { method: 'HEAD', headers });
+      const body = await head.arrayBuffer();
+      if (head.status !== get.status || body.byteLength !== 0 || head.headers.get('content-type') !== get.headers.get('content-type')) {
+        failures.push(`HEAD ${template} -> ${head.status} (${body.byteLength} bytes), GET ${get.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('answers a method a path does not list 405 with Allow naming exactly the methods the document lists (HEAD with GET), as each operation documents', async () => {
+    const doc = readDocument();
+    const failures: string[] = [];
+    for (const [template, item] of Object.entries(doc.paths)) {
+      const listed = METHODS.filter((m) => item[m] !== undefined).map((m) => m.toUpperCase());
+      // HEAD is answered as GET, except on a tail, which has no end to wait for.
+      const allow = listed.flatMap((m) => (m === 'GET' && !template.endsWith('/tail') ? ['GET', 'HEAD'] : [m]));
+      const other = ['PATCH', 'PUT', 'DELETE', 'POST', 'GET'].find((m) => !listed.includes(m))!;
+      const res = await fetch(`${server.url}${concrete(other, template)}`, { method: other, ...(other === 'GET' ? {} : { body: '{}' }) });
+      await res.body?.cancel();
+      if (res.status !== 405) failures.push(`${other} ${template} -> ${res.status}`);
+      else if ((res.headers.get('allow') ?? '').split(', ').sort().join() !== allow.sort().join()) failures.push(`${other} ${template} -> Allow: ${res.headers.get('allow')}, documented ${allow.join(', ')}`);
+      for (const m of listed) {
+        const documented = (item[m.toLowerCase()] as Operation).responses['405'] as { $ref?: string } | undefined;
+        if (documented?.$ref !== '#/components/responses/MethodNotAllowed') failures.push(`${m} ${template}: no 405 MethodNotAllowed documented`);
+      }
+    }
+    expect(doc.components).toMatchObject({ responses: { MethodNotAllowed: { headers: { Allow: { schema: { type: 'string' } } } } } });
     expect(failures).toEqual([]);
   });
 });

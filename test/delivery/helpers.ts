@@ -5,6 +5,7 @@ import path from 'node:path';
 import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
 import { TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, type Warehouse } from '../../src/warehouse/index.ts';
+import { waitFor } from '../support/wait.ts';
 
 export const T0 = Date.parse('2026-11-26T06:00:00.000Z');
 
@@ -51,12 +52,7 @@ export function appendTransactions(log: StreamLog, stream: string, txs: readonly
 
 /** Polls `check` until it returns true, or fails with `what` after `timeoutMs`. */
 export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(what, check, { timeoutMs });
 }
 
 export async function scalar(warehouse: Warehouse, sql: string): Promise<unknown> {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
 import { startTollstream, type ServerProcess } from '../../bench/lib/processes.ts';
 import { readWholeStream, type ReadBackRecord } from '../crash/verify.ts';
+import { waitFor as waitUntil } from '../support/wait.ts';
 
 export const run = promisify(execFile);
 
@@ -131,13 +132,7 @@ export async function getJson(url: string): Promise<{ status: number; body: Reco
 
 /** Polls `check` every 100 ms until it returns a value, giving up after `limitMs` with `what` in the error. */
 export async function waitFor<T>(what: string, limitMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${limitMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitUntil(what, check, { timeoutMs: limitMs, intervalMs: 100 });
 }
 
 /** Descriptors the process holds now (entries of /proc/<pid>/fd). */

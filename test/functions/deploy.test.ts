@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli, startUp, tempDir, type UpProcess } from '../cli/helpers.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const EXAMPLE_DIR = path.join(REPO_ROOT, 'test/functions/example');
 /** Only what deployed functions need: faster starts on a machine shared by many tests. */
@@ -68,16 +69,6 @@ async function totalsByCli(server: UpProcess): Promise<Map<string, Totals>> {
   );
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value, (_k, v: unknown) => (v instanceof Map ? [...v] : v))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function describeFunction(server: UpProcess, name: string): Promise<any> {
   return (await fetch(`${server.url}/v1/functions/${name}`)).json();
 }
@@ -104,7 +95,7 @@ describe('deployed functions', () => {
     for (let i = 0; i < records.length; i += 500) await put(server, 'tolls', records.slice(i, i + 500));
 
     // Killed while the function is part way through the records.
-    const before = await until(() => totals(server), (t) => [...t.values()].some((v) => v.tolls > 0), 'the first effects');
+    const before = await waitUntil('the first effects', () => totals(server), (t) => [...t.values()].some((v) => v.tolls > 0), { timeoutMs: 60_000 });
     await server.stop('SIGKILL');
     const countedBefore = [...before.values()].reduce((n, v) => n + v.tolls, 0);
     expect(countedBefore).toBeLessThan(records.length);
@@ -115,7 +106,7 @@ describe('deployed functions', () => {
     // One more record per plaza, sent after everything else on its partition key: once it is counted, every
     // earlier record of that plaza has been (order per partition key), so the totals are final.
     await put(server, 'tolls', PLAZAS.map((plaza_id) => ({ plaza_id, amount_cents: SENTINEL_CENTS })));
-    const after = await until(() => totals(server), (t) => PLAZAS.every((p) => (t.get(p)?.amount_cents ?? 0) >= SENTINEL_CENTS), 'every plaza to be counted');
+    const after = await waitUntil('every plaza to be counted', () => totals(server), (t) => PLAZAS.every((p) => (t.get(p)?.amount_cents ?? 0) >= SENTINEL_CENTS), { timeoutMs: 60_000 });
     for (const p of PLAZAS) {
       const e = expected.get(p)!;
       expect([p, after.get(p)]).toEqual([p, { tolls: e.tolls + 1, amount_cents: e.amount_cents + SENTINEL_CENTS }]);
@@ -146,8 +137,8 @@ describe('deployed functions', () => {
 
     await put(server, 'tolls', [{ plaza_id: 'P01', amount_cents: 1 }]);
     // Both are tried twice (maximum-retry-attempts 1), then the batch is given up and each function goes on.
-    const loop = await until(() => describeFunction(server, 'loop'), (f) => f.stats?.recordsSentToOnFailure === 1, 'the looping batch to be given up');
-    const hog = await until(() => describeFunction(server, 'hog'), (f) => f.stats?.recordsSentToOnFailure === 1, 'the allocating batch to be given up');
+    const loop = await waitUntil('the looping batch to be given up', () => describeFunction(server, 'loop'), (f) => f.stats?.recordsSentToOnFailure === 1, { timeoutMs: 60_000 });
+    const hog = await waitUntil('the allocating batch to be given up', () => describeFunction(server, 'hog'), (f) => f.stats?.recordsSentToOnFailure === 1, { timeoutMs: 60_000 });
     expect(loop).toMatchObject({ state: 'running', stats: { errors: 2 }, lastFailure: { code: 'FUNCTION_TIMEOUT' } });
     expect(hog).toMatchObject({ state: 'running', stats: { errors: 2 }, lastFailure: { code: 'FUNCTION_CRASHED', message: expect.stringContaining('out of memory') } });
     expect((await cli(server, ['functions', 'logs', 'loop'])).stdout).toMatch(/WARN {2}runtime function invocation failed .*FUNCTION_TIMEOUT/);
@@ -155,7 +146,7 @@ describe('deployed functions', () => {
     // Meanwhile the server answers, and another function runs to completion.
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     await put(server, 'other', [{ plaza_id: 'P07', amount_cents: 5 }, { plaza_id: 'P07', amount_cents: 6 }]);
-    const t = await until(() => totals(server), (m) => m.get('P07')?.tolls === 2, 'the other function to count');
+    const t = await waitUntil('the other function to count', () => totals(server), (m) => m.get('P07')?.tolls === 2, { timeoutMs: 60_000 });
     expect(t.get('P07')).toEqual({ tolls: 2, amount_cents: 11 });
     expect(server.child.exitCode).toBeNull();
   }, SLOW);
@@ -169,7 +160,7 @@ describe('deployed functions', () => {
     let server = await up(dataDir, { env, cwd: EXAMPLE_DIR });
     expect(await describeFunction(server, 'plaza-totals')).toMatchObject({ state: 'running', version: 1, source: 'config', settings: { batchSize: 50 } });
     await put(server, 'tolls', [{ plaza_id: 'P03', amount_cents: 40 }, { plaza_id: 'P03', amount_cents: 2 }]);
-    const t = await until(() => totals(server), (m) => m.get('P03')?.tolls === 2, 'the declared function to count');
+    const t = await waitUntil('the declared function to count', () => totals(server), (m) => m.get('P03')?.tolls === 2, { timeoutMs: 60_000 });
     expect(t.get('P03')).toEqual({ tolls: 2, amount_cents: 42 });
     // Counted in /metrics like any function, with the spending alerts off.
     expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^tollstream_function_records_total\{mapping="plaza-totals"\} 2$/m);

@@ -18,6 +18,7 @@ import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import type { TollTransaction } from '../../src/simulator/index.ts';
 import { transactions } from '../delivery/helpers.ts';
 import { aggregateWithBadDigest, encodeAggregate } from '../support/kpl-aggregate.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const SQL = `
 CREATE TABLE tolls (transaction_id VARCHAR(64), customer_id VARCHAR(32), amount_cents BIGINT) WITH ('stream' = 'toll_transactions');
@@ -101,16 +102,6 @@ async function warehouse(url: string, sql: string): Promise<unknown[][]> {
   return ((await res.json()) as { rows: unknown[][] }).rows;
 }
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const ids = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.transaction_id)).sort();
 /** The valid tolls, without the heartbeats the spend query's window closer appends to the same stream. */
 const tolls = (rows: Record<string, unknown>[]) => rows.filter((r) => r.heartbeat !== true);
@@ -143,10 +134,10 @@ describe('KPL aggregated records through the server', () => {
     expect(kda.status).toBe(201);
 
     const first = ids(txs.slice(0, 30) as unknown as Record<string, unknown>[]);
-    expect(ids(await until('the inferred query copy of 30 user records', () => streamJson(server.log, 'kda_copy'), (rows) => rows.length >= 30))).toEqual(first);
-    await until('the query copy of 30 user records', () => streamJson(server.log, 'kpl_copy'), (rows) => rows.length >= 30);
-    await until('30 valid tolls from the validation function', () => streamJson(server.log, 'toll_transactions_valid'), (rows) => tolls(rows).length >= 30);
-    await until('30 warehouse rows', () => warehouse(server.url, 'SELECT count(*) FROM toll_transactions'), (rows) => Number(rows[0]?.[0]) >= 30);
+    expect(ids(await waitUntil('the inferred query copy of 30 user records', () => streamJson(server.log, 'kda_copy'), (rows) => rows.length >= 30))).toEqual(first);
+    await waitUntil('the query copy of 30 user records', () => streamJson(server.log, 'kpl_copy'), (rows) => rows.length >= 30);
+    await waitUntil('30 valid tolls from the validation function', () => streamJson(server.log, 'toll_transactions_valid'), (rows) => tolls(rows).length >= 30);
+    await waitUntil('30 warehouse rows', () => warehouse(server.url, 'SELECT count(*) FROM toll_transactions'), (rows) => Number(rows[0]?.[0]) >= 30);
 
     // The tail: one event per user record with its own partition key and sub-sequence number; the bad one named.
     const abort = new AbortController();
@@ -171,14 +162,14 @@ describe('KPL aggregated records through the server', () => {
 
     const all = ids(txs as unknown as Record<string, unknown>[]);
     // (2) the continuous query, (3) the shipped validation function, (4) the warehouse: every user record exactly once.
-    const copy = await until('the query copy of 60 user records', () => streamJson(server.log, 'kpl_copy'), (rows) => rows.length >= 60);
-    const valid = tolls(await until('60 valid tolls', () => streamJson(server.log, 'toll_transactions_valid'), (rows) => tolls(rows).length >= 60));
-    const loaded = await until('60 warehouse rows', () => warehouse(server.url, 'SELECT transaction_id FROM toll_transactions'), (rows) => rows.length >= 60);
+    const copy = await waitUntil('the query copy of 60 user records', () => streamJson(server.log, 'kpl_copy'), (rows) => rows.length >= 60);
+    const valid = tolls(await waitUntil('60 valid tolls', () => streamJson(server.log, 'toll_transactions_valid'), (rows) => tolls(rows).length >= 60));
+    const loaded = await waitUntil('60 warehouse rows', () => warehouse(server.url, 'SELECT transaction_id FROM toll_transactions'), (rows) => rows.length >= 60);
     expect(ids(copy)).toEqual(all);
     expect(ids(valid)).toEqual(all);
     expect(loaded.map((r) => String(r[0])).sort()).toEqual(all);
 
-    const errors = await until('the query error row', () => streamJson(server.log, 'kplcopy_errors'), (rows) => rows.some((r) => r.ERROR_NAME === 'MALFORMED_KPL_AGGREGATE'));
+    const errors = await waitUntil('the query error row', () => streamJson(server.log, 'kplcopy_errors'), (rows) => rows.some((r) => r.ERROR_NAME === 'MALFORMED_KPL_AGGREGATE'));
     expect(errors.filter((r) => r.ERROR_NAME === 'MALFORMED_KPL_AGGREGATE')).toHaveLength(1);
     const deliveryErrors = await warehouse(server.url, "SELECT error_code, error_message FROM _delivery_errors WHERE error_code = 'kpl-aggregate-malformed'");
     expect(deliveryErrors).toHaveLength(1);

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPEND_ALERT_REPORTS, THRESHOLD_BREACHES } from '../../src/apps/abc-tolls/index.ts';
-import { listReports, loadStationReference, reportCatalog, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
+import { STATION_REFERENCE, STATION_REFERENCE_NAME, STATION_REPORTS } from '../../src/apps/station-alerts/index.ts';
+import { listReports, loadReference, reportCatalog, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
 import { TrafficGenerator } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
@@ -13,7 +14,7 @@ const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
 const HOUR = 3600_000;
 const CLOCK = T0 + 31 * HOUR;
 /** The reports a server with the shipped apps serves: the platform's and the ABC Tolls app's. */
-const REPORTS = reportCatalog(SPEND_ALERT_REPORTS);
+const REPORTS = reportCatalog([...SPEND_ALERT_REPORTS, ...STATION_REPORTS]);
 
 function breachRows(): Row[] {
   const causes = ['transaction', 'transaction', 'window', 'threshold_change'];
@@ -56,10 +57,10 @@ describe('reports on PostgreSQL and DuckDB', () => {
     }
     const breaches = breachRows();
     for (const w of [duck, postgres]) {
-      await w.ensureSchema([THRESHOLD_BREACHES]);
+      await w.ensureSchema([THRESHOLD_BREACHES, STATION_REFERENCE]);
       await w.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: rows[rows.length - 1]!.sequence_number as string } } });
       await w.loadBatch({ table: 'threshold_breaches', rows: breaches, source: { stream: 'spend_alerts', positions: { s0: breaches[breaches.length - 1]!.sequence_number as string } } });
-      await loadStationReference(w, { json: reference });
+      await loadReference(w, { name: STATION_REFERENCE_NAME, table: STATION_REFERENCE }, { json: reference });
     }
   });
   afterAll(async () => {

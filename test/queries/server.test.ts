@@ -12,6 +12,7 @@ import type { StreamLog } from '../../src/log/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { runCli } from '../cli/helpers.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const SQL = `
 CREATE TABLE tolls (
@@ -69,16 +70,6 @@ async function outputRows(log: StreamLog, stream: string): Promise<Array<Record<
   return rows.sort((a, b) => String(a.window_start).localeCompare(String(b.window_start)) || String(a.customer_id).localeCompare(String(b.customer_id)));
 }
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('continuous queries in the server', () => {
   it('runs a query created over HTTP, explains it, stops and resumes it, and keeps it across a restart', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-queries-'));
@@ -93,7 +84,7 @@ describe('continuous queries in the server', () => {
     await sendTolls(server.url, [['A', 100, 1], ['A', 250, 2], ['B', 400, 3], ['A', 50, 12]]);
     // A later toll moves the watermark past the first window, which then closes.
     await sendTolls(server.url, [['B', 1, 25]]);
-    const first = await until('the first window', () => outputRows(server.log, 'spend_10s'), (rows) => rows.length >= 2);
+    const first = await waitUntil('the first window', () => outputRows(server.log, 'spend_10s'), (rows) => rows.length >= 2);
     expect(first.slice(0, 2)).toEqual([
       { window_start: '2026-11-26T10:00:00.000Z', customer_id: 'A', trips: 2, total_cents: 350 },
       { window_start: '2026-11-26T10:00:00.000Z', customer_id: 'B', trips: 1, total_cents: 400 },
@@ -117,7 +108,7 @@ describe('continuous queries in the server', () => {
     const again = await start(dataDir);
     expect((await call(again.url, 'GET', '/v1/queries/spend10s')).json.state).toBe('RUNNING');
     await sendTolls(again.url, [['C', 5, 40]]);
-    const all = await until('the second window', () => outputRows(again.log, 'spend_10s'), (rows) => rows.some((r) => r.window_start === '2026-11-26T10:00:10.000Z'));
+    const all = await waitUntil('the second window', () => outputRows(again.log, 'spend_10s'), (rows) => rows.some((r) => r.window_start === '2026-11-26T10:00:10.000Z'));
     expect(all.filter((r) => r.window_start === '2026-11-26T10:00:00.000Z')).toHaveLength(2);
     expect(all.find((r) => r.window_start === '2026-11-26T10:00:10.000Z')).toEqual({ window_start: '2026-11-26T10:00:10.000Z', customer_id: 'A', trips: 1, total_cents: 50 });
 
@@ -173,7 +164,7 @@ describe('continuous queries in the server', () => {
     while (Date.now() <= after + 1) await new Promise((r) => setTimeout(r, 2));
 
     await sendTolls(server.url, [['A', 100, 3], ['A', 250, 4], ['A', 50, 12], ['B', 1, 25]]);
-    const rows = await until('the first window', () => outputRows(server.log, 'spend_10s'), (r) => r.length >= 1);
+    const rows = await waitUntil('the first window', () => outputRows(server.log, 'spend_10s'), (r) => r.length >= 1);
     expect(rows).toEqual([{ window_start: '2026-11-26T10:00:00.000Z', customer_id: 'A', trips: 2, total_cents: 350 }]);
   });
 });

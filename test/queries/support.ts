@@ -6,6 +6,7 @@ import type { EmbeddedStreamLog, StreamLog } from '../../src/log/index.ts';
 import { openEmbeddedLog } from '../../src/log/index.ts';
 import { TrafficGenerator } from '../../src/simulator/index.ts';
 import { runQuery } from '../../src/sql/index.ts';
+import { waitFor as waitUntil } from '../support/wait.ts';
 
 export const START = Date.parse('2026-03-02T08:00:00.000Z');
 export const FLUSH_CUSTOMER = '~flush';
@@ -112,9 +113,5 @@ export async function reference(sql: string, input: string, records: readonly Re
 
 /** Polls until `check` holds (bounded). */
 export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntil(what, check, { timeoutMs });
 }

@@ -81,7 +81,7 @@ describe('an app through the App contract', () => {
     const put = await fetch(`${server.url}/v1/streams/${VISITS.name}/records`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: records.map((r) => JSON.stringify(r)).join('\n') });
     expect(put.status).toBe(200);
     const names = ((await json(`${server.url}/v1/reports`)).body.reports as Array<{ name: string }>).map((r) => r.name);
-    expect(names).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected', 'plaza_visits_total']);
+    expect(names).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'plaza_visits_total']);
     let rows: unknown;
     for (let i = 0; i < 200; i++) {
       rows = (await json(`${server.url}/v1/reports/plaza_visits_total`)).body.rows;
@@ -100,7 +100,51 @@ describe('an app through the App contract', () => {
     expect((await fetch(`${server.url}/v1/me`)).status).toBe(404);
     const names = ((await json(`${server.url}/v1/reports`)).body.reports as Array<{ name: string }>).map((r) => r.name);
     expect(names).not.toContain('threshold_breaches_per_day');
+    expect(names).not.toContain('station_traffic_vs_expected');
     expect(server.warehouse!.tableSchema('threshold_breaches')).toBeUndefined();
+    expect(server.warehouse!.tableSchema('station_reference')).toBeUndefined();
     expect((await server.log.listStreams()).map((s) => s.name)).not.toContain('spend_alerts');
+    const stations = await fetch(`${server.url}/v1/reference/stations`, { method: 'PUT', body: '[]' });
+    expect(stations.status).toBe(404);
+    expect(((await stations.json()) as { error: { message: string } }).error.message).toContain("no reference data 'stations'");
+  });
+
+  it("serves an app's reference data at PUT /v1/reference/{name} whether or not it runs, telling it what the table holds now and before", async () => {
+    const told: Array<{ rows: readonly unknown[]; previous: readonly unknown[] }> = [];
+    const lanes: TableSchema = {
+      name: 'plaza_lanes',
+      description: 'Lanes per plaza.',
+      columns: [
+        { name: 'plaza_id', type: 'varchar', description: 'Plaza.' },
+        { name: 'lanes', type: 'integer', min: 1, description: 'Lanes open.' },
+      ],
+      primaryKey: ['plaza_id'],
+    };
+    const app: App = {
+      name: 'lanes',
+      enabled: () => false,
+      referenceData: () => [{ name: 'lanes', table: lanes, replaced: async (rows, previous) => void told.push({ rows, previous }) }],
+      prepare: () => ({ start: async () => undefined }),
+    };
+    const server = await startServer(config(), { apps: [app], logger: createLogger({ level: 'silent' }) });
+    servers.push(server);
+    const put = (body: string, contentType: string) => fetch(`${server.url}/v1/reference/lanes`, { method: 'PUT', headers: { 'content-type': contentType }, body });
+    const first = await put('plaza_id,lanes\nP01,4\nP02,2\n', 'text/csv');
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ rows: 2 });
+    expect((await put('[{"plaza_id":"P02","lanes":3}]', 'application/json')).status).toBe(200);
+    expect(told).toEqual([
+      { rows: [{ plaza_id: 'P01', lanes: 4 }, { plaza_id: 'P02', lanes: 2 }], previous: [] },
+      { rows: [{ plaza_id: 'P02', lanes: 3 }], previous: [{ plaza_id: 'P01', lanes: 4 }, { plaza_id: 'P02', lanes: 2 }] },
+    ]);
+    // A refused load leaves the table and the app alone.
+    const refused = await put('plaza_id,lanes\nP03,0\n', 'text/csv');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("reference 'lanes' row 1");
+    expect(told).toHaveLength(2);
+    expect((await server.warehouse!.query('SELECT plaza_id, lanes FROM plaza_lanes')).rows).toEqual([['P02', 3]]);
+    const get = await fetch(`${server.url}/v1/reference/lanes`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('PUT');
   });
 });

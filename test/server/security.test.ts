@@ -13,6 +13,7 @@ import { TrafficGenerator } from '../../src/simulator/index.ts';
 import { accessMode } from '../../src/server/exposure.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { waitFor } from '../support/wait.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -52,14 +53,6 @@ function countFiles(dir: string): number {
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('file permissions of the data directory', () => {
   it('a fresh data directory and every file the server writes into it are readable by their owner only', async () => {
     usualUmask();
@@ -75,7 +68,7 @@ describe('file permissions of the data directory', () => {
     const created = await fetch(`${server.url}/v1/customers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customer_id: 'C-1', name: 'One', email: 'one@example.com' }) });
     expect(created.status).toBe(201);
     expect((await fetch(`${server.url}/v1/customers/C-1/tokens`, { method: 'POST' })).status).toBe(201);
-    await until('the warehouse to hold the records', async () => {
+    await waitFor('the warehouse to hold the records', async () => {
       const r = await server.warehouse!.query('SELECT count(*) AS n FROM toll_transactions');
       return Number(r.rows[0]![0]) > 0;
     });

@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { waitFor } from '../support/wait.ts';
 
 const WINDOW_MS = 30 * 60_000;
 const START = Date.parse('2026-11-23T08:00:00.000Z');
@@ -77,16 +78,6 @@ async function alerts(url: string): Promise<Record<string, unknown>[]> {
   return ((await res.json()) as { alerts: Record<string, unknown>[] }).alerts;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('station alerts without reference data, across a restart', () => {
   it('judges by the configured defaults, flags a silent station, and alerts once per window after a restart', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-stations-'));
@@ -99,7 +90,7 @@ describe('station alerts without reference data, across a restart', () => {
     const raised = await waitFor('two alerts for P07', async () => {
       const list = await alerts(server.url);
       return list.length >= 2 ? list : undefined;
-    });
+    }, { timeoutMs: 60_000 });
     expect(raised.map((a) => [a.plaza_id, a.window_start, a.vehicle_count, a.expected_count, a.alert_threshold, a.reference, a.cause]).sort()).toEqual([
       ['P07', windowStart(1), 10, 100, 50, 'default', 'below_threshold'],
       ['P07', windowStart(2), 0, 100, 50, 'default', 'no_traffic'],
@@ -113,7 +104,7 @@ describe('station alerts without reference data, across a restart', () => {
     const after = await waitFor('the alerts of W4 and W5', async () => {
       const list = await alerts(server.url);
       return list.length >= 4 ? list : undefined;
-    });
+    }, { timeoutMs: 60_000 });
     expect(after.map((a) => `${a.plaza_id}@${a.window_start}`).sort()).toEqual([`P07@${windowStart(1)}`, `P07@${windowStart(2)}`, `P07@${windowStart(4)}`, `P07@${windowStart(5)}`]);
     // Nothing was late: every vehicle was counted in its window.
     const query = (await (await fetch(`${server.url}/v1/queries/station_alerts`)).json()) as { stats: { lateRows: number } };

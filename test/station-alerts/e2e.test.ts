@@ -18,6 +18,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { TrafficGenerator, type PlantedDrop, type TollTransaction } from '../../src/simulator/index.ts';
 import { SseReader } from '../support/sse.ts';
+import { waitFor } from '../support/wait.ts';
 
 const WINDOW_MS = 30 * 60_000;
 /** A Wednesday, 2:00 pm UTC: windows W0 = 14:00-14:30, W1 = 14:30-15:00, ... */
@@ -116,16 +117,6 @@ async function feed(url: string, traffic: Iterator<{ transaction: TollTransactio
   await flush();
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 interface Delivery {
   readonly id: string;
   readonly valid: boolean;
@@ -177,7 +168,7 @@ describe('station traffic alerts in the running server', () => {
     const firstTwo = await waitFor('the alerts of the drop and the outage', async () => {
       const alerts = await alertsNow();
       return alerts.length >= 2 ? alerts : undefined;
-    });
+    }, { timeoutMs: 60_000 });
     const dropCount = new Set(sent.filter((t) => t.plaza_id === 'P01' && t.event_time >= windowStart(1) && t.event_time < windowEnd(1)).map((t) => t.transaction_id)).size;
     expect(dropCount).toBeGreaterThan(0);
     expect(firstTwo.sort(byWindow)).toEqual([
@@ -195,7 +186,7 @@ describe('station traffic alerts in the running server', () => {
     const all = await waitFor('the P03 alerts of W4 and W5', async () => {
       const alerts = await alertsNow();
       return alerts.some((a) => a.plaza_id === 'P03' && a.window_start === windowStart(5)) ? alerts : undefined;
-    });
+    }, { timeoutMs: 60_000 });
     const keys = all.map((a) => `${a.plaza_id}@${a.window_start}`).sort();
     expect(keys).toEqual([`P01@${windowStart(1)}`, `P02@${windowStart(2)}`, `P03@${windowStart(4)}`, `P03@${windowStart(5)}`].sort());
     const p03 = all.filter((a) => a.plaza_id === 'P03');
@@ -211,7 +202,7 @@ describe('station traffic alerts in the running server', () => {
       streamed.push(`${alert.plaza_id}@${alert.window_start}`);
     }
     expect(streamed.sort()).toEqual(keys);
-    await waitFor('four webhook deliveries', async () => (hook.deliveries.length >= 4 ? true : undefined));
+    await waitFor('four webhook deliveries', () => hook.deliveries.length >= 4, { timeoutMs: 60_000 });
     expect(hook.deliveries.every((d) => d.valid)).toBe(true);
     expect(hook.deliveries.map((d) => d.id).sort()).toEqual(all.map((a) => `station:${a.plaza_id}:${a.window_start}`).sort());
     expect(hook.deliveries.map((d) => `${d.alert.plaza_id}@${d.alert.window_start}`).sort()).toEqual(keys);

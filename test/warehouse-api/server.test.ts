@@ -83,7 +83,7 @@ describe('warehouse API of a running server', () => {
 
   it('lists the reports with their HTTP parameters, and refuses unknown reports and parameters', async () => {
     const list = (await (await fetch(`${server.url}/v1/reports`)).json()) as { reports: Array<{ name: string; description: string; parameters: string[] }> };
-    expect(list.reports.map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'station_traffic_vs_expected', 'threshold_breaches_per_day']);
+    expect(list.reports.map((r) => r.name)).toEqual(['revenue_by_plaza_hour', 'revenue_by_vehicle_class_day', 'top_customers', 'threshold_breaches_per_day', 'station_traffic_vs_expected']);
     expect(list.reports.find((r) => r.name === 'top_customers')!.parameters).toEqual(['from', 'to', 'plaza', 'class', 'limit']);
     const missing = await fetch(`${server.url}/v1/reports/nope`);
     expect(missing.status).toBe(404);

@@ -2,24 +2,26 @@
  * The station traffic alerts as an app of the server (`stationAlerts` section of the config): their own tables
  * and notifications in `<dataDir>/station-alerts.db` (apart from the spending alerts, so either runs without
  * the other), a functions runtime for their three mappings, the shipped query in the server's query manager,
- * the station reference followed from the warehouse into its stream, and the operator routes as a route module.
+ * the station reference data (a warehouse table, followed into its stream) with the report over it, and the
+ * operator routes as a route module.
  */
 import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
 import { FunctionsRuntime } from '../../functions/index.ts';
 import { openNotify } from '../../notify/index.ts';
 import { openTables, sqliteTableStore } from '../../tables/index.ts';
-import { STATION_REFERENCE } from '../../warehouse/index.ts';
 import { createOperatorApi } from './http.ts';
 import { startStationAlerts } from './pipeline.ts';
 import { appendStationReference, readReferenceFile } from './reference-stream.ts';
+import { stationReference } from './reference-table.ts';
+import { STATION_REPORTS } from './reports.ts';
 
 export const stationAlertsApp: App = {
   name: 'station-alerts',
   configSection: 'stationAlerts',
   enabled: (config) => config.stationAlerts.enabled,
-  // The stream gets what the warehouse now holds, and a deletion for each key the load left out.
-  referenceFollowers: (log) => [{ table: STATION_REFERENCE.name, replaced: async (rows, previous) => void (await appendStationReference(log, rows, previous)) }],
+  referenceData: (config, log) => [stationReference(config, log)],
+  reports: STATION_REPORTS,
   prepare: () => ({ start: (ctx, undo) => startStations(ctx, undo) }),
 };
 

@@ -9,7 +9,7 @@
  */
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { intParam, noRoute, operatorRoutes, readJsonObject, send, sendJson, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
+import { intParam, invalidField, noRoute, onlyFields, operatorRoutes, readJsonObject, send, sendJson, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
 import type { StreamLog } from '../../log/index.ts';
 import { writeSse, type Notify, type SseEvent } from '../../notify/index.ts';
 import type { TableStore } from '../../tables/index.ts';
@@ -75,12 +75,10 @@ async function listAlerts(options: OperatorApiOptions, res: Response, query: URL
  * alert stream and webhooks are not touched (what was raised stays raised); the listing shows who and when.
  */
 async function acknowledge(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
-  const { plaza_id, window_start, by, ...rest } = await readJsonObject(req, MAX_BODY_BYTES);
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw new TollstreamError('INVALID_ARGUMENT', `unknown field '${unknown}'; allowed: plaza_id, window_start, by`, { context: { field: unknown } });
-  if (typeof plaza_id !== 'string' || plaza_id === '') throw new TollstreamError('INVALID_ARGUMENT', 'plaza_id must be the alert\'s station', { context: { field: 'plaza_id' } });
-  if (typeof window_start !== 'string' || window_start === '') throw new TollstreamError('INVALID_ARGUMENT', "window_start must be the alert's window_start, as listed", { context: { field: 'window_start' } });
-  if (by !== undefined && (typeof by !== 'string' || by.length > 64)) throw new TollstreamError('INVALID_ARGUMENT', 'by must be a name of at most 64 characters', { context: { field: 'by' } });
+  const { plaza_id, window_start, by } = onlyFields(await readJsonObject(req, MAX_BODY_BYTES), ['plaza_id', 'window_start', 'by']);
+  if (typeof plaza_id !== 'string' || plaza_id === '') throw invalidField('plaza_id', "plaza_id must be the alert's station", plaza_id);
+  if (typeof window_start !== 'string' || window_start === '') throw invalidField('window_start', "window_start must be the alert's window_start, as listed", window_start);
+  if (by !== undefined && (typeof by !== 'string' || by.length > 64)) throw invalidField('by', 'by must be a name of at most 64 characters', by);
   const key = { pk: ALERTS_PK, sk: alertSortKey({ plaza_id, window_start }) };
   const acknowledged = await options.store.transaction(async (tx) => {
     const item = await tx.get<ListedStationAlert>(TABLES.alerts, key);
@@ -92,13 +90,10 @@ async function acknowledge(options: OperatorApiOptions, req: Request, res: Respo
 }
 
 async function subscribe(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
-  const { url, secret, ...rest } = await readJsonObject(req, MAX_BODY_BYTES);
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw new TollstreamError('INVALID_ARGUMENT', `unknown field '${unknown}'; allowed: url, secret`, { context: { field: unknown } });
-  if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) throw new TollstreamError('INVALID_ARGUMENT', 'url must be an http:// or https:// URL', { context: { field: 'url' } });
-  if (typeof secret !== 'string' || secret.length < 16) {
-    throw new TollstreamError('INVALID_ARGUMENT', 'secret must be a string of 16 characters or more (the webhook signatures are made with it)', { context: { field: 'secret' } });
-  }
+  const { url, secret } = onlyFields(await readJsonObject(req, MAX_BODY_BYTES), ['url', 'secret']);
+  if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) throw invalidField('url', 'url must be an http:// or https:// URL', url);
+  // The secret is never echoed back in the error.
+  if (typeof secret !== 'string' || secret.length < 16) throw invalidField('secret', 'secret must be a string of 16 characters or more (the webhook signatures are made with it)');
   const subscription = options.notify.subscribe(TOPIC, { protocol: 'webhook', url, secret });
   sendJson(res, 201, { id: subscription.id, topic: TOPIC, url, createdAt: new Date(subscription.createdAt).toISOString() });
 }

@@ -10,3 +10,5 @@ export { createOperatorApi, type OperatorApiOptions } from './http.ts';
 export { renderStationQuery, QUERY_NAME, type QueryParameters } from './query.ts';
 export { STREAMS, TOPIC, TABLES, alertKey, slotOf, type StationAlert, type WindowRecord } from './model.ts';
 export { stationAlertsApp } from './app.ts';
+export { STATION_REFERENCE, STATION_REFERENCE_NAME, stationReference } from './reference-table.ts';
+export { STATION_REPORTS } from './reports.ts';

@@ -15,6 +15,7 @@ export const up: Command = {
   summary: 'Start the server: the stream log, the warehouse with its delivery, and the Kinesis, Firehose and native APIs on one port.',
   description:
     'Settings come from the defaults, then tollstream.config.{json,ts} (or --config), then TOLLSTREAM_* variables, then these flags.\n' +
+    'Runs the shipped apps and the modules the apps setting names (docs/apps.md).\n' +
     'Prints "tollstream ready at URL (MODE)" on stdout once it accepts requests, MODE saying who may call; logs go to stderr. Ctrl-C or SIGTERM stops it cleanly.',
   positionals: { min: 0, max: 0 },
   stoppable: true,
@@ -39,7 +40,10 @@ export const up: Command = {
     const { startServer, ACCESS_LABELS } = await import('../../server/index.ts');
     // The one list of the apps the server ships with; the server itself knows none of them.
     const { SHIPPED_APPS } = await import('../../apps/index.ts');
-    const server = await startServer(config, { apps: SHIPPED_APPS });
+    // The user's own apps (the `apps` setting) run beside them, loaded the same way from the user's folder.
+    const { loadApps } = await import('../../app-contract/index.ts');
+    const apps = [...SHIPPED_APPS, ...(await loadApps(config.apps, { alongside: SHIPPED_APPS }))];
+    const server = await startServer(config, { apps });
     io.stdout.write(`tollstream ready at ${server.url} (${ACCESS_LABELS[server.access]})\n`);
 
     await new Promise<void>((resolve) => {

@@ -96,25 +96,27 @@ export const sql: Command = {
 
 export const referenceLoad: Command = {
   name: 'reference load',
-  summary: "Replace the warehouse's station reference data with a CSV or JSON file.",
+  summary: "Replace an app's reference data in the warehouse (the station reference by default) with a CSV or JSON file.",
   args: 'FILE',
   positionals: { min: 1, max: 1 },
   description:
+    'The reference data --name names is declared by an app; the shipped one is stations (the station alerts\'):\n' +
     'CSV with the header plaza_id,day_of_week,slot,expected_count,alert_threshold, or a JSON array of such objects\n' +
     '(day_of_week 0 Sunday to 6 Saturday, UTC; slot 0-47, the 30-minute slot of the UTC day). The file replaces the\n' +
-    'reference as a whole; a bad row is refused, naming it, and the previous reference stays. The rows also go to\n' +
+    'reference as a whole; a bad row is refused, naming it, and the previous reference stays. The station rows also go to\n' +
     'the stream station_reference, which the running station alerts follow: the change counts from the next window.',
-  options: { ...CLIENT_OPTIONS },
-  examples: ['tollstream reference load stations.csv', 'tollstream reference load stations.json --endpoint http://tolls.internal:4566'],
+  options: { ...CLIENT_OPTIONS, name: { type: 'string', value: 'NAME', description: 'the reference data to replace (default stations)' } },
+  examples: ['tollstream reference load stations.csv', 'tollstream reference load stations.json --endpoint http://tolls.internal:4566', 'tollstream reference load lanes.csv --name lanes'],
   async run(input) {
     const file = input.positionals[0]!;
+    const name = stringFlag(input.values, 'name') ?? 'stations';
     const ext = path.extname(file).toLowerCase();
     if (ext !== '.csv' && ext !== '.json') {
       throw new UsageError(`the reference file must end in .csv or .json: ${file}`, "run 'tollstream reference load --help' for the format");
     }
     const body = await readUserFile(file);
-    const { rows } = await NativeClient.fromInput(input).replaceStations(body, ext === '.csv' ? 'text/csv' : 'application/json');
-    input.io.stdout.write(`loaded ${rows} station reference row${rows === 1 ? '' : 's'} from ${file}\n`);
+    const { rows } = await NativeClient.fromInput(input).replaceReference(name, body, ext === '.csv' ? 'text/csv' : 'application/json');
+    input.io.stdout.write(`loaded ${rows} ${name === 'stations' ? 'station reference' : `'${name}' reference`} row${rows === 1 ? '' : 's'} from ${file}\n`);
   },
 };
 

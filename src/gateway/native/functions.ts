@@ -9,10 +9,10 @@
  *   DELETE /v1/functions/{name}            forget it and its checkpoints -> 204
  *   GET    /v1/functions/{name}/logs?limit=N   its recent log lines
  */
-import { TollstreamError } from '../../core/errors.ts';
 import { MAX_CODE_BYTES, type FunctionDeployments } from '../../functions/index.ts';
 import { send, type RouteModule } from '../http.ts';
-import { intParam, noRoute, operatorRoutes, readJsonObject, sendJson, type OperatorRoutesOptions } from './route-module.ts';
+import { intParam, invalidField, isObject, onlyFields } from '../validate.ts';
+import { noRoute, operatorRoutes, readJsonObject, sendJson, type OperatorRoutesOptions } from './route-module.ts';
 
 const PREFIX = '/v1/functions';
 /** The module as JSON text, with room for escapes and the other fields. */
@@ -23,22 +23,21 @@ const UPDATE_FIELDS = ['code', 'settings'];
 export function createFunctionsApi(functions: FunctionDeployments, options: OperatorRoutesOptions): RouteModule {
   return operatorRoutes(PREFIX, options, async (req, res, parts, query) => {
     const method = req.method ?? 'GET';
-    const readMethod = method === 'HEAD' ? 'GET' : method;
     const [name, action, ...extra] = parts;
     if (extra.length > 0) throw noRoute(req, req.url ?? PREFIX, 'see docs/functions.md');
     if (name === undefined) {
-      if (readMethod === 'GET') return sendJson(res, 200, { functions: functions.list() });
+      if (method === 'GET') return sendJson(res, 200, { functions: functions.list() });
       if (method === 'POST') {
-        const body = only(await readJsonObject(req, MAX_BODY_BYTES), DEPLOY_FIELDS);
-        if (body.settings !== undefined && !isObject(body.settings)) throw invalid('settings must be an object', 'settings');
+        const body = onlyFields(await readJsonObject(req, MAX_BODY_BYTES), DEPLOY_FIELDS);
+        if (body.settings !== undefined && !isObject(body.settings)) throw invalidField('settings', 'settings must be an object', body.settings);
         return sendJson(res, 201, await functions.deploy({ name: body.name as string, stream: body.stream as string, code: body.code as string, ...(body.settings ? { settings: body.settings } : {}) }));
       }
     } else if (action === undefined) {
-      if (readMethod === 'GET') return sendJson(res, 200, functions.describe(name));
+      if (method === 'GET') return sendJson(res, 200, functions.describe(name));
       if (method === 'PATCH') {
-        const body = only(await readJsonObject(req, MAX_BODY_BYTES), UPDATE_FIELDS);
-        if (body.settings !== undefined && !isObject(body.settings)) throw invalid('settings must be an object', 'settings');
-        if (body.code !== undefined && typeof body.code !== 'string') throw invalid('code must be the handler module as text', 'code');
+        const body = onlyFields(await readJsonObject(req, MAX_BODY_BYTES), UPDATE_FIELDS);
+        if (body.settings !== undefined && !isObject(body.settings)) throw invalidField('settings', 'settings must be an object', body.settings);
+        if (body.code !== undefined && typeof body.code !== 'string') throw invalidField('code', 'code must be the handler module as text', body.code);
         return sendJson(res, 200, await functions.update(name, { ...(body.code === undefined ? {} : { code: body.code as string }), ...(body.settings ? { settings: body.settings as Record<string, unknown> } : {}) }));
       }
       if (method === 'DELETE') {
@@ -49,7 +48,7 @@ export function createFunctionsApi(functions: FunctionDeployments, options: Oper
       return sendJson(res, 200, await functions.pause(name));
     } else if (action === 'resume' && method === 'POST') {
       return sendJson(res, 200, await functions.resume(name));
-    } else if (action === 'logs' && readMethod === 'GET') {
+    } else if (action === 'logs' && method === 'GET') {
       return sendJson(res, 200, { name, lines: functions.logs(name, intParam(query, 'limit', 1, 1000, 100)) });
     }
     throw noRoute(req, req.url ?? PREFIX, 'the function routes are listed in docs/functions.md');
@@ -63,16 +62,3 @@ function functionMethods([name, action, ...extra]: readonly string[]): readonly 
   return action === 'pause' || action === 'resume' ? ['POST'] : action === 'logs' ? ['GET'] : [];
 }
 
-function only(body: Record<string, unknown>, allowed: readonly string[]): Record<string, unknown> {
-  const unknown = Object.keys(body).find((k) => !allowed.includes(k));
-  if (unknown !== undefined) throw invalid(`unknown field '${unknown}'; allowed: ${allowed.join(', ')}`, unknown);
-  return body;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function invalid(message: string, field: string): TollstreamError {
-  return new TollstreamError('INVALID_ARGUMENT', message, { context: { field } });
-}

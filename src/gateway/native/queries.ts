@@ -5,6 +5,7 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { CreateQueryRequest, QueryManager } from '../../queries/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
+import { invalidField, isObject, jsonObject, onlyFields, stringField } from '../validate.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 /** A query is SQL text and a few names: 1 MiB bounds what is parsed. */
@@ -60,31 +61,16 @@ export async function handleQueryRoute(queries: QueryManager | undefined, req: R
 }
 
 function createRequest(body: Buffer): CreateQueryRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TollstreamError('MALFORMED_REQUEST', 'the body must be a JSON object { name, sql, input?, inputs?, outputs? }');
-  }
-  const v = value as Record<string, unknown>;
-  const unknown = Object.keys(v).find((k) => !CREATE_FIELDS.has(k));
-  if (unknown !== undefined) throw invalid(`unknown field '${unknown}'; allowed: ${[...CREATE_FIELDS].join(', ')}`, unknown);
-  if (typeof v.name !== 'string') throw invalid('name must be a string', 'name');
-  if (typeof v.sql !== 'string' || v.sql.trim() === '') throw invalid('sql must be a non-empty string', 'sql');
-  if (v.input !== undefined && typeof v.input !== 'string') throw invalid('input must be a stream name', 'input');
+  const v = onlyFields(jsonObject(body, 'a JSON object { name, sql, input?, inputs?, outputs? }'), CREATE_FIELDS);
+  stringField(v, 'name', { required: true });
+  stringField(v, 'sql', { required: true, nonEmpty: true });
+  if (v.input !== undefined && typeof v.input !== 'string') throw invalidField('input', 'input must be a stream name', v.input);
   for (const field of ['inputs', 'outputs'] as const) {
     const map = v[field];
     if (map === undefined) continue;
-    if (typeof map !== 'object' || map === null || Array.isArray(map) || Object.values(map).some((s) => typeof s !== 'string')) {
-      throw invalid(`${field} must be an object of SQL stream name -> log stream name`, field);
+    if (!isObject(map) || Object.values(map).some((s) => typeof s !== 'string')) {
+      throw invalidField(field, `${field} must be an object of SQL stream name -> log stream name`, map);
     }
   }
   return v as unknown as CreateQueryRequest;
-}
-
-function invalid(message: string, field: string): TollstreamError {
-  return new TollstreamError('INVALID_ARGUMENT', message, { context: { field } });
 }

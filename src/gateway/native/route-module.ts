@@ -6,6 +6,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { errorResponse } from '../errors.ts';
 import { asResponse, ClientGoneError, readBody, send, type Request, type Response, type RouteModule } from '../http.ts';
+import { jsonObject } from '../validate.ts';
 
 export interface OperatorRoutesOptions {
   /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
@@ -68,26 +69,7 @@ export function sendJson(res: Response, status: number, body: unknown): void {
 
 /** The request body as a JSON object, refusing more than `limit` bytes. */
 export async function readJsonObject(req: Request, limit: number): Promise<Record<string, unknown>> {
-  const body = await readBody(req, limit);
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TollstreamError('MALFORMED_REQUEST', 'the body must be a JSON object');
-  return value as Record<string, unknown>;
-}
-
-/** An integer query parameter within a range, or its default. */
-export function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
-  const raw = query.get(name);
-  if (raw === null) return fallback;
-  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new TollstreamError('INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got '${raw}'`, { context: { parameter: name } });
-  }
-  return n;
+  return jsonObject(await readBody(req, limit));
 }
 
 /**

@@ -3,7 +3,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { DedupeConfig, StreamConfig, StreamLog } from '../../log/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
-import type { ReportDefinition } from '../../reports/index.ts';
+import type { ReferenceTable, ReportDefinition } from '../../reports/index.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
@@ -11,8 +11,9 @@ import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts
 import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
 import type { QuerySlots } from './query-slots.ts';
 import { methodNotAllowed } from './route-module.ts';
+import { integerField, invalidField, invalidParameter, isObject, jsonObject, onlyFields } from '../validate.ts';
 import { tail, type TailFilter, type TailStart } from './tail.ts';
-import { listReportsRoute, queryRoute, replaceStationsRoute, runReportRoute, type ReferenceFollower } from './warehouse.ts';
+import { listReportsRoute, queryRoute, replaceReferenceRoute, runReportRoute } from './warehouse.ts';
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -30,8 +31,8 @@ export interface NativeContext {
   /** Bounds the warehouse queries (SQL and reports) running at once. */
   readonly querySlots: QuerySlots;  /** The reports of `/v1/reports`: the platform's and the apps'. */
   readonly reports: readonly ReportDefinition[];
-  /** Told after `PUT /v1/reference/stations` replaced the station reference. */
-  readonly referenceFollowers: readonly ReferenceFollower[];
+  /** The apps' reference data, replaced by `PUT /v1/reference/{name}`. */
+  readonly references: readonly ReferenceTable[];
 }
 
 /** A route's name for metrics, e.g. `POST /v1/streams/{name}/records`. */
@@ -45,7 +46,7 @@ export type NativeRoute =
   | 'listReports'
   | 'runReport'
   | 'queryWarehouse'
-  | 'replaceStations'
+  | 'replaceReference'
   | QueryRoute
   | ReferenceFileRoute
   | 'unknown';
@@ -58,6 +59,8 @@ export interface ParsedPath {
   readonly queryName?: string;
   /** The reference file named in the path. */
   readonly fileName?: string;
+  /** The reference data named in the path (`PUT /v1/reference/{name}`). */
+  readonly reference?: string;
   readonly query: URLSearchParams;
 }
 
@@ -91,7 +94,7 @@ export function matchRoute(method: string, url: string): ParsedPath {
   return { route: 'unknown', query };
 }
 
-/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/stations`, `/v1/reference/files[/{name}]`, `/v1/queries[...]`. */
+/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/{name}`, `/v1/reference/files[/{name}]`, `/v1/queries[...]`. */
 function matchWarehouseRoute(method: string, parts: readonly string[], query: URLSearchParams): ParsedPath {
   const rest = parts.slice(2);
   const queryRoute = matchQueryRoute(method, rest);
@@ -109,7 +112,14 @@ function matchWarehouseRoute(method: string, parts: readonly string[], query: UR
     }
   }
   if (rest.length === 2 && rest[0] === 'warehouse' && rest[1] === 'query' && method === 'POST') return { route: 'queryWarehouse', query };
-  if (rest.length === 2 && rest[0] === 'reference' && rest[1] === 'stations' && method === 'PUT') return { route: 'replaceStations', query };
+  // `files` is the queries' reference files (above), never reference data.
+  if (rest.length === 2 && rest[0] === 'reference' && rest[1] !== 'files' && rest[1] !== '' && method === 'PUT') {
+    try {
+      return { route: 'replaceReference', reference: decodeURIComponent(rest[1]!), query };
+    } catch {
+      return { route: 'unknown', query };
+    }
+  }
   return { route: 'unknown', query };
 }
 
@@ -138,8 +148,8 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
       return runReportRoute(ctx, req, res, match.report!, match.query);
     case 'queryWarehouse':
       return queryRoute(ctx, req, res, match.query);
-    case 'replaceStations':
-      return replaceStationsRoute(ctx, req, res);
+    case 'replaceReference':
+      return replaceReferenceRoute(ctx, req, res, match.reference!);
     case 'listQueries':
     case 'createQuery':
     case 'describeQuery':
@@ -215,36 +225,23 @@ function errorItem(error: RecordError): string {
 const CREATE_KEYS = new Set(['name', 'shardCount', 'retentionHours', 'retentionBytes', 'dedupe']);
 
 function streamRequest(body: Buffer): { name: string; config: StreamConfig } {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TollstreamError('MALFORMED_REQUEST', 'the body must be a JSON object { name, shardCount?, retentionHours?, retentionBytes?, dedupe? }');
-  }
-  const v = value as Record<string, unknown>;
-  const unknown = Object.keys(v).find((k) => !CREATE_KEYS.has(k));
-  if (unknown !== undefined) throw invalid(`unknown field '${unknown}'; allowed: ${[...CREATE_KEYS].join(', ')}`, unknown);
-  if (typeof v.name !== 'string' || !STREAM_NAME.test(v.name)) throw invalid(`name must match ${STREAM_NAME}`, 'name');
+  const v = onlyFields(jsonObject(body, 'a JSON object { name, shardCount?, retentionHours?, retentionBytes?, dedupe? }'), CREATE_KEYS);
+  if (typeof v.name !== 'string' || !STREAM_NAME.test(v.name)) throw invalidField('name', `name must match ${STREAM_NAME}`, v.name);
   const config: { -readonly [K in keyof StreamConfig]: StreamConfig[K] } = {};
-  if (v.shardCount !== undefined) config.shardCount = integer(v.shardCount, 'shardCount', 1, 1024);
-  if (v.retentionHours !== undefined) config.retentionHours = integer(v.retentionHours, 'retentionHours', 1, 8760);
-  if (v.retentionBytes !== undefined) config.retentionBytes = integer(v.retentionBytes, 'retentionBytes', 1, Number.MAX_SAFE_INTEGER);
+  if (v.shardCount !== undefined) config.shardCount = integerField(v.shardCount, 'shardCount', 1, 1024);
+  if (v.retentionHours !== undefined) config.retentionHours = integerField(v.retentionHours, 'retentionHours', 1, 8760);
+  if (v.retentionBytes !== undefined) config.retentionBytes = integerField(v.retentionBytes, 'retentionBytes', 1, Number.MAX_SAFE_INTEGER);
   if (v.dedupe !== undefined) config.dedupe = dedupe(v.dedupe);
   return { name: v.name, config };
 }
 
 function dedupe(value: unknown): DedupeConfig {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('dedupe must be an object { mode, field?, windowSeconds? }', 'dedupe');
-  const d = value as Record<string, unknown>;
-  const bad = Object.keys(d).find((k) => k !== 'mode' && k !== 'field' && k !== 'windowSeconds');
-  if (bad !== undefined) throw invalid(`dedupe has unknown field '${bad}'`, `dedupe.${bad}`);
-  if (d.mode !== 'field' && d.mode !== 'key') throw invalid("dedupe.mode must be 'field' or 'key'", 'dedupe.mode');
-  if (d.mode === 'field' && (typeof d.field !== 'string' || d.field === '')) throw invalid("dedupe.field is required with mode 'field'", 'dedupe.field');
-  if (d.mode === 'key' && d.field !== undefined) throw invalid("dedupe.field conflicts with mode 'key'", 'dedupe.field');
-  const windowSeconds = d.windowSeconds === undefined ? undefined : integer(d.windowSeconds, 'dedupe.windowSeconds', 1, 31 * 24 * 3600);
+  if (!isObject(value)) throw invalidField('dedupe', 'dedupe must be an object { mode, field?, windowSeconds? }', value);
+  const d = onlyFields(value, ['mode', 'field', 'windowSeconds'], 'dedupe.');
+  if (d.mode !== 'field' && d.mode !== 'key') throw invalidField('dedupe.mode', "dedupe.mode must be 'field' or 'key'", d.mode);
+  if (d.mode === 'field' && (typeof d.field !== 'string' || d.field === '')) throw invalidField('dedupe.field', "dedupe.field is required with mode 'field'");
+  if (d.mode === 'key' && d.field !== undefined) throw invalidField('dedupe.field', "dedupe.field conflicts with mode 'key'");
+  const windowSeconds = d.windowSeconds === undefined ? undefined : integerField(d.windowSeconds, 'dedupe.windowSeconds', 1, 31 * 24 * 3600);
   return {
     mode: d.mode,
     ...(d.mode === 'field' ? { field: d.field as string } : {}),
@@ -252,43 +249,33 @@ function dedupe(value: unknown): DedupeConfig {
   };
 }
 
-function integer(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(`${field} must be an integer from ${min} to ${max}`, field);
-  }
-  return value;
-}
-
-const invalid = (message: string, field: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { field } });
-
 /**
  * The tail's query string: `from` LATEST (default), TRIM_HORIZON, AT_TIMESTAMP (with `timestamp`, ISO 8601 or
  * ms since the epoch) or AT_SEQUENCE_NUMBER (with `sequenceNumber` and `shard`); filters `shard`, `key` (the
  * partition key) and `field` with `value` (a top-level field of JSON records).
  */
 export function tailQuery(query: URLSearchParams): { from: TailStart; filter: TailFilter } {
-  const bad = (parameter: string, message: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter } });
   const type = query.get('from') ?? 'LATEST';
   const shardId = query.get('shard') ?? undefined;
   let from: TailStart;
   if (type === 'LATEST' || type === 'TRIM_HORIZON') from = { type };
   else if (type === 'AT_TIMESTAMP') {
     const text = query.get('timestamp');
-    if (text === null) throw bad('timestamp', 'from=AT_TIMESTAMP needs timestamp (ISO 8601, or ms since the epoch)');
+    if (text === null) throw invalidParameter('timestamp', 'from=AT_TIMESTAMP needs timestamp (ISO 8601, or ms since the epoch)');
     const timestamp = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-    if (!Number.isSafeInteger(timestamp)) throw bad('timestamp', `timestamp must be ISO 8601 (2026-12-07T08:00:00Z) or ms since the epoch, got '${text}'`);
+    if (!Number.isSafeInteger(timestamp)) throw invalidParameter('timestamp', `timestamp must be ISO 8601 (2026-12-07T08:00:00Z) or ms since the epoch, got '${text}'`);
     from = { type, timestamp };
   } else if (type === 'AT_SEQUENCE_NUMBER') {
     const sequenceNumber = query.get('sequenceNumber');
-    if (sequenceNumber === null || !/^\d{1,128}$/.test(sequenceNumber)) throw bad('sequenceNumber', 'from=AT_SEQUENCE_NUMBER needs sequenceNumber, a sequence number of the shard');
-    if (shardId === undefined) throw bad('shard', 'from=AT_SEQUENCE_NUMBER needs shard: a sequence number belongs to one shard');
+    if (sequenceNumber === null || !/^\d{1,128}$/.test(sequenceNumber)) throw invalidParameter('sequenceNumber', 'from=AT_SEQUENCE_NUMBER needs sequenceNumber, a sequence number of the shard');
+    if (shardId === undefined) throw invalidParameter('shard', 'from=AT_SEQUENCE_NUMBER needs shard: a sequence number belongs to one shard');
     from = { type, sequenceNumber };
   } else {
-    throw bad('from', `from must be LATEST, TRIM_HORIZON, AT_TIMESTAMP or AT_SEQUENCE_NUMBER, got '${type}'`);
+    throw invalidParameter('from', `from must be LATEST, TRIM_HORIZON, AT_TIMESTAMP or AT_SEQUENCE_NUMBER, got '${type}'`);
   }
   const field = query.get('field');
   const value = query.get('value');
-  if ((field === null) !== (value === null)) throw bad(field === null ? 'field' : 'value', 'field and value go together: field=plaza_id&value=P01');
+  if ((field === null) !== (value === null)) throw invalidParameter(field === null ? 'field' : 'value', 'field and value go together: field=plaza_id&value=P01');
   const key = query.get('key');
   return {
     from,

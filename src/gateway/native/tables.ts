@@ -10,7 +10,8 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { TableStore } from '../../tables/index.ts';
 import type { RouteModule } from '../http.ts';
-import { intParam, noRoute, operatorRoutes, sendJson, type OperatorRoutesOptions } from './route-module.ts';
+import { noRoute, operatorRoutes, sendJson, type OperatorRoutesOptions } from './route-module.ts';
+import { intParam, invalidParameter } from '../validate.ts';
 
 const PREFIX = '/v1/tables';
 
@@ -28,9 +29,9 @@ export function createTablesApi(store: Pick<TableStore, 'listTables' | 'get' | '
     }
     if (what === 'query' && pk === undefined) {
       const partition = query.get('pk');
-      if (partition === null) throw new TollstreamError('INVALID_ARGUMENT', 'query needs pk: the partition key whose items to read', { context: { parameter: 'pk' } });
+      if (partition === null) throw invalidParameter('pk', 'query needs pk: the partition key whose items to read');
       const order = query.get('order') ?? 'asc';
-      if (order !== 'asc' && order !== 'desc') throw new TollstreamError('INVALID_ARGUMENT', `order must be asc or desc, got '${order}'`, { context: { parameter: 'order' } });
+      if (order !== 'asc' && order !== 'desc') throw invalidParameter('order', `order must be asc or desc, got '${order}'`);
       const prefix = query.get('prefix');
       const page = await store.query(table, partition, {
         limit: intParam(query, 'limit', 1, 1000, 100),
@@ -47,7 +48,7 @@ export function createTablesApi(store: Pick<TableStore, 'listTables' | 'get' | '
   }, tableMethods);
 }
 
-/** Every tables route is read-only: GET (and HEAD). */
+/** Every tables route is read-only: GET (the gateway answers HEAD as GET). */
 function tableMethods([table, what, pk, ...extra]: readonly string[]): readonly string[] {
   if (table === undefined) return ['GET'];
   if (what === 'items') return pk !== undefined && extra.length === 0 ? ['GET'] : [];

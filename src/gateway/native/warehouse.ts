@@ -1,24 +1,17 @@
 /**
- * The warehouse routes of the native API: named reports, read-only SQL and the station reference data.
+ * The warehouse routes of the native API: named reports, read-only SQL and the apps' reference data.
  * Every answer that holds warehouse rows carries `freshnessSeconds`, the age of the newest loaded row.
  */
 import http2 from 'node:http2';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { csvLine, formatCsv, listReports, loadStationReference, runReport, type ReportDefinition, type ReportParams } from '../../reports/index.ts';
-import { STATION_REFERENCE, type QueryColumn, type QueryParams, type QueryValue, type Warehouse } from '../../warehouse/index.ts';
+import { csvLine, formatCsv, listReports, loadReference, referenceRows, runReport, type ReferenceTable, type ReportDefinition, type ReportParams } from '../../reports/index.ts';
+import { type QueryColumn, type QueryParams, type QueryValue, type Warehouse } from '../../warehouse/index.ts';
 import { asResponse, ClientGoneError, readBody, send, writeChunk, type Request, type Response } from '../http.ts';
 import { callerOf, type QuerySlots } from './query-slots.ts';
+import { invalidField, invalidParameter, isObject, jsonObject, onlyFields, stringField } from '../validate.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
-
-/** Follows a reference table of the warehouse: told each time `PUT /v1/reference/...` replaced its rows. */
-export interface ReferenceFollower {
-  /** The warehouse table, e.g. `station_reference`. */
-  readonly table: string;
-  /** The rows the table holds now, and the rows it held before (so keys left out can be deleted downstream). */
-  replaced(rows: readonly Readonly<Record<string, unknown>>[], previous: readonly Readonly<Record<string, unknown>>[]): Promise<void>;
-}
 
 /** A SQL request is a statement and a few parameters: 1 MiB is plenty and bounds what is parsed. */
 const MAX_QUERY_BODY_BYTES = 1024 * 1024;
@@ -39,8 +32,8 @@ export interface WarehouseRouteContext {
   readonly maxBodyBytes: number;
   /** The reports served: the platform's and the apps'. */
   readonly reports: readonly ReportDefinition[];
-  /** Told after a reference table was replaced (an app that follows it live, e.g. through a stream). */
-  readonly referenceFollowers?: readonly ReferenceFollower[];
+  /** The reference tables the apps declare, served at `PUT /v1/reference/{name}`. */
+  readonly references?: readonly ReferenceTable[];
   /** Bounds the queries (SQL and reports) running at once, per caller and in all. */
   readonly querySlots: QuerySlots;
   readonly logger: Logger;
@@ -63,7 +56,7 @@ export async function runReportRoute(ctx: WarehouseRouteContext, req: Request, r
   const warehouse = requireWarehouse(ctx);
   const format = query.get('format') ?? 'json';
   if (format !== 'json' && format !== 'csv') {
-    throw new TollstreamError('INVALID_ARGUMENT', `format must be json or csv, got '${format}'`, { context: { parameter: 'format' } });
+    throw invalidParameter('format', `format must be json or csv, got '${format}'`);
   }
   const info = listReports(ctx.reports).find((r) => r.name === name);
   const accepted = new Set(info?.parameters.map((p) => HTTP_NAME[p] ?? p));
@@ -96,7 +89,7 @@ export async function queryRoute(ctx: WarehouseRouteContext, req: Request, res: 
   const warehouse = requireWarehouse(ctx);
   const format = query.get('format') ?? 'json';
   if (!Object.hasOwn(QUERY_FORMATS, format)) {
-    throw new TollstreamError('INVALID_ARGUMENT', `format must be json, ndjson or csv, got '${format}'`, { context: { parameter: 'format' } });
+    throw invalidParameter('format', `format must be json, ndjson or csv, got '${format}'`);
   }
   const { sql, params } = queryRequest(await readBody(req, MAX_QUERY_BODY_BYTES));
   const release = ctx.querySlots.acquire(callerOf(req));
@@ -189,26 +182,23 @@ function uniqueNames(columns: readonly QueryColumn[]): string[] {
   });
 }
 
-export async function replaceStationsRoute(ctx: WarehouseRouteContext, req: Request, res: Response): Promise<void> {
+export async function replaceReferenceRoute(ctx: WarehouseRouteContext, req: Request, res: Response, name: string): Promise<void> {
+  const references = ctx.references ?? [];
+  const reference = references.find((r) => r.name === name);
+  if (reference === undefined) {
+    const known = references.map((r) => r.name).join(', ') || 'none';
+    throw new TollstreamError('NOT_FOUND', `no reference data '${name}'; the apps declare: ${known}`, { context: { reference: name } });
+  }
   const warehouse = requireWarehouse(ctx);
   const text = (await readBody(req, ctx.maxBodyBytes)).toString('utf8');
   const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
   // Without a telling content type, a body that starts like a JSON array is JSON; anything else is CSV.
   const json = contentType.includes('json') || (!contentType.includes('csv') && text.trimStart().startsWith('['));
-  const followers = (ctx.referenceFollowers ?? []).filter((f) => f.table === STATION_REFERENCE.name);
-  const previous = followers.length > 0 ? await referenceRows(warehouse) : [];
-  const loaded = await loadStationReference(warehouse, json ? { json: text } : { csv: text });
-  if (followers.length > 0) {
-    // Followers get what the warehouse now holds, and what it held, to delete each key the load left out.
-    const rows = await referenceRows(warehouse);
-    for (const follower of followers) await follower.replaced(rows, previous);
-  }
+  const previous = reference.replaced ? await referenceRows(warehouse, reference) : [];
+  const loaded = await loadReference(warehouse, reference, json ? { json: text } : { csv: text });
+  // The app gets what the warehouse now holds, and what it held, to delete each key the load left out.
+  if (reference.replaced) await reference.replaced(await referenceRows(warehouse, reference), previous);
   send(res, 200, JSON_HEADERS, JSON.stringify(loaded));
-}
-
-async function referenceRows(warehouse: Warehouse): Promise<Record<string, unknown>[]> {
-  const result = await warehouse.query(`SELECT ${STATION_REFERENCE.columns.map((c) => c.name).join(', ')} FROM ${STATION_REFERENCE.name}`);
-  return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]])));
 }
 
 function requireWarehouse(ctx: WarehouseRouteContext): Warehouse {
@@ -218,35 +208,20 @@ function requireWarehouse(ctx: WarehouseRouteContext): Warehouse {
   return ctx.warehouse;
 }
 
-const QUERY_KEYS = new Set(['sql', 'params']);
-
 function queryRequest(body: Buffer): { sql: string; params: QueryParams } {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TollstreamError('MALFORMED_REQUEST', 'the body must be a JSON object { sql, params? }');
-  }
-  const v = value as Record<string, unknown>;
-  const unknown = Object.keys(v).find((k) => !QUERY_KEYS.has(k));
-  if (unknown !== undefined) throw invalid(`unknown field '${unknown}'; allowed: sql, params`, unknown);
-  if (typeof v.sql !== 'string' || v.sql.trim() === '') throw invalid('sql must be a non-empty string', 'sql');
+  const v = onlyFields(jsonObject(body, 'a JSON object { sql, params? }'), ['sql', 'params']);
+  const sql = stringField(v, 'sql', { required: true, nonEmpty: true });
   const params: Record<string, string | number | boolean | null> = {};
   if (v.params !== undefined) {
-    if (typeof v.params !== 'object' || v.params === null || Array.isArray(v.params)) {
-      throw invalid('params must be an object of named values ($name in the SQL is params.name)', 'params');
-    }
+    if (!isObject(v.params)) throw invalidField('params', 'params must be an object of named values ($name in the SQL is params.name)', v.params);
     for (const [name, p] of Object.entries(v.params)) {
       if (!(p === null || typeof p === 'string' || typeof p === 'boolean' || (typeof p === 'number' && Number.isFinite(p)))) {
-        throw invalid(`params.${name} must be a string, number, boolean or null`, `params.${name}`);
+        throw invalidField(`params.${name}`, `params.${name} must be a string, number, boolean or null`, p);
       }
-      params[name] = p as string | number | boolean | null;
+      params[name] = p;
     }
   }
-  return { sql: v.sql, params };
+  return { sql, params };
 }
 
 /** JSON where a bigint (money is integer cents) is a number when exact, else a decimal string. */
@@ -254,4 +229,3 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v));
 }
 
-const invalid = (message: string, field: string) => new TollstreamError('INVALID_ARGUMENT', message, { context: { field } });

@@ -1,0 +1,42 @@
+/** Loading users' app modules: what counts as an App, and the errors that name the module. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTollstreamError } from '../core/errors.ts';
+import type { App } from './index.ts';
+import { loadApps } from './load.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-load-apps-'));
+  const app = (name: string) => `{ name: '${name}', enabled: () => true, prepare: () => ({ start: async () => undefined }) }`;
+  fs.writeFileSync(path.join(dir, 'default.mjs'), `export default ${app('first')};\n`);
+  fs.writeFileSync(path.join(dir, 'named.mjs'), `export const app = ${app('second')};\n`);
+  fs.writeFileSync(path.join(dir, 'clash.mjs'), `export default ${app('shipped')};\n`);
+  fs.writeFileSync(path.join(dir, 'throws.mjs'), "throw new Error('broken at import');\n");
+  fs.writeFileSync(path.join(dir, 'bad-reports.mjs'), "export default { name: 'r', enabled: () => true, prepare: () => ({}), reports: 'none' };\n");
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('loadApps', () => {
+  it('takes the default export or the export app, in order, relative to cwd', async () => {
+    const apps = await loadApps(['./default.mjs', path.join(dir, 'named.mjs')], { cwd: dir });
+    expect(apps.map((a) => a.name)).toEqual(['first', 'second']);
+  });
+
+  it('refuses, naming the module, a name already taken, a module that throws, and a member of the wrong type', async () => {
+    const shipped: App = { name: 'shipped', enabled: () => true, prepare: () => ({ start: async () => undefined }) };
+    const refusal = (modules: string[]) => loadApps(modules, { cwd: dir, alongside: [shipped] }).catch((err: unknown) => err);
+    const clash = await refusal(['./clash.mjs']);
+    expect(isTollstreamError(clash, 'APP_MODULE_INVALID') && clash.message).toMatch(/\.\/clash\.mjs.*'shipped', which is already a shipped app/);
+    const twice = await refusal(['./default.mjs', './default.mjs']);
+    expect(isTollstreamError(twice, 'APP_MODULE_INVALID') && twice.message).toMatch(/already the app of \.\/default\.mjs/);
+    const throws = await refusal(['./throws.mjs']);
+    expect(isTollstreamError(throws, 'APP_MODULE_INVALID') && throws.message).toMatch(/\.\/throws\.mjs \(apps\) does not load: broken at import/);
+    const reports = await refusal(['./bad-reports.mjs']);
+    expect(isTollstreamError(reports, 'APP_MODULE_INVALID') && reports.context).toMatchObject({ module: './bad-reports.mjs', problem: "'reports' must be an array when present" });
+    const missing = await refusal(['./nowhere.mjs']);
+    expect(isTollstreamError(missing, 'APP_MODULE_NOT_FOUND') && missing.context).toMatchObject({ module: './nowhere.mjs', file: path.join(dir, 'nowhere.mjs') });
+  });
+});

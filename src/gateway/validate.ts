@@ -1,0 +1,75 @@
+/**
+ * The one request-validation kit of the HTTP routes: a JSON body as an object, unknown fields and query parameters
+ * refused rather than ignored, typed fields and integer parameters checked against their range. A body that is not
+ * a JSON object is 400 MALFORMED_REQUEST; a field or parameter that breaks its rule is 400 INVALID_ARGUMENT whose
+ * context names it (`field`, or `parameter` for the query string) and shows a short preview of the value.
+ */
+import { TollstreamError } from '../core/errors.ts';
+
+/** INVALID_ARGUMENT naming a field of the body (`dedupe.mode`), with a preview of the value when given. */
+export function invalidField(field: string, message: string, value?: unknown): TollstreamError {
+  return new TollstreamError('INVALID_ARGUMENT', message, { context: { field, ...(value === undefined ? {} : { value: preview(value) }) } });
+}
+
+/** INVALID_ARGUMENT naming a query parameter. */
+export function invalidParameter(parameter: string, message: string): TollstreamError {
+  return new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter } });
+}
+
+/** The body as a JSON object; MALFORMED_REQUEST when it is not JSON, or not an object (`shape` says what is expected). */
+export function jsonObject(body: Buffer, shape = 'a JSON object'): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
+  }
+  if (!isObject(value)) throw new TollstreamError('MALFORMED_REQUEST', `the body must be ${shape}`);
+  return value;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `object` itself, once every field is among `allowed`; `prefix` names a nested object (`dedupe.`). */
+export function onlyFields(object: Record<string, unknown>, allowed: Iterable<string>, prefix = ''): Record<string, unknown> {
+  const names = [...allowed];
+  const unknown = Object.keys(object).find((k) => !names.includes(k));
+  if (unknown !== undefined) throw invalidField(`${prefix}${unknown}`, `unknown field '${prefix}${unknown}'; allowed: ${names.join(', ')}`);
+  return object;
+}
+
+/** A string field, absent allowed unless `required`; `nonEmpty` refuses one of only white space. */
+export function stringField(object: Record<string, unknown>, field: string, rule: { required: true; nonEmpty?: boolean }): string;
+export function stringField(object: Record<string, unknown>, field: string, rule?: { required?: false; nonEmpty?: boolean }): string | undefined;
+export function stringField(object: Record<string, unknown>, field: string, rule: { required?: boolean; nonEmpty?: boolean } = {}): string | undefined {
+  const value = object[field];
+  if (value === undefined && !rule.required) return undefined;
+  if (typeof value !== 'string' || (rule.nonEmpty && value.trim() === '')) throw invalidField(field, `${field} must be a ${rule.nonEmpty ? 'non-empty ' : ''}string`, value);
+  return value;
+}
+
+/** An integer field from `min` to `max`. */
+export function integerField(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidField(field, `${field} must be an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** An integer query parameter within a range, or its default. */
+export function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw invalidParameter(name, `${name} must be an integer from ${min} to ${max}, got '${raw}'`);
+  return n;
+}
+
+/** Long values are cut in error context, so a huge field does not come back whole. */
+function preview(value: unknown): unknown {
+  if (typeof value === 'string') return value.length > 100 ? `${value.slice(0, 100)}...` : value;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  return Array.isArray(value) ? '(array)' : `(${typeof value})`;
+}
