@@ -217,6 +217,8 @@ try {
   await rm(workDir, { recursive: true, force: true });
 }
 
+const loadAverageAtEnd = os.loadavg().map((v) => Math.round(v * 100) / 100);
+log(`load average at the end ${loadAverageAtEnd.join(' ')}`);
 const judged = holds.length > 0 ? holds : steps.filter((s) => !references.includes(s));
 const sustained = judged.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
 // Short steps cannot tell a leak from buffers filling at a new rate, so this is shown next to the verdict.
@@ -258,7 +260,7 @@ for (const s of steps) {
   console.log(formatTable(
     ['window s', 'stored/s', 'of 100k/s', 'of 250k/s', 'server cores', 'µs/toll', 'RSS MiB (dedupe)', 'freshness p99 s', 'breaches', 'breach p99 ms'],
     s.windows.map((w) => [
-      `${w.fromS.toFixed(0)}-${w.toS.toFixed(0)}`,
+      `${Math.round(w.fromS)}-${Math.round(w.toS)}`,
       formatCount(w.storedRate),
       w.goalRatios[0]!.toFixed(3),
       w.goalRatios[1]!.toFixed(3),
@@ -299,6 +301,7 @@ await writeFile(file, JSON.stringify({
   benchmark: 'e2e',
   date: new Date().toISOString(),
   machine,
+  loadAverageAtEnd,
   settings,
   sustainedRate: sustained?.rate ?? null,
   sustained: sustained ?? null,
