@@ -105,7 +105,7 @@ export interface StepResult {
   readonly drainSeconds: number;
   /** The traffic's span on the monotonic clock (µs), to cut a CPU profile to it. */
   readonly window: { readonly fromUs: number; readonly toUs: number };
-  /** The step cut into 10 s windows (none when it is shorter than 20 s): whether a held rate stayed held. */
+  /** The step cut into 10 s windows (none when it is shorter than 15 s): whether a held rate stayed held. */
   readonly windows: readonly WindowFigures[];
   /** `achievedRate` over each of `RATE_GOALS` (100,000 and 250,000 tolls/s). */
   readonly goalRatios: readonly number[];

@@ -38,7 +38,7 @@ export interface BreachTiming {
  * Cuts the samples of one step's traffic (`from`..`to`, `performance.now()` times) into windows of `windowMs`.
  * A window's counters are the difference between the samples nearest its start and its end, over the time
  * between those two samples, so a sample missed under load widens the span measured rather than losing tolls.
- * A tail shorter than half a window joins the window before it. Empty when the step is shorter than two windows.
+ * A tail shorter than half a window joins the window before it. Empty when the step is shorter than one and a half.
  */
 export function stepWindows(samples: readonly Sample[], breaches: readonly BreachTiming[], from: number, to: number, windowMs = 10_000): WindowFigures[] {
   const count = Math.floor((to - from) / windowMs + 0.5);
