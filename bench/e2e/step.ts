@@ -289,8 +289,10 @@ function trend(values: readonly number[], allowedGrowth: number): Trend {
   return { first: Math.round(first), last: Math.round(last), max: Math.max(...values), grew: last - first > allowedGrowth };
 }
 
+/** A figure in words; a breach never notified is an infinite latency, and says so. */
 function fmt(v: number | null): string {
-  return v === null || !Number.isFinite(v) ? 'n/a' : Math.round(v).toLocaleString('en-US');
+  if (v === null || Number.isNaN(v)) return 'n/a';
+  return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'never';
 }
 
 function mib(bytes: number | null): number {
