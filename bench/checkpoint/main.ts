@@ -14,7 +14,7 @@
  * Flags: --keys N (300000), --rate N (rows/s; 5000), --seconds N (20), --quick (100000 keys, 10 s),
  * --phases LIST (every phase by default). Local files only. See docs/benchmarks.md.
  */
-import { readFileSync } from 'node:fs';
+import { mainThreadCpuSeconds } from '../lib/cpu-usage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,7 +46,6 @@ function positiveInt(value: string, flag: string): number {
 const KEYS = Math.min(5_000_000, positiveInt(flags.keys ?? (flags.quick ? '100000' : '300000'), '--keys'));
 const RATE = Math.min(100_000, positiveInt(flags.rate, '--rate'));
 const SECONDS = Math.min(600, positiveInt(flags.seconds ?? (flags.quick ? '10' : '20'), '--seconds'));
-const CLOCK_TICKS_PER_SECOND = 100;
 const START = Date.parse('2026-03-02T08:00:00.000Z');
 
 const SQL = `
@@ -72,13 +71,6 @@ const PHASES: readonly Phase[] = [
   { name: 'incremental', what: 'a checkpoint every second, a full one every 10 (the default)', options: { checkpointIntervalMs: 1000 } },
   { name: 'full', what: 'a checkpoint every second, each one full (checkpointFullEvery 1)', options: { checkpointIntervalMs: 1000, checkpointFullEvery: 1 } },
 ];
-
-/** CPU seconds of this process's main thread (Linux: its thread id is the process id; the process's other threads are left out). */
-function mainThreadCpuSeconds(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
 
 function processCpu(): number {
   const u = process.cpuUsage();

@@ -11,7 +11,8 @@
  * --drain S (longest drain after each step; 15, 5 with --quick), --warmup S (unjudged traffic at the first rate
  * before the steps; 10, 4 with --quick; 0 for none), --producers N (4), --batch N (500),
  * --hold S (after the search, the best rate is held this long and only a held step is the verdict; 60, 0 with
- * --quick: the issue's "for at least a minute"), --concurrency N (PutRecords in flight over all producers; 2 per
+ * --quick: the issue's "for at least a minute"), --hold-rate R (no search: hold R tolls/s for --hold seconds, 60 by
+ * default even with --quick), --concurrency N (PutRecords in flight over all producers; 2 per
  * producer), --customers N (10000),
  * --breaches N (planted per step; 10, 5 with --quick), --no-query, --no-bisect, --cpu-prof,
  * --producer replay|sdk (who sends the traffic: the load generator process replaying pre-built PutRecords bodies,
@@ -32,6 +33,7 @@ import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '..
 import { formatCount, formatTable } from '../lib/stats.ts';
 import { componentShares, type ComponentShare } from './components.ts';
 import { ServerSampler } from './sampler.ts';
+import { RATE_GOALS } from './windows.ts';
 import { LIMITS, REPLAY_BODIES, runStep, warmUp, type StepResult } from './step.ts';
 import { simulatorPool, startLoadGenerator, type LoadGenerator } from '../lib/loadgen/client.ts';
 
@@ -45,6 +47,7 @@ const { values: flags } = parseArgs({
     budget: { type: 'string' },
     drain: { type: 'string' },
     hold: { type: 'string' },
+    'hold-rate': { type: 'string' },
     warmup: { type: 'string' },
     producers: { type: 'string', default: '4' },
     batch: { type: 'string', default: '500' },
@@ -71,7 +74,10 @@ const stepMs = Math.min(120, positiveInt(flags.step ?? (quick ? '5' : '20'), '--
 const budgetMs = Math.min(900, positiveInt(flags.budget ?? (quick ? '50' : '240'), '--budget')) * 1000;
 const warmupMs = Math.min(60, Number(flags.warmup ?? (quick ? '4' : '10'))) * 1000;
 const drainMs = Math.min(60, positiveInt(flags.drain ?? (quick ? '5' : '15'), '--drain')) * 1000;
-const holdMs = Math.min(600, Number(flags.hold ?? (quick ? '0' : '60'))) * 1000;
+/** A rate to hold without a search before it. */
+const holdRate = flags['hold-rate'] === undefined ? undefined : positiveInt(flags['hold-rate'], '--hold-rate');
+const holdMs = Math.min(600, Number(flags.hold ?? (quick && holdRate === undefined ? '0' : '60'))) * 1000;
+if (holdRate !== undefined && holdMs === 0) throw new Error('--hold-rate needs a --hold of 1 s or more');
 if (!Number.isFinite(holdMs) || holdMs < 0) throw new Error(`--hold must be 0 or more seconds, got '${flags.hold}'`);
 const producers = Math.min(32, positiveInt(flags.producers, '--producers'));
 const batchSize = Math.min(500, positiveInt(flags.batch, '--batch'));
@@ -87,7 +93,7 @@ const bisect = !flags['no-bisect'];
 const log = (line: string) => process.stderr.write(`[bench:e2e] ${line}\n`);
 const machine = describeMachine();
 const settings = {
-  quick, rates, stepMs, warmupMs, budgetMs, drainMs, holdMs, producers, batchSize, concurrency, customers, breachesPerStep, withQuery, bisect,
+  quick, rates, holdRate, stepMs, warmupMs, budgetMs, drainMs, holdMs, producers, batchSize, concurrency, customers, breachesPerStep, withQuery, bisect,
   producer: replaying
     ? 'a separate load generator process replaying pre-built PutRecords bodies over HTTP/2, ids and times stamped and SigV4 computed per request'
     : 'AWS SDK v3 producers in the benchmark process',
@@ -143,7 +149,7 @@ try {
 
   if (warmupMs > 0) await warmUp(ctx, rates[0]!, warmupMs);
   const started = performance.now();
-  const queue = [...rates];
+  const queue = holdRate === undefined ? [...rates] : [];
   let best: StepResult | undefined;
   let bisected = false;
   while (queue.length > 0) {
@@ -172,8 +178,9 @@ try {
   }
   // The search's steps are short; the verdict needs a rate held for a minute. Hold the best one, and if it does
   // not hold, once more at 80% of it.
-  if (holdMs > 0 && best) {
-    for (const rate of [best.rate, Math.round((best.rate * 0.8) / 500) * 500]) {
+  const toHold = holdRate !== undefined ? [holdRate] : best ? [best.rate, Math.round((best.rate * 0.8) / 500) * 500] : [];
+  if (holdMs > 0) {
+    for (const rate of toHold) {
       if (rate <= 0) break;
       const index = steps.length;
       const result = await runStep(ctx, { index, rate, durationMs: holdMs, drainMs, plantedCustomers: planted.slice(index * breachesPerStep, (index + 1) * breachesPerStep) });
@@ -210,6 +217,8 @@ try {
   await rm(workDir, { recursive: true, force: true });
 }
 
+const loadAverageAtEnd = os.loadavg().map((v) => Math.round(v * 100) / 100);
+log(`load average at the end ${loadAverageAtEnd.join(' ')}`);
 const judged = holds.length > 0 ? holds : steps.filter((s) => !references.includes(s));
 const sustained = judged.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
 // Short steps cannot tell a leak from buffers filling at a new rate, so this is shown next to the verdict.
@@ -243,10 +252,32 @@ console.log(replaying
   ? 'loadgen cores: the load generator process (pre-built PutRecords bodies, stamped and SigV4-signed per request, HTTP/2); on the SDK reference step, this process with the SDK producers. bench cores: this process.'
   : 'loadgen cores = bench cores: this process, with the AWS SDK producers, the sampler and the notification readers.');
 for (const s of steps) if (s.replay) console.log(`  ${formatCount(s.rate)}/s: load generator ${s.replay.stampUsPerRecord} µs a toll stamping ids and times, ${s.replay.signUsPerRequest} µs a request for SHA-256 and SigV4`);
+for (const s of steps) {
+  if (s.windows.length === 0) continue;
+  const label = `${holds.includes(s) ? 'held' : 'step'} at ${formatCount(s.rate)}/s${references.includes(s) ? ' (SDK producers)' : ''}`;
+  console.log('');
+  console.log(`${label}, per 10 s window (tolls stored on toll_transactions, server CPU of all its threads):`);
+  console.log(formatTable(
+    ['window s', 'stored/s', 'of 100k/s', 'of 250k/s', 'server cores', 'µs/toll', 'RSS MiB (dedupe)', 'freshness p99 s', 'breaches', 'breach p99 ms'],
+    s.windows.map((w) => [
+      `${Math.round(w.fromS)}-${Math.round(w.toS)}`,
+      formatCount(w.storedRate),
+      w.goalRatios[0]!.toFixed(3),
+      w.goalRatios[1]!.toFixed(3),
+      w.serverCores.toFixed(2),
+      formatCount(w.serverCpuUsPerToll),
+      `${w.rssMiB} (${w.dedupeMiB})`,
+      num(w.freshnessP99Seconds, 1),
+      String(w.breaches.count),
+      num(w.breaches.p99Ms, 0),
+    ]),
+  ));
+  console.log(`  RSS ${s.rss.grew ? 'did not level off' : 'levelled off'} (judged less the dedupe windows): ${s.rss.firstMiB} MiB in the first third, ${s.rss.lastMiB} MiB in the last, the dedupe windows ${s.dedupeMiB.first} -> ${s.dedupeMiB.last} MiB; load generator ${s.loadGeneratorCores.toFixed(2)} cores over the step`);
+}
 console.log('');
 if (sustained) {
   console.log(`highest sustained rate${holds.length > 0 ? ` (held ${holdMs / 1000} s)` : ` (${stepMs / 1000} s steps, no hold)`}: ${formatCount(sustained.rate)} tolls/s (achieved ${formatCount(sustained.achievedRate)}/s): breach p50 / p99 ${num(sustained.breaches.fromAck.p50Ms, 0)} / ${num(sustained.breaches.fromAck.p99Ms, 0)} ms, ` +
-    `freshness p99 ${num(sustained.freshnessSeconds.p99, 1)} s, server ${sustained.serverCores.toFixed(2)} cores (${formatCount(sustained.serverCpuUsPerRecord)} µs/toll), load generator ${sustained.loadGeneratorCores.toFixed(2)} cores (${sustained.producer}), server RSS peak ${sustained.rss.peakMiB} MiB`);
+    `freshness p99 ${num(sustained.freshnessSeconds.p99, 1)} s, server ${sustained.serverCores.toFixed(2)} cores (${formatCount(sustained.serverCpuUsPerRecord)} µs/toll), load generator ${sustained.loadGeneratorCores.toFixed(2)} cores (${sustained.producer}), server RSS peak ${sustained.rss.peakMiB} MiB; ${sustained.goalRatios.map((r, i) => `${r.toFixed(3)} of ${formatCount(RATE_GOALS[i]!)}/s`).join(', ')}`);
   const reference = references[0];
   if (reference) {
     console.log(`the same rate through the AWS SDK producers: ${reference.sustained ? 'sustained' : `not sustained (${reference.misses.join('; ')})`}, achieved ${formatCount(reference.achievedRate)}/s, SDK producers ${reference.loadGeneratorCores.toFixed(2)} cores, server ${formatCount(reference.serverCpuUsPerRecord)} µs/toll`);
@@ -270,6 +301,7 @@ await writeFile(file, JSON.stringify({
   benchmark: 'e2e',
   date: new Date().toISOString(),
   machine,
+  loadAverageAtEnd,
   settings,
   sustainedRate: sustained?.rate ?? null,
   sustained: sustained ?? null,

@@ -2,7 +2,8 @@
  * Samples the server while the end-to-end benchmark runs: lag and freshness gauges and progress counters from
  * /metrics, and its resident memory from /proc, every `intervalMs`, into one time series for the whole run.
  */
-import { metricMax, metricSum, scrapeMetrics } from '../lib/prometheus.ts';
+import { processCpuSeconds } from '../lib/cpu-usage.ts';
+import { metricMax, metricSum, metricSumWithLabel, scrapeMetrics } from '../lib/prometheus.ts';
 import { processRssBytes } from '../lib/process-memory.ts';
 import { sleep } from '../lib/stats.ts';
 
@@ -29,7 +30,14 @@ export interface Sample {
   readonly heapUsedBytes: number | undefined;
   /** `tollstream_dedupe_bytes` over all streams: producer dedupe windows, which grow with their keys to a set bound. */
   readonly dedupeBytes: number;
+  /** `tollstream_records_in_total` of the ingest stream: tolls stored (producer retries the dedupe dropped left out). */
+  readonly ingestRecords: number;
+  /** CPU seconds (user + system, all threads) the server process has used so far, from /proc. */
+  readonly serverCpuSeconds: number;
 }
+
+/** The stream every toll enters by. */
+const INGEST_STREAM = 'toll_transactions';
 
 export class ServerSampler {
   readonly samples: Sample[] = [];
@@ -73,6 +81,8 @@ export class ServerSampler {
       rssBytes: processRssBytes(this.pid),
       heapUsedBytes: metricMax(text, 'nodejs_heap_size_used_bytes'),
       dedupeBytes: metricSum(text, 'tollstream_dedupe_bytes'),
+      ingestRecords: metricSumWithLabel(text, 'tollstream_records_in_total', 'stream', INGEST_STREAM),
+      serverCpuSeconds: processCpuSeconds(this.pid),
     };
     this.samples.push(sample);
     return sample;

@@ -9,6 +9,7 @@ import { cpuMeter, processCpuSeconds } from '../lib/cpu-usage.ts';
 import type { LoadGenerator, LoadRunResult } from '../lib/loadgen/client.ts';
 import { percentile, round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
 import type { Sample, ServerSampler } from './sampler.ts';
+import { RATE_GOALS, stepWindows, type BreachTiming, type WindowFigures } from './windows.ts';
 
 /** Limits a step must hold to count as sustained. */
 export const LIMITS = {
@@ -104,6 +105,10 @@ export interface StepResult {
   readonly drainSeconds: number;
   /** The traffic's span on the monotonic clock (µs), to cut a CPU profile to it. */
   readonly window: { readonly fromUs: number; readonly toUs: number };
+  /** The step cut into 10 s windows (none when it is shorter than 15 s): whether a held rate stayed held. */
+  readonly windows: readonly WindowFigures[];
+  /** `achievedRate` over each of `RATE_GOALS` (100,000 and 250,000 tolls/s). */
+  readonly goalRatios: readonly number[];
   readonly sustained: boolean;
   /** Which conditions failed, in words; empty when sustained. */
   readonly misses: readonly string[];
@@ -184,6 +189,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
   const traffic = ctx.sampler.between(trafficStart, trafficEnd + 1);
   const fromAck: number[] = [];
   const fromRequest: number[] = [];
+  const breachTimings: BreachTiming[] = [];
   let notified = 0;
   let acknowledgedPlants = 0;
   for (const [txId, ack] of sink.acks) {
@@ -192,6 +198,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     // A breach found by the spend query names its window, not the toll; a planted customer breaches only once.
     const arrivals = ctx.watchers.find((w) => w.customerId === ack.customerId)?.arrivals ?? [];
     const arrival = arrivals.find((a) => a.transactionId === txId) ?? arrivals.find((a) => a.transactionId === undefined);
+    breachTimings.push({ ackAt: ack.ackAt, latencyMs: arrival ? arrival.at - ack.ackAt : Infinity });
     if (!arrival) continue;
     notified++;
     fromAck.push(arrival.at - ack.ackAt);
@@ -261,6 +268,8 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     serverCpuUsPerRecord: stats.accepted > 0 ? Math.round((cpu.serverCores * elapsedS * 1e6) / stats.accepted) : Number.NaN,
     drainSeconds,
     window: cpu.window,
+    windows: stepWindows(ctx.sampler.between(trafficStart - 2000, trafficEnd + 2000), breachTimings, trafficStart, trafficEnd),
+    goalRatios: RATE_GOALS.map((goal) => round(achievedRate / goal, 3)),
     sustained: misses.length === 0,
     misses,
     ...(error === undefined ? {} : { error }),
@@ -280,8 +289,10 @@ function trend(values: readonly number[], allowedGrowth: number): Trend {
   return { first: Math.round(first), last: Math.round(last), max: Math.max(...values), grew: last - first > allowedGrowth };
 }
 
+/** A figure in words; a breach never notified is an infinite latency, and says so. */
 function fmt(v: number | null): string {
-  return v === null || !Number.isFinite(v) ? 'n/a' : Math.round(v).toLocaleString('en-US');
+  if (v === null || Number.isNaN(v)) return 'n/a';
+  return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'never';
 }
 
 function mib(bytes: number | null): number {

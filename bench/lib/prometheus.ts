@@ -29,3 +29,15 @@ export function metricMax(text: string, name: string): number | undefined {
 export function metricSum(text: string, name: string): number {
   return metricValues(text, name).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
 }
+
+/** The sum of `name` over its series that carry `label="value"`: one stream's share of a counter split by stream and shard. */
+export function metricSumWithLabel(text: string, name: string, label: string, value: string): number {
+  let sum = 0;
+  const re = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm');
+  const wanted = `${label}="${value}"`;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const v = Number(m[2]);
+    if (Number.isFinite(v) && m[1]!.split(',').includes(wanted)) sum += v;
+  }
+  return sum;
+}

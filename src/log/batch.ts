@@ -167,7 +167,8 @@ export interface DecodedRecord {
   readonly arrivalTime: number;
 }
 
-function readString(buf: Buffer, start: number, end: number): string {
+/** UTF-8 text of `buf[start, end)`; a short ASCII string (a partition key) is built by a JS loop, cheaper than a call. */
+export function readString(buf: Buffer, start: number, end: number): string {
   const n = end - start;
   if (n <= 32) {
     let s = '';

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeStreamLogConformance } from '../conformance.ts';
 import { openEmbeddedLog } from '../index.ts';
+import { formatSequenceNumber } from '../sequence.ts';
 import type { EmbeddedLogOptions, EmbeddedStreamLog } from '../index.ts';
 
 describeStreamLogConformance(
@@ -107,9 +108,18 @@ describe('embedded log', () => {
   it('reads the same records from the recent batches it keeps in memory as from the files, whatever the limits', async () => {
     const log = await openEmbeddedLog({ dir, fsync: 'always', segmentBytes: 256 * 1024 });
     await log.createStream('s', { shardCount: 1 });
-    // 3 MiB in batches of 10 records: more than the 2 MiB kept in memory, so early reads come from the files.
-    for (let b = 0; b < 1000; b++) await log.append('s', Array.from({ length: 10 }, (_, i) => rec(b * 10 + i, 300)));
-    type Seen = { seq: string; key: string; text: string; at: number };
+    // 3 MiB in batches of 7 records: more than the 2 MiB kept in memory, so early reads come from the files, and
+    // a batch that spans offset 10,000, where the sequence numbers' high digits change. Keys ASCII, non-ASCII
+    // and long; some records with an explicit hash key.
+    const key = (i: number) => (i % 3 === 0 ? `k${i}` : i % 3 === 1 ? `ключ-${i}` : `${'long-key-'.repeat(5)}${i}`);
+    const total = 7 * 1430;
+    for (let b = 0; b < total / 7; b++) {
+      await log.append('s', Array.from({ length: 7 }, (_, k) => {
+        const i = b * 7 + k;
+        return { ...rec(i, 300), partitionKey: key(i), ...(i % 5 === 0 ? { explicitHashKey: String(BigInt(i) * 10n ** 30n) } : {}) };
+      }));
+    }
+    type Seen = { seq: string; key: string; hash: string | undefined; text: string; at: number };
     const readAll = async (from: EmbeddedStreamLog, maxRecords: number, maxBytes: number) => {
       const seen: Seen[] = [];
       let position: Parameters<EmbeddedStreamLog['read']>[2] = { type: 'TRIM_HORIZON' };
@@ -117,7 +127,7 @@ describe('embedded log', () => {
         const { records, next } = await from.read('s', 'shardId-000000000000', position, { maxRecords, maxBytes });
         if (records.length === 0 || next === null) break;
         expect(records.length).toBeLessThanOrEqual(maxRecords);
-        for (const r of records) seen.push({ seq: r.sequenceNumber, key: r.partitionKey, text: Buffer.from(r.data).toString(), at: r.arrivalTime });
+        for (const r of records) seen.push({ seq: r.sequenceNumber, key: r.partitionKey, hash: r.explicitHashKey, text: Buffer.from(r.data).toString(), at: r.arrivalTime });
         position = next;
       }
       return seen;
@@ -130,8 +140,10 @@ describe('embedded log', () => {
     const fromFiles: Seen[][] = [];
     for (const [n, b] of limits) fromFiles.push(await readAll(cold, n, b));
     await cold.close();
-    expect(warm[0]).toHaveLength(10_000);
-    expect(warm[0]!.map((r) => r.key)).toEqual(Array.from({ length: 10_000 }, (_, i) => `k${i}`));
+    expect(warm[0]).toHaveLength(total);
+    expect(warm[0]!.map((r) => r.key)).toEqual(Array.from({ length: total }, (_, i) => key(i)));
+    expect(warm[0]!.map((r) => r.seq)).toEqual(Array.from({ length: total }, (_, i) => formatSequenceNumber(0, i)));
+    expect(warm[0]!.map((r) => r.hash)).toEqual(Array.from({ length: total }, (_, i) => (i % 5 === 0 ? String(BigInt(i) * 10n ** 30n) : undefined)));
     for (let i = 0; i < limits.length; i++) {
       expect(warm[i]).toEqual(warm[0]);
       expect(fromFiles[i]).toEqual(warm[0]);

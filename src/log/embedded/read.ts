@@ -1,8 +1,8 @@
 /** Reads of the embedded log: where a start position points in a shard, and stored records as callers see them. */
 import { TollstreamError } from '../../core/errors.ts';
-import type { DecodedRecord } from '../batch.ts';
+import { readString, RecordCursor, type BatchHeader, type DecodedRecord } from '../batch.ts';
 import { formatShardId } from '../hashkey.ts';
-import { parseSequenceNumber } from '../sequence.ts';
+import { parseSequenceNumber, type SequenceRun } from '../sequence.ts';
 import type { StartPosition, StoredRecord } from '../types.ts';
 import type { Shard } from './shard.ts';
 import type { StreamState } from './stream.ts';
@@ -50,3 +50,38 @@ export function toStored(r: DecodedRecord, prefix: string): StoredRecord {
     ? { sequenceNumber: prefix + pad(r.offset), partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, data: r.data, arrivalTime: r.arrivalTime }
     : { sequenceNumber: prefix + pad(r.offset), partitionKey: r.partitionKey, data: r.data, arrivalTime: r.arrivalTime };
 }
+
+const tailCursor = new RecordCursor();
+
+/**
+ * Every record of the (checked) batch at `pos` as stored records, straight from the record layout: no
+ * intermediate record object per record, sequence numbers from `sequences` (a run of the batch's shard, as
+ * appends format theirs), data as views into `buf`. What tail readers share for the newest batches.
+ */
+export function storedRecordsOf(buf: Buffer, pos: number, header: BatchHeader, sequences: SequenceRun): StoredRecord[] {
+  const out: StoredRecord[] = [];
+  const c = tailCursor;
+  c.reset(buf, pos, header);
+  sequences.start(header.baseOffset);
+  while (c.next()) {
+    const partitionKey = readString(buf, c.keyStart, c.keyEnd);
+    const data = buf.subarray(c.dataStart, c.dataEnd);
+    out.push(
+      c.hashKeyStart < 0
+        ? { sequenceNumber: sequences.next(), partitionKey, data, arrivalTime: c.arrivalTime }
+        : {
+            sequenceNumber: sequences.next(),
+            partitionKey,
+            explicitHashKey: ((buf.readBigUInt64BE(c.hashKeyStart) << 64n) | buf.readBigUInt64BE(c.hashKeyStart + 8)).toString(),
+            data,
+            arrivalTime: c.arrivalTime,
+          },
+    );
+  }
+  c.reset(EMPTY, 0, EMPTY_HEADER); // drop the reference to the batch
+  return out;
+}
+
+const EMPTY = Buffer.alloc(0);
+const EMPTY_HEADER: BatchHeader = { baseOffset: 0, size: 0, recordCount: 0, firstTimestamp: 0, maxTimestamp: 0 };
+

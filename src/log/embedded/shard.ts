@@ -17,7 +17,7 @@ import type { OpenFiles } from './open-files.ts';
 import { readFully, Segment } from './segment.ts';
 import { SequenceRun, sequencePrefix } from '../sequence.ts';
 import type { StoredRecord } from '../types.ts';
-import { toStored } from './read.ts';
+import { storedRecordsOf } from './read.ts';
 
 export interface ShardWriterOptions {
   readonly fsync: 'always' | 'interval';
@@ -130,7 +130,8 @@ export class Shard {
   private waiters: Array<() => void> = [];
   private tail: TailBatch[] = [];
   private tailBytes = 0;
-  private readonly prefix: string;
+  /** Formats the sequence numbers of the tail readers' records (apart from `sequences`, which appends use). */
+  private readonly tailSequences: SequenceRun;
 
   constructor(stream: string, shardId: string, index: number, dir: string, segments: Segment[], options: ShardWriterOptions) {
     this.stream = stream;
@@ -140,7 +141,7 @@ export class Shard {
     this.segments = segments;
     this.options = options;
     this.sequences = new SequenceRun(sequencePrefix(index));
-    this.prefix = sequencePrefix(index);
+    this.tailSequences = new SequenceRun(sequencePrefix(index));
     const last = segments[segments.length - 1];
     this.nextOffset = last ? last.nextOffset : 0;
     this.visibleNextOffset = this.nextOffset;
@@ -336,12 +337,7 @@ export class Shard {
   }
 
   private decodeTail(batch: TailBatch): StoredRecord[] {
-    const out: StoredRecord[] = [];
-    forEachRecord(batch.buf, 0, batch.header, (r) => {
-      out.push(toStored(r, this.prefix));
-      return true;
-    });
-    return out;
+    return storedRecordsOf(batch.buf, 0, batch.header, this.tailSequences);
   }
 
   /**
