@@ -86,6 +86,8 @@ export const ERROR_CODES = {
   // Leases (who owns which unit of work in a cluster)
   /** The lease table could not be read or written (PostgreSQL unreachable or too slow): leases not renewed are dropped. */
   LEASES_UNAVAILABLE: { kind: 'external', retriable: true },
+  /** A write fenced by a lease (a query's checkpoint) was refused: this node no longer holds the lease of that work. */
+  LEASE_LOST: { kind: 'internal', retriable: false },
   // Tables (SQLite files of the tables component)
   /** A tables database failed its integrity check at open: it is refused, naming the file. */
   TABLES_CORRUPT: { kind: 'internal', retriable: false },
