@@ -28,8 +28,11 @@ export interface LeaseCoordinatorOptions {
   readonly leaseMs: number;
   /** Time between rounds (heartbeat, renew, balance), in ms; at most a third of `leaseMs`. */
   readonly renewMs: number;
-  /** Start the work of `key` (resuming from its checkpoint). A throw releases the lease. */
-  onAcquired(key: string): void | Promise<void>;
+  /**
+   * Start the work of `key` (resuming from its checkpoint), held at `epoch` (writes fenced by the lease check
+   * it). A throw releases the lease.
+   */
+  onAcquired(key: string, epoch: number): void | Promise<void>;
   /** Stop the work of `key`; resolve once it has stopped. Must not take longer than `renewMs`. */
   onLost(key: string, reason: LeaseLossReason): void | Promise<void>;
   /**
@@ -227,7 +230,7 @@ export class LeaseCoordinator {
     this.held.set(lease.key, held);
     this.schedule(lease.key, held, sentAt);
     try {
-      await this.options.onAcquired(lease.key);
+      await this.options.onAcquired(lease.key, lease.epoch);
     } catch (err) {
       this.logger.error('starting the work of a lease failed; releasing it', { key: lease.key, err });
       if (this.held.get(lease.key) === held) {

@@ -14,7 +14,7 @@ import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHi
 import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog } from './cluster-log.ts';
-import { QueryManager } from '../queries/index.ts';
+import { openPostgresQueryStore, QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type TableSchema, type Warehouse } from '../warehouse/index.ts';
@@ -133,9 +133,13 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     if (config.queries.enabled) {
       const references = referenceDir(config);
       fs.mkdirSync(references, { recursive: true });
+      // A cluster node keeps queries in PostgreSQL and runs those whose lease it holds (work-leases.ts).
+      const clusterStore = config.cluster
+        ? await openPostgresQueryStore({ connectionString: config.cluster.postgresUrl, checkpointFullEvery: config.queries.checkpointFullEvery }, logger.child({ component: 'queries' }))
+        : undefined;
       const manager = new QueryManager({
         log,
-        dir: path.join(dataDir, 'queries'),
+        ...(clusterStore && config.cluster ? { store: clusterStore, leased: { owner: config.cluster.nodeName } } : { dir: path.join(dataDir, 'queries') }),
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
         checkpointFullEvery: config.queries.checkpointFullEvery,
         referenceDir: references,
@@ -181,7 +185,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
     const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
     // Function mappings commit their checkpoints to this node's tables.db: their leases stay with this node.
-    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, functionsShared: false, log, metrics, logger }, undo);
+    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, functionsShared: false, queries, log, metrics, logger }, undo);
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
     const history = config.metrics.historyIntervalSeconds > 0
       ? await startMetricsHistory({
