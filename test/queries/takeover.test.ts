@@ -8,10 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
-import { openPostgresLeaseStore } from '../../src/leases/index.ts';
-import type { StreamLog } from '../../src/log/index.ts';
-import { openPostgresQueryStore, QueryManager } from '../../src/queries/index.ts';
-import { startWorkLeases, type WorkLeases } from '../../src/server/work-leases.ts';
+import { startLeasedNode } from './leased-node.ts';
 import { postgresSchema } from '../postgres/server.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { appendTolls, canonical, openLog, readAll, reference, tempDir, traffic, waitFor } from './support.ts';
@@ -59,25 +56,9 @@ describe('continuous queries under leases', () => {
           if (entry.msg.startsWith('query stopped')) for (const r of runs) if (r.node === name && r.stoppedAt === null) r.stoppedAt = performance.now();
         },
       });
-      const leaseStore = await openPostgresLeaseStore({ connectionString: url, schema: leasePlace.schema, timeoutMs: RENEW_MS * 2 });
-      const store = await openPostgresQueryStore({ connectionString: url, schema: queryPlace.schema, leaseSchema: leasePlace.schema, timeoutMs: RENEW_MS * 2 });
-      const manager = new QueryManager({ log: log as StreamLog, store, leased: { owner: name, definitionSyncMs: 200 }, checkpointIntervalMs: 200, logger });
-      await manager.start();
-      const undo: Array<() => Promise<void> | void> = [];
-      const leases: WorkLeases = await startWorkLeases(
-        { store: leaseStore, owner: name, leaseMs: LEASE_MS, leaseRenewMs: RENEW_MS, consumers: () => [], units: () => manager.leaseUnits(), log, logger, shardSyncMs: 200 },
-        undo,
-      );
-      let stopped = false;
-      /** A clean stop: its leases released (the query's after a final checkpoint), then the manager closed. */
-      const stop = async () => {
-        if (stopped) return;
-        stopped = true;
-        for (const fn of undo) await fn();
-        await manager.close();
-      };
-      cleanups.push(stop);
-      return { name, manager, leases, stop };
+      const started = await startLeasedNode({ name, log, postgresUrl: url, leaseSchema: leasePlace.schema, querySchema: queryPlace.schema, leaseMs: LEASE_MS, renewMs: RENEW_MS, logger });
+      cleanups.push(() => started.stop());
+      return started;
     };
     return { log, leasePlace, node, runs };
   }
