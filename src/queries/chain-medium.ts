@@ -4,10 +4,9 @@
  * (one node, the default) and rows of a PostgreSQL table (a cluster, postgres-store.ts), whose writes are fenced
  * by the query's lease.
  */
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
-import { readIfExists } from './checkpoint-chain.ts';
 
 export interface ChainMedium {
   /** Names a blob in messages: a file's path, or the table row's place. */
@@ -25,11 +24,18 @@ export interface ChainMedium {
 }
 
 /** The query's folder: each blob a file, replaced through a temporary file, fsynced with the folder. */
-export function folderMedium(folder: string, query: string): ChainMedium {
+export function folderMedium(folder: string): ChainMedium {
   const file = (name: string) => path.join(folder, name);
   return {
     where: file,
-    read: (name) => readIfExists(file(name), `a checkpoint of query ${query}`, { query }),
+    async read(name) {
+      try {
+        return await readFile(file(name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
     write: (name, bytes) => writeFileAtomic(file(name), bytes),
     async rename(from, to) {
       await rename(file(from), file(to)).catch((err: NodeJS.ErrnoException) => {

@@ -52,7 +52,7 @@ function chainOf(name: string, folder: string): CheckpointChain {
   if (!chain) {
     const medium = postgres
       ? postgresMedium((pool ??= openPool(postgres, 2)), postgres, name, () => fences.get(name))
-      : folderMedium(folder, name);
+      : folderMedium(folder);
     chain = new CheckpointChain(name, medium, settings, (level, msg, fields) => post({ log: { level, msg, fields } }));
     chains.set(name, chain);
   }
