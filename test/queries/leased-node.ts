@@ -33,7 +33,7 @@ export interface LeasedNode {
 export async function startLeasedNode(options: LeasedNodeOptions): Promise<LeasedNode> {
   const { name, log, logger } = options;
   const leaseStore = await openPostgresLeaseStore({ connectionString: options.postgresUrl, schema: options.leaseSchema, timeoutMs: options.renewMs * 2 });
-  const store = await openPostgresQueryStore({ connectionString: options.postgresUrl, schema: options.querySchema, leaseSchema: options.leaseSchema, timeoutMs: options.renewMs * 2 });
+  const store = await openPostgresQueryStore({ connectionString: options.postgresUrl, schema: options.querySchema, leaseSchema: options.leaseSchema });
   const manager = new QueryManager({ log, store, leased: { owner: name, definitionSyncMs: 200 }, checkpointIntervalMs: 200, logger });
   await manager.start();
   const undo: Array<() => Promise<void> | void> = [];

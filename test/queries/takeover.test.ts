@@ -46,36 +46,68 @@ describe('continuous queries under leases', () => {
     cleanups.push(() => log.close());
     await log.createStream('toll_transactions', { shardCount: 2, dedupe: { mode: 'key' } });
     const runs: Run[] = [];
-    const node = async (name: string, url = leasePlace.url) => {
+    const messages: string[] = [];
+    const node = async (name: string, url = leasePlace.url, timings = { leaseMs: LEASE_MS, renewMs: RENEW_MS }) => {
       const logger = createLogger({
         level: 'info',
         write: (line) => {
           const entry = JSON.parse(line) as { msg: string; query?: string };
           if (entry.query !== 'counts') return;
+          messages.push(`${name}: ${entry.msg}`);
           if (entry.msg === 'query started') runs.push({ node: name, startedAt: performance.now(), stoppedAt: null });
           if (entry.msg.startsWith('query stopped')) for (const r of runs) if (r.node === name && r.stoppedAt === null) r.stoppedAt = performance.now();
         },
       });
-      const started = await startLeasedNode({ name, log, postgresUrl: url, leaseSchema: leasePlace.schema, querySchema: queryPlace.schema, leaseMs: LEASE_MS, renewMs: RENEW_MS, logger });
+      const started = await startLeasedNode({ name, log, postgresUrl: url, leaseSchema: leasePlace.schema, querySchema: queryPlace.schema, ...timings, logger });
       cleanups.push(() => started.stop());
       return started;
     };
-    return { log, leasePlace, node, runs };
+    return { log, leasePlace, node, runs, messages };
   }
+
+  /** A proxy in front of the test PostgreSQL: `url` reaches it through the proxy, which `stop()` closes. */
+  async function proxyTo(serverUrl: string) {
+    const target = new URL(serverUrl);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const url = new URL(serverUrl);
+    url.host = `127.0.0.1:${proxy.port}`;
+    return { proxy, url: url.toString() };
+  }
+
+  it('a query that failed a checkpoint while PostgreSQL was out of reach for a moment starts again on the node still holding its lease', { timeout: 180_000 }, async () => {
+    const { log, leasePlace, node, messages } = await cluster();
+    const records = traffic(1500, 29);
+    const { proxy, url } = await proxyTo(leasePlace.url);
+    await appendTolls(log, 'toll_transactions', records.slice(0, 300));
+    // A long lease: the outage ends well before the node would give the lease up.
+    const a = await node('node-a', url, { leaseMs: 12_000, renewMs: 1000 });
+    await a.manager.createQuery({ name: 'counts', sql: COUNT_SQL });
+    await waitFor(async () => a.manager.info('counts').stats.lastCheckpoint !== null && (await readAll(log, 'key_counts')).length >= 300, 'node-a to run the query and checkpoint', 60_000);
+    await proxy.stop();
+    await appendTolls(log, 'toll_transactions', records.slice(300, 700));
+    await waitFor(() => a.manager.info('counts').state === 'FAILED', 'a checkpoint to fail', 30_000);
+    expect(a.manager.info('counts').error?.code).toBe('TABLES_UNAVAILABLE');
+    await proxy.start();
+    await waitFor(() => a.manager.info('counts').state === 'RUNNING', 'the query to run again', 30_000);
+    await appendTolls(log, 'toll_transactions', records.slice(700));
+    const expected = await reference(COUNT_SQL, 'toll_transactions', records, 'key_counts');
+    await waitFor(async () => (await readAll(log, 'key_counts')).length >= expected.length, 'every update to be written', 60_000);
+    await a.manager.checkpointNow('counts');
+    expect(canonical(await readAll(log, 'key_counts'))).toEqual(expected);
+    expect(messages).toContain('node-a: restarting a query that failed for a passing reason');
+    expect(messages.filter((m) => m.includes('lease moved'))).toEqual([]);
+  });
 
   it('a query moves to another node when its owner is cut off from PostgreSQL and when its owner stops, and its output stays exactly once', { timeout: 180_000 }, async () => {
     const { log, leasePlace, node, runs } = await cluster();
     const records = traffic(3000, 23);
     // node-a reaches PostgreSQL through a proxy that can be closed under it.
-    const target = new URL(leasePlace.url);
-    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const viaProxy = new URL(leasePlace.url);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const { proxy, url: viaProxy } = await proxyTo(leasePlace.url);
 
     await appendTolls(log, 'toll_transactions', records.slice(0, 500));
-    const a = await node('node-a', viaProxy.toString());
+    const a = await node('node-a', viaProxy);
     await a.manager.createQuery({ name: 'counts', sql: COUNT_SQL });
     await waitFor(async () => a.leases.status().held.includes('query:counts') && (await readAll(log, 'key_counts')).length >= 500, 'node-a to run the query', 60_000);
     const b = await node('node-b');
