@@ -14,6 +14,7 @@ import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHi
 import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog } from './cluster-log.ts';
+import { openWhenReachable } from './reach.ts';
 import { openPostgresQueryStore, QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadStationReference } from '../reports/index.ts';
@@ -134,8 +135,15 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       const references = referenceDir(config);
       fs.mkdirSync(references, { recursive: true });
       // A cluster node keeps queries in PostgreSQL and runs those whose lease it holds (work-leases.ts).
-      const clusterStore = config.cluster
-        ? await openPostgresQueryStore({ connectionString: config.cluster.postgresUrl, checkpointFullEvery: config.queries.checkpointFullEvery }, logger.child({ component: 'queries' }))
+      const cluster = config.cluster;
+      const clusterStore = cluster
+        ? await openWhenReachable(
+            'the query store in PostgreSQL',
+            () => openPostgresQueryStore({ connectionString: cluster.postgresUrl, checkpointFullEvery: config.queries.checkpointFullEvery }, logger.child({ component: 'queries' })),
+            (err) => isTollstreamError(err, 'TABLES_UNAVAILABLE'),
+            logger,
+            { component: 'queries' },
+          )
         : undefined;
       const manager = new QueryManager({
         log,
