@@ -10,6 +10,10 @@ import type { StreamLog } from '../../src/log/index.ts';
 import { openPostgresQueryStore, QueryManager } from '../../src/queries/index.ts';
 import { startWorkLeases, type WorkLeases } from '../../src/server/work-leases.ts';
 
+/** Lease timings of the takeover tests: longer than the lease tests' own, as a query runs in the same process on a shared machine. */
+export const TEST_QUERY_LEASE_MS = 4500;
+export const TEST_QUERY_RENEW_MS = 1000;
+
 export interface LeasedNodeOptions {
   readonly name: string;
   readonly log: StreamLog;

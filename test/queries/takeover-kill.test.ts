@@ -16,17 +16,10 @@ import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.t
 import { openPostgresQueryStore, QueryManager } from '../../src/queries/index.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.ts';
-import { startLeasedNode, type LeasedNode } from './leased-node.ts';
-import { appendTolls, canonical, readAll, reference, traffic, waitFor } from './support.ts';
+import { startLeasedNode, TEST_QUERY_LEASE_MS, TEST_QUERY_RENEW_MS, type LeasedNode } from './leased-node.ts';
+import { appendTolls, canonical, COUNT_SQL, readAll, reference, traffic, waitFor } from './support.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const LEASE_MS = 4500;
-const RENEW_MS = 1000;
-const COUNT_SQL = `
-CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
-CREATE TABLE key_counts (customer_id VARCHAR(16), trips BIGINT) WITH ('stream' = 'key_counts');
-INSERT INTO key_counts SELECT customer_id, COUNT(*) FROM tolls GROUP BY customer_id;`;
 
 describe('a continuous query on a node killed with kill -9', () => {
   let cluster: NatsCluster;
@@ -58,7 +51,7 @@ describe('a continuous query on a node killed with kill -9', () => {
   it('is taken over by a live node from its last checkpoint, and its output stays exactly once', { timeout: 240_000 }, async () => {
     const records = traffic(2400, 31);
     await appendTolls(log, 'toll_transactions', records.slice(0, 600));
-    const x = await startChild('node-x', { natsUrls: cluster.urls, prefix, postgresUrl: leasePlace.url, leaseSchema: leasePlace.schema, querySchema: queryPlace.schema, node: 'node-x', leaseMs: LEASE_MS, renewMs: RENEW_MS });
+    const x = await startChild('node-x', { natsUrls: cluster.urls, prefix, postgresUrl: leasePlace.url, leaseSchema: leasePlace.schema, querySchema: queryPlace.schema, node: 'node-x', leaseMs: TEST_QUERY_LEASE_MS, renewMs: TEST_QUERY_RENEW_MS });
     children.push(x.child);
     // The query is created through another node (as through any gateway); node-y joins once node-x holds it.
     const store = await openPostgresQueryStore({ connectionString: queryPlace.url, schema: queryPlace.schema, leaseSchema: leasePlace.schema });
@@ -67,7 +60,7 @@ describe('a continuous query on a node killed with kill -9', () => {
     await creator.createQuery({ name: 'counts', sql: COUNT_SQL });
     await creator.close();
     await waitFor(() => x.held().includes('query:counts'), 'node-x to hold the query lease', 60_000);
-    const node = await startLeasedNode({ name: 'node-y', log, postgresUrl: leasePlace.url, leaseSchema: leasePlace.schema, querySchema: queryPlace.schema, leaseMs: LEASE_MS, renewMs: RENEW_MS, logger: silentLogger });
+    const node = await startLeasedNode({ name: 'node-y', log, postgresUrl: leasePlace.url, leaseSchema: leasePlace.schema, querySchema: queryPlace.schema, leaseMs: TEST_QUERY_LEASE_MS, renewMs: TEST_QUERY_RENEW_MS, logger: silentLogger });
     nodes.push(node);
     await appendTolls(log, 'toll_transactions', records.slice(600, 1400));
     await waitFor(async () => (await readAll(log, 'key_counts')).length >= 1000, 'node-x to write 1000 updates', 90_000);
@@ -85,7 +78,7 @@ describe('a continuous query on a node killed with kill -9', () => {
     const expected = await reference(COUNT_SQL, 'toll_transactions', records, 'key_counts');
     await waitFor(async () => (await readAll(log, 'key_counts')).length >= expected.length, 'every update to be written', 90_000);
     await node.manager.checkpointNow('counts');
-    console.log(`query takeover after kill -9 (JetStream log): node-y ran the query ${Math.round(takenAt - killedAt)} ms after the kill (lease ${LEASE_MS} ms, renew ${RENEW_MS} ms)`);
+    console.log(`query takeover after kill -9 (JetStream log): node-y ran the query ${Math.round(takenAt - killedAt)} ms after the kill (lease ${TEST_QUERY_LEASE_MS} ms, renew ${TEST_QUERY_RENEW_MS} ms)`);
     expect(canonical(await readAll(log, 'key_counts'))).toEqual(expected);
     expect(node.leases.status().held).toEqual(['query:counts']);
   });

@@ -8,20 +8,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
-import { startLeasedNode } from './leased-node.ts';
+import { startLeasedNode, TEST_QUERY_LEASE_MS, TEST_QUERY_RENEW_MS } from './leased-node.ts';
 import { postgresSchema } from '../postgres/server.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
-import { appendTolls, canonical, openLog, readAll, reference, tempDir, traffic, waitFor } from './support.ts';
+import { appendTolls, canonical, COUNT_SQL, openLog, readAll, reference, tempDir, traffic, waitFor } from './support.ts';
 
-/** Longer than the lease tests' own: a query runs in the same process and the test machine is shared. */
-const LEASE_MS = 4500;
-const RENEW_MS = 1000;
 
-const COUNT_SQL = `
-CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
-CREATE TABLE key_counts (customer_id VARCHAR(16), trips BIGINT) WITH ('stream' = 'key_counts');
-INSERT INTO key_counts SELECT customer_id, COUNT(*) FROM tolls GROUP BY customer_id;`;
 
 /** When each node ran the query, from its own log lines. */
 interface Run {
@@ -47,7 +39,7 @@ describe('continuous queries under leases', () => {
     await log.createStream('toll_transactions', { shardCount: 2, dedupe: { mode: 'key' } });
     const runs: Run[] = [];
     const messages: string[] = [];
-    const node = async (name: string, url = leasePlace.url, timings = { leaseMs: LEASE_MS, renewMs: RENEW_MS }) => {
+    const node = async (name: string, url = leasePlace.url, timings = { leaseMs: TEST_QUERY_LEASE_MS, renewMs: TEST_QUERY_RENEW_MS }) => {
       const logger = createLogger({
         level: 'info',
         write: (line) => {
@@ -140,7 +132,7 @@ describe('continuous queries under leases', () => {
     // Anything still in flight would show as a surplus.
     await c.manager.checkpointNow('counts');
     const dropped = log.stats().shards.filter((s) => s.stream === 'key_counts').reduce((n, s) => n + s.duplicatesDropped, 0);
-    console.log(`query takeover: node-a cut off, node-b ran the query ${Math.round(takenAt - cutAt)} ms later (lease ${LEASE_MS} ms, renew ${RENEW_MS} ms); ${dropped} updates produced again were dropped by the output stream's dedupe`);
+    console.log(`query takeover: node-a cut off, node-b ran the query ${Math.round(takenAt - cutAt)} ms later (lease ${TEST_QUERY_LEASE_MS} ms, renew ${TEST_QUERY_RENEW_MS} ms); ${dropped} updates produced again were dropped by the output stream's dedupe`);
     expect(canonical(await readAll(log, 'key_counts'))).toEqual(expected);
     // One node at a time: each run ended before the next began (a node may lose and retake the lease when its
     // renewals come late on a loaded machine; the query then restarts there from its checkpoint, as after a takeover).
