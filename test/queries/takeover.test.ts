@@ -92,6 +92,37 @@ describe('continuous queries under leases', () => {
     expect(messages.filter((m) => m.includes('lease moved'))).toEqual([]);
   });
 
+  it('a query stopped, resumed and dropped through a node that does not run it is stopped, resumed and dropped where it runs', { timeout: 180_000 }, async () => {
+    const { log, node, messages } = await cluster();
+    const records = traffic(900, 37);
+    await appendTolls(log, 'toll_transactions', records.slice(0, 300));
+    const a = await node('node-a');
+    await a.manager.createQuery({ name: 'counts', sql: COUNT_SQL });
+    await waitFor(async () => a.manager.info('counts').state === 'RUNNING' && (await readAll(log, 'key_counts')).length >= 300, 'node-a to run the query', 60_000);
+    const b = await node('node-b');
+    expect(b.leases.status().held).toEqual([]);
+
+    // Stopped through node-b: node-a stops it after a final checkpoint, and nobody runs it.
+    await b.manager.stopQuery('counts');
+    await waitFor(() => a.manager.info('counts').state === 'STOPPED', 'node-a to stop the query', 30_000);
+    expect(messages).toContain('node-a: query stopped through another node');
+    await appendTolls(log, 'toll_transactions', records.slice(300, 600));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect([a.manager.info('counts').state, b.manager.info('counts').state]).toEqual(['STOPPED', 'STOPPED']);
+    expect(await readAll(log, 'key_counts')).toHaveLength(300);
+
+    // Resumed through node-b: it runs again (on node-a, which kept the lease) and catches up.
+    await b.manager.resumeQuery('counts');
+    await appendTolls(log, 'toll_transactions', records.slice(600));
+    await waitFor(async () => (await readAll(log, 'key_counts')).length >= 900, 'the query to catch up', 60_000);
+    expect(canonical(await readAll(log, 'key_counts'))).toEqual(await reference(COUNT_SQL, 'toll_transactions', records, 'key_counts'));
+
+    // Dropped through node-b: the node running it stops it, and its lease is gone.
+    await b.manager.dropQuery('counts');
+    await waitFor(() => a.leases.status().held.length === 0 && !a.manager.listQueries().some((q) => q.name === 'counts'), 'node-a to forget the dropped query', 30_000);
+    expect(b.manager.listQueries()).toEqual([]);
+  });
+
   it('a query moves to another node when its owner is cut off from PostgreSQL and when its owner stops, and its output stays exactly once', { timeout: 180_000 }, async () => {
     const { log, leasePlace, node, runs } = await cluster();
     const records = traffic(3000, 23);
