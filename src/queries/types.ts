@@ -110,7 +110,7 @@ export interface LeaseFence {
 
 /**
  * Where query definitions and checkpoints are kept: files in the data directory (`QueryStore`, one node) or
- * PostgreSQL (`PostgresQueryStore`, a cluster). Both pass `store-conformance.ts`.
+ * PostgreSQL (`PostgresQueryStore`, a cluster). Both pass `conformance.ts`.
  */
 export interface QueryStateStore {
   /** For logs: the folder, or `postgres:<schema>`. */

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresLeaseStore } from '../../src/leases/index.ts';
 import { openPostgresQueryStore } from '../../src/queries/postgres-store.ts';
-import { describeQueryStoreConformance } from '../../src/queries/store-conformance.ts';
+import { describeQueryStoreConformance } from '../../src/queries/conformance.ts';
 import type { Checkpoint } from '../../src/queries/types.ts';
 import { postgresSchema } from '../postgres/server.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The conformance suite every query store runs (files in `store-conformance.test.ts`, PostgreSQL in
+ * The conformance suite every query store runs (files in `conformance.test.ts`, PostgreSQL in
  * `test/queries/postgres-store.test.ts`): definitions stored, replaced and listed; checkpoints stored and read
  * back by a store opened afresh (another process, or another node), incremental chains merged on restore,
  * a query removed with its checkpoints. A query's checkpoints are saved after its definition.

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describeQueryStoreConformance } from './store-conformance.ts';
+import { describeQueryStoreConformance } from './conformance.ts';
 import { QueryStore } from './store.ts';
 
 describeQueryStoreConformance('files', async () => {
