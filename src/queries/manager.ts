@@ -162,7 +162,9 @@ export class QueryManager {
       this.running.delete(name);
       await q?.stop({ checkpoint: STILL_HELD.has(reason) });
       this.held.delete(name);
-      await this.store.forget(name);
+      // Not awaited: it waits behind a checkpoint write in flight, which may hang until PostgreSQL answers, and
+      // a lease round waits for this stop.
+      void this.store.forget(name).catch(() => undefined);
       if (q) this.logger.info('query stopped here: its lease moved', { query: name, reason });
     });
   }
