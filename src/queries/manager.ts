@@ -178,8 +178,9 @@ export class QueryManager {
         const def = this.defs.get(name);
         if (def && !def.stopped) continue;
         // Dropped (its lease went with it: nothing more commits) or stopped through another node (a final checkpoint).
-        this.running.delete(name);
+        // Listed as STOPPING until stopped.
         await q.stop({ checkpoint: def !== undefined });
+        this.running.delete(name);
         if (def) this.stoppedPositions.set(name, q.committedPositions);
         this.logger.info(def ? 'query stopped through another node' : 'query dropped through another node', { query: name });
       }
