@@ -159,8 +159,8 @@ export class QueryManager {
     return this.serial(async () => {
       const q = this.running.get(name);
       if (!STILL_HELD.has(reason)) this.held.delete(name);
-      this.running.delete(name);
       await q?.stop({ checkpoint: STILL_HELD.has(reason) });
+      if (this.running.get(name) === q) this.running.delete(name);
       this.held.delete(name);
       // Not awaited: it waits behind a checkpoint write in flight, which may hang until PostgreSQL answers, and
       // a lease round waits for this stop.
