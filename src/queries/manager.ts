@@ -362,7 +362,8 @@ export class QueryManager {
     return {
       name,
       sql: def.sql,
-      state: q ? q.state : 'STOPPED',
+      // Leased, a query this node does not run is run (or about to be) by the node holding its lease.
+      state: q ? q.state : this.options.leased && !def.stopped ? 'ELSEWHERE' : 'STOPPED',
       error: q?.error ? { code: q.error.code, message: q.error.message } : null,
       inputs: Object.entries(def.inputs).map(([n, stream]) => ({ name: n, stream })),
       outputs: Object.entries(def.outputs).map(([n, stream]) => ({ name: n, stream, keyMode: keys.get(n)?.mode ?? 'row', partitionKey: keys.get(n)?.partition ?? [] })),

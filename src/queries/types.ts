@@ -62,7 +62,8 @@ export interface Checkpoint {
   readonly sinks: Record<string, unknown>;
 }
 
-export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
+/** `ELSEWHERE`: a cluster node's view of a query it does not run, which is not stopped: the node holding its lease runs it. */
+export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED' | 'ELSEWHERE';
 
 export interface QueryStats {
   /** Input records taken in per second (over the last sampling interval, about one checkpoint interval). */

@@ -90,6 +90,7 @@ describe('continuous queries on cluster nodes', () => {
     const other = running === one ? two : one;
     const otherName = owner === 'node-1' ? 'node-2' : 'node-1';
     expect((await health(other)).leases!.held).not.toContain('query:counts');
+    expect((await info(other)).state).toBe('ELSEWHERE');
 
     await running.close();
     servers.delete(owner);

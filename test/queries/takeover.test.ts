@@ -147,7 +147,7 @@ describe('continuous queries under leases', () => {
     const takenAt = performance.now();
     await appending;
     expect(a.leases.status().held).toEqual([]);
-    expect(a.manager.info('counts').state).toBe('STOPPED');
+    expect(a.manager.info('counts').state).toBe('ELSEWHERE');
 
     // node-c joins; node-b stops cleanly (a final checkpoint, its lease released) and node-c takes over.
     const c = await node('node-c');
