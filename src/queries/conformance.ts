@@ -69,6 +69,15 @@ export function describeQueryStoreConformance(name: string, createFixture: () =>
       expect(await other.listDefinitions()).toEqual([definition('earlier', 10), definition('later', 20, true)]);
     });
 
+    it('creates a definition only once, also when another store (another node) tries the same name', async () => {
+      const { open } = await setUp();
+      const [one, other] = [await open(), await open()];
+      await one.saveDefinition(definition('spend', 1), { create: true });
+      await expect(other.saveDefinition(definition('spend', 2), { create: true })).rejects.toMatchObject({ code: 'QUERY_EXISTS' });
+      await expect(one.saveDefinition(definition('spend', 3), { create: true })).rejects.toMatchObject({ code: 'QUERY_EXISTS' });
+      expect(await (await open()).listDefinitions()).toEqual([definition('spend', 1)]);
+    });
+
     it('reads back the newest checkpoint of an incremental chain, merged, from a store opened afresh, and continues the chain', async () => {
       const { open } = await setUp();
       const first = await open(4);

@@ -14,7 +14,7 @@ import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
 import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
 import { queryLeaseKey } from './postgres-store.ts';
-import { QueryStore } from './store.ts';
+import { QueryStore, queryExists } from './store.ts';
 import { resolveStartPosition } from './start-position.ts';
 import type { CreateQueryRequest, LeaseFence, QueryDefinition, QueryInfo, QueryShardLag, QueryStateStore, QueryStats, ShardPositions } from './types.ts';
 
@@ -250,7 +250,7 @@ export class QueryManager {
       }
       if (typeof sql !== 'string' || sql.trim() === '') throw new TollstreamError('INVALID_ARGUMENT', 'the query has no SQL: send its text in "sql"', { context: { query: name } });
       const startAt = resolveStartPosition(request.startPosition, Date.now());
-      if (this.defs.has(name)) throw new TollstreamError('QUERY_EXISTS', `query "${name}" already exists: drop it first or pick another name`, { context: { query: name } });
+      if (this.defs.has(name)) throw queryExists(name);
       const streamOf = (sqlName: string): string =>
         request.inputs?.[sqlName] ?? (sqlName.toUpperCase() === KINESIS_INPUT && request.input !== undefined ? request.input : sqlName);
 
@@ -293,7 +293,11 @@ export class QueryManager {
         await this.ensureOutputStream(stream);
       }
       const def: QueryDefinition = { name, sql, inputs, outputs, errorStream, inferred, createdAt: Date.now(), ...(startAt === null ? {} : { startAt }), stopped: false };
-      await this.store.saveDefinition(def);
+      // Created through another node meanwhile (a cluster): refused by the store, and listed here from now on.
+      await this.store.saveDefinition(def, { create: true }).catch(async (err: unknown) => {
+        if (isTollstreamError(err, 'QUERY_EXISTS')) await this.readDefinitions();
+        throw err;
+      });
       this.defs.set(name, def);
       // Leased, it starts on the node that takes its lease (work-leases.ts lists it at its next sync).
       if (!this.options.leased) await this.launch(def);

@@ -13,7 +13,7 @@ import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { CheckpointWriter } from './checkpoint-writer.ts';
 import { inTransaction, openPool, unavailable, type PostgresPlace } from './postgres-checkpoints.ts';
-import type { QueryStoreOptions } from './store.ts';
+import { queryExists, type QueryStoreOptions } from './store.ts';
 import type { Checkpoint, LeaseFence, QueryDefinition, QueryStateStore } from './types.ts';
 
 export interface PostgresQueryStoreOptions extends QueryStoreOptions {
@@ -107,8 +107,10 @@ export class PostgresQueryStore implements QueryStateStore {
     });
   }
 
-  async saveDefinition(def: QueryDefinition): Promise<void> {
-    await this.run(`writing the definition of query ${def.name}`, 'INSERT INTO definitions (name, created_at, definition) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at, definition = excluded.definition', [def.name, def.createdAt, JSON.stringify(def)]);
+  async saveDefinition(def: QueryDefinition, options: { readonly create?: boolean } = {}): Promise<void> {
+    const onConflict = options.create ? 'DO NOTHING' : 'DO UPDATE SET created_at = excluded.created_at, definition = excluded.definition';
+    const written = await this.run(`writing the definition of query ${def.name}`, `INSERT INTO definitions (name, created_at, definition) VALUES ($1, $2, $3) ON CONFLICT (name) ${onConflict}`, [def.name, def.createdAt, JSON.stringify(def)]);
+    if (options.create && written.rowCount === 0) throw queryExists(def.name);
   }
 
   loadCheckpoint(name: string, fence?: LeaseFence | null): Promise<Checkpoint | null> {

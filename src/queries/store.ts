@@ -21,6 +21,10 @@ import { ioError, readIfExists } from './checkpoint-chain.ts';
 import { CheckpointWriter } from './checkpoint-writer.ts';
 import type { Checkpoint, QueryDefinition, QueryStateStore } from './types.ts';
 
+export function queryExists(name: string): TollstreamError {
+  return new TollstreamError('QUERY_EXISTS', `query "${name}" already exists: drop it first or pick another name`, { context: { query: name } });
+}
+
 const DEFINITION_FORMAT: StateFormat = { kind: 'query-definition', version: 1, legacy: (b) => b[0] === 0x7b };
 
 export interface QueryStoreOptions {
@@ -81,8 +85,11 @@ export class QueryStore implements QueryStateStore {
     return out.sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
   }
 
-  async saveDefinition(def: QueryDefinition): Promise<void> {
+  async saveDefinition(def: QueryDefinition, options: { readonly create?: boolean } = {}): Promise<void> {
     const folder = this.folder(def.name);
+    if (options.create && (await readIfExists(path.join(folder, 'definition.json'), 'a query definition', { query: def.name })) !== undefined) {
+      throw queryExists(def.name);
+    }
     try {
       await mkdir(folder, { recursive: true });
       await writeStateFile(path.join(folder, 'definition.json'), DEFINITION_FORMAT, JSON.stringify(def, null, 2) + '\n');

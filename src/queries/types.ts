@@ -118,8 +118,11 @@ export interface QueryStateStore {
   readonly description: string;
   /** Every stored definition, oldest first. */
   listDefinitions(): Promise<QueryDefinition[]>;
-  /** Stores (replaces) a definition atomically. */
-  saveDefinition(def: QueryDefinition): Promise<void>;
+  /**
+   * Stores (replaces) a definition atomically. `create`: only if no definition of that name is stored
+   * (`QUERY_EXISTS` otherwise), so two nodes creating one name at once do not both succeed.
+   */
+  saveDefinition(def: QueryDefinition, options?: { readonly create?: boolean }): Promise<void>;
   /**
    * The newest checkpoint that reads back whole, or null; checkpoints saved next continue its chain. `fence`:
    * see `saveCheckpoint` (a store that cleans a damaged chain up does so only under it).
