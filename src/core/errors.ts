@@ -87,8 +87,9 @@ export const ERROR_CODES = {
   /** The lease table could not be read or written (PostgreSQL unreachable or too slow): leases not renewed are dropped. */
   LEASES_UNAVAILABLE: { kind: 'external', retriable: true },
   /**
-   * A commit for a unit of work (a function mapping's shard) was refused in its transaction: this node no longer
-   * holds the unit's lease, another node took it. Nothing was written; the work stops here and goes on there.
+   * A write fenced by a lease (a function mapping's commit, a query's checkpoint) was refused in its transaction:
+   * this node no longer holds the unit's lease, another node took it. Nothing was written; the work stops here and
+   * goes on there.
    */
   LEASE_LOST: { kind: 'external', retriable: false },
   // Tables (SQLite files of the tables component)

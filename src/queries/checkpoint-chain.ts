@@ -1,26 +1,26 @@
 /**
- * The checkpoints of one query on disk: a full checkpoint and the deltas written after it (see
- * docs/queries.md, "Checkpoints"). Runs in the checkpoint thread (checkpoint-thread.ts), which keeps the
- * query's state merged up to its last checkpoint in memory, so a full checkpoint is written from there without
- * asking the engine for its whole state.
+ * The checkpoints of one query: a full checkpoint and the deltas written after it (see docs/queries.md,
+ * "Checkpoints"), kept in a `ChainMedium` (files in the query's folder, or rows in PostgreSQL, see
+ * chain-medium.ts). Runs in the checkpoint thread (checkpoint-thread.ts), which keeps the query's state merged
+ * up to its last checkpoint in memory, so a full checkpoint is written from there without asking the engine for
+ * its whole state.
  *
- * <folder>/checkpoint.bin             the newest full checkpoint (every task's merged state)
- * <folder>/checkpoint.prev.bin        the full one before it, used when the newest is damaged or missing
- * <folder>/delta-<base>-<id>.bin      checkpoint <id>: what changed since checkpoint <id - 1>, on top of full <base>
+ * checkpoint.bin             the newest full checkpoint (every task's merged state)
+ * checkpoint.prev.bin        the full one before it, used when the newest is damaged or missing
+ * delta-<base>-<id>.bin      checkpoint <id>: what changed since checkpoint <id - 1>, on top of full <base>
  *
- * Every file is a state file (src/core/state-file.ts: kind, layout version, CRC32C) written atomically, so a
+ * Every blob is a state file (src/core/state-file.ts: kind, layout version, CRC32C) written atomically, so a
  * checkpoint is there whole or not at all. A restore takes the newest full checkpoint that reads back whole and
  * applies its deltas in order, stopping at the first one that is missing or damaged: the query resumes from
  * the last checkpoint it can read whole and replays the input after it.
  */
-import { readdir, readFile, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { deserialize, serialize } from 'node:v8';
-import { fsyncDir } from '../core/durable-files.ts';
-import { TollstreamError } from '../core/errors.ts';
-import { decodeStateFile, writeStateFile } from '../core/state-file.ts';
+import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { decodeStateFile, encodeStateFile } from '../core/state-file.ts';
 import type { StateFormat } from '../core/state-file.ts';
 import { mergeState, restorableState } from '../sql/runtime/keyed-state.ts';
+import type { ChainMedium } from './chain-medium.ts';
 import type { Checkpoint } from './types.ts';
 
 /** Legacy checkpoints are bare `v8.serialize` output, which starts with its version tag 0xFF. */
@@ -57,6 +57,8 @@ interface StoredCheckpoint {
 type Read<T> = { readonly value: T; readonly oldLayout: boolean } | { readonly damaged: string } | undefined;
 
 export function ioError(what: string, err: unknown, context: Record<string, unknown>): TollstreamError {
+  // A medium's own error (the shared store unreachable, the lease lost) says what happened already.
+  if (isTollstreamError(err)) return err;
   return new TollstreamError('IO_ERROR', `${what}: ${err instanceof Error ? err.message : String(err)}; check the disk and the folder's permissions`, { cause: err, context });
 }
 
@@ -128,13 +130,19 @@ export class CheckpointChain {
 
   constructor(
     private readonly name: string,
-    private readonly folder: string,
+    private readonly medium: ChainMedium,
     private readonly settings: ChainSettings,
     private readonly log: ChainLog,
   ) {}
 
   private file(name: string): string {
-    return path.join(this.folder, name);
+    return this.medium.where(name);
+  }
+
+  private read(name: string, what: string): Promise<Buffer | undefined> {
+    return this.medium.read(name).catch((err: unknown) => {
+      throw ioError(`cannot read ${what}`, err, { query: this.name, file: this.file(name) });
+    });
   }
 
   /**
@@ -143,10 +151,9 @@ export class CheckpointChain {
    * checkpoint no longer kept) are removed, so the ids written next never meet a stale file.
    */
   async open(): Promise<Checkpoint | null> {
-    const context = { query: this.name };
     const newestFile = this.file(CHECKPOINT);
     const previousFile = this.file(PREVIOUS_CHECKPOINT);
-    const newestBytes = await readIfExists(newestFile, `the checkpoint of query ${this.name}`, context);
+    const newestBytes = await this.read(CHECKPOINT, `the checkpoint of query ${this.name}`);
     const newest = decodeFull(newestBytes);
     let fullBytes = newestBytes?.length ?? 0;
     let full: StoredCheckpoint;
@@ -156,7 +163,7 @@ export class CheckpointChain {
       oldLayout = newest.oldLayout;
       this.overwriteNewest = false;
     } else {
-      const previousBytes = await readIfExists(previousFile, `the previous checkpoint of query ${this.name}`, context);
+      const previousBytes = await this.read(PREVIOUS_CHECKPOINT, `the previous checkpoint of query ${this.name}`);
       const previous = decodeFull(previousBytes);
       fullBytes = previousBytes?.length ?? 0;
       if (!(previous && 'value' in previous)) {
@@ -192,7 +199,7 @@ export class CheckpointChain {
     const ids = (await this.listDeltas()).filter((d) => d.base === full.id && !d.tmp).map((d) => d.id).sort((a, b) => a - b);
     for (const id of ids) {
       const file = this.file(deltaName(full.id, id));
-      const bytes = id === lastId + 1 ? await readIfExists(file, `a checkpoint delta of query ${this.name}`, context) : undefined;
+      const bytes = id === lastId + 1 ? await this.read(deltaName(full.id, id), `a checkpoint delta of query ${this.name}`) : undefined;
       const delta = decodeDelta(bytes, full.id, id);
       if (!(delta && 'value' in delta)) {
         this.log('warn', 'a checkpoint delta cannot be used; resuming from the checkpoint before it', {
@@ -216,8 +223,8 @@ export class CheckpointChain {
     const fallbackBase = newest && 'value' in newest ? Math.max(-1, ...all.filter((d) => d.base < full.id).map((d) => d.base)) : -1;
     await this.removeDeltas((d) => d.tmp || (d.base === full.id ? d.id > lastId : d.base !== fallbackBase));
     // A full checkpoint a crash cut short, never renamed into place.
-    await rm(this.file(`${CHECKPOINT}.tmp`), { force: true }).catch((err: unknown) => {
-      throw ioError(`cannot remove a checkpoint of query ${this.name} left half written`, err, { query: this.name, folder: this.folder });
+    await this.medium.remove([`${CHECKPOINT}.tmp`]).catch((err: unknown) => {
+      throw ioError(`cannot remove a checkpoint of query ${this.name} left half written`, err, { query: this.name, file: this.file(`${CHECKPOINT}.tmp`) });
     });
 
     this.merged = { states, positions, sinks };
@@ -275,7 +282,7 @@ export class CheckpointChain {
       const body = serialize(stored);
       const file = this.file(deltaName(this.baseId, cp.id));
       try {
-        await writeStateFile(file, DELTA, body);
+        await this.medium.write(deltaName(this.baseId, cp.id), encodeStateFile(DELTA, body));
       } catch (err) {
         throw ioError(`cannot write a checkpoint delta of query ${this.name}`, err, { query: this.name, file });
       }
@@ -299,15 +306,13 @@ export class CheckpointChain {
     if (!options.overwrite) {
       try {
         // Between the two steps the previous checkpoint (and its deltas) is the newest there is, and `open` finds it.
-        await rename(file, this.file(PREVIOUS_CHECKPOINT)).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
+        await this.medium.rename(CHECKPOINT, PREVIOUS_CHECKPOINT);
       } catch (err) {
         throw ioError(`cannot keep the previous checkpoint of query ${this.name}`, err, { query: this.name, file });
       }
     }
     try {
-      await writeStateFile(file, FULL, body);
+      await this.medium.write(CHECKPOINT, encodeStateFile(FULL, body));
     } catch (err) {
       throw ioError(`cannot write the checkpoint of query ${this.name}`, err, { query: this.name, file });
     }
@@ -322,18 +327,17 @@ export class CheckpointChain {
     return body.length;
   }
 
-  private async listDeltas(): Promise<{ base: number; id: number; tmp: boolean; file: string }[]> {
+  private async listDeltas(): Promise<{ base: number; id: number; tmp: boolean; name: string }[]> {
     let names: string[];
     try {
-      names = await readdir(this.folder);
+      names = await this.medium.list();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw ioError(`cannot list the checkpoints of query ${this.name}`, err, { query: this.name, folder: this.folder });
+      throw ioError(`cannot list the checkpoints of query ${this.name}`, err, { query: this.name, file: this.file('') });
     }
-    const out: { base: number; id: number; tmp: boolean; file: string }[] = [];
+    const out: { base: number; id: number; tmp: boolean; name: string }[] = [];
     for (const n of names) {
       const m = DELTA_NAME.exec(n);
-      if (m) out.push({ base: Number(m[1]), id: Number(m[2]), tmp: m[3] !== undefined, file: this.file(n) });
+      if (m) out.push({ base: Number(m[1]), id: Number(m[2]), tmp: m[3] !== undefined, name: n });
     }
     return out;
   }
@@ -342,10 +346,9 @@ export class CheckpointChain {
     const gone = (await this.listDeltas()).filter(which);
     if (gone.length === 0) return;
     try {
-      for (const d of gone) await rm(d.file, { force: true });
-      await fsyncDir(this.folder);
+      await this.medium.remove(gone.map((d) => d.name));
     } catch (err) {
-      throw ioError(`cannot remove old checkpoint deltas of query ${this.name}`, err, { query: this.name, folder: this.folder });
+      throw ioError(`cannot remove old checkpoint deltas of query ${this.name}`, err, { query: this.name, file: this.file('') });
     }
   }
 }

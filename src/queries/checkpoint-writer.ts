@@ -7,8 +7,9 @@ import type { ErrorCode } from '../core/errors.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChainSettings } from './checkpoint-chain.ts';
-import type { ThreadReply, ThreadRequest } from './checkpoint-thread.ts';
-import type { Checkpoint } from './types.ts';
+import type { ThreadData, ThreadReply, ThreadRequest } from './checkpoint-thread.ts';
+import type { PostgresPlace } from './postgres-checkpoints.ts';
+import type { Checkpoint, LeaseFence } from './types.ts';
 
 /**
  * Compiled (lib/, `npm run build`), the thread imports the compiled module; from the sources it runs them as the
@@ -33,11 +34,13 @@ export class CheckpointWriter {
   constructor(
     private readonly settings: ChainSettings,
     private readonly logger: Logger,
+    /** Where the chains are kept when not in files. */
+    private readonly postgres?: PostgresPlace,
   ) {}
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(BOOT, { eval: true, workerData: this.settings });
+    const worker = new Worker(BOOT, { eval: true, workerData: { chain: this.settings, ...(this.postgres ? { postgres: this.postgres } : {}) } satisfies ThreadData });
     worker.on('message', (reply: ThreadReply) => {
       if ('log' in reply) {
         if (reply.log.level === 'warn') this.logger.warn(reply.log.msg, reply.log.fields);
@@ -86,13 +89,13 @@ export class CheckpointWriter {
   }
 
   /** Reads a query's checkpoints afresh: the newest one that reads back whole, or null. */
-  async open(name: string, folder: string): Promise<Checkpoint | null> {
-    return (await this.request({ op: 'open', name, folder })) as Checkpoint | null;
+  async open(name: string, folder: string, fence?: LeaseFence | null): Promise<Checkpoint | null> {
+    return (await this.request({ op: 'open', name, folder, fence })) as Checkpoint | null;
   }
 
   /** Stores a checkpoint as the tasks reported it; resolves with the bytes written once it is durable. */
-  async save(name: string, folder: string, checkpoint: Checkpoint): Promise<number> {
-    return (await this.request({ op: 'save', name, folder, checkpoint })) as number;
+  async save(name: string, folder: string, checkpoint: Checkpoint, fence?: LeaseFence | null): Promise<number> {
+    return (await this.request({ op: 'save', name, folder, checkpoint, fence })) as number;
   }
 
   async forget(name: string): Promise<void> {

@@ -3,6 +3,7 @@
  * public door.
  */
 export { QueryManager } from './manager.ts';
-export type { QueryManagerOptions } from './manager.ts';
+export type { QueryLeaseUnit, QueryManagerOptions } from './manager.ts';
+export { openPostgresQueryStore, queryLeaseKey, type PostgresQueryStore, type PostgresQueryStoreOptions } from './postgres-store.ts';
 export { ReferenceFiles, type ReferenceFileInfo } from './reference-files.ts';
-export type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryShardLag, QueryState, QueryStats } from './types.ts';
+export type { CreateQueryRequest, LeaseFence, QueryStateStore, QueryDefinition, QueryInfo, QueryShardLag, QueryState, QueryStats } from './types.ts';

@@ -1,6 +1,8 @@
 /**
  * The query manager: creates, lists, explains, stops and drops continuous SQL queries over the stream log,
- * persists their definitions and checkpoints under one folder, and resumes them at `start()`.
+ * persists their definitions and checkpoints (in one folder, or in PostgreSQL for a cluster), and resumes them at
+ * `start()`. On a cluster node (`leased`) it runs only the queries whose lease (`query:<name>`) the node holds:
+ * the work leases (src/server/work-leases.ts) start and stop them through `leaseUnits()`.
  */
 import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -11,14 +13,33 @@ import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
 import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
-import { QueryStore } from './store.ts';
+import { queryLeaseKey } from './postgres-store.ts';
+import { QueryStore, queryExists } from './store.ts';
 import { resolveStartPosition } from './start-position.ts';
-import type { CreateQueryRequest, QueryDefinition, QueryInfo, QueryShardLag, QueryStats, ShardPositions } from './types.ts';
+import type { CreateQueryRequest, LeaseFence, QueryDefinition, QueryInfo, QueryShardLag, QueryStateStore, QueryStats, ShardPositions } from './types.ts';
+
+/** A query as a unit of work under a lease, for the work leases: started when the lease is gained, stopped when lost. */
+export interface QueryLeaseUnit {
+  /** `query:<name>` */
+  readonly key: string;
+  /** The lease was gained at `epoch`: run the query from its stored checkpoint. */
+  start(epoch: number): Promise<void>;
+  /** The lease is being given up (`stopping`, `handed-over`: still held, a final checkpoint is written) or was lost. */
+  stop(reason: string): Promise<void>;
+}
 
 export interface QueryManagerOptions {
   readonly log: StreamLog;
-  /** Folder of query definitions and checkpoints, e.g. `<dataDir>/queries`. */
-  readonly dir: string;
+  /** Folder of query definitions and checkpoints, e.g. `<dataDir>/queries` (unless `store` is given). */
+  readonly dir?: string;
+  /** Where definitions and checkpoints are kept. @default a `QueryStore` on `dir` */
+  readonly store?: QueryStateStore;
+  /**
+   * A cluster node: queries run only while this node (`owner`, its name among the lease owners) holds their lease;
+   * the definitions (shared, in `store`) are read again every `definitionSyncMs` (default 1000), so a query
+   * created, stopped, resumed or dropped through another node is seen here. @default none: every query runs here
+   */
+  readonly leased?: { readonly owner: string; readonly definitionSyncMs?: number };
   /** Time between checkpoints, ms. @default 1000 */
   readonly checkpointIntervalMs?: number;
   /** Every how many checkpoints one is full; the others hold what changed since the one before. @default 10 */
@@ -51,8 +72,14 @@ const EMPTY_STATS: QueryStats = {
   watermark: null, lagMs: 0, pendingOutputRows: 0, lastCheckpoint: null,
 };
 
+/** Lease loss reasons after which the lease is still held while the query stops: its final checkpoint commits. */
+const STILL_HELD = new Set(['stopping', 'handed-over']);
+
 export class QueryManager {
-  private readonly store: QueryStore;
+  private readonly store: QueryStateStore;
+  /** Leased mode: the queries whose lease this node holds, with the fence of their checkpoint writes. */
+  private readonly held = new Map<string, LeaseFence>();
+  private syncTimer: NodeJS.Timeout | undefined;
   private readonly defs = new Map<string, QueryDefinition>();
   private readonly running = new Map<string, RunningQuery>();
   private readonly logger: Logger;
@@ -69,7 +96,10 @@ export class QueryManager {
   constructor(private readonly options: QueryManagerOptions) {
     this.referenceFiles = options.referenceDir === undefined ? undefined : new ReferenceFiles(options.referenceDir);
     this.logger = (options.logger ?? silentLogger).child({ component: 'queries' });
-    this.store = new QueryStore(options.dir, this.logger, { checkpointFullEvery: options.checkpointFullEvery });
+    if (options.store === undefined && options.dir === undefined) {
+      throw new TollstreamError('INVALID_ARGUMENT', 'the query manager needs a folder (dir) or a store for its queries', {});
+    }
+    this.store = options.store ?? new QueryStore(options.dir!, this.logger, { checkpointFullEvery: options.checkpointFullEvery });
     this.log = options.log;
   }
 
@@ -86,14 +116,103 @@ export class QueryManager {
       this.started = true;
       for (const def of await this.store.listDefinitions()) {
         this.defs.set(def.name, def);
-        if (!def.stopped) await this.launch(def);
+        if (!def.stopped && !this.options.leased) await this.launch(def);
+      }
+      if (this.options.leased) {
+        const every = this.options.leased.definitionSyncMs ?? 1000;
+        this.syncTimer = setInterval(() => void this.syncDefinitions().catch((err: unknown) => this.logger.warn('reading the query definitions failed; retrying', { err })), every);
+        this.syncTimer.unref();
       }
     });
   }
 
+  /**
+   * Leased mode: one unit per query that is not stopped, for the work leases (read at each of their syncs). A
+   * stopped query's lease is left alone; its holder stopped it.
+   */
+  leaseUnits(): QueryLeaseUnit[] {
+    if (!this.options.leased) return [];
+    return [...this.defs.values()]
+      .filter((def) => !def.stopped)
+      .map((def) => ({ key: queryLeaseKey(def.name), start: (epoch) => this.gained(def.name, epoch), stop: (reason) => this.lost(def.name, reason) }));
+  }
+
+  /**
+   * The lease of `name` was gained: run the query here from its stored checkpoint (unless stopped meanwhile).
+   * Resolves at once, the start going on behind (serialized with the rest): the lease round that called must
+   * go on renewing while a query loads its checkpoint, which may take longer than a round.
+   */
+  private async gained(name: string, epoch: number): Promise<void> {
+    void this.serial(async () => {
+      this.held.set(name, { key: queryLeaseKey(name), owner: this.options.leased!.owner, epoch });
+      if (!this.defs.has(name)) await this.readDefinitions();
+      const def = this.defs.get(name);
+      if (def && !def.stopped && !this.running.has(name)) await this.launch(def);
+    }).catch((err: unknown) => this.logger.error('starting a query whose lease this node took failed', { query: name, err }));
+  }
+
+  /**
+   * The lease of `name` is given up or lost: stop the query. Still held (a clean stop, a hand-over), with a final
+   * checkpoint; lost, without one (its fence is gone first, so no checkpoint of this run commits any more).
+   */
+  private lost(name: string, reason: string): Promise<void> {
+    return this.serial(async () => {
+      const q = this.running.get(name);
+      if (!STILL_HELD.has(reason)) this.held.delete(name);
+      await q?.stop({ checkpoint: STILL_HELD.has(reason) });
+      if (this.running.get(name) === q) this.running.delete(name);
+      this.held.delete(name);
+      // Not awaited: it waits behind a checkpoint write in flight, which may hang until PostgreSQL answers, and
+      // a lease round waits for this stop.
+      void this.store.forget(name).catch(() => undefined);
+      if (q) this.logger.info('query stopped here: its lease moved', { query: name, reason });
+    });
+  }
+
+  /** Leased mode: the definitions as stored now (another node may have changed them), applied to the queries held. */
+  private syncDefinitions(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.started) return;
+      await this.readDefinitions();
+      for (const [name, q] of [...this.running]) {
+        const def = this.defs.get(name);
+        if (def && !def.stopped) continue;
+        // Dropped (its lease went with it: nothing more commits) or stopped through another node (a final checkpoint).
+        // Listed as STOPPING until stopped.
+        await q.stop({ checkpoint: def !== undefined });
+        this.running.delete(name);
+        if (def) this.stoppedPositions.set(name, q.committedPositions);
+        this.logger.info(def ? 'query stopped through another node' : 'query dropped through another node', { query: name });
+      }
+      for (const name of this.held.keys()) {
+        const def = this.defs.get(name);
+        const q = this.running.get(name);
+        // Failed for a reason that passes (PostgreSQL out of reach for a moment): this node holds the lease, so
+        // nobody else would run it; it starts again here from its last checkpoint.
+        if (q?.state === 'FAILED' && q.error?.retriable) {
+          this.logger.warn('restarting a query that failed for a passing reason', { query: name, err: q.error });
+          this.running.delete(name);
+          await q.stop({ checkpoint: false });
+        }
+        if (def && !def.stopped && !this.running.has(name)) await this.launch(def);
+      }
+    });
+  }
+
+  private async readDefinitions(): Promise<void> {
+    const defs = await this.store.listDefinitions();
+    this.defs.clear();
+    for (const def of defs) this.defs.set(def.name, def);
+  }
+
+  /** The fence of a query's checkpoint writes: its lease (null while not held) in leased mode, none otherwise. */
+  private fence(name: string): LeaseFence | null | undefined {
+    return this.options.leased ? (this.held.get(name) ?? null) : undefined;
+  }
+
   private settings() {
     return {
-      log: this.log, store: this.store, logger: this.logger,
+      log: this.log, store: this.store, logger: this.logger, fence: (name: string) => this.fence(name),
       checkpointIntervalMs: this.options.checkpointIntervalMs ?? 1000,
       idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
       batchSize: this.options.batchSize ?? 512,
@@ -131,7 +250,7 @@ export class QueryManager {
       }
       if (typeof sql !== 'string' || sql.trim() === '') throw new TollstreamError('INVALID_ARGUMENT', 'the query has no SQL: send its text in "sql"', { context: { query: name } });
       const startAt = resolveStartPosition(request.startPosition, Date.now());
-      if (this.defs.has(name)) throw new TollstreamError('QUERY_EXISTS', `query "${name}" already exists: drop it first or pick another name`, { context: { query: name } });
+      if (this.defs.has(name)) throw queryExists(name);
       const streamOf = (sqlName: string): string =>
         request.inputs?.[sqlName] ?? (sqlName.toUpperCase() === KINESIS_INPUT && request.input !== undefined ? request.input : sqlName);
 
@@ -174,9 +293,14 @@ export class QueryManager {
         await this.ensureOutputStream(stream);
       }
       const def: QueryDefinition = { name, sql, inputs, outputs, errorStream, inferred, createdAt: Date.now(), ...(startAt === null ? {} : { startAt }), stopped: false };
-      await this.store.saveDefinition(def);
+      // Created through another node meanwhile (a cluster): refused by the store, and listed here from now on.
+      await this.store.saveDefinition(def, { create: true }).catch(async (err: unknown) => {
+        if (isTollstreamError(err, 'QUERY_EXISTS')) await this.readDefinitions();
+        throw err;
+      });
       this.defs.set(name, def);
-      await this.launch(def);
+      // Leased, it starts on the node that takes its lease (work-leases.ts lists it at its next sync).
+      if (!this.options.leased) await this.launch(def);
       this.logger.info('query created', { query: name, inputs, outputs });
       return this.info(name);
     });
@@ -242,7 +366,8 @@ export class QueryManager {
     return {
       name,
       sql: def.sql,
-      state: q ? q.state : 'STOPPED',
+      // Leased, a query this node does not run is run (or about to be) by the node holding its lease.
+      state: q ? q.state : this.options.leased && !def.stopped ? 'ELSEWHERE' : 'STOPPED',
       error: q?.error ? { code: q.error.code, message: q.error.message } : null,
       inputs: Object.entries(def.inputs).map(([n, stream]) => ({ name: n, stream })),
       outputs: Object.entries(def.outputs).map(([n, stream]) => ({ name: n, stream, keyMode: keys.get(n)?.mode ?? 'row', partitionKey: keys.get(n)?.partition ?? [] })),
@@ -289,7 +414,7 @@ export class QueryManager {
       const resumed = { ...def, stopped: false };
       await this.store.saveDefinition(resumed);
       this.defs.set(name, resumed);
-      await this.launch(resumed);
+      if (!this.options.leased || this.held.has(name)) await this.launch(resumed);
       return this.info(name);
     });
   }
@@ -303,6 +428,7 @@ export class QueryManager {
       this.stoppedPositions.delete(name);
       this.defs.delete(name);
       await this.store.remove(name);
+      this.held.delete(name);
       this.logger.info('query dropped', { query: name });
     });
   }
@@ -323,6 +449,7 @@ export class QueryManager {
   /** Stops every query with a final checkpoint (they resume at the next `start()`). Call before closing the log. */
   close(): Promise<void> {
     return this.serial(async () => {
+      clearInterval(this.syncTimer);
       await Promise.all([...this.running.values()].map((q) => q.stop()));
       this.running.clear();
       await this.store.close();
@@ -341,6 +468,8 @@ export class QueryManager {
     if (!log.recordsAfter) return [];
     const out: QueryShardLag[] = [];
     for (const [name, def] of this.defs) {
+      // Leased, a query is counted by the node running it.
+      if (this.options.leased && !this.running.has(name)) continue;
       const positions = await this.committedPositions(name);
       for (const stream of new Set(Object.values(def.inputs))) {
         let shards: readonly ShardDescription[];

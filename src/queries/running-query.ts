@@ -13,12 +13,16 @@ import { planLiveQuery, runLiveQuery } from '../sql/index.ts';
 import { LiveInput } from './live-input.ts';
 import { ReferenceFeed } from './reference-feed.ts';
 import { SinkWriter } from './sink-writer.ts';
-import type { QueryStore } from './store.ts';
-import type { Checkpoint, QueryDefinition, QueryState, QueryStats, ShardPositions } from './types.ts';
+import type { Checkpoint, LeaseFence, QueryDefinition, QueryState, QueryStateStore, QueryStats, ShardPositions } from './types.ts';
 
 export interface RunSettings {
   readonly log: StreamLog;
-  readonly store: QueryStore;
+  readonly store: QueryStateStore;
+  /**
+   * The lease this query's checkpoints are fenced by (a cluster): null when this node does not hold it, undefined
+   * without leases (one node). Asked at every write.
+   */
+  readonly fence?: (query: string) => LeaseFence | null | undefined;
   readonly logger: Logger;
   readonly checkpointIntervalMs: number;
   readonly idleTimeoutMs: number;
@@ -92,7 +96,7 @@ export class RunningQuery {
     const { log, store, logger } = this.settings;
     const plan = await planLiveQuery({ sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, now: this.settings.now, referenceDir: this.settings.referenceDir });
     this.plan = plan;
-    const checkpoint = await store.loadCheckpoint(this.def.name);
+    const checkpoint = await store.loadCheckpoint(this.def.name, this.settings.fence?.(this.def.name));
     if (checkpoint) {
       this.lastId = checkpoint.id;
       this.committedPositions = checkpoint.positions;
@@ -194,7 +198,8 @@ export class RunningQuery {
     // A quiet query (nothing read, nothing written since the last checkpoint) skips the checkpoint and its fsyncs.
     const activity = this.activity();
     if (activity === this.checkpointedActivity) return;
-    if (this.inFlight === null && this.state === 'RUNNING') void this.checkpoint().catch((err: unknown) => this.fail(toTollstreamError(err)));
+    // A checkpoint refused while the query stops (its lease lost: LEASE_LOST) is no failure of the query.
+    if (this.inFlight === null && this.state === 'RUNNING') void this.checkpoint().catch((err: unknown) => this.state === 'RUNNING' && this.fail(toTollstreamError(err)));
   }
 
   private activity(): number {
@@ -227,7 +232,7 @@ export class RunningQuery {
       await Promise.all([...this.writers.values()].map((w) => w.flushed()));
       await this.errorWriter!.flushed();
       const checkpoint: Checkpoint = { version: 1, id, takenAt: Date.now(), states: flight.states, positions: flight.positions, sinks: flight.sinks };
-      const bytes = await this.settings.store.saveCheckpoint(this.def.name, checkpoint);
+      const bytes = await this.settings.store.saveCheckpoint(this.def.name, checkpoint, this.settings.fence?.(this.def.name));
       this.lastId = id;
       this.committedPositions = checkpoint.positions;
       this.checkpointedActivity = activity;
@@ -254,9 +259,14 @@ export class RunningQuery {
     if (f.reported === this.plan!.taskIds.length) f.resolveReported();
   }
 
-  /** Stops with a final checkpoint (when running), so a restart continues exactly here. */
-  async stop(): Promise<void> {
+  /**
+   * Stops with a final checkpoint (when running), so a restart continues exactly here. Without it
+   * (`checkpoint: false`: the query's lease is lost, another node continues from the last stored checkpoint) the
+   * rows produced since are still appended: the other node produces them again under the same keys.
+   */
+  async stop(options: { readonly checkpoint?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.state === 'RUNNING' && options.checkpoint === false) this.state = 'STOPPING';
     if (this.state === 'RUNNING') {
       this.state = 'STOPPING';
       try {

@@ -19,7 +19,11 @@ import { decodeStateFile, writeStateFile } from '../core/state-file.ts';
 import type { StateFormat } from '../core/state-file.ts';
 import { ioError, readIfExists } from './checkpoint-chain.ts';
 import { CheckpointWriter } from './checkpoint-writer.ts';
-import type { Checkpoint, QueryDefinition } from './types.ts';
+import type { Checkpoint, QueryDefinition, QueryStateStore } from './types.ts';
+
+export function queryExists(name: string): TollstreamError {
+  return new TollstreamError('QUERY_EXISTS', `query "${name}" already exists: drop it first or pick another name`, { context: { query: name } });
+}
 
 const DEFINITION_FORMAT: StateFormat = { kind: 'query-definition', version: 1, legacy: (b) => b[0] === 0x7b };
 
@@ -28,7 +32,8 @@ export interface QueryStoreOptions {
   readonly checkpointFullEvery?: number;
 }
 
-export class QueryStore {
+/** The queries of one node, in its data directory. Has no leases: a fence given to it is ignored. */
+export class QueryStore implements QueryStateStore {
   private readonly logger: Logger;
   private readonly writer: CheckpointWriter;
 
@@ -39,6 +44,10 @@ export class QueryStore {
   ) {
     this.logger = logger;
     this.writer = new CheckpointWriter({ maxDeltas: Math.max(1, options.checkpointFullEvery ?? 10) - 1 }, logger);
+  }
+
+  get description(): string {
+    return this.dir;
   }
 
   private folder(name: string): string {
@@ -76,8 +85,11 @@ export class QueryStore {
     return out.sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
   }
 
-  async saveDefinition(def: QueryDefinition): Promise<void> {
+  async saveDefinition(def: QueryDefinition, options: { readonly create?: boolean } = {}): Promise<void> {
     const folder = this.folder(def.name);
+    if (options.create && (await readIfExists(path.join(folder, 'definition.json'), 'a query definition', { query: def.name })) !== undefined) {
+      throw queryExists(def.name);
+    }
     try {
       await mkdir(folder, { recursive: true });
       await writeStateFile(path.join(folder, 'definition.json'), DEFINITION_FORMAT, JSON.stringify(def, null, 2) + '\n');
@@ -107,6 +119,10 @@ export class QueryStore {
   /** Ends the checkpoint thread once its writes are done (a later call starts it again). */
   close(): Promise<void> {
     return this.writer.close();
+  }
+
+  forget(name: string): Promise<void> {
+    return this.writer.forget(name);
   }
 
   async remove(name: string): Promise<void> {

@@ -62,7 +62,8 @@ export interface Checkpoint {
   readonly sinks: Record<string, unknown>;
 }
 
-export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
+/** `ELSEWHERE`: a cluster node's view of a query it does not run, which is not stopped: the node holding its lease runs it. */
+export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED' | 'ELSEWHERE';
 
 export interface QueryStats {
   /** Input records taken in per second (over the last sampling interval, about one checkpoint interval). */
@@ -96,4 +97,46 @@ export interface QueryInfo {
   /** The arrival time (ISO 8601) from which the query read its inputs, or null when it read them from the beginning. */
   readonly startAt: string | null;
   readonly stats: QueryStats;
+}
+
+/**
+ * The lease a write of a query's state is fenced by (a cluster): the write commits only while `owner` holds the
+ * lease `key` at `epoch`, unexpired, checked in the write's own transaction.
+ */
+export interface LeaseFence {
+  readonly key: string;
+  readonly owner: string;
+  readonly epoch: number;
+}
+
+/**
+ * Where query definitions and checkpoints are kept: files in the data directory (`QueryStore`, one node) or
+ * PostgreSQL (`PostgresQueryStore`, a cluster). Both pass `conformance.ts`.
+ */
+export interface QueryStateStore {
+  /** For logs: the folder, or `postgres:<schema>`. */
+  readonly description: string;
+  /** Every stored definition, oldest first. */
+  listDefinitions(): Promise<QueryDefinition[]>;
+  /**
+   * Stores (replaces) a definition atomically. `create`: only if no definition of that name is stored
+   * (`QUERY_EXISTS` otherwise), so two nodes creating one name at once do not both succeed.
+   */
+  saveDefinition(def: QueryDefinition, options?: { readonly create?: boolean }): Promise<void>;
+  /**
+   * The newest checkpoint that reads back whole, or null; checkpoints saved next continue its chain. `fence`:
+   * see `saveCheckpoint` (a store that cleans a damaged chain up does so only under it).
+   */
+  loadCheckpoint(name: string, fence?: LeaseFence | null): Promise<Checkpoint | null>;
+  /**
+   * Stores a checkpoint as the newest; resolves with the bytes written once durable. With a fence the write
+   * commits only while the lease is held (`LEASE_LOST` otherwise); `null`: the lease is not held, refused at once.
+   * A store of one node's files has no leases and ignores it.
+   */
+  saveCheckpoint(name: string, checkpoint: Checkpoint, fence?: LeaseFence | null): Promise<number>;
+  /** Forgets what the store keeps in memory for a query (its merged state): it runs elsewhere now. */
+  forget(name: string): Promise<void>;
+  /** Removes a query's definition and checkpoints (and, on PostgreSQL, its lease). */
+  remove(name: string): Promise<void>;
+  close(): Promise<void>;
 }

@@ -15,7 +15,8 @@ import type { FunctionsRuntime } from '../functions/index.ts';
 import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog } from './cluster-log.ts';
-import { QueryManager } from '../queries/index.ts';
+import { openWhenReachable } from './reach.ts';
+import { openPostgresQueryStore, QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadReference, type ReferenceTable } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type TableSchema, type Warehouse } from '../warehouse/index.ts';
@@ -137,9 +138,20 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     if (config.queries.enabled) {
       const references = referenceDir(config);
       fs.mkdirSync(references, { recursive: true });
+      // A cluster node keeps queries in PostgreSQL and runs those whose lease it holds (work-leases.ts).
+      const cluster = config.cluster;
+      const clusterStore = cluster
+        ? await openWhenReachable(
+            'the query store in PostgreSQL',
+            () => openPostgresQueryStore({ connectionString: cluster.postgresUrl, checkpointFullEvery: config.queries.checkpointFullEvery }, logger.child({ component: 'queries' })),
+            (err) => isTollstreamError(err, 'TABLES_UNAVAILABLE'),
+            logger,
+            { component: 'queries' },
+          )
+        : undefined;
       const manager = new QueryManager({
         log,
-        dir: path.join(dataDir, 'queries'),
+        ...(clusterStore && config.cluster ? { store: clusterStore, leased: { owner: config.cluster.nodeName } } : { dir: path.join(dataDir, 'queries') }),
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
         checkpointFullEvery: config.queries.checkpointFullEvery,
         referenceDir: references,
@@ -188,8 +200,9 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
     const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
     // The apps' function mappings commit their checkpoints to this node's tables.db: their leases stay with this node.
-    // On a cluster, the deployed functions' are on PostgreSQL (sharedFunctions): their leases move between the nodes.
-    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, sharedFunctions, log, metrics, logger }, undo);
+    // On a cluster, the deployed functions' are on PostgreSQL (sharedFunctions), and the continuous queries' state too:
+    // their leases move between the nodes.
+    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, sharedFunctions, queries, log, metrics, logger }, undo);
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
     const history = config.metrics.historyIntervalSeconds > 0
       ? await startMetricsHistory({

@@ -4,14 +4,15 @@
  * `delivery:warehouse:toll_transactions:shardId-000000000001`, `function:abc-tolls-validate:tolls:shardId-000000000000`).
  * Alone (no `cluster`) the lease table is in memory and the node takes every lease; nodes sharing the consumers'
  * destination keep it in PostgreSQL (`cluster.postgresUrl`, schema `tollstream_leases`) and split the leases
- * fairly, taking over a dead node's.
+ * fairly, taking over a dead node's. A continuous query on a cluster node is one unit with one lease
+ * (`query:<name>`), always in PostgreSQL, since its state is there (src/queries/postgres-store.ts).
  */
 import { leaseTimings, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeliveryStream } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
-import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseStore, type LeaseToken } from '../leases/index.ts';
+import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseLossReason, type LeaseStore, type LeaseToken } from '../leases/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 
@@ -54,6 +55,15 @@ export function functionConsumers(runtime: FunctionsRuntime): ShardConsumer[] {
   }));
 }
 
+/** Work with one lease of its own rather than one per shard: a continuous query (`query:<name>`, docs/cluster.md). */
+export interface LeasedUnit {
+  readonly key: string;
+  /** Starts the work from its checkpoint, its writes fenced by the lease at `epoch`; resolves once started. */
+  start(epoch: number): Promise<void>;
+  /** Stops the work; resolves once nothing more of it can commit. */
+  stop(reason: LeaseLossReason): Promise<void>;
+}
+
 export interface WorkLeases {
   status(): LeaseCoordinatorStatus;
   /** Lists the consumers and their shards now and takes the new leases (a mapping just started), not waiting for the next sync. */
@@ -71,6 +81,8 @@ export interface WorkLeasesOptions {
   readonly consumers: () => readonly ShardConsumer[];
   readonly log: StreamLog;
   readonly logger: Logger;
+  /** Units with a lease each (read at every sync: queries come and go); only those listed now are worked. */
+  readonly units?: () => readonly LeasedUnit[];
   /** How often the consumers and their streams' shards are listed to create leases for new ones, in ms. @default 1000 */
   readonly shardSyncMs?: number;
 }
@@ -92,6 +104,9 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
   const { store, logger } = options;
   undo.unshift(() => store.close());
   const work = new Map<string, { consumer: ShardConsumer; shardId: string }>();
+  // Every unit seen (a lease lost after its unit left the list still stops it), and the keys listed at the last sync.
+  const units = new Map<string, LeasedUnit>();
+  let listedUnits = new Set<string>();
   const coordinator = new LeaseCoordinator({
     store,
     owner: options.owner,
@@ -100,13 +115,15 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
     onAcquired: async (key, lease) => {
       const unit = work.get(key);
       if (unit) await unit.consumer.assignShard(unit.shardId, lease);
+      else await units.get(key)?.start(lease.epoch);
     },
-    onLost: async (key) => {
+    onLost: async (key, reason) => {
       const unit = work.get(key);
       if (unit) await unit.consumer.releaseShard(unit.shardId);
+      else await units.get(key)?.stop(reason);
     },
     // Leases of consumers this node does not run (the alerts off here, a function deployed elsewhere) are others' work.
-    canWork: (key) => work.has(key),
+    canWork: (key) => work.has(key) || listedUnits.has(key),
     logger,
   });
 
@@ -121,11 +138,15 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
         if (!work.has(key)) created.set(key, { consumer, shardId });
       }
     }
-    if (created.size === 0) return false;
+    // A unit listed again (a query created anew, or resumed) gets its lease again: dropping a query removed it.
+    const listed = options.units?.() ?? [];
+    const keys = [...created.keys(), ...listed.filter((u) => !listedUnits.has(u.key)).map((u) => u.key)];
     // Known as work only once their leases exist: a failed `ensure` leaves them for the next sync to create.
-    await coordinator.ensure([...created.keys()]);
+    if (keys.length > 0) await coordinator.ensure(keys);
     for (const [key, unit] of created) work.set(key, unit);
-    return true;
+    for (const unit of listed) units.set(unit.key, unit);
+    listedUnits = new Set(listed.map((u) => u.key));
+    return keys.length > 0;
   };
   // One sync at a time; a failed one is tried again at the next.
   let syncing: Promise<void> | undefined;
@@ -146,7 +167,7 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
     await syncing;
     await coordinator.stop();
   });
-  logger.info('work leases started', { component: 'leases', store: store.description, owner: coordinator.owner, leases: work.size, held: coordinator.heldKeys().length });
+  logger.info('work leases started', { component: 'leases', store: store.description, owner: coordinator.owner, leases: work.size + listedUnits.size, held: coordinator.heldKeys().length });
   return { status: () => coordinator.status(), sync };
 }
 
@@ -167,6 +188,8 @@ export async function startNodeLeases(
     functions?: FunctionsRuntime | undefined;
     /** Mappings committing to the tables the nodes of a cluster share, fenced by the shared leases (deployed functions). */
     sharedFunctions?: FunctionsRuntime | undefined;
+    /** Continuous queries on a cluster node: their leases (`query:<name>`) are always in the cluster's lease table. */
+    queries?: { leaseUnits(): readonly LeasedUnit[] } | undefined;
     log: StreamLog;
     metrics: Registry;
     logger: Logger;
@@ -174,15 +197,18 @@ export async function startNodeLeases(
   undo: Array<() => Promise<void> | void>,
 ): Promise<WorkLeases | undefined> {
   const { config, deliveries, functions, sharedFunctions, log, logger } = deps;
-  if (deliveries.length === 0 && !functions && !sharedFunctions) return undefined;
+  const queries = config.cluster ? deps.queries : undefined;
+  if (deliveries.length === 0 && !functions && !sharedFunctions && !queries) return undefined;
   const deliveriesShared = config.cluster !== undefined && config.warehouse.kind === 'postgres';
-  const table = await openWorkLeaseStore(config, logger, deliveriesShared || sharedFunctions !== undefined);
+  // Query state is in PostgreSQL on a cluster, so query leases are shared even when the warehouse is not.
+  const queryUnits = queries ? () => queries.leaseUnits() : undefined;
+  const table = await openWorkLeaseStore(config, logger, deliveriesShared || sharedFunctions !== undefined || queryUnits !== undefined);
   const mappings = (runtime: FunctionsRuntime | undefined) => (runtime ? functionConsumers(runtime) : []);
   const parts: WorkLeases[] = [];
   if (table.store.description === 'memory') {
     parts.push(await startWorkLeases({ ...table, consumers: () => [...deliveries, ...mappings(functions), ...mappings(sharedFunctions)], log, logger }, undo));
   } else {
-    parts.push(await startWorkLeases({ ...table, consumers: () => [...(deliveriesShared ? deliveries : []), ...mappings(sharedFunctions)], log, logger }, undo));
+    parts.push(await startWorkLeases({ ...table, consumers: () => [...(deliveriesShared ? deliveries : []), ...mappings(sharedFunctions)], ...(queryUnits ? { units: queryUnits } : {}), log, logger }, undo));
     const own = () => [...(deliveriesShared ? [] : deliveries), ...mappings(functions)];
     if (functions || (!deliveriesShared && deliveries.length > 0)) parts.push(await startWorkLeases({ ...table, store: memoryLeaseStore(), consumers: own, log, logger }, undo));
   }

@@ -30,6 +30,13 @@ FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
 GROUP BY window_start, window_end, customer_id;
 `;
 
+/** Tolls counted per customer: a GROUP BY without a window, so one update row per toll (versions checkpointed). */
+export const COUNT_SQL = `
+CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
+CREATE TABLE key_counts (customer_id VARCHAR(16), trips BIGINT) WITH ('stream' = 'key_counts');
+INSERT INTO key_counts SELECT customer_id, COUNT(*) FROM tolls GROUP BY customer_id;`;
+
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };

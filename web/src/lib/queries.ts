@@ -4,7 +4,7 @@
  * also checks these shapes against the server's own `QueryInfo`, so the two cannot drift apart silently.
  */
 
-export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
+export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED' | 'ELSEWHERE';
 
 export interface QueryStats {
   readonly rowsInPerSecond: number;
