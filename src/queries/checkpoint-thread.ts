@@ -7,9 +7,9 @@
  * Requests are answered in order per query. Started by `CheckpointWriter` (checkpoint-writer.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isTollstreamError } from '../core/errors.ts';
 import { CheckpointChain } from './checkpoint-chain.ts';
 import type { ChainSettings } from './checkpoint-chain.ts';
+import { toWireError, type WireError } from './thread-support.ts';
 import type { Checkpoint } from './types.ts';
 
 export type ThreadRequest =
@@ -19,7 +19,7 @@ export type ThreadRequest =
 
 export type ThreadReply =
   | { readonly seq: number; readonly ok: true; readonly value: unknown }
-  | { readonly seq: number; readonly ok: false; readonly error: { readonly code: string | null; readonly message: string; readonly context: Record<string, unknown> } }
+  | { readonly seq: number; readonly ok: false; readonly error: WireError }
   | { readonly log: { readonly level: 'info' | 'warn'; readonly msg: string; readonly fields: Record<string, unknown> } };
 
 const settings = workerData as ChainSettings;
@@ -63,15 +63,6 @@ port.on('message', (req: ThreadRequest) => {
   queues.set(req.name, run.catch(() => {}));
   run.then(
     (value) => post({ seq: req.seq, ok: true, value }),
-    (err: unknown) =>
-      post({
-        seq: req.seq,
-        ok: false,
-        error: {
-          code: isTollstreamError(err) ? err.code : null,
-          message: err instanceof Error ? err.message : String(err),
-          context: isTollstreamError(err) ? err.context : {},
-        },
-      }),
+    (err: unknown) => post({ seq: req.seq, ok: false, error: toWireError(err) }),
   );
 });
