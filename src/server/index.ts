@@ -138,6 +138,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         dir: path.join(dataDir, 'queries'),
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
         checkpointFullEvery: config.queries.checkpointFullEvery,
+        threads: config.queries.threads,
         referenceDir: references,
         logger: logger.child({ component: 'queries' }),
       });
