@@ -90,6 +90,8 @@ export class QueryManager {
     return this.serial(async () => {
       if (this.started) return;
       this.started = true;
+      // The query threads start (from the sources: compile the SQL engine) while the definitions are read.
+      this.threads?.warm();
       for (const def of await this.store.listDefinitions()) {
         this.defs.set(def.name, def);
         if (!def.stopped) await this.launch(def);

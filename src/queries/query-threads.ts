@@ -190,10 +190,15 @@ export class QueryThreads {
   open(spec: ThreadQuerySpec, events: ThreadQueryEvents): ThreadQuery {
     let thread = this.threads.reduce<QueryThread | null>((best, t) => (best === null || t.queries.size < best.queries.size ? t : best), null);
     if (thread === null || (thread.queries.size > 0 && this.threads.length < this.size)) {
-      thread = new QueryThread((t) => this.threads.splice(this.threads.indexOf(t) >>> 0, 1));
-      this.threads.push(thread);
+      this.warm();
+      thread = this.threads.find((t) => t.queries.size === 0)!;
     }
     return thread.open(spec, events);
+  }
+
+  /** Starts the threads not started yet, so their start-up overlaps the caller's (it is not awaited). */
+  warm(): void {
+    while (this.threads.length < this.size) this.threads.push(new QueryThread((t) => this.threads.splice(this.threads.indexOf(t) >>> 0, 1)));
   }
 
   /** Ends the threads (their queries must be stopped first). */
