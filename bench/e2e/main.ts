@@ -17,7 +17,8 @@
  * --breaches N (planted per step; 10, 5 with --quick), --no-query, --no-bisect, --cpu-prof,
  * --producer replay|sdk (who sends the traffic: the load generator process replaying pre-built PutRecords bodies,
  * or AWS SDK producers in this process; replay), --no-sdk-reference (with replay, no closing step at the best
- * rate through the SDK producers).
+ * rate through the SDK producers), --query-threads N (the server's `queries.threads`; its default when absent, 0 for
+ * every query on the main thread).
  * Loopback only; every process it starts is stopped at the end. See docs/benchmarks.md.
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -59,6 +60,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     producer: { type: 'string', default: 'replay' },
     'no-sdk-reference': { type: 'boolean', default: false },
+    'query-threads': { type: 'string' },
   },
 });
 
@@ -84,6 +86,8 @@ const batchSize = Math.min(500, positiveInt(flags.batch, '--batch'));
 const concurrency = positiveInt(flags.concurrency ?? String(producers * 2), '--concurrency');
 const customers = positiveInt(flags.customers, '--customers');
 const breachesPerStep = positiveInt(flags.breaches ?? (quick ? '5' : '10'), '--breaches');
+const queryThreads = flags['query-threads'] === undefined ? undefined : Number(flags['query-threads']);
+if (queryThreads !== undefined && !(Number.isInteger(queryThreads) && queryThreads >= 0)) throw new Error(`--query-threads must be 0 or a positive integer, got '${flags['query-threads']}'`);
 const withQuery = !flags['no-query'];
 if (flags.producer !== 'replay' && flags.producer !== 'sdk') throw new Error(`--producer must be replay or sdk, got '${flags.producer}'`);
 const replaying = flags.producer === 'replay';
@@ -126,8 +130,9 @@ try {
     dataDir: path.join(workDir, 'data'),
     port,
     ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    ...(queryThreads === undefined ? {} : { extraArgs: ['--config', await writeConfig({ queries: { threads: queryThreads } })] }),
   });
-  log(`server ${server.url} (pid ${server.pid})`);
+  log(`server ${server.url} (pid ${server.pid}), query threads: ${queryThreads ?? "the default"}`);
   if (withQuery) await createQuery(server.url);
 
   // Distinct customers for every step that may run: the rates, one bisection step, two holds and the SDK reference.
@@ -225,7 +230,7 @@ const sustained = judged.filter((s) => s.sustained).sort((a, b) => b.rate - a.ra
 const exceptMemory = judged.filter((s) => s.misses.every(isMemoryMiss)).sort((a, b) => b.rate - a.rate)[0];
 console.log('');
 console.log(formatTable(
-  ['target/s', 'achieved/s', 'fn age ms 1st/last', 'delivery behind ms', 'query lag ms', 'freshness p50/p99 s', 'breach p50/p99 ms', 'notified', 'RSS MiB 1st/last/peak', 'dedupe MiB', 'heap MiB 1st/last', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores', 'bench cores', 'verdict'],
+  ['target/s', 'achieved/s', 'fn age ms 1st/last', 'delivery behind ms', 'query lag ms', 'freshness p50/p99 s', 'breach p50/p99 ms', 'notified', 'RSS MiB 1st/last/peak', 'dedupe MiB', 'heap MiB 1st/last', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'main thread', 'loadgen cores', 'bench cores', 'verdict'],
   steps.map((s) => [
     formatCount(s.rate),
     formatCount(s.achievedRate),
@@ -241,6 +246,7 @@ console.log(formatTable(
     `${num(s.putRecordsMs.p50Ms, 0)} / ${num(s.putRecordsMs.p99Ms, 0)}`,
     s.serverCores.toFixed(2),
     formatCount(s.serverCpuUsPerRecord),
+    Number.isFinite(s.serverMainThreadShare) ? `${Math.round(s.serverMainThreadShare * 100)}%` : '-',
     s.loadGeneratorCores.toFixed(2),
     s.benchCores.toFixed(2),
     `${s.sustained ? 'sustained' : 'MISS'}${holds.includes(s) ? ` (held ${holdMs / 1000} s)` : ''}${references.includes(s) ? ' (SDK producers, reference)' : ''}`,
@@ -277,7 +283,7 @@ for (const s of steps) {
 console.log('');
 if (sustained) {
   console.log(`highest sustained rate${holds.length > 0 ? ` (held ${holdMs / 1000} s)` : ` (${stepMs / 1000} s steps, no hold)`}: ${formatCount(sustained.rate)} tolls/s (achieved ${formatCount(sustained.achievedRate)}/s): breach p50 / p99 ${num(sustained.breaches.fromAck.p50Ms, 0)} / ${num(sustained.breaches.fromAck.p99Ms, 0)} ms, ` +
-    `freshness p99 ${num(sustained.freshnessSeconds.p99, 1)} s, server ${sustained.serverCores.toFixed(2)} cores (${formatCount(sustained.serverCpuUsPerRecord)} µs/toll), load generator ${sustained.loadGeneratorCores.toFixed(2)} cores (${sustained.producer}), server RSS peak ${sustained.rss.peakMiB} MiB; ${sustained.goalRatios.map((r, i) => `${r.toFixed(3)} of ${formatCount(RATE_GOALS[i]!)}/s`).join(', ')}`);
+    `freshness p99 ${num(sustained.freshnessSeconds.p99, 1)} s, server ${sustained.serverCores.toFixed(2)} cores (${formatCount(sustained.serverCpuUsPerRecord)} µs/toll, ${Math.round(sustained.serverMainThreadShare * 100)}% on its main thread), load generator ${sustained.loadGeneratorCores.toFixed(2)} cores (${sustained.producer}), server RSS peak ${sustained.rss.peakMiB} MiB; ${sustained.goalRatios.map((r, i) => `${r.toFixed(3)} of ${formatCount(RATE_GOALS[i]!)}/s`).join(', ')}`);
   const reference = references[0];
   if (reference) {
     console.log(`the same rate through the AWS SDK producers: ${reference.sustained ? 'sustained' : `not sustained (${reference.misses.join('; ')})`}, achieved ${formatCount(reference.achievedRate)}/s, SDK producers ${reference.loadGeneratorCores.toFixed(2)} cores, server ${formatCount(reference.serverCpuUsPerRecord)} µs/toll`);
@@ -313,6 +319,13 @@ await writeFile(file, JSON.stringify({
 }, null, 2) + '\n');
 log(`results written to ${path.relative(process.cwd(), file)}`);
 if (failure) process.exitCode = 1;
+
+/** A config file for the server in the work directory (the server reads no TOLLSTREAM_* variable of ours). */
+async function writeConfig(config: Record<string, unknown>): Promise<string> {
+  const file = path.join(workDir, 'tollstream.config.json');
+  await writeFile(file, JSON.stringify(config));
+  return file;
+}
 
 async function createQuery(url: string): Promise<void> {
   const res = await fetch(`${url}/v1/queries`, {

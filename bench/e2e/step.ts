@@ -102,6 +102,8 @@ export interface StepResult {
   /** The load generator's own figures (replay only): body stamping per record, SHA-256 and SigV4 per request. */
   readonly replay?: Pick<LoadRunResult, 'stampUsPerRecord' | 'signUsPerRequest' | 'cpuSeconds'>;
   readonly serverCpuUsPerRecord: number;
+  /** The server's main thread's part of its CPU in the step (0 to 1). */
+  readonly serverMainThreadShare: number;
   readonly drainSeconds: number;
   /** The traffic's span on the monotonic clock (µs), to cut a CPU profile to it. */
   readonly window: { readonly fromUs: number; readonly toUs: number };
@@ -266,6 +268,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     benchCores: cpu.loadGeneratorCores,
     ...(replay ? { replay: { stampUsPerRecord: replay.stampUsPerRecord, signUsPerRequest: replay.signUsPerRequest, cpuSeconds: replay.cpuSeconds } } : {}),
     serverCpuUsPerRecord: stats.accepted > 0 ? Math.round((cpu.serverCores * elapsedS * 1e6) / stats.accepted) : Number.NaN,
+    serverMainThreadShare: cpu.serverMainThreadShare,
     drainSeconds,
     window: cpu.window,
     windows: stepWindows(ctx.sampler.between(trafficStart - 2000, trafficEnd + 2000), breachTimings, trafficStart, trafficEnd),

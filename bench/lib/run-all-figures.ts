@@ -52,15 +52,23 @@ function ratePrinted(stdout: string, label: string): number | undefined {
 
 /** The last line of stdout that parses as a JSON object. */
 function lastJsonLine(stdout: string): any {
-  const lines = stdout.split('\n').filter((l) => l.trim().startsWith('{'));
-  for (let i = lines.length - 1; i >= 0; i--) {
+  const last = jsonLines(stdout).at(-1);
+  if (last === undefined) throw new Error('the output has no JSON result line');
+  return last;
+}
+
+/** The lines of the output that are JSON objects, in order. */
+function jsonLines(stdout: string): any[] {
+  const out: any[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.trim().startsWith('{')) continue;
     try {
-      return JSON.parse(lines[i]!);
+      out.push(JSON.parse(line));
     } catch {
       // not JSON after all
     }
   }
-  throw new Error('the output has no JSON result line');
+  return out;
 }
 
 /** A row of a `formatTable` table: the cells after `label`, split on runs of two or more spaces. */
@@ -185,13 +193,21 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
     name: 'queries',
     script: 'npm run bench:queries',
     args: ['test/queries/throughput.ts', '100000'],
-    timeoutMs: 120_000,
+    // Two runs: the operators on a query thread, then on the main thread.
+    timeoutMs: 240_000,
     figures: ({ stdout }) => {
-      const j = lastJsonLine(stdout);
-      return [
-        { figure: `live windowed query over a backlog of ${formatCount(j.records)} records, records/s`, value: rate(j.recordsPerSecond) },
-        { figure: 'records per CPU-second', value: rate(j.cpuSeconds > 0 ? j.records / j.cpuSeconds : undefined) },
-      ];
+      // One line per run (operators on a query thread, then on the main thread), then their ratios.
+      const runs = jsonLines(stdout).filter((j) => typeof j.threads === 'number');
+      if (runs.length === 0) throw new Error('the output has no JSON result line');
+      const reference = runs.find((j) => j.threads === 0);
+      return runs.flatMap((j): Figure[] => {
+        const where = j.threads > 0 ? 'on a query thread' : 'on the main thread';
+        const vs = j === reference || reference === undefined ? {} : { reference: `${rate(reference.recordsPerSecond)} on the main thread`, ratio: ratio(j.recordsPerSecond, reference.recordsPerSecond) };
+        return [
+          { figure: `live windowed query ${where} over a backlog of ${formatCount(j.records)} records, records/s`, value: rate(j.recordsPerSecond), ...vs },
+          { figure: `records per CPU-second ${where} (main thread's part of the CPU ${j.mainThreadShare})`, value: rate(j.cpuSeconds > 0 ? j.records / j.cpuSeconds : undefined) },
+        ];
+      });
     },
   },
   {

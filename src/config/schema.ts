@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { DedupeConfig } from '../log/types.ts';
 import { assertFunctionName, checkFunctionSettings, type FunctionSettings } from '../functions/settings.ts';
 import { DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS } from '../warehouse/query-limits.ts';
+import { defaultQueryThreads } from '../queries/query-threads.ts';
 
 export interface AccessKey {
   readonly accessKeyId: string;
@@ -170,6 +171,12 @@ export interface TollstreamConfig {
     readonly checkpointIntervalMs: number;
     /** Every how many checkpoints one holds the whole state; the others hold what changed since the one before. @default 10 */
     readonly checkpointFullEvery?: number;
+    /**
+     * Worker threads that run the queries' operators (reading fields, windows, output rows and their keys),
+     * each query on one thread; the main thread reads the inputs, appends the output and stores checkpoints.
+     * 0 keeps every query on the main thread. @default one per spare core (`os.availableParallelism() - 1`)
+     */
+    readonly threads?: number;
     /**
      * The only directory a query's file reference tables ('path') may read from: a relative path starts here;
      * an absolute path elsewhere, `..` or a symbolic link out of it is refused (PATH_NOT_ALLOWED), because the
@@ -347,7 +354,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   lake: { enabled: false, targetFileMiB: 128, maxWaitSeconds: 300, compactionIntervalSeconds: 60 },
   bi: { enabled: false, host: '127.0.0.1', port: 5433, user: 'tollstream', maxConnections: 64 },
   reference: {},
-  queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10 },
+  queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10, threads: defaultQueryThreads() },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
   apps: [],
   functions: { enabled: true, deploy: [] },
@@ -441,6 +448,7 @@ export const SCHEMA: Record<string, Leaf> = {
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
   'queries.checkpointFullEvery': { type: 'integer', min: 1, max: 1000 },
+  'queries.threads': { type: 'integer', min: 0, max: 64 },
   'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'metrics.historyIntervalSeconds': { type: 'integer', min: 0, max: 3600 },
   'metrics.historyRetentionHours': { type: 'integer', min: 1, max: 8760 },

@@ -10,11 +10,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type pg from 'pg';
-import { isTollstreamError } from '../core/errors.ts';
 import { folderMedium } from './chain-medium.ts';
 import { CheckpointChain } from './checkpoint-chain.ts';
 import type { ChainSettings } from './checkpoint-chain.ts';
 import { openPool, postgresMedium, type PostgresPlace } from './postgres-checkpoints.ts';
+import { toWireError, type WireError } from './thread-support.ts';
 import type { Checkpoint, LeaseFence } from './types.ts';
 
 /** What the thread is started with: the chains' settings, and PostgreSQL's place when the chains are kept there. */
@@ -31,7 +31,7 @@ export type ThreadRequest =
 
 export type ThreadReply =
   | { readonly seq: number; readonly ok: true; readonly value: unknown }
-  | { readonly seq: number; readonly ok: false; readonly error: { readonly code: string | null; readonly message: string; readonly context: Record<string, unknown> } }
+  | { readonly seq: number; readonly ok: false; readonly error: WireError }
   | { readonly log: { readonly level: 'info' | 'warn'; readonly msg: string; readonly fields: Record<string, unknown> } };
 
 const { chain: settings, postgres } = workerData as ThreadData;
@@ -83,15 +83,6 @@ port.on('message', (req: ThreadRequest) => {
   queues.set(req.name, run.catch(() => {}));
   run.then(
     (value) => post({ seq: req.seq, ok: true, value }),
-    (err: unknown) =>
-      post({
-        seq: req.seq,
-        ok: false,
-        error: {
-          code: isTollstreamError(err) ? err.code : null,
-          message: err instanceof Error ? err.message : String(err),
-          context: isTollstreamError(err) ? err.context : {},
-        },
-      }),
+    (err: unknown) => post({ seq: req.seq, ok: false, error: toWireError(err) }),
   );
 });

@@ -3,23 +3,15 @@
  * started on first use, holding the process open only while a request is under way.
  */
 import { Worker } from 'node:worker_threads';
-import type { ErrorCode } from '../core/errors.ts';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ChainSettings } from './checkpoint-chain.ts';
 import type { ThreadData, ThreadReply, ThreadRequest } from './checkpoint-thread.ts';
 import type { PostgresPlace } from './postgres-checkpoints.ts';
+import { fromWireError, threadBoot } from './thread-support.ts';
 import type { Checkpoint, LeaseFence } from './types.ts';
 
-/**
- * Compiled (lib/, `npm run build`), the thread imports the compiled module; from the sources it runs them as the
- * entry points do (bin/ts-hooks.mjs).
- */
-const COMPILED = import.meta.url.endsWith('.js');
-const THREAD = new URL(COMPILED ? './checkpoint-thread.js' : './checkpoint-thread.ts', import.meta.url).href;
-const BOOT = COMPILED
-  ? `import(${JSON.stringify(THREAD)})`
-  : `import('node:module').then((m) => { m.register(${JSON.stringify(new URL('../../bin/ts-hooks.mjs', import.meta.url).href)}); return import(${JSON.stringify(THREAD)}); })`;
+const BOOT = threadBoot('checkpoint-thread');
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: unknown) => void };
 type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'seq'> : never) : never;
@@ -52,7 +44,7 @@ export class CheckpointWriter {
       this.pending.delete(reply.seq);
       if (this.pending.size === 0) worker.unref();
       if (reply.ok) p.resolve(reply.value);
-      else p.reject(new TollstreamError((reply.error.code ?? 'INTERNAL') as ErrorCode, reply.error.message, { context: reply.error.context }));
+      else p.reject(fromWireError(reply.error));
     });
     const fail = (err: unknown) => {
       if (this.worker === worker) this.worker = null;

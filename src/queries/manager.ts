@@ -11,6 +11,7 @@ import { deaggregate, isKplAggregate, type ShardDescription, type StreamLog } fr
 import type { Registry } from '../metrics/index.ts';
 import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
+import { QueryThreads, defaultQueryThreads } from './query-threads.ts';
 import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
 import { queryLeaseKey } from './postgres-store.ts';
@@ -58,6 +59,8 @@ export interface QueryManagerOptions {
    * files. @default none
    */
   readonly referenceDir?: string;
+  /** Worker threads that run the queries' operators (each query on one of them); 0, all on the main thread. @default one per spare core */
+  readonly threads?: number;
   readonly logger?: Logger;
   /** Processing-time clock for CURRENT_TIMESTAMP and ERROR_TIME. @default Date.now */
   readonly now?: () => number;
@@ -84,6 +87,7 @@ export class QueryManager {
   private readonly running = new Map<string, RunningQuery>();
   private readonly logger: Logger;
   private readonly log: StreamLog;
+  private readonly threads: QueryThreads | null;
   private started = false;
   /** The input positions of the last checkpoint of each query that is not running (read once), for `lag`. */
   private readonly stoppedPositions = new Map<string, Readonly<Record<string, ShardPositions>> | null>();
@@ -101,6 +105,8 @@ export class QueryManager {
     }
     this.store = options.store ?? new QueryStore(options.dir!, this.logger, { checkpointFullEvery: options.checkpointFullEvery });
     this.log = options.log;
+    const threads = options.threads ?? defaultQueryThreads();
+    this.threads = threads > 0 ? new QueryThreads(threads) : null;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -114,6 +120,8 @@ export class QueryManager {
     return this.serial(async () => {
       if (this.started) return;
       this.started = true;
+      // The query threads start (from the sources: compile the SQL engine) while the definitions are read.
+      this.threads?.warm();
       for (const def of await this.store.listDefinitions()) {
         this.defs.set(def.name, def);
         if (!def.stopped && !this.options.leased) await this.launch(def);
@@ -219,6 +227,7 @@ export class QueryManager {
       forgetAfterMs: (this.options.outputDedupeWindowSeconds ?? 3600) * 1000,
       now: this.options.now ?? Date.now,
       referenceDir: this.options.referenceDir,
+      threads: this.threads,
     };
   }
 
@@ -452,6 +461,7 @@ export class QueryManager {
       clearInterval(this.syncTimer);
       await Promise.all([...this.running.values()].map((q) => q.stop()));
       this.running.clear();
+      await this.threads?.close();
       await this.store.close();
       this.started = false;
     });

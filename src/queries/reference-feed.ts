@@ -38,6 +38,8 @@ export class ReferenceFeed {
     readonly ref: LiveReferenceStream,
     private readonly logger: Logger,
     private readonly query: string,
+    /** Told of every record applied, in order: the query's thread keeps its own copy of the table. */
+    private readonly mirror?: (record: unknown) => void,
   ) {}
 
   /** Reads the stream to its current end into the table (parents before children), then follows it live. */
@@ -131,9 +133,11 @@ export class ReferenceFeed {
   }
 
   private applyOne(rec: StoredRecord): void {
-    const problem = this.ref.table.apply(decode(rec.data));
+    const record = decode(rec.data);
+    const problem = this.ref.table.apply(record);
     if (problem === null) {
       this.applied++;
+      this.mirror?.(record);
       return;
     }
     this.rejected++;

@@ -4,6 +4,15 @@
  * N and the writers have appended every row delivered before, the states, the input positions at the
  * barriers and the writers' key counters are stored together, atomically. A restart restores the states,
  * resumes the inputs after the stored positions, and the rows it produces again carry the keys they had.
+ *
+ * The operators run here or on a query thread (query-threads.ts). On a thread, the main thread still reads
+ * the inputs, puts in the barriers, appends the output and stores the checkpoint; batches cross in memory
+ * and nothing on the thread is durable. The durable points are the same in both cases: the input streams,
+ * the output streams (rows keyed for dedupe) and the stored checkpoint. The thread answers in order, so the
+ * rows an output's sink task delivered before barrier N reach the output's writer before its snapshot for N,
+ * and checkpoint N is stored only after those rows are appended: a crash anywhere re-reads the input after
+ * checkpoint N's positions and produces the rows again with the keys they had (no loss, and the dedupe drops
+ * what was already appended, so no double).
  */
 import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -13,6 +22,7 @@ import { planLiveQuery, runLiveQuery } from '../sql/index.ts';
 import { LiveInput } from './live-input.ts';
 import { ReferenceFeed } from './reference-feed.ts';
 import { SinkWriter } from './sink-writer.ts';
+import type { QueryThreads, ThreadQuery } from './query-threads.ts';
 import type { Checkpoint, LeaseFence, QueryDefinition, QueryState, QueryStateStore, QueryStats, ShardPositions } from './types.ts';
 
 export interface RunSettings {
@@ -32,6 +42,11 @@ export interface RunSettings {
   readonly now: () => number;
   /** The directory file reference tables read from; undefined, none. */
   readonly referenceDir: string | undefined;
+  /**
+   * The query threads the operators run on; null, on the main thread. A query with a clock of its own
+   * (`now` other than Date.now) runs on the main thread, since a function cannot cross to a thread.
+   */
+  readonly threads: QueryThreads | null;
 }
 
 interface InFlight {
@@ -58,6 +73,8 @@ export class RunningQuery {
   private sinkOfTask = new Map<string, string>();
   private sources: { readonly watermark: number }[] = [];
   private run: Promise<void> | null = null;
+  /** The query's operators on a query thread; null when they run here. */
+  private thread: ThreadQuery | null = null;
   /** The engine run is over (cancelled or failed): no barrier can pass any more. */
   private finished = false;
   private timer: NodeJS.Timeout | null = null;
@@ -113,6 +130,25 @@ export class RunningQuery {
       this.sinkOfTask.set(o.sinkTaskId, o.name);
     }
     this.errorWriter = new SinkWriter({ log, stream: this.def.errorStream, query: this.def.name, output: 'errors', keys: null, forgetAfterMs: this.settings.forgetAfterMs, logger });
+    const { threads } = this.settings;
+    if (threads !== null && this.settings.now === Date.now) {
+      this.thread = threads.open(
+        {
+          query: this.def.name, sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, referenceDir: this.settings.referenceDir,
+          batchSize: this.settings.batchSize, forgetAfterMs: this.settings.forgetAfterMs, restoreStates: checkpoint?.states, restoreSinks: checkpoint?.sinks,
+        },
+        {
+          rows: (output, records) => this.writers.get(output)!.addEncoded(records),
+          error: (row) => this.addErrorRow(row),
+          snapshot: (taskId, id, state, sink) => this.onSnapshot(taskId, id, state, () => sink),
+          records: (count) => {
+            this.rowsIn += count;
+          },
+          reload: (event) => this.referenceReloaded(event),
+        },
+      );
+      await this.thread.planned;
+    }
     for (const input of plan.inputs) {
       const stream = this.streamOf(input);
       const li = new LiveInput(log, stream, checkpoint?.positions[stream] ?? null, {
@@ -125,7 +161,8 @@ export class RunningQuery {
     }
     // Stream-backed reference tables are read whole before any fact row (after a restart too: they are not checkpointed).
     for (const ref of plan.referenceStreams) {
-      const feed = new ReferenceFeed(log, ref, logger, this.def.name);
+      const thread = this.thread;
+      const feed = new ReferenceFeed(log, ref, logger, this.def.name, thread ? (record) => thread.reference(ref.name, record) : undefined);
       this.referenceFeeds.push(feed);
       try {
         await feed.load();
@@ -138,24 +175,26 @@ export class RunningQuery {
       }
     }
     for (const li of this.inputs.values()) await li.open();
-    this.run = runLiveQuery(plan, {
-      inputs: this.inputs,
-      restoreFrom: checkpoint?.states,
-      batchSize: this.settings.batchSize,
-      onSnapshot: (taskId, id, state) => this.onSnapshot(taskId, id, state),
-      deliver: (stream, rows) => this.writers.get(stream)!.addRows(rows, this.settings.now()),
-      onError: (row) => this.addErrorRow(row),
-      onReferenceReload: (event) => {
-        if (event.error !== undefined) logger.warn('reference table reload failed; the previous rows stay in use', { query: this.def.name, ...event });
-        else logger.info('reference table reloaded', { query: this.def.name, ...event });
-      },
-      onSource: (_input, task) => {
-        this.sources.push(task);
-      },
-      onRecords: (_input, records) => {
-        this.rowsIn += records;
-      },
-    });
+    if (this.thread) {
+      this.sources = this.thread.sources;
+      this.run = this.thread.run(this.inputs);
+    } else {
+      this.run = runLiveQuery(plan, {
+        inputs: this.inputs,
+        restoreFrom: checkpoint?.states,
+        batchSize: this.settings.batchSize,
+        onSnapshot: (taskId, id, state) => this.onSnapshot(taskId, id, state, () => this.writers.get(this.sinkOfTask.get(taskId)!)!.snapshot(this.settings.now())),
+        deliver: (stream, rows) => this.writers.get(stream)!.addRows(rows, this.settings.now()),
+        onError: (row) => this.addErrorRow(row),
+        onReferenceReload: (event) => this.referenceReloaded(event),
+        onSource: (_input, task) => {
+          this.sources.push(task);
+        },
+        onRecords: (_input, records) => {
+          this.rowsIn += records;
+        },
+      });
+    }
     this.run.then(
       () => this.ended(null),
       (err: unknown) => this.ended(toTollstreamError(err)),
@@ -164,7 +203,12 @@ export class RunningQuery {
     this.sample = { at: Date.now(), rowsIn: 0, rowsOut: 0 };
     this.timer = setInterval(() => this.tick(), this.settings.checkpointIntervalMs);
     this.timer.unref();
-    logger.info('query started', { query: this.def.name, restoredCheckpoint: checkpoint?.id ?? null });
+    logger.info('query started', { query: this.def.name, restoredCheckpoint: checkpoint?.id ?? null, thread: this.thread !== null });
+  }
+
+  private referenceReloaded(event: { table: string; rows?: number; path?: string; error?: string }): void {
+    if (event.error !== undefined) this.settings.logger.warn('reference table reload failed; the previous rows stay in use', { query: this.def.name, ...event });
+    else this.settings.logger.info('reference table reloaded', { query: this.def.name, ...event });
   }
 
   private ended(err: TollstreamError | null): void {
@@ -181,6 +225,7 @@ export class RunningQuery {
     this.error = err;
     if (this.timer) clearInterval(this.timer);
     for (const i of this.inputs.values()) i.cancel();
+    this.thread?.cancel();
     for (const f of this.referenceFeeds) f.close();
     this.settings.logger.error('query failed', { query: this.def.name, err });
   }
@@ -249,12 +294,13 @@ export class RunningQuery {
     }
   }
 
-  private onSnapshot(taskId: string, id: number, state: unknown): void {
+  /** Task `taskId` passed barrier `id`; `sinkCounters` gives its output's key counters if it is a sink task. */
+  private onSnapshot(taskId: string, id: number, state: unknown, sinkCounters: () => unknown): void {
     const f = this.inFlight;
     if (!f || f.id !== id) return;
     f.states[taskId] = state;
     const output = this.sinkOfTask.get(taskId);
-    if (output) f.sinks[output] = this.writers.get(output)!.snapshot(this.settings.now());
+    if (output) f.sinks[output] = sinkCounters();
     f.reported++;
     if (f.reported === this.plan!.taskIds.length) f.resolveReported();
   }
@@ -277,6 +323,7 @@ export class RunningQuery {
       }
     }
     for (const i of this.inputs.values()) i.cancel();
+    this.thread?.cancel();
     for (const f of this.referenceFeeds) f.close();
     await this.run?.catch(() => {});
     // Rows produced after the final barrier are re-produced after a restart with the same keys: writing them is harmless.

@@ -1,23 +1,19 @@
 /**
- * Writes a query's output rows to a log stream, each with an idempotency key that is the same when the row
- * is produced again after a restart from a checkpoint, so the stream's key dedupe drops the repeat:
- *
- * - `window` mode: query, stream, and the row's identity columns (window bounds and group key);
- * - `group` mode: the identity columns and the group's version (1, 2, ... per group), versions being part
- *   of the checkpoint;
- * - `row` mode: the row's content and its occurrence count (checkpointed, forgotten after the stream's
- *   dedupe window);
- * - error rows: their error name, pump and data row, and an occurrence count kept in memory.
+ * Writes a query's output rows to a log stream, each with the idempotency key its `OutputEncoder` gives it
+ * (output-encoder.ts), so a row produced again after a restart from a checkpoint is dropped by the stream's
+ * key dedupe. Rows come as the engine's objects (encoded here) or already encoded (by a query thread).
  *
  * Rows are buffered (the engine delivers synchronously) and appended in order by one loop; `flushed()`
  * resolves once everything buffered before the call is durable, which a checkpoint awaits before it is
  * stored.
  */
-import { createHash, hash } from 'node:crypto';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { AppendRecord, StreamLog } from '../log/index.ts';
 import type { OutputKeys } from '../sql/index.ts';
+import { OutputEncoder, type KeyCounters } from './output-encoder.ts';
+
+export type { KeyCounters } from './output-encoder.ts';
 
 /**
  * Rows per append. A window closing emits its groups at once (the customer spend query: one row per customer
@@ -25,31 +21,6 @@ import type { OutputKeys } from '../sql/index.ts';
  * up to 10 MiB per append and readers then take the burst in large batches too.
  */
 const APPEND_BATCH = 5000;
-
-/** Counters of a writer at a checkpoint: versions (group mode) or occurrences (row mode), with when last used. */
-export interface KeyCounters {
-  readonly counts: Map<string, [count: number, lastUsedMs: number]>;
-}
-
-/**
- * SHA-256 (base64url) of the parts, each followed by a NUL, in UTF-8. One `hash` call on the joined text:
- * the same bytes, hence the same keys as before, without a Hash object and four updates per output row.
- */
-function digest(parts: readonly string[]): string {
-  return hash('sha256', `${parts.join('\u0000')}\u0000`, 'base64url');
-}
-
-/** The partition columns' values joined by `|`. */
-function partitionText(row: Record<string, unknown>, columns: readonly string[]): string {
-  let text = String(row[columns[0]!]);
-  for (let i = 1; i < columns.length; i++) text += `|${String(row[columns[i]!])}`;
-  return text;
-}
-
-function partitionKeyOf(text: string): string {
-  if (text.length === 0) return '-';
-  return text.length <= 256 ? text : createHash('sha256').update(text).digest('hex');
-}
 
 export interface SinkWriterOptions {
   readonly log: StreamLog;
@@ -76,14 +47,13 @@ export class SinkWriter {
   private flushing = false;
   private waiters: { target: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private roomWaiters: (() => void)[] = [];
-  private counts = new Map<string, [number, number]>();
+  private readonly encoder: OutputEncoder;
   failure: TollstreamError | null = null;
   private readonly maxPending: number;
 
   constructor(private readonly options: SinkWriterOptions) {
     this.maxPending = options.maxPending ?? 20_000;
-    const restored = options.restore as KeyCounters | undefined;
-    if (restored?.counts) this.counts = new Map(restored.counts);
+    this.encoder = new OutputEncoder(options);
   }
 
   get pendingRows(): number {
@@ -101,59 +71,31 @@ export class SinkWriter {
 
   /** The key counters now (taken when the output's sink task passes a barrier). */
   snapshot(now: number): KeyCounters {
-    const keep = new Map<string, [number, number]>();
-    for (const [k, v] of this.counts) if (now - v[1] <= this.options.forgetAfterMs) keep.set(k, v);
-    this.counts = keep;
-    return { counts: new Map([...keep].map(([k, v]) => [k, [v[0], v[1]]])) };
+    return this.encoder.snapshot(now);
   }
 
   /** Buffers output rows with their keys (the engine's `deliver`). */
   addRows(rows: readonly Record<string, unknown>[], now: number): void {
-    const { keys, query, output } = this.options;
-    const mode = keys?.mode ?? 'row';
-    const partitionCols = keys?.partition ?? [];
-    const identityCols = keys?.identity ?? [];
-    // Reused for every row: the identity's JSON text is all that is kept of it.
-    const identityValues = new Array<unknown>(identityCols.length);
-    for (const row of rows) {
-      const data = JSON.stringify(row);
-      let id: string;
-      let partition: string;
-      if (mode === 'row') {
-        id = digest([query, output, data, String(this.next(data, now))]);
-        partition = partitionCols.length > 0 ? partitionText(row, partitionCols) : id;
-      } else {
-        for (let i = 0; i < identityCols.length; i++) identityValues[i] = row[identityCols[i]!] ?? null;
-        const identity = JSON.stringify(identityValues);
-        id = mode === 'window' ? digest([query, output, identity]) : digest([query, output, identity, String(this.next(identity, now))]);
-        partition = partitionCols.length > 0 ? partitionText(row, partitionCols) : output;
-      }
-      this.push({ data: Buffer.from(data), partitionKey: partitionKeyOf(partition), idempotencyKey: id });
-    }
+    const from = this.pending.length;
+    this.encoder.encodeRows(rows, now, this.pending);
+    this.pushed(this.pending.length - from);
   }
 
   /** Buffers an error-stream row; its key counts occurrences of the same error in memory only. */
   addError(row: Record<string, unknown>, now: number): void {
-    const data = JSON.stringify(row);
-    const what = JSON.stringify([row.ERROR_NAME, row.PUMP_NAME, row.DATA_ROW]);
-    const id = digest([this.options.query, 'errors', what, String(this.next(what, now))]);
-    this.push({ data: Buffer.from(data), partitionKey: partitionKeyOf(String(row.ERROR_NAME)), idempotencyKey: id });
+    this.pending.push(this.encoder.encodeError(row, now));
+    this.pushed(1);
   }
 
-  private next(key: string, now: number): number {
-    const c = this.counts.get(key);
-    if (c) {
-      c[0]++;
-      c[1] = now;
-      return c[0];
-    }
-    this.counts.set(key, [1, now]);
-    return 1;
+  /** Buffers rows encoded elsewhere (by the query's thread, whose encoder holds the key counters). */
+  addEncoded(records: readonly AppendRecord[]): void {
+    for (const r of records) this.pending.push(r);
+    this.pushed(records.length);
   }
 
-  private push(record: AppendRecord): void {
-    this.pending.push(record);
-    this.added++;
+  private pushed(n: number): void {
+    if (n === 0) return;
+    this.added += n;
     if (this.flushing) return;
     // The loop starts after the engine's synchronous delivery has buffered all its rows (a window closing
     // delivers every group at once), so the first append carries them all instead of the first row alone.

@@ -154,6 +154,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         ...(clusterStore && config.cluster ? { store: clusterStore, leased: { owner: config.cluster.nodeName } } : { dir: path.join(dataDir, 'queries') }),
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
         checkpointFullEvery: config.queries.checkpointFullEvery,
+        threads: config.queries.threads,
         referenceDir: references,
         logger: logger.child({ component: 'queries' }),
       });

@@ -1,7 +1,7 @@
 /**
  * A process the crash test kills: it owns the log, appends the test traffic (again from the start after a
  * crash: the input stream's key dedupe drops what is already stored) and runs the query manager.
- * `node bin/run-ts.mjs test/queries/crash-child.ts DIR run|final COUNT`
+ * `node bin/run-ts.mjs test/queries/crash-child.ts DIR run|final COUNT THREADS` (THREADS: query threads, 0 for the main thread)
  * `run` appends and then idles until killed; `final` also appends the watermark-advancing records, waits
  * until every window closed and its rows are stored, and exits 0.
  */
@@ -9,14 +9,14 @@ import { isTollstreamError } from '../../src/core/errors.ts';
 import { QueryManager } from '../../src/queries/index.ts';
 import { appendFlush, appendTolls, DELAY_MS, openLog, SPEND_SQL, traffic, waitFor } from './support.ts';
 
-const [dir, mode, countText] = process.argv.slice(2);
+const [dir, mode, countText, threadsText] = process.argv.slice(2);
 const records = traffic(Number(countText), 21);
 const log = await openLog(dir!);
 await log.createStream('toll_transactions', { shardCount: 2, dedupe: { mode: 'key' } }).catch((err: unknown) => {
   if (!isTollstreamError(err, 'STREAM_EXISTS')) throw err;
 });
 // Checkpoints far enough apart that a kill often lands after rows were written but before they were checkpointed.
-const manager = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 300 });
+const manager = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 300, threads: Number(threadsText ?? 1) });
 await manager.start();
 if (manager.listQueries().length === 0) await manager.createQuery({ name: 'spend', sql: SPEND_SQL });
 process.stdout.write('ready\n');
