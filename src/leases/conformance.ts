@@ -228,6 +228,29 @@ export function describeLeaseStoreConformance(name: string, createFixture: () =>
       expect(work.overlaps).toEqual([]);
     });
 
+    it('leaves no lease of a dead owner free while the owners that can work it are at their fair share', async () => {
+      // node-a runs the warehouse delivery and two queries; node-b and node-c only the delivery (their queries are off).
+      const work = new WorkLog();
+      const warehouse = keys(4);
+      const queries = ['query:spend', 'query:stations'];
+      const a = coordinator('node-a', await open(), work);
+      await a.ensure([...warehouse, ...queries]);
+      await a.start();
+      await until('node-a alone to work every lease', () => work.byOwner().get('node-a')?.length === 6);
+      const cut = cutOff(await open());
+      const onlyWarehouse = (key: string) => warehouse.includes(key);
+      const others = [coordinator('node-b', await open(), work, onlyWarehouse), coordinator('node-c', cut, work, onlyWarehouse)];
+      await Promise.all(others.map((c) => c.start()));
+      await until('node-b and node-c to work some each, node-a at most one of the delivery', () =>
+        (work.byOwner().get('node-b')?.length ?? 0) >= 1 && (work.byOwner().get('node-c')?.length ?? 0) >= 1 && work.byOwner().get('node-a')!.length <= 3);
+      // node-c dies: node-b takes up to its share of the delivery (4 leases, 2 live owners: 2), node-a up to its share
+      // of everything (6 leases, 2 owners: 3, two of them the queries); what is left of node-c's must not stay free.
+      cut.down = true;
+      await until('every lease worked by node-a or node-b', () => work.workedKeys === 6 && !work.byOwner().has('node-c'), 20_000);
+      expect(work.byOwner().get('node-a')).toEqual(expect.arrayContaining(queries));
+      expect(work.overlaps).toEqual([]);
+    });
+
     it('takes over the leases of an owner that stops renewing, after it stopped their work', async () => {
       const work = new WorkLog();
       const six = keys(6);

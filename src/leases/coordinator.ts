@@ -80,6 +80,8 @@ export class LeaseCoordinator {
   private rounds: Promise<void> = Promise.resolve();
   private storeReachable = false;
   private lastFairShare: number | null = null;
+  /** The keys that were free (takeable) at the last round: one still free now is an orphan (see `balance`). */
+  private freeLastRound = new Set<string>();
   private lastOwners: Record<string, string | null> = {};
 
   constructor(private readonly options: LeaseCoordinatorOptions) {
@@ -207,9 +209,25 @@ export class LeaseCoordinator {
       this.logger.info(done ? 'handed a lease over' : 'a lease changed before it could be handed over', { key: lease.key, to: lease.wantedBy });
       break;
     }
-    if (this.held.size >= target) return;
+    const free = takeable(table).filter((l) => !this.held.has(l.key));
+    const freeBefore = this.freeLastRound;
+    this.freeLastRound = new Set(free.map((l) => l.key));
+    if (this.held.size >= target) {
+      // The fair share counts every live owner, also those that cannot work a given lease (a node with the queries or
+      // the alerts off). So a lease can stay free while each owner that can work it is at its share: a lease free for
+      // a whole round is taken beyond the share, one per round; owners below their share had that round to take it,
+      // and the balance moves it on later if it should.
+      const orphan = shuffled(free.filter((l) => freeBefore.has(l.key)), this.random)[0];
+      if (!orphan || !this.running) return;
+      const sentAt = this.now();
+      const taken = await this.store.take(orphan.key, this.owner, orphan.epoch, this.leaseMs);
+      if (!taken) return;
+      this.logger.info('took a lease no owner below its fair share took', { key: orphan.key, from: orphan.owner, epoch: taken.epoch, fairShare: target });
+      await this.acquire(taken, sentAt);
+      return;
+    }
     let took = false;
-    for (const lease of shuffled(takeable(table).filter((l) => !this.held.has(l.key)), this.random)) {
+    for (const lease of shuffled(free, this.random)) {
       if (this.held.size >= target || !this.running) break;
       const sentAt = this.now();
       const taken = await this.store.take(lease.key, this.owner, lease.epoch, this.leaseMs);

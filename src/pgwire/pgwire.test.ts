@@ -169,7 +169,6 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
     expect((await psql('\\dt+')).trim().split('\n')).toEqual([
       'main|_delivery_errors|table|tollstream|permanent|||',
       'main|_delivery_positions|table|tollstream|permanent|||',
-      'main|station_reference|table|tollstream|permanent|||',
       'main|toll_transactions|table|tollstream|permanent|||',
     ]);
     expect((await psql('\\dt+ toll*')).trim().split('\n')).toEqual(['main|toll_transactions|table|tollstream|permanent|||']);
