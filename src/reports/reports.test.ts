@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
-import { TrafficGenerator, type TollTransaction } from '../simulator/index.ts';
+import type { TollTransaction } from '../simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../warehouse/index.ts';
+import { generatedTolls, loadTolls } from '../../test/support/generated-tolls.ts';
 import { formatCsv, formatJson, formatTable, listReports, loadReference, referenceRows, reportCatalog, runReport, type ReferenceTable, type ReportResult } from './index.ts';
 
 const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
@@ -14,17 +15,16 @@ const OUTAGE = { plazaId: 'P03', from: T0 + 8 * HOUR, to: T0 + 9 * HOUR, factor:
 describe('reports on generated traffic', () => {
   let dir: string;
   let warehouse: Warehouse;
-  let txs: TollTransaction[];
+  let txs: readonly TollTransaction[];
   const clock = T0 + 31 * HOUR;
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-reports-'));
     warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'w.duckdb'), threads: 1, now: () => clock });
     await warehouse.ensureSchema();
-    const generator = new TrafficGenerator({ seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] });
-    txs = [...generator.until(T0 + 30 * HOUR)].filter((g) => !g.duplicate).map((g) => g.transaction);
-    const rows: Row[] = txs.map((t, i) => ({ ...t, event_time: Date.parse(t.event_time), arrival_time: T0 + 30 * HOUR, shard_id: 's0', sequence_number: String(i).padStart(12, '0') }));
-    await warehouse.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: String(rows.length - 1).padStart(12, '0') } } });
+    const tolls = generatedTolls({ seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] }, T0 + 30 * HOUR, T0 + 30 * HOUR);
+    txs = tolls.transactions;
+    await loadTolls(warehouse, tolls);
   });
   afterAll(async () => {
     await warehouse.close();

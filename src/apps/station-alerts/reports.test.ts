@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReference, reportCatalog, runReport, type ReferenceTable, type ReportResult } from '../../reports/index.ts';
-import { TrafficGenerator, type TollTransaction } from '../../simulator/index.ts';
-import { openDuckDBWarehouse, type Row, type Warehouse } from '../../warehouse/index.ts';
+import type { TollTransaction } from '../../simulator/index.ts';
+import { openDuckDBWarehouse, type Warehouse } from '../../warehouse/index.ts';
+import { generatedTolls, loadTolls } from '../../../test/support/generated-tolls.ts';
 import { STATION_REFERENCE, STATION_REFERENCE_NAME } from './reference-table.ts';
 import { STATION_REPORTS } from './reports.ts';
 
@@ -22,16 +23,15 @@ const REFERENCE: ReferenceTable = { name: STATION_REFERENCE_NAME, table: STATION
 describe('the station traffic report', () => {
   let dir: string;
   let warehouse: Warehouse;
-  let txs: TollTransaction[];
+  let txs: readonly TollTransaction[];
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-station-report-'));
     warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'w.duckdb'), threads: 1, now: () => T0 + 31 * HOUR });
     await warehouse.ensureSchema([STATION_REFERENCE]);
-    const generator = new TrafficGenerator({ seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] });
-    txs = [...generator.until(T0 + 30 * HOUR)].filter((g) => !g.duplicate).map((g) => g.transaction);
-    const rows: Row[] = txs.map((t, i) => ({ ...t, event_time: Date.parse(t.event_time), arrival_time: T0 + 30 * HOUR, shard_id: 's0', sequence_number: String(i).padStart(12, '0') }));
-    await warehouse.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: String(rows.length - 1).padStart(12, '0') } } });
+    const tolls = generatedTolls({ seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] }, T0 + 30 * HOUR, T0 + 30 * HOUR);
+    txs = tolls.transactions;
+    await loadTolls(warehouse, tolls);
   });
   afterAll(async () => {
     await warehouse.close();
