@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPEND_ALERT_REPORTS, THRESHOLD_BREACHES } from '../../src/apps/abc-tolls/index.ts';
 import { STATION_REFERENCE, STATION_REFERENCE_NAME, STATION_REPORTS } from '../../src/apps/station-alerts/index.ts';
-import { listReports, loadReference, reportCatalog, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
+import { listReports, loadReference, reportCatalog, rowObjects, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { generatedTolls, loadTolls } from '../support/generated-tolls.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
@@ -96,11 +96,10 @@ describe('reports on PostgreSQL and DuckDB', () => {
   }
 
   it('counts threshold breaches per day and cause, a breach delivered twice once', async () => {
-    const objects = (r: ReportResult) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])));
     for (const w of [duck, postgres]) {
       const result = await runReport(w, 'threshold_breaches_per_day', { from: '2026-11-26', to: '2026-11-29' }, Date.now, REPORTS);
       // Breach i happens at i*5h+17min: days 26 (i 0-4), 27 (i 5-9), 28 (i 10-11); causes cycle transaction, transaction, window, threshold_change.
-      expect(objects(result)).toEqual([
+      expect(rowObjects(result)).toEqual([
         { day: '2026-11-26', cause: 'threshold_change', breaches: 1, customers: 1, over_threshold_cents: 103 },
         { day: '2026-11-26', cause: 'transaction', breaches: 3, customers: 3, over_threshold_cents: 100 + 101 + 104 },
         { day: '2026-11-26', cause: 'window', breaches: 1, customers: 1, over_threshold_cents: 102 },

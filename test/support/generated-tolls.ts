@@ -3,8 +3,11 @@
  * transactions up to a time (its planted duplicates left out), loaded into `toll_transactions` as one batch that
  * arrived at one moment on one shard.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { TrafficGenerator, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
-import type { Row, Warehouse } from '../../src/warehouse/index.ts';
+import { openDuckDBWarehouse, type Row, type TableSchema, type Warehouse } from '../../src/warehouse/index.ts';
 
 export interface GeneratedTolls {
   /** As the simulator produced them, for computing what a report should say. */
@@ -29,6 +32,34 @@ export function generatedTolls(options: TrafficOptions, until: number, arrivalTi
 /** Loads the rows into `toll_transactions`, as the delivery would from shard s0 of the stream of that name. */
 export async function loadTolls(warehouse: Warehouse, tolls: GeneratedTolls): Promise<void> {
   await warehouse.loadBatch({ table: 'toll_transactions', rows: tolls.rows, source: { stream: 'toll_transactions', positions: { s0: sequenceNumber(tolls.rows.length - 1) } } });
+}
+
+export interface TollsWarehouse extends GeneratedTolls {
+  readonly warehouse: Warehouse;
+  /** Closes the warehouse and removes its directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * A DuckDB warehouse in a directory of its own, with `tables` beside the platform's, holding the traffic of
+ * `traffic` up to `until` (arrived then); its clock reads `now`, so report freshness is fixed.
+ */
+export async function openTollsWarehouse(options: { traffic: TrafficOptions; until: number; now: number; tables?: readonly TableSchema[] }): Promise<TollsWarehouse> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-tolls-'));
+  const warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'w.duckdb'), threads: 1, now: () => options.now });
+  const close = async () => {
+    await warehouse.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await warehouse.ensureSchema(options.tables);
+    const tolls = generatedTolls(options.traffic, options.until, options.until);
+    await loadTolls(warehouse, tolls);
+    return { ...tolls, warehouse, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 function sequenceNumber(i: number): string {
