@@ -11,9 +11,9 @@ export function invalidField(field: string, message: string, value?: unknown): T
   return new TollstreamError('INVALID_ARGUMENT', message, { context: { field, ...(value === undefined ? {} : { value: preview(value) }) } });
 }
 
-/** INVALID_ARGUMENT naming a query parameter. */
-export function invalidParameter(parameter: string, message: string): TollstreamError {
-  return new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter } });
+/** INVALID_ARGUMENT naming a query parameter, with a preview of the value when given. */
+export function invalidParameter(parameter: string, message: string, value?: unknown): TollstreamError {
+  return new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter, ...(value === undefined ? {} : { value: preview(value) }) } });
 }
 
 /** The body as a JSON object; MALFORMED_REQUEST when it is not JSON, or not an object (`shape` says what is expected). */
@@ -36,8 +36,23 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 export function onlyFields(object: Record<string, unknown>, allowed: Iterable<string>, prefix = ''): Record<string, unknown> {
   const names = [...allowed];
   const unknown = Object.keys(object).find((k) => !names.includes(k));
-  if (unknown !== undefined) throw invalidField(`${prefix}${unknown}`, `unknown field '${prefix}${unknown}'; allowed: ${names.join(', ')}`);
+  if (unknown !== undefined) throw invalidField(`${prefix}${unknown}`, `unknown field '${prefix}${unknown}'; allowed: ${names.join(', ') || 'none'}`);
   return object;
+}
+
+/**
+ * `query` itself, once every parameter is among `allowed` and none is given twice (which of two values counts
+ * would be a guess, so neither does).
+ */
+export function onlyParams(query: URLSearchParams, allowed: Iterable<string>): URLSearchParams {
+  const names = [...allowed];
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (!names.includes(name)) throw invalidParameter(name, `unknown query parameter '${name}'; allowed: ${names.join(', ') || 'none'}`);
+    if (seen.has(name)) throw invalidParameter(name, `the query parameter '${name}' is given more than once`);
+    seen.add(name);
+  }
+  return query;
 }
 
 /** A string field, absent allowed unless `required`; `nonEmpty` refuses one of only white space. */
@@ -45,7 +60,10 @@ export function stringField(object: Record<string, unknown>, field: string, rule
 export function stringField(object: Record<string, unknown>, field: string, rule?: { required?: false; nonEmpty?: boolean }): string | undefined;
 export function stringField(object: Record<string, unknown>, field: string, rule: { required?: boolean; nonEmpty?: boolean } = {}): string | undefined {
   const value = object[field];
-  if (value === undefined && !rule.required) return undefined;
+  if (value === undefined) {
+    if (rule.required) throw invalidField(field, `${field} is required`);
+    return undefined;
+  }
   if (typeof value !== 'string' || (rule.nonEmpty && value.trim() === '')) throw invalidField(field, `${field} must be a ${rule.nonEmpty ? 'non-empty ' : ''}string`, value);
   return value;
 }
@@ -65,6 +83,15 @@ export function intParam(query: URLSearchParams, name: string, min: number, max:
   const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw invalidParameter(name, `${name} must be an integer from ${min} to ${max}, got '${raw}'`);
   return n;
+}
+
+/** A percent-decoded segment of the path; INVALID_ARGUMENT naming it (`field`, e.g. 'customer id') when an escape is broken. */
+export function pathSegment(segment: string, field: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw invalidField(field, `the ${field} in the path is not correctly percent-encoded`, segment);
+  }
 }
 
 /** Long values are cut in error context, so a huge field does not come back whole. */

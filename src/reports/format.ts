@@ -39,8 +39,12 @@ export function csvLine(values: readonly QueryValue[]): string {
 
 /** One JSON document: the report, its freshness, and rows as objects keyed by column name. */
 export function formatJson(result: ReportResult): string {
-  const rows = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i] ?? null])));
-  return JSON.stringify({ report: result.report, freshnessSeconds: result.freshnessSeconds, columns: result.columns, rows }, null, 2) + '\n';
+  return JSON.stringify({ report: result.report, freshnessSeconds: result.freshnessSeconds, columns: result.columns, rows: rowObjects(result) }, null, 2) + '\n';
+}
+
+/** The rows of a result (a report's or a warehouse query's) as objects keyed by column name. */
+export function rowObjects(result: { readonly columns: readonly { readonly name: string }[]; readonly rows: readonly (readonly QueryValue[])[] }): Record<string, QueryValue>[] {
+  return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i] ?? null])));
 }
 
 function cellText(value: QueryValue): string {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TollstreamError } from '../core/errors.ts';
 import { rowFromObject, type Row, type TableSchema, type Warehouse } from '../warehouse/index.ts';
 import { parseCsvRows } from '../core/csv.ts';
+import { rowObjects } from './format.ts';
 
 export type ReferenceSource = { readonly path: string } | { readonly csv: string } | { readonly json: string | readonly unknown[] };
 
@@ -60,7 +61,7 @@ export async function loadReference(warehouse: Warehouse, reference: ReferenceTa
 export async function referenceRows(warehouse: Warehouse, reference: ReferenceTable): Promise<Record<string, unknown>[]> {
   const { table } = reference;
   const result = await warehouse.query(`SELECT ${table.columns.map((c) => c.name).join(', ')} FROM ${table.name}`);
-  return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]])));
+  return rowObjects(result);
 }
 
 async function readRecords(name: string, source: ReferenceSource): Promise<readonly unknown[]> {

@@ -3,36 +3,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
-import { TrafficGenerator, type TollTransaction } from '../simulator/index.ts';
+import type { TollTransaction } from '../simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../warehouse/index.ts';
-import { formatCsv, formatJson, formatTable, listReports, loadReference, referenceRows, reportCatalog, runReport, type ReferenceTable, type ReportResult } from './index.ts';
+import { openTollsWarehouse, type TollsWarehouse } from '../../test/support/generated-tolls.ts';
+import { formatCsv, formatJson, formatTable, listReports, rowObjects, loadReference, referenceRows, reportCatalog, runReport, type ReferenceTable, type ReportResult } from './index.ts';
 
 const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
 const HOUR = 3600_000;
 const OUTAGE = { plazaId: 'P03', from: T0 + 8 * HOUR, to: T0 + 9 * HOUR, factor: 0 };
 
 describe('reports on generated traffic', () => {
-  let dir: string;
+  let tolls: TollsWarehouse;
   let warehouse: Warehouse;
-  let txs: TollTransaction[];
+  let txs: readonly TollTransaction[];
   const clock = T0 + 31 * HOUR;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-reports-'));
-    warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'w.duckdb'), threads: 1, now: () => clock });
-    await warehouse.ensureSchema();
-    const generator = new TrafficGenerator({ seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] });
-    txs = [...generator.until(T0 + 30 * HOUR)].filter((g) => !g.duplicate).map((g) => g.transaction);
-    const rows: Row[] = txs.map((t, i) => ({ ...t, event_time: Date.parse(t.event_time), arrival_time: T0 + 30 * HOUR, shard_id: 's0', sequence_number: String(i).padStart(12, '0') }));
-    await warehouse.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: String(rows.length - 1).padStart(12, '0') } } });
+    tolls = await openTollsWarehouse({ traffic: { seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] }, until: T0 + 30 * HOUR, now: clock });
+    ({ warehouse, transactions: txs } = tolls);
   });
-  afterAll(async () => {
-    await warehouse.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tolls?.close());
 
   const inRange = (t: TollTransaction, from: number, to: number) => Date.parse(t.event_time) >= from && Date.parse(t.event_time) < to;
-  const objects = (r: ReportResult) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])));
 
   function group<K extends string>(list: readonly TollTransaction[], key: (t: TollTransaction) => K): Map<K, { trips: number; cents: number }> {
     const out = new Map<K, { trips: number; cents: number }>();
@@ -72,16 +64,16 @@ describe('reports on generated traffic', () => {
         const [plaza_id, hour, currency] = k.split('|');
         return { plaza_id, hour, currency, trips: v.trips, revenue_cents: v.cents };
       });
-    expect(objects(result)).toEqual(want);
+    expect(rowObjects(result)).toEqual(want);
     expect(result.freshnessSeconds).toBe(3600);
     // The planted outage: no row for P03 between 08:00 and 09:00.
-    expect(objects(result).some((r) => r.plaza_id === 'P03' && r.hour === new Date(T0 + 8 * HOUR).toISOString())).toBe(false);
+    expect(rowObjects(result).some((r) => r.plaza_id === 'P03' && r.hour === new Date(T0 + 8 * HOUR).toISOString())).toBe(false);
   });
 
   it('revenue and trips per vehicle class per day, filtered by plaza and class, match', async () => {
     const result = await runReport(warehouse, 'revenue_by_vehicle_class_day', { from: '2026-11-26', to: '2026-11-28', plaza: 'P02', vehicleClass: '2' });
     const expected = group(txs.filter((t) => t.plaza_id === 'P02' && t.vehicle_class === 2), (t) => t.event_time.slice(0, 10));
-    expect(objects(result)).toEqual(
+    expect(rowObjects(result)).toEqual(
       [...expected.entries()].sort().map(([day, v]) => ({ vehicle_class: 2, day, currency: 'USD', trips: v.trips, revenue_cents: v.cents })),
     );
     expect(result.rows.length).toBe(2);
@@ -96,7 +88,7 @@ describe('reports on generated traffic', () => {
       .sort(([a, x], [b, y]) => y.cents - x.cents || (a < b ? -1 : 1))
       .slice(0, 5)
       .map(([customer_id, v]) => ({ customer_id, currency: 'USD', trips: v.trips, spend_cents: v.cents }));
-    expect(objects(result)).toEqual(want);
+    expect(rowObjects(result)).toEqual(want);
   });
 
   it('refuses unknown reports, unknown parameters and bad values, and treats values as data', async () => {

@@ -6,9 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
-import type { App } from '../app-contract/index.ts';
-import type { TableSchema } from '../warehouse/index.ts';
 import { startServer, type RunningServer } from './index.ts';
+import { lanesApp } from '../../test/support/lanes-app.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -115,20 +114,10 @@ describe('startServer', () => {
     fs.writeFileSync(good, 'plaza_id,lanes\nP01,4\n');
     const bad = path.join(cfg.dataDir, 'bad.csv');
     fs.writeFileSync(bad, 'plaza_id,lanes\nP01,0\n');
-    const table: TableSchema = {
-      name: 'plaza_lanes',
-      description: 'Lanes per plaza.',
-      columns: [
-        { name: 'plaza_id', type: 'varchar', description: 'Plaza.' },
-        { name: 'lanes', type: 'integer', min: 1, description: 'Lanes open.' },
-      ],
-      primaryKey: ['plaza_id'],
-    };
-    const lanesApp = (file: string): App => ({ name: 'lanes', enabled: () => false, referenceData: () => [{ name: 'lanes', table, file }], prepare: () => ({ start: async () => undefined }) });
-    const err = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps: [lanesApp(bad)] }).catch((e: unknown) => e);
+    const err = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps: [lanesApp({ file: bad })] }).catch((e: unknown) => e);
     expect(isTollstreamError(err, 'INVALID_ARGUMENT')).toBe(true);
     expect((err as Error).message).toContain("reference 'lanes' row 1");
-    const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps: [lanesApp(good)] });
+    const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps: [lanesApp({ file: good })] });
     cleanups.push(() => server.close());
     expect((await server.warehouse!.query('SELECT plaza_id, lanes FROM plaza_lanes')).rows).toEqual([['P01', 4]]);
   });

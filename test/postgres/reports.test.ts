@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPEND_ALERT_REPORTS, THRESHOLD_BREACHES } from '../../src/apps/abc-tolls/index.ts';
 import { STATION_REFERENCE, STATION_REFERENCE_NAME, STATION_REPORTS } from '../../src/apps/station-alerts/index.ts';
-import { listReports, loadReference, reportCatalog, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
-import { TrafficGenerator } from '../../src/simulator/index.ts';
+import { listReports, loadReference, reportCatalog, rowObjects, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
+import { generatedTolls, loadTolls } from '../support/generated-tolls.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
 
 const T0 = Date.parse('2026-11-26T00:00:00.000Z'); // a Thursday
@@ -48,9 +48,7 @@ describe('reports on PostgreSQL and DuckDB', () => {
     duck = await openDuckDBWarehouse({ path: ':memory:', threads: 1, now: () => CLOCK });
     place = postgresSchema('reports');
     postgres = await place.open({ now: () => CLOCK });
-    const generator = new TrafficGenerator({ seed: 11, startTime: T0, customers: 200, plazas: 5, eventsPerSecond: 0.15, drops: [{ plazaId: 'P02', from: T0 + 7 * HOUR, to: T0 + 8 * HOUR, factor: 0 }] });
-    const txs = [...generator.until(T0 + 30 * HOUR)].filter((g) => !g.duplicate).map((g) => g.transaction);
-    const rows: Row[] = txs.map((t, i) => ({ ...t, event_time: Date.parse(t.event_time), arrival_time: T0 + 30 * HOUR, shard_id: 's0', sequence_number: String(i).padStart(12, '0') }));
+    const tolls = generatedTolls({ seed: 11, startTime: T0, customers: 200, plazas: 5, eventsPerSecond: 0.15, drops: [{ plazaId: 'P02', from: T0 + 7 * HOUR, to: T0 + 8 * HOUR, factor: 0 }] }, T0 + 30 * HOUR, T0 + 30 * HOUR);
     const reference = [];
     for (const plaza_id of ['P01', 'P02', 'P09']) {
       for (let slot = 0; slot < 48; slot++) reference.push({ plaza_id, day_of_week: 4, slot, expected_count: 5 + slot, alert_threshold: 2 });
@@ -58,7 +56,7 @@ describe('reports on PostgreSQL and DuckDB', () => {
     const breaches = breachRows();
     for (const w of [duck, postgres]) {
       await w.ensureSchema([THRESHOLD_BREACHES, STATION_REFERENCE]);
-      await w.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: rows[rows.length - 1]!.sequence_number as string } } });
+      await loadTolls(w, tolls);
       await w.loadBatch({ table: 'threshold_breaches', rows: breaches, source: { stream: 'spend_alerts', positions: { s0: breaches[breaches.length - 1]!.sequence_number as string } } });
       await loadReference(w, { name: STATION_REFERENCE_NAME, table: STATION_REFERENCE }, { json: reference });
     }
@@ -98,11 +96,10 @@ describe('reports on PostgreSQL and DuckDB', () => {
   }
 
   it('counts threshold breaches per day and cause, a breach delivered twice once', async () => {
-    const objects = (r: ReportResult) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])));
     for (const w of [duck, postgres]) {
       const result = await runReport(w, 'threshold_breaches_per_day', { from: '2026-11-26', to: '2026-11-29' }, Date.now, REPORTS);
       // Breach i happens at i*5h+17min: days 26 (i 0-4), 27 (i 5-9), 28 (i 10-11); causes cycle transaction, transaction, window, threshold_change.
-      expect(objects(result)).toEqual([
+      expect(rowObjects(result)).toEqual([
         { day: '2026-11-26', cause: 'threshold_change', breaches: 1, customers: 1, over_threshold_cents: 103 },
         { day: '2026-11-26', cause: 'transaction', breaches: 3, customers: 3, over_threshold_cents: 100 + 101 + 104 },
         { day: '2026-11-26', cause: 'window', breaches: 1, customers: 1, over_threshold_cents: 102 },

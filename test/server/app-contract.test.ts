@@ -13,6 +13,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { send } from '../../src/gateway/index.ts';
 import { ensureStream } from '../../src/log/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { lanesApp } from '../support/lanes-app.ts';
 import { SOURCE_COLUMN_SCHEMAS, type TableSchema } from '../../src/warehouse/index.ts';
 
 const VISITS: TableSchema = {
@@ -111,21 +112,7 @@ describe('an app through the App contract', () => {
 
   it("serves an app's reference data at PUT /v1/reference/{name} whether or not it runs, telling it what the table holds now and before", async () => {
     const told: Array<{ rows: readonly unknown[]; previous: readonly unknown[] }> = [];
-    const lanes: TableSchema = {
-      name: 'plaza_lanes',
-      description: 'Lanes per plaza.',
-      columns: [
-        { name: 'plaza_id', type: 'varchar', description: 'Plaza.' },
-        { name: 'lanes', type: 'integer', min: 1, description: 'Lanes open.' },
-      ],
-      primaryKey: ['plaza_id'],
-    };
-    const app: App = {
-      name: 'lanes',
-      enabled: () => false,
-      referenceData: () => [{ name: 'lanes', table: lanes, replaced: async (rows, previous) => void told.push({ rows, previous }) }],
-      prepare: () => ({ start: async () => undefined }),
-    };
+    const app = lanesApp({ replaced: async (rows, previous) => void told.push({ rows, previous }) });
     const server = await startServer(config(), { apps: [app], logger: createLogger({ level: 'silent' }) });
     servers.push(server);
     const put = (body: string, contentType: string) => fetch(`${server.url}/v1/reference/lanes`, { method: 'PUT', headers: { 'content-type': contentType }, body });

@@ -2,13 +2,11 @@
  * The station alerts' report over their reference table, on generated traffic with an outage: the platform's
  * warehouse and report runner, the app's table and report.
  */
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadReference, reportCatalog, runReport, type ReferenceTable, type ReportResult } from '../../reports/index.ts';
-import { TrafficGenerator, type TollTransaction } from '../../simulator/index.ts';
-import { openDuckDBWarehouse, type Row, type Warehouse } from '../../warehouse/index.ts';
+import { loadReference, reportCatalog, rowObjects, runReport, type ReferenceTable } from '../../reports/index.ts';
+import type { TollTransaction } from '../../simulator/index.ts';
+import type { Warehouse } from '../../warehouse/index.ts';
+import { openTollsWarehouse, type TollsWarehouse } from '../../../test/support/generated-tolls.ts';
 import { STATION_REFERENCE, STATION_REFERENCE_NAME } from './reference-table.ts';
 import { STATION_REPORTS } from './reports.ts';
 
@@ -20,26 +18,22 @@ const CATALOG = reportCatalog(STATION_REPORTS);
 const REFERENCE: ReferenceTable = { name: STATION_REFERENCE_NAME, table: STATION_REFERENCE };
 
 describe('the station traffic report', () => {
-  let dir: string;
+  let tolls: TollsWarehouse;
   let warehouse: Warehouse;
-  let txs: TollTransaction[];
+  let txs: readonly TollTransaction[];
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-station-report-'));
-    warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'w.duckdb'), threads: 1, now: () => T0 + 31 * HOUR });
-    await warehouse.ensureSchema([STATION_REFERENCE]);
-    const generator = new TrafficGenerator({ seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] });
-    txs = [...generator.until(T0 + 30 * HOUR)].filter((g) => !g.duplicate).map((g) => g.transaction);
-    const rows: Row[] = txs.map((t, i) => ({ ...t, event_time: Date.parse(t.event_time), arrival_time: T0 + 30 * HOUR, shard_id: 's0', sequence_number: String(i).padStart(12, '0') }));
-    await warehouse.loadBatch({ table: 'toll_transactions', rows, source: { stream: 'toll_transactions', positions: { s0: String(rows.length - 1).padStart(12, '0') } } });
+    tolls = await openTollsWarehouse({
+      traffic: { seed: 3, startTime: T0, customers: 300, plazas: 6, eventsPerSecond: 0.2, drops: [OUTAGE] },
+      until: T0 + 30 * HOUR,
+      now: T0 + 31 * HOUR,
+      tables: [STATION_REFERENCE],
+    });
+    ({ warehouse, transactions: txs } = tolls);
   });
-  afterAll(async () => {
-    await warehouse.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tolls?.close());
 
   const inRange = (t: TollTransaction, from: number, to: number) => Date.parse(t.event_time) >= from && Date.parse(t.event_time) < to;
-  const objects = (r: ReportResult) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])));
 
   it('counts vehicles per station per 30 minutes against the reference, flagging the outage', async () => {
     const reference = [];
@@ -48,7 +42,7 @@ describe('the station traffic report', () => {
     const from = T0 + 6 * HOUR;
     const to = T0 + 12 * HOUR;
     const result = await runReport(warehouse, 'station_traffic_vs_expected', { from: new Date(from), to: new Date(to), plaza: 'P03' }, Date.now, CATALOG);
-    const rows = objects(result);
+    const rows = rowObjects(result);
     expect(rows).toHaveLength(12);
     for (const [i, row] of rows.entries()) {
       const start = from + i * 30 * 60_000;

@@ -9,7 +9,7 @@ import type { Customer } from '../customers.ts';
 import { customerJson, notificationJson, type ApiContext } from './context.ts';
 import { readJsonObject, sendJson, type IncomingRequest, type OutgoingResponse } from './io.ts';
 import { monthParam, tripPage } from './trips.ts';
-import { centsOrNull, integerParam, invalidField, onlyFields, onlyParams } from './input.ts';
+import { intParam, invalidField, onlyFields, onlyParams } from '../../../gateway/index.ts';
 
 /** Inbox pages: the contract's `limit` bounds, as the inbox API enforces them. */
 const MAX_LIMIT = 500;
@@ -78,7 +78,7 @@ export async function trips(ctx: ApiContext, customer: Customer, query: URLSearc
   onlyParams(query, ['month', 'limit', 'cursor']);
   const timeZone = ctx.deploymentZone;
   const month = monthParam(query, timeZone, ctx.now());
-  const limit = integerParam(query, 'limit', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT });
+  const limit = intParam(query, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
   const cursor = query.get('cursor') ?? undefined;
   if (!ctx.warehouse) {
     throw new TollstreamError('WAREHOUSE_UNAVAILABLE', 'trip history is read from the warehouse, which this deployment runs without (warehouse.enabled: false)');
@@ -90,8 +90,8 @@ export async function trips(ctx: ApiContext, customer: Customer, query: URLSearc
 /** `GET /v1/me/notifications?after=&limit=` -> oldest first after `after`, and the unread count. */
 export function listNotifications(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): void {
   onlyParams(query, ['after', 'limit']);
-  const after = integerParam(query, 'after', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
-  const limit = integerParam(query, 'limit', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT });
+  const after = intParam(query, 'after', 0, Number.MAX_SAFE_INTEGER, 0);
+  const limit = intParam(query, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
   const entries = ctx.notify.listInbox(customer.id, { after, limit });
   sendJson(res, 200, { notifications: entries.map(notificationJson), unread: ctx.notify.unreadCount(customer.id) });
 }
@@ -149,4 +149,15 @@ export async function notificationStream(
   } finally {
     feed.abort();
   }
+}
+
+/** A threshold: a whole number of cents, 0 or more, or null for none; the field must be present. */
+function centsOrNull(body: Record<string, unknown>, field: string): number | null {
+  if (!(field in body)) throw invalidField(field, `${field} is required: a whole number of cents, 0 or more, or null for none`);
+  const value = body[field];
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalidField(field, `${field} must be a whole number of cents, 0 or more (or null for none)`, value);
+  }
+  return value;
 }

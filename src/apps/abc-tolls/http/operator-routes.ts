@@ -5,7 +5,7 @@
 import { TollstreamError } from '../../../core/errors.ts';
 import { customerJson, type ApiContext } from './context.ts';
 import { discardBody, readJsonObject, sendJson, type IncomingRequest, type OutgoingResponse } from './io.ts';
-import { invalidField, integerParam, onlyFields, onlyParams, optionalString, requiredString } from './input.ts';
+import { intParam, invalidField, onlyFields, onlyParams, stringField } from '../../../gateway/index.ts';
 import { setThreshold } from './customer-routes.ts';
 import type { Customer } from '../customers.ts';
 
@@ -13,11 +13,11 @@ import type { Customer } from '../customers.ts';
 export async function createCustomer(ctx: ApiContext, req: IncomingRequest, res: OutgoingResponse): Promise<void> {
   const body = await readJsonObject(req, ctx.maxBodyBytes);
   onlyFields(body, ['customer_id', 'name', 'email', 'time_zone']);
-  const id = requiredString(body, 'customer_id');
-  const name = optionalString(body, 'name') ?? id;
-  const email = optionalString(body, 'email');
+  const id = stringField(body, 'customer_id', { required: true });
+  const name = stringField(body, 'name') ?? id;
+  const email = stringField(body, 'email');
   if (email === undefined) throw invalidField('email', 'email is required: the address of the customer');
-  const timeZone = optionalString(body, 'time_zone');
+  const timeZone = stringField(body, 'time_zone');
   const created = await ctx.customers.create({ id, name, email, ...(timeZone !== undefined ? { timeZone } : {}) });
   sendJson(res, 201, customerJson(ctx, created));
 }
@@ -25,7 +25,7 @@ export async function createCustomer(ctx: ApiContext, req: IncomingRequest, res:
 /** `GET /v1/customers?limit=&cursor=` -> 200 `{ customers, cursor? }` in id order; `cursor` continues the list. */
 export async function listCustomers(ctx: ApiContext, query: URLSearchParams, res: OutgoingResponse): Promise<void> {
   onlyParams(query, ['limit', 'cursor']);
-  const limit = integerParam(query, 'limit', { min: 1, max: 1000, fallback: 100 });
+  const limit = intParam(query, 'limit', 1, 1000, 100);
   const cursor = query.get('cursor') ?? undefined;
   const page = await ctx.customers.list({ limit, ...(cursor === undefined ? {} : { cursor }) });
   const customers = page.customers.map((c) => customerJson(ctx, c));
@@ -55,9 +55,9 @@ export async function updateCustomer(ctx: ApiContext, customerId: string, req: I
   if (body.customer_id !== undefined && body.customer_id !== customerId) {
     throw invalidField('customer_id', `customer_id in the body must be the one in the path ('${customerId}'); a customer id cannot change`, body.customer_id);
   }
-  const name = optionalString(body, 'name');
-  const email = optionalString(body, 'email');
-  const zone = body.time_zone === null ? null : optionalString(body, 'time_zone');
+  const name = stringField(body, 'name');
+  const email = stringField(body, 'email');
+  const zone = body.time_zone === null ? null : stringField(body, 'time_zone');
   const current = await existing(ctx, customerId);
   const timeZone = zone === null ? undefined : (zone ?? current.timeZone);
   const updated = await ctx.customers.update({

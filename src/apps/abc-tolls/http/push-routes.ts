@@ -6,7 +6,7 @@
 import { TollstreamError } from '../../../core/errors.ts';
 import type { Customer } from '../customers.ts';
 import type { ApiContext, PushSettings } from './context.ts';
-import { invalidField, onlyFields, onlyParams } from './input.ts';
+import { invalidField, onlyFields, onlyParams } from '../../../gateway/index.ts';
 import { readJsonObject, sendJson, type IncomingRequest, type OutgoingResponse } from './io.ts';
 
 function settings(ctx: ApiContext): PushSettings {

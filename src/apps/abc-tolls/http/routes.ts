@@ -4,8 +4,7 @@
  * through to another API.
  */
 import { TollstreamError } from '../../../core/errors.ts';
-import { methodNotAllowed } from '../../../gateway/index.ts';
-import { decodeSegment } from './input.ts';
+import { methodNotAllowed, pathSegment } from '../../../gateway/index.ts';
 
 export type RouteName =
   | 'createCustomer'
@@ -95,8 +94,8 @@ export function matchRoute(method: string, path: string): MatchedRoute {
     }
     const params: { customerId?: string; tokenId?: string } = {};
     route.pattern.forEach((part, i) => {
-      if (part === ':customerId') params.customerId = decodeSegment(segments[i]!, 'customer id');
-      else if (part === ':tokenId') params.tokenId = decodeSegment(segments[i]!, 'token id');
+      if (part === ':customerId') params.customerId = pathSegment(segments[i]!, 'customer id');
+      else if (part === ':tokenId') params.tokenId = pathSegment(segments[i]!, 'token id');
     });
     return { name: route.name, audience: route.audience, params };
   }

@@ -7,7 +7,7 @@
 import { TollstreamError } from '../../../core/errors.ts';
 import type { QueryValue, Warehouse } from '../../../warehouse/index.ts';
 import { createCalendar, isMonthKey } from '../calendar.ts';
-import { invalidField } from './input.ts';
+import { invalidParameter } from '../../../gateway/index.ts';
 
 export interface TripJson {
   readonly transaction_id: string;
@@ -78,7 +78,7 @@ function zoneOffsetMs(ms: number, timeZone: string): number {
 export function monthParam(query: URLSearchParams, timeZone: string, now: number): string {
   const given = query.get('month');
   if (given === null) return createCalendar(timeZone).month(now);
-  if (!isMonthKey(given)) throw invalidField('month', 'month must be YYYY-MM, e.g. 2026-11', given);
+  if (!isMonthKey(given)) throw invalidParameter('month', 'month must be YYYY-MM, e.g. 2026-11', given);
   return given;
 }
 
@@ -100,7 +100,7 @@ function decodeCursor(text: string): Cursor {
   } catch {
     // falls through to the error below
   }
-  throw invalidField('cursor', 'cursor must be the cursor of a previous page of trips, unchanged', text);
+  throw invalidParameter('cursor', 'cursor must be the cursor of a previous page of trips, unchanged', text);
 }
 
 /** One page of the customer's trips in `query.month`, with the month's total and count. */

@@ -9,10 +9,9 @@
  */
 import crypto from 'node:crypto';
 import { TollstreamError } from '../../../core/errors.ts';
-import { send } from '../../../gateway/index.ts';
+import { onlyParams, send } from '../../../gateway/index.ts';
 import type { ApiContext } from './context.ts';
 import { discardBody, type IncomingRequest, type OutgoingResponse } from './io.ts';
-import { onlyParams } from './input.ts';
 
 export const UNSUBSCRIBE_PATH = '/v1/email/unsubscribe';
 
