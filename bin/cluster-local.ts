@@ -2,8 +2,8 @@
  * `npm run cluster:local`: a 3-node Tollstream cluster on this machine, as docs/cluster.md describes it.
  * Three `nats-server` with JetStream clustered on 127.0.0.1 (temp store dirs), a fresh PostgreSQL database for
  * the warehouse and the lease table (on TOLLSTREAM_CLUSTER_POSTGRES_URL's server, else the one `.ci/postgres.sh`
- * starts or reuses), and three `tollstream up` nodes: node-1 runs the alerts, continuous queries and functions,
- * node-2 and node-3 only the gateway and their share of the warehouse delivery. Prints the URLs; Ctrl-C or
+ * starts or reuses), and three `tollstream up` nodes: node-1 runs the alerts and their functions; all three the
+ * gateway and their share of the warehouse delivery and of the continuous queries (under leases). Prints the URLs; Ctrl-C or
  * SIGTERM stops the nodes, the NATS servers, drops the database and removes the temp dirs.
  *
  * Flags: --keep-database (leave the database for a look afterwards).
@@ -140,10 +140,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
           ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
           ...(options.leaseRenewMs !== undefined ? { leaseRenewMs: options.leaseRenewMs } : {}),
         },
-        // The alerts' function mappings, continuous queries and the alerts keep their state in the node's data
-        // directory (the mappings run under leases, but each node's own): only node-1 runs them (docs/cluster.md).
-        // Deployed functions declared in every node's functions.deploy would be shared; none are declared here.
-        ...(first ? {} : { queries: { enabled: false }, alerts: { enabled: false }, stationAlerts: { enabled: false }, functions: { enabled: false } }),
+        // The alerts' function mappings and notifications keep their state in the node's data directory: only node-1
+        // runs the alerts (docs/cluster.md). Continuous queries keep theirs in PostgreSQL and move between all three
+        // under leases. Deployed functions declared in every node's functions.deploy would be shared; none here.
+        ...(first ? {} : { alerts: { enabled: false }, stationAlerts: { enabled: false }, functions: { enabled: false } }),
         metrics: { historyIntervalSeconds: 0 },
       };
       const configFile = path.join(dir, `${name}.config.json`);
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   }
   const out = [
     'Tollstream cluster on 127.0.0.1:',
-    ...cluster.nodes.map((n, i) => `  ${n.name}  ${n.url}  ${i === 0 ? 'gateway, deliveries, alerts, queries, functions' : 'gateway, deliveries'}  (data ${n.dataDir})`),
+    ...cluster.nodes.map((n, i) => `  ${n.name}  ${n.url}  ${i === 0 ? 'gateway, deliveries, queries, alerts, functions' : 'gateway, deliveries, queries'}  (data ${n.dataDir})`),
     `  NATS JetStream  ${cluster.nats.urls.join(' ')}`,
     `  PostgreSQL      ${cluster.postgresUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,
     'Ctrl-C stops everything.',

@@ -1,16 +1,17 @@
 /**
  * The whole pipeline on a cluster, through its failures: three `tollstream up` nodes started as
- * `npm run cluster:local` starts them (docs/cluster.md: node-1 runs the ABC Tolls functions, the continuous
- * queries and the alerts; every node serves the gateway and its share of the warehouse delivery) on a 3-server
- * JetStream cluster and a PostgreSQL database of its own. Customers with thresholds are created through the
- * customer API; simulator toll traffic goes through the AWS SDK Kinesis client (its default HTTP/2 transport),
- * each request to the next of the three gateways. During the traffic node-3 is killed with kill -9, later one
- * nats-server (a minority) too, and later both are started again.
+ * `npm run cluster:local` starts them (docs/cluster.md: node-1 runs the ABC Tolls functions and the alerts;
+ * every node serves the gateway and its share of the warehouse delivery and of the continuous queries) on a
+ * 3-server JetStream cluster and a PostgreSQL database of its own. Customers with thresholds are created through
+ * the customer API; simulator toll traffic goes through the AWS SDK Kinesis client (its default HTTP/2 transport),
+ * each request to the next of the three gateways. During the traffic node-3 (or node-2, if only node-2 runs a
+ * continuous query) is killed with kill -9, later one nats-server (a minority) too, and later both are started
+ * again.
  *
  * At the end every acknowledged toll is in the warehouse exactly once and in order (per shard as the log holds
  * it, per customer as the producer had it acknowledged), each customer's month total equals the oracle's, each
  * breach the oracle predicts is in the customer's inbox exactly once (and once in `threshold_breaches`), and
- * the dead node's warehouse shards were taken over by the others. Prints the time from the kill to the first
+ * the dead node's warehouse shards and continuous queries were taken over by the others. Prints the time from the kill to the first
  * record of those shards delivered by their new owner (the target is 15 s, with the default lease timings).
  */
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient, type PutRecordsCommand } from '@aws-sdk/client-kinesis';
@@ -39,11 +40,23 @@ const RATE = 900;
 const RECORDS = 60_000;
 /** ...and records the producers have at most: ordinary traffic goes on past RECORDS while restarts are slow. */
 const TRAFFIC_CAP = 150_000;
-const VICTIM = 2; // node-3: not node-1, which runs the functions, queries and alerts
+/** The node killed: node-2 or node-3 (node-1 runs the alerts), the one running a continuous query if one does. */
+let VICTIM = 2;
 const NATS_VICTIM = 1;
 const WAREHOUSE_LEASE = `delivery:warehouse:${STREAM}:`;
 
 /** The warehouse delivery's shards whose lease the node holds, from its /health; [] when it does not answer. */
+/** The continuous queries whose lease the node at `url` holds (`query:<name>` keys), as its /health says. */
+async function heldQueries(url: string): Promise<string[]> {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { leases?: { held?: string[] } };
+    return (body.leases?.held ?? []).filter((key) => key.startsWith('query:')).sort();
+  } catch {
+    return [];
+  }
+}
+
 async function heldShards(url: string): Promise<string[]> {
   try {
     const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
@@ -125,8 +138,8 @@ describe('the ABC Tolls pipeline on three nodes, through kill -9 of a node and o
       queues[Number(tx.customer_id.slice(1)) % PRODUCERS]!.push(tx);
     }
 
-    // The nodes share the warehouse delivery's 6 shards, 2 each, before the traffic starts.
-    await eventually('each node to hold 2 warehouse shards', async () => (await Promise.all(nodes.map((n) => heldShards(n.url)))).every((h) => h.length === 2), 60_000);
+    // Each node holds some of the 6 warehouse shards (the continuous queries' leases are shared out with them).
+    await eventually('each node to hold a warehouse shard', async () => (await Promise.all(nodes.map((n) => heldShards(n.url)))).every((h) => h.length >= 1), 60_000);
 
     phase('leases balanced');
     // Producers: each request goes to the next gateway; a request that fails as a whole goes again, to the next one.
@@ -169,9 +182,12 @@ describe('the ABC Tolls pipeline on three nodes, through kill -9 of a node and o
     await eventually('rows from the traffic in the warehouse', async () => Number((await db.query('SELECT count(*) AS n FROM toll_transactions')).rows[0].n) > 1000, 60_000);
 
     phase('traffic flowing');
-    // kill -9 of node-3 while the traffic flows.
+    // kill -9 of the victim while the traffic flows.
+    const queriesOn = await Promise.all(nodes.map((n) => heldQueries(n.url)));
+    if (queriesOn[2]!.length === 0 && queriesOn[1]!.length > 0) VICTIM = 1;
     const victim = nodes[VICTIM]!;
     const orphaned = await heldShards(victim.url);
+    const orphanedQueries = await heldQueries(victim.url);
     // Two, unless a lease moved under the load since (a node that misses its renewals loses them).
     expect(orphaned.length).toBeGreaterThan(0);
     victim.process.kill('SIGKILL');
@@ -201,7 +217,17 @@ describe('the ABC Tolls pipeline on three nodes, through kill -9 of a node and o
       30_000,
     );
 
-    // kill -9 of one nats-server of three, while node-3 is still down.
+    // The continuous queries the dead node ran go on elsewhere (their state and checkpoints are in PostgreSQL).
+    await eventually(
+      'the survivors to run the dead node\'s continuous queries',
+      async () => {
+        const held = (await Promise.all(survivors.map((n) => heldQueries(n.url)))).flat();
+        return orphanedQueries.every((q) => held.includes(q));
+      },
+      30_000,
+    );
+
+    // kill -9 of one nats-server of three, while the victim is still down.
     await sleep(2000);
     await cluster.nats.stop(NATS_VICTIM, 'SIGKILL');
     phase('nats-server killed');
@@ -214,7 +240,7 @@ describe('the ABC Tolls pipeline on three nodes, through kill -9 of a node and o
     const natsDownMs = performance.now() - natsKilledAt;
     const ackedWithNatsDown = acknowledged.size - ackedAtNatsKill;
 
-    // Both back: the nats-server over its store, node-3 over its data directory and config.
+    // Both back: the nats-server over its store, the victim over its data directory and config.
     await cluster.nats.start(NATS_VICTIM);
     phase('nats-server restarted');
     const failedStarts = await restartLikeSystemd(cluster, VICTIM);
@@ -241,7 +267,7 @@ describe('the ABC Tolls pipeline on three nodes, through kill -9 of a node and o
     const inLog = await logOrder(clients[1]!);
     const verdict = await verifyDelivered(warehouse, { acknowledged, sent, logOrder: inLog, keyOrder });
     console.log(
-      `pipeline failover: kill -9 of ${victim.name} (warehouse shards ${orphaned.join(', ')}, taken by ${takenBy.join(', ')}) -> ` +
+      `pipeline failover: kill -9 of ${victim.name} (warehouse shards ${orphaned.join(', ')}, taken by ${takenBy.join(', ')}; queries ${orphanedQueries.join(', ') || 'none'}, taken over) -> ` +
         `first record delivered by a new owner after ${Math.round(takeoverMs!)} ms (lease ${LEASE_MS} ms, renew ${RENEW_MS} ms); ` +
         `nats-server ${cluster.nats.servers[NATS_VICTIM]!.name} down for ${(natsDownMs / 1000).toFixed(1)} s: ${ackedWithNatsDown} tolls acknowledged, the first 1000 after ${Math.round(thousandMs)} ms; ` +
         `${ackedAfterRestart} acknowledged after the restarts; ` +
