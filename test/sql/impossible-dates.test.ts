@@ -3,6 +3,9 @@
  * dialects, instead of rolling over into another instant: a literal when the query is planned, naming the
  * text; a row value on the error stream, the row's other rows flowing on.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../../src/core/errors.ts';
 import { runQuery } from '../../src/sql/index.ts';
@@ -99,6 +102,23 @@ describe('impossible dates and times', () => {
         ['PARSE_ERROR', 'field "ts" is "2026-02-30 08:00:00", not a timestamp (2026-02 has no day 30)'],
         ['PARSE_ERROR', 'field "ts" is "2026-03-02T24:00:00.000Z", not a timestamp (hour 24 is not 00 to 23)'],
       ]);
+    }
+  });
+
+  it('rejects such a field read straight from NDJSON bytes too (the producers\' form, Z and all)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'impossible-dates-'));
+    try {
+      const file = join(dir, 'events.ndjson');
+      const lines = ['2026-03-02T08:00:00.000Z', '2026-02-30T08:00:00.000Z', '2026-03-02T08:00:60Z'].map((ts, i) => JSON.stringify({ k: `r${i}`, ts }));
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const r = await runQuery({ sql: `CREATE TABLE events (k VARCHAR(8), ts TIMESTAMP(3)); SELECT k, ts FROM events;`, inputs: { events: file } });
+      expect(r.streams.result).toEqual([{ k: 'r0', ts: '2026-03-02T08:00:00.000Z' }]);
+      expect(r.errors.map((e) => [e.ERROR_NAME, e.MESSAGE])).toEqual([
+        ['PARSE_ERROR', 'field "ts" is "2026-02-30T08:00:00.000Z", not a timestamp (2026-02 has no day 30)'],
+        ['PARSE_ERROR', 'field "ts" is "2026-03-02T08:00:60Z", not a timestamp (second 60 is not 00 to 59)'],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
