@@ -58,14 +58,15 @@ describe('parseIsoTimestamp', () => {
     }
   });
 
-  it('reads the SQL forms: a date alone, no zone, white space, lower case, any fraction rounded, parts rolling over', () => {
+  it('reads the SQL forms: a date alone, no zone, white space, lower case, any fraction rounded; parts out of range are refused', () => {
     const sql = { sql: true, spaceSeparator: true, compactOffset: true };
     expect(parseIsoTimestamp('2026-11-26', sql)).toBe(Date.UTC(2026, 10, 26));
     expect(parseIsoTimestamp('0050-11-26 08:00', sql)).toBe(Date.parse('0050-11-26T08:00:00Z'));
     expect(parseIsoTimestamp(' 2026-11-26t08:15:00.12345678901 z\n', sql)).toBe(Date.UTC(2026, 10, 26, 8, 15, 0, 123));
     expect(parseIsoTimestamp('2026-11-26T08:15:00.9995', sql)).toBe(Date.UTC(2026, 10, 26, 8, 15, 1));
-    expect(parseIsoTimestamp('2026-02-30T00:00:00Z', sql)).toBe(Date.UTC(2026, 2, 2));
-    expect(parseIsoTimestamp('2026-11-26T08:15:00+25:00', sql)).toBe(Date.UTC(2026, 10, 25, 7, 15));
+    expect(parseIsoTimestamp('2028-02-29 08:00', sql)).toBe(Date.UTC(2028, 1, 29, 8));
+    const impossible = ['2026-02-30T00:00:00Z', '2026-02-29', '2026-13-02 08:00', '2026-00-10', '2026-04-31 08:00:00', '2026-11-26 24:00:00', '2026-11-26 08:60', '2026-11-26T08:15:60', '2026-11-26T08:15:00+25:00', '2026-11-26 08:15:00+0160'];
+    for (const bad of impossible) expect(parseIsoTimestamp(bad, sql), bad).toBe(undefined);
     for (const bad of ['2026-11-26T', '2026-11-26X08:00', '26-11-26', '2026-11-26T08:15:00+05', 'today']) expect(parseIsoTimestamp(bad, sql), bad).toBe(undefined);
   });
 });

@@ -16,8 +16,9 @@ export interface IsoTimestampOptions {
   readonly compactOffset?: boolean;
   /**
    * SQL's reading of timestamp text: a date alone (its midnight), no zone (UTC), white space around the text
-   * and before the zone, lower-case `t` and `z`, any number of fraction digits (rounded to the ms), and parts
-   * out of range that roll over as `Date.UTC` does (`2026-13-02` is 2027-01-02).
+   * and before the zone, lower-case `t` and `z`, any number of fraction digits (rounded to the ms). Parts out
+   * of range are refused here too (`2026-02-30`, `2026-13-02`, hour 24): rolled over they would name another
+   * instant than the text, silently.
    */
   readonly sql?: boolean;
 }
@@ -31,7 +32,7 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 /** ms since the epoch of `text`, or undefined when it is not a date-time of the form the options allow. */
 export function parseIsoTimestamp(text: string, options?: IsoTimestampOptions): number | undefined {
   const sql = options?.sql === true;
-  const fast = producerForm(text, sql);
+  const fast = producerForm(text);
   if (fast !== null) return fast;
   const s = sql && (text.charCodeAt(0) <= 0x20 || text.charCodeAt(text.length - 1) <= 0x20) ? text.trim() : text;
   const n = s.length;
@@ -86,13 +87,13 @@ export function parseIsoTimestamp(text: string, options?: IsoTimestampOptions): 
       if (!colon && !(options?.compactOffset === true || sql)) return undefined;
       const om = digits(s, colon ? i + 4 : i + 3, 2);
       if (oh < 0 || om < 0 || (colon ? i + 6 : i + 5) !== n) return undefined;
-      if (!sql && (oh > 23 || om > 59)) return undefined;
+      if (oh > 23 || om > 59) return undefined;
       offsetMinutes = (z === 0x2d ? -1 : 1) * (oh * 60 + om);
     } else {
       return undefined;
     }
   }
-  return instant(year, month, day, hour, minute, second, ms, offsetMinutes, sql);
+  return instant(year, month, day, hour, minute, second, ms, offsetMinutes);
 }
 
 /**
@@ -116,14 +117,14 @@ export function parseIsoTimestampBytes(b: Uint8Array, start: number, end: number
   const minute = byteDigits(b, start + 14, 2);
   const second = byteDigits(b, start + 17, 2);
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || ms < 0) return undefined;
-  return instant(year, month, day, hour, minute, second, ms, 0, options?.sql === true);
+  return instant(year, month, day, hour, minute, second, ms, 0);
 }
 
 /**
  * `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, the form nearly every record carries, read without
  * the general walk; null for any other text, which the general walk reads.
  */
-function producerForm(t: string, rollOver: boolean): number | undefined | null {
+function producerForm(t: string): number | undefined | null {
   const n = t.length;
   if ((n !== 24 && n !== 20) || t.charCodeAt(n - 1) !== 0x5a || t.charCodeAt(10) !== 0x54 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d) return null;
   if (t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a || (n === 24 && t.charCodeAt(19) !== 0x2e)) return null;
@@ -135,7 +136,7 @@ function producerForm(t: string, rollOver: boolean): number | undefined | null {
   const second = digits(t, 17, 2);
   const ms = n === 24 ? digits(t, 20, 3) : 0;
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || ms < 0) return null;
-  return instant(year, month, day, hour, minute, second, ms, 0, rollOver);
+  return instant(year, month, day, hour, minute, second, ms, 0);
 }
 
 /** True for a real date of the proleptic Gregorian calendar (month 1 to 12, Feb 29 only in leap years). */
@@ -165,9 +166,9 @@ function byteDigits(b: Uint8Array, at: number, count: number): number {
   return value;
 }
 
-/** The instant of the parts; undefined when one is out of range, unless they may roll over. */
-function instant(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, offsetMinutes: number, rollOver: boolean): number | undefined {
-  if (!rollOver && (!isCalendarDate(year, month, day) || hour > 23 || minute > 59 || second > 59)) return undefined;
+/** The instant of the parts; undefined when one is out of range. */
+function instant(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, offsetMinutes: number): number | undefined {
+  if (!isCalendarDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return undefined;
   const dayKey = (year * 100 + month) * 100 + day;
   if (dayKey !== cachedDayKey) {
     // Date.UTC reads years 0 to 99 as 1900 to 1999; 400 years later the calendar is the same.

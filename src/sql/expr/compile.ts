@@ -168,14 +168,14 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
       case '<=':
       case '>':
       case '>=':
-        L = coerceTo(L, R.type);
-        R = coerceTo(R, L.type);
+        L = coerceTo(L, R.type, e.left.pos);
+        R = coerceTo(R, L.type, e.right.pos);
         if (!comparable(L.type, R.type)) {
           throw planProblem(e.pos, `cannot compare ${L.type} with ${R.type}`, 'CAST one side to the type of the other.');
         }
         return derived(compileComparison(e.op, L, R), 'BOOLEAN', [L, R]);
       default: {
-        R = coerceTo(R, L.type === 'TIMESTAMP' && R.type === 'VARCHAR' && e.op === '-' ? 'TIMESTAMP' : 'NULL');
+        R = coerceTo(R, L.type === 'TIMESTAMP' && R.type === 'VARCHAR' && e.op === '-' ? 'TIMESTAMP' : 'NULL', e.right.pos);
         const type = arithmeticType(e.op, L.type, R.type, e.pos);
         return derived(compileArithmetic(e.op, L, R, type), type, [L, R]);
       }
@@ -189,8 +189,8 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
   isDistinct: (e, ctx) => {
     let L = compileExpr(e.left, ctx);
     let R = compileExpr(e.right, ctx);
-    L = coerceTo(L, R.type);
-    R = coerceTo(R, L.type);
+    L = coerceTo(L, R.type, e.left.pos);
+    R = coerceTo(R, L.type, e.right.pos);
     if (!comparable(L.type, R.type)) throw planProblem(e.pos, `cannot compare ${L.type} with ${R.type}`, 'CAST one side to the type of the other.');
     const eq = compileComparison('=', L, R);
     const lf = L.fn;
@@ -213,7 +213,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
   },
   inList: (e, ctx) => {
     const o = compileExpr(e.operand, ctx);
-    const items = e.list.map((x) => coerceTo(compileExpr(x, ctx), o.type));
+    const items = e.list.map((x) => coerceTo(compileExpr(x, ctx), o.type, x.pos));
     const f = o.fn;
     const neg = e.negated;
     if (items.every((i) => i.constant)) {
@@ -242,8 +242,8 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
   },
   between: (e, ctx) => {
     const o = compileExpr(e.operand, ctx);
-    const lo = coerceTo(compileExpr(e.low, ctx), o.type);
-    const hi = coerceTo(compileExpr(e.high, ctx), o.type);
+    const lo = coerceTo(compileExpr(e.low, ctx), o.type, e.low.pos);
+    const hi = coerceTo(compileExpr(e.high, ctx), o.type, e.high.pos);
     const ge = compileComparison('>=', o, lo);
     const le = compileComparison('<=', o, hi);
     const neg = e.negated;

@@ -4,6 +4,7 @@
  * quotes (`''` is a quote), and any other non-letter as it is. Other letters (day names, zones, weeks) are
  * refused rather than printed or skipped, so a pattern never silently means something else. Times are UTC.
  */
+import { isCalendarDate } from '../../core/iso-time.ts';
 import { RowError } from './types.ts';
 
 type Field = 'y' | 'M' | 'd' | 'H' | 'h' | 'a' | 'm' | 's' | 'S';
@@ -147,11 +148,17 @@ export function parseWithPattern(text: string, pattern: string): number {
         v[p.field] = n;
     }
   }
+  if (twelveHour !== null && twelveHour > 12) fail(`hour ${twelveHour} is not 1 to 12 (hh)`);
   if (twelveHour !== null) v.H = (twelveHour % 12) + (pm ? 12 : 0);
   else if (pm !== null && pm && v.H < 12) v.H += 12;
   if (v.M < 1 || v.M > 12) fail(`month ${v.M} is not 1 to 12`);
-  if (v.H > 23 || v.m > 59 || v.s > 59 || v.S > 999) fail('a time field is out of range');
-  const t = Date.UTC(v.y, v.M - 1, v.d, v.H, v.m, v.s, v.S);
-  if (v.d < 1 || new Date(t).getUTCDate() !== v.d) fail(`day ${v.d} is not in month ${v.M} of ${v.y}`);
-  return t;
+  if (!isCalendarDate(v.y, v.M, v.d)) fail(`day ${v.d} is not in month ${v.M} of ${v.y}`);
+  if (v.H > 23) fail(`hour ${v.H} is not 0 to 23`);
+  if (v.m > 59) fail(`minute ${v.m} is not 0 to 59`);
+  if (v.s > 59) fail(`second ${v.s} is not 0 to 59`);
+  if (v.S > 999) fail(`millisecond ${v.S} is not 0 to 999`);
+  // setUTCFullYear, unlike Date.UTC, reads years 0 to 99 as themselves, not as 1900 to 1999.
+  const d = new Date(0);
+  d.setUTCFullYear(v.y, v.M - 1, v.d);
+  return d.getTime() + ((v.H * 60 + v.m) * 60 + v.s) * 1000 + v.S;
 }

@@ -2,7 +2,7 @@
 import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import { initcap, overlay, regexReplace } from './text-functions.ts';
-import { parseTimestampText } from './time.ts';
+import { notTimestampMessage, parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
 import { RowError, formatTimestamp } from './types.ts';
 
@@ -365,7 +365,7 @@ export const DIALECT_FUNCTIONS: Readonly<Record<QueryDialect, Readonly<Record<st
 
 function parseTs(s: string): number {
   const t = parseTimestampText(s);
-  if (t === null) throw new RowError('EVAL_ERROR', `'${s}' is not a timestamp`);
+  if (t === null) throw new RowError('EVAL_ERROR', notTimestampMessage(s));
   return t;
 }
 

@@ -11,6 +11,7 @@
 import type { Expr, SqlTypeName } from '../ast/index.ts';
 import type { SourcePos } from '../diagnostics.ts';
 import { planProblem } from '../diagnostics.ts';
+import { isCalendarDate } from '../../core/iso-time.ts';
 import { parseWithPattern } from './date-patterns.ts';
 import { castValue } from './operations.ts';
 import type { Value } from './types.ts';
@@ -314,7 +315,12 @@ const SYS_LOG_PARSE: RowFunction = {
         const m = SYSLOG.exec(text);
         const month = m ? MONTHS.indexOf(m[1]!) : -1;
         if (!m || month < 0) return null;
-        return [Date.UTC(1970, month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])), m[6]!];
+        const [day, hour, minute, second] = [Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])];
+        // Date.UTC would roll "Feb 30" over into March: a line naming no real time is an error, not another time.
+        if (!isCalendarDate(1970, month + 1, day) || hour > 23 || minute > 59 || second > 59) {
+          throw new RowError('EVAL_ERROR', `SYS_LOG_PARSE: '${text.slice(0, 15)}' is not a date and time of 1970`);
+        }
+        return [Date.UTC(1970, month, day, hour, minute, second), m[6]!];
       },
     };
   },

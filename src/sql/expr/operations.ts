@@ -4,7 +4,7 @@
  */
 import type { Expr, SqlTypeName } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
-import { parseTimestampText } from './time.ts';
+import { impossibleDateTime, notTimestampMessage, parseTimestampText } from './time.ts';
 import type { CompiledExpr, CompiledFn, Value } from './types.ts';
 import { RowError, formatTimestamp } from './types.ts';
 
@@ -25,12 +25,17 @@ export function checkInt(n: number): number {
   return n;
 }
 
-/** Coerces a constant string to a timestamp when compared with or added to a timestamp. */
-export function coerceTo(c: CompiledExpr, type: SqlTypeName): CompiledExpr {
+/**
+ * Coerces a constant string to a timestamp when compared with or added to a timestamp. A string shaped like
+ * a date-time that names none (`'2026-02-30 10:00:00'`) is refused at `pos`: compared as text it would
+ * silently match nothing.
+ */
+export function coerceTo(c: CompiledExpr, type: SqlTypeName, pos: Expr['pos']): CompiledExpr {
   if (type === 'TIMESTAMP' && c.type === 'VARCHAR' && c.constant) {
     const v = c.fn([]);
     const t = typeof v === 'string' ? parseTimestampText(v) : null;
     if (t !== null) return { fn: () => t, type: 'TIMESTAMP', constant: true };
+    if (typeof v === 'string' && impossibleDateTime(v) !== null) throw planProblem(pos, notTimestampMessage(v), "Write a real date and time, e.g. '2024-05-01 10:00:00'.");
   }
   return c;
 }
@@ -171,7 +176,7 @@ export function castValue(v: Value, from: SqlTypeName, to: SqlTypeName): Value {
     case 'TIMESTAMP': {
       if (typeof v === 'number') return v;
       const t = parseTimestampText(String(v));
-      if (t === null) throw new RowError('CAST_FAILED', `cannot cast '${String(v)}' to TIMESTAMP`);
+      if (t === null) throw new RowError('CAST_FAILED', `cannot cast to TIMESTAMP: ${notTimestampMessage(String(v))}`);
       return t;
     }
     default:

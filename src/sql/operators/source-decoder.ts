@@ -5,7 +5,7 @@
  * (an earlier value is raised to the latest ROWTIME so far).
  */
 import type { SqlTypeName } from '../ast/index.ts';
-import { parseTimestampText } from '../expr/time.ts';
+import { impossibleDateTime, parseTimestampText } from '../expr/time.ts';
 import type { Row, Value } from '../expr/types.ts';
 import { beyondBits } from '../expr/types.ts';
 import { JsonFieldReader } from './json-fields.ts';
@@ -44,7 +44,10 @@ function convert(raw: unknown, type: SqlTypeName, name: string, bits?: number): 
     case 'TIMESTAMP': {
       if (typeof raw === 'number') return raw;
       const t = typeof raw === 'string' ? parseTimestampText(raw) : null;
-      if (t === null) throw new DecodeError(`field "${name}" is ${JSON.stringify(raw)}, not a timestamp (ISO 8601 text or epoch milliseconds)`);
+      if (t === null) {
+        const why = typeof raw === 'string' ? impossibleDateTime(raw) : null;
+        throw new DecodeError(`field "${name}" is ${JSON.stringify(raw)}, not a timestamp (${why ?? 'ISO 8601 text or epoch milliseconds'})`);
+      }
       return t;
     }
     default:

@@ -1,6 +1,6 @@
 /** Expression parsing by precedence climbing: OR < AND < NOT < comparison < || < + - < * / % < unary. */
 import type { BinaryOp, Expr, OrderItem, OverClause, TimeUnit } from '../ast/index.ts';
-import { parseTimestampText } from '../expr/time.ts';
+import { notTimestampMessage, parseTimestampText } from '../expr/time.ts';
 import type { Cursor } from './cursor.ts';
 import { parseSelect } from './parser.ts';
 import { parseInterval, parseTimeUnit, parseType } from './units-and-types.ts';
@@ -185,7 +185,7 @@ function parsePrimary(c: Cursor): Expr {
         c.next();
         const lit = c.next();
         const ms = parseTimestampText(lit.text);
-        if (ms === null) throw c.errorAt(lit.pos, `'${lit.text}' is not a timestamp`, "Write TIMESTAMP '2024-05-01 10:00:00'.");
+        if (ms === null) throw c.errorAt(lit.pos, notTimestampMessage(lit.text), "Write a real date and time, e.g. TIMESTAMP '2024-05-01 10:00:00'.");
         return { kind: 'literal', type: 'TIMESTAMP', value: ms, pos };
       }
       break;

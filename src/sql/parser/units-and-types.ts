@@ -46,11 +46,24 @@ export function parseInterval(c: Cursor): IntervalExpr {
     const from = order.indexOf(unit);
     const parts = text.trim().split(/[: ]/);
     if (from < 0 || order.indexOf(last) < from) throw c.errorAt(pos, `unsupported interval ${unit} TO ${last}`, 'Use DAY/HOUR/MINUTE TO a smaller unit.');
+    // Every field, as in Flink and the SQL standard: the first any size, the others within their unit
+    // ('1:75' MINUTE TO SECOND is refused, not read as 2:15), a fraction on seconds only.
+    const units = order.slice(from, order.indexOf(last) + 1);
+    const form = units.map((u, i) => (i === 0 ? u[0]!.toLowerCase() : u[0]!.toLowerCase().repeat(2))).join(':').replace(/^d:/, 'd ');
+    const bad = (why: string) => c.errorAt(pos, `'${text}' is not an INTERVAL ${unit} TO ${last}: ${why}`, `Write its fields as '${form}', e.g. INTERVAL '1:30' MINUTE TO SECOND.`);
+    if (parts.length !== units.length) throw bad(`it has ${parts.length} field${parts.length === 1 ? '' : 's'}, not ${units.length}`);
+    const limits: Partial<Record<TimeUnit, number>> = { HOUR: 24, MINUTE: 60, SECOND: 60 };
+    // A sign before the first field is the whole interval's: '-1 12' DAY TO HOUR is minus 36 hours.
+    const sign = parts[0]!.startsWith('-') ? -1 : 1;
+    parts[0] = parts[0]!.replace(/^[+-]/, '');
     millis = 0;
     parts.forEach((p, i) => {
-      const u = order[from + i];
-      if (u) millis += Number(p) * UNIT_MILLIS[u];
+      const u = units[i]!;
+      if (!(u === 'SECOND' ? /^\d+(\.\d+)?$/ : /^\d+$/).test(p)) throw bad(`'${p}' is not a number of ${u.toLowerCase()}s`);
+      if (i > 0 && Number(p) >= limits[u]!) throw bad(`${u.toLowerCase()} ${p} is not below ${limits[u]}`);
+      millis += Number(p) * UNIT_MILLIS[u];
     });
+    millis *= sign;
   } else {
     millis = Number(text.trim()) * UNIT_MILLIS[unit];
   }
