@@ -218,29 +218,29 @@ export class LeaseCoordinator {
       // a whole round is taken beyond the share, one per round; owners below their share had that round to take it,
       // and the balance moves it on later if it should.
       const orphan = shuffled(free.filter((l) => freeBefore.has(l.key)), this.random)[0];
-      if (!orphan || !this.running) return;
-      const sentAt = this.now();
-      const taken = await this.store.take(orphan.key, this.owner, orphan.epoch, this.leaseMs);
-      if (!taken) return;
-      this.logger.info('took a lease no owner below its fair share took', { key: orphan.key, from: orphan.owner, epoch: taken.epoch, fairShare: target });
-      await this.acquire(taken, sentAt);
+      if (orphan && this.running) await this.take(orphan, 'took a lease no owner below its fair share took', { fairShare: target });
       return;
     }
     let took = false;
     for (const lease of shuffled(free, this.random)) {
       if (this.held.size >= target || !this.running) break;
-      const sentAt = this.now();
-      const taken = await this.store.take(lease.key, this.owner, lease.epoch, this.leaseMs);
-      if (!taken) continue;
-      took = true;
-      this.logger.info(lease.owner === null ? 'took a free lease' : 'took an expired lease', { key: lease.key, from: lease.owner, epoch: taken.epoch });
-      await this.acquire(taken, sentAt);
+      if (await this.take(lease, lease.owner === null ? 'took a free lease' : 'took an expired lease')) took = true;
     }
     if (took) return;
     const wanted = leaseToRequest(table, this.owner, this.held.size, this.random);
     if (wanted && (await this.store.request(wanted.key, this.owner, wanted.epoch))) {
       this.logger.info('asked for a lease to reach the fair share', { key: wanted.key, from: wanted.owner, fairShare: target });
     }
+  }
+
+  /** Takes a free or expired lease at the epoch read and starts its work; false when another owner changed it first. */
+  private async take(lease: Lease, message: string, fields: Record<string, unknown> = {}): Promise<boolean> {
+    const sentAt = this.now();
+    const taken = await this.store.take(lease.key, this.owner, lease.epoch, this.leaseMs);
+    if (!taken) return false;
+    this.logger.info(message, { key: lease.key, from: lease.owner, epoch: taken.epoch, ...fields });
+    await this.acquire(taken, sentAt);
+    return true;
   }
 
   private async acquire(lease: Lease, sentAt: number): Promise<void> {
