@@ -45,27 +45,21 @@ let VICTIM = 2;
 const NATS_VICTIM = 1;
 const WAREHOUSE_LEASE = `delivery:warehouse:${STREAM}:`;
 
-/** The warehouse delivery's shards whose lease the node holds, from its /health; [] when it does not answer. */
-/** The continuous queries whose lease the node at `url` holds (`query:<name>` keys), as its /health says. */
-async function heldQueries(url: string): Promise<string[]> {
+/** The leases under `prefix` the node at `url` holds, without the prefix, from its /health; [] when it does not answer. */
+async function heldLeases(url: string, prefix: string): Promise<string[]> {
   try {
     const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
     const body = (await res.json()) as { leases?: { held?: string[] } };
-    return (body.leases?.held ?? []).filter((key) => key.startsWith('query:')).sort();
+    return (body.leases?.held ?? []).filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length)).sort();
   } catch {
     return [];
   }
 }
 
-async function heldShards(url: string): Promise<string[]> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { leases?: { held?: string[] } };
-    return (body.leases?.held ?? []).filter((key) => key.startsWith(WAREHOUSE_LEASE)).map((key) => key.slice(WAREHOUSE_LEASE.length)).sort();
-  } catch {
-    return [];
-  }
-}
+/** The warehouse delivery's shards whose lease the node holds. */
+const heldShards = (url: string) => heldLeases(url, WAREHOUSE_LEASE);
+/** The continuous queries whose lease (`query:<name>`) the node holds, by name. */
+const heldQueries = (url: string) => heldLeases(url, 'query:');
 
 /** Per shard, the transaction ids in the order the log holds them, read through the Kinesis API. */
 async function logOrder(client: KinesisClient): Promise<Map<string, string[]>> {
