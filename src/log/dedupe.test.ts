@@ -182,17 +182,46 @@ describe('DedupeWindow', () => {
     // 200 slots from the start: what grew is the byte ring (64 KiB at first), after it had wrapped.
     expect(w.bytes).toBeGreaterThan(new DedupeWindow(500, 200).bytes);
   });
+
+  it('agrees with the model while its hash table doubles twice, with lookups, expiry, forgetting and eviction during each move', () => {
+    // The first table (for 4,096 keys) doubles at 4,096 and 8,192 keys, each move to the larger table spanning
+    // about a thousand inserts; a window of 15,000 steps then reaches the bound of 10,000 keys.
+    const w = agreesWithModel(10_000, 40, 60_000, 500, { windowMs: 15_000, expireEvery: 64 });
+    expect(w.bytes).toBeGreaterThan(2 * 8 * 16_384);
+  });
+
+  it('agrees with the model when a key past the window is found in the table being moved from, and replaced', () => {
+    agreesWithModel(20_000, 40, 60_000, 500, { windowMs: 12_000, expireEvery: 64, evicts: false });
+  });
+
+  it('uses memory for the keys it holds, not for its bound', () => {
+    const w = new DedupeWindow(10_000, 1_000_000);
+    for (let i = 0; i < 1000; i++) w.add(`k${i}`, 0, i, i);
+    // The slot arrays are sized for the bound but only the part in use counts (and is resident): about 35 bytes a key.
+    expect(w.bytes).toBeLessThan(1000 * 35 + 64 * 1024 + 8 * 8192 + 1);
+  });
 });
 
 /**
  * Random traffic against a window and a plain model of it; `padding`: the longest extra length of a key in the
- * second half; `keySpace`: how many different keys (fewer: more repeats looked up).
+ * second half; `keySpace`: how many different keys (fewer: more repeats looked up); `expireEvery`: steps between
+ * calls of `expire` (in between, keys past the window are still held but no longer found).
  */
-function agreesWithModel(maxKeys: number, padding: number, steps: number, keySpace = 4000): DedupeWindow {
+function agreesWithModel(
+  maxKeys: number,
+  padding: number,
+  steps: number,
+  keySpace = 4000,
+  { windowMs = 500, expireEvery = 1, seed = 42, evicts = true }: { windowMs?: number; expireEvery?: number; seed?: number; evicts?: boolean } = {},
+): DedupeWindow {
   {
-    let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
-    const windowMs = 500;
+    // mulberry32: every key of a large key space comes up (a plain LCG's low bits repeat).
+    const rand = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
     const w = new DedupeWindow(windowMs, maxKeys);
     // The model: a FIFO of slots (forgotten ones keep their place until they leave) and a map of live keys.
     type Entry = { key: string; offset: number; time: number };
@@ -203,19 +232,23 @@ function agreesWithModel(maxKeys: number, padding: number, steps: number, keySpa
       if (live.get(e.key) === e) live.delete(e.key);
     };
     let now = 0;
+    let stale = 0;
     for (let step = 0; step < steps; step++) {
       now += rand(3);
-      w.expire(now);
-      while (ring.length > 0 && ring[0]!.time <= now - windowMs) dropFront();
+      if (step % expireEvery === 0) {
+        w.expire(now);
+        while (ring.length > 0 && ring[0]!.time <= now - windowMs) dropFront();
+      }
       // Short keys first, so the byte ring has wrapped before long keys make it grow.
       const key = `key-${rand(keySpace)}-${'z'.repeat(rand(step < steps / 2 ? 40 : padding))}`;
       const entry = live.get(key);
       const slot = w.findText(key, now);
-      if (entry) {
+      if (entry && entry.time > now - windowMs) {
         expect(w.offsetOf(slot)).toBe(entry.offset);
         continue;
       }
       expect(slot).toBe(-1);
+      if (entry) stale++;
       if (rand(20) === 0) continue;
       const s = w.insertFound(0, step, now);
       if (ring.length === maxKeys) dropFront();
@@ -228,7 +261,8 @@ function agreesWithModel(maxKeys: number, padding: number, steps: number, keySpa
       }
       expect(w.size).toBe(live.size);
     }
-    expect(w.evictedEarly).toBeGreaterThan(0);
+    if (evicts) expect(w.evictedEarly).toBeGreaterThan(0);
+    if (expireEvery > 1) expect(stale).toBeGreaterThan(0);
     return w;
   }
 }

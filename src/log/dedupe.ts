@@ -96,6 +96,12 @@ const textScratch = Buffer.alloc(MAX_DEDUPE_KEY_BYTES * 3 + 8);
  *
  * Bounded to `maxKeys`: past it the oldest keys are forgotten early (a retry of one of those would be
  * stored again); `evictedEarly` counts them so the operator can see it happen.
+ *
+ * Growing never stops the caller for a copy of the whole window. The slot arrays are allocated for `maxKeys` at
+ * once: the ring fills them in order, so the operating system maps their pages only as keys arrive (an idle
+ * window costs no memory for them), and `bytes` counts only the part used. The hash table doubles
+ * incrementally: the old table stays readable beside the new one, and each insert moves a few of its positions
+ * over (`MIGRATE_PER_INSERT`), so the move ends long before the new table is half full.
  */
 export class DedupeWindow {
   private capacity: number;
@@ -117,6 +123,14 @@ export class DedupeWindow {
    * index lets a lookup of a new key (the common case) touch one cache line of the table and nothing else.
    */
   private table: Int32Array;
+  /** Occupied pairs of `table`. */
+  private used = 0;
+  /**
+   * While the table doubles: the previous table, whose positions from `cursor` on are not moved yet. A moved
+   * or removed entry becomes a tombstone (index -1), which keeps the probe runs of the others unbroken.
+   */
+  private old: Int32Array | null = null;
+  private cursor = 0;
   private live = 0;
   evictedEarly = 0;
 
@@ -125,12 +139,13 @@ export class DedupeWindow {
     return this.live;
   }
 
-  /** Bytes of the typed arrays holding the window: what it costs in memory (it grows to its bound, then stays). */
+  /**
+   * Bytes of the window in memory: the slot arrays' part the ring has used (the rest is never touched), the key
+   * bytes and the hash table(s). It grows to its bound, then stays.
+   */
   get bytes(): number {
-    return (
-      this.keyPos.byteLength + this.keyLen.byteLength + this.hashes.byteLength + this.shards.byteLength + this.offsets.byteLength +
-      this.times.byteLength + this.inTable.byteLength + this.arena.byteLength + this.table.byteLength
-    );
+    const slots = Math.min(this.tail, this.capacity);
+    return slots * BYTES_PER_SLOT + this.arena.byteLength + this.table.byteLength + (this.old?.byteLength ?? 0);
   }
 
   /** The key of the last `find`, kept for `insertFound`. */
@@ -140,12 +155,14 @@ export class DedupeWindow {
   private lastHash = 0;
   /** Table position of an expired entry of the last key, which `insertFound` replaces. */
   private lastStale = -1;
+  /** Whether `lastStale` is a position of the old table (while it doubles). */
+  private lastStaleOld = false;
 
   constructor(
     readonly windowMs: number,
     readonly maxKeys: number,
   ) {
-    this.capacity = Math.min(maxKeys, 4096);
+    this.capacity = maxKeys;
     this.keyPos = new Float64Array(this.capacity);
     this.keyLen = new Uint16Array(this.capacity);
     this.hashes = new Int32Array(this.capacity);
@@ -154,7 +171,7 @@ export class DedupeWindow {
     this.times = new Float64Array(this.capacity);
     this.inTable = new Uint8Array(this.capacity);
     this.arena = new Uint8Array(64 * 1024);
-    this.table = new Int32Array(2 * tableSizeFor(this.capacity));
+    this.table = new Int32Array(2 * tableSizeFor(Math.min(maxKeys, INITIAL_KEYS)));
   }
 
   /** Keys remembered now. */
@@ -165,13 +182,12 @@ export class DedupeWindow {
   /**
    * Grows the window ahead of `keys` more keys of `keyBytes` bytes in all (a rebuild knows both), so adding
    * them does not copy the window at each doubling. It grows to the sizes adding them would have reached
-   * (capacity doubles up to `maxKeys`, the arena to a power of two), never past them.
+   * (the table and the arena to a power of two), never past them.
    */
   presize(keys: number, keyBytes: number): void {
     const want = Math.min(this.tail - this.head + keys, this.maxKeys);
-    let capacity = this.capacity;
-    while (capacity < want) capacity = Math.min(this.maxKeys, capacity * 2);
-    if (capacity > this.capacity) this.grow(capacity);
+    const tableSize = tableSizeFor(want);
+    if (2 * tableSize > this.table.length) this.rebuildTable(tableSize);
     // Past the bound the oldest keys leave the arena too: only about `maxKeys` keys' bytes are held at once.
     const held = keys > this.maxKeys ? (keyBytes / keys) * this.maxKeys : keyBytes;
     let size = this.arena.length;
@@ -200,11 +216,27 @@ export class DedupeWindow {
     const mask = (table.length >> 1) - 1;
     for (let t = h & mask; ; t = (t + 1) & mask) {
       const e = table[2 * t + 1]!;
-      if (e === 0) return -1;
+      if (e === 0) break;
       const r = e - 1;
       if (table[2 * t] === h && this.keyLen[r] === length && this.sameKey(r, bytes, start, length)) {
         if (this.times[r]! > now - this.windowMs) return this.slotOf(r);
         this.lastStale = t;
+        this.lastStaleOld = false;
+        return -1;
+      }
+    }
+    const old = this.old;
+    if (old === null) return -1;
+    const oldMask = (old.length >> 1) - 1;
+    for (let t = h & oldMask; ; t = (t + 1) & oldMask) {
+      const e: number = old[2 * t + 1]!;
+      if (e === 0) return -1;
+      if (e < 0) continue;
+      const r = e - 1;
+      if (old[2 * t] === h && this.keyLen[r] === length && this.sameKey(r, bytes, start, length)) {
+        if (this.times[r]! > now - this.windowMs) return this.slotOf(r);
+        this.lastStale = t;
+        this.lastStaleOld = true;
         return -1;
       }
     }
@@ -229,17 +261,18 @@ export class DedupeWindow {
     const length = this.lastLength;
     if (length < 0) return -1;
     if (this.lastStale >= 0) {
-      const r = this.table[2 * this.lastStale + 1]! - 1;
+      const table = this.lastStaleOld ? this.old! : this.table;
+      const r = table[2 * this.lastStale + 1]! - 1;
       this.inTable[r] = 0;
-      this.removeAt(this.lastStale);
+      if (this.lastStaleOld) this.removeOldAt(this.lastStale);
+      else this.removeAt(this.lastStale);
     }
     if (this.tail - this.head === this.capacity) {
-      if (this.capacity < this.maxKeys) this.grow();
-      else {
-        this.dropOldest();
-        this.evictedEarly++;
-      }
+      this.dropOldest();
+      this.evictedEarly++;
     }
+    if (this.old !== null) this.migrate(MIGRATE_PER_INSERT);
+    else if (2 * (this.used + 1) > this.table.length >> 1) this.startDoubling();
     const pos = this.reserve(length);
     const arena = this.arena;
     const at = pos & (arena.length - 1);
@@ -264,6 +297,7 @@ export class DedupeWindow {
     while (table[2 * t + 1] !== 0) t = (t + 1) & mask;
     table[2 * t] = this.lastHash;
     table[2 * t + 1] = r + 1;
+    this.used++;
     this.live++;
     this.lastLength = -1;
     return slot;
@@ -301,7 +335,7 @@ export class DedupeWindow {
     const r = slot % this.capacity;
     if (this.inTable[r] !== 1) return;
     this.inTable[r] = 0;
-    this.removeAt(this.tablePositionOf(r));
+    this.removeEntry(r);
   }
 
   /** Forgets keys older than the window. Cheap when nothing expired: it looks at the oldest key only. */
@@ -328,15 +362,76 @@ export class DedupeWindow {
     const r = this.head % this.capacity;
     if (this.inTable[r] === 1) {
       this.inTable[r] = 0;
-      this.removeAt(this.tablePositionOf(r));
+      this.removeEntry(r);
     }
     this.head++;
   }
 
-  private tablePositionOf(r: number): number {
+  /** Removes the table entry of ring index `r`, from whichever table holds it. */
+  private removeEntry(r: number): void {
     const table = this.table;
     const mask = (table.length >> 1) - 1;
-    for (let t = this.hashes[r]! & mask; ; t = (t + 1) & mask) if (table[2 * t + 1] === r + 1) return t;
+    for (let t = this.hashes[r]! & mask; table[2 * t + 1] !== 0; t = (t + 1) & mask) {
+      if (table[2 * t + 1] === r + 1) return this.removeAt(t);
+    }
+    // Not moved yet: it is in the old table (an entry is in exactly one of them).
+    const old = this.old!;
+    const oldMask = (old.length >> 1) - 1;
+    for (let t = this.hashes[r]! & oldMask; ; t = (t + 1) & oldMask) {
+      if (old[2 * t + 1] === r + 1) return this.removeOldAt(t);
+    }
+  }
+
+  /** Removes an entry of the old table: a tombstone, since moving entries back would break the move's order. */
+  private removeOldAt(t: number): void {
+    this.old![2 * t + 1] = -1;
+    this.live--;
+  }
+
+  /** Starts doubling the table: the current one becomes the old one, read beside the new until moved over. */
+  private startDoubling(): void {
+    this.old = this.table;
+    this.cursor = 0;
+    this.table = new Int32Array(2 * this.table.length);
+    this.used = 0;
+  }
+
+  /** Moves up to `positions` positions of the old table into the new one; drops the old table at its end. */
+  private migrate(positions: number): void {
+    const old = this.old!;
+    const end = Math.min(old.length >> 1, this.cursor + positions);
+    const table = this.table;
+    const mask = (table.length >> 1) - 1;
+    for (let c = this.cursor; c < end; c++) {
+      const e = old[2 * c + 1]!;
+      if (e <= 0) continue;
+      const h = old[2 * c]!;
+      let t = h & mask;
+      while (table[2 * t + 1] !== 0) t = (t + 1) & mask;
+      table[2 * t] = h;
+      table[2 * t + 1] = e;
+      old[2 * c + 1] = -1;
+      this.used++;
+    }
+    this.cursor = end;
+    if (end === old.length >> 1) this.old = null;
+  }
+
+  /** A table of `size` pairs holding every live key, built at once (a rebuild at open, ahead of its keys). */
+  private rebuildTable(size: number): void {
+    const table = new Int32Array(2 * size);
+    const mask = size - 1;
+    for (let slot = this.head; slot < this.tail; slot++) {
+      const r = slot % this.capacity;
+      if (this.inTable[r] !== 1) continue;
+      let t = this.hashes[r]! & mask;
+      while (table[2 * t + 1] !== 0) t = (t + 1) & mask;
+      table[2 * t] = this.hashes[r]!;
+      table[2 * t + 1] = r + 1;
+    }
+    this.table = table;
+    this.used = this.live;
+    this.old = null;
   }
 
   /** Linear-probing deletion: shift later entries of the probe run back so lookups still find them. */
@@ -356,6 +451,7 @@ export class DedupeWindow {
     }
     table[2 * hole] = 0;
     table[2 * hole + 1] = 0;
+    this.used--;
     this.live--;
   }
 
@@ -399,47 +495,14 @@ export class DedupeWindow {
     }
     this.arena = arena;
   }
-
-  private grow(capacity = Math.min(this.maxKeys, this.capacity * 2)): void {
-    const keyPos = new Float64Array(capacity);
-    const keyLen = new Uint16Array(capacity);
-    const hashes = new Int32Array(capacity);
-    const shards = new Int32Array(capacity);
-    const offsets = new Float64Array(capacity);
-    const times = new Float64Array(capacity);
-    const inTable = new Uint8Array(capacity);
-    for (let slot = this.head; slot < this.tail; slot++) {
-      const from = slot % this.capacity;
-      const to = slot % capacity;
-      keyPos[to] = this.keyPos[from]!;
-      keyLen[to] = this.keyLen[from]!;
-      hashes[to] = this.hashes[from]!;
-      shards[to] = this.shards[from]!;
-      offsets[to] = this.offsets[from]!;
-      times[to] = this.times[from]!;
-      inTable[to] = this.inTable[from]!;
-    }
-    const table = new Int32Array(2 * tableSizeFor(capacity));
-    const mask = (table.length >> 1) - 1;
-    for (let slot = this.head; slot < this.tail; slot++) {
-      const r = slot % capacity;
-      if (inTable[r] !== 1) continue;
-      let t = hashes[r]! & mask;
-      while (table[2 * t + 1] !== 0) t = (t + 1) & mask;
-      table[2 * t] = hashes[r]!;
-      table[2 * t + 1] = r + 1;
-    }
-    this.capacity = capacity;
-    this.keyPos = keyPos;
-    this.keyLen = keyLen;
-    this.hashes = hashes;
-    this.shards = shards;
-    this.offsets = offsets;
-    this.times = times;
-    this.inTable = inTable;
-    this.table = table;
-  }
 }
+
+/** Keys the first table is sized for; it doubles from there (incrementally) up to what `maxKeys` needs. */
+const INITIAL_KEYS = 4096;
+/** Old table positions moved per insert while the table doubles: the move ends within a quarter of the old size in inserts. */
+const MIGRATE_PER_INSERT = 4;
+/** keyPos, offsets, times (8 bytes each), keyLen (2), hashes, shards (4 each), inTable (1). */
+const BYTES_PER_SLOT = 35;
 
 function tableSizeFor(capacity: number): number {
   let size = 16;
