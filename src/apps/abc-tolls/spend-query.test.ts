@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../../core/errors.ts';
-import { planLiveQuery, runQuery } from '../../sql/index.ts';
+import { planLiveQuery, runLiveQuery, runQuery, type LiveItem } from '../../sql/index.ts';
 import { customerSpendSql, SPEND_QUERY_INPUT, SPEND_QUERY_OUTPUT } from './spend-query.ts';
 import { validateWindow } from './spend-function.ts';
 
@@ -64,6 +64,49 @@ describe('the customer spend query', () => {
     );
     // Every row is a window record the threshold function accepts.
     for (const row of rows) expect(validateWindow(row)).toMatchObject({ spend: row });
+  });
+
+  it("puts a toll in the window its input's merge order gives it: the input must be one shard (the valid stream), not toll_transactions", async () => {
+    // Why every valid toll is appended once more, to a stream of one shard (docs/architecture.md, "the order point
+    // of the spend windows"): ROWTIME never goes backwards within an input, so with two shards a toll that arrived
+    // just before a window's end lands in that window or the next depending on which shard's records were merged
+    // first, which after a crash can differ from the first run. If this test fails, ROWTIME no longer depends on
+    // the merge order, and the spend query can read toll_transactions directly.
+    const sql = customerSpendSql({ windowSeconds: 1, timeZone: 'UTC' });
+    const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+    const at = (iso: string) => Date.parse(iso);
+    const beforeEnd = { partition: 'shard-a', toll: toll('C1', 't1', 500, '2026-03-02T08:00:00Z', '') };
+    const afterEnd = { partition: 'shard-b', toll: toll('C2', 't2', 700, '2026-03-02T08:00:01Z', '') };
+    const windowOfC1 = async (first: typeof beforeEnd, second: typeof beforeEnd) => {
+      const plan = await planLiveQuery({ sql });
+      const items: LiveItem[] = [
+        { kind: 'records', partition: first.partition, data: [bytes(first.toll)], arrivalTimes: [at(first === beforeEnd ? '2026-03-02T08:00:00.999Z' : '2026-03-02T08:00:01.001Z')] },
+        { kind: 'records', partition: second.partition, data: [bytes(second.toll)], arrivalTimes: [at(second === beforeEnd ? '2026-03-02T08:00:00.999Z' : '2026-03-02T08:00:01.001Z')] },
+        // Heartbeats on both shards, later: every window up to 08:00:05 closes.
+        { kind: 'records', partition: 'shard-a', data: [bytes({ heartbeat: true })], arrivalTimes: [at('2026-03-02T08:00:05.000Z')] },
+        { kind: 'records', partition: 'shard-b', data: [bytes({ heartbeat: true })], arrivalTimes: [at('2026-03-02T08:00:05.000Z')] },
+      ];
+      const rows: Record<string, unknown>[] = [];
+      const errors: unknown[] = [];
+      async function* input(): AsyncGenerator<LiveItem> {
+        for (const item of items) yield item;
+        // Let the graph deliver the two closed windows before stopping it (the test's timeout bounds the wait).
+        while (rows.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+        yield { kind: 'cancel' };
+      }
+      await runLiveQuery(plan, {
+        inputs: new Map([[SPEND_QUERY_INPUT, input()]]),
+        onSnapshot: () => {},
+        deliver: (_stream, delivered) => rows.push(...delivered),
+        onError: (row) => errors.push(row),
+      });
+      expect(errors).toEqual([]);
+      expect(rows.map((r) => r.customer_id).sort()).toEqual(['C1', 'C2']);
+      return rows.find((r) => r.customer_id === 'C1')!.window_start;
+    };
+    // The same two tolls, the same arrival times: only the order of the shards differs.
+    expect(await windowOfC1(beforeEnd, afterEnd)).toBe('2026-03-02T08:00:00.000Z');
+    expect(await windowOfC1(afterEnd, beforeEnd)).toBe('2026-03-02T08:00:01.000Z');
   });
 
   it('cuts months in the configured time zone', async () => {
