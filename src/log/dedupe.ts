@@ -98,8 +98,9 @@ const textScratch = Buffer.alloc(MAX_DEDUPE_KEY_BYTES * 3 + 8);
  * stored again); `evictedEarly` counts them so the operator can see it happen.
  *
  * Growing never stops the caller for a copy of the whole window. The slot arrays are allocated for `maxKeys` at
- * once: the ring fills them in order, so the operating system maps their pages only as keys arrive (an idle
- * window costs no memory for them), and `bytes` counts only the part used. The hash table doubles
+ * once, and the byte ring for `maxKeys` keys of 32 bytes: the rings fill them in order, so the operating system
+ * maps their pages only as keys arrive (an idle window costs no memory for them), and `bytes` counts only the
+ * part used. Only longer keys make the byte ring double (a few block copies). The hash table doubles
  * incrementally: the old table stays readable beside the new one, and each insert moves a few of its positions
  * over (`MIGRATE_PER_INSERT`), so the move ends long before the new table is half full.
  */
@@ -145,7 +146,8 @@ export class DedupeWindow {
    */
   get bytes(): number {
     const slots = Math.min(this.tail, this.capacity);
-    return slots * BYTES_PER_SLOT + this.arena.byteLength + this.table.byteLength + (this.old?.byteLength ?? 0);
+    const keyBytes = Math.min(this.arenaTail, this.arena.byteLength);
+    return slots * BYTES_PER_SLOT + keyBytes + this.table.byteLength + (this.old?.byteLength ?? 0);
   }
 
   /** The key of the last `find`, kept for `insertFound`. */
@@ -170,7 +172,7 @@ export class DedupeWindow {
     this.offsets = new Float64Array(this.capacity);
     this.times = new Float64Array(this.capacity);
     this.inTable = new Uint8Array(this.capacity);
-    this.arena = new Uint8Array(64 * 1024);
+    this.arena = new Uint8Array(arenaSizeFor(maxKeys * ARENA_BYTES_PER_KEY));
     this.table = new Int32Array(2 * tableSizeFor(Math.min(maxKeys, INITIAL_KEYS)));
   }
 
@@ -503,6 +505,15 @@ const INITIAL_KEYS = 4096;
 const MIGRATE_PER_INSERT = 4;
 /** keyPos, offsets, times (8 bytes each), keyLen (2), hashes, shards (4 each), inTable (1). */
 const BYTES_PER_SLOT = 35;
+/** Key bytes the first byte ring holds per key of the bound (transaction ids are shorter). */
+const ARENA_BYTES_PER_KEY = 32;
+
+/** The byte ring's first size: a power of two from 64 KiB to 256 MiB (past that it doubles as keys come). */
+function arenaSizeFor(bytes: number): number {
+  let size = 64 * 1024;
+  while (size < bytes && size < 256 * 1024 * 1024) size *= 2;
+  return size;
+}
 
 function tableSizeFor(capacity: number): number {
   let size = 16;
