@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpServer, type SmtpTestServer, type SmtpTestServerOptions } from '../../test/support/smtp-server.ts';
+import { makeRelayCertificates, startSmtpServer, type SmtpTestServer, type SmtpTestServerOptions } from '../../test/support/smtp-server.ts';
 import { formatMessage, mailAddress, sendMail, SmtpError, type SmtpServer } from './smtp.ts';
 
 describe('SMTP message', () => {
@@ -54,19 +53,7 @@ describe('SMTP through a real relay: TLS and login', () => {
   // A CA of our own signs the relay's certificates, made fresh for this run: nothing in Node's bundle trusts it.
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-smtp-tls-'));
-    const at = (name: string) => path.join(dir, name);
-    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Tollstream test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
-    for (const [name, san] of [['relay', 'IP:127.0.0.1,DNS:localhost'], ['other', 'DNS:other.example']] as const) {
-      openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-      fs.writeFileSync(at(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.pem`, '-extfile', `${name}.ext`);
-    }
-    ca = at('ca.pem');
-    cert = fs.readFileSync(at('relay.pem'), 'utf8');
-    key = fs.readFileSync(at('relay.key'), 'utf8');
-    otherNameCert = fs.readFileSync(at('other.pem'), 'utf8');
-    otherNameKey = fs.readFileSync(at('other.key'), 'utf8');
+    ({ caFile: ca, cert, key, otherNameCert, otherNameKey } = makeRelayCertificates(dir));
   });
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.close();

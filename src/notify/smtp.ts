@@ -49,6 +49,15 @@ export interface SmtpServer {
   readonly allowAuthWithoutTls?: boolean;
 }
 
+/** What secures the connection to a relay, apart from where it is. */
+export type SmtpSecurity = Pick<SmtpServer, 'tls' | 'caFile' | 'auth' | 'allowAuthWithoutTls'>;
+
+/** The security of a relay from flat settings (as `alerts.email` holds them): a login only with both user and password. */
+export function smtpSecurity(settings: { readonly tls?: SmtpTls; readonly caFile?: string; readonly user?: string; readonly password?: string; readonly allowAuthWithoutTls?: boolean }): SmtpSecurity {
+  const { tls: security = 'off', caFile, user, password, allowAuthWithoutTls = false } = settings;
+  return { tls: security, ...(caFile === undefined ? {} : { caFile }), ...(user !== undefined && password !== undefined ? { auth: { user, password } } : {}), allowAuthWithoutTls };
+}
+
 export interface SmtpCredentials {
   readonly user: string;
   readonly password: string;

@@ -4,7 +4,10 @@
  * and can be told to refuse the next recipients (4xx or 5xx). With options it offers STARTTLS or speaks TLS from
  * the first byte (with the certificate given), and requires a login (AUTH PLAIN and/or LOGIN) before MAIL.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import tls from 'node:tls';
 
 export interface ReceivedMail {
@@ -197,6 +200,31 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
         server.close(() => resolve());
       }),
   };
+}
+
+export interface RelayCertificates {
+  /** The PEM file of the CA that signed both certificates: trust it with `caFile`. */
+  readonly caFile: string;
+  /** For 127.0.0.1 and localhost. */
+  readonly cert: string;
+  readonly key: string;
+  /** For other.example: valid, but not for this host. */
+  readonly otherNameCert: string;
+  readonly otherNameKey: string;
+}
+
+/** A CA made fresh in `dir` by openssl (nothing in Node's bundle trusts it) and the relay certificates it signs. */
+export function makeRelayCertificates(dir: string): RelayCertificates {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Tollstream test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  for (const [name, san] of [['relay', 'IP:127.0.0.1,DNS:localhost'], ['other', 'DNS:other.example']] as const) {
+    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    fs.writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.pem`, '-extfile', `${name}.ext`);
+  }
+  const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
+  return { caFile: path.join(dir, 'ca.pem'), cert: read('relay.pem'), key: read('relay.key'), otherNameCert: read('other.pem'), otherNameKey: read('other.key') };
 }
 
 function parse(message: string): { headers: Record<string, string>; text: string } {
