@@ -15,7 +15,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { makeRelayCertificates, startSmtpServer, type RelayCertificates, type SmtpTestServer } from '../support/smtp-server.ts';
-import { api } from './support.ts';
+import { api, recentTolls } from './support.ts';
 import { waitFor } from '../support/wait.ts';
 
 const PASSWORD = 'relay-pw-' + Math.random().toString(36).slice(2);
@@ -62,19 +62,7 @@ async function breach(server: RunningServer, customer: string): Promise<void> {
   expect((await api(server.url, 'POST', '/v1/customers', { customer_id: customer, name: 'Ada', email: 'ada@example.com' })).status).toBe(201);
   const token = (await api(server.url, 'POST', `/v1/customers/${customer}/tokens`)).json.token as string;
   expect((await api(server.url, 'PUT', '/v1/me/threshold', { threshold_cents: 2500 }, token)).status).toBe(200);
-  const now = Date.now();
-  const tolls = [1200, 900, 1000].map((cents, i) => ({
-    transaction_id: `T-relay-${customer}-${i}`,
-    customer_id: customer,
-    tag_id: 'TAG-42',
-    plate: 'ABC-1234',
-    plaza_id: `P0${i + 1}`,
-    lane: 1,
-    vehicle_class: 2,
-    amount_cents: cents,
-    currency: 'USD',
-    event_time: new Date(now - (3 - i) * 1000).toISOString(),
-  }));
+  const tolls = recentTolls(`T-relay-${customer}`, customer, [1200, 900, 1000]);
   const kinesis = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     const out = await kinesis.send(new PutRecordsCommand({ StreamName: 'toll_transactions', Records: tolls.map((t) => ({ PartitionKey: t.customer_id, Data: new TextEncoder().encode(JSON.stringify(t)) })) }));

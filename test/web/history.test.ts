@@ -5,34 +5,24 @@
  * ("Numbers"), which is drawn from the data given to the chart. Screenshots go to test-artifacts/web/.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historySeries, type HistoryPoint } from '../../web/src/lib/history.ts';
-import { buildWeb, sendTolls, startWebStack, toll, type WebStack } from './harness.ts';
+import { sendTolls, startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
 let stack: WebStack;
 let browser: Browser;
-let webRoot: string;
+let started: BrowserStack | undefined;
 
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-history-'));
-  await buildWeb(webRoot);
-  stack = await startWebStack({ webRoot });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  started = await startBrowserStack();
+  ({ stack, browser } = started);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-  if (webRoot) fs.rmSync(webRoot, { recursive: true, force: true });
-});
+afterAll(() => started?.close());
 
 interface Shown {
   readonly labels: string[];
