@@ -103,7 +103,7 @@ describe('loadConfig', () => {
 
   it('keeps alert email off by default and needs a sender to turn it on', async () => {
     const plain = await loadConfig({ cwd: tempDir(), env: {} });
-    expect(plain.alerts.email).toEqual({ enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 });
+    expect(plain.alerts.email).toEqual({ enabled: false, smtpHost: '127.0.0.1', smtpPort: 25, tls: 'off', allowAuthWithoutTls: false });
     expect(plain.alerts.pushSubject).toBe('mailto:alerts@localhost');
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true' } })).rejects.toThrow(/alerts.email.enabled needs alerts.email.from/);
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_FROM: 'a@example.com' } })).rejects.toThrow(/alerts.email.from conflicts with alerts.email.enabled false/);
@@ -118,7 +118,37 @@ describe('loadConfig', () => {
       cwd: tempDir(),
       env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'ABC Tolls <alerts@tolls.example>', TOLLSTREAM_ALERTS_EMAIL_SMTP_PORT: '2525' },
     });
-    expect(on.alerts.email).toEqual({ enabled: true, smtpHost: '127.0.0.1', smtpPort: 2525, from: 'ABC Tolls <alerts@tolls.example>' });
+    expect(on.alerts.email).toEqual({ enabled: true, smtpHost: '127.0.0.1', smtpPort: 2525, tls: 'off', allowAuthWithoutTls: false, from: 'ABC Tolls <alerts@tolls.example>' });
+  });
+
+  it('takes a relay login with its password from the environment or a file, and only over TLS unless plain is allowed', async () => {
+    const base = { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'alerts@tolls.example' };
+    const secret = 's3cret-relay-pw';
+    const fromEnv = await loadConfig({
+      cwd: tempDir(),
+      env: { ...base, TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret, TOLLSTREAM_ALERTS_EMAIL_SMTP_PORT: '587' },
+    });
+    expect(fromEnv.alerts.email).toMatchObject({ tls: 'starttls', user: 'alerts', password: secret, smtpPort: 587 });
+    const cwd = tempDir({ 'smtp-password': `${secret}\n`, 'relay-ca.pem': 'PEM' });
+    const fromFile = await loadConfig({ cwd, env: { ...base, TOLLSTREAM_ALERTS_EMAIL_TLS: 'implicit', TOLLSTREAM_ALERTS_EMAIL_CA_FILE: 'relay-ca.pem', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD_FILE: 'smtp-password' } });
+    expect(fromFile.alerts.email).toMatchObject({ tls: 'implicit', user: 'alerts', password: secret, caFile: path.join(cwd, 'relay-ca.pem'), passwordFile: path.join(cwd, 'smtp-password') });
+
+    const refusal = async (env: Record<string, string>, pattern: RegExp) => {
+      const err = await loadConfig({ cwd, env: { ...base, ...env } }).then(() => undefined, (e: unknown) => e as Error);
+      expect(err?.message).toMatch(pattern);
+      expect(err?.message).not.toContain(secret);
+      return err;
+    };
+    await refusal({ TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret }, /would send the password unencrypted.*alerts.email.allowAuthWithoutTls/);
+    const plain = await loadConfig({ cwd, env: { ...base, TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret, TOLLSTREAM_ALERTS_EMAIL_ALLOW_AUTH_WITHOUT_TLS: 'true' } });
+    expect(plain.alerts.email).toMatchObject({ tls: 'off', allowAuthWithoutTls: true, password: secret });
+    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts' }, /alerts.email.user needs a password/);
+    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret }, /needs alerts.email.user/);
+    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret, TOLLSTREAM_ALERTS_EMAIL_PASSWORD_FILE: 'smtp-password' }, /conflicts with alerts.email.passwordFile/);
+    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD_FILE: 'missing' }, /alerts.email.passwordFile .*missing cannot be read: ENOENT/);
+    await refusal({ TOLLSTREAM_ALERTS_EMAIL_CA_FILE: 'relay-ca.pem' }, /alerts.email.caFile conflicts with alerts.email.tls 'off'/);
+    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'ssl' }, /alerts.email.tls/);
+    await expect(loadConfig({ cwd, env: { TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts' } })).rejects.toThrow(/alerts.email.user conflicts with alerts.email.enabled false/);
   });
 
   it('refuses two config files at once', async () => {

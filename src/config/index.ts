@@ -61,6 +61,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Tolls
     lake: { ...config.lake, ...optional('dir', at(config.lake.dir)) },
     reference: { ...optional('stationsFile', at(config.reference?.stationsFile)) },
     queries: { ...config.queries, ...optional('referenceDir', at(config.queries.referenceDir)) },
+    ...(config.alerts.email ? { alerts: { ...config.alerts, email: emailSettings(config.alerts.email, cwd) } } : {}),
     functions: { ...config.functions, deploy: config.functions.deploy.map((f) => ({ ...f, handler: path.resolve(cwd, f.handler) })) },
     ...(config.cluster ? { cluster: { ...CLUSTER_DEFAULTS, ...config.cluster } } : {}),
   };
@@ -216,6 +217,12 @@ const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]
   ['queries.referenceDir', 'queries.enabled'],
   ['alerts.email.from', 'alerts.email.enabled'],
   ['alerts.email.linkBaseUrl', 'alerts.email.enabled'],
+  ['alerts.email.tls', 'alerts.email.enabled'],
+  ['alerts.email.caFile', 'alerts.email.enabled'],
+  ['alerts.email.user', 'alerts.email.enabled'],
+  ['alerts.email.password', 'alerts.email.enabled'],
+  ['alerts.email.passwordFile', 'alerts.email.enabled'],
+  ['alerts.email.allowAuthWithoutTls', 'alerts.email.enabled'],
 ];
 
 function checkConflicts(explicit: Flat): void {
@@ -260,12 +267,50 @@ function checkConflicts(explicit: Flat): void {
   if (explicit.get('alerts.email.enabled') === true && !explicit.has('alerts.email.from')) {
     throw configError('alerts.email.enabled needs alerts.email.from, the sender address of the alert emails', { key: 'alerts.email.from' });
   }
+  checkEmailLogin(explicit);
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(
       "storage.fsyncIntervalMs conflicts with storage.fsync 'always': set storage.fsync to 'interval' or drop storage.fsyncIntervalMs",
       { key: 'storage.fsyncIntervalMs' },
     );
   }
+}
+
+/** A login needs a password from one place, and an encrypted connection unless plain is allowed outright. */
+function checkEmailLogin(explicit: Flat): void {
+  const security = explicit.get('alerts.email.tls') ?? DEFAULT_CONFIG.alerts.email!.tls;
+  if (explicit.has('alerts.email.caFile') && security === 'off') {
+    throw configError("alerts.email.caFile conflicts with alerts.email.tls 'off': set alerts.email.tls to 'starttls' or 'implicit', or drop alerts.email.caFile", { key: 'alerts.email.caFile' });
+  }
+  if (explicit.has('alerts.email.password') && explicit.has('alerts.email.passwordFile')) {
+    throw configError('alerts.email.password conflicts with alerts.email.passwordFile: give the password one way', { key: 'alerts.email.passwordFile' });
+  }
+  const hasPassword = explicit.has('alerts.email.password') || explicit.has('alerts.email.passwordFile');
+  if (!explicit.has('alerts.email.user')) {
+    if (hasPassword) throw configError('alerts.email.password needs alerts.email.user, the login it belongs to', { key: 'alerts.email.user' });
+    return;
+  }
+  if (!hasPassword) {
+    throw configError('alerts.email.user needs a password: TOLLSTREAM_ALERTS_EMAIL_PASSWORD (alerts.email.password) or alerts.email.passwordFile', { key: 'alerts.email.password' });
+  }
+  if (security === 'off' && explicit.get('alerts.email.allowAuthWithoutTls') !== true) {
+    throw configError("alerts.email.user with alerts.email.tls 'off' would send the password unencrypted: set alerts.email.tls to 'starttls' or 'implicit', or alerts.email.allowAuthWithoutTls to true", { key: 'alerts.email.tls' });
+  }
+}
+
+/** The email settings with their file paths resolved against `cwd` and the password read from its file. */
+function emailSettings(email: NonNullable<TollstreamConfig['alerts']['email']>, cwd: string): NonNullable<TollstreamConfig['alerts']['email']> {
+  const caFile = email.caFile === undefined ? {} : { caFile: path.resolve(cwd, email.caFile) };
+  if (email.passwordFile === undefined) return { ...email, ...caFile };
+  const passwordFile = path.resolve(cwd, email.passwordFile);
+  let password: string;
+  try {
+    password = fs.readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw configError(`alerts.email.passwordFile ${passwordFile} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { key: 'alerts.email.passwordFile', file: passwordFile }, err);
+  }
+  if (password === '') throw configError(`alerts.email.passwordFile ${passwordFile} is empty`, { key: 'alerts.email.passwordFile', file: passwordFile });
+  return { ...email, ...caFile, passwordFile, password };
 }
 
 function unflatten(flat: Flat): Record<string, unknown> {

@@ -209,7 +209,7 @@ export interface TollstreamConfig {
      * gives, so anything else is refused. @default the push services of Chrome, Firefox, Safari and Edge
      */
     readonly pushServices: readonly string[];
-    /** Alerts by email to each customer's address, through an SMTP relay that accepts mail from this host without a login. */
+    /** Alerts by email to each customer's address, through an SMTP relay (docs/notify.md, "Email"). */
     readonly email?: {
       /** @default false */
       readonly enabled: boolean;
@@ -217,6 +217,18 @@ export interface TollstreamConfig {
       readonly smtpHost: string;
       /** @default 25 */
       readonly smtpPort: number;
+      /** `off` plain SMTP, `starttls` upgraded after EHLO (refused if not offered), `implicit` TLS from the first byte (port 465). @default 'off' */
+      readonly tls?: 'off' | 'starttls' | 'implicit';
+      /** A PEM file of CAs trusted for the relay's certificate besides Node's bundled ones; only with `tls`. */
+      readonly caFile?: string;
+      /** The relay's login (AUTH PLAIN, else LOGIN); needs `password` or `passwordFile`. */
+      readonly user?: string;
+      /** The login's password; best from `TOLLSTREAM_ALERTS_EMAIL_PASSWORD`. Filled from `passwordFile` when that is set. */
+      readonly password?: string;
+      /** A file whose content (one trailing line break dropped) is the password, read at start. */
+      readonly passwordFile?: string;
+      /** Log in over `tls: 'off'`, sending the password unencrypted. @default false */
+      readonly allowAuthWithoutTls?: boolean;
       /** The sender, `alerts@example.com` or `ABC Tolls <alerts@example.com>`; required when enabled. */
       readonly from?: string;
       /**
@@ -355,7 +367,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   bi: { enabled: false, host: '127.0.0.1', port: 5433, user: 'tollstream', maxConnections: 64 },
   reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10, threads: defaultQueryThreads() },
-  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25 } },
+  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25, tls: 'off', allowAuthWithoutTls: false } },
   apps: [],
   functions: { enabled: true, deploy: [] },
   stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
@@ -462,6 +474,13 @@ export const SCHEMA: Record<string, Leaf> = {
   'alerts.email.enabled': { type: 'boolean' },
   'alerts.email.smtpHost': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a host' : undefined) },
   'alerts.email.smtpPort': { type: 'integer', min: 1, max: 65535 },
+  'alerts.email.tls': { type: 'enum', values: ['off', 'starttls', 'implicit'] },
+  'alerts.email.caFile': { type: 'string' },
+  'alerts.email.user': { type: 'string', check: (v) => (/[\r\n\0]/.test(v) ? 'must be one line' : undefined) },
+  // No check that could quote the value: a refused password must not reach the log in the error.
+  'alerts.email.password': { type: 'string' },
+  'alerts.email.passwordFile': { type: 'string' },
+  'alerts.email.allowAuthWithoutTls': { type: 'boolean' },
   'alerts.email.linkBaseUrl': { type: 'string', check: (v) => (/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v) ? undefined : 'must be an http:// or https:// URL without query, such as https://tolls.example.com') },
   'alerts.email.from': { type: 'string', check: (v) => (/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(v.trim()) ? undefined : 'must be an address such as alerts@example.com or "ABC Tolls <alerts@example.com>"') },
   apps: { type: 'json', check: checkAppModules },

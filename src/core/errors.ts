@@ -122,6 +122,18 @@ export const ERROR_CODES = {
    * (docs/functions.md). A function once deployed through the API does not start on such a node.
    */
   FUNCTION_NOT_ON_CLUSTER: { kind: 'user', retriable: false },
+  // Email through an SMTP relay (src/notify/smtp.ts)
+  /** The relay could not be reached, did not answer in time, or answered 4xx: try later. */
+  SMTP_UNAVAILABLE: { kind: 'external', retriable: true },
+  /** The relay refused the message for good (a 5xx reply): sending it again fails again. */
+  SMTP_REJECTED: { kind: 'external', retriable: false },
+  /** The relay refused the login (wrong user or password), or offers no login this client speaks. */
+  SMTP_AUTH_FAILED: { kind: 'user', retriable: false },
+  /**
+   * The connection could not be encrypted as configured: the relay offers no STARTTLS, its certificate does not
+   * verify (an unknown CA, another name), or a password would have crossed an unencrypted connection.
+   */
+  SMTP_TLS_FAILED: { kind: 'user', retriable: false },
   // Apps loaded from a user's project (the `apps` setting)
   /** A module the `apps` setting names does not exist (context `module`: the path as given and as resolved). */
   APP_MODULE_NOT_FOUND: { kind: 'user', retriable: false },

@@ -94,6 +94,19 @@ export function pathSegment(segment: string, field: string): string {
   }
 }
 
+/**
+ * The path after `prefix`, split on `/`, each segment percent-decoded (an encoded `/` stays inside its segment);
+ * 400 MALFORMED_REQUEST naming the whole path when an escape is broken. Every route of the native API reads its
+ * path through this, so a broken escape is the same answer everywhere rather than an unknown route.
+ */
+export function pathParts(path: string, prefix = ''): string[] {
+  try {
+    return path.slice(prefix.length).split('/').map(decodeURIComponent);
+  } catch {
+    throw new TollstreamError('MALFORMED_REQUEST', `the path ${path} is not valid percent-encoding`, { context: { path } });
+  }
+}
+
 /** Long values are cut in error context, so a huge field does not come back whole. */
 function preview(value: unknown): unknown {
   if (typeof value === 'string') return value.length > 100 ? `${value.slice(0, 100)}...` : value;

@@ -113,7 +113,7 @@ async function sendEmail(delivery: DueDelivery, deps: ChannelDeps, stopping: Abo
   const unsubscribeUrl = email.unsubscribeUrl?.(delivery.topic, message);
   try {
     await sendMail(
-      { host: email.host, port: email.port, helloName: email.helloName ?? os.hostname() },
+      { host: email.host, port: email.port, helloName: email.helloName ?? os.hostname(), ...email.security },
       {
         from: email.from,
         to: delivery.url.replace(/^mailto:/, ''),
@@ -129,7 +129,7 @@ async function sendEmail(delivery: DueDelivery, deps: ChannelDeps, stopping: Abo
     return {};
   } catch (err) {
     if (stopping.aborted) throw err;
-    return err instanceof SmtpError ? { error: err.message, permanent: err.permanent } : { error: (err as Error).message };
+    return err instanceof SmtpError ? { error: `${err.code}: ${err.message}`, permanent: err.permanent } : { error: (err as Error).message };
   }
 }
 

@@ -9,4 +9,4 @@ export { openPostgresOutbox, type PostgresOutbox, type PostgresOutboxOptions } f
 export { signWebhook, verifyWebhook, backoffDelayMs, type VerifyOptions } from './webhook.ts';
 export { writeSse, formatSseEvent, inboxToSse, lastEventIdOf, type SseEvent, type SseOptions, type SseTarget } from './sse.ts';
 export { loadOrCreateVapidKeys, encryptPushPayload, vapidAuthorization, MAX_PUSH_PAYLOAD_BYTES, type VapidKeys, type PushTarget } from './webpush.ts';
-export { mailAddress } from './smtp.ts';
+export { mailAddress, smtpSecurity, type SmtpSecurity, type SmtpTls } from './smtp.ts';

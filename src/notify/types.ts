@@ -5,6 +5,7 @@
 import type { Logger } from '../core/logger.ts';
 import type { JsonObject, Tables } from '../tables/index.ts';
 import type { VapidKeys } from './webpush.ts';
+import type { SmtpSecurity } from './smtp.ts';
 
 /**
  * `standard`: delivered to the topic's subscriptions. `inbox`: additionally delivered to the inbox of the
@@ -220,7 +221,7 @@ export interface WebPushOptions {
 }
 
 export interface EmailOptions {
-  /** The SMTP server that relays the mail (it must accept it without authentication from this host). */
+  /** The SMTP server that relays the mail. */
   readonly host: string;
   readonly port: number;
   /** The sender address, `alerts@example.com` or `ABC Tolls <alerts@example.com>`. */
@@ -229,6 +230,8 @@ export interface EmailOptions {
   readonly addressOf?: (customerId: string) => Promise<string | undefined> | string | undefined;
   /** The name this host gives in EHLO. @default os.hostname() */
   readonly helloName?: string;
+  /** TLS and login towards the relay (`smtpSecurity(...)`). @default plain SMTP, no login */
+  readonly security?: SmtpSecurity;
   /**
    * The link that stops a message's recipient getting more of these mails (its `List-Unsubscribe` header and the
    * last line of its text); undefined, none.

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runSimulateCommand, UsageError } from './command.ts';
+import { runSimulateCommand, runSummary, UsageError } from './command.ts';
 
 describe('tollstream simulate', () => {
   it('writes the requested number of records to an NDJSON file, repeatably', async () => {
@@ -37,5 +37,12 @@ describe('tollstream simulate', () => {
     await expect(runSimulateCommand(['--to', 'file', '--count', 'many'])).rejects.toThrow(/--count must be an integer/);
     await expect(runSimulateCommand(['--drop', 'P01'])).rejects.toThrow(/--drop must look like/);
     await expect(runSimulateCommand(['--bogus'])).rejects.toThrow(/bogus/);
+  });
+
+  it('says in its summary when the rate asked for was not reached', () => {
+    const stats = { sent: 10_526, accepted: 10_500, failed: 0, duplicatesSent: 26, elapsedMs: 32_700 };
+    expect(runSummary(stats, 2000)).toBe('sent 10526 records (26 retries) in 32.7 s: 10500 accepted, 0 failed, 321 records/s (asked for 2000: the server or this machine could not keep up)\n');
+    expect(runSummary(stats, 330)).toBe('sent 10526 records (26 retries) in 32.7 s: 10500 accepted, 0 failed, 321 records/s\n');
+    expect(runSummary(stats, undefined)).toBe('sent 10526 records (26 retries) in 32.7 s: 10500 accepted, 0 failed, 321 records/s\n');
   });
 });

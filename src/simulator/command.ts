@@ -124,10 +124,7 @@ export async function runSimulateCommand(argv: readonly string[], hooks: Simulat
   process.once('SIGINT', onSignal);
   const tty = process.stderr.isTTY;
   let last: SimulationStats | undefined;
-  const summary = (s: SimulationStats) => {
-    const perSecond = s.elapsedMs > 0 ? Math.round((s.accepted * 1000) / s.elapsedMs) : s.accepted;
-    return `sent ${s.sent} records (${s.duplicatesSent} retries) in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.accepted} accepted, ${s.failed} failed, ${perSecond} records/s\n`;
-  };
+  const summary = (s: SimulationStats) => runSummary(s, rate);
   try {
     const stats = await runSimulation({
       generator,
@@ -155,6 +152,16 @@ export async function runSimulateCommand(argv: readonly string[], hooks: Simulat
     process.off('SIGINT', onSignal);
     await sink.close();
   }
+}
+
+/**
+ * The line that ends a run. With a rate asked (`--rate`) and fewer than nine tenths of it accepted, it says so:
+ * the traffic was then lighter than the run was meant to be, and the event times sparser.
+ */
+export function runSummary(s: SimulationStats, askedPerSecond: number | undefined): string {
+  const perSecond = s.elapsedMs > 0 ? Math.round((s.accepted * 1000) / s.elapsedMs) : s.accepted;
+  const short = askedPerSecond !== undefined && perSecond < askedPerSecond * 0.9 ? ` (asked for ${askedPerSecond}: the server or this machine could not keep up)` : '';
+  return `sent ${s.sent} records (${s.duplicatesSent} retries) in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.accepted} accepted, ${s.failed} failed, ${perSecond} records/s${short}\n`;
 }
 
 export class UsageError extends Error {

@@ -15,7 +15,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { startPushService } from '../support/push-service.ts';
 import { startSmtpServer } from '../support/smtp-server.ts';
-import { api } from './support.ts';
+import { api, recentTolls } from './support.ts';
 import { waitFor } from '../support/wait.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -61,18 +61,7 @@ describe('alerts by Web Push and email in the running server', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'vapid.json'), 'utf8'))).toHaveProperty('d');
 
     const now = Date.now();
-    const tolls = [1200, 900, 1000].map((cents, i) => ({
-      transaction_id: `T-push-${i}`,
-      customer_id: 'C0000042',
-      tag_id: 'TAG-42',
-      plate: 'ABC-1234',
-      plaza_id: `P0${i + 1}`,
-      lane: 1,
-      vehicle_class: 2,
-      amount_cents: cents,
-      currency: 'USD',
-      event_time: new Date(now - (3 - i) * 1000).toISOString(),
-    }));
+    const tolls = recentTolls('T-push', 'C0000042', [1200, 900, 1000], now);
     const kinesis = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     cleanups.push(() => kinesis.destroy());
     const out = await kinesis.send(

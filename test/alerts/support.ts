@@ -94,6 +94,22 @@ async function expectStatus(done: Promise<{ status: number; json: any }>, status
 }
 
 /** Creates each customer through the operator API, issues a token, and sets the threshold as the customer. */
+/** Tolls of `customerId`, one per amount, a second apart and ending a second ago; ids `${idPrefix}-0`, `-1`, ... */
+export function recentTolls(idPrefix: string, customerId: string, amounts: readonly number[], now = Date.now()): Array<Record<string, unknown> & { customer_id: string }> {
+  return amounts.map((cents, i) => ({
+    transaction_id: `${idPrefix}-${i}`,
+    customer_id: customerId,
+    tag_id: 'TAG-42',
+    plate: 'ABC-1234',
+    plaza_id: `P0${i + 1}`,
+    lane: 1,
+    vehicle_class: 2,
+    amount_cents: cents,
+    currency: 'USD',
+    event_time: new Date(now - (amounts.length - i) * 1000).toISOString(),
+  }));
+}
+
 export async function createCustomers(url: string, thresholds: ReadonlyMap<string, number>): Promise<Map<string, string>> {
   const tokens = new Map<string, string>();
   for (const [id, cents] of thresholds) {

@@ -193,7 +193,7 @@ describe('tollstream against a running server', () => {
   it('counts records the server rejects and exits non-zero', async () => {
     expect((await runCli(['streams', 'create', 'keyed_reads'], { env })).code).toBe(0);
     const res = await runCli(['put', 'keyed_reads', '--partition-key-field', 'plaza'], { env, input: '{"plaza":"P1"}\n{"other":1}\n' });
-    expect(res.stdout).toBe('sent 1 records, 1 failed\n');
+    expect(res.stdout).toBe('sent 1 record, 1 failed\n');
     expect(res.stderr).toMatch(/^line 2: /m);
     expect(res.code).toBe(1);
   });

@@ -1,6 +1,6 @@
 /** The console's pure helpers: history chart series (rates per node, restarts, labels) and the tail's request. */
 import { describe, expect, it } from 'vitest';
-import { historySeries, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
+import { appendHistory, historySeries, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
 import { axisLabel, axisWidth, isMoneyColumn, shortCategory } from '../../web/src/lib/report-series.ts';
 import { tailQueryString } from '../../web/src/lib/tail.ts';
 
@@ -39,6 +39,26 @@ describe('historySeries', () => {
   it('does not mix up a metric with another whose name starts the same', () => {
     const points: HistoryPoint[] = [{ t: 1000, node: 'local', values: { tollstream_query_rows_in_total: 5, 'tollstream_query_rows_in_total_x{q="z"}': 9 } }];
     expect([...historySeries(points, 'tollstream_query_rows_in_total', 'gauge', 'rows').series.keys()]).toEqual(['rows']);
+  });
+});
+
+describe('appendHistory', () => {
+  const at = (t: number, node = 'local', n = t): HistoryPoint => ({ t, node, values: { [IN('tolls')]: n } });
+
+  it('adds what a later read brought once, in time order, a late sample of another node included', () => {
+    const kept = [at(1000), at(2000), at(3000)];
+    // The read starts before the newest kept sample: 2000 and 3000 come again, and node b's 2500 came late.
+    const merged = appendHistory(kept, [at(2000), at(3000), at(2500, 'b'), at(4000)], 3_600_000);
+    expect(merged.map((p) => `${p.node}@${p.t}`)).toEqual(['local@1000', 'local@2000', 'b@2500', 'local@3000', 'local@4000']);
+    expect(kept).toHaveLength(3);
+  });
+
+  it('keeps only the window before the newest sample, and keeps everything when nothing is new', () => {
+    const kept = [at(1000), at(2000), at(3000)];
+    expect(appendHistory(kept, [at(3000)], 1500)).toEqual(kept);
+    expect(appendHistory(kept, [at(4000)], 1500).map((p) => p.t)).toEqual([3000, 4000]);
+    // Rates stay what a fresh read of the same window gives: the first kept sample has none.
+    expect(historySeries(appendHistory(kept, [at(4000, 'local', 4100)], 1500), 'tollstream_records_in_total', 'rate').series.get('tolls')).toEqual([null, 1100]);
   });
 });
 

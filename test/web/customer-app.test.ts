@@ -7,38 +7,30 @@
  * Screenshots go to test-artifacts/web/.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPushService, type PushService } from '../support/push-service.ts';
-import { buildWeb, sendTolls, startWebStack, toll, type WebStack } from './harness.ts';
+import { sendTolls, startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
 const PHONE = { width: 375, height: 812 };
 
 let stack: WebStack;
 let browser: Browser;
-let webRoot: string;
+let started: BrowserStack | undefined;
 let push: PushService;
 
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-build-'));
-  await buildWeb(webRoot);
   push = await startPushService();
-  stack = await startWebStack({ webRoot, pushServices: [push.origin] });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  started = await startBrowserStack({ pushServices: [push.origin] });
+  ({ stack, browser } = started);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await started?.close();
   await push?.close();
-  await stack?.close();
-  if (webRoot) fs.rmSync(webRoot, { recursive: true, force: true });
 });
 
 async function shot(page: Page, name: string): Promise<void> {

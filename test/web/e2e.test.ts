@@ -6,11 +6,10 @@
  * Screenshots of every page at 375 px and at desktop width go to test-artifacts/web/.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, sendTolls, startWebStack, toll, type WebStack } from './harness.ts';
+import { sendTolls, startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
 /** A continuous query for the console test: trips and spend per customer in 10-second windows. */
@@ -32,24 +31,15 @@ const DESKTOP = { width: 1280, height: 860 };
 
 let stack: WebStack;
 let browser: Browser;
-let webRoot: string;
+let started: BrowserStack | undefined;
 
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-build-'));
-  await buildWeb(webRoot);
-  stack = await startWebStack({ webRoot });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  started = await startBrowserStack();
+  ({ stack, browser } = started);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-  if (webRoot) fs.rmSync(webRoot, { recursive: true, force: true });
-});
+afterAll(() => started?.close());
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate('window.scrollTo(0, 0)');

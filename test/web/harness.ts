@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
 import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
@@ -20,6 +21,14 @@ const repo = path.resolve(import.meta.dirname, '../..');
 /** Builds the pages into `outDir` with the project's Vite config (about 3 s). */
 export async function buildWeb(outDir: string): Promise<void> {
   await promisify(execFile)(path.join(repo, 'node_modules/.bin/vite'), ['build', '--config', 'web/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: repo, timeout: 120_000 });
+}
+
+/** Headless Chromium from Debian's package, without the background traffic of a desktop browser. */
+function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 }
 
 export interface WebStack {
@@ -56,6 +65,32 @@ export async function startWebStack(options: { webRoot: string; pushServices?: r
     undo.unshift(() => server.close());
 
     return { url: server.url, server, apiKey, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** What every browser test starts with: the pages built into a temp folder, a server serving them, Chromium. */
+export interface BrowserStack {
+  readonly stack: WebStack;
+  readonly browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function startBrowserStack(options: { pushServices?: readonly string[] } = {}): Promise<BrowserStack> {
+  const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-build-'));
+  const undo: Array<() => Promise<void> | void> = [() => fs.rmSync(webRoot, { recursive: true, force: true })];
+  const close = async () => {
+    for (const step of undo.splice(0)) await step();
+  };
+  try {
+    await buildWeb(webRoot);
+    const stack = await startWebStack({ webRoot, ...options });
+    undo.unshift(() => stack.close());
+    const browser = await launchChromium();
+    undo.unshift(() => browser.close());
+    return { stack, browser, close };
   } catch (err) {
     await close();
     throw err;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
 import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
-import { loadOrCreateVapidKeys, type Notify, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
+import { loadOrCreateVapidKeys, smtpSecurity, type Notify, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
 import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
 import { Customers } from './customers.ts';
@@ -63,6 +63,7 @@ function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: stri
     ? {
         host: emailSettings.smtpHost,
         port: emailSettings.smtpPort,
+        security: smtpSecurity(emailSettings),
         from: emailSettings.from!,
         // A customer who stopped alert emails has no address for them: the dispatcher creates no email delivery.
         addressOf: (id: string) => customers?.emailAddress(id),

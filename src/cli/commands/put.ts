@@ -94,7 +94,7 @@ export const put: Command = {
       lines.close();
       await Promise.all(inFlight);
       progress.stop();
-      io.stdout.write(`sent ${tally.sent} records, ${tally.failed} failed\n`);
+      io.stdout.write(`sent ${tally.sent} record${tally.sent === 1 ? '' : 's'}, ${tally.failed} failed\n`);
       if (tally.duplicates > 0) io.stderr.write(`${count(tally.duplicates)} of them were duplicates the stream already held\n`);
     }
     if (fatal !== undefined) throw fatal;

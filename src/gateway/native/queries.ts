@@ -14,7 +14,7 @@ const CREATE_FIELDS = new Set(['name', 'sql', 'input', 'inputs', 'outputs', 'sta
 
 export type QueryRoute = 'listQueries' | 'createQuery' | 'describeQuery' | 'explainQuery' | 'dropQuery' | 'stopQuery' | 'resumeQuery';
 
-/** `/v1/queries[/{name}[/explain|/stop|/resume]]` -> its route, or undefined. `parts` are the path after `/v1/`. */
+/** `/v1/queries[/{name}[/explain|/stop|/resume]]` -> its route, or undefined. `parts` are the path after `/v1/`, decoded. */
 export function matchQueryRoute(method: string, parts: readonly string[]): { route: QueryRoute; name?: string } | undefined {
   if (parts[0] !== 'queries') return undefined;
   if (parts.length === 1 || (parts.length === 2 && parts[1] === '')) {
@@ -22,12 +22,7 @@ export function matchQueryRoute(method: string, parts: readonly string[]): { rou
     if (method === 'POST') return { route: 'createQuery' };
     return undefined;
   }
-  let name: string;
-  try {
-    name = decodeURIComponent(parts[1]!);
-  } catch {
-    return undefined;
-  }
+  const name = parts[1]!;
   if (parts.length === 2) {
     if (method === 'GET') return { route: 'describeQuery', name };
     if (method === 'DELETE') return { route: 'dropQuery', name };

@@ -13,17 +13,12 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export type ReferenceFileRoute = 'listReferenceFiles' | 'putReferenceFile' | 'deleteReferenceFile';
 
-/** `/v1/reference/files[/{name}]` -> its route, or undefined. `parts` are the path after `/v1/`. */
+/** `/v1/reference/files[/{name}]` -> its route, or undefined. `parts` are the path after `/v1/`, decoded. */
 export function matchReferenceFileRoute(method: string, parts: readonly string[]): { route: ReferenceFileRoute; name?: string } | undefined {
   if (parts[0] !== 'reference' || parts[1] !== 'files') return undefined;
   if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) return method === 'GET' ? { route: 'listReferenceFiles' } : undefined;
   if (parts.length !== 3) return undefined;
-  let name: string;
-  try {
-    name = decodeURIComponent(parts[2]!);
-  } catch {
-    return undefined;
-  }
+  const name = parts[2]!;
   if (method === 'PUT') return { route: 'putReferenceFile', name };
   if (method === 'DELETE') return { route: 'deleteReferenceFile', name };
   return undefined;

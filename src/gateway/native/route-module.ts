@@ -6,7 +6,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { errorResponse } from '../errors.ts';
 import { asResponse, ClientGoneError, readBody, send, type Request, type Response, type RouteModule } from '../http.ts';
-import { jsonObject } from '../validate.ts';
+import { jsonObject, pathParts } from '../validate.ts';
 
 export interface OperatorRoutesOptions {
   /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
@@ -29,7 +29,7 @@ export type OperatorMethods = (parts: readonly string[]) => readonly string[];
 export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, route: OperatorRoute, methods?: OperatorMethods): RouteModule {
   return {
     matches: (_method, path) => path === prefix || path.startsWith(`${prefix}/`),
-    ...(methods ? { methods: (path: string) => { const parts = partsOf(path, prefix); return parts ? methods(parts) : []; } } : {}),
+    ...(methods ? { methods: (path: string) => methods(partsOf(path, prefix)) } : {}),
     async handle(req, res) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
@@ -37,7 +37,6 @@ export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, r
       try {
         options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
         const parts = partsOf(path, prefix);
-        if (parts === undefined) throw new TollstreamError('MALFORMED_REQUEST', `the path ${path} is not valid percent-encoding`);
         refuseUnservedMethod(req.method, path, methods?.(parts) ?? []);
         await route(req, res, parts, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
       } catch (err) {
@@ -54,13 +53,9 @@ export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, r
   };
 }
 
-/** The path after `prefix`, split on `/` and decoded; undefined when it is not valid percent-encoding. */
-function partsOf(path: string, prefix: string): string[] | undefined {
-  try {
-    return path.slice(prefix.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
-  } catch {
-    return undefined;
-  }
+/** The path after `prefix`, split on `/` and decoded, without empty segments. */
+function partsOf(path: string, prefix: string): string[] {
+  return pathParts(path, prefix).filter((p) => p !== '');
 }
 
 export function sendJson(res: Response, status: number, body: unknown): void {

@@ -11,7 +11,7 @@ import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts
 import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
 import type { QuerySlots } from './query-slots.ts';
 import { methodNotAllowed } from './route-module.ts';
-import { integerField, invalidField, invalidParameter, isObject, jsonObject, onlyFields } from '../validate.ts';
+import { integerField, invalidField, invalidParameter, isObject, jsonObject, onlyFields, pathParts } from '../validate.ts';
 import { tail, type TailFilter, type TailStart } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceReferenceRoute, runReportRoute } from './warehouse.ts';
 
@@ -64,12 +64,12 @@ export interface ParsedPath {
   readonly query: URLSearchParams;
 }
 
-/** Matches `url` (path and query, as received) against the /v1 routes. */
+/** Matches `url` (path and query, as received) against the /v1 routes; 400 MALFORMED_REQUEST when a percent-escape in its path is broken. */
 export function matchRoute(method: string, url: string): ParsedPath {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-  const parts = path.split('/');
+  const parts = pathParts(path);
   if (parts[1] === 'v1' && parts[2] !== 'streams') return matchWarehouseRoute(method, parts, query);
   // ['', 'v1', 'streams', name?, action?]
   if (parts[1] !== 'v1' || parts[2] !== 'streams') return { route: 'unknown', query };
@@ -78,12 +78,7 @@ export function matchRoute(method: string, url: string): ParsedPath {
     if (method === 'POST') return { route: 'createStream', query };
     return { route: 'unknown', query };
   }
-  let stream: string;
-  try {
-    stream = decodeURIComponent(parts[3]!);
-  } catch {
-    return { route: 'unknown', query };
-  }
+  const stream = parts[3]!;
   if (parts.length === 4) {
     if (method === 'GET') return { route: 'describeStream', stream, query };
     if (method === 'DELETE') return { route: 'deleteStream', stream, query };
@@ -104,21 +99,13 @@ function matchWarehouseRoute(method: string, parts: readonly string[], query: UR
   if (rest[0] === 'reports' && method === 'GET') {
     if (rest.length === 1 || (rest.length === 2 && rest[1] === '')) return { route: 'listReports', query };
     if (rest.length === 2) {
-      try {
-        return { route: 'runReport', report: decodeURIComponent(rest[1]!), query };
-      } catch {
-        return { route: 'unknown', query };
-      }
+      return { route: 'runReport', report: rest[1]!, query };
     }
   }
   if (rest.length === 2 && rest[0] === 'warehouse' && rest[1] === 'query' && method === 'POST') return { route: 'queryWarehouse', query };
   // `files` is the queries' reference files (above), never reference data.
   if (rest.length === 2 && rest[0] === 'reference' && rest[1] !== 'files' && rest[1] !== '' && method === 'PUT') {
-    try {
-      return { route: 'replaceReference', reference: decodeURIComponent(rest[1]!), query };
-    } catch {
-      return { route: 'unknown', query };
-    }
+    return { route: 'replaceReference', reference: rest[1]!, query };
   }
   return { route: 'unknown', query };
 }

@@ -52,3 +52,18 @@ export function historySeries(points: readonly HistoryPoint[], name: string, kin
   });
   return { times, series };
 }
+
+/**
+ * `kept` (oldest first) with the points of a later read added: a point already kept (same node and time) is not
+ * added twice, since a read starts a little before the newest kept point to catch a node's sample appended late;
+ * then only the last `windowMs` before the newest point stays. The page rereads only what is new, this way.
+ */
+export function appendHistory(kept: readonly HistoryPoint[], fresh: readonly HistoryPoint[], windowMs: number): HistoryPoint[] {
+  const key = (p: HistoryPoint) => `${p.node}\u0000${p.t}`;
+  const seen = new Set(kept.map(key));
+  const added = fresh.filter((p) => !seen.has(key(p)));
+  if (added.length === 0) return [...kept];
+  const merged = [...kept, ...added].sort((a, b) => a.t - b.t);
+  const from = merged[merged.length - 1]!.t - windowMs;
+  return merged.filter((p) => p.t >= from);
+}
