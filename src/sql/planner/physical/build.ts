@@ -354,7 +354,7 @@ export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): Phys
       inputs,
       fields,
       pumpName: null,
-      create: (hooks, readers) => new StreamSinkOperator('StreamSink', (rows) => hooks.deliver(target, rows), readers > 0),
+      create: (hooks, readers) => new StreamSinkOperator('StreamSink', (rows) => hooks.deliver(target, rows), readers > 0, (time) => hooks.watermark?.(target, time)),
     };
     c.sinks.set(key, sink);
     outputs.push({ name: target, columns, sink });
