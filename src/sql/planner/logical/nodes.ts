@@ -259,6 +259,23 @@ export function streamsRead(n: LogicalNode): string[] {
   return (logicalInputs[n.kind] as (x: LogicalNode) => readonly LogicalNode[])(n).flatMap(streamsRead);
 }
 
+const renamedFrom = new WeakMap<LogicalNode, LogicalNode>();
+
+/**
+ * A copy of `node` under other column names or qualifiers (a view read `AS v2`): the same rows, so the
+ * physical plan computes them once (see `sameRows`).
+ */
+export function renamed(node: LogicalNode, fields: readonly LogicalNode['fields'][number][]): LogicalNode {
+  const copy = { ...node, fields } as LogicalNode;
+  renamedFrom.set(copy, sameRows(node));
+  return copy;
+}
+
+/** The node whose rows `node` are: itself, or the one it renames. */
+export function sameRows(node: LogicalNode): LogicalNode {
+  return renamedFrom.get(node) ?? node;
+}
+
 /** One INSERT/pump (or bare query): a query feeding a stream. */
 export interface Pipeline {
   readonly pumpName: string;

@@ -18,7 +18,7 @@ import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
 import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
-import { logicalInputs } from './nodes.ts';
+import { logicalInputs, renamed } from './nodes.ts';
 
 export interface PlanEnv {
   readonly catalog: Catalog;
@@ -29,6 +29,17 @@ export interface PlanEnv {
   readonly updatingStreams: Set<string>;
   /** The `WITH` names in scope (lower case), each with the names in scope where it was written. */
   readonly ctes?: ReadonlyMap<string, CteBinding>;
+  /**
+   * Views and WITH names planned so far, so that a second reader gets the same node and the physical plan
+   * computes it once for both.
+   */
+  readonly planned?: PlannedNames;
+}
+
+/** A view's plan is kept with the WITH names in scope where it was planned (they could change its meaning). */
+export interface PlannedNames {
+  readonly views: Map<string, { readonly ctes: ReadonlyMap<string, CteBinding> | undefined; readonly node: LogicalNode }>;
+  readonly ctes: WeakMap<CteBinding, LogicalNode>;
 }
 
 interface CteBinding {
@@ -90,12 +101,12 @@ function renameColumns(node: LogicalNode, columns: readonly string[] | undefined
     const to = columns[at]!;
     return f.rowOf === undefined ? { ...f, name: to } : { ...f, name: `${to}${f.name.slice(f.rowOf.length)}`, rowOf: to };
   });
-  return { ...node, fields } as LogicalNode;
+  return renamed(node, fields);
 }
 
 function requalify(node: LogicalNode, qualifier: string | null): LogicalNode {
   if (qualifier === null) return node;
-  return { ...node, fields: node.fields.map((f) => ({ ...f, qualifier })) } as LogicalNode;
+  return renamed(node, node.fields.map((f) => ({ ...f, qualifier })));
 }
 
 export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
@@ -185,15 +196,26 @@ export function planValues(item: ValuesFrom, env: PlanEnv): ValuesNode {
 function planTableRef(name: string, qualifier: string, pos: SourcePos, env: PlanEnv): LogicalNode {
   const { catalog } = env;
   const lower = name.toLowerCase();
-  // A WITH name is inlined where it is read, like a view: read twice, it is planned (and computed) twice.
+  // A WITH name or a view is planned once; every reader gets that node, so its rows are computed once.
   const cte = env.ctes?.get(lower);
-  if (cte) return requalify(planSelect(cte.query, { ...env, ctes: cte.scope }), qualifier);
+  if (cte) {
+    let node = env.planned?.ctes.get(cte);
+    if (!node) {
+      node = planSelect(cte.query, { ...env, ctes: cte.scope });
+      env.planned?.ctes.set(cte, node);
+    }
+    return requalify(node, qualifier);
+  }
   const view = catalog.views.get(lower);
   if (view) {
+    const done = env.planned?.views.get(lower);
+    if (done && done.ctes === env.ctes) return requalify(done.node, qualifier);
     if (env.viewsInProgress.has(lower)) throw planProblem(pos, `view ${name} refers to itself`, 'Break the cycle between the views.');
     env.viewsInProgress.add(lower);
     try {
-      return requalify(planSelect(view, env), qualifier);
+      const node = planSelect(view, env);
+      env.planned?.views.set(lower, { ctes: env.ctes, node });
+      return requalify(node, qualifier);
     } finally {
       env.viewsInProgress.delete(lower);
     }

@@ -35,6 +35,7 @@ import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import { ValuesOperator } from '../../operators/values.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
+import { sameRows } from '../logical/nodes.ts';
 import { compileMatchClause } from '../logical/plan-match.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
 import type { LagContext } from './emission-lag.ts';
@@ -51,7 +52,18 @@ export interface PhysicalOptions {
   readonly refTables?: ReadonlyMap<string, ReferenceTable>;
 }
 
-type Ctx = { options: PhysicalOptions; dialect: QueryDialect; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
+type Ctx = {
+  options: PhysicalOptions;
+  dialect: QueryDialect;
+  lags: LagContext;
+  pump: string;
+  nodes: PhysicalNode[];
+  sources: Map<string, SourceNode>;
+  sinks: Map<string, OperatorNode>;
+  /** The physical node of each logical node built so far (by `sameRows`): a view read twice is built once. */
+  built: Map<LogicalNode, PhysicalNode>;
+  nextId: () => string;
+};
 
 function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
   return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now, dialect: c.dialect };
@@ -329,12 +341,27 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
 };
 
 function build(n: LogicalNode, c: Ctx): PhysicalNode {
-  return (BUILDERS[n.kind] as (x: LogicalNode, c: Ctx) => PhysicalNode)(n, c);
+  const rows = sameRows(n);
+  const done = c.built.get(rows);
+  if (done) {
+    if (done.pumpName !== c.pump) sharedByPumps(done);
+    return done;
+  }
+  const node = (BUILDERS[n.kind] as (x: LogicalNode, c: Ctx) => PhysicalNode)(n, c);
+  c.built.set(rows, node);
+  return node;
+}
+
+/** A node several pumps read works for none of them alone: its error rows name no pump. */
+function sharedByPumps(node: PhysicalNode): void {
+  if (node.kind !== 'operator' || node.pumpName === null || node.id.startsWith('sink:')) return;
+  (node as { pumpName: string | null }).pumpName = null;
+  node.inputs.forEach(sharedByPumps);
 }
 
 export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): PhysicalGraph {
   let id = 0;
-  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
+  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), built: new Map(), nextId: () => `n${++id}` };
   const outputs: OutputStream[] = [];
   const sinkInputs = new Map<string, PhysicalNode[]>();
   // Sinks exist before any pipeline so a pipeline can read a stream another one writes.
