@@ -41,6 +41,8 @@ export interface WindowTvf {
   readonly partitionBy: readonly string[];
   readonly timeColumn: string;
   readonly sizes: readonly IntervalExpr[];
+  /** The optional last argument of TUMBLE, HOP and CUMULATE: windows start that much after the multiples of their size. */
+  readonly offset: IntervalExpr | null;
   readonly alias: string | null;
   readonly pos: SourcePos;
 }

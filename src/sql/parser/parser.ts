@@ -9,6 +9,7 @@ import type {
   Expr,
   FromItem,
   InsertStmt,
+  IntervalExpr,
   NamedWindow,
   OrderItem,
   QueryStmt,
@@ -355,6 +356,38 @@ function parseFrom(c: Cursor): FromItem {
 
 const WINDOW_FUNCTIONS: Record<WindowFunction, number> = { TUMBLE: 1, HOP: 2, SESSION: 1, CUMULATE: 2 };
 
+/** The names of the intervals after DESCRIPTOR(ts), in order, when the arguments are named (OFFSET may follow). */
+const WINDOW_ARGUMENT_NAMES: Record<WindowFunction, readonly string[]> = { TUMBLE: ['SIZE'], HOP: ['SLIDE', 'SIZE'], SESSION: ['GAP'], CUMULATE: ['STEP', 'SIZE'] };
+
+/** `NAME =>` ahead: the window function's arguments are named. */
+function isNamedArgument(c: Cursor): boolean {
+  return (c.peek().type === 'word' || c.peek().type === 'quoted') && c.isOpAt(1, '=') && c.isOpAt(2, '>');
+}
+
+/** Reads `NAME =>` and returns the name, which must be one of the function's interval arguments. */
+function namedArgument(c: Cursor, fn: WindowFunction): string {
+  const known = fn === 'SESSION' ? WINDOW_ARGUMENT_NAMES[fn] : [...WINDOW_ARGUMENT_NAMES[fn], 'OFFSET'];
+  const tok = c.peek();
+  if (!isNamedArgument(c) || !known.includes(tok.upper)) {
+    throw c.error(`${fn} has no argument ${tok.text} here`, `After DATA and TIMECOL come ${known.map((n) => `${n} => INTERVAL ...`).join(', ')}.`);
+  }
+  c.next();
+  c.expectOp('=');
+  c.expectOp('>');
+  return tok.upper;
+}
+
+/** Reads `NAME =>` where the argument `name` must come (DATA first, TIMECOL second, as Flink requires). */
+function expectArgumentName(c: Cursor, fn: WindowFunction, name: string, which: string): void {
+  const tok = c.peek();
+  if (!isNamedArgument(c) || tok.upper !== name) {
+    throw c.error(`${which} argument of ${fn} must be ${name} => ...`, `Name its arguments in order: ${fn}(DATA => TABLE t, TIMECOL => DESCRIPTOR(ts), ${WINDOW_ARGUMENT_NAMES[fn].map((n) => `${n} => INTERVAL ...`).join(', ')}).`);
+  }
+  c.next();
+  c.expectOp('=');
+  c.expectOp('>');
+}
+
 function parseFromPrimary(c: Cursor): FromItem {
   const pos = c.peek().pos;
   if (c.isOp('(') && c.isWordAt(1, 'VALUES')) {
@@ -404,9 +437,8 @@ function parseFromPrimary(c: Cursor): FromItem {
       throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
     }
     c.expectOp('(');
-    if ((c.peek().type === 'word' || c.peek().type === 'quoted') && c.isOpAt(1, '=') && c.isOpAt(2, '>')) {
-      throw c.error(`named arguments (${c.peek().text} => ...) are not supported yet`, `Pass the arguments in order: ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}); window offsets are not supported.`);
-    }
+    const named = isNamedArgument(c);
+    if (named) expectArgumentName(c, fn, 'DATA', 'the first');
     c.expectWord('TABLE', `The first argument is the input: ${fn}(TABLE t, DESCRIPTOR(ts), ...).`);
     const srcPos = c.peek().pos;
     const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), asOf: null, alias: null, pos: srcPos };
@@ -421,22 +453,40 @@ function parseFromPrimary(c: Cursor): FromItem {
       if (parenthesized) c.expectOp(')');
     }
     c.expectOp(',');
+    if (named) expectArgumentName(c, fn, 'TIMECOL', 'the second');
     c.expectWord('DESCRIPTOR', 'The second argument names the time column: DESCRIPTOR(ts).');
     c.expectOp('(');
     const timeColumn = c.identifier('the time column');
     c.expectOp(')');
     const sizes = [];
-    while (c.acceptOp(',')) sizes.push(parseInterval(c));
-    c.expectOp(')');
-    c.expectOp(')');
-    if (sizes.length === WINDOW_FUNCTIONS[fn] + 1 && fn !== 'SESSION') {
-      throw c.errorAt(fnTok.pos, `window offsets (the last argument of ${fn}) are not supported yet`, `Leave the offset out: windows start at multiples of their size from 1970-01-01 00:00 UTC.`);
+    const byName = new Map<string, IntervalExpr>();
+    while (c.acceptOp(',')) {
+      if (!named) {
+        sizes.push(parseInterval(c));
+        continue;
+      }
+      const nameTok = c.peek();
+      const name = namedArgument(c, fn);
+      if (byName.has(name)) throw c.errorAt(nameTok.pos, `${name} is given twice`, `Give each argument of ${fn} once.`);
+      byName.set(name, parseInterval(c));
     }
+    c.expectOp(')');
+    c.expectOp(')');
+    if (named) {
+      for (const name of WINDOW_ARGUMENT_NAMES[fn]) {
+        const given = byName.get(name);
+        if (!given) throw c.errorAt(fnTok.pos, `${fn} needs ${name} => INTERVAL ...`, `Name its arguments: ${fn}(DATA => TABLE t, TIMECOL => DESCRIPTOR(ts), ${WINDOW_ARGUMENT_NAMES[fn].map((n) => `${n} => INTERVAL ...`).join(', ')}).`);
+        sizes.push(given);
+      }
+      if (byName.has('OFFSET')) sizes.push(byName.get('OFFSET')!);
+    }
+    // The optional last interval of TUMBLE, HOP and CUMULATE shifts their windows.
+    const offset = sizes.length === WINDOW_FUNCTIONS[fn] + 1 && fn !== 'SESSION' ? sizes.pop()! : null;
     if (sizes.length !== WINDOW_FUNCTIONS[fn]) {
       const want = { TUMBLE: 'a size', HOP: 'a slide and a size', SESSION: 'a gap', CUMULATE: 'a step and a max size' }[fn];
       throw c.errorAt(fnTok.pos, `${fn} takes ${want} after the DESCRIPTOR, got ${sizes.length} interval(s)`, `Write e.g. ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}).`);
     }
-    return { kind: 'windowTvf', fn, source, partitionBy, timeColumn, sizes, alias: parseAlias(c), pos };
+    return { kind: 'windowTvf', fn, source, partitionBy, timeColumn, sizes, offset, alias: parseAlias(c), pos };
   }
   if (c.isWord('TABLE') || c.isWord('LATERAL') || c.isWord('UNNEST')) {
     throw c.error(`${c.peek().upper} in FROM is not supported here`, 'Read a stream or table by name, a subquery, or TABLE(TUMBLE|HOP|SESSION|CUMULATE(...)).');

@@ -38,10 +38,11 @@ export interface RefTableDef {
   readonly refreshMs: number | null;
 }
 
+/** `offset`: windows start that long after the multiples of their size (or slide), ms; 0 without one. */
 export type WindowSpec =
-  | { readonly type: 'TUMBLE'; readonly size: number; readonly time: Expr }
-  | { readonly type: 'HOP'; readonly slide: number; readonly size: number; readonly time: Expr }
-  | { readonly type: 'CUMULATE'; readonly step: number; readonly size: number; readonly time: Expr }
+  | { readonly type: 'TUMBLE'; readonly size: number; readonly time: Expr; readonly offset?: number }
+  | { readonly type: 'HOP'; readonly slide: number; readonly size: number; readonly time: Expr; readonly offset?: number }
+  | { readonly type: 'CUMULATE'; readonly step: number; readonly size: number; readonly time: Expr; readonly offset?: number }
   | { readonly type: 'SESSION'; readonly gap: number; readonly time: Expr; readonly partitionBy?: readonly string[] }
   | { readonly type: 'STAGGER'; readonly range: number; readonly time: Expr };
 

@@ -129,16 +129,17 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
       const ms = item.sizes.map((s) => s.millis);
       if (ms.some((m) => m <= 0)) throw planProblem(item.pos, 'window sizes must be positive', '');
       let window: WindowSpec;
+      const offset = item.offset?.millis ?? 0;
       switch (item.fn) {
         case 'TUMBLE':
-          window = { type: 'TUMBLE', size: ms[0]!, time };
+          window = { type: 'TUMBLE', size: ms[0]!, time, offset };
           break;
         case 'HOP':
-          window = { type: 'HOP', slide: ms[0]!, size: ms[1]!, time };
+          window = { type: 'HOP', slide: ms[0]!, size: ms[1]!, time, offset };
           break;
         case 'CUMULATE':
           if (ms[1]! % ms[0]! !== 0) throw planProblem(item.pos, 'CUMULATE max size must be a multiple of the step', '');
-          window = { type: 'CUMULATE', step: ms[0]!, size: ms[1]!, time };
+          window = { type: 'CUMULATE', step: ms[0]!, size: ms[1]!, time, offset };
           break;
         case 'SESSION':
           window = { type: 'SESSION', gap: ms[0]!, time, partitionBy: item.partitionBy };

@@ -76,6 +76,14 @@ function operator(c: Ctx, name: string, detail: string, inputs: PhysicalNode[], 
 }
 
 function assigner(w: WindowSpec): WindowAssigner {
+  const assign = unshifted(w);
+  const offset = w.type === 'TUMBLE' || w.type === 'HOP' || w.type === 'CUMULATE' ? (w.offset ?? 0) : 0;
+  if (offset === 0) return assign;
+  // Windows shifted by the offset: those of the time less the offset, moved by it.
+  return (ts, each) => assign(ts - offset, (start, end) => each(start + offset, end + offset));
+}
+
+function unshifted(w: WindowSpec): WindowAssigner {
   switch (w.type) {
     case 'TUMBLE':
       return tumbling(w.size);
@@ -88,14 +96,18 @@ function assigner(w: WindowSpec): WindowAssigner {
   }
 }
 
+function offsetText(w: { readonly offset?: number }): string {
+  return w.offset ? ` offset=${w.offset < 0 ? '-' : ''}${renderMillis(Math.abs(w.offset))}` : '';
+}
+
 function windowText(w: WindowSpec): string {
   switch (w.type) {
     case 'TUMBLE':
-      return `tumble size=${renderMillis(w.size)}`;
+      return `tumble size=${renderMillis(w.size)}${offsetText(w)}`;
     case 'HOP':
-      return `hop slide=${renderMillis(w.slide)} size=${renderMillis(w.size)}`;
+      return `hop slide=${renderMillis(w.slide)} size=${renderMillis(w.size)}${offsetText(w)}`;
     case 'CUMULATE':
-      return `cumulate step=${renderMillis(w.step)} max=${renderMillis(w.size)}`;
+      return `cumulate step=${renderMillis(w.step)} max=${renderMillis(w.size)}${offsetText(w)}`;
     case 'SESSION':
       return `session gap=${renderMillis(w.gap)}`;
     case 'STAGGER':
