@@ -67,8 +67,12 @@ function parseStatement(c: Cursor): Statement {
     }
     if (c.acceptWord('VIEW')) {
       const name = c.identifier('a view name');
+      const columns = c.isOp('(') ? parseNameList(c) : null;
       c.expectWord('AS');
-      return { kind: 'createView', name, query: parseSelect(c), pos };
+      const query = parseSelect(c);
+      // `CREATE VIEW v (a, b) AS ...` names the query's columns, as `FROM (...) AS v(a, b)` does.
+      if (columns === null) return { kind: 'createView', name, query, pos };
+      return { kind: 'createView', name, query: selectAllFrom({ kind: 'subquery', query, alias: name, columns, pos }, query.stream, false, pos), pos };
     }
     if (c.acceptWord('PUMP')) {
       const name = c.identifier('a pump name');
@@ -80,7 +84,7 @@ function parseStatement(c: Cursor): Statement {
     }
     throw c.error(`expected TABLE, STREAM, VIEW or PUMP after CREATE but found ${c.describe()}`, 'Tollstream creates tables, views, streams and pumps.');
   }
-  if (c.isWord('VALUES')) throw c.error('VALUES as a statement is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
+  if (c.isWord('VALUES')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
   if (c.isWord('SET')) throw c.error('SET is not supported', "Options go in the table's WITH ('key' = 'value') or in the query's settings.");
   if (c.acceptWord('INSERT')) return parseInsertRest(c, pos);
   if (c.isWord('SELECT') || c.isWord('WITH') || c.isOp('(')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
@@ -173,14 +177,22 @@ export function parseSelect(c: Cursor): SelectQuery {
       ctes.push({ name, query, pos });
     } while (c.acceptOp(','));
   }
-  const first = parseSelectTerm(c);
-  const unionAll: SelectQuery[] = [];
+  let first = parseSelectTerm(c);
+  let unionAll: SelectQuery[] = [];
   while (c.isWord('UNION')) {
     const unionPos = c.next().pos;
-    if (!c.acceptWord('ALL')) {
-      throw c.errorAt(unionPos, 'UNION without ALL (removing duplicates) is not supported yet', 'Write UNION ALL, then SELECT DISTINCT ... FROM (the union) to drop repeated rows.');
+    const all = c.acceptWord('ALL');
+    if (!all) c.acceptWord('DISTINCT');
+    const term = parseSelectTerm(c);
+    if (all) {
+      unionAll.push(term);
+      continue;
     }
-    unionAll.push(parseSelectTerm(c));
+    // `a UNION b` is the distinct rows of `a UNION ALL b`; it binds to everything before it (left to right).
+    if (first.orderBy.length > 0 || first.limit !== null) throw c.errorAt(unionPos, 'ORDER BY or LIMIT inside a branch of UNION is not supported', 'Order and limit the whole union, after its last branch.');
+    const union: SelectQuery = { ...first, unionAll: [...first.unionAll, ...unionAll, term] };
+    first = selectAllFrom({ kind: 'subquery', query: union, alias: null, pos: unionPos }, first.stream, true, unionPos);
+    unionAll = [];
   }
   if (c.isWord('INTERSECT') || c.isWord('EXCEPT')) {
     throw c.error(`${c.peek().upper} is not supported`, 'Combine queries with UNION ALL, or filter with a join.');
@@ -205,8 +217,44 @@ export function parseSelect(c: Cursor): SelectQuery {
   return { ...first, ctes: [...ctes, ...first.ctes], unionAll: [...first.unionAll, ...unionAll] };
 }
 
+/** `SELECT [DISTINCT] * FROM from`: what a view's column list, VALUES in place of a SELECT and UNION stand for. */
+function selectAllFrom(from: FromItem, stream: boolean, distinct: boolean, pos: SourcePos): SelectQuery {
+  return {
+    kind: 'select', ctes: [], unionAll: [], stream, distinct, items: [{ kind: 'star', qualifier: null, pos }], from, where: null, groupBy: [],
+    groupingSets: null, having: null, windows: [], windowedBy: null, orderBy: [], limit: null, pos,
+  };
+}
+
+/** `(a, b, ...)`: names in parentheses. */
+function parseNameList(c: Cursor): string[] {
+  c.expectOp('(');
+  const names: string[] = [];
+  do names.push(c.identifier('a column name'));
+  while (c.acceptOp(','));
+  c.expectOp(')');
+  return names;
+}
+
+/** The rows after VALUES: `(1, 'a'), (2, 'b')`. */
+function parseValuesRows(c: Cursor): Expr[][] {
+  const rows: Expr[][] = [];
+  do {
+    c.expectOp('(', 'Each row of VALUES is in parentheses: VALUES (1, \'a\'), (2, \'b\').');
+    const row: Expr[] = [];
+    do row.push(parseExpr(c));
+    while (c.acceptOp(','));
+    c.expectOp(')');
+    rows.push(row);
+  } while (c.acceptOp(','));
+  return rows;
+}
+
 function parseSelectTerm(c: Cursor): SelectQuery {
-  if (c.isWord('VALUES')) throw c.error('VALUES in place of a SELECT is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
+  if (c.isWord('VALUES')) {
+    // VALUES in place of a SELECT (a statement, INSERT INTO t VALUES, a view): its rows, columns EXPR$0, ...
+    const pos = c.next().pos;
+    return selectAllFrom({ kind: 'values', rows: parseValuesRows(c), alias: null, columns: null, pos }, false, false, pos);
+  }
   if (c.acceptOp('(')) {
     const q = parseSelect(c);
     c.expectOp(')');
@@ -393,15 +441,7 @@ function parseFromPrimary(c: Cursor): FromItem {
   if (c.isOp('(') && c.isWordAt(1, 'VALUES')) {
     c.expectOp('(');
     c.expectWord('VALUES');
-    const rows: Expr[][] = [];
-    do {
-      c.expectOp('(', 'Each row of VALUES is in parentheses: VALUES (1, \'a\'), (2, \'b\').');
-      const row: Expr[] = [];
-      do row.push(parseExpr(c));
-      while (c.acceptOp(','));
-      c.expectOp(')');
-      rows.push(row);
-    } while (c.acceptOp(','));
+    const rows = parseValuesRows(c);
     c.expectOp(')');
     const alias = parseAlias(c);
     let columns: string[] | null = null;

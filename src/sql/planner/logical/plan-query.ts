@@ -1,5 +1,5 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OrderItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OrderItem, OverClause, QueryDialect, SelectItem, SelectQuery, SqlTypeName, StarItem, ValuesFrom } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
@@ -363,6 +363,8 @@ function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   }
   // `*` means the columns FROM gives, not those OVER windows add.
   const fromWidth = node.fields.length;
+  // SELECT DISTINCT * (also what UNION stands for) groups by every column: name them.
+  if (q.distinct && q.items.some((i) => i.kind === 'star')) q = { ...q, items: q.items.flatMap((i) => (i.kind === 'star' ? starColumns(i, node.fields) : [i])) };
   const itemExprs = q.items.flatMap((i) => (i.kind === 'item' ? [i.expr] : []));
   const aggs: CallExpr[] = [];
   for (const e of [...itemExprs, ...(q.having ? [q.having] : [])]) collectCalls(e, (c) => isAggregateCall(c), aggs);
@@ -396,6 +398,13 @@ function compileSelectExpr(e: Expr, node: LogicalNode, subs: ReadonlyMap<string,
     }
     throw err;
   }
+}
+
+/** The columns `*` (or `t.*`) stands for, as select items. */
+function starColumns(item: StarItem, fields: readonly Field[]): SelectItem[] {
+  const wanted = fields.filter((f) => !f.hidden && (item.qualifier === null || f.qualifier?.toLowerCase() === item.qualifier.toLowerCase()));
+  if (wanted.length === 0) throw planProblem(item.pos, `${item.qualifier ?? ''}.* matches no column`, 'Check the table name or alias.');
+  return wanted.map((f) => ({ kind: 'item', expr: col(f.name, item.pos, f.qualifier), alias: f.name, pos: item.pos }));
 }
 
 function planProjection(q: SelectQuery, node: LogicalNode, subs: ReadonlyMap<string, number> | null, env: PlanEnv, fromWidth: number): LogicalNode {
