@@ -361,12 +361,10 @@ function parseCall(c: Cursor): Expr {
     while (c.acceptOp(','));
   }
   c.expectOp(')', `Close the argument list of ${nameTok.text}.`);
+  let fromLast = false;
   if (nameTok.upper === 'NTH_VALUE' && c.isWord('FROM') && (c.isWordAt(1, 'FIRST') || c.isWordAt(1, 'LAST'))) {
-    if (c.isWordAt(1, 'LAST')) {
-      throw c.error('NTH_VALUE ... FROM LAST is not supported yet', 'Count from the current row with LAG(x, n - 1) OVER the same window: it gives NULL when the window holds fewer rows.');
-    }
     c.next();
-    c.next();
+    fromLast = c.next().upper === 'LAST';
   }
   let filter: Expr | null = null;
   if (c.isWord('FILTER') && c.isOpAt(1, '(')) {
@@ -392,7 +390,7 @@ function parseCall(c: Cursor): Expr {
     if (c.isOp('(')) over = parseOverSpec(c);
     else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
-  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, ...(nullTreatment ? { nullTreatment } : {}), over, pos: nameTok.pos };
+  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, ...(nullTreatment ? { nullTreatment } : {}), ...(fromLast ? { fromLast } : {}), over, pos: nameTok.pos };
 }
 
 /** The list after `ORDER` (of a query or a window): `BY a [ASC|DESC], ...`. */

@@ -23,7 +23,7 @@ const RENDER: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => string } = {
   call: (e) =>
     e.name === ROW_COLUMN
       ? rowColumnText(e)
-      : `${e.name}(${e.star ? '*' : `${e.distinct ? 'DISTINCT ' : ''}${e.args.map(renderExpr).join(', ')}`})${e.filter ? ` FILTER (WHERE ${renderExpr(e.filter)})` : ''}${e.over ? ' OVER (...)' : ''}`,
+      : `${e.name}(${e.star ? '*' : `${e.distinct ? 'DISTINCT ' : ''}${e.args.map(renderExpr).join(', ')}`})${e.fromLast ? ' FROM LAST' : ''}${e.filter ? ` FILTER (WHERE ${renderExpr(e.filter)})` : ''}${e.over ? ' OVER (...)' : ''}`,
   floorCeil: (e) => `${e.fn}(${renderExpr(e.operand)}${e.unit ? ` TO ${e.unit}` : ''})`,
   extract: (e) => `EXTRACT(${e.unit} FROM ${renderExpr(e.operand)})`,
   step: (e) => `STEP(${renderExpr(e.operand)} BY ${e.interval.text})`,
