@@ -28,7 +28,7 @@ import { Cursor } from './cursor.ts';
 import { parseExpr, parseOrderBy, parseOverSpec } from './expressions.ts';
 import { parseInterval, parseType } from './units-and-types.ts';
 import { parseMatchRecognize } from './match-recognize.ts';
-import { topKItemsQuery } from './top-k-items.ts';
+import { countDistinctItemsQuery, topKItemsQuery } from './top-k-items.ts';
 import { tokenize } from './lexer.ts';
 
 /** Parses a script of `;`-separated statements. Throws `SQL_SYNTAX` naming the line and column. */
@@ -471,7 +471,7 @@ function parseFromPrimary(c: Cursor): FromItem {
     c.expectOp('(');
     const fnTok = c.next();
     const fn = fnTok.upper as WindowFunction;
-    if (fnTok.upper === 'TOP_K_ITEMS_TUMBLING') return parseTopKItems(c, fnTok.pos);
+    if (fnTok.upper === 'TOP_K_ITEMS_TUMBLING' || fnTok.upper === 'COUNT_DISTINCT_ITEMS_TUMBLING') return parseItemsTumbling(c, fnTok.upper, fnTok.pos);
     if (fnTok.type !== 'word' || !(fn in WINDOW_FUNCTIONS)) {
       if (UNSUPPORTED_TABLE_FUNCTIONS.has(fnTok.upper)) throw c.errorAt(fnTok.pos, `${fnTok.upper} is not supported yet`, 'Use a window aggregate (TUMBLE, HOP, SESSION, CUMULATE, STEP) with the aggregates it needs.');
       throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
@@ -553,8 +553,10 @@ function parseFromPrimary(c: Cursor): FromItem {
  * The rest of `TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM ...), 'column', K, windowSeconds)) [AS t]`,
  * from the opening parenthesis after the name: a subquery of the queries it stands for (top-k-items.ts).
  */
-function parseTopKItems(c: Cursor, pos: SourcePos): SubqueryFrom {
-  const usage = "TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM s), 'column', 10, 60))";
+/** Kinesis Analytics' TOP_K_ITEMS_TUMBLING and COUNT_DISTINCT_ITEMS_TUMBLING (no K), as the queries they stand for. */
+function parseItemsTumbling(c: Cursor, fn: 'TOP_K_ITEMS_TUMBLING' | 'COUNT_DISTINCT_ITEMS_TUMBLING', pos: SourcePos): SubqueryFrom {
+  const topK = fn === 'TOP_K_ITEMS_TUMBLING';
+  const usage = `TABLE(${fn}(CURSOR(SELECT STREAM * FROM s), 'column', ${topK ? '10, ' : ''}60))`;
   c.expectOp('(');
   c.expectWord('CURSOR', `The first argument is the input: ${usage}.`);
   c.expectOp('(');
@@ -562,20 +564,21 @@ function parseTopKItems(c: Cursor, pos: SourcePos): SubqueryFrom {
   c.expectOp(')');
   c.expectOp(',', `Then the column to count, in single quotes: ${usage}.`);
   const columnTok = c.next();
-  if (columnTok.type !== 'string') throw c.errorAt(columnTok.pos, 'TOP_K_ITEMS_TUMBLING names its column in single quotes', `Write ${usage}.`);
+  if (columnTok.type !== 'string') throw c.errorAt(columnTok.pos, `${fn} names its column in single quotes`, `Write ${usage}.`);
   const whole = (what: string, min: number, max: number): number => {
     c.expectOp(',', `Then ${what}: ${usage}.`);
     const t = c.next();
     const n = Number(t.text);
-    if (t.type !== 'number' || !Number.isInteger(n) || n < min || n > max) throw c.errorAt(t.pos, `${what} of TOP_K_ITEMS_TUMBLING is a whole number from ${min} to ${max}`, `Write ${usage}.`);
+    if (t.type !== 'number' || !Number.isInteger(n) || n < min || n > max) throw c.errorAt(t.pos, `${what} of ${fn} is a whole number from ${min} to ${max}`, `Write ${usage}.`);
     return n;
   };
-  const k = whole('K, the number of values', 1, 100_000);
+  const k = topK ? whole('K, the number of values', 1, 100_000) : 0;
   const seconds = whole('the window size in seconds', 1, 3600);
   c.expectOp(')');
   c.expectOp(')');
-  return { kind: 'subquery', query: topKItemsQuery(cursor, columnTok.text, k, seconds, pos), alias: parseAlias(c), pos };
+  const query = topK ? topKItemsQuery(cursor, columnTok.text, k, seconds, pos) : countDistinctItemsQuery(cursor, columnTok.text, seconds, pos);
+  return { kind: 'subquery', query, alias: parseAlias(c), pos };
 }
 
 /** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */
-const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS', 'COUNT_DISTINCT_ITEMS_TUMBLING']);
+const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS']);
