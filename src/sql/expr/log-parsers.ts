@@ -81,6 +81,11 @@ const W3C_FORMATS: Readonly<Record<string, string>> = {
   'NCSA EXTENDED': '%h %l %u %t "%r" %>s %b "%[Referer]i" "%[User-agent]i"',
   REFERER: '%[Referer]i ---> %U',
   AGENT: '%[User-agent]i',
+  // Microsoft's IIS log file format (the reference names it without its fields): 15 fixed fields, each
+  // followed by a comma and a space, the last by a comma: client IP, user name, date, time, service and
+  // instance, server name, server IP, time taken (ms), bytes received, bytes sent, status, Windows status,
+  // request type (method), target, parameters.
+  IIS: '%a, %u, %{date}t, %{time}t, %{service}e, %v, %A, %D, %I, %O, %>s, %{win32}e, %m, %U, %q,',
 };
 
 const regexText = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -124,7 +129,6 @@ const W3C_LOG_PARSE: RowFunction = {
   prepare([formatArg], pos) {
     const written = textArg(formatArg, 'the format of W3C_LOG_PARSE', pos);
     const named = written.trim().toUpperCase().replace(/\s+/g, ' ');
-    if (named === 'IIS') throw planProblem(pos, "the W3C format 'IIS' is not supported: the reference does not list its specifiers", 'Write the format as Apache specifiers.');
     const format = W3C_FORMATS[named] ?? written;
     if (!format.includes('%')) throw planProblem(pos, `unknown W3C log format '${written}'`, `Predefined formats: ${Object.keys(W3C_FORMATS).join(', ')}; or write Apache specifiers such as '%h %u %t'.`);
     const { re, columns } = w3cRegex(format, pos);
