@@ -1,9 +1,12 @@
 /** Expression parsing by precedence climbing: OR < AND < NOT < comparison < || < + - < * / % < unary. */
 import type { BinaryOp, Expr, OrderItem, OverClause, TimeUnit } from '../ast/index.ts';
-import { notTimestampMessage, parseTimestampText } from '../expr/time.ts';
+import { impossibleDateTime, notTimestampMessage, parseTimestampText } from '../expr/time.ts';
 import type { Cursor } from './cursor.ts';
 import { parseSelect } from './parser.ts';
 import { parseInterval, parseTimeUnit, parseType } from './units-and-types.ts';
+
+/** The text of a TIME literal: HH:MM, HH:MM:SS or HH:MM:SS.fff. */
+const TIME_OF_DAY = /^\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?$/;
 
 export function parseExpr(c: Cursor): Expr {
   return parseOr(c);
@@ -186,6 +189,19 @@ function parsePrimary(c: Cursor): Expr {
         const lit = c.next();
         const ms = parseTimestampText(lit.text);
         if (ms === null) throw c.errorAt(lit.pos, notTimestampMessage(lit.text), "Write a real date and time, e.g. TIMESTAMP '2024-05-01 10:00:00'.");
+        return { kind: 'literal', type: 'TIMESTAMP', value: ms, pos };
+      }
+      break;
+    case 'TIME':
+      if (c.peek(1).type === 'string') {
+        // A time of day is a TIMESTAMP on 1970-01-01 here, as CURRENT_TIME and CHAR_TO_TIME give it.
+        c.next();
+        const lit = c.next();
+        const ms = TIME_OF_DAY.test(lit.text) ? parseTimestampText(`1970-01-01 ${lit.text}`) : null;
+        if (ms === null) {
+          const why = TIME_OF_DAY.test(lit.text) ? impossibleDateTime(`1970-01-01 ${lit.text}`) : null;
+          throw c.errorAt(lit.pos, `'${lit.text}' is not a time of day${why === null ? '' : `: ${why}`}`, "Write hours, minutes and seconds, e.g. TIME '12:34:56' or TIME '12:34:56.789'.");
+        }
         return { kind: 'literal', type: 'TIMESTAMP', value: ms, pos };
       }
       break;
