@@ -362,9 +362,22 @@ export function prepareRowFunction(e: Extract<Expr, { kind: 'call' }>): Prepared
  */
 export const ROW_COLUMN = '$ROW_COLUMN';
 
-export function rowColumnExpr(call: Extract<Expr, { kind: 'call' }>, k: number): Expr {
-  const index: Expr = { kind: 'literal', type: 'BIGINT', value: k, pos: call.pos };
-  return { kind: 'call', name: ROW_COLUMN, args: [index, call], distinct: false, star: false, filter: null, ignoreNulls: false, over: null, pos: call.pos };
+export function rowColumnExpr(call: Extract<Expr, { kind: 'call' }>, column: number | string, pos: SourcePos = call.pos): Expr {
+  // By position (the planner's) or by name (written after the call: REGEX_LOG_PARSE(s, re).COLUMN1).
+  const index: Expr = typeof column === 'number' ? { kind: 'literal', type: 'BIGINT', value: column, pos } : { kind: 'literal', type: 'VARCHAR', value: column, pos };
+  return { kind: 'call', name: ROW_COLUMN, args: [index, call], distinct: false, star: false, filter: null, ignoreNulls: false, over: null, pos };
+}
+
+/** Which column of the row `e` (a ROW_COLUMN call) reads: its position, or the one of its name. */
+export function rowColumnIndex(e: Extract<Expr, { kind: 'call' }>): number {
+  const which = e.args[0]!;
+  const value = which.kind === 'literal' ? which.value : 0;
+  if (typeof value === 'number') return value;
+  const call = e.args[1] as Extract<Expr, { kind: 'call' }>;
+  const columns = prepareRowFunction(call).columns;
+  const k = columns.findIndex((c) => c.name.toLowerCase() === String(value).toLowerCase());
+  if (k < 0) throw planProblem(which.pos, `${call.name} gives no column ${String(value)}`, `Its columns are ${columns.map((c) => c.name).join(', ')}.`);
+  return k;
 }
 
 /** Prepared parsers by call text: the columns of one call share it, and its last line parsed. */

@@ -1,5 +1,6 @@
 /** Expression parsing by precedence climbing: OR < AND < NOT < comparison < || < + - < * / % < unary. */
 import type { BinaryOp, Expr, OrderItem, OverClause, TimeUnit } from '../ast/index.ts';
+import { isRowFunctionCall, rowColumnExpr } from '../expr/log-parsers.ts';
 import { impossibleDateTime, notTimestampMessage, parseTimestampText } from '../expr/time.ts';
 import type { Cursor } from './cursor.ts';
 import { parseSelect } from './parser.ts';
@@ -135,6 +136,12 @@ function parseUnary(c: Cursor): Expr {
     return { kind: 'unary', op: t.text as '-' | '+', operand, pos: t.pos };
   }
   let e = parsePrimary(c);
+  // REGEX_LOG_PARSE(line, '(a) (b)').COLUMN1: a column of a log parser's row, read where it is written.
+  while (isRowFunctionCall(e) && c.isOp('.') && (c.peek(1).type === 'word' || c.peek(1).type === 'quoted')) {
+    c.next();
+    const name = c.next();
+    e = rowColumnExpr(e, name.text, name.pos);
+  }
   while (c.acceptOp('::')) e = { kind: 'cast', operand: e, target: parseType(c), lenient: false, pos: e.pos };
   return e;
 }
