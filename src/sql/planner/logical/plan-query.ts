@@ -635,7 +635,9 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   if (ranking.length > 1) throw planProblem(ranking[1]!.pos, 'only one ROW_NUMBER per query', '');
   const rn = ranking[0];
   if (rn) {
-    if (rn.name !== 'ROW_NUMBER') throw planProblem(rn.pos, `${rn.name} is not supported yet`, 'Use ROW_NUMBER().');
+    if (rn.name !== 'ROW_NUMBER') {
+      throw planProblem(rn.pos, `${rn.name} is not supported: Top-N and window Top-N rank with ROW_NUMBER only, as Flink documents them`, 'Use ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...), and WHERE rownum <= N around it.');
+    }
     const spec = specOf(rn);
     const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end') ?? null;
     if (spec.orderBy.length === 0) throw planProblem(spec.pos, 'ROW_NUMBER needs ORDER BY', 'Say what ranks first: ORDER BY total DESC.');
