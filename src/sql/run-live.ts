@@ -119,6 +119,7 @@ export function undeclaredInputs(sql: string): string[] {
       visitQuery(cte.query);
     }
     q.unionAll.forEach(visitQuery);
+    for (const b of q.intersect ?? []) visitQuery(b.query);
   };
   const visit = (st: Script['statements'][number]): void => {
     if (st.kind === 'insert') visitQuery(st.query);

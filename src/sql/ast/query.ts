@@ -103,6 +103,11 @@ export interface SelectQuery {
   readonly ctes: readonly CommonTableExpr[];
   /** `UNION ALL` branches after this one: the query's rows are this SELECT's and theirs. */
   readonly unionAll: readonly SelectQuery[];
+  /**
+   * `INTERSECT [ALL]` queries after this SELECT, applied left to right before the UNION ALL branches: the rows
+   * this SELECT and each of them both give (once, or as often as both give them with ALL).
+   */
+  readonly intersect?: readonly { readonly all: boolean; readonly query: SelectQuery; readonly pos: SourcePos }[];
   /** `SELECT STREAM` (Kinesis Analytics); same meaning as a plain SELECT here. */
   readonly stream: boolean;
   readonly distinct: boolean;

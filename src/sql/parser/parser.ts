@@ -177,13 +177,13 @@ export function parseSelect(c: Cursor): SelectQuery {
       ctes.push({ name, query, pos });
     } while (c.acceptOp(','));
   }
-  let first = parseSelectTerm(c);
+  let first = parseIntersection(c);
   let unionAll: SelectQuery[] = [];
   while (c.isWord('UNION')) {
     const unionPos = c.next().pos;
     const all = c.acceptWord('ALL');
     if (!all) c.acceptWord('DISTINCT');
-    const term = parseSelectTerm(c);
+    const term = parseIntersection(c);
     if (all) {
       unionAll.push(term);
       continue;
@@ -194,8 +194,8 @@ export function parseSelect(c: Cursor): SelectQuery {
     first = selectAllFrom({ kind: 'subquery', query: union, alias: null, pos: unionPos }, first.stream, true, unionPos);
     unionAll = [];
   }
-  if (c.isWord('INTERSECT') || c.isWord('EXCEPT')) {
-    throw c.error(`${c.peek().upper} is not supported`, 'Combine queries with UNION ALL, or filter with a join.');
+  if (c.isWord('EXCEPT')) {
+    throw c.error('EXCEPT is not supported', 'On a stream a row of the first query could only leave once the second can never bring it: filter with NOT EXISTS over a window or a reference table instead.');
   }
   if (unionAll.length > 0 && (first.orderBy.length > 0 || first.limit !== null)) {
     throw c.error('ORDER BY or LIMIT inside a branch of UNION ALL is not supported', 'Order and limit the whole union, after its last branch.');
@@ -215,6 +215,23 @@ export function parseSelect(c: Cursor): SelectQuery {
   if (ctes.length === 0 && unionAll.length === 0) return first;
   // A parenthesized first term keeps its own WITH names; the outer ones come first so the inner can shadow them.
   return { ...first, ctes: [...ctes, ...first.ctes], unionAll: [...first.unionAll, ...unionAll] };
+}
+
+/** `a INTERSECT [ALL] b ...`: binds tighter than UNION, left to right. */
+function parseIntersection(c: Cursor): SelectQuery {
+  let first = parseSelectTerm(c);
+  const intersect: { all: boolean; query: SelectQuery; pos: SourcePos }[] = [];
+  while (c.isWord('INTERSECT')) {
+    const pos = c.next().pos;
+    const all = c.acceptWord('ALL');
+    if (!all) c.acceptWord('DISTINCT');
+    intersect.push({ all, query: parseSelectTerm(c), pos });
+  }
+  if (intersect.length === 0) return first;
+  if (first.orderBy.length > 0 || first.limit !== null) throw c.errorAt(intersect[0]!.pos, 'ORDER BY or LIMIT inside a branch of INTERSECT is not supported', 'Order and limit the whole query, after its last branch.');
+  // A parenthesized first term with branches of its own is one query: intersect its rows.
+  if (first.unionAll.length > 0 || first.intersect !== undefined) first = selectAllFrom({ kind: 'subquery', query: first, alias: null, pos: first.pos }, first.stream, false, first.pos);
+  return { ...first, intersect };
 }
 
 /** `SELECT [DISTINCT] * FROM from`: what a view's column list, VALUES in place of a SELECT and UNION stand for. */

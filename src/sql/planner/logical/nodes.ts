@@ -206,10 +206,14 @@ export interface MatchRecognizeNode extends Base {
   readonly variables: readonly string[];
 }
 
-/** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */
+/**
+ * `UNION ALL`: the rows of every input, whose fields are the same as the node's. With `intersect` (two
+ * inputs, `a INTERSECT [ALL] b`) only the rows both inputs bring: each once, or with `all` as often as both do.
+ */
 export interface UnionAllNode extends Base {
   readonly kind: 'unionAll';
   readonly inputs: readonly LogicalNode[];
+  readonly intersect?: { readonly all: boolean };
 }
 
 /** Constant rows (`VALUES`), already evaluated and cast to the fields' types; ROWTIME is the planning time. */

@@ -16,7 +16,7 @@ import type { Catalog } from './catalog.ts';
 import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
-import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
 import { logicalInputs, renamed } from './nodes.ts';
 
@@ -259,7 +259,12 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
     }
     env = { ...env, ctes };
   }
-  const node = q.unionAll.length === 0 ? planSelectCore(q, env) : planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+  let core = planSelectCore(q, env);
+  for (const b of q.intersect ?? []) {
+    const both = planUnionAll([q, b.query], [core, planSelect(b.query, env)], env, 'INTERSECT') as UnionAllNode;
+    core = { ...both, intersect: { all: b.all } };
+  }
+  const node = q.unionAll.length === 0 ? core : planUnionAll([q, ...q.unionAll], [core, ...q.unionAll.map((b) => planSelect(b, env))], env);
   return q.orderBy.length > 0 || q.limit !== null ? planOrderBy(q, node, env) : node;
 }
 
@@ -292,16 +297,16 @@ const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
  * same number of columns; a column's types must agree (NULL fits any, BIGINT and DOUBLE give DOUBLE).
  * The watermark of the union is the minimum of its inputs' (the runtime merges watermarks so).
  */
-function planUnionAll(queries: readonly SelectQuery[], branches: readonly LogicalNode[], env: PlanEnv): LogicalNode {
+function planUnionAll(queries: readonly SelectQuery[], branches: readonly LogicalNode[], env: PlanEnv, what = 'UNION ALL'): LogicalNode {
   const visible = branches.map((b) => b.fields.filter((f) => !f.hidden));
   const first = visible[0]!;
   const types: SqlTypeName[] = first.map((f) => f.type);
   branches.forEach((b, i) => {
-    rejectUpdates(b, env, queries[i]!.pos, 'UNION ALL');
+    rejectUpdates(b, env, queries[i]!.pos, what);
     if (i === 0) return;
     const cols = visible[i]!;
     if (cols.length !== first.length) {
-      throw planProblem(queries[i]!.pos, `UNION ALL: the first SELECT gives ${first.length} column(s), this one ${cols.length}`, 'Select the same number of columns in every branch, in the same order.');
+      throw planProblem(queries[i]!.pos, `${what}: the first SELECT gives ${first.length} column(s), this one ${cols.length}`, 'Select the same number of columns in every branch, in the same order.');
     }
     cols.forEach((f, k) => {
       const t = types[k]!;
@@ -311,7 +316,7 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
       else {
         throw planProblem(
           queries[i]!.pos,
-          `UNION ALL: column ${k + 1} (${first[k]!.name}) is ${t} in the first SELECT but ${f.type} in this one`,
+          `${what}: column ${k + 1} (${first[k]!.name}) is ${t} in the first SELECT but ${f.type} in this one`,
           `CAST one to the other's type, e.g. CAST(${f.name} AS ${t}).`,
         );
       }

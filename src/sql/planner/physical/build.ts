@@ -34,6 +34,7 @@ import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../op
 import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import { ValuesOperator } from '../../operators/values.ts';
+import { IntersectOperator } from '../../operators/intersect.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
 import { sameRows } from '../logical/nodes.ts';
 import { compileMatchClause } from '../logical/plan-match.ts';
@@ -326,6 +327,11 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   },
   unionAll: (n, c) => {
     const inputs = n.inputs.map((i) => build(i, c));
+    if (n.intersect) {
+      const width = n.fields.filter((f) => !f.hidden).length;
+      const name = n.intersect.all ? 'IntersectAll' : 'Intersect';
+      return operator(c, name, `${width} column(s)`, inputs, n.fields, () => new IntersectOperator(name, n.intersect!.all, width));
+    }
     // Rows pass as they are; the task merges the inputs' watermarks (their minimum) and aligns barriers.
     return operator(c, 'UnionAll', `${inputs.length} inputs`, inputs, n.fields, () => new CalcOperator('UnionAll', null, null));
   },
