@@ -105,9 +105,10 @@ export interface SelectQuery {
   readonly unionAll: readonly SelectQuery[];
   /**
    * `INTERSECT [ALL]` queries after this SELECT, applied left to right before the UNION ALL branches: the rows
-   * this SELECT and each of them both give (once, or as often as both give them with ALL).
+   * this SELECT and each of them both give (once, or as often as both give them with ALL); with `except`
+   * (`EXCEPT [ALL]`), the rows this SELECT gives and the query does not (or more often than it does).
    */
-  readonly intersect?: readonly { readonly all: boolean; readonly query: SelectQuery; readonly pos: SourcePos }[];
+  readonly intersect?: readonly { readonly all: boolean; readonly query: SelectQuery; readonly pos: SourcePos; readonly except?: boolean }[];
   /** `SELECT STREAM` (Kinesis Analytics); same meaning as a plain SELECT here. */
   readonly stream: boolean;
   readonly distinct: boolean;

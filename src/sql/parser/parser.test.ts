@@ -93,6 +93,6 @@ describe('parseSql', () => {
     const inner = q.from?.kind === 'subquery' ? q.from.query : null;
     expect(inner?.unionAll).toHaveLength(2);
     expect(inner?.distinct).toBe(false);
-    expect(() => parseSql('SELECT a FROM t EXCEPT SELECT a FROM u')).toThrow(/EXCEPT is not supported/);
+    expect(() => parseSql('SELECT a FROM t EXCEPT SELECT a FROM u ORDER BY a LIMIT x')).toThrow(/a number/);
   });
 });

@@ -179,11 +179,20 @@ export function parseSelect(c: Cursor): SelectQuery {
   }
   let first = parseIntersection(c);
   let unionAll: SelectQuery[] = [];
-  while (c.isWord('UNION')) {
+  while (c.isWord('UNION') || c.isWord('EXCEPT')) {
+    const except = c.isWord('EXCEPT');
     const unionPos = c.next().pos;
     const all = c.acceptWord('ALL');
     if (!all) c.acceptWord('DISTINCT');
     const term = parseIntersection(c);
+    if (except) {
+      // `a EXCEPT b` takes in everything before it, as UNION does (left to right).
+      if (first.orderBy.length > 0 || first.limit !== null) throw c.errorAt(unionPos, 'ORDER BY or LIMIT inside a branch of EXCEPT is not supported', 'Order and limit the whole query, after its last branch.');
+      const before: SelectQuery = { ...first, unionAll: [...first.unionAll, ...unionAll] };
+      first = { ...selectAllFrom({ kind: 'subquery', query: before, alias: null, pos: unionPos }, first.stream, false, unionPos), intersect: [{ all, query: term, pos: unionPos, except: true }] };
+      unionAll = [];
+      continue;
+    }
     if (all) {
       unionAll.push(term);
       continue;
@@ -193,9 +202,6 @@ export function parseSelect(c: Cursor): SelectQuery {
     const union: SelectQuery = { ...first, unionAll: [...first.unionAll, ...unionAll, term] };
     first = selectAllFrom({ kind: 'subquery', query: union, alias: null, pos: unionPos }, first.stream, true, unionPos);
     unionAll = [];
-  }
-  if (c.isWord('EXCEPT')) {
-    throw c.error('EXCEPT is not supported', 'On a stream a row of the first query could only leave once the second can never bring it: filter with NOT EXISTS over a window or a reference table instead.');
   }
   if (unionAll.length > 0 && (first.orderBy.length > 0 || first.limit !== null)) {
     throw c.error('ORDER BY or LIMIT inside a branch of UNION ALL is not supported', 'Order and limit the whole union, after its last branch.');

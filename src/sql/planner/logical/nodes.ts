@@ -214,6 +214,11 @@ export interface UnionAllNode extends Base {
   readonly kind: 'unionAll';
   readonly inputs: readonly LogicalNode[];
   readonly intersect?: { readonly all: boolean };
+  /**
+   * `a EXCEPT [ALL] b` where b is constant rows (one input, a): a's rows that b does not have, each once, or
+   * with `all` as often as a brings them beyond b's count. Rows are in the node's field order.
+   */
+  readonly except?: { readonly all: boolean; readonly rows: readonly (readonly Value[])[] };
 }
 
 /** Constant rows (`VALUES`), already evaluated and cast to the fields' types; ROWTIME is the planning time. */

@@ -8,7 +8,7 @@ import { UNSUPPORTED_FUNCTIONS } from '../../expr/functions.ts';
 import { compileLag } from '../../expr/lag.ts';
 import { isRowFunctionCall, prepareRowFunction, rowColumnExpr } from '../../expr/log-parsers.ts';
 import type { CompileContext } from '../../expr/compile.ts';
-import { castValue, compileExpr } from '../../expr/compile.ts';
+import { castValue, compileExpr, compilePredicate } from '../../expr/compile.ts';
 import type { Value } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
@@ -261,8 +261,18 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
   }
   let core = planSelectCore(q, env);
   for (const b of q.intersect ?? []) {
-    const both = planUnionAll([q, b.query], [core, planSelect(b.query, env)], env, 'INTERSECT') as UnionAllNode;
-    core = { ...both, intersect: { all: b.all } };
+    const both = planUnionAll([q, b.query], [core, planSelect(b.query, env)], env, b.except ? 'EXCEPT' : 'INTERSECT') as UnionAllNode;
+    if (!b.except) {
+      core = { ...both, intersect: { all: b.all } };
+      continue;
+    }
+    // On a stream a row of the left side could only leave once the right side can never bring it: that is
+    // known at once when the right side is constant rows, which are then taken out as the left rows pass.
+    const rows = constantRows(both.inputs[1]!, env);
+    if (rows === null) {
+      throw planProblem(b.pos, 'EXCEPT over a stream on its right side is not supported: a row could only leave once that stream can never bring it', 'Put constant rows (VALUES) on the right of EXCEPT, or filter with NOT EXISTS over a window or a reference table.');
+    }
+    core = { ...both, inputs: [both.inputs[0]!], except: { all: b.all, rows } };
   }
   const node = q.unionAll.length === 0 ? core : planUnionAll([q, ...q.unionAll], [core, ...q.unionAll.map((b) => planSelect(b, env))], env);
   return q.orderBy.length > 0 || q.limit !== null ? planOrderBy(q, node, env) : node;
@@ -341,6 +351,34 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
     return { kind: 'project', input: b, exprs, substitutions: byPosition, fields } satisfies LogicalNode;
   });
   return { kind: 'unionAll', inputs, fields };
+}
+
+/** The rows of a plan of constant rows alone (VALUES, projected, filtered, united), computed now; null for any other plan. */
+function constantRows(n: LogicalNode, env: PlanEnv): Value[][] | null {
+  switch (n.kind) {
+    case 'values':
+      return n.rows.map((r) => [...r]);
+    case 'project': {
+      const rows = constantRows(n.input, env);
+      if (rows === null) return null;
+      const ctx = ctxOf(env, n.input.fields, n.substitutions);
+      const fns = n.exprs.map((e) => compileExpr(e, ctx).fn);
+      return rows.map((r) => fns.map((f) => f(r) as Value));
+    }
+    case 'filter': {
+      const rows = constantRows(n.input, env);
+      if (rows === null) return null;
+      const pred = compilePredicate(n.condition, ctxOf(env, n.input.fields, n.substitutions));
+      return rows.filter((r) => pred(r));
+    }
+    case 'unionAll': {
+      if (n.intersect || n.except) return null;
+      const parts = n.inputs.map((i) => constantRows(i, env));
+      return parts.some((p) => p === null) ? null : parts.flatMap((p) => p!);
+    }
+    default:
+      return null;
+  }
 }
 
 function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {

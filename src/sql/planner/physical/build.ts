@@ -34,7 +34,7 @@ import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../op
 import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import { ValuesOperator } from '../../operators/values.ts';
-import { IntersectOperator } from '../../operators/intersect.ts';
+import { ExceptOperator, IntersectOperator } from '../../operators/intersect.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
 import { sameRows } from '../logical/nodes.ts';
 import { compileMatchClause } from '../logical/plan-match.ts';
@@ -327,6 +327,12 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   },
   unionAll: (n, c) => {
     const inputs = n.inputs.map((i) => build(i, c));
+    if (n.except) {
+      const width = n.fields.filter((f) => !f.hidden).length;
+      const name = n.except.all ? 'ExceptAll' : 'Except';
+      const { all, rows } = n.except;
+      return operator(c, name, `${rows.length} constant row(s)`, inputs, n.fields, () => new ExceptOperator(name, all, width, rows));
+    }
     if (n.intersect) {
       const width = n.fields.filter((f) => !f.hidden).length;
       const name = n.intersect.all ? 'IntersectAll' : 'Intersect';
