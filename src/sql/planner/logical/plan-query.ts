@@ -10,6 +10,7 @@ import { isRowFunctionCall, prepareRowFunction, rowColumnExpr } from '../../expr
 import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr, compilePredicate } from '../../expr/compile.ts';
 import type { Value } from '../../expr/types.ts';
+import { RowError } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
@@ -268,7 +269,13 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
     }
     // On a stream a row of the left side could only leave once the right side can never bring it: that is
     // known at once when the right side is constant rows, which are then taken out as the left rows pass.
-    const rows = constantRows(both.inputs[1]!, env);
+    let rows: Value[][] | null;
+    try {
+      rows = constantRows(both.inputs[1]!, env);
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      throw planProblem(b.pos, `a constant row on the right of EXCEPT cannot be computed: ${err.message}`, 'Fix the expression in the VALUES or the query over it.');
+    }
     if (rows === null) {
       throw planProblem(b.pos, 'EXCEPT over a stream on its right side is not supported: a row could only leave once that stream can never bring it', 'Put constant rows (VALUES) on the right of EXCEPT, or filter with NOT EXISTS over a window or a reference table.');
     }
