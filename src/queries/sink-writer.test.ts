@@ -56,6 +56,8 @@ describe('SinkWriter', () => {
     // The first append stores every row but the first; the retry stores it.
     let release!: () => void;
     const retried = new Promise<void>((r) => (release = r));
+    let retrying!: () => void;
+    const retryStarted = new Promise<void>((r) => (retrying = r));
     let calls = 0;
     const flaky = Object.create(log, {
       append: {
@@ -65,6 +67,7 @@ describe('SinkWriter', () => {
             const rest = await log.append(stream, records.slice(1));
             return [{ ok: false, errorCode: 'ProvisionedThroughputExceededException', errorMessage: 'slow down' }, ...rest];
           }
+          retrying();
           await retried;
           return log.append(stream, records);
         },
@@ -81,7 +84,8 @@ describe('SinkWriter', () => {
     void writer.flushed().then(() => (threeFlushed = true));
     writer.addRows([{ n: 4 }], Date.now());
     writer.markEmittedUpTo(2500);
-    await new Promise((r) => setTimeout(r, 50));
+    // The first append is over (the writer retries the failed row) and the retry is held.
+    await retryStarted;
     // Three rows are stored (2, 3, 4), as many as came before 2000, but row 1 is not: 2000 would claim it.
     expect(calls).toBe(2);
     expect(writer.rowsWritten).toBe(3);
