@@ -78,12 +78,15 @@ describe.each([
       const missing = canonical(due).filter((r) => !present.has(r));
       expect(missing, `rows of windows ending by ${upTo} missing from the stream`).toEqual([]);
     };
+    // Each chunk carries later event times, so the watermark, and with it the time, moves after every one.
     for (let i = 1000; i < records.length; i += 250) {
+      const before = m.info('spend').outputs[0]!.emittedUpTo;
       await appendTolls(base, 'toll_transactions', records.slice(i, i + 250));
-      for (let k = 0; k < 5; k++) {
+      await waitFor(async () => {
         await check();
-        await new Promise((r) => setTimeout(r, 5));
-      }
+        return m.info('spend').outputs[0]!.emittedUpTo !== before;
+      }, 'the output time to move after a chunk');
+      await check();
     }
     await base.append('toll_transactions', flush.map((f) => ({ data: Buffer.from(JSON.stringify(f.record)), partitionKey: FLUSH_CUSTOMER, explicitHashKey: f.explicitHashKey })));
     await waitFor(async () => {
@@ -91,7 +94,7 @@ describe.each([
       const upTo = m.info('spend').outputs[0]!.emittedUpTo;
       return upTo !== null && Date.parse(upTo) >= lastEnd;
     }, 'the output to be complete past the last window');
-    expect(seen.size).toBeGreaterThan(3);
+    expect(seen.size).toBeGreaterThanOrEqual(8);
     const out = canonical((await readAll(base, 'customer_spend')).filter((r) => r.customer_id !== FLUSH_CUSTOMER));
     expect(out).toEqual(canonical(expected));
   });
