@@ -379,7 +379,7 @@ export class QueryManager {
       state: q ? q.state : this.options.leased && !def.stopped ? 'ELSEWHERE' : 'STOPPED',
       error: q?.error ? { code: q.error.code, message: q.error.message } : null,
       inputs: Object.entries(def.inputs).map(([n, stream]) => ({ name: n, stream })),
-      outputs: Object.entries(def.outputs).map(([n, stream]) => ({ name: n, stream, keyMode: keys.get(n)?.mode ?? 'row', partitionKey: keys.get(n)?.partition ?? [] })),
+      outputs: Object.entries(def.outputs).map(([n, stream]) => ({ name: n, stream, keyMode: keys.get(n)?.mode ?? 'row', partitionKey: keys.get(n)?.partition ?? [], emittedUpTo: q?.emittedUpTo(n) ?? null })),
       errorStream: def.errorStream,
       createdAt: new Date(def.createdAt).toISOString(),
       startAt: def.startAt === undefined ? null : new Date(def.startAt).toISOString(),

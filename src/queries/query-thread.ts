@@ -81,6 +81,8 @@ class HostedQuery {
   /** Encoded rows not yet sent, per output. */
   private readonly outbox = new Map<string, AppendRecord[]>();
   private outboxScheduled = false;
+  /** The latest output times not yet sent (after the rows before them), per output. */
+  private readonly upTo = new Map<string, number>();
   private readonly sources: { readonly watermark: number }[] = [];
   private progress = { taken: 0, rowsIn: 0, scheduled: false };
   private over = false;
@@ -157,6 +159,12 @@ class HostedQuery {
         this.outboxScheduled = true;
         queueMicrotask(() => this.sendRows());
       },
+      onEmittedUpTo: (output, time) => {
+        this.upTo.set(output, time);
+        if (this.outboxScheduled) return;
+        this.outboxScheduled = true;
+        queueMicrotask(() => this.sendRows());
+      },
       onError: (row) => post({ qid: this.qid, op: 'error', row }),
       onReferenceReload: (event) => post({ qid: this.qid, op: 'reload', event }),
       onSource: (_input, task) => {
@@ -200,6 +208,9 @@ class HostedQuery {
       const packed = packBytes(records.map((r) => r.data));
       post({ qid: this.qid, op: 'rows', output, packed, partitionKeys: records.map((r) => r.partitionKey), ids: records.map((r) => r.idempotencyKey!) }, transferList(packed));
     }
+    // After the rows: the main thread marks a time once the rows it received before it are appended.
+    for (const [output, time] of this.upTo) post({ qid: this.qid, op: 'emittedUpTo', output, time });
+    this.upTo.clear();
   }
 
   private end(err: unknown): void {

@@ -32,6 +32,8 @@ export interface ThreadQueryEvents {
   /** Encoded rows of output `output`, in the order the operators delivered them. */
   rows(output: string, records: AppendRecord[]): void;
   error(row: ErrorRow): void;
+  /** Output `output` is complete before `time` (ms) once the rows sent before this are appended. */
+  emittedUpTo(output: string, time: number): void;
   /** Task `taskId` passed barrier `id`: its state, and the key counters of its output (sink tasks). */
   snapshot(taskId: string, id: number, state: unknown, sink: unknown): void;
   records(count: number): void;
@@ -146,6 +148,8 @@ export class ThreadQuery {
       }
       case 'error':
         return this.events.error(m.row);
+      case 'emittedUpTo':
+        return this.events.emittedUpTo(m.output, m.time);
       case 'snapshot':
         return this.events.snapshot(m.taskId, m.id, m.state, m.sink);
       case 'progress': {

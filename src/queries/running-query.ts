@@ -139,6 +139,7 @@ export class RunningQuery {
         },
         {
           rows: (output, records) => this.writers.get(output)!.addEncoded(records),
+          emittedUpTo: (output, time) => this.writers.get(output)!.markEmittedUpTo(time),
           error: (row) => this.addErrorRow(row),
           snapshot: (taskId, id, state, sink) => this.onSnapshot(taskId, id, state, () => sink),
           records: (count) => {
@@ -185,6 +186,7 @@ export class RunningQuery {
         batchSize: this.settings.batchSize,
         onSnapshot: (taskId, id, state) => this.onSnapshot(taskId, id, state, () => this.writers.get(this.sinkOfTask.get(taskId)!)!.snapshot(this.settings.now())),
         deliver: (stream, rows) => this.writers.get(stream)!.addRows(rows, this.settings.now()),
+        onEmittedUpTo: (stream, time) => this.writers.get(stream)!.markEmittedUpTo(time),
         onError: (row) => this.addErrorRow(row),
         onReferenceReload: (event) => this.referenceReloaded(event),
         onSource: (_input, task) => {
@@ -351,6 +353,12 @@ export class RunningQuery {
       pendingOutputRows: pending,
       lastCheckpoint: this.lastCheckpoint,
     };
+  }
+
+  /** The time output `name` is complete up to (see SinkWriter.emittedUpTo), ISO 8601; null before it is known. */
+  emittedUpTo(name: string): string | null {
+    const t = this.writers.get(name)?.emittedUpTo;
+    return t !== undefined && Number.isFinite(t) ? new Date(t).toISOString() : null;
   }
 
   /** The lowest source watermark, ms (-Infinity before the first row). */

@@ -51,4 +51,50 @@ describe('SinkWriter', () => {
     const values = [...stored.records, ...more.records].map((r) => (JSON.parse(Buffer.from(r.data).toString('utf8')) as { n: number }).n);
     expect(values).toEqual(Array.from({ length: 12_000 }, (_, i) => i));
   });
+
+  it('reports an output time, and resolves flushed(), only once every row before it is appended, a row that failed and was retried included', async () => {
+    // The first append stores every row but the first; the retry stores it.
+    let release!: () => void;
+    const retried = new Promise<void>((r) => (release = r));
+    let retrying!: () => void;
+    const retryStarted = new Promise<void>((r) => (retrying = r));
+    let calls = 0;
+    const flaky = Object.create(log, {
+      append: {
+        value: async (stream: string, records: Parameters<StreamLog['append']>[1]) => {
+          calls++;
+          if (calls === 1) {
+            const rest = await log.append(stream, records.slice(1));
+            return [{ ok: false, errorCode: 'ProvisionedThroughputExceededException', errorMessage: 'slow down' }, ...rest];
+          }
+          retrying();
+          await retried;
+          return log.append(stream, records);
+        },
+      },
+    }) as StreamLog;
+    const writer = new SinkWriter({ log: flaky, stream: 'out', query: 'q', output: 'OUT', keys: null, forgetAfterMs: 3_600_000, logger: silentLogger });
+    writer.markEmittedUpTo(1000);
+    expect(writer.emittedUpTo).toBe(1000);
+    writer.addRows([{ n: 1 }, { n: 2 }, { n: 3 }], Date.now());
+    writer.markEmittedUpTo(2000);
+    writer.markEmittedUpTo(1500);
+    // A checkpoint waits for these three rows the same way.
+    let threeFlushed = false;
+    void writer.flushed().then(() => (threeFlushed = true));
+    writer.addRows([{ n: 4 }], Date.now());
+    writer.markEmittedUpTo(2500);
+    // The first append is over (the writer retries the failed row) and the retry is held.
+    await retryStarted;
+    // Three rows are stored (2, 3, 4), as many as came before 2000, but row 1 is not: 2000 would claim it.
+    expect(calls).toBe(2);
+    expect(writer.rowsWritten).toBe(3);
+    expect(writer.emittedUpTo).toBe(1000);
+    expect(threeFlushed).toBe(false);
+    release();
+    await writer.flushed();
+    expect(writer.emittedUpTo).toBe(2500);
+    writer.markEmittedUpTo(3000);
+    expect(writer.emittedUpTo).toBe(3000);
+  });
 });

@@ -50,6 +50,9 @@ export class SinkWriter {
   private readonly encoder: OutputEncoder;
   failure: TollstreamError | null = null;
   private readonly maxPending: number;
+  /** Output times waiting for their rows to be appended: `time` holds once `target` rows are written. */
+  private marks: { target: number; time: number }[] = [];
+  private upTo = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: SinkWriterOptions) {
     this.maxPending = options.maxPending ?? 20_000;
@@ -67,6 +70,31 @@ export class SinkWriter {
 
   get rowsWritten(): number {
     return this.written;
+  }
+
+  /**
+   * The time the output is complete up to, ms: every row the query gives it for an event time before this is
+   * appended durably. -Infinity until the first such time is reached.
+   */
+  get emittedUpTo(): number {
+    return this.upTo;
+  }
+
+  /**
+   * The engine says the rows added so far are all the output will get before `time` (see run-live.ts'
+   * onEmittedUpTo); `emittedUpTo` reaches it once those rows are appended, not before.
+   */
+  markEmittedUpTo(time: number): void {
+    const last = this.marks.length > 0 ? this.marks[this.marks.length - 1]!.time : this.upTo;
+    if (time <= last) return;
+    if (this.written >= this.added) {
+      this.upTo = time;
+      return;
+    }
+    const tail = this.marks[this.marks.length - 1];
+    // One mark per count of rows added: a later time for the same rows replaces the earlier.
+    if (tail !== undefined && tail.target === this.added) tail.time = time;
+    else this.marks.push({ target: this.added, time });
   }
 
   /** The key counters now (taken when the output's sink task passes a barrier). */
@@ -150,7 +178,7 @@ export class SinkWriter {
           await new Promise((r) => setTimeout(r, backoff));
           backoff = Math.min(backoff * 2, 1000);
         } else backoff = 10;
-        this.settle();
+        this.settle(failed.length === 0);
       }
     } catch (err) {
       this.failure = isTollstreamError(err) ? err : new TollstreamError('INTERNAL', `writing to stream "${this.options.stream}" failed: ${String(err)}`, { cause: err });
@@ -162,9 +190,15 @@ export class SinkWriter {
     }
   }
 
-  private settle(): void {
+  /** `clean`: the last append stored every row it carried, so the rows written are the first `written` added. */
+  private settle(clean: boolean): void {
+    let passed = 0;
+    // After a partial failure the rows written are not a prefix (the failed ones are retried first): a
+    // checkpoint or an output time counting them could claim a row that is not stored. Wait for a clean append.
+    if (clean) while (passed < this.marks.length && this.marks[passed]!.target <= this.written) this.upTo = this.marks[passed++]!.time;
+    if (passed > 0) this.marks.splice(0, passed);
     this.waiters = this.waiters.filter((w) => {
-      if (this.written < w.target) return true;
+      if (!clean || this.written < w.target) return true;
       w.resolve();
       return false;
     });

@@ -82,6 +82,8 @@ export type FromThread =
   /** Encoded output rows (data, partition keys, idempotency keys) of output `output`. */
   | { readonly qid: number; readonly op: 'rows'; readonly output: string; readonly packed: PackedBytes; readonly partitionKeys: string[]; readonly ids: string[] }
   | { readonly qid: number; readonly op: 'error'; readonly row: ErrorRow }
+  /** Output `output` got every row it will get for times before `time` (ms): they were sent before this. */
+  | { readonly qid: number; readonly op: 'emittedUpTo'; readonly output: string; readonly time: number }
   /** Task `taskId` passed barrier `id`; `sink` is the key counters of the output it delivers to, if any. */
   | { readonly qid: number; readonly op: 'snapshot'; readonly taskId: string; readonly id: number; readonly state: unknown; readonly sink: unknown }
   /**

@@ -91,7 +91,11 @@ export interface QueryInfo {
   /** Why the query failed (FAILED). */
   readonly error: { readonly code: string; readonly message: string } | null;
   readonly inputs: readonly { readonly name: string; readonly stream: string }[];
-  readonly outputs: readonly { readonly name: string; readonly stream: string; readonly keyMode: OutputKeyMode; readonly partitionKey: readonly string[] }[];
+  /**
+   * `emittedUpTo`: the output's rows for every event time before it (every window ending at or before it) are in
+   * the stream, durably (ISO 8601); null until known in this run. See queries.md, "Output completeness".
+   */
+  readonly outputs: readonly { readonly name: string; readonly stream: string; readonly keyMode: OutputKeyMode; readonly partitionKey: readonly string[]; readonly emittedUpTo: string | null }[];
   readonly errorStream: string;
   readonly createdAt: string;
   /** The arrival time (ISO 8601) from which the query read its inputs, or null when it read them from the beginning. */

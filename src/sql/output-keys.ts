@@ -45,7 +45,7 @@ function keysOfInsert(query: SelectQuery, columns: readonly string[]): OutputKey
   // A stagger window can close and open again for the same key: its rows have no natural name.
   // Branches of a UNION ALL may each produce the same key, and so may the sets of GROUPING SETS (a key a
   // set leaves out is NULL in its rows).
-  if (query.groupBy.length === 0 || query.windowedBy || query.unionAll.length > 0 || query.groupingSets !== null) return row;
+  if (query.groupBy.length === 0 || query.windowedBy || query.unionAll.length > 0 || query.intersect !== undefined || query.groupingSets !== null) return row;
   const groupBy = query.groupBy;
   const identity: string[] = [];
   const partition: string[] = [];

@@ -119,6 +119,7 @@ export function undeclaredInputs(sql: string): string[] {
       visitQuery(cte.query);
     }
     q.unionAll.forEach(visitQuery);
+    for (const b of q.intersect ?? []) visitQuery(b.query);
   };
   const visit = (st: Script['statements'][number]): void => {
     if (st.kind === 'insert') visitQuery(st.query);
@@ -216,6 +217,12 @@ export interface LiveRunOptions {
   readonly onSnapshot: (taskId: string, checkpointId: number, state: unknown) => void;
   /** Output rows as JSON-ready objects (hidden ROWTIME left out), in order, per stream. Synchronous: buffer them. */
   readonly deliver: (stream: string, rows: readonly Record<string, unknown>[]) => void;
+  /**
+   * The time an output is complete up to, ms: every row it will ever get for an event time before it (a window
+   * ending at or before it) was given to `deliver` already. It is the watermark reaching the output's sink less
+   * the allowed lateness, called after the rows delivered before it, and never goes back.
+   */
+  readonly onEmittedUpTo?: (stream: string, time: number) => void;
   /** Error-stream rows (Kinesis shape). */
   readonly onError: (row: ErrorRow) => void;
   readonly onSource?: (input: string, task: LiveSourceTask) => void;
@@ -266,6 +273,10 @@ export async function runLiveQuery(plan: LivePlan, options: LiveRunOptions): Pro
         deliver: (stream, rows) => {
           const exp = exporters.get(stream)!;
           options.deliver(stream, rows.map(exp));
+        },
+        watermark: (stream, time) => {
+          const upTo = time - plan.allowedLatenessMs;
+          if (Number.isFinite(upTo)) options.onEmittedUpTo?.(stream, upTo);
         },
       },
     }).catch((err: unknown) => {

@@ -42,7 +42,7 @@ describe('continuous queries on the live log', () => {
     await m.start();
     const info = await m.createQuery({ name: 'spend', sql: SPEND_SQL });
     expect(info.state).toBe('RUNNING');
-    expect(info.outputs).toEqual([{ name: 'customer_spend', stream: 'customer_spend', keyMode: 'window', partitionKey: ['customer_id'] }]);
+    expect(info.outputs).toMatchObject([{ name: 'customer_spend', stream: 'customer_spend', keyMode: 'window', partitionKey: ['customer_id'] }]);
     await appendTolls(log, 'toll_transactions', records.slice(1000));
     const last = Math.max(...records.map((r) => Date.parse(String(r.event_time))));
     const flush = await appendFlush(log, 'toll_transactions', last);

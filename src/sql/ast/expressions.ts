@@ -162,6 +162,8 @@ export interface CallExpr {
   readonly ignoreNulls: boolean;
   /** `IGNORE NULLS` or `RESPECT NULLS` as written after LAG, FIRST_VALUE or LAST_VALUE; absent when not written. */
   readonly nullTreatment?: 'IGNORE' | 'RESPECT';
+  /** `NTH_VALUE(x, n) FROM LAST`: n counts back from the last row; absent for FROM FIRST (the default). */
+  readonly fromLast?: boolean;
   readonly over: OverClause | null;
   readonly pos: SourcePos;
 }

@@ -41,6 +41,8 @@ export interface WindowTvf {
   readonly partitionBy: readonly string[];
   readonly timeColumn: string;
   readonly sizes: readonly IntervalExpr[];
+  /** The optional last argument of TUMBLE, HOP and CUMULATE: windows start that much after the multiples of their size. */
+  readonly offset: IntervalExpr | null;
   readonly alias: string | null;
   readonly pos: SourcePos;
 }
@@ -101,6 +103,12 @@ export interface SelectQuery {
   readonly ctes: readonly CommonTableExpr[];
   /** `UNION ALL` branches after this one: the query's rows are this SELECT's and theirs. */
   readonly unionAll: readonly SelectQuery[];
+  /**
+   * `INTERSECT [ALL]` queries after this SELECT, applied left to right before the UNION ALL branches: the rows
+   * this SELECT and each of them both give (once, or as often as both give them with ALL); with `except`
+   * (`EXCEPT [ALL]`), the rows this SELECT gives and the query does not (or more often than it does).
+   */
+  readonly intersect?: readonly { readonly all: boolean; readonly query: SelectQuery; readonly pos: SourcePos; readonly except?: boolean }[];
   /** `SELECT STREAM` (Kinesis Analytics); same meaning as a plain SELECT here. */
   readonly stream: boolean;
   readonly distinct: boolean;

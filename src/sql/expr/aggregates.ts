@@ -21,6 +21,8 @@ export interface Acc {
   distinct?: Set<Value>;
   /** The variances' sum of squared differences from the mean (`v`). */
   q?: number;
+  /** NTH_VALUE ... FROM LAST: the last n values counted, oldest first. */
+  last?: Value[];
 }
 
 export interface CompiledAggregate {
@@ -149,6 +151,24 @@ function nthValue(nth: number, ignoreNulls: boolean): Kernel {
   };
 }
 
+/** NTH_VALUE(x, n) FROM LAST: the value of the nth row counted back from the last (NULL until there are n). */
+function nthValueFromLast(nth: number, ignoreNulls: boolean): Kernel {
+  return {
+    step: (acc, v) => {
+      if (ignoreNulls && v === null) return;
+      acc.n++;
+      const last = (acc.last ??= []);
+      last.push(v);
+      if (last.length > nth) last.shift();
+    },
+    merge: () => {
+      throw new Error('NTH_VALUE cannot merge accumulators: it is refused in SESSION windows');
+    },
+    result: (acc) => (acc.last !== undefined && acc.last.length === nth ? acc.last[0]! : null),
+    type: (t) => t,
+  };
+}
+
 const varPop = (q: number, n: number) => q / n;
 const varSamp = (q: number, n: number) => (n < 2 ? null : q / (n - 1));
 
@@ -241,7 +261,7 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   // NTH_VALUE counts NULLs unless told IGNORE NULLS, in both dialects.
   const kernel =
     name === 'NTH_VALUE'
-      ? nthValue(nth, call.nullTreatment === 'IGNORE')
+      ? (call.fromLast ? nthValueFromLast : nthValue)(nth, call.nullTreatment === 'IGNORE')
       : respectNulls
         ? RESPECTING_NULLS[name as 'FIRST_VALUE' | 'LAST_VALUE']
         : KERNELS[name](arg?.type === 'BIGINT');
@@ -341,9 +361,10 @@ function nthArgument(call: CallExpr): number {
 
 /** Accumulators back from `snapshotAccs`. */
 export function restoreAccs(snapshot: unknown): Acc[] {
-  return (snapshot as { v: Value; n: number; d?: Value[]; q?: number }[]).map((a) => {
+  return (snapshot as { v: Value; n: number; d?: Value[]; q?: number; l?: Value[] }[]).map((a) => {
     const acc: Acc = a.d ? { v: a.v, n: a.n, distinct: new Set(a.d) } : { v: a.v, n: a.n };
     if (a.q !== undefined) acc.q = a.q;
+    if (a.l !== undefined) acc.last = a.l;
     return acc;
   });
 }
@@ -351,8 +372,9 @@ export function restoreAccs(snapshot: unknown): Acc[] {
 /** A JSON-friendly copy of accumulators, for checkpoints. */
 export function snapshotAccs(accs: readonly Acc[]): unknown {
   return accs.map((a) => {
-    const out: { v: Value; n: number; d?: Value[]; q?: number } = a.distinct ? { v: a.v, n: a.n, d: [...a.distinct] } : { v: a.v, n: a.n };
+    const out: { v: Value; n: number; d?: Value[]; q?: number; l?: Value[] } = a.distinct ? { v: a.v, n: a.n, d: [...a.distinct] } : { v: a.v, n: a.n };
     if (a.q !== undefined) out.q = a.q;
+    if (a.last !== undefined) out.l = [...a.last];
     return out;
   });
 }

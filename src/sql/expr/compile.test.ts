@@ -25,6 +25,18 @@ function evaluate(expr: string, row: Row = [null, null, null, null, null]): Valu
 const T = Date.UTC(2026, 2, 2, 8, 30, 15, 500);
 
 describe('expressions', () => {
+  it("reads TIME '...' as the time of day on 1970-01-01, compared and shifted like the other times", () => {
+    expect(evaluate("TIME '12:34:56'")).toBe(Date.UTC(1970, 0, 1, 12, 34, 56));
+    expect(evaluate("TIME '07:05'")).toBe(Date.UTC(1970, 0, 1, 7, 5));
+    expect(evaluate("TIME '23:59:59.250'")).toBe(Date.UTC(1970, 0, 1, 23, 59, 59, 250));
+    expect(evaluate("TIME '12:03:34' > TIME '11:57:23'")).toBe(true);
+    expect(evaluate("TIME '11:57:23' + INTERVAL '6' MINUTE")).toBe(Date.UTC(1970, 0, 1, 12, 3, 23));
+    expect(evaluate("EXTRACT(MINUTE FROM TIME '12:03:34')")).toBe(3);
+    expect(() => evaluate("TIME '24:00:00'")).toThrow(/'24:00:00' is not a time of day: hour 24 is not 00 to 23/);
+    expect(() => evaluate("TIME '12:60'")).toThrow(/minute 60/);
+    expect(() => evaluate("TIME '2026-03-02 12:00:00'")).toThrow(/not a time of day/);
+  });
+
   it('follows three-valued logic for AND, OR and NOT', () => {
     expect(evaluate('NULL AND FALSE')).toBe(false);
     expect(evaluate('NULL AND TRUE')).toBe(null);

@@ -5,7 +5,7 @@
 import type { CallExpr, Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } from '../ast/index.ts';
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
-import { ROW_COLUMN, ROW_FUNCTIONS, rowColumnReader } from './log-parsers.ts';
+import { ROW_COLUMN, ROW_FUNCTIONS, rowColumnIndex, rowColumnReader } from './log-parsers.ts';
 import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, UNSUPPORTED_FUNCTIONS, ceilTime, extractField, floorTime, intervalField } from './functions.ts';
 import {
   arithmeticType,
@@ -343,7 +343,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     if (e.name === ROW_COLUMN) {
       const rowCall = e.args[1] as CallExpr;
       const text = compileExpr(rowCall.args[0]!, ctx);
-      const { type, read } = rowColumnReader(rowCall, exprKey(rowCall), e.args[0]!.kind === 'literal' ? Number(e.args[0].value) : 0);
+      const { type, read } = rowColumnReader(rowCall, exprKey(rowCall), rowColumnIndex(e));
       const textFn = text.fn;
       return { fn: (row) => read(textFn(row)), type, constant: false };
     }
@@ -351,7 +351,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
       throw planProblem(
         e.pos,
         `${e.name} gives a row of columns, which is read in an outer query`,
-        `Name it in a subquery and read its columns: SELECT STREAM t.r.COLUMN1 FROM (SELECT STREAM ${e.name}(...) AS r FROM s) AS t.`,
+        `Read one column of it where you need it, ${e.name}(...).COLUMN1, or name the row in a subquery: SELECT STREAM t.r.COLUMN1 FROM (SELECT STREAM ${e.name}(...) AS r FROM s) AS t.`,
       );
     }
     if (e.name === 'EXP_AVG') {

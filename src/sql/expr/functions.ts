@@ -350,8 +350,11 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
  * works, so a query using one stops with that advice rather than a bare "unknown function".
  */
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
-  COUNT_DISTINCT_ITEMS_TUMBLING: 'Count exactly with COUNT(DISTINCT x) in a tumbling window: GROUP BY STEP(s.ROWTIME BY INTERVAL ...).',
-  FAST_REGEX_LOG_PARSER: 'REGEX_LOG_PARSE(s, pattern) gives the same columns (COLUMN1, ...) from Java-style groups.',
+  COUNT_DISTINCT_ITEMS_TUMBLING: "It is a table function: SELECT STREAM * FROM TABLE(COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM s), 'column', 60)).",
+  FAST_REGEX_LOG_PARSER:
+    "Its patterns (@, #, &, ~, <n-m>, lazy matching without going back) are not Java's; write the pattern as a Java regular expression for REGEX_LOG_PARSE(s, pattern), which gives the same columns (COLUMN1, ...).",
+  FAST_REGEX_LOG_PARSE:
+    "Its patterns (@, #, &, ~, <n-m>, lazy matching without going back) are not Java's; write the pattern as a Java regular expression for REGEX_LOG_PARSE(s, pattern), which gives the same columns (COLUMN1, ...).",
 };
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */

@@ -81,6 +81,11 @@ const W3C_FORMATS: Readonly<Record<string, string>> = {
   'NCSA EXTENDED': '%h %l %u %t "%r" %>s %b "%[Referer]i" "%[User-agent]i"',
   REFERER: '%[Referer]i ---> %U',
   AGENT: '%[User-agent]i',
+  // Microsoft's IIS log file format (the reference names it without its fields): 15 fixed fields, each
+  // followed by a comma and a space, the last by a comma: client IP, user name, date, time, service and
+  // instance, server name, server IP, time taken (ms), bytes received, bytes sent, status, Windows status,
+  // request type (method), target, parameters.
+  IIS: '%a, %u, %{date}t, %{time}t, %{service}e, %v, %A, %D, %I, %O, %>s, %{win32}e, %m, %U, %q,',
 };
 
 const regexText = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -124,7 +129,6 @@ const W3C_LOG_PARSE: RowFunction = {
   prepare([formatArg], pos) {
     const written = textArg(formatArg, 'the format of W3C_LOG_PARSE', pos);
     const named = written.trim().toUpperCase().replace(/\s+/g, ' ');
-    if (named === 'IIS') throw planProblem(pos, "the W3C format 'IIS' is not supported: the reference does not list its specifiers", 'Write the format as Apache specifiers.');
     const format = W3C_FORMATS[named] ?? written;
     if (!format.includes('%')) throw planProblem(pos, `unknown W3C log format '${written}'`, `Predefined formats: ${Object.keys(W3C_FORMATS).join(', ')}; or write Apache specifiers such as '%h %u %t'.`);
     const { re, columns } = w3cRegex(format, pos);
@@ -358,9 +362,22 @@ export function prepareRowFunction(e: Extract<Expr, { kind: 'call' }>): Prepared
  */
 export const ROW_COLUMN = '$ROW_COLUMN';
 
-export function rowColumnExpr(call: Extract<Expr, { kind: 'call' }>, k: number): Expr {
-  const index: Expr = { kind: 'literal', type: 'BIGINT', value: k, pos: call.pos };
-  return { kind: 'call', name: ROW_COLUMN, args: [index, call], distinct: false, star: false, filter: null, ignoreNulls: false, over: null, pos: call.pos };
+export function rowColumnExpr(call: Extract<Expr, { kind: 'call' }>, column: number | string, pos: SourcePos = call.pos): Expr {
+  // By position (the planner's) or by name (written after the call: REGEX_LOG_PARSE(s, re).COLUMN1).
+  const index: Expr = typeof column === 'number' ? { kind: 'literal', type: 'BIGINT', value: column, pos } : { kind: 'literal', type: 'VARCHAR', value: column, pos };
+  return { kind: 'call', name: ROW_COLUMN, args: [index, call], distinct: false, star: false, filter: null, ignoreNulls: false, over: null, pos };
+}
+
+/** Which column of the row `e` (a ROW_COLUMN call) reads: its position, or the one of its name. */
+export function rowColumnIndex(e: Extract<Expr, { kind: 'call' }>): number {
+  const which = e.args[0]!;
+  const value = which.kind === 'literal' ? which.value : 0;
+  if (typeof value === 'number') return value;
+  const call = e.args[1] as Extract<Expr, { kind: 'call' }>;
+  const columns = prepareRowFunction(call).columns;
+  const k = columns.findIndex((c) => c.name.toLowerCase() === String(value).toLowerCase());
+  if (k < 0) throw planProblem(which.pos, `${call.name} gives no column ${String(value)}`, `Its columns are ${columns.map((c) => c.name).join(', ')}.`);
+  return k;
 }
 
 /** Prepared parsers by call text: the columns of one call share it, and its last line parsed. */

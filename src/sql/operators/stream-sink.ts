@@ -11,6 +11,8 @@ export class StreamSinkOperator implements Operator {
     readonly description: string,
     private readonly deliver: (rows: readonly Row[]) => void,
     private readonly passOn: boolean,
+    /** The watermark reaching the sink: every row the pumps will send for times before it was delivered. */
+    private readonly watermarkPassed?: (time: number) => void,
   ) {}
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
@@ -18,7 +20,9 @@ export class StreamSinkOperator implements Operator {
     if (this.passOn) for (const r of rows) out.emit(r);
   }
 
-  handleWatermark(): void {}
+  handleWatermark(time: number): void {
+    this.watermarkPassed?.(time);
+  }
   handleCheckpoint(): unknown {
     return NO_STATE;
   }

@@ -1,9 +1,13 @@
 /** Expression parsing by precedence climbing: OR < AND < NOT < comparison < || < + - < * / % < unary. */
 import type { BinaryOp, Expr, OrderItem, OverClause, TimeUnit } from '../ast/index.ts';
-import { notTimestampMessage, parseTimestampText } from '../expr/time.ts';
+import { isRowFunctionCall, rowColumnExpr } from '../expr/log-parsers.ts';
+import { impossibleDateTime, notTimestampMessage, parseTimestampText } from '../expr/time.ts';
 import type { Cursor } from './cursor.ts';
 import { parseSelect } from './parser.ts';
 import { parseInterval, parseTimeUnit, parseType } from './units-and-types.ts';
+
+/** The text of a TIME literal: HH:MM, HH:MM:SS or HH:MM:SS.fff. */
+const TIME_OF_DAY = /^\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?$/;
 
 export function parseExpr(c: Cursor): Expr {
   return parseOr(c);
@@ -132,6 +136,12 @@ function parseUnary(c: Cursor): Expr {
     return { kind: 'unary', op: t.text as '-' | '+', operand, pos: t.pos };
   }
   let e = parsePrimary(c);
+  // REGEX_LOG_PARSE(line, '(a) (b)').COLUMN1: a column of a log parser's row, read where it is written.
+  while (isRowFunctionCall(e) && c.isOp('.') && (c.peek(1).type === 'word' || c.peek(1).type === 'quoted')) {
+    c.next();
+    const name = c.next();
+    e = rowColumnExpr(e, name.text, name.pos);
+  }
   while (c.acceptOp('::')) e = { kind: 'cast', operand: e, target: parseType(c), lenient: false, pos: e.pos };
   return e;
 }
@@ -186,6 +196,19 @@ function parsePrimary(c: Cursor): Expr {
         const lit = c.next();
         const ms = parseTimestampText(lit.text);
         if (ms === null) throw c.errorAt(lit.pos, notTimestampMessage(lit.text), "Write a real date and time, e.g. TIMESTAMP '2024-05-01 10:00:00'.");
+        return { kind: 'literal', type: 'TIMESTAMP', value: ms, pos };
+      }
+      break;
+    case 'TIME':
+      if (c.peek(1).type === 'string') {
+        // A time of day is a TIMESTAMP on 1970-01-01 here, as CURRENT_TIME and CHAR_TO_TIME give it.
+        c.next();
+        const lit = c.next();
+        const ms = TIME_OF_DAY.test(lit.text) ? parseTimestampText(`1970-01-01 ${lit.text}`) : null;
+        if (ms === null) {
+          const why = TIME_OF_DAY.test(lit.text) ? impossibleDateTime(`1970-01-01 ${lit.text}`) : null;
+          throw c.errorAt(lit.pos, `'${lit.text}' is not a time of day${why === null ? '' : `: ${why}`}`, "Write hours, minutes and seconds, e.g. TIME '12:34:56' or TIME '12:34:56.789'.");
+        }
         return { kind: 'literal', type: 'TIMESTAMP', value: ms, pos };
       }
       break;
@@ -361,12 +384,10 @@ function parseCall(c: Cursor): Expr {
     while (c.acceptOp(','));
   }
   c.expectOp(')', `Close the argument list of ${nameTok.text}.`);
+  let fromLast = false;
   if (nameTok.upper === 'NTH_VALUE' && c.isWord('FROM') && (c.isWordAt(1, 'FIRST') || c.isWordAt(1, 'LAST'))) {
-    if (c.isWordAt(1, 'LAST')) {
-      throw c.error('NTH_VALUE ... FROM LAST is not supported yet', 'Count from the current row with LAG(x, n - 1) OVER the same window: it gives NULL when the window holds fewer rows.');
-    }
     c.next();
-    c.next();
+    fromLast = c.next().upper === 'LAST';
   }
   let filter: Expr | null = null;
   if (c.isWord('FILTER') && c.isOpAt(1, '(')) {
@@ -392,7 +413,7 @@ function parseCall(c: Cursor): Expr {
     if (c.isOp('(')) over = parseOverSpec(c);
     else over = { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
   }
-  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, ...(nullTreatment ? { nullTreatment } : {}), over, pos: nameTok.pos };
+  return { kind: 'call', name: nameTok.upper, args, distinct, star, filter, ignoreNulls, ...(nullTreatment ? { nullTreatment } : {}), ...(fromLast ? { fromLast } : {}), over, pos: nameTok.pos };
 }
 
 /** The list after `ORDER` (of a query or a window): `BY a [ASC|DESC], ...`. */

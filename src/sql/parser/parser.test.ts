@@ -80,6 +80,19 @@ describe('parseSql', () => {
     expect(q.limit).toBe(3);
     expect(q.unionAll).toHaveLength(1);
     expect(() => parseSql('SELECT a FROM t LIMIT x')).toThrow(/a number of rows after LIMIT/);
-    expect(() => parseSql('SELECT a FROM t UNION SELECT a FROM u')).toThrow(/Write UNION ALL/);
+  });
+
+  it('reads UNION as the distinct rows of the UNION ALL before it, left to right', () => {
+    const st = parseSql('SELECT a FROM t UNION ALL SELECT a FROM u UNION SELECT a FROM v UNION ALL SELECT a FROM w').statements[0]!;
+    if (st.kind !== 'query') throw new Error('expected a query');
+    const q = st.query;
+    // (t UNION ALL u UNION v): one SELECT DISTINCT * over the three; w stays a plain branch after it.
+    expect(q.distinct).toBe(true);
+    expect(q.unionAll).toHaveLength(1);
+    expect(q.from?.kind).toBe('subquery');
+    const inner = q.from?.kind === 'subquery' ? q.from.query : null;
+    expect(inner?.unionAll).toHaveLength(2);
+    expect(inner?.distinct).toBe(false);
+    expect(() => parseSql('SELECT a FROM t EXCEPT SELECT a FROM u ORDER BY a LIMIT x')).toThrow(/a number/);
   });
 });

@@ -9,6 +9,7 @@ import type {
   Expr,
   FromItem,
   InsertStmt,
+  IntervalExpr,
   NamedWindow,
   OrderItem,
   QueryStmt,
@@ -27,7 +28,7 @@ import { Cursor } from './cursor.ts';
 import { parseExpr, parseOrderBy, parseOverSpec } from './expressions.ts';
 import { parseInterval, parseType } from './units-and-types.ts';
 import { parseMatchRecognize } from './match-recognize.ts';
-import { topKItemsQuery } from './top-k-items.ts';
+import { countDistinctItemsQuery, topKItemsQuery } from './top-k-items.ts';
 import { tokenize } from './lexer.ts';
 
 /** Parses a script of `;`-separated statements. Throws `SQL_SYNTAX` naming the line and column. */
@@ -66,8 +67,12 @@ function parseStatement(c: Cursor): Statement {
     }
     if (c.acceptWord('VIEW')) {
       const name = c.identifier('a view name');
+      const columns = c.isOp('(') ? parseNameList(c) : null;
       c.expectWord('AS');
-      return { kind: 'createView', name, query: parseSelect(c), pos };
+      const query = parseSelect(c);
+      // `CREATE VIEW v (a, b) AS ...` names the query's columns, as `FROM (...) AS v(a, b)` does.
+      if (columns === null) return { kind: 'createView', name, query, pos };
+      return { kind: 'createView', name, query: selectAllFrom({ kind: 'subquery', query, alias: name, columns, pos }, query.stream, false, pos), pos };
     }
     if (c.acceptWord('PUMP')) {
       const name = c.identifier('a pump name');
@@ -79,7 +84,7 @@ function parseStatement(c: Cursor): Statement {
     }
     throw c.error(`expected TABLE, STREAM, VIEW or PUMP after CREATE but found ${c.describe()}`, 'Tollstream creates tables, views, streams and pumps.');
   }
-  if (c.isWord('VALUES')) throw c.error('VALUES as a statement is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
+  if (c.isWord('VALUES')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
   if (c.isWord('SET')) throw c.error('SET is not supported', "Options go in the table's WITH ('key' = 'value') or in the query's settings.");
   if (c.acceptWord('INSERT')) return parseInsertRest(c, pos);
   if (c.isWord('SELECT') || c.isWord('WITH') || c.isOp('(')) return { kind: 'query', query: parseSelect(c), pos } satisfies QueryStmt;
@@ -172,17 +177,31 @@ export function parseSelect(c: Cursor): SelectQuery {
       ctes.push({ name, query, pos });
     } while (c.acceptOp(','));
   }
-  const first = parseSelectTerm(c);
-  const unionAll: SelectQuery[] = [];
-  while (c.isWord('UNION')) {
+  let first = parseIntersection(c);
+  let unionAll: SelectQuery[] = [];
+  while (c.isWord('UNION') || c.isWord('EXCEPT')) {
+    const except = c.isWord('EXCEPT');
     const unionPos = c.next().pos;
-    if (!c.acceptWord('ALL')) {
-      throw c.errorAt(unionPos, 'UNION without ALL (removing duplicates) is not supported yet', 'Write UNION ALL, then SELECT DISTINCT ... FROM (the union) to drop repeated rows.');
+    const all = c.acceptWord('ALL');
+    if (!all) c.acceptWord('DISTINCT');
+    const term = parseIntersection(c);
+    if (except) {
+      // `a EXCEPT b` takes in everything before it, as UNION does (left to right).
+      if (first.orderBy.length > 0 || first.limit !== null) throw c.errorAt(unionPos, 'ORDER BY or LIMIT inside a branch of EXCEPT is not supported', 'Order and limit the whole query, after its last branch.');
+      const before: SelectQuery = { ...first, unionAll: [...first.unionAll, ...unionAll] };
+      first = { ...selectAllFrom({ kind: 'subquery', query: before, alias: null, pos: unionPos }, first.stream, false, unionPos), intersect: [{ all, query: term, pos: unionPos, except: true }] };
+      unionAll = [];
+      continue;
     }
-    unionAll.push(parseSelectTerm(c));
-  }
-  if (c.isWord('INTERSECT') || c.isWord('EXCEPT')) {
-    throw c.error(`${c.peek().upper} is not supported`, 'Combine queries with UNION ALL, or filter with a join.');
+    if (all) {
+      unionAll.push(term);
+      continue;
+    }
+    // `a UNION b` is the distinct rows of `a UNION ALL b`; it binds to everything before it (left to right).
+    if (first.orderBy.length > 0 || first.limit !== null) throw c.errorAt(unionPos, 'ORDER BY or LIMIT inside a branch of UNION is not supported', 'Order and limit the whole union, after its last branch.');
+    const union: SelectQuery = { ...first, unionAll: [...first.unionAll, ...unionAll, term] };
+    first = selectAllFrom({ kind: 'subquery', query: union, alias: null, pos: unionPos }, first.stream, true, unionPos);
+    unionAll = [];
   }
   if (unionAll.length > 0 && (first.orderBy.length > 0 || first.limit !== null)) {
     throw c.error('ORDER BY or LIMIT inside a branch of UNION ALL is not supported', 'Order and limit the whole union, after its last branch.');
@@ -204,8 +223,61 @@ export function parseSelect(c: Cursor): SelectQuery {
   return { ...first, ctes: [...ctes, ...first.ctes], unionAll: [...first.unionAll, ...unionAll] };
 }
 
+/** `a INTERSECT [ALL] b ...`: binds tighter than UNION, left to right. */
+function parseIntersection(c: Cursor): SelectQuery {
+  let first = parseSelectTerm(c);
+  const intersect: { all: boolean; query: SelectQuery; pos: SourcePos }[] = [];
+  while (c.isWord('INTERSECT')) {
+    const pos = c.next().pos;
+    const all = c.acceptWord('ALL');
+    if (!all) c.acceptWord('DISTINCT');
+    intersect.push({ all, query: parseSelectTerm(c), pos });
+  }
+  if (intersect.length === 0) return first;
+  if (first.orderBy.length > 0 || first.limit !== null) throw c.errorAt(intersect[0]!.pos, 'ORDER BY or LIMIT inside a branch of INTERSECT is not supported', 'Order and limit the whole query, after its last branch.');
+  // A parenthesized first term with branches of its own is one query: intersect its rows.
+  if (first.unionAll.length > 0 || first.intersect !== undefined) first = selectAllFrom({ kind: 'subquery', query: first, alias: null, pos: first.pos }, first.stream, false, first.pos);
+  return { ...first, intersect };
+}
+
+/** `SELECT [DISTINCT] * FROM from`: what a view's column list, VALUES in place of a SELECT and UNION stand for. */
+function selectAllFrom(from: FromItem, stream: boolean, distinct: boolean, pos: SourcePos): SelectQuery {
+  return {
+    kind: 'select', ctes: [], unionAll: [], stream, distinct, items: [{ kind: 'star', qualifier: null, pos }], from, where: null, groupBy: [],
+    groupingSets: null, having: null, windows: [], windowedBy: null, orderBy: [], limit: null, pos,
+  };
+}
+
+/** `(a, b, ...)`: names in parentheses. */
+function parseNameList(c: Cursor): string[] {
+  c.expectOp('(');
+  const names: string[] = [];
+  do names.push(c.identifier('a column name'));
+  while (c.acceptOp(','));
+  c.expectOp(')');
+  return names;
+}
+
+/** The rows after VALUES: `(1, 'a'), (2, 'b')`. */
+function parseValuesRows(c: Cursor): Expr[][] {
+  const rows: Expr[][] = [];
+  do {
+    c.expectOp('(', 'Each row of VALUES is in parentheses: VALUES (1, \'a\'), (2, \'b\').');
+    const row: Expr[] = [];
+    do row.push(parseExpr(c));
+    while (c.acceptOp(','));
+    c.expectOp(')');
+    rows.push(row);
+  } while (c.acceptOp(','));
+  return rows;
+}
+
 function parseSelectTerm(c: Cursor): SelectQuery {
-  if (c.isWord('VALUES')) throw c.error('VALUES in place of a SELECT is not supported yet', "Select from it: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(id, name).");
+  if (c.isWord('VALUES')) {
+    // VALUES in place of a SELECT (a statement, INSERT INTO t VALUES, a view): its rows, columns EXPR$0, ...
+    const pos = c.next().pos;
+    return selectAllFrom({ kind: 'values', rows: parseValuesRows(c), alias: null, columns: null, pos }, false, false, pos);
+  }
   if (c.acceptOp('(')) {
     const q = parseSelect(c);
     c.expectOp(')');
@@ -355,20 +427,44 @@ function parseFrom(c: Cursor): FromItem {
 
 const WINDOW_FUNCTIONS: Record<WindowFunction, number> = { TUMBLE: 1, HOP: 2, SESSION: 1, CUMULATE: 2 };
 
+/** The names of the intervals after DESCRIPTOR(ts), in order, when the arguments are named (OFFSET may follow). */
+const WINDOW_ARGUMENT_NAMES: Record<WindowFunction, readonly string[]> = { TUMBLE: ['SIZE'], HOP: ['SLIDE', 'SIZE'], SESSION: ['GAP'], CUMULATE: ['STEP', 'SIZE'] };
+
+/** `NAME =>` ahead: the window function's arguments are named. */
+function isNamedArgument(c: Cursor): boolean {
+  return (c.peek().type === 'word' || c.peek().type === 'quoted') && c.isOpAt(1, '=') && c.isOpAt(2, '>');
+}
+
+/** Reads `NAME =>` and returns the name, which must be one of the function's interval arguments. */
+function namedArgument(c: Cursor, fn: WindowFunction): string {
+  const known = fn === 'SESSION' ? WINDOW_ARGUMENT_NAMES[fn] : [...WINDOW_ARGUMENT_NAMES[fn], 'OFFSET'];
+  const tok = c.peek();
+  if (!isNamedArgument(c) || !known.includes(tok.upper)) {
+    throw c.error(`${fn} has no argument ${tok.text} here`, `After DATA and TIMECOL come ${known.map((n) => `${n} => INTERVAL ...`).join(', ')}.`);
+  }
+  c.next();
+  c.expectOp('=');
+  c.expectOp('>');
+  return tok.upper;
+}
+
+/** Reads `NAME =>` where the argument `name` must come (DATA first, TIMECOL second, as Flink requires). */
+function expectArgumentName(c: Cursor, fn: WindowFunction, name: string, which: string): void {
+  const tok = c.peek();
+  if (!isNamedArgument(c) || tok.upper !== name) {
+    throw c.error(`${which} argument of ${fn} must be ${name} => ...`, `Name its arguments in order: ${fn}(DATA => TABLE t, TIMECOL => DESCRIPTOR(ts), ${WINDOW_ARGUMENT_NAMES[fn].map((n) => `${n} => INTERVAL ...`).join(', ')}).`);
+  }
+  c.next();
+  c.expectOp('=');
+  c.expectOp('>');
+}
+
 function parseFromPrimary(c: Cursor): FromItem {
   const pos = c.peek().pos;
   if (c.isOp('(') && c.isWordAt(1, 'VALUES')) {
     c.expectOp('(');
     c.expectWord('VALUES');
-    const rows: Expr[][] = [];
-    do {
-      c.expectOp('(', 'Each row of VALUES is in parentheses: VALUES (1, \'a\'), (2, \'b\').');
-      const row: Expr[] = [];
-      do row.push(parseExpr(c));
-      while (c.acceptOp(','));
-      c.expectOp(')');
-      rows.push(row);
-    } while (c.acceptOp(','));
+    const rows = parseValuesRows(c);
     c.expectOp(')');
     const alias = parseAlias(c);
     let columns: string[] | null = null;
@@ -398,15 +494,14 @@ function parseFromPrimary(c: Cursor): FromItem {
     c.expectOp('(');
     const fnTok = c.next();
     const fn = fnTok.upper as WindowFunction;
-    if (fnTok.upper === 'TOP_K_ITEMS_TUMBLING') return parseTopKItems(c, fnTok.pos);
+    if (fnTok.upper === 'TOP_K_ITEMS_TUMBLING' || fnTok.upper === 'COUNT_DISTINCT_ITEMS_TUMBLING') return parseItemsTumbling(c, fnTok.upper, fnTok.pos);
     if (fnTok.type !== 'word' || !(fn in WINDOW_FUNCTIONS)) {
       if (UNSUPPORTED_TABLE_FUNCTIONS.has(fnTok.upper)) throw c.errorAt(fnTok.pos, `${fnTok.upper} is not supported yet`, 'Use a window aggregate (TUMBLE, HOP, SESSION, CUMULATE, STEP) with the aggregates it needs.');
       throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
     }
     c.expectOp('(');
-    if ((c.peek().type === 'word' || c.peek().type === 'quoted') && c.isOpAt(1, '=') && c.isOpAt(2, '>')) {
-      throw c.error(`named arguments (${c.peek().text} => ...) are not supported yet`, `Pass the arguments in order: ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}); window offsets are not supported.`);
-    }
+    const named = isNamedArgument(c);
+    if (named) expectArgumentName(c, fn, 'DATA', 'the first');
     c.expectWord('TABLE', `The first argument is the input: ${fn}(TABLE t, DESCRIPTOR(ts), ...).`);
     const srcPos = c.peek().pos;
     const source: TableRef = { kind: 'tableRef', name: c.identifier('a table name'), asOf: null, alias: null, pos: srcPos };
@@ -421,22 +516,40 @@ function parseFromPrimary(c: Cursor): FromItem {
       if (parenthesized) c.expectOp(')');
     }
     c.expectOp(',');
+    if (named) expectArgumentName(c, fn, 'TIMECOL', 'the second');
     c.expectWord('DESCRIPTOR', 'The second argument names the time column: DESCRIPTOR(ts).');
     c.expectOp('(');
     const timeColumn = c.identifier('the time column');
     c.expectOp(')');
     const sizes = [];
-    while (c.acceptOp(',')) sizes.push(parseInterval(c));
-    c.expectOp(')');
-    c.expectOp(')');
-    if (sizes.length === WINDOW_FUNCTIONS[fn] + 1 && fn !== 'SESSION') {
-      throw c.errorAt(fnTok.pos, `window offsets (the last argument of ${fn}) are not supported yet`, `Leave the offset out: windows start at multiples of their size from 1970-01-01 00:00 UTC.`);
+    const byName = new Map<string, IntervalExpr>();
+    while (c.acceptOp(',')) {
+      if (!named) {
+        sizes.push(parseInterval(c));
+        continue;
+      }
+      const nameTok = c.peek();
+      const name = namedArgument(c, fn);
+      if (byName.has(name)) throw c.errorAt(nameTok.pos, `${name} is given twice`, `Give each argument of ${fn} once.`);
+      byName.set(name, parseInterval(c));
     }
+    c.expectOp(')');
+    c.expectOp(')');
+    if (named) {
+      for (const name of WINDOW_ARGUMENT_NAMES[fn]) {
+        const given = byName.get(name);
+        if (!given) throw c.errorAt(fnTok.pos, `${fn} needs ${name} => INTERVAL ...`, `Name its arguments: ${fn}(DATA => TABLE t, TIMECOL => DESCRIPTOR(ts), ${WINDOW_ARGUMENT_NAMES[fn].map((n) => `${n} => INTERVAL ...`).join(', ')}).`);
+        sizes.push(given);
+      }
+      if (byName.has('OFFSET')) sizes.push(byName.get('OFFSET')!);
+    }
+    // The optional last interval of TUMBLE, HOP and CUMULATE shifts their windows.
+    const offset = sizes.length === WINDOW_FUNCTIONS[fn] + 1 && fn !== 'SESSION' ? sizes.pop()! : null;
     if (sizes.length !== WINDOW_FUNCTIONS[fn]) {
       const want = { TUMBLE: 'a size', HOP: 'a slide and a size', SESSION: 'a gap', CUMULATE: 'a step and a max size' }[fn];
       throw c.errorAt(fnTok.pos, `${fn} takes ${want} after the DESCRIPTOR, got ${sizes.length} interval(s)`, `Write e.g. ${fn}(TABLE t, DESCRIPTOR(ts), ${fn === 'HOP' || fn === 'CUMULATE' ? "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE" : "INTERVAL '10' MINUTE"}).`);
     }
-    return { kind: 'windowTvf', fn, source, partitionBy, timeColumn, sizes, alias: parseAlias(c), pos };
+    return { kind: 'windowTvf', fn, source, partitionBy, timeColumn, sizes, offset, alias: parseAlias(c), pos };
   }
   if (c.isWord('TABLE') || c.isWord('LATERAL') || c.isWord('UNNEST')) {
     throw c.error(`${c.peek().upper} in FROM is not supported here`, 'Read a stream or table by name, a subquery, or TABLE(TUMBLE|HOP|SESSION|CUMULATE(...)).');
@@ -463,8 +576,10 @@ function parseFromPrimary(c: Cursor): FromItem {
  * The rest of `TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM ...), 'column', K, windowSeconds)) [AS t]`,
  * from the opening parenthesis after the name: a subquery of the queries it stands for (top-k-items.ts).
  */
-function parseTopKItems(c: Cursor, pos: SourcePos): SubqueryFrom {
-  const usage = "TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM s), 'column', 10, 60))";
+/** Kinesis Analytics' TOP_K_ITEMS_TUMBLING and COUNT_DISTINCT_ITEMS_TUMBLING (no K), as the queries they stand for. */
+function parseItemsTumbling(c: Cursor, fn: 'TOP_K_ITEMS_TUMBLING' | 'COUNT_DISTINCT_ITEMS_TUMBLING', pos: SourcePos): SubqueryFrom {
+  const topK = fn === 'TOP_K_ITEMS_TUMBLING';
+  const usage = `TABLE(${fn}(CURSOR(SELECT STREAM * FROM s), 'column', ${topK ? '10, ' : ''}60))`;
   c.expectOp('(');
   c.expectWord('CURSOR', `The first argument is the input: ${usage}.`);
   c.expectOp('(');
@@ -472,20 +587,21 @@ function parseTopKItems(c: Cursor, pos: SourcePos): SubqueryFrom {
   c.expectOp(')');
   c.expectOp(',', `Then the column to count, in single quotes: ${usage}.`);
   const columnTok = c.next();
-  if (columnTok.type !== 'string') throw c.errorAt(columnTok.pos, 'TOP_K_ITEMS_TUMBLING names its column in single quotes', `Write ${usage}.`);
+  if (columnTok.type !== 'string') throw c.errorAt(columnTok.pos, `${fn} names its column in single quotes`, `Write ${usage}.`);
   const whole = (what: string, min: number, max: number): number => {
     c.expectOp(',', `Then ${what}: ${usage}.`);
     const t = c.next();
     const n = Number(t.text);
-    if (t.type !== 'number' || !Number.isInteger(n) || n < min || n > max) throw c.errorAt(t.pos, `${what} of TOP_K_ITEMS_TUMBLING is a whole number from ${min} to ${max}`, `Write ${usage}.`);
+    if (t.type !== 'number' || !Number.isInteger(n) || n < min || n > max) throw c.errorAt(t.pos, `${what} of ${fn} is a whole number from ${min} to ${max}`, `Write ${usage}.`);
     return n;
   };
-  const k = whole('K, the number of values', 1, 100_000);
+  const k = topK ? whole('K, the number of values', 1, 100_000) : 0;
   const seconds = whole('the window size in seconds', 1, 3600);
   c.expectOp(')');
   c.expectOp(')');
-  return { kind: 'subquery', query: topKItemsQuery(cursor, columnTok.text, k, seconds, pos), alias: parseAlias(c), pos };
+  const query = topK ? topKItemsQuery(cursor, columnTok.text, k, seconds, pos) : countDistinctItemsQuery(cursor, columnTok.text, seconds, pos);
+  return { kind: 'subquery', query, alias: parseAlias(c), pos };
 }
 
 /** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */
-const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS', 'COUNT_DISTINCT_ITEMS_TUMBLING']);
+const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS']);

@@ -6,6 +6,10 @@
  *
  * The reference allows an approximate answer; this one is exact. Values with the same count rank by value,
  * so the K kept at a tie are always the same ones.
+ *
+ * `TABLE(COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(...), 'column', windowSeconds))` is written out the same way: the
+ * distinct values of the column (NULL not counted) per tumbling window of ROWTIME, exactly, as
+ * NUMBER_OF_DISTINCT_ITEMS.
  */
 import type { CallExpr, ColumnExpr, Expr, SelectItem, SelectQuery } from '../ast/index.ts';
 import type { SourcePos } from '../diagnostics.ts';
@@ -24,15 +28,24 @@ function select(pos: SourcePos, parts: Pick<SelectQuery, 'items' | 'from'> & Par
   };
 }
 
+const stepOfRowtime = (windowSeconds: number, pos: SourcePos): Expr => ({
+  kind: 'step', operand: column('ROWTIME', pos), interval: { kind: 'interval', millis: windowSeconds * 1000, text: `INTERVAL '${windowSeconds}' SECOND`, pos }, pos,
+});
+
+export function countDistinctItemsQuery(cursor: SelectQuery, columnName: string, windowSeconds: number, pos: SourcePos): SelectQuery {
+  return select(pos, {
+    items: [item(call('COUNT', pos, { args: [column(columnName, pos)], distinct: true }), 'NUMBER_OF_DISTINCT_ITEMS', pos)],
+    from: { kind: 'subquery', query: cursor, alias: null, pos },
+    groupBy: [stepOfRowtime(windowSeconds, pos)],
+  });
+}
+
 export function topKItemsQuery(cursor: SelectQuery, columnName: string, k: number, windowSeconds: number, pos: SourcePos): SelectQuery {
   const windowEnd = column('window_end', pos);
   const counted = select(pos, {
     items: [item(column(columnName, pos), 'ITEM', pos), item(call('COUNT', pos, { star: true }), 'ITEM_COUNT', pos), item(windowEnd, null, pos)],
     from: { kind: 'subquery', query: cursor, alias: null, pos },
-    groupBy: [
-      column(columnName, pos),
-      { kind: 'step', operand: column('ROWTIME', pos), interval: { kind: 'interval', millis: windowSeconds * 1000, text: `INTERVAL '${windowSeconds}' SECOND`, pos }, pos },
-    ],
+    groupBy: [column(columnName, pos), stepOfRowtime(windowSeconds, pos)],
   });
   const rank = call('ROW_NUMBER', pos, {
     over: {

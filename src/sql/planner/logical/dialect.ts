@@ -21,7 +21,8 @@ export function detectDialect(script: Script): QueryDialect {
     q.groupBy.some(mentionsRowtime) ||
     (q.from !== null && kinesisFrom(q.from)) ||
     q.ctes.some((c) => kinesisQuery(c.query)) ||
-    q.unionAll.some(kinesisQuery);
+    q.unionAll.some(kinesisQuery) ||
+    (q.intersect ?? []).some((b) => kinesisQuery(b.query));
   const kinesisFrom = (f: FromItem): boolean =>
     f.kind === 'subquery' ? kinesisQuery(f.query) : f.kind === 'join' ? kinesisFrom(f.left) || kinesisFrom(f.right) : false;
   const kinesisStatement = (st: Script['statements'][number]): boolean => {

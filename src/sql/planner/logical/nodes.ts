@@ -38,10 +38,11 @@ export interface RefTableDef {
   readonly refreshMs: number | null;
 }
 
+/** `offset`: windows start that long after the multiples of their size (or slide), ms; 0 without one. */
 export type WindowSpec =
-  | { readonly type: 'TUMBLE'; readonly size: number; readonly time: Expr }
-  | { readonly type: 'HOP'; readonly slide: number; readonly size: number; readonly time: Expr }
-  | { readonly type: 'CUMULATE'; readonly step: number; readonly size: number; readonly time: Expr }
+  | { readonly type: 'TUMBLE'; readonly size: number; readonly time: Expr; readonly offset?: number }
+  | { readonly type: 'HOP'; readonly slide: number; readonly size: number; readonly time: Expr; readonly offset?: number }
+  | { readonly type: 'CUMULATE'; readonly step: number; readonly size: number; readonly time: Expr; readonly offset?: number }
   | { readonly type: 'SESSION'; readonly gap: number; readonly time: Expr; readonly partitionBy?: readonly string[] }
   | { readonly type: 'STAGGER'; readonly range: number; readonly time: Expr };
 
@@ -205,10 +206,19 @@ export interface MatchRecognizeNode extends Base {
   readonly variables: readonly string[];
 }
 
-/** `UNION ALL`: the rows of every input, whose fields are the same as the node's. */
+/**
+ * `UNION ALL`: the rows of every input, whose fields are the same as the node's. With `intersect` (two
+ * inputs, `a INTERSECT [ALL] b`) only the rows both inputs bring: each once, or with `all` as often as both do.
+ */
 export interface UnionAllNode extends Base {
   readonly kind: 'unionAll';
   readonly inputs: readonly LogicalNode[];
+  readonly intersect?: { readonly all: boolean };
+  /**
+   * `a EXCEPT [ALL] b` where b is constant rows (one input, a): a's rows that b does not have, each once, or
+   * with `all` as often as a brings them beyond b's count. Rows are in the node's field order.
+   */
+  readonly except?: { readonly all: boolean; readonly rows: readonly (readonly Value[])[] };
 }
 
 /** Constant rows (`VALUES`), already evaluated and cast to the fields' types; ROWTIME is the planning time. */
@@ -257,6 +267,23 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
 export function streamsRead(n: LogicalNode): string[] {
   if (n.kind === 'streamRead') return [n.stream];
   return (logicalInputs[n.kind] as (x: LogicalNode) => readonly LogicalNode[])(n).flatMap(streamsRead);
+}
+
+const renamedFrom = new WeakMap<LogicalNode, LogicalNode>();
+
+/**
+ * A copy of `node` under other column names or qualifiers (a view read `AS v2`): the same rows, so the
+ * physical plan computes them once (see `sameRows`).
+ */
+export function renamed(node: LogicalNode, fields: readonly LogicalNode['fields'][number][]): LogicalNode {
+  const copy = { ...node, fields } as LogicalNode;
+  renamedFrom.set(copy, sameRows(node));
+  return copy;
+}
+
+/** The node whose rows `node` are: itself, or the one it renames. */
+export function sameRows(node: LogicalNode): LogicalNode {
+  return renamedFrom.get(node) ?? node;
 }
 
 /** One INSERT/pump (or bare query): a query feeding a stream. */

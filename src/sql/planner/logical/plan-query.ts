@@ -1,5 +1,5 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OrderItem, OverClause, QueryDialect, SelectQuery, SqlTypeName, ValuesFrom } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, OrderItem, OverClause, QueryDialect, SelectItem, SelectQuery, SqlTypeName, StarItem, ValuesFrom } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
@@ -8,17 +8,18 @@ import { UNSUPPORTED_FUNCTIONS } from '../../expr/functions.ts';
 import { compileLag } from '../../expr/lag.ts';
 import { isRowFunctionCall, prepareRowFunction, rowColumnExpr } from '../../expr/log-parsers.ts';
 import type { CompileContext } from '../../expr/compile.ts';
-import { castValue, compileExpr } from '../../expr/compile.ts';
+import { castValue, compileExpr, compilePredicate } from '../../expr/compile.ts';
 import type { Value } from '../../expr/types.ts';
+import { RowError } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
 import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
-import type { AggregateNode, LogicalNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
+import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
-import { logicalInputs } from './nodes.ts';
+import { logicalInputs, renamed } from './nodes.ts';
 
 export interface PlanEnv {
   readonly catalog: Catalog;
@@ -29,6 +30,17 @@ export interface PlanEnv {
   readonly updatingStreams: Set<string>;
   /** The `WITH` names in scope (lower case), each with the names in scope where it was written. */
   readonly ctes?: ReadonlyMap<string, CteBinding>;
+  /**
+   * Views and WITH names planned so far, so that a second reader gets the same node and the physical plan
+   * computes it once for both.
+   */
+  readonly planned?: PlannedNames;
+}
+
+/** A view's plan is kept with the WITH names in scope where it was planned (they could change its meaning). */
+export interface PlannedNames {
+  readonly views: Map<string, { readonly ctes: ReadonlyMap<string, CteBinding> | undefined; readonly node: LogicalNode }>;
+  readonly ctes: WeakMap<CteBinding, LogicalNode>;
 }
 
 interface CteBinding {
@@ -90,12 +102,12 @@ function renameColumns(node: LogicalNode, columns: readonly string[] | undefined
     const to = columns[at]!;
     return f.rowOf === undefined ? { ...f, name: to } : { ...f, name: `${to}${f.name.slice(f.rowOf.length)}`, rowOf: to };
   });
-  return { ...node, fields } as LogicalNode;
+  return renamed(node, fields);
 }
 
 function requalify(node: LogicalNode, qualifier: string | null): LogicalNode {
   if (qualifier === null) return node;
-  return { ...node, fields: node.fields.map((f) => ({ ...f, qualifier })) } as LogicalNode;
+  return renamed(node, node.fields.map((f) => ({ ...f, qualifier })));
 }
 
 export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
@@ -118,16 +130,17 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
       const ms = item.sizes.map((s) => s.millis);
       if (ms.some((m) => m <= 0)) throw planProblem(item.pos, 'window sizes must be positive', '');
       let window: WindowSpec;
+      const offset = item.offset?.millis ?? 0;
       switch (item.fn) {
         case 'TUMBLE':
-          window = { type: 'TUMBLE', size: ms[0]!, time };
+          window = { type: 'TUMBLE', size: ms[0]!, time, offset };
           break;
         case 'HOP':
-          window = { type: 'HOP', slide: ms[0]!, size: ms[1]!, time };
+          window = { type: 'HOP', slide: ms[0]!, size: ms[1]!, time, offset };
           break;
         case 'CUMULATE':
           if (ms[1]! % ms[0]! !== 0) throw planProblem(item.pos, 'CUMULATE max size must be a multiple of the step', '');
-          window = { type: 'CUMULATE', step: ms[0]!, size: ms[1]!, time };
+          window = { type: 'CUMULATE', step: ms[0]!, size: ms[1]!, time, offset };
           break;
         case 'SESSION':
           window = { type: 'SESSION', gap: ms[0]!, time, partitionBy: item.partitionBy };
@@ -185,15 +198,26 @@ export function planValues(item: ValuesFrom, env: PlanEnv): ValuesNode {
 function planTableRef(name: string, qualifier: string, pos: SourcePos, env: PlanEnv): LogicalNode {
   const { catalog } = env;
   const lower = name.toLowerCase();
-  // A WITH name is inlined where it is read, like a view: read twice, it is planned (and computed) twice.
+  // A WITH name or a view is planned once; every reader gets that node, so its rows are computed once.
   const cte = env.ctes?.get(lower);
-  if (cte) return requalify(planSelect(cte.query, { ...env, ctes: cte.scope }), qualifier);
+  if (cte) {
+    let node = env.planned?.ctes.get(cte);
+    if (!node) {
+      node = planSelect(cte.query, { ...env, ctes: cte.scope });
+      env.planned?.ctes.set(cte, node);
+    }
+    return requalify(node, qualifier);
+  }
   const view = catalog.views.get(lower);
   if (view) {
+    const done = env.planned?.views.get(lower);
+    if (done && done.ctes === env.ctes) return requalify(done.node, qualifier);
     if (env.viewsInProgress.has(lower)) throw planProblem(pos, `view ${name} refers to itself`, 'Break the cycle between the views.');
     env.viewsInProgress.add(lower);
     try {
-      return requalify(planSelect(view, env), qualifier);
+      const node = planSelect(view, env);
+      env.planned?.views.set(lower, { ctes: env.ctes, node });
+      return requalify(node, qualifier);
     } finally {
       env.viewsInProgress.delete(lower);
     }
@@ -236,7 +260,28 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
     }
     env = { ...env, ctes };
   }
-  const node = q.unionAll.length === 0 ? planSelectCore(q, env) : planUnionAll([q, ...q.unionAll], [planSelectCore(q, env), ...q.unionAll.map((b) => planSelect(b, env))], env);
+  let core = planSelectCore(q, env);
+  for (const b of q.intersect ?? []) {
+    const both = planUnionAll([q, b.query], [core, planSelect(b.query, env)], env, b.except ? 'EXCEPT' : 'INTERSECT') as UnionAllNode;
+    if (!b.except) {
+      core = { ...both, intersect: { all: b.all } };
+      continue;
+    }
+    // On a stream a row of the left side could only leave once the right side can never bring it: that is
+    // known at once when the right side is constant rows, which are then taken out as the left rows pass.
+    let rows: Value[][] | null;
+    try {
+      rows = constantRows(both.inputs[1]!, env);
+    } catch (err) {
+      if (!(err instanceof RowError)) throw err;
+      throw planProblem(b.pos, `a constant row on the right of EXCEPT cannot be computed: ${err.message}`, 'Fix the expression in the VALUES or the query over it.');
+    }
+    if (rows === null) {
+      throw planProblem(b.pos, 'EXCEPT over a stream on its right side is not supported: a row could only leave once that stream can never bring it', 'Put constant rows (VALUES) on the right of EXCEPT, or filter with NOT EXISTS over a window or a reference table.');
+    }
+    core = { ...both, inputs: [both.inputs[0]!], except: { all: b.all, rows } };
+  }
+  const node = q.unionAll.length === 0 ? core : planUnionAll([q, ...q.unionAll], [core, ...q.unionAll.map((b) => planSelect(b, env))], env);
   return q.orderBy.length > 0 || q.limit !== null ? planOrderBy(q, node, env) : node;
 }
 
@@ -269,16 +314,16 @@ const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
  * same number of columns; a column's types must agree (NULL fits any, BIGINT and DOUBLE give DOUBLE).
  * The watermark of the union is the minimum of its inputs' (the runtime merges watermarks so).
  */
-function planUnionAll(queries: readonly SelectQuery[], branches: readonly LogicalNode[], env: PlanEnv): LogicalNode {
+function planUnionAll(queries: readonly SelectQuery[], branches: readonly LogicalNode[], env: PlanEnv, what = 'UNION ALL'): LogicalNode {
   const visible = branches.map((b) => b.fields.filter((f) => !f.hidden));
   const first = visible[0]!;
   const types: SqlTypeName[] = first.map((f) => f.type);
   branches.forEach((b, i) => {
-    rejectUpdates(b, env, queries[i]!.pos, 'UNION ALL');
+    rejectUpdates(b, env, queries[i]!.pos, what);
     if (i === 0) return;
     const cols = visible[i]!;
     if (cols.length !== first.length) {
-      throw planProblem(queries[i]!.pos, `UNION ALL: the first SELECT gives ${first.length} column(s), this one ${cols.length}`, 'Select the same number of columns in every branch, in the same order.');
+      throw planProblem(queries[i]!.pos, `${what}: the first SELECT gives ${first.length} column(s), this one ${cols.length}`, 'Select the same number of columns in every branch, in the same order.');
     }
     cols.forEach((f, k) => {
       const t = types[k]!;
@@ -288,7 +333,7 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
       else {
         throw planProblem(
           queries[i]!.pos,
-          `UNION ALL: column ${k + 1} (${first[k]!.name}) is ${t} in the first SELECT but ${f.type} in this one`,
+          `${what}: column ${k + 1} (${first[k]!.name}) is ${t} in the first SELECT but ${f.type} in this one`,
           `CAST one to the other's type, e.g. CAST(${f.name} AS ${t}).`,
         );
       }
@@ -313,6 +358,34 @@ function planUnionAll(queries: readonly SelectQuery[], branches: readonly Logica
     return { kind: 'project', input: b, exprs, substitutions: byPosition, fields } satisfies LogicalNode;
   });
   return { kind: 'unionAll', inputs, fields };
+}
+
+/** The rows of a plan of constant rows alone (VALUES, projected, filtered, united), computed now; null for any other plan. */
+function constantRows(n: LogicalNode, env: PlanEnv): Value[][] | null {
+  switch (n.kind) {
+    case 'values':
+      return n.rows.map((r) => [...r]);
+    case 'project': {
+      const rows = constantRows(n.input, env);
+      if (rows === null) return null;
+      const ctx = ctxOf(env, n.input.fields, n.substitutions);
+      const fns = n.exprs.map((e) => compileExpr(e, ctx).fn);
+      return rows.map((r) => fns.map((f) => f(r) as Value));
+    }
+    case 'filter': {
+      const rows = constantRows(n.input, env);
+      if (rows === null) return null;
+      const pred = compilePredicate(n.condition, ctxOf(env, n.input.fields, n.substitutions));
+      return rows.filter((r) => pred(r));
+    }
+    case 'unionAll': {
+      if (n.intersect || n.except) return null;
+      const parts = n.inputs.map((i) => constantRows(i, env));
+      return parts.some((p) => p === null) ? null : parts.flatMap((p) => p!);
+    }
+    default:
+      return null;
+  }
 }
 
 function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
@@ -340,6 +413,8 @@ function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   }
   // `*` means the columns FROM gives, not those OVER windows add.
   const fromWidth = node.fields.length;
+  // SELECT DISTINCT * (also what UNION stands for) groups by every column: name them.
+  if (q.distinct && q.items.some((i) => i.kind === 'star')) q = { ...q, items: q.items.flatMap((i) => (i.kind === 'star' ? starColumns(i, node.fields) : [i])) };
   const itemExprs = q.items.flatMap((i) => (i.kind === 'item' ? [i.expr] : []));
   const aggs: CallExpr[] = [];
   for (const e of [...itemExprs, ...(q.having ? [q.having] : [])]) collectCalls(e, (c) => isAggregateCall(c), aggs);
@@ -373,6 +448,13 @@ function compileSelectExpr(e: Expr, node: LogicalNode, subs: ReadonlyMap<string,
     }
     throw err;
   }
+}
+
+/** The columns `*` (or `t.*`) stands for, as select items. */
+function starColumns(item: StarItem, fields: readonly Field[]): SelectItem[] {
+  const wanted = fields.filter((f) => !f.hidden && (item.qualifier === null || f.qualifier?.toLowerCase() === item.qualifier.toLowerCase()));
+  if (wanted.length === 0) throw planProblem(item.pos, `${item.qualifier ?? ''}.* matches no column`, 'Check the table name or alias.');
+  return wanted.map((f) => ({ kind: 'item', expr: col(f.name, item.pos, f.qualifier), alias: f.name, pos: item.pos }));
 }
 
 function planProjection(q: SelectQuery, node: LogicalNode, subs: ReadonlyMap<string, number> | null, env: PlanEnv, fromWidth: number): LogicalNode {
@@ -603,7 +685,9 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   if (ranking.length > 1) throw planProblem(ranking[1]!.pos, 'only one ROW_NUMBER per query', '');
   const rn = ranking[0];
   if (rn) {
-    if (rn.name !== 'ROW_NUMBER') throw planProblem(rn.pos, `${rn.name} is not supported yet`, 'Use ROW_NUMBER().');
+    if (rn.name !== 'ROW_NUMBER') {
+      throw planProblem(rn.pos, `${rn.name} is not supported: Top-N and window Top-N rank with ROW_NUMBER only, as Flink documents them`, 'Use ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...), and WHERE rownum <= N around it.');
+    }
     const spec = specOf(rn);
     const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end') ?? null;
     if (spec.orderBy.length === 0) throw planProblem(spec.pos, 'ROW_NUMBER needs ORDER BY', 'Say what ranks first: ORDER BY total DESC.');

@@ -19,7 +19,7 @@ export interface LogicalPlanOptions extends CatalogOptions {
 export function planScript(script: Script, options: LogicalPlanOptions): LogicalPlan & { catalog: Catalog } {
   const catalog = new Catalog(script, options);
   const dialect = options.dialect ?? detectDialect(script);
-  const env: PlanEnv = { catalog, now: options.now, dialect, viewsInProgress: new Set(), updatingStreams: new Set() };
+  const env: PlanEnv = { catalog, now: options.now, dialect, viewsInProgress: new Set(), updatingStreams: new Set(), planned: { views: new Map(), ctes: new WeakMap() } };
   const pipelines: Pipeline[] = [];
   const outputs: string[] = [];
   let explain = false;

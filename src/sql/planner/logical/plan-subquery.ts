@@ -39,7 +39,7 @@ function planSemiJoin(input: LogicalNode, p: SubqueryPredicateExpr, anti: boolea
     throw planProblem(p.pos, 'NOT IN (SELECT ...) is not supported yet (a NULL in the subquery makes it drop every row)', 'Write NOT EXISTS (SELECT 1 FROM r WHERE r.k = s.k).');
   }
   const q = p.query;
-  if (!q.from || q.unionAll.length > 0 || q.ctes.length > 0 || q.groupBy.length > 0 || q.having || q.windowedBy || q.from.kind === 'join') {
+  if (!q.from || q.unionAll.length > 0 || q.intersect !== undefined || q.ctes.length > 0 || q.groupBy.length > 0 || q.having || q.windowedBy || q.from.kind === 'join') {
     throw planProblem(q.pos, `the subquery of ${what} must read one reference table or VALUES, with an optional WHERE`, `Write ${p.mode === 'in' ? 'x IN (SELECT k FROM r WHERE ...)' : 'EXISTS (SELECT 1 FROM r WHERE r.k = s.k AND ...)'}.`);
   }
   let table: RefTableDef;

@@ -34,7 +34,9 @@ import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../op
 import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import { ValuesOperator } from '../../operators/values.ts';
+import { ExceptOperator, IntersectOperator } from '../../operators/intersect.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
+import { sameRows } from '../logical/nodes.ts';
 import { compileMatchClause } from '../logical/plan-match.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
 import type { LagContext } from './emission-lag.ts';
@@ -51,7 +53,18 @@ export interface PhysicalOptions {
   readonly refTables?: ReadonlyMap<string, ReferenceTable>;
 }
 
-type Ctx = { options: PhysicalOptions; dialect: QueryDialect; lags: LagContext; pump: string; nodes: PhysicalNode[]; sources: Map<string, SourceNode>; sinks: Map<string, OperatorNode>; nextId: () => string };
+type Ctx = {
+  options: PhysicalOptions;
+  dialect: QueryDialect;
+  lags: LagContext;
+  pump: string;
+  nodes: PhysicalNode[];
+  sources: Map<string, SourceNode>;
+  sinks: Map<string, OperatorNode>;
+  /** The physical node of each logical node built so far (by `sameRows`): a view read twice is built once. */
+  built: Map<LogicalNode, PhysicalNode>;
+  nextId: () => string;
+};
 
 function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
   return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now, dialect: c.dialect };
@@ -64,6 +77,14 @@ function operator(c: Ctx, name: string, detail: string, inputs: PhysicalNode[], 
 }
 
 function assigner(w: WindowSpec): WindowAssigner {
+  const assign = unshifted(w);
+  const offset = w.type === 'TUMBLE' || w.type === 'HOP' || w.type === 'CUMULATE' ? (w.offset ?? 0) : 0;
+  if (offset === 0) return assign;
+  // Windows shifted by the offset: those of the time less the offset, moved by it.
+  return (ts, each) => assign(ts - offset, (start, end) => each(start + offset, end + offset));
+}
+
+function unshifted(w: WindowSpec): WindowAssigner {
   switch (w.type) {
     case 'TUMBLE':
       return tumbling(w.size);
@@ -76,14 +97,18 @@ function assigner(w: WindowSpec): WindowAssigner {
   }
 }
 
+function offsetText(w: { readonly offset?: number }): string {
+  return w.offset ? ` offset=${w.offset < 0 ? '-' : ''}${renderMillis(Math.abs(w.offset))}` : '';
+}
+
 function windowText(w: WindowSpec): string {
   switch (w.type) {
     case 'TUMBLE':
-      return `tumble size=${renderMillis(w.size)}`;
+      return `tumble size=${renderMillis(w.size)}${offsetText(w)}`;
     case 'HOP':
-      return `hop slide=${renderMillis(w.slide)} size=${renderMillis(w.size)}`;
+      return `hop slide=${renderMillis(w.slide)} size=${renderMillis(w.size)}${offsetText(w)}`;
     case 'CUMULATE':
-      return `cumulate step=${renderMillis(w.step)} max=${renderMillis(w.size)}`;
+      return `cumulate step=${renderMillis(w.step)} max=${renderMillis(w.size)}${offsetText(w)}`;
     case 'SESSION':
       return `session gap=${renderMillis(w.gap)}`;
     case 'STAGGER':
@@ -302,6 +327,17 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   },
   unionAll: (n, c) => {
     const inputs = n.inputs.map((i) => build(i, c));
+    if (n.except) {
+      const width = n.fields.filter((f) => !f.hidden).length;
+      const name = n.except.all ? 'ExceptAll' : 'Except';
+      const { all, rows } = n.except;
+      return operator(c, name, `${rows.length} constant row(s)`, inputs, n.fields, () => new ExceptOperator(name, all, width, rows));
+    }
+    if (n.intersect) {
+      const width = n.fields.filter((f) => !f.hidden).length;
+      const name = n.intersect.all ? 'IntersectAll' : 'Intersect';
+      return operator(c, name, `${width} column(s)`, inputs, n.fields, () => new IntersectOperator(name, n.intersect!.all, width));
+    }
     // Rows pass as they are; the task merges the inputs' watermarks (their minimum) and aligns barriers.
     return operator(c, 'UnionAll', `${inputs.length} inputs`, inputs, n.fields, () => new CalcOperator('UnionAll', null, null));
   },
@@ -329,12 +365,27 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
 };
 
 function build(n: LogicalNode, c: Ctx): PhysicalNode {
-  return (BUILDERS[n.kind] as (x: LogicalNode, c: Ctx) => PhysicalNode)(n, c);
+  const rows = sameRows(n);
+  const done = c.built.get(rows);
+  if (done) {
+    if (done.pumpName !== c.pump) sharedByPumps(done);
+    return done;
+  }
+  const node = (BUILDERS[n.kind] as (x: LogicalNode, c: Ctx) => PhysicalNode)(n, c);
+  c.built.set(rows, node);
+  return node;
+}
+
+/** A node several pumps read works for none of them alone: its error rows name no pump. */
+function sharedByPumps(node: PhysicalNode): void {
+  if (node.kind !== 'operator' || node.pumpName === null || node.id.startsWith('sink:')) return;
+  (node as { pumpName: string | null }).pumpName = null;
+  node.inputs.forEach(sharedByPumps);
 }
 
 export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): PhysicalGraph {
   let id = 0;
-  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), nextId: () => `n${++id}` };
+  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), built: new Map(), nextId: () => `n${++id}` };
   const outputs: OutputStream[] = [];
   const sinkInputs = new Map<string, PhysicalNode[]>();
   // Sinks exist before any pipeline so a pipeline can read a stream another one writes.
@@ -354,7 +405,7 @@ export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): Phys
       inputs,
       fields,
       pumpName: null,
-      create: (hooks, readers) => new StreamSinkOperator('StreamSink', (rows) => hooks.deliver(target, rows), readers > 0),
+      create: (hooks, readers) => new StreamSinkOperator('StreamSink', (rows) => hooks.deliver(target, rows), readers > 0, (time) => hooks.watermark?.(target, time)),
     };
     c.sinks.set(key, sink);
     outputs.push({ name: target, columns, sink });

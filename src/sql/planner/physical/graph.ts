@@ -7,6 +7,8 @@ import type { SourceDef } from '../logical/nodes.ts';
 export interface RuntimeHooks {
   /** Rows reaching an output stream, in its column order (hidden ROWTIME last). */
   deliver(stream: string, rows: readonly Row[]): void;
+  /** The watermark reached an output stream's sink, after the rows delivered before it. */
+  watermark?(stream: string, time: number): void;
 }
 
 interface NodeBase {

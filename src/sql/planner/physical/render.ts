@@ -1,6 +1,6 @@
 /** Expressions back to SQL text, for EXPLAIN. */
 import type { CallExpr, Expr, ExprKind, ExprOfKind } from '../../ast/index.ts';
-import { ROW_COLUMN, prepareRowFunction } from '../../expr/log-parsers.ts';
+import { ROW_COLUMN, prepareRowFunction, rowColumnIndex } from '../../expr/log-parsers.ts';
 
 const quoteIdent = (s: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
 
@@ -23,7 +23,7 @@ const RENDER: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => string } = {
   call: (e) =>
     e.name === ROW_COLUMN
       ? rowColumnText(e)
-      : `${e.name}(${e.star ? '*' : `${e.distinct ? 'DISTINCT ' : ''}${e.args.map(renderExpr).join(', ')}`})${e.filter ? ` FILTER (WHERE ${renderExpr(e.filter)})` : ''}${e.over ? ' OVER (...)' : ''}`,
+      : `${e.name}(${e.star ? '*' : `${e.distinct ? 'DISTINCT ' : ''}${e.args.map(renderExpr).join(', ')}`})${e.fromLast ? ' FROM LAST' : ''}${e.filter ? ` FILTER (WHERE ${renderExpr(e.filter)})` : ''}${e.over ? ' OVER (...)' : ''}`,
   floorCeil: (e) => `${e.fn}(${renderExpr(e.operand)}${e.unit ? ` TO ${e.unit}` : ''})`,
   extract: (e) => `EXTRACT(${e.unit} FROM ${renderExpr(e.operand)})`,
   step: (e) => `STEP(${renderExpr(e.operand)} BY ${e.interval.text})`,
@@ -32,7 +32,7 @@ const RENDER: { readonly [K in ExprKind]: (e: ExprOfKind<K>) => string } = {
 /** A column of a log parser's row, as the parser's call and the column's name: `REGEX_LOG_PARSE(s, '(a)').COLUMN1`. */
 function rowColumnText(e: CallExpr): string {
   const call = e.args[1] as CallExpr;
-  const k = e.args[0]!.kind === 'literal' ? Number(e.args[0].value) : 0;
+  const k = rowColumnIndex(e);
   return `${renderExpr(call)}.${quoteIdent(prepareRowFunction(call).columns[k]?.name ?? `COLUMN${k + 1}`)}`;
 }
 

@@ -1,0 +1,10 @@
+-- Flink SQL documentation, Queries > Set Operations, INTERSECT: the distinct rows found in both views, and
+-- with INTERSECT ALL each as often as both have it:
+-- https://nightlies.apache.org/flink/flink-docs-stable/docs/dev/table/sql/queries/set-ops/
+-- The first query's rows go to the stream `result`, the second's to `result_2`.
+create view t1(s) as values ('c'), ('a'), ('b'), ('b'), ('c');
+create view t2(s) as values ('d'), ('e'), ('a'), ('b'), ('b');
+
+(SELECT s FROM t1) INTERSECT (SELECT s FROM t2);
+
+(SELECT s FROM t1) INTERSECT ALL (SELECT s FROM t2);
