@@ -14,7 +14,7 @@ import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { JsonObject, TableStore } from '../tables/index.ts';
 import { migratePostgres, postgresTablesInternals, type PostgresTxHandle } from '../tables/internal.ts';
-import { checkPublish } from './notify.ts';
+import { checkPublish } from './checks.ts';
 import type { Notify, PublishOptions, PublishResult } from './types.ts';
 
 export const NOTIFY_POSTGRES_SCHEMA_VERSION = 1;

@@ -211,11 +211,3 @@ function toInboxEntry(row: InboxRow): InboxEntry {
     read: row.read_at !== null,
   };
 }
-
-export function assertCustomerId(customerId: unknown): asserts customerId is string {
-  if (typeof customerId !== 'string' || customerId.length === 0 || customerId.length > 256) {
-    throw new TollstreamError('INVALID_ARGUMENT', 'customerId must be a non-empty string of at most 256 characters', {
-      context: { customerId },
-    });
-  }
-}
