@@ -1,0 +1,172 @@
+/**
+ * Two nodes' notifications on one PostgreSQL schema: what one publishes the other serves, woken through
+ * LISTEN/NOTIFY; with both dispatchers running each delivery and each mirrored message goes out once; a node
+ * killed (kill -9) in the middle of a delivery leaves it to the other, which sends it with the same webhook-id.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openPostgresNotify, publishToPostgresNotify, type InboxEntry, type MirrorRecord, type PostgresNotify, type PostgresNotifyOptions } from '../../src/notify/index.ts';
+import { startWebhookReceiver, TEST_RETRY } from '../../src/notify/test-helpers.ts';
+import { openPostgresTables, type TableStore } from '../../src/tables/index.ts';
+import { waitFor } from '../support/wait.ts';
+import { postgresUrl } from './server.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SECRET = 'two-nodes-secret-of-enough-length';
+
+let schema: string;
+let nodes: PostgresNotify[];
+let store: TableStore;
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function node(options: Partial<PostgresNotifyOptions> = {}): Promise<PostgresNotify> {
+  const n = await openPostgresNotify({ connectionString: postgresUrl(), schema, retry: TEST_RETRY, pollIntervalMs: 50, ...options });
+  nodes.push(n);
+  return n;
+}
+
+beforeEach(async () => {
+  schema = `nn_${crypto.randomBytes(6).toString('hex')}`;
+  nodes = [];
+  store = await openPostgresTables({ connectionString: postgresUrl(), schema: `${schema}_tables` });
+  publishToPostgresNotify(store, { schema });
+});
+
+afterEach(async () => {
+  for (const n of nodes) await n.close();
+  await store.close();
+  await admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_tables" CASCADE`);
+});
+
+describe('notifications shared by two nodes on PostgreSQL', () => {
+  it("a function's publish reaches the other node's inbox and live feed through LISTEN/NOTIFY, with polling out of the way", async () => {
+    // Polls ten minutes apart: only the notifications of the commits can wake the dispatchers and the feed in time.
+    const slow = { pollIntervalMs: 600_000 };
+    const a = await node(slow);
+    const b = await node(slow);
+    await a.createTopic('alerts', { kind: 'inbox' });
+    a.start();
+    b.start();
+    const stop = new AbortController();
+    const got: InboxEntry[] = [];
+    const feed = (async () => {
+      for await (const entry of b.inboxEvents('c-1', { signal: stop.signal })) {
+        got.push(entry);
+        if (got.length === 5) return;
+      }
+    })();
+    for (let i = 1; i <= 5; i++) {
+      await store.transaction((tx) => tx.publish('alerts', { customer_id: 'c-1', n: i }, { idempotencyKey: `alert-${i}` }));
+      await waitFor(`entry ${i} on the other node's live feed`, () => got.length === i, { timeoutMs: 20_000 });
+    }
+    await feed;
+    stop.abort();
+    expect(got.map((e) => e.message.n)).toEqual([1, 2, 3, 4, 5]);
+    expect((await a.listInbox('c-1')).map((e) => e.id)).toEqual(got.map((e) => e.id));
+  });
+
+  it('with both dispatchers running, every webhook delivery and every mirrored message goes out once', async () => {
+    const receiver = await startWebhookReceiver(SECRET);
+    const appended: string[] = [];
+    const mirror = {
+      routes: [{ topic: 'alerts', stream: 'alerts_stream' }],
+      append: async (_stream: string, records: readonly MirrorRecord[]) => {
+        appended.push(...records.map((r) => r.idempotencyKey));
+        return records.map(() => ({ ok: true }));
+      },
+    };
+    try {
+      const a = await node({ mirror, nodeName: 'node-a' });
+      const b = await node({ mirror, nodeName: 'node-b' });
+      await a.createTopic('alerts', { kind: 'inbox' });
+      await b.subscribe('alerts', { protocol: 'webhook', url: receiver.url, secret: SECRET });
+      a.start();
+      b.start();
+      const keys = Array.from({ length: 200 }, (_, i) => `alert-${i}`);
+      await Promise.all(
+        keys.map((key, i) => (i % 2 === 0 ? a : b).publish('alerts', { customer_id: `c-${i % 7}`, n: i }, { idempotencyKey: key })),
+      );
+      await waitFor('200 deliveries', () => receiver.received.length >= 200);
+      await waitFor('200 mirrored messages', () => appended.length >= 200);
+      await waitFor('nothing pending', async () => {
+        const s = await a.stats();
+        return s.outboxPending === 0 && s.deliveriesPending === 0 && s.mirrorsPending === 0;
+      });
+      expect(receiver.received.map((r) => r.id).sort()).toEqual([...keys].sort());
+      expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
+      expect([...appended].sort()).toEqual([...keys].sort());
+      let inboxTotal = 0;
+      for (let c = 0; c < 7; c++) inboxTotal += (await b.listInbox(`c-${c}`, { limit: 500 })).length;
+      expect(inboxTotal).toBe(200);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a node killed in the middle of a delivery leaves it to the other, which sends it with the same webhook-id', async () => {
+    // Holds the first request open (the node that sent it is killed meanwhile), answers 204 to the others.
+    const requests: Array<{ id: string; answered: boolean }> = [];
+    const held: ServerResponse[] = [];
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => {
+        const id = String(req.headers['webhook-id']);
+        if (requests.length === 0) {
+          requests.push({ id, answered: false });
+          held.push(res);
+          return;
+        }
+        requests.push({ id, answered: true });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const survivor = await node({ nodeName: 'survivor' });
+    await survivor.createTopic('ops');
+    await survivor.subscribe('ops', { protocol: 'webhook', url, secret: SECRET });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), path.join(ROOT, 'test/postgres/notify-node-child.ts'), postgresUrl(), schema, '2000'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor('the doomed node to start', () => out.includes('ready'));
+      await survivor.publish('ops', { n: 1 }, { idempotencyKey: 'ops-1' });
+      await waitFor('the doomed node to send the delivery', () => requests.length === 1);
+      child.kill('SIGKILL');
+      await exited;
+      // Started only now, so the first attempt was the doomed node's.
+      survivor.start();
+      await waitFor('the survivor to send it again', () => requests.length === 2, { timeoutMs: 30_000 });
+      expect(requests).toEqual([
+        { id: 'ops-1', answered: false },
+        { id: 'ops-1', answered: true },
+      ]);
+      await waitFor('the delivery recorded as delivered', async () => (await survivor.stats()).deliveriesPending === 0);
+      expect((await survivor.stats()).deadLetters).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
