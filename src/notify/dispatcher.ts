@@ -96,6 +96,11 @@ export interface DispatcherDeps extends ChannelDeps {
   readonly random: () => number;
   /** The address of a customer, for email subscriptions without one of their own (looked up before the fan-out). */
   readonly addressOf: ((customerId: string) => Promise<string | undefined> | string | undefined) | undefined;
+  /**
+   * Other nodes share the work: a row this node cannot address (an email subscription without an address, and no
+   * `addressOf` here) is left for a node that can, rather than fanned out without its mail.
+   */
+  readonly shared?: boolean;
 }
 
 export class Dispatcher {
@@ -208,8 +213,12 @@ export class Dispatcher {
     const found = new Map<number, string | undefined>();
     const byCustomer = new Map<string, Promise<string | undefined> | string | undefined>();
     for (const row of rows) {
+      const needsAddress = (await backend.fanOutSubscriptionsOf(row.topic)).some((s) => s.protocol === 'email' && s.url === null);
+      if (!needsAddress || !addressOf) {
+        if (!needsAddress || !this.#deps.shared) found.set(row.id, undefined);
+        continue;
+      }
       found.set(row.id, undefined);
-      if (!addressOf || !(await backend.fanOutSubscriptionsOf(row.topic)).some((s) => s.protocol === 'email' && s.url === null)) continue;
       const customerId = customerOf(await backend.topic(row.topic), row.message);
       if (customerId === undefined) continue;
       if (!byCustomer.has(customerId)) byCustomer.set(customerId, addressOf(customerId));

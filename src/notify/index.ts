@@ -6,9 +6,9 @@
  */
 export type * from './types.ts';
 export { openNotify, DEFAULT_RETRY, MAX_MESSAGE_BYTES } from './notify.ts';
-export { openPostgresOutbox, type PostgresOutbox, type PostgresOutboxOptions } from './postgres-outbox.ts';
 export { openPostgresNotify, publishToPostgresNotify, type PostgresNotify, type PostgresNotifyOptions } from './postgres.ts';
 export { NOTIFY_POSTGRES_SCHEMA } from './postgres-schema.ts';
+export { forwardingNotifications, type ForwardingOptions } from './forward.ts';
 export { signWebhook, verifyWebhook, backoffDelayMs, type VerifyOptions } from './webhook.ts';
 export { writeSse, formatSseEvent, inboxToSse, lastEventIdOf, type SseEvent, type SseOptions, type SseTarget } from './sse.ts';
 export { loadOrCreateVapidKeys, encryptPushPayload, vapidAuthorization, MAX_PUSH_PAYLOAD_BYTES, type VapidKeys, type PushTarget } from './webpush.ts';

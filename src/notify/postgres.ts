@@ -41,7 +41,7 @@ import { MirrorRelay, resolveMirrorRoutes, type MirrorBackend, type PendingRow }
 import { migrateNotifyPostgres, NOTIFY_POSTGRES_SCHEMA } from './postgres-schema.ts';
 import type { OutboxRow, SubscriptionRow } from './store.ts';
 import { toSubscription } from './store.ts';
-import type { DeadLetter, InboxEntry, ListInboxOptions, Notifications, NotifyOptions, NotifyStats, PublishOptions, PublishResult, TopicDescription } from './types.ts';
+import type { DeadLetter, DeliveryChannel, InboxEntry, ListInboxOptions, Notifications, NotifyOptions, NotifyStats, PublishOptions, PublishResult, TopicDescription } from './types.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** The database's clock in ms: claims are compared on one clock, whatever the nodes' clocks say. */
@@ -219,7 +219,9 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
   };
 
   const hub = new InboxHub();
-  const backend = postgresDispatchBackend({ transaction, query, topicOf, schema, channel, claimant, claimMs });
+  // A node sends only what it is set up to send; deliveries of other channels wait for a node that can.
+  const channels: DeliveryChannel[] = ['webhook', ...(options.webPush ? (['webpush'] as const) : []), ...(options.email ? (['email'] as const) : [])];
+  const backend = postgresDispatchBackend({ transaction, query, topicOf, schema, channel, claimant, claimMs, channels });
   const mirror =
     options.mirror && options.mirror.routes.length > 0
       ? new MirrorRelay({ backend: postgresMirrorBackend(transaction, query, topicOf), routes: resolveMirrorRoutes(options.mirror), append: options.mirror.append, logger, retry, random, now })
@@ -239,6 +241,7 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
     email: options.email,
     render: options.render ?? renderPlainly,
     addressOf: options.email?.addressOf,
+    shared: true,
   });
 
   // The listener: one connection of its own, opened again at each poll while it is down.
@@ -461,10 +464,11 @@ interface BackendDeps {
   readonly channel: string;
   readonly claimant: string;
   readonly claimMs: number;
+  readonly channels: readonly DeliveryChannel[];
 }
 
 function postgresDispatchBackend(deps: BackendDeps): DispatchBackend {
-  const { transaction, query, topicOf, schema, channel, claimant, claimMs } = deps;
+  const { transaction, query, topicOf, schema, channel, claimant, claimMs, channels } = deps;
   const subscriptionsOf = async (q: Query, topic: string) =>
     (await q<SubscriptionRow>("SELECT * FROM notify_subscriptions WHERE topic = $1 AND protocol <> 'webpush' ORDER BY id", [topic])).rows;
   return {
@@ -528,12 +532,12 @@ function postgresDispatchBackend(deps: BackendDeps): DispatchBackend {
         await query<DueDelivery>(
           `WITH taken AS (
              SELECT id FROM notify_deliveries
-             WHERE status = 'pending' AND next_attempt_at <= $1 AND (claim_until IS NULL OR claim_until < ${DB_NOW}) AND NOT (id = ANY($3::bigint[]))
+             WHERE status = 'pending' AND next_attempt_at <= $1 AND (claim_until IS NULL OR claim_until < ${DB_NOW}) AND NOT (id = ANY($3::bigint[])) AND channel = ANY($6::text[])
              ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
            UPDATE notify_deliveries d SET claimed_by = $4, claim_until = ${DB_NOW} + $5
            FROM taken, notify_outbox o WHERE d.id = taken.id AND o.id = d.outbox_id
            RETURNING d.id, d.subscription_id, d.channel, d.url, d.secret, d.attempts, o.topic, o.idempotency_key, o.message, o.created_at`,
-          [now, limit, [...inflight], claimant, claimMs],
+          [now, limit, [...inflight], claimant, claimMs, channels],
         )
       ).rows,
     nextDueAt: async () => (await query<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM notify_deliveries WHERE status = 'pending'")).rows[0]?.at ?? undefined,

@@ -318,8 +318,8 @@ declare module '../tables/types.ts' {
   interface StoreTx {
     /**
      * The same through the asynchronous door. On SQLite it writes the outbox of `openNotify({ tables })`; on
-     * PostgreSQL (after `openPostgresOutbox`) the outbox in the tables' schema, relayed to this node's
-     * notifications after the commit. `outboxId` numbers the outbox the row went to.
+     * PostgreSQL (after `publishToPostgresNotify`) the outbox of the notifications the nodes share, in the same
+     * database, in this transaction.
      */
     publish(topic: string, message: JsonObject, options: PublishOptions): Promise<PublishResult>;
   }
