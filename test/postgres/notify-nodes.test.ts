@@ -5,15 +5,33 @@
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openPostgresNotify, publishToPostgresNotify, type InboxEntry, type MirrorRecord, type PostgresNotify, type PostgresNotifyOptions } from '../../src/notify/index.ts';
+import {
+  forwardingNotifications,
+  loadOrCreateVapidKeys,
+  openNotify,
+  openPostgresNotify,
+  publishToPostgresNotify,
+  type InboxEntry,
+  type MirrorRecord,
+  type PostgresNotify,
+  type PostgresNotifyOptions,
+} from '../../src/notify/index.ts';
 import { startWebhookReceiver, TEST_RETRY } from '../../src/notify/test-helpers.ts';
-import { openPostgresTables, type TableStore } from '../../src/tables/index.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { openPostgresTables, openTables, type TableStore } from '../../src/tables/index.ts';
+import { startPushService } from '../support/push-service.ts';
+import { tablesInternals } from '../../src/tables/internal.ts';
+
+const tablesInternalsDb = (tables: Parameters<typeof tablesInternals>[0]) =>
+  tablesInternals(tables).db as unknown as { prepare(sql: string): { run(): unknown; get(): { n: number } | undefined } };
 import { waitFor } from '../support/wait.ts';
 import { postgresUrl } from './server.ts';
 
@@ -167,6 +185,68 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
       for (const res of held) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('a node sends only the channels it is set up for: a push waits for a node with the VAPID keys, untouched meanwhile', async () => {
+    const service = await startPushService();
+    const receiver = await startWebhookReceiver(SECRET);
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-vapid-'));
+    try {
+      const plain = await node({ nodeName: 'plain' });
+      await plain.createTopic('alerts', { kind: 'inbox' });
+      await plain.createTopic('ops');
+      await plain.subscribe('ops', { protocol: 'webhook', url: receiver.url, secret: SECRET });
+      const browser = service.subscribe();
+      await plain.subscribe('alerts', { protocol: 'webpush', customerId: 'c-1', endpoint: browser.endpoint, ...browser.keys });
+      plain.start();
+      await plain.publish('alerts', { customer_id: 'c-1', total_cents: 6000 }, { idempotencyKey: 'push-1' });
+      await waitFor('the push delivery to exist', async () => (await plain.stats()).deliveriesPending === 1);
+      // A webhook published after it: once it is delivered, the node has looked at its due deliveries since.
+      await plain.publish('ops', { n: 1 }, { idempotencyKey: 'barrier-1' });
+      await waitFor('the barrier webhook', () => receiver.received.length === 1);
+      expect(service.received).toHaveLength(0);
+      expect(await plain.listDeadLetters()).toEqual([]);
+      const client = new pg.Client({ connectionString: postgresUrl() });
+      await client.connect();
+      const attempts = await client.query(`SELECT attempts, claimed_by FROM "${schema}".notify_deliveries WHERE channel = 'webpush'`).finally(() => client.end());
+      expect(attempts.rows).toEqual([{ attempts: 0, claimed_by: null }]);
+
+      const pusher = await node({ nodeName: 'pusher', webPush: { keys: loadOrCreateVapidKeys(path.join(keyDir, 'vapid.json')), subject: 'mailto:ops@example.com' } });
+      pusher.start();
+      await waitFor('the push from the node with the keys', () => service.received.length === 1);
+      await waitFor('the push recorded', async () => (await pusher.stats()).deliveriesPending === 0);
+      expect(await pusher.listDeadLetters()).toEqual([]);
+    } finally {
+      await service.close();
+      await receiver.close();
+      fs.rmSync(keyDir, { recursive: true, force: true });
+    }
+  });
+
+  it("what a node's SQLite tables publish is carried on to the shared notifications once, also when a crash repeats it", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-forward-'));
+    const tables = openTables({ path: path.join(dir, 'tables.db') });
+    try {
+      const shared = await node({ nodeName: 'forwarder' });
+      const reader = await node({ nodeName: 'reader' });
+      const notify = forwardingNotifications({ local: openNotify({ tables }), tables, shared, logger: silentLogger, pollIntervalMs: 50 });
+      await notify.createTopic('alerts', { kind: 'inbox' });
+      notify.start();
+      for (let i = 1; i <= 3; i++) tables.transaction((tx) => tx.publish('alerts', { customer_id: 'c-1', n: i }, { idempotencyKey: `local-${i}` }));
+      await waitFor('three entries on the other node', async () => (await reader.listInbox('c-1')).length === 3);
+      await notify.stop();
+      // As if the node died after publishing and before marking: the rows are carried on again, with their keys.
+      tables.transaction(() => tablesInternalsDb(tables).prepare('UPDATE notify_outbox SET dispatched_at = NULL').run());
+      notify.start();
+      tables.transaction((tx) => tx.publish('alerts', { customer_id: 'c-1', n: 4 }, { idempotencyKey: 'local-4' }));
+      await waitFor('the fourth entry', async () => (await reader.listInbox('c-1')).length === 4);
+      await waitFor('the SQLite outbox carried on', () => tablesInternalsDb(tables).prepare('SELECT count(*) AS n FROM notify_outbox WHERE dispatched_at IS NULL').get()!.n === 0);
+      await notify.stop();
+      expect((await reader.listInbox('c-1')).map((e) => e.idempotencyKey)).toEqual(['local-1', 'local-2', 'local-3', 'local-4']);
+    } finally {
+      tables.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
