@@ -9,10 +9,11 @@
 import type { Logger } from '../core/logger.ts';
 import type { DueDelivery } from './deliveries.ts';
 import type { InboxHub } from './feed.ts';
-import type { MirrorRelay } from './mirror.ts';
+import { MirrorRelay, resolveMirrorRoutes, type MirrorBackend } from './mirror.ts';
 import type { OutboxRow, SubscriptionRow } from './store.ts';
-import type { DeliveryChannel, TopicDescription } from './types.ts';
-import { send, type ChannelDeps, type SendOutcome } from './channels.ts';
+import type { DeliveryChannel, NotifyOptions, RetryPolicy, TopicDescription } from './types.ts';
+import { renderPlainly, send, type ChannelDeps, type SendOutcome } from './channels.ts';
+import { positiveInteger } from './checks.ts';
 import { backoffDelayMs } from './webhook.ts';
 
 export const FAN_OUT_PAGE = 100;
@@ -101,6 +102,45 @@ export interface DispatcherDeps extends ChannelDeps {
    * `addressOf` here) is left for a node that can, rather than fanned out without its mail.
    */
   readonly shared?: boolean;
+}
+
+/** The dispatcher (and the mirror relay, when topics are mirrored) of notifications opened with `options`. */
+export function createDispatcher(
+  options: Omit<NotifyOptions, 'tables'>,
+  deps: {
+    readonly backend: DispatchBackend;
+    readonly mirrorBackend: MirrorBackend;
+    readonly hub: InboxHub;
+    readonly logger: Logger;
+    readonly retry: RetryPolicy;
+    readonly pollIntervalMs: number;
+    readonly now: () => number;
+    readonly shared?: boolean;
+  },
+): Dispatcher {
+  const { logger, retry, now } = deps;
+  const random = options.random ?? Math.random;
+  const mirror =
+    options.mirror && options.mirror.routes.length > 0
+      ? new MirrorRelay({ backend: deps.mirrorBackend, routes: resolveMirrorRoutes(options.mirror), append: options.mirror.append, logger, retry, random, now })
+      : undefined;
+  return new Dispatcher({
+    backend: deps.backend,
+    hub: deps.hub,
+    mirror,
+    logger,
+    retry,
+    pollIntervalMs: deps.pollIntervalMs,
+    concurrency: positiveInteger(options.concurrency ?? 8, 'concurrency'),
+    fetch: options.fetch ?? globalThis.fetch,
+    random,
+    now,
+    webPush: options.webPush,
+    email: options.email,
+    render: options.render ?? renderPlainly,
+    addressOf: options.email?.addressOf,
+    ...(deps.shared !== undefined ? { shared: deps.shared } : {}),
+  });
 }
 
 export class Dispatcher {

@@ -5,7 +5,6 @@
 import { TollstreamError } from '../core/errors.ts';
 import type { JsonObject, TableTx } from '../tables/index.ts';
 import { tablesInternals } from '../tables/internal.ts';
-import { renderPlainly } from './channels.ts';
 import {
   checkDeadLetterLimit,
   checkListInbox,
@@ -23,9 +22,9 @@ import {
   topicNotFound,
 } from './checks.ts';
 import { DeliveryStore } from './deliveries.ts';
-import { Dispatcher } from './dispatcher.ts';
+import { createDispatcher } from './dispatcher.ts';
 import { InboxHub, inboxEvents } from './feed.ts';
-import { MirrorRelay, MirrorStore, resolveMirrorRoutes } from './mirror.ts';
+import { MirrorStore } from './mirror.ts';
 import { migrateNotify } from './schema.ts';
 import { sqliteDispatchBackend, sqliteMirrorBackend } from './sqlite-backend.ts';
 import { NotifyStore, toSubscription } from './store.ts';
@@ -47,35 +46,15 @@ export function openNotify(options: NotifyOptions): Notify {
   const store = new NotifyStore(internals.db);
   const deliveries = new DeliveryStore(internals.db);
   const hub = new InboxHub();
-  const random = options.random ?? Math.random;
   const mirrorStore = new MirrorStore(internals.db);
-  const mirror =
-    options.mirror && options.mirror.routes.length > 0
-      ? new MirrorRelay({
-          backend: sqliteMirrorBackend(options.tables, store, mirrorStore),
-          routes: resolveMirrorRoutes(options.mirror),
-          append: options.mirror.append,
-          logger,
-          retry,
-          random,
-          now,
-        })
-      : undefined;
-  const dispatcher = new Dispatcher({
+  const dispatcher = createDispatcher(options, {
     backend: sqliteDispatchBackend(options.tables, store, deliveries, mirrorStore),
+    mirrorBackend: sqliteMirrorBackend(options.tables, store, mirrorStore),
     hub,
-    mirror,
     logger,
     retry,
     pollIntervalMs,
-    concurrency: positiveInteger(options.concurrency ?? 8, 'concurrency'),
-    fetch: options.fetch ?? globalThis.fetch,
-    random,
     now,
-    webPush: options.webPush,
-    email: options.email,
-    render: options.render ?? renderPlainly,
-    addressOf: options.email?.addressOf,
   });
 
   const topicOrThrow = (name: string): TopicDescription => {

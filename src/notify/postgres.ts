@@ -17,7 +17,6 @@ import { TollstreamError } from '../core/errors.ts';
 import { silentLogger } from '../core/logger.ts';
 import type { JsonObject, TableStore } from '../tables/index.ts';
 import { driverError, postgresTablesInternals, type PostgresTxHandle } from '../tables/internal.ts';
-import { renderPlainly } from './channels.ts';
 import {
   assertCustomerId,
   checkDeadLetterLimit,
@@ -34,14 +33,13 @@ import {
   subscriptionNotFound,
   topicNotFound,
 } from './checks.ts';
-import type { DueDelivery } from './deliveries.ts';
-import { customerOf, Dispatcher, fanOutPlan, type DispatchBackend } from './dispatcher.ts';
+import { toDeadLetter, type DeadLetterRow, type DueDelivery } from './deliveries.ts';
+import { createDispatcher, customerOf, fanOutPlan, type DispatchBackend } from './dispatcher.ts';
 import { InboxHub, inboxEvents } from './feed.ts';
-import { MirrorRelay, resolveMirrorRoutes, type MirrorBackend, type PendingRow } from './mirror.ts';
+import type { MirrorBackend, PendingRow } from './mirror.ts';
 import { migrateNotifyPostgres, NOTIFY_POSTGRES_SCHEMA } from './postgres-schema.ts';
-import type { OutboxRow, SubscriptionRow } from './store.ts';
-import { toSubscription } from './store.ts';
-import type { DeadLetter, DeliveryChannel, InboxEntry, ListInboxOptions, Notifications, NotifyOptions, NotifyStats, PublishOptions, PublishResult, TopicDescription } from './types.ts';
+import { toInboxEntry, toSubscription, type InboxRow, type OutboxRow, type SubscriptionRow } from './store.ts';
+import type { DeliveryChannel, InboxEntry, ListInboxOptions, Notifications, NotifyOptions, NotifyStats, PublishOptions, PublishResult, TopicDescription } from './types.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** The database's clock in ms: claims are compared on one clock, whatever the nodes' clocks say. */
@@ -158,7 +156,6 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
   const retry = resolveRetry(options.retry);
   const pollIntervalMs = positiveInteger(options.pollIntervalMs ?? 1000, 'pollIntervalMs');
   const claimMs = positiveInteger(options.claimMs ?? 2 * retry.timeoutMs + 10_000, 'claimMs');
-  const random = options.random ?? Math.random;
   // Unique per open: a node restarted under the same name does not take its earlier claims for its own.
   const claimant = `${options.nodeName ?? os.hostname()}/${crypto.randomBytes(4).toString('hex')}`;
   const channel = channelOf(schema);
@@ -222,25 +219,14 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
   // A node sends only what it is set up to send; deliveries of other channels wait for a node that can.
   const channels: DeliveryChannel[] = ['webhook', ...(options.webPush ? (['webpush'] as const) : []), ...(options.email ? (['email'] as const) : [])];
   const backend = postgresDispatchBackend({ transaction, query, topicOf, schema, channel, claimant, claimMs, channels });
-  const mirror =
-    options.mirror && options.mirror.routes.length > 0
-      ? new MirrorRelay({ backend: postgresMirrorBackend(transaction, query, topicOf), routes: resolveMirrorRoutes(options.mirror), append: options.mirror.append, logger, retry, random, now })
-      : undefined;
-  const dispatcher = new Dispatcher({
+  const dispatcher = createDispatcher(options, {
     backend,
+    mirrorBackend: postgresMirrorBackend(transaction, query, topicOf),
     hub,
-    mirror,
     logger,
     retry,
     pollIntervalMs,
-    concurrency: positiveInteger(options.concurrency ?? 8, 'concurrency'),
-    fetch: options.fetch ?? globalThis.fetch,
-    random,
     now,
-    webPush: options.webPush,
-    email: options.email,
-    render: options.render ?? renderPlainly,
-    addressOf: options.email?.addressOf,
     shared: true,
   });
 
@@ -395,16 +381,6 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
   return notify;
 }
 
-interface InboxRow {
-  id: number;
-  customer_id: string;
-  topic: string;
-  message: string;
-  idempotency_key: string;
-  created_at: number;
-  read_at: number | null;
-}
-
 async function listInbox(query: Query, customerId: string, options: ListInboxOptions & { limit: number }): Promise<InboxEntry[]> {
   const desc = options.order === 'desc';
   const rows = (
@@ -415,45 +391,7 @@ async function listInbox(query: Query, customerId: string, options: ListInboxOpt
       options.limit,
     ])
   ).rows;
-  return rows.map((row) => ({
-    id: row.id,
-    customerId: row.customer_id,
-    topic: row.topic,
-    message: JSON.parse(row.message) as JsonObject,
-    idempotencyKey: row.idempotency_key,
-    createdAt: row.created_at,
-    read: row.read_at !== null,
-  }));
-}
-
-interface DeadLetterRow {
-  id: number;
-  delivery_id: number;
-  subscription_id: number;
-  topic: string;
-  channel: DeadLetter['channel'];
-  url: string;
-  idempotency_key: string;
-  message: string;
-  attempts: number;
-  last_error: string;
-  created_at: number;
-}
-
-function toDeadLetter(row: DeadLetterRow): DeadLetter {
-  return {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    subscriptionId: row.subscription_id,
-    topic: row.topic,
-    channel: row.channel,
-    url: row.url,
-    idempotencyKey: row.idempotency_key,
-    message: JSON.parse(row.message) as JsonObject,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-  };
+  return rows.map(toInboxEntry);
 }
 
 interface BackendDeps {

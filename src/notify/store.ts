@@ -33,7 +33,7 @@ export interface OutboxRow {
   created_at: number;
 }
 
-interface InboxRow {
+export interface InboxRow {
   id: number;
   customer_id: string;
   topic: string;
@@ -200,7 +200,7 @@ export function toSubscription(row: SubscriptionRow): Subscription {
   };
 }
 
-function toInboxEntry(row: InboxRow): InboxEntry {
+export function toInboxEntry(row: InboxRow): InboxEntry {
   return {
     id: row.id,
     customerId: row.customer_id,

@@ -11,7 +11,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   forwardingNotifications,
@@ -33,7 +32,7 @@ import { tablesInternals } from '../../src/tables/internal.ts';
 const tablesInternalsDb = (tables: Parameters<typeof tablesInternals>[0]) =>
   tablesInternals(tables).db as unknown as { prepare(sql: string): { run(): unknown; get(): { n: number } | undefined } };
 import { waitFor } from '../support/wait.ts';
-import { postgresUrl } from './server.ts';
+import { postgresSchema, postgresUrl } from './server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SECRET = 'two-nodes-secret-of-enough-length';
@@ -41,16 +40,6 @@ const SECRET = 'two-nodes-secret-of-enough-length';
 let schema: string;
 let nodes: PostgresNotify[];
 let store: TableStore;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function node(options: Partial<PostgresNotifyOptions> = {}): Promise<PostgresNotify> {
   const n = await openPostgresNotify({ connectionString: postgresUrl(), schema, retry: TEST_RETRY, pollIntervalMs: 50, ...options });
@@ -68,7 +57,7 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const n of nodes) await n.close();
   await store.close();
-  await admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_tables" CASCADE`);
+  await postgresSchema().admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_tables" CASCADE`);
 });
 
 describe('notifications shared by two nodes on PostgreSQL', () => {
@@ -207,9 +196,7 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
       await waitFor('the barrier webhook', () => receiver.received.length === 1);
       expect(service.received).toHaveLength(0);
       expect(await plain.listDeadLetters()).toEqual([]);
-      const client = new pg.Client({ connectionString: postgresUrl() });
-      await client.connect();
-      const attempts = await client.query(`SELECT attempts, claimed_by FROM "${schema}".notify_deliveries WHERE channel = 'webpush'`).finally(() => client.end());
+      const attempts = await postgresSchema().admin(`SELECT attempts, claimed_by FROM "${schema}".notify_deliveries WHERE channel = 'webpush'`);
       expect(attempts.rows).toEqual([{ attempts: 0, claimed_by: null }]);
 
       const pusher = await node({ nodeName: 'pusher', webPush: { keys: loadOrCreateVapidKeys(path.join(keyDir, 'vapid.json')), subject: 'mailto:ops@example.com' } });

@@ -1,20 +1,9 @@
 /** The notifications conformance suite on PostgreSQL, each test in schemas of its own (dropped after). */
 import crypto from 'node:crypto';
-import pg from 'pg';
 import { describeNotifyConformance } from '../../src/notify/conformance.ts';
 import { openPostgresNotify, publishToPostgresNotify, type PostgresNotify } from '../../src/notify/index.ts';
 import { openPostgresTables } from '../../src/tables/index.ts';
-import { postgresUrl } from './server.ts';
-
-async function dropSchemas(...schemas: string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl() });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
+import { postgresSchema, postgresUrl } from './server.ts';
 
 describeNotifyConformance(
   'PostgreSQL',
@@ -45,7 +34,7 @@ describeNotifyConformance(
       async cleanup() {
         for (const n of opened) await n.close();
         await store.close();
-        await dropSchemas(schema, tablesSchema);
+        await postgresSchema().admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${tablesSchema}" CASCADE`);
       },
     };
   },
