@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   forwardingNotifications,
@@ -85,6 +86,67 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
     stop.abort();
     expect(got.map((e) => e.message.n)).toEqual([1, 2, 3, 4, 5]);
     expect((await a.listInbox('c-1')).map((e) => e.id)).toEqual(got.map((e) => e.id));
+  });
+
+  it('a live feed misses and repeats nothing while both nodes fan out one customer\'s messages at once', async () => {
+    const a = await node({ nodeName: 'node-a' });
+    const b = await node({ nodeName: 'node-b' });
+    await a.createTopic('alerts', { kind: 'inbox' });
+    a.start();
+    b.start();
+    const stop = new AbortController();
+    const got: InboxEntry[] = [];
+    const feed = (async () => {
+      for await (const entry of b.inboxEvents('c-1', { signal: stop.signal })) {
+        got.push(entry);
+        if (got.length === 100) return;
+      }
+    })();
+    // Each publish wakes its own node's dispatcher: the two fan out side by side.
+    await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).publish('alerts', { customer_id: 'c-1', n: i }, { idempotencyKey: `k-${i}` })));
+    await feed;
+    stop.abort();
+    const stored = (await a.listInbox('c-1', { limit: 500 })).map((e) => e.id);
+    expect(got.map((e) => e.id)).toEqual(stored);
+    expect(new Set(got.map((e) => e.message.n)).size).toBe(100);
+  });
+
+  it('an inbox entry that commits after a later-numbered one cannot exist: a fan-out waits for the one in progress', async () => {
+    const a = await node({ nodeName: 'node-a' });
+    await a.createTopic('alerts', { kind: 'inbox' });
+    const stop = new AbortController();
+    const got: InboxEntry[] = [];
+    const feed = (async () => {
+      for await (const entry of a.inboxEvents('c-1', { signal: stop.signal })) got.push(entry);
+    })();
+    // Another node's fan-out in progress: it holds the inbox lock and has taken an entry id, not yet committed.
+    const other = new pg.Client({ connectionString: postgresUrl() });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:notify-inbox:${schema}`]);
+      await other.query(
+        `INSERT INTO "${schema}".notify_inbox (customer_id, outbox_id, topic, message, idempotency_key, created_at) VALUES ('c-1', 0, 'alerts', '{"n":0}', 'other-node', 0)`,
+      );
+      a.start();
+      await a.publish('alerts', { customer_id: 'c-1', n: 1 }, { idempotencyKey: 'k-1' });
+      // This node's fan-out now waits for the lock (were it not to, its entry would commit first with the larger id).
+      await waitFor('the fan-out to wait for the inbox lock, or its entry to arrive', async () =>
+        got.length > 0 ||
+        ((
+          await postgresSchema().admin(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
+            [`tollstream:notify-inbox:${schema}`],
+          )
+        ).rowCount ?? 0) > 0);
+      await other.query('COMMIT');
+    } finally {
+      await other.end();
+    }
+    await waitFor('both entries on the feed', () => got.length === 2, { timeoutMs: 10_000 }).catch(() => undefined);
+    stop.abort();
+    await feed;
+    expect(got.map((e) => e.idempotencyKey)).toEqual(['other-node', 'k-1']);
   });
 
   it('with both dispatchers running, every webhook delivery and every mirrored message goes out once', async () => {
