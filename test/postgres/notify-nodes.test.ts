@@ -28,6 +28,7 @@ import { startWebhookReceiver, TEST_RETRY } from '../../src/notify/test-helpers.
 import { silentLogger } from '../../src/core/logger.ts';
 import { openPostgresTables, openTables, type TableStore } from '../../src/tables/index.ts';
 import { startPushService } from '../support/push-service.ts';
+import { startSmtpServer } from '../support/smtp-server.ts';
 import { tablesInternals } from '../../src/tables/internal.ts';
 
 const tablesInternalsDb = (tables: Parameters<typeof tablesInternals>[0]) =>
@@ -270,6 +271,30 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
       await service.close();
       await receiver.close();
       fs.rmSync(keyDir, { recursive: true, force: true });
+    }
+  });
+
+  it("a node that cannot look a customer's address up leaves the message to one that can, rather than fan it out without its mail", async () => {
+    const smtp = await startSmtpServer();
+    try {
+      const email = { host: smtp.host, port: smtp.port, from: 'alerts@tolls.example', addressOf: (c: string) => (c === 'c-1' ? 'ada@example.com' : undefined) };
+      const mailer = await node({ nodeName: 'mailer', email });
+      const plain = await node({ nodeName: 'plain' });
+      await mailer.createTopic('alerts', { kind: 'inbox' });
+      await mailer.createTopic('ops', { kind: 'inbox' });
+      await mailer.subscribe('alerts', { protocol: 'email' });
+      // Both in the outbox before the first pass: the plain node's first page holds both, in this order.
+      await plain.publish('ops', { customer_id: 'c-1', n: 0 }, { idempotencyKey: 'no-mail-needed' });
+      await plain.publish('alerts', { customer_id: 'c-1', n: 1 }, { idempotencyKey: 'needs-an-address' });
+      plain.start();
+      await waitFor('the message without mail fanned out', async () => (await plain.listInbox('c-1')).length === 1);
+      expect((await plain.stats()).outboxPending).toBe(1);
+      mailer.start();
+      await waitFor('the mail', () => smtp.received.length === 1);
+      expect(smtp.received[0]!.to).toEqual(['ada@example.com']);
+      expect((await plain.listInbox('c-1')).map((e) => e.idempotencyKey)).toEqual(['no-mail-needed', 'needs-an-address']);
+    } finally {
+      await smtp.close();
     }
   });
 
