@@ -1,8 +1,8 @@
 /**
  * The live inbox feed. The database is the only source of entries: the feed reads pages after its cursor
  * and, when caught up, waits for a wake-up (or the poll interval, for entries written by other processes).
- * Entry ids grow in commit order (SQLite has one writer at a time; on PostgreSQL ids are taken under a lock held
- * to commit), so reading `id > cursor` can neither skip nor repeat an entry, whether it was replayed or arrived live.
+ * Entry ids grow in commit order (SQLite has one writer at a time; on PostgreSQL one fan-out at a time takes them,
+ * under a lock held to commit), so reading `id > cursor` can neither skip nor repeat an entry, whether it was replayed or arrived live.
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Awaitable, InboxEntry, InboxEventsOptions } from './types.ts';

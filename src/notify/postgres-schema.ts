@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS notify_outbox (
 );
 CREATE INDEX IF NOT EXISTS notify_outbox_pending ON notify_outbox (id) WHERE dispatched_at IS NULL;
 
--- Ids come from one sequence, taken under a lock held to commit (see the fan-out), so they grow in commit order.
+-- Ids come from one sequence, taken by one fan-out at a time under a lock held to commit, so they grow in commit order.
 CREATE TABLE IF NOT EXISTS notify_inbox (
   id               bigserial PRIMARY KEY,
   customer_id      text COLLATE "C" NOT NULL,

@@ -120,24 +120,24 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
     const feed = (async () => {
       for await (const entry of a.inboxEvents('c-1', { signal: stop.signal })) got.push(entry);
     })();
-    // Another node's fan-out in progress: it holds the inbox lock and has taken an entry id, not yet committed.
+    // Another node's fan-out in progress: it holds the fan-out lock and has taken an entry id, not yet committed.
     const other = new pg.Client({ connectionString: postgresUrl() });
     await other.connect();
     try {
       await other.query('BEGIN');
-      await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:notify-inbox:${schema}`]);
+      await other.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:notify-fan-out:${schema}`]);
       await other.query(
         `INSERT INTO "${schema}".notify_inbox (customer_id, outbox_id, topic, message, idempotency_key, created_at) VALUES ('c-1', 0, 'alerts', '{"n":0}', 'other-node', 0)`,
       );
       a.start();
       await a.publish('alerts', { customer_id: 'c-1', n: 1 }, { idempotencyKey: 'k-1' });
       // This node's fan-out now waits for the lock (were it not to, its entry would commit first with the larger id).
-      await waitFor('the fan-out to wait for the inbox lock, or its entry to arrive', async () =>
+      await waitFor('the fan-out to wait for the lock, or its entry to arrive', async () =>
         got.length > 0 ||
         ((
           await postgresSchema().admin(
             "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
-            [`tollstream:notify-inbox:${schema}`],
+            [`tollstream:notify-fan-out:${schema}`],
           )
         ).rowCount ?? 0) > 0);
       await other.query('COMMIT');
