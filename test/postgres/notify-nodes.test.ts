@@ -62,6 +62,19 @@ afterEach(async () => {
   await postgresSchema().admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_tables" CASCADE`);
 });
 
+/** Collects the customer's live feed on `n` until `count` entries came; `stop` ends it sooner. */
+function follow(n: PostgresNotify, customerId: string, count: number): { got: InboxEntry[]; done: Promise<void>; stop: AbortController } {
+  const stop = new AbortController();
+  const got: InboxEntry[] = [];
+  const done = (async () => {
+    for await (const entry of n.inboxEvents(customerId, { signal: stop.signal })) {
+      got.push(entry);
+      if (got.length === count) return;
+    }
+  })();
+  return { got, done, stop };
+}
+
 describe('notifications shared by two nodes on PostgreSQL', () => {
   it("a function's publish reaches the other node's inbox and live feed through LISTEN/NOTIFY, with polling out of the way", async () => {
     // Polls ten minutes apart: only the notifications of the commits can wake the dispatchers and the feed in time.
@@ -71,14 +84,7 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
     await a.createTopic('alerts', { kind: 'inbox' });
     a.start();
     b.start();
-    const stop = new AbortController();
-    const got: InboxEntry[] = [];
-    const feed = (async () => {
-      for await (const entry of b.inboxEvents('c-1', { signal: stop.signal })) {
-        got.push(entry);
-        if (got.length === 5) return;
-      }
-    })();
+    const { got, done: feed, stop } = follow(b, 'c-1', 5);
     for (let i = 1; i <= 5; i++) {
       await store.transaction((tx) => tx.publish('alerts', { customer_id: 'c-1', n: i }, { idempotencyKey: `alert-${i}` }));
       await waitFor(`entry ${i} on the other node's live feed`, () => got.length === i, { timeoutMs: 20_000 });
@@ -95,14 +101,7 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
     await a.createTopic('alerts', { kind: 'inbox' });
     a.start();
     b.start();
-    const stop = new AbortController();
-    const got: InboxEntry[] = [];
-    const feed = (async () => {
-      for await (const entry of b.inboxEvents('c-1', { signal: stop.signal })) {
-        got.push(entry);
-        if (got.length === 100) return;
-      }
-    })();
+    const { got, done: feed, stop } = follow(b, 'c-1', 100);
     // Each publish wakes its own node's dispatcher: the two fan out side by side.
     await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).publish('alerts', { customer_id: 'c-1', n: i }, { idempotencyKey: `k-${i}` })));
     await feed;
@@ -115,11 +114,7 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
   it('an inbox entry that commits after a later-numbered one cannot exist: a fan-out waits for the one in progress', async () => {
     const a = await node({ nodeName: 'node-a' });
     await a.createTopic('alerts', { kind: 'inbox' });
-    const stop = new AbortController();
-    const got: InboxEntry[] = [];
-    const feed = (async () => {
-      for await (const entry of a.inboxEvents('c-1', { signal: stop.signal })) got.push(entry);
-    })();
+    const { got, done: feed, stop } = follow(a, 'c-1', Infinity);
     // Another node's fan-out in progress: it holds the fan-out lock and has taken an entry id, not yet committed.
     const other = new pg.Client({ connectionString: postgresUrl() });
     await other.connect();
