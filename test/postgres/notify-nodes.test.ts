@@ -95,6 +95,32 @@ describe('notifications shared by two nodes on PostgreSQL', () => {
     expect((await a.listInbox('c-1')).map((e) => e.id)).toEqual(got.map((e) => e.id));
   });
 
+  it('a node whose listening connection is cut keeps serving its feed by polling, and listens again', async () => {
+    const a = await node({ nodeName: 'node-a' });
+    const b = await node({ nodeName: 'node-b', pollIntervalMs: 200 });
+    await a.createTopic('alerts', { kind: 'inbox' });
+    a.start();
+    const listening = async () =>
+      (await postgresSchema().admin("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [`tollstream-notify-listen:${schema}`])).rows.map(
+        (r) => r.pid as number,
+      );
+    await waitFor('both nodes listening', async () => (await listening()).length === 2);
+    const before = await listening();
+    // Cut every listening connection, as a server restart or a network cut would.
+    await postgresSchema().admin('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`tollstream-notify-listen:${schema}`]);
+    const { got, done, stop } = follow(b, 'c-1', 2);
+    await a.publish('alerts', { customer_id: 'c-1', n: 1 }, { idempotencyKey: 'while-cut' });
+    await waitFor('the entry on the feed of the cut node', () => got.length === 1);
+    await waitFor('both nodes listening again', async () => {
+      const now = await listening();
+      return now.length === 2 && now.every((pid) => !before.includes(pid));
+    });
+    await a.publish('alerts', { customer_id: 'c-1', n: 2 }, { idempotencyKey: 'after' });
+    await done;
+    stop.abort();
+    expect(got.map((e) => e.idempotencyKey)).toEqual(['while-cut', 'after']);
+  });
+
   it('a live feed misses and repeats nothing while both nodes fan out one customer\'s messages at once', async () => {
     const a = await node({ nodeName: 'node-a' });
     const b = await node({ nodeName: 'node-b' });
