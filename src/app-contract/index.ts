@@ -18,7 +18,7 @@ import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
-import type { MirrorRoute, Notify, NotifyOptions } from '../notify/index.ts';
+import type { MirrorRoute, Notifications, NotifyOptions } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import type { ReferenceTable, ReportDefinition } from '../reports/index.ts';
 import type { Tables, TableStore } from '../tables/index.ts';
@@ -103,7 +103,7 @@ export interface SharedStores {
    * here, so that it runs on tables on PostgreSQL as well.
    */
   readonly store: TableStore;
-  readonly notify: Notify;
+  readonly notify: Notifications;
   readonly functions: FunctionsRuntime;
 }
 
@@ -111,7 +111,7 @@ export interface SharedStores {
 export interface ConsumerRegistry {
   addFunctions(runtime: FunctionsRuntime): void;
   /** `name` names the store where its dead letters are listed. */
-  addNotify(name: string, notify: Notify): void;
+  addNotify(name: string, notify: Notifications): void;
 }
 
 export interface AppContext {

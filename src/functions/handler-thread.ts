@@ -15,7 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger, LogLevel } from '../core/logger.ts';
 import { fenceCommits } from '../leases/index.ts';
-import { openNotify, openPostgresOutbox } from '../notify/index.ts';
+import { openNotify, publishToPostgresNotify } from '../notify/index.ts';
 import { openPostgresTables, openTables, sqliteTableStore, type StoreTx, type TableStore } from '../tables/index.ts';
 import { toWireError, type HandlerThreadData, type InvokeMessage, type ThreadMessage } from './protocol.ts';
 import { commitThrough, toFunctionRecord } from './invocation.ts';
@@ -77,10 +77,10 @@ try {
   // Adds tx.publish to this connection's transactions; the dispatcher runs in the server, never here.
   const notify = openNotify({ tables });
   if (data.postgres) {
-    // Few connections: the worker runs one invocation at a time. tx.publish writes the shared outbox; the server relays it.
+    // Few connections: the worker runs one invocation at a time. tx.publish writes the outbox of the notifications the nodes share.
     store = await openPostgresTables({ connectionString: data.postgres.connectionString, schema: data.postgres.schema, maxConnections: 2 });
     fenceCommits(store, data.postgres.leaseSchema);
-    await openPostgresOutbox({ store, notify });
+    publishToPostgresNotify(store, data.postgres.notifySchema !== undefined ? { schema: data.postgres.notifySchema } : {});
   } else {
     store = sqliteTableStore(tables);
   }

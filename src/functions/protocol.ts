@@ -21,6 +21,8 @@ export interface PostgresWorkerTables {
   readonly connectionString: string;
   readonly schema: string;
   readonly leaseSchema: string;
+  /** The schema of the notifications whose outbox `tx.publish` writes. @default 'tollstream_notify' */
+  readonly notifySchema?: string;
 }
 
 /** One record, as sent to the worker (the methods are added there). */

@@ -17,7 +17,7 @@ export interface DueDelivery {
   created_at: number;
 }
 
-interface DeadLetterRow {
+export interface DeadLetterRow {
   id: number;
   delivery_id: number;
   subscription_id: number;
@@ -134,7 +134,7 @@ export class DeliveryStore {
   }
 }
 
-function toDeadLetter(row: DeadLetterRow): DeadLetter {
+export function toDeadLetter(row: DeadLetterRow): DeadLetter {
   return {
     id: row.id,
     deliveryId: row.delivery_id,

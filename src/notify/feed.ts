@@ -1,18 +1,26 @@
 /**
  * The live inbox feed. The database is the only source of entries: the feed reads pages after its cursor
  * and, when caught up, waits for a wake-up (or the poll interval, for entries written by other processes).
- * Entry ids grow in commit order (SQLite has one writer at a time), so reading `id > cursor` can neither
- * skip nor repeat an entry, whether it was replayed or arrived live.
+ * Entry ids grow in commit order (SQLite has one writer at a time; on PostgreSQL one fan-out at a time takes them,
+ * under a lock held to commit), so reading `id > cursor` can neither skip nor repeat an entry, whether it was replayed or arrived live.
  */
 import { TollstreamError } from '../core/errors.ts';
-import type { NotifyStore } from './store.ts';
-import type { InboxEntry, InboxEventsOptions } from './types.ts';
+import type { Awaitable, InboxEntry, InboxEventsOptions } from './types.ts';
+
+/** Reads a customer's entries after an id, oldest first. */
+export type InboxPage = (customerId: string, options: { readonly after: number; readonly limit: number }) => Awaitable<readonly InboxEntry[]>;
 
 const PAGE = 100;
 
 export class InboxHub {
   readonly #waiters = new Map<string, Set<() => void>>();
   #closed = false;
+  /** Counts wake-ups of any customer: a feed that read a page before a wake-up it did not wait for reads again. */
+  #generation = 0;
+
+  get generation(): number {
+    return this.#generation;
+  }
 
   /** True once the database is closing: feeds end instead of reading again. */
   get closed(): boolean {
@@ -27,15 +35,20 @@ export class InboxHub {
 
   /** Wakes every feed of this customer. */
   notify(customerId: string): void {
+    this.#generation++;
     const waiting = this.#waiters.get(customerId);
     if (!waiting) return;
     this.#waiters.delete(customerId);
     for (const wake of waiting) wake();
   }
 
-  /** Resolves on the next `notify(customerId)`, after `timeoutMs`, or when `signal` aborts. */
-  wait(customerId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves on the next `notify(customerId)`, after `timeoutMs`, or when `signal` aborts; at once when any
+   * wake-up came after `generation` was read (the page read since then may have missed it).
+   */
+  wait(customerId: string, timeoutMs: number, signal?: AbortSignal, generation = this.#generation): Promise<void> {
     return new Promise((resolve) => {
+      if (generation !== this.#generation) return resolve();
       let set = this.#waiters.get(customerId);
       if (!set) this.#waiters.set(customerId, (set = new Set()));
       const waiting = set;
@@ -65,7 +78,7 @@ export function parseLastEventId(value: number | string | undefined): number {
 }
 
 export function inboxEvents(
-  store: NotifyStore,
+  listInbox: InboxPage,
   hub: InboxHub,
   customerId: string,
   options: InboxEventsOptions,
@@ -78,9 +91,10 @@ export function inboxEvents(
     async *[Symbol.asyncIterator]() {
       let cursor = start;
       while (!signal?.aborted && !hub.closed) {
-        const page = store.listInbox(customerId, { after: cursor, limit: PAGE });
+        const generation = hub.generation;
+        const page = await listInbox(customerId, { after: cursor, limit: PAGE });
         if (page.length === 0) {
-          await hub.wait(customerId, pollIntervalMs, signal);
+          await hub.wait(customerId, pollIntervalMs, signal, generation);
           continue;
         }
         for (const entry of page) {

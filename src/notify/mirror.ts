@@ -8,9 +8,7 @@
 import type Database from 'better-sqlite3';
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Tables } from '../tables/index.ts';
-import type { NotifyStore, OutboxRow } from './store.ts';
-import type { MirrorAppend, MirrorOptions, MirrorRecord, MirrorRoute, RetryPolicy } from './types.ts';
+import type { MirrorAppend, MirrorOptions, MirrorRecord, MirrorRoute, RetryPolicy, TopicDescription } from './types.ts';
 import { backoffDelayMs } from './webhook.ts';
 
 /** Records per append call. */
@@ -20,13 +18,13 @@ const TOPIC_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
 const FIELD_NAME = /^[A-Za-z0-9_]{1,128}$/;
 const encoder = new TextEncoder();
 
-interface ResolvedRoute {
+export interface ResolvedRoute {
   readonly topic: string;
   readonly stream: string;
   readonly keyField: string;
 }
 
-interface PendingRow {
+export interface PendingRow {
   outbox_id: number;
   idempotency_key: string;
   message: string;
@@ -90,10 +88,18 @@ export class MirrorStore {
   }
 }
 
+/**
+ * Where pending mirror rows are kept: the SQLite tables database, or PostgreSQL shared by the nodes (where the
+ * rows a relay works on are held until it is done with them, so two nodes never append the same rows at once).
+ */
+export interface MirrorBackend {
+  topic(name: string): Promise<TopicDescription | undefined>;
+  /** Hands up to `limit` pending rows of `route` to `append` and removes the rows it returns (those the stream accepted). */
+  take(route: ResolvedRoute, limit: number, append: (rows: readonly PendingRow[]) => Promise<readonly PendingRow[]>): Promise<void>;
+}
+
 export interface MirrorRelayDeps {
-  readonly tables: Tables;
-  readonly store: MirrorStore;
-  readonly notifyStore: NotifyStore;
+  readonly backend: MirrorBackend;
   readonly routes: readonly ResolvedRoute[];
   readonly append: MirrorAppend;
   readonly logger: Logger;
@@ -104,18 +110,18 @@ export interface MirrorRelayDeps {
 
 export class MirrorRelay {
   readonly #deps: MirrorRelayDeps;
-  readonly #byTopic = new Map<string, ResolvedRoute[]>();
+  readonly #byTopic = new Map<string, string[]>();
   #failures = 0;
   #retryAt = 0;
 
   constructor(deps: MirrorRelayDeps) {
     this.#deps = deps;
-    for (const route of deps.routes) this.#byTopic.set(route.topic, [...(this.#byTopic.get(route.topic) ?? []), route]);
+    for (const route of deps.routes) this.#byTopic.set(route.topic, [...(this.#byTopic.get(route.topic) ?? []), route.stream]);
   }
 
-  /** Call in the fan-out transaction of `row`: it becomes pending for every stream its topic is mirrored to. */
-  fanOut(row: OutboxRow, now: number): void {
-    for (const route of this.#byTopic.get(row.topic) ?? []) this.#deps.store.insert(row.id, route.stream, now);
+  /** The streams `topic` is mirrored to: its fan-out makes a pending row for each, in the fan-out transaction. */
+  streamsOf(topic: string): readonly string[] {
+    return this.#byTopic.get(topic) ?? [];
   }
 
   /** After a failed append, the relay waits until this time (ms since the epoch) before trying again. */
@@ -128,24 +134,30 @@ export class MirrorRelay {
    * it moved messages (more may be waiting). Stops at the first failure, which sets `retryAt`.
    */
   async run(signal: AbortSignal): Promise<boolean> {
-    const { tables, store, routes, append, logger } = this.#deps;
+    const { backend, routes, append, logger } = this.#deps;
     let moved = false;
     for (const route of routes) {
       if (signal.aborted) return moved;
-      const rows = store.pending(route, MIRROR_PAGE);
-      if (rows.length === 0) continue;
-      let results: readonly { readonly ok: boolean; readonly errorMessage?: string }[];
+      const topic = await backend.topic(route.topic);
+      let taken = 0;
+      let failure: { messages: number; error: string } | undefined;
       try {
-        results = await append(route.stream, rows.map((row) => this.#record(route, row)));
-      } catch (err) {
-        if (signal.aborted) return moved;
-        this.#failed(route, rows.length, err instanceof Error ? err.message : String(err));
-        return moved;
-      }
-      const accepted = rows.filter((_, i) => results[i]?.ok === true);
-      try {
-        tables.transaction(() => {
-          for (const row of accepted) store.remove(row.outbox_id, route.stream);
+        await backend.take(route, MIRROR_PAGE, async (rows) => {
+          taken = rows.length;
+          if (rows.length === 0) return [];
+          let results: readonly { readonly ok: boolean; readonly errorMessage?: string }[];
+          try {
+            results = await append(route.stream, rows.map((row) => this.#record(route, topic, row)));
+          } catch (err) {
+            if (!signal.aborted) failure = { messages: rows.length, error: err instanceof Error ? err.message : String(err) };
+            return [];
+          }
+          const accepted = rows.filter((_, i) => results[i]?.ok === true);
+          if (accepted.length < rows.length) {
+            failure = { messages: rows.length - accepted.length, error: results.find((r) => r?.ok !== true)?.errorMessage ?? 'the append returned no result for some records' };
+          }
+          moved ||= accepted.length > 0;
+          return accepted;
         });
       } catch (err) {
         // Halted because the database closed: the rows stay pending and are appended again (and dropped as
@@ -153,22 +165,20 @@ export class MirrorRelay {
         if (signal.aborted) return moved;
         throw err;
       }
-      moved ||= accepted.length > 0;
-      if (accepted.length < rows.length) {
-        const firstError = results.find((r) => r?.ok !== true)?.errorMessage ?? 'the append returned no result for some records';
-        this.#failed(route, rows.length - accepted.length, firstError);
+      if (failure) {
+        this.#failed(route, failure.messages, failure.error);
         return moved;
       }
-      logger.debug('mirrored messages to a stream', { topic: route.topic, stream: route.stream, messages: rows.length });
+      if (signal.aborted) return moved;
+      if (taken > 0) logger.debug('mirrored messages to a stream', { topic: route.topic, stream: route.stream, messages: taken });
     }
     this.#failures = 0;
     this.#retryAt = 0;
     return moved;
   }
 
-  #record(route: ResolvedRoute, row: PendingRow): MirrorRecord {
+  #record(route: ResolvedRoute, topic: TopicDescription | undefined, row: PendingRow): MirrorRecord {
     const message = JSON.parse(row.message) as Record<string, unknown>;
-    const topic = this.#deps.notifyStore.topic(route.topic);
     const customerId = topic?.kind === 'inbox' && topic.customerField ? message[topic.customerField] : undefined;
     return {
       data: encoder.encode(JSON.stringify({ ...message, [route.keyField]: row.idempotency_key })),

@@ -33,7 +33,7 @@ export interface OutboxRow {
   created_at: number;
 }
 
-interface InboxRow {
+export interface InboxRow {
   id: number;
   customer_id: string;
   topic: string;
@@ -200,7 +200,7 @@ export function toSubscription(row: SubscriptionRow): Subscription {
   };
 }
 
-function toInboxEntry(row: InboxRow): InboxEntry {
+export function toInboxEntry(row: InboxRow): InboxEntry {
   return {
     id: row.id,
     customerId: row.customer_id,
@@ -210,12 +210,4 @@ function toInboxEntry(row: InboxRow): InboxEntry {
     createdAt: row.created_at,
     read: row.read_at !== null,
   };
-}
-
-export function assertCustomerId(customerId: unknown): asserts customerId is string {
-  if (typeof customerId !== 'string' || customerId.length === 0 || customerId.length > 256) {
-    throw new TollstreamError('INVALID_ARGUMENT', 'customerId must be a non-empty string of at most 256 characters', {
-      context: { customerId },
-    });
-  }
 }

@@ -239,16 +239,23 @@ export interface EmailOptions {
   readonly unsubscribeUrl?: (topic: string, message: JsonObject) => string | undefined;
 }
 
-export interface Notify {
-  createTopic(name: string, options?: { readonly kind?: TopicKind; readonly customerField?: string; readonly ifNotExists?: boolean }): TopicDescription;
-  listTopics(): readonly TopicDescription[];
-  describeTopic(name: string): TopicDescription;
-  subscribe(topic: string, spec: SubscriptionSpec): Subscription;
+/** A value now (notifications on SQLite answer at once) or later (on PostgreSQL); callers await it. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Notifications whatever keeps them: the SQLite ones of a single node (`openNotify`, which answers at once) and
+ * the PostgreSQL ones the nodes of a cluster share (`openPostgresNotify`). Callers await every answer.
+ */
+export interface Notifications {
+  createTopic(name: string, options?: { readonly kind?: TopicKind; readonly customerField?: string; readonly ifNotExists?: boolean }): Awaitable<TopicDescription>;
+  listTopics(): Awaitable<readonly TopicDescription[]>;
+  describeTopic(name: string): Awaitable<TopicDescription>;
+  subscribe(topic: string, spec: SubscriptionSpec): Awaitable<Subscription>;
   /** Stops future fan-out to this subscription; deliveries already created still run. */
-  unsubscribe(subscriptionId: number): void;
-  listSubscriptions(topic: string): readonly Subscription[];
+  unsubscribe(subscriptionId: number): Awaitable<void>;
+  listSubscriptions(topic: string): Awaitable<readonly Subscription[]>;
   /** Publishes in its own transaction; inside a tables transaction use `tx.publish`. */
-  publish(topic: string, message: JsonObject, options: PublishOptions): PublishResult;
+  publish(topic: string, message: JsonObject, options: PublishOptions): Awaitable<PublishResult>;
 
   /** Starts the dispatcher (fan-out of the outbox, webhook delivery with retries). Idempotent. */
   start(): void;
@@ -260,10 +267,10 @@ export interface Notify {
    */
   wake(): void;
 
-  listInbox(customerId: string, options?: ListInboxOptions): readonly InboxEntry[];
+  listInbox(customerId: string, options?: ListInboxOptions): Awaitable<readonly InboxEntry[]>;
   /** Marks these entries of this customer read; returns how many changed. */
-  markRead(customerId: string, ids: readonly number[]): number;
-  unreadCount(customerId: string): number;
+  markRead(customerId: string, ids: readonly number[]): Awaitable<number>;
+  unreadCount(customerId: string): Awaitable<number>;
   /** Replays entries after `lastEventId`, then yields new ones as they arrive, with no gap and no repeat. */
   inboxEvents(customerId: string, options?: InboxEventsOptions): AsyncIterable<InboxEntry>;
 
@@ -272,15 +279,34 @@ export interface Notify {
    * are done, and their delivered deliveries. Inbox entries and dead letters stay. A key pruned this way is
    * forgotten: the idempotency window is the retention you prune with. Returns how many rows went.
    */
-  prune(options: { readonly before: number }): { readonly outbox: number; readonly deliveries: number };
+  prune(options: { readonly before: number }): Awaitable<{ readonly outbox: number; readonly deliveries: number }>;
 
   /** Backlog gauges for metrics and the console. */
-  stats(): NotifyStats;
+  stats(): Awaitable<NotifyStats>;
 
-  listDeadLetters(options?: { readonly after?: number; readonly limit?: number }): readonly DeadLetter[];
+  listDeadLetters(options?: { readonly after?: number; readonly limit?: number }): Awaitable<readonly DeadLetter[]>;
   /** The subscription of this customer to `topic` for a push endpoint, if any (one per endpoint). */
-  pushSubscription(topic: string, customerId: string, endpoint: string): Subscription | undefined;
+  pushSubscription(topic: string, customerId: string, endpoint: string): Awaitable<Subscription | undefined>;
   /** Queues a dead-lettered delivery again with a fresh attempt budget; the record is removed. */
+  redriveDeadLetter(id: number): Awaitable<void>;
+}
+
+/** Notifications in a SQLite tables database (`openNotify`): every answer is immediate. */
+export interface Notify extends Notifications {
+  createTopic(name: string, options?: { readonly kind?: TopicKind; readonly customerField?: string; readonly ifNotExists?: boolean }): TopicDescription;
+  listTopics(): readonly TopicDescription[];
+  describeTopic(name: string): TopicDescription;
+  subscribe(topic: string, spec: SubscriptionSpec): Subscription;
+  unsubscribe(subscriptionId: number): void;
+  listSubscriptions(topic: string): readonly Subscription[];
+  publish(topic: string, message: JsonObject, options: PublishOptions): PublishResult;
+  listInbox(customerId: string, options?: ListInboxOptions): readonly InboxEntry[];
+  markRead(customerId: string, ids: readonly number[]): number;
+  unreadCount(customerId: string): number;
+  prune(options: { readonly before: number }): { readonly outbox: number; readonly deliveries: number };
+  stats(): NotifyStats;
+  listDeadLetters(options?: { readonly after?: number; readonly limit?: number }): readonly DeadLetter[];
+  pushSubscription(topic: string, customerId: string, endpoint: string): Subscription | undefined;
   redriveDeadLetter(id: number): void;
 }
 
@@ -295,8 +321,8 @@ declare module '../tables/types.ts' {
   interface StoreTx {
     /**
      * The same through the asynchronous door. On SQLite it writes the outbox of `openNotify({ tables })`; on
-     * PostgreSQL (after `openPostgresOutbox`) the outbox in the tables' schema, relayed to this node's
-     * notifications after the commit. `outboxId` numbers the outbox the row went to.
+     * PostgreSQL (after `publishToPostgresNotify`) the outbox of the notifications the nodes share, in the same
+     * database, in this transaction.
      */
     publish(topic: string, message: JsonObject, options: PublishOptions): Promise<PublishResult>;
   }

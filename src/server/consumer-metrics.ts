@@ -6,7 +6,7 @@
 import type { DeliveryStream } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Registry } from '../metrics/index.ts';
-import type { Notify } from '../notify/index.ts';
+import type { Notifications } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 
 export interface ConsumerMetrics {
@@ -20,16 +20,16 @@ export interface ConsumerMetrics {
    * Adds this store's outbox, webhook deliveries and dead letters to `tollstream_notify_*`; `name` names the
    * store where its dead letters are listed (`spend-alerts`, `station-alerts`).
    */
-  addNotify(name: string, notify: Notify): void;
+  addNotify(name: string, notify: Notifications): void;
   /** The notification stores added, by name. */
-  notifyStores(): ReadonlyArray<{ readonly name: string; readonly notify: Notify }>;
+  notifyStores(): ReadonlyArray<{ readonly name: string; readonly notify: Notifications }>;
 }
 
 export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
   const runtimes: FunctionsRuntime[] = [];
   const deliveries: Array<Pick<DeliveryStream, 'name' | 'lag'>> = [];
   const queryManagers: Array<Pick<QueryManager, 'lag'>> = [];
-  const notifies: Array<{ readonly name: string; readonly notify: Notify }> = [];
+  const notifies: Array<{ readonly name: string; readonly notify: Notifications }> = [];
   const invocations = registry.counter('tollstream_function_invocations_total', 'Handler invocations, by mapping.', ['mapping']);
   const errors = registry.counter('tollstream_function_errors_total', 'Failed handler invocations, by mapping.', ['mapping']);
   const retries = registry.counter('tollstream_function_retries_total', 'Batches retried after a failure, by mapping.', ['mapping']);
@@ -57,9 +57,10 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
         age.labels(s.name).set(s.iteratorAgeMs / 1000);
       }
     }
+  });
+  registry.onCollectAsync(async () => {
     const total = { outboxPending: 0, deliveriesPending: 0, deadLetters: 0, mirrorsPending: 0 };
-    for (const { notify } of notifies) {
-      const n = notify.stats();
+    for (const n of await Promise.all(notifies.map(({ notify }) => notify.stats()))) {
       total.outboxPending += n.outboxPending;
       total.deliveriesPending += n.deliveriesPending;
       total.deadLetters += n.deadLetters;
@@ -69,8 +70,6 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
     pending.labels().set(total.deliveriesPending);
     dead.labels().set(total.deadLetters);
     mirrors.labels().set(total.mirrorsPending);
-  });
-  registry.onCollectAsync(async () => {
     const [functionLags, deliveryLags, queryLags] = await Promise.all([
       Promise.all(runtimes.map((r) => r.lag())),
       Promise.all(deliveries.map(async (d) => (await d.lag()).map((l) => ({ ...l, delivery: d.name })))),

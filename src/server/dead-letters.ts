@@ -17,10 +17,11 @@ export function createDeadLetterRoutes(options: {
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   readonly logger: Logger;
 }): RouteModule {
-  const list = (res: Response, query: URLSearchParams) => {
+  const list = async (res: Response, query: URLSearchParams) => {
     const limit = intParam(query, 'limit', 1, 1000, 100);
-    const deadLetters = options.consumers.notifyStores().flatMap(({ name, notify }) =>
-      notify.listDeadLetters({ limit }).map((d) => ({
+    const stores = await Promise.all(options.consumers.notifyStores().map(async ({ name, notify }) => ({ name, deadLetters: await notify.listDeadLetters({ limit }) })));
+    const deadLetters = stores.flatMap(({ name, deadLetters }) =>
+      deadLetters.map((d) => ({
         store: name,
         id: d.id,
         topic: d.topic,
@@ -35,12 +36,12 @@ export function createDeadLetterRoutes(options: {
     deadLetters.sort((a, b) => (a.failedAt < b.failedAt ? 1 : a.failedAt > b.failedAt ? -1 : 0));
     sendJson(res, 200, { deadLetters: deadLetters.slice(0, limit) });
   };
-  const redrive = (res: Response, store: string, id: number) => {
+  const redrive = async (res: Response, store: string, id: number) => {
     const found = options.consumers.notifyStores().find((s) => s.name === store);
     if (!found) {
       throw new TollstreamError('NOT_FOUND', `there is no notification store '${store}'; stores: ${options.consumers.notifyStores().map((s) => s.name).join(', ') || 'none'}`, { context: { store } });
     }
-    found.notify.redriveDeadLetter(id);
+    await found.notify.redriveDeadLetter(id);
     options.logger.info('dead letter sent again', { store, deadLetterId: id });
     sendJson(res, 200, { redriven: { store, id } });
   };

@@ -3,9 +3,11 @@
  * functions runtime (the functions of the apps on these shared stores and the deployed ones, so `/metrics`
  * counts them all), and the deployed functions with their HTTP routes (`/v1/functions`, `/v1/tables`). Steps to undo go on `undo`.
  *
- * On a node of a cluster the deployed functions' tables, checkpoints and outbox are in PostgreSQL
- * (`cluster.postgresUrl`, schema `tollstream_functions`), shared by the nodes, on a runtime of their own whose
- * commits are fenced by the shards' leases (docs/cluster.md); the apps' functions stay on `tables.db`.
+ * On a node of a cluster the deployed functions' tables and checkpoints are in PostgreSQL (`cluster.postgresUrl`,
+ * schema `tollstream_functions`), shared by the nodes, on a runtime of their own whose commits are fenced by the
+ * shards' leases (docs/cluster.md); the apps' functions stay on `tables.db`. The notifications are the ones the
+ * nodes share in PostgreSQL (schema `tollstream_notify`): functions on PostgreSQL publish into their outbox in
+ * their commits, and what is published in `tables.db` is carried on to them.
  */
 import path from 'node:path';
 import type { TollstreamConfig } from '../config/index.ts';
@@ -15,7 +17,7 @@ import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModu
 import type { StreamLog } from '../log/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import { fenceCommits } from '../leases/index.ts';
-import { openNotify, openPostgresOutbox, type MirrorOptions, type Notify, type NotifyOptions } from '../notify/index.ts';
+import { forwardingNotifications, NOTIFY_POSTGRES_SCHEMA, openNotify, openPostgresNotify, publishToPostgresNotify, type MirrorOptions, type Notifications, type NotifyOptions, type PostgresNotify } from '../notify/index.ts';
 import { openPostgresTables, openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
@@ -28,13 +30,14 @@ export interface FunctionsState {
   readonly tables: Tables;
   /** `tables` through the asynchronous door: the functions runtime and the apps' state use this one. */
   readonly store: TableStore;
-  readonly notify: Notify;
+  /** The node's own notifications in `tables.db`, or on a cluster the ones the nodes share. */
+  readonly notify: Notifications;
   readonly functions: FunctionsRuntime;
   readonly logs: FunctionLogs;
   readonly tablesPath: string;
 }
 
-export function openFunctionsState(
+export async function openFunctionsState(
   deps: {
     log: StreamLog;
     config: TollstreamConfig;
@@ -45,13 +48,23 @@ export function openFunctionsState(
     notifyOptions?: Pick<NotifyOptions, 'webPush' | 'email' | 'render'> | undefined;
   },
   undo: Array<() => Promise<void> | void>,
-): FunctionsState {
+): Promise<FunctionsState> {
   const { log, config, logger } = deps;
   const tablesPath = path.join(config.dataDir, 'tables.db');
   // tables.db holds what the log cannot give back (customers, subscriptions, the outbox): never start it empty by accident.
   const tables = openTables({ path: tablesPath, logger: logger.child({ component: 'tables' }), refuseLostFile: true });
   undo.unshift(() => tables.close());
-  const notify = openNotify({ tables, logger, ...deps.notifyOptions, ...(deps.mirror ? { mirror: deps.mirror } : {}) });
+  const senders = { ...deps.notifyOptions, ...(deps.mirror ? { mirror: deps.mirror } : {}) };
+  let notify: Notifications;
+  if (config.cluster) {
+    // tables.db transactions keep their tx.publish; what they publish is carried on to the shared notifications.
+    const local = openNotify({ tables, logger });
+    const shared = await openSharedNotify({ postgresUrl: config.cluster.postgresUrl, nodeName: config.cluster.nodeName, logger, options: senders });
+    undo.unshift(() => shared.close());
+    notify = forwardingNotifications({ local, tables, shared, logger });
+  } else {
+    notify = openNotify({ tables, logger, ...senders });
+  }
   undo.unshift(() => notify.stop());
   const logs = new FunctionLogs();
   // Each mapping works the shards whose lease this node holds (work-leases.ts).
@@ -93,7 +106,9 @@ export async function startDeployedFunctions(
     runtime: shared?.runtime ?? state.functions,
     logs: state.logs,
     onCommit: () => state.notify.wake(),
-    ...(config.cluster ? { cluster: { node: config.cluster.nodeName, postgres: { connectionString: config.cluster.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, leaseSchema: LEASE_SCHEMA } } } : {}),
+    ...(config.cluster
+      ? { cluster: { node: config.cluster.nodeName, postgres: { connectionString: config.cluster.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, leaseSchema: LEASE_SCHEMA, notifySchema: NOTIFY_POSTGRES_SCHEMA } } }
+      : {}),
     logger,
   });
   undo.unshift(() => deployments.close());
@@ -112,8 +127,8 @@ export async function startDeployedFunctions(
 
 /**
  * The deployed functions' state on a cluster node: the tables in PostgreSQL (a node that cannot reach them says so
- * in one line and keeps trying), their commits fenced by the lease table beside them, their outbox relayed into this
- * node's notifications, and a runtime on them that works the shards whose lease this node holds.
+ * in one line and keeps trying), their commits fenced by the lease table beside them, `tx.publish` writing the
+ * shared notifications' outbox in those commits, and a runtime on them that works the shards whose lease this node holds.
  */
 async function openSharedFunctions(
   deps: { state: FunctionsState; postgresUrl: string; log: StreamLog; consumers: ConsumerMetrics; logger: Logger },
@@ -121,27 +136,37 @@ async function openSharedFunctions(
   retryMs = 2000,
 ): Promise<{ store: TableStore; runtime: FunctionsRuntime }> {
   const { state, logger } = deps;
-  let waiting = false;
-  let store: TableStore;
-  for (;;) {
-    try {
-      store = await openPostgresTables({ connectionString: deps.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, logger });
-      break;
-    } catch (err) {
-      if (!isTollstreamError(err, 'TABLES_UNAVAILABLE')) throw err;
-      if (!waiting) logger.warn(`cannot reach the functions' tables in PostgreSQL, retrying every ${retryMs} ms: ${err.message}`);
-      waiting = true;
-      await new Promise((r) => setTimeout(r, retryMs));
-    }
-  }
-  if (waiting) logger.info("reached the functions' tables in PostgreSQL");
+  const store = await untilReachable("the functions' tables", () => openPostgresTables({ connectionString: deps.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, logger }), logger, retryMs);
   undo.unshift(() => store.close());
   fenceCommits(store, LEASE_SCHEMA);
-  const outbox = await openPostgresOutbox({ store, notify: state.notify, logger });
-  outbox.start();
-  undo.unshift(() => outbox.stop());
+  publishToPostgresNotify(store, { schema: NOTIFY_POSTGRES_SCHEMA });
   const runtime = new FunctionsRuntime({ log: deps.log, store, shards: 'assigned', fenceCommits: true, logger: state.logs.capture(logger) });
   undo.unshift(() => runtime.stop());
   deps.consumers.addFunctions(runtime);
   return { store, runtime };
+}
+
+/** The notifications the nodes of a cluster share. */
+function openSharedNotify(
+  deps: { postgresUrl: string; nodeName: string; logger: Logger; options: Pick<NotifyOptions, 'webPush' | 'email' | 'render' | 'mirror'> },
+): Promise<PostgresNotify> {
+  const open = () => openPostgresNotify({ connectionString: deps.postgresUrl, schema: NOTIFY_POSTGRES_SCHEMA, nodeName: deps.nodeName, logger: deps.logger, ...deps.options });
+  return untilReachable('the shared notifications', open, deps.logger);
+}
+
+/** Opens what lives in PostgreSQL; a node that cannot reach it says so in one line and keeps trying. */
+async function untilReachable<T>(what: string, open: () => Promise<T>, logger: Logger, retryMs = 2000): Promise<T> {
+  let waiting = false;
+  for (;;) {
+    try {
+      const opened = await open();
+      if (waiting) logger.info(`reached ${what} in PostgreSQL`);
+      return opened;
+    } catch (err) {
+      if (!isTollstreamError(err, 'TABLES_UNAVAILABLE')) throw err;
+      if (!waiting) logger.warn(`cannot reach ${what} in PostgreSQL, retrying every ${retryMs} ms: ${err.message}`);
+      waiting = true;
+      await new Promise((r) => setTimeout(r, retryMs));
+    }
+  }
 }

@@ -175,7 +175,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     consumers.addDeliveries([...deliveries, ...feeds]);
     if (queries) consumers.addQueries(queries);
     const sharing = prepared.filter((p) => p.sharedStores !== undefined);
-    let functionsState = sharing.length > 0 ? openFunctionsState({ log, config, logger, consumers, ...sharedStoreOptions(log, sharing) }, undo) : undefined;
+    let functionsState = sharing.length > 0 ? await openFunctionsState({ log, config, logger, consumers, ...sharedStoreOptions(log, sharing) }, undo) : undefined;
     const apps: Array<RunningApp & { readonly name: string }> = [];
     for (const app of prepared) {
       const shared = app.sharedStores ? functionsState : undefined;
@@ -186,7 +186,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     let sharedFunctions: FunctionsRuntime | undefined;
     if (config.functions.enabled) {
       try {
-        functionsState ??= openFunctionsState({ log, config, logger, consumers }, undo);
+        functionsState ??= await openFunctionsState({ log, config, logger, consumers }, undo);
         const deployed = await startDeployedFunctions({ state: functionsState, config, authenticator, log, consumers, logger }, undo);
         functionRoutes = deployed.routes;
         sharedFunctions = deployed.sharedRuntime;

@@ -6,3 +6,4 @@ export { tablesInternals, type CommitStats, type OpenTransaction, type TablesInt
 export { migrate } from './schema.ts';
 export { postgresTablesInternals, type PostgresTablesInternals, type PostgresTxHandle } from './postgres.ts';
 export { migratePostgres } from './postgres-schema.ts';
+export { driverError } from './postgres-tx.ts';

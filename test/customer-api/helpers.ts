@@ -11,7 +11,8 @@ import type net from 'node:net';
 import { silentLogger } from '../../src/core/logger.ts';
 import { FunctionsRuntime } from '../../src/functions/index.ts';
 import { createAuthenticator } from '../../src/gateway/index.ts';
-import { openPostgresOutbox, type PostgresOutbox } from '../../src/notify/index.ts';
+import pg from 'pg';
+import { openPostgresNotify, publishToPostgresNotify, type Notifications, type PostgresNotify } from '../../src/notify/index.ts';
 import { openPostgresTables, type TableStore } from '../../src/tables/index.ts';
 import { Customers, SpendReader, startSpendAlerts, type SpendAlerts } from '../../src/apps/abc-tolls/index.ts';
 import { createCustomerApi, customerTokens, type RouteModule } from '../../src/apps/abc-tolls/http/index.ts';
@@ -25,6 +26,8 @@ export interface ApiServer {
   readonly url: string;
   readonly port: number;
   readonly stores: Stores;
+  /** The app's notifications: `stores.notify`, or the PostgreSQL ones. */
+  readonly notify: Notifications;
   /** Where the app keeps its state: `stores.store`, or the PostgreSQL tables. */
   readonly store: TableStore;
   readonly alerts: SpendAlerts;
@@ -48,8 +51,8 @@ export interface ApiServerOptions {
   /** Serves trip history from this warehouse. @default none (the route answers 503) */
   readonly warehouse?: Warehouse;
   /**
-   * Keeps the app's tables in this schema of PostgreSQL instead of SQLite: its functions commit there, and its
-   * notifications reach the SQLite inbox through the PostgreSQL outbox, as on a node of a cluster.
+   * Keeps the app's tables in this schema of PostgreSQL instead of SQLite, and its notifications in the schema
+   * `<schema>_notify` (dropped at close), as on a node of a cluster: its functions publish in their commits there.
    */
   readonly postgres?: { readonly url: string; readonly schema: string };
 }
@@ -60,15 +63,16 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   await createTransactionsStream(stores.log);
   let store = stores.store;
   let functions = stores.functions;
-  let outbox: PostgresOutbox | undefined;
+  let notify: Notifications = stores.notify;
+  let sharedNotify: PostgresNotify | undefined;
   if (options.postgres) {
     store = await openPostgresTables({ connectionString: options.postgres.url, schema: options.postgres.schema });
     functions = new FunctionsRuntime({ log: stores.log, store });
-    outbox = await openPostgresOutbox({ store, notify: stores.notify, pollIntervalMs: 50 });
+    publishToPostgresNotify(store, { schema: `${options.postgres.schema}_notify` });
+    notify = sharedNotify = await openPostgresNotify({ connectionString: options.postgres.url, schema: `${options.postgres.schema}_notify`, pollIntervalMs: 50 });
   }
-  const alerts = await startSpendAlerts({ log: stores.log, store, notify: stores.notify, functions, config: { source: 'transactions', timeZone: 'UTC' } });
-  stores.notify.start();
-  outbox?.start();
+  const alerts = await startSpendAlerts({ log: stores.log, store, notify, functions, config: { source: 'transactions', timeZone: 'UTC' } });
+  notify.start();
   const customers = await Customers.open({ store, timeZone: 'UTC' });
   const spend = new SpendReader({ store, timeZone: 'UTC' });
   const operatorKey = options.operatorAuth === false ? undefined : crypto.randomBytes(24).toString('base64url');
@@ -81,7 +85,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const api = createCustomerApi({
     customers,
     spend,
-    notify: stores.notify,
+    notify,
     logger: silentLogger,
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
@@ -113,6 +117,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     url: `http://127.0.0.1:${port}`,
     port,
     stores,
+    notify,
     store,
     alerts,
     customers,
@@ -132,8 +137,11 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       await alerts.stop();
       if (options.postgres) {
         await functions.stop();
-        await outbox?.stop();
+        await sharedNotify?.close();
         await store.close();
+        const admin = new pg.Client({ connectionString: options.postgres.url });
+        await admin.connect();
+        await admin.query(`DROP SCHEMA IF EXISTS "${options.postgres.schema}_notify" CASCADE`).finally(() => admin.end());
       }
       await stores.close();
       await dir.remove();

@@ -1,6 +1,6 @@
 /**
  * The ABC Tolls spend threshold function on tables in PostgreSQL, as a cluster node runs it: the functions
- * runtime commits the totals, the breach notifications (the PostgreSQL outbox) and its checkpoints in one
+ * runtime commits the totals, the breach notifications (the outbox of the notifications on PostgreSQL) and its checkpoints in one
  * PostgreSQL transaction. Runtimes die mid-stream (after a commit the runtime never heard of, and inside a
  * transaction before its commit); the next one on the same schema redelivers from the stored checkpoints. At
  * the end the totals equal the oracle and every breach reached the customer's inbox exactly once.
@@ -13,8 +13,7 @@ import { ensureStoreTables, SpendLedger, TABLES, transactionsHandler, type Spend
 import { appendRecords, createTransactionsStream, oracleTotals, settledInbox, trafficPlan, waitFor } from '../../src/apps/abc-tolls/testing/harness.ts';
 import { FunctionsRuntime, type MappingStats } from '../../src/functions/index.ts';
 import { openEmbeddedLog, type EmbeddedStreamLog } from '../../src/log/index.ts';
-import { openPostgresOutbox, type PostgresOutbox } from '../../src/notify/index.ts';
-import { openFixture, type NotifyFixture } from '../../src/notify/test-helpers.ts';
+import { openPostgresNotify, publishToPostgresNotify, type PostgresNotify } from '../../src/notify/index.ts';
 import { openPostgresTables, type StoreTx, type TableStore } from '../../src/tables/index.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
 
@@ -74,22 +73,21 @@ describe('the spend threshold function on PostgreSQL tables', () => {
   let dir: string;
   let log: EmbeddedStreamLog;
   let store: TableStore;
-  let fixture: NotifyFixture;
-  let outbox: PostgresOutbox;
+  let notify: PostgresNotify;
 
   beforeEach(async () => {
     schema = postgresSchema('fn_spend');
     dir = await mkdtemp(path.join(tmpdir(), 'tollstream-pg-spend-'));
     log = await openEmbeddedLog({ dir: path.join(dir, 'log'), fsync: 'interval', fsyncIntervalMs: 50 });
     store = await openPostgresTables({ connectionString: schema.url, schema: schema.schema });
-    fixture = openFixture({ pollIntervalMs: 50 });
-    fixture.notify.createTopic(TOPIC, { kind: 'inbox', customerField: 'customer_id' });
-    outbox = await openPostgresOutbox({ store, notify: fixture.notify, pollIntervalMs: 50 });
+    publishToPostgresNotify(store, { schema: `${schema.schema}_notify` });
+    notify = await openPostgresNotify({ connectionString: schema.url, schema: `${schema.schema}_notify`, pollIntervalMs: 50 });
+    await notify.createTopic(TOPIC, { kind: 'inbox', customerField: 'customer_id' });
   });
 
   afterEach(async () => {
-    await outbox.stop();
-    await fixture.close();
+    await notify.close();
+    await schema.admin(`DROP SCHEMA IF EXISTS "${schema.schema}_notify" CASCADE`);
     await store.close();
     await log.close();
     await rm(dir, { recursive: true, force: true });
@@ -141,8 +139,7 @@ describe('the spend threshold function on PostgreSQL tables', () => {
     });
     await createTransactionsStream(log, STREAM);
     await appendRecords(log, STREAM, plan.records);
-    fixture.notify.start();
-    outbox.start();
+    notify.start();
 
     const first = dyingStore(store, 5, 'after-commit');
     await run(first.store, first.dead);
@@ -159,10 +156,10 @@ describe('the spend threshold function on PostgreSQL tables', () => {
     }
     expect(totals).toEqual(oracleTotals(plan.oracle));
 
-    await waitFor('the outbox to be relayed', async () => (await outbox.pending()) === 0);
+    await waitFor('the outbox to be fanned out', async () => (await notify.stats()).outboxPending === 0);
     expect(plan.oracle.breachList.length).toBeGreaterThanOrEqual(8);
     for (const customerId of plan.thresholds.keys()) {
-      const inbox = await settledInbox(fixture.notify, TOPIC, customerId);
+      const inbox = await settledInbox(notify, TOPIC, customerId);
       const expected = plan.oracle.breachList.filter((b) => b.customerId === customerId);
       expect(inbox.map((e) => [e.message.month, e.message.threshold_cents, e.message.transaction_id, e.message.total_cents]).sort()).toEqual(
         expected.map((b) => [b.month, b.thresholdCents, b.transactionId, b.totalCents]).sort(),

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
 import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
-import { loadOrCreateVapidKeys, smtpSecurity, type Notify, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
+import { loadOrCreateVapidKeys, smtpSecurity, type Notifications, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
 import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
 import { Customers } from './customers.ts';
@@ -109,7 +109,7 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
 
   const customers = await Customers.open({ store, timeZone: alerts.config.timeZone, topic: alerts.config.topic });
   channels.useCustomers(customers);
-  syncEmailSubscription(notify, alerts.config.topic, channels.emailOn);
+  await syncEmailSubscription(notify, alerts.config.topic, channels.emailOn);
   const spend = new SpendReader({ store, timeZone: alerts.config.timeZone });
   // A customer's token is the customer's only: never the operator's key, in local mode neither.
   authenticator.refuseAsOperator(customerTokens(customers));
@@ -138,10 +138,10 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
 }
 
 /** One email subscription (to each customer's own address) while email is on, none while it is off. */
-function syncEmailSubscription(notify: Notify, topic: string, on: boolean): void {
-  const existing = notify.listSubscriptions(topic).filter((s) => s.protocol === 'email' && s.url === undefined);
-  if (on && existing.length === 0) notify.subscribe(topic, { protocol: 'email' });
-  if (!on) for (const s of existing) notify.unsubscribe(s.id);
+async function syncEmailSubscription(notify: Notifications, topic: string, on: boolean): Promise<void> {
+  const existing = (await notify.listSubscriptions(topic)).filter((s) => s.protocol === 'email' && s.url === undefined);
+  if (on && existing.length === 0) await notify.subscribe(topic, { protocol: 'email' });
+  if (!on) for (const s of existing) await notify.unsubscribe(s.id);
 }
 
 function registerAlertMetrics(registry: Registry, alerts: Awaited<ReturnType<typeof startSpendAlerts>>): void {

@@ -121,7 +121,7 @@ describe('spend alerts pipeline', () => {
     const totals = monthlyTotalsOf(stores.tables, ids);
     expect(totals).toEqual(oracleTotals(plan.oracle));
     const notified = await expectBreachesAsOracle(plan);
-    const inboxes = [...plan.thresholds.keys()].map((id) => allInbox(stores.notify, id).filter((e) => e.message.type !== 'test_barrier'));
+    const inboxes = await Promise.all([...plan.thresholds.keys()].map(async (id) => (await allInbox(stores.notify, id)).filter((e) => e.message.type !== 'test_barrier')));
 
     // Move each shard's checkpoint back to its first record: everything after it is read and handed over again.
     const consumer = `function:${MAPPING}`;
@@ -138,7 +138,7 @@ describe('spend alerts pipeline', () => {
     expect(stats.recordsSkippedAsDone).toBeGreaterThan(plan.oracle.uniqueTransactions / 2);
     expect(monthlyTotalsOf(stores.tables, ids)).toEqual(totals);
     expect(await expectBreachesAsOracle(plan)).toBe(notified);
-    expect([...plan.thresholds.keys()].map((id) => allInbox(stores.notify, id).filter((e) => e.message.type !== 'test_barrier'))).toEqual(inboxes);
+    expect(await Promise.all([...plan.thresholds.keys()].map(async (id) => (await allInbox(stores.notify, id)).filter((e) => e.message.type !== 'test_barrier')))).toEqual(inboxes);
   });
 
   it('sends invalid records to the error stream with their reason, counts them, and applies the rest', async () => {

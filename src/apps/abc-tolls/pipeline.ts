@@ -14,7 +14,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionHandler, FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
 import { ensureStream, type StreamConfig, type StreamLog } from '../../log/index.ts';
-import type { Notify } from '../../notify/index.ts';
+import type { Notifications } from '../../notify/index.ts';
 import type { TableStore } from '../../tables/index.ts';
 import { DEFAULT_TOPIC, SpendLedger } from './ledger.ts';
 import { transactionsHandler, windowsHandler, type SpendPathStats } from './spend-function.ts';
@@ -97,7 +97,7 @@ export interface SpendAlertsDeps {
   readonly log: StreamLog;
   /** The tables of the app's state (SQLite or PostgreSQL): the store `functions` commits to. */
   readonly store: TableStore;
-  readonly notify: Notify;
+  readonly notify: Notifications;
   readonly functions: FunctionsRuntime;
   /** The query manager; required by the `sql` source, which creates its query there when missing. */
   readonly queries?: SpendQueries;
@@ -202,7 +202,7 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
 
   await ensureStoreTables(store);
   await refuseSourceSwitch(store, config.source, names);
-  notify.createTopic(config.topic, { kind: 'inbox', customerField: 'customer_id', ifNotExists: true });
+  await notify.createTopic(config.topic, { kind: 'inbox', customerField: 'customer_id', ifNotExists: true });
 
   const allStats: SpendPathStats[] = [];
   const started: string[] = [];

@@ -11,7 +11,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { intParam, invalidField, noRoute, onlyFields, operatorRoutes, readJsonObject, send, sendJson, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
 import type { StreamLog } from '../../log/index.ts';
-import { writeSse, type Notify, type SseEvent } from '../../notify/index.ts';
+import { writeSse, type Notifications, type SseEvent } from '../../notify/index.ts';
 import type { TableStore } from '../../tables/index.ts';
 import { STREAMS, TABLES, TOPIC, type ListedStationAlert, type StationAlert } from './model.ts';
 import { ALERTS_PK, alertSortKey } from './notifier.ts';
@@ -20,7 +20,7 @@ export interface OperatorApiOptions {
   readonly log: StreamLog;
   /** The app's tables, the store its functions commit to. */
   readonly store: TableStore;
-  readonly notify: Notify;
+  readonly notify: Notifications;
   /** Throws UNAUTHORIZED; pass the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   /** Ends open alert streams (server shutdown). */
@@ -38,20 +38,10 @@ export function createOperatorApi(options: OperatorApiOptions): RouteModule {
     if (path === '/v1/operator/alerts' && method === 'GET') return listAlerts(options, res, query);
     if (path === '/v1/operator/alerts/stream' && method === 'GET') return alertStream(options, req, res);
     if (path === '/v1/operator/alerts/acknowledge' && method === 'POST') return acknowledge(options, req, res);
-    if (path === '/v1/operator/subscriptions' && method === 'GET') {
-      const subscriptions = options.notify.listSubscriptions(TOPIC).map((s) => ({ id: s.id, topic: s.topic, url: s.url, createdAt: new Date(s.createdAt).toISOString() }));
-      return sendJson(res, 200, { subscriptions });
-    }
+    if (path === '/v1/operator/subscriptions' && method === 'GET') return listSubscriptions(options, res);
     if (path === '/v1/operator/subscriptions' && method === 'POST') return subscribe(options, req, res);
     const m = /^\/v1\/operator\/subscriptions\/(\d+)$/.exec(path);
-    if (m && method === 'DELETE') {
-      const id = Number(m[1]);
-      if (!options.notify.listSubscriptions(TOPIC).some((s) => s.id === id)) {
-        throw new TollstreamError('NOT_FOUND', `there is no station alert subscription ${id}; GET /v1/operator/subscriptions lists them`, { context: { id } });
-      }
-      options.notify.unsubscribe(id);
-      return send(res, 204, {}, '');
-    }
+    if (m && method === 'DELETE') return unsubscribe(options, res, Number(m[1]));
     throw noRoute(req, path, 'the operator routes are listed in docs/station-alerts.md');
   }, operatorMethods);
 }
@@ -89,12 +79,25 @@ async function acknowledge(options: OperatorApiOptions, req: Request, res: Respo
   sendJson(res, 200, { alert: acknowledged });
 }
 
+async function listSubscriptions(options: OperatorApiOptions, res: Response): Promise<void> {
+  const subscriptions = (await options.notify.listSubscriptions(TOPIC)).map((s) => ({ id: s.id, topic: s.topic, url: s.url, createdAt: new Date(s.createdAt).toISOString() }));
+  sendJson(res, 200, { subscriptions });
+}
+
+async function unsubscribe(options: OperatorApiOptions, res: Response, id: number): Promise<void> {
+  if (!(await options.notify.listSubscriptions(TOPIC)).some((s) => s.id === id)) {
+    throw new TollstreamError('NOT_FOUND', `there is no station alert subscription ${id}; GET /v1/operator/subscriptions lists them`, { context: { id } });
+  }
+  await options.notify.unsubscribe(id);
+  send(res, 204, {}, '');
+}
+
 async function subscribe(options: OperatorApiOptions, req: Request, res: Response): Promise<void> {
   const { url, secret } = onlyFields(await readJsonObject(req, MAX_BODY_BYTES), ['url', 'secret']);
   if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) throw invalidField('url', 'url must be an http:// or https:// URL', url);
   // The secret is never echoed back in the error.
   if (typeof secret !== 'string' || secret.length < 16) throw invalidField('secret', 'secret must be a string of 16 characters or more (the webhook signatures are made with it)');
-  const subscription = options.notify.subscribe(TOPIC, { protocol: 'webhook', url, secret });
+  const subscription = await options.notify.subscribe(TOPIC, { protocol: 'webhook', url, secret });
   sendJson(res, 201, { id: subscription.id, topic: TOPIC, url, createdAt: new Date(subscription.createdAt).toISOString() });
 }
 

@@ -11,7 +11,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionsRuntime } from '../../functions/index.ts';
 import { ensureStream, type StreamConfig, type StreamLog } from '../../log/index.ts';
-import type { Notify } from '../../notify/index.ts';
+import type { Notifications } from '../../notify/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
 import type { TableStore } from '../../tables/index.ts';
 import { evaluatorHandler, referenceMirrorHandler, type EvaluatorStats } from './evaluator.ts';
@@ -41,7 +41,7 @@ export interface StationAlertsDeps {
   readonly log: StreamLog;
   /** The tables of the app's state (SQLite or PostgreSQL): the store `functions` commits to. */
   readonly store: TableStore;
-  readonly notify: Notify;
+  readonly notify: Notifications;
   readonly functions: FunctionsRuntime;
   readonly queries: QueryManager;
   readonly config?: StationAlertsConfig;
@@ -83,11 +83,11 @@ export async function startStationAlerts(deps: StationAlertsDeps): Promise<Stati
   });
 
   await ensureTables(store);
-  notify.createTopic(TOPIC, { kind: 'standard', ifNotExists: true });
-  const subscribed = new Set(notify.listSubscriptions(TOPIC).map((s) => s.url));
+  await notify.createTopic(TOPIC, { kind: 'standard', ifNotExists: true });
+  const subscribed = new Set((await notify.listSubscriptions(TOPIC)).map((s) => s.url));
   for (const hook of config.webhooks ?? []) {
     if (subscribed.has(hook.url)) continue;
-    notify.subscribe(TOPIC, { protocol: 'webhook', url: hook.url, secret: hook.secret });
+    await notify.subscribe(TOPIC, { protocol: 'webhook', url: hook.url, secret: hook.secret });
     logger.info('subscribed a webhook to station alerts', { url: hook.url });
   }
 

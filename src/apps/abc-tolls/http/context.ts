@@ -1,6 +1,6 @@
 /** What the route handlers share, and the JSON shapes of customers and notifications in the API. */
 import type { Logger } from '../../../core/logger.ts';
-import type { InboxEntry, Notify } from '../../../notify/index.ts';
+import type { InboxEntry, Notifications } from '../../../notify/index.ts';
 import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
 import type { SpendReader } from '../spend.ts';
@@ -15,7 +15,7 @@ export interface ApiContext {
   readonly push: PushSettings | undefined;
   /** The topic of spending alerts, which push subscriptions follow. */
   readonly alertTopic: string;
-  readonly notify: Notify;
+  readonly notify: Notifications;
   readonly logger: Logger;
   readonly currency: string;
   readonly maxBodyBytes: number;

@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import { TollstreamError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { Notify } from '../../../notify/index.ts';
+import type { Notifications } from '../../../notify/index.ts';
 import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
 import type { SpendReader } from '../spend.ts';
@@ -36,7 +36,7 @@ export interface CustomerApiOptions {
   readonly customers: Customers;
   /** Must cut months in the pipeline's zone (`startSpendAlerts` config `timeZone`). */
   readonly spend: SpendReader;
-  readonly notify: Notify;
+  readonly notify: Notifications;
   /** Trip history (`GET /v1/me/trips`) reads the warehouse's toll_transactions; without it that route answers 503. */
   readonly warehouse?: Warehouse;
   readonly logger: Logger;

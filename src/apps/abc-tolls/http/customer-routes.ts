@@ -88,12 +88,12 @@ export async function trips(ctx: ApiContext, customer: Customer, query: URLSearc
 }
 
 /** `GET /v1/me/notifications?after=&limit=` -> oldest first after `after`, and the unread count. */
-export function listNotifications(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): void {
+export async function listNotifications(ctx: ApiContext, customer: Customer, query: URLSearchParams, res: OutgoingResponse): Promise<void> {
   onlyParams(query, ['after', 'limit']);
   const after = intParam(query, 'after', 0, Number.MAX_SAFE_INTEGER, 0);
   const limit = intParam(query, 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT);
-  const entries = ctx.notify.listInbox(customer.id, { after, limit });
-  sendJson(res, 200, { notifications: entries.map(notificationJson), unread: ctx.notify.unreadCount(customer.id) });
+  const entries = await ctx.notify.listInbox(customer.id, { after, limit });
+  sendJson(res, 200, { notifications: entries.map(notificationJson), unread: await ctx.notify.unreadCount(customer.id) });
 }
 
 /** `POST /v1/me/notifications/read` `{ ids: [..] }` -> `{ unread, marked }`. Ids of other inboxes change nothing. */
@@ -107,8 +107,8 @@ export async function markRead(ctx: ApiContext, customer: Customer, query: URLSe
   for (const id of ids) {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw invalidField('ids', 'every id in ids must be a notification id (a whole number, 1 or more)', id);
   }
-  const marked = ctx.notify.markRead(customer.id, ids as number[]);
-  sendJson(res, 200, { unread: ctx.notify.unreadCount(customer.id), marked });
+  const marked = await ctx.notify.markRead(customer.id, ids as number[]);
+  sendJson(res, 200, { unread: await ctx.notify.unreadCount(customer.id), marked });
 }
 
 /**

@@ -55,7 +55,7 @@ export async function subscribe(ctx: ApiContext, customer: Customer, query: URLS
   const { p256dh, auth } = keys as Record<string, unknown>;
   if (typeof p256dh !== 'string') throw invalidField('keys.p256dh', 'keys.p256dh must be a base64url string', p256dh);
   if (typeof auth !== 'string') throw invalidField('keys.auth', 'keys.auth must be a base64url string', auth);
-  const subscription = ctx.notify.subscribe(ctx.alertTopic, { protocol: 'webpush', customerId: customer.id, endpoint, p256dh, auth });
+  const subscription = await ctx.notify.subscribe(ctx.alertTopic, { protocol: 'webpush', customerId: customer.id, endpoint, p256dh, auth });
   sendJson(res, 201, { subscription_id: subscription.id, endpoint });
 }
 
@@ -67,8 +67,8 @@ export async function unsubscribe(ctx: ApiContext, customer: Customer, query: UR
   onlyFields(body, ['endpoint']);
   const endpoint = body.endpoint;
   if (typeof endpoint !== 'string') throw invalidField('endpoint', 'endpoint must be the push subscription URL to remove', endpoint);
-  const subscription = ctx.notify.pushSubscription(ctx.alertTopic, customer.id, endpoint);
+  const subscription = await ctx.notify.pushSubscription(ctx.alertTopic, customer.id, endpoint);
   if (!subscription) throw new TollstreamError('NOT_FOUND', 'you have no push subscription with this endpoint', { context: { field: 'endpoint' } });
-  ctx.notify.unsubscribe(subscription.id);
+  await ctx.notify.unsubscribe(subscription.id);
   sendJson(res, 204, undefined);
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from '../../../core/logger.ts';
 import { FunctionsRuntime } from '../../../functions/index.ts';
 import { openEmbeddedLog, type EmbeddedStreamLog, type StreamLog } from '../../../log/index.ts';
-import { openNotify, type InboxEntry, type Notify } from '../../../notify/index.ts';
+import { openNotify, type InboxEntry, type Notifications, type Notify } from '../../../notify/index.ts';
 import { SpendOracle, TrafficGenerator, type TollTransaction, type TrafficOptions } from '../../../simulator/index.ts';
 import { openTables, sqliteTableStore, type Tables, type TableStore } from '../../../tables/index.ts';
 
@@ -141,21 +141,22 @@ let barriers = 0;
  * published after them and awaited (fan-out goes in outbox order), then left out of the result. The
  * dispatcher must be running (`notify.start()`).
  */
-export async function settledInbox(notify: Notify, topic: string, customerId: string): Promise<InboxEntry[]> {
+export async function settledInbox(notify: Notifications, topic: string, customerId: string): Promise<InboxEntry[]> {
   const key = `test-barrier:${process.pid}:${++barriers}`;
-  notify.publish(topic, { type: 'test_barrier', customer_id: customerId }, { idempotencyKey: key });
+  await notify.publish(topic, { type: 'test_barrier', customer_id: customerId }, { idempotencyKey: key });
   let entries: InboxEntry[] = [];
-  await waitFor(`the inbox of ${customerId} to settle`, () => {
-    entries = allInbox(notify, customerId);
+  await waitFor(`the inbox of ${customerId} to settle`, async () => {
+    entries = await allInbox(notify, customerId);
     return entries.some((e) => e.idempotencyKey === key);
   });
   return entries.filter((e) => e.message.type !== 'test_barrier');
 }
 
-export function allInbox(notify: Notify, customerId: string): InboxEntry[] {
+/** Every entry of the customer's inbox, oldest first. */
+export async function allInbox(notify: Notifications, customerId: string): Promise<InboxEntry[]> {
   const out: InboxEntry[] = [];
   for (;;) {
-    const page = notify.listInbox(customerId, { limit: 500, after: out.length ? out[out.length - 1]!.id : 0 });
+    const page = await notify.listInbox(customerId, { limit: 500, after: out.length ? out[out.length - 1]!.id : 0 });
     out.push(...page);
     if (page.length < 500) return out;
   }
