@@ -38,27 +38,43 @@ export interface ThreadQueryEvents {
   reload(event: { table: string; rows?: number; path?: string; error?: string }): void;
 }
 
+/** How the pool's threads are started. */
+export interface QueryThreadOptions {
+  /** Most heap a thread's operators may use, MiB (the worker's old generation); past it the thread dies. @default Node's */
+  readonly memoryMiB?: number;
+  /** Called with each thread as it starts (diagnostics; the fault tests end threads through it). */
+  readonly onThread?: (worker: Worker) => void;
+}
+
 class QueryThread {
   readonly worker: Worker;
   readonly queries = new Map<number, ThreadQuery>();
   private nextQid = 0;
 
-  constructor(private readonly gone: (t: QueryThread) => void) {
-    this.worker = new Worker(BOOT, { eval: true });
+  constructor(
+    private readonly gone: (t: QueryThread) => void,
+    options: QueryThreadOptions,
+  ) {
+    this.worker = new Worker(BOOT, { eval: true, ...(options.memoryMiB === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.memoryMiB } }) });
     this.worker.unref();
     this.worker.on('message', (m: FromThread) => this.queries.get(m.qid)?.receive(m));
-    const die = (why: string) => {
+    const thread = this.worker.threadId;
+    const die = (why: string, cause?: unknown) => {
       this.gone(this);
-      const error = new TollstreamError('INTERNAL', `the query thread stopped: ${why}`, { context: {} });
-      for (const q of [...this.queries.values()]) q.threadDied(error);
+      for (const q of [...this.queries.values()]) {
+        q.threadDied(new TollstreamError('QUERY_THREAD_CRASHED', `the thread running the query's operators died: ${why}`, { context: { query: q.query, thread }, ...(cause === undefined ? {} : { cause }) }));
+      }
     };
-    this.worker.on('error', (err) => die(err.message));
+    this.worker.on('error', (err: Error & { code?: string }) =>
+      die(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `it ran out of memory (queries.threadMemoryMiB ${options.memoryMiB ?? 'not set'})` : err.message, err),
+    );
     this.worker.on('exit', (code) => die(`it exited with code ${code}`));
+    options.onThread?.(this.worker);
   }
 
   open(spec: ThreadQuerySpec, events: ThreadQueryEvents): ThreadQuery {
     const qid = ++this.nextQid;
-    const q = new ThreadQuery(this, qid, events);
+    const q = new ThreadQuery(this, qid, spec.query, events);
     this.queries.set(qid, q);
     this.post({ qid, op: 'open', spec });
     return q;
@@ -89,6 +105,7 @@ export class ThreadQuery {
   constructor(
     private readonly thread: QueryThread,
     private readonly qid: number,
+    readonly query: string,
     private readonly events: ThreadQueryEvents,
   ) {
     // Whoever does not call run() still learns of the end through the events; this keeps it from being unhandled.
@@ -184,7 +201,10 @@ export class ThreadQuery {
 export class QueryThreads {
   private readonly threads: QueryThread[] = [];
 
-  constructor(readonly size: number) {}
+  constructor(
+    readonly size: number,
+    private readonly options: QueryThreadOptions = {},
+  ) {}
 
   /** Plans query `spec` on the thread with the fewest queries (a new one while the pool is not full). */
   open(spec: ThreadQuerySpec, events: ThreadQueryEvents): ThreadQuery {
@@ -198,7 +218,7 @@ export class QueryThreads {
 
   /** Starts the threads not started yet, so their start-up overlaps the caller's (it is not awaited). */
   warm(): void {
-    while (this.threads.length < this.size) this.threads.push(new QueryThread((t) => this.threads.splice(this.threads.indexOf(t) >>> 0, 1)));
+    while (this.threads.length < this.size) this.threads.push(new QueryThread((t) => this.threads.splice(this.threads.indexOf(t) >>> 0, 1), this.options));
   }
 
   /** Ends the threads (their queries must be stopped first). */

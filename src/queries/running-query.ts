@@ -47,6 +47,11 @@ export interface RunSettings {
    * (`now` other than Date.now) runs on the main thread, since a function cannot cross to a thread.
    */
   readonly threads: QueryThreads | null;
+  /**
+   * Asked when the query fails: true when it will be started again (its state stays STARTING, with the error that
+   * stopped it, until its next run replaces it). @default never
+   */
+  readonly restartAfter?: (err: TollstreamError) => boolean;
 }
 
 interface InFlight {
@@ -220,13 +225,17 @@ export class RunningQuery {
   }
 
   private fail(err: TollstreamError): void {
-    if (this.state === 'FAILED') return;
-    this.state = 'FAILED';
+    if (this.state === 'FAILED' || this.error !== null) return;
     this.error = err;
     if (this.timer) clearInterval(this.timer);
     for (const i of this.inputs.values()) i.cancel();
     this.thread?.cancel();
     for (const f of this.referenceFeeds) f.close();
+    if (this.settings.restartAfter?.(err)) {
+      this.state = 'STARTING';
+      return;
+    }
+    this.state = 'FAILED';
     this.settings.logger.error('query failed', { query: this.def.name, err });
   }
 
