@@ -102,6 +102,8 @@ export class QueryManager {
   private closing = false;
   /** When each query's thread last crashed (ms, within THREAD_CRASH_WINDOW_MS), for the bound on restarts. */
   private readonly crashes = new Map<string, number[]>();
+  /** Restarts after a thread crash since this manager started, per query (a metric). */
+  private readonly restarts = new Map<string, number>();
   /** The input positions of the last checkpoint of each query that is not running (read once), for `lag`. */
   private readonly stoppedPositions = new Map<string, Readonly<Record<string, ShardPositions>> | null>();
   /** Serializes admin operations (create, stop, drop, start, close). */
@@ -279,6 +281,7 @@ export class QueryManager {
     }
     recent.push(now);
     this.crashes.set(name, recent);
+    this.restarts.set(name, (this.restarts.get(name) ?? 0) + 1);
     this.logger.warn('query thread crashed; restarting the query from its last checkpoint', { query: name, restart: recent.length, of: limit, err });
     const crashed = this.running.get(name);
     void this.serial(async () => {
@@ -567,8 +570,9 @@ export class QueryManager {
     const ckptDur = registry.gauge('tollstream_query_checkpoint_duration_seconds', 'Barrier to durable storage time of the last checkpoint', ['query']);
     const ckptBytes = registry.gauge('tollstream_query_checkpoint_bytes', 'Size of the last stored checkpoint', ['query']);
     const running = registry.gauge('tollstream_query_running', '1 when the query runs, 0 when stopped or failed', ['query']);
+    const restarts = registry.counter('tollstream_query_thread_restarts_total', 'Times a continuous query was started again after the thread running it died', ['query']);
     registry.onCollect(() => {
-      for (const g of [rowsIn, rowsOut, late, errors, inRate, outRate, watermark, lag, pending, ckptId, ckptDur, ckptBytes, running]) g.reset();
+      for (const g of [rowsIn, rowsOut, late, errors, inRate, outRate, watermark, lag, pending, ckptId, ckptDur, ckptBytes, running, restarts]) g.reset();
       for (const q of this.listQueries()) {
         const s = q.stats;
         rowsIn.labels(q.name).inc(s.rowsInTotal);
@@ -586,6 +590,7 @@ export class QueryManager {
           ckptBytes.labels(q.name).set(s.lastCheckpoint.bytes);
         }
         running.labels(q.name).set(q.state === 'RUNNING' ? 1 : 0);
+        restarts.labels(q.name).inc(this.restarts.get(q.name) ?? 0);
       }
     });
   }

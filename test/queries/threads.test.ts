@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
 import type { EmbeddedStreamLog, StreamLog } from '../../src/log/index.ts';
+import { Registry } from '../../src/metrics/index.ts';
 import { QueryManager } from '../../src/queries/index.ts';
 import { appendFlush, appendTolls, canonical, DELAY_MS, openLog, readAll, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
 
@@ -149,6 +150,11 @@ INSERT INTO per_toll SELECT transaction_id, COUNT(*) FROM tolls GROUP BY transac
     expect(lines.filter((l) => l.msg === 'query thread crashed; restarting the query from its last checkpoint')).toHaveLength(1);
     expect(lines.filter((l) => l.msg === 'query thread crashed again; the query is not restarted')).toHaveLength(1);
     expect(startedOnThread(lines, 'per-toll')).toEqual([true, true]);
+    const registry = new Registry();
+    manager.registerMetrics(registry);
+    const exposition = await registry.renderAsync();
+    expect(exposition).toContain('tollstream_query_thread_restarts_total{query="per-toll"} 1');
+    expect(exposition).toContain('tollstream_query_running{query="per-toll"} 0');
     // The process and the pool go on: a query started now runs on a new thread.
     await manager.createQuery({ name: 'running', sql: RUNNING_SQL, startPosition: 'LATEST' });
     await appendTolls(log, 'toll_transactions', traffic(50, 41));
