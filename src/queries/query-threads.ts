@@ -36,6 +36,8 @@ export interface ThreadQueryEvents {
   snapshot(taskId: string, id: number, state: unknown, sink: unknown): void;
   records(count: number): void;
   reload(event: { table: string; rows?: number; path?: string; error?: string }): void;
+  /** A record of stream-backed reference table `table` could not be applied on the thread. */
+  referenceRejected(table: string, sequenceNumber: string, problem: string): void;
 }
 
 /** How the pool's threads are started. */
@@ -117,8 +119,8 @@ export class ThreadQuery {
   }
 
   /** One record of stream-backed reference table `table` (decoded), in stream order. */
-  reference(table: string, record: unknown): void {
-    if (!this.over) this.thread.post({ qid: this.qid, op: 'reference', table, record });
+  reference(table: string, record: unknown, sequenceNumber: string): void {
+    if (!this.over) this.thread.post({ qid: this.qid, op: 'reference', table, record, sequenceNumber });
   }
 
   /** Starts the operators and sends them the inputs' items; settles when the thread's run is over. */
@@ -178,6 +180,8 @@ export class ThreadQuery {
       }
       case 'reload':
         return this.events.reload(m.event);
+      case 'referenceRejected':
+        return this.events.referenceRejected(m.table, m.sequenceNumber, m.problem);
       case 'ended':
         return this.finish(m.error === null ? null : fromWireError(m.error));
     }

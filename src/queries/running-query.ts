@@ -150,6 +150,7 @@ export class RunningQuery {
             this.rowsIn += count;
           },
           reload: (event) => this.referenceReloaded(event),
+          referenceRejected: (table, sequenceNumber, problem) => this.referenceFeeds.find((f) => f.ref.name === table)?.rejectedOnThread(sequenceNumber, problem),
         },
       );
       await this.thread.planned;
@@ -167,7 +168,7 @@ export class RunningQuery {
     // Stream-backed reference tables are read whole before any fact row (after a restart too: they are not checkpointed).
     for (const ref of plan.referenceStreams) {
       const thread = this.thread;
-      const feed = new ReferenceFeed(log, ref, logger, this.def.name, thread ? (record) => thread.reference(ref.name, record) : undefined);
+      const feed = new ReferenceFeed(log, ref, logger, this.def.name, thread ? (record, sequenceNumber) => thread.reference(ref.name, record, sequenceNumber) : undefined);
       this.referenceFeeds.push(feed);
       try {
         await feed.load();

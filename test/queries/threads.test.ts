@@ -161,4 +161,34 @@ INSERT INTO per_toll SELECT transaction_id, COUNT(*) FROM tolls GROUP BY transac
     await waitFor(async () => (await readAll(log, 'running_spend')).length === 50, 'the new query to run');
     expect(manager.info('running').state).toBe('RUNNING');
   }, 180_000);
+
+  it('a stream-backed reference table held on the thread joins its rows and reports the records it cannot apply, named by position', async () => {
+    const { dir, log } = await setup();
+    await log.createStream('station_reference', { shardCount: 1 });
+    const change = async (row: unknown) => (await log.append('station_reference', [{ data: Buffer.from(JSON.stringify(row)), partitionKey: 'stations' }]))[0]!;
+    await change({ plaza_id: 'P1', name: 'North Gate' });
+    const bad = await change({ plaza_id: null, name: 'Nowhere' });
+    await change({ plaza_id: 'P2', name: 'River Bridge' });
+    const { manager, lines } = managerOf(log, dir, 1);
+    await manager.start();
+    await manager.createQuery({
+      name: 'named',
+      sql: `
+CREATE TABLE tolls (transaction_id VARCHAR(40), plaza_id VARCHAR(16)) WITH ('stream' = 'toll_transactions');
+CREATE TABLE stations (plaza_id VARCHAR(16), name VARCHAR(32)) WITH ('stream' = 'station_reference', 'kind' = 'table', 'key' = 'plaza_id');
+CREATE TABLE named (transaction_id VARCHAR(40), plaza VARCHAR(32)) WITH ('stream' = 'named_tolls');
+INSERT INTO named SELECT t.transaction_id, s.name FROM tolls t LEFT JOIN stations s ON t.plaza_id = s.plaza_id;`,
+    });
+    await appendTolls(log, 'toll_transactions', [
+      { transaction_id: 't1', customer_id: 'C1', plaza_id: 'P1' },
+      { transaction_id: 't2', customer_id: 'C1', plaza_id: 'P2' },
+    ]);
+    await waitFor(async () => (await readAll(log, 'named_tolls')).length === 2, 'both tolls joined');
+    expect(canonical(await readAll(log, 'named_tolls'))).toEqual(canonical([{ transaction_id: 't1', plaza: 'North Gate' }, { transaction_id: 't2', plaza: 'River Bridge' }]));
+    expect(startedOnThread(lines, 'named')).toEqual([true]);
+    expect(lines.filter((l) => l.msg === 'reference record ignored')).toEqual([
+      expect.objectContaining({ query: 'named', table: 'stations', sequenceNumber: bad.ok ? bad.sequenceNumber : 'none', problem: expect.any(String) }),
+    ]);
+    expect(lines.find((l) => l.msg === 'reference table loaded')).toMatchObject({ table: 'stations', records: 3 });
+  });
 });
