@@ -4,7 +4,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import type { EmbeddedStreamLog, StreamLog } from '../../src/log/index.ts';
 import { Registry } from '../../src/metrics/index.ts';
 import { QueryManager } from '../../src/queries/index.ts';
-import { appendFlush, appendTolls, canonical, DELAY_MS, openLog, readAll, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
+import { appendFlush, appendTolls, canonical, DELAY_MS, NAMED_TOLLS_SQL, openLog, readAll, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -173,11 +173,7 @@ INSERT INTO per_toll SELECT transaction_id, COUNT(*) FROM tolls GROUP BY transac
     await manager.start();
     await manager.createQuery({
       name: 'named',
-      sql: `
-CREATE TABLE tolls (transaction_id VARCHAR(40), plaza_id VARCHAR(16)) WITH ('stream' = 'toll_transactions');
-CREATE TABLE stations (plaza_id VARCHAR(16), name VARCHAR(32)) WITH ('stream' = 'station_reference', 'kind' = 'table', 'key' = 'plaza_id');
-CREATE TABLE named (transaction_id VARCHAR(40), plaza VARCHAR(32)) WITH ('stream' = 'named_tolls');
-INSERT INTO named SELECT t.transaction_id, s.name FROM tolls t LEFT JOIN stations s ON t.plaza_id = s.plaza_id;`,
+      sql: NAMED_TOLLS_SQL,
     });
     await appendTolls(log, 'toll_transactions', [
       { transaction_id: 't1', customer_id: 'C1', plaza_id: 'P1' },
