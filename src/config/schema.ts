@@ -177,6 +177,10 @@ export interface TollstreamConfig {
      * 0 keeps every query on the main thread. @default one per spare core (`os.availableParallelism() - 1`)
      */
     readonly threads?: number;
+    /** Most heap one query thread may use, in MiB; past it the thread dies and its queries restart (`threadRestarts`). @default none (Node's own limit) */
+    readonly threadMemoryMiB?: number;
+    /** Times a query whose thread died is started again from its last checkpoint within 10 minutes; one more crash leaves it FAILED. @default 3 */
+    readonly threadRestarts?: number;
     /**
      * The only directory a query's file reference tables ('path') may read from: a relative path starts here;
      * an absolute path elsewhere, `..` or a symbolic link out of it is refused (PATH_NOT_ALLOWED), because the
@@ -366,7 +370,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   lake: { enabled: false, targetFileMiB: 128, maxWaitSeconds: 300, compactionIntervalSeconds: 60 },
   bi: { enabled: false, host: '127.0.0.1', port: 5433, user: 'tollstream', maxConnections: 64 },
   reference: {},
-  queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10, threads: defaultQueryThreads() },
+  queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10, threads: defaultQueryThreads(), threadRestarts: 3 },
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25, tls: 'off', allowAuthWithoutTls: false } },
   apps: [],
   functions: { enabled: true, deploy: [] },
@@ -461,6 +465,8 @@ export const SCHEMA: Record<string, Leaf> = {
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
   'queries.checkpointFullEvery': { type: 'integer', min: 1, max: 1000 },
   'queries.threads': { type: 'integer', min: 0, max: 64 },
+  'queries.threadMemoryMiB': { type: 'integer', min: 16, max: 65_536 },
+  'queries.threadRestarts': { type: 'integer', min: 0, max: 100 },
   'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'metrics.historyIntervalSeconds': { type: 'integer', min: 0, max: 3600 },
   'metrics.historyRetentionHours': { type: 'integer', min: 1, max: 8760 },

@@ -107,6 +107,11 @@ export const ERROR_CODES = {
   SQL_INPUT: { kind: 'user', retriable: false },
   /** A continuous query of that name already exists (drop it first, or pick another name). */
   QUERY_EXISTS: { kind: 'user', retriable: false },
+  /**
+   * The worker thread running a query's operators died (out of memory at `queries.threadMemoryMiB`, or exited).
+   * The manager restarts the query from its last checkpoint a few times (docs/queries.md); past that it stays FAILED.
+   */
+  QUERY_THREAD_CRASHED: { kind: 'user', retriable: false },
   // Deployed functions (docs/functions.md)
   /** A deployed function of that name already exists (update it, or delete it first). */
   FUNCTION_EXISTS: { kind: 'user', retriable: false },

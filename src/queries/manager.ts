@@ -11,7 +11,7 @@ import { deaggregate, isKplAggregate, type ShardDescription, type StreamLog } fr
 import type { Registry } from '../metrics/index.ts';
 import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
-import { QueryThreads, defaultQueryThreads } from './query-threads.ts';
+import { QueryThreads, defaultQueryThreads, type QueryThreadOptions } from './query-threads.ts';
 import { ReferenceFiles } from './reference-files.ts';
 import { RunningQuery } from './running-query.ts';
 import { queryLeaseKey } from './postgres-store.ts';
@@ -61,6 +61,13 @@ export interface QueryManagerOptions {
   readonly referenceDir?: string;
   /** Worker threads that run the queries' operators (each query on one of them); 0, all on the main thread. @default one per spare core */
   readonly threads?: number;
+  /** How the query threads start: their heap limit, and a hook that sees each one. @default Node's heap limit */
+  readonly threadOptions?: QueryThreadOptions;
+  /**
+   * A query whose thread died (QUERY_THREAD_CRASHED) is started again from its last checkpoint at most this many
+   * times within `THREAD_CRASH_WINDOW_MS`; one more crash leaves it FAILED. @default 3
+   */
+  readonly threadRestarts?: number;
   readonly logger?: Logger;
   /** Processing-time clock for CURRENT_TIMESTAMP and ERROR_TIME. @default Date.now */
   readonly now?: () => number;
@@ -74,6 +81,9 @@ const EMPTY_STATS: QueryStats = {
   rowsInPerSecond: 0, rowsOutPerSecond: 0, rowsInTotal: 0, rowsOutTotal: 0, lateRows: 0, errors: 0,
   watermark: null, lagMs: 0, pendingOutputRows: 0, lastCheckpoint: null,
 };
+
+/** The span over which a query's thread crashes are counted against `threadRestarts`, ms. */
+export const THREAD_CRASH_WINDOW_MS = 10 * 60_000;
 
 /** Lease loss reasons after which the lease is still held while the query stops: its final checkpoint commits. */
 const STILL_HELD = new Set(['stopping', 'handed-over']);
@@ -89,6 +99,11 @@ export class QueryManager {
   private readonly log: StreamLog;
   private readonly threads: QueryThreads | null;
   private started = false;
+  private closing = false;
+  /** When each query's thread last crashed (ms, within THREAD_CRASH_WINDOW_MS), for the bound on restarts. */
+  private readonly crashes = new Map<string, number[]>();
+  /** Restarts after a thread crash since this manager started, per query (a metric). */
+  private readonly restarts = new Map<string, number>();
   /** The input positions of the last checkpoint of each query that is not running (read once), for `lag`. */
   private readonly stoppedPositions = new Map<string, Readonly<Record<string, ShardPositions>> | null>();
   /** Serializes admin operations (create, stop, drop, start, close). */
@@ -106,7 +121,7 @@ export class QueryManager {
     this.store = options.store ?? new QueryStore(options.dir!, this.logger, { checkpointFullEvery: options.checkpointFullEvery });
     this.log = options.log;
     const threads = options.threads ?? defaultQueryThreads();
-    this.threads = threads > 0 ? new QueryThreads(threads) : null;
+    this.threads = threads > 0 ? new QueryThreads(threads, options.threadOptions) : null;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -218,8 +233,9 @@ export class QueryManager {
     return this.options.leased ? (this.held.get(name) ?? null) : undefined;
   }
 
-  private settings() {
+  private settings(name: string) {
     return {
+      restartAfter: (err: TollstreamError) => this.restartAfterCrash(name, err),
       log: this.log, store: this.store, logger: this.logger, fence: (name: string) => this.fence(name),
       checkpointIntervalMs: this.options.checkpointIntervalMs ?? 1000,
       idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
@@ -233,18 +249,49 @@ export class QueryManager {
 
   /** Starts a query; a failure to start leaves it FAILED (listed with its error), not thrown. */
   private async launch(def: QueryDefinition): Promise<RunningQuery> {
-    const q = new RunningQuery(def, this.settings());
+    const q = new RunningQuery(def, this.settings(def.name));
     this.running.set(def.name, q);
     try {
       await q.start();
     } catch (err) {
-      q.state = 'FAILED';
       q.error = toTollstreamError(err);
-      this.logger.error('query could not start', { query: def.name, err });
+      const restarting = this.restartAfterCrash(def.name, q.error);
+      q.state = restarting ? 'STARTING' : 'FAILED';
+      if (!restarting) this.logger.error('query could not start', { query: def.name, err });
       await q.stop().catch(() => {});
-      q.state = 'FAILED';
+      q.state = restarting ? 'STARTING' : 'FAILED';
     }
     return q;
+  }
+
+  /**
+   * The thread running `name` died: whether the query is started again (from its last checkpoint, on a new thread).
+   * Its output is written exactly once all the same: the rows it produces again carry the keys they had, which
+   * the output streams' key dedupe drops. Bounded by `threadRestarts` within THREAD_CRASH_WINDOW_MS, so a query that
+   * kills its thread every time (its state outgrowing the thread's heap) ends FAILED instead of looping.
+   */
+  private restartAfterCrash(name: string, err: TollstreamError): boolean {
+    if (!isTollstreamError(err, 'QUERY_THREAD_CRASHED') || this.closing) return false;
+    const now = Date.now();
+    const recent = (this.crashes.get(name) ?? []).filter((at) => now - at < THREAD_CRASH_WINDOW_MS);
+    const limit = this.options.threadRestarts ?? 3;
+    if (recent.length >= limit) {
+      this.logger.error('query thread crashed again; the query is not restarted', { query: name, crashes: recent.length + 1, withinMs: THREAD_CRASH_WINDOW_MS, err });
+      return false;
+    }
+    recent.push(now);
+    this.crashes.set(name, recent);
+    this.restarts.set(name, (this.restarts.get(name) ?? 0) + 1);
+    this.logger.warn('query thread crashed; restarting the query from its last checkpoint', { query: name, restart: recent.length, of: limit, err });
+    const crashed = this.running.get(name);
+    void this.serial(async () => {
+      if (this.closing || this.running.get(name) !== crashed) return;
+      await crashed?.stop({ checkpoint: false });
+      this.running.delete(name);
+      const def = this.defs.get(name);
+      if (def && !def.stopped && (!this.options.leased || this.held.has(name))) await this.launch(def);
+    }).catch((e: unknown) => this.logger.error('restarting a query after its thread crashed failed', { query: name, err: e }));
+    return true;
   }
 
   /**
@@ -457,6 +504,7 @@ export class QueryManager {
 
   /** Stops every query with a final checkpoint (they resume at the next `start()`). Call before closing the log. */
   close(): Promise<void> {
+    this.closing = true;
     return this.serial(async () => {
       clearInterval(this.syncTimer);
       await Promise.all([...this.running.values()].map((q) => q.stop()));
@@ -464,6 +512,7 @@ export class QueryManager {
       await this.threads?.close();
       await this.store.close();
       this.started = false;
+      this.closing = false;
     });
   }
 
@@ -521,8 +570,9 @@ export class QueryManager {
     const ckptDur = registry.gauge('tollstream_query_checkpoint_duration_seconds', 'Barrier to durable storage time of the last checkpoint', ['query']);
     const ckptBytes = registry.gauge('tollstream_query_checkpoint_bytes', 'Size of the last stored checkpoint', ['query']);
     const running = registry.gauge('tollstream_query_running', '1 when the query runs, 0 when stopped or failed', ['query']);
+    const restarts = registry.counter('tollstream_query_thread_restarts_total', 'Times a continuous query was started again after the thread running it died', ['query']);
     registry.onCollect(() => {
-      for (const g of [rowsIn, rowsOut, late, errors, inRate, outRate, watermark, lag, pending, ckptId, ckptDur, ckptBytes, running]) g.reset();
+      for (const g of [rowsIn, rowsOut, late, errors, inRate, outRate, watermark, lag, pending, ckptId, ckptDur, ckptBytes, running, restarts]) g.reset();
       for (const q of this.listQueries()) {
         const s = q.stats;
         rowsIn.labels(q.name).inc(s.rowsInTotal);
@@ -540,6 +590,7 @@ export class QueryManager {
           ckptBytes.labels(q.name).set(s.lastCheckpoint.bytes);
         }
         running.labels(q.name).set(q.state === 'RUNNING' ? 1 : 0);
+        restarts.labels(q.name).inc(this.restarts.get(q.name) ?? 0);
       }
     });
   }

@@ -122,7 +122,8 @@ class HostedQuery {
       case 'open':
         return;
       case 'reference': {
-        plan.referenceStreams.find((r) => r.name === m.table)?.table.apply(m.record);
+        const problem = plan.referenceStreams.find((r) => r.name === m.table)?.table.apply(m.record) ?? null;
+        if (problem !== null) post({ qid: this.qid, op: 'referenceRejected', table: m.table, sequenceNumber: m.sequenceNumber, problem });
         return;
       }
       case 'run':

@@ -38,6 +38,16 @@ export interface ThreadQueryEvents {
   snapshot(taskId: string, id: number, state: unknown, sink: unknown): void;
   records(count: number): void;
   reload(event: { table: string; rows?: number; path?: string; error?: string }): void;
+  /** A record of stream-backed reference table `table` could not be applied on the thread. */
+  referenceRejected(table: string, sequenceNumber: string, problem: string): void;
+}
+
+/** How the pool's threads are started. */
+export interface QueryThreadOptions {
+  /** Most heap a thread's operators may use, MiB (the worker's old generation); past it the thread dies. @default Node's */
+  readonly memoryMiB?: number;
+  /** Called with each thread as it starts (diagnostics; the fault tests end threads through it). */
+  readonly onThread?: (worker: Worker) => void;
 }
 
 class QueryThread {
@@ -45,22 +55,30 @@ class QueryThread {
   readonly queries = new Map<number, ThreadQuery>();
   private nextQid = 0;
 
-  constructor(private readonly gone: (t: QueryThread) => void) {
-    this.worker = new Worker(BOOT, { eval: true });
+  constructor(
+    private readonly gone: (t: QueryThread) => void,
+    options: QueryThreadOptions,
+  ) {
+    this.worker = new Worker(BOOT, { eval: true, ...(options.memoryMiB === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.memoryMiB } }) });
     this.worker.unref();
     this.worker.on('message', (m: FromThread) => this.queries.get(m.qid)?.receive(m));
-    const die = (why: string) => {
+    const thread = this.worker.threadId;
+    const die = (why: string, cause?: unknown) => {
       this.gone(this);
-      const error = new TollstreamError('INTERNAL', `the query thread stopped: ${why}`, { context: {} });
-      for (const q of [...this.queries.values()]) q.threadDied(error);
+      for (const q of [...this.queries.values()]) {
+        q.threadDied(new TollstreamError('QUERY_THREAD_CRASHED', `the thread running the query's operators died: ${why}`, { context: { query: q.query, thread }, ...(cause === undefined ? {} : { cause }) }));
+      }
     };
-    this.worker.on('error', (err) => die(err.message));
+    this.worker.on('error', (err: Error & { code?: string }) =>
+      die(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `it ran out of memory (queries.threadMemoryMiB ${options.memoryMiB ?? 'not set'})` : err.message, err),
+    );
     this.worker.on('exit', (code) => die(`it exited with code ${code}`));
+    options.onThread?.(this.worker);
   }
 
   open(spec: ThreadQuerySpec, events: ThreadQueryEvents): ThreadQuery {
     const qid = ++this.nextQid;
-    const q = new ThreadQuery(this, qid, events);
+    const q = new ThreadQuery(this, qid, spec.query, events);
     this.queries.set(qid, q);
     this.post({ qid, op: 'open', spec });
     return q;
@@ -91,6 +109,7 @@ export class ThreadQuery {
   constructor(
     private readonly thread: QueryThread,
     private readonly qid: number,
+    readonly query: string,
     private readonly events: ThreadQueryEvents,
   ) {
     // Whoever does not call run() still learns of the end through the events; this keeps it from being unhandled.
@@ -102,8 +121,8 @@ export class ThreadQuery {
   }
 
   /** One record of stream-backed reference table `table` (decoded), in stream order. */
-  reference(table: string, record: unknown): void {
-    if (!this.over) this.thread.post({ qid: this.qid, op: 'reference', table, record });
+  reference(table: string, record: unknown, sequenceNumber: string): void {
+    if (!this.over) this.thread.post({ qid: this.qid, op: 'reference', table, record, sequenceNumber });
   }
 
   /** Starts the operators and sends them the inputs' items; settles when the thread's run is over. */
@@ -165,6 +184,8 @@ export class ThreadQuery {
       }
       case 'reload':
         return this.events.reload(m.event);
+      case 'referenceRejected':
+        return this.events.referenceRejected(m.table, m.sequenceNumber, m.problem);
       case 'ended':
         return this.finish(m.error === null ? null : fromWireError(m.error));
     }
@@ -188,7 +209,10 @@ export class ThreadQuery {
 export class QueryThreads {
   private readonly threads: QueryThread[] = [];
 
-  constructor(readonly size: number) {}
+  constructor(
+    readonly size: number,
+    private readonly options: QueryThreadOptions = {},
+  ) {}
 
   /** Plans query `spec` on the thread with the fewest queries (a new one while the pool is not full). */
   open(spec: ThreadQuerySpec, events: ThreadQueryEvents): ThreadQuery {
@@ -202,7 +226,7 @@ export class QueryThreads {
 
   /** Starts the threads not started yet, so their start-up overlaps the caller's (it is not awaited). */
   warm(): void {
-    while (this.threads.length < this.size) this.threads.push(new QueryThread((t) => this.threads.splice(this.threads.indexOf(t) >>> 0, 1)));
+    while (this.threads.length < this.size) this.threads.push(new QueryThread((t) => this.threads.splice(this.threads.indexOf(t) >>> 0, 1), this.options));
   }
 
   /** Ends the threads (their queries must be stopped first). */

@@ -29,6 +29,7 @@ export class ReferenceFeed {
   private following: Promise<void>[] = [];
   /** Records that could not be applied (not JSON objects, bad values, null keys). */
   rejected = 0;
+  /** Records applied here, or sent to the query's thread when it holds the table. */
   applied = 0;
   /** Set when following failed (stream deleted, log closed). */
   failure: TollstreamError | null = null;
@@ -38,9 +39,18 @@ export class ReferenceFeed {
     readonly ref: LiveReferenceStream,
     private readonly logger: Logger,
     private readonly query: string,
-    /** Told of every record applied, in order: the query's thread keeps its own copy of the table. */
-    private readonly mirror?: (record: unknown) => void,
+    /**
+     * The query's thread holds the table: every record goes there in order, and is not applied here (the thread
+     * reports the ones it could not apply through `rejectedOnThread`).
+     */
+    private readonly toThread?: (record: unknown, sequenceNumber: string) => void,
   ) {}
+
+  /** The query's thread could not apply the record at `sequenceNumber`. */
+  rejectedOnThread(sequenceNumber: string, problem: string): void {
+    this.rejected++;
+    this.logger.warn('reference record ignored', { query: this.query, table: this.ref.name, stream: this.ref.stream, sequenceNumber, problem });
+  }
 
   /** Reads the stream to its current end into the table (parents before children), then follows it live. */
   async load(): Promise<void> {
@@ -55,7 +65,8 @@ export class ReferenceFeed {
         else tails.set(shard.shardId, next);
       }
     }
-    this.logger.info('reference table loaded', { query: this.query, table: this.ref.name, stream: this.ref.stream, rows: this.ref.table.size });
+    // Held on the query's thread, the table's rows are not counted here; the records sent there are.
+    this.logger.info('reference table loaded', { query: this.query, table: this.ref.name, stream: this.ref.stream, ...(this.toThread ? { records: this.applied } : { rows: this.ref.table.size }) });
     for (const [shardId, from] of tails) this.follow(shardId, from);
   }
 
@@ -134,10 +145,14 @@ export class ReferenceFeed {
 
   private applyOne(rec: StoredRecord): void {
     const record = decode(rec.data);
+    if (this.toThread) {
+      this.applied++;
+      this.toThread(record, rec.sequenceNumber);
+      return;
+    }
     const problem = this.ref.table.apply(record);
     if (problem === null) {
       this.applied++;
-      this.mirror?.(record);
       return;
     }
     this.rejected++;

@@ -47,6 +47,11 @@ export interface RunSettings {
    * (`now` other than Date.now) runs on the main thread, since a function cannot cross to a thread.
    */
   readonly threads: QueryThreads | null;
+  /**
+   * Asked when the query fails: true when it will be started again (its state stays STARTING, with the error that
+   * stopped it, until its next run replaces it). @default never
+   */
+  readonly restartAfter?: (err: TollstreamError) => boolean;
 }
 
 interface InFlight {
@@ -146,6 +151,7 @@ export class RunningQuery {
             this.rowsIn += count;
           },
           reload: (event) => this.referenceReloaded(event),
+          referenceRejected: (table, sequenceNumber, problem) => this.referenceFeeds.find((f) => f.ref.name === table)?.rejectedOnThread(sequenceNumber, problem),
         },
       );
       await this.thread.planned;
@@ -163,7 +169,7 @@ export class RunningQuery {
     // Stream-backed reference tables are read whole before any fact row (after a restart too: they are not checkpointed).
     for (const ref of plan.referenceStreams) {
       const thread = this.thread;
-      const feed = new ReferenceFeed(log, ref, logger, this.def.name, thread ? (record) => thread.reference(ref.name, record) : undefined);
+      const feed = new ReferenceFeed(log, ref, logger, this.def.name, thread ? (record, sequenceNumber) => thread.reference(ref.name, record, sequenceNumber) : undefined);
       this.referenceFeeds.push(feed);
       try {
         await feed.load();
@@ -222,13 +228,17 @@ export class RunningQuery {
   }
 
   private fail(err: TollstreamError): void {
-    if (this.state === 'FAILED') return;
-    this.state = 'FAILED';
+    if (this.state === 'FAILED' || this.error !== null) return;
     this.error = err;
     if (this.timer) clearInterval(this.timer);
     for (const i of this.inputs.values()) i.cancel();
     this.thread?.cancel();
     for (const f of this.referenceFeeds) f.close();
+    if (this.settings.restartAfter?.(err)) {
+      this.state = 'STARTING';
+      return;
+    }
+    this.state = 'FAILED';
     this.settings.logger.error('query failed', { query: this.def.name, err });
   }
 

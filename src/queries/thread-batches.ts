@@ -67,8 +67,11 @@ export interface ThreadQuerySpec {
 export type ToThread =
   /** Plan the query (once planned, the other messages of `qid` are handled in order). */
   | { readonly qid: number; readonly op: 'open'; readonly spec: ThreadQuerySpec }
-  /** One record of a stream-backed reference table, in stream order (all before `run` for the initial load). */
-  | { readonly qid: number; readonly op: 'reference'; readonly table: string; readonly record: unknown }
+  /**
+   * One record of a stream-backed reference table, in stream order (all before `run` for the initial load); the
+   * table is held on the thread only.
+   */
+  | { readonly qid: number; readonly op: 'reference'; readonly table: string; readonly record: unknown; readonly sequenceNumber: string }
   /** Start the operators; the inputs' items follow. */
   | { readonly qid: number; readonly op: 'run' }
   | { readonly qid: number; readonly op: 'item'; readonly input: string; readonly item: WireItem }
@@ -92,5 +95,7 @@ export type FromThread =
    */
   | { readonly qid: number; readonly op: 'progress'; readonly taken: number; readonly rowsIn: number; readonly watermarks: number[] }
   | { readonly qid: number; readonly op: 'reload'; readonly event: { table: string; rows?: number; path?: string; error?: string } }
+  /** A record of a stream-backed reference table that the table could not apply, and why. */
+  | { readonly qid: number; readonly op: 'referenceRejected'; readonly table: string; readonly sequenceNumber: string; readonly problem: string }
   /** The run is over: cancelled (error null) or failed. Nothing of `qid` follows. */
   | { readonly qid: number; readonly op: 'ended'; readonly error: WireError | null };

@@ -155,6 +155,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         checkpointIntervalMs: config.queries.checkpointIntervalMs,
         checkpointFullEvery: config.queries.checkpointFullEvery,
         threads: config.queries.threads,
+        ...(config.queries.threadMemoryMiB === undefined ? {} : { threadOptions: { memoryMiB: config.queries.threadMemoryMiB } }),
+        ...(config.queries.threadRestarts === undefined ? {} : { threadRestarts: config.queries.threadRestarts }),
         referenceDir: references,
         logger: logger.child({ component: 'queries' }),
       });

@@ -207,6 +207,21 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
         expect((await store.get('customers', { pk: 'c-1' }))?.value).toEqual({ n: 2 });
       });
 
+      it('a put on the version it read returns the next version; a refused one names the current version and leaves the transaction usable', async () => {
+        const v1 = await store.put('customers', { pk: 'c-1' }, { n: 1 });
+        const v2 = await store.put('customers', { pk: 'c-1' }, { n: 2 }, { condition: { version: v1.version } });
+        expect(v2).toMatchObject({ pk: 'c-1', value: { n: 2 }, version: v1.version + 1 });
+        await store.transaction(async (tx) => {
+          const stale = await expectCode(tx.put('customers', { pk: 'c-1' }, { n: 3 }, { condition: { version: v1.version } }), 'CONDITION_FAILED');
+          expect(stale.context).toMatchObject({ table: 'customers', pk: 'c-1', operation: 'put', currentVersion: v2.version });
+          await expectCode(tx.put('customers', { pk: 'absent' }, { n: 1 }, { condition: { version: 1 } }), 'CONDITION_FAILED');
+          await expectCode(tx.put('customers', { pk: 'c-1' }, { n: 3 }, { condition: { version: 0 } }), 'INVALID_ARGUMENT');
+          expect((await tx.put('customers', { pk: 'c-1' }, { n: 4 }, { condition: { version: v2.version } })).version).toBe(v2.version + 1);
+        });
+        expect(await store.get('customers', { pk: 'c-1' })).toMatchObject({ value: { n: 4 }, version: v2.version + 1 });
+        expect(await store.get('customers', { pk: 'absent' })).toBeUndefined();
+      });
+
       it('attribute comparisons decide updates and deletes', async () => {
         const key = { pk: 'c-1', sk: '2026-11' };
         await store.put('spend', key, { total_cents: 4000, alerted: false });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedStreamLog } from '../../src/log/index.ts';
 import { QueryManager } from '../../src/queries/index.ts';
 import { aggregateWithBadDigest, encodeAggregate } from '../support/kpl-aggregate.ts';
-import { openLog, readAll, tempDir, waitFor } from './support.ts';
+import { NAMED_TOLLS_SQL, openLog, readAll, tempDir, waitFor } from './support.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,11 +30,7 @@ describe('reference tables from KPL aggregated records', () => {
     await manager.start();
     await manager.createQuery({
       name: 'named',
-      sql: `
-        CREATE TABLE tolls (transaction_id VARCHAR(40), plaza_id VARCHAR(16)) WITH ('stream' = 'toll_transactions');
-        CREATE TABLE stations (plaza_id VARCHAR(16), name VARCHAR(32)) WITH ('stream' = 'station_reference', 'kind' = 'table', 'key' = 'plaza_id');
-        CREATE TABLE named (transaction_id VARCHAR(40), plaza VARCHAR(32)) WITH ('stream' = 'named_tolls');
-        INSERT INTO named SELECT t.transaction_id, s.name FROM tolls t LEFT JOIN stations s ON t.plaza_id = s.plaza_id;`,
+      sql: NAMED_TOLLS_SQL,
     });
     await log.append('toll_transactions', [
       { partitionKey: 't1', data: Buffer.from(JSON.stringify({ transaction_id: 't1', plaza_id: 'P1' })) },

@@ -37,6 +37,13 @@ CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_
 CREATE TABLE key_counts (customer_id VARCHAR(16), trips BIGINT) WITH ('stream' = 'key_counts');
 INSERT INTO key_counts SELECT customer_id, COUNT(*) FROM tolls GROUP BY customer_id;`;
 
+/** Tolls joined with a stream-backed reference table of stations (`station_reference`, keyed by plaza_id) into `named_tolls`. */
+export const NAMED_TOLLS_SQL = `
+CREATE TABLE tolls (transaction_id VARCHAR(40), plaza_id VARCHAR(16)) WITH ('stream' = 'toll_transactions');
+CREATE TABLE stations (plaza_id VARCHAR(16), name VARCHAR(32)) WITH ('stream' = 'station_reference', 'kind' = 'table', 'key' = 'plaza_id');
+CREATE TABLE named (transaction_id VARCHAR(40), plaza VARCHAR(32)) WITH ('stream' = 'named_tolls');
+INSERT INTO named SELECT t.transaction_id, s.name FROM tolls t LEFT JOIN stations s ON t.plaza_id = s.plaza_id;`;
+
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };

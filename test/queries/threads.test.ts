@@ -1,8 +1,10 @@
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
 import type { EmbeddedStreamLog, StreamLog } from '../../src/log/index.ts';
+import { Registry } from '../../src/metrics/index.ts';
 import { QueryManager } from '../../src/queries/index.ts';
-import { appendFlush, appendTolls, canonical, DELAY_MS, openLog, readAll, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
+import { appendFlush, appendTolls, canonical, DELAY_MS, NAMED_TOLLS_SQL, openLog, readAll, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -18,10 +20,10 @@ async function setup(): Promise<{ dir: string; log: EmbeddedStreamLog }> {
 }
 
 /** A manager whose log lines are kept, to see where its queries ran. */
-function managerOf(log: StreamLog, dir: string, threads: number): { manager: QueryManager; lines: Record<string, unknown>[] } {
+function managerOf(log: StreamLog, dir: string, threads: number, more: Partial<ConstructorParameters<typeof QueryManager>[0]> = {}): { manager: QueryManager; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ level: 'info', format: 'json', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-  const manager = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 200, threads, logger });
+  const manager = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 200, threads, logger, ...more });
   cleanups.push(() => manager.close());
   return { manager, lines };
 }
@@ -40,6 +42,13 @@ async function keyedRecords(log: StreamLog, stream: string): Promise<string[]> {
   }
   return out.sort();
 }
+
+/** Every toll updates its customer's running totals: one output row per input record, keyed by customer and count. */
+const RUNNING_SQL = `
+CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
+CREATE TABLE running_spend (customer_id VARCHAR(16), trips BIGINT, total_cents BIGINT) WITH ('stream' = 'running_spend');
+INSERT INTO running_spend SELECT customer_id, COUNT(*), SUM(amount_cents) FROM tolls GROUP BY customer_id;`;
 
 const startedOnThread = (lines: Record<string, unknown>[], query: string) => lines.filter((l) => l.msg === 'query started' && l.query === query).map((l) => l.thread);
 
@@ -71,11 +80,7 @@ describe('continuous queries on query threads', () => {
 
   it('a checkpoint taken on a thread restores on the main thread and back: every update of a GROUP BY is written once', async () => {
     const { dir, log } = await setup();
-    const sql = `
-CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
-CREATE TABLE running_spend (customer_id VARCHAR(16), trips BIGINT, total_cents BIGINT) WITH ('stream' = 'running_spend');
-INSERT INTO running_spend SELECT customer_id, COUNT(*), SUM(amount_cents) FROM tolls GROUP BY customer_id;`;
+    const sql = RUNNING_SQL;
     const records = traffic(2400, 23);
     const where: unknown[] = [];
     // Thread, main thread, thread: each run takes in its part and stops with a checkpoint the next one restores.
@@ -91,5 +96,95 @@ INSERT INTO running_spend SELECT customer_id, COUNT(*), SUM(amount_cents) FROM t
     }
     expect(where).toEqual([true, false, true]);
     expect(canonical(await readAll(log, 'running_spend'))).toEqual(await reference(sql, 'toll_transactions', records, 'running_spend'));
+  });
+
+  it('a query whose thread is ended mid-run starts again from its last checkpoint on a new thread, and writes every update once', async () => {
+    const { dir, log } = await setup();
+    const workers: Worker[] = [];
+    // Checkpoints only when asked, so the thread dies with rows appended past the last one.
+    const { manager, lines } = managerOf(log, dir, 1, { checkpointIntervalMs: 600_000, threadOptions: { onThread: (w) => workers.push(w) } });
+    await manager.start();
+    await manager.createQuery({ name: 'running', sql: RUNNING_SQL });
+    const records = traffic(2400, 31);
+    const taken = async (n: number, what: string) => {
+      await waitFor(() => manager.info('running').stats.rowsInTotal >= n, `${what}: records taken in`);
+      await waitFor(async () => (await readAll(log, 'running_spend')).length >= n, `${what}: updates written`);
+    };
+    await appendTolls(log, 'toll_transactions', records.slice(0, 1000));
+    await taken(1000, 'first part');
+    await manager.checkpointNow('running');
+    await appendTolls(log, 'toll_transactions', records.slice(1000, 1600));
+    await taken(1600, 'second part');
+    expect(workers).toHaveLength(1);
+
+    await workers[0]!.terminate();
+    await waitFor(() => workers.length === 2 && manager.info('running').state === 'RUNNING', 'the query running again on a new thread');
+    const crash = lines.find((l) => l.msg === 'query thread crashed; restarting the query from its last checkpoint');
+    expect(crash).toMatchObject({ query: 'running', restart: 1, of: 3, err: expect.objectContaining({ code: 'QUERY_THREAD_CRASHED' }) });
+    expect(manager.info('running').error).toBeNull();
+    expect(startedOnThread(lines, 'running')).toEqual([true, true]);
+
+    await appendTolls(log, 'toll_transactions', records.slice(1600));
+    // The new run reads on from the checkpoint, at record 1000.
+    await taken(2400 - 1000, 'third part after the restart');
+    await waitFor(async () => (await readAll(log, 'running_spend')).length >= 2400, 'every update written');
+    // The 600 updates between the checkpoint and the crash were produced twice, with the same keys: stored once.
+    expect(canonical(await readAll(log, 'running_spend'))).toEqual(await reference(RUNNING_SQL, 'toll_transactions', records, 'running_spend'));
+  });
+
+  it('a query whose state outgrows its thread\'s heap limit is restarted a bounded number of times, then left FAILED with the reason', async () => {
+    const { dir, log } = await setup();
+    const { manager, lines } = managerOf(log, dir, 1, { threadRestarts: 1, threadOptions: { memoryMiB: 24 } });
+    await manager.start();
+    // One group per toll, never closed: the state grows with every record.
+    const sql = `
+CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
+CREATE TABLE per_toll (transaction_id VARCHAR(40), n BIGINT) WITH ('stream' = 'per_toll');
+INSERT INTO per_toll SELECT transaction_id, COUNT(*) FROM tolls GROUP BY transaction_id;`;
+    await manager.createQuery({ name: 'per-toll', sql });
+    await appendTolls(log, 'toll_transactions', traffic(100_000, 37), 1000);
+    await waitFor(() => manager.info('per-toll').state === 'FAILED', 'the query failed', 120_000);
+    const info = manager.info('per-toll');
+    expect(info.error).toEqual({ code: 'QUERY_THREAD_CRASHED', message: expect.stringContaining('ran out of memory (queries.threadMemoryMiB 24)') });
+    expect(lines.filter((l) => l.msg === 'query thread crashed; restarting the query from its last checkpoint')).toHaveLength(1);
+    expect(lines.filter((l) => l.msg === 'query thread crashed again; the query is not restarted')).toHaveLength(1);
+    expect(startedOnThread(lines, 'per-toll')).toEqual([true, true]);
+    const registry = new Registry();
+    manager.registerMetrics(registry);
+    const exposition = await registry.renderAsync();
+    expect(exposition).toContain('tollstream_query_thread_restarts_total{query="per-toll"} 1');
+    expect(exposition).toContain('tollstream_query_running{query="per-toll"} 0');
+    // The process and the pool go on: a query started now runs on a new thread.
+    await manager.createQuery({ name: 'running', sql: RUNNING_SQL, startPosition: 'LATEST' });
+    await appendTolls(log, 'toll_transactions', traffic(50, 41));
+    await waitFor(async () => (await readAll(log, 'running_spend')).length === 50, 'the new query to run');
+    expect(manager.info('running').state).toBe('RUNNING');
+  }, 180_000);
+
+  it('a stream-backed reference table held on the thread joins its rows and reports the records it cannot apply, named by position', async () => {
+    const { dir, log } = await setup();
+    await log.createStream('station_reference', { shardCount: 1 });
+    const change = async (row: unknown) => (await log.append('station_reference', [{ data: Buffer.from(JSON.stringify(row)), partitionKey: 'stations' }]))[0]!;
+    await change({ plaza_id: 'P1', name: 'North Gate' });
+    const bad = await change({ plaza_id: null, name: 'Nowhere' });
+    await change({ plaza_id: 'P2', name: 'River Bridge' });
+    const { manager, lines } = managerOf(log, dir, 1);
+    await manager.start();
+    await manager.createQuery({
+      name: 'named',
+      sql: NAMED_TOLLS_SQL,
+    });
+    await appendTolls(log, 'toll_transactions', [
+      { transaction_id: 't1', customer_id: 'C1', plaza_id: 'P1' },
+      { transaction_id: 't2', customer_id: 'C1', plaza_id: 'P2' },
+    ]);
+    await waitFor(async () => (await readAll(log, 'named_tolls')).length === 2, 'both tolls joined');
+    expect(canonical(await readAll(log, 'named_tolls'))).toEqual(canonical([{ transaction_id: 't1', plaza: 'North Gate' }, { transaction_id: 't2', plaza: 'River Bridge' }]));
+    expect(startedOnThread(lines, 'named')).toEqual([true]);
+    expect(lines.filter((l) => l.msg === 'reference record ignored')).toEqual([
+      expect.objectContaining({ query: 'named', table: 'stations', sequenceNumber: bad.ok ? bad.sequenceNumber : 'none', problem: expect.any(String) }),
+    ]);
+    expect(lines.find((l) => l.msg === 'reference table loaded')).toMatchObject({ table: 'stations', records: 3 });
   });
 });
