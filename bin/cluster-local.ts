@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '../bench/lib/processes.ts';
+import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from './processes.ts';
 import { NATS_SERVER, startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 
 export const NODE_NAMES = ['node-1', 'node-2', 'node-3'] as const;
