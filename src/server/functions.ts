@@ -3,9 +3,9 @@
  * functions runtime (the functions of the apps on these shared stores and the deployed ones, so `/metrics`
  * counts them all), and the deployed functions with their HTTP routes (`/v1/functions`, `/v1/tables`). Steps to undo go on `undo`.
  *
- * On a node of a cluster the deployed functions' tables, checkpoints and outbox are in PostgreSQL
- * (`cluster.postgresUrl`, schema `tollstream_functions`), shared by the nodes, on a runtime of their own whose
- * commits are fenced by the shards' leases (docs/cluster.md); the apps' functions stay on `tables.db`.
+ * On a node of a cluster the shared tables, checkpoints and outbox of the apps and the deployed functions are in
+ * PostgreSQL (`cluster.postgresUrl`, schema `tollstream_functions`), shared by the nodes, on a runtime of their own
+ * whose commits are fenced by the shards' leases (docs/cluster.md); the notifications stay in `tables.db`.
  */
 import path from 'node:path';
 import type { TollstreamConfig } from '../config/index.ts';
@@ -13,16 +13,13 @@ import type { Logger } from '../core/logger.ts';
 import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } from '../functions/index.ts';
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
-import { isTollstreamError } from '../core/errors.ts';
-import { fenceCommits } from '../leases/index.ts';
-import { openNotify, openPostgresOutbox, type MirrorOptions, type Notify, type NotifyOptions } from '../notify/index.ts';
-import { openPostgresTables, openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
+import { openNotify, type MirrorOptions, type Notify, type NotifyOptions } from '../notify/index.ts';
+import { openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
+import { LEASE_SCHEMA, openClusterStores, type ClusterStores } from './app-stores.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 /** The schema, in `cluster.postgresUrl`, of the tables that deployed functions share on a cluster. */
 export const SHARED_FUNCTIONS_SCHEMA = 'tollstream_functions';
-/** The schema of the lease table (work-leases.ts), which fences the shared functions' commits. */
-const LEASE_SCHEMA = 'tollstream_leases';
 
 export interface FunctionsState {
   readonly tables: Tables;
@@ -76,7 +73,16 @@ export interface DeployedFunctions {
 
 /** Starts the deployed functions (stored ones, then the config file's) and returns their routes for the gateway. */
 export async function startDeployedFunctions(
-  deps: { state: FunctionsState; config: TollstreamConfig; authenticator: Authenticator; log: StreamLog; consumers: ConsumerMetrics; logger: Logger },
+  deps: {
+    state: FunctionsState;
+    config: TollstreamConfig;
+    authenticator: Authenticator;
+    log: StreamLog;
+    consumers: ConsumerMetrics;
+    logger: Logger;
+    /** On a cluster node, the shared tables and runtime already open for the apps (`openSharedFunctions`). */
+    shared?: ClusterStores | undefined;
+  },
   undo: Array<() => Promise<void> | void>,
 ): Promise<DeployedFunctions> {
   const { state, config, authenticator } = deps;
@@ -85,7 +91,7 @@ export async function startDeployedFunctions(
   // from before, nothing runs on the shared tables, and the node needs no connection to them.
   const dir = path.join(config.dataDir, 'functions');
   const sharing = config.cluster !== undefined && (config.functions.deploy.length > 0 || (await FunctionDeployments.keepsDeclared(dir)));
-  const shared = config.cluster && sharing ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined;
+  const shared = deps.shared ?? (config.cluster && sharing ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined);
   const deployments = new FunctionDeployments({
     dir,
     tablesPath: state.tablesPath,
@@ -111,37 +117,18 @@ export async function startDeployedFunctions(
 }
 
 /**
- * The deployed functions' state on a cluster node: the tables in PostgreSQL (a node that cannot reach them says so
- * in one line and keeps trying), their commits fenced by the lease table beside them, their outbox relayed into this
- * node's notifications, and a runtime on them that works the shards whose lease this node holds.
+ * The shared stores' tables and runtime on a cluster node: the tables in PostgreSQL (schema `tollstream_functions`),
+ * shared by the nodes, their outbox relayed into this node's notifications, and a runtime on them, fenced by the
+ * shared leases, that works the shards whose lease this node holds. The apps on the shared stores and the deployed
+ * functions run on it.
  */
-async function openSharedFunctions(
+export async function openSharedFunctions(
   deps: { state: FunctionsState; postgresUrl: string; log: StreamLog; consumers: ConsumerMetrics; logger: Logger },
   undo: Array<() => Promise<void> | void>,
-  retryMs = 2000,
-): Promise<{ store: TableStore; runtime: FunctionsRuntime }> {
+): Promise<ClusterStores> {
   const { state, logger } = deps;
-  let waiting = false;
-  let store: TableStore;
-  for (;;) {
-    try {
-      store = await openPostgresTables({ connectionString: deps.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, logger });
-      break;
-    } catch (err) {
-      if (!isTollstreamError(err, 'TABLES_UNAVAILABLE')) throw err;
-      if (!waiting) logger.warn(`cannot reach the functions' tables in PostgreSQL, retrying every ${retryMs} ms: ${err.message}`);
-      waiting = true;
-      await new Promise((r) => setTimeout(r, retryMs));
-    }
-  }
-  if (waiting) logger.info("reached the functions' tables in PostgreSQL");
-  undo.unshift(() => store.close());
-  fenceCommits(store, LEASE_SCHEMA);
-  const outbox = await openPostgresOutbox({ store, notify: state.notify, logger });
-  outbox.start();
-  undo.unshift(() => outbox.stop());
-  const runtime = new FunctionsRuntime({ log: deps.log, store, shards: 'assigned', fenceCommits: true, logger: state.logs.capture(logger) });
-  undo.unshift(() => runtime.stop());
-  deps.consumers.addFunctions(runtime);
-  return { store, runtime };
+  const logs = state.logs.capture(logger.child({ component: 'functions' }));
+  const shared = await openClusterStores({ postgresUrl: deps.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, notify: state.notify, log: deps.log, logger, runtimeLogger: logs }, undo);
+  deps.consumers.addFunctions(shared.runtime);
+  return shared;
 }
