@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine } from './lib/machine.ts';
-import { REPO_ROOT } from './lib/processes.ts';
+import { REPO_ROOT } from '../bin/processes.ts';
 import { BENCHMARKS, type BenchmarkSpec, type Figure } from './lib/run-all-figures.ts';
 
 const { values: flags } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string', default: path.join(REPO_ROOT, 'bench/RESULTS.md') } } });

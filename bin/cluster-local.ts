@@ -2,9 +2,10 @@
  * `npm run cluster:local`: a 3-node Tollstream cluster on this machine, as docs/cluster.md describes it.
  * Three `nats-server` with JetStream clustered on 127.0.0.1 (temp store dirs), a fresh PostgreSQL database for
  * the warehouse and the lease table (on TOLLSTREAM_CLUSTER_POSTGRES_URL's server, else the one `.ci/postgres.sh`
- * starts or reuses), and three `tollstream up` nodes: node-1 runs the alerts and their functions; all three the
- * gateway and their share of the warehouse delivery and of the continuous queries (under leases). Prints the URLs; Ctrl-C or
- * SIGTERM stops the nodes, the NATS servers, drops the database and removes the temp dirs.
+ * starts or reuses), and three `tollstream up` nodes, each running the gateway, the alerts and the station alerts,
+ * and its share (under leases) of the warehouse delivery, of the continuous queries and of the alerts' function
+ * mappings. Prints the URLs; Ctrl-C or SIGTERM stops the nodes, the NATS servers, drops the database and removes
+ * the temp dirs.
  *
  * Flags: --keep-database (leave the database for a look afterwards).
  */
@@ -17,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '../bench/lib/processes.ts';
+import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from './processes.ts';
 import { NATS_SERVER, startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 
 export const NODE_NAMES = ['node-1', 'node-2', 'node-3'] as const;
@@ -32,7 +33,10 @@ export interface LocalClusterNode {
 export interface LocalCluster {
   readonly nats: NatsCluster;
   readonly nodes: LocalClusterNode[];
-  /** The cluster's own database (warehouse tables in `public`, leases in `tollstream_leases`). */
+  /**
+   * The cluster's own database (warehouse tables in `public`, leases in `tollstream_leases`, the alerts' tables in
+   * `tollstream_functions`, the station alerts' in `tollstream_station_alerts`, queries in `tollstream_queries`).
+   */
   readonly postgresUrl: string;
   /** Every pid it started: the nodes and the NATS servers. */
   pids(): number[];
@@ -54,6 +58,8 @@ export interface LocalClusterOptions {
   readonly postgresServerUrl?: string;
   /** @default 'warn' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Settings every node's config file gets besides the cluster's own (e.g. `stationAlerts`). @default none */
+  readonly extraConfig?: Record<string, unknown>;
 }
 
 /** One line saying what is missing; the caller prints it and exits 1. */
@@ -128,8 +134,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       const name = NODE_NAMES[i] ?? `node-${i + 1}`;
       const dataDir = path.join(dir, name);
       const port = await findFreePort();
-      const first = i === 0;
       const config = {
+        ...options.extraConfig,
         streams: [{ name: 'toll_transactions', shardCount: options.shards ?? 6, dedupe: { mode: 'field', field: 'transaction_id' } }],
         warehouse: { kind: 'postgres', postgresUrl },
         cluster: {
@@ -140,10 +146,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
           ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
           ...(options.leaseRenewMs !== undefined ? { leaseRenewMs: options.leaseRenewMs } : {}),
         },
-        // The alerts' function mappings and notifications keep their state in the node's data directory: only node-1
-        // runs the alerts (docs/cluster.md). Continuous queries keep theirs in PostgreSQL and move between all three
-        // under leases. Deployed functions declared in every node's functions.deploy would be shared; none here.
-        ...(first ? {} : { alerts: { enabled: false }, stationAlerts: { enabled: false }, functions: { enabled: false } }),
+        // Every node runs the alerts and the station alerts: their tables, checkpoints and continuous queries are in
+        // PostgreSQL, and each shard of their function mappings runs on one node at a time (docs/cluster.md).
         metrics: { historyIntervalSeconds: 0 },
       };
       const configFile = path.join(dir, `${name}.config.json`);
@@ -179,7 +183,7 @@ async function main(): Promise<void> {
   }
   const out = [
     'Tollstream cluster on 127.0.0.1:',
-    ...cluster.nodes.map((n, i) => `  ${n.name}  ${n.url}  ${i === 0 ? 'gateway, deliveries, queries, alerts, functions' : 'gateway, deliveries, queries'}  (data ${n.dataDir})`),
+    ...cluster.nodes.map((n) => `  ${n.name}  ${n.url}  gateway, deliveries, queries, alerts, station alerts  (data ${n.dataDir})`),
     `  NATS JetStream  ${cluster.nats.urls.join(' ')}`,
     `  PostgreSQL      ${cluster.postgresUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,
     'Ctrl-C stops everything.',

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
 import { describeMachine } from '../lib/machine.ts';
-import { REPO_ROOT } from '../lib/processes.ts';
+import { REPO_ROOT } from '../../bin/processes.ts';
 import { formatCount, formatTable } from '../lib/stats.ts';
 import { runPhase, type PhaseResult } from './phase.ts';
 

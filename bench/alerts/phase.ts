@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { kinesisSink, runSimulation, TrafficGenerator, type PlantedSpend, type Sink, type TollTransaction } from '../../src/simulator/index.ts';
 import { cpuMeter } from '../lib/cpu-usage.ts';
-import { startTollstream } from '../lib/processes.ts';
+import { startTollstream } from '../../bin/processes.ts';
 import { round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
 import { NotificationWatcher, sampleMetrics, type MetricsSample } from './watch.ts';
 

@@ -165,7 +165,7 @@ async function takeover(): Promise<{ leasesMoved: number; firstRecordMs: number;
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
       const body = (await res.json()) as { leases?: { held?: string[] } };
-      // The warehouse delivery's leases: node-1 also holds those of the breach delivery and of its own function mappings.
+      // The warehouse delivery's leases (a node also holds some of the breach delivery's, the alert functions' and the queries').
       return (body.leases?.held ?? []).filter((key) => key.startsWith('delivery:warehouse:'));
     } catch {
       return [];

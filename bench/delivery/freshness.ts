@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { TrafficGenerator } from '../../src/simulator/index.ts';
 import { describeMachine } from '../lib/machine.ts';
 import { createAgent, failedRecordCount, request } from '../lib/native-client.ts';
-import { startTollstream } from '../lib/processes.ts';
+import { startTollstream } from '../../bin/processes.ts';
 import { formatCount, formatTable, percentile, round, sleep } from '../lib/stats.ts';
 
 const { values: flags } = parseArgs({

@@ -24,7 +24,7 @@ import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
 import { TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { describeMachine } from '../lib/machine.ts';
-import { REPO_ROOT } from '../lib/processes.ts';
+import { REPO_ROOT } from '../../bin/processes.ts';
 import { formatCount, formatTable, round, sleep } from '../lib/stats.ts';
 
 const { values: flags } = parseArgs({

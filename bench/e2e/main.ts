@@ -30,7 +30,7 @@ import { plantingSink, roundRobinSink, spreadCustomerIds, watchedCustomers, type
 import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
 import { describeMachine } from '../lib/machine.ts';
 import { PLAZA_QUERY_NAME, PLAZA_QUERY_SQL } from '../lib/plaza-query.ts';
-import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '../lib/processes.ts';
+import { findFreePort, startTollstream, REPO_ROOT, type ServerProcess } from '../../bin/processes.ts';
 import { formatCount, formatTable } from '../lib/stats.ts';
 import { componentShares, type ComponentShare } from './components.ts';
 import { ServerSampler } from './sampler.ts';

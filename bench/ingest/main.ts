@@ -25,7 +25,8 @@ import { defaultTransportKinesisClient, http1KinesisClient, recordWireTimings, t
 import { describeMachine } from '../lib/machine.ts';
 import { fetchFsyncHistogram, fsyncsBetween } from '../lib/metrics.ts';
 import { createAgent, createStream } from '../lib/native-client.ts';
-import { REPO_ROOT, startKinesalite, startNullKinesis, startTollstream, type ServerProcess } from '../lib/processes.ts';
+import { REPO_ROOT, startTollstream, type ServerProcess } from '../../bin/processes.ts';
+import { startKinesalite, startNullKinesis } from '../lib/kinesis-endpoints.ts';
 import { createRng } from '../lib/rng.ts';
 import { sleep, summarizeLatencies } from '../lib/stats.ts';
 import { encodedTollTransactions, type TollTransaction } from '../lib/toll-payload.ts';

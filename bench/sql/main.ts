@@ -17,7 +17,7 @@ import vm from 'node:vm';
 import { runQuery, type QueryInput } from '../../src/sql/index.ts';
 import { summarizeCpuProfile, type ProfileSummary } from '../lib/cpu-profile.ts';
 import { describeMachine } from '../lib/machine.ts';
-import { REPO_ROOT } from '../lib/processes.ts';
+import { REPO_ROOT } from '../../bin/processes.ts';
 import { formatCount, round } from '../lib/stats.ts';
 import { checkAgainst, sinkFor, type Sink } from './check.ts';
 import { openReference } from './duckdb-reference.ts';

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeMachine } from '../lib/machine.ts';
-import { REPO_ROOT } from '../lib/processes.ts';
+import { REPO_ROOT } from '../../bin/processes.ts';
 import { formatCount, formatTable } from '../lib/stats.ts';
 import { describeRestart, runSize, type Lags, type SizeResult, type SizeSettings } from './size.ts';
 

@@ -11,7 +11,7 @@ import { ServerSampler, type Sample } from '../e2e/sampler.ts';
 import { cpuMeter } from '../lib/cpu-usage.ts';
 import { processRssBytes } from '../lib/process-memory.ts';
 import { metricMax, scrapeMetrics } from '../lib/prometheus.ts';
-import { findFreePort, startTollstream, type ServerProcess } from '../lib/processes.ts';
+import { findFreePort, startTollstream, type ServerProcess } from '../../bin/processes.ts';
 import { sleep } from '../lib/stats.ts';
 import { diskUsage, type DiskUsage } from './disk.ts';
 import { checkTotals, liveLagsCaughtUp, TotalsProgress, warehouseCount, type TotalsCheck, type WarehouseCount } from './observe.ts';

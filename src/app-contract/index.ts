@@ -94,15 +94,27 @@ export interface WarehouseFeed {
   ensureStream(log: StreamLog, logger: Logger): Promise<void>;
 }
 
-/** The stores of `<dataDir>/tables.db` that the server shares between apps and deployed functions. */
-export interface SharedStores {
-  /** The shared tables on SQLite, which the notifications are in. */
+/**
+ * The stores the server shares between apps and deployed functions: notifications in `<dataDir>/tables.db`, and
+ * tables with their functions runtime in the same file, or on a node of a cluster in PostgreSQL, shared by the
+ * nodes (docs/cluster.md).
+ */
+export interface SharedStores extends AppStores {
+  /** The shared tables on SQLite, which the notifications are in (on a cluster node, not where `store` is). */
   readonly tables: Tables;
+}
+
+/**
+ * Tables, notifications and a functions runtime: the shared ones (`SharedStores`) or an app's own
+ * (`AppContext.openStores`). The server chooses where they are; the app uses them the same way everywhere.
+ */
+export interface AppStores {
   /**
-   * The same tables through the asynchronous door, the one `functions` commits to: an app keeps its own state
-   * here, so that it runs on tables on PostgreSQL as well.
+   * The tables `functions` commits to: an app keeps its own state here. On SQLite on one node; on a node of a
+   * cluster in PostgreSQL, where every node sees them and each shard of a mapping runs on one node at a time.
    */
   readonly store: TableStore;
+  /** Notifications; what `functions` publishes in a transaction reaches them. */
   readonly notify: Notifications;
   readonly functions: FunctionsRuntime;
 }
@@ -128,6 +140,12 @@ export interface AppContext {
   readonly warehouse: Warehouse | undefined;
   /** The shared stores; set when `prepare` asked for them. */
   readonly shared: SharedStores | undefined;
+  /**
+   * Opens tables, notifications and a functions runtime of the app's own, apart from the shared stores, named
+   * `name` (lower-case letters, digits and -, at most 40), and pushes their stops on `undo`. Their functions and
+   * notifications are counted in `/metrics` and the console with the others (notifications under `name`).
+   */
+  openStores(name: string, undo: Undo): Promise<AppStores>;
 }
 
 export interface RunningApp {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { openEmbeddedLog } from '../log/index.ts';
 import { openTables, sqliteTableStore } from '../tables/index.ts';
 import { FunctionsRuntime, type FunctionHandler } from './index.ts';
@@ -88,5 +88,62 @@ describe("FunctionsRuntime with shards: 'assigned'", () => {
     const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
     const refused = await runtime.assignShard('m', 'events', 'shardId-000000000000').catch((err: unknown) => err);
     expect(isTollstreamError(refused, 'INVALID_ARGUMENT')).toBe(true);
+  });
+
+  it('works a shard assigned again while its worker was still stopping (its lease lost and taken back)', async () => {
+    const { log, tables } = await setup();
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables), shards: 'assigned' });
+    cleanups.push(() => runtime.stop());
+    const shard = 'shardId-000000000000';
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let invocations = 0;
+    const seen = new Set<string>();
+    await runtime.assignShard('m', 'events', shard);
+    await runtime.start({
+      name: 'm',
+      stream: 'events',
+      startingPosition: 'TRIM_HORIZON',
+      batchSize: 5,
+      handler: async (event) => {
+        if (++invocations === 1) await gate;
+        for (const r of event.records) seen.add(r.sequenceNumber);
+      },
+    });
+    await until(() => invocations === 1, 'the first invocation');
+    // The release waits for the invocation in flight; the shard comes back before that ends.
+    const stopping = runtime.releaseShard('m', 'events', shard);
+    await runtime.assignShard('m', 'events', shard);
+    open();
+    await stopping;
+    const records = (await log.read('events', shard, { type: 'TRIM_HORIZON' }, { maxRecords: 100 })).records.length;
+    await until(() => seen.size === records, 'every record of the shard assigned again');
+  });
+
+  it('goes on after a passing failure of its tables instead of leaving an assigned shard unworked', async () => {
+    const { log, tables } = await setup();
+    const store = sqliteTableStore(tables);
+    let failures = 1;
+    // The first checkpoint read fails as a PostgreSQL out of reach would.
+    const flaky = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'getCheckpoint' && failures > 0) {
+          failures--;
+          return async () => {
+            throw new TollstreamError('TABLES_UNAVAILABLE', 'the tables did not answer in time');
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const runtime = new FunctionsRuntime({ log, store: flaky, shards: 'assigned', parentPollMs: 50 });
+    cleanups.push(() => runtime.stop());
+    const seen: string[] = [];
+    await runtime.assignShard('m', 'events', 'shardId-000000000001');
+    await runtime.start({ name: 'm', stream: 'events', startingPosition: 'TRIM_HORIZON', handler: recorder(seen) });
+    const records = (await log.read('events', 'shardId-000000000001', { type: 'TRIM_HORIZON' }, { maxRecords: 100 })).records.length;
+    await until(() => seen.length === records, "the shard's records after the failure");
+    expect(failures).toBe(0);
   });
 });

@@ -65,6 +65,8 @@ export class FunctionsRuntime {
    * mapping restarts (a function update); an update to another stream starts none of the old stream's.
    */
   private readonly assigned = new Map<string, Map<string, LeaseToken | undefined>>();
+  /** Counts assignments (key `assignmentKey` and shard id): a worker ending finds whether its shard was assigned anew meanwhile. */
+  private readonly assignments = new Map<string, number>();
   private readonly startListeners = new Set<(mapping: RunningMapping) => void>();
 
   constructor(private readonly options: FunctionsRuntimeOptions) {
@@ -137,6 +139,7 @@ export class FunctionsRuntime {
     let shards = this.assigned.get(key);
     if (!shards) this.assigned.set(key, (shards = new Map()));
     shards.set(shardId, lease);
+    this.assignments.set(`${key}\u0000${shardId}`, (this.assignments.get(`${key}\u0000${shardId}`) ?? 0) + 1);
     const run = this.running.get(name);
     if (run?.mapping.stream === stream) this.startAssigned(run, shardId);
   }
@@ -234,12 +237,19 @@ export class FunctionsRuntime {
     return worker;
   }
 
-  /** Starts the worker of an assigned shard (unless it runs), which waits until its parents are finished. */
+  /**
+   * Starts the worker of an assigned shard (unless it runs), which waits until its parents are finished. A shard
+   * assigned again while its worker still stops (a lease lost and taken back) gets a new worker once the old one
+   * ended; a passing failure (the log or the tables out of reach for a moment) starts the shard again from its
+   * checkpoint, since nobody else works it while this node holds the lease.
+   */
   private startAssigned(run: Running, shardId: string): void {
     if (run.shards.has(shardId) || run.controller.signal.aborted) return;
     const control = new AbortController();
     const signal = AbortSignal.any([run.controller.signal, control.signal]);
-    const lease = this.options.fenceCommits ? this.assigned.get(assignmentKey(run.mapping.name, run.mapping.stream))?.get(shardId) : undefined;
+    const key = assignmentKey(run.mapping.name, run.mapping.stream);
+    const lease = this.options.fenceCommits ? this.assigned.get(key)?.get(shardId) : undefined;
+    const assignment = this.assignments.get(`${key}\u0000${shardId}`);
     let moved = false;
     const worker = (async () => {
       while (!signal.aborted) {
@@ -256,21 +266,28 @@ export class FunctionsRuntime {
         try {
           return await this.runWorker(run, shard, signal, lease);
         } catch (err) {
-          if (!isTollstreamError(err, 'LEASE_LOST')) throw err;
-          // Said once: the lease coordinator finds the lease gone at its next renewal and releases the shard.
-          this.logger.warn('a commit was refused because another node holds the shard\'s lease now; this node stops working the shard', { mapping: run.mapping.name, shardId, lease: err.context.key, epoch: err.context.epoch });
-          moved = true;
-          return false;
+          if (isTollstreamError(err, 'LEASE_LOST')) {
+            // Said once: the lease coordinator finds the lease gone at its next renewal and releases the shard.
+            this.logger.warn('a commit was refused because another node holds the shard\'s lease now; this node stops working the shard', { mapping: run.mapping.name, shardId, lease: err.context.key, epoch: err.context.epoch });
+            moved = true;
+            return false;
+          }
+          if (!isTollstreamError(err) || !err.retriable || signal.aborted) throw err;
+          this.logger.warn('a shard\'s worker failed for a passing reason; starting it again from its checkpoint', { mapping: run.mapping.name, shardId, err });
+          await sleep(this.options.parentPollMs ?? 1000, undefined, { signal }).catch(() => undefined);
         }
       }
       return false;
     })();
     worker.catch((err: unknown) => this.fail(run, err));
-    // A worker stopped by a refused commit makes room for the next assignment of the shard (under a new lease).
+    // A worker stopped (by a release or a refused commit) makes room for the next assignment of the shard, and
+    // starts it if it came while the worker was stopping.
     void worker.then(() => {
-      if (!moved || run.shards.get(shardId) !== worker) return;
+      if ((!moved && !control.signal.aborted) || run.shards.get(shardId) !== worker) return;
       run.shards.delete(shardId);
       run.shardAborts.delete(shardId);
+      const again = this.assigned.get(key)?.has(shardId) && this.assignments.get(`${key}\u0000${shardId}`) !== assignment;
+      if (again && this.running.get(run.mapping.name) === run) this.startAssigned(run, shardId);
     }, () => undefined);
     run.shards.set(shardId, worker);
     run.shardAborts.set(shardId, control);

@@ -3,11 +3,11 @@
  * functions runtime (the functions of the apps on these shared stores and the deployed ones, so `/metrics`
  * counts them all), and the deployed functions with their HTTP routes (`/v1/functions`, `/v1/tables`). Steps to undo go on `undo`.
  *
- * On a node of a cluster the deployed functions' tables and checkpoints are in PostgreSQL (`cluster.postgresUrl`,
- * schema `tollstream_functions`), shared by the nodes, on a runtime of their own whose commits are fenced by the
- * shards' leases (docs/cluster.md); the apps' functions stay on `tables.db`. The notifications are the ones the
- * nodes share in PostgreSQL (schema `tollstream_notify`): functions on PostgreSQL publish into their outbox in
- * their commits, and what is published in `tables.db` is carried on to them.
+ * On a node of a cluster the shared tables and checkpoints of the apps and the deployed functions are in PostgreSQL
+ * (`cluster.postgresUrl`, schema `tollstream_functions`), shared by the nodes, on a runtime of their own whose
+ * commits are fenced by the shards' leases (docs/cluster.md). The notifications are the ones the nodes share in
+ * PostgreSQL (schema `tollstream_notify`): functions on PostgreSQL publish into their outbox in their commits, and
+ * what is published in `tables.db` is carried on to them.
  */
 import path from 'node:path';
 import type { TollstreamConfig } from '../config/index.ts';
@@ -15,16 +15,13 @@ import type { Logger } from '../core/logger.ts';
 import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } from '../functions/index.ts';
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
-import { isTollstreamError } from '../core/errors.ts';
-import { fenceCommits } from '../leases/index.ts';
-import { forwardingNotifications, NOTIFY_POSTGRES_SCHEMA, openNotify, openPostgresNotify, publishToPostgresNotify, type MirrorOptions, type Notifications, type NotifyOptions, type PostgresNotify } from '../notify/index.ts';
-import { openPostgresTables, openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
+import { forwardingNotifications, NOTIFY_POSTGRES_SCHEMA, openNotify, type MirrorOptions, type Notifications, type NotifyOptions } from '../notify/index.ts';
+import { openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
+import { LEASE_SCHEMA, openClusterStores, openSharedNotify, type ClusterStores } from './app-stores.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 /** The schema, in `cluster.postgresUrl`, of the tables that deployed functions share on a cluster. */
 export const SHARED_FUNCTIONS_SCHEMA = 'tollstream_functions';
-/** The schema of the lease table (work-leases.ts), which fences the shared functions' commits. */
-const LEASE_SCHEMA = 'tollstream_leases';
 
 export interface FunctionsState {
   readonly tables: Tables;
@@ -89,7 +86,16 @@ export interface DeployedFunctions {
 
 /** Starts the deployed functions (stored ones, then the config file's) and returns their routes for the gateway. */
 export async function startDeployedFunctions(
-  deps: { state: FunctionsState; config: TollstreamConfig; authenticator: Authenticator; log: StreamLog; consumers: ConsumerMetrics; logger: Logger },
+  deps: {
+    state: FunctionsState;
+    config: TollstreamConfig;
+    authenticator: Authenticator;
+    log: StreamLog;
+    consumers: ConsumerMetrics;
+    logger: Logger;
+    /** On a cluster node, the shared tables and runtime already open for the apps (`openSharedFunctions`). */
+    shared?: ClusterStores | undefined;
+  },
   undo: Array<() => Promise<void> | void>,
 ): Promise<DeployedFunctions> {
   const { state, config, authenticator } = deps;
@@ -98,7 +104,7 @@ export async function startDeployedFunctions(
   // from before, nothing runs on the shared tables, and the node needs no connection to them.
   const dir = path.join(config.dataDir, 'functions');
   const sharing = config.cluster !== undefined && (config.functions.deploy.length > 0 || (await FunctionDeployments.keepsDeclared(dir)));
-  const shared = config.cluster && sharing ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined;
+  const shared = deps.shared ?? (config.cluster && sharing ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined);
   const deployments = new FunctionDeployments({
     dir,
     tablesPath: state.tablesPath,
@@ -126,47 +132,18 @@ export async function startDeployedFunctions(
 }
 
 /**
- * The deployed functions' state on a cluster node: the tables in PostgreSQL (a node that cannot reach them says so
- * in one line and keeps trying), their commits fenced by the lease table beside them, `tx.publish` writing the
- * shared notifications' outbox in those commits, and a runtime on them that works the shards whose lease this node holds.
+ * The shared stores' tables and runtime on a cluster node: the tables in PostgreSQL (schema `tollstream_functions`),
+ * shared by the nodes, `tx.publish` writing the shared notifications' outbox in their commits, and a runtime on
+ * them, fenced by the shared leases, that works the shards whose lease this node holds. The apps on the shared
+ * stores and the deployed functions run on it.
  */
-async function openSharedFunctions(
+export async function openSharedFunctions(
   deps: { state: FunctionsState; postgresUrl: string; log: StreamLog; consumers: ConsumerMetrics; logger: Logger },
   undo: Array<() => Promise<void> | void>,
-  retryMs = 2000,
-): Promise<{ store: TableStore; runtime: FunctionsRuntime }> {
+): Promise<ClusterStores> {
   const { state, logger } = deps;
-  const store = await untilReachable("the functions' tables", () => openPostgresTables({ connectionString: deps.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, logger }), logger, retryMs);
-  undo.unshift(() => store.close());
-  fenceCommits(store, LEASE_SCHEMA);
-  publishToPostgresNotify(store, { schema: NOTIFY_POSTGRES_SCHEMA });
-  const runtime = new FunctionsRuntime({ log: deps.log, store, shards: 'assigned', fenceCommits: true, logger: state.logs.capture(logger) });
-  undo.unshift(() => runtime.stop());
-  deps.consumers.addFunctions(runtime);
-  return { store, runtime };
-}
-
-/** The notifications the nodes of a cluster share. */
-function openSharedNotify(
-  deps: { postgresUrl: string; nodeName: string; logger: Logger; options: Pick<NotifyOptions, 'webPush' | 'email' | 'render' | 'mirror'> },
-): Promise<PostgresNotify> {
-  const open = () => openPostgresNotify({ connectionString: deps.postgresUrl, schema: NOTIFY_POSTGRES_SCHEMA, nodeName: deps.nodeName, logger: deps.logger, ...deps.options });
-  return untilReachable('the shared notifications', open, deps.logger);
-}
-
-/** Opens what lives in PostgreSQL; a node that cannot reach it says so in one line and keeps trying. */
-async function untilReachable<T>(what: string, open: () => Promise<T>, logger: Logger, retryMs = 2000): Promise<T> {
-  let waiting = false;
-  for (;;) {
-    try {
-      const opened = await open();
-      if (waiting) logger.info(`reached ${what} in PostgreSQL`);
-      return opened;
-    } catch (err) {
-      if (!isTollstreamError(err, 'TABLES_UNAVAILABLE')) throw err;
-      if (!waiting) logger.warn(`cannot reach ${what} in PostgreSQL, retrying every ${retryMs} ms: ${err.message}`);
-      waiting = true;
-      await new Promise((r) => setTimeout(r, retryMs));
-    }
-  }
+  const logs = state.logs.capture(logger.child({ component: 'functions' }));
+  const shared = await openClusterStores({ postgresUrl: deps.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, log: deps.log, logger, runtimeLogger: logs }, undo);
+  deps.consumers.addFunctions(shared.runtime);
+  return shared;
 }

@@ -22,7 +22,8 @@ import { loadReference, type ReferenceTable } from '../reports/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type TableSchema, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
-import { openFunctionsState, startDeployedFunctions } from './functions.ts';
+import { openFunctionsState, openSharedFunctions, startDeployedFunctions } from './functions.ts';
+import { openAppStores } from './app-stores.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { deliveryConsumers, startNodeLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
@@ -178,20 +179,26 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     if (queries) consumers.addQueries(queries);
     const sharing = prepared.filter((p) => p.sharedStores !== undefined);
     let functionsState = sharing.length > 0 ? await openFunctionsState({ log, config, logger, consumers, ...sharedStoreOptions(log, sharing) }, undo) : undefined;
+    // On a cluster node the apps' shared tables and their functions are in PostgreSQL, shared by the nodes; the
+    // runtimes on PostgreSQL (these, the deployed functions', an app's own) take their leases from the shared table.
+    const clusterShared = functionsState && config.cluster ? await openSharedFunctions({ state: functionsState, postgresUrl: config.cluster.postgresUrl, log, consumers, logger }, undo) : undefined;
+    const sharedFunctions: FunctionsRuntime[] = clusterShared ? [clusterShared.runtime] : [];
+    const sharedStores = functionsState && { ...functionsState, ...(clusterShared ? { store: clusterShared.store, functions: clusterShared.runtime } : {}) };
+    const openStores = (name: string, appUndo: typeof undo) =>
+      openAppStores(name, { config, log, logger, consumers, onClusterRuntime: (runtime) => sharedFunctions.push(runtime) }, appUndo);
     const apps: Array<RunningApp & { readonly name: string }> = [];
     for (const app of prepared) {
-      const shared = app.sharedStores ? functionsState : undefined;
-      const running = await app.start({ config, log, logger, metrics, consumers, authenticator, queries, warehouse, shared }, undo);
+      const shared = app.sharedStores ? sharedStores : undefined;
+      const running = await app.start({ config, log, logger, metrics, consumers, authenticator, queries, warehouse, shared, openStores }, undo);
       if (running) apps.push({ ...running, name: app.name });
     }
     let functionRoutes: RouteModule[] = [];
-    let sharedFunctions: FunctionsRuntime | undefined;
     if (config.functions.enabled) {
       try {
         functionsState ??= await openFunctionsState({ log, config, logger, consumers }, undo);
-        const deployed = await startDeployedFunctions({ state: functionsState, config, authenticator, log, consumers, logger }, undo);
+        const deployed = await startDeployedFunctions({ state: functionsState, config, authenticator, log, consumers, logger, shared: clusterShared }, undo);
         functionRoutes = deployed.routes;
-        sharedFunctions = deployed.sharedRuntime;
+        if (deployed.sharedRuntime && !sharedFunctions.includes(deployed.sharedRuntime)) sharedFunctions.push(deployed.sharedRuntime);
       } catch (err) {
         // Without an app on the shared stores, deployed functions are the only users of tables.db: a disk that
         // cannot hold it (full, failing) must not keep the log and the warehouse from serving. Said loudly, once.
@@ -202,9 +209,9 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     // Deliveries into the warehouse and function mappings work the shards whose lease this node holds (work-leases.ts).
     const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
     const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
-    // The apps' function mappings commit their checkpoints to this node's tables.db: their leases stay with this node.
-    // On a cluster, the deployed functions' are on PostgreSQL (sharedFunctions), and the continuous queries' state too:
-    // their leases move between the nodes.
+    // On one node every function mapping commits to this node's files: their leases stay with it. On a cluster the
+    // runtimes on PostgreSQL (sharedFunctions) and the continuous queries keep their state there: their leases move
+    // between the nodes.
     const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, sharedFunctions, queries, log, metrics, logger }, undo);
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
     const history = config.metrics.historyIntervalSeconds > 0

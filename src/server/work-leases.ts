@@ -174,11 +174,11 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
 /**
  * The leases of a node's consumers, as the server starts them. On a node of a cluster, the consumers whose
  * destination the nodes share take their leases from the lease table in PostgreSQL and move between nodes: the
- * warehouse deliveries when the warehouse is in PostgreSQL, and the mappings of `sharedFunctions` (deployed
- * functions, on tables in PostgreSQL). The others keep their leases in a table of this node's own, in memory, and
- * it holds every one: the mappings of `functions` (their checkpoints are in this node's `tables.db`, and a mapping
- * must not move to a node that cannot see its checkpoints), and deliveries into this node's own warehouse. Alone
- * (no `cluster`), every consumer is in one table in memory.
+ * warehouse deliveries when the warehouse is in PostgreSQL, and the mappings of `sharedFunctions` (the apps' and the
+ * deployed functions, on tables in PostgreSQL). The others keep their leases in a table of this node's own, in
+ * memory, and it holds every one: the mappings of `functions` (their checkpoints are in this node's `tables.db`,
+ * and a mapping must not move to a node that cannot see its checkpoints), and deliveries into this node's own
+ * warehouse. Alone (no `cluster`), every consumer is in one table in memory.
  */
 export async function startNodeLeases(
   deps: {
@@ -186,8 +186,11 @@ export async function startNodeLeases(
     deliveries: readonly ShardConsumer[];
     /** Mappings committing to this node's own tables (the apps' functions). */
     functions?: FunctionsRuntime | undefined;
-    /** Mappings committing to the tables the nodes of a cluster share, fenced by the shared leases (deployed functions). */
-    sharedFunctions?: FunctionsRuntime | undefined;
+    /**
+     * Runtimes committing to the tables the nodes of a cluster share, fenced by the shared leases (the apps' and the
+     * deployed functions'). Read at every sync: an app may open one as it starts.
+     */
+    sharedFunctions?: readonly FunctionsRuntime[] | undefined;
     /** Continuous queries on a cluster node: their leases (`query:<name>`) are always in the cluster's lease table. */
     queries?: { leaseUnits(): readonly LeasedUnit[] } | undefined;
     log: StreamLog;
@@ -196,19 +199,21 @@ export async function startNodeLeases(
   },
   undo: Array<() => Promise<void> | void>,
 ): Promise<WorkLeases | undefined> {
-  const { config, deliveries, functions, sharedFunctions, log, logger } = deps;
+  const { config, deliveries, functions, log, logger } = deps;
   const queries = config.cluster ? deps.queries : undefined;
-  if (deliveries.length === 0 && !functions && !sharedFunctions && !queries) return undefined;
+  const shared = deps.sharedFunctions ?? [];
+  if (deliveries.length === 0 && !functions && shared.length === 0 && !queries) return undefined;
   const deliveriesShared = config.cluster !== undefined && config.warehouse.kind === 'postgres';
   // Query state is in PostgreSQL on a cluster, so query leases are shared even when the warehouse is not.
   const queryUnits = queries ? () => queries.leaseUnits() : undefined;
-  const table = await openWorkLeaseStore(config, logger, deliveriesShared || sharedFunctions !== undefined || queryUnits !== undefined);
+  const table = await openWorkLeaseStore(config, logger, deliveriesShared || shared.length > 0 || queryUnits !== undefined);
   const mappings = (runtime: FunctionsRuntime | undefined) => (runtime ? functionConsumers(runtime) : []);
+  const sharedMappings = () => shared.flatMap(functionConsumers);
   const parts: WorkLeases[] = [];
   if (table.store.description === 'memory') {
-    parts.push(await startWorkLeases({ ...table, consumers: () => [...deliveries, ...mappings(functions), ...mappings(sharedFunctions)], log, logger }, undo));
+    parts.push(await startWorkLeases({ ...table, consumers: () => [...deliveries, ...mappings(functions), ...sharedMappings()], log, logger }, undo));
   } else {
-    parts.push(await startWorkLeases({ ...table, consumers: () => [...(deliveriesShared ? deliveries : []), ...mappings(sharedFunctions)], ...(queryUnits ? { units: queryUnits } : {}), log, logger }, undo));
+    parts.push(await startWorkLeases({ ...table, consumers: () => [...(deliveriesShared ? deliveries : []), ...sharedMappings()], ...(queryUnits ? { units: queryUnits } : {}), log, logger }, undo));
     const own = () => [...(deliveriesShared ? [] : deliveries), ...mappings(functions)];
     if (functions || (!deliveriesShared && deliveries.length > 0)) parts.push(await startWorkLeases({ ...table, store: memoryLeaseStore(), consumers: own, log, logger }, undo));
   }
@@ -227,7 +232,7 @@ export async function startNodeLeases(
     },
   };
   // A mapping started later (a function deployed) gets its leases at once, not at the next sync.
-  for (const runtime of [functions, sharedFunctions]) if (runtime) undo.unshift(runtime.onMappingStarted(() => void leases.sync()));
+  for (const runtime of [functions, ...shared]) if (runtime) undo.unshift(runtime.onMappingStarted(() => void leases.sync()));
   registerLeaseMetrics(deps.metrics, leases.status);
   return leases;
 }

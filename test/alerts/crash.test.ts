@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
-import { findFreePort } from '../../bench/lib/processes.ts';
+import { findFreePort } from '../../bin/processes.ts';
 import { SpendOracle, TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
 import { createCustomers, inboxOf, inboxVersusOracle, planAlertTraffic, putUntilAcknowledged, startUpServer, waitForTotals, type UpServer } from './support.ts';
 

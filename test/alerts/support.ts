@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PutRecordsCommand, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
-import { TrafficGenerator, type Breach, type GeneratedRecord, type PlantedSpend, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
+import { TrafficGenerator, type Breach, type GeneratedRecord, type PlantedDrop, type PlantedSpend, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
 import { cleanEnv, REPO_ROOT } from '../cli/helpers.ts';
 
 // The SDK warns once per process that a future release will need Node.js 22; test output is not the place.
@@ -259,6 +259,8 @@ export interface AlertTrafficOptions {
   readonly planted: number;
   /** How many customers get a threshold ordinary traffic crosses (the rest get one nothing reaches). */
   readonly crossedByTraffic: number;
+  /** Traffic drops planted at plazas (for the station alerts); thresholds are planned on the traffic with them. @default none */
+  readonly drops?: readonly PlantedDrop[];
 }
 
 export interface AlertTraffic {
@@ -289,6 +291,7 @@ export function planAlertTraffic(options: AlertTrafficOptions): AlertTraffic {
     outOfOrderShare: 0.05,
     lateShare: 0.01,
     duplicateShare: 0.03,
+    ...(options.drops ? { drops: options.drops } : {}),
   };
   const dry = [...take(new TrafficGenerator(base), options.records)];
   const ids = Array.from({ length: options.customers }, (_, i) => `C${String(i + 1).padStart(7, '0')}`);

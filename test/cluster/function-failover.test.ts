@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTollstream, type ServerProcess } from '../../bench/lib/processes.ts';
+import { startTollstream, type ServerProcess } from '../../bin/processes.ts';
 import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.ts';
 import { SHARED_FUNCTIONS_SCHEMA } from '../../src/server/functions.ts';
 import { openPostgresTables, type Item, type TableStore } from '../../src/tables/index.ts';

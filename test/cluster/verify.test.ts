@@ -1,10 +1,10 @@
 /**
  * The failover tests' verifier finds what it is there to find: a lost, a doubled and a reordered record, the
  * last one both against the log's order of a shard and against the acknowledged order of a partition key, and
- * passes a delivery that is whole and in order.
+ * passes a delivery that is whole and in order; and a missing, a doubled and an unexpected notification.
  */
 import { describe, expect, it } from 'vitest';
-import { judgeDelivered, outOfPlace, type DeliveredRow, type DeliveryExpectations } from './verify.ts';
+import { judgeDelivered, judgeOnce, outOfPlace, type DeliveredRow, type DeliveryExpectations } from './verify.ts';
 
 const SHARDS = ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'];
 const KEYS = ['C1', 'C2', 'C3', 'C4', 'C5'];
@@ -97,5 +97,29 @@ describe('the delivery verifier', () => {
     expect(outOfPlace(['b', 'a'], ['a', 'b'])).toHaveLength(1);
     // Ids the expected order does not know are left to the other checks.
     expect(outOfPlace(['a', 'x', 'b'], ['a', 'b'])).toEqual([]);
+  });
+});
+
+describe('the notification verifier', () => {
+  const expected = ['breach:C1:2026-12:5000', 'breach:C2:2026-12:7000', 'station:P07:2026-12-07T09:02:00.000Z'];
+
+  it('passes each expected notification seen once, in any order, wherever it was seen', () => {
+    const node1 = [expected[2]!, expected[0]!];
+    const node2 = [expected[1]!];
+    expect(judgeOnce(expected, [...node1, ...node2])).toEqual({ missing: [], doubled: [], unexpected: [] });
+  });
+
+  it('catches a missing notification', () => {
+    expect(judgeOnce(expected, [expected[0]!, expected[2]!])).toEqual({ missing: [expected[1]], doubled: [], unexpected: [] });
+  });
+
+  it('catches a notification doubled, also when two nodes each have it once', () => {
+    const node1 = [...expected];
+    const node3 = [expected[1]!];
+    expect(judgeOnce(expected, [...node1, ...node3])).toEqual({ missing: [], doubled: [expected[1]], unexpected: [] });
+  });
+
+  it('catches a notification that was not expected', () => {
+    expect(judgeOnce(expected, [...expected, 'station:P01:2026-12-07T09:03:00.000Z'])).toEqual({ missing: [], doubled: [], unexpected: ['station:P01:2026-12-07T09:03:00.000Z'] });
   });
 });

@@ -4,6 +4,7 @@
  * the log holds the records in, and per partition key it is the order the producer had them acknowledged (which
  * also catches a log that stored a key's records out of order). Reads the warehouse table directly (a loaded row
  * per record, with its shard and sequence number); `judgeDelivered` is the same verdict over rows given.
+ * `judgeOnce` does the same for notifications (breaches, station alerts) by key: each expected one seen once.
  */
 import type { Warehouse } from '../../src/warehouse/index.ts';
 
@@ -123,4 +124,28 @@ export function outOfPlace(got: readonly string[], want: readonly string[]): str
   const kept = new Set<number>();
   for (let i = tails.length > 0 ? tails[tails.length - 1]! : -1; i >= 0; i = previous[i]!) kept.add(i);
   return items.filter((_, i) => !kept.has(i));
+}
+
+export interface OnceVerdict {
+  /** Expected keys never seen. */
+  readonly missing: readonly string[];
+  /** Keys seen more than once. */
+  readonly doubled: readonly string[];
+  /** Keys seen that were not expected. */
+  readonly unexpected: readonly string[];
+}
+
+/**
+ * Whether each key of `expected` was seen exactly once in `seen`, e.g. the breach notifications of every node's
+ * inbox together (a notification relayed by two nodes is then doubled), or the station alerts of the alert stream.
+ */
+export function judgeOnce(expected: Iterable<string>, seen: Iterable<string>): OnceVerdict {
+  const want = new Set(expected);
+  const counts = new Map<string, number>();
+  for (const key of seen) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return {
+    missing: [...want].filter((key) => !counts.has(key)).sort(),
+    doubled: [...counts].filter(([, n]) => n > 1).map(([key]) => key).sort(),
+    unexpected: [...counts.keys()].filter((key) => !want.has(key)).sort(),
+  };
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAgent, createStream } from '../../bench/lib/native-client.ts';
 import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
-import { findFreePort, startTollstream, type ServerProcess } from '../../bench/lib/processes.ts';
+import { findFreePort, startTollstream, type ServerProcess } from '../../bin/processes.ts';
 import { createRng, seedFromEnv } from '../../bench/lib/rng.ts';
 import { sleep } from '../../bench/lib/stats.ts';
 import { CrashProducer, type LedgerEntry } from './producer.ts';

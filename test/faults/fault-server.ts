@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { defaultTransportKinesisClient } from '../../bench/lib/kinesis-clients.ts';
-import { startTollstream, type ServerProcess } from '../../bench/lib/processes.ts';
+import { startTollstream, type ServerProcess } from '../../bin/processes.ts';
 import { readWholeStream, type ReadBackRecord } from '../crash/verify.ts';
 import { waitFor as waitUntil } from '../support/wait.ts';
 

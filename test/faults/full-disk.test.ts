@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort, REPO_ROOT, withoutTollstreamSettings } from '../../bench/lib/processes.ts';
+import { findFreePort, REPO_ROOT, withoutTollstreamSettings } from '../../bin/processes.ts';
 import { getJson, putRecords, readStream, run, startFaultServer, waitFor, type FaultServer } from './fault-server.ts';
 
 const STREAM = 'full';

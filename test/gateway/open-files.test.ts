@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTollstream, type ServerProcess } from '../../bench/lib/processes.ts';
+import { startTollstream, type ServerProcess } from '../../bin/processes.ts';
 import { openRaw } from '../support/raw-connection.ts';
 
 const OPEN_FILES = 256;

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { TrafficGenerator } from '../../../src/simulator/index.ts';
-import { REPO_ROOT } from '../processes.ts';
+import { REPO_ROOT } from '../../../bin/processes.ts';
 import type { PoolRecord } from './bodies.ts';
 import type { LoadRunResult, PrepareMessage, RunMessage, ToParent, ToWorker } from './protocol.ts';
 

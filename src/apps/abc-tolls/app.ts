@@ -1,6 +1,7 @@
 /**
  * The ABC Tolls spending alerts as an app of the server (`alerts` section of the config): on the tables,
- * notifications and functions runtime that stream functions share (`<dataDir>/tables.db`), the pipeline (by
+ * notifications and functions runtime that stream functions share (`<dataDir>/tables.db`; on a cluster node the
+ * tables and the runtime are in PostgreSQL, shared by the nodes, as the server chooses), the pipeline (by
  * default through streaming SQL: the validation function, the continuous query `abc-tolls-customer-spend`, the
  * threshold function on `customer_spend`), the ways alerts leave (the inbox, Web Push, email), the breaches fed
  * into the warehouse, and the customer API as a route module.

@@ -1,15 +1,11 @@
 /**
- * The station traffic alerts as an app of the server (`stationAlerts` section of the config): their own tables
- * and notifications in `<dataDir>/station-alerts.db` (apart from the spending alerts, so either runs without
- * the other), a functions runtime for their three mappings, the shipped query in the server's query manager,
+ * The station traffic alerts as an app of the server (`stationAlerts` section of the config): their own tables,
+ * notifications and functions runtime for their three mappings (`station-alerts`: `<dataDir>/station-alerts.db`
+ * on one node, apart from the spending alerts so either runs without the other; see AppContext.openStores), the shipped query in the server's query manager,
  * the station reference data (a warehouse table, followed into its stream) with the report over it, and the
  * operator routes as a route module.
  */
-import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
-import { FunctionsRuntime } from '../../functions/index.ts';
-import { openNotify } from '../../notify/index.ts';
-import { openTables, sqliteTableStore } from '../../tables/index.ts';
 import { createOperatorApi } from './http.ts';
 import { startStationAlerts } from './pipeline.ts';
 import { appendStationReference, readReferenceFile } from './reference-stream.ts';
@@ -36,13 +32,8 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
     logger.warn(`station alerts count the stream '${transactions}' (delivery.stream), which does not exist, so they are off; declare it in streams (or create it) and restart`, { stream: transactions });
     return undefined;
   }
-  const tables = openTables({ path: path.join(config.dataDir, 'station-alerts.db'), logger: logger.child({ component: 'tables' }), refuseLostFile: true });
-  undo.unshift(() => tables.close());
-  const notify = openNotify({ tables, logger });
-  undo.unshift(() => notify.stop());
-  const store = sqliteTableStore(tables);
-  const functions = new FunctionsRuntime({ log, store, logger: logger.child({ component: 'functions' }) });
-  undo.unshift(() => functions.stop());
+  // Apart from the spending alerts' stores, so either runs without the other; the server says where they are.
+  const { store, notify, functions } = await ctx.openStores('station-alerts', undo);
 
   // The reference file of the config goes to the stream too, so the query judges by what the warehouse holds.
   const file = config.reference.stationsFile;
@@ -65,9 +56,6 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
   });
   undo.unshift(() => alerts.stop());
   notify.start();
-  // Their functions show with the others in /metrics and the console, their notifications in the notify gauges.
-  ctx.consumers.addFunctions(functions);
-  ctx.consumers.addNotify('station-alerts', notify);
 
   const shutdown = new AbortController();
   const routes = createOperatorApi({

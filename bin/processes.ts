@@ -1,14 +1,14 @@
 /**
- * Child processes under test: the Tollstream server (`tollstream up`) and a kinesalite server. Each runs in
- * its own process so that a load generator never shares an event loop with the server it measures, and so
- * that a crash test can SIGKILL it.
+ * The Tollstream server (`tollstream up`) as a child process, for `npm run cluster:local`, the tests and the
+ * benchmarks: each server runs in its own process, so a load generator never shares an event loop with the
+ * server it measures, and a crash test can SIGKILL it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ServerProcess {
   /** `http://127.0.0.1:PORT` */
@@ -39,7 +39,7 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
-interface SpawnReadyOptions {
+export interface SpawnReadyOptions {
   readonly args: readonly string[];
   /** Matches the line that announces readiness; group 1 is the base URL. */
   readonly readyLine: RegExp;
@@ -53,7 +53,8 @@ interface SpawnReadyOptions {
   readonly stderrFd?: number;
 }
 
-async function spawnUntilReady(options: SpawnReadyOptions): Promise<ServerProcess> {
+/** Starts `node` with `args` and resolves once stdout printed `readyLine` (and `healthPath` answers 200, if given). */
+export async function spawnUntilReady(options: SpawnReadyOptions): Promise<ServerProcess> {
   const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, ...options.args];
   const child: ChildProcess = spawn(command!, commandArgs, {
     cwd: REPO_ROOT,
@@ -194,24 +195,4 @@ export function startTollstream(options: TollstreamProcessOptions): Promise<Serv
 /** The server under test runs with its defaults and our flags only, whatever the caller's shell exports. */
 export function withoutTollstreamSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('TOLLSTREAM_')));
-}
-
-/** Starts kinesalite (in-memory store) on 127.0.0.1 and a free port. */
-export function startKinesalite(timeoutMs = 30_000): Promise<ServerProcess> {
-  return spawnUntilReady({
-    label: 'kinesalite',
-    args: [path.join(REPO_ROOT, 'bench/lib/kinesalite-server.mjs')],
-    readyLine: /kinesalite ready at (http:\/\/[^\s]+)/,
-    timeoutMs,
-  });
-}
-
-/** Starts a Kinesis endpoint that stores nothing and acknowledges every PutRecords of 500 (h2c). */
-export function startNullKinesis(timeoutMs = 30_000): Promise<ServerProcess> {
-  return spawnUntilReady({
-    label: 'null kinesis',
-    args: [path.join(REPO_ROOT, 'bench/lib/null-kinesis-server.mjs')],
-    readyLine: /null kinesis ready at (http:\/\/[^\s]+)/,
-    timeoutMs,
-  });
 }
