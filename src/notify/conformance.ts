@@ -197,6 +197,22 @@ export function describeNotifyConformance(name: string, open: (options: Conforma
       expect(await feed).toEqual([]);
     });
 
+    it('keeps one subscription per webhook URL of a topic: subscribing it again, also twice at once, replaces it', async () => {
+      await notify.createTopic('ops', { kind: 'standard' });
+      const url = 'http://127.0.0.1:9/ops-hook';
+      const first = await notify.subscribe('ops', { protocol: 'webhook', url, secret: 'the-first-secret-long-enough' });
+      const [a, b] = await Promise.all([
+        notify.subscribe('ops', { protocol: 'webhook', url, secret: 'the-second-secret-long-enough' }),
+        notify.subscribe('ops', { protocol: 'webhook', url, secret: 'the-third-secret-long-enough' }),
+      ]);
+      const listed = await notify.listSubscriptions('ops');
+      expect(listed).toHaveLength(1);
+      expect([a.id, b.id]).toContain(listed[0]!.id);
+      expect(listed[0]!.id).not.toBe(first.id);
+      const other = await notify.subscribe('ops', { protocol: 'webhook', url: 'http://127.0.0.1:9/other-hook', secret: 'the-first-secret-long-enough' });
+      expect((await notify.listSubscriptions('ops')).map((s) => s.id).sort((x, y) => x - y)).toEqual([listed[0]!.id, other.id].sort((x, y) => x - y));
+    });
+
     it('keeps subscriptions: listed without secrets, a push endpoint once per customer, unsubscribed for good', async () => {
       await notify.createTopic('alerts', { kind: 'inbox' });
       const hook = await notify.subscribe('alerts', { protocol: 'webhook', url: 'http://127.0.0.1:9/hook', secret: 'a-secret-of-enough-length' });

@@ -96,8 +96,10 @@ export function openNotify(options: NotifyOptions): Notify {
       topicOrThrow(topicName);
       const sub = checkSubscription(topicName, spec, options.email);
       return options.tables.transaction(() => {
-        // A browser subscribing again (new keys, same endpoint) replaces its subscription rather than adding one.
-        const existing = sub.protocol === 'webpush' ? store.pushSubscription(topicName, sub.customerId!, sub.url!) : undefined;
+        // A browser subscribing again (new keys, same endpoint), or a webhook URL subscribed again (a new secret),
+        // replaces its subscription rather than adding one that would get every message twice.
+        const existing =
+          sub.protocol === 'webpush' ? store.pushSubscription(topicName, sub.customerId!, sub.url!) : sub.protocol === 'webhook' ? store.webhookSubscription(topicName, sub.url!) : undefined;
         if (existing) store.deleteSubscription(existing.id);
         return store.insertSubscription(topicName, sub.protocol, sub.customerId, sub.url, sub.secret, now());
       });

@@ -271,10 +271,14 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
       const sub = checkSubscription(topicName, spec, options.email);
       const t = now();
       const row = await transaction(async (q) => {
+        // A browser subscribing again (new keys, same endpoint), or a webhook URL subscribed again (a new secret),
+        // replaces its subscription, also when two nodes take both at once (nodes starting with the same config).
         if (sub.protocol === 'webpush') {
-          // A browser subscribing again (new keys, same endpoint) replaces its subscription, also when two nodes take both at once.
           await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:notify-push:${schema}:${topicName}:${sub.customerId}:${sub.url}`]);
           await q("DELETE FROM notify_subscriptions WHERE topic = $1 AND customer_id = $2 AND protocol = 'webpush' AND url = $3", [topicName, sub.customerId, sub.url]);
+        } else if (sub.protocol === 'webhook') {
+          await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tollstream:notify-webhook:${schema}:${topicName}:${sub.url}`]);
+          await q("DELETE FROM notify_subscriptions WHERE topic = $1 AND protocol = 'webhook' AND url = $2", [topicName, sub.url]);
         }
         return (
           await q<SubscriptionRow>('INSERT INTO notify_subscriptions (topic, protocol, customer_id, url, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *', [

@@ -127,6 +127,13 @@ export class NotifyStore {
       .get(topic, customerId, endpoint);
   }
 
+  /** The webhook subscription of `topic` for `url`. */
+  webhookSubscription(topic: string, url: string): SubscriptionRow | undefined {
+    return this.#db
+      .prepare<[string, string], SubscriptionRow>("SELECT * FROM notify_subscriptions WHERE topic = ? AND protocol = 'webhook' AND url = ?")
+      .get(topic, url);
+  }
+
   subscriptionsOf(topic: string): SubscriptionRow[] {
     return this.#stmts.subscriptionsOf.all(topic);
   }
