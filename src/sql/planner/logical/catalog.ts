@@ -2,8 +2,8 @@
 import type { ColumnDef, CreateTableStmt, Expr, Script, SelectQuery } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { integerBits } from '../../expr/types.ts';
+import { mentionsArrivalTime } from './dialect.ts';
 import type { RefTableDef, SourceDef } from './nodes.ts';
-import { ARRIVAL_TIME } from './nodes.ts';
 
 export interface StreamDef {
   readonly name: string;
@@ -144,15 +144,6 @@ export class Catalog {
     if (columns[col]!.type !== 'TIMESTAMP') throw planProblem(wm.pos, `the watermark column "${wm.column}" is ${columns[col]!.type}`, 'Declare it TIMESTAMP(3).');
     return { name: t.name, input, columns, watermarkColumn: col, watermarkDelay: watermarkDelay(wm.expr, wm.column, wm.pos), idleTimeout, eventTimeColumn: col, arrivalTime: this.readsArrivalTime };
   }
-}
-
-/** Whether a column reference named APPROXIMATE_ARRIVAL_TIME sits anywhere in the statements' syntax trees. */
-function mentionsArrivalTime(node: unknown): boolean {
-  if (Array.isArray(node)) return node.some(mentionsArrivalTime);
-  if (node === null || typeof node !== 'object') return false;
-  const n = node as { kind?: unknown; name?: unknown };
-  if (n.kind === 'column' && typeof n.name === 'string' && n.name.toUpperCase() === ARRIVAL_TIME) return true;
-  return Object.values(node).some(mentionsArrivalTime);
 }
 
 /** `ts`, `ts - INTERVAL '5' SECOND`: the bounded out-of-orderness, ms. */

@@ -5,13 +5,14 @@
  */
 import type { Expr, FromItem, QueryDialect, Script, SelectQuery } from '../../ast/index.ts';
 import { someExpr } from '../../ast/index.ts';
+import { ARRIVAL_TIME } from './nodes.ts';
 
 export type { QueryDialect } from '../../ast/index.ts';
 
 /**
  * The dialect a script is written in: Kinesis Analytics when it has a construct only that dialect has
- * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY),
- * Flink otherwise.
+ * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY,
+ * APPROXIMATE_ARRIVAL_TIME anywhere), Flink otherwise.
  */
 export function detectDialect(script: Script): QueryDialect {
   const kinesisQuery = (q: SelectQuery): boolean =>
@@ -40,9 +41,18 @@ export function detectDialect(script: Script): QueryDialect {
         return false;
     }
   };
-  return script.statements.some(kinesisStatement) ? 'kinesis' : 'flink';
+  return script.statements.some(kinesisStatement) || mentionsArrivalTime(script.statements) ? 'kinesis' : 'flink';
 }
 
 function mentionsRowtime(e: Expr): boolean {
   return someExpr(e, (x) => x.kind === 'column' && x.name.toUpperCase() === 'ROWTIME');
+}
+
+/** Whether a column reference named APPROXIMATE_ARRIVAL_TIME sits anywhere in the statements' syntax trees. */
+export function mentionsArrivalTime(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(mentionsArrivalTime);
+  if (node === null || typeof node !== 'object') return false;
+  const n = node as { kind?: unknown; name?: unknown };
+  if (n.kind === 'column' && typeof n.name === 'string' && n.name.toUpperCase() === ARRIVAL_TIME) return true;
+  return Object.values(node).some(mentionsArrivalTime);
 }
