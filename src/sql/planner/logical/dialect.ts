@@ -48,7 +48,11 @@ function mentionsRowtime(e: Expr): boolean {
   return someExpr(e, (x) => x.kind === 'column' && x.name.toUpperCase() === 'ROWTIME');
 }
 
-/** Whether a column reference named APPROXIMATE_ARRIVAL_TIME sits anywhere in the statements' syntax trees. */
+/**
+ * Whether a column reference named APPROXIMATE_ARRIVAL_TIME sits anywhere in the statements' syntax trees. It
+ * walks the plain AST objects rather than listing where expressions can be (select items, OVER and WINDOW
+ * clauses, stagger partitions, MATCH_RECOGNIZE, CURSOR arguments ...), so no place of them is missed.
+ */
 export function mentionsArrivalTime(node: unknown): boolean {
   if (Array.isArray(node)) return node.some(mentionsArrivalTime);
   if (node === null || typeof node !== 'object') return false;
