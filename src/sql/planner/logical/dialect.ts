@@ -12,7 +12,7 @@ export type { QueryDialect } from '../../ast/index.ts';
 /**
  * The dialect a script is written in: Kinesis Analytics when it has a construct only that dialect has
  * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY,
- * APPROXIMATE_ARRIVAL_TIME anywhere), Flink otherwise.
+ * APPROXIMATE_ARRIVAL_TIME read anywhere, unless a table declares a column of that name), Flink otherwise.
  */
 export function detectDialect(script: Script): QueryDialect {
   const kinesisQuery = (q: SelectQuery): boolean =>
@@ -41,7 +41,12 @@ export function detectDialect(script: Script): QueryDialect {
         return false;
     }
   };
-  return script.statements.some(kinesisStatement) || mentionsArrivalTime(script.statements) ? 'kinesis' : 'flink';
+  // APPROXIMATE_ARRIVAL_TIME is Kinesis' own, unless a table declares a column of that name.
+  const declaresArrivalTime = script.statements.some(
+    (st) => (st.kind === 'createTable' || st.kind === 'createStream') && st.columns.some((c) => c.name.toUpperCase() === ARRIVAL_TIME),
+  );
+  const readsArrivalTime = !declaresArrivalTime && mentionsArrivalTime(script.statements);
+  return script.statements.some(kinesisStatement) || readsArrivalTime ? 'kinesis' : 'flink';
 }
 
 function mentionsRowtime(e: Expr): boolean {
