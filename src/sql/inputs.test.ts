@@ -17,6 +17,11 @@ describe('inferring the columns of an undeclared input', () => {
     expect(inferColumns(lines.map((l) => JSON.parse(l) as unknown)).columns[0]).toEqual({ name: 'price', type: 'BIGINT' });
   });
 
+  it('leaves out the fields a file run reads as arrival times and partitions', () => {
+    const line = '{"k": "a", "_arrival_time": "2026-01-01T10:00:05Z", "_approximate_arrival_time": "2026-01-01T10:00:04Z", "_partition": "p", "_shard": "s"}';
+    expect(inferColumns([parseSampleRecord(line)]).columns).toEqual([{ name: 'k', type: 'VARCHAR' }]);
+  });
+
   it('finds the decimal numbers of an object, escaped keys and nested values included', () => {
     expect(decimalNumberKeys(Buffer.from('{"a":1,"b":-0.5,"c\\u0041":3.25,"d":{"e":1.5},"f":[2.5],"g":"1.5"}'))).toEqual(new Set(['b', 'cA']));
     expect(decimalNumberKeys(Buffer.from('[1.5]'))).toBeNull();

@@ -102,7 +102,7 @@ export async function peek(source: AsyncIterable<unknown[]>, count: number): Pro
   return { head: batches.flat().slice(0, count), all: all() };
 }
 
-const HIDDEN_FIELDS = new Set(['_arrival_time', '_partition', '_shard']);
+const HIDDEN_FIELDS = new Set(['_arrival_time', '_approximate_arrival_time', '_partition', '_shard']);
 
 /** How many records of an undeclared input its columns are inferred from. */
 export const INFER_SAMPLE_SIZE = 100;

@@ -25,6 +25,20 @@ describe('dialects', () => {
     expect(r.streams.OUT).toEqual([{ u: 1_772_438_401_500, s: 1.5, i: 5.678 }]);
   });
 
+  it('takes APPROXIMATE_ARRIVAL_TIME, which only Kinesis Analytics has, for a Kinesis Analytics script', async () => {
+    const rows = [{ k: 'a', _arrival_time: '2026-03-02T08:00:01.500Z' }];
+    const r = await runQuery({ sql: 'SELECT k, UNIX_TIMESTAMP(APPROXIMATE_ARRIVAL_TIME) AS u FROM events;', inputs: { events: iterate(rows) } });
+    expect(r.streams.result).toEqual([{ k: 'a', u: 1_772_438_401_500 }]);
+  });
+
+  it('keeps Flink meanings for a table that declares a column of that name', async () => {
+    const rows = [{ k: 'a', approximate_arrival_time: '2026-03-02T08:00:01.500Z' }];
+    const sql = `CREATE TABLE events (k VARCHAR(8), approximate_arrival_time TIMESTAMP(3)) WITH ('stream' = 'events');
+      SELECT k, UNIX_TIMESTAMP(approximate_arrival_time) AS u FROM events;`;
+    const r = await runQuery({ sql, inputs: { events: iterate(rows) } });
+    expect(r.streams.result).toEqual([{ k: 'a', u: 1_772_438_401 }]);
+  });
+
   it('takes the dialect from the options over the one the script suggests', async () => {
     const r = await runQuery({ sql: `${FLINK_TABLE} ${SELECT};`, inputs: { events: iterate(ROWS) }, dialect: 'kinesis' });
     expect(r.streams.result).toEqual([{ u: 1_772_438_401_500, s: 1.5, i: 5.678 }]);

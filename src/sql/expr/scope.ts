@@ -41,7 +41,11 @@ export class Scope {
       throw planProblem(pos, `column "${name}" is ambiguous`, `Qualify it: ${found.map(({ f }) => `${f.qualifier ?? '?'}.${f.name}`).join(' or ')}.`);
     }
     if (name.toUpperCase() === 'APPROXIMATE_ARRIVAL_TIME') {
-      throw planProblem(pos, 'APPROXIMATE_ARRIVAL_TIME is not supported yet', "ROWTIME is the arrival time here (a record's _arrival_time field in a file run, the log's arrival time live).");
+      throw planProblem(
+        pos,
+        'APPROXIMATE_ARRIVAL_TIME is a column of an input stream only, not of the rows of a query or of an in-application stream',
+        'Read it FROM the input stream itself and pass it on as a column of its own: SELECT STREAM APPROXIMATE_ARRIVAL_TIME AS arrival_time, ...',
+      );
     }
     const names = this.fields.filter((f) => !f.hidden).map((f) => f.name);
     throw planProblem(pos, `unknown column "${name}"`, names.length ? `Columns here: ${names.join(', ')}.` : 'The input has no columns.');

@@ -2,7 +2,10 @@
  * Turns input records (JSON objects) into rows of the source's columns, converting to the declared types.
  * The hidden ROWTIME column (last) is the record's `_arrival_time` or `arrival_time` field when present,
  * else the event-time column, else the processing time; like a real arrival time it never goes backwards
- * (an earlier value is raised to the latest ROWTIME so far).
+ * (an earlier value is raised to the latest ROWTIME so far). With `arrivalColumn`, a second hidden column
+ * after it, APPROXIMATE_ARRIVAL_TIME, holds the arrival time as given, not raised: a live source's log
+ * arrival time, else the record's `_approximate_arrival_time`, `_arrival_time` or `arrival_time` field,
+ * else ROWTIME.
  */
 import type { SqlTypeName } from '../ast/index.ts';
 import { impossibleDateTime, parseTimestampText } from '../expr/time.ts';
@@ -69,6 +72,8 @@ export class SourceDecoder {
     /** Position of the event-time column that ROWTIME falls back to, or -1. */
     private readonly eventTimeIndex: number,
     private readonly now: () => number,
+    /** Whether rows carry APPROXIMATE_ARRIVAL_TIME after ROWTIME (only when the query reads it). */
+    private readonly arrivalColumn = false,
   ) {
     this.lookups = columns.map((c) => [...new Set([c.name, c.name.toLowerCase(), c.name.toUpperCase()])]);
     const names: string[] = [];
@@ -107,7 +112,7 @@ export class SourceDecoder {
    */
   decode(record: Record<string, unknown>, arrivalTime?: number): Row {
     const cols = this.columns;
-    const row: Row = new Array(cols.length + 1);
+    const row: Row = new Array(cols.length + (this.arrivalColumn ? 2 : 1));
     for (let i = 0; i < cols.length; i++) {
       const names = this.lookups[i]!;
       let raw = record[names[0]!];
@@ -119,6 +124,11 @@ export class SourceDecoder {
     if (arrival !== undefined && arrival !== null) rowtime = convert(arrival, 'TIMESTAMP', '_arrival_time');
     else if (this.eventTimeIndex >= 0) rowtime = row[this.eventTimeIndex] as Value;
     this.setRowtime(row, rowtime);
+    if (this.arrivalColumn) {
+      const approx = arrivalTime ?? record._approximate_arrival_time;
+      const given = approx === undefined || approx === null ? null : convert(approx, 'TIMESTAMP', '_approximate_arrival_time');
+      row[cols.length + 1] = given ?? (arrival === undefined || arrival === null ? row[cols.length]! : rowtime);
+    }
     return row;
   }
 
@@ -134,7 +144,7 @@ export class SourceDecoder {
     const values = this.fieldValues;
     if (!this.reader.read(buf, values)) return null;
     const cols = this.columns;
-    const row: Row = new Array(cols.length + 1);
+    const row: Row = new Array(cols.length + (this.arrivalColumn ? 2 : 1));
     for (let i = 0; i < cols.length; i++) {
       const slots = this.columnSlots[i]!;
       let raw = values[slots[0]!];
@@ -142,6 +152,7 @@ export class SourceDecoder {
       row[i] = convert(raw, cols[i]!.type, cols[i]!.name, cols[i]!.bits);
     }
     this.setRowtime(row, arrivalTime);
+    if (this.arrivalColumn) row[cols.length + 1] = arrivalTime;
     return row;
   }
 

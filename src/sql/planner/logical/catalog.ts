@@ -2,6 +2,7 @@
 import type { ColumnDef, CreateTableStmt, Expr, Script, SelectQuery } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { integerBits } from '../../expr/types.ts';
+import { mentionsArrivalTime } from './dialect.ts';
 import type { RefTableDef, SourceDef } from './nodes.ts';
 
 export interface StreamDef {
@@ -28,11 +29,14 @@ export class Catalog {
   readonly views = new Map<string, SelectQuery>();
   /** Lower-cased names of streams/tables that some INSERT or pump writes. */
   readonly written = new Set<string>();
+  /** Whether some statement reads APPROXIMATE_ARRIVAL_TIME: only then do source rows carry it. */
+  private readonly readsArrivalTime: boolean;
 
   constructor(
     script: Script,
     private readonly options: CatalogOptions,
   ) {
+    this.readsArrivalTime = mentionsArrivalTime(script.statements);
     for (const st of script.statements) {
       const key = (n: string) => n.toLowerCase();
       switch (st.kind) {
@@ -114,14 +118,15 @@ export class Catalog {
     if (t) return this.sourceFromTable(t);
     const s = this.streams.get(name.toLowerCase());
     if (s) return this.sourceFromColumns(s.name, s.name, s.columns.map(sourceColumn));
-    const inferred = this.options.inferred.get(name) ?? [...this.options.inferred.entries()].find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
-    if (inferred) return this.sourceFromColumns(name, name, inferred.columns);
+    // An unquoted name matches the input whatever its case (source_sql_stream_001 reads SOURCE_SQL_STREAM_001).
+    const inferred = this.options.inferred.has(name) ? ([name, this.options.inferred.get(name)!] as const) : [...this.options.inferred.entries()].find(([k]) => k.toLowerCase() === name.toLowerCase());
+    if (inferred) return this.sourceFromColumns(name, inferred[0], inferred[1].columns);
     return null;
   }
 
   private sourceFromColumns(name: string, input: string, columns: SourceDef['columns']): SourceDef {
     const eventTime = columns.findIndex((c) => c.type === 'TIMESTAMP');
-    return { name, input, columns, watermarkColumn: columns.length, watermarkDelay: 0, idleTimeout: this.options.idleTimeout, eventTimeColumn: eventTime };
+    return { name, input, columns, watermarkColumn: columns.length, watermarkDelay: 0, idleTimeout: this.options.idleTimeout, eventTimeColumn: eventTime, arrivalTime: this.readsArrivalTime };
   }
 
   private sourceFromTable(t: CreateTableStmt): SourceDef {
@@ -137,7 +142,7 @@ export class Catalog {
     const col = columns.findIndex((c) => c.name.toLowerCase() === wm.column.toLowerCase());
     if (col < 0) throw planProblem(wm.pos, `WATERMARK FOR names "${wm.column}", which is not a column of ${t.name}`, `Columns: ${columns.map((c) => c.name).join(', ')}.`);
     if (columns[col]!.type !== 'TIMESTAMP') throw planProblem(wm.pos, `the watermark column "${wm.column}" is ${columns[col]!.type}`, 'Declare it TIMESTAMP(3).');
-    return { name: t.name, input, columns, watermarkColumn: col, watermarkDelay: watermarkDelay(wm.expr, wm.column, wm.pos), idleTimeout, eventTimeColumn: col };
+    return { name: t.name, input, columns, watermarkColumn: col, watermarkDelay: watermarkDelay(wm.expr, wm.column, wm.pos), idleTimeout, eventTimeColumn: col, arrivalTime: this.readsArrivalTime };
   }
 }
 

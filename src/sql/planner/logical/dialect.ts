@@ -5,13 +5,14 @@
  */
 import type { Expr, FromItem, QueryDialect, Script, SelectQuery } from '../../ast/index.ts';
 import { someExpr } from '../../ast/index.ts';
+import { ARRIVAL_TIME } from './nodes.ts';
 
 export type { QueryDialect } from '../../ast/index.ts';
 
 /**
  * The dialect a script is written in: Kinesis Analytics when it has a construct only that dialect has
- * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY),
- * Flink otherwise.
+ * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY,
+ * APPROXIMATE_ARRIVAL_TIME read anywhere, unless a table declares a column of that name), Flink otherwise.
  */
 export function detectDialect(script: Script): QueryDialect {
   const kinesisQuery = (q: SelectQuery): boolean =>
@@ -40,9 +41,27 @@ export function detectDialect(script: Script): QueryDialect {
         return false;
     }
   };
-  return script.statements.some(kinesisStatement) ? 'kinesis' : 'flink';
+  // APPROXIMATE_ARRIVAL_TIME is Kinesis' own, unless a table declares a column of that name.
+  const declaresArrivalTime = script.statements.some(
+    (st) => (st.kind === 'createTable' || st.kind === 'createStream') && st.columns.some((c) => c.name.toUpperCase() === ARRIVAL_TIME),
+  );
+  const readsArrivalTime = !declaresArrivalTime && mentionsArrivalTime(script.statements);
+  return script.statements.some(kinesisStatement) || readsArrivalTime ? 'kinesis' : 'flink';
 }
 
 function mentionsRowtime(e: Expr): boolean {
   return someExpr(e, (x) => x.kind === 'column' && x.name.toUpperCase() === 'ROWTIME');
+}
+
+/**
+ * Whether a column reference named APPROXIMATE_ARRIVAL_TIME sits anywhere in the statements' syntax trees. It
+ * walks the plain AST objects rather than listing where expressions can be (select items, OVER and WINDOW
+ * clauses, stagger partitions, MATCH_RECOGNIZE, CURSOR arguments ...), so no place of them is missed.
+ */
+export function mentionsArrivalTime(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(mentionsArrivalTime);
+  if (node === null || typeof node !== 'object') return false;
+  const n = node as { kind?: unknown; name?: unknown };
+  if (n.kind === 'column' && typeof n.name === 'string' && n.name.toUpperCase() === ARRIVAL_TIME) return true;
+  return Object.values(node).some(mentionsArrivalTime);
 }

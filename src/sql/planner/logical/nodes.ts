@@ -7,6 +7,9 @@ import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
 import type { Value } from '../../expr/types.ts';
 
+/** Kinesis Analytics' column of an input stream: when the record reached the stream (the log's arrival time). */
+export const ARRIVAL_TIME = 'APPROXIMATE_ARRIVAL_TIME';
+
 export interface SourceDef {
   /** The name in SQL. */
   readonly name: string;
@@ -20,6 +23,8 @@ export interface SourceDef {
   readonly idleTimeout: number;
   /** Column ROWTIME falls back to when records carry no arrival time; -1 for processing time. */
   readonly eventTimeColumn: number;
+  /** Rows carry the hidden APPROXIMATE_ARRIVAL_TIME after ROWTIME (set when the script reads that column). */
+  readonly arrivalTime: boolean;
 }
 
 export interface RefTableDef {

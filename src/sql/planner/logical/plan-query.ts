@@ -19,7 +19,7 @@ import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
 import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
-import { logicalInputs, renamed } from './nodes.ts';
+import { ARRIVAL_TIME, logicalInputs, renamed } from './nodes.ts';
 
 export interface PlanEnv {
   readonly catalog: Catalog;
@@ -236,7 +236,9 @@ function planTableRef(name: string, qualifier: string, pos: SourcePos, env: Plan
     throw planProblem(pos, `unknown table or stream "${name}"`, `Declare it with CREATE TABLE ${name} (...) WITH ('stream' = '...'), or give an input named ${name} (--input ${name}=file.ndjson).`);
   }
   const fields: Field[] = source.columns.map((c) => ({ name: c.name, type: c.type, qualifier, hidden: false }));
-  return { kind: 'scan', source, fields: [...fields, rowtimeField(qualifier)] };
+  if (source.arrivalTime) fields.push(rowtimeField(qualifier), { name: ARRIVAL_TIME, type: 'TIMESTAMP', qualifier, hidden: true });
+  else fields.push(rowtimeField(qualifier));
+  return { kind: 'scan', source, fields };
 }
 
 function collectCalls(e: Expr, test: (c: CallExpr) => boolean, into: CallExpr[]): void {
