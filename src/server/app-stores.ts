@@ -57,12 +57,23 @@ export async function openClusterStores(
   return { store, runtime };
 }
 
-/** The notifications the nodes of a cluster share; a node that cannot reach them says so in one line and keeps trying. */
-export function openSharedNotify(
+/**
+ * The notifications the nodes of a cluster share, opened once per node on first use (a node that cannot reach them
+ * says so in one line and keeps trying) and closed through `undo`. Every user on the node (the shared stores, an
+ * app's own, the deployed functions) gets this one instance, opened with every app's senders and mirror routes:
+ * an instance without a route would fan a message out without mirroring it.
+ */
+export function sharedNotifyOnce(
   deps: { postgresUrl: string; nodeName: string; logger: Logger; options?: Pick<NotifyOptions, 'webPush' | 'email' | 'render' | 'mirror'> },
-): Promise<PostgresNotify> {
+  undo: Undo,
+): () => Promise<PostgresNotify> {
+  let opened: Promise<PostgresNotify> | undefined;
   const open = () => openPostgresNotify({ connectionString: deps.postgresUrl, schema: NOTIFY_POSTGRES_SCHEMA, nodeName: deps.nodeName, logger: deps.logger, ...deps.options });
-  return openWhenReachable('the shared notifications in PostgreSQL', open, (err) => isTollstreamError(err, 'TABLES_UNAVAILABLE'), deps.logger, { schema: NOTIFY_POSTGRES_SCHEMA });
+  return () =>
+    (opened ??= openWhenReachable('the shared notifications in PostgreSQL', open, (err) => isTollstreamError(err, 'TABLES_UNAVAILABLE'), deps.logger, { schema: NOTIFY_POSTGRES_SCHEMA }).then((notify) => {
+      undo.unshift(() => notify.close());
+      return notify;
+    }));
 }
 
 /**
@@ -73,7 +84,15 @@ export function openSharedNotify(
  */
 export async function openAppStores(
   name: string,
-  deps: { config: TollstreamConfig; log: StreamLog; logger: Logger; consumers: ConsumerMetrics; onClusterRuntime: (runtime: FunctionsRuntime) => void },
+  deps: {
+    config: TollstreamConfig;
+    log: StreamLog;
+    logger: Logger;
+    consumers: ConsumerMetrics;
+    onClusterRuntime: (runtime: FunctionsRuntime) => void;
+    /** On a cluster node: this node's one instance of the shared notifications (`sharedNotifyOnce`). */
+    sharedNotify?: (() => Promise<PostgresNotify>) | undefined;
+  },
   undo: Undo,
 ): Promise<AppStores> {
   const { config, log, logger } = deps;
@@ -84,9 +103,8 @@ export async function openAppStores(
   let notify: Notifications;
   if (config.cluster) {
     const shared = await openClusterStores({ postgresUrl: config.cluster.postgresUrl, schema: `tollstream_${name.replaceAll('-', '_')}`, log, logger }, undo);
-    const sharedNotify = await openSharedNotify({ postgresUrl: config.cluster.postgresUrl, nodeName: config.cluster.nodeName, logger });
-    undo.unshift(() => sharedNotify.close());
-    notify = sharedNotify;
+    if (!deps.sharedNotify) throw new TollstreamError('INTERNAL', 'a cluster node opens its stores with its shared notifications');
+    notify = await deps.sharedNotify();
     deps.onClusterRuntime(shared.runtime);
     stores = { store: shared.store, notify, functions: shared.runtime };
   } else {

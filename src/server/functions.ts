@@ -15,9 +15,10 @@ import type { Logger } from '../core/logger.ts';
 import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } from '../functions/index.ts';
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
-import { forwardingNotifications, NOTIFY_POSTGRES_SCHEMA, openNotify, type MirrorOptions, type Notifications, type NotifyOptions } from '../notify/index.ts';
+import { forwardingNotifications, NOTIFY_POSTGRES_SCHEMA, openNotify, type MirrorOptions, type Notifications, type NotifyOptions, type PostgresNotify } from '../notify/index.ts';
 import { openTables, sqliteTableStore, type Tables, type TableStore } from '../tables/index.ts';
-import { LEASE_SCHEMA, openClusterStores, openSharedNotify, type ClusterStores } from './app-stores.ts';
+import { LEASE_SCHEMA, openClusterStores, type ClusterStores } from './app-stores.ts';
+import { TollstreamError } from '../core/errors.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 /** The schema, in `cluster.postgresUrl`, of the tables that deployed functions share on a cluster. */
@@ -43,6 +44,8 @@ export async function openFunctionsState(
     mirror?: MirrorOptions | undefined;
     /** How notifications leave besides the inbox and webhooks (an app's Web Push and email). */
     notifyOptions?: Pick<NotifyOptions, 'webPush' | 'email' | 'render'> | undefined;
+    /** On a cluster node: this node's one instance of the shared notifications (opened with `mirror` and `notifyOptions`). */
+    sharedNotify?: (() => Promise<PostgresNotify>) | undefined;
   },
   undo: Array<() => Promise<void> | void>,
 ): Promise<FunctionsState> {
@@ -54,11 +57,10 @@ export async function openFunctionsState(
   const senders = { ...deps.notifyOptions, ...(deps.mirror ? { mirror: deps.mirror } : {}) };
   let notify: Notifications;
   if (config.cluster) {
+    if (!deps.sharedNotify) throw new TollstreamError('INTERNAL', 'a cluster node opens its stores with its shared notifications');
     // tables.db transactions keep their tx.publish; what they publish is carried on to the shared notifications.
     const local = openNotify({ tables, logger });
-    const shared = await openSharedNotify({ postgresUrl: config.cluster.postgresUrl, nodeName: config.cluster.nodeName, logger, options: senders });
-    undo.unshift(() => shared.close());
-    notify = forwardingNotifications({ local, tables, shared, logger });
+    notify = forwardingNotifications({ local, tables, shared: await deps.sharedNotify(), logger });
   } else {
     notify = openNotify({ tables, logger, ...senders });
   }

@@ -23,7 +23,7 @@ import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIO
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { openFunctionsState, openSharedFunctions, startDeployedFunctions } from './functions.ts';
-import { openAppStores } from './app-stores.ts';
+import { openAppStores, sharedNotifyOnce } from './app-stores.ts';
 import { accessMode, describeAccess, type AccessMode } from './exposure.ts';
 import { deliveryConsumers, startNodeLeases } from './work-leases.ts';
 import { registerDeliveryMetrics, registerWarehouseMetrics } from './delivery-metrics.ts';
@@ -178,14 +178,18 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     consumers.addDeliveries([...deliveries, ...feeds]);
     if (queries) consumers.addQueries(queries);
     const sharing = prepared.filter((p) => p.sharedStores !== undefined);
-    let functionsState = sharing.length > 0 ? await openFunctionsState({ log, config, logger, consumers, ...sharedStoreOptions(log, sharing) }, undo) : undefined;
+    const senders = sharedStoreOptions(log, sharing);
+    const sharedNotify = config.cluster
+      ? sharedNotifyOnce({ postgresUrl: config.cluster.postgresUrl, nodeName: config.cluster.nodeName, logger, options: { ...senders.notifyOptions, ...(senders.mirror ? { mirror: senders.mirror } : {}) } }, undo)
+      : undefined;
+    let functionsState = sharing.length > 0 ? await openFunctionsState({ log, config, logger, consumers, ...senders, sharedNotify }, undo) : undefined;
     // On a cluster node the apps' shared tables and their functions are in PostgreSQL, shared by the nodes; the
     // runtimes on PostgreSQL (these, the deployed functions', an app's own) take their leases from the shared table.
     const clusterShared = functionsState && config.cluster ? await openSharedFunctions({ state: functionsState, postgresUrl: config.cluster.postgresUrl, log, consumers, logger }, undo) : undefined;
     const sharedFunctions: FunctionsRuntime[] = clusterShared ? [clusterShared.runtime] : [];
     const sharedStores = functionsState && { ...functionsState, ...(clusterShared ? { store: clusterShared.store, functions: clusterShared.runtime } : {}) };
     const openStores = (name: string, appUndo: typeof undo) =>
-      openAppStores(name, { config, log, logger, consumers, onClusterRuntime: (runtime) => sharedFunctions.push(runtime) }, appUndo);
+      openAppStores(name, { config, log, logger, consumers, sharedNotify, onClusterRuntime: (runtime) => sharedFunctions.push(runtime) }, appUndo);
     const apps: Array<RunningApp & { readonly name: string }> = [];
     for (const app of prepared) {
       const shared = app.sharedStores ? sharedStores : undefined;
@@ -195,7 +199,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     let functionRoutes: RouteModule[] = [];
     if (config.functions.enabled) {
       try {
-        functionsState ??= await openFunctionsState({ log, config, logger, consumers }, undo);
+        functionsState ??= await openFunctionsState({ log, config, logger, consumers, sharedNotify }, undo);
         const deployed = await startDeployedFunctions({ state: functionsState, config, authenticator, log, consumers, logger, shared: clusterShared }, undo);
         functionRoutes = deployed.routes;
         if (deployed.sharedRuntime && !sharedFunctions.includes(deployed.sharedRuntime)) sharedFunctions.push(deployed.sharedRuntime);

@@ -16,6 +16,7 @@ import { openEmbeddedLog, type EmbeddedStreamLog } from '../../src/log/index.ts'
 import { Registry } from '../../src/metrics/index.ts';
 import { openPostgresNotify, NOTIFY_POSTGRES_SCHEMA } from '../../src/notify/index.ts';
 import { registerConsumerMetrics } from '../../src/server/consumer-metrics.ts';
+import { sharedNotifyOnce } from '../../src/server/app-stores.ts';
 import { openFunctionsState, type FunctionsState } from '../../src/server/functions.ts';
 import { waitFor } from '../support/wait.ts';
 import { postgresSchema } from './server.ts';
@@ -52,7 +53,8 @@ async function openNode(name: string, cluster: boolean): Promise<FunctionsState>
   }
   const config = await loadConfig({ cwd: dir, env });
   const consumers = registerConsumerMetrics(new Registry());
-  return openFunctionsState({ log, config, logger: silentLogger, consumers }, undo);
+  const sharedNotify = config.cluster ? sharedNotifyOnce({ postgresUrl: config.cluster.postgresUrl, nodeName: config.cluster.nodeName, logger: silentLogger }, undo) : undefined;
+  return openFunctionsState({ log, config, logger: silentLogger, consumers, sharedNotify }, undo);
 }
 
 describe("a server's notifications", () => {
