@@ -4,6 +4,7 @@
  * exactly one wins. Expiry is decided on the server's clock (`now()`), and only "milliseconds left" leaves it.
  */
 import pg from 'pg';
+import { leaseStoreTimeoutMs, leaseTimings } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { redactUrl } from '../core/connection-url.ts';
 import type { TableStore } from '../tables/index.ts';
@@ -16,9 +17,12 @@ export interface PostgresLeaseStoreOptions {
   /** The schema of the lease tables; created when missing. Lower-case letters, digits and `_`. @default 'tollstream_leases' */
   readonly schema?: string;
   /**
-   * A statement (or a connection attempt) taking longer fails with `LEASES_UNAVAILABLE`, in ms: a renewal that
-   * hangs must not outlive the lease it renews. @default 2000
+   * The lease timings of the owners using the table (`cluster.leaseMs`, `cluster.leaseRenewMs`): a statement or a
+   * connection attempt taking longer than `leaseStoreTimeoutMs` of them fails with `LEASES_UNAVAILABLE`.
+   * @default the defaults of `cluster`
    */
+  readonly timings?: { readonly leaseMs: number; readonly leaseRenewMs: number };
+  /** The timeout in ms itself, instead of the one `timings` give. */
   readonly timeoutMs?: number;
 }
 
@@ -37,7 +41,7 @@ export async function openPostgresLeaseStore(options: PostgresLeaseStoreOptions)
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema.startsWith('pg_')) {
     throw new TollstreamError('CONFIG_INVALID', `the lease schema '${schema}' must be lower-case letters, digits and _ (starting with a letter or _, not pg_)`, { context: { schema } });
   }
-  const timeoutMs = options.timeoutMs ?? 2000;
+  const timeoutMs = options.timeoutMs ?? leaseStoreTimeoutMs(options.timings ?? leaseTimings(undefined));
   const where = redactUrl(options.connectionString);
   await createTables(options.connectionString, schema, timeoutMs, where);
   const pool = new pg.Pool({

@@ -100,6 +100,28 @@ describe('leases on PostgreSQL, real faults', () => {
     expect(work.overlaps).toEqual([]);
     expect([...work.byOwner().values()].map((k) => k.length).sort()).toEqual([4, 4]);
   });
+
+  it('waits for a connection as long as a renewal could still keep a lease (leaseMs - leaseRenewMs), and no longer', async () => {
+    const { place } = setUp();
+    const target = new URL(place.url);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const viaProxy = new URL(place.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    // The defaults' proportions: a node keeps its work 6 s after sending a renewal, and runs a round every 3 s.
+    const timings = { leaseMs: 9000, leaseRenewMs: 3000 };
+    // A loaded server that takes 4 s to accept each connection: longer than a round, well within what a lease allows.
+    proxy.connectDelayMs = 4000;
+    const slow = await openPostgresLeaseStore({ connectionString: viaProxy.toString(), schema: place.schema, timings });
+    cleanups.push(() => slow.close());
+    await slow.ensure(['k']);
+    await slow.heartbeat('node-a', timings.leaseMs);
+    expect(await slow.take('k', 'node-a', 0, timings.leaseMs)).toMatchObject({ key: 'k', owner: 'node-a', epoch: 1 });
+    // 9 s to accept: a renewal answered that late keeps nothing, so the attempt gives up.
+    proxy.connectDelayMs = 9000;
+    await expect(openPostgresLeaseStore({ connectionString: viaProxy.toString(), schema: place.schema, timings })).rejects.toMatchObject({ code: 'LEASES_UNAVAILABLE' });
+  }, 60_000);
 });
 
 /** Mirrors the child's `start`/`stop` lines into the work log under `owner`; resolves once the child is ready. */
