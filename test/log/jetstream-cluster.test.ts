@@ -278,6 +278,36 @@ describe('JetStream log, a server killed under load', () => {
   });
 });
 
+describe('JetStream log, the leader of a shard killed', () => {
+  let cluster: NatsCluster | undefined;
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('acknowledges an append sent while the shard has no leader once the survivors elect one, instead of failing it', async () => {
+    cluster = await startNatsCluster();
+    const prefix = nextPrefix();
+    const log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
+    try {
+      await log.createStream('s');
+      expect((await log.append('s', [tx('before')]))[0]).toMatchObject({ ok: true });
+      const nc = await connect({ servers: [...cluster.urls] });
+      const leader = (await (await jetstreamManager(nc)).streams.info(`${prefix}_s_0`)).cluster?.leader;
+      await nc.close();
+      const victim = cluster.servers.findIndex((s) => s.name === leader);
+      expect(victim).toBeGreaterThanOrEqual(0);
+      await cluster.stop(victim, 'SIGKILL');
+      // Sent once, as a producer's first try: nats-server's followers wait 4 to 9 s before they elect a new leader.
+      const [during] = await log.append('s', [tx('during')]);
+      expect(during).toMatchObject({ ok: true, duplicate: false });
+      const stored = (await readStream(log, 's')).get('shardId-000000000000')!.map((r) => JSON.parse(text(r)).transaction_id as string);
+      expect(stored).toEqual(['before', 'during']);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
 describe('JetStream log, quorum lost', () => {
   let cluster: NatsCluster | undefined;
   afterAll(async () => {

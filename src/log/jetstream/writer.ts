@@ -22,7 +22,7 @@ import type { DedupeWindow, FieldExtractor } from '../dedupe.ts';
 import { formatShardId } from '../hashkey.ts';
 import type { AppendResult } from '../types.ts';
 import { isApiError, WRONG_LAST_SEQUENCE } from './metadata.ts';
-import type { ShardMessage, ShardMessages } from './messages.ts';
+import { isLeaderless, type ShardMessage, type ShardMessages } from './messages.ts';
 import { formatPosition, positionOf, shardPrefix } from './sequence.ts';
 
 /** Records of a job whose shard was closed by a reshard: route them again. */
@@ -78,6 +78,15 @@ export interface WriterOptions {
 
 const MAX_CONFLICTS = 50;
 const PUBLISH_ATTEMPTS = 3;
+/**
+ * How long a publish that finds the shard's stream without a leader is sent again, in ms. When a nats-server dies,
+ * the streams it led have no leader until a follower campaigns, which nats-server (2.9 to 2.11, raft.go) does after a
+ * random 4 to 9 s without hearing from the leader, and that is no setting of its. Failing at once would hand that
+ * wait to every producer's own retry and backoff; waiting here lets the append go through as soon as there is a leader.
+ */
+const LEADERLESS_WAIT_MS = 12_000;
+/** Pauses between publishes while the stream has no leader, in ms; the last one repeats. */
+const LEADERLESS_RETRY_MS = [20, 50, 100, 200];
 const MAX_RECORDS_PER_MESSAGE = 100_000;
 /** Loading more messages than this goes through a consumer (`ShardMessages.scan`). */
 const SCAN_ABOVE = 16;
@@ -367,14 +376,24 @@ export class ShardWriter {
     }
   }
 
-  /** Publishes one message; a timed-out publish is retried with the same message id, so it is stored once. */
+  /**
+   * Publishes one message. A timed-out publish is sent again with the same message id, so it is stored once; one
+   * that found no leader (nothing stored) is sent again until a leader answers or `LEADERLESS_WAIT_MS` passed.
+   */
   private async publish(batch: Uint8Array, expectedLastSeq: number, msgID: string): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
+    let timeouts = 0;
+    let leaderless = 0;
+    let leaderlessSince = 0;
+    for (;;) {
       try {
         const ack = await this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: this.o.timeoutMs });
         return ack.seq;
       } catch (err) {
-        if (!(err instanceof natsErrors.TimeoutError) || attempt >= PUBLISH_ATTEMPTS) throw err;
+        if (err instanceof natsErrors.TimeoutError && ++timeouts < PUBLISH_ATTEMPTS) continue;
+        if (!isLeaderless(err)) throw err;
+        if (leaderless === 0) leaderlessSince = performance.now();
+        if (performance.now() - leaderlessSince >= LEADERLESS_WAIT_MS) throw err;
+        await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS[Math.min(leaderless++, LEADERLESS_RETRY_MS.length - 1)]));
       }
     }
   }
