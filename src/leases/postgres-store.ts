@@ -4,7 +4,6 @@
  * exactly one wins. Expiry is decided on the server's clock (`now()`), and only "milliseconds left" leaves it.
  */
 import pg from 'pg';
-import { leaseStoreTimeoutMs, leaseTimings } from '../config/index.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { redactUrl } from '../core/connection-url.ts';
 import type { TableStore } from '../tables/index.ts';
@@ -17,13 +16,10 @@ export interface PostgresLeaseStoreOptions {
   /** The schema of the lease tables; created when missing. Lower-case letters, digits and `_`. @default 'tollstream_leases' */
   readonly schema?: string;
   /**
-   * The lease timings of the owners using the table (`cluster.leaseMs`, `cluster.leaseRenewMs`): a statement or a
-   * connection attempt taking longer than `leaseStoreTimeoutMs` of them fails with `LEASES_UNAVAILABLE`.
-   * @default the defaults of `cluster`
+   * A statement or a connection attempt taking longer fails with `LEASES_UNAVAILABLE`, in ms. A node gives
+   * `leaseStoreTimeoutMs` of its lease timings (src/config): longer than that, a renewal can keep no lease.
    */
-  readonly timings?: { readonly leaseMs: number; readonly leaseRenewMs: number };
-  /** The timeout in ms itself, instead of the one `timings` give. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs: number;
 }
 
 const LEASE_COLUMNS = `key, owner, epoch::text AS epoch, wanted_by, (extract(epoch FROM expires_at - now()) * 1000)::float8 AS expires_in_ms`;
@@ -41,7 +37,7 @@ export async function openPostgresLeaseStore(options: PostgresLeaseStoreOptions)
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema.startsWith('pg_')) {
     throw new TollstreamError('CONFIG_INVALID', `the lease schema '${schema}' must be lower-case letters, digits and _ (starting with a letter or _, not pg_)`, { context: { schema } });
   }
-  const timeoutMs = options.timeoutMs ?? leaseStoreTimeoutMs(options.timings ?? leaseTimings(undefined));
+  const timeoutMs = options.timeoutMs;
   const where = redactUrl(options.connectionString);
   await createTables(options.connectionString, schema, timeoutMs, where);
   const pool = new pg.Pool({
