@@ -2,7 +2,7 @@
  * How long appends stall when the nats-server leading a shard's stream is killed (kill -9), on a 3-server
  * JetStream cluster started on 127.0.0.1 (Debian's nats-server, temp dirs, removed after).
  *
- *   node bin/run-ts.mjs bench/log/jetstream-failover.ts [--runs 3] [--request-timeout-ms 5000] [--client-on leader|follower]
+ *   node bin/run-ts.mjs bench/log/jetstream-failover.ts [--runs 3] [--request-timeout-ms 5000] [--client-on leader|follower] [--signal SIGKILL|SIGTERM]
  *
  * One shard, replicas 3. One appender puts one record at a time, each awaited, and a new one at once after a
  * failure (as a producer retrying at once would). The leader of the shard's JetStream stream is killed while it
@@ -23,11 +23,14 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'request-timeout-ms': { type: 'string', default: '5000' },
     'client-on': { type: 'string', default: 'follower' },
+    signal: { type: 'string', default: 'SIGKILL' },
   },
 });
 const RUNS = Math.min(Number(values.runs), 20);
 const REQUEST_TIMEOUT_MS = Number(values['request-timeout-ms']);
 const CLIENT_ON = values['client-on'] === 'leader' ? 'leader' : 'follower';
+/** SIGKILL, a crash; SIGTERM, a clean stop (`systemctl stop`). */
+const SIGNAL = values.signal === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL';
 
 interface Failure {
   message: string;
@@ -114,7 +117,7 @@ async function once(run: number): Promise<RunResult> {
       })();
       await new Promise((r) => setTimeout(r, 300));
       killedAt = performance.now();
-      await cluster.stop(leader);
+      await cluster.stop(leader, SIGNAL);
       // One append sent once, right after the kill, as a producer's first try: answered how, and when.
       const single = log.append('tolls', [{ partitionKey: 'p', data: Buffer.from('{"single":1}') }]).then(
         ([r]) => ({ ok: r!.ok, afterMs: performance.now() - killedAt, message: r!.ok ? '' : r!.errorMessage }),
@@ -138,7 +141,7 @@ async function once(run: number): Promise<RunResult> {
   }
 }
 
-console.log(`kill -9 of the shard's stream leader; client on the ${CLIENT_ON}; requestTimeoutMs ${REQUEST_TIMEOUT_MS}`);
+console.log(`${SIGNAL} to the shard's stream leader; client on the ${CLIENT_ON}; requestTimeoutMs ${REQUEST_TIMEOUT_MS}`);
 for (let run = 1; run <= RUNS; run++) {
   const r = await once(run);
   console.log(`run ${run}: new stream leader named after ${r.electedAfterMs ?? '-'} ms; first append acknowledged after ${r.firstAckAfterMs ?? '-'} ms; one append sent at the kill ${r.single}`);
