@@ -125,10 +125,13 @@ describe('deploying a function through any node of a cluster', () => {
     };
     const code = await bundleHandler(HANDLER);
     const deployed = await call(a, 'POST', '/v1/functions', { name: 'count', stream: STREAM, code, settings: { startingPosition: 'TRIM_HORIZON', batchSize: 50 } });
+    // From the answer of the node that took the change to the other node running it (its worker thread loaded).
+    let changedAt = performance.now();
     expect(deployed).toMatchObject({ status: 201, json: { name: 'count', version: 1 } });
 
     // Node b reads the definition from PostgreSQL and takes its share of the shards.
     await until('node b to run the function', async () => (await describeOn(b, 'count'))?.state === 'running');
+    const pickedUp = { deploy: performance.now() - changedAt, update: 0, delete: 0 };
     await until('each node to hold one shard of the function', async () => (await heldShards(a)).length === 1 && (await heldShards(b)).length === 1);
     const first = Array.from({ length: 200 }, (_, i) => `r${i}`);
     await put(first);
@@ -137,8 +140,10 @@ describe('deploying a function through any node of a cluster', () => {
 
     // An update through node b: both nodes move to version 2 at their shards' checkpoints.
     const updated = await call(b, 'PATCH', '/v1/functions/count', { settings: { batchSize: 20 } });
+    changedAt = performance.now();
     expect(updated).toMatchObject({ status: 200, json: { version: 2 } });
     await until('node a to run version 2', async () => (await describeOn(a, 'count'))?.version === 2);
+    pickedUp.update = performance.now() - changedAt;
     const second = Array.from({ length: 200 }, (_, i) => `s${i}`);
     await put(second);
     await until('the records after the update counted', async () => (await counts(a)).size === first.length + second.length);
@@ -148,7 +153,10 @@ describe('deploying a function through any node of a cluster', () => {
 
     // A delete through node b stops the function on node a, and its checkpoints go once neither runs it.
     expect((await call(b, 'DELETE', '/v1/functions/count')).status).toBe(204);
+    changedAt = performance.now();
     await until('node a to forget the function', async () => (await describeOn(a, 'count')) === undefined);
+    pickedUp.delete = performance.now() - changedAt;
+    console.log(`seen by the other node after: deploy ${Math.round(pickedUp.deploy)} ms, update ${Math.round(pickedUp.update)} ms, delete ${Math.round(pickedUp.delete)} ms (after the answer of the node that took the change; polled every 200 ms; definitions read every 1000 ms)`);
     await until('the shared checkpoints and definition to be removed', async () => (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.ts_checkpoints WHERE consumer = 'function:count'`)) === 0 && (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.function_definitions`)) === 0);
     const third = ['t0', 't1', 't2', 't3'];
     await put(third);
