@@ -1,8 +1,8 @@
 /**
  * Deploying a function through the HTTP API of one cluster node, as the server starts nodes (`startServer` with a
  * `cluster` section: JetStream on 3 `nats-server`, PostgreSQL in a database of the test's own). The definition is
- * stored in PostgreSQL, so the other node runs it too and the two split the stream's shards; an update through the
- * other node reaches both; a delete through it stops the function on both and removes its shared checkpoints; the
+ * stored in PostgreSQL, so the other node runs it too and the two split the stream's shards; an update, a pause
+ * and a resume through either node reach both; a delete through the other stops the function on both and removes its shared checkpoints; the
  * name can then be deployed anew. Every record is counted once, read through the other node's tables API.
  */
 import crypto from 'node:crypto';
@@ -115,7 +115,7 @@ describe('deploying a function through any node of a cluster', () => {
     }
   }
 
-  it('runs on both nodes, counts each record once, follows an update and a delete made through the other node', { timeout: 300_000 }, async () => {
+  it('runs on both nodes, counts each record once, follows an update, a pause, a resume and a delete made through either node', { timeout: 300_000 }, async () => {
     const a = await node('node-a');
     const b = await node('node-b');
     await a.log.createStream(STREAM, { shardCount: 2 });
@@ -151,6 +151,15 @@ describe('deploying a function through any node of a cluster', () => {
     // Its checkpoints (per shard and per lane) are in the shared tables.
     expect(await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.ts_checkpoints WHERE consumer = 'function:count'`)).toBeGreaterThan(0);
 
+    // Paused through node a, resumed through node b: both nodes follow.
+    expect(await call(a, 'POST', '/v1/functions/count/pause')).toMatchObject({ status: 200, json: { state: 'paused' } });
+    await until('node b to pause it', async () => (await describeOn(b, 'count'))?.state === 'paused');
+    const third = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    await put(third);
+    expect(await call(b, 'POST', '/v1/functions/count/resume')).toMatchObject({ status: 200, json: { state: 'running' } });
+    await until('node a to run it again', async () => (await describeOn(a, 'count'))?.state === 'running');
+    await until('the records put while it was paused counted', async () => (await counts(b)).size === first.length + second.length + third.length);
+
     // A delete through node b stops the function on node a, and its checkpoints go once neither runs it.
     expect((await call(b, 'DELETE', '/v1/functions/count')).status).toBe(204);
     changedAt = performance.now();
@@ -158,18 +167,18 @@ describe('deploying a function through any node of a cluster', () => {
     pickedUp.delete = performance.now() - changedAt;
     console.log(`seen by the other node after: deploy ${Math.round(pickedUp.deploy)} ms, update ${Math.round(pickedUp.update)} ms, delete ${Math.round(pickedUp.delete)} ms (after the answer of the node that took the change; polled every 200 ms; definitions read every 1000 ms)`);
     await until('the shared checkpoints and definition to be removed', async () => (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.ts_checkpoints WHERE consumer = 'function:count'`)) === 0 && (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.function_definitions`)) === 0);
-    const third = ['t0', 't1', 't2', 't3'];
-    await put(third);
+    const fourth = ['t0', 't1', 't2', 't3'];
+    await put(fourth);
     // Deployed anew under the same name through node a: it starts from the stream's start, since nothing was kept.
     expect((await call(a, 'POST', '/v1/functions', { name: 'count', stream: STREAM, code, settings: { startingPosition: 'TRIM_HORIZON', batchSize: 50 } })).status).toBe(201);
     await until('node b to run it again', async () => (await describeOn(b, 'count'))?.state === 'running');
     await until('every record counted again by the new deployment', async () => {
       const now = await counts(b);
-      return [...first, ...second].every((id) => now.get(id) === 2) && third.every((id) => now.get(id) === 1);
+      return [...first, ...second, ...third].every((id) => now.get(id) === 2) && fourth.every((id) => now.get(id) === 1);
     });
     // Nothing ran the deleted function between its delete and the new deployment: the records put meanwhile were counted once.
     const final = await counts(b);
-    expect(third.map((id) => final.get(id))).toEqual([1, 1, 1, 1]);
+    expect(fourth.map((id) => final.get(id))).toEqual([1, 1, 1, 1]);
     expect([...final.values()].filter((c) => c > 2)).toEqual([]);
   });
 });
