@@ -10,14 +10,13 @@
  * The mapping's name is the function's name, so its checkpoints (consumer `function:<name>`) carry over an
  * update: the old version finishes its batch in flight and commits its checkpoint, the new one starts there.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
-import { writeFileAtomic } from '../core/durable-files.ts';
 import type { Tables } from '../tables/index.ts';
-import { definitionsFile, readDefinitions, sha256, writeDefinitions, type FunctionSource, type StoredDefinition } from './definitions.ts';
+import { definitionsFile, readDefinitions, writeDefinitions, type FunctionSource, type StoredDefinition } from './definitions.ts';
 import { HandlerPool } from './handler-pool.ts';
+import { FunctionModules } from './modules.ts';
 import type { PostgresWorkerTables } from './protocol.ts';
 import { consumerName } from './shard-worker.ts';
 import type { FunctionsRuntime } from './runtime.ts';
@@ -25,10 +24,10 @@ import { FunctionLogs, type FunctionLogLine } from './logs.ts';
 import { assertFunctionName, checkFunctionSettings, functionLimits, mappingSettings, type FunctionSettings } from './settings.ts';
 import { functionChanged, type SharedDefinition, type SharedDefinitions } from './shared-definitions.ts';
 import type { MappingStats } from './types.ts';
+import { reconcileDeclared } from './reconcile.ts';
 
 export type { FunctionSource } from './definitions.ts';
-/** A built handler module is one file; this bounds what a request may store. */
-export const MAX_CODE_BYTES = 8 * 1024 * 1024;
+export { MAX_CODE_BYTES } from './modules.ts';
 
 export interface DeployRequest {
   readonly name: string;
@@ -103,6 +102,7 @@ export class FunctionDeployments {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #live = new Map<string, Live>();
+  readonly #modules: FunctionModules;
   /** Changes run one at a time, in order. */
   #queue: Promise<unknown> = Promise.resolve();
   #syncTimer: NodeJS.Timeout | undefined;
@@ -111,6 +111,7 @@ export class FunctionDeployments {
 
   constructor(options: FunctionDeploymentsOptions) {
     this.#options = options;
+    this.#modules = new FunctionModules(options.dir);
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
   }
@@ -156,7 +157,7 @@ export class FunctionDeployments {
         throw new TollstreamError('FUNCTION_EXISTS', `function '${request.name}' already exists; update it, or delete it first`, { context: { function: request.name } });
       }
       const now = this.#now();
-      const definition: StoredDefinition = { name: request.name, stream: request.stream, settings, version: 1, codeSha256: await this.#storeCode(request.name, 1, request.code), paused: false, source, createdAt: now, updatedAt: now };
+      const definition: StoredDefinition = { name: request.name, stream: request.stream, settings, version: 1, codeSha256: await this.#modules.store(request.name, 1, request.code), paused: false, source, createdAt: now, updatedAt: now };
       const live: Live = { definition, revision: 1, pool: undefined, startError: undefined, lastFailure: undefined };
       const shared = this.#shared;
       this.#options.logs.track(definition.name);
@@ -170,7 +171,7 @@ export class FunctionDeployments {
         await this.#start(live, { throwOnError: true });
       } catch (err) {
         this.#options.logs.forget(definition.name);
-        await rm(path.join(this.#options.dir, definition.name), { recursive: true, force: true });
+        await this.#modules.remove(definition.name);
         // Stored but unable to start (its stream is gone): taken back, as alone.
         if (shared && !isTollstreamError(err, 'FUNCTION_EXISTS')) await this.#withdraw(shared, definition.name);
         throw err;
@@ -194,15 +195,15 @@ export class FunctionDeployments {
       }
       const settings = checkFunctionSettings(name, old.stream, merged);
       const version = old.version + 1;
-      const codeSha256 = request.code === undefined ? old.codeSha256 : await this.#storeCode(name, version, request.code);
-      if (request.code === undefined) await this.#copyCode(name, old.version, version);
+      const codeSha256 = request.code === undefined ? old.codeSha256 : await this.#modules.store(name, version, request.code);
+      if (request.code === undefined) await this.#modules.copy(name, old.version, version);
       const definition: StoredDefinition = { ...old, settings, version, codeSha256, source: source ?? old.source, updatedAt: this.#now() };
       try {
         // Loaded once before the running version stops: a module that does not load changes nothing.
         await this.#tryLoad(definition);
-        await this.#shared?.replace(definition, live.revision, await readFile(this.#codeFile(name, version), 'utf8'));
+        await this.#shared?.replace(definition, live.revision, await this.#modules.read(name, version));
       } catch (err) {
-        await rm(this.#codeFile(name, version), { force: true });
+        await this.#modules.remove(name, version);
         throw err;
       }
       await this.#switchVersion(live, definition, live.revision + 1);
@@ -271,56 +272,22 @@ export class FunctionDeployments {
   }
 
   /**
-   * Makes the functions declared in the config file run as declared: new ones are deployed, changed ones
-   * updated, and ones the config declared before but no longer does are deleted (on a cluster with shared
-   * definitions they stay, since other nodes' config files may still declare them: delete them through the API).
-   * Functions deployed through the API are left alone (a config entry of the same name is refused).
+   * Makes the functions declared in the config file run as declared (see `reconcileDeclared`). Functions deployed
+   * through the API are left alone (a config entry of the same name is refused).
    */
-  async reconcile(declared: readonly (DeployRequest & { readonly handler: string })[]): Promise<void> {
-    const names = new Set(declared.map((d) => d.name));
-    for (const d of declared) {
-      // On a cluster, nodes starting together reconcile the same entries: a change another node made first is read and compared again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.#reconcileOne(d);
-          break;
-        } catch (err) {
-          const raced = isTollstreamError(err, 'FUNCTION_EXISTS') || isTollstreamError(err, 'FUNCTION_CHANGED');
-          const shared = this.#shared;
-          if (!shared || !raced || attempt >= 3) throw err;
-          await this.#serial(() => this.#sync(shared));
-        }
-      }
-    }
-    for (const live of [...this.#live.values()]) {
-      if (live.definition.source !== 'config' || names.has(live.definition.name)) continue;
-      if (this.#shared) this.#logger.warn('functions.deploy no longer declares a function the config file deployed; on a cluster it stays (other nodes may declare it): delete it through the API', { function: live.definition.name });
-      else await this.delete(live.definition.name);
-    }
+  reconcile(declared: readonly DeployRequest[]): Promise<void> {
+    return reconcileDeclared(this, declared);
   }
 
-  async #reconcileOne(d: DeployRequest): Promise<void> {
-    const live = this.#live.get(d.name);
-    if (!live) {
-      await this.deploy(d, 'config');
-      return;
-    }
-    if (live.definition.source !== 'config') {
-      throw new TollstreamError('CONFIG_INVALID', `functions.deploy declares '${d.name}', which was deployed through the API; delete it first or rename the entry`, {
-        context: { key: 'functions.deploy', function: d.name },
-      });
-    }
-    if (live.definition.stream !== d.stream) {
-      throw new TollstreamError('CONFIG_INVALID', `functions.deploy: '${d.name}' reads stream '${live.definition.stream}'; a function cannot change its stream (delete it and deploy it anew)`, {
-        context: { key: 'functions.deploy', function: d.name },
-      });
-    }
-    const sameCode = sha256(d.code) === live.definition.codeSha256;
-    const sameSettings = JSON.stringify(sorted(checkFunctionSettings(d.name, d.stream, d.settings ?? {}))) === JSON.stringify(sorted(live.definition.settings));
-    if (!sameCode || !sameSettings) {
-      const reset = Object.fromEntries(Object.keys(live.definition.settings).map((k) => [k, null]));
-      await this.update(d.name, { ...(sameCode ? {} : { code: d.code }), settings: { ...reset, ...d.settings } }, 'config');
-    }
+  /** Whether the definitions are shared by the nodes of a cluster (in PostgreSQL) rather than this node's own. */
+  get sharesDefinitions(): boolean {
+    return this.#shared !== undefined;
+  }
+
+  /** On a cluster, reads the shared definitions now and makes this node run what they say (as every `syncMs`). */
+  async refresh(): Promise<void> {
+    const shared = this.#shared;
+    if (shared) await this.#serial(() => this.#sync(shared));
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -381,7 +348,11 @@ export class FunctionDeployments {
     if (live?.revision === revision) return;
     if (!live || live.definition.version !== definition.version) {
       // Another version (or a function new to this node): its module, unless it moved on meanwhile (the next sync takes that one).
-      if (!(await this.#fetchCode(shared, definition))) return;
+      if (!(await this.#modules.holds(definition))) {
+        const code = await shared.code(definition.name, definition.version);
+        if (code === undefined) return;
+        await this.#modules.store(definition.name, definition.version, code);
+      }
     }
     if (!live) {
       const added: Live = { definition, revision, pool: undefined, startError: undefined, lastFailure: undefined };
@@ -406,18 +377,6 @@ export class FunctionDeployments {
     }
   }
 
-  /** Writes the module of `definition` from the shared definitions to this node's copy; false when it moved on. */
-  async #fetchCode(shared: SharedDefinitions, definition: StoredDefinition): Promise<boolean> {
-    const file = this.#codeFile(definition.name, definition.version);
-    const local = await readFile(file).catch(() => undefined);
-    if (local && sha256(local) === definition.codeSha256) return true;
-    const code = await shared.code(definition.name, definition.version);
-    if (code === undefined) return false;
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, code);
-    return true;
-  }
-
   /** The running version drains its batch in flight and commits; `definition` starts at that checkpoint. */
   async #switchVersion(live: Live, definition: StoredDefinition, revision: number): Promise<void> {
     const old = live.definition;
@@ -425,7 +384,7 @@ export class FunctionDeployments {
     live.definition = definition;
     live.revision = revision;
     if (!definition.paused) await this.#claimAndStart(live);
-    await rm(this.#codeFile(definition.name, old.version), { force: true });
+    await this.#modules.remove(definition.name, old.version);
   }
 
   /** Starts `live`; on a cluster only after claiming to run it (refused once it is deleted). */
@@ -443,7 +402,7 @@ export class FunctionDeployments {
     await this.#shared?.unclaim(name);
     this.#options.runtime.forget(name);
     this.#options.logs.forget(name);
-    await rm(path.join(this.#options.dir, name), { recursive: true, force: true });
+    await this.#modules.remove(name);
   }
 
   async #removeDeleted(shared: SharedDefinitions): Promise<void> {
@@ -468,24 +427,6 @@ export class FunctionDeployments {
     return live;
   }
 
-  #codeFile(name: string, version: number): string {
-    return path.join(this.#options.dir, name, `v${version}.mjs`);
-  }
-
-  async #storeCode(name: string, version: number, code: unknown): Promise<string> {
-    if (typeof code !== 'string' || code.trim() === '') throw invalid('code must be the handler module as text', 'code');
-    if (Buffer.byteLength(code) > MAX_CODE_BYTES) {
-      throw new TollstreamError('PAYLOAD_TOO_LARGE', `the handler module is ${Buffer.byteLength(code)} bytes; the limit is ${MAX_CODE_BYTES}`, { context: { function: name } });
-    }
-    await mkdir(path.join(this.#options.dir, name), { recursive: true });
-    await writeFileAtomic(this.#codeFile(name, version), code);
-    return sha256(code);
-  }
-
-  async #copyCode(name: string, from: number, to: number): Promise<void> {
-    await writeFileAtomic(this.#codeFile(name, to), await readFile(this.#codeFile(name, from)));
-  }
-
   /** Loads the module in a worker once, so a module that does not load is refused before anything changes. */
   async #tryLoad(definition: StoredDefinition): Promise<void> {
     const pool = this.#pool(definition);
@@ -501,7 +442,7 @@ export class FunctionDeployments {
     const name = definition.name;
     return new HandlerPool({
       name,
-      codeFile: this.#codeFile(name, definition.version),
+      codeFile: this.#modules.file(name, definition.version),
       tablesPath: this.#options.tablesPath,
       ...(this.#options.cluster ? { postgres: this.#options.cluster.postgres } : {}),
       timeoutMs,
@@ -515,7 +456,7 @@ export class FunctionDeployments {
     const { definition } = live;
     const pool = this.#pool(definition);
     try {
-      await this.#verifyCode(definition);
+      await this.#modules.verify(definition);
       await pool.probe();
       await this.#options.runtime.start({ ...mappingSettings(definition.settings), name: definition.name, stream: definition.stream, handler: pool.handler });
     } catch (err) {
@@ -535,16 +476,6 @@ export class FunctionDeployments {
     await this.#options.runtime.stop(live.definition.name);
     await live.pool?.close();
     live.pool = undefined;
-  }
-
-  async #verifyCode(definition: StoredDefinition): Promise<void> {
-    const file = this.#codeFile(definition.name, definition.version);
-    const actual = sha256(await readFile(file));
-    if (actual !== definition.codeSha256) {
-      throw new TollstreamError('STATE_CORRUPT', `the module of function '${definition.name}' (${file}) is damaged: its SHA-256 is not the one deployed; deploy it again`, {
-        context: { function: definition.name, file },
-      });
-    }
   }
 
   #stats(name: string): MappingStats | undefined {
@@ -586,10 +517,6 @@ export class FunctionDeployments {
     if (this.#shared) return;
     await writeDefinitions(definitionsFile(this.#options.dir), [...this.#live.values()].map((l) => l.definition));
   }
-}
-
-function sorted(settings: FunctionSettings): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function invalid(message: string, field: string): TollstreamError {
