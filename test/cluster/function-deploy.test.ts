@@ -2,7 +2,7 @@
  * Deploying a function through the HTTP API of one cluster node, as the server starts nodes (`startServer` with a
  * `cluster` section: JetStream on 3 `nats-server`, PostgreSQL in a database of the test's own). The definition is
  * stored in PostgreSQL, so the other node runs it too and the two split the stream's shards; an update, a pause
- * and a resume through either node reach both; a delete through the other stops the function on both and removes its shared checkpoints; the
+ * and a resume through either node reach both; a delete through the other (with `tollstream functions delete`) stops the function on both and removes its shared checkpoints; the
  * name can then be deployed anew. Every record is counted once, read through the other node's tables API.
  */
 import crypto from 'node:crypto';
@@ -18,6 +18,7 @@ import { SHARED_FUNCTIONS_SCHEMA } from '../../src/server/functions.ts';
 import { postgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
 import { serverConfig, start, tempDataDir } from '../warehouse-api/helpers.ts';
+import { runCli } from '../cli/helpers.ts';
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'count-by-id.ts');
 const STREAM = 'events';
@@ -161,7 +162,9 @@ describe('deploying a function through any node of a cluster', () => {
     await until('the records put while it was paused counted', async () => (await counts(b)).size === first.length + second.length + third.length);
 
     // A delete through node b stops the function on node a, and its checkpoints go once neither runs it.
-    expect((await call(b, 'DELETE', '/v1/functions/count')).status).toBe(204);
+    // Through the command, as a user would.
+    const deleted = await runCli(['functions', 'delete', 'count', '--endpoint', b.url]);
+    expect(deleted).toMatchObject({ code: 0 });
     changedAt = performance.now();
     await until('node a to forget the function', async () => (await describeOn(a, 'count')) === undefined);
     pickedUp.delete = performance.now() - changedAt;
