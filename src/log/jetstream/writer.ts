@@ -87,6 +87,8 @@ const PUBLISH_ATTEMPTS = 3;
 const LEADERLESS_WAIT_MS = 12_000;
 /** Pauses between publishes while the stream has no leader, in ms; the last one repeats. */
 const LEADERLESS_RETRY_MS = [20, 50, 100, 200];
+/** Elections a publish is sent again for; after that it waits for its answer (or its timeout). */
+const MAX_ELECTIONS = 3;
 const MAX_RECORDS_PER_MESSAGE = 100_000;
 /** Loading more messages than this goes through a consumer (`ShardMessages.scan`). */
 const SCAN_ABOVE = 16;
@@ -110,6 +112,8 @@ export class ShardWriter {
   private flushing: Promise<void> | undefined;
   private readonly shardId: string;
   private readonly prefix: string;
+  /** Publishes waiting for an answer, told when the shard's stream elects a leader (the one they went to may be gone). */
+  private readonly electionWaiters = new Set<() => void>();
 
   constructor(private readonly o: WriterOptions) {
     this.shardId = formatShardId(o.shardIndex);
@@ -118,6 +122,17 @@ export class ShardWriter {
 
   get shardIndex(): number {
     return this.o.shardIndex;
+  }
+
+  /** The JetStream stream holding this shard. */
+  get jsStream(): string {
+    return this.o.messages.loc.jsStream;
+  }
+
+  /** The shard's stream elected a leader: a publish sent to the one before gets no answer, so it is sent again now. */
+  leaderElected(): void {
+    for (const wake of this.electionWaiters) wake();
+    this.electionWaiters.clear();
   }
 
   /** Reads the shard's state: its last message, and with dedupe every record within the window. */
@@ -377,16 +392,34 @@ export class ShardWriter {
   }
 
   /**
-   * Publishes one message. A timed-out publish is sent again with the same message id, so it is stored once; one
-   * that found no leader (nothing stored) is sent again until a leader answers or `LEADERLESS_WAIT_MS` passed.
+   * Publishes one message. A timed-out publish is sent again with the same message id, so it is stored once, and so
+   * is one waiting when the stream elects a leader (it went to the one before, which answers no more). One that
+   * found no leader (nothing stored) is sent again until a leader answers or `LEADERLESS_WAIT_MS` passed.
    */
   private async publish(batch: Uint8Array, expectedLastSeq: number, msgID: string): Promise<number> {
     let timeouts = 0;
     let leaderless = 0;
     let leaderlessSince = 0;
+    let elections = 0;
     for (;;) {
+      let wake = noop;
+      const elected = new Promise<undefined>((resolve) => (wake = () => resolve(undefined)));
+      this.electionWaiters.add(wake);
       try {
-        const ack = await this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: this.o.timeoutMs });
+        const sent = this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: this.o.timeoutMs });
+        // Left unanswered when a new leader is elected: its late failure is of no interest.
+        sent.catch(noop);
+        const ack = await Promise.race([sent, elected]);
+        if (ack === undefined) {
+          if (++elections > MAX_ELECTIONS) return (await sent).seq;
+          continue;
+        }
+        // A copy sent again while the first is still being stored is answered as a duplicate without its sequence
+        // (nats-server before 2.11 answers 0): ask again once it is stored.
+        if (ack.duplicate && !(ack.seq > 0)) {
+          await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS.at(-1)));
+          continue;
+        }
         return ack.seq;
       } catch (err) {
         if (err instanceof natsErrors.TimeoutError && ++timeouts < PUBLISH_ATTEMPTS) continue;
@@ -394,6 +427,8 @@ export class ShardWriter {
         if (leaderless === 0) leaderlessSince = performance.now();
         if (performance.now() - leaderlessSince >= LEADERLESS_WAIT_MS) throw err;
         await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS[Math.min(leaderless++, LEADERLESS_RETRY_MS.length - 1)]));
+      } finally {
+        this.electionWaiters.delete(wake);
       }
     }
   }
