@@ -32,6 +32,19 @@ async function readStream(log: StreamLog, stream: string): Promise<Map<string, S
   return byShard;
 }
 
+/** The index of the server leading the JetStream stream `jsStream`. */
+async function leaderOf(cluster: NatsCluster, jsStream: string): Promise<number> {
+  const nc = await connect({ servers: [...cluster.urls] });
+  try {
+    const leader = (await (await jetstreamManager(nc)).streams.info(jsStream)).cluster?.leader;
+    const index = cluster.servers.findIndex((s) => s.name === leader);
+    if (index < 0) throw new Error(`no server leads ${jsStream} (leader: ${String(leader)})`);
+    return index;
+  } finally {
+    await nc.close();
+  }
+}
+
 let prefixes = 0;
 const nextPrefix = () => `c${process.pid}x${++prefixes}`;
 
@@ -247,10 +260,7 @@ describe('JetStream log, a server killed under load', () => {
       const producing = Promise.all([0, 1, 2].map(producer));
       await new Promise((r) => setTimeout(r, 500));
       // Kill the server leading shard 0's stream, so a leader election happens under the appends.
-      const nc = await connect({ servers: [...cluster.urls] });
-      const leader = (await (await jetstreamManager(nc)).streams.info(`${prefix}_s_0`)).cluster?.leader;
-      await nc.close();
-      const victim = Math.max(0, cluster.servers.findIndex((s) => s.name === leader));
+      const victim = await leaderOf(cluster, `${prefix}_s_0`);
       await cluster.stop(victim, 'SIGKILL');
       const killedAt = Date.now();
       killed = true;
@@ -291,12 +301,7 @@ describe('JetStream log, the leader of a shard killed', () => {
     try {
       await log.createStream('s');
       expect((await log.append('s', [tx('before')]))[0]).toMatchObject({ ok: true });
-      const nc = await connect({ servers: [...cluster.urls] });
-      const leader = (await (await jetstreamManager(nc)).streams.info(`${prefix}_s_0`)).cluster?.leader;
-      await nc.close();
-      const victim = cluster.servers.findIndex((s) => s.name === leader);
-      expect(victim).toBeGreaterThanOrEqual(0);
-      await cluster.stop(victim, 'SIGKILL');
+      await cluster.stop(await leaderOf(cluster, `${prefix}_s_0`), 'SIGKILL');
       // Sent once, as a producer's first try: nats-server's followers wait 4 to 9 s before they elect a new leader.
       const [during] = await log.append('s', [tx('during')]);
       expect(during).toMatchObject({ ok: true, duplicate: false });
@@ -321,11 +326,7 @@ describe('JetStream log, the leader of a shard stopped cleanly', () => {
     await setup.createStream('s');
     expect((await setup.append('s', [tx('before')]))[0]).toMatchObject({ ok: true });
     await setup.close();
-    const nc = await connect({ servers: [...cluster.urls] });
-    const leader = (await (await jetstreamManager(nc)).streams.info(`${prefix}_s_0`)).cluster?.leader;
-    await nc.close();
-    const victim = cluster.servers.findIndex((s) => s.name === leader);
-    expect(victim).toBeGreaterThanOrEqual(0);
+    const victim = await leaderOf(cluster, `${prefix}_s_0`);
     // Connected to a server that stays: its publishes reach the leader through it. One left unanswered would wait
     // `requestTimeoutMs` before it is sent again, far past the test's patience below.
     const log = await openJetStreamLog({ servers: [cluster.servers[(victim + 1) % 3]!.url], prefix, replicas: 3, requestTimeoutMs: 120_000 });
