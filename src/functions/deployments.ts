@@ -126,7 +126,8 @@ export class FunctionDeployments {
     if (shared) {
       const own = await this.#readDefinitions();
       if (own.length > 0) {
-        this.#logger.warn('functions deployed on this node before it joined a cluster do not run: the cluster\'s definitions are in PostgreSQL; deploy them again through any node', { functions: own.map((d) => d.name) });
+        // From before the node joined the cluster, or before the nodes shared their definitions: the config file's entries are reconciled into the shared ones at start.
+        this.#logger.warn('functions in this node\'s own definitions file do not run on a cluster, whose definitions are in PostgreSQL: deploy those not in functions.deploy again through any node', { functions: own.map((d) => d.name) });
       }
       await this.#serial(() => this.#sync(shared));
       this.#syncTimer = setInterval(() => void this.#serial(() => this.#sync(shared)).catch(() => undefined), this.#options.syncMs ?? 1000);
