@@ -9,7 +9,8 @@
  * runs. Printed per run: when a surviving server first names a new stream leader (JetStream's election, polled
  * every 50 ms on a connection of its own), when the first append after the kill was acknowledged, the errors the
  * appender met meanwhile with how long each took, and what became of one append sent once right after the kill (a
- * producer's first try). `--client-on` picks the server the log's NATS connection is
+ * producer's first try). `--client-on` puts first in the log's server list (which the NATS client shuffles, so it
+ * is a preference only) the server the log's NATS connection is
  * on: the killed leader (then the client must also reconnect) or a follower.
  */
 import { parseArgs } from 'node:util';
