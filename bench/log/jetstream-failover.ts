@@ -9,9 +9,8 @@
  * runs. Printed per run: when a surviving server first names a new stream leader (JetStream's election, polled
  * every 50 ms on a connection of its own), when the first append after the kill was acknowledged, the errors the
  * appender met meanwhile with how long each took, and what became of one append sent once right after the kill (a
- * producer's first try). `--client-on` puts first in the log's server list (which the NATS client shuffles, so it
- * is a preference only) the server the log's NATS connection is
- * on: the killed leader (then the client must also reconnect) or a follower.
+ * producer's first try). `--client-on` names the server put first in the log's server list: the leader to be killed
+ * (the client then reconnects too) or a follower; the NATS client shuffles its list, so this is a preference only.
  */
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
