@@ -10,6 +10,7 @@ import { TollstreamError } from '../core/errors.ts';
 import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
 
 export { DEFAULT_CONFIG, warehousePath, warehouseLimits, leaseTimings, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
+export { leaseStoreTimeoutMs } from './schema.ts';
 
 export interface LoadConfigOptions {
   /** Where to look for `tollstream.config.{ts,json}`. @default process.cwd() */

@@ -403,6 +403,16 @@ export function leaseTimings(cluster: TollstreamConfig['cluster']): { readonly l
   return { leaseMs: cluster?.leaseMs ?? CLUSTER_DEFAULTS.leaseMs, leaseRenewMs: cluster?.leaseRenewMs ?? CLUSTER_DEFAULTS.leaseRenewMs };
 }
 
+/**
+ * How long a statement or a connection attempt on the lease table may take, in ms: `leaseMs - leaseRenewMs`, the time
+ * a node keeps its work after it sent a renewal. An answer within that still keeps the lease, so giving up sooner only
+ * drops work (or fails a start) that a loaded PostgreSQL server would have served in time; an answer later renews
+ * nothing the node still works on, so waiting longer would only hold up its next round.
+ */
+export function leaseStoreTimeoutMs(timings: { readonly leaseMs: number; readonly leaseRenewMs: number }): number {
+  return timings.leaseMs - timings.leaseRenewMs;
+}
+
 /** The Parquet lake's directory: `lake.dir`, else `lake` in the data directory. */
 export function lakeDir(config: TollstreamConfig): string {
   return path.resolve(config.lake.dir ?? path.join(config.dataDir, 'lake'));

@@ -122,11 +122,10 @@ export const ERROR_CODES = {
   /** A handler's worker died (out of memory, or exited); the batch is retried in a new worker. */
   FUNCTION_CRASHED: { kind: 'user', retriable: true },
   /**
-   * A deployed function changed through the API on a node of a cluster: definitions are each node's own, so on a
-   * cluster functions are deployed, changed and deleted through `functions.deploy` in every node's config file
-   * (docs/functions.md). A function once deployed through the API does not start on such a node.
+   * A change to a deployed function made from a definition another node of the cluster changed (or deleted) since
+   * this node read it: read it again and retry (docs/functions.md, "On a cluster").
    */
-  FUNCTION_NOT_ON_CLUSTER: { kind: 'user', retriable: false },
+  FUNCTION_CHANGED: { kind: 'user', retriable: true },
   // Email through an SMTP relay (src/notify/smtp.ts)
   /** The relay could not be reached, did not answer in time, or answered 4xx: try later. */
   SMTP_UNAVAILABLE: { kind: 'external', retriable: true },

@@ -37,12 +37,10 @@ async function setup() {
   let tables = openTables({ path: tablesPath });
   let runtime: FunctionsRuntime;
   let deployments: FunctionDeployments;
-  const open = async (clusterNode?: string) => {
+  const open = async () => {
     const logs = new FunctionLogs();
     runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
-    // A cluster node's workers would commit to PostgreSQL; these tests see only what the node refuses before that.
-    const cluster = clusterNode === undefined ? undefined : { node: clusterNode, postgres: { connectionString: 'postgres://127.0.0.1:1/none', schema: 'unused', leaseSchema: 'unused' } };
-    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs, ...(cluster ? { cluster } : {}) });
+    deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs });
     await deployments.open();
     return deployments;
   };
@@ -62,11 +60,11 @@ async function setup() {
     tables: () => tables,
     open,
     /** Stops everything and opens it again on the same files, as a restart does. */
-    async restart(clusterNode?: string) {
+    async restart() {
       await close();
       tables.close();
       tables = openTables({ path: tablesPath });
-      return open(clusterNode);
+      return open();
     },
   };
 }
@@ -128,19 +126,6 @@ describe('FunctionDeployments', () => {
     expect(env.tables().listCheckpoints('function:count')).toEqual([]);
     expect(() => deployments.logs('count')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(() => deployments.describe('count')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
-  });
-
-  it('on a node of a cluster, refuses changes through the API and leaves a function deployed through it stopped with the reason', async () => {
-    const env = await setup();
-    const deployments = await env.open();
-    await deployments.deploy({ name: 'count', stream: 'events', code: counting('1'), settings: { startingPosition: 'TRIM_HORIZON' } });
-    const onCluster = await env.restart('node-a');
-    expect(onCluster.describe('count')).toMatchObject({ state: 'failed', startError: expect.stringMatching(/node-a.*functions\.deploy/) });
-    await expect(onCluster.deploy({ name: 'other', stream: 'events', code: counting('1') })).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER', context: { node: 'node-a' } });
-    await expect(onCluster.update('count', { settings: { batchSize: 5 } })).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
-    await expect(onCluster.resume('count')).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
-    await expect(onCluster.delete('count')).rejects.toMatchObject({ code: 'FUNCTION_NOT_ON_CLUSTER' });
-    expect(onCluster.list().map((f) => f.name)).toEqual(['count']);
   });
 
   it('rolls back a transaction whose table call failed, also in a handler that does not await its calls', async () => {

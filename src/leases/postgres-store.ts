@@ -16,10 +16,10 @@ export interface PostgresLeaseStoreOptions {
   /** The schema of the lease tables; created when missing. Lower-case letters, digits and `_`. @default 'tollstream_leases' */
   readonly schema?: string;
   /**
-   * A statement (or a connection attempt) taking longer fails with `LEASES_UNAVAILABLE`, in ms: a renewal that
-   * hangs must not outlive the lease it renews. @default 2000
+   * A statement or a connection attempt taking longer fails with `LEASES_UNAVAILABLE`, in ms. A node gives
+   * `leaseStoreTimeoutMs` of its lease timings (src/config): longer than that, a renewal can keep no lease.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs: number;
 }
 
 const LEASE_COLUMNS = `key, owner, epoch::text AS epoch, wanted_by, (extract(epoch FROM expires_at - now()) * 1000)::float8 AS expires_in_ms`;
@@ -37,7 +37,7 @@ export async function openPostgresLeaseStore(options: PostgresLeaseStoreOptions)
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema.startsWith('pg_')) {
     throw new TollstreamError('CONFIG_INVALID', `the lease schema '${schema}' must be lower-case letters, digits and _ (starting with a letter or _, not pg_)`, { context: { schema } });
   }
-  const timeoutMs = options.timeoutMs ?? 2000;
+  const timeoutMs = options.timeoutMs;
   const where = redactUrl(options.connectionString);
   await createTables(options.connectionString, schema, timeoutMs, where);
   const pool = new pg.Pool({

@@ -3,16 +3,17 @@
  * functions runtime (the functions of the apps on these shared stores and the deployed ones, so `/metrics`
  * counts them all), and the deployed functions with their HTTP routes (`/v1/functions`, `/v1/tables`). Steps to undo go on `undo`.
  *
- * On a node of a cluster the shared tables and checkpoints of the apps and the deployed functions are in PostgreSQL
+ * On a node of a cluster the deployed functions' definitions and the shared tables and checkpoints of the apps and
+ * the deployed functions are in PostgreSQL
  * (`cluster.postgresUrl`, schema `tollstream_functions`), shared by the nodes, on a runtime of their own whose
  * commits are fenced by the shards' leases (docs/cluster.md). The notifications are the ones the nodes share in
  * PostgreSQL (schema `tollstream_notify`): functions on PostgreSQL publish into their outbox in their commits, and
  * what is published in `tables.db` is carried on to them.
  */
 import path from 'node:path';
-import type { TollstreamConfig } from '../config/index.ts';
+import { leaseTimings, type TollstreamConfig } from '../config/index.ts';
 import type { Logger } from '../core/logger.ts';
-import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime } from '../functions/index.ts';
+import { bundleHandler, FunctionDeployments, FunctionLogs, FunctionsRuntime, SharedDefinitions } from '../functions/index.ts';
 import { createFunctionsApi, createTablesApi, type Authenticator, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import { forwardingNotifications, NOTIFY_POSTGRES_SCHEMA, openNotify, type MirrorOptions, type Notifications, type NotifyOptions, type PostgresNotify } from '../notify/index.ts';
@@ -102,20 +103,24 @@ export async function startDeployedFunctions(
 ): Promise<DeployedFunctions> {
   const { state, config, authenticator } = deps;
   const logger = deps.logger.child({ component: 'functions' });
-  // On a cluster only functions of the config file start (FunctionDeployments' `cluster`): without one declared or kept
-  // from before, nothing runs on the shared tables, and the node needs no connection to them.
-  const dir = path.join(config.dataDir, 'functions');
-  const sharing = config.cluster !== undefined && (config.functions.deploy.length > 0 || (await FunctionDeployments.keepsDeclared(dir)));
-  const shared = deps.shared ?? (config.cluster && sharing ? await openSharedFunctions({ ...deps, postgresUrl: config.cluster.postgresUrl }, undo) : undefined);
+  // On a cluster any node may deploy through the API, and every node runs what the shared definitions say.
+  const cluster = config.cluster;
+  const shared = deps.shared ?? (cluster ? await openSharedFunctions({ ...deps, postgresUrl: cluster.postgresUrl }, undo) : undefined);
+  const definitions =
+    cluster && shared
+      ? // A node's claim to run a function outlives its leases (which stop its work once not renewed): a node that
+        // cannot refresh it is not working the function's shards by the time the others count it out.
+        await SharedDefinitions.open({ store: shared.store, node: cluster.nodeName, leaseSchema: LEASE_SCHEMA, runnerTtlMs: 3 * leaseTimings(cluster).leaseMs })
+      : undefined;
   const deployments = new FunctionDeployments({
-    dir,
+    dir: path.join(config.dataDir, 'functions'),
     tablesPath: state.tablesPath,
     tables: state.tables,
     runtime: shared?.runtime ?? state.functions,
     logs: state.logs,
     onCommit: () => state.notify.wake(),
-    ...(config.cluster
-      ? { cluster: { node: config.cluster.nodeName, postgres: { connectionString: config.cluster.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, leaseSchema: LEASE_SCHEMA, notifySchema: NOTIFY_POSTGRES_SCHEMA } } }
+    ...(cluster
+      ? { cluster: { node: cluster.nodeName, postgres: { connectionString: cluster.postgresUrl, schema: SHARED_FUNCTIONS_SCHEMA, leaseSchema: LEASE_SCHEMA, notifySchema: NOTIFY_POSTGRES_SCHEMA }, ...(definitions ? { definitions } : {}) } }
       : {}),
     logger,
   });

@@ -7,7 +7,7 @@
  * fairly, taking over a dead node's. A continuous query on a cluster node is one unit with one lease
  * (`query:<name>`), always in PostgreSQL, since its state is there (src/queries/postgres-store.ts).
  */
-import { leaseTimings, type TollstreamConfig } from '../config/index.ts';
+import { leaseStoreTimeoutMs, leaseTimings, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeliveryStream } from '../delivery/index.ts';
@@ -95,7 +95,7 @@ export interface WorkLeasesOptions {
 export async function openWorkLeaseStore(config: TollstreamConfig, logger: Logger, sharing = config.warehouse.kind === 'postgres'): Promise<Pick<WorkLeasesOptions, 'store' | 'owner' | 'leaseMs' | 'leaseRenewMs'>> {
   const cluster = config.cluster;
   const { leaseMs, leaseRenewMs } = leaseTimings(cluster);
-  const store = cluster !== undefined && sharing ? await openClusterLeaseStore(cluster.postgresUrl, leaseRenewMs, logger) : memoryLeaseStore();
+  const store = cluster !== undefined && sharing ? await openClusterLeaseStore(cluster.postgresUrl, leaseStoreTimeoutMs({ leaseMs, leaseRenewMs }), logger) : memoryLeaseStore();
   return { store, owner: cluster?.nodeName ?? 'local', leaseMs, leaseRenewMs };
 }
 

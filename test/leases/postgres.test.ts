@@ -12,6 +12,9 @@ import { describeLeaseStoreConformance, keys, TEST_LEASE_MS, TEST_RENEW_MS, unti
 import { LeaseCoordinator, openPostgresLeaseStore, type LeaseStore } from '../../src/leases/index.ts';
 import { postgresSchema } from '../postgres/server.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { DEFAULT_CONFIG, leaseStoreTimeoutMs } from '../../src/config/index.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { openWorkLeaseStore } from '../../src/server/work-leases.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = path.join(ROOT, 'test/leases/coordinator-child.ts');
@@ -100,6 +103,35 @@ describe('leases on PostgreSQL, real faults', () => {
     expect(work.overlaps).toEqual([]);
     expect([...work.byOwner().values()].map((k) => k.length).sort()).toEqual([4, 4]);
   });
+
+  it('waits for a connection as long as a renewal could still keep a lease (leaseMs - leaseRenewMs), and no longer', async () => {
+    const { place } = setUp();
+    const target = new URL(place.url);
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    // The node's lease table is in the schema tollstream_leases: in a database of this test's own.
+    const database = `leasetimeout_${place.schema}`;
+    await place.admin(`CREATE DATABASE ${database}`);
+    cleanups.push(async () => void (await place.admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)));
+    const viaProxy = new URL(place.url);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    viaProxy.pathname = `/${database}`;
+    // The defaults' proportions: a node keeps its work 6 s after sending a renewal, and runs a round every 3 s.
+    const timings = { leaseMs: 9000, leaseRenewMs: 3000 };
+    // A loaded server that takes 4 s to accept each connection: longer than a round, well within what a lease allows.
+    proxy.connectDelayMs = 4000;
+    const config = { ...DEFAULT_CONFIG, cluster: { natsServers: ['nats://127.0.0.1:1'], postgresUrl: viaProxy.toString(), nodeName: 'node-a', replicas: 3, ...timings } };
+    const leases = await openWorkLeaseStore(config, createLogger({ level: 'silent' }), true);
+    cleanups.push(() => leases.store.close());
+    expect(leases.store.description).toBe('postgres:tollstream_leases');
+    await leases.store.ensure(['k']);
+    await leases.store.heartbeat('node-a', timings.leaseMs);
+    expect(await leases.store.take('k', 'node-a', 0, timings.leaseMs)).toMatchObject({ key: 'k', owner: 'node-a', epoch: 1 });
+    // 9 s to accept: a renewal answered that late keeps nothing, so the attempt gives up.
+    proxy.connectDelayMs = 9000;
+    await expect(openPostgresLeaseStore({ connectionString: viaProxy.toString(), timeoutMs: leaseStoreTimeoutMs(timings) })).rejects.toMatchObject({ code: 'LEASES_UNAVAILABLE' });
+  }, 60_000);
 });
 
 /** Mirrors the child's `start`/`stop` lines into the work log under `owner`; resolves once the child is ready. */

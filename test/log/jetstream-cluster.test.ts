@@ -32,6 +32,19 @@ async function readStream(log: StreamLog, stream: string): Promise<Map<string, S
   return byShard;
 }
 
+/** The index of the server leading the JetStream stream `jsStream`. */
+async function leaderOf(cluster: NatsCluster, jsStream: string): Promise<number> {
+  const nc = await connect({ servers: [...cluster.urls] });
+  try {
+    const leader = (await (await jetstreamManager(nc)).streams.info(jsStream)).cluster?.leader;
+    const index = cluster.servers.findIndex((s) => s.name === leader);
+    if (index < 0) throw new Error(`no server leads ${jsStream} (leader: ${String(leader)})`);
+    return index;
+  } finally {
+    await nc.close();
+  }
+}
+
 let prefixes = 0;
 const nextPrefix = () => `c${process.pid}x${++prefixes}`;
 
@@ -247,10 +260,7 @@ describe('JetStream log, a server killed under load', () => {
       const producing = Promise.all([0, 1, 2].map(producer));
       await new Promise((r) => setTimeout(r, 500));
       // Kill the server leading shard 0's stream, so a leader election happens under the appends.
-      const nc = await connect({ servers: [...cluster.urls] });
-      const leader = (await (await jetstreamManager(nc)).streams.info(`${prefix}_s_0`)).cluster?.leader;
-      await nc.close();
-      const victim = Math.max(0, cluster.servers.findIndex((s) => s.name === leader));
+      const victim = await leaderOf(cluster, `${prefix}_s_0`);
       await cluster.stop(victim, 'SIGKILL');
       const killedAt = Date.now();
       killed = true;
@@ -276,6 +286,78 @@ describe('JetStream log, a server killed under load', () => {
       await b.close();
     }
   });
+});
+
+describe('JetStream log, the leader of a shard killed', () => {
+  let cluster: NatsCluster | undefined;
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('acknowledges an append sent while the shard has no leader once the survivors elect one, instead of failing it', async () => {
+    cluster = await startNatsCluster();
+    const prefix = nextPrefix();
+    const log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
+    try {
+      await log.createStream('s');
+      expect((await log.append('s', [tx('before')]))[0]).toMatchObject({ ok: true });
+      await cluster.stop(await leaderOf(cluster, `${prefix}_s_0`), 'SIGKILL');
+      // Sent once, as a producer's first try: nats-server's followers wait 4 to 9 s before they elect a new leader.
+      const [during] = await log.append('s', [tx('during')]);
+      expect(during).toMatchObject({ ok: true, duplicate: false });
+      const stored = (await readStream(log, 's')).get('shardId-000000000000')!.map((r) => JSON.parse(text(r)).transaction_id as string);
+      expect(stored).toEqual(['before', 'during']);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+describe('JetStream log, the leader of a shard stopped cleanly', () => {
+  let cluster: NatsCluster | undefined;
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('sends an append again once the shard has a new leader, rather than waiting for an answer from the one that stopped', async () => {
+    cluster = await startNatsCluster();
+    const prefix = nextPrefix();
+    const setup = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
+    await setup.createStream('s');
+    expect((await setup.append('s', [tx('before')]))[0]).toMatchObject({ ok: true });
+    await setup.close();
+    const victim = await leaderOf(cluster, `${prefix}_s_0`);
+    // Connected to a server that stays: its publishes reach the leader through it. One left unanswered would wait
+    // `requestTimeoutMs` before it is sent again, far past the test's patience below.
+    const log = await openJetStreamLog({ servers: [cluster.servers[(victim + 1) % 3]!.url], prefix, replicas: 3, requestTimeoutMs: 120_000 });
+    try {
+      // One append after the other, so that one is on its way to the leader when it stops.
+      const acked: string[] = [];
+      let stopped = false;
+      let afterStop = 0;
+      let producing = true;
+      const producer = (async () => {
+        for (let i = 0; producing; i++) {
+          const [r] = await log.append('s', [tx(`a${i}`)]);
+          expect(r).toMatchObject({ ok: true });
+          acked.push(`a${i}`);
+          if (stopped) afterStop++;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      await cluster.stop(victim, 'SIGTERM');
+      stopped = true;
+      for (let waited = 0; afterStop < 20 && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      producing = false;
+      await producer;
+      expect(afterStop).toBeGreaterThanOrEqual(20);
+      // Sent again with the same message id: stored once each.
+      const stored = (await readStream(log, 's')).get('shardId-000000000000')!.map((r) => JSON.parse(text(r)).transaction_id as string);
+      expect(stored).toEqual(['before', ...acked]);
+    } finally {
+      await log.close();
+    }
+  }, 120_000);
 });
 
 describe('JetStream log, quorum lost', () => {

@@ -38,6 +38,8 @@ describe('server with a cluster section', () => {
       queries: { ...DEFAULT_CONFIG.queries, enabled: false },
       alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
       stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
+      // Deployed functions keep their definitions in the cluster's PostgreSQL, which this test does not start.
+      functions: { ...DEFAULT_CONFIG.functions, enabled: false },
       cluster: { natsServers: cluster.urls, postgresUrl: 'postgres://unused@127.0.0.1:1/none', nodeName: 'node-a', replicas: 3 },
     };
     const lines: string[] = [];

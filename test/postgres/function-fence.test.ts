@@ -14,6 +14,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { FunctionDeployments, FunctionLogs, FunctionsRuntime, type FunctionHandler } from '../../src/functions/index.ts';
 import { until } from '../../src/leases/conformance.ts';
 import { fenceCommits, openPostgresLeaseStore, type LeaseToken } from '../../src/leases/index.ts';
+import { leaseStoreTimeoutMs, leaseTimings } from '../../src/config/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
 import { openPostgresTables, openTables, type TableStore } from '../../src/tables/index.ts';
 import { postgresSchema } from './server.ts';
@@ -28,7 +29,7 @@ async function setUp() {
   const tablesPlace = postgresSchema('fence_tables');
   const leasePlace = postgresSchema('fence_leases');
   cleanups.push(() => tablesPlace.cleanup(), () => leasePlace.cleanup());
-  const leases = await openPostgresLeaseStore({ connectionString: leasePlace.url, schema: leasePlace.schema });
+  const leases = await openPostgresLeaseStore({ connectionString: leasePlace.url, schema: leasePlace.schema, timeoutMs: leaseStoreTimeoutMs(leaseTimings(undefined)) });
   cleanups.push(() => leases.close());
   const store = await openPostgresTables({ connectionString: tablesPlace.url, schema: tablesPlace.schema });
   cleanups.push(() => store.close());

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresLeaseStore } from '../../src/leases/index.ts';
+import { leaseStoreTimeoutMs, leaseTimings } from '../../src/config/index.ts';
 import { openPostgresQueryStore } from '../../src/queries/postgres-store.ts';
 import { describeQueryStoreConformance } from '../../src/queries/conformance.ts';
 import type { Checkpoint } from '../../src/queries/types.ts';
@@ -31,7 +32,7 @@ describe('checkpoints fenced by the query lease', () => {
     const leasePlace = postgresSchema('qleases');
     const place = postgresSchema('queries');
     cleanups.push(() => leasePlace.cleanup(), () => place.cleanup());
-    const leases = await openPostgresLeaseStore({ connectionString: leasePlace.url, schema: leasePlace.schema });
+    const leases = await openPostgresLeaseStore({ connectionString: leasePlace.url, schema: leasePlace.schema, timeoutMs: leaseStoreTimeoutMs(leaseTimings(undefined)) });
     cleanups.push(() => leases.close());
     const open = async () => {
       const store = await openPostgresQueryStore({ connectionString: place.url, schema: place.schema, leaseSchema: leasePlace.schema, checkpointFullEvery: 3 });

@@ -10,32 +10,51 @@ export class TcpProxy {
   /** When set, the next COMMIT is passed to the server and the client's connection is cut before the answer. */
   private cutNextCommit = false;
   port = 0;
+  /** How long a new connection waits before it is passed on to the server, in ms: a server slow to accept (loaded). */
+  connectDelayMs = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
 
   async start(): Promise<void> {
     const server = net.createServer((client) => {
-      const upstream = net.connect(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
+      if (this.connectDelayMs > 0) {
+        client.pause();
+        this.sockets.add(client);
+        client.on('error', () => undefined);
+        const timer = setTimeout(() => {
+          this.sockets.delete(client);
+          if (client.destroyed) return;
+          this.relay(client);
+          client.resume();
+        }, this.connectDelayMs);
+        client.on('close', () => clearTimeout(timer));
+        return;
       }
-      upstream.pipe(client);
-      client.on('data', (chunk: Buffer) => {
-        upstream.write(chunk);
-        if (this.cutNextCommit && chunk.includes('COMMIT\u0000')) {
-          this.cutNextCommit = false;
-          client.destroy();
-          // The server reads the COMMIT before it sees the end of the connection, so it does commit.
-          upstream.end();
-        }
-      });
-      client.on('end', () => upstream.end());
+      this.relay(client);
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
+  }
+
+  private relay(client: net.Socket): void {
+    const upstream = net.connect(this.target);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      if (this.cutNextCommit && chunk.includes('COMMIT\u0000')) {
+        this.cutNextCommit = false;
+        client.destroy();
+        // The server reads the COMMIT before it sees the end of the connection, so it does commit.
+        upstream.end();
+      }
+    });
+    client.on('end', () => upstream.end());
   }
 
   cutAfterNextCommit(): void {

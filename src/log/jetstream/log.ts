@@ -65,6 +65,8 @@ const DEFAULT_MAX_RECORDS = 10_000;
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const MESSAGE_TARGET_BYTES = 1024 * 1024;
 const REROUTE_ATTEMPTS = 10;
+/** Where JetStream announces that a stream elected a leader; the last token is the stream's name. */
+const LEADER_ELECTED_SUBJECTS = '$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*';
 const noop = (): void => undefined;
 
 export async function openJetStreamLog(options: JetStreamLogOptions): Promise<JetStreamStreamLog> {
@@ -153,6 +155,15 @@ class JetStreamLog implements JetStreamStreamLog {
         callback: (_err, m) => {
           const at = this.names.parseWake(m.subject);
           if (at) this.views.onWake(at.stream, at.shardIndex, Number(m.string()) || 0);
+        },
+      }),
+    );
+    // JetStream announces each stream's new leader: a publish still waiting on the one before is sent again then.
+    this.subs.push(
+      this.nc.subscribe(LEADER_ELECTED_SUBJECTS, {
+        callback: (_err, m) => {
+          const jsStream = m.subject.slice(LEADER_ELECTED_SUBJECTS.length - 1);
+          if (!this.closed && jsStream.startsWith(`${this.names.prefix}_`)) this.views.onLeaderElected(jsStream);
         },
       }),
     );

@@ -71,6 +71,15 @@ const RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1000, 1500];
 const SCAN_BATCH = 256;
 
 /**
+ * Whether a request to a stream met no responders: nothing serves the stream's subject, which for a stream that
+ * exists means its replicas are between leaders (the client calls it `JetStreamNotEnabled`, a class it does not export).
+ * Nothing was stored, so the same message may be sent again.
+ */
+export function isLeaderless(err: unknown): boolean {
+  return err instanceof Error && err.name === 'JetStreamNotEnabled';
+}
+
+/**
  * Runs a read, again after errors a failover causes for a few seconds (a restarted server that has not caught
  * up says the stream does not exist; a stream without a leader does not answer): the caller knows the stream
  * exists from its metadata.
@@ -82,7 +91,7 @@ export async function withFailoverRetry<T>(op: () => Promise<T>): Promise<T> {
     } catch (err) {
       const transient =
         err instanceof natsErrors.TimeoutError ||
-        (err instanceof Error && err.name === 'JetStreamNotEnabled') || // no responders: not exported by the client
+        isLeaderless(err) ||
         (err instanceof JetStreamApiError && (err.code === STREAM_NOT_FOUND || err.code === TEMPORARILY_UNAVAILABLE));
       if (!transient || attempt >= RETRY_DELAYS_MS.length) throw err;
       await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));

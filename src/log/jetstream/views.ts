@@ -211,6 +211,15 @@ export class StreamViews {
     void this.refresh(name).catch((err) => this.o.logger.warn('cannot reload stream metadata', { stream: name, err }));
   }
 
+  /** The JetStream stream `jsStream` (one shard of a stream) elected a leader. */
+  onLeaderElected(jsStream: string): void {
+    for (const p of this.streams.values()) {
+      void p.then((s) => {
+        for (const w of s?.writers.values() ?? []) if (w.jsStream === jsStream) w.leaderElected();
+      }, noop);
+    }
+  }
+
   /** A process stored message `seq` in a shard. */
   onWake(stream: string, shardIndex: number, seq: number): void {
     const p = this.streams.get(stream);

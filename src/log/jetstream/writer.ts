@@ -22,7 +22,7 @@ import type { DedupeWindow, FieldExtractor } from '../dedupe.ts';
 import { formatShardId } from '../hashkey.ts';
 import type { AppendResult } from '../types.ts';
 import { isApiError, WRONG_LAST_SEQUENCE } from './metadata.ts';
-import type { ShardMessage, ShardMessages } from './messages.ts';
+import { isLeaderless, type ShardMessage, type ShardMessages } from './messages.ts';
 import { formatPosition, positionOf, shardPrefix } from './sequence.ts';
 
 /** Records of a job whose shard was closed by a reshard: route them again. */
@@ -78,6 +78,17 @@ export interface WriterOptions {
 
 const MAX_CONFLICTS = 50;
 const PUBLISH_ATTEMPTS = 3;
+/**
+ * How long a publish that finds the shard's stream without a leader is sent again, in ms. When a nats-server dies,
+ * the streams it led have no leader until a follower campaigns, which nats-server (2.9 to 2.11, raft.go) does after a
+ * random 4 to 9 s without hearing from the leader, and that is no setting of its. Failing at once would hand that
+ * wait to every producer's own retry and backoff; waiting here lets the append go through as soon as there is a leader.
+ */
+const LEADERLESS_WAIT_MS = 12_000;
+/** Pauses between publishes while the stream has no leader, in ms; the last one repeats. */
+const LEADERLESS_RETRY_MS = [20, 50, 100, 200];
+/** Elections a publish is sent again for; after that it waits for its answer (or its timeout). */
+const MAX_ELECTIONS = 3;
 const MAX_RECORDS_PER_MESSAGE = 100_000;
 /** Loading more messages than this goes through a consumer (`ShardMessages.scan`). */
 const SCAN_ABOVE = 16;
@@ -101,6 +112,8 @@ export class ShardWriter {
   private flushing: Promise<void> | undefined;
   private readonly shardId: string;
   private readonly prefix: string;
+  /** Publishes waiting for an answer, told when the shard's stream elects a leader (the one they went to may be gone). */
+  private readonly electionWaiters = new Set<() => void>();
 
   constructor(private readonly o: WriterOptions) {
     this.shardId = formatShardId(o.shardIndex);
@@ -109,6 +122,17 @@ export class ShardWriter {
 
   get shardIndex(): number {
     return this.o.shardIndex;
+  }
+
+  /** The JetStream stream holding this shard. */
+  get jsStream(): string {
+    return this.o.messages.loc.jsStream;
+  }
+
+  /** The shard's stream elected a leader: a publish sent to the one before gets no answer, so it is sent again now. */
+  leaderElected(): void {
+    for (const wake of this.electionWaiters) wake();
+    this.electionWaiters.clear();
   }
 
   /** Reads the shard's state: its last message, and with dedupe every record within the window. */
@@ -367,14 +391,44 @@ export class ShardWriter {
     }
   }
 
-  /** Publishes one message; a timed-out publish is retried with the same message id, so it is stored once. */
+  /**
+   * Publishes one message. A timed-out publish is sent again with the same message id, so it is stored once, and so
+   * is one waiting when the stream elects a leader (it went to the one before, which answers no more). One that
+   * found no leader (nothing stored) is sent again until a leader answers or `LEADERLESS_WAIT_MS` passed.
+   */
   private async publish(batch: Uint8Array, expectedLastSeq: number, msgID: string): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
+    let timeouts = 0;
+    let leaderless = 0;
+    let leaderlessSince = 0;
+    let elections = 0;
+    for (;;) {
+      let wake = noop;
+      const elected = new Promise<undefined>((resolve) => (wake = () => resolve(undefined)));
+      this.electionWaiters.add(wake);
       try {
-        const ack = await this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: this.o.timeoutMs });
+        const sent = this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: this.o.timeoutMs });
+        // Left unanswered when a new leader is elected: its late failure is of no interest.
+        sent.catch(noop);
+        const ack = await Promise.race([sent, elected]);
+        if (ack === undefined) {
+          if (++elections > MAX_ELECTIONS) return (await sent).seq;
+          continue;
+        }
+        // A copy sent again while the first is still being stored is answered as a duplicate without its sequence
+        // (nats-server before 2.11 answers 0): ask again once it is stored.
+        if (ack.duplicate && !(ack.seq > 0)) {
+          await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS.at(-1)));
+          continue;
+        }
         return ack.seq;
       } catch (err) {
-        if (!(err instanceof natsErrors.TimeoutError) || attempt >= PUBLISH_ATTEMPTS) throw err;
+        if (err instanceof natsErrors.TimeoutError && ++timeouts < PUBLISH_ATTEMPTS) continue;
+        if (!isLeaderless(err)) throw err;
+        if (leaderless === 0) leaderlessSince = performance.now();
+        if (performance.now() - leaderlessSince >= LEADERLESS_WAIT_MS) throw err;
+        await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS[Math.min(leaderless++, LEADERLESS_RETRY_MS.length - 1)]));
+      } finally {
+        this.electionWaiters.delete(wake);
       }
     }
   }
