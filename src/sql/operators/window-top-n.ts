@@ -84,11 +84,9 @@ export class WindowTopNOperator implements Operator {
       if (v !== values[i]) same = false;
       values[i] = v;
     }
-    if (!same) {
-      // `keyOf` reads the values and keeps none of them: the array is reused.
-      this.partitionKey = keyOf(values);
-      this.hasPartitionKey = true;
-    }
+    // `keyOf` reads the values and keeps none of them: the array is reused.
+    if (!same) this.partitionKey = keyOf(values);
+    this.hasPartitionKey = true;
     return this.partitionKey;
   }
 
