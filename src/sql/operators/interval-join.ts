@@ -9,7 +9,7 @@
  * arrives later than its own side's lag allows could have lost matches already: it goes to the error
  * stream as LATE_ROW, never silently.
  */
-import type { CompiledFn, Row } from '../expr/types.ts';
+import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf, restoredTime } from '../runtime/operator.ts';
@@ -42,6 +42,8 @@ export class IntervalJoinOperator implements Operator {
   private readonly matched = [new Set<Row>(), new Set<Row>()];
   /** A semi- or anti-join: rows leave as left rows, never joined. */
   private readonly leftOnly: boolean;
+  /** Per input, the join key values of the row being processed. */
+  private readonly keyValues: Value[][];
 
   /**
    * Matching rows satisfy right.ts in [left.ts - lower, left.ts + upper]. Future right rows have
@@ -57,6 +59,7 @@ export class IntervalJoinOperator implements Operator {
     private readonly outer: OuterJoin | null = null,
   ) {
     this.leftOnly = outer?.mode === 'semi' || outer?.mode === 'anti';
+    this.keyValues = sides.map((side) => new Array<Value>(side.keyFns.length).fill(null));
   }
 
   processBatch(rows: readonly Row[], input: number, out: Output): void {
@@ -65,12 +68,20 @@ export class IntervalJoinOperator implements Operator {
     const mine = this.buffers[input]!;
     const lateBefore = this.watermark - side.lag;
     const track = this.outer?.preserve ?? [false, false];
+    const keyFns = side.keyFns;
+    // Reused for every row: `keyOf` reads the values and keeps none of them.
+    const keys = this.keyValues[input]!;
     for (const row of rows) {
       try {
-        const keys = side.keyFns.map((f) => f(row));
+        let nullKey = false;
+        for (let i = 0; i < keyFns.length; i++) {
+          const v = keyFns[i]!(row);
+          if (v === null) nullKey = true;
+          keys[i] = v;
+        }
         const t = side.timeFn(row);
         // A row without a key or time satisfies no equality or BETWEEN: it has no match to wait for.
-        if (keys.includes(null) || typeof t !== 'number') continue;
+        if (nullKey || typeof t !== 'number') continue;
         if (t < lateBefore) {
           out.error(
             'LATE_ROW',

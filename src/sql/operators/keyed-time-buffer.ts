@@ -27,10 +27,13 @@ export class KeyedTimeBuffer {
   }
 
   add(key: unknown, time: number, row: Row): void {
-    let kr = this.byKey.get(key);
+    const kr = this.byKey.get(key);
     if (!kr) {
-      kr = { rows: [], times: [], head: 0 };
-      this.byKey.set(key, kr);
+      // Sized for its one row: most keys of a join on a near-unique value (q7's price) never get a second,
+      // and the first push onto an empty array would reserve room for 16.
+      this.byKey.set(key, { rows: [row], times: [time], head: 0 });
+      this.push(time, key);
+      return;
     }
     const { rows, times } = kr;
     if (times.length === kr.head || times[times.length - 1]! <= time) {

@@ -58,8 +58,32 @@ function convert(raw: unknown, type: SqlTypeName, name: string, bits?: number): 
   }
 }
 
+/**
+ * A column's conversion: the common case (the value already of the column's JSON type) answered inline,
+ * anything else by `convert`, which gives the same value or error.
+ */
+function converter(column: DecoderColumn): (raw: unknown) => Value {
+  const { type, name, bits } = column;
+  const general = (raw: unknown) => convert(raw, type, name, bits);
+  switch (type) {
+    case 'BIGINT':
+      if (bits !== undefined) return general;
+      return (raw) => (typeof raw === 'number' && Number.isSafeInteger(raw) ? raw : general(raw));
+    case 'DOUBLE':
+      return (raw) => (typeof raw === 'number' && !Number.isNaN(raw) ? raw : general(raw));
+    case 'VARCHAR':
+      return (raw) => (typeof raw === 'string' ? raw : general(raw));
+    case 'TIMESTAMP':
+      return (raw) => (typeof raw === 'number' ? raw : general(raw));
+    default:
+      return general;
+  }
+}
+
 export class SourceDecoder {
   private readonly lookups: (readonly string[])[];
+  /** Per column, its conversion (see `converter`). */
+  private readonly converters: ((raw: unknown) => Value)[];
   private lastRowtime = Number.NEGATIVE_INFINITY;
   /** Reads the columns' fields straight from JSON bytes (`decodeJson`); null when a name could be found on Object.prototype. */
   private readonly reader: JsonFieldReader | null;
@@ -76,6 +100,7 @@ export class SourceDecoder {
     private readonly arrivalColumn = false,
   ) {
     this.lookups = columns.map((c) => [...new Set([c.name, c.name.toLowerCase(), c.name.toUpperCase()])]);
+    this.converters = columns.map(converter);
     const names: string[] = [];
     const timestampOnly: boolean[] = [];
     let usable = true;
@@ -112,12 +137,13 @@ export class SourceDecoder {
    */
   decode(record: Record<string, unknown>, arrivalTime?: number): Row {
     const cols = this.columns;
+    const converters = this.converters;
     const row: Row = new Array(cols.length + (this.arrivalColumn ? 2 : 1));
     for (let i = 0; i < cols.length; i++) {
       const names = this.lookups[i]!;
       let raw = record[names[0]!];
       for (let j = 1; raw === undefined && j < names.length; j++) raw = record[names[j]!];
-      row[i] = convert(raw, cols[i]!.type, cols[i]!.name, cols[i]!.bits);
+      row[i] = converters[i]!(raw);
     }
     const arrival = arrivalTime ?? record._arrival_time ?? record.arrival_time;
     let rowtime: Value = null;
@@ -149,7 +175,7 @@ export class SourceDecoder {
       const slots = this.columnSlots[i]!;
       let raw = values[slots[0]!];
       for (let j = 1; raw === undefined && j < slots.length; j++) raw = values[slots[j]!];
-      row[i] = convert(raw, cols[i]!.type, cols[i]!.name, cols[i]!.bits);
+      row[i] = this.converters[i]!(raw);
     }
     this.setRowtime(row, arrivalTime);
     if (this.arrivalColumn) row[cols.length + 1] = arrivalTime;

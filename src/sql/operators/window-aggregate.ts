@@ -13,27 +13,34 @@ import type { Operator, Output } from '../runtime/operator.ts';
 import { restoredTime } from '../runtime/operator.ts';
 import { GroupTable } from './group-table.ts';
 
-/** Calls `each(start, end)` for every window holding time `ts`. */
-export type WindowAssigner = (ts: number, each: (start: number, end: number) => void) => void;
+/**
+ * Calls `each(start, end)` for every window holding time `ts`. With a `period`, every time of one period
+ * (the same `Math.floor(ts / period)`) is held by the same windows.
+ */
+export type WindowAssigner = ((ts: number, each: (start: number, end: number) => void) => void) & { readonly period?: number };
 
 export function tumbling(size: number): WindowAssigner {
-  return (ts, each) => {
+  const assign = (ts: number, each: (start: number, end: number) => void) => {
     const start = Math.floor(ts / size) * size;
     each(start, start + size);
   };
+  return Object.assign(assign, { period: size });
 }
 
 export function hopping(slide: number, size: number): WindowAssigner {
-  return (ts, each) => {
+  const assign = (ts: number, each: (start: number, end: number) => void) => {
     for (let start = Math.floor(ts / slide) * slide; start > ts - size; start -= slide) each(start, start + size);
   };
+  // The windows change only at multiples of the slide when the size is one.
+  return size % slide === 0 ? Object.assign(assign, { period: slide }) : assign;
 }
 
 export function cumulating(step: number, max: number): WindowAssigner {
-  return (ts, each) => {
+  const assign = (ts: number, each: (start: number, end: number) => void) => {
     const start = Math.floor(ts / max) * max;
     for (let end = start + Math.floor((ts - start) / step) * step + step; end <= start + max; end += step) each(start, end);
   };
+  return max % step === 0 ? Object.assign(assign, { period: step }) : assign;
 }
 
 interface OpenWindow {
@@ -71,10 +78,15 @@ export class WindowAggregateOperator implements Operator {
     }
   }
 
-  /** The row being placed and whether a window took it: state of `place`, bound once instead of a closure per row. */
-  private placing: Row = [];
-  private placed = false;
+  /** The windows that took the row being placed: state of `place`, bound once instead of a closure per row. */
+  private placedIn: OpenWindow[] = [];
   private closedBefore = Number.NEGATIVE_INFINITY;
+  /**
+   * The windows that took the previous row, and its period (see `WindowAssigner.period`): a row of the same
+   * period goes to the same windows without assigning it again. Forgotten when a watermark closes windows.
+   */
+  private periodIndex = Number.NaN;
+  private periodWindows: OpenWindow[] = [];
 
   private readonly place = (start: number, end: number): void => {
     if (end <= this.closedBefore) return;
@@ -83,15 +95,17 @@ export class WindowAggregateOperator implements Operator {
       w = { start, end, table: new GroupTable(this.keyFns, this.aggs) };
       this.windows.set(end, w);
     }
-    let row = this.placing;
+    this.placedIn.push(w);
+  };
+
+  private addTo(w: OpenWindow, row: Row): void {
     if (this.withWindowColumns) {
       row = row.slice();
-      row.push(start, end, end - 1);
+      row.push(w.start, w.end, w.end - 1);
     }
     const group = w.table.groupFor(row);
     w.table.add(group, row);
-    this.placed = true;
-  };
+  }
 
   private processRow(row: Row, closedBefore: number, out: Output): void {
     const ts = this.timeFn(row);
@@ -99,11 +113,19 @@ export class WindowAggregateOperator implements Operator {
       out.error('NULL_TIME', 'the row has no event time, so no window can hold it', row);
       return;
     }
-    this.placing = row;
-    this.placed = false;
-    this.closedBefore = closedBefore;
-    this.assign(ts, this.place);
-    if (!this.placed) {
+    const period = this.assign.period;
+    const index = period === undefined ? Number.NaN : Math.floor(ts / period);
+    let windows = this.periodWindows;
+    if (index !== this.periodIndex) {
+      this.placedIn = [];
+      this.closedBefore = closedBefore;
+      this.assign(ts, this.place);
+      windows = this.placedIn;
+      this.periodWindows = windows;
+      this.periodIndex = index;
+    }
+    for (let i = 0; i < windows.length; i++) this.addTo(windows[i]!, row);
+    if (windows.length === 0) {
       out.error(
         'LATE_ROW',
         `event time ${formatTimestamp(ts)} is behind the watermark ${formatTimestamp(this.watermark)}: its window already closed. Raise the WATERMARK delay (or allowed lateness) if such rows are expected.`,
@@ -114,6 +136,7 @@ export class WindowAggregateOperator implements Operator {
 
   handleWatermark(time: number, out: Output): void {
     this.watermark = time;
+    this.periodIndex = Number.NaN;
     const limit = time - this.allowedLateness;
     const due = [...this.windows.values()].filter((w) => w.end <= limit).sort((a, b) => a.end - b.end);
     for (const w of due) {

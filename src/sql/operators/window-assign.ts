@@ -11,18 +11,32 @@ export class WindowAssignOperator implements Operator {
     private readonly timeFn: CompiledFn,
   ) {}
 
+  /** The row being assigned and where its copies go: state of `place`, bound once instead of a closure per row. */
+  private placing: Row = [];
+  private out: Output | null = null;
+
+  /** Emits the row with window_start, window_end and window_time added, in an array of its final length. */
+  private readonly place = (start: number, end: number): void => {
+    const row = this.placing;
+    const n = row.length;
+    const r: Row = new Array(n + 3);
+    for (let i = 0; i < n; i++) r[i] = row[i]!;
+    r[n] = start;
+    r[n + 1] = end;
+    r[n + 2] = end - 1;
+    this.out!.emit(r);
+  };
+
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
+    this.out = out;
     for (const row of rows) {
       const ts = this.timeFn(row);
       if (typeof ts !== 'number') {
         out.error('NULL_TIME', 'the row has no event time, so no window can hold it', row);
         continue;
       }
-      this.assign(ts, (start, end) => {
-        const r = row.slice();
-        r.push(start, end, end - 1);
-        out.emit(r);
-      });
+      this.placing = row;
+      this.assign(ts, this.place);
     }
   }
 

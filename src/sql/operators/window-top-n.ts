@@ -24,6 +24,13 @@ export class WindowTopNOperator implements Operator {
   /** window end -> partition key -> rows (pruned to the best `limit` now and then). */
   private readonly pending = new Map<number, Map<unknown, Row[]>>();
   private readonly compare: (a: Row, b: Row) => number;
+  /**
+   * The previous row's partition values and key: rows of one window and partition come in runs, and equal
+   * values give the same key, so a run computes its key (JSON text for two values or more) once.
+   */
+  private readonly partitionValues: Value[];
+  private partitionKey: unknown = null;
+  private hasPartitionKey = false;
 
   constructor(
     readonly description: string,
@@ -32,6 +39,7 @@ export class WindowTopNOperator implements Operator {
     order: readonly SortKey[],
     private readonly limit: number,
   ) {
+    this.partitionValues = new Array<Value>(partitionFns.length).fill(null);
     this.compare = (a, b) => {
       for (const o of order) {
         const c = compareValues(o.fn(a), o.fn(b));
@@ -53,7 +61,7 @@ export class WindowTopNOperator implements Operator {
         parts = new Map();
         this.pending.set(end, parts);
       }
-      const k = keyOf(this.partitionFns.map((f) => f(row)));
+      const k = this.keyOfPartition(row);
       let list = parts.get(k);
       if (!list) {
         list = [];
@@ -63,6 +71,23 @@ export class WindowTopNOperator implements Operator {
       // Amortized pruning: sort and cut only when twice the limit has piled up (the sort is stable).
       if (list.length >= 2 * this.limit + 16) parts.set(k, list.sort(this.compare).slice(0, this.limit));
     }
+  }
+
+  private keyOfPartition(row: Row): unknown {
+    const fns = this.partitionFns;
+    const values = this.partitionValues;
+    let same = this.hasPartitionKey;
+    // Unset while the values change, so a function that throws part-way leaves no key for mixed values.
+    this.hasPartitionKey = false;
+    for (let i = 0; i < fns.length; i++) {
+      const v = fns[i]!(row);
+      if (v !== values[i]) same = false;
+      values[i] = v;
+    }
+    // `keyOf` reads the values and keeps none of them: the array is reused.
+    if (!same) this.partitionKey = keyOf(values);
+    this.hasPartitionKey = true;
+    return this.partitionKey;
   }
 
   handleWatermark(time: number, out: Output): void {

@@ -10,7 +10,8 @@ export interface Envelope {
 }
 
 export class BoundedQueue {
-  private readonly items: Envelope[] = [];
+  /** Slots before `head` were received and are cleared, so their rows can be collected. */
+  private readonly items: (Envelope | undefined)[] = [];
   private head = 0;
   private size = 0;
   private wakeReceiver: (() => void) | null = null;
@@ -43,7 +44,8 @@ export class BoundedQueue {
         this.wakeReceiver = resolve;
       });
     }
-    const env = this.items[this.head++]!;
+    const env = this.items[this.head]!;
+    this.items[this.head++] = undefined;
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items.splice(0, this.head);
       this.head = 0;
