@@ -22,7 +22,7 @@ const CHILD = path.join(ROOT, 'test/leases/coordinator-child.ts');
 describeLeaseStoreConformance('PostgreSQL', async () => {
   const place = postgresSchema('leases');
   return {
-    open: () => openPostgresLeaseStore({ connectionString: place.url, schema: place.schema, timeoutMs: TEST_RENEW_MS * 3 }),
+    open: () => openPostgresLeaseStore({ connectionString: place.url, schema: place.schema, timeoutMs: leaseStoreTimeoutMs({ leaseMs: TEST_LEASE_MS, leaseRenewMs: TEST_RENEW_MS }) }),
     cleanup: () => place.cleanup(),
   };
 });
@@ -38,7 +38,7 @@ describe('leases on PostgreSQL, real faults', () => {
     cleanups.push(() => place.cleanup());
     const work = new WorkLog();
     const open = async (url = place.url): Promise<LeaseStore> => {
-      const store = await openPostgresLeaseStore({ connectionString: url, schema: place.schema, timeoutMs: TEST_RENEW_MS * 3 });
+      const store = await openPostgresLeaseStore({ connectionString: url, schema: place.schema, timeoutMs: leaseStoreTimeoutMs({ leaseMs: TEST_LEASE_MS, leaseRenewMs: TEST_RENEW_MS }) });
       cleanups.push(() => store.close());
       return store;
     };

@@ -11,6 +11,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { DescribedMeta } from '../description.ts';
 import type { HashKeyRange } from '../types.ts';
+import { withFailoverRetry } from './messages.ts';
 import type { Names } from './names.ts';
 
 export interface JsShardMeta {
@@ -71,7 +72,8 @@ export class MetaStore {
   }
 
   async get(name: string): Promise<VersionedMeta> {
-    const m = await this.jsm.streams.getMessage(this.names.metaStream, { last_by_subj: this.names.metaSubject(name) });
+    // The metadata stream elects a leader too when a server dies: a read meanwhile waits for it, like a shard's.
+    const m = await withFailoverRetry(() => this.jsm.streams.getMessage(this.names.metaStream, { last_by_subj: this.names.metaSubject(name) }));
     if (!m) return { meta: undefined, revision: 0 };
     return { meta: m.data.length === 0 ? undefined : (JSON.parse(new TextDecoder().decode(m.data)) as JsStreamMeta), revision: m.seq };
   }
