@@ -149,7 +149,11 @@ INSERT INTO per_toll SELECT transaction_id, COUNT(*) FROM tolls GROUP BY transac
     expect(info.error).toEqual({ code: 'QUERY_THREAD_CRASHED', message: expect.stringContaining('ran out of memory (queries.threadMemoryMiB 24)') });
     expect(lines.filter((l) => l.msg === 'query thread crashed; restarting the query from its last checkpoint')).toHaveLength(1);
     expect(lines.filter((l) => l.msg === 'query thread crashed again; the query is not restarted')).toHaveLength(1);
-    expect(startedOnThread(lines, 'per-toll')).toEqual([true, true]);
+    // The restart either runs for a while and crashes again, or crashes already restoring its last checkpoint
+    // (the state it had grown fills the heap again before 'query started'): both are the second crash.
+    const starts = startedOnThread(lines, 'per-toll');
+    expect(starts[0]).toBe(true);
+    expect(starts.length + lines.filter((l) => l.msg === 'query could not start' && l.query === 'per-toll').length).toBe(2);
     const registry = new Registry();
     manager.registerMetrics(registry);
     const exposition = await registry.renderAsync();
