@@ -62,6 +62,10 @@ export class SourceTask {
       if (this.batch.length > 0) await this.flush();
     }
     await this.flush();
+    // A last barrier after the last records: each source counts its own barriers, so a longer input's next
+    // one would otherwise find this input's rows since its last barrier in a join's state, and a restore
+    // from it would read them again.
+    if (this.options.checkpointEveryRows > 0 && this.sinceBarrier > 0) await this.checkpoint();
     await this.broadcast({ kind: 'watermark', time: Number.POSITIVE_INFINITY });
     await this.broadcast({ kind: 'end' });
   }
