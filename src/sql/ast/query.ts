@@ -22,6 +22,12 @@ export interface TableRef {
   readonly name: string;
   /** `t FOR SYSTEM_TIME AS OF s.ts`: the versions of `t` valid at `s.ts` (a temporal join's right side). */
   readonly asOf: Expr | null;
+  /**
+   * Kinesis Analytics' `s OVER (RANGE INTERVAL '1' MINUTE PRECEDING)` or `s OVER w` (a window of the WINDOW
+   * clause) on a side of a stream-to-stream join: the rows of `s` that side joins with. Absent or null
+   * without OVER.
+   */
+  readonly over?: OverClause | null;
   readonly alias: string | null;
   readonly pos: SourcePos;
 }

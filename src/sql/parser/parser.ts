@@ -12,6 +12,7 @@ import type {
   IntervalExpr,
   NamedWindow,
   OrderItem,
+  OverClause,
   QueryStmt,
   Script,
   SelectItem,
@@ -567,7 +568,11 @@ function parseFromPrimary(c: Cursor): FromItem {
     return { ...parseMatchRecognize(c, { kind: 'tableRef', name, asOf: null, alias: null, pos }), alias: parseAlias(c) };
   }
   if (c.isWord('OVER')) {
-    throw c.error('a stream joined over a window (JOIN s OVER (RANGE ...)) is not supported yet', 'Join two streams with a time bound instead: a JOIN b ON a.k = b.k AND b.ts BETWEEN a.ts - INTERVAL ... AND a.ts.');
+    // Kinesis Analytics' stream-to-stream join: `s OVER (RANGE ...)` or `s OVER w`, a window of the WINDOW clause.
+    const overPos = c.next().pos;
+    if (asOf) throw c.errorAt(overPos, 'OVER after FOR SYSTEM_TIME AS OF is not supported', 'A temporal join reads the version valid at the row\'s time: leave OVER out.');
+    const over: OverClause = c.isOp('(') ? parseOverSpec(c) : { windowName: c.identifier('a window name'), partitionBy: [], orderBy: [], rangeMillis: null, rowsPreceding: null, pos: overPos };
+    return { kind: 'tableRef', name, asOf, over, alias: parseAlias(c), pos };
   }
   return { kind: 'tableRef', name, asOf, alias: parseAlias(c), pos };
 }

@@ -11,8 +11,8 @@ export type { QueryDialect } from '../../ast/index.ts';
 
 /**
  * The dialect a script is written in: Kinesis Analytics when it has a construct only that dialect has
- * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY,
- * APPROXIMATE_ARRIVAL_TIME read anywhere, unless a table declares a column of that name), Flink otherwise.
+ * (CREATE STREAM, CREATE PUMP, SELECT STREAM, WINDOWED BY STAGGER, ROWTIME in a select list or GROUP BY, a
+ * stream joined OVER a window, APPROXIMATE_ARRIVAL_TIME read anywhere, unless a table declares a column of that name), Flink otherwise.
  */
 export function detectDialect(script: Script): QueryDialect {
   const kinesisQuery = (q: SelectQuery): boolean =>
@@ -25,7 +25,7 @@ export function detectDialect(script: Script): QueryDialect {
     q.unionAll.some(kinesisQuery) ||
     (q.intersect ?? []).some((b) => kinesisQuery(b.query));
   const kinesisFrom = (f: FromItem): boolean =>
-    f.kind === 'subquery' ? kinesisQuery(f.query) : f.kind === 'join' ? kinesisFrom(f.left) || kinesisFrom(f.right) : false;
+    f.kind === 'subquery' ? kinesisQuery(f.query) : f.kind === 'join' ? kinesisFrom(f.left) || kinesisFrom(f.right) : f.kind === 'tableRef' && Boolean(f.over);
   const kinesisStatement = (st: Script['statements'][number]): boolean => {
     switch (st.kind) {
       case 'createStream':

@@ -10,6 +10,7 @@ import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { IntervalJoinNode, LogicalNode } from './nodes.ts';
 import type { PlanEnv } from './plan-query.ts';
+import { hasJoinWindow, planOverJoin } from './plan-over-join.ts';
 import { ctxOf, planFrom, rejectUpdates } from './plan-query.ts';
 
 export function conjuncts(e: Expr): Expr[] {
@@ -17,6 +18,14 @@ export function conjuncts(e: Expr): Expr[] {
 }
 
 type Side = 'left' | 'right' | 'both' | 'none';
+
+/** right.time within [left.time - lower, left.time + upper]. */
+interface TimeBounds {
+  readonly leftTime: Expr;
+  readonly rightTime: Expr;
+  readonly lower: number;
+  readonly upper: number;
+}
 
 /** Which input an expression reads: a column resolvable on the left is the left's, any other the right's. */
 function sideOf(e: Expr, left: Scope): Side {
@@ -48,6 +57,7 @@ function timeBound(e: Expr): { column: Expr; offset: number } | null {
 }
 
 export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
+  if (hasJoinWindow(item.left) || hasJoinWindow(item.right)) return planOverJoin(item, env);
   const left = planFrom(item.left, env);
   const leftScope = new Scope(left.fields);
   if (item.right.kind === 'tableRef' && item.right.asOf) return planTemporalJoin(item, item.right, item.right.asOf, left, env);
@@ -103,15 +113,16 @@ export function planJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
 
 /**
  * Two streams joined on `on`: its equalities between the sides are the keys, and a BETWEEN or an equality of
- * two times (window_end's first) bounds it in time.
+ * two times (window_end's first) bounds it in time, unless the bounds are `given` (join windows; `on` then
+ * checks them exactly).
  */
-export function planStreamJoin(left: LogicalNode, right: LogicalNode, on: Expr, joinType: JoinFrom['joinType'], env: PlanEnv): IntervalJoinNode {
+export function planStreamJoin(left: LogicalNode, right: LogicalNode, on: Expr, joinType: JoinFrom['joinType'], env: PlanEnv, given?: TimeBounds): IntervalJoinNode {
   const leftScope = new Scope(left.fields);
   const fields = [...left.fields, ...right.fields];
   const timeEqualities: { left: Expr; right: Expr }[] = [];
   const leftKeys: Expr[] = [];
   const rightKeys: Expr[] = [];
-  let bounds: { leftTime: Expr; rightTime: Expr; lower: number; upper: number } | null = null;
+  let bounds: TimeBounds | null = given ?? null;
   for (const c of conjuncts(on)) {
     if (c.kind === 'binary' && c.op === '=') {
       const l = sideOf(c.left, leftScope);
@@ -129,7 +140,7 @@ export function planStreamJoin(left: LogicalNode, right: LogicalNode, on: Expr, 
         if (isTime(pair.left, left.fields) && isTime(pair.right, right.fields)) timeEqualities.push(pair);
       }
     }
-    if (c.kind === 'between' && !c.negated && c.operand.kind === 'column') {
+    if (!given && c.kind === 'between' && !c.negated && c.operand.kind === 'column') {
       const lo = timeBound(c.low);
       const hi = timeBound(c.high);
       const opSide = sideOf(c.operand, leftScope);

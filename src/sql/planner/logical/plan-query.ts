@@ -1,5 +1,5 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
-import type { CallExpr, ColumnExpr, Expr, FromItem, OrderItem, OverClause, QueryDialect, SelectItem, SelectQuery, SqlTypeName, StarItem, ValuesFrom } from '../../ast/index.ts';
+import type { CallExpr, ColumnExpr, Expr, FromItem, NamedWindow, OrderItem, OverClause, QueryDialect, SelectItem, SelectQuery, SqlTypeName, StarItem, ValuesFrom } from '../../ast/index.ts';
 import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
@@ -35,6 +35,8 @@ export interface PlanEnv {
    * computes it once for both.
    */
   readonly planned?: PlannedNames;
+  /** The WINDOW clause of the query whose FROM is being planned (a join's `s OVER w` reads it). */
+  readonly windows?: readonly NamedWindow[];
 }
 
 /** A view's plan is kept with the WITH names in scope where it was planned (they could change its meaning). */
@@ -115,6 +117,9 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
     case 'tableRef':
       if (item.asOf) {
         throw planProblem(item.asOf.pos, 'FOR SYSTEM_TIME AS OF reads a versioned table on the right of a join', `Write FROM s [LEFT] JOIN ${item.name} FOR SYSTEM_TIME AS OF s.ts ON s.k = ${item.name}.k.`);
+      }
+      if (item.over) {
+        throw planProblem(item.over.pos, `${item.name} OVER (...) is a side of a stream-to-stream join`, `Join it with another stream: FROM a JOIN ${item.name} OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.k = b.k.`);
       }
       return planTableRef(item.name, item.alias ?? item.name, item.pos, env);
     case 'subquery':
@@ -404,7 +409,7 @@ function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
     }
     return planUnionAll(queries, branches, env);
   }
-  let node = planFrom(q.from, env);
+  let node = planFrom(q.from, { ...env, windows: q.windows });
   let where = q.where;
   if (where && someExpr(where, (e) => e.kind === 'subqueryPredicate')) ({ node, rest: where } = planSubqueryConditions(node, where, env));
   if (where) node = pushDownRowLimit(node, where);

@@ -1,0 +1,100 @@
+/**
+ * Kinesis Analytics' stream-to-stream joins over a window (`JOIN s OVER (RANGE ...)`): when a LEFT OUTER join
+ * sends an order without trades, and how long the join keeps the rows of the windowed side.
+ */
+import { describe, expect, it } from 'vitest';
+import { runQuery } from '../../src/sql/index.ts';
+
+// Declared, so the inputs start at once rather than after a sample of records to infer their columns from.
+const LEFT_JOIN = `
+CREATE OR REPLACE STREAM OrderStream (orderId INTEGER);
+CREATE OR REPLACE STREAM TradeStream (tradeId INTEGER, orderId INTEGER);
+SELECT STREAM ROWTIME, o.orderId, t.tradeId
+FROM OrderStream AS o
+LEFT OUTER JOIN TradeStream OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS t
+ON o.orderId = t.orderId;`;
+
+const at = (mmss: string) => `2026-03-02T08:${mmss}Z`;
+
+async function* once<T>(rows: T[]): AsyncIterable<T[]> {
+  yield rows;
+}
+
+describe('Kinesis Analytics stream-to-stream join', () => {
+  it('sends an order without trades padded with NULLs once the trades up to its ROWTIME are in, not a window later', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Only a fallback so a wrong engine fails instead of hanging: the assertion is on the order of events.
+    const fallback = setTimeout(() => {
+      events.push('inputs released without the padded order');
+      release();
+    }, 15_000);
+    async function* orders() {
+      // Order 3 at 08:03:00 has no trade; order 4 moves the orders' ROWTIME on, 20 s later (less than the window).
+      yield [
+        { orderId: 3, _arrival_time: at('03:00') },
+        { orderId: 4, _arrival_time: at('03:20') },
+      ];
+      await gate;
+      yield [{ orderId: 5, _arrival_time: at('09:00') }];
+    }
+    async function* trades() {
+      yield [{ tradeId: 100, orderId: 4, _arrival_time: at('03:10') }];
+      await gate;
+      yield [{ tradeId: 101, orderId: 5, _arrival_time: at('08:30') }];
+    }
+    try {
+      const result = await runQuery({
+        sql: LEFT_JOIN,
+        inputs: { OrderStream: orders(), TradeStream: trades() },
+        onRow: (_stream, row) => {
+          if (row.orderId === 3 && row.tradeId === null) {
+            events.push('order 3 padded');
+            release();
+          }
+        },
+      });
+      expect(events[0]).toBe('order 3 padded');
+      // Order 4 joins at once; order 3 waits for the trades' ROWTIME to pass its own, so it can come after.
+      const rows = result.streams.result!.map((r) => [r.ROWTIME, r.orderId, r.tradeId]);
+      expect(rows.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+        ['2026-03-02T08:03:00.000Z', 3, null],
+        ['2026-03-02T08:03:20.000Z', 4, 100],
+        ['2026-03-02T08:09:00.000Z', 5, 101],
+      ]);
+    } finally {
+      clearTimeout(fallback);
+    }
+  });
+
+  it('keeps only the trades of the last minute for the orders to come', async () => {
+    // Ten minutes of one trade and one order per second, checkpointed: what the join holds at each checkpoint.
+    const trades = Array.from({ length: 600 }, (_, i) => ({ tradeId: i, orderId: i % 7, _arrival_time: new Date(Date.UTC(2026, 2, 2, 8, 0, i)).toISOString() }));
+    const orders = trades.map((t, i) => ({ orderId: i % 7, _arrival_time: t._arrival_time }));
+    const held: { watermark: number; times: number[] }[] = [];
+    const result = await runQuery({
+      sql: LEFT_JOIN,
+      inputs: { OrderStream: once(orders), TradeStream: once(trades) },
+      checkpointEveryRows: 50,
+      onSnapshot: (_task, _id, state) => {
+        const s = state as { watermark?: number; sides?: unknown[][][] } | null;
+        if (!s?.sides) return;
+        // A trade row: tradeId, orderId, ROWTIME.
+        held.push({ watermark: s.watermark!, times: s.sides[1]!.map((row) => row[row.length - 1] as number) });
+      },
+    });
+    expect(held.length).toBeGreaterThan(10);
+    for (const { watermark, times } of held) {
+      // A trade is needed while an order can still come less than a minute after it: orders come at the watermark or later.
+      expect(times.every((t) => t >= watermark - 60_000)).toBe(true);
+      expect(times.length).toBeLessThanOrEqual(61 + 50);
+    }
+    // Each order joins the trades of its orderId of the last minute: those 7, 14, ... 56 seconds before, and its own.
+    const rows = result.streams.result!;
+    const last = rows.filter((r) => r.ROWTIME === '2026-03-02T08:09:59.000Z').map((r) => r.tradeId as number);
+    expect(last.sort((a, b) => a - b)).toEqual([543, 550, 557, 564, 571, 578, 585, 592, 599]);
+  });
+});
