@@ -70,6 +70,40 @@ describe('Kinesis Analytics stream-to-stream join', () => {
     }
   });
 
+  it("reads the ROWTIME of a side an outer join padded as NULL, and gives the row the kept side's ROWTIME", async () => {
+    const orders = [
+      { orderId: 1, _arrival_time: at('01:00') },
+      { orderId: 2, _arrival_time: at('02:00') },
+    ];
+    const trades = [
+      { tradeId: 100, orderId: 1, _arrival_time: at('00:30') },
+      { tradeId: 101, orderId: 2, _arrival_time: at('02:30') },
+    ];
+    const sql = `
+      CREATE OR REPLACE STREAM OrderStream (orderId INTEGER);
+      CREATE OR REPLACE STREAM TradeStream (tradeId INTEGER, orderId INTEGER);
+      CREATE OR REPLACE STREAM kept_orders (rt TIMESTAMP, orderId INTEGER, orderTime TIMESTAMP, tradeId INTEGER, tradeTime TIMESTAMP);
+      CREATE OR REPLACE STREAM kept_trades (rt TIMESTAMP, orderId INTEGER, orderTime TIMESTAMP, tradeId INTEGER, tradeTime TIMESTAMP);
+      CREATE OR REPLACE PUMP p1 AS INSERT INTO kept_orders
+        SELECT STREAM ROWTIME, o.orderId, o.ROWTIME, t.tradeId, t.ROWTIME
+        FROM OrderStream AS o LEFT JOIN TradeStream OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS t ON o.orderId = t.orderId;
+      CREATE OR REPLACE PUMP p2 AS INSERT INTO kept_trades
+        SELECT STREAM ROWTIME, t.orderId, o.ROWTIME, t.tradeId, t.ROWTIME
+        FROM OrderStream OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS o RIGHT JOIN TradeStream AS t ON o.orderId = t.orderId;`;
+    const result = await runQuery({ sql, inputs: { OrderStream: once(orders), TradeStream: once(trades) } });
+    // Padded rows leave when the watermark passes them, after rows joined at once: compared in ROWTIME order.
+    const rows = (stream: string) => result.streams[stream]!.map((r) => [r.rt, r.orderId, r.orderTime, r.tradeId, r.tradeTime]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    const t = (mmss: string) => `2026-03-02T08:${mmss}.000Z`;
+    expect(rows('kept_orders')).toEqual([
+      [t('01:00'), 1, t('01:00'), 100, t('00:30')],
+      [t('02:00'), 2, t('02:00'), null, null],
+    ]);
+    expect(rows('kept_trades')).toEqual([
+      [t('00:30'), 1, null, 100, t('00:30')],
+      [t('02:30'), 2, t('02:00'), 101, t('02:30')],
+    ]);
+  });
+
   it('keeps only the trades of the last minute for the orders to come', async () => {
     // Ten minutes of one trade and one order per second, checkpointed: what the join holds at each checkpoint.
     const trades = Array.from({ length: 600 }, (_, i) => ({ tradeId: i, orderId: i % 7, _arrival_time: new Date(Date.UTC(2026, 2, 2, 8, 0, i)).toISOString() }));
@@ -82,8 +116,8 @@ describe('Kinesis Analytics stream-to-stream join', () => {
       onSnapshot: (_task, _id, state) => {
         const s = state as { watermark?: number; sides?: unknown[][][] } | null;
         if (!s?.sides) return;
-        // A trade row: tradeId, orderId, ROWTIME.
-        held.push({ watermark: s.watermark!, times: s.sides[1]!.map((row) => row[row.length - 1] as number) });
+        // A trade row: tradeId, orderId, ROWTIME, then what the join adds.
+        held.push({ watermark: s.watermark!, times: s.sides[1]!.map((row) => row[2] as number) });
       },
     });
     expect(held.length).toBeGreaterThan(10);

@@ -109,21 +109,45 @@ export function planOverJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   const before = leftRange === 0 || closed ? compare('<=', rightTime, shifted(leftTime, leftRange, '+')) : compare('<', rightTime, shifted(leftTime, leftRange, '+'));
   const and = (a: Expr, b: Expr): Expr => ({ kind: 'binary', op: 'AND', left: a, right: b, pos: a.pos });
   const on = and(and(item.on, after), before);
-  const join = planStreamJoin(left, right, on, item.joinType, env, { leftTime, rightTime, lower: rightRange, upper: leftRange });
-  if (leftRange === 0) return join;
+  // The operator gives a padded side's ROWTIME the present row's, so that a bare ROWTIME reads a time; a mark
+  // on the side that can be padded tells its own a.ROWTIME to read NULL there, as its other columns do.
+  const padded: 0 | 1 | -1 = item.joinType === 'LEFT' ? 1 : item.joinType === 'RIGHT' ? 0 : -1;
+  const marked = (node: LogicalNode, q: string): LogicalNode => {
+    const { exprs, substitutions } = passThrough(node, item.pos);
+    const mark: Expr = { kind: 'literal', type: 'BOOLEAN', value: true, pos: item.pos };
+    return { kind: 'project', input: node, exprs: [...exprs, mark], substitutions, fields: [...node.fields, { name: MATCHED, type: 'BOOLEAN', qualifier: q, hidden: true }] };
+  };
+  const sides: readonly LogicalNode[] = [padded === 0 ? marked(left, lq) : left, padded === 1 ? marked(right, rq) : right];
+  const join = planStreamJoin(sides[0]!, sides[1]!, on, item.joinType, env, { leftTime, rightTime, lower: rightRange, upper: leftRange });
+  if (leftRange === 0 && padded < 0) return join;
   // A bare ROWTIME of the joined row is the later of the two (the left one when only the right side has a
   // window, which is where a bare ROWTIME already resolves); a side's own stays readable as a.ROWTIME.
-  // Each field is read by its qualified name where that names it alone (as EXPLAIN shows it), else by position.
+  const { exprs, substitutions, at } = passThrough(join, item.pos);
+  const rowtimeAt = (i: number) => (i === 0 ? 0 : sides[0]!.fields.length) + sides[i]!.fields.findIndex((f) => f.hidden && f.name === 'ROWTIME');
+  const [leftAt, rightAt] = [at(rowtimeAt(0)), at(rowtimeAt(1))];
+  const later: Expr = { kind: 'case', operand: null, whens: [{ when: compare('>=', leftAt, rightAt), then: leftAt }], otherwise: rightAt, pos: item.pos };
+  if (padded >= 0) {
+    const mark = at((padded === 0 ? 0 : sides[0]!.fields.length) + sides[padded]!.fields.findIndex((f) => f.name === MATCHED));
+    exprs[rowtimeAt(padded)] = { kind: 'case', operand: null, whens: [{ when: mark, then: exprs[rowtimeAt(padded)]! }], otherwise: null, pos: item.pos };
+  }
+  return { kind: 'project', input: join, exprs: [later, ...exprs], substitutions, fields: [rowtimeField(null), ...join.fields] };
+}
+
+/** A hidden column that is TRUE in the rows of a side and NULL where an outer join padded that side. */
+const MATCHED = '$matched';
+
+/**
+ * Every field of `node`, as expressions for a projection over it: by qualified name where that names the
+ * field alone (as EXPLAIN shows it), else by position.
+ */
+function passThrough(node: LogicalNode, pos: SourcePos): { exprs: Expr[]; substitutions: Map<string, number>; at: (i: number) => ColumnExpr } {
   const fieldKey = (f: Field) => `${f.qualifier?.toLowerCase()}.${f.name}`;
   const at = (i: number): ColumnExpr => {
-    const f = join.fields[i]!;
-    const unique = f.qualifier !== null && join.fields.filter((g) => fieldKey(g) === fieldKey(f)).length === 1;
-    return unique ? { kind: 'column', qualifier: f.qualifier, name: f.name, quoted: true, pos: item.pos } : { kind: 'column', qualifier: null, name: `$join.${i}`, quoted: true, pos: item.pos };
+    const f = node.fields[i]!;
+    const unique = f.qualifier !== null && node.fields.filter((g) => fieldKey(g) === fieldKey(f)).length === 1;
+    return unique ? { kind: 'column', qualifier: f.qualifier, name: f.name, quoted: true, pos } : { kind: 'column', qualifier: null, name: `$field.${i}`, quoted: true, pos };
   };
-  const substitutions = new Map(join.fields.flatMap((f, i) => (at(i).qualifier === null ? [[exprKey(at(i)), i] as const] : [])));
-  const leftAt = at(join.fields.findIndex((f) => f.hidden && f.name === 'ROWTIME'));
-  const rightAt = at(left.fields.length + right.fields.findIndex((f) => f.hidden && f.name === 'ROWTIME'));
-  const later: Expr = { kind: 'case', operand: null, whens: [{ when: compare('>=', leftAt, rightAt), then: leftAt }], otherwise: rightAt, pos: item.pos };
-  const fields: Field[] = [rowtimeField(null), ...join.fields];
-  return { kind: 'project', input: join, exprs: [later, ...join.fields.map((_, i) => at(i))], substitutions, fields };
+  const exprs = node.fields.map((_, i) => at(i));
+  const substitutions = new Map(exprs.flatMap((e, i) => (e.qualifier === null ? [[exprKey(e), i] as const] : [])));
+  return { exprs, substitutions, at };
 }
