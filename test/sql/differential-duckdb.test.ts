@@ -872,3 +872,64 @@ describe('set operations and window offsets agree with DuckDB', () => {
     });
   }
 });
+
+describe('Kinesis Analytics stream-to-stream joins over a window agree with DuckDB', () => {
+  // A window keeps a row less than its range: OrderStream o JOIN TradeStream OVER (RANGE r PRECEDING) t joins
+  // trades of (o - r, o]; with windows on both sides, rows less than the other side's range apart. The joined
+  // row's ROWTIME is the later of the two (a padded row's, its own); a padded side's ROWTIME is NULL.
+  const runs: [string, string, string, number, number][] = [
+    ['JOIN', '', "OVER (RANGE INTERVAL '1' MINUTE PRECEDING)", 0, 60_000],
+    ['LEFT JOIN', '', "OVER (RANGE INTERVAL '1' MINUTE PRECEDING)", 0, 60_000],
+    ['JOIN', "OVER (RANGE INTERVAL '90' SECOND PRECEDING)", '', 90_000, 0],
+    ['RIGHT JOIN', "OVER (RANGE INTERVAL '90' SECOND PRECEDING)", '', 90_000, 0],
+    ['JOIN', "OVER (RANGE INTERVAL '30' SECOND PRECEDING)", "OVER (RANGE INTERVAL '1' MINUTE PRECEDING)", 30_000, 60_000],
+  ];
+  for (const [kind, leftOver, rightOver, leftRange, rightRange] of runs) {
+    it(`o ${leftOver || '(current row)'} ${kind} t ${rightOver || '(current row)'}`, async () => {
+      const rnd = random(leftRange + 3 * rightRange + kind.length);
+      const stream = (name: string, count: number) => {
+        let arrival = Date.UTC(2026, 2, 2, 8);
+        // Whole seconds, so rows exactly a window's range apart (its excluded bound) are common; ties too.
+        return Array.from({ length: count }, (_, seq) => {
+          arrival += 1000 * Math.floor(rnd() * 4);
+          return { id: `${name}-${seq}`, k: Math.floor(rnd() * 12), ms: arrival, _arrival_time: new Date(arrival).toISOString() };
+        });
+      };
+      const orders = stream('o', 1200);
+      const trades = stream('t', 1200);
+      const ordersPath = join(dir, `kinesis-join-orders-${kind}-${leftRange}-${rightRange}.ndjson`.replace(/ /g, '_'));
+      const tradesPath = join(dir, `kinesis-join-trades-${kind}-${leftRange}-${rightRange}.ndjson`.replace(/ /g, '_'));
+      writeFileSync(ordersPath, orders.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      writeFileSync(tradesPath, trades.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        SELECT STREAM ROWTIME AS rt, o.id AS oid, t.id AS tid, o.ROWTIME AS ot, t.ROWTIME AS tt
+        FROM OrderStream ${leftOver} AS o ${kind} TradeStream ${rightOver} AS t ON o.k = t.k;`;
+      const result = await runQuery({ sql, inputs: { OrderStream: ordersPath, TradeStream: tradesPath }, batchSize: 37 });
+      expect(result.errors).toEqual([]);
+      const time = (v: unknown) => (v === null ? null : Date.parse(v as string));
+      const ours = result.streams.result!.map((r) => JSON.stringify([time(r.rt), r.oid, r.tid, time(r.ot), time(r.tt)])).sort();
+
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        const load = (table: string, path: string) =>
+          db.run(`CREATE TABLE ${table} AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {id: 'VARCHAR', k: 'INTEGER', ms: 'BIGINT'})`);
+        await load('o', ordersPath);
+        await load('t', tradesPath);
+        const lower = rightRange === 0 ? 't.ms >= o.ms' : `t.ms > o.ms - ${rightRange}`;
+        const upper = leftRange === 0 ? 't.ms <= o.ms' : `t.ms < o.ms + ${leftRange}`;
+        const rows = (await db.runAndReadAll(`
+          SELECT GREATEST(o.ms, t.ms) AS rt, o.id AS oid, t.id AS tid, o.ms AS ot, t.ms AS tt
+          FROM o ${kind} t ON o.k = t.k AND ${lower} AND ${upper}`)).getRowObjectsJS() as Record<string, unknown>[];
+        const num = (v: unknown) => (v === null ? null : Number(v));
+        const theirs = rows.map((r) => JSON.stringify([num(r.rt), r.oid, r.tid, num(r.ot), num(r.tt)])).sort();
+        expect(theirs.length).toBeGreaterThan(500);
+        if (kind !== 'JOIN') expect(theirs.some((r) => r.includes('null'))).toBe(true);
+        expect(ours).toEqual(theirs);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
