@@ -39,6 +39,20 @@ describe('dialects', () => {
     expect(r.streams.result).toEqual([{ k: 'a', u: 1_772_438_401 }]);
   });
 
+  it('takes a stream joined OVER a window, which only Kinesis Analytics writes, for a Kinesis Analytics script', async () => {
+    const orders = [{ id: 1, ts: '2026-03-02T08:01:00.250Z', _arrival_time: '2026-03-02T08:01:00Z' }];
+    // Exactly a minute before the order: Kinesis Analytics' window has left it out, Flink's RANGE keeps it.
+    const trades = [{ id: 1, _arrival_time: '2026-03-02T08:00:00Z' }];
+    const sql = 'SELECT UNIX_TIMESTAMP(o.ts) AS u FROM orders AS o JOIN trades OVER (RANGE INTERVAL \'1\' MINUTE PRECEDING) AS t ON o.id = t.id;';
+    const kinesis = await runQuery({ sql, inputs: { orders: iterate(orders), trades: iterate(trades) } });
+    expect(kinesis.streams.result ?? []).toEqual([]);
+    const later = [{ id: 1, _arrival_time: '2026-03-02T08:00:00.001Z' }];
+    const kept = await runQuery({ sql, inputs: { orders: iterate(orders), trades: iterate(later) } });
+    expect(kept.streams.result).toEqual([{ u: 1_772_438_460_250 }]);
+    const flink = await runQuery({ sql, inputs: { orders: iterate(orders), trades: iterate(trades) }, dialect: 'flink' });
+    expect(flink.streams.result).toEqual([{ u: 1_772_438_460 }]);
+  });
+
   it('takes the dialect from the options over the one the script suggests', async () => {
     const r = await runQuery({ sql: `${FLINK_TABLE} ${SELECT};`, inputs: { events: iterate(ROWS) }, dialect: 'kinesis' });
     expect(r.streams.result).toEqual([{ u: 1_772_438_401_500, s: 1.5, i: 5.678 }]);
