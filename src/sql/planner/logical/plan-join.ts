@@ -159,7 +159,12 @@ export function planStreamJoin(left: LogicalNode, right: LogicalNode, on: Expr, 
     bounds = { leftTime: eq.left, rightTime: eq.right, lower: 0, upper: 0 };
   }
   if (!bounds) {
-    throw planProblem(on.pos, 'a join of two streams needs a time bound, or its state grows forever', 'Add e.g. AND b.ts BETWEEN a.ts - INTERVAL \'5\' MINUTE AND a.ts + INTERVAL \'5\' MINUTE.');
+    // Kinesis Analytics bounds a stream join with a window on a side (its JOIN clause requires one).
+    const hint =
+      env.dialect === 'kinesis'
+        ? "Give a side a window: FROM s AS a JOIN t OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.k = b.k."
+        : "Add e.g. AND b.ts BETWEEN a.ts - INTERVAL '5' MINUTE AND a.ts + INTERVAL '5' MINUTE.";
+    throw planProblem(on.pos, 'a join of two streams needs a time bound, or its state grows forever', hint);
   }
   if (leftKeys.length === 0) throw planProblem(on.pos, 'a join of two streams needs an equality key', 'Add e.g. a.plate = b.plate.');
   compilePredicate(on, ctxOf(env, fields));
