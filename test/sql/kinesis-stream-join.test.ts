@@ -104,6 +104,30 @@ describe('Kinesis Analytics stream-to-stream join', () => {
     ]);
   });
 
+  it('joins a third stream to a LEFT JOIN over a window, on the joined ROWTIME', async () => {
+    const sql = `
+      CREATE OR REPLACE STREAM OrderStream (orderId INTEGER);
+      CREATE OR REPLACE STREAM TradeStream (tradeId INTEGER, orderId INTEGER);
+      CREATE OR REPLACE STREAM ShipStream (shipId VARCHAR(4), orderId INTEGER);
+      SELECT STREAM ROWTIME AS rt, o.orderId, t.tradeId, t.ROWTIME AS tt, s.shipId
+      FROM OrderStream AS o
+      LEFT JOIN TradeStream OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS t ON o.orderId = t.orderId
+      LEFT JOIN ShipStream OVER (RANGE INTERVAL '2' MINUTE PRECEDING) AS s ON o.orderId = s.orderId;`;
+    const inputs = {
+      OrderStream: once([{ orderId: 1, _arrival_time: at('01:00') }, { orderId: 2, _arrival_time: at('02:00') }, { orderId: 3, _arrival_time: at('03:00') }]),
+      TradeStream: once([{ tradeId: 100, orderId: 1, _arrival_time: at('00:30') }, { tradeId: 101, orderId: 2, _arrival_time: at('02:30') }]),
+      ShipStream: once([{ shipId: 's1', orderId: 1, _arrival_time: at('00:10') }, { shipId: 's2', orderId: 2, _arrival_time: at('01:00') }, { shipId: 's3', orderId: 3, _arrival_time: at('01:00') }]),
+    };
+    const result = await runQuery({ sql, inputs });
+    const t = (mmss: string) => `2026-03-02T08:${mmss}.000Z`;
+    // Order 2's trade comes after it: padded, its ROWTIME 02:00 still finds s2 of 01:00; s3 is two minutes before order 3.
+    expect(result.streams.result!.map((r) => [r.rt, r.orderId, r.tradeId, r.tt, r.shipId]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([
+      [t('01:00'), 1, 100, t('00:30'), 's1'],
+      [t('02:00'), 2, null, null, 's2'],
+      [t('03:00'), 3, null, null, null],
+    ]);
+  });
+
   it('keeps only the trades of the last minute for the orders to come', async () => {
     // Ten minutes of one trade and one order per second, checkpointed: what the join holds at each checkpoint.
     const trades = Array.from({ length: 600 }, (_, i) => ({ tradeId: i, orderId: i % 7, _arrival_time: new Date(Date.UTC(2026, 2, 2, 8, 0, i)).toISOString() }));

@@ -46,7 +46,7 @@ function resolveWindow(over: OverClause, env: PlanEnv): OverClause {
   return w.spec;
 }
 
-function column(qualifier: string, name: string, pos: SourcePos): Expr {
+function column(qualifier: string | null, name: string, pos: SourcePos): Expr {
   return { kind: 'column', qualifier, name, quoted: false, pos };
 }
 
@@ -59,10 +59,13 @@ function shifted(time: Expr, millis: number, op: '+' | '-'): Expr {
   return { kind: 'binary', op, left: time, right: { kind: 'interval', millis, text: `INTERVAL '${millis}' MILLISECOND`, pos: time.pos }, pos: time.pos };
 }
 
-/** The qualifier a side's hidden ROWTIME can be named by in the joined row. */
-function rowtimeQualifier(node: LogicalNode, pos: SourcePos): string {
+/**
+ * The qualifier a side's hidden ROWTIME can be named by in the joined row. A left side that is itself a join
+ * over a window leads with the joined ROWTIME, unqualified: a bare ROWTIME of the joined row reads it.
+ */
+function rowtimeQualifier(node: LogicalNode, pos: SourcePos, left: boolean): string | null {
   const f = node.fields.find((x) => x.hidden && x.name === 'ROWTIME');
-  if (!f || f.qualifier === null) {
+  if (!f || (f.qualifier === null && !left)) {
     throw planProblem(pos, 'a side of a join over a window has no ROWTIME to match on, or no name to read it by', 'Join streams by name, or give the subquery an alias: (SELECT STREAM ...) AS s.');
   }
   return f.qualifier;
@@ -96,9 +99,9 @@ export function planOverJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   const right = sideNode(item.right);
   rejectUpdates(left, env, item.pos, 'this join');
   rejectUpdates(right, env, item.pos, 'this join');
-  const lq = rowtimeQualifier(left, item.left.pos);
-  const rq = rowtimeQualifier(right, item.right.pos);
-  if (lq.toLowerCase() === rq.toLowerCase()) throw planProblem(item.pos, `both sides of the join are named ${lq}`, 'Give each side an alias: FROM s AS a JOIN s OVER (RANGE ...) AS b.');
+  const lq = rowtimeQualifier(left, item.left.pos, true);
+  const rq = rowtimeQualifier(right, item.right.pos, false)!;
+  if (lq?.toLowerCase() === rq.toLowerCase()) throw planProblem(item.pos, `both sides of the join are named ${lq}`, 'Give each side an alias: FROM s AS a JOIN s OVER (RANGE ...) AS b.');
   const leftTime = column(lq, 'ROWTIME', item.pos);
   const rightTime = column(rq, 'ROWTIME', item.pos);
   // A left row at t is in its window at [t, t + leftRange), a right row at u at [u, u + rightRange) (Kinesis
@@ -112,7 +115,7 @@ export function planOverJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   // The operator gives a padded side's ROWTIME the present row's, so that a bare ROWTIME reads a time; a mark
   // on the side that can be padded tells its own a.ROWTIME to read NULL there, as its other columns do.
   const padded: 0 | 1 | -1 = item.joinType === 'LEFT' ? 1 : item.joinType === 'RIGHT' ? 0 : -1;
-  const marked = (node: LogicalNode, q: string): LogicalNode => {
+  const marked = (node: LogicalNode, q: string | null): LogicalNode => {
     const { exprs, substitutions } = passThrough(node, item.pos);
     const mark: Expr = { kind: 'literal', type: 'BOOLEAN', value: true, pos: item.pos };
     return { kind: 'project', input: node, exprs: [...exprs, mark], substitutions, fields: [...node.fields, { name: MATCHED, type: 'BOOLEAN', qualifier: q, hidden: true }] };
