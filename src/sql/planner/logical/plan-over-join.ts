@@ -130,7 +130,8 @@ export function planOverJoin(item: JoinFrom, env: PlanEnv): LogicalNode {
   const [leftAt, rightAt] = [at(rowtimeAt(0)), at(rowtimeAt(1))];
   const later: Expr = { kind: 'case', operand: null, whens: [{ when: compare('>=', leftAt, rightAt), then: leftAt }], otherwise: rightAt, pos: item.pos };
   if (padded >= 0) {
-    const mark = at((padded === 0 ? 0 : sides[0]!.fields.length) + sides[padded]!.fields.findIndex((f) => f.name === MATCHED));
+    // The mark is the last field of its side (a side that is itself a join may carry an earlier one).
+    const mark = at((padded === 0 ? 0 : sides[0]!.fields.length) + sides[padded]!.fields.length - 1);
     exprs[rowtimeAt(padded)] = { kind: 'case', operand: null, whens: [{ when: mark, then: exprs[rowtimeAt(padded)]! }], otherwise: null, pos: item.pos };
   }
   return { kind: 'project', input: join, exprs: [later, ...exprs], substitutions, fields: [rowtimeField(null), ...join.fields] };
