@@ -40,7 +40,7 @@ describe('opting out of alert emails', () => {
 
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000042', name: 'Ada', email: 'ada@example.com' })).status).toBe(201);
     const token = (await api(server.url, 'POST', '/v1/customers/C0000042/tokens')).json.token as string;
-    expect((await api(server.url, 'GET', '/v1/me', undefined, token)).json.email_alerts).toBe(true);
+    expect((await api(server.url, 'GET', '/v1/me', undefined, token)).json).toMatchObject({ email_alerts: true, email_alerts_available: true });
     expect((await api(server.url, 'PUT', '/v1/me/threshold', { threshold_cents: 2500 }, token)).status).toBe(200);
     const toll = { transaction_id: 'T-optout-1', customer_id: 'C0000042', tag_id: 'TAG-42', plate: 'ABC-1234', plaza_id: 'P01', lane: 1, vehicle_class: 2, amount_cents: 3100, currency: 'USD', event_time: new Date().toISOString() };
     const put = await fetch(`${server.url}/v1/streams/toll_transactions/records?partitionKeyField=customer_id`, { method: 'POST', body: `${JSON.stringify(toll)}\n` });
@@ -100,5 +100,26 @@ describe('opting out of alert emails', () => {
     expect(third.to).toEqual(['ada@example.com']);
     expect(third.text).toContain('$20.00');
     expect(smtp.received).toHaveLength(2);
+  });
+
+  it('is not offered by a server that sends no alert emails: /v1/me says so, whatever the customer chose', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-noemail-'));
+    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const config: TollstreamConfig = {
+      ...DEFAULT_CONFIG,
+      dataDir,
+      port: 0,
+      logging: { level: 'silent', format: 'json' },
+      warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
+    };
+    expect(config.alerts.email?.enabled).toBe(false);
+    const server: RunningServer = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
+    cleanups.push(() => server.close());
+
+    expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000044', name: 'Cy', email: 'cy@example.com' })).status).toBe(201);
+    const token = (await api(server.url, 'POST', '/v1/customers/C0000044/tokens')).json.token as string;
+    expect((await api(server.url, 'GET', '/v1/me', undefined, token)).json).toMatchObject({ email_alerts: true, email_alerts_available: false });
+    const on = await api(server.url, 'PUT', '/v1/me/email-alerts', { enabled: true }, token);
+    expect(on.json).toMatchObject({ email_alerts: true, email_alerts_available: false });
   });
 });
