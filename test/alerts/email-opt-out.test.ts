@@ -21,22 +21,28 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+/** A server without a warehouse, with alert emails through `email` when given, and none without it. */
+async function startAlertsServer(email?: NonNullable<TollstreamConfig['alerts']['email']>): Promise<RunningServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-optout-'));
+  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const config: TollstreamConfig = {
+    ...DEFAULT_CONFIG,
+    dataDir,
+    port: 0,
+    logging: { level: 'silent', format: 'json' },
+    warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
+    ...(email ? { alerts: { ...DEFAULT_CONFIG.alerts, email } } : {}),
+  };
+  const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
+  cleanups.push(() => server.close());
+  return server;
+}
+
 describe('opting out of alert emails', () => {
   it('stops with the link in the email, not with an altered one, and starts again from the app', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-optout-'));
-    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
-    const config: TollstreamConfig = {
-      ...DEFAULT_CONFIG,
-      dataDir,
-      port: 0,
-      logging: { level: 'silent', format: 'json' },
-      warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-      alerts: { ...DEFAULT_CONFIG.alerts, email: { enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } },
-    };
-    const server: RunningServer = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
-    cleanups.push(() => server.close());
+    const server = await startAlertsServer({ enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' });
 
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000042', name: 'Ada', email: 'ada@example.com' })).status).toBe(201);
     const token = (await api(server.url, 'POST', '/v1/customers/C0000042/tokens')).json.token as string;
@@ -103,18 +109,8 @@ describe('opting out of alert emails', () => {
   });
 
   it('is not offered by a server that sends no alert emails: /v1/me says so, whatever the customer chose', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-noemail-'));
-    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const config: TollstreamConfig = {
-      ...DEFAULT_CONFIG,
-      dataDir,
-      port: 0,
-      logging: { level: 'silent', format: 'json' },
-      warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-    };
-    expect(config.alerts.email?.enabled).toBe(false);
-    const server: RunningServer = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
-    cleanups.push(() => server.close());
+    expect(DEFAULT_CONFIG.alerts.email?.enabled).toBe(false);
+    const server = await startAlertsServer();
 
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000044', name: 'Cy', email: 'cy@example.com' })).status).toBe(201);
     const token = (await api(server.url, 'POST', '/v1/customers/C0000044/tokens')).json.token as string;
