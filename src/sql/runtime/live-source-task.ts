@@ -8,7 +8,7 @@
 import type { Row } from '../expr/types.ts';
 import type { SourceDecoder } from '../operators/source-decoder.ts';
 import type { WatermarkGenerator } from '../operators/watermark-generator.ts';
-import { SourceTaskBase, type SourceReports, type SourceState } from './source-base.ts';
+import { SourceTaskBase, type SourceBaseOptions, type SourceState } from './source-base.ts';
 
 /** What a live input yields, in order. */
 export type LiveItem =
@@ -33,7 +33,7 @@ function parseRecord(data: Uint8Array): unknown {
   }
 }
 
-export interface LiveSourceOptions extends SourceReports {
+export interface LiveSourceOptions extends SourceBaseOptions {
   readonly now: () => number;
   /** Called per batch of records taken: records read, rows passed on (not late, decodable). */
   readonly onRecords?: (records: number, rows: number) => void;

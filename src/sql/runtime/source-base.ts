@@ -12,7 +12,7 @@ import type { WatermarkGenerator } from '../operators/watermark-generator.ts';
 import type { Message } from './messages.ts';
 import type { Downstream } from './task.ts';
 
-export interface SourceReports {
+export interface SourceBaseOptions {
   readonly batchSize: number;
   readonly reportError: (errorName: string, message: string, record: unknown) => void;
   readonly reportSnapshot: (barrierId: number, state: unknown) => void;
@@ -32,7 +32,7 @@ export abstract class SourceTaskBase {
     readonly id: string,
     protected readonly decoder: SourceDecoder,
     protected readonly watermarks: WatermarkGenerator,
-    private readonly reports: SourceReports,
+    private readonly base: SourceBaseOptions,
   ) {}
 
   /** Rows waiting for the next flush. */
@@ -65,7 +65,7 @@ export abstract class SourceTaskBase {
   /** Reports a DecodeError as a PARSE_ERROR row of `record` (null, the record is dropped); rethrows anything else. */
   protected unreadable(err: unknown, record: unknown): null {
     if (!(err instanceof DecodeError)) throw err;
-    this.reports.reportError('PARSE_ERROR', err.message, record);
+    this.base.reportError('PARSE_ERROR', err.message, record);
     return null;
   }
 
@@ -81,7 +81,7 @@ export abstract class SourceTaskBase {
 
   /** Checkpoint `barrierId`: `state` reported as the task's, then the barrier sent on after the rows it covers. */
   protected async barrier(barrierId: number, state: unknown): Promise<void> {
-    this.reports.reportSnapshot(barrierId, state);
+    this.base.reportSnapshot(barrierId, state);
     await this.broadcast({ kind: 'barrier', id: barrierId });
   }
 
@@ -103,7 +103,7 @@ export abstract class SourceTaskBase {
     const wm = this.watermarks;
     const t = new Date(row[wm.timeIndex] as number).toISOString();
     const lateness = wm.allowedLateness ? ` minus the allowed lateness (${wm.allowedLateness} ms)` : '';
-    this.reports.reportError(
+    this.base.reportError(
       'LATE_ROW',
       `event time ${t} is behind the watermark ${new Date(wm.watermark).toISOString()}${lateness}; raise the WATERMARK delay or the allowed lateness if such rows are expected`,
       record,

@@ -4,9 +4,9 @@
  */
 import type { SourceDecoder } from '../operators/source-decoder.ts';
 import type { WatermarkGenerator } from '../operators/watermark-generator.ts';
-import { SourceTaskBase, type SourceReports, type SourceState } from './source-base.ts';
+import { SourceTaskBase, type SourceBaseOptions, type SourceState } from './source-base.ts';
 
-export interface SourceTaskOptions extends SourceReports {
+export interface SourceTaskOptions extends SourceBaseOptions {
   /** Inject a checkpoint barrier after this many records; 0 for none. */
   readonly checkpointEveryRows: number;
 }
