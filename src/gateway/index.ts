@@ -12,7 +12,7 @@ export { errorResponse } from './errors.ts';
 // Routes behind the operator's key: key check, path parts, native errors, JSON bodies and parameters.
 export { operatorRoutes, sendJson, readJsonObject, noRoute, methodNotAllowed, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
 // The one request-validation kit: JSON bodies, unknown fields and parameters refused, typed fields and ranges.
-export { invalidField, invalidParameter, jsonObject, isObject, onlyFields, onlyParams, stringField, integerField, intParam, pathParts, pathSegment } from './validate.ts';
+export { invalidField, invalidParameter, jsonObject, isObject, onlyFields, onlyParams, stringField, integerField, intParam, pathParts } from './validate.ts';
 export { createAuthenticator } from './auth/index.ts';
 export { createFunctionsApi } from './native/functions.ts';
 export { createTablesApi } from './native/tables.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TollstreamError } from '../core/errors.ts';
-import { intParam, onlyFields, onlyParams, pathSegment, stringField } from './validate.ts';
+import { intParam, onlyFields, onlyParams, pathParts, stringField } from './validate.ts';
 
 /** The error `check` throws, for asserting its code, message and context together. */
 function refusal(check: () => unknown): { code: string; message: string; context: unknown } {
@@ -47,12 +47,12 @@ describe('the request-validation kit', () => {
     expect(refusal(() => onlyFields({ x: 1 }, [])).message).toBe("unknown field 'x'; allowed: none");
   });
 
-  it('decodes a path segment, and refuses a broken escape naming what the segment is', () => {
-    expect(pathSegment('C%2F1%25', 'customer id')).toBe('C/1%');
-    expect(refusal(() => pathSegment('%E0%A4%A', 'customer id'))).toEqual({
-      code: 'INVALID_ARGUMENT',
-      message: 'the customer id in the path is not correctly percent-encoded',
-      context: { field: 'customer id', value: '%E0%A4%A' },
+  it('splits a path into decoded segments, an encoded slash kept inside its segment, and refuses a broken escape naming the path', () => {
+    expect(pathParts('/v1/customers/C%2F1%25/tokens', '/v1/')).toEqual(['customers', 'C/1%', 'tokens']);
+    expect(refusal(() => pathParts('/v1/customers/%E0%A4%A'))).toEqual({
+      code: 'MALFORMED_REQUEST',
+      message: 'the path /v1/customers/%E0%A4%A is not valid percent-encoding',
+      context: { path: '/v1/customers/%E0%A4%A' },
     });
   });
 

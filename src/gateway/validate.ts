@@ -85,15 +85,6 @@ export function intParam(query: URLSearchParams, name: string, min: number, max:
   return n;
 }
 
-/** A percent-decoded segment of the path; INVALID_ARGUMENT naming it (`field`, e.g. 'customer id') when an escape is broken. */
-export function pathSegment(segment: string, field: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw invalidField(field, `the ${field} in the path is not correctly percent-encoded`, segment);
-  }
-}
-
 /**
  * The path after `prefix`, split on `/`, each segment percent-decoded (an encoded `/` stays inside its segment);
  * 400 MALFORMED_REQUEST naming the whole path when an escape is broken. Every route of the native API reads its

@@ -21,26 +21,32 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+/** A server without a warehouse, with alert emails through `email` when given, and none without it. */
+async function startAlertsServer(email?: NonNullable<TollstreamConfig['alerts']['email']>): Promise<RunningServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-optout-'));
+  cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const config: TollstreamConfig = {
+    ...DEFAULT_CONFIG,
+    dataDir,
+    port: 0,
+    logging: { level: 'silent', format: 'json' },
+    warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
+    ...(email ? { alerts: { ...DEFAULT_CONFIG.alerts, email } } : {}),
+  };
+  const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
+  cleanups.push(() => server.close());
+  return server;
+}
+
 describe('opting out of alert emails', () => {
   it('stops with the link in the email, not with an altered one, and starts again from the app', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-optout-'));
-    cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
-    const config: TollstreamConfig = {
-      ...DEFAULT_CONFIG,
-      dataDir,
-      port: 0,
-      logging: { level: 'silent', format: 'json' },
-      warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-      alerts: { ...DEFAULT_CONFIG.alerts, email: { enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } },
-    };
-    const server: RunningServer = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
-    cleanups.push(() => server.close());
+    const server = await startAlertsServer({ enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' });
 
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000042', name: 'Ada', email: 'ada@example.com' })).status).toBe(201);
     const token = (await api(server.url, 'POST', '/v1/customers/C0000042/tokens')).json.token as string;
-    expect((await api(server.url, 'GET', '/v1/me', undefined, token)).json.email_alerts).toBe(true);
+    expect((await api(server.url, 'GET', '/v1/me', undefined, token)).json).toMatchObject({ email_alerts: true, email_alerts_available: true });
     expect((await api(server.url, 'PUT', '/v1/me/threshold', { threshold_cents: 2500 }, token)).status).toBe(200);
     const toll = { transaction_id: 'T-optout-1', customer_id: 'C0000042', tag_id: 'TAG-42', plate: 'ABC-1234', plaza_id: 'P01', lane: 1, vehicle_class: 2, amount_cents: 3100, currency: 'USD', event_time: new Date().toISOString() };
     const put = await fetch(`${server.url}/v1/streams/toll_transactions/records?partitionKeyField=customer_id`, { method: 'POST', body: `${JSON.stringify(toll)}\n` });
@@ -100,5 +106,16 @@ describe('opting out of alert emails', () => {
     expect(third.to).toEqual(['ada@example.com']);
     expect(third.text).toContain('$20.00');
     expect(smtp.received).toHaveLength(2);
+  });
+
+  it('is not offered by a server that sends no alert emails: /v1/me says so, whatever the customer chose', async () => {
+    expect(DEFAULT_CONFIG.alerts.email?.enabled).toBe(false);
+    const server = await startAlertsServer();
+
+    expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000044', name: 'Cy', email: 'cy@example.com' })).status).toBe(201);
+    const token = (await api(server.url, 'POST', '/v1/customers/C0000044/tokens')).json.token as string;
+    expect((await api(server.url, 'GET', '/v1/me', undefined, token)).json).toMatchObject({ email_alerts: true, email_alerts_available: false });
+    const on = await api(server.url, 'PUT', '/v1/me/email-alerts', { enabled: true }, token);
+    expect(on.json).toMatchObject({ email_alerts: true, email_alerts_available: false });
   });
 });

@@ -5,18 +5,14 @@
  * the app's mappings are leases of the shared table that the nodes split, and the month total read through the
  * other node counts every toll once, whichever node summed it.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
 import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { SpendOracle, TrafficGenerator } from '../../src/simulator/index.ts';
 import { api, createCustomers } from '../alerts/support.ts';
-import { postgresSchema } from '../postgres/server.ts';
+import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
 import { waitFor } from '../support/wait.ts';
-import { serverConfig, start, tempDataDir } from '../warehouse-api/helpers.ts';
 
 interface Health {
   leases?: { held: string[]; owners: Record<string, string | null> };
@@ -25,41 +21,14 @@ interface Health {
 const health = async (server: RunningServer): Promise<Health> => (await (await fetch(`${server.url}/health`)).json()) as Health;
 
 describe('the apps on cluster nodes', () => {
-  const admin = postgresSchema('unused').admin;
-  const database = `appstores_${crypto.randomBytes(6).toString('hex')}`;
-  let cluster: NatsCluster;
-  let databaseUrl = '';
-  const dirs: string[] = [];
-  const servers: RunningServer[] = [];
-
+  let cluster: ClusterNodes;
   beforeAll(async () => {
-    cluster = await startNatsCluster();
-    await admin(`CREATE DATABASE ${database}`);
-    const url = new URL(postgresSchema('unused').url);
-    url.pathname = `/${database}`;
-    databaseUrl = url.toString();
+    cluster = await startClusterNodes('appstores');
   }, 120_000);
-  afterAll(async () => {
-    for (const s of servers) await s.close().catch(() => undefined);
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await cluster?.close();
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.close());
 
-  async function node(name: string): Promise<RunningServer> {
-    const dir = tempDataDir(`cluster-${name}`);
-    dirs.push(dir);
-    const server = await start(serverConfig(dir, {
-      cluster: { natsServers: cluster.urls, postgresUrl: databaseUrl, nodeName: name, replicas: 3, leaseMs: 3000, leaseRenewMs: 1000 },
-      warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-      // The direct path: one mapping on the 2 shards of toll_transactions, no continuous query.
-      alerts: { ...DEFAULT_CONFIG.alerts, source: 'transactions' },
-      stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
-      metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 },
-    }));
-    servers.push(server);
-    return server;
-  }
+  // The direct path: one mapping on the 2 shards of toll_transactions, no continuous query.
+  const node = (name: string) => cluster.node(name, { alerts: { ...DEFAULT_CONFIG.alerts, source: 'transactions' } });
 
   it('keeps the ABC Tolls state in PostgreSQL and splits its mappings\' shards between the nodes', { timeout: 240_000 }, async () => {
     const one = await node('node-1');
@@ -92,7 +61,7 @@ describe('the apps on cluster nodes', () => {
     }, { timeoutMs: 60_000 });
 
     // Where the server put them: the customers and both shards' checkpoints in the schema the nodes share.
-    const db = new pg.Client({ connectionString: databaseUrl });
+    const db = new pg.Client({ connectionString: cluster.databaseUrl });
     await db.connect();
     try {
       const customers = await db.query<{ pk: string }>("SELECT i.pk FROM tollstream_functions.ts_items i JOIN tollstream_functions.ts_tables t ON t.id = i.table_id WHERE t.name = 'customers' ORDER BY 1");

@@ -5,8 +5,6 @@
  * and a resume through either node reach both; a delete through the other (with `tollstream functions delete`) stops the function on both and removes its shared checkpoints; the
  * name can then be deployed anew. Every record is counted once, read through the other node's tables API.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -15,10 +13,8 @@ import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { bundleHandler } from '../../src/functions/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { SHARED_FUNCTIONS_SCHEMA } from '../../src/server/functions.ts';
-import { postgresSchema } from '../postgres/server.ts';
-import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
-import { serverConfig, start, tempDataDir } from '../warehouse-api/helpers.ts';
 import { runCli } from '../cli/helpers.ts';
+import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'count-by-id.ts');
 const STREAM = 'events';
@@ -70,44 +66,17 @@ async function counts(server: RunningServer): Promise<Map<string, number>> {
 }
 
 describe('deploying a function through any node of a cluster', () => {
-  const admin = postgresSchema('unused').admin;
-  const database = `fndeploy_${crypto.randomBytes(6).toString('hex')}`;
-  const databaseUrl = new URL(postgresSchema('unused').url);
-  databaseUrl.pathname = `/${database}`;
-  let cluster: NatsCluster;
-  const dirs: string[] = [];
-  const servers: RunningServer[] = [];
-
+  let cluster: ClusterNodes;
   beforeAll(async () => {
-    cluster = await startNatsCluster();
-    await admin(`CREATE DATABASE ${database}`);
+    cluster = await startClusterNodes('fndeploy');
   }, 120_000);
-  afterAll(async () => {
-    for (const s of servers) await s.close().catch(() => undefined);
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await cluster?.close();
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.close());
 
-  async function node(name: string): Promise<RunningServer> {
-    const dir = tempDataDir(`cluster-${name}`);
-    dirs.push(dir);
-    const server = await start(
-      serverConfig(dir, {
-        cluster: { natsServers: cluster.urls, postgresUrl: databaseUrl.toString(), nodeName: name, replicas: 3, leaseMs: 3000, leaseRenewMs: 1000 },
-        warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-        alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
-        stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
-        queries: { ...DEFAULT_CONFIG.queries, enabled: false },
-        metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 },
-      }),
-    );
-    servers.push(server);
-    return server;
-  }
+  const node = (name: string) =>
+    cluster.node(name, { alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, queries: { ...DEFAULT_CONFIG.queries, enabled: false } });
 
   async function sharedRows(sql: string, values: unknown[] = []): Promise<number> {
-    const client = new pg.Client({ connectionString: databaseUrl.toString() });
+    const client = new pg.Client({ connectionString: cluster.databaseUrl });
     await client.connect();
     try {
       return (await client.query(sql, values)).rowCount ?? 0;

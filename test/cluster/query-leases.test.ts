@@ -4,14 +4,10 @@
  * leases are the only ones in PostgreSQL). A query created through one node runs on the node that takes its lease,
  * and both nodes' /health name that node; once it stops, the other runs the query and /health says so.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
-import { postgresSchema } from '../postgres/server.ts';
-import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
-import { serverConfig, start, tempDataDir } from '../warehouse-api/helpers.ts';
+import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
 
 const COUNT_SQL = `
 CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), event_time TIMESTAMP(3),
@@ -36,36 +32,19 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
 }
 
 describe('continuous queries on cluster nodes', () => {
-  const admin = postgresSchema('unused').admin;
-  const database = `qleases_${crypto.randomBytes(6).toString('hex')}`;
-  let cluster: NatsCluster;
-  const dirs: string[] = [];
+  let cluster: ClusterNodes;
+  /** The running nodes by name, as /health names a lease's owner. */
   const servers = new Map<string, RunningServer>();
-
   beforeAll(async () => {
-    cluster = await startNatsCluster();
-    await admin(`CREATE DATABASE ${database}`);
+    cluster = await startClusterNodes('qleases');
   }, 120_000);
-  afterAll(async () => {
-    for (const s of servers.values()) await s.close().catch(() => undefined);
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await cluster?.close();
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.close());
 
   async function node(name: string): Promise<RunningServer> {
-    const url = new URL(postgresSchema('unused').url);
-    url.pathname = `/${database}`;
-    const dir = tempDataDir(`cluster-${name}`);
-    dirs.push(dir);
-    const server = await start(serverConfig(dir, {
-      cluster: { natsServers: cluster.urls, postgresUrl: url.toString(), nodeName: name, replicas: 3, leaseMs: 3000, leaseRenewMs: 1000 },
-      warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
+    const server = await cluster.node(name, {
       alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
-      stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
       functions: { ...DEFAULT_CONFIG.functions, enabled: false },
-      metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 },
-    }));
+    });
     servers.set(name, server);
     return server;
   }

@@ -130,8 +130,23 @@ describe('fields', () => {
     expect((await call(server.url, 'POST', '/v1/customers', { auth: op, body: { customer_id: id, email: 'odd@example.com' } })).status).toBe(201);
     expect((await call(server.url, 'GET', `/v1/customers/${encodeURIComponent(id)}`, { auth: op })).body.customer_id).toBe(id);
     expect((await call(server.url, 'POST', `/v1/customers/${encodeURIComponent(id)}/tokens`, { auth: op })).status).toBe(201);
-    const broken = await call(server.url, 'GET', '/v1/customers/%E0%A4%A', { auth: op });
-    expect(broken).toMatchObject({ status: 400, body: { error: { code: 'INVALID_ARGUMENT', context: { field: 'customer id' } } } });
+    // The same answer as the native routes give a broken escape: 400 MALFORMED_REQUEST naming the path.
+    const brokenPaths: Array<[string, string, string | undefined]> = [
+      ['GET', '/v1/customers/%E0%A4%A', op],
+      ['PUT', '/v1/customers/%E0%A4%A/threshold', op],
+      ['DELETE', `/v1/customers/${encodeURIComponent(id)}/tokens/%E0%A4%A`, op],
+      ['GET', '/v1/me/%E0%A4%A', token],
+    ];
+    for (const [method, p, auth] of brokenPaths) {
+      const broken = await call(server.url, method, p, { auth, ...(method === 'PUT' ? { body: { threshold_cents: 1 } } : {}) });
+      expect({ method, p, status: broken.status, code: broken.body.error?.code, context: broken.body.error?.context }).toEqual({
+        method,
+        p,
+        status: 400,
+        code: 'MALFORMED_REQUEST',
+        context: { path: p },
+      });
+    }
   });
 
   it('refuses bad query parameters and a bad Last-Event-ID before the stream starts', async () => {

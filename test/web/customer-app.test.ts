@@ -3,7 +3,8 @@
  * yet" to a customer who has alerts), the trip history shows what the API lists with the same total, and the
  * device-alerts button subscribes the browser to Web Push, which then carries the breach to a local push
  * service (the browser's own push service cannot be reached here, so the browser's subscription is replaced by
- * one at the local service; everything after it is the real path), and the service worker shows a push.
+ * one at the local service; everything after it is the real path), and the service worker shows a push. This
+ * server sends no alert emails, and the app says so rather than offering a choice that does nothing.
  * Screenshots go to test-artifacts/web/.
  */
 import fs from 'node:fs';
@@ -100,6 +101,24 @@ describe('customer app', () => {
       await page.getByText('Live: new alerts appear here').waitFor({ timeout: 30_000 });
       expect(await page.getByText(/These are your alerts as of/).isHidden()).toBe(true);
       expect(await page.locator('li.note').count()).toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('on a server that sends no alert emails, says so and offers no email choice', async () => {
+    const token = await newCustomer('C-WEB-NOMAIL', 1_000_000);
+    expect((await call('GET', '/v1/me', token)).body).toMatchObject({ email_alerts: true, email_alerts_available: false });
+    const context = await browser.newContext({ viewport: PHONE });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await signIn(page, token);
+      await page.getByText('Alerts are not emailed: email is not set up on this server.').waitFor();
+      expect(await page.getByText(/Alerts are also emailed to/).count()).toBe(0);
+      expect(await page.getByLabel('Email me my alerts').isVisible()).toBe(false);
+      await shot(page, 'app-email-not-set-up');
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSmtpServer, type SmtpTestServer } from '../support/smtp-server.ts';
 import { sendTolls, startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
@@ -32,14 +33,20 @@ const DESKTOP = { width: 1280, height: 860 };
 let stack: WebStack;
 let browser: Browser;
 let started: BrowserStack | undefined;
+let smtp: SmtpTestServer | undefined;
 
 beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  started = await startBrowserStack();
+  // A server that sends alert emails, so the app offers to stop and start them.
+  smtp = await startSmtpServer();
+  started = await startBrowserStack({ smtp });
   ({ stack, browser } = started);
 }, 180_000);
 
-afterAll(() => started?.close());
+afterAll(async () => {
+  await started?.close();
+  await smtp?.close();
+});
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.evaluate('window.scrollTo(0, 0)');

@@ -40,7 +40,14 @@ export interface WebStack {
   close(): Promise<void>;
 }
 
-export async function startWebStack(options: { webRoot: string; pushServices?: readonly string[] }): Promise<WebStack> {
+/** What a stack may add to the defaults: push services its subscriptions may use, an SMTP relay for alert emails. */
+export interface StackOptions {
+  readonly pushServices?: readonly string[];
+  /** Alert emails through this relay; without it the server sends none (`alerts.email` not set up). */
+  readonly smtp?: { readonly host: string; readonly port: number };
+}
+
+export async function startWebStack(options: StackOptions & { webRoot: string }): Promise<WebStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-e2e-'));
   const apiKey = crypto.randomBytes(18).toString('base64url');
   const undo: Array<() => Promise<void> | void> = [() => fs.rmSync(dataDir, { recursive: true, force: true })];
@@ -56,7 +63,13 @@ export async function startWebStack(options: { webRoot: string; pushServices?: r
         port: 0,
         logging: { level: 'silent', format: 'json' },
         auth: { accessKeys: [], apiKeys: [hashApiKey(apiKey)] },
-        alerts: { ...DEFAULT_CONFIG.alerts, enabled: true, timeZone: 'UTC', ...(options.pushServices ? { pushServices: options.pushServices } : {}) },
+        alerts: {
+          ...DEFAULT_CONFIG.alerts,
+          enabled: true,
+          timeZone: 'UTC',
+          ...(options.pushServices ? { pushServices: options.pushServices } : {}),
+          ...(options.smtp ? { email: { ...DEFAULT_CONFIG.alerts.email!, enabled: true, smtpHost: options.smtp.host, smtpPort: options.smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } } : {}),
+        },
         // A sample a second, so the console's history charts have lines within the tests' time.
         metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 1 },
       },
@@ -78,7 +91,7 @@ export interface BrowserStack {
   close(): Promise<void>;
 }
 
-export async function startBrowserStack(options: { pushServices?: readonly string[] } = {}): Promise<BrowserStack> {
+export async function startBrowserStack(options: StackOptions = {}): Promise<BrowserStack> {
   const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-build-'));
   const undo: Array<() => Promise<void> | void> = [() => fs.rmSync(webRoot, { recursive: true, force: true })];
   const close = async () => {

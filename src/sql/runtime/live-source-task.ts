@@ -7,10 +7,8 @@
  */
 import type { Row } from '../expr/types.ts';
 import type { SourceDecoder } from '../operators/source-decoder.ts';
-import { DecodeError } from '../operators/source-decoder.ts';
 import type { WatermarkGenerator } from '../operators/watermark-generator.ts';
-import type { Message } from './messages.ts';
-import type { Downstream } from './task.ts';
+import { SourceTaskBase, type SourceBaseOptions, type SourceState } from './source-base.ts';
 
 /** What a live input yields, in order. */
 export type LiveItem =
@@ -35,26 +33,21 @@ function parseRecord(data: Uint8Array): unknown {
   }
 }
 
-export interface LiveSourceOptions {
-  readonly batchSize: number;
+export interface LiveSourceOptions extends SourceBaseOptions {
   readonly now: () => number;
-  readonly reportError: (errorName: string, message: string, record: unknown) => void;
-  readonly reportSnapshot: (barrierId: number, state: unknown) => void;
   /** Called per batch of records taken: records read, rows passed on (not late, decodable). */
   readonly onRecords?: (records: number, rows: number) => void;
 }
 
-export class LiveSourceTask {
-  readonly downstream: Downstream[] = [];
-  private batch: Row[] = [];
-
+export class LiveSourceTask extends SourceTaskBase {
   constructor(
-    readonly id: string,
+    id: string,
     private readonly items: AsyncIterable<LiveItem>,
-    private readonly decoder: SourceDecoder,
-    private readonly watermarks: WatermarkGenerator,
+    decoder: SourceDecoder,
+    watermarks: WatermarkGenerator,
     private readonly options: LiveSourceOptions,
   ) {
+    super(id, decoder, watermarks, options);
     watermarks.setProcessingTime(options.now());
   }
 
@@ -65,10 +58,8 @@ export class LiveSourceTask {
 
   /** Continues from a checkpoint's state; the caller resumes the input after the checkpoint's positions. */
   restore(state: unknown): void {
-    const s = state as { watermarks: unknown; rowtime: unknown };
-    this.decoder.restore(s.rowtime);
     this.watermarks.setProcessingTime(this.options.now());
-    this.watermarks.restore(s.watermarks);
+    this.restoreSourceState(state as SourceState);
   }
 
   async run(): Promise<void> {
@@ -89,8 +80,7 @@ export class LiveSourceTask {
           break;
         case 'barrier':
           await this.flush();
-          this.options.reportSnapshot(item.id, { watermarks: this.watermarks.snapshot(), rowtime: this.decoder.snapshot() });
-          await this.broadcast({ kind: 'barrier', id: item.id });
+          await this.barrier(item.id, this.sourceState());
           break;
         case 'cancel':
           await this.broadcast({ kind: 'cancel' });
@@ -106,26 +96,13 @@ export class LiveSourceTask {
     for (let i = 0; i < data.length; i++) {
       const row = this.decodeOne(data[i]!, arrivalTimes[i]!);
       if (row) {
-        if (this.watermarks.accept(row, partition)) {
-          this.batch.push(row);
-          passed++;
-        } else this.late(row, parseRecord(data[i]!) as Record<string, unknown>);
+        if (this.offer(row, partition)) passed++;
+        else this.late(row, parseRecord(data[i]!));
       }
-      if (this.batch.length >= this.options.batchSize) await this.flush();
+      if (this.batched >= this.options.batchSize) await this.flush();
     }
     this.options.onRecords?.(data.length, passed);
     await this.flush();
-  }
-
-  private late(row: Row, record: Record<string, unknown>): void {
-    const wm = this.watermarks;
-    const t = new Date(row[wm.timeIndex] as number).toISOString();
-    const lateness = wm.allowedLateness ? ` minus the allowed lateness (${wm.allowedLateness} ms)` : '';
-    this.options.reportError(
-      'LATE_ROW',
-      `event time ${t} is behind the watermark ${new Date(wm.watermark).toISOString()}${lateness}; raise the WATERMARK delay or the allowed lateness if such rows are expected`,
-      record,
-    );
   }
 
   /**
@@ -133,30 +110,12 @@ export class LiveSourceTask {
    * from the bytes; only a record it cannot read that way (or a bad one, for its error row) is parsed whole.
    */
   private decodeOne(data: Uint8Array, arrivalTime: number): Row | null {
-    let record: unknown;
+    let row: Row | null;
     try {
-      const row = this.decoder.decodeJson(data, arrivalTime);
-      if (row) return row;
-      record = parseRecord(data);
-      if (typeof record === 'string') throw new DecodeError('the record is not valid JSON');
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new DecodeError('the record is not a JSON object');
-      return this.decoder.decode(record as Record<string, unknown>, arrivalTime);
+      row = this.decoder.decodeJson(data, arrivalTime);
     } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      this.options.reportError('PARSE_ERROR', err.message, record === undefined ? parseRecord(data) : record);
-      return null;
+      return this.unreadable(err, parseRecord(data));
     }
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.batch;
-    this.batch = [];
-    if (batch.length > 0) await this.broadcast({ kind: 'data', rows: batch });
-    const wm = this.watermarks.advance();
-    if (wm !== null) await this.broadcast({ kind: 'watermark', time: wm });
-  }
-
-  private async broadcast(message: Message): Promise<void> {
-    for (const d of this.downstream) await d.queue.send(d.input, message);
+    return row ?? this.decodeValue(parseRecord(data), 'the record is not valid JSON', arrivalTime);
   }
 }

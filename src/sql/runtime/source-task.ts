@@ -2,47 +2,39 @@
  * Reads one input (an async iterable of JSON records), decodes rows in batches, generates watermarks and
  * checkpoint barriers, and at the end of a bounded input sends the watermark to +Infinity and end-of-data.
  */
-import type { Row } from '../expr/types.ts';
 import type { SourceDecoder } from '../operators/source-decoder.ts';
-import { DecodeError } from '../operators/source-decoder.ts';
 import type { WatermarkGenerator } from '../operators/watermark-generator.ts';
-import type { Message } from './messages.ts';
-import type { Downstream } from './task.ts';
+import { SourceTaskBase, type SourceBaseOptions, type SourceState } from './source-base.ts';
 
-export interface SourceTaskOptions {
-  readonly batchSize: number;
+export interface SourceTaskOptions extends SourceBaseOptions {
   /** Inject a checkpoint barrier after this many records; 0 for none. */
   readonly checkpointEveryRows: number;
-  readonly reportError: (errorName: string, message: string, record: unknown) => void;
-  readonly reportSnapshot: (barrierId: number, state: unknown) => void;
 }
 
-export class SourceTask {
-  readonly downstream: Downstream[] = [];
+export class SourceTask extends SourceTaskBase {
   private offset = 0;
-
-  constructor(
-    readonly id: string,
-    private readonly records: AsyncIterable<unknown[]>,
-    private readonly decoder: SourceDecoder,
-    private readonly watermarks: WatermarkGenerator,
-    private readonly options: SourceTaskOptions,
-  ) {}
-
-  private batch: Row[] = [];
   private sinceBarrier = 0;
   private barrierId = 0;
   /** Records already processed before the checkpoint restored from: read again, but skipped. */
   private skip = 0;
 
+  constructor(
+    id: string,
+    private readonly records: AsyncIterable<unknown[]>,
+    decoder: SourceDecoder,
+    watermarks: WatermarkGenerator,
+    private readonly options: SourceTaskOptions,
+  ) {
+    super(id, decoder, watermarks, options);
+  }
+
   /** Continues from a checkpoint: its input position, watermarks and barrier count. */
   restore(state: unknown): void {
-    const s = state as { offset: number; barrierId: number; watermarks: unknown; rowtime: unknown };
-    this.decoder.restore(s.rowtime);
+    const s = state as SourceState & { offset: number; barrierId: number };
+    this.restoreSourceState(s);
     this.skip = s.offset;
     this.offset = s.offset;
     this.barrierId = s.barrierId;
-    this.watermarks.restore(s.watermarks);
   }
 
   async run(): Promise<void> {
@@ -54,12 +46,12 @@ export class SourceTask {
         }
         this.take(record);
         const barrierDue = this.options.checkpointEveryRows > 0 && this.sinceBarrier >= this.options.checkpointEveryRows;
-        if (this.batch.length >= this.options.batchSize || barrierDue) await this.flush();
+        if (this.batched >= this.options.batchSize || barrierDue) await this.flush();
         if (barrierDue) await this.checkpoint();
       }
       // The input may pause after a chunk (a live iterable): what it gave so far goes on now, with its
       // watermark, so windows and outer joins it completes emit without waiting for the next chunk.
-      if (this.batch.length > 0) await this.flush();
+      if (this.batched > 0) await this.flush();
     }
     await this.flush();
     // A last barrier after the last records: each source counts its own barriers, so a longer input's next
@@ -74,55 +66,16 @@ export class SourceTask {
   private take(record: unknown): void {
     this.offset++;
     this.sinceBarrier++;
-    const row = this.decodeOne(record);
+    const row = this.decodeValue(record, 'the line is not valid JSON');
     if (!row) return;
     const rec = record as Record<string, unknown>;
     const p = rec._partition ?? rec._shard;
-    if (this.watermarks.accept(row, p === undefined ? '' : String(p))) this.batch.push(row);
-    else this.late(row, rec);
+    if (!this.offer(row, p === undefined ? '' : String(p))) this.late(row, rec);
   }
 
   private async checkpoint(): Promise<void> {
     this.sinceBarrier = 0;
     this.barrierId++;
-    this.options.reportSnapshot(this.barrierId, { offset: this.offset, barrierId: this.barrierId, watermarks: this.watermarks.snapshot(), rowtime: this.decoder.snapshot() });
-    await this.broadcast({ kind: 'barrier', id: this.barrierId });
-  }
-
-  private late(row: Row, record: Record<string, unknown>): void {
-    const wm = this.watermarks;
-    const t = new Date(row[wm.timeIndex] as number).toISOString();
-    const lateness = wm.allowedLateness ? ` minus the allowed lateness (${wm.allowedLateness} ms)` : '';
-    this.options.reportError(
-      'LATE_ROW',
-      `event time ${t} is behind the watermark ${new Date(wm.watermark).toISOString()}${lateness}; raise the WATERMARK delay or the allowed lateness if such rows are expected`,
-      record,
-    );
-  }
-
-  private decodeOne(record: unknown): Row | null {
-    try {
-      if (typeof record === 'string') throw new DecodeError('the line is not valid JSON');
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        throw new DecodeError('the record is not a JSON object');
-      }
-      return this.decoder.decode(record as Record<string, unknown>);
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      this.options.reportError('PARSE_ERROR', err.message, record);
-      return null;
-    }
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.batch;
-    this.batch = [];
-    if (batch.length > 0) await this.broadcast({ kind: 'data', rows: batch });
-    const wm = this.watermarks.advance();
-    if (wm !== null) await this.broadcast({ kind: 'watermark', time: wm });
-  }
-
-  private async broadcast(message: Message): Promise<void> {
-    for (const d of this.downstream) await d.queue.send(d.input, message);
+    await this.barrier(this.barrierId, { offset: this.offset, barrierId: this.barrierId, ...this.sourceState() });
   }
 }

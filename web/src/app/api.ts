@@ -9,6 +9,8 @@ export interface Me {
   readonly threshold_cents: number | null;
   /** False once the customer stopped alert emails. */
   readonly email_alerts: boolean;
+  /** False when this server sends no alert emails (email not set up), whatever `email_alerts` says. */
+  readonly email_alerts_available: boolean;
   readonly currency: string;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Alert emails on or off: a checkbox under the alerts. The server keeps the choice (`PUT /v1/me/email-alerts`);
- * the unsubscribe link of an email turns them off too, and the app shows that at its next refresh.
+ * the unsubscribe link of an email turns them off too, and the app shows that at its next refresh. A server that
+ * sends no alert emails (`email_alerts_available` false) gets no checkbox, only a line saying so.
  */
 import { ApiError } from '../lib/api.ts';
 import { h } from '../ui/dom.ts';
@@ -16,7 +17,8 @@ export function emailAlertsControl(api: CustomerApi): EmailAlertsControl {
   const box = h('input', { type: 'checkbox', id: 'email-alerts', name: 'email-alerts' }) as HTMLInputElement;
   const label = h('label', { for: 'email-alerts' }, 'Email me my alerts');
   const state = h('p', { class: 'muted small email-state', role: 'status' });
-  const element = h('div', { class: 'email-alerts', hidden: true }, h('div', { class: 'row' }, box, label), state);
+  const choice = h('div', { class: 'row' }, box, label);
+  const element = h('div', { class: 'email-alerts', hidden: true }, choice, state);
   let saving = false;
 
   const describe = (me: Me) => (me.email_alerts ? `Alerts are also emailed to ${me.email}.` : `Alerts are not emailed to ${me.email}.`);
@@ -42,8 +44,13 @@ export function emailAlertsControl(api: CustomerApi): EmailAlertsControl {
     element,
     show(me) {
       // An answer kept from before the setting existed has no field: nothing to show until the next refresh.
-      if (typeof me.email_alerts !== 'boolean' || saving) return;
+      if (typeof me.email_alerts !== 'boolean' || typeof me.email_alerts_available !== 'boolean' || saving) return;
       element.hidden = false;
+      choice.hidden = !me.email_alerts_available;
+      if (!me.email_alerts_available) {
+        state.textContent = 'Alerts are not emailed: email is not set up on this server.';
+        return;
+      }
       box.checked = me.email_alerts;
       state.textContent = describe(me);
     },

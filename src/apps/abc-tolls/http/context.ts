@@ -23,6 +23,8 @@ export interface ApiContext {
   readonly shutdown: AbortSignal | undefined;
   /** The deployment's zone (months are cut in it), shown for customers without a zone of their own. */
   readonly deploymentZone: string;
+  /** True when the server sends alert emails (`alerts.email` set up); without it `email_alerts` changes nothing. */
+  readonly sendsEmail: boolean;
 }
 
 export interface PushSettings {
@@ -40,6 +42,8 @@ export interface CustomerJson {
   readonly threshold_cents: number | null;
   /** False once the customer stopped alert emails. */
   readonly email_alerts: boolean;
+  /** Whether this server sends alert emails at all; when false, no email is sent whatever `email_alerts` says. */
+  readonly email_alerts_available: boolean;
   readonly currency: string;
   readonly created_at: string;
 }
@@ -52,6 +56,7 @@ export function customerJson(ctx: ApiContext, customer: Customer): CustomerJson 
     time_zone: customer.timeZone ?? ctx.deploymentZone,
     threshold_cents: customer.thresholdCents ?? null,
     email_alerts: customer.emailAlerts,
+    email_alerts_available: ctx.sendsEmail,
     currency: ctx.currency,
     created_at: new Date(customer.createdAt).toISOString(),
   };

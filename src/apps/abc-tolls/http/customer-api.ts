@@ -59,7 +59,10 @@ export interface CustomerApiOptions {
   readonly maxBodyBytes?: number;
   /** A comment is sent on an idle notification stream this often, in ms. @default 15000 */
   readonly sseKeepAliveMs?: number;
-  /** The signed unsubscribe links of alert emails; without it (email off) `/v1/email/unsubscribe` answers 404. */
+  /**
+   * The signed unsubscribe links of alert emails, given exactly when the server sends them: without it (email off)
+   * `/v1/email/unsubscribe` answers 404 and customers are told that no alert emails are sent (`email_alerts_available`).
+   */
   readonly unsubscribeLinks?: UnsubscribeLinks;
 }
 
@@ -92,6 +95,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
     sseKeepAliveMs: options.sseKeepAliveMs ?? 15_000,
     shutdown: options.shutdown,
     deploymentZone: options.spend.timeZone,
+    sendsEmail: options.unsubscribeLinks !== undefined,
   };
 
   /** The customer of the request's token: the Authorization header, or `?access_token=` where the route allows it (EventSource cannot send headers). */

@@ -4,7 +4,7 @@
  * through to another API.
  */
 import { TollstreamError } from '../../../core/errors.ts';
-import { methodNotAllowed, pathSegment } from '../../../gateway/index.ts';
+import { methodNotAllowed, pathParts } from '../../../gateway/index.ts';
 
 export type RouteName =
   | 'createCustomer'
@@ -37,7 +37,7 @@ export type Audience = 'operator' | 'customer' | 'link';
 export interface MatchedRoute {
   readonly name: RouteName;
   readonly audience: Audience;
-  /** Decoded path parameters (operator routes only: customer routes have no ids in the path). */
+  /** Path parameters, percent-decoded (operator routes only: customer routes have no ids in the path). */
   readonly params: { readonly customerId?: string; readonly tokenId?: string };
 }
 
@@ -82,9 +82,12 @@ export function ownsPath(path: string): boolean {
   return path === '/v1/customers' || path.startsWith('/v1/customers/') || path === '/v1/me' || path.startsWith('/v1/me/') || path === '/v1/email/unsubscribe';
 }
 
-/** The route of `method` and `path` (no query string); throws NOT_FOUND naming what the path does take. */
+/**
+ * The route of `method` and `path` (no query string); throws NOT_FOUND naming what the path does take, and
+ * MALFORMED_REQUEST for a broken percent-escape, as the native routes do.
+ */
 export function matchRoute(method: string, path: string): MatchedRoute {
-  const segments = path.split('/').slice(1);
+  const segments = pathParts(path).slice(1);
   const methods: string[] = [];
   for (const route of ROUTES) {
     if (!fits(route.pattern, segments)) continue;
@@ -94,8 +97,8 @@ export function matchRoute(method: string, path: string): MatchedRoute {
     }
     const params: { customerId?: string; tokenId?: string } = {};
     route.pattern.forEach((part, i) => {
-      if (part === ':customerId') params.customerId = pathSegment(segments[i]!, 'customer id');
-      else if (part === ':tokenId') params.tokenId = pathSegment(segments[i]!, 'token id');
+      if (part === ':customerId') params.customerId = segments[i]!;
+      else if (part === ':tokenId') params.tokenId = segments[i]!;
     });
     return { name: route.name, audience: route.audience, params };
   }
