@@ -82,7 +82,7 @@ export class SpendLedger {
     // A day outside the month (a window record naming only its month) goes to its own month's item.
     const dayMonth = day.slice(0, 7);
     const dayOwner: MonthSpend = dayMonth === month ? spend : { customer: undefined, period: dayMonth, cents: 0, transactions: 0, runningCents: 0, days: [] };
-    addTo(undefined, dayOwner.days, day.slice(8), cents, count);
+    addTo(dayOwner.days, day.slice(8), cents, count);
     const after = (await updateMonth(tx, customerId, spend)).total_cents;
     if (dayOwner !== spend) await updateMonth(tx, customerId, dayOwner);
     const before = after - cents;
@@ -124,7 +124,7 @@ export class SpendLedger {
       m.transactions += transactions;
       // A day outside the month (a window record naming only its month) goes to its own month's item.
       const dayMonth = day.slice(0, 7);
-      addTo(customer, (dayMonth === month ? m : monthIn(customer, dayMonth)).days, day.slice(8), cents, transactions);
+      addTo((dayMonth === month ? m : monthIn(customer, dayMonth)).days, day.slice(8), cents, transactions);
     }
     for (const customer of customers.values()) {
       const { customerId } = customer;
@@ -189,7 +189,6 @@ interface CustomerSpend {
 
 /** The sum of one batch's entries for one customer and month, or for one day (`DD`) of it. */
 interface PeriodSpend {
-  readonly customer: CustomerSpend | undefined;
   readonly period: string;
   cents: number;
   transactions: number;
@@ -197,6 +196,8 @@ interface PeriodSpend {
 
 /** A month's spend in one batch, with the spend of its days (whose entries may count in another month). */
 interface MonthSpend extends PeriodSpend {
+  /** Undefined for `applySpend`'s single entry. */
+  readonly customer: CustomerSpend | undefined;
   readonly days: PeriodSpend[];
   /** The month's total as the entries are walked in order. */
   runningCents: number;
@@ -211,7 +212,7 @@ function monthIn(customer: CustomerSpend, month: string): MonthSpend {
   return m;
 }
 
-function addTo(customer: CustomerSpend | undefined, periods: PeriodSpend[], period: string, cents: number, transactions: number): void {
+function addTo(periods: PeriodSpend[], period: string, cents: number, transactions: number): void {
   for (let k = 0; k < periods.length; k++) {
     const p = periods[k]!;
     if (p.period === period) {
@@ -220,7 +221,7 @@ function addTo(customer: CustomerSpend | undefined, periods: PeriodSpend[], peri
       return;
     }
   }
-  periods.push({ customer, period, cents, transactions });
+  periods.push({ period, cents, transactions });
 }
 
 /** Adds a month's spend and its days' to the month item, in one update (one row read, one row written). */
