@@ -4,7 +4,7 @@
  * over synthetic tolls. Prints records per second and main-thread CPU per record for each.
  *
  *   node bin/run-ts.mjs bench/alerts/spend-function.ts [--records 200000] [--batch 500] [--customers 10000]
- *     [--per-window 1] [--synchronous full|normal] [--only windows|tolls] [--round 20000]
+ *     [--per-window 1] [--synchronous full|normal] [--only windows|tolls] [--round 20000] [--earlier-days 0]
  *
  * `--batch` takes a list too (`--batch 500,2000`): the windows part then applies `--round` records with each
  * batch size in turn, over and over on the same tables, and prints the CPU per record of every round and the
@@ -12,7 +12,9 @@
  *
  * `--per-window` is how many records of one customer a batch holds in a row (1: every record another customer,
  * as with 10,000 customers and 1 s windows; higher: busy customers). A tenth of the customers have a threshold
- * that the traffic crosses, so breaches are published too. Bounded: at most 2 million records, 30 s per part;
+ * that the traffic crosses, so breaches are published too. `--earlier-days N` first gives every customer spend on
+ * each of the month's first N days (one window record a day, applied by the same handler and not measured), as
+ * late in a month, when the totals hold many days. Bounded: at most 2 million records, 30 s per part;
  * removes its temp dir.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     'per-window': { type: 'string', default: '1' },
     synchronous: { type: 'string', default: 'full' },
     only: { type: 'string' },
+    'earlier-days': { type: 'string', default: '0' },
   },
 });
 const records = Math.min(2_000_000, Number(values.records));
@@ -45,6 +48,7 @@ const batchSize = batchSizes[0]!;
 const roundRecords = Number(values.round);
 const customers = Number(values.customers);
 const perWindow = Number(values['per-window']);
+const earlierDays = Math.min(25, Number(values['earlier-days']));
 const synchronous = values.synchronous === 'normal' ? 'normal' : 'full';
 const MAX_MS = 30_000;
 const encoder = new TextEncoder();
@@ -65,6 +69,20 @@ function functionRecord(stream: string, sequence: number, text: string): Functio
 }
 
 const customerId = (i: number) => `C${String((i * 7919) % customers).padStart(6, '0')}`;
+
+/** One window record per customer on each of the month's first `earlierDays` days, before the measured ones. */
+function earlierRecords(): FunctionRecord[] {
+  const out: FunctionRecord[] = [];
+  for (let d = 1; d <= earlierDays; d++) {
+    const start = Date.UTC(2026, 10, d, 8);
+    const day = new Date(start).toISOString().slice(0, 10);
+    for (let c = 0; c < customers; c++) {
+      const row = { window_start: new Date(start).toISOString(), window_end: new Date(start + 1000).toISOString(), customer_id: customerId(c), month: '2026-11', day, total_cents: 1, transactions: 1 };
+      out.push(functionRecord('customer_spend', out.length + 1, JSON.stringify(row)));
+    }
+  }
+  return out;
+}
 
 /** Window records of 1 s windows from 2026-11-26T08:00Z, `perWindow` in a row per customer. */
 function windowRecords(): FunctionRecord[] {
@@ -141,6 +159,7 @@ async function benchWindows(): Promise<void> {
     });
     const stats: SpendPathStats = { stream: 'customer_spend', recordsApplied: 0, recordsInvalid: 0, recordsOutsideCutover: 0, breachesPublished: 0 };
     const handler = windowsHandler({ ledger: new SpendLedger(), log, errorStream: 'customer_spend_errors', stats });
+    const earlier = earlierRecords();
     const input = windowRecords();
     const store = sqliteTableStore(tables);
     const context: FunctionContext = {
@@ -163,6 +182,10 @@ async function benchWindows(): Promise<void> {
         applied += event.records.length;
       }
     };
+    for (let i = 0; i < earlier.length; i += 2000) {
+      await handler({ mapping: 'bench', stream: 'customer_spend', shardId: 'shardId-000000000000', records: earlier.slice(i, i + 2000) }, context);
+    }
+    earlier.length = 0;
     if (batchSizes.length > 1) {
       const rounds = new Map<number, number[]>(batchSizes.map((b) => [b, []]));
       const start = performance.now();

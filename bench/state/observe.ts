@@ -4,6 +4,7 @@
  * e2e benchmark's sampler), and the customers' totals (through the tables door, once the tolls are in).
  */
 import { TABLES } from '../../src/apps/abc-tolls/index.ts';
+import type { MonthItem } from '../../src/apps/abc-tolls/tables.ts';
 import { openTables } from '../../src/tables/index.ts';
 import type { Sample } from '../e2e/sampler.ts';
 import { tablesDatabasePath } from './seed.ts';
@@ -98,13 +99,20 @@ function withTables<T>(dataDir: string, fn: (count: (customer: string) => number
   const tables = openTables({ path: tablesDatabasePath(dataDir), busyTimeoutMs: 30_000 });
   try {
     return fn((customer) => {
+      // The days' transactions (the seeded month totals have none): in the month items, and in day rows
+      // where an earlier version wrote them.
       let total = 0;
-      let cursor: string | undefined;
-      do {
-        const page = tables.query(TABLES.dailyTotals, customer, { limit: 1000, ...(cursor ? { cursor } : {}) });
-        for (const item of page.items) total += Number(item.value.transactions ?? 0);
-        cursor = page.cursor;
-      } while (cursor);
+      for (const table of [TABLES.monthlyTotals, TABLES.dailyTotals]) {
+        let cursor: string | undefined;
+        do {
+          const page = tables.query(table, customer, { limit: 1000, ...(cursor ? { cursor } : {}) });
+          for (const item of page.items) {
+            if (table === TABLES.dailyTotals) total += Number(item.value.transactions ?? 0);
+            else for (const n of Object.values((item.value as unknown as MonthItem).day_transactions ?? {})) total += n;
+          }
+          cursor = page.cursor;
+        } while (cursor);
+      }
       return total;
     });
   } finally {

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureStoreTables, SpendLedger, TABLES, transactionsHandler, type SpendPathStats } from '../../src/apps/abc-tolls/index.ts';
+import { ensureStoreTables, SpendLedger, SpendReader, TABLES, transactionsHandler, type SpendPathStats } from '../../src/apps/abc-tolls/index.ts';
 import { appendRecords, createTransactionsStream, oracleTotals, settledInbox, trafficPlan, waitFor } from '../../src/apps/abc-tolls/testing/harness.ts';
 import { FunctionsRuntime, type MappingStats } from '../../src/functions/index.ts';
 import { openEmbeddedLog, type EmbeddedStreamLog } from '../../src/log/index.ts';
@@ -165,5 +165,43 @@ describe('the spend threshold function on PostgreSQL tables', () => {
         expected.map((b) => [b.month, b.thresholdCents, b.transactionId, b.totalCents]).sort(),
       );
     }
+  });
+
+  it('adds to totals a schema holds in the earlier shape, a row per day beside the month row, and reads both', async () => {
+    await ensureStoreTables(store);
+    // What the version before month items left in a schema.
+    await store.transaction(async (tx) => {
+      await tx.put(TABLES.customers, { pk: 'C1' }, { customer_id: 'C1', name: 'C1', email: 'c1@example.com', created_at: 0, threshold_cents: 1000 });
+      await tx.put(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' }, { total_cents: 800, transactions: 3 });
+      await tx.put(TABLES.dailyTotals, { pk: 'C1', sk: '2026-11-01' }, { total_cents: 500, transactions: 2 });
+      await tx.put(TABLES.dailyTotals, { pk: 'C1', sk: '2026-11-02' }, { total_cents: 300, transactions: 1 });
+    });
+    await store.close();
+    store = await openPostgresTables({ connectionString: schema.url, schema: schema.schema });
+    publishToPostgresNotify(store, { schema: `${schema.schema}_notify` });
+    notify.start();
+    const ledger = new SpendLedger();
+    const window = (iso: string, cents: number) => ({
+      customerId: 'C1',
+      eventTimeMs: Date.parse(iso),
+      cents,
+      source: { kind: 'window' as const, windowStart: iso, windowEnd: new Date(Date.parse(iso) + 1000).toISOString(), transactions: 1, month: iso.slice(0, 7), day: iso.slice(0, 10) },
+    });
+    expect(await store.transaction((tx) => ledger.applySpendBatch(tx, [window('2026-11-02T10:00:00.000Z', 150), window('2026-11-03T10:00:00.000Z', 100)]))).toBe(1);
+    await waitFor('the outbox to be fanned out', async () => (await notify.stats()).outboxPending === 0);
+    expect((await settledInbox(notify, TOPIC, 'C1')).map((e) => e.message.total_cents)).toEqual([1050]);
+    expect(await new SpendReader({ store }).monthToDate('C1', Date.parse('2026-11-03T12:00:00Z'))).toEqual({
+      customerId: 'C1',
+      month: '2026-11',
+      timeZone: 'UTC',
+      totalCents: 1050,
+      transactions: 5,
+      thresholdCents: 1000,
+      days: [
+        { day: '2026-11-01', totalCents: 500, transactions: 2 },
+        { day: '2026-11-02', totalCents: 450, transactions: 2 },
+        { day: '2026-11-03', totalCents: 100, transactions: 1 },
+      ],
+    });
   });
 });

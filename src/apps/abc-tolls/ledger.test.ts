@@ -20,8 +20,11 @@ function entries(count: number): SpendEntry[] {
       out.push({ customerId, eventTimeMs, cents, source: { kind: 'transaction', transactionId: `t${i}` } });
     } else {
       const start = new Date(eventTimeMs).toISOString();
-      // Half of the windows name their day (and month), as the SQL job does; the rest leave them to the ledger.
-      const named = next(2) === 0 ? { month: start.slice(0, 7), day: start.slice(0, 10) } : {};
+      // A third of the windows name their day (and month), as the SQL job does; a third only a month, that of
+      // six hours earlier (so around midnight of a month's last day the day counts in another month's item);
+      // the rest leave both to the ledger.
+      const kind = next(3);
+      const named = kind === 0 ? { month: start.slice(0, 7), day: start.slice(0, 10) } : kind === 1 ? { month: new Date(eventTimeMs - 6 * 3_600_000).toISOString().slice(0, 7) } : {};
       out.push({ customerId, eventTimeMs, cents, source: { kind: 'window', windowStart: start, windowEnd: new Date(eventTimeMs + 1000).toISOString(), transactions: 1 + next(3), ...named } });
     }
   }
@@ -56,6 +59,8 @@ describe('SpendLedger.applySpendBatch', () => {
 
   it('has the effects of applying each entry in order: the same totals and the same breach notifications', async () => {
     const all = entries(600);
+    const dayInOtherMonth = all.filter((e) => e.source.kind === 'window' && e.source.month !== undefined && e.source.month !== new Date(e.eventTimeMs).toISOString().slice(0, 7));
+    expect(dayInOtherMonth.length).toBeGreaterThan(0);
     const ledger = new SpendLedger();
     let crossedOneByOne = 0;
     let crossedBatched = 0;

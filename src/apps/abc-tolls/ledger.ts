@@ -6,7 +6,7 @@
  */
 import type { Item, StoreOps, StoreTx } from '../../tables/index.ts';
 import { createCalendar, type Calendar } from './calendar.ts';
-import { TABLES, type CustomerItem, type TotalItem } from './tables.ts';
+import { TABLES, type CustomerItem, type MonthItem, type TotalItem } from './tables.ts';
 
 /** The topic breach notifications go to; an inbox topic keyed by `customer_id`. */
 export const DEFAULT_TOPIC = 'spend-alerts';
@@ -77,10 +77,14 @@ export class SpendLedger {
   async applySpend(tx: StoreTx, customerId: string, eventTimeMs: number, cents: number, source: SpendSource): Promise<ApplyResult> {
     const month = source.kind === 'window' ? (source.month ?? source.day?.slice(0, 7) ?? this.calendar.month(eventTimeMs)) : this.calendar.month(eventTimeMs);
     const count = source.kind === 'window' ? source.transactions : 1;
-    const add = { total_cents: cents, transactions: count };
-    const after = ((await tx.update(TABLES.monthlyTotals, { pk: customerId, sk: month }, { add })).value as unknown as TotalItem).total_cents;
     const day = source.kind === 'window' && source.day !== undefined ? source.day : this.calendar.day(eventTimeMs);
-    await tx.update(TABLES.dailyTotals, { pk: customerId, sk: day }, { add });
+    const spend: MonthSpend = { customer: undefined, period: month, cents, transactions: count, runningCents: 0, days: [] };
+    // A day outside the month (a window record naming only its month) goes to its own month's item.
+    const dayMonth = day.slice(0, 7);
+    const dayOwner: MonthSpend = dayMonth === month ? spend : { customer: undefined, period: dayMonth, cents: 0, transactions: 0, runningCents: 0, days: [] };
+    addTo(dayOwner.days, day.slice(8), cents, count);
+    const after = (await updateMonth(tx, customerId, spend)).total_cents;
+    if (dayOwner !== spend) await updateMonth(tx, customerId, dayOwner);
     const before = after - cents;
     const threshold = thresholdOf(await tx.get(TABLES.customers, { pk: customerId }));
     if (threshold === undefined || !(before <= threshold && after > threshold)) return { month, totalCents: after };
@@ -92,14 +96,14 @@ export class SpendLedger {
   /**
    * Applies `entries` in `tx` with exactly the effects of `applySpend` on each in order: the same totals and
    * transaction counts, and the same breach notifications (each naming the entry whose spend first took its
-   * month past the threshold, published in entry order), but one update per (customer, month) and per
-   * (customer, day), and one threshold read per customer. Items are written once per batch, so their
+   * month past the threshold, published in entry order), but one update per (customer, month), which holds
+   * the month's days too, and one threshold read per customer. Items are written once per batch, so their
    * `version` grows by one per batch instead of per entry. Returns how many entries crossed a threshold.
    */
   async applySpendBatch(tx: StoreTx, entries: readonly SpendEntry[]): Promise<number> {
     // Grouped by customer id (no key strings built per entry); a customer's few months and days are scanned.
     const customers = new Map<string, CustomerSpend>();
-    const monthOf: PeriodSpend[] = new Array(entries.length);
+    const monthOf: MonthSpend[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const { customerId, eventTimeMs, cents, source } = entries[i]!;
       let day: string | undefined;
@@ -114,17 +118,19 @@ export class SpendLedger {
       day ??= this.calendar.day(eventTimeMs);
       const transactions = source.kind === 'window' ? source.transactions : 1;
       let customer = customers.get(customerId);
-      if (customer === undefined) customers.set(customerId, (customer = { customerId, months: [], days: [], thresholdCents: undefined }));
-      monthOf[i] = addTo(customer, customer.months, month, cents, transactions);
-      addTo(customer, customer.days, day, cents, transactions);
+      if (customer === undefined) customers.set(customerId, (customer = { customerId, months: [], thresholdCents: undefined }));
+      const m = (monthOf[i] = monthIn(customer, month));
+      m.cents += cents;
+      m.transactions += transactions;
+      // A day outside the month (a window record naming only its month) goes to its own month's item.
+      const dayMonth = day.slice(0, 7);
+      addTo((dayMonth === month ? m : monthIn(customer, dayMonth)).days, day.slice(8), cents, transactions);
     }
     for (const customer of customers.values()) {
       const { customerId } = customer;
-      for (const d of customer.days) await tx.update(TABLES.dailyTotals, { pk: customerId, sk: d.period }, { add: { total_cents: d.cents, transactions: d.transactions } });
       for (const m of customer.months) {
-        const add = { total_cents: m.cents, transactions: m.transactions };
         // The month's total before this batch; the walk below adds the entries back one by one.
-        m.runningCents = ((await tx.update(TABLES.monthlyTotals, { pk: customerId, sk: m.period }, { add })).value as unknown as TotalItem).total_cents - m.cents;
+        m.runningCents = (await updateMonth(tx, customerId, m)).total_cents - m.cents;
       }
       customer.thresholdCents = thresholdOf(await tx.get(TABLES.customers, { pk: customerId }));
     }
@@ -132,7 +138,7 @@ export class SpendLedger {
     let crossed = 0;
     for (let i = 0; i < entries.length; i++) {
       const m = monthOf[i]!;
-      const threshold = m.customer.thresholdCents;
+      const threshold = m.customer!.thresholdCents;
       const entry = entries[i]!;
       const before = m.runningCents;
       const after = (m.runningCents = before + entry.cents);
@@ -177,33 +183,55 @@ export interface SpendEntry {
 /** A customer's spend in one batch, and its threshold once read. */
 interface CustomerSpend {
   readonly customerId: string;
-  readonly months: PeriodSpend[];
-  readonly days: PeriodSpend[];
+  readonly months: MonthSpend[];
   thresholdCents: number | undefined;
 }
 
-/** The sum of one batch's entries for one customer and month (or day). */
+/** The sum of one batch's entries for one customer and month, or for one day (`DD`) of it. */
 interface PeriodSpend {
-  readonly customer: CustomerSpend;
   readonly period: string;
   cents: number;
   transactions: number;
-  /** The month's total as the entries are walked in order (months only). */
+}
+
+/** A month's spend in one batch, with the spend of its days (whose entries may count in another month). */
+interface MonthSpend extends PeriodSpend {
+  /** Undefined for `applySpend`'s single entry. */
+  readonly customer: CustomerSpend | undefined;
+  readonly days: PeriodSpend[];
+  /** The month's total as the entries are walked in order. */
   runningCents: number;
 }
 
-function addTo(customer: CustomerSpend, periods: PeriodSpend[], period: string, cents: number, transactions: number): PeriodSpend {
+/** The customer's month in this batch, created empty the first time. */
+function monthIn(customer: CustomerSpend, month: string): MonthSpend {
+  const { months } = customer;
+  for (let k = 0; k < months.length; k++) if (months[k]!.period === month) return months[k]!;
+  const m: MonthSpend = { customer, period: month, cents: 0, transactions: 0, runningCents: 0, days: [] };
+  months.push(m);
+  return m;
+}
+
+function addTo(periods: PeriodSpend[], period: string, cents: number, transactions: number): void {
   for (let k = 0; k < periods.length; k++) {
     const p = periods[k]!;
     if (p.period === period) {
       p.cents += cents;
       p.transactions += transactions;
-      return p;
+      return;
     }
   }
-  const p: PeriodSpend = { customer, period, cents, transactions, runningCents: 0 };
-  periods.push(p);
-  return p;
+  periods.push({ period, cents, transactions });
+}
+
+/** Adds a month's spend and its days' to the month item, in one update (one row read, one row written). */
+async function updateMonth(tx: StoreTx, customerId: string, m: MonthSpend): Promise<MonthItem> {
+  const add: Record<string, number> = { total_cents: m.cents, transactions: m.transactions };
+  for (const d of m.days) {
+    add[`day_cents.${d.period}`] = d.cents;
+    add[`day_transactions.${d.period}`] = d.transactions;
+  }
+  return (await tx.update(TABLES.monthlyTotals, { pk: customerId, sk: m.period }, { add })).value as unknown as MonthItem;
 }
 
 function breachMessage(entry: SpendEntry, month: string, thresholdCents: number, totalCents: number): BreachMessage {

@@ -71,7 +71,7 @@ describe('transactionsHandler', () => {
     const errors = (await stores.log.read('toll_transactions_errors', 'shardId-000000000000', { type: 'TRIM_HORIZON' })).records;
     expect(errors.map((r) => JSON.parse(decoder.decode(r.data)).sequenceNumber)).toEqual(['101', '102']);
     expect(stores.tables.get(TABLES.counters, { pk: 'toll_transactions' })?.value).toEqual({ invalid_records: 2, outside_cutover: 0 });
-    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 300, transactions: 1 });
+    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 300, transactions: 1, day_cents: { '02': 300 }, day_transactions: { '02': 1 } });
     expect(stats).toMatchObject({ recordsApplied: 1, recordsInvalid: 2 });
   });
 });
@@ -121,9 +121,10 @@ describe('windowsHandler', () => {
     const context: FunctionContext = { mapping: 'm', attempt: 1, logger: silentLogger, tables: sqliteTableStore(stores.tables), transact: (fn) => sqliteTableStore(stores.tables).transaction(fn) };
     await handler(event, context);
 
-    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 2300, transactions: 9 });
-    expect(stores.tables.get(TABLES.dailyTotals, { pk: 'C1', sk: '2026-11-02' })?.value).toEqual({ total_cents: 2300, transactions: 9 });
-    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C2', sk: '2026-11' })?.value).toEqual({ total_cents: 130, transactions: 2 });
+    // The month item holds the day's total too: one row per customer and month.
+    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' })?.value).toEqual({ total_cents: 2300, transactions: 9, day_cents: { '02': 2300 }, day_transactions: { '02': 9 } });
+    expect(stores.tables.get(TABLES.monthlyTotals, { pk: 'C2', sk: '2026-11' })?.value).toEqual({ total_cents: 130, transactions: 2, day_cents: { '02': 130 }, day_transactions: { '02': 2 } });
+    expect(stores.tables.query(TABLES.dailyTotals, 'C1').items).toEqual([]);
     // 400 + 500 = 900 is not past 1000; the third window of C1 takes it to 1200.
     expect((await settledInbox(stores.notify, 'spend-alerts', 'C1')).map((e) => e.message)).toEqual([
       {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Customers } from './customers.ts';
 import { SpendLedger } from './ledger.ts';
 import { SpendReader } from './spend.ts';
+import { TABLES } from './tables.ts';
 import { openStores, settledInbox, tempDir, type Stores } from './testing/harness.ts';
 
 const TOPIC = 'spend-alerts';
@@ -107,5 +108,54 @@ describe('monthly totals and breaches', () => {
     expect(await reader.thresholdOf('C1')).toBe(10_000);
     expect(await reader.monthToDate('C2', at('2026-11-03T09:00:00Z'))).toEqual({ customerId: 'C2', month: '2026-11', timeZone: 'UTC', totalCents: 0, transactions: 0, days: [] });
     expect(await reader.thresholdOf('C2')).toBeUndefined();
+  });
+
+  it('keeps counting on totals written by the earlier shape, a row per day beside the month row', async () => {
+    // What the version before month items left in a data directory: the month's row and a row per day.
+    stores.tables.transaction((tx) => {
+      tx.put(TABLES.monthlyTotals, { pk: 'C1', sk: '2026-11' }, { total_cents: 800, transactions: 3 });
+      tx.put(TABLES.dailyTotals, { pk: 'C1', sk: '2026-11-01' }, { total_cents: 500, transactions: 2 });
+      tx.put(TABLES.dailyTotals, { pk: 'C1', sk: '2026-11-02' }, { total_cents: 300, transactions: 1 });
+      tx.put(TABLES.dailyTotals, { pk: 'C1', sk: '2026-10-31' }, { total_cents: 999, transactions: 1 });
+    });
+    await stores.close();
+    stores = await openStores(temp.dir);
+    stores.notify.start();
+    await (await Customers.open({ store: stores.store })).setThreshold('C1', 1000);
+    const ledger = new SpendLedger();
+    const window = (iso: string, cents: number) => ({
+      customerId: 'C1',
+      eventTimeMs: at(iso),
+      cents,
+      source: { kind: 'window' as const, windowStart: iso, windowEnd: new Date(at(iso) + 1000).toISOString(), transactions: 1, month: iso.slice(0, 7), day: iso.slice(0, 10) },
+    });
+    expect(await stores.store.transaction((tx) => ledger.applySpendBatch(tx, [window('2026-11-02T10:00:00.000Z', 150)]))).toBe(0);
+    // 950 + 100 crosses 1000: the month's total is the one the earlier shape wrote, added to.
+    expect(await stores.store.transaction((tx) => ledger.applySpendBatch(tx, [window('2026-11-03T10:00:00.000Z', 100)]))).toBe(1);
+    expect((await settledInbox(stores.notify, TOPIC, 'C1')).map((e) => e.message.total_cents)).toEqual([1050]);
+    expect(await new SpendReader({ store: stores.store }).monthToDate('C1', at('2026-11-03T12:00:00Z'))).toEqual({
+      customerId: 'C1',
+      month: '2026-11',
+      timeZone: 'UTC',
+      totalCents: 1050,
+      transactions: 5,
+      thresholdCents: 1000,
+      days: [
+        { day: '2026-11-01', totalCents: 500, transactions: 2 },
+        { day: '2026-11-02', totalCents: 450, transactions: 2 },
+        { day: '2026-11-03', totalCents: 100, transactions: 1 },
+      ],
+    });
+  });
+
+  it('counts a window that names only its month in that month, and its day in the day of its start', async () => {
+    const ledger = new SpendLedger();
+    const start = '2026-11-01T00:00:05.000Z';
+    const entry = { customerId: 'C1', eventTimeMs: at(start), cents: 70, source: { kind: 'window' as const, windowStart: start, windowEnd: '2026-11-01T00:00:06.000Z', transactions: 2, month: '2026-10' } };
+    await stores.store.transaction((tx) => ledger.applySpendBatch(tx, [entry, { ...entry, cents: 30 }]));
+    await stores.store.transaction((tx) => ledger.applySpend(tx, entry.customerId, entry.eventTimeMs, 5, entry.source));
+    const reader = new SpendReader({ store: stores.store });
+    expect(await reader.monthToDate('C1', at('2026-10-31T12:00:00Z'))).toMatchObject({ month: '2026-10', totalCents: 105, transactions: 6, days: [] });
+    expect(await reader.monthToDate('C1', at('2026-11-01T12:00:00Z'))).toMatchObject({ month: '2026-11', totalCents: 0, transactions: 0, days: [{ day: '2026-11-01', totalCents: 105, transactions: 6 }] });
   });
 });

@@ -2,7 +2,7 @@
 import type { TableStore } from '../../tables/index.ts';
 import { createCalendar, type Calendar } from './calendar.ts';
 import { monthTotalIn, thresholdIn } from './ledger.ts';
-import { TABLES, type TotalItem } from './tables.ts';
+import { TABLES, type MonthItem, type TotalItem } from './tables.ts';
 
 export interface DaySpend {
   /** `YYYY-MM-DD` in the configured time zone. */
@@ -47,17 +47,26 @@ export class SpendReader {
   /** The spend of the month `now` falls in (ms since the epoch), with a per-day breakdown. */
   async monthToDate(customerId: string, now: number = Date.now()): Promise<MonthToDate> {
     const month = this.#calendar.month(now);
-    const monthItem = (await this.#store.get(TABLES.monthlyTotals, { pk: customerId, sk: month }))?.value as unknown as TotalItem | undefined;
-    const days: DaySpend[] = [];
+    const monthItem = (await this.#store.get(TABLES.monthlyTotals, { pk: customerId, sk: month }))?.value as unknown as MonthItem | undefined;
+    const byDay = new Map<string, { totalCents: number; transactions: number }>();
+    const cents = monthItem?.day_cents ?? {};
+    const counts = monthItem?.day_transactions ?? {};
+    for (const dd of Object.keys(cents)) byDay.set(`${month}-${dd}`, { totalCents: cents[dd]!, transactions: counts[dd] ?? 0 });
+    // Days counted by earlier versions are rows of their own (and, during a rolling upgrade, may still be written).
     let cursor: string | undefined;
     do {
       const page = await this.#store.query(TABLES.dailyTotals, customerId, { sk: { beginsWith: `${month}-` }, limit: 100, ...(cursor ? { cursor } : {}) });
       for (const item of page.items) {
         const v = item.value as unknown as TotalItem;
-        days.push({ day: item.sk!, totalCents: v.total_cents, transactions: v.transactions });
+        const day = byDay.get(item.sk!);
+        if (day) {
+          day.totalCents += v.total_cents;
+          day.transactions += v.transactions;
+        } else byDay.set(item.sk!, { totalCents: v.total_cents, transactions: v.transactions });
       }
       cursor = page.cursor;
     } while (cursor);
+    const days: DaySpend[] = [...byDay.keys()].sort().map((day) => ({ day, ...byDay.get(day)! }));
     const thresholdCents = await thresholdIn(this.#store, customerId);
     return {
       customerId,

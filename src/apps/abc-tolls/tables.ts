@@ -11,9 +11,12 @@ export const TABLES = {
   tokens: 'customer_tokens',
   /** pk customer id, sk token id: the tokens of a customer, to list and revoke them. */
   tokensByCustomer: 'customer_tokens_by_customer',
-  /** pk customer id, sk `YYYY-MM` in the configured time zone. */
+  /** pk customer id, sk `YYYY-MM` in the configured time zone: a `MonthItem`, the month's total with its days'. */
   monthlyTotals: 'monthly_totals',
-  /** pk customer id, sk `YYYY-MM-DD` in the configured time zone. */
+  /**
+   * pk customer id, sk `YYYY-MM-DD` in the configured time zone: day totals as earlier versions wrote them, one
+   * row each. Read (added to the days of the month items), never written any more.
+   */
   dailyTotals: 'daily_totals',
   /** pk the source stream name: counts of records the pipeline did not apply. */
   counters: 'spend_alert_counters',
@@ -35,6 +38,16 @@ export interface CustomerItem {
 export interface TotalItem {
   readonly total_cents: number;
   readonly transactions: number;
+}
+
+/**
+ * A customer's month: its total, and the totals of its days keyed by day of the month (`DD`), in one item so
+ * that a window record costs one row read and one row write. Two flat maps rather than an object per day keep
+ * the item small (about 22 bytes a day of spend), since it is parsed and encoded again at every write.
+ */
+export interface MonthItem extends TotalItem {
+  readonly day_cents?: Readonly<Record<string, number>>;
+  readonly day_transactions?: Readonly<Record<string, number>>;
 }
 
 export type TokenItem = {
