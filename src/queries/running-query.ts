@@ -116,7 +116,10 @@ export class RunningQuery {
   /** Plans, restores the last checkpoint if any, opens the inputs and starts the engine. */
   async start(): Promise<void> {
     const { log, store, logger } = this.settings;
-    const plan = await planLiveQuery({ sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, now: this.settings.now, referenceDir: this.settings.referenceDir });
+    const { threads } = this.settings;
+    const onThread = threads !== null && this.settings.now === Date.now;
+    // On a thread, the thread reads the file reference tables' rows and reloads them: the plan here only checks the files.
+    const plan = await planLiveQuery({ sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, now: this.settings.now, referenceDir: this.settings.referenceDir, readFileRows: !onThread });
     this.plan = plan;
     const checkpoint = await store.loadCheckpoint(this.def.name, this.settings.fence?.(this.def.name));
     if (checkpoint) {
@@ -135,8 +138,7 @@ export class RunningQuery {
       this.sinkOfTask.set(o.sinkTaskId, o.name);
     }
     this.errorWriter = new SinkWriter({ log, stream: this.def.errorStream, query: this.def.name, output: 'errors', keys: null, forgetAfterMs: this.settings.forgetAfterMs, logger });
-    const { threads } = this.settings;
-    if (threads !== null && this.settings.now === Date.now) {
+    if (onThread) {
       this.thread = threads.open(
         {
           query: this.def.name, sql: this.def.sql, inferred: this.def.inferred, idleTimeoutMs: this.settings.idleTimeoutMs, referenceDir: this.settings.referenceDir,

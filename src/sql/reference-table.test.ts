@@ -80,6 +80,22 @@ describe('FileReferenceTable', () => {
     expect(table.rows()).toEqual([['P1', 250]]);
     expect(errors).toEqual([expect.stringContaining('outside the directory files may come from')]);
   });
+
+  it('checkFile refuses what load refuses (a link out of the directory, a missing file) and reads no rows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ref-table-'));
+    const outside = await mkdtemp(join(tmpdir(), 'ref-outside-'));
+    dirs.push(dir, outside);
+    const at = (file: string) => new FileReferenceTable(def({ path: file }), (p) => resolveInside(dir, p, 'reference table plazas'), 0);
+    await writeFile(join(dir, 'plazas.csv'), 'plaza_id,toll_cents\nP1,250\n');
+    const inside = at(join(dir, 'plazas.csv'));
+    await inside.checkFile();
+    expect(inside.rows()).toEqual([]);
+    await writeFile(join(outside, 'secret.csv'), 'plaza_id,toll_cents\nROOT,1\n');
+    await symlink(join(outside, 'secret.csv'), join(dir, 'link.csv'));
+    await expect(at(join(dir, 'link.csv')).checkFile()).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
+    await expect(at(join(dir, 'link.csv')).load()).rejects.toMatchObject({ code: 'PATH_NOT_ALLOWED' });
+    await expect(at(join(dir, 'gone.csv')).checkFile()).rejects.toMatchObject({ code: 'SQL_INPUT', context: { table: 'plazas' } });
+  });
 });
 
 describe('ChangelogReferenceTable', () => {

@@ -70,15 +70,26 @@ export class FileReferenceTable implements ReferenceTable {
 
   /** The first read; throws `PATH_NOT_ALLOWED`, or `SQL_INPUT` when the file cannot be read or parsed. */
   async load(): Promise<void> {
-    let found: { file: string; fingerprint: string };
+    const found = await this.find();
+    this.current = await loadRefTable(this.def, '/', found.file);
+    this.fingerprint = found.fingerprint;
+  }
+
+  /**
+   * Checks the file as `load` does (`PATH_NOT_ALLOWED`, `SQL_INPUT` for a missing file) without reading its rows,
+   * for a plan whose operators run elsewhere: the table keeps no rows.
+   */
+  async checkFile(): Promise<void> {
+    await this.find();
+  }
+
+  private async find(): Promise<{ file: string; fingerprint: string }> {
     try {
-      found = await this.stamp();
+      return await this.stamp();
     } catch (err) {
       if (isTollstreamError(err)) throw err;
       throw new TollstreamError('SQL_INPUT', `cannot read reference table ${this.name} from ${this.path}: ${(err as Error).message}`, { context: { table: this.name, path: this.path }, cause: err });
     }
-    this.current = await loadRefTable(this.def, '/', found.file);
-    this.fingerprint = found.fingerprint;
   }
 
   /** Starts checking the file every `refreshMs` (no-op when 0). */

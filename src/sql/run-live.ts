@@ -48,6 +48,11 @@ export interface LivePlanOptions {
    * query may read no file at all (stream-backed tables still work). @default none
    */
   readonly referenceDir?: string;
+  /**
+   * false: file reference tables are checked (PATH_NOT_ALLOWED, a missing file) but their rows are not read, for
+   * a plan whose operators run elsewhere (on a query thread, which reads the rows and reloads them). @default true
+   */
+  readonly readFileRows?: boolean;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -76,7 +81,10 @@ export interface LivePlan {
    * end into `table` before the query starts, then applies the records that arrive while it runs.
    */
   readonly referenceStreams: readonly LiveReferenceStream[];
-  /** File-backed reference tables; `runLiveQuery` checks their files for changes while it runs. */
+  /**
+   * File-backed reference tables; `runLiveQuery` checks their files for changes while it runs. Empty tables
+   * (their files checked, not read) when planned with `readFileRows` false.
+   */
   readonly fileTables: readonly FileReferenceTable[];
 }
 
@@ -170,7 +178,8 @@ export async function planLiveQuery(options: LivePlanOptions): Promise<LivePlan>
     const def = withSql(options.sql, () => plan.catalog.refTable(t.name));
     if (def.path !== null) {
       const table = new FileReferenceTable(def, referenceFiles(options.referenceDir, def.name), def.refreshMs ?? DEFAULT_LIVE_REFRESH_MS);
-      await table.load();
+      if (options.readFileRows === false) await table.checkFile();
+      else await table.load();
       fileTables.push(table);
       refTables.set(key, table);
     } else {

@@ -15,6 +15,7 @@ import type { RunningServer } from '../../src/server/index.ts';
 import { SHARED_FUNCTIONS_SCHEMA } from '../../src/server/functions.ts';
 import { runCli } from '../cli/helpers.ts';
 import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
+import { waitFor } from '../support/wait.ts';
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'count-by-id.ts');
 const STREAM = 'events';
@@ -25,13 +26,8 @@ interface FunctionInfo {
   version: number;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** The cluster's changes reach the other node through PostgreSQL and lease rounds: up to a minute under load. */
+const WAIT = { timeoutMs: 60_000, intervalMs: 200 };
 
 async function call(server: RunningServer, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`${server.url}${route}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
@@ -100,54 +96,54 @@ describe('deploying a function through any node of a cluster', () => {
     expect(deployed).toMatchObject({ status: 201, json: { name: 'count', version: 1 } });
 
     // Node b reads the definition from PostgreSQL and takes its share of the shards.
-    await until('node b to run the function', async () => (await describeOn(b, 'count'))?.state === 'running');
+    await waitFor('node b to run the function', async () => (await describeOn(b, 'count'))?.state === 'running', WAIT);
     const pickedUp = { deploy: performance.now() - changedAt, update: 0, delete: 0 };
-    await until('each node to hold one shard of the function', async () => (await heldShards(a)).length === 1 && (await heldShards(b)).length === 1);
+    await waitFor('each node to hold one shard of the function', async () => (await heldShards(a)).length === 1 && (await heldShards(b)).length === 1, WAIT);
     const first = Array.from({ length: 200 }, (_, i) => `r${i}`);
     await put(first);
-    await until('node b\'s tables API to show every record counted', async () => (await counts(b)).size === first.length);
+    await waitFor('node b\'s tables API to show every record counted', async () => (await counts(b)).size === first.length, WAIT);
     expect([...(await counts(b)).values()].every((c) => c === 1)).toBe(true);
 
     // An update through node b: both nodes move to version 2 at their shards' checkpoints.
     const updated = await call(b, 'PATCH', '/v1/functions/count', { settings: { batchSize: 20 } });
     changedAt = performance.now();
     expect(updated).toMatchObject({ status: 200, json: { version: 2 } });
-    await until('node a to run version 2', async () => (await describeOn(a, 'count'))?.version === 2);
+    await waitFor('node a to run version 2', async () => (await describeOn(a, 'count'))?.version === 2, WAIT);
     pickedUp.update = performance.now() - changedAt;
     const second = Array.from({ length: 200 }, (_, i) => `s${i}`);
     await put(second);
-    await until('the records after the update counted', async () => (await counts(a)).size === first.length + second.length);
+    await waitFor('the records after the update counted', async () => (await counts(a)).size === first.length + second.length, WAIT);
     expect([...(await counts(a)).values()].every((c) => c === 1)).toBe(true);
     // Its checkpoints (per shard and per lane) are in the shared tables.
     expect(await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.ts_checkpoints WHERE consumer = 'function:count'`)).toBeGreaterThan(0);
 
     // Paused through node a, resumed through node b: both nodes follow.
     expect(await call(a, 'POST', '/v1/functions/count/pause')).toMatchObject({ status: 200, json: { state: 'paused' } });
-    await until('node b to pause it', async () => (await describeOn(b, 'count'))?.state === 'paused');
+    await waitFor('node b to pause it', async () => (await describeOn(b, 'count'))?.state === 'paused', WAIT);
     const third = Array.from({ length: 50 }, (_, i) => `u${i}`);
     await put(third);
     expect(await call(b, 'POST', '/v1/functions/count/resume')).toMatchObject({ status: 200, json: { state: 'running' } });
-    await until('node a to run it again', async () => (await describeOn(a, 'count'))?.state === 'running');
-    await until('the records put while it was paused counted', async () => (await counts(b)).size === first.length + second.length + third.length);
+    await waitFor('node a to run it again', async () => (await describeOn(a, 'count'))?.state === 'running', WAIT);
+    await waitFor('the records put while it was paused counted', async () => (await counts(b)).size === first.length + second.length + third.length, WAIT);
 
     // A delete through node b stops the function on node a, and its checkpoints go once neither runs it.
     // Through the command, as a user would.
     const deleted = await runCli(['functions', 'delete', 'count', '--endpoint', b.url]);
     expect(deleted).toMatchObject({ code: 0 });
     changedAt = performance.now();
-    await until('node a to forget the function', async () => (await describeOn(a, 'count')) === undefined);
+    await waitFor('node a to forget the function', async () => (await describeOn(a, 'count')) === undefined, WAIT);
     pickedUp.delete = performance.now() - changedAt;
     console.log(`seen by the other node after: deploy ${Math.round(pickedUp.deploy)} ms, update ${Math.round(pickedUp.update)} ms, delete ${Math.round(pickedUp.delete)} ms (after the answer of the node that took the change; polled every 200 ms; definitions read every 1000 ms)`);
-    await until('the shared checkpoints and definition to be removed', async () => (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.ts_checkpoints WHERE consumer = 'function:count'`)) === 0 && (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.function_definitions`)) === 0);
+    await waitFor('the shared checkpoints and definition to be removed', async () => (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.ts_checkpoints WHERE consumer = 'function:count'`)) === 0 && (await sharedRows(`SELECT 1 FROM ${SHARED_FUNCTIONS_SCHEMA}.function_definitions`)) === 0, WAIT);
     const fourth = ['t0', 't1', 't2', 't3'];
     await put(fourth);
     // Deployed anew under the same name through node a: it starts from the stream's start, since nothing was kept.
     expect((await call(a, 'POST', '/v1/functions', { name: 'count', stream: STREAM, code, settings: { startingPosition: 'TRIM_HORIZON', batchSize: 50 } })).status).toBe(201);
-    await until('node b to run it again', async () => (await describeOn(b, 'count'))?.state === 'running');
-    await until('every record counted again by the new deployment', async () => {
+    await waitFor('node b to run it again', async () => (await describeOn(b, 'count'))?.state === 'running', WAIT);
+    await waitFor('every record counted again by the new deployment', async () => {
       const now = await counts(b);
       return [...first, ...second, ...third].every((id) => now.get(id) === 2) && fourth.every((id) => now.get(id) === 1);
-    });
+    }, WAIT);
     // Nothing ran the deleted function between its delete and the new deployment: the records put meanwhile were counted once.
     const final = await counts(b);
     expect(fourth.map((id) => final.get(id))).toEqual([1, 1, 1, 1]);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
+import { waitFor } from '../support/wait.ts';
 
 const COUNT_SQL = `
 CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), event_time TIMESTAMP(3),
@@ -23,13 +24,8 @@ async function health(server: RunningServer): Promise<Health> {
   return (await (await fetch(`${server.url}/health`)).json()) as Health;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** A lease changes hands at the nodes' lease rounds: up to a minute on a loaded machine. */
+const WAIT = { timeoutMs: 60_000, intervalMs: 100 };
 
 describe('continuous queries on cluster nodes', () => {
   let cluster: ClusterNodes;
@@ -58,14 +54,14 @@ describe('continuous queries on cluster nodes', () => {
     expect(created.status).toBe(201);
 
     let owner = '';
-    await until('a node to hold query:counts, as both nodes\' /health say', async () => {
+    await waitFor('a node to hold query:counts, as both nodes\' /health say', async () => {
       const [h1, h2] = [await health(one), await health(two)];
       owner = h1.leases?.owners['query:counts'] ?? '';
       return owner !== '' && h2.leases?.owners['query:counts'] === owner && (await health(servers.get(owner)!)).leases!.held.includes('query:counts');
-    });
+    }, WAIT);
     const running = servers.get(owner)!;
     const info = async (s: RunningServer) => (await (await fetch(`${s.url}/v1/queries/counts`)).json()) as { state: string };
-    await until('the query to run on its owner', async () => (await info(running)).state === 'RUNNING');
+    await waitFor('the query to run on its owner', async () => (await info(running)).state === 'RUNNING', WAIT);
     const other = running === one ? two : one;
     const otherName = owner === 'node-1' ? 'node-2' : 'node-1';
     expect((await health(other)).leases!.held).not.toContain('query:counts');
@@ -73,7 +69,7 @@ describe('continuous queries on cluster nodes', () => {
 
     await running.close();
     servers.delete(owner);
-    await until('the other node to run the query', async () => (await info(other)).state === 'RUNNING' && (await health(other)).leases!.held.includes('query:counts'));
+    await waitFor('the other node to run the query', async () => (await info(other)).state === 'RUNNING' && (await health(other)).leases!.held.includes('query:counts'), WAIT);
     expect((await health(other)).leases!.owners['query:counts']).toBe(otherName);
     const rows = await other.log.read('key_counts', (await other.log.describeStream('key_counts')).shards[0]!.shardId, { type: 'TRIM_HORIZON' }, { maxRecords: 10 });
     expect(rows.records.map((r) => JSON.parse(Buffer.from(r.data).toString('utf8')) as unknown)).toEqual([{ customer_id: 'C1', trips: 1 }]);

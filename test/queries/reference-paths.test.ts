@@ -67,9 +67,13 @@ function rawRequest(port: number, method: string, target: string, body = ''): Pr
   });
 }
 
-describe('reference files of continuous queries', () => {
+// A query on a thread checks its files on the main thread and reads them on the thread: both refuse alike.
+describe.each([
+  { mode: 'with a query thread', threads: 1 },
+  { mode: 'on the main thread', threads: 0 },
+])('reference files of continuous queries $mode', ({ threads }) => {
   it('refuses a file outside the reference directory: an absolute path, a .. escape, a symbolic link out of it', async () => {
-    const { server, dataDir, secret } = await setup();
+    const { server, dataDir, secret } = await setup({ threads });
     const allowed = path.join(dataDir, 'reference');
     fs.mkdirSync(allowed, { recursive: true });
     fs.symlinkSync(secret, path.join(allowed, 'innocent.csv'));
@@ -87,7 +91,7 @@ describe('reference files of continuous queries', () => {
   });
 
   it('reads a file in the reference directory, named relative to it or by its absolute path', async () => {
-    const { server, dataDir } = await setup();
+    const { server, dataDir } = await setup({ threads });
     const allowed = path.join(dataDir, 'reference');
     fs.mkdirSync(path.join(allowed, 'plazas'));
     fs.writeFileSync(path.join(allowed, 'plazas', 'names.csv'), 'plaza_id,name\nP01,North Gate\n');
@@ -110,7 +114,7 @@ describe('reference files of continuous queries', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-refdir-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(dir, 'names.csv'), 'plaza_id,name\nP01,North Gate\n');
-    const { server, dataDir } = await setup({ referenceDir: dir });
+    const { server, dataDir } = await setup({ referenceDir: dir, threads });
     expect((await createQuery(server, 'configured', 'names.csv')).status).toBe(201);
     fs.writeFileSync(path.join(dataDir, 'names.csv'), 'plaza_id,name\nP01,x\n');
     const refused = await createQuery(server, 'data-dir', path.join(dataDir, 'names.csv'));
@@ -122,13 +126,13 @@ describe('reference files of continuous queries', () => {
     const second = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-refdir-'));
     cleanups.push(() => fs.rmSync(first, { recursive: true, force: true }), () => fs.rmSync(second, { recursive: true, force: true }));
     fs.writeFileSync(path.join(first, 'names.csv'), 'plaza_id,name\nP01,North Gate\n');
-    const before = await setup({ referenceDir: first });
+    const before = await setup({ referenceDir: first, threads });
     expect((await createQuery(before.server, 'stored', path.join(first, 'names.csv'))).status).toBe(201);
     await before.server.close();
     const config: TollstreamConfig = {
       ...DEFAULT_CONFIG, dataDir: before.dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
       alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
-      queries: { ...DEFAULT_CONFIG.queries, referenceDir: second },
+      queries: { ...DEFAULT_CONFIG.queries, referenceDir: second, threads },
     };
     const after = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
     cleanups.push(() => after.close());

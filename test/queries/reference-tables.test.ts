@@ -5,8 +5,10 @@
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/core/logger.ts';
 import type { EmbeddedStreamLog } from '../../src/log/index.ts';
 import { QueryManager } from '../../src/queries/index.ts';
+import type { RunningQuery } from '../../src/queries/running-query.ts';
 import { openLog, readAll, tempDir, waitFor } from './support.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -14,7 +16,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(): Promise<{ dir: string; log: EmbeddedStreamLog; manager: () => Promise<QueryManager> }> {
+/** A manager of `threads` query threads (default: one per spare core), whose log lines go to `lines`. */
+async function setup(threads?: number): Promise<{ dir: string; log: EmbeddedStreamLog; manager: () => Promise<QueryManager>; lines: Record<string, unknown>[] }> {
   const { dir, cleanup } = await tempDir('ref-tables-');
   const log = await openLog(dir);
   await log.createStream('toll_transactions', { shardCount: 1, dedupe: { mode: 'key' } });
@@ -23,11 +26,14 @@ async function setup(): Promise<{ dir: string; log: EmbeddedStreamLog; manager: 
     for (const m of managers) await m.close();
     await log.close();
   });
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'info', format: 'json', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
   return {
     dir,
     log,
+    lines,
     manager: async () => {
-      const m = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 200, referenceDir: dir });
+      const m = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 200, referenceDir: dir, logger, ...(threads === undefined ? {} : { threads }) });
       managers.push(m);
       await m.start();
       return m;
@@ -65,9 +71,18 @@ async function replaceFile(file: string, text: string): Promise<void> {
   await rename(`${file}.tmp`, file);
 }
 
-describe('reference tables refreshed while the query runs', () => {
+/** The rows of file table `table` that the main thread holds for running query `query`. */
+function mainThreadRows(m: QueryManager, query: string, table: string): number {
+  const running = (m as unknown as { running: Map<string, RunningQuery> }).running.get(query)!;
+  return running.plan!.fileTables.find((t) => t.name === table)!.rows().length;
+}
+
+describe.each([
+  { mode: 'on a query thread', threads: 1 },
+  { mode: 'on the main thread', threads: 0 },
+])('a file reference table $mode', ({ threads }) => {
   it('a rewritten CSV file changes the join for later rows; a bad rewrite keeps the old rows and reports an error', async () => {
-    const { dir, log, manager } = await setup();
+    const { dir, log, manager, lines } = await setup(threads);
     const csv = path.join(dir, 'plazas.csv');
     await writeFile(csv, 'plaza_id,name,toll_cents\nP1,North Gate,250\nP2,River Bridge,300\n');
     const sql = `
@@ -80,11 +95,15 @@ describe('reference tables refreshed while the query runs', () => {
     await m.createQuery({ name: 'named', sql });
 
     expect(await probe(log, 'named_tolls', 'P1')).toMatchObject({ plaza: 'North Gate', toll_cents: 250 });
+    expect(lines.filter((l) => l.msg === 'query started').map((l) => l.thread)).toEqual([threads > 0]);
+    // On a thread the rows are held there only; the main thread's plan checked the file without reading it.
+    expect(mainThreadRows(m, 'named', 'plazas')).toBe(threads > 0 ? 0 : 2);
 
     await replaceFile(csv, 'plaza_id,name,toll_cents\nP1,North Gate (rebuilt),275\nP2,River Bridge,300\nP3,Old Tunnel,400\n');
     expect(await probeUntil(log, 'named_tolls', 'P1', (r) => r.toll_cents === 275)).toMatchObject({ plaza: 'North Gate (rebuilt)' });
     // Every row after the reload sees the whole new file, a plaza that is new in it included.
     expect(await probe(log, 'named_tolls', 'P3')).toMatchObject({ plaza: 'Old Tunnel', toll_cents: 400 });
+    expect(lines.find((l) => l.msg === 'reference table reloaded')).toMatchObject({ query: 'named', table: 'plazas', rows: 3 });
 
     // A rewrite whose values do not fit the columns is rejected whole: the rows before it stay in use.
     await replaceFile(csv, 'plaza_id,name,toll_cents\nP1,Half Written,not-a-number\n');
@@ -93,7 +112,11 @@ describe('reference tables refreshed while the query runs', () => {
     await waitFor(async () => (await readAll(log, 'named_errors')).some((e) => e.ERROR_NAME === 'REFERENCE_RELOAD_FAILED'), 'the failed reload in the error stream');
     expect(await probe(log, 'named_tolls', 'P1')).toMatchObject({ plaza: 'North Gate (rebuilt)', toll_cents: 275 });
     expect(await probe(log, 'named_tolls', 'P3')).toMatchObject({ plaza: 'Old Tunnel', toll_cents: 400 });
+    expect(lines.find((l) => l.msg === 'reference table reload failed; the previous rows stay in use')).toMatchObject({ query: 'named', table: 'plazas', path: csv });
   });
+});
+
+describe('reference tables refreshed while the query runs', () => {
 
   it('a stream-backed table follows its changelog: a changed record and a deletion reach later rows, and a restart reads it whole again', async () => {
     const { log, manager } = await setup();
