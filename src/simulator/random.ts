@@ -24,6 +24,16 @@ export class Random {
     this.d = next();
   }
 
+  /** The generator's four words of state, to carry it over a checkpoint. */
+  state(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  /** Takes back a state `state()` returned: the numbers that follow are those that followed then. */
+  setState(state: readonly number[]): void {
+    [this.a, this.b, this.c, this.d] = state.map((w) => w >>> 0) as [number, number, number, number];
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
