@@ -1,0 +1,166 @@
+/**
+ * RANDOM_CUT_FOREST, RANDOM_CUT_FOREST_WITH_EXPLANATION and HOTSPOTS as a user sees them: anomalies injected
+ * into a periodic signal score above every ordinary row, the explanation names the column that is off and its
+ * direction, dense regions are found where they were put and nowhere in uniform noise, and a run gives the
+ * same numbers at any batch size.
+ */
+import { describe, expect, it } from 'vitest';
+import { runQuery } from '../../src/sql/index.ts';
+import { mergeState, restorableState } from '../../src/sql/runtime/keyed-state.ts';
+
+async function* rowsOf(records: Record<string, unknown>[]): AsyncIterable<Record<string, unknown>> {
+  yield* records;
+}
+
+const at = (i: number) => new Date(Date.UTC(2026, 2, 2, 8, 0, i)).toISOString();
+
+/** A heart rate around 70 with a 24-row period; at the given rows the value is far off. */
+function heartRates(n: number, spikes: ReadonlyMap<number, number>): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    heartRate: spikes.get(i) ?? Math.round(70 + 10 * Math.sin((2 * Math.PI * i) / 24) + (((i * 37) % 7) - 3) / 2),
+    temperature: 36.5 + ((i * 13) % 5) / 10,
+    patient: `p${i % 3}`,
+    _arrival_time: at(i),
+  }));
+}
+
+async function scores(sql: string, records: Record<string, unknown>[], batchSize = 512): Promise<Record<string, unknown>[]> {
+  const result = await runQuery({ sql, inputs: { SOURCE_SQL_STREAM_001: rowsOf(records) }, batchSize, now: () => 0 });
+  return result.streams['DESTINATION_SQL_STREAM']!;
+}
+
+/**
+ * Runs the query once taking a checkpoint every `every` records; then, for each checkpoint, a new run restored
+ * from it (its state written out as JSON and read back). Gives the uninterrupted rows and, per checkpoint, the
+ * rows delivered before it followed by the restored run's rows.
+ */
+async function cutAndRestored(sql: string, records: Record<string, unknown>[], every: number): Promise<{ whole: unknown[]; pieced: unknown[][] }> {
+  const delivered: unknown[] = [];
+  const states = new Map<number, Record<string, unknown>>();
+  const cuts = new Map<number, number>();
+  const whole = (
+    await runQuery({
+      sql,
+      inputs: { SOURCE_SQL_STREAM_001: rowsOf(records) },
+      batchSize: 7,
+      now: () => 0,
+      checkpointEveryRows: every,
+      onRow: (stream, row) => {
+        if (stream === 'DESTINATION_SQL_STREAM') delivered.push(row);
+      },
+      onSnapshot: (task, id, state) => {
+        states.set(id, { ...states.get(id), [task]: JSON.parse(JSON.stringify(state)) as unknown });
+        if (task === 'sink:DESTINATION_SQL_STREAM') cuts.set(id, delivered.length);
+      },
+    })
+  ).streams['DESTINATION_SQL_STREAM']!;
+  const pieced: unknown[][] = [];
+  let merged: Record<string, unknown> = {};
+  for (const [id, byTask] of [...states].sort(([a], [b]) => a - b)) {
+    merged = Object.fromEntries(Object.entries(byTask).map(([task, state]) => [task, mergeState(merged[task], state)]));
+    const restoreFrom = Object.fromEntries(Object.entries(merged).map(([task, state]) => [task, restorableState(state)]));
+    const after = (await runQuery({ sql, inputs: { SOURCE_SQL_STREAM_001: rowsOf(records) }, batchSize: 7, now: () => 0, restoreFrom })).streams['DESTINATION_SQL_STREAM'] ?? [];
+    pieced.push([...delivered.slice(0, cuts.get(id)), ...after]);
+  }
+  return { whole, pieced };
+}
+
+const FOREST = `
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("heartRate" INTEGER, "temperature" DOUBLE, "patient" VARCHAR(4), "ANOMALY_SCORE" DOUBLE);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM "heartRate", "temperature", "patient", ANOMALY_SCORE
+  FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM * FROM "SOURCE_SQL_STREAM_001"), 50, 64, 1000, 1));`;
+
+describe('RANDOM_CUT_FOREST', () => {
+  const spikes = new Map([
+    [150, 190],
+    [200, 30],
+    [260, 175],
+  ]);
+
+  it('scores the injected anomalies of a periodic signal above every other row, and 0 until the sample is full', async () => {
+    const out = await scores(FOREST, heartRates(300, spikes));
+    expect(out).toHaveLength(300);
+    const score = out.map((r) => r['ANOMALY_SCORE'] as number);
+    expect(score.slice(0, 64).every((s) => s === 0)).toBe(true);
+    expect(score.slice(64).every((s) => s > 0)).toBe(true);
+    const ordinary = score.filter((_, i) => i >= 64 && !spikes.has(i));
+    const lowestSpike = Math.min(...[...spikes.keys()].map((i) => score[i]!));
+    const mean = ordinary.reduce((a, b) => a + b, 0) / ordinary.length;
+    expect(lowestSpike).toBeGreaterThan(1.5 * Math.max(...ordinary));
+    expect(lowestSpike).toBeGreaterThan(2.5 * mean);
+    // The rows pass through unchanged, the text column unread.
+    expect(out[150]).toMatchObject({ heartRate: 190, patient: 'p0' });
+  });
+
+  it('gives the same scores at any batch size and on every run', async () => {
+    const records = heartRates(200, spikes);
+    const a = await scores(FOREST, records, 2);
+    const b = await scores(FOREST, records, 512);
+    expect(a).toEqual(b);
+  });
+
+  it('a run stopped and restored from any of its checkpoints writes the same scores as an uninterrupted run', async () => {
+    const { whole, pieced } = await cutAndRestored(FOREST, heartRates(240, spikes), 40);
+    expect(pieced.length).toBeGreaterThanOrEqual(4);
+    expect(whole.filter((r) => (r as { ANOMALY_SCORE: number }).ANOMALY_SCORE > 0).length).toBeGreaterThan(100);
+    for (const rows of pieced) expect(rows).toEqual(whole);
+  });
+
+  it('learns from the numeric columns only: a text column changing alone changes no score', async () => {
+    const records = heartRates(150, spikes);
+    const renamed = records.map((r, i) => ({ ...r, patient: `q${(i * 7) % 5}` }));
+    const a = (await scores(FOREST, records)).map((r) => r['ANOMALY_SCORE']);
+    const b = (await scores(FOREST, renamed)).map((r) => r['ANOMALY_SCORE']);
+    expect(b).toEqual(a);
+  });
+
+  it('a row with a NULL number gets a NULL score and is not learned from', async () => {
+    const records = heartRates(120, new Map());
+    records[100] = { ...records[100], heartRate: null };
+    const out = await scores(FOREST, records);
+    expect(out[100]!['ANOMALY_SCORE']).toBeNull();
+    const without = await scores(FOREST, records.filter((_, i) => i !== 100));
+    expect(out.filter((_, i) => i !== 100).map((r) => r['ANOMALY_SCORE'])).toEqual(without.map((r) => r['ANOMALY_SCORE']));
+  });
+
+  it('with a shingle, a break of the period scores high though every value is an ordinary one', async () => {
+    // Two rows swapped: each value is common, the sequence is not.
+    const records = heartRates(300, new Map());
+    const [x, y] = [records[250]!['heartRate'], records[256]!['heartRate']];
+    records[250] = { ...records[250], heartRate: y };
+    records[256] = { ...records[256], heartRate: x };
+    const sql = FOREST.replace('50, 64, 1000, 1)', '50, 64, 1000, 4)').replace('SELECT STREAM * FROM', 'SELECT STREAM "heartRate" FROM').replace('"heartRate", "temperature", "patient", ANOMALY_SCORE', '"heartRate", 0.0, \'\', ANOMALY_SCORE');
+    const score = (await scores(sql, records)).map((r) => r['ANOMALY_SCORE'] as number);
+    const top = score.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([, i]) => i);
+    expect(top.some((i) => i >= 250 && i < 260)).toBe(true);
+  });
+});
+
+describe('RANDOM_CUT_FOREST_WITH_EXPLANATION', () => {
+  it('attributes an anomaly to the column that is off, with its direction', async () => {
+    const records = heartRates(300, new Map());
+    records[220] = { ...records[220], temperature: 41.5 };
+    records[260] = { ...records[260], heartRate: 20 };
+    const sql = `
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("heartRate" INTEGER, "temperature" DOUBLE, "ANOMALY_SCORE" DOUBLE, "ANOMALY_EXPLANATION" VARCHAR(512));
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM "heartRate", "temperature", ANOMALY_SCORE, ANOMALY_EXPLANATION
+  FROM TABLE(RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(SELECT STREAM "heartRate", "temperature" FROM "SOURCE_SQL_STREAM_001"), 50, 64, 1000, 1, true));`;
+    const out = await scores(sql, records);
+    type Part = { ATTRIBUTION_SCORE: number; STRENGTH: number; DIRECTION: string };
+    const explained = (i: number) => JSON.parse(out[i]!['ANOMALY_EXPLANATION'] as string) as Record<string, Part>;
+    expect(explained(10)).toEqual({});
+    const hot = explained(220);
+    expect(hot['temperature']!.DIRECTION).toBe('HIGH');
+    expect(hot['temperature']!.ATTRIBUTION_SCORE).toBeGreaterThan(3 * hot['heartRate']!.ATTRIBUTION_SCORE);
+    const slow = explained(260);
+    expect(slow['heartRate']!.DIRECTION).toBe('LOW');
+    expect(slow['heartRate']!.ATTRIBUTION_SCORE).toBeGreaterThan(3 * slow['temperature']!.ATTRIBUTION_SCORE);
+    // The parts add up to the score.
+    for (const i of [150, 220, 260]) {
+      const parts = Object.values(explained(i)).reduce((s, p) => s + p.ATTRIBUTION_SCORE, 0);
+      expect(parts).toBeCloseTo(out[i]!['ANOMALY_SCORE'] as number, 9);
+    }
+  });
+});
