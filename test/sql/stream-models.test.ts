@@ -164,3 +164,68 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
     }
   });
 });
+
+/** Points of the plane: uniform noise over [0, 10]², and every `every`-th point near one of the centres. */
+function plane(n: number, centres: readonly (readonly [number, number])[], every: number): Record<string, unknown>[] {
+  let seed = 12345;
+  const uniform = () => {
+    seed = (seed * 48271) % 2147483647;
+    return seed / 2147483647;
+  };
+  return Array.from({ length: n }, (_, i) => {
+    const c = centres.length > 0 && i % every === 0 ? centres[(i / every) % centres.length]! : null;
+    const [x, y] = c ? [c[0] + (uniform() - 0.5) * 0.3, c[1] + (uniform() - 0.5) * 0.3] : [uniform() * 10, uniform() * 10];
+    return { x, y, label: c ? 'dense' : 'noise', _arrival_time: at(i) };
+  });
+}
+
+const HOTSPOTS = `
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" ("x" DOUBLE, "y" DOUBLE, "HOTSPOTS_RESULT" VARCHAR(10000));
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
+  SELECT STREAM "x", "y", "HOTSPOTS_RESULT"
+  FROM TABLE(HOTSPOTS(CURSOR(SELECT STREAM "x", "y" FROM "SOURCE_SQL_STREAM_001"), 1000, 0.2, 17));`;
+
+type Spot = { density: number; minValues: number[]; maxValues: number[] };
+const spotsOf = (row: Record<string, unknown>) => (JSON.parse(row['HOTSPOTS_RESULT'] as string) as { hotspots: Spot[] }).hotspots;
+const holds = (s: Spot, [x, y]: readonly [number, number]) => s.minValues[0]! <= x && x <= s.maxValues[0]! && s.minValues[1]! <= y && y <= s.maxValues[1]!;
+
+describe('HOTSPOTS', () => {
+  const centres = [
+    [2, 2],
+    [7, 8],
+  ] as const;
+
+  it('finds the dense regions where they were put, densest first, and none in uniform noise', async () => {
+    const out = await scores(HOTSPOTS, plane(1500, centres, 5));
+    expect(out).toHaveLength(1500);
+    const last = spotsOf(out.at(-1)!);
+    expect(last).toHaveLength(2);
+    for (const c of centres) expect(last.filter((s) => holds(s, c))).toHaveLength(1);
+    for (const s of last) {
+      expect(s.maxValues[0]! - s.minValues[0]!).toBeLessThan(0.6);
+      // A tenth of the window in under a four-hundredth of its area: dozens of times the average density.
+      expect(s.density).toBeGreaterThan(20);
+    }
+    expect(last[0]!.density).toBeGreaterThanOrEqual(last[1]!.density);
+    // Early on, before 17 points have come near a centre, there is none.
+    expect(spotsOf(out[20]!)).toEqual([]);
+
+    const noise = await scores(HOTSPOTS, plane(1500, [], 5));
+    expect(noise.every((r) => spotsOf(r).length === 0)).toBe(true);
+  });
+
+  it('forgets a region once its points have left the window', async () => {
+    // The dense points stop after row 600; the window holds the last 1000 rows.
+    const rows = [...plane(600, centres, 5), ...plane(1100, [], 5).map((r, i) => ({ ...r, _arrival_time: at(600 + i) }))];
+    const out = await scores(HOTSPOTS, rows);
+    expect(spotsOf(out[900]!)).toHaveLength(2);
+    expect(spotsOf(out.at(-1)!)).toEqual([]);
+  });
+
+  it('a run stopped and restored from any of its checkpoints writes the same results as an uninterrupted run', async () => {
+    const { whole, pieced } = await cutAndRestored(HOTSPOTS, plane(400, centres, 4), 90);
+    expect(pieced.length).toBeGreaterThanOrEqual(3);
+    expect(spotsOf((whole as Record<string, unknown>[]).at(-1)!).length).toBeGreaterThan(0);
+    for (const rows of pieced) expect(rows).toEqual(whole);
+  });
+});
