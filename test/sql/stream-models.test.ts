@@ -229,3 +229,13 @@ describe('HOTSPOTS', () => {
     for (const rows of pieced) expect(rows).toEqual(whole);
   });
 });
+
+describe('EXPLAIN', () => {
+  it('shows the model with the columns it reads and its parameters, defaults filled in', async () => {
+    const sql = FOREST.replace('50, 64, 1000, 1)', '50)');
+    const result = await runQuery({ sql, inputs: { SOURCE_SQL_STREAM_001: rowsOf(heartRates(5, new Map())) }, explain: true });
+    expect(result.explain).toContain('RandomCutForest [columns=[heartRate, temperature] trees=50 sample=256 decay=100000 shingle=1]');
+    const hot = await runQuery({ sql: HOTSPOTS, inputs: { SOURCE_SQL_STREAM_001: rowsOf(plane(5, [], 5)) }, explain: true });
+    expect(hot.explain).toContain('Hotspots [columns=[x, y] window=1000 radius=0.2 min-points=17]');
+  });
+});
