@@ -12,7 +12,7 @@
  * restored from a checkpoint scores the points that follow as the uninterrupted forest does.
  */
 import { TollstreamError } from '../../core/errors.ts';
-import { Random } from '../../simulator/index.ts';
+import { Random } from '../../core/random.ts';
 import type { TreeScore, TreeState } from './random-cut-tree.ts';
 import { RandomCutTree } from './random-cut-tree.ts';
 

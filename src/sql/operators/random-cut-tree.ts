@@ -10,7 +10,7 @@
  * the root (far from everything) scores high, a point deep among its neighbours low.
  */
 import { TollstreamError } from '../../core/errors.ts';
-import type { Random } from '../../simulator/index.ts';
+import type { Random } from '../../core/random.ts';
 
 interface Leaf {
   readonly leaf: true;

@@ -1,6 +1,7 @@
 /**
  * A small, fast, seeded pseudo-random generator (xoshiro128**), so a simulation with the same seed produces
- * the same traffic byte for byte.
+ * the same traffic byte for byte, and a random cut forest restored from a checkpoint draws the numbers the
+ * uninterrupted one would have.
  */
 export class Random {
   private a: number;
