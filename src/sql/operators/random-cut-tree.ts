@@ -174,13 +174,12 @@ export class RandomCutTree {
   /** The score of a point (0 for an empty tree); `split` also fills the per-dimension parts. */
   score(point: readonly number[], split: TreeScore | null): number {
     if (this.root === null) return 0;
-    const path: Cut[] = [];
     let node: TreeNode = this.root;
+    let depth = 0;
     while (!node.leaf) {
-      path.push(node);
+      depth++;
       node = point[node.dim]! <= node.value ? node.left : node.right;
     }
-    const depth = path.length;
     let score: number;
     if (samePoint(node.point, point)) {
       // Seen before: as deep as its copies would make a subtree of their own.
@@ -198,8 +197,10 @@ export class RandomCutTree {
         }
       }
     }
-    for (let i = depth - 1; i >= 0; i--) {
-      const n = path[i]!;
+    // From the leaf's parent up. Once the query lies inside a node's box it lies inside every box above it
+    // (each holds the one below), where no cut can set it apart: the walk stops there.
+    let i = depth - 1;
+    for (let n = node.parent; n !== null; n = n.parent, i--) {
       let grown = 0;
       let outside = 0;
       for (let d = 0; d < this.dims; d++) {
@@ -208,7 +209,7 @@ export class RandomCutTree {
         outside += below + above;
         grown += n.max[d]! - n.min[d]! + below + above;
       }
-      if (outside === 0) continue;
+      if (outside === 0) break;
       // The chance that a cut of the grown box falls between the query and the node's points.
       const separated = outside / grown;
       const here = 1 / (i + 1);
