@@ -12,7 +12,7 @@ import type { PlanEnv } from './plan-query.ts';
 import { planFrom, rejectUpdates } from './plan-query.ts';
 
 /** The columns each model adds, after the input's. */
-export function modelColumns(item: StreamModelFrom): { name: string; type: Field['type'] }[] {
+function modelColumns(item: StreamModelFrom): { name: string; type: Field['type'] }[] {
   switch (item.model.fn) {
     case 'RANDOM_CUT_FOREST':
       return [{ name: 'ANOMALY_SCORE', type: 'DOUBLE' }];
