@@ -5,7 +5,7 @@
  * same numbers at any batch size.
  */
 import { describe, expect, it } from 'vitest';
-import { runQuery } from '../../src/sql/index.ts';
+import { planLiveQuery, runQuery } from '../../src/sql/index.ts';
 import { mergeState, restorableState } from '../../src/sql/runtime/keyed-state.ts';
 
 async function* rowsOf(records: Record<string, unknown>[]): AsyncIterable<Record<string, unknown>> {
@@ -237,5 +237,17 @@ describe('EXPLAIN', () => {
     expect(result.explain).toContain('RandomCutForest [columns=[heartRate, temperature] trees=50 sample=256 decay=100000 shingle=1]');
     const hot = await runQuery({ sql: HOTSPOTS, inputs: { SOURCE_SQL_STREAM_001: rowsOf(plane(5, [], 5)) }, explain: true });
     expect(hot.explain).toContain('Hotspots [columns=[x, y] window=1000 radius=0.2 min-points=17]');
+  });
+});
+
+describe('in a live query', () => {
+  it('is planned over a declared stream, as a task whose state goes into the checkpoint', async () => {
+    const plan = await planLiveQuery({
+      sql: `CREATE TABLE tolls (plate VARCHAR(8), amount BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('stream' = 'tolls');
+        SELECT plate, amount, ANOMALY_SCORE FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM plate, amount FROM tolls)));`,
+    });
+    const forest = plan.graph.nodes.find((n) => n.name === 'RandomCutForest')!;
+    expect(forest).toBeDefined();
+    expect(plan.taskIds).toContain(forest.id);
   });
 });
