@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { planLiveQuery, runQuery } from '../../src/sql/index.ts';
+import { Random } from '../../src/core/random.ts';
 import { mergeState, restorableState } from '../../src/sql/runtime/keyed-state.ts';
 
 async function* rowsOf(records: Record<string, unknown>[]): AsyncIterable<Record<string, unknown>> {
@@ -212,6 +213,31 @@ describe('HOTSPOTS', () => {
 
     const noise = await scores(HOTSPOTS, plane(1500, [], 5));
     expect(noise.every((r) => spotsOf(r).length === 0)).toBe(true);
+  });
+
+  it("follows the hotspot of the Developer Guide's generator as it moves: a 1 by 1 square that takes a fifth of the points", async () => {
+    const random = new Random(7);
+    const squares: [number, number][] = [];
+    const rows = Array.from({ length: 3000 }, (_, i) => {
+      if (i % 1000 === 0) squares.push([random.next() * 9, random.next() * 9]);
+      const [sx, sy] = squares.at(-1)!;
+      const hot = random.next() < 0.2;
+      const [x, y] = hot ? [sx + random.next(), sy + random.next()] : [random.next() * 10, random.next() * 10];
+      return { x, y, is_hot: hot ? 'Y' : 'N', _arrival_time: at(i) };
+    });
+    const out = await scores(HOTSPOTS.replace('SELECT STREAM "x", "y" FROM', 'SELECT STREAM * FROM'), rows);
+    for (const end of [999, 1999, 2999]) {
+      const [sx, sy] = squares[(end + 1) / 1000 - 1]!;
+      const spots = spotsOf(out[end]!);
+      expect(spots).toHaveLength(1);
+      // The hotspot lies in the square (give or take the scan radius), well above the average density.
+      const [densest] = spots as [Spot];
+      expect(densest.minValues[0]).toBeGreaterThanOrEqual(sx - 0.2);
+      expect(densest.maxValues[0]).toBeLessThanOrEqual(sx + 1.2);
+      expect(densest.minValues[1]).toBeGreaterThanOrEqual(sy - 0.2);
+      expect(densest.maxValues[1]).toBeLessThanOrEqual(sy + 1.2);
+      expect(densest.density).toBeGreaterThan(10);
+    }
   });
 
   it('forgets a region once its points have left the window', async () => {
