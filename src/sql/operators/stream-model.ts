@@ -112,10 +112,12 @@ function forestModel(model: RandomCutForestModel, names: readonly string[]): Mod
 /**
  * ANOMALY_EXPLANATION: per numeric column, the part of the score it accounts for (over every position of
  * the shingle); with directionality also whether the row is anomalous by being high or low there, and how
- * strongly (the difference between the two parts).
+ * strongly (the difference between the two parts). Laid out as the Developer Guide shows the service's:
+ * `{"col":{"DIRECTION":"HIGH","STRENGTH":"0.8567","ATTRIBUTION_SCORE":"1.7447"}}`, numbers as text with four
+ * decimals, so a consumer written for the service reads it.
  */
 function explanation(names: readonly string[], high: readonly number[], low: readonly number[], withDirectionality: boolean): string {
-  const out: Record<string, { ATTRIBUTION_SCORE: number; STRENGTH?: number; DIRECTION?: 'HIGH' | 'LOW' }> = {};
+  const out: Record<string, { DIRECTION?: 'HIGH' | 'LOW'; STRENGTH?: string; ATTRIBUTION_SCORE: string }> = {};
   names.forEach((name, c) => {
     let h = 0;
     let l = 0;
@@ -123,7 +125,8 @@ function explanation(names: readonly string[], high: readonly number[], low: rea
       h += high[d]!;
       l += low[d]!;
     }
-    out[name] = withDirectionality ? { ATTRIBUTION_SCORE: h + l, STRENGTH: Math.abs(h - l), DIRECTION: h >= l ? 'HIGH' : 'LOW' } : { ATTRIBUTION_SCORE: h + l };
+    const attribution = (h + l).toFixed(4);
+    out[name] = withDirectionality ? { DIRECTION: h >= l ? 'HIGH' : 'LOW', STRENGTH: Math.abs(h - l).toFixed(4), ATTRIBUTION_SCORE: attribution } : { ATTRIBUTION_SCORE: attribution };
   });
   return JSON.stringify(out);
 }
