@@ -37,7 +37,8 @@ interface Sample {
 export interface ForestState {
   readonly seen: number;
   readonly random: number[];
-  readonly trees: { keys: number[]; points: number[][]; tree: TreeState | null }[];
+  /** Per tree its sample (keys, and points one after another) and its structure, whose leaves name the sample's points. */
+  readonly trees: { keys: number[]; points: number[]; tree: TreeState }[];
 }
 
 /** A point's score with its parts by dimension: above (`high`) and below (`low`) the forest's data. */
@@ -118,7 +119,12 @@ export class RandomCutForest {
     return {
       seen: this.seen,
       random: this.random.state(),
-      trees: this.samples.map((s) => ({ keys: [...s.keys], points: s.points.map((p) => [...p]), tree: s.tree.snapshot() })),
+      trees: this.samples.map((s) => {
+        // A leaf's point has the values of some point of the sample (of several, when it holds copies).
+        const index = new Map<string, number>();
+        s.points.forEach((p, i) => index.set(p.join(','), i));
+        return { keys: [...s.keys], points: s.points.flat(), tree: s.tree.snapshot((p) => index.get(p.join(','))!) };
+      }),
     };
   }
 
@@ -130,9 +136,10 @@ export class RandomCutForest {
     this.random.setState(state.random);
     state.trees.forEach((t, i) => {
       const s = this.samples[i]!;
+      const dims = this.options.dimensions;
       s.keys = [...t.keys];
-      s.points = t.points.map((p) => [...p]);
-      s.tree.restore(t.tree);
+      s.points = s.keys.map((_, j) => t.points.slice(j * dims, (j + 1) * dims));
+      s.tree.restore(t.tree, (j) => s.points[j]);
       s.largest = 0;
       for (let j = 1; j < s.keys.length; j++) if (s.keys[j]! > s.keys[s.largest]!) s.largest = j;
     });

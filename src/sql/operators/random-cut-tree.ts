@@ -35,8 +35,16 @@ interface Cut {
 
 type TreeNode = Leaf | Cut;
 
-/** A tree in a checkpoint: a leaf is `[mass, ...point]` (an array of numbers), a cut `[dim, value, left, right]`. */
-export type TreeState = number[] | [number, number, TreeState, TreeState];
+/**
+ * A tree in a checkpoint: its nodes in preorder (a cut, then its left subtree, then its right one), two
+ * numbers each, kept in two arrays so the whole numbers of the first are written compactly: a cut is its
+ * dimension (0 or more) and its value; a leaf is -1 - i, where i is the position of its point in the tree's
+ * sample (which the checkpoint holds anyway), and its mass.
+ */
+export interface TreeState {
+  readonly heads: number[];
+  readonly values: number[];
+}
 
 const lowOf = (n: TreeNode): readonly number[] => (n.leaf ? n.point : n.min);
 const highOf = (n: TreeNode): readonly number[] => (n.leaf ? n.point : n.max);
@@ -224,29 +232,47 @@ export class RandomCutTree {
     return score;
   }
 
-  snapshot(): TreeState | null {
-    const walk = (n: TreeNode): TreeState => (n.leaf ? [n.mass, ...n.point] : [n.dim, n.value, walk(n.left), walk(n.right)]);
-    return this.root === null ? null : walk(this.root);
+  /** `indexOf` gives the position in the sample of a point with these values. */
+  snapshot(indexOf: (point: readonly number[]) => number): TreeState {
+    const out: TreeState = { heads: [], values: [] };
+    const walk = (n: TreeNode): void => {
+      out.heads.push(n.leaf ? -1 - indexOf(n.point) : n.dim);
+      out.values.push(n.leaf ? n.mass : n.value);
+      if (n.leaf) return;
+      walk(n.left);
+      walk(n.right);
+    };
+    if (this.root !== null) walk(this.root);
+    return out;
   }
 
-  restore(state: TreeState | null): void {
-    const build = (s: TreeState, parent: Cut | null): TreeNode => {
-      if (s.length === 4 && Array.isArray(s[2])) {
-        const [dim, value, l, r] = s as [number, number, TreeState, TreeState];
-        const cut: Cut = { leaf: false, dim, value, left: null!, right: null!, parent, min: [], max: [], mass: 0 };
-        cut.left = build(l, cut);
-        cut.right = build(r, cut);
-        cut.mass = cut.left.mass + cut.right.mass;
-        for (let d = 0; d < this.dims; d++) {
-          cut.min.push(Math.min(lowOf(cut.left)[d]!, lowOf(cut.right)[d]!));
-          cut.max.push(Math.max(highOf(cut.left)[d]!, highOf(cut.right)[d]!));
-        }
-        return cut;
+  /** `pointAt` gives the sample's point at a position. */
+  restore(state: TreeState, pointAt: (index: number) => readonly number[] | undefined): void {
+    let at = 0;
+    const build = (parent: Cut | null): TreeNode => {
+      const head = state.heads[at];
+      const second = state.values[at++];
+      if (head === undefined || second === undefined) throw this.badState('it ends inside a node');
+      if (head < 0) {
+        const point = pointAt(-1 - head);
+        if (point === undefined || point.length !== this.dims) throw this.badState('a leaf names no point of the sample');
+        return { leaf: true, point, mass: second, parent };
       }
-      const [mass, ...point] = s as number[];
-      if (point.length !== this.dims) throw new TollstreamError('INTERNAL', 'a random cut tree in the checkpoint has points of another dimension', { context: { dims: this.dims, found: point.length } });
-      return { leaf: true, point, mass: mass!, parent };
+      const cut: Cut = { leaf: false, dim: head, value: second, left: null!, right: null!, parent, min: [], max: [], mass: 0 };
+      cut.left = build(cut);
+      cut.right = build(cut);
+      cut.mass = cut.left.mass + cut.right.mass;
+      for (let d = 0; d < this.dims; d++) {
+        cut.min.push(Math.min(lowOf(cut.left)[d]!, lowOf(cut.right)[d]!));
+        cut.max.push(Math.max(highOf(cut.left)[d]!, highOf(cut.right)[d]!));
+      }
+      return cut;
     };
-    this.root = state === null ? null : build(state, null);
+    this.root = state.heads.length === 0 ? null : build(null);
+    if (at !== state.heads.length || at !== state.values.length) throw this.badState('numbers are left after its last node');
+  }
+
+  private badState(problem: string): TollstreamError {
+    return new TollstreamError('INTERNAL', `a random cut tree in the checkpoint is not in the layout it writes: ${problem}`, { context: { dims: this.dims } });
   }
 }
