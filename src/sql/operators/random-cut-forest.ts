@@ -5,8 +5,8 @@
  *
  * The sample: a point arriving as the stream's n-th gets the key ln(-ln u) - n / timeDecay (u uniform in
  * (0, 1)), and a tree keeps the subSampleSize points of smallest key. That is weighted sampling without
- * replacement (Efraimidis and Spirakis) with weight e^(n / timeDecay): a point is half as likely to be kept
- * as one that came timeDecay * ln 2 points after it.
+ * replacement (Efraimidis and Spirakis) with weight e^(n / timeDecay): a point weighs half as much as one
+ * that came timeDecay * ln 2 points after it, so old points leave the samples for new ones.
  *
  * Everything random comes from one seeded generator whose state is part of the checkpoint, so a forest
  * restored from a checkpoint scores the points that follow as the uninterrupted forest does.
