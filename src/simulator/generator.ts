@@ -4,7 +4,7 @@
  * sent out of order, late, or twice (a producer's retry), as real roadside equipment does.
  */
 import { buildWorld, pickIndex, tollCents, type World } from './model.ts';
-import { Random } from './random.ts';
+import { Random } from '../core/random.ts';
 import type { TollTransaction } from '../warehouse/index.ts';
 
 /** The record the simulator sends: a toll of the stream `toll_transactions`. */

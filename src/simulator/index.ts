@@ -5,7 +5,7 @@
 export { TrafficGenerator, type TrafficOptions, type TollTransaction, type GeneratedRecord, type PlantedDrop, type PlantedSpend } from './generator.ts';
 export { SpendOracle, monthKeyFn, type Breach } from './oracle.ts';
 export { VEHICLE_CLASSES, type Plaza, type Customer, type Vehicle, type VehicleClass } from './model.ts';
-export { Random } from './random.ts';
+export { Random } from '../core/random.ts';
 export { kinesisSink, nativeSink, fileSink, type Sink, type SinkResult } from './sinks.ts';
 export { runSimulation, type SimulationOptions, type SimulationStats } from './run.ts';
 export { runSimulateCommand, SIMULATE_HELP, UsageError } from './command.ts';

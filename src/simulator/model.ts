@@ -2,7 +2,7 @@
  * The world the simulator drives through: plazas along roads, vehicle classes with their tariffs, and
  * customers with their vehicles, some heavy users and many light ones.
  */
-import { Random } from './random.ts';
+import { Random } from '../core/random.ts';
 
 export interface VehicleClass {
   readonly id: number;

@@ -114,6 +114,7 @@ export function undeclaredInputs(sql: string): string[] {
         from(f.right);
       } else if (f.kind === 'subquery') visitQuery(f.query);
       else if (f.kind === 'matchRecognize') from(f.source);
+      else if (f.kind === 'streamModel') from(f.source);
     };
     from(q.from);
     // IN and EXISTS subqueries of WHERE read their own tables and streams.

@@ -14,7 +14,7 @@ import {
   parseJsonBytes,
   scanJson,
 } from './index.ts';
-import { Random } from '../../simulator/random.ts';
+import { Random } from '../random.ts';
 
 /** Seeded, so a failure can be replayed. */
 function rng(seed: number): () => number {

@@ -2,6 +2,7 @@
 import type { SourcePos } from '../diagnostics.ts';
 import type { Expr, IntervalExpr, OrderItem, OverClause } from './expressions.ts';
 import type { MatchRecognizeFrom } from './match-recognize.ts';
+import type { StreamModelFrom } from './stream-model.ts';
 
 export interface SelectItem {
   readonly kind: 'item';
@@ -81,7 +82,7 @@ export interface ValuesFrom {
   readonly pos: SourcePos;
 }
 
-export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom | ValuesFrom | MatchRecognizeFrom;
+export type FromItem = TableRef | WindowTvf | JoinFrom | SubqueryFrom | ValuesFrom | MatchRecognizeFrom | StreamModelFrom;
 export type FromKind = FromItem['kind'];
 
 export interface NamedWindow {

@@ -30,6 +30,8 @@ import { parseExpr, parseOrderBy, parseOverSpec } from './expressions.ts';
 import { parseInterval, parseType } from './units-and-types.ts';
 import { parseMatchRecognize } from './match-recognize.ts';
 import { countDistinctItemsQuery, topKItemsQuery } from './top-k-items.ts';
+import type { StreamModelFunction } from './stream-models.ts';
+import { parseStreamModel, STREAM_MODEL_FUNCTIONS } from './stream-models.ts';
 import { tokenize } from './lexer.ts';
 
 /** Parses a script of `;`-separated statements. Throws `SQL_SYNTAX` naming the line and column. */
@@ -496,8 +498,8 @@ function parseFromPrimary(c: Cursor): FromItem {
     const fnTok = c.next();
     const fn = fnTok.upper as WindowFunction;
     if (fnTok.upper === 'TOP_K_ITEMS_TUMBLING' || fnTok.upper === 'COUNT_DISTINCT_ITEMS_TUMBLING') return parseItemsTumbling(c, fnTok.upper, fnTok.pos);
+    if (STREAM_MODEL_FUNCTIONS.has(fnTok.upper)) return { ...parseStreamModel(c, fnTok.upper as StreamModelFunction, fnTok.pos, parseSelect), alias: parseAlias(c) };
     if (fnTok.type !== 'word' || !(fn in WINDOW_FUNCTIONS)) {
-      if (UNSUPPORTED_TABLE_FUNCTIONS.has(fnTok.upper)) throw c.errorAt(fnTok.pos, `${fnTok.upper} is not supported yet`, 'Use a window aggregate (TUMBLE, HOP, SESSION, CUMULATE, STEP) with the aggregates it needs.');
       throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
     }
     c.expectOp('(');
@@ -608,5 +610,3 @@ function parseItemsTumbling(c: Cursor, fn: 'TOP_K_ITEMS_TUMBLING' | 'COUNT_DISTI
   return { kind: 'subquery', query, alias: parseAlias(c), pos };
 }
 
-/** Table functions of Kinesis Analytics that are not implemented, so they get a clear error. */
-const UNSUPPORTED_TABLE_FUNCTIONS = new Set(['RANDOM_CUT_FOREST', 'RANDOM_CUT_FOREST_WITH_EXPLANATION', 'HOTSPOTS']);

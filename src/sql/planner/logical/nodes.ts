@@ -2,7 +2,7 @@
  * The logical plan: what to compute, with expressions still as AST over each node's input fields.
  * The physical planner picks operators and compiles the expressions.
  */
-import type { CallExpr, Expr, MatchRecognizeFrom, OrderItem, QueryDialect, SqlTypeName } from '../../ast/index.ts';
+import type { CallExpr, Expr, MatchRecognizeFrom, OrderItem, QueryDialect, SqlTypeName, StreamModel } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import type { Field } from '../../expr/scope.ts';
 import type { Value } from '../../expr/types.ts';
@@ -212,6 +212,18 @@ export interface MatchRecognizeNode extends Base {
 }
 
 /**
+ * `TABLE(RANDOM_CUT_FOREST(CURSOR(...)))`, `TABLE(HOTSPOTS(CURSOR(...)))`: every input row in arrival order,
+ * with the model's column(s) after the input's fields.
+ */
+export interface StreamModelNode extends Base {
+  readonly kind: 'streamModel';
+  readonly input: LogicalNode;
+  readonly model: StreamModel;
+  /** The input fields the model reads (its numeric columns), in order. */
+  readonly numeric: readonly number[];
+}
+
+/**
  * `UNION ALL`: the rows of every input, whose fields are the same as the node's. With `intersect` (two
  * inputs, `a INTERSECT [ALL] b`) only the rows both inputs bring: each once, or with `all` as often as both do.
  */
@@ -246,7 +258,8 @@ export type LogicalNode =
   | TemporalJoinNode
   | UnionAllNode
   | ValuesNode
-  | MatchRecognizeNode;
+  | MatchRecognizeNode
+  | StreamModelNode;
 
 export type LogicalKind = LogicalNode['kind'];
 
@@ -266,6 +279,7 @@ export const logicalInputs: { readonly [K in LogicalKind]: (n: Extract<LogicalNo
   unionAll: (n) => n.inputs,
   values: () => [],
   matchRecognize: (n) => [n.input],
+  streamModel: (n) => [n.input],
 };
 
 /** Names of the in-application streams a plan reads. */

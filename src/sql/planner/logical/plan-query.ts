@@ -17,6 +17,7 @@ import type { Catalog } from './catalog.ts';
 import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
+import { planStreamModel } from './plan-stream-model.ts';
 import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
 import { ARRIVAL_TIME, logicalInputs, renamed } from './nodes.ts';
@@ -160,6 +161,8 @@ export function planFrom(item: FromItem, env: PlanEnv): LogicalNode {
       return planValues(item, env);
     case 'matchRecognize':
       return planMatchRecognize(item, env);
+    case 'streamModel':
+      return planStreamModel(item, env);
   }
 }
 

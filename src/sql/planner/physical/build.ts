@@ -35,6 +35,7 @@ import { WindowAssignOperator } from '../../operators/window-assign.ts';
 import { WindowTopNOperator } from '../../operators/window-top-n.ts';
 import { ValuesOperator } from '../../operators/values.ts';
 import { ExceptOperator, IntersectOperator } from '../../operators/intersect.ts';
+import { StreamModelOperator } from '../../operators/stream-model.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
 import { sameRows } from '../logical/nodes.ts';
 import { compileMatchClause } from '../logical/plan-match.ts';
@@ -361,6 +362,17 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const skip = m.afterMatch.to === 'FIRST' || m.afterMatch.to === 'LAST' ? `TO ${m.afterMatch.to} ${m.afterMatch.variable}` : m.afterMatch.to === 'NEXT ROW' ? 'TO NEXT ROW' : 'PAST LAST ROW';
     const detail = `partition=[${list(m.partitionBy)}] order=${renderExpr(time)} pattern=(${m.pattern.map((s) => s.variable + quantifier(s)).join(' ')})${m.within ? ` within=${renderMillis(m.within.millis)}` : ''} skip ${skip}`;
     return operator(c, 'MatchRecognize', detail, [input], n.fields, () => new MatchRecognizeOperator('MatchRecognize', { ...spec, holdBack: Math.max(0, lag) }));
+  },
+  streamModel: (n, c) => {
+    const input = build(n.input, c);
+    const m = n.model;
+    const names = n.numeric.map((i) => n.input.fields[i]!.name);
+    const name = m.fn === 'HOTSPOTS' ? 'Hotspots' : 'RandomCutForest';
+    const detail =
+      m.fn === 'HOTSPOTS'
+        ? `columns=[${names.join(', ')}] window=${m.windowSize} radius=${m.scanRadius} min-points=${m.minimumNumberOfPointsInAHotspot}`
+        : `columns=[${names.join(', ')}] trees=${m.numberOfTrees} sample=${m.subSampleSize} decay=${m.timeDecay} shingle=${m.shingleSize}${m.fn === 'RANDOM_CUT_FOREST_WITH_EXPLANATION' ? ' explained' : ''}`;
+    return operator(c, name, detail, [input], n.fields, () => new StreamModelOperator(name, m, n.numeric, names));
   },
 };
 

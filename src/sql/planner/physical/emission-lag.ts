@@ -146,6 +146,8 @@ const FIELD_LAG: FieldLag = {
   values: () => Number.NEGATIVE_INFINITY,
   // Rows wait for the watermark and matches for rows after them; how long is not tracked.
   matchRecognize: () => null,
+  // Rows leave as they come, with the model's columns added.
+  streamModel: (n, field, ctx) => (field < n.input.fields.length ? fieldLag(n.input, field, ctx) : null),
 };
 
 function safeResolve(node: LogicalNode, e: Extract<Expr, { kind: 'column' }>): number | null {

@@ -1,6 +1,7 @@
 /**
  * A small, fast, seeded pseudo-random generator (xoshiro128**), so a simulation with the same seed produces
- * the same traffic byte for byte.
+ * the same traffic byte for byte, and a random cut forest restored from a checkpoint draws the numbers the
+ * uninterrupted one would have.
  */
 export class Random {
   private a: number;
@@ -22,6 +23,16 @@ export class Random {
     this.b = next();
     this.c = next();
     this.d = next();
+  }
+
+  /** The generator's four words of state, to carry it over a checkpoint. */
+  state(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  /** Takes back a state `state()` returned: the numbers that follow are those that followed then. */
+  setState(state: readonly number[]): void {
+    [this.a, this.b, this.c, this.d] = state.map((w) => w >>> 0) as [number, number, number, number];
   }
 
   /** A uniform 32-bit unsigned integer. */
