@@ -44,6 +44,8 @@ export class IntervalJoinOperator implements Operator {
   private readonly leftOnly: boolean;
   /** Per input, the join key values of the row being processed. */
   private readonly keyValues: Value[][];
+  /** The buffered rows matching the row being processed (reused). */
+  private readonly candidates: Row[] = [];
 
   /**
    * Matching rows satisfy right.ts in [left.ts - lower, left.ts + upper]. Future right rows have
@@ -91,10 +93,10 @@ export class IntervalJoinOperator implements Operator {
           continue;
         }
         const k = keyOf(keys);
-        const candidates = other.get(k);
-        if (candidates) {
-          const list = candidates.rows;
-          for (let i = candidates.head; i < list.length; i++) {
+        const list = this.candidates;
+        const found = other.matches(k, list);
+        if (found > 0) {
+          for (let i = 0; i < found; i++) {
             const c = list[i]!;
             const joined = input === 0 ? row.concat(c) : c.concat(row);
             if (!this.condition(joined)) continue;
@@ -111,6 +113,7 @@ export class IntervalJoinOperator implements Operator {
             if (track[input]) this.matched[input]!.add(row);
             if (track[1 - input]) this.matched[1 - input]!.add(c);
           }
+          list.fill(null as unknown as Row, 0, found);
         }
         mine.add(k, t, row);
       } catch (err) {
