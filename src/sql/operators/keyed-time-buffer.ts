@@ -78,7 +78,9 @@ export class KeyedTimeBuffer {
     const times = this.matchTimes;
     let n = 0;
     let sorted = true;
-    for (const c of this.chunks) {
+    const chunks = this.chunks;
+    for (let ci = 0; ci < chunks.length; ci++) {
+      const c = chunks[ci]!;
       const ct = c.times;
       if (c.index === null) {
         const keys = c.keys;

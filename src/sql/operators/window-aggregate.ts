@@ -11,6 +11,7 @@ import type { KeyedSection, KeyedState } from '../runtime/keyed-state.ts';
 import { isKeyedState } from '../runtime/keyed-state.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { restoredTime } from '../runtime/operator.ts';
+import type { Group } from './group-table.ts';
 import { GroupTable } from './group-table.ts';
 
 /**
@@ -60,11 +61,12 @@ interface Pane {
   readonly table: GroupTable;
 }
 
-/** A window's group combined from its panes: a group of one pane lends its accumulators until a second pane has the key. */
-interface Combined {
-  readonly keys: Value[];
-  accs: Acc[];
-  own: boolean;
+/** A window's group of a key that several of its panes have: the panes' accumulators merged. */
+class Combined {
+  constructor(
+    readonly keys: Value[],
+    readonly accs: Acc[],
+  ) {}
 }
 
 export class WindowAggregateOperator implements Operator {
@@ -202,33 +204,41 @@ export class WindowAggregateOperator implements Operator {
     }
     const aggs = this.aggs;
     for (const end of [...ends].sort((a, b) => a - b)) {
-      const combined = new Map<unknown, Combined>();
+      // A key of one pane only is its pane's group; a key of several gets accumulators of its own.
+      const combined = new Map<unknown, Group | Combined>();
       for (let p = end - size + slide; p <= end; p += slide) {
         const pane = this.panes.get(p);
         if (!pane) continue;
         for (const g of pane.table.groups.values()) {
-          const c = combined.get(g.key);
+          let c = combined.get(g.key);
           if (c === undefined) {
-            combined.set(g.key, { keys: g.keys, accs: g.accs, own: false });
+            combined.set(g.key, g);
             continue;
           }
-          if (!c.own) {
+          if (!(c instanceof Combined)) {
             const accs = new Array<Acc>(aggs.length);
             for (let i = 0; i < aggs.length; i++) {
               accs[i] = aggs[i]!.create();
               aggs[i]!.merge(accs[i]!, c.accs[i]!);
             }
-            c.accs = accs;
-            c.own = true;
+            c = new Combined(c.keys, accs);
+            combined.set(g.key, c);
           }
           for (let i = 0; i < aggs.length; i++) aggs[i]!.merge(c.accs[i]!, g.accs[i]!);
         }
       }
       const start = end - size;
+      const nk = this.keyFns.length;
+      const width = nk + aggs.length + 4;
       for (const c of combined.values()) {
-        const row: Row = c.keys.slice();
-        for (let i = 0; i < aggs.length; i++) row.push(aggs[i]!.result(c.accs[i]!));
-        row.push(start, end, end - 1, end);
+        // Written at its final length: keys, aggregate results, window_start, window_end, window_time, ROWTIME.
+        const row: Row = new Array<Value>(width);
+        for (let i = 0; i < nk; i++) row[i] = c.keys[i]!;
+        for (let i = 0; i < aggs.length; i++) row[nk + i] = aggs[i]!.result(c.accs[i]!);
+        row[width - 4] = start;
+        row[width - 3] = end;
+        row[width - 2] = end - 1;
+        row[width - 1] = end;
         out.emit(row);
       }
     }
