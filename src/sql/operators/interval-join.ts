@@ -46,6 +46,8 @@ export class IntervalJoinOperator implements Operator {
   private readonly keyValues: Value[][];
   /** The buffered rows matching the row being processed (reused). */
   private readonly candidates: Row[] = [];
+  /** A candidate pair's joined values, for the condition (reused). */
+  private readonly probe: Row = [];
 
   /**
    * Matching rows satisfy right.ts in [left.ts - lower, left.ts + upper]. Future right rows have
@@ -98,11 +100,18 @@ export class IntervalJoinOperator implements Operator {
         if (found > 0) {
           for (let i = 0; i < found; i++) {
             const c = list[i]!;
-            const joined = input === 0 ? row.concat(c) : c.concat(row);
-            if (!this.condition(joined)) continue;
+            const left = input === 0 ? row : c;
+            const right = input === 0 ? c : row;
+            // The condition reads a reused row (it keeps none of it); only a match gets a row of its own.
+            const probe = this.probe;
+            let w = 0;
+            for (let x = 0; x < left.length; x++) probe[w++] = left[x]!;
+            for (let x = 0; x < right.length; x++) probe[w++] = right[x]!;
+            if (probe.length !== w) probe.length = w;
+            if (!this.condition(probe)) continue;
+            const joined = left.concat(right);
             if (this.leftOnly) {
               // A semi-join sends a left row at its first match; an anti-join only notes the match.
-              const left = input === 0 ? row : c;
               if (!this.matched[0]!.has(left)) {
                 this.matched[0]!.add(left);
                 if (this.outer!.mode === 'semi') out.emit(left);
