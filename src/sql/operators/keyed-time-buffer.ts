@@ -1,25 +1,29 @@
 /**
- * The rows an interval join keeps for one input, in chunks of up to CHUNK_ROWS rows in arrival order. A
- * chunk holds its rows, their times and join keys in three arrays and knows its oldest and newest time, so
- * a watermark drops whole chunks (it costs a check per chunk, not work per row), and adding a row is three
- * pushes: no map entry, no heap entry and no object per row. A join on a near-unique value (q7's price)
- * used to make a map entry per row, kept for the whole time bound.
+ * The rows an interval join keeps for one input. They start in chunks of up to CHUNK_ROWS rows in arrival
+ * order: a chunk holds its rows, their times and join keys in three arrays and knows its oldest and newest
+ * time, so a watermark drops whole chunks (a check per chunk, not work per row), and adding a row is three
+ * pushes: no map entry, no heap entry and no object per row. A row is gone once its time is before the last
+ * eviction limit, whether or not its chunk is still there: lookups skip it. (A row of this side that old
+ * cannot match a row the other side may still send, so skipping it loses nothing; see `evictBefore`.)
  *
- * A row is gone once its time is before the last eviction limit, whether or not its chunk is still there:
- * lookups skip it. (A row of this side that old cannot match a row the other side may still send, so
- * skipping it loses nothing; see `evictBefore`.)
- *
- * Looking up a key scans a chunk's keys; a chunk that lookups have scanned CHUNK_INDEX_AFTER times over gets
- * an index by key, kept up to date at each later lookup. So an input that is looked up rarely (q7's bids,
- * read once per window by its maximum) never pays for an index, and one looked up for every row of the other
- * input pays about what a map by key costs.
+ * Looking up a key scans the chunks. That suits an input looked up rarely, such as q7's bids (a key per bid,
+ * looked up once per window by the maximum), which used to cost a map entry and a heap entry per bid. An
+ * input looked up for every row of the other, with many rows buffered, would scan too much: once lookups
+ * have compared SWITCH_AFTER_SCANS rows per row added, the buffer moves its rows to a `KeyIndex` (by key,
+ * with a heap by time) for good.
  */
 import type { Row } from '../expr/types.ts';
 
-/** Rows per chunk: the unit that a watermark drops whole and that an index covers. */
+/** Rows per chunk: the unit that a watermark drops whole. */
 const CHUNK_ROWS = 4096;
-/** A chunk gets an index once lookups have scanned this many times a full chunk's rows in it. */
-const CHUNK_INDEX_AFTER = 8;
+/**
+ * The buffer moves its rows to a `KeyIndex` once lookups have compared this many rows per row added
+ * (counting at least SWITCH_MIN_ROWS added): a map entry and a heap entry per row cost a few hundred row comparisons, so below
+ * that a scan is cheaper. q7's bids are compared about twice per bid (stay in chunks); an input looked up
+ * for every row of the other, with thousands of rows buffered, moves.
+ */
+const SWITCH_AFTER_SCANS = 256;
+const SWITCH_MIN_ROWS = 4096;
 
 interface Chunk {
   readonly rows: Row[];
@@ -27,15 +31,10 @@ interface Chunk {
   readonly keys: unknown[];
   minTime: number;
   maxTime: number;
-  /** Positions by key, of the rows before `indexed`; null until lookups have scanned enough. */
-  index: Map<unknown, number | number[]> | null;
-  indexed: number;
-  /** Rows scanned by lookups while the chunk had no index. */
-  scanned: number;
 }
 
 function newChunk(): Chunk {
-  return { rows: [], times: [], keys: [], minTime: Number.POSITIVE_INFINITY, maxTime: Number.NEGATIVE_INFINITY, index: null, indexed: 0, scanned: 0 };
+  return { rows: [], times: [], keys: [], minTime: Number.POSITIVE_INFINITY, maxTime: Number.NEGATIVE_INFINITY };
 }
 
 /** The same key as a Map would see it (SameValueZero: NaN equals NaN). */
@@ -48,13 +47,40 @@ export class KeyedTimeBuffer {
   /** Rows with a time before this are gone: the highest limit given to `evictBefore`. */
   private limit = Number.NEGATIVE_INFINITY;
   /** Rows added with a time already before `limit`: no lookup finds them, the next eviction hands them out. */
-  private late: { time: number; row: Row }[] = [];
+  private late: { time: number; row: Row; key: unknown }[] = [];
   /** Candidates' times during `matches` (reused). */
   private readonly matchTimes: number[] = [];
+  /** Rows added, and rows compared by lookups, in chunks: what decides the switch to keys. */
+  private added = 0;
+  private scanned = 0;
+  /** The rows by key once lookups made that worth it; the chunks are empty from then on. */
+  private keyed: KeyIndex | null = null;
+
+  /** Moves every row to a `KeyIndex`, oldest first, for good. */
+  private switchToKeys(): void {
+    const all = this.entries();
+    const keyed = new KeyIndex();
+    for (const e of all) keyed.add(e.key, e.time, e.row);
+    this.keyed = keyed;
+    this.chunks = [];
+    this.late = [];
+  }
+
+  /** Every row not handed out yet with its time and key, oldest first (ties in arrival order). */
+  private entries(): { time: number; row: Row; key: unknown }[] {
+    const all = [...this.late];
+    for (const c of this.chunks) {
+      for (let i = 0; i < c.rows.length; i++) if (c.times[i]! >= this.limit) all.push({ time: c.times[i]!, row: c.rows[i]!, key: c.keys[i] });
+    }
+    all.sort((a, b) => a.time - b.time);
+    return all;
+  }
 
   add(key: unknown, time: number, row: Row): void {
+    this.added++;
+    if (this.keyed !== null) return this.keyed.add(key, time, row);
     if (time < this.limit) {
-      this.late.push({ time, row });
+      this.late.push({ time, row, key });
       return;
     }
     let c = this.chunks[this.chunks.length - 1];
@@ -75,6 +101,15 @@ export class KeyedTimeBuffer {
    */
   matches(key: unknown, into: Row[]): number {
     const limit = this.limit;
+    if (this.keyed === null && this.scanned >= SWITCH_AFTER_SCANS * Math.max(this.added, SWITCH_MIN_ROWS)) this.switchToKeys();
+    const keyed = this.keyed;
+    if (keyed !== null) {
+      // Each key's rows are in time order (ties in arrival order) already.
+      const kr = keyed.get(key);
+      let n = 0;
+      if (kr) for (let i = kr.head; i < kr.rows.length; i++) if (kr.times[i]! >= limit) into[n++] = kr.rows[i]!;
+      return n;
+    }
     const times = this.matchTimes;
     let n = 0;
     let sorted = true;
@@ -82,38 +117,14 @@ export class KeyedTimeBuffer {
     for (let ci = 0; ci < chunks.length; ci++) {
       const c = chunks[ci]!;
       const ct = c.times;
-      if (c.index === null) {
-        const keys = c.keys;
-        for (let i = 0; i < keys.length; i++) {
-          if (!sameKey(keys[i], key) || ct[i]! < limit) continue;
-          if (n > 0 && ct[i]! < times[n - 1]!) sorted = false;
-          into[n] = c.rows[i]!;
-          times[n++] = ct[i]!;
-        }
-        c.scanned += keys.length;
-        if (c.scanned >= CHUNK_INDEX_AFTER * CHUNK_ROWS) c.index = new Map();
-        continue;
-      }
-      const index = c.index;
-      for (let i = c.indexed; i < c.keys.length; i++) {
-        const k = c.keys[i];
-        const at = index.get(k);
-        if (at === undefined) index.set(k, i);
-        else if (typeof at === 'number') index.set(k, [at, i]);
-        else at.push(i);
-      }
-      c.indexed = c.keys.length;
-      const at = index.get(key);
-      if (at === undefined) continue;
-      const one = typeof at === 'number';
-      const count = one ? 1 : at.length;
-      for (let j = 0; j < count; j++) {
-        const i = one ? at : at[j]!;
-        if (ct[i]! < limit) continue;
+      const keys = c.keys;
+      for (let i = 0; i < keys.length; i++) {
+        if (!sameKey(keys[i], key) || ct[i]! < limit) continue;
         if (n > 0 && ct[i]! < times[n - 1]!) sorted = false;
         into[n] = c.rows[i]!;
         times[n++] = ct[i]!;
       }
+      this.scanned += keys.length;
     }
     if (!sorted) {
       // Rows came out of time order: a stable insertion sort by time (few candidates per key, mostly in order).
@@ -140,6 +151,7 @@ export class KeyedTimeBuffer {
   evictBefore(limit: number, evicted?: (row: Row) => void): void {
     const before = this.limit;
     if (limit > before) this.limit = limit;
+    if (this.keyed !== null) return this.keyed.evictBefore(limit, evicted);
     const late = this.late;
     this.late = [];
     const out = evicted ? late : null;
@@ -151,7 +163,7 @@ export class KeyedTimeBuffer {
         const ct = c.times;
         for (let i = 0; i < ct.length; i++) {
           const t = ct[i]!;
-          if (t >= before && t < limit) out.push({ time: t, row: c.rows[i]! });
+          if (t >= before && t < limit) out.push({ time: t, row: c.rows[i]!, key: null });
         }
       }
       if (c.maxTime >= this.limit) this.chunks[kept++] = c;
@@ -165,11 +177,126 @@ export class KeyedTimeBuffer {
 
   /** Every row not gone yet, oldest first (for a checkpoint). */
   rows(): Row[] {
-    const all: { time: number; row: Row }[] = [...this.late];
-    for (const c of this.chunks) {
-      for (let i = 0; i < c.rows.length; i++) if (c.times[i]! >= this.limit) all.push({ time: c.times[i]!, row: c.rows[i]! });
-    }
+    if (this.keyed === null) return this.entries().map((e) => e.row);
+    const all: { time: number; row: Row }[] = [];
+    this.keyed.entries(all);
     all.sort((a, b) => a.time - b.time);
     return all.map((e) => e.row);
+  }
+}
+
+
+/** One key's rows, oldest first; rows before `head` are gone. */
+interface KeyRows {
+  readonly rows: Row[];
+  readonly times: number[];
+  head: number;
+}
+
+
+/**
+ * The rows by key, each key's rows in time order, and a min-heap over all rows by time so eviction takes rows
+ * from the old end: adding and evicting a row cost O(log n), a lookup one map lookup. The layout a buffer
+ * switches to once lookups would cost more than keeping it (see `KeyedTimeBuffer`).
+ */
+class KeyIndex {
+  private readonly byKey = new Map<unknown, KeyRows>();
+  /** A binary min-heap of (time, key), one entry per buffered row. */
+  private readonly heapTimes: number[] = [];
+  private readonly heapKeys: unknown[] = [];
+
+  get(key: unknown): KeyRows | undefined {
+    return this.byKey.get(key);
+  }
+
+  add(key: unknown, time: number, row: Row): void {
+    const kr = this.byKey.get(key);
+    if (!kr) {
+      // Sized for its one row: most keys of a join on a near-unique value (q7's price) never get a second,
+      // and the first push onto an empty array would reserve room for 16.
+      this.byKey.set(key, { rows: [row], times: [time], head: 0 });
+      this.push(time, key);
+      return;
+    }
+    const { rows, times } = kr;
+    if (times.length === kr.head || times[times.length - 1]! <= time) {
+      rows.push(row);
+      times.push(time);
+    } else {
+      // Out of order: the first position after every row at or before `time` (rows arrive nearly in order).
+      let lo = kr.head;
+      let hi = times.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (times[mid]! <= time) lo = mid + 1;
+        else hi = mid;
+      }
+      rows.splice(lo, 0, row);
+      times.splice(lo, 0, time);
+    }
+    this.push(time, key);
+  }
+
+  /** Drops every row with a time before `limit`, oldest first, handing each to `evicted` when given. */
+  evictBefore(limit: number, evicted?: (row: Row) => void): void {
+    const ht = this.heapTimes;
+    while (ht.length > 0 && ht[0]! < limit) {
+      const key = this.heapKeys[0];
+      this.pop();
+      // The heap gives each key's times in ascending order, so the popped entry is that key's oldest row.
+      const kr = this.byKey.get(key)!;
+      if (evicted) evicted(kr.rows[kr.head]!);
+      kr.head++;
+      if (kr.head === kr.times.length) this.byKey.delete(key);
+      else if (kr.head >= 64 && kr.head * 2 >= kr.times.length) {
+        kr.rows.splice(0, kr.head);
+        kr.times.splice(0, kr.head);
+        kr.head = 0;
+      }
+    }
+  }
+
+  /** Every buffered row with its time (for a checkpoint). */
+  entries(into: { time: number; row: Row }[]): void {
+    for (const kr of this.byKey.values()) for (let i = kr.head; i < kr.rows.length; i++) into.push({ time: kr.times[i]!, row: kr.rows[i]! });
+  }
+
+  private push(time: number, key: unknown): void {
+    const ht = this.heapTimes;
+    const hk = this.heapKeys;
+    let i = ht.length;
+    ht.push(time);
+    hk.push(key);
+    while (i > 0) {
+      const parent = (i - 1) >>> 1;
+      if (ht[parent]! <= time) break;
+      ht[i] = ht[parent]!;
+      hk[i] = hk[parent];
+      i = parent;
+    }
+    ht[i] = time;
+    hk[i] = key;
+  }
+
+  private pop(): void {
+    const ht = this.heapTimes;
+    const hk = this.heapKeys;
+    const lastTime = ht.pop()!;
+    const lastKey = hk.pop();
+    const n = ht.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && ht[r]! < ht[l]! ? r : l;
+      if (ht[c]! >= lastTime) break;
+      ht[i] = ht[c]!;
+      hk[i] = hk[c];
+      i = c;
+    }
+    ht[i] = lastTime;
+    hk[i] = lastKey;
   }
 }
