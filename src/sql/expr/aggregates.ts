@@ -37,6 +37,11 @@ export interface CompiledAggregate {
   add(acc: Acc, row: Row, age?: number): void;
   merge(into: Acc, from: Acc): void;
   result(acc: Acc): Value;
+  /**
+   * Merging accumulators gives exactly the result of adding every row to one (COUNT, and MIN and MAX of
+   * values other than DOUBLE), so a window's result may be combined from parts of it.
+   */
+  readonly exactMerge?: boolean;
 }
 
 interface Kernel {
@@ -236,6 +241,9 @@ const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
 
 const VARIANCES: Readonly<Record<VarianceName, true>> = { VAR_POP: true, VAR_SAMP: true, VARIANCE: true, STDDEV_POP: true, STDDEV_SAMP: true, STDDEV: true };
 
+/** Types whose values `<` orders totally (DOUBLE has NaN). */
+const EXACT_ORDER: ReadonlySet<SqlTypeName> = new Set<SqlTypeName>(['BIGINT', 'VARCHAR', 'TIMESTAMP', 'INTERVAL', 'BOOLEAN']);
+
 export function isAggregateCall(e: { kind: string; name?: string; over?: unknown }): boolean {
   return e.kind === 'call' && e.over === null && e.name !== undefined && e.name in KERNELS;
 }
@@ -292,6 +300,7 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
     text,
     create: () => ({ v: null, n: 0 }),
     add,
+    exactMerge: !distinct && (name === 'COUNT' || ((name === 'MIN' || name === 'MAX') && arg !== null && EXACT_ORDER.has(arg.type))),
     merge: distinct
       ? (a, b) => {
           if (b.distinct) for (const v of b.distinct) (a.distinct ??= new Set()).add(v);

@@ -44,6 +44,10 @@ export class IntervalJoinOperator implements Operator {
   private readonly leftOnly: boolean;
   /** Per input, the join key values of the row being processed. */
   private readonly keyValues: Value[][];
+  /** The buffered rows matching the row being processed (reused). */
+  private readonly candidates: Row[] = [];
+  /** A candidate pair's joined values, for the condition (reused). */
+  private readonly probe: Row = [];
 
   /**
    * Matching rows satisfy right.ts in [left.ts - lower, left.ts + upper]. Future right rows have
@@ -91,16 +95,23 @@ export class IntervalJoinOperator implements Operator {
           continue;
         }
         const k = keyOf(keys);
-        const candidates = other.get(k);
-        if (candidates) {
-          const list = candidates.rows;
-          for (let i = candidates.head; i < list.length; i++) {
+        const list = this.candidates;
+        const found = other.matches(k, list);
+        if (found > 0) {
+          for (let i = 0; i < found; i++) {
             const c = list[i]!;
-            const joined = input === 0 ? row.concat(c) : c.concat(row);
-            if (!this.condition(joined)) continue;
+            const left = input === 0 ? row : c;
+            const right = input === 0 ? c : row;
+            // The condition reads a reused row (it keeps none of it); only a match gets a row of its own.
+            const probe = this.probe;
+            let w = 0;
+            for (let x = 0; x < left.length; x++) probe[w++] = left[x]!;
+            for (let x = 0; x < right.length; x++) probe[w++] = right[x]!;
+            if (probe.length !== w) probe.length = w;
+            if (!this.condition(probe)) continue;
+            const joined = left.concat(right);
             if (this.leftOnly) {
               // A semi-join sends a left row at its first match; an anti-join only notes the match.
-              const left = input === 0 ? row : c;
               if (!this.matched[0]!.has(left)) {
                 this.matched[0]!.add(left);
                 if (this.outer!.mode === 'semi') out.emit(left);
@@ -111,6 +122,7 @@ export class IntervalJoinOperator implements Operator {
             if (track[input]) this.matched[input]!.add(row);
             if (track[1 - input]) this.matched[1 - input]!.add(c);
           }
+          list.fill(null as unknown as Row, 0, found);
         }
         mine.add(k, t, row);
       } catch (err) {

@@ -1,9 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import type { Acc, CompiledAggregate } from '../expr/aggregates.ts';
 import type { Row } from '../expr/types.ts';
+import { mergeState, restorableState } from '../runtime/keyed-state.ts';
 import type { Output } from '../runtime/operator.ts';
 import type { WindowAssigner } from './window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from './window-aggregate.ts';
+
+/** COUNT(*) and MAX of the third column, per window and key: rows are [key, time, value]; exact merges when `exact`. */
+function countAndMax(exact: boolean): CompiledAggregate[] {
+  return [
+    { name: 'COUNT', type: 'BIGINT', text: 'COUNT(*)', create: () => ({ v: null, n: 0 }), add: (acc) => void acc.n++, merge: (a, b) => void (a.n += b.n), result: (acc) => acc.n, exactMerge: exact },
+    {
+      name: 'MAX',
+      type: 'BIGINT',
+      text: 'MAX(v)',
+      create: () => ({ v: null, n: 0 }),
+      add: (acc, row) => {
+        if (acc.v === null || (row[2] as number) > (acc.v as number)) acc.v = row[2]!;
+      },
+      merge: (a, b) => {
+        if (b.v !== null && (a.v === null || (b.v as number) > (a.v as number))) a.v = b.v;
+      },
+      result: (acc) => acc.v,
+      exactMerge: exact,
+    },
+  ];
+}
 
 /** COUNT(*) per window and key; rows are [key, time], results [key, count, window_start, window_end, ...]. */
 function countPerWindow(assign: WindowAssigner) {
@@ -71,5 +93,82 @@ describe('WindowAggregateOperator', () => {
     hop.op.processBatch([['a', 500], ['a', 1500]], 0, hop.out);
     hop.op.handleWatermark(Number.POSITIVE_INFINITY, hop.out);
     expect(hop.windows()).toEqual(['a [-2000,1000) 1', 'a [0,3000) 2']);
+  });
+
+  it('combines a hop from panes to the same windows and results as a table per window, with rows out of order, late rows and checkpoints', () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const rows: Row[] = [];
+    let now = 0;
+    for (let i = 0; i < 20_000; i++) {
+      now += Math.floor(rnd() * 5);
+      const time = rnd() < 0.05 ? now - Math.floor(rnd() * 16_000) : now;
+      rows.push([`k${Math.floor(rnd() * 40)}`, time, Math.floor(rnd() * 1000)]);
+    }
+    const run = (exact: boolean) => {
+      const make = () => new WindowAggregateOperator('HoppingWindowAggregate', hopping(2000, 10_000), (r) => r[1]!, [(r) => r[0]!], countAndMax(exact), 500);
+      let op = make();
+      const batches: string[][] = [];
+      const errors: string[] = [];
+      let batch: Row[] = [];
+      const out: Output = { emit: (r) => batch.push(r), error: (name, _m, row) => errors.push(`${name} ${JSON.stringify(row)}`) };
+      let merged: unknown = null;
+      let watermark = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < rows.length; i += 100) {
+        op.processBatch(rows.slice(i, i + 100), 0, out);
+        // Watermarks only advance (the runtime gives an operator no other).
+        watermark = Math.max(watermark, (rows[i + 99]![1] as number) - 3000);
+        op.handleWatermark(watermark, out);
+        batches.push(batch.map((r) => JSON.stringify(r)).sort());
+        batch = [];
+        merged = mergeState(merged, structuredClone(op.handleCheckpoint()));
+        if (i % 3000 === 0) {
+          // A restart: the next operator continues from the checkpoints so far.
+          op = make();
+          op.restoreState(structuredClone(restorableState(merged)));
+        }
+      }
+      op.handleWatermark(Number.POSITIVE_INFINITY, out);
+      batches.push(batch.map((r) => JSON.stringify(r)).sort());
+      return { batches, errors, state: merged };
+    };
+    const windows = run(false);
+    const panes = run(true);
+    expect((panes.state as { meta: { panes?: unknown } }).meta.panes).toBeDefined();
+    expect((windows.state as { meta: { panes?: unknown } }).meta.panes).toBeUndefined();
+    expect(panes.errors.length).toBeGreaterThan(0);
+    expect(panes.errors).toEqual(windows.errors);
+    expect(panes.batches.flat().length).toBeGreaterThan(1000);
+    expect(panes.batches).toEqual(windows.batches);
+  });
+
+  it('continues a checkpoint with a table per window with windows, and refuses panes where the query has none', () => {
+    const make = (exact: boolean) => new WindowAggregateOperator('HoppingWindowAggregate', hopping(2000, 10_000), (r) => r[1]!, [(r) => r[0]!], countAndMax(exact), 0);
+    const emitted: Row[] = [];
+    const out: Output = { emit: (r) => emitted.push(r), error: () => {} };
+    // Written by the table per window (as every version before panes did), restored where panes apply.
+    const before = make(false);
+    before.processBatch([['a', 1000, 5], ['a', 3000, 7]], 0, out);
+    const after = make(true);
+    after.restoreState(structuredClone(restorableState(mergeState(null, before.handleCheckpoint()))));
+    after.processBatch([['a', 3500, 9]], 0, out);
+    after.handleWatermark(Number.POSITIVE_INFINITY, out);
+    expect(emitted.map((r) => r.slice(0, 4)).sort((x, y) => (x[2] as number) - (y[2] as number))).toEqual([
+      ['a', 1, 5, -8000],
+      ['a', 3, 9, -6000],
+      ['a', 3, 9, -4000],
+      ['a', 3, 9, -2000],
+      ['a', 3, 9, 0],
+      ['a', 2, 9, 2000],
+    ]);
+    expect((after.handleCheckpoint().meta as { panes?: unknown }).panes).toBeUndefined();
+    // Panes given to an operator whose aggregates cannot be combined.
+    const paned = make(true);
+    paned.processBatch([['a', 1000, 5]], 0, out);
+    const state = structuredClone(restorableState(mergeState(null, paned.handleCheckpoint())));
+    expect(() => make(false).restoreState(state)).toThrow(expect.objectContaining({ code: 'STATE_CORRUPT' }));
   });
 });
