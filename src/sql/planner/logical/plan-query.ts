@@ -17,6 +17,7 @@ import type { Catalog } from './catalog.ts';
 import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
+import { orderByOutputColumns } from './plan-order-by.ts';
 import { planStreamModel } from './plan-stream-model.ts';
 import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
@@ -305,7 +306,8 @@ function planOrderBy(q: SelectQuery, node: LogicalNode, env: PlanEnv): LogicalNo
   }
   rejectUpdates(node, env, q.orderBy[0]!.expr.pos, 'ORDER BY');
   const ctx = ctxOf(env, node.fields);
-  for (const o of q.orderBy) {
+  const orderBy = orderByOutputColumns(q.orderBy, node);
+  for (const o of orderBy) {
     try {
       compileExpr(o.expr, ctx);
     } catch (err) {
@@ -313,8 +315,8 @@ function planOrderBy(q: SelectQuery, node: LogicalNode, env: PlanEnv): LogicalNo
       throw planProblem(o.expr.pos, `ORDER BY on a stream orders by the query's output columns, and ${renderOrder(o.expr)} is not one`, `Select ${renderOrder(o.expr)} too.`);
     }
   }
-  requireTimeOrder(q.orderBy, ctx, 'ORDER BY on a stream');
-  return { kind: 'topN', input: node, windowEnd: null, partitionBy: [], orderBy: q.orderBy, limit: q.limit ?? Number.POSITIVE_INFINITY, numbered: false, fields: node.fields };
+  requireTimeOrder(orderBy, ctx, 'ORDER BY on a stream');
+  return { kind: 'topN', input: node, windowEnd: null, partitionBy: [], orderBy, limit: q.limit ?? Number.POSITIVE_INFINITY, numbered: false, fields: node.fields };
 }
 
 const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
@@ -728,10 +730,13 @@ function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, wh
   const first = orderBy[0]!;
   const t = compileExpr(first.expr, ctx);
   if (first.descending || (t.type !== 'TIMESTAMP' && t.type !== 'ANY')) {
+    const kinesis = ctx.dialect === 'kinesis';
     throw planProblem(
       first.expr.pos,
-      `${what} must order by a time attribute ascending first: rows are final in that order only (${first.descending ? 'DESC would keep the last row, an update of rows already sent' : `${renderOrder(first.expr)} is ${t.type}`})`,
-      'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them per window: PARTITION BY window_start, window_end.',
+      `${what} must order by ${kinesis ? 'ROWTIME or a monotonic function of it' : 'a time attribute'} ascending first: rows are final in that order only (${first.descending ? 'DESC would keep the last row, an update of rows already sent' : `${renderOrder(first.expr)} is ${t.type}`})`,
+      kinesis
+        ? 'ORDER BY ROWTIME (or FLOOR(ROWTIME TO SECOND), STEP(ROWTIME BY INTERVAL ...)) ascending, then the other keys: the rows of each value of the first key leave sorted by the rest.'
+        : 'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them per window: PARTITION BY window_start, window_end.',
     );
   }
 }

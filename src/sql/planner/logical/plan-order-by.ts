@@ -1,0 +1,40 @@
+/**
+ * A query's ORDER BY on a stream sorts the query's output rows, but it may name a column through the table
+ * of the FROM clause, as the Kinesis Analytics guide's anomaly examples do
+ * (`ORDER BY FLOOR("TEMP_STREAM".ROWTIME TO SECOND)` over `SELECT STREAM * FROM "TEMP_STREAM"`): such a
+ * reference means the output column the select list passes on unchanged from that table.
+ */
+import type { ColumnExpr, Expr, OrderItem } from '../../ast/index.ts';
+import { mapChildren } from '../../ast/index.ts';
+import { planProblem } from '../../diagnostics.ts';
+import { Scope } from '../../expr/scope.ts';
+import type { LogicalNode } from './nodes.ts';
+
+/** `orderBy` with each table-qualified column replaced by the output column that passes it on. */
+export function orderByOutputColumns(orderBy: readonly OrderItem[], node: LogicalNode): OrderItem[] {
+  return orderBy.map((o) => ({ ...o, expr: unqualify(o.expr, node) }));
+}
+
+function unqualify(e: Expr, node: LogicalNode): Expr {
+  if (e.kind !== 'column') return mapChildren(e, (c) => unqualify(c, node));
+  if (e.qualifier === null || node.kind !== 'project') return e;
+  // A name the output has under this qualifier (a row-valued item's r.COLUMN1) stays as it is.
+  if (node.fields.some((f) => f.rowOf?.toLowerCase() === e.qualifier!.toLowerCase())) return e;
+  const inputs = new Scope(node.input.fields);
+  const wanted = inputs.resolve(e.qualifier, e.name, e.pos);
+  const at = node.exprs.findIndex((x) => x.kind === 'column' && resolvesTo(inputs, x, wanted));
+  if (at < 0) {
+    throw planProblem(e.pos, `ORDER BY on a stream orders by the query's output columns, and ${e.qualifier}.${e.name} is not one`, `Select ${e.qualifier}.${e.name} too.`);
+  }
+  const out = node.fields[at]!;
+  const ref: ColumnExpr = { kind: 'column', qualifier: null, name: out.name, quoted: true, pos: e.pos };
+  return ref;
+}
+
+function resolvesTo(scope: Scope, e: ColumnExpr, index: number): boolean {
+  try {
+    return scope.resolve(e.qualifier, e.name, e.pos) === index;
+  } catch {
+    return false;
+  }
+}
