@@ -134,6 +134,10 @@ CREATE OR REPLACE PUMP "OUTPUT_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
   ORDER BY FLOOR("TEMP_STREAM".ROWTIME TO SECOND), ANOMALY_SCORE DESC;`;
     const scored = (await runQuery({ sql: scoredOnly, inputs: { SOURCE_SQL_STREAM_001: once(readings) } })).streams.DESTINATION_SQL_STREAM!;
     expect(scored).toHaveLength(readings.length);
+    // What the guide reads from the scores: the HIGH readings, and only they, score well above the rest.
+    const warm = scored.slice(48);
+    expect(Math.max(...warm.filter((r) => r.rateType === 'NORMAL').map((r) => r.ANOMALY_SCORE as number))).toBeLessThan(1.5);
+    expect(Math.min(...warm.filter((r) => r.rateType === 'HIGH').map((r) => r.ANOMALY_SCORE as number))).toBeGreaterThan(3);
     const expected: Record<string, unknown>[] = [];
     for (let i = 0; i < scored.length; i += 4) {
       expected.push(...scored.slice(i, i + 4).sort((a, b) => (b.ANOMALY_SCORE as number) - (a.ANOMALY_SCORE as number)));
