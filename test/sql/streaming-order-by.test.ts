@@ -147,6 +147,25 @@ CREATE OR REPLACE PUMP "OUTPUT_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
     expect(sorted).not.toEqual(scored);
   });
 
+  it("sorts a streaming GROUP BY's rows as the reference's ORDER BY page does, by an aggregate written as its select item", async () => {
+    const dir = join(import.meta.dirname, 'conformance', 'kinesis-order-by-group-by');
+    const result = await runQuery({ sql: readFileSync(join(dir, 'query.sql'), 'utf8'), inputs: { orders: join(dir, 'orders.ndjson') }, batchSize: 1 });
+    const rows = result.streams.DESTINATION_SQL_STREAM!.map((r) => `${r.state} ${r.city} ${r.total}`);
+    expect(rows).toEqual([
+      // 08:00 to 09:00
+      'CA Fresno 10',
+      'CA San Jose 45',
+      'OR Salem 2',
+      'OR Portland 5',
+      // 09:00 to 10:00
+      'CA San Jose 7',
+      'CA Fresno 100',
+      'OR Portland 1',
+      // 10:00 to 11:00, at the end of the input
+      'CA Oakland 1',
+    ]);
+  });
+
   it('refuses a first key that is not a monotonic function of ROWTIME, naming the key', async () => {
     const base = `
 CREATE OR REPLACE STREAM "SOURCE_SQL_STREAM_001" ("id" INTEGER, "v" INTEGER, "ts" TIMESTAMP);

@@ -5,14 +5,27 @@
  * reference means the output column the select list passes on unchanged from that table.
  */
 import type { ColumnExpr, Expr, OrderItem } from '../../ast/index.ts';
-import { mapChildren } from '../../ast/index.ts';
+import { exprKey, mapChildren } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { LogicalNode } from './nodes.ts';
 
-/** `orderBy` with each table-qualified column replaced by the output column that passes it on. */
+/**
+ * `orderBy` with each key written as a select item (`ORDER BY SUM(amount)` for the item `SUM(amount)`, as the
+ * reference's ORDER BY page sorts a GROUP BY) and each table-qualified column replaced by the output column
+ * that passes it on.
+ */
 export function orderByOutputColumns(orderBy: readonly OrderItem[], node: LogicalNode): OrderItem[] {
-  return orderBy.map((o) => ({ ...o, expr: unqualify(o.expr, node) }));
+  return orderBy.map((o) => ({ ...o, expr: selectItem(o.expr, node) ?? unqualify(o.expr, node) }));
+}
+
+/** The output column whose select item is written as `e`, if one is (a bare column is left to name lookup). */
+function selectItem(e: Expr, node: LogicalNode): ColumnExpr | null {
+  if (node.kind !== 'project' || e.kind === 'column') return null;
+  const key = exprKey(e);
+  const at = node.exprs.findIndex((x) => exprKey(x) === key);
+  if (at < 0) return null;
+  return { kind: 'column', qualifier: null, name: node.fields[at]!.name, quoted: true, pos: e.pos };
 }
 
 function unqualify(e: Expr, node: LogicalNode): Expr {
