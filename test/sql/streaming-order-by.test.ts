@@ -166,6 +166,14 @@ CREATE OR REPLACE PUMP "OUTPUT_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
     ]);
   });
 
+  it("sorts a UNION ALL of two streams by ROWTIME, then an expression, as the reference's ORDER BY page does", async () => {
+    const dir = join(import.meta.dirname, 'conformance', 'kinesis-order-by-union-all');
+    const inputs = { t1: join(dir, 't1.ndjson'), t2: join(dir, 't2.ndjson') };
+    const result = await runQuery({ sql: readFileSync(join(dir, 'query.sql'), 'utf8'), inputs, batchSize: 1 });
+    // 08:00:00 holds x = 9, 5 (t1) and 11 (t2): MOD 4, 0, 1; 08:00:01 holds 7 (t1) and 3 (t2): MOD 2, 3.
+    expect(result.streams.DESTINATION_SQL_STREAM!.map((r) => r.x)).toEqual([5, 11, 9, 7, 3, 8]);
+  });
+
   it('refuses a first key that is not a monotonic function of ROWTIME, naming the key', async () => {
     const base = `
 CREATE OR REPLACE STREAM "SOURCE_SQL_STREAM_001" ("id" INTEGER, "v" INTEGER, "ts" TIMESTAMP);
