@@ -4,11 +4,11 @@
  * (`ORDER BY FLOOR("TEMP_STREAM".ROWTIME TO SECOND)` over `SELECT STREAM * FROM "TEMP_STREAM"`): such a
  * reference means the output column the select list passes on unchanged from that table.
  */
-import type { ColumnExpr, Expr, OrderItem } from '../../ast/index.ts';
+import type { ColumnExpr, Expr, OrderItem, SqlTypeName } from '../../ast/index.ts';
 import { exprKey, mapChildren } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { Scope } from '../../expr/scope.ts';
-import type { LogicalNode } from './nodes.ts';
+import type { LogicalNode, ProjectNode } from './nodes.ts';
 
 /**
  * `orderBy` with each key written as a select item (`ORDER BY SUM(amount)` for the item `SUM(amount)`, as the
@@ -50,4 +50,24 @@ function resolvesTo(scope: Scope, e: ColumnExpr, index: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * An ORDER BY key the select list leaves out (Kinesis Analytics allows it): the projection computes it too,
+ * as a hidden column (left out of `*` and of the rows written), and the key reads that column. Null when
+ * the key cannot be computed from the projection's input either (`typeOf` throws then).
+ */
+export function hiddenOrderKey(node: ProjectNode, o: OrderItem, index: number, typeOf: (e: Expr) => SqlTypeName): { node: ProjectNode; item: OrderItem } | null {
+  let type: SqlTypeName;
+  try {
+    type = typeOf(o.expr);
+  } catch {
+    return null;
+  }
+  const name = `EXPR$order${index}`;
+  const ref: ColumnExpr = { kind: 'column', qualifier: null, name, quoted: true, pos: o.expr.pos };
+  return {
+    node: { ...node, exprs: [...node.exprs, o.expr], fields: [...node.fields, { name, type, qualifier: null, hidden: true }] },
+    item: { ...o, expr: ref },
+  };
 }
