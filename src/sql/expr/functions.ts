@@ -352,9 +352,9 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
   COUNT_DISTINCT_ITEMS_TUMBLING: "It is a table function: SELECT STREAM * FROM TABLE(COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM s), 'column', 60)).",
   FAST_REGEX_LOG_PARSER:
-    "Its patterns (@, #, &, ~, <n-m>, lazy matching without going back) are not Java's; write the pattern as a Java regular expression for REGEX_LOG_PARSE(s, pattern), which gives the same columns (COLUMN1, ...).",
+    "Its patterns (@, #, &, <n-m>, named classes, lazy matching without going back) are not Java's, and the reference's own examples disagree on how it matches, so it is refused rather than guessed. Write a Java regular expression for REGEX_LOG_PARSE(s, pattern): the same columns (COLUMN1, ...), but matched greedily and with backtracking, so check that the pattern gives the fields you expect.",
   FAST_REGEX_LOG_PARSE:
-    "Its patterns (@, #, &, ~, <n-m>, lazy matching without going back) are not Java's; write the pattern as a Java regular expression for REGEX_LOG_PARSE(s, pattern), which gives the same columns (COLUMN1, ...).",
+    "Its patterns (@, #, &, <n-m>, named classes, lazy matching without going back) are not Java's, and the reference's own examples disagree on how it matches, so it is refused rather than guessed. Write a Java regular expression for REGEX_LOG_PARSE(s, pattern): the same columns (COLUMN1, ...), but matched greedily and with backtracking, so check that the pattern gives the fields you expect.",
 };
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */

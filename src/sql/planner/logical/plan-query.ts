@@ -17,6 +17,7 @@ import type { Catalog } from './catalog.ts';
 import { expandGroupingSets } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
+import { hiddenOrderKey, orderByOutputColumns } from './plan-order-by.ts';
 import { planStreamModel } from './plan-stream-model.ts';
 import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
@@ -304,17 +305,23 @@ function planOrderBy(q: SelectQuery, node: LogicalNode, env: PlanEnv): LogicalNo
     throw planProblem(q.pos, 'LIMIT on a stream needs ORDER BY a time attribute: otherwise which rows it keeps depends on when they arrive', 'Write ORDER BY event_time LIMIT n, or rank rows per window with ROW_NUMBER() for a top-N.');
   }
   rejectUpdates(node, env, q.orderBy[0]!.expr.pos, 'ORDER BY');
-  const ctx = ctxOf(env, node.fields);
-  for (const o of q.orderBy) {
+  const orderBy = orderByOutputColumns(q.orderBy, node);
+  for (const [i, o] of orderBy.entries()) {
     try {
-      compileExpr(o.expr, ctx);
+      compileExpr(o.expr, ctxOf(env, node.fields));
     } catch (err) {
       if (!(err instanceof PlanProblem) || !err.problem.startsWith('unknown column')) throw err;
-      throw planProblem(o.expr.pos, `ORDER BY on a stream orders by the query's output columns, and ${renderOrder(o.expr)} is not one`, `Select ${renderOrder(o.expr)} too.`);
+      // Kinesis Analytics sorts by keys the select list leaves out: computed as hidden output columns.
+      const project = node.kind === 'project' ? node : null;
+      const key = env.dialect === 'kinesis' && project ? hiddenOrderKey(project, o, i, (e) => compileSelectExpr(e, project.input, project.substitutions, env).type) : null;
+      if (key === null) throw planProblem(o.expr.pos, `ORDER BY on a stream orders by the query's output columns, and ${renderOrder(o.expr)} is not one`, `Select ${renderOrder(o.expr)} too.`);
+      node = key.node;
+      orderBy[i] = key.item;
     }
   }
-  requireTimeOrder(q.orderBy, ctx, 'ORDER BY on a stream');
-  return { kind: 'topN', input: node, windowEnd: null, partitionBy: [], orderBy: q.orderBy, limit: q.limit ?? Number.POSITIVE_INFINITY, numbered: false, fields: node.fields };
+  const ctx = ctxOf(env, node.fields);
+  requireTimeOrder(orderBy, ctx, 'ORDER BY on a stream');
+  return { kind: 'topN', input: node, windowEnd: null, partitionBy: [], orderBy, limit: q.limit ?? Number.POSITIVE_INFINITY, numbered: false, fields: node.fields };
 }
 
 const NUMERIC = new Set(['BIGINT', 'DOUBLE']);
@@ -728,10 +735,13 @@ function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, wh
   const first = orderBy[0]!;
   const t = compileExpr(first.expr, ctx);
   if (first.descending || (t.type !== 'TIMESTAMP' && t.type !== 'ANY')) {
+    const kinesis = ctx.dialect === 'kinesis';
     throw planProblem(
       first.expr.pos,
-      `${what} must order by a time attribute ascending first: rows are final in that order only (${first.descending ? 'DESC would keep the last row, an update of rows already sent' : `${renderOrder(first.expr)} is ${t.type}`})`,
-      'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them per window: PARTITION BY window_start, window_end.',
+      `${what} must order by ${kinesis ? 'ROWTIME or a monotonic function of it' : 'a time attribute'} ascending first: rows are final in that order only (${first.descending ? 'DESC would keep the last row, an update of rows already sent' : `${renderOrder(first.expr)} is ${t.type}`})`,
+      kinesis
+        ? 'ORDER BY ROWTIME (or FLOOR(ROWTIME TO SECOND), STEP(ROWTIME BY INTERVAL ...)) ascending, then the other keys: the rows of each value of the first key leave sorted by the rest.'
+        : 'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them per window: PARTITION BY window_start, window_end.',
     );
   }
 }

@@ -252,7 +252,9 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
         throw planProblem(
           time.pos,
           `ORDER BY ${renderExpr(time)} outside a window: the watermark does not follow ${renderExpr(time)}, so rows cannot be put in its order`,
-          "ORDER BY the column of the table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
+          c.dialect === 'kinesis'
+            ? 'ORDER BY ROWTIME or a monotonic function of it first (FLOOR(ROWTIME TO SECOND), STEP(ROWTIME BY INTERVAL ...)), then the other keys; the ROWTIME of rows from DISTINCT or a GROUP BY without a time window is not one the watermark follows.'
+            : "ORDER BY the column of the table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
         );
       }
       const name = !n.numbered ? 'TimeOrderedSort' : n.limit === 1 ? 'Deduplicate' : 'TimeOrderedRowNumber';

@@ -9,7 +9,7 @@
  * treats the column like an event-time column and sends rows that come later than that to the error stream
  * as LATE_ROW, rather than losing their matches.
  */
-import type { Expr } from '../../ast/index.ts';
+import type { Expr, TimeUnit } from '../../ast/index.ts';
 import { exprKey } from '../../ast/index.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { LogicalKind, LogicalNode, Pipeline, WindowSpec } from '../logical/nodes.ts';
@@ -55,8 +55,24 @@ export function exprLag(node: LogicalNode, e: Expr, ctx: LagContext, substitutio
     // col + X is X later than col, so it trails the watermark by X less.
     return plus(exprLag(node, e.left, ctx, substitutions), e.op === '+' ? -e.right.millis : e.right.millis);
   }
+  // FLOOR(col TO unit) and STEP(col BY X) are at most one unit (less a millisecond) before col; CEIL is not before it.
+  if (e.kind === 'floorCeil' && e.unit !== null) return plus(exprLag(node, e.operand, ctx, substitutions), e.fn === 'CEIL' ? 0 : LONGEST_UNIT[e.unit] - 1);
+  if (e.kind === 'step' && e.interval.millis > 0) return plus(exprLag(node, e.operand, ctx, substitutions), e.interval.millis - 1);
   return null;
 }
+
+/** The longest a time unit can be, ms (a month of 31 days, a leap year). */
+const LONGEST_UNIT: Record<TimeUnit, number> = {
+  MILLISECOND: 1,
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: 86_400_000,
+  WEEK: 7 * 86_400_000,
+  MONTH: 31 * 86_400_000,
+  QUARTER: 92 * 86_400_000,
+  YEAR: 366 * 86_400_000,
+};
 
 type FieldLag = { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: K }>, field: number, ctx: LagContext) => Lag };
 
