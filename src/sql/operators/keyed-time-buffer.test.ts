@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Row } from '../expr/types.ts';
+import { Random } from '../../core/random.ts';
 import { KeyedTimeBuffer } from './keyed-time-buffer.ts';
 
-/** A small deterministic generator (mulberry32), so a failure repeats. */
+/** A seeded generator, so a failure repeats. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Random(seed);
+  return () => generator.next();
 }
 
 interface Kept {
