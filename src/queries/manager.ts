@@ -372,9 +372,9 @@ export class QueryManager {
     }
   }
 
-  private async sample(stream: string): Promise<unknown[]> {
+  private async sample(stream: string): Promise<Uint8Array[]> {
     const desc = await this.log.describeStream(stream);
-    const out: unknown[] = [];
+    const out: Uint8Array[] = [];
     for (const shard of desc.shards) {
       if (out.length >= INFER_SAMPLE) break;
       const r = await this.log.read(stream, shard.shardId, { type: 'TRIM_HORIZON' }, { maxRecords: INFER_SAMPLE - out.length });
@@ -382,8 +382,11 @@ export class QueryManager {
         // A KPL aggregate is sampled as its user records, as the running query will read them.
         const expanded = isKplAggregate(rec.data) ? deaggregate(rec) : undefined;
         for (const data of expanded === undefined ? [rec.data] : expanded.ok ? expanded.records.map((u) => u.data) : []) {
+          // The bytes, not JSON.parse's value: inferColumns reads a number written `1.0` as DOUBLE from them (the
+          // parsed value is the whole number 1).
           try {
-            out.push(JSON.parse(Buffer.from(data).toString('utf8')));
+            JSON.parse(Buffer.from(data).toString('utf8'));
+            out.push(data);
           } catch {
             // not JSON: the query reports it as a PARSE_ERROR when it runs
           }

@@ -150,6 +150,24 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS
     expect(canonical(await readAll(log, 'kda_spend'))).toEqual(expected);
   });
 
+  it('an undeclared input whose numbers are written 1.0 is read as DOUBLE, as the file run reads it: a division keeps its fraction', async () => {
+    const { log, manager } = await setup(1);
+    await log.createStream('stocks', { shardCount: 1 });
+    // The bytes as a producer wrote them: JSON.parse alone would see 1 and 5, whole numbers.
+    const lines = ['{"ticker_symbol":"QXZ","change":1.0,"price":5.0}', '{"ticker_symbol":"ASD","change":-2.0,"price":8.0}'];
+    await log.append('stocks', lines.map((line) => ({ data: Buffer.from(line), partitionKey: 'stocks' })));
+    const sql = `
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker_symbol VARCHAR(10), ratio DOUBLE);
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS
+  INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM ticker_symbol, change / price AS ratio FROM "SOURCE_SQL_STREAM_001";`;
+    const m = manager();
+    await m.start();
+    await m.createQuery({ name: 'ratios', sql, input: 'stocks', outputs: { DESTINATION_SQL_STREAM: 'ratios' } });
+    await waitFor(async () => (await readAll(log, 'ratios')).length >= 2, 'both rows written');
+    const rows = (await readAll(log, 'ratios')).map((r) => [r.ticker_symbol ?? r.TICKER_SYMBOL, r.ratio ?? r.RATIO]);
+    expect(rows).toEqual([['QXZ', 0.2], ['ASD', -0.25]]);
+  });
+
   it('late rows go to <query>_errors in the Kinesis error shape', async () => {
     const { log, manager } = await setup(1);
     const records = traffic(600, 9);
