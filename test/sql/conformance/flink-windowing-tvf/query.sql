@@ -1,5 +1,5 @@
 -- Flink SQL documentation, Queries > Windowing TVF: the rows TUMBLE, HOP and CUMULATE give over the Bid table
--- (the positional form; the named-argument form is refused, see test/sql/errors):
+-- (the positional form; the named-argument form runs in flink-window-offset-named-arguments):
 -- https://nightlies.apache.org/flink/flink-docs-stable/docs/dev/table/sql/queries/window-tvf/
 -- DECIMAL is a double here (4.00 is 4).
 CREATE TABLE Bid (
