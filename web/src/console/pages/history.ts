@@ -1,7 +1,7 @@
 /**
  * History: charts of the last hours from the server's metrics history (GET /v1/metrics/history, kept in the log
  * for `metrics.historyRetentionHours`, so they survive page loads and server restarts): records in per stream,
- * how far each consumer is behind, errors, and the warehouse's freshness. The range is read once; each refresh
+ * how far each consumer is behind, errors, dead letters, and the warehouse's freshness. The range is read once; each refresh
  * reads only the samples since the newest one shown and appends them. Each chart's numbers are also a table.
  */
 import { appendHistory, breakGaps, historySeries, maxJoinedGapSeconds, type ChartSeries, type HistoryPoint } from '../../lib/history.ts';
@@ -49,6 +49,12 @@ const CHARTS: readonly ChartSpec[] = [
       { name: 'tollstream_delivery_errors_total', kind: 'rate', label: 'deliveries', prefix: 'delivery ' },
       { name: 'tollstream_query_errors_total', kind: 'rate', label: 'queries', prefix: 'query ' },
     ],
+  },
+  {
+    id: 'dead-letters',
+    title: 'Dead letters: webhook deliveries given up (notifications)',
+    unit: 'deliveries',
+    metrics: [{ name: 'tollstream_notify_dead_letters', kind: 'gauge', label: 'dead letters' }],
   },
   { id: 'freshness', title: 'Warehouse freshness (seconds)', unit: 's', metrics: [{ name: 'tollstream_warehouse_freshness_seconds', kind: 'gauge', label: 'newest row age' }], limit: { value: 1800, label: 'promise: 30 minutes' } },
 ];
