@@ -44,10 +44,18 @@ describe('consumerLag', () => {
     expect(lags.map(totalRecordsBehind)).toEqual([53, 0, 7, 3]);
   });
 
-  it('shows no seconds for a consumer whose server reports only records', () => {
-    const scrape = SCRAPE.split('\n').filter((l) => !l.includes('tollstream_consumer_lag_seconds')).join('\n');
-    const lags = consumerLag(parsePrometheusText(scrape));
-    expect(lags.every((l) => l.seconds === undefined && l.shards.every((s) => s.seconds === undefined))).toBe(true);
-    expect(lags.map(totalRecordsBehind)).toEqual([53, 0, 7, 3]);
+  it("shows each consumer's own gauge when the server's log cannot count what is behind (JetStream)", () => {
+    const scrape = `# TYPE tollstream_function_iterator_age_seconds gauge
+tollstream_function_iterator_age_seconds{mapping="spend"} 0.5
+# TYPE tollstream_delivery_behind_latest_seconds gauge
+tollstream_delivery_behind_latest_seconds{delivery="warehouse"} 1.5
+# TYPE tollstream_query_lag_seconds gauge
+tollstream_query_lag_seconds{query="spend"} 2
+`;
+    expect(consumerLag(parsePrometheusText(scrape))).toEqual([
+      { consumer: 'warehouse', kind: 'delivery', seconds: 1.5, shards: [] },
+      { consumer: 'spend', kind: 'query', seconds: 2, shards: [] },
+      { consumer: 'spend', kind: 'function', seconds: 0.5, shards: [] },
+    ]);
   });
 });

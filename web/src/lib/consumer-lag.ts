@@ -2,8 +2,10 @@
  * How far behind each consumer (function, delivery, query) is, read from one `/metrics` scrape, per shard it
  * reads: in records (`tollstream_consumer_lag_records`) and in time (`tollstream_consumer_lag_seconds`, the age
  * of the oldest record after the consumer's committed position, 0 when none is), both labelled with the `kind`
- * of consumer. A consumer's time lag is its slowest shard's. Plain TypeScript with no DOM use, so the tests
- * import it under Node.
+ * of consumer. A consumer's time lag is its slowest shard's. A server whose log cannot count records behind (the
+ * JetStream log) reports neither: then each consumer's own gauge is shown instead, as the consumer last measured
+ * it (deliveries' and queries' distance of their last read to the newest record, functions' age of the last
+ * record processed), which is not live. Plain TypeScript with no DOM use, so the tests import it under Node.
  */
 import { samplesOf, type MetricFamily } from './prometheus.ts';
 
@@ -44,13 +46,27 @@ export function consumerLag(families: Map<string, MetricFamily>): ConsumerLag[] 
     return s;
   };
   for (const s of samplesOf(families, 'tollstream_consumer_lag_records')) shardEntry(s.labels).records = s.value;
-  for (const s of samplesOf(families, 'tollstream_consumer_lag_seconds')) shardEntry(s.labels).seconds = s.value;
-  return [...byConsumer.values()].map((c) => {
+  const live = samplesOf(families, 'tollstream_consumer_lag_seconds');
+  for (const s of live) shardEntry(s.labels).seconds = s.value;
+  const measured = new Map<string, number>();
+  if (live.length === 0) {
+    const own = (kind: Kind, consumer: string | undefined, value: number) => {
+      const key = `${kind}\u0000${consumer ?? '?'}`;
+      if (!byConsumer.has(key)) byConsumer.set(key, { consumer: consumer ?? '?', kind, shards: new Map() });
+      measured.set(key, Math.max(value, measured.get(key) ?? value));
+    };
+    for (const s of samplesOf(families, 'tollstream_delivery_behind_latest_seconds')) own('delivery', s.labels.delivery, s.value);
+    for (const s of samplesOf(families, 'tollstream_query_lag_seconds')) own('query', s.labels.query, s.value);
+    for (const s of samplesOf(families, 'tollstream_function_iterator_age_seconds')) own('function', s.labels.mapping, s.value);
+  }
+  return [...byConsumer.entries()].map(([key, c]) => {
     const shards = [...c.shards.values()]
       .map((s) => ({ stream: s.stream, shard: s.shard, records: s.records ?? 0, ...(s.seconds !== undefined ? { seconds: s.seconds } : {}) }))
       .sort((a, b) => (a.stream === b.stream ? a.shard.localeCompare(b.shard) : a.stream.localeCompare(b.stream)));
     const seconds = shards.flatMap((s) => (s.seconds === undefined ? [] : [s.seconds]));
-    return { consumer: c.consumer, kind: c.kind, ...(seconds.length > 0 ? { seconds: Math.max(...seconds) } : {}), shards };
+    const own = measured.get(key);
+    const slowest = seconds.length > 0 ? Math.max(...seconds) : own;
+    return { consumer: c.consumer, kind: c.kind, ...(slowest !== undefined ? { seconds: slowest } : {}), shards };
   });
 }
 
