@@ -6,6 +6,7 @@ import { parsePrometheusText } from '../../web/src/lib/prometheus.ts';
 const SCRAPE = `# HELP tollstream_function_iterator_age_seconds x
 # TYPE tollstream_function_iterator_age_seconds gauge
 tollstream_function_iterator_age_seconds{mapping="spend"} 264.9
+tollstream_function_iterator_age_seconds{mapping="fresh"} 0
 # HELP tollstream_consumer_lag_records x
 # TYPE tollstream_consumer_lag_records gauge
 tollstream_consumer_lag_records{consumer="spend",stream="tolls",shard="shardId-000000000001",kind="function"} 41
@@ -40,8 +41,10 @@ describe('consumerLag', () => {
       { consumer: 'warehouse', kind: 'delivery', seconds: 1.5, shards: [{ stream: 'tolls', shard: 'shardId-000000000000', records: 7, seconds: 1.5 }] },
       // A query of the same name as a function is a consumer of its own.
       { consumer: 'spend', kind: 'query', seconds: 2, shards: [{ stream: 'valid', shard: 'shardId-000000000000', records: 3, seconds: 2 }] },
+      // A LATEST mapping before its first record has no position, so no lag series: listed, with nothing measured.
+      { consumer: 'fresh', kind: 'function', shards: [] },
     ]);
-    expect(lags.map(totalRecordsBehind)).toEqual([53, 0, 7, 3]);
+    expect(lags.map(totalRecordsBehind)).toEqual([53, 0, 7, 3, undefined]);
   });
 
   it("shows each consumer's own gauge when the server's log cannot count what is behind (JetStream)", () => {

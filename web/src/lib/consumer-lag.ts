@@ -48,17 +48,17 @@ export function consumerLag(families: Map<string, MetricFamily>): ConsumerLag[] 
   for (const s of samplesOf(families, 'tollstream_consumer_lag_records')) shardEntry(s.labels).records = s.value;
   const live = samplesOf(families, 'tollstream_consumer_lag_seconds');
   for (const s of live) shardEntry(s.labels).seconds = s.value;
+  // Every consumer with a gauge of its own is listed (a LATEST mapping has no position, so no lag series, before
+  // its first record); the gauge's value is shown only when the server reports no live lag at all.
   const measured = new Map<string, number>();
-  if (live.length === 0) {
-    const own = (kind: Kind, consumer: string | undefined, value: number) => {
-      const key = `${kind}\u0000${consumer ?? '?'}`;
-      if (!byConsumer.has(key)) byConsumer.set(key, { consumer: consumer ?? '?', kind, shards: new Map() });
-      measured.set(key, Math.max(value, measured.get(key) ?? value));
-    };
-    for (const s of samplesOf(families, 'tollstream_delivery_behind_latest_seconds')) own('delivery', s.labels.delivery, s.value);
-    for (const s of samplesOf(families, 'tollstream_query_lag_seconds')) own('query', s.labels.query, s.value);
-    for (const s of samplesOf(families, 'tollstream_function_iterator_age_seconds')) own('function', s.labels.mapping, s.value);
-  }
+  const own = (kind: Kind, consumer: string | undefined, value: number) => {
+    const key = `${kind}\u0000${consumer ?? '?'}`;
+    if (!byConsumer.has(key)) byConsumer.set(key, { consumer: consumer ?? '?', kind, shards: new Map() });
+    if (live.length === 0) measured.set(key, Math.max(value, measured.get(key) ?? value));
+  };
+  for (const s of samplesOf(families, 'tollstream_delivery_behind_latest_seconds')) own('delivery', s.labels.delivery, s.value);
+  for (const s of samplesOf(families, 'tollstream_query_lag_seconds')) own('query', s.labels.query, s.value);
+  for (const s of samplesOf(families, 'tollstream_function_iterator_age_seconds')) own('function', s.labels.mapping, s.value);
   return [...byConsumer.entries()].map(([key, c]) => {
     const shards = [...c.shards.values()]
       .map((s) => ({ stream: s.stream, shard: s.shard, records: s.records ?? 0, ...(s.seconds !== undefined ? { seconds: s.seconds } : {}) }))
