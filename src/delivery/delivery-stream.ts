@@ -8,6 +8,7 @@
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ShardDescription, StartPosition, StoredRecord, StreamLog, Subscription } from '../log/types.ts';
+import { shardBacklog } from '../log/index.ts';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
 import { failed, prepareRecords, toDestinationBatch, type BufferedRecord, type PreparedRecord } from './convert.ts';
 import { RecordBuffer } from './record-buffer.ts';
@@ -201,6 +202,7 @@ export class DeliveryStream {
   async lag(): Promise<DeliveryShardLag[]> {
     const log = this.log;
     if (!log.recordsAfter || this.state === 'created') return [];
+    const counting = { read: log.read.bind(log), recordsAfter: log.recordsAfter.bind(log) };
     let shards: readonly ShardDescription[];
     try {
       shards = (await log.describeStream(this.stream)).shards;
@@ -213,7 +215,7 @@ export class DeliveryStream {
       const shardId = shard.shardId;
       if (this.options.shards === 'assigned' && !(this.assigned.has(shardId) && this.committed.has(shardId))) continue;
       const position = this.previousPosition(shardId);
-      out.push({ stream: this.stream, shardId, records: log.recordsAfter(this.stream, shardId, position ?? undefined) });
+      out.push({ stream: this.stream, shardId, ...(await shardBacklog(counting, this.stream, shardId, position ?? undefined)) });
     }
     return out;
   }

@@ -71,6 +71,8 @@ export interface DeliveryShardLag {
   readonly stream: string;
   readonly shardId: string;
   readonly records: number;
+  /** Arrival time (ms since the epoch) of the oldest record behind; null when none is (see `shardBacklog`). */
+  readonly oldestArrivalTime: number | null;
 }
 
 /** Plain counters and gauges, exported as metrics by the server (src/server/delivery-metrics.ts). */

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { LeaseToken } from '../leases/index.ts';
-import type { ShardDescription, StreamLog } from '../log/index.ts';
+import { shardBacklog, type ShardDescription, type StreamLog } from '../log/index.ts';
 import type { TableStore } from '../tables/index.ts';
 import { resolveMapping, type ResolvedMapping } from './mapping.ts';
 import { consumerName, runShard } from './shard-worker.ts';
@@ -188,6 +188,7 @@ export class FunctionsRuntime {
   async lag(): Promise<ShardLag[]> {
     const { log, store } = this.options;
     if (!log.recordsAfter) return [];
+    const counting = { read: log.read.bind(log), recordsAfter: log.recordsAfter.bind(log) };
     const out: ShardLag[] = [];
     for (const mapping of this.known.values()) {
       let shards: readonly ShardDescription[];
@@ -200,7 +201,7 @@ export class FunctionsRuntime {
       for (const shard of shards) {
         const checkpoint = (await store.getCheckpoint(consumerName(mapping.name), mapping.stream, shard.shardId))?.sequenceNumber;
         if (checkpoint === undefined && mapping.startingPosition !== 'TRIM_HORIZON') continue;
-        out.push({ mapping: mapping.name, stream: mapping.stream, shardId: shard.shardId, records: log.recordsAfter(mapping.stream, shard.shardId, checkpoint) });
+        out.push({ mapping: mapping.name, stream: mapping.stream, shardId: shard.shardId, ...(await shardBacklog(counting, mapping.stream, shard.shardId, checkpoint)) });
       }
     }
     return out;

@@ -125,6 +125,8 @@ export interface ShardLag {
   readonly stream: string;
   readonly shardId: string;
   readonly records: number;
+  /** Arrival time (ms since the epoch) of the oldest record behind; null when none is (see `shardBacklog`). */
+  readonly oldestArrivalTime: number | null;
 }
 
 export type { StoredRecord };

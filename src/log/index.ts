@@ -16,3 +16,5 @@ export { openJetStreamLog } from './jetstream/log.ts';
 export type { JetStreamLogOptions, JetStreamStreamLog } from './jetstream/log.ts';
 export { isKplAggregate, deaggregate } from './kpl.ts';
 export type { Deaggregated } from './kpl.ts';
+export { shardBacklog, lagSeconds } from './backlog.ts';
+export type { ShardBacklog } from './backlog.ts';

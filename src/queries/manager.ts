@@ -7,7 +7,7 @@
 import { TollstreamError, isTollstreamError, toTollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
-import { deaggregate, isKplAggregate, type ShardDescription, type StreamLog } from '../log/index.ts';
+import { deaggregate, isKplAggregate, shardBacklog, type ShardDescription, type StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { InferredColumns } from '../sql/index.ts';
 import { inferColumns, planLiveQuery, undeclaredInputs } from '../sql/index.ts';
@@ -528,6 +528,7 @@ export class QueryManager {
   async lag(): Promise<QueryShardLag[]> {
     const log = this.log;
     if (!log.recordsAfter) return [];
+    const counting = { read: log.read.bind(log), recordsAfter: log.recordsAfter.bind(log) };
     const out: QueryShardLag[] = [];
     for (const [name, def] of this.defs) {
       // Leased, a query is counted by the node running it.
@@ -543,8 +544,8 @@ export class QueryManager {
         }
         for (const shard of shards) {
           const position = positions?.[stream]?.[shard.shardId];
-          const records = position === 'done' ? 0 : log.recordsAfter(stream, shard.shardId, position);
-          out.push({ query: name, stream, shardId: shard.shardId, records });
+          const backlog = position === 'done' ? { records: 0, oldestArrivalTime: null } : await shardBacklog(counting, stream, shard.shardId, position);
+          out.push({ query: name, stream, shardId: shard.shardId, ...backlog });
         }
       }
     }

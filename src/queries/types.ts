@@ -48,6 +48,8 @@ export interface QueryShardLag {
   readonly stream: string;
   readonly shardId: string;
   readonly records: number;
+  /** Arrival time (ms since the epoch) of the oldest record behind; null when none is (see `shardBacklog`). */
+  readonly oldestArrivalTime: number | null;
 }
 
 export interface Checkpoint {

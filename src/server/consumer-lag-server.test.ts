@@ -2,7 +2,8 @@
  * Consumer lag in records on a running server, for the consumers other than functions: the warehouse and lake
  * deliveries count the records they have not yet committed into their destination (read and buffered ones
  * included), a continuous query the records after its last stored checkpoint, per shard, in `/metrics` with
- * `kind="delivery"` / `kind="query"`, and in the metrics history the console charts.
+ * `kind="delivery"` / `kind="query"`, and in the metrics history the console charts. Their lag in time
+ * (`tollstream_consumer_lag_seconds`) grows while records wait and is 0 once nothing is behind.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -70,6 +71,26 @@ async function lagByShard(server: RunningServer, kind: string, consumer: string)
   return out;
 }
 
+/** The seconds behind per shard of one consumer of one kind (`tollstream_consumer_lag_seconds`). */
+async function secondsByShard(server: RunningServer, kind: string, consumer: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^tollstream_consumer_lag_seconds\{consumer="([^"]*)",stream="toll_transactions",shard="([^"]*)",kind="([^"]*)"\} (\S+)$/gm)) {
+    if (m[1] === consumer && m[3] === kind) out.set(m[2]!, Number(m[4]));
+  }
+  return out;
+}
+
+/** Two scrapes 200 ms apart: every shard behind on the first, and further behind on the second. */
+async function expectGrowing(server: RunningServer, kind: string, consumer: string, shards: number): Promise<void> {
+  const first = await secondsByShard(server, kind, consumer);
+  expect(first.size).toBe(shards);
+  for (const s of first.values()) expect(s).toBeGreaterThan(0);
+  await new Promise((r) => setTimeout(r, 200));
+  const later = await secondsByShard(server, kind, consumer);
+  for (const [shard, s] of first) expect(later.get(shard)!).toBeGreaterThan(s);
+}
+
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -105,11 +126,17 @@ describe('tollstream_consumer_lag_records for deliveries and queries', () => {
     await until(async () => first.deliveries.every((d) => d.stats().bufferedRecords === 60), 'the deliveries to buffer the records');
     expect(await lagByShard(first, 'delivery', 'warehouse')).toEqual(appended);
     expect(await lagByShard(first, 'delivery', 'lake')).toEqual(appended);
+    // Buffered and not committed, the records grow older: the lag in time grows on both shards.
+    await expectGrowing(first, 'delivery', 'warehouse', 2);
+    await expectGrowing(first, 'delivery', 'lake', 2);
 
     // Stopping writes what is buffered; after a restart with short batches nothing is behind.
     await first.close();
     const second = await start({ ...slow, delivery: DEFAULT_CONFIG.delivery, lake: { ...slow.lake, maxWaitSeconds: 1 } });
     await until(async () => bothZero(await lagByShard(second, 'delivery', 'warehouse')) && bothZero(await lagByShard(second, 'delivery', 'lake')), 'the deliveries to be caught up');
+    // Caught up after the restart: nothing behind, 0 s.
+    expect(await secondsByShard(second, 'delivery', 'warehouse')).toEqual(new Map([['shardId-000000000000', 0], ['shardId-000000000001', 0]]));
+    expect(await secondsByShard(second, 'delivery', 'lake')).toEqual(new Map([['shardId-000000000000', 0], ['shardId-000000000001', 0]]));
     const more = await appendTolls(second, 30, 'b');
     await until(async () => bothZero(await lagByShard(second, 'delivery', 'warehouse')), 'the new records delivered');
     const rows = await second.warehouse!.query('SELECT count(*) AS n FROM toll_transactions');
@@ -132,15 +159,17 @@ describe('tollstream_consumer_lag_records for deliveries and queries', () => {
     const appended = await appendTolls(server, 45, 'b');
     expect(appended.size).toBe(2);
     expect(await lagByShard(server, 'query', 'big-tolls')).toEqual(appended);
+    await expectGrowing(server, 'query', 'big-tolls', 2);
 
     // The history the console charts keeps the same values per consumer and shard.
     await until(async () => {
-      const history = await (await fetch(`${server.url}/v1/metrics/history?since=5m&names=tollstream_consumer_lag_records`)).json() as { points: Array<{ values: Record<string, number> }> };
+      const history = await (await fetch(`${server.url}/v1/metrics/history?since=5m&names=tollstream_consumer_lag_records,tollstream_consumer_lag_seconds`)).json() as { points: Array<{ values: Record<string, number> }> };
       const last = history.points.at(-1)?.values ?? {};
-      return [...appended].every(([shard, n]) => last[`tollstream_consumer_lag_records{consumer="big-tolls",shard="${shard}"}`] === n);
+      return [...appended].every(([shard, n]) => last[`tollstream_consumer_lag_records{consumer="big-tolls",shard="${shard}"}`] === n && last[`tollstream_consumer_lag_seconds{kind="query",consumer="big-tolls",shard="${shard}"}`]! > 0);
     }, 'a history sample with the lag');
 
     expect((await fetch(`${server.url}/v1/queries/big-tolls/resume`, { method: 'POST' })).status).toBe(200);
     await until(async () => bothZero(await lagByShard(server, 'query', 'big-tolls')), 'the resumed query to catch up');
+    expect(await secondsByShard(server, 'query', 'big-tolls')).toEqual(new Map([['shardId-000000000000', 0], ['shardId-000000000001', 0]]));
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { DeliveryStream } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
+import { lagSeconds } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
 import type { Notifications } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
@@ -39,6 +40,11 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
   const lagRecords = registry.gauge(
     'tollstream_consumer_lag_records',
     'Records appended to a shard after the consumer\'s last committed position, by consumer, stream, shard and kind of consumer (function, delivery, query).',
+    ['consumer', 'stream', 'shard', 'kind'],
+  );
+  const lagSecondsGauge = registry.gauge(
+    'tollstream_consumer_lag_seconds',
+    "Now minus the arrival time of the oldest record after the consumer's last committed position, in seconds; 0 when nothing is behind. By consumer, stream, shard and kind of consumer (function, delivery, query).",
     ['consumer', 'stream', 'shard', 'kind'],
   );
   const outbox = registry.gauge('tollstream_notify_outbox_pending', 'Notifications committed but not yet fanned out.');
@@ -76,9 +82,17 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
       Promise.all(queryManagers.map((q) => q.lag())),
     ]);
     lagRecords.reset();
-    for (const l of functionLags.flat()) lagRecords.labels(l.mapping, l.stream, l.shardId, 'function').set(l.records);
-    for (const l of deliveryLags.flat()) lagRecords.labels(l.delivery, l.stream, l.shardId, 'delivery').set(l.records);
-    for (const l of queryLags.flat()) lagRecords.labels(l.query, l.stream, l.shardId, 'query').set(l.records);
+    lagSecondsGauge.reset();
+    const now = Date.now();
+    const rows = [
+      ...functionLags.flat().map((l) => ({ ...l, consumer: l.mapping, kind: 'function' })),
+      ...deliveryLags.flat().map((l) => ({ ...l, consumer: l.delivery, kind: 'delivery' })),
+      ...queryLags.flat().map((l) => ({ ...l, consumer: l.query, kind: 'query' })),
+    ];
+    for (const l of rows) {
+      lagRecords.labels(l.consumer, l.stream, l.shardId, l.kind).set(l.records);
+      lagSecondsGauge.labels(l.consumer, l.stream, l.shardId, l.kind).set(lagSeconds(l.oldestArrivalTime, now));
+    }
   });
   return {
     addFunctions: (runtime) => void runtimes.push(runtime),

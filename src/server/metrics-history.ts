@@ -29,6 +29,7 @@ const KEPT: ReadonlyArray<{ readonly name: string; readonly by: readonly string[
   { name: 'tollstream_function_on_failure_records_total', by: ['mapping'] },
   { name: 'tollstream_function_iterator_age_seconds', by: ['mapping'], combine: 'max' },
   { name: 'tollstream_consumer_lag_records', by: ['consumer', 'shard'] },
+  { name: 'tollstream_consumer_lag_seconds', by: ['kind', 'consumer', 'shard'], combine: 'max' },
   { name: 'tollstream_delivery_rows_total', by: ['delivery'] },
   { name: 'tollstream_delivery_errors_total', by: ['delivery'] },
   { name: 'tollstream_delivery_behind_latest_seconds', by: ['delivery'], combine: 'max' },

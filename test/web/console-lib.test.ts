@@ -1,6 +1,6 @@
 /** The console's pure helpers: history chart series (rates per node, restarts, labels) and the tail's request. */
 import { describe, expect, it } from 'vitest';
-import { appendHistory, historySeries, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
+import { appendHistory, breakGaps, historySeries, maxJoinedGapSeconds, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
 import { axisLabel, axisWidth, isMoneyColumn, shortCategory } from '../../web/src/lib/report-series.ts';
 import { tailQueryString } from '../../web/src/lib/tail.ts';
 
@@ -39,6 +39,48 @@ describe('historySeries', () => {
   it('does not mix up a metric with another whose name starts the same', () => {
     const points: HistoryPoint[] = [{ t: 1000, node: 'local', values: { tollstream_query_rows_in_total: 5, 'tollstream_query_rows_in_total_x{q="z"}': 9 } }];
     expect([...historySeries(points, 'tollstream_query_rows_in_total', 'gauge', 'rows').series.keys()]).toEqual(['rows']);
+  });
+});
+
+describe('breakGaps', () => {
+  const LAG = 'tollstream_consumer_lag_seconds{kind="function",consumer="spend",shard="shardId-000000000000"}';
+  const sample = (t: number, value: number, node = 'local'): HistoryPoint => ({ t, node, values: { [LAG]: value } });
+
+  it('breaks the line over the hours the server was down, and joins samples a few intervals apart', () => {
+    // One sample every 10 s, then the server is down for two hours, then samples again.
+    const points = [sample(0, 1), sample(10_000, 2), sample(20_000, 3), sample(7_220_000, 0), sample(7_230_000, 0)];
+    const data = historySeries(points, 'tollstream_consumer_lag_seconds', 'gauge');
+    const max = maxJoinedGapSeconds(data.times, 10);
+    expect(max).toBe(30);
+    const drawn = breakGaps(data, max);
+    // A time is added inside the outage, where the line has a null: uPlot leaves a gap there instead of a line.
+    expect(drawn.times).toEqual([0, 10, 20, 3620, 7220, 7230]);
+    expect(drawn.series.get('function spend shardId-000000000000')).toEqual([1, 2, 3, null, 0, 0]);
+    // Without the break, the chart would draw a straight line from the last sample before to the first after.
+    expect(data.series.get('function spend shardId-000000000000')).toEqual([1, 2, 3, 0, 0]);
+  });
+
+  it('joins a series across the samples of another node and breaks it only where its own node stopped', () => {
+    const points = [sample(0, 1, 'a'), sample(1000, 5, 'b'), sample(10_000, 2, 'a'), sample(11_000, 6, 'b'), sample(20_000, 3, 'a'), sample(21_000, 7, 'b'), sample(30_000, 4, 'a')];
+    // Node b is down from 21 s to 61 s; a goes on. Both are sampled every 10 s.
+    points.push(sample(40_000, 4, 'a'), sample(50_000, 4, 'a'), sample(60_000, 4, 'a'), sample(61_000, 8, 'b'));
+    const data = historySeries(points, 'tollstream_consumer_lag_seconds', 'gauge');
+    const drawn = breakGaps(data, maxJoinedGapSeconds(data.times, 10));
+    expect(drawn.times).toEqual(data.times);
+    const a = drawn.series.get('a: function spend shardId-000000000000')!;
+    const b = drawn.series.get('b: function spend shardId-000000000000')!;
+    // a's line passes over b's times (undefined is joined by uPlot), with no null anywhere.
+    expect(a).toEqual([1, undefined, 2, undefined, 3, undefined, 4, 4, 4, 4, undefined]);
+    // b's line is joined across a's samples while b runs, and broken (nulls) over the 40 s it was down.
+    expect(b).toEqual([undefined, 5, undefined, 6, undefined, 7, null, null, null, null, 8]);
+  });
+
+  it('scales the join with the spacing of a thinned long range', () => {
+    // A 48 h range thinned to one point every 4 minutes: such points are not gaps.
+    const times = Array.from({ length: 20 }, (_, i) => i * 240);
+    expect(maxJoinedGapSeconds(times, 10)).toBe(720);
+    const data = { times, series: new Map([['x', times.map(() => 1 as number | null)]]) };
+    expect(breakGaps(data, 720).series.get('x')!.every((v) => v === 1)).toBe(true);
   });
 });
 

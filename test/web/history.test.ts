@@ -87,9 +87,19 @@ describe('console History page', () => {
       await page.getByLabel('API key').fill(stack.apiKey);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('tr[data-stream="toll_transactions"]').waitFor();
+      // The consumer view shows, per shard, the records and the seconds each consumer is behind.
+      const warehouseShards = page.locator('section[aria-labelledby="consumers-h"] tr[data-consumer="warehouse"] li[data-shard^="toll_transactions/"]');
+      await warehouseShards.first().locator('[data-testid="shard-lag-seconds"]').waitFor({ timeout: 30_000 });
+      for (const item of await warehouseShards.all()) {
+        expect(await item.getByTestId('shard-lag-records').textContent()).toMatch(/^[\d,]+ records$/);
+        expect(await item.getByTestId('shard-lag-seconds').textContent()).toMatch(/^[\d.,]+ s$/);
+      }
       await page.goto(`${stack.url}/console/#/history`);
       const legend = page.locator('section[aria-labelledby="records-in-h"] .u-legend', { hasText: 'toll_transactions' });
       await legend.waitFor({ timeout: 30_000 });
+      // How far behind in time, one line per consumer and shard; and the dead letters held.
+      await page.locator('section[aria-labelledby="lag-h"] .u-legend', { hasText: 'delivery warehouse shardId-000000000000' }).waitFor({ timeout: 30_000 });
+      await page.locator('section[aria-labelledby="dead-letters-h"] .u-legend', { hasText: 'dead letters' }).waitFor({ timeout: 30_000 });
 
       const first = await shownRecordsIn(page);
       expect(first.labels).toContain('toll_transactions');

@@ -67,3 +67,53 @@ export function appendHistory(kept: readonly HistoryPoint[], fresh: readonly His
   const from = merged[merged.length - 1]!.t - windowMs;
   return merged.filter((p) => p.t >= from);
 }
+
+/** A chart's values with line breaks: `null` is a gap in the line, `undefined` a time the line passes over. */
+export interface GappedSeries {
+  readonly times: number[];
+  readonly series: Map<string, Array<number | null | undefined>>;
+}
+
+/**
+ * The longest time between two samples of a series that its line joins, in seconds: a few sample intervals, or a
+ * few of the usual spacings of the points shown when the server thinned a long range.
+ */
+export function maxJoinedGapSeconds(times: readonly number[], intervalSeconds: number): number {
+  const steps = times.slice(1).map((t, i) => t - times[i]!).filter((d) => d > 0).sort((a, b) => a - b);
+  const usual = steps.length === 0 ? 0 : steps[Math.floor(steps.length / 2)]!;
+  return 3 * Math.max(intervalSeconds, usual);
+}
+
+/**
+ * Breaks each series' line where it has no sample for longer than `maxGapSeconds` (a server that was down, a
+ * consumer that did not exist), and joins it across shorter holes (another node's samples, a sample taken while
+ * a scrape failed). A gap with no time inside it gets one, at its middle, so there is a place for the break.
+ */
+export function breakGaps(data: ChartSeries, maxGapSeconds: number): GappedSeries {
+  const columns = [...data.series.values()];
+  const valued = (c: ReadonlyArray<number | null>, i: number) => c[i] !== null && c[i] !== undefined;
+  // Times to add: the middle of each too-long gap of some series that has no other time inside it.
+  const added = new Set<number>();
+  for (const c of columns) {
+    let last = -1;
+    data.times.forEach((t, i) => {
+      if (!valued(c, i)) return;
+      if (last >= 0 && i === last + 1 && t - data.times[last]! > maxGapSeconds) added.add((t + data.times[last]!) / 2);
+      last = i;
+    });
+  }
+  const order = [...data.times.map((t, i) => ({ t, from: i as number | null })), ...[...added].map((t) => ({ t, from: null }))].sort((a, b) => a.t - b.t);
+  const times = order.map((o) => o.t);
+  const series = new Map<string, Array<number | null | undefined>>();
+  for (const [label, c] of data.series) {
+    const out: Array<number | null | undefined> = order.map((o) => (o.from === null || !valued(c, o.from) ? undefined : c[o.from]));
+    let last = -1;
+    out.forEach((v, i) => {
+      if (v === undefined) return;
+      if (last >= 0 && times[i]! - times[last]! > maxGapSeconds) for (let k = last + 1; k < i; k++) out[k] = null;
+      last = i;
+    });
+    series.set(label, out);
+  }
+  return { times, series };
+}

@@ -1,10 +1,10 @@
 /**
  * History: charts of the last hours from the server's metrics history (GET /v1/metrics/history, kept in the log
  * for `metrics.historyRetentionHours`, so they survive page loads and server restarts): records in per stream,
- * how far each consumer is behind, errors, and the warehouse's freshness. The range is read once; each refresh
+ * how far each consumer is behind, errors, dead letters, and the warehouse's freshness. The range is read once; each refresh
  * reads only the samples since the newest one shown and appends them. Each chart's numbers are also a table.
  */
-import { appendHistory, historySeries, type ChartSeries, type HistoryPoint } from '../../lib/history.ts';
+import { appendHistory, breakGaps, historySeries, maxJoinedGapSeconds, type ChartSeries, type HistoryPoint } from '../../lib/history.ts';
 import { responsiveChart, type ChartHandle } from '../../ui/chart.ts';
 import { dataTable, h, replace } from '../../ui/dom.ts';
 import { describeError, every, type Page } from '../context.ts';
@@ -29,13 +29,10 @@ const CHARTS: readonly ChartSpec[] = [
   { id: 'records-in', title: 'Records in per second, by stream', unit: 'records/s', metrics: [{ name: 'tollstream_records_in_total', kind: 'rate', label: 'records' }] },
   {
     id: 'lag',
-    title: 'How far each consumer is behind (seconds)',
+    title: 'How far each function, delivery and query is behind, by shard (seconds)',
     unit: 's',
-    metrics: [
-      { name: 'tollstream_function_iterator_age_seconds', kind: 'gauge', label: 'function', prefix: 'function ' },
-      { name: 'tollstream_delivery_behind_latest_seconds', kind: 'gauge', label: 'delivery', prefix: 'delivery ' },
-      { name: 'tollstream_query_lag_seconds', kind: 'gauge', label: 'query', prefix: 'query ' },
-    ],
+    // The age of the oldest record not yet processed: 0 when the consumer is at the tip.
+    metrics: [{ name: 'tollstream_consumer_lag_seconds', kind: 'gauge', label: 'consumer' }],
   },
   {
     id: 'lag-records',
@@ -52,6 +49,12 @@ const CHARTS: readonly ChartSpec[] = [
       { name: 'tollstream_delivery_errors_total', kind: 'rate', label: 'deliveries', prefix: 'delivery ' },
       { name: 'tollstream_query_errors_total', kind: 'rate', label: 'queries', prefix: 'query ' },
     ],
+  },
+  {
+    id: 'dead-letters',
+    title: 'Dead letters: webhook deliveries given up (notifications)',
+    unit: 'deliveries',
+    metrics: [{ name: 'tollstream_notify_dead_letters', kind: 'gauge', label: 'dead letters' }],
   },
   { id: 'freshness', title: 'Warehouse freshness (seconds)', unit: 's', metrics: [{ name: 'tollstream_warehouse_freshness_seconds', kind: 'gauge', label: 'newest row age' }], limit: { value: 1800, label: 'promise: 30 minutes' } },
 ];
@@ -126,18 +129,20 @@ export const historyPage: Page = (container, ctx) => {
       const data = chartData(shown, spec);
       latest.set(spec.id, data);
       showTable(spec);
-      const labels = [...data.series.keys()];
-      const columns: Array<Array<number | null>> = [...data.series.values()];
+      // Hours the server was down are a break in each line, not a straight line across them.
+      const drawn = breakGaps(data, maxJoinedGapSeconds(data.times, intervalSeconds));
+      const labels = [...drawn.series.keys()];
+      const columns: Array<Array<number | null | undefined>> = [...drawn.series.values()];
       if (spec.limit) {
         labels.push(spec.limit.label);
-        columns.push(data.times.map(() => spec.limit!.value));
+        columns.push(drawn.times.map(() => spec.limit!.value));
       }
       // uPlot fixes its series at creation: a chart whose series changed is drawn anew.
       const shape = labels.join('\u0000');
       if (shapes.get(spec.id) !== shape) {
         charts.get(spec.id)?.destroy();
         box.replaceChildren();
-        if (labels.length === 0 || data.times.length === 0) {
+        if (labels.length === 0 || drawn.times.length === 0) {
           box.append(h('p', { class: 'muted' }, 'Nothing recorded for this chart in this range.'));
           charts.delete(spec.id);
           shapes.set(spec.id, shape);
@@ -156,12 +161,12 @@ export const historyPage: Page = (container, ctx) => {
                 ...labels.map((label, i) => (spec.limit && i === labels.length - 1 ? { label, stroke: '#c62828', dash: [6, 4], width: 1, points: { show: false } } : { label, stroke: COLOURS[i % COLOURS.length]!, width: 1.5, points: { show: false } })),
               ],
             },
-            [data.times, ...columns],
+            [drawn.times, ...columns],
           ),
         );
         shapes.set(spec.id, shape);
       } else {
-        charts.get(spec.id)?.setData([data.times, ...columns]);
+        charts.get(spec.id)?.setData([drawn.times, ...columns]);
       }
     }
   };

@@ -203,7 +203,7 @@ function consumerTable(families: Map<string, MetricFamily>, owners: Map<string, 
           h('th', { scope: 'col' }, 'Kind'),
           h('th', { scope: 'col', class: 'num' }, 'Behind the newest record'),
           h('th', { scope: 'col', class: 'num' }, 'Records behind'),
-          h('th', { scope: 'col' }, 'Records behind per shard'),
+          h('th', { scope: 'col' }, 'Behind per shard'),
           ...(owners.size > 0 ? [h('th', { scope: 'col' }, 'Node per shard')] : []),
         ),
       ),
@@ -224,7 +224,19 @@ function consumerTable(families: Map<string, MetricFamily>, owners: Map<string, 
               {},
               l.shards.length === 0
                 ? '—'
-                : h('ul', { class: 'shard-lag' }, ...l.shards.map((s) => h('li', { 'data-shard': `${s.stream}/${s.shard}` }, `${s.stream} ${s.shard}: `, h('span', { class: 'num' }, count(s.records))))),
+                : h(
+                    'ul',
+                    { class: 'shard-lag' },
+                    ...l.shards.map((s) =>
+                      h(
+                        'li',
+                        { 'data-shard': `${s.stream}/${s.shard}` },
+                        `${s.stream} ${s.shard}: `,
+                        h('span', { class: 'num', 'data-testid': 'shard-lag-records' }, `${count(s.records)} records`),
+                        ...(s.seconds === undefined ? [] : [', ', h('span', { class: 'num', 'data-testid': 'shard-lag-seconds' }, `${formatRate(s.seconds)} s`)]),
+                      ),
+                    ),
+                  ),
             ),
             ...(owners.size > 0 ? [ownerCell(owners.get(`${l.kind}:${l.consumer}`))] : []),
           );
