@@ -96,7 +96,7 @@ describe('runQuery', () => {
       '    Calc [select window_start, COUNT(*) AS EXPR$1, SUM(amount_cents) AS EXPR$2]',
       '      TumblingWindowAggregate [tumble size=1min on event_time keys=[] aggs=[COUNT(*), SUM(amount_cents)]]',
       '        Calc [where (amount_cents > 0)]',
-      '          Source [input=tolls watermark=event_time - 5s idle-timeout=1min]',
+      '          Source [input=tolls watermark=event_time - 5s idle-timeout=1min reads=amount_cents, event_time (2 of 3 columns)]',
     ]);
     const viaStatement = await runQuery({ sql: SQL.replace('INSERT INTO', 'EXPLAIN INSERT INTO'), inputs: { tolls: iterate(passages(3)) } });
     expect(viaStatement.explain).toContain('TumblingWindowAggregate');

@@ -126,7 +126,9 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     if (!s) {
       const src = n.source;
       const wmCol = src.watermarkColumn === src.columns.length ? 'ROWTIME' : src.columns[src.watermarkColumn]!.name;
-      const detail = `input=${src.input} watermark=${wmCol}${src.watermarkDelay ? ` - ${renderMillis(src.watermarkDelay)}` : ''} idle-timeout=${renderMillis(src.idleTimeout)}`;
+      const read = src.columns.filter((_, i) => src.readColumns[i]);
+      const reads = read.length < src.columns.length ? ` reads=${read.map((col) => col.name).join(', ')} (${read.length} of ${src.columns.length} columns)` : '';
+      const detail = `input=${src.input} watermark=${wmCol}${src.watermarkDelay ? ` - ${renderMillis(src.watermarkDelay)}` : ''} idle-timeout=${renderMillis(src.idleTimeout)}${reads}`;
       s = { kind: 'source', id: c.nextId(), name: 'Source', detail, fields: n.fields, pumpName: null, source: src };
       c.sources.set(key, s);
       c.nodes.push(s);
