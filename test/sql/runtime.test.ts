@@ -108,7 +108,7 @@ describe('runQuery', () => {
     const ids = [...new Set(snapshots.map((s) => s.id))].sort();
     expect(ids).toEqual([1, 2, 3]);
     const tasks = new Set(snapshots.filter((s) => s.id === 1).map((s) => s.task));
-    expect(tasks.size).toBe(5); // source, where, window aggregate, select, sink
+    expect(tasks.size).toBe(4); // source, where, window aggregate (its select list folded in), sink
     const source = snapshots.find((s) => s.id === 2 && (s.state as { offset?: number } | null)?.offset !== undefined);
     expect((source?.state as { offset: number }).offset).toBe(20);
     // The window aggregate's state is keyed: its open windows in `meta`, the groups changed since the last checkpoint in `sections`.
@@ -205,10 +205,9 @@ describe('runQuery', () => {
     expect(plan.split('\n')).toEqual([
       'Output stream per_minute (window_start TIMESTAMP, n BIGINT, total BIGINT)',
       '  StreamSink [per_minute]',
-      '    Calc [select window_start, COUNT(*) AS EXPR$1, SUM(amount_cents) AS EXPR$2]',
-      '      TumblingWindowAggregate [tumble size=1min on event_time keys=[] aggs=[COUNT(*), SUM(amount_cents)]]',
-      '        Calc [where (amount_cents > 0)]',
-      '          Source [input=tolls watermark=event_time - 5s idle-timeout=1min]',
+      '    TumblingWindowAggregate [tumble size=1min on event_time keys=[] aggs=[COUNT(*), SUM(amount_cents)]; select window_start, COUNT(*) AS EXPR$1, SUM(amount_cents) AS EXPR$2]',
+      '      Calc [where (amount_cents > 0)]',
+      '        Source [input=tolls watermark=event_time - 5s idle-timeout=1min reads=amount_cents, event_time (2 of 3 columns)]',
     ]);
     const viaStatement = await runQuery({ sql: SQL.replace('INSERT INTO', 'EXPLAIN INSERT INTO'), inputs: { tolls: iterate(passages(3)) } });
     expect(viaStatement.explain).toContain('TumblingWindowAggregate');

@@ -81,8 +81,12 @@ function converter(column: DecoderColumn): (raw: unknown) => Value {
 }
 
 export class SourceDecoder {
+  /** Positions of the columns read, and of those left NULL. */
+  private readonly positions: number[];
+  private readonly unread: number[];
+  /** Per column read (in `positions` order), the field names it is looked up by. */
   private readonly lookups: (readonly string[])[];
-  /** Per column, its conversion (see `converter`). */
+  /** Per column read, its conversion (see `converter`). */
   private readonly converters: ((raw: unknown) => Value)[];
   private lastRowtime = Number.NEGATIVE_INFINITY;
   /** Reads the columns' fields straight from JSON bytes (`decodeJson`); null when a name could be found on Object.prototype. */
@@ -98,13 +102,18 @@ export class SourceDecoder {
     private readonly now: () => number,
     /** Whether rows carry APPROXIMATE_ARRIVAL_TIME after ROWTIME (only when the query reads it). */
     private readonly arrivalColumn = false,
+    /** Per column, whether the query reads it (all when absent); a column it does not read is left NULL, its field not looked at. */
+    read?: readonly boolean[],
   ) {
-    this.lookups = columns.map((c) => [...new Set([c.name, c.name.toLowerCase(), c.name.toUpperCase()])]);
-    this.converters = columns.map(converter);
+    this.positions = [];
+    this.unread = [];
+    columns.forEach((_, i) => (read === undefined || read[i] ? this.positions : this.unread).push(i));
+    this.lookups = this.positions.map((i) => [...new Set([columns[i]!.name, columns[i]!.name.toLowerCase(), columns[i]!.name.toUpperCase()])]);
+    this.converters = this.positions.map((i) => converter(columns[i]!));
     const names: string[] = [];
     const timestampOnly: boolean[] = [];
     let usable = true;
-    this.columnSlots = this.lookups.map((list, i) =>
+    this.columnSlots = this.lookups.map((list, k) =>
       list.map((name) => {
         // A property lookup on the parsed object would find Object.prototype's `constructor` or `toString`.
         if (name in Object.prototype) usable = false;
@@ -113,7 +122,7 @@ export class SourceDecoder {
           slot = names.push(name) - 1;
           timestampOnly.push(true);
         }
-        if (columns[i]!.type !== 'TIMESTAMP') timestampOnly[slot] = false;
+        if (columns[this.positions[k]!]!.type !== 'TIMESTAMP') timestampOnly[slot] = false;
         return slot;
       }),
     );
@@ -139,12 +148,14 @@ export class SourceDecoder {
     const cols = this.columns;
     const converters = this.converters;
     const row: Row = new Array(cols.length + (this.arrivalColumn ? 2 : 1));
-    for (let i = 0; i < cols.length; i++) {
-      const names = this.lookups[i]!;
+    const positions = this.positions;
+    for (let k = 0; k < positions.length; k++) {
+      const names = this.lookups[k]!;
       let raw = record[names[0]!];
       for (let j = 1; raw === undefined && j < names.length; j++) raw = record[names[j]!];
-      row[i] = converters[i]!(raw);
+      row[positions[k]!] = converters[k]!(raw);
     }
+    for (let u = 0; u < this.unread.length; u++) row[this.unread[u]!] = null;
     const arrival = arrivalTime ?? record._arrival_time ?? record.arrival_time;
     let rowtime: Value = null;
     if (arrival !== undefined && arrival !== null) rowtime = convert(arrival, 'TIMESTAMP', '_arrival_time');
@@ -171,12 +182,14 @@ export class SourceDecoder {
     if (!this.reader.read(buf, values)) return null;
     const cols = this.columns;
     const row: Row = new Array(cols.length + (this.arrivalColumn ? 2 : 1));
-    for (let i = 0; i < cols.length; i++) {
-      const slots = this.columnSlots[i]!;
+    const positions = this.positions;
+    for (let k = 0; k < positions.length; k++) {
+      const slots = this.columnSlots[k]!;
       let raw = values[slots[0]!];
       for (let j = 1; raw === undefined && j < slots.length; j++) raw = values[slots[j]!];
-      row[i] = this.converters[i]!(raw);
+      row[positions[k]!] = this.converters[k]!(raw);
     }
+    for (let u = 0; u < this.unread.length; u++) row[this.unread[u]!] = null;
     this.setRowtime(row, arrivalTime);
     if (this.arrivalColumn) row[cols.length + 1] = arrivalTime;
     return row;

@@ -93,6 +93,12 @@ export class WindowAggregateOperator implements Operator {
     private readonly allowedLateness: number,
     /** The aggregates read the window's columns: each row gets window_start, window_end, window_time appended as it is placed. */
     private readonly withWindowColumns = false,
+    /**
+     * The select list after the aggregate, folded in when it only picks columns: output column k is column
+     * `outputSlots[k]` of the result row (keys, aggregates, window_start, window_end, window_time, ROWTIME).
+     * Null: the result row as it is.
+     */
+    private readonly outputSlots: readonly number[] | null = null,
   ) {
     this.paneMode = assign.panes && !withWindowColumns && aggs.every((a) => a.exactMerge === true) ? assign.panes : null;
   }
@@ -230,16 +236,19 @@ export class WindowAggregateOperator implements Operator {
       const start = end - size;
       const nk = this.keyFns.length;
       const width = nk + aggs.length + 4;
+      const slots = this.outputSlots;
+      // With a folded select list the full row is a scratch row, copied once into the selected columns.
+      const scratch: Row | null = slots === null ? null : new Array<Value>(width);
       for (const c of combined.values()) {
         // Written at its final length: keys, aggregate results, window_start, window_end, window_time, ROWTIME.
-        const row: Row = new Array<Value>(width);
+        const row: Row = scratch ?? new Array<Value>(width);
         for (let i = 0; i < nk; i++) row[i] = c.keys[i]!;
         for (let i = 0; i < aggs.length; i++) row[nk + i] = aggs[i]!.result(c.accs[i]!);
         row[width - 4] = start;
         row[width - 3] = end;
         row[width - 2] = end - 1;
         row[width - 1] = end;
-        out.emit(row);
+        out.emit(slots === null ? row : pick(row, slots));
       }
     }
     for (const p of [...this.panes.keys()]) {
@@ -261,7 +270,11 @@ export class WindowAggregateOperator implements Operator {
       this.windows.delete(w.end);
       this.closed.push(w.end);
       const extra = [w.start, w.end, w.end - 1, w.end];
-      for (const g of w.table.groups.values()) out.emit(w.table.resultRow(g, extra));
+      const slots = this.outputSlots;
+      for (const g of w.table.groups.values()) {
+        const row = w.table.resultRow(g, extra);
+        out.emit(slots === null ? row : pick(row, slots));
+      }
     }
   }
 
@@ -339,4 +352,11 @@ export class WindowAggregateOperator implements Operator {
   }
 
   handleEnd(): void {}
+}
+
+/** The columns `slots` of `row`, in that order. */
+function pick(row: Row, slots: readonly number[]): Row {
+  const out: Row = new Array<Value>(slots.length);
+  for (let i = 0; i < slots.length; i++) out[i] = row[slots[i]!]!;
+  return out;
 }

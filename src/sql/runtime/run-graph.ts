@@ -68,7 +68,7 @@ export async function runGraph(graph: PhysicalGraph, options: RunGraphOptions): 
   for (const node of graph.nodes) {
     if (node.kind === 'source') {
       const src = node.source;
-      const decoder = new SourceDecoder(src.columns, src.eventTimeColumn, options.now, src.arrivalTime);
+      const decoder = new SourceDecoder(src.columns, src.eventTimeColumn, options.now, src.arrivalTime, src.readColumns);
       const wm = new WatermarkGenerator(src.watermarkColumn, src.watermarkDelay, src.idleTimeout, options.allowedLateness);
       const live = options.live?.inputs.get(src.input);
       if (live) {

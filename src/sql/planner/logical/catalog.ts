@@ -2,7 +2,7 @@
 import type { ColumnDef, CreateTableStmt, Expr, Script, SelectQuery } from '../../ast/index.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { integerBits } from '../../expr/types.ts';
-import { mentionsArrivalTime } from './dialect.ts';
+import { mentionsArrivalTime, namesRead } from './dialect.ts';
 import type { RefTableDef, SourceDef } from './nodes.ts';
 
 export interface StreamDef {
@@ -21,6 +21,8 @@ export interface CatalogOptions {
   readonly inferred: ReadonlyMap<string, InferredInput>;
   /** Default for `'watermark.idle-timeout'`, ms. */
   readonly idleTimeout: number;
+  /** Sources decode only the columns the script reads (`namesRead`); otherwise every column. */
+  readonly pruneColumns?: boolean;
 }
 
 export class Catalog {
@@ -31,12 +33,15 @@ export class Catalog {
   readonly written = new Set<string>();
   /** Whether some statement reads APPROXIMATE_ARRIVAL_TIME: only then do source rows carry it. */
   private readonly readsArrivalTime: boolean;
+  /** Names the script could read a source column by (`namesRead`); null: it reads every column. */
+  private readonly namesRead: ReadonlySet<string> | null;
 
   constructor(
     script: Script,
     private readonly options: CatalogOptions,
   ) {
     this.readsArrivalTime = mentionsArrivalTime(script.statements);
+    this.namesRead = options.pruneColumns ? namesRead(script.statements) : null;
     for (const st of script.statements) {
       const key = (n: string) => n.toLowerCase();
       switch (st.kind) {
@@ -126,7 +131,7 @@ export class Catalog {
 
   private sourceFromColumns(name: string, input: string, columns: SourceDef['columns']): SourceDef {
     const eventTime = columns.findIndex((c) => c.type === 'TIMESTAMP');
-    return { name, input, columns, watermarkColumn: columns.length, watermarkDelay: 0, idleTimeout: this.options.idleTimeout, eventTimeColumn: eventTime, arrivalTime: this.readsArrivalTime };
+    return { name, input, columns, watermarkColumn: columns.length, watermarkDelay: 0, idleTimeout: this.options.idleTimeout, eventTimeColumn: eventTime, arrivalTime: this.readsArrivalTime, readColumns: this.readColumns(columns, eventTime) };
   }
 
   private sourceFromTable(t: CreateTableStmt): SourceDef {
@@ -142,7 +147,13 @@ export class Catalog {
     const col = columns.findIndex((c) => c.name.toLowerCase() === wm.column.toLowerCase());
     if (col < 0) throw planProblem(wm.pos, `WATERMARK FOR names "${wm.column}", which is not a column of ${t.name}`, `Columns: ${columns.map((c) => c.name).join(', ')}.`);
     if (columns[col]!.type !== 'TIMESTAMP') throw planProblem(wm.pos, `the watermark column "${wm.column}" is ${columns[col]!.type}`, 'Declare it TIMESTAMP(3).');
-    return { name: t.name, input, columns, watermarkColumn: col, watermarkDelay: watermarkDelay(wm.expr, wm.column, wm.pos), idleTimeout, eventTimeColumn: col, arrivalTime: this.readsArrivalTime };
+    return { name: t.name, input, columns, watermarkColumn: col, watermarkDelay: watermarkDelay(wm.expr, wm.column, wm.pos), idleTimeout, eventTimeColumn: col, arrivalTime: this.readsArrivalTime, readColumns: this.readColumns(columns, col) };
+  }
+
+  /** Per column, whether the script reads it; the event-time column (watermark, ROWTIME) always. */
+  private readColumns(columns: SourceDef['columns'], eventTime: number): boolean[] {
+    const names = this.namesRead;
+    return columns.map((c, i) => names === null || i === eventTime || names.has(c.name.toLowerCase()));
   }
 }
 

@@ -65,3 +65,27 @@ export function mentionsArrivalTime(node: unknown): boolean {
   if (n.kind === 'column' && typeof n.name === 'string' && n.name.toUpperCase() === ARRIVAL_TIME) return true;
   return Object.values(node).some(mentionsArrivalTime);
 }
+
+/**
+ * Every name the statements could read a source column by, lower-cased: each string anywhere in their syntax
+ * trees except the column lists of CREATE TABLE and CREATE STREAM (a superset: aliases and string literals
+ * count too). Null when something reads whole rows without naming their columns (`*`, `t.*`, a VALUES list or
+ * UNION written as one, a stream model's CURSOR): then every column is read. Walks the plain AST objects, as
+ * `mentionsArrivalTime` does, so no place a name can stand is missed.
+ */
+export function namesRead(statements: Script['statements']): ReadonlySet<string> | null {
+  const names = new Set<string>();
+  const visit = (node: unknown): boolean => {
+    if (typeof node === 'string') {
+      names.add(node.toLowerCase());
+      return true;
+    }
+    if (Array.isArray(node)) return node.every(visit);
+    if (node === null || typeof node !== 'object') return true;
+    const kind = (node as { kind?: unknown }).kind;
+    if (kind === 'star' || kind === 'streamModel') return false;
+    const declares = kind === 'createTable' || kind === 'createStream';
+    return Object.entries(node).every(([key, value]) => (declares && key === 'columns') || visit(value));
+  };
+  return statements.every(visit) ? names : null;
+}

@@ -25,6 +25,11 @@ export interface SourceDef {
   readonly eventTimeColumn: number;
   /** Rows carry the hidden APPROXIMATE_ARRIVAL_TIME after ROWTIME (set when the script reads that column). */
   readonly arrivalTime: boolean;
+  /**
+   * Per column, whether the script reads it. The decoder leaves a column it does not read NULL without
+   * looking at the record's field (so a bad value there is no error); rows keep every column's position.
+   */
+  readonly readColumns: readonly boolean[];
 }
 
 export interface RefTableDef {

@@ -17,8 +17,10 @@ export interface LogicalPlanOptions extends CatalogOptions {
 }
 
 export function planScript(script: Script, options: LogicalPlanOptions): LogicalPlan & { catalog: Catalog } {
-  const catalog = new Catalog(script, options);
   const dialect = options.dialect ?? detectDialect(script);
+  // Kinesis Analytics checks every column of an input's schema (a bad value anywhere is an error row); Flink
+  // decodes only the columns a query reads.
+  const catalog = new Catalog(script, { ...options, pruneColumns: dialect === 'flink' });
   const env: PlanEnv = { catalog, now: options.now, dialect, viewsInProgress: new Set(), updatingStreams: new Set(), planned: { views: new Map(), ctes: new WeakMap() } };
   const pipelines: Pipeline[] = [];
   const outputs: string[] = [];

@@ -3,6 +3,7 @@
  * one Calc, shares one source per input, compiles every expression to closures.
  */
 import type { Expr, QueryDialect } from '../../ast/index.ts';
+import { exprKey } from '../../ast/index.ts';
 import { TollstreamError } from '../../../core/errors.ts';
 import { planProblem } from '../../diagnostics.ts';
 import { compileAggregate } from '../../expr/aggregates.ts';
@@ -37,7 +38,7 @@ import { ValuesOperator } from '../../operators/values.ts';
 import { ExceptOperator, IntersectOperator } from '../../operators/intersect.ts';
 import { StreamModelOperator } from '../../operators/stream-model.ts';
 import type { LogicalKind, LogicalNode, LogicalPlan, WindowSpec } from '../logical/nodes.ts';
-import { sameRows } from '../logical/nodes.ts';
+import { logicalInputs, sameRows } from '../logical/nodes.ts';
 import { compileMatchClause } from '../logical/plan-match.ts';
 import type { OperatorNode, OutputStream, PhysicalGraph, PhysicalNode, SourceNode } from './graph.ts';
 import type { LagContext } from './emission-lag.ts';
@@ -64,8 +65,30 @@ type Ctx = {
   sinks: Map<string, OperatorNode>;
   /** The physical node of each logical node built so far (by `sameRows`): a view read twice is built once. */
   built: Map<LogicalNode, PhysicalNode>;
+  /** The distinct nodes reading each node (by `sameRows`): a select list is folded only into an aggregate it alone reads. */
+  parents: ReadonlyMap<LogicalNode, ReadonlySet<LogicalNode>>;
   nextId: () => string;
 };
+
+/** Per node of the plan (by `sameRows`), the distinct nodes that read it. */
+function parentsOf(plan: LogicalPlan): Map<LogicalNode, Set<LogicalNode>> {
+  const parents = new Map<LogicalNode, Set<LogicalNode>>();
+  const seen = new Set<LogicalNode>();
+  const visit = (node: LogicalNode) => {
+    const self = sameRows(node);
+    if (seen.has(self)) return;
+    seen.add(self);
+    for (const input of (logicalInputs[node.kind] as (x: LogicalNode) => readonly LogicalNode[])(node)) {
+      const key = sameRows(input);
+      const set = parents.get(key) ?? new Set<LogicalNode>();
+      set.add(self);
+      parents.set(key, set);
+      visit(input);
+    }
+  };
+  for (const p of plan.pipelines) visit(p.query);
+  return parents;
+}
 
 function cctx(c: Ctx, fields: readonly Field[], subs?: ReadonlyMap<string, number> | null): CompileContext {
   return { scope: new Scope(fields), substitutions: subs ?? undefined, now: c.options.now, dialect: c.dialect };
@@ -119,6 +142,73 @@ function windowText(w: WindowSpec): string {
 
 const list = (es: readonly Expr[]) => es.map(renderExpr).join(', ');
 
+/** The select list folded into a window aggregate: output column k is column `slots[k]` of its rows. */
+interface FoldedSelect {
+  readonly slots: readonly number[];
+  readonly fields: readonly Field[];
+  readonly select: string;
+}
+
+/**
+ * The operator of an aggregate; with `fold`, a TUMBLE, HOP or CUMULATE aggregate emitting the select list's
+ * columns (null for other aggregates, which then keep their Calc). The folded Calc's id is left unused, so
+ * the ids of the nodes after it, and the checkpoints keyed by them, stay as they were.
+ */
+function buildAggregate(n: Extract<LogicalNode, { kind: 'aggregate' }>, c: Ctx, fold: FoldedSelect | null): PhysicalNode | null {
+  if (fold && (!n.window || n.window.type === 'SESSION' || n.window.type === 'STAGGER')) return null;
+  const input = build(n.input, c);
+  const ctx = cctx(c, n.input.fields);
+  const keyFns = n.keys.map((k) => compileExpr(k, ctx).fn);
+  const aggCtx = n.aggInputFields ? cctx(c, n.aggInputFields) : ctx;
+  const aggs = n.aggs.map((a) => compileAggregate(a, aggCtx, renderExpr(a)));
+  const detail = `${n.window ? `${windowText(n.window)} on ${renderExpr(n.window.time)} ` : ''}keys=[${list(n.keys)}] aggs=[${aggs.map((a) => a.text).join(', ')}]`;
+  const lateness = c.options.allowedLateness;
+  const w = n.window;
+  if (!w && n.monotonicKey !== undefined) {
+    const rowtime = compileExpr(n.rowtime, ctx).fn;
+    const at = n.monotonicKey;
+    return operator(c, 'MonotonicGroupAggregate', detail, [input], n.fields, () => new MonotonicGroupAggregateOperator('MonotonicGroupAggregate', keyFns, at, aggs, rowtime));
+  }
+  if (!w) {
+    const rowtime = compileExpr(n.rowtime, ctx).fn;
+    return operator(c, 'UpdatingAggregate', detail, [input], n.fields, () => new UpdatingAggregateOperator('UpdatingAggregate', keyFns, aggs, rowtime));
+  }
+  const time = compileExpr(w.time, ctx).fn;
+  switch (w.type) {
+    case 'SESSION': {
+      // Sessions merge, and which of two merged sessions saw its rows first is not kept.
+      const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE' || a.name === 'NTH_VALUE');
+      if (ordered) throw planProblem(ordered.pos, `${ordered.name} is not supported in SESSION windows`, 'Use MIN or MAX of the value, or a TUMBLE/HOP window.');
+      return operator(c, 'SessionWindowAggregate', detail, [input], n.fields, () => new SessionWindowAggregateOperator('SessionWindowAggregate', w.gap, time, keyFns, aggs, lateness));
+    }
+    case 'STAGGER':
+      return operator(c, 'StaggerWindowAggregate', detail, [input], n.fields, () => new StaggerWindowAggregateOperator('StaggerWindowAggregate', w.range, time, keyFns, aggs));
+    default: {
+      const name = w.type === 'TUMBLE' ? 'TumblingWindowAggregate' : w.type === 'HOP' ? 'HoppingWindowAggregate' : 'CumulatingWindowAggregate';
+      const assign = assigner(w);
+      const withWindow = n.aggInputFields !== undefined;
+      if (fold) {
+        const node = operator(c, name, `${detail}; ${fold.select}`, [input], fold.fields, () => new WindowAggregateOperator(name, assign, time, keyFns, aggs, lateness, withWindow, fold.slots));
+        c.nextId();
+        return node;
+      }
+      return operator(c, name, detail, [input], n.fields, () => new WindowAggregateOperator(name, assign, time, keyFns, aggs, lateness, withWindow));
+    }
+  }
+}
+
+/** Per expression, the input column it is (a column, or an aggregate's result by substitution); null when one computes. */
+function pickedSlots(exprs: readonly Expr[], ctx: CompileContext): number[] | null {
+  const slots: number[] = [];
+  for (const e of exprs) {
+    const sub = ctx.substitutions?.get(exprKey(e));
+    if (sub !== undefined) slots.push(sub);
+    else if (e.kind === 'column') slots.push(ctx.scope.resolve(e.qualifier, e.name, e.pos));
+    else return null;
+  }
+  return slots;
+}
+
 const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: K }>, c: Ctx) => PhysicalNode } = {
   scan: (n, c) => {
     const key = n.source.input.toLowerCase();
@@ -126,7 +216,9 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     if (!s) {
       const src = n.source;
       const wmCol = src.watermarkColumn === src.columns.length ? 'ROWTIME' : src.columns[src.watermarkColumn]!.name;
-      const detail = `input=${src.input} watermark=${wmCol}${src.watermarkDelay ? ` - ${renderMillis(src.watermarkDelay)}` : ''} idle-timeout=${renderMillis(src.idleTimeout)}`;
+      const read = src.columns.filter((_, i) => src.readColumns[i]);
+      const reads = read.length < src.columns.length ? ` reads=${read.map((col) => col.name).join(', ')} (${read.length} of ${src.columns.length} columns)` : '';
+      const detail = `input=${src.input} watermark=${wmCol}${src.watermarkDelay ? ` - ${renderMillis(src.watermarkDelay)}` : ''} idle-timeout=${renderMillis(src.idleTimeout)}${reads}`;
       s = { kind: 'source', id: c.nextId(), name: 'Source', detail, fields: n.fields, pumpName: null, source: src };
       c.sources.set(key, s);
       c.nodes.push(s);
@@ -152,15 +244,22 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       where = `where ${renderExpr(inputNode.condition)}; `;
       inputNode = inputNode.input;
     }
-    const input = build(inputNode, c);
     const ctx = cctx(c, inputNode.fields, n.substitutions);
-    const fns = n.exprs.map((e) => compileExpr(e, ctx).fn);
     const shown = n.exprs.map((e, i) => {
       const f = n.fields[i]!;
       const t = renderExpr(e);
       return f.hidden ? null : t === f.name ? t : `${t} AS ${f.name}`;
     });
-    const detail = `${where}select ${shown.filter((s) => s !== null).join(', ')}`;
+    const select = `select ${shown.filter((s) => s !== null).join(', ')}`;
+    // A select list that only picks columns of a window aggregate's rows is folded into it: no second copy of each row.
+    const slots = pred === null && inputNode.kind === 'aggregate' && c.parents.get(sameRows(inputNode))?.size === 1 ? pickedSlots(n.exprs, ctx) : null;
+    if (slots !== null && inputNode.kind === 'aggregate') {
+      const folded = buildAggregate(inputNode, c, { slots, fields: n.fields, select });
+      if (folded) return folded;
+    }
+    const input = build(inputNode, c);
+    const fns = n.exprs.map((e) => compileExpr(e, ctx).fn);
+    const detail = `${where}${select}`;
     const p = pred;
     return operator(c, 'Calc', detail, [input], n.fields, () => new CalcOperator('Calc', p, fns));
   },
@@ -173,42 +272,7 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const assign = assigner(n.window);
     return operator(c, 'WindowAssign', windowText(n.window), [input], n.fields, () => new WindowAssignOperator('WindowAssign', assign, time));
   },
-  aggregate: (n, c) => {
-    const input = build(n.input, c);
-    const ctx = cctx(c, n.input.fields);
-    const keyFns = n.keys.map((k) => compileExpr(k, ctx).fn);
-    const aggCtx = n.aggInputFields ? cctx(c, n.aggInputFields) : ctx;
-    const aggs = n.aggs.map((a) => compileAggregate(a, aggCtx, renderExpr(a)));
-    const detail = `${n.window ? `${windowText(n.window)} on ${renderExpr(n.window.time)} ` : ''}keys=[${list(n.keys)}] aggs=[${aggs.map((a) => a.text).join(', ')}]`;
-    const lateness = c.options.allowedLateness;
-    const w = n.window;
-    if (!w && n.monotonicKey !== undefined) {
-      const rowtime = compileExpr(n.rowtime, ctx).fn;
-      const at = n.monotonicKey;
-      return operator(c, 'MonotonicGroupAggregate', detail, [input], n.fields, () => new MonotonicGroupAggregateOperator('MonotonicGroupAggregate', keyFns, at, aggs, rowtime));
-    }
-    if (!w) {
-      const rowtime = compileExpr(n.rowtime, ctx).fn;
-      return operator(c, 'UpdatingAggregate', detail, [input], n.fields, () => new UpdatingAggregateOperator('UpdatingAggregate', keyFns, aggs, rowtime));
-    }
-    const time = compileExpr(w.time, ctx).fn;
-    switch (w.type) {
-      case 'SESSION': {
-        // Sessions merge, and which of two merged sessions saw its rows first is not kept.
-        const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE' || a.name === 'NTH_VALUE');
-        if (ordered) throw planProblem(ordered.pos, `${ordered.name} is not supported in SESSION windows`, 'Use MIN or MAX of the value, or a TUMBLE/HOP window.');
-        return operator(c, 'SessionWindowAggregate', detail, [input], n.fields, () => new SessionWindowAggregateOperator('SessionWindowAggregate', w.gap, time, keyFns, aggs, lateness));
-      }
-      case 'STAGGER':
-        return operator(c, 'StaggerWindowAggregate', detail, [input], n.fields, () => new StaggerWindowAggregateOperator('StaggerWindowAggregate', w.range, time, keyFns, aggs));
-      default: {
-        const name = w.type === 'TUMBLE' ? 'TumblingWindowAggregate' : w.type === 'HOP' ? 'HoppingWindowAggregate' : 'CumulatingWindowAggregate';
-        const assign = assigner(w);
-        const withWindow = n.aggInputFields !== undefined;
-        return operator(c, name, detail, [input], n.fields, () => new WindowAggregateOperator(name, assign, time, keyFns, aggs, lateness, withWindow));
-      }
-    }
-  },
+  aggregate: (n, c) => buildAggregate(n, c, null)!,
   overAggregate: (n, c) => {
     const input = build(n.input, c);
     const ctx = cctx(c, n.input.fields);
@@ -399,7 +463,7 @@ function sharedByPumps(node: PhysicalNode): void {
 
 export function buildPhysical(plan: LogicalPlan, options: PhysicalOptions): PhysicalGraph {
   let id = 0;
-  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), built: new Map(), nextId: () => `n${++id}` };
+  const c: Ctx = { options, dialect: plan.dialect, lags: { lateness: options.allowedLateness, pipelines: plan.pipelines }, pump: '', nodes: [], sources: new Map(), sinks: new Map(), built: new Map(), parents: parentsOf(plan), nextId: () => `n${++id}` };
   const outputs: OutputStream[] = [];
   const sinkInputs = new Map<string, PhysicalNode[]>();
   // Sinks exist before any pipeline so a pipeline can read a stream another one writes.
