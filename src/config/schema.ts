@@ -423,15 +423,31 @@ export function referenceDir(config: TollstreamConfig): string {
   return path.resolve(config.queries.referenceDir ?? path.join(config.dataDir, 'reference'));
 }
 
-/** The type of each leaf, for validating files, environment variables and flags. */
-type Leaf =
+/**
+ * The type of one setting, for validating files, environment variables and flags. A `check` returns what is wrong
+ * with a value (the message follows the key: `must be ...`), or undefined when it is right.
+ */
+export type Setting =
   | { type: 'string'; check?: (value: string) => string | undefined }
   | { type: 'boolean' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'json'; check: (value: unknown) => string | undefined };
 
-export const SCHEMA: Record<string, Leaf> = {
+/**
+ * A section of the config that an app declares rather than the platform: its settings are read, layered and checked
+ * as the platform's are (file, `TOLLSTREAM_<SECTION>_<KEY>` variables, flags), and refused naming the key.
+ */
+export interface ConfigSection {
+  /** The section's top-level key in the config: a name the platform's settings do not use, such as `visits`. */
+  readonly name: string;
+  /** Each setting by its key inside the section (`enabled`, `email.smtpPort`). */
+  readonly settings: Readonly<Record<string, Setting>>;
+  /** The section's defaults, nested as in a config file; a setting without one is unset unless configured. */
+  readonly defaults: Readonly<Record<string, unknown>>;
+}
+
+export const SCHEMA: Record<string, Setting> = {
   dataDir: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'integer', min: 0, max: 65535 },
