@@ -289,8 +289,12 @@ describe("an app's config section", () => {
     await expect(loadConfig({ cwd: tempDir({ 'tollstream.config.json': '{"lanes":{"enabled":false}}' }), env: {} })).rejects.toThrow("unknown config key 'lanes'");
   });
 
-  it("may not take a platform section's name or another app's", async () => {
+  it("may not take a platform section's name, another app's, or a setting's environment variable", async () => {
     await expect(loadConfig({ cwd: tempDir(), env: {}, sections: () => [{ ...section, name: 'storage' }] })).rejects.toThrow("config section 'storage' is a section of the platform's settings");
     await expect(loadConfig({ cwd: tempDir(), env: {}, sections: () => [section, section] })).rejects.toThrow("two apps declare the config section 'lanes'");
+    const clash = { name: 'httpHeaders', settings: { timeoutMs: { type: 'integer', min: 1, max: 10 } }, defaults: {} } as const;
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: () => [clash] })).rejects.toThrow(
+      "the settings 'http.headersTimeoutMs' and 'httpHeaders.timeoutMs' would both be set by TOLLSTREAM_HTTP_HEADERS_TIMEOUT_MS",
+    );
   });
 });

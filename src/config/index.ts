@@ -62,7 +62,14 @@ function schemaWith(sections: readonly ConfigSection[]): Schema {
     for (const [key, setting] of Object.entries(section.settings)) settings[`${section.name}.${key}`] = setting;
     defaults[section.name] = section.defaults;
   }
-  const schema = { settings, keyByEnv: new Map(Object.keys(settings).map((k) => [envName(k), k])), defaults: new Map() as Flat };
+  const keyByEnv = new Map<string, string>();
+  for (const key of Object.keys(settings)) {
+    const taken = keyByEnv.get(envName(key));
+    // `httpHeaders.timeoutMs` of an app and the platform's `http.headersTimeoutMs` would share one variable.
+    if (taken !== undefined) throw configError(`the settings '${taken}' and '${key}' would both be set by ${envName(key)}; rename one`, { key });
+    keyByEnv.set(envName(key), key);
+  }
+  const schema = { settings, keyByEnv, defaults: new Map() as Flat };
   return { ...schema, defaults: flatten(defaults, 'defaults', schema) };
 }
 
