@@ -46,9 +46,9 @@ export interface App {
   readonly name: string;
   /**
    * The app's section of the config: its name, settings, checks and defaults (see `ConfigSection`); none for an app
-   * without settings. The shipped apps' sections `alerts` and `stationAlerts` are still named by the platform's schema.
+   * without settings. The spending alerts' section `alerts` is still named by the platform's schema.
    */
-  readonly configSection?: ConfigSection | 'alerts' | 'stationAlerts';
+  readonly configSection?: ConfigSection | 'alerts';
   /** Whether the config runs the app (its section's `enabled`). */
   enabled(config: TollstreamConfig): boolean;
   /**

@@ -259,19 +259,6 @@ export interface TollstreamConfig {
      */
     readonly deploy: readonly DeclaredFunction[];
   };
-  /** Station traffic alerts for operators (docs/station-alerts.md): needs `queries.enabled`. */
-  readonly stationAlerts: {
-    /** Count vehicles per station and window, and alert operators below the station's reference threshold. @default true */
-    readonly enabled: boolean;
-    /** Length of a counted window, in minutes (divides a day; divides or is a multiple of 30). @default 30 */
-    readonly windowMinutes: number;
-    /** Expected vehicles of a station slot without a reference row. @default 0 */
-    readonly defaultExpected: number;
-    /** Alert threshold of a station slot without a reference row: 0 means stations without reference data never alert. @default 0 */
-    readonly defaultThreshold: number;
-    /** Webhooks subscribed to the `station-alerts` topic at start: `[{ "url": "https://...", "secret": "..." }]`. @default [] */
-    readonly webhooks: readonly { readonly url: string; readonly secret: string }[];
-  };
   /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"), and CORS. */
   readonly http: HttpSettings;
   /** The history of metrics the console charts, kept in the stream `tollstream_metrics_history`. */
@@ -374,7 +361,6 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25, tls: 'off', allowAuthWithoutTls: false } },
   apps: [],
   functions: { enabled: true, deploy: [] },
-  stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
   kinesis: { shardWriteLimits: false },
   metrics: { historyIntervalSeconds: 10, historyRetentionHours: 48 },
@@ -518,12 +504,6 @@ export const SCHEMA: Record<string, Setting> = {
   apps: { type: 'json', check: checkAppModules },
   'functions.enabled': { type: 'boolean' },
   'functions.deploy': { type: 'json', check: checkDeclaredFunctions },
-  'stationAlerts.enabled': { type: 'boolean' },
-  // Checked further when the alerts start: the window must divide a day and line up with 30-minute slots.
-  'stationAlerts.windowMinutes': { type: 'integer', min: 1, max: 1440 },
-  'stationAlerts.defaultExpected': { type: 'integer', min: 0, max: 1_000_000_000 },
-  'stationAlerts.defaultThreshold': { type: 'integer', min: 0, max: 1_000_000_000 },
-  'stationAlerts.webhooks': { type: 'json', check: checkWebhooks },
   // Node's HTTP/1.1 server needs the headers timeout at most its 300 s request timeout.
   'http.headersTimeoutMs': { type: 'integer', min: 100, max: 300_000 },
   'http.bodyTimeoutMs': { type: 'integer', min: 100, max: 3_600_000 },
@@ -582,19 +562,6 @@ function checkPushServices(v: unknown): string | undefined {
     } else if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(entry)) {
       return `[${i}] must be a lower-case host name such as "fcm.googleapis.com"`;
     }
-  }
-  return undefined;
-}
-
-function checkWebhooks(v: unknown): string | undefined {
-  if (!Array.isArray(v)) return 'must be an array of { url, secret }';
-  for (const [i, w] of v.entries()) {
-    if (typeof w !== 'object' || w === null) return `[${i}] must be an object`;
-    const unknown = Object.keys(w).find((k) => k !== 'url' && k !== 'secret');
-    if (unknown) return `[${i}] has unknown key '${unknown}'`;
-    const { url, secret } = w as Record<string, unknown>;
-    if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) return `[${i}].url must be an http:// or https:// URL`;
-    if (typeof secret !== 'string' || secret.length < 16) return `[${i}].secret must be a string of 16 characters or more`;
   }
   return undefined;
 }
