@@ -2,7 +2,8 @@
  * What an app is to the platform, and the one public door between them. An app (the ABC Tolls spending alerts,
  * the station traffic alerts, a user's own) is built on the platform's public doors only and hands the server
  * one `App`; the server knows nothing else about it. It contributes:
- * - its config section: a section of `TollstreamConfig` whose defaults and checks are in `src/config/schema.ts`;
+ * - its config section (`configSection`): its settings with their defaults and checks, read from the config file,
+ *   `TOLLSTREAM_*` variables and flags as the platform's are, and handed back by `sectionSettings`;
  * - what the server opens for it before it starts (`prepare`): streams delivered into warehouse tables, and what
  *   it needs of the notifications shared with deployed functions (topics mirrored to streams, how alerts leave);
  * - what it runs (`start` of the prepared app): its streams, continuous queries and functions, created through the doors in
@@ -12,7 +13,7 @@
  * - warehouse tables (`warehouseTables`) and reports over them (`reports`), served with the platform's.
  * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
  */
-import type { TollstreamConfig } from '../config/index.ts';
+import type { ConfigSection, TollstreamConfig } from '../config/index.ts';
 import type { Logger } from '../core/logger.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
@@ -25,7 +26,17 @@ import type { Tables, TableStore } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 
 export type { ReferenceRow, ReferenceTable } from '../reports/index.ts';
+export type { ConfigSection, Setting } from '../config/index.ts';
 export { loadApps, type LoadAppsOptions } from './load.ts';
+
+/**
+ * The settings of an app's declared section in `config`: as loaded (defaults filled in, checked), or the section's
+ * defaults when the config was built without the section.
+ */
+export function sectionSettings<T extends object>(config: TollstreamConfig, section: ConfigSection): T {
+  const loaded = (config as unknown as Record<string, unknown>)[section.name];
+  return (loaded ?? section.defaults) as T;
+}
 
 /** Steps that stop what was started, run first to last when the server stops (push with `unshift`). */
 export type Undo = Array<() => Promise<void> | void>;
@@ -33,8 +44,11 @@ export type Undo = Array<() => Promise<void> | void>;
 export interface App {
   /** A short name, for logs and errors: `abc-tolls`, `station-alerts`. */
   readonly name: string;
-  /** The section of the config that is the app's (defaults and checks in `src/config/schema.ts`); none for an app without settings. */
-  readonly configSection?: keyof TollstreamConfig;
+  /**
+   * The app's section of the config: its name, settings, checks and defaults (see `ConfigSection`); none for an app
+   * without settings. The spending alerts' section `alerts` is still named by the platform's schema.
+   */
+  readonly configSection?: ConfigSection | 'alerts';
   /** Whether the config runs the app (its section's `enabled`). */
   enabled(config: TollstreamConfig): boolean;
   /**

@@ -18,8 +18,8 @@ const REQUIRED: ReadonlyArray<readonly [keyof App, 'string' | 'function']> = [
   ['enabled', 'function'],
   ['prepare', 'function'],
 ];
-const OPTIONAL: ReadonlyArray<readonly [keyof App, 'string' | 'function' | 'array']> = [
-  ['configSection', 'string'],
+const OPTIONAL: ReadonlyArray<readonly [keyof App, 'object' | 'function' | 'array']> = [
+  ['configSection', 'object'],
   ['referenceData', 'function'],
   ['warehouseTables', 'array'],
   ['reports', 'array'],
@@ -81,7 +81,14 @@ function appProblem(value: unknown): string | undefined {
   for (const [key, type] of OPTIONAL) {
     const v = app[key];
     if (v === undefined) continue;
-    if (type === 'array' ? !Array.isArray(v) : typeof v !== type) return `'${key}' must be ${type === 'array' ? 'an array' : `a ${type}`} when present`;
+    if (type === 'array' ? !Array.isArray(v) : typeof v !== type || v === null) return `'${key}' must be ${type === 'array' ? 'an array' : type === 'object' ? 'an object' : `a ${type}`} when present`;
+  }
+  const section = app.configSection as Record<string, unknown> | undefined;
+  if (section !== undefined) {
+    if (typeof section.name !== 'string') return "'configSection.name' must be a string";
+    for (const key of ['settings', 'defaults']) {
+      if (typeof section[key] !== 'object' || section[key] === null) return `'configSection.${key}' must be an object`;
+    }
   }
   return undefined;
 }

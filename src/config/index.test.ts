@@ -265,3 +265,36 @@ describe('alerts settings', () => {
     await expect(loadConfig({ cwd: tempDir(), env: {}, flags: { 'alerts.currency': 'dollars' } })).rejects.toThrow(/alerts.currency must be a 3-letter/);
   });
 });
+
+describe("an app's config section", () => {
+  const section = {
+    name: 'lanes',
+    settings: { enabled: { type: 'boolean' }, maxLanes: { type: 'integer', min: 1, max: 16 }, 'label.prefix': { type: 'string' } },
+    defaults: { enabled: true, maxLanes: 4 },
+  } as const;
+
+  it('is layered like the platform: defaults, file, environment, flags; the modules of `apps` reach the caller first', async () => {
+    const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ apps: ['./lanes.ts'], lanes: { maxLanes: 8, label: { prefix: 'L' } } }) });
+    const asked: string[][] = [];
+    const config = await loadConfig({ cwd, env: { TOLLSTREAM_LANES_ENABLED: 'false' }, flags: { 'lanes.maxLanes': '9' }, sections: (modules) => (asked.push([...modules]), [section]) });
+    expect(asked).toEqual([['./lanes.ts']]);
+    expect((config as unknown as Record<string, unknown>).lanes).toEqual({ enabled: false, maxLanes: 9, label: { prefix: 'L' } });
+    expect(envName('lanes.maxLanes')).toBe('TOLLSTREAM_LANES_MAX_LANES');
+  });
+
+  it('checks its values with the same messages as the platform, and refuses keys it does not declare', async () => {
+    const sections = () => [section];
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LANES_MAX_LANES: '17' }, sections })).rejects.toThrow("lanes.maxLanes must be an integer from 1 to 16, got 17 (environment variable TOLLSTREAM_LANES_MAX_LANES)");
+    await expect(loadConfig({ cwd: tempDir({ 'tollstream.config.json': '{"lanes":{"maxLane":3}}' }), env: {}, sections })).rejects.toThrow("unknown config key 'lanes.maxLane'");
+    await expect(loadConfig({ cwd: tempDir({ 'tollstream.config.json': '{"lanes":{"enabled":false}}' }), env: {} })).rejects.toThrow("unknown config key 'lanes'");
+  });
+
+  it("may not take a platform section's name, another app's, or a setting's environment variable", async () => {
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: () => [{ ...section, name: 'storage' }] })).rejects.toThrow("config section 'storage' is a section of the platform's settings");
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: () => [section, section] })).rejects.toThrow("two apps declare the config section 'lanes'");
+    const clash = { name: 'httpHeaders', settings: { timeoutMs: { type: 'integer', min: 1, max: 10 } }, defaults: {} } as const;
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: () => [clash] })).rejects.toThrow(
+      "the settings 'http.headersTimeoutMs' and 'httpHeaders.timeoutMs' would both be set by TOLLSTREAM_HTTP_HEADERS_TIMEOUT_MS",
+    );
+  });
+});

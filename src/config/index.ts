@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
-import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type TollstreamConfig } from './schema.ts';
+import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type ConfigSection, type Setting, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, warehousePath, warehouseLimits, leaseTimings, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
+export { DEFAULT_CONFIG, type ConfigSection, type Setting, warehousePath, warehouseLimits, leaseTimings, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
 export { leaseStoreTimeoutMs } from './schema.ts';
 
 export interface LoadConfigOptions {
@@ -21,6 +21,11 @@ export interface LoadConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Dotted keys from CLI flags, e.g. `{ port: '4567', 'storage.fsync': 'interval' }`. */
   readonly flags?: Readonly<Record<string, unknown>>;
+  /**
+   * The config sections of the apps that will run, given the modules of the `apps` setting (so a user's app is
+   * loaded before its settings are read). A key of no platform setting and no section is refused. @default none
+   */
+  readonly sections?: (appModules: readonly string[]) => Promise<readonly ConfigSection[]> | readonly ConfigSection[];
 }
 
 type Flat = Map<string, unknown>;
@@ -34,23 +39,68 @@ export function envName(key: string): string {
   return ENV_PREFIX + key.replace(/MiB/g, 'Mib').replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-const KEY_BY_ENV = new Map(Object.keys(SCHEMA).map((k) => [envName(k), k]));
+/** The settings a config is checked against: the platform's and those of the apps' sections, with their defaults. */
+interface Schema {
+  readonly settings: Readonly<Record<string, Setting>>;
+  readonly keyByEnv: ReadonlyMap<string, string>;
+  readonly defaults: Flat;
+}
+
+const PLATFORM = schemaWith([]);
+
+function schemaWith(sections: readonly ConfigSection[]): Schema {
+  const settings: Record<string, Setting> = { ...SCHEMA };
+  const platformSections = new Set([...Object.keys(SCHEMA), ...Object.keys(DEFAULT_CONFIG)].map((k) => k.split('.')[0]!));
+  const defaults: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const section of sections) {
+    const context = { section: section.name };
+    if (!/^[a-z][a-zA-Z0-9]{0,63}$/.test(section.name)) {
+      throw configError(`an app's config section '${section.name}' must be a name of letters and digits starting with a lower-case letter`, context);
+    }
+    if (platformSections.has(section.name)) throw configError(`an app's config section '${section.name}' is a section of the platform's settings; name it otherwise`, context);
+    if (section.name in defaults) throw configError(`two apps declare the config section '${section.name}'`, context);
+    for (const [key, setting] of Object.entries(section.settings)) settings[`${section.name}.${key}`] = setting;
+    defaults[section.name] = section.defaults;
+  }
+  const keyByEnv = new Map<string, string>();
+  for (const key of Object.keys(settings)) {
+    const taken = keyByEnv.get(envName(key));
+    // `httpHeaders.timeoutMs` of an app and the platform's `http.headersTimeoutMs` would share one variable.
+    if (taken !== undefined) throw configError(`the settings '${taken}' and '${key}' would both be set by ${envName(key)}; rename one`, { key });
+    keyByEnv.set(envName(key), key);
+  }
+  const schema = { settings, keyByEnv, defaults: new Map() as Flat };
+  return { ...schema, defaults: flatten(defaults, 'defaults', schema) };
+}
+
+/** The modules of the `apps` setting, from the layer that sets it last, checked as the platform's setting. */
+function appModules(file: Record<string, unknown> | undefined, fileName: string | undefined, env: Readonly<Record<string, string | undefined>>, flags: Readonly<Record<string, unknown>>): readonly string[] {
+  const fromEnv = env[envName('apps')];
+  if (flags.apps !== undefined) return (typeof flags.apps === 'string' ? parseText('apps', flags.apps, 'flag for apps', PLATFORM) : checkValue('apps', flags.apps, 'command line', PLATFORM)) as string[];
+  if (fromEnv !== undefined) return parseText('apps', fromEnv, `environment variable ${envName('apps')}`, PLATFORM) as string[];
+  if (file?.apps !== undefined) return checkValue('apps', file.apps, fileName!, PLATFORM) as string[];
+  return DEFAULT_CONFIG.apps;
+}
 
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<TollstreamConfig> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
 
-  const layers: Array<{ source: string; values: Flat }> = [];
+  const flags = options.flags ?? {};
   const file = findConfigFile(cwd, options.configFile ?? env.TOLLSTREAM_CONFIG);
-  if (file) layers.push({ source: file, values: flatten(await readConfigFile(file), file) });
-  layers.push({ source: 'environment', values: fromEnv(env) });
-  layers.push({ source: 'command line', values: fromFlags(options.flags ?? {}) });
+  const fileValues = file === undefined ? undefined : await readConfigFile(file);
+  const schema = options.sections === undefined ? PLATFORM : schemaWith(await options.sections(appModules(fileValues, file, env, flags)));
+
+  const layers: Array<{ source: string; values: Flat }> = [];
+  if (file && fileValues) layers.push({ source: file, values: flatten(fileValues, file, schema) });
+  layers.push({ source: 'environment', values: fromEnv(env, schema) });
+  layers.push({ source: 'command line', values: fromFlags(flags, schema) });
 
   const explicit: Flat = new Map();
   for (const layer of layers) for (const [k, v] of layer.values) explicit.set(k, v);
   checkConflicts(explicit);
 
-  const merged = flatten(DEFAULT_CONFIG as unknown as Record<string, unknown>, 'defaults');
+  const merged = new Map(schema.defaults);
   for (const [k, v] of explicit) merged.set(k, v);
   const config = unflatten(merged) as unknown as TollstreamConfig;
   const at = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
@@ -104,55 +154,55 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
 }
 
 /** Turns a nested object into dotted keys, rejecting keys the schema does not know. */
-function flatten(obj: Record<string, unknown>, source: string, prefix = '', out: Flat = new Map()): Flat {
+function flatten(obj: Record<string, unknown>, source: string, schema: Schema, prefix = '', out: Flat = new Map()): Flat {
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    const leaf = SCHEMA[key];
+    const leaf = schema.settings[key];
     if (leaf) {
       if (v === undefined) continue;
-      out.set(key, checkValue(key, v, source));
-    } else if (isPlainObject(v) && Object.keys(SCHEMA).some((s) => s.startsWith(key + '.'))) {
-      flatten(v, source, key, out);
+      out.set(key, checkValue(key, v, source, schema));
+    } else if (isPlainObject(v) && Object.keys(schema.settings).some((s) => s.startsWith(key + '.'))) {
+      flatten(v, source, schema, key, out);
     } else {
-      throw configError(`unknown config key '${key}' in ${source}${suggest(key)}`, { key, source });
+      throw configError(`unknown config key '${key}' in ${source}${suggest(key, schema)}`, { key, source });
     }
   }
   return out;
 }
 
-function fromEnv(env: Readonly<Record<string, string | undefined>>): Flat {
+function fromEnv(env: Readonly<Record<string, string | undefined>>, schema: Schema): Flat {
   const out: Flat = new Map();
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || ENV_RESERVED.has(name) || raw === undefined) continue;
-    const key = KEY_BY_ENV.get(name);
-    if (!key) throw configError(`unknown environment variable ${name}${suggest(name)}`, { key: name, source: 'environment' });
-    out.set(key, parseText(key, raw, `environment variable ${name}`));
+    const key = schema.keyByEnv.get(name);
+    if (!key) throw configError(`unknown environment variable ${name}${suggest(name, schema)}`, { key: name, source: 'environment' });
+    out.set(key, parseText(key, raw, `environment variable ${name}`, schema));
   }
   return out;
 }
 
-function fromFlags(flags: Readonly<Record<string, unknown>>): Flat {
+function fromFlags(flags: Readonly<Record<string, unknown>>, schema: Schema): Flat {
   const out: Flat = new Map();
   for (const [key, v] of Object.entries(flags)) {
     if (v === undefined) continue;
-    if (!SCHEMA[key]) throw configError(`unknown config key '${key}' on the command line${suggest(key)}`, { key, source: 'command line' });
-    out.set(key, typeof v === 'string' ? parseText(key, v, `flag for ${key}`) : checkValue(key, v, 'command line'));
+    if (!schema.settings[key]) throw configError(`unknown config key '${key}' on the command line${suggest(key, schema)}`, { key, source: 'command line' });
+    out.set(key, typeof v === 'string' ? parseText(key, v, `flag for ${key}`, schema) : checkValue(key, v, 'command line', schema));
   }
   return out;
 }
 
-function parseText(key: string, raw: string, source: string): unknown {
-  const leaf = SCHEMA[key]!;
+function parseText(key: string, raw: string, source: string, schema: Schema): unknown {
+  const leaf = schema.settings[key]!;
   switch (leaf.type) {
     case 'string':
     case 'enum':
-      return checkValue(key, raw, source);
+      return checkValue(key, raw, source, schema);
     case 'boolean':
       if (raw.trim() !== 'true' && raw.trim() !== 'false') throw configError(`${key} must be true or false, got '${raw}' (${source})`, { key, source });
       return raw.trim() === 'true';
     case 'integer': {
       if (!/^-?\d+$/.test(raw.trim())) throw configError(`${key} must be an integer from ${leaf.min} to ${leaf.max}, got '${raw}' (${source})`, { key, source });
-      return checkValue(key, Number(raw), source);
+      return checkValue(key, Number(raw), source, schema);
     }
     case 'json': {
       let parsed: unknown;
@@ -161,7 +211,7 @@ function parseText(key: string, raw: string, source: string): unknown {
       } catch (err) {
         throw configError(`${key} must be JSON (${source}): ${(err as Error).message}`, { key, source }, err);
       }
-      return checkValue(key, parsed, source);
+      return checkValue(key, parsed, source, schema);
     }
   }
 }
@@ -172,11 +222,11 @@ function parseText(key: string, raw: string, source: string): unknown {
  */
 export function checkSetting(key: string, value: unknown, source: string): void {
   if (SCHEMA[key] === undefined) throw new TollstreamError('INTERNAL', `no setting '${key}' in the config schema`, { context: { key } });
-  checkValue(key, value, source);
+  checkValue(key, value, source, PLATFORM);
 }
 
-function checkValue(key: string, v: unknown, source: string): unknown {
-  const leaf = SCHEMA[key]!;
+function checkValue(key: string, v: unknown, source: string, schema: Schema): unknown {
+  const leaf = schema.settings[key]!;
   let problem: string | undefined;
   switch (leaf.type) {
     case 'string':
@@ -227,7 +277,7 @@ const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]
 ];
 
 function checkConflicts(explicit: Flat): void {
-  const defaults = flatten(DEFAULT_CONFIG as unknown as Record<string, unknown>, 'defaults');
+  const defaults = PLATFORM.defaults;
   for (const [key, enabledKey] of REQUIRES_ENABLED) {
     if (explicit.has(key) && (explicit.get(enabledKey) ?? defaults.get(enabledKey)) !== true) {
       throw configError(`${key} conflicts with ${enabledKey} false: set ${enabledKey} to true or drop ${key}`, { key });
@@ -329,9 +379,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function suggest(key: string): string {
+function suggest(key: string, schema: Schema): string {
   const lower = key.toLowerCase().replace(/^tollstream_/, '').replace(/[_.-]/g, '');
-  const hit = Object.keys(SCHEMA).find((k) => k.toLowerCase().replace(/[_.-]/g, '') === lower || k.toLowerCase().endsWith(lower));
+  const hit = Object.keys(schema.settings).find((k) => k.toLowerCase().replace(/[_.-]/g, '') === lower || k.toLowerCase().endsWith(lower));
   return hit ? ` (did you mean '${hit}'?)` : '';
 }
 

@@ -259,19 +259,6 @@ export interface TollstreamConfig {
      */
     readonly deploy: readonly DeclaredFunction[];
   };
-  /** Station traffic alerts for operators (docs/station-alerts.md): needs `queries.enabled`. */
-  readonly stationAlerts: {
-    /** Count vehicles per station and window, and alert operators below the station's reference threshold. @default true */
-    readonly enabled: boolean;
-    /** Length of a counted window, in minutes (divides a day; divides or is a multiple of 30). @default 30 */
-    readonly windowMinutes: number;
-    /** Expected vehicles of a station slot without a reference row. @default 0 */
-    readonly defaultExpected: number;
-    /** Alert threshold of a station slot without a reference row: 0 means stations without reference data never alert. @default 0 */
-    readonly defaultThreshold: number;
-    /** Webhooks subscribed to the `station-alerts` topic at start: `[{ "url": "https://...", "secret": "..." }]`. @default [] */
-    readonly webhooks: readonly { readonly url: string; readonly secret: string }[];
-  };
   /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"), and CORS. */
   readonly http: HttpSettings;
   /** The history of metrics the console charts, kept in the stream `tollstream_metrics_history`. */
@@ -374,7 +361,6 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25, tls: 'off', allowAuthWithoutTls: false } },
   apps: [],
   functions: { enabled: true, deploy: [] },
-  stationAlerts: { enabled: true, windowMinutes: 30, defaultExpected: 0, defaultThreshold: 0, webhooks: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
   kinesis: { shardWriteLimits: false },
   metrics: { historyIntervalSeconds: 10, historyRetentionHours: 48 },
@@ -423,15 +409,31 @@ export function referenceDir(config: TollstreamConfig): string {
   return path.resolve(config.queries.referenceDir ?? path.join(config.dataDir, 'reference'));
 }
 
-/** The type of each leaf, for validating files, environment variables and flags. */
-type Leaf =
+/**
+ * The type of one setting, for validating files, environment variables and flags. A `check` returns what is wrong
+ * with a value (the message follows the key: `must be ...`), or undefined when it is right.
+ */
+export type Setting =
   | { type: 'string'; check?: (value: string) => string | undefined }
   | { type: 'boolean' }
   | { type: 'integer'; min: number; max: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'json'; check: (value: unknown) => string | undefined };
 
-export const SCHEMA: Record<string, Leaf> = {
+/**
+ * A section of the config that an app declares rather than the platform: its settings are read, layered and checked
+ * as the platform's are (file, `TOLLSTREAM_<SECTION>_<KEY>` variables, flags), and refused naming the key.
+ */
+export interface ConfigSection {
+  /** The section's top-level key in the config: a name the platform's settings do not use, such as `visits`. */
+  readonly name: string;
+  /** Each setting by its key inside the section (`enabled`, `email.smtpPort`). */
+  readonly settings: Readonly<Record<string, Setting>>;
+  /** The section's defaults, nested as in a config file; a setting without one is unset unless configured. */
+  readonly defaults: Readonly<Record<string, unknown>>;
+}
+
+export const SCHEMA: Record<string, Setting> = {
   dataDir: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'integer', min: 0, max: 65535 },
@@ -502,12 +504,6 @@ export const SCHEMA: Record<string, Leaf> = {
   apps: { type: 'json', check: checkAppModules },
   'functions.enabled': { type: 'boolean' },
   'functions.deploy': { type: 'json', check: checkDeclaredFunctions },
-  'stationAlerts.enabled': { type: 'boolean' },
-  // Checked further when the alerts start: the window must divide a day and line up with 30-minute slots.
-  'stationAlerts.windowMinutes': { type: 'integer', min: 1, max: 1440 },
-  'stationAlerts.defaultExpected': { type: 'integer', min: 0, max: 1_000_000_000 },
-  'stationAlerts.defaultThreshold': { type: 'integer', min: 0, max: 1_000_000_000 },
-  'stationAlerts.webhooks': { type: 'json', check: checkWebhooks },
   // Node's HTTP/1.1 server needs the headers timeout at most its 300 s request timeout.
   'http.headersTimeoutMs': { type: 'integer', min: 100, max: 300_000 },
   'http.bodyTimeoutMs': { type: 'integer', min: 100, max: 3_600_000 },
@@ -566,19 +562,6 @@ function checkPushServices(v: unknown): string | undefined {
     } else if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(entry)) {
       return `[${i}] must be a lower-case host name such as "fcm.googleapis.com"`;
     }
-  }
-  return undefined;
-}
-
-function checkWebhooks(v: unknown): string | undefined {
-  if (!Array.isArray(v)) return 'must be an array of { url, secret }';
-  for (const [i, w] of v.entries()) {
-    if (typeof w !== 'object' || w === null) return `[${i}] must be an object`;
-    const unknown = Object.keys(w).find((k) => k !== 'url' && k !== 'secret');
-    if (unknown) return `[${i}] has unknown key '${unknown}'`;
-    const { url, secret } = w as Record<string, unknown>;
-    if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) return `[${i}].url must be an http:// or https:// URL`;
-    if (typeof secret !== 'string' || secret.length < 16) return `[${i}].secret must be a string of 16 characters or more`;
   }
   return undefined;
 }

@@ -26,7 +26,6 @@ function config(dataDir: string, overrides: Partial<TollstreamConfig> = {}): Tol
     logging: { level: 'silent', format: 'json' },
     streams: [{ name: 'toll_transactions', shardCount: 2 }],
     alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
-    stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
     ...overrides,
   };
 }

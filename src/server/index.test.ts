@@ -80,7 +80,6 @@ describe('startServer', () => {
         streams: [{ name: 'limited', shardCount: 1 }],
         warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
         alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
-        stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
         http: { ...DEFAULT_CONFIG.http, corsOrigins: ['http://console.tolls.test'] },
         kinesis: { shardWriteLimits: true },
       }),

@@ -28,7 +28,6 @@ function config(overrides: Partial<TollstreamConfig> = {}): TollstreamConfig {
     logging: { level: 'silent', format: 'json' },
     warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
     alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
-    stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
     metrics: { historyIntervalSeconds: 1, historyRetentionHours: 48 },
     ...overrides,
   };

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { startServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { spawnCli } from './helpers.ts';
+import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-simulate-stop-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -25,7 +26,7 @@ describe('tollstream simulate', () => {
         logging: { level: 'silent', format: 'json' },
         warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
         alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
-        stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
+        ...stationAlertsConfig({ enabled: false }),
       },
       { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) },
     );

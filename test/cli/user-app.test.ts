@@ -54,6 +54,49 @@ const app: App = {
 export default app;
 `;
 
+/**
+ * An app with settings of its own, the section `greeting`: `/v1/greeting` answers the settings the app was started
+ * with, read through the contract's `sectionSettings`.
+ */
+const GREETING_APP = `
+import { sectionSettings, type App, type ConfigSection } from ${JSON.stringify(CONTRACT)};
+
+const section: ConfigSection = {
+  name: 'greeting',
+  settings: {
+    text: { type: 'string', check: (v) => (v.length <= 40 ? undefined : 'must be at most 40 characters') },
+    repeat: { type: 'integer', min: 1, max: 5 },
+    loud: { type: 'boolean' },
+  },
+  defaults: { text: 'hello', repeat: 1, loud: false },
+};
+
+const app: App = {
+  name: 'greeting',
+  configSection: section,
+  enabled: () => true,
+  prepare: () => ({
+    async start(ctx) {
+      const settings = sectionSettings<{ text: string; repeat: number; loud: boolean }>(ctx.config, section);
+      return {
+        routes: [
+          {
+            matches: (_method: string, path: string) => path === '/v1/greeting',
+            methods: () => ['GET'],
+            async handle(_req, res) {
+              res.writeHead(200, { 'content-type': 'application/json' });
+              res.end(JSON.stringify(settings));
+            },
+          },
+        ],
+      };
+    },
+  }),
+};
+
+export default app;
+`;
+
 let server: UpProcess | undefined;
 const dirs: string[] = [];
 
@@ -64,14 +107,14 @@ afterEach(async () => {
 });
 
 /** A project folder with `files` and a config naming `apps`; the data directory inside it. */
-function project(files: Record<string, string>, apps: readonly string[]): string {
+function project(files: Record<string, string>, apps: readonly string[], settings: Record<string, unknown> = {}): string {
   const dir = tempDir('user-app');
   dirs.push(dir);
   for (const [name, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), text);
   }
-  const config = { dataDir: './data', apps, warehouse: { enabled: false }, alerts: { enabled: false }, stationAlerts: { enabled: false } };
+  const config = { dataDir: './data', apps, warehouse: { enabled: false }, alerts: { enabled: false }, stationAlerts: { enabled: false }, ...settings };
   fs.writeFileSync(path.join(dir, 'tollstream.config.json'), JSON.stringify(config));
   return dir;
 }
@@ -111,5 +154,36 @@ describe('a user app from the project folder', () => {
     expect(result.stderr).toContain('APP_MODULE_INVALID');
     expect(result.stderr).toContain('./apps/not-an-app.mjs');
     expect(result.stderr).toContain("'enabled' must be a function");
+  }, 60_000);
+
+  it('reads the settings its app declares from the config file and the environment, its defaults filling the rest', async () => {
+    const dir = project({ 'apps/greeting.ts': GREETING_APP }, ['./apps/greeting.ts'], { greeting: { text: 'good morning' } });
+    server = await startUp([], { cwd: dir, env: { TOLLSTREAM_GREETING_REPEAT: '3' } });
+    const answer = await fetch(`${server.url}/v1/greeting`);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ text: 'good morning', repeat: 3, loud: false });
+  }, 60_000);
+
+  it("refuses a bad value of an app's setting, naming the key and where it came from (CONFIG_INVALID)", async () => {
+    const dir = project({ 'apps/greeting.ts': GREETING_APP }, ['./apps/greeting.ts'], { greeting: { repeat: 9 } });
+    const result = await runCli(['up', '--port', '0', '--log-level', 'warn'], { cwd: dir });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('CONFIG_INVALID');
+    expect(result.stderr).toContain('greeting.repeat must be an integer from 1 to 5, got 9');
+    expect(result.stderr).toContain('tollstream.config.json');
+
+    const fromEnv = await runCli(['up', '--port', '0', '--log-level', 'warn'], { cwd: project({ 'apps/greeting.ts': GREETING_APP }, ['./apps/greeting.ts']), env: { TOLLSTREAM_GREETING_LOUD: 'yes' } });
+    expect(fromEnv.code).not.toBe(0);
+    expect(fromEnv.stderr).toContain("greeting.loud must be true or false, got 'yes' (environment variable TOLLSTREAM_GREETING_LOUD)");
+  }, 60_000);
+
+  it('still refuses a key of no platform setting and no loaded app, naming it', async () => {
+    const unknownKey = await runCli(['up', '--port', '0', '--log-level', 'warn'], { cwd: project({ 'apps/greeting.ts': GREETING_APP }, ['./apps/greeting.ts'], { greeting: { colour: 'red' } }) });
+    expect(unknownKey.code).not.toBe(0);
+    expect(unknownKey.stderr).toContain("unknown config key 'greeting.colour'");
+    // Without the app that declares it, the whole section is unknown.
+    const noApp = await runCli(['up', '--port', '0', '--log-level', 'warn'], { cwd: project({}, [], { greeting: { text: 'hi' } }) });
+    expect(noApp.code).not.toBe(0);
+    expect(noApp.stderr).toContain("unknown config key 'greeting'");
   }, 60_000);
 });

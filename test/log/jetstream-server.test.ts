@@ -17,6 +17,7 @@ import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { startNatsCluster } from '../../bin/nats-cluster.ts';
 import type { NatsCluster } from '../../bin/nats-cluster.ts';
+import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -37,7 +38,7 @@ describe('server with a cluster section', () => {
       warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
       queries: { ...DEFAULT_CONFIG.queries, enabled: false },
       alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
-      stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
+      ...stationAlertsConfig({ enabled: false }),
       // Deployed functions keep their definitions in the cluster's PostgreSQL, which this test does not start.
       functions: { ...DEFAULT_CONFIG.functions, enabled: false },
       cluster: { natsServers: cluster.urls, postgresUrl: 'postgres://unused@127.0.0.1:1/none', nodeName: 'node-a', replicas: 3 },

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { waitFor } from '../support/wait.ts';
+import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 
 const WINDOW_MS = 30 * 60_000;
 const START = Date.parse('2026-11-23T08:00:00.000Z');
@@ -32,7 +33,7 @@ function configFor(dataDir: string): TollstreamConfig {
     warehouse: { enabled: false },
     alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
     queries: { enabled: true, checkpointIntervalMs: 200 },
-    stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, defaultExpected: 100, defaultThreshold: 50 },
+    ...stationAlertsConfig({ defaultExpected: 100, defaultThreshold: 50 }),
   };
 }
 

@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import type { RunningServer } from '../../src/server/index.ts';
 import { postgresSchema } from '../postgres/server.ts';
 import { serverConfig, start, tempDataDir } from '../warehouse-api/helpers.ts';
+import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 
 export interface ClusterNodes {
   readonly nats: NatsCluster;
@@ -48,7 +49,7 @@ export async function startClusterNodes(label: string): Promise<ClusterNodes> {
         serverConfig(dir, {
           cluster: { natsServers: nats.urls, postgresUrl: databaseUrl.toString(), nodeName: name, replicas: 3, leaseMs: 3000, leaseRenewMs: 1000 },
           warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-          stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false },
+          ...stationAlertsConfig({ enabled: false }),
           metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 },
           ...overrides,
         }),

@@ -15,6 +15,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { openDuckDBWarehouse, type DamagedWarehouse } from '../../src/warehouse/index.ts';
 import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
+import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 function config(dataDir: string): TollstreamConfig {
-  return serverConfig(dataDir, { alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false } });
+  return serverConfig(dataDir, { alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, ...stationAlertsConfig({ enabled: false }) });
 }
 
 async function startLogged(dataDir: string, lines: string[]): Promise<RunningServer> {

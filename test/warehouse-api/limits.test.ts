@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { query, serverConfig, start, tempDataDir } from './helpers.ts';
+import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 
 /** Ten billion rows to count: no machine finishes it within these tests' timeouts. */
 const ENDLESS = 'SELECT count(*) FROM range(100000) a(x), range(100000) b(y)';
@@ -20,7 +21,7 @@ afterEach(async () => {
 });
 
 async function startWith(warehouse: Partial<TollstreamConfig['warehouse']> = {}): Promise<RunningServer> {
-  server = await start(serverConfig(tempDataDir('limits'), { warehouse: { ...DEFAULT_CONFIG.warehouse, ...warehouse }, alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, stationAlerts: { ...DEFAULT_CONFIG.stationAlerts, enabled: false } }));
+  server = await start(serverConfig(tempDataDir('limits'), { warehouse: { ...DEFAULT_CONFIG.warehouse, ...warehouse }, alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, ...stationAlertsConfig({ enabled: false }) }));
   return server;
 }
 

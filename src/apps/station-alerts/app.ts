@@ -11,11 +11,12 @@ import { startStationAlerts } from './pipeline.ts';
 import { appendStationReference, readReferenceFile } from './reference-stream.ts';
 import { stationReference } from './reference-table.ts';
 import { STATION_REPORTS } from './reports.ts';
+import { STATION_ALERTS_SECTION, stationAlertsSettings } from './settings.ts';
 
 export const stationAlertsApp: App = {
   name: 'station-alerts',
-  configSection: 'stationAlerts',
-  enabled: (config) => config.stationAlerts.enabled,
+  configSection: STATION_ALERTS_SECTION,
+  enabled: (config) => stationAlertsSettings(config).enabled,
   referenceData: (config, log) => [stationReference(config, log)],
   reports: STATION_REPORTS,
   prepare: () => ({ start: (ctx, undo) => startStations(ctx, undo) }),
@@ -39,6 +40,7 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
   const file = config.reference.stationsFile;
   if (file !== undefined) await appendStationReference(log, await readReferenceFile(file));
 
+  const settings = stationAlertsSettings(config);
   const alerts = await startStationAlerts({
     log,
     store,
@@ -47,11 +49,11 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
     queries,
     logger,
     config: {
-      windowMinutes: config.stationAlerts.windowMinutes,
-      defaultExpected: config.stationAlerts.defaultExpected,
-      defaultThreshold: config.stationAlerts.defaultThreshold,
+      windowMinutes: settings.windowMinutes,
+      defaultExpected: settings.defaultExpected,
+      defaultThreshold: settings.defaultThreshold,
       transactionsStream: config.delivery.stream,
-      webhooks: config.stationAlerts.webhooks,
+      webhooks: settings.webhooks,
     },
   });
   undo.unshift(() => alerts.stop());

@@ -1,3 +1,4 @@
+import type { App } from '../../app-contract/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { stringFlag, type Command } from '../command.ts';
 
@@ -35,14 +36,19 @@ export const up: Command = {
       if (v !== undefined) flags[key] = v;
     }
     const configFile = stringFlag(values, 'config');
-    const config = await loadConfig({ env: io.env, flags, ...(configFile === undefined ? {} : { configFile }) });
     // Loaded here so that client commands do not pay for loading the server.
     const { startServer, ACCESS_LABELS } = await import('../../server/index.ts');
     // The one list of the apps the server ships with; the server itself knows none of them.
     const { SHIPPED_APPS } = await import('../../apps/index.ts');
-    // The user's own apps (the `apps` setting) run beside them, loaded the same way from the user's folder.
+    // The user's own apps (the `apps` setting) run beside them, loaded the same way from the user's folder, before
+    // the rest of the config is read: their config sections are checked with the platform's settings.
     const { loadApps } = await import('../../app-contract/index.ts');
-    const apps = [...SHIPPED_APPS, ...(await loadApps(config.apps, { alongside: SHIPPED_APPS }))];
+    let apps: App[] = [];
+    const sections = async (modules: readonly string[]) => {
+      apps = [...SHIPPED_APPS, ...(await loadApps(modules, { alongside: SHIPPED_APPS }))];
+      return apps.flatMap((app) => (typeof app.configSection === 'object' ? [app.configSection] : []));
+    };
+    const config = await loadConfig({ env: io.env, flags, sections, ...(configFile === undefined ? {} : { configFile }) });
     const server = await startServer(config, { apps });
     io.stdout.write(`tollstream ready at ${server.url} (${ACCESS_LABELS[server.access]})\n`);
 
