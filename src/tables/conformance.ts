@@ -577,6 +577,25 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
         }
       });
 
+      it('a table created or deleted through another store is listed and described at once', async () => {
+        const peer = await harness.openPeer();
+        try {
+          await store.listTables();
+          await peer.createTable('by_peer', { sortKey: true });
+          expect((await store.listTables()).map((t) => [t.name, t.sortKey])).toEqual([
+            ['by_peer', true],
+            ['customers', false],
+            ['spend', true],
+          ]);
+          expect(await store.describeTable('by_peer')).toMatchObject({ name: 'by_peer', sortKey: true });
+          await peer.deleteTable('by_peer');
+          expect((await store.listTables()).map((t) => t.name)).toEqual(['customers', 'spend']);
+          await expectCode(store.describeTable('by_peer'), 'NOT_FOUND');
+        } finally {
+          await peer.close();
+        }
+      });
+
       it('creating a missing item from two stores at once with item absent lets exactly one win', async () => {
         const peer = await harness.openPeer();
         try {

@@ -180,6 +180,7 @@ class SqliteTables implements Tables {
   readonly #db: Database.Database;
   readonly #logger: Logger;
   readonly #ops: ItemOps;
+  /** Table ids by name, so item operations skip the lookup; listing and describing read ts_tables instead. */
   readonly #known = new Map<string, StoredTable>();
   readonly #decorations = new Map<string, TxDecoration>();
   readonly #inTransaction: (fn: () => unknown) => unknown;
@@ -356,13 +357,19 @@ class SqliteTables implements Tables {
     this.#known.delete(name);
   }
 
+  // Both read the database, not this connection's cache: other connections (a deployed function's worker
+  // thread, another process) create and delete tables too. Names are ASCII, so SQLite's byte order is the order.
   listTables(): readonly TableDescription[] {
-    this.#assertOpen();
-    return [...this.#known.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(describe);
+    return this.#read(() => this.#db.prepare<[], TableRow>('SELECT * FROM ts_tables ORDER BY name').all().map((row) => describe(toStoredTable(row))));
   }
 
   describeTable(name: string): TableDescription {
-    return describe(this.#stored(name));
+    const found = this.#read(() => this.#lookup(name));
+    if (!found) {
+      this.#known.delete(name);
+      throw tableNotFound(name);
+    }
+    return describe(found);
   }
 
   #stored(name: string): StoredTable {
