@@ -13,6 +13,7 @@ export { errorResponse } from './errors.ts';
 export { operatorRoutes, sendJson, readJsonObject, noRoute, methodNotAllowed, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
 // The one request-validation kit: JSON bodies, unknown fields and parameters refused, typed fields and ranges.
 export { invalidField, invalidParameter, jsonObject, isObject, onlyFields, onlyParams, stringField, integerField, intParam, pathParts } from './validate.ts';
+export { jsonBody } from './validate.ts';
 export { createAuthenticator } from './auth/index.ts';
 export { createFunctionsApi } from './native/functions.ts';
 export { createTablesApi } from './native/tables.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TollstreamError } from '../core/errors.ts';
-import { intParam, onlyFields, onlyParams, pathParts, stringField } from './validate.ts';
+import { intParam, jsonBody, jsonObject, onlyFields, onlyParams, pathParts, stringField } from './validate.ts';
 
 /** The error `check` throws, for asserting its code, message and context together. */
 function refusal(check: () => unknown): { code: string; message: string; context: unknown } {
@@ -40,6 +40,16 @@ describe('the request-validation kit', () => {
       context: { field: 'customer_id', value: 17 },
     });
     expect(stringField({}, 'name')).toBeUndefined();
+  });
+
+  it('reads a JSON body, refusing one that is empty, not JSON, or not UTF-8 instead of replacing the bytes', () => {
+    expect(jsonObject(Buffer.from('{"name":"é"}'))).toEqual({ name: 'é' });
+    expect(jsonBody(Buffer.from('[1]'))).toEqual([1]);
+    expect(refusal(() => jsonObject(Buffer.alloc(0)))).toMatchObject({ code: 'MALFORMED_REQUEST', message: 'the request body is empty; send a JSON object' });
+    expect(refusal(() => jsonObject(Buffer.from('{"name": ')))).toMatchObject({ code: 'MALFORMED_REQUEST', message: expect.stringContaining('not valid UTF-8 JSON') });
+    // {"name":"\xff"}: valid JSON once the stray byte is replaced, so only a strict decoder refuses it.
+    expect(refusal(() => jsonObject(Buffer.from([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])))).toMatchObject({ code: 'MALFORMED_REQUEST' });
+    expect(refusal(() => jsonObject(Buffer.from('[1]'), 'a JSON object { name }'))).toMatchObject({ code: 'MALFORMED_REQUEST', message: 'the body must be a JSON object { name }' });
   });
 
   it('names the allowed fields, or none, when a body holds an unknown one', () => {

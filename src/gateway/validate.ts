@@ -16,14 +16,24 @@ export function invalidParameter(parameter: string, message: string, value?: unk
   return new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter, ...(value === undefined ? {} : { value: preview(value) }) } });
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as JSON; MALFORMED_REQUEST when it is empty, not UTF-8 or not JSON. Bytes that are not UTF-8 are
+ * refused (RFC 8259 requires UTF-8) rather than replaced, so a name or text is never stored altered.
+ */
+export function jsonBody(body: Buffer, shape = 'JSON'): unknown {
+  if (body.length === 0) throw new TollstreamError('MALFORMED_REQUEST', `the request body is empty; send ${shape}`);
+  try {
+    return JSON.parse(utf8.decode(body));
+  } catch (err) {
+    throw new TollstreamError('MALFORMED_REQUEST', `the request body is not valid UTF-8 JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** The body as a JSON object; MALFORMED_REQUEST when it is not JSON, or not an object (`shape` says what is expected). */
 export function jsonObject(body: Buffer, shape = 'a JSON object'): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new TollstreamError('MALFORMED_REQUEST', `the body is not valid JSON (${(err as Error).message})`);
-  }
+  const value = jsonBody(body, shape);
   if (!isObject(value)) throw new TollstreamError('MALFORMED_REQUEST', `the body must be ${shape}`);
   return value;
 }

@@ -577,6 +577,40 @@ export function describeTableStoreConformance(name: string, open: () => Promise<
         }
       });
 
+      it('a table created or deleted through another store is listed and described at once', async () => {
+        const peer = await harness.openPeer();
+        try {
+          await store.listTables();
+          await peer.createTable('by_peer', { sortKey: true });
+          expect((await store.listTables()).map((t) => [t.name, t.sortKey])).toEqual([
+            ['by_peer', true],
+            ['customers', false],
+            ['spend', true],
+          ]);
+          expect(await store.describeTable('by_peer')).toMatchObject({ name: 'by_peer', sortKey: true });
+          await peer.deleteTable('by_peer');
+          expect((await store.listTables()).map((t) => t.name)).toEqual(['customers', 'spend']);
+          await expectCode(store.describeTable('by_peer'), 'NOT_FOUND');
+        } finally {
+          await peer.close();
+        }
+      });
+
+      it('writes follow a table another store deleted and created again, not the table this store saw first', async () => {
+        const peer = await harness.openPeer();
+        try {
+          await peer.createTable('by_peer');
+          await store.put('by_peer', { pk: 'old' }, { n: 1 });
+          await peer.deleteTable('by_peer');
+          await expectCode(store.put('by_peer', { pk: 'lost' }, { n: 0 }), 'NOT_FOUND');
+          await peer.createTable('by_peer', { sortKey: true });
+          await store.put('by_peer', { pk: 'new', sk: 'a' }, { n: 2 });
+          expect((await peer.get('by_peer', { pk: 'new', sk: 'a' }))?.value).toEqual({ n: 2 });
+        } finally {
+          await peer.close();
+        }
+      });
+
       it('creating a missing item from two stores at once with item absent lets exactly one win', async () => {
         const peer = await harness.openPeer();
         try {

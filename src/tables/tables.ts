@@ -180,7 +180,16 @@ class SqliteTables implements Tables {
   readonly #db: Database.Database;
   readonly #logger: Logger;
   readonly #ops: ItemOps;
+  /**
+   * Table ids by name, so item operations skip the lookup; listing and describing read ts_tables instead. A write
+   * transaction forgets them when another connection has committed since (`#dataVersion`), as it may have deleted
+   * a table and created it again: a write never lands on a table id that is gone. Reads outside a transaction
+   * trust them, as checking there costs a second read of the database per call.
+   */
   readonly #known = new Map<string, StoredTable>();
+  /** `PRAGMA data_version`: changes when another connection commits, never for this one's own commits. */
+  readonly #dataVersion: Database.Statement<[], number>;
+  #knownAt = -1;
   readonly #decorations = new Map<string, TxDecoration>();
   readonly #inTransaction: (fn: () => unknown) => unknown;
   #afterCommit: (() => void)[] = [];
@@ -214,7 +223,7 @@ class SqliteTables implements Tables {
     this.#ops = new ItemOps(db, (t) => this.#stored(t), now);
     // BEGIN IMMEDIATE takes the write lock up front, so a read-then-write never fails half way on a lock upgrade.
     this.#inTransaction = db.transaction((fn: () => unknown) => fn()).immediate;
-    for (const row of db.prepare<[], TableRow>('SELECT * FROM ts_tables').all()) this.#known.set(row.name, toStoredTable(row));
+    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.internals = {
       db,
       logger,
@@ -356,17 +365,31 @@ class SqliteTables implements Tables {
     this.#known.delete(name);
   }
 
+  // Both read the database, not this connection's cache: other connections (a deployed function's worker
+  // thread, another process) create and delete tables too. Names are ASCII, so SQLite's byte order is the order.
   listTables(): readonly TableDescription[] {
-    this.#assertOpen();
-    return [...this.#known.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(describe);
+    return this.#read(() => this.#db.prepare<[], TableRow>('SELECT * FROM ts_tables ORDER BY name').all().map((row) => describe(toStoredTable(row))));
   }
 
   describeTable(name: string): TableDescription {
-    return describe(this.#stored(name));
+    const found = this.#read(() => this.#lookup(name));
+    if (!found) {
+      this.#known.delete(name);
+      throw tableNotFound(name);
+    }
+    return describe(found);
   }
 
   #stored(name: string): StoredTable {
     this.#assertOpen();
+    if (this.#depth > 0) {
+      // Inside a transaction the check reads the snapshot it already holds: well under a microsecond.
+      const version = this.#dataVersion.get()!;
+      if (version !== this.#knownAt) {
+        this.#known.clear();
+        this.#knownAt = version;
+      }
+    }
     const found = this.#known.get(name) ?? this.#lookup(name);
     if (!found) throw tableNotFound(name);
     return found;

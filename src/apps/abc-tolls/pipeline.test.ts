@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FunctionsRuntime } from '../../functions/index.ts';
 import { sqliteTableStore } from '../../tables/index.ts';
 import { Customers } from './customers.ts';
-import { resolveSpendAlertsConfig, startSpendAlerts, type SpendAlertsConfig } from './pipeline.ts';
+import { resolveSpendAlertsConfig, startSpendAlerts, type SpendAlertsConfig, type SpendSourceKind } from './pipeline.ts';
 import { SpendReader } from './spend.ts';
 import {
   allInbox,
@@ -251,6 +251,9 @@ describe('spend alerts pipeline', () => {
   it('rejects a config it cannot honour, naming the key', () => {
     const bad = (config: SpendAlertsConfig) => () => resolveSpendAlertsConfig(config);
     expect(bad({ source: 'both' })).toThrow(/cutoverAt/);
+    // The server's sources are the config schema's; the library adds only its own two.
+    expect(bad({ source: 'lambda' as SpendSourceKind })).toThrow("alerts.source must be one of 'sql', 'transactions', got \"lambda\" (spend alerts config, which also takes 'windows' and 'both')");
+    expect(resolveSpendAlertsConfig({ source: 'windows' }).source).toBe('windows');
     expect(bad({ batchSize: 0 })).toThrow(/batchSize/);
     expect(bad({ windowBatchSize: 10_001 })).toThrow(/windowBatchSize/);
     expect(bad({ currency: 'usd' })).toThrow(/currency/);

@@ -9,7 +9,7 @@
  * directly; `windows` only sums `customer_spend` (written by a job run elsewhere); `both` runs `transactions`
  * and `windows` during a switch, split at `cutoverAt` (see docs/abc-tolls.md).
  */
-import { checkSetting, DEFAULT_CONFIG } from '../../config/index.ts';
+import { checkSetting, DEFAULT_CONFIG, type TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionHandler, FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
@@ -23,7 +23,12 @@ import { ensureStoreTables, TABLES, type CounterItem } from './tables.ts';
 import { validationHandler } from './validate-function.ts';
 import { WindowCloser } from './window-closer.ts';
 
-export type SpendSourceKind = 'sql' | 'transactions' | 'windows' | 'both';
+/**
+ * The sources the library offers beyond the server's (`alerts.source`, whose values the config schema checks):
+ * `windows` and `both` serve a switch driven from code, `both` with a `cutoverAt` the config file has no key for.
+ */
+const LIBRARY_ONLY_SOURCES = ['windows', 'both'] as const;
+export type SpendSourceKind = TollstreamConfig['alerts']['source'] | (typeof LIBRARY_ONLY_SOURCES)[number];
 
 export interface SpendAlertsConfig {
   /** IANA zone in which months and days begin. @default alerts.timeZone's default, 'UTC' */
@@ -144,8 +149,8 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   if (unknown) throw invalid(unknown, `unknown key '${unknown}' in the spend alerts config`);
   // The library's defaults are the server's (alerts.source, alerts.windowSeconds, ...): one source, the config schema.
   const source = config.source ?? DEFAULT_CONFIG.alerts.source;
-  if (source !== 'sql' && source !== 'transactions' && source !== 'windows' && source !== 'both') {
-    throw invalid('source', "source must be 'sql', 'transactions', 'windows' or 'both'");
+  if (!(LIBRARY_ONLY_SOURCES as readonly string[]).includes(source)) {
+    checkSetting('alerts.source', source, `spend alerts config, which also takes ${LIBRARY_ONLY_SOURCES.map((s) => `'${s}'`).join(' and ')}`);
   }
   const windowSeconds = config.windowSeconds ?? DEFAULT_CONFIG.alerts.windowSeconds;
   checkSetting('alerts.windowSeconds', windowSeconds, 'spend alerts config');

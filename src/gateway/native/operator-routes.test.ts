@@ -91,6 +91,30 @@ describe('tables read API', () => {
 });
 
 describe('functions API', () => {
+  it('lists the tables a deployed function declares as soon as it is deployed', async () => {
+    const { dir, tablesPath, tables } = tempTables();
+    const log = await openEmbeddedLog({ dir: path.join(dir, 'streams'), fsync: 'always' });
+    await log.createStream('events', { shardCount: 1 });
+    const store = sqliteTableStore(tables);
+    const runtime = new FunctionsRuntime({ log, store });
+    const deployments = new FunctionDeployments({ dir: path.join(dir, 'functions'), tablesPath, tables, runtime, logs: new FunctionLogs() });
+    await deployments.open();
+    cleanups.push(async () => {
+      await deployments.close();
+      await runtime.stop();
+      await log.close();
+    });
+    const call = await serve(createFunctionsApi(deployments, routeOptions()), createTablesApi(store, routeOptions()));
+    expect((await call('/v1/tables')).body.tables).toEqual([]);
+
+    const code = "export const tables = ['seen', { name: 'trips', sortKey: true }]; export function handler() {}";
+    expect((await call('/v1/functions', { method: 'POST', body: JSON.stringify({ name: 'declares', stream: 'events', code }) })).status).toBe(201);
+    expect((await call('/v1/tables')).body.tables.map((t: { name: string; sortKey: boolean }) => [t.name, t.sortKey])).toEqual([
+      ['seen', false],
+      ['trips', true],
+    ]);
+  });
+
   it('deploys, describes, updates, pauses, reads logs and deletes a function over HTTP', async () => {
     const { dir, tablesPath, tables } = tempTables();
     const log = await openEmbeddedLog({ dir: path.join(dir, 'streams'), fsync: 'always' });

@@ -5,9 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { TollstreamError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
-import { asResponse, errorResponse, readBody, send } from '../../../gateway/index.ts';
+import { errorResponse, invalidField, isObject, jsonBody, readBody, send } from '../../../gateway/index.ts';
 
 export { asResponse, ClientGoneError, readBody } from '../../../gateway/index.ts';
 
@@ -18,11 +17,7 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache
 
 /** Writes a complete JSON response unless the client is gone or a response was already started. */
 export function sendJson(res: OutgoingResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const r = asResponse(res);
-  if (r.headersSent || r.writableEnded || r.destroyed) return;
-  const payload = status === 204 ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
-  r.writeHead(status, { ...JSON_HEADERS, ...headers, 'content-length': payload.length });
-  r.end(payload);
+  send(res, status, { ...JSON_HEADERS, ...headers }, status === 204 ? '' : JSON.stringify(body));
 }
 
 /**
@@ -37,22 +32,14 @@ export function sendError(req: IncomingRequest, res: OutgoingResponse, err: unkn
   send(res, response.status, headers, response.body);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The body as a JSON object: 400 MALFORMED_REQUEST when it is not JSON, 400 INVALID_ARGUMENT when it is not an object. */
+/**
+ * The body as a JSON object, read with the gateway's kit: 400 MALFORMED_REQUEST when it is not JSON; JSON that
+ * is not an object is 400 INVALID_ARGUMENT naming `(body)`, as the customer API has always answered it.
+ */
 export async function readJsonObject(req: IncomingRequest, limit: number): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, limit);
-  if (raw.length === 0) throw new TollstreamError('MALFORMED_REQUEST', 'the request body is empty; send a JSON object');
-  let value: unknown;
-  try {
-    value = JSON.parse(utf8.decode(raw));
-  } catch (err) {
-    throw new TollstreamError('MALFORMED_REQUEST', `the request body is not valid UTF-8 JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TollstreamError('INVALID_ARGUMENT', 'the request body must be a JSON object', { context: { field: '(body)' } });
-  }
-  return value as Record<string, unknown>;
+  const value = jsonBody(await readBody(req, limit), 'a JSON object');
+  if (!isObject(value)) throw invalidField('(body)', 'the request body must be a JSON object');
+  return value;
 }
 
 /** Reads and drops a body the route does not use (still capped), so a keep-alive connection stays usable. */
