@@ -3,7 +3,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { COMMON_OPTIONS, commandHelp } from '../cli/command.ts';
-import { TrafficGenerator, type PlantedDrop, type PlantedSpend } from './generator.ts';
+import { populationFor, TrafficGenerator, type PlantedDrop, type PlantedSpend } from './generator.ts';
 import { runSimulation, type SimulationStats } from './run.ts';
 import { SIMULATE_DESCRIPTION, SIMULATE_EXAMPLES, SIMULATE_OPTIONS, SIMULATE_SUMMARY } from './options.ts';
 import { fileSink, kinesisSink, nativeSink, type Sink } from './sinks.ts';
@@ -69,7 +69,7 @@ export async function runSimulateCommand(argv: readonly string[], hooks: Simulat
 
   const generator = new TrafficGenerator({
     seed: number('--seed', values.seed, { integer: true }),
-    customers: number('--customers', values.customers ?? '10000', { min: 1, integer: true }),
+    customers: values.customers !== undefined ? number('--customers', values.customers, { min: 1, integer: true }) : populationFor(rate ?? 1000),
     plazas: number('--plazas', values.plazas, { min: 1, integer: true }),
     startTime: start,
     eventsPerSecond: rate ?? 1000,

@@ -12,8 +12,10 @@ export interface SimulateOptionSpec extends OptionSpec {
 
 export const SIMULATE_SUMMARY = 'Send realistic toll traffic to the Kinesis API, the native API or an NDJSON file.';
 
-export const SIMULATE_DESCRIPTION = `Customers with vehicles, plazas along roads, vehicle classes with their tariffs, daily peaks, heavy and
-light customers, and a share of out-of-order, late and retried records.`;
+export const SIMULATE_DESCRIPTION = `Customers with their vehicles cross plazas along roads, each a few times a month to twice every workday,
+paying the toll of their vehicle class, with daily peaks and a share of out-of-order, late and retried records.
+The rate comes from many customers, not from a few crossing constantly: without --customers the population is
+as large as the rate needs for each customer's month to look like a real bill (see docs/cli.md).`;
 
 export const SIMULATE_EXAMPLES: readonly string[] = [
   'tollstream simulate --rate 2000 --duration 30',
@@ -35,7 +37,7 @@ export const SIMULATE_OPTIONS: Readonly<Record<string, SimulateOptionSpec>> = {
   batch: { type: 'string', value: 'N', default: '500', description: 'records per request (default 500)' },
   concurrency: { type: 'string', value: 'N', default: '4', description: 'requests in flight (default 4)' },
   seed: { type: 'string', value: 'N', default: '1', description: 'repeatable traffic for a seed (default 1)' },
-  customers: { type: 'string', value: 'N', description: 'customers of the simulated world (default 10000)' },
+  customers: { type: 'string', value: 'N', description: 'customers of the simulated world (default: enough for the rate, see above)' },
   plazas: { type: 'string', value: 'N', default: '20', description: 'toll plazas (default 20)' },
   'out-of-order': { type: 'string', value: 'SHARE', default: '0.02', description: 'share of records up to 20 s out of order (default 0.02)' },
   late: { type: 'string', value: 'SHARE', default: '0.001', description: 'share of records 5-60 minutes late (default 0.001)' },
