@@ -5,7 +5,7 @@
  * as on a real toll road, so a customer's month looks like a real bill. Customers are not held in memory: each
  * is drawn from the seed and its number when it is picked, so a population of tens of millions costs nothing.
  */
-import { Random } from '../core/random.ts';
+import { mix32, Random } from '../core/random.ts';
 
 export interface VehicleClass {
   readonly id: number;
@@ -125,23 +125,27 @@ export function buildWorld(options: WorldOptions): World {
   const plazaCdf = cdf(plazas.map((p) => p.weight));
   const population = options.customers;
   const customerSeed = Math.imul(options.seed ^ 0x5eed, 0x9e3779b1);
-  /** The first draws of a customer's own generator: its habit and how often it crosses. */
-  const habitOf = (r: Random): { habit: CustomerHabit; weight: number } => {
-    let u = r.next();
+  /**
+   * A customer's habit and how often it crosses, from two hashes of its number: cheap, because picking a
+   * customer tries several before keeping one.
+   */
+  const habitOf = (index: number): { habit: CustomerHabit; weight: number } => {
+    const h = mix32((customerSeed ^ 0x68e31da4) + index);
+    let u = h / 4294967296;
     let habit = CUSTOMER_HABITS[CUSTOMER_HABITS.length - 1]!;
-    for (const h of CUSTOMER_HABITS) {
-      if (u < h.share) {
-        habit = h;
+    for (const c of CUSTOMER_HABITS) {
+      if (u < c.share) {
+        habit = c;
         break;
       }
-      u -= h.share;
+      u -= c.share;
     }
-    return { habit, weight: habit.tripsPerMonth[0] + r.next() * (habit.tripsPerMonth[1] - habit.tripsPerMonth[0]) };
+    const v = mix32(h ^ 0x1b873593) / 4294967296;
+    return { habit, weight: habit.tripsPerMonth[0] + v * (habit.tripsPerMonth[1] - habit.tripsPerMonth[0]) };
   };
-  const customerRandom = (index: number) => new Random((customerSeed + index) >>> 0);
   const customer = (index: number): Customer => {
-    const r = customerRandom(index);
-    const { habit, weight } = habitOf(r);
+    const r = new Random((customerSeed + index) >>> 0);
+    const { habit, weight } = habitOf(index);
     const n = index + 1;
     const vehicles: Vehicle[] = [];
     for (let v = 0, count = r.int(habit.vehicles[0], habit.vehicles[1]); v < count; v++) {
@@ -163,7 +167,7 @@ export function buildWorld(options: WorldOptions): World {
       // Rejection sampling: a uniform customer, kept in proportion to how often it crosses.
       for (;;) {
         const index = Math.floor(r.next() * population);
-        const { weight } = habitOf(customerRandom(index));
+        const { weight } = habitOf(index);
         if (r.next() * MAX_TRIPS_PER_MONTH < weight) return customer(index);
       }
     },
