@@ -97,14 +97,15 @@ export function parseCommandArgs(command: Command, argv: readonly string[]): { v
 }
 
 /** Node's parseArgs messages carry advice about `--` that does not fit here; keep the first sentence. */
-function cleanParseError(err: Error): string {
+export function cleanParseError(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   const m = /^(Unknown option '[^']+')/.exec(err.message);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && m) return m[1]!.replace('Unknown', 'unknown');
   return err.message.split('. ')[0]!.replace(/^Option/, 'option');
 }
 
-export function commandHelp(command: Command): string {
+/** The help of a command: anything with a command's name, summary and options (`simulate` keeps its own table). */
+export function commandHelp(command: Pick<Command, 'name' | 'args' | 'summary' | 'description' | 'options' | 'examples'>): string {
   const lines = [`usage: tollstream ${command.name}${command.args ? ' ' + command.args : ''} [options]`, '', command.summary];
   if (command.description) lines.push('', command.description);
   const all = { ...command.options, ...COMMON_OPTIONS };

@@ -16,7 +16,24 @@ describe('tollstream simulate', () => {
     expect(lines).toHaveLength(1200);
     const first = JSON.parse(lines[0]!);
     expect(first).toMatchObject({ currency: 'USD' });
-    expect(first.event_time >= '2026-11-26T08:00:00').toBe(true);
+    // Event time starts at --start; a record may be out of order (up to 20 s) or late (up to an hour).
+    expect(first.event_time >= '2026-11-26T07:00:00').toBe(true);
+    const onTime = lines.filter((l) => (JSON.parse(l) as { event_time: string }).event_time >= '2026-11-26T08:00:00');
+    expect(onTime.length).toBeGreaterThan(lines.length * 0.9);
+  });
+
+  it('draws, without --customers, a population as large as the rate needs: no customer crosses every few seconds', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-sim-'));
+    const out = path.join(dir, 'pop.ndjson');
+    // 20,000 records at the default 1000/s: 20 s of traffic, in which a real customer crosses once at most.
+    expect(await runSimulateCommand(['--to', 'file', '--out', out, '--fast', '--start', '2026-11-26T08:00:00Z', '--count', '20000'])).toBe(0);
+    const perCustomer = new Map<string, number>();
+    for (const line of fs.readFileSync(out, 'utf8').trim().split('\n')) {
+      const id = (JSON.parse(line) as { customer_id: string }).customer_id;
+      perCustomer.set(id, (perCustomer.get(id) ?? 0) + 1);
+    }
+    expect(perCustomer.size).toBeGreaterThan(19_000);
+    expect(Math.max(...perCustomer.values())).toBeLessThanOrEqual(3);
   });
 
   it('plants a drop given on the command line', async () => {

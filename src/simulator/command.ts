@@ -1,43 +1,23 @@
 /**
  * `tollstream simulate`: realistic ABC Tolls traffic to the Kinesis API, the native API or NDJSON files.
  */
-import { parseArgs } from 'node:util';
-import { TrafficGenerator, type PlantedDrop, type PlantedSpend } from './generator.ts';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { COMMON_OPTIONS, commandHelp } from '../cli/command.ts';
+import { populationFor, TrafficGenerator, type PlantedDrop, type PlantedSpend } from './generator.ts';
 import { runSimulation, type SimulationStats } from './run.ts';
+import { SIMULATE_DESCRIPTION, SIMULATE_EXAMPLES, SIMULATE_OPTIONS, SIMULATE_SUMMARY } from './options.ts';
 import { fileSink, kinesisSink, nativeSink, type Sink } from './sinks.ts';
 
-export const SIMULATE_HELP = `Usage: tollstream simulate [options]
+/** `tollstream simulate --help`, in the layout of every other command's help. */
+export const SIMULATE_HELP = commandHelp({ name: 'simulate', summary: SIMULATE_SUMMARY, description: SIMULATE_DESCRIPTION, options: SIMULATE_OPTIONS, examples: SIMULATE_EXAMPLES });
 
-Sends realistic toll traffic: customers with vehicles, plazas along roads, vehicle classes with their tariffs,
-daily peaks, heavy and light customers, and a share of out-of-order, late and retried records.
-
-Where to:
-  --to kinesis|native|file  the Kinesis API through the AWS SDK (default), the native NDJSON API, or a file
-  --endpoint URL            server address (default $TOLLSTREAM_ENDPOINT or http://127.0.0.1:4566)
-  --stream NAME             stream to write to (default toll_transactions)
-  --out FILE                with --to file: the NDJSON file, '-' for stdout (default -)
-  --api-key KEY             native API key (default $TOLLSTREAM_API_KEY)
-
-How much and how fast:
-  --rate N                  records per second, event time following the wall clock (default 1000)
-  --fast                    as fast as the receiver accepts; event time runs on a simulated clock
-  --start TIME              with --fast: event time of the first record (ISO 8601, default now)
-  --count N                 stop after N records
-  --duration SECONDS        stop after this long (default: until Ctrl-C, or 10 s with --fast and no --count)
-  --batch N                 records per request (default 500)
-  --concurrency N           requests in flight (default 4)
-
-What traffic:
-  --seed N                  repeatable traffic for a seed (default 1)
-  --customers N             (default 10000)
-  --plazas N                (default 20)
-  --out-of-order SHARE      share of records up to 20 s out of order (default 0.02)
-  --late SHARE              share of records 5-60 minutes late (default 0.001)
-  --duplicates SHARE        share of records sent twice, as a producer retry (default 0.005)
-  --drop PLAZA@FROM/TO[*F]  plant a traffic drop: only share F (default 0, an outage) of PLAZA's traffic
-                            between FROM and TO (ISO 8601); repeatable
-  --plant CUSTOMER@TIME=CENTS  plant extra spend for a customer at a time; repeatable
-`;
+/** The options for node:util parseArgs: the command's own table and the options every command takes. */
+const PARSE_OPTIONS = Object.fromEntries(
+  Object.entries({ ...SIMULATE_OPTIONS, ...COMMON_OPTIONS }).map(([name, o]) => [
+    name,
+    { type: o.type, ...(o.short ? { short: o.short } : {}), ...('multiple' in o && o.multiple ? { multiple: true } : {}), ...('default' in o && o.default !== undefined ? { default: o.default } : {}) },
+  ]),
+) as ParseArgsConfig['options'];
 
 /** What the command line around the simulator supplies: its own way to check and to explain a server. */
 export interface SimulateCommandHooks {
@@ -47,34 +27,34 @@ export interface SimulateCommandHooks {
   readonly explain?: (err: unknown, endpoint: string) => unknown;
 }
 
+interface SimulateValues {
+  readonly to: string;
+  readonly endpoint?: string;
+  readonly stream: string;
+  readonly out: string;
+  readonly 'api-key'?: string;
+  readonly rate?: string;
+  readonly fast: boolean;
+  readonly start?: string;
+  readonly count?: string;
+  readonly duration?: string;
+  readonly batch: string;
+  readonly concurrency: string;
+  readonly seed: string;
+  readonly customers?: string;
+  readonly plazas: string;
+  readonly 'out-of-order': string;
+  readonly late: string;
+  readonly duplicates: string;
+  readonly drop: string[];
+  readonly plant: string[];
+  readonly help?: boolean;
+  readonly debug?: boolean;
+}
+
 export async function runSimulateCommand(argv: readonly string[], hooks: SimulateCommandHooks = {}): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      to: { type: 'string', default: 'kinesis' },
-      endpoint: { type: 'string' },
-      stream: { type: 'string', default: 'toll_transactions' },
-      out: { type: 'string', default: '-' },
-      'api-key': { type: 'string' },
-      rate: { type: 'string' },
-      fast: { type: 'boolean', default: false },
-      start: { type: 'string' },
-      count: { type: 'string' },
-      duration: { type: 'string' },
-      batch: { type: 'string', default: '500' },
-      concurrency: { type: 'string', default: '4' },
-      seed: { type: 'string', default: '1' },
-      customers: { type: 'string', default: '10000' },
-      plazas: { type: 'string', default: '20' },
-      'out-of-order': { type: 'string', default: '0.02' },
-      late: { type: 'string', default: '0.001' },
-      duplicates: { type: 'string', default: '0.005' },
-      drop: { type: 'string', multiple: true, default: [] },
-      plant: { type: 'string', multiple: true, default: [] },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  // --debug is read by the command line around this (it prints stack traces); it is parsed here only to be accepted.
+  const values = parseArgs({ args: [...argv], strict: true, options: PARSE_OPTIONS }).values as SimulateValues;
   if (values.help) {
     process.stdout.write(SIMULATE_HELP);
     return 0;
@@ -89,7 +69,7 @@ export async function runSimulateCommand(argv: readonly string[], hooks: Simulat
 
   const generator = new TrafficGenerator({
     seed: number('--seed', values.seed, { integer: true }),
-    customers: number('--customers', values.customers, { min: 1, integer: true }),
+    customers: values.customers !== undefined ? number('--customers', values.customers, { min: 1, integer: true }) : populationFor(rate ?? 1000),
     plazas: number('--plazas', values.plazas, { min: 1, integer: true }),
     startTime: start,
     eventsPerSecond: rate ?? 1000,

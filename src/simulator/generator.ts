@@ -4,6 +4,7 @@
  * sent out of order, late, or twice (a producer's retry), as real roadside equipment does.
  */
 import { buildWorld, pickIndex, tollCents, type World } from './model.ts';
+export { populationFor } from './model.ts';
 import { Random } from '../core/random.ts';
 import type { TollTransaction } from '../warehouse/index.ts';
 
@@ -129,7 +130,8 @@ export class TrafficGenerator implements Iterable<GeneratedRecord> {
     }
     for (;;) {
       this.advanceClock();
-      const plazaIndex = pickIndex(this.world.plazaCdf, this.random.next());
+      const customer = this.world.pickCustomer(this.random);
+      const plazaIndex = this.random.chance(customer.homePlazaShare) ? customer.homePlaza : pickIndex(this.world.plazaCdf, this.random.next());
       const plaza = this.world.plazas[plazaIndex]!;
       let eventTime = this.clock;
       const u = this.random.next();
@@ -138,7 +140,6 @@ export class TrafficGenerator implements Iterable<GeneratedRecord> {
       // A drop is about when vehicles pass the plaza, so it applies to event time, not to when records are sent.
       const drop = this.dropAt(plaza.id, eventTime);
       if (drop && !this.random.chance(drop.factor)) continue;
-      const customer = this.world.customers[pickIndex(this.world.customerCdf, this.random.next())]!;
       const vehicle = customer.vehicles.length === 1 ? customer.vehicles[0]! : this.random.pick(customer.vehicles);
       const transaction: TollTransaction = {
         transaction_id: this.transactionId(),
@@ -172,7 +173,7 @@ export class TrafficGenerator implements Iterable<GeneratedRecord> {
   }
 
   private plantedTransaction(plant: PlantedSpend): TollTransaction {
-    const customer = this.world.customers.find((c) => c.id === plant.customerId);
+    const customer = this.world.customerById(plant.customerId);
     if (!customer) throw new RangeError(`planted spend names unknown customer ${plant.customerId}`);
     const vehicle = customer.vehicles[0]!;
     const plaza = this.world.plazas[0]!;

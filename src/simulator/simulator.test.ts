@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TrafficGenerator } from './generator.ts';
+import { populationFor, TrafficGenerator } from './generator.ts';
 import { monthKeyFn, SpendOracle } from './oracle.ts';
 
 const START = Date.parse('2026-11-26T06:00:00Z');
@@ -94,6 +94,65 @@ describe('TrafficGenerator', () => {
     const hit = take(gen, 5000).find((r) => r.transaction.amount_cents === 123_456);
     expect(hit?.transaction.customer_id).toBe('C0000003');
     expect(Date.parse(hit!.transaction.event_time)).toBeGreaterThanOrEqual(START + 5000);
+  });
+});
+
+describe('spending like a real month', () => {
+  function quantile(sorted: readonly number[], q: number): number {
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  }
+
+  it('gives customers, over a simulated month, bills like real ones: tens to a couple of hundred dollars', () => {
+    // A low rate keeps the month small enough to generate here; the population follows the rate as it does for
+    // `tollstream simulate` without --customers, so each customer's month is the same at any rate.
+    const eventsPerSecond = 0.05;
+    const customers = populationFor(eventsPerSecond);
+    const from = Date.parse('2026-11-01T00:00:00Z');
+    const to = Date.parse('2026-12-01T00:00:00Z');
+    const gen = new TrafficGenerator({ seed: 12, customers, eventsPerSecond, startTime: from });
+    const cents = new Map<string, number>();
+    const trips = new Map<string, number>();
+    let records = 0;
+    for (const { transaction: tx, duplicate } of gen.until(to)) {
+      const t = Date.parse(tx.event_time);
+      if (duplicate || t < from || t >= to) continue;
+      records++;
+      cents.set(tx.customer_id, (cents.get(tx.customer_id) ?? 0) + tx.amount_cents);
+      trips.set(tx.customer_id, (trips.get(tx.customer_id) ?? 0) + 1);
+    }
+    expect(records).toBeGreaterThan(100_000);
+    // Every customer of the population has a bill, $0 for one who did not drive this month.
+    const dollars = [...cents.values(), ...new Array<number>(customers - cents.size).fill(0)].map((c) => c / 100).sort((a, b) => a - b);
+    const median = quantile(dollars, 0.5);
+    expect(median).toBeGreaterThanOrEqual(20);
+    expect(median).toBeLessThanOrEqual(200);
+    expect(quantile(dollars, 0.25)).toBeGreaterThanOrEqual(3);
+    expect(quantile(dollars, 0.25)).toBeLessThanOrEqual(60);
+    expect(quantile(dollars, 0.9)).toBeGreaterThanOrEqual(100);
+    expect(quantile(dollars, 0.9)).toBeLessThanOrEqual(600);
+    // Fleets of trucks pay more, but they are few and their bills stay those of a business, not a toll a minute.
+    expect(quantile(dollars, 0.99)).toBeLessThanOrEqual(3000);
+    expect(dollars.at(-1)!).toBeLessThanOrEqual(6000);
+    // Commuters cross twice a workday; nobody crosses hundreds of times a month.
+    const perCustomer = [...trips.values()].sort((a, b) => a - b);
+    expect(quantile(perCustomer, 0.5)).toBeGreaterThanOrEqual(5);
+    expect(quantile(perCustomer, 0.5)).toBeLessThanOrEqual(60);
+    expect(perCustomer.at(-1)!).toBeLessThanOrEqual(300);
+  });
+
+  it('reaches a high rate with many customers, not with a few crossing constantly', () => {
+    // The audit's run: 10 s at 500/s gave one customer 35 tolls and $391.60.
+    const gen = new TrafficGenerator({ seed: 1, customers: populationFor(500), eventsPerSecond: 500, startTime: START });
+    const cents = new Map<string, number>();
+    const trips = new Map<string, number>();
+    for (const { transaction: tx, duplicate } of gen.until(START + 10_000)) {
+      if (duplicate) continue;
+      cents.set(tx.customer_id, (cents.get(tx.customer_id) ?? 0) + tx.amount_cents);
+      trips.set(tx.customer_id, (trips.get(tx.customer_id) ?? 0) + 1);
+    }
+    expect(Math.max(...trips.values())).toBeLessThanOrEqual(3);
+    expect(Math.max(...cents.values())).toBeLessThanOrEqual(10_000);
+    expect(populationFor(2000)).toBeGreaterThan(10_000_000);
   });
 });
 

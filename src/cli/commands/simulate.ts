@@ -1,12 +1,18 @@
 import { isNetworkError, NativeClient, unreachable } from '../client.ts';
-import { UsageError, type Command } from '../command.ts';
+import { cleanParseError, UsageError, type Command } from '../command.ts';
+import { SIMULATE_DESCRIPTION, SIMULATE_EXAMPLES, SIMULATE_OPTIONS, SIMULATE_SUMMARY } from '../../simulator/options.ts';
 
-/** The simulator parses its own flags and prints its own help; this row only routes to it. */
+/**
+ * The simulator parses its own flags (some repeat, some have defaults) from its own option table, which this
+ * and its help (in the shared layout) share with this row; --help and --debug are those of every command.
+ */
 export const simulate: Command = {
   name: 'simulate',
-  summary: 'Send realistic toll traffic to the Kinesis API, the native API or an NDJSON file.',
+  summary: SIMULATE_SUMMARY,
+  description: SIMULATE_DESCRIPTION,
+  examples: SIMULATE_EXAMPLES,
   positionals: { min: 0, max: 0 },
-  options: {},
+  options: SIMULATE_OPTIONS,
   async runRaw(argv) {
     const { runSimulateCommand } = await import('../../simulator/index.ts');
     try {
@@ -17,8 +23,9 @@ export const simulate: Command = {
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if ((err as Error).name === 'UsageError' || code?.startsWith('ERR_PARSE_ARGS')) {
-        throw new UsageError((err as Error).message.split('. ')[0]!, "run 'tollstream simulate --help' for usage");
+      if (code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(cleanParseError(err as Error), "run 'tollstream simulate --help' for usage");
+      if ((err as Error).name === 'UsageError') {
+        throw new UsageError((err as Error).message, "run 'tollstream simulate --help' for usage");
       }
       throw err;
     }
