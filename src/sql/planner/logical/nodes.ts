@@ -136,7 +136,8 @@ export interface OverAggregateNode extends Base {
 /**
  * Output: the input fields, then the row number when `numbered`. With a `windowEnd` the rows of each window
  * are ranked when it closes; without one (deduplication, a query's ORDER BY time [LIMIT n]) rows are
- * numbered in the order of the first ORDER BY item, an ascending time the watermark follows.
+ * numbered in the order of the first ORDER BY item, an ascending time the watermark follows, or (`updating`)
+ * ranked as they come.
  */
 export interface TopNNode extends Base {
   readonly kind: 'topN';
@@ -147,6 +148,12 @@ export interface TopNNode extends Base {
   /** Rows kept per partition: the `rn <= N` of the query around it (or LIMIT), else all. */
   readonly limit: number;
   readonly numbered: boolean;
+  /**
+   * Set outside windows when the first ORDER BY item is not an ascending time (Flink): rows are ranked as
+   * they come and the rows whose number changed are sent again, an updating result. `enteringOnly`: the
+   * query around does not select the row number, so only the row entering the top N is sent.
+   */
+  readonly updating?: { readonly enteringOnly: boolean };
 }
 
 /** Output: the stream fields, then the table columns. */

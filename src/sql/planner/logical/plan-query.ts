@@ -58,17 +58,30 @@ interface CteBinding {
  */
 export function isUpdating(node: LogicalNode, env: PlanEnv): boolean {
   if (node.kind === 'aggregate') return node.window === null && node.monotonicKey === undefined && node.aggs.length > 0;
+  if (node.kind === 'topN' && node.updating) return true;
   if (node.kind === 'streamRead') return env.updatingStreams.has(node.stream.toLowerCase());
   return (logicalInputs[node.kind] as (n: LogicalNode) => readonly LogicalNode[])(node).some((n) => isUpdating(n, env));
 }
 
 export function rejectUpdates(node: LogicalNode, env: PlanEnv, pos: SourcePos, what: string): void {
   if (!isUpdating(node, env)) return;
+  if (updatingTopN(node)) {
+    throw planProblem(
+      pos,
+      `${what} reads the output of a Top-N outside windows, whose rows are updates (rows sent again with a new number); that is not supported yet`,
+      'Rank per window instead (PARTITION BY window_start, window_end), or work on the raw rows.',
+    );
+  }
   throw planProblem(
     pos,
     `${what} reads the output of a GROUP BY without a window, whose rows are updates (a new total per change); that is not supported yet`,
     'Window the inner aggregation (TUMBLE, HOP, STEP ... ), or work on the raw rows.',
   );
+}
+
+function updatingTopN(node: LogicalNode): boolean {
+  if (node.kind === 'topN' && node.updating) return true;
+  return (logicalInputs[node.kind] as (n: LogicalNode) => readonly LogicalNode[])(node).some(updatingTopN);
 }
 
 export function rowtimeField(qualifier: string | null): Field {
@@ -422,7 +435,7 @@ function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   let node = planFrom(q.from, { ...env, windows: q.windows });
   let where = q.where;
   if (where && someExpr(where, (e) => e.kind === 'subqueryPredicate')) ({ node, rest: where } = planSubqueryConditions(node, where, env));
-  if (where) node = pushDownRowLimit(node, where);
+  if (where) node = pushDownRowLimit(node, where, q.items);
   if (where) {
     if (someExpr(where, (e) => isAggregateCall(e))) throw planProblem(where.pos, 'aggregates are not allowed in WHERE', 'Filter groups with HAVING.');
     compileExpr(where, ctxOf(env, node.fields));
@@ -703,14 +716,20 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   const rn = ranking[0];
   if (rn) {
     if (rn.name !== 'ROW_NUMBER') {
-      throw planProblem(rn.pos, `${rn.name} is not supported: Top-N and window Top-N rank with ROW_NUMBER only, as Flink documents them`, 'Use ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...), and WHERE rownum <= N around it.');
+      throw planProblem(
+        rn.pos,
+        `${rn.name}() is not supported on a stream: Top-N and window Top-N rank with ROW_NUMBER only, as Flink's streaming mode does (it refuses ${rn.name}() on streaming tables)`,
+        'Use ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...), and WHERE rownum <= N around it.',
+      );
     }
     const spec = specOf(rn);
     const windowEnd = spec.partitionBy.find((e) => e.kind === 'column' && e.name.toLowerCase() === 'window_end') ?? null;
     if (spec.orderBy.length === 0) throw planProblem(spec.pos, 'ROW_NUMBER needs ORDER BY', 'Say what ranks first: ORDER BY total DESC.');
     const ctx = ctxOf(env, node.fields);
     for (const e of [...spec.partitionBy, ...spec.orderBy.map((o) => o.expr)]) compileExpr(e, ctx);
-    if (!windowEnd) requireTimeOrder(spec.orderBy, ctx, 'ROW_NUMBER outside a window');
+    // Flink ranks by any order outside windows, as an updating result; an ascending time stays append-only.
+    const updating = !windowEnd && env.dialect === 'flink' && !isAscendingTime(spec.orderBy, ctx);
+    if (!windowEnd && !updating) requireTimeOrder(spec.orderBy, ctx, 'ROW_NUMBER outside a window');
     subs.set(exprKey(rn), node.fields.length);
     node = {
       kind: 'topN',
@@ -720,6 +739,7 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
       orderBy: spec.orderBy,
       limit: Number.POSITIVE_INFINITY,
       numbered: true,
+      ...(updating ? { updating: { enteringOnly: false } } : {}),
       fields: [...node.fields, { name: 'EXPR$rn', type: 'BIGINT', qualifier: null, hidden: false }],
     };
   }
@@ -731,10 +751,16 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
  * the watermark follows (checked when the operator is built). A descending order, or another first column,
  * would rank a row first and take it back when a better one comes.
  */
+function isAscendingTime(orderBy: readonly OrderItem[], ctx: CompileContext): boolean {
+  const first = orderBy[0]!;
+  const t = compileExpr(first.expr, ctx);
+  return !first.descending && (t.type === 'TIMESTAMP' || t.type === 'ANY');
+}
+
 function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, what: string): void {
   const first = orderBy[0]!;
   const t = compileExpr(first.expr, ctx);
-  if (first.descending || (t.type !== 'TIMESTAMP' && t.type !== 'ANY')) {
+  if (!isAscendingTime(orderBy, ctx)) {
     const kinesis = ctx.dialect === 'kinesis';
     throw planProblem(
       first.expr.pos,
@@ -769,12 +795,15 @@ function overOrder(spec: OverClause, pos: SourcePos): { expr: Expr; key: string 
 
 /**
  * `WHERE rn <= N` (or `rn < N`) over a query that numbers rows with ROW_NUMBER: the top-N operator need
- * not keep more than N rows per partition. The filter stays (it is what removes the rest).
+ * not keep more than N rows per partition. The filter stays (it is what removes the rest). An updating
+ * Top-N whose number the select list leaves out sends only the rows entering the top N (Flink's "no
+ * ranking number" form).
  */
-function pushDownRowLimit(node: LogicalNode, where: Expr): LogicalNode {
+function pushDownRowLimit(node: LogicalNode, where: Expr, items: readonly (SelectItem | StarItem)[]): LogicalNode {
   if (node.kind !== 'project' || node.input.kind !== 'topN') return node;
   const conjuncts = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e]);
   let limit = Number.POSITIVE_INFINITY;
+  let rankName: string | null = null;
   for (const c of conjuncts(where)) {
     if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<' && c.op !== '=') || c.left.kind !== 'column' || c.right.kind !== 'literal' || typeof c.right.value !== 'number') continue;
     // rn = 1 keeps one row (deduplication); rn = 2 needs row 1 numbered too, so only 1 is pushed down.
@@ -784,7 +813,12 @@ function pushDownRowLimit(node: LogicalNode, where: Expr): LogicalNode {
     const e = node.exprs[i];
     if (i < 0 || !e || e.kind !== 'call' || e.name !== 'ROW_NUMBER') continue;
     limit = Math.min(limit, c.op === '<' ? c.right.value - 1 : c.right.value);
+    rankName = name;
   }
   if (limit === Number.POSITIVE_INFINITY) return node;
-  return { ...node, input: { ...node.input, limit: Math.max(0, Math.floor(limit)) } };
+  const topN = node.input;
+  const selectsRank = (name: string): boolean =>
+    items.some((it) => it.kind === 'star' || someExpr(it.expr, (e) => e.kind === 'column' && e.name.toLowerCase() === name));
+  const updating = topN.updating && rankName !== null ? { enteringOnly: !selectsRank(rankName) } : topN.updating;
+  return { ...node, input: { ...topN, limit: Math.max(0, Math.floor(limit)), ...(updating ? { updating } : {}) } };
 }

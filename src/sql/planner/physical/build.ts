@@ -30,6 +30,7 @@ import { TemporalJoinOperator } from '../../operators/temporal-join.ts';
 import { TimeOrderedTopNOperator } from '../../operators/time-ordered-top-n.ts';
 import { MonotonicGroupAggregateOperator } from '../../operators/monotonic-group-aggregate.ts';
 import { UpdatingAggregateOperator } from '../../operators/updating-aggregate.ts';
+import { UpdatingTopNOperator } from '../../operators/updating-top-n.ts';
 import type { WindowAssigner } from '../../operators/window-aggregate.ts';
 import { WindowAggregateOperator, cumulating, hopping, tumbling } from '../../operators/window-aggregate.ts';
 import { WindowAssignOperator } from '../../operators/window-assign.ts';
@@ -308,6 +309,21 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const parts = n.partitionBy.map((p) => compileExpr(p, ctx).fn);
     const order = n.orderBy.map((o) => ({ fn: compileExpr(o.expr, ctx).fn, descending: o.descending }));
     const detail = `partition=[${list(n.partitionBy)}] order=[${n.orderBy.map((o) => `${renderExpr(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ')}]${Number.isFinite(n.limit) ? ` limit=${n.limit}` : ''}`;
+    if (n.updating) {
+      if (!Number.isFinite(n.limit)) {
+        throw planProblem(
+          n.orderBy[0]!.expr.pos,
+          `ROW_NUMBER() ordered by ${renderExpr(n.orderBy[0]!.expr)}${n.orderBy[0]!.descending ? ' DESC' : ''} outside a window is a Top-N: it needs WHERE rownum <= N (or rownum = 1) right around the query that numbers the rows, so that it keeps N rows per partition`,
+          'Filter in the query around it: SELECT * FROM (SELECT *, ROW_NUMBER() OVER (...) AS rownum FROM t) WHERE rownum <= 5.',
+        );
+      }
+      // Keep-last deduplication: of two rows of one time the later to come is the last.
+      const first = n.orderBy[0]!;
+      const newestWinsTies = n.limit === 1 && n.orderBy.length === 1 && first.descending && compileExpr(first.expr, ctx).type === 'TIMESTAMP';
+      const name = newestWinsTies ? 'DeduplicateKeepLast' : 'UpdatingTopN';
+      const mode = { enteringOnly: n.updating.enteringOnly, newestWinsTies };
+      return operator(c, name, `${detail}${mode.enteringOnly ? ' send=entering' : ''}`, [input], n.fields, () => new UpdatingTopNOperator(name, parts, order, n.limit, mode));
+    }
     if (n.windowEnd === null) {
       // Rows wait until no row of an earlier time can come: as far behind the watermark as the column can be.
       const time = n.orderBy[0]!.expr;
