@@ -933,3 +933,69 @@ describe('Kinesis Analytics stream-to-stream joins over a window agree with Duck
     });
   }
 });
+
+describe('Top-N and keep-last deduplication outside windows agree with DuckDB', () => {
+  for (const seed of [5, 4242]) {
+    it(`the changes, applied in the order sent, leave the top 3 per plate by amount and the last passage per plate (seed ${seed})`, async () => {
+      const rnd = random(seed);
+      let clock = Date.UTC(2026, 2, 2, 8);
+      // Few amounts and few distinct times, so rows tie (on amount the first to come ranks first; on the
+      // latest time the later to come is the last), and times out of order.
+      const records = Array.from({ length: 3000 }, (_, seq) => {
+        if (rnd() < 0.1) clock += 1000;
+        const ms = clock - 1000 * Math.floor(rnd() * 3);
+        return { seq, _partition: `shard-${Math.floor(rnd() * 3)}`, plate: `P-${Math.floor(rnd() * 40)}`, amount_cents: 100 * (1 + Math.floor(rnd() * 12)), event_time: new Date(ms).toISOString(), event_ms: ms };
+      });
+      const path = join(dir, `top-n-${seed}.ndjson`);
+      writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const sql = `
+        CREATE TABLE passages (seq BIGINT, plate VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND);
+        SELECT plate, seq, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY amount_cents DESC) AS rn FROM passages) WHERE rn <= 3;
+        SELECT plate, seq, amount_cents FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY amount_cents DESC) AS rn FROM passages) WHERE rn <= 3;
+        SELECT plate, seq FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_time DESC) AS rn FROM passages) WHERE rn = 1;`;
+      const result = await runQuery({ sql, inputs: { passages: path }, batchSize: 64 });
+      expect(result.errors).toEqual([]);
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        await db.run(`CREATE TABLE s AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {seq: 'BIGINT', plate: 'VARCHAR', amount_cents: 'BIGINT', event_ms: 'BIGINT'})`);
+        const read = async (q: string) => ((await db.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[]).map((r) => JSON.stringify(Object.values(r).map((v) => (typeof v === 'bigint' ? Number(v) : v))));
+        // Records come in seq order, so "the first to come" is the lower seq and "the later" the higher.
+        const top3 = await read(`SELECT plate, seq, rn FROM (SELECT plate, seq, ROW_NUMBER() OVER (PARTITION BY plate ORDER BY amount_cents DESC, seq) AS rn FROM s) WHERE rn <= 3 ORDER BY plate, rn`);
+        const last = await read(`SELECT plate, seq FROM s QUALIFY ROW_NUMBER() OVER (PARTITION BY plate ORDER BY event_ms DESC, seq DESC) = 1 ORDER BY plate`);
+        const tiedLast = await read(`SELECT plate FROM s GROUP BY plate HAVING count(*) FILTER (WHERE event_ms = (SELECT max(event_ms) FROM s t WHERE t.plate = s.plate)) > 1`);
+        expect(tiedLast.length).toBeGreaterThan(0);
+        const byPlate = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+        // With the number: the row last sent for (plate, rn) holds that place.
+        const places = new Map<string, { plate: string; seq: number; rn: number }>();
+        for (const r of result.streams.result!) places.set(`${String(r.plate)}|${String(r.rn)}`, { plate: String(r.plate), seq: Number(r.seq), rn: Number(r.rn) });
+        const ours = [...places.values()].sort((a, b) => byPlate(a.plate, b.plate) || a.rn - b.rn).map((r) => JSON.stringify([r.plate, r.seq, r.rn]));
+        expect(ours).toEqual(top3);
+        expect(result.streams.result!.length).toBeGreaterThan(top3.length * 2);
+
+        // Without it: only the rows entering were sent; the best 3 of them per plate are the top 3.
+        const sent = new Map<string, { seq: number; amount: number }[]>();
+        for (const r of result.streams.result_2!) {
+          const list = sent.get(String(r.plate)) ?? [];
+          list.push({ seq: Number(r.seq), amount: Number(r.amount_cents) });
+          sent.set(String(r.plate), list);
+        }
+        const reRanked = [...sent.entries()]
+          .sort(([a], [b]) => byPlate(a, b))
+          .flatMap(([plate, list]) => list.sort((a, b) => b.amount - a.amount || a.seq - b.seq).slice(0, 3).map((r, i) => JSON.stringify([plate, r.seq, i + 1])));
+        expect(reRanked).toEqual(top3);
+        expect(result.streams.result_2!.length).toBeLessThan(result.streams.result!.length);
+
+        // Keep-last: the row last sent for a plate is its latest passage (of one time, the later to come).
+        const kept = new Map<string, number>();
+        for (const r of result.streams.result_3!) kept.set(String(r.plate), Number(r.seq));
+        expect([...kept.entries()].sort(([a], [b]) => byPlate(a, b)).map(([plate, seq]) => JSON.stringify([plate, seq]))).toEqual(last);
+        expect(result.streams.result_3!.length).toBeGreaterThan(last.length);
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    });
+  }
+});
