@@ -794,7 +794,7 @@ function overOrder(spec: OverClause, pos: SourcePos): { expr: Expr; key: string 
 }
 
 /**
- * `WHERE rn <= N` (or `rn < N`) over a query that numbers rows with ROW_NUMBER: the top-N operator need
+ * `WHERE rn <= N` (or `rn < N`, `rn = N`, `rn BETWEEN M AND N`) over a query that numbers rows with ROW_NUMBER: the top-N operator need
  * not keep more than N rows per partition. The filter stays (it is what removes the rest). An updating
  * Top-N whose number the select list leaves out sends only the rows entering the top N (Flink's "no
  * ranking number" form).
@@ -804,21 +804,35 @@ function pushDownRowLimit(node: LogicalNode, where: Expr, items: readonly (Selec
   const conjuncts = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === 'AND' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e]);
   let limit = Number.POSITIVE_INFINITY;
   let rankName: string | null = null;
+  // The highest number a conjunct lets through: rn <= N, rn < N, rn = N, rn BETWEEN M AND N. Keeping the best
+  // N rows numbers every row up to N right, so the rest of the condition can pick any of them.
+  const upperBound = (c: Expr): { column: Expr; max: number } | null => {
+    if (c.kind === 'between' && !c.negated && c.high.kind === 'literal' && typeof c.high.value === 'number') return { column: c.operand, max: c.high.value };
+    if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<' && c.op !== '=') || c.right.kind !== 'literal' || typeof c.right.value !== 'number') return null;
+    return { column: c.left, max: c.op === '<' ? c.right.value - 1 : c.right.value };
+  };
   for (const c of conjuncts(where)) {
-    if (c.kind !== 'binary' || (c.op !== '<=' && c.op !== '<' && c.op !== '=') || c.left.kind !== 'column' || c.right.kind !== 'literal' || typeof c.right.value !== 'number') continue;
-    // rn = 1 keeps one row (deduplication); rn = 2 needs row 1 numbered too, so only 1 is pushed down.
-    if (c.op === '=' && c.right.value !== 1) continue;
-    const name = c.left.name.toLowerCase();
+    const bound = upperBound(c);
+    if (bound === null || bound.column.kind !== 'column') continue;
+    const name = bound.column.name.toLowerCase();
     const i = node.fields.findIndex((f) => !f.hidden && f.name.toLowerCase() === name);
     const e = node.exprs[i];
     if (i < 0 || !e || e.kind !== 'call' || e.name !== 'ROW_NUMBER') continue;
-    limit = Math.min(limit, c.op === '<' ? c.right.value - 1 : c.right.value);
+    limit = Math.min(limit, bound.max);
     rankName = name;
   }
   if (limit === Number.POSITIVE_INFINITY) return node;
   const topN = node.input;
-  const selectsRank = (name: string): boolean =>
-    items.some((it) => it.kind === 'star' || someExpr(it.expr, (e) => e.kind === 'column' && e.name.toLowerCase() === name));
-  const updating = topN.updating && rankName !== null ? { enteringOnly: !selectsRank(rankName) } : topN.updating;
+  const reads = (e: Expr, name: string): boolean => someExpr(e, (x) => x.kind === 'column' && x.name.toLowerCase() === name);
+  const selectsRank = (name: string): boolean => items.some((it) => it.kind === 'star' || reads(it.expr, name));
+  // Sending only the entering row is right when every place from 1 is kept: a row moved into a place the
+  // filter starts at (rn = 2, rn >= 2) must be sent too.
+  const fromFirst = (name: string): boolean =>
+    conjuncts(where).every((c) => {
+      if (!reads(c, name)) return true;
+      if (c.kind === 'between') return c.low.kind === 'literal' && typeof c.low.value === 'number' && c.low.value <= 1;
+      return c.kind === 'binary' && (c.op !== '=' || (c.right.kind === 'literal' && c.right.value === 1)) && upperBound(c) !== null;
+    });
+  const updating = topN.updating && rankName !== null ? { enteringOnly: !selectsRank(rankName) && fromFirst(rankName) } : topN.updating;
   return { ...node, input: { ...topN, limit: Math.max(0, Math.floor(limit)), ...(updating ? { updating } : {}) } };
 }

@@ -313,7 +313,7 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
       if (!Number.isFinite(n.limit)) {
         throw planProblem(
           n.orderBy[0]!.expr.pos,
-          `ROW_NUMBER() ordered by ${renderExpr(n.orderBy[0]!.expr)}${n.orderBy[0]!.descending ? ' DESC' : ''} outside a window is a Top-N: it needs WHERE rownum <= N (or rownum = 1) right around the query that numbers the rows, so that it keeps N rows per partition`,
+          `ROW_NUMBER() ordered by ${renderExpr(n.orderBy[0]!.expr)}${n.orderBy[0]!.descending ? ' DESC' : ''} outside a window is a Top-N: it needs WHERE rownum <= N (or rownum = N, rownum BETWEEN M AND N) right around the query that numbers the rows, so that it keeps N rows per partition`,
           'Filter in the query around it: SELECT * FROM (SELECT *, ROW_NUMBER() OVER (...) AS rownum FROM t) WHERE rownum <= 5.',
         );
       }
