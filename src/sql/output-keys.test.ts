@@ -51,4 +51,26 @@ describe('output keys of a live query', () => {
     expect(keys.D).toEqual({ mode: 'window', identity: ['customer_id', 'minute'], partition: ['customer_id'] });
     expect(keys.E).toEqual({ mode: 'group', identity: ['customer_id', 'minute'], partition: ['customer_id', 'minute'] });
   });
+
+  it('a Top-N outside windows keeps the changes of one partition together, a window Top-N does not', async () => {
+    const keys = await keysOf(`${TOLLS}
+      CREATE TABLE a (customer_id VARCHAR, plaza_id VARCHAR, amount_cents BIGINT, event_time TIMESTAMP(3), rn BIGINT) WITH ('stream' = 'a');
+      CREATE TABLE b (plaza_id VARCHAR, amount_cents BIGINT) WITH ('stream' = 'b');
+      CREATE TABLE c (p VARCHAR, amount_cents BIGINT) WITH ('stream' = 'c');
+      CREATE TABLE d (customer_id VARCHAR, amount_cents BIGINT) WITH ('stream' = 'd');
+      CREATE TABLE e (window_start TIMESTAMP(3), window_end TIMESTAMP(3), plaza_id VARCHAR, total BIGINT, rn BIGINT) WITH ('stream' = 'e');
+      INSERT INTO a SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plaza_id ORDER BY amount_cents DESC) AS rn FROM tolls) WHERE rn <= 3;
+      INSERT INTO b SELECT plaza_id, amount_cents FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plaza_id ORDER BY amount_cents DESC) AS rn FROM tolls) WHERE rn <= 3;
+      INSERT INTO c SELECT plaza_id AS p, amount_cents FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plaza_id ORDER BY event_time DESC) AS rn FROM tolls) WHERE rn = 1;
+      INSERT INTO d SELECT customer_id, amount_cents FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY plaza_id ORDER BY amount_cents DESC) AS rn FROM tolls) WHERE rn <= 3;
+      INSERT INTO e SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY total DESC) AS rn
+        FROM (SELECT window_start, window_end, plaza_id, SUM(amount_cents) AS total FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, plaza_id)) WHERE rn <= 3;`);
+    expect(keys.a).toEqual({ mode: 'row', identity: [], partition: ['plaza_id'] });
+    expect(keys.b).toEqual({ mode: 'row', identity: [], partition: ['plaza_id'] });
+    // Renamed on the way out: the column under its new name.
+    expect(keys.c).toEqual({ mode: 'row', identity: [], partition: [] });
+    // The partition column is not in the output.
+    expect(keys.d).toEqual({ mode: 'row', identity: [], partition: [] });
+    expect(keys.e).toEqual({ mode: 'row', identity: [], partition: [] });
+  });
 });

@@ -7,7 +7,8 @@
  * - `group`: a GROUP BY without a window (an update per change): the identity columns name the group, and
  *   the writer adds a per-group version.
  * - `row`: anything else (projections, filters, joins, top-N, several pumps into one stream): rows have no
- *   natural name; the writer uses their content and an occurrence count.
+ *   natural name; the writer uses their content and an occurrence count. A Top-N or deduplication outside
+ *   windows is partitioned by its PARTITION BY columns, so the changes of one key stay in order.
  */
 import type { Expr, InsertStmt, Script, SelectQuery, Statement } from './ast/index.ts';
 
@@ -40,8 +41,38 @@ function sameExpr(a: Expr, b: Expr): boolean {
   return strip(a) === strip(b);
 }
 
+/**
+ * A Top-N or deduplication outside windows, `SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (PARTITION BY k
+ * ORDER BY ...) FROM t) WHERE ...`: its rows can be updates of a place of `k` (the rows sent again with a new
+ * number, the last row of `k`), which readers must see in the order sent, so the records of one `k` go to
+ * one partition of the output. The output columns that pass the PARTITION BY columns on; none when one of
+ * them is not selected or is renamed.
+ */
+function rankedPartition(query: SelectQuery, columns: readonly string[]): string[] {
+  if (query.from?.kind !== 'subquery' || query.from.columns !== undefined || query.groupBy.length > 0 || query.distinct) return [];
+  const inner = query.from.query;
+  const rank = inner.items.find((it) => it.kind === 'item' && it.expr.kind === 'call' && it.expr.name === 'ROW_NUMBER');
+  const over = rank?.kind === 'item' && rank.expr.kind === 'call' ? rank.expr.over : null;
+  if (!over || over.windowName !== null || over.partitionBy.length === 0) return [];
+  const out: string[] = [];
+  const star = query.items.length === 1 && query.items[0]!.kind === 'star';
+  for (const key of over.partitionBy) {
+    if (key.kind !== 'column' || WINDOW_COLUMNS.has(key.name.toLowerCase())) return [];
+    const name = key.name.toLowerCase();
+    // The inner query must pass the column on under its own name.
+    const renamed = inner.items.some((it) => it.kind === 'item' && it.alias?.toLowerCase() === name && !(it.expr.kind === 'column' && it.expr.name.toLowerCase() === name));
+    if (renamed) return [];
+    const at = star
+      ? columns.findIndex((c) => c.toLowerCase() === name)
+      : query.items.findIndex((it) => it.kind === 'item' && it.expr.kind === 'column' && it.expr.name.toLowerCase() === name && (it.alias === null || it.alias.toLowerCase() === name));
+    if (at < 0 || at >= columns.length) return [];
+    out.push(columns[at]!);
+  }
+  return out;
+}
+
 function keysOfInsert(query: SelectQuery, columns: readonly string[]): OutputKeys {
-  const row: OutputKeys = { mode: 'row', identity: [], partition: [] };
+  const row: OutputKeys = { mode: 'row', identity: [], partition: rankedPartition(query, columns) };
   // A stagger window can close and open again for the same key: its rows have no natural name.
   // Branches of a UNION ALL may each produce the same key, and so may the sets of GROUPING SETS (a key a
   // set leaves out is NULL in its rows).
