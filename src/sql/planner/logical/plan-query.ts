@@ -746,17 +746,19 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   return { node, subs };
 }
 
-/**
- * Outside a window, rows can only be ranked or sorted in the order they become final: ascending by a time
- * the watermark follows (checked when the operator is built). A descending order, or another first column,
- * would rank a row first and take it back when a better one comes.
- */
+/** The first ORDER BY item is a time, ascending: rows can be numbered as the watermark passes them. */
 function isAscendingTime(orderBy: readonly OrderItem[], ctx: CompileContext): boolean {
   const first = orderBy[0]!;
   const t = compileExpr(first.expr, ctx);
   return !first.descending && (t.type === 'TIMESTAMP' || t.type === 'ANY');
 }
 
+/**
+ * A query's ORDER BY, and in Kinesis Analytics ROW_NUMBER outside a window, sort rows in the order they
+ * become final: ascending by a time the watermark follows (checked when the operator is built). A
+ * descending order, or another first column, would rank a row first and take it back when a better one
+ * comes (Flink's Top-N outside windows does that, as an updating result).
+ */
 function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, what: string): void {
   const first = orderBy[0]!;
   const t = compileExpr(first.expr, ctx);
@@ -767,7 +769,7 @@ function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, wh
       `${what} must order by ${kinesis ? 'ROWTIME or a monotonic function of it' : 'a time attribute'} ascending first: rows are final in that order only (${first.descending ? 'DESC would keep the last row, an update of rows already sent' : `${renderOrder(first.expr)} is ${t.type}`})`,
       kinesis
         ? 'ORDER BY ROWTIME (or FLOOR(ROWTIME TO SECOND), STEP(ROWTIME BY INTERVAL ...)) ascending, then the other keys: the rows of each value of the first key leave sorted by the rest.'
-        : 'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them per window: PARTITION BY window_start, window_end.',
+        : 'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them: ROW_NUMBER() OVER (ORDER BY x DESC) AS rownum in a subquery, WHERE rownum <= N around it (an updating result), or per window (PARTITION BY window_start, window_end).',
     );
   }
 }
@@ -794,10 +796,10 @@ function overOrder(spec: OverClause, pos: SourcePos): { expr: Expr; key: string 
 }
 
 /**
- * `WHERE rn <= N` (or `rn < N`, `rn = N`, `rn BETWEEN M AND N`) over a query that numbers rows with ROW_NUMBER: the top-N operator need
- * not keep more than N rows per partition. The filter stays (it is what removes the rest). An updating
- * Top-N whose number the select list leaves out sends only the rows entering the top N (Flink's "no
- * ranking number" form).
+ * `WHERE rn <= N` (or `rn < N`, `rn = N`, `rn BETWEEN M AND N`) over a query that numbers rows with
+ * ROW_NUMBER: the top-N operator need not keep more than N rows per partition. The filter stays (it is what
+ * removes the rest). An updating Top-N whose number the select list leaves out sends only the rows entering
+ * the top N (Flink's "no ranking number" form).
  */
 function pushDownRowLimit(node: LogicalNode, where: Expr, items: readonly (SelectItem | StarItem)[]): LogicalNode {
   if (node.kind !== 'project' || node.input.kind !== 'topN') return node;
