@@ -300,7 +300,12 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
 /** Opens the warehouse with the platform's tables and `appTables`, and loads the file of each reference that names one. */
 async function openWarehouse(config: TollstreamConfig, logger: Logger, appTables: readonly TableSchema[], references: readonly ReferenceTable[]): Promise<Warehouse> {
-  const warehouse = await openConfiguredWarehouse(config, logger);
+  // A cluster node shares its PostgreSQL warehouse: started while the server is out of reach (down, failing over,
+  // the network), it says so in one line and keeps trying, like the log and the other stores it shares.
+  const warehouse =
+    config.cluster && config.warehouse.kind === 'postgres'
+      ? await openWhenReachable('the PostgreSQL warehouse', () => openConfiguredWarehouse(config, logger), (err) => isTollstreamError(err, 'WAREHOUSE_UNAVAILABLE'), logger, { component: 'warehouse' })
+      : await openConfiguredWarehouse(config, logger);
   try {
     await warehouse.ensureSchema(appTables);
     for (const reference of references) {
