@@ -14,7 +14,7 @@ import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHi
 import type { FunctionsRuntime } from '../functions/index.ts';
 import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
-import { openClusterLog } from './cluster-log.ts';
+import { openClusterLog, registerLogReachableMetric } from './cluster-log.ts';
 import { openWhenReachable } from './reach.ts';
 import { openPostgresQueryStore, QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
@@ -119,6 +119,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
     const metrics = new Registry();
     registerProcessMetrics(metrics, logger);
+    registerLogReachableMetric(metrics, log);
     // The apps' reference data is served whether or not they run, so an app starts from the newest data.
     const references = appReferences(options.apps ?? [], config, log);
     const appTables = [...(options.apps ?? []).flatMap((app) => app.warehouseTables ?? []), ...references.map((r) => r.table)];

@@ -1,6 +1,7 @@
 /**
  * A cluster node and what it shares with the others: started while PostgreSQL is out of reach, it says so in one
- * line and keeps trying instead of exiting, then serves once the way is open.
+ * line and keeps trying instead of exiting, then serves once the way is open; cut off from NATS, it says so on
+ * /health and /metrics, so a load balancer or an alert can take it out of the way of writes.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -13,8 +14,10 @@ import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { promtool } from '../conventions/metric-names.ts';
 import { postgresSchema } from '../postgres/server.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { waitFor } from '../support/wait.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -92,5 +95,40 @@ describe('a cluster node that cannot reach PostgreSQL at start', () => {
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
     expect(waiting()).toHaveLength(1);
+  });
+});
+
+describe('a cluster node cut off from NATS', () => {
+  it('answers degraded on /health and 0 in tollstream_log_reachable until NATS is back', { timeout: 120_000 }, async () => {
+    const nats = await startNatsCluster();
+    cleanups.push(() => nats.close());
+    // Nothing here needs PostgreSQL: no warehouse, no queries, no functions, so no leases either.
+    const config: TollstreamConfig = {
+      ...nodeConfig(tempDir(), nats.urls, 'postgres://unused@127.0.0.1:1/none'),
+      warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
+    };
+    const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
+    cleanups.push(() => server.close());
+    const health = async () => {
+      const res = await fetch(`${server.url}/health`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const gauge = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return { text, value: /^tollstream_log_reachable (\S+)$/m.exec(text)?.[1] };
+    };
+    expect(await health()).toEqual({ status: 200, body: { status: 'ok' } });
+    expect((await gauge()).value).toBe('1');
+
+    for (let i = 0; i < nats.servers.length; i++) await nats.stop(i);
+    await waitFor('/health to say degraded', async () => (await health()).body.status === 'degraded', { timeoutMs: 30_000 });
+    expect(await health()).toEqual({ status: 200, body: { status: 'degraded', log: { reachable: false } } });
+    const cutOff = await gauge();
+    expect(cutOff.value).toBe('0');
+    expect(await promtool(cutOff.text)).toEqual({ code: 0, output: '' });
+
+    for (let i = 0; i < nats.servers.length; i++) await nats.start(i);
+    await waitFor('/health to say ok again', async () => (await health()).body.status === 'ok', { timeoutMs: 60_000 });
+    expect((await gauge()).value).toBe('1');
   });
 });
