@@ -39,6 +39,44 @@ export function envName(key: string): string {
   return ENV_PREFIX + key.replace(/MiB/g, 'Mib').replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
+/** `cluster.natsServers` -> `cluster-nats-servers`; `warehouse.memoryLimitMiB` -> `warehouse-memory-limit-mib`: a setting's flag on `tollstream up`. */
+export function flagName(key: string): string {
+  return key.replace(/MiB/g, 'Mib').replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/\./g, '-').toLowerCase();
+}
+
+/** A platform setting as `tollstream up` offers it: its flag (`flagName`), the values it takes, its default. */
+export interface SettingFlag {
+  readonly flag: string;
+  readonly key: string;
+  /** What the flag's text must be, for help: `always, interval`, `an integer from 1 to 5`, `JSON`. */
+  readonly takes: string;
+  /** The default, as text; undefined for a setting unset by default. */
+  readonly defaultText: string | undefined;
+}
+
+/** Every platform setting with its flag, in the schema's order. */
+export function settingFlags(): readonly SettingFlag[] {
+  return Object.entries(SCHEMA).map(([key, setting]) => {
+    const fallback = PLATFORM.defaults.get(key) ?? (key.startsWith('cluster.') ? (CLUSTER_DEFAULTS as Record<string, unknown>)[key.slice('cluster.'.length)] : undefined);
+    return { flag: flagName(key), key, takes: takes(setting), defaultText: fallback === undefined ? undefined : typeof fallback === 'string' ? fallback : JSON.stringify(fallback) };
+  });
+}
+
+function takes(setting: Setting): string {
+  switch (setting.type) {
+    case 'string':
+      return 'text';
+    case 'boolean':
+      return 'true or false';
+    case 'integer':
+      return `an integer from ${setting.min} to ${setting.max}`;
+    case 'enum':
+      return setting.values.join(', ');
+    case 'json':
+      return 'JSON';
+  }
+}
+
 /** The settings a config is checked against: the platform's and those of the apps' sections, with their defaults. */
 interface Schema {
   readonly settings: Readonly<Record<string, Setting>>;
@@ -76,7 +114,7 @@ function schemaWith(sections: readonly ConfigSection[]): Schema {
 /** The modules of the `apps` setting, from the layer that sets it last, checked as the platform's setting. */
 function appModules(file: Record<string, unknown> | undefined, fileName: string | undefined, env: Readonly<Record<string, string | undefined>>, flags: Readonly<Record<string, unknown>>): readonly string[] {
   const fromEnv = env[envName('apps')];
-  if (flags.apps !== undefined) return (typeof flags.apps === 'string' ? parseText('apps', flags.apps, 'flag for apps', PLATFORM) : checkValue('apps', flags.apps, 'command line', PLATFORM)) as string[];
+  if (flags.apps !== undefined) return (typeof flags.apps === 'string' ? parseText('apps', flags.apps, 'flag --apps', PLATFORM) : checkValue('apps', flags.apps, 'command line', PLATFORM)) as string[];
   if (fromEnv !== undefined) return parseText('apps', fromEnv, `environment variable ${envName('apps')}`, PLATFORM) as string[];
   if (file?.apps !== undefined) return checkValue('apps', file.apps, fileName!, PLATFORM) as string[];
   return DEFAULT_CONFIG.apps;
@@ -186,7 +224,7 @@ function fromFlags(flags: Readonly<Record<string, unknown>>, schema: Schema): Fl
   for (const [key, v] of Object.entries(flags)) {
     if (v === undefined) continue;
     if (!schema.settings[key]) throw configError(`unknown config key '${key}' on the command line${suggest(key, schema)}`, { key, source: 'command line' });
-    out.set(key, typeof v === 'string' ? parseText(key, v, `flag for ${key}`, schema) : checkValue(key, v, 'command line', schema));
+    out.set(key, typeof v === 'string' ? parseText(key, v, `flag --${flagName(key)}`, schema) : checkValue(key, v, 'command line', schema));
   }
   return out;
 }

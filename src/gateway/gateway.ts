@@ -229,18 +229,22 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   /**
-   * Shards refusing writes make the server `degraded` but still 200: reads, the other shards and the rest of the
+   * Shards refusing writes, or a log whose servers cannot be reached, make the server `degraded` but still 200: reads, the other shards and the rest of the
    * API work, and a restart does not mend a disk, so a load balancer or orchestrator should keep the node. Alert
    * on the body or on `tollstream_shard_failed`.
    */
   function healthBody(isReady: boolean, stopping: boolean): Record<string, unknown> {
     if (!isReady) return { status: stopping ? 'stopping' : 'starting' };
-    const failedShards = log.health?.().failedShards ?? [];
+    const logHealth = log.health?.();
+    const failedShards = logHealth?.failedShards ?? [];
+    const logReachable = logHealth?.reachable !== false;
     const leases = options.leases?.();
     const leaseBody = leases ? { leases: { owner: leases.owner, storeReachable: leases.storeReachable, fairShare: leases.fairShare, held: leases.held, owners: leases.owners } } : {};
-    if (failedShards.length === 0 && leases?.storeReachable !== false) return { status: 'ok', ...leaseBody };
+    if (failedShards.length === 0 && logReachable && leases?.storeReachable !== false) return { status: 'ok', ...leaseBody };
     return {
       status: 'degraded',
+      // Cut off from its log's servers (a cluster node from NATS), the node acknowledges no write.
+      ...(logReachable ? {} : { log: { reachable: false } }),
       ...(failedShards.length > 0 ? { failedShards: failedShards.map((f) => ({ ...f, since: new Date(f.since).toISOString() })) } : {}),
       ...leaseBody,
     };

@@ -218,6 +218,14 @@ export function describeStreamLogConformance(name: string, factory: () => Promis
         expect(cleared.retentionBytes).toBeUndefined();
         expect(cleared.retentionHours).toBe(72);
       });
+
+      it('reports itself healthy and reachable while it works, also after a reopen', async () => {
+        await create('s');
+        await log.append('s', [{ partitionKey: 'k', data: new TextEncoder().encode('x') }]);
+        expect(log.health?.()).toEqual({ failedShards: [], reachable: true });
+        await reopen();
+        expect(log.health?.()).toEqual({ failedShards: [], reachable: true });
+      });
     });
 
     describe('append and read', () => {

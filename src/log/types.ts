@@ -198,6 +198,11 @@ export interface ShardFailure {
 
 export interface LogHealth {
   readonly failedShards: readonly ShardFailure[];
+  /**
+   * Whether the log's servers can be reached now: false while a networked backend has lost its connection (it
+   * acknowledges no write until it is back). The embedded log, on this machine's disk, is always reachable.
+   */
+  readonly reachable: boolean;
 }
 
 /** The producer dedupe window of a stream that has one. */
@@ -296,7 +301,7 @@ export interface StreamLog {
    */
   recordsAfter?(stream: string, shardId: string, sequenceNumber: string | undefined): number;
 
-  /** Shards refusing writes now, and why; a backend without such a state may leave it out. No side effects. */
+  /** Shards refusing writes now and whether the log can be reached; a backend without such a state may leave it out. No side effects. */
   health?(): LogHealth;
 
   /** Flushes and releases files; later calls fail with `LOG_CLOSED`. */

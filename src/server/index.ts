@@ -14,7 +14,7 @@ import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHi
 import type { FunctionsRuntime } from '../functions/index.ts';
 import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
-import { openClusterLog } from './cluster-log.ts';
+import { openClusterLog, registerLogReachableMetric } from './cluster-log.ts';
 import { openWhenReachable } from './reach.ts';
 import { openPostgresQueryStore, QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
@@ -119,6 +119,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
     const metrics = new Registry();
     registerProcessMetrics(metrics, logger);
+    registerLogReachableMetric(metrics, log);
     // The apps' reference data is served whether or not they run, so an app starts from the newest data.
     const references = appReferences(options.apps ?? [], config, log);
     const appTables = [...(options.apps ?? []).flatMap((app) => app.warehouseTables ?? []), ...references.map((r) => r.table)];
@@ -300,7 +301,12 @@ export async function startServer(config: TollstreamConfig, options: StartServer
 
 /** Opens the warehouse with the platform's tables and `appTables`, and loads the file of each reference that names one. */
 async function openWarehouse(config: TollstreamConfig, logger: Logger, appTables: readonly TableSchema[], references: readonly ReferenceTable[]): Promise<Warehouse> {
-  const warehouse = await openConfiguredWarehouse(config, logger);
+  // A cluster node shares its PostgreSQL warehouse: started while the server is out of reach (down, failing over,
+  // the network), it says so in one line and keeps trying, like the log and the other stores it shares.
+  const warehouse =
+    config.cluster && config.warehouse.kind === 'postgres'
+      ? await openWhenReachable('the PostgreSQL warehouse', () => openConfiguredWarehouse(config, logger), (err) => isTollstreamError(err, 'WAREHOUSE_UNAVAILABLE'), logger, { component: 'warehouse' })
+      : await openConfiguredWarehouse(config, logger);
   try {
     await warehouse.ensureSchema(appTables);
     for (const reference of references) {

@@ -15,6 +15,7 @@ import type { FunctionsRuntime } from '../functions/index.ts';
 import { LeaseCoordinator, memoryLeaseStore, openPostgresLeaseStore, type LeaseCoordinatorStatus, type LeaseLossReason, type LeaseStore, type LeaseToken } from '../leases/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { Registry } from '../metrics/index.ts';
+import { openWhenReachable } from './reach.ts';
 
 /** What consumes a stream shard by shard under leases: a delivery, a function mapping. */
 export interface ShardConsumer {
@@ -238,20 +239,14 @@ export async function startNodeLeases(
 }
 
 /** The PostgreSQL lease table; a node that cannot reach it at start says so in one line and keeps trying. */
-async function openClusterLeaseStore(url: string, timeoutMs: number, logger: Logger, retryMs = 2000): Promise<LeaseStore> {
-  let waiting = false;
-  for (;;) {
-    try {
-      const store = await openPostgresLeaseStore({ connectionString: url, timeoutMs });
-      if (waiting) logger.info('reached the lease table', { component: 'leases' });
-      return store;
-    } catch (err) {
-      if (!isTollstreamError(err, 'LEASES_UNAVAILABLE')) throw err;
-      if (!waiting) logger.warn(`cannot reach the lease table, retrying every ${retryMs} ms: ${err.message}`, { component: 'leases' });
-      waiting = true;
-      await new Promise((r) => setTimeout(r, retryMs));
-    }
-  }
+function openClusterLeaseStore(url: string, timeoutMs: number, logger: Logger): Promise<LeaseStore> {
+  return openWhenReachable(
+    'the lease table',
+    () => openPostgresLeaseStore({ connectionString: url, timeoutMs }),
+    (err) => isTollstreamError(err, 'LEASES_UNAVAILABLE'),
+    logger,
+    { component: 'leases' },
+  );
 }
 
 function registerLeaseMetrics(registry: Registry, leaseStatus: () => LeaseCoordinatorStatus): void {

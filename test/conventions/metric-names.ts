@@ -2,6 +2,7 @@
  * The metric names a dashboard or a rules file refers to, and which of them a /metrics text does not expose:
  * a renamed metric must not leave an empty panel or an alert that can never fire.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
 const NAME = /\b(?:tollstream|process)_[a-z0-9_]+/g;
@@ -32,4 +33,17 @@ export function missingMetrics(expressions: readonly string[], metricsText: stri
   const exposed = new Set([...metricsText.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
   const used = new Set(expressions.flatMap((e) => [...e.matchAll(NAME)].map((m) => m[0])));
   return [...used].filter((name) => !exposed.has(name) && !(HISTOGRAM_SUFFIX.test(name) && exposed.has(name.replace(HISTOGRAM_SUFFIX, '')))).sort();
+}
+
+/** `promtool check metrics` (Debian's prometheus package) on a /metrics text: exit code 0 and no output when it passes. */
+export function promtool(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
 }

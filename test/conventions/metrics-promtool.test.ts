@@ -4,12 +4,11 @@
  * every family has HELP and TYPE, and the process metrics every Prometheus client exports are there. The
  * Grafana dashboard and alerting rules in deploy/ use only metrics it exposes.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUp, tempDir, type UpProcess } from '../cli/helpers.ts';
-import { dashboardExpressions, missingMetrics, ruleExpressions } from './metric-names.ts';
+import { dashboardExpressions, missingMetrics, promtool, ruleExpressions } from './metric-names.ts';
 
 let server: UpProcess;
 let dataDir: string;
@@ -22,18 +21,6 @@ afterAll(async () => {
   await server?.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
-
-function promtool(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-    child.stdin.end(text);
-  });
-}
 
 async function drive(url: string): Promise<void> {
   const kinesis = new KinesisClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -65,6 +52,8 @@ describe('/metrics', () => {
 
     // The traffic above made labelled series, so the check covers them and not only empty families.
     expect(text).toMatch(/^tollstream_records_in_total\{stream="toll_transactions",shard="shardId-\d+"\} [1-9]/m);
+    // The embedded log is on this machine: always reachable.
+    expect(text).toMatch(/^tollstream_log_reachable 1$/m);
     expect(text).toMatch(/^tollstream_requests_total\{api="kinesis",operation="PutRecords",status="200"\} 1$/m);
     expect(text).toMatch(/^tollstream_request_duration_seconds_bucket\{api="native",[^}]*le="\+Inf"\} [1-9]/m);
     for (const name of ['process_cpu_seconds_total', 'process_start_time_seconds', 'process_resident_memory_bytes', 'process_open_fds', 'process_max_fds', 'process_virtual_memory_bytes']) {

@@ -211,6 +211,34 @@ describe('JetStream log, several nodes on one cluster', () => {
     expect(d.shards.map((s) => s.shardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
     expect(d.shards.map((s) => s.parentShardIds)).toEqual([['shardId-000000000000'], ['shardId-000000000000']]);
   });
+
+  it("keeps a stream's retention as JetStream's max_age and max_bytes of every shard, at create, after an update and after a reshard", async () => {
+    const prefix = nextPrefix();
+    const a = await node(prefix);
+    const HOUR_NS = 3_600_000_000_000;
+    const nc = await connect({ servers: [...cluster.urls] });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const limits = async (shardCount: number) => {
+        const out: Array<{ maxAgeHours: number; maxBytes: number }> = [];
+        for (let i = 0; i < shardCount; i++) {
+          const { config } = await jsm.streams.info(`${prefix}_r_${i}`);
+          out.push({ maxAgeHours: config.max_age / HOUR_NS, maxBytes: config.max_bytes });
+        }
+        return out;
+      };
+      await a.createStream('r', { shardCount: 2, retentionHours: 36 });
+      expect(await limits(2)).toEqual([{ maxAgeHours: 36, maxBytes: -1 }, { maxAgeHours: 36, maxBytes: -1 }]);
+      await a.updateRetention('r', { retentionHours: 72, retentionBytes: 50_000_000 });
+      expect(await limits(2)).toEqual([{ maxAgeHours: 72, maxBytes: 50_000_000 }, { maxAgeHours: 72, maxBytes: 50_000_000 }]);
+      expect((await a.describeStream('r')).retentionHours).toBe(72);
+      // The children of a reshard get the stream's retention as it is now.
+      await a.updateShardCount('r', 4);
+      expect((await limits(6)).slice(2)).toEqual(Array.from({ length: 4 }, () => ({ maxAgeHours: 72, maxBytes: 50_000_000 })));
+    } finally {
+      await nc.close();
+    }
+  });
 });
 
 describe('JetStream log, a server killed under load', () => {

@@ -1,14 +1,32 @@
 import type { App } from '../../app-contract/index.ts';
-import { loadConfig } from '../../config/index.ts';
-import { stringFlag, type Command } from '../command.ts';
+import { loadConfig, settingFlags } from '../../config/index.ts';
+import { stringFlag, type Command, type CommandInput, type OptionSpec } from '../command.ts';
 
-/** Flags of `up` and the config keys they set (the CLI layer of the config). */
-const CONFIG_FLAGS: Readonly<Record<string, string>> = {
-  'data-dir': 'dataDir',
-  port: 'port',
-  host: 'host',
-  'log-level': 'logging.level',
-  fsync: 'storage.fsync',
+/**
+ * Every platform setting is a flag of its own, made from its key by the schema (`cluster.nodeName` is
+ * `--cluster-node-name`), so a setting added to the schema is a flag at once.
+ */
+const GENERATED = settingFlags();
+/** Shorter names of a few settings' flags, kept beside the generated ones. */
+const SHORT_FLAGS: Readonly<Record<string, string>> = { 'log-level': 'logging.level', fsync: 'storage.fsync' };
+/** The flags of `up` and the keys they set (the CLI layer of the config). */
+const CONFIG_FLAGS: Readonly<Record<string, string>> = { ...Object.fromEntries(GENERATED.map((s) => [s.flag, s.key])), ...SHORT_FLAGS };
+
+const HAND_WRITTEN: Readonly<Record<string, OptionSpec>> = {
+  'data-dir': { type: 'string', value: 'DIR', description: 'where data lives (dataDir, default ./data)' },
+  port: { type: 'string', value: 'N', description: 'HTTP port, 0 for any free port (port, default 4566)' },
+  host: { type: 'string', value: 'H', description: 'address to bind (host, default 127.0.0.1; any other needs auth.apiKeys and auth.accessKeys)' },
+  'log-level': { type: 'string', value: 'L', description: 'debug, info, warn, error or silent (logging.level, default info)' },
+  fsync: { type: 'string', value: 'MODE', description: 'always or interval (storage.fsync, default always)' },
+};
+const SETTING_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  ...HAND_WRITTEN,
+  ...Object.fromEntries(
+    GENERATED.filter((s) => HAND_WRITTEN[s.flag] === undefined).map((s) => [
+      s.flag,
+      { type: 'string', value: s.takes === 'JSON' ? 'JSON' : 'V', description: `${s.key}: ${s.takes}${s.defaultText === undefined ? '' : ` (default ${s.defaultText})`}` },
+    ]),
+  ),
 };
 
 export const up: Command = {
@@ -16,25 +34,18 @@ export const up: Command = {
   summary: 'Start the server: the stream log, the warehouse with its delivery, and the Kinesis, Firehose and native APIs on one port.',
   description:
     'Settings come from the defaults, then tollstream.config.{json,ts} (or --config), then TOLLSTREAM_* variables, then these flags.\n' +
+    'Every setting is a flag named after its key (cluster.nodeName: --cluster-node-name); lists and objects are JSON.\n' +
     'Runs the shipped apps and the modules the apps setting names (docs/apps.md).\n' +
     'Prints "tollstream ready at URL (MODE)" on stdout once it accepts requests, MODE saying who may call; logs go to stderr. Ctrl-C or SIGTERM stops it cleanly.',
   positionals: { min: 0, max: 0 },
   stoppable: true,
   options: {
     config: { type: 'string', value: 'FILE', description: 'config file (default ./tollstream.config.{json,ts} or $TOLLSTREAM_CONFIG)' },
-    'data-dir': { type: 'string', value: 'DIR', description: 'where data lives (dataDir, default ./data)' },
-    port: { type: 'string', value: 'N', description: 'HTTP port, 0 for any free port (port, default 4566)' },
-    host: { type: 'string', value: 'H', description: 'address to bind (host, default 127.0.0.1; any other needs auth.apiKeys and auth.accessKeys)' },
-    'log-level': { type: 'string', value: 'L', description: 'debug, info, warn, error or silent (logging.level, default info)' },
-    fsync: { type: 'string', value: 'MODE', description: 'always or interval (storage.fsync, default always)' },
+    ...SETTING_OPTIONS,
   },
-  examples: ['tollstream up', 'tollstream up --config /etc/tollstream/config.json --host 0.0.0.0   # the config sets auth.apiKeys and auth.accessKeys', 'tollstream up --port 0 --fsync interval'],
+  examples: ['tollstream up', 'tollstream up --config /etc/tollstream/config.json --host 0.0.0.0   # the config sets auth.apiKeys and auth.accessKeys', 'tollstream up --port 0 --fsync interval', 'tollstream up --cluster-nats-servers \'["nats://10.0.0.1:4222"]\' --cluster-postgres-url postgres://tollstream@10.0.0.9/tollstream --cluster-node-name node-1'],
   async run({ values, io }) {
-    const flags: Record<string, string> = {};
-    for (const [flag, key] of Object.entries(CONFIG_FLAGS)) {
-      const v = stringFlag(values, flag);
-      if (v !== undefined) flags[key] = v;
-    }
+    const flags = configFlags(values);
     const configFile = stringFlag(values, 'config');
     // Loaded here so that client commands do not pay for loading the server.
     const { startServer, ACCESS_LABELS } = await import('../../server/index.ts');
@@ -60,3 +71,13 @@ export const up: Command = {
     return 0;
   },
 };
+
+/** The settings the flags of `up` set, by key (`{ 'cluster.nodeName': 'node-1' }`): the config's command-line layer. */
+export function configFlags(values: CommandInput['values']): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (const [flag, key] of Object.entries(CONFIG_FLAGS)) {
+    const v = stringFlag(values, flag);
+    if (v !== undefined) flags[key] = v;
+  }
+  return flags;
+}

@@ -649,7 +649,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
         if (f) failedShards.push({ stream: s.meta.name, shardId: shard.shardId, reason: f.error.message, since: f.since });
       }
     }
-    return { failedShards };
+    return { failedShards, reachable: true };
   }
 
   private async syncAll(): Promise<void> {

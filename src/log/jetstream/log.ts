@@ -13,7 +13,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { EncodableRecord } from '../batch.ts';
 import { formatShardId, parseExplicitHashKey, parseShardId } from '../hashkey.ts';
 import { planMerge, planSplit, planUniform } from '../reshard.ts';
-import type { AppendRecord, AppendResult, LogStats, ReadLimits, ReadResult, StartPosition, StreamConfig, StreamConsumer, StreamDescription, StreamLog, StreamMode, StreamSummary, StreamTags, Subscription } from '../types.ts';
+import type { AppendRecord, AppendResult, LogHealth, LogStats, ReadLimits, ReadResult, StartPosition, StreamConfig, StreamConsumer, StreamDescription, StreamLog, StreamMode, StreamSummary, StreamTags, Subscription } from '../types.ts';
 import { checkLimit, checkRecord, checkRetentionBytes, checkRetentionHours, checkShardCount, checkStreamConfig, checkStreamMode, checkStreamName, checkTags, checkConsumerName, MAX_CONSUMERS } from '../validate.ts';
 import { StreamAdmin } from './admin.ts';
 import { MetaStore } from './metadata.ts';
@@ -65,6 +65,8 @@ const DEFAULT_MAX_RECORDS = 10_000;
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const MESSAGE_TARGET_BYTES = 1024 * 1024;
 const REROUTE_ATTEMPTS = 10;
+/** How often the client pings its server, in ms; two pings unanswered and it moves to another server. */
+const PING_INTERVAL_MS = 10_000;
 /** Where JetStream announces that a stream elected a leader; the last token is the stream's name. */
 const LEADER_ELECTED_SUBJECTS = '$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*';
 const noop = (): void => undefined;
@@ -93,6 +95,8 @@ class JetStreamLog implements JetStreamStreamLog {
   private subs: NatsSubscription[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** False from the connection's loss until the client is connected to a server again (`watchConnection`). */
+  private connected = true;
   /** Admin operations of this process run one at a time. */
   private adminQueue: Promise<unknown> = Promise.resolve();
 
@@ -119,6 +123,9 @@ class JetStreamLog implements JetStreamStreamLog {
         name: this.options.nodeName ?? `tollstream-${process.pid}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        // A server that stops answering without closing the connection (a cut cable, a dead switch) is noticed
+        // after two pings unanswered: 20 to 30 s, where the client's default (two minutes a ping) takes 4 to 6 min.
+        pingInterval: PING_INTERVAL_MS,
         timeout: this.timeoutMs,
       });
     } catch (err) {
@@ -174,6 +181,7 @@ class JetStreamLog implements JetStreamStreamLog {
         },
       }),
     );
+    this.watchConnection(this.nc);
     await this.nc.flush();
     this.timer = setInterval(() => void this.enforceRetention().catch((err) => this.logger.error('retention failed', { err })), this.retentionCheckIntervalMs).unref();
   }
@@ -508,6 +516,25 @@ class JetStreamLog implements JetStreamStreamLog {
       const emptied = await this.wrap('check retention', { stream: name }, () => this.streamAdmin.expiredClosedShards(s));
       if (emptied.length > 0) await this.admin('drop expired shards', name, () => this.streamAdmin.dropShards(name, emptied));
     }
+  }
+
+  health(): LogHealth {
+    return { failedShards: [], reachable: this.connected && !this.nc.isClosed() };
+  }
+
+  /** Follows the connection's state for `health()`, and says in the log when it is lost and when it is back. */
+  private watchConnection(nc: NatsConnection): void {
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect' && this.connected && !this.closed) {
+          this.connected = false;
+          this.logger.warn('lost the connection to the NATS cluster; writes wait until it is back', { server: status.server });
+        } else if (status.type === 'reconnect' && !this.connected) {
+          this.connected = true;
+          this.logger.info('connected to the NATS cluster again', { server: status.server });
+        }
+      }
+    })().catch((err: unknown) => this.logger.error('following the NATS connection failed', { err }));
   }
 
   async close(): Promise<void> {

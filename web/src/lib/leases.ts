@@ -1,7 +1,7 @@
 /**
- * Which node works which consumer shard, read from `/health`: a cluster node shows the lease table there (a lease
- * key is `<kind>:<consumer>:<stream>:<shardId>`, its owner a node name). A single node shows no leases: it works
- * every shard itself. Plain TypeScript with no DOM use, so the tests import it under Node.
+ * Which node works which consumer shard, and which runs each continuous query, read from `/health`: a cluster node
+ * shows the lease table there (a lease key is `<kind>:<consumer>:<stream>:<shardId>`, or `query:<name>` for a
+ * query; its owner a node name). A single node shows no leases: it works every shard and runs every query itself. Plain TypeScript with no DOM use, so the tests import it under Node.
  */
 
 /** The `leases` part of a `/health` answer. */
@@ -25,21 +25,42 @@ export interface ShardOwner {
   readonly owner: string | null;
 }
 
+/** Every lease by key with its owner; what the node holds is its own, even if the table it last read said otherwise. */
+function leaseOwners(leases: HealthLeases): Record<string, string | null> {
+  const owners: Record<string, string | null> = { ...leases.owners };
+  for (const key of leases.held) owners[key] = leases.owner;
+  return owners;
+}
+
 /** Consumer (`delivery:warehouse`, `function:abc-tolls-validate`) -> who works each of its shards, sorted by shard. */
 export function shardOwners(health: HealthBody | undefined): Map<string, ShardOwner[]> {
   const out = new Map<string, ShardOwner[]>();
   const leases = health?.leases;
   if (!leases) return out;
-  const owners: Record<string, string | null> = { ...leases.owners };
-  for (const key of leases.held) owners[key] = leases.owner;
-  for (const [key, owner] of Object.entries(owners)) {
+  for (const [key, owner] of Object.entries(leaseOwners(leases))) {
     const parts = key.split(':');
-    if (parts.length < 4) continue;
+    if (parts.length < 4 || parts[0] === QUERY_PREFIX) continue;
     const consumer = `${parts[0]}:${parts.slice(1, -2).join(':')}`;
     const list = out.get(consumer) ?? [];
     list.push({ stream: parts[parts.length - 2]!, shard: parts[parts.length - 1]!, owner });
     out.set(consumer, list);
   }
   for (const list of out.values()) list.sort((a, b) => (a.stream === b.stream ? a.shard.localeCompare(b.shard) : a.stream.localeCompare(b.stream)));
+  return out;
+}
+
+const QUERY_PREFIX = 'query';
+
+/**
+ * Continuous query name -> the node running it (its lease `query:<name>`), null while nobody holds the lease.
+ * Empty for a single node.
+ */
+export function queryOwners(health: HealthBody | undefined): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  const leases = health?.leases;
+  if (!leases) return out;
+  for (const [key, owner] of Object.entries(leaseOwners(leases))) {
+    if (key.startsWith(`${QUERY_PREFIX}:`)) out.set(key.slice(QUERY_PREFIX.length + 1), owner);
+  }
   return out;
 }

@@ -6,6 +6,7 @@
  */
 import './queries.css';
 import { ApiError } from '../../lib/api.ts';
+import { queryOwners, type HealthBody } from '../../lib/leases.ts';
 import { checkQueryName, formatAgo, formatDuration, formatRate, formatUtc, offsetOf, sqlErrorPlace, type CreateQueryBody, type QueryInfo } from '../../lib/queries.ts';
 import { announce, cellText, h, replace } from '../../ui/dom.ts';
 import { describeError, every, type ConsoleContext, type Page } from '../context.ts';
@@ -38,8 +39,15 @@ export const queriesPage: Page = (container, ctx) => {
 
   async function load(): Promise<void> {
     let queries: readonly QueryInfo[];
+    let owners: ReadonlyMap<string, string | null>;
     try {
-      queries = (await ctx.json<{ queries: QueryInfo[] }>('/v1/queries')).queries;
+      const [answer, health] = await Promise.all([
+        ctx.json<{ queries: QueryInfo[] }>('/v1/queries'),
+        // Only for the node running each query on a cluster: a node starting or stopping answers 503, and the page goes on without.
+        ctx.json<HealthBody>('/health').catch(() => undefined),
+      ]);
+      queries = answer.queries;
+      owners = queryOwners(health);
       listError.hidden = true;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
@@ -65,7 +73,7 @@ export const queriesPage: Page = (container, ctx) => {
         card = queryCard(ctx, q.name, dropped);
         cards.set(q.name, card);
       }
-      card.update(q, now);
+      card.update(q, now, owners.has(q.name) ? { node: owners.get(q.name)! } : undefined);
     }
     const wanted = queries.map((q) => cards.get(q.name)!.element);
     if (wanted.length === 0) {
@@ -83,7 +91,8 @@ export const queriesPage: Page = (container, ctx) => {
 
 interface QueryCard {
   readonly element: HTMLElement;
-  update(q: QueryInfo, now: number): void;
+  /** `runner`: on a cluster, the node holding the query's lease (null while nobody does); undefined on one node. */
+  update(q: QueryInfo, now: number, runner?: { readonly node: string | null }): void;
   focus(): void;
 }
 
@@ -97,6 +106,7 @@ function queryCard(ctx: ConsoleContext, name: string, onDropped: (name: string) 
   const id = `query-${name}`;
   const heading = h('h3', { id: `${id}-h`, tabindex: -1 }, name);
   const state = h('span', { class: 'state', 'data-testid': 'query-state' });
+  const runner = h('span', { class: 'small muted', 'data-testid': 'query-node', hidden: true });
   const failure = h('div', { class: 'notice error', hidden: true, 'data-testid': 'query-error' });
   const actionError = h('p', { class: 'error', role: 'alert' });
   const planBox = h('div', { id: `${id}-plan`, class: 'plan-box', hidden: true });
@@ -125,7 +135,7 @@ function queryCard(ctx: ConsoleContext, name: string, onDropped: (name: string) 
   const element = h(
     'article',
     { class: 'card query-card', 'data-query': name, 'aria-labelledby': `${id}-h` },
-    h('header', {}, heading, state, h('div', { class: 'row' }, explainButton, toggleButton, dropButton)),
+    h('header', {}, heading, state, runner, h('div', { class: 'row' }, explainButton, toggleButton, dropButton)),
     failure,
     actionError,
     h('dl', { class: 'query-stats', 'aria-label': `Figures of ${name}` }, ...Object.values(tiles).map((t) => t.element)),
@@ -198,11 +208,14 @@ function queryCard(ctx: ConsoleContext, name: string, onDropped: (name: string) 
     })();
   });
 
-  function update(q: QueryInfo, now: number): void {
+  function update(q: QueryInfo, now: number, on?: { readonly node: string | null }): void {
     const changedState = current !== undefined && current.state !== q.state;
     current = q;
     state.textContent = q.state;
     state.className = `state state-${q.state.toLowerCase()}`;
+    // ELSEWHERE alone does not say where: name the node that holds the query's lease.
+    runner.hidden = on === undefined || q.state === 'STOPPED';
+    runner.textContent = on === undefined ? '' : on.node === null ? ' no node runs it now (its lease is free)' : ` on ${on.node}`;
     failure.hidden = q.error === null;
     failure.textContent = q.error ? `Failed: ${q.error.message} (${q.error.code})` : '';
     const s = q.stats;
