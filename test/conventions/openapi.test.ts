@@ -74,6 +74,7 @@ const SERVED_ROUTES = [
   'GET /v1/metrics/history',
   'GET /v1/dead-letters',
   'POST /v1/dead-letters/{store}/{id}/redrive',
+  'POST /v1/dead-letters/mappings/{mapping}/{shardId}/{range}/redrive',
   // station alerts for operators (src/apps/station-alerts/http.ts)
   'GET /v1/operator/alerts',
   'GET /v1/operator/alerts/stream',
