@@ -1,14 +1,15 @@
 /**
  * The console's day-to-day operations in headless Chromium against a real server: a batch a deployed function
- * gave up on is sent to it again from the dead letters (confirmed, processed once, gone from the list).
- * Screenshots go to test-artifacts/web/.
+ * gave up on is sent to it again from the dead letters (confirmed, processed once, gone from the list); the live
+ * tail starts at a time or at a sequence number and keeps only a partition key or a field's value; a station
+ * alert is acknowledged. Screenshots go to test-artifacts/web/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.ts';
-import { startBrowserStack, type BrowserStack, type WebStack } from './harness.ts';
+import { startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
 let stack: WebStack;
@@ -117,6 +118,129 @@ describe('console dead letters', () => {
     for (const p of payments) expect((await operator('GET', `/v1/tables/charged/items/${p}`)).body).toMatchObject({ value: { times: 1 } });
     expect((await operator('GET', '/v1/dead-letters')).body.functionDeadLetters).toEqual([]);
     expect(dead!.mapping).toBe('charge');
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
+
+/** A record of the stream `readings` as the test appended it. */
+interface Reading {
+  readonly n: number;
+  readonly key: string;
+  readonly color: string;
+  sequenceNumber?: string;
+  arrivedAfter?: number;
+}
+
+describe('console live tail', () => {
+  const appended: Reading[] = [];
+  const append = async (readings: Reading[]) => {
+    const put = await operator('POST', '/v1/streams/readings/records?partitionKeyField=key', readings.map((r) => JSON.stringify({ n: r.n, key: r.key, color: r.color })).join('\n'));
+    expect(put.body.failedRecordCount).toBe(0);
+    readings.forEach((r, i) => {
+      r.sequenceNumber = put.body.records[i].sequenceNumber;
+      appended.push(r);
+    });
+  };
+  /** The `n` of each record the page lists, oldest first. */
+  const shown = async () => (await page.locator('ol.tail li pre').allTextContents()).map((t) => (JSON.parse(t) as { n: number }).n).reverse();
+
+  /**
+   * Starts the tail as set on the page, appends `sentinel` (which the settings must keep) once the records
+   * before it are listed, and returns what the page lists once the sentinel is there: the tail delivers in order,
+   * so nothing it would still list can come after.
+   */
+  const tailUntil = async (settings: (p: Page) => Promise<void>, expectBefore: number, sentinel: Reading) => {
+    await page.getByRole('link', { name: 'Live tail' }).click();
+    await page.getByLabel('Stream').selectOption('readings');
+    await settings(page);
+    // The list and its count stay from the previous tail until cleared.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByRole('status').filter({ hasText: `Tailing readings: ${expectBefore} records so far` }).waitFor();
+    await append([sentinel]);
+    await page.locator('ol.tail li pre', { hasText: `"n":${sentinel.n},` }).waitFor();
+    const listed = await shown();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByText('Stopped after').waitFor();
+    return listed;
+  };
+
+  it('starts at a time or a sequence number and keeps only a partition key or a field value', async () => {
+    expect((await operator('POST', '/v1/streams', { name: 'readings', shardCount: 1 })).status).toBe(201);
+    await append([{ n: 1, key: 'k-a', color: 'red' }, { n: 2, key: 'k-b', color: 'blue' }]);
+    // The next whole second: the records after it are the ones a tail from that time shows.
+    const from = Math.ceil((Date.now() + 1) / 1000) * 1000;
+    await waitFor('the next second', () => Date.now() > from + 20);
+    await append([{ n: 3, key: 'k-a', color: 'red' }, { n: 4, key: 'k-b', color: 'blue' }, { n: 5, key: 'k-a', color: 'blue' }]);
+    const ns = (keep: (r: Reading) => boolean) => appended.filter(keep).map((r) => r.n);
+
+    const byKey = await tailUntil(async (p) => {
+      await p.getByLabel('Start at').selectOption('TRIM_HORIZON');
+      await p.getByLabel('Only partition key').fill('k-a');
+    }, 3, { n: 101, key: 'k-a', color: 'green' });
+    expect(byKey).toEqual(ns((r) => r.key === 'k-a'));
+    expect(byKey).toEqual([1, 3, 5, 101]);
+    await shots('console-tail-key');
+
+    const byField = await tailUntil(async (p) => {
+      await p.getByLabel('Start at').selectOption('TRIM_HORIZON');
+      await p.getByLabel('Only partition key').fill('');
+      await p.getByLabel('Only records whose field').fill('color');
+      await p.getByLabel('equals').fill('blue');
+    }, 3, { n: 102, key: 'k-s', color: 'blue' });
+    expect(byField).toEqual([2, 4, 5, 102]);
+
+    const atTime = await tailUntil(async (p) => {
+      await p.getByLabel('Only records whose field').fill('');
+      await p.getByLabel('equals').fill('');
+      await p.getByLabel('Start at').selectOption('AT_TIMESTAMP');
+      await p.getByLabel('Time (UTC)').fill(new Date(from).toISOString().slice(0, 19));
+    }, 5, { n: 103, key: 'k-s', color: 'none' });
+    expect(atTime).toEqual([3, 4, 5, 101, 102, 103]);
+    await shots('console-tail-time');
+
+    const fourth = appended.find((r) => r.n === 4)!;
+    const atSequence = await tailUntil(async (p) => {
+      await p.getByLabel('Start at').selectOption('AT_SEQUENCE_NUMBER');
+      await p.getByLabel('Shard').selectOption('shardId-000000000000');
+      await p.getByLabel('Sequence number').fill(fourth.sequenceNumber!);
+    }, 5, { n: 104, key: 'k-s', color: 'none' });
+    expect(atSequence).toEqual([4, 5, 101, 102, 103, 104]);
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
+
+describe('console station alerts', () => {
+  it('acknowledges an alert: the button gives way to who acknowledged it, and the API says the same', async () => {
+    // P77 expects 100 vehicles a window and alerts below 50, every slot of the week.
+    const rows = [];
+    for (let day = 0; day < 7; day++) for (let slot = 0; slot < 48; slot++) rows.push({ plaza_id: 'P77', day_of_week: day, slot, expected_count: 100, alert_threshold: 50 });
+    expect((await operator('PUT', '/v1/reference/stations', rows)).status).toBe(200);
+    // Three vehicles in each of four half-hour windows of a past afternoon: the windows after the first are quiet.
+    const start = Date.parse('2026-11-25T14:00:00.000Z');
+    const tolls = [];
+    for (let w = 0; w < 4; w++) for (let i = 0; i < 3; i++) tolls.push({ ...toll(`C-ACK-${w}${i}`, 100), plaza_id: 'P77', event_time: new Date(start + w * 30 * 60_000 + (5 + i) * 60_000).toISOString() });
+    const put = await operator('POST', '/v1/streams/toll_transactions/records?partitionKeyField=transaction_id', tolls.map((t) => JSON.stringify(t)).join('\n'));
+    expect(put.body.failedRecordCount).toBe(0);
+    const alert = await waitFor('an alert of P77', async () => ((await operator('GET', '/v1/operator/alerts')).body.alerts as Array<{ plaza_id: string; window_start: string }>).find((a) => a.plaza_id === 'P77'), { timeoutMs: 60_000 });
+
+    await page.getByRole('link', { name: 'Station alerts' }).click();
+    const label = `Acknowledge the alert of P77 at ${alert.window_start.slice(0, 16).replace('T', ' ')}`;
+    const button = page.getByRole('button', { name: label });
+    await button.waitFor();
+    await shots('console-station-alerts');
+    await button.click();
+    const row = page.locator('tr', { hasText: alert.window_start.slice(0, 16).replace('T', ' ') }).filter({ hasText: 'P77' });
+    await row.getByTestId('acknowledged').waitFor();
+    expect(await row.getByTestId('acknowledged').textContent()).toMatch(/^acknowledged by operator, \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+    expect(await page.getByRole('button', { name: label }).count()).toBe(0);
+    const listed = ((await operator('GET', '/v1/operator/alerts')).body.alerts as Array<Record<string, unknown>>).find((a) => a.plaza_id === 'P77' && a.window_start === alert.window_start);
+    expect(listed).toMatchObject({ acknowledged_by: 'operator', acknowledged_at: expect.any(String) });
+    // After a reload the acknowledgement is still shown: it is kept by the server, not the page.
+    await page.reload();
+    await page.getByRole('link', { name: 'Station alerts' }).click();
+    await page.locator('tr', { hasText: 'P77' }).getByTestId('acknowledged').first().waitFor();
+    await shots('console-station-alerts-acknowledged');
     expect(errors).toEqual([]);
   }, 120_000);
 });
