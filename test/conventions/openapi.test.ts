@@ -42,6 +42,7 @@ const SERVED_ROUTES = [
   'GET /v1/streams/{name}',
   'DELETE /v1/streams/{name}',
   'POST /v1/streams/{name}/records',
+  'GET /v1/streams/{name}/shards',
   'GET /v1/streams/{name}/tail',
   'GET /v1/reports',
   'GET /v1/reports/{name}',
