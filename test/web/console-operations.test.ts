@@ -2,7 +2,8 @@
  * The console's day-to-day operations in headless Chromium against a real server: a batch a deployed function
  * gave up on is sent to it again from the dead letters (confirmed, processed once, gone from the list); the live
  * tail starts at a time or at a sequence number and keeps only a partition key or a field's value; a station
- * alert is acknowledged. Screenshots go to test-artifacts/web/.
+ * alert is acknowledged; a stream's per-shard view shows each shard's key range, records and consumers' lag.
+ * Screenshots go to test-artifacts/web/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -241,6 +242,39 @@ describe('console station alerts', () => {
     await page.getByRole('link', { name: 'Station alerts' }).click();
     await page.locator('tr', { hasText: 'P77' }).getByTestId('acknowledged').first().waitFor();
     await shots('console-station-alerts-acknowledged');
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
+
+describe('console per-shard view', () => {
+  it('shows each shard of a stream with its share of the key space, its records as the API counts them, and each consumer\'s lag on it', async () => {
+    expect((await operator('POST', '/v1/streams', { name: 'meters', shardCount: 2 })).status).toBe(201);
+    const put = await operator('POST', '/v1/streams/meters/records?partitionKeyField=meter', Array.from({ length: 10 }, (_, i) => JSON.stringify({ meter: `m-${i}`, kwh: i })).join('\n'));
+    expect(put.body.failedRecordCount).toBe(0);
+    const perShard = new Map<string, number>();
+    for (const r of put.body.records as Array<{ shardId: string }>) perShard.set(r.shardId, (perShard.get(r.shardId) ?? 0) + 1);
+
+    await page.getByRole('link', { name: 'Streams' }).click();
+    await page.locator('tr[data-stream="meters"]').getByRole('link', { name: 'meters' }).click();
+    await page.getByRole('heading', { name: 'Shards of meters' }).waitFor();
+    const table = page.getByRole('table', { name: '2 shards' });
+    await table.waitFor();
+    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td, th')].map((c) => c.textContent)));
+    expect(rows.map((r) => [r[0], r[1], r[3], r[6]])).toEqual([
+      ['shardId-000000000000', 'open', '0% to 50% (50%)', String(perShard.get('shardId-000000000000') ?? 0)],
+      ['shardId-000000000001', 'open', '50% to 100% (50%)', String(perShard.get('shardId-000000000001') ?? 0)],
+    ]);
+    await shots('console-shards');
+
+    // A stream with consumers: each one's lag on each shard, as /metrics has it.
+    await page.getByRole('link', { name: '← All streams' }).click();
+    await page.locator('tr[data-stream="toll_transactions"]').getByRole('link', { name: 'toll_transactions' }).click();
+    const consumers = page.getByRole('table', { name: 'Consumers of toll_transactions: records and seconds behind, per shard' });
+    const warehouse = consumers.locator('tbody tr', { hasText: 'warehouse' });
+    await warehouse.getByTestId('consumer-shard-lag').nth(1).waitFor({ timeout: 30_000 });
+    for (const cell of await warehouse.getByTestId('consumer-shard-lag').all()) expect(await cell.textContent()).toMatch(/^[\d,]+ records, [\d.,]+ s$/);
+    expect(await warehouse.getByTestId('consumer-shard-lag').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-shard')))).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+    await shots('console-shards-consumers');
     expect(errors).toEqual([]);
   }, 120_000);
 });
