@@ -6,6 +6,7 @@ export { FunctionDeployments, MAX_CODE_BYTES, type DeployRequest, type FunctionD
 export { FunctionLogs, type FunctionLogLine } from './logs.ts';
 export { SharedDefinitions, type SharedDefinitionsOptions } from './shared-definitions.ts';
 export { bundleHandler } from './bundle.ts';
+export { parseGivenUp, type GivenUpBatch } from './redrive.ts';
 export { assertFunctionName, checkFunctionSettings, FUNCTION_LIMIT_DEFAULTS, SETTING_KEYS, type FunctionSettings } from './settings.ts';
 export type {
   EventSourceMapping,

@@ -10,6 +10,7 @@ import type { LeaseToken } from '../leases/index.ts';
 import { shardBacklog, type ShardDescription, type StreamLog } from '../log/index.ts';
 import type { TableStore } from '../tables/index.ts';
 import { resolveMapping, type ResolvedMapping } from './mapping.ts';
+import { redriveBatch, redriveKey, wasRedriven, type GivenUpBatch } from './redrive.ts';
 import { consumerName, runShard } from './shard-worker.ts';
 import type { EventSourceMapping, MappingStats, ShardLag } from './types.ts';
 
@@ -68,6 +69,8 @@ export class FunctionsRuntime {
   /** Counts assignments (key `assignmentKey` and shard id): a worker ending finds whether its shard was assigned anew meanwhile. */
   private readonly assignments = new Map<string, number>();
   private readonly startListeners = new Set<(mapping: RunningMapping) => void>();
+  /** Batches being redriven now (mapping and redrive key): a second request for one is refused, not run twice. */
+  private readonly redriving = new Set<string>();
 
   constructor(private readonly options: FunctionsRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -108,6 +111,41 @@ export class FunctionsRuntime {
     }
     for (const shardId of this.assigned.get(assignmentKey(resolved.name, resolved.stream))?.keys() ?? []) this.startAssigned(run, shardId);
     for (const listener of this.startListeners) listener({ name: resolved.name, stream: resolved.stream });
+  }
+
+  /** The on-failure destinations of the mappings started and not forgotten: where their dead letters are. */
+  onFailureStreams(): Array<{ readonly mapping: string; readonly stream: string; readonly onFailure: string }> {
+    return [...this.known.values()].flatMap((m) => (m.onFailure ? [{ mapping: m.name, stream: m.stream, onFailure: m.onFailure.stream }] : []));
+  }
+
+  /** Whether this runtime runs (or ran) mapping `name`, so its dead letters are its to redrive. */
+  knows(name: string): boolean {
+    return this.known.has(name);
+  }
+
+  /** True once a batch the mapping gave up on was sent to its handler again and done (`redrive`). */
+  wasRedriven(batch: GivenUpBatch): Promise<boolean> {
+    return wasRedriven(this.options.store, batch);
+  }
+
+  /**
+   * Sends a batch that mapping `batch.mapping` gave up on to its handler once more (see redrive.ts); resolves with
+   * the number of records it was given. A batch is redriven one at a time, and only once.
+   */
+  async redrive(batch: GivenUpBatch): Promise<number> {
+    const mapping = this.known.get(batch.mapping);
+    if (!mapping) throw new TollstreamError('NOT_FOUND', `there is no event source mapping '${batch.mapping}' on this server`, { context: { mapping: batch.mapping } });
+    if (mapping.stream !== batch.stream) {
+      throw new TollstreamError('CONDITION_FAILED', `'${batch.mapping}' reads '${mapping.stream}' now, not '${batch.stream}': the batch cannot be sent to it again`, { context: { mapping: batch.mapping, stream: batch.stream } });
+    }
+    const key = `${batch.mapping}\u0000${redriveKey(batch)}`;
+    if (this.redriving.has(key)) throw new TollstreamError('CONDITION_FAILED', `this batch of '${batch.mapping}' is being sent again right now`, { context: { mapping: batch.mapping } });
+    this.redriving.add(key);
+    try {
+      return await redriveBatch({ log: this.options.log, store: this.options.store, mapping, logger: this.logger.child({ mapping: mapping.name }) }, batch);
+    } finally {
+      this.redriving.delete(key);
+    }
   }
 
   /** The mappings running now: with `shards: 'assigned'`, the consumers whose shards are given out. */

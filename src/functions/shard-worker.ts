@@ -381,6 +381,8 @@ async function giveUp(deps: ShardWorkerDeps, shardId: string, records: readonly 
     approximateArrivalOfFirstRecord: new Date(first.arrivalTime).toISOString(),
     approximateArrivalOfLastRecord: new Date(last.arrivalTime).toISOString(),
     batchSize: records.length,
+    // The range may hold records of other lanes that were done: a redrive takes only these lanes' records.
+    virtualLanes: [...new Set(records.map((r) => laneOf(r.partitionKey)))].sort((a, b) => a - b),
     timestamp: new Date(deps.now()).toISOString(),
   };
   if (mapping.onFailure) {

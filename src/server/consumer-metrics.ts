@@ -24,6 +24,8 @@ export interface ConsumerMetrics {
   addNotify(name: string, notify: Notifications): void;
   /** The notification stores added, by name. */
   notifyStores(): ReadonlyArray<{ readonly name: string; readonly notify: Notifications }>;
+  /** The functions runtimes added: their mappings' on-failure destinations hold the functions' dead letters. */
+  functionRuntimes(): readonly FunctionsRuntime[];
 }
 
 export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
@@ -100,5 +102,6 @@ export function registerConsumerMetrics(registry: Registry): ConsumerMetrics {
     addQueries: (manager) => void queryManagers.push(manager),
     addNotify: (name, notify) => void notifies.push({ name, notify }),
     notifyStores: () => notifies,
+    functionRuntimes: () => runtimes,
   };
 }

@@ -1,14 +1,22 @@
 /**
  * Operators browse the notifications given up after their last attempt and send one again: the routes list the
- * dead letters of every store, need the operator key, and a redrive reaches the receiver.
+ * dead letters of every store, need the operator key, and a redrive reaches the receiver. The batches a
+ * function gave up on are listed with them, and one sent again is processed once and leaves the list.
  */
+import fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger } from '../core/logger.ts';
+import { FunctionsRuntime } from '../functions/index.ts';
+import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { openFixture, startWebhookReceiver, waitFor, type NotifyFixture, type WebhookReceiver } from '../notify/test-helpers.ts';
+import { openTables, sqliteTableStore } from '../tables/index.ts';
+import { waitFor as waitUntilListed } from '../../test/support/wait.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { createDeadLetterRoutes } from './dead-letters.ts';
 
@@ -16,6 +24,20 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+async function tempLog(): Promise<StreamLog> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-dead-letters-'));
+  const log = await openEmbeddedLog({ dir: path.join(dir, 'streams'), fsync: 'always' });
+  cleanups.push(async () => {
+    await log.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return log;
+}
+
+const operatorAuth = (header: string | undefined) => {
+  if (header !== 'Bearer op') throw new TollstreamError('UNAUTHORIZED', 'the operator key is needed');
+};
 
 async function serve(handle: Parameters<typeof createServer>[1]): Promise<string> {
   const server: Server = createServer(handle);
@@ -39,13 +61,7 @@ describe('dead letter routes', () => {
 
     const consumers = registerConsumerMetrics(new Registry());
     consumers.addNotify('station-alerts', fixture.notify);
-    const routes = createDeadLetterRoutes({
-      consumers,
-      operatorAuth: (header) => {
-        if (header !== 'Bearer op') throw new TollstreamError('UNAUTHORIZED', 'the operator key is needed');
-      },
-      logger: silentLogger,
-    });
+    const routes = createDeadLetterRoutes({ consumers, log: await tempLog(), operatorAuth, logger: silentLogger });
     const url = await serve((req, res) => void routes.handle(req, res));
     const auth = { authorization: 'Bearer op' };
 
@@ -64,5 +80,57 @@ describe('dead letter routes', () => {
     expect(receiver.received.filter((r) => r.status === 204)).toHaveLength(1);
     expect(((await (await fetch(`${url}/v1/dead-letters`, { headers: auth })).json()) as { deadLetters: unknown[] }).deadLetters).toEqual([]);
     expect((await fetch(`${url}/v1/dead-letters?limit=0`, { headers: auth })).status).toBe(400);
+  });
+
+  it('list the batches a function gave up on and send one to its handler again, once', async () => {
+    const log = await tempLog();
+    await log.createStream('tolls', { shardCount: 1 });
+    await log.createStream('tolls_failed', { shardCount: 1 });
+    const tablesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-dead-letters-'));
+    const tables = openTables({ path: path.join(tablesDir, 'tables.db') });
+    cleanups.push(() => {
+      tables.close();
+      fs.rmSync(tablesDir, { recursive: true, force: true });
+    });
+    tables.createTable('seen', { ifNotExists: true });
+    let broken = true;
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
+    cleanups.push(() => runtime.stop());
+    await runtime.start({
+      name: 'charge', stream: 'tolls', startingPosition: 'TRIM_HORIZON', maximumRetryAttempts: 0, retryBaseDelayMs: 1, onFailure: { stream: 'tolls_failed' },
+      handler: async (event, ctx) => {
+        if (broken) throw new Error('the payment service is down');
+        await ctx.transact((tx) => {
+          for (const r of event.records) tx.update('seen', { pk: r.text() }, { add: { times: 1 } });
+        });
+      },
+    });
+    const consumers = registerConsumerMetrics(new Registry());
+    consumers.addFunctions(runtime);
+    const routes = createDeadLetterRoutes({ consumers, log, operatorAuth, logger: silentLogger });
+    const url = await serve((req, res) => void routes.handle(req, res));
+    const auth = { authorization: 'Bearer op' };
+    const list = async () => (await (await fetch(`${url}/v1/dead-letters`, { headers: auth })).json()) as { deadLetters: unknown[]; functionDeadLetters: Array<Record<string, unknown>> };
+
+    await log.append('tolls', ['t-1', 't-2'].map((t) => ({ partitionKey: 'c-1', data: new TextEncoder().encode(t) })));
+    await waitUntilListed('the batch given up', async () => (await list()).functionDeadLetters.length === 1);
+    const [dead] = (await list()).functionDeadLetters;
+    expect(dead).toMatchObject({ mapping: 'charge', stream: 'tolls', shardId: 'shardId-000000000000', batchSize: 2, attempts: 1, condition: 'the payment service is down', onFailure: 'tolls_failed' });
+    const redrivePath = `${url}/v1/dead-letters/mappings/charge/${dead!.shardId}/${dead!.startSequenceNumber}-${dead!.endSequenceNumber}/redrive`;
+
+    // Sent again while the handler still fails: refused with why, and still listed.
+    const failed = await fetch(redrivePath, { method: 'POST', headers: auth });
+    expect(failed.status).toBe(400);
+    expect(JSON.stringify(await failed.json())).toContain('the payment service is down');
+    expect((await list()).functionDeadLetters).toHaveLength(1);
+
+    broken = false;
+    const redriven = await fetch(redrivePath, { method: 'POST', headers: auth });
+    expect(redriven.status).toBe(200);
+    expect(await redriven.json()).toEqual({ redriven: { mapping: 'charge', shardId: dead!.shardId, startSequenceNumber: dead!.startSequenceNumber, endSequenceNumber: dead!.endSequenceNumber, records: 2 } });
+    expect((await list()).functionDeadLetters).toEqual([]);
+    expect((await fetch(redrivePath, { method: 'POST', headers: auth })).status).toBe(400);
+    expect(['t-1', 't-2'].map((t) => tables.get('seen', { pk: t })?.value.times)).toEqual([1, 1]);
+    expect((await fetch(`${url}/v1/dead-letters/mappings/charge/${dead!.shardId}/1-2/redrive`, { method: 'POST', headers: auth })).status).toBe(404);
   });
 });

@@ -4,15 +4,26 @@
  *
  *   GET  /v1/dead-letters?limit=100                   -> { deadLetters: [{ store, id, topic, channel, url, attempts, lastError, failedAt, message }] }
  *   POST /v1/dead-letters/{store}/{id}/redrive        -> { redriven: { store, id } }: queued again with a fresh attempt budget
+ *
+ * and the batches function mappings gave up on (function-dead-letters.ts), which the same list returns as
+ * `functionDeadLetters: [{ mapping, stream, shardId, startSequenceNumber, endSequenceNumber, batchSize,
+ * condition, attempts, givenUpAt, onFailure }]`, each sent to its handler again, once:
+ *
+ *   POST /v1/dead-letters/mappings/{mapping}/{shardId}/{startSequenceNumber}-{endSequenceNumber}/redrive
+ *        -> { redriven: { mapping, shardId, startSequenceNumber, endSequenceNumber, records } }
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { intParam, noRoute, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
+import type { StreamLog } from '../log/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
+import { listFunctionDeadLetters } from './function-dead-letters.ts';
 
 
 export function createDeadLetterRoutes(options: {
   readonly consumers: ConsumerMetrics;
+  /** Where the functions' on-failure destinations are read. */
+  readonly log: StreamLog;
   /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   readonly logger: Logger;
@@ -34,7 +45,23 @@ export function createDeadLetterRoutes(options: {
       })),
     );
     deadLetters.sort((a, b) => (a.failedAt < b.failedAt ? 1 : a.failedAt > b.failedAt ? -1 : 0));
-    sendJson(res, 200, { deadLetters: deadLetters.slice(0, limit) });
+    const batches = await listFunctionDeadLetters(options.log, options.consumers.functionRuntimes());
+    const functionDeadLetters = batches.slice(0, limit).map(({ runtime: _runtime, ...batch }) => batch);
+    sendJson(res, 200, { deadLetters: deadLetters.slice(0, limit), functionDeadLetters });
+  };
+  const redriveBatch = async (res: Response, mapping: string, shardId: string, range: string) => {
+    if (!/^\d{1,40}-\d{1,40}$/.test(range)) {
+      throw new TollstreamError('INVALID_ARGUMENT', `'${range}' is not a batch's range: startSequenceNumber-endSequenceNumber`, { context: { mapping, shardId, range } });
+    }
+    const [start, end] = range.split('-');
+    const all = await listFunctionDeadLetters(options.log, options.consumers.functionRuntimes(), { includeRedriven: true });
+    const found = all.find((b) => b.mapping === mapping && b.shardId === shardId && b.startSequenceNumber === start && b.endSequenceNumber === end);
+    if (!found) {
+      throw new TollstreamError('NOT_FOUND', `'${mapping}' gave up on no batch ${shardId}/${range} that its on-failure destination holds`, { context: { mapping, shardId, range } });
+    }
+    const records = await found.runtime.redrive(found);
+    options.logger.info('function dead letter sent again', { mapping, shardId, range, records });
+    sendJson(res, 200, { redriven: { mapping, shardId, startSequenceNumber: start, endSequenceNumber: end, records } });
   };
   const redrive = async (res: Response, store: string, id: number) => {
     const found = options.consumers.notifyStores().find((s) => s.name === store);
@@ -48,6 +75,12 @@ export function createDeadLetterRoutes(options: {
   return operatorRoutes('/v1/dead-letters', options, (req, res, parts, query) => {
     if (parts.length === 0 && req.method === 'GET') return list(res, query);
     if (parts.length === 3 && parts[2] === 'redrive' && req.method === 'POST' && /^\d{1,15}$/.test(parts[1]!)) return redrive(res, parts[0]!, Number(parts[1]));
+    if (isBatchPath(parts) && req.method === 'POST') return redriveBatch(res, parts[1]!, parts[2]!, parts[3]!);
     throw noRoute(req, `/v1/dead-letters/${parts.join('/')}`, 'see docs/notify.md, "Dead letters over HTTP"');
-  }, (parts) => (parts.length === 0 ? ['GET'] : parts.length === 3 && parts[2] === 'redrive' ? ['POST'] : []));
+  }, (parts) => (parts.length === 0 ? ['GET'] : (parts.length === 3 && parts[2] === 'redrive') || isBatchPath(parts) ? ['POST'] : []));
+}
+
+/** `mappings/{mapping}/{shardId}/{start}-{end}/redrive`: a batch a function gave up on. */
+function isBatchPath(parts: readonly string[]): boolean {
+  return parts.length === 5 && parts[0] === 'mappings' && parts[4] === 'redrive';
 }

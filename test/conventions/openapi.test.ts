@@ -42,6 +42,7 @@ const SERVED_ROUTES = [
   'GET /v1/streams/{name}',
   'DELETE /v1/streams/{name}',
   'POST /v1/streams/{name}/records',
+  'GET /v1/streams/{name}/shards',
   'GET /v1/streams/{name}/tail',
   'GET /v1/reports',
   'GET /v1/reports/{name}',
@@ -74,6 +75,7 @@ const SERVED_ROUTES = [
   'GET /v1/metrics/history',
   'GET /v1/dead-letters',
   'POST /v1/dead-letters/{store}/{id}/redrive',
+  'POST /v1/dead-letters/mappings/{mapping}/{shardId}/{range}/redrive',
   // station alerts for operators (src/apps/station-alerts/http.ts)
   'GET /v1/operator/alerts',
   'GET /v1/operator/alerts/stream',

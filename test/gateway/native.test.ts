@@ -48,6 +48,26 @@ describe('native streams API', () => {
     expect(await gone.json()).toMatchObject({ error: { code: 'STREAM_NOT_FOUND', message: expect.stringContaining(name) } });
   });
 
+  it('describes each shard with its hash key range and the records, bytes and newest sequence number it holds', async () => {
+    const name = await createStream({ shardCount: 2 });
+    const put = await ingest(name, ['a', 'b', 'c', 'd', 'e', 'f'].map((k) => JSON.stringify({ k })).join('\n'), '?partitionKeyField=k');
+    expect(put.body.failedRecordCount).toBe(0);
+    const res = await api(`/v1/streams/${name}/shards`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { stream: string; shards: Array<Record<string, any>> };
+    expect(body.stream).toBe(name);
+    expect(body.shards.map((s) => s.hashKeyRange)).toEqual((await server.log.describeStream(name)).shards.map((s) => s.hashKeyRange));
+    const written = put.body.records as Array<{ shardId: string; sequenceNumber: string }>;
+    for (const shard of body.shards) {
+      const mine = written.filter((r) => r.shardId === shard.shardId).map((r) => r.sequenceNumber).sort();
+      expect(shard).toMatchObject({ open: true, recordsIn: mine.length, parentShardIds: [] });
+      if (mine.length > 0) expect(shard.latestSequenceNumber).toBe(mine[mine.length - 1]);
+      if (mine.length > 0) expect(Date.parse(shard.latestArrivalTime)).toBeGreaterThan(0);
+    }
+    expect(body.shards.reduce((n, s) => n + s.recordsIn, 0)).toBe(6);
+    expect((await api('/v1/streams/no-such-stream/shards')).status).toBe(404);
+  });
+
   it('answers bad stream requests in the native error shape', async () => {
     const name = await createStream();
     const dup = await api('/v1/streams', { method: 'POST', body: JSON.stringify({ name }) });

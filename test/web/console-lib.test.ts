@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { appendHistory, breakGaps, historySeries, maxJoinedGapSeconds, seriesLabel, type HistoryPoint } from '../../web/src/lib/history.ts';
 import { axisLabel, axisWidth, isMoneyColumn, shortCategory } from '../../web/src/lib/report-series.ts';
+import { parsePrometheusText } from '../../web/src/lib/prometheus.ts';
+import { hashRangeShare, recordsInByShard } from '../../web/src/lib/shards.ts';
 import { tailQueryString } from '../../web/src/lib/tail.ts';
+import { splitHashKeyRange } from '../../src/log/index.ts';
 
 const IN = (stream: string) => `tollstream_records_in_total{stream="${stream}"}`;
 
@@ -138,5 +141,23 @@ describe('report charts', () => {
     expect(axisWidth(['1'])).toBe(40);
     expect(shortCategory('P01')).toBe('P01');
     expect(shortCategory('a-very-long-plaza-name')).toBe('a-very-long-p…');
+  });
+});
+
+describe('the per-shard view', () => {
+  it('places each shard of a split key space in percent, and sums records in per shard of one stream only', () => {
+    const half = (2n ** 127n).toString();
+    const ranges = splitHashKeyRange(3).map((r) => hashRangeShare(r));
+    expect(ranges.map((r) => [r.from, r.to])).toEqual([[0, 33.33], [33.33, 66.66], [66.66, 100]]);
+    expect(hashRangeShare({ startingHashKey: '0', endingHashKey: (2n ** 127n - 1n).toString() })).toEqual({ from: 0, to: 50, share: 50 });
+    expect(hashRangeShare({ startingHashKey: half, endingHashKey: (2n ** 128n - 1n).toString() })).toEqual({ from: 50, to: 100, share: 50 });
+    const families = parsePrometheusText([
+      '# TYPE tollstream_records_in_total counter',
+      'tollstream_records_in_total{stream="tolls",shard="shardId-000000000000"} 7',
+      'tollstream_records_in_total{stream="tolls",shard="shardId-000000000001"} 5',
+      'tollstream_records_in_total{stream="alerts",shard="shardId-000000000000"} 100',
+      '',
+    ].join('\n'));
+    expect(recordsInByShard(families, 'tolls')).toEqual(new Map([['shardId-000000000000', 7], ['shardId-000000000001', 5]]));
   });
 });

@@ -40,6 +40,7 @@ export type NativeRoute =
   | 'listStreams'
   | 'createStream'
   | 'describeStream'
+  | 'describeShards'
   | 'deleteStream'
   | 'putRecords'
   | 'tail'
@@ -85,6 +86,7 @@ export function matchRoute(method: string, url: string): ParsedPath {
   } else if (parts.length === 5) {
     if (parts[4] === 'records' && method === 'POST') return { route: 'putRecords', stream, query };
     if (parts[4] === 'tail' && method === 'GET') return { route: 'tail', stream, query };
+    if (parts[4] === 'shards' && method === 'GET') return { route: 'describeShards', stream, query };
   }
   return { route: 'unknown', query };
 }
@@ -120,6 +122,8 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
     }
     case 'describeStream':
       return send(res, 200, JSON_HEADERS, JSON.stringify(await ctx.log.describeStream(match.stream!)));
+    case 'describeShards':
+      return send(res, 200, JSON_HEADERS, JSON.stringify(await describeShards(ctx.log, match.stream!)));
     case 'deleteStream':
       await ctx.log.deleteStream(match.stream!);
       return send(res, 204, {}, '');
@@ -271,5 +275,30 @@ export function tailQuery(query: URLSearchParams): { from: TailStart; filter: Ta
       ...(key === null ? {} : { partitionKey: key }),
       ...(field === null || value === null ? {} : { field: { name: field, value } }),
     },
+  };
+}
+
+/**
+ * `GET /v1/streams/{name}/shards`: each shard's place (hash key range, parents, open or closed) with what the log
+ * counts for it since it opened: records and bytes in, bytes held, and its newest record's sequence number and
+ * arrival time, so a reader sees the span of sequence numbers it holds.
+ */
+async function describeShards(log: StreamLog, stream: string): Promise<unknown> {
+  const description = await log.describeStream(stream);
+  const stats = new Map(log.stats().shards.filter((s) => s.stream === stream).map((s) => [s.shardId, s]));
+  return {
+    stream,
+    shards: description.shards.map((shard) => {
+      const s = stats.get(shard.shardId);
+      return {
+        ...shard,
+        open: shard.endingSequenceNumber === undefined,
+        recordsIn: s?.recordsIn ?? 0,
+        bytesIn: s?.bytesIn ?? 0,
+        storedBytes: s?.storedBytes ?? 0,
+        ...(s?.latestSequenceNumber === undefined ? {} : { latestSequenceNumber: s.latestSequenceNumber }),
+        ...(s?.latestArrivalTime === undefined ? {} : { latestArrivalTime: new Date(s.latestArrivalTime).toISOString() }),
+      };
+    }),
   };
 }

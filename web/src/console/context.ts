@@ -14,8 +14,11 @@ export interface ConsoleContext {
   unauthorized(): void;
 }
 
-/** A page draws into `container` and returns what stops its timers and streams. */
-export type Page = (container: HTMLElement, ctx: ConsoleContext) => () => void;
+/**
+ * A page draws into `container` and returns what stops its timers and streams. `path` is what follows the page's
+ * id in the hash route, decoded (`#/streams/toll_transactions` gives the Streams page `['toll_transactions']`).
+ */
+export type Page = (container: HTMLElement, ctx: ConsoleContext, path: readonly string[]) => () => void;
 
 export function createContext(key: string, unauthorized: () => void): ConsoleContext {
   const token = key === '' ? undefined : key;

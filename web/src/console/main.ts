@@ -102,8 +102,8 @@ function shell(key: string): void {
 
   let first = true;
   function route(): void {
-    const id = location.hash.replace(/^#\/?/, '') || 'streams';
-    const page = PAGES.find((p) => p.id === id) ?? PAGES[0]!;
+    const [id = '', ...path] = location.hash.replace(/^#\/?/, '').split('/');
+    const page = PAGES.find((p) => p.id === (id || 'streams')) ?? PAGES[0]!;
     stop?.();
     for (const a of links) {
       if (a.dataset.page === page.id) {
@@ -116,11 +116,20 @@ function shell(key: string): void {
     heading.textContent = page.title;
     document.title = `${page.title} — Tollstream console`;
     content.replaceChildren();
-    stop = page.page(content, ctx);
+    stop = page.page(content, ctx, path.filter((p) => p !== '').map(decodeSegment));
     // Move focus to the new page's heading on navigation (not on the first load), as a screen reader expects.
     if (!first) heading.focus();
     first = false;
   }
   window.addEventListener('hashchange', route);
   route();
+}
+
+/** A segment of the hash route as typed; a broken escape is taken as it stands. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

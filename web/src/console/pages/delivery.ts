@@ -7,6 +7,7 @@ import { formatRate, ratesBetween, type CounterSnapshot } from '../../lib/rates.
 import { samplesOf, sumBy, type MetricFamily } from '../../lib/prometheus.ts';
 import { cellText, dataTable, h, replace } from '../../ui/dom.ts';
 import { describeError, every, type Page } from '../context.ts';
+import { showDeadLetters } from './dead-letters.ts';
 
 export const deliveryPage: Page = (container, ctx) => {
   const error = h('div', { class: 'notice error', role: 'alert', hidden: true });
@@ -14,7 +15,7 @@ export const deliveryPage: Page = (container, ctx) => {
   const warehouse = h('div', {});
   const functions = h('div', {});
   const notifications = h('div', {});
-  const deadBox = h('div', {}, h('p', { class: 'muted' }, 'Reading dead letters…'));
+  const deadBox = h('div', {});
   const filter = h('input', { id: 'metric-filter', type: 'search', placeholder: 'tollstream_', autocomplete: 'off', spellcheck: 'false' });
   const all = h('div', {});
   replace(
@@ -62,52 +63,12 @@ export const deliveryPage: Page = (container, ctx) => {
       error.textContent = `Could not read /metrics: ${describeError(err)}`;
     }
   });
-  // Notifications given up after their last attempt, each sent again on request (after a confirmation).
-  const loadDead = async () => {
-    try {
-      const { deadLetters } = await ctx.json<{ deadLetters: DeadLetterRow[] }>('/v1/dead-letters?limit=200');
-      if (deadLetters.length === 0) {
-        replace(deadBox, h('p', { class: 'muted' }, 'No dead letters: every notification reached its webhook, browser or mailbox.'));
-        return;
-      }
-      const rows = deadLetters.map((d) => {
-        const button = h('button', { type: 'button', class: 'secondary', 'aria-label': `Send dead letter ${d.id} of ${d.store} again` }, 'Send again');
-        button.addEventListener('click', async () => {
-          if (!window.confirm(`Send this ${d.topic} notification to ${d.url} again? It gets a fresh set of attempts.`)) return;
-          button.disabled = true;
-          try {
-            await ctx.json(`/v1/dead-letters/${encodeURIComponent(d.store)}/${d.id}/redrive`, { method: 'POST' });
-            await loadDead();
-          } catch (err) {
-            button.disabled = false;
-            replace(deadBox, h('p', { class: 'error', role: 'alert' }, `Sending again failed: ${describeError(err)}`));
-          }
-        });
-        return [d.store, d.topic, d.channel, d.url, d.attempts, d.lastError, `${d.failedAt.slice(0, 19).replace('T', ' ')} UTC`, JSON.stringify(d.message), button];
-      });
-      replace(deadBox, dataTable(['Store', 'Topic', 'Channel', 'To', 'Attempts', 'Last error', 'Given up', 'Message', ''], rows, `${deadLetters.length} dead letter${deadLetters.length === 1 ? '' : 's'}`));
-    } catch (err) {
-      replace(deadBox, h('p', { class: 'error' }, `Could not list the dead letters: ${describeError(err)}`));
-    }
-  };
-  const stopDead = every(10_000, loadDead);
+  const stopDead = showDeadLetters(deadBox, ctx);
   return () => {
     stop();
     stopDead();
   };
 };
-
-interface DeadLetterRow {
-  readonly store: string;
-  readonly id: number;
-  readonly topic: string;
-  readonly channel: string;
-  readonly url: string;
-  readonly attempts: number;
-  readonly lastError: string;
-  readonly failedAt: string;
-  readonly message: unknown;
-}
 
 function deliveryTable(families: Map<string, MetricFamily>, rowRates: ReadonlyMap<string, number>): HTMLElement {
   const names = [...new Set(samplesOf(families, 'tollstream_delivery_rows_total').map((s) => s.labels.delivery ?? ''))].sort();

@@ -1,7 +1,8 @@
 /**
  * Streams: shards, retention and stored bytes per stream, ingest rates (records/s, bytes/s) from the
  * difference of successive /metrics scrapes, a chart of records/s, how far each consumer is behind (in seconds,
- * and in records per shard), and on a cluster node which node works each consumer shard (from /health).
+ * and in records per shard), and on a cluster node which node works each consumer shard (from /health). A stream's
+ * name leads to its per-shard view (shards.ts).
  */
 import { formatBytes, formatRate, ratesBetween, type CounterSnapshot } from '../../lib/rates.ts';
 import { consumerLag, totalRecordsBehind } from '../../lib/consumer-lag.ts';
@@ -10,6 +11,7 @@ import { sumBy, type MetricFamily } from '../../lib/prometheus.ts';
 import { responsiveChart, type ChartHandle } from '../../ui/chart.ts';
 import { h, replace } from '../../ui/dom.ts';
 import { describeError, every, type Page } from '../context.ts';
+import { showShards } from './shards.ts';
 
 interface StreamSummary {
   readonly name: string;
@@ -27,7 +29,8 @@ const SCRAPE_MS = 2000;
 const HISTORY = 150; // 5 minutes of 2 s scrapes
 const COLOURS = ['#0a58b0', '#a4161a', '#1b6e34', '#6b4b00', '#6d28d9', '#0e7490'];
 
-export const streamsPage: Page = (container, ctx) => {
+export const streamsPage: Page = (container, ctx, path) => {
+  if (path[0] !== undefined) return showShards(container, ctx, path[0]);
   const error = h('div', { class: 'notice error', role: 'alert', hidden: true });
   const table = h('div', {}, h('p', { class: 'loading' }, 'Loading streams…'));
   const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'Records per second per stream over the last minutes; the figures are in the table above.' });
@@ -162,7 +165,7 @@ function streamTable(
           return h(
             'tr',
             { 'data-stream': s.name },
-            h('th', { scope: 'row' }, s.name),
+            h('th', { scope: 'row' }, h('a', { href: `#/streams/${encodeURIComponent(s.name)}`, title: `Shards of ${s.name}` }, s.name)),
             h('td', {}, s.status),
             h('td', { class: 'num' }, s.openShardCount),
             h('td', { class: 'num' }, d ? d.shards.length : '…'),
