@@ -1,0 +1,109 @@
+/**
+ * Up to CHUNK_ROWS buffered rows of one input, stored column by column with their times and keys, in arrival
+ * order. A column is nothing while all its values are NULL (the columns a query does not read are NULL from
+ * the decoder on), a `Float64Array` while all are numbers, and an array of values only once it holds
+ * something else. So a kept row is no object of its own and mostly not on the JavaScript heap at all: rows
+ * an interval join keeps for many seconds used to survive young-generation collections, be copied to the old
+ * generation and be marked there, one array (and a boxed number per timestamp) per row. A row is built again,
+ * equal value for value, only when it is asked for: a match, an outer join's unmatched row, a checkpoint.
+ */
+import type { Row, Value } from '../expr/types.ts';
+
+/** Rows per chunk: the unit that a watermark drops whole. */
+export const CHUNK_ROWS = 4096;
+
+/** A column of a chunk: null while every value so far is NULL, numbers unboxed while every value is one. */
+type Column = Float64Array | unknown[] | null;
+
+/** What a column holds: nothing but NULLs, nothing but numbers, or any values. */
+const NULLS = 0;
+const NUMBERS = 1;
+const VALUES = 2;
+
+/** A column of any values holding `column`'s first `at` values. */
+function widened(column: Column, at: number): unknown[] {
+  const values = new Array<unknown>(CHUNK_ROWS);
+  for (let i = 0; i < at; i++) values[i] = column === null ? null : column[i];
+  return values;
+}
+
+export class RowChunk {
+  length = 0;
+  minTime = Number.POSITIVE_INFINITY;
+  maxTime = Number.NEGATIVE_INFINITY;
+  readonly times = new Float64Array(CHUNK_ROWS);
+  /** The rows' join keys, a column like the others (q7's prices, q5's window ends: numbers). */
+  keys: Column = null;
+  private keyKind = NULLS;
+  private readonly columns: Column[];
+  private readonly kinds: Uint8Array;
+  /** Per row, whether it found a match (outer, semi- and anti-joins only; allocated at the first). */
+  private matchedFlags: Uint8Array | null = null;
+
+  /** `width`: the number of values of every row of this chunk. */
+  constructor(readonly width: number) {
+    this.columns = new Array<Column>(width).fill(null);
+    this.kinds = new Uint8Array(width);
+  }
+
+  /** Whether `add` takes a row of this width. */
+  fits(width: number): boolean {
+    return this.length < CHUNK_ROWS && width === this.width;
+  }
+
+  add(key: unknown, time: number, row: Row, matched: boolean): void {
+    const at = this.length++;
+    this.times[at] = time;
+    if (this.keyKind === NUMBERS && typeof key === 'number') (this.keys as Float64Array)[at] = key;
+    else if (this.keyKind === VALUES) (this.keys as unknown[])[at] = key;
+    else if (this.keyKind !== NULLS || key !== null) {
+      this.keyKind = this.keyKind === NULLS && at === 0 && typeof key === 'number' ? NUMBERS : VALUES;
+      this.keys = this.keyKind === NUMBERS ? new Float64Array(CHUNK_ROWS) : widened(this.keys, at);
+      this.keys[at] = key;
+    }
+    const columns = this.columns;
+    const kinds = this.kinds;
+    for (let c = 0; c < kinds.length; c++) {
+      const v = row[c]!;
+      const kind = kinds[c]!;
+      if (kind === NUMBERS && typeof v === 'number') (columns[c] as Float64Array)[at] = v;
+      else if (kind === VALUES) (columns[c] as unknown[])[at] = v;
+      else if (kind !== NULLS || v !== null) {
+        // The column's first value that is not NULL, or its first that is not a number: it widens.
+        const numbers = kind === NULLS && at === 0 && typeof v === 'number';
+        kinds[c] = numbers ? NUMBERS : VALUES;
+        const column = numbers ? new Float64Array(CHUNK_ROWS) : widened(columns[c]!, at);
+        column[at] = v;
+        columns[c] = column;
+      }
+    }
+    if (matched) this.markMatched(at);
+    if (time < this.minTime) this.minTime = time;
+    if (time > this.maxTime) this.maxTime = time;
+  }
+
+  keyAt(i: number): unknown {
+    const keys = this.keys;
+    return keys === null ? null : keys[i];
+  }
+
+  /** A new row equal to the one added at position `i`. */
+  row(i: number): Row {
+    const columns = this.columns;
+    const row: Row = new Array<Value>(columns.length);
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      row[c] = column === null ? null : (column[i] as Value);
+    }
+    return row;
+  }
+
+  isMatched(i: number): boolean {
+    return this.matchedFlags !== null && this.matchedFlags[i] === 1;
+  }
+
+  markMatched(i: number): void {
+    if (this.matchedFlags === null) this.matchedFlags = new Uint8Array(CHUNK_ROWS);
+    this.matchedFlags[i] = 1;
+  }
+}
