@@ -42,8 +42,6 @@ export class IntervalJoinOperator implements Operator {
   private readonly leftOnly: boolean;
   /** Per input, the join key values of the row being processed. */
   private readonly keyValues: Value[][];
-  /** The buffered rows matching the row being processed (reused). */
-  private readonly candidates: Row[] = [];
   /** A candidate pair's joined values, for the condition (reused). */
   private readonly probe: Row = [];
 
@@ -93,20 +91,23 @@ export class IntervalJoinOperator implements Operator {
           continue;
         }
         const k = keyOf(keys);
-        const list = this.candidates;
-        const found = other.matches(k, list);
+        const found = other.find(k);
         // Whether this row found a match (noted for a preserved side, and for a semi-join's left rows).
         let rowMatched = false;
         if (found > 0) {
+          // The condition reads a reused row of both sides' values (it keeps none of it), written from the
+          // buffer's columns: only a pair that passes gets a row of its own.
+          const probe = this.probe;
+          const width = row.length;
+          if (input === 0) for (let x = 0; x < width; x++) probe[x] = row[x]!;
           for (let i = 0; i < found; i++) {
-            const c = list[i]!;
-            const left = input === 0 ? row : c;
-            const right = input === 0 ? c : row;
-            // The condition reads a reused row (it keeps none of it); only a match gets a row of its own.
-            const probe = this.probe;
-            let w = 0;
-            for (let x = 0; x < left.length; x++) probe[w++] = left[x]!;
-            for (let x = 0; x < right.length; x++) probe[w++] = right[x]!;
+            const otherWidth = other.foundWidth(i);
+            if (input === 0) other.writeFound(i, probe, width);
+            else {
+              other.writeFound(i, probe, 0);
+              for (let x = 0; x < width; x++) probe[otherWidth + x] = row[x]!;
+            }
+            const w = width + otherWidth;
             if (probe.length !== w) probe.length = w;
             if (!this.condition(probe)) continue;
             if (this.leftOnly) {
@@ -115,15 +116,14 @@ export class IntervalJoinOperator implements Operator {
               if (first) {
                 if (input === 0) rowMatched = true;
                 else other.markMatched(i);
-                if (this.outer!.mode === 'semi') out.emit(left);
+                if (this.outer!.mode === 'semi') out.emit(input === 0 ? row : other.foundRow(i));
               }
               continue;
             }
-            out.emit(left.concat(right));
+            out.emit(probe.slice(0, w));
             if (track[input]) rowMatched = true;
             if (track[1 - input]) other.markMatched(i);
           }
-          list.fill(null as unknown as Row, 0, found);
         }
         mine.add(k, t, row, rowMatched);
       } catch (err) {

@@ -55,6 +55,12 @@ class Model {
   }
 }
 
+/** The rows `buffer` finds for `key`, as rows of their own. */
+function found(buffer: KeyedTimeBuffer, key: unknown): Row[] {
+  const n = buffer.find(key);
+  return Array.from({ length: n }, (_, i) => buffer.foundRow(i));
+}
+
 /** Rows are [seq, time]: evicted rows of one time may leave in any order among themselves. */
 const inTimeOrder = (rows: Row[]) => rows.every((r, i) => i === 0 || (rows[i - 1]![1] as number) <= (r[1] as number));
 const bySeq = (rows: Row[]) => [...rows].sort((a, b) => (a[0] as number) - (b[0] as number));
@@ -69,7 +75,6 @@ describe('KeyedTimeBuffer', () => {
       const rnd = random(seed);
       const buffer = new KeyedTimeBuffer();
       const model = new Model();
-      const into: Row[] = [];
       let now = 0;
       let limit = Number.NEGATIVE_INFINITY;
       let seq = 0;
@@ -86,12 +91,12 @@ describe('KeyedTimeBuffer', () => {
         model.add(key, time, row, matched);
         if (rnd() < lookupsPerRow) {
           const probe: unknown = rnd() < 0.5 ? Math.floor(rnd() * keyCount) : Number.NaN;
-          const n = buffer.matches(probe, into);
-          expect(into.slice(0, n)).toEqual(model.matches(probe));
-          for (let j = 0; j < n; j++) {
+          const rows = found(buffer, probe);
+          expect(rows).toEqual(model.matches(probe));
+          for (let j = 0; j < rows.length; j++) {
             if (rnd() < 0.3) {
               buffer.markMatched(j);
-              model.markMatched(into[j]![0]);
+              model.markMatched(rows[j]![0]);
             }
           }
         }
@@ -124,9 +129,7 @@ describe('KeyedTimeBuffer', () => {
     const buffer = new KeyedTimeBuffer();
     for (let t = 0; t < 10_000; t++) buffer.add(t % 7, t, [t]);
     buffer.evictBefore(9_990);
-    const into: Row[] = [];
-    const n = buffer.matches(3, into);
-    expect(into.slice(0, n)).toEqual([[9_992], [9_999]]);
+    expect(found(buffer, 3)).toEqual([[9_992], [9_999]]);
     expect(buffer.rows().rows).toEqual(Array.from({ length: 10 }, (_, i) => [9_990 + i]));
   });
 
@@ -153,12 +156,17 @@ describe('KeyedTimeBuffer', () => {
       buffer.add(key, i, row);
     }
     expect(buffer.rows().rows).toEqual(added);
-    const into: Row[] = [];
     for (const key of [5, 0, -0, Number.NaN, 'k', null, 'x']) {
-      const n = buffer.matches(key, into);
-      const expected = added.filter((_, i) => new Map([[keys[i], true]]).has(key));
-      expect(into.slice(0, n)).toEqual(expected);
-      if (key !== 'x') expect(n).toBeGreaterThan(0);
+      const rows = found(buffer, key);
+      expect(rows).toEqual(added.filter((_, i) => new Map([[keys[i], true]]).has(key)));
+      if (key !== 'x') expect(rows.length).toBeGreaterThan(0);
+      // Written into a longer row from a place, as the join writes a pair.
+      const pair: Row = ['left'];
+      rows.forEach((row, i) => {
+        buffer.writeFound(i, pair, 1);
+        expect(pair).toEqual(['left', ...row]);
+        expect(buffer.foundWidth(i)).toBe(row.length);
+      });
     }
   });
 });

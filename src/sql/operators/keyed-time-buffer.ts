@@ -5,8 +5,9 @@
  * a row writes its values into the chunk's columns: no map entry, no heap entry and no object per row. A row
  * is gone once its time is before the last eviction limit, whether or not its chunk is still there: lookups
  * skip it. (A row of this side that old cannot match a row the other side may still send, so skipping it
- * loses nothing; see `evictBefore`.) The rows a lookup or an eviction hands out are built anew, equal to
- * those added.
+ * loses nothing; see `evictBefore`.) A lookup gives the places of the rows found, whose values the join
+ * writes into the row its condition reads: a row is built anew, equal to the one added, only for a pair
+ * that passes, an eviction that hands rows out, or a checkpoint.
  *
  * Looking up a key scans the chunks. That suits an input looked up rarely, such as q7's bids (a key per bid,
  * looked up once per window by the maximum), which used to cost a map entry and a heap entry per bid. An
@@ -47,14 +48,15 @@ export class KeyedTimeBuffer {
   private limit = Number.NEGATIVE_INFINITY;
   /** Rows added with a time already before `limit`: no lookup finds them, the next eviction hands them out. */
   private late: Entry[] = [];
-  /** Candidates' times during `matches` (reused). */
+  /** Candidates' times during `find` (reused). */
   private readonly matchTimes: number[] = [];
-  /** Where the last lookup's candidates are kept, in the order handed out: chunk and position (reused). */
+  /** The rows the last lookup found, oldest first: in chunks, each one's chunk and place (reused). */
   private readonly matchChunks: RowChunk[] = [];
   private readonly matchAt: number[] = [];
-  private matchFound = 0;
-  /** The last lookup's candidates (the caller's array), for `markMatched` once the rows are by key. */
-  private matchRows: Row[] = [];
+  /** Once the rows are by key, the rows themselves. */
+  private readonly foundRows: Row[] = [];
+  /** How many rows the last lookup found. */
+  private found = 0;
   /** Rows added, and rows compared by lookups, in chunks: what decides the switch to keys. */
   private added = 0;
   private scanned = 0;
@@ -100,19 +102,22 @@ export class KeyedTimeBuffer {
   }
 
   /**
-   * Writes the rows of `key` that are not gone into `into` from position 0, oldest first (ties in arrival
-   * order), and returns how many.
+   * Finds the rows of `key` that are not gone, oldest first (ties in arrival order), and returns how many.
+   * `foundRow`, `writeFound`, `isMatched` and `markMatched` then take the place of one of them, from 0, until
+   * the next add, lookup or eviction.
    */
-  matches(key: unknown, into: Row[]): number {
+  find(key: unknown): number {
     const limit = this.limit;
     if (this.keyed === null && this.scanned >= SWITCH_AFTER_SCANS * Math.max(this.added, SWITCH_MIN_ROWS)) this.switchToKeys();
     const keyed = this.keyed;
-    this.matchRows = into;
     if (keyed !== null) {
       // Each key's rows are in time order (ties in arrival order) already.
       const kr = keyed.get(key);
+      const into = this.foundRows;
       let n = 0;
       if (kr) for (let i = kr.head; i < kr.rows.length; i++) if (kr.times[i]! >= limit) into[n++] = kr.rows[i]!;
+      if (this.found > n) into.fill(null as unknown as Row, n, this.found);
+      this.found = n;
       return n;
     }
     const times = this.matchTimes;
@@ -158,22 +163,38 @@ export class KeyedTimeBuffer {
         at[j + 1] = a;
       }
     }
-    for (let i = 0; i < n; i++) into[i] = inChunk[i]!.row(at[i]!);
-    // Kept for `markMatched` until the next lookup; the places of an earlier, longer one let go of their chunks.
-    if (this.matchFound > n) inChunk.fill(null as unknown as RowChunk, n, this.matchFound);
-    this.matchFound = n;
+    // The places of an earlier, longer lookup let go of their chunks.
+    if (this.found > n) inChunk.fill(null as unknown as RowChunk, n, this.found);
+    this.found = n;
     return n;
   }
 
-  /** Whether the `i`th row the last `matches` found has found a match (with no `add` or eviction since). */
+  /** The number of values of the `i`th row found. */
+  foundWidth(i: number): number {
+    return this.keyed !== null ? this.foundRows[i]!.length : this.matchChunks[i]!.width;
+  }
+
+  /** Writes the values of the `i`th row found into `into` from position `at`. */
+  writeFound(i: number, into: Row, at: number): void {
+    if (this.keyed === null) return this.matchChunks[i]!.write(this.matchAt[i]!, into, at);
+    const row = this.foundRows[i]!;
+    for (let x = 0; x < row.length; x++) into[at + x] = row[x]!;
+  }
+
+  /** The `i`th row found (equal to the row added; the same object once the rows are by key). */
+  foundRow(i: number): Row {
+    return this.keyed !== null ? this.foundRows[i]! : this.matchChunks[i]!.row(this.matchAt[i]!);
+  }
+
+  /** Whether the `i`th row found has found a match. */
   isMatched(i: number): boolean {
-    if (this.keyed !== null) return this.keyed.isMatched(this.matchRows[i]!);
+    if (this.keyed !== null) return this.keyed.isMatched(this.foundRows[i]!);
     return this.matchChunks[i]!.isMatched(this.matchAt[i]!);
   }
 
-  /** Notes that the `i`th row the last `matches` found has found a match (with no `add` or eviction since). */
+  /** Notes that the `i`th row found has found a match. */
   markMatched(i: number): void {
-    if (this.keyed !== null) this.keyed.markMatched(this.matchRows[i]!);
+    if (this.keyed !== null) this.keyed.markMatched(this.foundRows[i]!);
     else this.matchChunks[i]!.markMatched(this.matchAt[i]!);
   }
 

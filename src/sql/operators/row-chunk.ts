@@ -89,13 +89,18 @@ export class RowChunk {
 
   /** A new row equal to the one added at position `i`. */
   row(i: number): Row {
+    const row: Row = new Array<Value>(this.width);
+    this.write(i, row, 0);
+    return row;
+  }
+
+  /** Writes the values of the row added at position `i` into `into` from position `at`. */
+  write(i: number, into: Row, at: number): void {
     const columns = this.columns;
-    const row: Row = new Array<Value>(columns.length);
     for (let c = 0; c < columns.length; c++) {
       const column = columns[c]!;
-      row[c] = column === null ? null : (column[i] as Value);
+      into[at + c] = column === null ? null : (column[i] as Value);
     }
-    return row;
   }
 
   isMatched(i: number): boolean {
