@@ -10,7 +10,9 @@
 import type { Row, Value } from '../expr/types.ts';
 
 /** Rows per chunk: the unit that a watermark drops whole. */
-export const CHUNK_ROWS = 4096;
+const CHUNK_ROWS = 4096;
+/** Room for rows a chunk starts with, doubled as it fills: a join that keeps a few rows keeps small arrays. */
+const FIRST_CAPACITY = 64;
 
 /** A column of a chunk: null while every value so far is NULL, numbers unboxed while every value is one. */
 type Column = Float64Array | unknown[] | null;
@@ -22,16 +24,23 @@ const VALUES = 2;
 
 /** A column of any values holding `column`'s first `at` values. */
 function widened(column: Column, at: number): unknown[] {
-  const values = new Array<unknown>(CHUNK_ROWS);
-  for (let i = 0; i < at; i++) values[i] = column === null ? null : column[i];
+  const values: unknown[] = [];
+  for (let i = 0; i < at; i++) values.push(column === null ? null : column[i]);
   return values;
+}
+
+/** `numbers` copied into an array of `capacity`. */
+function grown<T extends Float64Array | Uint8Array>(numbers: T, capacity: number): T {
+  const more = new (numbers.constructor as new (n: number) => T)(capacity);
+  more.set(numbers);
+  return more;
 }
 
 export class RowChunk {
   length = 0;
   minTime = Number.POSITIVE_INFINITY;
   maxTime = Number.NEGATIVE_INFINITY;
-  readonly times = new Float64Array(CHUNK_ROWS);
+  times = new Float64Array(FIRST_CAPACITY);
   /** The rows' join keys, a column like the others (q7's prices, q5's window ends: numbers). */
   keys: Column = null;
   private keyKind = NULLS;
@@ -53,12 +62,13 @@ export class RowChunk {
 
   add(key: unknown, time: number, row: Row, matched: boolean): void {
     const at = this.length++;
+    if (at === this.times.length) this.grow();
     this.times[at] = time;
     if (this.keyKind === NUMBERS && typeof key === 'number') (this.keys as Float64Array)[at] = key;
     else if (this.keyKind === VALUES) (this.keys as unknown[])[at] = key;
     else if (this.keyKind !== NULLS || key !== null) {
       this.keyKind = this.keyKind === NULLS && at === 0 && typeof key === 'number' ? NUMBERS : VALUES;
-      this.keys = this.keyKind === NUMBERS ? new Float64Array(CHUNK_ROWS) : widened(this.keys, at);
+      this.keys = this.keyKind === NUMBERS ? new Float64Array(this.times.length) : widened(this.keys, at);
       this.keys[at] = key;
     }
     const columns = this.columns;
@@ -72,7 +82,7 @@ export class RowChunk {
         // The column's first value that is not NULL, or its first that is not a number: it widens.
         const numbers = kind === NULLS && at === 0 && typeof v === 'number';
         kinds[c] = numbers ? NUMBERS : VALUES;
-        const column = numbers ? new Float64Array(CHUNK_ROWS) : widened(columns[c]!, at);
+        const column = numbers ? new Float64Array(this.times.length) : widened(columns[c]!, at);
         column[at] = v;
         columns[c] = column;
       }
@@ -108,7 +118,20 @@ export class RowChunk {
   }
 
   markMatched(i: number): void {
-    if (this.matchedFlags === null) this.matchedFlags = new Uint8Array(CHUNK_ROWS);
+    if (this.matchedFlags === null) this.matchedFlags = new Uint8Array(this.times.length);
     this.matchedFlags[i] = 1;
+  }
+
+  /** Twice the room in every array of numbers (arrays of values grow by themselves). */
+  private grow(): void {
+    const capacity = Math.min(this.times.length * 2, CHUNK_ROWS);
+    this.times = grown(this.times, capacity);
+    if (this.keys instanceof Float64Array) this.keys = grown(this.keys, capacity);
+    const columns = this.columns;
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      if (column instanceof Float64Array) columns[c] = grown(column, capacity);
+    }
+    if (this.matchedFlags !== null) this.matchedFlags = grown(this.matchedFlags, capacity);
   }
 }
