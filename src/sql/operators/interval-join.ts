@@ -38,14 +38,10 @@ export interface OuterJoin {
 export class IntervalJoinOperator implements Operator {
   private readonly buffers = [new KeyedTimeBuffer(), new KeyedTimeBuffer()];
   private watermark = Number.NEGATIVE_INFINITY;
-  /** Buffered rows of a preserved side that found a match (outer, semi- and anti-joins only). */
-  private readonly matched = [new Set<Row>(), new Set<Row>()];
   /** A semi- or anti-join: rows leave as left rows, never joined. */
   private readonly leftOnly: boolean;
   /** Per input, the join key values of the row being processed. */
   private readonly keyValues: Value[][];
-  /** The buffered rows matching the row being processed (reused). */
-  private readonly candidates: Row[] = [];
   /** A candidate pair's joined values, for the condition (reused). */
   private readonly probe: Row = [];
 
@@ -95,36 +91,41 @@ export class IntervalJoinOperator implements Operator {
           continue;
         }
         const k = keyOf(keys);
-        const list = this.candidates;
-        const found = other.matches(k, list);
+        const found = other.find(k);
+        // Whether this row found a match (noted for a preserved side, and for a semi-join's left rows).
+        let rowMatched = false;
         if (found > 0) {
+          // The condition reads a reused row of both sides' values (it keeps none of it), written from the
+          // buffer's columns: only a pair that passes gets a row of its own.
+          const probe = this.probe;
+          const width = row.length;
+          if (input === 0) for (let x = 0; x < width; x++) probe[x] = row[x]!;
           for (let i = 0; i < found; i++) {
-            const c = list[i]!;
-            const left = input === 0 ? row : c;
-            const right = input === 0 ? c : row;
-            // The condition reads a reused row (it keeps none of it); only a match gets a row of its own.
-            const probe = this.probe;
-            let w = 0;
-            for (let x = 0; x < left.length; x++) probe[w++] = left[x]!;
-            for (let x = 0; x < right.length; x++) probe[w++] = right[x]!;
+            const otherWidth = other.foundWidth(i);
+            if (input === 0) other.writeFound(i, probe, width);
+            else {
+              other.writeFound(i, probe, 0);
+              for (let x = 0; x < width; x++) probe[otherWidth + x] = row[x]!;
+            }
+            const w = width + otherWidth;
             if (probe.length !== w) probe.length = w;
             if (!this.condition(probe)) continue;
-            const joined = left.concat(right);
             if (this.leftOnly) {
               // A semi-join sends a left row at its first match; an anti-join only notes the match.
-              if (!this.matched[0]!.has(left)) {
-                this.matched[0]!.add(left);
-                if (this.outer!.mode === 'semi') out.emit(left);
+              const first = input === 0 ? !rowMatched : !other.isMatched(i);
+              if (first) {
+                if (input === 0) rowMatched = true;
+                else other.markMatched(i);
+                if (this.outer!.mode === 'semi') out.emit(input === 0 ? row : other.foundRow(i));
               }
               continue;
             }
-            out.emit(joined);
-            if (track[input]) this.matched[input]!.add(row);
-            if (track[1 - input]) this.matched[1 - input]!.add(c);
+            out.emit(probe.slice(0, w));
+            if (track[input]) rowMatched = true;
+            if (track[1 - input]) other.markMatched(i);
           }
-          list.fill(null as unknown as Row, 0, found);
         }
-        mine.add(k, t, row);
+        mine.add(k, t, row, rowMatched);
       } catch (err) {
         if (!(err instanceof RowError)) throw err;
         out.error(err.errorName, err.message, row);
@@ -139,19 +140,18 @@ export class IntervalJoinOperator implements Operator {
   }
 
   /** For a preserved side: emits a leaving row that matched nothing, padded with NULLs. */
-  private unmatchedOut(input: 0 | 1, out: Output): ((row: Row) => void) | undefined {
+  private unmatchedOut(input: 0 | 1, out: Output): ((row: Row, matched: boolean) => void) | undefined {
     const o = this.outer;
     if (!o || !o.preserve[input]) return undefined;
-    const matched = this.matched[input]!;
     const nulls: Row = new Array<null>(o.widths[1 - input]!).fill(null);
     if (this.leftOnly) {
       // Only an anti-join sends the left rows that matched nothing.
-      return (row) => {
-        if (!matched.delete(row) && o.mode === 'anti') out.emit(row);
+      return (row, matched) => {
+        if (!matched && o.mode === 'anti') out.emit(row);
       };
     }
-    return (row) => {
-      if (matched.delete(row)) return;
+    return (row, matched) => {
+      if (matched) return;
       const padded = input === 0 ? row.concat(nulls) : nulls.concat(row);
       const [l, r] = o.rowtimeAt;
       if (l >= 0 && r >= 0) {
@@ -163,8 +163,8 @@ export class IntervalJoinOperator implements Operator {
   }
 
   handleCheckpoint(): unknown {
-    const sides = this.buffers.map((b) => b.rows());
-    return { watermark: this.watermark, sides, matched: sides.map((rows, i) => rows.map((r) => this.matched[i]!.has(r))) };
+    const kept = this.buffers.map((b) => b.rows());
+    return { watermark: this.watermark, sides: kept.map((k) => k.rows), matched: kept.map((k) => k.matched) };
   }
 
   restoreState(state: unknown): void {
@@ -175,8 +175,7 @@ export class IntervalJoinOperator implements Operator {
       const side = this.sides[input]!;
       rows.forEach((row, j) => {
         const t = side.timeFn(row);
-        if (typeof t === 'number') this.buffers[input]!.add(keyOf(side.keyFns.map((f) => f(row))), t, row);
-        if ('matched' in s && s.matched?.[input]?.[j]) this.matched[input]!.add(row);
+        if (typeof t === 'number') this.buffers[input]!.add(keyOf(side.keyFns.map((f) => f(row))), t, row, s.matched?.[input]?.[j] === true);
       });
     });
   }

@@ -1,21 +1,26 @@
 /**
  * The rows an interval join keeps for one input. They start in chunks of up to CHUNK_ROWS rows in arrival
- * order: a chunk holds its rows, their times and join keys in three arrays and knows its oldest and newest
- * time, so a watermark drops whole chunks (a check per chunk, not work per row), and adding a row is three
- * pushes: no map entry, no heap entry and no object per row. A row is gone once its time is before the last
- * eviction limit, whether or not its chunk is still there: lookups skip it. (A row of this side that old
- * cannot match a row the other side may still send, so skipping it loses nothing; see `evictBefore`.)
+ * order: a chunk (`RowChunk`) holds its rows column by column with their times and join keys and knows its
+ * oldest and newest time, so a watermark drops whole chunks (a check per chunk, not work per row), and adding
+ * a row writes its values into the chunk's columns: no map entry, no heap entry and no object per row. A row
+ * is gone once its time is before the last eviction limit, whether or not its chunk is still there: lookups
+ * skip it. (A row of this side that old cannot match a row the other side may still send, so skipping it
+ * loses nothing; see `evictBefore`.) A lookup gives the places of the rows found, whose values the join
+ * writes into the row its condition reads: a row is built anew, equal to the one added, only for a pair
+ * that passes, an eviction that hands rows out, or a checkpoint.
  *
  * Looking up a key scans the chunks. That suits an input looked up rarely, such as q7's bids (a key per bid,
  * looked up once per window by the maximum), which used to cost a map entry and a heap entry per bid. An
  * input looked up for every row of the other, with many rows buffered, would scan too much: once lookups
  * have compared SWITCH_AFTER_SCANS rows per row added, the buffer moves its rows to a `KeyIndex` (by key,
  * with a heap by time) for good.
+ *
+ * The buffer also remembers which rows found a match (for an outer, semi- or anti-join): `add` takes the
+ * flag of a new row, `markMatched` sets it on a row the last lookup found, and evictions hand it out.
  */
 import type { Row } from '../expr/types.ts';
+import { RowChunk } from './row-chunk.ts';
 
-/** Rows per chunk: the unit that a watermark drops whole. */
-const CHUNK_ROWS = 4096;
 /**
  * The buffer moves its rows to a `KeyIndex` once lookups have compared this many rows per row added
  * (counting at least SWITCH_MIN_ROWS added): a map entry and a heap entry per row cost a few hundred row comparisons, so below
@@ -25,16 +30,11 @@ const CHUNK_ROWS = 4096;
 const SWITCH_AFTER_SCANS = 256;
 const SWITCH_MIN_ROWS = 4096;
 
-interface Chunk {
-  readonly rows: Row[];
-  readonly times: number[];
-  readonly keys: unknown[];
-  minTime: number;
-  maxTime: number;
-}
-
-function newChunk(): Chunk {
-  return { rows: [], times: [], keys: [], minTime: Number.POSITIVE_INFINITY, maxTime: Number.NEGATIVE_INFINITY };
+interface Entry {
+  time: number;
+  row: Row;
+  key: unknown;
+  matched: boolean;
 }
 
 /** The same key as a Map would see it (SameValueZero: NaN equals NaN). */
@@ -43,13 +43,20 @@ function sameKey(a: unknown, b: unknown): boolean {
 }
 
 export class KeyedTimeBuffer {
-  private chunks: Chunk[] = [];
+  private chunks: RowChunk[] = [];
   /** Rows with a time before this are gone: the highest limit given to `evictBefore`. */
   private limit = Number.NEGATIVE_INFINITY;
   /** Rows added with a time already before `limit`: no lookup finds them, the next eviction hands them out. */
-  private late: { time: number; row: Row; key: unknown }[] = [];
-  /** Candidates' times during `matches` (reused). */
+  private late: Entry[] = [];
+  /** Candidates' times during `find` (reused). */
   private readonly matchTimes: number[] = [];
+  /** The rows the last lookup found, oldest first: in chunks, each one's chunk and place (reused). */
+  private readonly matchChunks: RowChunk[] = [];
+  private readonly matchAt: number[] = [];
+  /** Once the rows are by key, the rows themselves. */
+  private readonly foundRows: Row[] = [];
+  /** How many rows the last lookup found. */
+  private found = 0;
   /** Rows added, and rows compared by lookups, in chunks: what decides the switch to keys. */
   private added = 0;
   private scanned = 0;
@@ -60,57 +67,62 @@ export class KeyedTimeBuffer {
   private switchToKeys(): void {
     const all = this.entries();
     const keyed = new KeyIndex();
-    for (const e of all) keyed.add(e.key, e.time, e.row);
+    for (const e of all) keyed.add(e.key, e.time, e.row, e.matched);
     this.keyed = keyed;
     this.chunks = [];
     this.late = [];
   }
 
-  /** Every row not handed out yet with its time and key, oldest first (ties in arrival order). */
-  private entries(): { time: number; row: Row; key: unknown }[] {
+  /** Every row not handed out yet with its time, key and match, oldest first (ties in arrival order). */
+  private entries(): Entry[] {
     const all = [...this.late];
     for (const c of this.chunks) {
-      for (let i = 0; i < c.rows.length; i++) if (c.times[i]! >= this.limit) all.push({ time: c.times[i]!, row: c.rows[i]!, key: c.keys[i] });
+      for (let i = 0; i < c.length; i++) {
+        if (c.times[i]! >= this.limit) all.push({ time: c.times[i]!, row: c.row(i), key: c.keyAt(i), matched: c.isMatched(i) });
+      }
     }
     all.sort((a, b) => a.time - b.time);
     return all;
   }
 
-  add(key: unknown, time: number, row: Row): void {
+  /** Keeps `row` under `key` at `time`; `matched`: whether it found a match already. */
+  add(key: unknown, time: number, row: Row, matched = false): void {
     this.added++;
-    if (this.keyed !== null) return this.keyed.add(key, time, row);
+    if (this.keyed !== null) return this.keyed.add(key, time, row, matched);
     if (time < this.limit) {
-      this.late.push({ time, row, key });
+      this.late.push({ time, row, key, matched });
       return;
     }
     let c = this.chunks[this.chunks.length - 1];
-    if (!c || c.rows.length >= CHUNK_ROWS) {
-      c = newChunk();
+    if (!c || !c.fits(row.length)) {
+      c = new RowChunk(row.length);
       this.chunks.push(c);
     }
-    c.rows.push(row);
-    c.times.push(time);
-    c.keys.push(key);
-    if (time < c.minTime) c.minTime = time;
-    if (time > c.maxTime) c.maxTime = time;
+    c.add(key, time, row, matched);
   }
 
   /**
-   * Writes the rows of `key` that are not gone into `into` from position 0, oldest first (ties in arrival
-   * order), and returns how many.
+   * Finds the rows of `key` that are not gone, oldest first (ties in arrival order), and returns how many.
+   * `foundRow`, `writeFound`, `isMatched` and `markMatched` then take the place of one of them, from 0, until
+   * the next add, lookup or eviction.
    */
-  matches(key: unknown, into: Row[]): number {
+  find(key: unknown): number {
     const limit = this.limit;
     if (this.keyed === null && this.scanned >= SWITCH_AFTER_SCANS * Math.max(this.added, SWITCH_MIN_ROWS)) this.switchToKeys();
     const keyed = this.keyed;
     if (keyed !== null) {
       // Each key's rows are in time order (ties in arrival order) already.
       const kr = keyed.get(key);
+      const into = this.foundRows;
       let n = 0;
       if (kr) for (let i = kr.head; i < kr.rows.length; i++) if (kr.times[i]! >= limit) into[n++] = kr.rows[i]!;
+      if (this.found > n) into.fill(null as unknown as Row, n, this.found);
+      this.found = n;
       return n;
     }
     const times = this.matchTimes;
+    const inChunk = this.matchChunks;
+    const at = this.matchAt;
     let n = 0;
     let sorted = true;
     const chunks = this.chunks;
@@ -118,37 +130,79 @@ export class KeyedTimeBuffer {
       const c = chunks[ci]!;
       const ct = c.times;
       const keys = c.keys;
-      for (let i = 0; i < keys.length; i++) {
-        if (!sameKey(keys[i], key) || ct[i]! < limit) continue;
+      const count = c.length;
+      this.scanned += count;
+      // A chunk whose keys are all NULL, or all numbers, holds no key of another kind.
+      if (keys === null ? key !== null : keys instanceof Float64Array && typeof key !== 'number') continue;
+      // A number other than NaN against numbers: === is the Map's equality.
+      const exact = keys instanceof Float64Array && key === key;
+      for (let i = 0; i < count; i++) {
+        if (exact ? keys[i] !== key : keys !== null && !sameKey(keys[i], key)) continue;
+        if (ct[i]! < limit) continue;
         if (n > 0 && ct[i]! < times[n - 1]!) sorted = false;
-        into[n] = c.rows[i]!;
-        times[n++] = ct[i]!;
+        times[n] = ct[i]!;
+        inChunk[n] = c;
+        at[n++] = i;
       }
-      this.scanned += keys.length;
     }
     if (!sorted) {
       // Rows came out of time order: a stable insertion sort by time (few candidates per key, mostly in order).
       for (let i = 1; i < n; i++) {
         const t = times[i]!;
-        const r = into[i]!;
+        const c = inChunk[i]!;
+        const a = at[i]!;
         let j = i - 1;
         while (j >= 0 && times[j]! > t) {
           times[j + 1] = times[j]!;
-          into[j + 1] = into[j]!;
+          inChunk[j + 1] = inChunk[j]!;
+          at[j + 1] = at[j]!;
           j--;
         }
         times[j + 1] = t;
-        into[j + 1] = r;
+        inChunk[j + 1] = c;
+        at[j + 1] = a;
       }
     }
+    // The places of an earlier, longer lookup let go of their chunks.
+    if (this.found > n) inChunk.fill(null as unknown as RowChunk, n, this.found);
+    this.found = n;
     return n;
   }
 
+  /** The number of values of the `i`th row found. */
+  foundWidth(i: number): number {
+    return this.keyed !== null ? this.foundRows[i]!.length : this.matchChunks[i]!.width;
+  }
+
+  /** Writes the values of the `i`th row found into `into` from position `at`. */
+  writeFound(i: number, into: Row, at: number): void {
+    if (this.keyed === null) return this.matchChunks[i]!.write(this.matchAt[i]!, into, at);
+    const row = this.foundRows[i]!;
+    for (let x = 0; x < row.length; x++) into[at + x] = row[x]!;
+  }
+
+  /** The `i`th row found (equal to the row added; the same object once the rows are by key). */
+  foundRow(i: number): Row {
+    return this.keyed !== null ? this.foundRows[i]! : this.matchChunks[i]!.row(this.matchAt[i]!);
+  }
+
+  /** Whether the `i`th row found has found a match. */
+  isMatched(i: number): boolean {
+    if (this.keyed !== null) return this.keyed.isMatched(this.foundRows[i]!);
+    return this.matchChunks[i]!.isMatched(this.matchAt[i]!);
+  }
+
+  /** Notes that the `i`th row found has found a match. */
+  markMatched(i: number): void {
+    if (this.keyed !== null) this.keyed.markMatched(this.foundRows[i]!);
+    else this.matchChunks[i]!.markMatched(this.matchAt[i]!);
+  }
+
   /**
-   * Drops every row with a time before `limit`, handing each to `evicted` when given, oldest first. The
-   * limits given must not decrease (the join derives them from its watermark).
+   * Drops every row with a time before `limit`, handing each to `evicted` with whether it found a match,
+   * oldest first, when given. The limits given must not decrease (the join derives them from its watermark).
    */
-  evictBefore(limit: number, evicted?: (row: Row) => void): void {
+  evictBefore(limit: number, evicted?: (row: Row, matched: boolean) => void): void {
     const before = this.limit;
     if (limit > before) this.limit = limit;
     if (this.keyed !== null) return this.keyed.evictBefore(limit, evicted);
@@ -161,9 +215,9 @@ export class KeyedTimeBuffer {
       const c = this.chunks[ci]!;
       if (out !== null && c.minTime < limit && c.maxTime >= before) {
         const ct = c.times;
-        for (let i = 0; i < ct.length; i++) {
+        for (let i = 0; i < c.length; i++) {
           const t = ct[i]!;
-          if (t >= before && t < limit) out.push({ time: t, row: c.rows[i]!, key: null });
+          if (t >= before && t < limit) out.push({ time: t, row: c.row(i), key: null, matched: c.isMatched(i) });
         }
       }
       if (c.maxTime >= this.limit) this.chunks[kept++] = c;
@@ -171,20 +225,22 @@ export class KeyedTimeBuffer {
     this.chunks.length = kept;
     if (out !== null && out.length > 0) {
       out.sort((a, b) => a.time - b.time);
-      for (const e of out) evicted!(e.row);
+      for (const e of out) evicted!(e.row, e.matched);
     }
   }
 
-  /** Every row not gone yet, oldest first (for a checkpoint). */
-  rows(): Row[] {
-    if (this.keyed === null) return this.entries().map((e) => e.row);
-    const all: { time: number; row: Row }[] = [];
-    this.keyed.entries(all);
-    all.sort((a, b) => a.time - b.time);
-    return all.map((e) => e.row);
+  /** Every row not gone yet, oldest first, and whether each found a match (for a checkpoint). */
+  rows(): { rows: Row[]; matched: boolean[] } {
+    let all: { time: number; row: Row; matched: boolean }[];
+    if (this.keyed === null) all = this.entries();
+    else {
+      all = [];
+      this.keyed.entries(all);
+      all.sort((a, b) => a.time - b.time);
+    }
+    return { rows: all.map((e) => e.row), matched: all.map((e) => e.matched) };
   }
 }
-
 
 /** One key's rows, oldest first; rows before `head` are gone. */
 interface KeyRows {
@@ -204,12 +260,23 @@ class KeyIndex {
   /** A binary min-heap of (time, key), one entry per buffered row. */
   private readonly heapTimes: number[] = [];
   private readonly heapKeys: unknown[] = [];
+  /** The rows that found a match (rows are kept as they are here, so by identity). */
+  private readonly matched = new Set<Row>();
+
+  isMatched(row: Row): boolean {
+    return this.matched.has(row);
+  }
+
+  markMatched(row: Row): void {
+    this.matched.add(row);
+  }
 
   get(key: unknown): KeyRows | undefined {
     return this.byKey.get(key);
   }
 
-  add(key: unknown, time: number, row: Row): void {
+  add(key: unknown, time: number, row: Row, matched: boolean): void {
+    if (matched) this.matched.add(row);
     const kr = this.byKey.get(key);
     if (!kr) {
       // Sized for its one row: most keys of a join on a near-unique value (q7's price) never get a second,
@@ -237,15 +304,17 @@ class KeyIndex {
     this.push(time, key);
   }
 
-  /** Drops every row with a time before `limit`, oldest first, handing each to `evicted` when given. */
-  evictBefore(limit: number, evicted?: (row: Row) => void): void {
+  /** Drops every row with a time before `limit`, oldest first, handing each to `evicted` with its match when given. */
+  evictBefore(limit: number, evicted?: (row: Row, matched: boolean) => void): void {
     const ht = this.heapTimes;
     while (ht.length > 0 && ht[0]! < limit) {
       const key = this.heapKeys[0];
       this.pop();
       // The heap gives each key's times in ascending order, so the popped entry is that key's oldest row.
       const kr = this.byKey.get(key)!;
-      if (evicted) evicted(kr.rows[kr.head]!);
+      const row = kr.rows[kr.head]!;
+      const matched = this.matched.size > 0 && this.matched.delete(row);
+      if (evicted) evicted(row, matched);
       kr.head++;
       if (kr.head === kr.times.length) this.byKey.delete(key);
       else if (kr.head >= 64 && kr.head * 2 >= kr.times.length) {
@@ -256,9 +325,11 @@ class KeyIndex {
     }
   }
 
-  /** Every buffered row with its time (for a checkpoint). */
-  entries(into: { time: number; row: Row }[]): void {
-    for (const kr of this.byKey.values()) for (let i = kr.head; i < kr.rows.length; i++) into.push({ time: kr.times[i]!, row: kr.rows[i]! });
+  /** Every buffered row with its time and match (for a checkpoint). */
+  entries(into: { time: number; row: Row; matched: boolean }[]): void {
+    for (const kr of this.byKey.values()) {
+      for (let i = kr.head; i < kr.rows.length; i++) into.push({ time: kr.times[i]!, row: kr.rows[i]!, matched: this.matched.has(kr.rows[i]!) });
+    }
   }
 
   private push(time: number, key: unknown): void {

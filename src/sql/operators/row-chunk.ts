@@ -1,0 +1,137 @@
+/**
+ * Up to CHUNK_ROWS buffered rows of one input, stored column by column with their times and keys, in arrival
+ * order. A column is nothing while all its values are NULL (the columns a query does not read are NULL from
+ * the decoder on), a `Float64Array` while all are numbers, and an array of values only once it holds
+ * something else. So a kept row is no object of its own and mostly not on the JavaScript heap at all: rows
+ * an interval join keeps for many seconds used to survive young-generation collections, be copied to the old
+ * generation and be marked there, one array (and a boxed number per timestamp) per row. A row is built again,
+ * equal value for value, only when it is asked for: a match, an outer join's unmatched row, a checkpoint.
+ */
+import type { Row, Value } from '../expr/types.ts';
+
+/** Rows per chunk: the unit that a watermark drops whole. */
+const CHUNK_ROWS = 4096;
+/** Room for rows a chunk starts with, doubled as it fills: a join that keeps a few rows keeps small arrays. */
+const FIRST_CAPACITY = 64;
+
+/** A column of a chunk: null while every value so far is NULL, numbers unboxed while every value is one. */
+type Column = Float64Array | unknown[] | null;
+
+/** What a column holds: nothing but NULLs, nothing but numbers, or any values. */
+const NULLS = 0;
+const NUMBERS = 1;
+const VALUES = 2;
+
+/** A column of any values holding `column`'s first `at` values. */
+function widened(column: Column, at: number): unknown[] {
+  const values: unknown[] = [];
+  for (let i = 0; i < at; i++) values.push(column === null ? null : column[i]);
+  return values;
+}
+
+/** `numbers` copied into an array of `capacity`. */
+function grown<T extends Float64Array | Uint8Array>(numbers: T, capacity: number): T {
+  const more = new (numbers.constructor as new (n: number) => T)(capacity);
+  more.set(numbers);
+  return more;
+}
+
+export class RowChunk {
+  length = 0;
+  minTime = Number.POSITIVE_INFINITY;
+  maxTime = Number.NEGATIVE_INFINITY;
+  times = new Float64Array(FIRST_CAPACITY);
+  /** The rows' join keys, a column like the others (q7's prices, q5's window ends: numbers). */
+  keys: Column = null;
+  private keyKind = NULLS;
+  private readonly columns: Column[];
+  private readonly kinds: Uint8Array;
+  /** Per row, whether it found a match (outer, semi- and anti-joins only; allocated at the first). */
+  private matchedFlags: Uint8Array | null = null;
+
+  /** `width`: the number of values of every row of this chunk. */
+  constructor(readonly width: number) {
+    this.columns = new Array<Column>(width).fill(null);
+    this.kinds = new Uint8Array(width);
+  }
+
+  /** Whether `add` takes a row of this width. */
+  fits(width: number): boolean {
+    return this.length < CHUNK_ROWS && width === this.width;
+  }
+
+  add(key: unknown, time: number, row: Row, matched: boolean): void {
+    const at = this.length++;
+    if (at === this.times.length) this.grow();
+    this.times[at] = time;
+    if (this.keyKind === NUMBERS && typeof key === 'number') (this.keys as Float64Array)[at] = key;
+    else if (this.keyKind === VALUES) (this.keys as unknown[])[at] = key;
+    else if (this.keyKind !== NULLS || key !== null) {
+      this.keyKind = this.keyKind === NULLS && at === 0 && typeof key === 'number' ? NUMBERS : VALUES;
+      this.keys = this.keyKind === NUMBERS ? new Float64Array(this.times.length) : widened(this.keys, at);
+      this.keys[at] = key;
+    }
+    const columns = this.columns;
+    const kinds = this.kinds;
+    for (let c = 0; c < kinds.length; c++) {
+      const v = row[c]!;
+      const kind = kinds[c]!;
+      if (kind === NUMBERS && typeof v === 'number') (columns[c] as Float64Array)[at] = v;
+      else if (kind === VALUES) (columns[c] as unknown[])[at] = v;
+      else if (kind !== NULLS || v !== null) {
+        // The column's first value that is not NULL, or its first that is not a number: it widens.
+        const numbers = kind === NULLS && at === 0 && typeof v === 'number';
+        kinds[c] = numbers ? NUMBERS : VALUES;
+        const column = numbers ? new Float64Array(this.times.length) : widened(columns[c]!, at);
+        column[at] = v;
+        columns[c] = column;
+      }
+    }
+    if (matched) this.markMatched(at);
+    if (time < this.minTime) this.minTime = time;
+    if (time > this.maxTime) this.maxTime = time;
+  }
+
+  keyAt(i: number): unknown {
+    const keys = this.keys;
+    return keys === null ? null : keys[i];
+  }
+
+  /** A new row equal to the one added at position `i`. */
+  row(i: number): Row {
+    const row: Row = new Array<Value>(this.width);
+    this.write(i, row, 0);
+    return row;
+  }
+
+  /** Writes the values of the row added at position `i` into `into` from position `at`. */
+  write(i: number, into: Row, at: number): void {
+    const columns = this.columns;
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      into[at + c] = column === null ? null : (column[i] as Value);
+    }
+  }
+
+  isMatched(i: number): boolean {
+    return this.matchedFlags !== null && this.matchedFlags[i] === 1;
+  }
+
+  markMatched(i: number): void {
+    if (this.matchedFlags === null) this.matchedFlags = new Uint8Array(this.times.length);
+    this.matchedFlags[i] = 1;
+  }
+
+  /** Twice the room in every array of numbers (arrays of values grow by themselves). */
+  private grow(): void {
+    const capacity = Math.min(this.times.length * 2, CHUNK_ROWS);
+    this.times = grown(this.times, capacity);
+    if (this.keys instanceof Float64Array) this.keys = grown(this.keys, capacity);
+    const columns = this.columns;
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c]!;
+      if (column instanceof Float64Array) columns[c] = grown(column, capacity);
+    }
+    if (this.matchedFlags !== null) this.matchedFlags = grown(this.matchedFlags, capacity);
+  }
+}
