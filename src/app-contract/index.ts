@@ -26,7 +26,7 @@ import type { Tables, TableStore } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 
 export type { ReferenceRow, ReferenceTable } from '../reports/index.ts';
-export type { ConfigSection, Setting } from '../config/index.ts';
+export type { ConfigProblem, ConfigSection, Setting } from '../config/index.ts';
 export { loadApps, type LoadAppsOptions } from './load.ts';
 
 /**
@@ -38,6 +38,17 @@ export function sectionSettings<T extends object>(config: TollstreamConfig, sect
   return (loaded ?? section.defaults) as T;
 }
 
+/** The config sections `app` declares, none, one or several. */
+export function appConfigSections(app: Pick<App, 'configSection'>): readonly ConfigSection[] {
+  const declared = app.configSection;
+  if (declared === undefined) return [];
+  return isSectionList(declared) ? declared : [declared];
+}
+
+function isSectionList(declared: ConfigSection | readonly ConfigSection[]): declared is readonly ConfigSection[] {
+  return Array.isArray(declared);
+}
+
 /** Steps that stop what was started, run first to last when the server stops (push with `unshift`). */
 export type Undo = Array<() => Promise<void> | void>;
 
@@ -45,10 +56,10 @@ export interface App {
   /** A short name, for logs and errors: `abc-tolls`, `station-alerts`. */
   readonly name: string;
   /**
-   * The app's section of the config: its name, settings, checks and defaults (see `ConfigSection`); none for an app
-   * without settings. The spending alerts' section `alerts` is still named by the platform's schema.
+   * The app's section of the config: its name, settings, checks and defaults (see `ConfigSection`), or several
+   * sections (the station alerts' own and `reference` for their reference file); none for an app without settings.
    */
-  readonly configSection?: ConfigSection | 'alerts';
+  readonly configSection?: ConfigSection | readonly ConfigSection[];
   /** Whether the config runs the app (its section's `enabled`). */
   enabled(config: TollstreamConfig): boolean;
   /**

@@ -27,7 +27,6 @@ function config(overrides: Partial<TollstreamConfig> = {}): TollstreamConfig {
     port: 0,
     logging: { level: 'silent', format: 'json' },
     warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
     metrics: { historyIntervalSeconds: 1, historyRetentionHours: 48 },
     ...overrides,
   };

@@ -11,11 +11,11 @@ import { startStationAlerts } from './pipeline.ts';
 import { appendStationReference, readReferenceFile } from './reference-stream.ts';
 import { stationReference } from './reference-table.ts';
 import { STATION_REPORTS } from './reports.ts';
-import { STATION_ALERTS_SECTION, stationAlertsSettings } from './settings.ts';
+import { STATION_ALERTS_SECTION, STATION_REFERENCE_SECTION, stationAlertsSettings, stationReferenceFile } from './settings.ts';
 
 export const stationAlertsApp: App = {
   name: 'station-alerts',
-  configSection: STATION_ALERTS_SECTION,
+  configSection: [STATION_ALERTS_SECTION, STATION_REFERENCE_SECTION],
   enabled: (config) => stationAlertsSettings(config).enabled,
   referenceData: (config, log) => [stationReference(config, log)],
   reports: STATION_REPORTS,
@@ -37,7 +37,7 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
   const { store, notify, functions } = await ctx.openStores('station-alerts', undo);
 
   // The reference file of the config goes to the stream too, so the query judges by what the warehouse holds.
-  const file = config.reference.stationsFile;
+  const file = stationReferenceFile(config);
   if (file !== undefined) await appendStationReference(log, await readReferenceFile(file));
 
   const settings = stationAlertsSettings(config);
