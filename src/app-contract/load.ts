@@ -23,6 +23,7 @@ const OPTIONAL: ReadonlyArray<readonly [keyof App, 'object' | 'function' | 'arra
   ['referenceData', 'function'],
   ['warehouseTables', 'array'],
   ['reports', 'array'],
+  ['historySeries', 'array'],
 ];
 
 export interface LoadAppsOptions {
