@@ -10,7 +10,8 @@
  *   `AppContext`, and its HTTP route modules for the gateway to mount;
  * - reference data (`referenceData`): warehouse tables replaced as a whole by `PUT /v1/reference/{name}` (and a
  *   file of its config at start), each with what the app does after a load (e.g. follow it into a stream);
- * - warehouse tables (`warehouseTables`) and reports over them (`reports`), served with the platform's.
+ * - warehouse tables (`warehouseTables`) and reports over them (`reports`), served with the platform's;
+ * - metrics of its own kept in the console's metrics history (`historySeries`).
  * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
  */
 import type { ConfigSection, TollstreamConfig } from '../config/index.ts';
@@ -18,7 +19,7 @@ import type { Logger } from '../core/logger.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
-import type { Registry } from '../metrics/index.ts';
+import type { HistorySeries, Registry } from '../metrics/index.ts';
 import type { MirrorRoute, Notifications, NotifyOptions } from '../notify/index.ts';
 import type { QueryManager } from '../queries/index.ts';
 import type { ReferenceTable, ReportDefinition } from '../reports/index.ts';
@@ -26,7 +27,8 @@ import type { Tables, TableStore } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 
 export type { ReferenceRow, ReferenceTable } from '../reports/index.ts';
-export type { ConfigSection, Setting } from '../config/index.ts';
+export type { HistorySeries } from '../metrics/index.ts';
+export type { ConfigProblem, ConfigSection, Setting } from '../config/index.ts';
 export { loadApps, type LoadAppsOptions } from './load.ts';
 
 /**
@@ -38,6 +40,17 @@ export function sectionSettings<T extends object>(config: TollstreamConfig, sect
   return (loaded ?? section.defaults) as T;
 }
 
+/** The config sections `app` declares, none, one or several. */
+export function appConfigSections(app: Pick<App, 'configSection'>): readonly ConfigSection[] {
+  const declared = app.configSection;
+  if (declared === undefined) return [];
+  return isSectionList(declared) ? declared : [declared];
+}
+
+function isSectionList(declared: ConfigSection | readonly ConfigSection[]): declared is readonly ConfigSection[] {
+  return Array.isArray(declared);
+}
+
 /** Steps that stop what was started, run first to last when the server stops (push with `unshift`). */
 export type Undo = Array<() => Promise<void> | void>;
 
@@ -45,10 +58,10 @@ export interface App {
   /** A short name, for logs and errors: `abc-tolls`, `station-alerts`. */
   readonly name: string;
   /**
-   * The app's section of the config: its name, settings, checks and defaults (see `ConfigSection`); none for an app
-   * without settings. The spending alerts' section `alerts` is still named by the platform's schema.
+   * The app's section of the config: its name, settings, checks and defaults (see `ConfigSection`), or several
+   * sections (the station alerts' own and `reference` for their reference file); none for an app without settings.
    */
-  readonly configSection?: ConfigSection | 'alerts';
+  readonly configSection?: ConfigSection | readonly ConfigSection[];
   /** Whether the config runs the app (its section's `enabled`). */
   enabled(config: TollstreamConfig): boolean;
   /**
@@ -58,6 +71,11 @@ export interface App {
   referenceData?(config: TollstreamConfig, log: StreamLog): readonly ReferenceTable[];
   /** Warehouse tables it declares, created with the platform's whether or not the app runs (their rows stay). */
   readonly warehouseTables?: readonly TableSchema[];
+  /**
+   * Metrics of its own kept in the console's metrics history (`/v1/metrics/history`) beside the platform's, whether
+   * or not it runs (the history it left stays readable).
+   */
+  readonly historySeries?: readonly HistorySeries[];
   /** Named reports over the warehouse, served with the platform's at `/v1/reports` whether or not the app runs (its data stays). */
   readonly reports?: readonly ReportDefinition[];
   /**

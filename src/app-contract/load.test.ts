@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
-import type { App } from './index.ts';
+import { appConfigSections, type App } from './index.ts';
 import { loadApps } from './load.ts';
 
 let dir: string;
@@ -15,6 +15,9 @@ beforeAll(() => {
   fs.writeFileSync(path.join(dir, 'named.mjs'), `export const app = ${app('second')};\n`);
   fs.writeFileSync(path.join(dir, 'clash.mjs'), `export default ${app('shipped')};\n`);
   fs.writeFileSync(path.join(dir, 'throws.mjs'), "throw new Error('broken at import');\n");
+  const section = (name: string) => `{ name: '${name}', settings: { enabled: { type: 'boolean' } }, defaults: { enabled: true } }`;
+  fs.writeFileSync(path.join(dir, 'two-sections.mjs'), `export default { ...${app('two')}, configSection: [${section('one')}, ${section('other')}] };\n`);
+  fs.writeFileSync(path.join(dir, 'bad-section.mjs'), `export default { ...${app('bad')}, configSection: [${section('one')}, { name: 'other', settings: {}, defaults: {}, check: 'none' }] };\n`);
   fs.writeFileSync(path.join(dir, 'bad-reports.mjs'), "export default { name: 'r', enabled: () => true, prepare: () => ({}), reports: 'none' };\n");
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -38,5 +41,12 @@ describe('loadApps', () => {
     expect(isTollstreamError(reports, 'APP_MODULE_INVALID') && reports.context).toMatchObject({ module: './bad-reports.mjs', problem: "'reports' must be an array when present" });
     const missing = await refusal(['./nowhere.mjs']);
     expect(isTollstreamError(missing, 'APP_MODULE_NOT_FOUND') && missing.context).toMatchObject({ module: './nowhere.mjs', file: path.join(dir, 'nowhere.mjs') });
+  });
+
+  it('takes one config section or a list of them, checking each', async () => {
+    const [two] = await loadApps(['./two-sections.mjs'], { cwd: dir });
+    expect(appConfigSections(two!).map((s) => s.name)).toEqual(['one', 'other']);
+    const bad = await loadApps(['./bad-section.mjs'], { cwd: dir }).catch((err: unknown) => err);
+    expect(isTollstreamError(bad, 'APP_MODULE_INVALID') && bad.context).toMatchObject({ problem: "'configSection[1].check' must be a function when present" });
   });
 });

@@ -23,6 +23,7 @@ const OPTIONAL: ReadonlyArray<readonly [keyof App, 'object' | 'function' | 'arra
   ['referenceData', 'function'],
   ['warehouseTables', 'array'],
   ['reports', 'array'],
+  ['historySeries', 'array'],
 ];
 
 export interface LoadAppsOptions {
@@ -83,11 +84,18 @@ function appProblem(value: unknown): string | undefined {
     if (v === undefined) continue;
     if (type === 'array' ? !Array.isArray(v) : typeof v !== type || v === null) return `'${key}' must be ${type === 'array' ? 'an array' : type === 'object' ? 'an object' : `a ${type}`} when present`;
   }
-  const section = app.configSection as Record<string, unknown> | undefined;
-  if (section !== undefined) {
-    if (typeof section.name !== 'string') return "'configSection.name' must be a string";
+  const declared = app.configSection;
+  const sections = (Array.isArray(declared) ? declared : declared === undefined ? [] : [declared]) as unknown[];
+  for (const [i, section] of sections.entries()) {
+    const at = Array.isArray(declared) ? `configSection[${i}]` : 'configSection';
+    if (typeof section !== 'object' || section === null) return `'${at}' must be an object`;
+    const fields = section as Record<string, unknown>;
+    if (typeof fields.name !== 'string') return `'${at}.name' must be a string`;
     for (const key of ['settings', 'defaults']) {
-      if (typeof section[key] !== 'object' || section[key] === null) return `'configSection.${key}' must be an object`;
+      if (typeof fields[key] !== 'object' || fields[key] === null) return `'${at}.${key}' must be an object`;
+    }
+    for (const key of ['check', 'resolve']) {
+      if (fields[key] !== undefined && typeof fields[key] !== 'function') return `'${at}.${key}' must be a function when present`;
     }
   }
   return undefined;

@@ -57,30 +57,6 @@ export interface WarehouseAnswer {
   readonly freshnessSeconds: number | null;
 }
 
-/** A customer as the customer API answers it (docs/abc-tolls.md); money in integer cents. */
-export interface CustomerInfo {
-  readonly customer_id: string;
-  readonly name: string;
-  readonly email: string;
-  readonly time_zone: string;
-  readonly threshold_cents: number | null;
-  readonly currency: string;
-  readonly created_at: string;
-}
-
-export interface ThresholdAnswer {
-  readonly threshold_cents: number | null;
-  readonly month: string;
-  readonly total_cents: number;
-  readonly breached: boolean;
-}
-
-export interface IssuedToken {
-  readonly token_id: string;
-  readonly token: string;
-  readonly created_at: string;
-}
-
 export class NativeClient {
   readonly endpoint: string;
   private readonly apiKey: string | undefined;
@@ -187,31 +163,6 @@ export class NativeClient {
     await this.json('DELETE', `/v1/queries/${encodeURIComponent(name)}`);
   }
 
-  createCustomer(request: { customer_id: string; email: string; name?: string; time_zone?: string }): Promise<CustomerInfo> {
-    return this.json('POST', '/v1/customers', JSON.stringify(request), 'application/json');
-  }
-
-  /** One page of customers in id order; `cursor` continues after the previous page. */
-  listCustomers(options: { limit?: number; cursor?: string } = {}): Promise<{ customers: CustomerInfo[]; cursor?: string }> {
-    const qs = new URLSearchParams();
-    if (options.limit !== undefined) qs.set('limit', String(options.limit));
-    if (options.cursor !== undefined) qs.set('cursor', options.cursor);
-    return this.json('GET', `/v1/customers${qs.size ? '?' + qs.toString() : ''}`);
-  }
-
-  /** Sets (or with null removes) a customer's monthly threshold. */
-  setCustomerThreshold(customerId: string, thresholdCents: number | null): Promise<ThresholdAnswer> {
-    return this.json('PUT', `/v1/customers/${encodeURIComponent(customerId)}/threshold`, JSON.stringify({ threshold_cents: thresholdCents }), 'application/json');
-  }
-
-  issueCustomerToken(customerId: string): Promise<IssuedToken> {
-    return this.json('POST', `/v1/customers/${encodeURIComponent(customerId)}/tokens`);
-  }
-
-  async revokeCustomerToken(customerId: string, tokenId: string): Promise<void> {
-    await this.json('DELETE', `/v1/customers/${encodeURIComponent(customerId)}/tokens/${encodeURIComponent(tokenId)}`);
-  }
-
   deployFunction(request: { name: string; stream: string; code: string; settings?: FunctionSettings }): Promise<FunctionInfo> {
     return this.json('POST', '/v1/functions', JSON.stringify(request), 'application/json');
   }
@@ -271,7 +222,11 @@ export class NativeClient {
     return res.body;
   }
 
-  private async json<T>(method: string, path: string, body?: string, contentType?: string): Promise<T> {
+  /**
+   * Calls a route of the native API, or one an app mounts (the customer API), with the key of the command line,
+   * and returns its JSON answer; an error answer throws ApiError.
+   */
+  async json<T>(method: string, path: string, body?: string, contentType?: string): Promise<T> {
     const res = await this.request(method, path, { body, headers: contentType ? { 'content-type': contentType } : {} });
     if (!res.ok) throw await apiError(res);
     const text = await res.text();

@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import { isTollstreamError } from '../core/errors.ts';
 import { ApiError } from './client.ts';
+// The shipped apps' commands (the customers of ABC Tolls): the one list of them, as src/apps/index.ts is of the apps.
+import { SHIPPED_COMMAND_GROUPS, SHIPPED_COMMANDS } from '../apps/commands.ts';
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
-import { customersCreate, customersIssueToken, customersList, customersRevokeToken, customersThreshold } from './commands/customers.ts';
 import { functionsDelete, functionsDeploy, functionsDescribe, functionsList, functionsLogs, functionsPause, functionsResume, functionsUpdate } from './commands/functions.ts';
 import { keysHash } from './commands/keys.ts';
 import { put } from './commands/put.ts';
@@ -21,14 +22,14 @@ import { referenceLoad, report, sql } from './commands/warehouse.ts';
 
 export { UsageError, type Command, type Io } from './command.ts';
 
-export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, referencePut, customersCreate, customersList, customersThreshold, customersIssueToken, customersRevokeToken, functionsDeploy, functionsUpdate, functionsList, functionsDescribe, functionsPause, functionsResume, functionsDelete, functionsLogs, tablesList, tablesGet, tablesQuery, tablesScan, keysHash];
+export const COMMANDS: readonly Command[] = [up, streamsCreate, streamsList, streamsDescribe, streamsDelete, put, tail, simulate, query, queriesList, queriesCreate, queriesDescribe, queriesExplain, queriesStop, queriesResume, queriesDrop, report, sql, referenceLoad, referencePut, ...SHIPPED_COMMANDS, functionsDeploy, functionsUpdate, functionsList, functionsDescribe, functionsPause, functionsResume, functionsDelete, functionsLogs, tablesList, tablesGet, tablesQuery, tablesScan, keysHash];
 
 const GROUPS: Readonly<Record<string, string>> = {
   streams: 'Manage streams on a running server.',
   reference: 'Reference data of the warehouse.',
   keys: 'API key helpers.',
   queries: 'Manage continuous SQL queries on a running server.',
-  customers: 'Manage the customers of the customer app on a running server.',
+  ...SHIPPED_COMMAND_GROUPS,
   functions: 'Deploy and manage functions on a running server.',
   tables: 'Read the tables functions write.',
 };

@@ -101,56 +101,6 @@ describe('loadConfig', () => {
     expect(ok.storage.fsyncIntervalMs).toBe(50);
   });
 
-  it('keeps alert email off by default and needs a sender to turn it on', async () => {
-    const plain = await loadConfig({ cwd: tempDir(), env: {} });
-    expect(plain.alerts.email).toEqual({ enabled: false, smtpHost: '127.0.0.1', smtpPort: 25, tls: 'off', allowAuthWithoutTls: false });
-    expect(plain.alerts.pushSubject).toBe('mailto:alerts@localhost');
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true' } })).rejects.toThrow(/alerts.email.enabled needs alerts.email.from/);
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_FROM: 'a@example.com' } })).rejects.toThrow(/alerts.email.from conflicts with alerts.email.enabled false/);
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'not an address' } })).rejects.toThrow(/alerts.email.from must be an address/);
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SUBJECT: 'ops' } })).rejects.toThrow(/alerts.pushSubject must be a mailto:/);
-    expect(plain.alerts.pushServices).toContain('fcm.googleapis.com');
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["http://127.0.0.1:8080/push"]' } })).rejects.toThrow(/alerts.pushServices\[0\] must be an origin/);
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["*.example.com"]' } })).rejects.toThrow(/alerts.pushServices\[0\] must be a lower-case host name/);
-    const local = await loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_PUSH_SERVICES: '["http://127.0.0.1:8080","push.example.com"]' } });
-    expect(local.alerts.pushServices).toEqual(['http://127.0.0.1:8080', 'push.example.com']);
-    const on = await loadConfig({
-      cwd: tempDir(),
-      env: { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'ABC Tolls <alerts@tolls.example>', TOLLSTREAM_ALERTS_EMAIL_SMTP_PORT: '2525' },
-    });
-    expect(on.alerts.email).toEqual({ enabled: true, smtpHost: '127.0.0.1', smtpPort: 2525, tls: 'off', allowAuthWithoutTls: false, from: 'ABC Tolls <alerts@tolls.example>' });
-  });
-
-  it('takes a relay login with its password from the environment or a file, and only over TLS unless plain is allowed', async () => {
-    const base = { TOLLSTREAM_ALERTS_EMAIL_ENABLED: 'true', TOLLSTREAM_ALERTS_EMAIL_FROM: 'alerts@tolls.example' };
-    const secret = 's3cret-relay-pw';
-    const fromEnv = await loadConfig({
-      cwd: tempDir(),
-      env: { ...base, TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret, TOLLSTREAM_ALERTS_EMAIL_SMTP_PORT: '587' },
-    });
-    expect(fromEnv.alerts.email).toMatchObject({ tls: 'starttls', user: 'alerts', password: secret, smtpPort: 587 });
-    const cwd = tempDir({ 'smtp-password': `${secret}\n`, 'relay-ca.pem': 'PEM' });
-    const fromFile = await loadConfig({ cwd, env: { ...base, TOLLSTREAM_ALERTS_EMAIL_TLS: 'implicit', TOLLSTREAM_ALERTS_EMAIL_CA_FILE: 'relay-ca.pem', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD_FILE: 'smtp-password' } });
-    expect(fromFile.alerts.email).toMatchObject({ tls: 'implicit', user: 'alerts', password: secret, caFile: path.join(cwd, 'relay-ca.pem'), passwordFile: path.join(cwd, 'smtp-password') });
-
-    const refusal = async (env: Record<string, string>, pattern: RegExp) => {
-      const err = await loadConfig({ cwd, env: { ...base, ...env } }).then(() => undefined, (e: unknown) => e as Error);
-      expect(err?.message).toMatch(pattern);
-      expect(err?.message).not.toContain(secret);
-      return err;
-    };
-    await refusal({ TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret }, /would send the password unencrypted.*alerts.email.allowAuthWithoutTls/);
-    const plain = await loadConfig({ cwd, env: { ...base, TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret, TOLLSTREAM_ALERTS_EMAIL_ALLOW_AUTH_WITHOUT_TLS: 'true' } });
-    expect(plain.alerts.email).toMatchObject({ tls: 'off', allowAuthWithoutTls: true, password: secret });
-    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts' }, /alerts.email.user needs a password/);
-    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret }, /needs alerts.email.user/);
-    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD: secret, TOLLSTREAM_ALERTS_EMAIL_PASSWORD_FILE: 'smtp-password' }, /conflicts with alerts.email.passwordFile/);
-    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'starttls', TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts', TOLLSTREAM_ALERTS_EMAIL_PASSWORD_FILE: 'missing' }, /alerts.email.passwordFile .*missing cannot be read: ENOENT/);
-    await refusal({ TOLLSTREAM_ALERTS_EMAIL_CA_FILE: 'relay-ca.pem' }, /alerts.email.caFile conflicts with alerts.email.tls 'off'/);
-    await refusal({ TOLLSTREAM_ALERTS_EMAIL_TLS: 'ssl' }, /alerts.email.tls/);
-    await expect(loadConfig({ cwd, env: { TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts' } })).rejects.toThrow(/alerts.email.user conflicts with alerts.email.enabled false/);
-  });
-
   it('refuses two config files at once', async () => {
     const cwd = tempDir({ 'tollstream.config.json': '{}', 'tollstream.config.ts': 'export default {};' });
     await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/keep one/);
@@ -189,7 +139,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('warehouse, delivery, lake and reference settings', () => {
+describe('warehouse, delivery and lake settings', () => {
   it('defaults to a warehouse in the data directory, delivering toll_transactions every second, no lake', async () => {
     const cwd = tempDir();
     const config = await loadConfig({ cwd, env: {} });
@@ -198,17 +148,15 @@ describe('warehouse, delivery, lake and reference settings', () => {
     expect(config.delivery).toEqual({ stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 });
     expect(config.lake.enabled).toBe(false);
     expect(lakeDir(config)).toBe(path.join(cwd, 'data', 'lake'));
-    expect(config.reference.stationsFile).toBeUndefined();
   });
 
   it('reads them from a file and the environment, paths relative to the working directory', async () => {
     const cwd = tempDir({
-      'tollstream.config.json': JSON.stringify({ warehouse: { path: 'w/main.duckdb' }, lake: { enabled: true, dir: 'parquet' }, reference: { stationsFile: 'stations.csv' } }),
+      'tollstream.config.json': JSON.stringify({ warehouse: { path: 'w/main.duckdb' }, lake: { enabled: true, dir: 'parquet' } }),
     });
     const config = await loadConfig({ cwd, env: { TOLLSTREAM_DELIVERY_BUFFER_SIZE_MIB: '16', TOLLSTREAM_DELIVERY_BUFFER_INTERVAL_SECONDS: '0', TOLLSTREAM_LAKE_ENABLED: 'true' } });
     expect(warehousePath(config)).toBe(path.join(cwd, 'w/main.duckdb'));
     expect(lakeDir(config)).toBe(path.join(cwd, 'parquet'));
-    expect(config.reference.stationsFile).toBe(path.join(cwd, 'stations.csv'));
     expect(config.delivery.bufferSizeMiB).toBe(16);
     expect(config.delivery.bufferIntervalSeconds).toBe(0);
   });
@@ -228,9 +176,6 @@ describe('warehouse, delivery, lake and reference settings', () => {
 
   it('rejects settings of a part that is switched off', async () => {
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LAKE_DIR: '/tmp/lake' } })).rejects.toThrow(/lake.dir conflicts with lake.enabled false/);
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_WAREHOUSE_ENABLED: 'false', TOLLSTREAM_REFERENCE_STATIONS_FILE: 's.csv' } })).rejects.toThrow(
-      /reference.stationsFile conflicts with warehouse.enabled false/,
-    );
   });
 });
 
@@ -251,18 +196,6 @@ describe('lake and BI settings', () => {
     ).rejects.toThrow(/bi.enabled conflicts with warehouse.kind 'postgres'/);
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LAKE_TARGET_FILE_MIB: '64' } })).rejects.toThrow(/lake.targetFileMiB conflicts with lake.enabled false/);
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LAKE_ENABLED: 'true', TOLLSTREAM_LAKE_TARGET_FILE_MIB: '2048' } })).rejects.toThrow(/lake.targetFileMiB/);
-  });
-});
-
-describe('alerts settings', () => {
-  it('accept an IANA time zone and a currency code from the environment', async () => {
-    const config = await loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_TIME_ZONE: 'America/New_York', TOLLSTREAM_ALERTS_CURRENCY: 'EUR' } });
-    expect(config.alerts).toMatchObject({ enabled: true, timeZone: 'America/New_York', currency: 'EUR' });
-  });
-
-  it('reject a time zone that does not exist, naming the key', async () => {
-    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_ALERTS_TIME_ZONE: 'Mars/Olympus' } })).rejects.toThrow(/alerts.timeZone must be an IANA time zone.*Mars\/Olympus/);
-    await expect(loadConfig({ cwd: tempDir(), env: {}, flags: { 'alerts.currency': 'dollars' } })).rejects.toThrow(/alerts.currency must be a 3-letter/);
   });
 });
 

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { TollstreamError } from '../core/errors.ts';
 import { CLUSTER_DEFAULTS, DEFAULT_CONFIG, SCHEMA, type ConfigSection, type Setting, type TollstreamConfig } from './schema.ts';
 
-export { DEFAULT_CONFIG, type ConfigSection, type Setting, warehousePath, warehouseLimits, leaseTimings, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
+export { DEFAULT_CONFIG, type ConfigOverrides, type ConfigProblem, type ConfigSection, type Setting, warehousePath, warehouseLimits, leaseTimings, lakeDir, referenceDir, type TollstreamConfig, type AccessKey, type DeclaredStream, type DeclaredFunction, type HttpLimits, type HttpSettings } from './schema.ts';
 export { leaseStoreTimeoutMs } from './schema.ts';
 
 export interface LoadConfigOptions {
@@ -82,6 +82,8 @@ interface Schema {
   readonly settings: Readonly<Record<string, Setting>>;
   readonly keyByEnv: ReadonlyMap<string, string>;
   readonly defaults: Flat;
+  /** The apps' sections, in the order given. */
+  readonly sections: readonly ConfigSection[];
 }
 
 const PLATFORM = schemaWith([]);
@@ -107,7 +109,7 @@ function schemaWith(sections: readonly ConfigSection[]): Schema {
     if (taken !== undefined) throw configError(`the settings '${taken}' and '${key}' would both be set by ${envName(key)}; rename one`, { key });
     keyByEnv.set(envName(key), key);
   }
-  const schema = { settings, keyByEnv, defaults: new Map() as Flat };
+  const schema = { settings, keyByEnv, defaults: new Map() as Flat, sections };
   return { ...schema, defaults: flatten(defaults, 'defaults', schema) };
 }
 
@@ -136,11 +138,17 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Tolls
 
   const explicit: Flat = new Map();
   for (const layer of layers) for (const [k, v] of layer.values) explicit.set(k, v);
-  checkConflicts(explicit);
+  checkConflicts(explicit, schema);
 
   const merged = new Map(schema.defaults);
   for (const [k, v] of explicit) merged.set(k, v);
   const config = unflatten(merged) as unknown as TollstreamConfig;
+  const sections: Record<string, unknown> = {};
+  for (const section of schema.sections) {
+    // A section whose settings all lack defaults is absent until one is set.
+    const values = (config as unknown as Record<string, Record<string, unknown> | undefined>)[section.name] ?? {};
+    sections[section.name] = section.resolve ? section.resolve(values, cwd) : values;
+  }
   const at = (p: string | undefined) => (p === undefined ? undefined : path.resolve(cwd, p));
   return {
     ...config,
@@ -148,11 +156,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Tolls
     // Paths are relative to where the server starts, as dataDir is; unset ones keep their data-dir defaults.
     warehouse: { ...config.warehouse, ...optional('path', at(config.warehouse.path)) },
     lake: { ...config.lake, ...optional('dir', at(config.lake.dir)) },
-    reference: { ...optional('stationsFile', at(config.reference?.stationsFile)) },
     queries: { ...config.queries, ...optional('referenceDir', at(config.queries.referenceDir)) },
-    ...(config.alerts.email ? { alerts: { ...config.alerts, email: emailSettings(config.alerts.email, cwd) } } : {}),
     functions: { ...config.functions, deploy: config.functions.deploy.map((f) => ({ ...f, handler: path.resolve(cwd, f.handler) })) },
     ...(config.cluster ? { cluster: { ...CLUSTER_DEFAULTS, ...config.cluster } } : {}),
+    ...sections,
   };
 }
 
@@ -254,13 +261,21 @@ function parseText(key: string, raw: string, source: string, schema: Schema): un
   }
 }
 
+const sectionSchemas = new WeakMap<ConfigSection, Schema>();
+
 /**
- * Checks one setting's value against its one definition in the schema, for code that takes the setting from
- * elsewhere than a config (a library's options): throws CONFIG_INVALID naming the key, as loading a config does.
+ * Checks one setting's value against its one definition, the platform's or that of an app's `section`, for code
+ * that takes the setting from elsewhere than a config (a library's options): throws CONFIG_INVALID naming the key
+ * (`alerts.windowSeconds`), as loading a config does.
  */
-export function checkSetting(key: string, value: unknown, source: string): void {
-  if (SCHEMA[key] === undefined) throw new TollstreamError('INTERNAL', `no setting '${key}' in the config schema`, { context: { key } });
-  checkValue(key, value, source, PLATFORM);
+export function checkSetting(key: string, value: unknown, source: string, section?: ConfigSection): void {
+  let schema = PLATFORM;
+  if (section !== undefined) {
+    schema = sectionSchemas.get(section) ?? schemaWith([section]);
+    sectionSchemas.set(section, schema);
+  }
+  if (schema.settings[key] === undefined) throw new TollstreamError('INTERNAL', `no setting '${key}' in the config schema`, { context: { key } });
+  checkValue(key, value, source, schema);
 }
 
 function checkValue(key: string, v: unknown, source: string, schema: Schema): unknown {
@@ -297,26 +312,17 @@ function checkValue(key: string, v: unknown, source: string, schema: Schema): un
 const REQUIRES_ENABLED: ReadonlyArray<readonly [key: string, enabledKey: string]> = [
   ['warehouse.path', 'warehouse.enabled'],
   ['warehouse.postgresUrl', 'warehouse.enabled'],
-  ['reference.stationsFile', 'warehouse.enabled'],
   ['lake.dir', 'lake.enabled'],
   ['lake.targetFileMiB', 'lake.enabled'],
   ['lake.maxWaitSeconds', 'lake.enabled'],
   ['lake.compactionIntervalSeconds', 'lake.enabled'],
   ['bi.password', 'bi.enabled'],
   ['queries.referenceDir', 'queries.enabled'],
-  ['alerts.email.from', 'alerts.email.enabled'],
-  ['alerts.email.linkBaseUrl', 'alerts.email.enabled'],
-  ['alerts.email.tls', 'alerts.email.enabled'],
-  ['alerts.email.caFile', 'alerts.email.enabled'],
-  ['alerts.email.user', 'alerts.email.enabled'],
-  ['alerts.email.password', 'alerts.email.enabled'],
-  ['alerts.email.passwordFile', 'alerts.email.enabled'],
-  ['alerts.email.allowAuthWithoutTls', 'alerts.email.enabled'],
 ];
 
-function checkConflicts(explicit: Flat): void {
-  const defaults = PLATFORM.defaults;
-  for (const [key, enabledKey] of REQUIRES_ENABLED) {
+function checkConflicts(explicit: Flat, schema: Schema): void {
+  const defaults = schema.defaults;
+  for (const [key, enabledKey] of [...REQUIRES_ENABLED, ...schema.sections.flatMap((s) => s.requiresEnabled ?? [])]) {
     if (explicit.has(key) && (explicit.get(enabledKey) ?? defaults.get(enabledKey)) !== true) {
       throw configError(`${key} conflicts with ${enabledKey} false: set ${enabledKey} to true or drop ${key}`, { key });
     }
@@ -353,53 +359,16 @@ function checkConflicts(explicit: Flat): void {
   if (warehouseKind === 'postgres' && explicit.has('warehouse.memoryLimitMiB')) {
     throw configError("warehouse.memoryLimitMiB (DuckDB's memory limit) conflicts with warehouse.kind 'postgres': drop it (PostgreSQL's own settings bound its memory)", { key: 'warehouse.memoryLimitMiB' });
   }
-  if (explicit.get('alerts.email.enabled') === true && !explicit.has('alerts.email.from')) {
-    throw configError('alerts.email.enabled needs alerts.email.from, the sender address of the alert emails', { key: 'alerts.email.from' });
-  }
-  checkEmailLogin(explicit);
   if (explicit.has('storage.fsyncIntervalMs') && (explicit.get('storage.fsync') ?? DEFAULT_CONFIG.storage.fsync) !== 'interval') {
     throw configError(
       "storage.fsyncIntervalMs conflicts with storage.fsync 'always': set storage.fsync to 'interval' or drop storage.fsyncIntervalMs",
       { key: 'storage.fsyncIntervalMs' },
     );
   }
-}
-
-/** A login needs a password from one place, and an encrypted connection unless plain is allowed outright. */
-function checkEmailLogin(explicit: Flat): void {
-  const security = explicit.get('alerts.email.tls') ?? DEFAULT_CONFIG.alerts.email!.tls;
-  if (explicit.has('alerts.email.caFile') && security === 'off') {
-    throw configError("alerts.email.caFile conflicts with alerts.email.tls 'off': set alerts.email.tls to 'starttls' or 'implicit', or drop alerts.email.caFile", { key: 'alerts.email.caFile' });
+  for (const section of schema.sections) {
+    const problem = section.check?.(explicit);
+    if (problem !== undefined) throw configError(problem.message, { key: problem.key, section: section.name });
   }
-  if (explicit.has('alerts.email.password') && explicit.has('alerts.email.passwordFile')) {
-    throw configError('alerts.email.password conflicts with alerts.email.passwordFile: give the password one way', { key: 'alerts.email.passwordFile' });
-  }
-  const hasPassword = explicit.has('alerts.email.password') || explicit.has('alerts.email.passwordFile');
-  if (!explicit.has('alerts.email.user')) {
-    if (hasPassword) throw configError('alerts.email.password needs alerts.email.user, the login it belongs to', { key: 'alerts.email.user' });
-    return;
-  }
-  if (!hasPassword) {
-    throw configError('alerts.email.user needs a password: TOLLSTREAM_ALERTS_EMAIL_PASSWORD (alerts.email.password) or alerts.email.passwordFile', { key: 'alerts.email.password' });
-  }
-  if (security === 'off' && explicit.get('alerts.email.allowAuthWithoutTls') !== true) {
-    throw configError("alerts.email.user with alerts.email.tls 'off' would send the password unencrypted: set alerts.email.tls to 'starttls' or 'implicit', or alerts.email.allowAuthWithoutTls to true", { key: 'alerts.email.tls' });
-  }
-}
-
-/** The email settings with their file paths resolved against `cwd` and the password read from its file. */
-function emailSettings(email: NonNullable<TollstreamConfig['alerts']['email']>, cwd: string): NonNullable<TollstreamConfig['alerts']['email']> {
-  const caFile = email.caFile === undefined ? {} : { caFile: path.resolve(cwd, email.caFile) };
-  if (email.passwordFile === undefined) return { ...email, ...caFile };
-  const passwordFile = path.resolve(cwd, email.passwordFile);
-  let password: string;
-  try {
-    password = fs.readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
-  } catch (err) {
-    throw configError(`alerts.email.passwordFile ${passwordFile} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { key: 'alerts.email.passwordFile', file: passwordFile }, err);
-  }
-  if (password === '') throw configError(`alerts.email.passwordFile ${passwordFile} is empty`, { key: 'alerts.email.passwordFile', file: passwordFile });
-  return { ...email, ...caFile, passwordFile, password };
 }
 
 function unflatten(flat: Flat): Record<string, unknown> {

@@ -156,13 +156,6 @@ export interface TollstreamConfig {
     /** Open client connections at most; more are refused (SQLSTATE 53300). @default 64 */
     readonly maxConnections?: number;
   };
-  readonly reference: {
-    /**
-     * Station reference data (CSV with a header row, or a JSON array; `.csv` or `.json`) loaded into the
-     * warehouse at every start, replacing what it held. @default none (keep what the warehouse holds)
-     */
-    readonly stationsFile?: string;
-  };
   /** Continuous SQL queries on the log (`/v1/queries`), their definitions and checkpoints in `<dataDir>/queries`. */
   readonly queries: {
     /** Run queries (and resume the ones that were running at the last stop). @default true */
@@ -187,60 +180,6 @@ export interface TollstreamConfig {
      * SQL comes from requests. Created at start. @default `<dataDir>/reference` (see `referenceDir`)
      */
     readonly referenceDir?: string;
-  };
-  /** The ABC Tolls spending alerts and the customer API (`/v1/customers`, `/v1/me`). */
-  readonly alerts: {
-    /** Run the spend function, keep monthly totals and notify customers past their threshold. @default true */
-    readonly enabled: boolean;
-    /** IANA time zone in which a month (and a day of the spend breakdown) begins. @default 'UTC' */
-    readonly timeZone: string;
-    /** Only tolls in this currency count; others go to the error stream. @default 'USD' */
-    readonly currency: string;
-    /**
-     * `sql`: tolls are checked into `toll_transactions_valid`, summed per customer and month by the continuous
-     * query `abc-tolls-customer-spend` into `customer_spend`, and the threshold function reads those windows
-     * (needs `queries.enabled`). `transactions`: the threshold function reads `toll_transactions` directly.
-     * @default 'sql'
-     */
-    readonly source: 'sql' | 'transactions';
-    /** Length of the query's processing-time windows, in seconds: how long spend waits before it is summed. @default 1 */
-    readonly windowSeconds: number;
-    /** The operator's contact that browsers' push services see with every Web Push alert (the VAPID `sub`): `mailto:` or `https:`. @default 'mailto:alerts@localhost' */
-    readonly pushSubject: string;
-    /**
-     * The push services a browser subscription may point at: a host name matches itself and its subdomains (over
-     * https), an origin (`http://127.0.0.1:8080`) matches exactly. The server POSTs to the endpoint a customer
-     * gives, so anything else is refused. @default the push services of Chrome, Firefox, Safari and Edge
-     */
-    readonly pushServices: readonly string[];
-    /** Alerts by email to each customer's address, through an SMTP relay (docs/notify.md, "Email"). */
-    readonly email?: {
-      /** @default false */
-      readonly enabled: boolean;
-      /** @default '127.0.0.1' */
-      readonly smtpHost: string;
-      /** @default 25 */
-      readonly smtpPort: number;
-      /** `off` plain SMTP, `starttls` upgraded after EHLO (refused if not offered), `implicit` TLS from the first byte (port 465). @default 'off' */
-      readonly tls?: 'off' | 'starttls' | 'implicit';
-      /** A PEM file of CAs trusted for the relay's certificate besides Node's bundled ones; only with `tls`. */
-      readonly caFile?: string;
-      /** The relay's login (AUTH PLAIN, else LOGIN); needs `password` or `passwordFile`. */
-      readonly user?: string;
-      /** The login's password; best from `TOLLSTREAM_ALERTS_EMAIL_PASSWORD`. Filled from `passwordFile` when that is set. */
-      readonly password?: string;
-      /** A file whose content (one trailing line break dropped) is the password, read at start. */
-      readonly passwordFile?: string;
-      /** Log in over `tls: 'off'`, sending the password unencrypted. @default false */
-      readonly allowAuthWithoutTls?: boolean;
-      /** The sender, `alerts@example.com` or `ABC Tolls <alerts@example.com>`; required when enabled. */
-      readonly from?: string;
-      /**
-       * The address customers reach this server at (`https://tolls.example.com`), for the unsubscribe link in each
-       * email. @default the server's own URL (`http://<host>:<port>`), right only when customers reach it directly
-       */
-      readonly linkBaseUrl?: string;
-    };
   };
   /**
    * The user's own apps (docs/apps.md): paths of modules (TypeScript or JavaScript), each exporting an `App` as its
@@ -303,6 +242,12 @@ export interface TollstreamConfig {
   };
 }
 
+/**
+ * Changes to a config built by hand (a test, a library entry point): the platform's sections, and the apps'
+ * sections by their names, as an app's helper builds them (`{ ...spendAlertsConfig({ enabled: false }) }`).
+ */
+export type ConfigOverrides = Partial<TollstreamConfig> & { readonly [appSection: string]: unknown };
+
 export interface HttpSettings extends HttpLimits {
   /**
    * Origins (`https://app.example.com`) whose browser pages may call the gateway (CORS); `*` allows any page.
@@ -356,9 +301,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   delivery: { stream: 'toll_transactions', bufferSizeMiB: 4, bufferIntervalSeconds: 1 },
   lake: { enabled: false, targetFileMiB: 128, maxWaitSeconds: 300, compactionIntervalSeconds: 60 },
   bi: { enabled: false, host: '127.0.0.1', port: 5433, user: 'tollstream', maxConnections: 64 },
-  reference: {},
   queries: { enabled: true, checkpointIntervalMs: 1000, checkpointFullEvery: 10, threads: defaultQueryThreads(), threadRestarts: 3 },
-  alerts: { enabled: true, timeZone: 'UTC', currency: 'USD', source: 'sql', windowSeconds: 1, pushSubject: 'mailto:alerts@localhost', pushServices: ['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'web.push.apple.com', 'notify.windows.com'], email: { enabled: false, smtpHost: '127.0.0.1', smtpPort: 25, tls: 'off', allowAuthWithoutTls: false } },
   apps: [],
   functions: { enabled: true, deploy: [] },
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
@@ -431,6 +374,28 @@ export interface ConfigSection {
   readonly settings: Readonly<Record<string, Setting>>;
   /** The section's defaults, nested as in a config file; a setting without one is unset unless configured. */
   readonly defaults: Readonly<Record<string, unknown>>;
+  /**
+   * Settings that mean something only while a boolean setting (the section's or the platform's) is true, by full
+   * key: `[['visits.archiveDir', 'warehouse.enabled']]`. Setting one while the other is false is refused, as
+   * `lake.dir` is while `lake.enabled` is false. @default none
+   */
+  readonly requiresEnabled?: ReadonlyArray<readonly [key: string, enabledKey: string]>;
+  /**
+   * Checks settings against each other once every layer is read, given the values set explicitly (not defaults) by
+   * full key: the problem, naming the key, or undefined. @default none
+   */
+  check?(explicit: ReadonlyMap<string, unknown>): ConfigProblem | undefined;
+  /**
+   * Turns the checked section into what the app reads: paths resolved against `cwd` (where the server starts, as
+   * `dataDir` is), files read. Throws CONFIG_INVALID naming the key when it cannot. @default the section as read
+   */
+  resolve?(values: Readonly<Record<string, unknown>>, cwd: string): Record<string, unknown>;
+}
+
+/** What is wrong with a config: the key to fix and the message, which names it. */
+export interface ConfigProblem {
+  readonly key: string;
+  readonly message: string;
 }
 
 export const SCHEMA: Record<string, Setting> = {
@@ -472,7 +437,6 @@ export const SCHEMA: Record<string, Setting> = {
   'bi.user': { type: 'string', check: (v) => (/^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/.test(v) ? undefined : 'must be 1 to 63 letters, digits, _, . or -, starting with a letter or _') },
   'bi.password': { type: 'string', check: (v) => (v.length >= 12 || v.startsWith('SCRAM-SHA-256$') ? undefined : 'must be 12 characters or more, or a SCRAM-SHA-256 verifier') },
   'bi.maxConnections': { type: 'integer', min: 1, max: 10_000 },
-  'reference.stationsFile': { type: 'string' },
   'queries.enabled': { type: 'boolean' },
   'queries.checkpointIntervalMs': { type: 'integer', min: 50, max: 600_000 },
   'queries.checkpointFullEvery': { type: 'integer', min: 1, max: 1000 },
@@ -482,25 +446,6 @@ export const SCHEMA: Record<string, Setting> = {
   'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'metrics.historyIntervalSeconds': { type: 'integer', min: 0, max: 3600 },
   'metrics.historyRetentionHours': { type: 'integer', min: 1, max: 8760 },
-  'alerts.enabled': { type: 'boolean' },
-  'alerts.timeZone': { type: 'string', check: checkTimeZone },
-  'alerts.currency': { type: 'string', check: (v) => (/^[A-Z]{3}$/.test(v) ? undefined : 'must be a 3-letter ISO 4217 code such as "USD"') },
-  'alerts.source': { type: 'enum', values: ['sql', 'transactions'] },
-  'alerts.windowSeconds': { type: 'integer', min: 1, max: 3600 },
-  'alerts.pushSubject': { type: 'string', check: (v) => (/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(v) ? undefined : 'must be a mailto: address or an https: URL') },
-  'alerts.pushServices': { type: 'json', check: checkPushServices },
-  'alerts.email.enabled': { type: 'boolean' },
-  'alerts.email.smtpHost': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a host' : undefined) },
-  'alerts.email.smtpPort': { type: 'integer', min: 1, max: 65535 },
-  'alerts.email.tls': { type: 'enum', values: ['off', 'starttls', 'implicit'] },
-  'alerts.email.caFile': { type: 'string' },
-  'alerts.email.user': { type: 'string', check: (v) => (/[\r\n\0]/.test(v) ? 'must be one line' : undefined) },
-  // No check that could quote the value: a refused password must not reach the log in the error.
-  'alerts.email.password': { type: 'string' },
-  'alerts.email.passwordFile': { type: 'string' },
-  'alerts.email.allowAuthWithoutTls': { type: 'boolean' },
-  'alerts.email.linkBaseUrl': { type: 'string', check: (v) => (/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(v) ? undefined : 'must be an http:// or https:// URL without query, such as https://tolls.example.com') },
-  'alerts.email.from': { type: 'string', check: (v) => (/^(?:[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(v.trim()) ? undefined : 'must be an address such as alerts@example.com or "ABC Tolls <alerts@example.com>"') },
   apps: { type: 'json', check: checkAppModules },
   'functions.enabled': { type: 'boolean' },
   'functions.deploy': { type: 'json', check: checkDeclaredFunctions },
@@ -547,24 +492,6 @@ function checkCorsOrigins(v: unknown): string | undefined {
   return undefined;
 }
 
-function checkPushServices(v: unknown): string | undefined {
-  if (!Array.isArray(v) || v.length > 100) return 'must be an array of at most 100 host names or origins';
-  for (const [i, entry] of v.entries()) {
-    if (typeof entry !== 'string') return `[${i}] must be a host name or an origin`;
-    if (entry.includes('://')) {
-      let origin: string | undefined;
-      try {
-        origin = new URL(entry).origin;
-      } catch {
-        origin = undefined;
-      }
-      if (origin !== entry) return `[${i}] must be an origin such as "https://push.example.com" (scheme, host, port; no path)`;
-    } else if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(entry)) {
-      return `[${i}] must be a lower-case host name such as "fcm.googleapis.com"`;
-    }
-  }
-  return undefined;
-}
 
 function checkAccessKeys(v: unknown): string | undefined {
   if (!Array.isArray(v)) return 'must be an array of { accessKeyId, secretAccessKey }';
@@ -657,11 +584,3 @@ function checkDeclaredFunctions(v: unknown): string | undefined {
   return undefined;
 }
 
-function checkTimeZone(v: string): string | undefined {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: v });
-    return undefined;
-  } catch {
-    return `must be an IANA time zone name such as "UTC" or "America/New_York" ('${v}' is not one)`;
-  }
-}

@@ -25,7 +25,6 @@ function config(dataDir: string, overrides: Partial<TollstreamConfig> = {}): Tol
     port: 0,
     logging: { level: 'silent', format: 'json' },
     streams: [{ name: 'toll_transactions', shardCount: 2 }],
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
     ...overrides,
   };
 }

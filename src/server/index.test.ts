@@ -57,7 +57,7 @@ describe('startServer', () => {
   it('keeps streams and the secret across a restart', async () => {
     // No declared streams, no spending alerts and no metrics history (which create their own streams): only what
     // the test creates.
-    const cfg = config({ streams: [], alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 } });
+    const cfg = config({ streams: [], metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 } });
     const first = await start(cfg);
     await first.log.createStream('kept', { shardCount: 1 });
     const secret = fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8');
@@ -79,7 +79,6 @@ describe('startServer', () => {
       config({
         streams: [{ name: 'limited', shardCount: 1 }],
         warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-        alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
         http: { ...DEFAULT_CONFIG.http, corsOrigins: ['http://console.tolls.test'] },
         kinesis: { shardWriteLimits: true },
       }),

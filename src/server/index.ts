@@ -225,6 +225,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
           registry: metrics,
           intervalSeconds: config.metrics.historyIntervalSeconds,
           retentionHours: config.metrics.historyRetentionHours,
+          // Whether or not an app runs, so its charts read the history it left.
+          series: (options.apps ?? []).flatMap((app) => app.historySeries ?? []),
           node: config.cluster?.nodeName ?? 'local',
           operatorAuth: (header) => authenticator.verifyBearer(header),
           logger: logger.child({ component: 'metrics-history' }),

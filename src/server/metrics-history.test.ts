@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../app-contract/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { createLogger } from '../core/logger.ts';
 import { startServer, type RunningServer } from './index.ts';
@@ -27,14 +28,13 @@ function config(overrides: Partial<TollstreamConfig> = {}): TollstreamConfig {
     port: 0,
     logging: { level: 'silent', format: 'json' },
     warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
     metrics: { historyIntervalSeconds: 1, historyRetentionHours: 48 },
     ...overrides,
   };
 }
 
-async function start(cfg: TollstreamConfig): Promise<RunningServer> {
-  const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }) });
+async function start(cfg: TollstreamConfig, apps: readonly App[] = []): Promise<RunningServer> {
+  const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps });
   cleanups.push(() => server.close());
   return server;
 }
@@ -106,4 +106,30 @@ describe('metrics history', () => {
     expect(parseHistoryQuery(new URLSearchParams(`since=${now - 5}`), now).since).toBe(now - 5);
     expect(parseHistoryQuery(new URLSearchParams(''), now)).toEqual({ since: now - 3_600_000, names: [], maxPoints: 1000 });
   });
+
+  it("keeps an app's own series beside the platform's, which names no app's", async () => {
+    const lanes: App = {
+      name: 'lanes',
+      enabled: () => true,
+      historySeries: [{ name: 'tollstream_lanes_opened_total', by: ['lane'] }],
+      prepare: () => ({
+        async start(ctx) {
+          const opened = ctx.metrics.counter('tollstream_lanes_opened_total', 'Lanes opened.', ['lane', 'plaza']);
+          opened.labels('L1', 'P1').inc(2);
+          opened.labels('L1', 'P2').inc(3);
+          return { routes: [] };
+        },
+      }),
+    };
+    const withApp = await start(config(), [lanes]);
+    const kept = await waitForHistory(withApp, 'since=1h&names=tollstream_lanes_opened_total', (b) => b.points.length > 0);
+    // Summed over the labels the app did not keep.
+    expect(kept.points.at(-1)!.values).toEqual({ 'tollstream_lanes_opened_total{lane="L1"}': 5 });
+
+    const without = await start(config());
+    const res = await fetch(`${without.url}/v1/metrics/history?names=tollstream_lanes_opened_total`);
+    expect(res.status).toBe(400);
+    const refused = await fetch(`${without.url}/v1/metrics/history?names=tollstream_station_alerts_raised_total`);
+    expect(refused.status).toBe(400);
+  }, 60_000);
 });

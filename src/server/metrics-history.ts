@@ -13,15 +13,12 @@
 import type { Logger } from '../core/logger.ts';
 import { invalidParameter, noRoute, operatorRoutes, sendJson, type RouteModule } from '../gateway/index.ts';
 import { ensureStream, type StartPosition, type StreamLog } from '../log/index.ts';
-import type { Registry } from '../metrics/index.ts';
+import type { HistorySeries, Registry } from '../metrics/index.ts';
 
 export const HISTORY_STREAM = 'tollstream_metrics_history';
 
-/**
- * What is kept, and which labels of each: other labels are summed away (records in per stream, not per shard),
- * and for ages and lags the highest value is kept (the slowest shard is the consumer's lag).
- */
-const KEPT: ReadonlyArray<{ readonly name: string; readonly by: readonly string[]; readonly combine?: 'max' }> = [
+/** The platform's series; the apps add their own (`App.historySeries`). */
+const PLATFORM_SERIES: readonly HistorySeries[] = [
   { name: 'tollstream_records_in_total', by: ['stream'] },
   { name: 'tollstream_bytes_in_total', by: ['stream'] },
   { name: 'tollstream_function_records_total', by: ['mapping'] },
@@ -39,7 +36,6 @@ const KEPT: ReadonlyArray<{ readonly name: string; readonly by: readonly string[
   { name: 'tollstream_warehouse_freshness_seconds', by: [] },
   { name: 'tollstream_notify_outbox_pending', by: [] },
   { name: 'tollstream_notify_dead_letters', by: [] },
-  { name: 'tollstream_station_alerts_raised_total', by: [] },
   { name: 'process_cpu_seconds_total', by: [] },
   { name: 'process_resident_memory_bytes', by: [] },
 ];
@@ -50,6 +46,8 @@ export interface MetricsHistoryOptions {
   /** Seconds between samples. */
   readonly intervalSeconds: number;
   readonly retentionHours: number;
+  /** Series kept besides the platform's: the apps'. @default none */
+  readonly series?: readonly HistorySeries[];
   /** Names this node's records. */
   readonly node: string;
   /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
@@ -76,10 +74,10 @@ function seriesKey(name: string, by: readonly string[], labels: Readonly<Record<
   return by.length === 0 ? name : `${name}{${by.map((l) => `${l}=${JSON.stringify(labels[l] ?? '')}`).join(',')}}`;
 }
 
-/** The kept series of the registry now (after its collectors ran). */
-export function snapshot(registry: Registry): Record<string, number> {
+/** The kept series of the registry now (after its collectors ran): the platform's, and `extra`. */
+export function snapshot(registry: Registry, extra: readonly HistorySeries[] = []): Record<string, number> {
   const values: Record<string, number> = {};
-  for (const kept of KEPT) {
+  for (const kept of [...PLATFORM_SERIES, ...extra]) {
     for (const s of registry.series(kept.name)) {
       if (!Number.isFinite(s.value)) continue;
       const key = seriesKey(kept.name, kept.by, s.labels);
@@ -92,11 +90,12 @@ export function snapshot(registry: Registry): Record<string, number> {
 
 export async function startMetricsHistory(options: MetricsHistoryOptions): Promise<MetricsHistory> {
   const { log, registry, logger } = options;
+  const series = options.series ?? [];
   await ensureStream(log, HISTORY_STREAM, { shardCount: 1, retentionHours: options.retentionHours });
   let failing = false;
   const sample = async (): Promise<void> => {
     await registry.collect();
-    const point: HistoryPoint = { t: Date.now(), node: options.node, values: snapshot(registry) };
+    const point: HistoryPoint = { t: Date.now(), node: options.node, values: snapshot(registry, series) };
     await log.append(HISTORY_STREAM, [{ partitionKey: options.node, data: Buffer.from(JSON.stringify(point)) }]);
   };
   let inFlight: Promise<void> | undefined;
@@ -118,7 +117,7 @@ export async function startMetricsHistory(options: MetricsHistoryOptions): Promi
 
   const routes = operatorRoutes('/v1/metrics/history', { operatorAuth: options.operatorAuth, logger }, async (req, res, parts, query) => {
     if (parts.length > 0 || req.method !== 'GET') throw noRoute(req, `/v1/metrics/history/${parts.join('/')}`, 'the history is read with GET /v1/metrics/history');
-    sendJson(res, 200, { intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query)) });
+    sendJson(res, 200, { intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query, Date.now(), series)) });
   }, (parts) => (parts.length === 0 ? ['GET'] : []));
   return { routes, sample, stop: () => clearInterval(timer) };
 }
@@ -136,7 +135,7 @@ const DURATION = /^(\d+)(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const MAX_POINTS = 10_000;
 
-export function parseHistoryQuery(query: URLSearchParams, now = Date.now()): HistoryQuery {
+export function parseHistoryQuery(query: URLSearchParams, now = Date.now(), extra: readonly HistorySeries[] = []): HistoryQuery {
   const sinceText = query.get('since') ?? '1h';
   let since: number;
   const d = DURATION.exec(sinceText);
@@ -144,8 +143,9 @@ export function parseHistoryQuery(query: URLSearchParams, now = Date.now()): His
   else if (/^\d{10,16}$/.test(sinceText)) since = Number(sinceText);
   else throw invalidParameter('since', `since must be a duration such as 30m, 6h or 1d, or a time in ms since the epoch; got '${sinceText}'`);
   const names = (query.get('names') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
-  const unknown = names.find((n) => !KEPT.some((k) => k.name === n));
-  if (unknown !== undefined) throw invalidParameter('names', `'${unknown}' is not kept in the metrics history; kept: ${KEPT.map((k) => k.name).join(', ')}`);
+  const kept = [...PLATFORM_SERIES, ...extra];
+  const unknown = names.find((n) => !kept.some((k) => k.name === n));
+  if (unknown !== undefined) throw invalidParameter('names', `'${unknown}' is not kept in the metrics history; kept: ${kept.map((k) => k.name).join(', ')}`);
   const maxText = query.get('maxPoints') ?? '1000';
   const maxPoints = Number(maxText);
   if (!Number.isInteger(maxPoints) || maxPoints < 2 || maxPoints > MAX_POINTS) throw invalidParameter('maxPoints', `maxPoints must be an integer from 2 to ${MAX_POINTS}; got '${maxText}'`);

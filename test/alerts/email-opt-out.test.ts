@@ -15,6 +15,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { startSmtpServer } from '../support/smtp-server.ts';
 import { api, inboxOf, metricValue } from './support.ts';
 import { waitFor } from '../support/wait.ts';
+import { SPEND_ALERTS_DEFAULTS, spendAlertsConfig, type EmailSettings } from '../../src/apps/abc-tolls/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 /** A server without a warehouse, with alert emails through `email` when given, and none without it. */
-async function startAlertsServer(email?: NonNullable<TollstreamConfig['alerts']['email']>): Promise<RunningServer> {
+async function startAlertsServer(email?: EmailSettings): Promise<RunningServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-optout-'));
   cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const config: TollstreamConfig = {
@@ -31,7 +32,7 @@ async function startAlertsServer(email?: NonNullable<TollstreamConfig['alerts'][
     port: 0,
     logging: { level: 'silent', format: 'json' },
     warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-    ...(email ? { alerts: { ...DEFAULT_CONFIG.alerts, email } } : {}),
+    ...(email ? spendAlertsConfig({ email }) : {}),
   };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
@@ -109,7 +110,7 @@ describe('opting out of alert emails', () => {
   });
 
   it('is not offered by a server that sends no alert emails: /v1/me says so, whatever the customer chose', async () => {
-    expect(DEFAULT_CONFIG.alerts.email?.enabled).toBe(false);
+    expect(SPEND_ALERTS_DEFAULTS.email?.enabled).toBe(false);
     const server = await startAlertsServer();
 
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000044', name: 'Cy', email: 'cy@example.com' })).status).toBe(201);

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { appConfigSections } from '../../src/app-contract/index.ts';
 import { makeRelayCertificates, startSmtpServer, type RelayCertificates, type SmtpTestServer } from '../support/smtp-server.ts';
 import { api, recentTolls } from './support.ts';
 import { waitFor } from '../support/wait.ts';
@@ -51,6 +52,8 @@ async function start(smtp: SmtpTestServer, logLines: string[]): Promise<RunningS
       TOLLSTREAM_ALERTS_EMAIL_USER: 'alerts@tolls.example',
       TOLLSTREAM_ALERTS_EMAIL_PASSWORD_FILE: 'smtp-password',
     },
+    // As `tollstream up` reads it: with the shipped apps' sections, `alerts` among them.
+    sections: () => SHIPPED_APPS.flatMap((app) => appConfigSections(app)),
   });
   const logger = createLogger({ level: 'debug', write: (line: string) => logLines.push(line) });
   const server = await startServer(config, { apps: SHIPPED_APPS, logger });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
+import { DEFAULT_CONFIG, type ConfigOverrides, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
@@ -17,13 +17,14 @@ import { startPushService } from '../support/push-service.ts';
 import { startSmtpServer } from '../support/smtp-server.ts';
 import { api, recentTolls } from './support.ts';
 import { waitFor } from '../support/wait.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function start(dataDir: string, overrides: Partial<TollstreamConfig> = {}): Promise<RunningServer> {
+async function start(dataDir: string, overrides: ConfigOverrides = {}): Promise<RunningServer> {
   const config: TollstreamConfig = { ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, ...overrides };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
@@ -39,7 +40,7 @@ describe('alerts by Web Push and email in the running server', () => {
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
     const server = await start(dataDir, {
-      alerts: { ...DEFAULT_CONFIG.alerts, pushSubject: 'mailto:ops@tolls.example', pushServices: [push.origin], email: { enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } },
+      ...spendAlertsConfig({ pushSubject: 'mailto:ops@tolls.example', pushServices: [push.origin], email: { enabled: true, smtpHost: smtp.host, smtpPort: smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } }),
     });
 
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C0000042', name: 'Ada', email: 'ada@example.com' })).status).toBe(201);

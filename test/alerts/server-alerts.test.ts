@@ -8,18 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
+import { DEFAULT_CONFIG, type ConfigOverrides, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { SseReader } from '../support/sse.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function start(dataDir: string, overrides: Partial<TollstreamConfig> = {}): Promise<RunningServer> {
+async function start(dataDir: string, overrides: ConfigOverrides = {}): Promise<RunningServer> {
   const config: TollstreamConfig = { ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { enabled: false }, ...overrides };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());
@@ -162,7 +163,7 @@ describe('spending alerts in the running server', () => {
   it("keeps the direct path with alerts.source 'transactions', and refuses to switch a data directory's source", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-alerts-'));
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const direct = { alerts: { ...DEFAULT_CONFIG.alerts, source: 'transactions' as const } };
+    const direct = { ...spendAlertsConfig({ source: 'transactions' as const }) };
     const server = await start(dataDir, direct);
     expect((await api(server.url, 'POST', '/v1/customers', { customer_id: 'C1', email: 'c1@example.com' })).status).toBe(201);
     const token = (await api(server.url, 'POST', '/v1/customers/C1/tokens')).json.token as string;

@@ -12,6 +12,7 @@ import { startServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { spawnCli } from './helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-simulate-stop-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -25,7 +26,7 @@ describe('tollstream simulate', () => {
         port: 0,
         logging: { level: 'silent', format: 'json' },
         warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-        alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+        ...spendAlertsConfig({ enabled: false }),
         ...stationAlertsConfig({ enabled: false }),
       },
       { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) },

@@ -13,6 +13,7 @@ import { SpendOracle, TrafficGenerator } from '../../src/simulator/index.ts';
 import { api, createCustomers } from '../alerts/support.ts';
 import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
 import { waitFor } from '../support/wait.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 interface Health {
   leases?: { held: string[]; owners: Record<string, string | null> };
@@ -28,7 +29,7 @@ describe('the apps on cluster nodes', () => {
   afterAll(() => cluster?.close());
 
   // The direct path: one mapping on the 2 shards of toll_transactions, no continuous query.
-  const node = (name: string) => cluster.node(name, { alerts: { ...DEFAULT_CONFIG.alerts, source: 'transactions' } });
+  const node = (name: string) => cluster.node(name, { ...spendAlertsConfig({ source: 'transactions' }) });
 
   it('keeps the ABC Tolls state in PostgreSQL and splits its mappings\' shards between the nodes', { timeout: 240_000 }, async () => {
     const one = await node('node-1');

@@ -16,6 +16,7 @@ import { SHARED_FUNCTIONS_SCHEMA } from '../../src/server/functions.ts';
 import { runCli } from '../cli/helpers.ts';
 import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
 import { waitFor } from '../support/wait.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const HANDLER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'count-by-id.ts');
 const STREAM = 'events';
@@ -69,7 +70,7 @@ describe('deploying a function through any node of a cluster', () => {
   afterAll(() => cluster?.close());
 
   const node = (name: string) =>
-    cluster.node(name, { alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, queries: { ...DEFAULT_CONFIG.queries, enabled: false } });
+    cluster.node(name, { ...spendAlertsConfig({ enabled: false }), queries: { ...DEFAULT_CONFIG.queries, enabled: false } });
 
   async function sharedRows(sql: string, values: unknown[] = []): Promise<number> {
     const client = new pg.Client({ connectionString: cluster.databaseUrl });

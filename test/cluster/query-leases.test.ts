@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { startClusterNodes, type ClusterNodes } from '../support/cluster-nodes.ts';
 import { waitFor } from '../support/wait.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const COUNT_SQL = `
 CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), event_time TIMESTAMP(3),
@@ -38,7 +39,7 @@ describe('continuous queries on cluster nodes', () => {
 
   async function node(name: string): Promise<RunningServer> {
     const server = await cluster.node(name, {
-      alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+      ...spendAlertsConfig({ enabled: false }),
       functions: { ...DEFAULT_CONFIG.functions, enabled: false },
     });
     servers.set(name, server);

@@ -1,6 +1,7 @@
 /**
  * The platform knows no app: no file of `src/` outside `src/apps/` imports from `src/apps/`, except the entry
- * point that reads the one list of shipped apps (`src/apps/index.ts`). An app reaches the platform only
+ * points that read the one list of shipped apps (`src/apps/index.ts`, read by `tollstream up`) and of their
+ * commands (`src/apps/commands.ts`, read by the command line). An app reaches the platform only
  * through public doors, so a new app needs no edit of the platform and a platform change breaks no app in secret.
  */
 import fs from 'node:fs';
@@ -10,10 +11,14 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 const APPS = path.join(SRC, 'apps');
-/** The one list of the apps the server ships with. */
-const APP_LIST = path.join(APPS, 'index.ts');
-/** The entry point that hands the list to the server: the only platform file that may read it. */
-const ENTRY_POINTS = new Set([path.join(SRC, 'cli', 'commands', 'up.ts')]);
+/**
+ * The entry points, each with the one list it may read: the apps the server ships with, which `up` hands to the
+ * server, and their `tollstream` commands, which the command line lists with its own.
+ */
+const ENTRY_POINTS = new Map([
+  [path.join(SRC, 'cli', 'commands', 'up.ts'), path.join(APPS, 'index.ts')],
+  [path.join(SRC, 'cli', 'index.ts'), path.join(APPS, 'commands.ts')],
+]);
 
 /** Every module specifier of a file: `import ... from`, `export ... from`, `import('...')` and `import '...'`. */
 export function importSpecifiers(source: string): string[] {
@@ -44,7 +49,7 @@ function platformImportsOfApps(): string[] {
       if (!specifier.startsWith('.')) continue;
       const target = path.resolve(path.dirname(file), specifier);
       if (target !== APPS && !isUnder(target, APPS)) continue;
-      if (target === APP_LIST && ENTRY_POINTS.has(file)) continue;
+      if (ENTRY_POINTS.get(file) === target) continue;
       offences.push(`${path.relative(SRC, file)}: ${specifier}`);
     }
   }
@@ -63,7 +68,7 @@ describe('imports between the platform and the apps', () => {
     expect(importSpecifiers(source)).toEqual(['../apps/x/index.ts', '../apps/y.ts', './c.ts', '../../apps/z.ts', './side-effect.ts']);
   });
 
-  it('no platform file imports from src/apps except the entry point reading the list of shipped apps', () => {
+  it('no platform file imports from src/apps except the entry points reading the lists of shipped apps and their commands', () => {
     expect(platformImportsOfApps()).toEqual([]);
   });
 });

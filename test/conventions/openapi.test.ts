@@ -16,6 +16,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import { silentLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 interface Operation {
   readonly security?: ReadonlyArray<Record<string, unknown>>;
@@ -219,7 +220,7 @@ describe('the document against a running server', () => {
       logging: { level: 'silent', format: 'json' },
       auth: { ...DEFAULT_CONFIG.auth, apiKeys: [`sha256:${createHash('sha256').update(OPERATOR_KEY).digest('hex')}`] },
       // Email on, so its unsubscribe link answers; no customer has a threshold, so nothing is mailed.
-      alerts: { ...DEFAULT_CONFIG.alerts, email: { enabled: true, smtpHost: '127.0.0.1', smtpPort: 9, from: 'alerts@tolls.example' } },
+      ...spendAlertsConfig({ email: { enabled: true, smtpHost: '127.0.0.1', smtpPort: 9, from: 'alerts@tolls.example' } }),
     };
     server = await startServer(config, { apps: SHIPPED_APPS, logger: silentLogger });
     const operator = { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' };

@@ -18,6 +18,7 @@ import type { RunningServer } from '../../src/server/index.ts';
 import { startNatsCluster } from '../../bin/nats-cluster.ts';
 import type { NatsCluster } from '../../bin/nats-cluster.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -37,7 +38,7 @@ describe('server with a cluster section', () => {
       port: 0,
       warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
       queries: { ...DEFAULT_CONFIG.queries, enabled: false },
-      alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+      ...spendAlertsConfig({ enabled: false }),
       ...stationAlertsConfig({ enabled: false }),
       // Deployed functions keep their definitions in the cluster's PostgreSQL, which this test does not start.
       functions: { ...DEFAULT_CONFIG.functions, enabled: false },

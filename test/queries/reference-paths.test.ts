@@ -14,6 +14,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { runCli } from '../cli/helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -35,7 +36,7 @@ async function setup(overrides: Partial<TollstreamConfig['queries']> = {}, wareh
   const dataDir = path.join(root, 'data');
   const config: TollstreamConfig = {
     ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: warehouse },
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, ...stationAlertsConfig({ enabled: false }),
+    ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }),
     queries: { ...DEFAULT_CONFIG.queries, ...overrides },
   };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
@@ -132,7 +133,7 @@ describe.each([
     await before.server.close();
     const config: TollstreamConfig = {
       ...DEFAULT_CONFIG, dataDir: before.dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
-      alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, ...stationAlertsConfig({ enabled: false }),
+      ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }),
       queries: { ...DEFAULT_CONFIG.queries, referenceDir: second, threads },
     };
     const after = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });

@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { waitFor } from '../support/wait.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const WINDOW_MS = 30 * 60_000;
 const START = Date.parse('2026-11-23T08:00:00.000Z');
@@ -31,7 +32,7 @@ function configFor(dataDir: string): TollstreamConfig {
     logging: { level: 'silent', format: 'json' },
     storage: { ...DEFAULT_CONFIG.storage, fsync: 'interval' },
     warehouse: { enabled: false },
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+    ...spendAlertsConfig({ enabled: false }),
     queries: { enabled: true, checkpointIntervalMs: 200 },
     ...stationAlertsConfig({ defaultExpected: 100, defaultThreshold: 50 }),
   };

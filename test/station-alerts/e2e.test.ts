@@ -19,6 +19,7 @@ import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { TrafficGenerator, type PlantedDrop, type TollTransaction } from '../../src/simulator/index.ts';
 import { SseReader } from '../support/sse.ts';
 import { waitFor } from '../support/wait.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const WINDOW_MS = 30 * 60_000;
 /** A Wednesday, 2:00 pm UTC: windows W0 = 14:00-14:30, W1 = 14:30-15:00, ... */
@@ -74,7 +75,7 @@ async function start(): Promise<RunningServer> {
     port: 0,
     logging: { level: 'silent', format: 'json' },
     storage: { ...DEFAULT_CONFIG.storage, fsync: 'interval' },
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+    ...spendAlertsConfig({ enabled: false }),
     queries: { enabled: true, checkpointIntervalMs: 200 },
   };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });

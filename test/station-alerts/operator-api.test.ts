@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 const KEY = 'operator-key-for-tests';
 
@@ -26,7 +27,7 @@ async function start(): Promise<RunningServer> {
     logging: { level: 'silent', format: 'json' },
     auth: { accessKeys: [], apiKeys: [`sha256:${crypto.createHash('sha256').update(KEY).digest('hex')}`] },
     warehouse: { enabled: false },
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+    ...spendAlertsConfig({ enabled: false }),
   };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());

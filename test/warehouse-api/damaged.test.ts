@@ -16,6 +16,7 @@ import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { openDuckDBWarehouse, type DamagedWarehouse } from '../../src/warehouse/index.ts';
 import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 function config(dataDir: string): TollstreamConfig {
-  return serverConfig(dataDir, { alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, ...stationAlertsConfig({ enabled: false }) });
+  return serverConfig(dataDir, { ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }) });
 }
 
 async function startLogged(dataDir: string, lines: string[]): Promise<RunningServer> {

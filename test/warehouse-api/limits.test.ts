@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts
 import type { RunningServer } from '../../src/server/index.ts';
 import { query, serverConfig, start, tempDataDir } from './helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
 /** Ten billion rows to count: no machine finishes it within these tests' timeouts. */
 const ENDLESS = 'SELECT count(*) FROM range(100000) a(x), range(100000) b(y)';
@@ -21,7 +22,7 @@ afterEach(async () => {
 });
 
 async function startWith(warehouse: Partial<TollstreamConfig['warehouse']> = {}): Promise<RunningServer> {
-  server = await start(serverConfig(tempDataDir('limits'), { warehouse: { ...DEFAULT_CONFIG.warehouse, ...warehouse }, alerts: { ...DEFAULT_CONFIG.alerts, enabled: false }, ...stationAlertsConfig({ enabled: false }) }));
+  server = await start(serverConfig(tempDataDir('limits'), { warehouse: { ...DEFAULT_CONFIG.warehouse, ...warehouse }, ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }) }));
   return server;
 }
 

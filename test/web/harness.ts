@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SPEND_ALERTS_DEFAULTS, spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -63,13 +64,12 @@ export async function startWebStack(options: StackOptions & { webRoot: string })
         port: 0,
         logging: { level: 'silent', format: 'json' },
         auth: { accessKeys: [], apiKeys: [hashApiKey(apiKey)] },
-        alerts: {
-          ...DEFAULT_CONFIG.alerts,
+        ...spendAlertsConfig({
           enabled: true,
           timeZone: 'UTC',
           ...(options.pushServices ? { pushServices: options.pushServices } : {}),
-          ...(options.smtp ? { email: { ...DEFAULT_CONFIG.alerts.email!, enabled: true, smtpHost: options.smtp.host, smtpPort: options.smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } } : {}),
-        },
+          ...(options.smtp ? { email: { ...SPEND_ALERTS_DEFAULTS.email!, enabled: true, smtpHost: options.smtp.host, smtpPort: options.smtp.port, from: 'ABC Tolls <alerts@tolls.example>' } } : {}),
+        }),
         // A sample a second, so the console's history charts have lines within the tests' time.
         metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 1 },
       },

@@ -17,12 +17,13 @@ import { Customers } from './customers.ts';
 import { alertText, createCustomerApi, customerTokens, unsubscribeLinks, type UnsubscribeLinks } from './http/index.ts';
 import { startSpendAlerts } from './pipeline.ts';
 import { SPEND_ALERT_REPORTS } from './reports.ts';
+import { SPEND_ALERTS_SECTION, spendAlertsSettings } from './settings.ts';
 import { SpendReader } from './spend.ts';
 
 export const spendAlertsApp: App = {
   name: 'abc-tolls',
-  configSection: 'alerts',
-  enabled: (config) => config.alerts.enabled,
+  configSection: SPEND_ALERTS_SECTION,
+  enabled: (config) => spendAlertsSettings(config).enabled,
   warehouseTables: [THRESHOLD_BREACHES],
   reports: SPEND_ALERT_REPORTS,
   prepare({ config, warehouse, secret, serverUrl }) {
@@ -54,9 +55,10 @@ interface AlertChannels {
  * cluster); `serverUrl` is where the server will listen, their base until `useServerUrl` gives the bound one.
  */
 function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: string): AlertChannels {
+  const settings = spendAlertsSettings(config);
   // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
-  const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: config.alerts.pushSubject };
-  const emailSettings = config.alerts.email;
+  const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: settings.pushSubject };
+  const emailSettings = settings.email;
   let customers: Customers | undefined;
   const emailOn = emailSettings?.enabled === true && emailSettings.from !== undefined;
   const links = emailOn ? unsubscribeLinks(secret, () => emailSettings.linkBaseUrl ?? serverUrl) : undefined;
@@ -72,7 +74,7 @@ function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: stri
       }
     : undefined;
   return {
-    notifyOptions: { webPush, ...(email ? { email } : {}), render: alertText(config.alerts.currency) },
+    notifyOptions: { webPush, ...(email ? { email } : {}), render: alertText(settings.currency) },
     webPush,
     emailOn,
     unsubscribeLinks: links,
@@ -85,7 +87,8 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
   const { log, config, authenticator, metrics, logger, queries } = ctx;
   if (ctx.shared === undefined) throw new TollstreamError('INTERNAL', 'the spending alerts start without the shared stores they asked for');
   const { store, notify, functions } = ctx.shared;
-  if (config.alerts.source === 'sql' && queries === undefined) {
+  const settings = spendAlertsSettings(config);
+  if (settings.source === 'sql' && queries === undefined) {
     throw new TollstreamError('CONFIG_INVALID', "alerts.source 'sql' runs a continuous query: set queries.enabled to true, or alerts.source to 'transactions'", {
       context: { key: 'alerts.source' },
     });
@@ -98,11 +101,11 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
     logger,
     ...(queries ? { queries } : {}),
     config: {
-      timeZone: config.alerts.timeZone,
-      currency: config.alerts.currency,
+      timeZone: settings.timeZone,
+      currency: settings.currency,
       transactionsStream: config.delivery.stream,
-      source: config.alerts.source,
-      windowSeconds: config.alerts.windowSeconds,
+      source: settings.source,
+      windowSeconds: settings.windowSeconds,
     },
   });
   undo.unshift(() => alerts.stop());
@@ -123,8 +126,8 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
     logger: logger.child({ component: 'customer-api' }),
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
-    currency: config.alerts.currency,
-    push: { publicKey: channels.webPush.keys.publicKey, services: config.alerts.pushServices },
+    currency: settings.currency,
+    push: { publicKey: channels.webPush.keys.publicKey, services: settings.pushServices },
     alertTopic: alerts.config.topic,
     ...(channels.unsubscribeLinks ? { unsubscribeLinks: channels.unsubscribeLinks } : {}),
   });

@@ -32,3 +32,4 @@ export { TABLES, ensureStoreTables } from './tables.ts';
 export { spendAlertsApp } from './app.ts';
 export { SPEND_ALERT_REPORTS } from './reports.ts';
 export { BREACHES_STREAM, BREACH_ID_FIELD, THRESHOLD_BREACHES } from './breaches.ts';
+export { SPEND_ALERTS_DEFAULTS, SPEND_ALERTS_SECTION, spendAlertsConfig, spendAlertsSettings, type EmailSettings, type SpendAlertsSettings } from './settings.ts';

@@ -9,7 +9,7 @@
  * directly; `windows` only sums `customer_spend` (written by a job run elsewhere); `both` runs `transactions`
  * and `windows` during a switch, split at `cutoverAt` (see docs/abc-tolls.md).
  */
-import { checkSetting, DEFAULT_CONFIG, type TollstreamConfig } from '../../config/index.ts';
+import { checkSetting } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { FunctionHandler, FunctionsRuntime, StartingPosition } from '../../functions/index.ts';
@@ -19,6 +19,7 @@ import type { TableStore } from '../../tables/index.ts';
 import { DEFAULT_TOPIC, SpendLedger } from './ledger.ts';
 import { transactionsHandler, windowsHandler, type SpendPathStats } from './spend-function.ts';
 import { ensureSpendQuery, type SpendQueries } from './spend-query.ts';
+import { SPEND_ALERTS_DEFAULTS, SPEND_ALERTS_SECTION, type SpendAlertsSettings } from './settings.ts';
 import { ensureStoreTables, TABLES, type CounterItem } from './tables.ts';
 import { validationHandler } from './validate-function.ts';
 import { WindowCloser } from './window-closer.ts';
@@ -28,7 +29,7 @@ import { WindowCloser } from './window-closer.ts';
  * `windows` and `both` serve a switch driven from code, `both` with a `cutoverAt` the config file has no key for.
  */
 const LIBRARY_ONLY_SOURCES = ['windows', 'both'] as const;
-export type SpendSourceKind = TollstreamConfig['alerts']['source'] | (typeof LIBRARY_ONLY_SOURCES)[number];
+export type SpendSourceKind = SpendAlertsSettings['source'] | (typeof LIBRARY_ONLY_SOURCES)[number];
 
 export interface SpendAlertsConfig {
   /** IANA zone in which months and days begin. @default alerts.timeZone's default, 'UTC' */
@@ -147,20 +148,20 @@ const CONFIG_KEYS = new Set([
 export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): ResolvedSpendAlertsConfig {
   const unknown = Object.keys(config).find((k) => !CONFIG_KEYS.has(k));
   if (unknown) throw invalid(unknown, `unknown key '${unknown}' in the spend alerts config`);
-  // The library's defaults are the server's (alerts.source, alerts.windowSeconds, ...): one source, the config schema.
-  const source = config.source ?? DEFAULT_CONFIG.alerts.source;
+  // The library's defaults are the server's (alerts.source, alerts.windowSeconds, ...): one source, the app's section.
+  const source = config.source ?? SPEND_ALERTS_DEFAULTS.source;
   if (!(LIBRARY_ONLY_SOURCES as readonly string[]).includes(source)) {
-    checkSetting('alerts.source', source, `spend alerts config, which also takes ${LIBRARY_ONLY_SOURCES.map((s) => `'${s}'`).join(' and ')}`);
+    checkSetting('alerts.source', source, `spend alerts config, which also takes ${LIBRARY_ONLY_SOURCES.map((s) => `'${s}'`).join(' and ')}`, SPEND_ALERTS_SECTION);
   }
-  const windowSeconds = config.windowSeconds ?? DEFAULT_CONFIG.alerts.windowSeconds;
-  checkSetting('alerts.windowSeconds', windowSeconds, 'spend alerts config');
+  const windowSeconds = config.windowSeconds ?? SPEND_ALERTS_DEFAULTS.windowSeconds;
+  checkSetting('alerts.windowSeconds', windowSeconds, 'spend alerts config', SPEND_ALERTS_SECTION);
   if (source === 'sql' && config.cutoverAt !== undefined) throw invalid('cutoverAt', "cutoverAt splits source 'both'; source 'sql' takes none");
   if (config.cutoverAt !== undefined && !Number.isSafeInteger(config.cutoverAt)) throw invalid('cutoverAt', 'cutoverAt must be a time in ms since the epoch');
   if (source === 'both' && config.cutoverAt === undefined) {
     throw invalid('cutoverAt', "source 'both' needs cutoverAt: the event time from which windows count instead of transactions");
   }
-  const currency = config.currency === null ? undefined : (config.currency ?? DEFAULT_CONFIG.alerts.currency);
-  if (currency !== undefined) checkSetting('alerts.currency', currency, 'spend alerts config (null accepts any currency)');
+  const currency = config.currency === null ? undefined : (config.currency ?? SPEND_ALERTS_DEFAULTS.currency);
+  if (currency !== undefined) checkSetting('alerts.currency', currency, 'spend alerts config (null accepts any currency)', SPEND_ALERTS_SECTION);
   const maxAmountCents = config.maxAmountCents === null ? undefined : (config.maxAmountCents ?? 100_000_000);
   if (maxAmountCents !== undefined && !(Number.isSafeInteger(maxAmountCents) && maxAmountCents >= 0)) {
     throw invalid('maxAmountCents', 'maxAmountCents must be a whole number of cents, or null for no limit');
@@ -176,7 +177,7 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   const transactionsStream = config.transactionsStream ?? 'toll_transactions';
   const spendStream = config.spendStream ?? 'customer_spend';
   return {
-    timeZone: config.timeZone ?? DEFAULT_CONFIG.alerts.timeZone,
+    timeZone: config.timeZone ?? SPEND_ALERTS_DEFAULTS.timeZone,
     source,
     windowSeconds,
     validStream: config.validStream ?? `${transactionsStream}_valid`,

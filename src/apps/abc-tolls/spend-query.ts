@@ -9,6 +9,7 @@ import { isTollstreamError, TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CreateQueryRequest, QueryInfo } from '../../queries/index.ts';
 import { assertTimeZone } from './calendar.ts';
+import { SPEND_ALERTS_SECTION } from './settings.ts';
 
 /** What the SQL path needs of the query manager (`QueryManager` has it). */
 export interface SpendQueries {
@@ -35,7 +36,7 @@ let template: string | undefined;
 /** The SQL text of the customer spend query for these settings. */
 export function customerSpendSql(options: SpendQueryOptions): string {
   const { windowSeconds, timeZone } = options;
-  checkSetting('alerts.windowSeconds', windowSeconds, 'customer spend query');
+  checkSetting('alerts.windowSeconds', windowSeconds, 'customer spend query', SPEND_ALERTS_SECTION);
   assertTimeZone(timeZone);
   template ??= fs.readFileSync(TEMPLATE_URL, 'utf8');
   const values: Record<string, string> = { WINDOW_SECONDS: sqlString(String(windowSeconds)), TIME_ZONE: sqlString(timeZone) };

@@ -11,14 +11,18 @@ import { startStationAlerts } from './pipeline.ts';
 import { appendStationReference, readReferenceFile } from './reference-stream.ts';
 import { stationReference } from './reference-table.ts';
 import { STATION_REPORTS } from './reports.ts';
-import { STATION_ALERTS_SECTION, stationAlertsSettings } from './settings.ts';
+import { STATION_ALERTS_SECTION, STATION_REFERENCE_SECTION, stationAlertsSettings, stationReferenceFile } from './settings.ts';
+
+const RAISED_METRIC = 'tollstream_station_alerts_raised_total';
 
 export const stationAlertsApp: App = {
   name: 'station-alerts',
-  configSection: STATION_ALERTS_SECTION,
+  configSection: [STATION_ALERTS_SECTION, STATION_REFERENCE_SECTION],
   enabled: (config) => stationAlertsSettings(config).enabled,
   referenceData: (config, log) => [stationReference(config, log)],
   reports: STATION_REPORTS,
+  // The console's History page charts the alerts raised.
+  historySeries: [{ name: RAISED_METRIC, by: [] }],
   prepare: () => ({ start: (ctx, undo) => startStations(ctx, undo) }),
 };
 
@@ -37,7 +41,7 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
   const { store, notify, functions } = await ctx.openStores('station-alerts', undo);
 
   // The reference file of the config goes to the stream too, so the query judges by what the warehouse holds.
-  const file = config.reference.stationsFile;
+  const file = stationReferenceFile(config);
   if (file !== undefined) await appendStationReference(log, await readReferenceFile(file));
 
   const settings = stationAlertsSettings(config);
@@ -68,7 +72,7 @@ async function startStations(ctx: AppContext, undo: Undo): Promise<RunningApp | 
     shutdown: shutdown.signal,
     logger: logger.child({ component: 'operator-api' }),
   });
-  const raised = metrics.counter('tollstream_station_alerts_raised_total', 'Station traffic alerts raised since start.');
+  const raised = metrics.counter(RAISED_METRIC, 'Station traffic alerts raised since start.');
   const silent = metrics.counter('tollstream_station_alerts_silent_windows_total', 'Station windows without any vehicle flagged since start.');
   metrics.onCollect(() => {
     const s = alerts.stats();

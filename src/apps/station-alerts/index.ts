@@ -10,6 +10,15 @@ export { createOperatorApi, type OperatorApiOptions } from './http.ts';
 export { renderStationQuery, QUERY_NAME, type QueryParameters } from './query.ts';
 export { STREAMS, TOPIC, TABLES, alertKey, slotOf, type StationAlert, type WindowRecord } from './model.ts';
 export { stationAlertsApp } from './app.ts';
-export { STATION_ALERTS_SECTION, STATION_ALERTS_DEFAULTS, stationAlertsSettings, stationAlertsConfig, type StationAlertsSettings } from './settings.ts';
+export {
+  STATION_ALERTS_SECTION,
+  STATION_ALERTS_DEFAULTS,
+  STATION_REFERENCE_SECTION,
+  stationAlertsSettings,
+  stationAlertsConfig,
+  stationReferenceFile,
+  type StationAlertsSettings,
+  type StationReferenceSettings,
+} from './settings.ts';
 export { STATION_REFERENCE, STATION_REFERENCE_NAME, stationReference } from './reference-table.ts';
 export { STATION_REPORTS } from './reports.ts';

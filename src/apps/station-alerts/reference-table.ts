@@ -8,6 +8,7 @@ import type { TollstreamConfig } from '../../config/index.ts';
 import type { StreamLog } from '../../log/index.ts';
 import type { TableSchema } from '../../warehouse/index.ts';
 import { appendStationReference } from './reference-stream.ts';
+import { stationReferenceFile } from './settings.ts';
 
 export const STATION_REFERENCE: TableSchema = {
   name: 'station_reference',
@@ -27,7 +28,7 @@ export const STATION_REFERENCE_NAME = 'stations';
 
 /** The reference as the server serves it: the file of the config at start, and each load on to the stream. */
 export function stationReference(config: TollstreamConfig, log: StreamLog): ReferenceTable {
-  const file = config.reference.stationsFile;
+  const file = stationReferenceFile(config);
   return {
     name: STATION_REFERENCE_NAME,
     table: STATION_REFERENCE,

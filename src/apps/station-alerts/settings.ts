@@ -1,7 +1,9 @@
 /**
- * The station traffic alerts' section of the config, `stationAlerts`: declared by the app, read and checked by the
- * config loader with the platform's settings (docs/configuration.md lists it with them).
+ * The station traffic alerts' sections of the config, `stationAlerts` and `reference` (the station reference file):
+ * declared by the app, read and checked by the config loader with the platform's settings (docs/configuration.md
+ * lists them with them).
  */
+import path from 'node:path';
 import { sectionSettings, type ConfigSection } from '../../app-contract/index.ts';
 import type { TollstreamConfig } from '../../config/index.ts';
 
@@ -32,6 +34,36 @@ export const STATION_ALERTS_SECTION: ConfigSection = {
   },
   defaults: STATION_ALERTS_DEFAULTS as unknown as Record<string, unknown>,
 };
+
+/** The station reference file of the config, `reference.stationsFile`. */
+export interface StationReferenceSettings {
+  /**
+   * Station reference data (CSV with a header row, or a JSON array; `.csv` or `.json`) loaded into the warehouse
+   * at every start, replacing what it held; relative to where the server starts. Needs `warehouse.enabled`.
+   * @default none (keep what the warehouse holds)
+   */
+  readonly stationsFile?: string;
+}
+
+/**
+ * The `reference` section, which holds the file of the station reference data. It is the app's (the platform
+ * knows reference data only as what apps declare), under the name it has always had.
+ */
+export const STATION_REFERENCE_SECTION: ConfigSection = {
+  name: 'reference',
+  settings: { stationsFile: { type: 'string' } },
+  defaults: {},
+  requiresEnabled: [['reference.stationsFile', 'warehouse.enabled']],
+  resolve: (values, cwd) => {
+    const { stationsFile } = values as StationReferenceSettings;
+    return stationsFile === undefined ? {} : { stationsFile: path.resolve(cwd, stationsFile) };
+  },
+};
+
+/** The station reference file of `config`, if one is set. */
+export function stationReferenceFile(config: TollstreamConfig): string | undefined {
+  return sectionSettings<StationReferenceSettings>(config, STATION_REFERENCE_SECTION).stationsFile;
+}
 
 /** The settings of `config`, or the defaults when it was built without the section. */
 export function stationAlertsSettings(config: TollstreamConfig): StationAlertsSettings {

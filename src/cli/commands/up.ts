@@ -53,11 +53,11 @@ export const up: Command = {
     const { SHIPPED_APPS } = await import('../../apps/index.ts');
     // The user's own apps (the `apps` setting) run beside them, loaded the same way from the user's folder, before
     // the rest of the config is read: their config sections are checked with the platform's settings.
-    const { loadApps } = await import('../../app-contract/index.ts');
+    const { appConfigSections, loadApps } = await import('../../app-contract/index.ts');
     let apps: App[] = [];
     const sections = async (modules: readonly string[]) => {
       apps = [...SHIPPED_APPS, ...(await loadApps(modules, { alongside: SHIPPED_APPS }))];
-      return apps.flatMap((app) => (typeof app.configSection === 'object' ? [app.configSection] : []));
+      return apps.flatMap((app) => appConfigSections(app));
     };
     const config = await loadConfig({ env: io.env, flags, sections, ...(configFile === undefined ? {} : { configFile }) });
     const server = await startServer(config, { apps });

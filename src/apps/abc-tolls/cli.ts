@@ -1,10 +1,36 @@
 /**
  * `tollstream customers ...`: the ABC Tolls customers of a running server, through the operator routes of the
  * customer API (docs/abc-tolls.md), so trying the customer app takes one command per step, not hand-made HTTP.
+ * The app's commands, listed for the command line by `src/apps/commands.ts`.
  */
-import { NativeClient, type CustomerInfo } from '../client.ts';
-import { CLIENT_OPTIONS, stringFlag, UsageError, type Command, type Io } from '../command.ts';
-import { keyValues, table } from '../format.ts';
+import { CLIENT_OPTIONS, keyValues, NativeClient, stringFlag, table, UsageError, type Command, type Io } from '../../cli/kit.ts';
+
+/** A customer as the customer API answers it (docs/abc-tolls.md); money in integer cents. */
+interface CustomerInfo {
+  readonly customer_id: string;
+  readonly name: string;
+  readonly email: string;
+  readonly time_zone: string;
+  readonly threshold_cents: number | null;
+  readonly currency: string;
+  readonly created_at: string;
+}
+
+interface ThresholdAnswer {
+  readonly threshold_cents: number | null;
+  readonly month: string;
+  readonly total_cents: number;
+  readonly breached: boolean;
+}
+
+interface IssuedToken {
+  readonly token_id: string;
+  readonly token: string;
+  readonly created_at: string;
+}
+
+const JSON_BODY = 'application/json';
+const customerPath = (id: string) => `/v1/customers/${encodeURIComponent(id)}`;
 
 const JSON_OPTION = { json: { type: 'boolean', description: 'print JSON instead of text' } } as const;
 
@@ -27,12 +53,8 @@ export const customersCreate: Command = {
     if (email === undefined) throw new UsageError('missing --email: a customer needs an email address', "run 'tollstream customers create --help' for usage");
     const name = stringFlag(values, 'name');
     const timeZone = stringFlag(values, 'time-zone');
-    const customer = await NativeClient.fromInput(input).createCustomer({
-      customer_id: positionals[0]!,
-      email,
-      ...(name === undefined ? {} : { name }),
-      ...(timeZone === undefined ? {} : { time_zone: timeZone }),
-    });
+    const request = { customer_id: positionals[0]!, email, ...(name === undefined ? {} : { name }), ...(timeZone === undefined ? {} : { time_zone: timeZone }) };
+    const customer = await NativeClient.fromInput(input).json<CustomerInfo>('POST', '/v1/customers', JSON.stringify(request), JSON_BODY);
     if (values.json) return printJson(io, customer);
     io.stdout.write(`created customer ${customer.customer_id}\n\n${describe(customer)}`);
   },
@@ -49,7 +71,7 @@ export const customersList: Command = {
     const customers: CustomerInfo[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listCustomers({ limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+      const page = await client.json<{ customers: CustomerInfo[]; cursor?: string }>('GET', `/v1/customers?limit=1000${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
       customers.push(...page.customers);
       cursor = page.cursor;
     } while (cursor !== undefined);
@@ -73,7 +95,7 @@ export const customersThreshold: Command = {
   async run(input) {
     const [id, amount] = input.positionals as [string, string];
     const cents = parseAmount(amount);
-    const answer = await NativeClient.fromInput(input).setCustomerThreshold(id, cents);
+    const answer = await NativeClient.fromInput(input).json<ThresholdAnswer>('PUT', `${customerPath(id)}/threshold`, JSON.stringify({ threshold_cents: cents }), JSON_BODY);
     if (input.values.json) return printJson(input.io, answer);
     const lines: Array<[string, string]> = [
       ['customer', id],
@@ -94,7 +116,7 @@ export const customersIssueToken: Command = {
   examples: ['tollstream customers issue-token C0000042'],
   async run(input) {
     const id = input.positionals[0]!;
-    const issued = await NativeClient.fromInput(input).issueCustomerToken(id);
+    const issued = await NativeClient.fromInput(input).json<IssuedToken>('POST', `${customerPath(id)}/tokens`);
     if (input.values.json) return printJson(input.io, issued);
     input.io.stdout.write(
       keyValues([
@@ -115,7 +137,7 @@ export const customersRevokeToken: Command = {
   examples: ['tollstream customers revoke-token C0000042 3f9a0c1d2b4e5f60'],
   async run(input) {
     const [id, tokenId] = input.positionals as [string, string];
-    await NativeClient.fromInput(input).revokeCustomerToken(id, tokenId);
+    await NativeClient.fromInput(input).json('DELETE', `${customerPath(id)}/tokens/${encodeURIComponent(tokenId)}`);
     if (input.values.json) return printJson(input.io, { revoked: tokenId, customer_id: id });
     input.io.stdout.write(`revoked token ${tokenId} of customer ${id}\n`);
   },
@@ -152,3 +174,6 @@ function describe(c: CustomerInfo): string {
 function printJson(io: Io, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
+
+/** The app's commands, in the order `tollstream --help` lists them. */
+export const CUSTOMER_COMMANDS: readonly Command[] = [customersCreate, customersList, customersThreshold, customersIssueToken, customersRevokeToken];
