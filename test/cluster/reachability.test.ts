@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startNatsCluster } from '../../bin/nats-cluster.ts';
+import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
@@ -54,7 +55,7 @@ function nodeConfig(dataDir: string, natsServers: readonly string[], postgresUrl
     port: 0,
     warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: true, kind: 'postgres', postgresUrl },
     queries: { ...DEFAULT_CONFIG.queries, enabled: false },
-    alerts: { ...DEFAULT_CONFIG.alerts, enabled: false },
+    ...spendAlertsConfig({ enabled: false }),
     ...stationAlertsConfig({ enabled: false }),
     functions: { ...DEFAULT_CONFIG.functions, enabled: false },
     metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 },
