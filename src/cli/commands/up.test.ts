@@ -37,7 +37,7 @@ describe('the flags of tollstream up', () => {
 
   it('has a flag for every platform setting, named after its key', () => {
     const settings = settingFlags();
-    expect(settings.length).toBeGreaterThan(70);
+    expect(settings.length).toBeGreaterThan(60);
     for (const { flag, key } of settings) {
       expect(configFlags(parseCommandArgs(up, [`--${flag}`, 'x']).values), flag).toEqual({ [key]: 'x' });
     }
