@@ -262,8 +262,8 @@ export class CheckpointChain {
   }
 
   /**
-   * Stores checkpoint `cp` (its states as the tasks reported them: keyed states only what changed) as the
-   * newest: a delta, or a full checkpoint after `maxDeltas` deltas, when the deltas add up to more than the full
+   * Stores checkpoint `sent` (its states as the tasks reported them: keyed states only what changed; those of a
+   * query thread still sealed, opened here) as the newest: a delta, or a full checkpoint after `maxDeltas` deltas, when the deltas add up to more than the full
    * one, and when the newest full one is damaged or missing. Returns the bytes written.
    */
   async save(sent: Checkpoint): Promise<{ bytes: number; full: boolean }> {
