@@ -4,7 +4,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import type { EmbeddedStreamLog, StreamLog } from '../../src/log/index.ts';
 import { Registry } from '../../src/metrics/index.ts';
 import { QueryManager } from '../../src/queries/index.ts';
-import { appendFlush, appendTolls, canonical, DELAY_MS, NAMED_TOLLS_SQL, openLog, readAll, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
+import { appendFlush, appendTolls, canonical, DELAY_MS, NAMED_TOLLS_SQL, openLog, readAll, RECENT_SPEND_SQL, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -100,13 +100,7 @@ describe('continuous queries on query threads', () => {
 
   it('an OVER window\'s whole state reaches its checkpoint as bytes the main thread never opens, and restores, on a thread or not, to the rows of one run', async () => {
     const { dir, log } = await setup();
-    // Every toll with its customer's trips and spend over the minute before it: the operator saves its whole state.
-    const sql = `
-CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
-  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
-CREATE TABLE recent_spend (transaction_id VARCHAR(40), customer_id VARCHAR(16), trips BIGINT, total_cents BIGINT) WITH ('stream' = 'recent_spend');
-INSERT INTO recent_spend SELECT transaction_id, customer_id, COUNT(*) OVER w, SUM(amount_cents) OVER w FROM tolls
-WINDOW w AS (PARTITION BY customer_id ORDER BY event_time RANGE BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT ROW);`;
+    const sql = RECENT_SPEND_SQL;
     const records = traffic(2400, 43);
     const last = Math.max(...records.map((r) => Date.parse(String(r.event_time))));
     // What a query thread sends the main thread at each barrier, as the main thread receives it.
