@@ -1,8 +1,10 @@
 /**
- * `npm run bench:checkpoint`: what query checkpoints cost on a query with a large keyed state. A window
- * aggregate keeps one group per key open (a one-day TUMBLE, so no window closes during the run); it is
- * seeded with --keys distinct keys, then takes --rate rows/s over random keys for --seconds while it
- * checkpoints every second. Each phase runs on a fresh data directory; the phase without checkpoints (one every
+ * `npm run bench:checkpoint`: what query checkpoints cost on a query with a large state. Two query shapes
+ * (--shape): `group`, a window aggregate that keeps one group per key open (a one-day TUMBLE, so no window
+ * closes during the run), whose keyed state is saved as the groups that changed; `over`, an OVER window per
+ * key (one day of rows per key, so none leaves during the run), whose operator saves its whole state at every
+ * checkpoint. The query is seeded with --keys distinct keys, then takes --rate rows/s over random keys for
+ * --seconds while it checkpoints every second. Each phase runs on a fresh data directory; the phase without checkpoints (one every
  * 10 minutes, so none within the run) is the reference the checkpoint phases are compared with. Phases:
  * none, incremental (deltas, a full checkpoint every 10: the default), full (every checkpoint full).
  *
@@ -11,8 +13,10 @@
  * main-thread CPU a checkpoint adds (over the reference phase, divided by the checkpoints), and the longest
  * event-loop stall (the time a row waits behind a checkpoint), and the resident memory at the end.
  *
- * Flags: --keys N (300000), --rate N (rows/s; 5000), --seconds N (20), --quick (100000 keys, 10 s),
- * --phases LIST (every phase by default). Local files only. See docs/benchmarks.md.
+ * Flags: --shape group|over (group), --keys N (300000), --rate N (rows/s; 5000), --seconds N (20), --quick
+ * (100000 keys, 10 s), --phases LIST (every phase by default), --threads N (query threads; the server's default,
+ * one per spare core, when not given; 0 runs the operators on the main thread). Local files only. See
+ * docs/benchmarks.md.
  */
 import { mainThreadCpuSeconds } from '../lib/cpu-usage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,6 +38,8 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
     phases: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    shape: { type: 'string', default: 'group' },
+    threads: { type: 'string' },
   },
 });
 
@@ -48,7 +54,8 @@ const RATE = Math.min(100_000, positiveInt(flags.rate, '--rate'));
 const SECONDS = Math.min(600, positiveInt(flags.seconds ?? (flags.quick ? '10' : '20'), '--seconds'));
 const START = Date.parse('2026-03-02T08:00:00.000Z');
 
-const SQL = `
+const SHAPES: Record<string, string> = {
+  group: `
 CREATE TABLE events (k VARCHAR(16), v BIGINT, event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND)
   WITH ('stream' = 'events');
 CREATE TABLE totals (window_start TIMESTAMP(3), window_end TIMESTAMP(3), k VARCHAR(16), n BIGINT, total BIGINT)
@@ -57,7 +64,22 @@ INSERT INTO totals
 SELECT window_start, window_end, k, COUNT(*), SUM(v)
 FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(event_time), INTERVAL '1' DAY))
 GROUP BY window_start, window_end, k;
-`;
+`,
+  over: `
+CREATE TABLE events (k VARCHAR(16), v BIGINT, event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND)
+  WITH ('stream' = 'events');
+CREATE TABLE running (k VARCHAR(16), v BIGINT, n BIGINT, total BIGINT) WITH ('stream' = 'running');
+INSERT INTO running
+SELECT k, v, COUNT(*) OVER w, SUM(v) OVER w
+FROM events
+WINDOW w AS (PARTITION BY k ORDER BY event_time RANGE BETWEEN INTERVAL '1' DAY PRECEDING AND CURRENT ROW);
+`,
+};
+const chosenSql: string | undefined = SHAPES[flags.shape];
+if (chosenSql === undefined) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(', ')}, got '${flags.shape}'`);
+const SQL: string = chosenSql;
+const THREADS = flags.threads === undefined ? undefined : Number(flags.threads);
+if (THREADS !== undefined && !(Number.isInteger(THREADS) && THREADS >= 0 && THREADS <= 16)) throw new Error(`--threads must be an integer from 0 to 16, got '${flags.threads}'`);
 
 interface Phase {
   readonly name: string;
@@ -102,7 +124,7 @@ function row(i: number, rng: () => number, t: number): { data: Buffer; partition
 async function runPhase(phase: Phase): Promise<PhaseResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-checkpoint-'));
   const log = await openEmbeddedLog({ dir: path.join(dir, 'log'), fsync: 'interval' });
-  const manager = new QueryManager({ log, dir: path.join(dir, 'queries'), ...phase.options });
+  const manager = new QueryManager({ log, dir: path.join(dir, 'queries'), ...(THREADS === undefined ? {} : { threads: THREADS }), ...phase.options });
   try {
     await log.createStream('events', { shardCount: 2 });
     await manager.start();
@@ -191,7 +213,7 @@ async function runPhase(phase: Phase): Promise<PhaseResult> {
 const chosen = flags.phases ? flags.phases.split(',').map((p) => p.trim()) : PHASES.map((p) => p.name);
 for (const name of chosen) if (!PHASES.some((p) => p.name === name)) throw new Error(`unknown phase '${name}'; phases: ${PHASES.map((p) => p.name).join(', ')}`);
 const machine = describeMachine();
-console.log(`bench:checkpoint: ${formatCount(KEYS)} keys, ${formatCount(RATE)} rows/s for ${SECONDS} s; ${JSON.stringify(machine)}`);
+console.log(`bench:checkpoint: ${flags.shape} query, ${THREADS ?? 'default'} query threads, ${formatCount(KEYS)} keys, ${formatCount(RATE)} rows/s for ${SECONDS} s; ${JSON.stringify(machine)}`);
 const results: PhaseResult[] = [];
 for (const phase of PHASES.filter((p) => chosen.includes(p.name))) {
   console.log(`phase ${phase.name}: ${phase.what}`);

@@ -258,6 +258,8 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
       return rows;
     },
   },
+  checkpointSpec('checkpoint', 'a GROUP BY (changed groups saved)', ['--quick', '--phases', 'none,incremental,full']),
+  checkpointSpec('checkpoint-over', 'an OVER window (whole state saved)', ['--shape', 'over', '--keys', '50000', '--rate', '2000', '--seconds', '10', '--phases', 'none,incremental']),
   {
     name: 'state',
     script: 'npm run bench:state',
@@ -288,3 +290,31 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
     },
   },
 ];
+
+/**
+ * bench:checkpoint on one query shape: per checkpointing phase, what a checkpoint writes, how long it takes and
+ * what it costs the main thread (its CPU over the reference phase without checkpoints, per checkpoint).
+ */
+function checkpointSpec(name: string, shape: string, args: readonly string[]): BenchmarkSpec {
+  return {
+    name,
+    script: 'npm run bench:checkpoint',
+    args: ['bench/checkpoint/main.ts', ...args],
+    timeoutMs: 300_000,
+    figures: ({ stdout }) => {
+      const rows: Figure[] = [];
+      for (const phase of ['incremental', 'full']) {
+        // phase, checkpoints, MB/ckpt mean, MB/ckpt max, ckpt ms mean, ckpt ms max, main CPU s, process CPU s, main ms/ckpt, stall max ms, ...
+        const cells = tableRow(stdout, `${phase}  `);
+        if (!cells) continue;
+        const [checkpoints, mbMean, , msMean, , , , mainMs, stallMax] = cells;
+        rows.push(
+          { figure: `${shape}, ${phase}: checkpoints; MB and ms (barrier to durable) per checkpoint`, value: `${checkpoints}; ${mbMean} MB; ${msMean} ms` },
+          { figure: `${shape}, ${phase}: main-thread CPU per checkpoint; longest event-loop stall`, value: `${mainMs} ms; ${stallMax} ms`, reference: 'the phase without checkpoints' },
+        );
+      }
+      if (rows.length === 0) throw new Error('the output has no checkpointing phase');
+      return rows;
+    },
+  };
+}

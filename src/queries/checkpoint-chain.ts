@@ -21,6 +21,7 @@ import { decodeStateFile, encodeStateFile } from '../core/state-file.ts';
 import type { StateFormat } from '../core/state-file.ts';
 import { mergeState, restorableState } from '../sql/runtime/keyed-state.ts';
 import type { ChainMedium } from './chain-medium.ts';
+import { unseal } from './sealed-state.ts';
 import type { Checkpoint } from './types.ts';
 
 /** Legacy checkpoints are bare `v8.serialize` output, which starts with its version tag 0xFF. */
@@ -261,12 +262,13 @@ export class CheckpointChain {
   }
 
   /**
-   * Stores checkpoint `cp` (its states as the tasks reported them: keyed states only what changed) as the
-   * newest: a delta, or a full checkpoint after `maxDeltas` deltas, when the deltas add up to more than the full
+   * Stores checkpoint `sent` (its states as the tasks reported them: keyed states only what changed; those of a
+   * query thread still sealed, opened here) as the newest: a delta, or a full checkpoint after `maxDeltas` deltas, when the deltas add up to more than the full
    * one, and when the newest full one is damaged or missing. Returns the bytes written.
    */
-  async save(cp: Checkpoint): Promise<{ bytes: number; full: boolean }> {
+  async save(sent: Checkpoint): Promise<{ bytes: number; full: boolean }> {
     if (!this.opened) await this.open();
+    const cp = unseal(sent);
     const merged = this.merged ?? { states: {}, positions: {}, sinks: {} };
     for (const [task, state] of Object.entries(cp.states)) merged.states[task] = mergeState(merged.states[task], state);
     merged.positions = cp.positions;

@@ -1,7 +1,7 @@
 /**
  * The checkpoint thread: encodes, checksums, writes and fsyncs query checkpoints off the main thread. The main
  * thread hands each checkpoint over as the tasks reported it (keyed states: only what changed, see
- * src/sql/runtime/keyed-state.ts); this thread keeps every query's state merged up to its last checkpoint
+ * src/sql/runtime/keyed-state.ts; the states of a query thread still sealed, sealed-state.ts); this thread keeps every query's state merged up to its last checkpoint
  * (checkpoint-chain.ts) and writes deltas, or a full checkpoint from the merged state.
  *
  * Requests are answered in order per query. Started by `CheckpointWriter` (checkpoint-writer.ts). The chains are

@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import type { ChainSettings } from './checkpoint-chain.ts';
 import type { ThreadData, ThreadReply, ThreadRequest } from './checkpoint-thread.ts';
 import type { PostgresPlace } from './postgres-checkpoints.ts';
+import { sealedTransferList } from './sealed-state.ts';
 import { fromWireError, threadBoot } from './thread-support.ts';
 import type { Checkpoint, LeaseFence } from './types.ts';
 
@@ -59,14 +60,14 @@ export class CheckpointWriter {
     return worker;
   }
 
-  private request(req: Request): Promise<unknown> {
+  private request(req: Request, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const worker = this.start();
     const seq = ++this.seq;
     const reply = new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       worker.ref();
       try {
-        worker.postMessage({ ...req, seq });
+        worker.postMessage({ ...req, seq }, transfer);
       } catch (err) {
         // A state that cannot be cloned (as it could not be serialized): this request fails, the thread goes on.
         this.pending.delete(seq);
@@ -85,9 +86,12 @@ export class CheckpointWriter {
     return (await this.request({ op: 'open', name, folder, fence })) as Checkpoint | null;
   }
 
-  /** Stores a checkpoint as the tasks reported it; resolves with the bytes written once it is durable. */
+  /**
+   * Stores a checkpoint as the tasks reported it; resolves with the bytes written once it is durable. Its sealed
+   * states are moved to the checkpoint thread (their buffers are unusable here afterwards) and opened there.
+   */
   async save(name: string, folder: string, checkpoint: Checkpoint, fence?: LeaseFence | null): Promise<number> {
-    return (await this.request({ op: 'save', name, folder, checkpoint, fence })) as number;
+    return (await this.request({ op: 'save', name, folder, checkpoint, fence }, sealedTransferList(checkpoint.sealed))) as number;
   }
 
   async forget(name: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KeyedState } from '../sql/runtime/keyed-state.ts';
+import { seal } from './sealed-state.ts';
 import type { Checkpoint, QueryDefinition, QueryStateStore } from './types.ts';
 
 /** One place of stored queries; `open` may be called many times (a restart, or another node). */
@@ -35,6 +36,13 @@ function expectedEntries(id: number): Map<string, unknown> {
     for (const [k, v] of section.set) all.set(k as string, v);
   }
   return all;
+}
+
+/** Checkpoint `id` as a query thread hands it over: every task's state and the key counters sealed (sealed-state.ts). */
+function sealedIncremental(id: number): Checkpoint {
+  const cp = incremental(id);
+  const sealed = { states: Object.fromEntries(Object.entries(cp.states).map(([t, s]) => [t, seal(s)])), sinks: Object.fromEntries(Object.entries(cp.sinks).map(([o, s]) => [o, seal(s)])) };
+  return { version: 1, id, takenAt: cp.takenAt, states: {}, positions: cp.positions, sinks: {}, sealed };
 }
 
 function entriesOf(cp: Checkpoint): Map<string, unknown> {
@@ -94,6 +102,18 @@ export function describeQueryStoreConformance(name: string, createFixture: () =>
       const at11 = await (await open(4)).loadCheckpoint('spend');
       expect(at11?.id).toBe(11);
       expect(entriesOf(at11!)).toEqual(expectedEntries(11));
+    });
+
+    it('stores checkpoints whose states arrive sealed from a query thread as it stores open ones, mixed in one chain', async () => {
+      const { open } = await setUp();
+      const store = await open(3);
+      await store.saveDefinition(definition('spend', 1));
+      // Sealed and open checkpoints alternate, as when a query moves between a thread and the main thread.
+      for (let id = 1; id <= 7; id++) expect(await store.saveCheckpoint('spend', id % 3 === 0 ? incremental(id) : sealedIncremental(id))).toBeGreaterThan(0);
+      const at7 = await (await open(3)).loadCheckpoint('spend');
+      expect(at7).toMatchObject({ id: 7, positions: incremental(7).positions, sinks: incremental(7).sinks, states: { source: { offset: 7 } } });
+      expect(at7).not.toHaveProperty('sealed');
+      expect(entriesOf(at7!)).toEqual(expectedEntries(7));
     });
 
     it('keeps each query its own chain', async () => {

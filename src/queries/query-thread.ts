@@ -12,6 +12,7 @@ import type { AppendRecord } from '../log/index.ts';
 import type { LiveItem, LivePlan } from '../sql/index.ts';
 import { planLiveQuery, runLiveQuery } from '../sql/index.ts';
 import { OutputEncoder } from './output-encoder.ts';
+import { seal } from './sealed-state.ts';
 import { packBytes, transferList, unpackBytes, type FromThread, type ThreadQuerySpec, type ToThread, type WireItem } from './thread-batches.ts';
 import { toWireError } from './thread-support.ts';
 
@@ -149,7 +150,11 @@ class HostedQuery {
         const output = this.outputOfTask.get(taskId);
         this.sendRows();
         this.sendProgress();
-        post({ qid: this.qid, op: 'snapshot', taskId, id, state, sink: output === undefined ? undefined : this.encoders.get(output)!.snapshot(Date.now()) });
+        const sealedState = seal(state);
+        const sealedSink = output === undefined ? undefined : seal(this.encoders.get(output)!.snapshot(Date.now()));
+        const transfer = [sealedState.buffer as ArrayBuffer];
+        if (sealedSink) transfer.push(sealedSink.buffer as ArrayBuffer);
+        post({ qid: this.qid, op: 'snapshot', taskId, id, state: sealedState, sink: sealedSink }, transfer);
       },
       deliver: (output, rows) => {
         let box = this.outbox.get(output);

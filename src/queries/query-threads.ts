@@ -34,8 +34,8 @@ export interface ThreadQueryEvents {
   error(row: ErrorRow): void;
   /** Output `output` is complete before `time` (ms) once the rows sent before this are appended. */
   emittedUpTo(output: string, time: number): void;
-  /** Task `taskId` passed barrier `id`: its state, and the key counters of its output (sink tasks). */
-  snapshot(taskId: string, id: number, state: unknown, sink: unknown): void;
+  /** Task `taskId` passed barrier `id`: its state, and the key counters of its output (sink tasks), sealed (sealed-state.ts). */
+  snapshot(taskId: string, id: number, state: Uint8Array, sink: Uint8Array | undefined): void;
   records(count: number): void;
   reload(event: { table: string; rows?: number; path?: string; error?: string }): void;
   /** A record of stream-backed reference table `table` could not be applied on the thread. */

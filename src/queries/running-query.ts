@@ -23,7 +23,7 @@ import { LiveInput } from './live-input.ts';
 import { ReferenceFeed } from './reference-feed.ts';
 import { SinkWriter } from './sink-writer.ts';
 import type { QueryThreads, ThreadQuery } from './query-threads.ts';
-import type { Checkpoint, LeaseFence, QueryDefinition, QueryState, QueryStateStore, QueryStats, ShardPositions } from './types.ts';
+import type { Checkpoint, LeaseFence, QueryDefinition, QueryState, QueryStateStore, QueryStats, SealedStates, ShardPositions } from './types.ts';
 
 export interface RunSettings {
   readonly log: StreamLog;
@@ -60,6 +60,8 @@ interface InFlight {
   readonly states: Record<string, unknown>;
   readonly positions: Record<string, ShardPositions>;
   readonly sinks: Record<string, unknown>;
+  /** What tasks on a query thread reported, still sealed (sealed-state.ts): opened by the store's checkpoint thread. */
+  readonly sealed: SealedStates;
   reported: number;
   readonly done: Promise<void>;
   resolveReported: () => void;
@@ -148,7 +150,7 @@ export class RunningQuery {
           rows: (output, records) => this.writers.get(output)!.addEncoded(records),
           emittedUpTo: (output, time) => this.writers.get(output)!.markEmittedUpTo(time),
           error: (row) => this.addErrorRow(row),
-          snapshot: (taskId, id, state, sink) => this.onSnapshot(taskId, id, state, () => sink),
+          snapshot: (taskId, id, state, sink) => this.onSealedSnapshot(taskId, id, state, sink),
           records: (count) => {
             this.rowsIn += count;
           },
@@ -284,13 +286,16 @@ export class RunningQuery {
       resolveReported = resolve;
       rejectReported = reject;
     });
-    const flight: Omit<InFlight, 'done'> & { done?: Promise<void> } = { id, startedAt: Date.now(), states: {}, positions: {}, sinks: {}, reported: 0, resolveReported, rejectReported };
+    const flight: Omit<InFlight, 'done'> & { done?: Promise<void> } = {
+      id, startedAt: Date.now(), states: {}, positions: {}, sinks: {}, sealed: { states: {}, sinks: {} }, reported: 0, resolveReported, rejectReported,
+    };
     const activity = this.activity();
     const done = (async () => {
       await reported;
       await Promise.all([...this.writers.values()].map((w) => w.flushed()));
       await this.errorWriter!.flushed();
-      const checkpoint: Checkpoint = { version: 1, id, takenAt: Date.now(), states: flight.states, positions: flight.positions, sinks: flight.sinks };
+      const sealed = Object.keys(flight.sealed.states).length > 0 ? { sealed: flight.sealed } : {};
+      const checkpoint: Checkpoint = { version: 1, id, takenAt: Date.now(), states: flight.states, positions: flight.positions, sinks: flight.sinks, ...sealed };
       const bytes = await this.settings.store.saveCheckpoint(this.def.name, checkpoint, this.settings.fence?.(this.def.name));
       this.lastId = id;
       this.committedPositions = checkpoint.positions;
@@ -315,6 +320,20 @@ export class RunningQuery {
     f.states[taskId] = state;
     const output = this.sinkOfTask.get(taskId);
     if (output) f.sinks[output] = sinkCounters();
+    this.taskReported(f);
+  }
+
+  /** As `onSnapshot`, for a task on a query thread: its state and key counters are kept sealed, never decoded here. */
+  private onSealedSnapshot(taskId: string, id: number, state: Uint8Array, sinkCounters: Uint8Array | undefined): void {
+    const f = this.inFlight;
+    if (!f || f.id !== id) return;
+    f.sealed.states[taskId] = state;
+    const output = this.sinkOfTask.get(taskId);
+    if (output && sinkCounters) f.sealed.sinks[output] = sinkCounters;
+    this.taskReported(f);
+  }
+
+  private taskReported(f: InFlight): void {
     f.reported++;
     if (f.reported === this.plan!.taskIds.length) f.resolveReported();
   }

@@ -87,8 +87,11 @@ export type FromThread =
   | { readonly qid: number; readonly op: 'error'; readonly row: ErrorRow }
   /** Output `output` got every row it will get for times before `time` (ms): they were sent before this. */
   | { readonly qid: number; readonly op: 'emittedUpTo'; readonly output: string; readonly time: number }
-  /** Task `taskId` passed barrier `id`; `sink` is the key counters of the output it delivers to, if any. */
-  | { readonly qid: number; readonly op: 'snapshot'; readonly taskId: string; readonly id: number; readonly state: unknown; readonly sink: unknown }
+  /**
+   * Task `taskId` passed barrier `id`: its state and, for a sink task, its output's key counters, both sealed
+   * (sealed-state.ts: serialized here, their buffers moved; the main thread hands them on unopened).
+   */
+  | { readonly qid: number; readonly op: 'snapshot'; readonly taskId: string; readonly id: number; readonly state: Uint8Array; readonly sink: Uint8Array | undefined }
   /**
    * `taken` input records left the thread's queues for the operators (the main thread may send that many
    * more); `rowsIn` records were read since the last progress; the sources' watermarks now (ms).

@@ -62,6 +62,18 @@ export interface Checkpoint {
   readonly positions: Record<string, ShardPositions>;
   /** Output stream -> the sink writer's key counters at the barrier. */
   readonly sinks: Record<string, unknown>;
+  /**
+   * States and key counters serialized (`v8.serialize`) on the query thread that took them, by task and by
+   * output, and handed on unopened: the store's checkpoint thread opens them into `states` and `sinks`, so a
+   * large state is never decoded on the main thread. Only a checkpoint being saved has them.
+   */
+  readonly sealed?: SealedStates;
+}
+
+/** A checkpoint's states and key counters still in the bytes their query thread serialized them to. */
+export interface SealedStates {
+  readonly states: Record<string, Uint8Array>;
+  readonly sinks: Record<string, Uint8Array>;
 }
 
 /** `ELSEWHERE`: a cluster node's view of a query it does not run, which is not stopped: the node holding its lease runs it. */

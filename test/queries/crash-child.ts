@@ -7,7 +7,7 @@
  */
 import { isTollstreamError } from '../../src/core/errors.ts';
 import { QueryManager } from '../../src/queries/index.ts';
-import { appendFlush, appendTolls, DELAY_MS, openLog, SPEND_SQL, traffic, waitFor } from './support.ts';
+import { appendFlush, appendTolls, DELAY_MS, openLog, RECENT_SPEND_SQL, SPEND_SQL, traffic, waitFor } from './support.ts';
 
 const [dir, mode, countText, threadsText] = process.argv.slice(2);
 const records = traffic(Number(countText), 21);
@@ -18,7 +18,10 @@ await log.createStream('toll_transactions', { shardCount: 2, dedupe: { mode: 'ke
 // Checkpoints far enough apart that a kill often lands after rows were written but before they were checkpointed.
 const manager = new QueryManager({ log, dir: `${dir}/queries`, checkpointIntervalMs: 300, threads: Number(threadsText ?? 1) });
 await manager.start();
-if (manager.listQueries().length === 0) await manager.createQuery({ name: 'spend', sql: SPEND_SQL });
+if (manager.listQueries().length === 0) {
+  await manager.createQuery({ name: 'spend', sql: SPEND_SQL });
+  await manager.createQuery({ name: 'recent', sql: RECENT_SPEND_SQL });
+}
 process.stdout.write('ready\n');
 // Rows re-emitted after a restart and dropped by the output stream's key dedupe (reported as they happen: this process may be killed).
 let dropped = 0;
@@ -50,7 +53,9 @@ if (mode === 'final') {
   const last = Math.max(...records.map((r) => Date.parse(String(r.event_time))));
   await appendFlush(log, 'toll_transactions', last);
   await waitFor(() => manager.watermarkOf('spend') >= last + 60_000 - DELAY_MS, 'the last window to close', 60_000);
+  await waitFor(() => manager.watermarkOf('recent') >= last + 60_000 - DELAY_MS, 'every toll of the OVER window emitted', 60_000);
   await manager.checkpointNow('spend');
+  await manager.checkpointNow('recent');
   await manager.close();
   await log.close();
   process.stdout.write('done\n');

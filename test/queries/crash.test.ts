@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonical, openLog, readAll, reference, SPEND_SQL, tempDir, traffic } from './support.ts';
+import { canonical, openLog, readAll, RECENT_SPEND_SQL, reference, SPEND_SQL, tempDir, traffic } from './support.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const COUNT = 3000;
@@ -67,6 +67,8 @@ describe('crash recovery', () => {
       expect(flush.length).toBe(2);
       const expected = await reference(SPEND_SQL, 'toll_transactions', [...records, ...flush], 'customer_spend');
       expect(canonical(await readAll(log, 'customer_spend'))).toEqual(expected);
+      // The OVER window, whose whole state each checkpoint holds (on a thread: handed to the store unopened).
+      expect(canonical(await readAll(log, 'recent_spend'))).toEqual(await reference(RECENT_SPEND_SQL, 'toll_transactions', [...records, ...flush], 'recent_spend'));
     } finally {
       await log.close();
     }

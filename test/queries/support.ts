@@ -30,6 +30,17 @@ FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
 GROUP BY window_start, window_end, customer_id;
 `;
 
+/**
+ * Every toll with its customer's trips and spend over the minute before it (event time): an OVER window, whose
+ * operator saves its whole state at every checkpoint.
+ */
+export const RECENT_SPEND_SQL = `
+CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
+CREATE TABLE recent_spend (transaction_id VARCHAR(40), customer_id VARCHAR(16), trips BIGINT, total_cents BIGINT) WITH ('stream' = 'recent_spend');
+INSERT INTO recent_spend SELECT transaction_id, customer_id, COUNT(*) OVER w, SUM(amount_cents) OVER w FROM tolls
+WINDOW w AS (PARTITION BY customer_id ORDER BY event_time RANGE BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT ROW);`;
+
 /** Tolls counted per customer: a GROUP BY without a window, so one update row per toll (versions checkpointed). */
 export const COUNT_SQL = `
 CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import type { EmbeddedStreamLog, StreamLog } from '../../src/log/index.ts';
 import { Registry } from '../../src/metrics/index.ts';
 import { QueryManager } from '../../src/queries/index.ts';
-import { appendFlush, appendTolls, canonical, DELAY_MS, NAMED_TOLLS_SQL, openLog, readAll, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
+import { appendFlush, appendTolls, canonical, DELAY_MS, NAMED_TOLLS_SQL, openLog, readAll, RECENT_SPEND_SQL, reference, SPEND_SQL, tempDir, traffic, waitFor } from './support.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -96,6 +96,49 @@ describe('continuous queries on query threads', () => {
     }
     expect(where).toEqual([true, false, true]);
     expect(canonical(await readAll(log, 'running_spend'))).toEqual(await reference(sql, 'toll_transactions', records, 'running_spend'));
+  });
+
+  it('an OVER window\'s whole state reaches its checkpoint as bytes the main thread never opens, and restores, on a thread or not, to the rows of one run', async () => {
+    const { dir, log } = await setup();
+    const sql = RECENT_SPEND_SQL;
+    const records = traffic(2400, 43);
+    const last = Math.max(...records.map((r) => Date.parse(String(r.event_time))));
+    // What a query thread sends the main thread at each barrier, as the main thread receives it.
+    // (A state's bytes are counted on arrival: the main thread moves the buffer on to the checkpoint thread.)
+    const snapshots: { state: unknown; sink: unknown; bytes: number }[] = [];
+    const watch = (w: Worker) =>
+      w.on('message', (m: { op?: string; state: unknown; sink: unknown }) => {
+        if (m.op === 'snapshot') snapshots.push({ state: m.state, sink: m.sink, bytes: m.state instanceof Uint8Array ? m.state.byteLength : 0 });
+      });
+    const where: unknown[] = [];
+    // Thread, main thread, thread: each run stops with a checkpoint the next one restores.
+    for (const [i, threads] of [1, 0, 1].entries()) {
+      await appendTolls(log, 'toll_transactions', records.slice(i * 800, (i + 1) * 800));
+      const { manager, lines } = managerOf(log, dir, threads, { threadOptions: { onThread: watch } });
+      await manager.start();
+      if (i === 0) await manager.createQuery({ name: 'recent', sql });
+      await waitFor(() => manager.info('recent').stats.rowsInTotal >= 800, `the records of run ${i + 1} taken in`);
+      if (i === 2) {
+        await appendFlush(log, 'toll_transactions', last);
+        await waitFor(async () => (await readAll(log, 'recent_spend')).length >= records.length, 'every toll written');
+      }
+      await manager.checkpointNow('recent');
+      await manager.close();
+      where.push(...startedOnThread(lines, 'recent'));
+    }
+    expect(where).toEqual([true, false, true]);
+    // Rows of every run, each once, as one run over all the input writes them.
+    const flush = (await readAll(log, 'toll_transactions')).filter((r) => String(r.transaction_id).startsWith('flush-'));
+    const rows = canonical(await readAll(log, 'recent_spend'));
+    expect(rows).toEqual(await reference(sql, 'toll_transactions', [...records, ...flush], 'recent_spend'));
+    expect(rows.length).toBeGreaterThanOrEqual(records.length);
+    // Every state and key counter crossed as bytes: nothing on the main thread decoded it, and the window's rows are in them.
+    expect(snapshots.length).toBeGreaterThan(4);
+    for (const s of snapshots) {
+      expect(s.state).toBeInstanceOf(Uint8Array);
+      if (s.sink !== undefined) expect(s.sink).toBeInstanceOf(Uint8Array);
+    }
+    expect(Math.max(...snapshots.map((s) => s.bytes))).toBeGreaterThan(10_000);
   });
 
   it('a query whose thread is ended mid-run starts again from its last checkpoint on a new thread, and writes every update once', async () => {
