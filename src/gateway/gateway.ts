@@ -176,9 +176,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (method === 'HEAD') headAsGet(req, res);
         await mounted.handle(req, res);
       } else if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
-        const matched = matchRoute(readMethod, url);
-        // A tail never ends, so HEAD on it would hold the connection open with nothing to send.
-        const match: typeof matched = method === 'HEAD' && matched.route === 'tail' ? { route: 'unknown', query: matched.query } : matched;
+        const match = matchRoute(method, url);
         operation = match.route;
         // Which methods a path answers is public (docs/openapi.json): a 405 does not wait for the key.
         if (match.route === 'unknown') {
