@@ -7,7 +7,7 @@
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { intParam, noRoute, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
+import { intParam, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 
 
@@ -45,9 +45,8 @@ export function createDeadLetterRoutes(options: {
     options.logger.info('dead letter sent again', { store, deadLetterId: id });
     sendJson(res, 200, { redriven: { store, id } });
   };
-  return operatorRoutes('/v1/dead-letters', options, (req, res, parts, query) => {
-    if (parts.length === 0 && req.method === 'GET') return list(res, query);
-    if (parts.length === 3 && parts[2] === 'redrive' && req.method === 'POST' && /^\d{1,15}$/.test(parts[1]!)) return redrive(res, parts[0]!, Number(parts[1]));
-    throw noRoute(req, `/v1/dead-letters/${parts.join('/')}`, 'see docs/notify.md, "Dead letters over HTTP"');
-  }, (parts) => (parts.length === 0 ? ['GET'] : parts.length === 3 && parts[2] === 'redrive' ? ['POST'] : []));
+  return operatorRoutes('/v1/dead-letters', options, [
+    { pattern: 'GET /v1/dead-letters', route: (_req, res, _params, query) => list(res, query) },
+    { pattern: 'POST /v1/dead-letters/:store/:id(\\d{1,15})/redrive', route: (_req, res, { store, id }) => redrive(res, store!, Number(id)) },
+  ], 'see docs/notify.md, "Dead letters over HTTP"');
 }
