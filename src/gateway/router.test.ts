@@ -48,6 +48,13 @@ describe('router', () => {
     expect(router.allowed('/v1/things//watch')).toEqual([]);
   });
 
+  it('keeps a trailing slash as a segment of its own in a strict table', () => {
+    const strict = createRouter([{ pattern: 'GET /v1/me', route: 'me' }], { trailingSlash: 'strict' });
+    expect(strict.find('GET', '/v1/me')?.route).toBe('me');
+    expect(strict.find('GET', '/v1/me/')).toBeUndefined();
+    expect(strict.allowed('/v1/me/')).toEqual([]);
+  });
+
   it('answers HEAD with the GET route, except where the GET route refuses it', () => {
     expect(router.find('HEAD', '/v1/things/x')?.route).toBe('describe');
     expect(router.find('HEAD', '/v1/things/x/watch')).toBeUndefined();

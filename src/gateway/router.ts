@@ -4,8 +4,8 @@
  * literal leads nowhere), then its method, so every method of a path answers the same for an unserved one: 405 with
  * `Allow` computed from the table. HEAD is answered by the GET route unless that route says it cannot (a stream that
  * never ends). Segments are percent-decoded once, by the `pathParts` rules: a broken escape is 400
- * MALFORMED_REQUEST wherever it is, never an unknown route. One trailing `/` is ignored; an empty segment never
- * fills a parameter.
+ * MALFORMED_REQUEST wherever it is, never an unknown route. One trailing `/` is ignored unless the table is
+ * strict; an empty segment never fills a parameter.
  */
 import { TollstreamError } from '../core/errors.ts';
 import { pathParts } from './validate.ts';
@@ -58,7 +58,13 @@ interface Node<T> {
 const newNode = <T>(): Node<T> => ({ literals: new Map(), param: undefined, methods: new Map(), names: [], allow: [] });
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)(?:\((.+)\))?$/;
 
-export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>): Router<T> {
+export interface RouterOptions {
+  /** `ignore`: `/v1/things/` is `/v1/things`; `strict`: a trailing `/` is a segment of its own (empty, so no route). @default 'ignore' */
+  readonly trailingSlash?: 'ignore' | 'strict';
+}
+
+export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: RouterOptions = {}): Router<T> {
+  const strict = options.trailingSlash === 'strict';
   const root = newNode<T>();
   const listed: Array<{ method: string; path: string; route: T }> = [];
   for (const spec of routes) {
@@ -68,7 +74,7 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>): Router<T> 
     if (space < 1 || !path.startsWith('/') || method === 'HEAD') throw new TollstreamError('INTERNAL', `route pattern '${spec.pattern}' is not 'METHOD /path' (HEAD comes from GET)`);
     let node = root;
     const names: string[] = [];
-    for (const segment of segmentsOf(path)) {
+    for (const segment of segmentsOf(path, false)) {
       const p = PARAM.exec(segment);
       if (!p) {
         let next = node.literals.get(segment);
@@ -93,7 +99,7 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>): Router<T> 
 
   /** The node `path` resolves to and the parameter values on the way; undefined when it is no route. */
   function resolve(path: string): { node: Node<T>; values: string[] } | undefined {
-    const segments = segmentsOf(path);
+    const segments = segmentsOf(path, strict);
     const values: string[] = [];
     const node = walk(root, segments, 0, values);
     return node ? { node, values } : undefined;
@@ -144,11 +150,11 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>): Router<T> 
 }
 
 /**
- * The segments of `path` after its leading `/`, without one trailing `/`, each percent-decoded by the `pathParts`
+ * The segments of `path` after its leading `/`, without one trailing `/` unless `strict`, each percent-decoded by the `pathParts`
  * rules (an encoded `/` stays inside its segment). A path without `%` has nothing to decode and is only split.
  */
-function segmentsOf(path: string): string[] {
-  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+function segmentsOf(path: string, strict: boolean): string[] {
+  const trimmed = !strict && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   return trimmed.includes('%') ? pathParts(trimmed, '/') : trimmed.slice(1).split('/');
 }
 
