@@ -187,3 +187,20 @@ export function toTollstreamError(err: unknown): TollstreamError {
   const message = err instanceof Error ? err.message : String(err);
   return new TollstreamError('INTERNAL', message, { cause: err });
 }
+
+/** INVALID_ARGUMENT naming a field of the body (`dedupe.mode`), with a preview of the value when given. */
+export function invalidField(field: string, message: string, value?: unknown): TollstreamError {
+  return new TollstreamError('INVALID_ARGUMENT', message, { context: { field, ...(value === undefined ? {} : { value: preview(value) }) } });
+}
+
+/** INVALID_ARGUMENT naming a query parameter, with a preview of the value when given. */
+export function invalidParameter(parameter: string, message: string, value?: unknown): TollstreamError {
+  return new TollstreamError('INVALID_ARGUMENT', message, { context: { parameter, ...(value === undefined ? {} : { value: preview(value) }) } });
+}
+
+/** Long values are cut in error context, so a huge field does not come back whole. */
+function preview(value: unknown): unknown {
+  if (typeof value === 'string') return value.length > 100 ? `${value.slice(0, 100)}...` : value;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  return Array.isArray(value) ? '(array)' : `(${typeof value})`;
+}

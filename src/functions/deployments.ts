@@ -11,7 +11,7 @@
  * update: the old version finishes its batch in flight and commits its checkpoint, the new one starts there.
  */
 import { mkdir } from 'node:fs/promises';
-import { TollstreamError, isTollstreamError } from '../core/errors.ts';
+import { TollstreamError, invalidField, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { Tables } from '../tables/index.ts';
 import { definitionsFile, readDefinitions, writeDefinitions, type FunctionSource, type StoredDefinition } from './definitions.ts';
@@ -152,7 +152,7 @@ export class FunctionDeployments {
   deploy(request: DeployRequest, source: FunctionSource = 'api'): Promise<FunctionInfo> {
     return this.#serial(async () => {
       assertFunctionName(request.name);
-      if (typeof request.stream !== 'string' || request.stream === '') throw invalid('stream must name a stream', 'stream');
+      if (typeof request.stream !== 'string' || request.stream === '') throw invalidField('stream', 'stream must name a stream');
       const settings = checkFunctionSettings(request.name, request.stream, request.settings ?? {});
       if (this.#live.has(request.name)) {
         throw new TollstreamError('FUNCTION_EXISTS', `function '${request.name}' already exists; update it, or delete it first`, { context: { function: request.name } });
@@ -518,8 +518,4 @@ export class FunctionDeployments {
     if (this.#shared) return;
     await writeDefinitions(definitionsFile(this.#options.dir), [...this.#live.values()].map((l) => l.definition));
   }
-}
-
-function invalid(message: string, field: string): TollstreamError {
-  return new TollstreamError('INVALID_ARGUMENT', message, { context: { field } });
 }

@@ -28,6 +28,7 @@ import { createGatewayMetrics } from './metrics.ts';
 import { handleNative, matchRoute, methodNotServed, ROUTE_METHODS, type NativeContext } from './native/routes.ts';
 import { methodNotAllowed, refuseUnservedMethod } from './native/route-module.ts';
 import { QuerySlots, type QuerySlotLimits } from './native/query-slots.ts';
+import { createRouter } from './router.ts';
 import { createProtocolServer } from './server.ts';
 
 export interface GatewayOptions {
@@ -97,6 +98,12 @@ export interface Gateway {
   setReady(ready: boolean): void;
   readonly metrics: Registry;
 }
+
+/** What the gateway answers outside /v1 itself, by the shared router; `/health/` is no route, as it never was. */
+const OPS_ROUTES = createRouter<'health' | 'metrics'>([
+  { pattern: 'GET /health', route: 'health' },
+  { pattern: 'GET /metrics', route: 'metrics' },
+], { trailingSlash: 'strict' });
 
 /** The status recorded in metrics for requests whose client left before sending the whole body (nginx' convention). */
 const CLIENT_CLOSED_REQUEST = 499;
@@ -176,9 +183,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (method === 'HEAD') headAsGet(req, res);
         await mounted.handle(req, res);
       } else if (url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')) {
-        const matched = matchRoute(readMethod, url);
-        // A tail never ends, so HEAD on it would hold the connection open with nothing to send.
-        const match: typeof matched = method === 'HEAD' && matched.route === 'tail' ? { route: 'unknown', query: matched.query } : matched;
+        const match = matchRoute(method, url);
         operation = match.route;
         // Which methods a path answers is public (docs/openapi.json): a 405 does not wait for the key.
         if (match.route === 'unknown') {
@@ -192,20 +197,24 @@ export function createGateway(options: GatewayOptions): Gateway {
         } finally {
           if (match.route === 'tail') metrics.tailClosed();
         }
-      } else if (readMethod === 'GET' && (url === '/health' || url.startsWith('/health?'))) {
-        api = 'ops';
-        operation = 'health';
-        send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify(healthBody(ready, shutdown.signal.aborted)));
-      } else if (readMethod === 'GET' && (url === '/metrics' || url.startsWith('/metrics?'))) {
-        api = 'ops';
-        operation = 'metrics';
-        send(res, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }, await registry.renderAsync());
       } else {
         const path = url.split('?', 1)[0]!;
-        // A path served for other methods, here or by a route module that matches by method, answers 405 with them.
-        const served = ROUTE_METHODS.filter((m) => (m === 'GET' && (path === '/health' || path === '/metrics')) || routes.some((r) => r.matches(m, path)));
-        if (served.length > 0) throw methodNotAllowed(method, path, served);
-        throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the native API is under /v1, the Kinesis and Firehose APIs need X-Amz-Target`);
+        const ops = OPS_ROUTES.find(method, path);
+        if (ops) {
+          api = 'ops';
+          operation = ops.route;
+        }
+        if (ops?.route === 'health') {
+          send(res, ready ? 200 : 503, { 'content-type': 'application/json' }, JSON.stringify(healthBody(ready, shutdown.signal.aborted)));
+        } else if (ops?.route === 'metrics') {
+          send(res, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE }, await registry.renderAsync());
+        } else {
+          // A path served for other methods, here or by a route module that matches by method, answers 405 with them.
+          const opsMethods = OPS_ROUTES.allowed(path);
+          const served = ROUTE_METHODS.filter((m) => opsMethods.includes(m) || routes.some((r) => r.matches(m, path)));
+          if (served.length > 0) throw methodNotAllowed(method, path, served);
+          throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the native API is under /v1, the Kinesis and Firehose APIs need X-Amz-Target`);
+        }
       }
     } catch (err) {
       if (err instanceof ClientGoneError) {

@@ -10,7 +10,9 @@ export type { RouteModule, Request, Response } from './http.ts';
 export { readBody, send, asResponse, ClientGoneError } from './http.ts';
 export { errorResponse } from './errors.ts';
 // Routes behind the operator's key: key check, path parts, native errors, JSON bodies and parameters.
-export { operatorRoutes, sendJson, readJsonObject, noRoute, methodNotAllowed, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
+export { operatorRoutes, sendJson, readJsonObject, type OperatorRoute, type OperatorRoutesOptions } from './native/route-module.ts';
+// The one router: a table of `METHOD /path/:param` routes, with HEAD, 405 + Allow and path decoding for free.
+export { createRouter, methodNotAllowedError, type Router, type RouteSpec, type RouteMatch } from './router.ts';
 // The one request-validation kit: JSON bodies, unknown fields and parameters refused, typed fields and ranges.
 export { invalidField, invalidParameter, jsonObject, isObject, onlyFields, onlyParams, stringField, integerField, intParam, pathParts } from './validate.ts';
 export { jsonBody } from './validate.ts';

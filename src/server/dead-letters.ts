@@ -14,7 +14,7 @@
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { intParam, noRoute, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
+import { intParam, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 import { listFunctionDeadLetters } from './function-dead-letters.ts';
@@ -72,15 +72,10 @@ export function createDeadLetterRoutes(options: {
     options.logger.info('dead letter sent again', { store, deadLetterId: id });
     sendJson(res, 200, { redriven: { store, id } });
   };
-  return operatorRoutes('/v1/dead-letters', options, (req, res, parts, query) => {
-    if (parts.length === 0 && req.method === 'GET') return list(res, query);
-    if (parts.length === 3 && parts[2] === 'redrive' && req.method === 'POST' && /^\d{1,15}$/.test(parts[1]!)) return redrive(res, parts[0]!, Number(parts[1]));
-    if (isBatchPath(parts) && req.method === 'POST') return redriveBatch(res, parts[1]!, parts[2]!, parts[3]!);
-    throw noRoute(req, `/v1/dead-letters/${parts.join('/')}`, 'see docs/notify.md, "Dead letters over HTTP"');
-  }, (parts) => (parts.length === 0 ? ['GET'] : (parts.length === 3 && parts[2] === 'redrive') || isBatchPath(parts) ? ['POST'] : []));
-}
-
-/** `mappings/{mapping}/{shardId}/{start}-{end}/redrive`: a batch a function gave up on. */
-function isBatchPath(parts: readonly string[]): boolean {
-  return parts.length === 5 && parts[0] === 'mappings' && parts[4] === 'redrive';
+  return operatorRoutes('/v1/dead-letters', options, [
+    { pattern: 'GET /v1/dead-letters', route: (_req, res, _params, query) => list(res, query) },
+    { pattern: 'POST /v1/dead-letters/:store/:id(\\d{1,15})/redrive', route: (_req, res, { store, id }) => redrive(res, store!, Number(id)) },
+    // A batch a function gave up on: the literal `mappings` wins over a notification store's name.
+    { pattern: 'POST /v1/dead-letters/mappings/:mapping/:shardId/:range/redrive', route: (_req, res, { mapping, shardId, range }) => redriveBatch(res, mapping!, shardId!, range!) },
+  ], 'see docs/notify.md, "Dead letters over HTTP"');
 }

@@ -11,7 +11,7 @@
  * Counters are kept raw: a reader computes rates between points, a counter that went down having restarted.
  */
 import type { Logger } from '../core/logger.ts';
-import { invalidParameter, noRoute, operatorRoutes, sendJson, type RouteModule } from '../gateway/index.ts';
+import { invalidParameter, operatorRoutes, sendJson, type RouteModule } from '../gateway/index.ts';
 import { ensureStream, type StartPosition, type StreamLog } from '../log/index.ts';
 import type { HistorySeries, Registry } from '../metrics/index.ts';
 
@@ -115,10 +115,14 @@ export async function startMetricsHistory(options: MetricsHistoryOptions): Promi
   }, options.intervalSeconds * 1000);
   timer.unref();
 
-  const routes = operatorRoutes('/v1/metrics/history', { operatorAuth: options.operatorAuth, logger }, async (req, res, parts, query) => {
-    if (parts.length > 0 || req.method !== 'GET') throw noRoute(req, `/v1/metrics/history/${parts.join('/')}`, 'the history is read with GET /v1/metrics/history');
-    sendJson(res, 200, { intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query, Date.now(), series)) });
-  }, (parts) => (parts.length === 0 ? ['GET'] : []));
+  const routes = operatorRoutes('/v1/metrics/history', { operatorAuth: options.operatorAuth, logger }, [
+    {
+      pattern: 'GET /v1/metrics/history',
+      route: async (_req, res, _params, query) => {
+        sendJson(res, 200, { intervalSeconds: options.intervalSeconds, retentionHours: options.retentionHours, points: await readHistory(log, parseHistoryQuery(query, Date.now(), series)) });
+      },
+    },
+  ], 'the history is read with GET /v1/metrics/history');
   return { routes, sample, stop: () => clearInterval(timer) };
 }
 

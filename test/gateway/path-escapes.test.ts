@@ -44,6 +44,8 @@ describe('a path with a broken percent-escape', () => {
     ['PUT', `/v1/reference/files/${BROKEN}`],
     ['GET', `/v1/tables/${BROKEN}/scan`],
     ['HEAD', `/v1/queries/${BROKEN}`],
+    // Outside /v1 too: the gateway's own table (/health, /metrics) is asked through the same router.
+    ['GET', `/nothing/${BROKEN}`],
   ];
   for (const [method, p] of cases) {
     it(`${method} ${p} is 400 MALFORMED_REQUEST naming the path`, async () => {

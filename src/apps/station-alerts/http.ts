@@ -9,7 +9,7 @@
  */
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { intParam, invalidField, noRoute, onlyFields, operatorRoutes, readJsonObject, send, sendJson, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
+import { intParam, invalidField, onlyFields, operatorRoutes, readJsonObject, send, sendJson, type Request, type Response, type RouteModule } from '../../gateway/index.ts';
 import type { StreamLog } from '../../log/index.ts';
 import { writeSse, type Notifications, type SseEvent } from '../../notify/index.ts';
 import type { TableStore } from '../../tables/index.ts';
@@ -32,26 +32,14 @@ const MAX_BODY_BYTES = 16 * 1024;
 
 export function createOperatorApi(options: OperatorApiOptions): RouteModule {
   // The operator routes of the gateway's kit: the key checked first, errors in the native shape.
-  return operatorRoutes('/v1/operator', options, (req, res, parts, query) => {
-    const method = req.method ?? 'GET';
-    const path = `/v1/operator/${parts.join('/')}`;
-    if (path === '/v1/operator/alerts' && method === 'GET') return listAlerts(options, res, query);
-    if (path === '/v1/operator/alerts/stream' && method === 'GET') return alertStream(options, req, res);
-    if (path === '/v1/operator/alerts/acknowledge' && method === 'POST') return acknowledge(options, req, res);
-    if (path === '/v1/operator/subscriptions' && method === 'GET') return listSubscriptions(options, res);
-    if (path === '/v1/operator/subscriptions' && method === 'POST') return subscribe(options, req, res);
-    const m = /^\/v1\/operator\/subscriptions\/(\d+)$/.exec(path);
-    if (m && method === 'DELETE') return unsubscribe(options, res, Number(m[1]));
-    throw noRoute(req, path, 'the operator routes are listed in docs/station-alerts.md');
-  }, operatorMethods);
-}
-
-function operatorMethods(parts: readonly string[]): readonly string[] {
-  const path = parts.join('/');
-  if (path === 'alerts' || path === 'alerts/stream') return ['GET'];
-  if (path === 'alerts/acknowledge') return ['POST'];
-  if (path === 'subscriptions') return ['GET', 'POST'];
-  return /^subscriptions\/\d+$/.test(path) ? ['DELETE'] : [];
+  return operatorRoutes('/v1/operator', options, [
+    { pattern: 'GET /v1/operator/alerts', route: (_req, res, _params, query) => listAlerts(options, res, query) },
+    { pattern: 'GET /v1/operator/alerts/stream', route: (req, res) => alertStream(options, req, res) },
+    { pattern: 'POST /v1/operator/alerts/acknowledge', route: (req, res) => acknowledge(options, req, res) },
+    { pattern: 'GET /v1/operator/subscriptions', route: (_req, res) => listSubscriptions(options, res) },
+    { pattern: 'POST /v1/operator/subscriptions', route: (req, res) => subscribe(options, req, res) },
+    { pattern: 'DELETE /v1/operator/subscriptions/:id(\\d+)', route: (_req, res, { id }) => unsubscribe(options, res, Number(id)) },
+  ], 'the operator routes are listed in docs/station-alerts.md');
 }
 
 async function listAlerts(options: OperatorApiOptions, res: Response, query: URLSearchParams): Promise<void> {

@@ -12,7 +12,7 @@
 import { MAX_CODE_BYTES, type FunctionDeployments } from '../../functions/index.ts';
 import { send, type RouteModule } from '../http.ts';
 import { intParam, invalidField, isObject, onlyFields } from '../validate.ts';
-import { noRoute, operatorRoutes, readJsonObject, sendJson, type OperatorRoutesOptions } from './route-module.ts';
+import { operatorRoutes, readJsonObject, sendJson, type OperatorRoutesOptions } from './route-module.ts';
 
 const PREFIX = '/v1/functions';
 /** The module as JSON text, with room for escapes and the other fields. */
@@ -21,44 +21,35 @@ const DEPLOY_FIELDS = ['name', 'stream', 'code', 'settings'];
 const UPDATE_FIELDS = ['code', 'settings'];
 
 export function createFunctionsApi(functions: FunctionDeployments, options: OperatorRoutesOptions): RouteModule {
-  return operatorRoutes(PREFIX, options, async (req, res, parts, query) => {
-    const method = req.method ?? 'GET';
-    const [name, action, ...extra] = parts;
-    if (extra.length > 0) throw noRoute(req, req.url ?? PREFIX, 'see docs/functions.md');
-    if (name === undefined) {
-      if (method === 'GET') return sendJson(res, 200, { functions: functions.list() });
-      if (method === 'POST') {
+  return operatorRoutes(PREFIX, options, [
+    { pattern: 'GET /v1/functions', route: (_req, res) => sendJson(res, 200, { functions: functions.list() }) },
+    {
+      pattern: 'POST /v1/functions',
+      route: async (req, res) => {
         const body = onlyFields(await readJsonObject(req, MAX_BODY_BYTES), DEPLOY_FIELDS);
         if (body.settings !== undefined && !isObject(body.settings)) throw invalidField('settings', 'settings must be an object', body.settings);
-        return sendJson(res, 201, await functions.deploy({ name: body.name as string, stream: body.stream as string, code: body.code as string, ...(body.settings ? { settings: body.settings } : {}) }));
-      }
-    } else if (action === undefined) {
-      if (method === 'GET') return sendJson(res, 200, functions.describe(name));
-      if (method === 'PATCH') {
+        sendJson(res, 201, await functions.deploy({ name: body.name as string, stream: body.stream as string, code: body.code as string, ...(body.settings ? { settings: body.settings } : {}) }));
+      },
+    },
+    { pattern: 'GET /v1/functions/:name', route: (_req, res, { name }) => sendJson(res, 200, functions.describe(name!)) },
+    {
+      pattern: 'PATCH /v1/functions/:name',
+      route: async (req, res, { name }) => {
         const body = onlyFields(await readJsonObject(req, MAX_BODY_BYTES), UPDATE_FIELDS);
         if (body.settings !== undefined && !isObject(body.settings)) throw invalidField('settings', 'settings must be an object', body.settings);
         if (body.code !== undefined && typeof body.code !== 'string') throw invalidField('code', 'code must be the handler module as text', body.code);
-        return sendJson(res, 200, await functions.update(name, { ...(body.code === undefined ? {} : { code: body.code as string }), ...(body.settings ? { settings: body.settings as Record<string, unknown> } : {}) }));
-      }
-      if (method === 'DELETE') {
-        await functions.delete(name);
-        return send(res, 204, {}, '');
-      }
-    } else if (action === 'pause' && method === 'POST') {
-      return sendJson(res, 200, await functions.pause(name));
-    } else if (action === 'resume' && method === 'POST') {
-      return sendJson(res, 200, await functions.resume(name));
-    } else if (action === 'logs' && method === 'GET') {
-      return sendJson(res, 200, { name, lines: functions.logs(name, intParam(query, 'limit', 1, 1000, 100)) });
-    }
-    throw noRoute(req, req.url ?? PREFIX, 'the function routes are listed in docs/functions.md');
-  }, functionMethods);
+        sendJson(res, 200, await functions.update(name!, { ...(body.code === undefined ? {} : { code: body.code as string }), ...(body.settings ? { settings: body.settings as Record<string, unknown> } : {}) }));
+      },
+    },
+    {
+      pattern: 'DELETE /v1/functions/:name',
+      route: async (_req, res, { name }) => {
+        await functions.delete(name!);
+        send(res, 204, {}, '');
+      },
+    },
+    { pattern: 'POST /v1/functions/:name/pause', route: async (_req, res, { name }) => sendJson(res, 200, await functions.pause(name!)) },
+    { pattern: 'POST /v1/functions/:name/resume', route: async (_req, res, { name }) => sendJson(res, 200, await functions.resume(name!)) },
+    { pattern: 'GET /v1/functions/:name/logs', route: (_req, res, { name }, query) => sendJson(res, 200, { name, lines: functions.logs(name!, intParam(query, 'limit', 1, 1000, 100)) }) },
+  ], 'the function routes are listed in docs/functions.md');
 }
-
-function functionMethods([name, action, ...extra]: readonly string[]): readonly string[] {
-  if (extra.length > 0) return [];
-  if (name === undefined) return ['GET', 'POST'];
-  if (action === undefined) return ['GET', 'PATCH', 'DELETE'];
-  return action === 'pause' || action === 'resume' ? ['POST'] : action === 'logs' ? ['GET'] : [];
-}
-

@@ -5,6 +5,7 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { CreateQueryRequest, QueryManager } from '../../queries/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
+import type { RouteSpec } from '../router.ts';
 import { invalidField, isObject, jsonObject, onlyFields, stringField } from '../validate.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -14,25 +15,16 @@ const CREATE_FIELDS = new Set(['name', 'sql', 'input', 'inputs', 'outputs', 'sta
 
 export type QueryRoute = 'listQueries' | 'createQuery' | 'describeQuery' | 'explainQuery' | 'dropQuery' | 'stopQuery' | 'resumeQuery';
 
-/** `/v1/queries[/{name}[/explain|/stop|/resume]]` -> its route, or undefined. `parts` are the path after `/v1/`, decoded. */
-export function matchQueryRoute(method: string, parts: readonly string[]): { route: QueryRoute; name?: string } | undefined {
-  if (parts[0] !== 'queries') return undefined;
-  if (parts.length === 1 || (parts.length === 2 && parts[1] === '')) {
-    if (method === 'GET') return { route: 'listQueries' };
-    if (method === 'POST') return { route: 'createQuery' };
-    return undefined;
-  }
-  const name = parts[1]!;
-  if (parts.length === 2) {
-    if (method === 'GET') return { route: 'describeQuery', name };
-    if (method === 'DELETE') return { route: 'dropQuery', name };
-  } else if (parts.length === 3) {
-    if (parts[2] === 'explain' && method === 'GET') return { route: 'explainQuery', name };
-    if (parts[2] === 'stop' && method === 'POST') return { route: 'stopQuery', name };
-    if (parts[2] === 'resume' && method === 'POST') return { route: 'resumeQuery', name };
-  }
-  return undefined;
-}
+/** The continuous-query routes, for the native API's route table; `queryName` is the query named in the path. */
+export const QUERY_ROUTES: ReadonlyArray<RouteSpec<QueryRoute>> = [
+  { pattern: 'GET /v1/queries', route: 'listQueries' },
+  { pattern: 'POST /v1/queries', route: 'createQuery' },
+  { pattern: 'GET /v1/queries/:queryName', route: 'describeQuery' },
+  { pattern: 'DELETE /v1/queries/:queryName', route: 'dropQuery' },
+  { pattern: 'GET /v1/queries/:queryName/explain', route: 'explainQuery' },
+  { pattern: 'POST /v1/queries/:queryName/stop', route: 'stopQuery' },
+  { pattern: 'POST /v1/queries/:queryName/resume', route: 'resumeQuery' },
+];
 
 export async function handleQueryRoute(queries: QueryManager | undefined, req: Request, res: Response, route: QueryRoute, name: string | undefined): Promise<void> {
   if (!queries) throw new TollstreamError('NOT_FOUND', 'this server runs no continuous queries');

@@ -8,21 +8,18 @@
 import { TollstreamError } from '../../core/errors.ts';
 import type { QueryManager, ReferenceFiles } from '../../queries/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
+import type { RouteSpec } from '../router.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export type ReferenceFileRoute = 'listReferenceFiles' | 'putReferenceFile' | 'deleteReferenceFile';
 
-/** `/v1/reference/files[/{name}]` -> its route, or undefined. `parts` are the path after `/v1/`, decoded. */
-export function matchReferenceFileRoute(method: string, parts: readonly string[]): { route: ReferenceFileRoute; name?: string } | undefined {
-  if (parts[0] !== 'reference' || parts[1] !== 'files') return undefined;
-  if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) return method === 'GET' ? { route: 'listReferenceFiles' } : undefined;
-  if (parts.length !== 3) return undefined;
-  const name = parts[2]!;
-  if (method === 'PUT') return { route: 'putReferenceFile', name };
-  if (method === 'DELETE') return { route: 'deleteReferenceFile', name };
-  return undefined;
-}
+/** The reference-file routes, for the native API's route table; `fileName` is the file named in the path. */
+export const REFERENCE_FILE_ROUTES: ReadonlyArray<RouteSpec<ReferenceFileRoute>> = [
+  { pattern: 'GET /v1/reference/files', route: 'listReferenceFiles' },
+  { pattern: 'PUT /v1/reference/files/:fileName', route: 'putReferenceFile' },
+  { pattern: 'DELETE /v1/reference/files/:fileName', route: 'deleteReferenceFile' },
+];
 
 export async function handleReferenceFileRoute(queries: QueryManager | undefined, maxBodyBytes: number, req: Request, res: Response, route: ReferenceFileRoute, name: string | undefined): Promise<void> {
   const files = referenceFiles(queries);

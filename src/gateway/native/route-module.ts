@@ -6,7 +6,8 @@ import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { errorResponse } from '../errors.ts';
 import { asResponse, ClientGoneError, readBody, send, type Request, type Response, type RouteModule } from '../http.ts';
-import { jsonObject, pathParts } from '../validate.ts';
+import { createRouter, methodNotAllowedError, type RouteSpec } from '../router.ts';
+import { jsonObject } from '../validate.ts';
 
 export interface OperatorRoutesOptions {
   /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
@@ -14,31 +15,31 @@ export interface OperatorRoutesOptions {
   readonly logger: Logger;
 }
 
-/** `parts`: the path after the prefix, split on `/` and decoded; `query`: its parameters. */
-export type OperatorRoute = (req: Request, res: Response, parts: readonly string[], query: URLSearchParams) => Promise<void> | void;
+/** A route's handler: `params` are the path's parameters, decoded; `query` its query string. */
+export type OperatorRoute = (req: Request, res: Response, params: Readonly<Record<string, string>>, query: URLSearchParams) => Promise<void> | void;
 
 let requestCounter = 0;
 
 /**
- * The methods a path answers, from its `parts` as an `OperatorRoute` gets them; none when it is no route. A
- * request whose method is not among them is answered 405 with `Allow` before the route runs (by the gateway,
- * through the module's `methods`, and by the module itself where it is mounted without the gateway).
+ * The module answering every path under `prefix` by the route table `routes` (patterns include the prefix): the key
+ * is checked first, then a path of the table asked with another method is 405 with `Allow`, and any other path under
+ * the prefix 404 ending with `where` (where its routes are listed). Mounted on the gateway, a 405 comes before the
+ * key (`methods`): which methods a path answers is public.
  */
-export type OperatorMethods = (parts: readonly string[]) => readonly string[];
-
-export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, route: OperatorRoute, methods?: OperatorMethods): RouteModule {
+export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, routes: ReadonlyArray<RouteSpec<OperatorRoute>>, where: string): RouteModule {
+  const router = createRouter(routes);
   return {
     matches: (_method, path) => path === prefix || path.startsWith(`${prefix}/`),
-    ...(methods ? { methods: (path: string) => methods(partsOf(path, prefix)) } : {}),
+    // HEAD is the gateway's to add (it asks HEAD as GET).
+    methods: (path) => router.allowed(path).filter((m) => m !== 'HEAD'),
     async handle(req, res) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
       try {
         options.operatorAuth(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
-        const parts = partsOf(path, prefix);
-        refuseUnservedMethod(req.method, path, methods?.(parts) ?? []);
-        await route(req, res, parts, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+        const { route, params } = router.route(req.method ?? 'GET', path, where);
+        await route(req, res, params, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
       } catch (err) {
         if (err instanceof ClientGoneError) return;
         const r = asResponse(res);
@@ -53,11 +54,6 @@ export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, r
   };
 }
 
-/** The path after `prefix`, split on `/` and decoded, without empty segments. */
-function partsOf(path: string, prefix: string): string[] {
-  return pathParts(path, prefix).filter((p) => p !== '');
-}
-
 export function sendJson(res: Response, status: number, body: unknown): void {
   send(res, status, { 'content-type': 'application/json' }, JSON.stringify(body));
 }
@@ -69,21 +65,14 @@ export async function readJsonObject(req: Request, limit: number): Promise<Recor
 
 /**
  * 405 for a path that answers other methods: `served` are the methods it answers; HEAD joins GET (the gateway
- * answers HEAD as GET without the body) unless `headToo` is false. The error response carries them in `Allow`.
+ * answers HEAD as GET without the body). The error response carries them in `Allow`.
  */
-export function methodNotAllowed(method: string | undefined, path: string, served: readonly string[], headToo = true): TollstreamError {
-  const allow = served.flatMap((m) => (m === 'GET' && headToo ? ['GET', 'HEAD'] : [m]));
-  return new TollstreamError('METHOD_NOT_ALLOWED', `${path} does not answer ${method ?? 'GET'}; it answers ${allow.join(', ')}`, {
-    context: { method: method ?? 'GET', path, allow },
-  });
+export function methodNotAllowed(method: string | undefined, path: string, served: readonly string[]): TollstreamError {
+  return methodNotAllowedError(method ?? 'GET', path, served.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])));
 }
 
 /** Throws METHOD_NOT_ALLOWED when `served` is not empty and does not hold `method` (HEAD counts as GET). */
 export function refuseUnservedMethod(method: string | undefined, path: string, served: readonly string[]): void {
   const asked = method === 'HEAD' ? 'GET' : (method ?? 'GET');
   if (served.length > 0 && !served.includes(asked)) throw methodNotAllowed(method, path, served);
-}
-
-export function noRoute(req: Request, path: string, where: string): TollstreamError {
-  return new TollstreamError('NOT_FOUND', `no route ${req.method ?? 'GET'} ${path}; ${where}`);
 }

@@ -7,11 +7,11 @@ import type { ReferenceTable, ReportDefinition } from '../../reports/index.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
 import { readBody, send, type Request, type Response } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
-import { handleQueryRoute, matchQueryRoute, type QueryRoute } from './queries.ts';
-import { handleReferenceFileRoute, matchReferenceFileRoute, type ReferenceFileRoute } from './reference-files.ts';
+import { handleQueryRoute, QUERY_ROUTES, type QueryRoute } from './queries.ts';
+import { handleReferenceFileRoute, REFERENCE_FILE_ROUTES, type ReferenceFileRoute } from './reference-files.ts';
 import type { QuerySlots } from './query-slots.ts';
-import { methodNotAllowed } from './route-module.ts';
-import { integerField, invalidField, invalidParameter, isObject, jsonObject, onlyFields, pathParts } from '../validate.ts';
+import { createRouter, methodNotAllowedError } from '../router.ts';
+import { integerField, invalidField, invalidParameter, isObject, jsonObject, onlyFields } from '../validate.ts';
 import { tail, type TailFilter, type TailStart } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceReferenceRoute, runReportRoute } from './warehouse.ts';
 
@@ -54,62 +54,37 @@ export type NativeRoute =
 
 export interface ParsedPath {
   readonly route: NativeRoute;
-  readonly stream?: string;
-  readonly report?: string;
-  /** The continuous query named in the path. */
-  readonly queryName?: string;
-  /** The reference file named in the path. */
-  readonly fileName?: string;
-  /** The reference data named in the path (`PUT /v1/reference/{name}`). */
-  readonly reference?: string;
+  /** The path's parameters, decoded: `stream`, `report`, `reference`, `queryName`, `fileName`. */
+  readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
 }
+
+/** The /v1 routes the gateway answers itself (route modules answer theirs first). */
+const NATIVE_ROUTES = createRouter<NativeRoute>([
+  { pattern: 'GET /v1/streams', route: 'listStreams' },
+  { pattern: 'POST /v1/streams', route: 'createStream' },
+  { pattern: 'GET /v1/streams/:stream', route: 'describeStream' },
+  { pattern: 'DELETE /v1/streams/:stream', route: 'deleteStream' },
+  { pattern: 'POST /v1/streams/:stream/records', route: 'putRecords' },
+  // A tail never ends, so HEAD on it would hold the connection open with nothing to send.
+  { pattern: 'GET /v1/streams/:stream/tail', route: 'tail', noHead: true },
+  { pattern: 'GET /v1/streams/:stream/shards', route: 'describeShards' },
+  { pattern: 'GET /v1/reports', route: 'listReports' },
+  { pattern: 'GET /v1/reports/:report', route: 'runReport' },
+  { pattern: 'POST /v1/warehouse/query', route: 'queryWarehouse' },
+  // `files` is the queries' reference files (below): the literal segment wins over the name.
+  { pattern: 'PUT /v1/reference/:reference', route: 'replaceReference' },
+  ...QUERY_ROUTES,
+  ...REFERENCE_FILE_ROUTES,
+]);
 
 /** Matches `url` (path and query, as received) against the /v1 routes; 400 MALFORMED_REQUEST when a percent-escape in its path is broken. */
 export function matchRoute(method: string, url: string): ParsedPath {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-  const parts = pathParts(path);
-  if (parts[1] === 'v1' && parts[2] !== 'streams') return matchWarehouseRoute(method, parts, query);
-  // ['', 'v1', 'streams', name?, action?]
-  if (parts[1] !== 'v1' || parts[2] !== 'streams') return { route: 'unknown', query };
-  if (parts.length === 3 || (parts.length === 4 && parts[3] === '')) {
-    if (method === 'GET') return { route: 'listStreams', query };
-    if (method === 'POST') return { route: 'createStream', query };
-    return { route: 'unknown', query };
-  }
-  const stream = parts[3]!;
-  if (parts.length === 4) {
-    if (method === 'GET') return { route: 'describeStream', stream, query };
-    if (method === 'DELETE') return { route: 'deleteStream', stream, query };
-  } else if (parts.length === 5) {
-    if (parts[4] === 'records' && method === 'POST') return { route: 'putRecords', stream, query };
-    if (parts[4] === 'tail' && method === 'GET') return { route: 'tail', stream, query };
-    if (parts[4] === 'shards' && method === 'GET') return { route: 'describeShards', stream, query };
-  }
-  return { route: 'unknown', query };
-}
-
-/** `/v1/reports[/{name}]`, `/v1/warehouse/query`, `/v1/reference/{name}`, `/v1/reference/files[/{name}]`, `/v1/queries[...]`. */
-function matchWarehouseRoute(method: string, parts: readonly string[], query: URLSearchParams): ParsedPath {
-  const rest = parts.slice(2);
-  const queryRoute = matchQueryRoute(method, rest);
-  if (queryRoute) return { route: queryRoute.route, ...(queryRoute.name === undefined ? {} : { queryName: queryRoute.name }), query };
-  const fileRoute = matchReferenceFileRoute(method, rest);
-  if (fileRoute) return { route: fileRoute.route, ...(fileRoute.name === undefined ? {} : { fileName: fileRoute.name }), query };
-  if (rest[0] === 'reports' && method === 'GET') {
-    if (rest.length === 1 || (rest.length === 2 && rest[1] === '')) return { route: 'listReports', query };
-    if (rest.length === 2) {
-      return { route: 'runReport', report: rest[1]!, query };
-    }
-  }
-  if (rest.length === 2 && rest[0] === 'warehouse' && rest[1] === 'query' && method === 'POST') return { route: 'queryWarehouse', query };
-  // `files` is the queries' reference files (above), never reference data.
-  if (rest.length === 2 && rest[0] === 'reference' && rest[1] !== 'files' && rest[1] !== '' && method === 'PUT') {
-    return { route: 'replaceReference', reference: rest[1]!, query };
-  }
-  return { route: 'unknown', query };
+  const found = NATIVE_ROUTES.find(method, path);
+  return found ? { route: found.route, params: found.params, query } : { route: 'unknown', params: {}, query };
 }
 
 export async function handleNative(ctx: NativeContext, req: Request, res: Response, match: ParsedPath): Promise<void> {
@@ -121,26 +96,26 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
       return send(res, 201, JSON_HEADERS, JSON.stringify(await ctx.log.createStream(name, config)));
     }
     case 'describeStream':
-      return send(res, 200, JSON_HEADERS, JSON.stringify(await ctx.log.describeStream(match.stream!)));
+      return send(res, 200, JSON_HEADERS, JSON.stringify(await ctx.log.describeStream(match.params.stream!)));
     case 'describeShards':
-      return send(res, 200, JSON_HEADERS, JSON.stringify(await describeShards(ctx.log, match.stream!)));
+      return send(res, 200, JSON_HEADERS, JSON.stringify(await describeShards(ctx.log, match.params.stream!)));
     case 'deleteStream':
-      await ctx.log.deleteStream(match.stream!);
+      await ctx.log.deleteStream(match.params.stream!);
       return send(res, 204, {}, '');
     case 'putRecords':
-      return putRecords(ctx, req, res, match.stream!, match.query);
+      return putRecords(ctx, req, res, match.params.stream!, match.query);
     case 'tail': {
       const { from, filter } = tailQuery(match.query);
-      return tail(req, res, { log: ctx.log, logger: ctx.logger, stream: match.stream!, from, filter, shutdown: ctx.shutdown });
+      return tail(req, res, { log: ctx.log, logger: ctx.logger, stream: match.params.stream!, from, filter, shutdown: ctx.shutdown });
     }
     case 'listReports':
       return listReportsRoute(ctx, res);
     case 'runReport':
-      return runReportRoute(ctx, req, res, match.report!, match.query);
+      return runReportRoute(ctx, req, res, match.params.report!, match.query);
     case 'queryWarehouse':
       return queryRoute(ctx, req, res, match.query);
     case 'replaceReference':
-      return replaceReferenceRoute(ctx, req, res, match.reference!);
+      return replaceReferenceRoute(ctx, req, res, match.params.reference!);
     case 'listQueries':
     case 'createQuery':
     case 'describeQuery':
@@ -148,24 +123,21 @@ export async function handleNative(ctx: NativeContext, req: Request, res: Respon
     case 'dropQuery':
     case 'stopQuery':
     case 'resumeQuery':
-      return handleQueryRoute(ctx.queries, req, res, match.route, match.queryName);
+      return handleQueryRoute(ctx.queries, req, res, match.route, match.params.queryName);
     case 'listReferenceFiles':
     case 'putReferenceFile':
     case 'deleteReferenceFile':
-      return handleReferenceFileRoute(ctx.queries, ctx.maxBodyBytes, req, res, match.route, match.fileName);
+      return handleReferenceFileRoute(ctx.queries, ctx.maxBodyBytes, req, res, match.route, match.params.fileName);
     case 'unknown':
       throw new TollstreamError('NOT_FOUND', `no route ${req.method} ${req.url?.split('?')[0]}; see docs/gateway.md for the native API`);
   }
 }
 
-/**
- * 405 when `url` is a route for other methods than `method`, else undefined. A tail never ends, so HEAD is not
- * offered on it: it would hold the connection open with nothing to send.
- */
+/** 405 when `url` is a route for other methods than `method`, else undefined. */
 export function methodNotServed(method: string, url: string): TollstreamError | undefined {
-  const served = ROUTE_METHODS.filter((m) => matchRoute(m, url).route !== 'unknown');
-  if (served.length === 0) return undefined;
-  return methodNotAllowed(method, url.split('?', 1)[0]!, served, matchRoute('GET', url).route !== 'tail');
+  const path = url.split('?', 1)[0]!;
+  const allow = NATIVE_ROUTES.allowed(path);
+  return allow.length === 0 ? undefined : methodNotAllowedError(method, path, allow);
 }
 
 /** The methods the gateway's routes answer (HEAD is answered as GET). */

@@ -3,8 +3,7 @@
  * path it does not serve there gets its clear 404, and a method it does not serve 405, rather than falling
  * through to another API.
  */
-import { TollstreamError } from '../../../core/errors.ts';
-import { methodNotAllowed, pathParts } from '../../../gateway/index.ts';
+import { createRouter } from '../../../gateway/index.ts';
 
 export type RouteName =
   | 'createCustomer'
@@ -41,40 +40,36 @@ export interface MatchedRoute {
   readonly params: { readonly customerId?: string; readonly tokenId?: string };
 }
 
-interface RouteSpec {
-  readonly method: string;
-  /** Segments after the leading `/`; `:name` is a parameter. */
-  readonly pattern: readonly string[];
-  readonly name: RouteName;
-  readonly audience: Audience;
-}
+/** The routes, in the order their methods are listed in `Allow`; `:name` segments are path parameters. */
+const ROUTER = createRouter<{ readonly name: RouteName; readonly audience: Audience }>([
+  { pattern: 'POST /v1/customers', route: { name: 'createCustomer', audience: 'operator' } },
+  { pattern: 'GET /v1/customers', route: { name: 'listCustomers', audience: 'operator' } },
+  { pattern: 'PUT /v1/customers/:customerId/threshold', route: { name: 'setCustomerThreshold', audience: 'operator' } },
+  { pattern: 'GET /v1/customers/:customerId', route: { name: 'getCustomer', audience: 'operator' } },
+  { pattern: 'PUT /v1/customers/:customerId', route: { name: 'updateCustomer', audience: 'operator' } },
+  { pattern: 'POST /v1/customers/:customerId/tokens', route: { name: 'issueToken', audience: 'operator' } },
+  { pattern: 'DELETE /v1/customers/:customerId/tokens/:tokenId', route: { name: 'revokeToken', audience: 'operator' } },
+  { pattern: 'GET /v1/me', route: { name: 'me', audience: 'customer' } },
+  { pattern: 'PUT /v1/me/threshold', route: { name: 'setThreshold', audience: 'customer' } },
+  { pattern: 'PUT /v1/me/email-alerts', route: { name: 'setEmailAlerts', audience: 'customer' } },
+  { pattern: 'GET /v1/email/unsubscribe', route: { name: 'unsubscribePage', audience: 'link' } },
+  { pattern: 'POST /v1/email/unsubscribe', route: { name: 'unsubscribe', audience: 'link' } },
+  { pattern: 'GET /v1/me/spend', route: { name: 'spend', audience: 'customer' } },
+  { pattern: 'GET /v1/me/trips', route: { name: 'trips', audience: 'customer' } },
+  { pattern: 'GET /v1/me/push', route: { name: 'pushKey', audience: 'customer' } },
+  { pattern: 'POST /v1/me/push/subscriptions', route: { name: 'pushSubscribe', audience: 'customer' } },
+  { pattern: 'DELETE /v1/me/push/subscriptions', route: { name: 'pushUnsubscribe', audience: 'customer' } },
+  { pattern: 'GET /v1/me/notifications', route: { name: 'listNotifications', audience: 'customer' } },
+  { pattern: 'POST /v1/me/notifications/read', route: { name: 'markRead', audience: 'customer' } },
+  { pattern: 'GET /v1/me/notifications/stream', route: { name: 'notificationStream', audience: 'customer' } },
+  // `/v1/me/` is not `/v1/me`: the customer API has always been exact about its paths.
+], { trailingSlash: 'strict' });
 
-const ROUTES: readonly RouteSpec[] = [
-  { method: 'POST', pattern: ['v1', 'customers'], name: 'createCustomer', audience: 'operator' },
-  { method: 'GET', pattern: ['v1', 'customers'], name: 'listCustomers', audience: 'operator' },
-  { method: 'PUT', pattern: ['v1', 'customers', ':customerId', 'threshold'], name: 'setCustomerThreshold', audience: 'operator' },
-  { method: 'GET', pattern: ['v1', 'customers', ':customerId'], name: 'getCustomer', audience: 'operator' },
-  { method: 'PUT', pattern: ['v1', 'customers', ':customerId'], name: 'updateCustomer', audience: 'operator' },
-  { method: 'POST', pattern: ['v1', 'customers', ':customerId', 'tokens'], name: 'issueToken', audience: 'operator' },
-  { method: 'DELETE', pattern: ['v1', 'customers', ':customerId', 'tokens', ':tokenId'], name: 'revokeToken', audience: 'operator' },
-  { method: 'GET', pattern: ['v1', 'me'], name: 'me', audience: 'customer' },
-  { method: 'PUT', pattern: ['v1', 'me', 'threshold'], name: 'setThreshold', audience: 'customer' },
-  { method: 'PUT', pattern: ['v1', 'me', 'email-alerts'], name: 'setEmailAlerts', audience: 'customer' },
-  { method: 'GET', pattern: ['v1', 'email', 'unsubscribe'], name: 'unsubscribePage', audience: 'link' },
-  { method: 'POST', pattern: ['v1', 'email', 'unsubscribe'], name: 'unsubscribe', audience: 'link' },
-  { method: 'GET', pattern: ['v1', 'me', 'spend'], name: 'spend', audience: 'customer' },
-  { method: 'GET', pattern: ['v1', 'me', 'trips'], name: 'trips', audience: 'customer' },
-  { method: 'GET', pattern: ['v1', 'me', 'push'], name: 'pushKey', audience: 'customer' },
-  { method: 'POST', pattern: ['v1', 'me', 'push', 'subscriptions'], name: 'pushSubscribe', audience: 'customer' },
-  { method: 'DELETE', pattern: ['v1', 'me', 'push', 'subscriptions'], name: 'pushUnsubscribe', audience: 'customer' },
-  { method: 'GET', pattern: ['v1', 'me', 'notifications'], name: 'listNotifications', audience: 'customer' },
-  { method: 'POST', pattern: ['v1', 'me', 'notifications', 'read'], name: 'markRead', audience: 'customer' },
-  { method: 'GET', pattern: ['v1', 'me', 'notifications', 'stream'], name: 'notificationStream', audience: 'customer' },
-];
+const WHERE = 'the customer API has /v1/me, /v1/me/threshold, /v1/me/email-alerts, /v1/me/spend, /v1/me/trips, /v1/me/push[/subscriptions], /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]';
 
 /** Every route of the module as `{ method, path, audience }`, path parameters as `{customerId}` (docs/openapi.json lists them). */
 export function listRoutes(): ReadonlyArray<{ readonly method: string; readonly path: string; readonly audience: Audience }> {
-  return ROUTES.map((r) => ({ method: r.method, path: `/${r.pattern.map((p) => (p.startsWith(':') ? `{${p.slice(1)}}` : p)).join('/')}`, audience: r.audience }));
+  return ROUTER.list().map((r) => ({ method: r.method, path: r.path, audience: r.route.audience }));
 }
 
 /** True for the paths this module answers (every method): `/v1/customers[/...]`, `/v1/me[/...]` and `/v1/email/unsubscribe`. */
@@ -83,38 +78,15 @@ export function ownsPath(path: string): boolean {
 }
 
 /**
- * The route of `method` and `path` (no query string); throws NOT_FOUND naming what the path does take, and
- * MALFORMED_REQUEST for a broken percent-escape, as the native routes do.
+ * The route of `method` and `path` (no query string); throws NOT_FOUND naming what the path does take,
+ * METHOD_NOT_ALLOWED with the methods it does, and MALFORMED_REQUEST for a broken percent-escape, as the native routes do.
  */
 export function matchRoute(method: string, path: string): MatchedRoute {
-  const segments = pathParts(path).slice(1);
-  const methods: string[] = [];
-  for (const route of ROUTES) {
-    if (!fits(route.pattern, segments)) continue;
-    if (route.method !== method) {
-      methods.push(route.method);
-      continue;
-    }
-    const params: { customerId?: string; tokenId?: string } = {};
-    route.pattern.forEach((part, i) => {
-      if (part === ':customerId') params.customerId = segments[i]!;
-      else if (part === ':tokenId') params.tokenId = segments[i]!;
-    });
-    return { name: route.name, audience: route.audience, params };
-  }
-  if (methods.length > 0) throw methodNotAllowed(method, path, methods);
-  throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; the customer API has /v1/me, /v1/me/threshold, /v1/me/email-alerts, /v1/me/spend, /v1/me/trips, /v1/me/push[/subscriptions], /v1/me/notifications[/read|/stream] and /v1/customers[/{id}[/threshold|/tokens]]`, {
-    context: { method, path },
-  });
+  const { route, params } = ROUTER.route(method, path, WHERE);
+  return { name: route.name, audience: route.audience, params };
 }
 
-/** The methods `path` (no query string) answers; none when it is no route. */
+/** The methods `path` (no query string) answers, HEAD left to the gateway; none when it is no route. */
 export function methodsOf(path: string): string[] {
-  const segments = path.split('/').slice(1);
-  return ROUTES.filter((route) => fits(route.pattern, segments)).map((route) => route.method);
-}
-
-function fits(pattern: readonly string[], segments: readonly string[]): boolean {
-  if (pattern.length !== segments.length) return false;
-  return pattern.every((part, i) => (part.startsWith(':') ? segments[i] !== '' : part === segments[i]));
+  return ROUTER.allowed(path).filter((m) => m !== 'HEAD');
 }

@@ -1,0 +1,166 @@
+/**
+ * The one router of the HTTP routes: a table of `METHOD /v1/things/:name` patterns looked up in a tree of path
+ * segments. A path is resolved first (a literal segment wins over a parameter, backing off to the parameter when the
+ * literal leads nowhere), then its method, so every method of a path answers the same for an unserved one: 405 with
+ * `Allow` computed from the table. HEAD is answered by the GET route unless that route says it cannot (a stream that
+ * never ends). Segments are percent-decoded once, by the `pathParts` rules: a broken escape is 400
+ * MALFORMED_REQUEST wherever it is, never an unknown route. One trailing `/` is ignored unless the table is
+ * strict; an empty segment never fills a parameter.
+ */
+import { TollstreamError } from '../core/errors.ts';
+import { pathParts } from './validate.ts';
+
+/**
+ * A route: `pattern` is `METHOD /path`, where a segment `:name` is a parameter and `:name(regex)` one that must
+ * match the regular expression whole (`:id(\d{1,15})`); `noHead` keeps HEAD off a GET route.
+ */
+export interface RouteSpec<T> {
+  readonly pattern: string;
+  readonly route: T;
+  /** HEAD is not answered by this GET route (an endless stream would hold the connection with nothing to send). @default false */
+  readonly noHead?: boolean;
+}
+
+export interface RouteMatch<T> {
+  readonly route: T;
+  /** The path's parameters by name, percent-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface Router<T> {
+  /** The route `method` takes on `path` (no query string); undefined when none. Throws MALFORMED_REQUEST for a broken escape. */
+  find(method: string, path: string): RouteMatch<T> | undefined;
+  /**
+   * As `find`, but a path served for other methods throws METHOD_NOT_ALLOWED (its context's `allow` becomes the
+   * `Allow` header) and a path not served throws NOT_FOUND, whose message ends with `where` (where the routes are listed).
+   */
+  route(method: string, path: string, where: string): RouteMatch<T>;
+  /** The methods `path` answers, HEAD after GET where offered; empty when it is no route. */
+  allowed(path: string): readonly string[];
+  /** Every route as `{ method, path }`, parameters as `{name}` (for API descriptions). */
+  list(): ReadonlyArray<{ readonly method: string; readonly path: string; readonly route: T }>;
+}
+
+interface Handler<T> {
+  readonly route: T;
+  readonly noHead: boolean;
+}
+
+interface Node<T> {
+  readonly literals: Map<string, Node<T>>;
+  param: { readonly name: string; readonly test: RegExp | undefined; readonly node: Node<T> } | undefined;
+  readonly methods: Map<string, Handler<T>>;
+  /** The names of the parameters on the way to this node, in path order. */
+  names: readonly string[];
+  allow: readonly string[];
+}
+
+const newNode = <T>(): Node<T> => ({ literals: new Map(), param: undefined, methods: new Map(), names: [], allow: [] });
+const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)(?:\((.+)\))?$/;
+
+export interface RouterOptions {
+  /** `ignore`: `/v1/things/` is `/v1/things`; `strict`: a trailing `/` is a segment of its own (empty, so no route). @default 'ignore' */
+  readonly trailingSlash?: 'ignore' | 'strict';
+}
+
+export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: RouterOptions = {}): Router<T> {
+  const strict = options.trailingSlash === 'strict';
+  const root = newNode<T>();
+  const listed: Array<{ method: string; path: string; route: T }> = [];
+  for (const spec of routes) {
+    const space = spec.pattern.indexOf(' ');
+    const method = spec.pattern.slice(0, space);
+    const path = spec.pattern.slice(space + 1);
+    if (space < 1 || !path.startsWith('/') || method === 'HEAD') throw new TollstreamError('INTERNAL', `route pattern '${spec.pattern}' is not 'METHOD /path' (HEAD comes from GET)`);
+    let node = root;
+    const names: string[] = [];
+    for (const segment of segmentsOf(path, false)) {
+      const p = PARAM.exec(segment);
+      if (!p) {
+        let next = node.literals.get(segment);
+        if (!next) node.literals.set(segment, (next = newNode()));
+        node = next;
+        continue;
+      }
+      const [, name, source] = p as unknown as [string, string, string | undefined];
+      if (node.param && (node.param.name !== name || node.param.test?.source !== (source === undefined ? undefined : `^(?:${source})$`))) {
+        throw new TollstreamError('INTERNAL', `route pattern '${spec.pattern}': parameter :${name} conflicts with :${node.param.name} at the same place`);
+      }
+      node.param ??= { name, test: source === undefined ? undefined : new RegExp(`^(?:${source})$`), node: newNode() };
+      names.push(name);
+      node = node.param.node;
+    }
+    if (node.methods.has(method)) throw new TollstreamError('INTERNAL', `route '${spec.pattern}' is declared twice`);
+    node.methods.set(method, { route: spec.route, noHead: spec.noHead ?? false });
+    node.names = names;
+    node.allow = [...node.methods].flatMap(([m, h]) => (m === 'GET' && !h.noHead ? ['GET', 'HEAD'] : [m]));
+    listed.push({ method, path: path.replace(/:([A-Za-z_][A-Za-z0-9_]*)(\(.+?\))?(?=\/|$)/g, '{$1}'), route: spec.route });
+  }
+
+  /** The node `path` resolves to and the parameter values on the way; undefined when it is no route. */
+  function resolve(path: string): { node: Node<T>; values: string[] } | undefined {
+    const segments = segmentsOf(path, strict);
+    const values: string[] = [];
+    const node = walk(root, segments, 0, values);
+    return node ? { node, values } : undefined;
+  }
+
+  function walk(node: Node<T>, segments: readonly string[], i: number, values: string[]): Node<T> | undefined {
+    if (i === segments.length) return node.methods.size > 0 ? node : undefined;
+    const value = segments[i]!;
+    const literal = node.literals.get(value);
+    if (literal) {
+      const found = walk(literal, segments, i + 1, values);
+      if (found) return found;
+    }
+    const param = node.param;
+    if (!param || value === '' || (param.test && !param.test.test(value))) return undefined;
+    values.push(value);
+    const found = walk(param.node, segments, i + 1, values);
+    if (!found) values.pop();
+    return found;
+  }
+
+  function find(method: string, path: string): RouteMatch<T> | undefined {
+    const at = resolve(path);
+    if (!at) return undefined;
+    let handler = at.node.methods.get(method);
+    if (!handler && method === 'HEAD') {
+      const get = at.node.methods.get('GET');
+      if (get && !get.noHead) handler = get;
+    }
+    if (!handler) return undefined;
+    const params: Record<string, string> = {};
+    for (let i = 0; i < at.values.length; i++) params[at.node.names[i]!] = at.values[i]!;
+    return { route: handler.route, params };
+  }
+
+  return {
+    find,
+    route(method, path, where) {
+      const found = find(method, path);
+      if (found) return found;
+      const allow = resolve(path)?.node.allow ?? [];
+      if (allow.length > 0) throw methodNotAllowedError(method, path, allow);
+      throw new TollstreamError('NOT_FOUND', `no route ${method} ${path}; ${where}`, { context: { method, path } });
+    },
+    allowed: (path) => resolve(path)?.node.allow ?? [],
+    list: () => listed,
+  };
+}
+
+/**
+ * The segments of `path` after its leading `/`, without one trailing `/` unless `strict`, each percent-decoded by the `pathParts`
+ * rules (an encoded `/` stays inside its segment). A path without `%` has nothing to decode and is only split.
+ */
+function segmentsOf(path: string, strict: boolean): string[] {
+  const trimmed = !strict && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.includes('%') ? pathParts(trimmed, '/') : trimmed.slice(1).split('/');
+}
+
+/** 405 naming the methods `path` does answer; the error response carries them in `Allow`. */
+export function methodNotAllowedError(method: string, path: string, allow: readonly string[]): TollstreamError {
+  return new TollstreamError('METHOD_NOT_ALLOWED', `${path} does not answer ${method}; it answers ${allow.join(', ')}`, {
+    context: { method, path, allow: [...allow] },
+  });
+}
