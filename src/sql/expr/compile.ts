@@ -380,7 +380,12 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const impl = def.impl;
     const textArgs = types.map((t) => t === 'TIMESTAMP');
     const fn: CompiledFn = def.nullSafe
-      ? (row) => impl(fns.map((g) => g(row)))
+      ? e.name === 'CONCAT_WS'
+        ? (row) => impl(fns.map((g, i) => {
+            const v = g(row);
+            return v !== null && textArgs[i] ? textOf(v, 'TIMESTAMP') : v;
+          }))
+        : (row) => impl(fns.map((g) => g(row)))
       : (row) => {
           const vals: Value[] = new Array(fns.length);
           for (let i = 0; i < fns.length; i++) {

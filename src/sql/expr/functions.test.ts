@@ -57,4 +57,12 @@ describe('time zone and date functions', () => {
     expect(call('SUBSTRING', 'abc', 5)).toBe('');
     expect(() => call('SUBSTRING', 'abc', 1, -1)).toThrow('negative length');
   });
+
+  it('join texts with a separator, skipping NULLs but keeping empty texts', () => {
+    const concatWs = (...args: (string | null)[]) => SCALAR_FUNCTIONS.CONCAT_WS!.impl(args);
+    expect(concatWs('~', 'AA', null, 'BB', '', 'CC')).toBe('AA~BB~~CC');
+    expect(concatWs(null, 'AA', 'BB')).toBeNull();
+    expect(concatWs(', ', null, null)).toBe('');
+    expect(concatWs('', 'a', 'b')).toBe('ab');
+  });
 });

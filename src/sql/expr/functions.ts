@@ -1,5 +1,6 @@
 /** Scalar functions: a table of name -> arity, result type and implementation. */
 import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
+import { timestampAdd, timestampDiff } from './calendar.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import { initcap, overlay, regexReplace } from './text-functions.ts';
 import { notTimestampMessage, parseTimestampText } from './time.ts';
@@ -215,6 +216,14 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   CHARACTER_LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
   LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
   CONCAT: { minArgs: 1, maxArgs: 100, returns: same('VARCHAR'), impl: (args) => args.map((a) => str(a)).join('') },
+  /** Flink: CONCAT_WS(separator, s1, s2, ...) joins the texts that are not NULL; a NULL separator gives NULL. */
+  CONCAT_WS: {
+    minArgs: 2,
+    maxArgs: 100,
+    nullSafe: true,
+    returns: same('VARCHAR'),
+    impl: ([sep, ...parts]) => (sep === null || sep === undefined ? null : parts.filter((p) => p !== null).map((p) => str(p!)).join(str(sep))),
+  },
   SUBSTRING: {
     minArgs: 2,
     maxArgs: 3,
@@ -292,6 +301,9 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     // Flink also reads text, by default as 'yyyy-MM-dd HH:mm:ss' (in UTC, this engine's only zone).
     impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? 'yyyy-MM-dd HH:mm:ss' : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
   },
+  /** Flink: TIMESTAMPDIFF(unit, t1, t2) and TIMESTAMPADD(unit, n, t); the parser passes the unit as text. */
+  TIMESTAMPDIFF: { minArgs: 3, maxArgs: 3, returns: same('BIGINT'), impl: ([u, a, b]) => timestampDiff(str(u!), num(a!, 'TIMESTAMPDIFF'), num(b!, 'TIMESTAMPDIFF')) },
+  TIMESTAMPADD: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([u, n, t]) => timestampAdd(str(u!), num(n!, 'TIMESTAMPADD'), num(t!, 'TIMESTAMPADD')) },
   DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
   /** STEP(x BY n) on numbers (Kinesis Analytics): the largest multiple of n not above x. */
   STEP: {

@@ -279,6 +279,22 @@ function parsePrimary(c: Cursor): Expr {
         return call('SUBSTRING', args, pos);
       }
       break;
+    case 'TIMESTAMPDIFF':
+    case 'TIMESTAMPADD':
+      // Flink: the unit is a bare word, TIMESTAMPDIFF(DAY, t1, t2); it travels on as a text argument.
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const unitPos = c.peek().pos;
+        const unit = parseTimeUnit(c);
+        c.expectOp(',', `Write ${t.upper}(DAY, ...).`);
+        const args: Expr[] = [{ kind: 'literal', type: 'VARCHAR', value: unit, pos: unitPos }, parseExpr(c)];
+        c.expectOp(',', `Write ${t.upper}(DAY, ...).`);
+        args.push(parseExpr(c));
+        c.expectOp(')');
+        return call(t.upper, args, pos);
+      }
+      break;
     case 'OVERLAY':
       if (c.isOpAt(1, '(')) {
         c.next();
