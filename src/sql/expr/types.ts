@@ -14,6 +14,14 @@ export type Row = Value[];
 
 export type CompiledFn = (row: Row) => Value;
 
+/**
+ * The watermark an operator last received, for CURRENT_WATERMARK: the operator writes it, the compiled
+ * expressions of that operator read it. null until a watermark arrives.
+ */
+export interface WatermarkCell {
+  current: number | null;
+}
+
 export interface CompiledExpr {
   readonly fn: CompiledFn;
   readonly type: SqlTypeName;
