@@ -404,6 +404,13 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const args = e.args.map((a) => compileExpr(a, ctx));
     const fns = args.map((a) => a.fn);
     const types = args.map((a) => a.type);
+    if (e.name === 'SUBSTRING' && types[1] === 'VARCHAR') {
+      throw planProblem(
+        e.args[1]!.pos,
+        "SUBSTRING(s FROM 'regex') (Kinesis Analytics' regular-expression form) is not supported yet",
+        "Write REGEXP_EXTRACT(s, 'regex', 0) for the first match, or SUBSTRING(s FROM start FOR length) with numbers.",
+      );
+    }
     const impl = def.impl;
     const textArgs = types.map((t) => t === 'TIMESTAMP');
     const fn: CompiledFn = def.nullSafe

@@ -358,10 +358,16 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
 };
 
 /**
- * Functions of the Kinesis Analytics reference that are not implemented, each with the nearest form that
- * works, so a query using one stops with that advice rather than a bare "unknown function".
+ * Functions of the dialects' references that are not implemented, each with the nearest form that works, so
+ * a query using one stops with that advice rather than a bare "unknown function".
  */
+const LEGACY_GROUP_WINDOW =
+  "Grouping by TUMBLE(ts, size), HOP(ts, slide, size) or SESSION(ts, gap), with TUMBLE_START and the like, is Flink's legacy group window syntax; write the window table function instead: SELECT window_start, window_end, k, COUNT(*) FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, k.";
+
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'].flatMap((w) => [w, `${w}_START`, `${w}_END`, `${w}_ROWTIME`, `${w}_PROCTIME`]).map((name) => [name, LEGACY_GROUP_WINDOW]),
+  ),
   COUNT_DISTINCT_ITEMS_TUMBLING: "It is a table function: SELECT STREAM * FROM TABLE(COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM s), 'column', 60)).",
   FAST_REGEX_LOG_PARSER:
     "Its patterns (@, #, &, <n-m>, named classes, lazy matching without going back) are not Java's, and the reference's own examples disagree on how it matches, so it is refused rather than guessed. Write a Java regular expression for REGEX_LOG_PARSE(s, pattern): the same columns (COLUMN1, ...), but matched greedily and with backtracking, so check that the pattern gives the fields you expect.",

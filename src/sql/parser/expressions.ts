@@ -87,7 +87,8 @@ function parseComparison(c: Cursor): Expr {
       left = { kind: 'between', operand: left, low, high: parseConcat(c), negated, pos: t.pos };
       continue;
     }
-    const similar = c.isWord('SIMILAR');
+    // SIMILAR without TO is SUBSTRING's SIMILAR form: leave it to SUBSTRING, which names it.
+    const similar = c.isWord('SIMILAR') && c.isWordAt(1, 'TO');
     if (c.acceptWord('LIKE') || (similar && c.acceptWord('SIMILAR'))) {
       if (similar) c.expectWord('TO', "Write x SIMILAR TO 'pattern'.");
       const pattern = parseConcat(c);
@@ -273,6 +274,12 @@ function parsePrimary(c: Cursor): Expr {
         c.next();
         c.next();
         const args = [parseExpr(c)];
+        if (c.isWord('SIMILAR')) {
+          throw c.error(
+            'SUBSTRING(s SIMILAR pattern ESCAPE c) is not supported yet',
+            "Write REGEXP_EXTRACT(s, 'before(wanted)after', 1): the text between the pattern's escaped double quotes is group 1.",
+          );
+        }
         if (c.acceptWord('FROM') || c.acceptOp(',')) args.push(parseExpr(c));
         if (c.acceptWord('FOR') || c.acceptOp(',')) args.push(parseExpr(c));
         c.expectOp(')');
