@@ -1,6 +1,7 @@
 /** Scalar functions: a table of name -> arity, result type and implementation. */
 import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
 import { timestampAdd, timestampDiff } from './calendar.ts';
+import { FLINK_SCALAR_FUNCTIONS } from './flink-functions.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import { initcap, overlay, regexReplace } from './text-functions.ts';
 import { notTimestampMessage, parseTimestampText } from './time.ts';
@@ -210,6 +211,7 @@ const firstArg = (args: readonly SqlTypeName[]) => args[0] ?? 'ANY';
 const numeric = (args: readonly SqlTypeName[]): SqlTypeName => (args.some((a) => a === 'DOUBLE') ? 'DOUBLE' : args.every((a) => a === 'BIGINT' || a === 'NULL') ? 'BIGINT' : 'ANY');
 
 export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
+  ...FLINK_SCALAR_FUNCTIONS,
   UPPER: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => str(s!).toUpperCase() },
   LOWER: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => str(s!).toLowerCase() },
   CHAR_LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },

@@ -1,0 +1,106 @@
+/**
+ * Flink's built-in scalar functions of one line each: mathematics, a timestamp's fields, padding and cutting
+ * text, IF. Each follows the entry of Flink's System (Built-in) Functions page; where that page gives an
+ * example, `flink-functions.test.ts` runs it.
+ */
+import type { SqlTypeName } from '../ast/index.ts';
+import type { ScalarFunction } from './functions.ts';
+import { extractField } from './functions.ts';
+import type { Value } from './types.ts';
+import { RowError } from './types.ts';
+
+const num = (v: Value, fn: string): number => {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) throw new RowError('EVAL_ERROR', `${fn}: '${String(v)}' is not a number`);
+  return n;
+};
+const str = (v: Value): string => (typeof v === 'string' ? v : String(v));
+const chars = (v: Value): string[] => [...str(v)];
+const double = () => 'DOUBLE' as const;
+const text = () => 'VARCHAR' as const;
+const bigint = () => 'BIGINT' as const;
+
+/** A function of one number to a DOUBLE. */
+const math = (fn: string, f: (x: number) => number): ScalarFunction => ({ minArgs: 1, maxArgs: 1, returns: double, impl: ([x]) => f(num(x!, fn)) });
+
+/** A field of a timestamp, as EXTRACT gives it. */
+const field = (unit: Parameters<typeof extractField>[1]): ScalarFunction => ({ minArgs: 1, maxArgs: 1, returns: bigint, impl: ([t]) => extractField(num(t!, unit), unit) });
+
+/** A log of x in base b, both above 0 and b not 1 (else the row is an error rather than NaN or Infinity). */
+function logIn(base: number, x: number, fn: string): number {
+  if (x <= 0 || base <= 0 || base === 1) throw new RowError('EVAL_ERROR', `${fn} needs a number above 0 (and a base above 0 other than 1)`);
+  return Math.log(x) / Math.log(base);
+}
+
+/** LPAD and RPAD: text cut or padded to `length` characters; a negative length gives NULL, an empty pad NULL too. */
+function pad(s: Value, length: Value, padding: Value, left: boolean, fn: string): Value {
+  const n = num(length, fn);
+  const cs = chars(s);
+  const ps = chars(padding);
+  if (n < 0) return null;
+  if (cs.length >= n) return cs.slice(0, n).join('');
+  if (ps.length === 0) return null;
+  const fill: string[] = [];
+  while (fill.length < n - cs.length) fill.push(ps[fill.length % ps.length]!);
+  return left ? fill.join('') + cs.join('') : cs.join('') + fill.join('');
+}
+
+const sameAsFirst = (args: readonly SqlTypeName[]): SqlTypeName => args[0] ?? 'ANY';
+
+export const FLINK_SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
+  LOG2: { minArgs: 1, maxArgs: 1, returns: double, impl: ([x]) => logIn(2, num(x!, 'LOG2'), 'LOG2') },
+  /** LOG(x) is the natural logarithm; LOG(b, x) the logarithm of x in base b. */
+  LOG: { minArgs: 1, maxArgs: 2, returns: double, impl: ([a, b]) => (b === undefined ? logIn(Math.E, num(a!, 'LOG'), 'LOG') : logIn(num(a!, 'LOG'), num(b, 'LOG'), 'LOG')) },
+  SIN: math('SIN', Math.sin),
+  SINH: math('SINH', Math.sinh),
+  COS: math('COS', Math.cos),
+  COSH: math('COSH', Math.cosh),
+  TAN: math('TAN', Math.tan),
+  TANH: math('TANH', Math.tanh),
+  COT: math('COT', (x) => 1 / Math.tan(x)),
+  ASIN: math('ASIN', Math.asin),
+  ACOS: math('ACOS', Math.acos),
+  ATAN: math('ATAN', Math.atan),
+  ATAN2: { minArgs: 2, maxArgs: 2, returns: double, impl: ([y, x]) => Math.atan2(num(y!, 'ATAN2'), num(x!, 'ATAN2')) },
+  DEGREES: math('DEGREES', (x) => (x * 180) / Math.PI),
+  RADIANS: math('RADIANS', (x) => (x * Math.PI) / 180),
+  SIGN: { minArgs: 1, maxArgs: 1, returns: sameAsFirst, impl: ([x]) => Math.sign(num(x!, 'SIGN')) + 0 },
+  PI: { minArgs: 0, maxArgs: 0, returns: double, impl: () => Math.PI },
+  E: { minArgs: 0, maxArgs: 0, returns: double, impl: () => Math.E },
+
+  YEAR: field('YEAR'),
+  QUARTER: field('QUARTER'),
+  MONTH: field('MONTH'),
+  /** The ISO week of the year (weeks start on Monday; week 1 holds the year's first Thursday). */
+  WEEK: field('WEEK'),
+  DAYOFYEAR: field('DOY'),
+  DAYOFMONTH: field('DAY'),
+  /** 1 for Sunday to 7 for Saturday. */
+  DAYOFWEEK: field('DOW'),
+  HOUR: field('HOUR'),
+  MINUTE: field('MINUTE'),
+  SECOND: field('SECOND'),
+
+  /** LTRIM and RTRIM remove spaces only, as Flink's do. */
+  LTRIM: { minArgs: 1, maxArgs: 1, returns: text, impl: ([s]) => str(s!).replace(/^ +/, '') },
+  RTRIM: { minArgs: 1, maxArgs: 1, returns: text, impl: ([s]) => str(s!).replace(/ +$/, '') },
+  REPEAT: { minArgs: 2, maxArgs: 2, returns: text, impl: ([s, n]) => str(s!).repeat(Math.max(0, Math.trunc(num(n!, 'REPEAT')))) },
+  LPAD: { minArgs: 3, maxArgs: 3, returns: text, impl: ([s, n, p]) => pad(s!, n!, p!, true, 'LPAD') },
+  RPAD: { minArgs: 3, maxArgs: 3, returns: text, impl: ([s, n, p]) => pad(s!, n!, p!, false, 'RPAD') },
+  /** LEFT and RIGHT: the first or last n characters; an empty text for a negative n. */
+  LEFT: { minArgs: 2, maxArgs: 2, returns: text, impl: ([s, n]) => chars(s!).slice(0, Math.max(0, num(n!, 'LEFT'))).join('') },
+  RIGHT: {
+    minArgs: 2,
+    maxArgs: 2,
+    returns: text,
+    impl: ([s, n]) => {
+      const k = Math.max(0, num(n!, 'RIGHT'));
+      const cs = chars(s!);
+      return k === 0 ? '' : cs.slice(Math.max(0, cs.length - k)).join('');
+    },
+  },
+  REVERSE: { minArgs: 1, maxArgs: 1, returns: text, impl: ([s]) => chars(s!).reverse().join('') },
+
+  /** IF(condition, a, b): a when the condition is true, b when it is false or NULL. */
+  IF: { minArgs: 3, maxArgs: 3, nullSafe: true, returns: (a) => (a[1] !== 'NULL' ? a[1]! : a[2]!), impl: ([c, a, b]) => (c === true ? a! : b!) },
+};
