@@ -7,14 +7,10 @@ import type { SqlTypeName } from '../ast/index.ts';
 import type { ScalarFunction } from './functions.ts';
 import { extractField } from './functions.ts';
 import type { Value } from './types.ts';
-import { RowError } from './types.ts';
+import { RowError, numberArg, textArg } from './types.ts';
 
-const num = (v: Value, fn: string): number => {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw new RowError('EVAL_ERROR', `${fn}: '${String(v)}' is not a number`);
-  return n;
-};
-const str = (v: Value): string => (typeof v === 'string' ? v : String(v));
+const num = numberArg;
+const str = textArg;
 const chars = (v: Value): string[] => [...str(v)];
 const double = () => 'DOUBLE' as const;
 const text = () => 'VARCHAR' as const;

@@ -34,6 +34,8 @@ describe('time zone and date functions', () => {
     expect(convertTz(t, 'UTC', 'America/New_York')).toBe(t - 5 * 3_600_000);
     expect(convertTz(t + 3_600_000, 'UTC', 'America/New_York')).toBe(t + 3_600_000 - 4 * 3_600_000);
     expect(convertTz(t, 'utc', 'UTC')).toBe(t);
+    // Flink's example: text in, text out.
+    expect(call('CONVERT_TZ', '1970-01-01 00:00:00', 'UTC', 'America/Los_Angeles')).toBe('1969-12-31 16:00:00');
   });
 
   it('format dates with any pattern, the same day text for every row of a day and a new one after midnight', () => {

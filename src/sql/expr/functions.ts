@@ -6,7 +6,7 @@ import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import { initcap, overlay, regexReplace } from './text-functions.ts';
 import { notTimestampMessage, parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
-import { RowError, formatTimestamp } from './types.ts';
+import { RowError, formatTimestamp, numberArg, textArg } from './types.ts';
 
 export interface ScalarFunction {
   readonly minArgs: number;
@@ -17,12 +17,8 @@ export interface ScalarFunction {
   readonly nullSafe?: boolean;
 }
 
-const str = (v: Value): string => (typeof v === 'string' ? v : String(v));
-const num = (v: Value, fn: string): number => {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw new RowError('EVAL_ERROR', `${fn}: '${String(v)}' is not a number`);
-  return n;
-};
+const str = textArg;
+const num = numberArg;
 
 /** A logarithm's argument: a number above 0 (else the row is an error, not a NaN or -Infinity in the output). */
 const positive = (v: Value, fn: string): number => {
@@ -207,6 +203,8 @@ export function intervalField(ms: number, unit: 'DAY' | 'HOUR' | 'MINUTE' | 'SEC
 }
 
 const same = (t: SqlTypeName) => () => t;
+/** Flink's default text of a date and time. */
+const FLINK_DATE_TIME = 'yyyy-MM-dd HH:mm:ss';
 const firstArg = (args: readonly SqlTypeName[]) => args[0] ?? 'ANY';
 const numeric = (args: readonly SqlTypeName[]): SqlTypeName => (args.some((a) => a === 'DOUBLE') ? 'DOUBLE' : args.every((a) => a === 'BIGINT' || a === 'NULL') ? 'BIGINT' : 'ANY');
 
@@ -290,8 +288,19 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   NULLIF: { minArgs: 2, maxArgs: 2, nullSafe: true, returns: firstArg, impl: ([a, b]) => (a === b ? null : a!) },
   GREATEST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! > m! ? a : m)) ?? null },
   LEAST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! < m! ? a : m)) ?? null },
-  /** Wall-clock time in one zone to wall-clock time in another: CONVERT_TZ(ts, 'UTC', 'Europe/Paris'). */
-  CONVERT_TZ: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([t, a, b]) => convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)) },
+  /**
+   * Wall-clock time in one zone to wall-clock time in another: CONVERT_TZ(ts, 'UTC', 'Europe/Paris'). Text
+   * in gives text out, read and written as 'yyyy-MM-dd HH:mm:ss', as Flink's CONVERT_TZ of a string does.
+   */
+  CONVERT_TZ: {
+    minArgs: 3,
+    maxArgs: 3,
+    returns: (args) => (args[0] === 'VARCHAR' ? 'VARCHAR' : 'TIMESTAMP'),
+    impl: ([t, a, b]) =>
+      typeof t === 'string'
+        ? formatWithPattern(convertTz(parseWithPattern(t, FLINK_DATE_TIME), str(a!), str(b!)), FLINK_DATE_TIME)
+        : convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)),
+  },
   /** TO_TIMESTAMP(text[, javaPattern]) (Flink), or of epoch milliseconds (Kinesis Analytics). */
   TO_TIMESTAMP: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([s, f]) => (typeof s === 'number' ? s : f === undefined ? parseTs(str(s!)) : parseWithPattern(str(s!), str(f))) },
   TO_TIMESTAMP_LTZ: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([n, p]) => num(n!, 'TO_TIMESTAMP_LTZ') * (p === undefined || p === 3 ? 1 : 1000) },
@@ -301,7 +310,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     maxArgs: 2,
     returns: same('BIGINT'),
     // Flink also reads text, by default as 'yyyy-MM-dd HH:mm:ss' (in UTC, this engine's only zone).
-    impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? 'yyyy-MM-dd HH:mm:ss' : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
+    impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? FLINK_DATE_TIME : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
   },
   /** Flink: TIMESTAMPDIFF(unit, t1, t2) and TIMESTAMPADD(unit, n, t); the parser passes the unit as text. */
   TIMESTAMPDIFF: { minArgs: 3, maxArgs: 3, returns: same('BIGINT'), impl: ([u, a, b]) => timestampDiff(str(u!), num(a!, 'TIMESTAMPDIFF'), num(b!, 'TIMESTAMPDIFF')) },

@@ -91,3 +91,15 @@ export function exportValue(v: Value, type: SqlTypeName): unknown {
   if (type === 'TIMESTAMP' && typeof v === 'number') return Number.isFinite(v) ? formatTimestamp(v) : null;
   return v;
 }
+
+/** A function's argument as text. */
+export function textArg(v: Value): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
+/** A function's argument as a number; the row is an error when it is not one. */
+export function numberArg(v: Value, fn: string): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) throw new RowError('EVAL_ERROR', `${fn}: '${String(v)}' is not a number`);
+  return n;
+}
