@@ -59,7 +59,14 @@ function parseComparison(c: Cursor): Expr {
         left = { kind: 'isDistinct', left, right: parseConcat(c), negated, pos: t.pos };
         continue;
       }
-      c.expectWord('NULL', 'Write IS [NOT] NULL or IS [NOT] DISTINCT FROM.');
+      // x IS [NOT] TRUE / FALSE never gives NULL: it is x IS [NOT] DISTINCT FROM TRUE / FALSE; UNKNOWN is NULL.
+      const truth = c.peek();
+      if (c.acceptWord('TRUE') || c.acceptWord('FALSE')) {
+        const right: Expr = { kind: 'literal', type: 'BOOLEAN', value: truth.upper === 'TRUE', pos: truth.pos };
+        left = { kind: 'isDistinct', left, right, negated: !negated, pos: t.pos };
+        continue;
+      }
+      if (!c.acceptWord('UNKNOWN')) c.expectWord('NULL', 'Write IS [NOT] NULL, IS [NOT] TRUE / FALSE / UNKNOWN or IS [NOT] DISTINCT FROM.');
       left = { kind: 'isNull', operand: left, negated, pos: t.pos };
       continue;
     }
