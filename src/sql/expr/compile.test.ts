@@ -89,6 +89,14 @@ describe('expressions', () => {
     expect(evaluate('n > 1 IS TRUE', [2, null, null, null, null])).toBe(true);
   });
 
+  it('reads BETWEEN SYMMETRIC with its bounds in either order, and ASYMMETRIC as plain BETWEEN', () => {
+    const n = (v: number): Row => [v, null, null, null, null];
+    expect([0, 1, 2, 3].map((v) => evaluate('n BETWEEN SYMMETRIC 2 AND 1', n(v)))).toEqual([false, true, true, false]);
+    expect([0, 1, 2, 3].map((v) => evaluate('n NOT BETWEEN SYMMETRIC 2 AND 1', n(v)))).toEqual([true, false, false, true]);
+    expect([0, 1, 2, 3].map((v) => evaluate('n BETWEEN ASYMMETRIC 2 AND 1', n(v)))).toEqual([false, false, false, false]);
+    expect(evaluate('n BETWEEN SYMMETRIC 2 AND NULL', n(2))).toBe(null);
+  });
+
   it('handles IN and BETWEEN with NULLs as SQL does', () => {
     expect(evaluate('1 IN (1, NULL)')).toBe(true);
     expect(evaluate('2 IN (1, NULL)')).toBe(null);

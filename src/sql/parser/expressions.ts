@@ -88,10 +88,24 @@ function parseComparison(c: Cursor): Expr {
       continue;
     }
     if (c.acceptWord('BETWEEN')) {
-      c.acceptWord('SYMMETRIC');
+      const symmetric = c.acceptWord('SYMMETRIC');
+      if (!symmetric) c.acceptWord('ASYMMETRIC');
       const low = parseConcat(c);
       c.expectWord('AND', 'Write x BETWEEN low AND high.');
-      left = { kind: 'between', operand: left, low, high: parseConcat(c), negated, pos: t.pos };
+      const high = parseConcat(c);
+      if (!symmetric) {
+        left = { kind: 'between', operand: left, low, high, negated, pos: t.pos };
+        continue;
+      }
+      // SQL's definition: x BETWEEN SYMMETRIC a AND b is (x BETWEEN a AND b) OR (x BETWEEN b AND a).
+      const either: Expr = {
+        kind: 'binary',
+        op: 'OR',
+        left: { kind: 'between', operand: left, low, high, negated: false, pos: t.pos },
+        right: { kind: 'between', operand: left, low: high, high: low, negated: false, pos: t.pos },
+        pos: t.pos,
+      };
+      left = negated ? { kind: 'unary', op: 'NOT', operand: either, pos: t.pos } : either;
       continue;
     }
     // SIMILAR without TO is SUBSTRING's SIMILAR form: leave it to SUBSTRING, which names it.
