@@ -583,8 +583,8 @@ function parseFromPrimary(c: Cursor): FromItem {
 
 /**
  * Table functions of the dialects' references that are not implemented, each with the nearest form that works.
- * Kinesis Analytics' GROUP_RANK closes a group when ROWTIME changes or after a processing-time idle limit, so
- * its groups depend on arrival speed; its sorting is what a streaming ORDER BY does.
+ * Kinesis Analytics' GROUP_RANK ranks the rows of one ROWTIME (closing a group early after its maxIdle of
+ * processing time, when that is above 0); its sorting is what a streaming ORDER BY does.
  */
 const UNSUPPORTED_TABLE_FUNCTIONS: Readonly<Record<string, string>> = {
   GROUP_RANK:
