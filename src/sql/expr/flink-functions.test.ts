@@ -54,4 +54,24 @@ describe("Flink's one-line built-in functions", () => {
     expect(call('IF', false, 'a', 'b')).toBe('b');
     expect(call('IF', null, 'a', 'b')).toBe('b');
   });
+
+  it('format and read dates, digest and encode text, and find text by characters', () => {
+    expect(call('FROM_UNIXTIME', 44)).toBe('1970-01-01 00:00:44');
+    expect(call('FROM_UNIXTIME', 1_767_225_600, 'dd/MM/yyyy HH:mm')).toBe('01/01/2026 00:00');
+    expect(call('TO_DATE', '2026-03-02')).toBe(ts('2026-03-02 00:00:00'));
+    expect(call('TO_DATE', '02/03/2026 10:30', 'dd/MM/yyyy HH:mm')).toBe(ts('2026-03-02 00:00:00'));
+    expect(call('MD5', 'abc')).toBe('900150983cd24fb0d6963f7d28e17f72');
+    expect(call('SHA1', 'abc')).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
+    expect(call('SHA256', 'abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(call('SHA2', 'abc', 256)).toBe(call('SHA256', 'abc'));
+    expect(() => call('SHA2', 'abc', 100)).toThrow('224, 256, 384 or 512');
+    expect(call('TO_BASE64', 'hello world')).toBe('aGVsbG8gd29ybGQ=');
+    expect(call('FROM_BASE64', 'aGVsbG8gd29ybGQ=')).toBe('hello world');
+    expect(() => call('FROM_BASE64', 'not base64!')).toThrow('not base64');
+    expect([call('ASCII', 'abc'), call('ASCII', '')]).toEqual([97, 0]);
+    expect([call('INSTR', 'a😀bcb', 'b'), call('INSTR', 'abc', 'z')]).toEqual([3, 0]);
+    expect([call('LOCATE', 'b', 'a😀bcb'), call('LOCATE', 'b', 'a😀bcb', 4), call('LOCATE', 'b', 'abc', 9)]).toEqual([3, 5, 0]);
+    expect([call('SPLIT_INDEX', 'Jack,John,Mary', ',', 2), call('SPLIT_INDEX', 'a,b', ',', 2), call('SPLIT_INDEX', 'a,b', ',', -1)]).toEqual(['Mary', null, null]);
+    expect([call('STARTSWITH', 'SparkSQL', 'Spark'), call('ENDSWITH', 'SparkSQL', 'Spark')]).toEqual([true, false]);
+  });
 });

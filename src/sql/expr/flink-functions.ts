@@ -1,9 +1,11 @@
 /**
- * Flink's built-in scalar functions of one line each: mathematics, a timestamp's fields, padding and cutting
- * text, IF. Each follows the entry of Flink's System (Built-in) Functions page; where that page gives an
+ * Flink's built-in scalar functions of a few lines each: mathematics, a timestamp's fields, padding,
+ * cutting and searching text, digests and base64, IF. Each follows the entry of Flink's System (Built-in) Functions page; where that page gives an
  * example, `flink-functions.test.ts` runs it.
  */
+import { createHash } from 'node:crypto';
 import type { SqlTypeName } from '../ast/index.ts';
+import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import type { ScalarFunction } from './functions.ts';
 import { extractField } from './functions.ts';
 import type { Value } from './types.ts';
@@ -42,6 +44,21 @@ function pad(s: Value, length: Value, padding: Value, left: boolean, fn: string)
 }
 
 const sameAsFirst = (args: readonly SqlTypeName[]): SqlTypeName => args[0] ?? 'ANY';
+
+/** The hex digest of the text's UTF-8 bytes. */
+const digest = (algorithm: string): ScalarFunction => ({ minArgs: 1, maxArgs: 1, returns: text, impl: ([s]) => createHash(algorithm).update(str(s!), 'utf8').digest('hex') });
+const SHA2_BITS: Readonly<Record<number, string>> = { 224: 'sha224', 256: 'sha256', 384: 'sha384', 512: 'sha512' };
+
+/** The 1-based character position of `needle` in `hay` at or after character `from`, 0 when absent. */
+function charPosition(needle: string, hay: string, from: number): number {
+  const hs = [...hay];
+  const start = Math.max(0, from - 1);
+  if (start > hs.length) return 0;
+  const at = hs.slice(start).join('').indexOf(needle);
+  return at < 0 ? 0 : start + [...hs.slice(start).join('').slice(0, at)].length + 1;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const FLINK_SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   LOG2: { minArgs: 1, maxArgs: 1, returns: double, impl: ([x]) => logIn(2, num(x!, 'LOG2'), 'LOG2') },
@@ -96,6 +113,65 @@ export const FLINK_SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = 
     },
   },
   REVERSE: { minArgs: 1, maxArgs: 1, returns: text, impl: ([s]) => chars(s!).reverse().join('') },
+
+  /** FROM_UNIXTIME(seconds[, pattern]): the UTC time as text, 'yyyy-MM-dd HH:mm:ss' by default. */
+  FROM_UNIXTIME: { minArgs: 1, maxArgs: 2, returns: text, impl: ([n, f]) => formatWithPattern(num(n!, 'FROM_UNIXTIME') * 1000, f === undefined ? 'yyyy-MM-dd HH:mm:ss' : str(f)) },
+  /** TO_DATE(text[, pattern]): the day the text names, at midnight UTC (a DATE is a TIMESTAMP here). */
+  TO_DATE: {
+    minArgs: 1,
+    maxArgs: 2,
+    returns: () => 'TIMESTAMP',
+    impl: ([s, f]) => {
+      const t = parseWithPattern(str(s!), f === undefined ? 'yyyy-MM-dd' : str(f));
+      return t - (((t % 86_400_000) + 86_400_000) % 86_400_000);
+    },
+  },
+
+  MD5: digest('md5'),
+  SHA1: digest('sha1'),
+  SHA224: digest('sha224'),
+  SHA256: digest('sha256'),
+  SHA384: digest('sha384'),
+  SHA512: digest('sha512'),
+  /** SHA2(text, bits), bits one of 224, 256, 384, 512. */
+  SHA2: {
+    minArgs: 2,
+    maxArgs: 2,
+    returns: text,
+    impl: ([s, b]) => {
+      const algorithm = SHA2_BITS[num(b!, 'SHA2')];
+      if (algorithm === undefined) throw new RowError('EVAL_ERROR', `SHA2 takes 224, 256, 384 or 512 bits, not ${String(b)}`);
+      return createHash(algorithm).update(str(s!), 'utf8').digest('hex');
+    },
+  },
+  TO_BASE64: { minArgs: 1, maxArgs: 1, returns: text, impl: ([s]) => Buffer.from(str(s!), 'utf8').toString('base64') },
+  FROM_BASE64: {
+    minArgs: 1,
+    maxArgs: 1,
+    returns: text,
+    impl: ([s]) => {
+      if (!BASE64.test(str(s!))) throw new RowError('EVAL_ERROR', `FROM_BASE64: '${str(s!)}' is not base64 text`);
+      return Buffer.from(str(s!), 'base64').toString('utf8');
+    },
+  },
+  /** ASCII(s): the code of the first character (0 for an empty text). */
+  ASCII: { minArgs: 1, maxArgs: 1, returns: bigint, impl: ([s]) => str(s!).codePointAt(0) ?? 0 },
+  /** INSTR(s, sub) and LOCATE(sub, s[, from]): the 1-based character position of sub, 0 when it is absent. */
+  INSTR: { minArgs: 2, maxArgs: 2, returns: bigint, impl: ([s, sub]) => charPosition(str(sub!), str(s!), 1) },
+  LOCATE: { minArgs: 2, maxArgs: 3, returns: bigint, impl: ([sub, s, from]) => charPosition(str(sub!), str(s!), from === undefined ? 1 : num(from, 'LOCATE')) },
+  /** SPLIT_INDEX(s, delimiter, i): the i-th (from 0) piece of s split at the delimiter, NULL beyond the last. */
+  SPLIT_INDEX: {
+    minArgs: 3,
+    maxArgs: 3,
+    returns: text,
+    impl: ([s, d, i]) => {
+      const at = num(i!, 'SPLIT_INDEX');
+      if (str(d!) === '') throw new RowError('EVAL_ERROR', 'SPLIT_INDEX needs a delimiter that is not empty');
+      return at < 0 ? null : (str(s!).split(str(d!))[at] ?? null);
+    },
+  },
+  STARTSWITH: { minArgs: 2, maxArgs: 2, returns: () => 'BOOLEAN', impl: ([s, p]) => str(s!).startsWith(str(p!)) },
+  ENDSWITH: { minArgs: 2, maxArgs: 2, returns: () => 'BOOLEAN', impl: ([s, p]) => str(s!).endsWith(str(p!)) },
 
   /** IF(condition, a, b): a when the condition is true, b when it is false or NULL. */
   IF: { minArgs: 3, maxArgs: 3, nullSafe: true, returns: (a) => (a[1] !== 'NULL' ? a[1]! : a[2]!), impl: ([c, a, b]) => (c === true ? a! : b!) },
