@@ -375,7 +375,13 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
 const LEGACY_GROUP_WINDOW =
   "Grouping by TUMBLE(ts, size), HOP(ts, slide, size) or SESSION(ts, gap), with TUMBLE_START and the like, is Flink's legacy group window syntax; write the window table function instead: SELECT window_start, window_end, k, COUNT(*) FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, k.";
 
+const RANDOM_VALUES =
+  "A query that restarts from a checkpoint replays rows, and random values would differ on the replay, so the output would not be exactly once. Derive the value from the row instead (e.g. a sample by key: SUBSTRING(MD5(plate), 1, 1) = '0'), or generate it in a function that reads the output.";
+
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
+  RAND: RANDOM_VALUES,
+  RAND_INTEGER: RANDOM_VALUES,
+  UUID: RANDOM_VALUES,
   ...Object.fromEntries(
     ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'].flatMap((w) => [w, `${w}_START`, `${w}_END`, `${w}_ROWTIME`, `${w}_PROCTIME`]).map((name) => [name, LEGACY_GROUP_WINDOW]),
   ),
