@@ -74,4 +74,12 @@ describe("Flink's one-line built-in functions", () => {
     expect([call('SPLIT_INDEX', 'Jack,John,Mary', ',', 2), call('SPLIT_INDEX', 'a,b', ',', 2), call('SPLIT_INDEX', 'a,b', ',', -1)]).toEqual(['Mary', null, null]);
     expect([call('STARTSWITH', 'SparkSQL', 'Spark'), call('ENDSWITH', 'SparkSQL', 'Spark')]).toEqual([true, false]);
   });
+
+  it('truncate decimals and write integers in base 2 and 16 as the documentation shows', () => {
+    expect([call('TRUNCATE', 42.345, 2), call('TRUNCATE', 42.345), call('TRUNCATE', -1.13, 2), call('TRUNCATE', 1.13, 2)]).toEqual([42.34, 42, -1.13, 1.13]);
+    expect(call('TRUNCATE', 1234, -2)).toBe(1200);
+    expect([call('BIN', 12), call('BIN', 0), call('BIN', -1)]).toEqual(['1100', '0', '1'.repeat(64)]);
+    expect([call('HEX', 20), call('HEX', 100), call('HEX', 'hello,world')]).toEqual(['14', '64', '68656C6C6F2C776F726C64']);
+    expect(() => call('HEX', 1.5)).toThrow('whole number');
+  });
 });

@@ -58,6 +58,13 @@ function charPosition(needle: string, hay: string, from: number): number {
   return at < 0 ? 0 : start + [...hs.slice(start).join('').slice(0, at)].length + 1;
 }
 
+/** A whole number as an unsigned 64-bit value, as Java's Long.toBinaryString and toHexString read it. */
+function integer64(v: Value, fn: string): bigint {
+  const n = num(v, fn);
+  if (!Number.isInteger(n)) throw new RowError('EVAL_ERROR', `${fn} takes a whole number, not ${n}`);
+  return BigInt.asUintN(64, BigInt(n));
+}
+
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const FLINK_SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
@@ -78,6 +85,24 @@ export const FLINK_SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = 
   DEGREES: math('DEGREES', (x) => (x * 180) / Math.PI),
   RADIANS: math('RADIANS', (x) => (x * Math.PI) / 180),
   SIGN: { minArgs: 1, maxArgs: 1, returns: sameAsFirst, impl: ([x]) => Math.sign(num(x!, 'SIGN')) + 0 },
+  /** TRUNCATE(x[, d]): x cut (toward zero) to d decimals, 0 by default; digits beyond a double's 15 are noise, not cut. */
+  TRUNCATE: {
+    minArgs: 1,
+    maxArgs: 2,
+    returns: sameAsFirst,
+    impl: ([x, d]) => {
+      const f = 10 ** (d === undefined ? 0 : num(d, 'TRUNCATE'));
+      return Math.trunc(Number((num(x!, 'TRUNCATE') * f).toPrecision(15))) / f + 0;
+    },
+  },
+  /** BIN(n) and HEX(n): an integer in base 2 or 16 (a negative one as its 64-bit two's complement); HEX of text is its UTF-8 bytes. */
+  BIN: { minArgs: 1, maxArgs: 1, returns: text, impl: ([n]) => integer64(n!, 'BIN').toString(2) },
+  HEX: {
+    minArgs: 1,
+    maxArgs: 1,
+    returns: text,
+    impl: ([v]) => (typeof v === 'string' ? Buffer.from(v, 'utf8').toString('hex') : integer64(v!, 'HEX').toString(16)).toUpperCase(),
+  },
   PI: { minArgs: 0, maxArgs: 0, returns: double, impl: () => Math.PI },
   E: { minArgs: 0, maxArgs: 0, returns: double, impl: () => Math.E },
 
