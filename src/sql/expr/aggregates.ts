@@ -1,7 +1,7 @@
 /**
  * Aggregate functions as accumulators: `add` one row, `merge` two (session windows), `result`, and a plain
  * JSON `snapshot` for checkpoints. COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, MIN, MAX, AVG, FIRST_VALUE,
- * LAST_VALUE, the variances and standard deviations, FILTER (WHERE).
+ * LAST_VALUE, the variances and standard deviations, ANY and EVERY, FILTER (WHERE).
  */
 import type { CallExpr, SqlTypeName } from '../ast/index.ts';
 import { someExpr } from '../ast/index.ts';
@@ -11,7 +11,7 @@ import { compileExpr, compilePredicate } from './compile.ts';
 import type { Row, Value } from './types.ts';
 import { RowError } from './types.ts';
 
-export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE' | 'NTH_VALUE' | VarianceName;
+export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE' | 'NTH_VALUE' | 'ANY' | 'EVERY' | VarianceName;
 type VarianceName = 'VAR_POP' | 'VAR_SAMP' | 'VARIANCE' | 'STDDEV_POP' | 'STDDEV_SAMP' | 'STDDEV';
 
 /** The running state of one aggregate in one group. Kept small: one or two numbers, or a set for DISTINCT. */
@@ -174,12 +174,36 @@ function nthValueFromLast(nth: number, ignoreNulls: boolean): Kernel {
   };
 }
 
+/**
+ * Kinesis Analytics' ANY(condition) and EVERY(condition): whether the condition held in some row, or in
+ * every row, of the group. NULLs are skipped as other aggregates skip them, so a group of NULLs only gives
+ * NULL. `v` holds the answer so far; merging is exact.
+ */
+function someOrEvery(every: boolean): Kernel {
+  return {
+    step: (acc, v) => {
+      if (v === null) return;
+      acc.v = acc.n === 0 ? v === true : every ? acc.v === true && v === true : acc.v === true || v === true;
+      acc.n++;
+    },
+    merge: (a, b) => {
+      if (b.n === 0) return;
+      a.v = a.n === 0 ? b.v : every ? a.v === true && b.v === true : a.v === true || b.v === true;
+      a.n += b.n;
+    },
+    result: (acc) => (acc.n === 0 ? null : acc.v),
+    type: () => 'BOOLEAN',
+  };
+}
+
 const varPop = (q: number, n: number) => q / n;
 const varSamp = (q: number, n: number) => (n < 2 ? null : q / (n - 1));
 
 const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
   // Its n is an argument: compileAggregate builds it (nthValue); this entry makes it known as an aggregate.
   NTH_VALUE: () => nthValue(1, false),
+  ANY: () => someOrEvery(false),
+  EVERY: () => someOrEvery(true),
   VAR_POP: variance(varPop),
   VAR_SAMP: variance(varSamp),
   VARIANCE: variance(varSamp),
@@ -262,6 +286,9 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   if (arg && (name === 'SUM' || name === 'AVG' || name in VARIANCES) && !['BIGINT', 'DOUBLE', 'ANY', 'NULL', 'INTERVAL'].includes(arg.type)) {
     throw planProblem(call.args[0]!.pos, `${name} needs numbers, this is ${arg.type}`, 'CAST the argument to a number.');
   }
+  if (arg && (name === 'ANY' || name === 'EVERY') && !['BOOLEAN', 'ANY', 'NULL'].includes(arg.type)) {
+    throw planProblem(call.args[0]!.pos, `${name} needs a condition, this is ${arg.type}`, `Compare the value, e.g. ${name}(price < 1).`);
+  }
   const ordered = name === 'FIRST_VALUE' || name === 'LAST_VALUE' || name === 'NTH_VALUE';
   if (call.nullTreatment !== undefined && !ordered) throw planProblem(call.pos, `${call.nullTreatment} NULLS applies to LAG, FIRST_VALUE and LAST_VALUE, not to ${name}`, 'Leave it out here.');
   // Kinesis Analytics counts NULLs unless told IGNORE NULLS; Flink skips them.
@@ -300,7 +327,7 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
     text,
     create: () => ({ v: null, n: 0 }),
     add,
-    exactMerge: !distinct && (name === 'COUNT' || ((name === 'MIN' || name === 'MAX') && arg !== null && EXACT_ORDER.has(arg.type))),
+    exactMerge: !distinct && (name === 'COUNT' || name === 'ANY' || name === 'EVERY' || ((name === 'MIN' || name === 'MAX') && arg !== null && EXACT_ORDER.has(arg.type))),
     merge: distinct
       ? (a, b) => {
           if (b.distinct) for (const v of b.distinct) (a.distinct ??= new Set()).add(v);

@@ -78,6 +78,25 @@ describe('expressions', () => {
     expect(evaluate('n IS DISTINCT FROM 1', [1, null, null, null, null])).toBe(false);
   });
 
+  it('answers IS [NOT] TRUE / FALSE / UNKNOWN with true or false, never NULL', () => {
+    const row = (b: boolean | null): Row => [null, null, null, null, b];
+    expect([true, false, null].map((b) => evaluate('b IS TRUE', row(b)))).toEqual([true, false, false]);
+    expect([true, false, null].map((b) => evaluate('b IS NOT TRUE', row(b)))).toEqual([false, true, true]);
+    expect([true, false, null].map((b) => evaluate('b IS FALSE', row(b)))).toEqual([false, true, false]);
+    expect([true, false, null].map((b) => evaluate('b IS NOT FALSE', row(b)))).toEqual([true, false, true]);
+    expect([true, false, null].map((b) => evaluate('b IS UNKNOWN', row(b)))).toEqual([false, false, true]);
+    expect([true, false, null].map((b) => evaluate('b IS NOT UNKNOWN', row(b)))).toEqual([true, true, false]);
+    expect(evaluate('n > 1 IS TRUE', [2, null, null, null, null])).toBe(true);
+  });
+
+  it('reads BETWEEN SYMMETRIC with its bounds in either order, and ASYMMETRIC as plain BETWEEN', () => {
+    const n = (v: number): Row => [v, null, null, null, null];
+    expect([0, 1, 2, 3].map((v) => evaluate('n BETWEEN SYMMETRIC 2 AND 1', n(v)))).toEqual([false, true, true, false]);
+    expect([0, 1, 2, 3].map((v) => evaluate('n NOT BETWEEN SYMMETRIC 2 AND 1', n(v)))).toEqual([true, false, false, true]);
+    expect([0, 1, 2, 3].map((v) => evaluate('n BETWEEN ASYMMETRIC 2 AND 1', n(v)))).toEqual([false, false, false, false]);
+    expect(evaluate('n BETWEEN SYMMETRIC 2 AND NULL', n(2))).toBe(null);
+  });
+
   it('handles IN and BETWEEN with NULLs as SQL does', () => {
     expect(evaluate('1 IN (1, NULL)')).toBe(true);
     expect(evaluate('2 IN (1, NULL)')).toBe(null);

@@ -19,7 +19,7 @@ import {
   toNumber,
 } from './operations.ts';
 import type { Scope } from './scope.ts';
-import type { CompiledExpr, CompiledFn, Row, Value } from './types.ts';
+import type { CompiledExpr, CompiledFn, Row, Value, WatermarkCell } from './types.ts';
 import { RowError, beyondBits, integerBits } from './types.ts';
 
 export { castValue, textOf } from './operations.ts';
@@ -32,11 +32,17 @@ export interface CompileContext {
   readonly now: () => number;
   /** Whose meaning functions get where the dialects differ. @default 'flink' */
   readonly dialect?: QueryDialect;
+  /**
+   * The watermark CURRENT_WATERMARK reads: given only where the operator that evaluates the expression keeps
+   * it up to date (a Calc: select list and WHERE); elsewhere CURRENT_WATERMARK is refused.
+   */
+  readonly watermark?: WatermarkCell;
 }
 
 export const AGGREGATE_FUNCTIONS = new Set([
   'COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK',
   'VAR_POP', 'VAR_SAMP', 'VARIANCE', 'STDDEV_POP', 'STDDEV_SAMP', 'STDDEV', 'NTH_VALUE',
+  'ANY', 'EVERY',
 ]);
 
 export function compileExpr(e: Expr, ctx: CompileContext): CompiledExpr {
@@ -110,6 +116,27 @@ function compileClock(e: CallExpr, ctx: CompileContext): CompiledExpr {
     return { fn: () => fixed, type: 'TIMESTAMP', constant: false };
   }
   return { fn: read, type: 'TIMESTAMP', constant: false };
+}
+
+/**
+ * Flink's CURRENT_WATERMARK(ts): the watermark the operator evaluating it last received, typed as the time
+ * column; NULL before the first one. Only a Calc (select list, WHERE) tracks it.
+ */
+function compileCurrentWatermark(e: CallExpr, ctx: CompileContext): CompiledExpr {
+  if (e.args.length !== 1) throw planProblem(e.pos, `CURRENT_WATERMARK takes the time column, got ${e.args.length} argument(s)`, 'Write CURRENT_WATERMARK(ts).');
+  const arg = compileExpr(e.args[0]!, ctx);
+  if (arg.type !== 'TIMESTAMP' && arg.type !== 'ANY') {
+    throw planProblem(e.args[0]!.pos, `CURRENT_WATERMARK needs the time column, a TIMESTAMP; this is ${arg.type}`, 'Write CURRENT_WATERMARK(ts), ts the column of the WATERMARK FOR clause.');
+  }
+  const cell = ctx.watermark;
+  if (cell === undefined) {
+    throw planProblem(
+      e.pos,
+      'CURRENT_WATERMARK is only supported in the select list and WHERE of a query that reads rows without aggregating, joining or windowing them',
+      'Filter in a query of its own, e.g. SELECT * FROM t WHERE CURRENT_WATERMARK(ts) IS NULL OR ts > CURRENT_WATERMARK(ts), and aggregate its rows in another.',
+    );
+  }
+  return { fn: () => cell.current, type: 'TIMESTAMP', constant: false };
 }
 
 const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileContext) => CompiledExpr } = {
@@ -364,6 +391,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
       throw planProblem(e.pos, `${e.name} is not an aggregate, so it takes no DISTINCT, *, FILTER or OVER`, 'Remove them.');
     }
     if (e.name in CLOCK_FUNCTIONS) return compileClock(e, ctx);
+    if (e.name === 'CURRENT_WATERMARK') return compileCurrentWatermark(e, ctx);
     const def = DIALECT_FUNCTIONS[ctx.dialect ?? 'flink'][e.name] ?? SCALAR_FUNCTIONS[e.name];
     if (!def && e.name in UNSUPPORTED_FUNCTIONS) throw planProblem(e.pos, `${e.name} is not supported yet`, UNSUPPORTED_FUNCTIONS[e.name]!);
     if (!def) {
@@ -376,10 +404,22 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const args = e.args.map((a) => compileExpr(a, ctx));
     const fns = args.map((a) => a.fn);
     const types = args.map((a) => a.type);
+    if (e.name === 'SUBSTRING' && types[1] === 'VARCHAR') {
+      throw planProblem(
+        e.args[1]!.pos,
+        "SUBSTRING(s FROM 'regex') (Kinesis Analytics' regular-expression form) is not supported yet",
+        "Write REGEXP_EXTRACT(s, 'regex', 0) for the first match, or SUBSTRING(s FROM start FOR length) with numbers.",
+      );
+    }
     const impl = def.impl;
     const textArgs = types.map((t) => t === 'TIMESTAMP');
     const fn: CompiledFn = def.nullSafe
-      ? (row) => impl(fns.map((g) => g(row)))
+      ? e.name === 'CONCAT_WS'
+        ? (row) => impl(fns.map((g, i) => {
+            const v = g(row);
+            return v !== null && textArgs[i] ? textOf(v, 'TIMESTAMP') : v;
+          }))
+        : (row) => impl(fns.map((g) => g(row)))
       : (row) => {
           const vals: Value[] = new Array(fns.length);
           for (let i = 0; i < fns.length; i++) {

@@ -34,6 +34,8 @@ describe('time zone and date functions', () => {
     expect(convertTz(t, 'UTC', 'America/New_York')).toBe(t - 5 * 3_600_000);
     expect(convertTz(t + 3_600_000, 'UTC', 'America/New_York')).toBe(t + 3_600_000 - 4 * 3_600_000);
     expect(convertTz(t, 'utc', 'UTC')).toBe(t);
+    // Flink's example: text in, text out.
+    expect(call('CONVERT_TZ', '1970-01-01 00:00:00', 'UTC', 'America/Los_Angeles')).toBe('1969-12-31 16:00:00');
   });
 
   it('format dates with any pattern, the same day text for every row of a day and a new one after midnight', () => {
@@ -56,5 +58,13 @@ describe('time zone and date functions', () => {
     expect(call('SUBSTRING', 'a😀b😀c', 2, 3)).toBe('😀b😀');
     expect(call('SUBSTRING', 'abc', 5)).toBe('');
     expect(() => call('SUBSTRING', 'abc', 1, -1)).toThrow('negative length');
+  });
+
+  it('join texts with a separator, skipping NULLs but keeping empty texts', () => {
+    const concatWs = (...args: (string | null)[]) => SCALAR_FUNCTIONS.CONCAT_WS!.impl(args);
+    expect(concatWs('~', 'AA', null, 'BB', '', 'CC')).toBe('AA~BB~~CC');
+    expect(concatWs(null, 'AA', 'BB')).toBeNull();
+    expect(concatWs(', ', null, null)).toBe('');
+    expect(concatWs('', 'a', 'b')).toBe('ab');
   });
 });

@@ -1,10 +1,12 @@
 /** Scalar functions: a table of name -> arity, result type and implementation. */
 import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
+import { timestampAdd, timestampDiff } from './calendar.ts';
+import { FLINK_SCALAR_FUNCTIONS } from './flink-functions.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import { initcap, overlay, regexReplace } from './text-functions.ts';
 import { notTimestampMessage, parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
-import { RowError, formatTimestamp } from './types.ts';
+import { RowError, formatTimestamp, numberArg, textArg } from './types.ts';
 
 export interface ScalarFunction {
   readonly minArgs: number;
@@ -15,12 +17,8 @@ export interface ScalarFunction {
   readonly nullSafe?: boolean;
 }
 
-const str = (v: Value): string => (typeof v === 'string' ? v : String(v));
-const num = (v: Value, fn: string): number => {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw new RowError('EVAL_ERROR', `${fn}: '${String(v)}' is not a number`);
-  return n;
-};
+const str = textArg;
+const num = numberArg;
 
 /** A logarithm's argument: a number above 0 (else the row is an error, not a NaN or -Infinity in the output). */
 const positive = (v: Value, fn: string): number => {
@@ -205,16 +203,27 @@ export function intervalField(ms: number, unit: 'DAY' | 'HOUR' | 'MINUTE' | 'SEC
 }
 
 const same = (t: SqlTypeName) => () => t;
+/** Flink's default text of a date and time. */
+const FLINK_DATE_TIME = 'yyyy-MM-dd HH:mm:ss';
 const firstArg = (args: readonly SqlTypeName[]) => args[0] ?? 'ANY';
 const numeric = (args: readonly SqlTypeName[]): SqlTypeName => (args.some((a) => a === 'DOUBLE') ? 'DOUBLE' : args.every((a) => a === 'BIGINT' || a === 'NULL') ? 'BIGINT' : 'ANY');
 
 export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
+  ...FLINK_SCALAR_FUNCTIONS,
   UPPER: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => str(s!).toUpperCase() },
   LOWER: { minArgs: 1, maxArgs: 1, returns: same('VARCHAR'), impl: ([s]) => str(s!).toLowerCase() },
   CHAR_LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
   CHARACTER_LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
   LENGTH: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([s]) => [...str(s!)].length },
   CONCAT: { minArgs: 1, maxArgs: 100, returns: same('VARCHAR'), impl: (args) => args.map((a) => str(a)).join('') },
+  /** Flink: CONCAT_WS(separator, s1, s2, ...) joins the texts that are not NULL; a NULL separator gives NULL. */
+  CONCAT_WS: {
+    minArgs: 2,
+    maxArgs: 100,
+    nullSafe: true,
+    returns: same('VARCHAR'),
+    impl: ([sep, ...parts]) => (sep === null || sep === undefined ? null : parts.filter((p) => p !== null).map((p) => str(p!)).join(str(sep))),
+  },
   SUBSTRING: {
     minArgs: 2,
     maxArgs: 3,
@@ -279,8 +288,19 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
   NULLIF: { minArgs: 2, maxArgs: 2, nullSafe: true, returns: firstArg, impl: ([a, b]) => (a === b ? null : a!) },
   GREATEST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! > m! ? a : m)) ?? null },
   LEAST: { minArgs: 1, maxArgs: 100, returns: firstArg, impl: (args) => args.reduce((m, a) => (a! < m! ? a : m)) ?? null },
-  /** Wall-clock time in one zone to wall-clock time in another: CONVERT_TZ(ts, 'UTC', 'Europe/Paris'). */
-  CONVERT_TZ: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([t, a, b]) => convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)) },
+  /**
+   * Wall-clock time in one zone to wall-clock time in another: CONVERT_TZ(ts, 'UTC', 'Europe/Paris'). Text
+   * in gives text out, read and written as 'yyyy-MM-dd HH:mm:ss', as Flink's CONVERT_TZ of a string does.
+   */
+  CONVERT_TZ: {
+    minArgs: 3,
+    maxArgs: 3,
+    returns: (args) => (args[0] === 'VARCHAR' ? 'VARCHAR' : 'TIMESTAMP'),
+    impl: ([t, a, b]) =>
+      typeof t === 'string'
+        ? formatWithPattern(convertTz(parseWithPattern(t, FLINK_DATE_TIME), str(a!), str(b!)), FLINK_DATE_TIME)
+        : convertTz(num(t!, 'CONVERT_TZ'), str(a!), str(b!)),
+  },
   /** TO_TIMESTAMP(text[, javaPattern]) (Flink), or of epoch milliseconds (Kinesis Analytics). */
   TO_TIMESTAMP: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([s, f]) => (typeof s === 'number' ? s : f === undefined ? parseTs(str(s!)) : parseWithPattern(str(s!), str(f))) },
   TO_TIMESTAMP_LTZ: { minArgs: 1, maxArgs: 2, returns: same('TIMESTAMP'), impl: ([n, p]) => num(n!, 'TO_TIMESTAMP_LTZ') * (p === undefined || p === 3 ? 1 : 1000) },
@@ -290,8 +310,11 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     maxArgs: 2,
     returns: same('BIGINT'),
     // Flink also reads text, by default as 'yyyy-MM-dd HH:mm:ss' (in UTC, this engine's only zone).
-    impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? 'yyyy-MM-dd HH:mm:ss' : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
+    impl: ([t, f]) => Math.floor((typeof t === 'string' ? parseWithPattern(t, f === undefined ? FLINK_DATE_TIME : str(f)) : num(t!, 'UNIX_TIMESTAMP')) / 1000),
   },
+  /** Flink: TIMESTAMPDIFF(unit, t1, t2) and TIMESTAMPADD(unit, n, t); the parser passes the unit as text. */
+  TIMESTAMPDIFF: { minArgs: 3, maxArgs: 3, returns: same('BIGINT'), impl: ([u, a, b]) => timestampDiff(str(u!), num(a!, 'TIMESTAMPDIFF'), num(b!, 'TIMESTAMPDIFF')) },
+  TIMESTAMPADD: { minArgs: 3, maxArgs: 3, returns: same('TIMESTAMP'), impl: ([u, n, t]) => timestampAdd(str(u!), num(n!, 'TIMESTAMPADD'), num(t!, 'TIMESTAMPADD')) },
   DATE_FORMAT: { minArgs: 2, maxArgs: 2, returns: same('VARCHAR'), impl: ([t, f]) => dateFormat(num(t!, 'DATE_FORMAT'), str(f!)) },
   /** STEP(x BY n) on numbers (Kinesis Analytics): the largest multiple of n not above x. */
   STEP: {
@@ -346,10 +369,22 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
 };
 
 /**
- * Functions of the Kinesis Analytics reference that are not implemented, each with the nearest form that
- * works, so a query using one stops with that advice rather than a bare "unknown function".
+ * Functions of the dialects' references that are not implemented, each with the nearest form that works, so
+ * a query using one stops with that advice rather than a bare "unknown function".
  */
+const LEGACY_GROUP_WINDOW =
+  "Grouping by TUMBLE(ts, size), HOP(ts, slide, size) or SESSION(ts, gap), with TUMBLE_START and the like, is Flink's legacy group window syntax; write the window table function instead: SELECT window_start, window_end, k, COUNT(*) FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, k.";
+
+const RANDOM_VALUES =
+  "A query that restarts from a checkpoint replays rows, and random values would differ on the replay, so the output would not be exactly once. Derive the value from the row instead (e.g. a sample by key: SUBSTRING(MD5(plate), 1, 1) = '0'), or generate it in a function that reads the output.";
+
 export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
+  RAND: RANDOM_VALUES,
+  RAND_INTEGER: RANDOM_VALUES,
+  UUID: RANDOM_VALUES,
+  ...Object.fromEntries(
+    ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'].flatMap((w) => [w, `${w}_START`, `${w}_END`, `${w}_ROWTIME`, `${w}_PROCTIME`]).map((name) => [name, LEGACY_GROUP_WINDOW]),
+  ),
   COUNT_DISTINCT_ITEMS_TUMBLING: "It is a table function: SELECT STREAM * FROM TABLE(COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM s), 'column', 60)).",
   FAST_REGEX_LOG_PARSER:
     "Its patterns (@, #, &, <n-m>, named classes, lazy matching without going back) are not Java's, and the reference's own examples disagree on how it matches, so it is refused rather than guessed. Write a Java regular expression for REGEX_LOG_PARSE(s, pattern): the same columns (COLUMN1, ...), but matched greedily and with backtracking, so check that the pattern gives the fields you expect.",

@@ -14,6 +14,14 @@ export type Row = Value[];
 
 export type CompiledFn = (row: Row) => Value;
 
+/**
+ * The watermark an operator last received, for CURRENT_WATERMARK: the operator writes it, the compiled
+ * expressions of that operator read it. null until a watermark arrives.
+ */
+export interface WatermarkCell {
+  current: number | null;
+}
+
 export interface CompiledExpr {
   readonly fn: CompiledFn;
   readonly type: SqlTypeName;
@@ -82,4 +90,16 @@ export function exportValue(v: Value, type: SqlTypeName): unknown {
   if (v === null) return null;
   if (type === 'TIMESTAMP' && typeof v === 'number') return Number.isFinite(v) ? formatTimestamp(v) : null;
   return v;
+}
+
+/** A function's argument as text. */
+export function textArg(v: Value): string {
+  return typeof v === 'string' ? v : String(v);
+}
+
+/** A function's argument as a number; the row is an error when it is not one. */
+export function numberArg(v: Value, fn: string): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) throw new RowError('EVAL_ERROR', `${fn}: '${String(v)}' is not a number`);
+  return n;
 }

@@ -1,5 +1,5 @@
 /** Filter and projection fused: a predicate, then the select list, both compiled closures. */
-import type { CompiledFn, Row } from '../expr/types.ts';
+import type { CompiledFn, Row, WatermarkCell } from '../expr/types.ts';
 import { RowError } from '../expr/types.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { NO_STATE } from '../runtime/operator.ts';
@@ -11,8 +11,11 @@ export class CalcOperator implements Operator {
     readonly description: string,
     private readonly predicate: ((row: Row) => boolean) | null,
     projections: readonly CompiledFn[] | null,
+    /** Written on each watermark, for CURRENT_WATERMARK in the predicate and projections. */
+    private readonly watermark: WatermarkCell | null = null,
   ) {
     this.project = projections ? projector(projections) : null;
+    if (watermark !== null) watermark.current = null;
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
@@ -30,7 +33,9 @@ export class CalcOperator implements Operator {
     }
   }
 
-  handleWatermark(): void {}
+  handleWatermark(time: number): void {
+    if (this.watermark !== null && Number.isFinite(time)) this.watermark.current = time;
+  }
   handleCheckpoint(): unknown {
     return NO_STATE;
   }

@@ -59,7 +59,14 @@ function parseComparison(c: Cursor): Expr {
         left = { kind: 'isDistinct', left, right: parseConcat(c), negated, pos: t.pos };
         continue;
       }
-      c.expectWord('NULL', 'Write IS [NOT] NULL or IS [NOT] DISTINCT FROM.');
+      // x IS [NOT] TRUE / FALSE never gives NULL: it is x IS [NOT] DISTINCT FROM TRUE / FALSE; UNKNOWN is NULL.
+      const truth = c.peek();
+      if (c.acceptWord('TRUE') || c.acceptWord('FALSE')) {
+        const right: Expr = { kind: 'literal', type: 'BOOLEAN', value: truth.upper === 'TRUE', pos: truth.pos };
+        left = { kind: 'isDistinct', left, right, negated: !negated, pos: t.pos };
+        continue;
+      }
+      if (!c.acceptWord('UNKNOWN')) c.expectWord('NULL', 'Write IS [NOT] NULL, IS [NOT] TRUE / FALSE / UNKNOWN or IS [NOT] DISTINCT FROM.');
       left = { kind: 'isNull', operand: left, negated, pos: t.pos };
       continue;
     }
@@ -81,13 +88,28 @@ function parseComparison(c: Cursor): Expr {
       continue;
     }
     if (c.acceptWord('BETWEEN')) {
-      c.acceptWord('SYMMETRIC');
+      const symmetric = c.acceptWord('SYMMETRIC');
+      if (!symmetric) c.acceptWord('ASYMMETRIC');
       const low = parseConcat(c);
       c.expectWord('AND', 'Write x BETWEEN low AND high.');
-      left = { kind: 'between', operand: left, low, high: parseConcat(c), negated, pos: t.pos };
+      const high = parseConcat(c);
+      if (!symmetric) {
+        left = { kind: 'between', operand: left, low, high, negated, pos: t.pos };
+        continue;
+      }
+      // SQL's definition: x BETWEEN SYMMETRIC a AND b is (x BETWEEN a AND b) OR (x BETWEEN b AND a).
+      const either: Expr = {
+        kind: 'binary',
+        op: 'OR',
+        left: { kind: 'between', operand: left, low, high, negated: false, pos: t.pos },
+        right: { kind: 'between', operand: left, low: high, high: low, negated: false, pos: t.pos },
+        pos: t.pos,
+      };
+      left = negated ? { kind: 'unary', op: 'NOT', operand: either, pos: t.pos } : either;
       continue;
     }
-    const similar = c.isWord('SIMILAR');
+    // SIMILAR without TO is SUBSTRING's SIMILAR form: leave it to SUBSTRING, which names it.
+    const similar = c.isWord('SIMILAR') && c.isWordAt(1, 'TO');
     if (c.acceptWord('LIKE') || (similar && c.acceptWord('SIMILAR'))) {
       if (similar) c.expectWord('TO', "Write x SIMILAR TO 'pattern'.");
       const pattern = parseConcat(c);
@@ -273,10 +295,32 @@ function parsePrimary(c: Cursor): Expr {
         c.next();
         c.next();
         const args = [parseExpr(c)];
+        if (c.isWord('SIMILAR')) {
+          throw c.error(
+            'SUBSTRING(s SIMILAR pattern ESCAPE c) is not supported yet',
+            "Write REGEXP_EXTRACT(s, 'before(wanted)after', 1): the text between the pattern's escaped double quotes is group 1.",
+          );
+        }
         if (c.acceptWord('FROM') || c.acceptOp(',')) args.push(parseExpr(c));
         if (c.acceptWord('FOR') || c.acceptOp(',')) args.push(parseExpr(c));
         c.expectOp(')');
         return call('SUBSTRING', args, pos);
+      }
+      break;
+    case 'TIMESTAMPDIFF':
+    case 'TIMESTAMPADD':
+      // Flink: the unit is a bare word, TIMESTAMPDIFF(DAY, t1, t2); it travels on as a text argument.
+      if (c.isOpAt(1, '(')) {
+        c.next();
+        c.next();
+        const unitPos = c.peek().pos;
+        const unit = parseTimeUnit(c);
+        c.expectOp(',', `Write ${t.upper}(DAY, ...).`);
+        const args: Expr[] = [{ kind: 'literal', type: 'VARCHAR', value: unit, pos: unitPos }, parseExpr(c)];
+        c.expectOp(',', `Write ${t.upper}(DAY, ...).`);
+        args.push(parseExpr(c));
+        c.expectOp(')');
+        return call(t.upper, args, pos);
       }
       break;
     case 'OVERLAY':

@@ -499,6 +499,8 @@ function parseFromPrimary(c: Cursor): FromItem {
     const fn = fnTok.upper as WindowFunction;
     if (fnTok.upper === 'TOP_K_ITEMS_TUMBLING' || fnTok.upper === 'COUNT_DISTINCT_ITEMS_TUMBLING') return parseItemsTumbling(c, fnTok.upper, fnTok.pos);
     if (STREAM_MODEL_FUNCTIONS.has(fnTok.upper)) return { ...parseStreamModel(c, fnTok.upper as StreamModelFunction, fnTok.pos, parseSelect), alias: parseAlias(c) };
+    const refused = UNSUPPORTED_TABLE_FUNCTIONS[fnTok.upper];
+    if (fnTok.type === 'word' && refused !== undefined) throw c.errorAt(fnTok.pos, `${fnTok.upper} is not supported yet`, refused);
     if (fnTok.type !== 'word' || !(fn in WINDOW_FUNCTIONS)) {
       throw c.errorAt(fnTok.pos, `unknown window function ${fnTok.text}`, 'Use TUMBLE, HOP, SESSION or CUMULATE.');
     }
@@ -578,6 +580,16 @@ function parseFromPrimary(c: Cursor): FromItem {
   }
   return { kind: 'tableRef', name, asOf, alias: parseAlias(c), pos };
 }
+
+/**
+ * Table functions of the dialects' references that are not implemented, each with the nearest form that works.
+ * Kinesis Analytics' GROUP_RANK ranks the rows of one ROWTIME (closing a group early after its maxIdle of
+ * processing time, when that is above 0); its sorting is what a streaming ORDER BY does.
+ */
+const UNSUPPORTED_TABLE_FUNCTIONS: Readonly<Record<string, string>> = {
+  GROUP_RANK:
+    'To sort the rows of each ROWTIME (the rows a GROUP BY STEP window emits together), write ORDER BY ROWTIME, price DESC; to number the rows of a window, use a window Top-N: ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY price DESC).',
+};
 
 /**
  * The rest of `TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM ...), 'column', K, windowSeconds)) [AS t]`,

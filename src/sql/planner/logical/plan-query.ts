@@ -93,7 +93,9 @@ export function col(name: string, pos: SourcePos, qualifier: string | null = nul
 }
 
 export function ctxOf(env: PlanEnv, fields: readonly Field[], substitutions?: ReadonlyMap<string, number> | null): CompileContext {
-  return { scope: new Scope(fields), substitutions: substitutions ?? undefined, now: env.now, dialect: env.dialect };
+  // Planning compiles to learn types and check names; which operator will track CURRENT_WATERMARK is known
+  // only when the physical plan is built, which refuses it anywhere but in a Calc.
+  return { scope: new Scope(fields), substitutions: substitutions ?? undefined, now: env.now, dialect: env.dialect, watermark: { current: null } };
 }
 
 /** The output name of a column read as it is: a row's column (r.COLUMN1) is COLUMN1 out of the row. */

@@ -12,7 +12,7 @@ import type { CompileContext } from '../../expr/compile.ts';
 import { castValue, compileExpr, compilePredicate } from '../../expr/compile.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
-import type { CompiledFn, Row, Value } from '../../expr/types.ts';
+import type { CompiledFn, Row, Value, WatermarkCell } from '../../expr/types.ts';
 import { CalcOperator } from '../../operators/calc.ts';
 import type { OuterJoin } from '../../operators/interval-join.ts';
 import { IntervalJoinOperator } from '../../operators/interval-join.ts';
@@ -233,19 +233,21 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
   },
   filter: (n, c) => {
     const input = build(n.input, c);
-    const pred = compilePredicate(n.condition, cctx(c, n.input.fields, n.substitutions));
-    return operator(c, 'Calc', `where ${renderExpr(n.condition)}`, [input], n.fields, () => new CalcOperator('Calc', pred, null));
+    const watermark: WatermarkCell = { current: null };
+    const pred = compilePredicate(n.condition, { ...cctx(c, n.input.fields, n.substitutions), watermark });
+    return operator(c, 'Calc', `where ${renderExpr(n.condition)}`, [input], n.fields, () => new CalcOperator('Calc', pred, null, watermark));
   },
   project: (n, c) => {
     let inputNode = n.input;
     let pred: ((row: Row) => boolean) | null = null;
     let where = '';
+    const watermark: WatermarkCell = { current: null };
     if (inputNode.kind === 'filter') {
-      pred = compilePredicate(inputNode.condition, cctx(c, inputNode.input.fields, inputNode.substitutions));
+      pred = compilePredicate(inputNode.condition, { ...cctx(c, inputNode.input.fields, inputNode.substitutions), watermark });
       where = `where ${renderExpr(inputNode.condition)}; `;
       inputNode = inputNode.input;
     }
-    const ctx = cctx(c, inputNode.fields, n.substitutions);
+    const ctx = { ...cctx(c, inputNode.fields, n.substitutions), watermark };
     const shown = n.exprs.map((e, i) => {
       const f = n.fields[i]!;
       const t = renderExpr(e);
@@ -262,7 +264,7 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     const fns = n.exprs.map((e) => compileExpr(e, ctx).fn);
     const detail = `${where}${select}`;
     const p = pred;
-    return operator(c, 'Calc', detail, [input], n.fields, () => new CalcOperator('Calc', p, fns));
+    return operator(c, 'Calc', detail, [input], n.fields, () => new CalcOperator('Calc', p, fns, watermark));
   },
   windowAssign: (n, c) => {
     const input = build(n.input, c);
