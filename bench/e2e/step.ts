@@ -4,7 +4,7 @@
  * step on the four conditions of a sustained rate (see docs/benchmarks.md, `npm run bench:e2e`).
  */
 import { runSimulation, TrafficGenerator, type Sink } from '../../src/simulator/index.ts';
-import type { NotificationWatcher, PlantingSink } from '../lib/alerts.ts';
+import { replayWithPlants, type NotificationWatcher, type PlantingSink } from '../lib/alerts.ts';
 import { cpuMeter, processCpuSeconds } from '../lib/cpu-usage.ts';
 import type { LoadGenerator, LoadRunResult } from '../lib/loadgen/client.ts';
 import { percentile, round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
@@ -327,23 +327,7 @@ export async function warmUp(ctx: StepContext, rate: number, durationMs: number)
   });
 }
 
-/**
- * Paced traffic from the load generator process (pre-built PutRecords bodies, each stamped with new ids and
- * times and signed as it is sent), with this process sending the planted tolls when they are due.
- */
-async function replayTraffic(ctx: StepContext, rate: number, durationMs: number): Promise<LoadRunResult> {
-  let running = true;
-  const planting = (async () => {
-    while (running) {
-      await ctx.sink.sendDue();
-      await sleep(20);
-    }
-    await ctx.sink.sendDue();
-  })();
-  try {
-    return await ctx.loadgen!.run({ name: REPLAY_BODIES, url: ctx.serverUrl, rate, durationMs, concurrency: ctx.concurrency, connections: ctx.producers });
-  } finally {
-    running = false;
-    await planting;
-  }
+/** The step's traffic from the load generator, with the planted tolls sent from this process. */
+function replayTraffic(ctx: StepContext, rate: number, durationMs: number): Promise<LoadRunResult> {
+  return replayWithPlants(ctx.loadgen!, ctx.sink, { name: REPLAY_BODIES, url: ctx.serverUrl, rate, durationMs, concurrency: ctx.concurrency, connections: ctx.producers });
 }
