@@ -261,6 +261,10 @@ console.log('breach: from the acknowledgement of the PutRecords holding the brea
 console.log(replaying
   ? 'loadgen cores: the load generator process (pre-built PutRecords bodies, stamped and SigV4-signed per request, HTTP/2); on the SDK reference step, this process with the SDK producers. bench cores: this process.'
   : 'loadgen cores = bench cores: this process, with the AWS SDK producers, the sampler and the notification readers.');
+for (const s of steps) {
+  const c = s.checkpoints;
+  console.log(`  ${formatCount(s.rate)}/s: ${c ? `${c.count} query checkpoints (${c.perSecond}/s), of the ${c.seen} seen: ${kib(c.meanBytes)} KiB mean / ${kib(c.maxBytes)} KiB max, ${num(c.meanMs, 0)} ms mean / ${num(c.maxMs, 0)} ms max each` : 'no query checkpoint stored'}`);
+}
 for (const s of steps) if (s.replay) console.log(`  ${formatCount(s.rate)}/s: load generator ${s.replay.stampUsPerRecord} µs a toll stamping ids and times, ${s.replay.signUsPerRequest} µs a request for SHA-256 and SigV4`);
 for (const s of steps) {
   if (s.windows.length === 0) continue;
@@ -371,6 +375,10 @@ function describeStep(s: StepResult): string {
   ];
   if (s.misses.length) parts.push(`misses: ${s.misses.join('; ')}`);
   return parts.join(', ');
+}
+
+function kib(bytes: number | null): string {
+  return bytes === null ? 'n/a' : formatCount(bytes / 1024);
 }
 
 function isMemoryMiss(miss: string): boolean {

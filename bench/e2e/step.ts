@@ -9,7 +9,7 @@ import { cpuMeter, processCpuSeconds } from '../lib/cpu-usage.ts';
 import type { LoadGenerator, LoadRunResult } from '../lib/loadgen/client.ts';
 import { percentile, round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
 import type { Sample, ServerSampler } from './sampler.ts';
-import { RATE_GOALS, stepWindows, type BreachTiming, type WindowFigures } from './windows.ts';
+import { checkpointFigures, RATE_GOALS, stepWindows, type BreachTiming, type CheckpointFigures, type WindowFigures } from './windows.ts';
 
 /** Limits a step must hold to count as sustained. */
 export const LIMITS = {
@@ -111,6 +111,8 @@ export interface StepResult {
   readonly windows: readonly WindowFigures[];
   /** `achievedRate` over each of `RATE_GOALS` (100,000 and 250,000 tolls/s). */
   readonly goalRatios: readonly number[];
+  /** The continuous queries' checkpoints during the traffic (null: no query stored one). */
+  readonly checkpoints: CheckpointFigures | null;
   readonly sustained: boolean;
   /** Which conditions failed, in words; empty when sustained. */
   readonly misses: readonly string[];
@@ -273,6 +275,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     window: cpu.window,
     windows: stepWindows(ctx.sampler.between(trafficStart - 2000, trafficEnd + 2000), breachTimings, trafficStart, trafficEnd),
     goalRatios: RATE_GOALS.map((goal) => round(achievedRate / goal, 3)),
+    checkpoints: checkpointFigures(traffic) ?? null,
     sustained: misses.length === 0,
     misses,
     ...(error === undefined ? {} : { error }),
