@@ -206,7 +206,7 @@ try {
     const result = await runStep(ctx, { index, rate: referenceAt, durationMs: stepMs, drainMs, plantedCustomers: planted.slice(index * breachesPerStep, (index + 1) * breachesPerStep), sdk: true });
     steps.push(result);
     references.push(result);
-    log(`  the same rate through the AWS SDK producers (reference): ${result.sustained ? 'sustained' : 'not sustained'}: ${describeStep(result)}`);
+    log(`  ${bestJudged ? 'the same rate' : 'the best rate reached'} through the AWS SDK producers (reference): ${result.sustained ? 'sustained' : 'not sustained'}: ${describeStep(result)}`);
   }
 } catch (err) {
   failure = (err as Error).stack ?? String(err);
