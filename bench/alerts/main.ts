@@ -8,7 +8,8 @@
  *
  * Flags: --rate N (50000), --duration S (30; 10 with --quick), --drain S (longest wait for notifications after
  * the traffic, 30; 15 with --quick), --customers N (10000), --breaches N (40; 20 with --quick), --batch N (500),
- * --concurrency N (PutRecords in flight, 8), --fallback-rate N (the second phase's rate instead of 80% of the
+ * --concurrency N (PutRecords in flight, 8), --producers N (HTTP/2 sessions of the load generator process that
+ * sends the traffic, 4), --fallback-rate N (the second phase's rate instead of 80% of the
  * committed rate), --no-fallback, --no-warehouse (the server without its warehouse delivery, to see its cost),
  * --cpu-prof (profile the server). See docs/benchmarks.md.
  */
@@ -37,6 +38,7 @@ const { values: flags } = parseArgs({
     breaches: { type: 'string' },
     batch: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '8' },
+    producers: { type: 'string', default: '4' },
     'fallback-rate': { type: 'string' },
     'no-fallback': { type: 'boolean', default: false },
     'no-warehouse': { type: 'boolean', default: false },
@@ -57,6 +59,7 @@ const customers = positiveInt(flags.customers, '--customers');
 const breaches = positiveInt(flags.breaches ?? (flags.quick ? '20' : '40'), '--breaches');
 const batchSize = positiveInt(flags.batch, '--batch');
 const concurrency = positiveInt(flags.concurrency, '--concurrency');
+const producers = Math.min(32, positiveInt(flags.producers, '--producers'));
 const fallbackRate = flags['fallback-rate'] === undefined ? undefined : positiveInt(flags['fallback-rate'], '--fallback-rate');
 
 const log = (line: string) => process.stderr.write(`[bench:alerts] ${line}\n`);
@@ -70,6 +73,8 @@ const settings = {
   breaches,
   batchSize,
   concurrency,
+  producers,
+  producer: 'a separate load generator process replaying pre-built PutRecords bodies over HTTP/2, ids and times stamped and SigV4 computed per request',
   pipeline: `tollstream up defaults (fsync always, tables synchronous full${noWarehouse ? ', warehouse delivery OFF' : ', warehouse delivery on'})`,
 };
 log(`${machine.cpuCount} x ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}; ${JSON.stringify(settings)}`);
@@ -78,7 +83,7 @@ const workDir = await mkdtemp(path.join(os.tmpdir(), 'tollstream-bench-alerts-ru
 const phases: PhaseResult[] = [];
 const profiles: Record<string, ProfileSummary> = {};
 try {
-  const common = { durationMs, drainMs, customers, breaches, batchSize, concurrency, noWarehouse, log };
+  const common = { durationMs, drainMs, customers, breaches, batchSize, concurrency, producers, noWarehouse, log };
   const profileDir = (label: string) => (flags['cpu-prof'] ? path.join(workDir, `profile-${label}`) : undefined);
 
   const target = await runPhase({ ...common, label: 'target', rate, ...opt('cpuProfileDir', profileDir('target')) });
@@ -106,7 +111,7 @@ const kept = phases.filter((p) => !p.lagGrew && p.notified === p.breachesSent &&
 const best = kept.sort((a, b) => b.achievedRate - a.achievedRate)[0];
 console.log('');
 console.log(formatTable(
-  ['phase', 'target/s', 'achieved/s', 'committed/s', 'rec/call', 'backlog', 'age 1st/last ms', 'lag grew', 'notified', 'dupes', 'ack p50/p99/max ms', 'req p50/p99 ms', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores'],
+  ['phase', 'target/s', 'achieved/s', 'committed/s', 'rec/call', 'backlog', 'age 1st/last ms', 'lag grew', 'notified', 'dupes', 'ack p50/p99/max ms', 'req p50/p99 ms', 'PutRecords p50/p99 ms', 'server cores', 'µs/rec', 'loadgen cores', 'bench cores'],
   phases.map((p) => [
     p.label,
     formatCount(p.targetRate),
@@ -124,10 +129,12 @@ console.log(formatTable(
     p.serverCores.toFixed(2),
     formatCount(p.serverCpuUsPerRecord),
     p.loadGeneratorCores.toFixed(2),
+    p.benchCores.toFixed(2),
   ]),
 ));
 console.log('ack: from the breaching PutRecords acknowledgement to the notification on the open stream (the target\'s measure);');
 console.log('req: from issuing that PutRecords; PutRecords: every request\'s time; µs/rec: server CPU per accepted toll.');
+console.log('loadgen cores: the load generator process (pre-built PutRecords, stamped and SigV4-signed per request, HTTP/2); bench cores: this process (planted tolls, notification readers, sampler).');
 console.log('');
 console.log(`${verdict}  p99 <= ${TARGET_P99_MS} ms at ${formatCount(TARGET_RATE)} transactions/s: ` + describe(targetPhase));
 if (verdict === 'MISS' && best) {

@@ -7,15 +7,18 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { kinesisSink, runSimulation, TrafficGenerator, type PlantedSpend, type Sink, type TollTransaction } from '../../src/simulator/index.ts';
-import { cpuMeter } from '../lib/cpu-usage.ts';
+import { kinesisSink } from '../../src/simulator/index.ts';
+import { plantingSink, replayWithPlants, THRESHOLD_CENTS } from '../lib/alerts.ts';
+import { cpuMeter, processCpuSeconds } from '../lib/cpu-usage.ts';
+import { simulatorPool, startLoadGenerator, type LoadGenerator, type LoadRunResult } from '../lib/loadgen/client.ts';
 import { startTollstream } from '../../bin/processes.ts';
 import { round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
 import { NotificationWatcher, sampleMetrics, type MetricsSample } from './watch.ts';
 
-/** A threshold ordinary traffic cannot reach within a run ($500,000), and a planted spend that crosses it alone. */
-export const THRESHOLD_CENTS = 50_000_000;
-export const PLANTED_CENTS = 60_000_000;
+export { PLANTED_CENTS, THRESHOLD_CENTS } from '../lib/alerts.ts';
+
+/** The name the alert phase's toll bodies are prepared under in the load generator. */
+const REPLAY_BODIES = 'alerts-tolls';
 
 export interface PhaseOptions {
   readonly label: string;
@@ -27,7 +30,9 @@ export interface PhaseOptions {
   readonly customers: number;
   readonly breaches: number;
   readonly batchSize: number;
+  /** PutRecords in flight, over `producers` HTTP/2 sessions of the load generator process. */
   readonly concurrency: number;
+  readonly producers: number;
   /** Run without the warehouse delivery (`warehouse.enabled: false`), to see what it costs the alerts. @default false */
   readonly noWarehouse?: boolean;
   /** Run the server under `node --cpu-prof`, writing into this directory. */
@@ -75,7 +80,10 @@ export interface PhaseResult {
   /** Server CPU time per accepted record during the traffic, in microseconds (all its threads). */
   readonly serverCpuUsPerRecord: number;
   readonly serverCores: number;
+  /** The load generator process (pre-built PutRecords, stamped and signed per request). */
   readonly loadGeneratorCores: number;
+  /** This process: the planted tolls, the notification readers, the metrics sampler. */
+  readonly benchCores: number;
   readonly samples: readonly MetricsSample[];
   /** The traffic's span on the monotonic clock, to cut a CPU profile to it. */
   readonly window: { readonly fromUs: number; readonly toUs: number };
@@ -105,6 +113,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     nodeArgs: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
   });
   const watchers: NotificationWatcher[] = [];
+  let loadgen: LoadGenerator | undefined;
   try {
     // Planted customers spread over the simulated world (ids C0000001..), each with a token and a threshold.
     const step = Math.max(1, Math.floor(options.customers / options.breaches));
@@ -117,50 +126,35 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     }
     await Promise.all(watchers.map((w) => w.open()));
 
-    // Planted breaches at known wall-clock times spread over the run, whatever rate the load generator
-    // reaches: the sink adds each one to the first batch sent once it is due (the generator's own plants
-    // follow its simulated clock, which falls behind the wall clock when the target rate is not reached).
+    // The traffic comes from the load generator process (pre-built PutRecords bodies of the simulator's tolls,
+    // stamped and signed per request), so this process only sends the planted tolls and reads the notifications.
+    const bodies = Math.max(40, options.concurrency + 8);
+    loadgen = await startLoadGenerator();
+    const prepared = await loadgen.prepare({
+      name: REPLAY_BODIES,
+      kind: 'kinesis',
+      stream: 'toll_transactions',
+      records: simulatorPool({ seed: 20_261_126, customers: options.customers, count: bodies * options.batchSize }),
+      batch: options.batchSize,
+      unique: true,
+    });
+    log(`${options.label}: load generator (pid ${loadgen.pid}): ${prepared.bodies} PutRecords bodies of ${options.batchSize} tolls built in ${prepared.buildMs} ms`);
+
+    // Planted breaches at known wall-clock times spread over the run, each in a PutRecords of its own once due.
     const start = Date.now();
-    const plants: PlantedSpend[] = planted.map((customerId, i) => ({
-      customerId,
-      at: start + Math.round(((i + 1) * options.durationMs) / (planted.length + 1)),
-      amountCents: PLANTED_CENTS,
-    }));
-    const generator = new TrafficGenerator({ seed: 20_261_126, customers: options.customers, startTime: start, eventsPerSecond: options.rate, dailyProfile: false });
-    const kinesis = kinesisSink({ endpoint: server.url, stream: 'toll_transactions' });
-    const issued = new Map<string, number>();
-    const acks = new Map<string, { at: number; wall: number; customerId: string }>();
-    const requestMs: number[] = [];
-    const sink: Sink = {
-      async send(batch) {
-        const due: TollTransaction[] = [];
-        while (plants.length > 0 && plants[0]!.at <= Date.now()) due.push(plantedToll(plants.shift()!));
-        const at = performance.now();
-        for (const tx of due) issued.set(tx.transaction_id, at);
-        // Planted tolls go in a request of their own, sent with the batch, so a batch never exceeds 500 records.
-        const plantsAcked = due.length
-          ? kinesis.send(due).then((r) => {
-              if (r.failed > 0) throw new Error(`PutRecords failed ${r.failed} planted tolls`);
-              const acked = performance.now();
-              for (const tx of due) acks.set(tx.transaction_id, { at: acked, wall: Date.now(), customerId: tx.customer_id });
-              acknowledged += due.length;
-            })
-          : undefined;
-        const result = await kinesis.send(batch);
-        requestMs.push(performance.now() - at);
-        await plantsAcked;
-        return result;
-      },
-      close: () => kinesis.close(),
-    };
-    let acknowledged = 0;
+    const sink = plantingSink(kinesisSink({ endpoint: server.url, stream: 'toll_transactions' }));
+    planted.forEach((customerId, i) => sink.plant(customerId, start + Math.round(((i + 1) * options.durationMs) / (planted.length + 1))));
+    const acks = sink.acks;
     const samples: MetricsSample[] = [];
     const t0 = performance.now();
     let sampling = true;
+    // The load generator reports what it had acknowledged when its run ends; during the run the samples carry
+    // the planted tolls acknowledged so far.
+    let acknowledged = 0;
     const sampler = (async () => {
       while (sampling) {
         try {
-          samples.push(await sampleMetrics(server.url, (performance.now() - t0) / 1000, acknowledged));
+          samples.push(await sampleMetrics(server.url, (performance.now() - t0) / 1000, acknowledged + acks.size));
         } catch {
           // A slow answer under load: skip this sample.
         }
@@ -171,28 +165,24 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
     log(`${options.label}: ${planted.length} customers watching their streams; traffic at ${options.rate.toLocaleString('en-US')} tolls/s for ${options.durationMs / 1000} s`);
     const meter = cpuMeter(server.pid);
     meter.start();
+    const loadgenCpuBefore = processCpuSeconds(loadgen.pid);
     let error: string | undefined;
-    let stats = { sent: 0, accepted: 0, failed: 0, elapsedMs: options.durationMs, duplicatesSent: 0 };
+    let replay: LoadRunResult | undefined;
     try {
-      stats = await runSimulation({
-        generator,
-        sink,
-        rate: options.rate,
-        durationMs: options.durationMs,
-        batchSize: options.batchSize,
-        concurrency: options.concurrency,
-        onAcknowledged: (batch) => {
-          // Retries the generator sends (same transaction_id) are dropped by the stream, so they never reach the function.
-          for (const r of batch) if (!r.duplicate) acknowledged++;
-        },
-        onProgress: (s) => log(`  ${(s.elapsedMs / 1000).toFixed(0)} s: ${s.accepted.toLocaleString('en-US')} acknowledged`),
-      });
+      replay = await replayWithPlants(loadgen, sink, { name: REPLAY_BODIES, url: server.url, rate: options.rate, durationMs: options.durationMs, concurrency: options.concurrency, connections: options.producers });
+      acknowledged = replay.uniqueRecords;
+      if (replay.failedRequests > 0) error = `${replay.failedRequests} PutRecords failed: ${replay.firstError}`;
     } catch (err) {
       error = (err as Error).message;
       log(`  traffic stopped by an error: ${error}`);
     }
     const cpu = meter.stop();
     const trafficEnd = performance.now();
+    const loadGeneratorCores = round((processCpuSeconds(loadgen.pid) - loadgenCpuBefore) / ((trafficEnd - t0) / 1000), 2);
+    acknowledged += acks.size;
+    const stats = replay
+      ? { sent: replay.sentRecords + acks.size, accepted: replay.records + acks.size, failed: replay.failedRecords, elapsedMs: options.durationMs }
+      : { sent: acks.size, accepted: acks.size, failed: 0, elapsedMs: options.durationMs };
     await sink.close();
     const atEnd = await sampleMetrics(server.url, (trafficEnd - t0) / 1000, acknowledged).catch(() => undefined);
     if (atEnd) samples.push(atEnd);
@@ -226,9 +216,9 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
         const ack = byToll ? { ...byToll, transactionId: a.transactionId! } : plantedByCustomer.get(a.customerId);
         if (!ack) continue;
         notified++;
-        latencies.push(a.at - ack.at);
-        fromIssue.push(a.at - (issued.get(ack.transactionId) ?? ack.at));
-        toInbox.push(a.createdAtMs - ack.wall);
+        latencies.push(a.at - ack.ackAt);
+        fromIssue.push(a.at - ack.issuedAt);
+        toInbox.push(a.createdAtMs - ack.ackWall);
       }
     }
 
@@ -262,33 +252,19 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
       latency: summarizeLatencies(latencies),
       latencyFromRequest: summarizeLatencies(fromIssue),
       latencyToInbox: summarizeLatencies(toInbox),
-      putRecordsMs: summarizeLatencies(requestMs),
+      putRecordsMs: replay ? replay.latency : summarizeLatencies([]),
       serverCpuUsPerRecord: stats.accepted > 0 ? Math.round((cpu.serverCores * elapsedS * 1e6) / stats.accepted) : Number.NaN,
       serverCores: cpu.serverCores,
-      loadGeneratorCores: cpu.loadGeneratorCores,
+      loadGeneratorCores,
+      benchCores: cpu.loadGeneratorCores,
       samples,
       window: cpu.window,
       ...(error === undefined ? {} : { error }),
     };
   } finally {
     for (const w of watchers) await w.close();
+    await loadgen?.close();
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-/** A toll of `PLANTED_CENTS` for the planted customer, event time now: alone it takes the month past the threshold. */
-function plantedToll(plant: PlantedSpend): TollTransaction {
-  return {
-    transaction_id: `planted-${plant.customerId}-${plant.at}`,
-    customer_id: plant.customerId,
-    tag_id: `TAG-${plant.customerId}`,
-    plate: 'PLT-0001',
-    plaza_id: 'P01',
-    lane: 1,
-    vehicle_class: 5,
-    amount_cents: plant.amountCents,
-    currency: 'USD',
-    event_time: new Date().toISOString(),
-  };
 }

@@ -1,6 +1,6 @@
 /**
  * Samples the server while the end-to-end benchmark runs: lag and freshness gauges and progress counters from
- * /metrics, and its resident memory from /proc, every `intervalMs`, into one time series for the whole run.
+ * /metrics (the continuous queries' last checkpoint among them), and its resident memory from /proc, every `intervalMs`, into one time series for the whole run.
  */
 import { processCpuSeconds } from '../lib/cpu-usage.ts';
 import { metricMax, metricSum, metricSumWithLabel, scrapeMetrics } from '../lib/prometheus.ts';
@@ -34,6 +34,12 @@ export interface Sample {
   readonly ingestRecords: number;
   /** CPU seconds (user + system, all threads) the server process has used so far, from /proc. */
   readonly serverCpuSeconds: number;
+  /**
+   * The continuous queries' last stored checkpoint: `tollstream_query_checkpoint_id` summed over the queries (it
+   * goes up by one a checkpoint, so its rise over a step is the checkpoints taken), `_bytes` summed and
+   * `_duration_seconds` the longest. Undefined when no query has stored one.
+   */
+  readonly checkpoint: { readonly ids: number; readonly bytes: number; readonly seconds: number } | undefined;
 }
 
 /** The stream every toll enters by. */
@@ -83,6 +89,13 @@ export class ServerSampler {
       dedupeBytes: metricSum(text, 'tollstream_dedupe_bytes'),
       ingestRecords: metricSumWithLabel(text, 'tollstream_records_in_total', 'stream', INGEST_STREAM),
       serverCpuSeconds: processCpuSeconds(this.pid),
+      checkpoint: metricMax(text, 'tollstream_query_checkpoint_id') === undefined
+        ? undefined
+        : {
+            ids: metricSum(text, 'tollstream_query_checkpoint_id'),
+            bytes: metricSum(text, 'tollstream_query_checkpoint_bytes'),
+            seconds: metricMax(text, 'tollstream_query_checkpoint_duration_seconds') ?? 0,
+          },
     };
     this.samples.push(sample);
     return sample;

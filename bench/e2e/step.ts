@@ -4,12 +4,12 @@
  * step on the four conditions of a sustained rate (see docs/benchmarks.md, `npm run bench:e2e`).
  */
 import { runSimulation, TrafficGenerator, type Sink } from '../../src/simulator/index.ts';
-import type { NotificationWatcher, PlantingSink } from '../lib/alerts.ts';
+import { replayWithPlants, type NotificationWatcher, type PlantingSink } from '../lib/alerts.ts';
 import { cpuMeter, processCpuSeconds } from '../lib/cpu-usage.ts';
 import type { LoadGenerator, LoadRunResult } from '../lib/loadgen/client.ts';
 import { percentile, round, sleep, summarizeLatencies, type LatencySummary } from '../lib/stats.ts';
 import type { Sample, ServerSampler } from './sampler.ts';
-import { RATE_GOALS, stepWindows, type BreachTiming, type WindowFigures } from './windows.ts';
+import { checkpointFigures, RATE_GOALS, stepWindows, type BreachTiming, type CheckpointFigures, type WindowFigures } from './windows.ts';
 
 /** Limits a step must hold to count as sustained. */
 export const LIMITS = {
@@ -111,6 +111,8 @@ export interface StepResult {
   readonly windows: readonly WindowFigures[];
   /** `achievedRate` over each of `RATE_GOALS` (100,000 and 250,000 tolls/s). */
   readonly goalRatios: readonly number[];
+  /** The continuous queries' checkpoints during the traffic (null: no query stored one). */
+  readonly checkpoints: CheckpointFigures | null;
   readonly sustained: boolean;
   /** Which conditions failed, in words; empty when sustained. */
   readonly misses: readonly string[];
@@ -273,6 +275,7 @@ export async function runStep(ctx: StepContext, options: StepOptions): Promise<S
     window: cpu.window,
     windows: stepWindows(ctx.sampler.between(trafficStart - 2000, trafficEnd + 2000), breachTimings, trafficStart, trafficEnd),
     goalRatios: RATE_GOALS.map((goal) => round(achievedRate / goal, 3)),
+    checkpoints: checkpointFigures(traffic) ?? null,
     sustained: misses.length === 0,
     misses,
     ...(error === undefined ? {} : { error }),
@@ -327,23 +330,7 @@ export async function warmUp(ctx: StepContext, rate: number, durationMs: number)
   });
 }
 
-/**
- * Paced traffic from the load generator process (pre-built PutRecords bodies, each stamped with new ids and
- * times and signed as it is sent), with this process sending the planted tolls when they are due.
- */
-async function replayTraffic(ctx: StepContext, rate: number, durationMs: number): Promise<LoadRunResult> {
-  let running = true;
-  const planting = (async () => {
-    while (running) {
-      await ctx.sink.sendDue();
-      await sleep(20);
-    }
-    await ctx.sink.sendDue();
-  })();
-  try {
-    return await ctx.loadgen!.run({ name: REPLAY_BODIES, url: ctx.serverUrl, rate, durationMs, concurrency: ctx.concurrency, connections: ctx.producers });
-  } finally {
-    running = false;
-    await planting;
-  }
+/** The step's traffic from the load generator, with the planted tolls sent from this process. */
+function replayTraffic(ctx: StepContext, rate: number, durationMs: number): Promise<LoadRunResult> {
+  return replayWithPlants(ctx.loadgen!, ctx.sink, { name: REPLAY_BODIES, url: ctx.serverUrl, rate, durationMs, concurrency: ctx.concurrency, connections: ctx.producers });
 }

@@ -82,3 +82,43 @@ export function stepWindows(samples: readonly Sample[], breaches: readonly Breac
   }
   return out;
 }
+
+/** The continuous queries' checkpoints during a step, from the sampled `tollstream_query_checkpoint_*` gauges. */
+export interface CheckpointFigures {
+  /** Checkpoints stored during the step: the rise of the summed checkpoint ids. */
+  readonly count: number;
+  readonly perSecond: number;
+  /** Over the distinct checkpoints the samples saw (a sample shows only the last one): mean and largest. */
+  readonly seen: number;
+  readonly meanBytes: number | null;
+  readonly maxBytes: number | null;
+  readonly meanMs: number | null;
+  readonly maxMs: number | null;
+}
+
+/**
+ * Checkpoint count, size and time over `samples` (one step's traffic). The gauges describe the last checkpoint
+ * only, so size and time are those of the checkpoints a sample happened to see, each counted once.
+ */
+export function checkpointFigures(samples: readonly Sample[]): CheckpointFigures | undefined {
+  const withCheckpoint = samples.filter((s) => s.checkpoint !== undefined);
+  if (withCheckpoint.length === 0) return undefined;
+  const first = withCheckpoint[0]!;
+  const last = withCheckpoint[withCheckpoint.length - 1]!;
+  const count = last.checkpoint!.ids - first.checkpoint!.ids;
+  const seconds = (last.at - first.at) / 1000;
+  const seen = new Map<number, { bytes: number; seconds: number }>();
+  for (const s of withCheckpoint) seen.set(s.checkpoint!.ids, s.checkpoint!);
+  const bytes = [...seen.values()].map((c) => c.bytes);
+  const ms = [...seen.values()].map((c) => c.seconds * 1000);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    count,
+    perSecond: seconds > 0 ? round(count / seconds, 2) : 0,
+    seen: seen.size,
+    meanBytes: Math.round(mean(bytes)),
+    maxBytes: Math.max(...bytes),
+    meanMs: round(mean(ms), 1),
+    maxMs: round(Math.max(...ms), 1),
+  };
+}

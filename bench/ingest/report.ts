@@ -55,17 +55,27 @@ function label(key: string): string {
   return LABELS[key] ?? key;
 }
 
-/** Computes the targets, stores them in `results`, prints everything on stdout. */
-export function printReport(results: IngestResults, profile?: ProfileSummary): void {
-  const p = results.phases;
-  const ratio = (a?: PhaseResult, b?: PhaseResult) => (a && b && b.recordsPerSecond > 0 ? a.recordsPerSecond / b.recordsPerSecond : undefined);
+const ratio = (a?: PhaseResult, b?: PhaseResult) => (a && b && b.recordsPerSecond > 0 ? a.recordsPerSecond / b.recordsPerSecond : undefined);
+
+/**
+ * The targets of issue 13 for ingest, from the phases that ran. "Kinesis API / SDK producer alone" is the same
+ * SDK producer (same producers, same batches) against Tollstream over against an endpoint that stores nothing:
+ * how much of what a user's client can send the server takes. A phase that did not run makes its target NOT RUN.
+ */
+export function ingestTargets(p: Readonly<Record<string, PhaseResult>>): Target[] {
   const nativeVsParse = ratio(p.tollstreamNative, p.jsonParse);
-  const kinesisVsKinesalite = ratio(p.tollstreamKinesis, p.kinesalite);
+  const kinesisVsSdk = ratio(p.tollstreamKinesis, p.sdkAlone);
   const p99 = p.putRecordsLatency?.latency?.p99Ms;
   const latencyClean = p.putRecordsLatency !== undefined && (p.putRecordsLatency.failedRequests ?? 0) === 0;
-  const targets: Target[] = [
+  const kinesisClean = (p.tollstreamKinesis?.failedRecords ?? 0) === 0 && (p.tollstreamKinesis?.failedRequests ?? 0) === 0;
+  return [
     { name: 'native / JSON.parse', goal: '>= 0.5', measured: fmtRatio(nativeVsParse), pass: nativeVsParse === undefined ? undefined : nativeVsParse >= 0.5 },
-    { name: 'Kinesis API / kinesalite', goal: '>= 20', measured: fmtRatio(kinesisVsKinesalite), pass: kinesisVsKinesalite === undefined ? undefined : kinesisVsKinesalite >= 20 },
+    {
+      name: 'Kinesis API / SDK producer alone',
+      goal: '>= 0.9',
+      measured: fmtRatio(kinesisVsSdk),
+      pass: kinesisVsSdk === undefined ? undefined : kinesisVsSdk >= 0.9 && kinesisClean,
+    },
     {
       name: 'PutRecords p99 at half max rate',
       goal: '<= 20 ms',
@@ -73,6 +83,12 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
       pass: p99 === undefined || Number.isNaN(p99) ? undefined : p99 <= 20 && latencyClean,
     },
   ];
+}
+
+/** Computes the targets, stores them in `results`, prints everything on stdout. */
+export function printReport(results: IngestResults, profile?: ProfileSummary): void {
+  const p = results.phases;
+  const targets = ingestTargets(p);
   results.targets = targets;
 
   const m = results.machine;
@@ -111,6 +127,7 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
   const nativePerCore = perCore(p.tollstreamNative);
   const kinesisPerCore = perCore(p.tollstreamKinesis);
   const kinesalitePerCore = perCore(p.kinesalite);
+  const kinesisVsKinesalite = ratio(p.tollstreamKinesis, p.kinesalite);
   const info: string[] = [];
   results.cpuNormalized = {
     ...(nativePerCore && p.jsonParse ? { nativePerCoreOverJsonParse: nativePerCore / p.jsonParse.recordsPerSecond } : {}),
@@ -119,12 +136,13 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
   if (nativePerCore && p.jsonParse) info.push(`native per server core / JSON.parse on one core: ${fmtRatio(nativePerCore / p.jsonParse.recordsPerSecond)}`);
   if (kinesisPerCore && kinesalitePerCore) info.push(`Kinesis API per server core / kinesalite per server core: ${fmtRatio(kinesisPerCore / kinesalitePerCore)}`);
   const replayPerCore = perCore(p.tollstreamKinesisReplay);
-  if (p.tollstreamKinesisReplay && p.sdkAlone) info.push(`Kinesis API from the load generator / SDK producer alone: ${fmtRatio(ratio(p.tollstreamKinesisReplay, p.sdkAlone))}`);
+  if (kinesisVsKinesalite !== undefined) info.push(`Kinesis API / kinesalite (raw rates): ${fmtRatio(kinesisVsKinesalite)}`);
+  if (p.tollstreamKinesisReplay && p.replayAlone) info.push(`Kinesis API from the load generator / load generator alone: ${fmtRatio(ratio(p.tollstreamKinesisReplay, p.replayAlone))}`);
   if (replayPerCore && p.jsonParse) info.push(`Kinesis API from the load generator per server core / JSON.parse on one core: ${fmtRatio(replayPerCore / p.jsonParse.recordsPerSecond)}`);
 
   console.log('\ntargets');
   console.log(formatTable(['target', 'goal', 'measured', 'result'], targets.map((t) => [t.name, t.goal, t.measured, t.pass === undefined ? 'NOT RUN' : t.pass ? 'PASS' : 'MISS'])));
-  if (info.length > 0) console.log(`for information, CPU-normalized: ${info.join('; ')}`);
+  if (info.length > 0) console.log(`for information (not targets): ${info.join('; ')}`);
 
   if (profile) {
     console.log(`\nserver CPU profile of the measured windows: ${profile.totalMs} ms sampled, main thread ${profile.idlePercent}% idle;` +
@@ -136,5 +154,5 @@ export function printReport(results: IngestResults, profile?: ProfileSummary): v
 }
 
 function fmtRatio(r: number | undefined): string {
-  return r === undefined ? 'n/a' : r >= 10 ? r.toFixed(1) : r.toFixed(2);
+  return r === undefined ? 'n/a' : r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toFixed(3);
 }

@@ -6,10 +6,14 @@
  */
 import type { Sink, SinkResult, TollTransaction } from '../../src/simulator/index.ts';
 import { NotificationWatcher } from '../alerts/watch.ts';
-import { PLANTED_CENTS, THRESHOLD_CENTS } from '../alerts/phase.ts';
+import type { LoadGenerator, LoadRunResult } from './loadgen/client.ts';
+import { sleep } from './stats.ts';
 
 export { NotificationWatcher, type Arrival } from '../alerts/watch.ts';
-export { PLANTED_CENTS, THRESHOLD_CENTS } from '../alerts/phase.ts';
+
+/** A threshold ordinary traffic cannot reach within a run ($500,000), and a planted spend that crosses it alone. */
+export const THRESHOLD_CENTS = 50_000_000;
+export const PLANTED_CENTS = 60_000_000;
 
 async function call(url: string, method: string, route: string, body?: unknown, token?: string): Promise<any> {
   const res = await fetch(url + route, {
@@ -68,6 +72,8 @@ export interface PlantAck {
   readonly issuedAt: number;
   /** `performance.now()` when it was acknowledged. */
   readonly ackAt: number;
+  /** The same moment on the wall clock (ms since the epoch), to compare with a notification's `created_at`. */
+  readonly ackWall: number;
 }
 
 export interface PlantingSink extends Sink {
@@ -101,7 +107,8 @@ export function plantingSink(inner: Sink): PlantingSink {
     const r = await inner.send(due);
     if (r.failed > 0) throw new Error(`PutRecords failed ${r.failed} planted tolls`);
     const ackAt = performance.now();
-    for (const tx of due) acks.set(tx.transaction_id, { customerId: tx.customer_id, issuedAt, ackAt });
+    const ackWall = Date.now();
+    for (const tx of due) acks.set(tx.transaction_id, { customerId: tx.customer_id, issuedAt, ackAt, ackWall });
   };
   return {
     acks,
@@ -133,4 +140,37 @@ export function roundRobinSink(producers: readonly Sink[]): Sink {
       await Promise.all(producers.map((p) => p.close()));
     },
   };
+}
+
+/** What the load generator is to send in `replayWithPlants`: bodies prepared under `name`, paced at `rate`. */
+export interface ReplaySpec {
+  readonly name: string;
+  readonly url: string;
+  readonly rate: number;
+  readonly durationMs: number;
+  readonly concurrency: number;
+  /** HTTP/2 sessions of the load generator. */
+  readonly connections: number;
+}
+
+/**
+ * Paced traffic from the load generator process (pre-built PutRecords bodies, each stamped with new ids and
+ * times and signed as it is sent), with this process sending the planted tolls of `sink` when they are due, so
+ * the producer of the traffic is not what the benchmark process spends its CPU on.
+ */
+export async function replayWithPlants(loadgen: LoadGenerator, sink: PlantingSink, spec: ReplaySpec): Promise<LoadRunResult> {
+  let running = true;
+  const planting = (async () => {
+    while (running) {
+      await sink.sendDue();
+      await sleep(20);
+    }
+    await sink.sendDue();
+  })();
+  try {
+    return await loadgen.run({ ...spec });
+  } finally {
+    running = false;
+    await planting;
+  }
 }

@@ -31,6 +31,8 @@ export function createGatewayMetrics(registry: Registry, log: StreamLog): Gatewa
   const writeFailures = registry.counter('tollstream_shard_write_failures_total', 'Storage failures (write, fsync, roll) that made a shard refuse writes.', ['stream', 'shard']);
   const dedupeKeys = registry.gauge('tollstream_dedupe_keys', 'Keys the producer dedupe window of a stream remembers now.', ['stream']);
   const dedupeBytes = registry.gauge('tollstream_dedupe_bytes', 'Memory held by the producer dedupe window of a stream, in bytes (grows with its keys up to their bound).', ['stream']);
+  const dedupeEvicted = registry.counter('tollstream_dedupe_evicted_early_total', 'Keys the producer dedupe window of a stream forgot before the window ended, for its key bound: retries of their records would be stored again.', ['stream']);
+  const dedupeReach = registry.gauge('tollstream_dedupe_effective_window_seconds', 'How far back the producer dedupe window of a stream reaches now: the age of the oldest key it keeps, at most the window (less when the key bound cuts it short).', ['stream']);
   const fsync = registry.histogram('tollstream_fsync_duration_seconds', 'Duration of flushes to stable storage, in seconds.', [], FSYNC_BUCKETS_SECONDS).labels();
   const tails = registry.gauge('tollstream_tail_clients', 'Open tail (Server-Sent Events) connections.').labels();
   const ready = registry.gauge('tollstream_ready', '1 when the gateway serves requests, 0 while starting or stopping.').labels();
@@ -53,9 +55,13 @@ export function createGatewayMetrics(registry: Registry, log: StreamLog): Gatewa
     }
     dedupeKeys.reset();
     dedupeBytes.reset();
+    dedupeEvicted.reset();
+    dedupeReach.reset();
     for (const d of stats.dedupe ?? []) {
       dedupeKeys.labels(d.stream).set(d.keys);
       dedupeBytes.labels(d.stream).set(d.bytes);
+      dedupeEvicted.labels(d.stream).inc(d.evictedEarly);
+      dedupeReach.labels(d.stream).set(d.effectiveWindowSeconds);
     }
     for (const ms of stats.fsyncDurationsMs) fsync.observe(ms / 1000);
   });

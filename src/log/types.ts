@@ -212,6 +212,10 @@ export interface DedupeStats {
   readonly keys: number;
   /** Memory the window holds, in bytes; it grows with the keys up to their bound, then stays. */
   readonly bytes: number;
+  /** Keys forgotten for the key bound while still within the window (a retry of one would be stored again). */
+  readonly evictedEarly: number;
+  /** Age of the oldest key kept, in seconds, at most the window (0 when it holds none): how far back it reaches. */
+  readonly effectiveWindowSeconds: number;
 }
 
 export interface LogStats {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../bench/e2e/sampler.ts';
-import { stepWindows } from '../../bench/e2e/windows.ts';
+import { checkpointFigures, stepWindows } from '../../bench/e2e/windows.ts';
 
 /** A sample every 500 ms from `t0`: 1,000 tolls/s stored, half a core, RSS 300 MiB at `t0` growing 1 MiB a second. */
 function samples(t0: number, seconds: number, skip: (t: number) => boolean = () => false): Sample[] {
@@ -20,6 +20,8 @@ function samples(t0: number, seconds: number, skip: (t: number) => boolean = () 
       dedupeBytes: 8 * 1024 * 1024,
       ingestRecords: ms,
       serverCpuSeconds: 100 + ms / 2000,
+      // A checkpoint a second (ids from 40), the one stored at second n of 1,000 * n bytes taking 100 + n ms.
+      checkpoint: { ids: 40 + Math.floor(ms / 1000), bytes: 1000 * Math.floor(ms / 1000), seconds: (100 + Math.floor(ms / 1000)) / 1000 },
     });
   }
   return out;
@@ -54,5 +56,17 @@ describe('a long step cut into 10 s windows', () => {
     expect(windows[0]!.toS).toBe(windows[1]!.fromS);
     expect(windows.map((w) => w.storedRate)).toEqual([1000, 1000]);
     expect(stepWindows(samples(t0, 14), [], t0, t0 + 14_000)).toEqual([]);
+  });
+});
+
+describe('the checkpoints of a step', () => {
+  it('counts them by the rise of the checkpoint id and averages the size and time of each one seen once', () => {
+    // 10 s sampled every 500 ms: ids 40..50, so 10 checkpoints, 11 distinct ones seen (sizes 0..10,000 bytes).
+    const c = checkpointFigures(samples(0, 10));
+    expect(c).toEqual({ count: 10, perSecond: 1, seen: 11, meanBytes: 5000, maxBytes: 10_000, meanMs: 105, maxMs: 110 });
+  });
+
+  it('is absent when no query has stored a checkpoint', () => {
+    expect(checkpointFigures(samples(0, 10).map((s) => ({ ...s, checkpoint: undefined })))).toBeUndefined();
   });
 });

@@ -211,10 +211,11 @@ describe('embedded log', () => {
       log.append('keyed', Array.from({ length: n }, (_, i) => ({ partitionKey: 'p', data: Buffer.from('x'), idempotencyKey: `tx-${from + i}` })));
     await keyed(0, 100);
     const small = log.stats().dedupe!;
-    expect(small).toEqual([{ stream: 'keyed', keys: 100, bytes: expect.any(Number) }]);
+    expect(small).toEqual([{ stream: 'keyed', keys: 100, bytes: expect.any(Number), evictedEarly: 0, effectiveWindowSeconds: expect.any(Number) }]);
     for (let i = 100; i < 8000; i += 500) await keyed(i, 500);
     const full = log.stats().dedupe![0]!;
     expect(full.keys).toBe(5000);
+    expect(full.evictedEarly).toBe(8100 - 5000);
     expect(full.bytes).toBeGreaterThan(small[0]!.bytes);
     await log.close();
   });

@@ -39,6 +39,7 @@ import { OpenFiles } from './open-files.ts';
 import { Shard } from './shard.ts';
 import { appendToStream } from './append.ts';
 import { pad, resolveStart, toStored } from './read.ts';
+import { dedupeStats, warnWhenCutShort } from '../dedupe.ts';
 import { describeStreamState, newDedupe, rebuildDedupe, routeStream } from './stream.ts';
 import type { StreamState } from './stream.ts';
 import {
@@ -252,6 +253,7 @@ class EmbeddedLog implements EmbeddedStreamLog {
     const state: StreamState = { meta, dir, shards, open: [], router: new HashRouter([0n]), status: 'ACTIVE', dedupe: undefined };
     routeStream(state);
     state.dedupe = newDedupe(meta, this.dedupeMaxKeys);
+    if (state.dedupe) warnWhenCutShort(state.dedupe.window, meta.name, this.logger);
     if (state.dedupe) {
       const keys = await rebuildDedupe(state, state.dedupe, this.now());
       if (keys > 0) this.logger.info('rebuilt the dedupe window', { stream: meta.name, keys: state.dedupe.window.size });
@@ -620,9 +622,10 @@ class EmbeddedLog implements EmbeddedStreamLog {
       }
     }
     const dedupe: DedupeStats[] = [];
+    const now = this.now();
     for (const s of this.streams.values()) {
       const window = s.dedupe?.window;
-      if (window) dedupe.push({ stream: s.meta.name, keys: window.keys, bytes: window.bytes });
+      if (window) dedupe.push(dedupeStats(s.meta.name, window, now));
     }
     const fsyncDurationsMs = this.fsyncDurations;
     this.fsyncDurations = [];

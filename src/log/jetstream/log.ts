@@ -11,6 +11,7 @@ import { TollstreamError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { EncodableRecord } from '../batch.ts';
+import { dedupeStats } from '../dedupe.ts';
 import { formatShardId, parseExplicitHashKey, parseShardId } from '../hashkey.ts';
 import { planMerge, planSplit, planUniform } from '../reshard.ts';
 import type { AppendRecord, AppendResult, LogHealth, LogStats, ReadLimits, ReadResult, StartPosition, StreamConfig, StreamConsumer, StreamDescription, StreamLog, StreamMode, StreamSummary, StreamTags, Subscription } from '../types.ts';
@@ -489,6 +490,7 @@ class JetStreamLog implements JetStreamStreamLog {
   stats(): LogStats {
     const shards: LogStats['shards'][number][] = [];
     const dedupe: NonNullable<LogStats['dedupe']>[number][] = [];
+    const now = Date.now();
     for (const s of this.views.loaded()) {
       for (const [index, c] of s.counters) {
         const w = s.writers.get(index)!;
@@ -502,7 +504,7 @@ class JetStreamLog implements JetStreamStreamLog {
           ...(w.lastPosition > 0 ? { latestSequenceNumber: formatPosition(shardPrefix(index), w.lastPosition), latestArrivalTime: w.lastTime } : {}),
         });
       }
-      if (s.dedupe) dedupe.push({ stream: s.meta.name, keys: s.dedupe.window.keys, bytes: s.dedupe.window.bytes });
+      if (s.dedupe) dedupe.push(dedupeStats(s.meta.name, s.dedupe.window, now));
     }
     return { shards, dedupe, fsyncDurationsMs: [] };
   }

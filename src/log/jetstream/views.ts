@@ -8,7 +8,7 @@ import { nuid } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import { DedupeWindow, FieldExtractor } from '../dedupe.ts';
+import { DedupeWindow, FieldExtractor, warnWhenCutShort } from '../dedupe.ts';
 import { streamDescription } from '../description.ts';
 import { HashRouter, parseShardId } from '../hashkey.ts';
 import type { ShardDescription, StreamDescription } from '../types.ts';
@@ -136,6 +136,7 @@ export class StreamViews {
         ? { window: new DedupeWindow((meta.dedupe.windowSeconds ?? 3600) * 1000, this.o.dedupeMaxKeys), extractor: meta.dedupe.mode === 'field' ? new FieldExtractor(meta.dedupe.field!) : undefined }
         : undefined,
     };
+    if (state.dedupe) warnWhenCutShort(state.dedupe.window, meta.name, this.o.logger);
     this.apply(state, meta);
     // Loading the dedupe window reads the window's messages of every shard; reads need not wait for it,
     // appends do (their writers wait for every shard's part).
