@@ -39,7 +39,7 @@ import { InboxHub, inboxEvents } from './feed.ts';
 import { postgresDispatchBackend, postgresMirrorBackend, type Query } from './postgres-backend.ts';
 import { migrateNotifyPostgres, NOTIFY_POSTGRES_SCHEMA } from './postgres-schema.ts';
 import { toInboxEntry, toSubscription, type InboxRow, type SubscriptionRow } from './store.ts';
-import { newVapidJwk, vapidKeysFromJwk, type VapidKeys } from './webpush.ts';
+import { vapidJwk, vapidKeysFromJwk, type VapidKeys } from './webpush.ts';
 import type { DeliveryChannel, InboxEntry, ListInboxOptions, Notifications, NotifyOptions, NotifyStats, PublishOptions, PublishResult, TopicDescription } from './types.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -171,7 +171,7 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
     const client = await pool.connect();
     try {
       await migrateNotifyPostgres(client, schema);
-      if (webPush && !webPush.keys) webPush = { ...webPush, keys: await sharedVapidKeys(client, schema, now()) };
+      if (webPush && !webPush.keys) webPush = { ...webPush, keys: await sharedVapidKeys(client, schema, webPush.offerKeys, now()) };
     } finally {
       client.release();
     }
@@ -403,11 +403,11 @@ async function listInbox(query: Query, customerId: string, options: ListInboxOpt
 }
 
 /**
- * The VAPID key pair of the cluster: the one in the schema, or a new one stored there. Nodes opening at once each
- * offer a pair; the first insert wins and every node reads that one back.
+ * The VAPID key pair of the cluster: the one in the schema, or the one offered (a new one without) stored there.
+ * Nodes opening at once each offer a pair; the first insert wins and every node reads that one back.
  */
-async function sharedVapidKeys(client: pg.ClientBase, schema: string, now: number): Promise<VapidKeys> {
-  await client.query('INSERT INTO notify_vapid_keys (id, private_jwk, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING', [newVapidJwk(), now]);
+async function sharedVapidKeys(client: pg.ClientBase, schema: string, offer: VapidKeys | undefined, now: number): Promise<VapidKeys> {
+  await client.query('INSERT INTO notify_vapid_keys (id, private_jwk, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING', [vapidJwk(offer), now]);
   const row = (await client.query<{ private_jwk: string }>('SELECT private_jwk FROM notify_vapid_keys WHERE id = 1')).rows[0]!;
   return vapidKeysFromJwk(row.private_jwk, `the Web Push key pair in ${schema}.notify_vapid_keys`, 'delete its row');
 }

@@ -219,6 +219,11 @@ export interface WebPushOptions {
    * the nodes different pairs has pushes to browsers subscribed through another node refused).
    */
   readonly keys?: VapidKeys;
+  /**
+   * On PostgreSQL without `keys`: the pair to store when the schema holds none yet (a node's `vapid.json` from before
+   * the nodes shared one, so browsers subscribed with it keep getting their pushes). @default a new pair
+   */
+  readonly offerKeys?: VapidKeys;
   /** The operator's contact for push services, `mailto:` or `https:` (the JWT's `sub`). */
   readonly subject: string;
   /** How long a push service keeps a message for an offline browser, in seconds. @default 86400 */

@@ -34,16 +34,9 @@ const TOKEN_LIFETIME_SECONDS = 12 * 3600;
 
 /** Reads the key pair from `file`, or makes one and writes it there (owner-only, atomically). */
 export function loadOrCreateVapidKeys(file: string): VapidKeys {
-  let text: string | undefined;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new TollstreamError('IO_ERROR', `cannot read the Web Push key file ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
-    }
-  }
-  if (text !== undefined) return vapidKeysFromJwk(text, `the Web Push key file ${file}`, 'remove it');
-  const jwk = newVapidJwk();
+  const kept = readVapidKeys(file);
+  if (kept) return kept;
+  const jwk = vapidJwk();
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(tmp, `${jwk}\n`, { mode: 0o600, flag: 'wx' });
@@ -61,9 +54,21 @@ export function loadOrCreateVapidKeys(file: string): VapidKeys {
   return vapidKeysFromJwk(jwk, `the Web Push key file ${file}`, 'remove it');
 }
 
-/** A new VAPID private key, as JWK text. */
-export function newVapidJwk(): string {
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+/** The key pair kept in `file`, or undefined when there is no such file. */
+export function readVapidKeys(file: string): VapidKeys | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TollstreamError('IO_ERROR', `cannot read the Web Push key file ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
+  }
+  return vapidKeysFromJwk(text, `the Web Push key file ${file}`, 'remove it');
+}
+
+/** A new VAPID private key, or the one of `keys`, as JWK text. */
+export function vapidJwk(keys?: VapidKeys): string {
+  const privateKey = keys?.privateKey ?? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   return JSON.stringify(privateKey.export({ format: 'jwk' }));
 }
 

@@ -1,13 +1,14 @@
 /**
  * The Web Push key pair of the shared notifications: nodes opening the same schema, together or later, sign with
- * one pair that the first of them stored; a node given a pair of its own signs with that one.
+ * one pair that the first of them stored (the one it offered, or a new one); a node given a pair of its own signs
+ * with that one.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadOrCreateVapidKeys, openPostgresNotify, type PostgresNotify } from '../../src/notify/index.ts';
+import { loadOrCreateVapidKeys, openPostgresNotify, type PostgresNotify, type VapidKeys } from '../../src/notify/index.ts';
 import { postgresSchema } from './server.ts';
 
 const opened: PostgresNotify[] = [];
@@ -20,8 +21,8 @@ afterEach(async () => {
 function schemaOfTest() {
   const db = postgresSchema('vapid');
   cleanups.push(() => db.cleanup());
-  const open = async (keys?: ReturnType<typeof loadOrCreateVapidKeys>) => {
-    const notify = await openPostgresNotify({ connectionString: db.url, schema: db.schema, webPush: { subject: 'mailto:ops@tolls.example', ...(keys ? { keys } : {}) } });
+  const open = async (given: { keys?: VapidKeys; offerKeys?: VapidKeys } = {}) => {
+    const notify = await openPostgresNotify({ connectionString: db.url, schema: db.schema, webPush: { subject: 'mailto:ops@tolls.example', ...given } });
     opened.push(notify);
     return notify;
   };
@@ -47,9 +48,19 @@ describe('the Web Push keys of notifications in PostgreSQL', () => {
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const own = loadOrCreateVapidKeys(path.join(dir, 'vapid.json'));
     const shared = (await open()).webPushPublicKey();
-    expect((await open(own)).webPushPublicKey()).toBe(own.publicKey);
+    expect((await open({ keys: own })).webPushPublicKey()).toBe(own.publicKey);
     expect(own.publicKey).not.toBe(shared);
     expect((await open()).webPushPublicKey()).toBe(shared);
+  });
+
+  it("stores the pair a node offers (its earlier vapid.json) when there is none yet, and keeps it against later offers", async () => {
+    const { open } = schemaOfTest();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-vapid-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const [earlier, another] = [loadOrCreateVapidKeys(path.join(dir, 'a.json')), loadOrCreateVapidKeys(path.join(dir, 'b.json'))];
+    expect((await open({ offerKeys: earlier })).webPushPublicKey()).toBe(earlier.publicKey);
+    expect((await open({ offerKeys: another })).webPushPublicKey()).toBe(earlier.publicKey);
+    expect((await open()).webPushPublicKey()).toBe(earlier.publicKey);
   });
 
   it('refuses to open on a damaged stored pair, naming where it is', async () => {

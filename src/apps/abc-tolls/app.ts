@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
 import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
-import { loadOrCreateVapidKeys, smtpSecurity, type Notifications, type NotifyOptions } from '../../notify/index.ts';
+import { loadOrCreateVapidKeys, readVapidKeys, smtpSecurity, type Notifications, type NotifyOptions } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
 import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
 import { Customers } from './customers.ts';
@@ -54,9 +54,13 @@ interface AlertChannels {
  */
 function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: string): AlertChannels {
   // Alerts leave by Web Push and, when configured, by email. The VAPID keys are made once and kept in the data dir;
-  // on a cluster the notifications keep the one pair every node signs with (a browser subscribes through any node).
-  const keys = config.cluster ? undefined : loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json'));
-  const webPush = { ...(keys ? { keys } : {}), subject: config.alerts.pushSubject };
+  // on a cluster the notifications keep the one pair every node signs with (a browser subscribes through any node),
+  // which starts as this node's earlier file when it has one and is the first to open them.
+  const keyFile = path.join(config.dataDir, 'vapid.json');
+  const earlier = config.cluster ? readVapidKeys(keyFile) : undefined;
+  const webPush = config.cluster
+    ? { ...(earlier ? { offerKeys: earlier } : {}), subject: config.alerts.pushSubject }
+    : { keys: loadOrCreateVapidKeys(keyFile), subject: config.alerts.pushSubject };
   const emailSettings = config.alerts.email;
   let customers: Customers | undefined;
   const emailOn = emailSettings?.enabled === true && emailSettings.from !== undefined;
