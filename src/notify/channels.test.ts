@@ -14,6 +14,8 @@ import { openFixture, waitFor, type NotifyFixture } from './test-helpers.ts';
 import type { NotifyOptions } from './types.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { loadOrCreateVapidKeys } from './webpush.ts';
+import { openNotify } from './notify.ts';
+import { openTables } from '../tables/index.ts';
 import { tablesInternals } from '../tables/internal.ts';
 
 const TOPIC = 'spend-alerts';
@@ -65,6 +67,7 @@ describe('Web Push delivery', () => {
     expect(got!.status).toBe(201);
     expect(got!.subscription).toBe(mine.browser.endpoint.split('/').pop());
     expect(got!.vapidKey).toBe(publicKey);
+    expect(f.notify.webPushPublicKey()).toBe(publicKey);
     expect(got!.claims).toMatchObject({ aud: service.origin, sub: 'mailto:ops@example.com' });
     expect(JSON.parse(got!.payload!)).toMatchObject({
       type: TOPIC,
@@ -74,6 +77,16 @@ describe('Web Push delivery', () => {
       data: { customer_id: 'C1', total_cents: 3000 },
     });
     expect(service.received.some((r) => r.subscription === other.browser.endpoint.split('/').pop())).toBe(false);
+  });
+
+  it('on one node, refuses Web Push without the key pair to sign with', () => {
+    keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-vapid-'));
+    const tables = openTables({ path: path.join(keyDir, 'tables.db') });
+    try {
+      expect(() => openNotify({ tables, webPush: { subject: 'mailto:ops@example.com' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    } finally {
+      tables.close();
+    }
   });
 
   it('retries a push the service refused, and dead-letters it after the last attempt; a redrive sends it', async () => {

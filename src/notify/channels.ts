@@ -66,7 +66,7 @@ async function sendWebhook(delivery: DueDelivery, deps: ChannelDeps, stopping: A
 
 async function sendWebPush(delivery: DueDelivery, deps: ChannelDeps, stopping: AbortSignal): Promise<SendOutcome> {
   const push = deps.webPush;
-  if (!push) return { error: 'Web Push is not configured in this process (no VAPID keys)' };
+  if (!push?.keys) return { error: 'Web Push is not configured in this process (no VAPID keys)' };
   let target: Pick<PushTarget, 'p256dh' | 'auth'>;
   try {
     target = JSON.parse(delivery.secret) as Pick<PushTarget, 'p256dh' | 'auth'>;

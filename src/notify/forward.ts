@@ -113,5 +113,6 @@ function bound(n: Notifications): Notifications {
     listDeadLetters: (o) => n.listDeadLetters(o),
     pushSubscription: (t, c, e) => n.pushSubscription(t, c, e),
     redriveDeadLetter: (id) => n.redriveDeadLetter(id),
+    webPushPublicKey: () => n.webPushPublicKey(),
   };
 }

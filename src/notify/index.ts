@@ -11,5 +11,5 @@ export { NOTIFY_POSTGRES_SCHEMA } from './postgres-schema.ts';
 export { forwardingNotifications, type ForwardingOptions } from './forward.ts';
 export { signWebhook, verifyWebhook, backoffDelayMs, type VerifyOptions } from './webhook.ts';
 export { writeSse, formatSseEvent, inboxToSse, lastEventIdOf, type SseEvent, type SseOptions, type SseTarget } from './sse.ts';
-export { loadOrCreateVapidKeys, encryptPushPayload, vapidAuthorization, MAX_PUSH_PAYLOAD_BYTES, type VapidKeys, type PushTarget } from './webpush.ts';
+export { loadOrCreateVapidKeys, readVapidKeys, encryptPushPayload, vapidAuthorization, MAX_PUSH_PAYLOAD_BYTES, type VapidKeys, type PushTarget } from './webpush.ts';
 export { mailAddress, smtpSecurity, type SmtpSecurity, type SmtpTls } from './smtp.ts';

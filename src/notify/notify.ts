@@ -41,6 +41,9 @@ export function openNotify(options: NotifyOptions): Notify {
   } catch (err) {
     throw new TollstreamError('IO_ERROR', `cannot prepare the notifications schema: ${(err as Error).message}`, { cause: err });
   }
+  if (options.webPush && !options.webPush.keys) {
+    throw new TollstreamError('CONFIG_INVALID', 'Web Push on one node signs with the VAPID keys it is given (webPush.keys, loadOrCreateVapidKeys)', { context: { key: 'webPush.keys' } });
+  }
   const retry = resolveRetry(options.retry);
   const pollIntervalMs = positiveInteger(options.pollIntervalMs ?? 1000, 'pollIntervalMs');
   const store = new NotifyStore(internals.db);
@@ -133,6 +136,7 @@ export function openNotify(options: NotifyOptions): Notify {
       if (!options.tables.transaction(() => deliveries.redrive(id, now()))) throw deadLetterNotFound(id);
       dispatcher.wake();
     },
+    webPushPublicKey: () => options.webPush?.keys?.publicKey,
   };
   return notify;
 }

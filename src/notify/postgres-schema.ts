@@ -1,12 +1,13 @@
 /**
  * The PostgreSQL layout of notifications, in a schema of their own (`tollstream_notify` on a cluster) that the
- * nodes share: the same tables as on SQLite, plus a claim on each delivery (which node sends it, until when).
+ * nodes share: the same tables as on SQLite, plus a claim on each delivery (which node sends it, until when) and
+ * the Web Push key pair every node signs with.
  */
 import type pg from 'pg';
 import { migratePostgres } from '../tables/internal.ts';
 
 export const NOTIFY_POSTGRES_SCHEMA = 'tollstream_notify';
-const VERSION = 1;
+const VERSION = 2;
 
 // Messages are kept as the JSON text they were published as (JSONB would reorder their keys).
 const DDL_V1 = `
@@ -94,6 +95,15 @@ CREATE TABLE IF NOT EXISTS notify_mirror_pending (
 );
 `;
 
+// Version 2: the VAPID key pair every node signs Web Push with (one row, private key as JWK).
+const DDL_V2 = `
+CREATE TABLE IF NOT EXISTS notify_vapid_keys (
+  id           smallint PRIMARY KEY CHECK (id = 1),
+  private_jwk  text NOT NULL,
+  created_at   bigint NOT NULL
+);
+`;
+
 export function migrateNotifyPostgres(client: pg.ClientBase, schema: string): Promise<void> {
-  return migratePostgres(client, schema, 'notify', VERSION, DDL_V1);
+  return migratePostgres(client, schema, 'notify', VERSION, DDL_V1 + DDL_V2);
 }

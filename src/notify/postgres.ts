@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
 import { redactUrl } from '../core/connection-url.ts';
-import { TollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { silentLogger } from '../core/logger.ts';
 import type { JsonObject, TableStore } from '../tables/index.ts';
 import { driverError, postgresTablesInternals, type PostgresTxHandle } from '../tables/internal.ts';
@@ -39,6 +39,7 @@ import { InboxHub, inboxEvents } from './feed.ts';
 import { postgresDispatchBackend, postgresMirrorBackend, type Query } from './postgres-backend.ts';
 import { migrateNotifyPostgres, NOTIFY_POSTGRES_SCHEMA } from './postgres-schema.ts';
 import { toInboxEntry, toSubscription, type InboxRow, type SubscriptionRow } from './store.ts';
+import { vapidJwk, vapidKeysFromJwk, type VapidKeys } from './webpush.ts';
 import type { DeliveryChannel, InboxEntry, ListInboxOptions, Notifications, NotifyOptions, NotifyStats, PublishOptions, PublishResult, TopicDescription } from './types.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -165,14 +166,20 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
   });
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
+  let webPush = options.webPush;
   try {
     const client = await pool.connect();
     try {
       await migrateNotifyPostgres(client, schema);
+      if (webPush && !webPush.keys) webPush = { ...webPush, keys: await sharedVapidKeys(client, schema, webPush.offerKeys, now()) };
     } finally {
       client.release();
     }
   } catch (err) {
+    if (isTollstreamError(err, 'STATE_CORRUPT')) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
     await pool.end().catch(() => undefined);
     throw new TollstreamError('TABLES_UNAVAILABLE', `cannot open the notifications in schema ${schema} at ${url}: ${(err as Error).message}`, { context: { url, schema }, cause: err });
   }
@@ -215,7 +222,7 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
   // A node sends only what it is set up to send; deliveries of other channels wait for a node that can.
   const channels: DeliveryChannel[] = ['webhook', ...(options.webPush ? (['webpush'] as const) : []), ...(options.email ? (['email'] as const) : [])];
   const backend = postgresDispatchBackend({ transaction, query, topicOf, schema, channel, claimant, claimMs, channels });
-  const dispatcher = createDispatcher(options, {
+  const dispatcher = createDispatcher({ ...options, ...(webPush ? { webPush } : {}) }, {
     backend,
     mirrorBackend: postgresMirrorBackend(transaction, query, topicOf),
     hub,
@@ -365,6 +372,7 @@ export async function openPostgresNotify(options: PostgresNotifyOptions): Promis
       if (!found) throw deadLetterNotFound(id);
       dispatcher.wake();
     },
+    webPushPublicKey: () => webPush?.keys?.publicKey,
     async close() {
       if (closed) return;
       closed = true;
@@ -392,4 +400,14 @@ async function listInbox(query: Query, customerId: string, options: ListInboxOpt
     ])
   ).rows;
   return rows.map(toInboxEntry);
+}
+
+/**
+ * The VAPID key pair of the cluster: the one in the schema, or the one offered (a new one without) stored there.
+ * Nodes opening at once each offer a pair; the first insert wins and every node reads that one back.
+ */
+async function sharedVapidKeys(client: pg.ClientBase, schema: string, offer: VapidKeys | undefined, now: number): Promise<VapidKeys> {
+  await client.query('INSERT INTO notify_vapid_keys (id, private_jwk, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING', [vapidJwk(offer), now]);
+  const row = (await client.query<{ private_jwk: string }>('SELECT private_jwk FROM notify_vapid_keys WHERE id = 1')).rows[0]!;
+  return vapidKeysFromJwk(row.private_jwk, `the Web Push key pair in ${schema}.notify_vapid_keys`, 'delete its row');
 }

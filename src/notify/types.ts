@@ -212,8 +212,18 @@ export interface RenderedMessage {
 }
 
 export interface WebPushOptions {
-  /** The application server's VAPID key pair (`loadOrCreateVapidKeys`). */
-  readonly keys: VapidKeys;
+  /**
+   * The application server's VAPID key pair (`loadOrCreateVapidKeys`): required on SQLite. On PostgreSQL, omitted:
+   * the pair the nodes share, made once in the notifications' schema by the first node that opens it, so every
+   * node signs what browsers subscribed to through any node; given: this node signs with it (an operator who gives
+   * the nodes different pairs has pushes to browsers subscribed through another node refused).
+   */
+  readonly keys?: VapidKeys;
+  /**
+   * On PostgreSQL without `keys`: the pair to store when the schema holds none yet (a node's `vapid.json` from before
+   * the nodes shared one, so browsers subscribed with it keep getting their pushes). @default a new pair
+   */
+  readonly offerKeys?: VapidKeys;
   /** The operator's contact for push services, `mailto:` or `https:` (the JWT's `sub`). */
   readonly subject: string;
   /** How long a push service keeps a message for an offline browser, in seconds. @default 86400 */
@@ -289,6 +299,8 @@ export interface Notifications {
   pushSubscription(topic: string, customerId: string, endpoint: string): Awaitable<Subscription | undefined>;
   /** Queues a dead-lettered delivery again with a fresh attempt budget; the record is removed. */
   redriveDeadLetter(id: number): Awaitable<void>;
+  /** The VAPID public key (base64url) these notifications sign Web Push with; undefined without Web Push. */
+  webPushPublicKey(): string | undefined;
 }
 
 /** Notifications in a SQLite tables database (`openNotify`): every answer is immediate. */

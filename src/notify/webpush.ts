@@ -1,7 +1,8 @@
 /**
  * Web Push, sent with node:crypto alone: the payload encrypted for the browser's subscription (RFC 8291,
  * `aes128gcm` content coding of RFC 8188) and the request signed for the push service with VAPID (RFC 8292,
- * an ES256 JWT). The application server's VAPID key pair is made once and kept in a file (the data dir).
+ * an ES256 JWT). The application server's VAPID key pair is made once and kept: in a file (the data dir) on one
+ * node, in the notifications' PostgreSQL schema on a cluster (postgres.ts), so that every node signs with it.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -33,20 +34,12 @@ const TOKEN_LIFETIME_SECONDS = 12 * 3600;
 
 /** Reads the key pair from `file`, or makes one and writes it there (owner-only, atomically). */
 export function loadOrCreateVapidKeys(file: string): VapidKeys {
-  let text: string | undefined;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new TollstreamError('IO_ERROR', `cannot read the Web Push key file ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
-    }
-  }
-  if (text !== undefined) return vapidKeysFromJwk(text, file);
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = privateKey.export({ format: 'jwk' });
+  const kept = readVapidKeys(file);
+  if (kept) return kept;
+  const jwk = vapidJwk();
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(tmp, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(tmp, `${jwk}\n`, { mode: 0o600, flag: 'wx' });
     const fd = fs.openSync(tmp, 'r');
     try {
       fs.fsyncSync(fd);
@@ -58,18 +51,37 @@ export function loadOrCreateVapidKeys(file: string): VapidKeys {
     fs.rmSync(tmp, { force: true });
     throw new TollstreamError('IO_ERROR', `cannot write the Web Push key file ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
   }
-  return vapidKeysFromJwk(JSON.stringify(jwk), file);
+  return vapidKeysFromJwk(jwk, `the Web Push key file ${file}`, 'remove it');
 }
 
-function vapidKeysFromJwk(text: string, file: string): VapidKeys {
+/** The key pair kept in `file`, or undefined when there is no such file. */
+export function readVapidKeys(file: string): VapidKeys | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TollstreamError('IO_ERROR', `cannot read the Web Push key file ${file}: ${(err as Error).message}`, { context: { file }, cause: err });
+  }
+  return vapidKeysFromJwk(text, `the Web Push key file ${file}`, 'remove it');
+}
+
+/** A new VAPID private key, or the one of `keys`, as JWK text. */
+export function vapidJwk(keys?: VapidKeys): string {
+  const privateKey = keys?.privateKey ?? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  return JSON.stringify(privateKey.export({ format: 'jwk' }));
+}
+
+/** The key pair of a P-256 private key in JWK text; `where` names where it was kept, `remedy` says how to start over. */
+export function vapidKeysFromJwk(text: string, where: string, remedy: string): VapidKeys {
   try {
     const jwk = JSON.parse(text) as crypto.JsonWebKey;
     if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.d !== 'string') throw new Error('not a P-256 private key in JWK form');
     const privateKey = crypto.createPrivateKey({ key: jwk, format: 'jwk' });
     return { privateKey, publicKey: rawPublicKey(privateKey).toString('base64url') };
   } catch (err) {
-    throw new TollstreamError('STATE_CORRUPT', `the Web Push key file ${file} is damaged (${(err as Error).message}); remove it to make new keys (browsers then subscribe again)`, {
-      context: { file },
+    throw new TollstreamError('STATE_CORRUPT', `${where} is damaged (${(err as Error).message}); ${remedy} to make new keys (browsers then subscribe again)`, {
+      context: { where },
       cause: err,
     });
   }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
 import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
-import { loadOrCreateVapidKeys, smtpSecurity, type Notifications, type NotifyOptions, type VapidKeys } from '../../notify/index.ts';
+import { loadOrCreateVapidKeys, readVapidKeys, smtpSecurity, type Notifications, type NotifyOptions } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
 import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
 import { Customers } from './customers.ts';
@@ -40,7 +40,6 @@ export const spendAlertsApp: App = {
 /** How spending alerts leave besides the inbox: set on the shared notifications when they are opened. */
 interface AlertChannels {
   readonly notifyOptions: Pick<NotifyOptions, 'webPush' | 'email' | 'render'>;
-  readonly webPush: { readonly keys: VapidKeys; readonly subject: string };
   readonly emailOn: boolean;
   /** The unsubscribe links of alert emails; undefined while email is off. */
   readonly unsubscribeLinks: UnsubscribeLinks | undefined;
@@ -56,8 +55,14 @@ interface AlertChannels {
  */
 function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: string): AlertChannels {
   const settings = spendAlertsSettings(config);
-  // Alerts leave by Web Push (keys made once, kept in the data dir) and, when configured, by email.
-  const webPush = { keys: loadOrCreateVapidKeys(path.join(config.dataDir, 'vapid.json')), subject: settings.pushSubject };
+  // Alerts leave by Web Push and, when configured, by email. The VAPID keys are made once and kept in the data dir;
+  // on a cluster the notifications keep the one pair every node signs with (a browser subscribes through any node),
+  // which starts as this node's earlier file when it has one and is the first to open them.
+  const keyFile = path.join(config.dataDir, 'vapid.json');
+  const earlier = config.cluster ? readVapidKeys(keyFile) : undefined;
+  const webPush = config.cluster
+    ? { ...(earlier ? { offerKeys: earlier } : {}), subject: settings.pushSubject }
+    : { keys: loadOrCreateVapidKeys(keyFile), subject: settings.pushSubject };
   const emailSettings = settings.email;
   let customers: Customers | undefined;
   const emailOn = emailSettings?.enabled === true && emailSettings.from !== undefined;
@@ -75,7 +80,6 @@ function alertChannels(config: TollstreamConfig, secret: Buffer, serverUrl: stri
     : undefined;
   return {
     notifyOptions: { webPush, ...(email ? { email } : {}), render: alertText(settings.currency) },
-    webPush,
     emailOn,
     unsubscribeLinks: links,
     useCustomers: (c) => (customers = c),
@@ -127,7 +131,7 @@ async function startAlerts(ctx: AppContext, channels: AlertChannels, undo: Undo)
     operatorAuth: (header) => authenticator.verifyBearer(header),
     shutdown: shutdown.signal,
     currency: settings.currency,
-    push: { publicKey: channels.webPush.keys.publicKey, services: settings.pushServices },
+    push: { publicKey: webPushPublicKey(notify), services: settings.pushServices },
     alertTopic: alerts.config.topic,
     ...(channels.unsubscribeLinks ? { unsubscribeLinks: channels.unsubscribeLinks } : {}),
   });
@@ -155,4 +159,11 @@ function registerAlertMetrics(registry: Registry, alerts: Awaited<ReturnType<typ
     invalid.reset();
     invalid.labels().inc(count);
   });
+}
+
+/** The key browsers subscribe with: the one the shared notifications sign with, which the app gave them or they keep. */
+function webPushPublicKey(notify: Notifications): string {
+  const key = notify.webPushPublicKey();
+  if (key === undefined) throw new TollstreamError('INTERNAL', 'the spending alerts start without Web Push on their notifications');
+  return key;
 }
