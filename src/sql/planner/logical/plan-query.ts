@@ -19,6 +19,7 @@ import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
 import { hiddenOrderKey, orderByOutputColumns } from './plan-order-by.ts';
 import { planStreamModel } from './plan-stream-model.ts';
+import { ROWTIME_GROUP_MILLIS, isRowtimeColumn, readGroupedRowtime } from './rowtime-group-key.ts';
 import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
 import { ARRIVAL_TIME, logicalInputs, renamed } from './nodes.ts';
@@ -458,7 +459,9 @@ function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (grouped) {
     if (overs.length > 0) throw planProblem(overs[0]!.pos, 'OVER windows cannot be mixed with GROUP BY in one query', 'Aggregate in a subquery, then apply the OVER window outside.');
     if (q.items.some((i) => i.kind === 'star')) throw planProblem(q.pos, 'SELECT * cannot be used with GROUP BY', 'List the grouped columns and the aggregates.');
-    ({ node, subs } = planAggregate(q, node, aggs, itemExprs, env));
+    let groupedByRowtime: boolean;
+    ({ node, subs, groupedByRowtime } = planAggregate(q, node, aggs, itemExprs, env));
+    if (groupedByRowtime) q = readGroupedRowtime(q);
     if (q.having) {
       compileSelectExpr(q.having, node, subs, env);
       node = { kind: 'filter', input: node, condition: q.having, substitutions: subs, fields: node.fields };
@@ -545,13 +548,15 @@ function peelWindowAssign(node: LogicalNode): { assign: WindowAssignNode; withou
   return null;
 }
 
-function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], itemExprs: Expr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number> } {
+function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], itemExprs: Expr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number>; groupedByRowtime: boolean } {
   rejectUpdates(input, env, q.pos, 'this aggregation');
   let keys: Expr[] = [...q.groupBy];
   if (q.distinct && aggs.length === 0 && keys.length === 0) keys = itemExprs;
   if (q.windowedBy) keys = [...q.windowedBy.partitionBy, ...keys];
   let window: WindowSpec | null = null;
   let windowKeyExprs: Expr[] = [];
+  // GROUP BY ROWTIME itself (Kinesis Analytics): the select list reads the key as window_start.
+  let groupedByRowtime = false;
   const isWindowCol = (e: Expr, name: string) => e.kind === 'column' && e.name.toLowerCase() === name;
 
   const peeled = peelWindowAssign(input);
@@ -595,6 +600,13 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
       window = { type: 'TUMBLE', size, time: chosen.operand };
       windowKeyExprs = [chosen];
       keys = keys.filter((k) => k !== chosen);
+    } else if (env.dialect === 'kinesis') {
+      const rowtime = keys.find(isRowtimeColumn);
+      if (rowtime) {
+        window = { type: 'TUMBLE', size: ROWTIME_GROUP_MILLIS, time: rowtime };
+        keys = keys.filter((k) => k !== rowtime);
+        groupedByRowtime = true;
+      }
     }
   }
 
@@ -640,7 +652,7 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
     fields,
     ...(aggInputFields ? { aggInputFields } : {}),
   };
-  return { node, subs };
+  return { node, subs, groupedByRowtime };
 }
 
 function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number> } {
