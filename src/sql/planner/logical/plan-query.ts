@@ -304,7 +304,7 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
       throw planProblem(b.pos, `a constant row on the right of EXCEPT cannot be computed: ${err.message}`, 'Fix the expression in the VALUES or the query over it.');
     }
     if (rows === null) {
-      throw planProblem(b.pos, 'EXCEPT over a stream on its right side is not supported: a row could only leave once that stream can never bring it', 'Put constant rows (VALUES) on the right of EXCEPT, or filter with NOT EXISTS over a window or a reference table.');
+      throw exceptOverStream(b.pos, env.dialect);
     }
     core = { ...both, inputs: [both.inputs[0]!], except: { all: b.all, rows } };
   }
@@ -758,6 +758,21 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
     };
   }
   return { node, subs };
+}
+
+/**
+ * Neither dialect gives EXCEPT of two streams an append-only meaning: Flink's takes a row back when the right
+ * side brings it later, and the Kinesis Analytics reference applies UNION ALL alone to streams. What works is
+ * the same filter bounded in time, an anti-join, so the error spells it out in the query's own dialect.
+ */
+function exceptOverStream(pos: SourcePos, dialect: QueryDialect): PlanProblem {
+  const t = dialect === 'kinesis' ? 'ROWTIME' : 'ts';
+  const bounded = `WHERE NOT EXISTS (SELECT * FROM r WHERE r.k = s.k AND r.${t} BETWEEN s.${t} - INTERVAL '1' MINUTE AND s.${t} + INTERVAL '1' MINUTE)`;
+  return planProblem(
+    pos,
+    `EXCEPT over a stream on its right side is not supported: a row could only leave once that stream can never bring it${dialect === 'kinesis' ? ' (the Kinesis Analytics reference applies only UNION ALL to two streams)' : ''}`,
+    `Keep the rows of s that r does not bring within a time bound: ${bounded}${dialect === 'kinesis' ? '' : ' (ts the WATERMARK column)'}; or put constant rows (VALUES) on the right of EXCEPT, or filter with NOT EXISTS over a reference table.`,
+  );
 }
 
 /** The first ORDER BY item is a time, ascending: rows can be numbered as the watermark passes them. */
