@@ -593,8 +593,8 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
     const candidates = keys.filter(
       (k) => k.kind === 'step' || (k.kind === 'floorCeil' && k.fn === 'FLOOR' && k.unit !== null && k.unit in FIXED_UNITS),
     );
-    const isRowtime = (k: Expr) => (k.kind === 'step' || k.kind === 'floorCeil') && k.operand.kind === 'column' && k.operand.name.toUpperCase() === 'ROWTIME';
-    const chosen = candidates.find(isRowtime) ?? candidates[0];
+    const ofRowtime = (k: Expr) => (k.kind === 'step' || k.kind === 'floorCeil') && isRowtimeColumn(k.operand);
+    const chosen = candidates.find(ofRowtime) ?? candidates[0];
     if (chosen && (chosen.kind === 'step' || chosen.kind === 'floorCeil')) {
       const size = chosen.kind === 'step' ? chosen.interval.millis : FIXED_UNITS[chosen.unit!]!;
       window = { type: 'TUMBLE', size, time: chosen.operand };
@@ -724,7 +724,7 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
     if (t.type !== 'TIMESTAMP' && t.type !== 'ANY') {
       throw planProblem(time.pos, `an OVER window orders rows by time, and this is ${t.type}`, 'ORDER BY the TIMESTAMP column the WATERMARK is declared for (or ROWTIME).');
     }
-    node = { kind: 'overAggregate', input: node, time, orderedByEventTime: !isRowtime(time), windows, fields };
+    node = { kind: 'overAggregate', input: node, time, orderedByEventTime: !isRowtimeColumn(time), windows, fields };
   }
   if (ranking.length > 1) throw planProblem(ranking[1]!.pos, 'only one ROW_NUMBER per query', '');
   const rn = ranking[0];
@@ -801,10 +801,6 @@ function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, wh
         : 'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them: ROW_NUMBER() OVER (ORDER BY x DESC) AS rownum in a subquery, WHERE rownum <= N around it (an updating result), or per window (PARTITION BY window_start, window_end).',
     );
   }
-}
-
-function isRowtime(e: Expr): boolean {
-  return e.kind === 'column' && e.name.toUpperCase() === 'ROWTIME';
 }
 
 function renderOrder(e: Expr): string {

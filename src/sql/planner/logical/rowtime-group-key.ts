@@ -21,7 +21,11 @@ export function isRowtimeColumn(e: Expr): boolean {
  * row is emitted with. A select item keeps its name (`rowtime`, not window_start).
  */
 export function readGroupedRowtime(q: SelectQuery): SelectQuery {
-  const items = q.items.map((i): SelectItem | StarItem => (i.kind === 'item' && isRowtimeColumn(i.expr) && i.alias === null && i.expr.kind === 'column' ? { ...i, alias: i.expr.name } : i)).map((i) => (i.kind === 'item' ? { ...i, expr: groupValue(i.expr) } : i));
+  const items = q.items.map((i): SelectItem | StarItem => {
+    if (i.kind !== 'item') return i;
+    const alias = i.alias ?? (i.expr.kind === 'column' && isRowtimeColumn(i.expr) ? i.expr.name : null);
+    return { ...i, alias, expr: groupValue(i.expr) };
+  });
   return { ...q, items, having: q.having ? groupValue(q.having) : null };
 }
 
