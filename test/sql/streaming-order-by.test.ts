@@ -212,6 +212,25 @@ ORDER BY FLOOR(ROWTIME TO HOUR), state DESC, city;`;
     }
   });
 
+  it('gives the rows of DISTINCT rowtime the ROWTIME their group closed at, a millisecond after the one they select', async () => {
+    const sql = `
+CREATE OR REPLACE STREAM "D" (trade_time TIMESTAMP, ticker VARCHAR(4));
+CREATE OR REPLACE STREAM "OUT" (emitted TIMESTAMP, trade_time TIMESTAMP, ticker VARCHAR(4));
+CREATE OR REPLACE PUMP "P1" AS INSERT INTO "D" SELECT STREAM DISTINCT rowtime, ticker FROM trades ORDER BY ROWTIME, ticker;
+CREATE OR REPLACE PUMP "P2" AS INSERT INTO "OUT" SELECT STREAM ROWTIME, trade_time, ticker FROM "D";`;
+    const trades = [
+      { ticker: 'B', _arrival_time: at(0) },
+      { ticker: 'A', _arrival_time: at(0) },
+      { ticker: 'A', _arrival_time: at(5) },
+    ];
+    const result = await runQuery({ sql, inputs: { trades: once(trades) } });
+    expect(result.streams.OUT).toEqual([
+      { emitted: at(0, 1), trade_time: at(0), ticker: 'A' },
+      { emitted: at(0, 1), trade_time: at(0), ticker: 'B' },
+      { emitted: at(5, 1), trade_time: at(5), ticker: 'A' },
+    ]);
+  });
+
   it('refuses a first key that is not a monotonic function of ROWTIME, naming the key', async () => {
     const base = `
 CREATE OR REPLACE STREAM "SOURCE_SQL_STREAM_001" ("id" INTEGER, "v" INTEGER, "ts" TIMESTAMP);
