@@ -195,6 +195,42 @@ ORDER BY FLOOR(ROWTIME TO HOUR), state DESC, city;`;
     expect(result.streams.DESTINATION_SQL_STREAM!.map((r) => r.x)).toEqual([5, 11, 9, 7, 3, 8]);
   });
 
+  it("sorts SELECT STREAM DISTINCT rowtime, ticker by ROWTIME, then ticker, as the reference's ORDER BY page says it succeeds", async () => {
+    const dir = join(import.meta.dirname, 'conformance', 'kinesis-order-by-distinct-rowtime');
+    for (const batchSize of [1, 512]) {
+      const result = await runQuery({ sql: readFileSync(join(dir, 'query.sql'), 'utf8'), inputs: { trades: join(dir, 'trades.ndjson') }, batchSize });
+      // Each ROWTIME's tickers once, alphabetically: the trades came ORCL, IBM, ORCL, AMZN at 08:00:00.000.
+      expect(result.streams.DESTINATION_SQL_STREAM!.map((r) => `${String(r.trade_time).slice(17, 23)} ${r.ticker}`)).toEqual([
+        '00.000 AMZN',
+        '00.000 IBM',
+        '00.000 ORCL',
+        '00.001 ORCL',
+        '01.500 IBM',
+        '02.000 AMZN',
+        '02.000 ORCL',
+      ]);
+    }
+  });
+
+  it('gives the rows of DISTINCT rowtime the ROWTIME their group closed at, a millisecond after the one they select', async () => {
+    const sql = `
+CREATE OR REPLACE STREAM "D" (trade_time TIMESTAMP, ticker VARCHAR(4));
+CREATE OR REPLACE STREAM "OUT" (emitted TIMESTAMP, trade_time TIMESTAMP, ticker VARCHAR(4));
+CREATE OR REPLACE PUMP "P1" AS INSERT INTO "D" SELECT STREAM DISTINCT rowtime, ticker FROM trades ORDER BY ROWTIME, ticker;
+CREATE OR REPLACE PUMP "P2" AS INSERT INTO "OUT" SELECT STREAM ROWTIME, trade_time, ticker FROM "D";`;
+    const trades = [
+      { ticker: 'B', _arrival_time: at(0) },
+      { ticker: 'A', _arrival_time: at(0) },
+      { ticker: 'A', _arrival_time: at(5) },
+    ];
+    const result = await runQuery({ sql, inputs: { trades: once(trades) } });
+    expect(result.streams.OUT).toEqual([
+      { emitted: at(0, 1), trade_time: at(0), ticker: 'A' },
+      { emitted: at(0, 1), trade_time: at(0), ticker: 'B' },
+      { emitted: at(5, 1), trade_time: at(5), ticker: 'A' },
+    ]);
+  });
+
   it('refuses a first key that is not a monotonic function of ROWTIME, naming the key', async () => {
     const base = `
 CREATE OR REPLACE STREAM "SOURCE_SQL_STREAM_001" ("id" INTEGER, "v" INTEGER, "ts" TIMESTAMP);

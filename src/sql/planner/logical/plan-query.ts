@@ -19,6 +19,7 @@ import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
 import { hiddenOrderKey, orderByOutputColumns } from './plan-order-by.ts';
 import { planStreamModel } from './plan-stream-model.ts';
+import { ROWTIME_GROUP_MILLIS, isRowtimeColumn, readGroupedRowtime } from './rowtime-group-key.ts';
 import type { AggregateNode, LogicalNode, UnionAllNode, ValuesNode, WindowAssignNode, WindowSpec } from './nodes.ts';
 import { planSubqueryConditions } from './plan-subquery.ts';
 import { ARRIVAL_TIME, logicalInputs, renamed } from './nodes.ts';
@@ -303,7 +304,7 @@ export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
       throw planProblem(b.pos, `a constant row on the right of EXCEPT cannot be computed: ${err.message}`, 'Fix the expression in the VALUES or the query over it.');
     }
     if (rows === null) {
-      throw planProblem(b.pos, 'EXCEPT over a stream on its right side is not supported: a row could only leave once that stream can never bring it', 'Put constant rows (VALUES) on the right of EXCEPT, or filter with NOT EXISTS over a window or a reference table.');
+      throw exceptOverStream(b.pos, env.dialect);
     }
     core = { ...both, inputs: [both.inputs[0]!], except: { all: b.all, rows } };
   }
@@ -458,7 +459,9 @@ function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
   if (grouped) {
     if (overs.length > 0) throw planProblem(overs[0]!.pos, 'OVER windows cannot be mixed with GROUP BY in one query', 'Aggregate in a subquery, then apply the OVER window outside.');
     if (q.items.some((i) => i.kind === 'star')) throw planProblem(q.pos, 'SELECT * cannot be used with GROUP BY', 'List the grouped columns and the aggregates.');
-    ({ node, subs } = planAggregate(q, node, aggs, itemExprs, env));
+    let groupedByRowtime: boolean;
+    ({ node, subs, groupedByRowtime } = planAggregate(q, node, aggs, itemExprs, env));
+    if (groupedByRowtime) q = readGroupedRowtime(q);
     if (q.having) {
       compileSelectExpr(q.having, node, subs, env);
       node = { kind: 'filter', input: node, condition: q.having, substitutions: subs, fields: node.fields };
@@ -545,13 +548,15 @@ function peelWindowAssign(node: LogicalNode): { assign: WindowAssignNode; withou
   return null;
 }
 
-function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], itemExprs: Expr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number> } {
+function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], itemExprs: Expr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number>; groupedByRowtime: boolean } {
   rejectUpdates(input, env, q.pos, 'this aggregation');
   let keys: Expr[] = [...q.groupBy];
   if (q.distinct && aggs.length === 0 && keys.length === 0) keys = itemExprs;
   if (q.windowedBy) keys = [...q.windowedBy.partitionBy, ...keys];
   let window: WindowSpec | null = null;
   let windowKeyExprs: Expr[] = [];
+  // GROUP BY ROWTIME itself (Kinesis Analytics): the select list reads the key as window_start.
+  let groupedByRowtime = false;
   const isWindowCol = (e: Expr, name: string) => e.kind === 'column' && e.name.toLowerCase() === name;
 
   const peeled = peelWindowAssign(input);
@@ -588,13 +593,20 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
     const candidates = keys.filter(
       (k) => k.kind === 'step' || (k.kind === 'floorCeil' && k.fn === 'FLOOR' && k.unit !== null && k.unit in FIXED_UNITS),
     );
-    const isRowtime = (k: Expr) => (k.kind === 'step' || k.kind === 'floorCeil') && k.operand.kind === 'column' && k.operand.name.toUpperCase() === 'ROWTIME';
-    const chosen = candidates.find(isRowtime) ?? candidates[0];
+    const ofRowtime = (k: Expr) => (k.kind === 'step' || k.kind === 'floorCeil') && isRowtimeColumn(k.operand);
+    const chosen = candidates.find(ofRowtime) ?? candidates[0];
     if (chosen && (chosen.kind === 'step' || chosen.kind === 'floorCeil')) {
       const size = chosen.kind === 'step' ? chosen.interval.millis : FIXED_UNITS[chosen.unit!]!;
       window = { type: 'TUMBLE', size, time: chosen.operand };
       windowKeyExprs = [chosen];
       keys = keys.filter((k) => k !== chosen);
+    } else if (env.dialect === 'kinesis') {
+      const rowtime = keys.find(isRowtimeColumn);
+      if (rowtime) {
+        window = { type: 'TUMBLE', size: ROWTIME_GROUP_MILLIS, time: rowtime };
+        keys = keys.filter((k) => k !== rowtime);
+        groupedByRowtime = true;
+      }
     }
   }
 
@@ -640,7 +652,7 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
     fields,
     ...(aggInputFields ? { aggInputFields } : {}),
   };
-  return { node, subs };
+  return { node, subs, groupedByRowtime };
 }
 
 function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: PlanEnv): { node: LogicalNode; subs: Map<string, number> } {
@@ -712,7 +724,7 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
     if (t.type !== 'TIMESTAMP' && t.type !== 'ANY') {
       throw planProblem(time.pos, `an OVER window orders rows by time, and this is ${t.type}`, 'ORDER BY the TIMESTAMP column the WATERMARK is declared for (or ROWTIME).');
     }
-    node = { kind: 'overAggregate', input: node, time, orderedByEventTime: !isRowtime(time), windows, fields };
+    node = { kind: 'overAggregate', input: node, time, orderedByEventTime: !isRowtimeColumn(time), windows, fields };
   }
   if (ranking.length > 1) throw planProblem(ranking[1]!.pos, 'only one ROW_NUMBER per query', '');
   const rn = ranking[0];
@@ -748,6 +760,21 @@ function planOver(q: SelectQuery, input: LogicalNode, overs: CallExpr[], env: Pl
   return { node, subs };
 }
 
+/**
+ * Neither dialect gives EXCEPT of two streams an append-only meaning: Flink's takes a row back when the right
+ * side brings it later, and the Kinesis Analytics reference applies UNION ALL alone to streams. What works is
+ * the same filter bounded in time, an anti-join, so the error spells it out in the query's own dialect.
+ */
+function exceptOverStream(pos: SourcePos, dialect: QueryDialect): PlanProblem {
+  const t = dialect === 'kinesis' ? 'ROWTIME' : 'ts';
+  const bounded = `WHERE NOT EXISTS (SELECT * FROM r WHERE r.k = s.k AND r.${t} BETWEEN s.${t} - INTERVAL '1' MINUTE AND s.${t} + INTERVAL '1' MINUTE)`;
+  return planProblem(
+    pos,
+    `EXCEPT over a stream on its right side is not supported: a row could only leave once that stream can never bring it${dialect === 'kinesis' ? ' (the Kinesis Analytics reference applies only UNION ALL to two streams)' : ''}`,
+    `Keep the rows of s that r does not bring within a time bound: ${bounded}${dialect === 'kinesis' ? '' : ' (ts the WATERMARK column)'}; or put constant rows (VALUES) on the right of EXCEPT, or filter with NOT EXISTS over a reference table.`,
+  );
+}
+
 /** The first ORDER BY item is a time, ascending: rows can be numbered as the watermark passes them. */
 function isAscendingTime(orderBy: readonly OrderItem[], ctx: CompileContext): boolean {
   const first = orderBy[0]!;
@@ -774,10 +801,6 @@ function requireTimeOrder(orderBy: readonly OrderItem[], ctx: CompileContext, wh
         : 'ORDER BY the event-time column (the WATERMARK column) ascending; for the top rows by another column, rank them: ROW_NUMBER() OVER (ORDER BY x DESC) AS rownum in a subquery, WHERE rownum <= N around it (an updating result), or per window (PARTITION BY window_start, window_end).',
     );
   }
-}
-
-function isRowtime(e: Expr): boolean {
-  return e.kind === 'column' && e.name.toUpperCase() === 'ROWTIME';
 }
 
 function renderOrder(e: Expr): string {

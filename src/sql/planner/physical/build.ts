@@ -335,7 +335,7 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
           time.pos,
           `ORDER BY ${renderExpr(time)} outside a window: the watermark does not follow ${renderExpr(time)}, so rows cannot be put in its order`,
           c.dialect === 'kinesis'
-            ? 'ORDER BY ROWTIME or a monotonic function of it first (FLOOR(ROWTIME TO SECOND), STEP(ROWTIME BY INTERVAL ...)), then the other keys; the ROWTIME of rows from DISTINCT or a GROUP BY without a time window is not one the watermark follows.'
+            ? 'ORDER BY ROWTIME or a monotonic function of it first (FLOOR(ROWTIME TO SECOND), STEP(ROWTIME BY INTERVAL ...)), then the other keys; the ROWTIME of rows from DISTINCT or a GROUP BY is one the watermark follows only when ROWTIME or a time window is among its keys (SELECT STREAM DISTINCT rowtime, ticker).'
             : "ORDER BY the column of the table's WATERMARK clause (WATERMARK FOR ts AS ts - INTERVAL ...).",
         );
       }
