@@ -101,6 +101,7 @@ function schemaWith(sections: readonly ConfigSection[]): Schema {
     if (section.name in defaults) throw configError(`two apps declare the config section '${section.name}'`, context);
     for (const [key, setting] of Object.entries(section.settings)) settings[`${section.name}.${key}`] = setting;
     defaults[section.name] = section.defaults;
+    checkRequiresEnabled(section);
   }
   const keyByEnv = new Map<string, string>();
   for (const key of Object.keys(settings)) {
@@ -111,6 +112,24 @@ function schemaWith(sections: readonly ConfigSection[]): Schema {
   }
   const schema = { settings, keyByEnv, defaults: new Map() as Flat, sections };
   return { ...schema, defaults: flatten(defaults, 'defaults', schema) };
+}
+
+/**
+ * Refuses a section whose `requiresEnabled` names a setting it does not declare, or a switch that is no boolean
+ * setting of the section or the platform: a misspelt pair would otherwise never be enforced.
+ */
+function checkRequiresEnabled(section: ConfigSection): void {
+  const own = (key: string) => (key.startsWith(`${section.name}.`) ? section.settings[key.slice(section.name.length + 1)] : undefined);
+  for (const [key, enabledKey] of section.requiresEnabled ?? []) {
+    const context = { section: section.name, key, enabledKey };
+    if (own(key) === undefined) {
+      throw configError(`the config section '${section.name}' makes '${key}' require '${enabledKey}', but declares no setting '${key}'`, context);
+    }
+    const enabled = own(enabledKey) ?? SCHEMA[enabledKey];
+    if (enabled?.type !== 'boolean') {
+      throw configError(`the config section '${section.name}' makes '${key}' require '${enabledKey}', which is no boolean setting of the section or the platform`, context);
+    }
+  }
 }
 
 /** The modules of the `apps` setting, from the layer that sets it last, checked as the platform's setting. */

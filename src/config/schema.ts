@@ -377,7 +377,8 @@ export interface ConfigSection {
   /**
    * Settings that mean something only while a boolean setting (the section's or the platform's) is true, by full
    * key: `[['visits.archiveDir', 'warehouse.enabled']]`. Setting one while the other is false is refused, as
-   * `lake.dir` is while `lake.enabled` is false. @default none
+   * `lake.dir` is while `lake.enabled` is false. A key the section does not declare, or a switch that is no boolean
+   * setting, is refused (CONFIG_INVALID naming the section and the key) when the section is loaded. @default none
    */
   readonly requiresEnabled?: ReadonlyArray<readonly [key: string, enabledKey: string]>;
   /**
