@@ -56,9 +56,24 @@ export interface SettingFlag {
 
 /** Every platform setting with its flag, in the schema's order. */
 export function settingFlags(): readonly SettingFlag[] {
-  return Object.entries(SCHEMA).map(([key, setting]) => {
-    const fallback = PLATFORM.defaults.get(key) ?? (key.startsWith('cluster.') ? (CLUSTER_DEFAULTS as Record<string, unknown>)[key.slice('cluster.'.length)] : undefined);
-    return { flag: flagName(key), key, takes: takes(setting), defaultText: fallback === undefined ? undefined : typeof fallback === 'string' ? fallback : JSON.stringify(fallback) };
+  return flagsOf(Object.keys(SCHEMA), PLATFORM);
+}
+
+/**
+ * Every setting of the apps' `sections` with its flag (`alerts.windowSeconds` is `--alerts-window-seconds`), in
+ * their order. Throws CONFIG_INVALID for sections the loader would refuse (see `loadConfig`'s `sections`).
+ */
+export function sectionFlags(sections: readonly ConfigSection[]): readonly SettingFlag[] {
+  return flagsOf(
+    sections.flatMap((section) => Object.keys(section.settings).map((key) => `${section.name}.${key}`)),
+    schemaWith(sections),
+  );
+}
+
+function flagsOf(keys: readonly string[], schema: Schema): SettingFlag[] {
+  return keys.map((key) => {
+    const fallback = schema.defaults.get(key) ?? (key.startsWith('cluster.') ? (CLUSTER_DEFAULTS as Record<string, unknown>)[key.slice('cluster.'.length)] : undefined);
+    return { flag: flagName(key), key, takes: takes(schema.settings[key]!), defaultText: fallback === undefined ? undefined : typeof fallback === 'string' ? fallback : JSON.stringify(fallback) };
   });
 }
 
