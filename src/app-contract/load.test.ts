@@ -18,6 +18,7 @@ beforeAll(() => {
   const section = (name: string) => `{ name: '${name}', settings: { enabled: { type: 'boolean' } }, defaults: { enabled: true } }`;
   fs.writeFileSync(path.join(dir, 'two-sections.mjs'), `export default { ...${app('two')}, configSection: [${section('one')}, ${section('other')}] };\n`);
   fs.writeFileSync(path.join(dir, 'bad-section.mjs'), `export default { ...${app('bad')}, configSection: [${section('one')}, { name: 'other', settings: {}, defaults: {}, check: 'none' }] };\n`);
+  fs.writeFileSync(path.join(dir, 'bad-pairs.mjs'), `export default { ...${app('pairs')}, configSection: { ...${section('one')}, requiresEnabled: ['one.enabled'] } };\n`);
   fs.writeFileSync(path.join(dir, 'bad-reports.mjs'), "export default { name: 'r', enabled: () => true, prepare: () => ({}), reports: 'none' };\n");
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -48,5 +49,7 @@ describe('loadApps', () => {
     expect(appConfigSections(two!).map((s) => s.name)).toEqual(['one', 'other']);
     const bad = await loadApps(['./bad-section.mjs'], { cwd: dir }).catch((err: unknown) => err);
     expect(isTollstreamError(bad, 'APP_MODULE_INVALID') && bad.context).toMatchObject({ problem: "'configSection[1].check' must be a function when present" });
+    const pairs = await loadApps(['./bad-pairs.mjs'], { cwd: dir }).catch((err: unknown) => err);
+    expect(isTollstreamError(pairs, 'APP_MODULE_INVALID') && pairs.context).toMatchObject({ module: './bad-pairs.mjs', problem: "'configSection.requiresEnabled' must be an array of [key, enabledKey] pairs when present" });
   });
 });

@@ -97,6 +97,10 @@ function appProblem(value: unknown): string | undefined {
     for (const key of ['check', 'resolve']) {
       if (fields[key] !== undefined && typeof fields[key] !== 'function') return `'${at}.${key}' must be a function when present`;
     }
+    const pairs = fields.requiresEnabled;
+    if (pairs !== undefined && !(Array.isArray(pairs) && pairs.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((key) => typeof key === 'string')))) {
+      return `'${at}.requiresEnabled' must be an array of [key, enabledKey] pairs when present`;
+    }
   }
   return undefined;
 }

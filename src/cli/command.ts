@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import fsPromises from 'node:fs/promises';
+import { TollstreamError } from '../core/errors.ts';
 
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -43,6 +44,12 @@ export interface Command {
    * command winds down itself. Other commands keep the default, so Ctrl-C ends them at once.
    */
   readonly stoppable?: boolean;
+  /**
+   * Options known only once something is loaded (the flags of the shipped apps' settings on `up`): asked when the
+   * command is chosen, before its arguments are parsed or its help printed, so other commands load none of it.
+   * @default none
+   */
+  loadOptions?(): Promise<Readonly<Record<string, OptionSpec>>>;
   /** For a command that parses its own arguments and prints its own help: gets everything after its name. */
   runRaw?(argv: readonly string[], io: Io): Promise<number>;
   /** Resolves to the exit code (0 when it returns nothing). */
@@ -69,6 +76,17 @@ export const CLIENT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   endpoint: { type: 'string', value: 'URL', description: 'the server (default $TOLLSTREAM_ENDPOINT or http://127.0.0.1:4566)' },
   'api-key': { type: 'string', value: 'KEY', description: 'native API key (default $TOLLSTREAM_API_KEY)' },
 };
+
+/** `command` with the options it loads (`loadOptions`) beside its own; an option declared twice is a mistake of the command's. */
+export async function withLoadedOptions(command: Command): Promise<Command> {
+  if (command.loadOptions === undefined) return command;
+  const loaded = await command.loadOptions();
+  const twice = Object.keys(loaded).find((name) => name in command.options || name in COMMON_OPTIONS);
+  if (twice !== undefined) {
+    throw new TollstreamError('INTERNAL', `the option --${twice} of 'tollstream ${command.name}' is declared twice`, { context: { command: command.name, option: twice } });
+  }
+  return { ...command, options: { ...command.options, ...loaded } };
+}
 
 export function parseCommandArgs(command: Command, argv: readonly string[]): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   const all = { ...command.options, ...COMMON_OPTIONS };

@@ -7,7 +7,7 @@ import { isTollstreamError } from '../core/errors.ts';
 import { ApiError } from './client.ts';
 // The shipped apps' commands (the customers of ABC Tolls): the one list of them, as src/apps/index.ts is of the apps.
 import { SHIPPED_COMMAND_GROUPS, SHIPPED_COMMANDS } from '../apps/commands.ts';
-import { commandHelp, parseCommandArgs, UsageError, type Command, type Io } from './command.ts';
+import { commandHelp, parseCommandArgs, UsageError, withLoadedOptions, type Command, type Io } from './command.ts';
 import { functionsDelete, functionsDeploy, functionsDescribe, functionsList, functionsLogs, functionsPause, functionsResume, functionsUpdate } from './commands/functions.ts';
 import { keysHash } from './commands/keys.ts';
 import { put } from './commands/put.ts';
@@ -67,8 +67,9 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout.write(`tollstream ${version()}\n`);
     return 0;
   }
-  const { command, rest } = findCommand(argv);
-  if (command.runRaw) return command.runRaw(rest, { ...io, signal: new AbortController().signal });
+  const { command: chosen, rest } = findCommand(argv);
+  if (chosen.runRaw) return chosen.runRaw(rest, { ...io, signal: new AbortController().signal });
+  const command = await withLoadedOptions(chosen);
   const { values, positionals } = parseCommandArgs(command, rest);
   if (values.help) {
     io.stdout.write(commandHelp(command));

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isTollstreamError } from '../core/errors.ts';
 import { envName, lakeDir, loadConfig, warehousePath } from './index.ts';
 
 function tempDir(files: Record<string, string> = {}): string {
@@ -220,6 +221,24 @@ describe("an app's config section", () => {
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LANES_MAX_LANES: '17' }, sections })).rejects.toThrow("lanes.maxLanes must be an integer from 1 to 16, got 17 (environment variable TOLLSTREAM_LANES_MAX_LANES)");
     await expect(loadConfig({ cwd: tempDir({ 'tollstream.config.json': '{"lanes":{"maxLane":3}}' }), env: {}, sections })).rejects.toThrow("unknown config key 'lanes.maxLane'");
     await expect(loadConfig({ cwd: tempDir({ 'tollstream.config.json': '{"lanes":{"enabled":false}}' }), env: {} })).rejects.toThrow("unknown config key 'lanes'");
+  });
+
+  it('refuses a requiresEnabled pair that names no setting of the section, or a switch that is no boolean', async () => {
+    const declared = (requiresEnabled: ReadonlyArray<readonly [string, string]>) => () => [{ ...section, requiresEnabled }];
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: declared([['lanes.maxLane', 'lanes.enabled']]) })).rejects.toSatisfy(
+      (err) => isTollstreamError(err, 'CONFIG_INVALID') && err.message === "the config section 'lanes' makes 'lanes.maxLane' require 'lanes.enabled', but declares no setting 'lanes.maxLane'",
+    );
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: declared([['lanes.maxLanes', 'lanes.enable']]) })).rejects.toThrow(
+      "the config section 'lanes' makes 'lanes.maxLanes' require 'lanes.enable', which is no boolean setting of the section or the platform",
+    );
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: declared([['lanes.maxLanes', 'warehouse.enable']]) })).rejects.toThrow(/require 'warehouse.enable', which is no boolean setting/);
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: declared([['lanes.maxLanes', 'port']]) })).rejects.toThrow(/require 'port', which is no boolean setting/);
+    // A platform setting is not the section's to constrain.
+    await expect(loadConfig({ cwd: tempDir(), env: {}, sections: declared([['lake.dir', 'lanes.enabled']]) })).rejects.toThrow(/declares no setting 'lake.dir'/);
+    // Right pairs, on the section's own switch and on the platform's, are kept and enforced.
+    const sections = declared([['lanes.maxLanes', 'lanes.enabled'], ['lanes.label.prefix', 'warehouse.enabled']]);
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_LANES_ENABLED: 'false', TOLLSTREAM_LANES_MAX_LANES: '3' }, sections })).rejects.toThrow('lanes.maxLanes conflicts with lanes.enabled false');
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_WAREHOUSE_ENABLED: 'false', TOLLSTREAM_LANES_LABEL_PREFIX: 'L' }, sections })).rejects.toThrow('lanes.label.prefix conflicts with warehouse.enabled false');
   });
 
   it("may not take a platform section's name, another app's, or a setting's environment variable", async () => {

@@ -56,9 +56,24 @@ export interface SettingFlag {
 
 /** Every platform setting with its flag, in the schema's order. */
 export function settingFlags(): readonly SettingFlag[] {
-  return Object.entries(SCHEMA).map(([key, setting]) => {
-    const fallback = PLATFORM.defaults.get(key) ?? (key.startsWith('cluster.') ? (CLUSTER_DEFAULTS as Record<string, unknown>)[key.slice('cluster.'.length)] : undefined);
-    return { flag: flagName(key), key, takes: takes(setting), defaultText: fallback === undefined ? undefined : typeof fallback === 'string' ? fallback : JSON.stringify(fallback) };
+  return flagsOf(Object.keys(SCHEMA), PLATFORM);
+}
+
+/**
+ * Every setting of the apps' `sections` with its flag (`alerts.windowSeconds` is `--alerts-window-seconds`), in
+ * their order. Throws CONFIG_INVALID for sections the loader would refuse (see `loadConfig`'s `sections`).
+ */
+export function sectionFlags(sections: readonly ConfigSection[]): readonly SettingFlag[] {
+  return flagsOf(
+    sections.flatMap((section) => Object.keys(section.settings).map((key) => `${section.name}.${key}`)),
+    schemaWith(sections),
+  );
+}
+
+function flagsOf(keys: readonly string[], schema: Schema): SettingFlag[] {
+  return keys.map((key) => {
+    const fallback = schema.defaults.get(key) ?? (key.startsWith('cluster.') ? (CLUSTER_DEFAULTS as Record<string, unknown>)[key.slice('cluster.'.length)] : undefined);
+    return { flag: flagName(key), key, takes: takes(schema.settings[key]!), defaultText: fallback === undefined ? undefined : typeof fallback === 'string' ? fallback : JSON.stringify(fallback) };
   });
 }
 
@@ -101,6 +116,7 @@ function schemaWith(sections: readonly ConfigSection[]): Schema {
     if (section.name in defaults) throw configError(`two apps declare the config section '${section.name}'`, context);
     for (const [key, setting] of Object.entries(section.settings)) settings[`${section.name}.${key}`] = setting;
     defaults[section.name] = section.defaults;
+    checkRequiresEnabled(section);
   }
   const keyByEnv = new Map<string, string>();
   for (const key of Object.keys(settings)) {
@@ -111,6 +127,24 @@ function schemaWith(sections: readonly ConfigSection[]): Schema {
   }
   const schema = { settings, keyByEnv, defaults: new Map() as Flat, sections };
   return { ...schema, defaults: flatten(defaults, 'defaults', schema) };
+}
+
+/**
+ * Refuses a section whose `requiresEnabled` names a setting it does not declare, or a switch that is no boolean
+ * setting of the section or the platform: a misspelt pair would otherwise never be enforced.
+ */
+function checkRequiresEnabled(section: ConfigSection): void {
+  const own = (key: string) => (key.startsWith(`${section.name}.`) ? section.settings[key.slice(section.name.length + 1)] : undefined);
+  for (const [key, enabledKey] of section.requiresEnabled ?? []) {
+    const context = { section: section.name, key, enabledKey };
+    if (own(key) === undefined) {
+      throw configError(`the config section '${section.name}' makes '${key}' require '${enabledKey}', but declares no setting '${key}'`, context);
+    }
+    const enabled = own(enabledKey) ?? SCHEMA[enabledKey];
+    if (enabled?.type !== 'boolean') {
+      throw configError(`the config section '${section.name}' makes '${key}' require '${enabledKey}', which is no boolean setting of the section or the platform`, context);
+    }
+  }
 }
 
 /** The modules of the `apps` setting, from the layer that sets it last, checked as the platform's setting. */

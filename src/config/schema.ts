@@ -243,10 +243,12 @@ export interface TollstreamConfig {
 }
 
 /**
- * Changes to a config built by hand (a test, a library entry point): the platform's sections, and the apps'
- * sections by their names, as an app's helper builds them (`{ ...spendAlertsConfig({ enabled: false }) }`).
+ * Changes to a config built by hand (a test, a library entry point): the platform's sections, and the sections of
+ * the apps that run, typed by `AppSections` (`{ readonly alerts: SpendAlertsSettings }`), as an app's helper builds
+ * them (`{ ...spendAlertsConfig({ enabled: false }) }`). Any other key is refused by the compiler, so a misspelt
+ * section is not silently ignored. @default AppSections none
  */
-export type ConfigOverrides = Partial<TollstreamConfig> & { readonly [appSection: string]: unknown };
+export type ConfigOverrides<AppSections extends object = Record<never, never>> = Partial<TollstreamConfig> & Partial<AppSections>;
 
 export interface HttpSettings extends HttpLimits {
   /**
@@ -377,7 +379,8 @@ export interface ConfigSection {
   /**
    * Settings that mean something only while a boolean setting (the section's or the platform's) is true, by full
    * key: `[['visits.archiveDir', 'warehouse.enabled']]`. Setting one while the other is false is refused, as
-   * `lake.dir` is while `lake.enabled` is false. @default none
+   * `lake.dir` is while `lake.enabled` is false. A key the section does not declare, or a switch that is no boolean
+   * setting, is refused (CONFIG_INVALID naming the section and the key) when the section is loaded. @default none
    */
   readonly requiresEnabled?: ReadonlyArray<readonly [key: string, enabledKey: string]>;
   /**

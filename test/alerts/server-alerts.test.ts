@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type ConfigOverrides, type TollstreamConfig } from '../../src/config/index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { SHIPPED_APPS, type ShippedConfigOverrides } from '../../src/apps/index.ts';
 import { SseReader } from '../support/sse.ts';
 import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 
@@ -20,7 +20,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function start(dataDir: string, overrides: ConfigOverrides = {}): Promise<RunningServer> {
+async function start(dataDir: string, overrides: ShippedConfigOverrides = {}): Promise<RunningServer> {
   const config: TollstreamConfig = { ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { enabled: false }, ...overrides };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
   cleanups.push(() => server.close());

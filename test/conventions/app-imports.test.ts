@@ -2,7 +2,8 @@
  * The platform knows no app: no file of `src/` outside `src/apps/` imports from `src/apps/`, except the entry
  * points that read the one list of shipped apps (`src/apps/index.ts`, read by `tollstream up`) and of their
  * commands (`src/apps/commands.ts`, read by the command line). An app reaches the platform only
- * through public doors, so a new app needs no edit of the platform and a platform change breaks no app in secret.
+ * through public doors, so a new app needs no edit of the platform and a platform change breaks no app in secret,
+ * and implements the contract's types rather than copies of them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,6 +57,30 @@ function platformImportsOfApps(): string[] {
   return offences;
 }
 
+/**
+ * The names of the types the app contract takes from the platform's doors (`RouteModule`, `StreamLog`...) and
+ * declares itself (`App`, `AppContext`...): what an app implements or receives.
+ */
+function contractTypeNames(): Set<string> {
+  const source = fs.readFileSync(path.join(SRC, 'app-contract', 'index.ts'), 'utf8');
+  const names = new Set<string>();
+  for (const m of source.matchAll(/^import type \{([^}]+)\} from/gm)) for (const name of m[1]!.split(',')) names.add(name.trim());
+  for (const m of source.matchAll(/^export (?:interface|type) (\w+)/gm)) names.add(m[1]!);
+  return names;
+}
+
+/** `file: name` for each app file that declares a type of the contract's name, a copy that may drift from it. */
+function appCopiesOfContractTypes(): string[] {
+  const names = contractTypeNames();
+  const offences: string[] = [];
+  for (const file of sourceFiles(APPS)) {
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(/^(?:export )?(?:interface|type) (\w+)/gm)) {
+      if (names.has(m[1]!)) offences.push(`${path.relative(SRC, file)}: ${m[1]}`);
+    }
+  }
+  return offences;
+}
+
 describe('imports between the platform and the apps', () => {
   it('finds every form of import the sources use', () => {
     const source = [
@@ -70,5 +95,11 @@ describe('imports between the platform and the apps', () => {
 
   it('no platform file imports from src/apps except the entry points reading the lists of shipped apps and their commands', () => {
     expect(platformImportsOfApps()).toEqual([]);
+  });
+
+  it("no app declares its own copy of a type of the app contract (its route modules are the gateway's RouteModule)", () => {
+    expect(contractTypeNames()).toContain('RouteModule');
+    expect(contractTypeNames()).toContain('AppContext');
+    expect(appCopiesOfContractTypes()).toEqual([]);
   });
 });

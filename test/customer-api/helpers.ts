@@ -10,12 +10,12 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import { silentLogger } from '../../src/core/logger.ts';
 import { FunctionsRuntime } from '../../src/functions/index.ts';
-import { createAuthenticator } from '../../src/gateway/index.ts';
+import { createAuthenticator, type RouteModule } from '../../src/gateway/index.ts';
 import pg from 'pg';
 import { openPostgresNotify, publishToPostgresNotify, type Notifications, type PostgresNotify } from '../../src/notify/index.ts';
 import { openPostgresTables, type TableStore } from '../../src/tables/index.ts';
 import { Customers, SpendReader, startSpendAlerts, type SpendAlerts } from '../../src/apps/abc-tolls/index.ts';
-import { createCustomerApi, customerTokens, type RouteModule } from '../../src/apps/abc-tolls/http/index.ts';
+import { createCustomerApi, customerTokens } from '../../src/apps/abc-tolls/http/index.ts';
 import type { Warehouse } from '../../src/warehouse/index.ts';
 import { appendRecords, caughtUp, createTransactionsStream, openStores, tempDir, waitFor, type Stores } from '../../src/apps/abc-tolls/testing/harness.ts';
 

@@ -8,7 +8,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
-import { DEFAULT_CONFIG, type ConfigOverrides, type TollstreamConfig } from '../../src/config/index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
+import type { ShippedConfigOverrides } from '../../src/apps/index.ts';
 import type { RunningServer } from '../../src/server/index.ts';
 import { postgresSchema } from '../postgres/server.ts';
 import { serverConfig, start, tempDataDir } from '../warehouse-api/helpers.ts';
@@ -19,7 +20,7 @@ export interface ClusterNodes {
   /** The database the nodes share. */
   readonly databaseUrl: string;
   /** Starts node `name`; `overrides` replace whole sections of the config (alerts, queries...). */
-  node(name: string, overrides?: ConfigOverrides): Promise<RunningServer>;
+  node(name: string, overrides?: ShippedConfigOverrides): Promise<RunningServer>;
   close(): Promise<void>;
 }
 

@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_CONFIG, type ConfigOverrides, type TollstreamConfig } from '../../src/config/index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
-import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { SHIPPED_APPS, type ShippedConfigOverrides } from '../../src/apps/index.ts';
 import { TrafficGenerator, type GeneratedRecord } from '../../src/simulator/index.ts';
 
 /** A Thursday, 06:00 UTC: event times of the generated traffic start here. */
@@ -18,7 +18,7 @@ export function tempDataDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tollstream-warehouse-api-${label}-`));
 }
 
-export function serverConfig(dataDir: string, overrides: ConfigOverrides = {}): TollstreamConfig {
+export function serverConfig(dataDir: string, overrides: ShippedConfigOverrides = {}): TollstreamConfig {
   return { ...DEFAULT_CONFIG, dataDir, host: '127.0.0.1', port: 0, logging: { level: 'silent', format: 'json' }, ...overrides };
 }
 

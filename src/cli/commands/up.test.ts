@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, settingFlags } from '../../config/index.ts';
 import { isTollstreamError } from '../../core/errors.ts';
-import { parseCommandArgs } from '../command.ts';
-import { configFlags, up } from './up.ts';
+import { parseCommandArgs, withLoadedOptions } from '../command.ts';
+import { configFlags, shippedAppFlags, up, upConfig } from './up.ts';
 
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-up-flags-'));
 afterAll(() => fs.rmSync(cwd, { recursive: true, force: true }));
@@ -43,6 +43,22 @@ describe('the flags of tollstream up', () => {
     }
     expect(settings.find((s) => s.key === 'warehouse.memoryLimitMiB')?.flag).toBe('warehouse-memory-limit-mib');
     expect(settings.find((s) => s.key === 'cluster.natsServers')?.flag).toBe('cluster-nats-servers');
+  });
+
+  it("set the shipped apps' settings, loaded only once up is chosen", async () => {
+    const chosen = await withLoadedOptions(up);
+    const { config } = await upConfig(parseCommandArgs(chosen, ['--alerts-window-seconds', '60', '--station-alerts-window-minutes', '15']).values, {}, cwd);
+    const sections = config as unknown as Record<string, Record<string, unknown>>;
+    expect(sections.alerts?.windowSeconds).toBe(60);
+    expect(sections.stationAlerts?.windowMinutes).toBe(15);
+    const appFlags = await shippedAppFlags();
+    expect(appFlags.map((s) => s.flag)).toEqual(expect.arrayContaining(['alerts-window-seconds', 'alerts-email-smtp-port', 'station-alerts-webhooks', 'reference-stations-file']));
+    for (const { flag, key } of appFlags) {
+      expect(configFlags(parseCommandArgs(chosen, [`--${flag}`, 'x']).values, appFlags), flag).toEqual({ [key]: 'x' });
+    }
+    await expect(upConfig(parseCommandArgs(chosen, ['--alerts-window-seconds', '0']).values, {}, cwd)).rejects.toSatisfy(
+      (err) => isTollstreamError(err, 'CONFIG_INVALID') && err.message === 'alerts.windowSeconds must be an integer from 1 to 3600, got 0 (flag --alerts-window-seconds)',
+    );
   });
 
   it('refuse a bad value naming the flag and the key', async () => {

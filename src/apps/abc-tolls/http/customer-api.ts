@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import { TollstreamError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
+import type { RouteModule } from '../../../gateway/index.ts';
 import type { Notifications } from '../../../notify/index.ts';
 import type { Warehouse } from '../../../warehouse/index.ts';
 import type { Customer, Customers } from '../customers.ts';
@@ -22,15 +23,6 @@ import * as pushRoutes from './push-routes.ts';
 import { DEFAULT_TOPIC } from '../ledger.ts';
 import { unsubscribe, type UnsubscribeLinks } from './unsubscribe.ts';
 import { matchRoute, methodsOf, ownsPath, type MatchedRoute } from './routes.ts';
-
-export interface RouteModule {
-  /** True when this module serves the request (method + path, path without query string). */
-  matches(method: string, path: string): boolean;
-  /** The methods `path` answers; the gateway answers any other 405 with `Allow`. */
-  methods(path: string): readonly string[];
-  /** Serves it fully (status, headers, body); never throws (errors become responses in the native error shape). */
-  handle(req: IncomingRequest, res: OutgoingResponse): Promise<void>;
-}
 
 export interface CustomerApiOptions {
   readonly customers: Customers;
