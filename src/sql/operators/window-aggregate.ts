@@ -224,8 +224,7 @@ export class WindowAggregateOperator implements Operator {
         out.emit(slots === null ? row : pick(row, slots));
       }
     }
-    // Oldest first: a key is freed with the latest pane holding it, so never while an older one still does.
-    for (const p of [...this.panes.keys()].sort((a, b) => a - b)) {
+    for (const p of [...this.panes.keys()]) {
       if (p + size - slide > limit) continue;
       this.paneGroups.drop(this.panes.get(p)!);
       this.panes.delete(p);
