@@ -21,6 +21,14 @@ function groupKey(values: readonly Value[]): string {
   return key;
 }
 
+/** The entry key of a group with these key values: what `GroupTable` maps it by, and checkpoints name it by. */
+export function entryKeyOfValues(values: readonly Value[]): EntryKey {
+  if (values.length === 0) return '';
+  if (values.length > 1) return groupKey(values);
+  const v = values[0];
+  return typeof v === 'string' ? `s${v}` : (v as EntryKey);
+}
+
 export interface Group {
   /** The map key (the entry key of incremental checkpoints). */
   readonly key: EntryKey;
@@ -115,12 +123,10 @@ export class GroupTable {
    * incremental checkpoints) the list of every group. The map key is computed again from the key values.
    */
   restore(stored: Iterable<readonly [EntryKey, unknown]> | readonly StoredGroup[]): void {
-    const n = this.keyFns.length;
     for (const item of stored as Iterable<unknown>) {
       const entry = Array.isArray(item);
       const g = (entry ? item[1] : item) as StoredGroup;
-      const v = g.keys[0];
-      const key: EntryKey = n === 0 ? '' : n === 1 ? (typeof v === 'string' ? `s${v}` : (v as EntryKey)) : groupKey(g.keys);
+      const key = entryKeyOfValues(g.keys);
       // A group of the older layout counts as changed: the next (incremental) checkpoint writes it again.
       const group: Group = { key, keys: g.keys, accs: restoreAccs(g.accs), changed: !entry };
       this.groups.set(key, group);

@@ -4,15 +4,16 @@
  * already closed is late and goes to the error stream.
  */
 import { TollstreamError } from '../../core/errors.ts';
-import type { Acc, CompiledAggregate } from '../expr/aggregates.ts';
+import type { CompiledAggregate } from '../expr/aggregates.ts';
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
 import type { KeyedSection, KeyedState } from '../runtime/keyed-state.ts';
 import { isKeyedState } from '../runtime/keyed-state.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { restoredTime } from '../runtime/operator.ts';
-import type { Group } from './group-table.ts';
 import { GroupTable } from './group-table.ts';
+import type { PaneGroups } from './pane-groups.ts';
+import { PaneGroupStore } from './pane-groups.ts';
 
 /**
  * Calls `each(start, end)` for every window holding time `ts`. With a `period`, every time of one period
@@ -55,20 +56,6 @@ interface OpenWindow {
   readonly table: GroupTable;
 }
 
-/** The rows of one slide of a hop, [end - slide, end), grouped: a part of every window that holds the slide. */
-interface Pane {
-  readonly end: number;
-  readonly table: GroupTable;
-}
-
-/** A window's group of a key that several of its panes have: the panes' accumulators merged. */
-class Combined {
-  constructor(
-    readonly keys: Value[],
-    readonly accs: Acc[],
-  ) {}
-}
-
 export class WindowAggregateOperator implements Operator {
   private readonly windows = new Map<number, OpenWindow>();
   /**
@@ -78,8 +65,10 @@ export class WindowAggregateOperator implements Operator {
    * keeps a fifth of the groups and does a fifth of the lookups. Null: one group table per window.
    */
   private paneMode: { readonly slide: number; readonly size: number } | null;
-  private readonly panes = new Map<number, Pane>();
-  private pane: Pane | null = null;
+  /** The panes' groups (in columns, see pane-groups.ts), and the open panes by end. */
+  private readonly paneGroups: PaneGroupStore;
+  private readonly panes = new Map<number, PaneGroups>();
+  private pane: PaneGroups | null = null;
   private watermark = Number.NEGATIVE_INFINITY;
   /** Windows closed since the previous checkpoint (by end): a checkpoint drops them whole. */
   private closed: number[] = [];
@@ -101,6 +90,7 @@ export class WindowAggregateOperator implements Operator {
     private readonly outputSlots: readonly number[] | null = null,
   ) {
     this.paneMode = assign.panes && !withWindowColumns && aggs.every((a) => a.exactMerge === true) ? assign.panes : null;
+    this.paneGroups = new PaneGroupStore(keyFns, aggs);
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {
@@ -191,13 +181,13 @@ export class WindowAggregateOperator implements Operator {
       const end = (index + 1) * slide;
       pane = this.panes.get(end) ?? null;
       if (pane === null) {
-        pane = { end, table: new GroupTable(this.keyFns, this.aggs) };
+        pane = this.paneGroups.newPane(end);
         this.panes.set(end, pane);
       }
       this.pane = pane;
       this.periodIndex = index;
     }
-    pane.table.add(pane.table.groupFor(row), row);
+    this.paneGroups.add(pane, row);
   }
 
   /** Pane mode: emits the windows ending in (before, limit], oldest first, and drops the panes no open window holds. */
@@ -208,42 +198,25 @@ export class WindowAggregateOperator implements Operator {
       // Pane [p - slide, p) is in the windows ending at p, p + slide, ... up to p + size - slide.
       for (let e = p; e < p + size; e += slide) if (e > before && e <= limit) ends.add(e);
     }
-    const aggs = this.aggs;
+    const nk = this.keyFns.length;
+    const width = nk + this.aggs.length + 4;
+    const slots = this.outputSlots;
+    // With a folded select list the full row is a scratch row, copied once into the selected columns.
+    const scratch: Row | null = slots === null ? null : new Array<Value>(width);
+    const inWindow: PaneGroups[] = [];
     for (const end of [...ends].sort((a, b) => a - b)) {
-      // A key of one pane only is its pane's group; a key of several gets accumulators of its own.
-      const combined = new Map<unknown, Group | Combined>();
+      inWindow.length = 0;
       for (let p = end - size + slide; p <= end; p += slide) {
         const pane = this.panes.get(p);
-        if (!pane) continue;
-        for (const g of pane.table.groups.values()) {
-          let c = combined.get(g.key);
-          if (c === undefined) {
-            combined.set(g.key, g);
-            continue;
-          }
-          if (!(c instanceof Combined)) {
-            const accs = new Array<Acc>(aggs.length);
-            for (let i = 0; i < aggs.length; i++) {
-              accs[i] = aggs[i]!.create();
-              aggs[i]!.merge(accs[i]!, c.accs[i]!);
-            }
-            c = new Combined(c.keys, accs);
-            combined.set(g.key, c);
-          }
-          for (let i = 0; i < aggs.length; i++) aggs[i]!.merge(c.accs[i]!, g.accs[i]!);
-        }
+        if (pane) inWindow.push(pane);
       }
+      // A key's groups of the window's panes merged, oldest pane first, in the order the keys were first seen.
+      const merged = this.paneGroups.merge(inWindow);
       const start = end - size;
-      const nk = this.keyFns.length;
-      const width = nk + aggs.length + 4;
-      const slots = this.outputSlots;
-      // With a folded select list the full row is a scratch row, copied once into the selected columns.
-      const scratch: Row | null = slots === null ? null : new Array<Value>(width);
-      for (const c of combined.values()) {
+      for (let m = 0; m < merged.count; m++) {
         // Written at its final length: keys, aggregate results, window_start, window_end, window_time, ROWTIME.
         const row: Row = scratch ?? new Array<Value>(width);
-        for (let i = 0; i < nk; i++) row[i] = c.keys[i]!;
-        for (let i = 0; i < aggs.length; i++) row[nk + i] = aggs[i]!.result(c.accs[i]!);
+        merged.write(m, row);
         row[width - 4] = start;
         row[width - 3] = end;
         row[width - 2] = end - 1;
@@ -253,6 +226,7 @@ export class WindowAggregateOperator implements Operator {
     }
     for (const p of [...this.panes.keys()]) {
       if (p + size - slide > limit) continue;
+      this.paneGroups.drop(this.panes.get(p)!);
       this.panes.delete(p);
       this.closed.push(p);
     }
@@ -286,7 +260,7 @@ export class WindowAggregateOperator implements Operator {
       const ends: number[] = [];
       for (const p of this.panes.values()) {
         ends.push(p.end);
-        const set = p.table.takeChanges();
+        const set = this.paneGroups.takeChanges(p);
         if (set.length > 0) sections.push({ name: p.end, set, removed: [] });
       }
       const dropped = this.closed;
@@ -322,11 +296,11 @@ export class WindowAggregateOperator implements Operator {
         context: { operator: this.description },
       });
     }
-    for (const end of ends) this.panes.set(end, { end, table: new GroupTable(this.keyFns, this.aggs) });
+    for (const end of ends) this.panes.set(end, this.paneGroups.newPane(end));
     for (const section of sections) {
       const pane = this.panes.get(section.name as number);
       if (!pane) throw new TollstreamError('STATE_CORRUPT', `a checkpoint holds groups of a pane ending at ${section.name} that it does not list`, { context: { pane: section.name } });
-      pane.table.restore(section.set);
+      this.paneGroups.restore(pane, section.set);
     }
   }
 
