@@ -146,3 +146,14 @@ describe('EventTimeOverAggregateOperator checkpoints', () => {
     }
   });
 });
+
+describe('EventTimeOverAggregateOperator restore', () => {
+  it('refuses a checkpoint with a part its windows do not have (written by another query)', () => {
+    const withLag = overOperator();
+    withLag.op.processBatch(rows(3, 0, 2), 0, withLag.out);
+    withLag.op.handleWatermark(5000, withLag.out);
+    const state = merged([withLag.op.handleCheckpoint()]);
+    const noLag = new EventTimeOverAggregateOperator('EventTimeOverAggregate', (r) => r[1]!, [{ partitionFns: [(r) => r[0]!], range: 10_000, rows: null, includesOldestBound: true, aggs: [COUNT], lags: [] }], 0);
+    expect(() => noLag.restoreState(state)).toThrow(expect.objectContaining({ code: 'STATE_CORRUPT' }));
+  });
+});

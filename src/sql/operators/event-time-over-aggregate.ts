@@ -57,7 +57,7 @@ export class EventTimeOverAggregateOperator implements Operator {
     });
     this.histories = windows.map(() => new Map());
     this.changedHistories = windows.map(() => []);
-    this.lagBuffers = lagBuffers(windows);
+    this.lagBuffers = lagBuffers(windows, true);
   }
 
   processBatch(rows: readonly Row[], _input: number, out: Output): void {

@@ -30,12 +30,14 @@ interface StoredPartition {
 
 export class LagBuffer {
   private readonly partitions = new Map<unknown, Partition>();
-  /** Partitions taken from since the last `takeChanges`, each once (at most one per partition, so bounded). */
+  /** Partitions taken from since the last `takeChanges`, each once; only for an operator that reports changes. */
   private changed: Partition[] = [];
 
   constructor(
     readonly lag: CompiledLag,
     private readonly inFrame: FrameTest,
+    /** Whether the owner checkpoints by `takeChanges` (else `snapshot`, and nothing is tracked). */
+    private readonly tracksChanges = false,
   ) {}
 
   /** The LAG of `row` (at time `t`, of partition `key`); then the row joins its partition. */
@@ -47,7 +49,7 @@ export class LagBuffer {
       p = { key, next: 0, entries: [], changed: false };
       this.partitions.set(key, p);
     }
-    if (!p.changed) {
+    if (this.tracksChanges && !p.changed) {
       p.changed = true;
       this.changed.push(p);
     }
@@ -72,9 +74,9 @@ export class LagBuffer {
   /** Every partition, whole; after it, `takeChanges` reports every partition again. */
   restore(state: unknown): void {
     for (const s of state as { key: unknown; next: number; entries: [number, number, Value][] }[]) {
-      const p: Partition = { key: s.key, next: s.next, entries: s.entries, changed: true };
+      const p: Partition = { key: s.key, next: s.next, entries: s.entries, changed: this.tracksChanges };
       this.partitions.set(s.key, p);
-      this.changed.push(p);
+      if (this.tracksChanges) this.changed.push(p);
     }
   }
 
