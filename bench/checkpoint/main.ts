@@ -2,8 +2,8 @@
  * `npm run bench:checkpoint`: what query checkpoints cost on a query with a large state. Two query shapes
  * (--shape): `group`, a window aggregate that keeps one group per key open (a one-day TUMBLE, so no window
  * closes during the run), whose keyed state is saved as the groups that changed; `over`, an OVER window per
- * key (one day of rows per key, so none leaves during the run), whose operator saves its whole state at every
- * checkpoint. The query is seeded with --keys distinct keys, then takes --rate rows/s over random keys for
+ * key (one day of rows per key, so none leaves during the run), whose keyed state is saved as the partitions
+ * rows joined and the rows held or released since the previous checkpoint. The query is seeded with --keys distinct keys, then takes --rate rows/s over random keys for
  * --seconds while it checkpoints every second. Each phase runs on a fresh data directory; the phase without checkpoints (one every
  * 10 minutes, so none within the run) is the reference the checkpoint phases are compared with. Phases:
  * none, incremental (deltas, a full checkpoint every 10: the default), full (every checkpoint full).

@@ -67,7 +67,7 @@ describe('crash recovery', () => {
       expect(flush.length).toBe(2);
       const expected = await reference(SPEND_SQL, 'toll_transactions', [...records, ...flush], 'customer_spend');
       expect(canonical(await readAll(log, 'customer_spend'))).toEqual(expected);
-      // The OVER window, whose whole state each checkpoint holds (on a thread: handed to the store unopened).
+      // The OVER window, whose checkpoints hold the partitions that changed (on a thread: handed to the store unopened).
       expect(canonical(await readAll(log, 'recent_spend'))).toEqual(await reference(RECENT_SPEND_SQL, 'toll_transactions', [...records, ...flush], 'recent_spend'));
     } finally {
       await log.close();

@@ -32,7 +32,7 @@ GROUP BY window_start, window_end, customer_id;
 
 /**
  * Every toll with its customer's trips and spend over the minute before it (event time): an OVER window, whose
- * operator saves its whole state at every checkpoint.
+ * operator saves the partitions rows joined and the rows held or released since its previous checkpoint.
  */
 export const RECENT_SPEND_SQL = `
 CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),

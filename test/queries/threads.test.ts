@@ -98,7 +98,7 @@ describe('continuous queries on query threads', () => {
     expect(canonical(await readAll(log, 'running_spend'))).toEqual(await reference(sql, 'toll_transactions', records, 'running_spend'));
   });
 
-  it('an OVER window\'s whole state reaches its checkpoint as bytes the main thread never opens, and restores, on a thread or not, to the rows of one run', async () => {
+  it('an OVER window\'s state reaches its checkpoint as bytes the main thread never opens, and restores, on a thread or not, to the rows of one run', async () => {
     const { dir, log } = await setup();
     const sql = RECENT_SPEND_SQL;
     const records = traffic(2400, 43);

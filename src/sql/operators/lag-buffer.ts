@@ -7,23 +7,37 @@
  */
 import type { CompiledLag } from '../expr/lag.ts';
 import type { Row, Value } from '../expr/types.ts';
+import type { EntryKey } from '../runtime/keyed-state.ts';
 
 /** True when a row at `time`, `rowsBack` rows before the current row at `t`, is in the current row's frame. */
 export type FrameTest = (time: number, rowsBack: number, t: number) => boolean;
 
 interface Partition {
+  readonly key: unknown;
   /** The position the next row of the partition gets. */
   next: number;
   /** [time, position, value], oldest first, at most `offset` of them. */
   entries: [number, number, Value][];
+  /** Taken from since the last `takeChanges` (it is in `changed`). */
+  changed: boolean;
+}
+
+/** A partition as a checkpoint keeps it. */
+interface StoredPartition {
+  readonly next: number;
+  readonly entries: [number, number, Value][];
 }
 
 export class LagBuffer {
   private readonly partitions = new Map<unknown, Partition>();
+  /** Partitions taken from since the last `takeChanges`, each once; only for an operator that reports changes. */
+  private changed: Partition[] = [];
 
   constructor(
     readonly lag: CompiledLag,
     private readonly inFrame: FrameTest,
+    /** Whether the owner checkpoints by `takeChanges` (else `snapshot`, and nothing is tracked). */
+    private readonly tracksChanges = false,
   ) {}
 
   /** The LAG of `row` (at time `t`, of partition `key`); then the row joins its partition. */
@@ -32,8 +46,12 @@ export class LagBuffer {
     const v = this.lag.value(row);
     let p = this.partitions.get(key);
     if (!p) {
-      p = { next: 0, entries: [] };
+      p = { key, next: 0, entries: [], changed: false };
       this.partitions.set(key, p);
+    }
+    if (this.tracksChanges && !p.changed) {
+      p.changed = true;
+      this.changed.push(p);
     }
     const position = p.next++;
     let result: Value;
@@ -53,7 +71,32 @@ export class LagBuffer {
     return [...this.partitions].map(([key, p]) => ({ key, next: p.next, entries: p.entries }));
   }
 
+  /** Every partition, whole; after it, `takeChanges` reports every partition again. */
   restore(state: unknown): void {
-    for (const s of state as { key: unknown; next: number; entries: [number, number, Value][] }[]) this.partitions.set(s.key, { next: s.next, entries: s.entries });
+    for (const s of state as { key: unknown; next: number; entries: [number, number, Value][] }[]) {
+      const p: Partition = { key: s.key, next: s.next, entries: s.entries, changed: this.tracksChanges };
+      this.partitions.set(s.key, p);
+      if (this.tracksChanges) this.changed.push(p);
+    }
+  }
+
+  /** For an incremental checkpoint: the partitions taken from since the last call, as [key, copy]. */
+  takeChanges(): [EntryKey, StoredPartition][] {
+    const out = new Array<[EntryKey, StoredPartition]>(this.changed.length);
+    for (let i = 0; i < this.changed.length; i++) {
+      const p = this.changed[i]!;
+      p.changed = false;
+      out[i] = [p.key as EntryKey, { next: p.next, entries: p.entries.slice() }];
+    }
+    this.changed = [];
+    return out;
+  }
+
+  /** Takes back what `takeChanges` reported, merged; the partitions count as reported. */
+  restoreChanges(entries: Iterable<readonly [EntryKey, unknown]>): void {
+    for (const [key, value] of entries) {
+      const s = value as StoredPartition;
+      this.partitions.set(key, { key, next: s.next, entries: s.entries, changed: false });
+    }
   }
 }

@@ -40,9 +40,9 @@ export function frameTest(w: OverWindow): FrameTest {
   return (time, _rowsBack, t) => t - time < range;
 }
 
-/** One LAG buffer per LAG of each window. */
-export function lagBuffers(windows: readonly OverWindow[]): LagBuffer[][] {
-  return windows.map((w) => w.lags.map((l) => new LagBuffer(l, frameTest(w))));
+/** One LAG buffer per LAG of each window; `tracksChanges` for an operator that checkpoints by change. */
+export function lagBuffers(windows: readonly OverWindow[], tracksChanges = false): LagBuffer[][] {
+  return windows.map((w) => w.lags.map((l) => new LagBuffer(l, frameTest(w), tracksChanges)));
 }
 
 /** A partition's rows in time order; rows before `head` have left the range. */
