@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
-import { DEFAULT_CONFIG } from '../../src/config/index.ts';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
@@ -46,6 +46,8 @@ export interface StackOptions {
   readonly pushServices?: readonly string[];
   /** Alert emails through this relay; without it the server sends none (`alerts.email` not set up). */
   readonly smtp?: { readonly host: string; readonly port: number };
+  /** The notifications' retry schedule (`notify.retry`), short so a failing webhook is dead-lettered within the test. @default the config's */
+  readonly notifyRetry?: TollstreamConfig['notify']['retry'];
 }
 
 export async function startWebStack(options: StackOptions & { webRoot: string }): Promise<WebStack> {
@@ -72,6 +74,7 @@ export async function startWebStack(options: StackOptions & { webRoot: string })
         }),
         // A sample a second, so the console's history charts have lines within the tests' time.
         metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 1 },
+        ...(options.notifyRetry ? { notify: { retry: options.notifyRetry } } : {}),
       },
       { apps: SHIPPED_APPS, logger: silentLogger, webRoot: options.webRoot },
     );
