@@ -4,23 +4,19 @@
  * dead-lettered, the console lists it, a declined confirmation sends nothing, a confirmed one delivers it once to
  * the webhook (up again by then), and it leaves the list. Screenshots go to test-artifacts/web/.
  */
-import fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../src/notify/index.ts';
 import { waitFor } from '../support/wait.ts';
-import { startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
+import { operatorCall, quietStation, screenshots, signedInConsole, startBrowserStack, type BrowserStack, type WebStack } from './harness.ts';
 
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
 const SECRET = 'operator-webhook-secret';
 let stack: WebStack;
 let started: BrowserStack | undefined;
-let context: BrowserContext;
 let page: Page;
-const errors: string[] = [];
+let errors: string[] = [];
 
 /** A request the operator's webhook got, with the status it answered. */
 interface Received {
@@ -34,7 +30,6 @@ interface Received {
 const webhook = { down: true, received: [] as Received[], url: '', server: undefined as Server | undefined };
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   webhook.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -52,43 +47,18 @@ beforeAll(async () => {
   // Two attempts, the second within 50 ms of the first failure: given up in well under a second, not two minutes.
   started = await startBrowserStack({ notifyRetry: { maxAttempts: 2, baseDelayMs: 50 } });
   stack = started.stack;
-  context = await started.browser.newContext({ viewport: { width: 1280, height: 860 } });
-  page = await context.newPage();
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(`console: ${msg.text()}`);
-  });
-  await page.goto(`${stack.url}/console/`);
-  await page.getByLabel('API key').fill(stack.apiKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('tr[data-stream="toll_transactions"]').waitFor();
+  ({ page, errors } = await signedInConsole(started));
 }, 180_000);
 
 afterAll(async () => {
-  await context?.close();
+  // Closing the browser closes the page's context.
   await started?.close();
   webhook.server?.closeAllConnections();
   await new Promise<void>((resolve) => (webhook.server ? webhook.server.close(() => resolve()) : resolve()));
 });
 
-async function operator(method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/x-ndjson' : 'application/json' }) },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : text.startsWith('{') ? JSON.parse(text) : text };
-}
-
-async function shots(name: string): Promise<void> {
-  for (const viewport of [{ width: 1280, height: 860 }, { width: 375, height: 812 }]) {
-    await page.setViewportSize(viewport);
-    await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${viewport.width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 860 });
-}
+const operator = (method: string, p: string, body?: unknown) => operatorCall(stack, method, p, body);
+const shots = (name: string) => screenshots(page, name);
 
 interface DeadLetter {
   readonly store: string;
@@ -103,16 +73,9 @@ interface DeadLetter {
 describe('console notification dead letters', () => {
   it('sends a station alert its webhook gave up on again after a confirmation: delivered once, gone from the list', async () => {
     expect((await operator('POST', '/v1/operator/subscriptions', { url: webhook.url, secret: SECRET })).status).toBe(201);
-    // P88 expects 100 vehicles a window and alerts below 50. Three vehicles in each of three half-hour windows of a
-    // past afternoon: the first window is never judged, the second is the one alert, the third closes it.
-    const rows = [];
-    for (let day = 0; day < 7; day++) for (let slot = 0; slot < 48; slot++) rows.push({ plaza_id: 'P88', day_of_week: day, slot, expected_count: 100, alert_threshold: 50 });
-    expect((await operator('PUT', '/v1/reference/stations', rows)).status).toBe(200);
-    const start = Date.parse('2026-11-24T14:00:00.000Z');
-    const tolls = [];
-    for (let w = 0; w < 3; w++) for (let i = 0; i < 3; i++) tolls.push({ ...toll(`C-NRD-${w}${i}`, 100), plaza_id: 'P88', event_time: new Date(start + w * 30 * 60_000 + (5 + i) * 60_000).toISOString() });
-    const put = await operator('POST', '/v1/streams/toll_transactions/records?partitionKeyField=transaction_id', tolls.map((t) => JSON.stringify(t)).join('\n'));
-    expect(put.body.failedRecordCount).toBe(0);
+    // Three vehicles in each of three half-hour windows of a past afternoon, where P88 expects 100: the first window
+    // is never judged, the second is the one alert, the third closes it.
+    await quietStation(stack, 'P88', '2026-11-24T14:00:00.000Z', 3);
 
     const [dead] = await waitFor('the alert given up on', async () => {
       const listed = (await operator('GET', '/v1/dead-letters')).body.deadLetters as DeadLetter[];
