@@ -133,6 +133,15 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_APPS: '["a.mjs","a.mjs"]' } })).rejects.toThrow(/apps\[1\] names the module 'a.mjs' twice/);
   });
 
+  it("takes the notifications' retry schedule from the file and the environment, defaulting to 8 attempts from 1 s", async () => {
+    expect((await loadConfig({ cwd: tempDir(), env: {} })).notify.retry).toEqual({ maxAttempts: 8, baseDelayMs: 1000 });
+    const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ notify: { retry: { maxAttempts: 3 } } }) });
+    expect((await loadConfig({ cwd, env: { TOLLSTREAM_NOTIFY_RETRY_BASE_DELAY_MS: '50' } })).notify.retry).toEqual({ maxAttempts: 3, baseDelayMs: 50 });
+    await expect(loadConfig({ cwd: tempDir(), env: { TOLLSTREAM_NOTIFY_RETRY_MAX_ATTEMPTS: '0' } })).rejects.toThrow(/^notify.retry.maxAttempts must be an integer from 1 to 100, got 0 \(environment variable TOLLSTREAM_NOTIFY_RETRY_MAX_ATTEMPTS\)/);
+    await expect(loadConfig({ cwd: tempDir(), env: {}, flags: { 'notify.retry.baseDelayMs': '300001' } })).rejects.toMatchObject({ code: 'CONFIG_INVALID', context: { key: 'notify.retry.baseDelayMs' } });
+    await expect(loadConfig({ cwd: tempDir({ 'tollstream.config.json': JSON.stringify({ notify: { retry: { maxDelayMs: 10 } } }) }), env: {} })).rejects.toMatchObject({ context: { key: 'notify.retry.maxDelayMs' } });
+  });
+
   it('maps keys to environment variable names', () => {
     expect(envName('storage.fsyncIntervalMs')).toBe('TOLLSTREAM_STORAGE_FSYNC_INTERVAL_MS');
     expect(envName('dataDir')).toBe('TOLLSTREAM_DATA_DIR');

@@ -7,6 +7,7 @@ import type { DedupeConfig } from '../log/types.ts';
 import { assertFunctionName, checkFunctionSettings, type FunctionSettings } from '../functions/settings.ts';
 import { DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS } from '../warehouse/query-limits.ts';
 import { defaultQueryThreads } from '../queries/query-threads.ts';
+import { DEFAULT_RETRY, RETRY_LIMITS } from '../notify/index.ts';
 
 export interface AccessKey {
   readonly accessKeyId: string;
@@ -200,6 +201,18 @@ export interface TollstreamConfig {
   };
   /** Limits on the HTTP port's connections and request bodies (docs/security.md, "Resource limits"), and CORS. */
   readonly http: HttpSettings;
+  /** Notifications (docs/notify.md): how often a delivery to a webhook, browser or mailbox is tried before it is dead-lettered. */
+  readonly notify: {
+    readonly retry: {
+      /** Attempts per delivery, the first included, 1 to 100; after the last failed one it is dead-lettered. @default 8 */
+      readonly maxAttempts: number;
+      /**
+       * The backoff ceiling after the first failure, in ms, 1 to 300000: the next attempt waits a random time below it,
+       * and the ceiling doubles per failure up to 5 minutes. @default 1000
+       */
+      readonly baseDelayMs: number;
+    };
+  };
   /** The history of metrics the console charts, kept in the stream `tollstream_metrics_history`. */
   readonly metrics: {
     /** Seconds between samples of the history; 0 records none. @default 10 */
@@ -309,6 +322,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
   http: { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 65_000, maxConnections: 512, maxBodyBytesInFlight: 256 * 1024 * 1024, corsOrigins: [] },
   kinesis: { shardWriteLimits: false },
   metrics: { historyIntervalSeconds: 10, historyRetentionHours: 48 },
+  notify: { retry: { maxAttempts: DEFAULT_RETRY.maxAttempts, baseDelayMs: DEFAULT_RETRY.baseDelayMs } },
 };
 
 /** The warehouse file: `warehouse.path`, else `warehouse.duckdb` in the data directory. */
@@ -449,6 +463,8 @@ export const SCHEMA: Record<string, Setting> = {
   'queries.referenceDir': { type: 'string', check: (v) => (v.trim() === '' ? 'must name a directory' : undefined) },
   'metrics.historyIntervalSeconds': { type: 'integer', min: 0, max: 3600 },
   'metrics.historyRetentionHours': { type: 'integer', min: 1, max: 8760 },
+  'notify.retry.maxAttempts': { type: 'integer', ...RETRY_LIMITS.maxAttempts },
+  'notify.retry.baseDelayMs': { type: 'integer', ...RETRY_LIMITS.baseDelayMs },
   apps: { type: 'json', check: checkAppModules },
   'functions.enabled': { type: 'boolean' },
   'functions.deploy': { type: 'json', check: checkDeclaredFunctions },

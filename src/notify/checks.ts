@@ -10,6 +10,14 @@ import { assertWebhookSecret } from './webhook.ts';
 import { assertPushTarget } from './webpush.ts';
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 300_000, timeoutMs: 10_000 };
+/**
+ * The ranges of the retry settings an operator may set (`notify.retry.*` in the server's config, whose schema reads
+ * them from here): up to 100 attempts, and a first backoff ceiling of at most the default cap of 5 minutes.
+ */
+export const RETRY_LIMITS = {
+  maxAttempts: { min: 1, max: 100 },
+  baseDelayMs: { min: 1, max: DEFAULT_RETRY.maxDelayMs },
+} as const satisfies Partial<Record<keyof RetryPolicy, { readonly min: number; readonly max: number }>>;
 /** SNS's limit; a notification is a short message, not a document. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 const TOPIC_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
@@ -144,7 +152,13 @@ export function checkPublish(topic: TopicDescription, message: JsonObject, publi
 
 export function resolveRetry(partial: Partial<RetryPolicy> | undefined): RetryPolicy {
   const retry = { ...DEFAULT_RETRY, ...partial };
-  for (const [name, value] of Object.entries(retry)) positiveInteger(value, `retry.${name}`);
+  for (const [name, value] of Object.entries(retry)) {
+    const limits = (RETRY_LIMITS as Partial<Record<string, { readonly min: number; readonly max: number }>>)[name];
+    if (limits === undefined) positiveInteger(value, `retry.${name}`);
+    else if (!Number.isSafeInteger(value) || value < limits.min || value > limits.max) {
+      throw new TollstreamError('CONFIG_INVALID', `retry.${name} must be an integer from ${limits.min} to ${limits.max}`, { context: { [`retry.${name}`]: value } });
+    }
+  }
   return retry;
 }
 

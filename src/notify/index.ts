@@ -5,7 +5,7 @@
  * inbox API; `sse.ts` streams inbox entries to HTTP clients.
  */
 export type * from './types.ts';
-export { openNotify, DEFAULT_RETRY, MAX_MESSAGE_BYTES } from './notify.ts';
+export { openNotify, DEFAULT_RETRY, MAX_MESSAGE_BYTES, RETRY_LIMITS } from './notify.ts';
 export { openPostgresNotify, publishToPostgresNotify, type PostgresNotify, type PostgresNotifyOptions } from './postgres.ts';
 export { NOTIFY_POSTGRES_SCHEMA } from './postgres-schema.ts';
 export { forwardingNotifications, type ForwardingOptions } from './forward.ts';

@@ -30,7 +30,7 @@ import { sqliteDispatchBackend, sqliteMirrorBackend } from './sqlite-backend.ts'
 import { NotifyStore, toSubscription } from './store.ts';
 import type { Notify, NotifyOptions, PublishOptions, PublishResult, TopicDescription } from './types.ts';
 
-export { DEFAULT_RETRY, MAX_MESSAGE_BYTES } from './checks.ts';
+export { DEFAULT_RETRY, MAX_MESSAGE_BYTES, RETRY_LIMITS } from './checks.ts';
 
 export function openNotify(options: NotifyOptions): Notify {
   const internals = tablesInternals(options.tables);

@@ -123,9 +123,9 @@ export interface NotifyStats {
 }
 
 export interface RetryPolicy {
-  /** Attempts per webhook delivery, the first included, before it is dead-lettered. @default 8 */
+  /** Attempts per delivery (webhook, push or email), the first included, before it is dead-lettered; 1 to 100. @default 8 */
   readonly maxAttempts: number;
-  /** The backoff ceiling after the first failure, in ms; it doubles per failure. @default 1000 */
+  /** The backoff ceiling after the first failure, in ms, 1 to 300000; it doubles per failure. @default 1000 */
   readonly baseDelayMs: number;
   /** The backoff ceiling never exceeds this, in ms. @default 300000 (5 minutes) */
   readonly maxDelayMs: number;

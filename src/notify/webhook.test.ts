@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelayMs, signWebhook, verifyWebhook } from './index.ts';
+import { backoffDelayMs, openNotify, signWebhook, verifyWebhook } from './index.ts';
 import { openFixture, startWebhookReceiver, waitFor, type NotifyFixture, type WebhookReceiver } from './test-helpers.ts';
 
 const SECRET = 'test-secret-123';
@@ -25,6 +25,14 @@ async function setUp(failFirst: number, maxAttempts: number): Promise<{ f: Notif
 }
 
 describe('webhook delivery', () => {
+  it('refuses a retry schedule outside its ranges, naming the option', () => {
+    f = openFixture();
+    const { tables } = f;
+    expect(() => openNotify({ tables, retry: { maxAttempts: 101 } })).toThrow(/^retry.maxAttempts must be an integer from 1 to 100$/);
+    expect(() => openNotify({ tables, retry: { baseDelayMs: 0 } })).toThrow(/^retry.baseDelayMs must be an integer from 1 to 300000$/);
+    expect(() => openNotify({ tables, retry: { timeoutMs: 0 } })).toThrow(/^retry.timeoutMs must be a positive integer$/);
+  });
+
   it('retries failed attempts with the same signed webhook-id until one succeeds', async () => {
     const { f, receiver } = await setUp(2, 5);
     f.notify.start();

@@ -64,7 +64,7 @@ export async function openClusterStores(
  * an instance without a route would fan a message out without mirroring it.
  */
 export function sharedNotifyOnce(
-  deps: { postgresUrl: string; nodeName: string; logger: Logger; options?: Pick<NotifyOptions, 'webPush' | 'email' | 'render' | 'mirror'> },
+  deps: { postgresUrl: string; nodeName: string; logger: Logger; options?: Pick<NotifyOptions, 'webPush' | 'email' | 'render' | 'mirror' | 'retry'> },
   undo: Undo,
 ): () => Promise<PostgresNotify> {
   let opened: Promise<PostgresNotify> | undefined;
@@ -111,7 +111,7 @@ export async function openAppStores(
     // The file holds what the log cannot give back (subscriptions, the outbox): never start it empty by accident.
     const tables = openTables({ path: path.join(config.dataDir, `${name}.db`), logger: logger.child({ component: 'tables' }), refuseLostFile: true });
     undo.unshift(() => tables.close());
-    notify = openNotify({ tables, logger });
+    notify = openNotify({ tables, logger, retry: config.notify.retry });
     const store = sqliteTableStore(tables);
     const functions = new FunctionsRuntime({ log, store, logger: logger.child({ component: 'functions' }) });
     undo.unshift(() => functions.stop());

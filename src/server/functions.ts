@@ -60,10 +60,10 @@ export async function openFunctionsState(
   if (config.cluster) {
     if (!deps.sharedNotify) throw new TollstreamError('INTERNAL', 'a cluster node opens its stores with its shared notifications');
     // tables.db transactions keep their tx.publish; what they publish is carried on to the shared notifications.
-    const local = openNotify({ tables, logger });
+    const local = openNotify({ tables, logger, retry: config.notify.retry });
     notify = forwardingNotifications({ local, tables, shared: await deps.sharedNotify(), logger });
   } else {
-    notify = openNotify({ tables, logger, ...senders });
+    notify = openNotify({ tables, logger, retry: config.notify.retry, ...senders });
   }
   undo.unshift(() => notify.stop());
   const logs = new FunctionLogs();

@@ -181,7 +181,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const sharing = prepared.filter((p) => p.sharedStores !== undefined);
     const senders = sharedStoreOptions(log, sharing);
     const sharedNotify = config.cluster
-      ? sharedNotifyOnce({ postgresUrl: config.cluster.postgresUrl, nodeName: config.cluster.nodeName, logger, options: { ...senders.notifyOptions, ...(senders.mirror ? { mirror: senders.mirror } : {}) } }, undo)
+      ? sharedNotifyOnce({ postgresUrl: config.cluster.postgresUrl, nodeName: config.cluster.nodeName, logger, options: { ...senders.notifyOptions, ...(senders.mirror ? { mirror: senders.mirror } : {}), retry: config.notify.retry } }, undo)
       : undefined;
     let functionsState = sharing.length > 0 ? await openFunctionsState({ log, config, logger, consumers, ...senders, sharedNotify }, undo) : undefined;
     // On a cluster node the apps' shared tables and their functions are in PostgreSQL, shared by the nodes; the

@@ -5,35 +5,21 @@
  * alert is acknowledged; a stream's per-shard view shows each shard's key range, records and consumers' lag.
  * Screenshots go to test-artifacts/web/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.ts';
-import { startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
+import { operatorCall, quietStation, screenshots, signedInConsole, startBrowserStack, type BrowserStack, type WebStack } from './harness.ts';
 
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/web');
 let stack: WebStack;
-let browser: Browser;
 let started: BrowserStack | undefined;
 let context: BrowserContext;
 let page: Page;
-const errors: string[] = [];
+let errors: string[] = [];
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   started = await startBrowserStack();
-  ({ stack, browser } = started);
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  page = await context.newPage();
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(`console: ${msg.text()}`);
-  });
-  await page.goto(`${stack.url}/console/`);
-  await page.getByLabel('API key').fill(stack.apiKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('tr[data-stream="toll_transactions"]').waitFor();
+  stack = started.stack;
+  ({ context, page, errors } = await signedInConsole(started));
 }, 180_000);
 
 afterAll(async () => {
@@ -41,25 +27,8 @@ afterAll(async () => {
   await started?.close();
 });
 
-async function operator(method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/x-ndjson' : 'application/json' }) },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : text.startsWith('{') ? JSON.parse(text) : text };
-}
-
-async function shots(name: string): Promise<void> {
-  for (const viewport of [{ width: 1280, height: 860 }, { width: 375, height: 812 }]) {
-    await page.setViewportSize(viewport);
-    await page.waitForTimeout(300); // charts follow their container's width
-    await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${viewport.width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 860 });
-}
+const operator = (method: string, p: string, body?: unknown) => operatorCall(stack, method, p, body);
+const shots = (name: string) => screenshots(page, name);
 
 /** A handler that fails every batch, and the fixed one that counts each payment once per record in `charged`. */
 const BROKEN = `export const tables = ['charged'];
@@ -214,16 +183,8 @@ describe('console live tail', () => {
 
 describe('console station alerts', () => {
   it('acknowledges an alert: the button gives way to who acknowledged it, and the API says the same', async () => {
-    // P77 expects 100 vehicles a window and alerts below 50, every slot of the week.
-    const rows = [];
-    for (let day = 0; day < 7; day++) for (let slot = 0; slot < 48; slot++) rows.push({ plaza_id: 'P77', day_of_week: day, slot, expected_count: 100, alert_threshold: 50 });
-    expect((await operator('PUT', '/v1/reference/stations', rows)).status).toBe(200);
-    // Three vehicles in each of four half-hour windows of a past afternoon: the windows after the first are quiet.
-    const start = Date.parse('2026-11-25T14:00:00.000Z');
-    const tolls = [];
-    for (let w = 0; w < 4; w++) for (let i = 0; i < 3; i++) tolls.push({ ...toll(`C-ACK-${w}${i}`, 100), plaza_id: 'P77', event_time: new Date(start + w * 30 * 60_000 + (5 + i) * 60_000).toISOString() });
-    const put = await operator('POST', '/v1/streams/toll_transactions/records?partitionKeyField=transaction_id', tolls.map((t) => JSON.stringify(t)).join('\n'));
-    expect(put.body.failedRecordCount).toBe(0);
+    // Three vehicles in each of four half-hour windows of a past afternoon, where P77 expects 100: the windows after the first are quiet.
+    await quietStation(stack, 'P77', '2026-11-25T14:00:00.000Z', 4);
     const alert = await waitFor('an alert of P77', async () => ((await operator('GET', '/v1/operator/alerts')).body.alerts as Array<{ plaza_id: string; window_start: string }>).find((a) => a.plaza_id === 'P77'), { timeoutMs: 60_000 });
 
     await page.getByRole('link', { name: 'Station alerts' }).click();

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
-import { DEFAULT_CONFIG } from '../../src/config/index.ts';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { DEFAULT_CONFIG, type TollstreamConfig } from '../../src/config/index.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
@@ -46,6 +46,8 @@ export interface StackOptions {
   readonly pushServices?: readonly string[];
   /** Alert emails through this relay; without it the server sends none (`alerts.email` not set up). */
   readonly smtp?: { readonly host: string; readonly port: number };
+  /** The notifications' retry schedule (`notify.retry`), short so a failing webhook is dead-lettered within the test. @default the config's */
+  readonly notifyRetry?: TollstreamConfig['notify']['retry'];
 }
 
 export async function startWebStack(options: StackOptions & { webRoot: string }): Promise<WebStack> {
@@ -72,6 +74,7 @@ export async function startWebStack(options: StackOptions & { webRoot: string })
         }),
         // A sample a second, so the console's history charts have lines within the tests' time.
         metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 1 },
+        ...(options.notifyRetry ? { notify: { retry: options.notifyRetry } } : {}),
       },
       { apps: SHIPPED_APPS, logger: silentLogger, webRoot: options.webRoot },
     );
@@ -107,6 +110,76 @@ export async function startBrowserStack(options: StackOptions = {}): Promise<Bro
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/** Where the browser tests keep their screenshots. */
+export const ARTIFACTS = path.join(repo, 'test-artifacts/web');
+
+/** A console page signed in with the operator's key; `errors` collects the page's errors and console errors (not failed loads). */
+export async function signedInConsole(started: BrowserStack): Promise<{ readonly context: BrowserContext; readonly page: Page; readonly errors: string[] }> {
+  const errors: string[] = [];
+  const context = await started.browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(`console: ${msg.text()}`);
+  });
+  await page.goto(`${started.stack.url}/console/`);
+  await page.getByLabel('API key').fill(started.stack.apiKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('tr[data-stream="toll_transactions"]').waitFor();
+  return { context, page, errors };
+}
+
+/** A request of the operator (with the API key): a string body is NDJSON, anything else JSON; the answer parsed when it is an object. */
+export async function operatorCall(stack: WebStack, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${stack.url}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/x-ndjson' : 'application/json' }) },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : text.startsWith('{') ? JSON.parse(text) : text };
+}
+
+/** Full-page screenshots of `page` at desktop and phone widths, `<name>-1280.png` and `<name>-375.png` in ARTIFACTS. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const viewport of [{ width: 1280, height: 860 }, { width: 375, height: 812 }]) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(300); // charts follow their container's width
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${viewport.width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 860 });
+}
+
+/**
+ * Makes the station alerts raise alerts for `plazaId`: its reference (replacing all others) expects 100 vehicles a
+ * window and alerts below 50 in every slot, and it gets three vehicles in each of `windows` half-hour windows from
+ * `from`. The first window is never judged and the last one is not closed, so the ones between raise an alert each.
+ */
+export async function quietStation(stack: WebStack, plazaId: string, from: string, windows: number): Promise<void> {
+  const rows = [];
+  for (let day = 0; day < 7; day++) for (let slot = 0; slot < 48; slot++) rows.push({ plaza_id: plazaId, day_of_week: day, slot, expected_count: 100, alert_threshold: 50 });
+  const reference = await operatorCall(stack, 'PUT', '/v1/reference/stations', rows);
+  if (reference.status !== 200) throw new Error(`loading the station reference failed: ${reference.status} ${JSON.stringify(reference.body).slice(0, 300)}`);
+  const start = Date.parse(from);
+  const tolls = [];
+  // Each window on both shards of toll_transactions: a shard without the last window's vehicles would hold the
+  // query's watermark back until its idle timeout, a minute.
+  for (let w = 0; w < windows; w++) {
+    for (let i = 0; i < 3; i++) tolls.push({ ...toll(customerOnShard(`C-${plazaId}-${w}${i}`, (i % 2) as 0 | 1), 100), plaza_id: plazaId, event_time: new Date(start + w * 30 * 60_000 + (5 + i) * 60_000).toISOString() });
+  }
+  await sendTolls(stack.url, stack.apiKey, tolls);
+}
+
+/** A customer id starting with `prefix` whose MD5 (the Kinesis partition key hash) falls in shard `shard` of a stream of two. */
+function customerOnShard(prefix: string, shard: 0 | 1): string {
+  for (let n = 0; ; n++) {
+    const id = `${prefix}-${n}`;
+    if (crypto.createHash('md5').update(id).digest()[0]! >> 7 === shard) return id;
   }
 }
 
