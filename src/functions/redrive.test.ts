@@ -86,6 +86,42 @@ describe('redrive of a batch a function gave up on', () => {
     expect(count(tables, 'bad')).toBe(3);
   });
 
+  it('gives a later redrive only the records an earlier, partial one did not commit', async () => {
+    const { log, tables } = await setup();
+    let mode: 'broken' | 'partial' | 'whole' = 'broken';
+    const given: number[][] = [];
+    const runtime = new FunctionsRuntime({ log, store: sqliteTableStore(tables) });
+    cleanups.push(() => runtime.stop());
+    await runtime.start({
+      name: 'count', stream: 'events', startingPosition: 'TRIM_HORIZON', maximumRetryAttempts: 0, retryBaseDelayMs: 1, onFailure: { stream: 'failures' },
+      handler: async (event, ctx) => {
+        if (mode === 'broken') throw new Error('not yet');
+        given.push(event.records.map((r) => (JSON.parse(r.text()) as { i: number }).i));
+        // The partial handler commits its first record's effect, then fails on the rest.
+        const upTo = mode === 'partial' ? 1 : event.records.length;
+        await ctx.transact(
+          (tx) => {
+            for (const r of event.records.slice(0, upTo)) tx.update('counts', { pk: `i${(JSON.parse(r.text()) as { i: number }).i}` }, { add: { count: 1 } });
+          },
+          { through: event.records[upTo - 1]!.sequenceNumber },
+        );
+        if (mode === 'partial') throw new Error('failed after the first record');
+      },
+    });
+    await log.append('events', [0, 1, 2].map((i) => ({ partitionKey: 'k', data: encoder.encode(JSON.stringify({ i })) })));
+    await waitFor('the batch given up', async () => (await givenUp(log)).length === 1);
+    const [batch] = await givenUp(log);
+
+    mode = 'partial';
+    expect(isTollstreamError(await runtime.redrive(batch!).catch((err: unknown) => err), 'REDRIVE_FAILED')).toBe(true);
+    expect(await runtime.wasRedriven(batch!)).toBe(false);
+    mode = 'whole';
+    expect(await runtime.redrive(batch!)).toBe(2);
+    expect(given).toEqual([[0, 1, 2], [1, 2]]);
+    expect([0, 1, 2].map((i) => count(tables, `i${i}`))).toEqual([1, 1, 1]);
+    expect(await runtime.wasRedriven(batch!)).toBe(true);
+  });
+
   it('marks a batch done for a handler that commits nothing of its own', async () => {
     const { log, tables } = await setup();
     let broken = true;

@@ -3,7 +3,8 @@
  * more. The records are read again from the mapping's stream, only those of the lanes given up on, and the
  * handler runs once with them. Its commit carries a mark of the redrive (a checkpoint of the consumer
  * `redrive:<mapping>` keyed by the batch's shard and range), in the same transaction as its effects, so the
- * same batch is never redriven into a second effect: a later redrive of it is refused.
+ * same batch is never redriven into a second effect: a later redrive of it is refused. A redrive whose handler
+ * committed only part of the batch leaves its lanes' checkpoints, and the next redrive starts after them.
  */
 import { TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -76,6 +77,19 @@ export async function wasRedriven(store: Pick<TableStore, 'getCheckpoint'>, batc
   return (await store.getCheckpoint(redriveConsumer(batch.mapping), batch.stream, redriveKey(batch))) !== undefined;
 }
 
+/** The records after the lane checkpoints an earlier, partial redrive of the batch committed (see checkpointWrites). */
+async function notYetCommitted(store: Pick<TableStore, 'getCheckpoint'>, target: CheckpointTarget, records: readonly FunctionRecord[]): Promise<FunctionRecord[]> {
+  const doneThrough = new Map<number, string | undefined>();
+  for (const r of records) {
+    const lane = laneOf(r.partitionKey);
+    if (!doneThrough.has(lane)) doneThrough.set(lane, (await store.getCheckpoint(target.consumer, target.stream, `${target.shardId}/${lane}`))?.sequenceNumber);
+  }
+  return records.filter((r) => {
+    const done = doneThrough.get(laneOf(r.partitionKey));
+    return done === undefined || r.sequenceNumber > done;
+  });
+}
+
 /** The records of the batch as the handler saw them, read again from the stream. */
 async function readBatch(log: StreamLog, batch: GivenUpBatch): Promise<FunctionRecord[]> {
   const lanes = batch.virtualLanes ? new Set(batch.virtualLanes) : undefined;
@@ -110,11 +124,14 @@ export async function redriveBatch(deps: RedriveDeps, batch: GivenUpBatch): Prom
   const { mapping, store } = deps;
   const context = { mapping: mapping.name, shardId: batch.shardId, startSequenceNumber: batch.startSequenceNumber, endSequenceNumber: batch.endSequenceNumber };
   if (await wasRedriven(store, batch)) throw new TollstreamError('CONDITION_FAILED', `this batch of '${mapping.name}' was sent again before`, { context });
-  const records = await readBatch(deps.log, batch);
-  if (records.length === 0) throw new TollstreamError('NOT_FOUND', `the records of this batch are no longer in the stream '${batch.stream}' (past its retention)`, { context });
-  const last = records[records.length - 1]!.sequenceNumber;
+  const all = await readBatch(deps.log, batch);
+  if (all.length === 0) throw new TollstreamError('NOT_FOUND', `the records of this batch are no longer in the stream '${batch.stream}' (past its retention)`, { context });
+  const last = all[all.length - 1]!.sequenceNumber;
   // The mark is the checkpoint a commit through the last record writes for this target (checkpointWrites).
   const target: CheckpointTarget = { consumer: redriveConsumer(mapping.name), stream: batch.stream, shardId: redriveKey(batch), shardAt: last };
+  // An earlier redrive whose handler committed part of the batch (`transact` through an earlier record) stored
+  // how far each lane got, in the same transaction as those effects: those records are done, and are not given again.
+  const records = await notYetCommitted(store, target, all);
   let committedThrough: string | undefined;
   let commit: Promise<unknown> | undefined;
   const checkpoints: InvocationCheckpoints = {
