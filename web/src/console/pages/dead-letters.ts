@@ -71,10 +71,11 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
         deadLetters.length === 0
           ? h('p', { class: 'muted' }, 'None: every notification reached its webhook, browser or mailbox.')
           : dataTable(
-              ['Store', 'Topic', 'Channel', 'To', 'Attempts', 'Last error', 'Given up', 'Message', ''],
+              ['', 'Store', 'Topic', 'Channel', 'To', 'Attempts', 'Last error', 'Given up', 'Message'],
               deadLetters.map((d) => [
-                d.store, d.topic, d.channel, d.url, d.attempts, d.lastError, utc(d.failedAt), JSON.stringify(d.message),
+                // The action first, where a wide row cannot push it out of view.
                 sendAgain(`Send dead letter ${d.id} of ${d.store} again`, `Send this ${d.topic} notification to ${d.url} again? It gets a fresh set of attempts.`, `/v1/dead-letters/${encodeURIComponent(d.store)}/${d.id}/redrive`, () => `Notification ${d.id} of ${d.store} queued again.`),
+                d.store, d.topic, d.channel, clipped(d.url), d.attempts, d.lastError, utc(d.failedAt), clipped(JSON.stringify(d.message)),
               ]),
               `${deadLetters.length} notification${deadLetters.length === 1 ? '' : 's'} given up`,
             ),
@@ -84,17 +85,17 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
         functionDeadLetters.length === 0
           ? h('p', { class: 'muted' }, 'None: no function mapping with an on-failure destination has given up on a batch.')
           : dataTable(
-              ['Function', 'Stream', 'Shard', 'Sequence numbers', 'Records', 'Attempts', 'Why', 'Given up', 'Kept in', ''],
+              ['', 'Function', 'Stream', 'Shard', 'Sequence numbers', 'Records', 'Attempts', 'Why', 'Given up', 'Kept in'],
               functionDeadLetters.map((b) => {
                 const range = `${b.startSequenceNumber}-${b.endSequenceNumber}`;
                 return [
-                  b.mapping, b.stream, b.shardId, h('code', { title: range }, `…${b.startSequenceNumber.slice(-6)} to …${b.endSequenceNumber.slice(-6)}`), b.batchSize, b.attempts, b.condition, utc(b.givenUpAt), b.onFailure,
                   sendAgain(
                     `Send the batch of ${b.mapping} given up at ${utc(b.givenUpAt)} again`,
                     `Send these ${b.batchSize} records of ${b.stream} (${b.shardId}) to ${b.mapping} again? They are read again from the stream and the function runs once with them.`,
                     `/v1/dead-letters/mappings/${encodeURIComponent(b.mapping)}/${encodeURIComponent(b.shardId)}/${range}/redrive`,
                     (answer) => `${b.mapping} processed the ${(answer as { redriven: { records: number } }).redriven.records} records of the batch.`,
                   ),
+                  b.mapping, b.stream, b.shardId, h('code', { title: range }, `…${b.startSequenceNumber.slice(-6)} to …${b.endSequenceNumber.slice(-6)}`), b.batchSize, b.attempts, b.condition, utc(b.givenUpAt), clipped(b.onFailure),
                 ];
               }),
               `${functionDeadLetters.length} batch${functionDeadLetters.length === 1 ? '' : 'es'} given up`,
@@ -106,4 +107,9 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
     }
   };
   return every(10_000, load);
+}
+
+/** Long text cut to its column's width, whole on hover: a long message or URL pushed "Send again" out of view. */
+function clipped(text: string): HTMLElement {
+  return h('span', { class: 'clipped', title: text }, text);
 }
