@@ -4,10 +4,8 @@
  * leases expire, and every acknowledged toll is in the warehouse exactly once. The verifier is shown to catch a
  * lost and a doubled row. Prints the time from the kill to the first record the new owners delivered.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.ts';
@@ -15,21 +13,14 @@ import type { Warehouse } from '../../src/warehouse/index.ts';
 import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
+import { startNodeProcess, type NodeChild } from './node-process.ts';
 import { verifyDelivered } from './verify.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const NODE = path.join(ROOT, 'test/cluster/delivery-node.ts');
+const NODE = fileURLToPath(new URL('delivery-node.ts', import.meta.url));
 const STREAM = 'toll_transactions';
 const SHARDS = 6;
 const LEASE_MS = 3000;
 const RENEW_MS = 1000;
-
-interface Node {
-  readonly name: string;
-  readonly child: ChildProcess;
-  /** Shard ids whose lease the node holds, as it last reported. */
-  held: string[];
-}
 
 describe('warehouse delivery on three nodes, one killed with kill -9', () => {
   let cluster: NatsCluster;
@@ -37,7 +28,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
   let leasePlace: PostgresSchema;
   let warehouse: Warehouse;
   let log: JetStreamStreamLog;
-  const nodes: Node[] = [];
+  const nodes: NodeChild[] = [];
   const sent = new Set<string>();
   const acknowledged = new Set<string>();
 
@@ -51,7 +42,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
     await log.createStream(STREAM, { shardCount: SHARDS, dedupe: { mode: 'field', field: 'transaction_id' } });
     const config = (name: string) => ({ natsUrls: cluster.urls, prefix, postgresUrl: warehousePlace.url, warehouseSchema: warehousePlace.schema, leaseSchema: leasePlace.schema, node: name, leaseMs: LEASE_MS, renewMs: RENEW_MS });
-    for (const name of ['node-1', 'node-2', 'node-3']) nodes.push(await startNode(name, JSON.stringify(config(name))));
+    for (const name of ['node-1', 'node-2', 'node-3']) nodes.push(await startNodeProcess(NODE, name, JSON.stringify(config(name))));
   }, 120_000);
 
   afterAll(async () => {
@@ -126,18 +117,3 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     expect(damaged.doubled).toEqual([doubledId]);
   });
 });
-
-async function startNode(name: string, config: string): Promise<Node> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), NODE, config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const node: Node = { name, child, held: [] };
-  const lines = readline.createInterface({ input: child.stdout! });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
-    lines.on('line', (line) => {
-      if (line === 'ready') resolve();
-      else if (line.startsWith('held ')) node.held = line.slice(5).split(',').filter(Boolean).map((key) => key.split(':').pop()!);
-    });
-  });
-  await ready;
-  return node;
-}

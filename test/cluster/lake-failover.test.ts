@@ -6,34 +6,25 @@
  * with DuckDB, holds every acknowledged toll exactly once: no file of the killed batch is left beside the one the
  * new owner wrote over the same records. The verifier is shown to catch a lost and a doubled record.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.ts';
 import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
+import { startNodeProcess, type NodeChild } from './node-process.ts';
 import { judgeDelivered, type DeliveredRow } from './verify.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const NODE = path.join(ROOT, 'test/cluster/lake-node.ts');
+const NODE = fileURLToPath(new URL('delivery-node.ts', import.meta.url));
 const STREAM = 'toll_transactions';
 const SHARDS = 6;
 const LEASE_MS = 3000;
 const RENEW_MS = 1000;
-
-interface Node {
-  readonly name: string;
-  readonly child: ChildProcess;
-  /** Shard ids whose lease the node holds, as it last reported. */
-  held: string[];
-}
 
 describe('the Parquet lake on three nodes, the owner of a shard killed with kill -9 mid-batch', () => {
   let cluster: NatsCluster;
@@ -41,7 +32,7 @@ describe('the Parquet lake on three nodes, the owner of a shard killed with kill
   let leasePlace: PostgresSchema;
   let log: JetStreamStreamLog;
   let dir: string;
-  const nodes: Node[] = [];
+  const nodes: NodeChild[] = [];
   const sent = new Set<string>();
   const acknowledged = new Set<string>();
 
@@ -53,8 +44,8 @@ describe('the Parquet lake on three nodes, the owner of a shard killed with kill
     const prefix = `lf${crypto.randomBytes(4).toString('hex')}`;
     log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
     await log.createStream(STREAM, { shardCount: SHARDS, dedupe: { mode: 'field', field: 'transaction_id' } });
-    const config = (name: string) => ({ natsUrls: cluster.urls, prefix, postgresUrl: lakePlace.url, lakeSchema: lakePlace.schema, leaseSchema: leasePlace.schema, dir, node: name, leaseMs: LEASE_MS, renewMs: RENEW_MS });
-    for (const name of ['node-1', 'node-2', 'node-3']) nodes.push(await startNode(name, JSON.stringify(config(name))));
+    const config = (name: string) => ({ natsUrls: cluster.urls, prefix, postgresUrl: lakePlace.url, lake: { dir, schema: lakePlace.schema }, leaseSchema: leasePlace.schema, node: name, leaseMs: LEASE_MS, renewMs: RENEW_MS });
+    for (const name of ['node-1', 'node-2', 'node-3']) nodes.push(await startNodeProcess(NODE, name, JSON.stringify(config(name))));
   }, 120_000);
 
   afterAll(async () => {
@@ -158,31 +149,11 @@ async function readLake(dir: string): Promise<DeliveredRow[]> {
   }
 }
 
-async function listFiles(root: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await fs.readdir(path.join(root, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(root, rel)));
-    else out.push(rel);
-  }
-  return out;
+async function listFiles(root: string): Promise<string[]> {
+  const entries = await fs.readdir(root, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)));
 }
 
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(() => true, () => false);
-}
-
-async function startNode(name: string, config: string): Promise<Node> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), NODE, config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const node: Node = { name, child, held: [] };
-  const lines = readline.createInterface({ input: child.stdout! });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
-    lines.on('line', (line) => {
-      if (line === 'ready') resolve();
-      else if (line.startsWith('held ')) node.held = line.slice(5).split(',').filter(Boolean).map((key) => key.split(':').pop()!);
-    });
-  });
-  await ready;
-  return node;
 }
