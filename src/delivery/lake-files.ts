@@ -14,6 +14,25 @@ import type { ManifestFile } from './lake-manifest.ts';
 import type { DestinationBatch } from './types.ts';
 
 const ERRORS_DIR = '_errors';
+/**
+ * In the table's folder of a lake the nodes of a cluster share: a lone node's lake must never open that folder (it
+ * deletes every file its manifests do not name), nor a shared lake one a lone node wrote (its files are in no
+ * commit of PostgreSQL, and would be written again beside).
+ */
+export const SHARED_LAKE_MARK = '_shared_lake';
+/** The folder of a lone node's lake manifests (lake-manifest.ts). */
+const LONE_LAKE_MARK = '_manifest';
+
+/** Refuses to open `layout` as a `kind` lake when the other kind wrote it. */
+export async function checkLakeKind(layout: LakeLayout, kind: 'lone' | 'shared'): Promise<void> {
+  const other = kind === 'lone' ? SHARED_LAKE_MARK : LONE_LAKE_MARK;
+  const found = await fs.readdir(path.join(layout.root, other)).then((entries) => kind === 'lone' || entries.length > 0, () => false);
+  if (!found) return;
+  const message = kind === 'lone'
+    ? `${layout.root} holds the lake the nodes of a cluster share (its commits in PostgreSQL); a node without the cluster section cannot open it: give this node another lake.dir`
+    : `${layout.root} holds the lake of a single node (its commits in ${LONE_LAKE_MARK}/); a cluster's lake needs a folder of its own: give the nodes another lake.dir`;
+  throw new TollstreamError('CONFIG_INVALID', message, { context: { key: 'lake.dir', dir: layout.root } });
+}
 
 export interface LakeLayout {
   /** The table's folder: `<lake dir>/<table>`. */

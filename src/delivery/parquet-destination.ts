@@ -26,7 +26,7 @@ import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { TableSchema } from '../warehouse/index.ts';
-import { lakeLayout, literal, planFiles, quote, syncFile, writeFiles, type LakeLayout } from './lake-files.ts';
+import { checkLakeKind, lakeLayout, literal, planFiles, quote, syncFile, writeFiles, type LakeLayout } from './lake-files.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 import { planCompaction, type CompactionPolicy } from './lake-compaction.ts';
 import { liveFiles, MANIFEST_DIR, manifestName, mergedEntry, readManifests, writeManifest, type Manifest, type ManifestFile } from './lake-manifest.ts';
@@ -84,6 +84,7 @@ const MiB = 1024 * 1024;
 export async function openParquetLake(options: ParquetLakeOptions): Promise<ParquetLake> {
   const layout = lakeLayout(options);
   const root = layout.root;
+  await checkLakeKind(layout, 'lone');
   await fs.mkdir(path.join(root, MANIFEST_DIR), { recursive: true });
   const targetFileMiB = options.targetFileMiB ?? 128;
   if (!(targetFileMiB >= 1 && targetFileMiB <= 1024)) {

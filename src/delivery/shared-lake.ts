@@ -28,7 +28,7 @@ import { writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { checkBatchPositions, type TableSchema } from '../warehouse/index.ts';
-import { lakeLayout, planFiles, writeFiles, type LakeLayout } from './lake-files.ts';
+import { SHARED_LAKE_MARK, checkLakeKind, lakeLayout, planFiles, writeFiles, type LakeLayout } from './lake-files.ts';
 import type { ManifestFile } from './lake-manifest.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 
@@ -67,7 +67,8 @@ export async function openSharedParquetLake(options: SharedParquetLakeOptions): 
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schemaName) || schemaName.startsWith('pg_')) {
     throw new TollstreamError('CONFIG_INVALID', `the lake schema '${schemaName}' must be lower-case letters, digits and _ (starting with a letter or _, not pg_)`, { context: { schema: schemaName } });
   }
-  await fs.mkdir(layout.root, { recursive: true });
+  await checkLakeKind(layout, 'shared');
+  await fs.mkdir(path.join(layout.root, SHARED_LAKE_MARK), { recursive: true });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const pool = new pg.Pool({
     connectionString: options.postgresUrl,

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSharedParquetLake, type DestinationBatch, type SharedParquetLake } from '../../src/delivery/index.ts';
+import { openParquetLake, openSharedParquetLake, type DestinationBatch, type SharedParquetLake } from '../../src/delivery/index.ts';
 import type { Row } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { tempDir, T0 } from './helpers.ts';
@@ -83,6 +83,17 @@ describe('the Parquet lake the nodes of a cluster share', () => {
     expect((await a.files()).map((f) => [f.firstSequenceNumber, f.lastSequenceNumber])).toEqual([['1', '3'], ['1', '3'], ['4', '5'], ['4', '5']]);
     const current = JSON.parse(await fs.readFile(path.join(dir, STREAM, '_current.json'), 'utf8')) as { files: string[] };
     expect(current.files.sort()).toEqual((await a.files()).map((f) => f.path).sort());
+  });
+
+  it('is never opened as a lone node\'s lake, which would delete the files its manifests do not name, nor over one', async () => {
+    await (await open()).write(batch(1, 2, null));
+    await expect(openParquetLake({ dir, compactionIntervalSeconds: 0 })).rejects.toMatchObject({ code: 'CONFIG_INVALID', context: { key: 'lake.dir' } });
+    expect(await idsOnDisk(dir)).toEqual(['t1', 't2']);
+    const lone = path.join(dir, 'lone');
+    const lake = await openParquetLake({ dir: lone, compactionIntervalSeconds: 0 });
+    await lake.write(batch(1, 2, null));
+    await lake.close();
+    await expect(openSharedParquetLake({ dir: lone, postgresUrl: place.url, postgresSchema: place.schema })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
   it('deletes the files of a writer killed before its commit once the shard has moved past them', async () => {
