@@ -13,7 +13,7 @@ import type { Warehouse } from '../../src/warehouse/index.ts';
 import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
-import { startNodeProcess, type NodeChild } from './node-process.ts';
+import { produceTolls, startNodeProcess, type NodeChild } from './node-process.ts';
 import { verifyDelivered } from './verify.ts';
 
 const NODE = fileURLToPath(new URL('delivery-node.ts', import.meta.url));
@@ -57,18 +57,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
   it('delivers every acknowledged toll exactly once, and the killed node\'s shards are taken over', async () => {
     await eventually('the three nodes to share the six leases', () => nodes.every((n) => n.held.length === 2), 60_000);
     const tolls = transactions(60_000, 11);
-    let next = 0;
-    let producing = true;
-    const producer = (async () => {
-      while (producing && next < tolls.length) {
-        const batch = tolls.slice(next, next + 100);
-        next += batch.length;
-        for (const t of batch) sent.add(t.transaction_id);
-        const results = await log.append(STREAM, batch.map((t) => ({ partitionKey: t.customer_id, data: Buffer.from(JSON.stringify(t)) })));
-        results.forEach((r, i) => r.ok && acknowledged.add(batch[i]!.transaction_id));
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    const producer = produceTolls(log, STREAM, tolls, { sent, acknowledged });
     const rows = async () => Number((await warehouse.query('SELECT count(*) FROM toll_transactions')).rows[0]![0]);
     await eventually('rows from the traffic', async () => (await rows()) > 1000, 60_000);
 
@@ -92,8 +81,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     const survivors = nodes.filter((n) => n !== victim);
     await eventually('the survivors to hold all six leases', () => survivors.reduce((s, n) => s + n.held.length, 0) === SHARDS, 60_000);
     await new Promise((r) => setTimeout(r, 2000));
-    producing = false;
-    await producer;
+    await producer.stop();
     await eventually(`all ${acknowledged.size} acknowledged tolls in the warehouse`, async () => (await rows()) >= acknowledged.size, 120_000);
     // Let anything still in flight land, then judge.
     await new Promise((r) => setTimeout(r, 1500));

@@ -17,7 +17,7 @@ import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.t
 import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
-import { startNodeProcess, type NodeChild } from './node-process.ts';
+import { produceTolls, startNodeProcess, type NodeChild } from './node-process.ts';
 import { judgeDelivered, type DeliveredRow } from './verify.ts';
 
 const NODE = fileURLToPath(new URL('delivery-node.ts', import.meta.url));
@@ -60,18 +60,7 @@ describe('the Parquet lake on three nodes, the owner of a shard killed with kill
   it('holds every acknowledged toll once in the files on disk after the takeover', async () => {
     await eventually('the three nodes to share the six leases', () => nodes.every((n) => n.held.length === 2), 60_000);
     const tolls = transactions(40_000, 13);
-    let next = 0;
-    let producing = true;
-    const producer = (async () => {
-      while (producing && next < tolls.length) {
-        const batch = tolls.slice(next, next + 100);
-        next += batch.length;
-        for (const t of batch) sent.add(t.transaction_id);
-        const results = await log.append(STREAM, batch.map((t) => ({ partitionKey: t.customer_id, data: Buffer.from(JSON.stringify(t)) })));
-        results.forEach((r, i) => r.ok && acknowledged.add(batch[i]!.transaction_id));
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    const producer = produceTolls(log, STREAM, tolls, { sent, acknowledged });
     const committedRows = async () => Number((await lakePlace.admin(`SELECT coalesce(sum((entry->>'rows')::int), 0) AS n FROM "${lakePlace.schema}".lake_files WHERE commit_no IS NOT NULL AND entry->>'kind' = 'data'`)).rows[0].n);
     await eventually('lake files from the traffic', async () => (await committedRows()) > 1000, 60_000);
 
@@ -103,8 +92,7 @@ describe('the Parquet lake on three nodes, the owner of a shard killed with kill
     const survivors = nodes.filter((n) => n !== victim);
     await eventually('the survivors to hold all six leases', () => survivors.reduce((s, n) => s + n.held.length, 0) === SHARDS, 60_000);
     await new Promise((r) => setTimeout(r, 2000));
-    producing = false;
-    await producer;
+    await producer.stop();
     await eventually(`all ${acknowledged.size} acknowledged tolls committed to the lake`, async () => (await committedRows()) >= acknowledged.size, 120_000);
     await eventually('the killed batch\'s files deleted', async () => (await uncommitted()).every((p) => !leftBehind.includes(p)), 30_000);
     // Let anything still in flight land, then judge.

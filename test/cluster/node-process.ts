@@ -11,6 +11,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../../src/core/logger.ts';
 import { openJetStreamLog, type StreamLog } from '../../src/log/index.ts';
+import type { TollTransaction } from '../../src/simulator/index.ts';
 import type { WorkLeases } from '../../src/server/work-leases.ts';
 
 export interface NodeProcessConfig {
@@ -71,4 +72,29 @@ export async function startNodeProcess(script: string, name: string, config: str
   });
   await ready;
   return node;
+}
+
+/**
+ * Appends `tolls` to `stream` 100 at a time until `stop`, noting each id as sent before its append and as
+ * acknowledged once the log stored it. `stop` resolves when the append in flight is answered.
+ */
+export function produceTolls(log: StreamLog, stream: string, tolls: readonly TollTransaction[], seen: { sent: Set<string>; acknowledged: Set<string> }): { stop(): Promise<void> } {
+  let next = 0;
+  let producing = true;
+  const producer = (async () => {
+    while (producing && next < tolls.length) {
+      const batch = tolls.slice(next, next + 100);
+      next += batch.length;
+      for (const t of batch) seen.sent.add(t.transaction_id);
+      const results = await log.append(stream, batch.map((t) => ({ partitionKey: t.customer_id, data: Buffer.from(JSON.stringify(t)) })));
+      results.forEach((r, i) => r.ok && seen.acknowledged.add(batch[i]!.transaction_id));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    stop: async () => {
+      producing = false;
+      await producer;
+    },
+  };
 }
