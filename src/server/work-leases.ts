@@ -175,7 +175,8 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
 /**
  * The leases of a node's consumers, as the server starts them. On a node of a cluster, the consumers whose
  * destination the nodes share take their leases from the lease table in PostgreSQL and move between nodes: the
- * warehouse deliveries when the warehouse is in PostgreSQL, and the mappings of `sharedFunctions` (the apps' and the
+ * warehouse deliveries when the warehouse is in PostgreSQL, the lake delivery (`clusterDeliveries`: one lake in a
+ * folder the nodes share, its commits in PostgreSQL), and the mappings of `sharedFunctions` (the apps' and the
  * deployed functions, on tables in PostgreSQL). The others keep their leases in a table of this node's own, in
  * memory, and it holds every one: the mappings of `functions` (their checkpoints are in this node's `tables.db`,
  * and a mapping must not move to a node that cannot see its checkpoints), and deliveries into this node's own
