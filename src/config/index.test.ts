@@ -64,6 +64,18 @@ describe('loadConfig', () => {
     expect((await loadConfig({ cwd: tempDir(), env: {} })).cluster).toBeUndefined();
   });
 
+  it('asks a cluster node with the lake for the folder the nodes share', async () => {
+    const env = {
+      TOLLSTREAM_CLUSTER_NATS_SERVERS: '["nats://10.0.0.1:4222"]',
+      TOLLSTREAM_CLUSTER_POSTGRES_URL: 'postgres://ts:pw@10.0.0.9:5432/tollstream',
+      TOLLSTREAM_CLUSTER_NODE_NAME: 'node-a',
+      TOLLSTREAM_LAKE_ENABLED: 'true',
+    };
+    await expect(loadConfig({ cwd: tempDir(), env })).rejects.toMatchObject({ code: 'CONFIG_INVALID', context: { key: 'lake.dir' } });
+    const config = await loadConfig({ cwd: tempDir(), env: { ...env, TOLLSTREAM_LAKE_DIR: '/mnt/lake' } });
+    expect(lakeDir(config)).toBe('/mnt/lake');
+  });
+
   it('names the missing or ill-typed key of the cluster section', async () => {
     const file = (cluster: unknown) => tempDir({ 'tollstream.config.json': JSON.stringify({ cluster }) });
     await expect(loadConfig({ cwd: file({ natsServers: ['nats://127.0.0.1:4222'], nodeName: 'a' }), env: {} })).rejects.toMatchObject({

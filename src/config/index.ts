@@ -384,6 +384,9 @@ function checkConflicts(explicit: Flat, schema: Schema): void {
       throw configError(`${required} is required with ${clusterKey}: a cluster node needs cluster.natsServers, cluster.postgresUrl and cluster.nodeName`, { key: required });
     }
   }
+  if (clusterKey && explicit.get('lake.enabled') === true && !explicit.has('lake.dir')) {
+    throw configError(`lake.dir is required with lake.enabled on a cluster (${clusterKey}): the nodes write one lake, so name a folder every node mounts (NFS or the like)`, { key: 'lake.dir' });
+  }
   const leaseMs = Number(explicit.get('cluster.leaseMs') ?? CLUSTER_DEFAULTS.leaseMs);
   const leaseRenewMs = Number(explicit.get('cluster.leaseRenewMs') ?? CLUSTER_DEFAULTS.leaseRenewMs);
   if (clusterKey && leaseRenewMs * 3 > leaseMs) {

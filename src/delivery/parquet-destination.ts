@@ -21,11 +21,12 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
-import { DUCKDB_COLUMN_TYPES, TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
+import type { TableSchema } from '../warehouse/index.ts';
+import { checkLakeKind, lakeLayout, literal, planFiles, quote, syncFile, writeFiles, type LakeLayout } from './lake-files.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 import { planCompaction, type CompactionPolicy } from './lake-compaction.ts';
 import { liveFiles, MANIFEST_DIR, manifestName, mergedEntry, readManifests, writeManifest, type Manifest, type ManifestFile } from './lake-manifest.ts';
@@ -76,21 +77,14 @@ export interface CompactionResult {
   readonly filesDeleted: number;
 }
 
-const ERRORS_DIR = '_errors';
 /** The live files at the last commit, rewritten after each commit (plain JSON, for readers outside the server). */
 const CURRENT_FILE = '_current.json';
 const MiB = 1024 * 1024;
 
 export async function openParquetLake(options: ParquetLakeOptions): Promise<ParquetLake> {
-  const schema = options.schema ?? TOLL_TRANSACTIONS;
-  const partitionBy = options.partitionBy ?? ['plaza_id'];
-  const timeField = options.timeField ?? 'event_time';
-  for (const field of [...partitionBy, timeField]) {
-    if (!schema.columns.some((c) => c.name === field)) {
-      throw new TollstreamError('INVALID_ARGUMENT', `cannot partition ${schema.name} by '${field}': no such column`, { context: { field } });
-    }
-  }
-  const root = path.join(options.dir, schema.name);
+  const layout = lakeLayout(options);
+  const root = layout.root;
+  await checkLakeKind(layout, 'lone');
   await fs.mkdir(path.join(root, MANIFEST_DIR), { recursive: true });
   const targetFileMiB = options.targetFileMiB ?? 128;
   if (!(targetFileMiB >= 1 && targetFileMiB <= 1024)) {
@@ -98,7 +92,7 @@ export async function openParquetLake(options: ParquetLakeOptions): Promise<Parq
   }
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
-  const lake = new Lake(root, schema, partitionBy, timeField, options.timeGranularity ?? 'hour', instance, conn, {
+  const lake = new Lake(layout, instance, conn, {
     policy: {
       targetBytes: targetFileMiB * MiB,
       minFiles: options.compactionMinFiles ?? 8,
@@ -135,17 +129,18 @@ class Lake implements ParquetLake {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
+  readonly schema: TableSchema;
+  private readonly root: string;
+
   constructor(
-    private readonly root: string,
-    readonly schema: TableSchema,
-    private readonly partitionBy: readonly string[],
-    private readonly timeField: string,
-    private readonly granularity: 'day' | 'hour',
+    private readonly layout: LakeLayout,
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     private readonly settings: LakeSettings,
   ) {
-    this.description = `parquet:${root}`;
+    this.root = layout.root;
+    this.schema = layout.schema;
+    this.description = `parquet:${layout.root}`;
   }
 
   /**
@@ -220,14 +215,7 @@ class Lake implements ParquetLake {
       }
       positions[shardId] = seq;
     }
-    const ranges = shardRanges(batch);
-    const files: ManifestFile[] = [];
-    try {
-      if (batch.rows.length > 0) files.push(...(await this.writeDataFiles(batch.rows, ranges)));
-      if (batch.errors.length > 0) files.push(...(await this.writeErrorFiles(batch, ranges)));
-    } catch (err) {
-      throw new TollstreamError('WAREHOUSE_UNAVAILABLE', `writing Parquet files under ${this.root} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    const files = await writeFiles(this.conn, this.layout, planFiles(this.layout, batch));
     const manifest: Manifest = { commit: (previous?.commit ?? 0) + 1, stream: batch.stream, committedAt: new Date(this.settings.now()).toISOString(), positions, files };
     await writeManifest(this.root, manifest);
     this.committed.push(manifest);
@@ -295,127 +283,6 @@ class Lake implements ParquetLake {
     const files = liveFiles(this.committed).filter((f) => f.kind === 'data').map((f) => f.path);
     await writeFileAtomic(path.join(this.root, CURRENT_FILE), JSON.stringify({ commit: this.committed.at(-1)?.commit ?? 0, files }, null, 1));
   }
-
-  private async writeDataFiles(rows: readonly Row[], ranges: ReadonlyMap<string, [string, string]>): Promise<ManifestFile[]> {
-    const groups = new Map<string, { partition: Record<string, string>; shardId: string; rows: Row[] }>();
-    for (const row of rows) {
-      const partition = this.partitionOf(row);
-      const shardId = String(row.shard_id);
-      const key = `${shardId}\n${JSON.stringify(partition)}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { partition, shardId, rows: [] }));
-      group.rows.push(row);
-    }
-    const columns = this.schema.columns;
-    await this.conn.run(`CREATE OR REPLACE TEMP TABLE batch (${columns.map((c) => `${quote(c.name)} ${DUCKDB_COLUMN_TYPES[c.type]}`).join(', ')}, _file INTEGER)`);
-    const appender = await this.conn.createAppender('batch', 'main', 'temp');
-    const files: ManifestFile[] = [];
-    let index = 0;
-    for (const group of groups.values()) {
-      for (const row of group.rows) {
-        for (const column of columns) appendValue(appender, column, row[column.name] ?? null);
-        appender.appendInteger(index);
-        appender.endRow();
-      }
-      const [first, last] = ranges.get(group.shardId)!;
-      const dir = Object.entries(group.partition).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('/');
-      const times = group.rows.map((r) => Number(r[this.timeField]));
-      files.push({
-        path: `${dir}/${safeName(group.shardId)}-${first}-${last}.parquet`,
-        kind: 'data',
-        rows: group.rows.length,
-        shardId: group.shardId,
-        firstSequenceNumber: first,
-        lastSequenceNumber: last,
-        partition: group.partition,
-        minEventTime: new Date(Math.min(...times)).toISOString(),
-        maxEventTime: new Date(Math.max(...times)).toISOString(),
-      });
-      index++;
-    }
-    appender.flushSync();
-    appender.closeSync();
-    const select = columns.map((c) => quote(c.name)).join(', ');
-    for (const [i, file] of files.entries()) {
-      const target = path.join(this.root, file.path);
-      const tmp = `${target}.tmp`;
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      // The path is ours (encoded partition values, shard ids and digits); quotes are still escaped.
-      await this.conn.run(`COPY (SELECT ${select} FROM batch WHERE _file = ${i} ORDER BY shard_id, sequence_number) TO ${literal(tmp)} (FORMAT PARQUET)`);
-      await syncFile(tmp);
-      await fs.rename(tmp, target);
-      files[i] = { ...file, bytes: (await fs.stat(target)).size };
-    }
-    await this.conn.run('DROP TABLE batch');
-    return files;
-  }
-
-  private async writeErrorFiles(batch: DestinationBatch, ranges: ReadonlyMap<string, [string, string]>): Promise<ManifestFile[]> {
-    const byShard = new Map<string, string[]>();
-    for (const e of batch.errors) {
-      const line = JSON.stringify({
-        stream: batch.stream,
-        shard_id: e.shardId,
-        sequence_number: e.sequenceNumber,
-        error_type: e.errorType,
-        error_code: e.errorCode,
-        error_message: e.errorMessage,
-        raw_data_base64: Buffer.from(e.rawData).toString('base64'),
-        arrival_time: new Date(e.arrivalTime).toISOString(),
-      });
-      byShard.set(e.shardId, [...(byShard.get(e.shardId) ?? []), line]);
-    }
-    const files: ManifestFile[] = [];
-    await fs.mkdir(path.join(this.root, ERRORS_DIR), { recursive: true });
-    for (const [shardId, lines] of byShard) {
-      const [first, last] = ranges.get(shardId)!;
-      const rel = `${ERRORS_DIR}/${safeName(shardId)}-${first}-${last}.jsonl`;
-      await writeFileAtomic(path.join(this.root, rel), lines.join('\n') + '\n');
-      files.push({ path: rel, kind: 'errors', rows: lines.length, shardId, firstSequenceNumber: first, lastSequenceNumber: last });
-    }
-    return files;
-  }
-
-  private partitionOf(row: Row): Record<string, string> {
-    const partition: Record<string, string> = {};
-    for (const field of this.partitionBy) partition[field] = row[field] === null || row[field] === undefined ? '__null__' : String(row[field]);
-    const iso = new Date(Number(row[this.timeField])).toISOString();
-    partition.dt = iso.slice(0, 10);
-    if (this.granularity === 'hour') partition.hour = iso.slice(11, 13);
-    return partition;
-  }
-}
-
-/** Per shard, the first and last sequence numbers of the batch's records (rows and errors alike). */
-function shardRanges(batch: DestinationBatch): Map<string, [string, string]> {
-  const ranges = new Map<string, [string, string]>();
-  const add = (shardId: string, seq: string) => {
-    const r = ranges.get(shardId);
-    if (!r) ranges.set(shardId, [seq, seq]);
-    else {
-      if (BigInt(seq) < BigInt(r[0])) r[0] = seq;
-      if (BigInt(seq) > BigInt(r[1])) r[1] = seq;
-    }
-  };
-  for (const row of batch.rows) add(String(row.shard_id), String(row.sequence_number));
-  for (const e of batch.errors) add(e.shardId, e.sequenceNumber);
-  return ranges;
-}
-
-function appendValue(appender: DuckDBAppender, column: ColumnSchema, value: Row[string]): void {
-  if (value === null || value === undefined) return appender.appendNull();
-  switch (column.type) {
-    case 'varchar':
-      return appender.appendVarchar(String(value));
-    case 'smallint':
-      return appender.appendSmallInt(Number(value));
-    case 'integer':
-      return appender.appendInteger(Number(value));
-    case 'bigint':
-      return appender.appendBigInt(BigInt(value));
-    case 'timestamp':
-      return appender.appendTimestamp(timestampValue(BigInt(Math.round(Number(value))) * 1000n));
-  }
 }
 
 async function listFiles(root: string, prefix = ''): Promise<string[]> {
@@ -426,25 +293,4 @@ async function listFiles(root: string, prefix = ''): Promise<string[]> {
     else out.push(rel);
   }
   return out;
-}
-
-async function syncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-function safeName(text: string): string {
-  return text.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
-}
-
-function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App, AppNeeds, PreparedApp, RunningApp, WarehouseFeed } from '../app-contract/index.ts';
-import { lakeDir, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { lakeDir, leaseStoreTimeoutMs, leaseTimings, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
-import { DeliveryStream, openParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
+import { DeliveryStream, openParquetLake, openSharedParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
 import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
@@ -70,6 +70,7 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url
 
 /** The delivery of `delivery.stream` into the warehouse table `toll_transactions`. */
 const WAREHOUSE_DELIVERY = 'warehouse';
+const LAKE_DELIVERY = 'lake';
 
 /** Records in one lake batch at most: about 128 MiB of tolls, so the size and time hints decide, not this. */
 const LAKE_MAX_BATCH_RECORDS = 500_000;
@@ -213,11 +214,13 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     }
     // Deliveries into the warehouse and function mappings work the shards whose lease this node holds (work-leases.ts).
     const leased = [...deliveries.filter((d) => d.name === WAREHOUSE_DELIVERY), ...feeds];
-    const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
+    const streams = new Map<string, string>([[WAREHOUSE_DELIVERY, config.delivery.stream], [LAKE_DELIVERY, config.delivery.stream], ...feeds.map((f): [string, string] => [f.name, f.name])]);
+    // A cluster's lake is one for all nodes (its commits in PostgreSQL): its leases are always the cluster's.
+    const clusterLake = config.cluster ? deliveries.filter((d) => d.name === LAKE_DELIVERY) : [];
     // On one node every function mapping commits to this node's files: their leases stay with it. On a cluster the
     // runtimes on PostgreSQL (sharedFunctions) and the continuous queries keep their state there: their leases move
     // between the nodes.
-    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), functions: functionsState?.functions, sharedFunctions, queries, log, metrics, logger }, undo);
+    const workLeases = await startNodeLeases({ config, deliveries: deliveryConsumers(leased, streams), clusterDeliveries: deliveryConsumers(clusterLake, streams), functions: functionsState?.functions, sharedFunctions, queries, log, metrics, logger }, undo);
     // The console's charts: a sample of the metrics every interval, kept in the log (metrics-history.ts).
     const history = config.metrics.historyIntervalSeconds > 0
       ? await startMetricsHistory({
@@ -383,9 +386,13 @@ async function startDeliveries(
   const lake = config.lake;
   if (lake.enabled) {
     destinations.push({
-      name: 'lake',
+      name: LAKE_DELIVERY,
+      // On a cluster the nodes write one lake in the folder they share, its commits in PostgreSQL, each shard by
+      // the node holding its lease; alone, the lake is this node's, with its manifests and compaction.
       destination: () =>
-        openParquetLake({ dir: lakeDir(config), targetFileMiB: lake.targetFileMiB, compactionIntervalSeconds: lake.compactionIntervalSeconds, logger }),
+        config.cluster
+          ? openSharedParquetLake({ dir: lakeDir(config), postgresUrl: config.cluster.postgresUrl, timeoutMs: leaseStoreTimeoutMs(leaseTimings(config.cluster)), logger })
+          : openParquetLake({ dir: lakeDir(config), targetFileMiB: lake.targetFileMiB, compactionIntervalSeconds: lake.compactionIntervalSeconds, logger }),
       // Its own buffering, apart from the warehouse's: large batches, so files start larger and compaction has less to do.
       buffering: { sizeMiB: Math.min(128, lake.targetFileMiB), intervalSeconds: lake.maxWaitSeconds },
       maxBatchRecords: LAKE_MAX_BATCH_RECORDS,
@@ -408,8 +415,9 @@ async function startDeliveries(
       destination,
       buffering: buffering ?? { sizeMiB: config.delivery.bufferSizeMiB, intervalSeconds: config.delivery.bufferIntervalSeconds },
       ...(maxBatchRecords === undefined ? {} : { maxBatchRecords }),
-      // The warehouse may be shared by the nodes of a cluster: it is written under leases. The lake is this node's.
-      shards: name === WAREHOUSE_DELIVERY ? 'assigned' : 'all',
+      // The warehouse may be shared by the nodes of a cluster, and a cluster's lake is: both are written under
+      // leases. A lone node's lake follows every shard.
+      shards: name === WAREHOUSE_DELIVERY || config.cluster ? 'assigned' : 'all',
       logger,
     });
     await delivery.start();

@@ -175,7 +175,8 @@ export async function startWorkLeases(options: WorkLeasesOptions, undo: Array<()
 /**
  * The leases of a node's consumers, as the server starts them. On a node of a cluster, the consumers whose
  * destination the nodes share take their leases from the lease table in PostgreSQL and move between nodes: the
- * warehouse deliveries when the warehouse is in PostgreSQL, and the mappings of `sharedFunctions` (the apps' and the
+ * warehouse deliveries when the warehouse is in PostgreSQL, the lake delivery (`clusterDeliveries`: one lake in a
+ * folder the nodes share, its commits in PostgreSQL), and the mappings of `sharedFunctions` (the apps' and the
  * deployed functions, on tables in PostgreSQL). The others keep their leases in a table of this node's own, in
  * memory, and it holds every one: the mappings of `functions` (their checkpoints are in this node's `tables.db`,
  * and a mapping must not move to a node that cannot see its checkpoints), and deliveries into this node's own
@@ -185,6 +186,8 @@ export async function startNodeLeases(
   deps: {
     config: TollstreamConfig;
     deliveries: readonly ShardConsumer[];
+    /** Deliveries whose destination the nodes of a cluster always share (the cluster's lake): their leases are the cluster's whatever the warehouse. */
+    clusterDeliveries?: readonly ShardConsumer[] | undefined;
     /** Mappings committing to this node's own tables (the apps' functions). */
     functions?: FunctionsRuntime | undefined;
     /**
@@ -200,21 +203,24 @@ export async function startNodeLeases(
   },
   undo: Array<() => Promise<void> | void>,
 ): Promise<WorkLeases | undefined> {
-  const { config, deliveries, functions, log, logger } = deps;
+  const { config, functions, log, logger } = deps;
   const queries = config.cluster ? deps.queries : undefined;
   const shared = deps.sharedFunctions ?? [];
-  if (deliveries.length === 0 && !functions && shared.length === 0 && !queries) return undefined;
+  // Alone, a delivery the cluster would share is one more delivery of this node's.
+  const clusterDeliveries = config.cluster ? (deps.clusterDeliveries ?? []) : [];
+  const deliveries = config.cluster ? deps.deliveries : [...deps.deliveries, ...(deps.clusterDeliveries ?? [])];
+  if (deliveries.length === 0 && clusterDeliveries.length === 0 && !functions && shared.length === 0 && !queries) return undefined;
   const deliveriesShared = config.cluster !== undefined && config.warehouse.kind === 'postgres';
   // Query state is in PostgreSQL on a cluster, so query leases are shared even when the warehouse is not.
   const queryUnits = queries ? () => queries.leaseUnits() : undefined;
-  const table = await openWorkLeaseStore(config, logger, deliveriesShared || shared.length > 0 || queryUnits !== undefined);
+  const table = await openWorkLeaseStore(config, logger, deliveriesShared || clusterDeliveries.length > 0 || shared.length > 0 || queryUnits !== undefined);
   const mappings = (runtime: FunctionsRuntime | undefined) => (runtime ? functionConsumers(runtime) : []);
   const sharedMappings = () => shared.flatMap(functionConsumers);
   const parts: WorkLeases[] = [];
   if (table.store.description === 'memory') {
     parts.push(await startWorkLeases({ ...table, consumers: () => [...deliveries, ...mappings(functions), ...sharedMappings()], log, logger }, undo));
   } else {
-    parts.push(await startWorkLeases({ ...table, consumers: () => [...(deliveriesShared ? deliveries : []), ...sharedMappings()], ...(queryUnits ? { units: queryUnits } : {}), log, logger }, undo));
+    parts.push(await startWorkLeases({ ...table, consumers: () => [...(deliveriesShared ? deliveries : []), ...clusterDeliveries, ...sharedMappings()], ...(queryUnits ? { units: queryUnits } : {}), log, logger }, undo));
     const own = () => [...(deliveriesShared ? [] : deliveries), ...mappings(functions)];
     if (functions || (!deliveriesShared && deliveries.length > 0)) parts.push(await startWorkLeases({ ...table, store: memoryLeaseStore(), consumers: own, log, logger }, undo));
   }

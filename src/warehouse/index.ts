@@ -12,3 +12,4 @@ export { TABLES, TOLL_TRANSACTIONS, DELIVERY_POSITIONS, DELIVERY_ERRORS, SOURCE_
 export { rowFromObject, type RowConversion } from './rows.ts';
 export { QuerySlots, type QuerySlotLimits } from './query-slots.ts';
 export { splitStatements } from './sql-text.ts';
+export { checkBatchPositions } from './positions.ts';

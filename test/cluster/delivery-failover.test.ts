@@ -4,10 +4,8 @@
  * leases expire, and every acknowledged toll is in the warehouse exactly once. The verifier is shown to catch a
  * lost and a doubled row. Prints the time from the kill to the first record the new owners delivered.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openJetStreamLog, type JetStreamStreamLog } from '../../src/log/index.ts';
@@ -15,21 +13,14 @@ import type { Warehouse } from '../../src/warehouse/index.ts';
 import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
+import { produceTolls, startNodeProcess, type NodeChild } from './node-process.ts';
 import { verifyDelivered } from './verify.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const NODE = path.join(ROOT, 'test/cluster/delivery-node.ts');
+const NODE = fileURLToPath(new URL('delivery-node.ts', import.meta.url));
 const STREAM = 'toll_transactions';
 const SHARDS = 6;
 const LEASE_MS = 3000;
 const RENEW_MS = 1000;
-
-interface Node {
-  readonly name: string;
-  readonly child: ChildProcess;
-  /** Shard ids whose lease the node holds, as it last reported. */
-  held: string[];
-}
 
 describe('warehouse delivery on three nodes, one killed with kill -9', () => {
   let cluster: NatsCluster;
@@ -37,7 +28,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
   let leasePlace: PostgresSchema;
   let warehouse: Warehouse;
   let log: JetStreamStreamLog;
-  const nodes: Node[] = [];
+  const nodes: NodeChild[] = [];
   const sent = new Set<string>();
   const acknowledged = new Set<string>();
 
@@ -51,7 +42,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
     await log.createStream(STREAM, { shardCount: SHARDS, dedupe: { mode: 'field', field: 'transaction_id' } });
     const config = (name: string) => ({ natsUrls: cluster.urls, prefix, postgresUrl: warehousePlace.url, warehouseSchema: warehousePlace.schema, leaseSchema: leasePlace.schema, node: name, leaseMs: LEASE_MS, renewMs: RENEW_MS });
-    for (const name of ['node-1', 'node-2', 'node-3']) nodes.push(await startNode(name, JSON.stringify(config(name))));
+    for (const name of ['node-1', 'node-2', 'node-3']) nodes.push(await startNodeProcess(NODE, name, JSON.stringify(config(name))));
   }, 120_000);
 
   afterAll(async () => {
@@ -66,18 +57,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
   it('delivers every acknowledged toll exactly once, and the killed node\'s shards are taken over', async () => {
     await eventually('the three nodes to share the six leases', () => nodes.every((n) => n.held.length === 2), 60_000);
     const tolls = transactions(60_000, 11);
-    let next = 0;
-    let producing = true;
-    const producer = (async () => {
-      while (producing && next < tolls.length) {
-        const batch = tolls.slice(next, next + 100);
-        next += batch.length;
-        for (const t of batch) sent.add(t.transaction_id);
-        const results = await log.append(STREAM, batch.map((t) => ({ partitionKey: t.customer_id, data: Buffer.from(JSON.stringify(t)) })));
-        results.forEach((r, i) => r.ok && acknowledged.add(batch[i]!.transaction_id));
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
+    const producer = produceTolls(log, STREAM, tolls, { sent, acknowledged });
     const rows = async () => Number((await warehouse.query('SELECT count(*) FROM toll_transactions')).rows[0]![0]);
     await eventually('rows from the traffic', async () => (await rows()) > 1000, 60_000);
 
@@ -101,8 +81,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     const survivors = nodes.filter((n) => n !== victim);
     await eventually('the survivors to hold all six leases', () => survivors.reduce((s, n) => s + n.held.length, 0) === SHARDS, 60_000);
     await new Promise((r) => setTimeout(r, 2000));
-    producing = false;
-    await producer;
+    await producer.stop();
     await eventually(`all ${acknowledged.size} acknowledged tolls in the warehouse`, async () => (await rows()) >= acknowledged.size, 120_000);
     // Let anything still in flight land, then judge.
     await new Promise((r) => setTimeout(r, 1500));
@@ -126,18 +105,3 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     expect(damaged.doubled).toEqual([doubledId]);
   });
 });
-
-async function startNode(name: string, config: string): Promise<Node> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.mjs'), NODE, config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const node: Node = { name, child, held: [] };
-  const lines = readline.createInterface({ input: child.stdout! });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was ready`)));
-    lines.on('line', (line) => {
-      if (line === 'ready') resolve();
-      else if (line.startsWith('held ')) node.held = line.slice(5).split(',').filter(Boolean).map((key) => key.split(':').pop()!);
-    });
-  });
-  await ready;
-  return node;
-}

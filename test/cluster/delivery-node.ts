@@ -1,10 +1,11 @@
 /**
- * One node of the delivery failover test, in a process of its own (node-process.ts): the PostgreSQL warehouse
- * and lease table (schemas given), and the warehouse delivery of `toll_transactions` under the node's leases,
- * wired as the server wires them (src/server/work-leases.ts).
- *   delivery-node.ts CONFIG_JSON   with { natsUrls, prefix, postgresUrl, warehouseSchema, leaseSchema, node, leaseMs, renewMs }
+ * One node of the delivery failover tests, in a process of its own (node-process.ts): the delivery of
+ * `toll_transactions` under the node's leases, wired as the server wires it (src/server/work-leases.ts), into the
+ * PostgreSQL warehouse (delivery-failover.test.ts), or, given `lake`, into the Parquet lake every node shares (one
+ * folder, its commits in PostgreSQL: lake-failover.test.ts).
+ *   delivery-node.ts CONFIG_JSON   with { natsUrls, prefix, postgresUrl, warehouseSchema | lake: { dir, schema }, leaseSchema, node, leaseMs, renewMs }
  */
-import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
+import { DeliveryStream, openSharedParquetLake, warehouseDestination, type DeliveryDestination } from '../../src/delivery/index.ts';
 import { openPostgresLeaseStore } from '../../src/leases/index.ts';
 import { deliveryConsumers, startWorkLeases } from '../../src/server/work-leases.ts';
 import { openPostgresWarehouse } from '../../src/warehouse/index.ts';
@@ -12,23 +13,32 @@ import { runNodeProcess, type NodeProcessConfig } from './node-process.ts';
 
 interface DeliveryNodeConfig extends NodeProcessConfig {
   postgresUrl: string;
-  warehouseSchema: string;
+  warehouseSchema?: string;
+  lake?: { dir: string; schema: string };
   leaseSchema: string;
   leaseMs: number;
   renewMs: number;
 }
 
 await runNodeProcess<DeliveryNodeConfig>(async (config, log, logger) => {
-  const warehouse = await openPostgresWarehouse({ connectionString: config.postgresUrl, schema: config.warehouseSchema });
+  const name = config.lake ? 'lake' : 'warehouse';
+  let destination: DeliveryDestination & { close(): Promise<void> };
+  if (config.lake) {
+    destination = await openSharedParquetLake({ dir: config.lake.dir, postgresUrl: config.postgresUrl, postgresSchema: config.lake.schema, logger });
+  } else {
+    const warehouse = await openPostgresWarehouse({ connectionString: config.postgresUrl, schema: config.warehouseSchema });
+    destination = { ...warehouseDestination(warehouse, 'toll_transactions'), close: () => warehouse.close() };
+  }
   const delivery = new DeliveryStream({
-    name: 'warehouse',
+    name,
     log,
     stream: 'toll_transactions',
-    destination: warehouseDestination(warehouse, 'toll_transactions'),
-    buffering: { intervalSeconds: 0.1 },
+    destination,
+    // The lake's batches a little larger, so a batch is often in the middle of writing its files.
+    buffering: { intervalSeconds: config.lake ? 0.3 : 0.1 },
     retry: { initialDelayMs: 50, maxDelayMs: 500 },
     readMaxRecords: 500,
-    maxBatchRecords: 1000,
+    maxBatchRecords: config.lake ? 2000 : 1000,
     shards: 'assigned',
     parentPollMs: 200,
     logger,
@@ -37,7 +47,7 @@ await runNodeProcess<DeliveryNodeConfig>(async (config, log, logger) => {
   const store = await openPostgresLeaseStore({ connectionString: config.postgresUrl, schema: config.leaseSchema, timeoutMs: config.renewMs });
   const undo: Array<() => Promise<void> | void> = [];
   const leases = await startWorkLeases(
-    { store, owner: config.node, leaseMs: config.leaseMs, leaseRenewMs: config.renewMs, consumers: () => deliveryConsumers([delivery], new Map([['warehouse', 'toll_transactions']])), log, logger },
+    { store, owner: config.node, leaseMs: config.leaseMs, leaseRenewMs: config.renewMs, consumers: () => deliveryConsumers([delivery], new Map([[name, 'toll_transactions']])), log, logger },
     undo,
   );
   return {
@@ -45,7 +55,7 @@ await runNodeProcess<DeliveryNodeConfig>(async (config, log, logger) => {
     stop: async () => {
       for (const step of undo) await step();
       await delivery.stop();
-      await warehouse.close();
+      await destination.close();
     },
   };
 });
