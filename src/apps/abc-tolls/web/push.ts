@@ -3,8 +3,8 @@
  * with the server's VAPID key and the subscription goes to the customer API; the service worker shows what the
  * server pushes (web/public/app/sw.js).
  */
-import { ApiError } from '../lib/api.ts';
-import { h } from '../ui/dom.ts';
+import { ApiError } from '../../../../web/src/lib/api.ts';
+import { h } from '../../../../web/src/ui/dom.ts';
 import type { CustomerApi } from './api.ts';
 
 export interface PushControl {
