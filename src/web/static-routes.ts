@@ -10,8 +10,9 @@
  *   are revalidated on every load (ETag), so a new build shows at once.
  * - Paths are decoded segment by segment; `..`, `.`, dot-files, backslashes, NUL and encoded slashes are
  *   refused, and the resolved file must lie inside the root, so nothing outside the build can be read.
- * - Without a build (no `<root>/console/index.html` or no `<root>/<path>/index.html` of a declared page), every page answers 503 with
- *   a page saying to run `npm run build:web`; it is checked per request, so building later needs no restart.
+ * - A page not in the build (no `<root>/<page>/index.html`: nothing built yet, or an app's page that this build
+ *   did not include) answers 503 with a page saying to run `npm run build:web`, the bundles too until the console
+ *   is built; the other pages are served. It is checked per request, so building later needs no restart.
  */
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -126,7 +127,7 @@ export function createStaticRoutes(options: StaticRoutesOptions = {}): RouteModu
     const [top, ...rest] = segments;
     const pageName = pagePaths.find((p) => p === top);
 
-    if (!(await isBuilt())) {
+    if (!(await isBuilt(pageName ?? CONSOLE_PATH))) {
       reply(res, req, 503, { ...htmlHeaders(REVALIDATE), 'retry-after': '10' }, page('Not built yet', 'The web pages have not been built. Run <code>npm run build:web</code> (or <code>npm install</code>, which builds them), then reload this page.'));
       return;
     }
@@ -151,9 +152,12 @@ export function createStaticRoutes(options: StaticRoutesOptions = {}): RouteModu
     await sendFile(req, res, file.path, file.stat, top === ASSETS_PATH ? IMMUTABLE : cachePolicy(file.path));
   }
 
-  async function isBuilt(): Promise<boolean> {
-    const found = await Promise.all(pagePaths.map((p) => isFile(path.join(root, p, 'index.html'))));
-    return found.every(Boolean);
+  /**
+   * Whether the build holds the page (the console's for the bundles): each page on its own, so that a declared page
+   * missing from the build (an app whose pages were not built with these) leaves the others served.
+   */
+  function isBuilt(page: string): Promise<boolean> {
+    return isFile(path.join(root, page, 'index.html'));
   }
 
   /** The regular file the segments name (or the index.html of the directory they name), inside the root. */

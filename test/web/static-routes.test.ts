@@ -1,6 +1,7 @@
 /**
  * The static route module over real sockets (HTTP/1.1 and h2c): pages, deep-link fallback, content types,
- * cache headers, conditional and compressed answers, refused traversal, 404s and the not-built page.
+ * cache headers, conditional and compressed answers, refused traversal, 404s and the not-built page; the pages
+ * served are the console's and those declared (`pages`), and the console pages declared are listed for the console.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -254,6 +255,24 @@ describe('static routes of a built web directory', () => {
 });
 
 describe('static routes without a build', () => {
+  it("answer 503 for a declared page missing from the build, and serve the console's pages", async () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-partial-'));
+    const root = path.join(base, 'web');
+    writeBuild(root);
+    const { server, port } = await serve(createStaticRoutes({ root, pages: [...DECLARED.pages, { path: 'visits', title: 'the visits app' }] }));
+    try {
+      const missing = await get(port, '/visits/');
+      expect(missing.status).toBe(503);
+      expect(missing.body.toString()).toContain('npm run build:web');
+      expect((await get(port, '/console/')).status).toBe(200);
+      expect((await get(port, '/app/')).status).toBe(200);
+      expect((await get(port, '/assets/app-Ab12Cd34.js')).status).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('answer 503 with a page that says to run npm run build:web, and serve the build once it exists', async () => {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-missing-'));
     const root = path.join(base, 'not-built');
