@@ -34,6 +34,8 @@ export default defineConfig({
       input: Object.fromEntries(pages.map((page) => [page.path, page.html])),
     },
   },
+  // Only the pages' own entries, not every HTML file under the repository.
+  optimizeDeps: { entries: pages.map((page) => page.html) },
   server: {
     proxy: { '/v1': api, '/metrics': api, '/health': api },
   },
