@@ -60,7 +60,7 @@ const NAME = /^[a-z][a-z0-9-]{0,39}$/;
  * Checks the declarations together: names well formed, no page at the console's or the bundles' path, none
  * declared twice (two apps' pages would overwrite each other in the build). Throws APP_MODULE_INVALID naming the page.
  */
-export function checkWebPages(declared: readonly WebPages[]): void {
+export function checkWebPages(declared: readonly { readonly pages?: readonly Pick<WebPage, 'path'>[]; readonly consolePages?: readonly Pick<ConsolePage, 'id'>[] }[]): void {
   const paths = new Set<string>([CONSOLE_PATH, ASSETS_PATH]);
   const ids = new Set<string>();
   for (const web of declared) {

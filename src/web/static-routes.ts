@@ -92,7 +92,7 @@ const COMMON_HEADERS: Readonly<Record<string, string>> = {
 export function createStaticRoutes(options: StaticRoutesOptions = {}): RouteModule {
   const root = path.resolve(options.root ?? 'dist/web');
   const declared = options.pages ?? [];
-  checkWebPages([{ dir: root, pages: declared.map((p) => ({ ...p, html: '' })), consolePages: (options.consolePages ?? []).map((p) => ({ ...p, module: '' })) }]);
+  checkWebPages([{ pages: declared, consolePages: options.consolePages ?? [] }]);
   /** URL prefix = directory in the build holding its index.html. */
   const pagePaths = [CONSOLE_PATH, ...declared.map((p) => p.path)];
   const consolePagesJson = JSON.stringify((options.consolePages ?? []).map((p): ConsolePageLink => ({ id: p.id, title: p.title, module: `/${consolePageFile(p.id)}` })));
