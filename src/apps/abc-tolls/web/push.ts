@@ -1,7 +1,7 @@
 /**
  * Alerts on this device when the app is closed: Web Push through the service worker. The browser subscribes
  * with the server's VAPID key and the subscription goes to the customer API; the service worker shows what the
- * server pushes (web/public/app/sw.js).
+ * server pushes (public/sw.js).
  */
 import { ApiError } from '../../../../web/src/lib/api.ts';
 import { h } from '../../../../web/src/ui/dom.ts';
