@@ -74,7 +74,8 @@ export function appPages(root: string, pages: readonly BuiltPage[], declared: re
         if (page) {
           const file = rest.join('/');
           const inPublic = page.publicDir && file !== '' ? path.join(page.publicDir, file) : undefined;
-          if (inPublic && path.relative(page.publicDir!, inPublic).startsWith('..') === false && fs.existsSync(inPublic)) req.url = urlOf(inPublic);
+          // A file of the page's public folder as it is, any other path without an extension the page (a deep link).
+          if (inPublic && !path.relative(page.publicDir!, inPublic).startsWith('..') && fs.existsSync(inPublic)) req.url = urlOf(inPublic);
           else if (!path.extname(file)) req.url = urlOf(page.html);
         }
         next();
