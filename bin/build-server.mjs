@@ -21,6 +21,9 @@ const out = path.join(root, 'lib');
 /** What only the tests import: tests, the conformance suites, test helpers and harnesses. */
 const TEST_ONLY = /(\.test\.ts|(^|\/)conformance\.ts|(^|\/)test-helpers\.ts)$|(^|\/)testing\//;
 
+/** The apps' browser pages (`src/apps/<app>/web/`), which `npm run build:web` bundles into dist/web: the server runs none of them. */
+const BROWSER_ONLY = /^apps\/[^/]+\/web\//;
+
 /** `from "./x.ts"`, `import("../y.ts")`, `import "./z.ts"` of a relative path -> the same with `.js`. */
 const RELATIVE_TS_IMPORT = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s*)(["'])(\.{1,2}\/[^"'\n]*?)\.ts\2/g;
 
@@ -37,7 +40,7 @@ let compiled = 0;
 let copied = 0;
 for (const file of files(src)) {
   const rel = path.relative(src, file);
-  if (TEST_ONLY.test(rel)) continue;
+  if (TEST_ONLY.test(rel) || BROWSER_ONLY.test(rel.split(path.sep).join('/'))) continue;
   const target = path.join(out, rel);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   if (rel.endsWith('.ts')) {

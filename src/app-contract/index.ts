@@ -11,7 +11,9 @@
  * - reference data (`referenceData`): warehouse tables replaced as a whole by `PUT /v1/reference/{name}` (and a
  *   file of its config at start), each with what the app does after a load (e.g. follow it into a stream);
  * - warehouse tables (`warehouseTables`) and reports over them (`reports`), served with the platform's;
- * - metrics of its own kept in the console's metrics history (`historySeries`).
+ * - metrics of its own kept in the console's metrics history (`historySeries`);
+ * - browser pages (`web`): pages of its own served at their paths (the customer app at /app/), and pages added to
+ *   the operator console's menu, built with the console by `npm run build:web`.
  * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
  */
 import type { ConfigSection, TollstreamConfig } from '../config/index.ts';
@@ -25,9 +27,11 @@ import type { QueryManager } from '../queries/index.ts';
 import type { ReferenceTable, ReportDefinition } from '../reports/index.ts';
 import type { Tables, TableStore } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
+import type { WebPages } from '../web/index.ts';
 
 export type { ReferenceRow, ReferenceTable } from '../reports/index.ts';
 export type { HistorySeries } from '../metrics/index.ts';
+export type { ConsolePage, WebPage, WebPages } from '../web/index.ts';
 export type { ConfigProblem, ConfigSection, Setting } from '../config/index.ts';
 export { loadApps, type LoadAppsOptions } from './load.ts';
 
@@ -78,6 +82,12 @@ export interface App {
   readonly historySeries?: readonly HistorySeries[];
   /** Named reports over the warehouse, served with the platform's at `/v1/reports` whether or not the app runs (its data stays). */
   readonly reports?: readonly ReportDefinition[];
+  /**
+   * Its browser pages: pages of its own (each at `/<path>/`) and pages of the operator console, whether or not it runs
+   * (like its reports). `npm run build:web` builds the shipped apps' (`src/apps/web.ts`) with the console; the server
+   * serves a declared page from the build's folder of its path and lists the console pages at /console/pages.json.
+   */
+  readonly web?: WebPages;
   /**
    * Called when the app is enabled, before the server opens the shared stores: what the server opens for it, and
    * how it starts. State the app needs between the two (e.g. how alerts leave) lives in the prepared app, so one

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type ConfigOverrides, type TollstreamConfig } from '../config/index.ts';
 import { spendAlertsConfig, spendAlertsSettings } from './abc-tolls/index.ts';
 import { STATION_ALERTS_DEFAULTS, stationReferenceFile } from './station-alerts/index.ts';
-import type { ShippedConfigOverrides } from './index.ts';
+import { SHIPPED_APPS, type ShippedConfigOverrides } from './index.ts';
+import { SHIPPED_PAGES } from './web.ts';
 
 /** A config built by hand as the server tests build theirs. */
 function handBuilt(overrides: ShippedConfigOverrides): TollstreamConfig {
@@ -31,5 +32,13 @@ describe('changes to a config built by hand', () => {
     // Built, the typos are kept as given: nothing at run time would have caught them.
     expect(typos.map((build) => Object.keys(build())).map((keys) => keys.includes('wrehouse') || keys.includes('stationAlerts'))).toEqual([true, true]);
     expect(Object.keys(platformOnly)).toContain('alerts');
+  });
+});
+
+describe("the shipped apps' pages", () => {
+  it('that the build reads are those the apps declare to the server, so every page served was built', () => {
+    expect(SHIPPED_PAGES).toEqual(SHIPPED_APPS.flatMap((app) => (app.web ? [app.web] : [])));
+    expect(SHIPPED_PAGES.flatMap((web) => web.pages ?? []).map((page) => page.path)).toEqual(['app']);
+    expect(SHIPPED_PAGES.flatMap((web) => web.consolePages ?? []).map((page) => page.id)).toEqual(['stations']);
   });
 });

@@ -58,7 +58,7 @@ export interface RunningServer {
 export interface StartServerOptions {
   /** @default a logger built from `config.logging`, writing to stderr */
   readonly logger?: Logger;
-  /** The built browser pages (`npm run build:web`), served at /app and /console. @default this package's `dist/web` */
+  /** The built browser pages (`npm run build:web`), served at /console and the paths the apps' pages declare. @default this package's `dist/web` */
   readonly webRoot?: string;
   /** The apps to run on the platform (each when its config section enables it); `tollstream up` gives the shipped ones. @default none */
   readonly apps?: readonly App[];
@@ -236,6 +236,8 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         })
       : undefined;
     if (history) undo.unshift(() => history.stop());
+    // Whether or not an app runs, like its reports: its pages are in the build either way.
+    const appWeb = (options.apps ?? []).flatMap((app) => (app.web ? [app.web] : []));
     const deadLetters = createDeadLetterRoutes({ consumers, log, operatorAuth: (header) => authenticator.verifyBearer(header), logger: logger.child({ component: 'dead-letters' }) });
     const gateway = createGateway({
       log,
@@ -245,7 +247,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       metrics,
       http: config.http,
       shardWriteLimits: config.kinesis.shardWriteLimits,
-      routes: [...apps.flatMap((a) => a.routes), ...functionRoutes, ...(history ? [history.routes] : []), deadLetters, createOpenApiRoute(), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT })],
+      routes: [...apps.flatMap((a) => a.routes), ...functionRoutes, ...(history ? [history.routes] : []), deadLetters, createOpenApiRoute(), createStaticRoutes({ root: options.webRoot ?? DEFAULT_WEB_ROOT, pages: appWeb.flatMap((web) => web.pages ?? []), consolePages: appWeb.flatMap((web) => web.consolePages ?? []) })],
       ...(warehouse ? { warehouse } : {}),
       ...(queries ? { queries } : {}),
       deliveries: () => [...deliveries, ...feeds].map((d) => d.stats()),

@@ -1,7 +1,8 @@
 /**
- * Serves the built browser pages (dist/web by default): the customer app under /app/, the operator console
- * under /console/ and their hashed bundles under /assets/. GET and HEAD only. Works with node:http and the
- * node:http2 compatibility API alike.
+ * Serves the built browser pages (dist/web by default): the operator console under /console/, the pages apps
+ * declare (`pages`, e.g. the ABC Tolls customer app under /app/) and their hashed bundles under /assets/; and at
+ * /console/pages.json the console pages apps add to the console's menu (`consolePages`). GET and HEAD only. Works
+ * with node:http and the node:http2 compatibility API alike.
  *
  * - A path that names no file under a page answers that page's index.html when it looks like a page route
  *   (no file extension), so deep links work; a missing file with an extension is 404.
@@ -9,21 +10,23 @@
  *   are revalidated on every load (ETag), so a new build shows at once.
  * - Paths are decoded segment by segment; `..`, `.`, dot-files, backslashes, NUL and encoded slashes are
  *   refused, and the resolved file must lie inside the root, so nothing outside the build can be read.
- * - Without a build (no `<root>/app/index.html` and `<root>/console/index.html`), every page answers 503 with
- *   a page saying to run `npm run build:web`; it is checked per request, so building later needs no restart.
+ * - A page not in the build (no `<root>/<page>/index.html`: nothing built yet, or an app's page that this build
+ *   did not include) answers 503 with a page saying to run `npm run build:web`, the bundles too until the console
+ *   is built; the other pages are served. It is checked per request, so building later needs no restart.
  */
 import fs from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { ASSETS_PATH, checkWebPages, CONSOLE_PATH, consolePageFile, type ConsolePage, type ConsolePageLink, type WebPage } from './pages.ts';
 
 export type StaticRequest = IncomingMessage | Http2ServerRequest;
 export type StaticResponse = ServerResponse | Http2ServerResponse;
 
 /** What the server mounts among the gateway's route modules. */
 export interface RouteModule {
-  /** True for the requests this module answers (GET and HEAD of /app, /console and /assets paths). */
+  /** True for the requests this module answers (GET and HEAD of /console, /assets and the declared pages' paths). */
   matches(method: string, path: string): boolean;
   /** Answers a request for which `matches` was true. Never throws; failures answer 5xx. */
   handle(req: StaticRequest, res: StaticResponse): Promise<void>;
@@ -32,11 +35,11 @@ export interface RouteModule {
 export interface StaticRoutesOptions {
   /** The build output directory, resolved against the process' working directory. @default 'dist/web' */
   readonly root?: string;
+  /** Pages beside the console's, each served from the build's folder of its path (`<root>/app/` for `/app/`). @default none */
+  readonly pages?: readonly Pick<WebPage, 'path' | 'title'>[];
+  /** Pages the console adds to its menu, listed at /console/pages.json with their modules in the build. @default none */
+  readonly consolePages?: readonly Pick<ConsolePage, 'id' | 'title'>[];
 }
-
-/** The pages: URL prefix = directory in the build holding its index.html. */
-const PAGES = ['app', 'console'] as const;
-const ASSETS = 'assets';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -88,13 +91,19 @@ const COMMON_HEADERS: Readonly<Record<string, string>> = {
 
 export function createStaticRoutes(options: StaticRoutesOptions = {}): RouteModule {
   const root = path.resolve(options.root ?? 'dist/web');
+  const declared = options.pages ?? [];
+  checkWebPages([{ pages: declared, consolePages: options.consolePages ?? [] }]);
+  /** URL prefix = directory in the build holding its index.html. */
+  const pagePaths = [CONSOLE_PATH, ...declared.map((p) => p.path)];
+  const consolePagesJson = JSON.stringify((options.consolePages ?? []).map((p): ConsolePageLink => ({ id: p.id, title: p.title, module: `/${consolePageFile(p.id)}` })));
+  const elsewhere = [...declared.map((p) => `<a href="/${p.path}/">${escapeHtml(p.title)}</a>`), '<a href="/console/">the console</a>'];
   const gzipCache = new Map<string, { mtimeMs: number; size: number; gz: Buffer }>();
 
   return {
     matches(method, url) {
       if (method !== 'GET' && method !== 'HEAD') return false;
       const p = pathOf(url);
-      return PAGES.some((page) => p === `/${page}` || p.startsWith(`/${page}/`)) || p.startsWith(`/${ASSETS}/`);
+      return pagePaths.some((page) => p === `/${page}` || p.startsWith(`/${page}/`)) || p.startsWith(`/${ASSETS_PATH}/`);
     },
 
     async handle(req, res) {
@@ -116,9 +125,9 @@ export function createStaticRoutes(options: StaticRoutesOptions = {}): RouteModu
       return;
     }
     const [top, ...rest] = segments;
-    const pageName = PAGES.find((p) => p === top);
+    const pageName = pagePaths.find((p) => p === top);
 
-    if (!(await isBuilt())) {
+    if (!(await isBuilt(pageName ?? CONSOLE_PATH))) {
       reply(res, req, 503, { ...htmlHeaders(REVALIDATE), 'retry-after': '10' }, page('Not built yet', 'The web pages have not been built. Run <code>npm run build:web</code> (or <code>npm install</code>, which builds them), then reload this page.'));
       return;
     }
@@ -130,18 +139,25 @@ export function createStaticRoutes(options: StaticRoutesOptions = {}): RouteModu
       return;
     }
 
+    if (top === CONSOLE_PATH && rest.length === 1 && rest[0] === 'pages.json') {
+      reply(res, req, 200, { 'content-type': CONTENT_TYPES['.json']!, 'cache-control': REVALIDATE, ...COMMON_HEADERS }, consolePagesJson);
+      return;
+    }
     let file = await existingFile(segments);
     if (!file && pageName && !path.extname(rest[rest.length - 1] ?? '')) file = await existingFile([pageName, 'index.html']);
     if (!file) {
-      reply(res, req, 404, htmlHeaders(REVALIDATE), page('Not found', `Nothing here. Go to <a href="/app/">the ABC Tolls app</a> or <a href="/console/">the console</a>.`));
+      reply(res, req, 404, htmlHeaders(REVALIDATE), page('Not found', `Nothing here. Go to ${elsewhere.slice(0, -1).join(', ')}${elsewhere.length > 1 ? ' or ' : ''}${elsewhere[elsewhere.length - 1]}.`));
       return;
     }
-    await sendFile(req, res, file.path, file.stat, top === ASSETS ? IMMUTABLE : cachePolicy(file.path));
+    await sendFile(req, res, file.path, file.stat, top === ASSETS_PATH ? IMMUTABLE : cachePolicy(file.path));
   }
 
-  async function isBuilt(): Promise<boolean> {
-    const found = await Promise.all(PAGES.map((p) => isFile(path.join(root, p, 'index.html'))));
-    return found.every(Boolean);
+  /**
+   * Whether the build holds the page (the console's for the bundles): each page on its own, so that a declared page
+   * missing from the build (an app whose pages were not built with these) leaves the others served.
+   */
+  function isBuilt(page: string): Promise<boolean> {
+    return isFile(path.join(root, page, 'index.html'));
   }
 
   /** The regular file the segments name (or the index.html of the directory they name), inside the root. */
@@ -263,4 +279,9 @@ function ifNoneMatch(req: StaticRequest, etag: string): boolean {
 
 function acceptsGzip(req: StaticRequest): boolean {
   return /\bgzip\b/.test(header(req, 'accept-encoding')) && !/\bgzip;\s*q=0(\.0*)?\b/.test(header(req, 'accept-encoding'));
+}
+
+/** A declared page's title as HTML text. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,7 +1,7 @@
 /**
  * The package runs without TypeScript: `npm pack` of a built tree (`npm run build:server` compiles src/ into
  * lib/) holds no .ts file, and, unpacked where a package manager puts it, `tollstream up` starts from lib/ with
- * Node alone, serves /health and the pages, runs a continuous query (its checkpoint thread) and a deployed
+ * Node alone, serves /health, the pages and the console page of an app, runs a continuous query (its checkpoint thread) and a deployed
  * function (its worker thread).
  *
  * Offline, `npm install ./tollstream-x.tgz` cannot fetch the dependencies (ENOTCACHED), so the test unpacks the
@@ -77,6 +77,9 @@ describe('the npm package', () => {
     expect(files).toContain('docs/openapi.json');
     expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
+    // The apps' browser sources are in the pages' bundles, not beside the server.
+    expect(files.filter((f) => /^lib\/apps\/[^/]+\/web\//.test(f))).toEqual([]);
+    expect(files).toContain('dist/web/console/pages/stations.js');
     // The pages carry the chart library in their own bundles (uPlot's root class 'uplot' and its legend class are
     // in the built code): the server needs neither it nor the bundler.
     const assets = fs.readdirSync(path.join(installed, 'dist/web/assets')).filter((f) => f.endsWith('.js'));
@@ -119,6 +122,12 @@ describe('the npm package', () => {
       const page = await fetch(`${url}/app/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="root">');
+      // The console's page of the station alerts, declared by the compiled app and found in the packed build.
+      const consolePages = (await (await fetch(`${url}/console/pages.json`)).json()) as Array<{ id: string; module: string }>;
+      expect(consolePages.map((p) => p.id)).toEqual(['stations']);
+      const stationsModule = await fetch(`${url}${consolePages[0]!.module}`);
+      expect(stationsModule.status).toBe(200);
+      expect(await stationsModule.text()).toMatch(/export\s*\{[^}]*\bas default\b/);
 
       // A deployed function runs in a worker thread started from lib/functions/handler-thread.js.
       const code = "export const tables = ['pkg_t'];\nexport async function handler(event, ctx) {\n  ctx.transact((tx) => { tx.update('pkg_t', { pk: 'p' }, { add: { seen: event.records.length } }); });\n}\n";

@@ -1,7 +1,9 @@
 /**
- * The platform knows no app: no file of `src/` outside `src/apps/` imports from `src/apps/`, except the entry
- * points that read the one list of shipped apps (`src/apps/index.ts`, read by `tollstream up`) and of their
- * commands (`src/apps/commands.ts`, read by the command line). An app reaches the platform only
+ * The platform knows no app: no file of `src/` outside `src/apps/`, and no file of the platform's browser code
+ * (`web/`: the console, the shared `web/src/ui` and `web/src/lib`, the build), imports from `src/apps/`, except
+ * the entry points that read the one list of shipped apps (`src/apps/index.ts`, read by `tollstream up`), of their
+ * commands (`src/apps/commands.ts`, read by the command line) and of their pages (`src/apps/web.ts`, read by the
+ * build). An app's pages import the platform's browser code, never the other way. An app reaches the platform only
  * through public doors, so a new app needs no edit of the platform and a platform change breaks no app in secret,
  * and implements the contract's types rather than copies of them.
  */
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
 const APPS = path.join(SRC, 'apps');
 /**
  * The entry points, each with the one list it may read: the apps the server ships with, which `up` hands to the
@@ -19,6 +22,7 @@ const APPS = path.join(SRC, 'apps');
 const ENTRY_POINTS = new Map([
   [path.join(SRC, 'cli', 'commands', 'up.ts'), path.join(APPS, 'index.ts')],
   [path.join(SRC, 'cli', 'index.ts'), path.join(APPS, 'commands.ts')],
+  [path.join(WEB, 'vite.config.ts'), path.join(APPS, 'web.ts')],
 ]);
 
 /** Every module specifier of a file: `import ... from`, `export ... from`, `import('...')` and `import '...'`. */
@@ -41,17 +45,17 @@ function isUnder(file: string, dir: string): boolean {
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
 
-/** `file: specifier` for each import of an app by a platform file. */
-function platformImportsOfApps(): string[] {
+/** `file: specifier` for each import of an app by a platform file of `dir` (src/ or web/). */
+function platformImportsOfApps(dir: string): string[] {
   const offences: string[] = [];
-  for (const file of sourceFiles(SRC)) {
+  for (const file of sourceFiles(dir)) {
     if (isUnder(file, APPS)) continue;
     for (const specifier of importSpecifiers(fs.readFileSync(file, 'utf8'))) {
       if (!specifier.startsWith('.')) continue;
       const target = path.resolve(path.dirname(file), specifier);
       if (target !== APPS && !isUnder(target, APPS)) continue;
       if (ENTRY_POINTS.get(file) === target) continue;
-      offences.push(`${path.relative(SRC, file)}: ${specifier}`);
+      offences.push(`${path.relative(dir, file)}: ${specifier}`);
     }
   }
   return offences;
@@ -94,7 +98,12 @@ describe('imports between the platform and the apps', () => {
   });
 
   it('no platform file imports from src/apps except the entry points reading the lists of shipped apps and their commands', () => {
-    expect(platformImportsOfApps()).toEqual([]);
+    expect(platformImportsOfApps(SRC)).toEqual([]);
+  });
+
+  it("no platform browser code (the console, web/src/ui, web/src/lib, the build) imports an app's pages, except the build reading the list of the shipped apps' pages", () => {
+    expect(sourceFiles(WEB).map((f) => path.relative(WEB, f))).toContain(path.join('src', 'console', 'main.ts'));
+    expect(platformImportsOfApps(WEB)).toEqual([]);
   });
 
   it("no app declares its own copy of a type of the app contract (its route modules are the gateway's RouteModule)", () => {

@@ -1,6 +1,7 @@
 /**
  * The static route module over real sockets (HTTP/1.1 and h2c): pages, deep-link fallback, content types,
- * cache headers, conditional and compressed answers, refused traversal, 404s and the not-built page.
+ * cache headers, conditional and compressed answers, refused traversal, 404s and the not-built page; the pages
+ * served are the console's and those declared (`pages`), and the console pages declared are listed for the console.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -44,6 +45,8 @@ function serve(routes: RouteModule): Promise<{ server: http.Server; port: number
 
 const APP_HTML = '<!doctype html><title>app</title><div id="root"></div>';
 const CONSOLE_HTML = '<!doctype html><title>console</title>';
+/** What the apps declare in these tests: the customer app's page, and a page of the console. */
+const DECLARED = { pages: [{ path: 'app', title: 'the ABC Tolls app' }], consolePages: [{ id: 'stations', title: 'Station alerts' }] };
 const BUNDLE = `console.log(${JSON.stringify('x'.repeat(5000))});`;
 
 function writeBuild(dir: string): void {
@@ -65,7 +68,7 @@ describe('static routes of a built web directory', () => {
   let root: string;
   let server: http.Server;
   let port: number;
-  const routes = () => createStaticRoutes({ root });
+  const routes = () => createStaticRoutes({ root, ...DECLARED });
 
   beforeAll(async () => {
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-'));
@@ -191,6 +194,38 @@ describe('static routes of a built web directory', () => {
     expect((await get(port, '/app/../secret.txt')).status).toBe(400);
   });
 
+  it('lists the console pages the apps declare at /console/pages.json, each with its module in the build', async () => {
+    const res = await get(port, '/console/pages.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(JSON.parse(res.body.toString())).toEqual([{ id: 'stations', title: 'Station alerts', module: '/console/pages/stations.js' }]);
+  });
+
+  it('serves only the pages declared: without the app, /app is not claimed, the console lists no page and the 404 page links the console alone', async () => {
+    const r = createStaticRoutes({ root });
+    expect(r.matches('GET', '/app/')).toBe(false);
+    expect(r.matches('GET', '/console/')).toBe(true);
+    const { server: bare, port: barePort } = await serve(r);
+    try {
+      expect(JSON.parse((await get(barePort, '/console/pages.json')).body.toString())).toEqual([]);
+      const missing = (await get(barePort, '/console/nope.css')).body.toString();
+      expect(missing).toContain('<a href="/console/">the console</a>');
+      expect(missing).not.toContain('/app/');
+    } finally {
+      await new Promise((resolve) => bare.close(resolve));
+    }
+    expect((await get(port, '/console/nope.css')).body.toString()).toContain('<a href="/app/">the ABC Tolls app</a> or <a href="/console/">the console</a>');
+  });
+
+  it("refuses a page declared at the console's path, at another page's, or twice in the console", () => {
+    expect(() => createStaticRoutes({ root, pages: [{ path: 'console', title: 'x' }] })).toThrow(/already taken/);
+    expect(() => createStaticRoutes({ root, pages: [{ path: 'assets', title: 'x' }] })).toThrow(/already taken/);
+    expect(() => createStaticRoutes({ root, pages: [{ path: 'app', title: 'a' }, { path: 'app', title: 'b' }] })).toThrow(/already taken/);
+    expect(() => createStaticRoutes({ root, pages: [{ path: '../etc', title: 'x' }] })).toThrow(/lower-case letters/);
+    expect(() => createStaticRoutes({ root, consolePages: [{ id: 'stations', title: 'a' }, { id: 'stations', title: 'b' }] })).toThrow(/declared twice/);
+  });
+
   it('serves the same over cleartext HTTP/2 (the compatibility API)', async () => {
     const r = routes();
     const h2 = http2.createServer((req, res) => void r.handle(req, res));
@@ -220,10 +255,28 @@ describe('static routes of a built web directory', () => {
 });
 
 describe('static routes without a build', () => {
+  it("answer 503 for a declared page missing from the build, and serve the console's pages", async () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-partial-'));
+    const root = path.join(base, 'web');
+    writeBuild(root);
+    const { server, port } = await serve(createStaticRoutes({ root, pages: [...DECLARED.pages, { path: 'visits', title: 'the visits app' }] }));
+    try {
+      const missing = await get(port, '/visits/');
+      expect(missing.status).toBe(503);
+      expect(missing.body.toString()).toContain('npm run build:web');
+      expect((await get(port, '/console/')).status).toBe(200);
+      expect((await get(port, '/app/')).status).toBe(200);
+      expect((await get(port, '/assets/app-Ab12Cd34.js')).status).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('answer 503 with a page that says to run npm run build:web, and serve the build once it exists', async () => {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-web-missing-'));
     const root = path.join(base, 'not-built');
-    const { server, port } = await serve(createStaticRoutes({ root }));
+    const { server, port } = await serve(createStaticRoutes({ root, ...DECLARED }));
     try {
       for (const p of ['/app/', '/console/', '/assets/app-1.js']) {
         const res = await get(port, p);

@@ -16,6 +16,7 @@ import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
 import { Customers } from './customers.ts';
 import { alertText, createCustomerApi, customerTokens, unsubscribeLinks, type UnsubscribeLinks } from './http/index.ts';
 import { startSpendAlerts } from './pipeline.ts';
+import { SPEND_ALERTS_PAGES } from './pages.ts';
 import { SPEND_ALERT_REPORTS } from './reports.ts';
 import { SPEND_ALERTS_SECTION, spendAlertsSettings } from './settings.ts';
 import { SpendReader } from './spend.ts';
@@ -26,6 +27,7 @@ export const spendAlertsApp: App = {
   enabled: (config) => spendAlertsSettings(config).enabled,
   warehouseTables: [THRESHOLD_BREACHES],
   reports: SPEND_ALERT_REPORTS,
+  web: SPEND_ALERTS_PAGES,
   prepare({ config, warehouse, secret, serverUrl }) {
     const channels = alertChannels(config, secret, serverUrl);
     return {

@@ -10,6 +10,7 @@ import { createOperatorApi } from './http.ts';
 import { startStationAlerts } from './pipeline.ts';
 import { appendStationReference, readReferenceFile } from './reference-stream.ts';
 import { stationReference } from './reference-table.ts';
+import { STATION_ALERTS_PAGES } from './pages.ts';
 import { STATION_REPORTS } from './reports.ts';
 import { STATION_ALERTS_SECTION, STATION_REFERENCE_SECTION, stationAlertsSettings, stationReferenceFile } from './settings.ts';
 
@@ -21,6 +22,7 @@ export const stationAlertsApp: App = {
   enabled: (config) => stationAlertsSettings(config).enabled,
   referenceData: (config, log) => [stationReference(config, log)],
   reports: STATION_REPORTS,
+  web: STATION_ALERTS_PAGES,
   // The console's History page charts the alerts raised.
   historySeries: [{ name: RAISED_METRIC, by: [] }],
   prepare: () => ({ start: (ctx, undo) => startStations(ctx, undo) }),

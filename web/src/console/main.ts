@@ -1,38 +1,79 @@
 /**
  * The Tollstream operator console (/console/): sign in with an API key (kept for this browser tab only),
- * then Streams, History, Queries, Functions & delivery, Reports, SQL and a live tail, one page per hash route.
+ * then Streams, History, Queries, Functions & delivery, Reports, SQL and a live tail, one page per hash route, and
+ * after them the pages the server's apps add (listed at /console/pages.json, each loaded from its module when shown).
  */
 import '../styles.css';
 import './console.css';
 import { ApiError } from '../lib/api.ts';
 import { h, replace } from '../ui/dom.ts';
 import { createContext, type Page } from './context.ts';
+import type { ConsolePageLink } from '../../../src/web/index.ts';
 import { deliveryPage } from './pages/delivery.ts';
 import { historyPage } from './pages/history.ts';
 import { queriesPage } from './pages/queries.ts';
 import { reportsPage } from './pages/reports.ts';
 import { sqlPage } from './pages/sql.ts';
-import { stationsPage } from './pages/stations.ts';
 import { streamsPage } from './pages/streams.ts';
 import { tailPage } from './pages/tail.ts';
 
 const KEY = 'tollstream.console.key';
 const root = document.getElementById('root')!;
 
-const PAGES: ReadonlyArray<{ id: string; title: string; page: Page }> = [
+interface ConsolePageEntry {
+  readonly id: string;
+  readonly title: string;
+  readonly page: Page;
+}
+
+const PAGES: readonly ConsolePageEntry[] = [
   { id: 'streams', title: 'Streams', page: streamsPage },
   { id: 'history', title: 'History', page: historyPage },
   { id: 'queries', title: 'Queries', page: queriesPage },
   { id: 'delivery', title: 'Functions & delivery', page: deliveryPage },
   { id: 'reports', title: 'Reports', page: reportsPage },
-  { id: 'stations', title: 'Station alerts', page: stationsPage },
   { id: 'sql', title: 'SQL', page: sqlPage },
   { id: 'tail', title: 'Live tail', page: tailPage },
 ];
 
 const stored = sessionStorage.getItem(KEY);
 if (stored === null) signIn();
-else shell(stored);
+else void shell(stored);
+
+/** The console pages the apps add (none when the list cannot be read), after the console's own, which keep their ids. */
+async function appPages(): Promise<ConsolePageEntry[]> {
+  let links: ConsolePageLink[];
+  try {
+    const res = await fetch('/console/pages.json', { headers: { accept: 'application/json' } });
+    links = res.ok ? ((await res.json()) as ConsolePageLink[]) : [];
+  } catch {
+    links = [];
+  }
+  return links.filter((link) => !PAGES.some((p) => p.id === link.id)).map((link) => ({ id: link.id, title: link.title, page: modulePage(link) }));
+}
+
+/** A page whose code is loaded from its module the first time it is shown (the module's default export). */
+function modulePage(link: ConsolePageLink): Page {
+  let loaded: Promise<Page> | undefined;
+  return (container, ctx, path) => {
+    let stop: (() => void) | undefined;
+    let left = false;
+    loaded ??= import(/* @vite-ignore */ link.module).then((m: { default: Page }) => m.default);
+    loaded.then(
+      (page) => {
+        if (!left) stop = page(container, ctx, path);
+      },
+      (err: unknown) => {
+        loaded = undefined;
+        if (!left) replace(container, h('p', { class: 'error', role: 'alert' }, `The page could not be loaded: ${(err as Error).message}. Reload to try again.`));
+      },
+    );
+    return () => {
+      left = true;
+      stop?.();
+    };
+  };
+}
 
 function signIn(message?: string): void {
   document.title = 'Sign in — Tollstream console';
@@ -54,7 +95,7 @@ function signIn(message?: string): void {
     try {
       await createContext(key, () => undefined).json('/v1/streams');
       sessionStorage.setItem(KEY, key);
-      shell(key);
+      await shell(key);
     } catch (err) {
       error.textContent =
         err instanceof ApiError && err.status === 401
@@ -78,7 +119,8 @@ function signIn(message?: string): void {
   input.focus();
 }
 
-function shell(key: string): void {
+async function shell(key: string): Promise<void> {
+  const pages = [...PAGES, ...(await appPages())];
   let stop: (() => void) | undefined;
   const signOut = (message?: string) => {
     stop?.();
@@ -88,7 +130,7 @@ function shell(key: string): void {
     signIn(message);
   };
   const ctx = createContext(key, () => signOut('The API key is no longer accepted. Sign in again.'));
-  const links = PAGES.map((p) => h('a', { href: `#/${p.id}`, 'data-page': p.id }, p.title));
+  const links = pages.map((p) => h('a', { href: `#/${p.id}`, 'data-page': p.id }, p.title));
   const content = h('div', { class: 'content' });
   const heading = h('h1', { id: 'page-title', tabindex: -1 });
   const signOutButton = h('button', { type: 'button', class: 'link' }, 'Sign out');
@@ -103,7 +145,7 @@ function shell(key: string): void {
   let first = true;
   function route(): void {
     const [id = '', ...path] = location.hash.replace(/^#\/?/, '').split('/');
-    const page = PAGES.find((p) => p.id === (id || 'streams')) ?? PAGES[0]!;
+    const page = pages.find((p) => p.id === (id || 'streams')) ?? pages[0]!;
     stop?.();
     for (const a of links) {
       if (a.dataset.page === page.id) {

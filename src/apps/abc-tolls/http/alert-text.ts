@@ -1,6 +1,6 @@
 /**
  * The words of a spending alert where the app cannot draw it: the Web Push notification and the email. They say
- * what the app says of the same alert (web/src/app/format.ts).
+ * what the app says of the same alert (src/apps/abc-tolls/web/format.ts).
  */
 import type { JsonObject } from '../../../tables/index.ts';
 

@@ -3,9 +3,9 @@
  * with "Show more", and the month's total, which the server computes over the whole month (so it is the sum of
  * every row once all are shown). Months are moved through with Previous / Next.
  */
-import { ApiError } from '../lib/api.ts';
-import { formatCents } from '../lib/money.ts';
-import { h, replace } from '../ui/dom.ts';
+import { ApiError } from '../../../../web/src/lib/api.ts';
+import { formatCents } from '../../../../web/src/lib/money.ts';
+import { h, replace } from '../../../../web/src/ui/dom.ts';
 import type { CustomerApi, Trip, TripPage } from './api.ts';
 import { monthName, when } from './format.ts';
 

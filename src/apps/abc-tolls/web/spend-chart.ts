@@ -1,6 +1,6 @@
 /** The month's spending chart: bars per day, the running total, and the threshold as a dashed line. */
-import { responsiveChart, uPlot, type ChartHandle } from '../ui/chart.ts';
-import { formatCents } from '../lib/money.ts';
+import { responsiveChart, uPlot, type ChartHandle } from '../../../../web/src/ui/chart.ts';
+import { formatCents } from '../../../../web/src/lib/money.ts';
 import type { Spend } from './api.ts';
 
 export type SpendChart = ChartHandle;

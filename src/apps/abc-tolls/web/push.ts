@@ -1,10 +1,10 @@
 /**
  * Alerts on this device when the app is closed: Web Push through the service worker. The browser subscribes
  * with the server's VAPID key and the subscription goes to the customer API; the service worker shows what the
- * server pushes (web/public/app/sw.js).
+ * server pushes (public/sw.js).
  */
-import { ApiError } from '../lib/api.ts';
-import { h } from '../ui/dom.ts';
+import { ApiError } from '../../../../web/src/lib/api.ts';
+import { h } from '../../../../web/src/ui/dom.ts';
 import type { CustomerApi } from './api.ts';
 
 export interface PushControl {

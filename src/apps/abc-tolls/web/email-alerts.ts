@@ -3,8 +3,8 @@
  * the unsubscribe link of an email turns them off too, and the app shows that at its next refresh. A server that
  * sends no alert emails (`email_alerts_available` false) gets no checkbox, only a line saying so.
  */
-import { ApiError } from '../lib/api.ts';
-import { h } from '../ui/dom.ts';
+import { ApiError } from '../../../../web/src/lib/api.ts';
+import { h } from '../../../../web/src/ui/dom.ts';
 import type { CustomerApi, Me } from './api.ts';
 
 export interface EmailAlertsControl {

@@ -4,11 +4,11 @@
  * device is subscribed, by Web Push: push.ts), and the month's trips (trips.ts). Works offline from the service
  * worker's shell, the last figures and the last alerts kept in localStorage.
  */
-import '../styles.css';
+import '../../../../web/src/styles.css';
 import './app.css';
-import { ApiError } from '../lib/api.ts';
-import { centsToInput, formatCents, parseDollars } from '../lib/money.ts';
-import { announce, h, replace } from '../ui/dom.ts';
+import { ApiError } from '../../../../web/src/lib/api.ts';
+import { centsToInput, formatCents, parseDollars } from '../../../../web/src/lib/money.ts';
+import { announce, h, replace } from '../../../../web/src/ui/dom.ts';
 import { customerApi, type CustomerApi, type Me, type Notification, type Spend } from './api.ts';
 import { monthName, notificationText, when } from './format.ts';
 import { spendChart, type SpendChart } from './spend-chart.ts';

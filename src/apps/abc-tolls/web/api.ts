@@ -1,5 +1,5 @@
 /** The customer API as the app uses it (docs: /work contract "customer API"; money is integer cents). */
-import { requestJson } from '../lib/api.ts';
+import { requestJson } from '../../../../web/src/lib/api.ts';
 
 export interface Me {
   readonly customer_id: string;

@@ -1,5 +1,5 @@
 /** Wording of months, days and notifications for the customer app. */
-import { formatCents } from '../lib/money.ts';
+import { formatCents } from '../../../../web/src/lib/money.ts';
 import type { Notification } from './api.ts';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];

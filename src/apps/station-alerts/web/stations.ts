@@ -3,10 +3,10 @@
  * week, live from /v1/operator/alerts/stream (read with fetch, so it carries the API key), and the webhooks
  * subscribed to the `station-alerts` topic, which operators add and remove here.
  */
-import { ApiError } from '../../lib/api.ts';
-import { readSse } from '../../lib/sse.ts';
-import { dataTable, h, replace } from '../../ui/dom.ts';
-import { describeError, type Page } from '../context.ts';
+import { ApiError } from '../../../../web/src/lib/api.ts';
+import { readSse } from '../../../../web/src/lib/sse.ts';
+import { dataTable, h, replace } from '../../../../web/src/ui/dom.ts';
+import { describeError, type Page } from '../../../../web/src/console/context.ts';
 
 interface StationAlert {
   readonly plaza_id: string;
@@ -179,3 +179,6 @@ export const stationsPage: Page = (container, ctx) => {
     if (timer !== undefined) clearTimeout(timer);
   };
 };
+
+/** The console loads this page from the module the build makes of this file (its default export). */
+export default stationsPage;
