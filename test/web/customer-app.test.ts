@@ -222,12 +222,17 @@ describe('customer app', () => {
       const registrationId = await registration;
       await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
       await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(stack.url).origin, registrationId, data: got.payload! });
-      const shown = await page.waitForFunction(
-        `navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((n) => n.length > 0 && n.map((x) => ({ title: x.title, body: x.body, tag: x.tag })))`,
-        undefined,
-        { timeout: 15_000 },
-      );
-      expect(await shown.jsonValue()).toEqual([{ title: payload.title, body: payload.text.split('\n\n')[0], tag: payload.id }]);
+      // Polled here: waitForFunction takes a promise for a truthy answer and would return before the worker showed it.
+      const shownBy = Date.now() + 15_000;
+      let shown: Array<{ title: string; body: string; tag: string }> = [];
+      while (shown.length === 0) {
+        if (Date.now() > shownBy) throw new Error('the service worker showed no notification for the push');
+        shown = (await page.evaluate(
+          `navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((n) => n.map((x) => ({ title: x.title, body: x.body, tag: x.tag })))`,
+        )) as typeof shown;
+        if (shown.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(shown).toEqual([{ title: payload.title, body: payload.text.split('\n\n')[0], tag: payload.id }]);
 
       // Off again: the server forgets the subscription.
       await page.getByRole('button', { name: 'Stop alerts on this device' }).click();
