@@ -17,12 +17,12 @@ function sameKey(a: readonly Value[], b: readonly Value[]): boolean {
 function expected(table: readonly Row[], keyColumns: readonly number[], probes: readonly Row[], mode: 'INNER' | 'LEFT' | 'SEMI' | 'ANTI', width: number): Row[] {
   const out: Row[] = [];
   for (const p of probes) {
-    const keys = keyColumns.map((_, i) => p[i]!);
+    const keys: Value[] = keyColumns.map((_, i) => p[i] ?? null);
     const matches = keys.includes(null) ? [] : table.filter((r) => !keyColumns.some((c) => r[c] === null) && sameKey(keyColumns.map((c) => r[c]!), keys));
     if (mode === 'SEMI' || mode === 'ANTI') {
       if ((matches.length > 0) === (mode === 'SEMI')) out.push(p);
     } else if (matches.length > 0) for (const m of matches) out.push([...p, ...m]);
-    else if (mode === 'LEFT') out.push([...p, ...Array<Value>(width).fill(null)]);
+    else if (mode === 'LEFT') out.push([...p, ...Array.from({ length: width }, (): Value => null)]);
   }
   return out;
 }
