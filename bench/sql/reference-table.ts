@@ -4,15 +4,21 @@
  *
  *   node bin/run-ts.mjs bench/sql/reference-table.ts [--rows 100000,1000000,2500000] [--lookups 1000000] [--seconds 5]
  *
- * Each size runs in a child process of its own (`--expose-gc`, a 4 GiB heap limit, killed after 180 s) so one
+ * Each size runs in a child process of its own (`--expose-gc`, a 4 GiB heap limit, killed after 300 s) so one
  * size's garbage does not count against the next. A child writes the CSV to a temp dir, loads it as a live query
  * would (`FileReferenceTable.load`), builds the lookup index with a first batch, then probes random keys in batches
  * of 1,000 stream rows through `LookupJoinOperator` for at most `--lookups` rows or `--seconds`, whichever is first.
  * Reported: load time (read and parse, then the index), RSS and heap + array-buffer growth after a forced GC with the
  * table held, peak RSS of the child, and lookups per second. Removes its temp dir.
+ *
+ * `--layout rows,columns` (the default) runs each size twice, one child each, in that order: `rows` is the layout
+ * reference tables had before they were held in columns (the whole file read and parsed into one record object and
+ * one row array per line, then a Map from a key string to the rows), kept here as the yardstick, measured in the
+ * same run on the same machine; `columns` is the table as it is now.
  */
 import { fork } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,20 +27,51 @@ import type { Row } from '../../src/sql/expr/types.ts';
 import { LookupJoinOperator } from '../../src/sql/operators/lookup-join.ts';
 import type { RefTableDef } from '../../src/sql/planner/logical/nodes.ts';
 import { FileReferenceTable } from '../../src/sql/reference-table.ts';
+import { parseCsvRows } from '../../src/core/csv.ts';
+import { refRecordToRow } from '../../src/sql/inputs.ts';
+import { keyOf } from '../../src/sql/runtime/operator.ts';
 
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '100000,1000000,2500000' },
     lookups: { type: 'string', default: '1000000' },
     seconds: { type: 'string', default: '5' },
+    layout: { type: 'string', default: 'rows,columns' },
     child: { type: 'string' },
   },
 });
+
+type Layout = 'rows' | 'columns';
+
+/** The yardstick: a file read whole into row objects, probed through a Map of key strings. */
+async function rowsLayout(def: RefTableDef): Promise<(probe: Row) => number> {
+  const text = await readFile(def.path!, 'utf8');
+  const [header, ...body] = parseCsvRows(text);
+  const records = body.map((cells) => Object.fromEntries(header!.map((h, i) => [h.trim(), cells[i] === '' ? null : cells[i]])));
+  const rows = records.map((rec) => refRecordToRow(def, rec));
+  const index = new Map<unknown, Row[]>();
+  for (const r of rows) {
+    const k = keyOf([r[0]!, r[1]!]);
+    const list = index.get(k);
+    if (list) list.push(r);
+    else index.set(k, [r]);
+  }
+  return (probe) => {
+    let n = 0;
+    for (const t of index.get(keyOf(probe)) ?? []) {
+      const joined = probe.slice();
+      for (const v of t) joined.push(v);
+      n++;
+    }
+    return n;
+  };
+}
 
 const SEGMENTS = 100;
 const MB = 1024 * 1024;
 
 interface Figures {
+  layout: Layout;
   rows: number;
   csvMb: number;
   loadMs: number;
@@ -68,7 +105,7 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-async function measure(rows: number): Promise<Figures> {
+async function measure(layout: Layout, rows: number): Promise<Figures> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tollstream-bench-reftable-'));
   try {
     const file = path.join(dir, 'segments.csv');
@@ -92,13 +129,25 @@ async function measure(rows: number): Promise<Figures> {
     gc();
     const before = process.memoryUsage();
     const t0 = performance.now();
-    const table = new FileReferenceTable(def, async (p) => p, 0);
-    await table.load();
-    const t1 = performance.now();
-    const join = new LookupJoinOperator('LookupJoin', table, [(r) => r[0]!, (r) => r[1]!], [(r) => r[0]!, (r) => r[1]!], 4, null, 'INNER', [0, 1]);
     let matched = 0;
-    const out = { emit: () => void matched++, error: () => undefined };
-    join.processBatch([[0, 0]], 0, out as never);
+    let t1: number;
+    let probe: (batch: Row[]) => void;
+    if (layout === 'rows') {
+      const lookup = await rowsLayout(def);
+      t1 = performance.now();
+      probe = (batch) => {
+        for (const r of batch) matched += lookup(r);
+      };
+    } else {
+      const table = new FileReferenceTable(def, async (p) => p, 0);
+      await table.load();
+      t1 = performance.now();
+      const join = new LookupJoinOperator('LookupJoin', table, [(r) => r[0]!, (r) => r[1]!], [(r) => r[0]!, (r) => r[1]!], 4, null, 'INNER', [0, 1]);
+      const out = { emit: () => void matched++, error: () => undefined };
+      probe = (batch) => join.processBatch(batch, 0, out);
+    }
+    // The first lookup builds the index of the columns layout (the rows layout built its own while loading).
+    probe([[0, 0]]);
     const t2 = performance.now();
     gc();
     const after = process.memoryUsage();
@@ -118,14 +167,13 @@ async function measure(rows: number): Promise<Figures> {
       const batch: Row[] = [];
       // One probe in ten misses (a segment past the last one).
       for (let i = 0; i < 1000; i++) batch.push([random() % xways, random() % (SEGMENTS + SEGMENTS / 10)]);
-      join.processBatch(batch, 0, out as never);
+      probe(batch);
       lookups += batch.length;
     }
     const t4 = performance.now();
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
-    // Keep the table reachable until the memory was read.
-    if (table.version < 0) console.log(table.name);
     return {
+      layout,
       rows,
       csvMb: size / MB,
       loadMs: t1 - t0,
@@ -142,29 +190,33 @@ async function measure(rows: number): Promise<Figures> {
   }
 }
 
-function runChild(rows: number): Promise<Figures> {
+function runChild(layout: Layout, rows: number): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('../../bin/run-ts.mjs', import.meta.url)), [process.argv[1]!, '--child', String(rows), '--lookups', values.lookups!, '--seconds', values.seconds!], {
+    const child = fork(fileURLToPath(new URL('../../bin/run-ts.mjs', import.meta.url)), [process.argv[1]!, '--child', `${layout}:${rows}`, '--lookups', values.lookups!, '--seconds', values.seconds!], {
       execArgv: [...process.execArgv, '--expose-gc', '--max-old-space-size=4096'],
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     child.on('message', (m) => resolve(m as Figures));
     child.on('exit', (code) => {
       clearTimeout(timer);
-      if (code !== 0) reject(new Error(`the ${rows}-row run exited with ${code}`));
+      if (code !== 0) reject(new Error(`the ${rows}-row run of the ${layout} layout exited with ${code}`));
     });
   });
 }
 
 if (values.child) {
-  const figures = await measure(Number(values.child));
+  const [layout, rows] = values.child.split(':');
+  const figures = await measure(layout === 'rows' ? 'rows' : 'columns', Number(rows));
   process.send!(figures);
 } else {
   const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log('| rows | CSV MB | load ms | index ms | RSS growth MB | heap+buffers growth MB | peak RSS MB | lookups/s | matched |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| layout | rows | CSV MB | load ms | index ms | RSS growth MB | heap+buffers growth MB | peak RSS MB | lookups/s | matched |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const layouts = values.layout!.split(',').filter((l): l is Layout => l === 'rows' || l === 'columns');
   for (const rows of values.rows!.split(',').map(Number)) {
-    const f = await runChild(rows);
-    console.log(`| ${fmt(f.rows)} | ${fmt(f.csvMb, 1)} | ${fmt(f.loadMs)} | ${fmt(f.indexMs)} | ${fmt(f.rssGrowthMb)} | ${fmt(f.heapGrowthMb)} | ${fmt(f.peakRssMb)} | ${fmt(f.lookupsPerSecond)} | ${fmt(f.matched)} of ${fmt(f.lookups)} |`);
+    for (const layout of layouts) {
+      const f = await runChild(layout, rows);
+      console.log(`| ${f.layout} | ${fmt(f.rows)} | ${fmt(f.csvMb, 1)} | ${fmt(f.loadMs)} | ${fmt(f.indexMs)} | ${fmt(f.rssGrowthMb)} | ${fmt(f.heapGrowthMb)} | ${fmt(f.peakRssMb)} | ${fmt(f.lookupsPerSecond)} | ${fmt(f.matched)} of ${fmt(f.lookups)} |`);
+    }
   }
 }
