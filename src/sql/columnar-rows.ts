@@ -267,6 +267,13 @@ class TextColumn implements Column {
     this.used = at;
     this.liveBytes = at;
   }
+  /** Gives back the pool's room past its last byte. */
+  shrink(): void {
+    if (this.pool.length - this.used < this.pool.length / 8) return;
+    const pool = Buffer.allocUnsafe(Math.max(this.used, 1024));
+    this.pool.copy(pool, 0, 0, this.used);
+    this.pool = pool;
+  }
   hashAt(slot: number): number {
     const start = this.starts[slot]!;
     return hashBytes(this.pool, start, start + this.lengths[slot]!);
@@ -475,6 +482,7 @@ export class ColumnarRows {
 
   /** Gives back the room past the last slot (after a bulk load). */
   trim(): void {
+    for (const c of this.columns) if (c instanceof TextColumn) c.shrink();
     if (this.capacity - this.count < this.capacity / 8) return;
     this.grow(Math.max(16, this.count));
   }
