@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { parseCsvRows } from './csv.ts';
+import { CsvRowReader, parseCsvRows } from './csv.ts';
 
 describe('parseCsvRows', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks, and CRLF rows', () => {
@@ -44,5 +44,23 @@ describe('parseCsvRows', () => {
     const parsed = held(() => parseCsvRows(text));
     expect(parseCsvRows(text)).toEqual(text.split('\n').map((line) => line.split(',')));
     expect(parsed).toBeLessThan(split * 3);
+  });
+});
+
+describe('CsvRowReader', () => {
+  it('gives the rows of the whole text wherever the chunks are cut', () => {
+    const text = 'a,b\r\n"x, y","say ""hi""","line\r\nbreak"\r\n\r\n1,,3\n"""",5" screen\n"end"';
+    const whole = parseCsvRows(text);
+    for (let cut = 0; cut <= text.length; cut++) {
+      for (const second of [cut, Math.min(text.length, cut + 1), Math.min(text.length, cut + 3)]) {
+        const rows: string[][] = [];
+        const reader = new CsvRowReader((row) => rows.push(row));
+        reader.push(text.slice(0, cut));
+        reader.push(text.slice(cut, second));
+        reader.push(text.slice(second));
+        reader.end();
+        expect(rows, `cut at ${cut} and ${second}`).toEqual(whole);
+      }
+    }
   });
 });

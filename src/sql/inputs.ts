@@ -1,6 +1,6 @@
 /**
  * Inputs of a file run: NDJSON files read line by line, async iterables peeked to infer the columns of
- * streams no CREATE statement declares, and reference tables loaded from CSV or JSON.
+ * streams no CREATE statement declares, and the records of reference tables as rows of their columns.
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -13,7 +13,6 @@ import type { Row, Value } from './expr/types.ts';
 import { RowError } from './expr/types.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import type { RefTableDef } from './planner/logical/nodes.ts';
-import { parseCsvRows } from '../core/csv.ts';
 import { decimalNumberKeys } from './operators/json-fields.ts';
 
 /**
@@ -163,63 +162,17 @@ export function inferColumns(sample: readonly unknown[]): InferredInput {
 }
 
 
-/**
- * Rows of a reference table in its declared column order and types. CSV needs a header line. A changelog
- * table ('kind' = 'table' with a 'key') keeps the last record per key, and a record with `_deleted: true`
- * removes its key. Throws `SQL_INPUT` when the file cannot be read or a value does not fit its column.
- */
-export async function loadRefTable(def: RefTableDef, baseDir: string, resolvedPath?: string): Promise<Row[]> {
-  const path = resolvedPath ?? (isAbsolute(def.path!) ? def.path! : resolve(baseDir, def.path!));
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new TollstreamError('SQL_INPUT', `cannot read reference table ${def.name} from ${path}: ${(err as Error).message}`, { context: { table: def.name, path }, cause: err });
-  }
-  let records: Record<string, unknown>[];
-  try {
-    if (def.format === 'csv') {
-      const [header, ...body] = parseCsvRows(text);
-      if (!header) return [];
-      records = body.map((cells) => Object.fromEntries(header.map((h, i) => [h.trim(), cells[i] === '' ? null : cells[i]])));
-    } else {
-      const trimmed = text.trim();
-      records = (trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))) as Record<string, unknown>[];
-    }
-  } catch (err) {
-    throw new TollstreamError('SQL_INPUT', `reference table ${def.name}: ${path} is not valid ${def.format.toUpperCase()}: ${(err as Error).message}`, { context: { table: def.name, path }, cause: err });
-  }
-  const rows = records.map((rec, line) => {
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      throw new TollstreamError('SQL_INPUT', `reference table ${def.name}, record ${line + 1}: not an object`, { context: { table: def.name, path } });
-    }
-    try {
-      return refRecordToRow(def, rec);
-    } catch (err) {
-      if (!(err instanceof RowError)) throw err;
-      throw new TollstreamError('SQL_INPUT', `reference table ${def.name}, record ${line + 1}: ${err.message}`, { context: { table: def.name, path } });
-    }
-  });
-  if (!def.changelog) return rows;
-  const keyCols = def.key.map((k) => def.columns.findIndex((c) => c.name.toLowerCase() === k.toLowerCase()));
-  const latest = new Map<string, Row>();
-  rows.forEach((row, i) => {
-    const k = JSON.stringify(keyCols.map((c) => row[c] ?? null));
-    if (records[i]!._deleted === true) latest.delete(k);
-    else latest.set(k, row);
-  });
-  return [...latest.values()];
-}
-
 /** One record (CSV cells as text, JSON values) to a row of the table's columns; throws `RowError` on a bad value. */
 export function refRecordToRow(def: RefTableDef, rec: Record<string, unknown>): Row {
-  return def.columns.map((c) => {
-    const raw = rec[c.name] ?? rec[c.name.toLowerCase()] ?? rec[c.name.toUpperCase()] ?? null;
-    try {
-      return castValue(raw as Value, typeof raw === 'number' ? (Number.isInteger(raw) ? 'BIGINT' : 'DOUBLE') : typeof raw === 'boolean' ? 'BOOLEAN' : 'VARCHAR', c.type);
-    } catch (err) {
-      if (!(err instanceof RowError)) throw err;
-      throw new RowError(err.errorName, `column ${c.name}: ${err.message}`);
-    }
-  });
+  return def.columns.map((c) => refValue(c, rec[c.name] ?? rec[c.name.toLowerCase()] ?? rec[c.name.toUpperCase()] ?? null));
+}
+
+/** One value of a record (CSV text, a JSON value) as a value of `column`; throws `RowError` when it does not fit. */
+export function refValue(column: RefTableDef['columns'][number], raw: unknown): Value {
+  try {
+    return castValue(raw as Value, typeof raw === 'number' ? (Number.isInteger(raw) ? 'BIGINT' : 'DOUBLE') : typeof raw === 'boolean' ? 'BOOLEAN' : 'VARCHAR', column.type);
+  } catch (err) {
+    if (!(err instanceof RowError)) throw err;
+    throw new RowError(err.errorName, `column ${column.name}: ${err.message}`);
+  }
 }

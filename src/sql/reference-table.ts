@@ -3,25 +3,37 @@
  * - a static table (rows read once: the bounded file runner);
  * - a file table that re-reads its CSV/JSON file when the file changes (live queries);
  * - a changelog table: the latest record per key of a log stream, fed by the live runner.
- * A table only ever swaps in whole new contents, so a join sees the old rows or the new ones, never a mix.
+ * A file table only ever swaps in whole new contents, so a join sees the old rows or the new ones, never a mix.
+ * Rows are held column by column (`ColumnarRows`); a join reads them through its own index (`RowIndex`), or
+ * through a changelog table's index on its key.
  */
 import { stat } from 'node:fs/promises';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
-import type { Row, Value } from './expr/types.ts';
+import { ColumnarRows, rowsFrom } from './columnar-rows.ts';
+import type { Row } from './expr/types.ts';
 import { RowError } from './expr/types.ts';
-import { loadRefTable, refRecordToRow } from './inputs.ts';
+import { refRecordToRow } from './inputs.ts';
 import type { RefTableDef } from './planner/logical/nodes.ts';
-import { keyOf } from './runtime/operator.ts';
+import { loadRefTable } from './reference-load.ts';
+import { KeyedRows, type RowIndex } from './row-index.ts';
 
 export interface ReferenceTable {
   readonly name: string;
   /** Changes whenever the rows change; a lookup index is rebuilt when it does. */
   readonly version: number;
-  rows(): readonly Row[];
+  /** The rows now: replaced whole when a file is reloaded, changed in place by a changelog (`version` moves). */
+  data(): ColumnarRows;
+  /**
+   * An index the table keeps current on exactly these key columns, with keys compared as `keyOf` compares
+   * them (a changelog table's key), or null: the join then builds its own.
+   */
+  keyIndex?(columns: readonly number[]): RowIndex | null;
 }
 
-export function staticReferenceTable(name: string, rows: readonly Row[]): ReferenceTable {
-  return { name, version: 0, rows: () => rows };
+/** Rows that never change (VALUES, a file read once): the values are kept as given, whatever their type. */
+export function staticReferenceTable(name: string, rows: readonly Row[] | ColumnarRows): ReferenceTable {
+  const data = rows instanceof ColumnarRows ? rows : rowsFrom(rows.length === 0 ? [] : rows[0]!.map(() => 'ANY'), rows);
+  return { name, version: 0, data: () => data };
 }
 
 /** Default refresh interval of file tables in live queries, ms. */
@@ -44,7 +56,7 @@ export type LocateFile = (requested: string) => Promise<string>;
 /** A CSV/JSON reference table that re-reads its file when its modification time, size or inode change. */
 export class FileReferenceTable implements ReferenceTable {
   version = 0;
-  private current: readonly Row[] = [];
+  private current = new ColumnarRows([]);
   private fingerprint = '';
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
@@ -64,8 +76,13 @@ export class FileReferenceTable implements ReferenceTable {
     return this.def.name;
   }
 
-  rows(): readonly Row[] {
+  data(): ColumnarRows {
     return this.current;
+  }
+
+  /** Every row, made anew (for small tables and tests). */
+  rows(): Row[] {
+    return this.current.rows();
   }
 
   /** The first read; throws `PATH_NOT_ALLOWED`, or `SQL_INPUT` when the file cannot be read or parsed. */
@@ -123,10 +140,11 @@ export class FileReferenceTable implements ReferenceTable {
     if (found.fingerprint === this.fingerprint) return;
     this.fingerprint = found.fingerprint;
     try {
+      // Read whole aside, then swapped in: a lookup sees the old rows or the new ones.
       const rows = await loadRefTable(this.def, '/', found.file);
       this.current = rows;
       this.version++;
-      listener.onReload?.(this.name, rows.length);
+      listener.onReload?.(this.name, rows.size);
     } catch (err) {
       listener.onReloadError?.(this.name, this.path, `${(err as Error).message}; the previous rows of ${this.name} stay in use`);
     }
@@ -146,15 +164,14 @@ export class FileReferenceTable implements ReferenceTable {
  */
 export class ChangelogReferenceTable implements ReferenceTable {
   version = 0;
-  private readonly byKey = new Map<unknown, Row>();
-  private readonly keyColumns: number[];
-  private cached: readonly Row[] = [];
-  private cachedVersion = 0;
+  private readonly keyed: KeyedRows;
   /** Records that could not be applied (not an object, a key column missing, a bad value). */
   rejected = 0;
 
   constructor(readonly def: RefTableDef) {
-    this.keyColumns = def.key.map((k) => def.columns.findIndex((c) => c.name.toLowerCase() === k.toLowerCase()));
+    const keyColumns = def.key.map((k) => def.columns.findIndex((c) => c.name.toLowerCase() === k.toLowerCase()));
+    // Keys compare as a join's keys do (`keyOf`): one key by value, several as their JSON text.
+    this.keyed = new KeyedRows(new ColumnarRows(def.columns.map((c) => c.type)), keyColumns, keyColumns.length > 1);
   }
 
   get name(): string {
@@ -162,15 +179,21 @@ export class ChangelogReferenceTable implements ReferenceTable {
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.keyed.rows.size;
   }
 
-  rows(): readonly Row[] {
-    if (this.cachedVersion !== this.version) {
-      this.cached = [...this.byKey.values()];
-      this.cachedVersion = this.version;
-    }
-    return this.cached;
+  data(): ColumnarRows {
+    return this.keyed.rows;
+  }
+
+  keyIndex(columns: readonly number[]): RowIndex | null {
+    const own = this.keyed.keyColumns;
+    return columns.length === own.length && columns.every((c, i) => c === own[i]) ? this.keyed.keyIndex : null;
+  }
+
+  /** Every row, made anew (for small tables and tests). */
+  rows(): Row[] {
+    return this.keyed.rows.rows();
   }
 
   /** Applies one changelog record; returns a reason when it cannot be applied (it is then ignored). */
@@ -184,17 +207,15 @@ export class ChangelogReferenceTable implements ReferenceTable {
       this.rejected++;
       return err.message;
     }
-    const keys: Value[] = this.keyColumns.map((i) => row[i] as Value);
-    if (keys.includes(null)) {
+    if (this.keyed.keyColumns.some((c) => row[c] === null)) {
       this.rejected++;
       return `the key (${this.def.key.join(', ')}) has a null or missing column`;
     }
-    const k = keyOf(keys);
     const deleted = (record as Record<string, unknown>)._deleted === true;
     if (deleted) {
-      if (this.byKey.delete(k)) this.version++;
+      if (this.keyed.delete(row)) this.version++;
     } else {
-      this.byKey.set(k, row);
+      this.keyed.upsert(row);
       this.version++;
     }
     return null;
@@ -205,9 +226,15 @@ export class ChangelogReferenceTable implements ReferenceTable {
  * The rows of a changelog table from a bounded input (the file runner): every record is applied, in order,
  * before the table is used. Records that cannot be applied are counted in the returned `rejected`.
  */
-export async function changelogRows(def: RefTableDef, batches: AsyncIterable<readonly unknown[]>): Promise<{ rows: readonly Row[]; rejected: number }> {
+export async function changelogRows(def: RefTableDef, batches: AsyncIterable<readonly unknown[]>): Promise<{ rows: readonly Row[]; table: ChangelogReferenceTable; rejected: number }> {
   const table = new ChangelogReferenceTable(def);
   let rejected = 0;
   for await (const batch of batches) for (const rec of batch) if (table.apply(rec) !== null) rejected++;
-  return { rows: table.rows(), rejected };
+  return {
+    get rows() {
+      return table.rows();
+    },
+    table,
+    rejected,
+  };
 }

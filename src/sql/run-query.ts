@@ -8,9 +8,10 @@ import type { QueryDialect, Script } from './ast/index.ts';
 import { PlanProblem, sqlError } from './diagnostics.ts';
 import type { Row, Value } from './expr/types.ts';
 import { exportValue } from './expr/types.ts';
-import { INFER_SAMPLE_SIZE, inferColumns, loadRefTable, peek, readNdjson, records } from './inputs.ts';
+import { INFER_SAMPLE_SIZE, inferColumns, peek, readNdjson, records } from './inputs.ts';
+import { loadRefTable } from './reference-load.ts';
 import { parseSql } from './parser/index.ts';
-import { changelogRows } from './reference-table.ts';
+import { changelogRows, staticReferenceTable, type ReferenceTable } from './reference-table.ts';
 import type { InferredInput } from './planner/logical/catalog.ts';
 import { planScript } from './planner/logical/plan-script.ts';
 import { buildPhysical } from './planner/physical/build.ts';
@@ -112,19 +113,19 @@ async function prepare(options: RunQueryOptions, now: () => number): Promise<Pre
     inferred.set(name, inferColumns(head));
   }
   const plan = withSql(options.sql, () => planScript(script, { inferred, idleTimeout: options.idleTimeoutMs ?? 60_000, now, dialect: options.dialect }));
-  const refRows = new Map<string, Row[]>();
+  const refTables = new Map<string, ReferenceTable>();
   for (const [key, t] of plan.catalog.tables) {
     if (!plan.catalog.isRefTable(t.name)) continue;
     const def = withSql(options.sql, () => plan.catalog.refTable(t.name));
     if (def.path !== null) {
-      refRows.set(key, await loadRefTable(def, options.baseDir ?? process.cwd()));
+      refTables.set(key, staticReferenceTable(def.name, await loadRefTable(def, options.baseDir ?? process.cwd())));
     } else if (def.stream !== null && inputs.has(def.stream)) {
       // A table kept from a stream, given as an input: its records are a changelog, applied before any fact row.
-      refRows.set(key, [...(await changelogRows(def, inputs.get(def.stream)!)).rows]);
+      refTables.set(key, (await changelogRows(def, inputs.get(def.stream)!)).table);
       inputs.delete(def.stream);
     }
   }
-  const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: options.allowedLatenessMs ?? 0, refRows }));
+  const graph = withSql(options.sql, () => buildPhysical(plan, { now, allowedLateness: options.allowedLatenessMs ?? 0, refRows: new Map(), refTables }));
   for (const n of graph.nodes) {
     if (n.kind === 'source' && !inputs.has(n.source.input)) {
       const given = Object.keys(options.inputs);

@@ -357,10 +357,13 @@ const BUILDERS: { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: 
     }
     const table = constant !== null ? staticReferenceTable(n.table.name, constant as Row[]) : (c.options.refTables?.get(key) ?? staticReferenceTable(n.table.name, rows ?? []));
     const streamKeys = n.streamKeys.map((k) => compileExpr(k, cctx(c, n.input.fields)).fn);
-    const tableKeys = n.tableKeys.map((k) => compileExpr(k, cctx(c, n.tableFields)).fn);
+    const tableCtx = cctx(c, n.tableFields);
+    const tableKeys = n.tableKeys.map((k) => compileExpr(k, tableCtx).fn);
+    // Keys that are plain columns are compared in the table's columns, without making its rows.
+    const tableKeyColumns = n.tableKeys.every((k) => k.kind === 'column') ? n.tableKeys.map((k) => (k.kind === 'column' ? tableCtx.scope.resolve(k.qualifier, k.name, k.pos) : -1)) : null;
     const cond = n.condition ? compilePredicate(n.condition, cctx(c, [...n.input.fields, ...n.tableFields])) : null;
-    const detail = `${n.joinType} table=${n.table.name} (${constant !== null ? `${constant.length} rows of VALUES` : n.table.path !== null ? `${table.rows().length} rows from ${n.table.path}` : `latest per key of stream ${n.table.stream}`}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
-    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', table, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType));
+    const detail = `${n.joinType} table=${n.table.name} (${constant !== null ? `${constant.length} rows of VALUES` : n.table.path !== null ? `${table.data().size} rows from ${n.table.path}` : `latest per key of stream ${n.table.stream}`}) on [${list(n.streamKeys)}] = [${list(n.tableKeys)}]${n.condition ? ` and ${renderExpr(n.condition)}` : ''}`;
+    return operator(c, 'LookupJoin', detail, [input], n.fields, () => new LookupJoinOperator('LookupJoin', table, tableKeys, streamKeys, n.tableFields.length, cond, n.joinType, tableKeyColumns));
   },
   intervalJoin: (n, c) => {
     const left = build(n.left, c);
