@@ -98,6 +98,11 @@ export const ERROR_CODES = {
    * goes on there.
    */
   LEASE_LOST: { kind: 'external', retriable: false },
+  /**
+   * Work that must run under a lease (a redrive of a function's given-up batch on a cluster) was asked of a node that
+   * does not hold it. Context `owner` names the node holding it when known (null: nobody right now): ask that node.
+   */
+  LEASE_NOT_HELD: { kind: 'user', retriable: true },
   // Tables (SQLite files of the tables component)
   /** A tables database failed its integrity check at open: it is refused, naming the file. */
   TABLES_CORRUPT: { kind: 'internal', retriable: false },

@@ -233,7 +233,14 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         })
       : undefined;
     if (history) undo.unshift(() => history.stop());
-    const deadLetters = createDeadLetterRoutes({ consumers, log, operatorAuth: (header) => authenticator.verifyBearer(header), logger: logger.child({ component: 'dead-letters' }) });
+    const deadLetters = createDeadLetterRoutes({
+      consumers,
+      log,
+      operatorAuth: (header) => authenticator.verifyBearer(header),
+      // Names the node to ask when a redrive was sent to one without the shard's lease (as of the last lease round).
+      leaseOwner: (key) => workLeases?.status().owners[key],
+      logger: logger.child({ component: 'dead-letters' }),
+    });
     const gateway = createGateway({
       log,
       authenticator,
