@@ -12,7 +12,7 @@
  * Publishing waits for JetStream's ack, which comes once a quorum of the stream's replicas stored the message.
  * While a publish is in flight, later appends queue and go out together as the next message (group commit).
  */
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { TollstreamError } from '../../core/errors.ts';
@@ -405,11 +405,15 @@ export class ShardWriter {
    * Publishes one message, sent again with the same message id (so it is stored once) until an answer says where it
    * is stored: at once when the shard's stream elects a leader (the one it went to answers no more), after
    * `RESEND_AFTER_MS` without an answer, and every 20 to 200 ms while the stream has no leader (nothing stored).
-   * Throws SHARD_UNAVAILABLE once no answer came for `LEADERLESS_WAIT_MS` (or `timeoutMs`, if longer).
+   * Every copy's answer counts, the first that says where the message is wins: a copy sent again does not make a
+   * slow answer to an earlier one wasted. Throws SHARD_UNAVAILABLE once no answer came for `LEADERLESS_WAIT_MS`
+   * (or `timeoutMs`, if longer).
    */
   private async publish(batch: Uint8Array, expectedLastSeq: number, msgID: string): Promise<number> {
     const started = performance.now();
     const giveUpAfter = Math.min(Math.max(this.o.timeoutMs, LEADERLESS_WAIT_MS), DUPLICATE_WINDOW_MS / 2);
+    const answers: Array<{ ack: PubAck } | { err: unknown }> = [];
+    let arrived = noop;
     let sends = 0;
     let leaderless = 0;
     let lastProblem = 'no answer';
@@ -421,39 +425,56 @@ export class ShardWriter {
           context: { stream, shardId, jsStream, waitedMs: Math.round(performance.now() - started), sends },
         });
       }
-      let wake = noop;
-      const elected = new Promise<undefined>((resolve) => (wake = () => resolve(undefined)));
-      this.electionWaiters.add(wake);
-      const wait = Math.max(1, Math.min(this.o.timeoutMs, RESEND_AFTER_MS[Math.min(sends, RESEND_AFTER_MS.length - 1)]!, sends > 0 ? left : Infinity));
+      const copyTimeout = Math.max(1, sends > 0 ? left : giveUpAfter);
+      this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: copyTimeout }).then(
+        (ack) => (answers.push({ ack }), arrived()),
+        (err: unknown) => (answers.push({ err }), arrived()),
+      );
+      const wait = Math.min(this.o.timeoutMs, RESEND_AFTER_MS[Math.min(sends, RESEND_AFTER_MS.length - 1)]!, copyTimeout);
       sends++;
-      try {
-        const sent = this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: wait });
-        // Left unanswered when a new leader is elected: its late failure is of no interest.
-        sent.catch(noop);
-        const ack = await Promise.race([sent, elected]);
-        if (ack === undefined) {
-          lastProblem = 'a new leader was elected';
-          continue;
-        }
-        // A copy sent again while the first is still being stored is answered as a duplicate without its sequence
-        // (nats-server before 2.11 answers 0): ask again once it is stored.
-        if (ack.duplicate && !(ack.seq > 0)) {
-          lastProblem = 'a duplicate still being stored';
-          await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS.at(-1)));
-          continue;
-        }
-        return ack.seq;
-      } catch (err) {
-        if (err instanceof natsErrors.TimeoutError) {
-          lastProblem = `no answer within ${wait} ms`;
-          continue;
-        }
-        if (!isLeaderless(err)) throw err;
-        lastProblem = 'no leader';
-        await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS[Math.min(leaderless++, LEADERLESS_RETRY_MS.length - 1)]));
-      } finally {
-        this.electionWaiters.delete(wake);
+      // Until an answer, the stream's next leader, or the time to send a copy again.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let wake = noop;
+      let elected = false;
+      const woken = new Promise<void>((resolve) => {
+        wake = () => {
+          elected = true;
+          resolve();
+        };
+        arrived = resolve;
+        timer = setTimeout(resolve, wait);
+      });
+      this.electionWaiters.add(wake);
+      if (answers.length === 0) await woken;
+      clearTimeout(timer);
+      this.electionWaiters.delete(wake);
+      arrived = noop;
+      if (answers.length === 0) {
+        lastProblem = elected ? 'a new leader was elected' : `no answer within ${wait} ms`;
+        continue;
       }
+      let again = false;
+      for (const answer of answers.splice(0)) {
+        if ('ack' in answer) {
+          // A copy sent again while the first is still being stored is answered as a duplicate without its sequence
+          // (nats-server before 2.11 answers 0): ask again once it is stored.
+          if (!(answer.ack.duplicate && !(answer.ack.seq > 0))) return answer.ack.seq;
+          lastProblem = 'a duplicate still being stored';
+          again = true;
+          continue;
+        }
+        const err = answer.err;
+        if (err instanceof natsErrors.TimeoutError) {
+          lastProblem = 'no answer';
+          again = true;
+        } else if (isLeaderless(err)) {
+          lastProblem = 'no leader';
+          again = true;
+        } else {
+          throw err;
+        }
+      }
+      if (again) await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS[Math.min(leaderless++, LEADERLESS_RETRY_MS.length - 1)]));
     }
   }
 }
