@@ -12,6 +12,9 @@ import { ShardWriter } from './writer.ts';
 
 const tx = (id: string) => ({ partitionKey: `plate-${id}`, data: Buffer.from(`{"transaction_id":"${id}"}`) });
 
+/** An answer that never comes. */
+const NEVER = new Promise<never>(() => undefined);
+
 /** One shard's messages in memory, with JetStream's expected-last-sequence check on publish. */
 class FakeShard {
   readonly stored: Buffer[] = [];
@@ -41,27 +44,39 @@ class FakeShard {
    * stored), `stored` is stored but its answer is lost. Unanswered ones fail after their timeout, as nats.js does.
    */
   unanswered: Array<'dropped' | 'stored'> = [];
+  /** How long the leader takes to store and answer each copy, one after the other, in ms (0: at once). */
+  slowMs = 0;
+  private leaderBusy: Promise<unknown> = Promise.resolve();
   /** Message ids stored, and their sequence: JetStream's duplicate window. */
   private readonly ids = new Map<string, number>();
 
   readonly js = {
-    publish: async (_subject: string, data: Uint8Array, opts: { msgID: string; expect: { lastSequence: number }; timeout: number }) => {
-      const expected = opts.expect.lastSequence;
-      this.sent.push({ msgID: opts.msgID, expected });
-      const lost = this.unanswered.shift();
-      if (lost === 'dropped') return this.noAnswer(opts.timeout);
-      const seen = this.ids.get(opts.msgID);
-      if (seen !== undefined) return { stream: 'p_s_0', seq: seen, duplicate: true };
-      await this.beforeAnswer?.(expected);
-      if (expected !== this.stored.length) {
-        throw new JetStreamApiError({ code: 400, err_code: 10071, description: `wrong last sequence: ${this.stored.length}` });
-      }
-      this.stored.push(Buffer.from(data));
-      this.ids.set(opts.msgID, this.stored.length);
-      if (lost === 'stored') return this.noAnswer(opts.timeout);
-      return { stream: 'p_s_0', seq: this.stored.length, duplicate: false };
-    },
+    // An answer later than the copy's timeout is not heard: the copy fails with a timeout, as in nats.js.
+    publish: (subject: string, data: Uint8Array, opts: { msgID: string; expect: { lastSequence: number }; timeout: number }) =>
+      Promise.race([this.answer(subject, data, opts), this.noAnswer(opts.timeout)]),
   } as unknown as JetStreamClient;
+
+  private async answer(_subject: string, data: Uint8Array, opts: { msgID: string; expect: { lastSequence: number }; timeout: number }) {
+    const expected = opts.expect.lastSequence;
+    this.sent.push({ msgID: opts.msgID, expected });
+    const lost = this.unanswered.shift();
+    if (lost === 'dropped') return NEVER;
+    if (this.slowMs > 0) {
+      const turn = this.leaderBusy.then(() => new Promise((r) => setTimeout(r, this.slowMs)));
+      this.leaderBusy = turn;
+      await turn;
+    }
+    const seen = this.ids.get(opts.msgID);
+    if (seen !== undefined) return { stream: 'p_s_0', seq: seen, duplicate: true };
+    await this.beforeAnswer?.(expected);
+    if (expected !== this.stored.length) {
+      throw new JetStreamApiError({ code: 400, err_code: 10071, description: `wrong last sequence: ${this.stored.length}` });
+    }
+    this.stored.push(Buffer.from(data));
+    this.ids.set(opts.msgID, this.stored.length);
+    if (lost === 'stored') return NEVER;
+    return { stream: 'p_s_0', seq: this.stored.length, duplicate: false };
+  }
 
   private noAnswer(timeoutMs: number): Promise<never> {
     return new Promise((_resolve, reject) => setTimeout(() => reject(new natsErrors.TimeoutError()), timeoutMs));
@@ -160,6 +175,23 @@ describe('ShardWriter', () => {
       expect(results[0]!.ok === false && results[0]!.errorMessage).toMatch(/shard shardId-000000000000 of stream 's' had no JetStream leader that answered within 12000 ms/);
       expect(shard.stored).toHaveLength(0);
       expect(new Set(shard.sent.map((s) => s.msgID)).size).toBe(1);
+    });
+
+    it('takes the late answer to a copy sent before, from a leader slower than the pause before a copy is sent again', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const shard = new FakeShard();
+      const writer = writerOn(shard, { timeoutMs: 5000 });
+      await writer.init();
+      // Each copy takes the leader 3 s, one after the other: a copy sent again waits behind the one before.
+      shard.slowMs = 3000;
+      const { results, done } = append(writer, 'A');
+      let settled = false;
+      void done.then(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(4000);
+      expect(settled).toBe(true);
+      await done;
+      expect(results[0]).toEqual({ ok: true, shardId: 'shardId-000000000000', sequenceNumber: formatPosition(shardPrefix(0), positionOf(1, 0)), duplicate: false });
+      expect(shard.stored).toHaveLength(1);
     });
   });
 });
