@@ -53,6 +53,12 @@ export const ERROR_CODES = {
   /** The stream already has a consumer of that name (Kinesis' ResourceInUseException). */
   CONSUMER_EXISTS: { kind: 'user', retriable: false },
   SHARD_NOT_FOUND: { kind: 'user', retriable: false },
+  /**
+   * A shard's JetStream stream had no leader that answered an append for longer than the writer waits (12 s, or the
+   * log's request timeout if longer): the cluster lost the stream's quorum, or this node is cut off from it. The
+   * records may or may not be stored; sending them again with their dedupe keys is safe.
+   */
+  SHARD_UNAVAILABLE: { kind: 'external', retriable: true },
   /** The shard was already split or merged, so it cannot be again (Kinesis' ResourceInUseException). */
   SHARD_CLOSED: { kind: 'user', retriable: false },
   ITERATOR_INVALID: { kind: 'user', retriable: false },
@@ -92,6 +98,11 @@ export const ERROR_CODES = {
    * goes on there.
    */
   LEASE_LOST: { kind: 'external', retriable: false },
+  /**
+   * Work that must run under a lease (a redrive of a function's given-up batch on a cluster) was asked of a node that
+   * does not hold it. Context `owner` names the node holding it when known (null: nobody right now): ask that node.
+   */
+  LEASE_NOT_HELD: { kind: 'user', retriable: true },
   // Tables (SQLite files of the tables component)
   /** A tables database failed its integrity check at open: it is refused, naming the file. */
   TABLES_CORRUPT: { kind: 'internal', retriable: false },

@@ -5,12 +5,15 @@
  * `redrive:<mapping>` keyed by the batch's shard and range), in the same transaction as its effects, so the
  * same batch is never redriven into a second effect: a later redrive of it is refused. A redrive whose handler
  * committed only part of the batch leaves its lanes' checkpoints, and the next redrive starts after them.
+ * On a runtime whose commits are fenced (a cluster), the redrive runs under the batch's shard lease as this node
+ * holds it, and every commit of it (the handler's, or the mark alone) checks that lease in its transaction.
  */
-import { TollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { LeaseToken } from '../leases/index.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { TableStore } from '../tables/index.ts';
-import { commitThrough, INVOCATION_CHECKPOINTS, laneOf, RELAXED, toFunctionRecord, type CheckpointTarget, type InvocationCheckpoints } from './invocation.ts';
+import { checkLease, commitThrough, INVOCATION_CHECKPOINTS, laneOf, RELAXED, toFunctionRecord, type CheckpointTarget, type InvocationCheckpoints } from './invocation.ts';
 import type { ResolvedMapping } from './mapping.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult } from './types.ts';
 
@@ -70,6 +73,8 @@ export interface RedriveDeps {
   readonly store: TableStore;
   readonly mapping: ResolvedMapping;
   readonly logger: Logger;
+  /** The lease of the batch's shard as this node holds it, on a runtime whose commits are fenced: every commit checks it. */
+  readonly lease?: LeaseToken;
 }
 
 /** True once the batch was redriven and its handler's commit (or the mark alone, for a handler without one) is stored. */
@@ -118,7 +123,8 @@ async function readBatch(log: StreamLog, batch: GivenUpBatch): Promise<FunctionR
 /**
  * Runs the handler once with the batch's records. Resolves with how many records it was given once they are
  * done; throws CONDITION_FAILED if the batch was redriven before, NOT_FOUND if its records are no longer in the
- * stream (past retention), and REDRIVE_FAILED if the handler fails again (the batch stays a dead letter).
+ * stream (past retention), REDRIVE_FAILED if the handler fails again (the batch stays a dead letter), and
+ * LEASE_LOST if its commit was refused because another node took the shard's lease (nothing of it committed).
  */
 export async function redriveBatch(deps: RedriveDeps, batch: GivenUpBatch): Promise<number> {
   const { mapping, store } = deps;
@@ -128,7 +134,7 @@ export async function redriveBatch(deps: RedriveDeps, batch: GivenUpBatch): Prom
   if (all.length === 0) throw new TollstreamError('NOT_FOUND', `the records of this batch are no longer in the stream '${batch.stream}' (past its retention)`, { context });
   const last = all[all.length - 1]!.sequenceNumber;
   // The mark is the checkpoint a commit through the last record writes for this target (checkpointWrites).
-  const target: CheckpointTarget = { consumer: redriveConsumer(mapping.name), stream: batch.stream, shardId: redriveKey(batch), shardAt: last };
+  const target: CheckpointTarget = { consumer: redriveConsumer(mapping.name), stream: batch.stream, shardId: redriveKey(batch), shardAt: last, ...(deps.lease === undefined ? {} : { lease: deps.lease }) };
   // An earlier redrive whose handler committed part of the batch (`transact` through an earlier record) stored
   // how far each lane got, in the same transaction as those effects: those records are done, and are not given again.
   const records = await notYetCommitted(store, target, all);
@@ -171,9 +177,14 @@ export async function redriveBatch(deps: RedriveDeps, batch: GivenUpBatch): Prom
   } catch (err) {
     failure = err;
   }
+  // Another node took the shard's lease meanwhile: nothing of this redrive committed, and that node may redrive it.
+  if (isTollstreamError(failure, 'LEASE_LOST')) throw failure;
   if (failure === undefined && committedThrough === undefined) {
     // A handler without a commit of its own: the mark alone says the batch is done.
-    await store.transaction((tx) => tx.setCheckpoint(target.consumer, target.stream, target.shardId, last), RELAXED);
+    await store.transaction(async (tx) => {
+      await tx.setCheckpoint(target.consumer, target.stream, target.shardId, last);
+      await checkLease(tx, target.lease);
+    }, RELAXED);
     committedThrough = last;
   }
   if (failure !== undefined || committedThrough !== last) {

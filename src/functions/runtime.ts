@@ -130,7 +130,8 @@ export class FunctionsRuntime {
 
   /**
    * Sends a batch that mapping `batch.mapping` gave up on to its handler once more (see redrive.ts); resolves with
-   * the number of records it was given. A batch is redriven one at a time, and only once.
+   * the number of records it was given. A batch is redriven one at a time, and only once; on a runtime whose commits
+   * are fenced, only by the node holding the lease of its shard (LEASE_NOT_HELD otherwise).
    */
   async redrive(batch: GivenUpBatch): Promise<number> {
     const mapping = this.known.get(batch.mapping);
@@ -138,14 +139,31 @@ export class FunctionsRuntime {
     if (mapping.stream !== batch.stream) {
       throw new TollstreamError('CONDITION_FAILED', `'${batch.mapping}' reads '${mapping.stream}' now, not '${batch.stream}': the batch cannot be sent to it again`, { context: { mapping: batch.mapping, stream: batch.stream } });
     }
+    const lease = this.redriveLease(mapping, batch.shardId);
     const key = `${batch.mapping}\u0000${redriveKey(batch)}`;
     if (this.redriving.has(key)) throw new TollstreamError('CONDITION_FAILED', `this batch of '${batch.mapping}' is being sent again right now`, { context: { mapping: batch.mapping } });
     this.redriving.add(key);
     try {
-      return await redriveBatch({ log: this.options.log, store: this.options.store, mapping, logger: this.logger.child({ mapping: mapping.name }) }, batch);
+      return await redriveBatch({ log: this.options.log, store: this.options.store, mapping, logger: this.logger.child({ mapping: mapping.name }), ...(lease === undefined ? {} : { lease }) }, batch);
     } finally {
       this.redriving.delete(key);
     }
+  }
+
+  /**
+   * On a runtime whose commits are fenced: the lease of the shard this node holds, under which a redrive of one of
+   * its batches runs (so it never runs on two nodes at once, nor beside another node working the shard). Refused with
+   * LEASE_NOT_HELD when this node does not hold it: the node that does is where the redrive goes.
+   */
+  private redriveLease(mapping: ResolvedMapping, shardId: string): LeaseToken | undefined {
+    if (!this.options.fenceCommits) return undefined;
+    const lease = this.assigned.get(assignmentKey(mapping.name, mapping.stream))?.get(shardId);
+    if (lease === undefined) {
+      throw new TollstreamError('LEASE_NOT_HELD', `this node does not hold the lease of '${mapping.name}' on ${shardId}: a batch is sent again by the node that holds it`, {
+        context: { mapping: mapping.name, stream: mapping.stream, shardId },
+      });
+    }
+    return lease;
   }
 
   /** The mappings running now: with `shards: 'assigned'`, the consumers whose shards are given out. */

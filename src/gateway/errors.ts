@@ -84,6 +84,8 @@ const NATIVE_STATUS: Partial<Record<ErrorCode, number>> = {
   REQUEST_TIMEOUT: 408,
   /** Two deliveries writing one table from one stream: the state conflicts, as STREAM_EXISTS does. */
   DELIVERY_POSITION_CONFLICT: 409,
+  /** Asked of a node without the lease the work needs: the holder (context `owner`) is the one to ask. */
+  LEASE_NOT_HELD: 409,
   WAREHOUSE_TOO_MANY_QUERIES: 429,
 };
 

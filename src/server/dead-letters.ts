@@ -11,13 +11,17 @@
  *
  *   POST /v1/dead-letters/mappings/{mapping}/{shardId}/{startSequenceNumber}-{endSequenceNumber}/redrive
  *        -> { redriven: { mapping, shardId, startSequenceNumber, endSequenceNumber, records } }
+ *
+ * On a cluster a batch is sent again only by the node holding its shard's lease; another node answers 409
+ * `LEASE_NOT_HELD` with the holder in `context.owner`.
  */
-import { TollstreamError } from '../core/errors.ts';
+import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { intParam, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
 import { listFunctionDeadLetters } from './function-dead-letters.ts';
+import { leaseKey } from './work-leases.ts';
 
 
 export function createDeadLetterRoutes(options: {
@@ -26,6 +30,8 @@ export function createDeadLetterRoutes(options: {
   readonly log: StreamLog;
   /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
+  /** The node holding a work lease (by key) as far as this node knows, null while nobody does. */
+  readonly leaseOwner?: (key: string) => string | null | undefined;
   readonly logger: Logger;
 }): RouteModule {
   const list = async (res: Response, query: URLSearchParams) => {
@@ -59,7 +65,12 @@ export function createDeadLetterRoutes(options: {
     if (!found) {
       throw new TollstreamError('NOT_FOUND', `'${mapping}' gave up on no batch ${shardId}/${range} that its on-failure destination holds`, { context: { mapping, shardId, range } });
     }
-    const records = await found.runtime.redrive(found);
+    const records = await found.runtime.redrive(found).catch((err: unknown) => {
+      if (!isTollstreamError(err, 'LEASE_NOT_HELD')) throw err;
+      const owner = options.leaseOwner?.(leaseKey({ kind: 'function', name: mapping, stream: found.stream }, shardId)) ?? null;
+      const where = owner === null ? 'no node holds it right now (try again in a few seconds)' : `send the request to node '${owner}'`;
+      throw new TollstreamError('LEASE_NOT_HELD', `${err.message}; ${where}`, { context: { ...err.context, owner }, cause: err });
+    });
     options.logger.info('function dead letter sent again', { mapping, shardId, range, records });
     sendJson(res, 200, { redriven: { mapping, shardId, startSequenceNumber: start, endSequenceNumber: end, records } });
   };

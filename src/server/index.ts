@@ -238,7 +238,14 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     if (history) undo.unshift(() => history.stop());
     // Whether or not an app runs, like its reports: its pages are in the build either way.
     const appWeb = (options.apps ?? []).flatMap((app) => (app.web ? [app.web] : []));
-    const deadLetters = createDeadLetterRoutes({ consumers, log, operatorAuth: (header) => authenticator.verifyBearer(header), logger: logger.child({ component: 'dead-letters' }) });
+    const deadLetters = createDeadLetterRoutes({
+      consumers,
+      log,
+      operatorAuth: (header) => authenticator.verifyBearer(header),
+      // Names the node to ask when a redrive was sent to one without the shard's lease (as of the last lease round).
+      leaseOwner: (key) => workLeases?.status().owners[key],
+      logger: logger.child({ component: 'dead-letters' }),
+    });
     const gateway = createGateway({
       log,
       authenticator,

@@ -4,14 +4,16 @@
  * taking the lease over would), the invocation in flight cannot commit: its state, its checkpoints and the
  * runtime's checkpoint-only commits are refused in their transaction (`LEASE_LOST`), the worker stops with one log
  * line and no retries, and whoever holds the lease next resumes from the last checkpoint, each effect once. The
- * same for a deployed function, whose worker thread commits on a connection of its own.
+ * same for a deployed function, whose worker thread commits on a connection of its own. A redrive of a batch the
+ * function gave up on runs only under the shard's lease, and its commit (with the redrive's mark) is refused the same way.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
-import { FunctionDeployments, FunctionLogs, FunctionsRuntime, type FunctionHandler } from '../../src/functions/index.ts';
+import { isTollstreamError } from '../../src/core/errors.ts';
+import { FunctionDeployments, FunctionLogs, FunctionsRuntime, parseGivenUp, type FunctionHandler, type GivenUpBatch } from '../../src/functions/index.ts';
 import { until } from '../../src/leases/conformance.ts';
 import { fenceCommits, openPostgresLeaseStore, type LeaseToken } from '../../src/leases/index.ts';
 import { leaseStoreTimeoutMs, leaseTimings } from '../../src/config/index.ts';
@@ -167,5 +169,63 @@ export async function handler(event, ctx) {
     expect(stats).toMatchObject({ retries: 0, errors: 0 });
     expect(lines.filter((l) => l.includes('another node holds the shard'))).toHaveLength(1);
     expect(lines.filter((l) => l.includes('"level":"error"'))).toEqual([]);
+  });
+
+  it('sends a given-up batch again only under the shard\'s lease, and refuses the redrive\'s commit once the lease was taken meanwhile', async () => {
+    const { store, leases, leasePlace, log, shardId, key } = await setUp();
+    fenceCommits(store, leasePlace.schema);
+    await log.createStream('events_failed', { shardCount: 1 });
+    let broken = true;
+    let gate: Promise<void> | undefined;
+    let reachedGate = false;
+    const handler: FunctionHandler = async (event, ctx) => {
+      if (broken) throw new Error('the payment service is down');
+      if (gate) {
+        reachedGate = true;
+        await gate;
+      }
+      await ctx.transact(async (tx) => {
+        for (const r of event.records) await tx.update('effects', { pk: String(r.json<{ n: number }>().n) }, { add: { count: 1 } });
+      });
+    };
+    const runtime = new FunctionsRuntime({ log, store, shards: 'assigned', fenceCommits: true });
+    cleanups.push(() => runtime.stop());
+    await runtime.start({ name: 'count', stream: 'events', startingPosition: 'TRIM_HORIZON', maximumRetryAttempts: 0, retryBaseDelayMs: 1, onFailure: { stream: 'events_failed' }, handler });
+    const taken = await leases.take(key, 'node-a', 0, 60_000);
+    await runtime.assignShard('count', 'events', shardId, { key, owner: 'node-a', epoch: taken!.epoch });
+    await put(log, 0, 3);
+    let batch: GivenUpBatch | undefined;
+    await until('the batch given up on', async () => {
+      const failedShard = (await log.describeStream('events_failed')).shards[0]!.shardId;
+      const read = await log.read('events_failed', failedShard, { type: 'TRIM_HORIZON' }, { maxRecords: 10 });
+      batch = read.records.length > 0 ? parseGivenUp(read.records[0]!.data) : undefined;
+      return batch !== undefined;
+    });
+    broken = false;
+
+    // The redrive waits in the handler while another node takes the lease: its commit, with the mark, is refused.
+    let open!: () => void;
+    gate = new Promise((r) => (open = r));
+    const redrive = runtime.redrive(batch!).catch((err: unknown) => err);
+    await until('the redrive in the handler', () => reachedGate);
+    await leasePlace.admin(`UPDATE "${leasePlace.schema}".leases SET owner = 'node-b', epoch = epoch + 1, expires_at = now() + interval '1 hour' WHERE key = $1`, [key]);
+    open();
+    expect(isTollstreamError(await redrive, 'LEASE_LOST')).toBe(true);
+    for (let n = 0; n < 3; n++) expect(await countOf(store, n)).toBe(0);
+    expect(await runtime.wasRedriven(batch!)).toBe(false);
+
+    // Without the shard (node-b holds it), this node refuses the redrive before running anything.
+    gate = undefined;
+    await runtime.releaseShard('count', 'events', shardId);
+    const refused = await runtime.redrive(batch!).catch((err: unknown) => err);
+    expect(isTollstreamError(refused, 'LEASE_NOT_HELD')).toBe(true);
+
+    // Back under a new lease: the redrive runs once, and a second one is refused.
+    await leasePlace.admin(`UPDATE "${leasePlace.schema}".leases SET owner = 'node-a', epoch = epoch + 1 WHERE key = $1`, [key]);
+    const back = (await leases.read()).leases.find((l) => l.key === key)!;
+    await runtime.assignShard('count', 'events', shardId, { key, owner: 'node-a', epoch: back.epoch });
+    expect(await runtime.redrive(batch!)).toBe(3);
+    expect(isTollstreamError(await runtime.redrive(batch!).catch((err: unknown) => err), 'CONDITION_FAILED')).toBe(true);
+    for (let n = 0; n < 3; n++) expect(await countOf(store, n)).toBe(1);
   });
 });

@@ -19,6 +19,7 @@ import type { Names } from './names.ts';
 import { positionOf } from './sequence.ts';
 import { describeState, isOpenShard, isResharding, streamNotFound } from './views.ts';
 import type { StreamState, StreamViews } from './views.ts';
+import { DUPLICATE_WINDOW_MS } from './writer.ts';
 
 export interface AdminOptions {
   readonly nc: NatsConnection;
@@ -44,8 +45,6 @@ export interface CheckedStreamConfig {
 
 const STREAM_NOT_FOUND_API = 10059;
 const STREAM_NAME_IN_USE = 10058;
-/** How long JetStream remembers a message id (a publish retried after a lost ack is stored once within it). */
-const DUPLICATE_WINDOW_MS = 120_000;
 
 export class StreamAdmin {
   constructor(private readonly o: AdminOptions) {}

@@ -12,9 +12,10 @@
  * Publishing waits for JetStream's ack, which comes once a quorum of the stream's replicas stored the message.
  * While a publish is in flight, later appends queue and go out together as the next message (group commit).
  */
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { errors as natsErrors } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { TollstreamError } from '../../core/errors.ts';
 import { encodeBatch, RecordCursor } from '../batch.ts';
 import type { EncodableRecord } from '../batch.ts';
 import { KEY_BYTES, KEY_TEXT } from '../dedupe.ts';
@@ -77,18 +78,27 @@ export interface WriterOptions {
 }
 
 const MAX_CONFLICTS = 50;
-const PUBLISH_ATTEMPTS = 3;
+/** How long JetStream remembers a message id, in ms: a copy of a stored message sent again within it is not stored again. */
+export const DUPLICATE_WINDOW_MS = 120_000;
 /**
- * How long a publish that finds the shard's stream without a leader is sent again, in ms. When a nats-server dies,
+ * How long a publish without an answer that stored it keeps being sent, in ms, at least. When a nats-server dies,
  * the streams it led have no leader until a follower campaigns, which nats-server (2.9 to 2.11, raft.go) does after a
  * random 4 to 9 s without hearing from the leader, and that is no setting of its. Failing at once would hand that
  * wait to every producer's own retry and backoff; waiting here lets the append go through as soon as there is a leader.
+ * A `requestTimeoutMs` above it waits that long instead, up to half the duplicate window, so that every copy sent
+ * falls within it.
  */
 const LEADERLESS_WAIT_MS = 12_000;
 /** Pauses between publishes while the stream has no leader, in ms; the last one repeats. */
 const LEADERLESS_RETRY_MS = [20, 50, 100, 200];
-/** Elections a publish is sent again for; after that it waits for its answer (or its timeout). */
-const MAX_ELECTIONS = 3;
+/**
+ * How long one copy of a publish waits for its answer before the same message (same id) is sent again, in ms; the
+ * last one repeats, and none waits longer than `requestTimeoutMs`. A copy can go unanswered without any error:
+ * JetStream announces a stream's new leader before that leader subscribes to the stream's subject (nats-server 2.9,
+ * `processStreamLeaderChange`), so a publish sent on the announcement can still be routed to the leader before, which
+ * drops it unanswered as it is no leader any more, and no later announcement comes to send it again.
+ */
+const RESEND_AFTER_MS = [1000, 2000, 4000];
 const MAX_RECORDS_PER_MESSAGE = 100_000;
 /** Loading more messages than this goes through a consumer (`ShardMessages.scan`). */
 const SCAN_ABOVE = 16;
@@ -392,44 +402,79 @@ export class ShardWriter {
   }
 
   /**
-   * Publishes one message. A timed-out publish is sent again with the same message id, so it is stored once, and so
-   * is one waiting when the stream elects a leader (it went to the one before, which answers no more). One that
-   * found no leader (nothing stored) is sent again until a leader answers or `LEADERLESS_WAIT_MS` passed.
+   * Publishes one message, sent again with the same message id (so it is stored once) until an answer says where it
+   * is stored: at once when the shard's stream elects a leader (the one it went to answers no more), after
+   * `RESEND_AFTER_MS` without an answer, and every 20 to 200 ms while the stream has no leader (nothing stored).
+   * Every copy's answer counts, the first that says where the message is wins: a copy sent again does not make a
+   * slow answer to an earlier one wasted. Throws SHARD_UNAVAILABLE once no answer came for `LEADERLESS_WAIT_MS`
+   * (or `timeoutMs`, if longer).
    */
   private async publish(batch: Uint8Array, expectedLastSeq: number, msgID: string): Promise<number> {
-    let timeouts = 0;
+    const started = performance.now();
+    const giveUpAfter = Math.min(Math.max(this.o.timeoutMs, LEADERLESS_WAIT_MS), DUPLICATE_WINDOW_MS / 2);
+    const answers: Array<{ ack: PubAck } | { err: unknown }> = [];
+    let arrived = noop;
+    let sends = 0;
     let leaderless = 0;
-    let leaderlessSince = 0;
-    let elections = 0;
+    let lastProblem = 'no answer';
     for (;;) {
-      let wake = noop;
-      const elected = new Promise<undefined>((resolve) => (wake = () => resolve(undefined)));
-      this.electionWaiters.add(wake);
-      try {
-        const sent = this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: this.o.timeoutMs });
-        // Left unanswered when a new leader is elected: its late failure is of no interest.
-        sent.catch(noop);
-        const ack = await Promise.race([sent, elected]);
-        if (ack === undefined) {
-          if (++elections > MAX_ELECTIONS) return (await sent).seq;
-          continue;
-        }
-        // A copy sent again while the first is still being stored is answered as a duplicate without its sequence
-        // (nats-server before 2.11 answers 0): ask again once it is stored.
-        if (ack.duplicate && !(ack.seq > 0)) {
-          await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS.at(-1)));
-          continue;
-        }
-        return ack.seq;
-      } catch (err) {
-        if (err instanceof natsErrors.TimeoutError && ++timeouts < PUBLISH_ATTEMPTS) continue;
-        if (!isLeaderless(err)) throw err;
-        if (leaderless === 0) leaderlessSince = performance.now();
-        if (performance.now() - leaderlessSince >= LEADERLESS_WAIT_MS) throw err;
-        await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS[Math.min(leaderless++, LEADERLESS_RETRY_MS.length - 1)]));
-      } finally {
-        this.electionWaiters.delete(wake);
+      const left = started + giveUpAfter - performance.now();
+      if (sends > 0 && left <= 0) {
+        const { stream, shardId, jsStream } = this.o.messages.loc;
+        throw new TollstreamError('SHARD_UNAVAILABLE', `shard ${shardId} of stream '${stream}' had no JetStream leader that answered within ${giveUpAfter} ms (${sends} sends, the last: ${lastProblem}); the records may or may not be stored`, {
+          context: { stream, shardId, jsStream, waitedMs: Math.round(performance.now() - started), sends },
+        });
       }
+      const copyTimeout = Math.max(1, sends > 0 ? left : giveUpAfter);
+      this.o.js.publish(this.o.messages.loc.subject, batch, { msgID, expect: { lastSequence: expectedLastSeq }, timeout: copyTimeout }).then(
+        (ack) => (answers.push({ ack }), arrived()),
+        (err: unknown) => (answers.push({ err }), arrived()),
+      );
+      const wait = Math.min(this.o.timeoutMs, RESEND_AFTER_MS[Math.min(sends, RESEND_AFTER_MS.length - 1)]!, copyTimeout);
+      sends++;
+      // Until an answer, the stream's next leader, or the time to send a copy again.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let wake = noop;
+      let elected = false;
+      const woken = new Promise<void>((resolve) => {
+        wake = () => {
+          elected = true;
+          resolve();
+        };
+        arrived = resolve;
+        timer = setTimeout(resolve, wait);
+      });
+      this.electionWaiters.add(wake);
+      if (answers.length === 0) await woken;
+      clearTimeout(timer);
+      this.electionWaiters.delete(wake);
+      arrived = noop;
+      if (answers.length === 0) {
+        lastProblem = elected ? 'a new leader was elected' : `no answer within ${wait} ms`;
+        continue;
+      }
+      let again = false;
+      for (const answer of answers.splice(0)) {
+        if ('ack' in answer) {
+          // A copy sent again while the first is still being stored is answered as a duplicate without its sequence
+          // (nats-server before 2.11 answers 0): ask again once it is stored.
+          if (!(answer.ack.duplicate && !(answer.ack.seq > 0))) return answer.ack.seq;
+          lastProblem = 'a duplicate still being stored';
+          again = true;
+          continue;
+        }
+        const err = answer.err;
+        if (err instanceof natsErrors.TimeoutError) {
+          lastProblem = 'no answer';
+          again = true;
+        } else if (isLeaderless(err)) {
+          lastProblem = 'no leader';
+          again = true;
+        } else {
+          throw err;
+        }
+      }
+      if (again) await new Promise((r) => setTimeout(r, LEADERLESS_RETRY_MS[Math.min(leaderless++, LEADERLESS_RETRY_MS.length - 1)]));
     }
   }
 }
