@@ -1,6 +1,22 @@
 /** Text functions of Kinesis Analytics (and Flink) that need more than a line: INITCAP, OVERLAY, REGEX_REPLACE. */
 import { RowError } from './types.ts';
 
+const regexCache = new Map<string, RegExp>();
+/** A regular expression compiled once per pattern; a pattern that does not compile makes the row an error. */
+export function regex(pattern: string): RegExp {
+  let r = regexCache.get(pattern);
+  if (!r) {
+    try {
+      r = new RegExp(pattern);
+    } catch (err) {
+      throw new RowError('EVAL_ERROR', `invalid regular expression '${pattern}': ${(err as Error).message}`);
+    }
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, r);
+  }
+  return r;
+}
+
 /** Each space-delimited word with its first character upper-cased and the others lower-cased. */
 export function initcap(text: string): string {
   return text.toLowerCase().replace(/(^|\s)(\S)/gu, (_m, space: string, first: string) => space + first.toUpperCase());
