@@ -35,6 +35,9 @@ describe("Flink's string functions", () => {
     expect(evaluate("PRINTF('%s %s', 'one')")).toBeNull();
     expect(evaluate("PRINTF('%q', 'x')")).toBeNull();
     expect(evaluate("PRINTF('%s', d)", [null, 2, null, null])).toBe('2.0');
+    // Java rounds half up on the shortest decimal text of a double (C's printf on its binary value, to even).
+    expect(evaluate("PRINTF('%.2f|%.2f|%.2f|%.1e|%.0f', 2365.625, 1.005, -0.125, 325.0, 0.5)")).toBe('2365.63|1.01|-0.13|3.3e+02|1');
+    expect(evaluate("PRINTF('%.3g|%g|%g|%.2f', 1234567.0, 0.00001234, 99.5, 999.999)")).toBe('1.23e+06|1.23400e-05|99.5000|1000.00');
   });
 
   it('CHR gives the character of the lowest byte, ELT the n-th value', () => {

@@ -137,16 +137,45 @@ function decimal(v: number, c: string, flags: string, precision: number): string
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : signed('Infinity', v < 0, flags);
   const a = Math.abs(v);
   let digits: string;
-  if (c === 'f') digits = a.toFixed(precision);
-  else if (c === 'e') digits = javaExponent(a.toExponential(precision));
+  if (c === 'f') digits = fixedHalfUp(a, precision);
+  else if (c === 'e') digits = exponentHalfUp(a, precision);
   else {
-    // %g: scientific below 10^-4 or from 10^precision on, else fixed with `precision` significant digits.
+    // %g: scientific below 10^-4 or from 10^precision on (after rounding), else fixed with `precision` significant digits.
     const p = precision === 0 ? 1 : precision;
-    const rounded = Number(a.toPrecision(p));
-    digits = rounded !== 0 && (rounded < 1e-4 || rounded >= 10 ** p) ? javaExponent(a.toExponential(p - 1)) : a.toFixed(Math.max(0, p - 1 - (rounded === 0 ? 0 : Math.floor(Math.log10(rounded)))));
+    const exponent = a === 0 ? 0 : Number(exponentHalfUp(a, p - 1).split('e')[1]);
+    digits = a !== 0 && (exponent < -4 || exponent >= p) ? exponentHalfUp(a, p - 1) : fixedHalfUp(a, Math.max(0, p - 1 - exponent));
   }
   if (flags.includes(',') && c !== 'e') digits = grouped(digits);
   return signed(digits, v < 0 || Object.is(v, -0), flags);
+}
+
+/** The shortest decimal digits of x (>= 0) and the power of ten of the first: 2365.625 is ['2365625', 3]. */
+function shortestDigits(x: number): [string, number] {
+  const [mantissa, exponent] = x.toExponential().split('e');
+  return [mantissa!.replace('.', ''), Number(exponent)];
+}
+
+/** Digits rounded half up at `keep` of them (Java's Formatter rounds the shortest decimal text, not the binary value). */
+function roundDigits(digits: string, keep: number): bigint {
+  const kept = BigInt(digits.slice(0, Math.max(0, keep)).padEnd(Math.max(0, keep), '0') || '0');
+  return keep >= 0 && keep < digits.length && digits[keep]! >= '5' ? kept + 1n : kept;
+}
+
+function fixedHalfUp(x: number, fraction: number): string {
+  const [digits, exponent] = x === 0 ? ['0', 0] : shortestDigits(x);
+  const text = roundDigits(digits, exponent + 1 + fraction).toString().padStart(fraction + 1, '0');
+  return fraction === 0 ? text : `${text.slice(0, -fraction)}.${text.slice(-fraction)}`;
+}
+
+function exponentHalfUp(x: number, precision: number): string {
+  let [digits, exponent] = x === 0 ? ['0', 0] : shortestDigits(x);
+  let text = roundDigits(digits, precision + 1).toString().padStart(precision + 1, '0');
+  if (text.length > precision + 1) {
+    text = text.slice(0, precision + 1);
+    exponent++;
+  }
+  digits = precision === 0 ? text : `${text[0]}.${text.slice(1)}`;
+  return javaExponent(`${digits}e${exponent}`);
 }
 
 /** 1.5e+10 as Java writes it: 1.5e+10 (at least two exponent digits). */
