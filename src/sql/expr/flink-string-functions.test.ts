@@ -28,7 +28,7 @@ describe("Flink's string functions", () => {
     expect(evaluate("PRINTF('%5.2f|%-4d|%04d|%x|%X|%o|%,d|%+d', 3.14159, 7, 42, 255, 255, 8, 1234567, 5)")).toBe(' 3.14|7   |0042|ff|FF|10|1,234,567|+5');
     expect(evaluate("PRINTF('%2$s %1$s %<s %%%n', 'a', 'b')")).toBe('b a a %\n');
     expect(evaluate("PRINTF('%e|%S|%b|%.3s', 12345.678, 'up', true, 'abcdef')")).toBe('1.234568e+04|UP|true|abc');
-    expect(evaluate("PRINTF('%s and %d', s, n)", NULLS)).toBe('null and null');
+    expect(evaluate("PRINTF('%s and %d|%05d', s, n, n)", NULLS)).toBe('null and null| null');
     expect(evaluate('PRINTF(s, 1)', NULLS)).toBeNull();
     expect(evaluate("PRINTF('%d', d)", [null, 2.0, null, null])).toBeNull();
     expect(evaluate("PRINTF('%f', n)", [2, null, null, null])).toBeNull();

@@ -42,7 +42,8 @@ function formatJava(format: string, args: readonly Value[], types: readonly SqlT
     if (index < 0 || index >= args.length) throw new BadFormat();
     last = index;
     const text = convert(conversion, args[index]!, types[index] ?? 'ANY', flags, precisionText === undefined ? undefined : Number(precisionText));
-    out += pad(text, flags, widthText);
+    // Java writes a NULL as the text null, padded with spaces even under the 0 flag.
+    out += pad(text, args[index] === null ? flags.replace('0', '') : flags, widthText);
   }
   const rest = format.slice(at);
   if (rest.includes('%')) throw new BadFormat();
