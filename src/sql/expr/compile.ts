@@ -42,7 +42,7 @@ export interface CompileContext {
 export const AGGREGATE_FUNCTIONS = new Set([
   'COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK',
   'VAR_POP', 'VAR_SAMP', 'VARIANCE', 'STDDEV_POP', 'STDDEV_SAMP', 'STDDEV', 'NTH_VALUE',
-  'ANY', 'EVERY',
+  'ANY', 'EVERY', 'LISTAGG',
 ]);
 
 export function compileExpr(e: Expr, ctx: CompileContext): CompiledExpr {
