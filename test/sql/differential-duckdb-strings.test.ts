@@ -3,7 +3,8 @@
  * digits, spaces, punctuation, accents, emoji, NULLs) through TRANSLATE, BTRIM, CHR, REGEXP_COUNT,
  * REGEXP_INSTR, REGEXP_SUBSTR and PRINTF here, and through DuckDB's translate, trim, chr, regexp_extract_all,
  * regexp_extract and printf, row for row. Numbers are never exact ties at the printed precision, where Java
- * (half up) and C (half to even) round differently.
+ * (half up) and C (half to even) round differently. And LISTAGG over TUMBLE and HOP windows of out-of-order
+ * passages against DuckDB's string_agg ordered by arrival.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,4 +94,63 @@ describe("Flink's string functions agree with DuckDB's", () => {
       expect(ours).toEqual(theirs);
     });
   }
+});
+
+interface Passage {
+  seq: number;
+  plaza: string;
+  plate: string | null;
+  event_time: string;
+  event_ms: number;
+}
+
+/** Passages up to 20 s out of order (the watermark allows 30 s, so none is late), some plates NULL. */
+function passages(seed: number, count: number): Passage[] {
+  const rnd = random(seed);
+  let clock = Date.UTC(2026, 2, 2, 7, 58, 13, 250);
+  return Array.from({ length: count }, (_, seq) => {
+    clock += Math.floor(rnd() * 3000);
+    const ms = clock - Math.floor(rnd() * 20_000);
+    return { seq, plaza: `P${Math.floor(rnd() * 4)}`, plate: rnd() < 0.1 ? null : `C-${Math.floor(rnd() * 40)}`, event_time: new Date(ms).toISOString(), event_ms: ms };
+  });
+}
+
+describe("LISTAGG agrees with DuckDB's string_agg in arrival order", () => {
+  it('TUMBLE and HOP windows over out-of-order passages, with DISTINCT and a separator', async () => {
+    const rows = passages(99, 2500);
+    const path = join(dir, 'passages.ndjson');
+    writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const sql = `CREATE TABLE tolls (seq BIGINT, plaza VARCHAR(4), plate VARCHAR(8), event_time TIMESTAMP(3),
+        WATERMARK FOR event_time AS event_time - INTERVAL '30' SECOND) WITH ('stream' = 'tolls');
+      CREATE TABLE tumbling (window_start TIMESTAMP(3), plaza VARCHAR(4), plates VARCHAR(4096), kinds VARCHAR(4096)) WITH ('stream' = 'tumbling');
+      CREATE TABLE hopping (window_start TIMESTAMP(3), plaza VARCHAR(4), plates VARCHAR(4096)) WITH ('stream' = 'hopping');
+      INSERT INTO tumbling SELECT window_start, plaza, LISTAGG(plate, '|'), LISTAGG(DISTINCT plate)
+        FROM TABLE(TUMBLE(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '2' MINUTE)) GROUP BY window_start, window_end, plaza;
+      INSERT INTO hopping SELECT window_start, plaza, LISTAGG(plate, ' ')
+        FROM TABLE(HOP(TABLE tolls, DESCRIPTOR(event_time), INTERVAL '1' MINUTE, INTERVAL '3' MINUTE)) GROUP BY window_start, window_end, plaza;`;
+    const result = await runQuery({ sql, inputs: { tolls: path }, batchSize: 61 });
+    expect(result.errors).toEqual([]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(`CREATE TABLE tolls AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {seq: 'BIGINT', plaza: 'VARCHAR', plate: 'VARCHAR', event_ms: 'BIGINT'})`);
+      const read = async (q: string) => ((await db.runAndReadAll(q)).getRowObjectsJS() as Record<string, unknown>[]).map((r) => JSON.stringify([Number(r.ws), r.plaza, r.plates, r.kinds ?? null])).sort();
+      // DuckDB's string_agg(DISTINCT ...) takes no ORDER BY of another column: the first arrival of each plate orders them.
+      const tumbling = await read(`
+        WITH firsts AS (SELECT event_ms // 120000 * 120000 AS ws, plaza, plate, MIN(seq) AS first_seq FROM tolls WHERE plate IS NOT NULL GROUP BY ALL)
+        SELECT t.ws, t.plaza, t.plates, d.kinds FROM
+          (SELECT event_ms // 120000 * 120000 AS ws, plaza, string_agg(plate, '|' ORDER BY seq) AS plates FROM tolls GROUP BY ALL) t
+          LEFT JOIN (SELECT ws, plaza, string_agg(plate, ',' ORDER BY first_seq) AS kinds FROM firsts GROUP BY ALL) d USING (ws, plaza)`);
+      const hopping = await read(`
+        SELECT event_ms // 60000 * 60000 - k * 60000 AS ws, plaza, string_agg(plate, ' ' ORDER BY seq) AS plates
+        FROM tolls CROSS JOIN range(0, 3) AS r(k) GROUP BY ALL`);
+      const ours = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify([Date.parse(r.window_start as string), r.plaza, r.plates, r.kinds ?? null])).sort();
+      expect(tumbling.length).toBeGreaterThan(100);
+      expect(ours(result.streams.tumbling!)).toEqual(tumbling);
+      expect(ours(result.streams.hopping!)).toEqual(hopping);
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
 });
