@@ -440,7 +440,15 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
           if (e.name === 'CONCAT') for (let i = 0; i < vals.length; i++) if (textArgs[i]) vals[i] = textOf(vals[i]!, 'TIMESTAMP');
           return impl(vals);
         };
-    return derived(fn, def.returns(types), args);
+    const constants = args.map((a) => {
+      if (!a.constant) return undefined;
+      try {
+        return a.fn([]);
+      } catch {
+        return undefined;
+      }
+    });
+    return derived(fn, def.returns(types, constants), args);
   },
   floorCeil: (e, ctx) => {
     const o = compileExpr(e.operand, ctx);

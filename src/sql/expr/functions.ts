@@ -3,6 +3,7 @@ import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
 import { timestampAdd, timestampDiff } from './calendar.ts';
 import { FLINK_SCALAR_FUNCTIONS } from './flink-functions.ts';
 import { FLINK_STRING_FUNCTIONS } from './flink-string-functions.ts';
+import { JSON_FUNCTIONS } from './json-functions.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
 import { initcap, overlay, regex, regexReplace } from './text-functions.ts';
 import { notTimestampMessage, parseTimestampText } from './time.ts';
@@ -12,7 +13,8 @@ import { RowError, formatTimestamp, numberArg, textArg } from './types.ts';
 export interface ScalarFunction {
   readonly minArgs: number;
   readonly maxArgs: number;
-  readonly returns: (args: readonly SqlTypeName[]) => SqlTypeName;
+  /** The result type, from the arguments' types and the values of those that are constants (JSON_VALUE's RETURNING). */
+  readonly returns: (args: readonly SqlTypeName[], constants?: readonly (Value | undefined)[]) => SqlTypeName;
   /** Called with non-null arguments only, unless `nullSafe` (then it sees nulls and decides itself). */
   readonly impl: (args: Value[]) => Value;
   /** An implementation for the argument types of one call, where the meaning depends on them (PRINTF's %d, TYPEOF). */
@@ -408,7 +410,7 @@ export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */
 export const DIALECT_FUNCTIONS: Readonly<Record<QueryDialect, Readonly<Record<string, ScalarFunction>>>> = {
-  flink: FLINK_STRING_FUNCTIONS,
+  flink: { ...FLINK_STRING_FUNCTIONS, ...JSON_FUNCTIONS },
   kinesis: {
     /** Milliseconds since the epoch in Kinesis Analytics (seconds in Flink). */
     UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => num(t!, 'UNIX_TIMESTAMP') },
