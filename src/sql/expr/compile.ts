@@ -6,6 +6,7 @@ import type { CallExpr, Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } 
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
 import { ROW_COLUMN, ROW_FUNCTIONS, rowColumnIndex, rowColumnReader } from './log-parsers.ts';
+import type { ArgumentKind } from './functions.ts';
 import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, UNSUPPORTED_FUNCTIONS, ceilTime, extractField, floorTime, intervalField, misfitArgument } from './functions.ts';
 import {
   arithmeticType,
@@ -38,6 +39,10 @@ export interface CompileContext {
    */
   readonly watermark?: WatermarkCell;
 }
+
+const ARGUMENT_KIND_NAMES: Readonly<Record<ArgumentKind, string>> = {
+  text: 'text', number: 'a number', boolean: 'a boolean', time: 'a time', timeOrInterval: 'a time or an interval', any: 'a value',
+};
 
 export const AGGREGATE_FUNCTIONS = new Set([
   'COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK',
@@ -410,7 +415,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     if (misfit !== undefined) {
       throw planProblem(
         e.args[misfit.index]!.pos,
-        `${e.name}'s argument ${misfit.index + 1} must be ${misfit.kind === 'any' ? 'a value' : misfit.kind === 'number' ? 'a number' : misfit.kind === 'text' ? 'text' : 'a boolean'}, this is ${types[misfit.index]}`,
+        `${e.name}'s argument ${misfit.index + 1} must be ${ARGUMENT_KIND_NAMES[misfit.kind]}, this is ${types[misfit.index]}`,
         'CAST it to the type the function takes.',
       );
     }

@@ -110,6 +110,16 @@ describe("Flink's string functions", () => {
     expect([evaluate('TYPEOF(n)'), evaluate('TYPEOF(d)'), evaluate('TYPEOF(s)'), evaluate('TYPEOF(ts)'), evaluate('TYPEOF(n > 1, TRUE)')]).toEqual(['BIGINT', 'DOUBLE', 'STRING', 'TIMESTAMP(3)', 'BOOLEAN']);
   });
 
+  it('OVERLAPS tells whether two periods share a moment, as the documented examples', () => {
+    expect(evaluate("(TIME '02:55:00', INTERVAL '1' HOUR) OVERLAPS (TIME '03:30:00', INTERVAL '2' HOUR)")).toBe(true);
+    expect(evaluate("(TIME '09:00:00', TIME '10:00:00') OVERLAPS (TIME '10:15:00', INTERVAL '3' HOUR)")).toBe(false);
+    expect(evaluate("(TIME '10:00:00', TIME '09:00:00') OVERLAPS (TIME '09:30:00', TIME '09:45:00')")).toBe(true);
+    expect(evaluate("(TIME '09:00:00', TIME '10:00:00') OVERLAPS (TIME '10:00:00', TIME '11:00:00')")).toBe(true);
+    expect(evaluate("(ts, INTERVAL '1' HOUR) OVERLAPS (TIME '10:00:00', TIME '11:00:00')", NULLS)).toBeNull();
+    expect(() => evaluate("(s, TIME '10:00:00') OVERLAPS (TIME '10:00:00', TIME '11:00:00')")).toThrow("OVERLAPS's argument 1 must be a time, this is VARCHAR");
+    expect(() => evaluate("(TIME '10:00:00', TIME '11:00:00') + 1")).toThrow('OVERLAPS');
+  });
+
   it('refuses a wrong argument count or type when the query is planned, naming the function', () => {
     expect(() => evaluate('CHR(97, 98)')).toThrow('CHR takes 1 argument(s), got 2');
     expect(() => evaluate('BTRIM()')).toThrow('BTRIM takes 1 to 2 argument(s), got 0');

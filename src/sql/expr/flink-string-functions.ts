@@ -1,6 +1,6 @@
 /**
- * Flink's string functions added in its 1.x and 2.0 releases, and its text tests (IS_ALPHA, IS_DECIMAL,
- * IS_DIGIT) and TYPEOF. They exist only in the Flink dialect (Kinesis Analytics has none of them). Each
+ * Flink's string functions added in its 1.x and 2.0 releases, its text tests (IS_ALPHA, IS_DECIMAL,
+ * IS_DIGIT), TYPEOF and OVERLAPS. They exist only in the Flink dialect (Kinesis Analytics has none of them). Each
  * follows its entry of Flink's System (Built-in) Functions page; `flink-string-functions.test.ts` runs the
  * page's examples.
  */
@@ -182,6 +182,16 @@ function decode(bytes: Buffer, set: BufferEncoding | 'utf16be' | 'utf16'): strin
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+function overlaps([s1, e1, s2, e2]: number[], types: readonly SqlTypeName[]): boolean {
+  const period = (start: number, end: number, endType: SqlTypeName | undefined) => {
+    const stop = endType === 'INTERVAL' ? start + end : end;
+    return start <= stop ? [start, stop] : [stop, start];
+  };
+  const [a0, a1] = period(s1!, e1!, types[1]);
+  const [b0, b1] = period(s2!, e2!, types[3]);
+  return a1! >= b0! && b1! >= a0!;
+}
+
 /** A type as TYPEOF names it: the engine's own types (a DATE or TIME is a TIMESTAMP here). */
 const TYPE_NAMES: Readonly<Record<SqlTypeName, string>> = {
   BOOLEAN: 'BOOLEAN', BIGINT: 'BIGINT', DOUBLE: 'DOUBLE', VARCHAR: 'STRING', TIMESTAMP: 'TIMESTAMP(3)', INTERVAL: 'INTERVAL DAY TO SECOND(3)', NULL: 'NULL', ANY: 'ANY',
@@ -279,6 +289,19 @@ export const FLINK_STRING_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = 
   IS_ALPHA: { minArgs: 1, maxArgs: 1, args: ['text'], nullSafe: true, returns: boolean, impl: ([s]) => s !== null && /^\p{L}+$/u.test(str(s!)) },
   IS_DIGIT: { minArgs: 1, maxArgs: 1, args: ['text'], nullSafe: true, returns: boolean, impl: ([s]) => s !== null && /^\p{Nd}+$/u.test(str(s!)) },
   IS_DECIMAL: { minArgs: 1, maxArgs: 1, args: ['text'], nullSafe: true, returns: boolean, impl: ([s]) => s !== null && DECIMAL_TEXT.test(str(s!)) },
+  /**
+   * `(start1, end1) OVERLAPS (start2, end2)`, each end a time or an interval after its start: whether the
+   * two periods share a moment, ends included (a period given backwards is turned round), as Flink's
+   * planner computes it.
+   */
+  OVERLAPS: {
+    minArgs: 4,
+    maxArgs: 4,
+    args: ['time', 'timeOrInterval', 'time', 'timeOrInterval'],
+    returns: boolean,
+    impl: (args) => overlaps(args as number[], []),
+    bind: (types) => (args) => overlaps(args as number[], types),
+  },
   /** TYPEOF(x[, forceSerializable]): the name of x's type, known when the query is planned. */
   TYPEOF: { minArgs: 1, maxArgs: 2, args: ['any', 'boolean'], nullSafe: true, returns: text, impl: () => TYPE_NAMES.ANY, bind: (types) => () => TYPE_NAMES[types[0]!] },
 };

@@ -27,11 +27,13 @@ export interface ScalarFunction {
   readonly args?: readonly ArgumentKind[];
 }
 
-/** An argument's kind: text (VARCHAR), number (BIGINT, DOUBLE), boolean, or anything. NULL and ANY fit every kind. */
-export type ArgumentKind = 'text' | 'number' | 'boolean' | 'any';
+/** An argument's kind: text (VARCHAR), number (BIGINT, DOUBLE), boolean, a time, a time or an interval, or anything. NULL and ANY fit every kind. */
+export type ArgumentKind = 'text' | 'number' | 'boolean' | 'time' | 'timeOrInterval' | 'any';
 
 const ARGUMENT_TYPES: Readonly<Record<ArgumentKind, readonly SqlTypeName[]>> = {
   text: ['VARCHAR'],
+  time: ['TIMESTAMP'],
+  timeOrInterval: ['TIMESTAMP', 'INTERVAL'],
   number: ['BIGINT', 'DOUBLE'],
   boolean: ['BOOLEAN'],
   any: ['BOOLEAN', 'BIGINT', 'DOUBLE', 'VARCHAR', 'TIMESTAMP', 'INTERVAL'],

@@ -195,6 +195,19 @@ function parsePrimary(c: Cursor): Expr {
     }
     c.next();
     const e = parseExpr(c);
+    // Flink's (start1, end1) OVERLAPS (start2, end2): a call of the four values.
+    if (c.acceptOp(',')) {
+      const end = parseExpr(c);
+      c.expectOp(')', 'Write (start, end) OVERLAPS (start, end).');
+      const overlaps = c.peek();
+      c.expectWord('OVERLAPS', 'A pair of values in parentheses is the left side of (start, end) OVERLAPS (start, end).');
+      c.expectOp('(', 'Write (start, end) OVERLAPS (start, end).');
+      const start2 = parseExpr(c);
+      c.expectOp(',', 'Write (start, end) OVERLAPS (start, end).');
+      const end2 = parseExpr(c);
+      c.expectOp(')');
+      return call('OVERLAPS', [e, end, start2, end2], overlaps.pos);
+    }
     c.expectOp(')');
     return e;
   }
