@@ -11,21 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Random } from '../../src/core/random.ts';
 import { runQuery } from '../../src/sql/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollstream-sql-strings-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** mulberry32: a small seeded generator so a failure can be replayed. */
+/** A seeded generator, so a failure can be replayed. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Random(seed);
+  return () => generator.next();
 }
 
 const ALPHABET = [...'abcABC xyz019/.-_éü😀'];

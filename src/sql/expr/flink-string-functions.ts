@@ -7,7 +7,8 @@
 import type { SqlTypeName } from '../ast/index.ts';
 import type { ScalarFunction } from './functions.ts';
 import { printf } from './printf.ts';
-import { regex } from './text-functions.ts';
+import { regex, trimChars } from './text-functions.ts';
+import type { Value } from './types.ts';
 import { RowError, numberArg, textArg } from './types.ts';
 
 const str = textArg;
@@ -23,6 +24,20 @@ function patternOrNull(pattern: string): RegExp | null {
     if (err instanceof RowError) return null;
     throw err;
   }
+}
+
+/** A function of a text and a pattern; NULL for a pattern that does not compile, as Flink's REGEXP_ functions give. */
+function regexpFunction(returns: () => SqlTypeName, f: (s: string, re: RegExp) => Value): ScalarFunction {
+  return {
+    minArgs: 2,
+    maxArgs: 2,
+    args: ['text', 'text'],
+    returns,
+    impl: ([s, p]) => {
+      const re = patternOrNull(str(p!));
+      return re === null ? null : f(str(s!), re);
+    },
+  };
 }
 
 function globally(re: RegExp): RegExp {
@@ -111,17 +126,6 @@ function translate(s: string, from: string, to: string): string {
   let out = '';
   for (const c of s) out += map.get(c) ?? c;
   return out;
-}
-
-/** BTRIM: the characters of `chars` cut from both ends. */
-function trimBoth(s: string, chars: string): string {
-  const set = new Set(chars);
-  const cs = [...s];
-  let b = 0;
-  let e = cs.length;
-  while (b < e && set.has(cs[b]!)) b++;
-  while (e > b && set.has(cs[e - 1]!)) e--;
-  return cs.slice(b, e).join('');
 }
 
 /** CHR(n): the character of n's lowest byte (n modulo 256); an empty text for a negative n. */
@@ -243,39 +247,16 @@ export const FLINK_STRING_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = 
     },
   },
   /** BTRIM(s[, chars]): the characters of chars (a space by default) cut from both ends. */
-  BTRIM: { minArgs: 1, maxArgs: 2, args: ['text', 'text'], returns: text, impl: ([s, cs]) => trimBoth(str(s!), cs === undefined ? ' ' : str(cs)) },
-  /** REGEXP_COUNT(s, regex): how many times the pattern matches; NULL for a pattern that does not compile. */
-  REGEXP_COUNT: {
-    minArgs: 2,
-    maxArgs: 2,
-    args: ['text', 'text'],
-    returns: bigint,
-    impl: ([s, p]) => {
-      const re = patternOrNull(str(p!));
-      return re === null ? null : [...str(s!).matchAll(globally(re))].length;
-    },
-  },
+  BTRIM: { minArgs: 1, maxArgs: 2, args: ['text', 'text'], returns: text, impl: ([s, cs]) => trimChars(str(s!), cs === undefined ? ' ' : str(cs), 'BOTH') },
+  /** REGEXP_COUNT(s, regex): how many times the pattern matches. */
+  REGEXP_COUNT: regexpFunction(bigint, (s, re) => [...s.matchAll(globally(re))].length),
   /** REGEXP_INSTR(s, regex): the character position (from 1) of the first match, 0 without one. */
-  REGEXP_INSTR: {
-    minArgs: 2,
-    maxArgs: 2,
-    args: ['text', 'text'],
-    returns: bigint,
-    impl: ([s, p]) => {
-      const re = patternOrNull(str(p!));
-      if (re === null) return null;
-      const m = re.exec(str(s!));
-      return m === null ? 0 : [...str(s!).slice(0, m.index)].length + 1;
-    },
-  },
+  REGEXP_INSTR: regexpFunction(bigint, (s, re) => {
+    const m = re.exec(s);
+    return m === null ? 0 : [...s.slice(0, m.index)].length + 1;
+  }),
   /** REGEXP_SUBSTR(s, regex): the first match, NULL without one. */
-  REGEXP_SUBSTR: {
-    minArgs: 2,
-    maxArgs: 2,
-    args: ['text', 'text'],
-    returns: text,
-    impl: ([s, p]) => patternOrNull(str(p!))?.exec(str(s!))?.[0] ?? null,
-  },
+  REGEXP_SUBSTR: regexpFunction(text, (s, re) => re.exec(s)?.[0] ?? null),
   /** TRANSLATE(s, from, to): NULL for a NULL text; a NULL or empty `from` leaves it as it is; a NULL `to` removes. */
   TRANSLATE: {
     minArgs: 3,

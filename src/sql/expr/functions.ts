@@ -5,7 +5,7 @@ import { FLINK_SCALAR_FUNCTIONS } from './flink-functions.ts';
 import { FLINK_STRING_FUNCTIONS } from './flink-string-functions.ts';
 import { JSON_FUNCTIONS } from './json-functions.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
-import { initcap, overlay, regex, regexReplace } from './text-functions.ts';
+import { initcap, overlay, regex, regexReplace, trimChars } from './text-functions.ts';
 import { notTimestampMessage, parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
 import { RowError, formatTimestamp, numberArg, textArg } from './types.ts';
@@ -252,15 +252,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     minArgs: 3,
     maxArgs: 3,
     returns: same('VARCHAR'),
-    impl: ([mode, chars, s]) => {
-      const set = new Set(str(chars!));
-      const cs = [...str(s!)];
-      let b = 0;
-      let e = cs.length;
-      if (mode !== 'TRAILING') while (b < e && set.has(cs[b]!)) b++;
-      if (mode !== 'LEADING') while (e > b && set.has(cs[e - 1]!)) e--;
-      return cs.slice(b, e).join('');
-    },
+    impl: ([mode, chars, s]) => trimChars(str(s!), str(chars!), str(mode!)),
   },
   POSITION: { minArgs: 2, maxArgs: 2, returns: same('BIGINT'), impl: ([n, h]) => str(h!).indexOf(str(n!)) + 1 },
   REPLACE: { minArgs: 3, maxArgs: 3, returns: same('VARCHAR'), impl: ([s, a, b]) => str(s!).split(str(a!)).join(str(b!)) },
