@@ -4,7 +4,8 @@
  * REGEXP_INSTR, REGEXP_SUBSTR and PRINTF here, and through DuckDB's translate, trim, chr, regexp_extract_all,
  * regexp_extract and printf, row for row. Numbers are never exact ties at the printed precision, where Java
  * (half up) and C (half to even) round differently. And LISTAGG over TUMBLE and HOP windows of out-of-order
- * passages against DuckDB's string_agg ordered by arrival.
+ * passages against DuckDB's string_agg ordered by arrival; and IS JSON, JSON_EXISTS and JSON_VALUE over random
+ * JSON texts against DuckDB's json_valid, json_type, json_exists and json_extract_string.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,6 +144,57 @@ describe("LISTAGG agrees with DuckDB's string_agg in arrival order", () => {
       expect(tumbling.length).toBeGreaterThan(100);
       expect(ours(result.streams.tumbling!)).toEqual(tumbling);
       expect(ours(result.streams.hopping!)).toEqual(hopping);
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
+});
+
+/** Random JSON texts: objects with a few members of each kind, some arrays, some broken text, NULLs. */
+function jsonTexts(seed: number, count: number): { id: number; body: string | null }[] {
+  const rnd = random(seed);
+  const scalar = (): unknown => [() => Math.floor(rnd() * 2000) - 1000, () => `t${Math.floor(rnd() * 50)}`, () => rnd() < 0.5, () => null][Math.floor(rnd() * 4)]!();
+  const value = (depth: number): unknown => {
+    const r = rnd();
+    if (depth > 1 || r < 0.6) return scalar();
+    if (r < 0.8) return Array.from({ length: Math.floor(rnd() * 3) }, () => value(depth + 1));
+    return object(depth + 1);
+  };
+  const object = (depth: number) => Object.fromEntries(['a', 'b', 'c'].filter(() => rnd() < 0.7).map((k) => [k, value(depth)]));
+  return Array.from({ length: count }, (_, id) => {
+    const r = rnd();
+    const text = r < 0.08 ? null : r < 0.14 ? `{"a": ${Math.floor(rnd() * 9)}` : r < 0.22 ? JSON.stringify([value(1)]) : JSON.stringify(object(0));
+    return { id, body: text };
+  });
+}
+
+describe("Flink's JSON functions agree with DuckDB's", () => {
+  it('IS JSON, JSON_EXISTS and JSON_VALUE over random JSON texts, broken ones and NULLs', async () => {
+    const rows = jsonTexts(11, 1500);
+    const path = join(dir, 'json.ndjson');
+    writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const sql = `CREATE TABLE docs (id BIGINT, body VARCHAR(512)) WITH ('stream' = 'docs');
+      SELECT id, body IS JSON AS valid, body IS JSON OBJECT AS is_object, JSON_EXISTS(body, 'strict $.a') AS has_a,
+        JSON_VALUE(body, '$.a') AS a, JSON_VALUE(body, '$.c[1]') AS c1 FROM docs;`;
+    const result = await runQuery({ sql, inputs: { docs: path }, batchSize: 97 });
+    expect(result.errors).toEqual([]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(`CREATE TABLE docs AS SELECT * FROM read_json('${path.replace(/'/g, "''")}', columns = {id: 'BIGINT', body: 'VARCHAR'})`);
+      // DuckDB reads a scalar's text with json_extract_string; an object, an array or JSON null is no scalar.
+      // Its JSON functions fail on text that is not JSON, so they read only the valid texts (good).
+      const scalar = (p: string) => `CASE WHEN json_type(good, '${p}') NOT IN ('OBJECT', 'ARRAY', 'NULL') THEN json_extract_string(good, '${p}') END`;
+      const reader = await db.runAndReadAll(`WITH v AS (SELECT id, body, CASE WHEN json_valid(body) THEN body END AS good FROM docs)
+        SELECT id, coalesce(json_valid(body), false) AS valid, coalesce(json_type(good) = 'OBJECT', false) AS is_object,
+          CASE WHEN body IS NULL THEN NULL WHEN good IS NULL THEN false ELSE json_exists(good, '$.a') END AS has_a,
+          ${scalar('$.a')} AS a, ${scalar('$.c[1]')} AS c1
+        FROM v ORDER BY id`);
+      const theirs = (reader.getRowObjectsJS() as Record<string, unknown>[]).map((r): Record<string, unknown> => ({ ...r, id: Number(r.id) }));
+      const ours = [...result.streams.result!].sort((x, y) => Number(x.id) - Number(y.id));
+      for (const column of ['valid', 'is_object', 'has_a', 'a', 'c1']) expect(new Set(theirs.map((r) => JSON.stringify(r[column]))).size, column).toBeGreaterThan(1);
+      expect(ours).toEqual(theirs);
     } finally {
       db.closeSync();
       instance.closeSync();

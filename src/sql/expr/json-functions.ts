@@ -1,8 +1,10 @@
 /**
  * Flink's JSON functions that give a scalar or JSON text: `IS JSON`, JSON_EXISTS, JSON_VALUE, JSON_QUERY,
  * JSON_STRING, JSON_OBJECT and JSON_ARRAY, in the Flink dialect. Paths are SQL/JSON paths in `lax` (the
- * default) or `strict` mode: `$`, `.key`, `."key"`, `["key"]`, `[n]`, `[*]`, `.*`. In lax mode a member of
- * an array is looked up in each element and a missing one gives nothing; in strict mode both are errors.
+ * default) or `strict` mode: `$`, `.key`, `."key"`, `["key"]`, `[n]`, `[*]`, `.*`. A step that finds nothing
+ * (a missing member, a member of an array, an index beyond the end or of something that is not an array)
+ * selects nothing in lax mode and is an error in strict mode, as Flink's path engine reads them: lax mode
+ * does not look a member up in each element of an array.
  * The parser turns each function's clauses (RETURNING, ON EMPTY, ON ERROR, WRAPPER, ON NULL) into text
  * arguments after the documented ones, so the functions here see them as constants.
  */
@@ -55,33 +57,24 @@ function select(doc: Json, path: Path): Json[] {
   let items: Json[] = [doc];
   for (const step of path.steps) {
     const next: Json[] = [];
-    for (const item of items) {
-      // Lax mode looks a member up in each element of an array.
-      const targets = !path.strict && Array.isArray(item) && (step.kind === 'member' || step.kind === 'anyMember') ? item : [item];
-      for (const t of targets) {
-        switch (step.kind) {
-          case 'member':
-            if (isObject(t) && Object.hasOwn(t, step.name)) next.push(t[step.name]!);
-            else if (path.strict) throw new PathError(isObject(t) ? `no member '${step.name}'` : `a member '${step.name}' of something that is not an object`);
-            break;
-          case 'anyMember':
-            if (isObject(t)) next.push(...Object.values(t));
-            else if (path.strict) throw new PathError('.* of something that is not an object');
-            break;
-          case 'index': {
-            // Lax mode reads a value that is not an array as an array of that one value.
-            const list = Array.isArray(t) ? t : path.strict ? null : [t];
-            if (list === null) throw new PathError(`[${step.at}] of something that is not an array`);
-            if (step.at < list.length) next.push(list[step.at]!);
-            else if (path.strict) throw new PathError(`[${step.at}] beyond the array's end`);
-            break;
-          }
-          case 'anyIndex':
-            if (Array.isArray(t)) next.push(...t);
-            else if (path.strict) throw new PathError('[*] of something that is not an array');
-            else next.push(t);
-            break;
-        }
+    for (const t of items) {
+      switch (step.kind) {
+        case 'member':
+          if (isObject(t) && Object.hasOwn(t, step.name)) next.push(t[step.name]!);
+          else if (path.strict) throw new PathError(isObject(t) ? `no member '${step.name}'` : `a member '${step.name}' of something that is not an object`);
+          break;
+        case 'anyMember':
+          if (isObject(t)) next.push(...Object.values(t));
+          else if (path.strict) throw new PathError('.* of something that is not an object');
+          break;
+        case 'index':
+          if (Array.isArray(t) && step.at < t.length) next.push(t[step.at]!);
+          else if (path.strict) throw new PathError(Array.isArray(t) ? `[${step.at}] beyond the array's end` : `[${step.at}] of something that is not an array`);
+          break;
+        case 'anyIndex':
+          if (Array.isArray(t)) next.push(...t);
+          else if (path.strict) throw new PathError('[*] of something that is not an array');
+          break;
       }
     }
     items = next;
