@@ -422,7 +422,8 @@ function constantRows(n: LogicalNode, env: PlanEnv): Value[][] | null {
 }
 
 function planSelectCore(query: SelectQuery, env: PlanEnv): LogicalNode {
-  let q = query.groupingSets === null && query.groupBy.length > 0 && callsGroupingFunctions(query) ? resolveGroupingFunctions(query) : query;
+  // Flink's GROUPING, GROUPING_ID and GROUP_ID in a GROUP BY without sets (Kinesis Analytics has none of them).
+  let q = env.dialect === 'flink' && query.groupingSets === null && query.groupBy.length > 0 && callsGroupingFunctions(query) ? resolveGroupingFunctions(query) : query;
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
   if (q.groupingSets !== null) {
     const queries = expandGroupingSets(q);
