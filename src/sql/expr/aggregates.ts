@@ -1,7 +1,7 @@
 /**
  * Aggregate functions as accumulators: `add` one row, `merge` two (session windows), `result`, and a plain
  * JSON `snapshot` for checkpoints. COUNT(*), COUNT(x), COUNT(DISTINCT x), SUM, MIN, MAX, AVG, FIRST_VALUE,
- * LAST_VALUE, the variances and standard deviations, ANY and EVERY, FILTER (WHERE).
+ * LAST_VALUE, the variances and standard deviations, ANY and EVERY, Flink's LISTAGG, FILTER (WHERE).
  */
 import type { CallExpr, SqlTypeName } from '../ast/index.ts';
 import { someExpr } from '../ast/index.ts';
@@ -11,7 +11,7 @@ import { compileExpr, compilePredicate } from './compile.ts';
 import type { Row, Value } from './types.ts';
 import { RowError } from './types.ts';
 
-export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE' | 'NTH_VALUE' | 'ANY' | 'EVERY' | VarianceName;
+export type AggregateName = 'COUNT' | 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'FIRST_VALUE' | 'LAST_VALUE' | 'NTH_VALUE' | 'ANY' | 'EVERY' | 'LISTAGG' | VarianceName;
 type VarianceName = 'VAR_POP' | 'VAR_SAMP' | 'VARIANCE' | 'STDDEV_POP' | 'STDDEV_SAMP' | 'STDDEV';
 
 /** The running state of one aggregate in one group. Kept small: one or two numbers, or a set for DISTINCT. */
@@ -21,7 +21,7 @@ export interface Acc {
   distinct?: Set<Value>;
   /** The variances' sum of squared differences from the mean (`v`). */
   q?: number;
-  /** NTH_VALUE ... FROM LAST: the last n values counted, oldest first. */
+  /** NTH_VALUE ... FROM LAST: the last n values counted, oldest first; LISTAGG: every value, oldest first. */
   last?: Value[];
 }
 
@@ -196,12 +196,38 @@ function someOrEvery(every: boolean): Kernel {
   };
 }
 
+/**
+ * Flink's LISTAGG(x[, separator]): the values that are not NULL joined by the separator (',' by default), in
+ * the order rows reach the aggregate; NULL without any. The values are the accumulator's list, which
+ * checkpoints already carry (`l`); merging appends, so merged SESSION windows would lose the order and
+ * LISTAGG is refused there as FIRST_VALUE is. No input it reads is ever retracted (the planner refuses to
+ * aggregate an updating result), so the list only grows.
+ */
+function listAgg(separator: string): Kernel {
+  return {
+    step: (acc, v) => {
+      if (v === null) return;
+      (acc.last ??= []).push(typeof v === 'string' ? v : String(v));
+      acc.n++;
+    },
+    merge: (a, b) => {
+      if (b.n === 0) return;
+      a.last = [...(a.last ?? []), ...b.last!];
+      a.n += b.n;
+    },
+    result: (acc) => (acc.n === 0 ? null : acc.last!.join(separator)),
+    type: () => 'VARCHAR',
+  };
+}
+
 const varPop = (q: number, n: number) => q / n;
 const varSamp = (q: number, n: number) => (n < 2 ? null : q / (n - 1));
 
 const KERNELS: Record<AggregateName, (integer: boolean) => Kernel> = {
   // Its n is an argument: compileAggregate builds it (nthValue); this entry makes it known as an aggregate.
   NTH_VALUE: () => nthValue(1, false),
+  // Its separator is an argument: compileAggregate builds it (listAgg); this entry makes it known as an aggregate.
+  LISTAGG: () => listAgg(','),
   ANY: () => someOrEvery(false),
   EVERY: () => someOrEvery(true),
   VAR_POP: variance(varPop),
@@ -277,14 +303,19 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   const name = call.name as AggregateName;
   if (!(name in KERNELS)) throw planProblem(call.pos, `${call.name} is not an aggregate function`, `Aggregates are ${Object.keys(KERNELS).join(', ')}.`);
   if (call.star && name !== 'COUNT') throw planProblem(call.pos, `${name}(*) is not valid`, 'Only COUNT takes *.');
+  if (name === 'LISTAGG' && ctx.dialect === 'kinesis') throw planProblem(call.pos, 'unknown function LISTAGG', 'LISTAGG is a Flink function; Kinesis Analytics has no aggregate that joins texts.');
   const nth = name === 'NTH_VALUE' ? nthArgument(call) : 0;
-  if (!call.star && call.args.length !== (name === 'NTH_VALUE' ? 2 : 1)) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
+  const separator = name === 'LISTAGG' ? listAggSeparator(call) : ',';
+  if (!call.star && name !== 'LISTAGG' && call.args.length !== (name === 'NTH_VALUE' ? 2 : 1)) throw planProblem(call.pos, `${name} takes one argument, got ${call.args.length}`, '');
   if (!call.star && someExpr(call.args[0]!, (e) => isAggregateCall(e))) {
     throw planProblem(call.args[0]!.pos, `aggregates cannot be nested in ${name}`, 'Aggregate in a subquery, then aggregate its result outside.');
   }
   const arg = call.star ? null : compileExpr(call.args[0]!, ctx);
   if (arg && (name === 'SUM' || name === 'AVG' || name in VARIANCES) && !['BIGINT', 'DOUBLE', 'ANY', 'NULL', 'INTERVAL'].includes(arg.type)) {
     throw planProblem(call.args[0]!.pos, `${name} needs numbers, this is ${arg.type}`, 'CAST the argument to a number.');
+  }
+  if (arg && name === 'LISTAGG' && !['VARCHAR', 'ANY', 'NULL'].includes(arg.type)) {
+    throw planProblem(call.args[0]!.pos, `LISTAGG joins texts, this is ${arg.type}`, 'CAST the argument to VARCHAR.');
   }
   if (arg && (name === 'ANY' || name === 'EVERY') && !['BOOLEAN', 'ANY', 'NULL'].includes(arg.type)) {
     throw planProblem(call.args[0]!.pos, `${name} needs a condition, this is ${arg.type}`, `Compare the value, e.g. ${name}(price < 1).`);
@@ -297,9 +328,11 @@ export function compileAggregate(call: CallExpr, ctx: CompileContext, text: stri
   const kernel =
     name === 'NTH_VALUE'
       ? (call.fromLast ? nthValueFromLast : nthValue)(nth, call.nullTreatment === 'IGNORE')
-      : respectNulls
-        ? RESPECTING_NULLS[name as 'FIRST_VALUE' | 'LAST_VALUE']
-        : KERNELS[name](arg?.type === 'BIGINT');
+      : name === 'LISTAGG'
+        ? listAgg(separator)
+        : respectNulls
+          ? RESPECTING_NULLS[name as 'FIRST_VALUE' | 'LAST_VALUE']
+          : KERNELS[name](arg?.type === 'BIGINT');
   const filter = call.filter ? compilePredicate(call.filter, ctx) : null;
   const argFn = arg ? arg.fn : () => 1;
   const distinct = call.distinct;
@@ -393,6 +426,15 @@ function nthArgument(call: CallExpr): number {
     throw planProblem(n?.pos ?? call.pos, 'NTH_VALUE takes a value and n, a whole number of 1 or more: NTH_VALUE(x, 2)', 'Write n as a number, e.g. NTH_VALUE(price, 2) OVER w.');
   }
   return n.value;
+}
+
+/** LISTAGG's separator: text written as it is (Flink takes a literal only), ',' when left out. */
+function listAggSeparator(call: CallExpr): string {
+  const sep = call.args[1];
+  if (call.star || call.args.length < 1 || call.args.length > 2) throw planProblem(call.pos, `LISTAGG takes a text and an optional separator, got ${call.star ? '*' : call.args.length} argument(s)`, "LISTAGG(plate, ', ')");
+  if (sep === undefined) return ',';
+  if (sep.kind !== 'literal' || typeof sep.value !== 'string') throw planProblem(sep.pos, "LISTAGG's separator must be text written as it is, e.g. ', '", "LISTAGG(plate, ', ')");
+  return sep.value;
 }
 
 /** Accumulators back from `snapshotAccs`. */

@@ -6,7 +6,8 @@ import type { CallExpr, Expr, ExprKind, ExprOfKind, QueryDialect, SqlTypeName } 
 import { exprKey } from '../ast/index.ts';
 import { planProblem } from '../diagnostics.ts';
 import { ROW_COLUMN, ROW_FUNCTIONS, rowColumnIndex, rowColumnReader } from './log-parsers.ts';
-import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, UNSUPPORTED_FUNCTIONS, ceilTime, extractField, floorTime, intervalField } from './functions.ts';
+import type { ArgumentKind } from './functions.ts';
+import { DIALECT_FUNCTIONS, SCALAR_FUNCTIONS, UNSUPPORTED_FUNCTIONS, ceilTime, extractField, floorTime, intervalField, misfitArgument } from './functions.ts';
 import {
   arithmeticType,
   castValue,
@@ -39,10 +40,14 @@ export interface CompileContext {
   readonly watermark?: WatermarkCell;
 }
 
+const ARGUMENT_KIND_NAMES: Readonly<Record<ArgumentKind, string>> = {
+  text: 'text', number: 'a number', boolean: 'a boolean', time: 'a time', timeOrInterval: 'a time or an interval', any: 'a value',
+};
+
 export const AGGREGATE_FUNCTIONS = new Set([
   'COUNT', 'SUM', 'MIN', 'MAX', 'AVG', 'FIRST_VALUE', 'LAST_VALUE', 'ROW_NUMBER', 'RANK', 'DENSE_RANK',
   'VAR_POP', 'VAR_SAMP', 'VARIANCE', 'STDDEV_POP', 'STDDEV_SAMP', 'STDDEV', 'NTH_VALUE',
-  'ANY', 'EVERY',
+  'ANY', 'EVERY', 'LISTAGG',
 ]);
 
 export function compileExpr(e: Expr, ctx: CompileContext): CompiledExpr {
@@ -392,10 +397,12 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     }
     if (e.name in CLOCK_FUNCTIONS) return compileClock(e, ctx);
     if (e.name === 'CURRENT_WATERMARK') return compileCurrentWatermark(e, ctx);
-    const def = DIALECT_FUNCTIONS[ctx.dialect ?? 'flink'][e.name] ?? SCALAR_FUNCTIONS[e.name];
+    const dialectFunctions = DIALECT_FUNCTIONS[ctx.dialect ?? 'flink'];
+    const def = dialectFunctions[e.name] ?? SCALAR_FUNCTIONS[e.name];
     if (!def && e.name in UNSUPPORTED_FUNCTIONS) throw planProblem(e.pos, `${e.name} is not supported yet`, UNSUPPORTED_FUNCTIONS[e.name]!);
     if (!def) {
-      throw planProblem(e.pos, `unknown function ${e.name}`, `Known functions: ${[...Object.keys(SCALAR_FUNCTIONS), ...Object.keys(CLOCK_FUNCTIONS), ...AGGREGATE_FUNCTIONS].sort().join(', ')}.`);
+      const known = new Set([...Object.keys(SCALAR_FUNCTIONS), ...Object.keys(dialectFunctions), ...Object.keys(CLOCK_FUNCTIONS), ...AGGREGATE_FUNCTIONS]);
+      throw planProblem(e.pos, `unknown function ${e.name}`, `Known functions: ${[...known].sort().join(', ')}.`);
     }
     if (e.args.length < def.minArgs || e.args.length > def.maxArgs) {
       const want = def.minArgs === def.maxArgs ? `${def.minArgs}` : `${def.minArgs} to ${def.maxArgs}`;
@@ -404,6 +411,14 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
     const args = e.args.map((a) => compileExpr(a, ctx));
     const fns = args.map((a) => a.fn);
     const types = args.map((a) => a.type);
+    const misfit = misfitArgument(def, types);
+    if (misfit !== undefined) {
+      throw planProblem(
+        e.args[misfit.index]!.pos,
+        `${e.name}'s argument ${misfit.index + 1} must be ${ARGUMENT_KIND_NAMES[misfit.kind]}, this is ${types[misfit.index]}`,
+        'CAST it to the type the function takes.',
+      );
+    }
     if (e.name === 'SUBSTRING' && types[1] === 'VARCHAR') {
       throw planProblem(
         e.args[1]!.pos,
@@ -411,7 +426,7 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
         "Write REGEXP_EXTRACT(s, 'regex', 0) for the first match, or SUBSTRING(s FROM start FOR length) with numbers.",
       );
     }
-    const impl = def.impl;
+    const impl = def.bind ? def.bind(types) : def.impl;
     const textArgs = types.map((t) => t === 'TIMESTAMP');
     const fn: CompiledFn = def.nullSafe
       ? e.name === 'CONCAT_WS'
@@ -430,7 +445,15 @@ const COMPILERS: { readonly [K in ExprKind]: (e: ExprOfKind<K>, ctx: CompileCont
           if (e.name === 'CONCAT') for (let i = 0; i < vals.length; i++) if (textArgs[i]) vals[i] = textOf(vals[i]!, 'TIMESTAMP');
           return impl(vals);
         };
-    return derived(fn, def.returns(types), args);
+    const constants = args.map((a) => {
+      if (!a.constant) return undefined;
+      try {
+        return a.fn([]);
+      } catch {
+        return undefined;
+      }
+    });
+    return derived(fn, def.returns(types, constants), args);
   },
   floorCeil: (e, ctx) => {
     const o = compileExpr(e.operand, ctx);

@@ -2,8 +2,10 @@
 import type { QueryDialect, SqlTypeName, TimeUnit } from '../ast/index.ts';
 import { timestampAdd, timestampDiff } from './calendar.ts';
 import { FLINK_SCALAR_FUNCTIONS } from './flink-functions.ts';
+import { FLINK_STRING_FUNCTIONS } from './flink-string-functions.ts';
+import { JSON_FUNCTIONS } from './json-functions.ts';
 import { formatWithPattern, parseWithPattern } from './date-patterns.ts';
-import { initcap, overlay, regexReplace } from './text-functions.ts';
+import { initcap, overlay, regex, regexReplace, trimChars } from './text-functions.ts';
 import { notTimestampMessage, parseTimestampText } from './time.ts';
 import type { Value } from './types.ts';
 import { RowError, formatTimestamp, numberArg, textArg } from './types.ts';
@@ -11,10 +13,41 @@ import { RowError, formatTimestamp, numberArg, textArg } from './types.ts';
 export interface ScalarFunction {
   readonly minArgs: number;
   readonly maxArgs: number;
-  readonly returns: (args: readonly SqlTypeName[]) => SqlTypeName;
+  /** The result type, from the arguments' types and the values of those that are constants (JSON_VALUE's RETURNING). */
+  readonly returns: (args: readonly SqlTypeName[], constants?: readonly (Value | undefined)[]) => SqlTypeName;
   /** Called with non-null arguments only, unless `nullSafe` (then it sees nulls and decides itself). */
   readonly impl: (args: Value[]) => Value;
+  /** An implementation for the argument types of one call, where the meaning depends on them (PRINTF's %d, TYPEOF). */
+  readonly bind?: (types: readonly SqlTypeName[]) => (args: Value[]) => Value;
   readonly nullSafe?: boolean;
+  /**
+   * What each argument must be, checked when the query is planned (the last kind repeats for the rest);
+   * without it any argument is taken and converted when the row is read.
+   */
+  readonly args?: readonly ArgumentKind[];
+}
+
+/** An argument's kind: text (VARCHAR), number (BIGINT, DOUBLE), boolean, a time, a time or an interval, or anything. NULL and ANY fit every kind. */
+export type ArgumentKind = 'text' | 'number' | 'boolean' | 'time' | 'timeOrInterval' | 'any';
+
+const ARGUMENT_TYPES: Readonly<Record<ArgumentKind, readonly SqlTypeName[]>> = {
+  text: ['VARCHAR'],
+  time: ['TIMESTAMP'],
+  timeOrInterval: ['TIMESTAMP', 'INTERVAL'],
+  number: ['BIGINT', 'DOUBLE'],
+  boolean: ['BOOLEAN'],
+  any: ['BOOLEAN', 'BIGINT', 'DOUBLE', 'VARCHAR', 'TIMESTAMP', 'INTERVAL'],
+};
+
+/** The first argument whose type does not fit its kind, with the kind it needs; undefined when all fit. */
+export function misfitArgument(fn: ScalarFunction, types: readonly SqlTypeName[]): { readonly index: number; readonly kind: ArgumentKind } | undefined {
+  if (fn.args === undefined || fn.args.length === 0) return undefined;
+  for (let i = 0; i < types.length; i++) {
+    const kind = fn.args[Math.min(i, fn.args.length - 1)]!;
+    const t = types[i]!;
+    if (t !== 'NULL' && t !== 'ANY' && !ARGUMENT_TYPES[kind].includes(t)) return { index: i, kind };
+  }
+  return undefined;
 }
 
 const str = textArg;
@@ -28,21 +61,6 @@ const positive = (v: Value, fn: string): number => {
 };
 const floorToDay = (ts: number): number => Math.floor(ts / DAY_MS) * DAY_MS;
 const timeOfDay = (ts: number): number => ts - floorToDay(ts);
-
-const regexCache = new Map<string, RegExp>();
-function regex(pattern: string): RegExp {
-  let r = regexCache.get(pattern);
-  if (!r) {
-    try {
-      r = new RegExp(pattern);
-    } catch (err) {
-      throw new RowError('EVAL_ERROR', `invalid regular expression '${pattern}': ${(err as Error).message}`);
-    }
-    if (regexCache.size > 1000) regexCache.clear();
-    regexCache.set(pattern, r);
-  }
-  return r;
-}
 
 /** Offset of a time zone from UTC at an instant, in ms (positive east of Greenwich). */
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
@@ -234,15 +252,7 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     minArgs: 3,
     maxArgs: 3,
     returns: same('VARCHAR'),
-    impl: ([mode, chars, s]) => {
-      const set = new Set(str(chars!));
-      const cs = [...str(s!)];
-      let b = 0;
-      let e = cs.length;
-      if (mode !== 'TRAILING') while (b < e && set.has(cs[b]!)) b++;
-      if (mode !== 'LEADING') while (e > b && set.has(cs[e - 1]!)) e--;
-      return cs.slice(b, e).join('');
-    },
+    impl: ([mode, chars, s]) => trimChars(str(s!), str(chars!), str(mode!)),
   },
   POSITION: { minArgs: 2, maxArgs: 2, returns: same('BIGINT'), impl: ([n, h]) => str(h!).indexOf(str(n!)) + 1 },
   REPLACE: { minArgs: 3, maxArgs: 3, returns: same('VARCHAR'), impl: ([s, a, b]) => str(s!).split(str(a!)).join(str(b!)) },
@@ -394,7 +404,7 @@ export const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, string>> = {
 
 /** Functions whose meaning differs between the dialects; they win over SCALAR_FUNCTIONS. */
 export const DIALECT_FUNCTIONS: Readonly<Record<QueryDialect, Readonly<Record<string, ScalarFunction>>>> = {
-  flink: {},
+  flink: { ...FLINK_STRING_FUNCTIONS, ...JSON_FUNCTIONS },
   kinesis: {
     /** Milliseconds since the epoch in Kinesis Analytics (seconds in Flink). */
     UNIX_TIMESTAMP: { minArgs: 1, maxArgs: 1, returns: same('BIGINT'), impl: ([t]) => num(t!, 'UNIX_TIMESTAMP') },

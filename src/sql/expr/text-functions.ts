@@ -1,5 +1,32 @@
-/** Text functions of Kinesis Analytics (and Flink) that need more than a line: INITCAP, OVERLAY, REGEX_REPLACE. */
+/** Text functions of Kinesis Analytics (and Flink) that need more than a line: INITCAP, OVERLAY, REGEX_REPLACE, TRIM; the regular-expression cache. */
 import { RowError } from './types.ts';
+
+const regexCache = new Map<string, RegExp>();
+/** A regular expression compiled once per pattern; a pattern that does not compile makes the row an error. */
+export function regex(pattern: string): RegExp {
+  let r = regexCache.get(pattern);
+  if (!r) {
+    try {
+      r = new RegExp(pattern);
+    } catch (err) {
+      throw new RowError('EVAL_ERROR', `invalid regular expression '${pattern}': ${(err as Error).message}`);
+    }
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, r);
+  }
+  return r;
+}
+
+/** The characters of `chars` cut from the start (LEADING), the end (TRAILING) or both ends of the text. */
+export function trimChars(text: string, chars: string, mode: string): string {
+  const set = new Set(chars);
+  const cs = [...text];
+  let b = 0;
+  let e = cs.length;
+  if (mode !== 'TRAILING') while (b < e && set.has(cs[b]!)) b++;
+  if (mode !== 'LEADING') while (e > b && set.has(cs[e - 1]!)) e--;
+  return cs.slice(b, e).join('');
+}
 
 /** Each space-delimited word with its first character upper-cased and the others lower-cased. */
 export function initcap(text: string): string {

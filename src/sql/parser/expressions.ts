@@ -4,6 +4,7 @@ import { isRowFunctionCall, rowColumnExpr } from '../expr/log-parsers.ts';
 import { impossibleDateTime, notTimestampMessage, parseTimestampText } from '../expr/time.ts';
 import type { Cursor } from './cursor.ts';
 import { parseSelect } from './parser.ts';
+import { JSON_CALLS, parseJsonCall } from './json-functions.ts';
 import { parseInterval, parseTimeUnit, parseType } from './units-and-types.ts';
 
 /** The text of a TIME literal: HH:MM, HH:MM:SS or HH:MM:SS.fff. */
@@ -66,7 +67,15 @@ function parseComparison(c: Cursor): Expr {
         left = { kind: 'isDistinct', left, right, negated: !negated, pos: t.pos };
         continue;
       }
-      if (!c.acceptWord('UNKNOWN')) c.expectWord('NULL', 'Write IS [NOT] NULL, IS [NOT] TRUE / FALSE / UNKNOWN or IS [NOT] DISTINCT FROM.');
+      // x IS [NOT] JSON [VALUE | SCALAR | ARRAY | OBJECT] (Flink): a call, its kind as text.
+      if (c.acceptWord('JSON')) {
+        const kindTok = c.peek();
+        const kind = ['VALUE', 'SCALAR', 'ARRAY', 'OBJECT'].includes(kindTok.upper) ? c.next().upper : 'VALUE';
+        const test: Expr = call('IS JSON', [left, { kind: 'literal', type: 'VARCHAR', value: kind, pos: t.pos }], t.pos);
+        left = negated ? { kind: 'unary', op: 'NOT', operand: test, pos: t.pos } : test;
+        continue;
+      }
+      if (!c.acceptWord('UNKNOWN')) c.expectWord('NULL', 'Write IS [NOT] NULL, IS [NOT] TRUE / FALSE / UNKNOWN, IS [NOT] JSON or IS [NOT] DISTINCT FROM.');
       left = { kind: 'isNull', operand: left, negated, pos: t.pos };
       continue;
     }
@@ -186,6 +195,19 @@ function parsePrimary(c: Cursor): Expr {
     }
     c.next();
     const e = parseExpr(c);
+    // Flink's (start1, end1) OVERLAPS (start2, end2): a call of the four values.
+    if (c.acceptOp(',')) {
+      const end = parseExpr(c);
+      c.expectOp(')', 'Write (start, end) OVERLAPS (start, end).');
+      const overlaps = c.peek();
+      c.expectWord('OVERLAPS', 'A pair of values in parentheses is the left side of (start, end) OVERLAPS (start, end).');
+      c.expectOp('(', 'Write (start, end) OVERLAPS (start, end).');
+      const start2 = parseExpr(c);
+      c.expectOp(',', 'Write (start, end) OVERLAPS (start, end).');
+      const end2 = parseExpr(c);
+      c.expectOp(')');
+      return call('OVERLAPS', [e, end, start2, end2], overlaps.pos);
+    }
     c.expectOp(')');
     return e;
   }
@@ -382,6 +404,7 @@ function parsePrimary(c: Cursor): Expr {
     default:
       break;
   }
+  if (JSON_CALLS.has(t.upper) && c.isOpAt(1, '(')) return parseJsonCall(c);
   if (RESERVED.has(t.upper)) {
     throw c.error(`expected an expression but found ${t.upper}`, 'Check for a missing or extra comma, or quote the name if it is a column: "' + t.text + '".');
   }

@@ -14,7 +14,7 @@ import { RowError } from '../../expr/types.ts';
 import type { Field } from '../../expr/scope.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { Catalog } from './catalog.ts';
-import { expandGroupingSets } from './grouping-sets.ts';
+import { callsGroupingFunctions, expandGroupingSets, resolveGroupingFunctions } from './grouping-sets.ts';
 import { planJoin } from './plan-join.ts';
 import { planMatchRecognize } from './plan-match.ts';
 import { hiddenOrderKey, orderByOutputColumns } from './plan-order-by.ts';
@@ -421,7 +421,9 @@ function constantRows(n: LogicalNode, env: PlanEnv): Value[][] | null {
   }
 }
 
-function planSelectCore(q: SelectQuery, env: PlanEnv): LogicalNode {
+function planSelectCore(query: SelectQuery, env: PlanEnv): LogicalNode {
+  // Flink's GROUPING, GROUPING_ID and GROUP_ID in a GROUP BY without sets (Kinesis Analytics has none of them).
+  let q = env.dialect === 'flink' && query.groupingSets === null && query.groupBy.length > 0 && callsGroupingFunctions(query) ? resolveGroupingFunctions(query) : query;
   if (!q.from) throw planProblem(q.pos, 'a query needs a FROM clause', 'Name the stream to read: SELECT ... FROM "SOURCE_SQL_STREAM_001".');
   if (q.groupingSets !== null) {
     const queries = expandGroupingSets(q);

@@ -178,7 +178,7 @@ function buildAggregate(n: Extract<LogicalNode, { kind: 'aggregate' }>, c: Ctx, 
   switch (w.type) {
     case 'SESSION': {
       // Sessions merge, and which of two merged sessions saw its rows first is not kept.
-      const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE' || a.name === 'NTH_VALUE');
+      const ordered = n.aggs.find((a) => a.name === 'FIRST_VALUE' || a.name === 'LAST_VALUE' || a.name === 'NTH_VALUE' || a.name === 'LISTAGG');
       if (ordered) throw planProblem(ordered.pos, `${ordered.name} is not supported in SESSION windows`, 'Use MIN or MAX of the value, or a TUMBLE/HOP window.');
       return operator(c, 'SessionWindowAggregate', detail, [input], n.fields, () => new SessionWindowAggregateOperator('SessionWindowAggregate', w.gap, time, keyFns, aggs, lateness));
     }
