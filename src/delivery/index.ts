@@ -7,3 +7,4 @@ export { DeliveryStream, type DeliveryStreamOptions, type BufferingHints } from 
 export { warehouseDestination } from './warehouse-destination.ts';
 export { backoffDelay, type BackoffOptions } from './backoff.ts';
 export { openParquetLake, type ParquetLake, type ParquetLakeOptions, type Manifest, type ManifestFile, type CompactionResult } from './parquet-destination.ts';
+export { redriveDeliveryError, type DeliveryRedriveOptions, type DeliveryRedriveResult } from './redrive.ts';
