@@ -233,7 +233,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
         })
       : undefined;
     if (history) undo.unshift(() => history.stop());
-    const deadLetters = createDeadLetterRoutes({ consumers, log, operatorAuth: (header) => authenticator.verifyBearer(header), logger: logger.child({ component: 'dead-letters' }) });
+    const deadLetters = createDeadLetterRoutes({ consumers, log, warehouse, operatorAuth: (header) => authenticator.verifyBearer(header), logger: logger.child({ component: 'dead-letters' }) });
     const gateway = createGateway({
       log,
       authenticator,
