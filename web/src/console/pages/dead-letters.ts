@@ -1,7 +1,9 @@
 /**
- * The dead letters on the "Functions & delivery" page: notifications given up after their last attempt, and
- * batches that function mappings gave up on (their on-failure destinations), each sent again on request after
- * a confirmation (`GET /v1/dead-letters`, `POST …/redrive`).
+ * The dead letters on the "Functions & delivery" page: notifications given up after their last attempt,
+ * batches that function mappings gave up on (their on-failure destinations) and records the warehouse could not
+ * load (`_delivery_errors`), each sent again on request after a confirmation (`GET /v1/dead-letters`,
+ * `POST …/redrive`); and the continuous queries' error streams, read in the live tail (never sent again: see
+ * docs/queries.md, "Error streams are not sent again").
  */
 import { dataTable, h, replace } from '../../ui/dom.ts';
 import { describeError, every, type ConsoleContext } from '../context.ts';
@@ -31,6 +33,18 @@ interface FunctionDeadLetterRow {
   readonly onFailure: string;
 }
 
+interface DeliveryErrorRow {
+  readonly stream: string;
+  readonly table: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly errorType: string;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly failedAt: string;
+  readonly data: string;
+}
+
 /** A time of the API as the console shows it. */
 function utc(iso: string): string {
   return iso === '' ? '—' : `${iso.slice(0, 19).replace('T', ' ')} UTC`;
@@ -40,8 +54,21 @@ function utc(iso: string): string {
 export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => void {
   const notifications = h('div', {});
   const batches = h('div', {});
+  const records = h('div', {});
+  const queryErrors = h('div', {});
   const status = h('p', { class: 'muted', role: 'status' });
-  replace(box, status, h('h3', {}, 'Notifications'), notifications, h('h3', {}, 'Function batches given up on'), batches);
+  replace(
+    box,
+    status,
+    h('h3', {}, 'Notifications'),
+    notifications,
+    h('h3', {}, 'Function batches given up on'),
+    batches,
+    h('h3', {}, 'Records the warehouse could not load'),
+    records,
+    h('h3', {}, 'Query error streams'),
+    queryErrors,
+  );
   status.textContent = 'Reading dead letters…';
 
   /** A "Send again" button: asks first, then posts to `path` and reloads the lists. */
@@ -64,7 +91,9 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
 
   const load = async () => {
     try {
-      const { deadLetters, functionDeadLetters = [] } = await ctx.json<{ deadLetters: DeadLetterRow[]; functionDeadLetters?: FunctionDeadLetterRow[] }>('/v1/dead-letters?limit=200');
+      const { deadLetters, functionDeadLetters = [], deliveryErrors = [] } = await ctx.json<{ deadLetters: DeadLetterRow[]; functionDeadLetters?: FunctionDeadLetterRow[]; deliveryErrors?: DeliveryErrorRow[] }>(
+        '/v1/dead-letters?limit=200',
+      );
       if (status.textContent === 'Reading dead letters…') status.textContent = '';
       replace(
         notifications,
@@ -101,9 +130,56 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
               `${functionDeadLetters.length} batch${functionDeadLetters.length === 1 ? '' : 'es'} given up`,
             ),
       );
+      replace(
+        records,
+        deliveryErrors.length === 0
+          ? h('p', { class: 'muted' }, 'None: every record delivered was loaded into its table.')
+          : dataTable(
+              ['', 'Table', 'Stream', 'Shard', 'Sequence number', 'Error', 'Why', 'Failed', 'Record'],
+              deliveryErrors.map((e) => {
+                const where = `${encodeURIComponent(e.stream)}/${encodeURIComponent(e.table)}/${encodeURIComponent(e.shardId)}/${encodeURIComponent(e.sequenceNumber)}`;
+                return [
+                  sendAgain(
+                    `Send record ${e.sequenceNumber} of ${e.shardId} to ${e.table} again`,
+                    `Load this record of ${e.stream} (${e.shardId}, sequence number ${e.sequenceNumber}) into ${e.table} again? It goes through the delivery's conversion once more and is loaded once; if it fails again it stays listed with the new error.`,
+                    `/v1/dead-letters/deliveries/${where}/redrive`,
+                    (answer) => `Record ${e.sequenceNumber} of ${e.shardId}: ${(answer as { redriven: { loaded: number } }).redriven.loaded} row loaded into ${e.table}.`,
+                  ),
+                  e.table, e.stream, e.shardId, h('code', { title: e.sequenceNumber }, `…${e.sequenceNumber.slice(-6)}`), `${e.errorType} (${e.errorCode})`, clipped(e.errorMessage), utc(e.failedAt), clipped(e.data),
+                ];
+              }),
+              `${deliveryErrors.length} record${deliveryErrors.length === 1 ? '' : 's'} not loaded`,
+            ),
+      );
     } catch (err) {
       replace(notifications, h('p', { class: 'error' }, `Could not list the dead letters: ${describeError(err)}`));
       replace(batches);
+      replace(records);
+    }
+    await loadQueryErrors();
+  };
+
+  /** Each continuous query's error stream, opened in the live tail from its oldest record. */
+  const loadQueryErrors = async () => {
+    try {
+      const { queries } = await ctx.json<{ queries: Array<{ name: string; errorStream: string }> }>('/v1/queries');
+      replace(
+        queryErrors,
+        h(
+          'p',
+          { class: 'muted' },
+          'Rows a query could not use (late rows, unreadable records, failed expressions) go to its error stream. They are read here, not sent again: a late row sent again is late again, and a record appended again to its input reaches every other reader of that stream twice.',
+        ),
+        queries.length === 0
+          ? h('p', { class: 'muted' }, 'No continuous queries.')
+          : dataTable(
+              ['Query', 'Error stream', ''],
+              queries.map((q) => [q.name, h('code', {}, q.errorStream), h('a', { href: `#/tail/${encodeURIComponent(q.errorStream)}/TRIM_HORIZON`, 'aria-label': `Read the error stream of ${q.name}` }, 'Read in the tail')]),
+              `${queries.length} error stream${queries.length === 1 ? '' : 's'}`,
+            ),
+      );
+    } catch (err) {
+      replace(queryErrors, h('p', { class: 'muted' }, `No continuous queries to list: ${describeError(err)}`));
     }
   };
   return every(10_000, load);
