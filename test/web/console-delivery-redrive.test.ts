@@ -1,7 +1,8 @@
 /**
  * The console sends a record the warehouse could not load into its table again, in headless Chromium against a
  * real server: a toll that a delivery transform (since fixed) failed is in `_delivery_errors`, the console lists
- * it, a declined confirmation loads nothing, a confirmed one loads it once and it leaves the list. The continuous
+ * it, a declined confirmation loads nothing, a confirmed one loads it once and it leaves the list; a selection is
+ * sent the same way, each record once, one that fails again kept with its new error. The continuous
  * queries' error streams are listed beside, each opening the live tail. Screenshots go to test-artifacts/web/.
  */
 import type { Page } from 'playwright-core';
@@ -88,6 +89,47 @@ describe('console failed delivery records', () => {
     const again = await operator('POST', '/v1/dead-letters/deliveries/toll_transactions/toll_transactions/shardId-000000000000/49000000000000000000000000001/redrive');
     expect([again.status, again.body.error.code]).toEqual([400, 'CONDITION_FAILED']);
     expect(await loaded()).toBe(1);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('sends a selection of records again after a confirmation: the fixed one loaded once, the one that fails again kept with its new error', async () => {
+    const warehouse = stack.server.warehouse!;
+    const [fixed, untouched] = [toll('C-REDRIVE', 120), toll('C-REDRIVE', 130)];
+    // Vehicle class 9 is no class the table holds: this one fails again, as format-conversion-failed.
+    const broken: Record<string, unknown> = { ...toll('C-REDRIVE', 140), vehicle_class: 9 };
+    const failure = (seq: string, data: unknown) => ({
+      shardId: 'shardId-000000000001', sequenceNumber: seq, errorType: 'processing-failed', errorCode: 'transform-processing-failed', errorMessage: 'customer C-REDRIVE is under audit',
+      rawData: new TextEncoder().encode(JSON.stringify(data)), arrivalTime: Date.now(),
+    }) as const;
+    await warehouse.loadBatch({ table: 'toll_transactions', rows: [], errors: [failure('49000000000000000000000000011', fixed), failure('49000000000000000000000000012', untouched), failure('49000000000000000000000000013', broken)], source: { stream: 'toll_transactions', positions: {} } });
+    const loaded = async (id: unknown) => Number((await warehouse.query(`SELECT count(*) FROM toll_transactions WHERE transaction_id = '${String(id)}'`)).rows[0]![0]);
+
+    await page.getByRole('link', { name: 'Functions & delivery' }).click();
+    const records = page.getByRole('table', { name: '3 records not loaded' });
+    await records.waitFor();
+    await records.getByRole('checkbox', { name: 'Select record 49000000000000000000000000011 of shardId-000000000001' }).check();
+    await records.getByRole('checkbox', { name: 'Select record 49000000000000000000000000013 of shardId-000000000001' }).check();
+    const sendSelected = page.getByRole('button', { name: 'Send the 2 selected again' });
+
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.dismiss();
+    });
+    await sendSelected.click();
+    await waitFor('the question', () => asked !== '');
+    expect(asked).toBe("Load the 2 selected records into their tables again? Each goes through the delivery's conversion once more and is loaded once; one that fails again stays listed with the new error.");
+    await page.waitForTimeout(1000);
+    expect(await loaded(fixed.transaction_id)).toBe(0);
+
+    page.once('dialog', (d) => void d.accept());
+    await sendSelected.click();
+    await page.getByRole('status').filter({ hasText: '1 row loaded from 2 records; 1 failed again and stay listed.' }).waitFor();
+    await page.getByRole('table', { name: '2 records not loaded' }).waitFor();
+    await shots('console-delivery-dead-letters-selection');
+    expect([await loaded(fixed.transaction_id), await loaded(untouched.transaction_id), await loaded(broken.transaction_id)]).toEqual([1, 0, 0]);
+    const listed = ((await operator('GET', '/v1/dead-letters')).body.deliveryErrors as DeliveryError[]).map((e) => [e.sequenceNumber, e.errorCode]).sort();
+    expect(listed).toEqual([['49000000000000000000000000012', 'transform-processing-failed'], ['49000000000000000000000000013', 'schema-mismatch']]);
     expect(errors).toEqual([]);
   }, 120_000);
 

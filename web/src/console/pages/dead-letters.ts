@@ -89,6 +89,34 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
     return button;
   };
 
+  /** The records ticked for "Send the selected again", by `recordId`; kept across the list's reloads. */
+  const selected = new Map<string, { stream: string; table: string; shardId: string; sequenceNumber: string }>();
+  const sendSelected = h('button', { type: 'button', class: 'secondary', disabled: true }, 'Send the selected again');
+  const showSelection = () => {
+    sendSelected.disabled = selected.size === 0;
+    sendSelected.textContent = selected.size === 0 ? 'Send the selected again' : `Send the ${selected.size} selected again`;
+  };
+  sendSelected.addEventListener('click', async () => {
+    const chosen = [...selected.values()];
+    if (chosen.length === 0) return;
+    if (!window.confirm(`Load the ${chosen.length} selected record${chosen.length === 1 ? '' : 's'} into their tables again? Each goes through the delivery's conversion once more and is loaded once; one that fails again stays listed with the new error.`)) return;
+    sendSelected.disabled = true;
+    try {
+      const { results } = await ctx.json<{ results: Array<{ loaded?: number; failedAgain?: unknown[]; error?: { code: string; message: string } }> }>('/v1/dead-letters/deliveries/redrive', { method: 'POST', body: { records: chosen } });
+      selected.clear();
+      const loaded = results.reduce((n, r) => n + (r.loaded ?? 0), 0);
+      const failedAgain = results.filter((r) => (r.failedAgain?.length ?? 0) > 0).length;
+      const refused = results.filter((r) => r.error !== undefined);
+      status.textContent = `${loaded} row${loaded === 1 ? '' : 's'} loaded from ${results.length} record${results.length === 1 ? '' : 's'}` +
+        (failedAgain > 0 ? `; ${failedAgain} failed again and stay listed` : '') +
+        (refused.length > 0 ? `; ${refused.length} refused: ${refused.map((r) => r.error!.message).join('; ')}` : '') + '.';
+      await load();
+    } catch (err) {
+      showSelection();
+      replace(status, h('span', { class: 'error', role: 'alert' }, `Sending again failed: ${describeError(err)}`));
+    }
+  });
+
   const load = async () => {
     try {
       const { deadLetters, functionDeadLetters = [], deliveryErrors = [] } = await ctx.json<{ deadLetters: DeadLetterRow[]; functionDeadLetters?: FunctionDeadLetterRow[]; deliveryErrors?: DeliveryErrorRow[] }>(
@@ -130,15 +158,25 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
               `${functionDeadLetters.length} batch${functionDeadLetters.length === 1 ? '' : 'es'} given up`,
             ),
       );
+      const listedNow = new Set(deliveryErrors.map(recordId));
+      for (const id of selected.keys()) if (!listedNow.has(id)) selected.delete(id);
       replace(
         records,
         deliveryErrors.length === 0
           ? h('p', { class: 'muted' }, 'None: every record delivered was loaded into its table.')
-          : dataTable(
-              ['', 'Table', 'Stream', 'Shard', 'Sequence number', 'Error', 'Why', 'Failed', 'Record'],
+          : h('div', {}, h('p', { class: 'row' }, sendSelected), dataTable(
+              ['', '', 'Table', 'Stream', 'Shard', 'Sequence number', 'Error', 'Why', 'Failed', 'Record'],
               deliveryErrors.map((e) => {
                 const where = `${encodeURIComponent(e.stream)}/${encodeURIComponent(e.table)}/${encodeURIComponent(e.shardId)}/${encodeURIComponent(e.sequenceNumber)}`;
+                const id = recordId(e);
+                const pick = h('input', { type: 'checkbox', 'aria-label': `Select record ${e.sequenceNumber} of ${e.shardId}`, checked: selected.has(id) });
+                pick.addEventListener('change', () => {
+                  if (pick.checked) selected.set(id, { stream: e.stream, table: e.table, shardId: e.shardId, sequenceNumber: e.sequenceNumber });
+                  else selected.delete(id);
+                  showSelection();
+                });
                 return [
+                  pick,
                   sendAgain(
                     `Send record ${e.sequenceNumber} of ${e.shardId} to ${e.table} again`,
                     `Load this record of ${e.stream} (${e.shardId}, sequence number ${e.sequenceNumber}) into ${e.table} again? It goes through the delivery's conversion once more and is loaded once; if it fails again it stays listed with the new error.`,
@@ -149,8 +187,9 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
                 ];
               }),
               `${deliveryErrors.length} record${deliveryErrors.length === 1 ? '' : 's'} not loaded`,
-            ),
+            )),
       );
+      showSelection();
     } catch (err) {
       replace(notifications, h('p', { class: 'error' }, `Could not list the dead letters: ${describeError(err)}`));
       replace(batches);
@@ -183,6 +222,11 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
     }
   };
   return every(10_000, load);
+}
+
+/** One failed delivery record, as the selection keys it. */
+function recordId(e: Pick<DeliveryErrorRow, 'stream' | 'table' | 'shardId' | 'sequenceNumber'>): string {
+  return JSON.stringify([e.stream, e.table, e.shardId, e.sequenceNumber]);
 }
 
 /** Long text cut to its column's width, whole on hover: a long message or URL pushed "Send again" out of view. */
