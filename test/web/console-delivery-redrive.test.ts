@@ -7,8 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/wait.ts';
-import { operatorCall, screenshots, signedInConsole, startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
+import { answerConfirmation, operatorCall, screenshots, signedInConsole, startBrowserStack, toll, type BrowserStack, type WebStack } from './harness.ts';
 
 let stack: WebStack;
 let started: BrowserStack | undefined;
@@ -62,13 +61,7 @@ describe('console failed delivery records', () => {
     const send = row.getByRole('button', { name: 'Send record 49000000000000000000000000001 of shardId-000000000000 to toll_transactions again' });
 
     // Declined: nothing is loaded, the record stays.
-    let asked = '';
-    page.once('dialog', (d) => {
-      asked = d.message();
-      void d.dismiss();
-    });
-    await send.click();
-    await waitFor('the question', () => asked !== '');
+    const asked = await answerConfirmation(page, 'dismiss', () => send.click());
     expect(asked).toBe(
       'Load this record of toll_transactions (shardId-000000000000, sequence number 49000000000000000000000000001) into toll_transactions again? It goes through the delivery\'s conversion once more and is loaded once; if it fails again it stays listed with the new error.',
     );
@@ -78,8 +71,7 @@ describe('console failed delivery records', () => {
     expect(await send.isEnabled()).toBe(true);
 
     // Confirmed: loaded once, and the record leaves the list.
-    page.once('dialog', (d) => void d.accept());
-    await send.click();
+    await answerConfirmation(page, 'accept', () => send.click());
     await page.getByRole('status').filter({ hasText: 'Record 49000000000000000000000000001 of shardId-000000000000: 1 row loaded into toll_transactions.' }).waitFor();
     await page.getByText('None: every record delivered was loaded into its table.').waitFor();
     await shots('console-delivery-dead-letters-redriven');
@@ -111,19 +103,12 @@ describe('console failed delivery records', () => {
     await records.getByRole('checkbox', { name: 'Select record 49000000000000000000000000013 of shardId-000000000001' }).check();
     const sendSelected = page.getByRole('button', { name: 'Send the 2 selected again' });
 
-    let asked = '';
-    page.once('dialog', (d) => {
-      asked = d.message();
-      void d.dismiss();
-    });
-    await sendSelected.click();
-    await waitFor('the question', () => asked !== '');
+    const asked = await answerConfirmation(page, 'dismiss', () => sendSelected.click());
     expect(asked).toBe("Load the 2 selected records into their tables again? Each goes through the delivery's conversion once more and is loaded once; one that fails again stays listed with the new error.");
     await page.waitForTimeout(1000);
     expect(await loaded(fixed.transaction_id)).toBe(0);
 
-    page.once('dialog', (d) => void d.accept());
-    await sendSelected.click();
+    await answerConfirmation(page, 'accept', () => sendSelected.click());
     await page.getByRole('status').filter({ hasText: '1 row loaded from 2 records; 1 failed again and stay listed.' }).waitFor();
     await page.getByRole('table', { name: '2 records not loaded' }).waitFor();
     await shots('console-delivery-dead-letters-selection');
