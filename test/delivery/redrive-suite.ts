@@ -99,6 +99,18 @@ export function describeDeliveryRedrive(name: string, open: () => Promise<{ ware
       expect(await redriveDeliveryError(warehouse, key, { transform: passAll })).toMatchObject({ loaded: 1 });
     });
 
+    it('sends the failed user records of one KPL aggregate again together, once', async () => {
+      const [a, b] = transactions(2, 99);
+      const failure = (t: unknown) => ({ shardId: 'shardId-000000000001', sequenceNumber: '77', errorType: 'processing-failed', errorCode: 'transform-processing-failed', errorMessage: 'under audit', rawData: new TextEncoder().encode(JSON.stringify(t)), arrivalTime: Date.now() }) as const;
+      // Both user records of one aggregate failed: they share its shard and sequence number.
+      await warehouse.loadBatch({ table: 'toll_transactions', rows: [], errors: [failure(a), failure(b)], source: { stream: STREAM, positions: {} } });
+      const key = { stream: STREAM, table: 'toll_transactions', shardId: 'shardId-000000000001', sequenceNumber: '77' };
+      expect(await redriveDeliveryError(warehouse, key, { transform: passAll })).toMatchObject({ loaded: 2, failedAgain: [] });
+      expect(await count("SELECT count(*) FROM toll_transactions WHERE sequence_number = '77'")).toBe(2);
+      await expect(redriveDeliveryError(warehouse, key, { transform: passAll })).rejects.toSatisfy((err) => isTollstreamError(err, 'CONDITION_FAILED'));
+      expect(await count("SELECT count(*) FROM toll_transactions WHERE sequence_number = '77'")).toBe(2);
+    });
+
     it('answers NOT_FOUND for a record the error table never held', async () => {
       const missing = redriveDeliveryError(warehouse, { stream: STREAM, table: 'toll_transactions', shardId: 'shardId-000000000000', sequenceNumber: '1' });
       await expect(missing).rejects.toSatisfy((err) => isTollstreamError(err, 'NOT_FOUND'));
