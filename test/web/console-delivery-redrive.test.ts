@@ -109,7 +109,7 @@ describe('console failed delivery records', () => {
     expect(await loaded(fixed.transaction_id)).toBe(0);
 
     await answerConfirmation(page, 'accept', () => sendSelected.click());
-    await page.getByRole('status').filter({ hasText: '1 row loaded from 2 records; 1 failed again and stay listed.' }).waitFor();
+    await page.getByRole('status').filter({ hasText: '1 row loaded from 2 records; 1 failed again and stays listed.' }).waitFor();
     await page.getByRole('table', { name: '2 records not loaded' }).waitFor();
     await shots('console-delivery-dead-letters-selection');
     expect([await loaded(fixed.transaction_id), await loaded(untouched.transaction_id), await loaded(broken.transaction_id)]).toEqual([1, 0, 0]);

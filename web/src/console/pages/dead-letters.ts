@@ -108,7 +108,7 @@ export function showDeadLetters(box: HTMLElement, ctx: ConsoleContext): () => vo
       const failedAgain = results.filter((r) => (r.failedAgain?.length ?? 0) > 0).length;
       const refused = results.filter((r) => r.error !== undefined);
       status.textContent = `${loaded} row${loaded === 1 ? '' : 's'} loaded from ${results.length} record${results.length === 1 ? '' : 's'}` +
-        (failedAgain > 0 ? `; ${failedAgain} failed again and stay listed` : '') +
+        (failedAgain > 0 ? `; ${failedAgain} failed again and ${failedAgain === 1 ? 'stays' : 'stay'} listed` : '') +
         (refused.length > 0 ? `; ${refused.length} refused: ${refused.map((r) => r.error!.message).join('; ')}` : '') + '.';
       await load();
     } catch (err) {
