@@ -110,7 +110,12 @@ class PostgresWarehouse implements Warehouse {
       const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
       if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(this.schema)}`);
       for (const table of tables) await client.query(createTableSql(table, POSTGRES_COLUMN_TYPES, this.schema));
-      for (const { table, column } of ADDED_COLUMNS) await client.query(addColumnSql(table, column, POSTGRES_COLUMN_TYPES, this.schema));
+      for (const { table, column } of ADDED_COLUMNS) {
+        // Only when missing: ALTER TABLE takes the table's exclusive lock even when the column is there, and would
+        // wait behind every query reading it.
+        const has = await client.query('SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = $3', [this.schema, table.name, column]);
+        if (has.rowCount === 0) await client.query(addColumnSql(table, column, POSTGRES_COLUMN_TYPES, this.schema));
+      }
     });
     this.tables = tables;
   }
