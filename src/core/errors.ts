@@ -137,7 +137,10 @@ export const ERROR_CODES = {
    * this node read it: read it again and retry (docs/functions.md, "On a cluster").
    */
   FUNCTION_CHANGED: { kind: 'user', retriable: true },
-  /** A batch a function gave up on, sent to it again, failed again; it stays a dead letter and may be sent again later. */
+  /**
+   * A dead letter sent again failed again (a batch a function gave up on, a record the warehouse could not load); it
+   * stays a dead letter, with the new error, and may be sent again later.
+   */
   REDRIVE_FAILED: { kind: 'user', retriable: true },
   // Email through an SMTP relay (src/notify/smtp.ts)
   /** The relay could not be reached, did not answer in time, or answered 4xx: try later. */

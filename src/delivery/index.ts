@@ -8,3 +8,4 @@ export { warehouseDestination } from './warehouse-destination.ts';
 export { backoffDelay, type BackoffOptions } from './backoff.ts';
 export { openParquetLake, type ParquetLake, type ParquetLakeOptions, type Manifest, type ManifestFile, type CompactionResult } from './parquet-destination.ts';
 export { openSharedParquetLake, type SharedParquetLake, type SharedParquetLakeOptions } from './shared-lake.ts';
+export { redriveDeliveryError, type DeliveryRedriveOptions, type DeliveryRedriveResult } from './redrive.ts';

@@ -19,6 +19,7 @@ import { openTables, sqliteTableStore } from '../tables/index.ts';
 import { waitFor as waitUntilListed } from '../../test/support/wait.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { createDeadLetterRoutes } from './dead-letters.ts';
+import { openDuckDBWarehouse } from '../warehouse/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -132,5 +133,72 @@ describe('dead letter routes', () => {
     expect((await fetch(redrivePath, { method: 'POST', headers: auth })).status).toBe(400);
     expect(['t-1', 't-2'].map((t) => tables.get('seen', { pk: t })?.value.times)).toEqual([1, 1]);
     expect((await fetch(`${url}/v1/dead-letters/mappings/charge/${dead!.shardId}/1-2/redrive`, { method: 'POST', headers: auth })).status).toBe(404);
+  });
+});
+
+describe('failed delivery records as dead letters', () => {
+  it('list the records the warehouse could not load and send them again, singly or as a selection, each loaded once', async () => {
+    const warehouse = await openDuckDBWarehouse({ path: ':memory:', threads: 1 });
+    cleanups.push(() => warehouse.close());
+    await warehouse.ensureSchema();
+    const toll = (id: string) => ({ transaction_id: id, customer_id: 'C1', tag_id: null, plate: 'AB1', plaza_id: 'P02', lane: 1, vehicle_class: 2, amount_cents: 250, currency: 'USD', event_time: '2026-11-26T10:00:00Z' });
+    const failure = (seq: string, data: unknown) => ({
+      shardId: 'shardId-000000000000', sequenceNumber: seq, errorType: 'processing-failed', errorCode: 'transform-processing-failed', errorMessage: 'plaza P02 is under audit',
+      rawData: new TextEncoder().encode(JSON.stringify(data)), arrivalTime: Date.parse('2026-11-26T10:00:01Z'),
+    }) as const;
+    // What a delivery whose transform failed plaza P02 wrote: three records, one of which the table cannot hold.
+    await warehouse.loadBatch({
+      table: 'toll_transactions', rows: [],
+      errors: [failure('101', toll('tx-1')), failure('102', toll('tx-2')), failure('103', { ...toll('tx-3'), vehicle_class: 9 })],
+      source: { stream: 'toll_transactions', positions: { 'shardId-000000000000': '103' } },
+    });
+    const routes = createDeadLetterRoutes({ consumers: registerConsumerMetrics(new Registry()), log: await tempLog(), warehouse, operatorAuth, logger: silentLogger });
+    const url = await serve((req, res) => void routes.handle(req, res));
+    const auth = { authorization: 'Bearer op' };
+    const list = async () => ((await (await fetch(`${url}/v1/dead-letters`, { headers: auth })).json()) as { deliveryErrors: Array<Record<string, string>> }).deliveryErrors;
+    const loaded = async (id: string) => (await warehouse.query(`SELECT count(*) FROM toll_transactions WHERE transaction_id = '${id}'`)).rows[0]![0];
+    const post = (p: string, body?: unknown) => fetch(`${url}${p}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+    const listed = await list();
+    expect(listed.map((e) => e.sequenceNumber).sort()).toEqual(['101', '102', '103']);
+    expect(listed.find((e) => e.sequenceNumber === '101')).toMatchObject({ stream: 'toll_transactions', table: 'toll_transactions', shardId: 'shardId-000000000000', errorType: 'processing-failed', errorCode: 'transform-processing-failed', data: JSON.stringify(toll('tx-1')) });
+
+    const one = '/v1/dead-letters/deliveries/toll_transactions/toll_transactions/shardId-000000000000/101/redrive';
+    expect((await fetch(`${url}${one}`, { method: 'POST' })).status).toBe(401);
+    const redriven = await post(one);
+    expect(redriven.status).toBe(200);
+    expect(await redriven.json()).toEqual({ redriven: { stream: 'toll_transactions', table: 'toll_transactions', shardId: 'shardId-000000000000', sequenceNumber: '101', loaded: 1, dropped: 0 } });
+    expect(await loaded('tx-1')).toBe(1);
+    const twice = await post(one);
+    expect(twice.status).toBe(400);
+    expect(((await twice.json()) as { error: { code: string } }).error.code).toBe('CONDITION_FAILED');
+    expect(await loaded('tx-1')).toBe(1);
+
+    // A record the table still cannot hold fails again: refused with why, and still listed with the new error.
+    const bad = await post('/v1/dead-letters/deliveries/toll_transactions/toll_transactions/shardId-000000000000/103/redrive');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'REDRIVE_FAILED', context: { errorCode: 'schema-mismatch' } } });
+    expect((await list()).find((e) => e.sequenceNumber === '103')).toMatchObject({ errorType: 'format-conversion-failed', errorCode: 'schema-mismatch' });
+
+    const key = (seq: string) => ({ stream: 'toll_transactions', table: 'toll_transactions', shardId: 'shardId-000000000000', sequenceNumber: seq });
+    const selection = await post('/v1/dead-letters/deliveries/redrive', { records: [key('102'), key('101'), key('999')] });
+    expect(selection.status).toBe(200);
+    const { results } = (await selection.json()) as { results: Array<Record<string, unknown>> };
+    expect(results).toEqual([
+      { key: key('102'), loaded: 1, dropped: 0, failedAgain: [] },
+      { key: key('101'), error: { code: 'CONDITION_FAILED', message: expect.stringContaining('was sent again before') } },
+      { key: key('999'), error: { code: 'NOT_FOUND', message: expect.any(String) } },
+    ]);
+    expect(await loaded('tx-2')).toBe(1);
+    expect((await list()).map((e) => e.sequenceNumber)).toEqual(['103']);
+    expect((await post('/v1/dead-letters/deliveries/redrive', { records: [] })).status).toBe(400);
+  });
+
+  it('answer NOT_FOUND for a redrive on a server without a warehouse, and list none', async () => {
+    const routes = createDeadLetterRoutes({ consumers: registerConsumerMetrics(new Registry()), log: await tempLog(), operatorAuth, logger: silentLogger });
+    const url = await serve((req, res) => void routes.handle(req, res));
+    const auth = { authorization: 'Bearer op' };
+    expect(((await (await fetch(`${url}/v1/dead-letters`, { headers: auth })).json()) as { deliveryErrors: unknown[] }).deliveryErrors).toEqual([]);
+    expect((await fetch(`${url}/v1/dead-letters/deliveries/s/t/shardId-000000000000/1/redrive`, { method: 'POST', headers: auth })).status).toBe(404);
   });
 });

@@ -12,14 +12,25 @@
  *   POST /v1/dead-letters/mappings/{mapping}/{shardId}/{startSequenceNumber}-{endSequenceNumber}/redrive
  *        -> { redriven: { mapping, shardId, startSequenceNumber, endSequenceNumber, records } }
  *
- * On a cluster a batch is sent again only by the node holding its shard's lease; another node answers 409
+ * and the records delivery into the warehouse could not load (`_delivery_errors`, delivery-dead-letters.ts), which the
+ * list returns as `deliveryErrors: [{ stream, table, shardId, sequenceNumber, errorType, errorCode, errorMessage,
+ * arrivalTime, failedAt, data, dataBase64 }]`, each loaded into its table again, once:
+ *
+ *   POST /v1/dead-letters/deliveries/{stream}/{table}/{shardId}/{sequenceNumber}/redrive
+ *        -> { redriven: { stream, table, shardId, sequenceNumber, loaded, dropped } }
+ *   POST /v1/dead-letters/deliveries/redrive  { records: [{ stream, table, shardId, sequenceNumber }] }
+ *        -> { results: [{ key, loaded, dropped, failedAgain } | { key, error: { code, message } }] }
+ *
+ * On a cluster a function's batch is sent again only by the node holding its shard's lease; another node answers 409
  * `LEASE_NOT_HELD` with the holder in `context.owner`.
  */
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { intParam, operatorRoutes, sendJson, type Response, type RouteModule } from '../gateway/index.ts';
 import type { StreamLog } from '../log/index.ts';
+import type { Warehouse } from '../warehouse/index.ts';
 import type { ConsumerMetrics } from './consumer-metrics.ts';
+import { listedDeliveryError, redriveOne, redriveSelection, requireWarehouse } from './delivery-dead-letters.ts';
 import { listFunctionDeadLetters } from './function-dead-letters.ts';
 import { leaseKey } from './work-leases.ts';
 
@@ -28,6 +39,8 @@ export function createDeadLetterRoutes(options: {
   readonly consumers: ConsumerMetrics;
   /** Where the functions' on-failure destinations are read. */
   readonly log: StreamLog;
+  /** Where the failed delivery records are kept; none with `warehouse.enabled: false`. */
+  readonly warehouse?: Warehouse;
   /** Throws UNAUTHORIZED; the gateway authenticator's `verifyBearer`. */
   readonly operatorAuth: (authorizationHeader: string | undefined) => void;
   /** The node holding a work lease (by key) as far as this node knows, null while nobody does. */
@@ -53,7 +66,8 @@ export function createDeadLetterRoutes(options: {
     deadLetters.sort((a, b) => (a.failedAt < b.failedAt ? 1 : a.failedAt > b.failedAt ? -1 : 0));
     const batches = await listFunctionDeadLetters(options.log, options.consumers.functionRuntimes());
     const functionDeadLetters = batches.slice(0, limit).map(({ runtime: _runtime, ...batch }) => batch);
-    sendJson(res, 200, { deadLetters: deadLetters.slice(0, limit), functionDeadLetters });
+    const deliveryErrors = options.warehouse ? (await options.warehouse.deliveryErrors({ limit })).map(listedDeliveryError) : [];
+    sendJson(res, 200, { deadLetters: deadLetters.slice(0, limit), functionDeadLetters, deliveryErrors });
   };
   const redriveBatch = async (res: Response, mapping: string, shardId: string, range: string) => {
     if (!/^\d{1,40}-\d{1,40}$/.test(range)) {
@@ -83,10 +97,28 @@ export function createDeadLetterRoutes(options: {
     options.logger.info('dead letter sent again', { store, deadLetterId: id });
     sendJson(res, 200, { redriven: { store, id } });
   };
+  const redriveDelivery = async (res: Response, key: { stream: string; table: string; shardId: string; sequenceNumber: string }) => {
+    const result = await redriveOne(requireWarehouse(options.warehouse), key);
+    options.logger.info('failed delivery record sent again', { ...key, loaded: result.loaded, dropped: result.dropped });
+    sendJson(res, 200, { redriven: { ...key, loaded: result.loaded, dropped: result.dropped } });
+  };
   return operatorRoutes('/v1/dead-letters', options, [
     { pattern: 'GET /v1/dead-letters', route: (_req, res, _params, query) => list(res, query) },
     { pattern: 'POST /v1/dead-letters/:store/:id(\\d{1,15})/redrive', route: (_req, res, { store, id }) => redrive(res, store!, Number(id)) },
     // A batch a function gave up on: the literal `mappings` wins over a notification store's name.
     { pattern: 'POST /v1/dead-letters/mappings/:mapping/:shardId/:range/redrive', route: (_req, res, { mapping, shardId, range }) => redriveBatch(res, mapping!, shardId!, range!) },
+    // Failed delivery records: the literal `deliveries` wins over a notification store's name too.
+    {
+      pattern: 'POST /v1/dead-letters/deliveries/:stream/:table/:shardId/:sequenceNumber/redrive',
+      route: (_req, res, { stream, table, shardId, sequenceNumber }) => redriveDelivery(res, { stream: stream!, table: table!, shardId: shardId!, sequenceNumber: sequenceNumber! }),
+    },
+    {
+      pattern: 'POST /v1/dead-letters/deliveries/redrive',
+      route: async (req, res) => {
+        const results = await redriveSelection(requireWarehouse(options.warehouse), req);
+        options.logger.info('failed delivery records sent again', { records: results.length, refused: results.filter((r) => 'error' in r).length });
+        sendJson(res, 200, { results });
+      },
+    },
   ], 'see docs/notify.md, "Dead letters over HTTP"');
 }

@@ -241,6 +241,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     const deadLetters = createDeadLetterRoutes({
       consumers,
       log,
+      warehouse,
       operatorAuth: (header) => authenticator.verifyBearer(header),
       // Names the node to ask when a redrive was sent to one without the shard's lease (as of the last lease round).
       leaseOwner: (key) => workLeases?.status().owners[key],

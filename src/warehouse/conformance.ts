@@ -151,6 +151,49 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       expect(result.rows).toEqual([['processing-failed', 'transform-failed', Buffer.from('{"x":1}').toString('base64'), seq(2)]]);
     });
 
+    describe('failed records sent again', () => {
+      const key = { stream: 's', table: 'toll_transactions', shardId: 'a', sequenceNumber: seq(2) };
+      const failure = (errorCode = 'schema-mismatch', errorMessage = 'lane is out of range') =>
+        ({ shardId: 'a', sequenceNumber: seq(2), errorType: 'format-conversion-failed', errorCode, errorMessage, rawData: Buffer.from('{"lane":5000}'), arrivalTime: T0 + 2 }) as const;
+      beforeEach(async () => {
+        await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1)], errors: [failure()], source: { stream: 's', positions: { a: seq(2) } } });
+      });
+
+      it('lists a failed record with its error and raw bytes until it is sent again', async () => {
+        const listed = await warehouse.deliveryErrors();
+        expect(listed).toHaveLength(1);
+        expect(listed[0]).toMatchObject({ ...key, errorType: 'format-conversion-failed', errorCode: 'schema-mismatch', arrivalTime: T0 + 2, failedAt: T0, redrivenAt: null });
+        expect(Buffer.from(listed[0]!.rawData).toString()).toBe('{"lane":5000}');
+      });
+
+      it('loads the record and takes it off the list in one transaction, and refuses to do it twice', async () => {
+        clock = T0 + 60_000;
+        await warehouse.redriveDeliveryError({ key, listed: 1, rows: [tollRow(2)], errors: [] });
+        expect(await count()).toBe(2);
+        expect(await warehouse.deliveryErrors()).toEqual([]);
+        expect((await warehouse.deliveryErrors({ key }))[0]!.redrivenAt).toBe(T0 + 60_000);
+        // A second redrive of what the first one read finds nothing listed: refused, nothing loaded.
+        const again = warehouse.redriveDeliveryError({ key, listed: 1, rows: [tollRow(2)], errors: [] });
+        await expect(again).rejects.toSatisfy((err) => isTollstreamError(err, 'CONDITION_FAILED') && err.context.found === 0);
+        expect(await count()).toBe(2);
+      });
+
+      it('writes nothing when the table refuses the row: the record stays listed as it was', async () => {
+        const refused = warehouse.redriveDeliveryError({ key, listed: 1, rows: [{ ...tollRow(2), plaza_id: null }], errors: [] });
+        await expect(refused).rejects.toSatisfy((err) => isTollstreamError(err, 'WAREHOUSE_REJECTED'));
+        expect(await count()).toBe(1);
+        expect(await warehouse.deliveryErrors()).toMatchObject([{ ...key, errorCode: 'schema-mismatch', redrivenAt: null }]);
+      });
+
+      it('lists a record that failed again with its new error, once', async () => {
+        clock = T0 + 60_000;
+        await warehouse.redriveDeliveryError({ key, listed: 1, rows: [], errors: [failure('transform-failed', 'still wrong')] });
+        expect(await count()).toBe(1);
+        expect(await warehouse.deliveryErrors()).toMatchObject([{ ...key, errorCode: 'transform-failed', errorMessage: 'still wrong', failedAt: T0 + 60_000, redrivenAt: null }]);
+        expect(await warehouse.deliveryErrors({ key })).toHaveLength(2);
+      });
+    });
+
     it('refuses writes in queries and leaves the data unchanged', async () => {
       await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1)], source: { stream: 's', positions: { a: seq(1) } } });
       const writes = [

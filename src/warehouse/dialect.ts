@@ -40,6 +40,14 @@ export function createTableSql(table: TableSchema, columnTypes: Readonly<Record<
   return `CREATE TABLE IF NOT EXISTS ${name} (${columns.join(', ')})`;
 }
 
+/** Adds `column` of `table` when missing (a column added after the table's first release; nullable). */
+export function addColumnSql(table: TableSchema, column: string, columnTypes: Readonly<Record<ColumnSchema['type'], string>>, schemaName?: string): string {
+  const c = table.columns.find((x) => x.name === column);
+  if (!c || !c.nullable) throw new Error(`${table.name}.${column} is not a nullable column of the table`);
+  const name = schemaName === undefined ? quoteIdentifier(table.name) : `${quoteIdentifier(schemaName)}.${quoteIdentifier(table.name)}`;
+  return `ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS ${quoteIdentifier(c.name)} ${columnTypes[c.type]}`;
+}
+
 export interface SqlDialect {
   readonly name: 'duckdb' | 'postgres';
   /** A bound parameter as a UTC timestamp comparable with the timestamp columns, e.g. `$from`. */

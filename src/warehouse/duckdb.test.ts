@@ -121,3 +121,30 @@ describe('a damaged DuckDB warehouse file', () => {
     await expect(fs.stat(`${file}.damaged`)).rejects.toThrow();
   });
 });
+
+describe('a DuckDB warehouse created before failed records could be sent again', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-warehouse-old-'));
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it('gains the redriven_at column at start, keeping its error rows listed', async () => {
+    const file = path.join(dir, 'warehouse.duckdb');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const old = await DuckDBInstance.create(file);
+    const conn = await old.connect();
+    await conn.run(`CREATE TABLE _delivery_errors (stream VARCHAR NOT NULL, table_name VARCHAR NOT NULL, shard_id VARCHAR NOT NULL, sequence_number VARCHAR NOT NULL,
+      error_type VARCHAR NOT NULL, error_code VARCHAR NOT NULL, error_message VARCHAR NOT NULL, raw_data_base64 VARCHAR NOT NULL, arrival_time TIMESTAMP NOT NULL, failed_at TIMESTAMP NOT NULL)`);
+    await conn.run(`INSERT INTO _delivery_errors VALUES ('s', 'toll_transactions', 'a', '1', 'format-conversion-failed', 'invalid-json', 'no', 'eA==', TIMESTAMP '2026-11-26 10:00:00', TIMESTAMP '2026-11-26 10:00:01')`);
+    conn.closeSync();
+    old.closeSync();
+    const warehouse = await openDuckDBWarehouse({ path: file, threads: 1 });
+    try {
+      await warehouse.ensureSchema();
+      expect(await warehouse.deliveryErrors()).toMatchObject([{ stream: 's', shardId: 'a', sequenceNumber: '1', errorCode: 'invalid-json', redrivenAt: null }]);
+    } finally {
+      await warehouse.close();
+    }
+  });
+});

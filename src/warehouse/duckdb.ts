@@ -6,13 +6,17 @@
 import { JSDuckDBValueConverter, StatementType, timestampValue, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { checkBatchPositions } from './positions.ts';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
-import { createTableSql, DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
+import { addColumnSql, createTableSql, DUCKDB_COLUMN_TYPES, DUCKDB_DIALECT, quoteIdentifier } from './dialect.ts';
 import { damaged, isDamage, openDuckDBFile, type DamagedWarehouse } from './duckdb-file.ts';
 import { columnarInsert } from './duckdb-insert.ts';
-import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
+import { ADDED_COLUMNS, DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
+import { DELIVERY_ERROR_COLUMNS, deliveryErrorFilter, redriveConflict, storedDeliveryError } from './delivery-errors.ts';
 import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
 import type {
+  DeliveryErrorQuery,
+  DeliveryErrorRedrive,
+  StoredDeliveryError,
   Freshness,
   LoadBatch,
   QueryOptions,
@@ -85,6 +89,7 @@ class DuckDBWarehouse implements Warehouse {
     const tables = warehouseTables(extra);
     await this.exclusive(async () => {
       for (const table of tables) await this.writer.run(createTableSql(table, DUCKDB_COLUMN_TYPES));
+      for (const { table, column } of ADDED_COLUMNS) await this.writer.run(addColumnSql(table, column, DUCKDB_COLUMN_TYPES));
     });
     this.tables = tables;
   }
@@ -120,6 +125,34 @@ class DuckDBWarehouse implements Warehouse {
           },
         );
       }
+    });
+  }
+
+  async deliveryErrors(query: DeliveryErrorQuery = {}): Promise<StoredDeliveryError[]> {
+    const filter = deliveryErrorFilter(query, (name) => `$${name}`);
+    return this.exclusive(async () => {
+      const reader = await this.writer.runAndReadAll(
+        `SELECT ${DELIVERY_ERROR_COLUMNS}, epoch_ms(arrival_time), epoch_ms(failed_at), epoch_ms(redriven_at)
+         FROM ${quoteIdentifier(DELIVERY_ERRORS.name)} WHERE ${filter.sql}
+         ORDER BY failed_at DESC, stream, table_name, shard_id, sequence_number LIMIT ${filter.limit}`,
+        filter.params,
+      );
+      return reader.getRowsJS().map((row) => storedDeliveryError(row as unknown[]));
+    });
+  }
+
+  async redriveDeliveryError(redrive: DeliveryErrorRedrive): Promise<void> {
+    const schema = knownTable(this.tables, redrive.key.table);
+    await this.transaction(async () => {
+      const now = this.now();
+      const filter = deliveryErrorFilter({ key: redrive.key }, (name) => `$${name}`);
+      const marked = await this.writer.run(`UPDATE ${quoteIdentifier(DELIVERY_ERRORS.name)} SET redriven_at = $redrivenAt WHERE ${filter.sql} AND redriven_at IS NULL`, {
+        ...filter.params,
+        redrivenAt: timestampFromMs(now),
+      });
+      if (marked.rowsChanged !== redrive.listed) throw redriveConflict(redrive, marked.rowsChanged);
+      if (redrive.rows.length > 0) await this.append(schema, redrive.rows);
+      if (redrive.errors.length > 0) await this.append(DELIVERY_ERRORS, deliveryErrorRows({ table: redrive.key.table, errors: redrive.errors, source: { stream: redrive.key.stream } }, now));
     });
   }
 

@@ -11,12 +11,13 @@ import { checkBatchPositions } from './positions.ts';
 import { TollstreamError, isTollstreamError } from '../core/errors.ts';
 import { csvLines } from './copy-csv.ts';
 import { bindValue, isServerError, message, placeholderFor, queryError, redact, TYPE_NAMES, typeParsers, writeError } from './postgres-mapping.ts';
-import { createTableSql, POSTGRES_COLUMN_TYPES, POSTGRES_DIALECT, quoteIdentifier } from './dialect.ts';
+import { addColumnSql, createTableSql, POSTGRES_COLUMN_TYPES, POSTGRES_DIALECT, quoteIdentifier } from './dialect.ts';
 import { checkReadStatement, toPositional } from './sql-text.ts';
-import { DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
+import { ADDED_COLUMNS, DELIVERY_ERRORS, DELIVERY_POSITIONS, TABLES, deliveryErrorRows, knownTable, warehouseTables } from './tables.ts';
+import { DELIVERY_ERROR_COLUMNS, deliveryErrorFilter, redriveConflict, storedDeliveryError } from './delivery-errors.ts';
 import { collectRows, DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS, watchQuery, type QueryWatch } from './query-limits.ts';
 import { toQueryValue } from './values.ts';
-import type { Freshness, LoadBatch, QueryOptions, QueryParams, QueryResult, QuerySink, Row, TableSchema, Warehouse } from './types.ts';
+import type { DeliveryErrorQuery, DeliveryErrorRedrive, StoredDeliveryError, Freshness, LoadBatch, QueryOptions, QueryParams, QueryResult, QuerySink, Row, TableSchema, Warehouse } from './types.ts';
 
 export interface PostgresWarehouseOptions {
   /** `postgres://user:password@host:port/database`: the role that owns (or may create) the warehouse tables. */
@@ -109,6 +110,12 @@ class PostgresWarehouse implements Warehouse {
       const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
       if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(this.schema)}`);
       for (const table of tables) await client.query(createTableSql(table, POSTGRES_COLUMN_TYPES, this.schema));
+      for (const { table, column } of ADDED_COLUMNS) {
+        // Only when missing: ALTER TABLE takes the table's exclusive lock even when the column is there, and would
+        // wait behind every query reading it.
+        const has = await client.query('SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = $3', [this.schema, table.name, column]);
+        if (has.rowCount === 0) await client.query(addColumnSql(table, column, POSTGRES_COLUMN_TYPES, this.schema));
+      }
     });
     this.tables = tables;
   }
@@ -174,6 +181,44 @@ class PostgresWarehouse implements Warehouse {
     }
     this.unsettled.delete(pair);
     return status === 'committed' && earlier.positions === positionsKey;
+  }
+
+  async deliveryErrors(query: DeliveryErrorQuery = {}): Promise<StoredDeliveryError[]> {
+    this.assertOpen();
+    const names: string[] = [];
+    const filter = deliveryErrorFilter(query, (name) => `$${names.push(name)}`);
+    const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint`;
+    const result = await this.withClient(this.writer, (client) =>
+      client.query({
+        text: `SELECT ${DELIVERY_ERROR_COLUMNS}, ${epochMs('arrival_time')}, ${epochMs('failed_at')}, ${epochMs('redriven_at')}
+               FROM ${quoteIdentifier(DELIVERY_ERRORS.name)} WHERE ${filter.sql}
+               ORDER BY failed_at DESC, stream, table_name, shard_id, sequence_number LIMIT ${filter.limit}`,
+        values: names.map((n) => filter.params[n]),
+        rowMode: 'array',
+      } as pg.QueryArrayConfig),
+    ).catch((err: unknown) => {
+      throw writeError(err);
+    });
+    return (result.rows as unknown[][]).map((row) => storedDeliveryError(row));
+  }
+
+  async redriveDeliveryError(redrive: DeliveryErrorRedrive): Promise<void> {
+    const schema = knownTable(this.tables, redrive.key.table);
+    const now = this.now();
+    const rows = redrive.rows.length > 0 ? [...csvLines(schema, redrive.rows, CHUNK_BYTES)] : [];
+    const errors = redrive.errors.length > 0 ? [...csvLines(DELIVERY_ERRORS, deliveryErrorRows({ table: redrive.key.table, errors: redrive.errors, source: { stream: redrive.key.stream } }, now), CHUNK_BYTES)] : [];
+    const names: string[] = [];
+    const filter = deliveryErrorFilter({ key: redrive.key }, (name) => `$${names.push(name)}`);
+    await this.transaction(async (client) => {
+      // A concurrent redrive of the same record waits here for the first to commit, then finds nothing listed.
+      const marked = await client.query(
+        `UPDATE ${quoteIdentifier(DELIVERY_ERRORS.name)} SET redriven_at = $${names.length + 1}::timestamptz WHERE ${filter.sql} AND redriven_at IS NULL`,
+        [...names.map((n) => filter.params[n]), new Date(now).toISOString()],
+      );
+      if (marked.rowCount !== redrive.listed) throw redriveConflict(redrive, marked.rowCount ?? 0);
+      if (rows.length > 0) await copyInto(client, schema, rows);
+      if (errors.length > 0) await copyInto(client, DELIVERY_ERRORS, errors);
+    });
   }
 
   async positions(stream: string, table: string): Promise<Record<string, string>> {

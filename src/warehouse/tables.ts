@@ -80,11 +80,18 @@ export const DELIVERY_ERRORS: TableSchema = {
     { name: 'raw_data_base64', type: 'varchar', description: 'The record as read from the log, base64.' },
     { name: 'arrival_time', type: 'timestamp', description: 'When the log accepted the record.' },
     { name: 'failed_at', type: 'timestamp', description: 'When delivery gave up on the record.' },
+    { name: 'redriven_at', type: 'timestamp', nullable: true, description: 'When the record was sent again (loaded, or listed anew with its new error); null while it waits.' },
   ],
 };
 
+/**
+ * Columns added to a table after its first release: `ensureSchema` adds them to a warehouse created before
+ * (CREATE TABLE IF NOT EXISTS leaves an existing table as it is). Each is nullable and last in its table.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ readonly table: TableSchema; readonly column: string }> = [{ table: DELIVERY_ERRORS, column: 'redriven_at' }];
+
 /** A batch's failed records as rows of `_delivery_errors`, the same for every backend. */
-export function deliveryErrorRows(batch: LoadBatch, failedAt: number): Row[] {
+export function deliveryErrorRows(batch: Pick<LoadBatch, 'table' | 'errors'> & { readonly source: { readonly stream: string } }, failedAt: number): Row[] {
   return (batch.errors ?? []).map((e) => ({
     stream: batch.source.stream,
     table_name: batch.table,
@@ -96,6 +103,7 @@ export function deliveryErrorRows(batch: LoadBatch, failedAt: number): Row[] {
     raw_data_base64: Buffer.from(e.rawData).toString('base64'),
     arrival_time: e.arrivalTime,
     failed_at: failedAt,
+    redriven_at: null,
   }));
 }
 

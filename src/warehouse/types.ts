@@ -54,6 +54,46 @@ export interface DeliveryErrorRow {
   readonly arrivalTime: number;
 }
 
+/** One failed record of `_delivery_errors` (a KPL aggregate's failed user records share it). */
+export interface DeliveryErrorKey {
+  readonly stream: string;
+  readonly table: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+}
+
+/** A row of `_delivery_errors` as `deliveryErrors` reads it back. */
+export interface StoredDeliveryError extends DeliveryErrorKey {
+  readonly errorType: DeliveryErrorType;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly rawData: Uint8Array;
+  /** Milliseconds since the epoch. */
+  readonly arrivalTime: number;
+  /** Milliseconds since the epoch when delivery (or the last redrive) gave up on the record. */
+  readonly failedAt: number;
+  /** Milliseconds since the epoch when it was sent again and taken off the list; null while it is listed. */
+  readonly redrivenAt: number | null;
+}
+
+export interface DeliveryErrorQuery {
+  /** Only this record's rows, listed or not. @default every record's listed rows */
+  readonly key?: DeliveryErrorKey;
+  /** Most rows, newest `failed_at` first. @default 100 */
+  readonly limit?: number;
+}
+
+/** What one redrive writes in ONE transaction (see `Warehouse.redriveDeliveryError`). */
+export interface DeliveryErrorRedrive {
+  readonly key: DeliveryErrorKey;
+  /** How many listed rows of the record the caller read and sent again: fewer found means another redrive took them. */
+  readonly listed: number;
+  /** The rows loaded into `key.table`. */
+  readonly rows: readonly Row[];
+  /** The records that failed again, listed anew with their new error. */
+  readonly errors: readonly DeliveryErrorRow[];
+}
+
 export interface BatchSource {
   readonly stream: string;
   /** The last sequence number covered by this batch, per shard (delivered, dropped or failed alike). */
@@ -132,6 +172,15 @@ export interface Warehouse {
    * move forward is refused with `DELIVERY_POSITION_CONFLICT` (it would load a range twice).
    */
   loadBatch(batch: LoadBatch): Promise<void>;
+  /** Rows of `_delivery_errors`, newest first: the listed ones (not yet sent again), or every row of one record. */
+  deliveryErrors(query?: DeliveryErrorQuery): Promise<StoredDeliveryError[]>;
+  /**
+   * Sends one failed record again, in ONE transaction: marks its listed error rows as sent again (`redriven_at`),
+   * inserts `rows` into its table and lists `errors` (the records that failed again) as new error rows. Refused
+   * with `CONDITION_FAILED` when the record has fewer listed rows than `listed` (another redrive took them), so a
+   * record is never loaded twice; data the table refuses raises `WAREHOUSE_REJECTED` and writes nothing.
+   */
+  redriveDeliveryError(redrive: DeliveryErrorRedrive): Promise<void>;
   /** The stored positions of `stream` delivered into `table`: shard id -> last sequence number. */
   positions(stream: string, table: string): Promise<Record<string, string>>;
   /** Replaces every row of a reference table (e.g. `station_reference`) in one transaction. */

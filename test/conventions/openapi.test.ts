@@ -77,6 +77,8 @@ const SERVED_ROUTES = [
   'GET /v1/dead-letters',
   'POST /v1/dead-letters/{store}/{id}/redrive',
   'POST /v1/dead-letters/mappings/{mapping}/{shardId}/{range}/redrive',
+  'POST /v1/dead-letters/deliveries/{stream}/{table}/{shardId}/{sequenceNumber}/redrive',
+  'POST /v1/dead-letters/deliveries/redrive',
   // station alerts for operators (src/apps/station-alerts/http.ts)
   'GET /v1/operator/alerts',
   'GET /v1/operator/alerts/stream',

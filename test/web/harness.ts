@@ -16,6 +16,7 @@ import { hashApiKey } from '../../src/gateway/auth/index.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SPEND_ALERTS_DEFAULTS, spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
 import { SHIPPED_APPS } from '../../src/apps/index.ts';
+import { waitFor } from '../support/wait.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 
@@ -130,6 +131,18 @@ export async function signedInConsole(started: BrowserStack): Promise<{ readonly
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('tr[data-stream="toll_transactions"]').waitFor();
   return { context, page, errors };
+}
+
+/** Runs `act` (a click) and answers the confirmation it raises (`accept` or `dismiss`); resolves with the question asked. */
+export async function answerConfirmation(page: Page, answer: 'accept' | 'dismiss', act: () => Promise<void>): Promise<string> {
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d[answer]();
+  });
+  await act();
+  await waitFor('the question', () => asked !== '');
+  return asked;
 }
 
 /** A request of the operator (with the API key): a string body is NDJSON, anything else JSON; the answer parsed when it is an object. */

@@ -22,7 +22,11 @@ interface TailRecord {
   readonly error?: string;
 }
 
-export const tailPage: Page = (container, ctx) => {
+/**
+ * `#/tail/<stream>/<start>` opens the tail on that stream from that start (TRIM_HORIZON or LATEST) and starts it:
+ * the dead-letter list links a query's error stream this way.
+ */
+export const tailPage: Page = (container, ctx, path) => {
   const stream = h('select', { id: 'tail-stream' });
   const from = h(
     'select',
@@ -88,6 +92,14 @@ export const tailPage: Page = (container, ctx) => {
       if (names.length === 0) {
         status.textContent = 'There are no streams to tail.';
         toggle.disabled = true;
+        return;
+      }
+      const [linked, linkedFrom] = path;
+      if (linked !== undefined && names.includes(linked)) {
+        stream.value = linked;
+        if (linkedFrom === 'TRIM_HORIZON' || linkedFrom === 'LATEST') from.value = linkedFrom;
+        void loadShards();
+        void start();
       } else void loadShards();
     },
     (err: unknown) => (status.textContent = `Could not list the streams: ${describeError(err)}`),
