@@ -25,7 +25,7 @@ import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnect
 import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
-import { DUCKDB_COLUMN_TYPES, TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
+import { DUCKDB_COLUMN_TYPES, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
 import type { DeliveryDestination, DestinationBatch } from './types.ts';
 import { planCompaction, type CompactionPolicy } from './lake-compaction.ts';
 import { liveFiles, MANIFEST_DIR, manifestName, mergedEntry, readManifests, writeManifest, type Manifest, type ManifestFile } from './lake-manifest.ts';
@@ -35,8 +35,8 @@ export type { Manifest, ManifestFile } from './lake-manifest.ts';
 export interface ParquetLakeOptions {
   /** The lake's root folder; the table's files live in `<dir>/<table>/`. */
   readonly dir: string;
-  /** @default TOLL_TRANSACTIONS */
-  readonly schema?: TableSchema;
+  /** The table delivered: its name names the lake's folder, its columns the files'. */
+  readonly schema: TableSchema;
   /** Fields that partition the files, outermost first. @default ['plaza_id'] */
   readonly partitionBy?: readonly string[];
   /** The timestamp column of the time partitions (`dt=YYYY-MM-DD/hour=HH`, UTC). @default 'event_time' */
@@ -82,7 +82,7 @@ const CURRENT_FILE = '_current.json';
 const MiB = 1024 * 1024;
 
 export async function openParquetLake(options: ParquetLakeOptions): Promise<ParquetLake> {
-  const schema = options.schema ?? TOLL_TRANSACTIONS;
+  const schema = options.schema;
   const partitionBy = options.partitionBy ?? ['plaza_id'];
   const timeField = options.timeField ?? 'event_time';
   for (const field of [...partitionBy, timeField]) {

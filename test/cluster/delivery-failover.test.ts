@@ -16,6 +16,7 @@ import { eventually, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
 import { verifyDelivered } from './verify.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NODE = path.join(ROOT, 'test/cluster/delivery-node.ts');
@@ -46,7 +47,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     warehousePlace = postgresSchema('failover_wh');
     leasePlace = postgresSchema('failover_leases');
     warehouse = await warehousePlace.open();
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     const prefix = `df${crypto.randomBytes(4).toString('hex')}`;
     log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
     await log.createStream(STREAM, { shardCount: SHARDS, dedupe: { mode: 'field', field: 'transaction_id' } });

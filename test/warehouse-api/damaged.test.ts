@@ -17,6 +17,7 @@ import { openDuckDBWarehouse, type DamagedWarehouse } from '../../src/warehouse/
 import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -67,7 +68,7 @@ describe('a damaged write-ahead log', () => {
     const events: DamagedWarehouse[] = [];
     const rebuilt = await openDuckDBWarehouse({ path: file, threads: 1, rebuildDamaged: (e) => events.push(e) });
     try {
-      await rebuilt.ensureSchema();
+      await rebuilt.ensureSchema([TOLL_TRANSACTIONS]);
       expect(events).toHaveLength(1);
       expect(events[0]!.reason).toMatch(/WAL/);
       expect(events[0]!.movedTo.map((f) => path.basename(f).replace(/damaged-.*/, 'damaged-'))).toEqual(['warehouse.duckdb.damaged-', 'warehouse.duckdb.wal.damaged-']);
