@@ -17,7 +17,7 @@ import { openDuckDBWarehouse, type DamagedWarehouse } from '../../src/warehouse/
 import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
-import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
+import { TOLL_TRANSACTIONS, tollTransactionsStream } from '../../src/simulator/index.ts';
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -26,7 +26,8 @@ afterEach(async () => {
 });
 
 function config(dataDir: string): TollstreamConfig {
-  return serverConfig(dataDir, { ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }) });
+  // The apps are off, so the toll stream they declare is declared here.
+  return serverConfig(dataDir, { streams: [tollTransactionsStream()], ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }) });
 }
 
 async function startLogged(dataDir: string, lines: string[]): Promise<RunningServer> {
