@@ -121,6 +121,8 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: Ro
     listed.push({ method, path: path.replace(/:([A-Za-z_][A-Za-z0-9_]*)(\(.+?\)|\*)?(?=\/|$)/g, '{$1}'), route: spec.route });
   }
 
+  const rootLiterals = [...root.literals.keys()];
+
   /** The node `path` resolves to and the parameter values on the way; undefined when it is no route. */
   function resolve(path: string): { node: Node<T>; values: string[] } | undefined {
     // The gateway asks every mounted module about every request: a path outside the table is refused before it is split.
@@ -134,8 +136,12 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: Ro
   /** Whether the first segment of `path` can lead anywhere: a literal of the root, or an escape still to decode. */
   function mayStartHere(path: string): boolean {
     const end = path.indexOf('/', 1);
-    const first = end < 0 ? path.slice(1) : path.slice(1, end);
-    return root.literals.has(first) || (decode && first.includes('%'));
+    const length = (end < 0 ? path.length : end) - 1;
+    // Without a copy of the segment: compared in place with each of the root's few literals.
+    for (const literal of rootLiterals) if (literal.length === length && path.startsWith(literal, 1)) return true;
+    if (!decode) return false;
+    const escape = path.indexOf('%', 1);
+    return escape >= 0 && (end < 0 || escape < end);
   }
 
   function walk(node: Node<T>, segments: readonly string[], i: number, values: string[]): Node<T> | undefined {
