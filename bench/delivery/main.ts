@@ -24,8 +24,8 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
-import { TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
-import { SOURCE_COLUMNS, TOLL_TRANSACTIONS, openDuckDBWarehouse, rowFromObject, type Row, type Warehouse } from '../../src/warehouse/index.ts';
+import { TOLL_TRANSACTIONS, TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
+import { SOURCE_COLUMNS, openDuckDBWarehouse, rowFromObject, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { describeMachine } from '../lib/machine.ts';
 import { formatCount, formatTable, percentile, round, sleep } from '../lib/stats.ts';
 
@@ -72,7 +72,7 @@ async function backlogPhase(dir: string, txs: readonly TollTransaction[], payloa
   await append(log, payloads, txs.map((t) => t.customer_id));
   const appendSeconds = (performance.now() - appendStarted) / 1000;
   const warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'delivery.duckdb'), threads: 2 });
-  await warehouse.ensureSchema();
+  await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   const delivery = new DeliveryStream({ name: 'bench', log, stream: STREAM, destination: warehouseDestination(warehouse, 'toll_transactions') });
   const started = performance.now();
   const cpuBefore = await mainThreadCpuMs();
@@ -149,7 +149,7 @@ async function loadStepPhase(dir: string, txs: readonly TollTransaction[]) {
     return { ...converted.row, arrival_time: Date.now(), shard_id: 'shardId-000000000000', sequence_number: String(i + 1).padStart(24, '0') };
   });
   const warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'load-step.duckdb'), threads: 2 });
-  await warehouse.ensureSchema();
+  await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   const batchRows = 6000;
   const started = performance.now();
   const cpuBefore = await mainThreadCpuMs();
@@ -169,7 +169,7 @@ async function livePhase(dir: string) {
   const log = await openEmbeddedLog({ dir: path.join(dir, 'live-log'), fsync: 'always' });
   await log.createStream(STREAM, { shardCount: 2 });
   const warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'live.duckdb'), threads: 2 });
-  await warehouse.ensureSchema();
+  await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   const delivery = new DeliveryStream({ name: 'bench-live', log, stream: STREAM, destination: warehouseDestination(warehouse, 'toll_transactions') });
   await delivery.start();
   const generator = new TrafficGenerator({ seed: 99, eventsPerSecond: LIVE_RATE });

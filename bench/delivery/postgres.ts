@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
-import { TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
+import { TOLL_TRANSACTIONS, TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, openPostgresWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { describeMachine } from '../lib/machine.ts';
 import { REPO_ROOT } from '../../bin/processes.ts';
@@ -70,7 +70,7 @@ async function rowCount(warehouse: Warehouse): Promise<number> {
 
 /** Delivers the whole backlog of the log into `warehouse`; rows/s from start to the last commit. */
 async function deliver(log: StreamLog, warehouse: Warehouse, name: string) {
-  await warehouse.ensureSchema();
+  await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   const delivery = new DeliveryStream({ name, log, stream: STREAM, destination: warehouseDestination(warehouse, 'toll_transactions') });
   const started = performance.now();
   await delivery.start();
@@ -88,7 +88,7 @@ async function deliver(log: StreamLog, warehouse: Warehouse, name: string) {
 
 /** `loadBatch` of parsed rows, no log and no delivery around it. */
 async function loadOnly(warehouse: Warehouse, rows: readonly Row[]) {
-  await warehouse.ensureSchema();
+  await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   const started = performance.now();
   for (let i = 0; i < rows.length; i += LOAD_BATCH) {
     const batch = rows.slice(i, i + LOAD_BATCH);

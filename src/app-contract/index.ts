@@ -6,6 +6,7 @@
  *   `TOLLSTREAM_*` variables and flags as the platform's are, and handed back by `sectionSettings`;
  * - what the server opens for it before it starts (`prepare`): streams delivered into warehouse tables, and what
  *   it needs of the notifications shared with deployed functions (topics mirrored to streams, how alerts leave);
+ * - the streams it needs (`streams`), created at start with those the operator declares;
  * - what it runs (`start` of the prepared app): its streams, continuous queries and functions, created through the doors in
  *   `AppContext`, and its HTTP route modules for the gateway to mount;
  * - reference data (`referenceData`): warehouse tables replaced as a whole by `PUT /v1/reference/{name}` (and a
@@ -16,7 +17,7 @@
  *   the operator console's menu, built with the console by `npm run build:web`.
  * Everything it starts is stopped through `undo`, in reverse order, with the rest of the server.
  */
-import type { ConfigSection, TollstreamConfig } from '../config/index.ts';
+import type { ConfigSection, DeclaredStream, TollstreamConfig } from '../config/index.ts';
 import type { Logger } from '../core/logger.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
 import type { Authenticator, RouteModule } from '../gateway/index.ts';
@@ -73,7 +74,15 @@ export interface App {
    * each a warehouse table, created with the platform's, that `PUT /v1/reference/{name}` replaces as a whole.
    */
   referenceData?(config: TollstreamConfig, log: StreamLog): readonly ReferenceTable[];
-  /** Warehouse tables it declares, created with the platform's whether or not the app runs (their rows stay). */
+  /**
+   * Streams it needs, created at start when it runs and they are missing, with the operator's `streams`: a stream
+   * the operator declares too is created as the operator declares it, and one two apps declare as the first does.
+   */
+  streams?(config: TollstreamConfig): readonly DeclaredStream[];
+  /**
+   * Warehouse tables it declares, created with the platform's whether or not the app runs (their rows stay); the
+   * one named like `delivery.stream` is the one the server delivers that stream into.
+   */
   readonly warehouseTables?: readonly TableSchema[];
   /**
    * Metrics of its own kept in the console's metrics history (`/v1/metrics/history`) beside the platform's, whether

@@ -21,6 +21,7 @@ const REQUIRED: ReadonlyArray<readonly [keyof App, 'string' | 'function']> = [
 const OPTIONAL: ReadonlyArray<readonly [keyof App, 'object' | 'function' | 'array']> = [
   ['configSection', 'object'],
   ['referenceData', 'function'],
+  ['streams', 'function'],
   ['warehouseTables', 'array'],
   ['reports', 'array'],
   ['historySeries', 'array'],

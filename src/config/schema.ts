@@ -85,7 +85,11 @@ export interface TollstreamConfig {
      */
     readonly protectedMode?: boolean;
   };
-  /** Streams created at start if they do not exist. @default toll_transactions, 2 shards, deduped by transaction_id */
+  /**
+   * Streams created at start if they do not exist, beside those the running apps declare (the shipped apps:
+   * `delivery.stream`, 2 shards, deduped by `transaction_id`); a stream named here is created as declared here.
+   * @default none
+   */
   readonly streams: readonly DeclaredStream[];
   readonly warehouse: {
     /** Open the warehouse, deliver `delivery.stream` into it and serve reports and queries. @default true */
@@ -114,7 +118,10 @@ export interface TollstreamConfig {
     readonly maxConcurrentQueries?: number;
   };
   readonly delivery: {
-    /** The log stream delivered into the warehouse table `toll_transactions` (and the lake). @default 'toll_transactions' */
+    /**
+     * The log stream delivered into the warehouse table of the same name, which an app declares (`warehouseTables`;
+     * without one nothing is delivered), and into the lake. @default 'toll_transactions'
+     */
     readonly stream: string;
     /** Deliver a batch once this many MiB are buffered, 1 to 128 (Firehose's size hint). @default 4 */
     readonly bufferSizeMiB: number;
@@ -301,9 +308,7 @@ export const DEFAULT_CONFIG: TollstreamConfig = {
     maxOpenFiles: 1024,
   },
   auth: { accessKeys: [], apiKeys: [], protectedMode: true },
-  streams: [
-    { name: 'toll_transactions', shardCount: 2, dedupe: { mode: 'field', field: 'transaction_id', windowSeconds: 3600 } },
-  ],
+  streams: [],
   warehouse: {
     enabled: true,
     kind: 'duckdb',

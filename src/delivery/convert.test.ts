@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../log/index.ts';
-import { TOLL_TRANSACTIONS } from '../warehouse/index.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 import { backoffDelay } from './backoff.ts';
 import { prepareRecords, toDestinationBatch, type BufferedRecord } from './convert.ts';
 import type { TransformFunction } from './types.ts';

@@ -36,8 +36,8 @@ export type { Manifest, ManifestFile } from './lake-manifest.ts';
 export interface ParquetLakeOptions {
   /** The lake's root folder; the table's files live in `<dir>/<table>/`. */
   readonly dir: string;
-  /** @default TOLL_TRANSACTIONS */
-  readonly schema?: TableSchema;
+  /** The table delivered: its name names the lake's folder, its columns the files'. */
+  readonly schema: TableSchema;
   /** Fields that partition the files, outermost first. @default ['plaza_id'] */
   readonly partitionBy?: readonly string[];
   /** The timestamp column of the time partitions (`dt=YYYY-MM-DD/hour=HH`, UTC). @default 'event_time' */

@@ -3,7 +3,7 @@
  * time. The worker has its own connection to the tables database (WAL: the server's connection sees each
  * commit as soon as it is made), so `transact` commits the handler's writes, its notifications (`tx.publish`
  * writes the outbox row) and the mapping's checkpoints in one SQLite transaction here, through the same
- * asynchronous door (`sqliteTableStore`) and `commitThrough` as in the server.
+ * asynchronous door (`sqliteTableStore`) and `invocationTransact` as in the server.
  * The server's notification dispatcher is woken when the invocation reports its commit.
  *
  * On a node of a cluster the worker commits to the tables in PostgreSQL that the nodes share instead, with its
@@ -18,7 +18,7 @@ import { fenceCommits } from '../leases/index.ts';
 import { openNotify, publishToPostgresNotify } from '../notify/index.ts';
 import { openPostgresTables, openTables, sqliteTableStore, type StoreTx, type TableStore } from '../tables/index.ts';
 import { toWireError, type HandlerThreadData, type InvokeMessage, type ThreadMessage } from './protocol.ts';
-import { commitThrough, toFunctionRecord } from './invocation.ts';
+import { invocationTransact, toFunctionRecord } from './invocation.ts';
 import type { FunctionContext, FunctionHandler, HandlerResult } from './types.ts';
 
 const port = parentPort;
@@ -136,32 +136,25 @@ async function runWatched<T>(tx: StoreTx, fn: (tx: StoreTx) => Promise<T> | T): 
 async function invoke(m: InvokeMessage): Promise<void> {
   const records = m.records.map((r) => toFunctionRecord(m.stream, m.shardId, r));
   let committedThrough: string | undefined;
-  let commit: Promise<unknown> | undefined;
-  const context: FunctionContext = {
-    mapping: m.mapping,
-    attempt: m.attempt,
-    logger,
-    tables: store,
-    transact(fn, options) {
-      if (commit !== undefined) return Promise.reject(new Error('transact may be called once per invocation'));
-      const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-      const result = commitThrough(store, (tx) => runWatched(tx, fn), m.checkpoints, records, through).then((out) => {
-        committedThrough = through;
-        return out;
-      });
-      // As in the server (shard-worker.ts): a transact not awaited is waited for, and its failure fails the invocation.
-      commit = result;
-      result.catch(() => undefined);
-      return result;
+  // As in the server (shard-worker.ts): a transact not awaited is waited for, and its failure fails the invocation.
+  const invocation = invocationTransact({
+    store,
+    target: m.checkpoints,
+    records,
+    batchEnd: records[records.length - 1]!.sequenceNumber,
+    committed: (through) => {
+      committedThrough = through;
     },
-  };
+    run: runWatched,
+  });
+  const context: FunctionContext = { mapping: m.mapping, attempt: m.attempt, logger, tables: store, transact: invocation.transact };
   const through = () => (committedThrough === undefined ? {} : { committedThrough });
   try {
     const result: HandlerResult = await handler({ mapping: m.mapping, stream: m.stream, shardId: m.shardId, records }, context);
-    await commit;
+    await invocation.pending();
     post({ type: 'done', id: m.id, ...through(), ...(result === undefined || result === null ? {} : { result: JSON.parse(JSON.stringify(result)) as HandlerResult }) });
   } catch (err) {
-    const commitError: unknown = await commit?.then(() => undefined, (e: unknown) => e);
+    const commitError: unknown = await invocation.pending()?.then(() => undefined, (e: unknown) => e);
     // The commit was refused for the shard's lease: said as such, whatever the handler made of it.
     if (isTollstreamError(commitError, 'LEASE_LOST')) post({ type: 'done', id: m.id, error: toWireError(commitError), leaseLost: true });
     else post({ type: 'done', id: m.id, ...through(), error: toWireError(err) });

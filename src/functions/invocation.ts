@@ -7,7 +7,7 @@ import { TollstreamError } from '../core/errors.ts';
 import type { LeaseToken } from '../leases/index.ts';
 import type { StoredRecord } from '../log/index.ts';
 import type { StoreTx, TableStore, TransactionOptions } from '../tables/index.ts';
-import type { FunctionRecord } from './types.ts';
+import type { FunctionContext, FunctionRecord } from './types.ts';
 
 /**
  * Every commit of a function (the handler's `transact` and the runtime's checkpoint-only ones) skips the disk
@@ -139,4 +139,51 @@ export function commitThrough<T>(
     await checkLease(tx, target.lease);
     return out;
   }, RELAXED);
+}
+
+/** A handler's `transact` for one invocation, and the commit it started. */
+export interface InvocationTransact {
+  readonly transact: FunctionContext['transact'];
+  /** The commit once `transact` was called, settled or not (its failure observed, so never unhandled); else undefined. */
+  pending(): Promise<unknown> | undefined;
+}
+
+/** What one invocation's `transact` commits, and whom it tells. */
+export interface InvocationTransactOptions {
+  readonly store: Pick<TableStore, 'transaction'>;
+  /** Whose checkpoints the commit moves (`checkpointWrites`). */
+  readonly target: CheckpointTarget;
+  readonly records: readonly Pick<FunctionRecord, 'sequenceNumber' | 'partitionKey'>[];
+  /** Where a commit goes without `through`: the batch's last sequence number (a redrive's, given again or not). */
+  readonly batchEnd: string;
+  /** Told once the commit through `through` has committed. */
+  committed(through: string): void;
+  /** Runs the handler's `fn` in the transaction; a worker thread watches its calls. @default fn(tx) */
+  run?<T>(tx: StoreTx, fn: (tx: StoreTx) => Promise<T> | T): Promise<T> | T;
+}
+
+/**
+ * The `transact` of one invocation: once at most, the handler's `fn` commits with the target's checkpoints through
+ * `options.through` (else `batchEnd`), and `committed` hears of it once it has committed. The shard worker, a
+ * redrive and a handler's worker thread give the handler the same one.
+ */
+export function invocationTransact(options: InvocationTransactOptions): InvocationTransact {
+  const { store, target, records, batchEnd, committed, run } = options;
+  let commit: Promise<unknown> | undefined;
+  return {
+    transact: (fn, given) => {
+      if (commit !== undefined) return Promise.reject(new Error('transact may be called once per invocation'));
+      const through = given?.through ?? batchEnd;
+      const body = run === undefined ? fn : (tx: StoreTx) => run(tx, fn);
+      const result = commitThrough(store, body, target, records, through).then((out) => {
+        committed(through);
+        return out;
+      });
+      // Observed here, so a handler that does not await it leaves no unhandled rejection; its failure still counts.
+      commit = result;
+      result.catch(() => undefined);
+      return result;
+    },
+    pending: () => commit,
+  };
 }

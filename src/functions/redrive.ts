@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.ts';
 import type { LeaseToken } from '../leases/index.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { TableStore } from '../tables/index.ts';
-import { checkLease, commitThrough, INVOCATION_CHECKPOINTS, laneOf, RELAXED, toFunctionRecord, type CheckpointTarget, type InvocationCheckpoints } from './invocation.ts';
+import { checkLease, INVOCATION_CHECKPOINTS, invocationTransact, laneOf, RELAXED, toFunctionRecord, type CheckpointTarget, type InvocationCheckpoints } from './invocation.ts';
 import type { ResolvedMapping } from './mapping.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult } from './types.ts';
 
@@ -139,7 +139,6 @@ export async function redriveBatch(deps: RedriveDeps, batch: GivenUpBatch): Prom
   // how far each lane got, in the same transaction as those effects: those records are done, and are not given again.
   const records = await notYetCommitted(store, target, all);
   let committedThrough: string | undefined;
-  let commit: Promise<unknown> | undefined;
   const checkpoints: InvocationCheckpoints = {
     target,
     committed(through) {
@@ -151,28 +150,20 @@ export async function redriveBatch(deps: RedriveDeps, batch: GivenUpBatch): Prom
       return stored === undefined ? undefined : last;
     },
   };
+  // By default a commit goes through the batch's last record, given again or not: that is the mark of the whole batch.
+  const invocation = invocationTransact({ store, target, records, batchEnd: last, committed: (through) => checkpoints.committed(through) });
   const handlerContext: FunctionContext & { [INVOCATION_CHECKPOINTS]: InvocationCheckpoints } = {
     mapping: mapping.name,
     attempt: batch.attempts + 1,
     logger: deps.logger,
     tables: store,
-    transact: (fn, options) => {
-      if (commit !== undefined) return Promise.reject(new Error('transact may be called once per invocation'));
-      const through = options?.through ?? last;
-      const result = commitThrough(store, fn, target, records, through).then((out) => {
-        checkpoints.committed(through);
-        return out;
-      });
-      commit = result;
-      result.catch(() => undefined);
-      return result;
-    },
+    transact: invocation.transact,
     [INVOCATION_CHECKPOINTS]: checkpoints,
   };
   let failure: unknown;
   try {
     const result: HandlerResult = await mapping.handler({ mapping: mapping.name, stream: batch.stream, shardId: batch.shardId, records }, handlerContext);
-    await commit;
+    await invocation.pending();
     if (result?.batchItemFailures && result.batchItemFailures.length > 0) failure = new Error(`batch item failure at ${result.batchItemFailures[0]!.itemIdentifier}`);
   } catch (err) {
     failure = err;

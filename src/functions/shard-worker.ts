@@ -14,7 +14,7 @@ import type { LeaseToken } from '../leases/index.ts';
 import { deaggregate, isKplAggregate, type StartPosition, type StoredRecord, type StreamLog } from '../log/index.ts';
 import type { StoreTx, TableStore } from '../tables/index.ts';
 import type { ResolvedMapping } from './mapping.ts';
-import { checkLease, commitThrough, INVOCATION_CHECKPOINTS, laneCheckpointWrites, laneOf, RELAXED, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
+import { checkLease, INVOCATION_CHECKPOINTS, invocationTransact, laneCheckpointWrites, laneOf, RELAXED, toFunctionRecord, VIRTUAL_LANES, type InvocationCheckpoints } from './invocation.ts';
 import type { FunctionContext, FunctionRecord, HandlerResult, MappingStats } from './types.ts';
 
 
@@ -227,8 +227,6 @@ async function deliver(
       return;
     }
     let committedThrough: string | undefined;
-    /** The handler's `transact` once called, settled or not: the batch is counted only once it has settled. */
-    let commit: Promise<unknown> | undefined;
     const consumer = consumerName(mapping.name);
     const checkpoints: InvocationCheckpoints = {
       target: { consumer, stream: mapping.stream, shardId, ...(shard?.at === undefined ? {} : { shardAt: shard.at }), ...(deps.lease === undefined ? {} : { lease: deps.lease }) },
@@ -249,23 +247,20 @@ async function deliver(
         return through;
       },
     };
+    // The batch is counted only once the handler's commit, if it asked for one, has settled.
+    const invocation = invocationTransact({
+      store,
+      target: checkpoints.target,
+      records,
+      batchEnd: records[records.length - 1]!.sequenceNumber,
+      committed: (through) => checkpoints.committed(through),
+    });
     const context: FunctionContext & { [INVOCATION_CHECKPOINTS]: InvocationCheckpoints } = {
       mapping: mapping.name,
       attempt,
       logger: deps.logger,
       tables: store,
-      transact: (fn, options) => {
-        if (commit !== undefined) return Promise.reject(new Error('transact may be called once per invocation'));
-        const through = options?.through ?? records[records.length - 1]!.sequenceNumber;
-        const result = commitThrough(store, fn, checkpoints.target, records, through).then((out) => {
-          checkpoints.committed(through);
-          return out;
-        });
-        // Observed here, so a handler that does not await it leaves no unhandled rejection; its failure still counts.
-        commit = result;
-        result.catch(() => undefined);
-        return result;
-      },
+      transact: invocation.transact,
       [INVOCATION_CHECKPOINTS]: checkpoints,
     };
     stats.invocations++;
@@ -274,7 +269,7 @@ async function deliver(
     try {
       const result: HandlerResult = await mapping.handler({ mapping: mapping.name, stream: mapping.stream, shardId, records }, context);
       // A transact the handler did not await, or whose failure it swallowed: the batch is done only if it committed.
-      await commit;
+      await invocation.pending();
       failedAt = firstFailure(result, records);
     } catch (err) {
       error = err;
@@ -282,6 +277,7 @@ async function deliver(
       stats.lastFailure = { at: deps.now(), message: err instanceof Error ? err.message : String(err), ...(err instanceof TollstreamError ? { code: err.code } : {}) };
     }
     // A handler may throw with its transact still under way: what it commits counts, so wait for it.
+    const commit = invocation.pending();
     const commitError: unknown = commit === undefined ? undefined : await commit.then(() => undefined, (err: unknown) => err);
     // The lease moved to another node: nothing was committed, and retrying here would only be refused again.
     if (leaseLost(error) || leaseLost(commitError)) throw leaseLost(commitError) ? commitError : error;

@@ -95,4 +95,30 @@ describe('router', () => {
     expect(() => createRouter([{ pattern: 'GET /a/:x', route: 1 }, { pattern: 'PUT /a/:y', route: 2 }])).toThrow(/conflicts/);
     expect(() => createRouter([{ pattern: 'HEAD /a', route: 1 }])).toThrow(/HEAD comes from GET/);
   });
+
+  it('gives the rest of the path to a last :name* segment, after every other route of the table had its chance', () => {
+    const files = createRouter([
+      { pattern: 'GET /pages', route: 'index' },
+      { pattern: 'GET /pages/:file*', route: 'file' },
+      { pattern: 'GET /pages/about', route: 'about' },
+    ]);
+    expect(files.find('GET', '/pages/a%20b/c.js')).toEqual({ route: 'file', params: { file: 'a b/c.js' } });
+    expect(files.find('GET', '/pages/x')).toEqual({ route: 'file', params: { file: 'x' } });
+    expect(files.find('GET', '/pages/about')?.route).toBe('about');
+    expect(files.find('GET', '/pages/')?.route).toBe('index');
+    expect(files.find('HEAD', '/pages/a/b')?.route).toBe('file');
+    expect(files.allowed('/pages/a/b')).toEqual(['GET', 'HEAD']);
+    expect(() => files.route('POST', '/pages/a/b', 'see the docs')).toThrow(error({ code: 'METHOD_NOT_ALLOWED', context: expect.objectContaining({ allow: ['GET', 'HEAD'] }) }));
+    expect(files.find('GET', '/pages//x')).toEqual({ route: 'file', params: { file: '/x' } });
+    expect(files.find('GET', '/elsewhere/a')).toBeUndefined();
+    expect(files.list()).toContainEqual({ method: 'GET', path: '/pages/{file}', route: 'file' });
+    expect(() => createRouter([{ pattern: 'GET /a/:rest*/b', route: 1 }])).toThrow(/must be the last segment/);
+  });
+
+  it('leaves the segments as sent in a table that does not decode: no escape is broken, a literal matches only as written', () => {
+    const raw = createRouter([{ pattern: 'GET /pages/:file*', route: 'file' }], { decode: false });
+    expect(raw.find('GET', '/pages/%zz/a%20b')).toEqual({ route: 'file', params: { file: '%zz/a%20b' } });
+    expect(raw.find('GET', '/p%61ges/x')).toBeUndefined();
+    expect(() => router.find('GET', '/v1/things/%zz')).toThrow(error({ code: 'MALFORMED_REQUEST' }));
+  });
 });

@@ -5,14 +5,16 @@
  * `Allow` computed from the table. HEAD is answered by the GET route unless that route says it cannot (a stream that
  * never ends). Segments are percent-decoded once, by the `pathParts` rules: a broken escape is 400
  * MALFORMED_REQUEST wherever it is, never an unknown route. One trailing `/` is ignored unless the table is
- * strict; an empty segment never fills a parameter.
+ * strict; an empty segment never fills a parameter. A last segment `:name*` takes the rest of the path, whatever it
+ * holds (a file under a folder), when no other route of the table takes it.
  */
 import { TollstreamError } from '../core/errors.ts';
 import { pathParts } from './validate.ts';
 
 /**
- * A route: `pattern` is `METHOD /path`, where a segment `:name` is a parameter and `:name(regex)` one that must
- * match the regular expression whole (`:id(\d{1,15})`); `noHead` keeps HEAD off a GET route.
+ * A route: `pattern` is `METHOD /path`, where a segment `:name` is a parameter, `:name(regex)` one that must
+ * match the regular expression whole (`:id(\d{1,15})`), and a last segment `:name*` one or more segments, the rest
+ * of the path (decoded, joined by `/`); `noHead` keeps HEAD off a GET route.
  */
 export interface RouteSpec<T> {
   readonly pattern: string;
@@ -49,24 +51,35 @@ interface Handler<T> {
 interface Node<T> {
   readonly literals: Map<string, Node<T>>;
   param: { readonly name: string; readonly test: RegExp | undefined; readonly node: Node<T> } | undefined;
+  /** The `:name*` parameter here: the rest of the path. */
+  rest: { readonly name: string; readonly node: Node<T> } | undefined;
   readonly methods: Map<string, Handler<T>>;
   /** The names of the parameters on the way to this node, in path order. */
   names: readonly string[];
   allow: readonly string[];
 }
 
-const newNode = <T>(): Node<T> => ({ literals: new Map(), param: undefined, methods: new Map(), names: [], allow: [] });
+const newNode = <T>(): Node<T> => ({ literals: new Map(), param: undefined, rest: undefined, methods: new Map(), names: [], allow: [] });
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)(?:\((.+)\))?$/;
+const REST = /^:([A-Za-z_][A-Za-z0-9_]*)\*$/;
 
 export interface RouterOptions {
   /** `ignore`: `/v1/things/` is `/v1/things`; `strict`: a trailing `/` is a segment of its own (empty, so no route). @default 'ignore' */
   readonly trailingSlash?: 'ignore' | 'strict';
+  /**
+   * `false` leaves the segments as sent, for a module that decodes its paths by rules of its own (the static files,
+   * which refuse more than a broken escape): a literal then matches only as written, and no path is MALFORMED_REQUEST.
+   * @default true
+   */
+  readonly decode?: boolean;
 }
 
 export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: RouterOptions = {}): Router<T> {
   const strict = options.trailingSlash === 'strict';
+  const decode = options.decode ?? true;
   const root = newNode<T>();
   const listed: Array<{ method: string; path: string; route: T }> = [];
+  const tableMethods = new Set<string>();
   for (const spec of routes) {
     const space = spec.pattern.indexOf(' ');
     const method = spec.pattern.slice(0, space);
@@ -74,7 +87,17 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: Ro
     if (space < 1 || !path.startsWith('/') || method === 'HEAD') throw new TollstreamError('INTERNAL', `route pattern '${spec.pattern}' is not 'METHOD /path' (HEAD comes from GET)`);
     let node = root;
     const names: string[] = [];
-    for (const segment of segmentsOf(path, false)) {
+    const segments = segmentsOf(path, false, true);
+    for (const [i, segment] of segments.entries()) {
+      const rest = REST.exec(segment);
+      if (rest) {
+        if (i !== segments.length - 1) throw new TollstreamError('INTERNAL', `route pattern '${spec.pattern}': :${rest[1]}* must be the last segment`);
+        if (node.rest && node.rest.name !== rest[1]) throw new TollstreamError('INTERNAL', `route pattern '${spec.pattern}': :${rest[1]}* conflicts with :${node.rest.name}* at the same place`);
+        node.rest ??= { name: rest[1]!, node: newNode() };
+        names.push(rest[1]!);
+        node = node.rest.node;
+        continue;
+      }
       const p = PARAM.exec(segment);
       if (!p) {
         let next = node.literals.get(segment);
@@ -92,17 +115,33 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: Ro
     }
     if (node.methods.has(method)) throw new TollstreamError('INTERNAL', `route '${spec.pattern}' is declared twice`);
     node.methods.set(method, { route: spec.route, noHead: spec.noHead ?? false });
+    tableMethods.add(method);
     node.names = names;
     node.allow = [...node.methods].flatMap(([m, h]) => (m === 'GET' && !h.noHead ? ['GET', 'HEAD'] : [m]));
-    listed.push({ method, path: path.replace(/:([A-Za-z_][A-Za-z0-9_]*)(\(.+?\))?(?=\/|$)/g, '{$1}'), route: spec.route });
+    listed.push({ method, path: path.replace(/:([A-Za-z_][A-Za-z0-9_]*)(\(.+?\)|\*)?(?=\/|$)/g, '{$1}'), route: spec.route });
   }
+
+  const rootLiterals = [...root.literals.keys()];
 
   /** The node `path` resolves to and the parameter values on the way; undefined when it is no route. */
   function resolve(path: string): { node: Node<T>; values: string[] } | undefined {
-    const segments = segmentsOf(path, strict);
+    // The gateway asks every mounted module about every request: a path outside the table is refused before it is split.
+    if (!root.param && !root.rest && !mayStartHere(path)) return undefined;
+    const segments = segmentsOf(path, strict, decode);
     const values: string[] = [];
     const node = walk(root, segments, 0, values);
     return node ? { node, values } : undefined;
+  }
+
+  /** Whether the first segment of `path` can lead anywhere: a literal of the root, or an escape still to decode. */
+  function mayStartHere(path: string): boolean {
+    const end = path.indexOf('/', 1);
+    const length = (end < 0 ? path.length : end) - 1;
+    // Without a copy of the segment: compared in place with each of the root's few literals.
+    for (const literal of rootLiterals) if (literal.length === length && path.startsWith(literal, 1)) return true;
+    if (!decode) return false;
+    const escape = path.indexOf('%', 1);
+    return escape >= 0 && (end < 0 || escape < end);
   }
 
   function walk(node: Node<T>, segments: readonly string[], i: number, values: string[]): Node<T> | undefined {
@@ -114,14 +153,21 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: Ro
       if (found) return found;
     }
     const param = node.param;
-    if (!param || value === '' || (param.test && !param.test.test(value))) return undefined;
-    values.push(value);
-    const found = walk(param.node, segments, i + 1, values);
-    if (!found) values.pop();
-    return found;
+    if (param && value !== '' && (!param.test || param.test.test(value))) {
+      values.push(value);
+      const found = walk(param.node, segments, i + 1, values);
+      if (found) return found;
+      values.pop();
+    }
+    const rest = node.rest;
+    if (!rest || rest.node.methods.size === 0) return undefined;
+    values.push(segments.slice(i).join('/'));
+    return rest.node;
   }
 
   function find(method: string, path: string): RouteMatch<T> | undefined {
+    // A method no route takes needs no path: the ingest request passes every mounted module's table this way.
+    if (!tableMethods.has(method === 'HEAD' ? 'GET' : method)) return undefined;
     const at = resolve(path);
     if (!at) return undefined;
     let handler = at.node.methods.get(method);
@@ -151,11 +197,11 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: Ro
 
 /**
  * The segments of `path` after its leading `/`, without one trailing `/` unless `strict`, each percent-decoded by the `pathParts`
- * rules (an encoded `/` stays inside its segment). A path without `%` has nothing to decode and is only split.
+ * rules (an encoded `/` stays inside its segment) when `decode`. A path without `%` has nothing to decode and is only split.
  */
-function segmentsOf(path: string, strict: boolean): string[] {
+function segmentsOf(path: string, strict: boolean, decode: boolean): string[] {
   const trimmed = !strict && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  return trimmed.includes('%') ? pathParts(trimmed, '/') : trimmed.slice(1).split('/');
+  return decode && trimmed.includes('%') ? pathParts(trimmed, '/') : trimmed.slice(1).split('/');
 }
 
 /** 405 naming the methods `path` does answer; the error response carries them in `Allow`. */

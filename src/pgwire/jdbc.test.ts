@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuckDBWarehouse, QuerySlots, type Warehouse } from '../warehouse/index.ts';
 import { startPgWireServer, type PgWireServer } from './index.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 
 const run = promisify(execFile);
 /** Debian's libpostgresql-jdbc-java (installed by .ci/run with a JDK). */
@@ -27,7 +28,7 @@ describe('the PostgreSQL JDBC driver on the BI port', () => {
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tollstream-jdbc-'));
     warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'warehouse.duckdb'), threads: 1 });
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     const rows = Array.from({ length: 1000 }, (_, i) => ({
       transaction_id: `tx-${i}`,
       customer_id: null,

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuckDBWarehouse, QuerySlots, type Warehouse } from '../warehouse/index.ts';
 import { formatScramVerifier, scramVerifier, startPgWireServer, type PgWireServer } from './index.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 
 const run = promisify(execFile);
 
@@ -70,7 +71,7 @@ describe('the warehouse over the PostgreSQL wire protocol', () => {
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-pgwire-'));
     warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'warehouse.duckdb'), threads: 1, maxResultRows: 2_000 });
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     await fill(warehouse, ROWS);
     server = await startPgWireServer({ warehouse, user: 'analyst', password: PASSWORD, slots: new QuerySlots({ perCaller: 2, total: 8 }), maxResultRows: 2_000 }, 0, '127.0.0.1');
   });

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { createLogger } from '../core/logger.ts';
 import { startServer, type RunningServer } from './index.ts';
+import { tollDataApp } from '../../test/support/toll-data-app.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -30,7 +31,7 @@ function config(dataDir: string, overrides: Partial<TollstreamConfig> = {}): Tol
 }
 
 async function start(cfg: TollstreamConfig): Promise<RunningServer> {
-  const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }) });
+  const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps: [tollDataApp] });
   cleanups.push(() => server.close());
   return server;
 }

@@ -3,11 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { KinesisClient, ListStreamsCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../app-contract/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { startServer, type RunningServer } from './index.ts';
 import { lanesApp } from '../../test/support/lanes-app.ts';
+import { tollDataApp } from '../../test/support/toll-data-app.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -20,9 +22,10 @@ function config(overrides: Partial<TollstreamConfig> = {}): TollstreamConfig {
   return { ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, ...overrides };
 }
 
-async function start(cfg: TollstreamConfig, lines?: string[]): Promise<RunningServer> {
+/** Starts a server with `apps`: by default one that declares the toll stream and its table. */
+async function start(cfg: TollstreamConfig, lines?: string[], apps: readonly App[] = [tollDataApp]): Promise<RunningServer> {
   const logger = createLogger({ level: 'info', write: (l) => lines?.push(l) });
-  const server = await startServer(cfg, { logger });
+  const server = await startServer(cfg, { logger, apps });
   cleanups.push(() => server.close());
   return server;
 }
@@ -58,11 +61,11 @@ describe('startServer', () => {
     // No declared streams, no spending alerts and no metrics history (which create their own streams): only what
     // the test creates.
     const cfg = config({ streams: [], metrics: { ...DEFAULT_CONFIG.metrics, historyIntervalSeconds: 0 } });
-    const first = await start(cfg);
+    const first = await start(cfg, undefined, []);
     await first.log.createStream('kept', { shardCount: 1 });
     const secret = fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8');
     await first.close();
-    const second = await start(cfg);
+    const second = await start(cfg, undefined, []);
     expect((await second.log.listStreams()).map((s) => s.name)).toEqual(['kept']);
     expect(fs.readFileSync(path.join(cfg.dataDir, 'secret'), 'utf8')).toBe(secret);
   });
@@ -122,7 +125,8 @@ describe('startServer', () => {
 
   it('warns and delivers nothing when the delivered stream does not exist, and still serves the warehouse', async () => {
     const lines: string[] = [];
-    const server = await start(config({ streams: [] }), lines);
+    // The table is declared (an app's tables are created whether or not it runs), the stream is not: the app is off.
+    const server = await start(config({ streams: [] }), lines, [{ ...tollDataApp, enabled: () => false }]);
     expect(server.deliveries).toEqual([]);
     const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'warn');
     expect(warnings.map((w) => w.msg)).toContainEqual(expect.stringContaining("delivery.stream 'toll_transactions' does not exist"));

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App, AppNeeds, PreparedApp, RunningApp, WarehouseFeed } from '../app-contract/index.ts';
-import { lakeDir, leaseStoreTimeoutMs, leaseTimings, referenceDir, warehouseLimits, warehousePath, type TollstreamConfig } from '../config/index.ts';
+import { lakeDir, leaseStoreTimeoutMs, leaseTimings, referenceDir, warehouseLimits, warehousePath, type DeclaredStream, type TollstreamConfig } from '../config/index.ts';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, openSharedParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
@@ -19,7 +19,7 @@ import { openWhenReachable } from './reach.ts';
 import { openPostgresQueryStore, QueryManager } from '../queries/index.ts';
 import { Registry } from '../metrics/index.ts';
 import { loadReference, type ReferenceTable } from '../reports/index.ts';
-import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, TOLL_TRANSACTIONS, type TableSchema, type Warehouse } from '../warehouse/index.ts';
+import { openDuckDBWarehouse, openPostgresWarehouse, QuerySlots, type TableSchema, type Warehouse } from '../warehouse/index.ts';
 import { loadOrCreateSecret, lockDataDir, restrictDataDir, type DataDirLock } from './data-dir.ts';
 import { createStaticRoutes } from '../web/index.ts';
 import { openFunctionsState, openSharedFunctions, startDeployedFunctions } from './functions.ts';
@@ -68,7 +68,7 @@ export { ACCESS_LABELS, type AccessMode } from './exposure.ts';
 
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
-/** The delivery of `delivery.stream` into the warehouse table `toll_transactions`. */
+/** The delivery of `delivery.stream` into the warehouse table of its name. */
 const WAREHOUSE_DELIVERY = 'warehouse';
 const LAKE_DELIVERY = 'lake';
 
@@ -116,7 +116,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
     undo.unshift(() => log.close());
     // Shard iterators from one node of a cluster must work on every other: they share the signing key.
     const iteratorSecret = clusterLog ? await clusterLog.sharedSecret('iterators') : loadOrCreateSecret(dataDir, logger);
-    await createDeclaredStreams(log, config, logger);
+    await createDeclaredStreams(log, config, declaredStreams(config, options.apps ?? []), logger);
 
     const metrics = new Registry();
     registerProcessMetrics(metrics, logger);
@@ -129,7 +129,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       undo.unshift(() => warehouse.close());
       registerWarehouseMetrics(metrics, warehouse, logger.child({ component: 'warehouse' }));
     }
-    const deliveries = await startDeliveries(log, warehouse, config, logger, undo);
+    const deliveries = await startDeliveries(log, warehouse, appTables, config, logger, undo);
     // The apps the config enables say what they need before the shared stores open.
     const prepared: Array<PreparedApp & { readonly name: string }> = (options.apps ?? [])
       .filter((app) => app.enabled(config))
@@ -380,20 +380,33 @@ async function openConfiguredWarehouse(config: TollstreamConfig, logger: Logger)
 }
 
 /**
- * One delivery of `delivery.stream` into the warehouse table, and one into the Parquet lake when enabled.
+ * One delivery of `delivery.stream` into the warehouse table of its name (declared by an app), and one into the
+ * Parquet lake when enabled.
  * Each registers its stop in `undo` as soon as it runs, so a failed start stops the ones already running.
  */
 async function startDeliveries(
   log: StreamLog,
   warehouse: Warehouse | undefined,
+  appTables: readonly TableSchema[],
   config: TollstreamConfig,
   logger: Logger,
   undo: Array<() => Promise<void> | void>,
 ): Promise<DeliveryStream[]> {
   const stream = config.delivery.stream;
-  const destinations: Array<{ name: string; destination: () => Promise<DeliveryDestination>; buffering?: BufferingHints; maxBatchRecords?: number }> = [];
-  if (warehouse) destinations.push({ name: WAREHOUSE_DELIVERY, destination: async () => warehouseDestination(warehouse, TOLL_TRANSACTIONS.name) });
   const lake = config.lake;
+  if (!warehouse && !lake.enabled) return [];
+  const exists = (await log.listStreams()).some((s) => s.name === stream);
+  if (!exists) {
+    logger.warn(`delivery.stream '${stream}' does not exist, so nothing is delivered; declare it in streams (or create it) and restart`, { stream });
+    return [];
+  }
+  const table = appTables.find((t) => t.name === stream);
+  if (!table) {
+    logger.warn(`no app declares a warehouse table named like delivery.stream '${stream}', so nothing is delivered`, { stream });
+    return [];
+  }
+  const destinations: Array<{ name: string; destination: () => Promise<DeliveryDestination>; buffering?: BufferingHints; maxBatchRecords?: number }> = [];
+  if (warehouse) destinations.push({ name: WAREHOUSE_DELIVERY, destination: async () => warehouseDestination(warehouse, table.name) });
   if (lake.enabled) {
     destinations.push({
       name: LAKE_DELIVERY,
@@ -401,18 +414,12 @@ async function startDeliveries(
       // the node holding its lease; alone, the lake is this node's, with its manifests and compaction.
       destination: () =>
         config.cluster
-          ? openSharedParquetLake({ dir: lakeDir(config), postgresUrl: config.cluster.postgresUrl, timeoutMs: leaseStoreTimeoutMs(leaseTimings(config.cluster)), logger })
-          : openParquetLake({ dir: lakeDir(config), targetFileMiB: lake.targetFileMiB, compactionIntervalSeconds: lake.compactionIntervalSeconds, logger }),
+          ? openSharedParquetLake({ dir: lakeDir(config), schema: table, postgresUrl: config.cluster.postgresUrl, timeoutMs: leaseStoreTimeoutMs(leaseTimings(config.cluster)), logger })
+          : openParquetLake({ dir: lakeDir(config), schema: table, targetFileMiB: lake.targetFileMiB, compactionIntervalSeconds: lake.compactionIntervalSeconds, logger }),
       // Its own buffering, apart from the warehouse's: large batches, so files start larger and compaction has less to do.
       buffering: { sizeMiB: Math.min(128, lake.targetFileMiB), intervalSeconds: lake.maxWaitSeconds },
       maxBatchRecords: LAKE_MAX_BATCH_RECORDS,
     });
-  }
-  if (destinations.length === 0) return [];
-  const exists = (await log.listStreams()).some((s) => s.name === stream);
-  if (!exists) {
-    logger.warn(`delivery.stream '${stream}' does not exist, so nothing is delivered; declare it in streams (or create it) and restart`, { stream });
-    return [];
   }
   const deliveries: DeliveryStream[] = [];
   for (const { name, destination: open, buffering, maxBatchRecords } of destinations) {
@@ -497,9 +504,20 @@ async function runAll(steps: ReadonlyArray<() => Promise<void> | void>): Promise
   if (first !== undefined) throw first;
 }
 
-async function createDeclaredStreams(log: StreamLog, config: TollstreamConfig, logger: Logger): Promise<void> {
+/**
+ * The streams to create at start: the operator's `streams`, then those the running apps declare; a name declared
+ * twice keeps its first declaration, so the operator's wins.
+ */
+function declaredStreams(config: TollstreamConfig, apps: readonly App[]): DeclaredStream[] {
+  const byName = new Map<string, DeclaredStream>();
+  const running = apps.filter((app) => app.enabled(config)).flatMap((app) => app.streams?.(config) ?? []);
+  for (const declared of [...config.streams, ...running]) if (!byName.has(declared.name)) byName.set(declared.name, declared);
+  return [...byName.values()];
+}
+
+async function createDeclaredStreams(log: StreamLog, config: TollstreamConfig, streams: readonly DeclaredStream[], logger: Logger): Promise<void> {
   const existing = new Set((await log.listStreams()).map((s) => s.name));
-  for (const declared of config.streams) {
+  for (const declared of streams) {
     if (existing.has(declared.name)) continue;
     try {
       await log.createStream(declared.name, {

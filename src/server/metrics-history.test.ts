@@ -11,6 +11,7 @@ import type { App } from '../app-contract/index.ts';
 import { DEFAULT_CONFIG, type TollstreamConfig } from '../config/index.ts';
 import { createLogger } from '../core/logger.ts';
 import { startServer, type RunningServer } from './index.ts';
+import { tollDataApp } from '../../test/support/toll-data-app.ts';
 import { parseHistoryQuery, type HistoryPoint } from './metrics-history.ts';
 import { waitUntil } from '../../test/support/wait.ts';
 
@@ -33,7 +34,7 @@ function config(overrides: Partial<TollstreamConfig> = {}): TollstreamConfig {
   };
 }
 
-async function start(cfg: TollstreamConfig, apps: readonly App[] = []): Promise<RunningServer> {
+async function start(cfg: TollstreamConfig, apps: readonly App[] = [tollDataApp]): Promise<RunningServer> {
   const server = await startServer(cfg, { logger: createLogger({ level: 'silent' }), apps });
   cleanups.push(() => server.close());
   return server;

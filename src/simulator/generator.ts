@@ -6,10 +6,7 @@
 import { buildWorld, pickIndex, tollCents, type World } from './model.ts';
 export { populationFor } from './model.ts';
 import { Random } from '../core/random.ts';
-import type { TollTransaction } from '../warehouse/index.ts';
-
-/** The record the simulator sends: a toll of the stream `toll_transactions`. */
-export type { TollTransaction };
+import type { TollTransaction } from './toll-transactions.ts';
 
 /** A traffic drop planted at one plaza: between `from` and `to` (event time, ms) only `factor` of its traffic passes. */
 export interface PlantedDrop {

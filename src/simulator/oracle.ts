@@ -3,7 +3,7 @@
  * retried transactions counted once, in the month of each transaction's event time, and the threshold
  * breaches that follow. Tests compare the running system with this.
  */
-import type { TollTransaction } from './generator.ts';
+import type { TollTransaction } from './toll-transactions.ts';
 
 export interface Breach {
   readonly customerId: string;

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import type { TollTransaction } from './generator.ts';
+import type { TollTransaction } from './toll-transactions.ts';
 
 export interface SinkResult {
   readonly accepted: number;

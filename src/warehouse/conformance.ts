@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../core/errors.ts';
 import { SOURCE_COLUMN_SCHEMAS } from './tables.ts';
 import type { Row, TableSchema, Warehouse } from './types.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 
 /** A place holding one warehouse's data; `open` may be called again after `close` to reopen the same data. */
 export interface WarehouseFixture {
@@ -73,7 +74,7 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       clock = T0;
       fixture = await createFixture();
       warehouse = await fixture.open({ now: () => clock });
-      await warehouse.ensureSchema();
+      await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     });
     afterEach(async () => {
       // Undefined when the fixture could not be created (e.g. no server): that failure is the one to report.
@@ -231,7 +232,7 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
 
     it('replaces reference rows as a whole', async () => {
       const ref = (expected: number) => ({ plaza_id: 'P01', day_of_week: 4, slot: 20, expected_count: expected, alert_threshold: 10 });
-      await warehouse.ensureSchema([DECLARED_REFERENCE]);
+      await warehouse.ensureSchema([TOLL_TRANSACTIONS, DECLARED_REFERENCE]);
       await warehouse.replaceRows(DECLARED_REFERENCE.name, [ref(100)]);
       await warehouse.replaceRows(DECLARED_REFERENCE.name, [ref(120)]);
       expect((await warehouse.query(`SELECT expected_count FROM ${DECLARED_REFERENCE.name}`)).rows).toEqual([[120]]);
@@ -257,14 +258,14 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       const load = () => warehouse.loadBatch({ table: DECLARED_TABLE.name, rows: [row(1), row(2)], source: { stream: 'declared', positions: { a: seq(2) } } });
       await expect(load()).rejects.toSatisfy((e) => isTollstreamError(e, 'INVALID_ARGUMENT'));
       expect(warehouse.tableSchema(DECLARED_TABLE.name)).toBeUndefined();
-      await warehouse.ensureSchema([DECLARED_TABLE]);
+      await warehouse.ensureSchema([TOLL_TRANSACTIONS, DECLARED_TABLE]);
       expect(warehouse.tableSchema(DECLARED_TABLE.name)).toBe(DECLARED_TABLE);
       await load();
       const result = await warehouse.query(`SELECT customer_id, total_cents, breached_at FROM ${DECLARED_TABLE.name} WHERE total_cents > $min ORDER BY customer_id`, { min: 5_100 });
       expect(result.rows).toEqual([['C1', 5_125, new Date(T0 + 60_000).toISOString()], ['C2', 5_250, new Date(T0 + 120_000).toISOString()]]);
       expect(await warehouse.positions('declared', DECLARED_TABLE.name)).toEqual({ a: seq(2) });
       // A declared table may not take a platform table's name.
-      await expect(warehouse.ensureSchema([{ ...DECLARED_TABLE, name: 'toll_transactions' }])).rejects.toThrow(/two warehouse tables are named 'toll_transactions'/);
+      await expect(warehouse.ensureSchema([{ ...DECLARED_TABLE, name: '_delivery_positions' }])).rejects.toThrow(/two warehouse tables are named '_delivery_positions'/);
     });
 
     it('refuses an answer past the row cap, naming the way out, and answers one at the cap', async () => {
@@ -349,7 +350,7 @@ export function describeWarehouseConformance(name: string, createFixture: () => 
       await warehouse.loadBatch({ table: 'toll_transactions', rows: [tollRow(1)], source: { stream: 's', positions: { a: seq(1) } } });
       await warehouse.close();
       warehouse = await fixture.open({ now: () => clock });
-      await warehouse.ensureSchema();
+      await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
       expect(await count()).toBe(1);
       expect(await warehouse.positions('s', 'toll_transactions')).toEqual({ a: seq(1) });
     });

@@ -10,6 +10,7 @@ import { isTollstreamError } from '../core/errors.ts';
 import { openDuckDBWarehouse } from './duckdb.ts';
 import { DECLARED_REFERENCE } from './conformance.ts';
 import type { Row, Warehouse } from './types.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 
@@ -40,7 +41,7 @@ describe('DuckDB warehouse: loading a batch', () => {
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-duckdb-insert-'));
     warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'warehouse.duckdb'), threads: 1 });
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   });
   afterEach(async () => {
     await warehouse.close();

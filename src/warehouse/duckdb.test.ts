@@ -6,6 +6,7 @@ import { isTollstreamError } from '../core/errors.ts';
 import { describeWarehouseConformance } from './conformance.ts';
 import type { DamagedWarehouse } from './duckdb-file.ts';
 import { openDuckDBWarehouse } from './duckdb.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 
 describeWarehouseConformance('DuckDB', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tollstream-warehouse-'));
@@ -27,7 +28,7 @@ describe('a damaged DuckDB warehouse file', () => {
   /** A warehouse holding `rows` toll transactions (plates unique, so their blocks hold real data), then closed. */
   async function filled(rows: number): Promise<void> {
     const warehouse = await openDuckDBWarehouse({ path: file, threads: 1 });
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     const batch = Array.from({ length: rows }, (_, i) => ({
       transaction_id: `tx-${i}`,
       customer_id: null,
@@ -59,7 +60,7 @@ describe('a damaged DuckDB warehouse file', () => {
     const events: DamagedWarehouse[] = [];
     const rebuilt = await openDuckDBWarehouse({ path: file, threads: 1, rebuildDamaged: (e) => events.push(e) });
     try {
-      await rebuilt.ensureSchema();
+      await rebuilt.ensureSchema([TOLL_TRANSACTIONS]);
       expect(events).toHaveLength(1);
       expect(events[0]!.path).toBe(file);
       expect(events[0]!.movedTo).toHaveLength(1);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { rowFromObject } from './rows.ts';
 import { DECLARED_REFERENCE } from './conformance.ts';
-import { SOURCE_COLUMNS, TOLL_TRANSACTIONS } from './tables.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
+import { SOURCE_COLUMNS } from './tables.ts';
 
 const omit = new Set<string>(SOURCE_COLUMNS);
 const good = {

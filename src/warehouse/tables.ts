@@ -15,43 +15,6 @@ export const SOURCE_COLUMN_SCHEMAS: readonly ColumnSchema[] = [
     { name: 'sequence_number', type: 'varchar', description: 'Log sequence number of the record within its shard.' },
 ];
 
-/** A toll transaction as roadside equipment sends it to the stream `toll_transactions`: one row of the table below. */
-export interface TollTransaction {
-  readonly transaction_id: string;
-  readonly customer_id: string;
-  readonly tag_id: string;
-  readonly plate: string;
-  readonly plaza_id: string;
-  /** 1 or more. */
-  readonly lane: number;
-  /** 1 (motorcycle) to 5 (heavy truck). */
-  readonly vehicle_class: number;
-  /** Integer cents, 0 or more; money is never a float. */
-  readonly amount_cents: number;
-  /** ISO 4217 code, three upper-case letters. */
-  readonly currency: string;
-  /** ISO 8601 with a zone (`Z` or `±hh:mm`). */
-  readonly event_time: string;
-}
-
-export const TOLL_TRANSACTIONS: TableSchema = {
-  name: 'toll_transactions',
-  description: 'One row per toll transaction delivered from the stream toll_transactions.',
-  columns: [
-    { name: 'transaction_id', type: 'varchar', description: 'Unique id of the transaction.' },
-    { name: 'customer_id', type: 'varchar', nullable: true, description: 'Account of the customer; null for pay-by-plate.' },
-    { name: 'tag_id', type: 'varchar', nullable: true, description: 'Transponder read at the lane; null when none was read.' },
-    { name: 'plate', type: 'varchar', nullable: true, description: 'Licence plate read at the lane.' },
-    { name: 'plaza_id', type: 'varchar', description: 'Toll plaza (station), e.g. P07.' },
-    { name: 'lane', type: 'integer', min: 0, max: 1000, description: 'Lane number at the plaza.' },
-    { name: 'vehicle_class', type: 'smallint', min: 1, max: 5, description: '1 motorcycle, 2 car, 3 light truck, 4 bus, 5 heavy truck.' },
-    { name: 'amount_cents', type: 'bigint', description: 'Toll charged, in integer cents of `currency`.' },
-    { name: 'currency', type: 'varchar', description: 'ISO 4217 code, e.g. USD.' },
-    { name: 'event_time', type: 'timestamp', description: 'When the vehicle passed, UTC (millisecond precision).' },
-    ...SOURCE_COLUMN_SCHEMAS,
-  ],
-};
-
 export const DELIVERY_POSITIONS: TableSchema = {
   name: '_delivery_positions',
   description: 'How far each delivery has loaded each shard; written in the same transaction as the rows.',
@@ -107,8 +70,11 @@ export function deliveryErrorRows(batch: Pick<LoadBatch, 'table' | 'errors'> & {
   }));
 }
 
-/** The platform's tables, which `ensureSchema` always creates; apps declare their own (`ensureSchema(extra)`). */
-export const TABLES: readonly TableSchema[] = [TOLL_TRANSACTIONS, DELIVERY_POSITIONS, DELIVERY_ERRORS];
+/**
+ * The platform's tables, which `ensureSchema` always creates: the delivery's bookkeeping. The tables of the data
+ * are declared by apps (`ensureSchema(extra)`).
+ */
+export const TABLES: readonly TableSchema[] = [DELIVERY_POSITIONS, DELIVERY_ERRORS];
 
 /** The platform's table `name`, if it is one. */
 export function tableSchema(name: string): TableSchema | undefined {

@@ -13,6 +13,7 @@ import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { spawnCli } from './helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
+import { tollTransactionsStream } from '../../src/simulator/index.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollstream-simulate-stop-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -28,6 +29,8 @@ describe('tollstream simulate', () => {
         warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
         ...spendAlertsConfig({ enabled: false }),
         ...stationAlertsConfig({ enabled: false }),
+        // The apps are off, so the toll stream they declare is declared here.
+        streams: [tollTransactionsStream()],
       },
       { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) },
     );

@@ -15,6 +15,7 @@ import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { startNatsCluster, type NatsCluster } from '../../bin/nats-cluster.ts';
 import { produceTolls, startNodeProcess, type NodeChild } from './node-process.ts';
 import { verifyDelivered } from './verify.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 const NODE = fileURLToPath(new URL('delivery-node.ts', import.meta.url));
 const STREAM = 'toll_transactions';
@@ -37,7 +38,7 @@ describe('warehouse delivery on three nodes, one killed with kill -9', () => {
     warehousePlace = postgresSchema('failover_wh');
     leasePlace = postgresSchema('failover_leases');
     warehouse = await warehousePlace.open();
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     const prefix = `df${crypto.randomBytes(4).toString('hex')}`;
     log = await openJetStreamLog({ servers: cluster.urls, prefix, replicas: 3, requestTimeoutMs: 20_000 });
     await log.createStream(STREAM, { shardCount: SHARDS, dedupe: { mode: 'field', field: 'transaction_id' } });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { call, startApiServer, type ApiServer } from './helpers.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 const NOV = Date.parse('2026-11-01T00:00:00Z');
 const DEC = Date.parse('2026-12-01T00:00:00Z');
@@ -87,7 +88,7 @@ describe.each(backends)('trip history on $name', ({ open }) => {
   beforeAll(async () => {
     const opened = await open();
     cleanup = opened.cleanup;
-    await opened.warehouse.ensureSchema();
+    await opened.warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     await opened.warehouse.loadBatch({
       table: 'toll_transactions',
       rows: rows(tolls),

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openEmbeddedLog, type StreamLog } from '../../src/log/index.ts';
-import { TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
+import { TOLL_TRANSACTIONS, TrafficGenerator, type TollTransaction } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, type Warehouse } from '../../src/warehouse/index.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -19,7 +19,7 @@ export function openLog(dir: string): Promise<StreamLog> {
 
 export async function openWarehouse(dir: string): Promise<Warehouse> {
   const warehouse = await openDuckDBWarehouse({ path: path.join(dir, 'warehouse.duckdb'), threads: 1 });
-  await warehouse.ensureSchema();
+  await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   return warehouse;
 }
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryStream, openParquetLake, type ParquetLakeOptions } from '../../src/delivery/index.ts';
-import type { TollTransaction } from '../../src/simulator/index.ts';
+import { TOLL_TRANSACTIONS, type TollTransaction } from '../../src/simulator/index.ts';
 import { appendTransactions, eventually, openLog, T0, tempDir, transactions } from './helpers.ts';
 
 const STREAM = 'toll_transactions';
@@ -22,7 +22,7 @@ const PER_HOUR = 400;
 const KILLS = 6;
 
 /** Compaction on demand only, 1 MiB files, any partition with two small files. */
-const SMALL: Omit<ParquetLakeOptions, 'dir'> = { targetFileMiB: 1, compactionIntervalSeconds: 0, compactionMinFiles: 2, compactionQuietSeconds: 0 };
+const SMALL: Omit<ParquetLakeOptions, 'dir'> = { schema: TOLL_TRANSACTIONS, targetFileMiB: 1, compactionIntervalSeconds: 0, compactionMinFiles: 2, compactionQuietSeconds: 0 };
 
 /** Totals of the files a reader outside the server finds in `_current.json`: rows, distinct ids, cents. */
 async function readCurrent(lakeDir: string): Promise<{ files: string[]; totals: number[] }> {

@@ -4,6 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryStream, openParquetLake, type ParquetLake } from '../../src/delivery/index.ts';
 import type { StreamLog } from '../../src/log/index.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 import { appendRaw, appendTransactions, eventually, openLog, tempDir, transactions } from './helpers.ts';
 
 const STREAM = 'toll_transactions';
@@ -40,7 +41,7 @@ describe('delivery into a Parquet data lake', () => {
   });
 
   async function deliverAll(expected: number): Promise<void> {
-    lake = await openParquetLake({ dir: path.join(dir, 'lake') });
+    lake = await openParquetLake({ dir: path.join(dir, 'lake'), schema: TOLL_TRANSACTIONS });
     const d = new DeliveryStream({ name: 'lake', log, stream: STREAM, destination: lake, buffering: { intervalSeconds: 0.05 }, maxBatchRecords: 400 });
     await d.start();
     await eventually('the lake to hold every record', () => {
@@ -72,7 +73,7 @@ describe('delivery into a Parquet data lake', () => {
     expect(misplaced).toEqual([[0]]);
 
     // The manifests name every data file and add up to every row.
-    lake = await openParquetLake({ dir: path.join(dir, 'lake') });
+    lake = await openParquetLake({ dir: path.join(dir, 'lake'), schema: TOLL_TRANSACTIONS });
     const manifests = await lake.manifests();
     expect(manifests.flatMap((m) => m.files).reduce((n, f) => n + f.rows, 0)).toBe(1500);
     expect(manifests.map((m) => m.commit)).toEqual(manifests.map((_m, i) => i + 1));
@@ -88,7 +89,7 @@ describe('delivery into a Parquet data lake', () => {
     const [existing] = await fs.readdir(someDir);
     await fs.copyFile(path.join(someDir, existing!), path.join(someDir, 'shardId-000000000000-999999999999999999999999-999999999999999999999999.parquet'));
     await fs.writeFile(path.join(root, '_manifest', '00000000000000000099.json.tmp'), '{');
-    lake = await openParquetLake({ dir: path.join(dir, 'lake') });
+    lake = await openParquetLake({ dir: path.join(dir, 'lake'), schema: TOLL_TRANSACTIONS });
     expect(await fs.readdir(someDir)).not.toContain('shardId-000000000000-999999999999999999999999-999999999999999999999999.parquet');
     expect(await fs.readdir(path.join(root, '_manifest'))).not.toContain('00000000000000000099.json.tmp');
     expect(await readLake(path.join(dir, 'lake'), 'SELECT count(*), count(DISTINCT transaction_id) FROM lake')).toEqual([[600, 600]]);
@@ -97,7 +98,7 @@ describe('delivery into a Parquet data lake', () => {
   it('keeps failed records in error files listed by the manifest', async () => {
     await appendRaw(log, STREAM, ['not json', JSON.stringify(transactions(1)[0])]);
     await deliverAll(2);
-    lake = await openParquetLake({ dir: path.join(dir, 'lake') });
+    lake = await openParquetLake({ dir: path.join(dir, 'lake'), schema: TOLL_TRANSACTIONS });
     const errorFiles = (await lake.manifests()).flatMap((m) => m.files).filter((f) => f.kind === 'errors');
     expect(errorFiles.map((f) => f.rows)).toEqual([1]);
     const line = JSON.parse((await fs.readFile(path.join(dir, 'lake', 'toll_transactions', errorFiles[0]!.path), 'utf8')).trim());
@@ -119,12 +120,12 @@ describe('delivery into a Parquet data lake', () => {
     damaged[digit] = damaged[digit]! ^ 0x01;
     await fs.writeFile(last, damaged);
     const filesBefore = (await fs.readdir(root, { recursive: true })).sort();
-    await expect(openParquetLake({ dir: path.join(dir, 'lake') })).rejects.toMatchObject({ code: 'STATE_CORRUPT', context: { file: last }, message: expect.stringContaining('CRC32C mismatch') });
+    await expect(openParquetLake({ dir: path.join(dir, 'lake'), schema: TOLL_TRANSACTIONS })).rejects.toMatchObject({ code: 'STATE_CORRUPT', context: { file: last }, message: expect.stringContaining('CRC32C mismatch') });
     expect((await fs.readdir(root, { recursive: true })).sort()).toEqual(filesBefore);
 
     // The layout before checksums (plain JSON) is read, and rewritten with a checksum.
     await fs.writeFile(last, good.subarray(good.indexOf(0x0a) + 1));
-    lake = await openParquetLake({ dir: path.join(dir, 'lake') });
+    lake = await openParquetLake({ dir: path.join(dir, 'lake'), schema: TOLL_TRANSACTIONS });
     expect((await lake.manifests()).flatMap((m) => m.files).reduce((n, f) => n + f.rows, 0)).toBe(600);
     expect((await fs.readFile(last, 'utf8')).startsWith('tollstream-state/1 lake-manifest v1 ')).toBe(true);
   });

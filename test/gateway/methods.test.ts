@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.ts';
 import { createAuthenticator, createTablesApi, send, type RouteModule } from '../../src/gateway/index.ts';
 import { createOpenApiRoute } from '../../src/server/openapi-route.ts';
+import { createStaticRoutes } from '../../src/web/index.ts';
 import { openTables, sqliteTableStore, type Tables } from '../../src/tables/index.ts';
 import { startTestServer, TEST_CREDENTIALS, uniqueName, type TestServer } from '../support/test-server.ts';
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
     methods: () => ['POST'],
     handle: async (_req, res) => send(res, 201, {}, ''),
   };
-  server = await startTestServer({ authenticator, routes: [createTablesApi(sqliteTableStore(tables), { operatorAuth, logger: silentLogger }), createOpenApiRoute(), things] });
+  server = await startTestServer({ authenticator, routes: [createTablesApi(sqliteTableStore(tables), { operatorAuth, logger: silentLogger }), createOpenApiRoute(), createStaticRoutes({ root: dir }), things] });
   stream = uniqueName();
   expect((await call('POST', '/v1/streams', JSON.stringify({ name: stream }))).status).toBe(201);
 });
@@ -57,6 +58,8 @@ describe('a method the path does not answer', () => {
     ['POST', '/v1/tables', 'GET, HEAD'],
     ['DELETE', '/v1/tables/t/scan', 'GET, HEAD'],
     ['PUT', '/openapi.json', 'GET, HEAD'],
+    ['POST', '/app/', 'GET, HEAD'],
+    ['DELETE', '/assets/app-1.js', 'GET, HEAD'],
     ['GET', '/things', 'POST'],
     ['HEAD', '/things', 'POST'],
     // A tail never ends: HEAD is not offered there.
@@ -83,6 +86,7 @@ describe('a method the path does not answer', () => {
     expect((await call('GET', `/v1/streams/${stream}`)).status).toBe(200);
     expect((await call('HEAD', '/v1/tables')).status).toBe(200);
     expect((await call('GET', '/openapi.json')).status).toBe(200);
+    expect((await call('HEAD', '/openapi.json')).status).toBe(200);
     expect((await call('POST', '/things')).status).toBe(201);
   });
 });

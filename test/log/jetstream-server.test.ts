@@ -19,6 +19,7 @@ import { startNatsCluster } from '../../bin/nats-cluster.ts';
 import type { NatsCluster } from '../../bin/nats-cluster.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
+import { tollTransactionsStream } from '../../src/simulator/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -40,6 +41,8 @@ describe('server with a cluster section', () => {
       queries: { ...DEFAULT_CONFIG.queries, enabled: false },
       ...spendAlertsConfig({ enabled: false }),
       ...stationAlertsConfig({ enabled: false }),
+      // The apps are off, so the toll stream they declare is declared here.
+      streams: [tollTransactionsStream()],
       // Deployed functions keep their definitions in the cluster's PostgreSQL, which this test does not start.
       functions: { ...DEFAULT_CONFIG.functions, enabled: false },
       cluster: { natsServers: cluster.urls, postgresUrl: 'postgres://unused@127.0.0.1:1/none', nodeName: 'node-a', replicas: 3 },

@@ -10,6 +10,7 @@ import { waitFor } from '../../src/apps/abc-tolls/testing/harness.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { call, startApiServer, toll, type ApiServer, type ApiServerOptions } from '../customer-api/helpers.ts';
 import { postgresSchema } from './server.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 interface Backend {
   readonly name: string;
@@ -91,7 +92,7 @@ describe.each(backends)('the customer API with the app on $name tables', ({ open
     const month = new Date(now).toISOString().slice(0, 7);
     const tolls = [toll('P1', 600, now - 2000), toll('P1', 650, now - 1000), toll('P2', 5000, now - 1000)] as Toll[];
     await server.appendTolls(tolls);
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     await warehouse.loadBatch({ table: 'toll_transactions', rows: warehouseRows(tolls), source: { stream: 'toll_transactions', positions: { 'shardId-000000000000': String(tolls.length).padStart(20, '0') } } });
 
     const spend = await call(url, 'GET', '/v1/me/spend', { auth: token });

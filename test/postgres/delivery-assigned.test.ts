@@ -10,6 +10,7 @@ import type { StreamLog } from '../../src/log/index.ts';
 import type { Warehouse } from '../../src/warehouse/index.ts';
 import { appendTransactions, eventually, openLog, tempDir, transactions } from '../delivery/helpers.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 const STREAM = 'toll_transactions';
 
@@ -29,7 +30,7 @@ describe('deliveries of assigned shards into PostgreSQL', () => {
     place = postgresSchema('assigned');
     const w = await place.open();
     warehouses.push(w);
-    await w.ensureSchema();
+    await w.ensureSchema([TOLL_TRANSACTIONS]);
   });
   afterEach(async () => {
     for (const d of running.splice(0)) await d.stop();

@@ -8,6 +8,7 @@ import { isTollstreamError } from '../../src/core/errors.ts';
 import { openPostgresWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
 import { TcpProxy as Proxy } from '../support/tcp-proxy.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 const row = (i: number): Row => ({
@@ -40,7 +41,7 @@ describe('PostgreSQL warehouse across an outage', () => {
     const viaProxy = new URL(place.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     warehouse = await openPostgresWarehouse({ connectionString: viaProxy.toString(), schema: place.schema });
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   });
   afterAll(async () => {
     await warehouse?.close();

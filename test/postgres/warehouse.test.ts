@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollstreamError } from '../../src/core/errors.ts';
 import { openPostgresWarehouse, type Warehouse } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 const row = {
@@ -30,7 +31,7 @@ describe('PostgreSQL warehouse', () => {
   beforeAll(async () => {
     place = postgresSchema('backend');
     warehouse = await place.open();
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     await warehouse.loadBatch({ table: 'toll_transactions', rows: [row], source: { stream: 's', positions: { a: '1' } } });
     await place.admin(`CREATE ROLE ${reader} LOGIN PASSWORD 'reader-secret'`);
     await place.admin(`GRANT USAGE ON SCHEMA ${place.schema} TO ${reader}`);

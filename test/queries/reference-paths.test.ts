@@ -15,6 +15,7 @@ import { SHIPPED_APPS } from '../../src/apps/index.ts';
 import { runCli } from '../cli/helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
+import { tollTransactionsStream } from '../../src/simulator/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -37,6 +38,8 @@ async function setup(overrides: Partial<TollstreamConfig['queries']> = {}, wareh
   const config: TollstreamConfig = {
     ...DEFAULT_CONFIG, dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: warehouse },
     ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }),
+    // The apps are off, so the toll stream they declare is declared here.
+    streams: [tollTransactionsStream()],
     queries: { ...DEFAULT_CONFIG.queries, ...overrides },
   };
   const server = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });
@@ -134,6 +137,7 @@ describe.each([
     const config: TollstreamConfig = {
       ...DEFAULT_CONFIG, dataDir: before.dataDir, port: 0, logging: { level: 'silent', format: 'json' }, warehouse: { ...DEFAULT_CONFIG.warehouse, enabled: false },
       ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }),
+      streams: [tollTransactionsStream()],
       queries: { ...DEFAULT_CONFIG.queries, referenceDir: second, threads },
     };
     const after = await startServer(config, { apps: SHIPPED_APPS, logger: createLogger({ level: 'silent' }) });

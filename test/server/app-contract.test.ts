@@ -110,6 +110,25 @@ describe('an app through the App contract', () => {
     expect(((await stations.json()) as { error: { message: string } }).error.message).toContain("no reference data 'stations'");
   });
 
+  it('creates the streams a running app declares, as the operator declares one both name, and no stream or table of its own', async () => {
+    const declaring = (name: string, enabled: boolean, streams: App['streams']): App => ({ name, enabled: () => enabled, ...(streams ? { streams } : {}), prepare: () => ({ start: async () => ({ routes: [] }) }) });
+    const apps = [
+      declaring('counts', true, () => [{ name: 'counted', shardCount: 1, retentionHours: 48 }, { name: 'shared', shardCount: 3 }]),
+      declaring('also-shared', true, () => [{ name: 'shared', shardCount: 4 }]),
+      declaring('off', false, () => [{ name: 'never' }]),
+    ];
+    const server = await startServer({ ...config(), streams: [{ name: 'shared', shardCount: 2 }] }, { apps, logger: createLogger({ level: 'silent' }) });
+    servers.push(server);
+    const names = (await server.log.listStreams()).map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['counted', 'shared']));
+    expect(names).not.toContain('never');
+    // The platform's defaults name no data of an app: no toll stream, no toll table.
+    expect(names).not.toContain('toll_transactions');
+    expect(server.warehouse!.tableSchema('toll_transactions')).toBeUndefined();
+    expect(await server.log.describeStream('counted')).toMatchObject({ openShardCount: 1, retentionHours: 48 });
+    expect((await server.log.describeStream('shared')).openShardCount).toBe(2);
+  });
+
   it("serves an app's reference data at PUT /v1/reference/{name} whether or not it runs, telling it what the table holds now and before", async () => {
     const told: Array<{ rows: readonly unknown[]; previous: readonly unknown[] }> = [];
     const app = lanesApp({ replaced: async (rows, previous) => void told.push({ rows, previous }) });

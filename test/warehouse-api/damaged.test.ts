@@ -17,6 +17,7 @@ import { openDuckDBWarehouse, type DamagedWarehouse } from '../../src/warehouse/
 import { distinct, query, send, serverConfig, tempDataDir, traffic, waitForRows, type QueryAnswer } from './helpers.ts';
 import { stationAlertsConfig } from '../../src/apps/station-alerts/index.ts';
 import { spendAlertsConfig } from '../../src/apps/abc-tolls/index.ts';
+import { TOLL_TRANSACTIONS, tollTransactionsStream } from '../../src/simulator/index.ts';
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -25,7 +26,8 @@ afterEach(async () => {
 });
 
 function config(dataDir: string): TollstreamConfig {
-  return serverConfig(dataDir, { ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }) });
+  // The apps are off, so the toll stream they declare is declared here.
+  return serverConfig(dataDir, { streams: [tollTransactionsStream()], ...spendAlertsConfig({ enabled: false }), ...stationAlertsConfig({ enabled: false }) });
 }
 
 async function startLogged(dataDir: string, lines: string[]): Promise<RunningServer> {
@@ -67,7 +69,7 @@ describe('a damaged write-ahead log', () => {
     const events: DamagedWarehouse[] = [];
     const rebuilt = await openDuckDBWarehouse({ path: file, threads: 1, rebuildDamaged: (e) => events.push(e) });
     try {
-      await rebuilt.ensureSchema();
+      await rebuilt.ensureSchema([TOLL_TRANSACTIONS]);
       expect(events).toHaveLength(1);
       expect(events[0]!.reason).toMatch(/WAL/);
       expect(events[0]!.movedTo.map((f) => path.basename(f).replace(/damaged-.*/, 'damaged-'))).toEqual(['warehouse.duckdb.damaged-', 'warehouse.duckdb.wal.damaged-']);

@@ -3,10 +3,11 @@
  * kills itself with SIGKILL: `node bin/run-ts.mjs test/warehouse-api/wal-child.ts FILE BATCHES`.
  */
 import { openDuckDBWarehouse } from '../../src/warehouse/index.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 
 const [file, batches] = process.argv.slice(2);
 const warehouse = await openDuckDBWarehouse({ path: file!, threads: 1 });
-await warehouse.ensureSchema();
+await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
 const shard = 'shardId-000000000000';
 for (let b = 0; b < Number(batches); b++) {
   const rows = Array.from({ length: 2000 }, (_, i) => {

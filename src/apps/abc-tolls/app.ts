@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
 import type { TollstreamConfig } from '../../config/index.ts';
 import { TollstreamError } from '../../core/errors.ts';
+import { TOLL_TRANSACTIONS, tollTransactionsStream } from '../../simulator/index.ts';
 import { loadOrCreateVapidKeys, readVapidKeys, smtpSecurity, type Notifications, type NotifyOptions } from '../../notify/index.ts';
 import type { Registry } from '../../metrics/index.ts';
 import { BREACH_MIRROR, breachFeed, THRESHOLD_BREACHES } from './breaches.ts';
@@ -25,7 +26,9 @@ export const spendAlertsApp: App = {
   name: 'abc-tolls',
   configSection: SPEND_ALERTS_SECTION,
   enabled: (config) => spendAlertsSettings(config).enabled,
-  warehouseTables: [THRESHOLD_BREACHES],
+  // The tolls it reads, where producers write them, and the table the server delivers them into.
+  streams: (config) => [tollTransactionsStream(config.delivery.stream)],
+  warehouseTables: [TOLL_TRANSACTIONS, THRESHOLD_BREACHES],
   reports: SPEND_ALERT_REPORTS,
   web: SPEND_ALERTS_PAGES,
   prepare({ config, warehouse, secret, serverUrl }) {

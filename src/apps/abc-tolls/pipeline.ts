@@ -147,7 +147,7 @@ const CONFIG_KEYS = new Set([
 
 export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): ResolvedSpendAlertsConfig {
   const unknown = Object.keys(config).find((k) => !CONFIG_KEYS.has(k));
-  if (unknown) throw invalid(unknown, `unknown key '${unknown}' in the spend alerts config`);
+  if (unknown) throw configInvalid(unknown, `unknown key '${unknown}' in the spend alerts config`);
   // The library's defaults are the server's (alerts.source, alerts.windowSeconds, ...): one source, the app's section.
   const source = config.source ?? SPEND_ALERTS_DEFAULTS.source;
   if (!(LIBRARY_ONLY_SOURCES as readonly string[]).includes(source)) {
@@ -155,25 +155,25 @@ export function resolveSpendAlertsConfig(config: SpendAlertsConfig = {}): Resolv
   }
   const windowSeconds = config.windowSeconds ?? SPEND_ALERTS_DEFAULTS.windowSeconds;
   checkSetting('alerts.windowSeconds', windowSeconds, 'spend alerts config', SPEND_ALERTS_SECTION);
-  if (source === 'sql' && config.cutoverAt !== undefined) throw invalid('cutoverAt', "cutoverAt splits source 'both'; source 'sql' takes none");
-  if (config.cutoverAt !== undefined && !Number.isSafeInteger(config.cutoverAt)) throw invalid('cutoverAt', 'cutoverAt must be a time in ms since the epoch');
+  if (source === 'sql' && config.cutoverAt !== undefined) throw configInvalid('cutoverAt', "cutoverAt splits source 'both'; source 'sql' takes none");
+  if (config.cutoverAt !== undefined && !Number.isSafeInteger(config.cutoverAt)) throw configInvalid('cutoverAt', 'cutoverAt must be a time in ms since the epoch');
   if (source === 'both' && config.cutoverAt === undefined) {
-    throw invalid('cutoverAt', "source 'both' needs cutoverAt: the event time from which windows count instead of transactions");
+    throw configInvalid('cutoverAt', "source 'both' needs cutoverAt: the event time from which windows count instead of transactions");
   }
   const currency = config.currency === null ? undefined : (config.currency ?? SPEND_ALERTS_DEFAULTS.currency);
   if (currency !== undefined) checkSetting('alerts.currency', currency, 'spend alerts config (null accepts any currency)', SPEND_ALERTS_SECTION);
   const maxAmountCents = config.maxAmountCents === null ? undefined : (config.maxAmountCents ?? 100_000_000);
   if (maxAmountCents !== undefined && !(Number.isSafeInteger(maxAmountCents) && maxAmountCents >= 0)) {
-    throw invalid('maxAmountCents', 'maxAmountCents must be a whole number of cents, or null for no limit');
+    throw configInvalid('maxAmountCents', 'maxAmountCents must be a whole number of cents, or null for no limit');
   }
   const batchSize = config.batchSize ?? 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw invalid('batchSize', 'batchSize must be an integer from 1 to 10000');
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw configInvalid('batchSize', 'batchSize must be an integer from 1 to 10000');
   const windowBatchSize = config.windowBatchSize ?? 2000;
   if (!Number.isInteger(windowBatchSize) || windowBatchSize < 1 || windowBatchSize > 10_000) {
-    throw invalid('windowBatchSize', 'windowBatchSize must be an integer from 1 to 10000');
+    throw configInvalid('windowBatchSize', 'windowBatchSize must be an integer from 1 to 10000');
   }
   const shardCount = config.shardCount ?? 2;
-  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 1024) throw invalid('shardCount', 'shardCount must be an integer from 1 to 1024');
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 1024) throw configInvalid('shardCount', 'shardCount must be an integer from 1 to 1024');
   const transactionsStream = config.transactionsStream ?? 'toll_transactions';
   const spendStream = config.spendStream ?? 'customer_spend';
   return {
@@ -204,7 +204,7 @@ export async function startSpendAlerts(deps: SpendAlertsDeps): Promise<SpendAler
   const config = resolveSpendAlertsConfig(deps.config);
   const ledger = new SpendLedger({ timeZone: config.timeZone, topic: config.topic });
   const names = { validate: `${config.mappingName}-validate`, transactions: `${config.mappingName}-transactions`, windows: `${config.mappingName}-windows` };
-  if (config.source === 'sql' && deps.queries === undefined) throw invalid('source', "source 'sql' runs a continuous query: pass the query manager as `queries`");
+  if (config.source === 'sql' && deps.queries === undefined) throw configInvalid('source', "source 'sql' runs a continuous query: pass the query manager as `queries`");
 
   await ensureStoreTables(store);
   await refuseSourceSwitch(store, config.source, names);
@@ -315,20 +315,21 @@ async function refuseSourceSwitch(store: TableStore, source: SpendSourceKind, na
   const ran = async (mapping: string) => (await store.listCheckpoints(`function:${mapping}`)).length > 0;
   const [transactionsRan, validateRan] = [await ran(names.transactions), await ran(names.validate)];
   if (source === 'sql' && transactionsRan && !validateRan) {
-    throw invalid(
+    throw configInvalid(
       'source',
       "the spend alerts of this data directory summed toll_transactions directly so far; source 'sql' would count those tolls again. " +
         "Keep alerts.source: 'transactions' here, or start the SQL path on a fresh data directory",
     );
   }
   if ((source === 'transactions' || source === 'both') && validateRan && !transactionsRan) {
-    throw invalid(
+    throw configInvalid(
       'source',
       "the spend alerts of this data directory ran on streaming SQL so far; the direct path would count those tolls again. Keep alerts.source: 'sql' here",
     );
   }
 }
 
-function invalid(key: string, message: string): TollstreamError {
+/** CONFIG_INVALID naming the spend alerts' setting `key`. */
+function configInvalid(key: string, message: string): TollstreamError {
   return new TollstreamError('CONFIG_INVALID', message, { context: { key } });
 }

@@ -4,7 +4,7 @@
  * no exceptions for control flow, and the event time is parsed once and handed back.
  */
 import { parseIsoTimestamp } from '../../core/iso-time.ts';
-import type { TollTransaction } from '../../warehouse/index.ts';
+import type { TollTransaction } from '../../simulator/index.ts';
 
 /** The record checked: defined with the platform's `toll_transactions` table, which it is delivered into. */
 export type { TollTransaction };

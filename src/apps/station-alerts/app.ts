@@ -6,6 +6,7 @@
  * operator routes as a route module.
  */
 import type { App, AppContext, RunningApp, Undo } from '../../app-contract/index.ts';
+import { TOLL_TRANSACTIONS, tollTransactionsStream } from '../../simulator/index.ts';
 import { createOperatorApi } from './http.ts';
 import { startStationAlerts } from './pipeline.ts';
 import { appendStationReference, readReferenceFile } from './reference-stream.ts';
@@ -20,6 +21,10 @@ export const stationAlertsApp: App = {
   name: 'station-alerts',
   configSection: [STATION_ALERTS_SECTION, STATION_REFERENCE_SECTION],
   enabled: (config) => stationAlertsSettings(config).enabled,
+  // The tolls it counts, where producers write them (as the spending alerts declare them, so either runs alone),
+  // and the table the server delivers them into, which its report reads.
+  streams: (config) => [tollTransactionsStream(config.delivery.stream)],
+  warehouseTables: [TOLL_TRANSACTIONS],
   referenceData: (config, log) => [stationReference(config, log)],
   reports: STATION_REPORTS,
   web: STATION_ALERTS_PAGES,

@@ -111,7 +111,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const authorization = headerValue(req.headers, 'authorization');
       const presigned = parsePresignedQuery(req.path);
       if (presigned && authorization !== undefined) {
-        throw invalid('the request is signed twice, in the Authorization header and in the query string (X-Amz-Signature); send one signature');
+        throw signatureInvalid('the request is signed twice, in the Authorization header and in the query string (X-Amz-Signature); send one signature');
       }
       const auth = presigned ?? parseAuthorization(authorization);
       if (mode === 'local') return;
@@ -123,28 +123,28 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         });
       }
       if (!auth.signedHeaders.includes('host') && !auth.signedHeaders.includes(':authority')) {
-        throw invalid("the 'host' header (or ':authority' over HTTP/2) must be signed (SignedHeaders)");
+        throw signatureInvalid("the 'host' header (or ':authority' over HTTP/2) must be signed (SignedHeaders)");
       }
       // A presigned request carries its date in the query, which the signature covers whole.
-      if (!presigned && !auth.signedHeaders.includes('x-amz-date')) throw invalid("the 'x-amz-date' header must be signed (SignedHeaders)");
+      if (!presigned && !auth.signedHeaders.includes('x-amz-date')) throw signatureInvalid("the 'x-amz-date' header must be signed (SignedHeaders)");
       for (const name of OPERATION_HEADERS) {
         if (headerValue(req.headers, name) !== undefined && !auth.signedHeaders.includes(name)) {
-          throw invalid(`'${name}' must be a 'SignedHeader' in the AWS Authorization: it selects the operation, so it is signed`, { header: name });
+          throw signatureInvalid(`'${name}' must be a 'SignedHeader' in the AWS Authorization: it selects the operation, so it is signed`, { header: name });
         }
       }
       const amzDate = presigned ? presigned.amzDate : (headerValue(req.headers, 'x-amz-date')?.trim() ?? '');
       const signedAt = parseAmzDate(amzDate);
-      if (signedAt === undefined) throw invalid(`${presigned ? 'X-Amz-Date' : 'x-amz-date'} must be a date like 20260126T093000Z, got '${amzDate}'`);
+      if (signedAt === undefined) throw signatureInvalid(`${presigned ? 'X-Amz-Date' : 'x-amz-date'} must be a date like 20260126T093000Z, got '${amzDate}'`);
       if (amzDate.slice(0, 8) !== auth.date) {
-        throw invalid(`the credential scope date ${auth.date} does not match x-amz-date ${amzDate}`);
+        throw signatureInvalid(`the credential scope date ${auth.date} does not match x-amz-date ${amzDate}`);
       }
       if (!SIGNING_SERVICES.includes(auth.service)) {
-        throw invalid(`the credential scope names service '${auth.service}'; sign for 'kinesis' or 'firehose'`);
+        throw signatureInvalid(`the credential scope names service '${auth.service}'; sign for 'kinesis' or 'firehose'`);
       }
       if (presigned) checkPresignedTime(presigned, signedAt, now());
       else checkClockSkew(amzDate, signedAt, now());
       for (const name of auth.signedHeaders) {
-        if (headerValue(req.headers, name) === undefined) throw invalid(`the signed header '${name}' is missing from the request`);
+        if (headerValue(req.headers, name) === undefined) throw signatureInvalid(`the signed header '${name}' is missing from the request`);
       }
       // Before the body is read only a declared payload hash can stand in for the body's.
       const hash = presigned
@@ -156,7 +156,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const canonical = canonicalRequest(presigned ? { ...req, path: presigned.signedPath } : req, auth.signedHeaders, hash);
       const expected = computeSignature(secret, amzDate, auth, canonical);
       if (!timingSafeEqualStrings(expected, auth.signature)) {
-        throw invalid('the request signature does not match; check the secret access key and that nothing altered the request');
+        throw signatureInvalid('the request signature does not match; check the secret access key and that nothing altered the request');
       }
     },
     verifySigV4Headers(req: SigV4Headers): void {
@@ -204,7 +204,7 @@ function checkClockSkew(amzDate: string, signedAt: number, now: number): void {
 /** A presigned request is valid from its signing time (give or take the clock skew) until it expires. */
 function checkPresignedTime(presigned: PresignedQuery, signedAt: number, now: number): void {
   if (presigned.expiresSeconds > MAX_PRESIGNED_EXPIRES_SECONDS) {
-    throw invalid(`X-Amz-Expires must be at most ${MAX_PRESIGNED_EXPIRES_SECONDS} seconds (7 days), got ${presigned.expiresSeconds}`);
+    throw signatureInvalid(`X-Amz-Expires must be at most ${MAX_PRESIGNED_EXPIRES_SECONDS} seconds (7 days), got ${presigned.expiresSeconds}`);
   }
   const context = { amzDate: presigned.amzDate, expiresSeconds: presigned.expiresSeconds, serverTime: new Date(now).toISOString() };
   const expiresAt = signedAt + presigned.expiresSeconds * 1000;
@@ -216,7 +216,8 @@ function checkPresignedTime(presigned: PresignedQuery, signedAt: number, now: nu
   }
 }
 
-function invalid(message: string, context?: Record<string, unknown>): TollstreamError {
+/** AUTH_SIGNATURE_INVALID: a SigV4 signature, or what it must cover, that cannot be accepted. */
+function signatureInvalid(message: string, context?: Record<string, unknown>): TollstreamError {
   return new TollstreamError('AUTH_SIGNATURE_INVALID', message, context ? { context } : {});
 }
 

@@ -28,7 +28,7 @@ export interface IteratorCodec {
 
 export function createIteratorCodec(secret: string | Buffer, now: () => number = Date.now): IteratorCodec {
   const mac = (payload: string) => crypto.createHmac('sha256', secret).update(payload).digest().subarray(0, MAC_BYTES).toString('base64url');
-  const invalid = () =>
+  const iteratorInvalid = () =>
     new TollstreamError('ITERATOR_INVALID', 'the shard iterator is not one this server issued (or was altered); get a new one with GetShardIterator');
 
   return {
@@ -39,19 +39,19 @@ export function createIteratorCodec(secret: string | Buffer, now: () => number =
     },
     decode(token) {
       const dot = token.indexOf('.');
-      if (dot <= 0 || token.length > 2048) throw invalid();
+      if (dot <= 0 || token.length > 2048) throw iteratorInvalid();
       const payload = token.slice(0, dot);
       // Compared as text: base64 decoding would ignore trailing junk.
       const given = Buffer.from(token.slice(dot + 1));
       const expected = Buffer.from(mac(payload));
-      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) throw invalid();
+      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) throw iteratorInvalid();
       let fields: unknown;
       try {
         fields = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
       } catch {
-        throw invalid();
+        throw iteratorInvalid();
       }
-      if (!Array.isArray(fields) || fields[0] !== VERSION) throw invalid();
+      if (!Array.isArray(fields) || fields[0] !== VERSION) throw iteratorInvalid();
       const [, stream, shardId, type, value, issuedAt] = fields as [number, string, string, StartPosition['type'], string | number | null, number];
       if (now() - issuedAt > ITERATOR_TTL_MS) {
         throw new TollstreamError('ITERATOR_EXPIRED', 'the shard iterator expired (they last 5 minutes); get a new one with GetShardIterator', {

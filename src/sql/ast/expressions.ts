@@ -7,6 +7,14 @@ import type { SelectQuery } from './query.ts';
 
 export type TimeUnit = 'MILLISECOND' | 'SECOND' | 'MINUTE' | 'HOUR' | 'DAY' | 'WEEK' | 'MONTH' | 'QUARTER' | 'YEAR';
 
+/** The time units of a fixed length, in ms: MILLISECOND to WEEK (a month, a quarter and a year are calendar lengths). */
+export const FIXED_UNIT_MS = { MILLISECOND: 1, SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 } as const satisfies Partial<Record<TimeUnit, number>>;
+
+/** The length of `unit` in ms when it is fixed, else undefined (MONTH, QUARTER, YEAR). */
+export function fixedUnitMs(unit: TimeUnit): number | undefined {
+  return Object.hasOwn(FIXED_UNIT_MS, unit) ? FIXED_UNIT_MS[unit as keyof typeof FIXED_UNIT_MS] : undefined;
+}
+
 /** SQL types the engine computes with. DECIMAL/NUMERIC become DOUBLE; every integer width becomes BIGINT. */
 export type SqlTypeName = 'BOOLEAN' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'TIMESTAMP' | 'INTERVAL' | 'NULL' | 'ANY';
 

@@ -35,4 +35,11 @@ describe('TIMESTAMPDIFF and TIMESTAMPADD', () => {
     expect(addMonths(ts('2026-12-15 08:00:00'), 1)).toBe(ts('2027-01-15 08:00:00'));
     expect(() => timestampAdd('DAY', 1.5, 0)).toThrow('whole number');
   });
+
+  it('refuse a word that is no time unit, the names every object has included', () => {
+    for (const word of ['FORTNIGHT', 'constructor', 'toString', '__proto__']) {
+      expect(() => timestampDiff(word, 0, 86_400_000), word).toThrow('is not a time unit');
+      expect(() => timestampAdd(word, 1, 0), word).toThrow('is not a time unit');
+    }
+  });
 });

@@ -4,21 +4,13 @@
  * months, a month added to the 31st landing on the last day of a shorter month (2026-01-31 plus a month is
  * 2026-02-28), as Calcite, under Flink, does.
  */
-import type { TimeUnit } from '../ast/index.ts';
+import { fixedUnitMs, type TimeUnit } from '../ast/index.ts';
 import { RowError } from './types.ts';
 
-const FIXED_MS: Partial<Record<TimeUnit, number>> = {
-  MILLISECOND: 1,
-  SECOND: 1000,
-  MINUTE: 60_000,
-  HOUR: 3_600_000,
-  DAY: 86_400_000,
-  WEEK: 7 * 86_400_000,
-};
 const MONTHS: Partial<Record<TimeUnit, number>> = { MONTH: 1, QUARTER: 3, YEAR: 12 };
 
 function unitOf(text: string, fn: string): TimeUnit {
-  if (text in FIXED_MS || text in MONTHS) return text as TimeUnit;
+  if (fixedUnitMs(text as TimeUnit) !== undefined || Object.hasOwn(MONTHS, text)) return text as TimeUnit;
   throw new RowError('EVAL_ERROR', `${fn}: '${text}' is not a time unit`);
 }
 
@@ -45,7 +37,7 @@ function monthsBetween(a: number, b: number): number {
 /** TIMESTAMPDIFF(unit, t1, t2): the signed number of whole units from t1 to t2. */
 export function timestampDiff(unitText: string, t1: number, t2: number): number {
   const unit = unitOf(unitText, 'TIMESTAMPDIFF');
-  const fixed = FIXED_MS[unit];
+  const fixed = fixedUnitMs(unit);
   const n = fixed !== undefined ? (t2 - t1) / fixed : monthsBetween(t1, t2) / MONTHS[unit]!;
   return Math.trunc(n) + 0;
 }
@@ -54,6 +46,6 @@ export function timestampDiff(unitText: string, t1: number, t2: number): number 
 export function timestampAdd(unitText: string, n: number, t: number): number {
   const unit = unitOf(unitText, 'TIMESTAMPADD');
   if (!Number.isInteger(n)) throw new RowError('EVAL_ERROR', `TIMESTAMPADD moves by a whole number of ${unit}s, not ${n}`);
-  const fixed = FIXED_MS[unit];
+  const fixed = fixedUnitMs(unit);
   return fixed !== undefined ? t + n * fixed : addMonths(t, n * MONTHS[unit]!);
 }

@@ -1,17 +1,13 @@
 /** Time units, intervals and type names: the pieces of SQL that read as words after a value. */
-import type { IntervalExpr, SqlTypeName, TimeUnit, TypeRef } from '../ast/index.ts';
+import { FIXED_UNIT_MS, type IntervalExpr, type SqlTypeName, type TimeUnit, type TypeRef } from '../ast/index.ts';
 import type { Cursor } from './cursor.ts';
 
+/** An interval's length: the calendar units at 30, 90 and 365 days. */
 const UNIT_MILLIS: Record<TimeUnit, number> = {
-  MILLISECOND: 1,
-  SECOND: 1000,
-  MINUTE: 60_000,
-  HOUR: 3_600_000,
-  DAY: 86_400_000,
-  WEEK: 7 * 86_400_000,
-  MONTH: 30 * 86_400_000,
-  QUARTER: 90 * 86_400_000,
-  YEAR: 365 * 86_400_000,
+  ...FIXED_UNIT_MS,
+  MONTH: 30 * FIXED_UNIT_MS.DAY,
+  QUARTER: 90 * FIXED_UNIT_MS.DAY,
+  YEAR: 365 * FIXED_UNIT_MS.DAY,
 };
 
 export function parseTimeUnit(c: Cursor): TimeUnit {

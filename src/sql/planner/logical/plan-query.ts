@@ -1,6 +1,6 @@
 /** SELECT -> logical plan: FROM, WHERE, windows and GROUP BY, OVER, HAVING, the select list. */
 import type { CallExpr, ColumnExpr, Expr, FromItem, NamedWindow, OrderItem, OverClause, QueryDialect, SelectItem, SelectQuery, SqlTypeName, StarItem, ValuesFrom } from '../../ast/index.ts';
-import { childrenOf, exprKey, someExpr } from '../../ast/index.ts';
+import { childrenOf, exprKey, fixedUnitMs, someExpr } from '../../ast/index.ts';
 import type { SourcePos } from '../../diagnostics.ts';
 import { PlanProblem, planProblem } from '../../diagnostics.ts';
 import { compileAggregate, isAggregateCall } from '../../expr/aggregates.ts';
@@ -273,8 +273,6 @@ function collectCalls(e: Expr, test: (c: CallExpr) => boolean, into: CallExpr[])
   }
   for (const c of childrenOf(e)) collectCalls(c, test, into);
 }
-
-const FIXED_UNITS: Record<string, number> = { MILLISECOND: 1, SECOND: 1000, MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000, WEEK: 7 * 86_400_000 };
 
 /** A query with its WITH names and UNION ALL branches. */
 export function planSelect(q: SelectQuery, env: PlanEnv): LogicalNode {
@@ -593,12 +591,12 @@ function planAggregate(q: SelectQuery, input: LogicalNode, aggs: CallExpr[], ite
     window = { type: 'STAGGER', range: q.windowedBy.range.millis, time: col('ROWTIME', q.windowedBy.pos) };
   } else {
     const candidates = keys.filter(
-      (k) => k.kind === 'step' || (k.kind === 'floorCeil' && k.fn === 'FLOOR' && k.unit !== null && k.unit in FIXED_UNITS),
+      (k) => k.kind === 'step' || (k.kind === 'floorCeil' && k.fn === 'FLOOR' && k.unit !== null && fixedUnitMs(k.unit) !== undefined),
     );
     const ofRowtime = (k: Expr) => (k.kind === 'step' || k.kind === 'floorCeil') && isRowtimeColumn(k.operand);
     const chosen = candidates.find(ofRowtime) ?? candidates[0];
     if (chosen && (chosen.kind === 'step' || chosen.kind === 'floorCeil')) {
-      const size = chosen.kind === 'step' ? chosen.interval.millis : FIXED_UNITS[chosen.unit!]!;
+      const size = chosen.kind === 'step' ? chosen.interval.millis : fixedUnitMs(chosen.unit!)!;
       window = { type: 'TUMBLE', size, time: chosen.operand };
       windowKeyExprs = [chosen];
       keys = keys.filter((k) => k !== chosen);

@@ -10,7 +10,7 @@
  * as LATE_ROW, rather than losing their matches.
  */
 import type { Expr, TimeUnit } from '../../ast/index.ts';
-import { exprKey } from '../../ast/index.ts';
+import { exprKey, FIXED_UNIT_MS } from '../../ast/index.ts';
 import { Scope } from '../../expr/scope.ts';
 import type { LogicalKind, LogicalNode, Pipeline, WindowSpec } from '../logical/nodes.ts';
 
@@ -63,15 +63,10 @@ export function exprLag(node: LogicalNode, e: Expr, ctx: LagContext, substitutio
 
 /** The longest a time unit can be, ms (a month of 31 days, a leap year). */
 const LONGEST_UNIT: Record<TimeUnit, number> = {
-  MILLISECOND: 1,
-  SECOND: 1000,
-  MINUTE: 60_000,
-  HOUR: 3_600_000,
-  DAY: 86_400_000,
-  WEEK: 7 * 86_400_000,
-  MONTH: 31 * 86_400_000,
-  QUARTER: 92 * 86_400_000,
-  YEAR: 366 * 86_400_000,
+  ...FIXED_UNIT_MS,
+  MONTH: 31 * FIXED_UNIT_MS.DAY,
+  QUARTER: 92 * FIXED_UNIT_MS.DAY,
+  YEAR: 366 * FIXED_UNIT_MS.DAY,
 };
 
 type FieldLag = { readonly [K in LogicalKind]: (n: Extract<LogicalNode, { kind: K }>, field: number, ctx: LagContext) => Lag };
