@@ -9,7 +9,7 @@ import path from 'node:path';
 import { timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
-import { DUCKDB_COLUMN_TYPES, TOLL_TRANSACTIONS, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
+import { DUCKDB_COLUMN_TYPES, type ColumnSchema, type Row, type TableSchema } from '../warehouse/index.ts';
 import type { ManifestFile } from './lake-manifest.ts';
 import type { DestinationBatch } from './types.ts';
 
@@ -44,8 +44,8 @@ export interface LakeLayout {
 }
 
 /** How a lake lays out its table's files, from its options (the defaults are `ParquetLakeOptions`'). */
-export function lakeLayout(options: { readonly dir: string; readonly schema?: TableSchema; readonly partitionBy?: readonly string[]; readonly timeField?: string; readonly timeGranularity?: 'day' | 'hour' }): LakeLayout {
-  const schema = options.schema ?? TOLL_TRANSACTIONS;
+export function lakeLayout(options: { readonly dir: string; readonly schema: TableSchema; readonly partitionBy?: readonly string[]; readonly timeField?: string; readonly timeGranularity?: 'day' | 'hour' }): LakeLayout {
+  const schema = options.schema;
   const partitionBy = options.partitionBy ?? ['plaza_id'];
   const timeField = options.timeField ?? 'event_time';
   for (const field of [...partitionBy, timeField]) {

@@ -39,8 +39,8 @@ export interface SharedParquetLakeOptions {
   readonly postgresUrl: string;
   /** The schema of its tables; created when missing. @default 'tollstream_lake' */
   readonly postgresSchema?: string;
-  /** @default TOLL_TRANSACTIONS */
-  readonly schema?: TableSchema;
+  /** The table delivered: its name names the lake's folder, its columns the files'. */
+  readonly schema: TableSchema;
   /** @default ['plaza_id'] */
   readonly partitionBy?: readonly string[];
   /** @default 'event_time' */

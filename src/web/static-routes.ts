@@ -20,7 +20,9 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ASSETS_PATH, checkWebPages, CONSOLE_PATH, consolePageFile, type ConsolePage, type ConsolePageLink, type WebPage } from './pages.ts';
-import { createRouter } from '../gateway/index.ts';
+// The router module alone, not the gateway's door: this file is in the pages' type check and build (through
+// src/web/index.ts, which the apps' page declarations import), and the door would pull the whole server in.
+import { createRouter } from '../gateway/router.ts';
 
 export type StaticRequest = IncomingMessage | Http2ServerRequest;
 export type StaticResponse = ServerResponse | Http2ServerResponse;

@@ -8,6 +8,7 @@
 import { DeliveryStream, openSharedParquetLake, warehouseDestination, type DeliveryDestination } from '../../src/delivery/index.ts';
 import { openPostgresLeaseStore } from '../../src/leases/index.ts';
 import { deliveryConsumers, startWorkLeases } from '../../src/server/work-leases.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 import { openPostgresWarehouse } from '../../src/warehouse/index.ts';
 import { runNodeProcess, type NodeProcessConfig } from './node-process.ts';
 
@@ -24,7 +25,7 @@ await runNodeProcess<DeliveryNodeConfig>(async (config, log, logger) => {
   const name = config.lake ? 'lake' : 'warehouse';
   let destination: DeliveryDestination & { close(): Promise<void> };
   if (config.lake) {
-    destination = await openSharedParquetLake({ dir: config.lake.dir, postgresUrl: config.postgresUrl, postgresSchema: config.lake.schema, logger });
+    destination = await openSharedParquetLake({ dir: config.lake.dir, schema: TOLL_TRANSACTIONS, postgresUrl: config.postgresUrl, postgresSchema: config.lake.schema, logger });
   } else {
     const warehouse = await openPostgresWarehouse({ connectionString: config.postgresUrl, schema: config.warehouseSchema });
     destination = { ...warehouseDestination(warehouse, 'toll_transactions'), close: () => warehouse.close() };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openParquetLake, openSharedParquetLake, type DestinationBatch, type SharedParquetLake } from '../../src/delivery/index.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 import type { Row } from '../../src/warehouse/index.ts';
 import { postgresSchema, type PostgresSchema } from '../postgres/server.ts';
 import { tempDir, T0 } from './helpers.ts';
@@ -56,7 +57,7 @@ describe('the Parquet lake the nodes of a cluster share', () => {
   let place: PostgresSchema;
   const lakes: SharedParquetLake[] = [];
   const open = async () => {
-    const lake = await openSharedParquetLake({ dir, postgresUrl: place.url, postgresSchema: place.schema });
+    const lake = await openSharedParquetLake({ dir, schema: TOLL_TRANSACTIONS, postgresUrl: place.url, postgresSchema: place.schema });
     lakes.push(lake);
     return lake;
   };
@@ -87,13 +88,13 @@ describe('the Parquet lake the nodes of a cluster share', () => {
 
   it('is never opened as a lone node\'s lake, which would delete the files its manifests do not name, nor over one', async () => {
     await (await open()).write(batch(1, 2, null));
-    await expect(openParquetLake({ dir, compactionIntervalSeconds: 0 })).rejects.toMatchObject({ code: 'CONFIG_INVALID', context: { key: 'lake.dir' } });
+    await expect(openParquetLake({ dir, schema: TOLL_TRANSACTIONS, compactionIntervalSeconds: 0 })).rejects.toMatchObject({ code: 'CONFIG_INVALID', context: { key: 'lake.dir' } });
     expect(await idsOnDisk(dir)).toEqual(['t1', 't2']);
     const lone = path.join(dir, 'lone');
-    const lake = await openParquetLake({ dir: lone, compactionIntervalSeconds: 0 });
+    const lake = await openParquetLake({ dir: lone, schema: TOLL_TRANSACTIONS, compactionIntervalSeconds: 0 });
     await lake.write(batch(1, 2, null));
     await lake.close();
-    await expect(openSharedParquetLake({ dir: lone, postgresUrl: place.url, postgresSchema: place.schema })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(openSharedParquetLake({ dir: lone, schema: TOLL_TRANSACTIONS, postgresUrl: place.url, postgresSchema: place.schema })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
   it('deletes the files of a writer killed before its commit once the shard has moved past them', async () => {
