@@ -11,6 +11,7 @@
  * that the node still holds the shard's lease (`fenceCommits`), as the server's own commits do.
  */
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger, LogLevel } from '../core/logger.ts';
@@ -25,6 +26,28 @@ const port = parentPort;
 if (!port) throw new Error('handler-thread.ts runs only as a worker thread');
 const data = workerData as HandlerThreadData;
 const post = (message: ThreadMessage) => port.postMessage(message);
+
+/**
+ * V8's heap limit (set by the server) does not count what the handler holds outside the heap: Buffers and
+ * ArrayBuffers. `external_memory` counts those of this worker's isolate alone (`process.memoryUsage().external`
+ * and `arrayBuffers` are not the process's here either, but `getHeapStatistics` says so plainly). The worker
+ * looks every MEMORY_CHECK_MS and before it reports an invocation done, and tells the server when heap plus
+ * external memory is over the limit; the server stops it as V8 stops a worker out of heap. A timer cannot run
+ * while the handler's code runs without yielding: such a stretch is caught when it yields, or by the timeout.
+ */
+const MEMORY_CHECK_MS = 25;
+const memoryLimitBytes = data.memoryMiB * 1024 * 1024;
+let memoryReported = false;
+/** True when the worker is over its limit (and has said so). */
+function overMemoryLimit(): boolean {
+  if (memoryReported) return true;
+  const stats = v8.getHeapStatistics();
+  if (stats.used_heap_size + stats.external_memory <= memoryLimitBytes) return false;
+  memoryReported = true;
+  post({ type: 'memory-exceeded', heapBytes: stats.used_heap_size, externalBytes: stats.external_memory });
+  return true;
+}
+setInterval(overMemoryLimit, MEMORY_CHECK_MS).unref();
 
 /** Handler log lines go to the server, which keeps them for `tollstream functions logs`. */
 function threadLogger(bound: Record<string, unknown>): Logger {
@@ -159,6 +182,8 @@ async function invoke(m: InvokeMessage): Promise<void> {
   try {
     const result: HandlerResult = await handler({ mapping: m.mapping, stream: m.stream, shardId: m.shardId, records }, context);
     await commit;
+    // Over the limit at the end: the server stops the worker and the invocation fails, as when out of heap.
+    if (overMemoryLimit()) return;
     post({ type: 'done', id: m.id, ...through(), ...(result === undefined || result === null ? {} : { result: JSON.parse(JSON.stringify(result)) as HandlerResult }) });
   } catch (err) {
     const commitError: unknown = await commit?.then(() => undefined, (e: unknown) => e);
