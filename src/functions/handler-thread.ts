@@ -29,22 +29,26 @@ const post = (message: ThreadMessage) => port.postMessage(message);
 
 /**
  * V8's heap limit (set by the server) does not count what the handler holds outside the heap: Buffers and
- * ArrayBuffers. `external_memory` counts those of this worker's isolate alone (`process.memoryUsage().external`
- * and `arrayBuffers` are not the process's here either, but `getHeapStatistics` says so plainly). The worker
- * looks every MEMORY_CHECK_MS and before it reports an invocation done, and tells the server when heap plus
- * external memory is over the limit; the server stops it as V8 stops a worker out of heap. A timer cannot run
- * while the handler's code runs without yielding: such a stretch is caught when it yields, or by the timeout.
+ * ArrayBuffers. `external_memory` counts those of this worker's isolate alone (unlike `process.memoryUsage()`,
+ * whose `external` is documented as the process's). It starts at a few MiB of the worker's own (its code), taken
+ * as the baseline before the handler's module loads. The worker looks every MEMORY_CHECK_MS and before it reports an
+ * invocation done, and tells the server when its heap plus the external memory above the baseline is over the
+ * limit; the server stops it as V8 stops a worker out of heap. A timer cannot run while the handler's code runs
+ * without yielding: such a stretch is caught when it yields or returns, or by the timeout.
  */
 const MEMORY_CHECK_MS = 25;
 const memoryLimitBytes = data.memoryMiB * 1024 * 1024;
+let externalBaseline: number | undefined;
 let memoryReported = false;
 /** True when the worker is over its limit (and has said so). */
 function overMemoryLimit(): boolean {
   if (memoryReported) return true;
+  if (externalBaseline === undefined) return false;
   const stats = v8.getHeapStatistics();
-  if (stats.used_heap_size + stats.external_memory <= memoryLimitBytes) return false;
+  const external = Math.max(0, stats.external_memory - externalBaseline);
+  if (stats.used_heap_size + external <= memoryLimitBytes) return false;
   memoryReported = true;
-  post({ type: 'memory-exceeded', heapBytes: stats.used_heap_size, externalBytes: stats.external_memory });
+  post({ type: 'memory-exceeded', heapBytes: stats.used_heap_size, externalBytes: external });
   return true;
 }
 setInterval(overMemoryLimit, MEMORY_CHECK_MS).unref();
@@ -107,6 +111,7 @@ try {
   } else {
     store = sqliteTableStore(tables);
   }
+  externalBaseline = v8.getHeapStatistics().external_memory;
   handler = await loadHandler();
   post({ type: 'ready' });
 } catch (err) {

@@ -57,7 +57,7 @@ export interface WireError {
 export type ThreadMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'load-failed'; readonly error: WireError }
-  /** The worker holds more than its memory limit (heap plus Buffers and ArrayBuffers, in bytes): it is to be stopped. */
+  /** The worker holds more than its memory limit (its heap, and the Buffers and ArrayBuffers allocated since it started, in bytes): it is to be stopped. */
   | { readonly type: 'memory-exceeded'; readonly heapBytes: number; readonly externalBytes: number }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> }
   /**
