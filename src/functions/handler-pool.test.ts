@@ -101,6 +101,29 @@ describe('handlers in worker threads', () => {
     await until(() => statsOf(runtime, 'loop').recordsSentToOnFailure === 2, 'the looping function to take the next record');
   });
 
+  it('stops a handler whose Buffers go past its memory limit, as one out of heap; other functions keep running', async () => {
+    const { log, tables, runtime, pool, lines } = await setup();
+    await log.createStream('other', { shardCount: 1 });
+    // Neither grows the heap much: 1 MiB Buffers kept until 300 MiB, one awaiting between them, one all at once and kept after it returns.
+    const buffers = pool('buffers', 'export async function handler() { const keep = []; for (let i = 0; i < 300; i++) { keep.push(Buffer.alloc(1 << 20, 1)); await new Promise((r) => setImmediate(r)); } }', { memoryMiB: 32 });
+    const hoard = pool('hoard', 'const kept = []; export function handler() { for (let i = 0; i < 300; i++) kept.push(new Uint8Array(1 << 20).fill(1)); }', { memoryMiB: 32 });
+    const settings = { stream: 'events', startingPosition: 'TRIM_HORIZON', maximumRetryAttempts: 1, retryBaseDelayMs: 10 } as const;
+    await runtime.start({ ...settings, name: 'buffers', handler: buffers.handler });
+    await runtime.start({ ...settings, name: 'hoard', handler: hoard.handler });
+    await runtime.start({ name: 'count', stream: 'other', startingPosition: 'TRIM_HORIZON', handler: pool('count', COUNTING).handler });
+    await put(log, 'events', ['a']);
+    await until(() => statsOf(runtime, 'buffers').recordsSentToOnFailure === 1 && statsOf(runtime, 'hoard').recordsSentToOnFailure === 1, 'both batches given up');
+    for (const name of ['buffers', 'hoard']) {
+      expect(statsOf(runtime, name)).toMatchObject({ errors: 2, recordsProcessed: 0, lastFailure: { code: 'FUNCTION_CRASHED', message: expect.stringMatching(/out of memory \(memoryMiB 32, it held \d+ MiB of heap and \d+ MiB of Buffers and ArrayBuffers\)/) } });
+    }
+    // Stopped near the limit, long before the 300 MiB the handler asked for.
+    const held = Number(/and (\d+) MiB of Buffers/.exec(statsOf(runtime, 'buffers').lastFailure!.message)![1]);
+    expect(held).toBeLessThan(64);
+    await put(log, 'other', ['x', 'y', 'x']);
+    await until(() => count(tables, 'x') === 2 && count(tables, 'y') === 1, 'the other function to run');
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
   it('does not redo a commit made just before the handler timed out', async () => {
     const { log, tables, runtime, pool } = await setup();
     const source = `

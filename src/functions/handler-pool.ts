@@ -1,8 +1,9 @@
 /**
  * Runs a deployed function's handler in worker threads, one invocation per worker at a time, so a handler that
  * hangs, loops or allocates without bound costs its own worker and never the server: an invocation past the
- * timeout has its worker terminated, a worker past its heap limit dies on its own, and either way the
- * invocation fails as a function error (retried by the mapping's settings) and the next one gets a new worker.
+ * timeout has its worker terminated, a worker past its heap limit dies on its own, one whose heap plus Buffers
+ * and ArrayBuffers go past the limit is terminated when it says so (handler-thread.ts watches), and either way
+ * the invocation fails as a function error (retried by the mapping's settings) and the next one gets a new worker.
  *
  * A worker commits on its own connection (see handler-thread.ts). It reports how far its commit went; when it is
  * stopped without a word, the stored checkpoints tell (`settleFromStore`), so a commit made just before the
@@ -51,7 +52,7 @@ class HandlerWorker {
   dead: Error | undefined;
 
   constructor(options: HandlerPoolOptions, entry: URL) {
-    const data: HandlerThreadData = { name: options.name, codeFile: options.codeFile, tablesPath: options.tablesPath, ...(options.postgres ? { postgres: options.postgres } : {}) };
+    const data: HandlerThreadData = { name: options.name, codeFile: options.codeFile, tablesPath: options.tablesPath, memoryMiB: options.memoryMiB, ...(options.postgres ? { postgres: options.postgres } : {}) };
     this.worker = new Worker(entry, {
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: options.memoryMiB, maxYoungGenerationSizeMb: Math.max(1, Math.min(32, Math.floor(options.memoryMiB / 8))) },
@@ -69,6 +70,9 @@ class HandlerWorker {
           });
           this.die(err);
           reject(err);
+        } else if (message.type === 'memory-exceeded') {
+          crashed(outOfMemory(options, `it held ${mib(message.heapBytes)} MiB of heap and ${mib(message.externalBytes)} MiB of Buffers and ArrayBuffers`));
+          void this.worker.terminate();
         } else if (message.type === 'log') options.onLog(message);
         else if (message.type === 'done' && this.waiting?.id === message.id) {
           const waiting = this.waiting;
@@ -82,13 +86,9 @@ class HandlerWorker {
       };
       this.worker.on('error', (err: Error & { code?: string }) =>
         crashed(
-          new TollstreamError(
-            'FUNCTION_CRASHED',
-            err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-              ? `function '${options.name}': the handler ran out of memory (memoryMiB ${options.memoryMiB}); its worker was stopped`
-              : `function '${options.name}': the handler's worker failed: ${err.message}`,
-            { context: { function: options.name }, cause: err },
-          ),
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? outOfMemory(options, 'its heap is full', err)
+            : new TollstreamError('FUNCTION_CRASHED', `function '${options.name}': the handler's worker failed: ${err.message}`, { context: { function: options.name }, cause: err }),
         ),
       );
       this.worker.on('exit', (code) =>
@@ -226,6 +226,16 @@ export class HandlerPool {
     await worker.worker.terminate();
   }
 }
+
+/** A worker stopped for holding more than `memoryMiB`, by V8 (its heap) or by the pool (heap plus Buffers). */
+function outOfMemory(options: HandlerPoolOptions, held: string, cause?: Error): TollstreamError {
+  return new TollstreamError('FUNCTION_CRASHED', `function '${options.name}': the handler ran out of memory (memoryMiB ${options.memoryMiB}, ${held}); its worker was stopped`, {
+    context: { function: options.name, memoryMiB: options.memoryMiB },
+    ...(cause ? { cause } : {}),
+  });
+}
+
+const mib = (bytes: number) => Math.round(bytes / (1024 * 1024));
 
 /** A handler's error as the runtime logs and counts it: its own message, and its code when it had one. */
 function handlerError(wire: WireError): Error {

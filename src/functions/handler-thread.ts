@@ -11,6 +11,7 @@
  * that the node still holds the shard's lease (`fenceCommits`), as the server's own commits do.
  */
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import type { Logger, LogLevel } from '../core/logger.ts';
@@ -25,6 +26,32 @@ const port = parentPort;
 if (!port) throw new Error('handler-thread.ts runs only as a worker thread');
 const data = workerData as HandlerThreadData;
 const post = (message: ThreadMessage) => port.postMessage(message);
+
+/**
+ * V8's heap limit (set by the server) does not count what the handler holds outside the heap: Buffers and
+ * ArrayBuffers. `external_memory` counts those of this worker's isolate alone (unlike `process.memoryUsage()`,
+ * whose `external` is documented as the process's). It starts at a few MiB of the worker's own (its code), taken
+ * as the baseline before the handler's module loads. The worker looks every MEMORY_CHECK_MS and before it reports an
+ * invocation done, and tells the server when its heap plus the external memory above the baseline is over the
+ * limit; the server stops it as V8 stops a worker out of heap. A timer cannot run while the handler's code runs
+ * without yielding: such a stretch is caught when it yields or returns, or by the timeout.
+ */
+const MEMORY_CHECK_MS = 25;
+const memoryLimitBytes = data.memoryMiB * 1024 * 1024;
+let externalBaseline: number | undefined;
+let memoryReported = false;
+/** True when the worker is over its limit (and has said so). */
+function overMemoryLimit(): boolean {
+  if (memoryReported) return true;
+  if (externalBaseline === undefined) return false;
+  const stats = v8.getHeapStatistics();
+  const external = Math.max(0, stats.external_memory - externalBaseline);
+  if (stats.used_heap_size + external <= memoryLimitBytes) return false;
+  memoryReported = true;
+  post({ type: 'memory-exceeded', heapBytes: stats.used_heap_size, externalBytes: external });
+  return true;
+}
+setInterval(overMemoryLimit, MEMORY_CHECK_MS).unref();
 
 /** Handler log lines go to the server, which keeps them for `tollstream functions logs`. */
 function threadLogger(bound: Record<string, unknown>): Logger {
@@ -84,6 +111,7 @@ try {
   } else {
     store = sqliteTableStore(tables);
   }
+  externalBaseline = v8.getHeapStatistics().external_memory;
   handler = await loadHandler();
   post({ type: 'ready' });
 } catch (err) {
@@ -152,6 +180,8 @@ async function invoke(m: InvokeMessage): Promise<void> {
   try {
     const result: HandlerResult = await handler({ mapping: m.mapping, stream: m.stream, shardId: m.shardId, records }, context);
     await invocation.pending();
+    // Over the limit at the end: the server stops the worker and the invocation fails, as when out of heap.
+    if (overMemoryLimit()) return;
     post({ type: 'done', id: m.id, ...through(), ...(result === undefined || result === null ? {} : { result: JSON.parse(JSON.stringify(result)) as HandlerResult }) });
   } catch (err) {
     const commitError: unknown = await invocation.pending()?.then(() => undefined, (e: unknown) => e);

@@ -12,6 +12,8 @@ export interface HandlerThreadData {
   readonly codeFile: string;
   /** The tables database the worker opens its own connection to (on a cluster node, for the notification topics only). */
   readonly tablesPath: string;
+  /** The function's memory limit: the worker watches its heap plus the Buffers and ArrayBuffers it holds against it. */
+  readonly memoryMiB: number;
   /** On a cluster node: the tables in PostgreSQL where the worker commits, fenced by the shards' leases. */
   readonly postgres?: PostgresWorkerTables;
 }
@@ -55,6 +57,8 @@ export interface WireError {
 export type ThreadMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'load-failed'; readonly error: WireError }
+  /** The worker holds more than its memory limit (its heap, and the Buffers and ArrayBuffers allocated since it started, in bytes): it is to be stopped. */
+  | { readonly type: 'memory-exceeded'; readonly heapBytes: number; readonly externalBytes: number }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> }
   /**
    * `committedThrough`: the handler's transact committed through it (before it returned or threw). `leaseLost`: its

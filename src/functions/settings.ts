@@ -11,7 +11,7 @@ import type { EventSourceMapping } from './types.ts';
 export interface FunctionSettings extends Omit<EventSourceMapping, 'name' | 'stream' | 'handler'> {
   /** An invocation running longer is stopped (its worker terminated) and fails; 1 to 900 seconds. @default 3 (Lambda's) */
   readonly timeoutSeconds?: number;
-  /** The worker's JavaScript heap limit; a handler allocating past it is stopped and fails; 16 to 4096 MiB. @default 128 */
+  /** The worker's memory limit: its JavaScript heap plus the Buffers and ArrayBuffers it holds; a handler past it is stopped and fails; 16 to 4096 MiB. @default 128 */
   readonly memoryMiB?: number;
 }
 

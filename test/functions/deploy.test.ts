@@ -120,19 +120,22 @@ describe('deployed functions', () => {
     expect(logs.stdout).toMatch(/INFO {2}handler counted tolls \{"tolls":1\}/);
   }, SLOW);
 
-  it('stops a handler that loops forever and one that allocates without bound, and the server keeps serving', async () => {
+  it('stops a handler that loops forever, one that allocates without bound and one that keeps Buffers past its memory, and the server keeps serving', async () => {
     const dataDir = tempDir('functions-limits');
     const userDir = tempDir('functions-user');
     cleanups.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     cleanups.push(() => fs.rmSync(userDir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(userDir, 'loop.ts'), 'export function handler(): void {\n  for (;;) {}\n}\n');
     fs.writeFileSync(path.join(userDir, 'hog.js'), 'export function handler() {\n  const kept = [];\n  for (;;) kept.push(new Array(100_000).fill(Math.random()));\n}\n');
+    // 300 MiB of Buffers, outside the heap that V8's own limit watches.
+    fs.writeFileSync(path.join(userDir, 'buffers.js'), 'export async function handler() {\n  const kept = [];\n  for (let i = 0; i < 300; i++) {\n    kept.push(Buffer.alloc(1 << 20, 1));\n    await new Promise((r) => setImmediate(r));\n  }\n}\n');
     const server = await up(dataDir);
     await cli(server, ['streams', 'create', 'tolls', '--shards', '1']);
     await cli(server, ['streams', 'create', 'other', '--shards', '1']);
     const limits = ['--stream', 'tolls', '--starting-position', 'TRIM_HORIZON', '--maximum-retry-attempts', '1', '--retry-base-delay-ms', '10'];
     await cli(server, ['functions', 'deploy', 'loop', '--handler', './loop.ts', '--timeout-seconds', '1', ...limits], userDir);
     await cli(server, ['functions', 'deploy', 'hog', '--handler', './hog.js', '--memory-mib', '32', ...limits], userDir);
+    await cli(server, ['functions', 'deploy', 'buffers', '--handler', './buffers.js', '--memory-mib', '32', ...limits], userDir);
     await cli(server, ['functions', 'deploy', 'plaza-totals', '--stream', 'other', '--handler', path.join(EXAMPLE_DIR, 'plaza-totals.ts'), '--starting-position', 'TRIM_HORIZON']);
 
     await put(server, 'tolls', [{ plaza_id: 'P01', amount_cents: 1 }]);
@@ -141,6 +144,9 @@ describe('deployed functions', () => {
     const hog = await waitUntil('the allocating batch to be given up', () => describeFunction(server, 'hog'), (f) => f.stats?.recordsSentToOnFailure === 1, { timeoutMs: 60_000 });
     expect(loop).toMatchObject({ state: 'running', stats: { errors: 2 }, lastFailure: { code: 'FUNCTION_TIMEOUT' } });
     expect(hog).toMatchObject({ state: 'running', stats: { errors: 2 }, lastFailure: { code: 'FUNCTION_CRASHED', message: expect.stringContaining('out of memory') } });
+    const buffers = await waitUntil('the batch keeping Buffers to be given up', () => describeFunction(server, 'buffers'), (f) => f.stats?.recordsSentToOnFailure === 1, { timeoutMs: 60_000 });
+    expect(buffers).toMatchObject({ state: 'running', stats: { errors: 2 }, lastFailure: { code: 'FUNCTION_CRASHED', message: expect.stringMatching(/out of memory \(memoryMiB 32, .* MiB of Buffers and ArrayBuffers\)/) } });
+    expect((await cli(server, ['functions', 'logs', 'buffers'])).stdout).toMatch(/WARN {2}runtime function invocation failed .*FUNCTION_CRASHED/);
     expect((await cli(server, ['functions', 'logs', 'loop'])).stdout).toMatch(/WARN {2}runtime function invocation failed .*FUNCTION_TIMEOUT/);
 
     // Meanwhile the server answers, and another function runs to completion.

@@ -23,7 +23,7 @@ const SETTING_FLAGS: Readonly<Record<string, { readonly key: keyof FunctionSetti
   'retry-base-delay-ms': { key: 'retryBaseDelayMs', spec: { type: 'string', value: 'MS', description: 'first retry delay, doubling (default 100)' } },
   'retry-max-delay-ms': { key: 'retryMaxDelayMs', spec: { type: 'string', value: 'MS', description: 'longest retry delay (default 10000)' } },
   'timeout-seconds': { key: 'timeoutSeconds', spec: { type: 'string', value: 'S', description: 'an invocation running longer is stopped and fails, 1 to 900 (default 3)' } },
-  'memory-mib': { key: 'memoryMiB', spec: { type: 'string', value: 'MIB', description: "the handler's heap limit, 16 to 4096 (default 128)" } },
+  'memory-mib': { key: 'memoryMiB', spec: { type: 'string', value: 'MIB', description: "the handler's memory limit (heap plus Buffers), 16 to 4096 (default 128)" } },
 };
 
 const SETTING_OPTIONS = Object.fromEntries(Object.entries(SETTING_FLAGS).map(([flag, { spec }]) => [flag, spec]));
