@@ -1,7 +1,7 @@
 /** Running a named report: parameters checked and bound, the result with the warehouse's freshness. */
 import { TollstreamError } from '../core/errors.ts';
 import type { QueryColumn, QueryParams, QueryValue, Warehouse } from '../warehouse/index.ts';
-import { REPORTS, type ParameterName, type ReportDefinition } from './catalog.ts';
+import { REPORTS, type ParameterName, type ReportChart, type ReportDefinition } from './catalog.ts';
 
 /** Report parameters as a caller gives them: typed values, or strings straight from a command line. */
 export interface ReportParams {
@@ -30,6 +30,8 @@ export interface ReportInfo {
   readonly parameters: readonly ParameterName[];
   /** What a parameter left out means: `from` is `to` minus `rangeHours`, `to` is now, `limit` is `limit`. */
   readonly defaults: { readonly rangeHours: number; readonly limit: number };
+  /** How the console charts the result, when the report says. */
+  readonly chart?: ReportChart;
 }
 
 const SQL_NAMES: Record<ParameterName, string> = { from: 'from', to: 'to', plaza: 'plaza', vehicleClass: 'vehicle_class', limit: 'limit' };
@@ -54,7 +56,7 @@ export function reportCatalog(extra: readonly ReportDefinition[] = []): readonly
 
 /** The reports of `catalog` (the platform's when not given). */
 export function listReports(catalog: readonly ReportDefinition[] = REPORTS): ReportInfo[] {
-  return catalog.map(({ name, description, parameters }) => ({ name, description, parameters, defaults: { rangeHours: DEFAULT_RANGE_HOURS, limit: DEFAULT_LIMIT } }));
+  return catalog.map(({ name, description, parameters, chart }) => ({ name, description, parameters, defaults: { rangeHours: DEFAULT_RANGE_HOURS, limit: DEFAULT_LIMIT }, ...(chart ? { chart } : {}) }));
 }
 
 /** Runs report `name` of `catalog` (the platform's when not given). */
