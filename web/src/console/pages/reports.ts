@@ -62,7 +62,7 @@ function plotSeries(chart: ReportChartData): uPlot.Series[] {
     const stroke = VALUE_COLOURS[colour++ % VALUE_COLOURS.length]!;
     return bars
       ? { label: line.label, stroke, fill: '#9cc3ee', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 48] }), points: { show: false } }
-      : { label: line.label, stroke, width: 2, points: { show: chart.x.length < 60, size: 4 } };
+      : { label: line.label, stroke, width: 2, points: { show: chart.x.length < 60, size: 7 } };
   });
 }
 
