@@ -62,6 +62,10 @@ describe('reports on generated traffic', () => {
     await expect(runReport(warehouse, 'plazas_seen')).rejects.toSatisfy((e) => isTollstreamError(e, 'NOT_FOUND'));
     expect((await runReport(warehouse, 'plazas_seen', { from: '2026-11-26', to: '2026-11-28' }, Date.now, catalog)).columns.map((c) => c.name)).toEqual(['plaza_id']);
     expect(() => reportCatalog([{ ...extra, name: 'top_customers' }])).toThrow(/two reports are named 'top_customers'/);
+    // A chart that names no value column, or a unit the console cannot label, is refused when the catalog is read.
+    expect(() => reportCatalog([{ ...extra, chart: { x: 'plaza_id', values: [], unit: 'count' } }])).toThrow(/the chart of report 'plazas_seen' must name one or more 'values' columns/);
+    expect(() => reportCatalog([{ ...extra, chart: { x: 'plaza_id', values: ['n'], unit: 'euros' as 'money' } }])).toThrow(/must have 'unit' 'money' or 'count'/);
+    expect(reportCatalog([{ ...extra, chart: { x: 'plaza_id', values: ['n'], unit: 'count', seriesBy: 'plaza_id', top: 3 } }])).toHaveLength(4);
   });
 
   it('revenue per plaza per hour matches the generated transactions', async () => {

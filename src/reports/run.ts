@@ -51,7 +51,24 @@ export function reportCatalog(extra: readonly ReportDefinition[] = []): readonly
     if (seen.has(name)) throw new TollstreamError('CONFIG_INVALID', `two reports are named '${name}'`, { context: { report: name } });
     seen.add(name);
   }
+  for (const report of catalog) {
+    const problem = report.chart === undefined ? undefined : chartProblem(report.chart);
+    if (problem) throw new TollstreamError('CONFIG_INVALID', `the chart of report '${report.name}' ${problem}`, { context: { report: report.name } });
+  }
   return catalog;
+}
+
+/** What is wrong with a chart declaration (an app's module is plain JavaScript too), or undefined. */
+function chartProblem(chart: ReportChart): string | undefined {
+  const isName = (v: unknown) => typeof v === 'string' && v !== '';
+  const isNames = (v: unknown) => Array.isArray(v) && v.every(isName);
+  if (!isName(chart.x)) return "must name its 'x' column";
+  if (!isNames(chart.values) || chart.values.length === 0) return "must name one or more 'values' columns";
+  if (chart.unit !== 'money' && chart.unit !== 'count') return "must have 'unit' 'money' or 'count'";
+  if (chart.seriesBy !== undefined && !isName(chart.seriesBy)) return "must name its 'seriesBy' column";
+  if (chart.top !== undefined && !(Number.isInteger(chart.top) && chart.top >= 1)) return "must have 'top' a whole number from 1";
+  if (chart.thresholds !== undefined && !isNames(chart.thresholds)) return "must name its 'thresholds' columns";
+  return undefined;
 }
 
 /** The reports of `catalog` (the platform's when not given). */
