@@ -30,7 +30,7 @@ import type { Tables, TableStore } from '../tables/index.ts';
 import type { TableSchema, Warehouse } from '../warehouse/index.ts';
 import type { WebPages } from '../web/index.ts';
 
-export type { ReferenceRow, ReferenceTable } from '../reports/index.ts';
+export type { ReferenceRow, ReferenceTable, ReportChart, ReportDefinition } from '../reports/index.ts';
 export type { HistorySeries } from '../metrics/index.ts';
 export type { ConsolePage, WebPage, WebPages } from '../web/index.ts';
 export type { ConfigProblem, ConfigSection, Setting } from '../config/index.ts';

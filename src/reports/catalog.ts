@@ -14,6 +14,27 @@ export interface ReportDefinition {
   readonly parameters: readonly ParameterName[];
   /** The statement, written once: the dialect fills in what DuckDB and PostgreSQL spell differently. */
   readonly sql: (dialect: SqlDialect) => string;
+  /** How the console charts the result; without it the console picks a value column itself. */
+  readonly chart?: ReportChart;
+}
+
+/**
+ * The chart of a report, by result column names. One value axis: every value and threshold column is in `unit`.
+ * Rows with the same `x` are added up, or, with `seriesBy`, drawn as one series per distinct value of that column.
+ */
+export interface ReportChart {
+  /** The x axis: a time column, or a text column whose values are categories. */
+  readonly x: string;
+  /** The columns drawn as bars (one column) or lines (several). */
+  readonly values: readonly string[];
+  /** `money`: integer cents, labelled as money; `count`: plain numbers. */
+  readonly unit: 'money' | 'count';
+  /** A column whose values split the rows into series (one per plaza, say), instead of adding them up. */
+  readonly seriesBy?: string;
+  /** With `seriesBy`: only the series with the largest totals are drawn. @default 5 */
+  readonly top?: number;
+  /** Columns drawn as dashed lines (limits to compare the values against), combined like the values. */
+  readonly thresholds?: readonly string[];
 }
 
 /** Half-open event-time range [from, to), and the optional filters. */
@@ -34,6 +55,7 @@ export const REPORTS: readonly ReportDefinition[] = [
       WHERE ${FILTERS}
       GROUP BY plaza_id, hour, currency
       ORDER BY plaza_id, hour, currency`,
+    chart: { x: 'hour', values: ['revenue_cents'], unit: 'money', seriesBy: 'plaza_id', top: 5 },
   },
   {
     name: 'revenue_by_vehicle_class_day',
@@ -46,6 +68,7 @@ export const REPORTS: readonly ReportDefinition[] = [
       WHERE ${FILTERS}
       GROUP BY vehicle_class, day, currency
       ORDER BY day, vehicle_class, currency`,
+    chart: { x: 'day', values: ['revenue_cents'], unit: 'money', seriesBy: 'vehicle_class' },
   },
   {
     name: 'top_customers',
@@ -58,5 +81,6 @@ export const REPORTS: readonly ReportDefinition[] = [
       GROUP BY customer_id, currency
       ORDER BY spend_cents DESC, customer_id, currency
       LIMIT $limit`,
+    chart: { x: 'customer_id', values: ['spend_cents'], unit: 'money' },
   },
 ];

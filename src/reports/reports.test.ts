@@ -44,6 +44,17 @@ describe('reports on generated traffic', () => {
     expect(listReports().every((r) => r.defaults.rangeHours === 24 && r.defaults.limit === 10)).toBe(true);
   });
 
+  it('charts columns each report returns: money for revenue and spend, never a threshold or id as a value', async () => {
+    for (const info of listReports()) {
+      const result = await runReport(warehouse, info.name, { from: new Date(T0).toISOString(), to: new Date(T0 + 30 * HOUR).toISOString() });
+      const names = result.columns.map((c) => c.name);
+      const chart = info.chart!;
+      for (const column of [chart.x, ...chart.values, ...(chart.thresholds ?? []), ...(chart.seriesBy ? [chart.seriesBy] : [])]) expect(names, info.name).toContain(column);
+      expect(chart.unit, info.name).toBe('money');
+      expect(chart.values.filter((v) => /_id$|threshold/.test(v)), info.name).toEqual([]);
+    }
+  });
+
   it('serves an app\'s reports after the platform\'s, and refuses a second report of the same name', async () => {
     const extra = { name: 'plazas_seen', description: 'Plazas with traffic.', parameters: ['from', 'to'] as const, sql: () => 'SELECT DISTINCT plaza_id FROM toll_transactions WHERE event_time >= $from AND event_time < $to ORDER BY 1' };
     const catalog = reportCatalog([extra]);
@@ -51,6 +62,10 @@ describe('reports on generated traffic', () => {
     await expect(runReport(warehouse, 'plazas_seen')).rejects.toSatisfy((e) => isTollstreamError(e, 'NOT_FOUND'));
     expect((await runReport(warehouse, 'plazas_seen', { from: '2026-11-26', to: '2026-11-28' }, Date.now, catalog)).columns.map((c) => c.name)).toEqual(['plaza_id']);
     expect(() => reportCatalog([{ ...extra, name: 'top_customers' }])).toThrow(/two reports are named 'top_customers'/);
+    // A chart that names no value column, or a unit the console cannot label, is refused when the catalog is read.
+    expect(() => reportCatalog([{ ...extra, chart: { x: 'plaza_id', values: [], unit: 'count' } }])).toThrow(/the chart of report 'plazas_seen' must name one or more 'values' columns/);
+    expect(() => reportCatalog([{ ...extra, chart: { x: 'plaza_id', values: ['n'], unit: 'euros' as 'money' } }])).toThrow(/must have 'unit' 'money' or 'count'/);
+    expect(reportCatalog([{ ...extra, chart: { x: 'plaza_id', values: ['n'], unit: 'count', seriesBy: 'plaza_id', top: 3 } }])).toHaveLength(4);
   });
 
   it('revenue per plaza per hour matches the generated transactions', async () => {

@@ -1,7 +1,7 @@
 /** Running a named report: parameters checked and bound, the result with the warehouse's freshness. */
 import { TollstreamError } from '../core/errors.ts';
 import type { QueryColumn, QueryParams, QueryValue, Warehouse } from '../warehouse/index.ts';
-import { REPORTS, type ParameterName, type ReportDefinition } from './catalog.ts';
+import { REPORTS, type ParameterName, type ReportChart, type ReportDefinition } from './catalog.ts';
 
 /** Report parameters as a caller gives them: typed values, or strings straight from a command line. */
 export interface ReportParams {
@@ -30,6 +30,8 @@ export interface ReportInfo {
   readonly parameters: readonly ParameterName[];
   /** What a parameter left out means: `from` is `to` minus `rangeHours`, `to` is now, `limit` is `limit`. */
   readonly defaults: { readonly rangeHours: number; readonly limit: number };
+  /** How the console charts the result, when the report says. */
+  readonly chart?: ReportChart;
 }
 
 const SQL_NAMES: Record<ParameterName, string> = { from: 'from', to: 'to', plaza: 'plaza', vehicleClass: 'vehicle_class', limit: 'limit' };
@@ -49,12 +51,29 @@ export function reportCatalog(extra: readonly ReportDefinition[] = []): readonly
     if (seen.has(name)) throw new TollstreamError('CONFIG_INVALID', `two reports are named '${name}'`, { context: { report: name } });
     seen.add(name);
   }
+  for (const report of catalog) {
+    const problem = report.chart === undefined ? undefined : chartProblem(report.chart);
+    if (problem) throw new TollstreamError('CONFIG_INVALID', `the chart of report '${report.name}' ${problem}`, { context: { report: report.name } });
+  }
   return catalog;
+}
+
+/** What is wrong with a chart declaration (an app's module is plain JavaScript too), or undefined. */
+function chartProblem(chart: ReportChart): string | undefined {
+  const isName = (v: unknown) => typeof v === 'string' && v !== '';
+  const isNames = (v: unknown) => Array.isArray(v) && v.every(isName);
+  if (!isName(chart.x)) return "must name its 'x' column";
+  if (!isNames(chart.values) || chart.values.length === 0) return "must name one or more 'values' columns";
+  if (chart.unit !== 'money' && chart.unit !== 'count') return "must have 'unit' 'money' or 'count'";
+  if (chart.seriesBy !== undefined && !isName(chart.seriesBy)) return "must name its 'seriesBy' column";
+  if (chart.top !== undefined && !(Number.isInteger(chart.top) && chart.top >= 1)) return "must have 'top' a whole number from 1";
+  if (chart.thresholds !== undefined && !isNames(chart.thresholds)) return "must name its 'thresholds' columns";
+  return undefined;
 }
 
 /** The reports of `catalog` (the platform's when not given). */
 export function listReports(catalog: readonly ReportDefinition[] = REPORTS): ReportInfo[] {
-  return catalog.map(({ name, description, parameters }) => ({ name, description, parameters, defaults: { rangeHours: DEFAULT_RANGE_HOURS, limit: DEFAULT_LIMIT } }));
+  return catalog.map(({ name, description, parameters, chart }) => ({ name, description, parameters, defaults: { rangeHours: DEFAULT_RANGE_HOURS, limit: DEFAULT_LIMIT }, ...(chart ? { chart } : {}) }));
 }
 
 /** Runs report `name` of `catalog` (the platform's when not given). */

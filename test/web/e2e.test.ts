@@ -450,6 +450,49 @@ describe('operator console', () => {
     await page.getByRole('table', { name: 'revenue_by_plaza_hour' }).waitFor();
     await shots(page, 'console-reports');
     expect(await unlabelled(page)).toEqual([]);
+    // Revenue is charted as money, one series per plaza.
+    const revenueLegend = await page.locator('.chart .u-legend .u-label').allTextContents();
+    expect(revenueLegend.length).toBeGreaterThan(0);
+    expect(revenueLegend.every((l) => /^revenue_cents P\d+$/.test(l))).toBe(true);
+
+    // The station report charts vehicles against the expected count, and the alert threshold as a dashed line:
+    // with no traffic at the plaza, vehicles lie on zero, expected at 100 and the threshold halfway, at 50.
+    const rows = [];
+    for (let day = 0; day < 7; day++) for (let slot = 0; slot < 48; slot++) rows.push({ plaza_id: 'P-CHART', day_of_week: day, slot, expected_count: 100, alert_threshold: 50 });
+    expect((await operator('PUT', '/v1/reference/stations', rows)).status).toBe(200);
+    await page.getByLabel('Report', { exact: true }).selectOption('station_traffic_vs_expected');
+    await page.getByLabel('Plaza id').fill('P-CHART');
+    await page.getByRole('button', { name: 'Run report' }).click();
+    await page.getByRole('table', { name: 'station_traffic_vs_expected' }).waitFor();
+    const stationChart = page.getByRole('img', { name: 'Chart of vehicles, expected_count by period_start, with alert_threshold as a dashed line; the numbers are in the table below.' });
+    await stationChart.waitFor();
+    expect(await stationChart.locator('.u-legend .u-label').allTextContents()).toEqual(['vehicles', 'expected_count', 'alert_threshold']);
+    await shots(page, 'console-reports-station');
+    // The canvas rows where each series is drawn, by its colour (the median row of the pixels of that colour).
+    const drawnAt: Record<string, number | null> = await page.evaluate(`(() => {
+      const canvas = document.querySelector('.chart[aria-label^="Chart of vehicles"] canvas');
+      const { width, height } = canvas;
+      const pixels = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+      const colours = { vehicles: [0x0a, 0x58, 0xb0], expected: [0x1b, 0x7f, 0x3b], threshold: [0xc6, 0x28, 0x28] };
+      const out = {};
+      for (const [name, [r, g, b]] of Object.entries(colours)) {
+        const ys = [];
+        for (let y = 0; y < height; y++) {
+          for (let x = 0; x < width; x++) {
+            const i = (y * width + x) * 4;
+            if (Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b) < 30 && pixels[i + 3] > 200) ys.push(y);
+          }
+        }
+        out[name] = ys.length < 20 ? null : ys[Math.floor(ys.length / 2)];
+      }
+      return out;
+    })()`);
+    expect(drawnAt.threshold).not.toBeNull();
+    expect(drawnAt.expected).not.toBeNull();
+    expect(drawnAt.vehicles).not.toBeNull();
+    const halfway = (drawnAt.vehicles! - drawnAt.threshold!) / (drawnAt.vehicles! - drawnAt.expected!);
+    expect(halfway).toBeGreaterThan(0.45);
+    expect(halfway).toBeLessThan(0.55);
 
     await page.getByRole('link', { name: 'Live tail' }).click();
     await page.getByLabel('Stream').selectOption('toll_transactions');

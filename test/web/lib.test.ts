@@ -4,7 +4,7 @@ import { toCsv } from '../../web/src/lib/csv.ts';
 import { centsToInput, formatCents, parseDollars } from '../../web/src/lib/money.ts';
 import { parsePrometheusText, samplesOf, sumBy } from '../../web/src/lib/prometheus.ts';
 import { formatBytes, ratesBetween } from '../../web/src/lib/rates.ts';
-import { seriesOf } from '../../web/src/lib/report-series.ts';
+import { chartOf, type ChartSpec } from '../../web/src/lib/report-series.ts';
 import { readSse, SseParser } from '../../web/src/lib/sse.ts';
 
 describe('Prometheus text parser', () => {
@@ -184,31 +184,82 @@ describe('CSV', () => {
   });
 });
 
-describe('report series', () => {
-  it('sums the last numeric column per time bucket, in time order', () => {
-    const columns = [
-      { name: 'plaza_id', type: 'VARCHAR' },
-      { name: 'hour', type: 'TIMESTAMP' },
-      { name: 'trips', type: 'BIGINT' },
-      { name: 'revenue_cents', type: 'BIGINT' },
-    ];
-    const rows = [
-      ['P02', '2026-11-26T07:00:00.000Z', 2, 500],
-      ['P01', '2026-11-26T06:00:00.000Z', 1, 300],
-      ['P02', '2026-11-26T06:00:00.000Z', 1, 200],
-    ];
-    const s = seriesOf(columns, rows)!;
-    expect(s).toMatchObject({ xName: 'hour', yName: 'revenue_cents', time: true, y: [500, 500] });
-    expect(s.x).toEqual([Date.parse('2026-11-26T06:00:00Z') / 1000, Date.parse('2026-11-26T07:00:00Z') / 1000]);
+describe('report charts', () => {
+  const revenue = [
+    { name: 'plaza_id', type: 'VARCHAR' },
+    { name: 'hour', type: 'TIMESTAMP' },
+    { name: 'trips', type: 'BIGINT' },
+    { name: 'revenue_cents', type: 'BIGINT' },
+  ];
+  const revenueRows = [
+    ['P02', '2026-11-26T07:00:00.000Z', 2, 500],
+    ['P01', '2026-11-26T06:00:00.000Z', 1, 300],
+    ['P02', '2026-11-26T06:00:00.000Z', 1, 200],
+  ];
+  /** The station report's columns, two plazas and one period: the old rule charted alert_threshold summed (200). */
+  const station = [
+    { name: 'plaza_id', type: 'VARCHAR' },
+    { name: 'period_start', type: 'TIMESTAMP' },
+    { name: 'day_of_week', type: 'SMALLINT' },
+    { name: 'slot', type: 'SMALLINT' },
+    { name: 'vehicles', type: 'BIGINT' },
+    { name: 'expected_count', type: 'INTEGER' },
+    { name: 'alert_threshold', type: 'INTEGER' },
+    { name: 'below_threshold', type: 'BOOLEAN' },
+  ];
+  const stationRows = [
+    ['P01', '2026-11-26T06:00:00.000Z', 4, 12, 500, 400, 100, false],
+    ['P02', '2026-11-26T06:00:00.000Z', 4, 12, 3, 300, 100, true],
+  ];
+  const stationChart: ChartSpec = { x: 'period_start', values: ['vehicles', 'expected_count'], unit: 'count', thresholds: ['alert_threshold'] };
+
+  it('draws the columns a report declares, and its threshold as a line of its own', () => {
+    const c = chartOf(station, stationRows, stationChart)!;
+    expect(c.lines).toEqual([
+      { label: 'vehicles', values: [503], threshold: false },
+      { label: 'expected_count', values: [700], threshold: false },
+      { label: 'alert_threshold', values: [200], threshold: true },
+    ]);
+    expect(c).toMatchObject({ xName: 'period_start', time: true, money: false, x: [Date.parse('2026-11-26T06:00:00Z') / 1000] });
+  });
+
+  it('splits rows into one series per value of seriesBy, the largest totals first, at most top of them', () => {
+    const rows = [...revenueRows, ['P03', '2026-11-26T07:00:00.000Z', 1, 100]];
+    const c = chartOf(revenue, rows, { x: 'hour', values: ['revenue_cents'], unit: 'money', seriesBy: 'plaza_id', top: 2 })!;
+    expect(c.money).toBe(true);
+    // P02 (700) then P01 (300); P03 (100) is left out; P01 has no row at 07:00.
+    expect(c.lines).toEqual([
+      { label: 'revenue_cents P02', values: [200, 500], threshold: false },
+      { label: 'revenue_cents P01', values: [300, null], threshold: false },
+    ]);
+  });
+
+  it('without a declaration sums the money column per time bucket, in time order', () => {
+    const c = chartOf(revenue, revenueRows)!;
+    expect(c).toMatchObject({ xName: 'hour', time: true, money: true });
+    expect(c.lines).toEqual([{ label: 'revenue_cents', values: [500, 500], threshold: false }]);
+    expect(c.x).toEqual([Date.parse('2026-11-26T06:00:00Z') / 1000, Date.parse('2026-11-26T07:00:00Z') / 1000]);
+  });
+
+  it('without a declaration never charts a threshold, an id or a slot', () => {
+    const c = chartOf(station, stationRows)!;
+    expect(c.lines.map((l) => l.label)).toEqual(['vehicles']);
+    expect(c.lines[0]!.values).toEqual([503]);
+    expect(c.money).toBe(false);
+    const ids = chartOf([{ name: 'day', type: 'DATE' }, { name: 'customers', type: 'BIGINT' }, { name: 'customer_id', type: 'BIGINT' }], [['2026-11-26', 3, 77]])!;
+    expect(ids.lines.map((l) => l.label)).toEqual(['customers']);
   });
 
   it('uses the first text column as categories when there is no time column', () => {
-    const s = seriesOf([{ name: 'customer_id', type: 'VARCHAR' }, { name: 'currency', type: 'VARCHAR' }, { name: 'spend_cents', type: 'BIGINT' }], [['C1', 'USD', 900], ['C2', 'USD', 400]])!;
-    expect(s).toMatchObject({ time: false, categories: ['C1', 'C2'], x: [0, 1], y: [900, 400] });
+    const c = chartOf([{ name: 'customer_id', type: 'VARCHAR' }, { name: 'currency', type: 'VARCHAR' }, { name: 'spend_cents', type: 'BIGINT' }], [['C1', 'USD', 900], ['C2', 'USD', 400]])!;
+    expect(c).toMatchObject({ time: false, categories: ['C1', 'C2'], x: [0, 1], money: true });
+    expect(c.lines[0]!.values).toEqual([900, 400]);
   });
 
-  it('has nothing to chart without a numeric column or rows', () => {
-    expect(seriesOf([{ name: 'a', type: 'VARCHAR' }], [['x']])).toBeUndefined();
-    expect(seriesOf([{ name: 'n', type: 'BIGINT' }, { name: 'a', type: 'VARCHAR' }], [])).toBeUndefined();
+  it('has nothing to chart without a value column, without rows, or when a declared column is missing', () => {
+    expect(chartOf([{ name: 'a', type: 'VARCHAR' }], [['x']])).toBeUndefined();
+    expect(chartOf([{ name: 'n', type: 'BIGINT' }, { name: 'a', type: 'VARCHAR' }], [])).toBeUndefined();
+    expect(chartOf([{ name: 'plaza_id', type: 'VARCHAR' }, { name: 'alert_threshold', type: 'INTEGER' }], [['P01', 100]])).toBeUndefined();
+    expect(chartOf(station, stationRows, { ...stationChart, values: ['cars'] })).toBeUndefined();
   });
 });

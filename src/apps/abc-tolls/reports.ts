@@ -22,5 +22,6 @@ export const SPEND_ALERT_REPORTS: readonly ReportDefinition[] = [
       FROM breaches
       GROUP BY day, cause
       ORDER BY day, cause`,
+    chart: { x: 'day', values: ['over_threshold_cents'], unit: 'money', seriesBy: 'cause' },
   },
 ];

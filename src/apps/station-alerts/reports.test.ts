@@ -64,6 +64,11 @@ describe('the station traffic report', () => {
       [0, true],
       [0, true],
     ]);
+    // The console charts what the report declares: vehicles against expected, the threshold as a line.
+    const chart = STATION_REPORTS[0]!.chart!;
+    const names = result.columns.map((c) => c.name);
+    for (const column of [chart.x, ...chart.values, ...(chart.thresholds ?? [])]) expect(names).toContain(column);
+    expect(chart).toMatchObject({ values: ['vehicles', 'expected_count'], thresholds: ['alert_threshold'], unit: 'count' });
   });
 
   it('takes no vehicle class, and refuses a slot out of the day or a key given twice', async () => {

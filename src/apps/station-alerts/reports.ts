@@ -44,5 +44,7 @@ export const STATION_REPORTS: readonly ReportDefinition[] = [
         AND r.slot = ${d.slotOfDay(30, 'p.period_start')}
       ORDER BY s.plaza_id, p.period_start`;
     },
+    // Over several plazas the counts and thresholds add up: run it for one plaza to see that plaza's alerts.
+    chart: { x: 'period_start', values: ['vehicles', 'expected_count'], unit: 'count', thresholds: ['alert_threshold'] },
   },
 ];

@@ -1,6 +1,7 @@
 /**
- * One chartable series out of a result table: x is the first time column (else the first text column as
- * categories), y is the sum of the last numeric column per x. Plain TypeScript, tested under Node.
+ * What to chart of a result table: the report's own chart declaration when it has one, else a rule (x is the
+ * first time column, else the first text column as categories; y is the money column, else the first number that is
+ * not an id, a threshold or a position in time, summed per x). Plain TypeScript, tested under Node.
  */
 import { formatCents, groupThousands } from './money.ts';
 
@@ -9,46 +10,112 @@ export interface Column {
   readonly type: string;
 }
 
-export interface Series {
+/** A report's chart as the server lists it (see `ReportChart` in src/reports/catalog.ts). */
+export interface ChartSpec {
+  readonly x: string;
+  readonly values: readonly string[];
+  readonly unit: 'money' | 'count';
+  readonly seriesBy?: string;
+  readonly top?: number;
+  readonly thresholds?: readonly string[];
+}
+
+export interface ChartLine {
+  /** The legend text: the column, and the series value when rows are split (`vehicles`, `revenue_cents P01`). */
+  readonly label: string;
+  /** One value per x; null where the series has no row. */
+  readonly values: (number | null)[];
+  /** A threshold is drawn as a dashed line, never as a bar. */
+  readonly threshold: boolean;
+}
+
+export interface ReportChartData {
   /** Epoch seconds for a time axis; 0..n-1 for categories. */
   readonly x: number[];
-  readonly y: number[];
   readonly xName: string;
-  readonly yName: string;
   readonly time: boolean;
   /** The category of each x, when not a time axis. */
   readonly categories: string[];
+  readonly lines: ChartLine[];
+  readonly money: boolean;
 }
 
 const TIME_TYPE = /TIMESTAMP|DATE/i;
 const NUMERIC_TYPE = /INT|DECIMAL|DOUBLE|FLOAT|REAL|NUMERIC|HUGEINT/i;
+/** Columns a chart made without a declaration never draws: identifiers, limits and positions in time. */
+const NOT_A_VALUE = /(^|_)(id|threshold|slot|day_of_week|hour_of_day)$|^vehicle_class$/i;
+/** Series drawn when a declaration splits rows without saying how many. */
+const DEFAULT_TOP = 5;
 
-export function seriesOf(columns: readonly Column[], rows: ReadonlyArray<ReadonlyArray<unknown>>): Series | undefined {
-  const timeIndex = columns.findIndex((c) => TIME_TYPE.test(c.type));
-  const numericIndexes = columns.map((c, i) => (NUMERIC_TYPE.test(c.type) && i !== timeIndex ? i : -1)).filter((i) => i >= 0);
-  const yIndex = numericIndexes[numericIndexes.length - 1];
-  if (yIndex === undefined || rows.length === 0) return undefined;
-  const xIndex = timeIndex >= 0 ? timeIndex : columns.findIndex((c, i) => i !== yIndex && !NUMERIC_TYPE.test(c.type));
-  if (xIndex < 0) return undefined;
-  const sums = new Map<string, number>();
-  for (const row of rows) {
-    const key = String(row[xIndex] ?? '');
-    const v = Number(row[yIndex] ?? 0);
-    if (Number.isFinite(v)) sums.set(key, (sums.get(key) ?? 0) + v);
+/** The chart a report declares, or the one the rule picks; undefined when there is nothing to chart. */
+export function chartOf(columns: readonly Column[], rows: ReadonlyArray<ReadonlyArray<unknown>>, spec?: ChartSpec): ReportChartData | undefined {
+  const chosen = spec ?? fallbackSpec(columns);
+  if (!chosen || rows.length === 0) return undefined;
+  const at = (name: string) => columns.findIndex((c) => c.name === name);
+  const xIndex = at(chosen.x);
+  const valueIndexes = chosen.values.map(at);
+  const thresholdIndexes = (chosen.thresholds ?? []).map(at);
+  const seriesIndex = chosen.seriesBy === undefined ? -1 : at(chosen.seriesBy);
+  // A declaration naming a column the result lacks draws nothing rather than a wrong chart.
+  if (xIndex < 0 || valueIndexes.length === 0 || [...valueIndexes, ...thresholdIndexes].some((i) => i < 0) || (chosen.seriesBy !== undefined && seriesIndex < 0)) return undefined;
+
+  const time = TIME_TYPE.test(columns[xIndex]!.type);
+  const keyOf = (row: ReadonlyArray<unknown>) => String(row[xIndex] ?? '');
+  let keys = [...new Set(rows.map(keyOf))];
+  if (time) keys = keys.filter((k) => Number.isFinite(Date.parse(k))).sort((a, b) => Date.parse(a) - Date.parse(b));
+  const position = new Map(keys.map((k, i) => [k, i]));
+
+  // The series: every row in one group, or one group per value of `seriesBy`, the largest totals first.
+  let groups: (string | undefined)[] = [undefined];
+  if (seriesIndex >= 0) {
+    const totals = new Map<string, number>();
+    for (const row of rows) {
+      const g = String(row[seriesIndex] ?? '');
+      totals.set(g, (totals.get(g) ?? 0) + valueIndexes.reduce((sum, i) => sum + numberOf(row[i]), 0));
+    }
+    groups = [...totals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, chosen.top ?? DEFAULT_TOP).map(([g]) => g);
   }
-  const time = timeIndex >= 0;
-  let keys = [...sums.keys()];
-  if (time) {
-    keys = keys.filter((k) => Number.isFinite(Date.parse(k))).sort((a, b) => Date.parse(a) - Date.parse(b));
+
+  const lines: ChartLine[] = [];
+  for (const group of groups) {
+    const member = (row: ReadonlyArray<unknown>) => group === undefined || String(row[seriesIndex] ?? '') === group;
+    const line = (index: number, threshold: boolean): ChartLine => {
+      const values: (number | null)[] = keys.map(() => null);
+      for (const row of rows) {
+        const p = position.get(keyOf(row));
+        const v = row[index];
+        if (p === undefined || !member(row) || v === null || v === undefined) continue;
+        values[p] = (values[p] ?? 0) + numberOf(v);
+      }
+      return { label: group === undefined ? columns[index]!.name : `${columns[index]!.name} ${group}`, values, threshold };
+    };
+    lines.push(...valueIndexes.map((i) => line(i, false)), ...thresholdIndexes.map((i) => line(i, true)));
   }
   return {
     x: time ? keys.map((k) => Date.parse(k) / 1000) : keys.map((_k, i) => i),
-    y: keys.map((k) => sums.get(k)!),
     xName: columns[xIndex]!.name,
-    yName: columns[yIndex]!.name,
     time,
     categories: time ? [] : keys,
+    lines,
+    money: chosen.unit === 'money',
   };
+}
+
+/** The chart of a report that declares none: one value column summed per x. */
+function fallbackSpec(columns: readonly Column[]): ChartSpec | undefined {
+  const timeColumn = columns.find((c) => TIME_TYPE.test(c.type));
+  const candidates = columns.filter((c) => NUMERIC_TYPE.test(c.type) && !NOT_A_VALUE.test(c.name));
+  const value = candidates.find((c) => isMoneyColumn(c.name)) ?? candidates[0];
+  if (!value) return undefined;
+  const x = timeColumn ?? columns.find((c) => c !== value && !NUMERIC_TYPE.test(c.type) && !TIME_TYPE.test(c.type));
+  if (!x) return undefined;
+  return { x: x.name, values: [value.name], unit: isMoneyColumn(value.name) ? 'money' : 'count' };
+}
+
+/** A number of a cell: BIGINTs may arrive as strings; anything else counts as nothing. */
+function numberOf(v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  return Number.isFinite(n) ? n : 0;
 }
 
 /** A column of integer cents (`revenue_cents`, `spend_cents`): shown as money, not as a count. */

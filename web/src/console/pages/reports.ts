@@ -1,6 +1,6 @@
 /** Reports: the named warehouse reports, run with their parameters, shown as a table and a chart. */
 import { formatCents } from '../../lib/money.ts';
-import { axisLabel, axisWidth, isMoneyColumn, seriesOf, shortCategory, type Column } from '../../lib/report-series.ts';
+import { axisLabel, axisWidth, chartOf, isMoneyColumn, shortCategory, type ChartSpec, type Column, type ReportChartData } from '../../lib/report-series.ts';
 import { responsiveChart, uPlot, type ChartHandle } from '../../ui/chart.ts';
 import { dataTable, h, replace } from '../../ui/dom.ts';
 import { describeError, type Page } from '../context.ts';
@@ -11,6 +11,8 @@ interface ReportInfo {
   readonly parameters: readonly string[];
   /** What the server uses for a parameter left out (the CLI gets the same). */
   readonly defaults?: { readonly rangeHours: number; readonly limit: number };
+  /** How the report asks to be charted; without it the page picks a column. */
+  readonly chart?: ChartSpec;
 }
 
 interface ReportAnswer {
@@ -45,6 +47,30 @@ function padRange(min: number, max: number, points: number, time: boolean): [num
   if (points <= 1 || min === max) return time ? [min - 3600, min + 3600] : [min - 0.5, min + 0.5];
   const half = (max - min) / (points - 1) / 2;
   return [min - half, max + half];
+}
+
+/** Colours of the value series in order, and of threshold lines (dashed, so they read apart also without colour). */
+const VALUE_COLOURS = ['#0a58b0', '#1b7f3b', '#8a4fbf', '#b36b00', '#00838f', '#5d6b7a'];
+const THRESHOLD_COLOUR = '#c62828';
+
+/** The uPlot series of a chart: bars when one value is drawn, lines when several are compared; thresholds dashed. */
+function plotSeries(chart: ReportChartData): uPlot.Series[] {
+  const bars = chart.lines.filter((l) => !l.threshold).length === 1;
+  let colour = 0;
+  return chart.lines.map((line): uPlot.Series => {
+    if (line.threshold) return { label: line.label, stroke: THRESHOLD_COLOUR, width: 2, dash: [6, 4], points: { show: false }, spanGaps: true };
+    const stroke = VALUE_COLOURS[colour++ % VALUE_COLOURS.length]!;
+    return bars
+      ? { label: line.label, stroke, fill: '#9cc3ee', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 48] }), points: { show: false } }
+      : { label: line.label, stroke, width: 2, points: { show: chart.x.length < 60, size: 7 } };
+  });
+}
+
+/** What the chart shows, for its accessible name. */
+function describeChart(chart: ReportChartData): string {
+  const values = chart.lines.filter((l) => !l.threshold).map((l) => l.label);
+  const thresholds = chart.lines.filter((l) => l.threshold).map((l) => l.label);
+  return `Chart of ${values.join(', ')} by ${chart.xName}${thresholds.length > 0 ? `, with ${thresholds.join(', ')} as a dashed line` : ''}; the numbers are in the table below.`;
 }
 
 export const reportsPage: Page = (container, ctx) => {
@@ -121,25 +147,27 @@ export const reportsPage: Page = (container, ctx) => {
         result,
         h('section', { class: 'card', 'aria-label': `Result of ${name}` }, h('h2', {}, name), h('p', { class: 'muted' }, `${answer.rows.length} rows. ${freshness}`), chartBox, answer.rows.length === 0 ? h('p', { class: 'muted' }, 'No rows in this range.') : dataTable(answer.columns.map((c) => c.name), moneyRows(answer.columns, answer.rows.slice(0, 2000)), `${name}${answer.rows.length > 2000 ? ' (first 2000 rows)' : ''}`)),
       );
-      const series = seriesOf(answer.columns, answer.rows);
-      if (series && series.x.length > 0) {
-        chartBox.setAttribute('aria-label', `Chart of ${series.yName} by ${series.xName}; the numbers are in the table below.`);
-        const categories = series.categories;
-        const money = isMoneyColumn(series.yName);
+      const info = reports.find((r) => r.name === name);
+      const plotted = chartOf(answer.columns, answer.rows, info?.chart);
+      if (plotted && plotted.x.length > 0) {
+        chartBox.setAttribute('aria-label', describeChart(plotted));
+        const { categories, money, time, x } = plotted;
+        const currencyAt = answer.columns.findIndex((c) => c.name === 'currency');
+        const currency = currencyAt >= 0 ? String(answer.rows[0]?.[currencyAt] ?? 'USD') : 'USD';
         chart = responsiveChart(
           chartBox,
           {
             height: 220,
             legend: { live: false },
-            scales: { x: { time: series.time, range: (_u, min, max) => padRange(min, max, series.x.length, series.time) }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+            scales: { x: { time, range: (_u, min, max) => padRange(min, max, x.length, time) }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
             axes: [
-              { stroke: '#4a5361', ...(series.time ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? shortCategory(categories[t] ?? '') : '')) }) },
+              { stroke: '#4a5361', ...(time ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? shortCategory(categories[t] ?? '') : '')) }) },
               // Money as money, and an axis as wide as its longest label so none is clipped.
-              { stroke: '#4a5361', values: (_u: uPlot, ticks: number[]) => ticks.map((t) => axisLabel(t, money)), size: (_u: uPlot, values: string[] | null) => axisWidth(values ?? []) },
+              { stroke: '#4a5361', values: (_u: uPlot, ticks: number[]) => ticks.map((t) => axisLabel(t, money, currency)), size: (_u: uPlot, values: string[] | null) => axisWidth(values ?? []) },
             ],
-            series: [{ label: series.xName, ...(series.time ? {} : { value: (_u: uPlot, v: number) => categories[v] ?? '' }) }, { label: series.yName, stroke: '#0a58b0', fill: '#9cc3ee', width: 1, paths: uPlot.paths.bars!({ size: [0.7, 48] }), points: { show: false } }],
+            series: [{ label: plotted.xName, ...(time ? {} : { value: (_u: uPlot, v: number) => categories[v] ?? '' }) }, ...plotSeries(plotted)],
           },
-          [series.x, series.y],
+          [x, ...plotted.lines.map((l) => l.values)],
         );
       } else {
         chartBox.remove();
