@@ -1,7 +1,7 @@
 /** The native HTTP API under /v1 (see docs/gateway.md): streams, record ingest, tail, and the warehouse's reports, SQL and reference data. */
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { DedupeConfig, StreamConfig, StreamLog } from '../../log/index.ts';
+import { STREAM_NAME, type DedupeConfig, type StreamConfig, type StreamLog } from '../../log/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
 import type { ReferenceTable, ReportDefinition } from '../../reports/index.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
@@ -15,7 +15,6 @@ import { integerField, invalidField, invalidParameter, isObject, jsonObject, onl
 import { tail, type TailFilter, type TailStart } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceReferenceRoute, runReportRoute } from './warehouse.ts';
 
-const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export interface NativeContext {
