@@ -18,6 +18,7 @@ export function createOpenApiRoute(file = DOCUMENT): RouteModule {
   }
   return {
     matches: (method, path) => path === '/openapi.json' && method === 'GET',
+    routes: () => [{ method: 'GET', path: '/openapi.json' }],
     handle: async (_req, res) => send(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }, body),
   };
 }

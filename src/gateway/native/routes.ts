@@ -5,7 +5,7 @@ import { STREAM_NAME, type DedupeConfig, type StreamConfig, type StreamLog } fro
 import type { QueryManager } from '../../queries/index.ts';
 import type { ReferenceTable, ReportDefinition } from '../../reports/index.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
-import { readBody, send, type Request, type Response } from '../http.ts';
+import { readBody, send, type Request, type Response, type ServedRoute } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
 import { handleQueryRoute, QUERY_ROUTES, type QueryRoute } from './queries.ts';
 import { handleReferenceFileRoute, REFERENCE_FILE_ROUTES, type ReferenceFileRoute } from './reference-files.ts';
@@ -76,6 +76,11 @@ const NATIVE_ROUTES = createRouter<NativeRoute>([
   ...QUERY_ROUTES,
   ...REFERENCE_FILE_ROUTES,
 ]);
+
+/** The /v1 routes the gateway answers itself, parameters as `{name}`. */
+export function nativeRoutes(): readonly ServedRoute[] {
+  return NATIVE_ROUTES.list().map(({ method, path }) => ({ method, path }));
+}
 
 /** Matches `url` (path and query, as received) against the /v1 routes; 400 MALFORMED_REQUEST when a percent-escape in its path is broken. */
 export function matchRoute(method: string, url: string): ParsedPath {
