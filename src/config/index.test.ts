@@ -121,7 +121,24 @@ describe('loadConfig', () => {
 
   it('checks declared streams', async () => {
     const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ streams: [{ name: 'a', dedupe: { mode: 'field' } }] }) });
-    await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/streams\[0\].dedupe.field is required/);
+    await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/streams\[0\]\.dedupe\.field .*is required/);
+  });
+
+  it("checks declared streams by the log's own limits, so a stream the config takes is one the log creates", async () => {
+    const refused = async (stream: Record<string, unknown>) => {
+      const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ streams: [{ name: 'ok' }, stream] }) });
+      const err = await loadConfig({ cwd, env: {} }).then(() => undefined, (e: unknown) => e);
+      expect(isTollstreamError(err) && err.code).toBe('CONFIG_INVALID');
+      return (err as Error).message;
+    };
+    expect(await refused({ name: 'tolls', retentionHours: 100_000 })).toMatch(/^streams\[1\]\.retentionHours must be an integer from 1 to 87600, got 100000/);
+    expect(await refused({ name: 'tolls', shardCount: 1025 })).toMatch(/^streams\[1\]\.shardCount 1025 is above the limit/);
+    expect(await refused({ name: 'tolls', dedupe: { mode: 'key', windowSeconds: 0 } })).toMatch(/^streams\[1\]\.dedupe\.windowSeconds must be a positive integer/);
+    expect(await refused({ name: 'tolls', dedupe: { mode: 'key', window: 60 } })).toMatch(/^streams\[1\]\.dedupe has unknown key 'window'/);
+    expect(await refused({ name: '..' })).toMatch(/^streams\[1\]\.name: stream name '\.\.' must be/);
+    const cwd = tempDir({ 'tollstream.config.json': JSON.stringify({ streams: [{ name: 'tolls', retentionHours: 87_600, shardCount: 1024 }] }) });
+    const config = await loadConfig({ cwd, env: {} });
+    expect(config.streams[0]).toMatchObject({ name: 'tolls', retentionHours: 87_600, shardCount: 1024 });
   });
 
   it('checks declared functions with the functions\' own rules, and resolves their handlers from the working directory', async () => {

@@ -3,7 +3,7 @@
  * `docs/configuration.md` is this file in prose.
  */
 import path from 'node:path';
-import type { DedupeConfig } from '../log/types.ts';
+import { checkDedupe, checkRetentionBytes, checkRetentionHours, checkShardCount, checkStreamName, type DedupeConfig } from '../log/index.ts';
 import { assertFunctionName, checkFunctionSettings, type FunctionSettings } from '../functions/settings.ts';
 import { DEFAULT_MAX_RESULT_ROWS, DEFAULT_QUERY_TIMEOUT_MS } from '../warehouse/query-limits.ts';
 import { defaultQueryThreads } from '../queries/query-threads.ts';
@@ -540,9 +540,10 @@ function checkApiKeys(v: unknown): string | undefined {
   return undefined;
 }
 
-const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const STREAM_KEYS = new Set(['name', 'shardCount', 'retentionHours', 'retentionBytes', 'dedupe']);
+const DEDUPE_KEYS = new Set(['mode', 'field', 'windowSeconds']);
 
+/** Declared streams, checked by the log's own rules so the config accepts exactly what the log will create. */
 function checkStreams(v: unknown): string | undefined {
   if (!Array.isArray(v)) return 'must be an array of { name, shardCount?, retentionHours?, retentionBytes?, dedupe? }';
   const seen = new Set<string>();
@@ -551,29 +552,27 @@ function checkStreams(v: unknown): string | undefined {
     const rec = s as Record<string, unknown>;
     const unknown = Object.keys(rec).find((k) => !STREAM_KEYS.has(k));
     if (unknown) return `[${i}] has unknown key '${unknown}'`;
-    if (typeof rec.name !== 'string' || !STREAM_NAME.test(rec.name)) return `[${i}].name must match ${STREAM_NAME}`;
-    if (seen.has(rec.name)) return `[${i}] declares stream '${rec.name}' twice`;
-    seen.add(rec.name);
-    if (rec.shardCount !== undefined && !(Number.isInteger(rec.shardCount) && (rec.shardCount as number) >= 1 && (rec.shardCount as number) <= 1024)) {
-      return `[${i}].shardCount must be an integer from 1 to 1024`;
+    const name = rec.name as string;
+    try {
+      checkStreamName(name);
+    } catch (err) {
+      return `[${i}].name: ${(err as Error).message}`;
     }
-    if (rec.retentionHours !== undefined && !(Number.isInteger(rec.retentionHours) && (rec.retentionHours as number) >= 1)) {
-      return `[${i}].retentionHours must be a positive integer`;
-    }
-    if (rec.retentionBytes !== undefined && !(Number.isInteger(rec.retentionBytes) && (rec.retentionBytes as number) > 0)) {
-      return `[${i}].retentionBytes must be a positive integer`;
-    }
-    if (rec.dedupe !== undefined) {
-      const d = rec.dedupe as Record<string, unknown>;
-      if (typeof d !== 'object' || d === null) return `[${i}].dedupe must be an object`;
-      const bad = Object.keys(d).find((k) => !['mode', 'field', 'windowSeconds'].includes(k));
+    if (seen.has(name)) return `[${i}] declares stream '${name}' twice`;
+    seen.add(name);
+    const dedupe = rec.dedupe;
+    if (typeof dedupe === 'object' && dedupe !== null) {
+      const bad = Object.keys(dedupe).find((k) => !DEDUPE_KEYS.has(k));
       if (bad) return `[${i}].dedupe has unknown key '${bad}'`;
-      if (d.mode !== 'field' && d.mode !== 'key') return `[${i}].dedupe.mode must be 'field' or 'key'`;
-      if (d.mode === 'field' && (typeof d.field !== 'string' || !d.field)) return `[${i}].dedupe.field is required with mode 'field'`;
-      if (d.mode === 'key' && d.field !== undefined) return `[${i}].dedupe.field conflicts with mode 'key'`;
-      if (d.windowSeconds !== undefined && !(Number.isInteger(d.windowSeconds) && (d.windowSeconds as number) > 0)) {
-        return `[${i}].dedupe.windowSeconds must be a positive integer`;
-      }
+    }
+    try {
+      // Each of the log's messages begins with the key it checks ("retentionHours must be ...").
+      if (rec.shardCount !== undefined) checkShardCount(rec.shardCount, name);
+      if (rec.retentionHours !== undefined) checkRetentionHours(rec.retentionHours, name);
+      checkRetentionBytes(rec.retentionBytes, name);
+      checkDedupe(dedupe as DedupeConfig | undefined, name);
+    } catch (err) {
+      return `[${i}].${(err as Error).message}`;
     }
   }
   return undefined;

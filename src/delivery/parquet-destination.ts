@@ -22,6 +22,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { checkSetting, DEFAULT_CONFIG } from '../config/index.ts';
 import { fsyncDir, writeFileAtomic } from '../core/durable-files.ts';
 import { TollstreamError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
@@ -44,7 +45,7 @@ export interface ParquetLakeOptions {
   readonly timeField?: string;
   /** `day` partitions by `dt` only; `hour` adds `hour=HH`. @default 'hour' */
   readonly timeGranularity?: 'day' | 'hour';
-  /** The size compaction merges small files up to, in MiB. @default 128 */
+  /** The size compaction merges small files up to, in MiB: the `lake.targetFileMiB` setting, with its default and range. */
   readonly targetFileMiB?: number;
   /** Run compaction this often, in seconds; 0 runs it only when `compact()` is called. @default 60 */
   readonly compactionIntervalSeconds?: number;
@@ -86,10 +87,8 @@ export async function openParquetLake(options: ParquetLakeOptions): Promise<Parq
   const root = layout.root;
   await checkLakeKind(layout, 'lone');
   await fs.mkdir(path.join(root, MANIFEST_DIR), { recursive: true });
-  const targetFileMiB = options.targetFileMiB ?? 128;
-  if (!(targetFileMiB >= 1 && targetFileMiB <= 1024)) {
-    throw new TollstreamError('INVALID_ARGUMENT', `targetFileMiB must be from 1 to 1024 (got ${targetFileMiB})`, { context: { targetFileMiB } });
-  }
+  const targetFileMiB = options.targetFileMiB ?? DEFAULT_CONFIG.lake.targetFileMiB;
+  checkSetting('lake.targetFileMiB', targetFileMiB, 'the Parquet lake options');
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
   const lake = new Lake(layout, instance, conn, {

@@ -22,10 +22,10 @@ import { createCors } from './cors.ts';
 import { limitShardWrites } from './shard-write-limits.ts';
 import { wireFormatOf } from './aws/wire.ts';
 import { errorResponse, type ErrorShape } from './errors.ts';
-import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule } from './http.ts';
+import { ClientGoneError, asResponse, readBody, send, type Request, type Response, type RouteModule, type ServedRoute } from './http.ts';
 import { withinOpenFiles } from './limits.ts';
 import { createGatewayMetrics } from './metrics.ts';
-import { handleNative, matchRoute, methodNotServed, ROUTE_METHODS, type NativeContext } from './native/routes.ts';
+import { handleNative, matchRoute, methodNotServed, nativeRoutes, ROUTE_METHODS, type NativeContext } from './native/routes.ts';
 import { methodNotAllowed, refuseUnservedMethod } from './native/route-module.ts';
 import { QuerySlots, type QuerySlotLimits } from './native/query-slots.ts';
 import { createRouter } from './router.ts';
@@ -96,6 +96,11 @@ export interface Gateway {
   close(): Promise<void>;
   /** /health answers 200 when ready, 503 otherwise. */
   setReady(ready: boolean): void;
+  /**
+   * Every route served by path: /health and /metrics, the native /v1 routes, and those of each route module that
+   * lists its own. The Kinesis and Firehose APIs (addressed by X-Amz-Target) and browser pages are not among them.
+   */
+  routes(): readonly ServedRoute[];
   readonly metrics: Registry;
 }
 
@@ -285,6 +290,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ready = value;
       metrics.setReady(value);
     },
+    routes: () => [...OPS_ROUTES.list().map(({ method, path }) => ({ method, path })), ...nativeRoutes(), ...routes.flatMap((m) => m.routes?.() ?? [])],
   };
 }
 

@@ -24,6 +24,13 @@ interface ResponseLike {
   getHeader(name: string): unknown;
 }
 
+/** A served route as API descriptions write it: `GET`, `/v1/streams/{stream}`. */
+export interface ServedRoute {
+  readonly method: string;
+  /** The path template, each parameter as `{name}`. */
+  readonly path: string;
+}
+
 /**
  * A component's HTTP routes, mounted by the gateway in front of its own (the customer API, the web pages).
  * The module answers every request it `matches`, errors included, in its own shape.
@@ -37,6 +44,11 @@ export interface RouteModule {
    * Absent, or empty for a path: the module answers every method it matches itself. @default absent
    */
   methods?(path: string): readonly string[];
+  /**
+   * The routes this module serves (HEAD comes with GET), so the API's description can be checked against what is
+   * served. Absent for a module of browser pages. @default absent
+   */
+  routes?(): readonly ServedRoute[];
   handle(req: Request, res: Response): Promise<void>;
 }
 

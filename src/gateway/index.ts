@@ -5,7 +5,7 @@
 export { createGateway } from './gateway.ts';
 export type { Gateway, GatewayOptions } from './gateway.ts';
 export type { DeliveryView } from './aws/context.ts';
-export type { RouteModule, Request, Response } from './http.ts';
+export type { RouteModule, Request, Response, ServedRoute } from './http.ts';
 // The plumbing route modules share with the gateway: capped bodies, complete responses, native error shape.
 export { readBody, send, asResponse, ClientGoneError } from './http.ts';
 export { errorResponse } from './errors.ts';

@@ -9,6 +9,7 @@ export type { EmbeddedLogOptions, EmbeddedStreamLog } from './embedded/log.ts';
 export { hashKeyOf, parseExplicitHashKey, splitHashKeyRange, formatShardId, MAX_HASH_KEY } from './hashkey.ts';
 export { compareSequenceNumbers } from './sequence.ts';
 export { appendAll } from './append-all.ts';
+export { STREAM_NAME, MAX_RETENTION_HOURS, DEFAULT_DEDUPE_WINDOW_SECONDS, checkStreamName, checkShardCount, checkRetentionHours, checkRetentionBytes, checkDedupe } from './validate.ts';
 export { ensureStream } from './ensure-stream.ts';
 export { shardForHashKey } from './routing.ts';
 export { crc32c } from '../core/crc32c.ts';

@@ -2,7 +2,11 @@
 import { TollstreamError } from '../core/errors.ts';
 import type { AppendRecord, DedupeConfig, StreamConfig, StreamTags } from './types.ts';
 
+/** A stream name: 1 to 128 letters, digits, '_', '.' or '-' (the one definition; '.' and '..' are refused besides). */
 export const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+export const MAX_RETENTION_HOURS = 87_600;
+/** How long a deduplicating stream remembers a key when its config names no window, in seconds. */
+export const DEFAULT_DEDUPE_WINDOW_SECONDS = 3600;
 export const MAX_SHARDS = 1024;
 export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_KEY_CHARS = 256;
@@ -30,8 +34,8 @@ export function checkShardCount(count: unknown, stream: string): number {
 }
 
 export function checkRetentionHours(hours: unknown, stream: string): number {
-  if (!Number.isInteger(hours) || (hours as number) < 1 || (hours as number) > 87_600) {
-    throw invalidArgument(`retentionHours must be an integer from 1 to 87600, got ${String(hours)}`, { stream });
+  if (!Number.isInteger(hours) || (hours as number) < 1 || (hours as number) > MAX_RETENTION_HOURS) {
+    throw invalidArgument(`retentionHours must be an integer from 1 to ${MAX_RETENTION_HOURS}, got ${String(hours)}`, { stream });
   }
   return hours as number;
 }
@@ -50,7 +54,7 @@ export function checkDedupe(dedupe: DedupeConfig | undefined, stream: string): D
     throw invalidArgument("dedupe.field (a top-level JSON property such as 'transaction_id') is required with mode 'field'", { stream });
   }
   if (dedupe.mode === 'key' && dedupe.field !== undefined) throw invalidArgument("dedupe.field conflicts with mode 'key'; drop one", { stream });
-  const windowSeconds = dedupe.windowSeconds ?? 3600;
+  const windowSeconds = dedupe.windowSeconds ?? DEFAULT_DEDUPE_WINDOW_SECONDS;
   if (!Number.isInteger(windowSeconds) || windowSeconds < 1) throw invalidArgument(`dedupe.windowSeconds must be a positive integer, got ${String(windowSeconds)}`, { stream });
   return dedupe.mode === 'field' ? { mode: 'field', field: dedupe.field!, windowSeconds } : { mode: 'key', windowSeconds };
 }

@@ -12,7 +12,7 @@ import { isTollstreamError, TollstreamError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { DeliveryStream, openParquetLake, openSharedParquetLake, warehouseDestination, type BufferingHints, type DeliveryDestination } from '../delivery/index.ts';
 import type { FunctionsRuntime } from '../functions/index.ts';
-import { createAuthenticator, createGateway, type RouteModule } from '../gateway/index.ts';
+import { createAuthenticator, createGateway, type RouteModule, type ServedRoute } from '../gateway/index.ts';
 import { openEmbeddedLog, type StreamLog } from '../log/index.ts';
 import { openClusterLog, registerLogReachableMetric } from './cluster-log.ts';
 import { openWhenReachable } from './reach.ts';
@@ -48,6 +48,8 @@ export interface RunningServer {
   readonly biPort: number | undefined;
   /** The running deliveries (`warehouse`, and `lake` when enabled); empty when nothing is delivered. */
   readonly deliveries: readonly DeliveryStream[];
+  /** Every route served by path (the gateway's, the platform's and the apps'), for checking the API's description. */
+  routes(): readonly ServedRoute[];
   /**
    * Stops accepting requests and closes the gateway, stops the deliveries, closes the warehouse and the lake,
    * then the log, then releases the data directory. Idempotent.
@@ -298,6 +300,7 @@ export async function startServer(config: TollstreamConfig, options: StartServer
       warehouse,
       biPort: bi?.port,
       deliveries,
+      routes: () => gateway.routes(),
       close() {
         closing ??= (async () => {
           gateway.setReady(false);

@@ -22,6 +22,7 @@ export function createOpenApiRoute(file = DOCUMENT): RouteModule {
     // The path whatever the method: the gateway answers HEAD as GET and another method 405 with Allow, from the table.
     matches: (_method, path) => router.allowed(path).length > 0,
     methods: (path) => router.allowed(path).filter((m) => m !== 'HEAD'),
+    routes: () => [{ method: 'GET', path: '/openapi.json' }],
     handle: async (_req, res) => send(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }, body),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The customer app in headless Chromium against a real server: alerts stay on screen offline (never "no alerts
- * yet" to a customer who has alerts), the trip history shows what the API lists with the same total, and the
+ * yet" to a customer who has alerts), the trip history shows what the API lists with the same total, page by page
+ * with "Show more" past the first 25, and the
  * device-alerts button subscribes the browser to Web Push, which then carries the breach to a local push
  * service (the browser's own push service cannot be reached here, so the browser's subscription is replaced by
  * one at the local service; everything after it is the real path), and the service worker shows a push. This
@@ -64,6 +65,19 @@ async function newCustomer(id: string, thresholdCents: number): Promise<string> 
   const token = (await call('POST', `/v1/customers/${id}/tokens`, stack.apiKey)).body.token as string;
   expect((await call('PUT', '/v1/me/threshold', token, { threshold_cents: thresholdCents })).status).toBe(200);
   return token;
+}
+
+/** This month's trips as the API lists them in one page, once the warehouse holds `count` of them. */
+async function tripsListed(token: string, count: number): Promise<{ status: number; body: any }> {
+  const month = new Date().toISOString().slice(0, 7);
+  const deadline = Date.now() + 30_000;
+  let api = await call('GET', `/v1/me/trips?month=${month}&limit=500`, token);
+  while (api.body.transactions !== count) {
+    if (Date.now() > deadline) throw new Error(`the warehouse did not list the tolls: ${JSON.stringify(api.body).slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    api = await call('GET', `/v1/me/trips?month=${month}&limit=500`, token);
+  }
+  return api;
 }
 
 async function signIn(page: Page, token: string): Promise<void> {
@@ -130,14 +144,7 @@ describe('customer app', () => {
     const sent = [toll('C-WEB-TRIP', 125), toll('C-WEB-TRIP', 250), toll('C-WEB-TRIP', 375), toll('C-WEB-TRIP', 1000)];
     await sendTolls(stack.url, stack.apiKey, sent);
     // The warehouse loads within its buffer interval: wait for the API to list all four.
-    const month = new Date().toISOString().slice(0, 7);
-    const deadline = Date.now() + 30_000;
-    let api = await call('GET', `/v1/me/trips?month=${month}&limit=500`, token);
-    while (api.body.transactions !== sent.length) {
-      if (Date.now() > deadline) throw new Error(`the warehouse did not list the tolls: ${JSON.stringify(api.body)}`);
-      await new Promise((r) => setTimeout(r, 100));
-      api = await call('GET', `/v1/me/trips?month=${month}&limit=500`, token);
-    }
+    const api = await tripsListed(token, sent.length);
     expect(api.body.total_cents).toBe(1750);
 
     const context = await browser.newContext({ viewport: PHONE });
@@ -166,6 +173,54 @@ describe('customer app', () => {
       await context.close();
     }
   }, 120_000);
+
+  it('pages through more trips than one page holds with "Show more": each toll listed once, the total the sum of the rows and the API\'s', async () => {
+    const token = await newCustomer('C-WEB-PAGES', 1_000_000);
+    // 60 tolls: three pages of the app's 25, sent at once so many share a timestamp (the paging must still split them cleanly).
+    const sent = Array.from({ length: 60 }, (_, i) => toll('C-WEB-PAGES', 100 + i * 7));
+    const sentCents = sent.reduce((sum, t) => sum + (t.amount_cents as number), 0);
+    await sendTolls(stack.url, stack.apiKey, sent);
+    const api = await tripsListed(token, sent.length);
+    expect(api.body.total_cents).toBe(sentCents);
+    expect(api.body.trips).toHaveLength(sent.length);
+
+    const context = await browser.newContext({ viewport: PHONE });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    try {
+      await signIn(page, token);
+      const rows = page.locator('tr.trip');
+      const more = page.getByRole('button', { name: 'Show more' });
+      await rows.nth(24).waitFor();
+      expect(await rows.count()).toBe(25);
+      await page.getByText('Showing the newest 25.', { exact: false }).waitFor();
+      let clicks = 0;
+      while (await more.isVisible()) {
+        const before = await rows.count();
+        await more.click();
+        clicks++;
+        await rows.nth(before).waitFor();
+        expect(clicks).toBeLessThanOrEqual(2);
+      }
+      expect(clicks).toBe(2);
+      expect(await rows.count()).toBe(sent.length);
+      expect(await page.getByText(/Showing the newest/).count()).toBe(0);
+
+      const ids = await rows.evaluateAll((trs) => trs.map((r) => r.getAttribute('data-id')));
+      expect(new Set(ids).size).toBe(sent.length);
+      expect([...ids].sort()).toEqual(sent.map((t) => t.transaction_id as string).sort());
+      expect(ids).toEqual(api.body.trips.map((t: { transaction_id: string }) => t.transaction_id));
+      const rowCents = (await page.locator('tr.trip td.num').allTextContents()).map((text) => Math.round(Number(text.replace(/[$,]/g, '')) * 100));
+      const rowSum = rowCents.reduce((sum, c) => sum + c, 0);
+      expect(rowSum).toBe(sentCents);
+      expect(await page.getByTestId('trips-total').textContent()).toBe(`$${(api.body.total_cents / 100).toFixed(2)}`);
+      expect(await page.locator('.trips-total').textContent()).toContain(`in ${sent.length} tolls`);
+      await shot(page, 'app-trips-paged');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
 
   it('subscribes the device to Web Push, and the breach reaches the push service signed and decrypted; the service worker shows a push', async () => {
     const token = await newCustomer('C-WEB-PUSH', 500);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import { STREAM_NAME } from '../../log/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
 
 export const QUERY_NAME = 'station_alerts';
@@ -20,8 +21,6 @@ export interface QueryParameters {
   /** How far behind the newest event time a vehicle may still arrive and be counted, in seconds. */
   readonly latenessSeconds: number;
 }
-
-const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 
 /** The query text: placeholders are replaced only by checked integers and a checked stream name. */
 export function renderStationQuery(params: QueryParameters, template = readFileSync(TEMPLATE_URL, 'utf8')): string {

@@ -1,6 +1,6 @@
 /** What every Kinesis and Firehose operation is given: the log, the iterator codec and naming facts. */
 import { TollstreamError } from '../../core/errors.ts';
-import { formatShardId, type StreamLog } from '../../log/index.ts';
+import { formatShardId, STREAM_NAME, type StreamLog } from '../../log/index.ts';
 import type { ErrorResponse } from '../errors.ts';
 import type { Response } from '../http.ts';
 import type { IteratorCodec } from './iterators.ts';
@@ -45,7 +45,6 @@ export class StreamedReply {
 
 export type Operation = (ctx: AwsContext, input: Json) => Promise<unknown>;
 
-export const STREAM_NAME = /^[a-zA-Z0-9_.-]+$/;
 const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]*:[0-9]*:stream\/([a-zA-Z0-9_.-]{1,128})$/;
 
 export function streamArn(ctx: AwsContext, name: string): string {

@@ -11,7 +11,8 @@
  * - DeleteDeliveryStream deletes the log stream, unless a configured delivery reads it (ResourceInUseException).
  */
 import { TollstreamError } from '../../core/errors.ts';
-import { STREAM_NAME, type AwsContext, type DeliveryView, type Operation } from './context.ts';
+import { STREAM_NAME } from '../../log/index.ts';
+import type { AwsContext, DeliveryView, Operation } from './context.ts';
 import { asObject, optionalInteger, optionalString, requiredArray, requiredString, type Json } from './input.ts';
 import { timestamp } from './wire.ts';
 

@@ -3,8 +3,8 @@
  * each record under a fresh random partition key.
  */
 import { TollstreamError } from '../../core/errors.ts';
-import type { AppendRecord, AppendResult } from '../../log/index.ts';
-import { STREAM_NAME, type AwsContext, type Operation } from './context.ts';
+import { STREAM_NAME, type AppendRecord, type AppendResult } from '../../log/index.ts';
+import { type AwsContext, type Operation } from './context.ts';
 import { asObject, requiredArray, requiredBlob, requiredString, type Json } from './input.ts';
 
 export const FIREHOSE_LIMITS = {

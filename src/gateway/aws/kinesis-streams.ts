@@ -1,7 +1,7 @@
 /** Kinesis control-plane operations: create, delete, describe, list, reshard (uniform, split, merge), retention. */
 import { TollstreamError } from '../../core/errors.ts';
-import type { ShardDescription, StreamDescription, StreamMode } from '../../log/index.ts';
-import { optionalShardId, requiredShardId, streamArn, streamNameOf, streamOfArn, STREAM_NAME, type AwsContext, type Operation } from './context.ts';
+import { STREAM_NAME, type ShardDescription, type StreamDescription, type StreamMode } from '../../log/index.ts';
+import { optionalShardId, requiredShardId, streamArn, streamNameOf, streamOfArn, type AwsContext, type Operation } from './context.ts';
 import { asObject, optionalInteger, optionalString, optionalTimestamp, requiredArray, requiredInteger, requiredString, type Json } from './input.ts';
 import { createStreamTags } from './kinesis-tags.ts';
 import { timestamp } from './wire.ts';

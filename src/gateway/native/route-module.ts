@@ -32,6 +32,7 @@ export function operatorRoutes(prefix: string, options: OperatorRoutesOptions, r
     matches: (_method, path) => path === prefix || path.startsWith(`${prefix}/`),
     // HEAD is the gateway's to add (it asks HEAD as GET).
     methods: (path) => router.allowed(path).filter((m) => m !== 'HEAD'),
+    routes: () => router.list().map(({ method, path }) => ({ method, path })),
     async handle(req, res) {
       const url = req.url ?? '/';
       const q = url.indexOf('?');

@@ -1,11 +1,11 @@
 /** The native HTTP API under /v1 (see docs/gateway.md): streams, record ingest, tail, and the warehouse's reports, SQL and reference data. */
 import { TollstreamError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { DedupeConfig, StreamConfig, StreamLog } from '../../log/index.ts';
+import { STREAM_NAME, type DedupeConfig, type StreamConfig, type StreamLog } from '../../log/index.ts';
 import type { QueryManager } from '../../queries/index.ts';
 import type { ReferenceTable, ReportDefinition } from '../../reports/index.ts';
 import type { Warehouse } from '../../warehouse/index.ts';
-import { readBody, send, type Request, type Response } from '../http.ts';
+import { readBody, send, type Request, type Response, type ServedRoute } from '../http.ts';
 import { parseJsonArray, parseNdjson, type IngestOptions, type RecordError } from './ingest.ts';
 import { handleQueryRoute, QUERY_ROUTES, type QueryRoute } from './queries.ts';
 import { handleReferenceFileRoute, REFERENCE_FILE_ROUTES, type ReferenceFileRoute } from './reference-files.ts';
@@ -15,7 +15,6 @@ import { integerField, invalidField, invalidParameter, isObject, jsonObject, onl
 import { tail, type TailFilter, type TailStart } from './tail.ts';
 import { listReportsRoute, queryRoute, replaceReferenceRoute, runReportRoute } from './warehouse.ts';
 
-const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export interface NativeContext {
@@ -77,6 +76,11 @@ const NATIVE_ROUTES = createRouter<NativeRoute>([
   ...QUERY_ROUTES,
   ...REFERENCE_FILE_ROUTES,
 ]);
+
+/** The /v1 routes the gateway answers itself, parameters as `{name}`. */
+export function nativeRoutes(): readonly ServedRoute[] {
+  return NATIVE_ROUTES.list().map(({ method, path }) => ({ method, path }));
+}
 
 /** Matches `url` (path and query, as received) against the /v1 routes; 400 MALFORMED_REQUEST when a percent-escape in its path is broken. */
 export function matchRoute(method: string, url: string): ParsedPath {

@@ -6,6 +6,7 @@ import { streamDescription } from '../description.ts';
 import { HashRouter } from '../hashkey.ts';
 import { formatSequenceNumber } from '../sequence.ts';
 import type { ShardDescription, StreamDescription } from '../types.ts';
+import { DEFAULT_DEDUPE_WINDOW_SECONDS } from '../validate.ts';
 import type { StreamMeta } from './metadata.ts';
 import type { Shard } from './shard.ts';
 
@@ -28,7 +29,7 @@ export interface StreamState {
 export function newDedupe(meta: StreamMeta, maxKeys: number): DedupeState | undefined {
   if (!meta.dedupe) return undefined;
   return {
-    window: new DedupeWindow((meta.dedupe.windowSeconds ?? 3600) * 1000, maxKeys),
+    window: new DedupeWindow((meta.dedupe.windowSeconds ?? DEFAULT_DEDUPE_WINDOW_SECONDS) * 1000, maxKeys),
     extractor: meta.dedupe.mode === 'field' ? new FieldExtractor(meta.dedupe.field!) : undefined,
   };
 }

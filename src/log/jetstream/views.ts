@@ -12,6 +12,7 @@ import { DedupeWindow, FieldExtractor, warnWhenCutShort } from '../dedupe.ts';
 import { streamDescription } from '../description.ts';
 import { HashRouter, parseShardId } from '../hashkey.ts';
 import type { ShardDescription, StreamDescription } from '../types.ts';
+import { DEFAULT_DEDUPE_WINDOW_SECONDS } from '../validate.ts';
 import { ShardMessages } from './messages.ts';
 import type { JsShardMeta, JsStreamMeta, MetaStore } from './metadata.ts';
 import type { Names } from './names.ts';
@@ -133,7 +134,7 @@ export class StreamViews {
       open: [],
       router: new HashRouter([0n]),
       dedupe: meta.dedupe
-        ? { window: new DedupeWindow((meta.dedupe.windowSeconds ?? 3600) * 1000, this.o.dedupeMaxKeys), extractor: meta.dedupe.mode === 'field' ? new FieldExtractor(meta.dedupe.field!) : undefined }
+        ? { window: new DedupeWindow((meta.dedupe.windowSeconds ?? DEFAULT_DEDUPE_WINDOW_SECONDS) * 1000, this.o.dedupeMaxKeys), extractor: meta.dedupe.mode === 'field' ? new FieldExtractor(meta.dedupe.field!) : undefined }
         : undefined,
     };
     if (state.dedupe) warnWhenCutShort(state.dedupe.window, meta.name, this.o.logger);

@@ -22,7 +22,7 @@ import * as operatorRoutes from './operator-routes.ts';
 import * as pushRoutes from './push-routes.ts';
 import { DEFAULT_TOPIC } from '../ledger.ts';
 import { unsubscribe, type UnsubscribeLinks } from './unsubscribe.ts';
-import { matchRoute, methodsOf, ownsPath, type MatchedRoute } from './routes.ts';
+import { listRoutes, matchRoute, methodsOf, ownsPath, type MatchedRoute } from './routes.ts';
 
 export interface CustomerApiOptions {
   readonly customers: Customers;
@@ -162,6 +162,7 @@ export function createCustomerApi(options: CustomerApiOptions): RouteModule {
   return {
     matches: (_method, path) => ownsPath(path),
     methods: methodsOf,
+    routes: () => listRoutes().map(({ method, path }) => ({ method, path })),
     async handle(req, res) {
       const r = asResponse(res);
       const given = r.getHeader('x-amzn-requestid');
