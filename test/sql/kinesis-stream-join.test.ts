@@ -149,7 +149,7 @@ describe('Kinesis Analytics stream-to-stream join', () => {
         // The trades' rows, in chunks of their times (the ROWTIME), or by key.
         const times: number[] = [];
         for (const chunk of m.entries.get('chunks:1')?.values() ?? []) times.push(...(chunk as { times: Float64Array }).times);
-        for (const rows of m.entries.get('keys:1')?.values() ?? []) times.push(...(rows as { times: number[] }).times);
+        for (const rows of m.entries.get('keys:1')?.values() ?? []) times.push(...(rows as [number[]])[0]);
         held.push({ watermark: meta.watermark, times });
       },
     });

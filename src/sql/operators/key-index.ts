@@ -17,12 +17,12 @@ export interface KeyRows {
   head: number;
 }
 
-/** A key's rows as a checkpoint keeps them: times, rows and whether each found a match, oldest first. */
-export interface StoredKeyRows {
-  readonly times: number[];
-  readonly rows: Row[];
-  readonly matched: boolean[];
-}
+/**
+ * A key's rows as a checkpoint keeps them: their times and the rows, oldest first, and the places of those that
+ * found a match (null: none). A tuple, not an object: a checkpoint holds one per key, and the structured clone
+ * of an object writes its property names each time.
+ */
+export type StoredKeyRows = readonly [times: number[], rows: Row[], matched: number[] | null];
 
 export class KeyIndex {
   private readonly byKey = new Map<unknown, KeyRows>();
@@ -118,7 +118,11 @@ export class KeyIndex {
       if (kr === undefined) removed.push(key as EntryKey);
       else {
         const rows = kr.rows.slice(kr.head);
-        set.push([key as EntryKey, { times: kr.times.slice(kr.head), rows, matched: rows.map((r) => this.matched.has(r)) }]);
+        let matched: number[] | null = null;
+        if (this.matched.size > 0) {
+          for (let i = 0; i < rows.length; i++) if (this.matched.has(rows[i]!)) (matched ??= []).push(i);
+        }
+        set.push([key as EntryKey, [kr.times.slice(kr.head), rows, matched]]);
       }
     }
     this.changed = new Set();
@@ -129,13 +133,14 @@ export class KeyIndex {
   restore(entries: Iterable<readonly [EntryKey, unknown]>, limit: number): boolean {
     for (const [key, value] of entries) {
       const s = value as StoredKeyRows;
-      if (!Array.isArray(s?.times) || !Array.isArray(s.rows) || !Array.isArray(s.matched) || s.rows.length !== s.times.length || s.matched.length !== s.times.length) return false;
+      if (!Array.isArray(s) || !Array.isArray(s[0]) || !Array.isArray(s[1]) || s[1].length !== s[0].length || !(s[2] === null || Array.isArray(s[2]))) return false;
+      const [times, rows, matched] = s;
       const kr: KeyRows = { rows: [], times: [], head: 0 };
-      s.times.forEach((t, i) => {
+      for (const i of matched ?? []) if (rows[i] !== undefined && times[i]! >= limit) this.matched.add(rows[i]);
+      times.forEach((t, i) => {
         if (t < limit) return;
         kr.times.push(t);
-        kr.rows.push(s.rows[i]!);
-        if (s.matched[i]) this.matched.add(s.rows[i]!);
+        kr.rows.push(rows[i]!);
         this.push(t, key);
       });
       if (kr.times.length > 0) this.byKey.set(key, kr);
