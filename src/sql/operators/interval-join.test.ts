@@ -116,7 +116,7 @@ describe('IntervalJoinOperator checkpoints', () => {
     op.processBatch(Array.from({ length: 10 }, (_, i) => [`n${i}`, 10_000 + i, 'y']), 0, out);
     op.processBatch([['k5', 500, 'z']], 1, out);
     const second = op.handleCheckpoint();
-    expect([...section(second, 'chunks:0')!.set].map(([id]) => id)).toEqual([2, 0]);
+    expect([...section(second, 'chunks:0')!.set].map(([id]) => id).sort()).toEqual([0, 2]);
     expect([...section(second, 'chunks:1')!.set].length).toBe(1);
     expect(serialize(second).length).toBeLessThan(firstBytes);
 

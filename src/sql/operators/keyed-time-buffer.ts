@@ -19,7 +19,7 @@
  * flag of a new row, `markMatched` sets it on a row the last lookup found, and evictions hand it out.
  *
  * A checkpoint takes what changed since the previous one (`takeChanges`): the chunks rows were added to or
- * matched in and the chunks dropped, each chunk by its number, or once the rows are by key, the keys changed
+ * a match was noted in and the chunks dropped, each chunk by its number, or once the rows are by key, the keys changed
  * and gone; plus, whole, the eviction limit and the late rows. Full chunks of rows that no longer change are
  * not written again. A restore (`restore`) rebuilds the same chunks, numbers and limit, so a row before the
  * limit still in a chunk stays gone, and the chunks it reports next are the ones the store already holds.
@@ -91,7 +91,11 @@ export class KeyedTimeBuffer {
   private foundKey: unknown = null;
   /** The number the next chunk gets. */
   private nextChunkId = 0;
-  /** Chunks changed since the last `takeChanges`, each once, and the numbers of those dropped. */
+  /**
+   * Chunks a match was noted in since the last `takeChanges`, each once, and the numbers of those dropped.
+   * (Rows are only ever added to the newest chunk: `takeChanges` finds those by their length, so adding a row
+   * costs nothing more.)
+   */
   private changedChunks: RowChunk[] = [];
   private droppedChunks: number[] = [];
   /** The rows moved to keys since the last `takeChanges`. */
@@ -143,7 +147,6 @@ export class KeyedTimeBuffer {
       this.chunks.push(c);
     }
     c.add(key, time, row, matched);
-    if (!c.changed) this.changedChunk(c);
   }
 
   /**
@@ -296,7 +299,14 @@ export class KeyedTimeBuffer {
   /** For an incremental checkpoint: what changed since the last call (copies), and the limit and late rows. */
   takeChanges(): BufferChanges {
     const set: [EntryKey, StoredChunk][] = [];
+    // The newest chunks, back to the first whose rows were all reported already.
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const c = this.chunks[i]!;
+      if (c.length === c.reportedLength) break;
+      this.changedChunk(c);
+    }
     for (const c of this.changedChunks) {
+      c.reportedLength = c.length;
       c.changed = false;
       if (!c.gone) set.push([c.id, c.stored(this.limit)]);
     }

@@ -66,8 +66,10 @@ export class RowChunk {
   length = 0;
   /** The buffer's number for this chunk (its entry in a checkpoint). */
   id = 0;
-  /** Changed since the buffer last reported it to a checkpoint (it is in the buffer's list of changed chunks). */
+  /** A match noted since the buffer last reported it to a checkpoint (it is in the buffer's list of changed chunks). */
   changed = false;
+  /** How many rows it had when the buffer last reported it to a checkpoint. */
+  reportedLength = 0;
   /** Dropped by an eviction: a checkpoint no longer reports it. */
   gone = false;
   minTime = Number.POSITIVE_INFINITY;
@@ -193,6 +195,7 @@ export class RowChunk {
     // Copies: the chunk grows and notes matches in place, and the state it came from may be restored again.
     const c = new RowChunk(st.width);
     c.length = n;
+    c.reportedLength = n;
     c.times = st.times.slice();
     c.keys = cut(st.keys, n);
     c.keyKind = kindOf(st.keys);
