@@ -146,10 +146,10 @@ describe('Kinesis Analytics stream-to-stream join', () => {
         merged.set(task, m);
         const meta = m?.meta as { watermark: number; sides?: unknown[] } | undefined;
         if (!meta?.sides) return;
-        // The trades' rows, in chunks of their times (the ROWTIME), or by key.
+        // The trades' times: a chunk's times (the ROWTIME), or by key each row's ROWTIME.
         const times: number[] = [];
         for (const chunk of m.entries.get('chunks:1')?.values() ?? []) times.push(...(chunk as { times: Float64Array }).times);
-        for (const rows of m.entries.get('keys:1')?.values() ?? []) times.push(...(rows as [number[]])[0]);
+        for (const rows of m.entries.get('keys:1')?.values() ?? []) times.push(...(rows as [unknown[][]])[0].map((row) => row[2] as number));
         held.push({ watermark: meta.watermark, times });
       },
     });

@@ -209,7 +209,7 @@ export class IntervalJoinOperator implements Operator {
       const keys = sections.get(keySection(input)) ?? [];
       sections.delete(chunkSection(input));
       sections.delete(keySection(input));
-      if (!b.restore(meta.sides[input]!, chunks, keys)) throw corrupt(`rows of the ${SIDE_NAMES[input]} input in no layout a join keeps`, chunkSection(input));
+      if (!b.restore(meta.sides[input]!, chunks, keys, this.sides[input]!.timeFn)) throw corrupt(`rows of the ${SIDE_NAMES[input]} input in no layout a join keeps`, chunkSection(input));
     });
     const [stray] = sections.keys();
     if (stray !== undefined) throw corrupt(`a part '${String(stray)}' an interval join does not have`, stray);

@@ -18,11 +18,11 @@ export interface KeyRows {
 }
 
 /**
- * A key's rows as a checkpoint keeps them: their times and the rows, oldest first, and the places of those that
- * found a match (null: none). A tuple, not an object: a checkpoint holds one per key, and the structured clone
- * of an object writes its property names each time.
+ * A key's rows as a checkpoint keeps them: the rows, oldest first, and the places of those that found a match
+ * (null: none). A tuple, not an object: a checkpoint holds one per key, and the structured clone of an object
+ * writes its property names each time. Their times are not kept: the restore computes them from the rows.
  */
-export type StoredKeyRows = readonly [times: number[], rows: Row[], matched: number[] | null];
+export type StoredKeyRows = readonly [rows: Row[], matched: number[] | null];
 
 export class KeyIndex {
   private readonly byKey = new Map<unknown, KeyRows>();
@@ -122,27 +122,34 @@ export class KeyIndex {
         if (this.matched.size > 0) {
           for (let i = 0; i < rows.length; i++) if (this.matched.has(rows[i]!)) (matched ??= []).push(i);
         }
-        set.push([key as EntryKey, [kr.times.slice(kr.head), rows, matched]]);
+        set.push([key as EntryKey, [rows, matched]]);
       }
     }
     this.changed = new Set();
     return { set, removed };
   }
 
-  /** Every key as `takeChanges` reported them, merged, keeping the rows from `limit` on; they count as reported. */
-  restore(entries: Iterable<readonly [EntryKey, unknown]>, limit: number): boolean {
+  /**
+   * Every key as `takeChanges` reported them, merged, keeping the rows from `limit` on (`timeOf` gives a row's
+   * time); they count as reported. Returns false when an entry is not a key's rows.
+   */
+  restore(entries: Iterable<readonly [EntryKey, unknown]>, limit: number, timeOf: (row: Row) => unknown): boolean {
     for (const [key, value] of entries) {
       const s = value as StoredKeyRows;
-      if (!Array.isArray(s) || !Array.isArray(s[0]) || !Array.isArray(s[1]) || s[1].length !== s[0].length || !(s[2] === null || Array.isArray(s[2]))) return false;
-      const [times, rows, matched] = s;
+      if (!Array.isArray(s) || !Array.isArray(s[0]) || !(s[1] === null || Array.isArray(s[1]))) return false;
+      const [rows, matched] = s;
       const kr: KeyRows = { rows: [], times: [], head: 0 };
-      for (const i of matched ?? []) if (rows[i] !== undefined && times[i]! >= limit) this.matched.add(rows[i]);
-      times.forEach((t, i) => {
-        if (t < limit) return;
+      let previous = Number.NEGATIVE_INFINITY;
+      for (const row of rows) {
+        const t = timeOf(row);
+        if (typeof t !== 'number' || t < previous) return false;
+        previous = t;
+        if (t < limit) continue;
         kr.times.push(t);
-        kr.rows.push(rows[i]!);
+        kr.rows.push(row);
         this.push(t, key);
-      });
+      }
+      for (const i of matched ?? []) if (rows[i] !== undefined && (timeOf(rows[i]) as number) >= limit) this.matched.add(rows[i]);
       if (kr.times.length > 0) this.byKey.set(key, kr);
       // Every row of it gone: the next checkpoint says so.
       else this.changed.add(key);

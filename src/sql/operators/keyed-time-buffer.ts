@@ -320,10 +320,10 @@ export class KeyedTimeBuffer {
   }
 
   /**
-   * Takes back what `takeChanges` reported, merged: the chunks (by number) or the keys, never both, and the
-   * limit and late rows. Returns false when the parts are not a buffer's.
+   * Takes back what `takeChanges` reported, merged: the chunks (by number) or the keys, never both (`timeOf`
+   * gives a keyed row's time), and the limit and late rows. Returns false when the parts are not a buffer's.
    */
-  restore(meta: BufferMeta, chunks: Iterable<readonly [EntryKey, unknown]>, keys: Iterable<readonly [EntryKey, unknown]>): boolean {
+  restore(meta: BufferMeta, chunks: Iterable<readonly [EntryKey, unknown]>, keys: Iterable<readonly [EntryKey, unknown]>, timeOf: (row: Row) => unknown): boolean {
     if (typeof meta !== 'object' || meta === null || !Array.isArray(meta.late)) return false;
     // -Infinity, before any eviction.
     this.limit = typeof meta.limit === 'number' ? meta.limit : Number.NEGATIVE_INFINITY;
@@ -342,6 +342,6 @@ export class KeyedTimeBuffer {
     if (byKey.length === 0) return true;
     if (restored.length > 0 || this.late.length > 0) return false;
     this.keyed = new KeyIndex();
-    return this.keyed.restore(byKey, this.limit);
+    return this.keyed.restore(byKey, this.limit, timeOf);
   }
 }
