@@ -11,7 +11,8 @@
  *
  * Its checkpoints are incremental (see runtime/keyed-state.ts): per side, the chunks of rows that changed and
  * those dropped (or, once a side keeps its rows by key, the keys), with the watermark, the eviction limits and
- * the late rows whole. A join keeping minutes of rows writes about the rows added since the last checkpoint.
+ * the late rows whole. A join keeping minutes of rows writes its newest chunk (up to 4,096 rows) and the chunks a
+ * match was noted in, or the keys rows came to, rather than every row.
  */
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
