@@ -1,9 +1,12 @@
 /**
- * `npm run bench:checkpoint`: what query checkpoints cost on a query with a large state. Two query shapes
+ * `npm run bench:checkpoint`: what query checkpoints cost on a query with a large state. Four query shapes
  * (--shape): `group`, a window aggregate that keeps one group per key open (a one-day TUMBLE, so no window
  * closes during the run), whose keyed state is saved as the groups that changed; `over`, an OVER window per
  * key (one day of rows per key, so none leaves during the run), whose keyed state is saved as the partitions
- * rows joined and the rows held or released since the previous checkpoint. The query is seeded with --keys distinct keys, then takes --rate rows/s over random keys for
+ * rows joined and the rows held or released since the previous checkpoint; `join`, an interval join of every
+ * row with the later rows of its key whose value is above 90 (within a day, so no row leaves during the run),
+ * saved as the chunks of rows or the keys that changed; `session`, a SESSION window per key (a one-hour gap,
+ * so none closes during the run), saved as the keys whose sessions changed. The query is seeded with --keys distinct keys, then takes --rate rows/s over random keys for
  * --seconds while it checkpoints every second. Each phase runs on a fresh data directory; the phase without checkpoints (one every
  * 10 minutes, so none within the run) is the reference the checkpoint phases are compared with. Phases:
  * none, incremental (deltas, a full checkpoint every 10: the default), full (every checkpoint full).
@@ -13,7 +16,7 @@
  * main-thread CPU a checkpoint adds (over the reference phase, divided by the checkpoints), and the longest
  * event-loop stall (the time a row waits behind a checkpoint), and the resident memory at the end.
  *
- * Flags: --shape group|over (group), --keys N (300000), --rate N (rows/s; 5000), --seconds N (20), --quick
+ * Flags: --shape group|over|join|session (group), --keys N (300000), --rate N (rows/s; 5000), --seconds N (20), --quick
  * (100000 keys, 10 s), --phases LIST (every phase by default), --threads N (query threads; the server's default,
  * one per spare core, when not given; 0 runs the operators on the main thread). Local files only. See
  * docs/benchmarks.md.
@@ -73,6 +76,25 @@ INSERT INTO running
 SELECT k, v, COUNT(*) OVER w, SUM(v) OVER w
 FROM events
 WINDOW w AS (PARTITION BY k ORDER BY event_time RANGE BETWEEN INTERVAL '1' DAY PRECEDING AND CURRENT ROW);
+`,
+  join: `
+CREATE TABLE events (k VARCHAR(16), v BIGINT, event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND)
+  WITH ('stream' = 'events');
+CREATE TABLE pairs (k VARCHAR(16), v BIGINT, later BIGINT) WITH ('stream' = 'pairs');
+INSERT INTO pairs
+SELECT a.k, a.v, b.v
+FROM events a JOIN (SELECT k, v, event_time FROM events WHERE v > 90) b
+  ON a.k = b.k AND b.event_time BETWEEN a.event_time AND a.event_time + INTERVAL '1' DAY;
+`,
+  session: `
+CREATE TABLE events (k VARCHAR(16), v BIGINT, event_time TIMESTAMP(3), WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND)
+  WITH ('stream' = 'events');
+CREATE TABLE sessions (window_start TIMESTAMP(3), window_end TIMESTAMP(3), k VARCHAR(16), n BIGINT, total BIGINT)
+  WITH ('stream' = 'sessions');
+INSERT INTO sessions
+SELECT window_start, window_end, k, COUNT(*), SUM(v)
+FROM TABLE(SESSION(TABLE events PARTITION BY k, DESCRIPTOR(event_time), INTERVAL '1' HOUR))
+GROUP BY window_start, window_end, k;
 `,
 };
 const chosenSql: string | undefined = SHAPES[flags.shape];

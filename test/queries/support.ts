@@ -41,6 +41,19 @@ CREATE TABLE recent_spend (transaction_id VARCHAR(40), customer_id VARCHAR(16), 
 INSERT INTO recent_spend SELECT transaction_id, customer_id, COUNT(*) OVER w, SUM(amount_cents) OVER w FROM tolls
 WINDOW w AS (PARTITION BY customer_id ORDER BY event_time RANGE BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT ROW);`;
 
+/**
+ * Every toll with the same customer's tolls of the 2 seconds after it, or padded with NULL when there is none:
+ * an interval (LEFT) join, whose operator saves the chunks of rows, or the keys, that changed since its previous
+ * checkpoint, with the matches it noted.
+ */
+export const LATER_TOLLS_SQL = `
+CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),
+  WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND) WITH ('stream' = 'toll_transactions');
+CREATE TABLE later_tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), later_id VARCHAR(40)) WITH ('stream' = 'later_tolls');
+INSERT INTO later_tolls SELECT a.transaction_id, a.customer_id, b.transaction_id FROM tolls a LEFT JOIN tolls b
+  ON a.customer_id = b.customer_id AND b.event_time BETWEEN a.event_time AND a.event_time + INTERVAL '2' SECOND
+  AND a.transaction_id <> b.transaction_id;`;
+
 /** Tolls counted per customer: a GROUP BY without a window, so one update row per toll (versions checkpointed). */
 export const COUNT_SQL = `
 CREATE TABLE tolls (transaction_id VARCHAR(40), customer_id VARCHAR(16), amount_cents BIGINT, event_time TIMESTAMP(3),

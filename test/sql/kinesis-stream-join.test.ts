@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runQuery } from '../../src/sql/index.ts';
+import { mergeState } from '../../src/sql/runtime/keyed-state.ts';
+import type { MergedKeyedState } from '../../src/sql/runtime/keyed-state.ts';
 
 // Declared, so the inputs start at once rather than after a sample of records to infer their columns from.
 const LEFT_JOIN = `
@@ -133,15 +135,22 @@ describe('Kinesis Analytics stream-to-stream join', () => {
     const trades = Array.from({ length: 600 }, (_, i) => ({ tradeId: i, orderId: i % 7, _arrival_time: new Date(Date.UTC(2026, 2, 2, 8, 0, i)).toISOString() }));
     const orders = trades.map((t, i) => ({ orderId: i % 7, _arrival_time: t._arrival_time }));
     const held: { watermark: number; times: number[] }[] = [];
+    // The join's checkpoints hold what changed: merged, as the query store keeps them, they are its state.
+    const merged = new Map<string, unknown>();
     const result = await runQuery({
       sql: LEFT_JOIN,
       inputs: { OrderStream: once(orders), TradeStream: once(trades) },
       checkpointEveryRows: 50,
-      onSnapshot: (_task, _id, state) => {
-        const s = state as { watermark?: number; sides?: unknown[][][] } | null;
-        if (!s?.sides) return;
-        // A trade row: tradeId, orderId, ROWTIME, then what the join adds.
-        held.push({ watermark: s.watermark!, times: s.sides[1]!.map((row) => row[2] as number) });
+      onSnapshot: (task, _id, state) => {
+        const m = mergeState(merged.get(task), structuredClone(state)) as MergedKeyedState;
+        merged.set(task, m);
+        const meta = m?.meta as { watermark: number; sides?: unknown[] } | undefined;
+        if (!meta?.sides) return;
+        // The trades' times: a chunk's times (the ROWTIME), or by key each row's ROWTIME.
+        const times: number[] = [];
+        for (const chunk of m.entries.get('chunks:1')?.values() ?? []) times.push(...(chunk as { times: Float64Array }).times);
+        for (const rows of m.entries.get('keys:1')?.values() ?? []) times.push(...(rows as [unknown[][]])[0].map((row) => row[2] as number));
+        held.push({ watermark: meta.watermark, times });
       },
     });
     expect(held.length).toBeGreaterThan(10);

@@ -130,7 +130,7 @@ describe('runQuery', () => {
       batchSize: 1,
       checkpointEveryRows: 1,
       onSnapshot: (_task, id, state) => {
-        if (Array.isArray((state as { sides?: unknown } | null)?.sides)) joinSnapshots.push(id);
+        if (Array.isArray((state as { meta?: { sides?: unknown } } | null)?.meta?.sides)) joinSnapshots.push(id);
       },
     });
     // The join sends a match when its second row arrives: which file is read first decides the order of

@@ -8,11 +8,20 @@
  * emit (its `lag`: a windowed aggregate emits a window only after the watermark passed it). A row that
  * arrives later than its own side's lag allows could have lost matches already: it goes to the error
  * stream as LATE_ROW, never silently.
+ *
+ * Its checkpoints are incremental (see runtime/keyed-state.ts): per side, the chunks of rows that changed and
+ * those dropped (or, once a side keeps its rows by key, the keys), with the watermark, the eviction limits and
+ * the late rows whole. A join keeping minutes of rows writes its newest chunk (up to 4,096 rows) and the chunks a
+ * match was noted in, or the keys rows came to, rather than every row.
  */
 import type { CompiledFn, Row, Value } from '../expr/types.ts';
 import { RowError, formatTimestamp } from '../expr/types.ts';
+import { TollstreamError } from '../../core/errors.ts';
+import type { KeyedSection, KeyedState, SectionName } from '../runtime/keyed-state.ts';
+import { isKeyedState } from '../runtime/keyed-state.ts';
 import type { Operator, Output } from '../runtime/operator.ts';
 import { keyOf, restoredTime } from '../runtime/operator.ts';
+import type { BufferMeta } from './keyed-time-buffer.ts';
 import { KeyedTimeBuffer } from './keyed-time-buffer.ts';
 
 export interface IntervalJoinSide {
@@ -23,6 +32,16 @@ export interface IntervalJoinSide {
 }
 
 const SIDE_NAMES = ['left', 'right'] as const;
+
+/** Section names of the keyed state: each side's chunks of rows, and its keys once its rows are by key. */
+const chunkSection = (input: number) => `chunks:${input}`;
+const keySection = (input: number) => `keys:${input}`;
+
+/** The part of the state written whole at every checkpoint. */
+interface JoinMeta {
+  readonly watermark: number;
+  readonly sides: readonly BufferMeta[];
+}
 
 /** What an outer join needs to pad a row that matched nothing; a semi- or anti-join keeps the left rows only. */
 export interface OuterJoin {
@@ -162,12 +181,43 @@ export class IntervalJoinOperator implements Operator {
     };
   }
 
-  handleCheckpoint(): unknown {
-    const kept = this.buffers.map((b) => b.rows());
-    return { watermark: this.watermark, sides: kept.map((k) => k.rows), matched: kept.map((k) => k.matched) };
+  handleCheckpoint(): KeyedState {
+    const sections: KeyedSection[] = [];
+    const dropped: SectionName[] = [];
+    const sides = this.buffers.map((b, input) => {
+      const changes = b.takeChanges();
+      if (changes.chunksDropped) dropped.push(chunkSection(input));
+      if (changes.chunks.set.length > 0 || changes.chunks.removed.length > 0) sections.push({ name: chunkSection(input), ...changes.chunks });
+      if (changes.keys.set.length > 0 || changes.keys.removed.length > 0) sections.push({ name: keySection(input), ...changes.keys });
+      return changes.meta;
+    });
+    const meta: JoinMeta = { watermark: this.watermark, sides };
+    return { keyed: 1, meta, dropped, sections };
   }
 
   restoreState(state: unknown): void {
+    if (!isKeyedState(state)) return this.restoreWholeState(state);
+    const meta = state.meta as JoinMeta;
+    const sections = new Map(state.sections.map((s) => [s.name, s.set]));
+    const corrupt = (what: string, section: unknown) =>
+      new TollstreamError('STATE_CORRUPT', `a checkpoint of ${this.description} holds ${what}: it was written by another query or damaged`, {
+        context: { operator: this.description, section },
+      });
+    if (!Array.isArray(meta?.sides) || meta.sides.length !== this.buffers.length) throw corrupt('no eviction limits for its two inputs', 'meta');
+    this.watermark = restoredTime(meta.watermark);
+    this.buffers.forEach((b, input) => {
+      const chunks = sections.get(chunkSection(input)) ?? [];
+      const keys = sections.get(keySection(input)) ?? [];
+      sections.delete(chunkSection(input));
+      sections.delete(keySection(input));
+      if (!b.restore(meta.sides[input]!, chunks, keys, this.sides[input]!.timeFn)) throw corrupt(`rows of the ${SIDE_NAMES[input]} input in no layout a join keeps`, chunkSection(input));
+    });
+    const [stray] = sections.keys();
+    if (stray !== undefined) throw corrupt(`a part '${String(stray)}' an interval join does not have`, stray);
+  }
+
+  /** A checkpoint written before incremental checkpoints, both sides whole: all of it counts as changed. */
+  private restoreWholeState(state: unknown): void {
     // Older snapshots hold the two sides' rows only.
     const s = Array.isArray(state) ? { watermark: null, sides: state as Row[][] } : (state as { watermark: unknown; sides: Row[][]; matched?: boolean[][] });
     this.watermark = restoredTime(s.watermark);

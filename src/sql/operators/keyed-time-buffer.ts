@@ -17,9 +17,19 @@
  *
  * The buffer also remembers which rows found a match (for an outer, semi- or anti-join): `add` takes the
  * flag of a new row, `markMatched` sets it on a row the last lookup found, and evictions hand it out.
+ *
+ * A checkpoint takes what changed since the previous one (`takeChanges`): the chunks rows were added to or
+ * a match was noted in and the chunks dropped, each chunk by its number, or once the rows are by key, the keys changed
+ * and gone; plus, whole, the eviction limit and the late rows. Full chunks of rows that no longer change are
+ * not written again. A restore (`restore`) rebuilds the same chunks, numbers and limit, so a row before the
+ * limit still in a chunk stays gone, and the chunks it reports next are the ones the store already holds.
  */
 import type { Row } from '../expr/types.ts';
+import type { EntryKey } from '../runtime/keyed-state.ts';
+import { KeyIndex } from './key-index.ts';
+import type { StoredKeyRows } from './key-index.ts';
 import { RowChunk } from './row-chunk.ts';
+import type { StoredChunk } from './row-chunk.ts';
 
 /**
  * The buffer moves its rows to a `KeyIndex` once lookups have compared this many rows per row added
@@ -35,6 +45,21 @@ interface Entry {
   row: Row;
   key: unknown;
   matched: boolean;
+}
+
+/** The part of a buffer a checkpoint writes whole: its eviction limit and its late rows. */
+export interface BufferMeta {
+  readonly limit: number;
+  readonly late: readonly Entry[];
+}
+
+/** What changed in a buffer since its previous checkpoint (see `takeChanges`). */
+export interface BufferChanges {
+  readonly meta: BufferMeta;
+  /** The rows moved from chunks to keys since: every chunk the store holds is gone. */
+  readonly chunksDropped: boolean;
+  readonly chunks: { readonly set: [EntryKey, StoredChunk][]; readonly removed: EntryKey[] };
+  readonly keys: { readonly set: [EntryKey, StoredKeyRows][]; readonly removed: EntryKey[] };
 }
 
 /** The same key as a Map would see it (SameValueZero: NaN equals NaN). */
@@ -62,6 +87,19 @@ export class KeyedTimeBuffer {
   private scanned = 0;
   /** The rows by key once lookups made that worth it; the chunks are empty from then on. */
   private keyed: KeyIndex | null = null;
+  /** The key of the last lookup (to note a match by key). */
+  private foundKey: unknown = null;
+  /** The number the next chunk gets. */
+  private nextChunkId = 0;
+  /**
+   * Chunks a match was noted in since the last `takeChanges`, each once, and the numbers of those dropped.
+   * (Rows are only ever added to the newest chunk: `takeChanges` finds those by their length, so adding a row
+   * costs nothing more.)
+   */
+  private changedChunks: RowChunk[] = [];
+  private droppedChunks: number[] = [];
+  /** The rows moved to keys since the last `takeChanges`. */
+  private switched = false;
 
   /** Moves every row to a `KeyIndex`, oldest first, for good. */
   private switchToKeys(): void {
@@ -71,6 +109,15 @@ export class KeyedTimeBuffer {
     this.keyed = keyed;
     this.chunks = [];
     this.late = [];
+    this.switched = true;
+    this.changedChunks = [];
+    this.droppedChunks = [];
+  }
+
+  private changedChunk(c: RowChunk): void {
+    if (c.changed) return;
+    c.changed = true;
+    this.changedChunks.push(c);
   }
 
   /** Every row not handed out yet with its time, key and match, oldest first (ties in arrival order). */
@@ -96,6 +143,7 @@ export class KeyedTimeBuffer {
     let c = this.chunks[this.chunks.length - 1];
     if (!c || !c.fits(row.length)) {
       c = new RowChunk(row.length);
+      c.id = this.nextChunkId++;
       this.chunks.push(c);
     }
     c.add(key, time, row, matched);
@@ -108,6 +156,7 @@ export class KeyedTimeBuffer {
    */
   find(key: unknown): number {
     const limit = this.limit;
+    this.foundKey = key;
     if (this.keyed === null && this.scanned >= SWITCH_AFTER_SCANS * Math.max(this.added, SWITCH_MIN_ROWS)) this.switchToKeys();
     const keyed = this.keyed;
     if (keyed !== null) {
@@ -194,8 +243,10 @@ export class KeyedTimeBuffer {
 
   /** Notes that the `i`th row found has found a match. */
   markMatched(i: number): void {
-    if (this.keyed !== null) this.keyed.markMatched(this.foundRows[i]!);
-    else this.matchChunks[i]!.markMatched(this.matchAt[i]!);
+    if (this.keyed !== null) return this.keyed.markMatched(this.foundKey, this.foundRows[i]!);
+    const c = this.matchChunks[i]!;
+    c.markMatched(this.matchAt[i]!);
+    this.changedChunk(c);
   }
 
   /**
@@ -221,6 +272,10 @@ export class KeyedTimeBuffer {
         }
       }
       if (c.maxTime >= this.limit) this.chunks[kept++] = c;
+      else {
+        c.gone = true;
+        this.droppedChunks.push(c.id);
+      }
     }
     this.chunks.length = kept;
     if (out !== null && out.length > 0) {
@@ -240,134 +295,53 @@ export class KeyedTimeBuffer {
     }
     return { rows: all.map((e) => e.row), matched: all.map((e) => e.matched) };
   }
-}
 
-/** One key's rows, oldest first; rows before `head` are gone. */
-interface KeyRows {
-  readonly rows: Row[];
-  readonly times: number[];
-  head: number;
-}
-
-
-/**
- * The rows by key, each key's rows in time order, and a min-heap over all rows by time so eviction takes rows
- * from the old end: adding and evicting a row cost O(log n), a lookup one map lookup. The layout a buffer
- * switches to once lookups would cost more than keeping it (see `KeyedTimeBuffer`).
- */
-class KeyIndex {
-  private readonly byKey = new Map<unknown, KeyRows>();
-  /** A binary min-heap of (time, key), one entry per buffered row. */
-  private readonly heapTimes: number[] = [];
-  private readonly heapKeys: unknown[] = [];
-  /** The rows that found a match (rows are kept as they are here, so by identity). */
-  private readonly matched = new Set<Row>();
-
-  isMatched(row: Row): boolean {
-    return this.matched.has(row);
-  }
-
-  markMatched(row: Row): void {
-    this.matched.add(row);
-  }
-
-  get(key: unknown): KeyRows | undefined {
-    return this.byKey.get(key);
-  }
-
-  add(key: unknown, time: number, row: Row, matched: boolean): void {
-    if (matched) this.matched.add(row);
-    const kr = this.byKey.get(key);
-    if (!kr) {
-      // Sized for its one row: most keys of a join on a near-unique value (q7's price) never get a second,
-      // and the first push onto an empty array would reserve room for 16.
-      this.byKey.set(key, { rows: [row], times: [time], head: 0 });
-      this.push(time, key);
-      return;
+  /** For an incremental checkpoint: what changed since the last call (copies), and the limit and late rows. */
+  takeChanges(): BufferChanges {
+    const set: [EntryKey, StoredChunk][] = [];
+    // The newest chunks, back to the first whose rows were all reported already.
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const c = this.chunks[i]!;
+      if (c.length === c.reportedLength) break;
+      this.changedChunk(c);
     }
-    const { rows, times } = kr;
-    if (times.length === kr.head || times[times.length - 1]! <= time) {
-      rows.push(row);
-      times.push(time);
-    } else {
-      // Out of order: the first position after every row at or before `time` (rows arrive nearly in order).
-      let lo = kr.head;
-      let hi = times.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (times[mid]! <= time) lo = mid + 1;
-        else hi = mid;
-      }
-      rows.splice(lo, 0, row);
-      times.splice(lo, 0, time);
+    for (const c of this.changedChunks) {
+      c.reportedLength = c.length;
+      c.changed = false;
+      if (!c.gone) set.push([c.id, c.stored(this.limit)]);
     }
-    this.push(time, key);
+    const chunks = { set, removed: this.droppedChunks };
+    const keys = this.keyed !== null ? this.keyed.takeChanges() : { set: [], removed: [] };
+    const changes: BufferChanges = { meta: { limit: this.limit, late: this.late.slice() }, chunksDropped: this.switched, chunks, keys };
+    this.changedChunks = [];
+    this.droppedChunks = [];
+    this.switched = false;
+    return changes;
   }
 
-  /** Drops every row with a time before `limit`, oldest first, handing each to `evicted` with its match when given. */
-  evictBefore(limit: number, evicted?: (row: Row, matched: boolean) => void): void {
-    const ht = this.heapTimes;
-    while (ht.length > 0 && ht[0]! < limit) {
-      const key = this.heapKeys[0];
-      this.pop();
-      // The heap gives each key's times in ascending order, so the popped entry is that key's oldest row.
-      const kr = this.byKey.get(key)!;
-      const row = kr.rows[kr.head]!;
-      const matched = this.matched.size > 0 && this.matched.delete(row);
-      if (evicted) evicted(row, matched);
-      kr.head++;
-      if (kr.head === kr.times.length) this.byKey.delete(key);
-      else if (kr.head >= 64 && kr.head * 2 >= kr.times.length) {
-        kr.rows.splice(0, kr.head);
-        kr.times.splice(0, kr.head);
-        kr.head = 0;
-      }
+  /**
+   * Takes back what `takeChanges` reported, merged: the chunks (by number) or the keys, never both (`timeOf`
+   * gives a keyed row's time), and the limit and late rows. Returns false when the parts are not a buffer's.
+   */
+  restore(meta: BufferMeta, chunks: Iterable<readonly [EntryKey, unknown]>, keys: Iterable<readonly [EntryKey, unknown]>, timeOf: (row: Row) => unknown): boolean {
+    if (typeof meta !== 'object' || meta === null || !Array.isArray(meta.late)) return false;
+    // -Infinity, before any eviction.
+    this.limit = typeof meta.limit === 'number' ? meta.limit : Number.NEGATIVE_INFINITY;
+    this.late = meta.late.slice();
+    const restored: RowChunk[] = [];
+    for (const [id, stored] of chunks) {
+      const c = RowChunk.restored(stored);
+      if (c === null || typeof id !== 'number' || !Number.isInteger(id)) return false;
+      c.id = id;
+      restored.push(c);
     }
-  }
-
-  /** Every buffered row with its time and match (for a checkpoint). */
-  entries(into: { time: number; row: Row; matched: boolean }[]): void {
-    for (const kr of this.byKey.values()) {
-      for (let i = kr.head; i < kr.rows.length; i++) into.push({ time: kr.times[i]!, row: kr.rows[i]!, matched: this.matched.has(kr.rows[i]!) });
-    }
-  }
-
-  private push(time: number, key: unknown): void {
-    const ht = this.heapTimes;
-    const hk = this.heapKeys;
-    let i = ht.length;
-    ht.push(time);
-    hk.push(key);
-    while (i > 0) {
-      const parent = (i - 1) >>> 1;
-      if (ht[parent]! <= time) break;
-      ht[i] = ht[parent]!;
-      hk[i] = hk[parent];
-      i = parent;
-    }
-    ht[i] = time;
-    hk[i] = key;
-  }
-
-  private pop(): void {
-    const ht = this.heapTimes;
-    const hk = this.heapKeys;
-    const lastTime = ht.pop()!;
-    const lastKey = hk.pop();
-    const n = ht.length;
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && ht[r]! < ht[l]! ? r : l;
-      if (ht[c]! >= lastTime) break;
-      ht[i] = ht[c]!;
-      hk[i] = hk[c];
-      i = c;
-    }
-    ht[i] = lastTime;
-    hk[i] = lastKey;
+    restored.sort((a, b) => a.id - b.id);
+    this.chunks = restored;
+    this.nextChunkId = restored.length > 0 ? restored[restored.length - 1]!.id + 1 : 0;
+    const byKey = [...keys];
+    if (byKey.length === 0) return true;
+    if (restored.length > 0 || this.late.length > 0) return false;
+    this.keyed = new KeyIndex();
+    return this.keyed.restore(byKey, this.limit, timeOf);
   }
 }

@@ -17,6 +17,18 @@ const FIRST_CAPACITY = 64;
 /** A column of a chunk: null while every value so far is NULL, numbers unboxed while every value is one. */
 type Column = Float64Array | unknown[] | null;
 
+/**
+ * A chunk as a checkpoint keeps it: its rows' times, keys and columns cut to its length, and which rows found a
+ * match. Numbers stay in their typed arrays, so a chunk of numbers is written as its bytes.
+ */
+export interface StoredChunk {
+  readonly width: number;
+  readonly times: Float64Array<ArrayBuffer>;
+  readonly keys: Column;
+  readonly columns: readonly Column[];
+  readonly matched: Uint8Array | null;
+}
+
 /** What a column holds: nothing but NULLs, nothing but numbers, or any values. */
 const NULLS = 0;
 const NUMBERS = 1;
@@ -29,6 +41,10 @@ function widened(column: Column, at: number): unknown[] {
   return values;
 }
 
+function kindOf(column: Column): number {
+  return column === null ? NULLS : column instanceof Float64Array ? NUMBERS : VALUES;
+}
+
 /** `numbers` copied into an array of `capacity`. */
 function grown<T extends Float64Array | Uint8Array>(numbers: T, capacity: number): T {
   const more = new (numbers.constructor as new (n: number) => T)(capacity);
@@ -36,8 +52,26 @@ function grown<T extends Float64Array | Uint8Array>(numbers: T, capacity: number
   return more;
 }
 
+/** `column`'s first `length` values, copied. */
+function cut(column: Column, length: number): Column {
+  return column === null ? null : column.slice(0, length);
+}
+
+/** Whether `column` holds `length` values of a kind a chunk's column can be. */
+function holds(column: unknown, length: number): column is Column {
+  return column === null || ((column instanceof Float64Array || Array.isArray(column)) && column.length === length);
+}
+
 export class RowChunk {
   length = 0;
+  /** The buffer's number for this chunk (its entry in a checkpoint). */
+  id = 0;
+  /** A match noted since the buffer last reported it to a checkpoint (it is in the buffer's list of changed chunks). */
+  changed = false;
+  /** How many rows it had when the buffer last reported it to a checkpoint. */
+  reportedLength = 0;
+  /** Dropped by an eviction: a checkpoint no longer reports it. */
+  gone = false;
   minTime = Number.POSITIVE_INFINITY;
   maxTime = Number.NEGATIVE_INFINITY;
   times = new Float64Array(FIRST_CAPACITY);
@@ -122,9 +156,65 @@ export class RowChunk {
     this.matchedFlags[i] = 1;
   }
 
+  /**
+   * A copy of the chunk as a checkpoint keeps it, without its rows before `limit`: they are gone (no lookup
+   * finds them and they were handed out), and a chunk written again and again as rows are added to it would
+   * otherwise carry them each time.
+   */
+  stored(limit: number): StoredChunk {
+    const n = this.length;
+    if (this.minTime >= limit) {
+      return {
+        width: this.width,
+        times: this.times.slice(0, n),
+        keys: cut(this.keys, n),
+        columns: this.columns.map((c) => cut(c, n)),
+        matched: this.matchedFlags === null ? null : this.matchedFlags.slice(0, n),
+      };
+    }
+    const at: number[] = [];
+    for (let i = 0; i < n; i++) if (this.times[i]! >= limit) at.push(i);
+    const pick = (column: Column): Column => (column === null ? null : column instanceof Float64Array ? Float64Array.from(at, (i) => column[i]!) : at.map((i) => column[i]));
+    return {
+      width: this.width,
+      times: Float64Array.from(at, (i) => this.times[i]!),
+      keys: pick(this.keys),
+      columns: this.columns.map(pick),
+      matched: this.matchedFlags === null ? null : Uint8Array.from(at, (i) => this.matchedFlags![i]!),
+    };
+  }
+
+  /** The chunk a checkpoint kept (`stored`), or null when `s` is not one. */
+  static restored(s: unknown): RowChunk | null {
+    const st = s as StoredChunk;
+    if (typeof st !== 'object' || st === null || !Number.isInteger(st.width) || !(st.times instanceof Float64Array)) return null;
+    const n = st.times.length;
+    if (n > CHUNK_ROWS || !Array.isArray(st.columns) || st.columns.length !== st.width) return null;
+    if (!holds(st.keys, n) || !st.columns.every((c) => holds(c, n))) return null;
+    if (st.matched !== null && !(st.matched instanceof Uint8Array && st.matched.length === n)) return null;
+    // Copies: the chunk grows and notes matches in place, and the state it came from may be restored again.
+    const c = new RowChunk(st.width);
+    c.length = n;
+    c.reportedLength = n;
+    c.times = st.times.slice();
+    c.keys = cut(st.keys, n);
+    c.keyKind = kindOf(st.keys);
+    st.columns.forEach((column, i) => {
+      c.columns[i] = cut(column, n);
+      c.kinds[i] = kindOf(column);
+    });
+    c.matchedFlags = st.matched === null ? null : st.matched.slice();
+    for (let i = 0; i < n; i++) {
+      const t = st.times[i]!;
+      if (t < c.minTime) c.minTime = t;
+      if (t > c.maxTime) c.maxTime = t;
+    }
+    return c;
+  }
+
   /** Twice the room in every array of numbers (arrays of values grow by themselves). */
   private grow(): void {
-    const capacity = Math.min(this.times.length * 2, CHUNK_ROWS);
+    const capacity = Math.min(Math.max(this.times.length * 2, FIRST_CAPACITY), CHUNK_ROWS);
     this.times = grown(this.times, capacity);
     if (this.keys instanceof Float64Array) this.keys = grown(this.keys, capacity);
     const columns = this.columns;
