@@ -9,7 +9,9 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, lakeDir, type TollstreamConfig } from '../config/index.ts';
+import type { App } from '../app-contract/index.ts';
 import { createLogger } from '../core/logger.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 import { startServer, type RunningServer } from './index.ts';
 
 const MiB = 1024 * 1024;
@@ -81,7 +83,9 @@ describe('the Parquet lake on a running server', () => {
       // Only the size cuts a batch while the test runs: the wait is 15 minutes and compaction merges nothing meanwhile.
       lake: { ...DEFAULT_CONFIG.lake, enabled: true, targetFileMiB: 1, maxWaitSeconds: 900, compactionIntervalSeconds: 86_400 },
     };
-    let server: RunningServer | undefined = await startServer(config, { logger: createLogger({ level: 'silent' }) });
+    // The delivery loads the table an app declares under delivery.stream's name; this one declares the toll table only.
+    const tolls: App = { name: 'tolls', enabled: () => false, warehouseTables: [TOLL_TRANSACTIONS], prepare: () => ({ start: async () => undefined }) };
+    let server: RunningServer | undefined = await startServer(config, { apps: [tolls], logger: createLogger({ level: 'silent' }) });
     cleanups.push(() => server?.close());
     const lake = server.deliveries.find((d) => d.name === 'lake')!;
     expect(lake).toBeDefined();
