@@ -133,15 +133,16 @@ export function createRouter<T>(routes: ReadonlyArray<RouteSpec<T>>, options: Ro
     return node ? { node, values } : undefined;
   }
 
-  /** Whether the first segment of `path` can lead anywhere: a literal of the root, or an escape still to decode. */
+  /**
+   * Whether `path` can lead anywhere: its first segment a literal of the root, or an escape still to decode anywhere
+   * in it (a broken escape is 400 MALFORMED_REQUEST wherever it is, also on a path no route takes).
+   */
   function mayStartHere(path: string): boolean {
     const end = path.indexOf('/', 1);
     const length = (end < 0 ? path.length : end) - 1;
     // Without a copy of the segment: compared in place with each of the root's few literals.
     for (const literal of rootLiterals) if (literal.length === length && path.startsWith(literal, 1)) return true;
-    if (!decode) return false;
-    const escape = path.indexOf('%', 1);
-    return escape >= 0 && (end < 0 || escape < end);
+    return decode && path.indexOf('%', 1) >= 0;
   }
 
   function walk(node: Node<T>, segments: readonly string[], i: number, values: string[]): Node<T> | undefined {
