@@ -58,7 +58,7 @@ describe('a method the path does not answer', () => {
     ['POST', '/v1/tables', 'GET, HEAD'],
     ['DELETE', '/v1/tables/t/scan', 'GET, HEAD'],
     ['PUT', '/openapi.json', 'GET, HEAD'],
-    ['POST', '/app/', 'GET, HEAD'],
+    ['POST', '/console/', 'GET, HEAD'],
     ['DELETE', '/assets/app-1.js', 'GET, HEAD'],
     ['GET', '/things', 'POST'],
     ['HEAD', '/things', 'POST'],
