@@ -19,6 +19,7 @@ import { openTables, sqliteTableStore } from '../tables/index.ts';
 import { waitFor as waitUntilListed } from '../../test/support/wait.ts';
 import { registerConsumerMetrics } from './consumer-metrics.ts';
 import { createDeadLetterRoutes } from './dead-letters.ts';
+import { TOLL_TRANSACTIONS } from '../simulator/index.ts';
 import { openDuckDBWarehouse } from '../warehouse/index.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -140,7 +141,7 @@ describe('failed delivery records as dead letters', () => {
   it('list the records the warehouse could not load and send them again, singly or as a selection, each loaded once', async () => {
     const warehouse = await openDuckDBWarehouse({ path: ':memory:', threads: 1 });
     cleanups.push(() => warehouse.close());
-    await warehouse.ensureSchema();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     const toll = (id: string) => ({ transaction_id: id, customer_id: 'C1', tag_id: null, plate: 'AB1', plaza_id: 'P02', lane: 1, vehicle_class: 2, amount_cents: 250, currency: 'USD', event_time: '2026-11-26T10:00:00Z' });
     const failure = (seq: string, data: unknown) => ({
       shardId: 'shardId-000000000000', sequenceNumber: seq, errorType: 'processing-failed', errorCode: 'transform-processing-failed', errorMessage: 'plaza P02 is under audit',

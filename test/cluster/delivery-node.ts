@@ -28,6 +28,8 @@ await runNodeProcess<DeliveryNodeConfig>(async (config, log, logger) => {
     destination = await openSharedParquetLake({ dir: config.lake.dir, schema: TOLL_TRANSACTIONS, postgresUrl: config.postgresUrl, postgresSchema: config.lake.schema, logger });
   } else {
     const warehouse = await openPostgresWarehouse({ connectionString: config.postgresUrl, schema: config.warehouseSchema });
+    // As a node's server does at start: its warehouse connection knows the table its apps declare.
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     destination = { ...warehouseDestination(warehouse, 'toll_transactions'), close: () => warehouse.close() };
   }
   const delivery = new DeliveryStream({

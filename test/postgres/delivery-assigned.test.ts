@@ -44,6 +44,8 @@ describe('deliveries of assigned shards into PostgreSQL', () => {
   async function node(name: string, intervalSeconds = 0.05): Promise<DeliveryStream> {
     const warehouse = await place.open();
     warehouses.push(warehouse);
+    // As a node's server does at start: the table its apps declare is known to its own warehouse connection.
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
     const d = new DeliveryStream({
       name,
       log,

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { describeDeliveryRedrive } from '../delivery/redrive-suite.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 import { postgresSchema } from './server.ts';
 
 describeDeliveryRedrive('PostgreSQL', async () => {
   const place = postgresSchema('redrive');
   const warehouse = await place.open();
-  await warehouse.ensureSchema();
+  await warehouse.ensureSchema([TOLL_TRANSACTIONS]);
   return { warehouse, cleanup: () => place.cleanup() };
 });
 

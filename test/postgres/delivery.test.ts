@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryStream, warehouseDestination } from '../../src/delivery/index.ts';
 import { SPEND_ALERT_REPORTS, THRESHOLD_BREACHES } from '../../src/apps/abc-tolls/index.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 import { reportCatalog, runReport } from '../../src/reports/index.ts';
 import type { StreamLog } from '../../src/log/index.ts';
 import type { Warehouse } from '../../src/warehouse/index.ts';
@@ -27,7 +28,7 @@ describe('delivery from the embedded log into PostgreSQL', () => {
     await log.createStream(STREAM, { shardCount: 2 });
     place = postgresSchema('delivery');
     warehouse = await place.open();
-    await warehouse.ensureSchema([THRESHOLD_BREACHES]);
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS, THRESHOLD_BREACHES]);
   });
   afterEach(async () => {
     for (const d of running.splice(0)) await d.stop();
@@ -68,6 +69,7 @@ describe('delivery from the embedded log into PostgreSQL', () => {
     // A new warehouse connection, as after a process restart: the positions come from PostgreSQL.
     await warehouse.close();
     warehouse = await place.open();
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS, THRESHOLD_BREACHES]);
     const second = delivery();
     await second.start();
     await eventually('all 3000 rows', async () => (await rowCount()) >= 3000);

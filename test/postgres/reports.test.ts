@@ -7,6 +7,7 @@ import { SPEND_ALERT_REPORTS, THRESHOLD_BREACHES } from '../../src/apps/abc-toll
 import { STATION_REFERENCE, STATION_REFERENCE_NAME, STATION_REPORTS } from '../../src/apps/station-alerts/index.ts';
 import { listReports, loadReference, reportCatalog, rowObjects, runReport, type ReportParams, type ReportResult } from '../../src/reports/index.ts';
 import { openDuckDBWarehouse, type Row, type Warehouse } from '../../src/warehouse/index.ts';
+import { TOLL_TRANSACTIONS } from '../../src/simulator/index.ts';
 import { generatedTolls, loadTolls } from '../support/generated-tolls.ts';
 import { postgresSchema, type PostgresSchema } from './server.ts';
 
@@ -55,7 +56,7 @@ describe('reports on PostgreSQL and DuckDB', () => {
     }
     const breaches = breachRows();
     for (const w of [duck, postgres]) {
-      await w.ensureSchema([THRESHOLD_BREACHES, STATION_REFERENCE]);
+      await w.ensureSchema([TOLL_TRANSACTIONS, THRESHOLD_BREACHES, STATION_REFERENCE]);
       await loadTolls(w, tolls);
       await w.loadBatch({ table: 'threshold_breaches', rows: breaches, source: { stream: 'spend_alerts', positions: { s0: breaches[breaches.length - 1]!.sequence_number as string } } });
       await loadReference(w, { name: STATION_REFERENCE_NAME, table: STATION_REFERENCE }, { json: reference });

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { TrafficGenerator, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
+import { TOLL_TRANSACTIONS, TrafficGenerator, type TollTransaction, type TrafficOptions } from '../../src/simulator/index.ts';
 import { openDuckDBWarehouse, type Row, type TableSchema, type Warehouse } from '../../src/warehouse/index.ts';
 
 export interface GeneratedTolls {
@@ -41,7 +41,7 @@ export interface TollsWarehouse extends GeneratedTolls {
 }
 
 /**
- * A DuckDB warehouse in a directory of its own, with `tables` beside the platform's, holding the traffic of
+ * A DuckDB warehouse in a directory of its own, with the toll table and `tables` beside the platform's, holding the traffic of
  * `traffic` up to `until` (arrived then); its clock reads `now`, so report freshness is fixed.
  */
 export async function openTollsWarehouse(options: { traffic: TrafficOptions; until: number; now: number; tables?: readonly TableSchema[] }): Promise<TollsWarehouse> {
@@ -52,7 +52,8 @@ export async function openTollsWarehouse(options: { traffic: TrafficOptions; unt
     await fs.rm(dir, { recursive: true, force: true });
   };
   try {
-    await warehouse.ensureSchema(options.tables);
+    // The toll table is the apps' (they declare it), not the platform's: declared here as they would.
+    await warehouse.ensureSchema([TOLL_TRANSACTIONS, ...(options.tables ?? [])]);
     const tolls = generatedTolls(options.traffic, options.until, options.until);
     await loadTolls(warehouse, tolls);
     return { ...tolls, warehouse, close };
