@@ -168,8 +168,11 @@ describe('deployed functions', () => {
     await put(server, 'tolls', [{ plaza_id: 'P03', amount_cents: 40 }, { plaza_id: 'P03', amount_cents: 2 }]);
     const t = await waitUntil('the declared function to count', () => totals(server), (m) => m.get('P03')?.tolls === 2, { timeoutMs: 60_000 });
     expect(t.get('P03')).toEqual({ tolls: 2, amount_cents: 42 });
-    // Counted in /metrics like any function, with the spending alerts off.
-    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^tollstream_function_records_total\{mapping="plaza-totals"\} 2$/m);
+    // Counted in /metrics like any function, with the spending alerts off. Polled: the counter moves when the
+    // invocation reports done, a moment after its commit made the totals visible.
+    const counted = /^tollstream_function_records_total\{mapping="plaza-totals"\} 2$/m;
+    const metrics = await waitUntil('the records counted in /metrics', async () => (await fetch(`${server.url}/metrics`)).text(), (text) => counted.test(text), { timeoutMs: 30_000 });
+    expect(metrics).toMatch(counted);
     await server.stop('SIGTERM');
 
     server = await up(dataDir, { env: { ...env, TOLLSTREAM_FUNCTIONS_DEPLOY: '[]' }, cwd: EXAMPLE_DIR });
