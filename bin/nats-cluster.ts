@@ -132,7 +132,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     }
   };
 
-  const waitForMetaLeader = async (timeoutMs = 30_000): Promise<void> => {
+  // A minute: on a loaded 2-core machine three servers once needed more than 30 s to agree on their peers (a CI run
+  // failed so, with 'no suitable peers for placement' all along).
+  const waitForMetaLeader = async (timeoutMs = 60_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     const urls = servers.filter((s) => s.process).map((s) => s.url);
     let last: unknown;
